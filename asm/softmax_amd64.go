@@ -42,21 +42,25 @@ func SoftmaxScaledF32AVX2(dst []float32, src []float32, cols int, scale float32)
 //go:noescape
 func SoftmaxScaledF64AVX2(dst []float64, src []float64, cols int, scale float64)
 
-// SoftmaxScaledStridedF32AVX2 is SoftmaxScaledF32AVX2 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+// SoftmaxCausalF32AVX2 computes SoftmaxScaledF32AVX2's function (in its own
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
 //
 //go:noescape
-func SoftmaxScaledStridedF32AVX2(dst []float32, src []float32, cols int, stride int, scale float32)
+func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
 
-// SoftmaxScaledStridedF64AVX2 is SoftmaxScaledF64AVX2 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+// SoftmaxCausalF64AVX2 computes SoftmaxScaledF64AVX2's function (in its own
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
 //
 //go:noescape
-func SoftmaxScaledStridedF64AVX2(dst []float64, src []float64, cols int, stride int, scale float64)
+func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
 
 // LogSoftmaxBackwardF32AVX2 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.
@@ -110,21 +114,25 @@ func SoftmaxScaledF32AVX512(dst []float32, src []float32, cols int, scale float3
 //go:noescape
 func SoftmaxScaledF64AVX512(dst []float64, src []float64, cols int, scale float64)
 
-// SoftmaxScaledStridedF32AVX512 is SoftmaxScaledF32AVX512 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+// SoftmaxCausalF32AVX512 computes SoftmaxScaledF32AVX512's function (in its own
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
 //
 //go:noescape
-func SoftmaxScaledStridedF32AVX512(dst []float32, src []float32, cols int, stride int, scale float32)
+func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
 
-// SoftmaxScaledStridedF64AVX512 is SoftmaxScaledF64AVX512 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+// SoftmaxCausalF64AVX512 computes SoftmaxScaledF64AVX512's function (in its own
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
 //
 //go:noescape
-func SoftmaxScaledStridedF64AVX512(dst []float64, src []float64, cols int, stride int, scale float64)
+func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
 
 // LogSoftmaxBackwardF32AVX512 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.

@@ -10786,2571 +10786,1780 @@ done:
 	VZEROUPPER
 	RET
 
-// func SoftmaxScaledStridedF32AVX2(dst []float32, src []float32, cols int, stride int, scale float32)
+// func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·SoftmaxScaledStridedF32AVX2(SB), NOSPLIT, $592-68
+TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $608-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
 	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
 
-	// Rows stride elements apart: total counts stride a row.
-	MOVQ stride+56(FP), SI
-	ADDQ SI, DX
-	SUBQ BX, DX
-
-	// The row-tail mask depends only on cols.
+	// see, the columns row 0 of a block sees: cols - q + 1.
 	MOVQ         BX, DI
-	ANDQ         $0x00000007, DI
-	SHLQ         $0x02, DI
-	NEGQ         DI
-	LEAQ         masktab<>+0(SB), R8
-	VMOVDQU      32(R8)(DI*1), Y0
-	MOVQ         SI, DI
-	SHLQ         $0x02, DI
-	MOVQ         SI, R8
-	SHLQ         $0x01, R8
-	LEAQ         (DI)(DI*2), R8
-	LEAQ         (SI)(SI*2), R9
-	ADDQ         SI, R9
-	MOVQ         SI, (SP)
-	MOVSS        scale+64(FP), X1
-	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, 8(SP)
-
-	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
-	// Rows of up to groupMaxCols columns all go through the group code, four
-	// (float32) or two at a time, whose independent chains overlap; a row with
-	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: slot 0 only, standing for every slot in
-	// the four-row trees), and only a row whose own max is not finite takes
-	// the slow path. Longer rows go one at a time.
-	XORQ SI, SI
+	SUBQ         SI, DI
+	INCQ         DI
+	MOVQ         BX, (SP)
+	MOVQ         DI, 8(SP)
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), SI
+	MOVSS        scale+64(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 16(SP)
+	XORQ         R8, R8
 
 row:
 	TESTQ DX, DX
 	JE    done
-	CMPQ  BX, $0x00000200
+	CMPQ  DI, $0x00000200
 	JA    single
 
-	// The group loop: a group while one is left, else solo.
-qh:
-	CMPQ  DX, R9
-	JGE   q
-	TESTQ DX, DX
-	JE    done
-	JMP   oq
+	// A group if the 4 rows from this one are in the block, of
+	// up to groupMaxCols columns, with as many whole vectors; else solo.
+	MOVQ DI, R9
+	ADDQ $0x03, R9
+	CMPQ R9, (SP)
+	JA   oqin
+	CMPQ R9, $0x00000200
+	JA   oqin
+	LEAQ -1(DI), R9
+	ANDQ $0x00000007, R9
+	CMPQ R9, $0x00000004
+	JA   oqin
 
-single:
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS pool<>+0(SB), Y1
-	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+0(SB), Y5
-	VMOVUPS pool<>+0(SB), Y6
-	VMOVUPS pool<>+128(SB), Y7
-	VMOVUPS pool<>+128(SB), Y8
-	VMOVUPS pool<>+128(SB), Y9
-	VMOVUPS pool<>+128(SB), Y10
+	// A group of 4 rows; the passes count see-1 columns.
+	DECQ DI
 
-smax_loop:
-	CMPQ    R10, $0x00000020
-	JL      smax_one
-	VMOVUPS (R11), Y11
-	VMINPS  Y11, Y7, Y7
-	VMAXPS  Y11, Y1, Y1
-	VMOVUPS 32(R11), Y11
-	VMINPS  Y11, Y8, Y8
-	VMAXPS  Y11, Y4, Y4
-	VMOVUPS 64(R11), Y11
-	VMINPS  Y11, Y9, Y9
-	VMAXPS  Y11, Y5, Y5
-	VMOVUPS 96(R11), Y11
-	VMINPS  Y11, Y10, Y10
-	VMAXPS  Y11, Y6, Y6
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000020, R10
-	JMP     smax_loop
-
-smax_one:
-	CMPQ    R10, $0x00000008
-	JL      smax_tail
-	VMOVUPS (R11), Y11
-	VMINPS  Y11, Y7, Y7
-	VMAXPS  Y11, Y1, Y1
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
-	JMP     smax_one
-
-smax_tail:
-	TESTQ   R10, R10
-	JE      smax_done
-	CMPQ    BX, $0x00000008
-	JL      smax_mtail
-	LEAQ    (CX), R10
-	VMOVUPS -32(R10)(BX*4), Y11
-	VMINPS  Y11, Y7, Y7
-	VMAXPS  Y11, Y1, Y1
-	JMP     smax_done
-
-smax_mtail:
-	VMASKMOVPS (R11), Y0, Y11
-	VMOVUPS    pool<>+0(SB), Y12
-	VBLENDVPS  Y0, Y11, Y12, Y11
-	VMAXPS     Y11, Y1, Y1
-	VMINPS     Y11, Y7, Y7
-
-smax_done:
-	VMAXPS Y4, Y1, Y1
-	VMINPS Y8, Y7, Y7
-	VMAXPS Y5, Y1, Y1
-	VMINPS Y9, Y7, Y7
-	VMAXPS Y6, Y1, Y1
-	VMINPS Y10, Y7, Y7
-
-	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
-	// Span of each row, max - min, into lane 0 of one vector.
-	VEXTRACTF128 $0x01, Y1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0x4e, X1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0xb1, X1, X3
-	VMAXPS       X3, X1, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VMINPS       X3, X7, X7
-	VPERMILPS    $0x4e, X7, X3
-	VMINPS       X3, X7, X7
-	VPERMILPS    $0xb1, X7, X3
-	VMINPS       X3, X7, X7
-	VSUBSS       X7, X1, X3
-	VBROADCASTSS X3, Y4
-	VMULPS       8(SP), Y4, Y4
-	XORL         R10, R10
-	VCMPPS       $0x16, pool<>+256(SB), Y4, Y4
-	VPTEST       Y4, Y4
-	SETEQ        R10
-	MOVL         R10, 40(SP)
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           special
-	VBROADCASTSS X1, Y1
-
-	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 40(SP), $0x00
-	JNE  sfast
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
-
-	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ DI, R13
-	CMPQ DI, $0x00040000
-	JBE  spfnext
-	XORQ R13, R13
-
-spfnext:
-	VMOVUPS pool<>+384(SB), Y4
-	VXORPD  Y5, Y5, Y5
-
-	// Overlapped tails first: with dst == src the loop below
-	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      sexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      sexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y6
-	LEAQ    (CX), R14
-	VMOVUPS -32(R14)(BX*4), Y7
-	VSUBPS  Y1, Y7, Y7
-	VMULPS  8(SP), Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y7, Y8
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y11
-	VFMADD213PS  pool<>+1024(SB), Y7, Y11
-	VFMADD213PS  pool<>+1152(SB), Y7, Y11
-	VFMADD213PS  pool<>+1280(SB), Y7, Y11
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y11, Y7
-	VANDPS       Y8, Y7, Y7
-	VANDNPS      Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 48(SP)
-
-sexp_ovskip:
-sexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      sexp_one
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  8(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y6, Y7
-	VMAXPS      Y6, Y4, Y6
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y6
-	VANDPS      Y7, Y6, Y6
-	VMOVUPS     Y6, (R12)
-	PREFETCHT0  (R11)(R13*1)
-	VMOVUPS     32(R11), Y7
-	VSUBPS      Y1, Y7, Y7
-	VMULPS      8(SP), Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y7, Y8
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y11
-	VFMADD213PS  pool<>+1024(SB), Y7, Y11
-	VFMADD213PS  pool<>+1152(SB), Y7, Y11
-	VFMADD213PS  pool<>+1280(SB), Y7, Y11
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y11, Y7
-	VANDPS       Y8, Y7, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
-	VADDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          sexp_loop
-
-sexp_one:
-	CMPQ    R10, $0x00000008
-	JL      sexp_tail
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  8(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y6, Y7
-	VMAXPS      Y6, Y4, Y6
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          sexp_one
-
-sexp_tail:
-	TESTQ      R10, R10
-	JE         sexp_done
-	CMPQ       BX, $0x00000008
-	JGE        sexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VSUBPS     Y1, Y6, Y6
-	VMULPS     8(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y6, Y1
-	VMAXPS      Y6, Y4, Y6
-	VMOVUPS     pool<>+512(SB), Y4
-	VFMADD231PS pool<>+640(SB), Y6, Y4
-	VSUBPS      pool<>+512(SB), Y4, Y7
-	VFMADD231PS pool<>+768(SB), Y7, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y8
-	VFMADD213PS  pool<>+1024(SB), Y6, Y8
-	VFMADD213PS  pool<>+1152(SB), Y6, Y8
-	VFMADD213PS  pool<>+1280(SB), Y6, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
-	VPSLLD       $0x14, Y4, Y4
-	VPADDD       Y4, Y7, Y7
-	VMULPS       Y7, Y8, Y6
-	VANDPS       Y1, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y1
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 48(SP)
-
-sexp_done:
-	VEXTRACTF128 $0x01, Y5, X1
-	VADDPD       X1, X5, X5
-	VPERMILPD    $0x01, X5, X1
-	VADDSD       X1, X5, X5
-
-	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       pool<>+1408(SB), X1
-	VDIVSD       X5, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Y1
-
-sscale_loop:
-	CMPQ    R10, $0x00000020
-	JL      sscale_one
-	VMOVUPS (R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
-	JMP     sscale_loop
-
-sscale_one:
-	CMPQ    R10, $0x00000008
-	JL      sscale_tail
-	VMOVUPS (R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
-	JMP     sscale_one
-
-sscale_tail:
-	TESTQ   R10, R10
-	JE      sscale_done
-	CMPQ    BX, $0x00000008
-	JL      sscale_mtail
-	VMOVUPS 48(SP), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS  Y1, Y4, Y4
-	LEAQ    (AX), R10
-	VMOVUPS Y4, -32(R10)(BX*4)
-	JMP     sscale_done
-
-sscale_mtail:
-	VMOVUPS    48(SP), Y4
-	VMULPS     Y1, Y4, Y4
-	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
-
-sscale_done:
-	JMP send
-
-sfast:
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
-
-	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ DI, R13
-	CMPQ DI, $0x00040000
-	JBE  sfpfnext
-	XORQ R13, R13
-
-sfpfnext:
-	VMOVUPS pool<>+384(SB), Y4
-	VXORPD  Y5, Y5, Y5
-
-	// Overlapped tails first: with dst == src the loop below
-	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      sfexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      sfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y6
-	LEAQ    (CX), R14
-	VMOVUPS -32(R14)(BX*4), Y7
-	VSUBPS  Y1, Y7, Y7
-	VMULPS  8(SP), Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y7, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y7, Y10
-	VFMADD213PS  pool<>+1152(SB), Y7, Y10
-	VFMADD213PS  pool<>+1280(SB), Y7, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y7
-	VANDNPS      Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 48(SP)
-
-sfexp_ovskip:
-sfexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      sfexp_one
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  8(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y6
-	VMOVUPS     Y6, (R12)
-	PREFETCHT0  (R11)(R13*1)
-	VMOVUPS     32(R11), Y7
-	VSUBPS      Y1, Y7, Y7
-	VMULPS      8(SP), Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y7, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y7, Y10
-	VFMADD213PS  pool<>+1152(SB), Y7, Y10
-	VFMADD213PS  pool<>+1280(SB), Y7, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
-	VADDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          sfexp_loop
-
-sfexp_one:
-	CMPQ    R10, $0x00000008
-	JL      sfexp_tail
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  8(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          sfexp_one
-
-sfexp_tail:
-	TESTQ      R10, R10
-	JE         sfexp_done
-	CMPQ       BX, $0x00000008
-	JGE        sfexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VSUBPS     Y1, Y6, Y6
-	VMULPS     8(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y6, Y1
-	VMAXPS      Y6, Y4, Y6
-	VMOVUPS     pool<>+512(SB), Y4
-	VFMADD231PS pool<>+640(SB), Y6, Y4
-	VSUBPS      pool<>+512(SB), Y4, Y7
-	VFMADD231PS pool<>+768(SB), Y7, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y8
-	VFMADD213PS  pool<>+1024(SB), Y6, Y8
-	VFMADD213PS  pool<>+1152(SB), Y6, Y8
-	VFMADD213PS  pool<>+1280(SB), Y6, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
-	VPSLLD       $0x14, Y4, Y4
-	VPADDD       Y4, Y7, Y7
-	VMULPS       Y7, Y8, Y6
-	VANDPS       Y1, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X6, Y1
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 48(SP)
-
-sfexp_done:
-	VEXTRACTF128 $0x01, Y5, X1
-	VADDPD       X1, X5, X5
-	VPERMILPD    $0x01, X5, X1
-	VADDSD       X1, X5, X5
-
-	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       pool<>+1408(SB), X1
-	VDIVSD       X5, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Y1
-
-sfscale_loop:
-	CMPQ    R10, $0x00000020
-	JL      sfscale_one
-	VMOVUPS (R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
-	JMP     sfscale_loop
-
-sfscale_one:
-	CMPQ    R10, $0x00000008
-	JL      sfscale_tail
-	VMOVUPS (R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
-	JMP     sfscale_one
-
-sfscale_tail:
-	TESTQ   R10, R10
-	JE      sfscale_done
-	CMPQ    BX, $0x00000008
-	JL      sfscale_mtail
-	VMOVUPS 48(SP), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS  Y1, Y4, Y4
-	LEAQ    (AX), R10
-	VMOVUPS Y4, -32(R10)(BX*4)
-	JMP     sfscale_done
-
-sfscale_mtail:
-	VMOVUPS    48(SP), Y4
-	VMULPS     Y1, Y4, Y4
-	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
-
-sfscale_done:
-send:
-next1:
-	ADDQ DI, CX
-	ADDQ DI, AX
-	SUBQ (SP), DX
-	JMP  row
-
-q:
-	TESTQ SI, SI
+	// The rows' tail masks, built once for the passes.
+	MOVQ  DI, R9
+	ANDQ  $0x00000007, R9
+	SHLQ  $0x02, R9
+	NEGQ  R9
+	LEAQ  masktab<>+0(SB), R10
+	LEAQ  28(R10)(R9*1), R10
+	MOVQ  R10, 56(SP)
+	TESTQ R8, R8
 	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, SI
-	VMOVUPS pool<>+0(SB), Y2
+	MOVQ    DI, R9
+	MOVQ    CX, R8
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y6
 	VMOVUPS pool<>+0(SB), Y7
 	VMOVUPS pool<>+0(SB), Y8
-	VMOVUPS pool<>+0(SB), Y9
-	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y0
+	VMOVUPS pool<>+128(SB), Y3
 	VMOVUPS pool<>+128(SB), Y4
 	VMOVUPS pool<>+128(SB), Y5
-	VMOVUPS pool<>+128(SB), Y6
 
 qmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      qmax_tail
-	VMOVUPS (SI), Y10
-	VMINPS  Y10, Y1, Y1
-	VMAXPS  Y10, Y2, Y2
-	VMOVUPS (SI)(DI*1), Y10
-	VMINPS  Y10, Y4, Y4
-	VMAXPS  Y10, Y7, Y7
-	VMOVUPS (SI)(DI*2), Y10
-	VMINPS  Y10, Y5, Y5
-	VMAXPS  Y10, Y8, Y8
-	VMOVUPS (SI)(R8*1), Y10
-	VMINPS  Y10, Y6, Y6
-	VMAXPS  Y10, Y9, Y9
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y0, Y0
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R8)(BX*1), Y9
+	VMINPS  Y9, Y3, Y3
+	VMAXPS  Y9, Y6, Y6
+	VMOVUPS (R8)(BX*2), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y7, Y7
+	VMOVUPS (R8)(SI*1), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y8, Y8
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
 	JMP     qmax_one
 
 qmax_tail:
-	TESTQ   R10, R10
-	JE      qmax_done
-	CMPQ    BX, $0x00000008
-	JL      qmax_mtail
-	LEAQ    (CX), SI
-	VMOVUPS -32(SI)(BX*4), Y10
-	VMINPS  Y10, Y1, Y1
-	VMAXPS  Y10, Y2, Y2
-	LEAQ    (CX)(DI*1), SI
-	VMOVUPS -32(SI)(BX*4), Y10
-	VMINPS  Y10, Y4, Y4
-	VMAXPS  Y10, Y7, Y7
-	LEAQ    (CX)(DI*2), SI
-	VMOVUPS -32(SI)(BX*4), Y10
-	VMINPS  Y10, Y5, Y5
-	VMAXPS  Y10, Y8, Y8
-	LEAQ    (CX)(R8*1), SI
-	VMOVUPS -32(SI)(BX*4), Y10
-	VMINPS  Y10, Y6, Y6
-	VMAXPS  Y10, Y9, Y9
-	JMP     qmax_done
-
-qmax_mtail:
-	VMASKMOVPS (SI), Y0, Y10
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y10
+	VMASKMOVPS (R8), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y2, Y2
-	VMINPS     Y10, Y1, Y1
-	VMASKMOVPS (SI)(DI*1), Y0, Y10
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMAXPS     Y9, Y1, Y1
+	VMASKMOVPS (R8), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMINPS     Y9, Y0, Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y10
+	VMASKMOVPS (R8)(BX*1), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y7, Y7
-	VMINPS     Y10, Y4, Y4
-	VMASKMOVPS (SI)(DI*2), Y0, Y10
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMAXPS     Y9, Y6, Y6
+	VMASKMOVPS (R8)(BX*1), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMINPS     Y9, Y3, Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    -8(R9), Y10
+	VMASKMOVPS (R8)(BX*2), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y8, Y8
-	VMINPS     Y10, Y5, Y5
-	VMASKMOVPS (SI)(R8*1), Y0, Y10
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMAXPS     Y9, Y7, Y7
+	VMASKMOVPS (R8)(BX*2), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMINPS     Y9, Y4, Y4
+	MOVQ       56(SP), R9
+	VMOVDQU    -12(R9), Y10
+	VMASKMOVPS (R8)(SI*1), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y9, Y9
-	VMINPS     Y10, Y6, Y6
-
-qmax_done:
-	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y7, Y2, Y10
-	VPERM2F128 $0x31, Y7, Y2, Y2
-	VPERM2F128 $0x20, Y9, Y8, Y7
-	VPERM2F128 $0x31, Y9, Y8, Y8
-	VMAXPS     Y10, Y2, Y2
-	VMAXPS     Y7, Y8, Y8
-	VSHUFPS    $0x44, Y8, Y2, Y10
-	VSHUFPS    $0xee, Y8, Y2, Y2
-	VMAXPS     Y10, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y10
-	VMAXPS     Y10, Y2, Y2
-	VMOVAPS    Y2, Y2
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMAXPS     Y9, Y8, Y8
+	VMASKMOVPS (R8)(SI*1), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
+	VMINPS     Y9, Y5, Y5
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y4, Y1, Y7
-	VPERM2F128 $0x31, Y4, Y1, Y1
-	VPERM2F128 $0x20, Y6, Y5, Y4
-	VPERM2F128 $0x31, Y6, Y5, Y5
-	VMINPS     Y7, Y1, Y1
-	VMINPS     Y4, Y5, Y5
-	VSHUFPS    $0x44, Y5, Y1, Y7
-	VSHUFPS    $0xee, Y5, Y1, Y1
-	VMINPS     Y7, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y7
-	VMINPS     Y7, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     8(SP), Y1, Y1
-	XORL       SI, SI
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      SI
-	MOVL       SI, 40(SP)
+	VPERM2F128 $0x20, Y6, Y1, Y9
+	VPERM2F128 $0x31, Y6, Y1, Y1
+	VPERM2F128 $0x20, Y8, Y7, Y6
+	VPERM2F128 $0x31, Y8, Y7, Y7
+	VMAXPS     Y9, Y1, Y1
+	VMAXPS     Y6, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y1, Y9
+	VSHUFPS    $0xee, Y7, Y1, Y1
+	VMAXPS     Y9, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y9
+	VMAXPS     Y9, Y1, Y1
+	VMOVAPS    Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y0, Y6
+	VPERM2F128 $0x31, Y3, Y0, Y0
+	VPERM2F128 $0x20, Y5, Y4, Y3
+	VPERM2F128 $0x31, Y5, Y4, Y4
+	VMINPS     Y6, Y0, Y0
+	VMINPS     Y3, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y0, Y6
+	VSHUFPS    $0xee, Y4, Y0, Y0
+	VMINPS     Y6, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y6
+	VMINPS     Y6, Y0, Y0
+	VSUBPS     Y0, Y1, Y0
+	VMULPS     16(SP), Y0, Y0
+	XORL       R8, R8
+	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
+	VPTEST     Y0, Y0
+	SETEQ      R8
+	MOVL       R8, 48(SP)
 
 qahead:
 	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1664(SB), Y2, Y1
-	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
-	VPTEST  Y1, Y1
+	VANDPS  pool<>+1664(SB), Y1, Y0
+	VCMPPS  $0x15, pool<>+128(SB), Y0, Y0
+	VPTEST  Y0, Y0
 	JNZ     oq
-	VMOVDQU pool<>+1792(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 80(SP)
-	VMOVDQU pool<>+1920(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 112(SP)
-	VMOVDQU pool<>+2048(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 144(SP)
-	VMOVDQU pool<>+2176(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 176(SP)
+	VMOVDQU pool<>+1792(SB), Y0
+	VPERMPS Y1, Y0, Y0
+	VMOVUPS Y0, 64(SP)
+	VMOVDQU pool<>+1920(SB), Y0
+	VPERMPS Y1, Y0, Y0
+	VMOVUPS Y0, 96(SP)
+	VMOVDQU pool<>+2048(SB), Y0
+	VPERMPS Y1, Y0, Y0
+	VMOVUPS Y0, 128(SP)
+	VMOVDQU pool<>+2176(SB), Y0
+	VPERMPS Y1, Y0, Y0
+	VMOVUPS Y0, 160(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 40(SP), $0x00
+	CMPL 48(SP), $0x00
 	JNE  qfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, SI
-	MOVQ    AX, R11
-	LEAQ    (CX)(DI*4), R12
-	VMOVUPS pool<>+384(SB), Y1
+	MOVQ    DI, R9
+	MOVQ    CX, R8
+	MOVQ    AX, R10
+	LEAQ    (CX)(BX*4), R11
+	VMOVUPS pool<>+384(SB), Y0
+	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
 	VXORPD  Y6, Y6, Y6
-	VXORPD  Y7, Y7, Y7
 
-	// Overlapped tails first: with dst == src the loop below
-	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R13
-	ANDQ    $0x00000007, R13
-	JZ      qexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      qexp_ovskip
-	LEAQ    masktab<>+0(SB), R14
-	VMOVDQU (R14)(R13*4), Y8
-	LEAQ    (CX), R13
-	VMOVUPS -32(R13)(BX*4), Y9
-	VSUBPS  80(SP), Y9, Y9
-	VMULPS  8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y8, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 208(SP)
-	LEAQ         (CX)(DI*1), R13
-	VMOVUPS      -32(R13)(BX*4), Y9
-	VSUBPS       112(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y8, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 240(SP)
-	LEAQ         (CX)(DI*2), R13
-	VMOVUPS      -32(R13)(BX*4), Y9
-	VSUBPS       144(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y8, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 272(SP)
-	LEAQ         (CX)(R8*1), R13
-	VMOVUPS      -32(R13)(BX*4), Y9
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 304(SP)
-
-qexp_ovskip:
 qexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      qexp_one
-	VMOVUPS (SI), Y8
-	VMOVUPS (SI)(DI*1), Y9
-	VSUBPS  80(SP), Y8, Y8
-	VMULPS  8(SP), Y8, Y8
-	VSUBPS  112(SP), Y9, Y9
-	VMULPS  8(SP), Y9, Y9
+	VMOVUPS (R8), Y7
+	VMOVUPS (R8)(BX*1), Y8
+	VSUBPS  64(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  96(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
-	VANDPS      Y10, Y9, Y9
-	VMOVUPS     Y8, (R11)
-	VMOVUPS     Y9, (R11)(DI*1)
-	VMOVUPS     32(SI), Y10
-	VMOVUPS     32(SI)(DI*1), Y11
-	VSUBPS      80(SP), Y10, Y10
-	VMULPS      8(SP), Y10, Y10
-	VSUBPS      112(SP), Y11, Y11
-	VMULPS      8(SP), Y11, Y11
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y7, (R10)
+	VMOVUPS     Y8, (R10)(BX*1)
+	VMOVUPS     32(R8), Y9
+	VMOVUPS     32(R8)(BX*1), Y10
+	VSUBPS      64(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      96(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y10, Y12
-	VMAXPS      Y10, Y1, Y10
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VCMPPS      $0x15, Y0, Y9, Y11
+	VMAXPS      Y9, Y0, Y9
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y9, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y10, Y15
-	VFMADD213PS pool<>+1152(SB), Y10, Y15
-	VFMADD213PS pool<>+1280(SB), Y10, Y15
-	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD      $0x14, Y13, Y13
-	VPADDD      Y13, Y14, Y14
-	VMULPS      Y14, Y15, Y10
-	VANDPS      Y12, Y10, Y10
+	VMOVUPS     pool<>+896(SB), Y14
+	VFMADD213PS pool<>+1024(SB), Y9, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y9
+	VANDPS      Y11, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y11, Y12
-	VMAXPS      Y11, Y1, Y11
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y11, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VCMPPS      $0x15, Y0, Y10, Y11
+	VMAXPS      Y10, Y0, Y10
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y15
-	VFMADD213PS  pool<>+1024(SB), Y11, Y15
-	VFMADD213PS  pool<>+1152(SB), Y11, Y15
-	VFMADD213PS  pool<>+1280(SB), Y11, Y15
-	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y14, Y14
-	VMULPS       Y14, Y15, Y11
-	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(DI*1)
-	VADDPS       Y10, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VADDPS       Y11, Y9, Y8
-	VEXTRACTF128 $0x01, Y8, X9
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y10, Y14
+	VFMADD213PS  pool<>+1152(SB), Y10, Y14
+	VFMADD213PS  pool<>+1280(SB), Y10, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y10
+	VANDPS       Y11, Y10, Y10
+	VMOVUPS      Y9, 32(R10)
+	VMOVUPS      Y10, 32(R10)(BX*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (SI)(DI*2), Y8
-	VMOVUPS      (SI)(R8*1), Y9
-	VSUBPS       144(SP), Y8, Y8
-	VMULPS       8(SP), Y8, Y8
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
-	VANDPS      Y10, Y9, Y9
-	VMOVUPS     Y8, (R11)(DI*2)
-	VMOVUPS     Y9, (R11)(R8*1)
-	VMOVUPS     32(SI)(DI*2), Y10
-	VMOVUPS     32(SI)(R8*1), Y11
-	VSUBPS      144(SP), Y10, Y10
-	VMULPS      8(SP), Y10, Y10
-	VSUBPS      176(SP), Y11, Y11
-	VMULPS      8(SP), Y11, Y11
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y10, Y12
-	VMAXPS      Y10, Y1, Y10
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y10, Y15
-	VFMADD213PS pool<>+1152(SB), Y10, Y15
-	VFMADD213PS pool<>+1280(SB), Y10, Y15
-	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD      $0x14, Y13, Y13
-	VPADDD      Y13, Y14, Y14
-	VMULPS      Y14, Y15, Y10
-	VANDPS      Y12, Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y11, Y12
-	VMAXPS      Y11, Y1, Y11
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y11, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y11
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y15
-	VFMADD213PS  pool<>+1024(SB), Y11, Y15
-	VFMADD213PS  pool<>+1152(SB), Y11, Y15
-	VFMADD213PS  pool<>+1280(SB), Y11, Y15
-	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y14, Y14
-	VMULPS       Y14, Y15, Y11
-	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)(DI*2)
-	VMOVUPS      Y11, 32(R11)(R8*1)
-	VADDPS       Y10, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y6, Y6
-	VADDPS       Y11, Y9, Y8
-	VEXTRACTF128 $0x01, Y8, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y9, Y8, Y8
+	VCVTPS2PD    X7, Y7
 	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      (R8)(BX*2), Y7
+	VMOVUPS      (R8)(SI*1), Y8
+	VSUBPS       128(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       160(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y7, (R10)(BX*2)
+	VMOVUPS     Y8, (R10)(SI*1)
+	VMOVUPS     32(R8)(BX*2), Y9
+	VMOVUPS     32(R8)(SI*1), Y10
+	VSUBPS      128(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      160(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y9, Y11
+	VMAXPS      Y9, Y0, Y9
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y9, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y14
+	VFMADD213PS pool<>+1024(SB), Y9, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y9
+	VANDPS      Y11, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y10, Y11
+	VMAXPS      Y10, Y0, Y10
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y10, Y14
+	VFMADD213PS  pool<>+1152(SB), Y10, Y14
+	VFMADD213PS  pool<>+1280(SB), Y10, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y10
+	VANDPS       Y11, Y10, Y10
+	VMOVUPS      Y9, 32(R10)(BX*2)
+	VMOVUPS      Y10, 32(R10)(SI*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	PREFETCHT0   128(R11)
+	PREFETCHT0   192(R11)
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x00000010, R9
 	JMP          qexp_loop
 
 qexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      qexp_tail
-	VMOVUPS (SI), Y8
-	VMOVUPS (SI)(DI*1), Y9
-	VSUBPS  80(SP), Y8, Y8
-	VMULPS  8(SP), Y8, Y8
-	VSUBPS  112(SP), Y9, Y9
-	VMULPS  8(SP), Y9, Y9
+	VMOVUPS (R8), Y7
+	VMOVUPS (R8)(BX*1), Y8
+	VSUBPS  64(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  96(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(DI*1)
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (SI)(DI*2), Y8
-	VMOVUPS      (SI)(R8*1), Y9
-	VSUBPS       144(SP), Y8, Y8
-	VMULPS       8(SP), Y8, Y8
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)(DI*2)
-	VMOVUPS      Y9, (R11)(R8*1)
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
-	JMP          qexp_one
-
-qexp_tail:
-	TESTQ      R10, R10
-	JE         qexp_done
-	CMPQ       BX, $0x00000008
-	JGE        qexp_done
-	VMASKMOVPS (SI), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VMASKMOVPS (SI)(DI*1), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     80(SP), Y8, Y8
-	VMULPS     8(SP), Y8, Y8
-	VSUBPS     112(SP), Y9, Y9
-	VMULPS     8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VEXTRACTF128 $0x01, Y8, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X8, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y4, Y4
-	VEXTRACTF128 $0x01, Y9, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X9, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 208(SP)
-	VMOVUPS      Y9, 240(SP)
-	VMASKMOVPS   (SI)(DI*2), Y0, Y8
-	VMOVUPS      pool<>+0(SB), Y9
-	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (SI)(R8*1), Y0, Y9
-	VMOVUPS      pool<>+0(SB), Y10
-	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       144(SP), Y8, Y8
-	VMULPS       8(SP), Y8, Y8
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS pool<>+640(SB), Y9, Y1
-	VSUBPS      pool<>+512(SB), Y1, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
-	VPSLLD       $0x14, Y1, Y1
-	VPADDD       Y1, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VMOVUPS      Y7, (R10)
+	VMOVUPS      Y8, (R10)(BX*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VMOVUPS      (R8)(BX*2), Y7
+	VMOVUPS      (R8)(SI*1), Y8
+	VSUBPS       128(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       160(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VMOVUPS      Y7, (R10)(BX*2)
+	VMOVUPS      Y8, (R10)(SI*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	ADDQ         $0x00000080, R11
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+	JMP          qexp_one
+
+qexp_tail:
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y8
+	VMASKMOVPS (R8), Y8, Y7
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y8, Y7, Y9, Y7
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y9
+	VMASKMOVPS (R8)(BX*1), Y9, Y8
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y9, Y8, Y10, Y8
+	VSUBPS     64(SP), Y7, Y7
+	VMULPS     16(SP), Y7, Y7
+	VSUBPS     96(SP), Y8, Y8
+	VMULPS     16(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y1
-	VADDPD       Y10, Y1, Y1
-	VADDPD       Y1, Y6, Y6
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y1
-	VADDPD       Y10, Y1, Y1
-	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 272(SP)
-	VMOVUPS      Y9, 304(SP)
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	MOVQ         56(SP), R9
+	VMOVDQU      -8(R9), Y8
+	VMASKMOVPS   (R8)(BX*2), Y8, Y7
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y8, Y7, Y9, Y7
+	MOVQ         56(SP), R9
+	VMOVDQU      -12(R9), Y9
+	VMASKMOVPS   (R8)(SI*1), Y9, Y8
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y9, Y8, Y10, Y8
+	VSUBPS       128(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       160(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
-qexp_done:
-	// Next group's maxima, if four more rows follow these four.
-	XORQ SI, SI
-	MOVQ DX, R10
-	SUBQ R9, R10
-	CMPQ R10, R9
-	JL   qnoahead
-	LEAQ (CX)(DI*4), R11
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y0
+	VFMADD231PS pool<>+640(SB), Y8, Y0
+	VSUBPS      pool<>+512(SB), Y0, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VFMADD213PS  pool<>+1152(SB), Y8, Y11
+	VFMADD213PS  pool<>+1280(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y0, Y10
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y0
+	VADDPD       Y9, Y0, Y0
+	VADDPD       Y0, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y0
+	VADDPD       Y9, Y0, Y0
+	VADDPD       Y0, Y6, Y6
+	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y8, 288(SP)
+
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
+	XORQ R8, R8
+	MOVQ DI, R9
+	ADDQ $0x08, R9
+	CMPQ R9, (SP)
+	JA   qnoahead
+	CMPQ R9, $0x00000200
+	JA   qnoahead
+	MOVQ DI, R9
+	ADDQ $0x04, R9
+	ANDQ $0x00000007, R9
+	CMPQ R9, $0x00000004
+	JA   qnoahead
+	LEAQ (CX)(BX*4), R8
+	ADDQ $0x04, DI
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, SI
-	VMOVUPS pool<>+0(SB), Y2
+	MOVQ    DI, R9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y10
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
-	VMOVUPS pool<>+0(SB), Y13
-	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y0
+	VMOVUPS pool<>+128(SB), Y7
 	VMOVUPS pool<>+128(SB), Y8
 	VMOVUPS pool<>+128(SB), Y9
-	VMOVUPS pool<>+128(SB), Y10
 
 qnmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      qnmax_tail
-	VMOVUPS (SI), Y14
-	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	VMOVUPS (SI)(DI*1), Y14
-	VMINPS  Y14, Y8, Y8
-	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (SI)(DI*2), Y14
-	VMINPS  Y14, Y9, Y9
-	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (SI)(R8*1), Y14
-	VMINPS  Y14, Y10, Y10
-	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R8), Y13
+	VMINPS  Y13, Y0, Y0
+	VMAXPS  Y13, Y1, Y1
+	VMOVUPS (R8)(BX*1), Y13
+	VMINPS  Y13, Y7, Y7
+	VMAXPS  Y13, Y10, Y10
+	VMOVUPS (R8)(BX*2), Y13
+	VMINPS  Y13, Y8, Y8
+	VMAXPS  Y13, Y11, Y11
+	VMOVUPS (R8)(SI*1), Y13
+	VMINPS  Y13, Y9, Y9
+	VMAXPS  Y13, Y12, Y12
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
 	JMP     qnmax_one
 
 qnmax_tail:
-	TESTQ   R10, R10
-	JE      qnmax_done
-	CMPQ    BX, $0x00000008
-	JL      qnmax_mtail
-	LEAQ    (R11), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	LEAQ    (R11)(DI*1), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y8, Y8
-	VMAXPS  Y14, Y11, Y11
-	LEAQ    (R11)(DI*2), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y9, Y9
-	VMAXPS  Y14, Y12, Y12
-	LEAQ    (R11)(R8*1), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y10, Y10
-	VMAXPS  Y14, Y13, Y13
-	JMP     qnmax_done
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x01, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y1, Y1
+	VMASKMOVPS (R8), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y0, Y0
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x02, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8)(BX*1), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y10, Y10
+	VMASKMOVPS (R8)(BX*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y7, Y7
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x03, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8)(BX*2), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y11, Y11
+	VMASKMOVPS (R8)(BX*2), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y8, Y8
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x04, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8)(SI*1), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y12, Y12
+	VMASKMOVPS (R8)(SI*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y9, Y9
 
-qnmax_mtail:
-	VMASKMOVPS (SI), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y2, Y2
-	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (SI)(DI*1), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y11, Y11
-	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (SI)(DI*2), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y12, Y12
-	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (SI)(R8*1), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y13, Y13
-	VMINPS     Y14, Y10, Y10
-
-qnmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y11, Y2, Y14
-	VPERM2F128 $0x31, Y11, Y2, Y2
-	VPERM2F128 $0x20, Y13, Y12, Y11
-	VPERM2F128 $0x31, Y13, Y12, Y12
-	VMAXPS     Y14, Y2, Y2
-	VMAXPS     Y11, Y12, Y12
-	VSHUFPS    $0x44, Y12, Y2, Y14
-	VSHUFPS    $0xee, Y12, Y2, Y2
-	VMAXPS     Y14, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y14
-	VMAXPS     Y14, Y2, Y2
-	VMOVAPS    Y2, Y2
+	VPERM2F128 $0x20, Y10, Y1, Y13
+	VPERM2F128 $0x31, Y10, Y1, Y1
+	VPERM2F128 $0x20, Y12, Y11, Y10
+	VPERM2F128 $0x31, Y12, Y11, Y11
+	VMAXPS     Y13, Y1, Y1
+	VMAXPS     Y10, Y11, Y11
+	VSHUFPS    $0x44, Y11, Y1, Y13
+	VSHUFPS    $0xee, Y11, Y1, Y1
+	VMAXPS     Y13, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y13
+	VMAXPS     Y13, Y1, Y1
+	VMOVAPS    Y1, Y1
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y8, Y1, Y11
-	VPERM2F128 $0x31, Y8, Y1, Y1
-	VPERM2F128 $0x20, Y10, Y9, Y8
-	VPERM2F128 $0x31, Y10, Y9, Y9
-	VMINPS     Y11, Y1, Y1
-	VMINPS     Y8, Y9, Y9
-	VSHUFPS    $0x44, Y9, Y1, Y11
-	VSHUFPS    $0xee, Y9, Y1, Y1
-	VMINPS     Y11, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y11
-	VMINPS     Y11, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     8(SP), Y1, Y1
-	XORL       SI, SI
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      SI
-	MOVL       SI, 40(SP)
-	MOVQ       $0x00000001, SI
+	VPERM2F128 $0x20, Y7, Y0, Y10
+	VPERM2F128 $0x31, Y7, Y0, Y0
+	VPERM2F128 $0x20, Y9, Y8, Y7
+	VPERM2F128 $0x31, Y9, Y8, Y8
+	VMINPS     Y10, Y0, Y0
+	VMINPS     Y7, Y8, Y8
+	VSHUFPS    $0x44, Y8, Y0, Y10
+	VSHUFPS    $0xee, Y8, Y0, Y0
+	VMINPS     Y10, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y10
+	VMINPS     Y10, Y0, Y0
+	VSUBPS     Y0, Y1, Y0
+	VMULPS     16(SP), Y0, Y0
+	XORL       R8, R8
+	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
+	VPTEST     Y0, Y0
+	SETEQ      R8
+	MOVL       R8, 48(SP)
+	SUBQ       $0x04, DI
+	MOVQ       $0x00000001, R8
 
 qnoahead:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y5, Y4, Y1
-	VPERM2F128 $0x31, Y5, Y4, Y4
-	VPERM2F128 $0x20, Y7, Y6, Y5
-	VPERM2F128 $0x31, Y7, Y6, Y6
-	VADDPD     Y1, Y4, Y4
-	VADDPD     Y5, Y6, Y6
-	VSHUFPS    $0x44, Y6, Y4, Y1
-	VSHUFPS    $0xee, Y6, Y4, Y4
-	VADDPD     Y1, Y4, Y4
+	VPERM2F128 $0x20, Y4, Y3, Y0
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y4
+	VPERM2F128 $0x31, Y6, Y5, Y5
+	VADDPD     Y0, Y3, Y3
+	VADDPD     Y4, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y3, Y0
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VADDPD     Y0, Y3, Y3
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
-	VMOVUPD    pool<>+1408(SB), Y1
-	VDIVPD     Y4, Y1, Y1
-	VCVTPD2PSY Y1, X3
-	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
-	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
-	VMOVDQU    pool<>+2304(SB), Y5
-	VPERMPS    Y3, Y5, Y5
-	VMOVDQU    pool<>+2432(SB), Y6
-	VPERMPS    Y3, Y6, Y6
+	MOVQ       DI, R9
+	MOVQ       AX, R10
+	VMOVUPD    pool<>+1408(SB), Y0
+	VDIVPD     Y3, Y0, Y0
+	VCVTPD2PSY Y0, X2
+	VMOVDQU    pool<>+1792(SB), Y0
+	VPERMPS    Y2, Y0, Y0
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y2, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2432(SB), Y5
+	VPERMPS    Y2, Y5, Y5
 
 qscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      qscale_tail
-	VMOVUPS (R11), Y7
-	VMULPS  Y1, Y7, Y7
-	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
-	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(DI*1), Y7
-	VMULPS  Y4, Y7, Y7
-	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
-	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	VMOVUPS (R11)(DI*2), Y7
-	VMULPS  Y5, Y7, Y7
-	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
-	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*2)
-	VMOVUPS (R11)(R8*1), Y7
-	VMULPS  Y6, Y7, Y7
-	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
-	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(R8*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R10), Y6
+	VMULPS  Y0, Y6, Y6
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VMOVUPS (R10)(BX*1), Y6
+	VMULPS  Y3, Y6, Y6
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R10)(BX*1)
+	VMOVUPS (R10)(BX*2), Y6
+	VMULPS  Y4, Y6, Y6
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R10)(BX*2)
+	VMOVUPS (R10)(SI*1), Y6
+	VMULPS  Y5, Y6, Y6
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R10)(SI*1)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
 	JMP     qscale_one
 
 qscale_tail:
-	TESTQ   R10, R10
-	JE      qscale_done
-	CMPQ    BX, $0x00000008
-	JL      qscale_mtail
-	VMOVUPS 208(SP), Y7
-	VMULPS  Y1, Y7, Y7
-	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
-	VANDPS  Y1, Y7, Y7
-	LEAQ    (AX), R10
-	VMOVUPS Y7, -32(R10)(BX*4)
-	VMOVUPS 240(SP), Y1
-	VMULPS  Y4, Y1, Y1
-	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS  Y4, Y1, Y1
-	LEAQ    (AX)(DI*1), R10
-	VMOVUPS Y1, -32(R10)(BX*4)
-	VMOVUPS 272(SP), Y1
-	VMULPS  Y5, Y1, Y1
-	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS  Y4, Y1, Y1
-	LEAQ    (AX)(DI*2), R10
-	VMOVUPS Y1, -32(R10)(BX*4)
-	VMOVUPS 304(SP), Y1
-	VMULPS  Y6, Y1, Y1
-	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS  Y4, Y1, Y1
-	LEAQ    (AX)(R8*1), R10
-	VMOVUPS Y1, -32(R10)(BX*4)
-	JMP     qscale_done
-
-qscale_mtail:
-	VMOVUPS    208(SP), Y7
-	VMULPS     Y1, Y7, Y7
-	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
-	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    240(SP), Y1
-	VMULPS     Y4, Y1, Y1
-	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
-	VMOVUPS    272(SP), Y1
-	VMULPS     Y5, Y1, Y1
-	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*2)
-	VMOVUPS    304(SP), Y1
-	VMULPS     Y6, Y1, Y1
-	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(R8*1)
-
-qscale_done:
-	JMP qend
+	VMOVUPS    192(SP), Y6
+	VMULPS     Y0, Y6, Y6
+	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
+	VANDPS     Y0, Y6, Y6
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
+	VMASKMOVPS Y6, Y0, (R10)
+	VMOVUPS    224(SP), Y0
+	VMULPS     Y3, Y0, Y0
+	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
+	VANDPS     Y3, Y0, Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y3
+	VMASKMOVPS Y0, Y3, (R10)(BX*1)
+	VMOVUPS    256(SP), Y0
+	VMULPS     Y4, Y0, Y0
+	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
+	VANDPS     Y3, Y0, Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    -8(R9), Y3
+	VMASKMOVPS Y0, Y3, (R10)(BX*2)
+	VMOVUPS    288(SP), Y0
+	VMULPS     Y5, Y0, Y0
+	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
+	VANDPS     Y3, Y0, Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    -12(R9), Y3
+	VMASKMOVPS Y0, Y3, (R10)(SI*1)
+	JMP        qend
 
 qfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, SI
-	MOVQ    AX, R11
-	LEAQ    (CX)(DI*4), R12
-	VMOVUPS pool<>+384(SB), Y1
+	MOVQ    DI, R9
+	MOVQ    CX, R8
+	MOVQ    AX, R10
+	LEAQ    (CX)(BX*4), R11
+	VMOVUPS pool<>+384(SB), Y0
+	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
 	VXORPD  Y6, Y6, Y6
-	VXORPD  Y7, Y7, Y7
 
-	// Overlapped tails first: with dst == src the loop below
-	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R13
-	ANDQ    $0x00000007, R13
-	JZ      qfexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      qfexp_ovskip
-	LEAQ    masktab<>+0(SB), R14
-	VMOVDQU (R14)(R13*4), Y8
-	LEAQ    (CX), R13
-	VMOVUPS -32(R13)(BX*4), Y9
-	VSUBPS  80(SP), Y9, Y9
-	VMULPS  8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y8, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 208(SP)
-	LEAQ         (CX)(DI*1), R13
-	VMOVUPS      -32(R13)(BX*4), Y9
-	VSUBPS       112(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y8, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 240(SP)
-	LEAQ         (CX)(DI*2), R13
-	VMOVUPS      -32(R13)(BX*4), Y9
-	VSUBPS       144(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y8, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 272(SP)
-	LEAQ         (CX)(R8*1), R13
-	VMOVUPS      -32(R13)(BX*4), Y9
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 304(SP)
-
-qfexp_ovskip:
 qfexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      qfexp_one
-	VMOVUPS (SI), Y8
-	VMOVUPS (SI)(DI*1), Y9
-	VSUBPS  80(SP), Y8, Y8
-	VMULPS  8(SP), Y8, Y8
-	VSUBPS  112(SP), Y9, Y9
-	VMULPS  8(SP), Y9, Y9
+	VMOVUPS (R8), Y7
+	VMOVUPS (R8)(BX*1), Y8
+	VSUBPS  64(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  96(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD213PS pool<>+1024(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VMOVUPS     Y8, (R11)
-	VMOVUPS     Y9, (R11)(DI*1)
-	VMOVUPS     32(SI), Y10
-	VMOVUPS     32(SI)(DI*1), Y11
-	VSUBPS      80(SP), Y10, Y10
-	VMULPS      8(SP), Y10, Y10
-	VSUBPS      112(SP), Y11, Y11
-	VMULPS      8(SP), Y11, Y11
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD213PS pool<>+1024(SB), Y8, Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VMOVUPS     Y7, (R10)
+	VMOVUPS     Y8, (R10)(BX*1)
+	VMOVUPS     32(R8), Y9
+	VMOVUPS     32(R8)(BX*1), Y10
+	VSUBPS      64(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      96(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y11, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y11
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y11, Y14
-	VFMADD213PS  pool<>+1152(SB), Y11, Y14
-	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(DI*1)
-	VADDPS       Y10, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VADDPS       Y11, Y9, Y8
-	VEXTRACTF128 $0x01, Y8, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (SI)(DI*2), Y8
-	VMOVUPS      (SI)(R8*1), Y9
-	VSUBPS       144(SP), Y8, Y8
-	VMULPS       8(SP), Y8, Y8
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VMOVUPS     Y8, (R11)(DI*2)
-	VMOVUPS     Y9, (R11)(R8*1)
-	VMOVUPS     32(SI)(DI*2), Y10
-	VMOVUPS     32(SI)(R8*1), Y11
-	VSUBPS      144(SP), Y10, Y10
-	VMULPS      8(SP), Y10, Y10
-	VSUBPS      176(SP), Y11, Y11
-	VMULPS      8(SP), Y11, Y11
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y11, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y11
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y11, Y14
-	VFMADD213PS  pool<>+1152(SB), Y11, Y14
-	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)(DI*2)
-	VMOVUPS      Y11, 32(R11)(R8*1)
-	VADDPS       Y10, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y6, Y6
-	VADDPS       Y11, Y9, Y8
-	VEXTRACTF128 $0x01, Y8, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, SI
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
-	JMP          qfexp_loop
-
-qfexp_one:
-	CMPQ    R10, $0x00000008
-	JL      qfexp_tail
-	VMOVUPS (SI), Y8
-	VMOVUPS (SI)(DI*1), Y9
-	VSUBPS  80(SP), Y8, Y8
-	VMULPS  8(SP), Y8, Y8
-	VSUBPS  112(SP), Y9, Y9
-	VMULPS  8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(DI*1)
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (SI)(DI*2), Y8
-	VMOVUPS      (SI)(R8*1), Y9
-	VSUBPS       144(SP), Y8, Y8
-	VMULPS       8(SP), Y8, Y8
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)(DI*2)
-	VMOVUPS      Y9, (R11)(R8*1)
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, SI
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
-	JMP          qfexp_one
-
-qfexp_tail:
-	TESTQ      R10, R10
-	JE         qfexp_done
-	CMPQ       BX, $0x00000008
-	JGE        qfexp_done
-	VMASKMOVPS (SI), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VMASKMOVPS (SI)(DI*1), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     80(SP), Y8, Y8
-	VMULPS     8(SP), Y8, Y8
-	VSUBPS     112(SP), Y9, Y9
-	VMULPS     8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
 	VFMADD231PS pool<>+640(SB), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
 	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
-	VFMADD213PS  pool<>+1280(SB), Y9, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y9
-	VANDPS       Y10, Y9, Y9
-	VEXTRACTF128 $0x01, Y8, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X8, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y4, Y4
-	VEXTRACTF128 $0x01, Y9, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X9, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 208(SP)
-	VMOVUPS      Y9, 240(SP)
-	VMASKMOVPS   (SI)(DI*2), Y0, Y8
-	VMOVUPS      pool<>+0(SB), Y9
-	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (SI)(R8*1), Y0, Y9
-	VMOVUPS      pool<>+0(SB), Y10
-	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       144(SP), Y8, Y8
-	VMULPS       8(SP), Y8, Y8
-	VSUBPS       176(SP), Y9, Y9
-	VMULPS       8(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y8, Y10
-	VMAXPS      Y8, Y1, Y8
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VMULPS      Y12, Y13, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y9, Y10
-	VMAXPS      Y9, Y1, Y9
-	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS pool<>+640(SB), Y9, Y1
-	VSUBPS      pool<>+512(SB), Y1, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y10, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y10, Y13
+	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VFMADD213PS  pool<>+1280(SB), Y10, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VMOVUPS      Y9, 32(R10)
+	VMOVUPS      Y10, 32(R10)(BX*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      (R8)(BX*2), Y7
+	VMOVUPS      (R8)(SI*1), Y8
+	VSUBPS       128(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       160(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD213PS pool<>+1024(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD213PS pool<>+1024(SB), Y8, Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VMOVUPS     Y7, (R10)(BX*2)
+	VMOVUPS     Y8, (R10)(SI*1)
+	VMOVUPS     32(R8)(BX*2), Y9
+	VMOVUPS     32(R8)(SI*1), Y10
+	VSUBPS      128(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      160(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y10, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y10, Y13
+	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VFMADD213PS  pool<>+1280(SB), Y10, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VMOVUPS      Y9, 32(R10)(BX*2)
+	VMOVUPS      Y10, 32(R10)(SI*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	PREFETCHT0   128(R11)
+	PREFETCHT0   192(R11)
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x00000010, R9
+	JMP          qfexp_loop
+
+qfexp_one:
+	CMPQ    R9, $0x00000008
+	JL      qfexp_tail
+	VMOVUPS (R8), Y7
+	VMOVUPS (R8)(BX*1), Y8
+	VSUBPS  64(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  96(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD213PS pool<>+1024(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VFMADD213PS  pool<>+1152(SB), Y8, Y11
+	VFMADD213PS  pool<>+1280(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VMOVUPS      Y7, (R10)
+	VMOVUPS      Y8, (R10)(BX*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VMOVUPS      (R8)(BX*2), Y7
+	VMOVUPS      (R8)(SI*1), Y8
+	VSUBPS       128(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       160(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD213PS pool<>+1024(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VFMADD213PS  pool<>+1152(SB), Y8, Y11
+	VFMADD213PS  pool<>+1280(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VMOVUPS      Y7, (R10)(BX*2)
+	VMOVUPS      Y8, (R10)(SI*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	ADDQ         $0x00000080, R11
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+	JMP          qfexp_one
+
+qfexp_tail:
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y8
+	VMASKMOVPS (R8), Y8, Y7
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y8, Y7, Y9, Y7
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y9
+	VMASKMOVPS (R8)(BX*1), Y9, Y8
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y9, Y8, Y10, Y8
+	VSUBPS     64(SP), Y7, Y7
+	VMULPS     16(SP), Y7, Y7
+	VSUBPS     96(SP), Y8, Y8
+	VMULPS     16(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
-	VPSLLD       $0x14, Y1, Y1
-	VPADDD       Y1, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y1
-	VADDPD       Y10, Y1, Y1
-	VADDPD       Y1, Y6, Y6
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y1
-	VADDPD       Y10, Y1, Y1
-	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 272(SP)
-	VMOVUPS      Y9, 304(SP)
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	MOVQ         56(SP), R9
+	VMOVDQU      -8(R9), Y8
+	VMASKMOVPS   (R8)(BX*2), Y8, Y7
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y8, Y7, Y9, Y7
+	MOVQ         56(SP), R9
+	VMOVDQU      -12(R9), Y9
+	VMASKMOVPS   (R8)(SI*1), Y9, Y8
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y9, Y8, Y10, Y8
+	VSUBPS       128(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       160(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
-qfexp_done:
-	// Next group's maxima, if four more rows follow these four.
-	XORQ SI, SI
-	MOVQ DX, R10
-	SUBQ R9, R10
-	CMPQ R10, R9
-	JL   qfnoahead
-	LEAQ (CX)(DI*4), R11
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y7, Y9
+	VMAXPS      Y7, Y0, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y8, Y9
+	VMAXPS      Y8, Y0, Y8
+	VMOVUPS     pool<>+512(SB), Y0
+	VFMADD231PS pool<>+640(SB), Y8, Y0
+	VSUBPS      pool<>+512(SB), Y0, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VFMADD213PS  pool<>+1152(SB), Y8, Y11
+	VFMADD213PS  pool<>+1280(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y0, Y10
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y0
+	VADDPD       Y9, Y0, Y0
+	VADDPD       Y0, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y0
+	VADDPD       Y9, Y0, Y0
+	VADDPD       Y0, Y6, Y6
+	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y8, 288(SP)
+
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
+	XORQ R8, R8
+	MOVQ DI, R9
+	ADDQ $0x08, R9
+	CMPQ R9, (SP)
+	JA   qfnoahead
+	CMPQ R9, $0x00000200
+	JA   qfnoahead
+	MOVQ DI, R9
+	ADDQ $0x04, R9
+	ANDQ $0x00000007, R9
+	CMPQ R9, $0x00000004
+	JA   qfnoahead
+	LEAQ (CX)(BX*4), R8
+	ADDQ $0x04, DI
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, SI
-	VMOVUPS pool<>+0(SB), Y2
+	MOVQ    DI, R9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y10
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
-	VMOVUPS pool<>+0(SB), Y13
-	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y0
+	VMOVUPS pool<>+128(SB), Y7
 	VMOVUPS pool<>+128(SB), Y8
 	VMOVUPS pool<>+128(SB), Y9
-	VMOVUPS pool<>+128(SB), Y10
 
 qfnmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      qfnmax_tail
-	VMOVUPS (SI), Y14
-	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	VMOVUPS (SI)(DI*1), Y14
-	VMINPS  Y14, Y8, Y8
-	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (SI)(DI*2), Y14
-	VMINPS  Y14, Y9, Y9
-	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (SI)(R8*1), Y14
-	VMINPS  Y14, Y10, Y10
-	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R8), Y13
+	VMINPS  Y13, Y0, Y0
+	VMAXPS  Y13, Y1, Y1
+	VMOVUPS (R8)(BX*1), Y13
+	VMINPS  Y13, Y7, Y7
+	VMAXPS  Y13, Y10, Y10
+	VMOVUPS (R8)(BX*2), Y13
+	VMINPS  Y13, Y8, Y8
+	VMAXPS  Y13, Y11, Y11
+	VMOVUPS (R8)(SI*1), Y13
+	VMINPS  Y13, Y9, Y9
+	VMAXPS  Y13, Y12, Y12
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
 	JMP     qfnmax_one
 
 qfnmax_tail:
-	TESTQ   R10, R10
-	JE      qfnmax_done
-	CMPQ    BX, $0x00000008
-	JL      qfnmax_mtail
-	LEAQ    (R11), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	LEAQ    (R11)(DI*1), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y8, Y8
-	VMAXPS  Y14, Y11, Y11
-	LEAQ    (R11)(DI*2), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y9, Y9
-	VMAXPS  Y14, Y12, Y12
-	LEAQ    (R11)(R8*1), SI
-	VMOVUPS -32(SI)(BX*4), Y14
-	VMINPS  Y14, Y10, Y10
-	VMAXPS  Y14, Y13, Y13
-	JMP     qfnmax_done
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x01, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y1, Y1
+	VMASKMOVPS (R8), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y0, Y0
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x02, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8)(BX*1), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y10, Y10
+	VMASKMOVPS (R8)(BX*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y7, Y7
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x03, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8)(BX*2), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y11, Y11
+	VMASKMOVPS (R8)(BX*2), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y8, Y8
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x04, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
+	VMASKMOVPS (R8)(SI*1), Y14, Y13
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMAXPS     Y13, Y12, Y12
+	VMASKMOVPS (R8)(SI*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
+	VMINPS     Y13, Y9, Y9
 
-qfnmax_mtail:
-	VMASKMOVPS (SI), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y2, Y2
-	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (SI)(DI*1), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y11, Y11
-	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (SI)(DI*2), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y12, Y12
-	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (SI)(R8*1), Y0, Y14
-	VMOVUPS    pool<>+0(SB), Y15
-	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y13, Y13
-	VMINPS     Y14, Y10, Y10
-
-qfnmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y11, Y2, Y14
-	VPERM2F128 $0x31, Y11, Y2, Y2
-	VPERM2F128 $0x20, Y13, Y12, Y11
-	VPERM2F128 $0x31, Y13, Y12, Y12
-	VMAXPS     Y14, Y2, Y2
-	VMAXPS     Y11, Y12, Y12
-	VSHUFPS    $0x44, Y12, Y2, Y14
-	VSHUFPS    $0xee, Y12, Y2, Y2
-	VMAXPS     Y14, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y14
-	VMAXPS     Y14, Y2, Y2
-	VMOVAPS    Y2, Y2
+	VPERM2F128 $0x20, Y10, Y1, Y13
+	VPERM2F128 $0x31, Y10, Y1, Y1
+	VPERM2F128 $0x20, Y12, Y11, Y10
+	VPERM2F128 $0x31, Y12, Y11, Y11
+	VMAXPS     Y13, Y1, Y1
+	VMAXPS     Y10, Y11, Y11
+	VSHUFPS    $0x44, Y11, Y1, Y13
+	VSHUFPS    $0xee, Y11, Y1, Y1
+	VMAXPS     Y13, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y13
+	VMAXPS     Y13, Y1, Y1
+	VMOVAPS    Y1, Y1
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y8, Y1, Y11
-	VPERM2F128 $0x31, Y8, Y1, Y1
-	VPERM2F128 $0x20, Y10, Y9, Y8
-	VPERM2F128 $0x31, Y10, Y9, Y9
-	VMINPS     Y11, Y1, Y1
-	VMINPS     Y8, Y9, Y9
-	VSHUFPS    $0x44, Y9, Y1, Y11
-	VSHUFPS    $0xee, Y9, Y1, Y1
-	VMINPS     Y11, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y11
-	VMINPS     Y11, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     8(SP), Y1, Y1
-	XORL       SI, SI
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      SI
-	MOVL       SI, 40(SP)
-	MOVQ       $0x00000001, SI
+	VPERM2F128 $0x20, Y7, Y0, Y10
+	VPERM2F128 $0x31, Y7, Y0, Y0
+	VPERM2F128 $0x20, Y9, Y8, Y7
+	VPERM2F128 $0x31, Y9, Y8, Y8
+	VMINPS     Y10, Y0, Y0
+	VMINPS     Y7, Y8, Y8
+	VSHUFPS    $0x44, Y8, Y0, Y10
+	VSHUFPS    $0xee, Y8, Y0, Y0
+	VMINPS     Y10, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y10
+	VMINPS     Y10, Y0, Y0
+	VSUBPS     Y0, Y1, Y0
+	VMULPS     16(SP), Y0, Y0
+	XORL       R8, R8
+	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
+	VPTEST     Y0, Y0
+	SETEQ      R8
+	MOVL       R8, 48(SP)
+	SUBQ       $0x04, DI
+	MOVQ       $0x00000001, R8
 
 qfnoahead:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y5, Y4, Y1
-	VPERM2F128 $0x31, Y5, Y4, Y4
-	VPERM2F128 $0x20, Y7, Y6, Y5
-	VPERM2F128 $0x31, Y7, Y6, Y6
-	VADDPD     Y1, Y4, Y4
-	VADDPD     Y5, Y6, Y6
-	VSHUFPS    $0x44, Y6, Y4, Y1
-	VSHUFPS    $0xee, Y6, Y4, Y4
-	VADDPD     Y1, Y4, Y4
+	VPERM2F128 $0x20, Y4, Y3, Y0
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y4
+	VPERM2F128 $0x31, Y6, Y5, Y5
+	VADDPD     Y0, Y3, Y3
+	VADDPD     Y4, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y3, Y0
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VADDPD     Y0, Y3, Y3
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
-	VMOVUPD    pool<>+1408(SB), Y1
-	VDIVPD     Y4, Y1, Y1
-	VCVTPD2PSY Y1, X3
-	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
-	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
-	VMOVDQU    pool<>+2304(SB), Y5
-	VPERMPS    Y3, Y5, Y5
-	VMOVDQU    pool<>+2432(SB), Y6
-	VPERMPS    Y3, Y6, Y6
+	MOVQ       DI, R9
+	MOVQ       AX, R10
+	VMOVUPD    pool<>+1408(SB), Y0
+	VDIVPD     Y3, Y0, Y0
+	VCVTPD2PSY Y0, X2
+	VMOVDQU    pool<>+1792(SB), Y0
+	VPERMPS    Y2, Y0, Y0
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y2, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2432(SB), Y5
+	VPERMPS    Y2, Y5, Y5
 
 qfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      qfscale_tail
-	VMOVUPS (R11), Y7
-	VMULPS  Y1, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(DI*1), Y7
-	VMULPS  Y4, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	VMOVUPS (R11)(DI*2), Y7
-	VMULPS  Y5, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*2)
-	VMOVUPS (R11)(R8*1), Y7
-	VMULPS  Y6, Y7, Y7
-	VMOVUPS Y7, (R11)(R8*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R10), Y6
+	VMULPS  Y0, Y6, Y6
+	VMOVUPS Y6, (R10)
+	VMOVUPS (R10)(BX*1), Y6
+	VMULPS  Y3, Y6, Y6
+	VMOVUPS Y6, (R10)(BX*1)
+	VMOVUPS (R10)(BX*2), Y6
+	VMULPS  Y4, Y6, Y6
+	VMOVUPS Y6, (R10)(BX*2)
+	VMOVUPS (R10)(SI*1), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (R10)(SI*1)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
 	JMP     qfscale_one
 
 qfscale_tail:
-	TESTQ   R10, R10
-	JE      qfscale_done
-	CMPQ    BX, $0x00000008
-	JL      qfscale_mtail
-	VMOVUPS 208(SP), Y7
-	VMULPS  Y1, Y7, Y7
-	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
-	VANDPS  Y1, Y7, Y7
-	LEAQ    (AX), R10
-	VMOVUPS Y7, -32(R10)(BX*4)
-	VMOVUPS 240(SP), Y1
-	VMULPS  Y4, Y1, Y1
-	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS  Y4, Y1, Y1
-	LEAQ    (AX)(DI*1), R10
-	VMOVUPS Y1, -32(R10)(BX*4)
-	VMOVUPS 272(SP), Y1
-	VMULPS  Y5, Y1, Y1
-	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS  Y4, Y1, Y1
-	LEAQ    (AX)(DI*2), R10
-	VMOVUPS Y1, -32(R10)(BX*4)
-	VMOVUPS 304(SP), Y1
-	VMULPS  Y6, Y1, Y1
-	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS  Y4, Y1, Y1
-	LEAQ    (AX)(R8*1), R10
-	VMOVUPS Y1, -32(R10)(BX*4)
-	JMP     qfscale_done
+	VMOVUPS    192(SP), Y6
+	VMULPS     Y0, Y6, Y6
+	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
+	VANDPS     Y0, Y6, Y6
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
+	VMASKMOVPS Y6, Y0, (R10)
+	VMOVUPS    224(SP), Y0
+	VMULPS     Y3, Y0, Y0
+	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
+	VANDPS     Y3, Y0, Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y3
+	VMASKMOVPS Y0, Y3, (R10)(BX*1)
+	VMOVUPS    256(SP), Y0
+	VMULPS     Y4, Y0, Y0
+	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
+	VANDPS     Y3, Y0, Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    -8(R9), Y3
+	VMASKMOVPS Y0, Y3, (R10)(BX*2)
+	VMOVUPS    288(SP), Y0
+	VMULPS     Y5, Y0, Y0
+	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
+	VANDPS     Y3, Y0, Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    -12(R9), Y3
+	VMASKMOVPS Y0, Y3, (R10)(SI*1)
 
-qfscale_mtail:
-	VMOVUPS    208(SP), Y7
-	VMULPS     Y1, Y7, Y7
-	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
-	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    240(SP), Y1
-	VMULPS     Y4, Y1, Y1
-	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
-	VMOVUPS    272(SP), Y1
-	VMULPS     Y5, Y1, Y1
-	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*2)
-	VMOVUPS    304(SP), Y1
-	VMULPS     Y6, Y1, Y1
-	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
-	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(R8*1)
-
-qfscale_done:
 qend:
-	LEAQ (CX)(DI*4), CX
-	LEAQ (AX)(DI*4), AX
-	SUBQ R9, DX
-	JMP  qh
+	INCQ DI
 
-oq:
-	XORQ SI, SI
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*4), R9
+	MOVL   $0x00000000, (R9)
+	MOVL   $0x00000000, 4(R9)
+	MOVL   $0x00000000, 8(R9)
+	MOVL   $0x00000000, 4(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*2)
+	ADDQ   $0x0c, R9
+	MOVQ   (SP), R10
+	SUBQ   DI, R10
+	SUBQ   $0x03, R10
+	VXORPS Y0, Y0, Y0
+	CMPQ   R10, $0x00000008
+	JB     gzeroshort
 
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+128(SB), Y1
-
-oqmax_one:
+gzero_one:
 	CMPQ    R10, $0x00000008
-	JL      oqmax_tail
-	VMOVUPS (R11), Y4
-	VMINPS  Y4, Y1, Y1
-	VMAXPS  Y4, Y2, Y2
-	ADDQ    $0x00000020, R11
+	JL      gzero_tail
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y0, (R9)(BX*1)
+	VMOVUPS Y0, (R9)(BX*2)
+	VMOVUPS Y0, (R9)(SI*1)
+	ADDQ    $0x00000020, R9
 	SUBQ    $0x00000008, R10
-	JMP     oqmax_one
+	JMP     gzero_one
 
-oqmax_tail:
+gzero_tail:
 	TESTQ   R10, R10
-	JE      oqmax_done
-	CMPQ    BX, $0x00000008
-	JL      oqmax_mtail
-	LEAQ    (CX), R10
-	VMOVUPS -32(R10)(BX*4), Y4
-	VMINPS  Y4, Y1, Y1
-	VMAXPS  Y4, Y2, Y2
-	JMP     oqmax_done
+	JE      gzero_done
+	LEAQ    -32(R9)(R10*4), R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y0, (R9)(BX*1)
+	VMOVUPS Y0, (R9)(BX*2)
+	VMOVUPS Y0, (R9)(SI*1)
 
-oqmax_mtail:
-	VMASKMOVPS (R11), Y0, Y4
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VMAXPS     Y4, Y2, Y2
-	VMINPS     Y4, Y1, Y1
+gzero_done:
+	JMP gzerodone
 
-oqmax_done:
-	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y2, Y2, Y5
-	VPERM2F128 $0x31, Y2, Y2, Y4
-	VPERM2F128 $0x20, Y2, Y2, Y6
-	VPERM2F128 $0x31, Y2, Y2, Y2
-	VMAXPS     Y5, Y4, Y4
-	VMAXPS     Y6, Y2, Y2
-	VSHUFPS    $0x44, Y2, Y4, Y5
-	VSHUFPS    $0xee, Y2, Y4, Y2
-	VMAXPS     Y5, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y5
-	VMAXPS     Y5, Y2, Y2
-	VMOVAPS    Y2, Y2
+gzeroshort:
+	TESTQ      R10, R10
+	JE         gzerodone
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	LEAQ       masktab<>+0(SB), R11
+	VMOVDQU    32(R11)(R10*1), Y3
+	VMASKMOVPS Y0, Y3, (R9)
+	VMASKMOVPS Y0, Y3, (R9)(BX*1)
+	VMASKMOVPS Y0, Y3, (R9)(BX*2)
+	VMASKMOVPS Y0, Y3, (R9)(SI*1)
 
-	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y1, Y1, Y5
-	VPERM2F128 $0x31, Y1, Y1, Y4
-	VPERM2F128 $0x20, Y1, Y1, Y6
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VMINPS     Y5, Y4, Y4
-	VMINPS     Y6, Y1, Y1
-	VSHUFPS    $0x44, Y1, Y4, Y5
-	VSHUFPS    $0xee, Y1, Y4, Y1
-	VMINPS     Y5, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y5
-	VMINPS     Y5, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     8(SP), Y1, Y1
-	XORL       R10, R10
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      R10
-	MOVL       R10, 40(SP)
+gzerodone:
+	LEAQ (CX)(BX*4), CX
+	LEAQ (AX)(BX*4), AX
+	MOVQ (SP), R9
+	SHLQ $0x02, R9
+	SUBQ R9, DX
+	ADDQ $0x04, DI
+	JMP  nextrow
 
-	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1664(SB), Y2, Y1
-	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
-	VPTEST  Y1, Y1
-	JNZ     special
-	VMOVDQU pool<>+1792(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 336(SP)
+single:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, R9
+	MOVQ    CX, R10
+	VMOVUPS pool<>+0(SB), Y0
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+128(SB), Y6
+	VMOVUPS pool<>+128(SB), Y7
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
+
+smax_loop:
+	CMPQ    R9, $0x00000020
+	JL      smax_one
+	VMOVUPS (R10), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y0, Y0
+	VMOVUPS 32(R10), Y10
+	VMINPS  Y10, Y7, Y7
+	VMAXPS  Y10, Y3, Y3
+	VMOVUPS 64(R10), Y10
+	VMINPS  Y10, Y8, Y8
+	VMAXPS  Y10, Y4, Y4
+	VMOVUPS 96(R10), Y10
+	VMINPS  Y10, Y9, Y9
+	VMAXPS  Y10, Y5, Y5
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     smax_loop
+
+smax_one:
+	CMPQ    R9, $0x00000008
+	JL      smax_tail
+	VMOVUPS (R10), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y0, Y0
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     smax_one
+
+smax_tail:
+	TESTQ   R9, R9
+	JE      smax_done
+	CMPQ    DI, $0x00000008
+	JL      smax_mtail
+	VMOVUPS -32(CX)(DI*4), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y0, Y0
+	JMP     smax_done
+
+smax_mtail:
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R11
+	VMOVDQU    32(R11)(R9*1), Y11
+	VMASKMOVPS (R10), Y11, Y10
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y11, Y10, Y12, Y10
+	VMAXPS     Y10, Y0, Y0
+	VMINPS     Y10, Y6, Y6
+
+smax_done:
+	VMAXPS Y3, Y0, Y0
+	VMINPS Y7, Y6, Y6
+	VMAXPS Y4, Y0, Y0
+	VMINPS Y8, Y6, Y6
+	VMAXPS Y5, Y0, Y0
+	VMINPS Y9, Y6, Y6
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
+	// Span of each row, max - min, into lane 0 of one vector.
+	VEXTRACTF128 $0x01, Y0, X2
+	VMAXPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X2
+	VMAXPS       X2, X0, X0
+	VPERMILPS    $0xb1, X0, X2
+	VMAXPS       X2, X0, X0
+	VEXTRACTF128 $0x01, Y6, X2
+	VMINPS       X2, X6, X6
+	VPERMILPS    $0x4e, X6, X2
+	VMINPS       X2, X6, X6
+	VPERMILPS    $0xb1, X6, X2
+	VMINPS       X2, X6, X6
+	VSUBSS       X6, X0, X2
+	VBROADCASTSS X2, Y3
+	VMULPS       16(SP), Y3, Y3
+	XORL         R9, R9
+	VCMPPS       $0x16, pool<>+256(SB), Y3, Y3
+	VPTEST       Y3, Y3
+	SETEQ        R9
+	MOVL         R9, 48(SP)
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVD        X0, R9
+	ANDL         $0x7f800000, R9
+	CMPL         R9, $0x7f800000
+	JE           special
+	VBROADCASTSS X0, Y0
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 40(SP), $0x00
-	JNE  oqfast
+	CMPL 48(SP), $0x00
+	JNE  sfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	LEAQ    (CX)(DI*4), R13
-	VMOVUPS pool<>+384(SB), Y1
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R12
+	CMPQ BX, $0x00040000
+	JBE  spfnext
+	XORQ R12, R12
+
+spfnext:
+	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      oqexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      oqexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
-	LEAQ    (CX), R14
-	VMOVUPS -32(R14)(BX*4), Y6
-	VSUBPS  336(SP), Y6, Y6
-	VMULPS  8(SP), Y6, Y6
+	MOVQ    DI, R13
+	ANDQ    $0x00000007, R13
+	JZ      sexp_ovskip
+	CMPQ    DI, $0x00000008
+	JL      sexp_ovskip
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y5
+	VMOVUPS -32(CX)(DI*4), Y6
+	VSUBPS  Y0, Y6, Y6
+	VMULPS  16(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y6, Y7
-	VMAXPS      Y6, Y1, Y6
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
 	VMOVUPS     pool<>+512(SB), Y8
 	VFMADD231PS pool<>+640(SB), Y6, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
@@ -13372,19 +12581,19 @@ oqmax_done:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 464(SP)
+	VMOVUPS      Y6, 320(SP)
 
-oqexp_ovskip:
-oqexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      oqexp_one
-	VMOVUPS (R11), Y5
-	VSUBPS  336(SP), Y5, Y5
-	VMULPS  8(SP), Y5, Y5
+sexp_ovskip:
+sexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      sexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  Y0, Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y5, Y6
-	VMAXPS      Y5, Y1, Y5
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
@@ -13400,14 +12609,15 @@ oqexp_loop:
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
-	VMOVUPS     Y5, (R12)
-	VMOVUPS     32(R11), Y6
-	VSUBPS      336(SP), Y6, Y6
-	VMULPS      8(SP), Y6, Y6
+	VMOVUPS     Y5, (R11)
+	PREFETCHT0  (R10)(R12*1)
+	VMOVUPS     32(R10), Y6
+	VSUBPS      Y0, Y6, Y6
+	VMULPS      16(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y6, Y7
-	VMAXPS      Y6, Y1, Y6
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
 	VMOVUPS     pool<>+512(SB), Y8
 	VFMADD231PS pool<>+640(SB), Y6, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
@@ -13423,33 +12633,29 @@ oqexp_loop:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, 32(R12)
+	VMOVUPS      Y6, 32(R11)
+	PREFETCHT0   32(R10)(R12*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          oqexp_loop
+	SUBQ         $0x00000010, R9
+	JMP          sexp_loop
 
-oqexp_one:
-	CMPQ    R10, $0x00000008
-	JL      oqexp_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  336(SP), Y5, Y5
-	VMULPS  8(SP), Y5, Y5
+sexp_one:
+	CMPQ    R9, $0x00000008
+	JL      sexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  Y0, Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y5, Y6
-	VMAXPS      Y5, Y1, Y5
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
@@ -13465,141 +12671,170 @@ oqexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R11)
+	PREFETCHT0   (R10)(R12*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          oqexp_one
+	SUBQ         $0x00000008, R9
+	JMP          sexp_one
 
-oqexp_tail:
-	TESTQ      R10, R10
-	JE         oqexp_done
-	CMPQ       BX, $0x00000008
-	JGE        oqexp_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     336(SP), Y5, Y5
-	VMULPS     8(SP), Y5, Y5
+sexp_tail:
+	TESTQ      R9, R9
+	JE         sexp_done
+	CMPQ       DI, $0x00000008
+	JGE        sexp_done
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R11
+	VMOVDQU    32(R11)(R9*1), Y6
+	VMASKMOVPS (R10), Y6, Y5
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y6, Y5, Y7, Y5
+	VSUBPS     Y0, Y5, Y5
+	VMULPS     16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y5, Y6
-	VMAXPS      Y5, Y1, Y5
-	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS pool<>+640(SB), Y5, Y1
-	VSUBPS      pool<>+512(SB), Y1, Y7
-	VFMADD231PS pool<>+768(SB), Y7, Y5
+	VCMPPS      $0x15, Y3, Y5, Y0
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+512(SB), Y3
+	VFMADD231PS pool<>+640(SB), Y5, Y3
+	VSUBPS      pool<>+512(SB), Y3, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
-	VFMADD213PS  pool<>+1280(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
-	VPSLLD       $0x14, Y1, Y1
-	VPADDD       Y1, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y1
-	VADDPD       Y6, Y1, Y1
-	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 464(SP)
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y5, Y7
+	VFMADD213PS  pool<>+1152(SB), Y5, Y7
+	VFMADD213PS  pool<>+1280(SB), Y5, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y5
+	VANDPS       Y0, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X5, Y0
+	VADDPD       Y3, Y0, Y0
+	VADDPD       Y0, Y4, Y4
+	VMOVUPS      Y5, 320(SP)
 
-oqexp_done:
-	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y4, Y4, Y5
-	VPERM2F128 $0x31, Y4, Y4, Y1
-	VPERM2F128 $0x20, Y4, Y4, Y6
-	VPERM2F128 $0x31, Y4, Y4, Y4
-	VADDPD     Y5, Y1, Y1
-	VADDPD     Y6, Y4, Y4
-	VSHUFPS    $0x44, Y4, Y1, Y5
-	VSHUFPS    $0xee, Y4, Y1, Y1
-	VADDPD     Y5, Y1, Y1
+sexp_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
-	VMOVUPD    pool<>+1408(SB), Y4
-	VDIVPD     Y1, Y4, Y4
-	VCVTPD2PSY Y4, X3
-	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
-	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
-	VMOVDQU    pool<>+2304(SB), Y4
-	VPERMPS    Y3, Y4, Y4
-	VMOVDQU    pool<>+2432(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	MOVQ         DI, R9
+	MOVQ         AX, R11
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X4, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Y0
 
-oqscale_one:
-	CMPQ    R10, $0x00000008
-	JL      oqscale_tail
-	VMOVUPS (R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
-	JMP     oqscale_one
+sscale_loop:
+	CMPQ    R9, $0x00000020
+	JL      sscale_one
+	VMOVUPS (R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (R11)
+	VMOVUPS 32(R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, 32(R11)
+	VMOVUPS 64(R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, 64(R11)
+	VMOVUPS 96(R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R9
+	JMP     sscale_loop
 
-oqscale_tail:
-	TESTQ   R10, R10
-	JE      oqscale_done
-	CMPQ    BX, $0x00000008
-	JL      oqscale_mtail
-	VMOVUPS 464(SP), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS  Y1, Y4, Y4
-	LEAQ    (AX), R10
-	VMOVUPS Y4, -32(R10)(BX*4)
-	JMP     oqscale_done
+sscale_one:
+	CMPQ    R9, $0x00000008
+	JL      sscale_tail
+	VMOVUPS (R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R9
+	JMP     sscale_one
 
-oqscale_mtail:
-	VMOVUPS    464(SP), Y4
-	VMULPS     Y1, Y4, Y4
-	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+sscale_tail:
+	TESTQ   R9, R9
+	JE      sscale_done
+	CMPQ    DI, $0x00000008
+	JL      sscale_mtail
+	VMOVUPS 320(SP), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS  Y0, Y3, Y3
+	VMOVUPS Y3, -32(AX)(DI*4)
+	JMP     sscale_done
 
-oqscale_done:
-	JMP oqend
+sscale_mtail:
+	VMOVUPS    320(SP), Y3
+	VMULPS     Y0, Y3, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS     Y0, Y3, Y3
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y0
+	VMASKMOVPS Y3, Y0, (R11)
 
-oqfast:
+sscale_done:
+	JMP send
+
+sfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	LEAQ    (CX)(DI*4), R13
-	VMOVUPS pool<>+384(SB), Y1
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R12
+	CMPQ BX, $0x00040000
+	JBE  sfpfnext
+	XORQ R12, R12
+
+sfpfnext:
+	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      oqfexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      oqfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
-	LEAQ    (CX), R14
-	VMOVUPS -32(R14)(BX*4), Y6
-	VSUBPS  336(SP), Y6, Y6
-	VMULPS  8(SP), Y6, Y6
+	MOVQ    DI, R13
+	ANDQ    $0x00000007, R13
+	JZ      sfexp_ovskip
+	CMPQ    DI, $0x00000008
+	JL      sfexp_ovskip
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y5
+	VMOVUPS -32(CX)(DI*4), Y6
+	VSUBPS  Y0, Y6, Y6
+	VMULPS  16(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
@@ -13622,15 +12857,15 @@ oqfast:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 464(SP)
+	VMOVUPS      Y6, 320(SP)
 
-oqfexp_ovskip:
-oqfexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      oqfexp_one
-	VMOVUPS (R11), Y5
-	VSUBPS  336(SP), Y5, Y5
-	VMULPS  8(SP), Y5, Y5
+sfexp_ovskip:
+sfexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      sfexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  Y0, Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
@@ -13647,10 +12882,11 @@ oqfexp_loop:
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y5
-	VMOVUPS     Y5, (R12)
-	VMOVUPS     32(R11), Y6
-	VSUBPS      336(SP), Y6, Y6
-	VMULPS      8(SP), Y6, Y6
+	VMOVUPS     Y5, (R11)
+	PREFETCHT0  (R10)(R12*1)
+	VMOVUPS     32(R10), Y6
+	VSUBPS      Y0, Y6, Y6
+	VMULPS      16(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
@@ -13667,29 +12903,25 @@ oqfexp_loop:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, 32(R12)
+	VMOVUPS      Y6, 32(R11)
+	PREFETCHT0   32(R10)(R12*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          oqfexp_loop
+	SUBQ         $0x00000010, R9
+	JMP          sfexp_loop
 
-oqfexp_one:
-	CMPQ    R10, $0x00000008
-	JL      oqfexp_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  336(SP), Y5, Y5
-	VMULPS  8(SP), Y5, Y5
+sfexp_one:
+	CMPQ    R9, $0x00000008
+	JL      sfexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  Y0, Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
@@ -13706,37 +12938,460 @@ oqfexp_one:
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R11)
+	PREFETCHT0   (R10)(R12*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          oqfexp_one
+	SUBQ         $0x00000008, R9
+	JMP          sfexp_one
 
-oqfexp_tail:
-	TESTQ      R10, R10
-	JE         oqfexp_done
-	CMPQ       BX, $0x00000008
-	JGE        oqfexp_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     336(SP), Y5, Y5
-	VMULPS     8(SP), Y5, Y5
+sfexp_tail:
+	TESTQ      R9, R9
+	JE         sfexp_done
+	CMPQ       DI, $0x00000008
+	JGE        sfexp_done
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R11
+	VMOVDQU    32(R11)(R9*1), Y6
+	VMASKMOVPS (R10), Y6, Y5
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y6, Y5, Y7, Y5
+	VSUBPS     Y0, Y5, Y5
+	VMULPS     16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y5, Y6
-	VMAXPS      Y5, Y1, Y5
-	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS pool<>+640(SB), Y5, Y1
-	VSUBPS      pool<>+512(SB), Y1, Y7
+	VCMPPS      $0x15, Y3, Y5, Y0
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+512(SB), Y3
+	VFMADD231PS pool<>+640(SB), Y5, Y3
+	VSUBPS      pool<>+512(SB), Y3, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y5, Y7
+	VFMADD213PS  pool<>+1152(SB), Y5, Y7
+	VFMADD213PS  pool<>+1280(SB), Y5, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y5
+	VANDPS       Y0, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X5, Y0
+	VADDPD       Y3, Y0, Y0
+	VADDPD       Y0, Y4, Y4
+	VMOVUPS      Y5, 320(SP)
+
+sfexp_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+
+	// Pass 3.
+	MOVQ         DI, R9
+	MOVQ         AX, R11
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X4, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Y0
+
+sfscale_loop:
+	CMPQ    R9, $0x00000020
+	JL      sfscale_one
+	VMOVUPS (R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VMOVUPS Y3, (R11)
+	VMOVUPS 32(R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VMOVUPS Y3, 32(R11)
+	VMOVUPS 64(R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VMOVUPS Y3, 64(R11)
+	VMOVUPS 96(R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VMOVUPS Y3, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R9
+	JMP     sfscale_loop
+
+sfscale_one:
+	CMPQ    R9, $0x00000008
+	JL      sfscale_tail
+	VMOVUPS (R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R9
+	JMP     sfscale_one
+
+sfscale_tail:
+	TESTQ   R9, R9
+	JE      sfscale_done
+	CMPQ    DI, $0x00000008
+	JL      sfscale_mtail
+	VMOVUPS 320(SP), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS  Y0, Y3, Y3
+	VMOVUPS Y3, -32(AX)(DI*4)
+	JMP     sfscale_done
+
+sfscale_mtail:
+	VMOVUPS    320(SP), Y3
+	VMULPS     Y0, Y3, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS     Y0, Y3, Y3
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y0
+	VMASKMOVPS Y3, Y0, (R11)
+
+sfscale_done:
+send:
+	JMP next1
+
+	// A row alone: the passes count see-1 columns, as in a group.
+oqin:
+	DECQ DI
+
+oq:
+	XORQ R8, R8
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x00000007, R9
+	SHLQ $0x02, R9
+	NEGQ R9
+	LEAQ masktab<>+0(SB), R10
+	LEAQ 28(R10)(R9*1), R10
+	MOVQ R10, 56(SP)
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, R9
+	MOVQ    CX, R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+128(SB), Y0
+
+oqmax_one:
+	CMPQ    R9, $0x00000008
+	JL      oqmax_tail
+	VMOVUPS (R10), Y3
+	VMINPS  Y3, Y0, Y0
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     oqmax_one
+
+oqmax_tail:
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y4
+	VMASKMOVPS (R10), Y4, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y4, Y3, Y5, Y3
+	VMAXPS     Y3, Y1, Y1
+	VMASKMOVPS (R10), Y4, Y3
+	VMOVUPS    pool<>+128(SB), Y5
+	VBLENDVPS  Y4, Y3, Y5, Y3
+	VMINPS     Y3, Y0, Y0
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y3, Y4
+	VSHUFPS    $0xee, Y1, Y3, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+	VMOVAPS    Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y0, Y0, Y4
+	VPERM2F128 $0x31, Y0, Y0, Y3
+	VPERM2F128 $0x20, Y0, Y0, Y5
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMINPS     Y4, Y3, Y3
+	VMINPS     Y5, Y0, Y0
+	VSHUFPS    $0x44, Y0, Y3, Y4
+	VSHUFPS    $0xee, Y0, Y3, Y0
+	VMINPS     Y4, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y4
+	VMINPS     Y4, Y0, Y0
+	VSUBPS     Y0, Y1, Y0
+	VMULPS     16(SP), Y0, Y0
+	XORL       R9, R9
+	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
+	VPTEST     Y0, Y0
+	SETEQ      R9
+	MOVL       R9, 48(SP)
+
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS  pool<>+1664(SB), Y1, Y0
+	VCMPPS  $0x15, pool<>+128(SB), Y0, Y0
+	VPTEST  Y0, Y0
+	JNZ     ospecial
+	VMOVDQU pool<>+1792(SB), Y0
+	VPERMPS Y1, Y0, Y0
+	VMOVUPS Y0, 352(SP)
+
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 48(SP), $0x00
+	JNE  oqfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    DI, R9
+	MOVQ    CX, R10
+	MOVQ    AX, R11
+	LEAQ    (CX)(BX*4), R12
+	VMOVUPS pool<>+384(SB), Y0
+	VXORPD  Y3, Y3, Y3
+
+oqexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      oqexp_one
+	VMOVUPS (R10), Y4
+	VSUBPS  352(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y4, Y5
+	VMAXPS      Y4, Y0, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VFMADD213PS pool<>+1280(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     Y4, (R11)
+	VMOVUPS     32(R10), Y5
+	VSUBPS      352(SP), Y5, Y5
+	VMULPS      16(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y5, Y6
+	VMAXPS      Y5, Y0, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(R11)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	PREFETCHT0   192(R12)
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          oqexp_loop
+
+oqexp_one:
+	CMPQ    R9, $0x00000008
+	JL      oqexp_tail
+	VMOVUPS (R10), Y4
+	VSUBPS  352(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y4, Y5
+	VMAXPS      Y4, Y0, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VFMADD213PS  pool<>+1280(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R11)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          oqexp_one
+
+oqexp_tail:
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y5
+	VMASKMOVPS (R10), Y5, Y4
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y5, Y4, Y6, Y4
+	VSUBPS     352(SP), Y4, Y4
+	VMULPS     16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y4, Y5
+	VMAXPS      Y4, Y0, Y4
+	VMOVUPS     pool<>+512(SB), Y0
+	VFMADD231PS pool<>+640(SB), Y4, Y0
+	VSUBPS      pool<>+512(SB), Y0, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y0, Y6
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y0
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y0, Y3, Y3
+	VMOVUPS      Y4, 480(SP)
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y0
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y0, Y0
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y0, Y4
+	VSHUFPS    $0xee, Y3, Y0, Y0
+	VADDPD     Y4, Y0, Y0
+
+	// Pass 3.
+	MOVQ       DI, R9
+	MOVQ       AX, R11
+	VMOVUPD    pool<>+1408(SB), Y3
+	VDIVPD     Y0, Y3, Y3
+	VCVTPD2PSY Y3, X2
+	VMOVDQU    pool<>+1792(SB), Y0
+	VPERMPS    Y2, Y0, Y0
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y2, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y3
+	VPERMPS    Y2, Y3, Y3
+	VMOVDQU    pool<>+2432(SB), Y3
+	VPERMPS    Y2, Y3, Y3
+
+oqscale_one:
+	CMPQ    R9, $0x00000008
+	JL      oqscale_tail
+	VMOVUPS (R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R9
+	JMP     oqscale_one
+
+oqscale_tail:
+	VMOVUPS    480(SP), Y3
+	VMULPS     Y0, Y3, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS     Y0, Y3, Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
+	VMASKMOVPS Y3, Y0, (R11)
+	JMP        oqend
+
+oqfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    DI, R9
+	MOVQ    CX, R10
+	MOVQ    AX, R11
+	LEAQ    (CX)(BX*4), R12
+	VMOVUPS pool<>+384(SB), Y0
+	VXORPD  Y3, Y3, Y3
+
+oqfexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      oqfexp_one
+	VMOVUPS (R10), Y4
+	VSUBPS  352(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD213PS pool<>+1024(SB), Y4, Y7
+	VFMADD213PS pool<>+1152(SB), Y4, Y7
+	VFMADD213PS pool<>+1280(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
+	VMOVUPS     Y4, (R11)
+	VMOVUPS     32(R10), Y5
+	VSUBPS      352(SP), Y5, Y5
+	VMULPS      16(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
 	VFMADD231PS pool<>+768(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
@@ -13744,135 +13399,263 @@ oqfexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
 	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VFMADD213PS  pool<>+1280(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
-	VPSLLD       $0x14, Y1, Y1
-	VPADDD       Y1, Y7, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y1
-	VADDPD       Y6, Y1, Y1
-	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 464(SP)
+	VMOVUPS      Y5, 32(R11)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	PREFETCHT0   192(R12)
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          oqfexp_loop
 
-oqfexp_done:
+oqfexp_one:
+	CMPQ    R9, $0x00000008
+	JL      oqfexp_tail
+	VMOVUPS (R10), Y4
+	VSUBPS  352(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VMOVUPS      Y4, (R11)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          oqfexp_one
+
+oqfexp_tail:
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y5
+	VMASKMOVPS (R10), Y5, Y4
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y5, Y4, Y6, Y4
+	VSUBPS     352(SP), Y4, Y4
+	VMULPS     16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y0, Y4, Y5
+	VMAXPS      Y4, Y0, Y4
+	VMOVUPS     pool<>+512(SB), Y0
+	VFMADD231PS pool<>+640(SB), Y4, Y0
+	VSUBPS      pool<>+512(SB), Y0, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y0, Y6
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y0
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y0, Y3, Y3
+	VMOVUPS      Y4, 480(SP)
+
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y4, Y4, Y5
-	VPERM2F128 $0x31, Y4, Y4, Y1
-	VPERM2F128 $0x20, Y4, Y4, Y6
-	VPERM2F128 $0x31, Y4, Y4, Y4
-	VADDPD     Y5, Y1, Y1
-	VADDPD     Y6, Y4, Y4
-	VSHUFPS    $0x44, Y4, Y1, Y5
-	VSHUFPS    $0xee, Y4, Y1, Y1
-	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y0
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y0, Y0
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y0, Y4
+	VSHUFPS    $0xee, Y3, Y0, Y0
+	VADDPD     Y4, Y0, Y0
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
-	VMOVUPD    pool<>+1408(SB), Y4
-	VDIVPD     Y1, Y4, Y4
-	VCVTPD2PSY Y4, X3
-	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
-	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
-	VMOVDQU    pool<>+2304(SB), Y4
-	VPERMPS    Y3, Y4, Y4
-	VMOVDQU    pool<>+2432(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	MOVQ       DI, R9
+	MOVQ       AX, R11
+	VMOVUPD    pool<>+1408(SB), Y3
+	VDIVPD     Y0, Y3, Y3
+	VCVTPD2PSY Y3, X2
+	VMOVDQU    pool<>+1792(SB), Y0
+	VPERMPS    Y2, Y0, Y0
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y2, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y3
+	VPERMPS    Y2, Y3, Y3
+	VMOVDQU    pool<>+2432(SB), Y3
+	VPERMPS    Y2, Y3, Y3
 
 oqfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      oqfscale_tail
-	VMOVUPS (R12), Y4
-	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R11), Y3
+	VMULPS  Y0, Y3, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R9
 	JMP     oqfscale_one
 
 oqfscale_tail:
-	TESTQ   R10, R10
-	JE      oqfscale_done
-	CMPQ    BX, $0x00000008
-	JL      oqfscale_mtail
-	VMOVUPS 464(SP), Y4
-	VMULPS  Y1, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS  Y1, Y4, Y4
-	LEAQ    (AX), R10
-	VMOVUPS Y4, -32(R10)(BX*4)
-	JMP     oqfscale_done
+	VMOVUPS    480(SP), Y3
+	VMULPS     Y0, Y3, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS     Y0, Y3, Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
+	VMASKMOVPS Y3, Y0, (R11)
 
-oqfscale_mtail:
-	VMOVUPS    464(SP), Y4
-	VMULPS     Y1, Y4, Y4
-	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
-	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
-
-oqfscale_done:
 oqend:
-	JMP next1
+	INCQ DI
+	JMP  next1
+
+ospecial:
+	INCQ DI
+	JMP  special
+
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), R9
+	SUBQ   DI, R9
+	LEAQ   (AX)(DI*4), R10
+	VXORPS Y0, Y0, Y0
+	CMPQ   R9, $0x00000008
+	JB     zeroshort
+
+zero_loop:
+	CMPQ    R9, $0x00000020
+	JL      zero_one
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y0, 32(R10)
+	VMOVUPS Y0, 64(R10)
+	VMOVUPS Y0, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    R9, $0x00000008
+	JL      zero_tail
+	VMOVUPS Y0, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     zero_one
+
+zero_tail:
+	TESTQ   R9, R9
+	JE      zero_done
+	VMOVUPS Y0, -32(R10)(R9*4)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
+	TESTQ      R9, R9
+	JE         zerodone
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R11
+	VMOVDQU    32(R11)(R9*1), Y3
+	VMASKMOVPS Y0, Y3, (R10)
+
+zerodone:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+	INCQ DI
+
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
 
 special:
 	// Slow path: count NaN and +Inf entries.
+	XORQ R9, R9
 	XORQ R10, R10
 	XORQ R11, R11
-	XORQ R12, R12
 
 count:
-	VMOVSS   (CX)(R12*4), X1
-	XORQ     R13, R13
-	VUCOMISS X1, X1
-	SETPS    R13
-	ADDQ     R13, R10
-	VUCOMISS pool<>+128(SB), X1
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	VMOVSS   (CX)(R11*4), X0
+	XORQ     R12, R12
+	VUCOMISS X0, X0
+	SETPS    R12
+	ADDQ     R12, R9
+	VUCOMISS pool<>+128(SB), X0
+	SETEQ    R12
+	ADDQ     R12, R10
+	INCQ     R11
+	CMPQ     R11, DI
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R9, R9
 	JE       nonan
-	VMOVSS   pool<>+2560(SB), X3
+	VMOVSS   pool<>+2560(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R10, R10
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X3, X3, X3
-	VCVTSI2SDQ R11, X3, X3
-	VMOVSD     pool<>+1408(SB), X1
-	VDIVSD     X3, X1, X3
-	VCVTSD2SS  X3, X3, X3
-	VXORPS     X4, X4, X4
-	XORQ       R12, R12
+	VXORPD     X2, X2, X2
+	VCVTSI2SDQ R10, X2, X2
+	VMOVSD     pool<>+1408(SB), X0
+	VDIVSD     X2, X0, X2
+	VCVTSD2SS  X2, X2, X2
+	VXORPS     X3, X3, X3
+	XORQ       R11, R11
 
 share:
-	VMOVSS    (CX)(R12*4), X1
-	VCMPPS    $0x00, pool<>+128(SB), X1, X1
-	VBLENDVPS X1, X3, X4, X1
-	VMOVSS    X1, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VMOVSS    (CX)(R11*4), X0
+	VCMPPS    $0x00, pool<>+128(SB), X0, X0
+	VBLENDVPS X0, X2, X3, X0
+	VMOVSS    X0, (AX)(R11*4)
+	INCQ      R11
+	CMPQ      R11, DI
 	JL        share
 	JMP       next1
 
 masked:
-	VXORPS X3, X3, X3
+	VXORPS X2, X2, X2
 
 fill:
-	XORQ R12, R12
+	XORQ R11, R11
 
 fillloop:
-	VMOVSS X3, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X2, (AX)(R11*4)
+	INCQ   R11
+	CMPQ   R11, DI
 	JL     fillloop
 	JMP    next1
 
@@ -13880,136 +13663,149 @@ done:
 	VZEROUPPER
 	RET
 
-// func SoftmaxScaledStridedF64AVX2(dst []float64, src []float64, cols int, stride int, scale float64)
+// func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·SoftmaxScaledStridedF64AVX2(SB), NOSPLIT, $336-72
+TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $352-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
 	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
 
-	// Rows stride elements apart: total counts stride a row.
-	MOVQ stride+56(FP), SI
-	ADDQ SI, DX
-	SUBQ BX, DX
-
-	// The row-tail mask depends only on cols.
+	// see, the columns row 0 of a block sees: cols - q + 1.
 	MOVQ         BX, DI
-	ANDQ         $0x00000003, DI
-	SHLQ         $0x03, DI
-	NEGQ         DI
-	LEAQ         masktab<>+0(SB), R8
-	VMOVDQU      32(R8)(DI*1), Y0
-	MOVQ         SI, DI
-	SHLQ         $0x03, DI
-	MOVQ         SI, R8
-	SHLQ         $0x01, R8
-	MOVQ         SI, (SP)
-	MOVSD        scale+64(FP), X1
-	VBROADCASTSD X1, Y1
-	VMOVUPD      Y1, 8(SP)
+	SUBQ         SI, DI
+	INCQ         DI
+	MOVQ         BX, (SP)
+	MOVQ         DI, 8(SP)
+	SHLQ         $0x03, BX
+	MOVSD        scale+64(FP), X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, 16(SP)
 
-	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
-	// Rows of up to groupMaxCols columns all go through the group code, four
-	// (float32) or two at a time, whose independent chains overlap; a row with
-	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: slot 0 only, standing for every slot in
-	// the four-row trees), and only a row whose own max is not finite takes
-	// the slow path. Longer rows go one at a time.
 row:
 	TESTQ DX, DX
 	JE    done
-	CMPQ  BX, $0x00000200
+	CMPQ  DI, $0x00000200
 	JA    single
 
-	// The group loop: a group while one is left, else solo.
-ph:
-	CMPQ  DX, R8
-	JGE   p
-	TESTQ DX, DX
-	JE    done
-	JMP   op
+	// A group if the 2 rows from this one are in the block, of
+	// up to groupMaxCols columns, with as many whole vectors; else solo.
+	MOVQ DI, SI
+	ADDQ $0x01, SI
+	CMPQ SI, (SP)
+	JA   opin
+	CMPQ SI, $0x00000200
+	JA   opin
+	LEAQ -1(DI), SI
+	ANDQ $0x00000003, SI
+	CMPQ SI, $0x00000002
+	JA   opin
 
-single:
+	// A group of 2 rows; the passes count see-1 columns.
+	DECQ DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, SI
+	ANDQ $0x00000003, SI
+	SHLQ $0x03, SI
+	NEGQ SI
+	LEAQ masktab<>+0(SB), R8
+	LEAQ 24(R8)(SI*1), R8
+	MOVQ R8, 56(SP)
+
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, SI
-	MOVQ    CX, R9
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPD pool<>+2688(SB), Y0
 	VMOVUPD pool<>+2688(SB), Y1
 	VMOVUPD pool<>+2688(SB), Y2
 	VMOVUPD pool<>+2688(SB), Y3
-	VMOVUPD pool<>+2688(SB), Y4
 
-smax_loop:
-	CMPQ   SI, $0x00000010
-	JL     smax_one
-	VMAXPD (R9), Y1, Y1
-	VMAXPD 32(R9), Y2, Y2
-	VMAXPD 64(R9), Y3, Y3
-	VMAXPD 96(R9), Y4, Y4
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000010, SI
-	JMP    smax_loop
+pmax_loop:
+	CMPQ   SI, $0x00000008
+	JL     pmax_one
+	VMAXPD (R8), Y0, Y0
+	VMAXPD (R8)(BX*1), Y2, Y2
+	VMAXPD 32(R8), Y1, Y1
+	VMAXPD 32(R8)(BX*1), Y3, Y3
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, SI
+	JMP    pmax_loop
 
-smax_one:
+pmax_one:
 	CMPQ   SI, $0x00000004
-	JL     smax_tail
-	VMAXPD (R9), Y1, Y1
-	ADDQ   $0x00000020, R9
+	JL     pmax_tail
+	VMAXPD (R8), Y0, Y0
+	VMAXPD (R8)(BX*1), Y2, Y2
+	ADDQ   $0x00000020, R8
 	SUBQ   $0x00000004, SI
-	JMP    smax_one
+	JMP    pmax_one
 
-smax_tail:
-	TESTQ      SI, SI
-	JE         smax_done
-	VMASKMOVPD (R9), Y0, Y5
+pmax_tail:
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y5
+	VMASKMOVPD (R8), Y5, Y4
 	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y1, Y1
+	VBLENDVPD  Y5, Y4, Y6, Y4
+	VMAXPD     Y4, Y0, Y0
+	MOVQ       56(SP), SI
+	VMOVDQU    -8(SI), Y5
+	VMASKMOVPD (R8)(BX*1), Y5, Y4
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y5, Y4, Y6, Y4
+	VMAXPD     Y4, Y2, Y2
+	VMAXPD     Y1, Y0, Y0
+	VMAXPD     Y3, Y2, Y2
 
-smax_done:
-	VMAXPD Y2, Y1, Y1
-	VMAXPD Y3, Y1, Y1
-	VMAXPD Y4, Y1, Y1
-
-	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VMAXPD       X2, X1, X1
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VMAXPD       X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, SI
+	VMOVQ        X0, SI
 	SHRQ         $0x34, SI
 	ANDL         $0x000007ff, SI
 	CMPL         SI, $0x000007ff
-	JE           special
-	VBROADCASTSD X1, Y1
+	JE           op
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VMAXPD       X0, X2, X2
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X2, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           op
+	VBROADCASTSD X2, Y0
+	VMOVUPD      Y0, 96(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, SI
-	MOVQ CX, R9
-	MOVQ AX, R10
-
-	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ DI, R11
-	CMPQ DI, $0x00040000
-	JBE  spfnext
-	XORQ R11, R11
-
-spfnext:
+	MOVQ   DI, SI
+	MOVQ   CX, R8
+	MOVQ   AX, R9
+	LEAQ   (CX)(BX*2), R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 
-sexp_loop:
-	CMPQ    SI, $0x00000008
-	JL      sexp_one
-	VMOVUPD (R9), Y4
-	VSUBPD  Y1, Y4, Y4
-	VMULPD  8(SP), Y4, Y4
-	VMOVUPD 32(R9), Y5
-	VSUBPD  Y1, Y5, Y5
-	VMULPD  8(SP), Y5, Y5
+pexp_one:
+	CMPQ    SI, $0x00000004
+	JL      pexp_tail
+	VMOVUPD (R8), Y4
+	VSUBPD  64(SP), Y4, Y4
+	VMULPD  16(SP), Y4, Y4
+	VMOVUPD (R8)(BX*1), Y5
+	VSUBPD  96(SP), Y5, Y5
+	VMULPD  16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y6
@@ -14066,586 +13862,402 @@ sexp_loop:
 	VMULPD     Y7, Y10, Y10
 	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD     Y5, Y10, Y5
-	VMOVUPD    Y4, (R10)
-	PREFETCHT0 (R9)(R11*1)
-	VMOVUPD    Y5, 32(R10)
-	PREFETCHT0 32(R9)(R11*1)
-	VADDPD     Y5, Y4, Y4
-	VSUBPD     Y3, Y4, Y4
-	VADDPD     Y4, Y2, Y5
-	VSUBPD     Y2, Y5, Y3
-	VSUBPD     Y4, Y3, Y3
-	VMOVAPD    Y5, Y2
-	ADDQ       $0x00000040, R9
+	VMOVUPD    Y4, (R9)
+	VMOVUPD    Y5, (R9)(BX*1)
+	PREFETCHT0 (R10)
 	ADDQ       $0x00000040, R10
-	SUBQ       $0x00000008, SI
-	JMP        sexp_loop
-
-sexp_one:
-	CMPQ    SI, $0x00000004
-	JL      sexp_tail
-	VMOVUPD (R9), Y4
-	VSUBPD  Y1, Y4, Y4
-	VMULPD  8(SP), Y4, Y4
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y5
-	VFMADD231PD pool<>+2944(SB), Y4, Y5
-	VSUBPD      pool<>+2816(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+3072(SB), Y6, Y7
-	VFMADD231PD pool<>+3200(SB), Y6, Y7
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y6
-	VFMADD213PD pool<>+3456(SB), Y7, Y6
-	VFMADD213PD pool<>+3584(SB), Y7, Y6
-	VFMADD213PD pool<>+3712(SB), Y7, Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
-	VFMADD213PD pool<>+3968(SB), Y7, Y6
-	VFMADD213PD pool<>+4096(SB), Y7, Y6
-	VFMADD213PD pool<>+4224(SB), Y7, Y6
-	VFMADD213PD pool<>+4352(SB), Y7, Y6
-	VFMADD213PD pool<>+4480(SB), Y7, Y6
-	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1408(SB), Y6, Y6
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y5, Y5
-	VPADDQ     pool<>+1408(SB), Y5, Y5
-	VMULPD     Y5, Y6, Y6
-	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
-	VANDPD     Y4, Y6, Y4
-	VMOVUPD    Y4, (R10)
-	PREFETCHT0 (R9)(R11*1)
-	VSUBPD     Y3, Y4, Y4
-	VADDPD     Y4, Y2, Y5
-	VSUBPD     Y2, Y5, Y3
-	VSUBPD     Y4, Y3, Y3
-	VMOVAPD    Y5, Y2
-	ADDQ       $0x00000020, R9
-	ADDQ       $0x00000020, R10
-	SUBQ       $0x00000004, SI
-	JMP        sexp_one
-
-sexp_tail:
-	TESTQ      SI, SI
-	JE         sexp_done
-	VMASKMOVPD (R9), Y0, Y4
-	VMOVUPD    pool<>+2688(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
-	VMULPD     8(SP), Y4, Y4
+	VADDPD     Y4, Y0, Y6
+	VSUBPD     Y0, Y6, Y1
+	VSUBPD     Y4, Y1, Y1
+	VMOVAPD    Y6, Y0
+	VSUBPD     Y3, Y5, Y5
+	VADDPD     Y5, Y2, Y4
+	VSUBPD     Y2, Y4, Y3
+	VSUBPD     Y5, Y3, Y3
+	VMOVAPD    Y4, Y2
+	ADDQ       $0x00000020, R8
+	ADDQ       $0x00000020, R9
+	SUBQ       $0x00000004, SI
+	JMP        pexp_one
+
+pexp_tail:
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y5
+	VMASKMOVPD (R8), Y5, Y4
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y5, Y4, Y6, Y4
+	VSUBPD     64(SP), Y4, Y4
+	VMULPD     16(SP), Y4, Y4
+	MOVQ       56(SP), SI
+	VMOVDQU    -8(SI), Y6
+	VMASKMOVPD (R8)(BX*1), Y6, Y5
+	VMOVUPD    pool<>+2688(SB), Y7
+	VBLENDVPD  Y6, Y5, Y7, Y5
+	VSUBPD     96(SP), Y5, Y5
+	VMULPD     16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y1
-	VFMADD231PD pool<>+2944(SB), Y4, Y1
-	VSUBPD      pool<>+2816(SB), Y1, Y5
-	VMOVUPD     Y4, Y6
-	VFMADD231PD pool<>+3072(SB), Y5, Y6
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y4, Y6
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VSUBPD      pool<>+2816(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD pool<>+3072(SB), Y8, Y9
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VSUBPD      pool<>+2816(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD pool<>+3072(SB), Y10, Y11
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y5
-	VFMADD213PD pool<>+3456(SB), Y6, Y5
-	VFMADD213PD pool<>+3584(SB), Y6, Y5
-	VFMADD213PD pool<>+3712(SB), Y6, Y5
-	VFMADD213PD pool<>+3840(SB), Y6, Y5
-	VFMADD213PD pool<>+3968(SB), Y6, Y5
-	VFMADD213PD pool<>+4096(SB), Y6, Y5
-	VFMADD213PD pool<>+4224(SB), Y6, Y5
-	VFMADD213PD pool<>+4352(SB), Y6, Y5
-	VFMADD213PD pool<>+4480(SB), Y6, Y5
-	VFMADD213PD pool<>+4608(SB), Y6, Y5
-	VMULPD      Y6, Y6, Y7
-	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1408(SB), Y5, Y5
+	VMOVUPD     pool<>+3328(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD213PD pool<>+3456(SB), Y9, Y8
+	VFMADD213PD pool<>+3456(SB), Y11, Y10
+	VFMADD213PD pool<>+3584(SB), Y9, Y8
+	VFMADD213PD pool<>+3584(SB), Y11, Y10
+	VFMADD213PD pool<>+3712(SB), Y9, Y8
+	VFMADD213PD pool<>+3712(SB), Y11, Y10
+	VFMADD213PD pool<>+3840(SB), Y9, Y8
+	VFMADD213PD pool<>+3840(SB), Y11, Y10
+	VFMADD213PD pool<>+3968(SB), Y9, Y8
+	VFMADD213PD pool<>+3968(SB), Y11, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y8
+	VFMADD213PD pool<>+4096(SB), Y11, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y8
+	VFMADD213PD pool<>+4224(SB), Y11, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y8
+	VFMADD213PD pool<>+4352(SB), Y11, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y8
+	VFMADD213PD pool<>+4480(SB), Y11, Y10
+	VFMADD213PD pool<>+4608(SB), Y9, Y8
+	VFMADD213PD pool<>+4608(SB), Y11, Y10
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y8
+	VADDPD      pool<>+1408(SB), Y8, Y8
+	VMULPD      Y11, Y11, Y9
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      pool<>+1408(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y1, Y1
-	VPADDQ  pool<>+1408(SB), Y1, Y1
-	VMULPD  Y1, Y5, Y5
-	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y1
-	VANDPD  Y1, Y5, Y4
-	VMOVUPD Y4, 48(SP)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y1
-	VSUBPD  Y2, Y1, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y1, Y2
-
-sexp_done:
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+1408(SB), Y6, Y6
+	VMULPD       Y6, Y8, Y8
+	VCMPPD       $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD       Y4, Y8, Y4
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+1408(SB), Y7, Y7
+	VMULPD       Y7, Y10, Y10
+	VCMPPD       $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD       Y5, Y10, Y5
+	VMOVUPD      Y4, 128(SP)
+	VSUBPD       Y1, Y4, Y4
+	VADDPD       Y4, Y0, Y6
+	VSUBPD       Y0, Y6, Y1
+	VSUBPD       Y4, Y1, Y1
+	VMOVAPD      Y6, Y0
+	VMOVUPD      Y5, 160(SP)
+	VSUBPD       Y3, Y5, Y5
+	VADDPD       Y5, Y2, Y4
+	VSUBPD       Y2, Y4, Y3
+	VSUBPD       Y5, Y3, Y3
+	VMOVAPD      Y4, Y2
+	VSUBPD       Y1, Y0, Y0
 	VSUBPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
 	VEXTRACTF128 $0x01, Y2, X1
 	VADDPD       X1, X2, X2
 	VPERMILPD    $0x01, X2, X1
 	VADDSD       X1, X2, X2
 
 	// Pass 3.
-	MOVQ         BX, SI
-	MOVQ         AX, R10
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X0, X1, X1
+	VBROADCASTSD X1, Y0
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X2, X1, X1
 	VBROADCASTSD X1, Y1
 
-sscale_loop:
-	CMPQ    SI, $0x00000010
-	JL      sscale_one
-	VMOVUPD (R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	VMOVUPD 32(R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 32(R10)
-	VMOVUPD 64(R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 64(R10)
-	VMOVUPD 96(R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 96(R10)
-	ADDQ    $0x00000080, R10
-	SUBQ    $0x00000010, SI
-	JMP     sscale_loop
-
-sscale_one:
-	CMPQ    SI, $0x00000004
-	JL      sscale_tail
-	VMOVUPD (R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, SI
-	JMP     sscale_one
-
-sscale_tail:
-	TESTQ      SI, SI
-	JE         sscale_done
-	VMOVUPD    48(SP), Y2
-	VMULPD     Y1, Y2, Y2
-	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
-	VANDPD     Y1, Y2, Y2
-	VMASKMOVPD Y2, Y0, (R10)
-
-sscale_done:
-next1:
-	ADDQ DI, CX
-	ADDQ DI, AX
-	SUBQ (SP), DX
-	JMP  row
-
-p:
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, SI
-	MOVQ    CX, R9
-	VMOVUPD pool<>+2688(SB), Y1
-	VMOVUPD pool<>+2688(SB), Y2
-	VMOVUPD pool<>+2688(SB), Y3
-	VMOVUPD pool<>+2688(SB), Y4
-
-pmax_loop:
-	CMPQ   SI, $0x00000008
-	JL     pmax_one
-	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9)(DI*1), Y3, Y3
-	VMAXPD 32(R9), Y2, Y2
-	VMAXPD 32(R9)(DI*1), Y4, Y4
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000008, SI
-	JMP    pmax_loop
-
-pmax_one:
-	CMPQ   SI, $0x00000004
-	JL     pmax_tail
-	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9)(DI*1), Y3, Y3
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000004, SI
-	JMP    pmax_one
-
-pmax_tail:
-	TESTQ      SI, SI
-	JE         pmax_done
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y1, Y1
-	VMASKMOVPD (R9)(DI*1), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y3, Y3
-
-pmax_done:
-	VMAXPD Y2, Y1, Y1
-	VMAXPD Y4, Y3, Y3
-
-	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VMAXPD       X2, X1, X1
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           op
-	VBROADCASTSD X1, Y1
-	VMOVUPD      Y1, 80(SP)
-	VEXTRACTF128 $0x01, Y3, X1
-	VMAXPD       X1, X3, X3
-	VPERMILPD    $0x01, X3, X1
-	VMAXPD       X1, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X3, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           op
-	VBROADCASTSD X3, Y1
-	VMOVUPD      Y1, 112(SP)
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, SI
-	MOVQ   CX, R9
-	MOVQ   AX, R10
-	LEAQ   (CX)(DI*2), R11
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-
-pexp_one:
-	CMPQ    SI, $0x00000004
-	JL      pexp_tail
-	VMOVUPD (R9), Y5
-	VSUBPD  80(SP), Y5, Y5
-	VMULPD  8(SP), Y5, Y5
-	VMOVUPD (R9)(DI*1), Y6
-	VSUBPD  112(SP), Y6, Y6
-	VMULPD  8(SP), Y6, Y6
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y7
-	VFMADD231PD pool<>+2944(SB), Y5, Y7
-	VMOVUPD     pool<>+2816(SB), Y8
-	VFMADD231PD pool<>+2944(SB), Y6, Y8
-	VSUBPD      pool<>+2816(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3072(SB), Y9, Y10
-	VFMADD231PD pool<>+3200(SB), Y9, Y10
-	VSUBPD      pool<>+2816(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3072(SB), Y11, Y12
-	VFMADD231PD pool<>+3200(SB), Y11, Y12
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y9
-	VMOVUPD     pool<>+3328(SB), Y11
-	VFMADD213PD pool<>+3456(SB), Y10, Y9
-	VFMADD213PD pool<>+3456(SB), Y12, Y11
-	VFMADD213PD pool<>+3584(SB), Y10, Y9
-	VFMADD213PD pool<>+3584(SB), Y12, Y11
-	VFMADD213PD pool<>+3712(SB), Y10, Y9
-	VFMADD213PD pool<>+3712(SB), Y12, Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
-	VFMADD213PD pool<>+3968(SB), Y10, Y9
-	VFMADD213PD pool<>+3968(SB), Y12, Y11
-	VFMADD213PD pool<>+4096(SB), Y10, Y9
-	VFMADD213PD pool<>+4096(SB), Y12, Y11
-	VFMADD213PD pool<>+4224(SB), Y10, Y9
-	VFMADD213PD pool<>+4224(SB), Y12, Y11
-	VFMADD213PD pool<>+4352(SB), Y10, Y9
-	VFMADD213PD pool<>+4352(SB), Y12, Y11
-	VFMADD213PD pool<>+4480(SB), Y10, Y9
-	VFMADD213PD pool<>+4480(SB), Y12, Y11
-	VFMADD213PD pool<>+4608(SB), Y10, Y9
-	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1408(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1408(SB), Y11, Y11
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+1408(SB), Y7, Y7
-	VMULPD     Y7, Y9, Y9
-	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD     Y5, Y9, Y5
-	VPSLLQ     $0x34, Y8, Y8
-	VPADDQ     pool<>+1408(SB), Y8, Y8
-	VMULPD     Y8, Y11, Y11
-	VCMPPD     $0x15, pool<>+4736(SB), Y6, Y6
-	VANDPD     Y6, Y11, Y6
-	VMOVUPD    Y5, (R10)
-	VMOVUPD    Y6, (R10)(DI*1)
-	PREFETCHT0 (R11)
-	ADDQ       $0x00000040, R11
-	VSUBPD     Y2, Y5, Y5
-	VADDPD     Y5, Y1, Y7
-	VSUBPD     Y1, Y7, Y2
-	VSUBPD     Y5, Y2, Y2
-	VMOVAPD    Y7, Y1
-	VSUBPD     Y4, Y6, Y6
-	VADDPD     Y6, Y3, Y5
-	VSUBPD     Y3, Y5, Y4
-	VSUBPD     Y6, Y4, Y4
-	VMOVAPD    Y5, Y3
-	ADDQ       $0x00000020, R9
-	ADDQ       $0x00000020, R10
-	SUBQ       $0x00000004, SI
-	JMP        pexp_one
-
-pexp_tail:
-	TESTQ      SI, SI
-	JE         pexp_done
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     80(SP), Y5, Y5
-	VMULPD     8(SP), Y5, Y5
-	VMASKMOVPD (R9)(DI*1), Y0, Y6
-	VMOVUPD    pool<>+2688(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     112(SP), Y6, Y6
-	VMULPD     8(SP), Y6, Y6
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y7
-	VFMADD231PD pool<>+2944(SB), Y5, Y7
-	VMOVUPD     pool<>+2816(SB), Y8
-	VFMADD231PD pool<>+2944(SB), Y6, Y8
-	VSUBPD      pool<>+2816(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3072(SB), Y9, Y10
-	VFMADD231PD pool<>+3200(SB), Y9, Y10
-	VSUBPD      pool<>+2816(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3072(SB), Y11, Y12
-	VFMADD231PD pool<>+3200(SB), Y11, Y12
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y9
-	VMOVUPD     pool<>+3328(SB), Y11
-	VFMADD213PD pool<>+3456(SB), Y10, Y9
-	VFMADD213PD pool<>+3456(SB), Y12, Y11
-	VFMADD213PD pool<>+3584(SB), Y10, Y9
-	VFMADD213PD pool<>+3584(SB), Y12, Y11
-	VFMADD213PD pool<>+3712(SB), Y10, Y9
-	VFMADD213PD pool<>+3712(SB), Y12, Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
-	VFMADD213PD pool<>+3968(SB), Y10, Y9
-	VFMADD213PD pool<>+3968(SB), Y12, Y11
-	VFMADD213PD pool<>+4096(SB), Y10, Y9
-	VFMADD213PD pool<>+4096(SB), Y12, Y11
-	VFMADD213PD pool<>+4224(SB), Y10, Y9
-	VFMADD213PD pool<>+4224(SB), Y12, Y11
-	VFMADD213PD pool<>+4352(SB), Y10, Y9
-	VFMADD213PD pool<>+4352(SB), Y12, Y11
-	VFMADD213PD pool<>+4480(SB), Y10, Y9
-	VFMADD213PD pool<>+4480(SB), Y12, Y11
-	VFMADD213PD pool<>+4608(SB), Y10, Y9
-	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1408(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1408(SB), Y11, Y11
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1408(SB), Y7, Y7
-	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD  Y5, Y9, Y5
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1408(SB), Y8, Y8
-	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
-	VANDPD  Y6, Y11, Y6
-	VMOVUPD Y5, 144(SP)
-	VSUBPD  Y2, Y5, Y5
-	VADDPD  Y5, Y1, Y7
-	VSUBPD  Y1, Y7, Y2
-	VSUBPD  Y5, Y2, Y2
-	VMOVAPD Y7, Y1
-	VMOVUPD Y6, 176(SP)
-	VSUBPD  Y4, Y6, Y6
-	VADDPD  Y6, Y3, Y5
-	VSUBPD  Y3, Y5, Y4
-	VSUBPD  Y6, Y4, Y4
-	VMOVAPD Y5, Y3
-
-pexp_done:
-	VSUBPD       Y2, Y1, Y1
-	VSUBPD       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y1, X2
-	VADDPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VADDSD       X2, X1, X1
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-
-	// Pass 3.
-	MOVQ         BX, SI
-	MOVQ         AX, R10
-	VMOVSD       pool<>+1408(SB), X2
-	VDIVSD       X1, X2, X2
-	VBROADCASTSD X2, Y1
-	VMOVSD       pool<>+1408(SB), X2
-	VDIVSD       X3, X2, X2
-	VBROADCASTSD X2, Y2
-
 pscale_loop:
 	CMPQ    SI, $0x00000008
 	JL      pscale_one
-	VMOVUPD (R10), Y3
-	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
-	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)
-	VMOVUPD (R10)(DI*1), Y3
-	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
-	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)(DI*1)
-	VMOVUPD 32(R10), Y3
-	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
-	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, 32(R10)
-	VMOVUPD 32(R10)(DI*1), Y3
-	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
-	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, 32(R10)(DI*1)
-	ADDQ    $0x00000040, R10
+	VMOVUPD (R9), Y2
+	VMULPD  Y0, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VMOVUPD (R9)(BX*1), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R9)(BX*1)
+	VMOVUPD 32(R9), Y2
+	VMULPD  Y0, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R9)
+	VMOVUPD 32(R9)(BX*1), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R9)(BX*1)
+	ADDQ    $0x00000040, R9
 	SUBQ    $0x00000008, SI
 	JMP     pscale_loop
 
 pscale_one:
 	CMPQ    SI, $0x00000004
 	JL      pscale_tail
-	VMOVUPD (R10), Y3
-	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
-	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)
-	VMOVUPD (R10)(DI*1), Y3
-	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
-	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)(DI*1)
-	ADDQ    $0x00000020, R10
+	VMOVUPD (R9), Y2
+	VMULPD  Y0, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VMOVUPD (R9)(BX*1), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R9)(BX*1)
+	ADDQ    $0x00000020, R9
 	SUBQ    $0x00000004, SI
 	JMP     pscale_one
 
 pscale_tail:
-	TESTQ      SI, SI
-	JE         pscale_done
-	VMOVUPD    144(SP), Y3
-	VMULPD     Y1, Y3, Y3
-	VCMPPD     $0x15, pool<>+4864(SB), Y3, Y1
-	VANDPD     Y1, Y3, Y3
-	VMASKMOVPD Y3, Y0, (R10)
-	VMOVUPD    176(SP), Y1
-	VMULPD     Y2, Y1, Y1
-	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y2
-	VANDPD     Y2, Y1, Y1
-	VMASKMOVPD Y1, Y0, (R10)(DI*1)
+	VMOVUPD    128(SP), Y2
+	VMULPD     Y0, Y2, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y0
+	VANDPD     Y0, Y2, Y2
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y0
+	VMASKMOVPD Y2, Y0, (R9)
+	VMOVUPD    160(SP), Y0
+	VMULPD     Y1, Y0, Y0
+	VCMPPD     $0x15, pool<>+4864(SB), Y0, Y1
+	VANDPD     Y1, Y0, Y0
+	MOVQ       56(SP), SI
+	VMOVDQU    -8(SI), Y1
+	VMASKMOVPD Y0, Y1, (R9)(BX*1)
+	INCQ       DI
 
-pscale_done:
-	LEAQ (CX)(DI*2), CX
-	LEAQ (AX)(DI*2), AX
-	SUBQ R8, DX
-	JMP  ph
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*8), SI
+	MOVQ   $0x00000000, (SI)
+	ADDQ   $0x08, SI
+	MOVQ   (SP), R8
+	SUBQ   DI, R8
+	SUBQ   $0x01, R8
+	VXORPS Y0, Y0, Y0
+	CMPQ   R8, $0x00000004
+	JB     gzeroshort
 
-op:
+gzero_one:
+	CMPQ    R8, $0x00000004
+	JL      gzero_tail
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y0, (SI)(BX*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, R8
+	JMP     gzero_one
+
+gzero_tail:
+	TESTQ   R8, R8
+	JE      gzero_done
+	LEAQ    -32(SI)(R8*8), SI
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y0, (SI)(BX*1)
+
+gzero_done:
+	JMP gzerodone
+
+gzeroshort:
+	TESTQ      R8, R8
+	JE         gzerodone
+	SHLQ       $0x03, R8
+	NEGQ       R8
+	LEAQ       masktab<>+0(SB), R9
+	VMOVDQU    32(R9)(R8*1), Y1
+	VMASKMOVPD Y0, Y1, (SI)
+	VMASKMOVPD Y0, Y1, (SI)(BX*1)
+
+gzerodone:
+	LEAQ (CX)(BX*2), CX
+	LEAQ (AX)(BX*2), AX
+	MOVQ (SP), SI
+	SHLQ $0x01, SI
+	SUBQ SI, DX
+	ADDQ $0x02, DI
+	JMP  nextrow
+
+single:
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, SI
-	MOVQ    CX, R9
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPD pool<>+2688(SB), Y0
 	VMOVUPD pool<>+2688(SB), Y1
 	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
 
-opmax_loop:
-	CMPQ   SI, $0x00000008
-	JL     opmax_one
-	VMAXPD (R9), Y1, Y1
-	VMAXPD 32(R9), Y2, Y2
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000008, SI
-	JMP    opmax_loop
+smax_loop:
+	CMPQ   SI, $0x00000010
+	JL     smax_one
+	VMAXPD (R8), Y0, Y0
+	VMAXPD 32(R8), Y1, Y1
+	VMAXPD 64(R8), Y2, Y2
+	VMAXPD 96(R8), Y3, Y3
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, SI
+	JMP    smax_loop
 
-opmax_one:
+smax_one:
 	CMPQ   SI, $0x00000004
-	JL     opmax_tail
-	VMAXPD (R9), Y1, Y1
-	ADDQ   $0x00000020, R9
+	JL     smax_tail
+	VMAXPD (R8), Y0, Y0
+	ADDQ   $0x00000020, R8
 	SUBQ   $0x00000004, SI
-	JMP    opmax_one
+	JMP    smax_one
 
-opmax_tail:
+smax_tail:
 	TESTQ      SI, SI
-	JE         opmax_done
-	VMASKMOVPD (R9), Y0, Y3
-	VMOVUPD    pool<>+2688(SB), Y4
-	VBLENDVPD  Y0, Y3, Y4, Y3
-	VMAXPD     Y3, Y1, Y1
+	JE         smax_done
+	MOVQ       DI, SI
+	ANDQ       $0x00000003, SI
+	SHLQ       $0x03, SI
+	NEGQ       SI
+	LEAQ       masktab<>+0(SB), R9
+	VMOVDQU    32(R9)(SI*1), Y5
+	VMASKMOVPD (R8), Y5, Y4
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y5, Y4, Y6, Y4
+	VMAXPD     Y4, Y0, Y0
 
-opmax_done:
-	VMAXPD Y2, Y1, Y1
+smax_done:
+	VMAXPD Y1, Y0, Y0
+	VMAXPD Y2, Y0, Y0
+	VMAXPD Y3, Y0, Y0
 
-	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VMAXPD       X2, X1, X1
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VMAXPD       X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, SI
+	VMOVQ        X0, SI
 	SHRQ         $0x34, SI
 	ANDL         $0x000007ff, SI
 	CMPL         SI, $0x000007ff
 	JE           special
-	VBROADCASTSD X1, Y1
-	VMOVUPD      Y1, 208(SP)
+	VBROADCASTSD X0, Y0
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, SI
-	MOVQ   CX, R9
-	MOVQ   AX, R10
-	LEAQ   (CX)(DI*2), R11
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
+	JBE  spfnext
+	XORQ R10, R10
+
+spfnext:
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 
-opexp_one:
+sexp_loop:
+	CMPQ    SI, $0x00000008
+	JL      sexp_one
+	VMOVUPD (R8), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  16(SP), Y3, Y3
+	VMOVUPD 32(R8), Y4
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  16(SP), Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y3, Y5
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y4, Y6
+	VSUBPD      pool<>+2816(SB), Y5, Y7
+	VMOVUPD     Y3, Y8
+	VFMADD231PD pool<>+3072(SB), Y7, Y8
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VSUBPD      pool<>+2816(SB), Y6, Y9
+	VMOVUPD     Y4, Y10
+	VFMADD231PD pool<>+3072(SB), Y9, Y10
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y7
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD213PD pool<>+3456(SB), Y8, Y7
+	VFMADD213PD pool<>+3456(SB), Y10, Y9
+	VFMADD213PD pool<>+3584(SB), Y8, Y7
+	VFMADD213PD pool<>+3584(SB), Y10, Y9
+	VFMADD213PD pool<>+3712(SB), Y8, Y7
+	VFMADD213PD pool<>+3712(SB), Y10, Y9
+	VFMADD213PD pool<>+3840(SB), Y8, Y7
+	VFMADD213PD pool<>+3840(SB), Y10, Y9
+	VFMADD213PD pool<>+3968(SB), Y8, Y7
+	VFMADD213PD pool<>+3968(SB), Y10, Y9
+	VFMADD213PD pool<>+4096(SB), Y8, Y7
+	VFMADD213PD pool<>+4096(SB), Y10, Y9
+	VFMADD213PD pool<>+4224(SB), Y8, Y7
+	VFMADD213PD pool<>+4224(SB), Y10, Y9
+	VFMADD213PD pool<>+4352(SB), Y8, Y7
+	VFMADD213PD pool<>+4352(SB), Y10, Y9
+	VFMADD213PD pool<>+4480(SB), Y8, Y7
+	VFMADD213PD pool<>+4480(SB), Y10, Y9
+	VFMADD213PD pool<>+4608(SB), Y8, Y7
+	VFMADD213PD pool<>+4608(SB), Y10, Y9
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y7
+	VADDPD      pool<>+1408(SB), Y7, Y7
+	VMULPD      Y10, Y10, Y8
+	VFMADD213PD Y10, Y8, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y5, Y5
+	VPADDQ     pool<>+1408(SB), Y5, Y5
+	VMULPD     Y5, Y7, Y7
+	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD     Y3, Y7, Y3
+	VPSLLQ     $0x34, Y6, Y6
+	VPADDQ     pool<>+1408(SB), Y6, Y6
+	VMULPD     Y6, Y9, Y9
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y9, Y4
+	VMOVUPD    Y3, (R9)
+	PREFETCHT0 (R8)(R10*1)
+	VMOVUPD    Y4, 32(R9)
+	PREFETCHT0 32(R8)(R10*1)
+	VADDPD     Y4, Y3, Y3
+	VSUBPD     Y2, Y3, Y3
+	VADDPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y2
+	VSUBPD     Y3, Y2, Y2
+	VMOVAPD    Y4, Y1
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, R9
+	SUBQ       $0x00000008, SI
+	JMP        sexp_loop
+
+sexp_one:
 	CMPQ    SI, $0x00000004
-	JL      opexp_tail
-	VMOVUPD (R9), Y3
-	VSUBPD  208(SP), Y3, Y3
-	VMULPD  8(SP), Y3, Y3
+	JL      sexp_tail
+	VMOVUPD (R8), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  16(SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y4
@@ -14677,175 +14289,475 @@ opexp_one:
 	VMULPD     Y4, Y5, Y5
 	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
 	VANDPD     Y3, Y5, Y3
-	VMOVUPD    Y3, (R10)
-	PREFETCHT0 (R11)
-	ADDQ       $0x00000040, R11
+	VMOVUPD    Y3, (R9)
+	PREFETCHT0 (R8)(R10*1)
 	VSUBPD     Y2, Y3, Y3
 	VADDPD     Y3, Y1, Y4
 	VSUBPD     Y1, Y4, Y2
 	VSUBPD     Y3, Y2, Y2
 	VMOVAPD    Y4, Y1
+	ADDQ       $0x00000020, R8
 	ADDQ       $0x00000020, R9
-	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, SI
+	JMP        sexp_one
+
+sexp_tail:
+	TESTQ      SI, SI
+	JE         sexp_done
+	MOVQ       DI, SI
+	ANDQ       $0x00000003, SI
+	SHLQ       $0x03, SI
+	NEGQ       SI
+	LEAQ       masktab<>+0(SB), R9
+	VMOVDQU    32(R9)(SI*1), Y4
+	VMASKMOVPD (R8), Y4, Y3
+	VMOVUPD    pool<>+2688(SB), Y5
+	VBLENDVPD  Y4, Y3, Y5, Y3
+	VSUBPD     Y0, Y3, Y3
+	VMULPD     16(SP), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y0
+	VFMADD231PD pool<>+2944(SB), Y3, Y0
+	VSUBPD      pool<>+2816(SB), Y0, Y4
+	VMOVUPD     Y3, Y5
+	VFMADD231PD pool<>+3072(SB), Y4, Y5
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y4
+	VFMADD213PD pool<>+3456(SB), Y5, Y4
+	VFMADD213PD pool<>+3584(SB), Y5, Y4
+	VFMADD213PD pool<>+3712(SB), Y5, Y4
+	VFMADD213PD pool<>+3840(SB), Y5, Y4
+	VFMADD213PD pool<>+3968(SB), Y5, Y4
+	VFMADD213PD pool<>+4096(SB), Y5, Y4
+	VFMADD213PD pool<>+4224(SB), Y5, Y4
+	VFMADD213PD pool<>+4352(SB), Y5, Y4
+	VFMADD213PD pool<>+4480(SB), Y5, Y4
+	VFMADD213PD pool<>+4608(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+1408(SB), Y4, Y4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y0, Y0
+	VPADDQ  pool<>+1408(SB), Y0, Y0
+	VMULPD  Y0, Y4, Y4
+	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y0
+	VANDPD  Y0, Y4, Y3
+	VMOVUPD Y3, 192(SP)
+	VSUBPD  Y2, Y3, Y3
+	VADDPD  Y3, Y1, Y0
+	VSUBPD  Y1, Y0, Y2
+	VSUBPD  Y3, Y2, Y2
+	VMOVAPD Y0, Y1
+
+sexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X1, X0, X0
+	VBROADCASTSD X0, Y0
+
+sscale_loop:
+	CMPQ    SI, $0x00000010
+	JL      sscale_one
+	VMOVUPD (R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, (R9)
+	VMOVUPD 32(R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, 32(R9)
+	VMOVUPD 64(R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, 64(R9)
+	VMOVUPD 96(R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, 96(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000010, SI
+	JMP     sscale_loop
+
+sscale_one:
+	CMPQ    SI, $0x00000004
+	JL      sscale_tail
+	VMOVUPD (R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, SI
+	JMP     sscale_one
+
+sscale_tail:
+	TESTQ      SI, SI
+	JE         sscale_done
+	VMOVUPD    192(SP), Y1
+	VMULPD     Y0, Y1, Y1
+	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
+	VANDPD     Y0, Y1, Y1
+	MOVQ       DI, SI
+	ANDQ       $0x00000003, SI
+	SHLQ       $0x03, SI
+	NEGQ       SI
+	LEAQ       masktab<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*1), Y0
+	VMASKMOVPD Y1, Y0, (R9)
+
+sscale_done:
+	JMP next1
+
+	// A row alone: the passes count see-1 columns, as in a group.
+opin:
+	DECQ DI
+
+op:
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, SI
+	ANDQ $0x00000003, SI
+	SHLQ $0x03, SI
+	NEGQ SI
+	LEAQ masktab<>+0(SB), R8
+	LEAQ 24(R8)(SI*1), R8
+	MOVQ R8, 56(SP)
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPD pool<>+2688(SB), Y0
+	VMOVUPD pool<>+2688(SB), Y1
+
+opmax_loop:
+	CMPQ   SI, $0x00000008
+	JL     opmax_one
+	VMAXPD (R8), Y0, Y0
+	VMAXPD 32(R8), Y1, Y1
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, SI
+	JMP    opmax_loop
+
+opmax_one:
+	CMPQ   SI, $0x00000004
+	JL     opmax_tail
+	VMAXPD (R8), Y0, Y0
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, SI
+	JMP    opmax_one
+
+opmax_tail:
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y3
+	VMASKMOVPD (R8), Y3, Y2
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y3, Y2, Y4, Y2
+	VMAXPD     Y2, Y0, Y0
+	VMAXPD     Y1, Y0, Y0
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VMAXPD       X1, X0, X0
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X0, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           ospecial
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, 224(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   DI, SI
+	MOVQ   CX, R8
+	MOVQ   AX, R9
+	LEAQ   (CX)(BX*2), R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+
+opexp_one:
+	CMPQ    SI, $0x00000004
+	JL      opexp_tail
+	VMOVUPD (R8), Y2
+	VSUBPD  224(SP), Y2, Y2
+	VMULPD  16(SP), Y2, Y2
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y3
+	VFMADD231PD pool<>+2944(SB), Y2, Y3
+	VSUBPD      pool<>+2816(SB), Y3, Y4
+	VMOVUPD     Y2, Y5
+	VFMADD231PD pool<>+3072(SB), Y4, Y5
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y4
+	VFMADD213PD pool<>+3456(SB), Y5, Y4
+	VFMADD213PD pool<>+3584(SB), Y5, Y4
+	VFMADD213PD pool<>+3712(SB), Y5, Y4
+	VFMADD213PD pool<>+3840(SB), Y5, Y4
+	VFMADD213PD pool<>+3968(SB), Y5, Y4
+	VFMADD213PD pool<>+4096(SB), Y5, Y4
+	VFMADD213PD pool<>+4224(SB), Y5, Y4
+	VFMADD213PD pool<>+4352(SB), Y5, Y4
+	VFMADD213PD pool<>+4480(SB), Y5, Y4
+	VFMADD213PD pool<>+4608(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+1408(SB), Y4, Y4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y3, Y3
+	VPADDQ     pool<>+1408(SB), Y3, Y3
+	VMULPD     Y3, Y4, Y4
+	VCMPPD     $0x15, pool<>+4736(SB), Y2, Y2
+	VANDPD     Y2, Y4, Y2
+	VMOVUPD    Y2, (R9)
+	PREFETCHT0 (R10)
+	ADDQ       $0x00000040, R10
+	VSUBPD     Y1, Y2, Y2
+	VADDPD     Y2, Y0, Y3
+	VSUBPD     Y0, Y3, Y1
+	VSUBPD     Y2, Y1, Y1
+	VMOVAPD    Y3, Y0
+	ADDQ       $0x00000020, R8
+	ADDQ       $0x00000020, R9
 	SUBQ       $0x00000004, SI
 	JMP        opexp_one
 
 opexp_tail:
-	TESTQ      SI, SI
-	JE         opexp_done
-	VMASKMOVPD (R9), Y0, Y3
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y3
+	VMASKMOVPD (R8), Y3, Y2
 	VMOVUPD    pool<>+2688(SB), Y4
-	VBLENDVPD  Y0, Y3, Y4, Y3
-	VSUBPD     208(SP), Y3, Y3
-	VMULPD     8(SP), Y3, Y3
+	VBLENDVPD  Y3, Y2, Y4, Y2
+	VSUBPD     224(SP), Y2, Y2
+	VMULPD     16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y4
-	VFMADD231PD pool<>+2944(SB), Y3, Y4
-	VSUBPD      pool<>+2816(SB), Y4, Y5
-	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+3072(SB), Y5, Y6
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y3
+	VFMADD231PD pool<>+2944(SB), Y2, Y3
+	VSUBPD      pool<>+2816(SB), Y3, Y4
+	VMOVUPD     Y2, Y5
+	VFMADD231PD pool<>+3072(SB), Y4, Y5
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y5
-	VFMADD213PD pool<>+3456(SB), Y6, Y5
-	VFMADD213PD pool<>+3584(SB), Y6, Y5
-	VFMADD213PD pool<>+3712(SB), Y6, Y5
-	VFMADD213PD pool<>+3840(SB), Y6, Y5
-	VFMADD213PD pool<>+3968(SB), Y6, Y5
-	VFMADD213PD pool<>+4096(SB), Y6, Y5
-	VFMADD213PD pool<>+4224(SB), Y6, Y5
-	VFMADD213PD pool<>+4352(SB), Y6, Y5
-	VFMADD213PD pool<>+4480(SB), Y6, Y5
-	VFMADD213PD pool<>+4608(SB), Y6, Y5
-	VMULPD      Y6, Y6, Y7
-	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1408(SB), Y5, Y5
+	VMOVUPD     pool<>+3328(SB), Y4
+	VFMADD213PD pool<>+3456(SB), Y5, Y4
+	VFMADD213PD pool<>+3584(SB), Y5, Y4
+	VFMADD213PD pool<>+3712(SB), Y5, Y4
+	VFMADD213PD pool<>+3840(SB), Y5, Y4
+	VFMADD213PD pool<>+3968(SB), Y5, Y4
+	VFMADD213PD pool<>+4096(SB), Y5, Y4
+	VFMADD213PD pool<>+4224(SB), Y5, Y4
+	VFMADD213PD pool<>+4352(SB), Y5, Y4
+	VFMADD213PD pool<>+4480(SB), Y5, Y4
+	VFMADD213PD pool<>+4608(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+1408(SB), Y4, Y4
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+1408(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y5
-	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y3
-	VANDPD  Y3, Y5, Y3
-	VMOVUPD Y3, 272(SP)
-	VSUBPD  Y2, Y3, Y3
-	VADDPD  Y3, Y1, Y4
-	VSUBPD  Y1, Y4, Y2
-	VSUBPD  Y3, Y2, Y2
-	VMOVAPD Y4, Y1
-
-opexp_done:
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+1408(SB), Y3, Y3
+	VMULPD       Y3, Y4, Y4
+	VCMPPD       $0x15, pool<>+4736(SB), Y2, Y2
+	VANDPD       Y2, Y4, Y2
+	VMOVUPD      Y2, 288(SP)
+	VSUBPD       Y1, Y2, Y2
+	VADDPD       Y2, Y0, Y3
+	VSUBPD       Y0, Y3, Y1
 	VSUBPD       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VADDPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VADDSD       X2, X1, X1
+	VMOVAPD      Y3, Y0
+	VSUBPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
 
 	// Pass 3.
-	MOVQ         BX, SI
-	MOVQ         AX, R10
-	VMOVSD       pool<>+1408(SB), X2
-	VDIVSD       X1, X2, X2
-	VBROADCASTSD X2, Y1
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X0, X1, X1
+	VBROADCASTSD X1, Y0
 
 opscale_loop:
 	CMPQ    SI, $0x00000008
 	JL      opscale_one
-	VMOVUPD (R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	VMOVUPD 32(R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 32(R10)
-	ADDQ    $0x00000040, R10
+	VMOVUPD (R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, (R9)
+	VMOVUPD 32(R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, 32(R9)
+	ADDQ    $0x00000040, R9
 	SUBQ    $0x00000008, SI
 	JMP     opscale_loop
 
 opscale_one:
 	CMPQ    SI, $0x00000004
 	JL      opscale_tail
-	VMOVUPD (R10), Y2
-	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
-	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	ADDQ    $0x00000020, R10
+	VMOVUPD (R9), Y1
+	VMULPD  Y0, Y1, Y1
+	VCMPPD  $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD  Y2, Y1, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    $0x00000020, R9
 	SUBQ    $0x00000004, SI
 	JMP     opscale_one
 
 opscale_tail:
-	TESTQ      SI, SI
-	JE         opscale_done
-	VMOVUPD    272(SP), Y2
-	VMULPD     Y1, Y2, Y2
-	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
-	VANDPD     Y1, Y2, Y2
-	VMASKMOVPD Y2, Y0, (R10)
+	VMOVUPD    288(SP), Y1
+	VMULPD     Y0, Y1, Y1
+	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
+	VANDPD     Y0, Y1, Y1
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y0
+	VMASKMOVPD Y1, Y0, (R9)
+	INCQ       DI
+	JMP        next1
 
-opscale_done:
-	JMP next1
+ospecial:
+	INCQ DI
+	JMP  special
+
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), SI
+	SUBQ   DI, SI
+	LEAQ   (AX)(DI*8), R8
+	VXORPS Y0, Y0, Y0
+	CMPQ   SI, $0x00000004
+	JB     zeroshort
+
+zero_loop:
+	CMPQ    SI, $0x00000010
+	JL      zero_one
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y0, 32(R8)
+	VMOVUPD Y0, 64(R8)
+	VMOVUPD Y0, 96(R8)
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000010, SI
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    SI, $0x00000004
+	JL      zero_tail
+	VMOVUPD Y0, (R8)
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000004, SI
+	JMP     zero_one
+
+zero_tail:
+	TESTQ   SI, SI
+	JE      zero_done
+	VMOVUPD Y0, -32(R8)(SI*8)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
+	TESTQ      SI, SI
+	JE         zerodone
+	SHLQ       $0x03, SI
+	NEGQ       SI
+	LEAQ       masktab<>+0(SB), R9
+	VMOVDQU    32(R9)(SI*1), Y1
+	VMASKMOVPD Y0, Y1, (R8)
+
+zerodone:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+	INCQ DI
+
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
 
 special:
 	// Slow path: count NaN and +Inf entries.
 	XORQ SI, SI
+	XORQ R8, R8
 	XORQ R9, R9
-	XORQ R10, R10
 
 count:
-	VMOVSD   (CX)(R10*8), X1
-	XORQ     R11, R11
-	VUCOMISD X1, X1
-	SETPS    R11
-	ADDQ     R11, SI
-	VUCOMISD pool<>+4992(SB), X1
-	SETEQ    R11
-	ADDQ     R11, R9
-	INCQ     R10
-	CMPQ     R10, BX
+	VMOVSD   (CX)(R9*8), X0
+	XORQ     R10, R10
+	VUCOMISD X0, X0
+	SETPS    R10
+	ADDQ     R10, SI
+	VUCOMISD pool<>+4992(SB), X0
+	SETEQ    R10
+	ADDQ     R10, R8
+	INCQ     R9
+	CMPQ     R9, DI
 	JL       count
 	TESTQ    SI, SI
 	JE       nonan
-	VMOVSD   pool<>+5120(SB), X2
+	VMOVSD   pool<>+5120(SB), X1
 	JMP      fill
 
 nonan:
-	TESTQ R9, R9
+	TESTQ R8, R8
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R9, X2, X2
-	VMOVSD     pool<>+1408(SB), X1
-	VDIVSD     X2, X1, X2
-	VXORPS     X3, X3, X3
-	XORQ       R10, R10
+	VXORPD     X1, X1, X1
+	VCVTSI2SDQ R8, X1, X1
+	VMOVSD     pool<>+1408(SB), X0
+	VDIVSD     X1, X0, X1
+	VXORPS     X2, X2, X2
+	XORQ       R9, R9
 
 share:
-	VMOVSD    (CX)(R10*8), X1
-	VCMPPD    $0x00, pool<>+4992(SB), X1, X1
-	VBLENDVPD X1, X2, X3, X1
-	VMOVSD    X1, (AX)(R10*8)
-	INCQ      R10
-	CMPQ      R10, BX
+	VMOVSD    (CX)(R9*8), X0
+	VCMPPD    $0x00, pool<>+4992(SB), X0, X0
+	VBLENDVPD X0, X1, X2, X0
+	VMOVSD    X0, (AX)(R9*8)
+	INCQ      R9
+	CMPQ      R9, DI
 	JL        share
 	JMP       next1
 
 masked:
-	VXORPS X2, X2, X2
+	VXORPS X1, X1, X1
 
 fill:
-	XORQ R10, R10
+	XORQ R9, R9
 
 fillloop:
-	VMOVSD X2, (AX)(R10*8)
-	INCQ   R10
-	CMPQ   R10, BX
+	VMOVSD X1, (AX)(R9*8)
+	INCQ   R9
+	CMPQ   R9, DI
 	JL     fillloop
 	JMP    next1
 
@@ -30255,973 +30167,362 @@ done:
 	VZEROUPPER
 	RET
 
-// func SoftmaxScaledStridedF32AVX512(dst []float32, src []float32, cols int, stride int, scale float32)
+// func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxScaledStridedF32AVX512(SB), NOSPLIT, $624-68
+TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $640-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
 	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
 
-	// Rows stride elements apart: total counts stride a row.
-	MOVQ stride+56(FP), SI
-	ADDQ SI, DX
-	SUBQ BX, DX
-
-	// The row-tail mask depends only on cols.
-	MOVQ    BX, DI
-	ANDQ    $0x0000000f, DI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(DI*2), DI
-	KMOVW   DI, K1
-	MOVQ    SI, DI
-	SHLQ    $0x02, DI
-	MOVQ    SI, R8
-	SHLQ    $0x01, R8
-	LEAQ    (DI)(DI*2), R8
-	LEAQ    (SI)(SI*2), R9
-	ADDQ    SI, R9
-	MOVQ    SI, (SP)
-	VMOVSS  scale+64(FP), X0
+	// see, the columns row 0 of a block sees: cols - q + 1.
+	MOVQ   BX, DI
+	SUBQ   SI, DI
+	INCQ   DI
+	MOVQ   BX, (SP)
+	MOVQ   DI, 8(SP)
+	SHLQ   $0x02, BX
+	LEAQ   (BX)(BX*2), SI
+	VMOVSS scale+64(FP), X0
 
 	// Folded scale: lo/s, s*log2e, -ln2/s, s^3/6, s^2/2, s (float64, rounded once).
 	VCVTSS2SD X0, X1, X1
-	MOVQ      $0xc055d589e0000000, SI
-	VMOVQ     SI, X3
-	VDIVSD    X1, X3, X0
-	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 8(SP)
-	MOVQ      $0x3ff71547652b82fe, SI
-	VMOVQ     SI, X3
-	VMULSD    X1, X3, X0
-	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 12(SP)
-	MOVQ      $0xbfe62e42fefa39ef, SI
-	VMOVQ     SI, X3
+	MOVQ      $0xc055d589e0000000, R8
+	VMOVQ     R8, X3
 	VDIVSD    X1, X3, X0
 	VCVTSD2SS X0, X0, X0
 	VMOVSS    X0, 16(SP)
-	VMULSD    X1, X1, X4
-	VMULSD    X1, X4, X0
-	MOVQ      $0x3fc5555555555555, SI
-	VMOVQ     SI, X3
-	VMULSD    X3, X0, X0
+	MOVQ      $0x3ff71547652b82fe, R8
+	VMOVQ     R8, X3
+	VMULSD    X1, X3, X0
 	VCVTSD2SS X0, X0, X0
 	VMOVSS    X0, 20(SP)
-	MOVQ      $0x3fe0000000000000, SI
-	VMOVQ     SI, X3
-	VMULSD    X3, X4, X0
+	MOVQ      $0xbfe62e42fefa39ef, R8
+	VMOVQ     R8, X3
+	VDIVSD    X1, X3, X0
 	VCVTSD2SS X0, X0, X0
 	VMOVSS    X0, 24(SP)
-	VMOVAPD   X1, X0
+	VMULSD    X1, X1, X4
+	VMULSD    X1, X4, X0
+	MOVQ      $0x3fc5555555555555, R8
+	VMOVQ     R8, X3
+	VMULSD    X3, X0, X0
 	VCVTSD2SS X0, X0, X0
 	VMOVSS    X0, 28(SP)
-	MOVL      scale+64(FP), SI
-	XORL      R10, R10
-	CMPL      SI, $0x35800000
+	MOVQ      $0x3fe0000000000000, R8
+	VMOVQ     R8, X3
+	VMULSD    X3, X4, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 32(SP)
+	VMOVAPD   X1, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 36(SP)
+	MOVL      scale+64(FP), R8
+	XORL      R9, R9
+	CMPL      R8, $0x35800000
 	JB        foldset
-	CMPL      SI, $0x49800000
+	CMPL      R8, $0x49800000
 	JA        foldset
-	MOVL      $0x00000001, R10
+	MOVL      $0x00000001, R9
 
 foldset:
-	MOVL R10, 32(SP)
-
-	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
-	// Rows of up to groupMaxCols columns all go through the group code, four
-	// (float32) or two at a time, whose independent chains overlap; a row with
-	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: slot 0 only, standing for every slot in
-	// the four-row trees), and only a row whose own max is not finite takes
-	// the slow path. Longer rows go one at a time.
-	XORQ SI, SI
+	MOVL R9, 40(SP)
+	XORQ R8, R8
 
 row:
 	TESTQ DX, DX
 	JE    done
-	CMPQ  BX, $0x00000200
+	CMPQ  DI, $0x00000200
 	JA    single
 
-	// Rows of up to three vectors, the last partial: held in registers.
-	TESTQ $0x0000000f, BX
-	JZ    nores
-	CMPQ  BX, $0x00000010
-	JB    res1h
-	CMPQ  BX, $0x00000020
-	JB    res2h
-	CMPQ  BX, $0x00000030
-	JB    res3h
+	// A group if the 4 rows from this one are in the block, of
+	// up to groupMaxCols columns, with as many whole vectors; else solo.
+	MOVQ DI, R9
+	ADDQ $0x03, R9
+	CMPQ R9, (SP)
+	JA   oqin
+	CMPQ R9, $0x00000200
+	JA   oqin
+	LEAQ -1(DI), R9
+	ANDQ $0x0000000f, R9
+	CMPQ R9, $0x0000000c
+	JA   oqin
 
-nores:
-	// The group loop: a group while one is left, else solo.
-qh:
-	CMPQ  DX, R9
-	JGE   q
-	TESTQ DX, DX
-	JE    done
-	JMP   oq
+	// A group of 4 rows; the passes count see-1 columns.
+	DECQ DI
 
-single:
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 56(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x02, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 58(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x03, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 60(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x04, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 62(SP)
+	TESTQ   R8, R8
+	JNZ     qahead
+
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    DI, R9
+	MOVQ    CX, R8
 	VMOVUPS pool<>+0(SB), Z0
-	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
 	VMOVUPS pool<>+0(SB), Z4
 
-smax_loop:
-	CMPQ   R10, $0x00000040
-	JL     smax_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 128(R11), Z3, Z3
-	VMAXPS 192(R11), Z4, Z4
-	ADDQ   $0x00000100, R11
-	SUBQ   $0x00000040, R10
-	JMP    smax_loop
-
-smax_one:
-	CMPQ   R10, $0x00000010
-	JL     smax_tail
-	VMAXPS (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
-	JMP    smax_one
-
-smax_tail:
-	TESTQ   R10, R10
-	JE      smax_done
-	VMOVUPS pool<>+0(SB), Z5
-	VMOVUPS (R11), K1, Z5
-	VMAXPS  Z5, Z0, Z0
-
-smax_done:
-	VMAXPS        Z1, Z0, Z0
-	VMAXPS        Z3, Z0, Z0
-	VMAXPS        Z4, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X0, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           special
-	VBROADCASTSS X0, Z0
-
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 32(SP), $0x00
-	JE   smul
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
-
-	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ DI, R13
-	CMPQ DI, $0x00040000
-	JBE  sxpfnext
-	XORQ R13, R13
-
-sxpfnext:
-	LEAQ         pool<>+0(SB), R14
-	ADDQ         $0x0000003f, R14
-	ANDQ         $-64, R14
-	VMOVUPS      exp2tab16<>+0(SB), Z1
-	VMOVUPS      10240(R14), Z3
-	VBROADCASTSS 12(SP), Z4
-	VBROADCASTSS 16(SP), Z5
-	VBROADCASTSS 20(SP), Z7
-	VBROADCASTSS 24(SP), Z8
-	VBROADCASTSS 28(SP), Z9
-	VBROADCASTSS 8(SP), Z10
-	VXORPD       Z11, Z11, Z11
-
-sxexp_loop:
-	CMPQ    R10, $0x00000040
-	JL      sxexp_one
-	VMOVUPS (R11), Z12
-	VSUBPS  Z0, Z12, Z12
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS $0x15, Z10, Z12, K2
-	VMAXPS Z12, Z10, Z12
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS     Z3, Z13
-	VFMADD231PS Z4, Z12, Z13
-	VSUBPS      Z3, Z13, Z14
-	VFMADD231PS Z5, Z14, Z12
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VMOVAPS     Z7, Z15
-	VFMADD213PS Z8, Z12, Z15
-	VFMADD213PS Z9, Z12, Z15
-	VMULPS      Z12, Z15, Z15
-	VPERMPS     Z1, Z13, Z13
-	VFMADD231PS Z15, Z13, Z13
-	VSCALEFPS.Z Z14, Z13, K2, Z12
-	VMOVUPS     Z12, (R12)
-	PREFETCHT0  (R11)(R13*1)
-	VMOVUPS     64(R11), Z13
-	VSUBPS      Z0, Z13, Z13
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS $0x15, Z10, Z13, K2
-	VMAXPS Z13, Z10, Z13
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS     Z3, Z14
-	VFMADD231PS Z4, Z13, Z14
-	VSUBPS      Z3, Z14, Z15
-	VFMADD231PS Z5, Z15, Z13
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VMOVAPS     Z7, Z16
-	VFMADD213PS Z8, Z13, Z16
-	VFMADD213PS Z9, Z13, Z16
-	VMULPS      Z13, Z16, Z16
-	VPERMPS     Z1, Z14, Z14
-	VFMADD231PS Z16, Z14, Z14
-	VSCALEFPS.Z Z15, Z14, K2, Z13
-	VMOVUPS     Z13, 64(R12)
-	PREFETCHT0  64(R11)(R13*1)
-	VMOVUPS     128(R11), Z14
-	VSUBPS      Z0, Z14, Z14
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS $0x15, Z10, Z14, K2
-	VMAXPS Z14, Z10, Z14
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS     Z3, Z15
-	VFMADD231PS Z4, Z14, Z15
-	VSUBPS      Z3, Z15, Z16
-	VFMADD231PS Z5, Z16, Z14
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VMOVAPS     Z7, Z17
-	VFMADD213PS Z8, Z14, Z17
-	VFMADD213PS Z9, Z14, Z17
-	VMULPS      Z14, Z17, Z17
-	VPERMPS     Z1, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS.Z Z16, Z15, K2, Z14
-	VMOVUPS     Z14, 128(R12)
-	PREFETCHT0  128(R11)(R13*1)
-	VMOVUPS     192(R11), Z15
-	VSUBPS      Z0, Z15, Z15
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS $0x15, Z10, Z15, K2
-	VMAXPS Z15, Z10, Z15
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS     Z3, Z16
-	VFMADD231PS Z4, Z15, Z16
-	VSUBPS      Z3, Z16, Z17
-	VFMADD231PS Z5, Z17, Z15
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VMOVAPS       Z7, Z18
-	VFMADD213PS   Z8, Z15, Z18
-	VFMADD213PS   Z9, Z15, Z18
-	VMULPS        Z15, Z18, Z18
-	VPERMPS       Z1, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K2, Z15
-	VMOVUPS       Z15, 192(R12)
-	PREFETCHT0    192(R11)(R13*1)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z11, Z11
-	VADDPS        Z15, Z14, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z11, Z11
-	ADDQ          $0x00000100, R11
-	ADDQ          $0x00000100, R12
-	SUBQ          $0x00000040, R10
-	JMP           sxexp_loop
-
-sxexp_one:
-	CMPQ    R10, $0x00000010
-	JL      sxexp_tail
-	VMOVUPS (R11), Z12
-	VSUBPS  Z0, Z12, Z12
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS $0x15, Z10, Z12, K2
-	VMAXPS Z12, Z10, Z12
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS     Z3, Z13
-	VFMADD231PS Z4, Z12, Z13
-	VSUBPS      Z3, Z13, Z14
-	VFMADD231PS Z5, Z14, Z12
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VMOVAPS       Z7, Z15
-	VFMADD213PS   Z8, Z12, Z15
-	VFMADD213PS   Z9, Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z1, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VMOVUPS       Z12, (R12)
-	PREFETCHT0    (R11)(R13*1)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z11, Z11
-	ADDQ          $0x00000040, R11
-	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
-	JMP           sxexp_one
-
-sxexp_tail:
-	TESTQ   R10, R10
-	JE      sxexp_done
-	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (R11), K1, Z12
-	VSUBPS  Z0, Z12, Z12
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS $0x15, Z10, Z12, K2
-	VMAXPS Z12, Z10, Z12
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS     Z3, Z0
-	VFMADD231PS Z4, Z12, Z0
-	VSUBPS      Z3, Z0, Z3
-	VFMADD231PS Z5, Z3, Z12
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VMOVAPS       Z7, Z4
-	VFMADD213PS   Z8, Z12, Z4
-	VFMADD213PS   Z9, Z12, Z4
-	VMULPS        Z12, Z4, Z4
-	VPERMPS       Z1, Z0, Z0
-	VFMADD231PS   Z4, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y12, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 48(SP)
-
-sxexp_done:
-	VEXTRACTF64X4 $0x01, Z11, Y0
-	VADDPD        Y0, Y11, Y11
-	VEXTRACTF128  $0x01, Y11, X0
-	VADDPD        X0, X11, X11
-	VPERMILPD     $0x01, X11, X0
-	VADDSD        X0, X11, X11
-
-	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       pool<>+1408(SB), X0
-	VDIVSD       X11, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X0, Z0
-	VMOVUPS      pool<>+1536(SB), Z1
-
-sxscale_loop:
-	CMPQ      R10, $0x00000040
-	JL        sxscale_one
-	VMOVUPS   (R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R12)
-	VMOVUPS   64(R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 64(R12)
-	VMOVUPS   128(R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 128(R12)
-	VMOVUPS   192(R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 192(R12)
-	ADDQ      $0x00000100, R12
-	SUBQ      $0x00000040, R10
-	JMP       sxscale_loop
-
-sxscale_one:
-	CMPQ      R10, $0x00000010
-	JL        sxscale_tail
-	VMOVUPS   (R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R12)
-	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R10
-	JMP       sxscale_one
-
-sxscale_tail:
-	TESTQ     R10, R10
-	JE        sxscale_done
-	VMOVUPS   48(SP), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, (R12)
-
-sxscale_done:
-	JMP send
-
-smul:
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
-
-	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ DI, R13
-	CMPQ DI, $0x00040000
-	JBE  spfnext
-	XORQ R13, R13
-
-spfnext:
-	LEAQ    pool<>+0(SB), R14
-	ADDQ    $0x0000003f, R14
-	ANDQ    $-64, R14
-	VMOVUPS exp2tab16<>+0(SB), Z1
-	VMOVUPS 10240(R14), Z3
-	VMOVUPS 640(R14), Z4
-	VMOVUPS 768(R14), Z5
-	VMOVUPS 10368(R14), Z7
-	VMOVUPS 10496(R14), Z8
-	VMOVUPS 10624(R14), Z9
-	VMOVUPS 384(R14), Z10
-	VXORPD  Z11, Z11, Z11
-
-sexp_loop:
-	CMPQ        R10, $0x00000040
-	JL          sexp_one
-	VMOVUPS     (R11), Z12
-	VSUBPS      Z0, Z12, Z12
-	VMULPS.BCST scale+64(FP), Z12, Z12
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z12, K2
-	VMAXPS Z12, Z10, Z12
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z13
-	VFMADD231PS Z4, Z12, Z13
-	VSUBPS      Z3, Z13, Z14
-	VFMADD231PS Z5, Z14, Z12
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     Z7, Z15
-	VFMADD213PS Z8, Z12, Z15
-	VFMADD213PS Z9, Z12, Z15
-	VMULPS      Z12, Z15, Z15
-	VPERMPS     Z1, Z13, Z13
-	VFMADD231PS Z15, Z13, Z13
-	VSCALEFPS.Z Z14, Z13, K2, Z12
-	VMOVUPS     Z12, (R12)
-	PREFETCHT0  (R11)(R13*1)
-	VMOVUPS     64(R11), Z13
-	VSUBPS      Z0, Z13, Z13
-	VMULPS.BCST scale+64(FP), Z13, Z13
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z13, K2
-	VMAXPS Z13, Z10, Z13
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z14
-	VFMADD231PS Z4, Z13, Z14
-	VSUBPS      Z3, Z14, Z15
-	VFMADD231PS Z5, Z15, Z13
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     Z7, Z16
-	VFMADD213PS Z8, Z13, Z16
-	VFMADD213PS Z9, Z13, Z16
-	VMULPS      Z13, Z16, Z16
-	VPERMPS     Z1, Z14, Z14
-	VFMADD231PS Z16, Z14, Z14
-	VSCALEFPS.Z Z15, Z14, K2, Z13
-	VMOVUPS     Z13, 64(R12)
-	PREFETCHT0  64(R11)(R13*1)
-	VMOVUPS     128(R11), Z14
-	VSUBPS      Z0, Z14, Z14
-	VMULPS.BCST scale+64(FP), Z14, Z14
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z14, K2
-	VMAXPS Z14, Z10, Z14
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z15
-	VFMADD231PS Z4, Z14, Z15
-	VSUBPS      Z3, Z15, Z16
-	VFMADD231PS Z5, Z16, Z14
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     Z7, Z17
-	VFMADD213PS Z8, Z14, Z17
-	VFMADD213PS Z9, Z14, Z17
-	VMULPS      Z14, Z17, Z17
-	VPERMPS     Z1, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS.Z Z16, Z15, K2, Z14
-	VMOVUPS     Z14, 128(R12)
-	PREFETCHT0  128(R11)(R13*1)
-	VMOVUPS     192(R11), Z15
-	VSUBPS      Z0, Z15, Z15
-	VMULPS.BCST scale+64(FP), Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z15, K2
-	VMAXPS Z15, Z10, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z16
-	VFMADD231PS Z4, Z15, Z16
-	VSUBPS      Z3, Z16, Z17
-	VFMADD231PS Z5, Z17, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z18
-	VFMADD213PS   Z8, Z15, Z18
-	VFMADD213PS   Z9, Z15, Z18
-	VMULPS        Z15, Z18, Z18
-	VPERMPS       Z1, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K2, Z15
-	VMOVUPS       Z15, 192(R12)
-	PREFETCHT0    192(R11)(R13*1)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z11, Z11
-	VADDPS        Z15, Z14, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z11, Z11
-	ADDQ          $0x00000100, R11
-	ADDQ          $0x00000100, R12
-	SUBQ          $0x00000040, R10
-	JMP           sexp_loop
-
-sexp_one:
-	CMPQ        R10, $0x00000010
-	JL          sexp_tail
-	VMOVUPS     (R11), Z12
-	VSUBPS      Z0, Z12, Z12
-	VMULPS.BCST scale+64(FP), Z12, Z12
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z12, K2
-	VMAXPS Z12, Z10, Z12
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z13
-	VFMADD231PS Z4, Z12, Z13
-	VSUBPS      Z3, Z13, Z14
-	VFMADD231PS Z5, Z14, Z12
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z15
-	VFMADD213PS   Z8, Z12, Z15
-	VFMADD213PS   Z9, Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z1, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VMOVUPS       Z12, (R12)
-	PREFETCHT0    (R11)(R13*1)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z11, Z11
-	ADDQ          $0x00000040, R11
-	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
-	JMP           sexp_one
-
-sexp_tail:
-	TESTQ       R10, R10
-	JE          sexp_done
-	VMOVUPS     pool<>+0(SB), Z12
-	VMOVUPS     (R11), K1, Z12
-	VSUBPS      Z0, Z12, Z12
-	VMULPS.BCST scale+64(FP), Z12, Z12
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z12, K2
-	VMAXPS Z12, Z10, Z12
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z0
-	VFMADD231PS Z4, Z12, Z0
-	VSUBPS      Z3, Z0, Z3
-	VFMADD231PS Z5, Z3, Z12
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z4
-	VFMADD213PS   Z8, Z12, Z4
-	VFMADD213PS   Z9, Z12, Z4
-	VMULPS        Z12, Z4, Z4
-	VPERMPS       Z1, Z0, Z0
-	VFMADD231PS   Z4, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y12, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 48(SP)
-
-sexp_done:
-	VEXTRACTF64X4 $0x01, Z11, Y0
-	VADDPD        Y0, Y11, Y11
-	VEXTRACTF128  $0x01, Y11, X0
-	VADDPD        X0, X11, X11
-	VPERMILPD     $0x01, X11, X0
-	VADDSD        X0, X11, X11
-
-	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       pool<>+1408(SB), X0
-	VDIVSD       X11, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X0, Z0
-	VMOVUPS      pool<>+1536(SB), Z1
-
-sscale_loop:
-	CMPQ      R10, $0x00000040
-	JL        sscale_one
-	VMOVUPS   (R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R12)
-	VMOVUPS   64(R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 64(R12)
-	VMOVUPS   128(R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 128(R12)
-	VMOVUPS   192(R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 192(R12)
-	ADDQ      $0x00000100, R12
-	SUBQ      $0x00000040, R10
-	JMP       sscale_loop
-
-sscale_one:
-	CMPQ      R10, $0x00000010
-	JL        sscale_tail
-	VMOVUPS   (R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R12)
-	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R10
-	JMP       sscale_one
-
-sscale_tail:
-	TESTQ     R10, R10
-	JE        sscale_done
-	VMOVUPS   48(SP), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, (R12)
-
-sscale_done:
-send:
-next1:
-	ADDQ DI, CX
-	ADDQ DI, AX
-	SUBQ (SP), DX
-	JMP  row
-
-q:
-	TESTQ SI, SI
-	JNZ   qahead
-
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, SI
-	VMOVUPS pool<>+0(SB), Z0
-	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS pool<>+0(SB), Z2
-	VMOVUPS pool<>+0(SB), Z3
-
 qmax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R9, $0x00000010
 	JL     qmax_tail
-	VMAXPS (SI), Z0, Z0
-	VMAXPS (SI)(DI*1), Z1, Z1
-	VMAXPS (SI)(DI*2), Z2, Z2
-	VMAXPS (SI)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, SI
-	SUBQ   $0x00000010, R10
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(BX*1), Z2, Z2
+	VMAXPS (R8)(BX*2), Z3, Z3
+	VMAXPS (R8)(SI*1), Z4, Z4
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R9
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ   R10, R10
-	JE      qmax_done
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI), K1, Z4
-	VMAXPS  Z4, Z0, Z0
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(DI*1), K1, Z4
-	VMAXPS  Z4, Z1, Z1
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(DI*2), K1, Z4
-	VMAXPS  Z4, Z2, Z2
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(R8*1), K1, Z4
-	VMAXPS  Z4, Z3, Z3
+	KMOVW   56(SP), K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8), K1, Z5
+	VMAXPS  Z5, Z0, Z0
+	KMOVW   58(SP), K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(BX*1), K1, Z5
+	VMAXPS  Z5, Z2, Z2
+	KMOVW   60(SP), K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(BX*2), K1, Z5
+	VMAXPS  Z5, Z3, Z3
+	KMOVW   62(SP), K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(SI*1), K1, Z5
+	VMAXPS  Z5, Z4, Z4
 
-qmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z4
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VMAXPS     Z4, Z0, Z0
-	VMAXPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z4
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x44, Z2, Z0, Z5
+	VSHUFF32X4 $0xee, Z2, Z0, Z0
+	VSHUFF32X4 $0x44, Z4, Z3, Z2
+	VSHUFF32X4 $0xee, Z4, Z3, Z3
+	VMAXPS     Z5, Z0, Z0
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z0, Z5
+	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	VMAXPS     Z5, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z5
+	VMAXPS     Z5, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z5
+	VMAXPS     Z5, Z0, Z0
 	VMOVAPS    Z0, Z2
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS     pool<>+1664(SB), Z2, Z0
-	VCMPPS     $0x15, pool<>+128(SB), Z0, K2
-	KORTESTW   K2, K2
+	VCMPPS     $0x15, pool<>+128(SB), Z0, K1
+	KORTESTW   K1, K1
 	JNZ        oq
 	VSHUFF32X4 $0x00, Z2, Z2, Z0
-	VSHUFF32X4 $0x55, Z2, Z2, Z1
-	VSHUFF32X4 $0xaa, Z2, Z2, Z3
-	VSHUFF32X4 $0xff, Z2, Z2, Z4
+	VSHUFF32X4 $0x55, Z2, Z2, Z3
+	VSHUFF32X4 $0xaa, Z2, Z2, Z4
+	VSHUFF32X4 $0xff, Z2, Z2, Z5
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 32(SP), $0x00
+	CMPL 40(SP), $0x00
 	JE   qmul
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, SI
-	MOVQ AX, R11
-	LEAQ (CX)(DI*4), R12
+	MOVQ DI, R9
+	MOVQ CX, R8
+	MOVQ AX, R10
+	LEAQ (CX)(BX*4), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
 	// lines; the prefetches then hit this group's
 	// own lines, in L1.
-	TESTQ $0x0000003f, DI
+	TESTQ $0x0000003f, BX
 	JZ    qxpfgroup
-	CMPQ  DI, $0x00000600
+	CMPQ  BX, $0x00000600
 	JBE   qxpfgroup
-	MOVQ  CX, R12
+	MOVQ  CX, R11
 
 qxpfgroup:
-	LEAQ         pool<>+0(SB), R13
-	ADDQ         $0x0000003f, R13
-	ANDQ         $-64, R13
-	VBROADCASTSS 8(SP), Z5
+	LEAQ         pool<>+0(SB), R12
+	ADDQ         $0x0000003f, R12
+	ANDQ         $-64, R12
+	VBROADCASTSS 16(SP), Z6
 	VXORPD       Z7, Z7, Z7
 	VXORPD       Z8, Z8, Z8
 	VXORPD       Z9, Z9, Z9
 	VXORPD       Z10, Z10, Z10
 
 qxexp_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R9, $0x00000020
 	JL      qxexp_one
-	VMOVUPS (SI), Z11
-	VMOVUPS (SI)(DI*1), Z12
-	VMOVUPS (SI)(DI*2), Z13
-	VMOVUPS (SI)(R8*1), Z14
+	VMOVUPS (R8), Z11
+	VMOVUPS (R8)(BX*1), Z12
+	VMOVUPS (R8)(BX*2), Z13
+	VMOVUPS (R8)(SI*1), Z14
 	VSUBPS  Z0, Z11, Z11
-	VSUBPS  Z1, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VSUBPS  Z3, Z12, Z12
+	VSUBPS  Z4, Z13, Z13
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
+	VCMPPS  $0x15, Z6, Z11, K1
+	VMAXPS  Z11, Z6, Z11
+	VCMPPS  $0x15, Z6, Z12, K2
+	VMAXPS  Z12, Z6, Z12
+	VCMPPS  $0x15, Z6, Z13, K3
+	VMAXPS  Z13, Z6, Z13
+	VCMPPS  $0x15, Z6, Z14, K4
+	VMAXPS  Z14, Z6, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R13), Z16
-	VFMADD231PS.BCST 12(SP), Z11, Z16
-	VSUBPS           10240(R13), Z16, Z17
-	VMOVUPS          10240(R13), Z19
-	VFMADD231PS.BCST 12(SP), Z12, Z19
-	VSUBPS           10240(R13), Z19, Z20
-	VMOVUPS          10240(R13), Z22
-	VFMADD231PS.BCST 12(SP), Z13, Z22
-	VSUBPS           10240(R13), Z22, Z23
-	VMOVUPS          10240(R13), Z25
-	VFMADD231PS.BCST 12(SP), Z14, Z25
-	VSUBPS           10240(R13), Z25, Z26
-	VFMADD231PS.BCST 16(SP), Z17, Z11
-	VFMADD231PS.BCST 16(SP), Z20, Z12
-	VFMADD231PS.BCST 16(SP), Z23, Z13
-	VFMADD231PS.BCST 16(SP), Z26, Z14
+	VMOVUPS          10240(R12), Z16
+	VFMADD231PS.BCST 20(SP), Z11, Z16
+	VSUBPS           10240(R12), Z16, Z17
+	VMOVUPS          10240(R12), Z19
+	VFMADD231PS.BCST 20(SP), Z12, Z19
+	VSUBPS           10240(R12), Z19, Z20
+	VMOVUPS          10240(R12), Z22
+	VFMADD231PS.BCST 20(SP), Z13, Z22
+	VSUBPS           10240(R12), Z22, Z23
+	VMOVUPS          10240(R12), Z25
+	VFMADD231PS.BCST 20(SP), Z14, Z25
+	VSUBPS           10240(R12), Z25, Z26
+	VFMADD231PS.BCST 24(SP), Z17, Z11
+	VFMADD231PS.BCST 24(SP), Z20, Z12
+	VFMADD231PS.BCST 24(SP), Z23, Z13
+	VFMADD231PS.BCST 24(SP), Z26, Z14
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z18
-	VFMADD213PS.BCST 24(SP), Z11, Z18
-	VFMADD213PS.BCST 28(SP), Z11, Z18
+	VBROADCASTSS     28(SP), Z18
+	VFMADD213PS.BCST 32(SP), Z11, Z18
+	VFMADD213PS.BCST 36(SP), Z11, Z18
 	VMULPS           Z11, Z18, Z18
-	VBROADCASTSS     20(SP), Z21
-	VFMADD213PS.BCST 24(SP), Z12, Z21
-	VFMADD213PS.BCST 28(SP), Z12, Z21
+	VBROADCASTSS     28(SP), Z21
+	VFMADD213PS.BCST 32(SP), Z12, Z21
+	VFMADD213PS.BCST 36(SP), Z12, Z21
 	VMULPS           Z12, Z21, Z21
-	VBROADCASTSS     20(SP), Z24
-	VFMADD213PS.BCST 24(SP), Z13, Z24
-	VFMADD213PS.BCST 28(SP), Z13, Z24
+	VBROADCASTSS     28(SP), Z24
+	VFMADD213PS.BCST 32(SP), Z13, Z24
+	VFMADD213PS.BCST 36(SP), Z13, Z24
 	VMULPS           Z13, Z24, Z24
-	VBROADCASTSS     20(SP), Z27
-	VFMADD213PS.BCST 24(SP), Z14, Z27
-	VFMADD213PS.BCST 28(SP), Z14, Z27
+	VBROADCASTSS     28(SP), Z27
+	VFMADD213PS.BCST 32(SP), Z14, Z27
+	VFMADD213PS.BCST 36(SP), Z14, Z27
 	VMULPS           Z14, Z27, Z27
 	VPERMPS          Z15, Z16, Z16
 	VFMADD231PS      Z18, Z16, Z16
-	VSCALEFPS.Z      Z17, Z16, K2, Z11
+	VSCALEFPS.Z      Z17, Z16, K1, Z11
 	VPERMPS          Z15, Z19, Z19
 	VFMADD231PS      Z21, Z19, Z19
-	VSCALEFPS.Z      Z20, Z19, K3, Z12
+	VSCALEFPS.Z      Z20, Z19, K2, Z12
 	VPERMPS          Z15, Z22, Z22
 	VFMADD231PS      Z24, Z22, Z22
-	VSCALEFPS.Z      Z23, Z22, K4, Z13
+	VSCALEFPS.Z      Z23, Z22, K3, Z13
 	VPERMPS          Z15, Z25, Z25
 	VFMADD231PS      Z27, Z25, Z25
-	VSCALEFPS.Z      Z26, Z25, K5, Z14
-	VMOVUPS          Z11, (R11)
-	VMOVUPS          Z12, (R11)(DI*1)
-	VMOVUPS          Z13, (R11)(DI*2)
-	VMOVUPS          Z14, (R11)(R8*1)
-	VMOVUPS          64(SI), Z15
-	VMOVUPS          64(SI)(DI*1), Z16
-	VMOVUPS          64(SI)(DI*2), Z17
-	VMOVUPS          64(SI)(R8*1), Z18
+	VSCALEFPS.Z      Z26, Z25, K4, Z14
+	VMOVUPS          Z11, (R10)
+	VMOVUPS          Z12, (R10)(BX*1)
+	VMOVUPS          Z13, (R10)(BX*2)
+	VMOVUPS          Z14, (R10)(SI*1)
+	VMOVUPS          64(R8), Z15
+	VMOVUPS          64(R8)(BX*1), Z16
+	VMOVUPS          64(R8)(BX*2), Z17
+	VMOVUPS          64(R8)(SI*1), Z18
 	VSUBPS           Z0, Z15, Z15
-	VSUBPS           Z1, Z16, Z16
-	VSUBPS           Z3, Z17, Z17
-	VSUBPS           Z4, Z18, Z18
+	VSUBPS           Z3, Z16, Z16
+	VSUBPS           Z4, Z17, Z17
+	VSUBPS           Z5, Z18, Z18
 
 	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z15, K2
-	VMAXPS  Z15, Z5, Z15
-	VCMPPS  $0x15, Z5, Z16, K3
-	VMAXPS  Z16, Z5, Z16
-	VCMPPS  $0x15, Z5, Z17, K4
-	VMAXPS  Z17, Z5, Z17
-	VCMPPS  $0x15, Z5, Z18, K5
-	VMAXPS  Z18, Z5, Z18
+	VCMPPS  $0x15, Z6, Z15, K1
+	VMAXPS  Z15, Z6, Z15
+	VCMPPS  $0x15, Z6, Z16, K2
+	VMAXPS  Z16, Z6, Z16
+	VCMPPS  $0x15, Z6, Z17, K3
+	VMAXPS  Z17, Z6, Z17
+	VCMPPS  $0x15, Z6, Z18, K4
+	VMAXPS  Z18, Z6, Z18
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R13), Z20
-	VFMADD231PS.BCST 12(SP), Z15, Z20
-	VSUBPS           10240(R13), Z20, Z21
-	VMOVUPS          10240(R13), Z23
-	VFMADD231PS.BCST 12(SP), Z16, Z23
-	VSUBPS           10240(R13), Z23, Z24
-	VMOVUPS          10240(R13), Z26
-	VFMADD231PS.BCST 12(SP), Z17, Z26
-	VSUBPS           10240(R13), Z26, Z27
-	VMOVUPS          10240(R13), Z29
-	VFMADD231PS.BCST 12(SP), Z18, Z29
-	VSUBPS           10240(R13), Z29, Z30
-	VFMADD231PS.BCST 16(SP), Z21, Z15
-	VFMADD231PS.BCST 16(SP), Z24, Z16
-	VFMADD231PS.BCST 16(SP), Z27, Z17
-	VFMADD231PS.BCST 16(SP), Z30, Z18
+	VMOVUPS          10240(R12), Z20
+	VFMADD231PS.BCST 20(SP), Z15, Z20
+	VSUBPS           10240(R12), Z20, Z21
+	VMOVUPS          10240(R12), Z23
+	VFMADD231PS.BCST 20(SP), Z16, Z23
+	VSUBPS           10240(R12), Z23, Z24
+	VMOVUPS          10240(R12), Z26
+	VFMADD231PS.BCST 20(SP), Z17, Z26
+	VSUBPS           10240(R12), Z26, Z27
+	VMOVUPS          10240(R12), Z29
+	VFMADD231PS.BCST 20(SP), Z18, Z29
+	VSUBPS           10240(R12), Z29, Z30
+	VFMADD231PS.BCST 24(SP), Z21, Z15
+	VFMADD231PS.BCST 24(SP), Z24, Z16
+	VFMADD231PS.BCST 24(SP), Z27, Z17
+	VFMADD231PS.BCST 24(SP), Z30, Z18
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z22
-	VFMADD213PS.BCST 24(SP), Z15, Z22
-	VFMADD213PS.BCST 28(SP), Z15, Z22
+	VBROADCASTSS     28(SP), Z22
+	VFMADD213PS.BCST 32(SP), Z15, Z22
+	VFMADD213PS.BCST 36(SP), Z15, Z22
 	VMULPS           Z15, Z22, Z22
-	VBROADCASTSS     20(SP), Z25
-	VFMADD213PS.BCST 24(SP), Z16, Z25
-	VFMADD213PS.BCST 28(SP), Z16, Z25
+	VBROADCASTSS     28(SP), Z25
+	VFMADD213PS.BCST 32(SP), Z16, Z25
+	VFMADD213PS.BCST 36(SP), Z16, Z25
 	VMULPS           Z16, Z25, Z25
-	VBROADCASTSS     20(SP), Z28
-	VFMADD213PS.BCST 24(SP), Z17, Z28
-	VFMADD213PS.BCST 28(SP), Z17, Z28
+	VBROADCASTSS     28(SP), Z28
+	VFMADD213PS.BCST 32(SP), Z17, Z28
+	VFMADD213PS.BCST 36(SP), Z17, Z28
 	VMULPS           Z17, Z28, Z28
-	VBROADCASTSS     20(SP), Z31
-	VFMADD213PS.BCST 24(SP), Z18, Z31
-	VFMADD213PS.BCST 28(SP), Z18, Z31
+	VBROADCASTSS     28(SP), Z31
+	VFMADD213PS.BCST 32(SP), Z18, Z31
+	VFMADD213PS.BCST 36(SP), Z18, Z31
 	VMULPS           Z18, Z31, Z31
 	VPERMPS          Z19, Z20, Z20
 	VFMADD231PS      Z22, Z20, Z20
-	VSCALEFPS.Z      Z21, Z20, K2, Z15
+	VSCALEFPS.Z      Z21, Z20, K1, Z15
 	VPERMPS          Z19, Z23, Z23
 	VFMADD231PS      Z25, Z23, Z23
-	VSCALEFPS.Z      Z24, Z23, K3, Z16
+	VSCALEFPS.Z      Z24, Z23, K2, Z16
 	VPERMPS          Z19, Z26, Z26
 	VFMADD231PS      Z28, Z26, Z26
-	VSCALEFPS.Z      Z27, Z26, K4, Z17
+	VSCALEFPS.Z      Z27, Z26, K3, Z17
 	VPERMPS          Z19, Z29, Z29
 	VFMADD231PS      Z31, Z29, Z29
-	VSCALEFPS.Z      Z30, Z29, K5, Z18
-	VMOVUPS          Z15, 64(R11)
-	VMOVUPS          Z16, 64(R11)(DI*1)
-	VMOVUPS          Z17, 64(R11)(DI*2)
-	VMOVUPS          Z18, 64(R11)(R8*1)
+	VSCALEFPS.Z      Z30, Z29, K4, Z18
+	VMOVUPS          Z15, 64(R10)
+	VMOVUPS          Z16, 64(R10)(BX*1)
+	VMOVUPS          Z17, 64(R10)(BX*2)
+	VMOVUPS          Z18, 64(R10)(SI*1)
 	VADDPS           Z15, Z11, Z11
 	VEXTRACTF64X4    $0x01, Z11, Y15
 	VCVTPS2PD        Y15, Z15
@@ -31246,94 +30547,94 @@ qxexp_loop:
 	VCVTPS2PD        Y11, Z11
 	VADDPD           Z12, Z11, Z11
 	VADDPD           Z11, Z10, Z10
-	PREFETCHT0       (R12)
-	PREFETCHT0       64(R12)
-	PREFETCHT0       128(R12)
-	PREFETCHT0       192(R12)
-	PREFETCHT0       256(R12)
-	PREFETCHT0       320(R12)
-	PREFETCHT0       384(R12)
-	PREFETCHT0       448(R12)
-	ADDQ             $0x00000200, R12
-	ADDQ             $0x00000080, SI
-	ADDQ             $0x00000080, R11
-	SUBQ             $0x00000020, R10
+	PREFETCHT0       (R11)
+	PREFETCHT0       64(R11)
+	PREFETCHT0       128(R11)
+	PREFETCHT0       192(R11)
+	PREFETCHT0       256(R11)
+	PREFETCHT0       320(R11)
+	PREFETCHT0       384(R11)
+	PREFETCHT0       448(R11)
+	ADDQ             $0x00000200, R11
+	ADDQ             $0x00000080, R8
+	ADDQ             $0x00000080, R10
+	SUBQ             $0x00000020, R9
 	JMP              qxexp_loop
 
 qxexp_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      qxexp_tail
-	VMOVUPS (SI), Z11
-	VMOVUPS (SI)(DI*1), Z12
-	VMOVUPS (SI)(DI*2), Z13
-	VMOVUPS (SI)(R8*1), Z14
+	VMOVUPS (R8), Z11
+	VMOVUPS (R8)(BX*1), Z12
+	VMOVUPS (R8)(BX*2), Z13
+	VMOVUPS (R8)(SI*1), Z14
 	VSUBPS  Z0, Z11, Z11
-	VSUBPS  Z1, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VSUBPS  Z3, Z12, Z12
+	VSUBPS  Z4, Z13, Z13
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
+	VCMPPS  $0x15, Z6, Z11, K1
+	VMAXPS  Z11, Z6, Z11
+	VCMPPS  $0x15, Z6, Z12, K2
+	VMAXPS  Z12, Z6, Z12
+	VCMPPS  $0x15, Z6, Z13, K3
+	VMAXPS  Z13, Z6, Z13
+	VCMPPS  $0x15, Z6, Z14, K4
+	VMAXPS  Z14, Z6, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R13), Z16
-	VFMADD231PS.BCST 12(SP), Z11, Z16
-	VSUBPS           10240(R13), Z16, Z17
-	VMOVUPS          10240(R13), Z19
-	VFMADD231PS.BCST 12(SP), Z12, Z19
-	VSUBPS           10240(R13), Z19, Z20
-	VMOVUPS          10240(R13), Z22
-	VFMADD231PS.BCST 12(SP), Z13, Z22
-	VSUBPS           10240(R13), Z22, Z23
-	VMOVUPS          10240(R13), Z25
-	VFMADD231PS.BCST 12(SP), Z14, Z25
-	VSUBPS           10240(R13), Z25, Z26
-	VFMADD231PS.BCST 16(SP), Z17, Z11
-	VFMADD231PS.BCST 16(SP), Z20, Z12
-	VFMADD231PS.BCST 16(SP), Z23, Z13
-	VFMADD231PS.BCST 16(SP), Z26, Z14
+	VMOVUPS          10240(R12), Z16
+	VFMADD231PS.BCST 20(SP), Z11, Z16
+	VSUBPS           10240(R12), Z16, Z17
+	VMOVUPS          10240(R12), Z19
+	VFMADD231PS.BCST 20(SP), Z12, Z19
+	VSUBPS           10240(R12), Z19, Z20
+	VMOVUPS          10240(R12), Z22
+	VFMADD231PS.BCST 20(SP), Z13, Z22
+	VSUBPS           10240(R12), Z22, Z23
+	VMOVUPS          10240(R12), Z25
+	VFMADD231PS.BCST 20(SP), Z14, Z25
+	VSUBPS           10240(R12), Z25, Z26
+	VFMADD231PS.BCST 24(SP), Z17, Z11
+	VFMADD231PS.BCST 24(SP), Z20, Z12
+	VFMADD231PS.BCST 24(SP), Z23, Z13
+	VFMADD231PS.BCST 24(SP), Z26, Z14
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z18
-	VFMADD213PS.BCST 24(SP), Z11, Z18
-	VFMADD213PS.BCST 28(SP), Z11, Z18
+	VBROADCASTSS     28(SP), Z18
+	VFMADD213PS.BCST 32(SP), Z11, Z18
+	VFMADD213PS.BCST 36(SP), Z11, Z18
 	VMULPS           Z11, Z18, Z18
-	VBROADCASTSS     20(SP), Z21
-	VFMADD213PS.BCST 24(SP), Z12, Z21
-	VFMADD213PS.BCST 28(SP), Z12, Z21
+	VBROADCASTSS     28(SP), Z21
+	VFMADD213PS.BCST 32(SP), Z12, Z21
+	VFMADD213PS.BCST 36(SP), Z12, Z21
 	VMULPS           Z12, Z21, Z21
-	VBROADCASTSS     20(SP), Z24
-	VFMADD213PS.BCST 24(SP), Z13, Z24
-	VFMADD213PS.BCST 28(SP), Z13, Z24
+	VBROADCASTSS     28(SP), Z24
+	VFMADD213PS.BCST 32(SP), Z13, Z24
+	VFMADD213PS.BCST 36(SP), Z13, Z24
 	VMULPS           Z13, Z24, Z24
-	VBROADCASTSS     20(SP), Z27
-	VFMADD213PS.BCST 24(SP), Z14, Z27
-	VFMADD213PS.BCST 28(SP), Z14, Z27
+	VBROADCASTSS     28(SP), Z27
+	VFMADD213PS.BCST 32(SP), Z14, Z27
+	VFMADD213PS.BCST 36(SP), Z14, Z27
 	VMULPS           Z14, Z27, Z27
 	VPERMPS          Z15, Z16, Z16
 	VFMADD231PS      Z18, Z16, Z16
-	VSCALEFPS.Z      Z17, Z16, K2, Z11
+	VSCALEFPS.Z      Z17, Z16, K1, Z11
 	VPERMPS          Z15, Z19, Z19
 	VFMADD231PS      Z21, Z19, Z19
-	VSCALEFPS.Z      Z20, Z19, K3, Z12
+	VSCALEFPS.Z      Z20, Z19, K2, Z12
 	VPERMPS          Z15, Z22, Z22
 	VFMADD231PS      Z24, Z22, Z22
-	VSCALEFPS.Z      Z23, Z22, K4, Z13
+	VSCALEFPS.Z      Z23, Z22, K3, Z13
 	VPERMPS          Z15, Z25, Z25
 	VFMADD231PS      Z27, Z25, Z25
-	VSCALEFPS.Z      Z26, Z25, K5, Z14
-	VMOVUPS          Z11, (R11)
-	VMOVUPS          Z12, (R11)(DI*1)
-	VMOVUPS          Z13, (R11)(DI*2)
-	VMOVUPS          Z14, (R11)(R8*1)
+	VSCALEFPS.Z      Z26, Z25, K4, Z14
+	VMOVUPS          Z11, (R10)
+	VMOVUPS          Z12, (R10)(BX*1)
+	VMOVUPS          Z13, (R10)(BX*2)
+	VMOVUPS          Z14, (R10)(SI*1)
 	VEXTRACTF64X4    $0x01, Z11, Y15
 	VCVTPS2PD        Y15, Z15
 	VCVTPS2PD        Y11, Z11
@@ -31354,440 +30655,471 @@ qxexp_one:
 	VCVTPS2PD        Y14, Z12
 	VADDPD           Z11, Z12, Z12
 	VADDPD           Z12, Z10, Z10
-	PREFETCHT0       (R12)
-	PREFETCHT0       64(R12)
-	PREFETCHT0       128(R12)
-	PREFETCHT0       192(R12)
-	ADDQ             $0x00000100, R12
-	ADDQ             $0x00000040, SI
-	ADDQ             $0x00000040, R11
-	SUBQ             $0x00000010, R10
+	PREFETCHT0       (R11)
+	PREFETCHT0       64(R11)
+	PREFETCHT0       128(R11)
+	PREFETCHT0       192(R11)
+	ADDQ             $0x00000100, R11
+	ADDQ             $0x00000040, R8
+	ADDQ             $0x00000040, R10
+	SUBQ             $0x00000010, R9
 	JMP              qxexp_one
 
 qxexp_tail:
-	TESTQ   R10, R10
-	JE      qxexp_done
+	KMOVW   56(SP), K1
 	VMOVUPS pool<>+0(SB), Z11
-	VMOVUPS (SI), K1, Z11
+	VMOVUPS (R8), K1, Z11
+	KMOVW   58(SP), K1
 	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (SI)(DI*1), K1, Z12
+	VMOVUPS (R8)(BX*1), K1, Z12
+	KMOVW   60(SP), K1
 	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (SI)(DI*2), K1, Z13
+	VMOVUPS (R8)(BX*2), K1, Z13
+	KMOVW   62(SP), K1
 	VMOVUPS pool<>+0(SB), Z14
-	VMOVUPS (SI)(R8*1), K1, Z14
+	VMOVUPS (R8)(SI*1), K1, Z14
 	VSUBPS  Z0, Z11, Z11
-	VSUBPS  Z1, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VSUBPS  Z3, Z12, Z12
+	VSUBPS  Z4, Z13, Z13
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
+	VCMPPS  $0x15, Z6, Z11, K1
+	VMAXPS  Z11, Z6, Z11
+	VCMPPS  $0x15, Z6, Z12, K2
+	VMAXPS  Z12, Z6, Z12
+	VCMPPS  $0x15, Z6, Z13, K3
+	VMAXPS  Z13, Z6, Z13
+	VCMPPS  $0x15, Z6, Z14, K4
+	VMAXPS  Z14, Z6, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R13), Z1
-	VFMADD231PS.BCST 12(SP), Z11, Z1
-	VSUBPS           10240(R13), Z1, Z3
-	VMOVUPS          10240(R13), Z5
-	VFMADD231PS.BCST 12(SP), Z12, Z5
-	VSUBPS           10240(R13), Z5, Z15
-	VMOVUPS          10240(R13), Z17
-	VFMADD231PS.BCST 12(SP), Z13, Z17
-	VSUBPS           10240(R13), Z17, Z18
-	VMOVUPS          10240(R13), Z20
-	VFMADD231PS.BCST 12(SP), Z14, Z20
-	VSUBPS           10240(R13), Z20, Z21
-	VFMADD231PS.BCST 16(SP), Z3, Z11
-	VFMADD231PS.BCST 16(SP), Z15, Z12
-	VFMADD231PS.BCST 16(SP), Z18, Z13
-	VFMADD231PS.BCST 16(SP), Z21, Z14
+	VMOVUPS          10240(R12), Z3
+	VFMADD231PS.BCST 20(SP), Z11, Z3
+	VSUBPS           10240(R12), Z3, Z4
+	VMOVUPS          10240(R12), Z6
+	VFMADD231PS.BCST 20(SP), Z12, Z6
+	VSUBPS           10240(R12), Z6, Z15
+	VMOVUPS          10240(R12), Z17
+	VFMADD231PS.BCST 20(SP), Z13, Z17
+	VSUBPS           10240(R12), Z17, Z18
+	VMOVUPS          10240(R12), Z20
+	VFMADD231PS.BCST 20(SP), Z14, Z20
+	VSUBPS           10240(R12), Z20, Z21
+	VFMADD231PS.BCST 24(SP), Z4, Z11
+	VFMADD231PS.BCST 24(SP), Z15, Z12
+	VFMADD231PS.BCST 24(SP), Z18, Z13
+	VFMADD231PS.BCST 24(SP), Z21, Z14
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z4
-	VFMADD213PS.BCST 24(SP), Z11, Z4
-	VFMADD213PS.BCST 28(SP), Z11, Z4
-	VMULPS           Z11, Z4, Z4
-	VBROADCASTSS     20(SP), Z16
-	VFMADD213PS.BCST 24(SP), Z12, Z16
-	VFMADD213PS.BCST 28(SP), Z12, Z16
+	VBROADCASTSS     28(SP), Z5
+	VFMADD213PS.BCST 32(SP), Z11, Z5
+	VFMADD213PS.BCST 36(SP), Z11, Z5
+	VMULPS           Z11, Z5, Z5
+	VBROADCASTSS     28(SP), Z16
+	VFMADD213PS.BCST 32(SP), Z12, Z16
+	VFMADD213PS.BCST 36(SP), Z12, Z16
 	VMULPS           Z12, Z16, Z16
-	VBROADCASTSS     20(SP), Z19
-	VFMADD213PS.BCST 24(SP), Z13, Z19
-	VFMADD213PS.BCST 28(SP), Z13, Z19
+	VBROADCASTSS     28(SP), Z19
+	VFMADD213PS.BCST 32(SP), Z13, Z19
+	VFMADD213PS.BCST 36(SP), Z13, Z19
 	VMULPS           Z13, Z19, Z19
-	VBROADCASTSS     20(SP), Z22
-	VFMADD213PS.BCST 24(SP), Z14, Z22
-	VFMADD213PS.BCST 28(SP), Z14, Z22
+	VBROADCASTSS     28(SP), Z22
+	VFMADD213PS.BCST 32(SP), Z14, Z22
+	VFMADD213PS.BCST 36(SP), Z14, Z22
 	VMULPS           Z14, Z22, Z22
-	VPERMPS          Z0, Z1, Z1
-	VFMADD231PS      Z4, Z1, Z1
-	VSCALEFPS.Z      Z3, Z1, K2, Z11
-	VPERMPS          Z0, Z5, Z5
-	VFMADD231PS      Z16, Z5, Z5
-	VSCALEFPS.Z      Z15, Z5, K3, Z12
+	VPERMPS          Z0, Z3, Z3
+	VFMADD231PS      Z5, Z3, Z3
+	VSCALEFPS.Z      Z4, Z3, K1, Z11
+	VPERMPS          Z0, Z6, Z6
+	VFMADD231PS      Z16, Z6, Z6
+	VSCALEFPS.Z      Z15, Z6, K2, Z12
 	VPERMPS          Z0, Z17, Z17
 	VFMADD231PS      Z19, Z17, Z17
-	VSCALEFPS.Z      Z18, Z17, K4, Z13
+	VSCALEFPS.Z      Z18, Z17, K3, Z13
 	VPERMPS          Z0, Z20, Z20
 	VFMADD231PS      Z22, Z20, Z20
-	VSCALEFPS.Z      Z21, Z20, K5, Z14
-	VEXTRACTF64X4    $0x01, Z11, Y1
-	VCVTPS2PD        Y1, Z1
+	VSCALEFPS.Z      Z21, Z20, K4, Z14
+	VEXTRACTF64X4    $0x01, Z11, Y3
+	VCVTPS2PD        Y3, Z3
 	VCVTPS2PD        Y11, Z0
-	VADDPD           Z1, Z0, Z0
+	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z7, Z7
-	VEXTRACTF64X4    $0x01, Z12, Y1
-	VCVTPS2PD        Y1, Z1
+	VEXTRACTF64X4    $0x01, Z12, Y3
+	VCVTPS2PD        Y3, Z3
 	VCVTPS2PD        Y12, Z0
-	VADDPD           Z1, Z0, Z0
+	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z8, Z8
-	VEXTRACTF64X4    $0x01, Z13, Y1
-	VCVTPS2PD        Y1, Z1
+	VEXTRACTF64X4    $0x01, Z13, Y3
+	VCVTPS2PD        Y3, Z3
 	VCVTPS2PD        Y13, Z0
-	VADDPD           Z1, Z0, Z0
+	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z9, Z9
-	VEXTRACTF64X4    $0x01, Z14, Y1
-	VCVTPS2PD        Y1, Z1
+	VEXTRACTF64X4    $0x01, Z14, Y3
+	VCVTPS2PD        Y3, Z3
 	VCVTPS2PD        Y14, Z0
-	VADDPD           Z1, Z0, Z0
+	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z10, Z10
-	VMOVUPS          Z11, 112(SP)
-	VMOVUPS          Z12, 176(SP)
-	VMOVUPS          Z13, 240(SP)
-	VMOVUPS          Z14, 304(SP)
+	VMOVUPS          Z11, 64(SP)
+	VMOVUPS          Z12, 128(SP)
+	VMOVUPS          Z13, 192(SP)
+	VMOVUPS          Z14, 256(SP)
 
-qxexp_done:
-	// Next group's maxima, if four more rows follow these four.
-	XORQ SI, SI
-	MOVQ DX, R10
-	SUBQ R9, R10
-	CMPQ R10, R9
-	JL   qxnoahead
-	LEAQ (CX)(DI*4), SI
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
+	XORQ R8, R8
+	MOVQ DI, R9
+	ADDQ $0x08, R9
+	CMPQ R9, (SP)
+	JA   qxnoahead
+	CMPQ R9, $0x00000200
+	JA   qxnoahead
+	MOVQ DI, R9
+	ADDQ $0x04, R9
+	ANDQ $0x0000000f, R9
+	CMPQ R9, $0x0000000c
+	JA   qxnoahead
+	LEAQ (CX)(BX*4), R8
+	ADDQ $0x04, DI
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
+	MOVQ    DI, R9
 	VMOVUPS pool<>+0(SB), Z0
-	VMOVUPS pool<>+0(SB), Z1
 	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z4
 
 qxnmax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R9, $0x00000010
 	JL     qxnmax_tail
-	VMAXPS (SI), Z0, Z0
-	VMAXPS (SI)(DI*1), Z1, Z1
-	VMAXPS (SI)(DI*2), Z2, Z2
-	VMAXPS (SI)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, SI
-	SUBQ   $0x00000010, R10
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(BX*1), Z2, Z2
+	VMAXPS (R8)(BX*2), Z3, Z3
+	VMAXPS (R8)(SI*1), Z4, Z4
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R9
 	JMP    qxnmax_one
 
 qxnmax_tail:
-	TESTQ   R10, R10
-	JE      qxnmax_done
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI), K1, Z4
-	VMAXPS  Z4, Z0, Z0
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(DI*1), K1, Z4
-	VMAXPS  Z4, Z1, Z1
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(DI*2), K1, Z4
-	VMAXPS  Z4, Z2, Z2
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(R8*1), K1, Z4
-	VMAXPS  Z4, Z3, Z3
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8), K1, Z5
+	VMAXPS  Z5, Z0, Z0
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x02, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(BX*1), K1, Z5
+	VMAXPS  Z5, Z2, Z2
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x03, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(BX*2), K1, Z5
+	VMAXPS  Z5, Z3, Z3
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x04, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(SI*1), K1, Z5
+	VMAXPS  Z5, Z4, Z4
 
-qxnmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z4
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VMAXPS     Z4, Z0, Z0
-	VMAXPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z4
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x44, Z2, Z0, Z5
+	VSHUFF32X4 $0xee, Z2, Z0, Z0
+	VSHUFF32X4 $0x44, Z4, Z3, Z2
+	VSHUFF32X4 $0xee, Z4, Z3, Z3
+	VMAXPS     Z5, Z0, Z0
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z0, Z5
+	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	VMAXPS     Z5, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z5
+	VMAXPS     Z5, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z5
+	VMAXPS     Z5, Z0, Z0
 	VMOVAPS    Z0, Z2
-	MOVQ       $0x00000001, SI
+	SUBQ       $0x04, DI
+	MOVQ       $0x00000001, R8
 
 qxnoahead:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z8, Z7, Z0
-	VSHUFF32X4 $0xee, Z8, Z7, Z1
-	VSHUFF32X4 $0x44, Z10, Z9, Z3
-	VSHUFF32X4 $0xee, Z10, Z9, Z4
-	VADDPD     Z0, Z1, Z1
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z1, Z0
-	VSHUFF32X4 $0xdd, Z4, Z1, Z1
-	VADDPD     Z0, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z0
-	VADDPD     Z0, Z1, Z1
+	VSHUFF32X4 $0xee, Z8, Z7, Z3
+	VSHUFF32X4 $0x44, Z10, Z9, Z4
+	VSHUFF32X4 $0xee, Z10, Z9, Z5
+	VADDPD     Z0, Z3, Z3
+	VADDPD     Z4, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z3, Z0
+	VSHUFF32X4 $0xdd, Z5, Z3, Z3
+	VADDPD     Z0, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z0
+	VADDPD     Z0, Z3, Z3
 
 	// Pass 3.
-	MOVQ      BX, R10
-	MOVQ      AX, R11
+	MOVQ      DI, R9
+	MOVQ      AX, R10
 	VMOVUPD   pool<>+1408(SB), Z0
-	VDIVPD    Z1, Z0, Z0
-	VCVTPD2PS Z0, Y6
+	VDIVPD    Z3, Z0, Z0
+	VCVTPD2PS Z0, Y1
 	VMOVDQU32 pool<>+1792(SB), Z0
-	VPERMPS   Z6, Z0, Z0
-	VMOVDQU32 pool<>+2048(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+1920(SB), Z3
-	VPERMPS   Z6, Z3, Z3
-	VMOVDQU32 pool<>+2176(SB), Z4
-	VPERMPS   Z6, Z4, Z4
-	VMOVUPS   pool<>+1536(SB), Z5
+	VPERMPS   Z1, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVDQU32 pool<>+1920(SB), Z4
+	VPERMPS   Z1, Z4, Z4
+	VMOVDQU32 pool<>+2176(SB), Z5
+	VPERMPS   Z1, Z5, Z5
+	VMOVUPS   pool<>+1536(SB), Z6
 
 qxscale_one:
-	CMPQ      R10, $0x00000010
+	CMPQ      R9, $0x00000010
 	JL        qxscale_tail
-	VMOVUPS   (R11), Z7
+	VMOVUPS   (R10), Z7
 	VMULPS    Z0, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)
-	VMOVUPS   (R11)(DI*1), Z7
-	VMULPS    Z1, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)(DI*1)
-	VMOVUPS   (R11)(DI*2), Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)
+	VMOVUPS   (R10)(BX*1), Z7
 	VMULPS    Z3, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)(DI*2)
-	VMOVUPS   (R11)(R8*1), Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)(BX*1)
+	VMOVUPS   (R10)(BX*2), Z7
 	VMULPS    Z4, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)(R8*1)
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R10
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)(BX*2)
+	VMOVUPS   (R10)(SI*1), Z7
+	VMULPS    Z5, Z7, Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)(SI*1)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
 	JMP       qxscale_one
 
 qxscale_tail:
-	TESTQ     R10, R10
-	JE        qxscale_done
-	VMOVUPS   112(SP), Z7
+	VMOVUPS   64(SP), Z7
 	VMULPS    Z0, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, K1, (R11)
-	VMOVUPS   176(SP), Z0
-	VMULPS    Z1, Z0, Z0
-	VCMPPS    $0x15, Z5, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R11)(DI*1)
-	VMOVUPS   240(SP), Z0
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	KMOVW     56(SP), K1
+	VMOVUPS   Z7, K1, (R10)
+	VMOVUPS   128(SP), Z0
 	VMULPS    Z3, Z0, Z0
-	VCMPPS    $0x15, Z5, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R11)(DI*2)
-	VMOVUPS   304(SP), Z0
+	VCMPPS    $0x15, Z6, Z0, K1
+	VMOVAPS.Z Z0, K1, Z0
+	KMOVW     58(SP), K1
+	VMOVUPS   Z0, K1, (R10)(BX*1)
+	VMOVUPS   192(SP), Z0
 	VMULPS    Z4, Z0, Z0
-	VCMPPS    $0x15, Z5, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R11)(R8*1)
-
-qxscale_done:
-	JMP qend
+	VCMPPS    $0x15, Z6, Z0, K1
+	VMOVAPS.Z Z0, K1, Z0
+	KMOVW     60(SP), K1
+	VMOVUPS   Z0, K1, (R10)(BX*2)
+	VMOVUPS   256(SP), Z0
+	VMULPS    Z5, Z0, Z0
+	VCMPPS    $0x15, Z6, Z0, K1
+	VMOVAPS.Z Z0, K1, Z0
+	KMOVW     62(SP), K1
+	VMOVUPS   Z0, K1, (R10)(SI*1)
+	JMP       qend
 
 qmul:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, SI
-	MOVQ AX, R11
-	LEAQ (CX)(DI*4), R12
+	MOVQ DI, R9
+	MOVQ CX, R8
+	MOVQ AX, R10
+	LEAQ (CX)(BX*4), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
 	// lines; the prefetches then hit this group's
 	// own lines, in L1.
-	TESTQ $0x0000003f, DI
+	TESTQ $0x0000003f, BX
 	JZ    qpfgroup
-	CMPQ  DI, $0x00000600
+	CMPQ  BX, $0x00000600
 	JBE   qpfgroup
-	MOVQ  CX, R12
+	MOVQ  CX, R11
 
 qpfgroup:
-	LEAQ    pool<>+0(SB), R13
-	ADDQ    $0x0000003f, R13
-	ANDQ    $-64, R13
-	VMOVUPS 384(R13), Z5
+	LEAQ    pool<>+0(SB), R12
+	ADDQ    $0x0000003f, R12
+	ANDQ    $-64, R12
+	VMOVUPS 384(R12), Z6
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
 	VXORPD  Z10, Z10, Z10
 
 qexp_loop:
-	CMPQ        R10, $0x00000020
+	CMPQ        R9, $0x00000020
 	JL          qexp_one
-	VMOVUPS     (SI), Z11
-	VMOVUPS     (SI)(DI*1), Z12
-	VMOVUPS     (SI)(DI*2), Z13
-	VMOVUPS     (SI)(R8*1), Z14
+	VMOVUPS     (R8), Z11
+	VMOVUPS     (R8)(BX*1), Z12
+	VMOVUPS     (R8)(BX*2), Z13
+	VMOVUPS     (R8)(SI*1), Z14
 	VSUBPS      Z0, Z11, Z11
 	VMULPS.BCST scale+64(FP), Z11, Z11
-	VSUBPS      Z1, Z12, Z12
+	VSUBPS      Z3, Z12, Z12
 	VMULPS.BCST scale+64(FP), Z12, Z12
-	VSUBPS      Z3, Z13, Z13
+	VSUBPS      Z4, Z13, Z13
 	VMULPS.BCST scale+64(FP), Z13, Z13
-	VSUBPS      Z4, Z14, Z14
+	VSUBPS      Z5, Z14, Z14
 	VMULPS.BCST scale+64(FP), Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
+	VCMPPS  $0x15, Z6, Z11, K1
+	VMAXPS  Z11, Z6, Z11
+	VCMPPS  $0x15, Z6, Z12, K2
+	VMAXPS  Z12, Z6, Z12
+	VCMPPS  $0x15, Z6, Z13, K3
+	VMAXPS  Z13, Z6, Z13
+	VCMPPS  $0x15, Z6, Z14, K4
+	VMAXPS  Z14, Z6, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R13), Z16
-	VFMADD231PS 640(R13), Z11, Z16
-	VSUBPS      10240(R13), Z16, Z17
-	VMOVUPS     10240(R13), Z19
-	VFMADD231PS 640(R13), Z12, Z19
-	VSUBPS      10240(R13), Z19, Z20
-	VMOVUPS     10240(R13), Z22
-	VFMADD231PS 640(R13), Z13, Z22
-	VSUBPS      10240(R13), Z22, Z23
-	VMOVUPS     10240(R13), Z25
-	VFMADD231PS 640(R13), Z14, Z25
-	VSUBPS      10240(R13), Z25, Z26
-	VFMADD231PS 768(R13), Z17, Z11
-	VFMADD231PS 768(R13), Z20, Z12
-	VFMADD231PS 768(R13), Z23, Z13
-	VFMADD231PS 768(R13), Z26, Z14
+	VMOVUPS     10240(R12), Z16
+	VFMADD231PS 640(R12), Z11, Z16
+	VSUBPS      10240(R12), Z16, Z17
+	VMOVUPS     10240(R12), Z19
+	VFMADD231PS 640(R12), Z12, Z19
+	VSUBPS      10240(R12), Z19, Z20
+	VMOVUPS     10240(R12), Z22
+	VFMADD231PS 640(R12), Z13, Z22
+	VSUBPS      10240(R12), Z22, Z23
+	VMOVUPS     10240(R12), Z25
+	VFMADD231PS 640(R12), Z14, Z25
+	VSUBPS      10240(R12), Z25, Z26
+	VFMADD231PS 768(R12), Z17, Z11
+	VFMADD231PS 768(R12), Z20, Z12
+	VFMADD231PS 768(R12), Z23, Z13
+	VFMADD231PS 768(R12), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R13), Z18
-	VFMADD213PS 10496(R13), Z11, Z18
-	VFMADD213PS 10624(R13), Z11, Z18
+	VMOVUPS     10368(R12), Z18
+	VFMADD213PS 10496(R12), Z11, Z18
+	VFMADD213PS 10624(R12), Z11, Z18
 	VMULPS      Z11, Z18, Z18
-	VMOVUPS     10368(R13), Z21
-	VFMADD213PS 10496(R13), Z12, Z21
-	VFMADD213PS 10624(R13), Z12, Z21
+	VMOVUPS     10368(R12), Z21
+	VFMADD213PS 10496(R12), Z12, Z21
+	VFMADD213PS 10624(R12), Z12, Z21
 	VMULPS      Z12, Z21, Z21
-	VMOVUPS     10368(R13), Z24
-	VFMADD213PS 10496(R13), Z13, Z24
-	VFMADD213PS 10624(R13), Z13, Z24
+	VMOVUPS     10368(R12), Z24
+	VFMADD213PS 10496(R12), Z13, Z24
+	VFMADD213PS 10624(R12), Z13, Z24
 	VMULPS      Z13, Z24, Z24
-	VMOVUPS     10368(R13), Z27
-	VFMADD213PS 10496(R13), Z14, Z27
-	VFMADD213PS 10624(R13), Z14, Z27
+	VMOVUPS     10368(R12), Z27
+	VFMADD213PS 10496(R12), Z14, Z27
+	VFMADD213PS 10624(R12), Z14, Z27
 	VMULPS      Z14, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K2, Z11
+	VSCALEFPS.Z Z17, Z16, K1, Z11
 	VPERMPS     Z15, Z19, Z19
 	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS.Z Z20, Z19, K3, Z12
+	VSCALEFPS.Z Z20, Z19, K2, Z12
 	VPERMPS     Z15, Z22, Z22
 	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS.Z Z23, Z22, K4, Z13
+	VSCALEFPS.Z Z23, Z22, K3, Z13
 	VPERMPS     Z15, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS.Z Z26, Z25, K5, Z14
-	VMOVUPS     Z11, (R11)
-	VMOVUPS     Z12, (R11)(DI*1)
-	VMOVUPS     Z13, (R11)(DI*2)
-	VMOVUPS     Z14, (R11)(R8*1)
-	VMOVUPS     64(SI), Z15
-	VMOVUPS     64(SI)(DI*1), Z16
-	VMOVUPS     64(SI)(DI*2), Z17
-	VMOVUPS     64(SI)(R8*1), Z18
+	VSCALEFPS.Z Z26, Z25, K4, Z14
+	VMOVUPS     Z11, (R10)
+	VMOVUPS     Z12, (R10)(BX*1)
+	VMOVUPS     Z13, (R10)(BX*2)
+	VMOVUPS     Z14, (R10)(SI*1)
+	VMOVUPS     64(R8), Z15
+	VMOVUPS     64(R8)(BX*1), Z16
+	VMOVUPS     64(R8)(BX*2), Z17
+	VMOVUPS     64(R8)(SI*1), Z18
 	VSUBPS      Z0, Z15, Z15
 	VMULPS.BCST scale+64(FP), Z15, Z15
-	VSUBPS      Z1, Z16, Z16
+	VSUBPS      Z3, Z16, Z16
 	VMULPS.BCST scale+64(FP), Z16, Z16
-	VSUBPS      Z3, Z17, Z17
+	VSUBPS      Z4, Z17, Z17
 	VMULPS.BCST scale+64(FP), Z17, Z17
-	VSUBPS      Z4, Z18, Z18
+	VSUBPS      Z5, Z18, Z18
 	VMULPS.BCST scale+64(FP), Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z15, K2
-	VMAXPS  Z15, Z5, Z15
-	VCMPPS  $0x15, Z5, Z16, K3
-	VMAXPS  Z16, Z5, Z16
-	VCMPPS  $0x15, Z5, Z17, K4
-	VMAXPS  Z17, Z5, Z17
-	VCMPPS  $0x15, Z5, Z18, K5
-	VMAXPS  Z18, Z5, Z18
+	VCMPPS  $0x15, Z6, Z15, K1
+	VMAXPS  Z15, Z6, Z15
+	VCMPPS  $0x15, Z6, Z16, K2
+	VMAXPS  Z16, Z6, Z16
+	VCMPPS  $0x15, Z6, Z17, K3
+	VMAXPS  Z17, Z6, Z17
+	VCMPPS  $0x15, Z6, Z18, K4
+	VMAXPS  Z18, Z6, Z18
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R13), Z20
-	VFMADD231PS 640(R13), Z15, Z20
-	VSUBPS      10240(R13), Z20, Z21
-	VMOVUPS     10240(R13), Z23
-	VFMADD231PS 640(R13), Z16, Z23
-	VSUBPS      10240(R13), Z23, Z24
-	VMOVUPS     10240(R13), Z26
-	VFMADD231PS 640(R13), Z17, Z26
-	VSUBPS      10240(R13), Z26, Z27
-	VMOVUPS     10240(R13), Z29
-	VFMADD231PS 640(R13), Z18, Z29
-	VSUBPS      10240(R13), Z29, Z30
-	VFMADD231PS 768(R13), Z21, Z15
-	VFMADD231PS 768(R13), Z24, Z16
-	VFMADD231PS 768(R13), Z27, Z17
-	VFMADD231PS 768(R13), Z30, Z18
+	VMOVUPS     10240(R12), Z20
+	VFMADD231PS 640(R12), Z15, Z20
+	VSUBPS      10240(R12), Z20, Z21
+	VMOVUPS     10240(R12), Z23
+	VFMADD231PS 640(R12), Z16, Z23
+	VSUBPS      10240(R12), Z23, Z24
+	VMOVUPS     10240(R12), Z26
+	VFMADD231PS 640(R12), Z17, Z26
+	VSUBPS      10240(R12), Z26, Z27
+	VMOVUPS     10240(R12), Z29
+	VFMADD231PS 640(R12), Z18, Z29
+	VSUBPS      10240(R12), Z29, Z30
+	VFMADD231PS 768(R12), Z21, Z15
+	VFMADD231PS 768(R12), Z24, Z16
+	VFMADD231PS 768(R12), Z27, Z17
+	VFMADD231PS 768(R12), Z30, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R13), Z22
-	VFMADD213PS   10496(R13), Z15, Z22
-	VFMADD213PS   10624(R13), Z15, Z22
+	VMOVUPS       10368(R12), Z22
+	VFMADD213PS   10496(R12), Z15, Z22
+	VFMADD213PS   10624(R12), Z15, Z22
 	VMULPS        Z15, Z22, Z22
-	VMOVUPS       10368(R13), Z25
-	VFMADD213PS   10496(R13), Z16, Z25
-	VFMADD213PS   10624(R13), Z16, Z25
+	VMOVUPS       10368(R12), Z25
+	VFMADD213PS   10496(R12), Z16, Z25
+	VFMADD213PS   10624(R12), Z16, Z25
 	VMULPS        Z16, Z25, Z25
-	VMOVUPS       10368(R13), Z28
-	VFMADD213PS   10496(R13), Z17, Z28
-	VFMADD213PS   10624(R13), Z17, Z28
+	VMOVUPS       10368(R12), Z28
+	VFMADD213PS   10496(R12), Z17, Z28
+	VFMADD213PS   10624(R12), Z17, Z28
 	VMULPS        Z17, Z28, Z28
-	VMOVUPS       10368(R13), Z31
-	VFMADD213PS   10496(R13), Z18, Z31
-	VFMADD213PS   10624(R13), Z18, Z31
+	VMOVUPS       10368(R12), Z31
+	VFMADD213PS   10496(R12), Z18, Z31
+	VFMADD213PS   10624(R12), Z18, Z31
 	VMULPS        Z18, Z31, Z31
 	VPERMPS       Z19, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z15
+	VSCALEFPS.Z   Z21, Z20, K1, Z15
 	VPERMPS       Z19, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z16
+	VSCALEFPS.Z   Z24, Z23, K2, Z16
 	VPERMPS       Z19, Z26, Z26
 	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS.Z   Z27, Z26, K4, Z17
+	VSCALEFPS.Z   Z27, Z26, K3, Z17
 	VPERMPS       Z19, Z29, Z29
 	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS.Z   Z30, Z29, K5, Z18
-	VMOVUPS       Z15, 64(R11)
-	VMOVUPS       Z16, 64(R11)(DI*1)
-	VMOVUPS       Z17, 64(R11)(DI*2)
-	VMOVUPS       Z18, 64(R11)(R8*1)
+	VSCALEFPS.Z   Z30, Z29, K4, Z18
+	VMOVUPS       Z15, 64(R10)
+	VMOVUPS       Z16, 64(R10)(BX*1)
+	VMOVUPS       Z17, 64(R10)(BX*2)
+	VMOVUPS       Z18, 64(R10)(SI*1)
 	VADDPS        Z15, Z11, Z11
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
@@ -31812,98 +31144,98 @@ qexp_loop:
 	VCVTPS2PD     Y11, Z11
 	VADDPD        Z12, Z11, Z11
 	VADDPD        Z11, Z10, Z10
-	PREFETCHT0    (R12)
-	PREFETCHT0    64(R12)
-	PREFETCHT0    128(R12)
-	PREFETCHT0    192(R12)
-	PREFETCHT0    256(R12)
-	PREFETCHT0    320(R12)
-	PREFETCHT0    384(R12)
-	PREFETCHT0    448(R12)
-	ADDQ          $0x00000200, R12
-	ADDQ          $0x00000080, SI
-	ADDQ          $0x00000080, R11
-	SUBQ          $0x00000020, R10
+	PREFETCHT0    (R11)
+	PREFETCHT0    64(R11)
+	PREFETCHT0    128(R11)
+	PREFETCHT0    192(R11)
+	PREFETCHT0    256(R11)
+	PREFETCHT0    320(R11)
+	PREFETCHT0    384(R11)
+	PREFETCHT0    448(R11)
+	ADDQ          $0x00000200, R11
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R10
+	SUBQ          $0x00000020, R9
 	JMP           qexp_loop
 
 qexp_one:
-	CMPQ        R10, $0x00000010
+	CMPQ        R9, $0x00000010
 	JL          qexp_tail
-	VMOVUPS     (SI), Z11
-	VMOVUPS     (SI)(DI*1), Z12
-	VMOVUPS     (SI)(DI*2), Z13
-	VMOVUPS     (SI)(R8*1), Z14
+	VMOVUPS     (R8), Z11
+	VMOVUPS     (R8)(BX*1), Z12
+	VMOVUPS     (R8)(BX*2), Z13
+	VMOVUPS     (R8)(SI*1), Z14
 	VSUBPS      Z0, Z11, Z11
 	VMULPS.BCST scale+64(FP), Z11, Z11
-	VSUBPS      Z1, Z12, Z12
+	VSUBPS      Z3, Z12, Z12
 	VMULPS.BCST scale+64(FP), Z12, Z12
-	VSUBPS      Z3, Z13, Z13
+	VSUBPS      Z4, Z13, Z13
 	VMULPS.BCST scale+64(FP), Z13, Z13
-	VSUBPS      Z4, Z14, Z14
+	VSUBPS      Z5, Z14, Z14
 	VMULPS.BCST scale+64(FP), Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
+	VCMPPS  $0x15, Z6, Z11, K1
+	VMAXPS  Z11, Z6, Z11
+	VCMPPS  $0x15, Z6, Z12, K2
+	VMAXPS  Z12, Z6, Z12
+	VCMPPS  $0x15, Z6, Z13, K3
+	VMAXPS  Z13, Z6, Z13
+	VCMPPS  $0x15, Z6, Z14, K4
+	VMAXPS  Z14, Z6, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R13), Z16
-	VFMADD231PS 640(R13), Z11, Z16
-	VSUBPS      10240(R13), Z16, Z17
-	VMOVUPS     10240(R13), Z19
-	VFMADD231PS 640(R13), Z12, Z19
-	VSUBPS      10240(R13), Z19, Z20
-	VMOVUPS     10240(R13), Z22
-	VFMADD231PS 640(R13), Z13, Z22
-	VSUBPS      10240(R13), Z22, Z23
-	VMOVUPS     10240(R13), Z25
-	VFMADD231PS 640(R13), Z14, Z25
-	VSUBPS      10240(R13), Z25, Z26
-	VFMADD231PS 768(R13), Z17, Z11
-	VFMADD231PS 768(R13), Z20, Z12
-	VFMADD231PS 768(R13), Z23, Z13
-	VFMADD231PS 768(R13), Z26, Z14
+	VMOVUPS     10240(R12), Z16
+	VFMADD231PS 640(R12), Z11, Z16
+	VSUBPS      10240(R12), Z16, Z17
+	VMOVUPS     10240(R12), Z19
+	VFMADD231PS 640(R12), Z12, Z19
+	VSUBPS      10240(R12), Z19, Z20
+	VMOVUPS     10240(R12), Z22
+	VFMADD231PS 640(R12), Z13, Z22
+	VSUBPS      10240(R12), Z22, Z23
+	VMOVUPS     10240(R12), Z25
+	VFMADD231PS 640(R12), Z14, Z25
+	VSUBPS      10240(R12), Z25, Z26
+	VFMADD231PS 768(R12), Z17, Z11
+	VFMADD231PS 768(R12), Z20, Z12
+	VFMADD231PS 768(R12), Z23, Z13
+	VFMADD231PS 768(R12), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R13), Z18
-	VFMADD213PS   10496(R13), Z11, Z18
-	VFMADD213PS   10624(R13), Z11, Z18
+	VMOVUPS       10368(R12), Z18
+	VFMADD213PS   10496(R12), Z11, Z18
+	VFMADD213PS   10624(R12), Z11, Z18
 	VMULPS        Z11, Z18, Z18
-	VMOVUPS       10368(R13), Z21
-	VFMADD213PS   10496(R13), Z12, Z21
-	VFMADD213PS   10624(R13), Z12, Z21
+	VMOVUPS       10368(R12), Z21
+	VFMADD213PS   10496(R12), Z12, Z21
+	VFMADD213PS   10624(R12), Z12, Z21
 	VMULPS        Z12, Z21, Z21
-	VMOVUPS       10368(R13), Z24
-	VFMADD213PS   10496(R13), Z13, Z24
-	VFMADD213PS   10624(R13), Z13, Z24
+	VMOVUPS       10368(R12), Z24
+	VFMADD213PS   10496(R12), Z13, Z24
+	VFMADD213PS   10624(R12), Z13, Z24
 	VMULPS        Z13, Z24, Z24
-	VMOVUPS       10368(R13), Z27
-	VFMADD213PS   10496(R13), Z14, Z27
-	VFMADD213PS   10624(R13), Z14, Z27
+	VMOVUPS       10368(R12), Z27
+	VFMADD213PS   10496(R12), Z14, Z27
+	VFMADD213PS   10624(R12), Z14, Z27
 	VMULPS        Z14, Z27, Z27
 	VPERMPS       Z15, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K2, Z11
+	VSCALEFPS.Z   Z17, Z16, K1, Z11
 	VPERMPS       Z15, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K3, Z12
+	VSCALEFPS.Z   Z20, Z19, K2, Z12
 	VPERMPS       Z15, Z22, Z22
 	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K4, Z13
+	VSCALEFPS.Z   Z23, Z22, K3, Z13
 	VPERMPS       Z15, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS.Z   Z26, Z25, K5, Z14
-	VMOVUPS       Z11, (R11)
-	VMOVUPS       Z12, (R11)(DI*1)
-	VMOVUPS       Z13, (R11)(DI*2)
-	VMOVUPS       Z14, (R11)(R8*1)
+	VSCALEFPS.Z   Z26, Z25, K4, Z14
+	VMOVUPS       Z11, (R10)
+	VMOVUPS       Z12, (R10)(BX*1)
+	VMOVUPS       Z13, (R10)(BX*2)
+	VMOVUPS       Z14, (R10)(SI*1)
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y11, Z11
@@ -31924,2569 +31256,1599 @@ qexp_one:
 	VCVTPS2PD     Y14, Z12
 	VADDPD        Z11, Z12, Z12
 	VADDPD        Z12, Z10, Z10
+	PREFETCHT0    (R11)
+	PREFETCHT0    64(R11)
+	PREFETCHT0    128(R11)
+	PREFETCHT0    192(R11)
+	ADDQ          $0x00000100, R11
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R9
+	JMP           qexp_one
+
+qexp_tail:
+	KMOVW       56(SP), K1
+	VMOVUPS     pool<>+0(SB), Z11
+	VMOVUPS     (R8), K1, Z11
+	KMOVW       58(SP), K1
+	VMOVUPS     pool<>+0(SB), Z12
+	VMOVUPS     (R8)(BX*1), K1, Z12
+	KMOVW       60(SP), K1
+	VMOVUPS     pool<>+0(SB), Z13
+	VMOVUPS     (R8)(BX*2), K1, Z13
+	KMOVW       62(SP), K1
+	VMOVUPS     pool<>+0(SB), Z14
+	VMOVUPS     (R8)(SI*1), K1, Z14
+	VSUBPS      Z0, Z11, Z11
+	VMULPS.BCST scale+64(FP), Z11, Z11
+	VSUBPS      Z3, Z12, Z12
+	VMULPS.BCST scale+64(FP), Z12, Z12
+	VSUBPS      Z4, Z13, Z13
+	VMULPS.BCST scale+64(FP), Z13, Z13
+	VSUBPS      Z5, Z14, Z14
+	VMULPS.BCST scale+64(FP), Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z6, Z11, K1
+	VMAXPS  Z11, Z6, Z11
+	VCMPPS  $0x15, Z6, Z12, K2
+	VMAXPS  Z12, Z6, Z12
+	VCMPPS  $0x15, Z6, Z13, K3
+	VMAXPS  Z13, Z6, Z13
+	VCMPPS  $0x15, Z6, Z14, K4
+	VMAXPS  Z14, Z6, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R12), Z3
+	VFMADD231PS 640(R12), Z11, Z3
+	VSUBPS      10240(R12), Z3, Z4
+	VMOVUPS     10240(R12), Z6
+	VFMADD231PS 640(R12), Z12, Z6
+	VSUBPS      10240(R12), Z6, Z15
+	VMOVUPS     10240(R12), Z17
+	VFMADD231PS 640(R12), Z13, Z17
+	VSUBPS      10240(R12), Z17, Z18
+	VMOVUPS     10240(R12), Z20
+	VFMADD231PS 640(R12), Z14, Z20
+	VSUBPS      10240(R12), Z20, Z21
+	VFMADD231PS 768(R12), Z4, Z11
+	VFMADD231PS 768(R12), Z15, Z12
+	VFMADD231PS 768(R12), Z18, Z13
+	VFMADD231PS 768(R12), Z21, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R12), Z5
+	VFMADD213PS   10496(R12), Z11, Z5
+	VFMADD213PS   10624(R12), Z11, Z5
+	VMULPS        Z11, Z5, Z5
+	VMOVUPS       10368(R12), Z16
+	VFMADD213PS   10496(R12), Z12, Z16
+	VFMADD213PS   10624(R12), Z12, Z16
+	VMULPS        Z12, Z16, Z16
+	VMOVUPS       10368(R12), Z19
+	VFMADD213PS   10496(R12), Z13, Z19
+	VFMADD213PS   10624(R12), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       10368(R12), Z22
+	VFMADD213PS   10496(R12), Z14, Z22
+	VFMADD213PS   10624(R12), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VPERMPS       Z0, Z3, Z3
+	VFMADD231PS   Z5, Z3, Z3
+	VSCALEFPS.Z   Z4, Z3, K1, Z11
+	VPERMPS       Z0, Z6, Z6
+	VFMADD231PS   Z16, Z6, Z6
+	VSCALEFPS.Z   Z15, Z6, K2, Z12
+	VPERMPS       Z0, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z13
+	VPERMPS       Z0, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y11, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPD        Z0, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y12, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPD        Z0, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z13, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y13, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z14, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y14, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       Z11, 64(SP)
+	VMOVUPS       Z12, 128(SP)
+	VMOVUPS       Z13, 192(SP)
+	VMOVUPS       Z14, 256(SP)
+
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
+	XORQ R8, R8
+	MOVQ DI, R9
+	ADDQ $0x08, R9
+	CMPQ R9, (SP)
+	JA   qnoahead
+	CMPQ R9, $0x00000200
+	JA   qnoahead
+	MOVQ DI, R9
+	ADDQ $0x04, R9
+	ANDQ $0x0000000f, R9
+	CMPQ R9, $0x0000000c
+	JA   qnoahead
+	LEAQ (CX)(BX*4), R8
+	ADDQ $0x04, DI
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, R9
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z4
+
+qnmax_one:
+	CMPQ   R9, $0x00000010
+	JL     qnmax_tail
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(BX*1), Z2, Z2
+	VMAXPS (R8)(BX*2), Z3, Z3
+	VMAXPS (R8)(SI*1), Z4, Z4
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R9
+	JMP    qnmax_one
+
+qnmax_tail:
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8), K1, Z5
+	VMAXPS  Z5, Z0, Z0
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x02, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(BX*1), K1, Z5
+	VMAXPS  Z5, Z2, Z2
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x03, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(BX*2), K1, Z5
+	VMAXPS  Z5, Z3, Z3
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x04, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R8)(SI*1), K1, Z5
+	VMAXPS  Z5, Z4, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z2, Z0, Z5
+	VSHUFF32X4 $0xee, Z2, Z0, Z0
+	VSHUFF32X4 $0x44, Z4, Z3, Z2
+	VSHUFF32X4 $0xee, Z4, Z3, Z3
+	VMAXPS     Z5, Z0, Z0
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z0, Z5
+	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	VMAXPS     Z5, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z5
+	VMAXPS     Z5, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z5
+	VMAXPS     Z5, Z0, Z0
+	VMOVAPS    Z0, Z2
+	SUBQ       $0x04, DI
+	MOVQ       $0x00000001, R8
+
+qnoahead:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z8, Z7, Z0
+	VSHUFF32X4 $0xee, Z8, Z7, Z3
+	VSHUFF32X4 $0x44, Z10, Z9, Z4
+	VSHUFF32X4 $0xee, Z10, Z9, Z5
+	VADDPD     Z0, Z3, Z3
+	VADDPD     Z4, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z3, Z0
+	VSHUFF32X4 $0xdd, Z5, Z3, Z3
+	VADDPD     Z0, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z0
+	VADDPD     Z0, Z3, Z3
+
+	// Pass 3.
+	MOVQ      DI, R9
+	MOVQ      AX, R10
+	VMOVUPD   pool<>+1408(SB), Z0
+	VDIVPD    Z3, Z0, Z0
+	VCVTPD2PS Z0, Y1
+	VMOVDQU32 pool<>+1792(SB), Z0
+	VPERMPS   Z1, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVDQU32 pool<>+1920(SB), Z4
+	VPERMPS   Z1, Z4, Z4
+	VMOVDQU32 pool<>+2176(SB), Z5
+	VPERMPS   Z1, Z5, Z5
+	VMOVUPS   pool<>+1536(SB), Z6
+
+qscale_one:
+	CMPQ      R9, $0x00000010
+	JL        qscale_tail
+	VMOVUPS   (R10), Z7
+	VMULPS    Z0, Z7, Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)
+	VMOVUPS   (R10)(BX*1), Z7
+	VMULPS    Z3, Z7, Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)(BX*1)
+	VMOVUPS   (R10)(BX*2), Z7
+	VMULPS    Z4, Z7, Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)(BX*2)
+	VMOVUPS   (R10)(SI*1), Z7
+	VMULPS    Z5, Z7, Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	VMOVUPS   Z7, (R10)(SI*1)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
+	JMP       qscale_one
+
+qscale_tail:
+	VMOVUPS   64(SP), Z7
+	VMULPS    Z0, Z7, Z7
+	VCMPPS    $0x15, Z6, Z7, K1
+	VMOVAPS.Z Z7, K1, Z7
+	KMOVW     56(SP), K1
+	VMOVUPS   Z7, K1, (R10)
+	VMOVUPS   128(SP), Z0
+	VMULPS    Z3, Z0, Z0
+	VCMPPS    $0x15, Z6, Z0, K1
+	VMOVAPS.Z Z0, K1, Z0
+	KMOVW     58(SP), K1
+	VMOVUPS   Z0, K1, (R10)(BX*1)
+	VMOVUPS   192(SP), Z0
+	VMULPS    Z4, Z0, Z0
+	VCMPPS    $0x15, Z6, Z0, K1
+	VMOVAPS.Z Z0, K1, Z0
+	KMOVW     60(SP), K1
+	VMOVUPS   Z0, K1, (R10)(BX*2)
+	VMOVUPS   256(SP), Z0
+	VMULPS    Z5, Z0, Z0
+	VCMPPS    $0x15, Z6, Z0, K1
+	VMOVAPS.Z Z0, K1, Z0
+	KMOVW     62(SP), K1
+	VMOVUPS   Z0, K1, (R10)(SI*1)
+
+qend:
+	INCQ DI
+
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*4), R9
+	MOVL   $0x00000000, (R9)
+	MOVL   $0x00000000, 4(R9)
+	MOVL   $0x00000000, 8(R9)
+	MOVL   $0x00000000, 4(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*2)
+	ADDQ   $0x0c, R9
+	MOVQ   (SP), R10
+	SUBQ   DI, R10
+	SUBQ   $0x03, R10
+	VXORPS Z0, Z0, Z0
+	CMPQ   R10, $0x00000010
+	JB     gzeroshort
+
+gzero_one:
+	CMPQ    R10, $0x00000010
+	JL      gzero_tail
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z0, (R9)(BX*1)
+	VMOVUPS Z0, (R9)(BX*2)
+	VMOVUPS Z0, (R9)(SI*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R10
+	JMP     gzero_one
+
+gzero_tail:
+	TESTQ   R10, R10
+	JE      gzero_done
+	LEAQ    -64(R9)(R10*4), R9
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z0, (R9)(BX*1)
+	VMOVUPS Z0, (R9)(BX*2)
+	VMOVUPS Z0, (R9)(SI*1)
+
+gzero_done:
+	JMP gzerodone
+
+gzeroshort:
+	TESTQ   R10, R10
+	JE      gzerodone
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R10*2), R10
+	KMOVW   R10, K1
+	VMOVUPS Z0, K1, (R9)
+	VMOVUPS Z0, K1, (R9)(BX*1)
+	VMOVUPS Z0, K1, (R9)(BX*2)
+	VMOVUPS Z0, K1, (R9)(SI*1)
+
+gzerodone:
+	LEAQ (CX)(BX*4), CX
+	LEAQ (AX)(BX*4), AX
+	MOVQ (SP), R9
+	SHLQ $0x02, R9
+	SUBQ R9, DX
+	ADDQ $0x04, DI
+	JMP  nextrow
+
+single:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, R9
+	MOVQ    CX, R10
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z5
+
+smax_loop:
+	CMPQ   R9, $0x00000040
+	JL     smax_one
+	VMAXPS (R10), Z0, Z0
+	VMAXPS 64(R10), Z3, Z3
+	VMAXPS 128(R10), Z4, Z4
+	VMAXPS 192(R10), Z5, Z5
+	ADDQ   $0x00000100, R10
+	SUBQ   $0x00000040, R9
+	JMP    smax_loop
+
+smax_one:
+	CMPQ   R9, $0x00000010
+	JL     smax_tail
+	VMAXPS (R10), Z0, Z0
+	ADDQ   $0x00000040, R10
+	SUBQ   $0x00000010, R9
+	JMP    smax_one
+
+smax_tail:
+	TESTQ   R9, R9
+	JE      smax_done
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z6
+	VMOVUPS (R10), K1, Z6
+	VMAXPS  Z6, Z0, Z0
+
+smax_done:
+	VMAXPS        Z3, Z0, Z0
+	VMAXPS        Z4, Z0, Z0
+	VMAXPS        Z5, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVD        X0, R9
+	ANDL         $0x7f800000, R9
+	CMPL         R9, $0x7f800000
+	JE           special
+	VBROADCASTSS X0, Z0
+
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 40(SP), $0x00
+	JE   smul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R12
+	CMPQ BX, $0x00040000
+	JBE  sxpfnext
+	XORQ R12, R12
+
+sxpfnext:
+	LEAQ         pool<>+0(SB), R13
+	ADDQ         $0x0000003f, R13
+	ANDQ         $-64, R13
+	VMOVUPS      exp2tab16<>+0(SB), Z3
+	VMOVUPS      10240(R13), Z4
+	VBROADCASTSS 20(SP), Z5
+	VBROADCASTSS 24(SP), Z6
+	VBROADCASTSS 28(SP), Z7
+	VBROADCASTSS 32(SP), Z8
+	VBROADCASTSS 36(SP), Z9
+	VBROADCASTSS 16(SP), Z10
+	VXORPD       Z11, Z11, Z11
+
+sxexp_loop:
+	CMPQ    R9, $0x00000040
+	JL      sxexp_one
+	VMOVUPS (R10), Z12
+	VSUBPS  Z0, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K1
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z4, Z13
+	VFMADD231PS Z5, Z12, Z13
+	VSUBPS      Z4, Z13, Z14
+	VFMADD231PS Z6, Z14, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z7, Z15
+	VFMADD213PS Z8, Z12, Z15
+	VFMADD213PS Z9, Z12, Z15
+	VMULPS      Z12, Z15, Z15
+	VPERMPS     Z3, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K1, Z12
+	VMOVUPS     Z12, (R11)
+	PREFETCHT0  (R10)(R12*1)
+	VMOVUPS     64(R10), Z13
+	VSUBPS      Z0, Z13, Z13
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z13, K1
+	VMAXPS Z13, Z10, Z13
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z4, Z14
+	VFMADD231PS Z5, Z13, Z14
+	VSUBPS      Z4, Z14, Z15
+	VFMADD231PS Z6, Z15, Z13
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z7, Z16
+	VFMADD213PS Z8, Z13, Z16
+	VFMADD213PS Z9, Z13, Z16
+	VMULPS      Z13, Z16, Z16
+	VPERMPS     Z3, Z14, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS.Z Z15, Z14, K1, Z13
+	VMOVUPS     Z13, 64(R11)
+	PREFETCHT0  64(R10)(R12*1)
+	VMOVUPS     128(R10), Z14
+	VSUBPS      Z0, Z14, Z14
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z14, K1
+	VMAXPS Z14, Z10, Z14
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z4, Z15
+	VFMADD231PS Z5, Z14, Z15
+	VSUBPS      Z4, Z15, Z16
+	VFMADD231PS Z6, Z16, Z14
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z7, Z17
+	VFMADD213PS Z8, Z14, Z17
+	VFMADD213PS Z9, Z14, Z17
+	VMULPS      Z14, Z17, Z17
+	VPERMPS     Z3, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS.Z Z16, Z15, K1, Z14
+	VMOVUPS     Z14, 128(R11)
+	PREFETCHT0  128(R10)(R12*1)
+	VMOVUPS     192(R10), Z15
+	VSUBPS      Z0, Z15, Z15
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z15, K1
+	VMAXPS Z15, Z10, Z15
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z4, Z16
+	VFMADD231PS Z5, Z15, Z16
+	VSUBPS      Z4, Z16, Z17
+	VFMADD231PS Z6, Z17, Z15
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z7, Z18
+	VFMADD213PS   Z8, Z15, Z18
+	VFMADD213PS   Z9, Z15, Z18
+	VMULPS        Z15, Z18, Z18
+	VPERMPS       Z3, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K1, Z15
+	VMOVUPS       Z15, 192(R11)
+	PREFETCHT0    192(R10)(R12*1)
+	VADDPS        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	VADDPS        Z15, Z14, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000100, R10
+	ADDQ          $0x00000100, R11
+	SUBQ          $0x00000040, R9
+	JMP           sxexp_loop
+
+sxexp_one:
+	CMPQ    R9, $0x00000010
+	JL      sxexp_tail
+	VMOVUPS (R10), Z12
+	VSUBPS  Z0, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K1
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z4, Z13
+	VFMADD231PS Z5, Z12, Z13
+	VSUBPS      Z4, Z13, Z14
+	VFMADD231PS Z6, Z14, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z7, Z15
+	VFMADD213PS   Z8, Z12, Z15
+	VFMADD213PS   Z9, Z12, Z15
+	VMULPS        Z12, Z15, Z15
+	VPERMPS       Z3, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K1, Z12
+	VMOVUPS       Z12, (R11)
+	PREFETCHT0    (R10)(R12*1)
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R9
+	JMP           sxexp_one
+
+sxexp_tail:
+	TESTQ   R9, R9
+	JE      sxexp_done
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS pool<>+0(SB), Z12
+	VMOVUPS (R10), K1, Z12
+	VSUBPS  Z0, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K1
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z4, Z0
+	VFMADD231PS Z5, Z12, Z0
+	VSUBPS      Z4, Z0, Z4
+	VFMADD231PS Z6, Z4, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z7, Z5
+	VFMADD213PS   Z8, Z12, Z5
+	VFMADD213PS   Z9, Z12, Z5
+	VMULPS        Z12, Z5, Z5
+	VPERMPS       Z3, Z0, Z0
+	VFMADD231PS   Z5, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K1, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y12, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       Z12, 320(SP)
+
+sxexp_done:
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VADDPD        Y0, Y11, Y11
+	VEXTRACTF128  $0x01, Y11, X0
+	VADDPD        X0, X11, X11
+	VPERMILPD     $0x01, X11, X0
+	VADDSD        X0, X11, X11
+
+	// Pass 3.
+	MOVQ         DI, R9
+	MOVQ         AX, R11
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X11, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      pool<>+1536(SB), Z3
+
+sxscale_loop:
+	CMPQ      R9, $0x00000040
+	JL        sxscale_one
+	VMOVUPS   (R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, (R11)
+	VMOVUPS   64(R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, 64(R11)
+	VMOVUPS   128(R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, 128(R11)
+	VMOVUPS   192(R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, 192(R11)
+	ADDQ      $0x00000100, R11
+	SUBQ      $0x00000040, R9
+	JMP       sxscale_loop
+
+sxscale_one:
+	CMPQ      R9, $0x00000010
+	JL        sxscale_tail
+	VMOVUPS   (R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, (R11)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R9
+	JMP       sxscale_one
+
+sxscale_tail:
+	TESTQ     R9, R9
+	JE        sxscale_done
+	VMOVUPS   320(SP), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	MOVQ      DI, R9
+	ANDQ      $0x0000000f, R9
+	LEAQ      ktab<>+0(SB), R10
+	MOVWLZX   (R10)(R9*2), R9
+	KMOVW     R9, K1
+	VMOVUPS   Z4, K1, (R11)
+
+sxscale_done:
+	JMP send
+
+smul:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R12
+	CMPQ BX, $0x00040000
+	JBE  spfnext
+	XORQ R12, R12
+
+spfnext:
+	LEAQ    pool<>+0(SB), R13
+	ADDQ    $0x0000003f, R13
+	ANDQ    $-64, R13
+	VMOVUPS exp2tab16<>+0(SB), Z3
+	VMOVUPS 10240(R13), Z4
+	VMOVUPS 640(R13), Z5
+	VMOVUPS 768(R13), Z6
+	VMOVUPS 10368(R13), Z7
+	VMOVUPS 10496(R13), Z8
+	VMOVUPS 10624(R13), Z9
+	VMOVUPS 384(R13), Z10
+	VXORPD  Z11, Z11, Z11
+
+sexp_loop:
+	CMPQ        R9, $0x00000040
+	JL          sexp_one
+	VMOVUPS     (R10), Z12
+	VSUBPS      Z0, Z12, Z12
+	VMULPS.BCST scale+64(FP), Z12, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K1
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z4, Z13
+	VFMADD231PS Z5, Z12, Z13
+	VSUBPS      Z4, Z13, Z14
+	VFMADD231PS Z6, Z14, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z7, Z15
+	VFMADD213PS Z8, Z12, Z15
+	VFMADD213PS Z9, Z12, Z15
+	VMULPS      Z12, Z15, Z15
+	VPERMPS     Z3, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K1, Z12
+	VMOVUPS     Z12, (R11)
+	PREFETCHT0  (R10)(R12*1)
+	VMOVUPS     64(R10), Z13
+	VSUBPS      Z0, Z13, Z13
+	VMULPS.BCST scale+64(FP), Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z10, Z13, K1
+	VMAXPS Z13, Z10, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z4, Z14
+	VFMADD231PS Z5, Z13, Z14
+	VSUBPS      Z4, Z14, Z15
+	VFMADD231PS Z6, Z15, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z7, Z16
+	VFMADD213PS Z8, Z13, Z16
+	VFMADD213PS Z9, Z13, Z16
+	VMULPS      Z13, Z16, Z16
+	VPERMPS     Z3, Z14, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS.Z Z15, Z14, K1, Z13
+	VMOVUPS     Z13, 64(R11)
+	PREFETCHT0  64(R10)(R12*1)
+	VMOVUPS     128(R10), Z14
+	VSUBPS      Z0, Z14, Z14
+	VMULPS.BCST scale+64(FP), Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z10, Z14, K1
+	VMAXPS Z14, Z10, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z4, Z15
+	VFMADD231PS Z5, Z14, Z15
+	VSUBPS      Z4, Z15, Z16
+	VFMADD231PS Z6, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z7, Z17
+	VFMADD213PS Z8, Z14, Z17
+	VFMADD213PS Z9, Z14, Z17
+	VMULPS      Z14, Z17, Z17
+	VPERMPS     Z3, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS.Z Z16, Z15, K1, Z14
+	VMOVUPS     Z14, 128(R11)
+	PREFETCHT0  128(R10)(R12*1)
+	VMOVUPS     192(R10), Z15
+	VSUBPS      Z0, Z15, Z15
+	VMULPS.BCST scale+64(FP), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z10, Z15, K1
+	VMAXPS Z15, Z10, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z4, Z16
+	VFMADD231PS Z5, Z15, Z16
+	VSUBPS      Z4, Z16, Z17
+	VFMADD231PS Z6, Z17, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z7, Z18
+	VFMADD213PS   Z8, Z15, Z18
+	VFMADD213PS   Z9, Z15, Z18
+	VMULPS        Z15, Z18, Z18
+	VPERMPS       Z3, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K1, Z15
+	VMOVUPS       Z15, 192(R11)
+	PREFETCHT0    192(R10)(R12*1)
+	VADDPS        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	VADDPS        Z15, Z14, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000100, R10
+	ADDQ          $0x00000100, R11
+	SUBQ          $0x00000040, R9
+	JMP           sexp_loop
+
+sexp_one:
+	CMPQ        R9, $0x00000010
+	JL          sexp_tail
+	VMOVUPS     (R10), Z12
+	VSUBPS      Z0, Z12, Z12
+	VMULPS.BCST scale+64(FP), Z12, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K1
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z4, Z13
+	VFMADD231PS Z5, Z12, Z13
+	VSUBPS      Z4, Z13, Z14
+	VFMADD231PS Z6, Z14, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z7, Z15
+	VFMADD213PS   Z8, Z12, Z15
+	VFMADD213PS   Z9, Z12, Z15
+	VMULPS        Z12, Z15, Z15
+	VPERMPS       Z3, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K1, Z12
+	VMOVUPS       Z12, (R11)
+	PREFETCHT0    (R10)(R12*1)
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R9
+	JMP           sexp_one
+
+sexp_tail:
+	TESTQ       R9, R9
+	JE          sexp_done
+	MOVQ        DI, R9
+	ANDQ        $0x0000000f, R9
+	LEAQ        ktab<>+0(SB), R11
+	MOVWLZX     (R11)(R9*2), R9
+	KMOVW       R9, K1
+	VMOVUPS     pool<>+0(SB), Z12
+	VMOVUPS     (R10), K1, Z12
+	VSUBPS      Z0, Z12, Z12
+	VMULPS.BCST scale+64(FP), Z12, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K1
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z4, Z0
+	VFMADD231PS Z5, Z12, Z0
+	VSUBPS      Z4, Z0, Z4
+	VFMADD231PS Z6, Z4, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z7, Z5
+	VFMADD213PS   Z8, Z12, Z5
+	VFMADD213PS   Z9, Z12, Z5
+	VMULPS        Z12, Z5, Z5
+	VPERMPS       Z3, Z0, Z0
+	VFMADD231PS   Z5, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K1, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y12, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       Z12, 320(SP)
+
+sexp_done:
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VADDPD        Y0, Y11, Y11
+	VEXTRACTF128  $0x01, Y11, X0
+	VADDPD        X0, X11, X11
+	VPERMILPD     $0x01, X11, X0
+	VADDSD        X0, X11, X11
+
+	// Pass 3.
+	MOVQ         DI, R9
+	MOVQ         AX, R11
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X11, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      pool<>+1536(SB), Z3
+
+sscale_loop:
+	CMPQ      R9, $0x00000040
+	JL        sscale_one
+	VMOVUPS   (R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, (R11)
+	VMOVUPS   64(R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, 64(R11)
+	VMOVUPS   128(R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, 128(R11)
+	VMOVUPS   192(R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, 192(R11)
+	ADDQ      $0x00000100, R11
+	SUBQ      $0x00000040, R9
+	JMP       sscale_loop
+
+sscale_one:
+	CMPQ      R9, $0x00000010
+	JL        sscale_tail
+	VMOVUPS   (R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, (R11)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R9
+	JMP       sscale_one
+
+sscale_tail:
+	TESTQ     R9, R9
+	JE        sscale_done
+	VMOVUPS   320(SP), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	MOVQ      DI, R9
+	ANDQ      $0x0000000f, R9
+	LEAQ      ktab<>+0(SB), R10
+	MOVWLZX   (R10)(R9*2), R9
+	KMOVW     R9, K1
+	VMOVUPS   Z4, K1, (R11)
+
+sscale_done:
+send:
+	JMP next1
+
+	// A row alone: the passes count see-1 columns, as in a group.
+oqin:
+	DECQ DI
+
+oq:
+	XORQ R8, R8
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 56(SP)
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, R9
+	MOVQ    CX, R10
+	VMOVUPS pool<>+0(SB), Z0
+
+oqmax_one:
+	CMPQ   R9, $0x00000010
+	JL     oqmax_tail
+	VMAXPS (R10), Z0, Z0
+	ADDQ   $0x00000040, R10
+	SUBQ   $0x00000010, R9
+	JMP    oqmax_one
+
+oqmax_tail:
+	KMOVW   56(SP), K1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS (R10), K1, Z2
+	VMAXPS  Z2, Z0, Z0
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z2
+	VSHUFF32X4 $0x44, Z0, Z0, Z4
+	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VMAXPS     Z3, Z2, Z2
+	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z2, Z3
+	VSHUFF32X4 $0xdd, Z0, Z2, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+	VMOVAPS    Z0, Z2
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     pool<>+1664(SB), Z2, Z0
+	VCMPPS     $0x15, pool<>+128(SB), Z0, K1
+	KORTESTW   K1, K1
+	JNZ        ospecial
+	VSHUFF32X4 $0x00, Z2, Z2, Z0
+
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 40(SP), $0x00
+	JE   oqmul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
+	LEAQ (CX)(BX*4), R12
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines; the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, BX
+	JZ    oqxpfgroup
+	CMPQ  BX, $0x00000600
+	JBE   oqxpfgroup
+	MOVQ  CX, R12
+
+oqxpfgroup:
+	LEAQ         pool<>+0(SB), R13
+	ADDQ         $0x0000003f, R13
+	ANDQ         $-64, R13
+	VBROADCASTSS 16(SP), Z3
+	VXORPD       Z4, Z4, Z4
+
+oqxexp_loop:
+	CMPQ    R9, $0x00000020
+	JL      oqxexp_one
+	VMOVUPS (R10), Z5
+	VSUBPS  Z0, Z5, Z5
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z5, K1
+	VMAXPS  Z5, Z3, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z7
+	VFMADD231PS.BCST 20(SP), Z5, Z7
+	VSUBPS           10240(R13), Z7, Z8
+	VFMADD231PS.BCST 24(SP), Z8, Z5
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     28(SP), Z9
+	VFMADD213PS.BCST 32(SP), Z5, Z9
+	VFMADD213PS.BCST 36(SP), Z5, Z9
+	VMULPS           Z5, Z9, Z9
+	VPERMPS          Z6, Z7, Z7
+	VFMADD231PS      Z9, Z7, Z7
+	VSCALEFPS.Z      Z8, Z7, K1, Z5
+	VMOVUPS          Z5, (R11)
+	VMOVUPS          64(R10), Z6
+	VSUBPS           Z0, Z6, Z6
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z6, K1
+	VMAXPS  Z6, Z3, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z8
+	VFMADD231PS.BCST 20(SP), Z6, Z8
+	VSUBPS           10240(R13), Z8, Z9
+	VFMADD231PS.BCST 24(SP), Z9, Z6
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     28(SP), Z10
+	VFMADD213PS.BCST 32(SP), Z6, Z10
+	VFMADD213PS.BCST 36(SP), Z6, Z10
+	VMULPS           Z6, Z10, Z10
+	VPERMPS          Z7, Z8, Z8
+	VFMADD231PS      Z10, Z8, Z8
+	VSCALEFPS.Z      Z9, Z8, K1, Z6
+	VMOVUPS          Z6, 64(R11)
+	VADDPS           Z6, Z5, Z5
+	VEXTRACTF64X4    $0x01, Z5, Y6
+	VCVTPS2PD        Y6, Z6
+	VCVTPS2PD        Y5, Z5
+	VADDPD           Z6, Z5, Z5
+	VADDPD           Z5, Z4, Z4
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	PREFETCHT0       256(R12)
+	PREFETCHT0       320(R12)
+	PREFETCHT0       384(R12)
+	PREFETCHT0       448(R12)
+	ADDQ             $0x00000200, R12
+	ADDQ             $0x00000080, R10
+	ADDQ             $0x00000080, R11
+	SUBQ             $0x00000020, R9
+	JMP              oqxexp_loop
+
+oqxexp_one:
+	CMPQ    R9, $0x00000010
+	JL      oqxexp_tail
+	VMOVUPS (R10), Z5
+	VSUBPS  Z0, Z5, Z5
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z5, K1
+	VMAXPS  Z5, Z3, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z7
+	VFMADD231PS.BCST 20(SP), Z5, Z7
+	VSUBPS           10240(R13), Z7, Z8
+	VFMADD231PS.BCST 24(SP), Z8, Z5
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     28(SP), Z9
+	VFMADD213PS.BCST 32(SP), Z5, Z9
+	VFMADD213PS.BCST 36(SP), Z5, Z9
+	VMULPS           Z5, Z9, Z9
+	VPERMPS          Z6, Z7, Z7
+	VFMADD231PS      Z9, Z7, Z7
+	VSCALEFPS.Z      Z8, Z7, K1, Z5
+	VMOVUPS          Z5, (R11)
+	VEXTRACTF64X4    $0x01, Z5, Y6
+	VCVTPS2PD        Y6, Z6
+	VCVTPS2PD        Y5, Z5
+	VADDPD           Z6, Z5, Z5
+	VADDPD           Z5, Z4, Z4
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, R12
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R9
+	JMP              oqxexp_one
+
+oqxexp_tail:
+	KMOVW   56(SP), K1
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS (R10), K1, Z5
+	VSUBPS  Z0, Z5, Z5
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z5, K1
+	VMAXPS  Z5, Z3, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z3
+	VFMADD231PS.BCST 20(SP), Z5, Z3
+	VSUBPS           10240(R13), Z3, Z6
+	VFMADD231PS.BCST 24(SP), Z6, Z5
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     28(SP), Z7
+	VFMADD213PS.BCST 32(SP), Z5, Z7
+	VFMADD213PS.BCST 36(SP), Z5, Z7
+	VMULPS           Z5, Z7, Z7
+	VPERMPS          Z0, Z3, Z3
+	VFMADD231PS      Z7, Z3, Z3
+	VSCALEFPS.Z      Z6, Z3, K1, Z5
+	VEXTRACTF64X4    $0x01, Z5, Y3
+	VCVTPS2PD        Y3, Z3
+	VCVTPS2PD        Y5, Z0
+	VADDPD           Z3, Z0, Z0
+	VADDPD           Z0, Z4, Z4
+	VMOVUPS          Z5, 384(SP)
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z4, Z4, Z3
+	VSHUFF32X4 $0xee, Z4, Z4, Z0
+	VSHUFF32X4 $0x44, Z4, Z4, Z5
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VADDPD     Z3, Z0, Z0
+	VADDPD     Z5, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z0, Z3
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VADDPD     Z3, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z3
+	VADDPD     Z3, Z0, Z0
+
+	// Pass 3.
+	MOVQ      DI, R9
+	MOVQ      AX, R11
+	VMOVUPD   pool<>+1408(SB), Z3
+	VDIVPD    Z0, Z3, Z3
+	VCVTPD2PS Z3, Y1
+	VMOVDQU32 pool<>+1792(SB), Z0
+	VPERMPS   Z1, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVDQU32 pool<>+1920(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVDQU32 pool<>+2176(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVUPS   pool<>+1536(SB), Z3
+
+oqxscale_one:
+	CMPQ      R9, $0x00000010
+	JL        oqxscale_tail
+	VMOVUPS   (R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, (R11)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R9
+	JMP       oqxscale_one
+
+oqxscale_tail:
+	VMOVUPS   384(SP), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	KMOVW     56(SP), K1
+	VMOVUPS   Z4, K1, (R11)
+	JMP       oqend
+
+oqmul:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
+	LEAQ (CX)(BX*4), R12
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines; the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, BX
+	JZ    oqpfgroup
+	CMPQ  BX, $0x00000600
+	JBE   oqpfgroup
+	MOVQ  CX, R12
+
+oqpfgroup:
+	LEAQ    pool<>+0(SB), R13
+	ADDQ    $0x0000003f, R13
+	ANDQ    $-64, R13
+	VMOVUPS 384(R13), Z3
+	VXORPD  Z4, Z4, Z4
+
+oqexp_loop:
+	CMPQ        R9, $0x00000020
+	JL          oqexp_one
+	VMOVUPS     (R10), Z5
+	VSUBPS      Z0, Z5, Z5
+	VMULPS.BCST scale+64(FP), Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z5, K1
+	VMAXPS  Z5, Z3, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R13), Z7
+	VFMADD231PS 640(R13), Z5, Z7
+	VSUBPS      10240(R13), Z7, Z8
+	VFMADD231PS 768(R13), Z8, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R13), Z9
+	VFMADD213PS 10496(R13), Z5, Z9
+	VFMADD213PS 10624(R13), Z5, Z9
+	VMULPS      Z5, Z9, Z9
+	VPERMPS     Z6, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K1, Z5
+	VMOVUPS     Z5, (R11)
+	VMOVUPS     64(R10), Z6
+	VSUBPS      Z0, Z6, Z6
+	VMULPS.BCST scale+64(FP), Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z6, K1
+	VMAXPS  Z6, Z3, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R13), Z8
+	VFMADD231PS 640(R13), Z6, Z8
+	VSUBPS      10240(R13), Z8, Z9
+	VFMADD231PS 768(R13), Z9, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R13), Z10
+	VFMADD213PS   10496(R13), Z6, Z10
+	VFMADD213PS   10624(R13), Z6, Z10
+	VMULPS        Z6, Z10, Z10
+	VPERMPS       Z7, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K1, Z6
+	VMOVUPS       Z6, 64(R11)
+	VADDPS        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VADDPD        Z5, Z4, Z4
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	PREFETCHT0    256(R12)
+	PREFETCHT0    320(R12)
+	PREFETCHT0    384(R12)
+	PREFETCHT0    448(R12)
+	ADDQ          $0x00000200, R12
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x00000020, R9
+	JMP           oqexp_loop
+
+oqexp_one:
+	CMPQ        R9, $0x00000010
+	JL          oqexp_tail
+	VMOVUPS     (R10), Z5
+	VSUBPS      Z0, Z5, Z5
+	VMULPS.BCST scale+64(FP), Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z5, K1
+	VMAXPS  Z5, Z3, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R13), Z7
+	VFMADD231PS 640(R13), Z5, Z7
+	VSUBPS      10240(R13), Z7, Z8
+	VFMADD231PS 768(R13), Z8, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R13), Z9
+	VFMADD213PS   10496(R13), Z5, Z9
+	VFMADD213PS   10624(R13), Z5, Z9
+	VMULPS        Z5, Z9, Z9
+	VPERMPS       Z6, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K1, Z5
+	VMOVUPS       Z5, (R11)
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VADDPD        Z5, Z4, Z4
 	PREFETCHT0    (R12)
 	PREFETCHT0    64(R12)
 	PREFETCHT0    128(R12)
 	PREFETCHT0    192(R12)
 	ADDQ          $0x00000100, R12
-	ADDQ          $0x00000040, SI
+	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
-	SUBQ          $0x00000010, R10
-	JMP           qexp_one
+	SUBQ          $0x00000010, R9
+	JMP           oqexp_one
 
-qexp_tail:
-	TESTQ       R10, R10
-	JE          qexp_done
-	VMOVUPS     pool<>+0(SB), Z11
-	VMOVUPS     (SI), K1, Z11
-	VMOVUPS     pool<>+0(SB), Z12
-	VMOVUPS     (SI)(DI*1), K1, Z12
-	VMOVUPS     pool<>+0(SB), Z13
-	VMOVUPS     (SI)(DI*2), K1, Z13
-	VMOVUPS     pool<>+0(SB), Z14
-	VMOVUPS     (SI)(R8*1), K1, Z14
-	VSUBPS      Z0, Z11, Z11
-	VMULPS.BCST scale+64(FP), Z11, Z11
-	VSUBPS      Z1, Z12, Z12
-	VMULPS.BCST scale+64(FP), Z12, Z12
-	VSUBPS      Z3, Z13, Z13
-	VMULPS.BCST scale+64(FP), Z13, Z13
-	VSUBPS      Z4, Z14, Z14
-	VMULPS.BCST scale+64(FP), Z14, Z14
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R13), Z1
-	VFMADD231PS 640(R13), Z11, Z1
-	VSUBPS      10240(R13), Z1, Z3
-	VMOVUPS     10240(R13), Z5
-	VFMADD231PS 640(R13), Z12, Z5
-	VSUBPS      10240(R13), Z5, Z15
-	VMOVUPS     10240(R13), Z17
-	VFMADD231PS 640(R13), Z13, Z17
-	VSUBPS      10240(R13), Z17, Z18
-	VMOVUPS     10240(R13), Z20
-	VFMADD231PS 640(R13), Z14, Z20
-	VSUBPS      10240(R13), Z20, Z21
-	VFMADD231PS 768(R13), Z3, Z11
-	VFMADD231PS 768(R13), Z15, Z12
-	VFMADD231PS 768(R13), Z18, Z13
-	VFMADD231PS 768(R13), Z21, Z14
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R13), Z4
-	VFMADD213PS   10496(R13), Z11, Z4
-	VFMADD213PS   10624(R13), Z11, Z4
-	VMULPS        Z11, Z4, Z4
-	VMOVUPS       10368(R13), Z16
-	VFMADD213PS   10496(R13), Z12, Z16
-	VFMADD213PS   10624(R13), Z12, Z16
-	VMULPS        Z12, Z16, Z16
-	VMOVUPS       10368(R13), Z19
-	VFMADD213PS   10496(R13), Z13, Z19
-	VFMADD213PS   10624(R13), Z13, Z19
-	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10368(R13), Z22
-	VFMADD213PS   10496(R13), Z14, Z22
-	VFMADD213PS   10624(R13), Z14, Z22
-	VMULPS        Z14, Z22, Z22
-	VPERMPS       Z0, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z11
-	VPERMPS       Z0, Z5, Z5
-	VFMADD231PS   Z16, Z5, Z5
-	VSCALEFPS.Z   Z15, Z5, K3, Z12
-	VPERMPS       Z0, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS.Z   Z18, Z17, K4, Z13
-	VPERMPS       Z0, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K5, Z14
-	VEXTRACTF64X4 $0x01, Z11, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y11, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y12, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z13, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y13, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z14, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y14, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z10, Z10
-	VMOVUPS       Z11, 112(SP)
-	VMOVUPS       Z12, 176(SP)
-	VMOVUPS       Z13, 240(SP)
-	VMOVUPS       Z14, 304(SP)
-
-qexp_done:
-	// Next group's maxima, if four more rows follow these four.
-	XORQ SI, SI
-	MOVQ DX, R10
-	SUBQ R9, R10
-	CMPQ R10, R9
-	JL   qnoahead
-	LEAQ (CX)(DI*4), SI
-
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	VMOVUPS pool<>+0(SB), Z0
-	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS pool<>+0(SB), Z2
-	VMOVUPS pool<>+0(SB), Z3
-
-qnmax_one:
-	CMPQ   R10, $0x00000010
-	JL     qnmax_tail
-	VMAXPS (SI), Z0, Z0
-	VMAXPS (SI)(DI*1), Z1, Z1
-	VMAXPS (SI)(DI*2), Z2, Z2
-	VMAXPS (SI)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, SI
-	SUBQ   $0x00000010, R10
-	JMP    qnmax_one
-
-qnmax_tail:
-	TESTQ   R10, R10
-	JE      qnmax_done
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI), K1, Z4
-	VMAXPS  Z4, Z0, Z0
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(DI*1), K1, Z4
-	VMAXPS  Z4, Z1, Z1
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(DI*2), K1, Z4
-	VMAXPS  Z4, Z2, Z2
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (SI)(R8*1), K1, Z4
-	VMAXPS  Z4, Z3, Z3
-
-qnmax_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z4
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VMAXPS     Z4, Z0, Z0
-	VMAXPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z4
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VMOVAPS    Z0, Z2
-	MOVQ       $0x00000001, SI
-
-qnoahead:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z8, Z7, Z0
-	VSHUFF32X4 $0xee, Z8, Z7, Z1
-	VSHUFF32X4 $0x44, Z10, Z9, Z3
-	VSHUFF32X4 $0xee, Z10, Z9, Z4
-	VADDPD     Z0, Z1, Z1
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z1, Z0
-	VSHUFF32X4 $0xdd, Z4, Z1, Z1
-	VADDPD     Z0, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-
-	// Pass 3.
-	MOVQ      BX, R10
-	MOVQ      AX, R11
-	VMOVUPD   pool<>+1408(SB), Z0
-	VDIVPD    Z1, Z0, Z0
-	VCVTPD2PS Z0, Y6
-	VMOVDQU32 pool<>+1792(SB), Z0
-	VPERMPS   Z6, Z0, Z0
-	VMOVDQU32 pool<>+2048(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+1920(SB), Z3
-	VPERMPS   Z6, Z3, Z3
-	VMOVDQU32 pool<>+2176(SB), Z4
-	VPERMPS   Z6, Z4, Z4
-	VMOVUPS   pool<>+1536(SB), Z5
-
-qscale_one:
-	CMPQ      R10, $0x00000010
-	JL        qscale_tail
-	VMOVUPS   (R11), Z7
-	VMULPS    Z0, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)
-	VMOVUPS   (R11)(DI*1), Z7
-	VMULPS    Z1, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)(DI*1)
-	VMOVUPS   (R11)(DI*2), Z7
-	VMULPS    Z3, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)(DI*2)
-	VMOVUPS   (R11)(R8*1), Z7
-	VMULPS    Z4, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R11)(R8*1)
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000010, R10
-	JMP       qscale_one
-
-qscale_tail:
-	TESTQ     R10, R10
-	JE        qscale_done
-	VMOVUPS   112(SP), Z7
-	VMULPS    Z0, Z7, Z7
-	VCMPPS    $0x15, Z5, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, K1, (R11)
-	VMOVUPS   176(SP), Z0
-	VMULPS    Z1, Z0, Z0
-	VCMPPS    $0x15, Z5, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R11)(DI*1)
-	VMOVUPS   240(SP), Z0
-	VMULPS    Z3, Z0, Z0
-	VCMPPS    $0x15, Z5, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R11)(DI*2)
-	VMOVUPS   304(SP), Z0
-	VMULPS    Z4, Z0, Z0
-	VCMPPS    $0x15, Z5, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R11)(R8*1)
-
-qscale_done:
-qend:
-	LEAQ (CX)(DI*4), CX
-	LEAQ (AX)(DI*4), AX
-	SUBQ R9, DX
-	JMP  qh
-
-oq:
-	XORQ SI, SI
-
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS pool<>+0(SB), Z0
-
-oqmax_one:
-	CMPQ   R10, $0x00000010
-	JL     oqmax_tail
-	VMAXPS (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
-	JMP    oqmax_one
-
-oqmax_tail:
-	TESTQ   R10, R10
-	JE      oqmax_done
-	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS (R11), K1, Z1
-	VMAXPS  Z1, Z0, Z0
-
-oqmax_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z2
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z2
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-	VMOVAPS    Z0, Z2
-
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     pool<>+1664(SB), Z2, Z0
-	VCMPPS     $0x15, pool<>+128(SB), Z0, K2
-	KORTESTW   K2, K2
-	JNZ        special
-	VSHUFF32X4 $0x00, Z2, Z2, Z0
-
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 32(SP), $0x00
-	JE   oqmul
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
-	LEAQ (CX)(DI*4), R13
-
-	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines; the prefetches then hit this group's
-	// own lines, in L1.
-	TESTQ $0x0000003f, DI
-	JZ    oqxpfgroup
-	CMPQ  DI, $0x00000600
-	JBE   oqxpfgroup
-	MOVQ  CX, R13
-
-oqxpfgroup:
-	LEAQ         pool<>+0(SB), R14
-	ADDQ         $0x0000003f, R14
-	ANDQ         $-64, R14
-	VBROADCASTSS 8(SP), Z1
-	VXORPD       Z3, Z3, Z3
-
-oqxexp_loop:
-	CMPQ    R10, $0x00000020
-	JL      oqxexp_one
-	VMOVUPS (R11), Z4
-	VSUBPS  Z0, Z4, Z4
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R14), Z7
-	VFMADD231PS.BCST 12(SP), Z4, Z7
-	VSUBPS           10240(R14), Z7, Z8
-	VFMADD231PS.BCST 16(SP), Z8, Z4
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z9
-	VFMADD213PS.BCST 24(SP), Z4, Z9
-	VFMADD213PS.BCST 28(SP), Z4, Z9
-	VMULPS           Z4, Z9, Z9
-	VPERMPS          Z5, Z7, Z7
-	VFMADD231PS      Z9, Z7, Z7
-	VSCALEFPS.Z      Z8, Z7, K2, Z4
-	VMOVUPS          Z4, (R12)
-	VMOVUPS          64(R11), Z5
-	VSUBPS           Z0, Z5, Z5
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z5, K2
-	VMAXPS  Z5, Z1, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R14), Z8
-	VFMADD231PS.BCST 12(SP), Z5, Z8
-	VSUBPS           10240(R14), Z8, Z9
-	VFMADD231PS.BCST 16(SP), Z9, Z5
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z10
-	VFMADD213PS.BCST 24(SP), Z5, Z10
-	VFMADD213PS.BCST 28(SP), Z5, Z10
-	VMULPS           Z5, Z10, Z10
-	VPERMPS          Z7, Z8, Z8
-	VFMADD231PS      Z10, Z8, Z8
-	VSCALEFPS.Z      Z9, Z8, K2, Z5
-	VMOVUPS          Z5, 64(R12)
-	VADDPS           Z5, Z4, Z4
-	VEXTRACTF64X4    $0x01, Z4, Y5
-	VCVTPS2PD        Y5, Z5
-	VCVTPS2PD        Y4, Z4
-	VADDPD           Z5, Z4, Z4
-	VADDPD           Z4, Z3, Z3
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	PREFETCHT0       256(R13)
-	PREFETCHT0       320(R13)
-	PREFETCHT0       384(R13)
-	PREFETCHT0       448(R13)
-	ADDQ             $0x00000200, R13
-	ADDQ             $0x00000080, R11
-	ADDQ             $0x00000080, R12
-	SUBQ             $0x00000020, R10
-	JMP              oqxexp_loop
-
-oqxexp_one:
-	CMPQ    R10, $0x00000010
-	JL      oqxexp_tail
-	VMOVUPS (R11), Z4
-	VSUBPS  Z0, Z4, Z4
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R14), Z7
-	VFMADD231PS.BCST 12(SP), Z4, Z7
-	VSUBPS           10240(R14), Z7, Z8
-	VFMADD231PS.BCST 16(SP), Z8, Z4
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z9
-	VFMADD213PS.BCST 24(SP), Z4, Z9
-	VFMADD213PS.BCST 28(SP), Z4, Z9
-	VMULPS           Z4, Z9, Z9
-	VPERMPS          Z5, Z7, Z7
-	VFMADD231PS      Z9, Z7, Z7
-	VSCALEFPS.Z      Z8, Z7, K2, Z4
-	VMOVUPS          Z4, (R12)
-	VEXTRACTF64X4    $0x01, Z4, Y5
-	VCVTPS2PD        Y5, Z5
-	VCVTPS2PD        Y4, Z4
-	VADDPD           Z5, Z4, Z4
-	VADDPD           Z4, Z3, Z3
-	PREFETCHT0       (R13)
-	PREFETCHT0       64(R13)
-	PREFETCHT0       128(R13)
-	PREFETCHT0       192(R13)
-	ADDQ             $0x00000100, R13
-	ADDQ             $0x00000040, R11
-	ADDQ             $0x00000040, R12
-	SUBQ             $0x00000010, R10
-	JMP              oqxexp_one
-
-oqxexp_tail:
-	TESTQ   R10, R10
-	JE      oqxexp_done
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VSUBPS  Z0, Z4, Z4
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z0
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R14), Z1
-	VFMADD231PS.BCST 12(SP), Z4, Z1
-	VSUBPS           10240(R14), Z1, Z5
-	VFMADD231PS.BCST 16(SP), Z5, Z4
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z7
-	VFMADD213PS.BCST 24(SP), Z4, Z7
-	VFMADD213PS.BCST 28(SP), Z4, Z7
-	VMULPS           Z4, Z7, Z7
-	VPERMPS          Z0, Z1, Z1
-	VFMADD231PS      Z7, Z1, Z1
-	VSCALEFPS.Z      Z5, Z1, K2, Z4
-	VEXTRACTF64X4    $0x01, Z4, Y1
-	VCVTPS2PD        Y1, Z1
-	VCVTPS2PD        Y4, Z0
-	VADDPD           Z1, Z0, Z0
-	VADDPD           Z0, Z3, Z3
-	VMOVUPS          Z4, 368(SP)
-
-oqxexp_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z1
-	VSHUFF32X4 $0xee, Z3, Z3, Z0
-	VSHUFF32X4 $0x44, Z3, Z3, Z4
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VADDPD     Z1, Z0, Z0
-	VADDPD     Z4, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z0, Z1
-	VSHUFF32X4 $0xdd, Z3, Z0, Z0
-	VADDPD     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VADDPD     Z1, Z0, Z0
-
-	// Pass 3.
-	MOVQ      BX, R10
-	MOVQ      AX, R12
-	VMOVUPD   pool<>+1408(SB), Z1
-	VDIVPD    Z0, Z1, Z1
-	VCVTPD2PS Z1, Y6
-	VMOVDQU32 pool<>+1792(SB), Z0
-	VPERMPS   Z6, Z0, Z0
-	VMOVDQU32 pool<>+2048(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+1920(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2176(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVUPS   pool<>+1536(SB), Z1
-
-oqxscale_one:
-	CMPQ      R10, $0x00000010
-	JL        oqxscale_tail
-	VMOVUPS   (R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R12)
-	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R10
-	JMP       oqxscale_one
-
-oqxscale_tail:
-	TESTQ     R10, R10
-	JE        oqxscale_done
-	VMOVUPS   368(SP), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, (R12)
-
-oqxscale_done:
-	JMP oqend
-
-oqmul:
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
-	LEAQ (CX)(DI*4), R13
-
-	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines; the prefetches then hit this group's
-	// own lines, in L1.
-	TESTQ $0x0000003f, DI
-	JZ    oqpfgroup
-	CMPQ  DI, $0x00000600
-	JBE   oqpfgroup
-	MOVQ  CX, R13
-
-oqpfgroup:
-	LEAQ    pool<>+0(SB), R14
-	ADDQ    $0x0000003f, R14
-	ANDQ    $-64, R14
-	VMOVUPS 384(R14), Z1
-	VXORPD  Z3, Z3, Z3
-
-oqexp_loop:
-	CMPQ        R10, $0x00000020
-	JL          oqexp_one
-	VMOVUPS     (R11), Z4
-	VSUBPS      Z0, Z4, Z4
-	VMULPS.BCST scale+64(FP), Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z7
-	VFMADD231PS 640(R14), Z4, Z7
-	VSUBPS      10240(R14), Z7, Z8
-	VFMADD231PS 768(R14), Z8, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R14), Z9
-	VFMADD213PS 10496(R14), Z4, Z9
-	VFMADD213PS 10624(R14), Z4, Z9
-	VMULPS      Z4, Z9, Z9
-	VPERMPS     Z5, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS.Z Z8, Z7, K2, Z4
-	VMOVUPS     Z4, (R12)
-	VMOVUPS     64(R11), Z5
+oqexp_tail:
+	KMOVW       56(SP), K1
+	VMOVUPS     pool<>+0(SB), Z5
+	VMOVUPS     (R10), K1, Z5
 	VSUBPS      Z0, Z5, Z5
 	VMULPS.BCST scale+64(FP), Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z5, K2
-	VMAXPS  Z5, Z1, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z8
-	VFMADD231PS 640(R14), Z5, Z8
-	VSUBPS      10240(R14), Z8, Z9
-	VFMADD231PS 768(R14), Z9, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z10
-	VFMADD213PS   10496(R14), Z5, Z10
-	VFMADD213PS   10624(R14), Z5, Z10
-	VMULPS        Z5, Z10, Z10
-	VPERMPS       Z7, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS.Z   Z9, Z8, K2, Z5
-	VMOVUPS       Z5, 64(R12)
-	VADDPS        Z5, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z5, Z4, Z4
-	VADDPD        Z4, Z3, Z3
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	PREFETCHT0    256(R13)
-	PREFETCHT0    320(R13)
-	PREFETCHT0    384(R13)
-	PREFETCHT0    448(R13)
-	ADDQ          $0x00000200, R13
-	ADDQ          $0x00000080, R11
-	ADDQ          $0x00000080, R12
-	SUBQ          $0x00000020, R10
-	JMP           oqexp_loop
-
-oqexp_one:
-	CMPQ        R10, $0x00000010
-	JL          oqexp_tail
-	VMOVUPS     (R11), Z4
-	VSUBPS      Z0, Z4, Z4
-	VMULPS.BCST scale+64(FP), Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z7
-	VFMADD231PS 640(R14), Z4, Z7
-	VSUBPS      10240(R14), Z7, Z8
-	VFMADD231PS 768(R14), Z8, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z9
-	VFMADD213PS   10496(R14), Z4, Z9
-	VFMADD213PS   10624(R14), Z4, Z9
-	VMULPS        Z4, Z9, Z9
-	VPERMPS       Z5, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS.Z   Z8, Z7, K2, Z4
-	VMOVUPS       Z4, (R12)
-	VEXTRACTF64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z5, Z4, Z4
-	VADDPD        Z4, Z3, Z3
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	ADDQ          $0x00000100, R13
-	ADDQ          $0x00000040, R11
-	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
-	JMP           oqexp_one
-
-oqexp_tail:
-	TESTQ       R10, R10
-	JE          oqexp_done
-	VMOVUPS     pool<>+0(SB), Z4
-	VMOVUPS     (R11), K1, Z4
-	VSUBPS      Z0, Z4, Z4
-	VMULPS.BCST scale+64(FP), Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
+	VCMPPS  $0x15, Z3, Z5, K1
+	VMAXPS  Z5, Z3, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z1
-	VFMADD231PS 640(R14), Z4, Z1
-	VSUBPS      10240(R14), Z1, Z5
-	VFMADD231PS 768(R14), Z5, Z4
+	VMOVUPS     10240(R13), Z3
+	VFMADD231PS 640(R13), Z5, Z3
+	VSUBPS      10240(R13), Z3, Z6
+	VFMADD231PS 768(R13), Z6, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z7
-	VFMADD213PS   10496(R14), Z4, Z7
-	VFMADD213PS   10624(R14), Z4, Z7
-	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z0, Z1, Z1
-	VFMADD231PS   Z7, Z1, Z1
-	VSCALEFPS.Z   Z5, Z1, K2, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y4, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z3, Z3
-	VMOVUPS       Z4, 368(SP)
+	VMOVUPS       10368(R13), Z7
+	VFMADD213PS   10496(R13), Z5, Z7
+	VFMADD213PS   10624(R13), Z5, Z7
+	VMULPS        Z5, Z7, Z7
+	VPERMPS       Z0, Z3, Z3
+	VFMADD231PS   Z7, Z3, Z3
+	VSCALEFPS.Z   Z6, Z3, K1, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y5, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPD        Z0, Z4, Z4
+	VMOVUPS       Z5, 384(SP)
 
-oqexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z1
-	VSHUFF32X4 $0xee, Z3, Z3, Z0
-	VSHUFF32X4 $0x44, Z3, Z3, Z4
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VADDPD     Z1, Z0, Z0
-	VADDPD     Z4, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z0, Z1
-	VSHUFF32X4 $0xdd, Z3, Z0, Z0
-	VADDPD     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VADDPD     Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z4, Z4, Z3
+	VSHUFF32X4 $0xee, Z4, Z4, Z0
+	VSHUFF32X4 $0x44, Z4, Z4, Z5
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VADDPD     Z3, Z0, Z0
+	VADDPD     Z5, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z0, Z3
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VADDPD     Z3, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z3
+	VADDPD     Z3, Z0, Z0
 
 	// Pass 3.
-	MOVQ      BX, R10
-	MOVQ      AX, R12
-	VMOVUPD   pool<>+1408(SB), Z1
-	VDIVPD    Z0, Z1, Z1
-	VCVTPD2PS Z1, Y6
+	MOVQ      DI, R9
+	MOVQ      AX, R11
+	VMOVUPD   pool<>+1408(SB), Z3
+	VDIVPD    Z0, Z3, Z3
+	VCVTPD2PS Z3, Y1
 	VMOVDQU32 pool<>+1792(SB), Z0
-	VPERMPS   Z6, Z0, Z0
-	VMOVDQU32 pool<>+2048(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+1920(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2176(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVUPS   pool<>+1536(SB), Z1
+	VPERMPS   Z1, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVDQU32 pool<>+1920(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVDQU32 pool<>+2176(SB), Z3
+	VPERMPS   Z1, Z3, Z3
+	VMOVUPS   pool<>+1536(SB), Z3
 
 oqscale_one:
-	CMPQ      R10, $0x00000010
+	CMPQ      R9, $0x00000010
 	JL        oqscale_tail
-	VMOVUPS   (R12), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R12)
-	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R10
+	VMOVUPS   (R11), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVUPS   Z4, (R11)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R9
 	JMP       oqscale_one
 
 oqscale_tail:
-	TESTQ     R10, R10
-	JE        oqscale_done
-	VMOVUPS   368(SP), Z3
-	VMULPS    Z0, Z3, Z3
-	VCMPPS    $0x15, Z1, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, (R12)
+	VMOVUPS   384(SP), Z4
+	VMULPS    Z0, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z4
+	KMOVW     56(SP), K1
+	VMOVUPS   Z4, K1, (R11)
 
-oqscale_done:
 oqend:
-	JMP next1
-
-	// A group while one is left, else solo.
-res1h:
-	CMPQ  DX, R9
-	JGE   res1
-	TESTQ DX, DX
-	JE    done
-	JMP   res1s
-
-res1:
-	LEAQ pool<>+0(SB), R10
-	ADDQ $0x0000003f, R10
-	ANDQ $-64, R10
-
-	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
-	VMOVUPS (R10), Z0
-	VMOVUPS (CX), K1, Z0
-	VMOVUPS (R10), Z1
-	VMOVUPS (CX)(DI*1), K1, Z1
-	VMOVUPS (R10), Z3
-	VMOVUPS (CX)(DI*2), K1, Z3
-	VMOVUPS (R10), Z4
-	VMOVUPS (CX)(R8*1), K1, Z4
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z8
-	VSHUFF32X4 $0xee, Z1, Z0, Z5
-	VSHUFF32X4 $0x44, Z4, Z3, Z9
-	VSHUFF32X4 $0xee, Z4, Z3, Z7
-	VMAXPS     Z8, Z5, Z5
-	VMAXPS     Z9, Z7, Z7
-	VSHUFF32X4 $0x88, Z7, Z5, Z8
-	VSHUFF32X4 $0xdd, Z7, Z5, Z5
-	VMAXPS     Z8, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z8
-	VMAXPS     Z8, Z5, Z5
-	VPERMILPS  $0xb1, Z5, Z8
-	VMAXPS     Z8, Z5, Z5
-
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z5, Z7
-	VCMPPS     $0x15, 128(R10), Z7, K2
-	KORTESTW   K2, K2
-	JNZ        res1s
-	VSHUFF32X4 $0x00, Z5, Z5, Z7
-	VSHUFF32X4 $0x55, Z5, Z5, Z8
-	VSHUFF32X4 $0xaa, Z5, Z5, Z9
-	VSHUFF32X4 $0xff, Z5, Z5, Z5
-	VMOVUPS    384(R10), Z10
-
-	// e = exp(s - max) in place, one vector of each row at a time.
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL         32(SP), $0x00
-	JE           res1mul
-	VBROADCASTSS 8(SP), Z10
-	VSUBPS       Z7, Z0, Z0
-	VSUBPS       Z8, Z1, Z1
-	VSUBPS       Z9, Z3, Z3
-	VSUBPS       Z5, Z4, Z4
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z10, Z0, K2
-	VMAXPS  Z0, Z10, Z0
-	VCMPPS  $0x15, Z10, Z1, K3
-	VMAXPS  Z1, Z10, Z1
-	VCMPPS  $0x15, Z10, Z3, K4
-	VMAXPS  Z3, Z10, Z3
-	VCMPPS  $0x15, Z10, Z4, K5
-	VMAXPS  Z4, Z10, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z7
-	VFMADD231PS.BCST 12(SP), Z0, Z7
-	VSUBPS           10240(R10), Z7, Z8
-	VMOVUPS          10240(R10), Z10
-	VFMADD231PS.BCST 12(SP), Z1, Z10
-	VSUBPS           10240(R10), Z10, Z11
-	VMOVUPS          10240(R10), Z13
-	VFMADD231PS.BCST 12(SP), Z3, Z13
-	VSUBPS           10240(R10), Z13, Z14
-	VMOVUPS          10240(R10), Z16
-	VFMADD231PS.BCST 12(SP), Z4, Z16
-	VSUBPS           10240(R10), Z16, Z17
-	VFMADD231PS.BCST 16(SP), Z8, Z0
-	VFMADD231PS.BCST 16(SP), Z11, Z1
-	VFMADD231PS.BCST 16(SP), Z14, Z3
-	VFMADD231PS.BCST 16(SP), Z17, Z4
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z9
-	VFMADD213PS.BCST 24(SP), Z0, Z9
-	VFMADD213PS.BCST 28(SP), Z0, Z9
-	VMULPS           Z0, Z9, Z9
-	VBROADCASTSS     20(SP), Z12
-	VFMADD213PS.BCST 24(SP), Z1, Z12
-	VFMADD213PS.BCST 28(SP), Z1, Z12
-	VMULPS           Z1, Z12, Z12
-	VBROADCASTSS     20(SP), Z15
-	VFMADD213PS.BCST 24(SP), Z3, Z15
-	VFMADD213PS.BCST 28(SP), Z3, Z15
-	VMULPS           Z3, Z15, Z15
-	VBROADCASTSS     20(SP), Z18
-	VFMADD213PS.BCST 24(SP), Z4, Z18
-	VFMADD213PS.BCST 28(SP), Z4, Z18
-	VMULPS           Z4, Z18, Z18
-	VPERMPS          Z5, Z7, Z7
-	VFMADD231PS      Z9, Z7, Z7
-	VSCALEFPS.Z      Z8, Z7, K2, Z0
-	VPERMPS          Z5, Z10, Z10
-	VFMADD231PS      Z12, Z10, Z10
-	VSCALEFPS.Z      Z11, Z10, K3, Z1
-	VPERMPS          Z5, Z13, Z13
-	VFMADD231PS      Z15, Z13, Z13
-	VSCALEFPS.Z      Z14, Z13, K4, Z3
-	VPERMPS          Z5, Z16, Z16
-	VFMADD231PS      Z18, Z16, Z16
-	VSCALEFPS.Z      Z17, Z16, K5, Z4
-	JMP              res1exped
-
-res1mul:
-	VMOVUPS     384(R10), Z10
-	VSUBPS      Z7, Z0, Z0
-	VMULPS.BCST scale+64(FP), Z0, Z0
-	VSUBPS      Z8, Z1, Z1
-	VMULPS.BCST scale+64(FP), Z1, Z1
-	VSUBPS      Z9, Z3, Z3
-	VMULPS.BCST scale+64(FP), Z3, Z3
-	VSUBPS      Z5, Z4, Z4
-	VMULPS.BCST scale+64(FP), Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z10, Z0, K2
-	VMAXPS  Z0, Z10, Z0
-	VCMPPS  $0x15, Z10, Z1, K3
-	VMAXPS  Z1, Z10, Z1
-	VCMPPS  $0x15, Z10, Z3, K4
-	VMAXPS  Z3, Z10, Z3
-	VCMPPS  $0x15, Z10, Z4, K5
-	VMAXPS  Z4, Z10, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z0, Z7
-	VSUBPS      10240(R10), Z7, Z8
-	VMOVUPS     10240(R10), Z10
-	VFMADD231PS 640(R10), Z1, Z10
-	VSUBPS      10240(R10), Z10, Z11
-	VMOVUPS     10240(R10), Z13
-	VFMADD231PS 640(R10), Z3, Z13
-	VSUBPS      10240(R10), Z13, Z14
-	VMOVUPS     10240(R10), Z16
-	VFMADD231PS 640(R10), Z4, Z16
-	VSUBPS      10240(R10), Z16, Z17
-	VFMADD231PS 768(R10), Z8, Z0
-	VFMADD231PS 768(R10), Z11, Z1
-	VFMADD231PS 768(R10), Z14, Z3
-	VFMADD231PS 768(R10), Z17, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z9
-	VFMADD213PS 10496(R10), Z0, Z9
-	VFMADD213PS 10624(R10), Z0, Z9
-	VMULPS      Z0, Z9, Z9
-	VMOVUPS     10368(R10), Z12
-	VFMADD213PS 10496(R10), Z1, Z12
-	VFMADD213PS 10624(R10), Z1, Z12
-	VMULPS      Z1, Z12, Z12
-	VMOVUPS     10368(R10), Z15
-	VFMADD213PS 10496(R10), Z3, Z15
-	VFMADD213PS 10624(R10), Z3, Z15
-	VMULPS      Z3, Z15, Z15
-	VMOVUPS     10368(R10), Z18
-	VFMADD213PS 10496(R10), Z4, Z18
-	VFMADD213PS 10624(R10), Z4, Z18
-	VMULPS      Z4, Z18, Z18
-	VPERMPS     Z5, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS.Z Z8, Z7, K2, Z0
-	VPERMPS     Z5, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS.Z Z11, Z10, K3, Z1
-	VPERMPS     Z5, Z13, Z13
-	VFMADD231PS Z15, Z13, Z13
-	VSCALEFPS.Z Z14, Z13, K4, Z3
-	VPERMPS     Z5, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K5, Z4
-
-res1exped:
-	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VEXTRACTF64X4 $0x01, Z0, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y0, Z5
-	VADDPD        Z7, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z1, Y8
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y1, Z7
-	VADDPD        Z8, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z3, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y3, Z8
-	VADDPD        Z9, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z4, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y4, Z9
-	VADDPD        Z10, Z9, Z9
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z5, Z10
-	VSHUFF32X4 $0xee, Z7, Z5, Z5
-	VSHUFF32X4 $0x44, Z9, Z8, Z7
-	VSHUFF32X4 $0xee, Z9, Z8, Z8
-	VADDPD     Z10, Z5, Z5
-	VADDPD     Z7, Z8, Z8
-	VSHUFF32X4 $0x88, Z8, Z5, Z10
-	VSHUFF32X4 $0xdd, Z8, Z5, Z5
-	VADDPD     Z10, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z10
-	VADDPD     Z10, Z5, Z5
-	VMOVUPD    1408(R10), Z7
-	VDIVPD     Z5, Z7, Z7
-	VCVTPD2PS  Z7, Y6
-	VMOVDQU32  1792(R10), Z5
-	VPERMPS    Z6, Z5, Z5
-	VMOVDQU32  2048(R10), Z7
-	VPERMPS    Z6, Z7, Z7
-	VMOVDQU32  1920(R10), Z8
-	VPERMPS    Z6, Z8, Z8
-	VMOVDQU32  2176(R10), Z9
-	VPERMPS    Z6, Z9, Z9
-	VMOVUPS    1536(R10), Z10
-
-	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z5, Z0, Z0
-	VCMPPS    $0x15, Z10, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (AX)
-	VMULPS    Z7, Z1, Z1
-	VCMPPS    $0x15, Z10, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (AX)(DI*1)
-	VMULPS    Z8, Z3, Z3
-	VCMPPS    $0x15, Z10, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, (AX)(DI*2)
-	VMULPS    Z9, Z4, Z4
-	VCMPPS    $0x15, Z10, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, K1, (AX)(R8*1)
-	LEAQ      (CX)(DI*4), CX
-	LEAQ      (AX)(DI*4), AX
-	SUBQ      R9, DX
-	JMP       res1h
-
-res1s:
-	LEAQ pool<>+0(SB), R10
-	ADDQ $0x0000003f, R10
-	ANDQ $-64, R10
-
-	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
-	VMOVUPS (R10), Z0
-	VMOVUPS (CX), K1, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z4
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z5
-	VSHUFF32X4 $0xee, Z0, Z0, Z3
-	VMAXPS     Z4, Z1, Z1
-	VMAXPS     Z5, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z4
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VMAXPS     Z4, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z4
-	VMAXPS     Z4, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z4
-	VMAXPS     Z4, Z1, Z1
-
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z1, Z3
-	VCMPPS     $0x15, 128(R10), Z3, K2
-	KORTESTW   K2, K2
-	JNZ        special
-	VSHUFF32X4 $0x00, Z1, Z1, Z1
-	VMOVUPS    384(R10), Z3
-
-	// e = exp(s - max) in place, one vector of each row at a time.
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL         32(SP), $0x00
-	JE           res1smul
-	VBROADCASTSS 8(SP), Z3
-	VSUBPS       Z1, Z0, Z0
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z3, Z0, K2
-	VMAXPS  Z0, Z3, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z1
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z3
-	VFMADD231PS.BCST 12(SP), Z0, Z3
-	VSUBPS           10240(R10), Z3, Z4
-	VFMADD231PS.BCST 16(SP), Z4, Z0
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z5
-	VFMADD213PS.BCST 24(SP), Z0, Z5
-	VFMADD213PS.BCST 28(SP), Z0, Z5
-	VMULPS           Z0, Z5, Z5
-	VPERMPS          Z1, Z3, Z3
-	VFMADD231PS      Z5, Z3, Z3
-	VSCALEFPS.Z      Z4, Z3, K2, Z0
-	JMP              res1sexped
-
-res1smul:
-	VMOVUPS     384(R10), Z3
-	VSUBPS      Z1, Z0, Z0
-	VMULPS.BCST scale+64(FP), Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z3, Z0, K2
-	VMAXPS  Z0, Z3, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z1
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z3
-	VFMADD231PS 640(R10), Z0, Z3
-	VSUBPS      10240(R10), Z3, Z4
-	VFMADD231PS 768(R10), Z4, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z5
-	VFMADD213PS 10496(R10), Z0, Z5
-	VFMADD213PS 10624(R10), Z0, Z5
-	VMULPS      Z0, Z5, Z5
-	VPERMPS     Z1, Z3, Z3
-	VFMADD231PS Z5, Z3, Z3
-	VSCALEFPS.Z Z4, Z3, K2, Z0
-
-res1sexped:
-	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VEXTRACTF64X4 $0x01, Z0, Y3
-	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y0, Z1
-	VADDPD        Z3, Z1, Z1
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z4
-	VSHUFF32X4 $0xee, Z1, Z1, Z3
-	VSHUFF32X4 $0x44, Z1, Z1, Z5
-	VSHUFF32X4 $0xee, Z1, Z1, Z1
-	VADDPD     Z4, Z3, Z3
-	VADDPD     Z5, Z1, Z1
-	VSHUFF32X4 $0x88, Z1, Z3, Z4
-	VSHUFF32X4 $0xdd, Z1, Z3, Z1
-	VADDPD     Z4, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z4
-	VADDPD     Z4, Z1, Z1
-	VMOVUPD    1408(R10), Z3
-	VDIVPD     Z1, Z3, Z3
-	VCVTPD2PS  Z3, Y6
-	VMOVDQU32  1792(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  2048(R10), Z3
-	VPERMPS    Z6, Z3, Z3
-	VMOVDQU32  1920(R10), Z3
-	VPERMPS    Z6, Z3, Z3
-	VMOVDQU32  2176(R10), Z3
-	VPERMPS    Z6, Z3, Z3
-	VMOVUPS    1536(R10), Z3
-
-	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z1, Z0, Z0
-	VCMPPS    $0x15, Z3, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (AX)
-	JMP       next1
-
-	// A group while one is left, else solo.
-res2h:
-	CMPQ  DX, R9
-	JGE   res2
-	TESTQ DX, DX
-	JE    done
-	JMP   res2s
-
-res2:
-	LEAQ pool<>+0(SB), R10
-	ADDQ $0x0000003f, R10
-	ANDQ $-64, R10
-
-	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
-	VMOVUPS (CX), Z0
-	VMOVUPS (R10), Z1
-	VMOVUPS 64(CX), K1, Z1
-	VMAXPS  Z1, Z0, Z3
-	VMOVUPS (CX)(DI*1), Z4
-	VMOVUPS (R10), Z5
-	VMOVUPS 64(CX)(DI*1), K1, Z5
-	VMAXPS  Z5, Z4, Z7
-	VMOVUPS (CX)(DI*2), Z8
-	VMOVUPS (R10), Z9
-	VMOVUPS 64(CX)(DI*2), K1, Z9
-	VMAXPS  Z9, Z8, Z10
-	VMOVUPS (CX)(R8*1), Z11
-	VMOVUPS (R10), Z12
-	VMOVUPS 64(CX)(R8*1), K1, Z12
-	VMAXPS  Z12, Z11, Z13
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z3, Z14
-	VSHUFF32X4 $0xee, Z7, Z3, Z3
-	VSHUFF32X4 $0x44, Z13, Z10, Z7
-	VSHUFF32X4 $0xee, Z13, Z10, Z10
-	VMAXPS     Z14, Z3, Z3
-	VMAXPS     Z7, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z3, Z14
-	VSHUFF32X4 $0xdd, Z10, Z3, Z3
-	VMAXPS     Z14, Z3, Z3
-	VPERMILPS  $0x4e, Z3, Z14
-	VMAXPS     Z14, Z3, Z3
-	VPERMILPS  $0xb1, Z3, Z14
-	VMAXPS     Z14, Z3, Z3
-
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z3, Z7
-	VCMPPS     $0x15, 128(R10), Z7, K2
-	KORTESTW   K2, K2
-	JNZ        res2s
-	VSHUFF32X4 $0x00, Z3, Z3, Z7
-	VSHUFF32X4 $0x55, Z3, Z3, Z10
-	VSHUFF32X4 $0xaa, Z3, Z3, Z13
-	VSHUFF32X4 $0xff, Z3, Z3, Z3
-	VMOVUPS    384(R10), Z14
-
-	// e = exp(s - max) in place, one vector of each row at a time.
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL         32(SP), $0x00
-	JE           res2mul
-	VBROADCASTSS 8(SP), Z14
-	VSUBPS       Z7, Z0, Z0
-	VSUBPS       Z10, Z4, Z4
-	VSUBPS       Z13, Z8, Z8
-	VSUBPS       Z3, Z11, Z11
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z0, K2
-	VMAXPS  Z0, Z14, Z0
-	VCMPPS  $0x15, Z14, Z4, K3
-	VMAXPS  Z4, Z14, Z4
-	VCMPPS  $0x15, Z14, Z8, K4
-	VMAXPS  Z8, Z14, Z8
-	VCMPPS  $0x15, Z14, Z11, K5
-	VMAXPS  Z11, Z14, Z11
-	VMOVUPS exp2tab16<>+0(SB), Z15
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z16
-	VFMADD231PS.BCST 12(SP), Z0, Z16
-	VSUBPS           10240(R10), Z16, Z17
-	VMOVUPS          10240(R10), Z19
-	VFMADD231PS.BCST 12(SP), Z4, Z19
-	VSUBPS           10240(R10), Z19, Z20
-	VMOVUPS          10240(R10), Z22
-	VFMADD231PS.BCST 12(SP), Z8, Z22
-	VSUBPS           10240(R10), Z22, Z23
-	VMOVUPS          10240(R10), Z25
-	VFMADD231PS.BCST 12(SP), Z11, Z25
-	VSUBPS           10240(R10), Z25, Z26
-	VFMADD231PS.BCST 16(SP), Z17, Z0
-	VFMADD231PS.BCST 16(SP), Z20, Z4
-	VFMADD231PS.BCST 16(SP), Z23, Z8
-	VFMADD231PS.BCST 16(SP), Z26, Z11
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z18
-	VFMADD213PS.BCST 24(SP), Z0, Z18
-	VFMADD213PS.BCST 28(SP), Z0, Z18
-	VMULPS           Z0, Z18, Z18
-	VBROADCASTSS     20(SP), Z21
-	VFMADD213PS.BCST 24(SP), Z4, Z21
-	VFMADD213PS.BCST 28(SP), Z4, Z21
-	VMULPS           Z4, Z21, Z21
-	VBROADCASTSS     20(SP), Z24
-	VFMADD213PS.BCST 24(SP), Z8, Z24
-	VFMADD213PS.BCST 28(SP), Z8, Z24
-	VMULPS           Z8, Z24, Z24
-	VBROADCASTSS     20(SP), Z27
-	VFMADD213PS.BCST 24(SP), Z11, Z27
-	VFMADD213PS.BCST 28(SP), Z11, Z27
-	VMULPS           Z11, Z27, Z27
-	VPERMPS          Z15, Z16, Z16
-	VFMADD231PS      Z18, Z16, Z16
-	VSCALEFPS.Z      Z17, Z16, K2, Z0
-	VPERMPS          Z15, Z19, Z19
-	VFMADD231PS      Z21, Z19, Z19
-	VSCALEFPS.Z      Z20, Z19, K3, Z4
-	VPERMPS          Z15, Z22, Z22
-	VFMADD231PS      Z24, Z22, Z22
-	VSCALEFPS.Z      Z23, Z22, K4, Z8
-	VPERMPS          Z15, Z25, Z25
-	VFMADD231PS      Z27, Z25, Z25
-	VSCALEFPS.Z      Z26, Z25, K5, Z11
-	VSUBPS           Z7, Z1, Z1
-	VSUBPS           Z10, Z5, Z5
-	VSUBPS           Z13, Z9, Z9
-	VSUBPS           Z3, Z12, Z12
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z1, K2
-	VMAXPS  Z1, Z14, Z1
-	VCMPPS  $0x15, Z14, Z5, K3
-	VMAXPS  Z5, Z14, Z5
-	VCMPPS  $0x15, Z14, Z9, K4
-	VMAXPS  Z9, Z14, Z9
-	VCMPPS  $0x15, Z14, Z12, K5
-	VMAXPS  Z12, Z14, Z12
-	VMOVUPS exp2tab16<>+0(SB), Z3
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z7
-	VFMADD231PS.BCST 12(SP), Z1, Z7
-	VSUBPS           10240(R10), Z7, Z10
-	VMOVUPS          10240(R10), Z14
-	VFMADD231PS.BCST 12(SP), Z5, Z14
-	VSUBPS           10240(R10), Z14, Z15
-	VMOVUPS          10240(R10), Z17
-	VFMADD231PS.BCST 12(SP), Z9, Z17
-	VSUBPS           10240(R10), Z17, Z18
-	VMOVUPS          10240(R10), Z20
-	VFMADD231PS.BCST 12(SP), Z12, Z20
-	VSUBPS           10240(R10), Z20, Z21
-	VFMADD231PS.BCST 16(SP), Z10, Z1
-	VFMADD231PS.BCST 16(SP), Z15, Z5
-	VFMADD231PS.BCST 16(SP), Z18, Z9
-	VFMADD231PS.BCST 16(SP), Z21, Z12
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z13
-	VFMADD213PS.BCST 24(SP), Z1, Z13
-	VFMADD213PS.BCST 28(SP), Z1, Z13
-	VMULPS           Z1, Z13, Z13
-	VBROADCASTSS     20(SP), Z16
-	VFMADD213PS.BCST 24(SP), Z5, Z16
-	VFMADD213PS.BCST 28(SP), Z5, Z16
-	VMULPS           Z5, Z16, Z16
-	VBROADCASTSS     20(SP), Z19
-	VFMADD213PS.BCST 24(SP), Z9, Z19
-	VFMADD213PS.BCST 28(SP), Z9, Z19
-	VMULPS           Z9, Z19, Z19
-	VBROADCASTSS     20(SP), Z22
-	VFMADD213PS.BCST 24(SP), Z12, Z22
-	VFMADD213PS.BCST 28(SP), Z12, Z22
-	VMULPS           Z12, Z22, Z22
-	VPERMPS          Z3, Z7, Z7
-	VFMADD231PS      Z13, Z7, Z7
-	VSCALEFPS.Z      Z10, Z7, K2, Z1
-	VPERMPS          Z3, Z14, Z14
-	VFMADD231PS      Z16, Z14, Z14
-	VSCALEFPS.Z      Z15, Z14, K3, Z5
-	VPERMPS          Z3, Z17, Z17
-	VFMADD231PS      Z19, Z17, Z17
-	VSCALEFPS.Z      Z18, Z17, K4, Z9
-	VPERMPS          Z3, Z20, Z20
-	VFMADD231PS      Z22, Z20, Z20
-	VSCALEFPS.Z      Z21, Z20, K5, Z12
-	JMP              res2exped
-
-res2mul:
-	VMOVUPS     384(R10), Z14
-	VSUBPS      Z7, Z0, Z0
-	VMULPS.BCST scale+64(FP), Z0, Z0
-	VSUBPS      Z10, Z4, Z4
-	VMULPS.BCST scale+64(FP), Z4, Z4
-	VSUBPS      Z13, Z8, Z8
-	VMULPS.BCST scale+64(FP), Z8, Z8
-	VSUBPS      Z3, Z11, Z11
-	VMULPS.BCST scale+64(FP), Z11, Z11
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z0, K2
-	VMAXPS  Z0, Z14, Z0
-	VCMPPS  $0x15, Z14, Z4, K3
-	VMAXPS  Z4, Z14, Z4
-	VCMPPS  $0x15, Z14, Z8, K4
-	VMAXPS  Z8, Z14, Z8
-	VCMPPS  $0x15, Z14, Z11, K5
-	VMAXPS  Z11, Z14, Z11
-	VMOVUPS exp2tab16<>+0(SB), Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z16
-	VFMADD231PS 640(R10), Z0, Z16
-	VSUBPS      10240(R10), Z16, Z17
-	VMOVUPS     10240(R10), Z19
-	VFMADD231PS 640(R10), Z4, Z19
-	VSUBPS      10240(R10), Z19, Z20
-	VMOVUPS     10240(R10), Z22
-	VFMADD231PS 640(R10), Z8, Z22
-	VSUBPS      10240(R10), Z22, Z23
-	VMOVUPS     10240(R10), Z25
-	VFMADD231PS 640(R10), Z11, Z25
-	VSUBPS      10240(R10), Z25, Z26
-	VFMADD231PS 768(R10), Z17, Z0
-	VFMADD231PS 768(R10), Z20, Z4
-	VFMADD231PS 768(R10), Z23, Z8
-	VFMADD231PS 768(R10), Z26, Z11
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z18
-	VFMADD213PS 10496(R10), Z0, Z18
-	VFMADD213PS 10624(R10), Z0, Z18
-	VMULPS      Z0, Z18, Z18
-	VMOVUPS     10368(R10), Z21
-	VFMADD213PS 10496(R10), Z4, Z21
-	VFMADD213PS 10624(R10), Z4, Z21
-	VMULPS      Z4, Z21, Z21
-	VMOVUPS     10368(R10), Z24
-	VFMADD213PS 10496(R10), Z8, Z24
-	VFMADD213PS 10624(R10), Z8, Z24
-	VMULPS      Z8, Z24, Z24
-	VMOVUPS     10368(R10), Z27
-	VFMADD213PS 10496(R10), Z11, Z27
-	VFMADD213PS 10624(R10), Z11, Z27
-	VMULPS      Z11, Z27, Z27
-	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K2, Z0
-	VPERMPS     Z15, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS.Z Z20, Z19, K3, Z4
-	VPERMPS     Z15, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS.Z Z23, Z22, K4, Z8
-	VPERMPS     Z15, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS.Z Z26, Z25, K5, Z11
-	VSUBPS      Z7, Z1, Z1
-	VMULPS.BCST scale+64(FP), Z1, Z1
-	VSUBPS      Z10, Z5, Z5
-	VMULPS.BCST scale+64(FP), Z5, Z5
-	VSUBPS      Z13, Z9, Z9
-	VMULPS.BCST scale+64(FP), Z9, Z9
-	VSUBPS      Z3, Z12, Z12
-	VMULPS.BCST scale+64(FP), Z12, Z12
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z1, K2
-	VMAXPS  Z1, Z14, Z1
-	VCMPPS  $0x15, Z14, Z5, K3
-	VMAXPS  Z5, Z14, Z5
-	VCMPPS  $0x15, Z14, Z9, K4
-	VMAXPS  Z9, Z14, Z9
-	VCMPPS  $0x15, Z14, Z12, K5
-	VMAXPS  Z12, Z14, Z12
-	VMOVUPS exp2tab16<>+0(SB), Z3
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z1, Z7
-	VSUBPS      10240(R10), Z7, Z10
-	VMOVUPS     10240(R10), Z14
-	VFMADD231PS 640(R10), Z5, Z14
-	VSUBPS      10240(R10), Z14, Z15
-	VMOVUPS     10240(R10), Z17
-	VFMADD231PS 640(R10), Z9, Z17
-	VSUBPS      10240(R10), Z17, Z18
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z12, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VFMADD231PS 768(R10), Z10, Z1
-	VFMADD231PS 768(R10), Z15, Z5
-	VFMADD231PS 768(R10), Z18, Z9
-	VFMADD231PS 768(R10), Z21, Z12
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z13
-	VFMADD213PS 10496(R10), Z1, Z13
-	VFMADD213PS 10624(R10), Z1, Z13
-	VMULPS      Z1, Z13, Z13
-	VMOVUPS     10368(R10), Z16
-	VFMADD213PS 10496(R10), Z5, Z16
-	VFMADD213PS 10624(R10), Z5, Z16
-	VMULPS      Z5, Z16, Z16
-	VMOVUPS     10368(R10), Z19
-	VFMADD213PS 10496(R10), Z9, Z19
-	VFMADD213PS 10624(R10), Z9, Z19
-	VMULPS      Z9, Z19, Z19
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z12, Z22
-	VFMADD213PS 10624(R10), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VPERMPS     Z3, Z7, Z7
-	VFMADD231PS Z13, Z7, Z7
-	VSCALEFPS.Z Z10, Z7, K2, Z1
-	VPERMPS     Z3, Z14, Z14
-	VFMADD231PS Z16, Z14, Z14
-	VSCALEFPS.Z Z15, Z14, K3, Z5
-	VPERMPS     Z3, Z17, Z17
-	VFMADD231PS Z19, Z17, Z17
-	VSCALEFPS.Z Z18, Z17, K4, Z9
-	VPERMPS     Z3, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K5, Z12
-
-res2exped:
-	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z1, Z0, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z7, Z3, Z3
-	VADDPS        Z5, Z4, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z10, Z7, Z7
-	VADDPS        Z9, Z8, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z13, Z10, Z10
-	VADDPS        Z12, Z11, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z3, Z14
-	VSHUFF32X4 $0xee, Z7, Z3, Z3
-	VSHUFF32X4 $0x44, Z13, Z10, Z7
-	VSHUFF32X4 $0xee, Z13, Z10, Z10
-	VADDPD     Z14, Z3, Z3
-	VADDPD     Z7, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z3, Z14
-	VSHUFF32X4 $0xdd, Z10, Z3, Z3
-	VADDPD     Z14, Z3, Z3
-	VPERMILPS  $0x4e, Z3, Z14
-	VADDPD     Z14, Z3, Z3
-	VMOVUPD    1408(R10), Z7
-	VDIVPD     Z3, Z7, Z7
-	VCVTPD2PS  Z7, Y6
-	VMOVDQU32  1792(R10), Z3
-	VPERMPS    Z6, Z3, Z3
-	VMOVDQU32  2048(R10), Z7
-	VPERMPS    Z6, Z7, Z7
-	VMOVDQU32  1920(R10), Z10
-	VPERMPS    Z6, Z10, Z10
-	VMOVDQU32  2176(R10), Z13
-	VPERMPS    Z6, Z13, Z13
-	VMOVUPS    1536(R10), Z14
-
-	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z3, Z0, Z0
-	VCMPPS    $0x15, Z14, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, (AX)
-	VMULPS    Z3, Z1, Z1
-	VCMPPS    $0x15, Z14, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, 64(AX)
-	VMULPS    Z7, Z4, Z4
-	VCMPPS    $0x15, Z14, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (AX)(DI*1)
-	VMULPS    Z7, Z5, Z5
-	VCMPPS    $0x15, Z14, Z5, K2
-	VMOVAPS.Z Z5, K2, Z5
-	VMOVUPS   Z5, K1, 64(AX)(DI*1)
-	VMULPS    Z10, Z8, Z8
-	VCMPPS    $0x15, Z14, Z8, K2
-	VMOVAPS.Z Z8, K2, Z8
-	VMOVUPS   Z8, (AX)(DI*2)
-	VMULPS    Z10, Z9, Z9
-	VCMPPS    $0x15, Z14, Z9, K2
-	VMOVAPS.Z Z9, K2, Z9
-	VMOVUPS   Z9, K1, 64(AX)(DI*2)
-	VMULPS    Z13, Z11, Z11
-	VCMPPS    $0x15, Z14, Z11, K2
-	VMOVAPS.Z Z11, K2, Z11
-	VMOVUPS   Z11, (AX)(R8*1)
-	VMULPS    Z13, Z12, Z12
-	VCMPPS    $0x15, Z14, Z12, K2
-	VMOVAPS.Z Z12, K2, Z12
-	VMOVUPS   Z12, K1, 64(AX)(R8*1)
-	LEAQ      (CX)(DI*4), CX
-	LEAQ      (AX)(DI*4), AX
-	SUBQ      R9, DX
-	JMP       res2h
-
-res2s:
-	LEAQ pool<>+0(SB), R10
-	ADDQ $0x0000003f, R10
-	ANDQ $-64, R10
-
-	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
-	VMOVUPS (CX), Z0
-	VMOVUPS (R10), Z1
-	VMOVUPS 64(CX), K1, Z1
-	VMAXPS  Z1, Z0, Z3
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z5
-	VSHUFF32X4 $0xee, Z3, Z3, Z4
-	VSHUFF32X4 $0x44, Z3, Z3, Z7
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VMAXPS     Z5, Z4, Z4
-	VMAXPS     Z7, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z4, Z5
-	VSHUFF32X4 $0xdd, Z3, Z4, Z3
-	VMAXPS     Z5, Z3, Z3
-	VPERMILPS  $0x4e, Z3, Z5
-	VMAXPS     Z5, Z3, Z3
-	VPERMILPS  $0xb1, Z3, Z5
-	VMAXPS     Z5, Z3, Z3
-
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z3, Z4
-	VCMPPS     $0x15, 128(R10), Z4, K2
-	KORTESTW   K2, K2
-	JNZ        special
-	VSHUFF32X4 $0x00, Z3, Z3, Z3
-	VMOVUPS    384(R10), Z4
-
-	// e = exp(s - max) in place, one vector of each row at a time.
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL         32(SP), $0x00
-	JE           res2smul
-	VBROADCASTSS 8(SP), Z4
-	VSUBPS       Z3, Z0, Z0
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z0, K2
-	VMAXPS  Z0, Z4, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z7
-	VFMADD231PS.BCST 12(SP), Z0, Z7
-	VSUBPS           10240(R10), Z7, Z8
-	VFMADD231PS.BCST 16(SP), Z8, Z0
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z9
-	VFMADD213PS.BCST 24(SP), Z0, Z9
-	VFMADD213PS.BCST 28(SP), Z0, Z9
-	VMULPS           Z0, Z9, Z9
-	VPERMPS          Z5, Z7, Z7
-	VFMADD231PS      Z9, Z7, Z7
-	VSCALEFPS.Z      Z8, Z7, K2, Z0
-	VSUBPS           Z3, Z1, Z1
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z1, K2
-	VMAXPS  Z1, Z4, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z3
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z4
-	VFMADD231PS.BCST 12(SP), Z1, Z4
-	VSUBPS           10240(R10), Z4, Z5
-	VFMADD231PS.BCST 16(SP), Z5, Z1
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z7
-	VFMADD213PS.BCST 24(SP), Z1, Z7
-	VFMADD213PS.BCST 28(SP), Z1, Z7
-	VMULPS           Z1, Z7, Z7
-	VPERMPS          Z3, Z4, Z4
-	VFMADD231PS      Z7, Z4, Z4
-	VSCALEFPS.Z      Z5, Z4, K2, Z1
-	JMP              res2sexped
-
-res2smul:
-	VMOVUPS     384(R10), Z4
-	VSUBPS      Z3, Z0, Z0
-	VMULPS.BCST scale+64(FP), Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z0, K2
-	VMAXPS  Z0, Z4, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z0, Z7
-	VSUBPS      10240(R10), Z7, Z8
-	VFMADD231PS 768(R10), Z8, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z9
-	VFMADD213PS 10496(R10), Z0, Z9
-	VFMADD213PS 10624(R10), Z0, Z9
-	VMULPS      Z0, Z9, Z9
-	VPERMPS     Z5, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS.Z Z8, Z7, K2, Z0
-	VSUBPS      Z3, Z1, Z1
-	VMULPS.BCST scale+64(FP), Z1, Z1
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z1, K2
-	VMAXPS  Z1, Z4, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z3
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z4
-	VFMADD231PS 640(R10), Z1, Z4
-	VSUBPS      10240(R10), Z4, Z5
-	VFMADD231PS 768(R10), Z5, Z1
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z7
-	VFMADD213PS 10496(R10), Z1, Z7
-	VFMADD213PS 10624(R10), Z1, Z7
-	VMULPS      Z1, Z7, Z7
-	VPERMPS     Z3, Z4, Z4
-	VFMADD231PS Z7, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z1
-
-res2sexped:
-	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z1, Z0, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z3, Z3
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z5
-	VSHUFF32X4 $0xee, Z3, Z3, Z4
-	VSHUFF32X4 $0x44, Z3, Z3, Z7
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VADDPD     Z5, Z4, Z4
-	VADDPD     Z7, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z4, Z5
-	VSHUFF32X4 $0xdd, Z3, Z4, Z3
-	VADDPD     Z5, Z3, Z3
-	VPERMILPS  $0x4e, Z3, Z5
-	VADDPD     Z5, Z3, Z3
-	VMOVUPD    1408(R10), Z4
-	VDIVPD     Z3, Z4, Z4
-	VCVTPD2PS  Z4, Y6
-	VMOVDQU32  1792(R10), Z3
-	VPERMPS    Z6, Z3, Z3
-	VMOVDQU32  2048(R10), Z4
-	VPERMPS    Z6, Z4, Z4
-	VMOVDQU32  1920(R10), Z4
-	VPERMPS    Z6, Z4, Z4
-	VMOVDQU32  2176(R10), Z4
-	VPERMPS    Z6, Z4, Z4
-	VMOVUPS    1536(R10), Z4
-
-	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z3, Z0, Z0
-	VCMPPS    $0x15, Z4, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, (AX)
-	VMULPS    Z3, Z1, Z1
-	VCMPPS    $0x15, Z4, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, 64(AX)
-	JMP       next1
-
-	// A group while one is left, else solo.
-res3h:
-	CMPQ  DX, R9
-	JGE   res3
-	TESTQ DX, DX
-	JE    done
-	JMP   res3s
-
-res3:
-	LEAQ pool<>+0(SB), R10
-	ADDQ $0x0000003f, R10
-	ANDQ $-64, R10
-
-	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
-	VMOVUPS (CX), Z0
-	VMOVUPS 64(CX), Z1
-	VMOVUPS (R10), Z3
-	VMOVUPS 128(CX), K1, Z3
-	VMAXPS  Z1, Z0, Z4
-	VMAXPS  Z3, Z4, Z4
-	VMOVUPS (CX)(DI*1), Z5
-	VMOVUPS 64(CX)(DI*1), Z7
-	VMOVUPS (R10), Z8
-	VMOVUPS 128(CX)(DI*1), K1, Z8
-	VMAXPS  Z7, Z5, Z9
-	VMAXPS  Z8, Z9, Z9
-	VMOVUPS (CX)(DI*2), Z10
-	VMOVUPS 64(CX)(DI*2), Z11
-	VMOVUPS (R10), Z12
-	VMOVUPS 128(CX)(DI*2), K1, Z12
-	VMAXPS  Z11, Z10, Z13
-	VMAXPS  Z12, Z13, Z13
-	VMOVUPS (CX)(R8*1), Z14
-	VMOVUPS 64(CX)(R8*1), Z15
-	VMOVUPS (R10), Z16
-	VMOVUPS 128(CX)(R8*1), K1, Z16
-	VMAXPS  Z15, Z14, Z17
-	VMAXPS  Z16, Z17, Z17
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z4, Z18
-	VSHUFF32X4 $0xee, Z9, Z4, Z4
-	VSHUFF32X4 $0x44, Z17, Z13, Z9
-	VSHUFF32X4 $0xee, Z17, Z13, Z13
-	VMAXPS     Z18, Z4, Z4
-	VMAXPS     Z9, Z13, Z13
-	VSHUFF32X4 $0x88, Z13, Z4, Z18
-	VSHUFF32X4 $0xdd, Z13, Z4, Z4
-	VMAXPS     Z18, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z18
-	VMAXPS     Z18, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z18
-	VMAXPS     Z18, Z4, Z4
-
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z4, Z9
-	VCMPPS     $0x15, 128(R10), Z9, K2
-	KORTESTW   K2, K2
-	JNZ        res3s
-	VSHUFF32X4 $0x00, Z4, Z4, Z9
-	VSHUFF32X4 $0x55, Z4, Z4, Z13
-	VSHUFF32X4 $0xaa, Z4, Z4, Z17
-	VSHUFF32X4 $0xff, Z4, Z4, Z4
-	VMOVUPS    384(R10), Z18
-
-	// e = exp(s - max) in place, one vector of each row at a time.
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL         32(SP), $0x00
-	JE           res3mul
-	VBROADCASTSS 8(SP), Z18
-	VSUBPS       Z9, Z0, Z0
-	VSUBPS       Z13, Z5, Z5
-	VSUBPS       Z17, Z10, Z10
-	VSUBPS       Z4, Z14, Z14
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z0, K2
-	VMAXPS  Z0, Z18, Z0
-	VCMPPS  $0x15, Z18, Z5, K3
-	VMAXPS  Z5, Z18, Z5
-	VCMPPS  $0x15, Z18, Z10, K4
-	VMAXPS  Z10, Z18, Z10
-	VCMPPS  $0x15, Z18, Z14, K5
-	VMAXPS  Z14, Z18, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z19
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z20
-	VFMADD231PS.BCST 12(SP), Z0, Z20
-	VSUBPS           10240(R10), Z20, Z21
-	VMOVUPS          10240(R10), Z23
-	VFMADD231PS.BCST 12(SP), Z5, Z23
-	VSUBPS           10240(R10), Z23, Z24
-	VMOVUPS          10240(R10), Z26
-	VFMADD231PS.BCST 12(SP), Z10, Z26
-	VSUBPS           10240(R10), Z26, Z27
-	VMOVUPS          10240(R10), Z29
-	VFMADD231PS.BCST 12(SP), Z14, Z29
-	VSUBPS           10240(R10), Z29, Z30
-	VFMADD231PS.BCST 16(SP), Z21, Z0
-	VFMADD231PS.BCST 16(SP), Z24, Z5
-	VFMADD231PS.BCST 16(SP), Z27, Z10
-	VFMADD231PS.BCST 16(SP), Z30, Z14
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z22
-	VFMADD213PS.BCST 24(SP), Z0, Z22
-	VFMADD213PS.BCST 28(SP), Z0, Z22
-	VMULPS           Z0, Z22, Z22
-	VBROADCASTSS     20(SP), Z25
-	VFMADD213PS.BCST 24(SP), Z5, Z25
-	VFMADD213PS.BCST 28(SP), Z5, Z25
-	VMULPS           Z5, Z25, Z25
-	VBROADCASTSS     20(SP), Z28
-	VFMADD213PS.BCST 24(SP), Z10, Z28
-	VFMADD213PS.BCST 28(SP), Z10, Z28
-	VMULPS           Z10, Z28, Z28
-	VBROADCASTSS     20(SP), Z31
-	VFMADD213PS.BCST 24(SP), Z14, Z31
-	VFMADD213PS.BCST 28(SP), Z14, Z31
-	VMULPS           Z14, Z31, Z31
-	VPERMPS          Z19, Z20, Z20
-	VFMADD231PS      Z22, Z20, Z20
-	VSCALEFPS.Z      Z21, Z20, K2, Z0
-	VPERMPS          Z19, Z23, Z23
-	VFMADD231PS      Z25, Z23, Z23
-	VSCALEFPS.Z      Z24, Z23, K3, Z5
-	VPERMPS          Z19, Z26, Z26
-	VFMADD231PS      Z28, Z26, Z26
-	VSCALEFPS.Z      Z27, Z26, K4, Z10
-	VPERMPS          Z19, Z29, Z29
-	VFMADD231PS      Z31, Z29, Z29
-	VSCALEFPS.Z      Z30, Z29, K5, Z14
-	VSUBPS           Z9, Z1, Z1
-	VSUBPS           Z13, Z7, Z7
-	VSUBPS           Z17, Z11, Z11
-	VSUBPS           Z4, Z15, Z15
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z1, K2
-	VMAXPS  Z1, Z18, Z1
-	VCMPPS  $0x15, Z18, Z7, K3
-	VMAXPS  Z7, Z18, Z7
-	VCMPPS  $0x15, Z18, Z11, K4
-	VMAXPS  Z11, Z18, Z11
-	VCMPPS  $0x15, Z18, Z15, K5
-	VMAXPS  Z15, Z18, Z15
-	VMOVUPS exp2tab16<>+0(SB), Z19
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z20
-	VFMADD231PS.BCST 12(SP), Z1, Z20
-	VSUBPS           10240(R10), Z20, Z21
-	VMOVUPS          10240(R10), Z23
-	VFMADD231PS.BCST 12(SP), Z7, Z23
-	VSUBPS           10240(R10), Z23, Z24
-	VMOVUPS          10240(R10), Z26
-	VFMADD231PS.BCST 12(SP), Z11, Z26
-	VSUBPS           10240(R10), Z26, Z27
-	VMOVUPS          10240(R10), Z29
-	VFMADD231PS.BCST 12(SP), Z15, Z29
-	VSUBPS           10240(R10), Z29, Z30
-	VFMADD231PS.BCST 16(SP), Z21, Z1
-	VFMADD231PS.BCST 16(SP), Z24, Z7
-	VFMADD231PS.BCST 16(SP), Z27, Z11
-	VFMADD231PS.BCST 16(SP), Z30, Z15
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z22
-	VFMADD213PS.BCST 24(SP), Z1, Z22
-	VFMADD213PS.BCST 28(SP), Z1, Z22
-	VMULPS           Z1, Z22, Z22
-	VBROADCASTSS     20(SP), Z25
-	VFMADD213PS.BCST 24(SP), Z7, Z25
-	VFMADD213PS.BCST 28(SP), Z7, Z25
-	VMULPS           Z7, Z25, Z25
-	VBROADCASTSS     20(SP), Z28
-	VFMADD213PS.BCST 24(SP), Z11, Z28
-	VFMADD213PS.BCST 28(SP), Z11, Z28
-	VMULPS           Z11, Z28, Z28
-	VBROADCASTSS     20(SP), Z31
-	VFMADD213PS.BCST 24(SP), Z15, Z31
-	VFMADD213PS.BCST 28(SP), Z15, Z31
-	VMULPS           Z15, Z31, Z31
-	VPERMPS          Z19, Z20, Z20
-	VFMADD231PS      Z22, Z20, Z20
-	VSCALEFPS.Z      Z21, Z20, K2, Z1
-	VPERMPS          Z19, Z23, Z23
-	VFMADD231PS      Z25, Z23, Z23
-	VSCALEFPS.Z      Z24, Z23, K3, Z7
-	VPERMPS          Z19, Z26, Z26
-	VFMADD231PS      Z28, Z26, Z26
-	VSCALEFPS.Z      Z27, Z26, K4, Z11
-	VPERMPS          Z19, Z29, Z29
-	VFMADD231PS      Z31, Z29, Z29
-	VSCALEFPS.Z      Z30, Z29, K5, Z15
-	VSUBPS           Z9, Z3, Z3
-	VSUBPS           Z13, Z8, Z8
-	VSUBPS           Z17, Z12, Z12
-	VSUBPS           Z4, Z16, Z16
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z3, K2
-	VMAXPS  Z3, Z18, Z3
-	VCMPPS  $0x15, Z18, Z8, K3
-	VMAXPS  Z8, Z18, Z8
-	VCMPPS  $0x15, Z18, Z12, K4
-	VMAXPS  Z12, Z18, Z12
-	VCMPPS  $0x15, Z18, Z16, K5
-	VMAXPS  Z16, Z18, Z16
-	VMOVUPS exp2tab16<>+0(SB), Z4
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z9
-	VFMADD231PS.BCST 12(SP), Z3, Z9
-	VSUBPS           10240(R10), Z9, Z13
-	VMOVUPS          10240(R10), Z18
-	VFMADD231PS.BCST 12(SP), Z8, Z18
-	VSUBPS           10240(R10), Z18, Z19
-	VMOVUPS          10240(R10), Z21
-	VFMADD231PS.BCST 12(SP), Z12, Z21
-	VSUBPS           10240(R10), Z21, Z22
-	VMOVUPS          10240(R10), Z24
-	VFMADD231PS.BCST 12(SP), Z16, Z24
-	VSUBPS           10240(R10), Z24, Z25
-	VFMADD231PS.BCST 16(SP), Z13, Z3
-	VFMADD231PS.BCST 16(SP), Z19, Z8
-	VFMADD231PS.BCST 16(SP), Z22, Z12
-	VFMADD231PS.BCST 16(SP), Z25, Z16
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z17
-	VFMADD213PS.BCST 24(SP), Z3, Z17
-	VFMADD213PS.BCST 28(SP), Z3, Z17
-	VMULPS           Z3, Z17, Z17
-	VBROADCASTSS     20(SP), Z20
-	VFMADD213PS.BCST 24(SP), Z8, Z20
-	VFMADD213PS.BCST 28(SP), Z8, Z20
-	VMULPS           Z8, Z20, Z20
-	VBROADCASTSS     20(SP), Z23
-	VFMADD213PS.BCST 24(SP), Z12, Z23
-	VFMADD213PS.BCST 28(SP), Z12, Z23
-	VMULPS           Z12, Z23, Z23
-	VBROADCASTSS     20(SP), Z26
-	VFMADD213PS.BCST 24(SP), Z16, Z26
-	VFMADD213PS.BCST 28(SP), Z16, Z26
-	VMULPS           Z16, Z26, Z26
-	VPERMPS          Z4, Z9, Z9
-	VFMADD231PS      Z17, Z9, Z9
-	VSCALEFPS.Z      Z13, Z9, K2, Z3
-	VPERMPS          Z4, Z18, Z18
-	VFMADD231PS      Z20, Z18, Z18
-	VSCALEFPS.Z      Z19, Z18, K3, Z8
-	VPERMPS          Z4, Z21, Z21
-	VFMADD231PS      Z23, Z21, Z21
-	VSCALEFPS.Z      Z22, Z21, K4, Z12
-	VPERMPS          Z4, Z24, Z24
-	VFMADD231PS      Z26, Z24, Z24
-	VSCALEFPS.Z      Z25, Z24, K5, Z16
-	JMP              res3exped
-
-res3mul:
-	VMOVUPS     384(R10), Z18
-	VSUBPS      Z9, Z0, Z0
-	VMULPS.BCST scale+64(FP), Z0, Z0
-	VSUBPS      Z13, Z5, Z5
-	VMULPS.BCST scale+64(FP), Z5, Z5
-	VSUBPS      Z17, Z10, Z10
-	VMULPS.BCST scale+64(FP), Z10, Z10
-	VSUBPS      Z4, Z14, Z14
-	VMULPS.BCST scale+64(FP), Z14, Z14
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z0, K2
-	VMAXPS  Z0, Z18, Z0
-	VCMPPS  $0x15, Z18, Z5, K3
-	VMAXPS  Z5, Z18, Z5
-	VCMPPS  $0x15, Z18, Z10, K4
-	VMAXPS  Z10, Z18, Z10
-	VCMPPS  $0x15, Z18, Z14, K5
-	VMAXPS  Z14, Z18, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z19
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z0, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VMOVUPS     10240(R10), Z23
-	VFMADD231PS 640(R10), Z5, Z23
-	VSUBPS      10240(R10), Z23, Z24
-	VMOVUPS     10240(R10), Z26
-	VFMADD231PS 640(R10), Z10, Z26
-	VSUBPS      10240(R10), Z26, Z27
-	VMOVUPS     10240(R10), Z29
-	VFMADD231PS 640(R10), Z14, Z29
-	VSUBPS      10240(R10), Z29, Z30
-	VFMADD231PS 768(R10), Z21, Z0
-	VFMADD231PS 768(R10), Z24, Z5
-	VFMADD231PS 768(R10), Z27, Z10
-	VFMADD231PS 768(R10), Z30, Z14
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z0, Z22
-	VFMADD213PS 10624(R10), Z0, Z22
-	VMULPS      Z0, Z22, Z22
-	VMOVUPS     10368(R10), Z25
-	VFMADD213PS 10496(R10), Z5, Z25
-	VFMADD213PS 10624(R10), Z5, Z25
-	VMULPS      Z5, Z25, Z25
-	VMOVUPS     10368(R10), Z28
-	VFMADD213PS 10496(R10), Z10, Z28
-	VFMADD213PS 10624(R10), Z10, Z28
-	VMULPS      Z10, Z28, Z28
-	VMOVUPS     10368(R10), Z31
-	VFMADD213PS 10496(R10), Z14, Z31
-	VFMADD213PS 10624(R10), Z14, Z31
-	VMULPS      Z14, Z31, Z31
-	VPERMPS     Z19, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K2, Z0
-	VPERMPS     Z19, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS.Z Z24, Z23, K3, Z5
-	VPERMPS     Z19, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS.Z Z27, Z26, K4, Z10
-	VPERMPS     Z19, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS.Z Z30, Z29, K5, Z14
-	VSUBPS      Z9, Z1, Z1
-	VMULPS.BCST scale+64(FP), Z1, Z1
-	VSUBPS      Z13, Z7, Z7
-	VMULPS.BCST scale+64(FP), Z7, Z7
-	VSUBPS      Z17, Z11, Z11
-	VMULPS.BCST scale+64(FP), Z11, Z11
-	VSUBPS      Z4, Z15, Z15
-	VMULPS.BCST scale+64(FP), Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z1, K2
-	VMAXPS  Z1, Z18, Z1
-	VCMPPS  $0x15, Z18, Z7, K3
-	VMAXPS  Z7, Z18, Z7
-	VCMPPS  $0x15, Z18, Z11, K4
-	VMAXPS  Z11, Z18, Z11
-	VCMPPS  $0x15, Z18, Z15, K5
-	VMAXPS  Z15, Z18, Z15
-	VMOVUPS exp2tab16<>+0(SB), Z19
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z1, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VMOVUPS     10240(R10), Z23
-	VFMADD231PS 640(R10), Z7, Z23
-	VSUBPS      10240(R10), Z23, Z24
-	VMOVUPS     10240(R10), Z26
-	VFMADD231PS 640(R10), Z11, Z26
-	VSUBPS      10240(R10), Z26, Z27
-	VMOVUPS     10240(R10), Z29
-	VFMADD231PS 640(R10), Z15, Z29
-	VSUBPS      10240(R10), Z29, Z30
-	VFMADD231PS 768(R10), Z21, Z1
-	VFMADD231PS 768(R10), Z24, Z7
-	VFMADD231PS 768(R10), Z27, Z11
-	VFMADD231PS 768(R10), Z30, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z1, Z22
-	VFMADD213PS 10624(R10), Z1, Z22
-	VMULPS      Z1, Z22, Z22
-	VMOVUPS     10368(R10), Z25
-	VFMADD213PS 10496(R10), Z7, Z25
-	VFMADD213PS 10624(R10), Z7, Z25
-	VMULPS      Z7, Z25, Z25
-	VMOVUPS     10368(R10), Z28
-	VFMADD213PS 10496(R10), Z11, Z28
-	VFMADD213PS 10624(R10), Z11, Z28
-	VMULPS      Z11, Z28, Z28
-	VMOVUPS     10368(R10), Z31
-	VFMADD213PS 10496(R10), Z15, Z31
-	VFMADD213PS 10624(R10), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z19, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K2, Z1
-	VPERMPS     Z19, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS.Z Z24, Z23, K3, Z7
-	VPERMPS     Z19, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS.Z Z27, Z26, K4, Z11
-	VPERMPS     Z19, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS.Z Z30, Z29, K5, Z15
-	VSUBPS      Z9, Z3, Z3
-	VMULPS.BCST scale+64(FP), Z3, Z3
-	VSUBPS      Z13, Z8, Z8
-	VMULPS.BCST scale+64(FP), Z8, Z8
-	VSUBPS      Z17, Z12, Z12
-	VMULPS.BCST scale+64(FP), Z12, Z12
-	VSUBPS      Z4, Z16, Z16
-	VMULPS.BCST scale+64(FP), Z16, Z16
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z3, K2
-	VMAXPS  Z3, Z18, Z3
-	VCMPPS  $0x15, Z18, Z8, K3
-	VMAXPS  Z8, Z18, Z8
-	VCMPPS  $0x15, Z18, Z12, K4
-	VMAXPS  Z12, Z18, Z12
-	VCMPPS  $0x15, Z18, Z16, K5
-	VMAXPS  Z16, Z18, Z16
-	VMOVUPS exp2tab16<>+0(SB), Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z9
-	VFMADD231PS 640(R10), Z3, Z9
-	VSUBPS      10240(R10), Z9, Z13
-	VMOVUPS     10240(R10), Z18
-	VFMADD231PS 640(R10), Z8, Z18
-	VSUBPS      10240(R10), Z18, Z19
-	VMOVUPS     10240(R10), Z21
-	VFMADD231PS 640(R10), Z12, Z21
-	VSUBPS      10240(R10), Z21, Z22
-	VMOVUPS     10240(R10), Z24
-	VFMADD231PS 640(R10), Z16, Z24
-	VSUBPS      10240(R10), Z24, Z25
-	VFMADD231PS 768(R10), Z13, Z3
-	VFMADD231PS 768(R10), Z19, Z8
-	VFMADD231PS 768(R10), Z22, Z12
-	VFMADD231PS 768(R10), Z25, Z16
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z17
-	VFMADD213PS 10496(R10), Z3, Z17
-	VFMADD213PS 10624(R10), Z3, Z17
-	VMULPS      Z3, Z17, Z17
-	VMOVUPS     10368(R10), Z20
-	VFMADD213PS 10496(R10), Z8, Z20
-	VFMADD213PS 10624(R10), Z8, Z20
-	VMULPS      Z8, Z20, Z20
-	VMOVUPS     10368(R10), Z23
-	VFMADD213PS 10496(R10), Z12, Z23
-	VFMADD213PS 10624(R10), Z12, Z23
-	VMULPS      Z12, Z23, Z23
-	VMOVUPS     10368(R10), Z26
-	VFMADD213PS 10496(R10), Z16, Z26
-	VFMADD213PS 10624(R10), Z16, Z26
-	VMULPS      Z16, Z26, Z26
-	VPERMPS     Z4, Z9, Z9
-	VFMADD231PS Z17, Z9, Z9
-	VSCALEFPS.Z Z13, Z9, K2, Z3
-	VPERMPS     Z4, Z18, Z18
-	VFMADD231PS Z20, Z18, Z18
-	VSCALEFPS.Z Z19, Z18, K3, Z8
-	VPERMPS     Z4, Z21, Z21
-	VFMADD231PS Z23, Z21, Z21
-	VSCALEFPS.Z Z22, Z21, K4, Z12
-	VPERMPS     Z4, Z24, Z24
-	VFMADD231PS Z26, Z24, Z24
-	VSCALEFPS.Z Z25, Z24, K5, Z16
-
-res3exped:
-	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z1, Z0, Z4
-	VADDPS        Z3, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z9, Z4, Z4
-	VADDPS        Z7, Z5, Z9
-	VADDPS        Z8, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z9, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y9, Z9
-	VADDPD        Z13, Z9, Z9
-	VADDPS        Z11, Z10, Z13
-	VADDPS        Z12, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z17, Z13, Z13
-	VADDPS        Z15, Z14, Z17
-	VADDPS        Z16, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z4, Z18
-	VSHUFF32X4 $0xee, Z9, Z4, Z4
-	VSHUFF32X4 $0x44, Z17, Z13, Z9
-	VSHUFF32X4 $0xee, Z17, Z13, Z13
-	VADDPD     Z18, Z4, Z4
-	VADDPD     Z9, Z13, Z13
-	VSHUFF32X4 $0x88, Z13, Z4, Z18
-	VSHUFF32X4 $0xdd, Z13, Z4, Z4
-	VADDPD     Z18, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z18
-	VADDPD     Z18, Z4, Z4
-	VMOVUPD    1408(R10), Z9
-	VDIVPD     Z4, Z9, Z9
-	VCVTPD2PS  Z9, Y6
-	VMOVDQU32  1792(R10), Z4
-	VPERMPS    Z6, Z4, Z4
-	VMOVDQU32  2048(R10), Z9
-	VPERMPS    Z6, Z9, Z9
-	VMOVDQU32  1920(R10), Z13
-	VPERMPS    Z6, Z13, Z13
-	VMOVDQU32  2176(R10), Z17
-	VPERMPS    Z6, Z17, Z17
-	VMOVUPS    1536(R10), Z18
-
-	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z4, Z0, Z0
-	VCMPPS    $0x15, Z18, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, (AX)
-	VMULPS    Z4, Z1, Z1
-	VCMPPS    $0x15, Z18, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, 64(AX)
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x15, Z18, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, 128(AX)
-	VMULPS    Z9, Z5, Z5
-	VCMPPS    $0x15, Z18, Z5, K2
-	VMOVAPS.Z Z5, K2, Z5
-	VMOVUPS   Z5, (AX)(DI*1)
-	VMULPS    Z9, Z7, Z7
-	VCMPPS    $0x15, Z18, Z7, K2
-	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, 64(AX)(DI*1)
-	VMULPS    Z9, Z8, Z8
-	VCMPPS    $0x15, Z18, Z8, K2
-	VMOVAPS.Z Z8, K2, Z8
-	VMOVUPS   Z8, K1, 128(AX)(DI*1)
-	VMULPS    Z13, Z10, Z10
-	VCMPPS    $0x15, Z18, Z10, K2
-	VMOVAPS.Z Z10, K2, Z10
-	VMOVUPS   Z10, (AX)(DI*2)
-	VMULPS    Z13, Z11, Z11
-	VCMPPS    $0x15, Z18, Z11, K2
-	VMOVAPS.Z Z11, K2, Z11
-	VMOVUPS   Z11, 64(AX)(DI*2)
-	VMULPS    Z13, Z12, Z12
-	VCMPPS    $0x15, Z18, Z12, K2
-	VMOVAPS.Z Z12, K2, Z12
-	VMOVUPS   Z12, K1, 128(AX)(DI*2)
-	VMULPS    Z17, Z14, Z14
-	VCMPPS    $0x15, Z18, Z14, K2
-	VMOVAPS.Z Z14, K2, Z14
-	VMOVUPS   Z14, (AX)(R8*1)
-	VMULPS    Z17, Z15, Z15
-	VCMPPS    $0x15, Z18, Z15, K2
-	VMOVAPS.Z Z15, K2, Z15
-	VMOVUPS   Z15, 64(AX)(R8*1)
-	VMULPS    Z17, Z16, Z16
-	VCMPPS    $0x15, Z18, Z16, K2
-	VMOVAPS.Z Z16, K2, Z16
-	VMOVUPS   Z16, K1, 128(AX)(R8*1)
-	LEAQ      (CX)(DI*4), CX
-	LEAQ      (AX)(DI*4), AX
-	SUBQ      R9, DX
-	JMP       res3h
-
-res3s:
-	LEAQ pool<>+0(SB), R10
-	ADDQ $0x0000003f, R10
-	ANDQ $-64, R10
-
-	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
-	VMOVUPS (CX), Z0
-	VMOVUPS 64(CX), Z1
-	VMOVUPS (R10), Z3
-	VMOVUPS 128(CX), K1, Z3
-	VMAXPS  Z1, Z0, Z4
-	VMAXPS  Z3, Z4, Z4
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z4, Z4, Z7
-	VSHUFF32X4 $0xee, Z4, Z4, Z5
-	VSHUFF32X4 $0x44, Z4, Z4, Z8
-	VSHUFF32X4 $0xee, Z4, Z4, Z4
-	VMAXPS     Z7, Z5, Z5
-	VMAXPS     Z8, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z5, Z7
-	VSHUFF32X4 $0xdd, Z4, Z5, Z4
-	VMAXPS     Z7, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z7
-	VMAXPS     Z7, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z7
-	VMAXPS     Z7, Z4, Z4
-
-	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z4, Z5
-	VCMPPS     $0x15, 128(R10), Z5, K2
-	KORTESTW   K2, K2
-	JNZ        special
-	VSHUFF32X4 $0x00, Z4, Z4, Z4
-	VMOVUPS    384(R10), Z5
-
-	// e = exp(s - max) in place, one vector of each row at a time.
-	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL         32(SP), $0x00
-	JE           res3smul
-	VBROADCASTSS 8(SP), Z5
-	VSUBPS       Z4, Z0, Z0
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z0, K2
-	VMAXPS  Z0, Z5, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z8
-	VFMADD231PS.BCST 12(SP), Z0, Z8
-	VSUBPS           10240(R10), Z8, Z9
-	VFMADD231PS.BCST 16(SP), Z9, Z0
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z10
-	VFMADD213PS.BCST 24(SP), Z0, Z10
-	VFMADD213PS.BCST 28(SP), Z0, Z10
-	VMULPS           Z0, Z10, Z10
-	VPERMPS          Z7, Z8, Z8
-	VFMADD231PS      Z10, Z8, Z8
-	VSCALEFPS.Z      Z9, Z8, K2, Z0
-	VSUBPS           Z4, Z1, Z1
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z1, K2
-	VMAXPS  Z1, Z5, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z8
-	VFMADD231PS.BCST 12(SP), Z1, Z8
-	VSUBPS           10240(R10), Z8, Z9
-	VFMADD231PS.BCST 16(SP), Z9, Z1
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z10
-	VFMADD213PS.BCST 24(SP), Z1, Z10
-	VFMADD213PS.BCST 28(SP), Z1, Z10
-	VMULPS           Z1, Z10, Z10
-	VPERMPS          Z7, Z8, Z8
-	VFMADD231PS      Z10, Z8, Z8
-	VSCALEFPS.Z      Z9, Z8, K2, Z1
-	VSUBPS           Z4, Z3, Z3
-
-	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z3, K2
-	VMAXPS  Z3, Z5, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-
-	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
-	VMOVUPS          10240(R10), Z5
-	VFMADD231PS.BCST 12(SP), Z3, Z5
-	VSUBPS           10240(R10), Z5, Z7
-	VFMADD231PS.BCST 16(SP), Z7, Z3
-
-	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     20(SP), Z8
-	VFMADD213PS.BCST 24(SP), Z3, Z8
-	VFMADD213PS.BCST 28(SP), Z3, Z8
-	VMULPS           Z3, Z8, Z8
-	VPERMPS          Z4, Z5, Z5
-	VFMADD231PS      Z8, Z5, Z5
-	VSCALEFPS.Z      Z7, Z5, K2, Z3
-	JMP              res3sexped
-
-res3smul:
-	VMOVUPS     384(R10), Z5
-	VSUBPS      Z4, Z0, Z0
-	VMULPS.BCST scale+64(FP), Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z0, K2
-	VMAXPS  Z0, Z5, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z8
-	VFMADD231PS 640(R10), Z0, Z8
-	VSUBPS      10240(R10), Z8, Z9
-	VFMADD231PS 768(R10), Z9, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z10
-	VFMADD213PS 10496(R10), Z0, Z10
-	VFMADD213PS 10624(R10), Z0, Z10
-	VMULPS      Z0, Z10, Z10
-	VPERMPS     Z7, Z8, Z8
-	VFMADD231PS Z10, Z8, Z8
-	VSCALEFPS.Z Z9, Z8, K2, Z0
-	VSUBPS      Z4, Z1, Z1
-	VMULPS.BCST scale+64(FP), Z1, Z1
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z1, K2
-	VMAXPS  Z1, Z5, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z8
-	VFMADD231PS 640(R10), Z1, Z8
-	VSUBPS      10240(R10), Z8, Z9
-	VFMADD231PS 768(R10), Z9, Z1
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z10
-	VFMADD213PS 10496(R10), Z1, Z10
-	VFMADD213PS 10624(R10), Z1, Z10
-	VMULPS      Z1, Z10, Z10
-	VPERMPS     Z7, Z8, Z8
-	VFMADD231PS Z10, Z8, Z8
-	VSCALEFPS.Z Z9, Z8, K2, Z1
-	VSUBPS      Z4, Z3, Z3
-	VMULPS.BCST scale+64(FP), Z3, Z3
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z3, K2
-	VMAXPS  Z3, Z5, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z5
-	VFMADD231PS 640(R10), Z3, Z5
-	VSUBPS      10240(R10), Z5, Z7
-	VFMADD231PS 768(R10), Z7, Z3
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z8
-	VFMADD213PS 10496(R10), Z3, Z8
-	VFMADD213PS 10624(R10), Z3, Z8
-	VMULPS      Z3, Z8, Z8
-	VPERMPS     Z4, Z5, Z5
-	VFMADD231PS Z8, Z5, Z5
-	VSCALEFPS.Z Z7, Z5, K2, Z3
-
-res3sexped:
-	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z1, Z0, Z4
-	VADDPS        Z3, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z5, Z4, Z4
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z4, Z4, Z7
-	VSHUFF32X4 $0xee, Z4, Z4, Z5
-	VSHUFF32X4 $0x44, Z4, Z4, Z8
-	VSHUFF32X4 $0xee, Z4, Z4, Z4
-	VADDPD     Z7, Z5, Z5
-	VADDPD     Z8, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z5, Z7
-	VSHUFF32X4 $0xdd, Z4, Z5, Z4
-	VADDPD     Z7, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z7
-	VADDPD     Z7, Z4, Z4
-	VMOVUPD    1408(R10), Z5
-	VDIVPD     Z4, Z5, Z5
-	VCVTPD2PS  Z5, Y6
-	VMOVDQU32  1792(R10), Z4
-	VPERMPS    Z6, Z4, Z4
-	VMOVDQU32  2048(R10), Z5
-	VPERMPS    Z6, Z5, Z5
-	VMOVDQU32  1920(R10), Z5
-	VPERMPS    Z6, Z5, Z5
-	VMOVDQU32  2176(R10), Z5
-	VPERMPS    Z6, Z5, Z5
-	VMOVUPS    1536(R10), Z5
-
-	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z4, Z0, Z0
-	VCMPPS    $0x15, Z5, Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, (AX)
-	VMULPS    Z4, Z1, Z1
-	VCMPPS    $0x15, Z5, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, 64(AX)
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x15, Z5, Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, 128(AX)
-	JMP       next1
+	INCQ DI
+	JMP  next1
+
+ospecial:
+	INCQ DI
+	JMP  special
+
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), R9
+	SUBQ   DI, R9
+	LEAQ   (AX)(DI*4), R10
+	VXORPS Z0, Z0, Z0
+	CMPQ   R9, $0x00000010
+	JB     zeroshort
+
+zero_loop:
+	CMPQ    R9, $0x00000040
+	JL      zero_one
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z0, 64(R10)
+	VMOVUPS Z0, 128(R10)
+	VMOVUPS Z0, 192(R10)
+	ADDQ    $0x00000100, R10
+	SUBQ    $0x00000040, R9
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    R9, $0x00000010
+	JL      zero_tail
+	VMOVUPS Z0, (R10)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     zero_one
+
+zero_tail:
+	TESTQ   R9, R9
+	JE      zero_done
+	VMOVUPS Z0, -64(R10)(R9*4)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
+	TESTQ   R9, R9
+	JE      zerodone
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R9*2), R9
+	KMOVW   R9, K1
+	VMOVUPS Z0, K1, (R10)
+
+zerodone:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+	INCQ DI
+
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
 
 special:
 	// Slow path: count NaN and +Inf entries.
+	XORQ R9, R9
 	XORQ R10, R10
 	XORQ R11, R11
-	XORQ R12, R12
 
 count:
-	VMOVSS   (CX)(R12*4), X0
-	XORQ     R13, R13
+	VMOVSS   (CX)(R11*4), X0
+	XORQ     R12, R12
 	VUCOMISS X0, X0
-	SETPS    R13
-	ADDQ     R13, R10
+	SETPS    R12
+	ADDQ     R12, R9
 	VUCOMISS pool<>+128(SB), X0
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	SETEQ    R12
+	ADDQ     R12, R10
+	INCQ     R11
+	CMPQ     R11, DI
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R9, R9
 	JE       nonan
 	VMOVSS   pool<>+2560(SB), X1
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R10, R10
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X1, X1, X1
-	VCVTSI2SDQ R11, X1, X1
+	VCVTSI2SDQ R10, X1, X1
 	VMOVSD     pool<>+1408(SB), X0
 	VDIVSD     X1, X0, X1
 	VCVTSD2SS  X1, X1, X1
 	VXORPS     X3, X3, X3
-	XORQ       R12, R12
+	XORQ       R11, R11
 
 share:
-	VMOVSS    (CX)(R12*4), X0
+	VMOVSS    (CX)(R11*4), X0
 	VCMPPS    $0x00, pool<>+128(SB), X0, X0
 	VBLENDVPS X0, X1, X3, X0
-	VMOVSS    X0, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VMOVSS    X0, (AX)(R11*4)
+	INCQ      R11
+	CMPQ      R11, DI
 	JL        share
 	JMP       next1
 
@@ -34494,12 +32856,12 @@ masked:
 	VXORPS X1, X1, X1
 
 fill:
-	XORQ R12, R12
+	XORQ R11, R11
 
 fillloop:
-	VMOVSS X1, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X1, (AX)(R11*4)
+	INCQ   R11
+	CMPQ   R11, DI
 	JL     fillloop
 	JMP    next1
 
@@ -34507,56 +32869,455 @@ done:
 	VZEROUPPER
 	RET
 
-// func SoftmaxScaledStridedF64AVX512(dst []float64, src []float64, cols int, stride int, scale float64)
+// func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxScaledStridedF64AVX512(SB), NOSPLIT, $336-72
+TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $352-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
 	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
 
-	// Rows stride elements apart: total counts stride a row.
-	MOVQ stride+56(FP), SI
-	ADDQ SI, DX
-	SUBQ BX, DX
+	// see, the columns row 0 of a block sees: cols - q + 1.
+	MOVQ BX, DI
+	SUBQ SI, DI
+	INCQ DI
+	MOVQ BX, (SP)
+	MOVQ DI, 8(SP)
+	SHLQ $0x03, BX
 
-	// The row-tail mask depends only on cols.
-	MOVQ    BX, DI
-	ANDQ    $0x00000007, DI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(DI*2), DI
-	KMOVW   DI, K1
-	MOVQ    SI, DI
-	SHLQ    $0x03, DI
-	MOVQ    SI, R8
-	SHLQ    $0x01, R8
-	MOVQ    SI, (SP)
-
-	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
-	// Rows of up to groupMaxCols columns all go through the group code, four
-	// (float32) or two at a time, whose independent chains overlap; a row with
-	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: slot 0 only, standing for every slot in
-	// the four-row trees), and only a row whose own max is not finite takes
-	// the slow path. Longer rows go one at a time.
 row:
 	TESTQ DX, DX
 	JE    done
-	CMPQ  BX, $0x00000200
+	CMPQ  DI, $0x00000200
 	JA    single
 
-	// The group loop: a group while one is left, else solo.
-ph:
-	CMPQ  DX, R8
-	JGE   p
-	TESTQ DX, DX
-	JE    done
-	JMP   op
+	// A group if the 2 rows from this one are in the block, of
+	// up to groupMaxCols columns, with as many whole vectors; else solo.
+	MOVQ DI, SI
+	ADDQ $0x01, SI
+	CMPQ SI, (SP)
+	JA   opin
+	CMPQ SI, $0x00000200
+	JA   opin
+	LEAQ -1(DI), SI
+	ANDQ $0x00000007, SI
+	CMPQ SI, $0x00000006
+	JA   opin
+
+	// A group of 2 rows; the passes count see-1 columns.
+	DECQ DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	ADDQ    $0x01, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+	KMOVW   K1, 24(SP)
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	ADDQ    $0x02, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+	KMOVW   K1, 26(SP)
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD pool<>+2688(SB), Z3
+
+pmax_loop:
+	CMPQ   SI, $0x00000010
+	JL     pmax_one
+	VMAXPD (R8), Z0, Z0
+	VMAXPD (R8)(BX*1), Z2, Z2
+	VMAXPD 64(R8), Z1, Z1
+	VMAXPD 64(R8)(BX*1), Z3, Z3
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, SI
+	JMP    pmax_loop
+
+pmax_one:
+	CMPQ   SI, $0x00000008
+	JL     pmax_tail
+	VMAXPD (R8), Z0, Z0
+	VMAXPD (R8)(BX*1), Z2, Z2
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, SI
+	JMP    pmax_one
+
+pmax_tail:
+	KMOVW         24(SP), K1
+	VMOVUPD       pool<>+2688(SB), Z4
+	VMOVUPD       (R8), K1, Z4
+	VMAXPD        Z4, Z0, Z0
+	KMOVW         26(SP), K1
+	VMOVUPD       pool<>+2688(SB), Z4
+	VMOVUPD       (R8)(BX*1), K1, Z4
+	VMAXPD        Z4, Z2, Z2
+	VMAXPD        Z1, Z0, Z0
+	VMAXPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ         X0, SI
+	SHRQ          $0x34, SI
+	ANDL          $0x000007ff, SI
+	CMPL          SI, $0x000007ff
+	JE            op
+	VBROADCASTSD  X0, Z0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VMAXPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VMAXPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VMAXPD        X1, X2, X2
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X2, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           op
+	VBROADCASTSD X2, Z1
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+	LEAQ (CX)(BX*2), R10
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines; the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, BX
+	JZ    ppfgroup
+	CMPQ  BX, $0x00000600
+	JBE   ppfgroup
+	MOVQ  CX, R10
+
+ppfgroup:
+	LEAQ   pool<>+0(SB), R11
+	ADDQ   $0x0000003f, R11
+	ANDQ   $-64, R11
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+
+pexp_one:
+	CMPQ        SI, $0x00000008
+	JL          pexp_tail
+	VMOVUPD     (R8), Z6
+	VSUBPD      Z0, Z6, Z6
+	VMULPD.BCST scale+64(FP), Z6, Z6
+	VMOVUPD     (R8)(BX*1), Z7
+	VSUBPD      Z1, Z7, Z7
+	VMULPD.BCST scale+64(FP), Z7, Z7
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     2816(R11), Z8
+	VFMADD231PD 2944(R11), Z6, Z8
+	VMOVUPD     2816(R11), Z9
+	VFMADD231PD 2944(R11), Z7, Z9
+	VSUBPD      2816(R11), Z8, Z10
+	VMOVUPD     Z6, Z11
+	VFMADD231PD 3072(R11), Z10, Z11
+	VFMADD231PD 3200(R11), Z10, Z11
+	VSUBPD      2816(R11), Z9, Z12
+	VMOVUPD     Z7, Z13
+	VFMADD231PD 3072(R11), Z12, Z13
+	VFMADD231PD 3200(R11), Z12, Z13
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3328(R11), Z10
+	VMOVUPD     3328(R11), Z12
+	VFMADD213PD 3456(R11), Z11, Z10
+	VFMADD213PD 3456(R11), Z13, Z12
+	VFMADD213PD 3584(R11), Z11, Z10
+	VFMADD213PD 3584(R11), Z13, Z12
+	VFMADD213PD 3712(R11), Z11, Z10
+	VFMADD213PD 3712(R11), Z13, Z12
+	VFMADD213PD 3840(R11), Z11, Z10
+	VFMADD213PD 3840(R11), Z13, Z12
+	VFMADD213PD 3968(R11), Z11, Z10
+	VFMADD213PD 3968(R11), Z13, Z12
+	VFMADD213PD 4096(R11), Z11, Z10
+	VFMADD213PD 4096(R11), Z13, Z12
+	VFMADD213PD 4224(R11), Z11, Z10
+	VFMADD213PD 4224(R11), Z13, Z12
+	VFMADD213PD 4352(R11), Z11, Z10
+	VFMADD213PD 4352(R11), Z13, Z12
+	VFMADD213PD 4480(R11), Z11, Z10
+	VFMADD213PD 4480(R11), Z13, Z12
+	VFMADD213PD 4608(R11), Z11, Z10
+	VFMADD213PD 4608(R11), Z13, Z12
+	VMULPD      Z11, Z11, Z14
+	VFMADD213PD Z11, Z14, Z10
+	VADDPD      1408(R11), Z10, Z10
+	VMULPD      Z13, Z13, Z11
+	VFMADD213PD Z13, Z11, Z12
+	VADDPD      1408(R11), Z12, Z12
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Z8, Z8
+	VPADDQ     1408(R11), Z8, Z8
+	VMULPD     Z8, Z10, Z10
+	VCMPPD     $0x15, 4736(R11), Z6, K1
+	VMOVAPD.Z  Z10, K1, Z6
+	VPSLLQ     $0x34, Z9, Z9
+	VPADDQ     1408(R11), Z9, Z9
+	VMULPD     Z9, Z12, Z12
+	VCMPPD     $0x15, 4736(R11), Z7, K1
+	VMOVAPD.Z  Z12, K1, Z7
+	VMOVUPD    Z6, (R9)
+	VMOVUPD    Z7, (R9)(BX*1)
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	ADDQ       $0x00000080, R10
+	VSUBPD     Z3, Z6, Z6
+	VADDPD     Z6, Z2, Z8
+	VSUBPD     Z2, Z8, Z3
+	VSUBPD     Z6, Z3, Z3
+	VMOVAPD    Z8, Z2
+	VSUBPD     Z5, Z7, Z7
+	VADDPD     Z7, Z4, Z6
+	VSUBPD     Z4, Z6, Z5
+	VSUBPD     Z7, Z5, Z5
+	VMOVAPD    Z6, Z4
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, R9
+	SUBQ       $0x00000008, SI
+	JMP        pexp_one
+
+pexp_tail:
+	KMOVW       24(SP), K1
+	VMOVUPD     pool<>+2688(SB), Z6
+	VMOVUPD     (R8), K1, Z6
+	VSUBPD      Z0, Z6, Z6
+	VMULPD.BCST scale+64(FP), Z6, Z6
+	KMOVW       26(SP), K1
+	VMOVUPD     pool<>+2688(SB), Z0
+	VMOVUPD     (R8)(BX*1), K1, Z0
+	VSUBPD      Z1, Z0, Z0
+	VMULPD.BCST scale+64(FP), Z0, Z0
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     2816(R11), Z1
+	VFMADD231PD 2944(R11), Z6, Z1
+	VMOVUPD     2816(R11), Z7
+	VFMADD231PD 2944(R11), Z0, Z7
+	VSUBPD      2816(R11), Z1, Z8
+	VMOVUPD     Z6, Z9
+	VFMADD231PD 3072(R11), Z8, Z9
+	VFMADD231PD 3200(R11), Z8, Z9
+	VSUBPD      2816(R11), Z7, Z10
+	VMOVUPD     Z0, Z11
+	VFMADD231PD 3072(R11), Z10, Z11
+	VFMADD231PD 3200(R11), Z10, Z11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3328(R11), Z8
+	VMOVUPD     3328(R11), Z10
+	VFMADD213PD 3456(R11), Z9, Z8
+	VFMADD213PD 3456(R11), Z11, Z10
+	VFMADD213PD 3584(R11), Z9, Z8
+	VFMADD213PD 3584(R11), Z11, Z10
+	VFMADD213PD 3712(R11), Z9, Z8
+	VFMADD213PD 3712(R11), Z11, Z10
+	VFMADD213PD 3840(R11), Z9, Z8
+	VFMADD213PD 3840(R11), Z11, Z10
+	VFMADD213PD 3968(R11), Z9, Z8
+	VFMADD213PD 3968(R11), Z11, Z10
+	VFMADD213PD 4096(R11), Z9, Z8
+	VFMADD213PD 4096(R11), Z11, Z10
+	VFMADD213PD 4224(R11), Z9, Z8
+	VFMADD213PD 4224(R11), Z11, Z10
+	VFMADD213PD 4352(R11), Z9, Z8
+	VFMADD213PD 4352(R11), Z11, Z10
+	VFMADD213PD 4480(R11), Z9, Z8
+	VFMADD213PD 4480(R11), Z11, Z10
+	VFMADD213PD 4608(R11), Z9, Z8
+	VFMADD213PD 4608(R11), Z11, Z10
+	VMULPD      Z9, Z9, Z12
+	VFMADD213PD Z9, Z12, Z8
+	VADDPD      1408(R11), Z8, Z8
+	VMULPD      Z11, Z11, Z9
+	VFMADD213PD Z11, Z9, Z10
+	VADDPD      1408(R11), Z10, Z10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ        $0x34, Z1, Z1
+	VPADDQ        1408(R11), Z1, Z1
+	VMULPD        Z1, Z8, Z8
+	VCMPPD        $0x15, 4736(R11), Z6, K1
+	VMOVAPD.Z     Z8, K1, Z6
+	VPSLLQ        $0x34, Z7, Z7
+	VPADDQ        1408(R11), Z7, Z7
+	VMULPD        Z7, Z10, Z10
+	VCMPPD        $0x15, 4736(R11), Z0, K1
+	VMOVAPD.Z     Z10, K1, Z0
+	VMOVUPD       Z6, 32(SP)
+	VSUBPD        Z3, Z6, Z6
+	VADDPD        Z6, Z2, Z1
+	VSUBPD        Z2, Z1, Z3
+	VSUBPD        Z6, Z3, Z3
+	VMOVAPD       Z1, Z2
+	VMOVUPD       Z0, 96(SP)
+	VSUBPD        Z5, Z0, Z0
+	VADDPD        Z0, Z4, Z1
+	VSUBPD        Z4, Z1, Z5
+	VSUBPD        Z0, Z5, Z5
+	VMOVAPD       Z1, Z4
+	VSUBPD        Z3, Z2, Z2
+	VSUBPD        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPD        X0, X2, X2
+	VPERMILPD     $0x01, X2, X0
+	VADDSD        X0, X2, X2
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPD        Y0, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X0
+	VADDPD        X0, X4, X4
+	VPERMILPD     $0x01, X4, X0
+	VADDSD        X0, X4, X4
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X2, X0, X0
+	VBROADCASTSD X0, Z0
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X4, X1, X1
+	VBROADCASTSD X1, Z1
+	VMOVUPD      pool<>+4864(SB), Z2
+
+pscale_loop:
+	CMPQ      SI, $0x00000010
+	JL        pscale_one
+	VMOVUPD   (R9), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K1
+	VMOVAPD.Z Z3, K1, Z3
+	VMOVUPD   Z3, (R9)
+	VMOVUPD   (R9)(BX*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K1
+	VMOVAPD.Z Z3, K1, Z3
+	VMOVUPD   Z3, (R9)(BX*1)
+	VMOVUPD   64(R9), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K1
+	VMOVAPD.Z Z3, K1, Z3
+	VMOVUPD   Z3, 64(R9)
+	VMOVUPD   64(R9)(BX*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K1
+	VMOVAPD.Z Z3, K1, Z3
+	VMOVUPD   Z3, 64(R9)(BX*1)
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000010, SI
+	JMP       pscale_loop
+
+pscale_one:
+	CMPQ      SI, $0x00000008
+	JL        pscale_tail
+	VMOVUPD   (R9), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K1
+	VMOVAPD.Z Z3, K1, Z3
+	VMOVUPD   Z3, (R9)
+	VMOVUPD   (R9)(BX*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K1
+	VMOVAPD.Z Z3, K1, Z3
+	VMOVUPD   Z3, (R9)(BX*1)
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, SI
+	JMP       pscale_one
+
+pscale_tail:
+	VMOVUPD   32(SP), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K1
+	VMOVAPD.Z Z3, K1, Z3
+	KMOVW     24(SP), K1
+	VMOVUPD   Z3, K1, (R9)
+	VMOVUPD   96(SP), Z0
+	VMULPD    Z1, Z0, Z0
+	VCMPPD    $0x15, Z2, Z0, K1
+	VMOVAPD.Z Z0, K1, Z0
+	KMOVW     26(SP), K1
+	VMOVUPD   Z0, K1, (R9)(BX*1)
+	INCQ      DI
+
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*8), SI
+	MOVQ   $0x00000000, (SI)
+	ADDQ   $0x08, SI
+	MOVQ   (SP), R8
+	SUBQ   DI, R8
+	SUBQ   $0x01, R8
+	VXORPS Z0, Z0, Z0
+	CMPQ   R8, $0x00000008
+	JB     gzeroshort
+
+gzero_one:
+	CMPQ    R8, $0x00000008
+	JL      gzero_tail
+	VMOVUPD Z0, (SI)
+	VMOVUPD Z0, (SI)(BX*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, R8
+	JMP     gzero_one
+
+gzero_tail:
+	TESTQ   R8, R8
+	JE      gzero_done
+	LEAQ    -64(SI)(R8*8), SI
+	VMOVUPD Z0, (SI)
+	VMOVUPD Z0, (SI)(BX*1)
+
+gzero_done:
+	JMP gzerodone
+
+gzeroshort:
+	TESTQ   R8, R8
+	JE      gzerodone
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(R8*2), R8
+	KMOVW   R8, K1
+	VMOVUPD Z0, K1, (SI)
+	VMOVUPD Z0, K1, (SI)(BX*1)
+
+gzerodone:
+	LEAQ (CX)(BX*2), CX
+	LEAQ (AX)(BX*2), AX
+	MOVQ (SP), SI
+	SHLQ $0x01, SI
+	SUBQ SI, DX
+	ADDQ $0x02, DI
+	JMP  nextrow
 
 single:
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, SI
-	MOVQ    CX, R9
+	MOVQ    DI, SI
+	MOVQ    CX, R8
 	VMOVUPD pool<>+2688(SB), Z0
 	VMOVUPD pool<>+2688(SB), Z1
 	VMOVUPD pool<>+2688(SB), Z2
@@ -34565,27 +33326,32 @@ single:
 smax_loop:
 	CMPQ   SI, $0x00000020
 	JL     smax_one
-	VMAXPD (R9), Z0, Z0
-	VMAXPD 64(R9), Z1, Z1
-	VMAXPD 128(R9), Z2, Z2
-	VMAXPD 192(R9), Z3, Z3
-	ADDQ   $0x00000100, R9
+	VMAXPD (R8), Z0, Z0
+	VMAXPD 64(R8), Z1, Z1
+	VMAXPD 128(R8), Z2, Z2
+	VMAXPD 192(R8), Z3, Z3
+	ADDQ   $0x00000100, R8
 	SUBQ   $0x00000020, SI
 	JMP    smax_loop
 
 smax_one:
 	CMPQ   SI, $0x00000008
 	JL     smax_tail
-	VMAXPD (R9), Z0, Z0
-	ADDQ   $0x00000040, R9
+	VMAXPD (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
 	SUBQ   $0x00000008, SI
 	JMP    smax_one
 
 smax_tail:
 	TESTQ   SI, SI
 	JE      smax_done
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(SI*2), SI
+	KMOVW   SI, K1
 	VMOVUPD pool<>+2688(SB), Z4
-	VMOVUPD (R9), K1, Z4
+	VMOVUPD (R8), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
 smax_done:
@@ -34609,46 +33375,46 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, SI
-	MOVQ CX, R9
-	MOVQ AX, R10
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ DI, R11
-	CMPQ DI, $0x00040000
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
 	JBE  spfnext
-	XORQ R11, R11
+	XORQ R10, R10
 
 spfnext:
-	LEAQ pool<>+0(SB), R12
-	ADDQ $0x0000003f, R12
-	ANDQ $-64, R12
+	LEAQ pool<>+0(SB), R11
+	ADDQ $0x0000003f, R11
+	ANDQ $-64, R11
 
 	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
-	VMOVUPS 2816(R12), Z1
-	VMOVUPS 1408(R12), Z2
-	VMOVUPS 2944(R12), Z3
-	VMOVUPS 3072(R12), Z4
-	VMOVUPS 3200(R12), Z5
-	VMOVUPS 4736(R12), Z6
-	VMOVUPS 3328(R12), Z7
-	VMOVUPS 3456(R12), Z8
-	VMOVUPS 3584(R12), Z9
-	VMOVUPS 3712(R12), Z10
-	VMOVUPS 3840(R12), Z11
-	VMOVUPS 3968(R12), Z12
-	VMOVUPS 4096(R12), Z13
-	VMOVUPS 4224(R12), Z14
+	VMOVUPS 2816(R11), Z1
+	VMOVUPS 1408(R11), Z2
+	VMOVUPS 2944(R11), Z3
+	VMOVUPS 3072(R11), Z4
+	VMOVUPS 3200(R11), Z5
+	VMOVUPS 4736(R11), Z6
+	VMOVUPS 3328(R11), Z7
+	VMOVUPS 3456(R11), Z8
+	VMOVUPS 3584(R11), Z9
+	VMOVUPS 3712(R11), Z10
+	VMOVUPS 3840(R11), Z11
+	VMOVUPS 3968(R11), Z12
+	VMOVUPS 4096(R11), Z13
+	VMOVUPS 4224(R11), Z14
 	VXORPD  Z15, Z15, Z15
 	VXORPD  Z16, Z16, Z16
 
 sexp_loop:
 	CMPQ        SI, $0x00000010
 	JL          sexp_one
-	VMOVUPD     (R9), Z17
+	VMOVUPD     (R8), Z17
 	VSUBPD      Z0, Z17, Z17
 	VMULPD.BCST scale+64(FP), Z17, Z17
-	VMOVUPD     64(R9), Z18
+	VMOVUPD     64(R8), Z18
 	VSUBPD      Z0, Z18, Z18
 	VMULPD.BCST scale+64(FP), Z18, Z18
 
@@ -34683,12 +33449,12 @@ sexp_loop:
 	VFMADD213PD Z13, Z24, Z23
 	VFMADD213PD Z14, Z22, Z21
 	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD 4352(R12), Z22, Z21
-	VFMADD213PD 4352(R12), Z24, Z23
-	VFMADD213PD 4480(R12), Z22, Z21
-	VFMADD213PD 4480(R12), Z24, Z23
-	VFMADD213PD 4608(R12), Z22, Z21
-	VFMADD213PD 4608(R12), Z24, Z23
+	VFMADD213PD 4352(R11), Z22, Z21
+	VFMADD213PD 4352(R11), Z24, Z23
+	VFMADD213PD 4480(R11), Z22, Z21
+	VFMADD213PD 4480(R11), Z24, Z23
+	VFMADD213PD 4608(R11), Z22, Z21
+	VFMADD213PD 4608(R11), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z2, Z21, Z21
@@ -34700,32 +33466,32 @@ sexp_loop:
 	VPSLLQ     $0x34, Z19, Z19
 	VPADDQ     Z2, Z19, Z19
 	VMULPD     Z19, Z21, Z21
-	VCMPPD     $0x15, Z6, Z17, K2
-	VMOVAPD.Z  Z21, K2, Z17
+	VCMPPD     $0x15, Z6, Z17, K1
+	VMOVAPD.Z  Z21, K1, Z17
 	VPSLLQ     $0x34, Z20, Z20
 	VPADDQ     Z2, Z20, Z20
 	VMULPD     Z20, Z23, Z23
-	VCMPPD     $0x15, Z6, Z18, K2
-	VMOVAPD.Z  Z23, K2, Z18
-	VMOVUPD    Z17, (R10)
-	PREFETCHT0 (R9)(R11*1)
-	VMOVUPD    Z18, 64(R10)
-	PREFETCHT0 64(R9)(R11*1)
+	VCMPPD     $0x15, Z6, Z18, K1
+	VMOVAPD.Z  Z23, K1, Z18
+	VMOVUPD    Z17, (R9)
+	PREFETCHT0 (R8)(R10*1)
+	VMOVUPD    Z18, 64(R9)
+	PREFETCHT0 64(R8)(R10*1)
 	VADDPD     Z18, Z17, Z17
 	VSUBPD     Z16, Z17, Z17
 	VADDPD     Z17, Z15, Z18
 	VSUBPD     Z15, Z18, Z16
 	VSUBPD     Z17, Z16, Z16
 	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000080, R8
 	ADDQ       $0x00000080, R9
-	ADDQ       $0x00000080, R10
 	SUBQ       $0x00000010, SI
 	JMP        sexp_loop
 
 sexp_one:
 	CMPQ        SI, $0x00000008
 	JL          sexp_tail
-	VMOVUPD     (R9), Z17
+	VMOVUPD     (R8), Z17
 	VSUBPD      Z0, Z17, Z17
 	VMULPD.BCST scale+64(FP), Z17, Z17
 
@@ -34746,9 +33512,9 @@ sexp_one:
 	VFMADD213PD Z12, Z20, Z19
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD 4352(R12), Z20, Z19
-	VFMADD213PD 4480(R12), Z20, Z19
-	VFMADD213PD 4608(R12), Z20, Z19
+	VFMADD213PD 4352(R11), Z20, Z19
+	VFMADD213PD 4480(R11), Z20, Z19
+	VFMADD213PD 4608(R11), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z2, Z19, Z19
@@ -34757,25 +33523,30 @@ sexp_one:
 	VPSLLQ     $0x34, Z18, Z18
 	VPADDQ     Z2, Z18, Z18
 	VMULPD     Z18, Z19, Z19
-	VCMPPD     $0x15, Z6, Z17, K2
-	VMOVAPD.Z  Z19, K2, Z17
-	VMOVUPD    Z17, (R10)
-	PREFETCHT0 (R9)(R11*1)
+	VCMPPD     $0x15, Z6, Z17, K1
+	VMOVAPD.Z  Z19, K1, Z17
+	VMOVUPD    Z17, (R9)
+	PREFETCHT0 (R8)(R10*1)
 	VSUBPD     Z16, Z17, Z17
 	VADDPD     Z17, Z15, Z18
 	VSUBPD     Z15, Z18, Z16
 	VSUBPD     Z17, Z16, Z16
 	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000040, R8
 	ADDQ       $0x00000040, R9
-	ADDQ       $0x00000040, R10
 	SUBQ       $0x00000008, SI
 	JMP        sexp_one
 
 sexp_tail:
 	TESTQ       SI, SI
 	JE          sexp_done
+	MOVQ        DI, SI
+	ANDQ        $0x00000007, SI
+	LEAQ        ktab<>+0(SB), R9
+	MOVWLZX     (R9)(SI*2), SI
+	KMOVW       SI, K1
 	VMOVUPD     pool<>+2688(SB), Z17
-	VMOVUPD     (R9), K1, Z17
+	VMOVUPD     (R8), K1, Z17
 	VSUBPD      Z0, Z17, Z17
 	VMULPD.BCST scale+64(FP), Z17, Z17
 
@@ -34796,9 +33567,9 @@ sexp_tail:
 	VFMADD213PD Z12, Z3, Z1
 	VFMADD213PD Z13, Z3, Z1
 	VFMADD213PD Z14, Z3, Z1
-	VFMADD213PD 4352(R12), Z3, Z1
-	VFMADD213PD 4480(R12), Z3, Z1
-	VFMADD213PD 4608(R12), Z3, Z1
+	VFMADD213PD 4352(R11), Z3, Z1
+	VFMADD213PD 4480(R11), Z3, Z1
+	VFMADD213PD 4608(R11), Z3, Z1
 	VMULPD      Z3, Z3, Z4
 	VFMADD213PD Z3, Z4, Z1
 	VADDPD      Z2, Z1, Z1
@@ -34807,9 +33578,9 @@ sexp_tail:
 	VPSLLQ    $0x34, Z0, Z0
 	VPADDQ    Z2, Z0, Z0
 	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, Z6, Z17, K2
-	VMOVAPD.Z Z1, K2, Z17
-	VMOVUPD   Z17, 16(SP)
+	VCMPPD    $0x15, Z6, Z17, K1
+	VMOVAPD.Z Z1, K1, Z17
+	VMOVUPD   Z17, 160(SP)
 	VSUBPD    Z16, Z17, Z17
 	VADDPD    Z17, Z15, Z0
 	VSUBPD    Z15, Z0, Z16
@@ -34826,8 +33597,8 @@ sexp_done:
 	VADDSD        X0, X15, X15
 
 	// Pass 3.
-	MOVQ         BX, SI
-	MOVQ         AX, R10
+	MOVQ         DI, SI
+	MOVQ         AX, R9
 	VMOVSD       pool<>+1408(SB), X0
 	VDIVSD       X15, X0, X0
 	VBROADCASTSD X0, Z0
@@ -34836,442 +33607,101 @@ sexp_done:
 sscale_loop:
 	CMPQ      SI, $0x00000020
 	JL        sscale_one
-	VMOVUPD   (R10), Z2
+	VMOVUPD   (R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)
-	VMOVUPD   64(R10), Z2
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, (R9)
+	VMOVUPD   64(R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, 64(R10)
-	VMOVUPD   128(R10), Z2
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, 64(R9)
+	VMOVUPD   128(R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, 128(R10)
-	VMOVUPD   192(R10), Z2
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, 128(R9)
+	VMOVUPD   192(R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, 192(R10)
-	ADDQ      $0x00000100, R10
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, 192(R9)
+	ADDQ      $0x00000100, R9
 	SUBQ      $0x00000020, SI
 	JMP       sscale_loop
 
 sscale_one:
 	CMPQ      SI, $0x00000008
 	JL        sscale_tail
-	VMOVUPD   (R10), Z2
+	VMOVUPD   (R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)
-	ADDQ      $0x00000040, R10
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, (R9)
+	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, SI
 	JMP       sscale_one
 
 sscale_tail:
 	TESTQ     SI, SI
 	JE        sscale_done
-	VMOVUPD   16(SP), Z2
+	VMOVUPD   160(SP), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, K1, (R10)
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	MOVQ      DI, SI
+	ANDQ      $0x00000007, SI
+	LEAQ      ktab<>+0(SB), R8
+	MOVWLZX   (R8)(SI*2), SI
+	KMOVW     SI, K1
+	VMOVUPD   Z2, K1, (R9)
 
 sscale_done:
-next1:
-	ADDQ DI, CX
-	ADDQ DI, AX
-	SUBQ (SP), DX
-	JMP  row
+	JMP next1
 
-p:
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, SI
-	MOVQ    CX, R9
-	VMOVUPD pool<>+2688(SB), Z0
-	VMOVUPD pool<>+2688(SB), Z1
-	VMOVUPD pool<>+2688(SB), Z2
-	VMOVUPD pool<>+2688(SB), Z3
-
-pmax_loop:
-	CMPQ   SI, $0x00000010
-	JL     pmax_one
-	VMAXPD (R9), Z0, Z0
-	VMAXPD (R9)(DI*1), Z2, Z2
-	VMAXPD 64(R9), Z1, Z1
-	VMAXPD 64(R9)(DI*1), Z3, Z3
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000010, SI
-	JMP    pmax_loop
-
-pmax_one:
-	CMPQ   SI, $0x00000008
-	JL     pmax_tail
-	VMAXPD (R9), Z0, Z0
-	VMAXPD (R9)(DI*1), Z2, Z2
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000008, SI
-	JMP    pmax_one
-
-pmax_tail:
-	TESTQ   SI, SI
-	JE      pmax_done
-	VMOVUPD pool<>+2688(SB), Z4
-	VMOVUPD (R9), K1, Z4
-	VMAXPD  Z4, Z0, Z0
-	VMOVUPD pool<>+2688(SB), Z4
-	VMOVUPD (R9)(DI*1), K1, Z4
-	VMAXPD  Z4, Z2, Z2
-
-pmax_done:
-	VMAXPD        Z1, Z0, Z0
-	VMAXPD        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPD        X1, X0, X0
-	VPERMILPD     $0x01, X0, X1
-	VMAXPD        X1, X0, X0
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ         X0, SI
-	SHRQ          $0x34, SI
-	ANDL          $0x000007ff, SI
-	CMPL          SI, $0x000007ff
-	JE            op
-	VBROADCASTSD  X0, Z0
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VMAXPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VMAXPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VMAXPD        X1, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X2, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           op
-	VBROADCASTSD X2, Z1
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, SI
-	MOVQ CX, R9
-	MOVQ AX, R10
-	LEAQ (CX)(DI*2), R11
-
-	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines; the prefetches then hit this group's
-	// own lines, in L1.
-	TESTQ $0x0000003f, DI
-	JZ    ppfgroup
-	CMPQ  DI, $0x00000600
-	JBE   ppfgroup
-	MOVQ  CX, R11
-
-ppfgroup:
-	LEAQ   pool<>+0(SB), R12
-	ADDQ   $0x0000003f, R12
-	ANDQ   $-64, R12
-	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
-
-pexp_one:
-	CMPQ        SI, $0x00000008
-	JL          pexp_tail
-	VMOVUPD     (R9), Z6
-	VSUBPD      Z0, Z6, Z6
-	VMULPD.BCST scale+64(FP), Z6, Z6
-	VMOVUPD     (R9)(DI*1), Z7
-	VSUBPD      Z1, Z7, Z7
-	VMULPD.BCST scale+64(FP), Z7, Z7
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z8
-	VFMADD231PD 2944(R12), Z6, Z8
-	VMOVUPD     2816(R12), Z9
-	VFMADD231PD 2944(R12), Z7, Z9
-	VSUBPD      2816(R12), Z8, Z10
-	VMOVUPD     Z6, Z11
-	VFMADD231PD 3072(R12), Z10, Z11
-	VFMADD231PD 3200(R12), Z10, Z11
-	VSUBPD      2816(R12), Z9, Z12
-	VMOVUPD     Z7, Z13
-	VFMADD231PD 3072(R12), Z12, Z13
-	VFMADD231PD 3200(R12), Z12, Z13
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z10
-	VMOVUPD     3328(R12), Z12
-	VFMADD213PD 3456(R12), Z11, Z10
-	VFMADD213PD 3456(R12), Z13, Z12
-	VFMADD213PD 3584(R12), Z11, Z10
-	VFMADD213PD 3584(R12), Z13, Z12
-	VFMADD213PD 3712(R12), Z11, Z10
-	VFMADD213PD 3712(R12), Z13, Z12
-	VFMADD213PD 3840(R12), Z11, Z10
-	VFMADD213PD 3840(R12), Z13, Z12
-	VFMADD213PD 3968(R12), Z11, Z10
-	VFMADD213PD 3968(R12), Z13, Z12
-	VFMADD213PD 4096(R12), Z11, Z10
-	VFMADD213PD 4096(R12), Z13, Z12
-	VFMADD213PD 4224(R12), Z11, Z10
-	VFMADD213PD 4224(R12), Z13, Z12
-	VFMADD213PD 4352(R12), Z11, Z10
-	VFMADD213PD 4352(R12), Z13, Z12
-	VFMADD213PD 4480(R12), Z11, Z10
-	VFMADD213PD 4480(R12), Z13, Z12
-	VFMADD213PD 4608(R12), Z11, Z10
-	VFMADD213PD 4608(R12), Z13, Z12
-	VMULPD      Z11, Z11, Z14
-	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1408(R12), Z10, Z10
-	VMULPD      Z13, Z13, Z11
-	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1408(R12), Z12, Z12
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Z8, Z8
-	VPADDQ     1408(R12), Z8, Z8
-	VMULPD     Z8, Z10, Z10
-	VCMPPD     $0x15, 4736(R12), Z6, K2
-	VMOVAPD.Z  Z10, K2, Z6
-	VPSLLQ     $0x34, Z9, Z9
-	VPADDQ     1408(R12), Z9, Z9
-	VMULPD     Z9, Z12, Z12
-	VCMPPD     $0x15, 4736(R12), Z7, K2
-	VMOVAPD.Z  Z12, K2, Z7
-	VMOVUPD    Z6, (R10)
-	VMOVUPD    Z7, (R10)(DI*1)
-	PREFETCHT0 (R11)
-	PREFETCHT0 64(R11)
-	ADDQ       $0x00000080, R11
-	VSUBPD     Z3, Z6, Z6
-	VADDPD     Z6, Z2, Z8
-	VSUBPD     Z2, Z8, Z3
-	VSUBPD     Z6, Z3, Z3
-	VMOVAPD    Z8, Z2
-	VSUBPD     Z5, Z7, Z7
-	VADDPD     Z7, Z4, Z6
-	VSUBPD     Z4, Z6, Z5
-	VSUBPD     Z7, Z5, Z5
-	VMOVAPD    Z6, Z4
-	ADDQ       $0x00000040, R9
-	ADDQ       $0x00000040, R10
-	SUBQ       $0x00000008, SI
-	JMP        pexp_one
-
-pexp_tail:
-	TESTQ       SI, SI
-	JE          pexp_done
-	VMOVUPD     pool<>+2688(SB), Z6
-	VMOVUPD     (R9), K1, Z6
-	VSUBPD      Z0, Z6, Z6
-	VMULPD.BCST scale+64(FP), Z6, Z6
-	VMOVUPD     pool<>+2688(SB), Z0
-	VMOVUPD     (R9)(DI*1), K1, Z0
-	VSUBPD      Z1, Z0, Z0
-	VMULPD.BCST scale+64(FP), Z0, Z0
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z1
-	VFMADD231PD 2944(R12), Z6, Z1
-	VMOVUPD     2816(R12), Z7
-	VFMADD231PD 2944(R12), Z0, Z7
-	VSUBPD      2816(R12), Z1, Z8
-	VMOVUPD     Z6, Z9
-	VFMADD231PD 3072(R12), Z8, Z9
-	VFMADD231PD 3200(R12), Z8, Z9
-	VSUBPD      2816(R12), Z7, Z10
-	VMOVUPD     Z0, Z11
-	VFMADD231PD 3072(R12), Z10, Z11
-	VFMADD231PD 3200(R12), Z10, Z11
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z8
-	VMOVUPD     3328(R12), Z10
-	VFMADD213PD 3456(R12), Z9, Z8
-	VFMADD213PD 3456(R12), Z11, Z10
-	VFMADD213PD 3584(R12), Z9, Z8
-	VFMADD213PD 3584(R12), Z11, Z10
-	VFMADD213PD 3712(R12), Z9, Z8
-	VFMADD213PD 3712(R12), Z11, Z10
-	VFMADD213PD 3840(R12), Z9, Z8
-	VFMADD213PD 3840(R12), Z11, Z10
-	VFMADD213PD 3968(R12), Z9, Z8
-	VFMADD213PD 3968(R12), Z11, Z10
-	VFMADD213PD 4096(R12), Z9, Z8
-	VFMADD213PD 4096(R12), Z11, Z10
-	VFMADD213PD 4224(R12), Z9, Z8
-	VFMADD213PD 4224(R12), Z11, Z10
-	VFMADD213PD 4352(R12), Z9, Z8
-	VFMADD213PD 4352(R12), Z11, Z10
-	VFMADD213PD 4480(R12), Z9, Z8
-	VFMADD213PD 4480(R12), Z11, Z10
-	VFMADD213PD 4608(R12), Z9, Z8
-	VFMADD213PD 4608(R12), Z11, Z10
-	VMULPD      Z9, Z9, Z12
-	VFMADD213PD Z9, Z12, Z8
-	VADDPD      1408(R12), Z8, Z8
-	VMULPD      Z11, Z11, Z9
-	VFMADD213PD Z11, Z9, Z10
-	VADDPD      1408(R12), Z10, Z10
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    1408(R12), Z1, Z1
-	VMULPD    Z1, Z8, Z8
-	VCMPPD    $0x15, 4736(R12), Z6, K2
-	VMOVAPD.Z Z8, K2, Z6
-	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    1408(R12), Z7, Z7
-	VMULPD    Z7, Z10, Z10
-	VCMPPD    $0x15, 4736(R12), Z0, K2
-	VMOVAPD.Z Z10, K2, Z0
-	VMOVUPD   Z6, 80(SP)
-	VSUBPD    Z3, Z6, Z6
-	VADDPD    Z6, Z2, Z1
-	VSUBPD    Z2, Z1, Z3
-	VSUBPD    Z6, Z3, Z3
-	VMOVAPD   Z1, Z2
-	VMOVUPD   Z0, 144(SP)
-	VSUBPD    Z5, Z0, Z0
-	VADDPD    Z0, Z4, Z1
-	VSUBPD    Z4, Z1, Z5
-	VSUBPD    Z0, Z5, Z5
-	VMOVAPD   Z1, Z4
-
-pexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VSUBPD        Z5, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z2, Y0
-	VADDPD        Y0, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPD        X0, X2, X2
-	VPERMILPD     $0x01, X2, X0
-	VADDSD        X0, X2, X2
-	VEXTRACTF64X4 $0x01, Z4, Y0
-	VADDPD        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
-	VADDPD        X0, X4, X4
-	VPERMILPD     $0x01, X4, X0
-	VADDSD        X0, X4, X4
-
-	// Pass 3.
-	MOVQ         BX, SI
-	MOVQ         AX, R10
-	VMOVSD       pool<>+1408(SB), X0
-	VDIVSD       X2, X0, X0
-	VBROADCASTSD X0, Z0
-	VMOVSD       pool<>+1408(SB), X1
-	VDIVSD       X4, X1, X1
-	VBROADCASTSD X1, Z1
-	VMOVUPD      pool<>+4864(SB), Z2
-
-pscale_loop:
-	CMPQ      SI, $0x00000010
-	JL        pscale_one
-	VMOVUPD   (R10), Z3
-	VMULPD    Z0, Z3, Z3
-	VCMPPD    $0x15, Z2, Z3, K2
-	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   Z3, (R10)
-	VMOVUPD   (R10)(DI*1), Z3
-	VMULPD    Z1, Z3, Z3
-	VCMPPD    $0x15, Z2, Z3, K2
-	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   Z3, (R10)(DI*1)
-	VMOVUPD   64(R10), Z3
-	VMULPD    Z0, Z3, Z3
-	VCMPPD    $0x15, Z2, Z3, K2
-	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   Z3, 64(R10)
-	VMOVUPD   64(R10)(DI*1), Z3
-	VMULPD    Z1, Z3, Z3
-	VCMPPD    $0x15, Z2, Z3, K2
-	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   Z3, 64(R10)(DI*1)
-	ADDQ      $0x00000080, R10
-	SUBQ      $0x00000010, SI
-	JMP       pscale_loop
-
-pscale_one:
-	CMPQ      SI, $0x00000008
-	JL        pscale_tail
-	VMOVUPD   (R10), Z3
-	VMULPD    Z0, Z3, Z3
-	VCMPPD    $0x15, Z2, Z3, K2
-	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   Z3, (R10)
-	VMOVUPD   (R10)(DI*1), Z3
-	VMULPD    Z1, Z3, Z3
-	VCMPPD    $0x15, Z2, Z3, K2
-	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   Z3, (R10)(DI*1)
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x00000008, SI
-	JMP       pscale_one
-
-pscale_tail:
-	TESTQ     SI, SI
-	JE        pscale_done
-	VMOVUPD   80(SP), Z3
-	VMULPD    Z0, Z3, Z3
-	VCMPPD    $0x15, Z2, Z3, K2
-	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   Z3, K1, (R10)
-	VMOVUPD   144(SP), Z0
-	VMULPD    Z1, Z0, Z0
-	VCMPPD    $0x15, Z2, Z0, K2
-	VMOVAPD.Z Z0, K2, Z0
-	VMOVUPD   Z0, K1, (R10)(DI*1)
-
-pscale_done:
-	LEAQ (CX)(DI*2), CX
-	LEAQ (AX)(DI*2), AX
-	SUBQ R8, DX
-	JMP  ph
+	// A row alone: the passes count see-1 columns, as in a group.
+opin:
+	DECQ DI
 
 op:
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	ADDQ    $0x01, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+	KMOVW   K1, 24(SP)
+
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, SI
-	MOVQ    CX, R9
+	MOVQ    DI, SI
+	MOVQ    CX, R8
 	VMOVUPD pool<>+2688(SB), Z0
 	VMOVUPD pool<>+2688(SB), Z1
 
 opmax_loop:
 	CMPQ   SI, $0x00000010
 	JL     opmax_one
-	VMAXPD (R9), Z0, Z0
-	VMAXPD 64(R9), Z1, Z1
-	ADDQ   $0x00000080, R9
+	VMAXPD (R8), Z0, Z0
+	VMAXPD 64(R8), Z1, Z1
+	ADDQ   $0x00000080, R8
 	SUBQ   $0x00000010, SI
 	JMP    opmax_loop
 
 opmax_one:
 	CMPQ   SI, $0x00000008
 	JL     opmax_tail
-	VMAXPD (R9), Z0, Z0
-	ADDQ   $0x00000040, R9
+	VMAXPD (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
 	SUBQ   $0x00000008, SI
 	JMP    opmax_one
 
 opmax_tail:
-	TESTQ   SI, SI
-	JE      opmax_done
-	VMOVUPD pool<>+2688(SB), Z2
-	VMOVUPD (R9), K1, Z2
-	VMAXPD  Z2, Z0, Z0
-
-opmax_done:
+	KMOVW         24(SP), K1
+	VMOVUPD       pool<>+2688(SB), Z2
+	VMOVUPD       (R8), K1, Z2
+	VMAXPD        Z2, Z0, Z0
 	VMAXPD        Z1, Z0, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
@@ -35285,129 +33715,126 @@ opmax_done:
 	SHRQ         $0x34, SI
 	ANDL         $0x000007ff, SI
 	CMPL         SI, $0x000007ff
-	JE           special
+	JE           ospecial
 	VBROADCASTSD X0, Z0
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, SI
-	MOVQ CX, R9
-	MOVQ AX, R10
-	LEAQ (CX)(DI*2), R11
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+	LEAQ (CX)(BX*2), R10
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
 	// lines; the prefetches then hit this group's
 	// own lines, in L1.
-	TESTQ $0x0000003f, DI
+	TESTQ $0x0000003f, BX
 	JZ    oppfgroup
-	CMPQ  DI, $0x00000600
+	CMPQ  BX, $0x00000600
 	JBE   oppfgroup
-	MOVQ  CX, R11
+	MOVQ  CX, R10
 
 oppfgroup:
-	LEAQ   pool<>+0(SB), R12
-	ADDQ   $0x0000003f, R12
-	ANDQ   $-64, R12
+	LEAQ   pool<>+0(SB), R11
+	ADDQ   $0x0000003f, R11
+	ANDQ   $-64, R11
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
 
 opexp_one:
 	CMPQ        SI, $0x00000008
 	JL          opexp_tail
-	VMOVUPD     (R9), Z3
+	VMOVUPD     (R8), Z3
 	VSUBPD      Z0, Z3, Z3
 	VMULPD.BCST scale+64(FP), Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z4
-	VFMADD231PD 2944(R12), Z3, Z4
-	VSUBPD      2816(R12), Z4, Z5
+	VMOVUPD     2816(R11), Z4
+	VFMADD231PD 2944(R11), Z3, Z4
+	VSUBPD      2816(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD 3072(R12), Z5, Z6
-	VFMADD231PD 3200(R12), Z5, Z6
+	VFMADD231PD 3072(R11), Z5, Z6
+	VFMADD231PD 3200(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z5
-	VFMADD213PD 3456(R12), Z6, Z5
-	VFMADD213PD 3584(R12), Z6, Z5
-	VFMADD213PD 3712(R12), Z6, Z5
-	VFMADD213PD 3840(R12), Z6, Z5
-	VFMADD213PD 3968(R12), Z6, Z5
-	VFMADD213PD 4096(R12), Z6, Z5
-	VFMADD213PD 4224(R12), Z6, Z5
-	VFMADD213PD 4352(R12), Z6, Z5
-	VFMADD213PD 4480(R12), Z6, Z5
-	VFMADD213PD 4608(R12), Z6, Z5
+	VMOVUPD     3328(R11), Z5
+	VFMADD213PD 3456(R11), Z6, Z5
+	VFMADD213PD 3584(R11), Z6, Z5
+	VFMADD213PD 3712(R11), Z6, Z5
+	VFMADD213PD 3840(R11), Z6, Z5
+	VFMADD213PD 3968(R11), Z6, Z5
+	VFMADD213PD 4096(R11), Z6, Z5
+	VFMADD213PD 4224(R11), Z6, Z5
+	VFMADD213PD 4352(R11), Z6, Z5
+	VFMADD213PD 4480(R11), Z6, Z5
+	VFMADD213PD 4608(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1408(R12), Z5, Z5
+	VADDPD      1408(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ     $0x34, Z4, Z4
-	VPADDQ     1408(R12), Z4, Z4
+	VPADDQ     1408(R11), Z4, Z4
 	VMULPD     Z4, Z5, Z5
-	VCMPPD     $0x15, 4736(R12), Z3, K2
-	VMOVAPD.Z  Z5, K2, Z3
-	VMOVUPD    Z3, (R10)
-	PREFETCHT0 (R11)
-	PREFETCHT0 64(R11)
-	ADDQ       $0x00000080, R11
+	VCMPPD     $0x15, 4736(R11), Z3, K1
+	VMOVAPD.Z  Z5, K1, Z3
+	VMOVUPD    Z3, (R9)
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	ADDQ       $0x00000080, R10
 	VSUBPD     Z2, Z3, Z3
 	VADDPD     Z3, Z1, Z4
 	VSUBPD     Z1, Z4, Z2
 	VSUBPD     Z3, Z2, Z2
 	VMOVAPD    Z4, Z1
+	ADDQ       $0x00000040, R8
 	ADDQ       $0x00000040, R9
-	ADDQ       $0x00000040, R10
 	SUBQ       $0x00000008, SI
 	JMP        opexp_one
 
 opexp_tail:
-	TESTQ       SI, SI
-	JE          opexp_done
+	KMOVW       24(SP), K1
 	VMOVUPD     pool<>+2688(SB), Z3
-	VMOVUPD     (R9), K1, Z3
+	VMOVUPD     (R8), K1, Z3
 	VSUBPD      Z0, Z3, Z3
 	VMULPD.BCST scale+64(FP), Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z0
-	VFMADD231PD 2944(R12), Z3, Z0
-	VSUBPD      2816(R12), Z0, Z4
+	VMOVUPD     2816(R11), Z0
+	VFMADD231PD 2944(R11), Z3, Z0
+	VSUBPD      2816(R11), Z0, Z4
 	VMOVUPD     Z3, Z5
-	VFMADD231PD 3072(R12), Z4, Z5
-	VFMADD231PD 3200(R12), Z4, Z5
+	VFMADD231PD 3072(R11), Z4, Z5
+	VFMADD231PD 3200(R11), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z4
-	VFMADD213PD 3456(R12), Z5, Z4
-	VFMADD213PD 3584(R12), Z5, Z4
-	VFMADD213PD 3712(R12), Z5, Z4
-	VFMADD213PD 3840(R12), Z5, Z4
-	VFMADD213PD 3968(R12), Z5, Z4
-	VFMADD213PD 4096(R12), Z5, Z4
-	VFMADD213PD 4224(R12), Z5, Z4
-	VFMADD213PD 4352(R12), Z5, Z4
-	VFMADD213PD 4480(R12), Z5, Z4
-	VFMADD213PD 4608(R12), Z5, Z4
+	VMOVUPD     3328(R11), Z4
+	VFMADD213PD 3456(R11), Z5, Z4
+	VFMADD213PD 3584(R11), Z5, Z4
+	VFMADD213PD 3712(R11), Z5, Z4
+	VFMADD213PD 3840(R11), Z5, Z4
+	VFMADD213PD 3968(R11), Z5, Z4
+	VFMADD213PD 4096(R11), Z5, Z4
+	VFMADD213PD 4224(R11), Z5, Z4
+	VFMADD213PD 4352(R11), Z5, Z4
+	VFMADD213PD 4480(R11), Z5, Z4
+	VFMADD213PD 4608(R11), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1408(R12), Z4, Z4
+	VADDPD      1408(R11), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z0, Z0
-	VPADDQ    1408(R12), Z0, Z0
-	VMULPD    Z0, Z4, Z4
-	VCMPPD    $0x15, 4736(R12), Z3, K2
-	VMOVAPD.Z Z4, K2, Z3
-	VMOVUPD   Z3, 208(SP)
-	VSUBPD    Z2, Z3, Z3
-	VADDPD    Z3, Z1, Z0
-	VSUBPD    Z1, Z0, Z2
-	VSUBPD    Z3, Z2, Z2
-	VMOVAPD   Z0, Z1
-
-opexp_done:
+	VPSLLQ        $0x34, Z0, Z0
+	VPADDQ        1408(R11), Z0, Z0
+	VMULPD        Z0, Z4, Z4
+	VCMPPD        $0x15, 4736(R11), Z3, K1
+	VMOVAPD.Z     Z4, K1, Z3
+	VMOVUPD       Z3, 224(SP)
+	VSUBPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z0
+	VSUBPD        Z1, Z0, Z2
+	VSUBPD        Z3, Z2, Z2
+	VMOVAPD       Z0, Z1
 	VSUBPD        Z2, Z1, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VADDPD        Y0, Y1, Y1
@@ -35417,8 +33844,8 @@ opexp_done:
 	VADDSD        X0, X1, X1
 
 	// Pass 3.
-	MOVQ         BX, SI
-	MOVQ         AX, R10
+	MOVQ         DI, SI
+	MOVQ         AX, R9
 	VMOVSD       pool<>+1408(SB), X0
 	VDIVSD       X1, X0, X0
 	VBROADCASTSD X0, Z0
@@ -35427,61 +33854,119 @@ opexp_done:
 opscale_loop:
 	CMPQ      SI, $0x00000010
 	JL        opscale_one
-	VMOVUPD   (R10), Z2
+	VMOVUPD   (R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)
-	VMOVUPD   64(R10), Z2
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, (R9)
+	VMOVUPD   64(R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, 64(R10)
-	ADDQ      $0x00000080, R10
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, 64(R9)
+	ADDQ      $0x00000080, R9
 	SUBQ      $0x00000010, SI
 	JMP       opscale_loop
 
 opscale_one:
 	CMPQ      SI, $0x00000008
 	JL        opscale_tail
-	VMOVUPD   (R10), Z2
+	VMOVUPD   (R9), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)
-	ADDQ      $0x00000040, R10
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	VMOVUPD   Z2, (R9)
+	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, SI
 	JMP       opscale_one
 
 opscale_tail:
-	TESTQ     SI, SI
-	JE        opscale_done
-	VMOVUPD   208(SP), Z2
+	VMOVUPD   224(SP), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, Z1, Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, K1, (R10)
+	VCMPPD    $0x15, Z1, Z2, K1
+	VMOVAPD.Z Z2, K1, Z2
+	KMOVW     24(SP), K1
+	VMOVUPD   Z2, K1, (R9)
+	INCQ      DI
+	JMP       next1
 
-opscale_done:
-	JMP next1
+ospecial:
+	INCQ DI
+	JMP  special
+
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), SI
+	SUBQ   DI, SI
+	LEAQ   (AX)(DI*8), R8
+	VXORPS Z0, Z0, Z0
+	CMPQ   SI, $0x00000008
+	JB     zeroshort
+
+zero_loop:
+	CMPQ    SI, $0x00000020
+	JL      zero_one
+	VMOVUPD Z0, (R8)
+	VMOVUPD Z0, 64(R8)
+	VMOVUPD Z0, 128(R8)
+	VMOVUPD Z0, 192(R8)
+	ADDQ    $0x00000100, R8
+	SUBQ    $0x00000020, SI
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    SI, $0x00000008
+	JL      zero_tail
+	VMOVUPD Z0, (R8)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000008, SI
+	JMP     zero_one
+
+zero_tail:
+	TESTQ   SI, SI
+	JE      zero_done
+	VMOVUPD Z0, -64(R8)(SI*8)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
+	TESTQ   SI, SI
+	JE      zerodone
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(SI*2), SI
+	KMOVW   SI, K1
+	VMOVUPD Z0, K1, (R8)
+
+zerodone:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+	INCQ DI
+
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
 
 special:
 	// Slow path: count NaN and +Inf entries.
 	XORQ SI, SI
+	XORQ R8, R8
 	XORQ R9, R9
-	XORQ R10, R10
 
 count:
-	VMOVSD   (CX)(R10*8), X0
-	XORQ     R11, R11
+	VMOVSD   (CX)(R9*8), X0
+	XORQ     R10, R10
 	VUCOMISD X0, X0
-	SETPS    R11
-	ADDQ     R11, SI
+	SETPS    R10
+	ADDQ     R10, SI
 	VUCOMISD pool<>+4992(SB), X0
-	SETEQ    R11
-	ADDQ     R11, R9
-	INCQ     R10
-	CMPQ     R10, BX
+	SETEQ    R10
+	ADDQ     R10, R8
+	INCQ     R9
+	CMPQ     R9, DI
 	JL       count
 	TESTQ    SI, SI
 	JE       nonan
@@ -35489,24 +33974,24 @@ count:
 	JMP      fill
 
 nonan:
-	TESTQ R9, R9
+	TESTQ R8, R8
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X1, X1, X1
-	VCVTSI2SDQ R9, X1, X1
+	VCVTSI2SDQ R8, X1, X1
 	VMOVSD     pool<>+1408(SB), X0
 	VDIVSD     X1, X0, X1
 	VXORPS     X2, X2, X2
-	XORQ       R10, R10
+	XORQ       R9, R9
 
 share:
-	VMOVSD    (CX)(R10*8), X0
+	VMOVSD    (CX)(R9*8), X0
 	VCMPPD    $0x00, pool<>+4992(SB), X0, X0
 	VBLENDVPD X0, X1, X2, X0
-	VMOVSD    X0, (AX)(R10*8)
-	INCQ      R10
-	CMPQ      R10, BX
+	VMOVSD    X0, (AX)(R9*8)
+	INCQ      R9
+	CMPQ      R9, DI
 	JL        share
 	JMP       next1
 
@@ -35514,12 +33999,12 @@ masked:
 	VXORPS X1, X1, X1
 
 fill:
-	XORQ R10, R10
+	XORQ R9, R9
 
 fillloop:
-	VMOVSD X1, (AX)(R10*8)
-	INCQ   R10
-	CMPQ   R10, BX
+	VMOVSD X1, (AX)(R9*8)
+	INCQ   R9
+	CMPQ   R9, DI
 	JL     fillloop
 	JMP    next1
 

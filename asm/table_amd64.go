@@ -88,6 +88,12 @@ type Kernels[F float32 | float64] struct {
 	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardStream func(ds, p, dp []F, cols int)
 
+	// SoftmaxCausal, per row:
+	//
+	//	src a stack of blocks of q rows; row i of a block sees j <= cols-q+i:
+	//	SoftmaxScaled of the columns it sees (its own rounding), +0 over the rest
+	SoftmaxCausal func(dst, src []F, cols, q int, scale F)
+
 	// SoftmaxCausalBackward, per row:
 	//
 	//	row i of a block of q rows sees n = cols-q+1+i columns; e = sum_{k<n} p[k]*dp[k]
@@ -99,12 +105,6 @@ type Kernels[F float32 | float64] struct {
 	//	m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))
 	//	for j: dst[j] = exp(scale*(src[j]-m)) / z
 	SoftmaxScaled func(dst, src []F, cols int, scale F)
-
-	// SoftmaxScaledStrided, per row:
-	//
-	//	SoftmaxScaled (the same bits) of the rows src[r*stride : r*stride+cols];
-	//	what lies between them is neither read nor written
-	SoftmaxScaledStrided func(dst, src []F, cols, stride int, scale F)
 }
 
 // Tiers lists the tiers, lowest first.
@@ -126,9 +126,9 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxCausal:               SoftmaxCausalF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxCausalBackward:       SoftmaxCausalBackwardF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE
 		SoftmaxScaled:               SoftmaxScaledF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
-		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX2,        // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
 	F64: Kernels[float64]{
 		CrossEntropy:                CrossEntropyF64AVX2,                // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
@@ -142,9 +142,9 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX2,       // backward_amd64.s; requires AVX, FMA3, SSE2
+		SoftmaxCausal:               SoftmaxCausalF64AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxCausalBackward:       SoftmaxCausalBackwardF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxScaled:               SoftmaxScaledF64AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
-		SoftmaxScaledStrided:        SoftmaxScaledStridedF64AVX2,        // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
 }
 
@@ -164,9 +164,9 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausal:               SoftmaxCausalF32AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxCausalBackward:       SoftmaxCausalBackwardF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE
 		SoftmaxScaled:               SoftmaxScaledF32AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX512,        // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 	F64: Kernels[float64]{
 		CrossEntropy:                CrossEntropyF64AVX512,                // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
@@ -180,8 +180,8 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausal:               SoftmaxCausalF64AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxCausalBackward:       SoftmaxCausalBackwardF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE2
 		SoftmaxScaled:               SoftmaxScaledF64AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxScaledStrided:        SoftmaxScaledStridedF64AVX512,        // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 }

@@ -55,7 +55,7 @@ func setAsm[F Float](o *ops[F], k, below *asm.Kernels[F]) {
 	}
 	if k.SoftmaxScaled != nil {
 		o.softmaxScaled = k.SoftmaxScaled
-		o.softmaxCausal = causalOf(k.SoftmaxScaled, k.SoftmaxScaledStrided)
+		o.softmaxCausal = causalOf(k.SoftmaxScaled, k.SoftmaxCausal)
 	}
 	if k.LogSoftmaxBackward != nil {
 		o.logSoftmaxBackward = k.LogSoftmaxBackward

@@ -222,3 +222,27 @@ func AnyTrue(ps []Pred) {
 	}
 	VPTEST(v, v)
 }
+
+// Spill stores the mask in slot (AVX-512: two bytes; AVX2: a vector), for
+// MaskFrom to load: a mask built once and used in several places without
+// holding a register between them.
+func (m Mask) Spill(slot Mem) {
+	if m.isa.AVX512 {
+		KMOVW(m.k, slot)
+		return
+	}
+	VMOVDQU(m.v, slot)
+}
+
+// MaskFrom loads the mask that Spill stored in slot.
+func MaskFrom(isa ISA, d DType, slot Mem) Mask {
+	m := Mask{isa: isa, d: d}
+	if isa.AVX512 {
+		m.k = K()
+		KMOVW(slot, m.k)
+		return m
+	}
+	m.v = YMM()
+	VMOVDQU(slot, m.v)
+	return m
+}

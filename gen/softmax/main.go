@@ -1,10 +1,11 @@
 // Command softmax generates asm/softmax_amd64.s: Softmax, LogSoftmax,
 // SoftmaxScaled and LogSoftmaxBackward over a whole row-major matrix in one
-// call, float32 and float64, and SoftmaxScaledStrided, the rows of
-// SoftmaxScaled placed stride elements apart. SoftmaxScaled is Softmax with
-// every s - max multiplied by scale before its exp (rowGen.scaled), on
-// every path; AVX-512 float32 folds the scale into the exp's constants
-// instead (rowGen.fold), for the scales that allow it.
+// call, float32 and float64, and SoftmaxCausal, SoftmaxScaled of the
+// columns each row of a stack of causal blocks sees (causal.go).
+// SoftmaxScaled is Softmax with every s - max multiplied by scale before
+// its exp (rowGen.scaled), on every path; AVX-512 float32 folds the scale
+// into the exp's constants instead (rowGen.fold), for the scales that
+// allow it.
 //
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
@@ -36,7 +37,8 @@
 // The files: main.go lists the kernels (kernels) and emits each one's loop
 // over its rows (rowLoop); passes.go the passes of one row or group
 // (rowGen.body, rowGroup); resident.go the short rows held in registers;
-// special.go the slow path of rows whose max is not finite; logbackward.go
+// special.go the slow path of rows whose max is not finite; causal.go
+// SoftmaxCausal's loop over its rows and blocks; logbackward.go
 // LogSoftmaxBackward; budget.go the register budgets.
 package main
 
@@ -62,8 +64,8 @@ var kernels = []kernel{
 	{"LogSoftmaxF64AVX2", AVX2, Float64, logSoftmax},
 	{"SoftmaxScaledF32AVX2", AVX2, Float32, scaledSoftmax},
 	{"SoftmaxScaledF64AVX2", AVX2, Float64, scaledSoftmax},
-	{"SoftmaxScaledStridedF32AVX2", AVX2, Float32, stridedSoftmax},
-	{"SoftmaxScaledStridedF64AVX2", AVX2, Float64, stridedSoftmax},
+	{"SoftmaxCausalF32AVX2", AVX2, Float32, causalSoftmax},
+	{"SoftmaxCausalF64AVX2", AVX2, Float64, causalSoftmax},
 	{"LogSoftmaxBackwardF32AVX2", AVX2, Float32, logSoftmaxBackward},
 	{"LogSoftmaxBackwardF64AVX2", AVX2, Float64, logSoftmaxBackward},
 	{"SoftmaxF32AVX512", AVX512, Float32, plainSoftmax},
@@ -72,8 +74,8 @@ var kernels = []kernel{
 	{"LogSoftmaxF64AVX512", AVX512, Float64, logSoftmax},
 	{"SoftmaxScaledF32AVX512", AVX512, Float32, scaledSoftmax},
 	{"SoftmaxScaledF64AVX512", AVX512, Float64, scaledSoftmax},
-	{"SoftmaxScaledStridedF32AVX512", AVX512, Float32, stridedSoftmax},
-	{"SoftmaxScaledStridedF64AVX512", AVX512, Float64, stridedSoftmax},
+	{"SoftmaxCausalF32AVX512", AVX512, Float32, causalSoftmax},
+	{"SoftmaxCausalF64AVX512", AVX512, Float64, causalSoftmax},
 	{"LogSoftmaxBackwardF32AVX512", AVX512, Float32, logSoftmaxBackward},
 	{"LogSoftmaxBackwardF64AVX512", AVX512, Float64, logSoftmaxBackward},
 }
@@ -209,15 +211,14 @@ const (
 	plainSoftmax  variant = iota // Softmax
 	logSoftmax                   // LogSoftmax
 	scaledSoftmax                // SoftmaxScaled: Softmax of scale*s
-	// SoftmaxScaledStrided: SoftmaxScaled of rows stride elements apart,
-	// each the same arithmetic as SoftmaxScaled's rows of cols columns:
-	// SoftmaxCausal's rows at one place of every block in one call.
-	stridedSoftmax
+	// SoftmaxCausal: SoftmaxScaled of the columns each row of a stack of
+	// causal blocks sees, +0 over the rest (causal.go).
+	causalSoftmax
 	logSoftmaxBackward // LogSoftmaxBackward: ds = dy - exp(y)*sum dy (logbackward.go)
 )
 
 func (v variant) String() string {
-	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided", "LogSoftmaxBackward"}[v]
+	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxCausal", "LogSoftmaxBackward"}[v]
 }
 
 // softmax writes the kernel of op v for rows of type d with isa: its
@@ -226,8 +227,14 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	declare(isa, d, v)
 	p.BeginWith(SymbolBase) // no general register to spare
 	document(isa, d, v)
-	r := loadArgs(p, isa, d, v)
-	r.rowLoop()
+	var r *rowGen
+	if v == causalSoftmax {
+		r = loadCausalArgs(p, isa, d)
+		r.causalLoop()
+	} else {
+		r = loadArgs(p, isa, d, v)
+		r.rowLoop()
+	}
 	special(p, d, r.log, r.srcp, r.dstp, r.cols)
 	Label("done")
 	VZEROUPPER()
@@ -240,8 +247,8 @@ func declare(isa ISA, d DType, v variant) {
 	switch v {
 	case scaledSoftmax:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
-	case stridedSoftmax:
-		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols, stride int, scale %s)", d.Go, d.Go))
+	case causalSoftmax:
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols, q int, scale %s)", d.Go, d.Go))
 	default:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	}
@@ -258,11 +265,13 @@ func document(isa ISA, d DType, v variant) {
 		Doc(name+" computes Softmax of scale times every row of src into dst:",
 			"exp(scale*(s - max)) / sum exp(scale*(s - max)).",
 			"len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.")
-	case stridedSoftmax:
-		Doc(name+" is SoftmaxScaled"+d.Name+isa.Name+" (the same bits) on the rows",
-			"src[r*stride : r*stride+cols] into the same places of dst; the entries",
-			"between the rows are neither read nor written. len(dst) == len(src) ==",
-			"(rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.")
+	case causalSoftmax:
+		Doc(name+" computes SoftmaxScaled"+d.Name+isa.Name+"'s function (in its own",
+			"rounding, a function of the columns the row sees) of the columns each",
+			"row sees, src being a stack of blocks of q rows: row i of a block sees",
+			"the columns j <= cols-q+i, the others are written +0 and never read.",
+			"len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale",
+			"finite and > 0.")
 	default:
 		Doc(name+" computes "+kind+" of every row of src into dst.",
 			"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
@@ -270,26 +279,14 @@ func document(isa ISA, d DType, v variant) {
 }
 
 // loadArgs loads the arguments and emits the per-call set-up: a rowGen
-// for the rows (apart, for SoftmaxScaledStrided) and the scale.
+// for the rows and the scale.
 func loadArgs(p *Pool, isa ISA, d DType, v variant) *rowGen {
 	dstp := Load(Param("dst").Base(), GP64())
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	var r *rowGen
-	if v == stridedSoftmax {
-		Comment("Rows stride elements apart: total counts stride a row.")
-		stride := Load(Param("stride"), GP64())
-		ADDQ(stride, total)
-		SUBQ(cols, total)
-		r = newRowGenApart(p, isa, d, cols, stride)
-		r.apart = true
-		r.one = AllocLocal(8)
-		MOVQ(stride, r.one)
-	} else {
-		r = newRowGen(p, isa, d, cols)
-	}
-	if v == scaledSoftmax || v == stridedSoftmax {
+	r := newRowGen(p, isa, d, cols)
+	if v == scaledSoftmax {
 		r.scaleBy(Param("scale"))
 	}
 	r.log, r.srcp, r.dstp, r.total = v == logSoftmax, srcp, dstp, total
@@ -373,12 +370,21 @@ type rowGen struct {
 	mask                 Mask
 	rb, cols, srcp, dstp Register
 	rb3                  Register // 3*rb, for four rows at a time
-	total, two, four     Register // elements left; 2*cols; 4*cols (rows apart: stride)
-	one                  Op       // cols, or stride for rows apart
-	apart                bool     // rows stride elements apart (rowEnd)
-	ahead                Register // 1: mq holds the maxima of the next four rows
-	mq                   VecVirtual
-	fast                 Mem // int32: the group spans at most fastSpan
+	total, two, four     Register // elements left; 2*cols; 4*cols
+	one                  Op       // cols (SoftmaxCausal: see causal)
+	// causal (SoftmaxCausal, causal.go): cols is the visible length of
+	// the group's row 0 (row r sees r more), one (a stack slot) the rows'
+	// whole length, first the visible length of a block's first row.
+	causal bool
+	first  Mem
+	// maskedTails: SoftmaxCausal's group code, whose rows have tails of
+	// different lengths, takes masked tails rather than overlap's. held:
+	// their masks are in maskSlots (see holdMasks).
+	maskedTails, held bool
+	maskSlots         Mem
+	ahead             Register // 1: mq holds the maxima of the next four rows
+	mq                VecVirtual
+	fast              Mem // int32: the group spans at most fastSpan
 	// solo: the group code runs one row: only slot 0 is computed (see
 	// slots), and the four-row trees take its values in every place, so
 	// that the row gets exactly the arithmetic of a row in a group: every
@@ -464,28 +470,22 @@ func (g *rowGen) mulScale(x VecVirtual) {
 // mask (it depends only on cols), the row length in bytes, 2*cols and, for
 // float32 (groups of four rows), 3*rb and 4*cols.
 func newRowGen(p *Pool, isa ISA, d DType, cols Register) *rowGen {
-	return newRowGenApart(p, isa, d, cols, cols)
-}
-
-// newRowGenApart is newRowGen for rows apart elements apart (at least
-// cols): rb, two, 3*rb and four count that distance. The caller sets one.
-func newRowGenApart(p *Pool, isa ISA, d DType, cols, apart Register) *rowGen {
 	Comment("The row-tail mask depends only on cols.")
 	tc := GP64()
 	MOVQ(cols, tc)
 	ANDQ(U32(d.Lanes(isa.VB)-1), tc)
 	g := &rowGen{p: p, isa: isa, d: d, mask: NewMask(p, isa, d, tc), cols: cols, one: cols}
 	rb, two := GP64(), GP64()
-	MOVQ(apart, rb)
+	MOVQ(cols, rb)
 	SHLQ(U8(d.Shift), rb)
-	MOVQ(apart, two)
+	MOVQ(cols, two)
 	SHLQ(U8(1), two)
 	g.rb, g.two = rb, two
 	if g.quad() {
 		rb3, four := GP64(), GP64()
 		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
-		LEAQ(Mem{Base: apart, Index: apart, Scale: 2}, four)
-		ADDQ(apart, four)
+		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
+		ADDQ(cols, four)
 		g.rb3, g.four = rb3, four
 	}
 	return g
@@ -525,18 +525,20 @@ func (g *rowGen) expUnroll(k int) int {
 // with VMASKMOVPS: a masked store is slow (bench/TUNING.md), once per row.
 // The overlapped lanes are computed again from the same inputs, so they are
 // written with the same bits; the code below keeps dst == src working.
-func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
+// SoftmaxCausal's group code keeps the masked tails (maskedTails).
+func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 && !g.maskedTails }
 
 // rowEnd addresses the last full vector of row r (0..3) of the group at base.
 func (g *rowGen) rowEnd(base Register, r int) Mem {
 	if g.solo {
 		r = 0
 	}
-	if g.apart {
-		// Rows apart: the row's start, then cols elements on.
-		t := GP64()
-		LEAQ(g.at(base, 0, r), t)
-		return Mem{Base: t, Index: g.cols, Scale: uint8(g.d.Size), Disp: -g.isa.VB}
+	if g.causal {
+		// One row (the group code keeps masked tails): cols columns on.
+		if r != 0 {
+			panic("SoftmaxCausal: rowEnd of a group's row")
+		}
+		return Mem{Base: base, Index: g.cols, Scale: uint8(g.d.Size), Disp: -g.isa.VB}
 	}
 	m := Mem{Base: base, Index: g.rb, Scale: uint8(r + 1), Disp: -g.isa.VB}
 	if r == 2 {

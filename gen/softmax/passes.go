@@ -159,7 +159,7 @@ func (b *rowGroup) maxPass(pre string, base Register) (acc, mins [][]VecVirtual)
 			}
 		}
 	}
-	Loop(pre+"max", n, lanes, un, func(u int) {
+	b.loop(pre+"max", n, lanes, un, func(u int) {
 		for i := 0; i < u; i++ {
 			for _, r := range slots {
 				var x Op = b.at(ptr, vb*i, r)
@@ -193,11 +193,19 @@ func (b *rowGroup) maxPass(pre string, base Register) (acc, mins [][]VecVirtual)
 		}
 		for _, r := range slots {
 			x := isa.Vec()
-			b.mask.LoadFill(b.at(ptr, 0, r), x, b.negInf)
+			m := b.tailMask(r)
+			m.LoadFill(b.at(ptr, 0, r), x, b.negInf)
 			d.MAX(x, acc[r][0], acc[r][0])
-			if fast {
+			switch {
+			case fast && b.maskedTails:
+				// SoftmaxCausal's group code, whose rows all have a
+				// tail: the minimum of the row's own lanes.
+				y := isa.Vec()
+				m.LoadFill(b.at(ptr, 0, r), y, p.Of(d, "posinf", math.Inf(1)))
+				d.MIN(y, mins[r][0], mins[r][0])
+			case fast:
 				// AVX2: the -Inf fill makes the row take the guards.
-				b.mask.MergeMin(x, mins[r][0])
+				m.MergeMin(x, mins[r][0])
 			}
 		}
 	})
@@ -544,7 +552,7 @@ func (b *rowGroup) expSumF32(guard guards, pre string, sums []VecVirtual, pf pre
 	// without (AVX2 Softmax): the pairs set the order of the sum, which
 	// must not depend on the other rows of the group.
 	un := max(2, b.expUnroll(k))
-	Loop(pre+"exp", n, lanes, un, func(u int) {
+	b.loop(pre+"exp", n, lanes, un, func(u int) {
 		for _, rows := range b.groups {
 			nr := len(rows)
 			xs := make([]VecVirtual, u*nr)
@@ -578,7 +586,7 @@ func (b *rowGroup) expSumF32(guard guards, pre string, sums []VecVirtual, pf pre
 			xs := make([]VecVirtual, len(rows))
 			for j, r := range rows {
 				xs[j] = isa.Vec()
-				b.mask.LoadFill(b.at(ptr, 0, r), xs[j], b.negInf)
+				b.tailMask(r).LoadFill(b.at(ptr, 0, r), xs[j], b.negInf)
 			}
 			expVecs(xs, rows, withGuards)
 			addVecs(xs, rows, 1, nil)
@@ -613,7 +621,7 @@ func (b *rowGroup) expSumF64(pre string, sums []VecVirtual, pf prefetches) {
 		VXORPD(comp[r], comp[r], comp[r])
 	}
 	ns := len(slots)
-	Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
+	b.loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
 		xs := make([]VecVirtual, 0, u*ns)
 		for i := 0; i < u; i++ {
 			for _, r := range slots {
@@ -648,7 +656,7 @@ func (b *rowGroup) expSumF64(pre string, sums []VecVirtual, pf prefetches) {
 		xs := make([]VecVirtual, ns)
 		for j, r := range slots {
 			x := isa.Vec()
-			b.mask.LoadFill(b.at(ptr, 0, r), x, b.negInf)
+			b.tailMask(r).LoadFill(b.at(ptr, 0, r), x, b.negInf)
 			VSUBPD(mv[r], x, x)
 			b.mulScale(x)
 			xs[j] = x
@@ -671,6 +679,9 @@ func (b *rowGroup) expSumF64(pre string, sums []VecVirtual, pf prefetches) {
 func (b *rowGroup) reduceSums(sums []VecVirtual, pre string) (s4 VecVirtual) {
 	switch {
 	case b.tree && b.solo:
+		return Tree4Of(Float64, sums, VADDPD)
+	case b.tree && b.causal:
+		b.causalAhead(pre)
 		return Tree4Of(Float64, sums, VADDPD)
 	case b.tree:
 		b.nextGroupAhead(pre)
@@ -737,7 +748,7 @@ func (b *rowGroup) scalePass(guard guards, pre string, out GPVirtual, sums []Vec
 		d.MUL(ks[r], x, x)
 		Select(d, CmpNLTUQ, tiny, x, x, x)
 	}
-	Loop(pre+"scale", b.n, lanes, max(1, 4/k), func(u int) {
+	b.loop(pre+"scale", b.n, lanes, max(1, 4/k), func(u int) {
 		for i := 0; i < u; i++ {
 			for _, r := range b.slots {
 				x := isa.Vec()
@@ -757,7 +768,7 @@ func (b *rowGroup) scalePass(guard guards, pre string, out GPVirtual, sums []Vec
 			x := isa.Vec()
 			d.MOVU(b.etail.Offset(vb*r), x)
 			scale(x, r)
-			b.mask.Store(x, b.at(out, 0, r))
+			b.tailMask(r).Store(x, b.at(out, 0, r))
 		}
 	})
 }
@@ -808,7 +819,7 @@ func (b *rowGroup) logPass(pre string, out GPVirtual, sums []VecVirtual, s4 VecV
 		}
 		Label(skip)
 	}
-	Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
+	b.loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
 		for i := 0; i < u; i++ {
 			for _, r := range b.slots {
 				x := isa.Vec()
@@ -823,9 +834,9 @@ func (b *rowGroup) logPass(pre string, out GPVirtual, sums []VecVirtual, s4 VecV
 		b.storeOverlapTails(pre+"log", b.ytail, k, nil)
 		for _, r := range b.slots {
 			x := isa.Vec()
-			b.mask.Load(b.at(ptr, 0, r), x)
+			b.tailMask(r).Load(b.at(ptr, 0, r), x)
 			y(x, r)
-			b.mask.Store(x, b.at(out, 0, r))
+			b.tailMask(r).Store(x, b.at(out, 0, r))
 		}
 	})
 }
