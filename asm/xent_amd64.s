@@ -6,7 +6,7 @@
 
 // func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $224-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -28,398 +28,792 @@ TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $0-56
 	XORQ SI, SI
 
 pfnext:
-	CMPQ BX, $0x00000040
+	CMPQ BX, $0x00000200
 	JA   row
 
-pairs:
-	CMPQ    DX, $0x02
-	JL      alone
-	MOVQ    BX, SI
+	// The max tree, then each row's broadcast max: on the stack, aligned
+	// to 64 bytes (a vector load that splits a cache line costs twice).
+	LEAQ (SP), SI
+	ADDQ $0x0000003f, SI
+	ANDQ $-64, SI
+	MOVQ BX, R9
+	SHLQ $0x02, R9
+	LEAQ (R9)(R9*2), R10
+
+groups:
+	CMPQ DX, $0x04
+	JL   grest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
 	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
 
-psmax_one:
-	CMPQ   SI, $0x00000008
-	JL     psmax_tail
+ggmax_one:
+	CMPQ   R11, $0x00000008
+	JL     ggmax_tail
 	VMAXPS (DI), Y1, Y1
-	VMAXPS (DI)(BX*4), Y2, Y2
+	VMAXPS (DI)(R9*1), Y2, Y2
+	VMAXPS (DI)(R9*2), Y3, Y3
+	VMAXPS (R8), Y4, Y4
 	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000008, SI
-	JMP    psmax_one
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, R11
+	JMP    ggmax_one
 
-psmax_tail:
-	TESTQ      SI, SI
-	JE         psmax_done
-	VMASKMOVPS (DI), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y4
-	VBLENDVPS  Y0, Y3, Y4, Y3
-	VMAXPS     Y3, Y1, Y1
-	VMASKMOVPS (DI)(BX*4), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y4
-	VBLENDVPS  Y0, Y3, Y4, Y3
+ggmax_tail:
+	TESTQ      R11, R11
+	JE         ggmax_done
+	VMASKMOVPS (DI), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y1, Y1
+	VMASKMOVPS (DI)(R9*1), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y2, Y2
+	VMASKMOVPS (DI)(R9*2), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y3, Y3
+	VMASKMOVPS (R8), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y4, Y4
+
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
 	VMAXPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VMAXPS     Y2, Y1, Y1
 
-psmax_done:
-	VEXTRACTF128 $0x01, Y1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0x4e, X1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0xb1, X1, X3
-	VMAXPS       X3, X1, X1
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0x4e, X2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0xb1, X2, X3
-	VMAXPS       X3, X2, X2
-	VMOVD        X1, SI
-	ANDL         $0x7f800000, SI
-	CMPL         SI, $0x7f800000
-	JE           alone
-	VBROADCASTSS X1, Y3
-	VMOVD        X2, SI
-	ANDL         $0x7f800000, SI
-	CMPL         SI, $0x7f800000
-	JE           alone
-	VBROADCASTSS X2, Y4
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y5, Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	VMOVUPS      pool<>+128(SB), Y7
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      gbail
 
-psexp_one:
-	CMPQ    SI, $0x00000008
-	JL      psexp_tail
-	VMOVUPS (DI), Y8
-	VSUBPS  Y3, Y8, Y8
-	VMOVUPS (DI)(BX*4), Y9
-	VSUBPS  Y4, Y9, Y9
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPS      Y1, (SI)
+	VBROADCASTSS (SI), Y2
+	VMOVUPS      Y2, 32(SI)
+	VBROADCASTSS 8(SI), Y2
+	VMOVUPS      Y2, 64(SI)
+	VBROADCASTSS 16(SI), Y2
+	VMOVUPS      Y2, 96(SI)
+	VBROADCASTSS 24(SI), Y2
+	VMOVUPS      Y2, 128(SI)
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y7, Y8
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y8, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y8
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 3 clamp bound and widened halves, 14 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VXORPD  Y5, Y5, Y5
+	VMOVUPS pool<>+256(SB), Y6
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y12
-	VFMADD213PS pool<>+768(SB), Y8, Y12
-	VFMADD213PS pool<>+896(SB), Y8, Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+ggexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      ggexp_one
+	VMOVUPS (DI), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS 32(DI), Y8
+	VSUBPS  32(SI), Y8, Y8
+	VMOVUPS (DI)(R9*1), Y9
+	VSUBPS  64(SI), Y9, Y9
+	VMOVUPS 32(DI)(R9*1), Y10
+	VSUBPS  64(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y7, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y7, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y9, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y10, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+768(SB), Y13
+	VFMADD213PS  pool<>+896(SB), Y10, Y13
+	VFMADD213PS  pool<>+1024(SB), Y10, Y13
+	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y7, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VADDPS       Y9, Y10, Y10
+	VEXTRACTF128 $0x01, Y10, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X10, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (DI)(R9*2), Y7
+	VSUBPS       96(SI), Y7, Y7
+	VMOVUPS      32(DI)(R9*2), Y8
+	VSUBPS       96(SI), Y8, Y8
+	VMOVUPS      (R8), Y9
+	VSUBPS       128(SI), Y9, Y9
+	VMOVUPS      32(R8), Y10
+	VSUBPS       128(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y7, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y9, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y10, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+768(SB), Y13
+	VFMADD213PS  pool<>+896(SB), Y10, Y13
+	VFMADD213PS  pool<>+1024(SB), Y10, Y13
+	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y7, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPS       Y9, Y10, Y10
+	VEXTRACTF128 $0x01, Y10, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X10, Y8
+	VADDPD       Y7, Y8, Y8
 	VADDPD       Y8, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	ADDQ         $0x00000020, DI
-	SUBQ         $0x00000008, SI
-	JMP          psexp_one
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, R11
+	JMP          ggexp_loop
 
-psexp_tail:
-	TESTQ      SI, SI
-	JE         psexp_done
-	VMASKMOVPS (DI), Y0, Y8
+ggexp_one:
+	CMPQ    R11, $0x00000008
+	JL      ggexp_tail
+	VMOVUPS (DI), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (DI)(R9*1), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (DI)(R9*2), Y9
+	VSUBPS  96(SI), Y9, Y9
+	VMOVUPS (R8), Y10
+	VSUBPS  128(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y7, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y9, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y10, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+768(SB), Y13
+	VFMADD213PS  pool<>+896(SB), Y10, Y13
+	VFMADD213PS  pool<>+1024(SB), Y10, Y13
+	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VEXTRACTF128 $0x01, Y7, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y11, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X9, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y10, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X10, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y5, Y5
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R11
+	JMP          ggexp_one
+
+ggexp_tail:
+	TESTQ      R11, R11
+	JE         ggexp_done
+	VMASKMOVPS (DI), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VSUBPS     32(SI), Y7, Y7
+	VMASKMOVPS (DI)(R9*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y3, Y8, Y8
-	VMASKMOVPS (DI)(BX*4), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y3, Y9, Y3
-	VSUBPS     Y4, Y3, Y3
+	VSUBPS     64(SI), Y8, Y8
+	VMASKMOVPS (DI)(R9*2), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     96(SI), Y9, Y9
+	VMASKMOVPS (R8), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VSUBPS     128(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y7, Y8
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y8, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y8
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y7, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y10
-	VFMADD213PS pool<>+768(SB), Y8, Y10
-	VFMADD213PS pool<>+896(SB), Y8, Y10
-	VFMADD213PS pool<>+1024(SB), Y8, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y9
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y9, Y9
-	VMULPS      Y9, Y10, Y8
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y7, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y3
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y3, Y9
-	VFMADD213PS  pool<>+896(SB), Y3, Y9
-	VFMADD213PS  pool<>+1024(SB), Y3, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
-	VPSLLD       $0x14, Y4, Y4
-	VPADDD       Y4, Y7, Y7
-	VMULPS       Y7, Y9, Y3
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X4, Y4
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y9, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y11
+	VFMADD231PS pool<>+640(SB), Y11, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+768(SB), Y12
+	VFMADD213PS  pool<>+896(SB), Y10, Y12
+	VFMADD213PS  pool<>+1024(SB), Y10, Y12
+	VFMADD213PS  pool<>+1152(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y11
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y11, Y11
+	VMULPS       Y11, Y12, Y10
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X8, Y7
-	VADDPD       Y4, Y7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X9, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y10, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X10, Y7
+	VADDPD       Y6, Y7, Y7
 	VADDPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y3, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y3, Y3
-	VADDPD       Y3, Y6, Y6
 
-psexp_done:
-	VEXTRACTF128 $0x01, Y5, X3
-	VADDPD       X3, X5, X5
-	VPERMILPD    $0x01, X5, X3
-	VADDSD       X3, X5, X5
-	VEXTRACTF128 $0x01, Y6, X3
-	VADDPD       X3, X6, X6
-	VPERMILPD    $0x01, X6, X3
-	VADDSD       X3, X6, X6
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X5, X3
-	VXORPD    X4, X4, X4
-	VCVTSS2SD X1, X4, X4
-	VMOVAPD   X4, X1
-	VUNPCKLPD X6, X3, X3
-	VXORPD    X4, X4, X4
-	VCVTSS2SD X2, X4, X4
-	VUNPCKLPD X4, X1, X1
-
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X3, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VANDPD   pool<>+1280(SB), Y2, Y3
+	VPCMPGTQ pool<>+1408(SB), Y3, Y4
+	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+1664(SB), Y5, Y5
+	VSUBPD   pool<>+1792(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X4
-	VADDPD      pool<>+1792(SB), X2, X2
-	VDIVPD      X2, X4, X4
-	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X2, X6
-	VFMADD213PD pool<>+2176(SB), X2, X6
-	VFMADD213PD pool<>+2304(SB), X2, X6
-	VFMADD213PD pool<>+2432(SB), X2, X6
-	VMULPD      X4, X6, X6
+	VSUBPD      pool<>+1920(SB), Y3, Y4
+	VADDPD      pool<>+1920(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2048(SB), Y6
+	VFMADD213PD pool<>+2176(SB), Y3, Y6
+	VFMADD213PD pool<>+2304(SB), Y3, Y6
+	VFMADD213PD pool<>+2432(SB), Y3, Y6
+	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X3, X6
-	VMOVAPD     X6, X3
-	VADDPD      X1, X3, X3
-	VMOVAPD     X3, X1
-	VCVTSD2SS   X1, X1, X1
-	VMOVSS      X1, (AX)
-	VPERMILPD   $0x01, X3, X1
-	VCVTSD2SS   X1, X1, X1
-	VMOVSS      X1, 4(AX)
-	LEAQ        (CX)(BX*4), CX
-	ADDQ        $0x00000004, AX
-	LEAQ        (CX)(BX*4), CX
-	ADDQ        $0x00000004, AX
-	SUBQ        $0x02, DX
-	JMP         pairs
+	VFMADD231PD pool<>+2688(SB), Y5, Y6
+	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y3
+	VPERMPS     Y1, Y3, Y1
+	VCVTPS2PD   X1, Y1
+	VADDPD      Y1, Y2, Y2
+	VCVTPD2PSY  Y2, X1
+	VMOVUPS     X1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         groups
 
-alone:
-	TESTQ   DX, DX
-	JE      done
-	MOVQ    BX, SI
+gbail:
+	MOVQ $0x00000004, R8
+	JMP  gsolo
+
+grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+gsolo:
+	TESTQ R8, R8
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VMOVUPS pool<>+0(SB), Y1
 
-osmax_one:
-	CMPQ   SI, $0x00000008
-	JL     osmax_tail
+ogmax_one:
+	CMPQ   R11, $0x00000008
+	JL     ogmax_tail
 	VMAXPS (DI), Y1, Y1
 	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000008, SI
-	JMP    osmax_one
+	SUBQ   $0x00000008, R11
+	JMP    ogmax_one
 
-osmax_tail:
-	TESTQ      SI, SI
-	JE         osmax_done
+ogmax_tail:
+	TESTQ      R11, R11
+	JE         ogmax_done
 	VMASKMOVPS (DI), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y3
 	VBLENDVPS  Y0, Y2, Y3, Y2
 	VMAXPS     Y2, Y1, Y1
 
-osmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
-	VMOVD        X1, SI
-	ANDL         $0x7f800000, SI
-	CMPL         SI, $0x7f800000
-	JE           ospecial
-	VBROADCASTSS X1, Y2
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y3, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPS     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VMAXPS     Y2, Y1, Y1
 
-osexp_one:
-	CMPQ    SI, $0x00000008
-	JL      osexp_tail
-	VMOVUPS (DI), Y5
-	VSUBPS  Y2, Y5, Y5
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPS      Y1, (SI)
+	VBROADCASTSS (SI), Y2
+	VMOVUPS      Y2, 32(SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 3 clamp bound and widened halves, 14 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y2, Y2, Y2
+	VMOVUPS pool<>+256(SB), Y3
+
+ogexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      ogexp_one
+	VMOVUPS (DI), Y4
+	VSUBPS  32(SI), Y4, Y4
+	VMOVUPS 32(DI), Y5
+	VSUBPS  32(SI), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS     pool<>+768(SB), Y8
+	VFMADD213PS pool<>+896(SB), Y4, Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y5, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
+	VADDPS       Y4, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X4
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	ADDQ         $0x00000020, DI
-	SUBQ         $0x00000008, SI
-	JMP          osexp_one
+	VADDPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000010, R11
+	JMP          ogexp_loop
 
-osexp_tail:
-	TESTQ      SI, SI
-	JE         osexp_done
-	VMASKMOVPS (DI), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y2, Y5, Y5
+ogexp_one:
+	CMPQ    R11, $0x00000008
+	JL      ogexp_tail
+	VMOVUPS (DI), Y4
+	VSUBPS  32(SI), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y4
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+384(SB), Y5
 	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y6
-	VFMADD213PS  pool<>+768(SB), Y5, Y6
-	VFMADD213PS  pool<>+896(SB), Y5, Y6
-	VFMADD213PS  pool<>+1024(SB), Y5, Y6
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y4, Y4
-	VMULPS       Y4, Y6, Y5
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
+	VMOVUPS      pool<>+768(SB), Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, R11
+	JMP          ogexp_one
 
-osexp_done:
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
+ogexp_tail:
+	TESTQ      R11, R11
+	JE         ogexp_done
+	VMASKMOVPS (DI), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     32(SI), Y4, Y4
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X3, X2
-	VXORPD    X3, X3, X3
-	VCVTSS2SD X1, X3, X3
-	VMOVAPD   X3, X1
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y5
+	VFMADD231PS pool<>+640(SB), Y5, Y4
 
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+768(SB), Y6
+	VFMADD213PS  pool<>+896(SB), Y4, Y6
+	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X2, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VANDPD   pool<>+1280(SB), Y2, Y3
+	VPCMPGTQ pool<>+1408(SB), Y3, Y4
+	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+1664(SB), Y5, Y5
+	VSUBPD   pool<>+1792(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VMULPD      X4, X6, X6
+	VSUBPD      pool<>+1920(SB), Y3, Y4
+	VADDPD      pool<>+1920(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2048(SB), Y6
+	VFMADD213PD pool<>+2176(SB), Y3, Y6
+	VFMADD213PD pool<>+2304(SB), Y3, Y6
+	VFMADD213PD pool<>+2432(SB), Y3, Y6
+	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X6
-	VMOVAPD     X6, X2
-	VADDPD      X1, X2, X2
-	VMOVAPD     X2, X1
-	VCVTSD2SS   X1, X1, X1
+	VFMADD231PD pool<>+2688(SB), Y5, Y6
+	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y3
+	VPERMPS     Y1, Y3, Y1
+	VCVTPS2PD   X1, Y1
+	VADDPD      Y1, Y2, Y2
+	VCVTPD2PSY  Y2, X1
 	VMOVSS      X1, (AX)
 
-onext:
+gsnext:
 	LEAQ (CX)(BX*4), CX
 	ADDQ $0x00000004, AX
 	DECQ DX
-	JMP  pairs
+	DECQ R8
+	JMP  gsolo
 
-ospecial:
-	VMOVSS pool<>+2816(SB), X1
+gsnan:
+	VMOVSS pool<>+2944(SB), X1
 	VMOVSS X1, (AX)
-	JMP    onext
+	JMP    gsnext
 
 row:
 	TESTQ DX, DX
@@ -431,10 +825,10 @@ row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+2944(SB), Y5
-	VMOVUPS pool<>+2944(SB), Y6
-	VMOVUPS pool<>+2944(SB), Y7
-	VMOVUPS pool<>+2944(SB), Y8
+	VMOVUPS pool<>+3072(SB), Y5
+	VMOVUPS pool<>+3072(SB), Y6
+	VMOVUPS pool<>+3072(SB), Y7
+	VMOVUPS pool<>+3072(SB), Y8
 	MOVQ    BX, DI
 
 max_loop:
@@ -502,14 +896,14 @@ max_done:
 	JE           special
 	VBROADCASTSS X1, Y2
 	VSUBSS       X5, X1, X1
-	VMOVSS       pool<>+3072(SB), X3
+	VMOVSS       pool<>+3200(SB), X3
 	VUCOMISS     X1, X3
 	JCC          fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+256(SB), Y3
 	MOVQ    BX, DI
 
 exp_loop:
@@ -523,16 +917,16 @@ exp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VMOVUPS     pool<>+768(SB), Y8
 	VFMADD213PS pool<>+896(SB), Y4, Y8
 	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
@@ -540,16 +934,16 @@ exp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y5, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -573,16 +967,16 @@ exp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -606,16 +1000,16 @@ exp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y5
-	VFMADD231PS pool<>+512(SB), Y5, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y5
+	VFMADD231PS pool<>+640(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y6
-	VFMADD213PS  pool<>+768(SB), Y4, Y6
+	VMOVUPS      pool<>+768(SB), Y6
 	VFMADD213PS  pool<>+896(SB), Y4, Y6
 	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VFMADD213PS  pool<>+1152(SB), Y4, Y6
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y5, Y5
@@ -638,7 +1032,7 @@ fast:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+256(SB), Y3
 	MOVQ    BX, DI
 
 fexp_loop:
@@ -651,32 +1045,32 @@ fexp_loop:
 	VSUBPS     Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VMOVUPS     pool<>+768(SB), Y8
 	VFMADD213PS pool<>+896(SB), Y4, Y8
 	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y5, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -699,16 +1093,16 @@ fexp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -732,16 +1126,16 @@ fexp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y5
-	VFMADD231PS pool<>+512(SB), Y5, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y5
+	VFMADD231PS pool<>+640(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y6
-	VFMADD213PS  pool<>+768(SB), Y4, Y6
+	VMOVUPS      pool<>+768(SB), Y6
 	VFMADD213PS  pool<>+896(SB), Y4, Y6
 	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VFMADD213PS  pool<>+1152(SB), Y4, Y6
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y5, Y5
@@ -764,31 +1158,31 @@ expsdone:
 	VMOVAPD X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1280(SB), X1, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X4
+	VPADDQ   pool<>+1536(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+1664(SB), X5, X5
+	VSUBPD   pool<>+1792(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
+	VMOVUPD     pool<>+2048(SB), X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
 	VFMADD213PD pool<>+2304(SB), X3, X6
 	VFMADD213PD pool<>+2432(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
 	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+2816(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X6
 	VMOVAPD     X6, X1
@@ -805,7 +1199,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+2944(SB), X1
 	VMOVSS X1, (AX)
 	JMP    next
 
@@ -874,15 +1268,15 @@ d_spsmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_spsmax_tail
 	VMOVUPS   (R9), Y5
-	VPCMPEQD  pool<>+3200(SB), Y2, Y6
+	VPCMPEQD  pool<>+3328(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3456(SB), Y2, Y2
 	VMOVUPS   (R9)(DI*4), Y5
-	VPCMPEQD  pool<>+3200(SB), Y4, Y6
+	VPCMPEQD  pool<>+3328(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3328(SB), Y4, Y4
+	VPSUBD    pool<>+3456(SB), Y4, Y4
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_spsmax_one
@@ -893,17 +1287,17 @@ d_spsmax_tail:
 	VMASKMOVPS (R9), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3200(SB), Y2, Y6
+	VPCMPEQD   pool<>+3328(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3456(SB), Y2, Y2
 	VMASKMOVPS (R9)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3200(SB), Y4, Y5
+	VPCMPEQD   pool<>+3328(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3328(SB), Y4, Y4
+	VPSUBD     pool<>+3456(SB), Y4, Y4
 
 d_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -920,7 +1314,7 @@ d_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+3584(SB), X1
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -941,7 +1335,7 @@ d_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3456(SB), X3
+	VUCOMISS     pool<>+3584(SB), X3
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -950,7 +1344,7 @@ d_spsmax_done:
 	VBROADCASTSS X2, Y2
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y3
+	VMOVUPS      pool<>+256(SB), Y3
 	VBROADCASTSS 8(SP), Y4
 	VSUBPS       Y1, Y4, Y4
 	VBROADCASTSS 48(SP), Y5
@@ -959,16 +1353,16 @@ d_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y4, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y4, Y9
 	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VFMADD213PS pool<>+1152(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -978,16 +1372,16 @@ d_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y5, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y5, Y9
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -1026,16 +1420,16 @@ d_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VMOVUPS     pool<>+768(SB), Y13
 	VFMADD213PS pool<>+896(SB), Y8, Y13
 	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -1045,33 +1439,33 @@ d_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y9, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y13
-	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VMOVUPS      pool<>+768(SB), Y13
 	VFMADD213PS  pool<>+896(SB), Y9, Y13
 	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y10
+	VPCMPEQD     pool<>+3328(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3456(SB), Y5, Y5
 	VMOVUPS      Y8, (R10)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y8
+	VPCMPEQD     pool<>+3328(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3456(SB), Y7, Y7
 	VMOVUPS      Y9, (R10)(DI*4)
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
@@ -1098,16 +1492,16 @@ d_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VMOVUPS     pool<>+768(SB), Y13
 	VFMADD213PS pool<>+896(SB), Y8, Y13
 	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -1117,33 +1511,33 @@ d_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y9, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y9, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y11
+	VFMADD231PS pool<>+640(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VMOVUPS      pool<>+768(SB), Y12
 	VFMADD213PS  pool<>+896(SB), Y9, Y12
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y3
+	VPCMPEQD     pool<>+3328(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3456(SB), Y5, Y5
 	VMOVUPS      Y8, 16(SP)
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y3
+	VPCMPEQD     pool<>+3328(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3456(SB), Y7, Y7
 	VMOVUPS      Y9, 64(SP)
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
@@ -1163,16 +1557,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X4
+	VUCOMISD    pool<>+3712(SB), X4
 	JCS         d_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         d_sp0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X4
+	VADDSD      pool<>+3968(SB), X1, X4
 	VDIVSD      X4, X1, X4
 	VMULSD      X4, X4, X1
-	VMOVSD      pool<>+3968(SB), X7
-	VFMADD213SD pool<>+4096(SB), X1, X7
+	VMOVSD      pool<>+4096(SB), X7
 	VFMADD213SD pool<>+4224(SB), X1, X7
 	VFMADD213SD pool<>+4352(SB), X1, X7
 	VFMADD213SD pool<>+4480(SB), X1, X7
@@ -1183,6 +1576,7 @@ d_spsexp_done:
 	VFMADD213SD pool<>+5120(SB), X1, X7
 	VFMADD213SD pool<>+5248(SB), X1, X7
 	VFMADD213SD pool<>+5376(SB), X1, X7
+	VFMADD213SD pool<>+5504(SB), X1, X7
 	VMULSD      X1, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1190,34 +1584,34 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X7
-	VPADDQ   pool<>+1408(SB), X7, X8
+	VANDPD   pool<>+1280(SB), X1, X4
+	VPCMPGTQ pool<>+1408(SB), X4, X7
+	VPADDQ   pool<>+1536(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X4, X4
 	VPSRLQ   $0x34, X1, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1536(SB), X8, X8
-	VSUBPD   pool<>+1664(SB), X8, X8
+	VORPD    pool<>+1664(SB), X8, X8
+	VSUBPD   pool<>+1792(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X7
-	VADDPD      pool<>+1792(SB), X4, X4
+	VSUBPD      pool<>+1920(SB), X4, X7
+	VADDPD      pool<>+1920(SB), X4, X4
 	VDIVPD      X4, X7, X7
 	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+1920(SB), X9
-	VFMADD213PD pool<>+2048(SB), X4, X9
+	VMOVUPD     pool<>+2048(SB), X9
 	VFMADD213PD pool<>+2176(SB), X4, X9
 	VFMADD213PD pool<>+2304(SB), X4, X9
 	VFMADD213PD pool<>+2432(SB), X4, X9
+	VFMADD213PD pool<>+2560(SB), X4, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X8, X9
 	VFMADD231PD pool<>+2688(SB), X8, X9
+	VFMADD231PD pool<>+2816(SB), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X1, X9
 	VMOVAPD     X9, X1
@@ -1230,31 +1624,31 @@ d_sp0logz:
 	VMOVAPD X5, X4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X4, X7
-	VPCMPGTQ pool<>+1280(SB), X7, X8
-	VPADDQ   pool<>+1408(SB), X8, X9
+	VANDPD   pool<>+1280(SB), X4, X7
+	VPCMPGTQ pool<>+1408(SB), X7, X8
+	VPADDQ   pool<>+1536(SB), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X4, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1536(SB), X9, X9
-	VSUBPD   pool<>+1664(SB), X9, X9
+	VORPD    pool<>+1664(SB), X9, X9
+	VSUBPD   pool<>+1792(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
+	VSUBPD      pool<>+1920(SB), X7, X8
+	VADDPD      pool<>+1920(SB), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+1920(SB), X10
-	VFMADD213PD pool<>+2048(SB), X7, X10
+	VMOVUPD     pool<>+2048(SB), X10
 	VFMADD213PD pool<>+2176(SB), X7, X10
 	VFMADD213PD pool<>+2304(SB), X7, X10
 	VFMADD213PD pool<>+2432(SB), X7, X10
+	VFMADD213PD pool<>+2560(SB), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X9, X10
 	VFMADD231PD pool<>+2688(SB), X9, X10
+	VFMADD231PD pool<>+2816(SB), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X4, X10
 	VMOVAPD     X10, X4
@@ -1268,7 +1662,7 @@ d_sp0logz:
 d_sp0lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X5, X1, X1
 	MOVSS        gradScale+104(FP), X5
 	VXORPD       X4, X4, X4
@@ -1278,7 +1672,7 @@ d_sp0lossdone:
 	VBROADCASTSS X5, Y5
 	VMULSD       X1, X3, X1
 	VMULSD       X4, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+5632(SB), X1, X1
 	VEXTRACTF128 $0x01, Y6, X3
 	VADDPD       X3, X6, X6
 	VPERMILPD    $0x01, X6, X3
@@ -1290,16 +1684,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X4
+	VUCOMISD    pool<>+3712(SB), X4
 	JCS         d_sp1logz
 	VDIVSD      X4, X3, X2
-	VUCOMISD    pool<>+3712(SB), X2
+	VUCOMISD    pool<>+3840(SB), X2
 	JHI         d_sp1l1p_big
-	VADDSD      pool<>+3840(SB), X2, X4
+	VADDSD      pool<>+3968(SB), X2, X4
 	VDIVSD      X4, X2, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+3968(SB), X7
-	VFMADD213SD pool<>+4096(SB), X2, X7
+	VMOVSD      pool<>+4096(SB), X7
 	VFMADD213SD pool<>+4224(SB), X2, X7
 	VFMADD213SD pool<>+4352(SB), X2, X7
 	VFMADD213SD pool<>+4480(SB), X2, X7
@@ -1310,6 +1703,7 @@ d_sp0lossdone:
 	VFMADD213SD pool<>+5120(SB), X2, X7
 	VFMADD213SD pool<>+5248(SB), X2, X7
 	VFMADD213SD pool<>+5376(SB), X2, X7
+	VFMADD213SD pool<>+5504(SB), X2, X7
 	VMULSD      X2, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1317,34 +1711,34 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD pool<>+1792(SB), X2, X2
+	VADDSD pool<>+1920(SB), X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X7
-	VPADDQ   pool<>+1408(SB), X7, X8
+	VANDPD   pool<>+1280(SB), X2, X4
+	VPCMPGTQ pool<>+1408(SB), X4, X7
+	VPADDQ   pool<>+1536(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X4, X4
 	VPSRLQ   $0x34, X2, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1536(SB), X8, X8
-	VSUBPD   pool<>+1664(SB), X8, X8
+	VORPD    pool<>+1664(SB), X8, X8
+	VSUBPD   pool<>+1792(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X7
-	VADDPD      pool<>+1792(SB), X4, X4
+	VSUBPD      pool<>+1920(SB), X4, X7
+	VADDPD      pool<>+1920(SB), X4, X4
 	VDIVPD      X4, X7, X7
 	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+1920(SB), X9
-	VFMADD213PD pool<>+2048(SB), X4, X9
+	VMOVUPD     pool<>+2048(SB), X9
 	VFMADD213PD pool<>+2176(SB), X4, X9
 	VFMADD213PD pool<>+2304(SB), X4, X9
 	VFMADD213PD pool<>+2432(SB), X4, X9
+	VFMADD213PD pool<>+2560(SB), X4, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X8, X9
 	VFMADD231PD pool<>+2688(SB), X8, X9
+	VFMADD231PD pool<>+2816(SB), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X2, X9
 	VMOVAPD     X9, X2
@@ -1357,31 +1751,31 @@ d_sp1logz:
 	VMOVAPD X6, X4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X4, X7
-	VPCMPGTQ pool<>+1280(SB), X7, X8
-	VPADDQ   pool<>+1408(SB), X8, X9
+	VANDPD   pool<>+1280(SB), X4, X7
+	VPCMPGTQ pool<>+1408(SB), X7, X8
+	VPADDQ   pool<>+1536(SB), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X4, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1536(SB), X9, X9
-	VSUBPD   pool<>+1664(SB), X9, X9
+	VORPD    pool<>+1664(SB), X9, X9
+	VSUBPD   pool<>+1792(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
+	VSUBPD      pool<>+1920(SB), X7, X8
+	VADDPD      pool<>+1920(SB), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+1920(SB), X10
-	VFMADD213PD pool<>+2048(SB), X7, X10
+	VMOVUPD     pool<>+2048(SB), X10
 	VFMADD213PD pool<>+2176(SB), X7, X10
 	VFMADD213PD pool<>+2304(SB), X7, X10
 	VFMADD213PD pool<>+2432(SB), X7, X10
+	VFMADD213PD pool<>+2560(SB), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X9, X10
 	VFMADD231PD pool<>+2688(SB), X9, X10
+	VFMADD231PD pool<>+2816(SB), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X4, X10
 	VMOVAPD     X10, X4
@@ -1395,7 +1789,7 @@ d_sp1logz:
 d_sp1lossdone:
 	VCVTSD2SS    X2, X2, X2
 	VMOVSS       X2, 4(AX)
-	VMOVSD       pool<>+1792(SB), X2
+	VMOVSD       pool<>+1920(SB), X2
 	VDIVSD       X6, X2, X2
 	MOVSS        gradScale+104(FP), X6
 	VXORPD       X4, X4, X4
@@ -1405,7 +1799,7 @@ d_sp1lossdone:
 	VBROADCASTSS X6, Y6
 	VMULSD       X2, X3, X2
 	VMULSD       X4, X2, X2
-	VXORPD       pool<>+5504(SB), X2, X2
+	VXORPD       pool<>+5632(SB), X2, X2
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -1470,10 +1864,10 @@ d_sosmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_sosmax_tail
 	VMOVUPS   (R9), Y3
-	VPCMPEQD  pool<>+3200(SB), Y2, Y4
+	VPCMPEQD  pool<>+3328(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3456(SB), Y2, Y2
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_sosmax_one
@@ -1484,10 +1878,10 @@ d_sosmax_tail:
 	VMASKMOVPS (R9), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3200(SB), Y2, Y4
+	VPCMPEQD   pool<>+3328(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3456(SB), Y2, Y2
 
 d_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -1504,7 +1898,7 @@ d_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+3584(SB), X1
 	JCS          d_sospecial
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -1513,23 +1907,23 @@ d_sosmax_done:
 	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y2
+	VMOVUPS      pool<>+256(SB), Y2
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y3, Y4
 	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y3, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y3, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VMOVUPS     pool<>+768(SB), Y7
 	VFMADD213PS pool<>+896(SB), Y3, Y7
 	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VFMADD213PS pool<>+1152(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
 	VPADDD      Y5, Y6, Y6
@@ -1558,24 +1952,24 @@ d_sosexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VMOVUPS      pool<>+768(SB), Y9
 	VFMADD213PS  pool<>+896(SB), Y5, Y9
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y6
+	VPCMPEQD     pool<>+3328(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3456(SB), Y4, Y4
 	VMOVUPS      Y5, (R10)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -1598,24 +1992,24 @@ d_sosexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y2
+	VFMADD231PS pool<>+512(SB), Y5, Y2
+	VSUBPS      pool<>+384(SB), Y2, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y2
+	VPCMPEQD     pool<>+3328(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3456(SB), Y4, Y4
 	VMOVUPS      Y5, 16(SP)
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
@@ -1635,16 +2029,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+3712(SB), X3
 	JCS         d_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         d_so0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+3968(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
+	VMOVSD      pool<>+4096(SB), X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
 	VFMADD213SD pool<>+4480(SB), X1, X5
@@ -1655,6 +2048,7 @@ d_sosexp_done:
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -1662,34 +2056,34 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X5
-	VPADDQ   pool<>+1408(SB), X5, X6
+	VANDPD   pool<>+1280(SB), X1, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X5
+	VPADDQ   pool<>+1536(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1536(SB), X6, X6
-	VSUBPD   pool<>+1664(SB), X6, X6
+	VORPD    pool<>+1664(SB), X6, X6
+	VSUBPD   pool<>+1792(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X5
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X5
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
+	VMOVUPD     pool<>+2048(SB), X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
 	VFMADD213PD pool<>+2304(SB), X3, X7
 	VFMADD213PD pool<>+2432(SB), X3, X7
+	VFMADD213PD pool<>+2560(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X6, X7
 	VFMADD231PD pool<>+2688(SB), X6, X7
+	VFMADD231PD pool<>+2816(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -1702,31 +2096,31 @@ d_so0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X5
-	VPCMPGTQ pool<>+1280(SB), X5, X6
-	VPADDQ   pool<>+1408(SB), X6, X7
+	VANDPD   pool<>+1280(SB), X3, X5
+	VPCMPGTQ pool<>+1408(SB), X5, X6
+	VPADDQ   pool<>+1536(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+1664(SB), X7, X7
+	VSUBPD   pool<>+1792(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X5, X6
-	VADDPD      pool<>+1792(SB), X5, X5
+	VSUBPD      pool<>+1920(SB), X5, X6
+	VADDPD      pool<>+1920(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X5, X8
+	VMOVUPD     pool<>+2048(SB), X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
 	VFMADD213PD pool<>+2304(SB), X5, X8
 	VFMADD213PD pool<>+2432(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
 	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+2816(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -1740,7 +2134,7 @@ d_so0logz:
 d_so0lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSS        gradScale+104(FP), X4
 	VXORPD       X3, X3, X3
@@ -1750,7 +2144,7 @@ d_so0lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+5632(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -1819,7 +2213,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+2944(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_sonext
 
@@ -1836,10 +2230,10 @@ d_row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+2944(SB), Y5
-	VMOVUPS pool<>+2944(SB), Y6
-	VMOVUPS pool<>+2944(SB), Y7
-	VMOVUPS pool<>+2944(SB), Y8
+	VMOVUPS pool<>+3072(SB), Y5
+	VMOVUPS pool<>+3072(SB), Y6
+	VMOVUPS pool<>+3072(SB), Y7
+	VMOVUPS pool<>+3072(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -1969,7 +2363,7 @@ d_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3456(SB), X1
+	VUCOMISS pool<>+3584(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -1984,21 +2378,21 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
+	VMOVUPS      pool<>+256(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y3, Y5
 	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+384(SB), Y4
+	VFMADD231PS pool<>+512(SB), Y3, Y4
+	VSUBPS      pool<>+384(SB), Y4, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VMOVUPS     pool<>+768(SB), Y7
 	VFMADD213PS pool<>+896(SB), Y3, Y7
 	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VFMADD213PS pool<>+1152(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
 	VPSLLD      $0x14, Y4, Y4
 	VPADDD      Y4, Y6, Y6
@@ -2007,7 +2401,7 @@ d_maxb_done:
 	VXORPD      X4, X4, X4
 	VCVTSS2SD   X3, X4, X4
 	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3072(SB), X3
+	VMOVSS      pool<>+3200(SB), X3
 	VUCOMISS    X2, X3
 	JCC         d_fast
 
@@ -2015,7 +2409,7 @@ d_maxb_done:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+256(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2033,16 +2427,16 @@ d_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y4, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y4, Y9
 	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VFMADD213PS pool<>+1152(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2052,16 +2446,16 @@ d_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VMOVUPS      pool<>+768(SB), Y9
 	VFMADD213PS  pool<>+896(SB), Y5, Y9
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -2090,16 +2484,16 @@ d_expa_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y4, Y8
 	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2131,16 +2525,16 @@ d_expa_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y4, Y8
 	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2175,16 +2569,16 @@ d_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y4, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y4, Y9
 	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VFMADD213PS pool<>+1152(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2194,16 +2588,16 @@ d_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VMOVUPS      pool<>+768(SB), Y9
 	VFMADD213PS  pool<>+896(SB), Y5, Y9
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -2232,16 +2626,16 @@ d_expb_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y4, Y8
 	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2269,16 +2663,16 @@ d_expb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2303,16 +2697,16 @@ d_exp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2344,7 +2738,7 @@ d_fast:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+256(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2360,32 +2754,32 @@ d_fexpa_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VMOVUPS     pool<>+768(SB), Y8
 	VFMADD213PS pool<>+896(SB), Y4, Y8
 	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y5, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2411,16 +2805,16 @@ d_fexpa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2449,16 +2843,16 @@ d_fexpa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2490,32 +2884,32 @@ d_fexpb_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VMOVUPS     pool<>+768(SB), Y8
 	VFMADD213PS pool<>+896(SB), Y4, Y8
 	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y5, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2541,16 +2935,16 @@ d_fexpb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2577,16 +2971,16 @@ d_fexpb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2611,16 +3005,16 @@ d_fexp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2654,16 +3048,15 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+3712(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+3968(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
+	VMOVSD      pool<>+4096(SB), X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
 	VFMADD213SD pool<>+4480(SB), X1, X5
@@ -2674,6 +3067,7 @@ d_expsdone:
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -2681,34 +3075,34 @@ d_expsdone:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X5
-	VPADDQ   pool<>+1408(SB), X5, X6
+	VANDPD   pool<>+1280(SB), X1, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X5
+	VPADDQ   pool<>+1536(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1536(SB), X6, X6
-	VSUBPD   pool<>+1664(SB), X6, X6
+	VORPD    pool<>+1664(SB), X6, X6
+	VSUBPD   pool<>+1792(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X5
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X5
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
+	VMOVUPD     pool<>+2048(SB), X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
 	VFMADD213PD pool<>+2304(SB), X3, X7
 	VFMADD213PD pool<>+2432(SB), X3, X7
+	VFMADD213PD pool<>+2560(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X6, X7
 	VFMADD231PD pool<>+2688(SB), X6, X7
+	VFMADD231PD pool<>+2816(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -2721,31 +3115,31 @@ d_logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X5
-	VPCMPGTQ pool<>+1280(SB), X5, X6
-	VPADDQ   pool<>+1408(SB), X6, X7
+	VANDPD   pool<>+1280(SB), X3, X5
+	VPCMPGTQ pool<>+1408(SB), X5, X6
+	VPADDQ   pool<>+1536(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+1664(SB), X7, X7
+	VSUBPD   pool<>+1792(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X5, X6
-	VADDPD      pool<>+1792(SB), X5, X5
+	VSUBPD      pool<>+1920(SB), X5, X6
+	VADDPD      pool<>+1920(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X5, X8
+	VMOVUPD     pool<>+2048(SB), X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
 	VFMADD213PD pool<>+2304(SB), X5, X8
 	VFMADD213PD pool<>+2432(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
 	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+2816(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -2759,7 +3153,7 @@ d_logz:
 d_lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSS        gradScale+104(FP), X4
 	VXORPD       X3, X3, X3
@@ -2769,7 +3163,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+5632(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -2852,7 +3246,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+2944(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_next
 
@@ -2888,15 +3282,15 @@ l_spsmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_spsmax_tail
 	VMOVUPS   (R8), Y5
-	VPCMPEQD  pool<>+3200(SB), Y2, Y6
+	VPCMPEQD  pool<>+3328(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3456(SB), Y2, Y2
 	VMOVUPS   (R8)(DI*4), Y5
-	VPCMPEQD  pool<>+3200(SB), Y4, Y6
+	VPCMPEQD  pool<>+3328(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3328(SB), Y4, Y4
+	VPSUBD    pool<>+3456(SB), Y4, Y4
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_spsmax_one
@@ -2907,17 +3301,17 @@ l_spsmax_tail:
 	VMASKMOVPS (R8), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3200(SB), Y2, Y6
+	VPCMPEQD   pool<>+3328(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3456(SB), Y2, Y2
 	VMASKMOVPS (R8)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3200(SB), Y4, Y5
+	VPCMPEQD   pool<>+3328(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3328(SB), Y4, Y4
+	VPSUBD     pool<>+3456(SB), Y4, Y4
 
 l_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -2934,7 +3328,7 @@ l_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+3584(SB), X1
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -2955,7 +3349,7 @@ l_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3456(SB), X3
+	VUCOMISS     pool<>+3584(SB), X3
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -2964,7 +3358,7 @@ l_spsmax_done:
 	VBROADCASTSS X2, Y2
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y3
+	VMOVUPS      pool<>+256(SB), Y3
 	VBROADCASTSS 8(SP), Y4
 	VSUBPS       Y1, Y4, Y4
 	VBROADCASTSS 48(SP), Y5
@@ -2973,16 +3367,16 @@ l_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y4, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y4, Y9
 	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VFMADD213PS pool<>+1152(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2992,16 +3386,16 @@ l_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y5, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y5, Y9
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -3039,16 +3433,16 @@ l_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VMOVUPS     pool<>+768(SB), Y13
 	VFMADD213PS pool<>+896(SB), Y8, Y13
 	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -3058,32 +3452,32 @@ l_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y9, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y13
-	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VMOVUPS      pool<>+768(SB), Y13
 	VFMADD213PS  pool<>+896(SB), Y9, Y13
 	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y10
+	VPCMPEQD     pool<>+3328(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3456(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y8
+	VPCMPEQD     pool<>+3328(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3456(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X9, Y9
@@ -3108,16 +3502,16 @@ l_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+384(SB), Y11
+	VFMADD231PS pool<>+512(SB), Y8, Y11
+	VSUBPS      pool<>+384(SB), Y11, Y12
+	VFMADD231PS pool<>+640(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VMOVUPS     pool<>+768(SB), Y13
 	VFMADD213PS pool<>+896(SB), Y8, Y13
 	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -3127,32 +3521,32 @@ l_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y9, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y9, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y11
+	VFMADD231PS pool<>+640(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VMOVUPS      pool<>+768(SB), Y12
 	VFMADD213PS  pool<>+896(SB), Y9, Y12
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y3
+	VPCMPEQD     pool<>+3328(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3456(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y3
+	VPCMPEQD     pool<>+3328(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3456(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X9, Y5
@@ -3171,16 +3565,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X4
+	VUCOMISD    pool<>+3712(SB), X4
 	JCS         l_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         l_sp0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+3968(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X4
-	VFMADD213SD pool<>+4096(SB), X1, X4
+	VMOVSD      pool<>+4096(SB), X4
 	VFMADD213SD pool<>+4224(SB), X1, X4
 	VFMADD213SD pool<>+4352(SB), X1, X4
 	VFMADD213SD pool<>+4480(SB), X1, X4
@@ -3191,6 +3584,7 @@ l_spsexp_done:
 	VFMADD213SD pool<>+5120(SB), X1, X4
 	VFMADD213SD pool<>+5248(SB), X1, X4
 	VFMADD213SD pool<>+5376(SB), X1, X4
+	VFMADD213SD pool<>+5504(SB), X1, X4
 	VMULSD      X1, X4, X4
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X4
@@ -3198,34 +3592,34 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1280(SB), X1, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X4
+	VPADDQ   pool<>+1536(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+1664(SB), X5, X5
+	VSUBPD   pool<>+1792(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
+	VMOVUPD     pool<>+2048(SB), X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
 	VFMADD213PD pool<>+2304(SB), X3, X7
 	VFMADD213PD pool<>+2432(SB), X3, X7
+	VFMADD213PD pool<>+2560(SB), X3, X7
 	VMULPD      X4, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X7
 	VFMADD231PD pool<>+2688(SB), X5, X7
+	VFMADD231PD pool<>+2816(SB), X5, X7
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X7
 	VMOVAPD     X7, X1
@@ -3238,31 +3632,31 @@ l_sp0logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X5
-	VPADDQ   pool<>+1408(SB), X5, X7
+	VANDPD   pool<>+1280(SB), X3, X4
+	VPCMPGTQ pool<>+1408(SB), X4, X5
+	VPADDQ   pool<>+1536(SB), X5, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X4, X4
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X5, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+1664(SB), X7, X7
+	VSUBPD   pool<>+1792(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X5
-	VADDPD      pool<>+1792(SB), X4, X4
+	VSUBPD      pool<>+1920(SB), X4, X5
+	VADDPD      pool<>+1920(SB), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X4, X8
+	VMOVUPD     pool<>+2048(SB), X8
 	VFMADD213PD pool<>+2176(SB), X4, X8
 	VFMADD213PD pool<>+2304(SB), X4, X8
 	VFMADD213PD pool<>+2432(SB), X4, X8
+	VFMADD213PD pool<>+2560(SB), X4, X8
 	VMULPD      X5, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
 	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+2816(SB), X7, X8
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X3, X8
 	VMOVAPD     X8, X3
@@ -3287,16 +3681,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+3712(SB), X3
 	JCS         l_sp1logz
 	VDIVSD      X3, X1, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         l_sp1l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+3968(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
+	VMOVSD      pool<>+4096(SB), X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
 	VFMADD213SD pool<>+4480(SB), X1, X3
@@ -3307,6 +3700,7 @@ l_sp0lossdone:
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3314,34 +3708,34 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1280(SB), X1, X2
+	VPCMPGTQ pool<>+1408(SB), X2, X3
+	VPADDQ   pool<>+1536(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+1664(SB), X4, X4
+	VSUBPD   pool<>+1792(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+1920(SB), X2, X3
+	VADDPD      pool<>+1920(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
+	VMOVUPD     pool<>+2048(SB), X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
 	VFMADD213PD pool<>+2304(SB), X2, X5
 	VFMADD213PD pool<>+2432(SB), X2, X5
+	VFMADD213PD pool<>+2560(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
 	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+2816(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -3354,31 +3748,31 @@ l_sp1logz:
 	VMOVAPD X4, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1280(SB), X1, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X4
+	VPADDQ   pool<>+1536(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+1664(SB), X5, X5
+	VSUBPD   pool<>+1792(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
+	VMOVUPD     pool<>+2048(SB), X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
 	VFMADD213PD pool<>+2304(SB), X3, X6
 	VFMADD213PD pool<>+2432(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
 	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+2816(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X6
 	VMOVAPD     X6, X1
@@ -3421,10 +3815,10 @@ l_sosmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_sosmax_tail
 	VMOVUPS   (R8), Y3
-	VPCMPEQD  pool<>+3200(SB), Y2, Y4
+	VPCMPEQD  pool<>+3328(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3456(SB), Y2, Y2
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_sosmax_one
@@ -3435,10 +3829,10 @@ l_sosmax_tail:
 	VMASKMOVPS (R8), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3200(SB), Y2, Y4
+	VPCMPEQD   pool<>+3328(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3456(SB), Y2, Y2
 
 l_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -3455,7 +3849,7 @@ l_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+3584(SB), X1
 	JCS          l_sospecial
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -3464,23 +3858,23 @@ l_sosmax_done:
 	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y2
+	VMOVUPS      pool<>+256(SB), Y2
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y3, Y4
 	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y3, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y3, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VMOVUPS     pool<>+768(SB), Y7
 	VFMADD213PS pool<>+896(SB), Y3, Y7
 	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VFMADD213PS pool<>+1152(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
 	VPADDD      Y5, Y6, Y6
@@ -3508,24 +3902,24 @@ l_sosexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VMOVUPS      pool<>+768(SB), Y9
 	VFMADD213PS  pool<>+896(SB), Y5, Y9
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y6
+	VPCMPEQD     pool<>+3328(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3456(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -3546,24 +3940,24 @@ l_sosexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y2
+	VFMADD231PS pool<>+512(SB), Y5, Y2
+	VSUBPS      pool<>+384(SB), Y2, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y2
+	VPCMPEQD     pool<>+3328(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3456(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X5, Y4
@@ -3582,16 +3976,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+3712(SB), X3
 	JCS         l_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         l_so0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+3968(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
+	VMOVSD      pool<>+4096(SB), X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
 	VFMADD213SD pool<>+4480(SB), X1, X3
@@ -3602,6 +3995,7 @@ l_sosexp_done:
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3609,34 +4003,34 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1280(SB), X1, X2
+	VPCMPGTQ pool<>+1408(SB), X2, X3
+	VPADDQ   pool<>+1536(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+1664(SB), X4, X4
+	VSUBPD   pool<>+1792(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+1920(SB), X2, X3
+	VADDPD      pool<>+1920(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
+	VMOVUPD     pool<>+2048(SB), X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
 	VFMADD213PD pool<>+2304(SB), X2, X5
 	VFMADD213PD pool<>+2432(SB), X2, X5
+	VFMADD213PD pool<>+2560(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
 	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+2816(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -3649,31 +4043,31 @@ l_so0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1280(SB), X2, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X4
+	VPADDQ   pool<>+1536(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+1664(SB), X5, X5
+	VSUBPD   pool<>+1792(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
+	VMOVUPD     pool<>+2048(SB), X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
 	VFMADD213PD pool<>+2304(SB), X3, X6
 	VFMADD213PD pool<>+2432(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
 	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+2816(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -3700,7 +4094,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+2944(SB), X1
 	VMOVSS X1, (AX)
 	JMP    l_sonext
 
@@ -3717,10 +4111,10 @@ l_row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+2944(SB), Y5
-	VMOVUPS pool<>+2944(SB), Y6
-	VMOVUPS pool<>+2944(SB), Y7
-	VMOVUPS pool<>+2944(SB), Y8
+	VMOVUPS pool<>+3072(SB), Y5
+	VMOVUPS pool<>+3072(SB), Y6
+	VMOVUPS pool<>+3072(SB), Y7
+	VMOVUPS pool<>+3072(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -3850,7 +4244,7 @@ l_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3456(SB), X1
+	VUCOMISS pool<>+3584(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -3865,21 +4259,21 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
+	VMOVUPS      pool<>+256(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y3, Y5
 	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+384(SB), Y4
+	VFMADD231PS pool<>+512(SB), Y3, Y4
+	VSUBPS      pool<>+384(SB), Y4, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VMOVUPS     pool<>+768(SB), Y7
 	VFMADD213PS pool<>+896(SB), Y3, Y7
 	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VFMADD213PS pool<>+1152(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
 	VPSLLD      $0x14, Y4, Y4
 	VPADDD      Y4, Y6, Y6
@@ -3888,14 +4282,14 @@ l_maxb_done:
 	VXORPD      X4, X4, X4
 	VCVTSS2SD   X3, X4, X4
 	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3072(SB), X3
+	VMOVSS      pool<>+3200(SB), X3
 	VUCOMISS    X2, X3
 	JCC         l_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+256(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -3913,16 +4307,16 @@ l_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y4, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y4, Y9
 	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VFMADD213PS pool<>+1152(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -3932,16 +4326,16 @@ l_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VMOVUPS      pool<>+768(SB), Y9
 	VFMADD213PS  pool<>+896(SB), Y5, Y9
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -3967,16 +4361,16 @@ l_expa_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y4, Y8
 	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4006,16 +4400,16 @@ l_expa_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y4, Y8
 	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4047,16 +4441,16 @@ l_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y4, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VMOVUPS     pool<>+768(SB), Y9
 	VFMADD213PS pool<>+896(SB), Y4, Y9
 	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VFMADD213PS pool<>+1152(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -4066,16 +4460,16 @@ l_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+384(SB), Y7
+	VFMADD231PS pool<>+512(SB), Y5, Y7
+	VSUBPS      pool<>+384(SB), Y7, Y8
+	VFMADD231PS pool<>+640(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VMOVUPS      pool<>+768(SB), Y9
 	VFMADD213PS  pool<>+896(SB), Y5, Y9
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -4101,16 +4495,16 @@ l_expb_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y4, Y8
 	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4136,16 +4530,16 @@ l_expb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4169,16 +4563,16 @@ l_exp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4207,7 +4601,7 @@ l_fast:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+256(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -4223,32 +4617,32 @@ l_fexpa_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VMOVUPS     pool<>+768(SB), Y8
 	VFMADD213PS pool<>+896(SB), Y4, Y8
 	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y5, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4271,16 +4665,16 @@ l_fexpa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4307,16 +4701,16 @@ l_fexpa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4345,32 +4739,32 @@ l_fexpb_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y4, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VMOVUPS     pool<>+768(SB), Y8
 	VFMADD213PS pool<>+896(SB), Y4, Y8
 	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+384(SB), Y6
+	VFMADD231PS pool<>+512(SB), Y5, Y6
+	VSUBPS      pool<>+384(SB), Y6, Y7
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VMOVUPS      pool<>+768(SB), Y8
 	VFMADD213PS  pool<>+896(SB), Y5, Y8
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4393,16 +4787,16 @@ l_fexpb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y5
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VSUBPS      pool<>+384(SB), Y5, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4427,16 +4821,16 @@ l_fexpb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4460,16 +4854,16 @@ l_fexp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+384(SB), Y3
+	VFMADD231PS pool<>+512(SB), Y4, Y3
+	VSUBPS      pool<>+384(SB), Y3, Y6
+	VFMADD231PS pool<>+640(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VMOVUPS      pool<>+768(SB), Y7
 	VFMADD213PS  pool<>+896(SB), Y4, Y7
 	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4501,16 +4895,15 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+3712(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+3968(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
+	VMOVSD      pool<>+4096(SB), X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
 	VFMADD213SD pool<>+4480(SB), X1, X3
@@ -4521,6 +4914,7 @@ l_expsdone:
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -4528,34 +4922,34 @@ l_expsdone:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1280(SB), X1, X2
+	VPCMPGTQ pool<>+1408(SB), X2, X3
+	VPADDQ   pool<>+1536(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+1664(SB), X4, X4
+	VSUBPD   pool<>+1792(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+1920(SB), X2, X3
+	VADDPD      pool<>+1920(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
+	VMOVUPD     pool<>+2048(SB), X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
 	VFMADD213PD pool<>+2304(SB), X2, X5
 	VFMADD213PD pool<>+2432(SB), X2, X5
+	VFMADD213PD pool<>+2560(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
 	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+2816(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -4568,31 +4962,31 @@ l_logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1280(SB), X2, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X4
+	VPADDQ   pool<>+1536(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+1664(SB), X5, X5
+	VSUBPD   pool<>+1792(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
+	VMOVUPD     pool<>+2048(SB), X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
 	VFMADD213PD pool<>+2304(SB), X3, X6
 	VFMADD213PD pool<>+2432(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
 	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+2816(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -4620,7 +5014,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+2944(SB), X1
 	VMOVSS X1, (AX)
 	JMP    l_next
 
@@ -4630,7 +5024,7 @@ done:
 
 // func LogSumExpF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $224-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -4652,403 +5046,841 @@ TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $0-56
 	XORQ SI, SI
 
 pfnext:
-	CMPQ BX, $0x00000020
+	CMPQ BX, $0x00000100
 	JA   row
 
-pairs:
-	CMPQ    DX, $0x02
-	JL      alone
-	MOVQ    BX, SI
+	// The max tree, then each row's broadcast max: on the stack, aligned
+	// to 64 bytes (a vector load that splits a cache line costs twice).
+	LEAQ (SP), SI
+	ADDQ $0x0000003f, SI
+	ANDQ $-64, SI
+	MOVQ BX, R9
+	SHLQ $0x03, R9
+	LEAQ (R9)(R9*2), R10
+
+groups:
+	CMPQ DX, $0x04
+	JL   grest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
+	LEAQ    (CX)(R10*1), R8
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y3
+	VMOVUPD pool<>+5760(SB), Y4
 
-psmax_one:
-	CMPQ   SI, $0x00000004
-	JL     psmax_tail
+ggmax_one:
+	CMPQ   R11, $0x00000004
+	JL     ggmax_tail
 	VMAXPD (DI), Y1, Y1
-	VMAXPD (DI)(BX*8), Y2, Y2
+	VMAXPD (DI)(R9*1), Y2, Y2
+	VMAXPD (DI)(R9*2), Y3, Y3
+	VMAXPD (R8), Y4, Y4
 	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000004, SI
-	JMP    psmax_one
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, R11
+	JMP    ggmax_one
 
-psmax_tail:
-	TESTQ      SI, SI
-	JE         psmax_done
-	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y4
-	VBLENDVPD  Y0, Y3, Y4, Y3
-	VMAXPD     Y3, Y1, Y1
-	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y4
-	VBLENDVPD  Y0, Y3, Y4, Y3
+ggmax_tail:
+	TESTQ      R11, R11
+	JE         ggmax_done
+	VMASKMOVPD (DI), Y0, Y5
+	VMOVUPD    pool<>+5760(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y1, Y1
+	VMASKMOVPD (DI)(R9*1), Y0, Y5
+	VMOVUPD    pool<>+5760(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y2, Y2
+	VMASKMOVPD (DI)(R9*2), Y0, Y5
+	VMOVUPD    pool<>+5760(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y3, Y3
+	VMASKMOVPD (R8), Y0, Y5
+	VMOVUPD    pool<>+5760(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y4, Y4
+
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
 	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
 
-psmax_done:
-	VEXTRACTF128 $0x01, Y1, X3
-	VMAXPD       X3, X1, X1
-	VPERMILPD    $0x01, X1, X3
-	VMAXPD       X3, X1, X1
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPD       X3, X2, X2
-	VPERMILPD    $0x01, X2, X3
-	VMAXPD       X3, X2, X2
-	VMOVQ        X1, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           alone
-	VBROADCASTSD X1, Y3
-	VMOVQ        X2, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           alone
-	VBROADCASTSD X2, Y4
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y5, Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	VXORPD       Y7, Y7, Y7
-	VXORPD       Y8, Y8, Y8
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+5888(SB), Y1, Y2
+	VPCMPEQQ pool<>+5888(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      gbail
 
-psexp_one:
-	CMPQ    SI, $0x00000004
-	JL      psexp_tail
-	VMOVUPD (DI), Y9
-	VSUBPD  Y3, Y9, Y9
-	VMOVUPD (DI)(BX*8), Y10
-	VSUBPD  Y4, Y10, Y10
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPD      Y1, (SI)
+	VBROADCASTSD (SI), Y2
+	VMOVUPD      Y2, 32(SI)
+	VBROADCASTSD 8(SI), Y2
+	VMOVUPD      Y2, 64(SI)
+	VBROADCASTSD 16(SI), Y2
+	VMOVUPD      Y2, 96(SI)
+	VBROADCASTSD 24(SI), Y2
+	VMOVUPD      Y2, 128(SI)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y11
-	VFMADD231PD pool<>+5888(SB), Y9, Y11
-	VSUBPD      pool<>+5760(SB), Y11, Y12
-	VMOVUPD     Y9, Y13
-	VFMADD231PD pool<>+6016(SB), Y12, Y13
-	VFMADD231PD pool<>+6144(SB), Y12, Y13
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 5 exp values and temporaries, 9 of 16.
+	MOVQ   BX, R11
+	MOVQ   CX, DI
+	LEAQ   (CX)(R10*1), R8
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y12
-	VFMADD213PD pool<>+6400(SB), Y13, Y12
-	VFMADD213PD pool<>+6528(SB), Y13, Y12
-	VFMADD213PD pool<>+6656(SB), Y13, Y12
-	VFMADD213PD pool<>+6784(SB), Y13, Y12
-	VFMADD213PD pool<>+6912(SB), Y13, Y12
-	VFMADD213PD pool<>+7040(SB), Y13, Y12
-	VFMADD213PD pool<>+7168(SB), Y13, Y12
-	VFMADD213PD pool<>+7296(SB), Y13, Y12
-	VFMADD213PD pool<>+7424(SB), Y13, Y12
-	VFMADD213PD pool<>+7552(SB), Y13, Y12
-	VMULPD      Y13, Y13, Y14
-	VFMADD213PD Y13, Y14, Y12
-	VADDPD      pool<>+1792(SB), Y12, Y12
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y11, Y11
-	VPADDQ pool<>+1792(SB), Y11, Y11
-	VMULPD Y11, Y12, Y12
-	VCMPPD $0x15, pool<>+7680(SB), Y9, Y9
-	VANDPD Y9, Y12, Y9
+ggexp_loop:
+	CMPQ    R11, $0x00000008
+	JL      ggexp_one
+	VMOVUPD (DI), Y6
+	VSUBPD  32(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
-	VSUBPD      pool<>+5760(SB), Y11, Y12
-	VMOVUPD     Y10, Y13
-	VFMADD231PD pool<>+6016(SB), Y12, Y13
-	VFMADD231PD pool<>+6144(SB), Y12, Y13
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y12
-	VFMADD213PD pool<>+6400(SB), Y13, Y12
-	VFMADD213PD pool<>+6528(SB), Y13, Y12
-	VFMADD213PD pool<>+6656(SB), Y13, Y12
-	VFMADD213PD pool<>+6784(SB), Y13, Y12
-	VFMADD213PD pool<>+6912(SB), Y13, Y12
-	VFMADD213PD pool<>+7040(SB), Y13, Y12
-	VFMADD213PD pool<>+7168(SB), Y13, Y12
-	VFMADD213PD pool<>+7296(SB), Y13, Y12
-	VFMADD213PD pool<>+7424(SB), Y13, Y12
-	VFMADD213PD pool<>+7552(SB), Y13, Y12
-	VMULPD      Y13, Y13, Y14
-	VFMADD213PD Y13, Y14, Y12
-	VADDPD      pool<>+1792(SB), Y12, Y12
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y11, Y11
-	VPADDQ  pool<>+1792(SB), Y11, Y11
-	VMULPD  Y11, Y12, Y12
-	VCMPPD  $0x15, pool<>+7680(SB), Y10, Y10
-	VANDPD  Y10, Y12, Y10
-	VSUBPD  Y7, Y9, Y9
-	VADDPD  Y9, Y5, Y11
-	VSUBPD  Y5, Y11, Y7
-	VSUBPD  Y9, Y7, Y7
-	VMOVAPD Y11, Y5
-	VSUBPD  Y8, Y10, Y10
-	VADDPD  Y10, Y6, Y9
-	VSUBPD  Y6, Y9, Y8
-	VSUBPD  Y10, Y8, Y8
-	VMOVAPD Y9, Y6
-	ADDQ    $0x00000020, DI
-	SUBQ    $0x00000004, SI
-	JMP     psexp_one
-
-psexp_tail:
-	TESTQ      SI, SI
-	JE         psexp_done
-	VMASKMOVPD (DI), Y0, Y9
-	VMOVUPD    pool<>+5632(SB), Y10
-	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     Y3, Y9, Y9
-	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y10
-	VBLENDVPD  Y0, Y3, Y10, Y3
-	VSUBPD     Y4, Y3, Y3
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y8
+	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD  Y6, Y8, Y6
+	VMOVUPD 32(DI), Y7
+	VSUBPD  32(SI), Y7, Y7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD231PD pool<>+5888(SB), Y9, Y4
-	VSUBPD      pool<>+5760(SB), Y4, Y10
-	VMOVUPD     Y9, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD231PD pool<>+6144(SB), Y7, Y8
+	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y9, Y10
+	VFMADD231PD pool<>+6400(SB), Y9, Y10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD213PD pool<>+6656(SB), Y10, Y9
+	VFMADD213PD pool<>+6784(SB), Y10, Y9
+	VFMADD213PD pool<>+6912(SB), Y10, Y9
+	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VFMADD213PD pool<>+7168(SB), Y10, Y9
+	VFMADD213PD pool<>+7296(SB), Y10, Y9
+	VFMADD213PD pool<>+7424(SB), Y10, Y9
+	VFMADD213PD pool<>+7552(SB), Y10, Y9
+	VFMADD213PD pool<>+7680(SB), Y10, Y9
+	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VMULPD      Y10, Y10, Y11
+	VFMADD213PD Y10, Y11, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+1792(SB), Y4, Y4
-	VMULPD Y4, Y10, Y10
-	VCMPPD $0x15, pool<>+7680(SB), Y9, Y4
-	VANDPD Y4, Y10, Y9
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+1920(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y9
+	VCMPPD  $0x15, pool<>+7936(SB), Y7, Y7
+	VANDPD  Y7, Y9, Y7
+	VADDPD  Y6, Y7, Y7
+	VADDPD  Y7, Y2, Y2
+	VMOVUPD (DI)(R9*1), Y6
+	VSUBPD  64(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD231PD pool<>+5888(SB), Y3, Y4
-	VSUBPD      pool<>+5760(SB), Y4, Y10
-	VMOVUPD     Y3, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+1792(SB), Y4, Y4
-	VMULPD  Y4, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y3, Y3
-	VANDPD  Y3, Y10, Y3
-	VSUBPD  Y7, Y9, Y9
-	VADDPD  Y9, Y5, Y4
-	VSUBPD  Y5, Y4, Y7
-	VSUBPD  Y9, Y7, Y7
-	VMOVAPD Y4, Y5
-	VSUBPD  Y8, Y3, Y3
-	VADDPD  Y3, Y6, Y4
-	VSUBPD  Y6, Y4, Y8
-	VSUBPD  Y3, Y8, Y8
-	VMOVAPD Y4, Y6
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y8
+	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD  Y6, Y8, Y6
+	VMOVUPD 32(DI)(R9*1), Y7
+	VSUBPD  64(SI), Y7, Y7
 
-psexp_done:
-	VSUBPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X3
-	VADDPD       X3, X5, X5
-	VPERMILPD    $0x01, X5, X3
-	VADDSD       X3, X5, X5
-	VSUBPD       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X3
-	VADDPD       X3, X6, X6
-	VPERMILPD    $0x01, X6, X3
-	VADDSD       X3, X6, X6
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD231PD pool<>+6144(SB), Y7, Y8
+	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y9, Y10
+	VFMADD231PD pool<>+6400(SB), Y9, Y10
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X5, X3
-	VMOVAPD   X1, X1
-	VMOVAPD   X1, X1
-	VUNPCKLPD X6, X3, X3
-	VMOVAPD   X2, X2
-	VUNPCKLPD X2, X1, X1
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD213PD pool<>+6656(SB), Y10, Y9
+	VFMADD213PD pool<>+6784(SB), Y10, Y9
+	VFMADD213PD pool<>+6912(SB), Y10, Y9
+	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VFMADD213PD pool<>+7168(SB), Y10, Y9
+	VFMADD213PD pool<>+7296(SB), Y10, Y9
+	VFMADD213PD pool<>+7424(SB), Y10, Y9
+	VFMADD213PD pool<>+7552(SB), Y10, Y9
+	VFMADD213PD pool<>+7680(SB), Y10, Y9
+	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VMULPD      Y10, Y10, Y11
+	VFMADD213PD Y10, Y11, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
 
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+1920(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y9
+	VCMPPD  $0x15, pool<>+7936(SB), Y7, Y7
+	VANDPD  Y7, Y9, Y7
+	VADDPD  Y6, Y7, Y7
+	VADDPD  Y7, Y3, Y3
+	VMOVUPD (DI)(R9*2), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y8
+	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD  Y6, Y8, Y6
+	VMOVUPD 32(DI)(R9*2), Y7
+	VSUBPD  96(SI), Y7, Y7
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD231PD pool<>+6144(SB), Y7, Y8
+	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y9, Y10
+	VFMADD231PD pool<>+6400(SB), Y9, Y10
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD213PD pool<>+6656(SB), Y10, Y9
+	VFMADD213PD pool<>+6784(SB), Y10, Y9
+	VFMADD213PD pool<>+6912(SB), Y10, Y9
+	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VFMADD213PD pool<>+7168(SB), Y10, Y9
+	VFMADD213PD pool<>+7296(SB), Y10, Y9
+	VFMADD213PD pool<>+7424(SB), Y10, Y9
+	VFMADD213PD pool<>+7552(SB), Y10, Y9
+	VFMADD213PD pool<>+7680(SB), Y10, Y9
+	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VMULPD      Y10, Y10, Y11
+	VFMADD213PD Y10, Y11, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+1920(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y9
+	VCMPPD  $0x15, pool<>+7936(SB), Y7, Y7
+	VANDPD  Y7, Y9, Y7
+	VADDPD  Y6, Y7, Y7
+	VADDPD  Y7, Y4, Y4
+	VMOVUPD (R8), Y6
+	VSUBPD  128(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y8
+	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD  Y6, Y8, Y6
+	VMOVUPD 32(R8), Y7
+	VSUBPD  128(SI), Y7, Y7
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD231PD pool<>+6144(SB), Y7, Y8
+	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y9, Y10
+	VFMADD231PD pool<>+6400(SB), Y9, Y10
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD213PD pool<>+6656(SB), Y10, Y9
+	VFMADD213PD pool<>+6784(SB), Y10, Y9
+	VFMADD213PD pool<>+6912(SB), Y10, Y9
+	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VFMADD213PD pool<>+7168(SB), Y10, Y9
+	VFMADD213PD pool<>+7296(SB), Y10, Y9
+	VFMADD213PD pool<>+7424(SB), Y10, Y9
+	VFMADD213PD pool<>+7552(SB), Y10, Y9
+	VFMADD213PD pool<>+7680(SB), Y10, Y9
+	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VMULPD      Y10, Y10, Y11
+	VFMADD213PD Y10, Y11, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y8, Y8
+	VPADDQ pool<>+1920(SB), Y8, Y8
+	VMULPD Y8, Y9, Y9
+	VCMPPD $0x15, pool<>+7936(SB), Y7, Y7
+	VANDPD Y7, Y9, Y7
+	VADDPD Y6, Y7, Y7
+	VADDPD Y7, Y5, Y5
+	ADDQ   $0x00000040, DI
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, R11
+	JMP    ggexp_loop
+
+ggexp_one:
+	CMPQ    R11, $0x00000004
+	JL      ggexp_tail
+	VMOVUPD (DI), Y6
+	VSUBPD  32(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y8
+	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD  Y6, Y8, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD (DI)(R9*1), Y6
+	VSUBPD  64(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y8
+	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD  Y6, Y8, Y6
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD (DI)(R9*2), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y8
+	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD  Y6, Y8, Y6
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD (R8), Y6
+	VSUBPD  128(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+1920(SB), Y7, Y7
+	VMULPD Y7, Y8, Y8
+	VCMPPD $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD Y6, Y8, Y6
+	VADDPD Y6, Y5, Y5
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, R11
+	JMP    ggexp_one
+
+ggexp_tail:
+	TESTQ      R11, R11
+	JE         ggexp_done
+	VMASKMOVPD (DI), Y0, Y6
+	VMOVUPD    pool<>+5760(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     32(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1920(SB), Y7, Y7
+	VMULPD     Y7, Y8, Y8
+	VCMPPD     $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD     Y6, Y8, Y6
+	VADDPD     Y6, Y2, Y2
+	VMASKMOVPD (DI)(R9*1), Y0, Y6
+	VMOVUPD    pool<>+5760(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     64(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1920(SB), Y7, Y7
+	VMULPD     Y7, Y8, Y8
+	VCMPPD     $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD     Y6, Y8, Y6
+	VADDPD     Y6, Y3, Y3
+	VMASKMOVPD (DI)(R9*2), Y0, Y6
+	VMOVUPD    pool<>+5760(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     96(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1920(SB), Y7, Y7
+	VMULPD     Y7, Y8, Y8
+	VCMPPD     $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD     Y6, Y8, Y6
+	VADDPD     Y6, Y4, Y4
+	VMASKMOVPD (R8), Y0, Y6
+	VMOVUPD    pool<>+5760(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     128(SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+1920(SB), Y7, Y7
+	VMULPD Y7, Y8, Y8
+	VCMPPD $0x15, pool<>+7936(SB), Y6, Y6
+	VANDPD Y6, Y8, Y6
+	VADDPD Y6, Y5, Y5
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X3, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VANDPD   pool<>+1280(SB), Y2, Y3
+	VPCMPGTQ pool<>+1408(SB), Y3, Y4
+	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+1664(SB), Y5, Y5
+	VSUBPD   pool<>+1792(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X4
-	VADDPD      pool<>+1792(SB), X2, X2
-	VDIVPD      X2, X4, X4
-	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X2, X6
-	VFMADD213PD pool<>+8064(SB), X2, X6
-	VFMADD213PD pool<>+8192(SB), X2, X6
-	VFMADD213PD pool<>+8320(SB), X2, X6
-	VFMADD213PD pool<>+1920(SB), X2, X6
-	VFMADD213PD pool<>+2048(SB), X2, X6
-	VFMADD213PD pool<>+2176(SB), X2, X6
-	VFMADD213PD pool<>+2304(SB), X2, X6
-	VFMADD213PD pool<>+2432(SB), X2, X6
-	VMULPD      X4, X6, X6
+	VSUBPD      pool<>+1920(SB), Y3, Y4
+	VADDPD      pool<>+1920(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+8064(SB), Y6
+	VFMADD213PD pool<>+8192(SB), Y3, Y6
+	VFMADD213PD pool<>+8320(SB), Y3, Y6
+	VFMADD213PD pool<>+8448(SB), Y3, Y6
+	VFMADD213PD pool<>+8576(SB), Y3, Y6
+	VFMADD213PD pool<>+2048(SB), Y3, Y6
+	VFMADD213PD pool<>+2176(SB), Y3, Y6
+	VFMADD213PD pool<>+2304(SB), Y3, Y6
+	VFMADD213PD pool<>+2432(SB), Y3, Y6
+	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X3, X6
-	VMOVAPD     X6, X3
-	VADDPD      X1, X3, X3
-	VMOVAPD     X3, X1
-	VMOVSD      X1, (AX)
-	VPERMILPD   $0x01, X3, X1
-	VMOVSD      X1, 8(AX)
-	LEAQ        (CX)(BX*8), CX
-	ADDQ        $0x00000008, AX
-	LEAQ        (CX)(BX*8), CX
-	ADDQ        $0x00000008, AX
-	SUBQ        $0x02, DX
-	JMP         pairs
+	VFMADD231PD pool<>+2688(SB), Y5, Y6
+	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VMOVAPD     Y1, Y1
+	VADDPD      Y1, Y2, Y2
+	VMOVUPD     Y2, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x04, DX
+	JMP         groups
 
-alone:
-	TESTQ   DX, DX
-	JE      done
-	MOVQ    BX, SI
+gbail:
+	MOVQ $0x00000004, R8
+	JMP  gsolo
+
+grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+gsolo:
+	TESTQ R8, R8
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5632(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y1
 
-osmax_one:
-	CMPQ   SI, $0x00000004
-	JL     osmax_tail
+ogmax_one:
+	CMPQ   R11, $0x00000004
+	JL     ogmax_tail
 	VMAXPD (DI), Y1, Y1
 	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000004, SI
-	JMP    osmax_one
+	SUBQ   $0x00000004, R11
+	JMP    ogmax_one
 
-osmax_tail:
-	TESTQ      SI, SI
-	JE         osmax_done
+ogmax_tail:
+	TESTQ      R11, R11
+	JE         ogmax_done
 	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+5632(SB), Y3
+	VMOVUPD    pool<>+5760(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
 	VMAXPD     Y2, Y1, Y1
 
-osmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VMAXPD       X2, X1, X1
-	VMOVQ        X1, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           ospecial
-	VBROADCASTSD X1, Y2
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y3, Y3, Y3
-	VXORPD       Y4, Y4, Y4
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
 
-osexp_one:
-	CMPQ    SI, $0x00000004
-	JL      osexp_tail
-	VMOVUPD (DI), Y5
-	VSUBPD  Y2, Y5, Y5
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+5888(SB), Y1, Y2
+	VPCMPEQQ pool<>+5888(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPD      Y1, (SI)
+	VBROADCASTSD (SI), Y2
+	VMOVUPD      Y2, 32(SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 5 exp values and temporaries, 9 of 16.
+	MOVQ   BX, R11
+	MOVQ   CX, DI
+	VXORPD Y2, Y2, Y2
+
+ogexp_loop:
+	CMPQ    R11, $0x00000008
+	JL      ogexp_one
+	VMOVUPD (DI), Y3
+	VSUBPD  32(SI), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y5, Y6
-	VSUBPD      pool<>+5760(SB), Y6, Y7
-	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+6016(SB), Y7, Y8
-	VFMADD231PD pool<>+6144(SB), Y7, Y8
+	VMOVUPD     pool<>+6016(SB), Y4
+	VFMADD231PD pool<>+6144(SB), Y3, Y4
+	VSUBPD      pool<>+6016(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+6272(SB), Y5, Y6
+	VFMADD231PD pool<>+6400(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y7
-	VFMADD213PD pool<>+6400(SB), Y8, Y7
-	VFMADD213PD pool<>+6528(SB), Y8, Y7
-	VFMADD213PD pool<>+6656(SB), Y8, Y7
-	VFMADD213PD pool<>+6784(SB), Y8, Y7
-	VFMADD213PD pool<>+6912(SB), Y8, Y7
-	VFMADD213PD pool<>+7040(SB), Y8, Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VFMADD213PD pool<>+7424(SB), Y8, Y7
-	VFMADD213PD pool<>+7552(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1792(SB), Y7, Y7
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD213PD pool<>+6656(SB), Y6, Y5
+	VFMADD213PD pool<>+6784(SB), Y6, Y5
+	VFMADD213PD pool<>+6912(SB), Y6, Y5
+	VFMADD213PD pool<>+7040(SB), Y6, Y5
+	VFMADD213PD pool<>+7168(SB), Y6, Y5
+	VFMADD213PD pool<>+7296(SB), Y6, Y5
+	VFMADD213PD pool<>+7424(SB), Y6, Y5
+	VFMADD213PD pool<>+7552(SB), Y6, Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1920(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y7
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
-	VANDPD  Y5, Y7, Y5
-	VSUBPD  Y4, Y5, Y5
-	VADDPD  Y5, Y3, Y6
-	VSUBPD  Y3, Y6, Y4
-	VSUBPD  Y5, Y4, Y4
-	VMOVAPD Y6, Y3
-	ADDQ    $0x00000020, DI
-	SUBQ    $0x00000004, SI
-	JMP     osexp_one
-
-osexp_tail:
-	TESTQ      SI, SI
-	JE         osexp_done
-	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     Y2, Y5, Y5
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1920(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y5
+	VCMPPD  $0x15, pool<>+7936(SB), Y3, Y3
+	VANDPD  Y3, Y5, Y3
+	VMOVUPD 32(DI), Y4
+	VSUBPD  32(SI), Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y2
-	VFMADD231PD pool<>+5888(SB), Y5, Y2
-	VSUBPD      pool<>+5760(SB), Y2, Y6
-	VMOVUPD     Y5, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -5057,82 +5889,167 @@ osexp_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y2, Y2
-	VPADDQ  pool<>+1792(SB), Y2, Y2
-	VMULPD  Y2, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y2
-	VANDPD  Y2, Y6, Y5
-	VSUBPD  Y4, Y5, Y5
-	VADDPD  Y5, Y3, Y2
-	VSUBPD  Y3, Y2, Y4
-	VSUBPD  Y5, Y4, Y4
-	VMOVAPD Y2, Y3
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+1920(SB), Y5, Y5
+	VMULPD Y5, Y6, Y6
+	VCMPPD $0x15, pool<>+7936(SB), Y4, Y4
+	VANDPD Y4, Y6, Y4
+	VADDPD Y3, Y4, Y4
+	VADDPD Y4, Y2, Y2
+	ADDQ   $0x00000040, DI
+	SUBQ   $0x00000008, R11
+	JMP    ogexp_loop
 
-osexp_done:
-	VSUBPD       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
+ogexp_one:
+	CMPQ    R11, $0x00000004
+	JL      ogexp_tail
+	VMOVUPD (DI), Y3
+	VSUBPD  32(SI), Y3, Y3
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD X3, X2
-	VMOVAPD X1, X1
-	VMOVAPD X1, X1
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y4
+	VFMADD231PD pool<>+6144(SB), Y3, Y4
+	VSUBPD      pool<>+6016(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+6272(SB), Y5, Y6
+	VFMADD231PD pool<>+6400(SB), Y5, Y6
 
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD213PD pool<>+6656(SB), Y6, Y5
+	VFMADD213PD pool<>+6784(SB), Y6, Y5
+	VFMADD213PD pool<>+6912(SB), Y6, Y5
+	VFMADD213PD pool<>+7040(SB), Y6, Y5
+	VFMADD213PD pool<>+7168(SB), Y6, Y5
+	VFMADD213PD pool<>+7296(SB), Y6, Y5
+	VFMADD213PD pool<>+7424(SB), Y6, Y5
+	VFMADD213PD pool<>+7552(SB), Y6, Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1920(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+1920(SB), Y4, Y4
+	VMULPD Y4, Y5, Y5
+	VCMPPD $0x15, pool<>+7936(SB), Y3, Y3
+	VANDPD Y3, Y5, Y3
+	VADDPD Y3, Y2, Y2
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000004, R11
+	JMP    ogexp_one
+
+ogexp_tail:
+	TESTQ      R11, R11
+	JE         ogexp_done
+	VMASKMOVPD (DI), Y0, Y3
+	VMOVUPD    pool<>+5760(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VSUBPD     32(SI), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6016(SB), Y4
+	VFMADD231PD pool<>+6144(SB), Y3, Y4
+	VSUBPD      pool<>+6016(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+6272(SB), Y5, Y6
+	VFMADD231PD pool<>+6400(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD213PD pool<>+6656(SB), Y6, Y5
+	VFMADD213PD pool<>+6784(SB), Y6, Y5
+	VFMADD213PD pool<>+6912(SB), Y6, Y5
+	VFMADD213PD pool<>+7040(SB), Y6, Y5
+	VFMADD213PD pool<>+7168(SB), Y6, Y5
+	VFMADD213PD pool<>+7296(SB), Y6, Y5
+	VFMADD213PD pool<>+7424(SB), Y6, Y5
+	VFMADD213PD pool<>+7552(SB), Y6, Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1920(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+1920(SB), Y4, Y4
+	VMULPD Y4, Y5, Y5
+	VCMPPD $0x15, pool<>+7936(SB), Y3, Y3
+	VANDPD Y3, Y5, Y3
+	VADDPD Y3, Y2, Y2
+
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X2, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VANDPD   pool<>+1280(SB), Y2, Y3
+	VPCMPGTQ pool<>+1408(SB), Y3, Y4
+	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+1664(SB), Y5, Y5
+	VSUBPD   pool<>+1792(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+1920(SB), X3, X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VMULPD      X4, X6, X6
+	VSUBPD      pool<>+1920(SB), Y3, Y4
+	VADDPD      pool<>+1920(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+8064(SB), Y6
+	VFMADD213PD pool<>+8192(SB), Y3, Y6
+	VFMADD213PD pool<>+8320(SB), Y3, Y6
+	VFMADD213PD pool<>+8448(SB), Y3, Y6
+	VFMADD213PD pool<>+8576(SB), Y3, Y6
+	VFMADD213PD pool<>+2048(SB), Y3, Y6
+	VFMADD213PD pool<>+2176(SB), Y3, Y6
+	VFMADD213PD pool<>+2304(SB), Y3, Y6
+	VFMADD213PD pool<>+2432(SB), Y3, Y6
+	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X6
-	VMOVAPD     X6, X2
-	VADDPD      X1, X2, X2
-	VMOVAPD     X2, X1
-	VMOVSD      X1, (AX)
+	VFMADD231PD pool<>+2688(SB), Y5, Y6
+	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VMOVAPD     Y1, Y1
+	VADDPD      Y1, Y2, Y2
+	VMOVSD      X2, (AX)
 
-onext:
+gsnext:
 	LEAQ (CX)(BX*8), CX
 	ADDQ $0x00000008, AX
 	DECQ DX
-	JMP  pairs
+	DECQ R8
+	JMP  gsolo
 
-ospecial:
-	VMOVSD pool<>+8448(SB), X1
+gsnan:
+	VMOVSD pool<>+8704(SB), X1
 	VMOVSD X1, (AX)
-	JMP    onext
+	JMP    gsnext
 
 row:
 	TESTQ DX, DX
@@ -5140,10 +6057,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y3
+	VMOVUPD pool<>+5760(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -5169,7 +6086,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5206,26 +6123,22 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD231PD pool<>+6144(SB), Y4, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y5, Y7
+	VSUBPD      pool<>+6016(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VSUBPD      pool<>+6016(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6400(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VMOVUPD     pool<>+6528(SB), Y8
+	VMOVUPD     pool<>+6528(SB), Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
 	VFMADD213PD pool<>+6784(SB), Y9, Y8
@@ -5242,23 +6155,27 @@ exp_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+1920(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+1920(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -5278,17 +6195,15 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -5297,15 +6212,17 @@ exp_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5320,22 +6237,20 @@ exp_tail:
 	TESTQ      DI, DI
 	JE         exp_done
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -5344,15 +6259,17 @@ exp_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5371,36 +6288,36 @@ exp_done:
 	VMOVAPD X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1280(SB), X2, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X4
+	VPADDQ   pool<>+1536(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+1664(SB), X5, X5
+	VSUBPD   pool<>+1792(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
+	VMOVUPD     pool<>+8064(SB), X6
 	VFMADD213PD pool<>+8192(SB), X3, X6
 	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+1920(SB), X3, X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
 	VFMADD213PD pool<>+2304(SB), X3, X6
 	VFMADD213PD pool<>+2432(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
 	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+2816(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -5415,7 +6332,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8704(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -5463,10 +6380,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y3
+	VMOVUPD pool<>+5760(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -5506,7 +6423,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -5516,7 +6433,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -5543,7 +6460,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5562,7 +6479,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8576(SB), X1
+	VUCOMISD pool<>+8832(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -5579,17 +6496,15 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y3
-	VFMADD231PD pool<>+5888(SB), Y2, Y3
-	VSUBPD      pool<>+5760(SB), Y3, Y4
+	VMOVUPD     pool<>+6016(SB), Y3
+	VFMADD231PD pool<>+6144(SB), Y2, Y3
+	VSUBPD      pool<>+6016(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VFMADD231PD pool<>+6272(SB), Y4, Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y4
-	VFMADD213PD pool<>+6400(SB), Y5, Y4
-	VFMADD213PD pool<>+6528(SB), Y5, Y4
+	VMOVUPD     pool<>+6528(SB), Y4
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
@@ -5598,15 +6513,17 @@ d_maxb_done:
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
-	VADDPD      pool<>+1792(SB), Y4, Y4
+	VADDPD      pool<>+1920(SB), Y4, Y4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+1792(SB), Y3, Y3
+	VPADDQ  pool<>+1920(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7936(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -5631,26 +6548,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD231PD pool<>+6144(SB), Y4, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y5, Y7
+	VSUBPD      pool<>+6016(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VSUBPD      pool<>+6016(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6400(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VMOVUPD     pool<>+6528(SB), Y8
+	VMOVUPD     pool<>+6528(SB), Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
 	VFMADD213PD pool<>+6784(SB), Y9, Y8
@@ -5667,23 +6580,27 @@ d_expa_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+1920(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+1920(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -5706,17 +6623,15 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -5725,15 +6640,17 @@ d_expa_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -5759,17 +6676,15 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -5778,15 +6693,17 @@ d_expa_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+1920(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -5815,26 +6732,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD231PD pool<>+6144(SB), Y4, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y5, Y7
+	VSUBPD      pool<>+6016(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VSUBPD      pool<>+6016(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6400(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VMOVUPD     pool<>+6528(SB), Y8
+	VMOVUPD     pool<>+6528(SB), Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
 	VFMADD213PD pool<>+6784(SB), Y9, Y8
@@ -5851,23 +6764,27 @@ d_expb_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+1920(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+1920(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -5890,17 +6807,15 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -5909,15 +6824,17 @@ d_expb_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -5934,22 +6851,20 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -5958,15 +6873,17 @@ d_expb_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -5980,22 +6897,20 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -6004,15 +6919,17 @@ d_exp_tpart:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+1920(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -6040,16 +6957,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+3712(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+3968(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
+	VMOVSD      pool<>+4096(SB), X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
 	VFMADD213SD pool<>+4480(SB), X1, X5
@@ -6060,6 +6976,7 @@ d_exp_end:
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -6067,39 +6984,39 @@ d_exp_end:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X5
-	VPADDQ   pool<>+1408(SB), X5, X6
+	VANDPD   pool<>+1280(SB), X1, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X5
+	VPADDQ   pool<>+1536(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1536(SB), X6, X6
-	VSUBPD   pool<>+1664(SB), X6, X6
+	VORPD    pool<>+1664(SB), X6, X6
+	VSUBPD   pool<>+1792(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X5
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X5
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7808(SB), X7
-	VFMADD213PD pool<>+7936(SB), X3, X7
-	VFMADD213PD pool<>+8064(SB), X3, X7
+	VMOVUPD     pool<>+8064(SB), X7
 	VFMADD213PD pool<>+8192(SB), X3, X7
 	VFMADD213PD pool<>+8320(SB), X3, X7
-	VFMADD213PD pool<>+1920(SB), X3, X7
+	VFMADD213PD pool<>+8448(SB), X3, X7
+	VFMADD213PD pool<>+8576(SB), X3, X7
 	VFMADD213PD pool<>+2048(SB), X3, X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
 	VFMADD213PD pool<>+2304(SB), X3, X7
 	VFMADD213PD pool<>+2432(SB), X3, X7
+	VFMADD213PD pool<>+2560(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X6, X7
 	VFMADD231PD pool<>+2688(SB), X6, X7
+	VFMADD231PD pool<>+2816(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -6112,36 +7029,36 @@ d_logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X5
-	VPCMPGTQ pool<>+1280(SB), X5, X6
-	VPADDQ   pool<>+1408(SB), X6, X7
+	VANDPD   pool<>+1280(SB), X3, X5
+	VPCMPGTQ pool<>+1408(SB), X5, X6
+	VPADDQ   pool<>+1536(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+1664(SB), X7, X7
+	VSUBPD   pool<>+1792(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X5, X6
-	VADDPD      pool<>+1792(SB), X5, X5
+	VSUBPD      pool<>+1920(SB), X5, X6
+	VADDPD      pool<>+1920(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7808(SB), X8
-	VFMADD213PD pool<>+7936(SB), X5, X8
-	VFMADD213PD pool<>+8064(SB), X5, X8
+	VMOVUPD     pool<>+8064(SB), X8
 	VFMADD213PD pool<>+8192(SB), X5, X8
 	VFMADD213PD pool<>+8320(SB), X5, X8
-	VFMADD213PD pool<>+1920(SB), X5, X8
+	VFMADD213PD pool<>+8448(SB), X5, X8
+	VFMADD213PD pool<>+8576(SB), X5, X8
 	VFMADD213PD pool<>+2048(SB), X5, X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
 	VFMADD213PD pool<>+2304(SB), X5, X8
 	VFMADD213PD pool<>+2432(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
 	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+2816(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -6152,7 +7069,7 @@ d_logz:
 
 d_lossdone:
 	VMOVSD       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSD        gradScale+104(FP), X3
 	VMOVAPD      X3, X3
@@ -6160,7 +7077,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+5632(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -6242,7 +7159,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8704(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -6256,10 +7173,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y3
+	VMOVUPD pool<>+5760(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -6299,7 +7216,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -6309,7 +7226,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -6336,7 +7253,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -6355,7 +7272,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8576(SB), X1
+	VUCOMISD pool<>+8832(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -6372,17 +7289,15 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y3
-	VFMADD231PD pool<>+5888(SB), Y2, Y3
-	VSUBPD      pool<>+5760(SB), Y3, Y4
+	VMOVUPD     pool<>+6016(SB), Y3
+	VFMADD231PD pool<>+6144(SB), Y2, Y3
+	VSUBPD      pool<>+6016(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VFMADD231PD pool<>+6272(SB), Y4, Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y4
-	VFMADD213PD pool<>+6400(SB), Y5, Y4
-	VFMADD213PD pool<>+6528(SB), Y5, Y4
+	VMOVUPD     pool<>+6528(SB), Y4
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
@@ -6391,15 +7306,17 @@ l_maxb_done:
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
-	VADDPD      pool<>+1792(SB), Y4, Y4
+	VADDPD      pool<>+1920(SB), Y4, Y4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+1792(SB), Y3, Y3
+	VPADDQ  pool<>+1920(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7936(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -6423,26 +7340,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD231PD pool<>+6144(SB), Y4, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y5, Y7
+	VSUBPD      pool<>+6016(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VSUBPD      pool<>+6016(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6400(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VMOVUPD     pool<>+6528(SB), Y8
+	VMOVUPD     pool<>+6528(SB), Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
 	VFMADD213PD pool<>+6784(SB), Y9, Y8
@@ -6459,23 +7372,27 @@ l_expa_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+1920(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+1920(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6495,17 +7412,15 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -6514,15 +7429,17 @@ l_expa_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6546,17 +7463,15 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -6565,15 +7480,17 @@ l_expa_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+1920(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -6599,26 +7516,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD231PD pool<>+6144(SB), Y4, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD231PD pool<>+6144(SB), Y5, Y7
+	VSUBPD      pool<>+6016(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VSUBPD      pool<>+6016(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6400(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VMOVUPD     pool<>+6528(SB), Y8
+	VMOVUPD     pool<>+6528(SB), Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
 	VFMADD213PD pool<>+6784(SB), Y9, Y8
@@ -6635,23 +7548,27 @@ l_expb_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+1920(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+1920(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6671,17 +7588,15 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -6690,15 +7605,17 @@ l_expb_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6713,22 +7630,20 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -6737,15 +7652,17 @@ l_expb_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6758,22 +7675,20 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VSUBPD      pool<>+6016(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6400(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VMOVUPD     pool<>+6528(SB), Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
@@ -6782,15 +7697,17 @@ l_exp_tpart:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+1920(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -6816,16 +7733,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+3712(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+3840(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+3968(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
+	VMOVSD      pool<>+4096(SB), X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
 	VFMADD213SD pool<>+4480(SB), X1, X3
@@ -6836,6 +7752,7 @@ l_exp_end:
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -6843,39 +7760,39 @@ l_exp_end:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+1920(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1280(SB), X1, X2
+	VPCMPGTQ pool<>+1408(SB), X2, X3
+	VPADDQ   pool<>+1536(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+1664(SB), X4, X4
+	VSUBPD   pool<>+1792(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+1920(SB), X2, X3
+	VADDPD      pool<>+1920(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7808(SB), X5
-	VFMADD213PD pool<>+7936(SB), X2, X5
-	VFMADD213PD pool<>+8064(SB), X2, X5
+	VMOVUPD     pool<>+8064(SB), X5
 	VFMADD213PD pool<>+8192(SB), X2, X5
 	VFMADD213PD pool<>+8320(SB), X2, X5
-	VFMADD213PD pool<>+1920(SB), X2, X5
+	VFMADD213PD pool<>+8448(SB), X2, X5
+	VFMADD213PD pool<>+8576(SB), X2, X5
 	VFMADD213PD pool<>+2048(SB), X2, X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
 	VFMADD213PD pool<>+2304(SB), X2, X5
 	VFMADD213PD pool<>+2432(SB), X2, X5
+	VFMADD213PD pool<>+2560(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
 	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+2816(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -6888,36 +7805,36 @@ l_logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1280(SB), X2, X3
+	VPCMPGTQ pool<>+1408(SB), X3, X4
+	VPADDQ   pool<>+1536(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+1664(SB), X5, X5
+	VSUBPD   pool<>+1792(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
+	VMOVUPD     pool<>+8064(SB), X6
 	VFMADD213PD pool<>+8192(SB), X3, X6
 	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+1920(SB), X3, X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
 	VFMADD213PD pool<>+2304(SB), X3, X6
 	VFMADD213PD pool<>+2432(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
 	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+2816(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -6942,7 +7859,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8704(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -6952,7 +7869,7 @@ done:
 
 // func LogSumExpF32AVX512(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $640-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -6979,324 +7896,179 @@ pfnext:
 	CMPQ SI, $0x00000200
 	JA   row
 
-	// Rows of one vector or less: no fast exp pass (the tail keeps
-	// its guards), so no min.
-	CMPQ SI, $0x00000010
-	JA   wide
+	// The max tree, then each row's broadcast max: on the stack, aligned
+	// to 64 bytes (a vector load that splits a cache line costs twice).
+	LEAQ (SP), DI
+	ADDQ $0x0000003f, DI
+	ANDQ $-64, DI
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+	LEAQ (R10)(R10*2), R11
 
-nquads:
-	CMPQ BX, $0x04
-	JL   nqrest
+groups:
+	CMPQ BX, $0x08
+	JL   grest
 
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, DI
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
 	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
+	LEAQ    (DX)(R11*1), R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 8704(AX), Z4
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8704(AX), Z6
 	VMOVUPS (AX), Z6
 	VMOVUPS (AX), Z7
-	VMOVUPS 8704(AX), Z8
 
-nqqmax_loop:
-	CMPQ    DI, $0x00000020
-	JL      nqqmax_one
-	VMOVUPS (R8), Z8
-	VMAXPS  Z8, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z8
-	VMAXPS  Z8, Z2, Z2
-	VMOVUPS (R9), Z8
-	VMAXPS  Z8, Z4, Z4
-	VMOVUPS (R9)(SI*4), Z8
-	VMAXPS  Z8, Z6, Z6
-	VMOVUPS 64(R8), Z8
-	VMAXPS  Z8, Z1, Z1
-	VMOVUPS 64(R8)(SI*4), Z8
-	VMAXPS  Z8, Z3, Z3
-	VMOVUPS 64(R9), Z8
-	VMAXPS  Z8, Z5, Z5
-	VMOVUPS 64(R9)(SI*4), Z8
-	VMAXPS  Z8, Z7, Z7
-	ADDQ    $0x00000080, R8
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, DI
-	JMP     nqqmax_loop
+ggmax_one:
+	CMPQ   R12, $0x00000010
+	JL     ggmax_tail
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(R10*1), Z1, Z1
+	VMAXPS (R8)(R10*2), Z2, Z2
+	VMAXPS (R9), Z3, Z3
+	VMAXPS (R8)(R10*4), Z4, Z4
+	VMAXPS (R9)(R10*2), Z5, Z5
+	VMAXPS (R8)(R11*2), Z6, Z6
+	VMAXPS (R9)(R10*4), Z7, Z7
+	ADDQ   $0x00000040, R8
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R12
+	JMP    ggmax_one
 
-nqqmax_one:
-	CMPQ    DI, $0x00000010
-	JL      nqqmax_tail
-	VMOVUPS (R8), Z8
-	VMAXPS  Z8, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z8
-	VMAXPS  Z8, Z2, Z2
-	VMOVUPS (R9), Z8
-	VMAXPS  Z8, Z4, Z4
-	VMOVUPS (R9)(SI*4), Z8
-	VMAXPS  Z8, Z6, Z6
-	ADDQ    $0x00000040, R8
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, DI
-	JMP     nqqmax_one
-
-nqqmax_tail:
-	TESTQ   DI, DI
-	JE      nqqmax_done
+ggmax_tail:
+	TESTQ   R12, R12
+	JE      ggmax_done
 	VMOVUPS (AX), Z8
 	VMOVUPS (R8), K1, Z8
 	VMAXPS  Z8, Z0, Z0
 	VMOVUPS (AX), Z8
-	VMOVUPS (R8)(SI*4), K1, Z8
+	VMOVUPS (R8)(R10*1), K1, Z8
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*2), K1, Z8
 	VMAXPS  Z8, Z2, Z2
 	VMOVUPS (AX), Z8
 	VMOVUPS (R9), K1, Z8
+	VMAXPS  Z8, Z3, Z3
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*4), K1, Z8
 	VMAXPS  Z8, Z4, Z4
 	VMOVUPS (AX), Z8
-	VMOVUPS (R9)(SI*4), K1, Z8
+	VMOVUPS (R9)(R10*2), K1, Z8
+	VMAXPS  Z8, Z5, Z5
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R11*2), K1, Z8
 	VMAXPS  Z8, Z6, Z6
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9)(R10*4), K1, Z8
+	VMAXPS  Z8, Z7, Z7
 
-nqqmax_done:
-	VMAXPS Z1, Z0, Z0
-	VMAXPS Z3, Z2, Z2
-	VMAXPS Z5, Z4, Z4
-	VMAXPS Z7, Z6, Z6
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z0, Z1
-	VSHUFF32X4 $0xee, Z2, Z0, Z0
-	VSHUFF32X4 $0x44, Z6, Z4, Z2
-	VSHUFF32X4 $0xee, Z6, Z4, Z3
-	VMAXPS     Z1, Z0, Z0
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VMAXPS     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
 	VMAXPS     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z0, Z1
-	VSHUFF32X4 $0xdd, Z3, Z0, Z0
-	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VMAXPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
 	VPERMILPS  $0xb1, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
-	KORTESTW   K2, K2
-	JNE        nqbail
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSHUFF32X4 $0x55, Z0, Z0, Z2
-	VSHUFF32X4 $0xaa, Z0, Z0, Z3
-	VSHUFF32X4 $0xff, Z0, Z0, Z4
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      gbail
 
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPS      Z0, (DI)
+	VBROADCASTSS (DI), Z1
+	VMOVUPS      Z1, 64(DI)
+	VBROADCASTSS 8(DI), Z1
+	VMOVUPS      Z1, 128(DI)
+	VBROADCASTSS 16(DI), Z1
+	VMOVUPS      Z1, 192(DI)
+	VBROADCASTSS 24(DI), Z1
+	VMOVUPS      Z1, 256(DI)
+	VBROADCASTSS 32(DI), Z1
+	VMOVUPS      Z1, 320(DI)
+	VBROADCASTSS 40(DI), Z1
+	VMOVUPS      Z1, 384(DI)
+	VBROADCASTSS 48(DI), Z1
+	VMOVUPS      Z1, 448(DI)
+	VBROADCASTSS 56(DI), Z1
+	VMOVUPS      Z1, 512(DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 3 clamp bound and widened halves, 29 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VXORPD  Z1, Z1, Z1
+	VXORPD  Z2, Z2, Z2
+	VXORPD  Z3, Z3, Z3
+	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 	VXORPD  Z6, Z6, Z6
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
-	MOVQ    SI, DI
-	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
-	VMOVUPS 128(AX), Z9
-	VMOVUPS exp2tab16<>+0(SB), Z10
-	VMOVUPS 8960(AX), Z11
+	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS 8960(AX), Z10
+	VMOVUPS 256(AX), Z11
 
-nqqgexp_loop:
-	CMPQ    DI, $0x00000020
-	JL      nqqgexp_one
+ggexp_loop:
+	CMPQ    R12, $0x00000020
+	JL      ggexp_one
 	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
+	VSUBPS  64(DI), Z12, Z12
 	VMOVUPS 64(R8), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS (R8)(SI*4), Z14
-	VSUBPS  Z2, Z14, Z14
-	VMOVUPS 64(R8)(SI*4), Z15
-	VSUBPS  Z2, Z15, Z15
-	VMOVUPS (R9), Z16
-	VSUBPS  Z3, Z16, Z16
-	VMOVUPS 64(R9), Z17
-	VSUBPS  Z3, Z17, Z17
-	VMOVUPS (R9)(SI*4), Z18
-	VSUBPS  Z4, Z18, Z18
-	VMOVUPS 64(R9)(SI*4), Z19
-	VSUBPS  Z4, Z19, Z19
+	VSUBPS  64(DI), Z13, Z13
+	VMOVUPS (R8)(R10*1), Z14
+	VSUBPS  128(DI), Z14, Z14
+	VMOVUPS 64(R8)(R10*1), Z15
+	VSUBPS  128(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z13, Z9, Z13
-	VMAXPS Z14, Z9, Z14
-	VMAXPS Z15, Z9, Z15
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z12, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z13, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z14, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z15, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z12
-	VFMADD231PS 512(AX), Z24, Z13
-	VFMADD231PS 512(AX), Z27, Z14
-	VFMADD231PS 512(AX), Z30, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
-	VFMADD213PS 9344(AX), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
-	VFMADD213PS 9344(AX), Z13, Z25
-	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
-	VFMADD213PS 9344(AX), Z14, Z28
-	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
-	VFMADD213PS 9344(AX), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z10, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z12
-	VPERMPS     Z10, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z13
-	VPERMPS     Z10, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z14
-	VPERMPS     Z10, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z16, Z9, Z16
-	VMAXPS Z17, Z9, Z17
-	VMAXPS Z18, Z9, Z18
-	VMAXPS Z19, Z9, Z19
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z16, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z17, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z18, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z19, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z16
-	VFMADD231PS 512(AX), Z24, Z17
-	VFMADD231PS 512(AX), Z27, Z18
-	VFMADD231PS 512(AX), Z30, Z19
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
-	VFMADD213PS   9344(AX), Z16, Z22
-	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
-	VFMADD213PS   9344(AX), Z17, Z25
-	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
-	VFMADD213PS   9344(AX), Z18, Z28
-	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
-	VFMADD213PS   9344(AX), Z19, Z31
-	VMULPS        Z19, Z31, Z31
-	VPERMPS       Z10, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z16
-	VPERMPS       Z10, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z17
-	VPERMPS       Z10, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS     Z27, Z26, Z18
-	VPERMPS       Z10, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS     Z30, Z29, Z19
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z5, Z5
-	VADDPS        Z15, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VADDPS        Z17, Z16, Z16
-	VEXTRACTF64X4 $0x01, Z16, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y16, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VADDPS        Z19, Z18, Z18
-	VEXTRACTF64X4 $0x01, Z18, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y18, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	ADDQ          $0x00000080, R8
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, DI
-	JMP           nqqgexp_loop
-
-nqqgexp_one:
-	CMPQ    DI, $0x00000010
-	JL      nqqgexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (R8)(SI*4), Z13
-	VSUBPS  Z2, Z13, Z13
-	VMOVUPS (R9), Z14
-	VSUBPS  Z3, Z14, Z14
-	VMOVUPS (R9)(SI*4), Z15
-	VSUBPS  Z4, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z13, Z9, Z13
-	VMAXPS Z14, Z9, Z14
-	VMAXPS Z15, Z9, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z16
-	VFMADD231PS 384(AX), Z12, Z16
-	VSUBPS      Z11, Z16, Z17
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VMOVUPS     Z11, Z25
-	VFMADD231PS 384(AX), Z15, Z25
-	VSUBPS      Z11, Z25, Z26
-	VFMADD231PS 512(AX), Z17, Z12
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
-	VFMADD231PS 512(AX), Z26, Z15
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 512(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 512(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 512(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 640(AX), Z17, Z12
+	VFMADD231PS 640(AX), Z20, Z13
+	VFMADD231PS 640(AX), Z23, Z14
+	VFMADD231PS 640(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z18
@@ -7315,16 +8087,402 @@ nqqgexp_one:
 	VFMADD213PS   9216(AX), Z15, Z27
 	VFMADD213PS   9344(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z10, Z16, Z16
+	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z10, Z19, Z19
+	VPERMPS       Z9, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z10, Z22, Z22
+	VPERMPS       Z9, Z22, Z22
 	VFMADD231PS   Z24, Z22, Z22
 	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z10, Z25, Z25
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z12, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z1, Z1
+	VADDPS        Z14, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z2, Z2
+	VMOVUPS       (R8)(R10*2), Z12
+	VSUBPS        192(DI), Z12, Z12
+	VMOVUPS       64(R8)(R10*2), Z13
+	VSUBPS        192(DI), Z13, Z13
+	VMOVUPS       (R9), Z14
+	VSUBPS        256(DI), Z14, Z14
+	VMOVUPS       64(R9), Z15
+	VSUBPS        256(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 512(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 512(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 512(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 640(AX), Z17, Z12
+	VFMADD231PS 640(AX), Z20, Z13
+	VFMADD231PS 640(AX), Z23, Z14
+	VFMADD231PS 640(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z12, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VADDPS        Z14, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z4, Z4
+	VMOVUPS       (R8)(R10*4), Z12
+	VSUBPS        320(DI), Z12, Z12
+	VMOVUPS       64(R8)(R10*4), Z13
+	VSUBPS        320(DI), Z13, Z13
+	VMOVUPS       (R9)(R10*2), Z14
+	VSUBPS        384(DI), Z14, Z14
+	VMOVUPS       64(R9)(R10*2), Z15
+	VSUBPS        384(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 512(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 512(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 512(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 640(AX), Z17, Z12
+	VFMADD231PS 640(AX), Z20, Z13
+	VFMADD231PS 640(AX), Z23, Z14
+	VFMADD231PS 640(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z12, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z5, Z5
+	VADDPS        Z14, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z6, Z6
+	VMOVUPS       (R8)(R11*2), Z12
+	VSUBPS        448(DI), Z12, Z12
+	VMOVUPS       64(R8)(R11*2), Z13
+	VSUBPS        448(DI), Z13, Z13
+	VMOVUPS       (R9)(R10*4), Z14
+	VSUBPS        512(DI), Z14, Z14
+	VMOVUPS       64(R9)(R10*4), Z15
+	VSUBPS        512(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 512(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 512(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 512(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 640(AX), Z17, Z12
+	VFMADD231PS 640(AX), Z20, Z13
+	VFMADD231PS 640(AX), Z23, Z14
+	VFMADD231PS 640(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z12, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z7, Z7
+	VADDPS        Z14, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z8, Z8
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, R12
+	JMP           ggexp_loop
+
+ggexp_one:
+	CMPQ    R12, $0x00000010
+	JL      ggexp_tail
+	VMOVUPS (R8), Z12
+	VSUBPS  64(DI), Z12, Z12
+	VMOVUPS (R8)(R10*1), Z13
+	VSUBPS  128(DI), Z13, Z13
+	VMOVUPS (R8)(R10*2), Z14
+	VSUBPS  192(DI), Z14, Z14
+	VMOVUPS (R9), Z15
+	VSUBPS  256(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 512(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 512(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 512(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 640(AX), Z17, Z12
+	VFMADD231PS 640(AX), Z20, Z13
+	VFMADD231PS 640(AX), Z23, Z14
+	VFMADD231PS 640(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z12, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z14, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y14, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z4, Z4
+	VMOVUPS       (R8)(R10*4), Z12
+	VSUBPS        320(DI), Z12, Z12
+	VMOVUPS       (R9)(R10*2), Z13
+	VSUBPS        384(DI), Z13, Z13
+	VMOVUPS       (R8)(R11*2), Z14
+	VSUBPS        448(DI), Z14, Z14
+	VMOVUPS       (R9)(R10*4), Z15
+	VSUBPS        512(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 512(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 512(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 512(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 640(AX), Z17, Z12
+	VFMADD231PS 640(AX), Z20, Z13
+	VFMADD231PS 640(AX), Z23, Z14
+	VFMADD231PS 640(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z15
 	VEXTRACTF64X4 $0x01, Z12, Y16
@@ -7349,1713 +8507,512 @@ nqqgexp_one:
 	VADDPD        Z13, Z8, Z8
 	ADDQ          $0x00000040, R8
 	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DI
-	JMP           nqqgexp_one
+	SUBQ          $0x00000010, R12
+	JMP           ggexp_one
 
-nqqgexp_tail:
-	TESTQ   DI, DI
-	JE      nqqgexp_done
+ggexp_tail:
+	TESTQ   R12, R12
+	JE      ggexp_done
 	VMOVUPS (AX), Z12
 	VMOVUPS (R8), K1, Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (AX), Z1
-	VMOVUPS (R8)(SI*4), K1, Z1
-	VSUBPS  Z2, Z1, Z1
-	VMOVUPS (AX), Z2
-	VMOVUPS (R9), K1, Z2
-	VSUBPS  Z3, Z2, Z2
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9)(SI*4), K1, Z3
-	VSUBPS  Z4, Z3, Z3
+	VSUBPS  64(DI), Z12, Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS (R8)(R10*1), K1, Z13
+	VSUBPS  128(DI), Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R8)(R10*2), K1, Z14
+	VSUBPS  192(DI), Z14, Z14
+	VMOVUPS (AX), Z15
+	VMOVUPS (R9), K1, Z15
+	VSUBPS  256(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z1, Z9, Z1
-	VMAXPS Z2, Z9, Z2
-	VMAXPS Z3, Z9, Z3
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z4
-	VFMADD231PS 384(AX), Z12, Z4
-	VSUBPS      Z11, Z4, Z9
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z1, Z13
-	VSUBPS      Z11, Z13, Z14
-	VMOVUPS     Z11, Z15
-	VFMADD231PS 384(AX), Z2, Z15
-	VSUBPS      Z11, Z15, Z16
-	VMOVUPS     Z11, Z17
-	VFMADD231PS 384(AX), Z3, Z17
-	VSUBPS      Z11, Z17, Z20
-	VFMADD231PS 512(AX), Z9, Z12
-	VFMADD231PS 512(AX), Z14, Z1
-	VFMADD231PS 512(AX), Z16, Z2
-	VFMADD231PS 512(AX), Z20, Z3
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 512(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 512(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 512(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 640(AX), Z17, Z12
+	VFMADD231PS 640(AX), Z20, Z13
+	VFMADD231PS 640(AX), Z23, Z14
+	VFMADD231PS 640(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
-	VFMADD213PS   9344(AX), Z12, Z11
-	VMULPS        Z12, Z11, Z11
 	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
-	VFMADD213PS   9344(AX), Z1, Z18
-	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z2, Z19
-	VFMADD213PS   9344(AX), Z2, Z19
-	VMULPS        Z2, Z19, Z19
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z3, Z21
-	VFMADD213PS   9344(AX), Z3, Z21
-	VMULPS        Z3, Z21, Z21
-	VPERMPS       Z10, Z4, Z4
-	VFMADD231PS   Z11, Z4, Z4
-	VSCALEFPS     Z9, Z4, Z12
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z18, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z1
-	VPERMPS       Z10, Z15, Z15
-	VFMADD231PS   Z19, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z2
-	VPERMPS       Z10, Z17, Z17
-	VFMADD231PS   Z21, Z17, Z17
-	VSCALEFPS     Z20, Z17, Z3
-	VEXTRACTF64X4 $0x01, Z12, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y12, Z9
-	VADDPD        Z4, Z9, Z9
-	VADDPD        Z9, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z1, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z4, Z1, Z1
-	VADDPD        Z1, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y2, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z8, Z8
-
-nqqgexp_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z6, Z5, Z1
-	VSHUFF32X4 $0xee, Z6, Z5, Z2
-	VSHUFF32X4 $0x44, Z8, Z7, Z3
-	VSHUFF32X4 $0xee, Z8, Z7, Z4
-	VADDPD     Z1, Z2, Z2
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VADDPD     Z1, Z2, Z2
-
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z1
-	VPERMPD   Z2, Z1, Z1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
-	VFMADD231PD 2688(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
-	VADDPD      Z0, Z1, Z1
-	VCVTPD2PS   Z1, Y0
-	VMOVUPS     X0, (CX)
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	SUBQ        $0x04, BX
-	JMP         nquads
-
-nqbail:
-	MOVQ $0x00000004, DI
-	JMP  nqsolo
-
-nqrest:
-	TESTQ BX, BX
-	JE    done
-	MOVQ  BX, DI
-
-nqsolo:
-	TESTQ DI, DI
-	JE    nquads
-
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS (AX), Z0
-	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
-
-noqmax_loop:
-	CMPQ    R8, $0x00000020
-	JL      noqmax_one
-	VMOVUPS (R9), Z2
-	VMAXPS  Z2, Z0, Z0
-	VMOVUPS 64(R9), Z2
-	VMAXPS  Z2, Z1, Z1
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, R8
-	JMP     noqmax_loop
-
-noqmax_one:
-	CMPQ    R8, $0x00000010
-	JL      noqmax_tail
-	VMOVUPS (R9), Z2
-	VMAXPS  Z2, Z0, Z0
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, R8
-	JMP     noqmax_one
-
-noqmax_tail:
-	TESTQ   R8, R8
-	JE      noqmax_done
-	VMOVUPS (AX), Z2
-	VMOVUPS (R9), K1, Z2
-	VMAXPS  Z2, Z0, Z0
-
-noqmax_done:
-	VMAXPS Z1, Z0, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z2
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z2
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
-	KORTESTW   K2, K2
-	JNE        nqsnan
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
-	VXORPD  Z2, Z2, Z2
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS 128(AX), Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-	VMOVUPS 8960(AX), Z5
-
-noqgexp_loop:
-	CMPQ    R8, $0x00000020
-	JL      noqgexp_one
-	VMOVUPS (R9), Z6
-	VSUBPS  Z1, Z6, Z6
-	VMOVUPS 64(R9), Z7
-	VSUBPS  Z1, Z7, Z7
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z12, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z14, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y14, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z4, Z4
+	VMOVUPS       (AX), Z12
+	VMOVUPS       (R8)(R10*4), K1, Z12
+	VSUBPS        320(DI), Z12, Z12
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (R9)(R10*2), K1, Z13
+	VSUBPS        384(DI), Z13, Z13
+	VMOVUPS       (AX), Z14
+	VMOVUPS       (R8)(R11*2), K1, Z14
+	VSUBPS        448(DI), Z14, Z14
+	VMOVUPS       (AX), Z15
+	VMOVUPS       (R9)(R10*4), K1, Z15
+	VSUBPS        512(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-	VMAXPS Z7, Z3, Z7
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
+	VMOVUPS     Z10, Z11
+	VFMADD231PS 512(AX), Z12, Z11
+	VSUBPS      Z10, Z11, Z16
+	VMOVUPS     Z10, Z17
+	VFMADD231PS 512(AX), Z13, Z17
+	VSUBPS      Z10, Z17, Z18
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 512(AX), Z14, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z21
+	VFMADD231PS 512(AX), Z15, Z21
+	VSUBPS      Z10, Z21, Z24
+	VFMADD231PS 640(AX), Z16, Z12
+	VFMADD231PS 640(AX), Z18, Z13
+	VFMADD231PS 640(AX), Z20, Z14
+	VFMADD231PS 640(AX), Z24, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R8
-	JMP           noqgexp_loop
+	VFMADD213PS   9216(AX), Z12, Z10
+	VFMADD213PS   9344(AX), Z12, Z10
+	VMULPS        Z12, Z10, Z10
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z13, Z22
+	VFMADD213PS   9344(AX), Z13, Z22
+	VMULPS        Z13, Z22, Z22
+	VMOVUPS       9088(AX), Z23
+	VFMADD213PS   9216(AX), Z14, Z23
+	VFMADD213PS   9344(AX), Z14, Z23
+	VMULPS        Z14, Z23, Z23
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z15, Z25
+	VFMADD213PS   9344(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VPERMPS       Z9, Z11, Z11
+	VFMADD231PS   Z10, Z11, Z11
+	VSCALEFPS     Z16, Z11, Z12
+	VPERMPS       Z9, Z17, Z17
+	VFMADD231PS   Z22, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z23, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z14
+	VPERMPS       Z9, Z21, Z21
+	VFMADD231PS   Z25, Z21, Z21
+	VSCALEFPS     Z24, Z21, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y12, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z13, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y13, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z14, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y14, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z15, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y15, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z8, Z8
 
-noqgexp_one:
-	CMPQ    R8, $0x00000010
-	JL      noqgexp_tail
-	VMOVUPS (R9), Z6
-	VSUBPS  Z1, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, R8
-	JMP           noqgexp_one
-
-noqgexp_tail:
-	TESTQ   R8, R8
-	JE      noqgexp_done
-	VMOVUPS (AX), Z6
-	VMOVUPS (R9), K1, Z6
-	VSUBPS  Z1, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z1
-	VFMADD231PS 384(AX), Z6, Z1
-	VSUBPS      Z5, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
-	VFMADD213PS   9344(AX), Z6, Z5
-	VMULPS        Z6, Z5, Z5
-	VPERMPS       Z4, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS     Z3, Z1, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z3
-	VADDPD        Z1, Z3, Z3
-	VADDPD        Z3, Z2, Z2
-
-noqgexp_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z9
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z9, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VADDPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
 	VADDPD     Z3, Z1, Z1
-	VADDPD     Z4, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z3
-	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VADDPD     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
 	VADDPD     Z3, Z1, Z1
 
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z2
-	VPERMPD   Z1, Z2, Z1
-
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
+	VANDPD   1280(AX), Z1, Z2
+	VPCMPGTQ 1408(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
+	VPADDQ   1536(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
+	VORPD    1664(AX), Z4, Z4
+	VSUBPD   1792(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
+	VSUBPD      1920(AX), Z2, Z3
+	VADDPD      1920(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
+	VMOVUPD     2048(AX), Z5
 	VFMADD213PD 2176(AX), Z2, Z5
 	VFMADD213PD 2304(AX), Z2, Z5
 	VFMADD213PD 2432(AX), Z2, Z5
+	VFMADD213PD 2560(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
 	VFMADD231PD 2688(AX), Z4, Z5
+	VFMADD231PD 2816(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z2
 	VPERMPS     Z0, Z2, Z0
 	VCVTPS2PD   Y0, Z0
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
-	VMOVSS      X0, (CX)
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         groups
 
-nqsnext:
-	LEAQ (DX)(SI*4), DX
-	ADDQ $0x00000004, CX
-	DECQ BX
-	DECQ DI
-	JMP  nqsolo
+gbail:
+	MOVQ $0x00000008, R9
+	JMP  gsolo
 
-nqsnan:
-	VMOVSS 2816(AX), X0
-	VMOVSS X0, (CX)
-	JMP    nqsnext
+grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
 
-wide:
-wquads:
-	CMPQ BX, $0x04
-	JL   wqrest
+gsolo:
+	TESTQ R9, R9
+	JE    groups
 
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, DI
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
 	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
 	VMOVUPS (AX), Z0
+
+ogmax_one:
+	CMPQ   R12, $0x00000010
+	JL     ogmax_tail
+	VMAXPS (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R12
+	JMP    ogmax_one
+
+ogmax_tail:
+	TESTQ   R12, R12
+	JE      ogmax_done
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
-	VMOVUPS (AX), Z3
-	VMOVUPS (AX), Z4
-	VMOVUPS 8704(AX), Z5
-	VMOVUPS (AX), Z6
-	VMOVUPS (AX), Z7
-	VMOVUPS 8704(AX), Z8
-	VMOVUPS (AX), Z9
-	VMOVUPS (AX), Z10
-	VMOVUPS 8704(AX), Z11
+	VMOVUPS (R8), K1, Z1
+	VMAXPS  Z1, Z0, Z0
 
-wqqmax_loop:
-	CMPQ    DI, $0x00000020
-	JL      wqqmax_one
-	VMOVUPS (R8), Z12
-	VMINPS  Z12, Z2, Z2
-	VMAXPS  Z12, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z12
-	VMINPS  Z12, Z5, Z5
-	VMAXPS  Z12, Z3, Z3
-	VMOVUPS (R9), Z12
-	VMINPS  Z12, Z8, Z8
-	VMAXPS  Z12, Z6, Z6
-	VMOVUPS (R9)(SI*4), Z12
-	VMINPS  Z12, Z11, Z11
-	VMAXPS  Z12, Z9, Z9
-	VMOVUPS 64(R8), Z12
-	VMINPS  Z12, Z2, Z2
-	VMAXPS  Z12, Z1, Z1
-	VMOVUPS 64(R8)(SI*4), Z12
-	VMINPS  Z12, Z5, Z5
-	VMAXPS  Z12, Z4, Z4
-	VMOVUPS 64(R9), Z12
-	VMINPS  Z12, Z8, Z8
-	VMAXPS  Z12, Z7, Z7
-	VMOVUPS 64(R9)(SI*4), Z12
-	VMINPS  Z12, Z11, Z11
-	VMAXPS  Z12, Z10, Z10
-	ADDQ    $0x00000080, R8
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, DI
-	JMP     wqqmax_loop
-
-wqqmax_one:
-	CMPQ    DI, $0x00000010
-	JL      wqqmax_tail
-	VMOVUPS (R8), Z12
-	VMINPS  Z12, Z2, Z2
-	VMAXPS  Z12, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z12
-	VMINPS  Z12, Z5, Z5
-	VMAXPS  Z12, Z3, Z3
-	VMOVUPS (R9), Z12
-	VMINPS  Z12, Z8, Z8
-	VMAXPS  Z12, Z6, Z6
-	VMOVUPS (R9)(SI*4), Z12
-	VMINPS  Z12, Z11, Z11
-	VMAXPS  Z12, Z9, Z9
-	ADDQ    $0x00000040, R8
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, DI
-	JMP     wqqmax_one
-
-wqqmax_tail:
-	TESTQ   DI, DI
-	JE      wqqmax_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VMAXPS  Z12, Z0, Z0
-	VMINPS  Z12, Z2, K1, Z2
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8)(SI*4), K1, Z12
-	VMAXPS  Z12, Z3, Z3
-	VMINPS  Z12, Z5, K1, Z5
-	VMOVUPS (AX), Z12
-	VMOVUPS (R9), K1, Z12
-	VMAXPS  Z12, Z6, Z6
-	VMINPS  Z12, Z8, K1, Z8
-	VMOVUPS (AX), Z12
-	VMOVUPS (R9)(SI*4), K1, Z12
-	VMAXPS  Z12, Z9, Z9
-	VMINPS  Z12, Z11, K1, Z11
-
-wqqmax_done:
-	VMAXPS Z1, Z0, Z0
-	VMAXPS Z4, Z3, Z3
-	VMAXPS Z7, Z6, Z6
-	VMAXPS Z10, Z9, Z9
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z0, Z1
-	VSHUFF32X4 $0xee, Z3, Z0, Z0
-	VSHUFF32X4 $0x44, Z9, Z6, Z3
-	VSHUFF32X4 $0xee, Z9, Z6, Z4
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
 	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z0, Z1
-	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z0, Z4, Z1
+	VSHUFF64X2 $0xdd, Z0, Z4, Z0
 	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
+	VUNPCKLPD  Z0, Z2, Z1
+	VUNPCKHPD  Z0, Z2, Z0
 	VMAXPS     Z1, Z0, Z0
 	VPERMILPS  $0xb1, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
 
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z2, Z1
-	VSHUFF32X4 $0xee, Z5, Z2, Z2
-	VSHUFF32X4 $0x44, Z11, Z8, Z3
-	VSHUFF32X4 $0xee, Z11, Z8, Z4
-	VMINPS     Z1, Z2, Z2
-	VMINPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z1
-	VMINPS     Z1, Z2, Z2
-	VSUBPS     Z2, Z0, Z2
-
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
-	KORTESTW   K2, K2
-	JNE        wqbail
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSHUFF32X4 $0x55, Z0, Z0, Z3
-	VSHUFF32X4 $0xaa, Z0, Z0, Z4
-	VSHUFF32X4 $0xff, Z0, Z0, Z5
-
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
-	VXORPD   Z6, Z6, Z6
-	VXORPD   Z7, Z7, Z7
-	VXORPD   Z8, Z8, Z8
-	VXORPD   Z9, Z9, Z9
-	VCMPPS   $0x16, 3072(AX), Z2, K2
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
 	KORTESTW K2, K2
-	JNZ      wqqguard
-	MOVQ     SI, DI
-	MOVQ     DX, R8
-	LEAQ     (DX)(SI*8), R9
-	VMOVUPS  128(AX), Z2
-	VMOVUPS  exp2tab16<>+0(SB), Z10
-	VMOVUPS  8960(AX), Z11
+	JNE      gsnan
 
-wqqfexp_loop:
-	CMPQ    DI, $0x00000020
-	JL      wqqfexp_one
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS 64(R8), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS (R8)(SI*4), Z14
-	VSUBPS  Z3, Z14, Z14
-	VMOVUPS 64(R8)(SI*4), Z15
-	VSUBPS  Z3, Z15, Z15
-	VMOVUPS (R9), Z16
-	VSUBPS  Z4, Z16, Z16
-	VMOVUPS 64(R9), Z17
-	VSUBPS  Z4, Z17, Z17
-	VMOVUPS (R9)(SI*4), Z18
-	VSUBPS  Z5, Z18, Z18
-	VMOVUPS 64(R9)(SI*4), Z19
-	VSUBPS  Z5, Z19, Z19
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPS      Z0, (DI)
+	VBROADCASTSS (DI), Z1
+	VMOVUPS      Z1, 64(DI)
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z12, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z13, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z14, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z15, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z12
-	VFMADD231PS 512(AX), Z24, Z13
-	VFMADD231PS 512(AX), Z27, Z14
-	VFMADD231PS 512(AX), Z30, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
-	VFMADD213PS 9344(AX), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
-	VFMADD213PS 9344(AX), Z13, Z25
-	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
-	VFMADD213PS 9344(AX), Z14, Z28
-	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
-	VFMADD213PS 9344(AX), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z10, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z12
-	VPERMPS     Z10, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z13
-	VPERMPS     Z10, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z14
-	VPERMPS     Z10, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z16, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z17, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z18, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z19, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z16
-	VFMADD231PS 512(AX), Z24, Z17
-	VFMADD231PS 512(AX), Z27, Z18
-	VFMADD231PS 512(AX), Z30, Z19
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
-	VFMADD213PS   9344(AX), Z16, Z22
-	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
-	VFMADD213PS   9344(AX), Z17, Z25
-	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
-	VFMADD213PS   9344(AX), Z18, Z28
-	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
-	VFMADD213PS   9344(AX), Z19, Z31
-	VMULPS        Z19, Z31, Z31
-	VPERMPS       Z10, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z16
-	VPERMPS       Z10, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z17
-	VPERMPS       Z10, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS     Z27, Z26, Z18
-	VPERMPS       Z10, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS     Z30, Z29, Z19
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VADDPS        Z15, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VADDPS        Z17, Z16, Z16
-	VEXTRACTF64X4 $0x01, Z16, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y16, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VADDPS        Z19, Z18, Z18
-	VEXTRACTF64X4 $0x01, Z18, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y18, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000080, R8
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, DI
-	JMP           wqqfexp_loop
-
-wqqfexp_one:
-	CMPQ    DI, $0x00000010
-	JL      wqqfexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (R8)(SI*4), Z13
-	VSUBPS  Z3, Z13, Z13
-	VMOVUPS (R9), Z14
-	VSUBPS  Z4, Z14, Z14
-	VMOVUPS (R9)(SI*4), Z15
-	VSUBPS  Z5, Z15, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z16
-	VFMADD231PS 384(AX), Z12, Z16
-	VSUBPS      Z11, Z16, Z17
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VMOVUPS     Z11, Z25
-	VFMADD231PS 384(AX), Z15, Z25
-	VSUBPS      Z11, Z25, Z26
-	VFMADD231PS 512(AX), Z17, Z12
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
-	VFMADD231PS 512(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z10, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z10, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DI
-	JMP           wqqfexp_one
-
-wqqfexp_tail:
-	TESTQ   DI, DI
-	JE      wqqfexp_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (AX), Z1
-	VMOVUPS (R8)(SI*4), K1, Z1
-	VSUBPS  Z3, Z1, Z1
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VSUBPS  Z4, Z3, Z3
-	VMOVUPS (AX), Z4
-	VMOVUPS (R9)(SI*4), K1, Z4
-	VSUBPS  Z5, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z1, Z2, Z1
-	VMAXPS Z3, Z2, Z3
-	VMAXPS Z4, Z2, Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z2
-	VFMADD231PS 384(AX), Z12, Z2
-	VSUBPS      Z11, Z2, Z5
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z1, Z13
-	VSUBPS      Z11, Z13, Z14
-	VMOVUPS     Z11, Z15
-	VFMADD231PS 384(AX), Z3, Z15
-	VSUBPS      Z11, Z15, Z16
-	VMOVUPS     Z11, Z17
-	VFMADD231PS 384(AX), Z4, Z17
-	VSUBPS      Z11, Z17, Z20
-	VFMADD231PS 512(AX), Z5, Z12
-	VFMADD231PS 512(AX), Z14, Z1
-	VFMADD231PS 512(AX), Z16, Z3
-	VFMADD231PS 512(AX), Z20, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
-	VFMADD213PS   9344(AX), Z12, Z11
-	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
-	VFMADD213PS   9344(AX), Z1, Z18
-	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z3, Z19
-	VFMADD213PS   9344(AX), Z3, Z19
-	VMULPS        Z3, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z4, Z21
-	VFMADD213PS   9344(AX), Z4, Z21
-	VMULPS        Z4, Z21, Z21
-	VPERMPS       Z10, Z2, Z2
-	VFMADD231PS   Z11, Z2, Z2
-	VSCALEFPS     Z5, Z2, Z12
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z18, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z1
-	VPERMPS       Z10, Z15, Z15
-	VFMADD231PS   Z19, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z3
-	VPERMPS       Z10, Z17, Z17
-	VFMADD231PS   Z21, Z17, Z17
-	VSCALEFPS     Z20, Z17, Z4
-	VEXTRACTF64X4 $0x01, Z12, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y12, Z5
-	VADDPD        Z2, Z5, Z5
-	VADDPD        Z5, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z4, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y4, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z9, Z9
-
-wqqfexp_done:
-	JMP wqqexpdone
-
-wqqguard:
-	MOVQ    SI, DI
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 3 clamp bound and widened halves, 29 of 32.
+	MOVQ    SI, R12
 	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
-	VMOVUPS 128(AX), Z2
-	VMOVUPS exp2tab16<>+0(SB), Z10
-	VMOVUPS 8960(AX), Z11
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS 8960(AX), Z3
+	VMOVUPS 256(AX), Z4
 
-wqqgexp_loop:
-	CMPQ    DI, $0x00000020
-	JL      wqqgexp_one
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS 64(R8), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS (R8)(SI*4), Z14
-	VSUBPS  Z3, Z14, Z14
-	VMOVUPS 64(R8)(SI*4), Z15
-	VSUBPS  Z3, Z15, Z15
-	VMOVUPS (R9), Z16
-	VSUBPS  Z4, Z16, Z16
-	VMOVUPS 64(R9), Z17
-	VSUBPS  Z4, Z17, Z17
-	VMOVUPS (R9)(SI*4), Z18
-	VSUBPS  Z5, Z18, Z18
-	VMOVUPS 64(R9)(SI*4), Z19
-	VSUBPS  Z5, Z19, Z19
+ogexp_loop:
+	CMPQ    R12, $0x00000020
+	JL      ogexp_one
+	VMOVUPS (R8), Z5
+	VSUBPS  64(DI), Z5, Z5
+	VMOVUPS 64(R8), Z6
+	VSUBPS  64(DI), Z6, Z6
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z13, Z2, Z13
-	VMAXPS Z14, Z2, Z14
-	VMAXPS Z15, Z2, Z15
+	VMAXPS Z5, Z4, Z5
+	VMAXPS Z6, Z4, Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z12, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z13, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z14, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z15, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z12
-	VFMADD231PS 512(AX), Z24, Z13
-	VFMADD231PS 512(AX), Z27, Z14
-	VFMADD231PS 512(AX), Z30, Z15
+	VMOVUPS     Z3, Z7
+	VFMADD231PS 512(AX), Z5, Z7
+	VSUBPS      Z3, Z7, Z8
+	VMOVUPS     Z3, Z10
+	VFMADD231PS 512(AX), Z6, Z10
+	VSUBPS      Z3, Z10, Z11
+	VFMADD231PS 640(AX), Z8, Z5
+	VFMADD231PS 640(AX), Z11, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
-	VFMADD213PS 9344(AX), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
-	VFMADD213PS 9344(AX), Z13, Z25
-	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
-	VFMADD213PS 9344(AX), Z14, Z28
-	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
-	VFMADD213PS 9344(AX), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z10, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z12
-	VPERMPS     Z10, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z13
-	VPERMPS     Z10, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z14
-	VPERMPS     Z10, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z16, Z2, Z16
-	VMAXPS Z17, Z2, Z17
-	VMAXPS Z18, Z2, Z18
-	VMAXPS Z19, Z2, Z19
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z16, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z17, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z18, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z19, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z16
-	VFMADD231PS 512(AX), Z24, Z17
-	VFMADD231PS 512(AX), Z27, Z18
-	VFMADD231PS 512(AX), Z30, Z19
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
-	VFMADD213PS   9344(AX), Z16, Z22
-	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
-	VFMADD213PS   9344(AX), Z17, Z25
-	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
-	VFMADD213PS   9344(AX), Z18, Z28
-	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
-	VFMADD213PS   9344(AX), Z19, Z31
-	VMULPS        Z19, Z31, Z31
-	VPERMPS       Z10, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z16
-	VPERMPS       Z10, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z17
-	VPERMPS       Z10, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS     Z27, Z26, Z18
-	VPERMPS       Z10, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS     Z30, Z29, Z19
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VADDPS        Z15, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VADDPS        Z17, Z16, Z16
-	VEXTRACTF64X4 $0x01, Z16, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y16, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VADDPS        Z19, Z18, Z18
-	VEXTRACTF64X4 $0x01, Z18, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y18, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000080, R8
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, DI
-	JMP           wqqgexp_loop
-
-wqqgexp_one:
-	CMPQ    DI, $0x00000010
-	JL      wqqgexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (R8)(SI*4), Z13
-	VSUBPS  Z3, Z13, Z13
-	VMOVUPS (R9), Z14
-	VSUBPS  Z4, Z14, Z14
-	VMOVUPS (R9)(SI*4), Z15
-	VSUBPS  Z5, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z13, Z2, Z13
-	VMAXPS Z14, Z2, Z14
-	VMAXPS Z15, Z2, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z16
-	VFMADD231PS 384(AX), Z12, Z16
-	VSUBPS      Z11, Z16, Z17
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VMOVUPS     Z11, Z25
-	VFMADD231PS 384(AX), Z15, Z25
-	VSUBPS      Z11, Z25, Z26
-	VFMADD231PS 512(AX), Z17, Z12
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
-	VFMADD231PS 512(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z10, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z10, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DI
-	JMP           wqqgexp_one
-
-wqqgexp_tail:
-	TESTQ   DI, DI
-	JE      wqqgexp_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (AX), Z1
-	VMOVUPS (R8)(SI*4), K1, Z1
-	VSUBPS  Z3, Z1, Z1
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VSUBPS  Z4, Z3, Z3
-	VMOVUPS (AX), Z4
-	VMOVUPS (R9)(SI*4), K1, Z4
-	VSUBPS  Z5, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z1, Z2, Z1
-	VMAXPS Z3, Z2, Z3
-	VMAXPS Z4, Z2, Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z2
-	VFMADD231PS 384(AX), Z12, Z2
-	VSUBPS      Z11, Z2, Z5
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z1, Z13
-	VSUBPS      Z11, Z13, Z14
-	VMOVUPS     Z11, Z15
-	VFMADD231PS 384(AX), Z3, Z15
-	VSUBPS      Z11, Z15, Z16
-	VMOVUPS     Z11, Z17
-	VFMADD231PS 384(AX), Z4, Z17
-	VSUBPS      Z11, Z17, Z20
-	VFMADD231PS 512(AX), Z5, Z12
-	VFMADD231PS 512(AX), Z14, Z1
-	VFMADD231PS 512(AX), Z16, Z3
-	VFMADD231PS 512(AX), Z20, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
-	VFMADD213PS   9344(AX), Z12, Z11
-	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
-	VFMADD213PS   9344(AX), Z1, Z18
-	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z3, Z19
-	VFMADD213PS   9344(AX), Z3, Z19
-	VMULPS        Z3, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z4, Z21
-	VFMADD213PS   9344(AX), Z4, Z21
-	VMULPS        Z4, Z21, Z21
-	VPERMPS       Z10, Z2, Z2
-	VFMADD231PS   Z11, Z2, Z2
-	VSCALEFPS     Z5, Z2, Z12
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z18, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z1
-	VPERMPS       Z10, Z15, Z15
-	VFMADD231PS   Z19, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z3
-	VPERMPS       Z10, Z17, Z17
-	VFMADD231PS   Z21, Z17, Z17
-	VSCALEFPS     Z20, Z17, Z4
-	VEXTRACTF64X4 $0x01, Z12, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y12, Z5
-	VADDPD        Z2, Z5, Z5
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z5, Z9
+	VFMADD213PS   9344(AX), Z5, Z9
+	VMULPS        Z5, Z9, Z9
+	VMOVUPS       9088(AX), Z12
+	VFMADD213PS   9216(AX), Z6, Z12
+	VFMADD213PS   9344(AX), Z6, Z12
+	VMULPS        Z6, Z12, Z12
+	VPERMPS       Z2, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z5
+	VPERMPS       Z2, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS     Z11, Z10, Z6
+	VADDPS        Z5, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Z6, Z1, Z1
+	ADDQ          $0x00000080, R8
+	SUBQ          $0x00000020, R12
+	JMP           ogexp_loop
+
+ogexp_one:
+	CMPQ    R12, $0x00000010
+	JL      ogexp_tail
+	VMOVUPS (R8), Z5
+	VSUBPS  64(DI), Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z5, Z4, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z6
+	VFMADD231PS 512(AX), Z5, Z6
+	VSUBPS      Z3, Z6, Z7
+	VFMADD231PS 640(AX), Z7, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z8
+	VFMADD213PS   9216(AX), Z5, Z8
+	VFMADD213PS   9344(AX), Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z2, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS     Z7, Z6, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VADDPD        Z5, Z1, Z1
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, R12
+	JMP           ogexp_one
+
+ogexp_tail:
+	TESTQ   R12, R12
+	JE      ogexp_done
+	VMOVUPS (AX), Z5
+	VMOVUPS (R8), K1, Z5
+	VSUBPS  64(DI), Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z5, Z4, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z4
+	VFMADD231PS 512(AX), Z5, Z4
+	VSUBPS      Z3, Z4, Z3
+	VFMADD231PS 640(AX), Z3, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z5, Z6
+	VFMADD213PS   9344(AX), Z5, Z6
+	VMULPS        Z5, Z6, Z6
+	VPERMPS       Z2, Z4, Z4
+	VFMADD231PS   Z6, Z4, Z4
+	VSCALEFPS     Z3, Z4, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z4, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y4, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z9, Z9
+	VCVTPS2PD     Y5, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
 
-wqqgexp_done:
-wqqexpdone:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z6, Z1
-	VSHUFF32X4 $0xee, Z7, Z6, Z2
-	VSHUFF32X4 $0x44, Z9, Z8, Z3
-	VSHUFF32X4 $0xee, Z9, Z8, Z4
-	VADDPD     Z1, Z2, Z2
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VADDPD     Z1, Z2, Z2
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VADDPD     Z2, Z1, Z1
 
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z1
-	VPERMPD   Z2, Z1, Z1
-
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
+	VANDPD   1280(AX), Z1, Z2
+	VPCMPGTQ 1408(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
+	VPADDQ   1536(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
+	VORPD    1664(AX), Z4, Z4
+	VSUBPD   1792(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
+	VSUBPD      1920(AX), Z2, Z3
+	VADDPD      1920(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
+	VMOVUPD     2048(AX), Z5
 	VFMADD213PD 2176(AX), Z2, Z5
 	VFMADD213PD 2304(AX), Z2, Z5
 	VFMADD213PD 2432(AX), Z2, Z5
+	VFMADD213PD 2560(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
 	VFMADD231PD 2688(AX), Z4, Z5
+	VFMADD231PD 2816(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
-	VADDPD      Z0, Z1, Z1
-	VCVTPD2PS   Z1, Y0
-	VMOVUPS     X0, (CX)
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	SUBQ        $0x04, BX
-	JMP         wquads
-
-wqbail:
-	MOVQ $0x00000004, DI
-	JMP  wqsolo
-
-wqrest:
-	TESTQ BX, BX
-	JE    done
-	MOVQ  BX, DI
-
-wqsolo:
-	TESTQ DI, DI
-	JE    wquads
-
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS (AX), Z0
-	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
-
-woqmax_loop:
-	CMPQ    R8, $0x00000020
-	JL      woqmax_one
-	VMOVUPS (R9), Z3
-	VMINPS  Z3, Z2, Z2
-	VMAXPS  Z3, Z0, Z0
-	VMOVUPS 64(R9), Z3
-	VMINPS  Z3, Z2, Z2
-	VMAXPS  Z3, Z1, Z1
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, R8
-	JMP     woqmax_loop
-
-woqmax_one:
-	CMPQ    R8, $0x00000010
-	JL      woqmax_tail
-	VMOVUPS (R9), Z3
-	VMINPS  Z3, Z2, Z2
-	VMAXPS  Z3, Z0, Z0
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, R8
-	JMP     woqmax_one
-
-woqmax_tail:
-	TESTQ   R8, R8
-	JE      woqmax_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VMAXPS  Z3, Z0, Z0
-	VMINPS  Z3, Z2, K1, Z2
-
-woqmax_done:
-	VMAXPS Z1, Z0, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z4
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z3, Z1, Z1
-	VMAXPS     Z4, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z3
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VMINPS     Z3, Z1, Z1
-	VMINPS     Z4, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z3
-	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z3
-	VMINPS     Z3, Z1, Z1
-	VSUBPS     Z1, Z0, Z1
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z2
-	VPCMPEQD   8832(AX), Z2, K2
-	KORTESTW   K2, K2
-	JNE        wqsnan
-	VSHUFF32X4 $0x00, Z0, Z0, Z2
-
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
-	VXORPD   Z3, Z3, Z3
-	VCMPPS   $0x16, 3072(AX), Z1, K2
-	KORTESTW K2, K2
-	JNZ      woqguard
-	MOVQ     SI, R8
-	MOVQ     DX, R9
-	LEAQ     (DX)(SI*8), R10
-	VMOVUPS  128(AX), Z1
-	VMOVUPS  exp2tab16<>+0(SB), Z4
-	VMOVUPS  8960(AX), Z5
-
-woqfexp_loop:
-	CMPQ    R8, $0x00000020
-	JL      woqfexp_one
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-	VMOVUPS 64(R9), Z7
-	VSUBPS  Z2, Z7, Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R8
-	JMP           woqfexp_loop
-
-woqfexp_one:
-	CMPQ    R8, $0x00000010
-	JL      woqfexp_tail
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, R8
-	JMP           woqfexp_one
-
-woqfexp_tail:
-	TESTQ   R8, R8
-	JE      woqfexp_done
-	VMOVUPS (AX), Z6
-	VMOVUPS (R9), K1, Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z1
-	VFMADD231PS 384(AX), Z6, Z1
-	VSUBPS      Z5, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
-	VFMADD213PS   9344(AX), Z6, Z5
-	VMULPS        Z6, Z5, Z5
-	VPERMPS       Z4, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS     Z2, Z1, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z3, Z3
-
-woqfexp_done:
-	JMP woqexpdone
-
-woqguard:
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS 128(AX), Z1
-	VMOVUPS exp2tab16<>+0(SB), Z4
-	VMOVUPS 8960(AX), Z5
-
-woqgexp_loop:
-	CMPQ    R8, $0x00000020
-	JL      woqgexp_one
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-	VMOVUPS 64(R9), Z7
-	VSUBPS  Z2, Z7, Z7
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-	VMAXPS Z7, Z1, Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R8
-	JMP           woqgexp_loop
-
-woqgexp_one:
-	CMPQ    R8, $0x00000010
-	JL      woqgexp_tail
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, R8
-	JMP           woqgexp_one
-
-woqgexp_tail:
-	TESTQ   R8, R8
-	JE      woqgexp_done
-	VMOVUPS (AX), Z6
-	VMOVUPS (R9), K1, Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z1
-	VFMADD231PS 384(AX), Z6, Z1
-	VSUBPS      Z5, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
-	VFMADD213PS   9344(AX), Z6, Z5
-	VMULPS        Z6, Z5, Z5
-	VPERMPS       Z4, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS     Z2, Z1, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z3, Z3
-
-woqgexp_done:
-woqexpdone:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z2
-	VSHUFF32X4 $0xee, Z3, Z3, Z1
-	VSHUFF32X4 $0x44, Z3, Z3, Z4
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VADDPD     Z2, Z1, Z1
-	VADDPD     Z4, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z2
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z2
-	VADDPD     Z2, Z1, Z1
-
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z2
-	VPERMPD   Z1, Z2, Z1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
-	VFMADD231PD 2688(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z2
 	VPERMPS     Z0, Z2, Z0
 	VCVTPS2PD   Y0, Z0
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
 	VMOVSS      X0, (CX)
 
-wqsnext:
+gsnext:
 	LEAQ (DX)(SI*4), DX
 	ADDQ $0x00000004, CX
 	DECQ BX
-	DECQ DI
-	JMP  wqsolo
+	DECQ R9
+	JMP  gsolo
 
-wqsnan:
-	VMOVSS 2816(AX), X0
+gsnan:
+	VMOVSS 2944(AX), X0
 	VMOVSS X0, (CX)
-	JMP    wqsnext
+	JMP    gsnext
 
 row:
 	TESTQ BX, BX
@@ -9067,10 +9024,10 @@ row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 2944(AX), Z4
-	VMOVUPS 2944(AX), Z5
-	VMOVUPS 2944(AX), Z6
-	VMOVUPS 2944(AX), Z7
+	VMOVUPS 3072(AX), Z4
+	VMOVUPS 3072(AX), Z5
+	VMOVUPS 3072(AX), Z6
+	VMOVUPS 3072(AX), Z7
 	MOVQ    SI, R8
 
 max_loop:
@@ -9141,7 +9098,7 @@ max_done:
 	JE           special
 	VBROADCASTSS X0, Z1
 	VSUBSS       X4, X0, X0
-	VMOVSS       3072(AX), X2
+	VMOVSS       3200(AX), X2
 	VUCOMISS     X0, X2
 	JCC          fast
 
@@ -9150,12 +9107,12 @@ max_done:
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
 	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
+	VMOVUPS 512(AX), Z4
+	VMOVUPS 640(AX), Z5
 	VMOVUPS 9088(AX), Z6
 	VMOVUPS 9216(AX), Z7
 	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 256(AX), Z9
 	MOVQ    SI, R8
 
 exp_loop:
@@ -9322,12 +9279,12 @@ fast:
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
 	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
+	VMOVUPS 512(AX), Z4
+	VMOVUPS 640(AX), Z5
 	VMOVUPS 9088(AX), Z6
 	VMOVUPS 9216(AX), Z7
 	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 256(AX), Z9
 	MOVQ    SI, R8
 
 fexp_loop:
@@ -9483,31 +9440,31 @@ expsdone:
 	VMOVAPD X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
+	VMOVUPD     2048(AX), X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -9524,7 +9481,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSS 2816(AX), X0
+	VMOVSS 2944(AX), X0
 	VMOVSS X0, (CX)
 	JMP    next
 
@@ -9639,7 +9596,7 @@ d_spsmax_done:
 	VMOVSS        X1, 8(SP)
 	VMAXSS        X1, X0, X1
 	VSUBSS        X1, X0, X0
-	VUCOMISS      3456(AX), X0
+	VUCOMISS      3584(AX), X0
 	JCS           d_salone
 	VMOVD         X1, R9
 	ANDL          $0x7f800000, R9
@@ -9662,7 +9619,7 @@ d_spsmax_done:
 	VMOVSS       X1, 80(SP)
 	VMAXSS       X1, X2, X1
 	VSUBSS       X1, X2, X2
-	VUCOMISS     3456(AX), X2
+	VUCOMISS     3584(AX), X2
 	JCS          d_salone
 	VMOVD        X1, R9
 	ANDL         $0x7f800000, R9
@@ -9671,7 +9628,7 @@ d_spsmax_done:
 	VBROADCASTSS X1, Z1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z2
+	VMOVUPS      256(AX), Z2
 	VBROADCASTSS 8(SP), Z3
 	VSUBPS       Z0, Z3, Z3
 	VBROADCASTSS 80(SP), Z4
@@ -9686,13 +9643,13 @@ d_spsmax_done:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z3, Z6
+	VFMADD231PS 512(AX), Z3, Z6
 	VSUBPS      8960(AX), Z6, Z7
 	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z4, Z9
+	VFMADD231PS 512(AX), Z4, Z9
 	VSUBPS      8960(AX), Z9, Z10
-	VFMADD231PS 512(AX), Z7, Z3
-	VFMADD231PS 512(AX), Z10, Z4
+	VFMADD231PS 640(AX), Z7, Z3
+	VFMADD231PS 640(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     9088(AX), Z8
@@ -9746,13 +9703,13 @@ d_spsexp_one:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z10
-	VFMADD231PS 384(AX), Z7, Z10
+	VFMADD231PS 512(AX), Z7, Z10
 	VSUBPS      8960(AX), Z10, Z11
 	VMOVUPS     8960(AX), Z13
-	VFMADD231PS 384(AX), Z8, Z13
+	VFMADD231PS 512(AX), Z8, Z13
 	VSUBPS      8960(AX), Z13, Z14
-	VFMADD231PS 512(AX), Z11, Z7
-	VFMADD231PS 512(AX), Z14, Z8
+	VFMADD231PS 640(AX), Z11, Z7
+	VFMADD231PS 640(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z12
@@ -9811,13 +9768,13 @@ d_spsexp_tail:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z7, Z9
+	VFMADD231PS 512(AX), Z7, Z9
 	VSUBPS      8960(AX), Z9, Z10
 	VMOVUPS     8960(AX), Z12
-	VFMADD231PS 384(AX), Z8, Z12
+	VFMADD231PS 512(AX), Z8, Z12
 	VSUBPS      8960(AX), Z12, Z13
-	VFMADD231PS 512(AX), Z10, Z7
-	VFMADD231PS 512(AX), Z13, Z8
+	VFMADD231PS 640(AX), Z10, Z7
+	VFMADD231PS 640(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z11
@@ -9867,16 +9824,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    3712(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3840(AX), X0, X3
+	VADDSD      3968(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      3968(AX), X6
-	VFMADD213SD 4096(AX), X0, X6
+	VMOVSD      4096(AX), X6
 	VFMADD213SD 4224(AX), X0, X6
 	VFMADD213SD 4352(AX), X0, X6
 	VFMADD213SD 4480(AX), X0, X6
@@ -9887,6 +9843,7 @@ d_spsexp_done:
 	VFMADD213SD 5120(AX), X0, X6
 	VFMADD213SD 5248(AX), X0, X6
 	VFMADD213SD 5376(AX), X0, X6
+	VFMADD213SD 5504(AX), X0, X6
 	VMULSD      X0, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -9894,34 +9851,34 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X3
-	VPCMPGTQ 1280(AX), X3, X6
-	VPADDQ   1408(AX), X6, X7
+	VANDPD   1280(AX), X0, X3
+	VPCMPGTQ 1408(AX), X3, X6
+	VPADDQ   1536(AX), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X0, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	VORPD    1664(AX), X7, X7
+	VSUBPD   1792(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X6
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      1920(AX), X3, X6
+	VADDPD      1920(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     1920(AX), X8
-	VFMADD213PD 2048(AX), X3, X8
+	VMOVUPD     2048(AX), X8
 	VFMADD213PD 2176(AX), X3, X8
 	VFMADD213PD 2304(AX), X3, X8
 	VFMADD213PD 2432(AX), X3, X8
+	VFMADD213PD 2560(AX), X3, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
 	VFMADD231PD 2688(AX), X7, X8
+	VFMADD231PD 2816(AX), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X0, X8
 	VMOVAPD     X8, X0
@@ -9934,31 +9891,31 @@ d_sp0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X6
-	VPCMPGTQ 1280(AX), X6, X7
-	VPADDQ   1408(AX), X7, X8
+	VANDPD   1280(AX), X3, X6
+	VPCMPGTQ 1408(AX), X6, X7
+	VPADDQ   1536(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	VORPD    1664(AX), X8, X8
+	VSUBPD   1792(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X6, X7
-	VADDPD      1792(AX), X6, X6
+	VSUBPD      1920(AX), X6, X7
+	VADDPD      1920(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     1920(AX), X9
-	VFMADD213PD 2048(AX), X6, X9
+	VMOVUPD     2048(AX), X9
 	VFMADD213PD 2176(AX), X6, X9
 	VFMADD213PD 2304(AX), X6, X9
 	VFMADD213PD 2432(AX), X6, X9
+	VFMADD213PD 2560(AX), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
 	VFMADD231PD 2688(AX), X8, X9
+	VFMADD231PD 2816(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X3, X9
 	VMOVAPD     X9, X3
@@ -9972,7 +9929,7 @@ d_sp0logz:
 d_sp0lossdone:
 	VCVTSD2SS     X0, X0, X0
 	VMOVSS        X0, (CX)
-	VMOVSD        1792(AX), X0
+	VMOVSD        1920(AX), X0
 	VDIVSD        X4, X0, X0
 	MOVSS         gradScale+104(FP), X4
 	VXORPD        X3, X3, X3
@@ -9982,7 +9939,7 @@ d_sp0lossdone:
 	VBROADCASTSS  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5504(AX), X0, X0
+	VXORPD        5632(AX), X0, X0
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
 	VEXTRACTF128  $0x01, Y5, X2
@@ -9996,16 +9953,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    3712(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3712(AX), X1
+	VUCOMISD    3840(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3840(AX), X1, X3
+	VADDSD      3968(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      3968(AX), X6
-	VFMADD213SD 4096(AX), X1, X6
+	VMOVSD      4096(AX), X6
 	VFMADD213SD 4224(AX), X1, X6
 	VFMADD213SD 4352(AX), X1, X6
 	VFMADD213SD 4480(AX), X1, X6
@@ -10016,6 +9972,7 @@ d_sp0lossdone:
 	VFMADD213SD 5120(AX), X1, X6
 	VFMADD213SD 5248(AX), X1, X6
 	VFMADD213SD 5376(AX), X1, X6
+	VFMADD213SD 5504(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -10023,34 +9980,34 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD 1792(AX), X1, X1
+	VADDSD 1920(AX), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X3
-	VPCMPGTQ 1280(AX), X3, X6
-	VPADDQ   1408(AX), X6, X7
+	VANDPD   1280(AX), X1, X3
+	VPCMPGTQ 1408(AX), X3, X6
+	VPADDQ   1536(AX), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X1, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	VORPD    1664(AX), X7, X7
+	VSUBPD   1792(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X6
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      1920(AX), X3, X6
+	VADDPD      1920(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     1920(AX), X8
-	VFMADD213PD 2048(AX), X3, X8
+	VMOVUPD     2048(AX), X8
 	VFMADD213PD 2176(AX), X3, X8
 	VFMADD213PD 2304(AX), X3, X8
 	VFMADD213PD 2432(AX), X3, X8
+	VFMADD213PD 2560(AX), X3, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
 	VFMADD231PD 2688(AX), X7, X8
+	VFMADD231PD 2816(AX), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X1, X8
 	VMOVAPD     X8, X1
@@ -10063,31 +10020,31 @@ d_sp1logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X6
-	VPCMPGTQ 1280(AX), X6, X7
-	VPADDQ   1408(AX), X7, X8
+	VANDPD   1280(AX), X3, X6
+	VPCMPGTQ 1408(AX), X6, X7
+	VPADDQ   1536(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	VORPD    1664(AX), X8, X8
+	VSUBPD   1792(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X6, X7
-	VADDPD      1792(AX), X6, X6
+	VSUBPD      1920(AX), X6, X7
+	VADDPD      1920(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     1920(AX), X9
-	VFMADD213PD 2048(AX), X6, X9
+	VMOVUPD     2048(AX), X9
 	VFMADD213PD 2176(AX), X6, X9
 	VFMADD213PD 2304(AX), X6, X9
 	VFMADD213PD 2432(AX), X6, X9
+	VFMADD213PD 2560(AX), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
 	VFMADD231PD 2688(AX), X8, X9
+	VFMADD231PD 2816(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X3, X9
 	VMOVAPD     X9, X3
@@ -10101,7 +10058,7 @@ d_sp1logz:
 d_sp1lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, 4(CX)
-	VMOVSD       1792(AX), X1
+	VMOVSD       1920(AX), X1
 	VDIVSD       X5, X1, X1
 	MOVSS        gradScale+104(FP), X5
 	VXORPD       X3, X3, X3
@@ -10111,7 +10068,7 @@ d_sp1lossdone:
 	VBROADCASTSS X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5504(AX), X1, X1
+	VXORPD       5632(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -10210,7 +10167,7 @@ d_sosmax_done:
 	VMOVSS       X1, 8(SP)
 	VMAXSS       X1, X0, X1
 	VSUBSS       X1, X0, X0
-	VUCOMISS     3456(AX), X0
+	VUCOMISS     3584(AX), X0
 	JCS          d_sospecial
 	VMOVD        X1, R9
 	ANDL         $0x7f800000, R9
@@ -10219,7 +10176,7 @@ d_sosmax_done:
 	VBROADCASTSS X1, Z0
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z1
+	VMOVUPS      256(AX), Z1
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
 
@@ -10230,9 +10187,9 @@ d_sosmax_done:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
+	VFMADD231PS 512(AX), Z2, Z4
 	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VFMADD231PS 640(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     9088(AX), Z6
@@ -10268,9 +10225,9 @@ d_sosexp_one:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z4, Z6
+	VFMADD231PS 512(AX), Z4, Z6
 	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 512(AX), Z7, Z4
+	VFMADD231PS 640(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z8
@@ -10308,9 +10265,9 @@ d_sosexp_tail:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z4, Z5
 	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z4
+	VFMADD231PS 640(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z7
@@ -10344,16 +10301,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      3968(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
+	VMOVSD      4096(AX), X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
 	VFMADD213SD 4480(AX), X0, X4
@@ -10364,6 +10320,7 @@ d_sosexp_done:
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -10371,34 +10328,34 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X4
+	VPADDQ   1536(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VORPD    1664(AX), X5, X5
+	VSUBPD   1792(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X4
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     1920(AX), X6
-	VFMADD213PD 2048(AX), X2, X6
+	VMOVUPD     2048(AX), X6
 	VFMADD213PD 2176(AX), X2, X6
 	VFMADD213PD 2304(AX), X2, X6
 	VFMADD213PD 2432(AX), X2, X6
+	VFMADD213PD 2560(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
 	VFMADD231PD 2688(AX), X5, X6
+	VFMADD231PD 2816(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -10411,31 +10368,31 @@ d_so0logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
+	VANDPD   1280(AX), X2, X4
+	VPCMPGTQ 1408(AX), X4, X5
+	VPADDQ   1536(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    1664(AX), X6, X6
+	VSUBPD   1792(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
+	VSUBPD      1920(AX), X4, X5
+	VADDPD      1920(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     1920(AX), X7
-	VFMADD213PD 2048(AX), X4, X7
+	VMOVUPD     2048(AX), X7
 	VFMADD213PD 2176(AX), X4, X7
 	VFMADD213PD 2304(AX), X4, X7
 	VFMADD213PD 2432(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
 	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 2816(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -10449,7 +10406,7 @@ d_so0logz:
 d_so0lossdone:
 	VCVTSD2SS    X0, X0, X0
 	VMOVSS       X0, (CX)
-	VMOVSD       1792(AX), X0
+	VMOVSD       1920(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSS        gradScale+104(FP), X3
 	VXORPD       X2, X2, X2
@@ -10459,7 +10416,7 @@ d_so0lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       5632(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -10528,7 +10485,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSS 2816(AX), X0
+	VMOVSS 2944(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_sonext
 
@@ -10545,10 +10502,10 @@ d_row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 2944(AX), Z4
-	VMOVUPS 2944(AX), Z5
-	VMOVUPS 2944(AX), Z6
-	VMOVUPS 2944(AX), Z7
+	VMOVUPS 3072(AX), Z4
+	VMOVUPS 3072(AX), Z5
+	VMOVUPS 3072(AX), Z6
+	VMOVUPS 3072(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -10679,7 +10636,7 @@ d_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3456(AX), X0
+	VUCOMISS 3584(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -10694,7 +10651,7 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      128(AX), Z3
+	VMOVUPS      256(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z2, K2
@@ -10703,9 +10660,9 @@ d_maxb_done:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
+	VFMADD231PS 512(AX), Z2, Z4
 	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VFMADD231PS 640(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     9088(AX), Z6
@@ -10718,7 +10675,7 @@ d_maxb_done:
 	VXORPD      X3, X3, X3
 	VCVTSS2SD   X2, X3, X3
 	VMOVSD      X3, (SP)
-	VMOVSS      3072(AX), X2
+	VMOVSS      3200(AX), X2
 	VUCOMISS    X1, X2
 	JCC         d_fast
 
@@ -10728,12 +10685,12 @@ d_maxb_done:
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
 	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
+	VMOVUPS 512(AX), Z4
+	VMOVUPS 640(AX), Z5
 	VMOVUPS 9088(AX), Z6
 	VMOVUPS 9216(AX), Z7
 	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 256(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -11132,12 +11089,12 @@ d_fast:
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
 	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
+	VMOVUPS 512(AX), Z4
+	VMOVUPS 640(AX), Z5
 	VMOVUPS 9088(AX), Z6
 	VMOVUPS 9216(AX), Z7
 	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 256(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -11504,16 +11461,15 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      3968(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
+	VMOVSD      4096(AX), X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
 	VFMADD213SD 4480(AX), X0, X4
@@ -11524,6 +11480,7 @@ d_expsdone:
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -11531,34 +11488,34 @@ d_expsdone:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X4
+	VPADDQ   1536(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VORPD    1664(AX), X5, X5
+	VSUBPD   1792(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X4
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     1920(AX), X6
-	VFMADD213PD 2048(AX), X2, X6
+	VMOVUPD     2048(AX), X6
 	VFMADD213PD 2176(AX), X2, X6
 	VFMADD213PD 2304(AX), X2, X6
 	VFMADD213PD 2432(AX), X2, X6
+	VFMADD213PD 2560(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
 	VFMADD231PD 2688(AX), X5, X6
+	VFMADD231PD 2816(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -11571,31 +11528,31 @@ d_logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
+	VANDPD   1280(AX), X2, X4
+	VPCMPGTQ 1408(AX), X4, X5
+	VPADDQ   1536(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    1664(AX), X6, X6
+	VSUBPD   1792(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
+	VSUBPD      1920(AX), X4, X5
+	VADDPD      1920(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     1920(AX), X7
-	VFMADD213PD 2048(AX), X4, X7
+	VMOVUPD     2048(AX), X7
 	VFMADD213PD 2176(AX), X4, X7
 	VFMADD213PD 2304(AX), X4, X7
 	VFMADD213PD 2432(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
 	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 2816(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -11609,7 +11566,7 @@ d_logz:
 d_lossdone:
 	VCVTSD2SS    X0, X0, X0
 	VMOVSS       X0, (CX)
-	VMOVSD       1792(AX), X0
+	VMOVSD       1920(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSS        gradScale+104(FP), X3
 	VXORPD       X2, X2, X2
@@ -11619,7 +11576,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       5632(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -11702,7 +11659,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSS 2816(AX), X0
+	VMOVSS 2944(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_next
 
@@ -11782,7 +11739,7 @@ l_spsmax_done:
 	VMOVSS        X1, 8(SP)
 	VMAXSS        X1, X0, X1
 	VSUBSS        X1, X0, X0
-	VUCOMISS      3456(AX), X0
+	VUCOMISS      3584(AX), X0
 	JCS           l_salone
 	VMOVD         X1, DX
 	ANDL          $0x7f800000, DX
@@ -11805,7 +11762,7 @@ l_spsmax_done:
 	VMOVSS       X1, 80(SP)
 	VMAXSS       X1, X2, X1
 	VSUBSS       X1, X2, X2
-	VUCOMISS     3456(AX), X2
+	VUCOMISS     3584(AX), X2
 	JCS          l_salone
 	VMOVD        X1, DX
 	ANDL         $0x7f800000, DX
@@ -11814,7 +11771,7 @@ l_spsmax_done:
 	VBROADCASTSS X1, Z1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z2
+	VMOVUPS      256(AX), Z2
 	VBROADCASTSS 8(SP), Z3
 	VSUBPS       Z0, Z3, Z3
 	VBROADCASTSS 80(SP), Z4
@@ -11829,13 +11786,13 @@ l_spsmax_done:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z3, Z6
+	VFMADD231PS 512(AX), Z3, Z6
 	VSUBPS      8960(AX), Z6, Z7
 	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z4, Z9
+	VFMADD231PS 512(AX), Z4, Z9
 	VSUBPS      8960(AX), Z9, Z10
-	VFMADD231PS 512(AX), Z7, Z3
-	VFMADD231PS 512(AX), Z10, Z4
+	VFMADD231PS 640(AX), Z7, Z3
+	VFMADD231PS 640(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     9088(AX), Z8
@@ -11888,13 +11845,13 @@ l_spsexp_one:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z10
-	VFMADD231PS 384(AX), Z7, Z10
+	VFMADD231PS 512(AX), Z7, Z10
 	VSUBPS      8960(AX), Z10, Z11
 	VMOVUPS     8960(AX), Z13
-	VFMADD231PS 384(AX), Z8, Z13
+	VFMADD231PS 512(AX), Z8, Z13
 	VSUBPS      8960(AX), Z13, Z14
-	VFMADD231PS 512(AX), Z11, Z7
-	VFMADD231PS 512(AX), Z14, Z8
+	VFMADD231PS 640(AX), Z11, Z7
+	VFMADD231PS 640(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z12
@@ -11950,13 +11907,13 @@ l_spsexp_tail:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z7, Z9
+	VFMADD231PS 512(AX), Z7, Z9
 	VSUBPS      8960(AX), Z9, Z10
 	VMOVUPS     8960(AX), Z12
-	VFMADD231PS 384(AX), Z8, Z12
+	VFMADD231PS 512(AX), Z8, Z12
 	VSUBPS      8960(AX), Z12, Z13
-	VFMADD231PS 512(AX), Z10, Z7
-	VFMADD231PS 512(AX), Z13, Z8
+	VFMADD231PS 640(AX), Z10, Z7
+	VFMADD231PS 640(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z11
@@ -12004,16 +11961,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    3712(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      3968(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X3
-	VFMADD213SD 4096(AX), X0, X3
+	VMOVSD      4096(AX), X3
 	VFMADD213SD 4224(AX), X0, X3
 	VFMADD213SD 4352(AX), X0, X3
 	VFMADD213SD 4480(AX), X0, X3
@@ -12024,6 +11980,7 @@ l_spsexp_done:
 	VFMADD213SD 5120(AX), X0, X3
 	VFMADD213SD 5248(AX), X0, X3
 	VFMADD213SD 5376(AX), X0, X3
+	VFMADD213SD 5504(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -12031,34 +11988,34 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X6
-	VFMADD213PD 2048(AX), X2, X6
+	VMOVUPD     2048(AX), X6
 	VFMADD213PD 2176(AX), X2, X6
 	VFMADD213PD 2304(AX), X2, X6
 	VFMADD213PD 2432(AX), X2, X6
+	VFMADD213PD 2560(AX), X2, X6
 	VMULPD      X3, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X6
 	VFMADD231PD 2688(AX), X4, X6
+	VFMADD231PD 2816(AX), X4, X6
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X6
 	VMOVAPD     X6, X0
@@ -12071,31 +12028,31 @@ l_sp0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X3
-	VPCMPGTQ 1280(AX), X3, X4
-	VPADDQ   1408(AX), X4, X6
+	VANDPD   1280(AX), X2, X3
+	VPCMPGTQ 1408(AX), X3, X4
+	VPADDQ   1536(AX), X4, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X4, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    1664(AX), X6, X6
+	VSUBPD   1792(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X4
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      1920(AX), X3, X4
+	VADDPD      1920(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     1920(AX), X7
-	VFMADD213PD 2048(AX), X3, X7
+	VMOVUPD     2048(AX), X7
 	VFMADD213PD 2176(AX), X3, X7
 	VFMADD213PD 2304(AX), X3, X7
 	VFMADD213PD 2432(AX), X3, X7
+	VFMADD213PD 2560(AX), X3, X7
 	VMULPD      X4, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
 	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 2816(AX), X6, X7
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X7
 	VMOVAPD     X7, X2
@@ -12122,16 +12079,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      3968(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
+	VMOVSD      4096(AX), X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
@@ -12142,6 +12098,7 @@ l_sp0lossdone:
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -12149,34 +12106,34 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1280(AX), X0, X1
+	VPCMPGTQ 1408(AX), X1, X2
+	VPADDQ   1536(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    1664(AX), X3, X3
+	VSUBPD   1792(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      1920(AX), X1, X2
+	VADDPD      1920(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     1920(AX), X4
-	VFMADD213PD 2048(AX), X1, X4
+	VMOVUPD     2048(AX), X4
 	VFMADD213PD 2176(AX), X1, X4
 	VFMADD213PD 2304(AX), X1, X4
 	VFMADD213PD 2432(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
 	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 2816(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -12189,31 +12146,31 @@ l_sp1logz:
 	VMOVAPD X3, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
+	VMOVUPD     2048(AX), X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -12290,7 +12247,7 @@ l_sosmax_done:
 	VMOVSS       X1, 8(SP)
 	VMAXSS       X1, X0, X1
 	VSUBSS       X1, X0, X0
-	VUCOMISS     3456(AX), X0
+	VUCOMISS     3584(AX), X0
 	JCS          l_sospecial
 	VMOVD        X1, DX
 	ANDL         $0x7f800000, DX
@@ -12299,7 +12256,7 @@ l_sosmax_done:
 	VBROADCASTSS X1, Z0
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z1
+	VMOVUPS      256(AX), Z1
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
 
@@ -12310,9 +12267,9 @@ l_sosmax_done:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
+	VFMADD231PS 512(AX), Z2, Z4
 	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VFMADD231PS 640(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     9088(AX), Z6
@@ -12347,9 +12304,9 @@ l_sosexp_one:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z4, Z6
+	VFMADD231PS 512(AX), Z4, Z6
 	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 512(AX), Z7, Z4
+	VFMADD231PS 640(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z8
@@ -12385,9 +12342,9 @@ l_sosexp_tail:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z4, Z5
 	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z4
+	VFMADD231PS 640(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z7
@@ -12420,16 +12377,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      3968(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
+	VMOVSD      4096(AX), X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
@@ -12440,6 +12396,7 @@ l_sosexp_done:
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -12447,34 +12404,34 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1280(AX), X0, X1
+	VPCMPGTQ 1408(AX), X1, X2
+	VPADDQ   1536(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    1664(AX), X3, X3
+	VSUBPD   1792(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      1920(AX), X1, X2
+	VADDPD      1920(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     1920(AX), X4
-	VFMADD213PD 2048(AX), X1, X4
+	VMOVUPD     2048(AX), X4
 	VFMADD213PD 2176(AX), X1, X4
 	VFMADD213PD 2304(AX), X1, X4
 	VFMADD213PD 2432(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
 	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 2816(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -12487,31 +12444,31 @@ l_so0logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X1, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
+	VMOVUPD     2048(AX), X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -12538,7 +12495,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSS 2816(AX), X0
+	VMOVSS 2944(AX), X0
 	VMOVSS X0, (CX)
 	JMP    l_sonext
 
@@ -12555,10 +12512,10 @@ l_row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 2944(AX), Z4
-	VMOVUPS 2944(AX), Z5
-	VMOVUPS 2944(AX), Z6
-	VMOVUPS 2944(AX), Z7
+	VMOVUPS 3072(AX), Z4
+	VMOVUPS 3072(AX), Z5
+	VMOVUPS 3072(AX), Z6
+	VMOVUPS 3072(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -12689,7 +12646,7 @@ l_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3456(AX), X0
+	VUCOMISS 3584(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -12704,7 +12661,7 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      128(AX), Z3
+	VMOVUPS      256(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z2, K2
@@ -12713,9 +12670,9 @@ l_maxb_done:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
+	VFMADD231PS 512(AX), Z2, Z4
 	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VFMADD231PS 640(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     9088(AX), Z6
@@ -12728,7 +12685,7 @@ l_maxb_done:
 	VXORPD      X3, X3, X3
 	VCVTSS2SD   X2, X3, X3
 	VMOVSD      X3, (SP)
-	VMOVSS      3072(AX), X2
+	VMOVSS      3200(AX), X2
 	VUCOMISS    X1, X2
 	JCC         l_fast
 
@@ -12737,12 +12694,12 @@ l_maxb_done:
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
 	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
+	VMOVUPS 512(AX), Z4
+	VMOVUPS 640(AX), Z5
 	VMOVUPS 9088(AX), Z6
 	VMOVUPS 9216(AX), Z7
 	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 256(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -13120,12 +13077,12 @@ l_fast:
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
 	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
+	VMOVUPS 512(AX), Z4
+	VMOVUPS 640(AX), Z5
 	VMOVUPS 9088(AX), Z6
 	VMOVUPS 9216(AX), Z7
 	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 256(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -13472,16 +13429,15 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      3968(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
+	VMOVSD      4096(AX), X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
@@ -13492,6 +13448,7 @@ l_expsdone:
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -13499,34 +13456,34 @@ l_expsdone:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1280(AX), X0, X1
+	VPCMPGTQ 1408(AX), X1, X2
+	VPADDQ   1536(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    1664(AX), X3, X3
+	VSUBPD   1792(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      1920(AX), X1, X2
+	VADDPD      1920(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     1920(AX), X4
-	VFMADD213PD 2048(AX), X1, X4
+	VMOVUPD     2048(AX), X4
 	VFMADD213PD 2176(AX), X1, X4
 	VFMADD213PD 2304(AX), X1, X4
 	VFMADD213PD 2432(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
 	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 2816(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -13539,31 +13496,31 @@ l_logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X1, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
+	VMOVUPD     2048(AX), X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -13591,7 +13548,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSS 2816(AX), X0
+	VMOVSS 2944(AX), X0
 	VMOVSS X0, (CX)
 	JMP    l_next
 
@@ -13601,7 +13558,7 @@ done:
 
 // func LogSumExpF64AVX512(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $640-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -13625,481 +13582,1480 @@ TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $0-56
 	XORQ DI, DI
 
 pfnext:
-	CMPQ SI, $0x00000020
+	CMPQ SI, $0x00000100
 	JA   row
 
-pairs:
-	CMPQ    BX, $0x02
-	JL      alone
-	MOVQ    SI, DI
+	// The max tree, then each row's broadcast max: on the stack, aligned
+	// to 64 bytes (a vector load that splits a cache line costs twice).
+	LEAQ (SP), DI
+	ADDQ $0x0000003f, DI
+	ANDQ $-64, DI
+	MOVQ SI, R10
+	SHLQ $0x03, R10
+	LEAQ (R10)(R10*2), R11
+
+groups:
+	CMPQ BX, $0x08
+	JL   grest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
 	MOVQ    DX, R8
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD 5760(AX), Z3
+	VMOVUPD 5760(AX), Z4
+	VMOVUPD 5760(AX), Z5
+	VMOVUPD 5760(AX), Z6
+	VMOVUPD 5760(AX), Z7
 
-psmax_one:
-	CMPQ   DI, $0x00000008
-	JL     psmax_tail
+ggmax_one:
+	CMPQ   R12, $0x00000008
+	JL     ggmax_tail
 	VMAXPD (R8), Z0, Z0
-	VMAXPD (R8)(SI*8), Z1, Z1
+	VMAXPD (R8)(R10*1), Z1, Z1
+	VMAXPD (R8)(R10*2), Z2, Z2
+	VMAXPD (R9), Z3, Z3
+	VMAXPD (R8)(R10*4), Z4, Z4
+	VMAXPD (R9)(R10*2), Z5, Z5
+	VMAXPD (R8)(R11*2), Z6, Z6
+	VMAXPD (R9)(R10*4), Z7, Z7
 	ADDQ   $0x00000040, R8
-	SUBQ   $0x00000008, DI
-	JMP    psmax_one
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R12
+	JMP    ggmax_one
 
-psmax_tail:
-	TESTQ   DI, DI
-	JE      psmax_done
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD (R8), K1, Z2
-	VMAXPD  Z2, Z0, Z0
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD (R8)(SI*8), K1, Z2
-	VMAXPD  Z2, Z1, Z1
-
-psmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y2
-	VMAXPD        Y2, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X2
-	VMAXPD        X2, X0, X0
-	VPERMILPD     $0x01, X0, X2
-	VMAXPD        X2, X0, X0
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VMAXPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VMAXPD        X2, X1, X1
-	VPERMILPD     $0x01, X1, X2
-	VMAXPD        X2, X1, X1
-	VMOVQ         X0, DI
-	SHRQ          $0x34, DI
-	ANDL          $0x000007ff, DI
-	CMPL          DI, $0x000007ff
-	JE            alone
-	VBROADCASTSD  X0, Z2
-	VMOVQ         X1, DI
-	SHRQ          $0x34, DI
-	ANDL          $0x000007ff, DI
-	CMPL          DI, $0x000007ff
-	JE            alone
-	VBROADCASTSD  X1, Z3
-	MOVQ          SI, DI
-	MOVQ          DX, R8
-	VXORPD        Z4, Z4, Z4
-	VXORPD        Z5, Z5, Z5
-	VXORPD        Z6, Z6, Z6
-	VXORPD        Z7, Z7, Z7
-
-psexp_one:
-	CMPQ    DI, $0x00000008
-	JL      psexp_tail
-	VMOVUPD (R8), Z8
-	VSUBPD  Z2, Z8, Z8
-	VMOVUPD (R8)(SI*8), Z9
-	VSUBPD  Z3, Z9, Z9
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
-	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
-	VSUBPD    Z6, Z8, Z8
-	VADDPD    Z8, Z4, Z10
-	VSUBPD    Z4, Z10, Z6
-	VSUBPD    Z8, Z6, Z6
-	VMOVAPD   Z10, Z4
-	VSUBPD    Z7, Z9, Z9
-	VADDPD    Z9, Z5, Z8
-	VSUBPD    Z5, Z8, Z7
-	VSUBPD    Z9, Z7, Z7
-	VMOVAPD   Z8, Z5
-	ADDQ      $0x00000040, R8
-	SUBQ      $0x00000008, DI
-	JMP       psexp_one
-
-psexp_tail:
-	TESTQ   DI, DI
-	JE      psexp_done
-	VMOVUPD 5632(AX), Z8
+ggmax_tail:
+	TESTQ   R12, R12
+	JE      ggmax_done
+	VMOVUPD 5760(AX), Z8
 	VMOVUPD (R8), K1, Z8
-	VSUBPD  Z2, Z8, Z8
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD (R8)(SI*8), K1, Z2
-	VSUBPD  Z3, Z2, Z2
+	VMAXPD  Z8, Z0, Z0
+	VMOVUPD 5760(AX), Z8
+	VMOVUPD (R8)(R10*1), K1, Z8
+	VMAXPD  Z8, Z1, Z1
+	VMOVUPD 5760(AX), Z8
+	VMOVUPD (R8)(R10*2), K1, Z8
+	VMAXPD  Z8, Z2, Z2
+	VMOVUPD 5760(AX), Z8
+	VMOVUPD (R9), K1, Z8
+	VMAXPD  Z8, Z3, Z3
+	VMOVUPD 5760(AX), Z8
+	VMOVUPD (R8)(R10*4), K1, Z8
+	VMAXPD  Z8, Z4, Z4
+	VMOVUPD 5760(AX), Z8
+	VMOVUPD (R9)(R10*2), K1, Z8
+	VMAXPD  Z8, Z5, Z5
+	VMOVUPD 5760(AX), Z8
+	VMOVUPD (R8)(R11*2), K1, Z8
+	VMAXPD  Z8, Z6, Z6
+	VMOVUPD 5760(AX), Z8
+	VMOVUPD (R9)(R10*4), K1, Z8
+	VMAXPD  Z8, Z7, Z7
+
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VMAXPD     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VMAXPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VMAXPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VMAXPD     Z2, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   5888(AX), Z0, Z1
+	VPCMPEQQ 5888(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      gbail
+
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPD      Z0, (DI)
+	VBROADCASTSD (DI), Z1
+	VMOVUPD      Z1, 64(DI)
+	VBROADCASTSD 8(DI), Z1
+	VMOVUPD      Z1, 128(DI)
+	VBROADCASTSD 16(DI), Z1
+	VMOVUPD      Z1, 192(DI)
+	VBROADCASTSD 24(DI), Z1
+	VMOVUPD      Z1, 256(DI)
+	VBROADCASTSD 32(DI), Z1
+	VMOVUPD      Z1, 320(DI)
+	VBROADCASTSD 40(DI), Z1
+	VMOVUPD      Z1, 384(DI)
+	VBROADCASTSD 48(DI), Z1
+	VMOVUPD      Z1, 448(DI)
+	VBROADCASTSD 56(DI), Z1
+	VMOVUPD      Z1, 512(DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 20 exp values and temporaries, 28 of 32.
+	MOVQ   SI, R12
+	MOVQ   DX, R8
+	LEAQ   (DX)(R11*1), R9
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+
+ggexp_loop:
+	CMPQ    R12, $0x00000010
+	JL      ggexp_one
+	VMOVUPD (R8), Z9
+	VSUBPD  64(DI), Z9, Z9
+	VMOVUPD 64(R8), Z10
+	VSUBPD  64(DI), Z10, Z10
+	VMOVUPD (R8)(R10*1), Z11
+	VSUBPD  128(DI), Z11, Z11
+	VMOVUPD 64(R8)(R10*1), Z12
+	VSUBPD  128(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z3
-	VFMADD231PD 5888(AX), Z8, Z3
-	VMOVUPD     5760(AX), Z9
-	VFMADD231PD 5888(AX), Z2, Z9
-	VSUBPD      5760(AX), Z3, Z10
-	VMOVUPD     Z8, Z11
-	VFMADD231PD 6016(AX), Z10, Z11
-	VFMADD231PD 6144(AX), Z10, Z11
-	VSUBPD      5760(AX), Z9, Z12
-	VMOVUPD     Z2, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z10
-	VMOVUPD     6272(AX), Z12
-	VFMADD213PD 6400(AX), Z11, Z10
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z11, Z10
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z11, Z10
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z11, Z10
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z11, Z10
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z11, Z10
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z11, Z10
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z11, Z10
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z11, Z10
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z11, Z10
-	VFMADD213PD 7552(AX), Z13, Z12
-	VMULPD      Z11, Z11, Z14
-	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1792(AX), Z10, Z10
-	VMULPD      Z13, Z13, Z11
-	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1792(AX), Z3, Z3
-	VMULPD    Z3, Z10, Z10
-	VCMPPD    $0x15, 7680(AX), Z8, K2
-	VMOVAPD.Z Z10, K2, Z8
-	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1792(AX), Z9, Z9
-	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z2, K2
-	VMOVAPD.Z Z12, K2, Z2
-	VSUBPD    Z6, Z8, Z8
-	VADDPD    Z8, Z4, Z3
-	VSUBPD    Z4, Z3, Z6
-	VSUBPD    Z8, Z6, Z6
-	VMOVAPD   Z3, Z4
-	VSUBPD    Z7, Z2, Z2
-	VADDPD    Z2, Z5, Z3
-	VSUBPD    Z5, Z3, Z7
-	VSUBPD    Z2, Z7, Z7
-	VMOVAPD   Z3, Z5
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z10, Z10
+	VADDPD    Z10, Z1, Z1
+	VADDPD    Z11, Z12, Z12
+	VADDPD    Z12, Z2, Z2
+	VMOVUPD   (R8)(R10*2), Z9
+	VSUBPD    192(DI), Z9, Z9
+	VMOVUPD   64(R8)(R10*2), Z10
+	VSUBPD    192(DI), Z10, Z10
+	VMOVUPD   (R9), Z11
+	VSUBPD    256(DI), Z11, Z11
+	VMOVUPD   64(R9), Z12
+	VSUBPD    256(DI), Z12, Z12
 
-psexp_done:
-	VSUBPD        Z6, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y2
-	VADDPD        Y2, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X2
-	VADDPD        X2, X4, X4
-	VPERMILPD     $0x01, X4, X2
-	VADDSD        X2, X4, X4
-	VSUBPD        Z7, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y2
-	VADDPD        Y2, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X2
-	VADDPD        X2, X5, X5
-	VPERMILPD     $0x01, X5, X2
-	VADDSD        X2, X5, X5
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X4, X2
-	VMOVAPD   X0, X0
-	VMOVAPD   X0, X0
-	VUNPCKLPD X5, X2, X2
-	VMOVAPD   X1, X1
-	VUNPCKLPD X1, X0, X0
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
 
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z10, Z10
+	VADDPD    Z10, Z3, Z3
+	VADDPD    Z11, Z12, Z12
+	VADDPD    Z12, Z4, Z4
+	VMOVUPD   (R8)(R10*4), Z9
+	VSUBPD    320(DI), Z9, Z9
+	VMOVUPD   64(R8)(R10*4), Z10
+	VSUBPD    320(DI), Z10, Z10
+	VMOVUPD   (R9)(R10*2), Z11
+	VSUBPD    384(DI), Z11, Z11
+	VMOVUPD   64(R9)(R10*2), Z12
+	VSUBPD    384(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z10, Z10
+	VADDPD    Z10, Z5, Z5
+	VADDPD    Z11, Z12, Z12
+	VADDPD    Z12, Z6, Z6
+	VMOVUPD   (R8)(R11*2), Z9
+	VSUBPD    448(DI), Z9, Z9
+	VMOVUPD   64(R8)(R11*2), Z10
+	VSUBPD    448(DI), Z10, Z10
+	VMOVUPD   (R9)(R10*4), Z11
+	VSUBPD    512(DI), Z11, Z11
+	VMOVUPD   64(R9)(R10*4), Z12
+	VSUBPD    512(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z10, Z10
+	VADDPD    Z10, Z7, Z7
+	VADDPD    Z11, Z12, Z12
+	VADDPD    Z12, Z8, Z8
+	ADDQ      $0x00000080, R8
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000010, R12
+	JMP       ggexp_loop
+
+ggexp_one:
+	CMPQ    R12, $0x00000008
+	JL      ggexp_tail
+	VMOVUPD (R8), Z9
+	VSUBPD  64(DI), Z9, Z9
+	VMOVUPD (R8)(R10*1), Z10
+	VSUBPD  128(DI), Z10, Z10
+	VMOVUPD (R8)(R10*2), Z11
+	VSUBPD  192(DI), Z11, Z11
+	VMOVUPD (R9), Z12
+	VSUBPD  256(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z1, Z1
+	VADDPD    Z10, Z2, Z2
+	VADDPD    Z11, Z3, Z3
+	VADDPD    Z12, Z4, Z4
+	VMOVUPD   (R8)(R10*4), Z9
+	VSUBPD    320(DI), Z9, Z9
+	VMOVUPD   (R9)(R10*2), Z10
+	VSUBPD    384(DI), Z10, Z10
+	VMOVUPD   (R8)(R11*2), Z11
+	VSUBPD    448(DI), Z11, Z11
+	VMOVUPD   (R9)(R10*4), Z12
+	VSUBPD    512(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z5, Z5
+	VADDPD    Z10, Z6, Z6
+	VADDPD    Z11, Z7, Z7
+	VADDPD    Z12, Z8, Z8
+	ADDQ      $0x00000040, R8
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, R12
+	JMP       ggexp_one
+
+ggexp_tail:
+	TESTQ   R12, R12
+	JE      ggexp_done
+	VMOVUPD 5760(AX), Z9
+	VMOVUPD (R8), K1, Z9
+	VSUBPD  64(DI), Z9, Z9
+	VMOVUPD 5760(AX), Z10
+	VMOVUPD (R8)(R10*1), K1, Z10
+	VSUBPD  128(DI), Z10, Z10
+	VMOVUPD 5760(AX), Z11
+	VMOVUPD (R8)(R10*2), K1, Z11
+	VSUBPD  192(DI), Z11, Z11
+	VMOVUPD 5760(AX), Z12
+	VMOVUPD (R9), K1, Z12
+	VSUBPD  256(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z1, Z1
+	VADDPD    Z10, Z2, Z2
+	VADDPD    Z11, Z3, Z3
+	VADDPD    Z12, Z4, Z4
+	VMOVUPD   5760(AX), Z9
+	VMOVUPD   (R8)(R10*4), K1, Z9
+	VSUBPD    320(DI), Z9, Z9
+	VMOVUPD   5760(AX), Z10
+	VMOVUPD   (R9)(R10*2), K1, Z10
+	VSUBPD    384(DI), Z10, Z10
+	VMOVUPD   5760(AX), Z11
+	VMOVUPD   (R8)(R11*2), K1, Z11
+	VSUBPD    448(DI), Z11, Z11
+	VMOVUPD   5760(AX), Z12
+	VMOVUPD   (R9)(R10*4), K1, Z12
+	VSUBPD    512(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z13
+	VFMADD231PD 6144(AX), Z9, Z13
+	VMOVUPD     6016(AX), Z14
+	VFMADD231PD 6144(AX), Z10, Z14
+	VMOVUPD     6016(AX), Z15
+	VFMADD231PD 6144(AX), Z11, Z15
+	VMOVUPD     6016(AX), Z16
+	VFMADD231PD 6144(AX), Z12, Z16
+	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6272(AX), Z17, Z18
+	VFMADD231PD 6400(AX), Z17, Z18
+	VSUBPD      6016(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6272(AX), Z19, Z20
+	VFMADD231PD 6400(AX), Z19, Z20
+	VSUBPD      6016(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6272(AX), Z21, Z22
+	VFMADD231PD 6400(AX), Z21, Z22
+	VSUBPD      6016(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6272(AX), Z23, Z24
+	VFMADD231PD 6400(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z17
+	VMOVUPD     6528(AX), Z19
+	VMOVUPD     6528(AX), Z21
+	VMOVUPD     6528(AX), Z23
+	VFMADD213PD 6656(AX), Z18, Z17
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z18, Z17
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z18, Z17
+	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z18, Z17
+	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      1920(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      1920(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      1920(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      1920(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    1920(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    1920(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    1920(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    1920(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z9, Z5, Z5
+	VADDPD    Z10, Z6, Z6
+	VADDPD    Z11, Z7, Z7
+	VADDPD    Z12, Z8, Z8
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z9
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z9, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VADDPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X1
-	VPCMPGTQ 1280(AX), X1, X3
-	VPADDQ   1408(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X1, X1
-	VPSRLQ   $0x34, X2, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VANDPD   1280(AX), Z1, Z2
+	VPCMPGTQ 1408(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   1536(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    1664(AX), Z4, Z4
+	VSUBPD   1792(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X3
-	VADDPD      1792(AX), X1, X1
-	VDIVPD      X1, X3, X3
-	VMULPD      X3, X3, X1
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X1, X5
-	VFMADD213PD 8064(AX), X1, X5
-	VFMADD213PD 8192(AX), X1, X5
-	VFMADD213PD 8320(AX), X1, X5
-	VFMADD213PD 1920(AX), X1, X5
-	VFMADD213PD 2048(AX), X1, X5
-	VFMADD213PD 2176(AX), X1, X5
-	VFMADD213PD 2304(AX), X1, X5
-	VFMADD213PD 2432(AX), X1, X5
-	VMULPD      X3, X5, X5
+	VSUBPD      1920(AX), Z2, Z3
+	VADDPD      1920(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     8064(AX), Z5
+	VFMADD213PD 8192(AX), Z2, Z5
+	VFMADD213PD 8320(AX), Z2, Z5
+	VFMADD213PD 8448(AX), Z2, Z5
+	VFMADD213PD 8576(AX), Z2, Z5
+	VFMADD213PD 2048(AX), Z2, Z5
+	VFMADD213PD 2176(AX), Z2, Z5
+	VFMADD213PD 2304(AX), Z2, Z5
+	VFMADD213PD 2432(AX), Z2, Z5
+	VFMADD213PD 2560(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X2, X5
-	VMOVAPD     X5, X2
-	VADDPD      X0, X2, X2
-	VMOVAPD     X2, X0
-	VMOVSD      X0, (CX)
-	VPERMILPD   $0x01, X2, X0
-	VMOVSD      X0, 8(CX)
-	LEAQ        (DX)(SI*8), DX
-	ADDQ        $0x00000008, CX
-	LEAQ        (DX)(SI*8), DX
-	ADDQ        $0x00000008, CX
-	SUBQ        $0x02, BX
-	JMP         pairs
+	VFMADD231PD 2688(AX), Z4, Z5
+	VFMADD231PD 2816(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVAPD     Z0, Z0
+	VADDPD      Z0, Z1, Z1
+	VMOVUPD     Z1, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x08, BX
+	JMP         groups
 
-alone:
-	TESTQ   BX, BX
-	JE      done
-	MOVQ    SI, DI
+gbail:
+	MOVQ $0x00000008, R9
+	JMP  gsolo
+
+grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+gsolo:
+	TESTQ R9, R9
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
 	MOVQ    DX, R8
-	VMOVUPD 5632(AX), Z0
+	VMOVUPD 5760(AX), Z0
 
-osmax_one:
-	CMPQ   DI, $0x00000008
-	JL     osmax_tail
+ogmax_one:
+	CMPQ   R12, $0x00000008
+	JL     ogmax_tail
 	VMAXPD (R8), Z0, Z0
 	ADDQ   $0x00000040, R8
-	SUBQ   $0x00000008, DI
-	JMP    osmax_one
+	SUBQ   $0x00000008, R12
+	JMP    ogmax_one
 
-osmax_tail:
-	TESTQ   DI, DI
-	JE      osmax_done
-	VMOVUPD 5632(AX), Z1
+ogmax_tail:
+	TESTQ   R12, R12
+	JE      ogmax_done
+	VMOVUPD 5760(AX), Z1
 	VMOVUPD (R8), K1, Z1
 	VMAXPD  Z1, Z0, Z0
 
-osmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPD        X1, X0, X0
-	VPERMILPD     $0x01, X0, X1
-	VMAXPD        X1, X0, X0
-	VMOVQ         X0, DI
-	SHRQ          $0x34, DI
-	ANDL          $0x000007ff, DI
-	CMPL          DI, $0x000007ff
-	JE            ospecial
-	VBROADCASTSD  X0, Z1
-	MOVQ          SI, DI
-	MOVQ          DX, R8
-	VXORPD        Z2, Z2, Z2
-	VXORPD        Z3, Z3, Z3
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z0, Z4, Z1
+	VSHUFF64X2 $0xdd, Z0, Z4, Z0
+	VMAXPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z2, Z1
+	VUNPCKHPD  Z0, Z2, Z0
+	VMAXPD     Z1, Z0, Z0
 
-osexp_one:
-	CMPQ    DI, $0x00000008
-	JL      osexp_tail
-	VMOVUPD (R8), Z4
-	VSUBPD  Z1, Z4, Z4
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   5888(AX), Z0, Z1
+	VPCMPEQQ 5888(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack.
+	VMOVUPD      Z0, (DI)
+	VBROADCASTSD (DI), Z1
+	VMOVUPD      Z1, 64(DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 20 exp values and temporaries, 28 of 32.
+	MOVQ   SI, R12
+	MOVQ   DX, R8
+	VXORPD Z1, Z1, Z1
+
+ogexp_loop:
+	CMPQ    R12, $0x00000010
+	JL      ogexp_one
+	VMOVUPD (R8), Z2
+	VSUBPD  64(DI), Z2, Z2
+	VMOVUPD 64(R8), Z3
+	VSUBPD  64(DI), Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VMOVUPD     6016(AX), Z4
+	VFMADD231PD 6144(AX), Z2, Z4
+	VMOVUPD     6016(AX), Z5
+	VFMADD231PD 6144(AX), Z3, Z5
+	VSUBPD      6016(AX), Z4, Z6
+	VMOVUPD     Z2, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6400(AX), Z6, Z7
+	VSUBPD      6016(AX), Z5, Z8
+	VMOVUPD     Z3, Z9
+	VFMADD231PD 6272(AX), Z8, Z9
+	VFMADD231PD 6400(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
+	VMOVUPD     6528(AX), Z6
+	VMOVUPD     6528(AX), Z8
 	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z9, Z8
 	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z9, Z8
 	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z9, Z8
 	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z9, Z8
 	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z9, Z8
 	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z9, Z8
 	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z9, Z8
 	VFMADD213PD 7552(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VFMADD213PD 7552(AX), Z9, Z8
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z9, Z8
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z9, Z8
+	VMULPD      Z7, Z7, Z10
+	VFMADD213PD Z7, Z10, Z6
+	VADDPD      1920(AX), Z6, Z6
+	VMULPD      Z9, Z9, Z7
+	VFMADD213PD Z9, Z7, Z8
+	VADDPD      1920(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z4, Z4
+	VPADDQ    1920(AX), Z4, Z4
+	VMULPD    Z4, Z6, Z6
+	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
-	VSUBPD    Z3, Z4, Z4
-	VADDPD    Z4, Z2, Z5
-	VSUBPD    Z2, Z5, Z3
-	VSUBPD    Z4, Z3, Z3
-	VMOVAPD   Z5, Z2
-	ADDQ      $0x00000040, R8
-	SUBQ      $0x00000008, DI
-	JMP       osexp_one
+	VPADDQ    1920(AX), Z5, Z5
+	VMULPD    Z5, Z8, Z8
+	VCMPPD    $0x15, 7936(AX), Z3, K2
+	VMOVAPD.Z Z8, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VADDPD    Z3, Z1, Z1
+	ADDQ      $0x00000080, R8
+	SUBQ      $0x00000010, R12
+	JMP       ogexp_loop
 
-osexp_tail:
-	TESTQ   DI, DI
-	JE      osexp_done
-	VMOVUPD 5632(AX), Z4
-	VMOVUPD (R8), K1, Z4
-	VSUBPD  Z1, Z4, Z4
+ogexp_one:
+	CMPQ    R12, $0x00000008
+	JL      ogexp_tail
+	VMOVUPD (R8), Z2
+	VSUBPD  64(DI), Z2, Z2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z1
-	VFMADD231PD 5888(AX), Z4, Z1
-	VSUBPD      5760(AX), Z1, Z5
-	VMOVUPD     Z4, Z6
-	VFMADD231PD 6016(AX), Z5, Z6
-	VFMADD231PD 6144(AX), Z5, Z6
+	VMOVUPD     6016(AX), Z3
+	VFMADD231PD 6144(AX), Z2, Z3
+	VSUBPD      6016(AX), Z3, Z4
+	VMOVUPD     Z2, Z5
+	VFMADD231PD 6272(AX), Z4, Z5
+	VFMADD231PD 6400(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z5
-	VFMADD213PD 6400(AX), Z6, Z5
-	VFMADD213PD 6528(AX), Z6, Z5
-	VFMADD213PD 6656(AX), Z6, Z5
-	VFMADD213PD 6784(AX), Z6, Z5
-	VFMADD213PD 6912(AX), Z6, Z5
-	VFMADD213PD 7040(AX), Z6, Z5
-	VFMADD213PD 7168(AX), Z6, Z5
-	VFMADD213PD 7296(AX), Z6, Z5
-	VFMADD213PD 7424(AX), Z6, Z5
-	VFMADD213PD 7552(AX), Z6, Z5
-	VMULPD      Z6, Z6, Z7
-	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1792(AX), Z5, Z5
+	VMOVUPD     6528(AX), Z4
+	VFMADD213PD 6656(AX), Z5, Z4
+	VFMADD213PD 6784(AX), Z5, Z4
+	VFMADD213PD 6912(AX), Z5, Z4
+	VFMADD213PD 7040(AX), Z5, Z4
+	VFMADD213PD 7168(AX), Z5, Z4
+	VFMADD213PD 7296(AX), Z5, Z4
+	VFMADD213PD 7424(AX), Z5, Z4
+	VFMADD213PD 7552(AX), Z5, Z4
+	VFMADD213PD 7680(AX), Z5, Z4
+	VFMADD213PD 7808(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    1792(AX), Z1, Z1
-	VMULPD    Z1, Z5, Z5
-	VCMPPD    $0x15, 7680(AX), Z4, K2
-	VMOVAPD.Z Z5, K2, Z4
-	VSUBPD    Z3, Z4, Z4
-	VADDPD    Z4, Z2, Z1
-	VSUBPD    Z2, Z1, Z3
-	VSUBPD    Z4, Z3, Z3
-	VMOVAPD   Z1, Z2
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VMOVAPD.Z Z4, K2, Z2
+	VADDPD    Z2, Z1, Z1
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000008, R12
+	JMP       ogexp_one
 
-osexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
+ogexp_tail:
+	TESTQ   R12, R12
+	JE      ogexp_done
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD (R8), K1, Z2
+	VSUBPD  64(DI), Z2, Z2
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD X2, X1
-	VMOVAPD X0, X0
-	VMOVAPD X0, X0
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6016(AX), Z3
+	VFMADD231PD 6144(AX), Z2, Z3
+	VSUBPD      6016(AX), Z3, Z4
+	VMOVUPD     Z2, Z5
+	VFMADD231PD 6272(AX), Z4, Z5
+	VFMADD231PD 6400(AX), Z4, Z5
 
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6528(AX), Z4
+	VFMADD213PD 6656(AX), Z5, Z4
+	VFMADD213PD 6784(AX), Z5, Z4
+	VFMADD213PD 6912(AX), Z5, Z4
+	VFMADD213PD 7040(AX), Z5, Z4
+	VFMADD213PD 7168(AX), Z5, Z4
+	VFMADD213PD 7296(AX), Z5, Z4
+	VFMADD213PD 7424(AX), Z5, Z4
+	VFMADD213PD 7552(AX), Z5, Z4
+	VFMADD213PD 7680(AX), Z5, Z4
+	VFMADD213PD 7808(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1920(AX), Z4, Z4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VMOVAPD.Z Z4, K2, Z2
+	VADDPD    Z2, Z1, Z1
+
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VADDPD     Z2, Z1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VANDPD   1280(AX), Z1, Z2
+	VPCMPGTQ 1408(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   1536(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    1664(AX), Z4, Z4
+	VSUBPD   1792(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VMULPD      X3, X5, X5
+	VSUBPD      1920(AX), Z2, Z3
+	VADDPD      1920(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     8064(AX), Z5
+	VFMADD213PD 8192(AX), Z2, Z5
+	VFMADD213PD 8320(AX), Z2, Z5
+	VFMADD213PD 8448(AX), Z2, Z5
+	VFMADD213PD 8576(AX), Z2, Z5
+	VFMADD213PD 2048(AX), Z2, Z5
+	VFMADD213PD 2176(AX), Z2, Z5
+	VFMADD213PD 2304(AX), Z2, Z5
+	VFMADD213PD 2432(AX), Z2, Z5
+	VFMADD213PD 2560(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
-	VADDPD      X0, X1, X1
-	VMOVAPD     X1, X0
-	VMOVSD      X0, (CX)
+	VFMADD231PD 2688(AX), Z4, Z5
+	VFMADD231PD 2816(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVAPD     Z0, Z0
+	VADDPD      Z0, Z1, Z1
+	VMOVSD      X1, (CX)
 
-onext:
+gsnext:
 	LEAQ (DX)(SI*8), DX
 	ADDQ $0x00000008, CX
 	DECQ BX
-	JMP  pairs
+	DECQ R9
+	JMP  gsolo
 
-ospecial:
-	VMOVSD 8448(AX), X0
+gsnan:
+	VMOVSD 8704(AX), X0
 	VMOVSD X0, (CX)
-	JMP    onext
+	JMP    gsnext
 
 row:
 	TESTQ BX, BX
@@ -14107,10 +15063,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD 5760(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -14135,7 +15091,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -14161,20 +15117,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
-	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6016(AX), Z2
+	VMOVUPS 1920(AX), Z3
+	VMOVUPS 6144(AX), Z4
+	VMOVUPS 6272(AX), Z5
+	VMOVUPS 6400(AX), Z6
+	VMOVUPS 7936(AX), Z7
+	VMOVUPS 6528(AX), Z8
+	VMOVUPS 6656(AX), Z9
+	VMOVUPS 6784(AX), Z10
+	VMOVUPS 6912(AX), Z11
+	VMOVUPS 7040(AX), Z12
+	VMOVUPS 7168(AX), Z13
+	VMOVUPS 7296(AX), Z14
+	VMOVUPS 7424(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -14219,12 +15175,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -14277,9 +15233,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -14302,7 +15258,7 @@ exp_one:
 exp_tail:
 	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -14323,9 +15279,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -14355,36 +15311,36 @@ exp_done:
 	VMOVAPD X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X1, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
+	VMOVUPD     8064(AX), X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -14399,7 +15355,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8704(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -14455,11 +15411,11 @@ d_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5632(AX), Z2
+	VMOVUPD      5760(AX), Z2
 	MOVLQSX      4(SI), R11
 	VPBROADCASTQ R11, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -14469,12 +15425,12 @@ d_spsmax_one:
 	JL        d_spsmax_tail
 	VMOVUPD   (R10), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
 	VPSUBQ    9600(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
@@ -14484,16 +15440,16 @@ d_spsmax_one:
 d_spsmax_tail:
 	TESTQ     R9, R9
 	JE        d_spsmax_done
-	VMOVUPD   5632(AX), Z4
+	VMOVUPD   5760(AX), Z4
 	VMOVUPD   (R10), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
-	VMOVUPD   5632(AX), Z1
+	VMOVUPD   5760(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z1
+	VMOVUPD   5760(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
 	VPSUBQ    9600(AX), Z3, Z3
 
@@ -14512,7 +15468,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8576(AX), X0
+	VUCOMISD      8832(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -14534,7 +15490,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8576(AX), X2
+	VUCOMISD     8832(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -14550,26 +15506,22 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z4
-	VFMADD231PD 5888(AX), Z2, Z4
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z3, Z5
-	VSUBPD      5760(AX), Z4, Z6
+	VMOVUPD     6016(AX), Z4
+	VFMADD231PD 6144(AX), Z2, Z4
+	VMOVUPD     6016(AX), Z5
+	VFMADD231PD 6144(AX), Z3, Z5
+	VSUBPD      6016(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VSUBPD      5760(AX), Z5, Z8
+	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6400(AX), Z6, Z7
+	VSUBPD      6016(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6016(AX), Z8, Z9
-	VFMADD231PD 6144(AX), Z8, Z9
+	VFMADD231PD 6272(AX), Z8, Z9
+	VFMADD231PD 6400(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VMOVUPD     6272(AX), Z8
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6400(AX), Z9, Z8
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z9, Z8
+	VMOVUPD     6528(AX), Z6
+	VMOVUPD     6528(AX), Z8
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z9, Z8
 	VFMADD213PD 6784(AX), Z7, Z6
@@ -14586,23 +15538,27 @@ d_spsmax_done:
 	VFMADD213PD 7424(AX), Z9, Z8
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z9, Z8
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z9, Z8
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      1920(AX), Z6, Z6
 	VMULPD      Z9, Z9, Z7
 	VFMADD213PD Z9, Z7, Z8
-	VADDPD      1792(AX), Z8, Z8
+	VADDPD      1920(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1792(AX), Z4, Z4
+	VPADDQ    1920(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z2, K2
+	VCMPPD    $0x15, 7936(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    1920(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7680(AX), Z3, K2
+	VCMPPD    $0x15, 7936(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -14633,26 +15589,22 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6016(AX), Z10
+	VFMADD231PD 6144(AX), Z8, Z10
+	VMOVUPD     6016(AX), Z11
+	VFMADD231PD 6144(AX), Z9, Z11
+	VSUBPD      6016(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VFMADD231PD 6400(AX), Z12, Z13
+	VSUBPD      6016(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6400(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
+	VMOVUPD     6528(AX), Z12
+	VMOVUPD     6528(AX), Z14
 	VFMADD213PD 6656(AX), Z13, Z12
 	VFMADD213PD 6656(AX), Z15, Z14
 	VFMADD213PD 6784(AX), Z13, Z12
@@ -14669,23 +15621,27 @@ d_spsexp_one:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      1920(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      1920(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    1920(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7936(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    1920(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7936(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -14713,34 +15669,30 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 5632(AX), Z8
+	VMOVUPD 5760(AX), Z8
 	VMOVUPD (R10), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5632(AX), Z9
+	VMOVUPD 5760(AX), Z9
 	VMOVUPD (R10)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6016(AX), Z10
+	VFMADD231PD 6144(AX), Z8, Z10
+	VMOVUPD     6016(AX), Z11
+	VFMADD231PD 6144(AX), Z9, Z11
+	VSUBPD      6016(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VFMADD231PD 6400(AX), Z12, Z13
+	VSUBPD      6016(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6400(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
+	VMOVUPD     6528(AX), Z12
+	VMOVUPD     6528(AX), Z14
 	VFMADD213PD 6656(AX), Z13, Z12
 	VFMADD213PD 6656(AX), Z15, Z14
 	VFMADD213PD 6784(AX), Z13, Z12
@@ -14757,23 +15709,27 @@ d_spsexp_tail:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      1920(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      1920(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    1920(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7936(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    1920(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7936(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -14809,16 +15765,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    3712(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3840(AX), X0, X3
+	VADDSD      3968(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      3968(AX), X7
-	VFMADD213SD 4096(AX), X0, X7
+	VMOVSD      4096(AX), X7
 	VFMADD213SD 4224(AX), X0, X7
 	VFMADD213SD 4352(AX), X0, X7
 	VFMADD213SD 4480(AX), X0, X7
@@ -14829,6 +15784,7 @@ d_spsexp_done:
 	VFMADD213SD 5120(AX), X0, X7
 	VFMADD213SD 5248(AX), X0, X7
 	VFMADD213SD 5376(AX), X0, X7
+	VFMADD213SD 5504(AX), X0, X7
 	VMULSD      X0, X7, X7
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X7
@@ -14836,39 +15792,39 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X3
-	VPCMPGTQ 1280(AX), X3, X7
-	VPADDQ   1408(AX), X7, X8
+	VANDPD   1280(AX), X0, X3
+	VPCMPGTQ 1408(AX), X3, X7
+	VPADDQ   1536(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X3, X3
 	VPSRLQ   $0x34, X0, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	VORPD    1664(AX), X8, X8
+	VSUBPD   1792(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X7
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      1920(AX), X3, X7
+	VADDPD      1920(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     7808(AX), X9
-	VFMADD213PD 7936(AX), X3, X9
-	VFMADD213PD 8064(AX), X3, X9
+	VMOVUPD     8064(AX), X9
 	VFMADD213PD 8192(AX), X3, X9
 	VFMADD213PD 8320(AX), X3, X9
-	VFMADD213PD 1920(AX), X3, X9
+	VFMADD213PD 8448(AX), X3, X9
+	VFMADD213PD 8576(AX), X3, X9
 	VFMADD213PD 2048(AX), X3, X9
 	VFMADD213PD 2176(AX), X3, X9
 	VFMADD213PD 2304(AX), X3, X9
 	VFMADD213PD 2432(AX), X3, X9
+	VFMADD213PD 2560(AX), X3, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
 	VFMADD231PD 2688(AX), X8, X9
+	VFMADD231PD 2816(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X0, X9
 	VMOVAPD     X9, X0
@@ -14881,36 +15837,36 @@ d_sp0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X7
-	VPCMPGTQ 1280(AX), X7, X8
-	VPADDQ   1408(AX), X8, X9
+	VANDPD   1280(AX), X3, X7
+	VPCMPGTQ 1408(AX), X7, X8
+	VPADDQ   1536(AX), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X3, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    1536(AX), X9, X9
-	VSUBPD   1664(AX), X9, X9
+	VORPD    1664(AX), X9, X9
+	VSUBPD   1792(AX), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X7, X8
-	VADDPD      1792(AX), X7, X7
+	VSUBPD      1920(AX), X7, X8
+	VADDPD      1920(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     7808(AX), X10
-	VFMADD213PD 7936(AX), X7, X10
-	VFMADD213PD 8064(AX), X7, X10
+	VMOVUPD     8064(AX), X10
 	VFMADD213PD 8192(AX), X7, X10
 	VFMADD213PD 8320(AX), X7, X10
-	VFMADD213PD 1920(AX), X7, X10
+	VFMADD213PD 8448(AX), X7, X10
+	VFMADD213PD 8576(AX), X7, X10
 	VFMADD213PD 2048(AX), X7, X10
 	VFMADD213PD 2176(AX), X7, X10
 	VFMADD213PD 2304(AX), X7, X10
 	VFMADD213PD 2432(AX), X7, X10
+	VFMADD213PD 2560(AX), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X9, X10
 	VFMADD231PD 2688(AX), X9, X10
+	VFMADD231PD 2816(AX), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X3, X10
 	VMOVAPD     X10, X3
@@ -14921,7 +15877,7 @@ d_sp0logz:
 
 d_sp0lossdone:
 	VMOVSD        X0, (CX)
-	VMOVSD        1792(AX), X0
+	VMOVSD        1920(AX), X0
 	VDIVSD        X4, X0, X0
 	MOVSD         gradScale+104(FP), X3
 	VMOVAPD       X3, X3
@@ -14929,7 +15885,7 @@ d_sp0lossdone:
 	VBROADCASTSD  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5504(AX), X0, X0
+	VXORPD        5632(AX), X0, X0
 	VSUBPD        Z6, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
@@ -14944,16 +15900,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    3712(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3712(AX), X1
+	VUCOMISD    3840(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3840(AX), X1, X3
+	VADDSD      3968(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      3968(AX), X6
-	VFMADD213SD 4096(AX), X1, X6
+	VMOVSD      4096(AX), X6
 	VFMADD213SD 4224(AX), X1, X6
 	VFMADD213SD 4352(AX), X1, X6
 	VFMADD213SD 4480(AX), X1, X6
@@ -14964,6 +15919,7 @@ d_sp0lossdone:
 	VFMADD213SD 5120(AX), X1, X6
 	VFMADD213SD 5248(AX), X1, X6
 	VFMADD213SD 5376(AX), X1, X6
+	VFMADD213SD 5504(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -14971,39 +15927,39 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD 1792(AX), X1, X1
+	VADDSD 1920(AX), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X3
-	VPCMPGTQ 1280(AX), X3, X6
-	VPADDQ   1408(AX), X6, X7
+	VANDPD   1280(AX), X1, X3
+	VPCMPGTQ 1408(AX), X3, X6
+	VPADDQ   1536(AX), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X1, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	VORPD    1664(AX), X7, X7
+	VSUBPD   1792(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X6
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      1920(AX), X3, X6
+	VADDPD      1920(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     7808(AX), X8
-	VFMADD213PD 7936(AX), X3, X8
-	VFMADD213PD 8064(AX), X3, X8
+	VMOVUPD     8064(AX), X8
 	VFMADD213PD 8192(AX), X3, X8
 	VFMADD213PD 8320(AX), X3, X8
-	VFMADD213PD 1920(AX), X3, X8
+	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
 	VFMADD213PD 2304(AX), X3, X8
 	VFMADD213PD 2432(AX), X3, X8
+	VFMADD213PD 2560(AX), X3, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
 	VFMADD231PD 2688(AX), X7, X8
+	VFMADD231PD 2816(AX), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X1, X8
 	VMOVAPD     X8, X1
@@ -15016,36 +15972,36 @@ d_sp1logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X6
-	VPCMPGTQ 1280(AX), X6, X7
-	VPADDQ   1408(AX), X7, X8
+	VANDPD   1280(AX), X3, X6
+	VPCMPGTQ 1408(AX), X6, X7
+	VPADDQ   1536(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	VORPD    1664(AX), X8, X8
+	VSUBPD   1792(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X6, X7
-	VADDPD      1792(AX), X6, X6
+	VSUBPD      1920(AX), X6, X7
+	VADDPD      1920(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     7808(AX), X9
-	VFMADD213PD 7936(AX), X6, X9
-	VFMADD213PD 8064(AX), X6, X9
+	VMOVUPD     8064(AX), X9
 	VFMADD213PD 8192(AX), X6, X9
 	VFMADD213PD 8320(AX), X6, X9
-	VFMADD213PD 1920(AX), X6, X9
+	VFMADD213PD 8448(AX), X6, X9
+	VFMADD213PD 8576(AX), X6, X9
 	VFMADD213PD 2048(AX), X6, X9
 	VFMADD213PD 2176(AX), X6, X9
 	VFMADD213PD 2304(AX), X6, X9
 	VFMADD213PD 2432(AX), X6, X9
+	VFMADD213PD 2560(AX), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
 	VFMADD231PD 2688(AX), X8, X9
+	VFMADD231PD 2816(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X3, X9
 	VMOVAPD     X9, X3
@@ -15056,7 +16012,7 @@ d_sp1logz:
 
 d_sp1lossdone:
 	VMOVSD       X1, 8(CX)
-	VMOVSD       1792(AX), X1
+	VMOVSD       1920(AX), X1
 	VDIVSD       X5, X1, X1
 	MOVSD        gradScale+104(FP), X3
 	VMOVAPD      X3, X3
@@ -15064,7 +16020,7 @@ d_sp1lossdone:
 	VBROADCASTSD X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5504(AX), X1, X1
+	VXORPD       5632(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -15117,7 +16073,7 @@ d_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -15127,7 +16083,7 @@ d_sosmax_one:
 	JL        d_sosmax_tail
 	VMOVUPD   (R10), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
@@ -15137,10 +16093,10 @@ d_sosmax_one:
 d_sosmax_tail:
 	TESTQ     R9, R9
 	JE        d_sosmax_done
-	VMOVUPD   5632(AX), Z2
+	VMOVUPD   5760(AX), Z2
 	VMOVUPD   (R10), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
 
@@ -15159,7 +16115,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8576(AX), X0
+	VUCOMISD     8832(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -15173,17 +16129,15 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6016(AX), Z2
+	VFMADD231PD 6144(AX), Z1, Z2
+	VSUBPD      6016(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6400(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
+	VMOVUPD     6528(AX), Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
@@ -15192,15 +16146,17 @@ d_sosmax_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      1920(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    1920(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7936(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -15222,17 +16178,15 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6016(AX), Z5
+	VFMADD231PD 6144(AX), Z4, Z5
+	VSUBPD      6016(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6400(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
+	VMOVUPD     6528(AX), Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
 	VFMADD213PD 6912(AX), Z7, Z6
@@ -15241,15 +16195,17 @@ d_sosexp_one:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      1920(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    1920(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7936(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -15268,22 +16224,20 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6016(AX), Z5
+	VFMADD231PD 6144(AX), Z4, Z5
+	VSUBPD      6016(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6400(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
+	VMOVUPD     6528(AX), Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
 	VFMADD213PD 6912(AX), Z7, Z6
@@ -15292,15 +16246,17 @@ d_sosexp_tail:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      1920(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    1920(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7936(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -15327,16 +16283,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      3968(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
+	VMOVSD      4096(AX), X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
 	VFMADD213SD 4480(AX), X0, X4
@@ -15347,6 +16302,7 @@ d_sosexp_done:
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -15354,39 +16310,39 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X4
+	VPADDQ   1536(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VORPD    1664(AX), X5, X5
+	VSUBPD   1792(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X4
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7808(AX), X6
-	VFMADD213PD 7936(AX), X2, X6
-	VFMADD213PD 8064(AX), X2, X6
+	VMOVUPD     8064(AX), X6
 	VFMADD213PD 8192(AX), X2, X6
 	VFMADD213PD 8320(AX), X2, X6
-	VFMADD213PD 1920(AX), X2, X6
+	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
 	VFMADD213PD 2304(AX), X2, X6
 	VFMADD213PD 2432(AX), X2, X6
+	VFMADD213PD 2560(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
 	VFMADD231PD 2688(AX), X5, X6
+	VFMADD231PD 2816(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -15399,36 +16355,36 @@ d_so0logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
+	VANDPD   1280(AX), X2, X4
+	VPCMPGTQ 1408(AX), X4, X5
+	VPADDQ   1536(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    1664(AX), X6, X6
+	VSUBPD   1792(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
+	VSUBPD      1920(AX), X4, X5
+	VADDPD      1920(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X4, X7
-	VFMADD213PD 8064(AX), X4, X7
+	VMOVUPD     8064(AX), X7
 	VFMADD213PD 8192(AX), X4, X7
 	VFMADD213PD 8320(AX), X4, X7
-	VFMADD213PD 1920(AX), X4, X7
+	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
 	VFMADD213PD 2304(AX), X4, X7
 	VFMADD213PD 2432(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
 	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 2816(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -15439,7 +16395,7 @@ d_so0logz:
 
 d_so0lossdone:
 	VMOVSD       X0, (CX)
-	VMOVSD       1792(AX), X0
+	VMOVSD       1920(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSD        gradScale+104(FP), X2
 	VMOVAPD      X2, X2
@@ -15447,7 +16403,7 @@ d_so0lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       5632(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -15515,7 +16471,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8704(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -15528,10 +16484,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD 5760(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -15570,7 +16526,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -15579,7 +16535,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5632(AX), K2, Z4
+	VMOVUPD      5760(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -15605,7 +16561,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -15626,7 +16582,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8576(AX), X0
+	VUCOMISD 8832(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -15643,17 +16599,15 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6016(AX), Z2
+	VFMADD231PD 6144(AX), Z1, Z2
+	VSUBPD      6016(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6400(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
+	VMOVUPD     6528(AX), Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
@@ -15662,15 +16616,17 @@ d_maxb_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      1920(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    1920(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7936(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -15679,20 +16635,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
-	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6016(AX), Z2
+	VMOVUPS 1920(AX), Z3
+	VMOVUPS 6144(AX), Z4
+	VMOVUPS 6272(AX), Z5
+	VMOVUPS 6400(AX), Z6
+	VMOVUPS 7936(AX), Z7
+	VMOVUPS 6528(AX), Z8
+	VMOVUPS 6656(AX), Z9
+	VMOVUPS 6784(AX), Z10
+	VMOVUPS 6912(AX), Z11
+	VMOVUPS 7040(AX), Z12
+	VMOVUPS 7168(AX), Z13
+	VMOVUPS 7296(AX), Z14
+	VMOVUPS 7424(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -15740,12 +16696,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -15801,9 +16757,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -15854,9 +16810,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -15924,12 +16880,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -15985,9 +16941,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -16012,7 +16968,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -16033,9 +16989,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -16057,7 +17013,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -16078,9 +17034,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -16118,16 +17074,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      3968(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
+	VMOVSD      4096(AX), X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
 	VFMADD213SD 4480(AX), X0, X4
@@ -16138,6 +17093,7 @@ d_exp_end:
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -16145,39 +17101,39 @@ d_exp_end:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X4
+	VPADDQ   1536(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VORPD    1664(AX), X5, X5
+	VSUBPD   1792(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X4
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7808(AX), X6
-	VFMADD213PD 7936(AX), X2, X6
-	VFMADD213PD 8064(AX), X2, X6
+	VMOVUPD     8064(AX), X6
 	VFMADD213PD 8192(AX), X2, X6
 	VFMADD213PD 8320(AX), X2, X6
-	VFMADD213PD 1920(AX), X2, X6
+	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
 	VFMADD213PD 2304(AX), X2, X6
 	VFMADD213PD 2432(AX), X2, X6
+	VFMADD213PD 2560(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
 	VFMADD231PD 2688(AX), X5, X6
+	VFMADD231PD 2816(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -16190,36 +17146,36 @@ d_logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
+	VANDPD   1280(AX), X2, X4
+	VPCMPGTQ 1408(AX), X4, X5
+	VPADDQ   1536(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    1664(AX), X6, X6
+	VSUBPD   1792(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
+	VSUBPD      1920(AX), X4, X5
+	VADDPD      1920(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X4, X7
-	VFMADD213PD 8064(AX), X4, X7
+	VMOVUPD     8064(AX), X7
 	VFMADD213PD 8192(AX), X4, X7
 	VFMADD213PD 8320(AX), X4, X7
-	VFMADD213PD 1920(AX), X4, X7
+	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
 	VFMADD213PD 2304(AX), X4, X7
 	VFMADD213PD 2432(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
 	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 2816(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -16230,7 +17186,7 @@ d_logz:
 
 d_lossdone:
 	VMOVSD       X0, (CX)
-	VMOVSD       1792(AX), X0
+	VMOVSD       1920(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSD        gradScale+104(FP), X2
 	VMOVAPD      X2, X2
@@ -16238,7 +17194,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       5632(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -16320,7 +17276,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8704(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -16341,11 +17297,11 @@ l_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5632(AX), Z2
+	VMOVUPD      5760(AX), Z2
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -16355,12 +17311,12 @@ l_spsmax_one:
 	JL        l_spsmax_tail
 	VMOVUPD   (R9), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
 	VPSUBQ    9600(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
@@ -16370,16 +17326,16 @@ l_spsmax_one:
 l_spsmax_tail:
 	TESTQ     DX, DX
 	JE        l_spsmax_done
-	VMOVUPD   5632(AX), Z4
+	VMOVUPD   5760(AX), Z4
 	VMOVUPD   (R9), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
-	VMOVUPD   5632(AX), Z1
+	VMOVUPD   5760(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z1
+	VMOVUPD   5760(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
 	VPSUBQ    9600(AX), Z3, Z3
 
@@ -16398,7 +17354,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8576(AX), X0
+	VUCOMISD      8832(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -16420,7 +17376,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8576(AX), X2
+	VUCOMISD     8832(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -16436,26 +17392,22 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z4
-	VFMADD231PD 5888(AX), Z2, Z4
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z3, Z5
-	VSUBPD      5760(AX), Z4, Z6
+	VMOVUPD     6016(AX), Z4
+	VFMADD231PD 6144(AX), Z2, Z4
+	VMOVUPD     6016(AX), Z5
+	VFMADD231PD 6144(AX), Z3, Z5
+	VSUBPD      6016(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VSUBPD      5760(AX), Z5, Z8
+	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6400(AX), Z6, Z7
+	VSUBPD      6016(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6016(AX), Z8, Z9
-	VFMADD231PD 6144(AX), Z8, Z9
+	VFMADD231PD 6272(AX), Z8, Z9
+	VFMADD231PD 6400(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VMOVUPD     6272(AX), Z8
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6400(AX), Z9, Z8
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z9, Z8
+	VMOVUPD     6528(AX), Z6
+	VMOVUPD     6528(AX), Z8
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z9, Z8
 	VFMADD213PD 6784(AX), Z7, Z6
@@ -16472,23 +17424,27 @@ l_spsmax_done:
 	VFMADD213PD 7424(AX), Z9, Z8
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z9, Z8
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z9, Z8
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      1920(AX), Z6, Z6
 	VMULPD      Z9, Z9, Z7
 	VFMADD213PD Z9, Z7, Z8
-	VADDPD      1792(AX), Z8, Z8
+	VADDPD      1920(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1792(AX), Z4, Z4
+	VPADDQ    1920(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z2, K2
+	VCMPPD    $0x15, 7936(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    1920(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7680(AX), Z3, K2
+	VCMPPD    $0x15, 7936(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -16518,26 +17474,22 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6016(AX), Z10
+	VFMADD231PD 6144(AX), Z8, Z10
+	VMOVUPD     6016(AX), Z11
+	VFMADD231PD 6144(AX), Z9, Z11
+	VSUBPD      6016(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VFMADD231PD 6400(AX), Z12, Z13
+	VSUBPD      6016(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6400(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
+	VMOVUPD     6528(AX), Z12
+	VMOVUPD     6528(AX), Z14
 	VFMADD213PD 6656(AX), Z13, Z12
 	VFMADD213PD 6656(AX), Z15, Z14
 	VFMADD213PD 6784(AX), Z13, Z12
@@ -16554,23 +17506,27 @@ l_spsexp_one:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      1920(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      1920(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    1920(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7936(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    1920(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7936(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -16595,34 +17551,30 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 5632(AX), Z8
+	VMOVUPD 5760(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5632(AX), Z9
+	VMOVUPD 5760(AX), Z9
 	VMOVUPD (R9)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6016(AX), Z10
+	VFMADD231PD 6144(AX), Z8, Z10
+	VMOVUPD     6016(AX), Z11
+	VFMADD231PD 6144(AX), Z9, Z11
+	VSUBPD      6016(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VFMADD231PD 6400(AX), Z12, Z13
+	VSUBPD      6016(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6400(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
+	VMOVUPD     6528(AX), Z12
+	VMOVUPD     6528(AX), Z14
 	VFMADD213PD 6656(AX), Z13, Z12
 	VFMADD213PD 6656(AX), Z15, Z14
 	VFMADD213PD 6784(AX), Z13, Z12
@@ -16639,23 +17591,27 @@ l_spsexp_tail:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      1920(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      1920(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    1920(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7936(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    1920(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7936(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -16689,16 +17645,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    3712(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      3968(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X3
-	VFMADD213SD 4096(AX), X0, X3
+	VMOVSD      4096(AX), X3
 	VFMADD213SD 4224(AX), X0, X3
 	VFMADD213SD 4352(AX), X0, X3
 	VFMADD213SD 4480(AX), X0, X3
@@ -16709,6 +17664,7 @@ l_spsexp_done:
 	VFMADD213SD 5120(AX), X0, X3
 	VFMADD213SD 5248(AX), X0, X3
 	VFMADD213SD 5376(AX), X0, X3
+	VFMADD213SD 5504(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -16716,39 +17672,39 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X2, X7
-	VFMADD213PD 8064(AX), X2, X7
+	VMOVUPD     8064(AX), X7
 	VFMADD213PD 8192(AX), X2, X7
 	VFMADD213PD 8320(AX), X2, X7
-	VFMADD213PD 1920(AX), X2, X7
+	VFMADD213PD 8448(AX), X2, X7
+	VFMADD213PD 8576(AX), X2, X7
 	VFMADD213PD 2048(AX), X2, X7
 	VFMADD213PD 2176(AX), X2, X7
 	VFMADD213PD 2304(AX), X2, X7
 	VFMADD213PD 2432(AX), X2, X7
+	VFMADD213PD 2560(AX), X2, X7
 	VMULPD      X3, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X7
 	VFMADD231PD 2688(AX), X4, X7
+	VFMADD231PD 2816(AX), X4, X7
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X7
 	VMOVAPD     X7, X0
@@ -16761,36 +17717,36 @@ l_sp0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X3
-	VPCMPGTQ 1280(AX), X3, X4
-	VPADDQ   1408(AX), X4, X7
+	VANDPD   1280(AX), X2, X3
+	VPCMPGTQ 1408(AX), X3, X4
+	VPADDQ   1536(AX), X4, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X2, X7
 	VPSUBQ   X4, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	VORPD    1664(AX), X7, X7
+	VSUBPD   1792(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X4
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      1920(AX), X3, X4
+	VADDPD      1920(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     7808(AX), X8
-	VFMADD213PD 7936(AX), X3, X8
-	VFMADD213PD 8064(AX), X3, X8
+	VMOVUPD     8064(AX), X8
 	VFMADD213PD 8192(AX), X3, X8
 	VFMADD213PD 8320(AX), X3, X8
-	VFMADD213PD 1920(AX), X3, X8
+	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
 	VFMADD213PD 2304(AX), X3, X8
 	VFMADD213PD 2432(AX), X3, X8
+	VFMADD213PD 2560(AX), X3, X8
 	VMULPD      X4, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
 	VFMADD231PD 2688(AX), X7, X8
+	VFMADD231PD 2816(AX), X7, X8
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X8
 	VMOVAPD     X8, X2
@@ -16815,16 +17771,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      3968(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
+	VMOVSD      4096(AX), X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
@@ -16835,6 +17790,7 @@ l_sp0lossdone:
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -16842,39 +17798,39 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1280(AX), X0, X1
+	VPCMPGTQ 1408(AX), X1, X2
+	VPADDQ   1536(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    1664(AX), X3, X3
+	VSUBPD   1792(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      1920(AX), X1, X2
+	VADDPD      1920(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
-	VFMADD213PD 8064(AX), X1, X4
+	VMOVUPD     8064(AX), X4
 	VFMADD213PD 8192(AX), X1, X4
 	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 1920(AX), X1, X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
 	VFMADD213PD 2304(AX), X1, X4
 	VFMADD213PD 2432(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
 	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 2816(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -16887,36 +17843,36 @@ l_sp1logz:
 	VMOVAPD X3, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X0, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
+	VMOVUPD     8064(AX), X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -16946,7 +17902,7 @@ l_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -16956,7 +17912,7 @@ l_sosmax_one:
 	JL        l_sosmax_tail
 	VMOVUPD   (R9), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
@@ -16966,10 +17922,10 @@ l_sosmax_one:
 l_sosmax_tail:
 	TESTQ     DX, DX
 	JE        l_sosmax_done
-	VMOVUPD   5632(AX), Z2
+	VMOVUPD   5760(AX), Z2
 	VMOVUPD   (R9), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9600(AX), Z1, Z1
 
@@ -16988,7 +17944,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8576(AX), X0
+	VUCOMISD     8832(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -17002,17 +17958,15 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6016(AX), Z2
+	VFMADD231PD 6144(AX), Z1, Z2
+	VSUBPD      6016(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6400(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
+	VMOVUPD     6528(AX), Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
@@ -17021,15 +17975,17 @@ l_sosmax_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      1920(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    1920(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7936(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -17050,17 +18006,15 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6016(AX), Z5
+	VFMADD231PD 6144(AX), Z4, Z5
+	VSUBPD      6016(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6400(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
+	VMOVUPD     6528(AX), Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
 	VFMADD213PD 6912(AX), Z7, Z6
@@ -17069,15 +18023,17 @@ l_sosexp_one:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      1920(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    1920(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7936(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -17094,22 +18050,20 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6016(AX), Z5
+	VFMADD231PD 6144(AX), Z4, Z5
+	VSUBPD      6016(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6400(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
+	VMOVUPD     6528(AX), Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
 	VFMADD213PD 6912(AX), Z7, Z6
@@ -17118,15 +18072,17 @@ l_sosexp_tail:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      1920(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    1920(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7936(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -17152,16 +18108,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      3968(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
+	VMOVSD      4096(AX), X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
@@ -17172,6 +18127,7 @@ l_sosexp_done:
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -17179,39 +18135,39 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1280(AX), X0, X1
+	VPCMPGTQ 1408(AX), X1, X2
+	VPADDQ   1536(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    1664(AX), X3, X3
+	VSUBPD   1792(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      1920(AX), X1, X2
+	VADDPD      1920(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
-	VFMADD213PD 8064(AX), X1, X4
+	VMOVUPD     8064(AX), X4
 	VFMADD213PD 8192(AX), X1, X4
 	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 1920(AX), X1, X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
 	VFMADD213PD 2304(AX), X1, X4
 	VFMADD213PD 2432(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
 	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 2816(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -17224,36 +18180,36 @@ l_so0logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X1, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
+	VMOVUPD     8064(AX), X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -17277,7 +18233,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8704(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -17290,10 +18246,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD 5760(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -17332,7 +18288,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -17341,7 +18297,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5632(AX), K2, Z4
+	VMOVUPD      5760(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -17367,7 +18323,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -17388,7 +18344,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8576(AX), X0
+	VUCOMISD 8832(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -17405,17 +18361,15 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6016(AX), Z2
+	VFMADD231PD 6144(AX), Z1, Z2
+	VSUBPD      6016(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6400(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
+	VMOVUPD     6528(AX), Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
@@ -17424,15 +18378,17 @@ l_maxb_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      1920(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    1920(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7936(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -17440,20 +18396,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
-	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6016(AX), Z2
+	VMOVUPS 1920(AX), Z3
+	VMOVUPS 6144(AX), Z4
+	VMOVUPS 6272(AX), Z5
+	VMOVUPS 6400(AX), Z6
+	VMOVUPS 7936(AX), Z7
+	VMOVUPS 6528(AX), Z8
+	VMOVUPS 6656(AX), Z9
+	VMOVUPS 6784(AX), Z10
+	VMOVUPS 6912(AX), Z11
+	VMOVUPS 7040(AX), Z12
+	VMOVUPS 7168(AX), Z13
+	VMOVUPS 7296(AX), Z14
+	VMOVUPS 7424(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -17501,12 +18457,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -17559,9 +18515,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -17610,9 +18566,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -17677,12 +18633,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -17735,9 +18691,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -17760,7 +18716,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -17781,9 +18737,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -17804,7 +18760,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -17825,9 +18781,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -17863,16 +18819,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    3712(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    3840(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      3968(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
+	VMOVSD      4096(AX), X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
@@ -17883,6 +18838,7 @@ l_exp_end:
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -17890,39 +18846,39 @@ l_exp_end:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 1920(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1280(AX), X0, X1
+	VPCMPGTQ 1408(AX), X1, X2
+	VPADDQ   1536(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    1664(AX), X3, X3
+	VSUBPD   1792(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      1920(AX), X1, X2
+	VADDPD      1920(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
-	VFMADD213PD 8064(AX), X1, X4
+	VMOVUPD     8064(AX), X4
 	VFMADD213PD 8192(AX), X1, X4
 	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 1920(AX), X1, X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
 	VFMADD213PD 2304(AX), X1, X4
 	VFMADD213PD 2432(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
 	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 2816(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -17935,36 +18891,36 @@ l_logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1280(AX), X1, X2
+	VPCMPGTQ 1408(AX), X2, X3
+	VPADDQ   1536(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    1664(AX), X4, X4
+	VSUBPD   1792(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      1920(AX), X2, X3
+	VADDPD      1920(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
+	VMOVUPD     8064(AX), X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
 	VFMADD213PD 2304(AX), X2, X5
 	VFMADD213PD 2432(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 2816(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -17989,7 +18945,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8704(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -18021,1026 +18977,1014 @@ DATA pool<>+80(SB)/4, $0xff800000
 DATA pool<>+84(SB)/4, $0xff800000
 DATA pool<>+88(SB)/4, $0xff800000
 DATA pool<>+92(SB)/4, $0xff800000
-DATA pool<>+128(SB)/4, $0xc2aeac4f
-DATA pool<>+132(SB)/4, $0xc2aeac4f
-DATA pool<>+136(SB)/4, $0xc2aeac4f
-DATA pool<>+140(SB)/4, $0xc2aeac4f
-DATA pool<>+144(SB)/4, $0xc2aeac4f
-DATA pool<>+148(SB)/4, $0xc2aeac4f
-DATA pool<>+152(SB)/4, $0xc2aeac4f
-DATA pool<>+156(SB)/4, $0xc2aeac4f
-DATA pool<>+160(SB)/4, $0xc2aeac4f
-DATA pool<>+164(SB)/4, $0xc2aeac4f
-DATA pool<>+168(SB)/4, $0xc2aeac4f
-DATA pool<>+172(SB)/4, $0xc2aeac4f
-DATA pool<>+176(SB)/4, $0xc2aeac4f
-DATA pool<>+180(SB)/4, $0xc2aeac4f
-DATA pool<>+184(SB)/4, $0xc2aeac4f
-DATA pool<>+188(SB)/4, $0xc2aeac4f
-DATA pool<>+192(SB)/4, $0xc2aeac4f
-DATA pool<>+196(SB)/4, $0xc2aeac4f
-DATA pool<>+200(SB)/4, $0xc2aeac4f
-DATA pool<>+204(SB)/4, $0xc2aeac4f
-DATA pool<>+208(SB)/4, $0xc2aeac4f
-DATA pool<>+212(SB)/4, $0xc2aeac4f
-DATA pool<>+216(SB)/4, $0xc2aeac4f
-DATA pool<>+220(SB)/4, $0xc2aeac4f
-DATA pool<>+256(SB)/4, $0x49c00000
-DATA pool<>+260(SB)/4, $0x49c00000
-DATA pool<>+264(SB)/4, $0x49c00000
-DATA pool<>+268(SB)/4, $0x49c00000
-DATA pool<>+272(SB)/4, $0x49c00000
-DATA pool<>+276(SB)/4, $0x49c00000
-DATA pool<>+280(SB)/4, $0x49c00000
-DATA pool<>+284(SB)/4, $0x49c00000
-DATA pool<>+288(SB)/4, $0x49c00000
-DATA pool<>+292(SB)/4, $0x49c00000
-DATA pool<>+296(SB)/4, $0x49c00000
-DATA pool<>+300(SB)/4, $0x49c00000
-DATA pool<>+304(SB)/4, $0x49c00000
-DATA pool<>+308(SB)/4, $0x49c00000
-DATA pool<>+312(SB)/4, $0x49c00000
-DATA pool<>+316(SB)/4, $0x49c00000
-DATA pool<>+320(SB)/4, $0x49c00000
-DATA pool<>+324(SB)/4, $0x49c00000
-DATA pool<>+328(SB)/4, $0x49c00000
-DATA pool<>+332(SB)/4, $0x49c00000
-DATA pool<>+336(SB)/4, $0x49c00000
-DATA pool<>+340(SB)/4, $0x49c00000
-DATA pool<>+344(SB)/4, $0x49c00000
-DATA pool<>+348(SB)/4, $0x49c00000
-DATA pool<>+384(SB)/4, $0x3fb8aa3b
-DATA pool<>+388(SB)/4, $0x3fb8aa3b
-DATA pool<>+392(SB)/4, $0x3fb8aa3b
-DATA pool<>+396(SB)/4, $0x3fb8aa3b
-DATA pool<>+400(SB)/4, $0x3fb8aa3b
-DATA pool<>+404(SB)/4, $0x3fb8aa3b
-DATA pool<>+408(SB)/4, $0x3fb8aa3b
-DATA pool<>+412(SB)/4, $0x3fb8aa3b
-DATA pool<>+416(SB)/4, $0x3fb8aa3b
-DATA pool<>+420(SB)/4, $0x3fb8aa3b
-DATA pool<>+424(SB)/4, $0x3fb8aa3b
-DATA pool<>+428(SB)/4, $0x3fb8aa3b
-DATA pool<>+432(SB)/4, $0x3fb8aa3b
-DATA pool<>+436(SB)/4, $0x3fb8aa3b
-DATA pool<>+440(SB)/4, $0x3fb8aa3b
-DATA pool<>+444(SB)/4, $0x3fb8aa3b
-DATA pool<>+448(SB)/4, $0x3fb8aa3b
-DATA pool<>+452(SB)/4, $0x3fb8aa3b
-DATA pool<>+456(SB)/4, $0x3fb8aa3b
-DATA pool<>+460(SB)/4, $0x3fb8aa3b
-DATA pool<>+464(SB)/4, $0x3fb8aa3b
-DATA pool<>+468(SB)/4, $0x3fb8aa3b
-DATA pool<>+472(SB)/4, $0x3fb8aa3b
-DATA pool<>+476(SB)/4, $0x3fb8aa3b
-DATA pool<>+512(SB)/4, $0xbf317218
-DATA pool<>+516(SB)/4, $0xbf317218
-DATA pool<>+520(SB)/4, $0xbf317218
-DATA pool<>+524(SB)/4, $0xbf317218
-DATA pool<>+528(SB)/4, $0xbf317218
-DATA pool<>+532(SB)/4, $0xbf317218
-DATA pool<>+536(SB)/4, $0xbf317218
-DATA pool<>+540(SB)/4, $0xbf317218
-DATA pool<>+544(SB)/4, $0xbf317218
-DATA pool<>+548(SB)/4, $0xbf317218
-DATA pool<>+552(SB)/4, $0xbf317218
-DATA pool<>+556(SB)/4, $0xbf317218
-DATA pool<>+560(SB)/4, $0xbf317218
-DATA pool<>+564(SB)/4, $0xbf317218
-DATA pool<>+568(SB)/4, $0xbf317218
-DATA pool<>+572(SB)/4, $0xbf317218
-DATA pool<>+576(SB)/4, $0xbf317218
-DATA pool<>+580(SB)/4, $0xbf317218
-DATA pool<>+584(SB)/4, $0xbf317218
-DATA pool<>+588(SB)/4, $0xbf317218
-DATA pool<>+592(SB)/4, $0xbf317218
-DATA pool<>+596(SB)/4, $0xbf317218
-DATA pool<>+600(SB)/4, $0xbf317218
-DATA pool<>+604(SB)/4, $0xbf317218
-DATA pool<>+640(SB)/4, $0x3e2aa471
-DATA pool<>+644(SB)/4, $0x3e2aa471
-DATA pool<>+648(SB)/4, $0x3e2aa471
-DATA pool<>+652(SB)/4, $0x3e2aa471
-DATA pool<>+656(SB)/4, $0x3e2aa471
-DATA pool<>+660(SB)/4, $0x3e2aa471
-DATA pool<>+664(SB)/4, $0x3e2aa471
-DATA pool<>+668(SB)/4, $0x3e2aa471
-DATA pool<>+672(SB)/4, $0x3e2aa471
-DATA pool<>+676(SB)/4, $0x3e2aa471
-DATA pool<>+680(SB)/4, $0x3e2aa471
-DATA pool<>+684(SB)/4, $0x3e2aa471
-DATA pool<>+688(SB)/4, $0x3e2aa471
-DATA pool<>+692(SB)/4, $0x3e2aa471
-DATA pool<>+696(SB)/4, $0x3e2aa471
-DATA pool<>+700(SB)/4, $0x3e2aa471
-DATA pool<>+704(SB)/4, $0x3e2aa471
-DATA pool<>+708(SB)/4, $0x3e2aa471
-DATA pool<>+712(SB)/4, $0x3e2aa471
-DATA pool<>+716(SB)/4, $0x3e2aa471
-DATA pool<>+720(SB)/4, $0x3e2aa471
-DATA pool<>+724(SB)/4, $0x3e2aa471
-DATA pool<>+728(SB)/4, $0x3e2aa471
-DATA pool<>+732(SB)/4, $0x3e2aa471
-DATA pool<>+768(SB)/4, $0x3f000441
-DATA pool<>+772(SB)/4, $0x3f000441
-DATA pool<>+776(SB)/4, $0x3f000441
-DATA pool<>+780(SB)/4, $0x3f000441
-DATA pool<>+784(SB)/4, $0x3f000441
-DATA pool<>+788(SB)/4, $0x3f000441
-DATA pool<>+792(SB)/4, $0x3f000441
-DATA pool<>+796(SB)/4, $0x3f000441
-DATA pool<>+800(SB)/4, $0x3f000441
-DATA pool<>+804(SB)/4, $0x3f000441
-DATA pool<>+808(SB)/4, $0x3f000441
-DATA pool<>+812(SB)/4, $0x3f000441
-DATA pool<>+816(SB)/4, $0x3f000441
-DATA pool<>+820(SB)/4, $0x3f000441
-DATA pool<>+824(SB)/4, $0x3f000441
-DATA pool<>+828(SB)/4, $0x3f000441
-DATA pool<>+832(SB)/4, $0x3f000441
-DATA pool<>+836(SB)/4, $0x3f000441
-DATA pool<>+840(SB)/4, $0x3f000441
-DATA pool<>+844(SB)/4, $0x3f000441
-DATA pool<>+848(SB)/4, $0x3f000441
-DATA pool<>+852(SB)/4, $0x3f000441
-DATA pool<>+856(SB)/4, $0x3f000441
-DATA pool<>+860(SB)/4, $0x3f000441
-DATA pool<>+896(SB)/4, $0x3f800001
-DATA pool<>+900(SB)/4, $0x3f800001
-DATA pool<>+904(SB)/4, $0x3f800001
-DATA pool<>+908(SB)/4, $0x3f800001
-DATA pool<>+912(SB)/4, $0x3f800001
-DATA pool<>+916(SB)/4, $0x3f800001
-DATA pool<>+920(SB)/4, $0x3f800001
-DATA pool<>+924(SB)/4, $0x3f800001
-DATA pool<>+928(SB)/4, $0x3f800001
-DATA pool<>+932(SB)/4, $0x3f800001
-DATA pool<>+936(SB)/4, $0x3f800001
-DATA pool<>+940(SB)/4, $0x3f800001
-DATA pool<>+944(SB)/4, $0x3f800001
-DATA pool<>+948(SB)/4, $0x3f800001
-DATA pool<>+952(SB)/4, $0x3f800001
-DATA pool<>+956(SB)/4, $0x3f800001
-DATA pool<>+960(SB)/4, $0x3f800001
-DATA pool<>+964(SB)/4, $0x3f800001
-DATA pool<>+968(SB)/4, $0x3f800001
-DATA pool<>+972(SB)/4, $0x3f800001
-DATA pool<>+976(SB)/4, $0x3f800001
-DATA pool<>+980(SB)/4, $0x3f800001
-DATA pool<>+984(SB)/4, $0x3f800001
-DATA pool<>+988(SB)/4, $0x3f800001
-DATA pool<>+1024(SB)/4, $0x3f800000
-DATA pool<>+1028(SB)/4, $0x3f800000
-DATA pool<>+1032(SB)/4, $0x3f800000
-DATA pool<>+1036(SB)/4, $0x3f800000
-DATA pool<>+1040(SB)/4, $0x3f800000
-DATA pool<>+1044(SB)/4, $0x3f800000
-DATA pool<>+1048(SB)/4, $0x3f800000
-DATA pool<>+1052(SB)/4, $0x3f800000
-DATA pool<>+1056(SB)/4, $0x3f800000
-DATA pool<>+1060(SB)/4, $0x3f800000
-DATA pool<>+1064(SB)/4, $0x3f800000
-DATA pool<>+1068(SB)/4, $0x3f800000
-DATA pool<>+1072(SB)/4, $0x3f800000
-DATA pool<>+1076(SB)/4, $0x3f800000
-DATA pool<>+1080(SB)/4, $0x3f800000
-DATA pool<>+1084(SB)/4, $0x3f800000
-DATA pool<>+1088(SB)/4, $0x3f800000
-DATA pool<>+1092(SB)/4, $0x3f800000
-DATA pool<>+1096(SB)/4, $0x3f800000
-DATA pool<>+1100(SB)/4, $0x3f800000
-DATA pool<>+1104(SB)/4, $0x3f800000
-DATA pool<>+1108(SB)/4, $0x3f800000
-DATA pool<>+1112(SB)/4, $0x3f800000
-DATA pool<>+1116(SB)/4, $0x3f800000
-DATA pool<>+1152(SB)/8, $0x000fffffffffffff
-DATA pool<>+1160(SB)/8, $0x000fffffffffffff
-DATA pool<>+1168(SB)/8, $0x000fffffffffffff
-DATA pool<>+1176(SB)/8, $0x000fffffffffffff
-DATA pool<>+1184(SB)/8, $0x000fffffffffffff
-DATA pool<>+1192(SB)/8, $0x000fffffffffffff
-DATA pool<>+1200(SB)/8, $0x000fffffffffffff
-DATA pool<>+1208(SB)/8, $0x000fffffffffffff
-DATA pool<>+1216(SB)/8, $0x000fffffffffffff
-DATA pool<>+1224(SB)/8, $0x000fffffffffffff
-DATA pool<>+1232(SB)/8, $0x000fffffffffffff
-DATA pool<>+1240(SB)/8, $0x000fffffffffffff
-DATA pool<>+1280(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1288(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1296(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1304(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1312(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1320(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1328(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1336(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1344(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1352(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1360(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1368(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1408(SB)/8, $0x00000000000003ff
-DATA pool<>+1416(SB)/8, $0x00000000000003ff
-DATA pool<>+1424(SB)/8, $0x00000000000003ff
-DATA pool<>+1432(SB)/8, $0x00000000000003ff
-DATA pool<>+1440(SB)/8, $0x00000000000003ff
-DATA pool<>+1448(SB)/8, $0x00000000000003ff
-DATA pool<>+1456(SB)/8, $0x00000000000003ff
-DATA pool<>+1464(SB)/8, $0x00000000000003ff
-DATA pool<>+1472(SB)/8, $0x00000000000003ff
-DATA pool<>+1480(SB)/8, $0x00000000000003ff
-DATA pool<>+1488(SB)/8, $0x00000000000003ff
-DATA pool<>+1496(SB)/8, $0x00000000000003ff
-DATA pool<>+1536(SB)/8, $0x4330000000000000
-DATA pool<>+1544(SB)/8, $0x4330000000000000
-DATA pool<>+1552(SB)/8, $0x4330000000000000
-DATA pool<>+1560(SB)/8, $0x4330000000000000
-DATA pool<>+1568(SB)/8, $0x4330000000000000
-DATA pool<>+1576(SB)/8, $0x4330000000000000
-DATA pool<>+1584(SB)/8, $0x4330000000000000
-DATA pool<>+1592(SB)/8, $0x4330000000000000
-DATA pool<>+1600(SB)/8, $0x4330000000000000
-DATA pool<>+1608(SB)/8, $0x4330000000000000
-DATA pool<>+1616(SB)/8, $0x4330000000000000
-DATA pool<>+1624(SB)/8, $0x4330000000000000
-DATA pool<>+1664(SB)/8, $0x43300000000003ff
-DATA pool<>+1672(SB)/8, $0x43300000000003ff
-DATA pool<>+1680(SB)/8, $0x43300000000003ff
-DATA pool<>+1688(SB)/8, $0x43300000000003ff
-DATA pool<>+1696(SB)/8, $0x43300000000003ff
-DATA pool<>+1704(SB)/8, $0x43300000000003ff
-DATA pool<>+1712(SB)/8, $0x43300000000003ff
-DATA pool<>+1720(SB)/8, $0x43300000000003ff
-DATA pool<>+1728(SB)/8, $0x43300000000003ff
-DATA pool<>+1736(SB)/8, $0x43300000000003ff
-DATA pool<>+1744(SB)/8, $0x43300000000003ff
-DATA pool<>+1752(SB)/8, $0x43300000000003ff
-DATA pool<>+1792(SB)/8, $0x3ff0000000000000
-DATA pool<>+1800(SB)/8, $0x3ff0000000000000
-DATA pool<>+1808(SB)/8, $0x3ff0000000000000
-DATA pool<>+1816(SB)/8, $0x3ff0000000000000
-DATA pool<>+1824(SB)/8, $0x3ff0000000000000
-DATA pool<>+1832(SB)/8, $0x3ff0000000000000
-DATA pool<>+1840(SB)/8, $0x3ff0000000000000
-DATA pool<>+1848(SB)/8, $0x3ff0000000000000
-DATA pool<>+1856(SB)/8, $0x3ff0000000000000
-DATA pool<>+1864(SB)/8, $0x3ff0000000000000
-DATA pool<>+1872(SB)/8, $0x3ff0000000000000
-DATA pool<>+1880(SB)/8, $0x3ff0000000000000
-DATA pool<>+1920(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1928(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1936(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1944(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1952(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1960(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1968(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1976(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1984(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1992(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2000(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2008(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2048(SB)/8, $0x3fd2492492492492
-DATA pool<>+2056(SB)/8, $0x3fd2492492492492
-DATA pool<>+2064(SB)/8, $0x3fd2492492492492
-DATA pool<>+2072(SB)/8, $0x3fd2492492492492
-DATA pool<>+2080(SB)/8, $0x3fd2492492492492
-DATA pool<>+2088(SB)/8, $0x3fd2492492492492
-DATA pool<>+2096(SB)/8, $0x3fd2492492492492
-DATA pool<>+2104(SB)/8, $0x3fd2492492492492
-DATA pool<>+2112(SB)/8, $0x3fd2492492492492
-DATA pool<>+2120(SB)/8, $0x3fd2492492492492
-DATA pool<>+2128(SB)/8, $0x3fd2492492492492
-DATA pool<>+2136(SB)/8, $0x3fd2492492492492
-DATA pool<>+2176(SB)/8, $0x3fd999999999999a
-DATA pool<>+2184(SB)/8, $0x3fd999999999999a
-DATA pool<>+2192(SB)/8, $0x3fd999999999999a
-DATA pool<>+2200(SB)/8, $0x3fd999999999999a
-DATA pool<>+2208(SB)/8, $0x3fd999999999999a
-DATA pool<>+2216(SB)/8, $0x3fd999999999999a
-DATA pool<>+2224(SB)/8, $0x3fd999999999999a
-DATA pool<>+2232(SB)/8, $0x3fd999999999999a
-DATA pool<>+2240(SB)/8, $0x3fd999999999999a
-DATA pool<>+2248(SB)/8, $0x3fd999999999999a
-DATA pool<>+2256(SB)/8, $0x3fd999999999999a
-DATA pool<>+2264(SB)/8, $0x3fd999999999999a
-DATA pool<>+2304(SB)/8, $0x3fe5555555555555
-DATA pool<>+2312(SB)/8, $0x3fe5555555555555
-DATA pool<>+2320(SB)/8, $0x3fe5555555555555
-DATA pool<>+2328(SB)/8, $0x3fe5555555555555
-DATA pool<>+2336(SB)/8, $0x3fe5555555555555
-DATA pool<>+2344(SB)/8, $0x3fe5555555555555
-DATA pool<>+2352(SB)/8, $0x3fe5555555555555
-DATA pool<>+2360(SB)/8, $0x3fe5555555555555
-DATA pool<>+2368(SB)/8, $0x3fe5555555555555
-DATA pool<>+2376(SB)/8, $0x3fe5555555555555
-DATA pool<>+2384(SB)/8, $0x3fe5555555555555
-DATA pool<>+2392(SB)/8, $0x3fe5555555555555
-DATA pool<>+2432(SB)/8, $0x4000000000000000
-DATA pool<>+2440(SB)/8, $0x4000000000000000
-DATA pool<>+2448(SB)/8, $0x4000000000000000
-DATA pool<>+2456(SB)/8, $0x4000000000000000
-DATA pool<>+2464(SB)/8, $0x4000000000000000
-DATA pool<>+2472(SB)/8, $0x4000000000000000
-DATA pool<>+2480(SB)/8, $0x4000000000000000
-DATA pool<>+2488(SB)/8, $0x4000000000000000
-DATA pool<>+2496(SB)/8, $0x4000000000000000
-DATA pool<>+2504(SB)/8, $0x4000000000000000
-DATA pool<>+2512(SB)/8, $0x4000000000000000
-DATA pool<>+2520(SB)/8, $0x4000000000000000
-DATA pool<>+2560(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2568(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2576(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2584(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2592(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2600(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2608(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2616(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2624(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2632(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2640(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2648(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2688(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2696(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2704(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2712(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2720(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2728(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2736(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2744(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2752(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2760(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2768(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2776(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2816(SB)/4, $0x7fc00000
-DATA pool<>+2820(SB)/4, $0x7fc00000
-DATA pool<>+2824(SB)/4, $0x7fc00000
-DATA pool<>+2828(SB)/4, $0x7fc00000
-DATA pool<>+2832(SB)/4, $0x7fc00000
-DATA pool<>+2836(SB)/4, $0x7fc00000
-DATA pool<>+2840(SB)/4, $0x7fc00000
-DATA pool<>+2844(SB)/4, $0x7fc00000
-DATA pool<>+2848(SB)/4, $0x7fc00000
-DATA pool<>+2852(SB)/4, $0x7fc00000
-DATA pool<>+2856(SB)/4, $0x7fc00000
-DATA pool<>+2860(SB)/4, $0x7fc00000
-DATA pool<>+2864(SB)/4, $0x7fc00000
-DATA pool<>+2868(SB)/4, $0x7fc00000
-DATA pool<>+2872(SB)/4, $0x7fc00000
-DATA pool<>+2876(SB)/4, $0x7fc00000
-DATA pool<>+2880(SB)/4, $0x7fc00000
-DATA pool<>+2884(SB)/4, $0x7fc00000
-DATA pool<>+2888(SB)/4, $0x7fc00000
-DATA pool<>+2892(SB)/4, $0x7fc00000
-DATA pool<>+2896(SB)/4, $0x7fc00000
-DATA pool<>+2900(SB)/4, $0x7fc00000
-DATA pool<>+2904(SB)/4, $0x7fc00000
-DATA pool<>+2908(SB)/4, $0x7fc00000
-DATA pool<>+2944(SB)/4, $0x7f800000
-DATA pool<>+2948(SB)/4, $0x7f800000
-DATA pool<>+2952(SB)/4, $0x7f800000
-DATA pool<>+2956(SB)/4, $0x7f800000
-DATA pool<>+2960(SB)/4, $0x7f800000
-DATA pool<>+2964(SB)/4, $0x7f800000
-DATA pool<>+2968(SB)/4, $0x7f800000
-DATA pool<>+2972(SB)/4, $0x7f800000
-DATA pool<>+2976(SB)/4, $0x7f800000
-DATA pool<>+2980(SB)/4, $0x7f800000
-DATA pool<>+2984(SB)/4, $0x7f800000
-DATA pool<>+2988(SB)/4, $0x7f800000
-DATA pool<>+2992(SB)/4, $0x7f800000
-DATA pool<>+2996(SB)/4, $0x7f800000
-DATA pool<>+3000(SB)/4, $0x7f800000
-DATA pool<>+3004(SB)/4, $0x7f800000
-DATA pool<>+3008(SB)/4, $0x7f800000
-DATA pool<>+3012(SB)/4, $0x7f800000
-DATA pool<>+3016(SB)/4, $0x7f800000
-DATA pool<>+3020(SB)/4, $0x7f800000
-DATA pool<>+3024(SB)/4, $0x7f800000
-DATA pool<>+3028(SB)/4, $0x7f800000
-DATA pool<>+3032(SB)/4, $0x7f800000
-DATA pool<>+3036(SB)/4, $0x7f800000
-DATA pool<>+3072(SB)/4, $0x42700000
-DATA pool<>+3076(SB)/4, $0x42700000
-DATA pool<>+3080(SB)/4, $0x42700000
-DATA pool<>+3084(SB)/4, $0x42700000
-DATA pool<>+3088(SB)/4, $0x42700000
-DATA pool<>+3092(SB)/4, $0x42700000
-DATA pool<>+3096(SB)/4, $0x42700000
-DATA pool<>+3100(SB)/4, $0x42700000
-DATA pool<>+3104(SB)/4, $0x42700000
-DATA pool<>+3108(SB)/4, $0x42700000
-DATA pool<>+3112(SB)/4, $0x42700000
-DATA pool<>+3116(SB)/4, $0x42700000
-DATA pool<>+3120(SB)/4, $0x42700000
-DATA pool<>+3124(SB)/4, $0x42700000
-DATA pool<>+3128(SB)/4, $0x42700000
-DATA pool<>+3132(SB)/4, $0x42700000
-DATA pool<>+3136(SB)/4, $0x42700000
-DATA pool<>+3140(SB)/4, $0x42700000
-DATA pool<>+3144(SB)/4, $0x42700000
-DATA pool<>+3148(SB)/4, $0x42700000
-DATA pool<>+3152(SB)/4, $0x42700000
-DATA pool<>+3156(SB)/4, $0x42700000
-DATA pool<>+3160(SB)/4, $0x42700000
-DATA pool<>+3164(SB)/4, $0x42700000
-DATA pool<>+3200(SB)/4, $0x00000000
-DATA pool<>+3204(SB)/4, $0x00000000
-DATA pool<>+3208(SB)/4, $0x00000000
-DATA pool<>+3212(SB)/4, $0x00000000
-DATA pool<>+3216(SB)/4, $0x00000000
-DATA pool<>+3220(SB)/4, $0x00000000
-DATA pool<>+3224(SB)/4, $0x00000000
-DATA pool<>+3228(SB)/4, $0x00000000
-DATA pool<>+3232(SB)/4, $0x00000000
-DATA pool<>+3236(SB)/4, $0x00000000
-DATA pool<>+3240(SB)/4, $0x00000000
-DATA pool<>+3244(SB)/4, $0x00000000
-DATA pool<>+3248(SB)/4, $0x00000000
-DATA pool<>+3252(SB)/4, $0x00000000
-DATA pool<>+3256(SB)/4, $0x00000000
-DATA pool<>+3260(SB)/4, $0x00000000
-DATA pool<>+3264(SB)/4, $0x00000000
-DATA pool<>+3268(SB)/4, $0x00000000
-DATA pool<>+3272(SB)/4, $0x00000000
-DATA pool<>+3276(SB)/4, $0x00000000
-DATA pool<>+3280(SB)/4, $0x00000000
-DATA pool<>+3284(SB)/4, $0x00000000
-DATA pool<>+3288(SB)/4, $0x00000000
-DATA pool<>+3292(SB)/4, $0x00000000
-DATA pool<>+3328(SB)/4, $0x00000008
-DATA pool<>+3332(SB)/4, $0x00000008
-DATA pool<>+3336(SB)/4, $0x00000008
-DATA pool<>+3340(SB)/4, $0x00000008
-DATA pool<>+3344(SB)/4, $0x00000008
-DATA pool<>+3348(SB)/4, $0x00000008
-DATA pool<>+3352(SB)/4, $0x00000008
-DATA pool<>+3356(SB)/4, $0x00000008
-DATA pool<>+3360(SB)/4, $0x00000008
-DATA pool<>+3364(SB)/4, $0x00000008
-DATA pool<>+3368(SB)/4, $0x00000008
-DATA pool<>+3372(SB)/4, $0x00000008
-DATA pool<>+3376(SB)/4, $0x00000008
-DATA pool<>+3380(SB)/4, $0x00000008
-DATA pool<>+3384(SB)/4, $0x00000008
-DATA pool<>+3388(SB)/4, $0x00000008
-DATA pool<>+3392(SB)/4, $0x00000008
-DATA pool<>+3396(SB)/4, $0x00000008
-DATA pool<>+3400(SB)/4, $0x00000008
-DATA pool<>+3404(SB)/4, $0x00000008
-DATA pool<>+3408(SB)/4, $0x00000008
-DATA pool<>+3412(SB)/4, $0x00000008
-DATA pool<>+3416(SB)/4, $0x00000008
-DATA pool<>+3420(SB)/4, $0x00000008
-DATA pool<>+3456(SB)/4, $0xc2480000
-DATA pool<>+3460(SB)/4, $0xc2480000
-DATA pool<>+3464(SB)/4, $0xc2480000
-DATA pool<>+3468(SB)/4, $0xc2480000
-DATA pool<>+3472(SB)/4, $0xc2480000
-DATA pool<>+3476(SB)/4, $0xc2480000
-DATA pool<>+3480(SB)/4, $0xc2480000
-DATA pool<>+3484(SB)/4, $0xc2480000
-DATA pool<>+3488(SB)/4, $0xc2480000
-DATA pool<>+3492(SB)/4, $0xc2480000
-DATA pool<>+3496(SB)/4, $0xc2480000
-DATA pool<>+3500(SB)/4, $0xc2480000
-DATA pool<>+3504(SB)/4, $0xc2480000
-DATA pool<>+3508(SB)/4, $0xc2480000
-DATA pool<>+3512(SB)/4, $0xc2480000
-DATA pool<>+3516(SB)/4, $0xc2480000
-DATA pool<>+3520(SB)/4, $0xc2480000
-DATA pool<>+3524(SB)/4, $0xc2480000
-DATA pool<>+3528(SB)/4, $0xc2480000
-DATA pool<>+3532(SB)/4, $0xc2480000
-DATA pool<>+3536(SB)/4, $0xc2480000
-DATA pool<>+3540(SB)/4, $0xc2480000
-DATA pool<>+3544(SB)/4, $0xc2480000
-DATA pool<>+3548(SB)/4, $0xc2480000
-DATA pool<>+3584(SB)/8, $0x3fe0000000000000
-DATA pool<>+3592(SB)/8, $0x3fe0000000000000
-DATA pool<>+3600(SB)/8, $0x3fe0000000000000
-DATA pool<>+3608(SB)/8, $0x3fe0000000000000
-DATA pool<>+3616(SB)/8, $0x3fe0000000000000
-DATA pool<>+3624(SB)/8, $0x3fe0000000000000
-DATA pool<>+3632(SB)/8, $0x3fe0000000000000
-DATA pool<>+3640(SB)/8, $0x3fe0000000000000
-DATA pool<>+3648(SB)/8, $0x3fe0000000000000
-DATA pool<>+3656(SB)/8, $0x3fe0000000000000
-DATA pool<>+3664(SB)/8, $0x3fe0000000000000
-DATA pool<>+3672(SB)/8, $0x3fe0000000000000
-DATA pool<>+3712(SB)/8, $0x3fd999999999999a
-DATA pool<>+3720(SB)/8, $0x3fd999999999999a
-DATA pool<>+3728(SB)/8, $0x3fd999999999999a
-DATA pool<>+3736(SB)/8, $0x3fd999999999999a
-DATA pool<>+3744(SB)/8, $0x3fd999999999999a
-DATA pool<>+3752(SB)/8, $0x3fd999999999999a
-DATA pool<>+3760(SB)/8, $0x3fd999999999999a
-DATA pool<>+3768(SB)/8, $0x3fd999999999999a
-DATA pool<>+3776(SB)/8, $0x3fd999999999999a
-DATA pool<>+3784(SB)/8, $0x3fd999999999999a
-DATA pool<>+3792(SB)/8, $0x3fd999999999999a
-DATA pool<>+3800(SB)/8, $0x3fd999999999999a
-DATA pool<>+3840(SB)/8, $0x4000000000000000
-DATA pool<>+3848(SB)/8, $0x4000000000000000
-DATA pool<>+3856(SB)/8, $0x4000000000000000
-DATA pool<>+3864(SB)/8, $0x4000000000000000
-DATA pool<>+3872(SB)/8, $0x4000000000000000
-DATA pool<>+3880(SB)/8, $0x4000000000000000
-DATA pool<>+3888(SB)/8, $0x4000000000000000
-DATA pool<>+3896(SB)/8, $0x4000000000000000
-DATA pool<>+3904(SB)/8, $0x4000000000000000
-DATA pool<>+3912(SB)/8, $0x4000000000000000
-DATA pool<>+3920(SB)/8, $0x4000000000000000
-DATA pool<>+3928(SB)/8, $0x4000000000000000
-DATA pool<>+3968(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3976(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3984(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3992(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4000(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4008(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4016(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4024(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4032(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4040(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4048(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4056(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4096(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4104(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4112(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4120(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4128(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4136(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4144(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4152(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4160(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4168(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4176(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4184(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4224(SB)/8, $0x3fa8618618618618
-DATA pool<>+4232(SB)/8, $0x3fa8618618618618
-DATA pool<>+4240(SB)/8, $0x3fa8618618618618
-DATA pool<>+4248(SB)/8, $0x3fa8618618618618
-DATA pool<>+4256(SB)/8, $0x3fa8618618618618
-DATA pool<>+4264(SB)/8, $0x3fa8618618618618
-DATA pool<>+4272(SB)/8, $0x3fa8618618618618
-DATA pool<>+4280(SB)/8, $0x3fa8618618618618
-DATA pool<>+4288(SB)/8, $0x3fa8618618618618
-DATA pool<>+4296(SB)/8, $0x3fa8618618618618
-DATA pool<>+4304(SB)/8, $0x3fa8618618618618
-DATA pool<>+4312(SB)/8, $0x3fa8618618618618
-DATA pool<>+4352(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4360(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4368(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4376(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4384(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4392(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4400(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4408(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4416(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4424(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4432(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4440(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4480(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4488(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4496(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4504(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4512(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4520(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4528(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4536(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4544(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4552(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4560(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4568(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4608(SB)/8, $0x3fb1111111111111
-DATA pool<>+4616(SB)/8, $0x3fb1111111111111
-DATA pool<>+4624(SB)/8, $0x3fb1111111111111
-DATA pool<>+4632(SB)/8, $0x3fb1111111111111
-DATA pool<>+4640(SB)/8, $0x3fb1111111111111
-DATA pool<>+4648(SB)/8, $0x3fb1111111111111
-DATA pool<>+4656(SB)/8, $0x3fb1111111111111
-DATA pool<>+4664(SB)/8, $0x3fb1111111111111
-DATA pool<>+4672(SB)/8, $0x3fb1111111111111
-DATA pool<>+4680(SB)/8, $0x3fb1111111111111
-DATA pool<>+4688(SB)/8, $0x3fb1111111111111
-DATA pool<>+4696(SB)/8, $0x3fb1111111111111
-DATA pool<>+4736(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4744(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4752(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4760(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4768(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4776(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4784(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4792(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4800(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4808(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4816(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4824(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4864(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4872(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4880(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4888(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4896(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4904(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4912(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4920(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4928(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4936(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4944(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4952(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4992(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5000(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5008(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5016(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5024(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5032(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5040(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5048(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5056(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5064(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5072(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5080(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5120(SB)/8, $0x3fc2492492492492
-DATA pool<>+5128(SB)/8, $0x3fc2492492492492
-DATA pool<>+5136(SB)/8, $0x3fc2492492492492
-DATA pool<>+5144(SB)/8, $0x3fc2492492492492
-DATA pool<>+5152(SB)/8, $0x3fc2492492492492
-DATA pool<>+5160(SB)/8, $0x3fc2492492492492
-DATA pool<>+5168(SB)/8, $0x3fc2492492492492
-DATA pool<>+5176(SB)/8, $0x3fc2492492492492
-DATA pool<>+5184(SB)/8, $0x3fc2492492492492
-DATA pool<>+5192(SB)/8, $0x3fc2492492492492
-DATA pool<>+5200(SB)/8, $0x3fc2492492492492
-DATA pool<>+5208(SB)/8, $0x3fc2492492492492
-DATA pool<>+5248(SB)/8, $0x3fc999999999999a
-DATA pool<>+5256(SB)/8, $0x3fc999999999999a
-DATA pool<>+5264(SB)/8, $0x3fc999999999999a
-DATA pool<>+5272(SB)/8, $0x3fc999999999999a
-DATA pool<>+5280(SB)/8, $0x3fc999999999999a
-DATA pool<>+5288(SB)/8, $0x3fc999999999999a
-DATA pool<>+5296(SB)/8, $0x3fc999999999999a
-DATA pool<>+5304(SB)/8, $0x3fc999999999999a
-DATA pool<>+5312(SB)/8, $0x3fc999999999999a
-DATA pool<>+5320(SB)/8, $0x3fc999999999999a
-DATA pool<>+5328(SB)/8, $0x3fc999999999999a
-DATA pool<>+5336(SB)/8, $0x3fc999999999999a
-DATA pool<>+5376(SB)/8, $0x3fd5555555555555
-DATA pool<>+5384(SB)/8, $0x3fd5555555555555
-DATA pool<>+5392(SB)/8, $0x3fd5555555555555
-DATA pool<>+5400(SB)/8, $0x3fd5555555555555
-DATA pool<>+5408(SB)/8, $0x3fd5555555555555
-DATA pool<>+5416(SB)/8, $0x3fd5555555555555
-DATA pool<>+5424(SB)/8, $0x3fd5555555555555
-DATA pool<>+5432(SB)/8, $0x3fd5555555555555
-DATA pool<>+5440(SB)/8, $0x3fd5555555555555
-DATA pool<>+5448(SB)/8, $0x3fd5555555555555
-DATA pool<>+5456(SB)/8, $0x3fd5555555555555
-DATA pool<>+5464(SB)/8, $0x3fd5555555555555
-DATA pool<>+5504(SB)/8, $0x8000000000000000
-DATA pool<>+5512(SB)/8, $0x8000000000000000
-DATA pool<>+5520(SB)/8, $0x8000000000000000
-DATA pool<>+5528(SB)/8, $0x8000000000000000
-DATA pool<>+5536(SB)/8, $0x8000000000000000
-DATA pool<>+5544(SB)/8, $0x8000000000000000
-DATA pool<>+5552(SB)/8, $0x8000000000000000
-DATA pool<>+5560(SB)/8, $0x8000000000000000
-DATA pool<>+5568(SB)/8, $0x8000000000000000
-DATA pool<>+5576(SB)/8, $0x8000000000000000
-DATA pool<>+5584(SB)/8, $0x8000000000000000
-DATA pool<>+5592(SB)/8, $0x8000000000000000
-DATA pool<>+5632(SB)/8, $0xfff0000000000000
-DATA pool<>+5640(SB)/8, $0xfff0000000000000
-DATA pool<>+5648(SB)/8, $0xfff0000000000000
-DATA pool<>+5656(SB)/8, $0xfff0000000000000
-DATA pool<>+5664(SB)/8, $0xfff0000000000000
-DATA pool<>+5672(SB)/8, $0xfff0000000000000
-DATA pool<>+5680(SB)/8, $0xfff0000000000000
-DATA pool<>+5688(SB)/8, $0xfff0000000000000
-DATA pool<>+5696(SB)/8, $0xfff0000000000000
-DATA pool<>+5704(SB)/8, $0xfff0000000000000
-DATA pool<>+5712(SB)/8, $0xfff0000000000000
-DATA pool<>+5720(SB)/8, $0xfff0000000000000
-DATA pool<>+5760(SB)/8, $0x4338000000000000
-DATA pool<>+5768(SB)/8, $0x4338000000000000
-DATA pool<>+5776(SB)/8, $0x4338000000000000
-DATA pool<>+5784(SB)/8, $0x4338000000000000
-DATA pool<>+5792(SB)/8, $0x4338000000000000
-DATA pool<>+5800(SB)/8, $0x4338000000000000
-DATA pool<>+5808(SB)/8, $0x4338000000000000
-DATA pool<>+5816(SB)/8, $0x4338000000000000
-DATA pool<>+5824(SB)/8, $0x4338000000000000
-DATA pool<>+5832(SB)/8, $0x4338000000000000
-DATA pool<>+5840(SB)/8, $0x4338000000000000
-DATA pool<>+5848(SB)/8, $0x4338000000000000
-DATA pool<>+5888(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5896(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5904(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5912(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5920(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5928(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5936(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5944(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5952(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5960(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5968(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5976(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6016(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6024(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6032(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6040(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6048(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6056(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6064(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6072(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6080(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6088(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6096(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6104(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6144(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6152(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6160(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6168(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6176(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6184(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6192(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6200(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6208(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6216(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6224(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6232(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6272(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6280(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6288(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6296(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6304(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6312(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6320(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6328(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6336(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6344(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6352(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6360(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6400(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6408(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6416(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6424(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6432(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6440(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6448(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6456(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6464(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6472(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6480(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6488(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6528(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6536(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6544(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6552(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6560(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6568(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6576(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6584(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6592(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6600(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6608(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6616(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6656(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6664(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6672(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6680(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6688(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6696(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6704(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6712(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6720(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6728(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6736(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6744(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6784(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6792(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6800(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6808(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6816(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6824(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6832(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6840(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6848(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6856(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6864(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6872(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6912(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6920(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6928(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6936(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6944(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6952(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6960(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6968(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6976(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6984(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6992(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7000(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7040(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7048(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7056(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7064(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7072(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7080(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7088(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7096(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7104(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7112(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7120(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7128(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7168(SB)/8, $0x3f811111111100dc
-DATA pool<>+7176(SB)/8, $0x3f811111111100dc
-DATA pool<>+7184(SB)/8, $0x3f811111111100dc
-DATA pool<>+7192(SB)/8, $0x3f811111111100dc
-DATA pool<>+7200(SB)/8, $0x3f811111111100dc
-DATA pool<>+7208(SB)/8, $0x3f811111111100dc
-DATA pool<>+7216(SB)/8, $0x3f811111111100dc
-DATA pool<>+7224(SB)/8, $0x3f811111111100dc
-DATA pool<>+7232(SB)/8, $0x3f811111111100dc
-DATA pool<>+7240(SB)/8, $0x3f811111111100dc
-DATA pool<>+7248(SB)/8, $0x3f811111111100dc
-DATA pool<>+7256(SB)/8, $0x3f811111111100dc
-DATA pool<>+7296(SB)/8, $0x3fa5555555555556
-DATA pool<>+7304(SB)/8, $0x3fa5555555555556
-DATA pool<>+7312(SB)/8, $0x3fa5555555555556
-DATA pool<>+7320(SB)/8, $0x3fa5555555555556
-DATA pool<>+7328(SB)/8, $0x3fa5555555555556
-DATA pool<>+7336(SB)/8, $0x3fa5555555555556
-DATA pool<>+7344(SB)/8, $0x3fa5555555555556
-DATA pool<>+7352(SB)/8, $0x3fa5555555555556
-DATA pool<>+7360(SB)/8, $0x3fa5555555555556
-DATA pool<>+7368(SB)/8, $0x3fa5555555555556
-DATA pool<>+7376(SB)/8, $0x3fa5555555555556
-DATA pool<>+7384(SB)/8, $0x3fa5555555555556
-DATA pool<>+7424(SB)/8, $0x3fc5555555555557
-DATA pool<>+7432(SB)/8, $0x3fc5555555555557
-DATA pool<>+7440(SB)/8, $0x3fc5555555555557
-DATA pool<>+7448(SB)/8, $0x3fc5555555555557
-DATA pool<>+7456(SB)/8, $0x3fc5555555555557
-DATA pool<>+7464(SB)/8, $0x3fc5555555555557
-DATA pool<>+7472(SB)/8, $0x3fc5555555555557
-DATA pool<>+7480(SB)/8, $0x3fc5555555555557
-DATA pool<>+7488(SB)/8, $0x3fc5555555555557
-DATA pool<>+7496(SB)/8, $0x3fc5555555555557
-DATA pool<>+7504(SB)/8, $0x3fc5555555555557
-DATA pool<>+7512(SB)/8, $0x3fc5555555555557
-DATA pool<>+7552(SB)/8, $0x3fe0000000000000
-DATA pool<>+7560(SB)/8, $0x3fe0000000000000
-DATA pool<>+7568(SB)/8, $0x3fe0000000000000
-DATA pool<>+7576(SB)/8, $0x3fe0000000000000
-DATA pool<>+7584(SB)/8, $0x3fe0000000000000
-DATA pool<>+7592(SB)/8, $0x3fe0000000000000
-DATA pool<>+7600(SB)/8, $0x3fe0000000000000
-DATA pool<>+7608(SB)/8, $0x3fe0000000000000
-DATA pool<>+7616(SB)/8, $0x3fe0000000000000
-DATA pool<>+7624(SB)/8, $0x3fe0000000000000
-DATA pool<>+7632(SB)/8, $0x3fe0000000000000
-DATA pool<>+7640(SB)/8, $0x3fe0000000000000
-DATA pool<>+7680(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7688(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7696(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7704(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7712(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7720(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7728(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7736(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7744(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7752(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7760(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7768(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7808(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7816(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7824(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7832(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7840(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7848(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7856(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7864(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7872(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7880(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7888(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7896(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7936(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7944(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7952(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7960(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7968(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7976(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7984(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7992(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8000(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8008(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8016(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8024(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8064(SB)/8, $0x3fc1111111111111
-DATA pool<>+8072(SB)/8, $0x3fc1111111111111
-DATA pool<>+8080(SB)/8, $0x3fc1111111111111
-DATA pool<>+8088(SB)/8, $0x3fc1111111111111
-DATA pool<>+8096(SB)/8, $0x3fc1111111111111
-DATA pool<>+8104(SB)/8, $0x3fc1111111111111
-DATA pool<>+8112(SB)/8, $0x3fc1111111111111
-DATA pool<>+8120(SB)/8, $0x3fc1111111111111
-DATA pool<>+8128(SB)/8, $0x3fc1111111111111
-DATA pool<>+8136(SB)/8, $0x3fc1111111111111
-DATA pool<>+8144(SB)/8, $0x3fc1111111111111
-DATA pool<>+8152(SB)/8, $0x3fc1111111111111
-DATA pool<>+8192(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8200(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8208(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8216(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8224(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8232(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8240(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8248(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8256(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8264(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8272(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8280(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8320(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8328(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8336(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8344(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8352(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8360(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8368(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8376(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8384(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8392(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8400(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8408(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8448(SB)/8, $0x7ff8000000000001
-DATA pool<>+8456(SB)/8, $0x7ff8000000000001
-DATA pool<>+8464(SB)/8, $0x7ff8000000000001
-DATA pool<>+8472(SB)/8, $0x7ff8000000000001
-DATA pool<>+8480(SB)/8, $0x7ff8000000000001
-DATA pool<>+8488(SB)/8, $0x7ff8000000000001
-DATA pool<>+8496(SB)/8, $0x7ff8000000000001
-DATA pool<>+8504(SB)/8, $0x7ff8000000000001
-DATA pool<>+8512(SB)/8, $0x7ff8000000000001
-DATA pool<>+8520(SB)/8, $0x7ff8000000000001
-DATA pool<>+8528(SB)/8, $0x7ff8000000000001
-DATA pool<>+8536(SB)/8, $0x7ff8000000000001
-DATA pool<>+8576(SB)/8, $0xc084500000000000
-DATA pool<>+8584(SB)/8, $0xc084500000000000
-DATA pool<>+8592(SB)/8, $0xc084500000000000
-DATA pool<>+8600(SB)/8, $0xc084500000000000
-DATA pool<>+8608(SB)/8, $0xc084500000000000
-DATA pool<>+8616(SB)/8, $0xc084500000000000
-DATA pool<>+8624(SB)/8, $0xc084500000000000
-DATA pool<>+8632(SB)/8, $0xc084500000000000
-DATA pool<>+8640(SB)/8, $0xc084500000000000
-DATA pool<>+8648(SB)/8, $0xc084500000000000
-DATA pool<>+8656(SB)/8, $0xc084500000000000
-DATA pool<>+8664(SB)/8, $0xc084500000000000
-DATA pool<>+8704(SB)/4, $0x7f800000
-DATA pool<>+8708(SB)/4, $0x7f800000
-DATA pool<>+8712(SB)/4, $0x7f800000
-DATA pool<>+8716(SB)/4, $0x7f800000
-DATA pool<>+8720(SB)/4, $0x7f800000
-DATA pool<>+8724(SB)/4, $0x7f800000
-DATA pool<>+8728(SB)/4, $0x7f800000
-DATA pool<>+8732(SB)/4, $0x7f800000
-DATA pool<>+8736(SB)/4, $0x7f800000
-DATA pool<>+8740(SB)/4, $0x7f800000
-DATA pool<>+8744(SB)/4, $0x7f800000
-DATA pool<>+8748(SB)/4, $0x7f800000
-DATA pool<>+8752(SB)/4, $0x7f800000
-DATA pool<>+8756(SB)/4, $0x7f800000
-DATA pool<>+8760(SB)/4, $0x7f800000
-DATA pool<>+8764(SB)/4, $0x7f800000
-DATA pool<>+8768(SB)/4, $0x7f800000
-DATA pool<>+8772(SB)/4, $0x7f800000
-DATA pool<>+8776(SB)/4, $0x7f800000
-DATA pool<>+8780(SB)/4, $0x7f800000
-DATA pool<>+8784(SB)/4, $0x7f800000
-DATA pool<>+8788(SB)/4, $0x7f800000
-DATA pool<>+8792(SB)/4, $0x7f800000
-DATA pool<>+8796(SB)/4, $0x7f800000
-DATA pool<>+8832(SB)/4, $0x7f800000
-DATA pool<>+8836(SB)/4, $0x7f800000
-DATA pool<>+8840(SB)/4, $0x7f800000
-DATA pool<>+8844(SB)/4, $0x7f800000
-DATA pool<>+8848(SB)/4, $0x7f800000
-DATA pool<>+8852(SB)/4, $0x7f800000
-DATA pool<>+8856(SB)/4, $0x7f800000
-DATA pool<>+8860(SB)/4, $0x7f800000
-DATA pool<>+8864(SB)/4, $0x7f800000
-DATA pool<>+8868(SB)/4, $0x7f800000
-DATA pool<>+8872(SB)/4, $0x7f800000
-DATA pool<>+8876(SB)/4, $0x7f800000
-DATA pool<>+8880(SB)/4, $0x7f800000
-DATA pool<>+8884(SB)/4, $0x7f800000
-DATA pool<>+8888(SB)/4, $0x7f800000
-DATA pool<>+8892(SB)/4, $0x7f800000
-DATA pool<>+8896(SB)/4, $0x7f800000
-DATA pool<>+8900(SB)/4, $0x7f800000
-DATA pool<>+8904(SB)/4, $0x7f800000
-DATA pool<>+8908(SB)/4, $0x7f800000
-DATA pool<>+8912(SB)/4, $0x7f800000
-DATA pool<>+8916(SB)/4, $0x7f800000
-DATA pool<>+8920(SB)/4, $0x7f800000
-DATA pool<>+8924(SB)/4, $0x7f800000
+DATA pool<>+128(SB)/4, $0x7f800000
+DATA pool<>+132(SB)/4, $0x7f800000
+DATA pool<>+136(SB)/4, $0x7f800000
+DATA pool<>+140(SB)/4, $0x7f800000
+DATA pool<>+144(SB)/4, $0x7f800000
+DATA pool<>+148(SB)/4, $0x7f800000
+DATA pool<>+152(SB)/4, $0x7f800000
+DATA pool<>+156(SB)/4, $0x7f800000
+DATA pool<>+160(SB)/4, $0x7f800000
+DATA pool<>+164(SB)/4, $0x7f800000
+DATA pool<>+168(SB)/4, $0x7f800000
+DATA pool<>+172(SB)/4, $0x7f800000
+DATA pool<>+176(SB)/4, $0x7f800000
+DATA pool<>+180(SB)/4, $0x7f800000
+DATA pool<>+184(SB)/4, $0x7f800000
+DATA pool<>+188(SB)/4, $0x7f800000
+DATA pool<>+192(SB)/4, $0x7f800000
+DATA pool<>+196(SB)/4, $0x7f800000
+DATA pool<>+200(SB)/4, $0x7f800000
+DATA pool<>+204(SB)/4, $0x7f800000
+DATA pool<>+208(SB)/4, $0x7f800000
+DATA pool<>+212(SB)/4, $0x7f800000
+DATA pool<>+216(SB)/4, $0x7f800000
+DATA pool<>+220(SB)/4, $0x7f800000
+DATA pool<>+256(SB)/4, $0xc2aeac4f
+DATA pool<>+260(SB)/4, $0xc2aeac4f
+DATA pool<>+264(SB)/4, $0xc2aeac4f
+DATA pool<>+268(SB)/4, $0xc2aeac4f
+DATA pool<>+272(SB)/4, $0xc2aeac4f
+DATA pool<>+276(SB)/4, $0xc2aeac4f
+DATA pool<>+280(SB)/4, $0xc2aeac4f
+DATA pool<>+284(SB)/4, $0xc2aeac4f
+DATA pool<>+288(SB)/4, $0xc2aeac4f
+DATA pool<>+292(SB)/4, $0xc2aeac4f
+DATA pool<>+296(SB)/4, $0xc2aeac4f
+DATA pool<>+300(SB)/4, $0xc2aeac4f
+DATA pool<>+304(SB)/4, $0xc2aeac4f
+DATA pool<>+308(SB)/4, $0xc2aeac4f
+DATA pool<>+312(SB)/4, $0xc2aeac4f
+DATA pool<>+316(SB)/4, $0xc2aeac4f
+DATA pool<>+320(SB)/4, $0xc2aeac4f
+DATA pool<>+324(SB)/4, $0xc2aeac4f
+DATA pool<>+328(SB)/4, $0xc2aeac4f
+DATA pool<>+332(SB)/4, $0xc2aeac4f
+DATA pool<>+336(SB)/4, $0xc2aeac4f
+DATA pool<>+340(SB)/4, $0xc2aeac4f
+DATA pool<>+344(SB)/4, $0xc2aeac4f
+DATA pool<>+348(SB)/4, $0xc2aeac4f
+DATA pool<>+384(SB)/4, $0x49c00000
+DATA pool<>+388(SB)/4, $0x49c00000
+DATA pool<>+392(SB)/4, $0x49c00000
+DATA pool<>+396(SB)/4, $0x49c00000
+DATA pool<>+400(SB)/4, $0x49c00000
+DATA pool<>+404(SB)/4, $0x49c00000
+DATA pool<>+408(SB)/4, $0x49c00000
+DATA pool<>+412(SB)/4, $0x49c00000
+DATA pool<>+416(SB)/4, $0x49c00000
+DATA pool<>+420(SB)/4, $0x49c00000
+DATA pool<>+424(SB)/4, $0x49c00000
+DATA pool<>+428(SB)/4, $0x49c00000
+DATA pool<>+432(SB)/4, $0x49c00000
+DATA pool<>+436(SB)/4, $0x49c00000
+DATA pool<>+440(SB)/4, $0x49c00000
+DATA pool<>+444(SB)/4, $0x49c00000
+DATA pool<>+448(SB)/4, $0x49c00000
+DATA pool<>+452(SB)/4, $0x49c00000
+DATA pool<>+456(SB)/4, $0x49c00000
+DATA pool<>+460(SB)/4, $0x49c00000
+DATA pool<>+464(SB)/4, $0x49c00000
+DATA pool<>+468(SB)/4, $0x49c00000
+DATA pool<>+472(SB)/4, $0x49c00000
+DATA pool<>+476(SB)/4, $0x49c00000
+DATA pool<>+512(SB)/4, $0x3fb8aa3b
+DATA pool<>+516(SB)/4, $0x3fb8aa3b
+DATA pool<>+520(SB)/4, $0x3fb8aa3b
+DATA pool<>+524(SB)/4, $0x3fb8aa3b
+DATA pool<>+528(SB)/4, $0x3fb8aa3b
+DATA pool<>+532(SB)/4, $0x3fb8aa3b
+DATA pool<>+536(SB)/4, $0x3fb8aa3b
+DATA pool<>+540(SB)/4, $0x3fb8aa3b
+DATA pool<>+544(SB)/4, $0x3fb8aa3b
+DATA pool<>+548(SB)/4, $0x3fb8aa3b
+DATA pool<>+552(SB)/4, $0x3fb8aa3b
+DATA pool<>+556(SB)/4, $0x3fb8aa3b
+DATA pool<>+560(SB)/4, $0x3fb8aa3b
+DATA pool<>+564(SB)/4, $0x3fb8aa3b
+DATA pool<>+568(SB)/4, $0x3fb8aa3b
+DATA pool<>+572(SB)/4, $0x3fb8aa3b
+DATA pool<>+576(SB)/4, $0x3fb8aa3b
+DATA pool<>+580(SB)/4, $0x3fb8aa3b
+DATA pool<>+584(SB)/4, $0x3fb8aa3b
+DATA pool<>+588(SB)/4, $0x3fb8aa3b
+DATA pool<>+592(SB)/4, $0x3fb8aa3b
+DATA pool<>+596(SB)/4, $0x3fb8aa3b
+DATA pool<>+600(SB)/4, $0x3fb8aa3b
+DATA pool<>+604(SB)/4, $0x3fb8aa3b
+DATA pool<>+640(SB)/4, $0xbf317218
+DATA pool<>+644(SB)/4, $0xbf317218
+DATA pool<>+648(SB)/4, $0xbf317218
+DATA pool<>+652(SB)/4, $0xbf317218
+DATA pool<>+656(SB)/4, $0xbf317218
+DATA pool<>+660(SB)/4, $0xbf317218
+DATA pool<>+664(SB)/4, $0xbf317218
+DATA pool<>+668(SB)/4, $0xbf317218
+DATA pool<>+672(SB)/4, $0xbf317218
+DATA pool<>+676(SB)/4, $0xbf317218
+DATA pool<>+680(SB)/4, $0xbf317218
+DATA pool<>+684(SB)/4, $0xbf317218
+DATA pool<>+688(SB)/4, $0xbf317218
+DATA pool<>+692(SB)/4, $0xbf317218
+DATA pool<>+696(SB)/4, $0xbf317218
+DATA pool<>+700(SB)/4, $0xbf317218
+DATA pool<>+704(SB)/4, $0xbf317218
+DATA pool<>+708(SB)/4, $0xbf317218
+DATA pool<>+712(SB)/4, $0xbf317218
+DATA pool<>+716(SB)/4, $0xbf317218
+DATA pool<>+720(SB)/4, $0xbf317218
+DATA pool<>+724(SB)/4, $0xbf317218
+DATA pool<>+728(SB)/4, $0xbf317218
+DATA pool<>+732(SB)/4, $0xbf317218
+DATA pool<>+768(SB)/4, $0x3e2aa471
+DATA pool<>+772(SB)/4, $0x3e2aa471
+DATA pool<>+776(SB)/4, $0x3e2aa471
+DATA pool<>+780(SB)/4, $0x3e2aa471
+DATA pool<>+784(SB)/4, $0x3e2aa471
+DATA pool<>+788(SB)/4, $0x3e2aa471
+DATA pool<>+792(SB)/4, $0x3e2aa471
+DATA pool<>+796(SB)/4, $0x3e2aa471
+DATA pool<>+800(SB)/4, $0x3e2aa471
+DATA pool<>+804(SB)/4, $0x3e2aa471
+DATA pool<>+808(SB)/4, $0x3e2aa471
+DATA pool<>+812(SB)/4, $0x3e2aa471
+DATA pool<>+816(SB)/4, $0x3e2aa471
+DATA pool<>+820(SB)/4, $0x3e2aa471
+DATA pool<>+824(SB)/4, $0x3e2aa471
+DATA pool<>+828(SB)/4, $0x3e2aa471
+DATA pool<>+832(SB)/4, $0x3e2aa471
+DATA pool<>+836(SB)/4, $0x3e2aa471
+DATA pool<>+840(SB)/4, $0x3e2aa471
+DATA pool<>+844(SB)/4, $0x3e2aa471
+DATA pool<>+848(SB)/4, $0x3e2aa471
+DATA pool<>+852(SB)/4, $0x3e2aa471
+DATA pool<>+856(SB)/4, $0x3e2aa471
+DATA pool<>+860(SB)/4, $0x3e2aa471
+DATA pool<>+896(SB)/4, $0x3f000441
+DATA pool<>+900(SB)/4, $0x3f000441
+DATA pool<>+904(SB)/4, $0x3f000441
+DATA pool<>+908(SB)/4, $0x3f000441
+DATA pool<>+912(SB)/4, $0x3f000441
+DATA pool<>+916(SB)/4, $0x3f000441
+DATA pool<>+920(SB)/4, $0x3f000441
+DATA pool<>+924(SB)/4, $0x3f000441
+DATA pool<>+928(SB)/4, $0x3f000441
+DATA pool<>+932(SB)/4, $0x3f000441
+DATA pool<>+936(SB)/4, $0x3f000441
+DATA pool<>+940(SB)/4, $0x3f000441
+DATA pool<>+944(SB)/4, $0x3f000441
+DATA pool<>+948(SB)/4, $0x3f000441
+DATA pool<>+952(SB)/4, $0x3f000441
+DATA pool<>+956(SB)/4, $0x3f000441
+DATA pool<>+960(SB)/4, $0x3f000441
+DATA pool<>+964(SB)/4, $0x3f000441
+DATA pool<>+968(SB)/4, $0x3f000441
+DATA pool<>+972(SB)/4, $0x3f000441
+DATA pool<>+976(SB)/4, $0x3f000441
+DATA pool<>+980(SB)/4, $0x3f000441
+DATA pool<>+984(SB)/4, $0x3f000441
+DATA pool<>+988(SB)/4, $0x3f000441
+DATA pool<>+1024(SB)/4, $0x3f800001
+DATA pool<>+1028(SB)/4, $0x3f800001
+DATA pool<>+1032(SB)/4, $0x3f800001
+DATA pool<>+1036(SB)/4, $0x3f800001
+DATA pool<>+1040(SB)/4, $0x3f800001
+DATA pool<>+1044(SB)/4, $0x3f800001
+DATA pool<>+1048(SB)/4, $0x3f800001
+DATA pool<>+1052(SB)/4, $0x3f800001
+DATA pool<>+1056(SB)/4, $0x3f800001
+DATA pool<>+1060(SB)/4, $0x3f800001
+DATA pool<>+1064(SB)/4, $0x3f800001
+DATA pool<>+1068(SB)/4, $0x3f800001
+DATA pool<>+1072(SB)/4, $0x3f800001
+DATA pool<>+1076(SB)/4, $0x3f800001
+DATA pool<>+1080(SB)/4, $0x3f800001
+DATA pool<>+1084(SB)/4, $0x3f800001
+DATA pool<>+1088(SB)/4, $0x3f800001
+DATA pool<>+1092(SB)/4, $0x3f800001
+DATA pool<>+1096(SB)/4, $0x3f800001
+DATA pool<>+1100(SB)/4, $0x3f800001
+DATA pool<>+1104(SB)/4, $0x3f800001
+DATA pool<>+1108(SB)/4, $0x3f800001
+DATA pool<>+1112(SB)/4, $0x3f800001
+DATA pool<>+1116(SB)/4, $0x3f800001
+DATA pool<>+1152(SB)/4, $0x3f800000
+DATA pool<>+1156(SB)/4, $0x3f800000
+DATA pool<>+1160(SB)/4, $0x3f800000
+DATA pool<>+1164(SB)/4, $0x3f800000
+DATA pool<>+1168(SB)/4, $0x3f800000
+DATA pool<>+1172(SB)/4, $0x3f800000
+DATA pool<>+1176(SB)/4, $0x3f800000
+DATA pool<>+1180(SB)/4, $0x3f800000
+DATA pool<>+1184(SB)/4, $0x3f800000
+DATA pool<>+1188(SB)/4, $0x3f800000
+DATA pool<>+1192(SB)/4, $0x3f800000
+DATA pool<>+1196(SB)/4, $0x3f800000
+DATA pool<>+1200(SB)/4, $0x3f800000
+DATA pool<>+1204(SB)/4, $0x3f800000
+DATA pool<>+1208(SB)/4, $0x3f800000
+DATA pool<>+1212(SB)/4, $0x3f800000
+DATA pool<>+1216(SB)/4, $0x3f800000
+DATA pool<>+1220(SB)/4, $0x3f800000
+DATA pool<>+1224(SB)/4, $0x3f800000
+DATA pool<>+1228(SB)/4, $0x3f800000
+DATA pool<>+1232(SB)/4, $0x3f800000
+DATA pool<>+1236(SB)/4, $0x3f800000
+DATA pool<>+1240(SB)/4, $0x3f800000
+DATA pool<>+1244(SB)/4, $0x3f800000
+DATA pool<>+1280(SB)/8, $0x000fffffffffffff
+DATA pool<>+1288(SB)/8, $0x000fffffffffffff
+DATA pool<>+1296(SB)/8, $0x000fffffffffffff
+DATA pool<>+1304(SB)/8, $0x000fffffffffffff
+DATA pool<>+1312(SB)/8, $0x000fffffffffffff
+DATA pool<>+1320(SB)/8, $0x000fffffffffffff
+DATA pool<>+1328(SB)/8, $0x000fffffffffffff
+DATA pool<>+1336(SB)/8, $0x000fffffffffffff
+DATA pool<>+1344(SB)/8, $0x000fffffffffffff
+DATA pool<>+1352(SB)/8, $0x000fffffffffffff
+DATA pool<>+1360(SB)/8, $0x000fffffffffffff
+DATA pool<>+1368(SB)/8, $0x000fffffffffffff
+DATA pool<>+1408(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1416(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1424(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1432(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1440(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1448(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1456(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1464(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1472(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1480(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1488(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1496(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1536(SB)/8, $0x00000000000003ff
+DATA pool<>+1544(SB)/8, $0x00000000000003ff
+DATA pool<>+1552(SB)/8, $0x00000000000003ff
+DATA pool<>+1560(SB)/8, $0x00000000000003ff
+DATA pool<>+1568(SB)/8, $0x00000000000003ff
+DATA pool<>+1576(SB)/8, $0x00000000000003ff
+DATA pool<>+1584(SB)/8, $0x00000000000003ff
+DATA pool<>+1592(SB)/8, $0x00000000000003ff
+DATA pool<>+1600(SB)/8, $0x00000000000003ff
+DATA pool<>+1608(SB)/8, $0x00000000000003ff
+DATA pool<>+1616(SB)/8, $0x00000000000003ff
+DATA pool<>+1624(SB)/8, $0x00000000000003ff
+DATA pool<>+1664(SB)/8, $0x4330000000000000
+DATA pool<>+1672(SB)/8, $0x4330000000000000
+DATA pool<>+1680(SB)/8, $0x4330000000000000
+DATA pool<>+1688(SB)/8, $0x4330000000000000
+DATA pool<>+1696(SB)/8, $0x4330000000000000
+DATA pool<>+1704(SB)/8, $0x4330000000000000
+DATA pool<>+1712(SB)/8, $0x4330000000000000
+DATA pool<>+1720(SB)/8, $0x4330000000000000
+DATA pool<>+1728(SB)/8, $0x4330000000000000
+DATA pool<>+1736(SB)/8, $0x4330000000000000
+DATA pool<>+1744(SB)/8, $0x4330000000000000
+DATA pool<>+1752(SB)/8, $0x4330000000000000
+DATA pool<>+1792(SB)/8, $0x43300000000003ff
+DATA pool<>+1800(SB)/8, $0x43300000000003ff
+DATA pool<>+1808(SB)/8, $0x43300000000003ff
+DATA pool<>+1816(SB)/8, $0x43300000000003ff
+DATA pool<>+1824(SB)/8, $0x43300000000003ff
+DATA pool<>+1832(SB)/8, $0x43300000000003ff
+DATA pool<>+1840(SB)/8, $0x43300000000003ff
+DATA pool<>+1848(SB)/8, $0x43300000000003ff
+DATA pool<>+1856(SB)/8, $0x43300000000003ff
+DATA pool<>+1864(SB)/8, $0x43300000000003ff
+DATA pool<>+1872(SB)/8, $0x43300000000003ff
+DATA pool<>+1880(SB)/8, $0x43300000000003ff
+DATA pool<>+1920(SB)/8, $0x3ff0000000000000
+DATA pool<>+1928(SB)/8, $0x3ff0000000000000
+DATA pool<>+1936(SB)/8, $0x3ff0000000000000
+DATA pool<>+1944(SB)/8, $0x3ff0000000000000
+DATA pool<>+1952(SB)/8, $0x3ff0000000000000
+DATA pool<>+1960(SB)/8, $0x3ff0000000000000
+DATA pool<>+1968(SB)/8, $0x3ff0000000000000
+DATA pool<>+1976(SB)/8, $0x3ff0000000000000
+DATA pool<>+1984(SB)/8, $0x3ff0000000000000
+DATA pool<>+1992(SB)/8, $0x3ff0000000000000
+DATA pool<>+2000(SB)/8, $0x3ff0000000000000
+DATA pool<>+2008(SB)/8, $0x3ff0000000000000
+DATA pool<>+2048(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2056(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2064(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2072(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2080(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2088(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2096(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2104(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2112(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2120(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2128(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2136(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2176(SB)/8, $0x3fd2492492492492
+DATA pool<>+2184(SB)/8, $0x3fd2492492492492
+DATA pool<>+2192(SB)/8, $0x3fd2492492492492
+DATA pool<>+2200(SB)/8, $0x3fd2492492492492
+DATA pool<>+2208(SB)/8, $0x3fd2492492492492
+DATA pool<>+2216(SB)/8, $0x3fd2492492492492
+DATA pool<>+2224(SB)/8, $0x3fd2492492492492
+DATA pool<>+2232(SB)/8, $0x3fd2492492492492
+DATA pool<>+2240(SB)/8, $0x3fd2492492492492
+DATA pool<>+2248(SB)/8, $0x3fd2492492492492
+DATA pool<>+2256(SB)/8, $0x3fd2492492492492
+DATA pool<>+2264(SB)/8, $0x3fd2492492492492
+DATA pool<>+2304(SB)/8, $0x3fd999999999999a
+DATA pool<>+2312(SB)/8, $0x3fd999999999999a
+DATA pool<>+2320(SB)/8, $0x3fd999999999999a
+DATA pool<>+2328(SB)/8, $0x3fd999999999999a
+DATA pool<>+2336(SB)/8, $0x3fd999999999999a
+DATA pool<>+2344(SB)/8, $0x3fd999999999999a
+DATA pool<>+2352(SB)/8, $0x3fd999999999999a
+DATA pool<>+2360(SB)/8, $0x3fd999999999999a
+DATA pool<>+2368(SB)/8, $0x3fd999999999999a
+DATA pool<>+2376(SB)/8, $0x3fd999999999999a
+DATA pool<>+2384(SB)/8, $0x3fd999999999999a
+DATA pool<>+2392(SB)/8, $0x3fd999999999999a
+DATA pool<>+2432(SB)/8, $0x3fe5555555555555
+DATA pool<>+2440(SB)/8, $0x3fe5555555555555
+DATA pool<>+2448(SB)/8, $0x3fe5555555555555
+DATA pool<>+2456(SB)/8, $0x3fe5555555555555
+DATA pool<>+2464(SB)/8, $0x3fe5555555555555
+DATA pool<>+2472(SB)/8, $0x3fe5555555555555
+DATA pool<>+2480(SB)/8, $0x3fe5555555555555
+DATA pool<>+2488(SB)/8, $0x3fe5555555555555
+DATA pool<>+2496(SB)/8, $0x3fe5555555555555
+DATA pool<>+2504(SB)/8, $0x3fe5555555555555
+DATA pool<>+2512(SB)/8, $0x3fe5555555555555
+DATA pool<>+2520(SB)/8, $0x3fe5555555555555
+DATA pool<>+2560(SB)/8, $0x4000000000000000
+DATA pool<>+2568(SB)/8, $0x4000000000000000
+DATA pool<>+2576(SB)/8, $0x4000000000000000
+DATA pool<>+2584(SB)/8, $0x4000000000000000
+DATA pool<>+2592(SB)/8, $0x4000000000000000
+DATA pool<>+2600(SB)/8, $0x4000000000000000
+DATA pool<>+2608(SB)/8, $0x4000000000000000
+DATA pool<>+2616(SB)/8, $0x4000000000000000
+DATA pool<>+2624(SB)/8, $0x4000000000000000
+DATA pool<>+2632(SB)/8, $0x4000000000000000
+DATA pool<>+2640(SB)/8, $0x4000000000000000
+DATA pool<>+2648(SB)/8, $0x4000000000000000
+DATA pool<>+2688(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2696(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2704(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2712(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2720(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2728(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2736(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2744(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2752(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2760(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2768(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2776(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+2816(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2824(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2832(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2840(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2848(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2856(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2864(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2872(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2880(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2888(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2896(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2904(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+2944(SB)/4, $0x7fc00000
+DATA pool<>+2948(SB)/4, $0x7fc00000
+DATA pool<>+2952(SB)/4, $0x7fc00000
+DATA pool<>+2956(SB)/4, $0x7fc00000
+DATA pool<>+2960(SB)/4, $0x7fc00000
+DATA pool<>+2964(SB)/4, $0x7fc00000
+DATA pool<>+2968(SB)/4, $0x7fc00000
+DATA pool<>+2972(SB)/4, $0x7fc00000
+DATA pool<>+2976(SB)/4, $0x7fc00000
+DATA pool<>+2980(SB)/4, $0x7fc00000
+DATA pool<>+2984(SB)/4, $0x7fc00000
+DATA pool<>+2988(SB)/4, $0x7fc00000
+DATA pool<>+2992(SB)/4, $0x7fc00000
+DATA pool<>+2996(SB)/4, $0x7fc00000
+DATA pool<>+3000(SB)/4, $0x7fc00000
+DATA pool<>+3004(SB)/4, $0x7fc00000
+DATA pool<>+3008(SB)/4, $0x7fc00000
+DATA pool<>+3012(SB)/4, $0x7fc00000
+DATA pool<>+3016(SB)/4, $0x7fc00000
+DATA pool<>+3020(SB)/4, $0x7fc00000
+DATA pool<>+3024(SB)/4, $0x7fc00000
+DATA pool<>+3028(SB)/4, $0x7fc00000
+DATA pool<>+3032(SB)/4, $0x7fc00000
+DATA pool<>+3036(SB)/4, $0x7fc00000
+DATA pool<>+3072(SB)/4, $0x7f800000
+DATA pool<>+3076(SB)/4, $0x7f800000
+DATA pool<>+3080(SB)/4, $0x7f800000
+DATA pool<>+3084(SB)/4, $0x7f800000
+DATA pool<>+3088(SB)/4, $0x7f800000
+DATA pool<>+3092(SB)/4, $0x7f800000
+DATA pool<>+3096(SB)/4, $0x7f800000
+DATA pool<>+3100(SB)/4, $0x7f800000
+DATA pool<>+3104(SB)/4, $0x7f800000
+DATA pool<>+3108(SB)/4, $0x7f800000
+DATA pool<>+3112(SB)/4, $0x7f800000
+DATA pool<>+3116(SB)/4, $0x7f800000
+DATA pool<>+3120(SB)/4, $0x7f800000
+DATA pool<>+3124(SB)/4, $0x7f800000
+DATA pool<>+3128(SB)/4, $0x7f800000
+DATA pool<>+3132(SB)/4, $0x7f800000
+DATA pool<>+3136(SB)/4, $0x7f800000
+DATA pool<>+3140(SB)/4, $0x7f800000
+DATA pool<>+3144(SB)/4, $0x7f800000
+DATA pool<>+3148(SB)/4, $0x7f800000
+DATA pool<>+3152(SB)/4, $0x7f800000
+DATA pool<>+3156(SB)/4, $0x7f800000
+DATA pool<>+3160(SB)/4, $0x7f800000
+DATA pool<>+3164(SB)/4, $0x7f800000
+DATA pool<>+3200(SB)/4, $0x42700000
+DATA pool<>+3204(SB)/4, $0x42700000
+DATA pool<>+3208(SB)/4, $0x42700000
+DATA pool<>+3212(SB)/4, $0x42700000
+DATA pool<>+3216(SB)/4, $0x42700000
+DATA pool<>+3220(SB)/4, $0x42700000
+DATA pool<>+3224(SB)/4, $0x42700000
+DATA pool<>+3228(SB)/4, $0x42700000
+DATA pool<>+3232(SB)/4, $0x42700000
+DATA pool<>+3236(SB)/4, $0x42700000
+DATA pool<>+3240(SB)/4, $0x42700000
+DATA pool<>+3244(SB)/4, $0x42700000
+DATA pool<>+3248(SB)/4, $0x42700000
+DATA pool<>+3252(SB)/4, $0x42700000
+DATA pool<>+3256(SB)/4, $0x42700000
+DATA pool<>+3260(SB)/4, $0x42700000
+DATA pool<>+3264(SB)/4, $0x42700000
+DATA pool<>+3268(SB)/4, $0x42700000
+DATA pool<>+3272(SB)/4, $0x42700000
+DATA pool<>+3276(SB)/4, $0x42700000
+DATA pool<>+3280(SB)/4, $0x42700000
+DATA pool<>+3284(SB)/4, $0x42700000
+DATA pool<>+3288(SB)/4, $0x42700000
+DATA pool<>+3292(SB)/4, $0x42700000
+DATA pool<>+3328(SB)/4, $0x00000000
+DATA pool<>+3332(SB)/4, $0x00000000
+DATA pool<>+3336(SB)/4, $0x00000000
+DATA pool<>+3340(SB)/4, $0x00000000
+DATA pool<>+3344(SB)/4, $0x00000000
+DATA pool<>+3348(SB)/4, $0x00000000
+DATA pool<>+3352(SB)/4, $0x00000000
+DATA pool<>+3356(SB)/4, $0x00000000
+DATA pool<>+3360(SB)/4, $0x00000000
+DATA pool<>+3364(SB)/4, $0x00000000
+DATA pool<>+3368(SB)/4, $0x00000000
+DATA pool<>+3372(SB)/4, $0x00000000
+DATA pool<>+3376(SB)/4, $0x00000000
+DATA pool<>+3380(SB)/4, $0x00000000
+DATA pool<>+3384(SB)/4, $0x00000000
+DATA pool<>+3388(SB)/4, $0x00000000
+DATA pool<>+3392(SB)/4, $0x00000000
+DATA pool<>+3396(SB)/4, $0x00000000
+DATA pool<>+3400(SB)/4, $0x00000000
+DATA pool<>+3404(SB)/4, $0x00000000
+DATA pool<>+3408(SB)/4, $0x00000000
+DATA pool<>+3412(SB)/4, $0x00000000
+DATA pool<>+3416(SB)/4, $0x00000000
+DATA pool<>+3420(SB)/4, $0x00000000
+DATA pool<>+3456(SB)/4, $0x00000008
+DATA pool<>+3460(SB)/4, $0x00000008
+DATA pool<>+3464(SB)/4, $0x00000008
+DATA pool<>+3468(SB)/4, $0x00000008
+DATA pool<>+3472(SB)/4, $0x00000008
+DATA pool<>+3476(SB)/4, $0x00000008
+DATA pool<>+3480(SB)/4, $0x00000008
+DATA pool<>+3484(SB)/4, $0x00000008
+DATA pool<>+3488(SB)/4, $0x00000008
+DATA pool<>+3492(SB)/4, $0x00000008
+DATA pool<>+3496(SB)/4, $0x00000008
+DATA pool<>+3500(SB)/4, $0x00000008
+DATA pool<>+3504(SB)/4, $0x00000008
+DATA pool<>+3508(SB)/4, $0x00000008
+DATA pool<>+3512(SB)/4, $0x00000008
+DATA pool<>+3516(SB)/4, $0x00000008
+DATA pool<>+3520(SB)/4, $0x00000008
+DATA pool<>+3524(SB)/4, $0x00000008
+DATA pool<>+3528(SB)/4, $0x00000008
+DATA pool<>+3532(SB)/4, $0x00000008
+DATA pool<>+3536(SB)/4, $0x00000008
+DATA pool<>+3540(SB)/4, $0x00000008
+DATA pool<>+3544(SB)/4, $0x00000008
+DATA pool<>+3548(SB)/4, $0x00000008
+DATA pool<>+3584(SB)/4, $0xc2480000
+DATA pool<>+3588(SB)/4, $0xc2480000
+DATA pool<>+3592(SB)/4, $0xc2480000
+DATA pool<>+3596(SB)/4, $0xc2480000
+DATA pool<>+3600(SB)/4, $0xc2480000
+DATA pool<>+3604(SB)/4, $0xc2480000
+DATA pool<>+3608(SB)/4, $0xc2480000
+DATA pool<>+3612(SB)/4, $0xc2480000
+DATA pool<>+3616(SB)/4, $0xc2480000
+DATA pool<>+3620(SB)/4, $0xc2480000
+DATA pool<>+3624(SB)/4, $0xc2480000
+DATA pool<>+3628(SB)/4, $0xc2480000
+DATA pool<>+3632(SB)/4, $0xc2480000
+DATA pool<>+3636(SB)/4, $0xc2480000
+DATA pool<>+3640(SB)/4, $0xc2480000
+DATA pool<>+3644(SB)/4, $0xc2480000
+DATA pool<>+3648(SB)/4, $0xc2480000
+DATA pool<>+3652(SB)/4, $0xc2480000
+DATA pool<>+3656(SB)/4, $0xc2480000
+DATA pool<>+3660(SB)/4, $0xc2480000
+DATA pool<>+3664(SB)/4, $0xc2480000
+DATA pool<>+3668(SB)/4, $0xc2480000
+DATA pool<>+3672(SB)/4, $0xc2480000
+DATA pool<>+3676(SB)/4, $0xc2480000
+DATA pool<>+3712(SB)/8, $0x3fe0000000000000
+DATA pool<>+3720(SB)/8, $0x3fe0000000000000
+DATA pool<>+3728(SB)/8, $0x3fe0000000000000
+DATA pool<>+3736(SB)/8, $0x3fe0000000000000
+DATA pool<>+3744(SB)/8, $0x3fe0000000000000
+DATA pool<>+3752(SB)/8, $0x3fe0000000000000
+DATA pool<>+3760(SB)/8, $0x3fe0000000000000
+DATA pool<>+3768(SB)/8, $0x3fe0000000000000
+DATA pool<>+3776(SB)/8, $0x3fe0000000000000
+DATA pool<>+3784(SB)/8, $0x3fe0000000000000
+DATA pool<>+3792(SB)/8, $0x3fe0000000000000
+DATA pool<>+3800(SB)/8, $0x3fe0000000000000
+DATA pool<>+3840(SB)/8, $0x3fd999999999999a
+DATA pool<>+3848(SB)/8, $0x3fd999999999999a
+DATA pool<>+3856(SB)/8, $0x3fd999999999999a
+DATA pool<>+3864(SB)/8, $0x3fd999999999999a
+DATA pool<>+3872(SB)/8, $0x3fd999999999999a
+DATA pool<>+3880(SB)/8, $0x3fd999999999999a
+DATA pool<>+3888(SB)/8, $0x3fd999999999999a
+DATA pool<>+3896(SB)/8, $0x3fd999999999999a
+DATA pool<>+3904(SB)/8, $0x3fd999999999999a
+DATA pool<>+3912(SB)/8, $0x3fd999999999999a
+DATA pool<>+3920(SB)/8, $0x3fd999999999999a
+DATA pool<>+3928(SB)/8, $0x3fd999999999999a
+DATA pool<>+3968(SB)/8, $0x4000000000000000
+DATA pool<>+3976(SB)/8, $0x4000000000000000
+DATA pool<>+3984(SB)/8, $0x4000000000000000
+DATA pool<>+3992(SB)/8, $0x4000000000000000
+DATA pool<>+4000(SB)/8, $0x4000000000000000
+DATA pool<>+4008(SB)/8, $0x4000000000000000
+DATA pool<>+4016(SB)/8, $0x4000000000000000
+DATA pool<>+4024(SB)/8, $0x4000000000000000
+DATA pool<>+4032(SB)/8, $0x4000000000000000
+DATA pool<>+4040(SB)/8, $0x4000000000000000
+DATA pool<>+4048(SB)/8, $0x4000000000000000
+DATA pool<>+4056(SB)/8, $0x4000000000000000
+DATA pool<>+4096(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4104(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4112(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4120(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4128(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4136(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4144(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4152(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4160(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4168(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4176(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4184(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4224(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4232(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4240(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4248(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4256(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4264(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4272(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4280(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4288(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4296(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4304(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4312(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4352(SB)/8, $0x3fa8618618618618
+DATA pool<>+4360(SB)/8, $0x3fa8618618618618
+DATA pool<>+4368(SB)/8, $0x3fa8618618618618
+DATA pool<>+4376(SB)/8, $0x3fa8618618618618
+DATA pool<>+4384(SB)/8, $0x3fa8618618618618
+DATA pool<>+4392(SB)/8, $0x3fa8618618618618
+DATA pool<>+4400(SB)/8, $0x3fa8618618618618
+DATA pool<>+4408(SB)/8, $0x3fa8618618618618
+DATA pool<>+4416(SB)/8, $0x3fa8618618618618
+DATA pool<>+4424(SB)/8, $0x3fa8618618618618
+DATA pool<>+4432(SB)/8, $0x3fa8618618618618
+DATA pool<>+4440(SB)/8, $0x3fa8618618618618
+DATA pool<>+4480(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4488(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4496(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4504(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4512(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4520(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4528(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4536(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4544(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4552(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4560(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4568(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4608(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4616(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4624(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4632(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4640(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4648(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4656(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4664(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4672(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4680(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4688(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4696(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4736(SB)/8, $0x3fb1111111111111
+DATA pool<>+4744(SB)/8, $0x3fb1111111111111
+DATA pool<>+4752(SB)/8, $0x3fb1111111111111
+DATA pool<>+4760(SB)/8, $0x3fb1111111111111
+DATA pool<>+4768(SB)/8, $0x3fb1111111111111
+DATA pool<>+4776(SB)/8, $0x3fb1111111111111
+DATA pool<>+4784(SB)/8, $0x3fb1111111111111
+DATA pool<>+4792(SB)/8, $0x3fb1111111111111
+DATA pool<>+4800(SB)/8, $0x3fb1111111111111
+DATA pool<>+4808(SB)/8, $0x3fb1111111111111
+DATA pool<>+4816(SB)/8, $0x3fb1111111111111
+DATA pool<>+4824(SB)/8, $0x3fb1111111111111
+DATA pool<>+4864(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4872(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4880(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4888(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4896(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4904(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4912(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4920(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4928(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4936(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4944(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4952(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4992(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5000(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5008(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5016(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5024(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5032(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5040(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5048(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5056(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5064(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5072(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5080(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5120(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5128(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5136(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5144(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5152(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5160(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5168(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5176(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5184(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5192(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5200(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5208(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5248(SB)/8, $0x3fc2492492492492
+DATA pool<>+5256(SB)/8, $0x3fc2492492492492
+DATA pool<>+5264(SB)/8, $0x3fc2492492492492
+DATA pool<>+5272(SB)/8, $0x3fc2492492492492
+DATA pool<>+5280(SB)/8, $0x3fc2492492492492
+DATA pool<>+5288(SB)/8, $0x3fc2492492492492
+DATA pool<>+5296(SB)/8, $0x3fc2492492492492
+DATA pool<>+5304(SB)/8, $0x3fc2492492492492
+DATA pool<>+5312(SB)/8, $0x3fc2492492492492
+DATA pool<>+5320(SB)/8, $0x3fc2492492492492
+DATA pool<>+5328(SB)/8, $0x3fc2492492492492
+DATA pool<>+5336(SB)/8, $0x3fc2492492492492
+DATA pool<>+5376(SB)/8, $0x3fc999999999999a
+DATA pool<>+5384(SB)/8, $0x3fc999999999999a
+DATA pool<>+5392(SB)/8, $0x3fc999999999999a
+DATA pool<>+5400(SB)/8, $0x3fc999999999999a
+DATA pool<>+5408(SB)/8, $0x3fc999999999999a
+DATA pool<>+5416(SB)/8, $0x3fc999999999999a
+DATA pool<>+5424(SB)/8, $0x3fc999999999999a
+DATA pool<>+5432(SB)/8, $0x3fc999999999999a
+DATA pool<>+5440(SB)/8, $0x3fc999999999999a
+DATA pool<>+5448(SB)/8, $0x3fc999999999999a
+DATA pool<>+5456(SB)/8, $0x3fc999999999999a
+DATA pool<>+5464(SB)/8, $0x3fc999999999999a
+DATA pool<>+5504(SB)/8, $0x3fd5555555555555
+DATA pool<>+5512(SB)/8, $0x3fd5555555555555
+DATA pool<>+5520(SB)/8, $0x3fd5555555555555
+DATA pool<>+5528(SB)/8, $0x3fd5555555555555
+DATA pool<>+5536(SB)/8, $0x3fd5555555555555
+DATA pool<>+5544(SB)/8, $0x3fd5555555555555
+DATA pool<>+5552(SB)/8, $0x3fd5555555555555
+DATA pool<>+5560(SB)/8, $0x3fd5555555555555
+DATA pool<>+5568(SB)/8, $0x3fd5555555555555
+DATA pool<>+5576(SB)/8, $0x3fd5555555555555
+DATA pool<>+5584(SB)/8, $0x3fd5555555555555
+DATA pool<>+5592(SB)/8, $0x3fd5555555555555
+DATA pool<>+5632(SB)/8, $0x8000000000000000
+DATA pool<>+5640(SB)/8, $0x8000000000000000
+DATA pool<>+5648(SB)/8, $0x8000000000000000
+DATA pool<>+5656(SB)/8, $0x8000000000000000
+DATA pool<>+5664(SB)/8, $0x8000000000000000
+DATA pool<>+5672(SB)/8, $0x8000000000000000
+DATA pool<>+5680(SB)/8, $0x8000000000000000
+DATA pool<>+5688(SB)/8, $0x8000000000000000
+DATA pool<>+5696(SB)/8, $0x8000000000000000
+DATA pool<>+5704(SB)/8, $0x8000000000000000
+DATA pool<>+5712(SB)/8, $0x8000000000000000
+DATA pool<>+5720(SB)/8, $0x8000000000000000
+DATA pool<>+5760(SB)/8, $0xfff0000000000000
+DATA pool<>+5768(SB)/8, $0xfff0000000000000
+DATA pool<>+5776(SB)/8, $0xfff0000000000000
+DATA pool<>+5784(SB)/8, $0xfff0000000000000
+DATA pool<>+5792(SB)/8, $0xfff0000000000000
+DATA pool<>+5800(SB)/8, $0xfff0000000000000
+DATA pool<>+5808(SB)/8, $0xfff0000000000000
+DATA pool<>+5816(SB)/8, $0xfff0000000000000
+DATA pool<>+5824(SB)/8, $0xfff0000000000000
+DATA pool<>+5832(SB)/8, $0xfff0000000000000
+DATA pool<>+5840(SB)/8, $0xfff0000000000000
+DATA pool<>+5848(SB)/8, $0xfff0000000000000
+DATA pool<>+5888(SB)/8, $0x7ff0000000000000
+DATA pool<>+5896(SB)/8, $0x7ff0000000000000
+DATA pool<>+5904(SB)/8, $0x7ff0000000000000
+DATA pool<>+5912(SB)/8, $0x7ff0000000000000
+DATA pool<>+5920(SB)/8, $0x7ff0000000000000
+DATA pool<>+5928(SB)/8, $0x7ff0000000000000
+DATA pool<>+5936(SB)/8, $0x7ff0000000000000
+DATA pool<>+5944(SB)/8, $0x7ff0000000000000
+DATA pool<>+5952(SB)/8, $0x7ff0000000000000
+DATA pool<>+5960(SB)/8, $0x7ff0000000000000
+DATA pool<>+5968(SB)/8, $0x7ff0000000000000
+DATA pool<>+5976(SB)/8, $0x7ff0000000000000
+DATA pool<>+6016(SB)/8, $0x4338000000000000
+DATA pool<>+6024(SB)/8, $0x4338000000000000
+DATA pool<>+6032(SB)/8, $0x4338000000000000
+DATA pool<>+6040(SB)/8, $0x4338000000000000
+DATA pool<>+6048(SB)/8, $0x4338000000000000
+DATA pool<>+6056(SB)/8, $0x4338000000000000
+DATA pool<>+6064(SB)/8, $0x4338000000000000
+DATA pool<>+6072(SB)/8, $0x4338000000000000
+DATA pool<>+6080(SB)/8, $0x4338000000000000
+DATA pool<>+6088(SB)/8, $0x4338000000000000
+DATA pool<>+6096(SB)/8, $0x4338000000000000
+DATA pool<>+6104(SB)/8, $0x4338000000000000
+DATA pool<>+6144(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6152(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6160(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6168(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6176(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6184(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6192(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6200(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6208(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6216(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6224(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6232(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6272(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6280(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6288(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6296(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6304(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6312(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6320(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6328(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6336(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6344(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6352(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6360(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6400(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6408(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6416(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6424(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6432(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6440(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6448(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6456(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6464(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6472(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6480(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6488(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6528(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6536(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6544(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6552(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6560(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6568(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6576(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6584(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6592(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6600(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6608(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6616(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6656(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6664(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6672(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6680(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6688(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6696(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6704(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6712(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6720(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6728(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6736(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6744(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6784(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6792(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6800(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6808(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6816(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6824(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6832(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6840(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6848(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6856(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6864(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6872(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6912(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6920(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6928(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6936(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6944(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6952(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6960(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6968(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6976(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6984(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6992(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7000(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7040(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7048(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7056(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7064(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7072(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7080(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7088(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7096(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7104(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7112(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7120(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7128(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7168(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7176(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7184(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7192(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7200(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7208(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7216(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7224(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7232(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7240(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7248(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7256(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7296(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7304(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7312(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7320(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7328(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7336(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7344(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7352(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7360(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7368(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7376(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7384(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7424(SB)/8, $0x3f811111111100dc
+DATA pool<>+7432(SB)/8, $0x3f811111111100dc
+DATA pool<>+7440(SB)/8, $0x3f811111111100dc
+DATA pool<>+7448(SB)/8, $0x3f811111111100dc
+DATA pool<>+7456(SB)/8, $0x3f811111111100dc
+DATA pool<>+7464(SB)/8, $0x3f811111111100dc
+DATA pool<>+7472(SB)/8, $0x3f811111111100dc
+DATA pool<>+7480(SB)/8, $0x3f811111111100dc
+DATA pool<>+7488(SB)/8, $0x3f811111111100dc
+DATA pool<>+7496(SB)/8, $0x3f811111111100dc
+DATA pool<>+7504(SB)/8, $0x3f811111111100dc
+DATA pool<>+7512(SB)/8, $0x3f811111111100dc
+DATA pool<>+7552(SB)/8, $0x3fa5555555555556
+DATA pool<>+7560(SB)/8, $0x3fa5555555555556
+DATA pool<>+7568(SB)/8, $0x3fa5555555555556
+DATA pool<>+7576(SB)/8, $0x3fa5555555555556
+DATA pool<>+7584(SB)/8, $0x3fa5555555555556
+DATA pool<>+7592(SB)/8, $0x3fa5555555555556
+DATA pool<>+7600(SB)/8, $0x3fa5555555555556
+DATA pool<>+7608(SB)/8, $0x3fa5555555555556
+DATA pool<>+7616(SB)/8, $0x3fa5555555555556
+DATA pool<>+7624(SB)/8, $0x3fa5555555555556
+DATA pool<>+7632(SB)/8, $0x3fa5555555555556
+DATA pool<>+7640(SB)/8, $0x3fa5555555555556
+DATA pool<>+7680(SB)/8, $0x3fc5555555555557
+DATA pool<>+7688(SB)/8, $0x3fc5555555555557
+DATA pool<>+7696(SB)/8, $0x3fc5555555555557
+DATA pool<>+7704(SB)/8, $0x3fc5555555555557
+DATA pool<>+7712(SB)/8, $0x3fc5555555555557
+DATA pool<>+7720(SB)/8, $0x3fc5555555555557
+DATA pool<>+7728(SB)/8, $0x3fc5555555555557
+DATA pool<>+7736(SB)/8, $0x3fc5555555555557
+DATA pool<>+7744(SB)/8, $0x3fc5555555555557
+DATA pool<>+7752(SB)/8, $0x3fc5555555555557
+DATA pool<>+7760(SB)/8, $0x3fc5555555555557
+DATA pool<>+7768(SB)/8, $0x3fc5555555555557
+DATA pool<>+7808(SB)/8, $0x3fe0000000000000
+DATA pool<>+7816(SB)/8, $0x3fe0000000000000
+DATA pool<>+7824(SB)/8, $0x3fe0000000000000
+DATA pool<>+7832(SB)/8, $0x3fe0000000000000
+DATA pool<>+7840(SB)/8, $0x3fe0000000000000
+DATA pool<>+7848(SB)/8, $0x3fe0000000000000
+DATA pool<>+7856(SB)/8, $0x3fe0000000000000
+DATA pool<>+7864(SB)/8, $0x3fe0000000000000
+DATA pool<>+7872(SB)/8, $0x3fe0000000000000
+DATA pool<>+7880(SB)/8, $0x3fe0000000000000
+DATA pool<>+7888(SB)/8, $0x3fe0000000000000
+DATA pool<>+7896(SB)/8, $0x3fe0000000000000
+DATA pool<>+7936(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7944(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7952(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7960(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7968(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7976(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7984(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7992(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8000(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8008(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8016(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8024(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8064(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8072(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8080(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8088(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8096(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8104(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8112(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8120(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8128(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8136(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8144(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8152(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8192(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8200(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8208(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8216(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8224(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8232(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8240(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8248(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8256(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8264(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8272(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8280(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8320(SB)/8, $0x3fc1111111111111
+DATA pool<>+8328(SB)/8, $0x3fc1111111111111
+DATA pool<>+8336(SB)/8, $0x3fc1111111111111
+DATA pool<>+8344(SB)/8, $0x3fc1111111111111
+DATA pool<>+8352(SB)/8, $0x3fc1111111111111
+DATA pool<>+8360(SB)/8, $0x3fc1111111111111
+DATA pool<>+8368(SB)/8, $0x3fc1111111111111
+DATA pool<>+8376(SB)/8, $0x3fc1111111111111
+DATA pool<>+8384(SB)/8, $0x3fc1111111111111
+DATA pool<>+8392(SB)/8, $0x3fc1111111111111
+DATA pool<>+8400(SB)/8, $0x3fc1111111111111
+DATA pool<>+8408(SB)/8, $0x3fc1111111111111
+DATA pool<>+8448(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8456(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8464(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8472(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8480(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8488(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8496(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8504(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8512(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8520(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8528(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8536(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8576(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8584(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8592(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8600(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8608(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8616(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8624(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8632(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8640(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8648(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8656(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8664(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8704(SB)/8, $0x7ff8000000000001
+DATA pool<>+8712(SB)/8, $0x7ff8000000000001
+DATA pool<>+8720(SB)/8, $0x7ff8000000000001
+DATA pool<>+8728(SB)/8, $0x7ff8000000000001
+DATA pool<>+8736(SB)/8, $0x7ff8000000000001
+DATA pool<>+8744(SB)/8, $0x7ff8000000000001
+DATA pool<>+8752(SB)/8, $0x7ff8000000000001
+DATA pool<>+8760(SB)/8, $0x7ff8000000000001
+DATA pool<>+8768(SB)/8, $0x7ff8000000000001
+DATA pool<>+8776(SB)/8, $0x7ff8000000000001
+DATA pool<>+8784(SB)/8, $0x7ff8000000000001
+DATA pool<>+8792(SB)/8, $0x7ff8000000000001
+DATA pool<>+8832(SB)/8, $0xc084500000000000
+DATA pool<>+8840(SB)/8, $0xc084500000000000
+DATA pool<>+8848(SB)/8, $0xc084500000000000
+DATA pool<>+8856(SB)/8, $0xc084500000000000
+DATA pool<>+8864(SB)/8, $0xc084500000000000
+DATA pool<>+8872(SB)/8, $0xc084500000000000
+DATA pool<>+8880(SB)/8, $0xc084500000000000
+DATA pool<>+8888(SB)/8, $0xc084500000000000
+DATA pool<>+8896(SB)/8, $0xc084500000000000
+DATA pool<>+8904(SB)/8, $0xc084500000000000
+DATA pool<>+8912(SB)/8, $0xc084500000000000
+DATA pool<>+8920(SB)/8, $0xc084500000000000
 DATA pool<>+8960(SB)/4, $0x49400000
 DATA pool<>+8964(SB)/4, $0x49400000
 DATA pool<>+8968(SB)/4, $0x49400000
@@ -19276,30 +20220,20 @@ DATA masktab<>+48(SB)/8, $0x0000000000000000
 DATA masktab<>+56(SB)/8, $0x0000000000000000
 GLOBL masktab<>(SB), RODATA|NOPTR, $64
 
-DATA xent_quadpd<>+0(SB)/8, $0x0000000000000000
-DATA xent_quadpd<>+8(SB)/8, $0x0000000000000002
-DATA xent_quadpd<>+16(SB)/8, $0x0000000000000004
-DATA xent_quadpd<>+24(SB)/8, $0x0000000000000006
-DATA xent_quadpd<>+32(SB)/8, $0x0000000000000000
-DATA xent_quadpd<>+40(SB)/8, $0x0000000000000002
-DATA xent_quadpd<>+48(SB)/8, $0x0000000000000004
-DATA xent_quadpd<>+56(SB)/8, $0x0000000000000006
-GLOBL xent_quadpd<>(SB), RODATA|NOPTR, $64
-
-DATA xent_quadps<>+0(SB)/4, $0x00000000
-DATA xent_quadps<>+4(SB)/4, $0x00000004
-DATA xent_quadps<>+8(SB)/4, $0x00000008
-DATA xent_quadps<>+12(SB)/4, $0x0000000c
-DATA xent_quadps<>+16(SB)/4, $0x00000000
-DATA xent_quadps<>+20(SB)/4, $0x00000004
-DATA xent_quadps<>+24(SB)/4, $0x00000008
-DATA xent_quadps<>+28(SB)/4, $0x0000000c
-DATA xent_quadps<>+32(SB)/4, $0x00000000
-DATA xent_quadps<>+36(SB)/4, $0x00000004
-DATA xent_quadps<>+40(SB)/4, $0x00000008
-DATA xent_quadps<>+44(SB)/4, $0x0000000c
-DATA xent_quadps<>+48(SB)/4, $0x00000000
-DATA xent_quadps<>+52(SB)/4, $0x00000004
-DATA xent_quadps<>+56(SB)/4, $0x00000008
-DATA xent_quadps<>+60(SB)/4, $0x0000000c
-GLOBL xent_quadps<>(SB), RODATA|NOPTR, $64
+DATA xent_even32<>+0(SB)/4, $0x00000000
+DATA xent_even32<>+4(SB)/4, $0x00000002
+DATA xent_even32<>+8(SB)/4, $0x00000004
+DATA xent_even32<>+12(SB)/4, $0x00000006
+DATA xent_even32<>+16(SB)/4, $0x00000008
+DATA xent_even32<>+20(SB)/4, $0x0000000a
+DATA xent_even32<>+24(SB)/4, $0x0000000c
+DATA xent_even32<>+28(SB)/4, $0x0000000e
+DATA xent_even32<>+32(SB)/4, $0x00000000
+DATA xent_even32<>+36(SB)/4, $0x00000002
+DATA xent_even32<>+40(SB)/4, $0x00000004
+DATA xent_even32<>+44(SB)/4, $0x00000006
+DATA xent_even32<>+48(SB)/4, $0x00000008
+DATA xent_even32<>+52(SB)/4, $0x0000000a
+DATA xent_even32<>+56(SB)/4, $0x0000000c
+DATA xent_even32<>+60(SB)/4, $0x0000000e
+GLOBL xent_even32<>(SB), RODATA|NOPTR, $64
