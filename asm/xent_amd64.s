@@ -6,7 +6,7 @@
 
 // func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $224-56
+TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $192-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -31,15 +31,750 @@ pfnext:
 	CMPQ BX, $0x00000200
 	JA   row
 
-	// The max tree, then each row's broadcast max: on the stack, aligned
-	// to 64 bytes (a vector load that splits a cache line costs twice).
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
 	LEAQ (SP), SI
 	ADDQ $0x0000003f, SI
 	ANDQ $-64, SI
 	MOVQ BX, R9
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R10
+	CMPQ BX, $0x00000028
+	JA   w
 
+sgroups:
+	CMPQ DX, $0x04
+	JL   sgrest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+
+sggmax_one:
+	CMPQ   R11, $0x00000008
+	JL     sggmax_tail
+	VMAXPS (DI), Y1, Y1
+	VMAXPS (DI)(R9*1), Y2, Y2
+	VMAXPS (DI)(R9*2), Y3, Y3
+	VMAXPS (R8), Y4, Y4
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, R11
+	JMP    sggmax_one
+
+sggmax_tail:
+	TESTQ      R11, R11
+	JE         sggmax_done
+	VMASKMOVPS (DI), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y1, Y1
+	VMASKMOVPS (DI)(R9*1), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y2, Y2
+	VMASKMOVPS (DI)(R9*2), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y3, Y3
+	VMASKMOVPS (R8), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y4, Y4
+
+sggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VMAXPS     Y2, Y1, Y1
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      sgbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, (SI)
+	VMOVDQU pool<>+384(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 32(SI)
+	VMOVDQU pool<>+512(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 64(SI)
+	VMOVDQU pool<>+640(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 96(SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound, 12 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VXORPD  Y5, Y5, Y5
+	VMOVUPS pool<>+768(SB), Y6
+
+sggexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      sggexp_one
+	VMOVUPS (DI), Y7
+	VSUBPS  (SI), Y7, Y7
+	VMOVUPS 32(DI), Y8
+	VSUBPS  (SI), Y8, Y8
+	VMOVUPS (DI)(R9*1), Y9
+	VSUBPS  32(SI), Y9, Y9
+	VMOVUPS 32(DI)(R9*1), Y10
+	VSUBPS  32(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y10, Y13
+	VFMADD213PS pool<>+1536(SB), Y10, Y13
+	VFMADD213PS pool<>+1664(SB), Y10, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y7, Y8, Y8
+	VADDPS      Y8, Y2, Y2
+	VADDPS      Y9, Y10, Y10
+	VADDPS      Y10, Y3, Y3
+	VMOVUPS     (DI)(R9*2), Y7
+	VSUBPS      64(SI), Y7, Y7
+	VMOVUPS     32(DI)(R9*2), Y8
+	VSUBPS      64(SI), Y8, Y8
+	VMOVUPS     (R8), Y9
+	VSUBPS      96(SI), Y9, Y9
+	VMOVUPS     32(R8), Y10
+	VSUBPS      96(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y10, Y13
+	VFMADD213PS pool<>+1536(SB), Y10, Y13
+	VFMADD213PS pool<>+1664(SB), Y10, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y7, Y8, Y8
+	VADDPS      Y8, Y4, Y4
+	VADDPS      Y9, Y10, Y10
+	VADDPS      Y10, Y5, Y5
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, R11
+	JMP         sggexp_loop
+
+sggexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sggexp_tail
+	VMOVUPS (DI), Y7
+	VSUBPS  (SI), Y7, Y7
+	VMOVUPS (DI)(R9*1), Y8
+	VSUBPS  32(SI), Y8, Y8
+	VMOVUPS (DI)(R9*2), Y9
+	VSUBPS  64(SI), Y9, Y9
+	VMOVUPS (R8), Y10
+	VSUBPS  96(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y10, Y13
+	VFMADD213PS pool<>+1536(SB), Y10, Y13
+	VFMADD213PS pool<>+1664(SB), Y10, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y7, Y2, Y2
+	VADDPS      Y8, Y3, Y3
+	VADDPS      Y9, Y4, Y4
+	VADDPS      Y10, Y5, Y5
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	SUBQ        $0x00000008, R11
+	JMP         sggexp_one
+
+sggexp_tail:
+	TESTQ      R11, R11
+	JE         sggexp_done
+	VMASKMOVPS (DI), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VSUBPS     (SI), Y7, Y7
+	VMASKMOVPS (DI)(R9*1), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VSUBPS     32(SI), Y8, Y8
+	VMASKMOVPS (DI)(R9*2), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     64(SI), Y9, Y9
+	VMASKMOVPS (R8), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VSUBPS     96(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y10, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y10, Y12
+	VFMADD213PS pool<>+1536(SB), Y10, Y12
+	VFMADD213PS pool<>+1664(SB), Y10, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y11
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y11, Y11
+	VMULPS      Y11, Y12, Y10
+	VADDPS      Y7, Y2, Y2
+	VADDPS      Y8, Y3, Y3
+	VADDPS      Y9, Y4, Y4
+	VADDPS      Y10, Y5, Y5
+
+sggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPS     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPS     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVDQU    xent_even32<>+0(SB), Y3
+	VPERMPS    Y2, Y3, Y2
+	VCVTPS2PD  X2, Y2
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y3, Y6
+	VFMADD213PD pool<>+2816(SB), Y3, Y6
+	VFMADD213PD pool<>+2944(SB), Y3, Y6
+	VFMADD213PD pool<>+3072(SB), Y3, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y3
+	VPERMPS     Y1, Y3, Y1
+	VCVTPS2PD   X1, Y1
+	VADDPD      Y1, Y2, Y2
+	VCVTPD2PSY  Y2, X1
+	VMOVUPS     X1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         sgroups
+
+sgbail:
+	MOVQ $0x00000004, R8
+	JMP  sgsolo
+
+sgrest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+sgsolo:
+	TESTQ R8, R8
+	JE    sgroups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VMOVUPS pool<>+0(SB), Y1
+
+sogmax_one:
+	CMPQ   R11, $0x00000008
+	JL     sogmax_tail
+	VMAXPS (DI), Y1, Y1
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000008, R11
+	JMP    sogmax_one
+
+sogmax_tail:
+	TESTQ      R11, R11
+	JE         sogmax_done
+	VMASKMOVPS (DI), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMAXPS     Y2, Y1, Y1
+
+sogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPS     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VMAXPS     Y2, Y1, Y1
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      sgsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, (SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound, 12 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y2, Y2, Y2
+	VMOVUPS pool<>+768(SB), Y3
+
+sogexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      sogexp_one
+	VMOVUPS (DI), Y4
+	VSUBPS  (SI), Y4, Y4
+	VMOVUPS 32(DI), Y5
+	VSUBPS  (SI), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y5, Y8
+	VFMADD213PS pool<>+1536(SB), Y5, Y8
+	VFMADD213PS pool<>+1664(SB), Y5, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y5
+	VADDPS      Y4, Y5, Y5
+	VADDPS      Y5, Y2, Y2
+	ADDQ        $0x00000040, DI
+	SUBQ        $0x00000010, R11
+	JMP         sogexp_loop
+
+sogexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sogexp_tail
+	VMOVUPS (DI), Y4
+	VSUBPS  (SI), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y4, Y7
+	VFMADD213PS pool<>+1536(SB), Y4, Y7
+	VFMADD213PS pool<>+1664(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
+	VADDPS      Y4, Y2, Y2
+	ADDQ        $0x00000020, DI
+	SUBQ        $0x00000008, R11
+	JMP         sogexp_one
+
+sogexp_tail:
+	TESTQ      R11, R11
+	JE         sogexp_done
+	VMASKMOVPS (DI), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     (SI), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y4, Y6
+	VFMADD213PS pool<>+1536(SB), Y4, Y6
+	VFMADD213PS pool<>+1664(SB), Y4, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y3, Y5
+	VPSLLD      $0x14, Y3, Y3
+	VPADDD      Y3, Y5, Y5
+	VMULPS      Y5, Y6, Y4
+	VADDPS      Y4, Y2, Y2
+
+sogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPS     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPS     Y3, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVDQU    xent_even32<>+0(SB), Y3
+	VPERMPS    Y2, Y3, Y2
+	VCVTPS2PD  X2, Y2
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y3, Y6
+	VFMADD213PD pool<>+2816(SB), Y3, Y6
+	VFMADD213PD pool<>+2944(SB), Y3, Y6
+	VFMADD213PD pool<>+3072(SB), Y3, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y3
+	VPERMPS     Y1, Y3, Y1
+	VCVTPS2PD   X1, Y1
+	VADDPD      Y1, Y2, Y2
+	VCVTPD2PSY  Y2, X1
+	VMOVSS      X1, (AX)
+
+sgsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  sgsolo
+
+sgsnan:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    sgsnext
+
+w:
 groups:
 	CMPQ DX, $0x04
 	JL   grest
@@ -105,19 +840,24 @@ ggmax_done:
 	VPTEST   Y2, Y2
 	JNE      gbail
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPS      Y1, (SI)
-	VBROADCASTSS (SI), Y2
-	VMOVUPS      Y2, 32(SI)
-	VBROADCASTSS 8(SI), Y2
-	VMOVUPS      Y2, 64(SI)
-	VBROADCASTSS 16(SI), Y2
-	VMOVUPS      Y2, 96(SI)
-	VBROADCASTSS 24(SI), Y2
-	VMOVUPS      Y2, 128(SI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, (SI)
+	VMOVDQU pool<>+384(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 32(SI)
+	VMOVDQU pool<>+512(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 64(SI)
+	VMOVDQU pool<>+640(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 3 clamp bound and widened halves, 14 of 16.
+	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 14 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
@@ -125,32 +865,32 @@ ggmax_done:
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
-	VMOVUPS pool<>+256(SB), Y6
+	VMOVUPS pool<>+768(SB), Y6
 
 ggexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      ggexp_one
 	VMOVUPS (DI), Y7
-	VSUBPS  32(SI), Y7, Y7
+	VSUBPS  (SI), Y7, Y7
 	VMOVUPS 32(DI), Y8
-	VSUBPS  32(SI), Y8, Y8
+	VSUBPS  (SI), Y8, Y8
 	VMOVUPS (DI)(R9*1), Y9
-	VSUBPS  64(SI), Y9, Y9
+	VSUBPS  32(SI), Y9, Y9
 	VMOVUPS 32(DI)(R9*1), Y10
-	VSUBPS  64(SI), Y10, Y10
+	VSUBPS  32(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y7, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -158,16 +898,16 @@ ggexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -175,16 +915,16 @@ ggexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y9, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -192,16 +932,16 @@ ggexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y10, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y13
-	VFMADD213PS  pool<>+896(SB), Y10, Y13
-	VFMADD213PS  pool<>+1024(SB), Y10, Y13
-	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y10, Y13
+	VFMADD213PS  pool<>+1536(SB), Y10, Y13
+	VFMADD213PS  pool<>+1664(SB), Y10, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -219,26 +959,26 @@ ggexp_loop:
 	VADDPD       Y7, Y8, Y8
 	VADDPD       Y8, Y3, Y3
 	VMOVUPS      (DI)(R9*2), Y7
-	VSUBPS       96(SI), Y7, Y7
+	VSUBPS       64(SI), Y7, Y7
 	VMOVUPS      32(DI)(R9*2), Y8
-	VSUBPS       96(SI), Y8, Y8
+	VSUBPS       64(SI), Y8, Y8
 	VMOVUPS      (R8), Y9
-	VSUBPS       128(SI), Y9, Y9
+	VSUBPS       96(SI), Y9, Y9
 	VMOVUPS      32(R8), Y10
-	VSUBPS       128(SI), Y10, Y10
+	VSUBPS       96(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y7, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -246,16 +986,16 @@ ggexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -263,16 +1003,16 @@ ggexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y9, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -280,16 +1020,16 @@ ggexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y10, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y13
-	VFMADD213PS  pool<>+896(SB), Y10, Y13
-	VFMADD213PS  pool<>+1024(SB), Y10, Y13
-	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y10, Y13
+	VFMADD213PS  pool<>+1536(SB), Y10, Y13
+	VFMADD213PS  pool<>+1664(SB), Y10, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -315,26 +1055,26 @@ ggexp_one:
 	CMPQ    R11, $0x00000008
 	JL      ggexp_tail
 	VMOVUPS (DI), Y7
-	VSUBPS  32(SI), Y7, Y7
+	VSUBPS  (SI), Y7, Y7
 	VMOVUPS (DI)(R9*1), Y8
-	VSUBPS  64(SI), Y8, Y8
+	VSUBPS  32(SI), Y8, Y8
 	VMOVUPS (DI)(R9*2), Y9
-	VSUBPS  96(SI), Y9, Y9
+	VSUBPS  64(SI), Y9, Y9
 	VMOVUPS (R8), Y10
-	VSUBPS  128(SI), Y10, Y10
+	VSUBPS  96(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y7, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -342,16 +1082,16 @@ ggexp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -359,16 +1099,16 @@ ggexp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y9, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -376,16 +1116,16 @@ ggexp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y10, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y13
-	VFMADD213PS  pool<>+896(SB), Y10, Y13
-	VFMADD213PS  pool<>+1024(SB), Y10, Y13
-	VFMADD213PS  pool<>+1152(SB), Y10, Y13
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y10, Y13
+	VFMADD213PS  pool<>+1536(SB), Y10, Y13
+	VFMADD213PS  pool<>+1664(SB), Y10, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -421,32 +1161,32 @@ ggexp_tail:
 	VMASKMOVPS (DI), Y0, Y7
 	VMOVUPS    pool<>+0(SB), Y8
 	VBLENDVPS  Y0, Y7, Y8, Y7
-	VSUBPS     32(SI), Y7, Y7
+	VSUBPS     (SI), Y7, Y7
 	VMASKMOVPS (DI)(R9*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     64(SI), Y8, Y8
+	VSUBPS     32(SI), Y8, Y8
 	VMASKMOVPS (DI)(R9*2), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     96(SI), Y9, Y9
+	VSUBPS     64(SI), Y9, Y9
 	VMASKMOVPS (R8), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
-	VSUBPS     128(SI), Y10, Y10
+	VSUBPS     96(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y7, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -454,16 +1194,16 @@ ggexp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -471,16 +1211,16 @@ ggexp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y9, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -488,16 +1228,16 @@ ggexp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y10, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y11
-	VFMADD231PS pool<>+640(SB), Y11, Y10
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y10, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y12
-	VFMADD213PS  pool<>+896(SB), Y10, Y12
-	VFMADD213PS  pool<>+1024(SB), Y10, Y12
-	VFMADD213PS  pool<>+1152(SB), Y10, Y12
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y10, Y12
+	VFMADD213PS  pool<>+1536(SB), Y10, Y12
+	VFMADD213PS  pool<>+1664(SB), Y10, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y11
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y11, Y11
@@ -537,31 +1277,31 @@ ggexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), Y2, Y3
-	VPCMPGTQ pool<>+1408(SB), Y3, Y4
-	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y3, Y3
 	VPSRLQ   $0x34, Y2, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+1664(SB), Y5, Y5
-	VSUBPD   pool<>+1792(SB), Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), Y3, Y4
-	VADDPD      pool<>+1920(SB), Y3, Y3
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
 	VDIVPD      Y3, Y4, Y4
 	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+2048(SB), Y6
-	VFMADD213PD pool<>+2176(SB), Y3, Y6
-	VFMADD213PD pool<>+2304(SB), Y3, Y6
-	VFMADD213PD pool<>+2432(SB), Y3, Y6
-	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y3, Y6
+	VFMADD213PD pool<>+2816(SB), Y3, Y6
+	VFMADD213PD pool<>+2944(SB), Y3, Y6
+	VFMADD213PD pool<>+3072(SB), Y3, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), Y5, Y6
-	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y2, Y6
 	VMOVAPD     Y6, Y2
@@ -630,38 +1370,40 @@ ogmax_done:
 	VPTEST   Y2, Y2
 	JNE      gsnan
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPS      Y1, (SI)
-	VBROADCASTSS (SI), Y2
-	VMOVUPS      Y2, 32(SI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 3 clamp bound and widened halves, 14 of 16.
+	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 14 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 ogexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      ogexp_one
 	VMOVUPS (DI), Y4
-	VSUBPS  32(SI), Y4, Y4
+	VSUBPS  (SI), Y4, Y4
 	VMOVUPS 32(DI), Y5
-	VSUBPS  32(SI), Y5, Y5
+	VSUBPS  (SI), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
-	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
@@ -669,16 +1411,16 @@ ogexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y5, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -697,20 +1439,20 @@ ogexp_one:
 	CMPQ    R11, $0x00000008
 	JL      ogexp_tail
 	VMOVUPS (DI), Y4
-	VSUBPS  32(SI), Y4, Y4
+	VSUBPS  (SI), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -730,20 +1472,20 @@ ogexp_tail:
 	VMASKMOVPS (DI), Y0, Y4
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     32(SI), Y4, Y4
+	VSUBPS     (SI), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y5
-	VFMADD231PS pool<>+640(SB), Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y6
-	VFMADD213PS  pool<>+896(SB), Y4, Y6
-	VFMADD213PS  pool<>+1024(SB), Y4, Y6
-	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y4, Y6
+	VFMADD213PS  pool<>+1536(SB), Y4, Y6
+	VFMADD213PS  pool<>+1664(SB), Y4, Y6
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y5, Y5
@@ -768,31 +1510,31 @@ ogexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), Y2, Y3
-	VPCMPGTQ pool<>+1408(SB), Y3, Y4
-	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y3, Y3
 	VPSRLQ   $0x34, Y2, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+1664(SB), Y5, Y5
-	VSUBPD   pool<>+1792(SB), Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), Y3, Y4
-	VADDPD      pool<>+1920(SB), Y3, Y3
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
 	VDIVPD      Y3, Y4, Y4
 	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+2048(SB), Y6
-	VFMADD213PD pool<>+2176(SB), Y3, Y6
-	VFMADD213PD pool<>+2304(SB), Y3, Y6
-	VFMADD213PD pool<>+2432(SB), Y3, Y6
-	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y3, Y6
+	VFMADD213PD pool<>+2816(SB), Y3, Y6
+	VFMADD213PD pool<>+2944(SB), Y3, Y6
+	VFMADD213PD pool<>+3072(SB), Y3, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), Y5, Y6
-	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y2, Y6
 	VMOVAPD     Y6, Y2
@@ -811,7 +1553,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSS pool<>+2944(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    gsnext
 
@@ -825,10 +1567,10 @@ row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+3072(SB), Y5
-	VMOVUPS pool<>+3072(SB), Y6
-	VMOVUPS pool<>+3072(SB), Y7
-	VMOVUPS pool<>+3072(SB), Y8
+	VMOVUPS pool<>+3584(SB), Y5
+	VMOVUPS pool<>+3584(SB), Y6
+	VMOVUPS pool<>+3584(SB), Y7
+	VMOVUPS pool<>+3584(SB), Y8
 	MOVQ    BX, DI
 
 max_loop:
@@ -896,14 +1638,14 @@ max_done:
 	JE           special
 	VBROADCASTSS X1, Y2
 	VSUBSS       X5, X1, X1
-	VMOVSS       pool<>+3200(SB), X3
+	VMOVSS       pool<>+3712(SB), X3
 	VUCOMISS     X1, X3
 	JCC          fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 	MOVQ    BX, DI
 
 exp_loop:
@@ -917,16 +1659,16 @@ exp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
-	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
@@ -934,16 +1676,16 @@ exp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y5, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -967,16 +1709,16 @@ exp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -1000,16 +1742,16 @@ exp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y5
-	VFMADD231PS pool<>+640(SB), Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y6
-	VFMADD213PS  pool<>+896(SB), Y4, Y6
-	VFMADD213PS  pool<>+1024(SB), Y4, Y6
-	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y4, Y6
+	VFMADD213PS  pool<>+1536(SB), Y4, Y6
+	VFMADD213PS  pool<>+1664(SB), Y4, Y6
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y5, Y5
@@ -1032,7 +1774,7 @@ fast:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 	MOVQ    BX, DI
 
 fexp_loop:
@@ -1045,32 +1787,32 @@ fexp_loop:
 	VSUBPS     Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
-	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y5, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -1093,16 +1835,16 @@ fexp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -1126,16 +1868,16 @@ fexp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y5
-	VFMADD231PS pool<>+640(SB), Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y6
-	VFMADD213PS  pool<>+896(SB), Y4, Y6
-	VFMADD213PS  pool<>+1024(SB), Y4, Y6
-	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y4, Y6
+	VFMADD213PS  pool<>+1536(SB), Y4, Y6
+	VFMADD213PS  pool<>+1664(SB), Y4, Y6
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y5, Y5
@@ -1158,31 +1900,31 @@ expsdone:
 	VMOVAPD X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X4
-	VPADDQ   pool<>+1536(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1664(SB), X5, X5
-	VSUBPD   pool<>+1792(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X4
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2048(SB), X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VFMADD213PD pool<>+2560(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VFMADD231PD pool<>+2816(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X6
 	VMOVAPD     X6, X1
@@ -1199,7 +1941,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSS pool<>+2944(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    next
 
@@ -1268,15 +2010,15 @@ d_spsmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_spsmax_tail
 	VMOVUPS   (R9), Y5
-	VPCMPEQD  pool<>+3328(SB), Y2, Y6
+	VPCMPEQD  pool<>+3840(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3456(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	VMOVUPS   (R9)(DI*4), Y5
-	VPCMPEQD  pool<>+3328(SB), Y4, Y6
+	VPCMPEQD  pool<>+3840(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3456(SB), Y4, Y4
+	VPSUBD    pool<>+3968(SB), Y4, Y4
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_spsmax_one
@@ -1287,17 +2029,17 @@ d_spsmax_tail:
 	VMASKMOVPS (R9), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3328(SB), Y2, Y6
+	VPCMPEQD   pool<>+3840(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3456(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 	VMASKMOVPS (R9)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3328(SB), Y4, Y5
+	VPCMPEQD   pool<>+3840(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3456(SB), Y4, Y4
+	VPSUBD     pool<>+3968(SB), Y4, Y4
 
 d_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -1314,7 +2056,7 @@ d_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3584(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -1335,7 +2077,7 @@ d_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3584(SB), X3
+	VUCOMISS     pool<>+4096(SB), X3
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -1344,7 +2086,7 @@ d_spsmax_done:
 	VBROADCASTSS X2, Y2
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+256(SB), Y3
+	VMOVUPS      pool<>+768(SB), Y3
 	VBROADCASTSS 8(SP), Y4
 	VSUBPS       Y1, Y4, Y4
 	VBROADCASTSS 48(SP), Y5
@@ -1353,16 +2095,16 @@ d_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y4, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VFMADD213PS pool<>+1152(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -1372,16 +2114,16 @@ d_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -1420,16 +2162,16 @@ d_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -1439,33 +2181,33 @@ d_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y9, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y13
-	VFMADD213PS  pool<>+896(SB), Y9, Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3328(SB), Y5, Y10
+	VPCMPEQD     pool<>+3840(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3456(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VMOVUPS      Y8, (R10)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3328(SB), Y7, Y8
+	VPCMPEQD     pool<>+3840(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3456(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VMOVUPS      Y9, (R10)(DI*4)
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
@@ -1492,16 +2234,16 @@ d_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -1511,33 +2253,33 @@ d_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y9, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y11
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y9, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3328(SB), Y5, Y3
+	VPCMPEQD     pool<>+3840(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3456(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VMOVUPS      Y8, 16(SP)
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3328(SB), Y7, Y3
+	VPCMPEQD     pool<>+3840(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3456(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VMOVUPS      Y9, 64(SP)
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
@@ -1557,19 +2299,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X4
+	VUCOMISD    pool<>+4224(SB), X4
 	JCS         d_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_sp0l1p_big
-	VADDSD      pool<>+3968(SB), X1, X4
+	VADDSD      pool<>+4480(SB), X1, X4
 	VDIVSD      X4, X1, X4
 	VMULSD      X4, X4, X1
-	VMOVSD      pool<>+4096(SB), X7
-	VFMADD213SD pool<>+4224(SB), X1, X7
-	VFMADD213SD pool<>+4352(SB), X1, X7
-	VFMADD213SD pool<>+4480(SB), X1, X7
-	VFMADD213SD pool<>+4608(SB), X1, X7
+	VMOVSD      pool<>+4608(SB), X7
 	VFMADD213SD pool<>+4736(SB), X1, X7
 	VFMADD213SD pool<>+4864(SB), X1, X7
 	VFMADD213SD pool<>+4992(SB), X1, X7
@@ -1577,6 +2315,10 @@ d_spsexp_done:
 	VFMADD213SD pool<>+5248(SB), X1, X7
 	VFMADD213SD pool<>+5376(SB), X1, X7
 	VFMADD213SD pool<>+5504(SB), X1, X7
+	VFMADD213SD pool<>+5632(SB), X1, X7
+	VFMADD213SD pool<>+5760(SB), X1, X7
+	VFMADD213SD pool<>+5888(SB), X1, X7
+	VFMADD213SD pool<>+6016(SB), X1, X7
 	VMULSD      X1, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1584,34 +2326,34 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X4
-	VPCMPGTQ pool<>+1408(SB), X4, X7
-	VPADDQ   pool<>+1536(SB), X7, X8
+	VANDPD   pool<>+1792(SB), X1, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X7
+	VPADDQ   pool<>+2048(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X4, X4
 	VPSRLQ   $0x34, X1, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1664(SB), X8, X8
-	VSUBPD   pool<>+1792(SB), X8, X8
+	VORPD    pool<>+2176(SB), X8, X8
+	VSUBPD   pool<>+2304(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X4, X7
-	VADDPD      pool<>+1920(SB), X4, X4
+	VSUBPD      pool<>+2432(SB), X4, X7
+	VADDPD      pool<>+2432(SB), X4, X4
 	VDIVPD      X4, X7, X7
 	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+2048(SB), X9
-	VFMADD213PD pool<>+2176(SB), X4, X9
-	VFMADD213PD pool<>+2304(SB), X4, X9
-	VFMADD213PD pool<>+2432(SB), X4, X9
-	VFMADD213PD pool<>+2560(SB), X4, X9
+	VMOVUPD     pool<>+2560(SB), X9
+	VFMADD213PD pool<>+2688(SB), X4, X9
+	VFMADD213PD pool<>+2816(SB), X4, X9
+	VFMADD213PD pool<>+2944(SB), X4, X9
+	VFMADD213PD pool<>+3072(SB), X4, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X8, X9
-	VFMADD231PD pool<>+2816(SB), X8, X9
+	VFMADD231PD pool<>+3200(SB), X8, X9
+	VFMADD231PD pool<>+3328(SB), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X1, X9
 	VMOVAPD     X9, X1
@@ -1624,31 +2366,31 @@ d_sp0logz:
 	VMOVAPD X5, X4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X4, X7
-	VPCMPGTQ pool<>+1408(SB), X7, X8
-	VPADDQ   pool<>+1536(SB), X8, X9
+	VANDPD   pool<>+1792(SB), X4, X7
+	VPCMPGTQ pool<>+1920(SB), X7, X8
+	VPADDQ   pool<>+2048(SB), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X4, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1664(SB), X9, X9
-	VSUBPD   pool<>+1792(SB), X9, X9
+	VORPD    pool<>+2176(SB), X9, X9
+	VSUBPD   pool<>+2304(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X7, X8
-	VADDPD      pool<>+1920(SB), X7, X7
+	VSUBPD      pool<>+2432(SB), X7, X8
+	VADDPD      pool<>+2432(SB), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+2048(SB), X10
-	VFMADD213PD pool<>+2176(SB), X7, X10
-	VFMADD213PD pool<>+2304(SB), X7, X10
-	VFMADD213PD pool<>+2432(SB), X7, X10
-	VFMADD213PD pool<>+2560(SB), X7, X10
+	VMOVUPD     pool<>+2560(SB), X10
+	VFMADD213PD pool<>+2688(SB), X7, X10
+	VFMADD213PD pool<>+2816(SB), X7, X10
+	VFMADD213PD pool<>+2944(SB), X7, X10
+	VFMADD213PD pool<>+3072(SB), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X9, X10
-	VFMADD231PD pool<>+2816(SB), X9, X10
+	VFMADD231PD pool<>+3200(SB), X9, X10
+	VFMADD231PD pool<>+3328(SB), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X4, X10
 	VMOVAPD     X10, X4
@@ -1662,7 +2404,7 @@ d_sp0logz:
 d_sp0lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1920(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X5, X1, X1
 	MOVSS        gradScale+104(FP), X5
 	VXORPD       X4, X4, X4
@@ -1672,7 +2414,7 @@ d_sp0lossdone:
 	VBROADCASTSS X5, Y5
 	VMULSD       X1, X3, X1
 	VMULSD       X4, X1, X1
-	VXORPD       pool<>+5632(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 	VEXTRACTF128 $0x01, Y6, X3
 	VADDPD       X3, X6, X6
 	VPERMILPD    $0x01, X6, X3
@@ -1684,19 +2426,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X4
+	VUCOMISD    pool<>+4224(SB), X4
 	JCS         d_sp1logz
 	VDIVSD      X4, X3, X2
-	VUCOMISD    pool<>+3840(SB), X2
+	VUCOMISD    pool<>+4352(SB), X2
 	JHI         d_sp1l1p_big
-	VADDSD      pool<>+3968(SB), X2, X4
+	VADDSD      pool<>+4480(SB), X2, X4
 	VDIVSD      X4, X2, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+4096(SB), X7
-	VFMADD213SD pool<>+4224(SB), X2, X7
-	VFMADD213SD pool<>+4352(SB), X2, X7
-	VFMADD213SD pool<>+4480(SB), X2, X7
-	VFMADD213SD pool<>+4608(SB), X2, X7
+	VMOVSD      pool<>+4608(SB), X7
 	VFMADD213SD pool<>+4736(SB), X2, X7
 	VFMADD213SD pool<>+4864(SB), X2, X7
 	VFMADD213SD pool<>+4992(SB), X2, X7
@@ -1704,6 +2442,10 @@ d_sp0lossdone:
 	VFMADD213SD pool<>+5248(SB), X2, X7
 	VFMADD213SD pool<>+5376(SB), X2, X7
 	VFMADD213SD pool<>+5504(SB), X2, X7
+	VFMADD213SD pool<>+5632(SB), X2, X7
+	VFMADD213SD pool<>+5760(SB), X2, X7
+	VFMADD213SD pool<>+5888(SB), X2, X7
+	VFMADD213SD pool<>+6016(SB), X2, X7
 	VMULSD      X2, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1711,34 +2453,34 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD pool<>+1920(SB), X2, X2
+	VADDSD pool<>+2432(SB), X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X2, X4
-	VPCMPGTQ pool<>+1408(SB), X4, X7
-	VPADDQ   pool<>+1536(SB), X7, X8
+	VANDPD   pool<>+1792(SB), X2, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X7
+	VPADDQ   pool<>+2048(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X4, X4
 	VPSRLQ   $0x34, X2, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1664(SB), X8, X8
-	VSUBPD   pool<>+1792(SB), X8, X8
+	VORPD    pool<>+2176(SB), X8, X8
+	VSUBPD   pool<>+2304(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X4, X7
-	VADDPD      pool<>+1920(SB), X4, X4
+	VSUBPD      pool<>+2432(SB), X4, X7
+	VADDPD      pool<>+2432(SB), X4, X4
 	VDIVPD      X4, X7, X7
 	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+2048(SB), X9
-	VFMADD213PD pool<>+2176(SB), X4, X9
-	VFMADD213PD pool<>+2304(SB), X4, X9
-	VFMADD213PD pool<>+2432(SB), X4, X9
-	VFMADD213PD pool<>+2560(SB), X4, X9
+	VMOVUPD     pool<>+2560(SB), X9
+	VFMADD213PD pool<>+2688(SB), X4, X9
+	VFMADD213PD pool<>+2816(SB), X4, X9
+	VFMADD213PD pool<>+2944(SB), X4, X9
+	VFMADD213PD pool<>+3072(SB), X4, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X8, X9
-	VFMADD231PD pool<>+2816(SB), X8, X9
+	VFMADD231PD pool<>+3200(SB), X8, X9
+	VFMADD231PD pool<>+3328(SB), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X2, X9
 	VMOVAPD     X9, X2
@@ -1751,31 +2493,31 @@ d_sp1logz:
 	VMOVAPD X6, X4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X4, X7
-	VPCMPGTQ pool<>+1408(SB), X7, X8
-	VPADDQ   pool<>+1536(SB), X8, X9
+	VANDPD   pool<>+1792(SB), X4, X7
+	VPCMPGTQ pool<>+1920(SB), X7, X8
+	VPADDQ   pool<>+2048(SB), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X4, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1664(SB), X9, X9
-	VSUBPD   pool<>+1792(SB), X9, X9
+	VORPD    pool<>+2176(SB), X9, X9
+	VSUBPD   pool<>+2304(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X7, X8
-	VADDPD      pool<>+1920(SB), X7, X7
+	VSUBPD      pool<>+2432(SB), X7, X8
+	VADDPD      pool<>+2432(SB), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+2048(SB), X10
-	VFMADD213PD pool<>+2176(SB), X7, X10
-	VFMADD213PD pool<>+2304(SB), X7, X10
-	VFMADD213PD pool<>+2432(SB), X7, X10
-	VFMADD213PD pool<>+2560(SB), X7, X10
+	VMOVUPD     pool<>+2560(SB), X10
+	VFMADD213PD pool<>+2688(SB), X7, X10
+	VFMADD213PD pool<>+2816(SB), X7, X10
+	VFMADD213PD pool<>+2944(SB), X7, X10
+	VFMADD213PD pool<>+3072(SB), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X9, X10
-	VFMADD231PD pool<>+2816(SB), X9, X10
+	VFMADD231PD pool<>+3200(SB), X9, X10
+	VFMADD231PD pool<>+3328(SB), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X4, X10
 	VMOVAPD     X10, X4
@@ -1789,7 +2531,7 @@ d_sp1logz:
 d_sp1lossdone:
 	VCVTSD2SS    X2, X2, X2
 	VMOVSS       X2, 4(AX)
-	VMOVSD       pool<>+1920(SB), X2
+	VMOVSD       pool<>+2432(SB), X2
 	VDIVSD       X6, X2, X2
 	MOVSS        gradScale+104(FP), X6
 	VXORPD       X4, X4, X4
@@ -1799,7 +2541,7 @@ d_sp1lossdone:
 	VBROADCASTSS X6, Y6
 	VMULSD       X2, X3, X2
 	VMULSD       X4, X2, X2
-	VXORPD       pool<>+5632(SB), X2, X2
+	VXORPD       pool<>+6144(SB), X2, X2
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -1864,10 +2606,10 @@ d_sosmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_sosmax_tail
 	VMOVUPS   (R9), Y3
-	VPCMPEQD  pool<>+3328(SB), Y2, Y4
+	VPCMPEQD  pool<>+3840(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3456(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_sosmax_one
@@ -1878,10 +2620,10 @@ d_sosmax_tail:
 	VMASKMOVPS (R9), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3328(SB), Y2, Y4
+	VPCMPEQD   pool<>+3840(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3456(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 
 d_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -1898,7 +2640,7 @@ d_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3584(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          d_sospecial
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -1907,23 +2649,23 @@ d_sosmax_done:
 	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+256(SB), Y2
+	VMOVUPS      pool<>+768(SB), Y2
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y3, Y4
 	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y3, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y3, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VFMADD213PS pool<>+1152(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
 	VPADDD      Y5, Y6, Y6
@@ -1952,24 +2694,24 @@ d_sosexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
-	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3328(SB), Y4, Y6
+	VPCMPEQD     pool<>+3840(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3456(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VMOVUPS      Y5, (R10)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -1992,24 +2734,24 @@ d_sosexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+384(SB), Y2
-	VFMADD231PS pool<>+512(SB), Y5, Y2
-	VSUBPS      pool<>+384(SB), Y2, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y5, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3328(SB), Y4, Y2
+	VPCMPEQD     pool<>+3840(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3456(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VMOVUPS      Y5, 16(SP)
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
@@ -2029,19 +2771,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_so0l1p_big
-	VADDSD      pool<>+3968(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4096(SB), X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
+	VMOVSD      pool<>+4608(SB), X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
@@ -2049,6 +2787,10 @@ d_sosexp_done:
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
 	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -2056,34 +2798,34 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X5
-	VPADDQ   pool<>+1536(SB), X5, X6
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1664(SB), X6, X6
-	VSUBPD   pool<>+1792(SB), X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X5
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X5
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+2048(SB), X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
-	VFMADD213PD pool<>+2560(SB), X3, X7
+	VMOVUPD     pool<>+2560(SB), X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X6, X7
-	VFMADD231PD pool<>+2816(SB), X6, X7
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -2096,31 +2838,31 @@ d_so0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X3, X5
-	VPCMPGTQ pool<>+1408(SB), X5, X6
-	VPADDQ   pool<>+1536(SB), X6, X7
+	VANDPD   pool<>+1792(SB), X3, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1664(SB), X7, X7
-	VSUBPD   pool<>+1792(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X5, X6
-	VADDPD      pool<>+1920(SB), X5, X5
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+2048(SB), X8
-	VFMADD213PD pool<>+2176(SB), X5, X8
-	VFMADD213PD pool<>+2304(SB), X5, X8
-	VFMADD213PD pool<>+2432(SB), X5, X8
-	VFMADD213PD pool<>+2560(SB), X5, X8
+	VMOVUPD     pool<>+2560(SB), X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X7, X8
-	VFMADD231PD pool<>+2816(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -2134,7 +2876,7 @@ d_so0logz:
 d_so0lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1920(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSS        gradScale+104(FP), X4
 	VXORPD       X3, X3, X3
@@ -2144,7 +2886,7 @@ d_so0lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5632(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -2213,7 +2955,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSS pool<>+2944(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_sonext
 
@@ -2230,10 +2972,10 @@ d_row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+3072(SB), Y5
-	VMOVUPS pool<>+3072(SB), Y6
-	VMOVUPS pool<>+3072(SB), Y7
-	VMOVUPS pool<>+3072(SB), Y8
+	VMOVUPS pool<>+3584(SB), Y5
+	VMOVUPS pool<>+3584(SB), Y6
+	VMOVUPS pool<>+3584(SB), Y7
+	VMOVUPS pool<>+3584(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2363,7 +3105,7 @@ d_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3584(SB), X1
+	VUCOMISS pool<>+4096(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -2378,21 +3120,21 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+256(SB), Y4
+	VMOVUPS      pool<>+768(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y3, Y5
 	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+384(SB), Y4
-	VFMADD231PS pool<>+512(SB), Y3, Y4
-	VSUBPS      pool<>+384(SB), Y4, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VFMADD213PS pool<>+1152(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
 	VPSLLD      $0x14, Y4, Y4
 	VPADDD      Y4, Y6, Y6
@@ -2401,7 +3143,7 @@ d_maxb_done:
 	VXORPD      X4, X4, X4
 	VCVTSS2SD   X3, X4, X4
 	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3200(SB), X3
+	VMOVSS      pool<>+3712(SB), X3
 	VUCOMISS    X2, X3
 	JCC         d_fast
 
@@ -2409,7 +3151,7 @@ d_maxb_done:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2427,16 +3169,16 @@ d_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y4, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VFMADD213PS pool<>+1152(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2446,16 +3188,16 @@ d_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
-	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -2484,16 +3226,16 @@ d_expa_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
-	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2525,16 +3267,16 @@ d_expa_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
-	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2569,16 +3311,16 @@ d_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y4, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VFMADD213PS pool<>+1152(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2588,16 +3330,16 @@ d_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
-	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -2626,16 +3368,16 @@ d_expb_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
-	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2663,16 +3405,16 @@ d_expb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2697,16 +3439,16 @@ d_exp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2738,7 +3480,7 @@ d_fast:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2754,32 +3496,32 @@ d_fexpa_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
-	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y5, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2805,16 +3547,16 @@ d_fexpa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2843,16 +3585,16 @@ d_fexpa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2884,32 +3626,32 @@ d_fexpb_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
-	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y5, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2935,16 +3677,16 @@ d_fexpb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2971,16 +3713,16 @@ d_fexpb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -3005,16 +3747,16 @@ d_fexp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -3048,19 +3790,15 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3968(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4096(SB), X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
+	VMOVSD      pool<>+4608(SB), X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
@@ -3068,6 +3806,10 @@ d_expsdone:
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
 	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -3075,34 +3817,34 @@ d_expsdone:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X5
-	VPADDQ   pool<>+1536(SB), X5, X6
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1664(SB), X6, X6
-	VSUBPD   pool<>+1792(SB), X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X5
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X5
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+2048(SB), X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
-	VFMADD213PD pool<>+2560(SB), X3, X7
+	VMOVUPD     pool<>+2560(SB), X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X6, X7
-	VFMADD231PD pool<>+2816(SB), X6, X7
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -3115,31 +3857,31 @@ d_logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X3, X5
-	VPCMPGTQ pool<>+1408(SB), X5, X6
-	VPADDQ   pool<>+1536(SB), X6, X7
+	VANDPD   pool<>+1792(SB), X3, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1664(SB), X7, X7
-	VSUBPD   pool<>+1792(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X5, X6
-	VADDPD      pool<>+1920(SB), X5, X5
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+2048(SB), X8
-	VFMADD213PD pool<>+2176(SB), X5, X8
-	VFMADD213PD pool<>+2304(SB), X5, X8
-	VFMADD213PD pool<>+2432(SB), X5, X8
-	VFMADD213PD pool<>+2560(SB), X5, X8
+	VMOVUPD     pool<>+2560(SB), X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X7, X8
-	VFMADD231PD pool<>+2816(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -3153,7 +3895,7 @@ d_logz:
 d_lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1920(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSS        gradScale+104(FP), X4
 	VXORPD       X3, X3, X3
@@ -3163,7 +3905,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5632(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -3246,7 +3988,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSS pool<>+2944(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_next
 
@@ -3282,15 +4024,15 @@ l_spsmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_spsmax_tail
 	VMOVUPS   (R8), Y5
-	VPCMPEQD  pool<>+3328(SB), Y2, Y6
+	VPCMPEQD  pool<>+3840(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3456(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	VMOVUPS   (R8)(DI*4), Y5
-	VPCMPEQD  pool<>+3328(SB), Y4, Y6
+	VPCMPEQD  pool<>+3840(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3456(SB), Y4, Y4
+	VPSUBD    pool<>+3968(SB), Y4, Y4
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_spsmax_one
@@ -3301,17 +4043,17 @@ l_spsmax_tail:
 	VMASKMOVPS (R8), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3328(SB), Y2, Y6
+	VPCMPEQD   pool<>+3840(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3456(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 	VMASKMOVPS (R8)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3328(SB), Y4, Y5
+	VPCMPEQD   pool<>+3840(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3456(SB), Y4, Y4
+	VPSUBD     pool<>+3968(SB), Y4, Y4
 
 l_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -3328,7 +4070,7 @@ l_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3584(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -3349,7 +4091,7 @@ l_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3584(SB), X3
+	VUCOMISS     pool<>+4096(SB), X3
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -3358,7 +4100,7 @@ l_spsmax_done:
 	VBROADCASTSS X2, Y2
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+256(SB), Y3
+	VMOVUPS      pool<>+768(SB), Y3
 	VBROADCASTSS 8(SP), Y4
 	VSUBPS       Y1, Y4, Y4
 	VBROADCASTSS 48(SP), Y5
@@ -3367,16 +4109,16 @@ l_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y4, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VFMADD213PS pool<>+1152(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -3386,16 +4128,16 @@ l_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -3433,16 +4175,16 @@ l_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -3452,32 +4194,32 @@ l_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y9, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y13
-	VFMADD213PS  pool<>+896(SB), Y9, Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3328(SB), Y5, Y10
+	VPCMPEQD     pool<>+3840(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3456(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3328(SB), Y7, Y8
+	VPCMPEQD     pool<>+3840(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3456(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X9, Y9
@@ -3502,16 +4244,16 @@ l_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+384(SB), Y11
-	VFMADD231PS pool<>+512(SB), Y8, Y11
-	VSUBPS      pool<>+384(SB), Y11, Y12
-	VFMADD231PS pool<>+640(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -3521,32 +4263,32 @@ l_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y9, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y11
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y9, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3328(SB), Y5, Y3
+	VPCMPEQD     pool<>+3840(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3456(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3328(SB), Y7, Y3
+	VPCMPEQD     pool<>+3840(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3456(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X9, Y5
@@ -3565,19 +4307,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X4
+	VUCOMISD    pool<>+4224(SB), X4
 	JCS         l_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_sp0l1p_big
-	VADDSD      pool<>+3968(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4096(SB), X4
-	VFMADD213SD pool<>+4224(SB), X1, X4
-	VFMADD213SD pool<>+4352(SB), X1, X4
-	VFMADD213SD pool<>+4480(SB), X1, X4
-	VFMADD213SD pool<>+4608(SB), X1, X4
+	VMOVSD      pool<>+4608(SB), X4
 	VFMADD213SD pool<>+4736(SB), X1, X4
 	VFMADD213SD pool<>+4864(SB), X1, X4
 	VFMADD213SD pool<>+4992(SB), X1, X4
@@ -3585,6 +4323,10 @@ l_spsexp_done:
 	VFMADD213SD pool<>+5248(SB), X1, X4
 	VFMADD213SD pool<>+5376(SB), X1, X4
 	VFMADD213SD pool<>+5504(SB), X1, X4
+	VFMADD213SD pool<>+5632(SB), X1, X4
+	VFMADD213SD pool<>+5760(SB), X1, X4
+	VFMADD213SD pool<>+5888(SB), X1, X4
+	VFMADD213SD pool<>+6016(SB), X1, X4
 	VMULSD      X1, X4, X4
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X4
@@ -3592,34 +4334,34 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X4
-	VPADDQ   pool<>+1536(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1664(SB), X5, X5
-	VSUBPD   pool<>+1792(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X4
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2048(SB), X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
-	VFMADD213PD pool<>+2560(SB), X3, X7
+	VMOVUPD     pool<>+2560(SB), X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X4, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X5, X7
-	VFMADD231PD pool<>+2816(SB), X5, X7
+	VFMADD231PD pool<>+3200(SB), X5, X7
+	VFMADD231PD pool<>+3328(SB), X5, X7
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X7
 	VMOVAPD     X7, X1
@@ -3632,31 +4374,31 @@ l_sp0logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X3, X4
-	VPCMPGTQ pool<>+1408(SB), X4, X5
-	VPADDQ   pool<>+1536(SB), X5, X7
+	VANDPD   pool<>+1792(SB), X3, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X5
+	VPADDQ   pool<>+2048(SB), X5, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X4, X4
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X5, X7, X7
-	VORPD    pool<>+1664(SB), X7, X7
-	VSUBPD   pool<>+1792(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X4, X5
-	VADDPD      pool<>+1920(SB), X4, X4
+	VSUBPD      pool<>+2432(SB), X4, X5
+	VADDPD      pool<>+2432(SB), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+2048(SB), X8
-	VFMADD213PD pool<>+2176(SB), X4, X8
-	VFMADD213PD pool<>+2304(SB), X4, X8
-	VFMADD213PD pool<>+2432(SB), X4, X8
-	VFMADD213PD pool<>+2560(SB), X4, X8
+	VMOVUPD     pool<>+2560(SB), X8
+	VFMADD213PD pool<>+2688(SB), X4, X8
+	VFMADD213PD pool<>+2816(SB), X4, X8
+	VFMADD213PD pool<>+2944(SB), X4, X8
+	VFMADD213PD pool<>+3072(SB), X4, X8
 	VMULPD      X5, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X7, X8
-	VFMADD231PD pool<>+2816(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X3, X8
 	VMOVAPD     X8, X3
@@ -3681,19 +4423,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_sp1logz
 	VDIVSD      X3, X1, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_sp1l1p_big
-	VADDSD      pool<>+3968(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4096(SB), X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
@@ -3701,6 +4439,10 @@ l_sp0lossdone:
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
 	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3708,34 +4450,34 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X2
-	VPCMPGTQ pool<>+1408(SB), X2, X3
-	VPADDQ   pool<>+1536(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1664(SB), X4, X4
-	VSUBPD   pool<>+1792(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X2, X3
-	VADDPD      pool<>+1920(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+2048(SB), X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
-	VFMADD213PD pool<>+2560(SB), X2, X5
+	VMOVUPD     pool<>+2560(SB), X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X4, X5
-	VFMADD231PD pool<>+2816(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -3748,31 +4490,31 @@ l_sp1logz:
 	VMOVAPD X4, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X4
-	VPADDQ   pool<>+1536(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1664(SB), X5, X5
-	VSUBPD   pool<>+1792(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X4
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2048(SB), X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VFMADD213PD pool<>+2560(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VFMADD231PD pool<>+2816(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X6
 	VMOVAPD     X6, X1
@@ -3815,10 +4557,10 @@ l_sosmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_sosmax_tail
 	VMOVUPS   (R8), Y3
-	VPCMPEQD  pool<>+3328(SB), Y2, Y4
+	VPCMPEQD  pool<>+3840(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3456(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_sosmax_one
@@ -3829,10 +4571,10 @@ l_sosmax_tail:
 	VMASKMOVPS (R8), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3328(SB), Y2, Y4
+	VPCMPEQD   pool<>+3840(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3456(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 
 l_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -3849,7 +4591,7 @@ l_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3584(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          l_sospecial
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -3858,23 +4600,23 @@ l_sosmax_done:
 	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+256(SB), Y2
+	VMOVUPS      pool<>+768(SB), Y2
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y3, Y4
 	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y3, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y3, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VFMADD213PS pool<>+1152(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
 	VPADDD      Y5, Y6, Y6
@@ -3902,24 +4644,24 @@ l_sosexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
-	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3328(SB), Y4, Y6
+	VPCMPEQD     pool<>+3840(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3456(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -3940,24 +4682,24 @@ l_sosexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+384(SB), Y2
-	VFMADD231PS pool<>+512(SB), Y5, Y2
-	VSUBPS      pool<>+384(SB), Y2, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y5, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3328(SB), Y4, Y2
+	VPCMPEQD     pool<>+3840(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3456(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X5, Y4
@@ -3976,19 +4718,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_so0l1p_big
-	VADDSD      pool<>+3968(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4096(SB), X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
@@ -3996,6 +4734,10 @@ l_sosexp_done:
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
 	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -4003,34 +4745,34 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X2
-	VPCMPGTQ pool<>+1408(SB), X2, X3
-	VPADDQ   pool<>+1536(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1664(SB), X4, X4
-	VSUBPD   pool<>+1792(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X2, X3
-	VADDPD      pool<>+1920(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+2048(SB), X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
-	VFMADD213PD pool<>+2560(SB), X2, X5
+	VMOVUPD     pool<>+2560(SB), X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X4, X5
-	VFMADD231PD pool<>+2816(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -4043,31 +4785,31 @@ l_so0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X2, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X4
-	VPADDQ   pool<>+1536(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1664(SB), X5, X5
-	VSUBPD   pool<>+1792(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X4
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2048(SB), X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VFMADD213PD pool<>+2560(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VFMADD231PD pool<>+2816(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -4094,7 +4836,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSS pool<>+2944(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    l_sonext
 
@@ -4111,10 +4853,10 @@ l_row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+3072(SB), Y5
-	VMOVUPS pool<>+3072(SB), Y6
-	VMOVUPS pool<>+3072(SB), Y7
-	VMOVUPS pool<>+3072(SB), Y8
+	VMOVUPS pool<>+3584(SB), Y5
+	VMOVUPS pool<>+3584(SB), Y6
+	VMOVUPS pool<>+3584(SB), Y7
+	VMOVUPS pool<>+3584(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -4244,7 +4986,7 @@ l_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3584(SB), X1
+	VUCOMISS pool<>+4096(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -4259,21 +5001,21 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+256(SB), Y4
+	VMOVUPS      pool<>+768(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y3, Y5
 	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+384(SB), Y4
-	VFMADD231PS pool<>+512(SB), Y3, Y4
-	VSUBPS      pool<>+384(SB), Y4, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VFMADD213PS pool<>+1152(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
 	VPSLLD      $0x14, Y4, Y4
 	VPADDD      Y4, Y6, Y6
@@ -4282,14 +5024,14 @@ l_maxb_done:
 	VXORPD      X4, X4, X4
 	VCVTSS2SD   X3, X4, X4
 	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3200(SB), X3
+	VMOVSS      pool<>+3712(SB), X3
 	VUCOMISS    X2, X3
 	JCC         l_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -4307,16 +5049,16 @@ l_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y4, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VFMADD213PS pool<>+1152(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -4326,16 +5068,16 @@ l_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
-	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -4361,16 +5103,16 @@ l_expa_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
-	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4400,16 +5142,16 @@ l_expa_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
-	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4441,16 +5183,16 @@ l_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y4, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VFMADD213PS pool<>+1152(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -4460,16 +5202,16 @@ l_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+384(SB), Y7
-	VFMADD231PS pool<>+512(SB), Y5, Y7
-	VSUBPS      pool<>+384(SB), Y7, Y8
-	VFMADD231PS pool<>+640(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
-	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -4495,16 +5237,16 @@ l_expb_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
-	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4530,16 +5272,16 @@ l_expb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4563,16 +5305,16 @@ l_exp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4601,7 +5343,7 @@ l_fast:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -4617,32 +5359,32 @@ l_fexpa_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
-	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y5, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4665,16 +5407,16 @@ l_fexpa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4701,16 +5443,16 @@ l_fexpa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4739,32 +5481,32 @@ l_fexpb_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y4, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+768(SB), Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
-	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y6
-	VFMADD231PS pool<>+512(SB), Y5, Y6
-	VSUBPS      pool<>+384(SB), Y6, Y7
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4787,16 +5529,16 @@ l_fexpb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+384(SB), Y5
-	VFMADD231PS pool<>+512(SB), Y4, Y5
-	VSUBPS      pool<>+384(SB), Y5, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4821,16 +5563,16 @@ l_fexpb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4854,16 +5596,16 @@ l_fexp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+384(SB), Y3
-	VFMADD231PS pool<>+512(SB), Y4, Y3
-	VSUBPS      pool<>+384(SB), Y3, Y6
-	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+768(SB), Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
-	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4895,19 +5637,15 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3968(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4096(SB), X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
@@ -4915,6 +5653,10 @@ l_expsdone:
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
 	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -4922,34 +5664,34 @@ l_expsdone:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X2
-	VPCMPGTQ pool<>+1408(SB), X2, X3
-	VPADDQ   pool<>+1536(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1664(SB), X4, X4
-	VSUBPD   pool<>+1792(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X2, X3
-	VADDPD      pool<>+1920(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+2048(SB), X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
-	VFMADD213PD pool<>+2560(SB), X2, X5
+	VMOVUPD     pool<>+2560(SB), X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X4, X5
-	VFMADD231PD pool<>+2816(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -4962,31 +5704,31 @@ l_logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X2, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X4
-	VPADDQ   pool<>+1536(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1664(SB), X5, X5
-	VSUBPD   pool<>+1792(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X4
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2048(SB), X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VFMADD213PD pool<>+2560(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VFMADD231PD pool<>+2816(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -5014,7 +5756,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSS pool<>+2944(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    l_next
 
@@ -5024,7 +5766,7 @@ done:
 
 // func LogSumExpF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $224-56
+TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $192-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -5049,8 +5791,8 @@ pfnext:
 	CMPQ BX, $0x00000100
 	JA   row
 
-	// The max tree, then each row's broadcast max: on the stack, aligned
-	// to 64 bytes (a vector load that splits a cache line costs twice).
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
 	LEAQ (SP), SI
 	ADDQ $0x0000003f, SI
 	ANDQ $-64, SI
@@ -5066,10 +5808,10 @@ groups:
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
-	VMOVUPD pool<>+5760(SB), Y3
-	VMOVUPD pool<>+5760(SB), Y4
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6272(SB), Y4
 
 ggmax_one:
 	CMPQ   R11, $0x00000004
@@ -5087,19 +5829,19 @@ ggmax_tail:
 	TESTQ      R11, R11
 	JE         ggmax_done
 	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 	VMASKMOVPD (DI)(R9*1), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y2, Y2
 	VMASKMOVPD (DI)(R9*2), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y4, Y4
 
@@ -5116,21 +5858,22 @@ ggmax_done:
 	VMAXPD     Y3, Y1, Y1
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+5888(SB), Y1, Y2
-	VPCMPEQQ pool<>+5888(SB), Y2, Y2
+	VANDPD   pool<>+6400(SB), Y1, Y2
+	VPCMPEQQ pool<>+6400(SB), Y2, Y2
 	VPTEST   Y2, Y2
 	JNE      gbail
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPD      Y1, (SI)
-	VBROADCASTSD (SI), Y2
-	VMOVUPD      Y2, 32(SI)
-	VBROADCASTSD 8(SI), Y2
-	VMOVUPD      Y2, 64(SI)
-	VBROADCASTSD 16(SI), Y2
-	VMOVUPD      Y2, 96(SI)
-	VBROADCASTSD 24(SI), Y2
-	VMOVUPD      Y2, 128(SI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VPERMPD $0x00, Y1, Y2
+	VMOVUPD Y2, (SI)
+	VPERMPD $0x55, Y1, Y2
+	VMOVUPD Y2, 32(SI)
+	VPERMPD $0xaa, Y1, Y2
+	VMOVUPD Y2, 64(SI)
+	VPERMPD $0xff, Y1, Y2
+	VMOVUPD Y2, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
 	// Register budget groupExp: 4 sums + 5 exp values and temporaries, 9 of 16.
@@ -5146,274 +5889,274 @@ ggexp_loop:
 	CMPQ    R11, $0x00000008
 	JL      ggexp_one
 	VMOVUPD (DI), Y6
-	VSUBPD  32(SI), Y6, Y6
+	VSUBPD  (SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD  Y6, Y8, Y6
 	VMOVUPD 32(DI), Y7
-	VSUBPD  32(SI), Y7, Y7
+	VSUBPD  (SI), Y7, Y7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y8
-	VFMADD231PD pool<>+6144(SB), Y7, Y8
-	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD231PD pool<>+6656(SB), Y7, Y8
+	VSUBPD      pool<>+6528(SB), Y8, Y9
 	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6272(SB), Y9, Y10
-	VFMADD231PD pool<>+6400(SB), Y9, Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VFMADD231PD pool<>+6912(SB), Y9, Y10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD213PD pool<>+6656(SB), Y10, Y9
-	VFMADD213PD pool<>+6784(SB), Y10, Y9
-	VFMADD213PD pool<>+6912(SB), Y10, Y9
-	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VMOVUPD     pool<>+7040(SB), Y9
 	VFMADD213PD pool<>+7168(SB), Y10, Y9
 	VFMADD213PD pool<>+7296(SB), Y10, Y9
 	VFMADD213PD pool<>+7424(SB), Y10, Y9
 	VFMADD213PD pool<>+7552(SB), Y10, Y9
 	VFMADD213PD pool<>+7680(SB), Y10, Y9
 	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VFMADD213PD pool<>+7936(SB), Y10, Y9
+	VFMADD213PD pool<>+8064(SB), Y10, Y9
+	VFMADD213PD pool<>+8192(SB), Y10, Y9
+	VFMADD213PD pool<>+8320(SB), Y10, Y9
 	VMULPD      Y10, Y10, Y11
 	VFMADD213PD Y10, Y11, Y9
-	VADDPD      pool<>+1920(SB), Y9, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1920(SB), Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
 	VMULPD  Y8, Y9, Y9
-	VCMPPD  $0x15, pool<>+7936(SB), Y7, Y7
+	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
 	VANDPD  Y7, Y9, Y7
 	VADDPD  Y6, Y7, Y7
 	VADDPD  Y7, Y2, Y2
 	VMOVUPD (DI)(R9*1), Y6
-	VSUBPD  64(SI), Y6, Y6
+	VSUBPD  32(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD  Y6, Y8, Y6
 	VMOVUPD 32(DI)(R9*1), Y7
-	VSUBPD  64(SI), Y7, Y7
+	VSUBPD  32(SI), Y7, Y7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y8
-	VFMADD231PD pool<>+6144(SB), Y7, Y8
-	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD231PD pool<>+6656(SB), Y7, Y8
+	VSUBPD      pool<>+6528(SB), Y8, Y9
 	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6272(SB), Y9, Y10
-	VFMADD231PD pool<>+6400(SB), Y9, Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VFMADD231PD pool<>+6912(SB), Y9, Y10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD213PD pool<>+6656(SB), Y10, Y9
-	VFMADD213PD pool<>+6784(SB), Y10, Y9
-	VFMADD213PD pool<>+6912(SB), Y10, Y9
-	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VMOVUPD     pool<>+7040(SB), Y9
 	VFMADD213PD pool<>+7168(SB), Y10, Y9
 	VFMADD213PD pool<>+7296(SB), Y10, Y9
 	VFMADD213PD pool<>+7424(SB), Y10, Y9
 	VFMADD213PD pool<>+7552(SB), Y10, Y9
 	VFMADD213PD pool<>+7680(SB), Y10, Y9
 	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VFMADD213PD pool<>+7936(SB), Y10, Y9
+	VFMADD213PD pool<>+8064(SB), Y10, Y9
+	VFMADD213PD pool<>+8192(SB), Y10, Y9
+	VFMADD213PD pool<>+8320(SB), Y10, Y9
 	VMULPD      Y10, Y10, Y11
 	VFMADD213PD Y10, Y11, Y9
-	VADDPD      pool<>+1920(SB), Y9, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1920(SB), Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
 	VMULPD  Y8, Y9, Y9
-	VCMPPD  $0x15, pool<>+7936(SB), Y7, Y7
+	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
 	VANDPD  Y7, Y9, Y7
 	VADDPD  Y6, Y7, Y7
 	VADDPD  Y7, Y3, Y3
 	VMOVUPD (DI)(R9*2), Y6
-	VSUBPD  96(SI), Y6, Y6
+	VSUBPD  64(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD  Y6, Y8, Y6
 	VMOVUPD 32(DI)(R9*2), Y7
-	VSUBPD  96(SI), Y7, Y7
+	VSUBPD  64(SI), Y7, Y7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y8
-	VFMADD231PD pool<>+6144(SB), Y7, Y8
-	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD231PD pool<>+6656(SB), Y7, Y8
+	VSUBPD      pool<>+6528(SB), Y8, Y9
 	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6272(SB), Y9, Y10
-	VFMADD231PD pool<>+6400(SB), Y9, Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VFMADD231PD pool<>+6912(SB), Y9, Y10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD213PD pool<>+6656(SB), Y10, Y9
-	VFMADD213PD pool<>+6784(SB), Y10, Y9
-	VFMADD213PD pool<>+6912(SB), Y10, Y9
-	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VMOVUPD     pool<>+7040(SB), Y9
 	VFMADD213PD pool<>+7168(SB), Y10, Y9
 	VFMADD213PD pool<>+7296(SB), Y10, Y9
 	VFMADD213PD pool<>+7424(SB), Y10, Y9
 	VFMADD213PD pool<>+7552(SB), Y10, Y9
 	VFMADD213PD pool<>+7680(SB), Y10, Y9
 	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VFMADD213PD pool<>+7936(SB), Y10, Y9
+	VFMADD213PD pool<>+8064(SB), Y10, Y9
+	VFMADD213PD pool<>+8192(SB), Y10, Y9
+	VFMADD213PD pool<>+8320(SB), Y10, Y9
 	VMULPD      Y10, Y10, Y11
 	VFMADD213PD Y10, Y11, Y9
-	VADDPD      pool<>+1920(SB), Y9, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1920(SB), Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
 	VMULPD  Y8, Y9, Y9
-	VCMPPD  $0x15, pool<>+7936(SB), Y7, Y7
+	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
 	VANDPD  Y7, Y9, Y7
 	VADDPD  Y6, Y7, Y7
 	VADDPD  Y7, Y4, Y4
 	VMOVUPD (R8), Y6
-	VSUBPD  128(SI), Y6, Y6
+	VSUBPD  96(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD  Y6, Y8, Y6
 	VMOVUPD 32(R8), Y7
-	VSUBPD  128(SI), Y7, Y7
+	VSUBPD  96(SI), Y7, Y7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y8
-	VFMADD231PD pool<>+6144(SB), Y7, Y8
-	VSUBPD      pool<>+6016(SB), Y8, Y9
+	VMOVUPD     pool<>+6528(SB), Y8
+	VFMADD231PD pool<>+6656(SB), Y7, Y8
+	VSUBPD      pool<>+6528(SB), Y8, Y9
 	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6272(SB), Y9, Y10
-	VFMADD231PD pool<>+6400(SB), Y9, Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VFMADD231PD pool<>+6912(SB), Y9, Y10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD213PD pool<>+6656(SB), Y10, Y9
-	VFMADD213PD pool<>+6784(SB), Y10, Y9
-	VFMADD213PD pool<>+6912(SB), Y10, Y9
-	VFMADD213PD pool<>+7040(SB), Y10, Y9
+	VMOVUPD     pool<>+7040(SB), Y9
 	VFMADD213PD pool<>+7168(SB), Y10, Y9
 	VFMADD213PD pool<>+7296(SB), Y10, Y9
 	VFMADD213PD pool<>+7424(SB), Y10, Y9
 	VFMADD213PD pool<>+7552(SB), Y10, Y9
 	VFMADD213PD pool<>+7680(SB), Y10, Y9
 	VFMADD213PD pool<>+7808(SB), Y10, Y9
+	VFMADD213PD pool<>+7936(SB), Y10, Y9
+	VFMADD213PD pool<>+8064(SB), Y10, Y9
+	VFMADD213PD pool<>+8192(SB), Y10, Y9
+	VFMADD213PD pool<>+8320(SB), Y10, Y9
 	VMULPD      Y10, Y10, Y11
 	VFMADD213PD Y10, Y11, Y9
-	VADDPD      pool<>+1920(SB), Y9, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y8, Y8
-	VPADDQ pool<>+1920(SB), Y8, Y8
+	VPADDQ pool<>+2432(SB), Y8, Y8
 	VMULPD Y8, Y9, Y9
-	VCMPPD $0x15, pool<>+7936(SB), Y7, Y7
+	VCMPPD $0x15, pool<>+8448(SB), Y7, Y7
 	VANDPD Y7, Y9, Y7
 	VADDPD Y6, Y7, Y7
 	VADDPD Y7, Y5, Y5
@@ -5426,139 +6169,139 @@ ggexp_one:
 	CMPQ    R11, $0x00000004
 	JL      ggexp_tail
 	VMOVUPD (DI), Y6
-	VSUBPD  32(SI), Y6, Y6
+	VSUBPD  (SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD  Y6, Y8, Y6
 	VADDPD  Y6, Y2, Y2
 	VMOVUPD (DI)(R9*1), Y6
-	VSUBPD  64(SI), Y6, Y6
+	VSUBPD  32(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD  Y6, Y8, Y6
 	VADDPD  Y6, Y3, Y3
 	VMOVUPD (DI)(R9*2), Y6
-	VSUBPD  96(SI), Y6, Y6
+	VSUBPD  64(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD  Y6, Y8, Y6
 	VADDPD  Y6, Y4, Y4
 	VMOVUPD (R8), Y6
-	VSUBPD  128(SI), Y6, Y6
+	VSUBPD  96(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y7, Y7
-	VPADDQ pool<>+1920(SB), Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
 	VMULPD Y7, Y8, Y8
-	VCMPPD $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD Y6, Y8, Y6
 	VADDPD Y6, Y5, Y5
 	ADDQ   $0x00000020, DI
@@ -5570,147 +6313,147 @@ ggexp_tail:
 	TESTQ      R11, R11
 	JE         ggexp_done
 	VMASKMOVPD (DI), Y0, Y6
-	VMOVUPD    pool<>+5760(SB), Y7
+	VMOVUPD    pool<>+6272(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     (SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+2432(SB), Y7, Y7
+	VMULPD     Y7, Y8, Y8
+	VCMPPD     $0x15, pool<>+8448(SB), Y6, Y6
+	VANDPD     Y6, Y8, Y6
+	VADDPD     Y6, Y2, Y2
+	VMASKMOVPD (DI)(R9*1), Y0, Y6
+	VMOVUPD    pool<>+6272(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
 	VSUBPD     32(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+1920(SB), Y7, Y7
+	VPADDQ     pool<>+2432(SB), Y7, Y7
 	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD     $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD     Y6, Y8, Y6
-	VADDPD     Y6, Y2, Y2
-	VMASKMOVPD (DI)(R9*1), Y0, Y6
-	VMOVUPD    pool<>+5760(SB), Y7
+	VADDPD     Y6, Y3, Y3
+	VMASKMOVPD (DI)(R9*2), Y0, Y6
+	VMOVUPD    pool<>+6272(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
 	VSUBPD     64(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+1920(SB), Y7, Y7
+	VPADDQ     pool<>+2432(SB), Y7, Y7
 	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD     $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD     Y6, Y8, Y6
-	VADDPD     Y6, Y3, Y3
-	VMASKMOVPD (DI)(R9*2), Y0, Y6
-	VMOVUPD    pool<>+5760(SB), Y7
+	VADDPD     Y6, Y4, Y4
+	VMASKMOVPD (R8), Y0, Y6
+	VMOVUPD    pool<>+6272(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
 	VSUBPD     96(SI), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
 	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7424(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
 	VMULPD      Y9, Y9, Y10
 	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+1920(SB), Y7, Y7
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x15, pool<>+7936(SB), Y6, Y6
-	VANDPD     Y6, Y8, Y6
-	VADDPD     Y6, Y4, Y4
-	VMASKMOVPD (R8), Y0, Y6
-	VMOVUPD    pool<>+5760(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     128(SI), Y6, Y6
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VSUBPD      pool<>+6016(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y7, Y7
-	VPADDQ pool<>+1920(SB), Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
 	VMULPD Y7, Y8, Y8
-	VCMPPD $0x15, pool<>+7936(SB), Y6, Y6
+	VCMPPD $0x15, pool<>+8448(SB), Y6, Y6
 	VANDPD Y6, Y8, Y6
 	VADDPD Y6, Y5, Y5
 
@@ -5728,36 +6471,36 @@ ggexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), Y2, Y3
-	VPCMPGTQ pool<>+1408(SB), Y3, Y4
-	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y3, Y3
 	VPSRLQ   $0x34, Y2, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+1664(SB), Y5, Y5
-	VSUBPD   pool<>+1792(SB), Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), Y3, Y4
-	VADDPD      pool<>+1920(SB), Y3, Y3
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
 	VDIVPD      Y3, Y4, Y4
 	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8064(SB), Y6
-	VFMADD213PD pool<>+8192(SB), Y3, Y6
-	VFMADD213PD pool<>+8320(SB), Y3, Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VFMADD213PD pool<>+2048(SB), Y3, Y6
-	VFMADD213PD pool<>+2176(SB), Y3, Y6
-	VFMADD213PD pool<>+2304(SB), Y3, Y6
-	VFMADD213PD pool<>+2432(SB), Y3, Y6
+	VMOVUPD     pool<>+8576(SB), Y6
+	VFMADD213PD pool<>+8704(SB), Y3, Y6
+	VFMADD213PD pool<>+8832(SB), Y3, Y6
+	VFMADD213PD pool<>+8960(SB), Y3, Y6
+	VFMADD213PD pool<>+9088(SB), Y3, Y6
 	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VFMADD213PD pool<>+2688(SB), Y3, Y6
+	VFMADD213PD pool<>+2816(SB), Y3, Y6
+	VFMADD213PD pool<>+2944(SB), Y3, Y6
+	VFMADD213PD pool<>+3072(SB), Y3, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), Y5, Y6
-	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y2, Y6
 	VMOVAPD     Y6, Y2
@@ -5785,7 +6528,7 @@ gsolo:
 	// Max pass, one vector of each row per step.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y1
 
 ogmax_one:
 	CMPQ   R11, $0x00000004
@@ -5799,7 +6542,7 @@ ogmax_tail:
 	TESTQ      R11, R11
 	JE         ogmax_done
 	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+5760(SB), Y3
+	VMOVUPD    pool<>+6272(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
 	VMAXPD     Y2, Y1, Y1
 
@@ -5816,15 +6559,16 @@ ogmax_done:
 	VMAXPD     Y2, Y1, Y1
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+5888(SB), Y1, Y2
-	VPCMPEQQ pool<>+5888(SB), Y2, Y2
+	VANDPD   pool<>+6400(SB), Y1, Y2
+	VPCMPEQQ pool<>+6400(SB), Y2, Y2
 	VPTEST   Y2, Y2
 	JNE      gsnan
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPD      Y1, (SI)
-	VBROADCASTSD (SI), Y2
-	VMOVUPD      Y2, 32(SI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VPERMPD $0x00, Y1, Y2
+	VMOVUPD Y2, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
 	// Register budget groupExp: 4 sums + 5 exp values and temporaries, 9 of 16.
@@ -5836,70 +6580,70 @@ ogexp_loop:
 	CMPQ    R11, $0x00000008
 	JL      ogexp_one
 	VMOVUPD (DI), Y3
-	VSUBPD  32(SI), Y3, Y3
+	VSUBPD  (SI), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y4
-	VFMADD231PD pool<>+6144(SB), Y3, Y4
-	VSUBPD      pool<>+6016(SB), Y4, Y5
+	VMOVUPD     pool<>+6528(SB), Y4
+	VFMADD231PD pool<>+6656(SB), Y3, Y4
+	VSUBPD      pool<>+6528(SB), Y4, Y5
 	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+6272(SB), Y5, Y6
-	VFMADD231PD pool<>+6400(SB), Y5, Y6
+	VFMADD231PD pool<>+6784(SB), Y5, Y6
+	VFMADD231PD pool<>+6912(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD213PD pool<>+6656(SB), Y6, Y5
-	VFMADD213PD pool<>+6784(SB), Y6, Y5
-	VFMADD213PD pool<>+6912(SB), Y6, Y5
-	VFMADD213PD pool<>+7040(SB), Y6, Y5
+	VMOVUPD     pool<>+7040(SB), Y5
 	VFMADD213PD pool<>+7168(SB), Y6, Y5
 	VFMADD213PD pool<>+7296(SB), Y6, Y5
 	VFMADD213PD pool<>+7424(SB), Y6, Y5
 	VFMADD213PD pool<>+7552(SB), Y6, Y5
 	VFMADD213PD pool<>+7680(SB), Y6, Y5
 	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y5
 	VMULPD      Y6, Y6, Y7
 	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1920(SB), Y5, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+1920(SB), Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y5
-	VCMPPD  $0x15, pool<>+7936(SB), Y3, Y3
+	VCMPPD  $0x15, pool<>+8448(SB), Y3, Y3
 	VANDPD  Y3, Y5, Y3
 	VMOVUPD 32(DI), Y4
-	VSUBPD  32(SI), Y4, Y4
+	VSUBPD  (SI), Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1920(SB), Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD Y4, Y6, Y4
 	VADDPD Y3, Y4, Y4
 	VADDPD Y4, Y2, Y2
@@ -5911,37 +6655,37 @@ ogexp_one:
 	CMPQ    R11, $0x00000004
 	JL      ogexp_tail
 	VMOVUPD (DI), Y3
-	VSUBPD  32(SI), Y3, Y3
+	VSUBPD  (SI), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y4
-	VFMADD231PD pool<>+6144(SB), Y3, Y4
-	VSUBPD      pool<>+6016(SB), Y4, Y5
+	VMOVUPD     pool<>+6528(SB), Y4
+	VFMADD231PD pool<>+6656(SB), Y3, Y4
+	VSUBPD      pool<>+6528(SB), Y4, Y5
 	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+6272(SB), Y5, Y6
-	VFMADD231PD pool<>+6400(SB), Y5, Y6
+	VFMADD231PD pool<>+6784(SB), Y5, Y6
+	VFMADD231PD pool<>+6912(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD213PD pool<>+6656(SB), Y6, Y5
-	VFMADD213PD pool<>+6784(SB), Y6, Y5
-	VFMADD213PD pool<>+6912(SB), Y6, Y5
-	VFMADD213PD pool<>+7040(SB), Y6, Y5
+	VMOVUPD     pool<>+7040(SB), Y5
 	VFMADD213PD pool<>+7168(SB), Y6, Y5
 	VFMADD213PD pool<>+7296(SB), Y6, Y5
 	VFMADD213PD pool<>+7424(SB), Y6, Y5
 	VFMADD213PD pool<>+7552(SB), Y6, Y5
 	VFMADD213PD pool<>+7680(SB), Y6, Y5
 	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y5
 	VMULPD      Y6, Y6, Y7
 	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1920(SB), Y5, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+1920(SB), Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
 	VMULPD Y4, Y5, Y5
-	VCMPPD $0x15, pool<>+7936(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+8448(SB), Y3, Y3
 	VANDPD Y3, Y5, Y3
 	VADDPD Y3, Y2, Y2
 	ADDQ   $0x00000020, DI
@@ -5952,39 +6696,39 @@ ogexp_tail:
 	TESTQ      R11, R11
 	JE         ogexp_done
 	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+5760(SB), Y4
+	VMOVUPD    pool<>+6272(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
-	VSUBPD     32(SI), Y3, Y3
+	VSUBPD     (SI), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y4
-	VFMADD231PD pool<>+6144(SB), Y3, Y4
-	VSUBPD      pool<>+6016(SB), Y4, Y5
+	VMOVUPD     pool<>+6528(SB), Y4
+	VFMADD231PD pool<>+6656(SB), Y3, Y4
+	VSUBPD      pool<>+6528(SB), Y4, Y5
 	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+6272(SB), Y5, Y6
-	VFMADD231PD pool<>+6400(SB), Y5, Y6
+	VFMADD231PD pool<>+6784(SB), Y5, Y6
+	VFMADD231PD pool<>+6912(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD213PD pool<>+6656(SB), Y6, Y5
-	VFMADD213PD pool<>+6784(SB), Y6, Y5
-	VFMADD213PD pool<>+6912(SB), Y6, Y5
-	VFMADD213PD pool<>+7040(SB), Y6, Y5
+	VMOVUPD     pool<>+7040(SB), Y5
 	VFMADD213PD pool<>+7168(SB), Y6, Y5
 	VFMADD213PD pool<>+7296(SB), Y6, Y5
 	VFMADD213PD pool<>+7424(SB), Y6, Y5
 	VFMADD213PD pool<>+7552(SB), Y6, Y5
 	VFMADD213PD pool<>+7680(SB), Y6, Y5
 	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y5
 	VMULPD      Y6, Y6, Y7
 	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1920(SB), Y5, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+1920(SB), Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
 	VMULPD Y4, Y5, Y5
-	VCMPPD $0x15, pool<>+7936(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+8448(SB), Y3, Y3
 	VANDPD Y3, Y5, Y3
 	VADDPD Y3, Y2, Y2
 
@@ -6002,36 +6746,36 @@ ogexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), Y2, Y3
-	VPCMPGTQ pool<>+1408(SB), Y3, Y4
-	VPADDQ   pool<>+1536(SB), Y4, Y5
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y3, Y3
 	VPSRLQ   $0x34, Y2, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+1664(SB), Y5, Y5
-	VSUBPD   pool<>+1792(SB), Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), Y3, Y4
-	VADDPD      pool<>+1920(SB), Y3, Y3
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
 	VDIVPD      Y3, Y4, Y4
 	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8064(SB), Y6
-	VFMADD213PD pool<>+8192(SB), Y3, Y6
-	VFMADD213PD pool<>+8320(SB), Y3, Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VFMADD213PD pool<>+2048(SB), Y3, Y6
-	VFMADD213PD pool<>+2176(SB), Y3, Y6
-	VFMADD213PD pool<>+2304(SB), Y3, Y6
-	VFMADD213PD pool<>+2432(SB), Y3, Y6
+	VMOVUPD     pool<>+8576(SB), Y6
+	VFMADD213PD pool<>+8704(SB), Y3, Y6
+	VFMADD213PD pool<>+8832(SB), Y3, Y6
+	VFMADD213PD pool<>+8960(SB), Y3, Y6
+	VFMADD213PD pool<>+9088(SB), Y3, Y6
 	VFMADD213PD pool<>+2560(SB), Y3, Y6
+	VFMADD213PD pool<>+2688(SB), Y3, Y6
+	VFMADD213PD pool<>+2816(SB), Y3, Y6
+	VFMADD213PD pool<>+2944(SB), Y3, Y6
+	VFMADD213PD pool<>+3072(SB), Y3, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), Y5, Y6
-	VFMADD231PD pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y2, Y6
 	VMOVAPD     Y6, Y2
@@ -6047,7 +6791,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD pool<>+8704(SB), X1
+	VMOVSD pool<>+9216(SB), X1
 	VMOVSD X1, (AX)
 	JMP    gsnext
 
@@ -6057,10 +6801,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
-	VMOVUPD pool<>+5760(SB), Y3
-	VMOVUPD pool<>+5760(SB), Y4
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6272(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -6086,7 +6830,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -6123,30 +6867,22 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD231PD pool<>+6144(SB), Y4, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y5, Y7
-	VSUBPD      pool<>+6016(SB), Y6, Y8
+	VMOVUPD     pool<>+6528(SB), Y6
+	VFMADD231PD pool<>+6656(SB), Y4, Y6
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y5, Y7
+	VSUBPD      pool<>+6528(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
-	VSUBPD      pool<>+6016(SB), Y7, Y10
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
-	VFMADD231PD pool<>+6400(SB), Y10, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VMOVUPD     pool<>+7040(SB), Y8
+	VMOVUPD     pool<>+7040(SB), Y10
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
@@ -6159,23 +6895,31 @@ exp_loop:
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1920(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1920(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6195,34 +6939,34 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6237,39 +6981,39 @@ exp_tail:
 	TESTQ      DI, DI
 	JE         exp_done
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6288,36 +7032,36 @@ exp_done:
 	VMOVAPD X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X2, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X4
-	VPADDQ   pool<>+1536(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1664(SB), X5, X5
-	VSUBPD   pool<>+1792(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X4
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+8064(SB), X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+8448(SB), X3, X6
-	VFMADD213PD pool<>+8576(SB), X3, X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+8576(SB), X6
+	VFMADD213PD pool<>+8704(SB), X3, X6
+	VFMADD213PD pool<>+8832(SB), X3, X6
+	VFMADD213PD pool<>+8960(SB), X3, X6
+	VFMADD213PD pool<>+9088(SB), X3, X6
 	VFMADD213PD pool<>+2560(SB), X3, X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VFMADD231PD pool<>+2816(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -6332,7 +7076,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8704(SB), X1
+	VMOVSD pool<>+9216(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -6380,10 +7124,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
-	VMOVUPD pool<>+5760(SB), Y3
-	VMOVUPD pool<>+5760(SB), Y4
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6272(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -6423,7 +7167,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -6433,7 +7177,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6272(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -6460,7 +7204,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -6479,7 +7223,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8832(SB), X1
+	VUCOMISD pool<>+9344(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -6496,34 +7240,34 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y3
-	VFMADD231PD pool<>+6144(SB), Y2, Y3
-	VSUBPD      pool<>+6016(SB), Y3, Y4
+	VMOVUPD     pool<>+6528(SB), Y3
+	VFMADD231PD pool<>+6656(SB), Y2, Y3
+	VSUBPD      pool<>+6528(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6272(SB), Y4, Y5
-	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VFMADD231PD pool<>+6912(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y4
-	VFMADD213PD pool<>+6656(SB), Y5, Y4
-	VFMADD213PD pool<>+6784(SB), Y5, Y4
-	VFMADD213PD pool<>+6912(SB), Y5, Y4
-	VFMADD213PD pool<>+7040(SB), Y5, Y4
+	VMOVUPD     pool<>+7040(SB), Y4
 	VFMADD213PD pool<>+7168(SB), Y5, Y4
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
 	VFMADD213PD pool<>+7680(SB), Y5, Y4
 	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
-	VADDPD      pool<>+1920(SB), Y4, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+1920(SB), Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7936(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+8448(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -6548,30 +7292,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD231PD pool<>+6144(SB), Y4, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y5, Y7
-	VSUBPD      pool<>+6016(SB), Y6, Y8
+	VMOVUPD     pool<>+6528(SB), Y6
+	VFMADD231PD pool<>+6656(SB), Y4, Y6
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y5, Y7
+	VSUBPD      pool<>+6528(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
-	VSUBPD      pool<>+6016(SB), Y7, Y10
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
-	VFMADD231PD pool<>+6400(SB), Y10, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VMOVUPD     pool<>+7040(SB), Y8
+	VMOVUPD     pool<>+7040(SB), Y10
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
@@ -6584,23 +7320,31 @@ d_expa_loop:
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1920(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1920(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -6623,34 +7367,34 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -6676,34 +7420,34 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1920(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -6732,30 +7476,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD231PD pool<>+6144(SB), Y4, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y5, Y7
-	VSUBPD      pool<>+6016(SB), Y6, Y8
+	VMOVUPD     pool<>+6528(SB), Y6
+	VFMADD231PD pool<>+6656(SB), Y4, Y6
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y5, Y7
+	VSUBPD      pool<>+6528(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
-	VSUBPD      pool<>+6016(SB), Y7, Y10
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
-	VFMADD231PD pool<>+6400(SB), Y10, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VMOVUPD     pool<>+7040(SB), Y8
+	VMOVUPD     pool<>+7040(SB), Y10
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
@@ -6768,23 +7504,31 @@ d_expb_loop:
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1920(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1920(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -6807,34 +7551,34 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -6851,39 +7595,39 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -6897,39 +7641,39 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1920(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -6957,19 +7701,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3968(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4096(SB), X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
+	VMOVSD      pool<>+4608(SB), X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
@@ -6977,6 +7717,10 @@ d_exp_end:
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
 	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -6984,39 +7728,39 @@ d_exp_end:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X5
-	VPADDQ   pool<>+1536(SB), X5, X6
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1664(SB), X6, X6
-	VSUBPD   pool<>+1792(SB), X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X5
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X5
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+8064(SB), X7
-	VFMADD213PD pool<>+8192(SB), X3, X7
-	VFMADD213PD pool<>+8320(SB), X3, X7
-	VFMADD213PD pool<>+8448(SB), X3, X7
-	VFMADD213PD pool<>+8576(SB), X3, X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
+	VMOVUPD     pool<>+8576(SB), X7
+	VFMADD213PD pool<>+8704(SB), X3, X7
+	VFMADD213PD pool<>+8832(SB), X3, X7
+	VFMADD213PD pool<>+8960(SB), X3, X7
+	VFMADD213PD pool<>+9088(SB), X3, X7
 	VFMADD213PD pool<>+2560(SB), X3, X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X6, X7
-	VFMADD231PD pool<>+2816(SB), X6, X7
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -7029,36 +7773,36 @@ d_logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X3, X5
-	VPCMPGTQ pool<>+1408(SB), X5, X6
-	VPADDQ   pool<>+1536(SB), X6, X7
+	VANDPD   pool<>+1792(SB), X3, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1664(SB), X7, X7
-	VSUBPD   pool<>+1792(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X5, X6
-	VADDPD      pool<>+1920(SB), X5, X5
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+8064(SB), X8
-	VFMADD213PD pool<>+8192(SB), X5, X8
-	VFMADD213PD pool<>+8320(SB), X5, X8
-	VFMADD213PD pool<>+8448(SB), X5, X8
-	VFMADD213PD pool<>+8576(SB), X5, X8
-	VFMADD213PD pool<>+2048(SB), X5, X8
-	VFMADD213PD pool<>+2176(SB), X5, X8
-	VFMADD213PD pool<>+2304(SB), X5, X8
-	VFMADD213PD pool<>+2432(SB), X5, X8
+	VMOVUPD     pool<>+8576(SB), X8
+	VFMADD213PD pool<>+8704(SB), X5, X8
+	VFMADD213PD pool<>+8832(SB), X5, X8
+	VFMADD213PD pool<>+8960(SB), X5, X8
+	VFMADD213PD pool<>+9088(SB), X5, X8
 	VFMADD213PD pool<>+2560(SB), X5, X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X7, X8
-	VFMADD231PD pool<>+2816(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -7069,7 +7813,7 @@ d_logz:
 
 d_lossdone:
 	VMOVSD       X1, (AX)
-	VMOVSD       pool<>+1920(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSD        gradScale+104(FP), X3
 	VMOVAPD      X3, X3
@@ -7077,7 +7821,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5632(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -7159,7 +7903,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8704(SB), X1
+	VMOVSD pool<>+9216(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -7173,10 +7917,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
-	VMOVUPD pool<>+5760(SB), Y3
-	VMOVUPD pool<>+5760(SB), Y4
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6272(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -7216,7 +7960,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -7226,7 +7970,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6272(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -7253,7 +7997,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -7272,7 +8016,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8832(SB), X1
+	VUCOMISD pool<>+9344(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -7289,34 +8033,34 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y3
-	VFMADD231PD pool<>+6144(SB), Y2, Y3
-	VSUBPD      pool<>+6016(SB), Y3, Y4
+	VMOVUPD     pool<>+6528(SB), Y3
+	VFMADD231PD pool<>+6656(SB), Y2, Y3
+	VSUBPD      pool<>+6528(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6272(SB), Y4, Y5
-	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VFMADD231PD pool<>+6912(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y4
-	VFMADD213PD pool<>+6656(SB), Y5, Y4
-	VFMADD213PD pool<>+6784(SB), Y5, Y4
-	VFMADD213PD pool<>+6912(SB), Y5, Y4
-	VFMADD213PD pool<>+7040(SB), Y5, Y4
+	VMOVUPD     pool<>+7040(SB), Y4
 	VFMADD213PD pool<>+7168(SB), Y5, Y4
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
 	VFMADD213PD pool<>+7680(SB), Y5, Y4
 	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
-	VADDPD      pool<>+1920(SB), Y4, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+1920(SB), Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7936(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+8448(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -7340,30 +8084,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD231PD pool<>+6144(SB), Y4, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y5, Y7
-	VSUBPD      pool<>+6016(SB), Y6, Y8
+	VMOVUPD     pool<>+6528(SB), Y6
+	VFMADD231PD pool<>+6656(SB), Y4, Y6
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y5, Y7
+	VSUBPD      pool<>+6528(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
-	VSUBPD      pool<>+6016(SB), Y7, Y10
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
-	VFMADD231PD pool<>+6400(SB), Y10, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VMOVUPD     pool<>+7040(SB), Y8
+	VMOVUPD     pool<>+7040(SB), Y10
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
@@ -7376,23 +8112,31 @@ l_expa_loop:
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1920(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1920(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -7412,34 +8156,34 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -7463,34 +8207,34 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1920(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -7516,30 +8260,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD231PD pool<>+6144(SB), Y4, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD231PD pool<>+6144(SB), Y5, Y7
-	VSUBPD      pool<>+6016(SB), Y6, Y8
+	VMOVUPD     pool<>+6528(SB), Y6
+	VFMADD231PD pool<>+6656(SB), Y4, Y6
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y5, Y7
+	VSUBPD      pool<>+6528(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VFMADD231PD pool<>+6400(SB), Y8, Y9
-	VSUBPD      pool<>+6016(SB), Y7, Y10
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
-	VFMADD231PD pool<>+6400(SB), Y10, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y8
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VMOVUPD     pool<>+7040(SB), Y8
+	VMOVUPD     pool<>+7040(SB), Y10
 	VFMADD213PD pool<>+7168(SB), Y9, Y8
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
@@ -7552,23 +8288,31 @@ l_expb_loop:
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VFMADD213PD pool<>+7808(SB), Y9, Y8
 	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1920(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1920(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1920(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1920(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7936(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -7588,34 +8332,34 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -7630,39 +8374,39 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1920(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -7675,39 +8419,39 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VSUBPD      pool<>+6016(SB), Y5, Y6
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
-	VFMADD231PD pool<>+6400(SB), Y6, Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1920(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1920(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7936(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -7733,19 +8477,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3712(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3840(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3968(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4096(SB), X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
@@ -7753,6 +8493,10 @@ l_exp_end:
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
 	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -7760,39 +8504,39 @@ l_exp_end:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD pool<>+1920(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X1, X2
-	VPCMPGTQ pool<>+1408(SB), X2, X3
-	VPADDQ   pool<>+1536(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1664(SB), X4, X4
-	VSUBPD   pool<>+1792(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X2, X3
-	VADDPD      pool<>+1920(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+8064(SB), X5
-	VFMADD213PD pool<>+8192(SB), X2, X5
-	VFMADD213PD pool<>+8320(SB), X2, X5
-	VFMADD213PD pool<>+8448(SB), X2, X5
-	VFMADD213PD pool<>+8576(SB), X2, X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
+	VMOVUPD     pool<>+8576(SB), X5
+	VFMADD213PD pool<>+8704(SB), X2, X5
+	VFMADD213PD pool<>+8832(SB), X2, X5
+	VFMADD213PD pool<>+8960(SB), X2, X5
+	VFMADD213PD pool<>+9088(SB), X2, X5
 	VFMADD213PD pool<>+2560(SB), X2, X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X4, X5
-	VFMADD231PD pool<>+2816(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -7805,36 +8549,36 @@ l_logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1280(SB), X2, X3
-	VPCMPGTQ pool<>+1408(SB), X3, X4
-	VPADDQ   pool<>+1536(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1664(SB), X5, X5
-	VSUBPD   pool<>+1792(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1920(SB), X3, X4
-	VADDPD      pool<>+1920(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+8064(SB), X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+8448(SB), X3, X6
-	VFMADD213PD pool<>+8576(SB), X3, X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+8576(SB), X6
+	VFMADD213PD pool<>+8704(SB), X3, X6
+	VFMADD213PD pool<>+8832(SB), X3, X6
+	VFMADD213PD pool<>+8960(SB), X3, X6
+	VFMADD213PD pool<>+9088(SB), X3, X6
 	VFMADD213PD pool<>+2560(SB), X3, X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VFMADD231PD pool<>+2816(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -7859,7 +8603,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8704(SB), X1
+	VMOVSD pool<>+9216(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -7869,7 +8613,7 @@ done:
 
 // func LogSumExpF32AVX512(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $640-56
+TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $576-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -7896,15 +8640,1040 @@ pfnext:
 	CMPQ SI, $0x00000200
 	JA   row
 
-	// The max tree, then each row's broadcast max: on the stack, aligned
-	// to 64 bytes (a vector load that splits a cache line costs twice).
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
 	LEAQ (SP), DI
 	ADDQ $0x0000003f, DI
 	ANDQ $-64, DI
 	MOVQ SI, R10
 	SHLQ $0x02, R10
 	LEAQ (R10)(R10*2), R11
+	CMPQ SI, $0x00000028
+	JA   w
 
+sgroups:
+	CMPQ BX, $0x08
+	JL   sgrest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (AX), Z7
+
+sggmax_one:
+	CMPQ   R12, $0x00000010
+	JL     sggmax_tail
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(R10*1), Z1, Z1
+	VMAXPS (R8)(R10*2), Z2, Z2
+	VMAXPS (R9), Z3, Z3
+	VMAXPS (R8)(R10*4), Z4, Z4
+	VMAXPS (R9)(R10*2), Z5, Z5
+	VMAXPS (R8)(R11*2), Z6, Z6
+	VMAXPS (R9)(R10*4), Z7, Z7
+	ADDQ   $0x00000040, R8
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R12
+	JMP    sggmax_one
+
+sggmax_tail:
+	TESTQ   R12, R12
+	JE      sggmax_done
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8), K1, Z8
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*1), K1, Z8
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*2), K1, Z8
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9), K1, Z8
+	VMAXPS  Z8, Z3, Z3
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*4), K1, Z8
+	VMAXPS  Z8, Z4, Z4
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9)(R10*2), K1, Z8
+	VMAXPS  Z8, Z5, Z5
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R11*2), K1, Z8
+	VMAXPS  Z8, Z6, Z6
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9)(R10*4), K1, Z8
+	VMAXPS  Z8, Z7, Z7
+
+sggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VMAXPS     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VMAXPS     Z1, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      sgbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
+	VMOVDQU32 384(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DI)
+	VMOVDQU32 512(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 128(DI)
+	VMOVDQU32 640(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 192(DI)
+	VMOVDQU32 9472(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 256(DI)
+	VMOVDQU32 9600(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 9728(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 9856(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 448(DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound, 27 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VXORPD  Z1, Z1, Z1
+	VXORPD  Z2, Z2, Z2
+	VXORPD  Z3, Z3, Z3
+	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
+	VXORPD  Z6, Z6, Z6
+	VXORPD  Z7, Z7, Z7
+	VXORPD  Z8, Z8, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS 9984(AX), Z10
+	VMOVUPS 768(AX), Z11
+
+sggexp_loop:
+	CMPQ    R12, $0x00000020
+	JL      sggexp_one
+	VMOVUPS (R8), Z12
+	VSUBPS  (DI), Z12, Z12
+	VMOVUPS 64(R8), Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS (R8)(R10*1), Z14
+	VSUBPS  64(DI), Z14, Z14
+	VMOVUPS 64(R8)(R10*1), Z15
+	VSUBPS  64(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z12, Z13, Z13
+	VADDPS      Z13, Z1, Z1
+	VADDPS      Z14, Z15, Z15
+	VADDPS      Z15, Z2, Z2
+	VMOVUPS     (R8)(R10*2), Z12
+	VSUBPS      128(DI), Z12, Z12
+	VMOVUPS     64(R8)(R10*2), Z13
+	VSUBPS      128(DI), Z13, Z13
+	VMOVUPS     (R9), Z14
+	VSUBPS      192(DI), Z14, Z14
+	VMOVUPS     64(R9), Z15
+	VSUBPS      192(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z12, Z13, Z13
+	VADDPS      Z13, Z3, Z3
+	VADDPS      Z14, Z15, Z15
+	VADDPS      Z15, Z4, Z4
+	VMOVUPS     (R8)(R10*4), Z12
+	VSUBPS      256(DI), Z12, Z12
+	VMOVUPS     64(R8)(R10*4), Z13
+	VSUBPS      256(DI), Z13, Z13
+	VMOVUPS     (R9)(R10*2), Z14
+	VSUBPS      320(DI), Z14, Z14
+	VMOVUPS     64(R9)(R10*2), Z15
+	VSUBPS      320(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z12, Z13, Z13
+	VADDPS      Z13, Z5, Z5
+	VADDPS      Z14, Z15, Z15
+	VADDPS      Z15, Z6, Z6
+	VMOVUPS     (R8)(R11*2), Z12
+	VSUBPS      384(DI), Z12, Z12
+	VMOVUPS     64(R8)(R11*2), Z13
+	VSUBPS      384(DI), Z13, Z13
+	VMOVUPS     (R9)(R10*4), Z14
+	VSUBPS      448(DI), Z14, Z14
+	VMOVUPS     64(R9)(R10*4), Z15
+	VSUBPS      448(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z12, Z13, Z13
+	VADDPS      Z13, Z7, Z7
+	VADDPS      Z14, Z15, Z15
+	VADDPS      Z15, Z8, Z8
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	SUBQ        $0x00000020, R12
+	JMP         sggexp_loop
+
+sggexp_one:
+	CMPQ    R12, $0x00000010
+	JL      sggexp_tail
+	VMOVUPS (R8), Z12
+	VSUBPS  (DI), Z12, Z12
+	VMOVUPS (R8)(R10*1), Z13
+	VSUBPS  64(DI), Z13, Z13
+	VMOVUPS (R8)(R10*2), Z14
+	VSUBPS  128(DI), Z14, Z14
+	VMOVUPS (R9), Z15
+	VSUBPS  192(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z12, Z1, Z1
+	VADDPS      Z13, Z2, Z2
+	VADDPS      Z14, Z3, Z3
+	VADDPS      Z15, Z4, Z4
+	VMOVUPS     (R8)(R10*4), Z12
+	VSUBPS      256(DI), Z12, Z12
+	VMOVUPS     (R9)(R10*2), Z13
+	VSUBPS      320(DI), Z13, Z13
+	VMOVUPS     (R8)(R11*2), Z14
+	VSUBPS      384(DI), Z14, Z14
+	VMOVUPS     (R9)(R10*4), Z15
+	VSUBPS      448(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z12, Z5, Z5
+	VADDPS      Z13, Z6, Z6
+	VADDPS      Z14, Z7, Z7
+	VADDPS      Z15, Z8, Z8
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R12
+	JMP         sggexp_one
+
+sggexp_tail:
+	TESTQ   R12, R12
+	JE      sggexp_done
+	VMOVUPS (AX), Z12
+	VMOVUPS (R8), K1, Z12
+	VSUBPS  (DI), Z12, Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS (R8)(R10*1), K1, Z13
+	VSUBPS  64(DI), Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R8)(R10*2), K1, Z14
+	VSUBPS  128(DI), Z14, Z14
+	VMOVUPS (AX), Z15
+	VMOVUPS (R9), K1, Z15
+	VSUBPS  192(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z12, Z1, Z1
+	VADDPS      Z13, Z2, Z2
+	VADDPS      Z14, Z3, Z3
+	VADDPS      Z15, Z4, Z4
+	VMOVUPS     (AX), Z12
+	VMOVUPS     (R8)(R10*4), K1, Z12
+	VSUBPS      256(DI), Z12, Z12
+	VMOVUPS     (AX), Z13
+	VMOVUPS     (R9)(R10*2), K1, Z13
+	VSUBPS      320(DI), Z13, Z13
+	VMOVUPS     (AX), Z14
+	VMOVUPS     (R8)(R11*2), K1, Z14
+	VSUBPS      384(DI), Z14, Z14
+	VMOVUPS     (AX), Z15
+	VMOVUPS     (R9)(R10*4), K1, Z15
+	VSUBPS      448(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z11
+	VFMADD231PS 1024(AX), Z12, Z11
+	VSUBPS      Z10, Z11, Z16
+	VMOVUPS     Z10, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z10, Z17, Z18
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z14, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z21
+	VFMADD231PS 1024(AX), Z15, Z21
+	VSUBPS      Z10, Z21, Z24
+	VFMADD231PS 1152(AX), Z16, Z12
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z10
+	VFMADD213PS 10240(AX), Z12, Z10
+	VFMADD213PS 10368(AX), Z12, Z10
+	VMULPS      Z12, Z10, Z10
+	VMOVUPS     10112(AX), Z22
+	VFMADD213PS 10240(AX), Z13, Z22
+	VFMADD213PS 10368(AX), Z13, Z22
+	VMULPS      Z13, Z22, Z22
+	VMOVUPS     10112(AX), Z23
+	VFMADD213PS 10240(AX), Z14, Z23
+	VFMADD213PS 10368(AX), Z14, Z23
+	VMULPS      Z14, Z23, Z23
+	VMOVUPS     10112(AX), Z25
+	VFMADD213PS 10240(AX), Z15, Z25
+	VFMADD213PS 10368(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VPERMPS     Z9, Z11, Z11
+	VFMADD231PS Z10, Z11, Z11
+	VSCALEFPS   Z16, Z11, Z12
+	VPERMPS     Z9, Z17, Z17
+	VFMADD231PS Z22, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z23, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z14
+	VPERMPS     Z9, Z21, Z21
+	VFMADD231PS Z25, Z21, Z21
+	VSCALEFPS   Z24, Z21, Z15
+	VADDPS      Z12, Z5, Z5
+	VADDPS      Z13, Z6, Z6
+	VADDPS      Z14, Z7, Z7
+	VADDPS      Z15, Z8, Z8
+
+sggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z9
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPS     Z9, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VADDPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VADDPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VADDPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
+	VADDPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VADDPS     Z2, Z1, Z1
+	VMOVDQU32  xent_even32<>+0(SB), Z2
+	VPERMPS    Z1, Z2, Z1
+	VCVTPS2PD  Y1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVDQU32   xent_even32<>+0(SB), Z2
+	VPERMPS     Z0, Z2, Z0
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z0, Z1, Z1
+	VCVTPD2PS   Z1, Y0
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         sgroups
+
+sgbail:
+	MOVQ $0x00000008, R9
+	JMP  sgsolo
+
+sgrest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+sgsolo:
+	TESTQ R9, R9
+	JE    sgroups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	VMOVUPS (AX), Z0
+
+sogmax_one:
+	CMPQ   R12, $0x00000010
+	JL     sogmax_tail
+	VMAXPS (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R12
+	JMP    sogmax_one
+
+sogmax_tail:
+	TESTQ   R12, R12
+	JE      sogmax_done
+	VMOVUPS (AX), Z1
+	VMOVUPS (R8), K1, Z1
+	VMAXPS  Z1, Z0, Z0
+
+sogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z0, Z4, Z1
+	VSHUFF64X2 $0xdd, Z0, Z4, Z0
+	VMAXPS     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z2, Z1
+	VUNPCKHPD  Z0, Z2, Z0
+	VMAXPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VMAXPS     Z1, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      sgsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound, 27 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 768(AX), Z4
+
+sogexp_loop:
+	CMPQ    R12, $0x00000020
+	JL      sogexp_one
+	VMOVUPS (R8), Z5
+	VSUBPS  (DI), Z5, Z5
+	VMOVUPS 64(R8), Z6
+	VSUBPS  (DI), Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z5, Z4, Z5
+	VMAXPS Z6, Z4, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z7
+	VFMADD231PS 1024(AX), Z5, Z7
+	VSUBPS      Z3, Z7, Z8
+	VMOVUPS     Z3, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z3, Z10, Z11
+	VFMADD231PS 1152(AX), Z8, Z5
+	VFMADD231PS 1152(AX), Z11, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z9
+	VFMADD213PS 10240(AX), Z5, Z9
+	VFMADD213PS 10368(AX), Z5, Z9
+	VMULPS      Z5, Z9, Z9
+	VMOVUPS     10112(AX), Z12
+	VFMADD213PS 10240(AX), Z6, Z12
+	VFMADD213PS 10368(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VPERMPS     Z2, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z5
+	VPERMPS     Z2, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z6
+	VADDPS      Z5, Z6, Z6
+	VADDPS      Z6, Z1, Z1
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000020, R12
+	JMP         sogexp_loop
+
+sogexp_one:
+	CMPQ    R12, $0x00000010
+	JL      sogexp_tail
+	VMOVUPS (R8), Z5
+	VSUBPS  (DI), Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z5, Z4, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z6
+	VFMADD231PS 1024(AX), Z5, Z6
+	VSUBPS      Z3, Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z5, Z8
+	VFMADD213PS 10368(AX), Z5, Z8
+	VMULPS      Z5, Z8, Z8
+	VPERMPS     Z2, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS   Z7, Z6, Z5
+	VADDPS      Z5, Z1, Z1
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, R12
+	JMP         sogexp_one
+
+sogexp_tail:
+	TESTQ   R12, R12
+	JE      sogexp_done
+	VMOVUPS (AX), Z5
+	VMOVUPS (R8), K1, Z5
+	VSUBPS  (DI), Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z5, Z4, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z4
+	VFMADD231PS 1024(AX), Z5, Z4
+	VSUBPS      Z3, Z4, Z3
+	VFMADD231PS 1152(AX), Z3, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z6
+	VFMADD213PS 10240(AX), Z5, Z6
+	VFMADD213PS 10368(AX), Z5, Z6
+	VMULPS      Z5, Z6, Z6
+	VPERMPS     Z2, Z4, Z4
+	VFMADD231PS Z6, Z4, Z4
+	VSCALEFPS   Z3, Z4, Z5
+	VADDPS      Z5, Z1, Z1
+
+sogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VADDPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VADDPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VADDPS     Z2, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VADDPS     Z2, Z1, Z1
+	VMOVDQU32  xent_even32<>+0(SB), Z2
+	VPERMPS    Z1, Z2, Z1
+	VCVTPS2PD  Y1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVDQU32   xent_even32<>+0(SB), Z2
+	VPERMPS     Z0, Z2, Z0
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z0, Z1, Z1
+	VCVTPD2PS   Z1, Y0
+	VMOVSS      X0, (CX)
+
+sgsnext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	DECQ R9
+	JMP  sgsolo
+
+sgsnan:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    sgsnext
+
+w:
 groups:
 	CMPQ BX, $0x08
 	JL   grest
@@ -7998,27 +9767,36 @@ ggmax_done:
 	KORTESTW K2, K2
 	JNE      gbail
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPS      Z0, (DI)
-	VBROADCASTSS (DI), Z1
-	VMOVUPS      Z1, 64(DI)
-	VBROADCASTSS 8(DI), Z1
-	VMOVUPS      Z1, 128(DI)
-	VBROADCASTSS 16(DI), Z1
-	VMOVUPS      Z1, 192(DI)
-	VBROADCASTSS 24(DI), Z1
-	VMOVUPS      Z1, 256(DI)
-	VBROADCASTSS 32(DI), Z1
-	VMOVUPS      Z1, 320(DI)
-	VBROADCASTSS 40(DI), Z1
-	VMOVUPS      Z1, 384(DI)
-	VBROADCASTSS 48(DI), Z1
-	VMOVUPS      Z1, 448(DI)
-	VBROADCASTSS 56(DI), Z1
-	VMOVUPS      Z1, 512(DI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
+	VMOVDQU32 384(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DI)
+	VMOVDQU32 512(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 128(DI)
+	VMOVDQU32 640(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 192(DI)
+	VMOVDQU32 9472(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 256(DI)
+	VMOVDQU32 9600(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 9728(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 9856(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 448(DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 3 clamp bound and widened halves, 29 of 32.
+	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound + 2 widened halves, 29 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
@@ -8031,20 +9809,20 @@ ggmax_done:
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
-	VMOVUPS 8960(AX), Z10
-	VMOVUPS 256(AX), Z11
+	VMOVUPS 9984(AX), Z10
+	VMOVUPS 768(AX), Z11
 
 ggexp_loop:
 	CMPQ    R12, $0x00000020
 	JL      ggexp_one
 	VMOVUPS (R8), Z12
-	VSUBPS  64(DI), Z12, Z12
+	VSUBPS  (DI), Z12, Z12
 	VMOVUPS 64(R8), Z13
-	VSUBPS  64(DI), Z13, Z13
+	VSUBPS  (DI), Z13, Z13
 	VMOVUPS (R8)(R10*1), Z14
-	VSUBPS  128(DI), Z14, Z14
+	VSUBPS  64(DI), Z14, Z14
 	VMOVUPS 64(R8)(R10*1), Z15
-	VSUBPS  128(DI), Z15, Z15
+	VSUBPS  64(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8054,38 +9832,38 @@ ggexp_loop:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z16
-	VFMADD231PS 512(AX), Z12, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
 	VSUBPS      Z10, Z16, Z17
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z13, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z22
-	VFMADD231PS 512(AX), Z14, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
 	VSUBPS      Z10, Z22, Z23
 	VMOVUPS     Z10, Z25
-	VFMADD231PS 512(AX), Z15, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
 	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 640(AX), Z17, Z12
-	VFMADD231PS 640(AX), Z20, Z13
-	VFMADD231PS 640(AX), Z23, Z14
-	VFMADD231PS 640(AX), Z26, Z15
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8112,13 +9890,13 @@ ggexp_loop:
 	VADDPD        Z12, Z13, Z13
 	VADDPD        Z13, Z2, Z2
 	VMOVUPS       (R8)(R10*2), Z12
-	VSUBPS        192(DI), Z12, Z12
+	VSUBPS        128(DI), Z12, Z12
 	VMOVUPS       64(R8)(R10*2), Z13
-	VSUBPS        192(DI), Z13, Z13
+	VSUBPS        128(DI), Z13, Z13
 	VMOVUPS       (R9), Z14
-	VSUBPS        256(DI), Z14, Z14
+	VSUBPS        192(DI), Z14, Z14
 	VMOVUPS       64(R9), Z15
-	VSUBPS        256(DI), Z15, Z15
+	VSUBPS        192(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8128,38 +9906,38 @@ ggexp_loop:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z16
-	VFMADD231PS 512(AX), Z12, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
 	VSUBPS      Z10, Z16, Z17
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z13, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z22
-	VFMADD231PS 512(AX), Z14, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
 	VSUBPS      Z10, Z22, Z23
 	VMOVUPS     Z10, Z25
-	VFMADD231PS 512(AX), Z15, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
 	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 640(AX), Z17, Z12
-	VFMADD231PS 640(AX), Z20, Z13
-	VFMADD231PS 640(AX), Z23, Z14
-	VFMADD231PS 640(AX), Z26, Z15
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8186,13 +9964,13 @@ ggexp_loop:
 	VADDPD        Z12, Z13, Z13
 	VADDPD        Z13, Z4, Z4
 	VMOVUPS       (R8)(R10*4), Z12
-	VSUBPS        320(DI), Z12, Z12
+	VSUBPS        256(DI), Z12, Z12
 	VMOVUPS       64(R8)(R10*4), Z13
-	VSUBPS        320(DI), Z13, Z13
+	VSUBPS        256(DI), Z13, Z13
 	VMOVUPS       (R9)(R10*2), Z14
-	VSUBPS        384(DI), Z14, Z14
+	VSUBPS        320(DI), Z14, Z14
 	VMOVUPS       64(R9)(R10*2), Z15
-	VSUBPS        384(DI), Z15, Z15
+	VSUBPS        320(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8202,38 +9980,38 @@ ggexp_loop:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z16
-	VFMADD231PS 512(AX), Z12, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
 	VSUBPS      Z10, Z16, Z17
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z13, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z22
-	VFMADD231PS 512(AX), Z14, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
 	VSUBPS      Z10, Z22, Z23
 	VMOVUPS     Z10, Z25
-	VFMADD231PS 512(AX), Z15, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
 	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 640(AX), Z17, Z12
-	VFMADD231PS 640(AX), Z20, Z13
-	VFMADD231PS 640(AX), Z23, Z14
-	VFMADD231PS 640(AX), Z26, Z15
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8260,13 +10038,13 @@ ggexp_loop:
 	VADDPD        Z12, Z13, Z13
 	VADDPD        Z13, Z6, Z6
 	VMOVUPS       (R8)(R11*2), Z12
-	VSUBPS        448(DI), Z12, Z12
+	VSUBPS        384(DI), Z12, Z12
 	VMOVUPS       64(R8)(R11*2), Z13
-	VSUBPS        448(DI), Z13, Z13
+	VSUBPS        384(DI), Z13, Z13
 	VMOVUPS       (R9)(R10*4), Z14
-	VSUBPS        512(DI), Z14, Z14
+	VSUBPS        448(DI), Z14, Z14
 	VMOVUPS       64(R9)(R10*4), Z15
-	VSUBPS        512(DI), Z15, Z15
+	VSUBPS        448(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8276,38 +10054,38 @@ ggexp_loop:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z16
-	VFMADD231PS 512(AX), Z12, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
 	VSUBPS      Z10, Z16, Z17
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z13, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z22
-	VFMADD231PS 512(AX), Z14, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
 	VSUBPS      Z10, Z22, Z23
 	VMOVUPS     Z10, Z25
-	VFMADD231PS 512(AX), Z15, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
 	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 640(AX), Z17, Z12
-	VFMADD231PS 640(AX), Z20, Z13
-	VFMADD231PS 640(AX), Z23, Z14
-	VFMADD231PS 640(AX), Z26, Z15
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8342,13 +10120,13 @@ ggexp_one:
 	CMPQ    R12, $0x00000010
 	JL      ggexp_tail
 	VMOVUPS (R8), Z12
-	VSUBPS  64(DI), Z12, Z12
+	VSUBPS  (DI), Z12, Z12
 	VMOVUPS (R8)(R10*1), Z13
-	VSUBPS  128(DI), Z13, Z13
+	VSUBPS  64(DI), Z13, Z13
 	VMOVUPS (R8)(R10*2), Z14
-	VSUBPS  192(DI), Z14, Z14
+	VSUBPS  128(DI), Z14, Z14
 	VMOVUPS (R9), Z15
-	VSUBPS  256(DI), Z15, Z15
+	VSUBPS  192(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8358,38 +10136,38 @@ ggexp_one:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z16
-	VFMADD231PS 512(AX), Z12, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
 	VSUBPS      Z10, Z16, Z17
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z13, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z22
-	VFMADD231PS 512(AX), Z14, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
 	VSUBPS      Z10, Z22, Z23
 	VMOVUPS     Z10, Z25
-	VFMADD231PS 512(AX), Z15, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
 	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 640(AX), Z17, Z12
-	VFMADD231PS 640(AX), Z20, Z13
-	VFMADD231PS 640(AX), Z23, Z14
-	VFMADD231PS 640(AX), Z26, Z15
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8424,13 +10202,13 @@ ggexp_one:
 	VADDPD        Z12, Z13, Z13
 	VADDPD        Z13, Z4, Z4
 	VMOVUPS       (R8)(R10*4), Z12
-	VSUBPS        320(DI), Z12, Z12
+	VSUBPS        256(DI), Z12, Z12
 	VMOVUPS       (R9)(R10*2), Z13
-	VSUBPS        384(DI), Z13, Z13
+	VSUBPS        320(DI), Z13, Z13
 	VMOVUPS       (R8)(R11*2), Z14
-	VSUBPS        448(DI), Z14, Z14
+	VSUBPS        384(DI), Z14, Z14
 	VMOVUPS       (R9)(R10*4), Z15
-	VSUBPS        512(DI), Z15, Z15
+	VSUBPS        448(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8440,38 +10218,38 @@ ggexp_one:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z16
-	VFMADD231PS 512(AX), Z12, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
 	VSUBPS      Z10, Z16, Z17
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z13, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z22
-	VFMADD231PS 512(AX), Z14, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
 	VSUBPS      Z10, Z22, Z23
 	VMOVUPS     Z10, Z25
-	VFMADD231PS 512(AX), Z15, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
 	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 640(AX), Z17, Z12
-	VFMADD231PS 640(AX), Z20, Z13
-	VFMADD231PS 640(AX), Z23, Z14
-	VFMADD231PS 640(AX), Z26, Z15
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8515,16 +10293,16 @@ ggexp_tail:
 	JE      ggexp_done
 	VMOVUPS (AX), Z12
 	VMOVUPS (R8), K1, Z12
-	VSUBPS  64(DI), Z12, Z12
+	VSUBPS  (DI), Z12, Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (R8)(R10*1), K1, Z13
-	VSUBPS  128(DI), Z13, Z13
+	VSUBPS  64(DI), Z13, Z13
 	VMOVUPS (AX), Z14
 	VMOVUPS (R8)(R10*2), K1, Z14
-	VSUBPS  192(DI), Z14, Z14
+	VSUBPS  128(DI), Z14, Z14
 	VMOVUPS (AX), Z15
 	VMOVUPS (R9), K1, Z15
-	VSUBPS  256(DI), Z15, Z15
+	VSUBPS  192(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8534,38 +10312,38 @@ ggexp_tail:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z16
-	VFMADD231PS 512(AX), Z12, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
 	VSUBPS      Z10, Z16, Z17
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z13, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z22
-	VFMADD231PS 512(AX), Z14, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
 	VSUBPS      Z10, Z22, Z23
 	VMOVUPS     Z10, Z25
-	VFMADD231PS 512(AX), Z15, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
 	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 640(AX), Z17, Z12
-	VFMADD231PS 640(AX), Z20, Z13
-	VFMADD231PS 640(AX), Z23, Z14
-	VFMADD231PS 640(AX), Z26, Z15
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8601,16 +10379,16 @@ ggexp_tail:
 	VADDPD        Z13, Z4, Z4
 	VMOVUPS       (AX), Z12
 	VMOVUPS       (R8)(R10*4), K1, Z12
-	VSUBPS        320(DI), Z12, Z12
+	VSUBPS        256(DI), Z12, Z12
 	VMOVUPS       (AX), Z13
 	VMOVUPS       (R9)(R10*2), K1, Z13
-	VSUBPS        384(DI), Z13, Z13
+	VSUBPS        320(DI), Z13, Z13
 	VMOVUPS       (AX), Z14
 	VMOVUPS       (R8)(R11*2), K1, Z14
-	VSUBPS        448(DI), Z14, Z14
+	VSUBPS        384(DI), Z14, Z14
 	VMOVUPS       (AX), Z15
 	VMOVUPS       (R9)(R10*4), K1, Z15
-	VSUBPS        512(DI), Z15, Z15
+	VSUBPS        448(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8620,38 +10398,38 @@ ggexp_tail:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z10, Z11
-	VFMADD231PS 512(AX), Z12, Z11
+	VFMADD231PS 1024(AX), Z12, Z11
 	VSUBPS      Z10, Z11, Z16
 	VMOVUPS     Z10, Z17
-	VFMADD231PS 512(AX), Z13, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
 	VSUBPS      Z10, Z17, Z18
 	VMOVUPS     Z10, Z19
-	VFMADD231PS 512(AX), Z14, Z19
+	VFMADD231PS 1024(AX), Z14, Z19
 	VSUBPS      Z10, Z19, Z20
 	VMOVUPS     Z10, Z21
-	VFMADD231PS 512(AX), Z15, Z21
+	VFMADD231PS 1024(AX), Z15, Z21
 	VSUBPS      Z10, Z21, Z24
-	VFMADD231PS 640(AX), Z16, Z12
-	VFMADD231PS 640(AX), Z18, Z13
-	VFMADD231PS 640(AX), Z20, Z14
-	VFMADD231PS 640(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z16, Z12
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z12, Z10
-	VFMADD213PS   9344(AX), Z12, Z10
+	VMOVUPS       10112(AX), Z10
+	VFMADD213PS   10240(AX), Z12, Z10
+	VFMADD213PS   10368(AX), Z12, Z10
 	VMULPS        Z12, Z10, Z10
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z13, Z22
-	VFMADD213PS   9344(AX), Z13, Z22
+	VMOVUPS       10112(AX), Z22
+	VFMADD213PS   10240(AX), Z13, Z22
+	VFMADD213PS   10368(AX), Z13, Z22
 	VMULPS        Z13, Z22, Z22
-	VMOVUPS       9088(AX), Z23
-	VFMADD213PS   9216(AX), Z14, Z23
-	VFMADD213PS   9344(AX), Z14, Z23
+	VMOVUPS       10112(AX), Z23
+	VFMADD213PS   10240(AX), Z14, Z23
+	VFMADD213PS   10368(AX), Z14, Z23
 	VMULPS        Z14, Z23, Z23
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z15, Z25
-	VFMADD213PS   9344(AX), Z15, Z25
+	VMOVUPS       10112(AX), Z25
+	VFMADD213PS   10240(AX), Z15, Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
 	VPERMPS       Z9, Z11, Z11
 	VFMADD231PS   Z10, Z11, Z11
@@ -8712,32 +10490,32 @@ ggexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), Z1, Z2
-	VPCMPGTQ 1408(AX), Z2, K2
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1536(AX), Z3, Z4
+	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1664(AX), Z4, Z4
-	VSUBPD   1792(AX), Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), Z2, Z3
-	VADDPD      1920(AX), Z2, Z2
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     2048(AX), Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
-	VFMADD213PD 2560(AX), Z2, Z5
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), Z4, Z5
-	VFMADD231PD 2816(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
@@ -8817,27 +10595,29 @@ ogmax_done:
 	KORTESTW K2, K2
 	JNE      gsnan
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPS      Z0, (DI)
-	VBROADCASTSS (DI), Z1
-	VMOVUPS      Z1, 64(DI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 3 clamp bound and widened halves, 29 of 32.
+	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound + 2 widened halves, 29 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 256(AX), Z4
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 768(AX), Z4
 
 ogexp_loop:
 	CMPQ    R12, $0x00000020
 	JL      ogexp_one
 	VMOVUPS (R8), Z5
-	VSUBPS  64(DI), Z5, Z5
+	VSUBPS  (DI), Z5, Z5
 	VMOVUPS 64(R8), Z6
-	VSUBPS  64(DI), Z6, Z6
+	VSUBPS  (DI), Z6, Z6
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z5, Z4, Z5
@@ -8845,22 +10625,22 @@ ogexp_loop:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z3, Z7
-	VFMADD231PS 512(AX), Z5, Z7
+	VFMADD231PS 1024(AX), Z5, Z7
 	VSUBPS      Z3, Z7, Z8
 	VMOVUPS     Z3, Z10
-	VFMADD231PS 512(AX), Z6, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
 	VSUBPS      Z3, Z10, Z11
-	VFMADD231PS 640(AX), Z8, Z5
-	VFMADD231PS 640(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z8, Z5
+	VFMADD231PS 1152(AX), Z11, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z5, Z9
-	VFMADD213PS   9344(AX), Z5, Z9
+	VMOVUPS       10112(AX), Z9
+	VFMADD213PS   10240(AX), Z5, Z9
+	VFMADD213PS   10368(AX), Z5, Z9
 	VMULPS        Z5, Z9, Z9
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z6, Z12
-	VFMADD213PS   9344(AX), Z6, Z12
+	VMOVUPS       10112(AX), Z12
+	VFMADD213PS   10240(AX), Z6, Z12
+	VFMADD213PS   10368(AX), Z6, Z12
 	VMULPS        Z6, Z12, Z12
 	VPERMPS       Z2, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -8882,21 +10662,21 @@ ogexp_one:
 	CMPQ    R12, $0x00000010
 	JL      ogexp_tail
 	VMOVUPS (R8), Z5
-	VSUBPS  64(DI), Z5, Z5
+	VSUBPS  (DI), Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z5, Z4, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z3, Z6
-	VFMADD231PS 512(AX), Z5, Z6
+	VFMADD231PS 1024(AX), Z5, Z6
 	VSUBPS      Z3, Z6, Z7
-	VFMADD231PS 640(AX), Z7, Z5
+	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z5, Z8
-	VFMADD213PS   9344(AX), Z5, Z8
+	VMOVUPS       10112(AX), Z8
+	VFMADD213PS   10240(AX), Z5, Z8
+	VFMADD213PS   10368(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z2, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -8915,21 +10695,21 @@ ogexp_tail:
 	JE      ogexp_done
 	VMOVUPS (AX), Z5
 	VMOVUPS (R8), K1, Z5
-	VSUBPS  64(DI), Z5, Z5
+	VSUBPS  (DI), Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z5, Z4, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z3, Z4
-	VFMADD231PS 512(AX), Z5, Z4
+	VFMADD231PS 1024(AX), Z5, Z4
 	VSUBPS      Z3, Z4, Z3
-	VFMADD231PS 640(AX), Z3, Z5
+	VFMADD231PS 1152(AX), Z3, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z5, Z6
-	VFMADD213PS   9344(AX), Z5, Z6
+	VMOVUPS       10112(AX), Z6
+	VFMADD213PS   10240(AX), Z5, Z6
+	VFMADD213PS   10368(AX), Z5, Z6
 	VMULPS        Z5, Z6, Z6
 	VPERMPS       Z2, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -8966,32 +10746,32 @@ ogexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), Z1, Z2
-	VPCMPGTQ 1408(AX), Z2, K2
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1536(AX), Z3, Z4
+	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1664(AX), Z4, Z4
-	VSUBPD   1792(AX), Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), Z2, Z3
-	VADDPD      1920(AX), Z2, Z2
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     2048(AX), Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
-	VFMADD213PD 2560(AX), Z2, Z5
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), Z4, Z5
-	VFMADD231PD 2816(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
@@ -9010,7 +10790,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSS 2944(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    gsnext
 
@@ -9024,10 +10804,10 @@ row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 3072(AX), Z4
-	VMOVUPS 3072(AX), Z5
-	VMOVUPS 3072(AX), Z6
-	VMOVUPS 3072(AX), Z7
+	VMOVUPS 3584(AX), Z4
+	VMOVUPS 3584(AX), Z5
+	VMOVUPS 3584(AX), Z6
+	VMOVUPS 3584(AX), Z7
 	MOVQ    SI, R8
 
 max_loop:
@@ -9098,7 +10878,7 @@ max_done:
 	JE           special
 	VBROADCASTSS X0, Z1
 	VSUBSS       X4, X0, X0
-	VMOVSS       3200(AX), X2
+	VMOVSS       3712(AX), X2
 	VUCOMISS     X0, X2
 	JCC          fast
 
@@ -9106,13 +10886,13 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 512(AX), Z4
-	VMOVUPS 640(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 256(AX), Z9
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 10112(AX), Z6
+	VMOVUPS 10240(AX), Z7
+	VMOVUPS 10368(AX), Z8
+	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
 exp_loop:
@@ -9278,13 +11058,13 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 512(AX), Z4
-	VMOVUPS 640(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 256(AX), Z9
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 10112(AX), Z6
+	VMOVUPS 10240(AX), Z7
+	VMOVUPS 10368(AX), Z8
+	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
 fexp_loop:
@@ -9440,31 +11220,31 @@ expsdone:
 	VMOVAPD X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     2048(AX), X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VFMADD213PD 2560(AX), X2, X5
+	VMOVUPD     2560(AX), X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -9481,7 +11261,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSS 2944(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    next
 
@@ -9553,12 +11333,12 @@ d_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 	VMOVUPS   (R10)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
+	VPSUBD    10496(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_spsmax_one
@@ -9571,13 +11351,13 @@ d_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R10)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
+	VPSUBD    10496(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -9596,7 +11376,7 @@ d_spsmax_done:
 	VMOVSS        X1, 8(SP)
 	VMAXSS        X1, X0, X1
 	VSUBSS        X1, X0, X0
-	VUCOMISS      3584(AX), X0
+	VUCOMISS      4096(AX), X0
 	JCS           d_salone
 	VMOVD         X1, R9
 	ANDL          $0x7f800000, R9
@@ -9619,7 +11399,7 @@ d_spsmax_done:
 	VMOVSS       X1, 80(SP)
 	VMAXSS       X1, X2, X1
 	VSUBSS       X1, X2, X2
-	VUCOMISS     3584(AX), X2
+	VUCOMISS     4096(AX), X2
 	JCS          d_salone
 	VMOVD        X1, R9
 	ANDL         $0x7f800000, R9
@@ -9628,7 +11408,7 @@ d_spsmax_done:
 	VBROADCASTSS X1, Z1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      256(AX), Z2
+	VMOVUPS      768(AX), Z2
 	VBROADCASTSS 8(SP), Z3
 	VSUBPS       Z0, Z3, Z3
 	VBROADCASTSS 80(SP), Z4
@@ -9642,23 +11422,23 @@ d_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 512(AX), Z3, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 512(AX), Z4, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VFMADD231PS 640(AX), Z7, Z3
-	VFMADD231PS 640(AX), Z10, Z4
+	VMOVUPS     9984(AX), Z6
+	VFMADD231PS 1024(AX), Z3, Z6
+	VSUBPS      9984(AX), Z6, Z7
+	VMOVUPS     9984(AX), Z9
+	VFMADD231PS 1024(AX), Z4, Z9
+	VSUBPS      9984(AX), Z9, Z10
+	VFMADD231PS 1152(AX), Z7, Z3
+	VFMADD231PS 1152(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z8
-	VFMADD213PS 9216(AX), Z3, Z8
-	VFMADD213PS 9344(AX), Z3, Z8
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z3, Z8
+	VFMADD213PS 10368(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     9088(AX), Z11
-	VFMADD213PS 9216(AX), Z4, Z11
-	VFMADD213PS 9344(AX), Z4, Z11
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z4, Z11
+	VFMADD213PS 10368(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -9702,23 +11482,23 @@ d_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z10
-	VFMADD231PS 512(AX), Z7, Z10
-	VSUBPS      8960(AX), Z10, Z11
-	VMOVUPS     8960(AX), Z13
-	VFMADD231PS 512(AX), Z8, Z13
-	VSUBPS      8960(AX), Z13, Z14
-	VFMADD231PS 640(AX), Z11, Z7
-	VFMADD231PS 640(AX), Z14, Z8
+	VMOVUPS     9984(AX), Z10
+	VFMADD231PS 1024(AX), Z7, Z10
+	VSUBPS      9984(AX), Z10, Z11
+	VMOVUPS     9984(AX), Z13
+	VFMADD231PS 1024(AX), Z8, Z13
+	VSUBPS      9984(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z11, Z7
+	VFMADD231PS 1152(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z7, Z12
-	VFMADD213PS   9344(AX), Z7, Z12
+	VMOVUPS       10112(AX), Z12
+	VFMADD213PS   10240(AX), Z7, Z12
+	VFMADD213PS   10368(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z8, Z15
-	VFMADD213PS   9344(AX), Z8, Z15
+	VMOVUPS       10112(AX), Z15
+	VFMADD213PS   10240(AX), Z8, Z15
+	VFMADD213PS   10368(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -9728,7 +11508,7 @@ d_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
+	VPSUBD        10496(AX), Z4, Z4
 	VMOVUPS       Z7, (R11)
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
@@ -9737,7 +11517,7 @@ d_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
+	VPSUBD        10496(AX), Z6, Z6
 	VMOVUPS       Z8, (R11)(R8*4)
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
@@ -9767,23 +11547,23 @@ d_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 512(AX), Z7, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VMOVUPS     8960(AX), Z12
-	VFMADD231PS 512(AX), Z8, Z12
-	VSUBPS      8960(AX), Z12, Z13
-	VFMADD231PS 640(AX), Z10, Z7
-	VFMADD231PS 640(AX), Z13, Z8
+	VMOVUPS     9984(AX), Z9
+	VFMADD231PS 1024(AX), Z7, Z9
+	VSUBPS      9984(AX), Z9, Z10
+	VMOVUPS     9984(AX), Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      9984(AX), Z12, Z13
+	VFMADD231PS 1152(AX), Z10, Z7
+	VFMADD231PS 1152(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z7, Z11
-	VFMADD213PS   9344(AX), Z7, Z11
+	VMOVUPS       10112(AX), Z11
+	VFMADD213PS   10240(AX), Z7, Z11
+	VFMADD213PS   10368(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z8, Z14
-	VFMADD213PS   9344(AX), Z8, Z14
+	VMOVUPS       10112(AX), Z14
+	VFMADD213PS   10240(AX), Z8, Z14
+	VFMADD213PS   10368(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -9793,7 +11573,7 @@ d_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
+	VPSUBD        10496(AX), Z4, Z4
 	VMOVUPS       Z7, 16(SP)
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
@@ -9802,7 +11582,7 @@ d_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
+	VPSUBD        10496(AX), Z6, Z6
 	VMOVUPS       Z8, 96(SP)
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
@@ -9824,19 +11604,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3968(AX), X0, X3
+	VADDSD      4480(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      4096(AX), X6
-	VFMADD213SD 4224(AX), X0, X6
-	VFMADD213SD 4352(AX), X0, X6
-	VFMADD213SD 4480(AX), X0, X6
-	VFMADD213SD 4608(AX), X0, X6
+	VMOVSD      4608(AX), X6
 	VFMADD213SD 4736(AX), X0, X6
 	VFMADD213SD 4864(AX), X0, X6
 	VFMADD213SD 4992(AX), X0, X6
@@ -9844,6 +11620,10 @@ d_spsexp_done:
 	VFMADD213SD 5248(AX), X0, X6
 	VFMADD213SD 5376(AX), X0, X6
 	VFMADD213SD 5504(AX), X0, X6
+	VFMADD213SD 5632(AX), X0, X6
+	VFMADD213SD 5760(AX), X0, X6
+	VFMADD213SD 5888(AX), X0, X6
+	VFMADD213SD 6016(AX), X0, X6
 	VMULSD      X0, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -9851,34 +11631,34 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X3
-	VPCMPGTQ 1408(AX), X3, X6
-	VPADDQ   1536(AX), X6, X7
+	VANDPD   1792(AX), X0, X3
+	VPCMPGTQ 1920(AX), X3, X6
+	VPADDQ   2048(AX), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X0, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    1664(AX), X7, X7
-	VSUBPD   1792(AX), X7, X7
+	VORPD    2176(AX), X7, X7
+	VSUBPD   2304(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X3, X6
-	VADDPD      1920(AX), X3, X3
+	VSUBPD      2432(AX), X3, X6
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     2048(AX), X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
-	VFMADD213PD 2560(AX), X3, X8
+	VMOVUPD     2560(AX), X8
+	VFMADD213PD 2688(AX), X3, X8
+	VFMADD213PD 2816(AX), X3, X8
+	VFMADD213PD 2944(AX), X3, X8
+	VFMADD213PD 3072(AX), X3, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X7, X8
-	VFMADD231PD 2816(AX), X7, X8
+	VFMADD231PD 3200(AX), X7, X8
+	VFMADD231PD 3328(AX), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X0, X8
 	VMOVAPD     X8, X0
@@ -9891,31 +11671,31 @@ d_sp0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X3, X6
-	VPCMPGTQ 1408(AX), X6, X7
-	VPADDQ   1536(AX), X7, X8
+	VANDPD   1792(AX), X3, X6
+	VPCMPGTQ 1920(AX), X6, X7
+	VPADDQ   2048(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1664(AX), X8, X8
-	VSUBPD   1792(AX), X8, X8
+	VORPD    2176(AX), X8, X8
+	VSUBPD   2304(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X6, X7
-	VADDPD      1920(AX), X6, X6
+	VSUBPD      2432(AX), X6, X7
+	VADDPD      2432(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     2048(AX), X9
-	VFMADD213PD 2176(AX), X6, X9
-	VFMADD213PD 2304(AX), X6, X9
-	VFMADD213PD 2432(AX), X6, X9
-	VFMADD213PD 2560(AX), X6, X9
+	VMOVUPD     2560(AX), X9
+	VFMADD213PD 2688(AX), X6, X9
+	VFMADD213PD 2816(AX), X6, X9
+	VFMADD213PD 2944(AX), X6, X9
+	VFMADD213PD 3072(AX), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X8, X9
-	VFMADD231PD 2816(AX), X8, X9
+	VFMADD231PD 3200(AX), X8, X9
+	VFMADD231PD 3328(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X3, X9
 	VMOVAPD     X9, X3
@@ -9929,7 +11709,7 @@ d_sp0logz:
 d_sp0lossdone:
 	VCVTSD2SS     X0, X0, X0
 	VMOVSS        X0, (CX)
-	VMOVSD        1920(AX), X0
+	VMOVSD        2432(AX), X0
 	VDIVSD        X4, X0, X0
 	MOVSS         gradScale+104(FP), X4
 	VXORPD        X3, X3, X3
@@ -9939,7 +11719,7 @@ d_sp0lossdone:
 	VBROADCASTSS  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5632(AX), X0, X0
+	VXORPD        6144(AX), X0, X0
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
 	VEXTRACTF128  $0x01, Y5, X2
@@ -9953,19 +11733,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3840(AX), X1
+	VUCOMISD    4352(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3968(AX), X1, X3
+	VADDSD      4480(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      4096(AX), X6
-	VFMADD213SD 4224(AX), X1, X6
-	VFMADD213SD 4352(AX), X1, X6
-	VFMADD213SD 4480(AX), X1, X6
-	VFMADD213SD 4608(AX), X1, X6
+	VMOVSD      4608(AX), X6
 	VFMADD213SD 4736(AX), X1, X6
 	VFMADD213SD 4864(AX), X1, X6
 	VFMADD213SD 4992(AX), X1, X6
@@ -9973,6 +11749,10 @@ d_sp0lossdone:
 	VFMADD213SD 5248(AX), X1, X6
 	VFMADD213SD 5376(AX), X1, X6
 	VFMADD213SD 5504(AX), X1, X6
+	VFMADD213SD 5632(AX), X1, X6
+	VFMADD213SD 5760(AX), X1, X6
+	VFMADD213SD 5888(AX), X1, X6
+	VFMADD213SD 6016(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -9980,34 +11760,34 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD 1920(AX), X1, X1
+	VADDSD 2432(AX), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X1, X3
-	VPCMPGTQ 1408(AX), X3, X6
-	VPADDQ   1536(AX), X6, X7
+	VANDPD   1792(AX), X1, X3
+	VPCMPGTQ 1920(AX), X3, X6
+	VPADDQ   2048(AX), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X1, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    1664(AX), X7, X7
-	VSUBPD   1792(AX), X7, X7
+	VORPD    2176(AX), X7, X7
+	VSUBPD   2304(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X3, X6
-	VADDPD      1920(AX), X3, X3
+	VSUBPD      2432(AX), X3, X6
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     2048(AX), X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
-	VFMADD213PD 2560(AX), X3, X8
+	VMOVUPD     2560(AX), X8
+	VFMADD213PD 2688(AX), X3, X8
+	VFMADD213PD 2816(AX), X3, X8
+	VFMADD213PD 2944(AX), X3, X8
+	VFMADD213PD 3072(AX), X3, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X7, X8
-	VFMADD231PD 2816(AX), X7, X8
+	VFMADD231PD 3200(AX), X7, X8
+	VFMADD231PD 3328(AX), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X1, X8
 	VMOVAPD     X8, X1
@@ -10020,31 +11800,31 @@ d_sp1logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X3, X6
-	VPCMPGTQ 1408(AX), X6, X7
-	VPADDQ   1536(AX), X7, X8
+	VANDPD   1792(AX), X3, X6
+	VPCMPGTQ 1920(AX), X6, X7
+	VPADDQ   2048(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1664(AX), X8, X8
-	VSUBPD   1792(AX), X8, X8
+	VORPD    2176(AX), X8, X8
+	VSUBPD   2304(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X6, X7
-	VADDPD      1920(AX), X6, X6
+	VSUBPD      2432(AX), X6, X7
+	VADDPD      2432(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     2048(AX), X9
-	VFMADD213PD 2176(AX), X6, X9
-	VFMADD213PD 2304(AX), X6, X9
-	VFMADD213PD 2432(AX), X6, X9
-	VFMADD213PD 2560(AX), X6, X9
+	VMOVUPD     2560(AX), X9
+	VFMADD213PD 2688(AX), X6, X9
+	VFMADD213PD 2816(AX), X6, X9
+	VFMADD213PD 2944(AX), X6, X9
+	VFMADD213PD 3072(AX), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X8, X9
-	VFMADD231PD 2816(AX), X8, X9
+	VFMADD231PD 3200(AX), X8, X9
+	VFMADD231PD 3328(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X3, X9
 	VMOVAPD     X9, X3
@@ -10058,7 +11838,7 @@ d_sp1logz:
 d_sp1lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, 4(CX)
-	VMOVSD       1920(AX), X1
+	VMOVSD       2432(AX), X1
 	VDIVSD       X5, X1, X1
 	MOVSS        gradScale+104(FP), X5
 	VXORPD       X3, X3, X3
@@ -10068,7 +11848,7 @@ d_sp1lossdone:
 	VBROADCASTSS X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5632(AX), X1, X1
+	VXORPD       6144(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -10135,7 +11915,7 @@ d_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_sosmax_one
@@ -10148,7 +11928,7 @@ d_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -10167,7 +11947,7 @@ d_sosmax_done:
 	VMOVSS       X1, 8(SP)
 	VMAXSS       X1, X0, X1
 	VSUBSS       X1, X0, X0
-	VUCOMISS     3584(AX), X0
+	VUCOMISS     4096(AX), X0
 	JCS          d_sospecial
 	VMOVD        X1, R9
 	ANDL         $0x7f800000, R9
@@ -10176,7 +11956,7 @@ d_sosmax_done:
 	VBROADCASTSS X1, Z0
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      256(AX), Z1
+	VMOVUPS      768(AX), Z1
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
 
@@ -10186,15 +11966,15 @@ d_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 512(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 640(AX), Z5, Z2
+	VMOVUPS     9984(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      9984(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
+	VMOVUPS     10112(AX), Z6
+	VFMADD213PS 10240(AX), Z2, Z6
+	VFMADD213PS 10368(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -10224,22 +12004,22 @@ d_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 512(AX), Z4, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 640(AX), Z7, Z4
+	VMOVUPS     9984(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      9984(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z4, Z8
-	VFMADD213PS   9344(AX), Z4, Z8
+	VMOVUPS       10112(AX), Z8
+	VFMADD213PS   10240(AX), Z4, Z8
+	VFMADD213PS   10368(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
+	VPSUBD        10496(AX), Z3, Z3
 	VMOVUPS       Z4, (R11)
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -10264,22 +12044,22 @@ d_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 512(AX), Z4, Z5
-	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 640(AX), Z6, Z4
+	VMOVUPS     9984(AX), Z5
+	VFMADD231PS 1024(AX), Z4, Z5
+	VSUBPS      9984(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z4, Z7
-	VFMADD213PS   9344(AX), Z4, Z7
+	VMOVUPS       10112(AX), Z7
+	VFMADD213PS   10240(AX), Z4, Z7
+	VFMADD213PS   10368(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
+	VPSUBD        10496(AX), Z3, Z3
 	VMOVUPS       Z4, 16(SP)
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
@@ -10301,19 +12081,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3968(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4096(AX), X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
+	VMOVSD      4608(AX), X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
@@ -10321,6 +12097,10 @@ d_sosexp_done:
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
 	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -10328,34 +12108,34 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X4
-	VPADDQ   1536(AX), X4, X5
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X4
+	VPADDQ   2048(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1664(AX), X5, X5
-	VSUBPD   1792(AX), X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X4
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X4
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     2048(AX), X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
-	VFMADD213PD 2560(AX), X2, X6
+	VMOVUPD     2560(AX), X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X5, X6
-	VFMADD231PD 2816(AX), X5, X6
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -10368,31 +12148,31 @@ d_so0logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X2, X4
-	VPCMPGTQ 1408(AX), X4, X5
-	VPADDQ   1536(AX), X5, X6
+	VANDPD   1792(AX), X2, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1664(AX), X6, X6
-	VSUBPD   1792(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X4, X5
-	VADDPD      1920(AX), X4, X4
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     2048(AX), X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
-	VFMADD213PD 2560(AX), X4, X7
+	VMOVUPD     2560(AX), X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X6, X7
-	VFMADD231PD 2816(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -10406,7 +12186,7 @@ d_so0logz:
 d_so0lossdone:
 	VCVTSD2SS    X0, X0, X0
 	VMOVSS       X0, (CX)
-	VMOVSD       1920(AX), X0
+	VMOVSD       2432(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSS        gradScale+104(FP), X3
 	VXORPD       X2, X2, X2
@@ -10416,7 +12196,7 @@ d_so0lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5632(AX), X0, X0
+	VXORPD       6144(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -10485,7 +12265,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSS 2944(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_sonext
 
@@ -10502,10 +12282,10 @@ d_row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 3072(AX), Z4
-	VMOVUPS 3072(AX), Z5
-	VMOVUPS 3072(AX), Z6
-	VMOVUPS 3072(AX), Z7
+	VMOVUPS 3584(AX), Z4
+	VMOVUPS 3584(AX), Z5
+	VMOVUPS 3584(AX), Z6
+	VMOVUPS 3584(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -10636,7 +12416,7 @@ d_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3584(AX), X0
+	VUCOMISS 4096(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -10651,7 +12431,7 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      256(AX), Z3
+	VMOVUPS      768(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z2, K2
@@ -10659,15 +12439,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 512(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 640(AX), Z5, Z2
+	VMOVUPS     9984(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      9984(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
+	VMOVUPS     10112(AX), Z6
+	VFMADD213PS 10240(AX), Z2, Z6
+	VFMADD213PS 10368(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -10675,7 +12455,7 @@ d_maxb_done:
 	VXORPD      X3, X3, X3
 	VCVTSS2SD   X2, X3, X3
 	VMOVSD      X3, (SP)
-	VMOVSS      3200(AX), X2
+	VMOVSS      3712(AX), X2
 	VUCOMISS    X1, X2
 	JCC         d_fast
 
@@ -10684,13 +12464,13 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 512(AX), Z4
-	VMOVUPS 640(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 256(AX), Z9
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 10112(AX), Z6
+	VMOVUPS 10240(AX), Z7
+	VMOVUPS 10368(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -11088,13 +12868,13 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 512(AX), Z4
-	VMOVUPS 640(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 256(AX), Z9
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 10112(AX), Z6
+	VMOVUPS 10240(AX), Z7
+	VMOVUPS 10368(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -11461,19 +13241,15 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3968(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4096(AX), X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
+	VMOVSD      4608(AX), X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
@@ -11481,6 +13257,10 @@ d_expsdone:
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
 	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -11488,34 +13268,34 @@ d_expsdone:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X4
-	VPADDQ   1536(AX), X4, X5
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X4
+	VPADDQ   2048(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1664(AX), X5, X5
-	VSUBPD   1792(AX), X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X4
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X4
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     2048(AX), X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
-	VFMADD213PD 2560(AX), X2, X6
+	VMOVUPD     2560(AX), X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X5, X6
-	VFMADD231PD 2816(AX), X5, X6
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -11528,31 +13308,31 @@ d_logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X2, X4
-	VPCMPGTQ 1408(AX), X4, X5
-	VPADDQ   1536(AX), X5, X6
+	VANDPD   1792(AX), X2, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1664(AX), X6, X6
-	VSUBPD   1792(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X4, X5
-	VADDPD      1920(AX), X4, X4
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     2048(AX), X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
-	VFMADD213PD 2560(AX), X4, X7
+	VMOVUPD     2560(AX), X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X6, X7
-	VFMADD231PD 2816(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -11566,7 +13346,7 @@ d_logz:
 d_lossdone:
 	VCVTSD2SS    X0, X0, X0
 	VMOVSS       X0, (CX)
-	VMOVSD       1920(AX), X0
+	VMOVSD       2432(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSS        gradScale+104(FP), X3
 	VXORPD       X2, X2, X2
@@ -11576,7 +13356,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5632(AX), X0, X0
+	VXORPD       6144(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -11659,7 +13439,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSS 2944(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_next
 
@@ -11696,12 +13476,12 @@ l_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 	VMOVUPS   (R9)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
+	VPSUBD    10496(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_spsmax_one
@@ -11714,13 +13494,13 @@ l_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R9)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
+	VPSUBD    10496(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -11739,7 +13519,7 @@ l_spsmax_done:
 	VMOVSS        X1, 8(SP)
 	VMAXSS        X1, X0, X1
 	VSUBSS        X1, X0, X0
-	VUCOMISS      3584(AX), X0
+	VUCOMISS      4096(AX), X0
 	JCS           l_salone
 	VMOVD         X1, DX
 	ANDL          $0x7f800000, DX
@@ -11762,7 +13542,7 @@ l_spsmax_done:
 	VMOVSS       X1, 80(SP)
 	VMAXSS       X1, X2, X1
 	VSUBSS       X1, X2, X2
-	VUCOMISS     3584(AX), X2
+	VUCOMISS     4096(AX), X2
 	JCS          l_salone
 	VMOVD        X1, DX
 	ANDL         $0x7f800000, DX
@@ -11771,7 +13551,7 @@ l_spsmax_done:
 	VBROADCASTSS X1, Z1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      256(AX), Z2
+	VMOVUPS      768(AX), Z2
 	VBROADCASTSS 8(SP), Z3
 	VSUBPS       Z0, Z3, Z3
 	VBROADCASTSS 80(SP), Z4
@@ -11785,23 +13565,23 @@ l_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 512(AX), Z3, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 512(AX), Z4, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VFMADD231PS 640(AX), Z7, Z3
-	VFMADD231PS 640(AX), Z10, Z4
+	VMOVUPS     9984(AX), Z6
+	VFMADD231PS 1024(AX), Z3, Z6
+	VSUBPS      9984(AX), Z6, Z7
+	VMOVUPS     9984(AX), Z9
+	VFMADD231PS 1024(AX), Z4, Z9
+	VSUBPS      9984(AX), Z9, Z10
+	VFMADD231PS 1152(AX), Z7, Z3
+	VFMADD231PS 1152(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z8
-	VFMADD213PS 9216(AX), Z3, Z8
-	VFMADD213PS 9344(AX), Z3, Z8
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z3, Z8
+	VFMADD213PS 10368(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     9088(AX), Z11
-	VFMADD213PS 9216(AX), Z4, Z11
-	VFMADD213PS 9344(AX), Z4, Z11
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z4, Z11
+	VFMADD213PS 10368(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -11844,23 +13624,23 @@ l_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z10
-	VFMADD231PS 512(AX), Z7, Z10
-	VSUBPS      8960(AX), Z10, Z11
-	VMOVUPS     8960(AX), Z13
-	VFMADD231PS 512(AX), Z8, Z13
-	VSUBPS      8960(AX), Z13, Z14
-	VFMADD231PS 640(AX), Z11, Z7
-	VFMADD231PS 640(AX), Z14, Z8
+	VMOVUPS     9984(AX), Z10
+	VFMADD231PS 1024(AX), Z7, Z10
+	VSUBPS      9984(AX), Z10, Z11
+	VMOVUPS     9984(AX), Z13
+	VFMADD231PS 1024(AX), Z8, Z13
+	VSUBPS      9984(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z11, Z7
+	VFMADD231PS 1152(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z7, Z12
-	VFMADD213PS   9344(AX), Z7, Z12
+	VMOVUPS       10112(AX), Z12
+	VFMADD213PS   10240(AX), Z7, Z12
+	VFMADD213PS   10368(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z8, Z15
-	VFMADD213PS   9344(AX), Z8, Z15
+	VMOVUPS       10112(AX), Z15
+	VFMADD213PS   10240(AX), Z8, Z15
+	VFMADD213PS   10368(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -11870,7 +13650,7 @@ l_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
+	VPSUBD        10496(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y7, Z7
@@ -11878,7 +13658,7 @@ l_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
+	VPSUBD        10496(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y8, Z8
@@ -11906,23 +13686,23 @@ l_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 512(AX), Z7, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VMOVUPS     8960(AX), Z12
-	VFMADD231PS 512(AX), Z8, Z12
-	VSUBPS      8960(AX), Z12, Z13
-	VFMADD231PS 640(AX), Z10, Z7
-	VFMADD231PS 640(AX), Z13, Z8
+	VMOVUPS     9984(AX), Z9
+	VFMADD231PS 1024(AX), Z7, Z9
+	VSUBPS      9984(AX), Z9, Z10
+	VMOVUPS     9984(AX), Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      9984(AX), Z12, Z13
+	VFMADD231PS 1152(AX), Z10, Z7
+	VFMADD231PS 1152(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z7, Z11
-	VFMADD213PS   9344(AX), Z7, Z11
+	VMOVUPS       10112(AX), Z11
+	VFMADD213PS   10240(AX), Z7, Z11
+	VFMADD213PS   10368(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z8, Z14
-	VFMADD213PS   9344(AX), Z8, Z14
+	VMOVUPS       10112(AX), Z14
+	VFMADD213PS   10240(AX), Z8, Z14
+	VFMADD213PS   10368(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -11932,7 +13712,7 @@ l_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
+	VPSUBD        10496(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y7, Z4
@@ -11940,7 +13720,7 @@ l_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
+	VPSUBD        10496(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y8, Z4
@@ -11961,19 +13741,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3968(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4096(AX), X3
-	VFMADD213SD 4224(AX), X0, X3
-	VFMADD213SD 4352(AX), X0, X3
-	VFMADD213SD 4480(AX), X0, X3
-	VFMADD213SD 4608(AX), X0, X3
+	VMOVSD      4608(AX), X3
 	VFMADD213SD 4736(AX), X0, X3
 	VFMADD213SD 4864(AX), X0, X3
 	VFMADD213SD 4992(AX), X0, X3
@@ -11981,6 +13757,10 @@ l_spsexp_done:
 	VFMADD213SD 5248(AX), X0, X3
 	VFMADD213SD 5376(AX), X0, X3
 	VFMADD213SD 5504(AX), X0, X3
+	VFMADD213SD 5632(AX), X0, X3
+	VFMADD213SD 5760(AX), X0, X3
+	VFMADD213SD 5888(AX), X0, X3
+	VFMADD213SD 6016(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -11988,34 +13768,34 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     2048(AX), X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
-	VFMADD213PD 2560(AX), X2, X6
+	VMOVUPD     2560(AX), X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X3, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X6
-	VFMADD231PD 2816(AX), X4, X6
+	VFMADD231PD 3200(AX), X4, X6
+	VFMADD231PD 3328(AX), X4, X6
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X6
 	VMOVAPD     X6, X0
@@ -12028,31 +13808,31 @@ l_sp0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X2, X3
-	VPCMPGTQ 1408(AX), X3, X4
-	VPADDQ   1536(AX), X4, X6
+	VANDPD   1792(AX), X2, X3
+	VPCMPGTQ 1920(AX), X3, X4
+	VPADDQ   2048(AX), X4, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X4, X6, X6
-	VORPD    1664(AX), X6, X6
-	VSUBPD   1792(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X3, X4
-	VADDPD      1920(AX), X3, X3
+	VSUBPD      2432(AX), X3, X4
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     2048(AX), X7
-	VFMADD213PD 2176(AX), X3, X7
-	VFMADD213PD 2304(AX), X3, X7
-	VFMADD213PD 2432(AX), X3, X7
-	VFMADD213PD 2560(AX), X3, X7
+	VMOVUPD     2560(AX), X7
+	VFMADD213PD 2688(AX), X3, X7
+	VFMADD213PD 2816(AX), X3, X7
+	VFMADD213PD 2944(AX), X3, X7
+	VFMADD213PD 3072(AX), X3, X7
 	VMULPD      X4, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X6, X7
-	VFMADD231PD 2816(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X7
 	VMOVAPD     X7, X2
@@ -12079,19 +13859,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3968(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4096(AX), X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
@@ -12099,6 +13875,10 @@ l_sp0lossdone:
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -12106,34 +13886,34 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X1
-	VPCMPGTQ 1408(AX), X1, X2
-	VPADDQ   1536(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1664(AX), X3, X3
-	VSUBPD   1792(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X1, X2
-	VADDPD      1920(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     2048(AX), X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
-	VFMADD213PD 2560(AX), X1, X4
+	VMOVUPD     2560(AX), X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X3, X4
-	VFMADD231PD 2816(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -12146,31 +13926,31 @@ l_sp1logz:
 	VMOVAPD X3, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     2048(AX), X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VFMADD213PD 2560(AX), X2, X5
+	VMOVUPD     2560(AX), X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -12215,7 +13995,7 @@ l_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_sosmax_one
@@ -12228,7 +14008,7 @@ l_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+	VPSUBD    10496(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -12247,7 +14027,7 @@ l_sosmax_done:
 	VMOVSS       X1, 8(SP)
 	VMAXSS       X1, X0, X1
 	VSUBSS       X1, X0, X0
-	VUCOMISS     3584(AX), X0
+	VUCOMISS     4096(AX), X0
 	JCS          l_sospecial
 	VMOVD        X1, DX
 	ANDL         $0x7f800000, DX
@@ -12256,7 +14036,7 @@ l_sosmax_done:
 	VBROADCASTSS X1, Z0
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      256(AX), Z1
+	VMOVUPS      768(AX), Z1
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
 
@@ -12266,15 +14046,15 @@ l_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 512(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 640(AX), Z5, Z2
+	VMOVUPS     9984(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      9984(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
+	VMOVUPS     10112(AX), Z6
+	VFMADD213PS 10240(AX), Z2, Z6
+	VFMADD213PS 10368(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -12303,22 +14083,22 @@ l_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 512(AX), Z4, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 640(AX), Z7, Z4
+	VMOVUPS     9984(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      9984(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z4, Z8
-	VFMADD213PS   9344(AX), Z4, Z8
+	VMOVUPS       10112(AX), Z8
+	VFMADD213PS   10240(AX), Z4, Z8
+	VFMADD213PS   10368(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
+	VPSUBD        10496(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
@@ -12341,22 +14121,22 @@ l_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 512(AX), Z4, Z5
-	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 640(AX), Z6, Z4
+	VMOVUPS     9984(AX), Z5
+	VFMADD231PS 1024(AX), Z4, Z5
+	VSUBPS      9984(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z4, Z7
-	VFMADD213PS   9344(AX), Z4, Z7
+	VMOVUPS       10112(AX), Z7
+	VFMADD213PS   10240(AX), Z4, Z7
+	VFMADD213PS   10368(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
+	VPSUBD        10496(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y4, Z3
@@ -12377,19 +14157,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3968(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4096(AX), X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
@@ -12397,6 +14173,10 @@ l_sosexp_done:
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -12404,34 +14184,34 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X1
-	VPCMPGTQ 1408(AX), X1, X2
-	VPADDQ   1536(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1664(AX), X3, X3
-	VSUBPD   1792(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X1, X2
-	VADDPD      1920(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     2048(AX), X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
-	VFMADD213PD 2560(AX), X1, X4
+	VMOVUPD     2560(AX), X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X3, X4
-	VFMADD231PD 2816(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -12444,31 +14224,31 @@ l_so0logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X1, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     2048(AX), X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VFMADD213PD 2560(AX), X2, X5
+	VMOVUPD     2560(AX), X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -12495,7 +14275,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSS 2944(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    l_sonext
 
@@ -12512,10 +14292,10 @@ l_row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 3072(AX), Z4
-	VMOVUPS 3072(AX), Z5
-	VMOVUPS 3072(AX), Z6
-	VMOVUPS 3072(AX), Z7
+	VMOVUPS 3584(AX), Z4
+	VMOVUPS 3584(AX), Z5
+	VMOVUPS 3584(AX), Z6
+	VMOVUPS 3584(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -12646,7 +14426,7 @@ l_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3584(AX), X0
+	VUCOMISS 4096(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -12661,7 +14441,7 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      256(AX), Z3
+	VMOVUPS      768(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z2, K2
@@ -12669,15 +14449,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 512(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 640(AX), Z5, Z2
+	VMOVUPS     9984(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      9984(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
+	VMOVUPS     10112(AX), Z6
+	VFMADD213PS 10240(AX), Z2, Z6
+	VFMADD213PS 10368(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -12685,7 +14465,7 @@ l_maxb_done:
 	VXORPD      X3, X3, X3
 	VCVTSS2SD   X2, X3, X3
 	VMOVSD      X3, (SP)
-	VMOVSS      3200(AX), X2
+	VMOVSS      3712(AX), X2
 	VUCOMISS    X1, X2
 	JCC         l_fast
 
@@ -12693,13 +14473,13 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 512(AX), Z4
-	VMOVUPS 640(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 256(AX), Z9
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 10112(AX), Z6
+	VMOVUPS 10240(AX), Z7
+	VMOVUPS 10368(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -13076,13 +14856,13 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 512(AX), Z4
-	VMOVUPS 640(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 256(AX), Z9
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 10112(AX), Z6
+	VMOVUPS 10240(AX), Z7
+	VMOVUPS 10368(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -13429,19 +15209,15 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3968(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4096(AX), X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
@@ -13449,6 +15225,10 @@ l_expsdone:
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -13456,34 +15236,34 @@ l_expsdone:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X1
-	VPCMPGTQ 1408(AX), X1, X2
-	VPADDQ   1536(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1664(AX), X3, X3
-	VSUBPD   1792(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X1, X2
-	VADDPD      1920(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     2048(AX), X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
-	VFMADD213PD 2560(AX), X1, X4
+	VMOVUPD     2560(AX), X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X3, X4
-	VFMADD231PD 2816(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -13496,31 +15276,31 @@ l_logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X1, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     2048(AX), X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VFMADD213PD 2560(AX), X2, X5
+	VMOVUPD     2560(AX), X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -13548,7 +15328,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSS 2944(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    l_next
 
@@ -13558,7 +15338,7 @@ done:
 
 // func LogSumExpF64AVX512(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $640-56
+TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $576-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -13585,8 +15365,8 @@ pfnext:
 	CMPQ SI, $0x00000100
 	JA   row
 
-	// The max tree, then each row's broadcast max: on the stack, aligned
-	// to 64 bytes (a vector load that splits a cache line costs twice).
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
 	LEAQ (SP), DI
 	ADDQ $0x0000003f, DI
 	ANDQ $-64, DI
@@ -13602,14 +15382,14 @@ groups:
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
-	VMOVUPD 5760(AX), Z2
-	VMOVUPD 5760(AX), Z3
-	VMOVUPD 5760(AX), Z4
-	VMOVUPD 5760(AX), Z5
-	VMOVUPD 5760(AX), Z6
-	VMOVUPD 5760(AX), Z7
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
+	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6272(AX), Z5
+	VMOVUPD 6272(AX), Z6
+	VMOVUPD 6272(AX), Z7
 
 ggmax_one:
 	CMPQ   R12, $0x00000008
@@ -13630,28 +15410,28 @@ ggmax_one:
 ggmax_tail:
 	TESTQ   R12, R12
 	JE      ggmax_done
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R8), K1, Z8
 	VMAXPD  Z8, Z0, Z0
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R8)(R10*1), K1, Z8
 	VMAXPD  Z8, Z1, Z1
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R8)(R10*2), K1, Z8
 	VMAXPD  Z8, Z2, Z2
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VMAXPD  Z8, Z3, Z3
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R8)(R10*4), K1, Z8
 	VMAXPD  Z8, Z4, Z4
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R9)(R10*2), K1, Z8
 	VMAXPD  Z8, Z5, Z5
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R8)(R11*2), K1, Z8
 	VMAXPD  Z8, Z6, Z6
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R9)(R10*4), K1, Z8
 	VMAXPD  Z8, Z7, Z7
 
@@ -13680,29 +15460,38 @@ ggmax_done:
 	VMAXPD     Z2, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   5888(AX), Z0, Z1
-	VPCMPEQQ 5888(AX), Z1, K2
+	VANDPD   6400(AX), Z0, Z1
+	VPCMPEQQ 6400(AX), Z1, K2
 	KORTESTW K2, K2
 	JNE      gbail
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPD      Z0, (DI)
-	VBROADCASTSD (DI), Z1
-	VMOVUPD      Z1, 64(DI)
-	VBROADCASTSD 8(DI), Z1
-	VMOVUPD      Z1, 128(DI)
-	VBROADCASTSD 16(DI), Z1
-	VMOVUPD      Z1, 192(DI)
-	VBROADCASTSD 24(DI), Z1
-	VMOVUPD      Z1, 256(DI)
-	VBROADCASTSD 32(DI), Z1
-	VMOVUPD      Z1, 320(DI)
-	VBROADCASTSD 40(DI), Z1
-	VMOVUPD      Z1, 384(DI)
-	VBROADCASTSD 48(DI), Z1
-	VMOVUPD      Z1, 448(DI)
-	VBROADCASTSD 56(DI), Z1
-	VMOVUPD      Z1, 512(DI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU64 10624(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, (DI)
+	VMOVDQU64 10752(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DI)
+	VMOVDQU64 10880(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 128(DI)
+	VMOVDQU64 11008(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 192(DI)
+	VMOVDQU64 11136(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 256(DI)
+	VMOVDQU64 11264(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 320(DI)
+	VMOVDQU64 11392(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 384(DI)
+	VMOVDQU64 11520(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 448(DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
 	// Register budget groupExp: 8 sums + 20 exp values and temporaries, 28 of 32.
@@ -13722,61 +15511,45 @@ ggexp_loop:
 	CMPQ    R12, $0x00000010
 	JL      ggexp_one
 	VMOVUPD (R8), Z9
-	VSUBPD  64(DI), Z9, Z9
+	VSUBPD  (DI), Z9, Z9
 	VMOVUPD 64(R8), Z10
-	VSUBPD  64(DI), Z10, Z10
+	VSUBPD  (DI), Z10, Z10
 	VMOVUPD (R8)(R10*1), Z11
-	VSUBPD  128(DI), Z11, Z11
+	VSUBPD  64(DI), Z11, Z11
 	VMOVUPD 64(R8)(R10*1), Z12
-	VSUBPD  128(DI), Z12, Z12
+	VSUBPD  64(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -13801,100 +15574,100 @@ ggexp_loop:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z10, Z10
 	VADDPD    Z10, Z1, Z1
 	VADDPD    Z11, Z12, Z12
 	VADDPD    Z12, Z2, Z2
 	VMOVUPD   (R8)(R10*2), Z9
-	VSUBPD    192(DI), Z9, Z9
+	VSUBPD    128(DI), Z9, Z9
 	VMOVUPD   64(R8)(R10*2), Z10
-	VSUBPD    192(DI), Z10, Z10
+	VSUBPD    128(DI), Z10, Z10
 	VMOVUPD   (R9), Z11
-	VSUBPD    256(DI), Z11, Z11
+	VSUBPD    192(DI), Z11, Z11
 	VMOVUPD   64(R9), Z12
-	VSUBPD    256(DI), Z12, Z12
+	VSUBPD    192(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -13919,100 +15692,100 @@ ggexp_loop:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z10, Z10
 	VADDPD    Z10, Z3, Z3
 	VADDPD    Z11, Z12, Z12
 	VADDPD    Z12, Z4, Z4
 	VMOVUPD   (R8)(R10*4), Z9
-	VSUBPD    320(DI), Z9, Z9
+	VSUBPD    256(DI), Z9, Z9
 	VMOVUPD   64(R8)(R10*4), Z10
-	VSUBPD    320(DI), Z10, Z10
+	VSUBPD    256(DI), Z10, Z10
 	VMOVUPD   (R9)(R10*2), Z11
-	VSUBPD    384(DI), Z11, Z11
+	VSUBPD    320(DI), Z11, Z11
 	VMOVUPD   64(R9)(R10*2), Z12
-	VSUBPD    384(DI), Z12, Z12
+	VSUBPD    320(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -14037,100 +15810,100 @@ ggexp_loop:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z10, Z10
 	VADDPD    Z10, Z5, Z5
 	VADDPD    Z11, Z12, Z12
 	VADDPD    Z12, Z6, Z6
 	VMOVUPD   (R8)(R11*2), Z9
-	VSUBPD    448(DI), Z9, Z9
+	VSUBPD    384(DI), Z9, Z9
 	VMOVUPD   64(R8)(R11*2), Z10
-	VSUBPD    448(DI), Z10, Z10
+	VSUBPD    384(DI), Z10, Z10
 	VMOVUPD   (R9)(R10*4), Z11
-	VSUBPD    512(DI), Z11, Z11
+	VSUBPD    448(DI), Z11, Z11
 	VMOVUPD   64(R9)(R10*4), Z12
-	VSUBPD    512(DI), Z12, Z12
+	VSUBPD    448(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -14155,39 +15928,55 @@ ggexp_loop:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z10, Z10
 	VADDPD    Z10, Z7, Z7
@@ -14202,61 +15991,45 @@ ggexp_one:
 	CMPQ    R12, $0x00000008
 	JL      ggexp_tail
 	VMOVUPD (R8), Z9
-	VSUBPD  64(DI), Z9, Z9
+	VSUBPD  (DI), Z9, Z9
 	VMOVUPD (R8)(R10*1), Z10
-	VSUBPD  128(DI), Z10, Z10
+	VSUBPD  64(DI), Z10, Z10
 	VMOVUPD (R8)(R10*2), Z11
-	VSUBPD  192(DI), Z11, Z11
+	VSUBPD  128(DI), Z11, Z11
 	VMOVUPD (R9), Z12
-	VSUBPD  256(DI), Z12, Z12
+	VSUBPD  192(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -14281,100 +16054,100 @@ ggexp_one:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z1, Z1
 	VADDPD    Z10, Z2, Z2
 	VADDPD    Z11, Z3, Z3
 	VADDPD    Z12, Z4, Z4
 	VMOVUPD   (R8)(R10*4), Z9
-	VSUBPD    320(DI), Z9, Z9
+	VSUBPD    256(DI), Z9, Z9
 	VMOVUPD   (R9)(R10*2), Z10
-	VSUBPD    384(DI), Z10, Z10
+	VSUBPD    320(DI), Z10, Z10
 	VMOVUPD   (R8)(R11*2), Z11
-	VSUBPD    448(DI), Z11, Z11
+	VSUBPD    384(DI), Z11, Z11
 	VMOVUPD   (R9)(R10*4), Z12
-	VSUBPD    512(DI), Z12, Z12
+	VSUBPD    448(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -14399,39 +16172,55 @@ ggexp_one:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z5, Z5
 	VADDPD    Z10, Z6, Z6
@@ -14445,66 +16234,50 @@ ggexp_one:
 ggexp_tail:
 	TESTQ   R12, R12
 	JE      ggexp_done
-	VMOVUPD 5760(AX), Z9
+	VMOVUPD 6272(AX), Z9
 	VMOVUPD (R8), K1, Z9
-	VSUBPD  64(DI), Z9, Z9
-	VMOVUPD 5760(AX), Z10
+	VSUBPD  (DI), Z9, Z9
+	VMOVUPD 6272(AX), Z10
 	VMOVUPD (R8)(R10*1), K1, Z10
-	VSUBPD  128(DI), Z10, Z10
-	VMOVUPD 5760(AX), Z11
+	VSUBPD  64(DI), Z10, Z10
+	VMOVUPD 6272(AX), Z11
 	VMOVUPD (R8)(R10*2), K1, Z11
-	VSUBPD  192(DI), Z11, Z11
-	VMOVUPD 5760(AX), Z12
+	VSUBPD  128(DI), Z11, Z11
+	VMOVUPD 6272(AX), Z12
 	VMOVUPD (R9), K1, Z12
-	VSUBPD  256(DI), Z12, Z12
+	VSUBPD  192(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -14529,104 +16302,104 @@ ggexp_tail:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z1, Z1
 	VADDPD    Z10, Z2, Z2
 	VADDPD    Z11, Z3, Z3
 	VADDPD    Z12, Z4, Z4
-	VMOVUPD   5760(AX), Z9
+	VMOVUPD   6272(AX), Z9
 	VMOVUPD   (R8)(R10*4), K1, Z9
-	VSUBPD    320(DI), Z9, Z9
-	VMOVUPD   5760(AX), Z10
+	VSUBPD    256(DI), Z9, Z9
+	VMOVUPD   6272(AX), Z10
 	VMOVUPD   (R9)(R10*2), K1, Z10
-	VSUBPD    384(DI), Z10, Z10
-	VMOVUPD   5760(AX), Z11
+	VSUBPD    320(DI), Z10, Z10
+	VMOVUPD   6272(AX), Z11
 	VMOVUPD   (R8)(R11*2), K1, Z11
-	VSUBPD    448(DI), Z11, Z11
-	VMOVUPD   5760(AX), Z12
+	VSUBPD    384(DI), Z11, Z11
+	VMOVUPD   6272(AX), Z12
 	VMOVUPD   (R9)(R10*4), K1, Z12
-	VSUBPD    512(DI), Z12, Z12
+	VSUBPD    448(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z13
-	VFMADD231PD 6144(AX), Z9, Z13
-	VMOVUPD     6016(AX), Z14
-	VFMADD231PD 6144(AX), Z10, Z14
-	VMOVUPD     6016(AX), Z15
-	VFMADD231PD 6144(AX), Z11, Z15
-	VMOVUPD     6016(AX), Z16
-	VFMADD231PD 6144(AX), Z12, Z16
-	VSUBPD      6016(AX), Z13, Z17
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
 	VMOVUPD     Z9, Z18
-	VFMADD231PD 6272(AX), Z17, Z18
-	VFMADD231PD 6400(AX), Z17, Z18
-	VSUBPD      6016(AX), Z14, Z19
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
 	VMOVUPD     Z10, Z20
-	VFMADD231PD 6272(AX), Z19, Z20
-	VFMADD231PD 6400(AX), Z19, Z20
-	VSUBPD      6016(AX), Z15, Z21
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
 	VMOVUPD     Z11, Z22
-	VFMADD231PD 6272(AX), Z21, Z22
-	VFMADD231PD 6400(AX), Z21, Z22
-	VSUBPD      6016(AX), Z16, Z23
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
 	VMOVUPD     Z12, Z24
-	VFMADD231PD 6272(AX), Z23, Z24
-	VFMADD231PD 6400(AX), Z23, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z17
-	VMOVUPD     6528(AX), Z19
-	VMOVUPD     6528(AX), Z21
-	VMOVUPD     6528(AX), Z23
-	VFMADD213PD 6656(AX), Z18, Z17
-	VFMADD213PD 6656(AX), Z20, Z19
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
-	VFMADD213PD 6784(AX), Z18, Z17
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z18, Z17
-	VFMADD213PD 6912(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
-	VFMADD213PD 7040(AX), Z18, Z17
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
 	VFMADD213PD 7168(AX), Z18, Z17
 	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7168(AX), Z22, Z21
@@ -14651,39 +16424,55 @@ ggexp_tail:
 	VFMADD213PD 7808(AX), Z20, Z19
 	VFMADD213PD 7808(AX), Z22, Z21
 	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z18, Z18, Z25
 	VFMADD213PD Z18, Z25, Z17
-	VADDPD      1920(AX), Z17, Z17
+	VADDPD      2432(AX), Z17, Z17
 	VMULPD      Z20, Z20, Z18
 	VFMADD213PD Z20, Z18, Z19
-	VADDPD      1920(AX), Z19, Z19
+	VADDPD      2432(AX), Z19, Z19
 	VMULPD      Z22, Z22, Z18
 	VFMADD213PD Z22, Z18, Z21
-	VADDPD      1920(AX), Z21, Z21
+	VADDPD      2432(AX), Z21, Z21
 	VMULPD      Z24, Z24, Z18
 	VFMADD213PD Z24, Z18, Z23
-	VADDPD      1920(AX), Z23, Z23
+	VADDPD      2432(AX), Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    1920(AX), Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
 	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z17, K2, Z9
 	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    1920(AX), Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
 	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 7936(AX), Z10, K2
+	VCMPPD    $0x15, 8448(AX), Z10, K2
 	VMOVAPD.Z Z19, K2, Z10
 	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    1920(AX), Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
 	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 7936(AX), Z11, K2
+	VCMPPD    $0x15, 8448(AX), Z11, K2
 	VMOVAPD.Z Z21, K2, Z11
 	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    1920(AX), Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
 	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 7936(AX), Z12, K2
+	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
 	VADDPD    Z9, Z5, Z5
 	VADDPD    Z10, Z6, Z6
@@ -14716,37 +16505,37 @@ ggexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), Z1, Z2
-	VPCMPGTQ 1408(AX), Z2, K2
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1536(AX), Z3, Z4
+	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1664(AX), Z4, Z4
-	VSUBPD   1792(AX), Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), Z2, Z3
-	VADDPD      1920(AX), Z2, Z2
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8064(AX), Z5
-	VFMADD213PD 8192(AX), Z2, Z5
-	VFMADD213PD 8320(AX), Z2, Z5
-	VFMADD213PD 8448(AX), Z2, Z5
-	VFMADD213PD 8576(AX), Z2, Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
+	VMOVUPD     8576(AX), Z5
+	VFMADD213PD 8704(AX), Z2, Z5
+	VFMADD213PD 8832(AX), Z2, Z5
+	VFMADD213PD 8960(AX), Z2, Z5
+	VFMADD213PD 9088(AX), Z2, Z5
 	VFMADD213PD 2560(AX), Z2, Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), Z4, Z5
-	VFMADD231PD 2816(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
@@ -14774,7 +16563,7 @@ gsolo:
 	// Max pass, one vector of each row per step.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
-	VMOVUPD 5760(AX), Z0
+	VMOVUPD 6272(AX), Z0
 
 ogmax_one:
 	CMPQ   R12, $0x00000008
@@ -14787,7 +16576,7 @@ ogmax_one:
 ogmax_tail:
 	TESTQ   R12, R12
 	JE      ogmax_done
-	VMOVUPD 5760(AX), Z1
+	VMOVUPD 6272(AX), Z1
 	VMOVUPD (R8), K1, Z1
 	VMAXPD  Z1, Z0, Z0
 
@@ -14816,15 +16605,17 @@ ogmax_done:
 	VMAXPD     Z1, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   5888(AX), Z0, Z1
-	VPCMPEQQ 5888(AX), Z1, K2
+	VANDPD   6400(AX), Z0, Z1
+	VPCMPEQQ 6400(AX), Z1, K2
 	KORTESTW K2, K2
 	JNE      gsnan
 
-	// Each row's max, broadcast to a vector on the stack.
-	VMOVUPD      Z0, (DI)
-	VBROADCASTSD (DI), Z1
-	VMOVUPD      Z1, 64(DI)
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU64 10624(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, (DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
 	// Register budget groupExp: 8 sums + 20 exp values and temporaries, 28 of 32.
@@ -14836,35 +16627,27 @@ ogexp_loop:
 	CMPQ    R12, $0x00000010
 	JL      ogexp_one
 	VMOVUPD (R8), Z2
-	VSUBPD  64(DI), Z2, Z2
+	VSUBPD  (DI), Z2, Z2
 	VMOVUPD 64(R8), Z3
-	VSUBPD  64(DI), Z3, Z3
+	VSUBPD  (DI), Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z4
-	VFMADD231PD 6144(AX), Z2, Z4
-	VMOVUPD     6016(AX), Z5
-	VFMADD231PD 6144(AX), Z3, Z5
-	VSUBPD      6016(AX), Z4, Z6
+	VMOVUPD     6528(AX), Z4
+	VFMADD231PD 6656(AX), Z2, Z4
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z3, Z5
+	VSUBPD      6528(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VFMADD231PD 6400(AX), Z6, Z7
-	VSUBPD      6016(AX), Z5, Z8
+	VFMADD231PD 6784(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
+	VSUBPD      6528(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6272(AX), Z8, Z9
-	VFMADD231PD 6400(AX), Z8, Z9
+	VFMADD231PD 6784(AX), Z8, Z9
+	VFMADD231PD 6912(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z6
-	VMOVUPD     6528(AX), Z8
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z9, Z8
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z9, Z8
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z9, Z8
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z9, Z8
+	VMOVUPD     7040(AX), Z6
+	VMOVUPD     7040(AX), Z8
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z9, Z8
 	VFMADD213PD 7296(AX), Z7, Z6
@@ -14877,23 +16660,31 @@ ogexp_loop:
 	VFMADD213PD 7680(AX), Z9, Z8
 	VFMADD213PD 7808(AX), Z7, Z6
 	VFMADD213PD 7808(AX), Z9, Z8
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z9, Z8
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z9, Z8
+	VFMADD213PD 8192(AX), Z7, Z6
+	VFMADD213PD 8192(AX), Z9, Z8
+	VFMADD213PD 8320(AX), Z7, Z6
+	VFMADD213PD 8320(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
-	VADDPD      1920(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 	VMULPD      Z9, Z9, Z7
 	VFMADD213PD Z9, Z7, Z8
-	VADDPD      1920(AX), Z8, Z8
+	VADDPD      2432(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1920(AX), Z4, Z4
+	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VCMPPD    $0x15, 8448(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1920(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7936(AX), Z3, K2
+	VCMPPD    $0x15, 8448(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VADDPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z1
@@ -14905,37 +16696,37 @@ ogexp_one:
 	CMPQ    R12, $0x00000008
 	JL      ogexp_tail
 	VMOVUPD (R8), Z2
-	VSUBPD  64(DI), Z2, Z2
+	VSUBPD  (DI), Z2, Z2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z3
-	VFMADD231PD 6144(AX), Z2, Z3
-	VSUBPD      6016(AX), Z3, Z4
+	VMOVUPD     6528(AX), Z3
+	VFMADD231PD 6656(AX), Z2, Z3
+	VSUBPD      6528(AX), Z3, Z4
 	VMOVUPD     Z2, Z5
-	VFMADD231PD 6272(AX), Z4, Z5
-	VFMADD231PD 6400(AX), Z4, Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VFMADD231PD 6912(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z4
-	VFMADD213PD 6656(AX), Z5, Z4
-	VFMADD213PD 6784(AX), Z5, Z4
-	VFMADD213PD 6912(AX), Z5, Z4
-	VFMADD213PD 7040(AX), Z5, Z4
+	VMOVUPD     7040(AX), Z4
 	VFMADD213PD 7168(AX), Z5, Z4
 	VFMADD213PD 7296(AX), Z5, Z4
 	VFMADD213PD 7424(AX), Z5, Z4
 	VFMADD213PD 7552(AX), Z5, Z4
 	VFMADD213PD 7680(AX), Z5, Z4
 	VFMADD213PD 7808(AX), Z5, Z4
+	VFMADD213PD 7936(AX), Z5, Z4
+	VFMADD213PD 8064(AX), Z5, Z4
+	VFMADD213PD 8192(AX), Z5, Z4
+	VFMADD213PD 8320(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1920(AX), Z4, Z4
+	VADDPD      2432(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1920(AX), Z3, Z3
+	VPADDQ    2432(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VCMPPD    $0x15, 8448(AX), Z2, K2
 	VMOVAPD.Z Z4, K2, Z2
 	VADDPD    Z2, Z1, Z1
 	ADDQ      $0x00000040, R8
@@ -14945,39 +16736,39 @@ ogexp_one:
 ogexp_tail:
 	TESTQ   R12, R12
 	JE      ogexp_done
-	VMOVUPD 5760(AX), Z2
+	VMOVUPD 6272(AX), Z2
 	VMOVUPD (R8), K1, Z2
-	VSUBPD  64(DI), Z2, Z2
+	VSUBPD  (DI), Z2, Z2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z3
-	VFMADD231PD 6144(AX), Z2, Z3
-	VSUBPD      6016(AX), Z3, Z4
+	VMOVUPD     6528(AX), Z3
+	VFMADD231PD 6656(AX), Z2, Z3
+	VSUBPD      6528(AX), Z3, Z4
 	VMOVUPD     Z2, Z5
-	VFMADD231PD 6272(AX), Z4, Z5
-	VFMADD231PD 6400(AX), Z4, Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VFMADD231PD 6912(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z4
-	VFMADD213PD 6656(AX), Z5, Z4
-	VFMADD213PD 6784(AX), Z5, Z4
-	VFMADD213PD 6912(AX), Z5, Z4
-	VFMADD213PD 7040(AX), Z5, Z4
+	VMOVUPD     7040(AX), Z4
 	VFMADD213PD 7168(AX), Z5, Z4
 	VFMADD213PD 7296(AX), Z5, Z4
 	VFMADD213PD 7424(AX), Z5, Z4
 	VFMADD213PD 7552(AX), Z5, Z4
 	VFMADD213PD 7680(AX), Z5, Z4
 	VFMADD213PD 7808(AX), Z5, Z4
+	VFMADD213PD 7936(AX), Z5, Z4
+	VFMADD213PD 8064(AX), Z5, Z4
+	VFMADD213PD 8192(AX), Z5, Z4
+	VFMADD213PD 8320(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1920(AX), Z4, Z4
+	VADDPD      2432(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1920(AX), Z3, Z3
+	VPADDQ    2432(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VCMPPD    $0x15, 8448(AX), Z2, K2
 	VMOVAPD.Z Z4, K2, Z2
 	VADDPD    Z2, Z1, Z1
 
@@ -15007,37 +16798,37 @@ ogexp_done:
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), Z1, Z2
-	VPCMPGTQ 1408(AX), Z2, K2
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1536(AX), Z3, Z4
+	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1664(AX), Z4, Z4
-	VSUBPD   1792(AX), Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), Z2, Z3
-	VADDPD      1920(AX), Z2, Z2
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8064(AX), Z5
-	VFMADD213PD 8192(AX), Z2, Z5
-	VFMADD213PD 8320(AX), Z2, Z5
-	VFMADD213PD 8448(AX), Z2, Z5
-	VFMADD213PD 8576(AX), Z2, Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
+	VMOVUPD     8576(AX), Z5
+	VFMADD213PD 8704(AX), Z2, Z5
+	VFMADD213PD 8832(AX), Z2, Z5
+	VFMADD213PD 8960(AX), Z2, Z5
+	VFMADD213PD 9088(AX), Z2, Z5
 	VFMADD213PD 2560(AX), Z2, Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), Z4, Z5
-	VFMADD231PD 2816(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
@@ -15053,7 +16844,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD 8704(AX), X0
+	VMOVSD 9216(AX), X0
 	VMOVSD X0, (CX)
 	JMP    gsnext
 
@@ -15063,10 +16854,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
-	VMOVUPD 5760(AX), Z2
-	VMOVUPD 5760(AX), Z3
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -15091,7 +16882,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -15117,20 +16908,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6016(AX), Z2
-	VMOVUPS 1920(AX), Z3
-	VMOVUPS 6144(AX), Z4
-	VMOVUPS 6272(AX), Z5
-	VMOVUPS 6400(AX), Z6
-	VMOVUPS 7936(AX), Z7
-	VMOVUPS 6528(AX), Z8
-	VMOVUPS 6656(AX), Z9
-	VMOVUPS 6784(AX), Z10
-	VMOVUPS 6912(AX), Z11
-	VMOVUPS 7040(AX), Z12
-	VMOVUPS 7168(AX), Z13
-	VMOVUPS 7296(AX), Z14
-	VMOVUPS 7424(AX), Z15
+	VMOVUPS 6528(AX), Z2
+	VMOVUPS 2432(AX), Z3
+	VMOVUPS 6656(AX), Z4
+	VMOVUPS 6784(AX), Z5
+	VMOVUPS 6912(AX), Z6
+	VMOVUPS 8448(AX), Z7
+	VMOVUPS 7040(AX), Z8
+	VMOVUPS 7168(AX), Z9
+	VMOVUPS 7296(AX), Z10
+	VMOVUPS 7424(AX), Z11
+	VMOVUPS 7552(AX), Z12
+	VMOVUPS 7680(AX), Z13
+	VMOVUPS 7808(AX), Z14
+	VMOVUPS 7936(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -15175,12 +16966,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -15233,9 +17024,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -15258,7 +17049,7 @@ exp_one:
 exp_tail:
 	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -15279,9 +17070,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
-	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
+	VFMADD213PD 8192(AX), Z4, Z2
+	VFMADD213PD 8320(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -15311,36 +17102,36 @@ exp_done:
 	VMOVAPD X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X1, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8064(AX), X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8576(AX), X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -15355,7 +17146,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8704(AX), X0
+	VMOVSD 9216(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -15411,11 +17202,11 @@ d_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5760(AX), Z2
+	VMOVUPD      6272(AX), Z2
 	MOVLQSX      4(SI), R11
 	VPBROADCASTQ R11, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -15425,14 +17216,14 @@ d_spsmax_one:
 	JL        d_spsmax_tail
 	VMOVUPD   (R10), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    11648(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -15440,18 +17231,18 @@ d_spsmax_one:
 d_spsmax_tail:
 	TESTQ     R9, R9
 	JE        d_spsmax_done
-	VMOVUPD   5760(AX), Z4
+	VMOVUPD   6272(AX), Z4
 	VMOVUPD   (R10), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
-	VMOVUPD   5760(AX), Z1
+	VPSUBQ    11648(AX), Z1, Z1
+	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z1
+	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -15468,7 +17259,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8832(AX), X0
+	VUCOMISD      9344(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -15490,7 +17281,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8832(AX), X2
+	VUCOMISD     9344(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -15506,30 +17297,22 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z4
-	VFMADD231PD 6144(AX), Z2, Z4
-	VMOVUPD     6016(AX), Z5
-	VFMADD231PD 6144(AX), Z3, Z5
-	VSUBPD      6016(AX), Z4, Z6
+	VMOVUPD     6528(AX), Z4
+	VFMADD231PD 6656(AX), Z2, Z4
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z3, Z5
+	VSUBPD      6528(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VFMADD231PD 6400(AX), Z6, Z7
-	VSUBPD      6016(AX), Z5, Z8
+	VFMADD231PD 6784(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
+	VSUBPD      6528(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6272(AX), Z8, Z9
-	VFMADD231PD 6400(AX), Z8, Z9
+	VFMADD231PD 6784(AX), Z8, Z9
+	VFMADD231PD 6912(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z6
-	VMOVUPD     6528(AX), Z8
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z9, Z8
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z9, Z8
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z9, Z8
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z9, Z8
+	VMOVUPD     7040(AX), Z6
+	VMOVUPD     7040(AX), Z8
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z9, Z8
 	VFMADD213PD 7296(AX), Z7, Z6
@@ -15542,23 +17325,31 @@ d_spsmax_done:
 	VFMADD213PD 7680(AX), Z9, Z8
 	VFMADD213PD 7808(AX), Z7, Z6
 	VFMADD213PD 7808(AX), Z9, Z8
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z9, Z8
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z9, Z8
+	VFMADD213PD 8192(AX), Z7, Z6
+	VFMADD213PD 8192(AX), Z9, Z8
+	VFMADD213PD 8320(AX), Z7, Z6
+	VFMADD213PD 8320(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
-	VADDPD      1920(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 	VMULPD      Z9, Z9, Z7
 	VFMADD213PD Z9, Z7, Z8
-	VADDPD      1920(AX), Z8, Z8
+	VADDPD      2432(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1920(AX), Z4, Z4
+	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VCMPPD    $0x15, 8448(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1920(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7936(AX), Z3, K2
+	VCMPPD    $0x15, 8448(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -15589,30 +17380,22 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z10
-	VFMADD231PD 6144(AX), Z8, Z10
-	VMOVUPD     6016(AX), Z11
-	VFMADD231PD 6144(AX), Z9, Z11
-	VSUBPD      6016(AX), Z10, Z12
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z8, Z10
+	VMOVUPD     6528(AX), Z11
+	VFMADD231PD 6656(AX), Z9, Z11
+	VSUBPD      6528(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VFMADD231PD 6400(AX), Z12, Z13
-	VSUBPD      6016(AX), Z11, Z14
+	VFMADD231PD 6784(AX), Z12, Z13
+	VFMADD231PD 6912(AX), Z12, Z13
+	VSUBPD      6528(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
-	VFMADD231PD 6400(AX), Z14, Z15
+	VFMADD231PD 6784(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z12
-	VMOVUPD     6528(AX), Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
+	VMOVUPD     7040(AX), Z12
+	VMOVUPD     7040(AX), Z14
 	VFMADD213PD 7168(AX), Z13, Z12
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
@@ -15625,27 +17408,35 @@ d_spsexp_one:
 	VFMADD213PD 7680(AX), Z15, Z14
 	VFMADD213PD 7808(AX), Z13, Z12
 	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
+	VFMADD213PD 8192(AX), Z13, Z12
+	VFMADD213PD 8192(AX), Z15, Z14
+	VFMADD213PD 8320(AX), Z13, Z12
+	VFMADD213PD 8320(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1920(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1920(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1920(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7936(AX), Z8, K2
+	VCMPPD    $0x15, 8448(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1920(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    11648(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -15654,7 +17445,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    11648(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -15669,38 +17460,30 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R10), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5760(AX), Z9
+	VMOVUPD 6272(AX), Z9
 	VMOVUPD (R10)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z10
-	VFMADD231PD 6144(AX), Z8, Z10
-	VMOVUPD     6016(AX), Z11
-	VFMADD231PD 6144(AX), Z9, Z11
-	VSUBPD      6016(AX), Z10, Z12
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z8, Z10
+	VMOVUPD     6528(AX), Z11
+	VFMADD231PD 6656(AX), Z9, Z11
+	VSUBPD      6528(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VFMADD231PD 6400(AX), Z12, Z13
-	VSUBPD      6016(AX), Z11, Z14
+	VFMADD231PD 6784(AX), Z12, Z13
+	VFMADD231PD 6912(AX), Z12, Z13
+	VSUBPD      6528(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
-	VFMADD231PD 6400(AX), Z14, Z15
+	VFMADD231PD 6784(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z12
-	VMOVUPD     6528(AX), Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
+	VMOVUPD     7040(AX), Z12
+	VMOVUPD     7040(AX), Z14
 	VFMADD213PD 7168(AX), Z13, Z12
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
@@ -15713,27 +17496,35 @@ d_spsexp_tail:
 	VFMADD213PD 7680(AX), Z15, Z14
 	VFMADD213PD 7808(AX), Z13, Z12
 	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
+	VFMADD213PD 8192(AX), Z13, Z12
+	VFMADD213PD 8192(AX), Z15, Z14
+	VFMADD213PD 8320(AX), Z13, Z12
+	VFMADD213PD 8320(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1920(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1920(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1920(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7936(AX), Z8, K2
+	VCMPPD    $0x15, 8448(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1920(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    11648(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -15742,7 +17533,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    11648(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -15765,19 +17556,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3968(AX), X0, X3
+	VADDSD      4480(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      4096(AX), X7
-	VFMADD213SD 4224(AX), X0, X7
-	VFMADD213SD 4352(AX), X0, X7
-	VFMADD213SD 4480(AX), X0, X7
-	VFMADD213SD 4608(AX), X0, X7
+	VMOVSD      4608(AX), X7
 	VFMADD213SD 4736(AX), X0, X7
 	VFMADD213SD 4864(AX), X0, X7
 	VFMADD213SD 4992(AX), X0, X7
@@ -15785,6 +17572,10 @@ d_spsexp_done:
 	VFMADD213SD 5248(AX), X0, X7
 	VFMADD213SD 5376(AX), X0, X7
 	VFMADD213SD 5504(AX), X0, X7
+	VFMADD213SD 5632(AX), X0, X7
+	VFMADD213SD 5760(AX), X0, X7
+	VFMADD213SD 5888(AX), X0, X7
+	VFMADD213SD 6016(AX), X0, X7
 	VMULSD      X0, X7, X7
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X7
@@ -15792,39 +17583,39 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X3
-	VPCMPGTQ 1408(AX), X3, X7
-	VPADDQ   1536(AX), X7, X8
+	VANDPD   1792(AX), X0, X3
+	VPCMPGTQ 1920(AX), X3, X7
+	VPADDQ   2048(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X3, X3
 	VPSRLQ   $0x34, X0, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1664(AX), X8, X8
-	VSUBPD   1792(AX), X8, X8
+	VORPD    2176(AX), X8, X8
+	VSUBPD   2304(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X3, X7
-	VADDPD      1920(AX), X3, X3
+	VSUBPD      2432(AX), X3, X7
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     8064(AX), X9
-	VFMADD213PD 8192(AX), X3, X9
-	VFMADD213PD 8320(AX), X3, X9
-	VFMADD213PD 8448(AX), X3, X9
-	VFMADD213PD 8576(AX), X3, X9
-	VFMADD213PD 2048(AX), X3, X9
-	VFMADD213PD 2176(AX), X3, X9
-	VFMADD213PD 2304(AX), X3, X9
-	VFMADD213PD 2432(AX), X3, X9
+	VMOVUPD     8576(AX), X9
+	VFMADD213PD 8704(AX), X3, X9
+	VFMADD213PD 8832(AX), X3, X9
+	VFMADD213PD 8960(AX), X3, X9
+	VFMADD213PD 9088(AX), X3, X9
 	VFMADD213PD 2560(AX), X3, X9
+	VFMADD213PD 2688(AX), X3, X9
+	VFMADD213PD 2816(AX), X3, X9
+	VFMADD213PD 2944(AX), X3, X9
+	VFMADD213PD 3072(AX), X3, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X8, X9
-	VFMADD231PD 2816(AX), X8, X9
+	VFMADD231PD 3200(AX), X8, X9
+	VFMADD231PD 3328(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X0, X9
 	VMOVAPD     X9, X0
@@ -15837,36 +17628,36 @@ d_sp0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X3, X7
-	VPCMPGTQ 1408(AX), X7, X8
-	VPADDQ   1536(AX), X8, X9
+	VANDPD   1792(AX), X3, X7
+	VPCMPGTQ 1920(AX), X7, X8
+	VPADDQ   2048(AX), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X3, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    1664(AX), X9, X9
-	VSUBPD   1792(AX), X9, X9
+	VORPD    2176(AX), X9, X9
+	VSUBPD   2304(AX), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X7, X8
-	VADDPD      1920(AX), X7, X7
+	VSUBPD      2432(AX), X7, X8
+	VADDPD      2432(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     8064(AX), X10
-	VFMADD213PD 8192(AX), X7, X10
-	VFMADD213PD 8320(AX), X7, X10
-	VFMADD213PD 8448(AX), X7, X10
-	VFMADD213PD 8576(AX), X7, X10
-	VFMADD213PD 2048(AX), X7, X10
-	VFMADD213PD 2176(AX), X7, X10
-	VFMADD213PD 2304(AX), X7, X10
-	VFMADD213PD 2432(AX), X7, X10
+	VMOVUPD     8576(AX), X10
+	VFMADD213PD 8704(AX), X7, X10
+	VFMADD213PD 8832(AX), X7, X10
+	VFMADD213PD 8960(AX), X7, X10
+	VFMADD213PD 9088(AX), X7, X10
 	VFMADD213PD 2560(AX), X7, X10
+	VFMADD213PD 2688(AX), X7, X10
+	VFMADD213PD 2816(AX), X7, X10
+	VFMADD213PD 2944(AX), X7, X10
+	VFMADD213PD 3072(AX), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X9, X10
-	VFMADD231PD 2816(AX), X9, X10
+	VFMADD231PD 3200(AX), X9, X10
+	VFMADD231PD 3328(AX), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X3, X10
 	VMOVAPD     X10, X3
@@ -15877,7 +17668,7 @@ d_sp0logz:
 
 d_sp0lossdone:
 	VMOVSD        X0, (CX)
-	VMOVSD        1920(AX), X0
+	VMOVSD        2432(AX), X0
 	VDIVSD        X4, X0, X0
 	MOVSD         gradScale+104(FP), X3
 	VMOVAPD       X3, X3
@@ -15885,7 +17676,7 @@ d_sp0lossdone:
 	VBROADCASTSD  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5632(AX), X0, X0
+	VXORPD        6144(AX), X0, X0
 	VSUBPD        Z6, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
@@ -15900,19 +17691,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3840(AX), X1
+	VUCOMISD    4352(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3968(AX), X1, X3
+	VADDSD      4480(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      4096(AX), X6
-	VFMADD213SD 4224(AX), X1, X6
-	VFMADD213SD 4352(AX), X1, X6
-	VFMADD213SD 4480(AX), X1, X6
-	VFMADD213SD 4608(AX), X1, X6
+	VMOVSD      4608(AX), X6
 	VFMADD213SD 4736(AX), X1, X6
 	VFMADD213SD 4864(AX), X1, X6
 	VFMADD213SD 4992(AX), X1, X6
@@ -15920,6 +17707,10 @@ d_sp0lossdone:
 	VFMADD213SD 5248(AX), X1, X6
 	VFMADD213SD 5376(AX), X1, X6
 	VFMADD213SD 5504(AX), X1, X6
+	VFMADD213SD 5632(AX), X1, X6
+	VFMADD213SD 5760(AX), X1, X6
+	VFMADD213SD 5888(AX), X1, X6
+	VFMADD213SD 6016(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -15927,39 +17718,39 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD 1920(AX), X1, X1
+	VADDSD 2432(AX), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X1, X3
-	VPCMPGTQ 1408(AX), X3, X6
-	VPADDQ   1536(AX), X6, X7
+	VANDPD   1792(AX), X1, X3
+	VPCMPGTQ 1920(AX), X3, X6
+	VPADDQ   2048(AX), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X1, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    1664(AX), X7, X7
-	VSUBPD   1792(AX), X7, X7
+	VORPD    2176(AX), X7, X7
+	VSUBPD   2304(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X3, X6
-	VADDPD      1920(AX), X3, X3
+	VSUBPD      2432(AX), X3, X6
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     8064(AX), X8
-	VFMADD213PD 8192(AX), X3, X8
-	VFMADD213PD 8320(AX), X3, X8
-	VFMADD213PD 8448(AX), X3, X8
-	VFMADD213PD 8576(AX), X3, X8
-	VFMADD213PD 2048(AX), X3, X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
+	VMOVUPD     8576(AX), X8
+	VFMADD213PD 8704(AX), X3, X8
+	VFMADD213PD 8832(AX), X3, X8
+	VFMADD213PD 8960(AX), X3, X8
+	VFMADD213PD 9088(AX), X3, X8
 	VFMADD213PD 2560(AX), X3, X8
+	VFMADD213PD 2688(AX), X3, X8
+	VFMADD213PD 2816(AX), X3, X8
+	VFMADD213PD 2944(AX), X3, X8
+	VFMADD213PD 3072(AX), X3, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X7, X8
-	VFMADD231PD 2816(AX), X7, X8
+	VFMADD231PD 3200(AX), X7, X8
+	VFMADD231PD 3328(AX), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X1, X8
 	VMOVAPD     X8, X1
@@ -15972,36 +17763,36 @@ d_sp1logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X3, X6
-	VPCMPGTQ 1408(AX), X6, X7
-	VPADDQ   1536(AX), X7, X8
+	VANDPD   1792(AX), X3, X6
+	VPCMPGTQ 1920(AX), X6, X7
+	VPADDQ   2048(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1664(AX), X8, X8
-	VSUBPD   1792(AX), X8, X8
+	VORPD    2176(AX), X8, X8
+	VSUBPD   2304(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X6, X7
-	VADDPD      1920(AX), X6, X6
+	VSUBPD      2432(AX), X6, X7
+	VADDPD      2432(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     8064(AX), X9
-	VFMADD213PD 8192(AX), X6, X9
-	VFMADD213PD 8320(AX), X6, X9
-	VFMADD213PD 8448(AX), X6, X9
-	VFMADD213PD 8576(AX), X6, X9
-	VFMADD213PD 2048(AX), X6, X9
-	VFMADD213PD 2176(AX), X6, X9
-	VFMADD213PD 2304(AX), X6, X9
-	VFMADD213PD 2432(AX), X6, X9
+	VMOVUPD     8576(AX), X9
+	VFMADD213PD 8704(AX), X6, X9
+	VFMADD213PD 8832(AX), X6, X9
+	VFMADD213PD 8960(AX), X6, X9
+	VFMADD213PD 9088(AX), X6, X9
 	VFMADD213PD 2560(AX), X6, X9
+	VFMADD213PD 2688(AX), X6, X9
+	VFMADD213PD 2816(AX), X6, X9
+	VFMADD213PD 2944(AX), X6, X9
+	VFMADD213PD 3072(AX), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X8, X9
-	VFMADD231PD 2816(AX), X8, X9
+	VFMADD231PD 3200(AX), X8, X9
+	VFMADD231PD 3328(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X3, X9
 	VMOVAPD     X9, X3
@@ -16012,7 +17803,7 @@ d_sp1logz:
 
 d_sp1lossdone:
 	VMOVSD       X1, 8(CX)
-	VMOVSD       1920(AX), X1
+	VMOVSD       2432(AX), X1
 	VDIVSD       X5, X1, X1
 	MOVSD        gradScale+104(FP), X3
 	VMOVAPD      X3, X3
@@ -16020,7 +17811,7 @@ d_sp1lossdone:
 	VBROADCASTSD X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5632(AX), X1, X1
+	VXORPD       6144(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -16073,7 +17864,7 @@ d_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -16083,9 +17874,9 @@ d_sosmax_one:
 	JL        d_sosmax_tail
 	VMOVUPD   (R10), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    11648(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -16093,12 +17884,12 @@ d_sosmax_one:
 d_sosmax_tail:
 	TESTQ     R9, R9
 	JE        d_sosmax_done
-	VMOVUPD   5760(AX), Z2
+	VMOVUPD   6272(AX), Z2
 	VMOVUPD   (R10), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    11648(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -16115,7 +17906,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8832(AX), X0
+	VUCOMISD     9344(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -16129,34 +17920,34 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z2
-	VFMADD231PD 6144(AX), Z1, Z2
-	VSUBPD      6016(AX), Z2, Z3
+	VMOVUPD     6528(AX), Z2
+	VFMADD231PD 6656(AX), Z1, Z2
+	VSUBPD      6528(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
-	VFMADD231PD 6400(AX), Z3, Z4
+	VFMADD231PD 6784(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
+	VMOVUPD     7040(AX), Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
 	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1920(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1920(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7936(AX), Z1, K2
+	VCMPPD    $0x15, 8448(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -16178,38 +17969,38 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z5
-	VFMADD231PD 6144(AX), Z4, Z5
-	VSUBPD      6016(AX), Z5, Z6
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z4, Z5
+	VSUBPD      6528(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VFMADD231PD 6400(AX), Z6, Z7
+	VFMADD231PD 6784(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
+	VMOVUPD     7040(AX), Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
 	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8192(AX), Z7, Z6
+	VFMADD213PD 8320(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1920(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1920(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7936(AX), Z4, K2
+	VCMPPD    $0x15, 8448(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -16224,43 +18015,43 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z5
-	VFMADD231PD 6144(AX), Z4, Z5
-	VSUBPD      6016(AX), Z5, Z6
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z4, Z5
+	VSUBPD      6528(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VFMADD231PD 6400(AX), Z6, Z7
+	VFMADD231PD 6784(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
+	VMOVUPD     7040(AX), Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
 	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8192(AX), Z7, Z6
+	VFMADD213PD 8320(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1920(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1920(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7936(AX), Z4, K2
+	VCMPPD    $0x15, 8448(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -16283,19 +18074,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3968(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4096(AX), X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
+	VMOVSD      4608(AX), X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
@@ -16303,6 +18090,10 @@ d_sosexp_done:
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
 	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -16310,39 +18101,39 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X4
-	VPADDQ   1536(AX), X4, X5
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X4
+	VPADDQ   2048(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1664(AX), X5, X5
-	VSUBPD   1792(AX), X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X4
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X4
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     8064(AX), X6
-	VFMADD213PD 8192(AX), X2, X6
-	VFMADD213PD 8320(AX), X2, X6
-	VFMADD213PD 8448(AX), X2, X6
-	VFMADD213PD 8576(AX), X2, X6
-	VFMADD213PD 2048(AX), X2, X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
+	VMOVUPD     8576(AX), X6
+	VFMADD213PD 8704(AX), X2, X6
+	VFMADD213PD 8832(AX), X2, X6
+	VFMADD213PD 8960(AX), X2, X6
+	VFMADD213PD 9088(AX), X2, X6
 	VFMADD213PD 2560(AX), X2, X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X5, X6
-	VFMADD231PD 2816(AX), X5, X6
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -16355,36 +18146,36 @@ d_so0logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X2, X4
-	VPCMPGTQ 1408(AX), X4, X5
-	VPADDQ   1536(AX), X5, X6
+	VANDPD   1792(AX), X2, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1664(AX), X6, X6
-	VSUBPD   1792(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X4, X5
-	VADDPD      1920(AX), X4, X4
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     8064(AX), X7
-	VFMADD213PD 8192(AX), X4, X7
-	VFMADD213PD 8320(AX), X4, X7
-	VFMADD213PD 8448(AX), X4, X7
-	VFMADD213PD 8576(AX), X4, X7
-	VFMADD213PD 2048(AX), X4, X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
+	VMOVUPD     8576(AX), X7
+	VFMADD213PD 8704(AX), X4, X7
+	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 8960(AX), X4, X7
+	VFMADD213PD 9088(AX), X4, X7
 	VFMADD213PD 2560(AX), X4, X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X6, X7
-	VFMADD231PD 2816(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -16395,7 +18186,7 @@ d_so0logz:
 
 d_so0lossdone:
 	VMOVSD       X0, (CX)
-	VMOVSD       1920(AX), X0
+	VMOVSD       2432(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSD        gradScale+104(FP), X2
 	VMOVAPD      X2, X2
@@ -16403,7 +18194,7 @@ d_so0lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5632(AX), X0, X0
+	VXORPD       6144(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -16471,7 +18262,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 8704(AX), X0
+	VMOVSD 9216(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -16484,10 +18275,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
-	VMOVUPD 5760(AX), Z2
-	VMOVUPD 5760(AX), Z3
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -16526,7 +18317,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -16535,7 +18326,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5760(AX), K2, Z4
+	VMOVUPD      6272(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -16561,7 +18352,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -16582,7 +18373,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8832(AX), X0
+	VUCOMISD 9344(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -16599,34 +18390,34 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z2
-	VFMADD231PD 6144(AX), Z1, Z2
-	VSUBPD      6016(AX), Z2, Z3
+	VMOVUPD     6528(AX), Z2
+	VFMADD231PD 6656(AX), Z1, Z2
+	VSUBPD      6528(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
-	VFMADD231PD 6400(AX), Z3, Z4
+	VFMADD231PD 6784(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
+	VMOVUPD     7040(AX), Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
 	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1920(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1920(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7936(AX), Z1, K2
+	VCMPPD    $0x15, 8448(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -16635,20 +18426,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6016(AX), Z2
-	VMOVUPS 1920(AX), Z3
-	VMOVUPS 6144(AX), Z4
-	VMOVUPS 6272(AX), Z5
-	VMOVUPS 6400(AX), Z6
-	VMOVUPS 7936(AX), Z7
-	VMOVUPS 6528(AX), Z8
-	VMOVUPS 6656(AX), Z9
-	VMOVUPS 6784(AX), Z10
-	VMOVUPS 6912(AX), Z11
-	VMOVUPS 7040(AX), Z12
-	VMOVUPS 7168(AX), Z13
-	VMOVUPS 7296(AX), Z14
-	VMOVUPS 7424(AX), Z15
+	VMOVUPS 6528(AX), Z2
+	VMOVUPS 2432(AX), Z3
+	VMOVUPS 6656(AX), Z4
+	VMOVUPS 6784(AX), Z5
+	VMOVUPS 6912(AX), Z6
+	VMOVUPS 8448(AX), Z7
+	VMOVUPS 7040(AX), Z8
+	VMOVUPS 7168(AX), Z9
+	VMOVUPS 7296(AX), Z10
+	VMOVUPS 7424(AX), Z11
+	VMOVUPS 7552(AX), Z12
+	VMOVUPS 7680(AX), Z13
+	VMOVUPS 7808(AX), Z14
+	VMOVUPS 7936(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -16696,12 +18487,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -16757,9 +18548,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -16810,9 +18601,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -16880,12 +18671,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -16941,9 +18732,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -16968,7 +18759,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -16989,9 +18780,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
-	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
+	VFMADD213PD 8192(AX), Z4, Z2
+	VFMADD213PD 8320(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -17013,7 +18804,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -17034,9 +18825,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
-	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
+	VFMADD213PD 8192(AX), Z4, Z2
+	VFMADD213PD 8320(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -17074,19 +18865,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3968(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4096(AX), X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
+	VMOVSD      4608(AX), X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
@@ -17094,6 +18881,10 @@ d_exp_end:
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
 	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -17101,39 +18892,39 @@ d_exp_end:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X4
-	VPADDQ   1536(AX), X4, X5
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X4
+	VPADDQ   2048(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1664(AX), X5, X5
-	VSUBPD   1792(AX), X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X4
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X4
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     8064(AX), X6
-	VFMADD213PD 8192(AX), X2, X6
-	VFMADD213PD 8320(AX), X2, X6
-	VFMADD213PD 8448(AX), X2, X6
-	VFMADD213PD 8576(AX), X2, X6
-	VFMADD213PD 2048(AX), X2, X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
+	VMOVUPD     8576(AX), X6
+	VFMADD213PD 8704(AX), X2, X6
+	VFMADD213PD 8832(AX), X2, X6
+	VFMADD213PD 8960(AX), X2, X6
+	VFMADD213PD 9088(AX), X2, X6
 	VFMADD213PD 2560(AX), X2, X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X5, X6
-	VFMADD231PD 2816(AX), X5, X6
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -17146,36 +18937,36 @@ d_logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X2, X4
-	VPCMPGTQ 1408(AX), X4, X5
-	VPADDQ   1536(AX), X5, X6
+	VANDPD   1792(AX), X2, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1664(AX), X6, X6
-	VSUBPD   1792(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X4, X5
-	VADDPD      1920(AX), X4, X4
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     8064(AX), X7
-	VFMADD213PD 8192(AX), X4, X7
-	VFMADD213PD 8320(AX), X4, X7
-	VFMADD213PD 8448(AX), X4, X7
-	VFMADD213PD 8576(AX), X4, X7
-	VFMADD213PD 2048(AX), X4, X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
+	VMOVUPD     8576(AX), X7
+	VFMADD213PD 8704(AX), X4, X7
+	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 8960(AX), X4, X7
+	VFMADD213PD 9088(AX), X4, X7
 	VFMADD213PD 2560(AX), X4, X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X6, X7
-	VFMADD231PD 2816(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -17186,7 +18977,7 @@ d_logz:
 
 d_lossdone:
 	VMOVSD       X0, (CX)
-	VMOVSD       1920(AX), X0
+	VMOVSD       2432(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSD        gradScale+104(FP), X2
 	VMOVAPD      X2, X2
@@ -17194,7 +18985,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5632(AX), X0, X0
+	VXORPD       6144(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -17276,7 +19067,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8704(AX), X0
+	VMOVSD 9216(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -17297,11 +19088,11 @@ l_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5760(AX), Z2
+	VMOVUPD      6272(AX), Z2
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -17311,14 +19102,14 @@ l_spsmax_one:
 	JL        l_spsmax_tail
 	VMOVUPD   (R9), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    11648(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -17326,18 +19117,18 @@ l_spsmax_one:
 l_spsmax_tail:
 	TESTQ     DX, DX
 	JE        l_spsmax_done
-	VMOVUPD   5760(AX), Z4
+	VMOVUPD   6272(AX), Z4
 	VMOVUPD   (R9), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
-	VMOVUPD   5760(AX), Z1
+	VPSUBQ    11648(AX), Z1, Z1
+	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z1
+	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -17354,7 +19145,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8832(AX), X0
+	VUCOMISD      9344(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -17376,7 +19167,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8832(AX), X2
+	VUCOMISD     9344(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -17392,30 +19183,22 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z4
-	VFMADD231PD 6144(AX), Z2, Z4
-	VMOVUPD     6016(AX), Z5
-	VFMADD231PD 6144(AX), Z3, Z5
-	VSUBPD      6016(AX), Z4, Z6
+	VMOVUPD     6528(AX), Z4
+	VFMADD231PD 6656(AX), Z2, Z4
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z3, Z5
+	VSUBPD      6528(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VFMADD231PD 6400(AX), Z6, Z7
-	VSUBPD      6016(AX), Z5, Z8
+	VFMADD231PD 6784(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
+	VSUBPD      6528(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6272(AX), Z8, Z9
-	VFMADD231PD 6400(AX), Z8, Z9
+	VFMADD231PD 6784(AX), Z8, Z9
+	VFMADD231PD 6912(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z6
-	VMOVUPD     6528(AX), Z8
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z9, Z8
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z9, Z8
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z9, Z8
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z9, Z8
+	VMOVUPD     7040(AX), Z6
+	VMOVUPD     7040(AX), Z8
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z9, Z8
 	VFMADD213PD 7296(AX), Z7, Z6
@@ -17428,23 +19211,31 @@ l_spsmax_done:
 	VFMADD213PD 7680(AX), Z9, Z8
 	VFMADD213PD 7808(AX), Z7, Z6
 	VFMADD213PD 7808(AX), Z9, Z8
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z9, Z8
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z9, Z8
+	VFMADD213PD 8192(AX), Z7, Z6
+	VFMADD213PD 8192(AX), Z9, Z8
+	VFMADD213PD 8320(AX), Z7, Z6
+	VFMADD213PD 8320(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
-	VADDPD      1920(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 	VMULPD      Z9, Z9, Z7
 	VFMADD213PD Z9, Z7, Z8
-	VADDPD      1920(AX), Z8, Z8
+	VADDPD      2432(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1920(AX), Z4, Z4
+	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7936(AX), Z2, K2
+	VCMPPD    $0x15, 8448(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1920(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7936(AX), Z3, K2
+	VCMPPD    $0x15, 8448(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -17474,30 +19265,22 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z10
-	VFMADD231PD 6144(AX), Z8, Z10
-	VMOVUPD     6016(AX), Z11
-	VFMADD231PD 6144(AX), Z9, Z11
-	VSUBPD      6016(AX), Z10, Z12
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z8, Z10
+	VMOVUPD     6528(AX), Z11
+	VFMADD231PD 6656(AX), Z9, Z11
+	VSUBPD      6528(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VFMADD231PD 6400(AX), Z12, Z13
-	VSUBPD      6016(AX), Z11, Z14
+	VFMADD231PD 6784(AX), Z12, Z13
+	VFMADD231PD 6912(AX), Z12, Z13
+	VSUBPD      6528(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
-	VFMADD231PD 6400(AX), Z14, Z15
+	VFMADD231PD 6784(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z12
-	VMOVUPD     6528(AX), Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
+	VMOVUPD     7040(AX), Z12
+	VMOVUPD     7040(AX), Z14
 	VFMADD213PD 7168(AX), Z13, Z12
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
@@ -17510,27 +19293,35 @@ l_spsexp_one:
 	VFMADD213PD 7680(AX), Z15, Z14
 	VFMADD213PD 7808(AX), Z13, Z12
 	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
+	VFMADD213PD 8192(AX), Z13, Z12
+	VFMADD213PD 8192(AX), Z15, Z14
+	VFMADD213PD 8320(AX), Z13, Z12
+	VFMADD213PD 8320(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1920(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1920(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1920(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7936(AX), Z8, K2
+	VCMPPD    $0x15, 8448(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1920(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    11648(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -17538,7 +19329,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    11648(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -17551,38 +19342,30 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5760(AX), Z9
+	VMOVUPD 6272(AX), Z9
 	VMOVUPD (R9)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z10
-	VFMADD231PD 6144(AX), Z8, Z10
-	VMOVUPD     6016(AX), Z11
-	VFMADD231PD 6144(AX), Z9, Z11
-	VSUBPD      6016(AX), Z10, Z12
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z8, Z10
+	VMOVUPD     6528(AX), Z11
+	VFMADD231PD 6656(AX), Z9, Z11
+	VSUBPD      6528(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VFMADD231PD 6400(AX), Z12, Z13
-	VSUBPD      6016(AX), Z11, Z14
+	VFMADD231PD 6784(AX), Z12, Z13
+	VFMADD231PD 6912(AX), Z12, Z13
+	VSUBPD      6528(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
-	VFMADD231PD 6400(AX), Z14, Z15
+	VFMADD231PD 6784(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z12
-	VMOVUPD     6528(AX), Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
+	VMOVUPD     7040(AX), Z12
+	VMOVUPD     7040(AX), Z14
 	VFMADD213PD 7168(AX), Z13, Z12
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
@@ -17595,27 +19378,35 @@ l_spsexp_tail:
 	VFMADD213PD 7680(AX), Z15, Z14
 	VFMADD213PD 7808(AX), Z13, Z12
 	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
+	VFMADD213PD 8192(AX), Z13, Z12
+	VFMADD213PD 8192(AX), Z15, Z14
+	VFMADD213PD 8320(AX), Z13, Z12
+	VFMADD213PD 8320(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1920(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1920(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1920(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7936(AX), Z8, K2
+	VCMPPD    $0x15, 8448(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1920(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7936(AX), Z9, K2
+	VCMPPD    $0x15, 8448(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    11648(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -17623,7 +19414,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    11648(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -17645,19 +19436,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3968(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4096(AX), X3
-	VFMADD213SD 4224(AX), X0, X3
-	VFMADD213SD 4352(AX), X0, X3
-	VFMADD213SD 4480(AX), X0, X3
-	VFMADD213SD 4608(AX), X0, X3
+	VMOVSD      4608(AX), X3
 	VFMADD213SD 4736(AX), X0, X3
 	VFMADD213SD 4864(AX), X0, X3
 	VFMADD213SD 4992(AX), X0, X3
@@ -17665,6 +19452,10 @@ l_spsexp_done:
 	VFMADD213SD 5248(AX), X0, X3
 	VFMADD213SD 5376(AX), X0, X3
 	VFMADD213SD 5504(AX), X0, X3
+	VFMADD213SD 5632(AX), X0, X3
+	VFMADD213SD 5760(AX), X0, X3
+	VFMADD213SD 5888(AX), X0, X3
+	VFMADD213SD 6016(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -17672,39 +19463,39 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8064(AX), X7
-	VFMADD213PD 8192(AX), X2, X7
-	VFMADD213PD 8320(AX), X2, X7
-	VFMADD213PD 8448(AX), X2, X7
-	VFMADD213PD 8576(AX), X2, X7
-	VFMADD213PD 2048(AX), X2, X7
-	VFMADD213PD 2176(AX), X2, X7
-	VFMADD213PD 2304(AX), X2, X7
-	VFMADD213PD 2432(AX), X2, X7
+	VMOVUPD     8576(AX), X7
+	VFMADD213PD 8704(AX), X2, X7
+	VFMADD213PD 8832(AX), X2, X7
+	VFMADD213PD 8960(AX), X2, X7
+	VFMADD213PD 9088(AX), X2, X7
 	VFMADD213PD 2560(AX), X2, X7
+	VFMADD213PD 2688(AX), X2, X7
+	VFMADD213PD 2816(AX), X2, X7
+	VFMADD213PD 2944(AX), X2, X7
+	VFMADD213PD 3072(AX), X2, X7
 	VMULPD      X3, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X7
-	VFMADD231PD 2816(AX), X4, X7
+	VFMADD231PD 3200(AX), X4, X7
+	VFMADD231PD 3328(AX), X4, X7
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X7
 	VMOVAPD     X7, X0
@@ -17717,36 +19508,36 @@ l_sp0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X2, X3
-	VPCMPGTQ 1408(AX), X3, X4
-	VPADDQ   1536(AX), X4, X7
+	VANDPD   1792(AX), X2, X3
+	VPCMPGTQ 1920(AX), X3, X4
+	VPADDQ   2048(AX), X4, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X2, X7
 	VPSUBQ   X4, X7, X7
-	VORPD    1664(AX), X7, X7
-	VSUBPD   1792(AX), X7, X7
+	VORPD    2176(AX), X7, X7
+	VSUBPD   2304(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X3, X4
-	VADDPD      1920(AX), X3, X3
+	VSUBPD      2432(AX), X3, X4
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     8064(AX), X8
-	VFMADD213PD 8192(AX), X3, X8
-	VFMADD213PD 8320(AX), X3, X8
-	VFMADD213PD 8448(AX), X3, X8
-	VFMADD213PD 8576(AX), X3, X8
-	VFMADD213PD 2048(AX), X3, X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
+	VMOVUPD     8576(AX), X8
+	VFMADD213PD 8704(AX), X3, X8
+	VFMADD213PD 8832(AX), X3, X8
+	VFMADD213PD 8960(AX), X3, X8
+	VFMADD213PD 9088(AX), X3, X8
 	VFMADD213PD 2560(AX), X3, X8
+	VFMADD213PD 2688(AX), X3, X8
+	VFMADD213PD 2816(AX), X3, X8
+	VFMADD213PD 2944(AX), X3, X8
+	VFMADD213PD 3072(AX), X3, X8
 	VMULPD      X4, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X7, X8
-	VFMADD231PD 2816(AX), X7, X8
+	VFMADD231PD 3200(AX), X7, X8
+	VFMADD231PD 3328(AX), X7, X8
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X8
 	VMOVAPD     X8, X2
@@ -17771,19 +19562,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3968(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4096(AX), X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
@@ -17791,6 +19578,10 @@ l_sp0lossdone:
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -17798,39 +19589,39 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X1
-	VPCMPGTQ 1408(AX), X1, X2
-	VPADDQ   1536(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1664(AX), X3, X3
-	VSUBPD   1792(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X1, X2
-	VADDPD      1920(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8064(AX), X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 8448(AX), X1, X4
-	VFMADD213PD 8576(AX), X1, X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
+	VMOVUPD     8576(AX), X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 8960(AX), X1, X4
+	VFMADD213PD 9088(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X3, X4
-	VFMADD231PD 2816(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -17843,36 +19634,36 @@ l_sp1logz:
 	VMOVAPD X3, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8064(AX), X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8576(AX), X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -17902,7 +19693,7 @@ l_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -17912,9 +19703,9 @@ l_sosmax_one:
 	JL        l_sosmax_tail
 	VMOVUPD   (R9), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    11648(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -17922,12 +19713,12 @@ l_sosmax_one:
 l_sosmax_tail:
 	TESTQ     DX, DX
 	JE        l_sosmax_done
-	VMOVUPD   5760(AX), Z2
+	VMOVUPD   6272(AX), Z2
 	VMOVUPD   (R9), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    11648(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -17944,7 +19735,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8832(AX), X0
+	VUCOMISD     9344(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -17958,34 +19749,34 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z2
-	VFMADD231PD 6144(AX), Z1, Z2
-	VSUBPD      6016(AX), Z2, Z3
+	VMOVUPD     6528(AX), Z2
+	VFMADD231PD 6656(AX), Z1, Z2
+	VSUBPD      6528(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
-	VFMADD231PD 6400(AX), Z3, Z4
+	VFMADD231PD 6784(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
+	VMOVUPD     7040(AX), Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
 	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1920(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1920(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7936(AX), Z1, K2
+	VCMPPD    $0x15, 8448(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -18006,38 +19797,38 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z5
-	VFMADD231PD 6144(AX), Z4, Z5
-	VSUBPD      6016(AX), Z5, Z6
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z4, Z5
+	VSUBPD      6528(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VFMADD231PD 6400(AX), Z6, Z7
+	VFMADD231PD 6784(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
+	VMOVUPD     7040(AX), Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
 	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8192(AX), Z7, Z6
+	VFMADD213PD 8320(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1920(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1920(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7936(AX), Z4, K2
+	VCMPPD    $0x15, 8448(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -18050,43 +19841,43 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z5
-	VFMADD231PD 6144(AX), Z4, Z5
-	VSUBPD      6016(AX), Z5, Z6
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z4, Z5
+	VSUBPD      6528(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VFMADD231PD 6400(AX), Z6, Z7
+	VFMADD231PD 6784(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
+	VMOVUPD     7040(AX), Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
 	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8192(AX), Z7, Z6
+	VFMADD213PD 8320(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1920(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1920(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7936(AX), Z4, K2
+	VCMPPD    $0x15, 8448(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    11648(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -18108,19 +19899,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3968(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4096(AX), X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
@@ -18128,6 +19915,10 @@ l_sosexp_done:
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -18135,39 +19926,39 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X1
-	VPCMPGTQ 1408(AX), X1, X2
-	VPADDQ   1536(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1664(AX), X3, X3
-	VSUBPD   1792(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X1, X2
-	VADDPD      1920(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8064(AX), X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 8448(AX), X1, X4
-	VFMADD213PD 8576(AX), X1, X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
+	VMOVUPD     8576(AX), X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 8960(AX), X1, X4
+	VFMADD213PD 9088(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X3, X4
-	VFMADD231PD 2816(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -18180,36 +19971,36 @@ l_so0logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X1, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8064(AX), X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8576(AX), X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -18233,7 +20024,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 8704(AX), X0
+	VMOVSD 9216(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -18246,10 +20037,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
-	VMOVUPD 5760(AX), Z2
-	VMOVUPD 5760(AX), Z3
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -18288,7 +20079,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -18297,7 +20088,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5760(AX), K2, Z4
+	VMOVUPD      6272(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -18323,7 +20114,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -18344,7 +20135,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8832(AX), X0
+	VUCOMISD 9344(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -18361,34 +20152,34 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6016(AX), Z2
-	VFMADD231PD 6144(AX), Z1, Z2
-	VSUBPD      6016(AX), Z2, Z3
+	VMOVUPD     6528(AX), Z2
+	VFMADD231PD 6656(AX), Z1, Z2
+	VSUBPD      6528(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
-	VFMADD231PD 6400(AX), Z3, Z4
+	VFMADD231PD 6784(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6528(AX), Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
+	VMOVUPD     7040(AX), Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
 	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1920(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1920(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7936(AX), Z1, K2
+	VCMPPD    $0x15, 8448(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -18396,20 +20187,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6016(AX), Z2
-	VMOVUPS 1920(AX), Z3
-	VMOVUPS 6144(AX), Z4
-	VMOVUPS 6272(AX), Z5
-	VMOVUPS 6400(AX), Z6
-	VMOVUPS 7936(AX), Z7
-	VMOVUPS 6528(AX), Z8
-	VMOVUPS 6656(AX), Z9
-	VMOVUPS 6784(AX), Z10
-	VMOVUPS 6912(AX), Z11
-	VMOVUPS 7040(AX), Z12
-	VMOVUPS 7168(AX), Z13
-	VMOVUPS 7296(AX), Z14
-	VMOVUPS 7424(AX), Z15
+	VMOVUPS 6528(AX), Z2
+	VMOVUPS 2432(AX), Z3
+	VMOVUPS 6656(AX), Z4
+	VMOVUPS 6784(AX), Z5
+	VMOVUPS 6912(AX), Z6
+	VMOVUPS 8448(AX), Z7
+	VMOVUPS 7040(AX), Z8
+	VMOVUPS 7168(AX), Z9
+	VMOVUPS 7296(AX), Z10
+	VMOVUPS 7424(AX), Z11
+	VMOVUPS 7552(AX), Z12
+	VMOVUPS 7680(AX), Z13
+	VMOVUPS 7808(AX), Z14
+	VMOVUPS 7936(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -18457,12 +20248,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -18515,9 +20306,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -18566,9 +20357,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -18633,12 +20424,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -18691,9 +20482,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -18716,7 +20507,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -18737,9 +20528,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
-	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
+	VFMADD213PD 8192(AX), Z4, Z2
+	VFMADD213PD 8320(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -18760,7 +20551,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -18781,9 +20572,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
-	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
+	VFMADD213PD 8192(AX), Z4, Z2
+	VFMADD213PD 8320(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -18819,19 +20610,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3712(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3840(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3968(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4096(AX), X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
@@ -18839,6 +20626,10 @@ l_exp_end:
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -18846,39 +20637,39 @@ l_exp_end:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD 1920(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X0, X1
-	VPCMPGTQ 1408(AX), X1, X2
-	VPADDQ   1536(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1664(AX), X3, X3
-	VSUBPD   1792(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X1, X2
-	VADDPD      1920(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8064(AX), X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 8448(AX), X1, X4
-	VFMADD213PD 8576(AX), X1, X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
+	VMOVUPD     8576(AX), X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 8960(AX), X1, X4
+	VFMADD213PD 9088(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X3, X4
-	VFMADD231PD 2816(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -18891,36 +20682,36 @@ l_logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1280(AX), X1, X2
-	VPCMPGTQ 1408(AX), X2, X3
-	VPADDQ   1536(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1664(AX), X4, X4
-	VSUBPD   1792(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1920(AX), X2, X3
-	VADDPD      1920(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8064(AX), X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8576(AX), X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2688(AX), X4, X5
-	VFMADD231PD 2816(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -18945,7 +20736,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8704(AX), X0
+	VMOVSD 9216(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -19001,1123 +20792,1411 @@ DATA pool<>+208(SB)/4, $0x7f800000
 DATA pool<>+212(SB)/4, $0x7f800000
 DATA pool<>+216(SB)/4, $0x7f800000
 DATA pool<>+220(SB)/4, $0x7f800000
-DATA pool<>+256(SB)/4, $0xc2aeac4f
-DATA pool<>+260(SB)/4, $0xc2aeac4f
-DATA pool<>+264(SB)/4, $0xc2aeac4f
-DATA pool<>+268(SB)/4, $0xc2aeac4f
-DATA pool<>+272(SB)/4, $0xc2aeac4f
-DATA pool<>+276(SB)/4, $0xc2aeac4f
-DATA pool<>+280(SB)/4, $0xc2aeac4f
-DATA pool<>+284(SB)/4, $0xc2aeac4f
-DATA pool<>+288(SB)/4, $0xc2aeac4f
-DATA pool<>+292(SB)/4, $0xc2aeac4f
-DATA pool<>+296(SB)/4, $0xc2aeac4f
-DATA pool<>+300(SB)/4, $0xc2aeac4f
-DATA pool<>+304(SB)/4, $0xc2aeac4f
-DATA pool<>+308(SB)/4, $0xc2aeac4f
-DATA pool<>+312(SB)/4, $0xc2aeac4f
-DATA pool<>+316(SB)/4, $0xc2aeac4f
-DATA pool<>+320(SB)/4, $0xc2aeac4f
-DATA pool<>+324(SB)/4, $0xc2aeac4f
-DATA pool<>+328(SB)/4, $0xc2aeac4f
-DATA pool<>+332(SB)/4, $0xc2aeac4f
-DATA pool<>+336(SB)/4, $0xc2aeac4f
-DATA pool<>+340(SB)/4, $0xc2aeac4f
-DATA pool<>+344(SB)/4, $0xc2aeac4f
-DATA pool<>+348(SB)/4, $0xc2aeac4f
-DATA pool<>+384(SB)/4, $0x49c00000
-DATA pool<>+388(SB)/4, $0x49c00000
-DATA pool<>+392(SB)/4, $0x49c00000
-DATA pool<>+396(SB)/4, $0x49c00000
-DATA pool<>+400(SB)/4, $0x49c00000
-DATA pool<>+404(SB)/4, $0x49c00000
-DATA pool<>+408(SB)/4, $0x49c00000
-DATA pool<>+412(SB)/4, $0x49c00000
-DATA pool<>+416(SB)/4, $0x49c00000
-DATA pool<>+420(SB)/4, $0x49c00000
-DATA pool<>+424(SB)/4, $0x49c00000
-DATA pool<>+428(SB)/4, $0x49c00000
-DATA pool<>+432(SB)/4, $0x49c00000
-DATA pool<>+436(SB)/4, $0x49c00000
-DATA pool<>+440(SB)/4, $0x49c00000
-DATA pool<>+444(SB)/4, $0x49c00000
-DATA pool<>+448(SB)/4, $0x49c00000
-DATA pool<>+452(SB)/4, $0x49c00000
-DATA pool<>+456(SB)/4, $0x49c00000
-DATA pool<>+460(SB)/4, $0x49c00000
-DATA pool<>+464(SB)/4, $0x49c00000
-DATA pool<>+468(SB)/4, $0x49c00000
-DATA pool<>+472(SB)/4, $0x49c00000
-DATA pool<>+476(SB)/4, $0x49c00000
-DATA pool<>+512(SB)/4, $0x3fb8aa3b
-DATA pool<>+516(SB)/4, $0x3fb8aa3b
-DATA pool<>+520(SB)/4, $0x3fb8aa3b
-DATA pool<>+524(SB)/4, $0x3fb8aa3b
-DATA pool<>+528(SB)/4, $0x3fb8aa3b
-DATA pool<>+532(SB)/4, $0x3fb8aa3b
-DATA pool<>+536(SB)/4, $0x3fb8aa3b
-DATA pool<>+540(SB)/4, $0x3fb8aa3b
-DATA pool<>+544(SB)/4, $0x3fb8aa3b
-DATA pool<>+548(SB)/4, $0x3fb8aa3b
-DATA pool<>+552(SB)/4, $0x3fb8aa3b
-DATA pool<>+556(SB)/4, $0x3fb8aa3b
-DATA pool<>+560(SB)/4, $0x3fb8aa3b
-DATA pool<>+564(SB)/4, $0x3fb8aa3b
-DATA pool<>+568(SB)/4, $0x3fb8aa3b
-DATA pool<>+572(SB)/4, $0x3fb8aa3b
-DATA pool<>+576(SB)/4, $0x3fb8aa3b
-DATA pool<>+580(SB)/4, $0x3fb8aa3b
-DATA pool<>+584(SB)/4, $0x3fb8aa3b
-DATA pool<>+588(SB)/4, $0x3fb8aa3b
-DATA pool<>+592(SB)/4, $0x3fb8aa3b
-DATA pool<>+596(SB)/4, $0x3fb8aa3b
-DATA pool<>+600(SB)/4, $0x3fb8aa3b
-DATA pool<>+604(SB)/4, $0x3fb8aa3b
-DATA pool<>+640(SB)/4, $0xbf317218
-DATA pool<>+644(SB)/4, $0xbf317218
-DATA pool<>+648(SB)/4, $0xbf317218
-DATA pool<>+652(SB)/4, $0xbf317218
-DATA pool<>+656(SB)/4, $0xbf317218
-DATA pool<>+660(SB)/4, $0xbf317218
-DATA pool<>+664(SB)/4, $0xbf317218
-DATA pool<>+668(SB)/4, $0xbf317218
-DATA pool<>+672(SB)/4, $0xbf317218
-DATA pool<>+676(SB)/4, $0xbf317218
-DATA pool<>+680(SB)/4, $0xbf317218
-DATA pool<>+684(SB)/4, $0xbf317218
-DATA pool<>+688(SB)/4, $0xbf317218
-DATA pool<>+692(SB)/4, $0xbf317218
-DATA pool<>+696(SB)/4, $0xbf317218
-DATA pool<>+700(SB)/4, $0xbf317218
-DATA pool<>+704(SB)/4, $0xbf317218
-DATA pool<>+708(SB)/4, $0xbf317218
-DATA pool<>+712(SB)/4, $0xbf317218
-DATA pool<>+716(SB)/4, $0xbf317218
-DATA pool<>+720(SB)/4, $0xbf317218
-DATA pool<>+724(SB)/4, $0xbf317218
-DATA pool<>+728(SB)/4, $0xbf317218
-DATA pool<>+732(SB)/4, $0xbf317218
-DATA pool<>+768(SB)/4, $0x3e2aa471
-DATA pool<>+772(SB)/4, $0x3e2aa471
-DATA pool<>+776(SB)/4, $0x3e2aa471
-DATA pool<>+780(SB)/4, $0x3e2aa471
-DATA pool<>+784(SB)/4, $0x3e2aa471
-DATA pool<>+788(SB)/4, $0x3e2aa471
-DATA pool<>+792(SB)/4, $0x3e2aa471
-DATA pool<>+796(SB)/4, $0x3e2aa471
-DATA pool<>+800(SB)/4, $0x3e2aa471
-DATA pool<>+804(SB)/4, $0x3e2aa471
-DATA pool<>+808(SB)/4, $0x3e2aa471
-DATA pool<>+812(SB)/4, $0x3e2aa471
-DATA pool<>+816(SB)/4, $0x3e2aa471
-DATA pool<>+820(SB)/4, $0x3e2aa471
-DATA pool<>+824(SB)/4, $0x3e2aa471
-DATA pool<>+828(SB)/4, $0x3e2aa471
-DATA pool<>+832(SB)/4, $0x3e2aa471
-DATA pool<>+836(SB)/4, $0x3e2aa471
-DATA pool<>+840(SB)/4, $0x3e2aa471
-DATA pool<>+844(SB)/4, $0x3e2aa471
-DATA pool<>+848(SB)/4, $0x3e2aa471
-DATA pool<>+852(SB)/4, $0x3e2aa471
-DATA pool<>+856(SB)/4, $0x3e2aa471
-DATA pool<>+860(SB)/4, $0x3e2aa471
-DATA pool<>+896(SB)/4, $0x3f000441
-DATA pool<>+900(SB)/4, $0x3f000441
-DATA pool<>+904(SB)/4, $0x3f000441
-DATA pool<>+908(SB)/4, $0x3f000441
-DATA pool<>+912(SB)/4, $0x3f000441
-DATA pool<>+916(SB)/4, $0x3f000441
-DATA pool<>+920(SB)/4, $0x3f000441
-DATA pool<>+924(SB)/4, $0x3f000441
-DATA pool<>+928(SB)/4, $0x3f000441
-DATA pool<>+932(SB)/4, $0x3f000441
-DATA pool<>+936(SB)/4, $0x3f000441
-DATA pool<>+940(SB)/4, $0x3f000441
-DATA pool<>+944(SB)/4, $0x3f000441
-DATA pool<>+948(SB)/4, $0x3f000441
-DATA pool<>+952(SB)/4, $0x3f000441
-DATA pool<>+956(SB)/4, $0x3f000441
-DATA pool<>+960(SB)/4, $0x3f000441
-DATA pool<>+964(SB)/4, $0x3f000441
-DATA pool<>+968(SB)/4, $0x3f000441
-DATA pool<>+972(SB)/4, $0x3f000441
-DATA pool<>+976(SB)/4, $0x3f000441
-DATA pool<>+980(SB)/4, $0x3f000441
-DATA pool<>+984(SB)/4, $0x3f000441
-DATA pool<>+988(SB)/4, $0x3f000441
-DATA pool<>+1024(SB)/4, $0x3f800001
-DATA pool<>+1028(SB)/4, $0x3f800001
-DATA pool<>+1032(SB)/4, $0x3f800001
-DATA pool<>+1036(SB)/4, $0x3f800001
-DATA pool<>+1040(SB)/4, $0x3f800001
-DATA pool<>+1044(SB)/4, $0x3f800001
-DATA pool<>+1048(SB)/4, $0x3f800001
-DATA pool<>+1052(SB)/4, $0x3f800001
-DATA pool<>+1056(SB)/4, $0x3f800001
-DATA pool<>+1060(SB)/4, $0x3f800001
-DATA pool<>+1064(SB)/4, $0x3f800001
-DATA pool<>+1068(SB)/4, $0x3f800001
-DATA pool<>+1072(SB)/4, $0x3f800001
-DATA pool<>+1076(SB)/4, $0x3f800001
-DATA pool<>+1080(SB)/4, $0x3f800001
-DATA pool<>+1084(SB)/4, $0x3f800001
-DATA pool<>+1088(SB)/4, $0x3f800001
-DATA pool<>+1092(SB)/4, $0x3f800001
-DATA pool<>+1096(SB)/4, $0x3f800001
-DATA pool<>+1100(SB)/4, $0x3f800001
-DATA pool<>+1104(SB)/4, $0x3f800001
-DATA pool<>+1108(SB)/4, $0x3f800001
-DATA pool<>+1112(SB)/4, $0x3f800001
-DATA pool<>+1116(SB)/4, $0x3f800001
-DATA pool<>+1152(SB)/4, $0x3f800000
-DATA pool<>+1156(SB)/4, $0x3f800000
-DATA pool<>+1160(SB)/4, $0x3f800000
-DATA pool<>+1164(SB)/4, $0x3f800000
-DATA pool<>+1168(SB)/4, $0x3f800000
-DATA pool<>+1172(SB)/4, $0x3f800000
-DATA pool<>+1176(SB)/4, $0x3f800000
-DATA pool<>+1180(SB)/4, $0x3f800000
-DATA pool<>+1184(SB)/4, $0x3f800000
-DATA pool<>+1188(SB)/4, $0x3f800000
-DATA pool<>+1192(SB)/4, $0x3f800000
-DATA pool<>+1196(SB)/4, $0x3f800000
-DATA pool<>+1200(SB)/4, $0x3f800000
-DATA pool<>+1204(SB)/4, $0x3f800000
-DATA pool<>+1208(SB)/4, $0x3f800000
-DATA pool<>+1212(SB)/4, $0x3f800000
-DATA pool<>+1216(SB)/4, $0x3f800000
-DATA pool<>+1220(SB)/4, $0x3f800000
-DATA pool<>+1224(SB)/4, $0x3f800000
-DATA pool<>+1228(SB)/4, $0x3f800000
-DATA pool<>+1232(SB)/4, $0x3f800000
-DATA pool<>+1236(SB)/4, $0x3f800000
-DATA pool<>+1240(SB)/4, $0x3f800000
-DATA pool<>+1244(SB)/4, $0x3f800000
-DATA pool<>+1280(SB)/8, $0x000fffffffffffff
-DATA pool<>+1288(SB)/8, $0x000fffffffffffff
-DATA pool<>+1296(SB)/8, $0x000fffffffffffff
-DATA pool<>+1304(SB)/8, $0x000fffffffffffff
-DATA pool<>+1312(SB)/8, $0x000fffffffffffff
-DATA pool<>+1320(SB)/8, $0x000fffffffffffff
-DATA pool<>+1328(SB)/8, $0x000fffffffffffff
-DATA pool<>+1336(SB)/8, $0x000fffffffffffff
-DATA pool<>+1344(SB)/8, $0x000fffffffffffff
-DATA pool<>+1352(SB)/8, $0x000fffffffffffff
-DATA pool<>+1360(SB)/8, $0x000fffffffffffff
-DATA pool<>+1368(SB)/8, $0x000fffffffffffff
-DATA pool<>+1408(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1416(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1424(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1432(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1440(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1448(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1456(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1464(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1472(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1480(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1488(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1496(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1536(SB)/8, $0x00000000000003ff
-DATA pool<>+1544(SB)/8, $0x00000000000003ff
-DATA pool<>+1552(SB)/8, $0x00000000000003ff
-DATA pool<>+1560(SB)/8, $0x00000000000003ff
-DATA pool<>+1568(SB)/8, $0x00000000000003ff
-DATA pool<>+1576(SB)/8, $0x00000000000003ff
-DATA pool<>+1584(SB)/8, $0x00000000000003ff
-DATA pool<>+1592(SB)/8, $0x00000000000003ff
-DATA pool<>+1600(SB)/8, $0x00000000000003ff
-DATA pool<>+1608(SB)/8, $0x00000000000003ff
-DATA pool<>+1616(SB)/8, $0x00000000000003ff
-DATA pool<>+1624(SB)/8, $0x00000000000003ff
-DATA pool<>+1664(SB)/8, $0x4330000000000000
-DATA pool<>+1672(SB)/8, $0x4330000000000000
-DATA pool<>+1680(SB)/8, $0x4330000000000000
-DATA pool<>+1688(SB)/8, $0x4330000000000000
-DATA pool<>+1696(SB)/8, $0x4330000000000000
-DATA pool<>+1704(SB)/8, $0x4330000000000000
-DATA pool<>+1712(SB)/8, $0x4330000000000000
-DATA pool<>+1720(SB)/8, $0x4330000000000000
-DATA pool<>+1728(SB)/8, $0x4330000000000000
-DATA pool<>+1736(SB)/8, $0x4330000000000000
-DATA pool<>+1744(SB)/8, $0x4330000000000000
-DATA pool<>+1752(SB)/8, $0x4330000000000000
-DATA pool<>+1792(SB)/8, $0x43300000000003ff
-DATA pool<>+1800(SB)/8, $0x43300000000003ff
-DATA pool<>+1808(SB)/8, $0x43300000000003ff
-DATA pool<>+1816(SB)/8, $0x43300000000003ff
-DATA pool<>+1824(SB)/8, $0x43300000000003ff
-DATA pool<>+1832(SB)/8, $0x43300000000003ff
-DATA pool<>+1840(SB)/8, $0x43300000000003ff
-DATA pool<>+1848(SB)/8, $0x43300000000003ff
-DATA pool<>+1856(SB)/8, $0x43300000000003ff
-DATA pool<>+1864(SB)/8, $0x43300000000003ff
-DATA pool<>+1872(SB)/8, $0x43300000000003ff
-DATA pool<>+1880(SB)/8, $0x43300000000003ff
-DATA pool<>+1920(SB)/8, $0x3ff0000000000000
-DATA pool<>+1928(SB)/8, $0x3ff0000000000000
-DATA pool<>+1936(SB)/8, $0x3ff0000000000000
-DATA pool<>+1944(SB)/8, $0x3ff0000000000000
-DATA pool<>+1952(SB)/8, $0x3ff0000000000000
-DATA pool<>+1960(SB)/8, $0x3ff0000000000000
-DATA pool<>+1968(SB)/8, $0x3ff0000000000000
-DATA pool<>+1976(SB)/8, $0x3ff0000000000000
-DATA pool<>+1984(SB)/8, $0x3ff0000000000000
-DATA pool<>+1992(SB)/8, $0x3ff0000000000000
-DATA pool<>+2000(SB)/8, $0x3ff0000000000000
-DATA pool<>+2008(SB)/8, $0x3ff0000000000000
-DATA pool<>+2048(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2056(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2064(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2072(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2080(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2088(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2096(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2104(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2112(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2120(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2128(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2136(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2176(SB)/8, $0x3fd2492492492492
-DATA pool<>+2184(SB)/8, $0x3fd2492492492492
-DATA pool<>+2192(SB)/8, $0x3fd2492492492492
-DATA pool<>+2200(SB)/8, $0x3fd2492492492492
-DATA pool<>+2208(SB)/8, $0x3fd2492492492492
-DATA pool<>+2216(SB)/8, $0x3fd2492492492492
-DATA pool<>+2224(SB)/8, $0x3fd2492492492492
-DATA pool<>+2232(SB)/8, $0x3fd2492492492492
-DATA pool<>+2240(SB)/8, $0x3fd2492492492492
-DATA pool<>+2248(SB)/8, $0x3fd2492492492492
-DATA pool<>+2256(SB)/8, $0x3fd2492492492492
-DATA pool<>+2264(SB)/8, $0x3fd2492492492492
-DATA pool<>+2304(SB)/8, $0x3fd999999999999a
-DATA pool<>+2312(SB)/8, $0x3fd999999999999a
-DATA pool<>+2320(SB)/8, $0x3fd999999999999a
-DATA pool<>+2328(SB)/8, $0x3fd999999999999a
-DATA pool<>+2336(SB)/8, $0x3fd999999999999a
-DATA pool<>+2344(SB)/8, $0x3fd999999999999a
-DATA pool<>+2352(SB)/8, $0x3fd999999999999a
-DATA pool<>+2360(SB)/8, $0x3fd999999999999a
-DATA pool<>+2368(SB)/8, $0x3fd999999999999a
-DATA pool<>+2376(SB)/8, $0x3fd999999999999a
-DATA pool<>+2384(SB)/8, $0x3fd999999999999a
-DATA pool<>+2392(SB)/8, $0x3fd999999999999a
-DATA pool<>+2432(SB)/8, $0x3fe5555555555555
-DATA pool<>+2440(SB)/8, $0x3fe5555555555555
-DATA pool<>+2448(SB)/8, $0x3fe5555555555555
-DATA pool<>+2456(SB)/8, $0x3fe5555555555555
-DATA pool<>+2464(SB)/8, $0x3fe5555555555555
-DATA pool<>+2472(SB)/8, $0x3fe5555555555555
-DATA pool<>+2480(SB)/8, $0x3fe5555555555555
-DATA pool<>+2488(SB)/8, $0x3fe5555555555555
-DATA pool<>+2496(SB)/8, $0x3fe5555555555555
-DATA pool<>+2504(SB)/8, $0x3fe5555555555555
-DATA pool<>+2512(SB)/8, $0x3fe5555555555555
-DATA pool<>+2520(SB)/8, $0x3fe5555555555555
-DATA pool<>+2560(SB)/8, $0x4000000000000000
-DATA pool<>+2568(SB)/8, $0x4000000000000000
-DATA pool<>+2576(SB)/8, $0x4000000000000000
-DATA pool<>+2584(SB)/8, $0x4000000000000000
-DATA pool<>+2592(SB)/8, $0x4000000000000000
-DATA pool<>+2600(SB)/8, $0x4000000000000000
-DATA pool<>+2608(SB)/8, $0x4000000000000000
-DATA pool<>+2616(SB)/8, $0x4000000000000000
-DATA pool<>+2624(SB)/8, $0x4000000000000000
-DATA pool<>+2632(SB)/8, $0x4000000000000000
-DATA pool<>+2640(SB)/8, $0x4000000000000000
-DATA pool<>+2648(SB)/8, $0x4000000000000000
-DATA pool<>+2688(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2696(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2704(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2712(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2720(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2728(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2736(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2744(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2752(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2760(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2768(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2776(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2816(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2824(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2832(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2840(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2848(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2856(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2864(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2872(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2880(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2888(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2896(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2904(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2944(SB)/4, $0x7fc00000
-DATA pool<>+2948(SB)/4, $0x7fc00000
-DATA pool<>+2952(SB)/4, $0x7fc00000
-DATA pool<>+2956(SB)/4, $0x7fc00000
-DATA pool<>+2960(SB)/4, $0x7fc00000
-DATA pool<>+2964(SB)/4, $0x7fc00000
-DATA pool<>+2968(SB)/4, $0x7fc00000
-DATA pool<>+2972(SB)/4, $0x7fc00000
-DATA pool<>+2976(SB)/4, $0x7fc00000
-DATA pool<>+2980(SB)/4, $0x7fc00000
-DATA pool<>+2984(SB)/4, $0x7fc00000
-DATA pool<>+2988(SB)/4, $0x7fc00000
-DATA pool<>+2992(SB)/4, $0x7fc00000
-DATA pool<>+2996(SB)/4, $0x7fc00000
-DATA pool<>+3000(SB)/4, $0x7fc00000
-DATA pool<>+3004(SB)/4, $0x7fc00000
-DATA pool<>+3008(SB)/4, $0x7fc00000
-DATA pool<>+3012(SB)/4, $0x7fc00000
-DATA pool<>+3016(SB)/4, $0x7fc00000
-DATA pool<>+3020(SB)/4, $0x7fc00000
-DATA pool<>+3024(SB)/4, $0x7fc00000
-DATA pool<>+3028(SB)/4, $0x7fc00000
-DATA pool<>+3032(SB)/4, $0x7fc00000
-DATA pool<>+3036(SB)/4, $0x7fc00000
-DATA pool<>+3072(SB)/4, $0x7f800000
-DATA pool<>+3076(SB)/4, $0x7f800000
-DATA pool<>+3080(SB)/4, $0x7f800000
-DATA pool<>+3084(SB)/4, $0x7f800000
-DATA pool<>+3088(SB)/4, $0x7f800000
-DATA pool<>+3092(SB)/4, $0x7f800000
-DATA pool<>+3096(SB)/4, $0x7f800000
-DATA pool<>+3100(SB)/4, $0x7f800000
-DATA pool<>+3104(SB)/4, $0x7f800000
-DATA pool<>+3108(SB)/4, $0x7f800000
-DATA pool<>+3112(SB)/4, $0x7f800000
-DATA pool<>+3116(SB)/4, $0x7f800000
-DATA pool<>+3120(SB)/4, $0x7f800000
-DATA pool<>+3124(SB)/4, $0x7f800000
-DATA pool<>+3128(SB)/4, $0x7f800000
-DATA pool<>+3132(SB)/4, $0x7f800000
-DATA pool<>+3136(SB)/4, $0x7f800000
-DATA pool<>+3140(SB)/4, $0x7f800000
-DATA pool<>+3144(SB)/4, $0x7f800000
-DATA pool<>+3148(SB)/4, $0x7f800000
-DATA pool<>+3152(SB)/4, $0x7f800000
-DATA pool<>+3156(SB)/4, $0x7f800000
-DATA pool<>+3160(SB)/4, $0x7f800000
-DATA pool<>+3164(SB)/4, $0x7f800000
-DATA pool<>+3200(SB)/4, $0x42700000
-DATA pool<>+3204(SB)/4, $0x42700000
-DATA pool<>+3208(SB)/4, $0x42700000
-DATA pool<>+3212(SB)/4, $0x42700000
-DATA pool<>+3216(SB)/4, $0x42700000
-DATA pool<>+3220(SB)/4, $0x42700000
-DATA pool<>+3224(SB)/4, $0x42700000
-DATA pool<>+3228(SB)/4, $0x42700000
-DATA pool<>+3232(SB)/4, $0x42700000
-DATA pool<>+3236(SB)/4, $0x42700000
-DATA pool<>+3240(SB)/4, $0x42700000
-DATA pool<>+3244(SB)/4, $0x42700000
-DATA pool<>+3248(SB)/4, $0x42700000
-DATA pool<>+3252(SB)/4, $0x42700000
-DATA pool<>+3256(SB)/4, $0x42700000
-DATA pool<>+3260(SB)/4, $0x42700000
-DATA pool<>+3264(SB)/4, $0x42700000
-DATA pool<>+3268(SB)/4, $0x42700000
-DATA pool<>+3272(SB)/4, $0x42700000
-DATA pool<>+3276(SB)/4, $0x42700000
-DATA pool<>+3280(SB)/4, $0x42700000
-DATA pool<>+3284(SB)/4, $0x42700000
-DATA pool<>+3288(SB)/4, $0x42700000
-DATA pool<>+3292(SB)/4, $0x42700000
-DATA pool<>+3328(SB)/4, $0x00000000
-DATA pool<>+3332(SB)/4, $0x00000000
-DATA pool<>+3336(SB)/4, $0x00000000
-DATA pool<>+3340(SB)/4, $0x00000000
-DATA pool<>+3344(SB)/4, $0x00000000
-DATA pool<>+3348(SB)/4, $0x00000000
-DATA pool<>+3352(SB)/4, $0x00000000
-DATA pool<>+3356(SB)/4, $0x00000000
-DATA pool<>+3360(SB)/4, $0x00000000
-DATA pool<>+3364(SB)/4, $0x00000000
-DATA pool<>+3368(SB)/4, $0x00000000
-DATA pool<>+3372(SB)/4, $0x00000000
-DATA pool<>+3376(SB)/4, $0x00000000
-DATA pool<>+3380(SB)/4, $0x00000000
-DATA pool<>+3384(SB)/4, $0x00000000
-DATA pool<>+3388(SB)/4, $0x00000000
-DATA pool<>+3392(SB)/4, $0x00000000
-DATA pool<>+3396(SB)/4, $0x00000000
-DATA pool<>+3400(SB)/4, $0x00000000
-DATA pool<>+3404(SB)/4, $0x00000000
-DATA pool<>+3408(SB)/4, $0x00000000
-DATA pool<>+3412(SB)/4, $0x00000000
-DATA pool<>+3416(SB)/4, $0x00000000
-DATA pool<>+3420(SB)/4, $0x00000000
-DATA pool<>+3456(SB)/4, $0x00000008
-DATA pool<>+3460(SB)/4, $0x00000008
-DATA pool<>+3464(SB)/4, $0x00000008
-DATA pool<>+3468(SB)/4, $0x00000008
-DATA pool<>+3472(SB)/4, $0x00000008
-DATA pool<>+3476(SB)/4, $0x00000008
-DATA pool<>+3480(SB)/4, $0x00000008
-DATA pool<>+3484(SB)/4, $0x00000008
-DATA pool<>+3488(SB)/4, $0x00000008
-DATA pool<>+3492(SB)/4, $0x00000008
-DATA pool<>+3496(SB)/4, $0x00000008
-DATA pool<>+3500(SB)/4, $0x00000008
-DATA pool<>+3504(SB)/4, $0x00000008
-DATA pool<>+3508(SB)/4, $0x00000008
-DATA pool<>+3512(SB)/4, $0x00000008
-DATA pool<>+3516(SB)/4, $0x00000008
-DATA pool<>+3520(SB)/4, $0x00000008
-DATA pool<>+3524(SB)/4, $0x00000008
-DATA pool<>+3528(SB)/4, $0x00000008
-DATA pool<>+3532(SB)/4, $0x00000008
-DATA pool<>+3536(SB)/4, $0x00000008
-DATA pool<>+3540(SB)/4, $0x00000008
-DATA pool<>+3544(SB)/4, $0x00000008
-DATA pool<>+3548(SB)/4, $0x00000008
-DATA pool<>+3584(SB)/4, $0xc2480000
-DATA pool<>+3588(SB)/4, $0xc2480000
-DATA pool<>+3592(SB)/4, $0xc2480000
-DATA pool<>+3596(SB)/4, $0xc2480000
-DATA pool<>+3600(SB)/4, $0xc2480000
-DATA pool<>+3604(SB)/4, $0xc2480000
-DATA pool<>+3608(SB)/4, $0xc2480000
-DATA pool<>+3612(SB)/4, $0xc2480000
-DATA pool<>+3616(SB)/4, $0xc2480000
-DATA pool<>+3620(SB)/4, $0xc2480000
-DATA pool<>+3624(SB)/4, $0xc2480000
-DATA pool<>+3628(SB)/4, $0xc2480000
-DATA pool<>+3632(SB)/4, $0xc2480000
-DATA pool<>+3636(SB)/4, $0xc2480000
-DATA pool<>+3640(SB)/4, $0xc2480000
-DATA pool<>+3644(SB)/4, $0xc2480000
-DATA pool<>+3648(SB)/4, $0xc2480000
-DATA pool<>+3652(SB)/4, $0xc2480000
-DATA pool<>+3656(SB)/4, $0xc2480000
-DATA pool<>+3660(SB)/4, $0xc2480000
-DATA pool<>+3664(SB)/4, $0xc2480000
-DATA pool<>+3668(SB)/4, $0xc2480000
-DATA pool<>+3672(SB)/4, $0xc2480000
-DATA pool<>+3676(SB)/4, $0xc2480000
-DATA pool<>+3712(SB)/8, $0x3fe0000000000000
-DATA pool<>+3720(SB)/8, $0x3fe0000000000000
-DATA pool<>+3728(SB)/8, $0x3fe0000000000000
-DATA pool<>+3736(SB)/8, $0x3fe0000000000000
-DATA pool<>+3744(SB)/8, $0x3fe0000000000000
-DATA pool<>+3752(SB)/8, $0x3fe0000000000000
-DATA pool<>+3760(SB)/8, $0x3fe0000000000000
-DATA pool<>+3768(SB)/8, $0x3fe0000000000000
-DATA pool<>+3776(SB)/8, $0x3fe0000000000000
-DATA pool<>+3784(SB)/8, $0x3fe0000000000000
-DATA pool<>+3792(SB)/8, $0x3fe0000000000000
-DATA pool<>+3800(SB)/8, $0x3fe0000000000000
-DATA pool<>+3840(SB)/8, $0x3fd999999999999a
-DATA pool<>+3848(SB)/8, $0x3fd999999999999a
-DATA pool<>+3856(SB)/8, $0x3fd999999999999a
-DATA pool<>+3864(SB)/8, $0x3fd999999999999a
-DATA pool<>+3872(SB)/8, $0x3fd999999999999a
-DATA pool<>+3880(SB)/8, $0x3fd999999999999a
-DATA pool<>+3888(SB)/8, $0x3fd999999999999a
-DATA pool<>+3896(SB)/8, $0x3fd999999999999a
-DATA pool<>+3904(SB)/8, $0x3fd999999999999a
-DATA pool<>+3912(SB)/8, $0x3fd999999999999a
-DATA pool<>+3920(SB)/8, $0x3fd999999999999a
-DATA pool<>+3928(SB)/8, $0x3fd999999999999a
-DATA pool<>+3968(SB)/8, $0x4000000000000000
-DATA pool<>+3976(SB)/8, $0x4000000000000000
-DATA pool<>+3984(SB)/8, $0x4000000000000000
-DATA pool<>+3992(SB)/8, $0x4000000000000000
-DATA pool<>+4000(SB)/8, $0x4000000000000000
-DATA pool<>+4008(SB)/8, $0x4000000000000000
-DATA pool<>+4016(SB)/8, $0x4000000000000000
-DATA pool<>+4024(SB)/8, $0x4000000000000000
-DATA pool<>+4032(SB)/8, $0x4000000000000000
-DATA pool<>+4040(SB)/8, $0x4000000000000000
-DATA pool<>+4048(SB)/8, $0x4000000000000000
-DATA pool<>+4056(SB)/8, $0x4000000000000000
-DATA pool<>+4096(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4104(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4112(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4120(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4128(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4136(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4144(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4152(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4160(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4168(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4176(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4184(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4224(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4232(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4240(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4248(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4256(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4264(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4272(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4280(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4288(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4296(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4304(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4312(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4352(SB)/8, $0x3fa8618618618618
-DATA pool<>+4360(SB)/8, $0x3fa8618618618618
-DATA pool<>+4368(SB)/8, $0x3fa8618618618618
-DATA pool<>+4376(SB)/8, $0x3fa8618618618618
-DATA pool<>+4384(SB)/8, $0x3fa8618618618618
-DATA pool<>+4392(SB)/8, $0x3fa8618618618618
-DATA pool<>+4400(SB)/8, $0x3fa8618618618618
-DATA pool<>+4408(SB)/8, $0x3fa8618618618618
-DATA pool<>+4416(SB)/8, $0x3fa8618618618618
-DATA pool<>+4424(SB)/8, $0x3fa8618618618618
-DATA pool<>+4432(SB)/8, $0x3fa8618618618618
-DATA pool<>+4440(SB)/8, $0x3fa8618618618618
-DATA pool<>+4480(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4488(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4496(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4504(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4512(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4520(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4528(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4536(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4544(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4552(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4560(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4568(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4608(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4616(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4624(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4632(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4640(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4648(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4656(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4664(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4672(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4680(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4688(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4696(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4736(SB)/8, $0x3fb1111111111111
-DATA pool<>+4744(SB)/8, $0x3fb1111111111111
-DATA pool<>+4752(SB)/8, $0x3fb1111111111111
-DATA pool<>+4760(SB)/8, $0x3fb1111111111111
-DATA pool<>+4768(SB)/8, $0x3fb1111111111111
-DATA pool<>+4776(SB)/8, $0x3fb1111111111111
-DATA pool<>+4784(SB)/8, $0x3fb1111111111111
-DATA pool<>+4792(SB)/8, $0x3fb1111111111111
-DATA pool<>+4800(SB)/8, $0x3fb1111111111111
-DATA pool<>+4808(SB)/8, $0x3fb1111111111111
-DATA pool<>+4816(SB)/8, $0x3fb1111111111111
-DATA pool<>+4824(SB)/8, $0x3fb1111111111111
-DATA pool<>+4864(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4872(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4880(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4888(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4896(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4904(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4912(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4920(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4928(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4936(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4944(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4952(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4992(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5000(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5008(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5016(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5024(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5032(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5040(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5048(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5056(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5064(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5072(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5080(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5120(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5128(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5136(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5144(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5152(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5160(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5168(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5176(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5184(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5192(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5200(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5208(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5248(SB)/8, $0x3fc2492492492492
-DATA pool<>+5256(SB)/8, $0x3fc2492492492492
-DATA pool<>+5264(SB)/8, $0x3fc2492492492492
-DATA pool<>+5272(SB)/8, $0x3fc2492492492492
-DATA pool<>+5280(SB)/8, $0x3fc2492492492492
-DATA pool<>+5288(SB)/8, $0x3fc2492492492492
-DATA pool<>+5296(SB)/8, $0x3fc2492492492492
-DATA pool<>+5304(SB)/8, $0x3fc2492492492492
-DATA pool<>+5312(SB)/8, $0x3fc2492492492492
-DATA pool<>+5320(SB)/8, $0x3fc2492492492492
-DATA pool<>+5328(SB)/8, $0x3fc2492492492492
-DATA pool<>+5336(SB)/8, $0x3fc2492492492492
-DATA pool<>+5376(SB)/8, $0x3fc999999999999a
-DATA pool<>+5384(SB)/8, $0x3fc999999999999a
-DATA pool<>+5392(SB)/8, $0x3fc999999999999a
-DATA pool<>+5400(SB)/8, $0x3fc999999999999a
-DATA pool<>+5408(SB)/8, $0x3fc999999999999a
-DATA pool<>+5416(SB)/8, $0x3fc999999999999a
-DATA pool<>+5424(SB)/8, $0x3fc999999999999a
-DATA pool<>+5432(SB)/8, $0x3fc999999999999a
-DATA pool<>+5440(SB)/8, $0x3fc999999999999a
-DATA pool<>+5448(SB)/8, $0x3fc999999999999a
-DATA pool<>+5456(SB)/8, $0x3fc999999999999a
-DATA pool<>+5464(SB)/8, $0x3fc999999999999a
-DATA pool<>+5504(SB)/8, $0x3fd5555555555555
-DATA pool<>+5512(SB)/8, $0x3fd5555555555555
-DATA pool<>+5520(SB)/8, $0x3fd5555555555555
-DATA pool<>+5528(SB)/8, $0x3fd5555555555555
-DATA pool<>+5536(SB)/8, $0x3fd5555555555555
-DATA pool<>+5544(SB)/8, $0x3fd5555555555555
-DATA pool<>+5552(SB)/8, $0x3fd5555555555555
-DATA pool<>+5560(SB)/8, $0x3fd5555555555555
-DATA pool<>+5568(SB)/8, $0x3fd5555555555555
-DATA pool<>+5576(SB)/8, $0x3fd5555555555555
-DATA pool<>+5584(SB)/8, $0x3fd5555555555555
-DATA pool<>+5592(SB)/8, $0x3fd5555555555555
-DATA pool<>+5632(SB)/8, $0x8000000000000000
-DATA pool<>+5640(SB)/8, $0x8000000000000000
-DATA pool<>+5648(SB)/8, $0x8000000000000000
-DATA pool<>+5656(SB)/8, $0x8000000000000000
-DATA pool<>+5664(SB)/8, $0x8000000000000000
-DATA pool<>+5672(SB)/8, $0x8000000000000000
-DATA pool<>+5680(SB)/8, $0x8000000000000000
-DATA pool<>+5688(SB)/8, $0x8000000000000000
-DATA pool<>+5696(SB)/8, $0x8000000000000000
-DATA pool<>+5704(SB)/8, $0x8000000000000000
-DATA pool<>+5712(SB)/8, $0x8000000000000000
-DATA pool<>+5720(SB)/8, $0x8000000000000000
-DATA pool<>+5760(SB)/8, $0xfff0000000000000
-DATA pool<>+5768(SB)/8, $0xfff0000000000000
-DATA pool<>+5776(SB)/8, $0xfff0000000000000
-DATA pool<>+5784(SB)/8, $0xfff0000000000000
-DATA pool<>+5792(SB)/8, $0xfff0000000000000
-DATA pool<>+5800(SB)/8, $0xfff0000000000000
-DATA pool<>+5808(SB)/8, $0xfff0000000000000
-DATA pool<>+5816(SB)/8, $0xfff0000000000000
-DATA pool<>+5824(SB)/8, $0xfff0000000000000
-DATA pool<>+5832(SB)/8, $0xfff0000000000000
-DATA pool<>+5840(SB)/8, $0xfff0000000000000
-DATA pool<>+5848(SB)/8, $0xfff0000000000000
-DATA pool<>+5888(SB)/8, $0x7ff0000000000000
-DATA pool<>+5896(SB)/8, $0x7ff0000000000000
-DATA pool<>+5904(SB)/8, $0x7ff0000000000000
-DATA pool<>+5912(SB)/8, $0x7ff0000000000000
-DATA pool<>+5920(SB)/8, $0x7ff0000000000000
-DATA pool<>+5928(SB)/8, $0x7ff0000000000000
-DATA pool<>+5936(SB)/8, $0x7ff0000000000000
-DATA pool<>+5944(SB)/8, $0x7ff0000000000000
-DATA pool<>+5952(SB)/8, $0x7ff0000000000000
-DATA pool<>+5960(SB)/8, $0x7ff0000000000000
-DATA pool<>+5968(SB)/8, $0x7ff0000000000000
-DATA pool<>+5976(SB)/8, $0x7ff0000000000000
-DATA pool<>+6016(SB)/8, $0x4338000000000000
-DATA pool<>+6024(SB)/8, $0x4338000000000000
-DATA pool<>+6032(SB)/8, $0x4338000000000000
-DATA pool<>+6040(SB)/8, $0x4338000000000000
-DATA pool<>+6048(SB)/8, $0x4338000000000000
-DATA pool<>+6056(SB)/8, $0x4338000000000000
-DATA pool<>+6064(SB)/8, $0x4338000000000000
-DATA pool<>+6072(SB)/8, $0x4338000000000000
-DATA pool<>+6080(SB)/8, $0x4338000000000000
-DATA pool<>+6088(SB)/8, $0x4338000000000000
-DATA pool<>+6096(SB)/8, $0x4338000000000000
-DATA pool<>+6104(SB)/8, $0x4338000000000000
-DATA pool<>+6144(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6152(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6160(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6168(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6176(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6184(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6192(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6200(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6208(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6216(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6224(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6232(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6272(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6280(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6288(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6296(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6304(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6312(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6320(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6328(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6336(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6344(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6352(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6360(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6400(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6408(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6416(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6424(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6432(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6440(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6448(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6456(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6464(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6472(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6480(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6488(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6528(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6536(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6544(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6552(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6560(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6568(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6576(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6584(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6592(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6600(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6608(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6616(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6656(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6664(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6672(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6680(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6688(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6696(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6704(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6712(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6720(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6728(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6736(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6744(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6784(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6792(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6800(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6808(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6816(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6824(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6832(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6840(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6848(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6856(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6864(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6872(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6912(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6920(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6928(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6936(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6944(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6952(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6960(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6968(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6976(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6984(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6992(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7000(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7040(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7048(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7056(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7064(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7072(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7080(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7088(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7096(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7104(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7112(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7120(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7128(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7168(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7176(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7184(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7192(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7200(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7208(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7216(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7224(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7232(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7240(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7248(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7256(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7296(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7304(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7312(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7320(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7328(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7336(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7344(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7352(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7360(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7368(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7376(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7384(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7424(SB)/8, $0x3f811111111100dc
-DATA pool<>+7432(SB)/8, $0x3f811111111100dc
-DATA pool<>+7440(SB)/8, $0x3f811111111100dc
-DATA pool<>+7448(SB)/8, $0x3f811111111100dc
-DATA pool<>+7456(SB)/8, $0x3f811111111100dc
-DATA pool<>+7464(SB)/8, $0x3f811111111100dc
-DATA pool<>+7472(SB)/8, $0x3f811111111100dc
-DATA pool<>+7480(SB)/8, $0x3f811111111100dc
-DATA pool<>+7488(SB)/8, $0x3f811111111100dc
-DATA pool<>+7496(SB)/8, $0x3f811111111100dc
-DATA pool<>+7504(SB)/8, $0x3f811111111100dc
-DATA pool<>+7512(SB)/8, $0x3f811111111100dc
-DATA pool<>+7552(SB)/8, $0x3fa5555555555556
-DATA pool<>+7560(SB)/8, $0x3fa5555555555556
-DATA pool<>+7568(SB)/8, $0x3fa5555555555556
-DATA pool<>+7576(SB)/8, $0x3fa5555555555556
-DATA pool<>+7584(SB)/8, $0x3fa5555555555556
-DATA pool<>+7592(SB)/8, $0x3fa5555555555556
-DATA pool<>+7600(SB)/8, $0x3fa5555555555556
-DATA pool<>+7608(SB)/8, $0x3fa5555555555556
-DATA pool<>+7616(SB)/8, $0x3fa5555555555556
-DATA pool<>+7624(SB)/8, $0x3fa5555555555556
-DATA pool<>+7632(SB)/8, $0x3fa5555555555556
-DATA pool<>+7640(SB)/8, $0x3fa5555555555556
-DATA pool<>+7680(SB)/8, $0x3fc5555555555557
-DATA pool<>+7688(SB)/8, $0x3fc5555555555557
-DATA pool<>+7696(SB)/8, $0x3fc5555555555557
-DATA pool<>+7704(SB)/8, $0x3fc5555555555557
-DATA pool<>+7712(SB)/8, $0x3fc5555555555557
-DATA pool<>+7720(SB)/8, $0x3fc5555555555557
-DATA pool<>+7728(SB)/8, $0x3fc5555555555557
-DATA pool<>+7736(SB)/8, $0x3fc5555555555557
-DATA pool<>+7744(SB)/8, $0x3fc5555555555557
-DATA pool<>+7752(SB)/8, $0x3fc5555555555557
-DATA pool<>+7760(SB)/8, $0x3fc5555555555557
-DATA pool<>+7768(SB)/8, $0x3fc5555555555557
-DATA pool<>+7808(SB)/8, $0x3fe0000000000000
-DATA pool<>+7816(SB)/8, $0x3fe0000000000000
-DATA pool<>+7824(SB)/8, $0x3fe0000000000000
-DATA pool<>+7832(SB)/8, $0x3fe0000000000000
-DATA pool<>+7840(SB)/8, $0x3fe0000000000000
-DATA pool<>+7848(SB)/8, $0x3fe0000000000000
-DATA pool<>+7856(SB)/8, $0x3fe0000000000000
-DATA pool<>+7864(SB)/8, $0x3fe0000000000000
-DATA pool<>+7872(SB)/8, $0x3fe0000000000000
-DATA pool<>+7880(SB)/8, $0x3fe0000000000000
-DATA pool<>+7888(SB)/8, $0x3fe0000000000000
-DATA pool<>+7896(SB)/8, $0x3fe0000000000000
-DATA pool<>+7936(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7944(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7952(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7960(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7968(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7976(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7984(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7992(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8000(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8008(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8016(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8024(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8064(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8072(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8080(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8088(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8096(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8104(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8112(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8120(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8128(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8136(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8144(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8152(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8192(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8200(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8208(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8216(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8224(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8232(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8240(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8248(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8256(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8264(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8272(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8280(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8320(SB)/8, $0x3fc1111111111111
-DATA pool<>+8328(SB)/8, $0x3fc1111111111111
-DATA pool<>+8336(SB)/8, $0x3fc1111111111111
-DATA pool<>+8344(SB)/8, $0x3fc1111111111111
-DATA pool<>+8352(SB)/8, $0x3fc1111111111111
-DATA pool<>+8360(SB)/8, $0x3fc1111111111111
-DATA pool<>+8368(SB)/8, $0x3fc1111111111111
-DATA pool<>+8376(SB)/8, $0x3fc1111111111111
-DATA pool<>+8384(SB)/8, $0x3fc1111111111111
-DATA pool<>+8392(SB)/8, $0x3fc1111111111111
-DATA pool<>+8400(SB)/8, $0x3fc1111111111111
-DATA pool<>+8408(SB)/8, $0x3fc1111111111111
-DATA pool<>+8448(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8456(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8464(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8472(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8480(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8488(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8496(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8504(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8512(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8520(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8528(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8536(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8576(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8584(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8592(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8600(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8608(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8616(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8624(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8632(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8640(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8648(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8656(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8664(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8704(SB)/8, $0x7ff8000000000001
-DATA pool<>+8712(SB)/8, $0x7ff8000000000001
-DATA pool<>+8720(SB)/8, $0x7ff8000000000001
-DATA pool<>+8728(SB)/8, $0x7ff8000000000001
-DATA pool<>+8736(SB)/8, $0x7ff8000000000001
-DATA pool<>+8744(SB)/8, $0x7ff8000000000001
-DATA pool<>+8752(SB)/8, $0x7ff8000000000001
-DATA pool<>+8760(SB)/8, $0x7ff8000000000001
-DATA pool<>+8768(SB)/8, $0x7ff8000000000001
-DATA pool<>+8776(SB)/8, $0x7ff8000000000001
-DATA pool<>+8784(SB)/8, $0x7ff8000000000001
-DATA pool<>+8792(SB)/8, $0x7ff8000000000001
-DATA pool<>+8832(SB)/8, $0xc084500000000000
-DATA pool<>+8840(SB)/8, $0xc084500000000000
-DATA pool<>+8848(SB)/8, $0xc084500000000000
-DATA pool<>+8856(SB)/8, $0xc084500000000000
-DATA pool<>+8864(SB)/8, $0xc084500000000000
-DATA pool<>+8872(SB)/8, $0xc084500000000000
-DATA pool<>+8880(SB)/8, $0xc084500000000000
-DATA pool<>+8888(SB)/8, $0xc084500000000000
-DATA pool<>+8896(SB)/8, $0xc084500000000000
-DATA pool<>+8904(SB)/8, $0xc084500000000000
-DATA pool<>+8912(SB)/8, $0xc084500000000000
-DATA pool<>+8920(SB)/8, $0xc084500000000000
-DATA pool<>+8960(SB)/4, $0x49400000
-DATA pool<>+8964(SB)/4, $0x49400000
-DATA pool<>+8968(SB)/4, $0x49400000
-DATA pool<>+8972(SB)/4, $0x49400000
-DATA pool<>+8976(SB)/4, $0x49400000
-DATA pool<>+8980(SB)/4, $0x49400000
-DATA pool<>+8984(SB)/4, $0x49400000
-DATA pool<>+8988(SB)/4, $0x49400000
-DATA pool<>+8992(SB)/4, $0x49400000
-DATA pool<>+8996(SB)/4, $0x49400000
-DATA pool<>+9000(SB)/4, $0x49400000
-DATA pool<>+9004(SB)/4, $0x49400000
-DATA pool<>+9008(SB)/4, $0x49400000
-DATA pool<>+9012(SB)/4, $0x49400000
-DATA pool<>+9016(SB)/4, $0x49400000
-DATA pool<>+9020(SB)/4, $0x49400000
-DATA pool<>+9024(SB)/4, $0x49400000
-DATA pool<>+9028(SB)/4, $0x49400000
-DATA pool<>+9032(SB)/4, $0x49400000
-DATA pool<>+9036(SB)/4, $0x49400000
-DATA pool<>+9040(SB)/4, $0x49400000
-DATA pool<>+9044(SB)/4, $0x49400000
-DATA pool<>+9048(SB)/4, $0x49400000
-DATA pool<>+9052(SB)/4, $0x49400000
-DATA pool<>+9088(SB)/4, $0x3e2aaaab
-DATA pool<>+9092(SB)/4, $0x3e2aaaab
-DATA pool<>+9096(SB)/4, $0x3e2aaaab
-DATA pool<>+9100(SB)/4, $0x3e2aaaab
-DATA pool<>+9104(SB)/4, $0x3e2aaaab
-DATA pool<>+9108(SB)/4, $0x3e2aaaab
-DATA pool<>+9112(SB)/4, $0x3e2aaaab
-DATA pool<>+9116(SB)/4, $0x3e2aaaab
-DATA pool<>+9120(SB)/4, $0x3e2aaaab
-DATA pool<>+9124(SB)/4, $0x3e2aaaab
-DATA pool<>+9128(SB)/4, $0x3e2aaaab
-DATA pool<>+9132(SB)/4, $0x3e2aaaab
-DATA pool<>+9136(SB)/4, $0x3e2aaaab
-DATA pool<>+9140(SB)/4, $0x3e2aaaab
-DATA pool<>+9144(SB)/4, $0x3e2aaaab
-DATA pool<>+9148(SB)/4, $0x3e2aaaab
-DATA pool<>+9152(SB)/4, $0x3e2aaaab
-DATA pool<>+9156(SB)/4, $0x3e2aaaab
-DATA pool<>+9160(SB)/4, $0x3e2aaaab
-DATA pool<>+9164(SB)/4, $0x3e2aaaab
-DATA pool<>+9168(SB)/4, $0x3e2aaaab
-DATA pool<>+9172(SB)/4, $0x3e2aaaab
-DATA pool<>+9176(SB)/4, $0x3e2aaaab
-DATA pool<>+9180(SB)/4, $0x3e2aaaab
-DATA pool<>+9216(SB)/4, $0x3f000000
-DATA pool<>+9220(SB)/4, $0x3f000000
-DATA pool<>+9224(SB)/4, $0x3f000000
-DATA pool<>+9228(SB)/4, $0x3f000000
-DATA pool<>+9232(SB)/4, $0x3f000000
-DATA pool<>+9236(SB)/4, $0x3f000000
-DATA pool<>+9240(SB)/4, $0x3f000000
-DATA pool<>+9244(SB)/4, $0x3f000000
-DATA pool<>+9248(SB)/4, $0x3f000000
-DATA pool<>+9252(SB)/4, $0x3f000000
-DATA pool<>+9256(SB)/4, $0x3f000000
-DATA pool<>+9260(SB)/4, $0x3f000000
-DATA pool<>+9264(SB)/4, $0x3f000000
-DATA pool<>+9268(SB)/4, $0x3f000000
-DATA pool<>+9272(SB)/4, $0x3f000000
-DATA pool<>+9276(SB)/4, $0x3f000000
-DATA pool<>+9280(SB)/4, $0x3f000000
-DATA pool<>+9284(SB)/4, $0x3f000000
-DATA pool<>+9288(SB)/4, $0x3f000000
-DATA pool<>+9292(SB)/4, $0x3f000000
-DATA pool<>+9296(SB)/4, $0x3f000000
-DATA pool<>+9300(SB)/4, $0x3f000000
-DATA pool<>+9304(SB)/4, $0x3f000000
-DATA pool<>+9308(SB)/4, $0x3f000000
-DATA pool<>+9344(SB)/4, $0x3f800000
-DATA pool<>+9348(SB)/4, $0x3f800000
-DATA pool<>+9352(SB)/4, $0x3f800000
-DATA pool<>+9356(SB)/4, $0x3f800000
-DATA pool<>+9360(SB)/4, $0x3f800000
-DATA pool<>+9364(SB)/4, $0x3f800000
-DATA pool<>+9368(SB)/4, $0x3f800000
-DATA pool<>+9372(SB)/4, $0x3f800000
-DATA pool<>+9376(SB)/4, $0x3f800000
-DATA pool<>+9380(SB)/4, $0x3f800000
-DATA pool<>+9384(SB)/4, $0x3f800000
-DATA pool<>+9388(SB)/4, $0x3f800000
-DATA pool<>+9392(SB)/4, $0x3f800000
-DATA pool<>+9396(SB)/4, $0x3f800000
-DATA pool<>+9400(SB)/4, $0x3f800000
-DATA pool<>+9404(SB)/4, $0x3f800000
-DATA pool<>+9408(SB)/4, $0x3f800000
-DATA pool<>+9412(SB)/4, $0x3f800000
-DATA pool<>+9416(SB)/4, $0x3f800000
-DATA pool<>+9420(SB)/4, $0x3f800000
-DATA pool<>+9424(SB)/4, $0x3f800000
-DATA pool<>+9428(SB)/4, $0x3f800000
-DATA pool<>+9432(SB)/4, $0x3f800000
-DATA pool<>+9436(SB)/4, $0x3f800000
-DATA pool<>+9472(SB)/4, $0x00000010
-DATA pool<>+9476(SB)/4, $0x00000010
-DATA pool<>+9480(SB)/4, $0x00000010
-DATA pool<>+9484(SB)/4, $0x00000010
-DATA pool<>+9488(SB)/4, $0x00000010
-DATA pool<>+9492(SB)/4, $0x00000010
-DATA pool<>+9496(SB)/4, $0x00000010
-DATA pool<>+9500(SB)/4, $0x00000010
-DATA pool<>+9504(SB)/4, $0x00000010
-DATA pool<>+9508(SB)/4, $0x00000010
-DATA pool<>+9512(SB)/4, $0x00000010
-DATA pool<>+9516(SB)/4, $0x00000010
-DATA pool<>+9520(SB)/4, $0x00000010
-DATA pool<>+9524(SB)/4, $0x00000010
-DATA pool<>+9528(SB)/4, $0x00000010
-DATA pool<>+9532(SB)/4, $0x00000010
-DATA pool<>+9536(SB)/4, $0x00000010
-DATA pool<>+9540(SB)/4, $0x00000010
-DATA pool<>+9544(SB)/4, $0x00000010
-DATA pool<>+9548(SB)/4, $0x00000010
-DATA pool<>+9552(SB)/4, $0x00000010
-DATA pool<>+9556(SB)/4, $0x00000010
-DATA pool<>+9560(SB)/4, $0x00000010
-DATA pool<>+9564(SB)/4, $0x00000010
-DATA pool<>+9600(SB)/8, $0x0000000000000008
-DATA pool<>+9608(SB)/8, $0x0000000000000008
-DATA pool<>+9616(SB)/8, $0x0000000000000008
-DATA pool<>+9624(SB)/8, $0x0000000000000008
-DATA pool<>+9632(SB)/8, $0x0000000000000008
-DATA pool<>+9640(SB)/8, $0x0000000000000008
-DATA pool<>+9648(SB)/8, $0x0000000000000008
-DATA pool<>+9656(SB)/8, $0x0000000000000008
-DATA pool<>+9664(SB)/8, $0x0000000000000008
-DATA pool<>+9672(SB)/8, $0x0000000000000008
-DATA pool<>+9680(SB)/8, $0x0000000000000008
-DATA pool<>+9688(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $9696
+DATA pool<>+256(SB)/4, $0x00000000
+DATA pool<>+260(SB)/4, $0x00000000
+DATA pool<>+264(SB)/4, $0x00000000
+DATA pool<>+268(SB)/4, $0x00000000
+DATA pool<>+272(SB)/4, $0x00000000
+DATA pool<>+276(SB)/4, $0x00000000
+DATA pool<>+280(SB)/4, $0x00000000
+DATA pool<>+284(SB)/4, $0x00000000
+DATA pool<>+288(SB)/4, $0x00000000
+DATA pool<>+292(SB)/4, $0x00000000
+DATA pool<>+296(SB)/4, $0x00000000
+DATA pool<>+300(SB)/4, $0x00000000
+DATA pool<>+304(SB)/4, $0x00000000
+DATA pool<>+308(SB)/4, $0x00000000
+DATA pool<>+312(SB)/4, $0x00000000
+DATA pool<>+316(SB)/4, $0x00000000
+DATA pool<>+320(SB)/4, $0x00000000
+DATA pool<>+324(SB)/4, $0x00000000
+DATA pool<>+328(SB)/4, $0x00000000
+DATA pool<>+332(SB)/4, $0x00000000
+DATA pool<>+336(SB)/4, $0x00000000
+DATA pool<>+340(SB)/4, $0x00000000
+DATA pool<>+344(SB)/4, $0x00000000
+DATA pool<>+348(SB)/4, $0x00000000
+DATA pool<>+384(SB)/4, $0x00000002
+DATA pool<>+388(SB)/4, $0x00000002
+DATA pool<>+392(SB)/4, $0x00000002
+DATA pool<>+396(SB)/4, $0x00000002
+DATA pool<>+400(SB)/4, $0x00000002
+DATA pool<>+404(SB)/4, $0x00000002
+DATA pool<>+408(SB)/4, $0x00000002
+DATA pool<>+412(SB)/4, $0x00000002
+DATA pool<>+416(SB)/4, $0x00000002
+DATA pool<>+420(SB)/4, $0x00000002
+DATA pool<>+424(SB)/4, $0x00000002
+DATA pool<>+428(SB)/4, $0x00000002
+DATA pool<>+432(SB)/4, $0x00000002
+DATA pool<>+436(SB)/4, $0x00000002
+DATA pool<>+440(SB)/4, $0x00000002
+DATA pool<>+444(SB)/4, $0x00000002
+DATA pool<>+448(SB)/4, $0x00000002
+DATA pool<>+452(SB)/4, $0x00000002
+DATA pool<>+456(SB)/4, $0x00000002
+DATA pool<>+460(SB)/4, $0x00000002
+DATA pool<>+464(SB)/4, $0x00000002
+DATA pool<>+468(SB)/4, $0x00000002
+DATA pool<>+472(SB)/4, $0x00000002
+DATA pool<>+476(SB)/4, $0x00000002
+DATA pool<>+512(SB)/4, $0x00000004
+DATA pool<>+516(SB)/4, $0x00000004
+DATA pool<>+520(SB)/4, $0x00000004
+DATA pool<>+524(SB)/4, $0x00000004
+DATA pool<>+528(SB)/4, $0x00000004
+DATA pool<>+532(SB)/4, $0x00000004
+DATA pool<>+536(SB)/4, $0x00000004
+DATA pool<>+540(SB)/4, $0x00000004
+DATA pool<>+544(SB)/4, $0x00000004
+DATA pool<>+548(SB)/4, $0x00000004
+DATA pool<>+552(SB)/4, $0x00000004
+DATA pool<>+556(SB)/4, $0x00000004
+DATA pool<>+560(SB)/4, $0x00000004
+DATA pool<>+564(SB)/4, $0x00000004
+DATA pool<>+568(SB)/4, $0x00000004
+DATA pool<>+572(SB)/4, $0x00000004
+DATA pool<>+576(SB)/4, $0x00000004
+DATA pool<>+580(SB)/4, $0x00000004
+DATA pool<>+584(SB)/4, $0x00000004
+DATA pool<>+588(SB)/4, $0x00000004
+DATA pool<>+592(SB)/4, $0x00000004
+DATA pool<>+596(SB)/4, $0x00000004
+DATA pool<>+600(SB)/4, $0x00000004
+DATA pool<>+604(SB)/4, $0x00000004
+DATA pool<>+640(SB)/4, $0x00000006
+DATA pool<>+644(SB)/4, $0x00000006
+DATA pool<>+648(SB)/4, $0x00000006
+DATA pool<>+652(SB)/4, $0x00000006
+DATA pool<>+656(SB)/4, $0x00000006
+DATA pool<>+660(SB)/4, $0x00000006
+DATA pool<>+664(SB)/4, $0x00000006
+DATA pool<>+668(SB)/4, $0x00000006
+DATA pool<>+672(SB)/4, $0x00000006
+DATA pool<>+676(SB)/4, $0x00000006
+DATA pool<>+680(SB)/4, $0x00000006
+DATA pool<>+684(SB)/4, $0x00000006
+DATA pool<>+688(SB)/4, $0x00000006
+DATA pool<>+692(SB)/4, $0x00000006
+DATA pool<>+696(SB)/4, $0x00000006
+DATA pool<>+700(SB)/4, $0x00000006
+DATA pool<>+704(SB)/4, $0x00000006
+DATA pool<>+708(SB)/4, $0x00000006
+DATA pool<>+712(SB)/4, $0x00000006
+DATA pool<>+716(SB)/4, $0x00000006
+DATA pool<>+720(SB)/4, $0x00000006
+DATA pool<>+724(SB)/4, $0x00000006
+DATA pool<>+728(SB)/4, $0x00000006
+DATA pool<>+732(SB)/4, $0x00000006
+DATA pool<>+768(SB)/4, $0xc2aeac4f
+DATA pool<>+772(SB)/4, $0xc2aeac4f
+DATA pool<>+776(SB)/4, $0xc2aeac4f
+DATA pool<>+780(SB)/4, $0xc2aeac4f
+DATA pool<>+784(SB)/4, $0xc2aeac4f
+DATA pool<>+788(SB)/4, $0xc2aeac4f
+DATA pool<>+792(SB)/4, $0xc2aeac4f
+DATA pool<>+796(SB)/4, $0xc2aeac4f
+DATA pool<>+800(SB)/4, $0xc2aeac4f
+DATA pool<>+804(SB)/4, $0xc2aeac4f
+DATA pool<>+808(SB)/4, $0xc2aeac4f
+DATA pool<>+812(SB)/4, $0xc2aeac4f
+DATA pool<>+816(SB)/4, $0xc2aeac4f
+DATA pool<>+820(SB)/4, $0xc2aeac4f
+DATA pool<>+824(SB)/4, $0xc2aeac4f
+DATA pool<>+828(SB)/4, $0xc2aeac4f
+DATA pool<>+832(SB)/4, $0xc2aeac4f
+DATA pool<>+836(SB)/4, $0xc2aeac4f
+DATA pool<>+840(SB)/4, $0xc2aeac4f
+DATA pool<>+844(SB)/4, $0xc2aeac4f
+DATA pool<>+848(SB)/4, $0xc2aeac4f
+DATA pool<>+852(SB)/4, $0xc2aeac4f
+DATA pool<>+856(SB)/4, $0xc2aeac4f
+DATA pool<>+860(SB)/4, $0xc2aeac4f
+DATA pool<>+896(SB)/4, $0x49c00000
+DATA pool<>+900(SB)/4, $0x49c00000
+DATA pool<>+904(SB)/4, $0x49c00000
+DATA pool<>+908(SB)/4, $0x49c00000
+DATA pool<>+912(SB)/4, $0x49c00000
+DATA pool<>+916(SB)/4, $0x49c00000
+DATA pool<>+920(SB)/4, $0x49c00000
+DATA pool<>+924(SB)/4, $0x49c00000
+DATA pool<>+928(SB)/4, $0x49c00000
+DATA pool<>+932(SB)/4, $0x49c00000
+DATA pool<>+936(SB)/4, $0x49c00000
+DATA pool<>+940(SB)/4, $0x49c00000
+DATA pool<>+944(SB)/4, $0x49c00000
+DATA pool<>+948(SB)/4, $0x49c00000
+DATA pool<>+952(SB)/4, $0x49c00000
+DATA pool<>+956(SB)/4, $0x49c00000
+DATA pool<>+960(SB)/4, $0x49c00000
+DATA pool<>+964(SB)/4, $0x49c00000
+DATA pool<>+968(SB)/4, $0x49c00000
+DATA pool<>+972(SB)/4, $0x49c00000
+DATA pool<>+976(SB)/4, $0x49c00000
+DATA pool<>+980(SB)/4, $0x49c00000
+DATA pool<>+984(SB)/4, $0x49c00000
+DATA pool<>+988(SB)/4, $0x49c00000
+DATA pool<>+1024(SB)/4, $0x3fb8aa3b
+DATA pool<>+1028(SB)/4, $0x3fb8aa3b
+DATA pool<>+1032(SB)/4, $0x3fb8aa3b
+DATA pool<>+1036(SB)/4, $0x3fb8aa3b
+DATA pool<>+1040(SB)/4, $0x3fb8aa3b
+DATA pool<>+1044(SB)/4, $0x3fb8aa3b
+DATA pool<>+1048(SB)/4, $0x3fb8aa3b
+DATA pool<>+1052(SB)/4, $0x3fb8aa3b
+DATA pool<>+1056(SB)/4, $0x3fb8aa3b
+DATA pool<>+1060(SB)/4, $0x3fb8aa3b
+DATA pool<>+1064(SB)/4, $0x3fb8aa3b
+DATA pool<>+1068(SB)/4, $0x3fb8aa3b
+DATA pool<>+1072(SB)/4, $0x3fb8aa3b
+DATA pool<>+1076(SB)/4, $0x3fb8aa3b
+DATA pool<>+1080(SB)/4, $0x3fb8aa3b
+DATA pool<>+1084(SB)/4, $0x3fb8aa3b
+DATA pool<>+1088(SB)/4, $0x3fb8aa3b
+DATA pool<>+1092(SB)/4, $0x3fb8aa3b
+DATA pool<>+1096(SB)/4, $0x3fb8aa3b
+DATA pool<>+1100(SB)/4, $0x3fb8aa3b
+DATA pool<>+1104(SB)/4, $0x3fb8aa3b
+DATA pool<>+1108(SB)/4, $0x3fb8aa3b
+DATA pool<>+1112(SB)/4, $0x3fb8aa3b
+DATA pool<>+1116(SB)/4, $0x3fb8aa3b
+DATA pool<>+1152(SB)/4, $0xbf317218
+DATA pool<>+1156(SB)/4, $0xbf317218
+DATA pool<>+1160(SB)/4, $0xbf317218
+DATA pool<>+1164(SB)/4, $0xbf317218
+DATA pool<>+1168(SB)/4, $0xbf317218
+DATA pool<>+1172(SB)/4, $0xbf317218
+DATA pool<>+1176(SB)/4, $0xbf317218
+DATA pool<>+1180(SB)/4, $0xbf317218
+DATA pool<>+1184(SB)/4, $0xbf317218
+DATA pool<>+1188(SB)/4, $0xbf317218
+DATA pool<>+1192(SB)/4, $0xbf317218
+DATA pool<>+1196(SB)/4, $0xbf317218
+DATA pool<>+1200(SB)/4, $0xbf317218
+DATA pool<>+1204(SB)/4, $0xbf317218
+DATA pool<>+1208(SB)/4, $0xbf317218
+DATA pool<>+1212(SB)/4, $0xbf317218
+DATA pool<>+1216(SB)/4, $0xbf317218
+DATA pool<>+1220(SB)/4, $0xbf317218
+DATA pool<>+1224(SB)/4, $0xbf317218
+DATA pool<>+1228(SB)/4, $0xbf317218
+DATA pool<>+1232(SB)/4, $0xbf317218
+DATA pool<>+1236(SB)/4, $0xbf317218
+DATA pool<>+1240(SB)/4, $0xbf317218
+DATA pool<>+1244(SB)/4, $0xbf317218
+DATA pool<>+1280(SB)/4, $0x3e2aa471
+DATA pool<>+1284(SB)/4, $0x3e2aa471
+DATA pool<>+1288(SB)/4, $0x3e2aa471
+DATA pool<>+1292(SB)/4, $0x3e2aa471
+DATA pool<>+1296(SB)/4, $0x3e2aa471
+DATA pool<>+1300(SB)/4, $0x3e2aa471
+DATA pool<>+1304(SB)/4, $0x3e2aa471
+DATA pool<>+1308(SB)/4, $0x3e2aa471
+DATA pool<>+1312(SB)/4, $0x3e2aa471
+DATA pool<>+1316(SB)/4, $0x3e2aa471
+DATA pool<>+1320(SB)/4, $0x3e2aa471
+DATA pool<>+1324(SB)/4, $0x3e2aa471
+DATA pool<>+1328(SB)/4, $0x3e2aa471
+DATA pool<>+1332(SB)/4, $0x3e2aa471
+DATA pool<>+1336(SB)/4, $0x3e2aa471
+DATA pool<>+1340(SB)/4, $0x3e2aa471
+DATA pool<>+1344(SB)/4, $0x3e2aa471
+DATA pool<>+1348(SB)/4, $0x3e2aa471
+DATA pool<>+1352(SB)/4, $0x3e2aa471
+DATA pool<>+1356(SB)/4, $0x3e2aa471
+DATA pool<>+1360(SB)/4, $0x3e2aa471
+DATA pool<>+1364(SB)/4, $0x3e2aa471
+DATA pool<>+1368(SB)/4, $0x3e2aa471
+DATA pool<>+1372(SB)/4, $0x3e2aa471
+DATA pool<>+1408(SB)/4, $0x3f000441
+DATA pool<>+1412(SB)/4, $0x3f000441
+DATA pool<>+1416(SB)/4, $0x3f000441
+DATA pool<>+1420(SB)/4, $0x3f000441
+DATA pool<>+1424(SB)/4, $0x3f000441
+DATA pool<>+1428(SB)/4, $0x3f000441
+DATA pool<>+1432(SB)/4, $0x3f000441
+DATA pool<>+1436(SB)/4, $0x3f000441
+DATA pool<>+1440(SB)/4, $0x3f000441
+DATA pool<>+1444(SB)/4, $0x3f000441
+DATA pool<>+1448(SB)/4, $0x3f000441
+DATA pool<>+1452(SB)/4, $0x3f000441
+DATA pool<>+1456(SB)/4, $0x3f000441
+DATA pool<>+1460(SB)/4, $0x3f000441
+DATA pool<>+1464(SB)/4, $0x3f000441
+DATA pool<>+1468(SB)/4, $0x3f000441
+DATA pool<>+1472(SB)/4, $0x3f000441
+DATA pool<>+1476(SB)/4, $0x3f000441
+DATA pool<>+1480(SB)/4, $0x3f000441
+DATA pool<>+1484(SB)/4, $0x3f000441
+DATA pool<>+1488(SB)/4, $0x3f000441
+DATA pool<>+1492(SB)/4, $0x3f000441
+DATA pool<>+1496(SB)/4, $0x3f000441
+DATA pool<>+1500(SB)/4, $0x3f000441
+DATA pool<>+1536(SB)/4, $0x3f800001
+DATA pool<>+1540(SB)/4, $0x3f800001
+DATA pool<>+1544(SB)/4, $0x3f800001
+DATA pool<>+1548(SB)/4, $0x3f800001
+DATA pool<>+1552(SB)/4, $0x3f800001
+DATA pool<>+1556(SB)/4, $0x3f800001
+DATA pool<>+1560(SB)/4, $0x3f800001
+DATA pool<>+1564(SB)/4, $0x3f800001
+DATA pool<>+1568(SB)/4, $0x3f800001
+DATA pool<>+1572(SB)/4, $0x3f800001
+DATA pool<>+1576(SB)/4, $0x3f800001
+DATA pool<>+1580(SB)/4, $0x3f800001
+DATA pool<>+1584(SB)/4, $0x3f800001
+DATA pool<>+1588(SB)/4, $0x3f800001
+DATA pool<>+1592(SB)/4, $0x3f800001
+DATA pool<>+1596(SB)/4, $0x3f800001
+DATA pool<>+1600(SB)/4, $0x3f800001
+DATA pool<>+1604(SB)/4, $0x3f800001
+DATA pool<>+1608(SB)/4, $0x3f800001
+DATA pool<>+1612(SB)/4, $0x3f800001
+DATA pool<>+1616(SB)/4, $0x3f800001
+DATA pool<>+1620(SB)/4, $0x3f800001
+DATA pool<>+1624(SB)/4, $0x3f800001
+DATA pool<>+1628(SB)/4, $0x3f800001
+DATA pool<>+1664(SB)/4, $0x3f800000
+DATA pool<>+1668(SB)/4, $0x3f800000
+DATA pool<>+1672(SB)/4, $0x3f800000
+DATA pool<>+1676(SB)/4, $0x3f800000
+DATA pool<>+1680(SB)/4, $0x3f800000
+DATA pool<>+1684(SB)/4, $0x3f800000
+DATA pool<>+1688(SB)/4, $0x3f800000
+DATA pool<>+1692(SB)/4, $0x3f800000
+DATA pool<>+1696(SB)/4, $0x3f800000
+DATA pool<>+1700(SB)/4, $0x3f800000
+DATA pool<>+1704(SB)/4, $0x3f800000
+DATA pool<>+1708(SB)/4, $0x3f800000
+DATA pool<>+1712(SB)/4, $0x3f800000
+DATA pool<>+1716(SB)/4, $0x3f800000
+DATA pool<>+1720(SB)/4, $0x3f800000
+DATA pool<>+1724(SB)/4, $0x3f800000
+DATA pool<>+1728(SB)/4, $0x3f800000
+DATA pool<>+1732(SB)/4, $0x3f800000
+DATA pool<>+1736(SB)/4, $0x3f800000
+DATA pool<>+1740(SB)/4, $0x3f800000
+DATA pool<>+1744(SB)/4, $0x3f800000
+DATA pool<>+1748(SB)/4, $0x3f800000
+DATA pool<>+1752(SB)/4, $0x3f800000
+DATA pool<>+1756(SB)/4, $0x3f800000
+DATA pool<>+1792(SB)/8, $0x000fffffffffffff
+DATA pool<>+1800(SB)/8, $0x000fffffffffffff
+DATA pool<>+1808(SB)/8, $0x000fffffffffffff
+DATA pool<>+1816(SB)/8, $0x000fffffffffffff
+DATA pool<>+1824(SB)/8, $0x000fffffffffffff
+DATA pool<>+1832(SB)/8, $0x000fffffffffffff
+DATA pool<>+1840(SB)/8, $0x000fffffffffffff
+DATA pool<>+1848(SB)/8, $0x000fffffffffffff
+DATA pool<>+1856(SB)/8, $0x000fffffffffffff
+DATA pool<>+1864(SB)/8, $0x000fffffffffffff
+DATA pool<>+1872(SB)/8, $0x000fffffffffffff
+DATA pool<>+1880(SB)/8, $0x000fffffffffffff
+DATA pool<>+1920(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1928(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1936(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1944(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1952(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1960(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1968(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1976(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1984(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1992(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+2000(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+2008(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+2048(SB)/8, $0x00000000000003ff
+DATA pool<>+2056(SB)/8, $0x00000000000003ff
+DATA pool<>+2064(SB)/8, $0x00000000000003ff
+DATA pool<>+2072(SB)/8, $0x00000000000003ff
+DATA pool<>+2080(SB)/8, $0x00000000000003ff
+DATA pool<>+2088(SB)/8, $0x00000000000003ff
+DATA pool<>+2096(SB)/8, $0x00000000000003ff
+DATA pool<>+2104(SB)/8, $0x00000000000003ff
+DATA pool<>+2112(SB)/8, $0x00000000000003ff
+DATA pool<>+2120(SB)/8, $0x00000000000003ff
+DATA pool<>+2128(SB)/8, $0x00000000000003ff
+DATA pool<>+2136(SB)/8, $0x00000000000003ff
+DATA pool<>+2176(SB)/8, $0x4330000000000000
+DATA pool<>+2184(SB)/8, $0x4330000000000000
+DATA pool<>+2192(SB)/8, $0x4330000000000000
+DATA pool<>+2200(SB)/8, $0x4330000000000000
+DATA pool<>+2208(SB)/8, $0x4330000000000000
+DATA pool<>+2216(SB)/8, $0x4330000000000000
+DATA pool<>+2224(SB)/8, $0x4330000000000000
+DATA pool<>+2232(SB)/8, $0x4330000000000000
+DATA pool<>+2240(SB)/8, $0x4330000000000000
+DATA pool<>+2248(SB)/8, $0x4330000000000000
+DATA pool<>+2256(SB)/8, $0x4330000000000000
+DATA pool<>+2264(SB)/8, $0x4330000000000000
+DATA pool<>+2304(SB)/8, $0x43300000000003ff
+DATA pool<>+2312(SB)/8, $0x43300000000003ff
+DATA pool<>+2320(SB)/8, $0x43300000000003ff
+DATA pool<>+2328(SB)/8, $0x43300000000003ff
+DATA pool<>+2336(SB)/8, $0x43300000000003ff
+DATA pool<>+2344(SB)/8, $0x43300000000003ff
+DATA pool<>+2352(SB)/8, $0x43300000000003ff
+DATA pool<>+2360(SB)/8, $0x43300000000003ff
+DATA pool<>+2368(SB)/8, $0x43300000000003ff
+DATA pool<>+2376(SB)/8, $0x43300000000003ff
+DATA pool<>+2384(SB)/8, $0x43300000000003ff
+DATA pool<>+2392(SB)/8, $0x43300000000003ff
+DATA pool<>+2432(SB)/8, $0x3ff0000000000000
+DATA pool<>+2440(SB)/8, $0x3ff0000000000000
+DATA pool<>+2448(SB)/8, $0x3ff0000000000000
+DATA pool<>+2456(SB)/8, $0x3ff0000000000000
+DATA pool<>+2464(SB)/8, $0x3ff0000000000000
+DATA pool<>+2472(SB)/8, $0x3ff0000000000000
+DATA pool<>+2480(SB)/8, $0x3ff0000000000000
+DATA pool<>+2488(SB)/8, $0x3ff0000000000000
+DATA pool<>+2496(SB)/8, $0x3ff0000000000000
+DATA pool<>+2504(SB)/8, $0x3ff0000000000000
+DATA pool<>+2512(SB)/8, $0x3ff0000000000000
+DATA pool<>+2520(SB)/8, $0x3ff0000000000000
+DATA pool<>+2560(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2568(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2576(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2584(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2592(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2600(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2608(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2616(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2624(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2632(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2640(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2648(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2688(SB)/8, $0x3fd2492492492492
+DATA pool<>+2696(SB)/8, $0x3fd2492492492492
+DATA pool<>+2704(SB)/8, $0x3fd2492492492492
+DATA pool<>+2712(SB)/8, $0x3fd2492492492492
+DATA pool<>+2720(SB)/8, $0x3fd2492492492492
+DATA pool<>+2728(SB)/8, $0x3fd2492492492492
+DATA pool<>+2736(SB)/8, $0x3fd2492492492492
+DATA pool<>+2744(SB)/8, $0x3fd2492492492492
+DATA pool<>+2752(SB)/8, $0x3fd2492492492492
+DATA pool<>+2760(SB)/8, $0x3fd2492492492492
+DATA pool<>+2768(SB)/8, $0x3fd2492492492492
+DATA pool<>+2776(SB)/8, $0x3fd2492492492492
+DATA pool<>+2816(SB)/8, $0x3fd999999999999a
+DATA pool<>+2824(SB)/8, $0x3fd999999999999a
+DATA pool<>+2832(SB)/8, $0x3fd999999999999a
+DATA pool<>+2840(SB)/8, $0x3fd999999999999a
+DATA pool<>+2848(SB)/8, $0x3fd999999999999a
+DATA pool<>+2856(SB)/8, $0x3fd999999999999a
+DATA pool<>+2864(SB)/8, $0x3fd999999999999a
+DATA pool<>+2872(SB)/8, $0x3fd999999999999a
+DATA pool<>+2880(SB)/8, $0x3fd999999999999a
+DATA pool<>+2888(SB)/8, $0x3fd999999999999a
+DATA pool<>+2896(SB)/8, $0x3fd999999999999a
+DATA pool<>+2904(SB)/8, $0x3fd999999999999a
+DATA pool<>+2944(SB)/8, $0x3fe5555555555555
+DATA pool<>+2952(SB)/8, $0x3fe5555555555555
+DATA pool<>+2960(SB)/8, $0x3fe5555555555555
+DATA pool<>+2968(SB)/8, $0x3fe5555555555555
+DATA pool<>+2976(SB)/8, $0x3fe5555555555555
+DATA pool<>+2984(SB)/8, $0x3fe5555555555555
+DATA pool<>+2992(SB)/8, $0x3fe5555555555555
+DATA pool<>+3000(SB)/8, $0x3fe5555555555555
+DATA pool<>+3008(SB)/8, $0x3fe5555555555555
+DATA pool<>+3016(SB)/8, $0x3fe5555555555555
+DATA pool<>+3024(SB)/8, $0x3fe5555555555555
+DATA pool<>+3032(SB)/8, $0x3fe5555555555555
+DATA pool<>+3072(SB)/8, $0x4000000000000000
+DATA pool<>+3080(SB)/8, $0x4000000000000000
+DATA pool<>+3088(SB)/8, $0x4000000000000000
+DATA pool<>+3096(SB)/8, $0x4000000000000000
+DATA pool<>+3104(SB)/8, $0x4000000000000000
+DATA pool<>+3112(SB)/8, $0x4000000000000000
+DATA pool<>+3120(SB)/8, $0x4000000000000000
+DATA pool<>+3128(SB)/8, $0x4000000000000000
+DATA pool<>+3136(SB)/8, $0x4000000000000000
+DATA pool<>+3144(SB)/8, $0x4000000000000000
+DATA pool<>+3152(SB)/8, $0x4000000000000000
+DATA pool<>+3160(SB)/8, $0x4000000000000000
+DATA pool<>+3200(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3208(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3216(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3224(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3232(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3240(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3248(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3256(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3264(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3272(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3280(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3288(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3328(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3336(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3344(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3352(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3360(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3368(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3376(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3384(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3392(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3400(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3408(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3416(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3456(SB)/4, $0x7fc00000
+DATA pool<>+3460(SB)/4, $0x7fc00000
+DATA pool<>+3464(SB)/4, $0x7fc00000
+DATA pool<>+3468(SB)/4, $0x7fc00000
+DATA pool<>+3472(SB)/4, $0x7fc00000
+DATA pool<>+3476(SB)/4, $0x7fc00000
+DATA pool<>+3480(SB)/4, $0x7fc00000
+DATA pool<>+3484(SB)/4, $0x7fc00000
+DATA pool<>+3488(SB)/4, $0x7fc00000
+DATA pool<>+3492(SB)/4, $0x7fc00000
+DATA pool<>+3496(SB)/4, $0x7fc00000
+DATA pool<>+3500(SB)/4, $0x7fc00000
+DATA pool<>+3504(SB)/4, $0x7fc00000
+DATA pool<>+3508(SB)/4, $0x7fc00000
+DATA pool<>+3512(SB)/4, $0x7fc00000
+DATA pool<>+3516(SB)/4, $0x7fc00000
+DATA pool<>+3520(SB)/4, $0x7fc00000
+DATA pool<>+3524(SB)/4, $0x7fc00000
+DATA pool<>+3528(SB)/4, $0x7fc00000
+DATA pool<>+3532(SB)/4, $0x7fc00000
+DATA pool<>+3536(SB)/4, $0x7fc00000
+DATA pool<>+3540(SB)/4, $0x7fc00000
+DATA pool<>+3544(SB)/4, $0x7fc00000
+DATA pool<>+3548(SB)/4, $0x7fc00000
+DATA pool<>+3584(SB)/4, $0x7f800000
+DATA pool<>+3588(SB)/4, $0x7f800000
+DATA pool<>+3592(SB)/4, $0x7f800000
+DATA pool<>+3596(SB)/4, $0x7f800000
+DATA pool<>+3600(SB)/4, $0x7f800000
+DATA pool<>+3604(SB)/4, $0x7f800000
+DATA pool<>+3608(SB)/4, $0x7f800000
+DATA pool<>+3612(SB)/4, $0x7f800000
+DATA pool<>+3616(SB)/4, $0x7f800000
+DATA pool<>+3620(SB)/4, $0x7f800000
+DATA pool<>+3624(SB)/4, $0x7f800000
+DATA pool<>+3628(SB)/4, $0x7f800000
+DATA pool<>+3632(SB)/4, $0x7f800000
+DATA pool<>+3636(SB)/4, $0x7f800000
+DATA pool<>+3640(SB)/4, $0x7f800000
+DATA pool<>+3644(SB)/4, $0x7f800000
+DATA pool<>+3648(SB)/4, $0x7f800000
+DATA pool<>+3652(SB)/4, $0x7f800000
+DATA pool<>+3656(SB)/4, $0x7f800000
+DATA pool<>+3660(SB)/4, $0x7f800000
+DATA pool<>+3664(SB)/4, $0x7f800000
+DATA pool<>+3668(SB)/4, $0x7f800000
+DATA pool<>+3672(SB)/4, $0x7f800000
+DATA pool<>+3676(SB)/4, $0x7f800000
+DATA pool<>+3712(SB)/4, $0x42700000
+DATA pool<>+3716(SB)/4, $0x42700000
+DATA pool<>+3720(SB)/4, $0x42700000
+DATA pool<>+3724(SB)/4, $0x42700000
+DATA pool<>+3728(SB)/4, $0x42700000
+DATA pool<>+3732(SB)/4, $0x42700000
+DATA pool<>+3736(SB)/4, $0x42700000
+DATA pool<>+3740(SB)/4, $0x42700000
+DATA pool<>+3744(SB)/4, $0x42700000
+DATA pool<>+3748(SB)/4, $0x42700000
+DATA pool<>+3752(SB)/4, $0x42700000
+DATA pool<>+3756(SB)/4, $0x42700000
+DATA pool<>+3760(SB)/4, $0x42700000
+DATA pool<>+3764(SB)/4, $0x42700000
+DATA pool<>+3768(SB)/4, $0x42700000
+DATA pool<>+3772(SB)/4, $0x42700000
+DATA pool<>+3776(SB)/4, $0x42700000
+DATA pool<>+3780(SB)/4, $0x42700000
+DATA pool<>+3784(SB)/4, $0x42700000
+DATA pool<>+3788(SB)/4, $0x42700000
+DATA pool<>+3792(SB)/4, $0x42700000
+DATA pool<>+3796(SB)/4, $0x42700000
+DATA pool<>+3800(SB)/4, $0x42700000
+DATA pool<>+3804(SB)/4, $0x42700000
+DATA pool<>+3840(SB)/4, $0x00000000
+DATA pool<>+3844(SB)/4, $0x00000000
+DATA pool<>+3848(SB)/4, $0x00000000
+DATA pool<>+3852(SB)/4, $0x00000000
+DATA pool<>+3856(SB)/4, $0x00000000
+DATA pool<>+3860(SB)/4, $0x00000000
+DATA pool<>+3864(SB)/4, $0x00000000
+DATA pool<>+3868(SB)/4, $0x00000000
+DATA pool<>+3872(SB)/4, $0x00000000
+DATA pool<>+3876(SB)/4, $0x00000000
+DATA pool<>+3880(SB)/4, $0x00000000
+DATA pool<>+3884(SB)/4, $0x00000000
+DATA pool<>+3888(SB)/4, $0x00000000
+DATA pool<>+3892(SB)/4, $0x00000000
+DATA pool<>+3896(SB)/4, $0x00000000
+DATA pool<>+3900(SB)/4, $0x00000000
+DATA pool<>+3904(SB)/4, $0x00000000
+DATA pool<>+3908(SB)/4, $0x00000000
+DATA pool<>+3912(SB)/4, $0x00000000
+DATA pool<>+3916(SB)/4, $0x00000000
+DATA pool<>+3920(SB)/4, $0x00000000
+DATA pool<>+3924(SB)/4, $0x00000000
+DATA pool<>+3928(SB)/4, $0x00000000
+DATA pool<>+3932(SB)/4, $0x00000000
+DATA pool<>+3968(SB)/4, $0x00000008
+DATA pool<>+3972(SB)/4, $0x00000008
+DATA pool<>+3976(SB)/4, $0x00000008
+DATA pool<>+3980(SB)/4, $0x00000008
+DATA pool<>+3984(SB)/4, $0x00000008
+DATA pool<>+3988(SB)/4, $0x00000008
+DATA pool<>+3992(SB)/4, $0x00000008
+DATA pool<>+3996(SB)/4, $0x00000008
+DATA pool<>+4000(SB)/4, $0x00000008
+DATA pool<>+4004(SB)/4, $0x00000008
+DATA pool<>+4008(SB)/4, $0x00000008
+DATA pool<>+4012(SB)/4, $0x00000008
+DATA pool<>+4016(SB)/4, $0x00000008
+DATA pool<>+4020(SB)/4, $0x00000008
+DATA pool<>+4024(SB)/4, $0x00000008
+DATA pool<>+4028(SB)/4, $0x00000008
+DATA pool<>+4032(SB)/4, $0x00000008
+DATA pool<>+4036(SB)/4, $0x00000008
+DATA pool<>+4040(SB)/4, $0x00000008
+DATA pool<>+4044(SB)/4, $0x00000008
+DATA pool<>+4048(SB)/4, $0x00000008
+DATA pool<>+4052(SB)/4, $0x00000008
+DATA pool<>+4056(SB)/4, $0x00000008
+DATA pool<>+4060(SB)/4, $0x00000008
+DATA pool<>+4096(SB)/4, $0xc2480000
+DATA pool<>+4100(SB)/4, $0xc2480000
+DATA pool<>+4104(SB)/4, $0xc2480000
+DATA pool<>+4108(SB)/4, $0xc2480000
+DATA pool<>+4112(SB)/4, $0xc2480000
+DATA pool<>+4116(SB)/4, $0xc2480000
+DATA pool<>+4120(SB)/4, $0xc2480000
+DATA pool<>+4124(SB)/4, $0xc2480000
+DATA pool<>+4128(SB)/4, $0xc2480000
+DATA pool<>+4132(SB)/4, $0xc2480000
+DATA pool<>+4136(SB)/4, $0xc2480000
+DATA pool<>+4140(SB)/4, $0xc2480000
+DATA pool<>+4144(SB)/4, $0xc2480000
+DATA pool<>+4148(SB)/4, $0xc2480000
+DATA pool<>+4152(SB)/4, $0xc2480000
+DATA pool<>+4156(SB)/4, $0xc2480000
+DATA pool<>+4160(SB)/4, $0xc2480000
+DATA pool<>+4164(SB)/4, $0xc2480000
+DATA pool<>+4168(SB)/4, $0xc2480000
+DATA pool<>+4172(SB)/4, $0xc2480000
+DATA pool<>+4176(SB)/4, $0xc2480000
+DATA pool<>+4180(SB)/4, $0xc2480000
+DATA pool<>+4184(SB)/4, $0xc2480000
+DATA pool<>+4188(SB)/4, $0xc2480000
+DATA pool<>+4224(SB)/8, $0x3fe0000000000000
+DATA pool<>+4232(SB)/8, $0x3fe0000000000000
+DATA pool<>+4240(SB)/8, $0x3fe0000000000000
+DATA pool<>+4248(SB)/8, $0x3fe0000000000000
+DATA pool<>+4256(SB)/8, $0x3fe0000000000000
+DATA pool<>+4264(SB)/8, $0x3fe0000000000000
+DATA pool<>+4272(SB)/8, $0x3fe0000000000000
+DATA pool<>+4280(SB)/8, $0x3fe0000000000000
+DATA pool<>+4288(SB)/8, $0x3fe0000000000000
+DATA pool<>+4296(SB)/8, $0x3fe0000000000000
+DATA pool<>+4304(SB)/8, $0x3fe0000000000000
+DATA pool<>+4312(SB)/8, $0x3fe0000000000000
+DATA pool<>+4352(SB)/8, $0x3fd999999999999a
+DATA pool<>+4360(SB)/8, $0x3fd999999999999a
+DATA pool<>+4368(SB)/8, $0x3fd999999999999a
+DATA pool<>+4376(SB)/8, $0x3fd999999999999a
+DATA pool<>+4384(SB)/8, $0x3fd999999999999a
+DATA pool<>+4392(SB)/8, $0x3fd999999999999a
+DATA pool<>+4400(SB)/8, $0x3fd999999999999a
+DATA pool<>+4408(SB)/8, $0x3fd999999999999a
+DATA pool<>+4416(SB)/8, $0x3fd999999999999a
+DATA pool<>+4424(SB)/8, $0x3fd999999999999a
+DATA pool<>+4432(SB)/8, $0x3fd999999999999a
+DATA pool<>+4440(SB)/8, $0x3fd999999999999a
+DATA pool<>+4480(SB)/8, $0x4000000000000000
+DATA pool<>+4488(SB)/8, $0x4000000000000000
+DATA pool<>+4496(SB)/8, $0x4000000000000000
+DATA pool<>+4504(SB)/8, $0x4000000000000000
+DATA pool<>+4512(SB)/8, $0x4000000000000000
+DATA pool<>+4520(SB)/8, $0x4000000000000000
+DATA pool<>+4528(SB)/8, $0x4000000000000000
+DATA pool<>+4536(SB)/8, $0x4000000000000000
+DATA pool<>+4544(SB)/8, $0x4000000000000000
+DATA pool<>+4552(SB)/8, $0x4000000000000000
+DATA pool<>+4560(SB)/8, $0x4000000000000000
+DATA pool<>+4568(SB)/8, $0x4000000000000000
+DATA pool<>+4608(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4616(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4624(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4632(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4640(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4648(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4656(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4664(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4672(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4680(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4688(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4696(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4736(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4744(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4752(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4760(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4768(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4776(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4784(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4792(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4800(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4808(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4816(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4824(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4864(SB)/8, $0x3fa8618618618618
+DATA pool<>+4872(SB)/8, $0x3fa8618618618618
+DATA pool<>+4880(SB)/8, $0x3fa8618618618618
+DATA pool<>+4888(SB)/8, $0x3fa8618618618618
+DATA pool<>+4896(SB)/8, $0x3fa8618618618618
+DATA pool<>+4904(SB)/8, $0x3fa8618618618618
+DATA pool<>+4912(SB)/8, $0x3fa8618618618618
+DATA pool<>+4920(SB)/8, $0x3fa8618618618618
+DATA pool<>+4928(SB)/8, $0x3fa8618618618618
+DATA pool<>+4936(SB)/8, $0x3fa8618618618618
+DATA pool<>+4944(SB)/8, $0x3fa8618618618618
+DATA pool<>+4952(SB)/8, $0x3fa8618618618618
+DATA pool<>+4992(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5000(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5008(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5016(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5024(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5032(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5040(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5048(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5056(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5064(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5072(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5080(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5120(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5128(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5136(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5144(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5152(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5160(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5168(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5176(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5184(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5192(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5200(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5208(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5248(SB)/8, $0x3fb1111111111111
+DATA pool<>+5256(SB)/8, $0x3fb1111111111111
+DATA pool<>+5264(SB)/8, $0x3fb1111111111111
+DATA pool<>+5272(SB)/8, $0x3fb1111111111111
+DATA pool<>+5280(SB)/8, $0x3fb1111111111111
+DATA pool<>+5288(SB)/8, $0x3fb1111111111111
+DATA pool<>+5296(SB)/8, $0x3fb1111111111111
+DATA pool<>+5304(SB)/8, $0x3fb1111111111111
+DATA pool<>+5312(SB)/8, $0x3fb1111111111111
+DATA pool<>+5320(SB)/8, $0x3fb1111111111111
+DATA pool<>+5328(SB)/8, $0x3fb1111111111111
+DATA pool<>+5336(SB)/8, $0x3fb1111111111111
+DATA pool<>+5376(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5384(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5392(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5400(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5408(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5416(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5424(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5432(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5440(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5448(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5456(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5464(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5504(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5512(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5520(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5528(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5536(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5544(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5552(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5560(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5568(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5576(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5584(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5592(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5632(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5640(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5648(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5656(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5664(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5672(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5680(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5688(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5696(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5704(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5712(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5720(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5760(SB)/8, $0x3fc2492492492492
+DATA pool<>+5768(SB)/8, $0x3fc2492492492492
+DATA pool<>+5776(SB)/8, $0x3fc2492492492492
+DATA pool<>+5784(SB)/8, $0x3fc2492492492492
+DATA pool<>+5792(SB)/8, $0x3fc2492492492492
+DATA pool<>+5800(SB)/8, $0x3fc2492492492492
+DATA pool<>+5808(SB)/8, $0x3fc2492492492492
+DATA pool<>+5816(SB)/8, $0x3fc2492492492492
+DATA pool<>+5824(SB)/8, $0x3fc2492492492492
+DATA pool<>+5832(SB)/8, $0x3fc2492492492492
+DATA pool<>+5840(SB)/8, $0x3fc2492492492492
+DATA pool<>+5848(SB)/8, $0x3fc2492492492492
+DATA pool<>+5888(SB)/8, $0x3fc999999999999a
+DATA pool<>+5896(SB)/8, $0x3fc999999999999a
+DATA pool<>+5904(SB)/8, $0x3fc999999999999a
+DATA pool<>+5912(SB)/8, $0x3fc999999999999a
+DATA pool<>+5920(SB)/8, $0x3fc999999999999a
+DATA pool<>+5928(SB)/8, $0x3fc999999999999a
+DATA pool<>+5936(SB)/8, $0x3fc999999999999a
+DATA pool<>+5944(SB)/8, $0x3fc999999999999a
+DATA pool<>+5952(SB)/8, $0x3fc999999999999a
+DATA pool<>+5960(SB)/8, $0x3fc999999999999a
+DATA pool<>+5968(SB)/8, $0x3fc999999999999a
+DATA pool<>+5976(SB)/8, $0x3fc999999999999a
+DATA pool<>+6016(SB)/8, $0x3fd5555555555555
+DATA pool<>+6024(SB)/8, $0x3fd5555555555555
+DATA pool<>+6032(SB)/8, $0x3fd5555555555555
+DATA pool<>+6040(SB)/8, $0x3fd5555555555555
+DATA pool<>+6048(SB)/8, $0x3fd5555555555555
+DATA pool<>+6056(SB)/8, $0x3fd5555555555555
+DATA pool<>+6064(SB)/8, $0x3fd5555555555555
+DATA pool<>+6072(SB)/8, $0x3fd5555555555555
+DATA pool<>+6080(SB)/8, $0x3fd5555555555555
+DATA pool<>+6088(SB)/8, $0x3fd5555555555555
+DATA pool<>+6096(SB)/8, $0x3fd5555555555555
+DATA pool<>+6104(SB)/8, $0x3fd5555555555555
+DATA pool<>+6144(SB)/8, $0x8000000000000000
+DATA pool<>+6152(SB)/8, $0x8000000000000000
+DATA pool<>+6160(SB)/8, $0x8000000000000000
+DATA pool<>+6168(SB)/8, $0x8000000000000000
+DATA pool<>+6176(SB)/8, $0x8000000000000000
+DATA pool<>+6184(SB)/8, $0x8000000000000000
+DATA pool<>+6192(SB)/8, $0x8000000000000000
+DATA pool<>+6200(SB)/8, $0x8000000000000000
+DATA pool<>+6208(SB)/8, $0x8000000000000000
+DATA pool<>+6216(SB)/8, $0x8000000000000000
+DATA pool<>+6224(SB)/8, $0x8000000000000000
+DATA pool<>+6232(SB)/8, $0x8000000000000000
+DATA pool<>+6272(SB)/8, $0xfff0000000000000
+DATA pool<>+6280(SB)/8, $0xfff0000000000000
+DATA pool<>+6288(SB)/8, $0xfff0000000000000
+DATA pool<>+6296(SB)/8, $0xfff0000000000000
+DATA pool<>+6304(SB)/8, $0xfff0000000000000
+DATA pool<>+6312(SB)/8, $0xfff0000000000000
+DATA pool<>+6320(SB)/8, $0xfff0000000000000
+DATA pool<>+6328(SB)/8, $0xfff0000000000000
+DATA pool<>+6336(SB)/8, $0xfff0000000000000
+DATA pool<>+6344(SB)/8, $0xfff0000000000000
+DATA pool<>+6352(SB)/8, $0xfff0000000000000
+DATA pool<>+6360(SB)/8, $0xfff0000000000000
+DATA pool<>+6400(SB)/8, $0x7ff0000000000000
+DATA pool<>+6408(SB)/8, $0x7ff0000000000000
+DATA pool<>+6416(SB)/8, $0x7ff0000000000000
+DATA pool<>+6424(SB)/8, $0x7ff0000000000000
+DATA pool<>+6432(SB)/8, $0x7ff0000000000000
+DATA pool<>+6440(SB)/8, $0x7ff0000000000000
+DATA pool<>+6448(SB)/8, $0x7ff0000000000000
+DATA pool<>+6456(SB)/8, $0x7ff0000000000000
+DATA pool<>+6464(SB)/8, $0x7ff0000000000000
+DATA pool<>+6472(SB)/8, $0x7ff0000000000000
+DATA pool<>+6480(SB)/8, $0x7ff0000000000000
+DATA pool<>+6488(SB)/8, $0x7ff0000000000000
+DATA pool<>+6528(SB)/8, $0x4338000000000000
+DATA pool<>+6536(SB)/8, $0x4338000000000000
+DATA pool<>+6544(SB)/8, $0x4338000000000000
+DATA pool<>+6552(SB)/8, $0x4338000000000000
+DATA pool<>+6560(SB)/8, $0x4338000000000000
+DATA pool<>+6568(SB)/8, $0x4338000000000000
+DATA pool<>+6576(SB)/8, $0x4338000000000000
+DATA pool<>+6584(SB)/8, $0x4338000000000000
+DATA pool<>+6592(SB)/8, $0x4338000000000000
+DATA pool<>+6600(SB)/8, $0x4338000000000000
+DATA pool<>+6608(SB)/8, $0x4338000000000000
+DATA pool<>+6616(SB)/8, $0x4338000000000000
+DATA pool<>+6656(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6664(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6672(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6680(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6688(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6696(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6704(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6712(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6720(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6728(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6736(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6744(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6784(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6792(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6800(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6808(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6816(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6824(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6832(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6840(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6848(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6856(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6864(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6872(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6912(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6920(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6928(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6936(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6944(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6952(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6960(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6968(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6976(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6984(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6992(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7000(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7040(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7048(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7056(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7064(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7072(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7080(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7088(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7096(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7104(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7112(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7120(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7128(SB)/8, $0x3e21f730349868ce
+DATA pool<>+7168(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7176(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7184(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7192(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7200(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7208(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7216(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7224(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7232(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7240(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7248(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7256(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7296(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7304(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7312(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7320(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7328(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7336(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7344(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7352(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7360(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7368(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7376(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7384(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7424(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7432(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7440(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7448(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7456(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7464(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7472(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7480(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7488(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7496(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7504(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7512(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7552(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7560(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7568(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7576(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7584(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7592(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7600(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7608(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7616(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7624(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7632(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7640(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7680(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7688(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7696(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7704(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7712(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7720(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7728(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7736(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7744(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7752(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7760(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7768(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7808(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7816(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7824(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7832(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7840(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7848(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7856(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7864(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7872(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7880(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7888(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7896(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7936(SB)/8, $0x3f811111111100dc
+DATA pool<>+7944(SB)/8, $0x3f811111111100dc
+DATA pool<>+7952(SB)/8, $0x3f811111111100dc
+DATA pool<>+7960(SB)/8, $0x3f811111111100dc
+DATA pool<>+7968(SB)/8, $0x3f811111111100dc
+DATA pool<>+7976(SB)/8, $0x3f811111111100dc
+DATA pool<>+7984(SB)/8, $0x3f811111111100dc
+DATA pool<>+7992(SB)/8, $0x3f811111111100dc
+DATA pool<>+8000(SB)/8, $0x3f811111111100dc
+DATA pool<>+8008(SB)/8, $0x3f811111111100dc
+DATA pool<>+8016(SB)/8, $0x3f811111111100dc
+DATA pool<>+8024(SB)/8, $0x3f811111111100dc
+DATA pool<>+8064(SB)/8, $0x3fa5555555555556
+DATA pool<>+8072(SB)/8, $0x3fa5555555555556
+DATA pool<>+8080(SB)/8, $0x3fa5555555555556
+DATA pool<>+8088(SB)/8, $0x3fa5555555555556
+DATA pool<>+8096(SB)/8, $0x3fa5555555555556
+DATA pool<>+8104(SB)/8, $0x3fa5555555555556
+DATA pool<>+8112(SB)/8, $0x3fa5555555555556
+DATA pool<>+8120(SB)/8, $0x3fa5555555555556
+DATA pool<>+8128(SB)/8, $0x3fa5555555555556
+DATA pool<>+8136(SB)/8, $0x3fa5555555555556
+DATA pool<>+8144(SB)/8, $0x3fa5555555555556
+DATA pool<>+8152(SB)/8, $0x3fa5555555555556
+DATA pool<>+8192(SB)/8, $0x3fc5555555555557
+DATA pool<>+8200(SB)/8, $0x3fc5555555555557
+DATA pool<>+8208(SB)/8, $0x3fc5555555555557
+DATA pool<>+8216(SB)/8, $0x3fc5555555555557
+DATA pool<>+8224(SB)/8, $0x3fc5555555555557
+DATA pool<>+8232(SB)/8, $0x3fc5555555555557
+DATA pool<>+8240(SB)/8, $0x3fc5555555555557
+DATA pool<>+8248(SB)/8, $0x3fc5555555555557
+DATA pool<>+8256(SB)/8, $0x3fc5555555555557
+DATA pool<>+8264(SB)/8, $0x3fc5555555555557
+DATA pool<>+8272(SB)/8, $0x3fc5555555555557
+DATA pool<>+8280(SB)/8, $0x3fc5555555555557
+DATA pool<>+8320(SB)/8, $0x3fe0000000000000
+DATA pool<>+8328(SB)/8, $0x3fe0000000000000
+DATA pool<>+8336(SB)/8, $0x3fe0000000000000
+DATA pool<>+8344(SB)/8, $0x3fe0000000000000
+DATA pool<>+8352(SB)/8, $0x3fe0000000000000
+DATA pool<>+8360(SB)/8, $0x3fe0000000000000
+DATA pool<>+8368(SB)/8, $0x3fe0000000000000
+DATA pool<>+8376(SB)/8, $0x3fe0000000000000
+DATA pool<>+8384(SB)/8, $0x3fe0000000000000
+DATA pool<>+8392(SB)/8, $0x3fe0000000000000
+DATA pool<>+8400(SB)/8, $0x3fe0000000000000
+DATA pool<>+8408(SB)/8, $0x3fe0000000000000
+DATA pool<>+8448(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8456(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8464(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8472(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8480(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8488(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8496(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8504(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8512(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8520(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8528(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8536(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8576(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8584(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8592(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8600(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8608(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8616(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8624(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8632(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8640(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8648(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8656(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8664(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8704(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8712(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8720(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8728(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8736(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8744(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8752(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8760(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8768(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8776(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8784(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8792(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8832(SB)/8, $0x3fc1111111111111
+DATA pool<>+8840(SB)/8, $0x3fc1111111111111
+DATA pool<>+8848(SB)/8, $0x3fc1111111111111
+DATA pool<>+8856(SB)/8, $0x3fc1111111111111
+DATA pool<>+8864(SB)/8, $0x3fc1111111111111
+DATA pool<>+8872(SB)/8, $0x3fc1111111111111
+DATA pool<>+8880(SB)/8, $0x3fc1111111111111
+DATA pool<>+8888(SB)/8, $0x3fc1111111111111
+DATA pool<>+8896(SB)/8, $0x3fc1111111111111
+DATA pool<>+8904(SB)/8, $0x3fc1111111111111
+DATA pool<>+8912(SB)/8, $0x3fc1111111111111
+DATA pool<>+8920(SB)/8, $0x3fc1111111111111
+DATA pool<>+8960(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8968(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8976(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8984(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8992(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9000(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9008(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9016(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9024(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9032(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9040(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9048(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9088(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9096(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9104(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9112(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9120(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9128(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9136(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9144(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9152(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9160(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9168(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9176(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9216(SB)/8, $0x7ff8000000000001
+DATA pool<>+9224(SB)/8, $0x7ff8000000000001
+DATA pool<>+9232(SB)/8, $0x7ff8000000000001
+DATA pool<>+9240(SB)/8, $0x7ff8000000000001
+DATA pool<>+9248(SB)/8, $0x7ff8000000000001
+DATA pool<>+9256(SB)/8, $0x7ff8000000000001
+DATA pool<>+9264(SB)/8, $0x7ff8000000000001
+DATA pool<>+9272(SB)/8, $0x7ff8000000000001
+DATA pool<>+9280(SB)/8, $0x7ff8000000000001
+DATA pool<>+9288(SB)/8, $0x7ff8000000000001
+DATA pool<>+9296(SB)/8, $0x7ff8000000000001
+DATA pool<>+9304(SB)/8, $0x7ff8000000000001
+DATA pool<>+9344(SB)/8, $0xc084500000000000
+DATA pool<>+9352(SB)/8, $0xc084500000000000
+DATA pool<>+9360(SB)/8, $0xc084500000000000
+DATA pool<>+9368(SB)/8, $0xc084500000000000
+DATA pool<>+9376(SB)/8, $0xc084500000000000
+DATA pool<>+9384(SB)/8, $0xc084500000000000
+DATA pool<>+9392(SB)/8, $0xc084500000000000
+DATA pool<>+9400(SB)/8, $0xc084500000000000
+DATA pool<>+9408(SB)/8, $0xc084500000000000
+DATA pool<>+9416(SB)/8, $0xc084500000000000
+DATA pool<>+9424(SB)/8, $0xc084500000000000
+DATA pool<>+9432(SB)/8, $0xc084500000000000
+DATA pool<>+9472(SB)/4, $0x00000008
+DATA pool<>+9476(SB)/4, $0x00000008
+DATA pool<>+9480(SB)/4, $0x00000008
+DATA pool<>+9484(SB)/4, $0x00000008
+DATA pool<>+9488(SB)/4, $0x00000008
+DATA pool<>+9492(SB)/4, $0x00000008
+DATA pool<>+9496(SB)/4, $0x00000008
+DATA pool<>+9500(SB)/4, $0x00000008
+DATA pool<>+9504(SB)/4, $0x00000008
+DATA pool<>+9508(SB)/4, $0x00000008
+DATA pool<>+9512(SB)/4, $0x00000008
+DATA pool<>+9516(SB)/4, $0x00000008
+DATA pool<>+9520(SB)/4, $0x00000008
+DATA pool<>+9524(SB)/4, $0x00000008
+DATA pool<>+9528(SB)/4, $0x00000008
+DATA pool<>+9532(SB)/4, $0x00000008
+DATA pool<>+9536(SB)/4, $0x00000008
+DATA pool<>+9540(SB)/4, $0x00000008
+DATA pool<>+9544(SB)/4, $0x00000008
+DATA pool<>+9548(SB)/4, $0x00000008
+DATA pool<>+9552(SB)/4, $0x00000008
+DATA pool<>+9556(SB)/4, $0x00000008
+DATA pool<>+9560(SB)/4, $0x00000008
+DATA pool<>+9564(SB)/4, $0x00000008
+DATA pool<>+9600(SB)/4, $0x0000000a
+DATA pool<>+9604(SB)/4, $0x0000000a
+DATA pool<>+9608(SB)/4, $0x0000000a
+DATA pool<>+9612(SB)/4, $0x0000000a
+DATA pool<>+9616(SB)/4, $0x0000000a
+DATA pool<>+9620(SB)/4, $0x0000000a
+DATA pool<>+9624(SB)/4, $0x0000000a
+DATA pool<>+9628(SB)/4, $0x0000000a
+DATA pool<>+9632(SB)/4, $0x0000000a
+DATA pool<>+9636(SB)/4, $0x0000000a
+DATA pool<>+9640(SB)/4, $0x0000000a
+DATA pool<>+9644(SB)/4, $0x0000000a
+DATA pool<>+9648(SB)/4, $0x0000000a
+DATA pool<>+9652(SB)/4, $0x0000000a
+DATA pool<>+9656(SB)/4, $0x0000000a
+DATA pool<>+9660(SB)/4, $0x0000000a
+DATA pool<>+9664(SB)/4, $0x0000000a
+DATA pool<>+9668(SB)/4, $0x0000000a
+DATA pool<>+9672(SB)/4, $0x0000000a
+DATA pool<>+9676(SB)/4, $0x0000000a
+DATA pool<>+9680(SB)/4, $0x0000000a
+DATA pool<>+9684(SB)/4, $0x0000000a
+DATA pool<>+9688(SB)/4, $0x0000000a
+DATA pool<>+9692(SB)/4, $0x0000000a
+DATA pool<>+9728(SB)/4, $0x0000000c
+DATA pool<>+9732(SB)/4, $0x0000000c
+DATA pool<>+9736(SB)/4, $0x0000000c
+DATA pool<>+9740(SB)/4, $0x0000000c
+DATA pool<>+9744(SB)/4, $0x0000000c
+DATA pool<>+9748(SB)/4, $0x0000000c
+DATA pool<>+9752(SB)/4, $0x0000000c
+DATA pool<>+9756(SB)/4, $0x0000000c
+DATA pool<>+9760(SB)/4, $0x0000000c
+DATA pool<>+9764(SB)/4, $0x0000000c
+DATA pool<>+9768(SB)/4, $0x0000000c
+DATA pool<>+9772(SB)/4, $0x0000000c
+DATA pool<>+9776(SB)/4, $0x0000000c
+DATA pool<>+9780(SB)/4, $0x0000000c
+DATA pool<>+9784(SB)/4, $0x0000000c
+DATA pool<>+9788(SB)/4, $0x0000000c
+DATA pool<>+9792(SB)/4, $0x0000000c
+DATA pool<>+9796(SB)/4, $0x0000000c
+DATA pool<>+9800(SB)/4, $0x0000000c
+DATA pool<>+9804(SB)/4, $0x0000000c
+DATA pool<>+9808(SB)/4, $0x0000000c
+DATA pool<>+9812(SB)/4, $0x0000000c
+DATA pool<>+9816(SB)/4, $0x0000000c
+DATA pool<>+9820(SB)/4, $0x0000000c
+DATA pool<>+9856(SB)/4, $0x0000000e
+DATA pool<>+9860(SB)/4, $0x0000000e
+DATA pool<>+9864(SB)/4, $0x0000000e
+DATA pool<>+9868(SB)/4, $0x0000000e
+DATA pool<>+9872(SB)/4, $0x0000000e
+DATA pool<>+9876(SB)/4, $0x0000000e
+DATA pool<>+9880(SB)/4, $0x0000000e
+DATA pool<>+9884(SB)/4, $0x0000000e
+DATA pool<>+9888(SB)/4, $0x0000000e
+DATA pool<>+9892(SB)/4, $0x0000000e
+DATA pool<>+9896(SB)/4, $0x0000000e
+DATA pool<>+9900(SB)/4, $0x0000000e
+DATA pool<>+9904(SB)/4, $0x0000000e
+DATA pool<>+9908(SB)/4, $0x0000000e
+DATA pool<>+9912(SB)/4, $0x0000000e
+DATA pool<>+9916(SB)/4, $0x0000000e
+DATA pool<>+9920(SB)/4, $0x0000000e
+DATA pool<>+9924(SB)/4, $0x0000000e
+DATA pool<>+9928(SB)/4, $0x0000000e
+DATA pool<>+9932(SB)/4, $0x0000000e
+DATA pool<>+9936(SB)/4, $0x0000000e
+DATA pool<>+9940(SB)/4, $0x0000000e
+DATA pool<>+9944(SB)/4, $0x0000000e
+DATA pool<>+9948(SB)/4, $0x0000000e
+DATA pool<>+9984(SB)/4, $0x49400000
+DATA pool<>+9988(SB)/4, $0x49400000
+DATA pool<>+9992(SB)/4, $0x49400000
+DATA pool<>+9996(SB)/4, $0x49400000
+DATA pool<>+10000(SB)/4, $0x49400000
+DATA pool<>+10004(SB)/4, $0x49400000
+DATA pool<>+10008(SB)/4, $0x49400000
+DATA pool<>+10012(SB)/4, $0x49400000
+DATA pool<>+10016(SB)/4, $0x49400000
+DATA pool<>+10020(SB)/4, $0x49400000
+DATA pool<>+10024(SB)/4, $0x49400000
+DATA pool<>+10028(SB)/4, $0x49400000
+DATA pool<>+10032(SB)/4, $0x49400000
+DATA pool<>+10036(SB)/4, $0x49400000
+DATA pool<>+10040(SB)/4, $0x49400000
+DATA pool<>+10044(SB)/4, $0x49400000
+DATA pool<>+10048(SB)/4, $0x49400000
+DATA pool<>+10052(SB)/4, $0x49400000
+DATA pool<>+10056(SB)/4, $0x49400000
+DATA pool<>+10060(SB)/4, $0x49400000
+DATA pool<>+10064(SB)/4, $0x49400000
+DATA pool<>+10068(SB)/4, $0x49400000
+DATA pool<>+10072(SB)/4, $0x49400000
+DATA pool<>+10076(SB)/4, $0x49400000
+DATA pool<>+10112(SB)/4, $0x3e2aaaab
+DATA pool<>+10116(SB)/4, $0x3e2aaaab
+DATA pool<>+10120(SB)/4, $0x3e2aaaab
+DATA pool<>+10124(SB)/4, $0x3e2aaaab
+DATA pool<>+10128(SB)/4, $0x3e2aaaab
+DATA pool<>+10132(SB)/4, $0x3e2aaaab
+DATA pool<>+10136(SB)/4, $0x3e2aaaab
+DATA pool<>+10140(SB)/4, $0x3e2aaaab
+DATA pool<>+10144(SB)/4, $0x3e2aaaab
+DATA pool<>+10148(SB)/4, $0x3e2aaaab
+DATA pool<>+10152(SB)/4, $0x3e2aaaab
+DATA pool<>+10156(SB)/4, $0x3e2aaaab
+DATA pool<>+10160(SB)/4, $0x3e2aaaab
+DATA pool<>+10164(SB)/4, $0x3e2aaaab
+DATA pool<>+10168(SB)/4, $0x3e2aaaab
+DATA pool<>+10172(SB)/4, $0x3e2aaaab
+DATA pool<>+10176(SB)/4, $0x3e2aaaab
+DATA pool<>+10180(SB)/4, $0x3e2aaaab
+DATA pool<>+10184(SB)/4, $0x3e2aaaab
+DATA pool<>+10188(SB)/4, $0x3e2aaaab
+DATA pool<>+10192(SB)/4, $0x3e2aaaab
+DATA pool<>+10196(SB)/4, $0x3e2aaaab
+DATA pool<>+10200(SB)/4, $0x3e2aaaab
+DATA pool<>+10204(SB)/4, $0x3e2aaaab
+DATA pool<>+10240(SB)/4, $0x3f000000
+DATA pool<>+10244(SB)/4, $0x3f000000
+DATA pool<>+10248(SB)/4, $0x3f000000
+DATA pool<>+10252(SB)/4, $0x3f000000
+DATA pool<>+10256(SB)/4, $0x3f000000
+DATA pool<>+10260(SB)/4, $0x3f000000
+DATA pool<>+10264(SB)/4, $0x3f000000
+DATA pool<>+10268(SB)/4, $0x3f000000
+DATA pool<>+10272(SB)/4, $0x3f000000
+DATA pool<>+10276(SB)/4, $0x3f000000
+DATA pool<>+10280(SB)/4, $0x3f000000
+DATA pool<>+10284(SB)/4, $0x3f000000
+DATA pool<>+10288(SB)/4, $0x3f000000
+DATA pool<>+10292(SB)/4, $0x3f000000
+DATA pool<>+10296(SB)/4, $0x3f000000
+DATA pool<>+10300(SB)/4, $0x3f000000
+DATA pool<>+10304(SB)/4, $0x3f000000
+DATA pool<>+10308(SB)/4, $0x3f000000
+DATA pool<>+10312(SB)/4, $0x3f000000
+DATA pool<>+10316(SB)/4, $0x3f000000
+DATA pool<>+10320(SB)/4, $0x3f000000
+DATA pool<>+10324(SB)/4, $0x3f000000
+DATA pool<>+10328(SB)/4, $0x3f000000
+DATA pool<>+10332(SB)/4, $0x3f000000
+DATA pool<>+10368(SB)/4, $0x3f800000
+DATA pool<>+10372(SB)/4, $0x3f800000
+DATA pool<>+10376(SB)/4, $0x3f800000
+DATA pool<>+10380(SB)/4, $0x3f800000
+DATA pool<>+10384(SB)/4, $0x3f800000
+DATA pool<>+10388(SB)/4, $0x3f800000
+DATA pool<>+10392(SB)/4, $0x3f800000
+DATA pool<>+10396(SB)/4, $0x3f800000
+DATA pool<>+10400(SB)/4, $0x3f800000
+DATA pool<>+10404(SB)/4, $0x3f800000
+DATA pool<>+10408(SB)/4, $0x3f800000
+DATA pool<>+10412(SB)/4, $0x3f800000
+DATA pool<>+10416(SB)/4, $0x3f800000
+DATA pool<>+10420(SB)/4, $0x3f800000
+DATA pool<>+10424(SB)/4, $0x3f800000
+DATA pool<>+10428(SB)/4, $0x3f800000
+DATA pool<>+10432(SB)/4, $0x3f800000
+DATA pool<>+10436(SB)/4, $0x3f800000
+DATA pool<>+10440(SB)/4, $0x3f800000
+DATA pool<>+10444(SB)/4, $0x3f800000
+DATA pool<>+10448(SB)/4, $0x3f800000
+DATA pool<>+10452(SB)/4, $0x3f800000
+DATA pool<>+10456(SB)/4, $0x3f800000
+DATA pool<>+10460(SB)/4, $0x3f800000
+DATA pool<>+10496(SB)/4, $0x00000010
+DATA pool<>+10500(SB)/4, $0x00000010
+DATA pool<>+10504(SB)/4, $0x00000010
+DATA pool<>+10508(SB)/4, $0x00000010
+DATA pool<>+10512(SB)/4, $0x00000010
+DATA pool<>+10516(SB)/4, $0x00000010
+DATA pool<>+10520(SB)/4, $0x00000010
+DATA pool<>+10524(SB)/4, $0x00000010
+DATA pool<>+10528(SB)/4, $0x00000010
+DATA pool<>+10532(SB)/4, $0x00000010
+DATA pool<>+10536(SB)/4, $0x00000010
+DATA pool<>+10540(SB)/4, $0x00000010
+DATA pool<>+10544(SB)/4, $0x00000010
+DATA pool<>+10548(SB)/4, $0x00000010
+DATA pool<>+10552(SB)/4, $0x00000010
+DATA pool<>+10556(SB)/4, $0x00000010
+DATA pool<>+10560(SB)/4, $0x00000010
+DATA pool<>+10564(SB)/4, $0x00000010
+DATA pool<>+10568(SB)/4, $0x00000010
+DATA pool<>+10572(SB)/4, $0x00000010
+DATA pool<>+10576(SB)/4, $0x00000010
+DATA pool<>+10580(SB)/4, $0x00000010
+DATA pool<>+10584(SB)/4, $0x00000010
+DATA pool<>+10588(SB)/4, $0x00000010
+DATA pool<>+10624(SB)/8, $0x0000000000000000
+DATA pool<>+10632(SB)/8, $0x0000000000000000
+DATA pool<>+10640(SB)/8, $0x0000000000000000
+DATA pool<>+10648(SB)/8, $0x0000000000000000
+DATA pool<>+10656(SB)/8, $0x0000000000000000
+DATA pool<>+10664(SB)/8, $0x0000000000000000
+DATA pool<>+10672(SB)/8, $0x0000000000000000
+DATA pool<>+10680(SB)/8, $0x0000000000000000
+DATA pool<>+10688(SB)/8, $0x0000000000000000
+DATA pool<>+10696(SB)/8, $0x0000000000000000
+DATA pool<>+10704(SB)/8, $0x0000000000000000
+DATA pool<>+10712(SB)/8, $0x0000000000000000
+DATA pool<>+10752(SB)/8, $0x0000000000000001
+DATA pool<>+10760(SB)/8, $0x0000000000000001
+DATA pool<>+10768(SB)/8, $0x0000000000000001
+DATA pool<>+10776(SB)/8, $0x0000000000000001
+DATA pool<>+10784(SB)/8, $0x0000000000000001
+DATA pool<>+10792(SB)/8, $0x0000000000000001
+DATA pool<>+10800(SB)/8, $0x0000000000000001
+DATA pool<>+10808(SB)/8, $0x0000000000000001
+DATA pool<>+10816(SB)/8, $0x0000000000000001
+DATA pool<>+10824(SB)/8, $0x0000000000000001
+DATA pool<>+10832(SB)/8, $0x0000000000000001
+DATA pool<>+10840(SB)/8, $0x0000000000000001
+DATA pool<>+10880(SB)/8, $0x0000000000000002
+DATA pool<>+10888(SB)/8, $0x0000000000000002
+DATA pool<>+10896(SB)/8, $0x0000000000000002
+DATA pool<>+10904(SB)/8, $0x0000000000000002
+DATA pool<>+10912(SB)/8, $0x0000000000000002
+DATA pool<>+10920(SB)/8, $0x0000000000000002
+DATA pool<>+10928(SB)/8, $0x0000000000000002
+DATA pool<>+10936(SB)/8, $0x0000000000000002
+DATA pool<>+10944(SB)/8, $0x0000000000000002
+DATA pool<>+10952(SB)/8, $0x0000000000000002
+DATA pool<>+10960(SB)/8, $0x0000000000000002
+DATA pool<>+10968(SB)/8, $0x0000000000000002
+DATA pool<>+11008(SB)/8, $0x0000000000000003
+DATA pool<>+11016(SB)/8, $0x0000000000000003
+DATA pool<>+11024(SB)/8, $0x0000000000000003
+DATA pool<>+11032(SB)/8, $0x0000000000000003
+DATA pool<>+11040(SB)/8, $0x0000000000000003
+DATA pool<>+11048(SB)/8, $0x0000000000000003
+DATA pool<>+11056(SB)/8, $0x0000000000000003
+DATA pool<>+11064(SB)/8, $0x0000000000000003
+DATA pool<>+11072(SB)/8, $0x0000000000000003
+DATA pool<>+11080(SB)/8, $0x0000000000000003
+DATA pool<>+11088(SB)/8, $0x0000000000000003
+DATA pool<>+11096(SB)/8, $0x0000000000000003
+DATA pool<>+11136(SB)/8, $0x0000000000000004
+DATA pool<>+11144(SB)/8, $0x0000000000000004
+DATA pool<>+11152(SB)/8, $0x0000000000000004
+DATA pool<>+11160(SB)/8, $0x0000000000000004
+DATA pool<>+11168(SB)/8, $0x0000000000000004
+DATA pool<>+11176(SB)/8, $0x0000000000000004
+DATA pool<>+11184(SB)/8, $0x0000000000000004
+DATA pool<>+11192(SB)/8, $0x0000000000000004
+DATA pool<>+11200(SB)/8, $0x0000000000000004
+DATA pool<>+11208(SB)/8, $0x0000000000000004
+DATA pool<>+11216(SB)/8, $0x0000000000000004
+DATA pool<>+11224(SB)/8, $0x0000000000000004
+DATA pool<>+11264(SB)/8, $0x0000000000000005
+DATA pool<>+11272(SB)/8, $0x0000000000000005
+DATA pool<>+11280(SB)/8, $0x0000000000000005
+DATA pool<>+11288(SB)/8, $0x0000000000000005
+DATA pool<>+11296(SB)/8, $0x0000000000000005
+DATA pool<>+11304(SB)/8, $0x0000000000000005
+DATA pool<>+11312(SB)/8, $0x0000000000000005
+DATA pool<>+11320(SB)/8, $0x0000000000000005
+DATA pool<>+11328(SB)/8, $0x0000000000000005
+DATA pool<>+11336(SB)/8, $0x0000000000000005
+DATA pool<>+11344(SB)/8, $0x0000000000000005
+DATA pool<>+11352(SB)/8, $0x0000000000000005
+DATA pool<>+11392(SB)/8, $0x0000000000000006
+DATA pool<>+11400(SB)/8, $0x0000000000000006
+DATA pool<>+11408(SB)/8, $0x0000000000000006
+DATA pool<>+11416(SB)/8, $0x0000000000000006
+DATA pool<>+11424(SB)/8, $0x0000000000000006
+DATA pool<>+11432(SB)/8, $0x0000000000000006
+DATA pool<>+11440(SB)/8, $0x0000000000000006
+DATA pool<>+11448(SB)/8, $0x0000000000000006
+DATA pool<>+11456(SB)/8, $0x0000000000000006
+DATA pool<>+11464(SB)/8, $0x0000000000000006
+DATA pool<>+11472(SB)/8, $0x0000000000000006
+DATA pool<>+11480(SB)/8, $0x0000000000000006
+DATA pool<>+11520(SB)/8, $0x0000000000000007
+DATA pool<>+11528(SB)/8, $0x0000000000000007
+DATA pool<>+11536(SB)/8, $0x0000000000000007
+DATA pool<>+11544(SB)/8, $0x0000000000000007
+DATA pool<>+11552(SB)/8, $0x0000000000000007
+DATA pool<>+11560(SB)/8, $0x0000000000000007
+DATA pool<>+11568(SB)/8, $0x0000000000000007
+DATA pool<>+11576(SB)/8, $0x0000000000000007
+DATA pool<>+11584(SB)/8, $0x0000000000000007
+DATA pool<>+11592(SB)/8, $0x0000000000000007
+DATA pool<>+11600(SB)/8, $0x0000000000000007
+DATA pool<>+11608(SB)/8, $0x0000000000000007
+DATA pool<>+11648(SB)/8, $0x0000000000000008
+DATA pool<>+11656(SB)/8, $0x0000000000000008
+DATA pool<>+11664(SB)/8, $0x0000000000000008
+DATA pool<>+11672(SB)/8, $0x0000000000000008
+DATA pool<>+11680(SB)/8, $0x0000000000000008
+DATA pool<>+11688(SB)/8, $0x0000000000000008
+DATA pool<>+11696(SB)/8, $0x0000000000000008
+DATA pool<>+11704(SB)/8, $0x0000000000000008
+DATA pool<>+11712(SB)/8, $0x0000000000000008
+DATA pool<>+11720(SB)/8, $0x0000000000000008
+DATA pool<>+11728(SB)/8, $0x0000000000000008
+DATA pool<>+11736(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $11744
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -30,6 +30,13 @@ import (
 // 2^-47 (AVX2, 64 terms), and the tree three more roundings.
 const groupBytes = 2048
 
+// f32SumBytes is the longest float32 row (in bytes) whose group sums stay
+// in float32 lanes: its e need no widening. Each lane adds at most
+// ceil(40/8) = 5 terms (AVX2) or 3 (AVX-512) and the tree 3 or 4 times, 7
+// roundings of 2^-24 relative to the sum (>= 1) at most, 2^-21.2: beside
+// the exp's 2^-22.4 within CONTRACT.md's 2^-20 for LogSumExp.
+const f32SumBytes = 160
+
 // groupRows returns the rows of a group: the lanes of a float64 vector,
 // one for each row's result.
 func (r *row) groupRows() int { return r.isa.VB / 8 }
@@ -69,7 +76,7 @@ const (
 
 // groupBudget checks the exp pass's vector registers against the ISA's
 // (16 YMM; 32 ZMM) and writes the count into the .s; it panics past them.
-func (r *row) groupBudget() {
+func (r *row) groupBudget(f32sum bool) {
 	limit := 16
 	if r.isa.AVX512 {
 		limit = 32
@@ -85,12 +92,15 @@ func (r *row) groupBudget() {
 	case r.d.Size == 4 && r.isa.AVX512:
 		add(k*expTempsF32ZMM, "exp values and temporaries")
 		add(heldExpF32ZMM, "held exp constants")
-		add(loClamp+widenTemps, "clamp bound and widened halves")
+		add(loClamp, "clamp bound")
 	case r.d.Size == 4:
 		add(k*expTempsF32YMM+yExpTempsF32, "exp values and temporaries")
-		add(loClamp+widenTemps, "clamp bound and widened halves")
+		add(loClamp, "clamp bound")
 	default:
 		add(k*expTempsF64, "exp values and temporaries")
+	}
+	if r.d.Size == 4 && !f32sum {
+		add(widenTemps, "widened halves")
 	}
 	s := fmt.Sprintf("Register budget groupExp: %s, %d of %d.", strings.Join(parts, " + "), used, limit)
 	if used > limit {
@@ -240,11 +250,17 @@ func (r *row) fill(vs []VecVirtual) []VecVirtual {
 }
 
 // groupExp emits the exp pass of k slots with the broadcast maxima at ms
-// (one vector each) and returns the tree of their sums, in float64.
-func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem) VecVirtual {
+// (one vector each) and returns the tree of their sums, in float64, row i
+// in lane i. f32sum (float32 rows of up to f32SumBytes): the sums stay in
+// float32 lanes.
+func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32sum bool) VecVirtual {
 	d, isa, p := r.d, r.isa, r.p
-	Comment("Exp pass: e = exp(s - max), each row summed in float64 lanes.")
-	r.groupBudget()
+	if f32sum {
+		Comment("Exp pass: e = exp(s - max), each row summed in float32 lanes.")
+	} else {
+		Comment("Exp pass: e = exp(s - max), each row summed in float64 lanes.")
+	}
+	r.groupBudget(f32sum)
 	n := GP64()
 	MOVQ(r.cols, n)
 	r.startSlots(s, src, k)
@@ -300,7 +316,11 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem) VecVi
 					prev := all[c0+q-1].x
 					d.ADD(prev, x, x)
 				}
-				if d.Size == 4 {
+				switch {
+				case f32sum:
+					VADDPS(x, sums[i], sums[i])
+					continue
+				case d.Size == 4:
 					l, h := Widen2(x)
 					VADDPD(h, l, l)
 					x = l
@@ -315,12 +335,15 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem) VecVi
 	}, func() {
 		step(1, func(i, _ int, x VecVirtual) { r.mask.LoadFill(s.at(i, 0), x, r.negInf) })
 	})
+	if f32sum {
+		return r.treeF64(groupTree(r.fill(sums), VADDPS, true))
+	}
 	return groupTree(r.fill(sums), VADDPD, false)
 }
 
 // groupLogSumExp emits LogSumExp for the k rows (the group, or 1: solo) at
 // srcp into dstp. A max that is not finite in any of them jumps to bail.
-func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, bail string) {
+func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, f32sum bool, bail string) {
 	d, isa, p := r.d, r.isa, r.p
 	g := r.groupRows()
 	m := r.groupMax(pre, srcp, s, k)
@@ -351,38 +374,25 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 		JNE(LabelRef(bail))
 	}
 
-	Comment("Each row's max, broadcast to a vector on the stack.")
-	d.MOVU(m, mx)
+	Comment("Each row's max, broadcast to a vector on the stack (a permute of",
+		"the tree's lane: a narrow load from the tree's wide store would wait",
+		"for the store).")
 	ms := make([]Mem, k)
 	for i := range ms {
 		b := isa.Vec()
-		d.BCAST(mx.Offset(8*i), b)
-		ms[i] = mx.Offset(isa.VB * (i + 1))
+		r.laneBroadcast(m, i, b)
+		ms[i] = mx.Offset(isa.VB * i)
 		d.MOVU(b, ms[i])
 	}
-	sum := r.groupExp(pre, srcp, s, k, ms)
+	sum := r.groupExp(pre, srcp, s, k, ms, f32sum)
 
 	Comment("max + log(sum) in float64, row i in lane i: one log for the group.")
 	LogPD(p, sum, logTerms(d))
-	md := isa.Vec()
+	var md VecVirtual
 	if d.Size == 4 {
-		idx := make([]Constant, 16)
-		for i := range idx {
-			idx[i] = U32(uint32(2 * (i % 8)))
-		}
-		iv, t := isa.Vec(), isa.Vec()
-		if isa.AVX512 {
-			VMOVDQU32(p.Table("xent_even32", idx), iv)
-		} else {
-			VMOVDQU(p.Table("xent_even32", idx), iv)
-		}
-		VPERMPS(m, iv, t) // the maxima in lanes 0..g-1
-		if isa.AVX512 {
-			VCVTPS2PD(t.AsY(), md)
-		} else {
-			VCVTPS2PD(t.AsX(), md)
-		}
+		md = r.treeF64(m)
 	} else {
+		md = isa.Vec()
 		VMOVAPD(m, md)
 	}
 	VADDPD(md, sum, sum)
@@ -410,15 +420,62 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 	}
 }
 
+// treeF64 returns a float32 tree's values (see groupTree) as float64, row
+// i in lane i.
+func (r *row) treeF64(m VecVirtual) VecVirtual {
+	p, isa := r.p, r.isa
+	idx := make([]Constant, 16)
+	for i := range idx {
+		idx[i] = U32(uint32(2 * (i % 8)))
+	}
+	iv, t, md := isa.Vec(), isa.Vec(), isa.Vec()
+	if isa.AVX512 {
+		VMOVDQU32(p.Table("xent_even32", idx), iv)
+	} else {
+		VMOVDQU(p.Table("xent_even32", idx), iv)
+	}
+	VPERMPS(m, iv, t) // the values in lanes 0..g-1
+	if isa.AVX512 {
+		VCVTPS2PD(t.AsY(), md)
+	} else {
+		VCVTPS2PD(t.AsX(), md)
+	}
+	return md
+}
+
+// laneBroadcast sets every lane of b to 64-bit lane i of the tree m (its
+// low half, float32).
+func (r *row) laneBroadcast(m VecVirtual, i int, b VecVirtual) {
+	p, isa := r.p, r.isa
+	switch {
+	case r.d.Size == 8 && !isa.AVX512:
+		VPERMPD(U8(0x55*i), m, b)
+		return
+	case r.d.Size == 8:
+		idx := isa.Vec()
+		VMOVDQU64(p.U64(fmt.Sprintf("xent_lane64_%d", i), uint64(i)), idx)
+		VPERMPD(m, idx, b)
+		return
+	}
+	idx := isa.Vec()
+	c := p.U32(fmt.Sprintf("xent_lane32_%d", 2*i), uint32(2*i))
+	if isa.AVX512 {
+		VMOVDQU32(c, idx)
+	} else {
+		VMOVDQU(c, idx)
+	}
+	VPERMPS(m, idx, b)
+}
+
 // groupLogSumExpRows emits the group path's row loop: groups while a group
 // is left, else rows solo; a group with a max that is not finite runs its
 // rows solo, and a solo row whose max is not finite gets NaN. It goes on
 // at done.
 func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	g := r.groupRows()
-	Comment("The max tree, then each row's broadcast max: on the stack, aligned",
-		"to 64 bytes (a vector load that splits a cache line costs twice).")
-	raw := AllocLocal(r.vb*(g+1) + 64)
+	Comment("Each row's broadcast max: on the stack, aligned to 64 bytes (a",
+		"vector load that splits a cache line costs twice).")
+	raw := AllocLocal(r.vb*g + 64)
 	mb := GP64()
 	LEAQ(raw, mb)
 	ADDQ(U32(63), mb)
@@ -429,32 +486,45 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	MOVQ(r.cols, s.rb)
 	SHLQ(U8(r.d.Shift), s.rb)
 	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
-	Label("groups")
+	if r.d.Size == 4 {
+		CMPQ(r.cols, U32(f32SumBytes/4))
+		JA(LabelRef("w"))
+		r.groupRowLoop("s", srcp, dstp, rows, s, left, mx, true, done)
+		Label("w")
+	}
+	r.groupRowLoop("", srcp, dstp, rows, s, left, mx, false, done)
+}
+
+// groupRowLoop emits one row loop of the group path (see
+// groupLogSumExpRows), labels prefixed by pre.
+func (r *row) groupRowLoop(pre string, srcp, dstp, rows Register, s slots, left Register, mx Mem, f32sum bool, done string) {
+	g := r.groupRows()
+	Label(pre + "groups")
 	CMPQ(rows, U8(g))
-	JL(LabelRef("grest"))
-	r.groupLogSumExp("g", srcp, dstp, s, g, mx, "gbail")
+	JL(LabelRef(pre + "grest"))
+	r.groupLogSumExp(pre+"g", srcp, dstp, s, g, mx, f32sum, pre+"gbail")
 	LEAQ(Mem{Base: srcp, Index: s.rb, Scale: uint8(g)}, srcp)
 	ADDQ(U32(g*r.d.Size), dstp)
 	SUBQ(U8(g), rows)
-	JMP(LabelRef("groups"))
+	JMP(LabelRef(pre + "groups"))
 
-	Label("gbail")
+	Label(pre + "gbail")
 	MOVQ(U32(g), left)
-	JMP(LabelRef("gsolo"))
-	Label("grest")
+	JMP(LabelRef(pre + "gsolo"))
+	Label(pre + "grest")
 	TESTQ(rows, rows)
 	JE(LabelRef(done))
 	MOVQ(rows, left)
-	Label("gsolo")
+	Label(pre + "gsolo")
 	TESTQ(left, left)
-	JE(LabelRef("groups"))
-	r.groupLogSumExp("o", srcp, dstp, s, 1, mx, "gsnan")
-	Label("gsnext")
+	JE(LabelRef(pre + "groups"))
+	r.groupLogSumExp(pre+"o", srcp, dstp, s, 1, mx, f32sum, pre+"gsnan")
+	Label(pre + "gsnext")
 	r.next([]Register{srcp}, dstp, nil)
 	DECQ(rows)
 	DECQ(left)
-	JMP(LabelRef("gsolo"))
-	Label("gsnan")
+	JMP(LabelRef(pre + "gsolo"))
+	Label(pre + "gsnan")
 	r.storeNaN(Mem{Base: dstp})
-	JMP(LabelRef("gsnext"))
+	JMP(LabelRef(pre + "gsnext"))
 }
