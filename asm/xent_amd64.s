@@ -135,16 +135,16 @@ sggmax_done:
 	VMOVUPS pool<>+768(SB), Y6
 
 sggexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R11, $0x00000020
 	JL      sggexp_one
 	VMOVUPS (DI), Y7
 	VSUBPS  (SI), Y7, Y7
 	VMOVUPS 32(DI), Y8
 	VSUBPS  (SI), Y8, Y8
-	VMOVUPS (DI)(R9*1), Y9
-	VSUBPS  32(SI), Y9, Y9
-	VMOVUPS 32(DI)(R9*1), Y10
-	VSUBPS  32(SI), Y10, Y10
+	VMOVUPS 64(DI), Y9
+	VSUBPS  (SI), Y9, Y9
+	VMOVUPS 96(DI), Y10
+	VSUBPS  (SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y6, Y7
@@ -213,17 +213,177 @@ sggexp_loop:
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
 	VMULPS      Y12, Y13, Y10
-	VADDPS      Y7, Y8, Y8
-	VADDPS      Y8, Y2, Y2
-	VADDPS      Y9, Y10, Y10
-	VADDPS      Y10, Y3, Y3
+	VADDPS      Y8, Y7, Y7
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y7, Y7
+	VADDPS      Y7, Y2, Y2
+	VMOVUPS     (DI)(R9*1), Y7
+	VSUBPS      32(SI), Y7, Y7
+	VMOVUPS     32(DI)(R9*1), Y8
+	VSUBPS      32(SI), Y8, Y8
+	VMOVUPS     64(DI)(R9*1), Y9
+	VSUBPS      32(SI), Y9, Y9
+	VMOVUPS     96(DI)(R9*1), Y10
+	VSUBPS      32(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y10, Y13
+	VFMADD213PS pool<>+1536(SB), Y10, Y13
+	VFMADD213PS pool<>+1664(SB), Y10, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y8, Y7, Y7
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y7, Y7
+	VADDPS      Y7, Y3, Y3
 	VMOVUPS     (DI)(R9*2), Y7
 	VSUBPS      64(SI), Y7, Y7
 	VMOVUPS     32(DI)(R9*2), Y8
 	VSUBPS      64(SI), Y8, Y8
-	VMOVUPS     (R8), Y9
+	VMOVUPS     64(DI)(R9*2), Y9
+	VSUBPS      64(SI), Y9, Y9
+	VMOVUPS     96(DI)(R9*2), Y10
+	VSUBPS      64(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y10, Y13
+	VFMADD213PS pool<>+1536(SB), Y10, Y13
+	VFMADD213PS pool<>+1664(SB), Y10, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y8, Y7, Y7
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y7, Y7
+	VADDPS      Y7, Y4, Y4
+	VMOVUPS     (R8), Y7
+	VSUBPS      96(SI), Y7, Y7
+	VMOVUPS     32(R8), Y8
+	VSUBPS      96(SI), Y8, Y8
+	VMOVUPS     64(R8), Y9
 	VSUBPS      96(SI), Y9, Y9
-	VMOVUPS     32(R8), Y10
+	VMOVUPS     96(R8), Y10
 	VSUBPS      96(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -293,13 +453,13 @@ sggexp_loop:
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
 	VMULPS      Y12, Y13, Y10
-	VADDPS      Y7, Y8, Y8
-	VADDPS      Y8, Y4, Y4
-	VADDPS      Y9, Y10, Y10
-	VADDPS      Y10, Y5, Y5
-	ADDQ        $0x00000040, DI
-	ADDQ        $0x00000040, R8
-	SUBQ        $0x00000010, R11
+	VADDPS      Y8, Y7, Y7
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y7, Y7
+	VADDPS      Y7, Y5, Y5
+	ADDQ        $0x00000080, DI
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000020, R11
 	JMP         sggexp_loop
 
 sggexp_one:
@@ -609,50 +769,90 @@ sogmax_done:
 	VMOVUPS pool<>+768(SB), Y3
 
 sogexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R11, $0x00000020
 	JL      sogexp_one
 	VMOVUPS (DI), Y4
 	VSUBPS  (SI), Y4, Y4
 	VMOVUPS 32(DI), Y5
 	VSUBPS  (SI), Y5, Y5
+	VMOVUPS 64(DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS 96(DI), Y7
+	VSUBPS  (SI), Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y4, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y4, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y8
-	VFMADD213PS pool<>+1408(SB), Y4, Y8
-	VFMADD213PS pool<>+1536(SB), Y4, Y8
-	VFMADD213PS pool<>+1664(SB), Y4, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y4
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y4, Y10
+	VFMADD213PS pool<>+1536(SB), Y4, Y10
+	VFMADD213PS pool<>+1664(SB), Y4, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y5, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y5, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y8
-	VFMADD213PS pool<>+1408(SB), Y5, Y8
-	VFMADD213PS pool<>+1536(SB), Y5, Y8
-	VFMADD213PS pool<>+1664(SB), Y5, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y5
-	VADDPS      Y4, Y5, Y5
-	VADDPS      Y5, Y2, Y2
-	ADDQ        $0x00000040, DI
-	SUBQ        $0x00000010, R11
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y7, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y7, Y10
+	VFMADD213PS pool<>+1536(SB), Y7, Y10
+	VFMADD213PS pool<>+1664(SB), Y7, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y7
+	VADDPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y6, Y4, Y4
+	VADDPS      Y4, Y2, Y2
+	ADDQ        $0x00000080, DI
+	SUBQ        $0x00000020, R11
 	JMP         sogexp_loop
 
 sogexp_one:
@@ -868,16 +1068,16 @@ ggmax_done:
 	VMOVUPS pool<>+768(SB), Y6
 
 ggexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R11, $0x00000020
 	JL      ggexp_one
 	VMOVUPS (DI), Y7
 	VSUBPS  (SI), Y7, Y7
 	VMOVUPS 32(DI), Y8
 	VSUBPS  (SI), Y8, Y8
-	VMOVUPS (DI)(R9*1), Y9
-	VSUBPS  32(SI), Y9, Y9
-	VMOVUPS 32(DI)(R9*1), Y10
-	VSUBPS  32(SI), Y10, Y10
+	VMOVUPS 64(DI), Y9
+	VSUBPS  (SI), Y9, Y9
+	VMOVUPS 96(DI), Y10
+	VSUBPS  (SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y6, Y7
@@ -946,25 +1146,189 @@ ggexp_loop:
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y10
-	VADDPS       Y7, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X7
-	VCVTPS2PD    X7, Y7
+	VADDPS       Y8, Y7, Y7
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y2, Y2
-	VADDPS       Y9, Y10, Y10
-	VEXTRACTF128 $0x01, Y10, X7
 	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X10, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y3, Y3
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VMOVUPS      (DI)(R9*1), Y7
+	VSUBPS       32(SI), Y7, Y7
+	VMOVUPS      32(DI)(R9*1), Y8
+	VSUBPS       32(SI), Y8, Y8
+	VMOVUPS      64(DI)(R9*1), Y9
+	VSUBPS       32(SI), Y9, Y9
+	VMOVUPS      96(DI)(R9*1), Y10
+	VSUBPS       32(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y10, Y13
+	VFMADD213PS  pool<>+1536(SB), Y10, Y13
+	VFMADD213PS  pool<>+1664(SB), Y10, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y8, Y7, Y7
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y3, Y3
 	VMOVUPS      (DI)(R9*2), Y7
 	VSUBPS       64(SI), Y7, Y7
 	VMOVUPS      32(DI)(R9*2), Y8
 	VSUBPS       64(SI), Y8, Y8
-	VMOVUPS      (R8), Y9
+	VMOVUPS      64(DI)(R9*2), Y9
+	VSUBPS       64(SI), Y9, Y9
+	VMOVUPS      96(DI)(R9*2), Y10
+	VSUBPS       64(SI), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y7, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y6, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y10, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y10, Y13
+	VFMADD213PS  pool<>+1536(SB), Y10, Y13
+	VFMADD213PS  pool<>+1664(SB), Y10, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y8, Y7, Y7
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      (R8), Y7
+	VSUBPS       96(SI), Y7, Y7
+	VMOVUPS      32(R8), Y8
+	VSUBPS       96(SI), Y8, Y8
+	VMOVUPS      64(R8), Y9
 	VSUBPS       96(SI), Y9, Y9
-	VMOVUPS      32(R8), Y10
+	VMOVUPS      96(R8), Y10
 	VSUBPS       96(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -1034,21 +1398,17 @@ ggexp_loop:
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y10
-	VADDPS       Y7, Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X7
-	VCVTPS2PD    X7, Y7
+	VADDPS       Y8, Y7, Y7
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VADDPS       Y9, Y10, Y10
-	VEXTRACTF128 $0x01, Y10, X7
 	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X10, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y5, Y5
-	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, R11
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	ADDQ         $0x00000080, DI
+	ADDQ         $0x00000080, R8
+	SUBQ         $0x00000020, R11
 	JMP          ggexp_loop
 
 ggexp_one:
@@ -1385,54 +1745,94 @@ ogmax_done:
 	VMOVUPS pool<>+768(SB), Y3
 
 ogexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R11, $0x00000020
 	JL      ogexp_one
 	VMOVUPS (DI), Y4
 	VSUBPS  (SI), Y4, Y4
 	VMOVUPS 32(DI), Y5
 	VSUBPS  (SI), Y5, Y5
+	VMOVUPS 64(DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS 96(DI), Y7
+	VSUBPS  (SI), Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y4, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y4, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y8
-	VFMADD213PS pool<>+1408(SB), Y4, Y8
-	VFMADD213PS pool<>+1536(SB), Y4, Y8
-	VFMADD213PS pool<>+1664(SB), Y4, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y4
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y4, Y10
+	VFMADD213PS pool<>+1536(SB), Y4, Y10
+	VFMADD213PS pool<>+1664(SB), Y4, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y5, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y5, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y8
-	VFMADD213PS  pool<>+1408(SB), Y5, Y8
-	VFMADD213PS  pool<>+1536(SB), Y5, Y8
-	VFMADD213PS  pool<>+1664(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VADDPS       Y4, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X4
-	VCVTPS2PD    X4, Y4
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y7, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y7, Y10
+	VFMADD213PS  pool<>+1536(SB), Y7, Y10
+	VFMADD213PS  pool<>+1664(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
 	VCVTPS2PD    X5, Y5
-	VADDPD       Y4, Y5, Y5
-	VADDPD       Y5, Y2, Y2
-	ADDQ         $0x00000040, DI
-	SUBQ         $0x00000010, R11
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000080, DI
+	SUBQ         $0x00000020, R11
 	JMP          ogexp_loop
 
 ogexp_one:
@@ -5886,7 +6286,7 @@ ggmax_done:
 	VXORPD Y5, Y5, Y5
 
 ggexp_loop:
-	CMPQ    R11, $0x00000008
+	CMPQ    R11, $0x00000010
 	JL      ggexp_one
 	VMOVUPD (DI), Y6
 	VSUBPD  (SI), Y6, Y6
@@ -5954,8 +6354,76 @@ ggexp_loop:
 	VMULPD  Y8, Y9, Y9
 	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
 	VANDPD  Y7, Y9, Y7
-	VADDPD  Y6, Y7, Y7
-	VADDPD  Y7, Y2, Y2
+	VMOVUPD 64(DI), Y8
+	VSUBPD  (SI), Y8, Y8
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y9, Y10
+	VMOVUPD     Y8, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMULPD      Y11, Y11, Y12
+	VFMADD213PD Y11, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y10
+	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
+	VANDPD  Y8, Y10, Y8
+	VMOVUPD 96(DI), Y9
+	VSUBPD  (SI), Y9, Y9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y10
+	VFMADD231PD pool<>+6656(SB), Y9, Y10
+	VSUBPD      pool<>+6528(SB), Y10, Y11
+	VMOVUPD     Y9, Y12
+	VFMADD231PD pool<>+6784(SB), Y11, Y12
+	VFMADD231PD pool<>+6912(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD213PD pool<>+7168(SB), Y12, Y11
+	VFMADD213PD pool<>+7296(SB), Y12, Y11
+	VFMADD213PD pool<>+7424(SB), Y12, Y11
+	VFMADD213PD pool<>+7552(SB), Y12, Y11
+	VFMADD213PD pool<>+7680(SB), Y12, Y11
+	VFMADD213PD pool<>+7808(SB), Y12, Y11
+	VFMADD213PD pool<>+7936(SB), Y12, Y11
+	VFMADD213PD pool<>+8064(SB), Y12, Y11
+	VFMADD213PD pool<>+8192(SB), Y12, Y11
+	VFMADD213PD pool<>+8320(SB), Y12, Y11
+	VMULPD      Y12, Y12, Y13
+	VFMADD213PD Y12, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y11
+	VCMPPD  $0x15, pool<>+8448(SB), Y9, Y9
+	VANDPD  Y9, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y2, Y2
 	VMOVUPD (DI)(R9*1), Y6
 	VSUBPD  32(SI), Y6, Y6
 
@@ -6022,8 +6490,76 @@ ggexp_loop:
 	VMULPD  Y8, Y9, Y9
 	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
 	VANDPD  Y7, Y9, Y7
-	VADDPD  Y6, Y7, Y7
-	VADDPD  Y7, Y3, Y3
+	VMOVUPD 64(DI)(R9*1), Y8
+	VSUBPD  32(SI), Y8, Y8
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y9, Y10
+	VMOVUPD     Y8, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMULPD      Y11, Y11, Y12
+	VFMADD213PD Y11, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y10
+	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
+	VANDPD  Y8, Y10, Y8
+	VMOVUPD 96(DI)(R9*1), Y9
+	VSUBPD  32(SI), Y9, Y9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y10
+	VFMADD231PD pool<>+6656(SB), Y9, Y10
+	VSUBPD      pool<>+6528(SB), Y10, Y11
+	VMOVUPD     Y9, Y12
+	VFMADD231PD pool<>+6784(SB), Y11, Y12
+	VFMADD231PD pool<>+6912(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD213PD pool<>+7168(SB), Y12, Y11
+	VFMADD213PD pool<>+7296(SB), Y12, Y11
+	VFMADD213PD pool<>+7424(SB), Y12, Y11
+	VFMADD213PD pool<>+7552(SB), Y12, Y11
+	VFMADD213PD pool<>+7680(SB), Y12, Y11
+	VFMADD213PD pool<>+7808(SB), Y12, Y11
+	VFMADD213PD pool<>+7936(SB), Y12, Y11
+	VFMADD213PD pool<>+8064(SB), Y12, Y11
+	VFMADD213PD pool<>+8192(SB), Y12, Y11
+	VFMADD213PD pool<>+8320(SB), Y12, Y11
+	VMULPD      Y12, Y12, Y13
+	VFMADD213PD Y12, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y11
+	VCMPPD  $0x15, pool<>+8448(SB), Y9, Y9
+	VANDPD  Y9, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y3, Y3
 	VMOVUPD (DI)(R9*2), Y6
 	VSUBPD  64(SI), Y6, Y6
 
@@ -6090,8 +6626,76 @@ ggexp_loop:
 	VMULPD  Y8, Y9, Y9
 	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
 	VANDPD  Y7, Y9, Y7
-	VADDPD  Y6, Y7, Y7
-	VADDPD  Y7, Y4, Y4
+	VMOVUPD 64(DI)(R9*2), Y8
+	VSUBPD  64(SI), Y8, Y8
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y9, Y10
+	VMOVUPD     Y8, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMULPD      Y11, Y11, Y12
+	VFMADD213PD Y11, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y10
+	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
+	VANDPD  Y8, Y10, Y8
+	VMOVUPD 96(DI)(R9*2), Y9
+	VSUBPD  64(SI), Y9, Y9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y10
+	VFMADD231PD pool<>+6656(SB), Y9, Y10
+	VSUBPD      pool<>+6528(SB), Y10, Y11
+	VMOVUPD     Y9, Y12
+	VFMADD231PD pool<>+6784(SB), Y11, Y12
+	VFMADD231PD pool<>+6912(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD213PD pool<>+7168(SB), Y12, Y11
+	VFMADD213PD pool<>+7296(SB), Y12, Y11
+	VFMADD213PD pool<>+7424(SB), Y12, Y11
+	VFMADD213PD pool<>+7552(SB), Y12, Y11
+	VFMADD213PD pool<>+7680(SB), Y12, Y11
+	VFMADD213PD pool<>+7808(SB), Y12, Y11
+	VFMADD213PD pool<>+7936(SB), Y12, Y11
+	VFMADD213PD pool<>+8064(SB), Y12, Y11
+	VFMADD213PD pool<>+8192(SB), Y12, Y11
+	VFMADD213PD pool<>+8320(SB), Y12, Y11
+	VMULPD      Y12, Y12, Y13
+	VFMADD213PD Y12, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y11
+	VCMPPD  $0x15, pool<>+8448(SB), Y9, Y9
+	VANDPD  Y9, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y4, Y4
 	VMOVUPD (R8), Y6
 	VSUBPD  96(SI), Y6, Y6
 
@@ -6153,16 +6757,84 @@ ggexp_loop:
 	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y8, Y8
-	VPADDQ pool<>+2432(SB), Y8, Y8
-	VMULPD Y8, Y9, Y9
-	VCMPPD $0x15, pool<>+8448(SB), Y7, Y7
-	VANDPD Y7, Y9, Y7
-	VADDPD Y6, Y7, Y7
-	VADDPD Y7, Y5, Y5
-	ADDQ   $0x00000040, DI
-	ADDQ   $0x00000040, R8
-	SUBQ   $0x00000008, R11
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y9
+	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
+	VANDPD  Y7, Y9, Y7
+	VMOVUPD 64(R8), Y8
+	VSUBPD  96(SI), Y8, Y8
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6528(SB), Y9, Y10
+	VMOVUPD     Y8, Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
+	VFMADD213PD pool<>+8192(SB), Y11, Y10
+	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMULPD      Y11, Y11, Y12
+	VFMADD213PD Y11, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y10
+	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
+	VANDPD  Y8, Y10, Y8
+	VMOVUPD 96(R8), Y9
+	VSUBPD  96(SI), Y9, Y9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y10
+	VFMADD231PD pool<>+6656(SB), Y9, Y10
+	VSUBPD      pool<>+6528(SB), Y10, Y11
+	VMOVUPD     Y9, Y12
+	VFMADD231PD pool<>+6784(SB), Y11, Y12
+	VFMADD231PD pool<>+6912(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD213PD pool<>+7168(SB), Y12, Y11
+	VFMADD213PD pool<>+7296(SB), Y12, Y11
+	VFMADD213PD pool<>+7424(SB), Y12, Y11
+	VFMADD213PD pool<>+7552(SB), Y12, Y11
+	VFMADD213PD pool<>+7680(SB), Y12, Y11
+	VFMADD213PD pool<>+7808(SB), Y12, Y11
+	VFMADD213PD pool<>+7936(SB), Y12, Y11
+	VFMADD213PD pool<>+8064(SB), Y12, Y11
+	VFMADD213PD pool<>+8192(SB), Y12, Y11
+	VFMADD213PD pool<>+8320(SB), Y12, Y11
+	VMULPD      Y12, Y12, Y13
+	VFMADD213PD Y12, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y10, Y10
+	VPADDQ pool<>+2432(SB), Y10, Y10
+	VMULPD Y10, Y11, Y11
+	VCMPPD $0x15, pool<>+8448(SB), Y9, Y9
+	VANDPD Y9, Y11, Y9
+	VADDPD Y7, Y6, Y6
+	VADDPD Y9, Y8, Y8
+	VADDPD Y8, Y6, Y6
+	VADDPD Y6, Y5, Y5
+	ADDQ   $0x00000080, DI
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, R11
 	JMP    ggexp_loop
 
 ggexp_one:
@@ -6577,7 +7249,7 @@ ogmax_done:
 	VXORPD Y2, Y2, Y2
 
 ogexp_loop:
-	CMPQ    R11, $0x00000008
+	CMPQ    R11, $0x00000010
 	JL      ogexp_one
 	VMOVUPD (DI), Y3
 	VSUBPD  (SI), Y3, Y3
@@ -6640,15 +7312,83 @@ ogexp_loop:
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+2432(SB), Y5, Y5
-	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+8448(SB), Y4, Y4
-	VANDPD Y4, Y6, Y4
-	VADDPD Y3, Y4, Y4
-	VADDPD Y4, Y2, Y2
-	ADDQ   $0x00000040, DI
-	SUBQ   $0x00000008, R11
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y6
+	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VANDPD  Y4, Y6, Y4
+	VMOVUPD 64(DI), Y5
+	VSUBPD  (SI), Y5, Y5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y6
+	VFMADD231PD pool<>+6656(SB), Y5, Y6
+	VSUBPD      pool<>+6528(SB), Y6, Y7
+	VMOVUPD     Y5, Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VFMADD231PD pool<>+6912(SB), Y7, Y8
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD213PD pool<>+7168(SB), Y8, Y7
+	VFMADD213PD pool<>+7296(SB), Y8, Y7
+	VFMADD213PD pool<>+7424(SB), Y8, Y7
+	VFMADD213PD pool<>+7552(SB), Y8, Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y7
+	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
+	VANDPD  Y5, Y7, Y5
+	VMOVUPD 96(DI), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
+	VSUBPD      pool<>+6528(SB), Y7, Y8
+	VMOVUPD     Y6, Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y10
+	VFMADD213PD Y9, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y8
+	VCMPPD $0x15, pool<>+8448(SB), Y6, Y6
+	VANDPD Y6, Y8, Y6
+	VADDPD Y4, Y3, Y3
+	VADDPD Y6, Y5, Y5
+	VADDPD Y5, Y3, Y3
+	VADDPD Y3, Y2, Y2
+	ADDQ   $0x00000080, DI
+	SUBQ   $0x00000010, R11
 	JMP    ogexp_loop
 
 ogexp_one:
@@ -8790,16 +9530,16 @@ sggmax_done:
 	VMOVUPS 768(AX), Z11
 
 sggexp_loop:
-	CMPQ    R12, $0x00000020
+	CMPQ    R12, $0x00000040
 	JL      sggexp_one
 	VMOVUPS (R8), Z12
 	VSUBPS  (DI), Z12, Z12
 	VMOVUPS 64(R8), Z13
 	VSUBPS  (DI), Z13, Z13
-	VMOVUPS (R8)(R10*1), Z14
-	VSUBPS  64(DI), Z14, Z14
-	VMOVUPS 64(R8)(R10*1), Z15
-	VSUBPS  64(DI), Z15, Z15
+	VMOVUPS 128(R8), Z14
+	VSUBPS  (DI), Z14, Z14
+	VMOVUPS 192(R8), Z15
+	VSUBPS  (DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -8854,17 +9594,149 @@ sggexp_loop:
 	VPERMPS     Z9, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z12, Z13, Z13
-	VADDPS      Z13, Z1, Z1
-	VADDPS      Z14, Z15, Z15
-	VADDPS      Z15, Z2, Z2
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z1, Z1
+	VMOVUPS     (R8)(R10*1), Z12
+	VSUBPS      64(DI), Z12, Z12
+	VMOVUPS     64(R8)(R10*1), Z13
+	VSUBPS      64(DI), Z13, Z13
+	VMOVUPS     128(R8)(R10*1), Z14
+	VSUBPS      64(DI), Z14, Z14
+	VMOVUPS     192(R8)(R10*1), Z15
+	VSUBPS      64(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z2, Z2
 	VMOVUPS     (R8)(R10*2), Z12
 	VSUBPS      128(DI), Z12, Z12
 	VMOVUPS     64(R8)(R10*2), Z13
 	VSUBPS      128(DI), Z13, Z13
-	VMOVUPS     (R9), Z14
+	VMOVUPS     128(R8)(R10*2), Z14
+	VSUBPS      128(DI), Z14, Z14
+	VMOVUPS     192(R8)(R10*2), Z15
+	VSUBPS      128(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z3, Z3
+	VMOVUPS     (R9), Z12
+	VSUBPS      192(DI), Z12, Z12
+	VMOVUPS     64(R9), Z13
+	VSUBPS      192(DI), Z13, Z13
+	VMOVUPS     128(R9), Z14
 	VSUBPS      192(DI), Z14, Z14
-	VMOVUPS     64(R9), Z15
+	VMOVUPS     192(R9), Z15
 	VSUBPS      192(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -8920,17 +9792,83 @@ sggexp_loop:
 	VPERMPS     Z9, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z12, Z13, Z13
-	VADDPS      Z13, Z3, Z3
-	VADDPS      Z14, Z15, Z15
-	VADDPS      Z15, Z4, Z4
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z4, Z4
 	VMOVUPS     (R8)(R10*4), Z12
 	VSUBPS      256(DI), Z12, Z12
 	VMOVUPS     64(R8)(R10*4), Z13
 	VSUBPS      256(DI), Z13, Z13
-	VMOVUPS     (R9)(R10*2), Z14
+	VMOVUPS     128(R8)(R10*4), Z14
+	VSUBPS      256(DI), Z14, Z14
+	VMOVUPS     192(R8)(R10*4), Z15
+	VSUBPS      256(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z5, Z5
+	VMOVUPS     (R9)(R10*2), Z12
+	VSUBPS      320(DI), Z12, Z12
+	VMOVUPS     64(R9)(R10*2), Z13
+	VSUBPS      320(DI), Z13, Z13
+	VMOVUPS     128(R9)(R10*2), Z14
 	VSUBPS      320(DI), Z14, Z14
-	VMOVUPS     64(R9)(R10*2), Z15
+	VMOVUPS     192(R9)(R10*2), Z15
 	VSUBPS      320(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -8986,17 +9924,83 @@ sggexp_loop:
 	VPERMPS     Z9, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z12, Z13, Z13
-	VADDPS      Z13, Z5, Z5
-	VADDPS      Z14, Z15, Z15
-	VADDPS      Z15, Z6, Z6
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z6, Z6
 	VMOVUPS     (R8)(R11*2), Z12
 	VSUBPS      384(DI), Z12, Z12
 	VMOVUPS     64(R8)(R11*2), Z13
 	VSUBPS      384(DI), Z13, Z13
-	VMOVUPS     (R9)(R10*4), Z14
+	VMOVUPS     128(R8)(R11*2), Z14
+	VSUBPS      384(DI), Z14, Z14
+	VMOVUPS     192(R8)(R11*2), Z15
+	VSUBPS      384(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z12, Z18
+	VFMADD213PS 10368(AX), Z12, Z18
+	VMULPS      Z12, Z18, Z18
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z13, Z21
+	VFMADD213PS 10368(AX), Z13, Z21
+	VMULPS      Z13, Z21, Z21
+	VMOVUPS     10112(AX), Z24
+	VFMADD213PS 10240(AX), Z14, Z24
+	VFMADD213PS 10368(AX), Z14, Z24
+	VMULPS      Z14, Z24, Z24
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z15, Z27
+	VFMADD213PS 10368(AX), Z15, Z27
+	VMULPS      Z15, Z27, Z27
+	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z12
+	VPERMPS     Z9, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z13
+	VPERMPS     Z9, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z14
+	VPERMPS     Z9, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z15
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z7, Z7
+	VMOVUPS     (R9)(R10*4), Z12
+	VSUBPS      448(DI), Z12, Z12
+	VMOVUPS     64(R9)(R10*4), Z13
+	VSUBPS      448(DI), Z13, Z13
+	VMOVUPS     128(R9)(R10*4), Z14
 	VSUBPS      448(DI), Z14, Z14
-	VMOVUPS     64(R9)(R10*4), Z15
+	VMOVUPS     192(R9)(R10*4), Z15
 	VSUBPS      448(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9052,13 +10056,13 @@ sggexp_loop:
 	VPERMPS     Z9, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z12, Z13, Z13
-	VADDPS      Z13, Z7, Z7
-	VADDPS      Z14, Z15, Z15
-	VADDPS      Z15, Z8, Z8
-	ADDQ        $0x00000080, R8
-	ADDQ        $0x00000080, R9
-	SUBQ        $0x00000020, R12
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z12, Z8, Z8
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R12
 	JMP         sggexp_loop
 
 sggexp_one:
@@ -9498,46 +10502,76 @@ sogmax_done:
 	VMOVUPS 768(AX), Z4
 
 sogexp_loop:
-	CMPQ    R12, $0x00000020
+	CMPQ    R12, $0x00000040
 	JL      sogexp_one
 	VMOVUPS (R8), Z5
 	VSUBPS  (DI), Z5, Z5
 	VMOVUPS 64(R8), Z6
 	VSUBPS  (DI), Z6, Z6
+	VMOVUPS 128(R8), Z7
+	VSUBPS  (DI), Z7, Z7
+	VMOVUPS 192(R8), Z8
+	VSUBPS  (DI), Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z5, Z4, Z5
 	VMAXPS Z6, Z4, Z6
+	VMAXPS Z7, Z4, Z7
+	VMAXPS Z8, Z4, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z7
-	VFMADD231PS 1024(AX), Z5, Z7
-	VSUBPS      Z3, Z7, Z8
-	VMOVUPS     Z3, Z10
-	VFMADD231PS 1024(AX), Z6, Z10
-	VSUBPS      Z3, Z10, Z11
-	VFMADD231PS 1152(AX), Z8, Z5
-	VFMADD231PS 1152(AX), Z11, Z6
+	VMOVUPS     Z3, Z9
+	VFMADD231PS 1024(AX), Z5, Z9
+	VSUBPS      Z3, Z9, Z10
+	VMOVUPS     Z3, Z12
+	VFMADD231PS 1024(AX), Z6, Z12
+	VSUBPS      Z3, Z12, Z13
+	VMOVUPS     Z3, Z15
+	VFMADD231PS 1024(AX), Z7, Z15
+	VSUBPS      Z3, Z15, Z16
+	VMOVUPS     Z3, Z18
+	VFMADD231PS 1024(AX), Z8, Z18
+	VSUBPS      Z3, Z18, Z19
+	VFMADD231PS 1152(AX), Z10, Z5
+	VFMADD231PS 1152(AX), Z13, Z6
+	VFMADD231PS 1152(AX), Z16, Z7
+	VFMADD231PS 1152(AX), Z19, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z9
-	VFMADD213PS 10240(AX), Z5, Z9
-	VFMADD213PS 10368(AX), Z5, Z9
-	VMULPS      Z5, Z9, Z9
-	VMOVUPS     10112(AX), Z12
-	VFMADD213PS 10240(AX), Z6, Z12
-	VFMADD213PS 10368(AX), Z6, Z12
-	VMULPS      Z6, Z12, Z12
-	VPERMPS     Z2, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS   Z8, Z7, Z5
-	VPERMPS     Z2, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS   Z11, Z10, Z6
-	VADDPS      Z5, Z6, Z6
-	VADDPS      Z6, Z1, Z1
-	ADDQ        $0x00000080, R8
-	SUBQ        $0x00000020, R12
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z5, Z11
+	VFMADD213PS 10368(AX), Z5, Z11
+	VMULPS      Z5, Z11, Z11
+	VMOVUPS     10112(AX), Z14
+	VFMADD213PS 10240(AX), Z6, Z14
+	VFMADD213PS 10368(AX), Z6, Z14
+	VMULPS      Z6, Z14, Z14
+	VMOVUPS     10112(AX), Z17
+	VFMADD213PS 10240(AX), Z7, Z17
+	VFMADD213PS 10368(AX), Z7, Z17
+	VMULPS      Z7, Z17, Z17
+	VMOVUPS     10112(AX), Z20
+	VFMADD213PS 10240(AX), Z8, Z20
+	VFMADD213PS 10368(AX), Z8, Z20
+	VMULPS      Z8, Z20, Z20
+	VPERMPS     Z2, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS   Z10, Z9, Z5
+	VPERMPS     Z2, Z12, Z12
+	VFMADD231PS Z14, Z12, Z12
+	VSCALEFPS   Z13, Z12, Z6
+	VPERMPS     Z2, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS   Z16, Z15, Z7
+	VPERMPS     Z2, Z18, Z18
+	VFMADD231PS Z20, Z18, Z18
+	VSCALEFPS   Z19, Z18, Z8
+	VADDPS      Z6, Z5, Z5
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z7, Z5, Z5
+	VADDPS      Z5, Z1, Z1
+	ADDQ        $0x00000100, R8
+	SUBQ        $0x00000040, R12
 	JMP         sogexp_loop
 
 sogexp_one:
@@ -9813,16 +10847,16 @@ ggmax_done:
 	VMOVUPS 768(AX), Z11
 
 ggexp_loop:
-	CMPQ    R12, $0x00000020
+	CMPQ    R12, $0x00000040
 	JL      ggexp_one
 	VMOVUPS (R8), Z12
 	VSUBPS  (DI), Z12, Z12
 	VMOVUPS 64(R8), Z13
 	VSUBPS  (DI), Z13, Z13
-	VMOVUPS (R8)(R10*1), Z14
-	VSUBPS  64(DI), Z14, Z14
-	VMOVUPS 64(R8)(R10*1), Z15
-	VSUBPS  64(DI), Z15, Z15
+	VMOVUPS 128(R8), Z14
+	VSUBPS  (DI), Z14, Z14
+	VMOVUPS 192(R8), Z15
+	VSUBPS  (DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z12, Z11, Z12
@@ -9877,25 +10911,161 @@ ggexp_loop:
 	VPERMPS       Z9, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z12, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z1, Z1
-	VADDPS        Z14, Z15, Z15
-	VEXTRACTF64X4 $0x01, Z15, Y12
 	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z2, Z2
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z1, Z1
+	VMOVUPS       (R8)(R10*1), Z12
+	VSUBPS        64(DI), Z12, Z12
+	VMOVUPS       64(R8)(R10*1), Z13
+	VSUBPS        64(DI), Z13, Z13
+	VMOVUPS       128(R8)(R10*1), Z14
+	VSUBPS        64(DI), Z14, Z14
+	VMOVUPS       192(R8)(R10*1), Z15
+	VSUBPS        64(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z2, Z2
 	VMOVUPS       (R8)(R10*2), Z12
 	VSUBPS        128(DI), Z12, Z12
 	VMOVUPS       64(R8)(R10*2), Z13
 	VSUBPS        128(DI), Z13, Z13
-	VMOVUPS       (R9), Z14
+	VMOVUPS       128(R8)(R10*2), Z14
+	VSUBPS        128(DI), Z14, Z14
+	VMOVUPS       192(R8)(R10*2), Z15
+	VSUBPS        128(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z3, Z3
+	VMOVUPS       (R9), Z12
+	VSUBPS        192(DI), Z12, Z12
+	VMOVUPS       64(R9), Z13
+	VSUBPS        192(DI), Z13, Z13
+	VMOVUPS       128(R9), Z14
 	VSUBPS        192(DI), Z14, Z14
-	VMOVUPS       64(R9), Z15
+	VMOVUPS       192(R9), Z15
 	VSUBPS        192(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9951,25 +11121,91 @@ ggexp_loop:
 	VPERMPS       Z9, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z12, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VADDPS        Z14, Z15, Z15
-	VEXTRACTF64X4 $0x01, Z15, Y12
 	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z4, Z4
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z4, Z4
 	VMOVUPS       (R8)(R10*4), Z12
 	VSUBPS        256(DI), Z12, Z12
 	VMOVUPS       64(R8)(R10*4), Z13
 	VSUBPS        256(DI), Z13, Z13
-	VMOVUPS       (R9)(R10*2), Z14
+	VMOVUPS       128(R8)(R10*4), Z14
+	VSUBPS        256(DI), Z14, Z14
+	VMOVUPS       192(R8)(R10*4), Z15
+	VSUBPS        256(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z5, Z5
+	VMOVUPS       (R9)(R10*2), Z12
+	VSUBPS        320(DI), Z12, Z12
+	VMOVUPS       64(R9)(R10*2), Z13
+	VSUBPS        320(DI), Z13, Z13
+	VMOVUPS       128(R9)(R10*2), Z14
 	VSUBPS        320(DI), Z14, Z14
-	VMOVUPS       64(R9)(R10*2), Z15
+	VMOVUPS       192(R9)(R10*2), Z15
 	VSUBPS        320(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -10025,25 +11261,91 @@ ggexp_loop:
 	VPERMPS       Z9, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z12, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z5, Z5
-	VADDPS        Z14, Z15, Z15
-	VEXTRACTF64X4 $0x01, Z15, Y12
 	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z6, Z6
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z6, Z6
 	VMOVUPS       (R8)(R11*2), Z12
 	VSUBPS        384(DI), Z12, Z12
 	VMOVUPS       64(R8)(R11*2), Z13
 	VSUBPS        384(DI), Z13, Z13
-	VMOVUPS       (R9)(R10*4), Z14
+	VMOVUPS       128(R8)(R11*2), Z14
+	VSUBPS        384(DI), Z14, Z14
+	VMOVUPS       192(R8)(R11*2), Z15
+	VSUBPS        384(DI), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z14, Z11, Z14
+	VMAXPS Z15, Z11, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      Z10, Z16, Z17
+	VMOVUPS     Z10, Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      Z10, Z19, Z20
+	VMOVUPS     Z10, Z22
+	VFMADD231PS 1024(AX), Z14, Z22
+	VSUBPS      Z10, Z22, Z23
+	VMOVUPS     Z10, Z25
+	VFMADD231PS 1024(AX), Z15, Z25
+	VSUBPS      Z10, Z25, Z26
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z23, Z14
+	VFMADD231PS 1152(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10112(AX), Z18
+	VFMADD213PS   10240(AX), Z12, Z18
+	VFMADD213PS   10368(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       10112(AX), Z21
+	VFMADD213PS   10240(AX), Z13, Z21
+	VFMADD213PS   10368(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       10112(AX), Z24
+	VFMADD213PS   10240(AX), Z14, Z24
+	VFMADD213PS   10368(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       10112(AX), Z27
+	VFMADD213PS   10240(AX), Z15, Z27
+	VFMADD213PS   10368(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z9, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z9, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z7, Z7
+	VMOVUPS       (R9)(R10*4), Z12
+	VSUBPS        448(DI), Z12, Z12
+	VMOVUPS       64(R9)(R10*4), Z13
+	VSUBPS        448(DI), Z13, Z13
+	VMOVUPS       128(R9)(R10*4), Z14
 	VSUBPS        448(DI), Z14, Z14
-	VMOVUPS       64(R9)(R10*4), Z15
+	VMOVUPS       192(R9)(R10*4), Z15
 	VSUBPS        448(DI), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -10099,21 +11401,17 @@ ggexp_loop:
 	VPERMPS       Z9, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z12, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VADDPS        Z14, Z15, Z15
-	VEXTRACTF64X4 $0x01, Z15, Y12
 	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	ADDQ          $0x00000080, R8
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z8, Z8
+	ADDQ          $0x00000100, R8
+	ADDQ          $0x00000100, R9
+	SUBQ          $0x00000040, R12
 	JMP           ggexp_loop
 
 ggexp_one:
@@ -10612,50 +11910,80 @@ ogmax_done:
 	VMOVUPS 768(AX), Z4
 
 ogexp_loop:
-	CMPQ    R12, $0x00000020
+	CMPQ    R12, $0x00000040
 	JL      ogexp_one
 	VMOVUPS (R8), Z5
 	VSUBPS  (DI), Z5, Z5
 	VMOVUPS 64(R8), Z6
 	VSUBPS  (DI), Z6, Z6
+	VMOVUPS 128(R8), Z7
+	VSUBPS  (DI), Z7, Z7
+	VMOVUPS 192(R8), Z8
+	VSUBPS  (DI), Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z5, Z4, Z5
 	VMAXPS Z6, Z4, Z6
+	VMAXPS Z7, Z4, Z7
+	VMAXPS Z8, Z4, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z7
-	VFMADD231PS 1024(AX), Z5, Z7
-	VSUBPS      Z3, Z7, Z8
-	VMOVUPS     Z3, Z10
-	VFMADD231PS 1024(AX), Z6, Z10
-	VSUBPS      Z3, Z10, Z11
-	VFMADD231PS 1152(AX), Z8, Z5
-	VFMADD231PS 1152(AX), Z11, Z6
+	VMOVUPS     Z3, Z9
+	VFMADD231PS 1024(AX), Z5, Z9
+	VSUBPS      Z3, Z9, Z10
+	VMOVUPS     Z3, Z12
+	VFMADD231PS 1024(AX), Z6, Z12
+	VSUBPS      Z3, Z12, Z13
+	VMOVUPS     Z3, Z15
+	VFMADD231PS 1024(AX), Z7, Z15
+	VSUBPS      Z3, Z15, Z16
+	VMOVUPS     Z3, Z18
+	VFMADD231PS 1024(AX), Z8, Z18
+	VSUBPS      Z3, Z18, Z19
+	VFMADD231PS 1152(AX), Z10, Z5
+	VFMADD231PS 1152(AX), Z13, Z6
+	VFMADD231PS 1152(AX), Z16, Z7
+	VFMADD231PS 1152(AX), Z19, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z9
-	VFMADD213PS   10240(AX), Z5, Z9
-	VFMADD213PS   10368(AX), Z5, Z9
-	VMULPS        Z5, Z9, Z9
-	VMOVUPS       10112(AX), Z12
-	VFMADD213PS   10240(AX), Z6, Z12
-	VFMADD213PS   10368(AX), Z6, Z12
-	VMULPS        Z6, Z12, Z12
-	VPERMPS       Z2, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z5
-	VPERMPS       Z2, Z10, Z10
-	VFMADD231PS   Z12, Z10, Z10
-	VSCALEFPS     Z11, Z10, Z6
-	VADDPS        Z5, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y5
-	VCVTPS2PD     Y5, Z5
+	VMOVUPS       10112(AX), Z11
+	VFMADD213PS   10240(AX), Z5, Z11
+	VFMADD213PS   10368(AX), Z5, Z11
+	VMULPS        Z5, Z11, Z11
+	VMOVUPS       10112(AX), Z14
+	VFMADD213PS   10240(AX), Z6, Z14
+	VFMADD213PS   10368(AX), Z6, Z14
+	VMULPS        Z6, Z14, Z14
+	VMOVUPS       10112(AX), Z17
+	VFMADD213PS   10240(AX), Z7, Z17
+	VFMADD213PS   10368(AX), Z7, Z17
+	VMULPS        Z7, Z17, Z17
+	VMOVUPS       10112(AX), Z20
+	VFMADD213PS   10240(AX), Z8, Z20
+	VFMADD213PS   10368(AX), Z8, Z20
+	VMULPS        Z8, Z20, Z20
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS     Z10, Z9, Z5
+	VPERMPS       Z2, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z6
+	VPERMPS       Z2, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z7
+	VPERMPS       Z2, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS     Z19, Z18, Z8
+	VADDPS        Z6, Z5, Z5
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z7, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
 	VCVTPS2PD     Y6, Z6
-	VADDPD        Z5, Z6, Z6
-	VADDPD        Z6, Z1, Z1
-	ADDQ          $0x00000080, R8
-	SUBQ          $0x00000020, R12
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VADDPD        Z5, Z1, Z1
+	ADDQ          $0x00000100, R8
+	SUBQ          $0x00000040, R12
 	JMP           ogexp_loop
 
 ogexp_one:
@@ -15508,16 +16836,16 @@ ggmax_done:
 	VXORPD Z8, Z8, Z8
 
 ggexp_loop:
-	CMPQ    R12, $0x00000010
+	CMPQ    R12, $0x00000020
 	JL      ggexp_one
 	VMOVUPD (R8), Z9
 	VSUBPD  (DI), Z9, Z9
 	VMOVUPD 64(R8), Z10
 	VSUBPD  (DI), Z10, Z10
-	VMOVUPD (R8)(R10*1), Z11
-	VSUBPD  64(DI), Z11, Z11
-	VMOVUPD 64(R8)(R10*1), Z12
-	VSUBPD  64(DI), Z12, Z12
+	VMOVUPD 128(R8), Z11
+	VSUBPD  (DI), Z11, Z11
+	VMOVUPD 192(R8), Z12
+	VSUBPD  (DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     6528(AX), Z13
@@ -15624,17 +16952,253 @@ ggexp_loop:
 	VMULPD    Z16, Z23, Z23
 	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z10, Z10
-	VADDPD    Z10, Z1, Z1
-	VADDPD    Z11, Z12, Z12
-	VADDPD    Z12, Z2, Z2
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z1, Z1
+	VMOVUPD   (R8)(R10*1), Z9
+	VSUBPD    64(DI), Z9, Z9
+	VMOVUPD   64(R8)(R10*1), Z10
+	VSUBPD    64(DI), Z10, Z10
+	VMOVUPD   128(R8)(R10*1), Z11
+	VSUBPD    64(DI), Z11, Z11
+	VMOVUPD   192(R8)(R10*1), Z12
+	VSUBPD    64(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      2432(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      2432(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 8448(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 8448(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 8448(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z2, Z2
 	VMOVUPD   (R8)(R10*2), Z9
 	VSUBPD    128(DI), Z9, Z9
 	VMOVUPD   64(R8)(R10*2), Z10
 	VSUBPD    128(DI), Z10, Z10
-	VMOVUPD   (R9), Z11
+	VMOVUPD   128(R8)(R10*2), Z11
+	VSUBPD    128(DI), Z11, Z11
+	VMOVUPD   192(R8)(R10*2), Z12
+	VSUBPD    128(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      2432(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      2432(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 8448(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 8448(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 8448(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z3, Z3
+	VMOVUPD   (R9), Z9
+	VSUBPD    192(DI), Z9, Z9
+	VMOVUPD   64(R9), Z10
+	VSUBPD    192(DI), Z10, Z10
+	VMOVUPD   128(R9), Z11
 	VSUBPD    192(DI), Z11, Z11
-	VMOVUPD   64(R9), Z12
+	VMOVUPD   192(R9), Z12
 	VSUBPD    192(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -15742,17 +17306,135 @@ ggexp_loop:
 	VMULPD    Z16, Z23, Z23
 	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z10, Z10
-	VADDPD    Z10, Z3, Z3
-	VADDPD    Z11, Z12, Z12
-	VADDPD    Z12, Z4, Z4
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z4, Z4
 	VMOVUPD   (R8)(R10*4), Z9
 	VSUBPD    256(DI), Z9, Z9
 	VMOVUPD   64(R8)(R10*4), Z10
 	VSUBPD    256(DI), Z10, Z10
-	VMOVUPD   (R9)(R10*2), Z11
+	VMOVUPD   128(R8)(R10*4), Z11
+	VSUBPD    256(DI), Z11, Z11
+	VMOVUPD   192(R8)(R10*4), Z12
+	VSUBPD    256(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      2432(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      2432(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 8448(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 8448(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 8448(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z5, Z5
+	VMOVUPD   (R9)(R10*2), Z9
+	VSUBPD    320(DI), Z9, Z9
+	VMOVUPD   64(R9)(R10*2), Z10
+	VSUBPD    320(DI), Z10, Z10
+	VMOVUPD   128(R9)(R10*2), Z11
 	VSUBPD    320(DI), Z11, Z11
-	VMOVUPD   64(R9)(R10*2), Z12
+	VMOVUPD   192(R9)(R10*2), Z12
 	VSUBPD    320(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -15860,17 +17542,135 @@ ggexp_loop:
 	VMULPD    Z16, Z23, Z23
 	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z10, Z10
-	VADDPD    Z10, Z5, Z5
-	VADDPD    Z11, Z12, Z12
-	VADDPD    Z12, Z6, Z6
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z6, Z6
 	VMOVUPD   (R8)(R11*2), Z9
 	VSUBPD    384(DI), Z9, Z9
 	VMOVUPD   64(R8)(R11*2), Z10
 	VSUBPD    384(DI), Z10, Z10
-	VMOVUPD   (R9)(R10*4), Z11
+	VMOVUPD   128(R8)(R11*2), Z11
+	VSUBPD    384(DI), Z11, Z11
+	VMOVUPD   192(R8)(R11*2), Z12
+	VSUBPD    384(DI), Z12, Z12
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z13
+	VFMADD231PD 6656(AX), Z9, Z13
+	VMOVUPD     6528(AX), Z14
+	VFMADD231PD 6656(AX), Z10, Z14
+	VMOVUPD     6528(AX), Z15
+	VFMADD231PD 6656(AX), Z11, Z15
+	VMOVUPD     6528(AX), Z16
+	VFMADD231PD 6656(AX), Z12, Z16
+	VSUBPD      6528(AX), Z13, Z17
+	VMOVUPD     Z9, Z18
+	VFMADD231PD 6784(AX), Z17, Z18
+	VFMADD231PD 6912(AX), Z17, Z18
+	VSUBPD      6528(AX), Z14, Z19
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6784(AX), Z19, Z20
+	VFMADD231PD 6912(AX), Z19, Z20
+	VSUBPD      6528(AX), Z15, Z21
+	VMOVUPD     Z11, Z22
+	VFMADD231PD 6784(AX), Z21, Z22
+	VFMADD231PD 6912(AX), Z21, Z22
+	VSUBPD      6528(AX), Z16, Z23
+	VMOVUPD     Z12, Z24
+	VFMADD231PD 6784(AX), Z23, Z24
+	VFMADD231PD 6912(AX), Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z17
+	VMOVUPD     7040(AX), Z19
+	VMOVUPD     7040(AX), Z21
+	VMOVUPD     7040(AX), Z23
+	VFMADD213PD 7168(AX), Z18, Z17
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z18, Z17
+	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z18, Z17
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z18, Z17
+	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z18, Z17
+	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z18, Z17
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z18, Z17
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z18, Z17
+	VFMADD213PD 8064(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
+	VFMADD213PD 8192(AX), Z18, Z17
+	VFMADD213PD 8192(AX), Z20, Z19
+	VFMADD213PD 8192(AX), Z22, Z21
+	VFMADD213PD 8192(AX), Z24, Z23
+	VFMADD213PD 8320(AX), Z18, Z17
+	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 8320(AX), Z22, Z21
+	VFMADD213PD 8320(AX), Z24, Z23
+	VMULPD      Z18, Z18, Z25
+	VFMADD213PD Z18, Z25, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z18
+	VFMADD213PD Z20, Z18, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z21
+	VADDPD      2432(AX), Z21, Z21
+	VMULPD      Z24, Z24, Z18
+	VFMADD213PD Z24, Z18, Z23
+	VADDPD      2432(AX), Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VMOVAPD.Z Z17, K2, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z19, Z19
+	VCMPPD    $0x15, 8448(AX), Z10, K2
+	VMOVAPD.Z Z19, K2, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z21, Z21
+	VCMPPD    $0x15, 8448(AX), Z11, K2
+	VMOVAPD.Z Z21, K2, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z23, Z23
+	VCMPPD    $0x15, 8448(AX), Z12, K2
+	VMOVAPD.Z Z23, K2, Z12
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z7, Z7
+	VMOVUPD   (R9)(R10*4), Z9
+	VSUBPD    448(DI), Z9, Z9
+	VMOVUPD   64(R9)(R10*4), Z10
+	VSUBPD    448(DI), Z10, Z10
+	VMOVUPD   128(R9)(R10*4), Z11
 	VSUBPD    448(DI), Z11, Z11
-	VMOVUPD   64(R9)(R10*4), Z12
+	VMOVUPD   192(R9)(R10*4), Z12
 	VSUBPD    448(DI), Z12, Z12
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -15978,13 +17778,13 @@ ggexp_loop:
 	VMULPD    Z16, Z23, Z23
 	VCMPPD    $0x15, 8448(AX), Z12, K2
 	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z10, Z10
-	VADDPD    Z10, Z7, Z7
-	VADDPD    Z11, Z12, Z12
-	VADDPD    Z12, Z8, Z8
-	ADDQ      $0x00000080, R8
-	ADDQ      $0x00000080, R9
-	SUBQ      $0x00000010, R12
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z12, Z11, Z11
+	VADDPD    Z11, Z9, Z9
+	VADDPD    Z9, Z8, Z8
+	ADDQ      $0x00000100, R8
+	ADDQ      $0x00000100, R9
+	SUBQ      $0x00000020, R12
 	JMP       ggexp_loop
 
 ggexp_one:
@@ -16624,72 +18424,128 @@ ogmax_done:
 	VXORPD Z1, Z1, Z1
 
 ogexp_loop:
-	CMPQ    R12, $0x00000010
+	CMPQ    R12, $0x00000020
 	JL      ogexp_one
 	VMOVUPD (R8), Z2
 	VSUBPD  (DI), Z2, Z2
 	VMOVUPD 64(R8), Z3
 	VSUBPD  (DI), Z3, Z3
+	VMOVUPD 128(R8), Z4
+	VSUBPD  (DI), Z4, Z4
+	VMOVUPD 192(R8), Z5
+	VSUBPD  (DI), Z5, Z5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z4
-	VFMADD231PD 6656(AX), Z2, Z4
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z3, Z5
-	VSUBPD      6528(AX), Z4, Z6
-	VMOVUPD     Z2, Z7
-	VFMADD231PD 6784(AX), Z6, Z7
-	VFMADD231PD 6912(AX), Z6, Z7
-	VSUBPD      6528(AX), Z5, Z8
-	VMOVUPD     Z3, Z9
-	VFMADD231PD 6784(AX), Z8, Z9
-	VFMADD231PD 6912(AX), Z8, Z9
+	VMOVUPD     6528(AX), Z6
+	VFMADD231PD 6656(AX), Z2, Z6
+	VMOVUPD     6528(AX), Z7
+	VFMADD231PD 6656(AX), Z3, Z7
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z4, Z8
+	VMOVUPD     6528(AX), Z9
+	VFMADD231PD 6656(AX), Z5, Z9
+	VSUBPD      6528(AX), Z6, Z10
+	VMOVUPD     Z2, Z11
+	VFMADD231PD 6784(AX), Z10, Z11
+	VFMADD231PD 6912(AX), Z10, Z11
+	VSUBPD      6528(AX), Z7, Z12
+	VMOVUPD     Z3, Z13
+	VFMADD231PD 6784(AX), Z12, Z13
+	VFMADD231PD 6912(AX), Z12, Z13
+	VSUBPD      6528(AX), Z8, Z14
+	VMOVUPD     Z4, Z15
+	VFMADD231PD 6784(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
+	VSUBPD      6528(AX), Z9, Z16
+	VMOVUPD     Z5, Z17
+	VFMADD231PD 6784(AX), Z16, Z17
+	VFMADD231PD 6912(AX), Z16, Z17
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z6
-	VMOVUPD     7040(AX), Z8
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z9, Z8
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z9, Z8
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z9, Z8
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z9, Z8
-	VFMADD213PD 7680(AX), Z7, Z6
-	VFMADD213PD 7680(AX), Z9, Z8
-	VFMADD213PD 7808(AX), Z7, Z6
-	VFMADD213PD 7808(AX), Z9, Z8
-	VFMADD213PD 7936(AX), Z7, Z6
-	VFMADD213PD 7936(AX), Z9, Z8
-	VFMADD213PD 8064(AX), Z7, Z6
-	VFMADD213PD 8064(AX), Z9, Z8
-	VFMADD213PD 8192(AX), Z7, Z6
-	VFMADD213PD 8192(AX), Z9, Z8
-	VFMADD213PD 8320(AX), Z7, Z6
-	VFMADD213PD 8320(AX), Z9, Z8
-	VMULPD      Z7, Z7, Z10
-	VFMADD213PD Z7, Z10, Z6
-	VADDPD      2432(AX), Z6, Z6
-	VMULPD      Z9, Z9, Z7
-	VFMADD213PD Z9, Z7, Z8
-	VADDPD      2432(AX), Z8, Z8
+	VMOVUPD     7040(AX), Z10
+	VMOVUPD     7040(AX), Z12
+	VMOVUPD     7040(AX), Z14
+	VMOVUPD     7040(AX), Z16
+	VFMADD213PD 7168(AX), Z11, Z10
+	VFMADD213PD 7168(AX), Z13, Z12
+	VFMADD213PD 7168(AX), Z15, Z14
+	VFMADD213PD 7168(AX), Z17, Z16
+	VFMADD213PD 7296(AX), Z11, Z10
+	VFMADD213PD 7296(AX), Z13, Z12
+	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z17, Z16
+	VFMADD213PD 7424(AX), Z11, Z10
+	VFMADD213PD 7424(AX), Z13, Z12
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z17, Z16
+	VFMADD213PD 7552(AX), Z11, Z10
+	VFMADD213PD 7552(AX), Z13, Z12
+	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z17, Z16
+	VFMADD213PD 7680(AX), Z11, Z10
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z17, Z16
+	VFMADD213PD 7808(AX), Z11, Z10
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z17, Z16
+	VFMADD213PD 7936(AX), Z11, Z10
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z17, Z16
+	VFMADD213PD 8064(AX), Z11, Z10
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z17, Z16
+	VFMADD213PD 8192(AX), Z11, Z10
+	VFMADD213PD 8192(AX), Z13, Z12
+	VFMADD213PD 8192(AX), Z15, Z14
+	VFMADD213PD 8192(AX), Z17, Z16
+	VFMADD213PD 8320(AX), Z11, Z10
+	VFMADD213PD 8320(AX), Z13, Z12
+	VFMADD213PD 8320(AX), Z15, Z14
+	VFMADD213PD 8320(AX), Z17, Z16
+	VMULPD      Z11, Z11, Z18
+	VFMADD213PD Z11, Z18, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z13, Z13, Z11
+	VFMADD213PD Z13, Z11, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z15, Z15, Z11
+	VFMADD213PD Z15, Z11, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z17, Z17, Z11
+	VFMADD213PD Z17, Z11, Z16
+	VADDPD      2432(AX), Z16, Z16
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    2432(AX), Z4, Z4
-	VMULPD    Z4, Z6, Z6
+	VPSLLQ    $0x34, Z6, Z6
+	VPADDQ    2432(AX), Z6, Z6
+	VMULPD    Z6, Z10, Z10
 	VCMPPD    $0x15, 8448(AX), Z2, K2
-	VMOVAPD.Z Z6, K2, Z2
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z8, Z8
+	VMOVAPD.Z Z10, K2, Z2
+	VPSLLQ    $0x34, Z7, Z7
+	VPADDQ    2432(AX), Z7, Z7
+	VMULPD    Z7, Z12, Z12
 	VCMPPD    $0x15, 8448(AX), Z3, K2
-	VMOVAPD.Z Z8, K2, Z3
-	VADDPD    Z2, Z3, Z3
-	VADDPD    Z3, Z1, Z1
-	ADDQ      $0x00000080, R8
-	SUBQ      $0x00000010, R12
+	VMOVAPD.Z Z12, K2, Z3
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z14, Z14
+	VCMPPD    $0x15, 8448(AX), Z4, K2
+	VMOVAPD.Z Z14, K2, Z4
+	VPSLLQ    $0x34, Z9, Z9
+	VPADDQ    2432(AX), Z9, Z9
+	VMULPD    Z9, Z16, Z16
+	VCMPPD    $0x15, 8448(AX), Z5, K2
+	VMOVAPD.Z Z16, K2, Z5
+	VADDPD    Z3, Z2, Z2
+	VADDPD    Z5, Z4, Z4
+	VADDPD    Z4, Z2, Z2
+	VADDPD    Z2, Z1, Z1
+	ADDQ      $0x00000100, R8
+	SUBQ      $0x00000020, R12
 	JMP       ogexp_loop
 
 ogexp_one:

@@ -37,6 +37,11 @@ const groupBytes = 2048
 // the exp's 2^-22.4 within CONTRACT.md's 2^-20 for LogSumExp.
 const f32SumBytes = 160
 
+// groupExpUnroll is the number of vectors of each row an iteration of the
+// group exp pass takes: their e are added pairwise in F before the sum,
+// so that a float32 row widens one vector of four.
+const groupExpUnroll = 4
+
 // groupRows returns the rows of a group: the lanes of a float64 vector,
 // one for each row's result.
 func (r *row) groupRows() int { return r.isa.VB / 8 }
@@ -279,57 +284,60 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
 	}
 	c := r.groupExpVecs()
-	// step takes u vectors of each slot's row: a pair's e are added in F
-	// first (one rounding, as the one-row path), then (float32) widened
-	// and summed in float64.
+	// step takes u vectors of each slot's row (u a power of 2): their e
+	// are added in F first, pairwise (float32: at most two roundings
+	// beside the one-row path's one), then (float32 rows over
+	// f32SumBytes) widened and summed in float64.
 	step := func(u int, load func(i, j int, x VecVirtual)) {
-		type val struct {
-			i int
-			x VecVirtual
-		}
+		type val struct{ i, j int }
 		var all []val
 		for i := 0; i < k; i++ {
 			for j := 0; j < u; j++ {
-				all = append(all, val{i, nil})
+				all = append(all, val{i, j})
 			}
 		}
+		xs := make([]VecVirtual, len(all))
 		for c0 := 0; c0 < len(all); c0 += c {
-			chunk := all[c0:min(c0+c, len(all))]
-			xs := make([]VecVirtual, len(chunk))
+			chunk := xs[c0:min(c0+c, len(all))]
 			for q := range chunk {
-				xs[q] = isa.Vec()
-				load(chunk[q].i, (c0+q)%u, xs[q])
-				d.SUB(ms[chunk[q].i], xs[q], xs[q])
-				chunk[q].x = xs[q]
+				v := all[c0+q]
+				chunk[q] = isa.Vec()
+				load(v.i, v.j, chunk[q])
+				d.SUB(ms[v.i], chunk[q], chunk[q])
 			}
 			if d.Size == 4 {
-				ExpSumF32Core(p, xs, lo)
+				ExpSumF32Core(p, chunk, lo)
 			} else {
-				ExpSoftmaxF64Core(p, xs)
+				ExpSoftmaxF64Core(p, chunk)
 			}
-			for q, v := range chunk {
-				if (c0+q)%u != u-1 {
-					continue // the pair's first: added with its second
+			for q := range chunk {
+				v := all[c0+q]
+				if v.j != u-1 {
+					continue // added with the slot's last
 				}
-				i, x := v.i, v.x
-				if u == 2 {
-					prev := all[c0+q-1].x
-					d.ADD(prev, x, x)
+				vs := xs[c0+q-(u-1) : c0+q+1]
+				for len(vs) > 1 {
+					for h := 0; h < len(vs)/2; h++ {
+						d.ADD(vs[2*h+1], vs[2*h], vs[2*h])
+						vs[h] = vs[2*h]
+					}
+					vs = vs[:len(vs)/2]
 				}
+				x := vs[0]
 				switch {
 				case f32sum:
-					VADDPS(x, sums[i], sums[i])
+					VADDPS(x, sums[v.i], sums[v.i])
 					continue
 				case d.Size == 4:
 					l, h := Widen2(x)
 					VADDPD(h, l, l)
 					x = l
 				}
-				VADDPD(x, sums[i], sums[i])
+				VADDPD(x, sums[v.i], sums[v.i])
 			}
 		}
 	}
-	Loop(pre+"gexp", n, r.lanes, 2, func(u int) {
+	Loop(pre+"gexp", n, r.lanes, groupExpUnroll, func(u int) {
 		step(u, func(i, j int, x VecVirtual) { d.MOVU(s.at(i, r.vb*j), x) })
 		r.advanceSlots(s, k, u)
 	}, func() {
