@@ -39,6 +39,748 @@ pfnext:
 	MOVQ BX, R9
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R10
+
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ BX, $0x00000000
+	JBE  r1skip
+	CMPQ BX, $0x00000008
+	JAE  r1skip
+
+r1groups:
+	CMPQ DX, $0x04
+	JL   r1grest
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	LEAQ       (CX)(R10*1), R8
+	VMASKMOVPS (DI), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+	VMASKMOVPS (DI)(R9*1), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMASKMOVPS (DI)(R9*2), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMASKMOVPS (R8), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y6
+	VMAXPS     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y7
+	VMAXPS     Y5, Y7, Y7
+	VUNPCKLPD  Y7, Y6, Y5
+	VUNPCKHPD  Y7, Y6, Y6
+	VMAXPS     Y5, Y6, Y6
+	VPERMILPS  $0xb1, Y6, Y5
+	VMAXPS     Y5, Y6, Y6
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y6, Y5
+	VPCMPEQD pool<>+128(SB), Y5, Y5
+	VPTEST   Y5, Y5
+	JNE      r1gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y1, Y1
+	VMOVDQU pool<>+384(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y2, Y2
+	VMOVDQU pool<>+512(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y3, Y3
+	VMOVDQU pool<>+640(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y4, Y4
+
+	// Register budget resident1: 4 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 9 of 16.
+	VMOVUPS pool<>+768(SB), Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y1, Y5, Y1
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y1, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y1, Y9
+	VFMADD213PS pool<>+1536(SB), Y1, Y9
+	VFMADD213PS pool<>+1664(SB), Y1, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y2, Y5, Y2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y2, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y2, Y9
+	VFMADD213PS pool<>+1536(SB), Y2, Y9
+	VFMADD213PS pool<>+1664(SB), Y2, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y7
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y6, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         r1groups
+
+r1gbail:
+	MOVQ $0x00000004, R8
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+r1gsolo:
+	TESTQ R8, R8
+	JE    r1groups
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	VMASKMOVPS (DI), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPS     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VMAXPS     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPS     Y2, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y2
+	VMAXPS     Y2, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      r1gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y3, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+
+	// Register budget resident1: 4 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 9 of 16.
+	VMOVUPS pool<>+768(SB), Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y1, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y5
+	VFMADD213PS pool<>+1408(SB), Y1, Y5
+	VFMADD213PS pool<>+1536(SB), Y1, Y5
+	VFMADD213PS pool<>+1664(SB), Y1, Y5
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y4, Y4
+	VMULPS      Y4, Y5, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VADDPS     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y4, Y2
+	VUNPCKHPD  Y1, Y4, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y3, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVSS      X1, (AX)
+
+r1gsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  r1gsolo
+
+r1gsnan:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    r1gsnext
+
+r1skip:
+	// Rows of 2 vectors, the last a tail: resident.
+	CMPQ BX, $0x00000008
+	JBE  r2skip
+	CMPQ BX, $0x00000010
+	JAE  r2skip
+
+r2groups:
+	CMPQ DX, $0x04
+	JL   r2grest
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	LEAQ       (CX)(R10*1), R8
+	VMOVUPS    (DI), Y1
+	VMASKMOVPS 32(DI), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMAXPS     Y2, Y1, Y3
+	VMOVUPS    (DI)(R9*1), Y4
+	VMASKMOVPS 32(DI)(R9*1), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMAXPS     Y5, Y4, Y6
+	VMOVUPS    (DI)(R9*2), Y7
+	VMASKMOVPS 32(DI)(R9*2), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VMAXPS     Y8, Y7, Y9
+	VMOVUPS    (R8), Y10
+	VMASKMOVPS 32(R8), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VMAXPS     Y11, Y10, Y12
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y9, Y3, Y13
+	VPERM2F128 $0x31, Y9, Y3, Y3
+	VMAXPS     Y13, Y3, Y3
+	VPERM2F128 $0x20, Y12, Y6, Y9
+	VPERM2F128 $0x31, Y12, Y6, Y6
+	VMAXPS     Y9, Y6, Y6
+	VUNPCKLPD  Y6, Y3, Y9
+	VUNPCKHPD  Y6, Y3, Y3
+	VMAXPS     Y9, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y6
+	VMAXPS     Y6, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y6
+	VPCMPEQD pool<>+128(SB), Y6, Y6
+	VPTEST   Y6, Y6
+	JNE      r2gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y1, Y1
+	VSUBPS  Y6, Y2, Y2
+	VMOVDQU pool<>+384(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y4, Y4
+	VSUBPS  Y6, Y5, Y5
+	VMOVDQU pool<>+512(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y7, Y7
+	VSUBPS  Y6, Y8, Y8
+	VMOVDQU pool<>+640(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y10, Y10
+	VSUBPS  Y6, Y11, Y11
+
+	// Register budget resident2: 8 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 13 of 16.
+	VMOVUPS pool<>+768(SB), Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y1, Y6, Y1
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y1, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y1, Y13
+	VFMADD213PS pool<>+1536(SB), Y1, Y13
+	VFMADD213PS pool<>+1664(SB), Y1, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y2, Y6, Y2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y2, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y2, Y13
+	VFMADD213PS pool<>+1536(SB), Y2, Y13
+	VFMADD213PS pool<>+1664(SB), Y2, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y4, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y4, Y13
+	VFMADD213PS pool<>+1536(SB), Y4, Y13
+	VFMADD213PS pool<>+1664(SB), Y4, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y6, Y5
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y5, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y5, Y13
+	VFMADD213PS pool<>+1536(SB), Y5, Y13
+	VFMADD213PS pool<>+1664(SB), Y5, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y10, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y10, Y13
+	VFMADD213PS pool<>+1536(SB), Y10, Y13
+	VFMADD213PS pool<>+1664(SB), Y10, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y6, Y11
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y11, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y11, Y12
+	VFMADD213PS pool<>+1536(SB), Y11, Y12
+	VFMADD213PS pool<>+1664(SB), Y11, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y9
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y9, Y9
+	VMULPS      Y9, Y12, Y11
+	VADDPS      Y2, Y1, Y1
+	VADDPS      Y5, Y4, Y4
+	VADDPS      Y8, Y7, Y7
+	VADDPS      Y11, Y10, Y10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y7, Y1, Y2
+	VPERM2F128 $0x31, Y7, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y10, Y4, Y2
+	VPERM2F128 $0x31, Y10, Y4, Y4
+	VADDPS     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y1, Y2
+	VUNPCKHPD  Y4, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y3, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         r2groups
+
+r2gbail:
+	MOVQ $0x00000004, R8
+	JMP  r2gsolo
+
+r2grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+r2gsolo:
+	TESTQ R8, R8
+	JE    r2groups
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	VMOVUPS    (DI), Y1
+	VMASKMOVPS 32(DI), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMAXPS     Y2, Y1, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y5
+	VMAXPS     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VMAXPS     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y5, Y4
+	VUNPCKHPD  Y3, Y5, Y3
+	VMAXPS     Y4, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y4
+	VMAXPS     Y4, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y4
+	VPCMPEQD pool<>+128(SB), Y4, Y4
+	VPTEST   Y4, Y4
+	JNE      r2gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y4
+	VPERMPS Y3, Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VSUBPS  Y4, Y2, Y2
+
+	// Register budget resident2: 8 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 13 of 16.
+	VMOVUPS pool<>+768(SB), Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y1, Y4, Y1
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y1, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y1, Y7
+	VFMADD213PS pool<>+1536(SB), Y1, Y7
+	VFMADD213PS pool<>+1664(SB), Y1, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y2, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y2, Y6
+	VFMADD213PS pool<>+1536(SB), Y2, Y6
+	VFMADD213PS pool<>+1664(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VADDPS      Y2, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VADDPS     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y4, Y2
+	VUNPCKHPD  Y1, Y4, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y3, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVSS      X1, (AX)
+
+r2gsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  r2gsolo
+
+r2gsnan:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    r2gsnext
+
+r2skip:
 	CMPQ BX, $0x00000028
 	JA   w
 
@@ -6200,6 +6942,375 @@ pfnext:
 	SHLQ $0x03, R9
 	LEAQ (R9)(R9*2), R10
 
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ BX, $0x00000000
+	JBE  r1skip
+	CMPQ BX, $0x00000004
+	JAE  r1skip
+
+r1groups:
+	CMPQ DX, $0x04
+	JL   r1grest
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	LEAQ       (CX)(R10*1), R8
+	VMASKMOVPD (DI), Y0, Y1
+	VMOVUPD    pool<>+6272(SB), Y2
+	VBLENDVPD  Y0, Y1, Y2, Y1
+	VMASKMOVPD (DI)(R9*1), Y0, Y2
+	VMOVUPD    pool<>+6272(SB), Y3
+	VBLENDVPD  Y0, Y2, Y3, Y2
+	VMASKMOVPD (DI)(R9*2), Y0, Y3
+	VMOVUPD    pool<>+6272(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMASKMOVPD (R8), Y0, Y4
+	VMOVUPD    pool<>+6272(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y6
+	VMAXPD     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y7
+	VMAXPD     Y5, Y7, Y7
+	VUNPCKLPD  Y7, Y6, Y5
+	VUNPCKHPD  Y7, Y6, Y6
+	VMAXPD     Y5, Y6, Y6
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6400(SB), Y6, Y5
+	VPCMPEQQ pool<>+6400(SB), Y5, Y5
+	VPTEST   Y5, Y5
+	JNE      r1gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VPERMPD $0x00, Y6, Y5
+	VSUBPD  Y5, Y1, Y1
+	VPERMPD $0x55, Y6, Y5
+	VSUBPD  Y5, Y2, Y2
+	VPERMPD $0xaa, Y6, Y5
+	VSUBPD  Y5, Y3, Y3
+	VPERMPD $0xff, Y6, Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Register budget resident1: 4 values + 4 exp temporaries + 1 row-tail mask, 9 of 16.
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y1, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y7
+	VMOVUPD     Y1, Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VFMADD231PD pool<>+6912(SB), Y7, Y8
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD213PD pool<>+7168(SB), Y8, Y7
+	VFMADD213PD pool<>+7296(SB), Y8, Y7
+	VFMADD213PD pool<>+7424(SB), Y8, Y7
+	VFMADD213PD pool<>+7552(SB), Y8, Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y7, Y7
+	VCMPPD $0x15, pool<>+8448(SB), Y1, Y1
+	VANDPD Y1, Y7, Y1
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y2, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y7
+	VMOVUPD     Y2, Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VFMADD231PD pool<>+6912(SB), Y7, Y8
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD213PD pool<>+7168(SB), Y8, Y7
+	VFMADD213PD pool<>+7296(SB), Y8, Y7
+	VFMADD213PD pool<>+7424(SB), Y8, Y7
+	VFMADD213PD pool<>+7552(SB), Y8, Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y7, Y7
+	VCMPPD $0x15, pool<>+8448(SB), Y2, Y2
+	VANDPD Y2, Y7, Y2
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y3, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y7
+	VMOVUPD     Y3, Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VFMADD231PD pool<>+6912(SB), Y7, Y8
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD213PD pool<>+7168(SB), Y8, Y7
+	VFMADD213PD pool<>+7296(SB), Y8, Y7
+	VFMADD213PD pool<>+7424(SB), Y8, Y7
+	VFMADD213PD pool<>+7552(SB), Y8, Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y7, Y7
+	VCMPPD $0x15, pool<>+8448(SB), Y3, Y3
+	VANDPD Y3, Y7, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
+	VSUBPD      pool<>+6528(SB), Y5, Y7
+	VMOVUPD     Y4, Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VFMADD231PD pool<>+6912(SB), Y7, Y8
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD213PD pool<>+7168(SB), Y8, Y7
+	VFMADD213PD pool<>+7296(SB), Y8, Y7
+	VFMADD213PD pool<>+7424(SB), Y8, Y7
+	VFMADD213PD pool<>+7552(SB), Y8, Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y7, Y7
+	VCMPPD $0x15, pool<>+8448(SB), Y4, Y4
+	VANDPD Y4, Y7, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+8576(SB), Y5
+	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+8960(SB), Y2, Y5
+	VFMADD213PD pool<>+9088(SB), Y2, Y5
+	VFMADD213PD pool<>+2560(SB), Y2, Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVAPD     Y6, Y2
+	VADDPD      Y2, Y1, Y1
+	VMOVUPD     Y1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x04, DX
+	JMP         r1groups
+
+r1gbail:
+	MOVQ $0x00000004, R8
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+r1gsolo:
+	TESTQ R8, R8
+	JE    r1groups
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	VMASKMOVPD (DI), Y0, Y1
+	VMOVUPD    pool<>+6272(SB), Y2
+	VBLENDVPD  Y0, Y1, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VMAXPD     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPD     Y2, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6400(SB), Y3, Y2
+	VPCMPEQQ pool<>+6400(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      r1gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VPERMPD $0x00, Y3, Y2
+	VSUBPD  Y2, Y1, Y1
+
+	// Register budget resident1: 4 values + 4 exp temporaries + 1 row-tail mask, 9 of 16.
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+6528(SB), Y2
+	VFMADD231PD pool<>+6656(SB), Y1, Y2
+	VSUBPD      pool<>+6528(SB), Y2, Y4
+	VMOVUPD     Y1, Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VFMADD231PD pool<>+6912(SB), Y4, Y5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD213PD pool<>+7168(SB), Y5, Y4
+	VFMADD213PD pool<>+7296(SB), Y5, Y4
+	VFMADD213PD pool<>+7424(SB), Y5, Y4
+	VFMADD213PD pool<>+7552(SB), Y5, Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y4, Y4
+	VCMPPD $0x15, pool<>+8448(SB), Y1, Y1
+	VANDPD Y1, Y4, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VADDPD     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y4, Y2
+	VUNPCKHPD  Y1, Y4, Y1
+	VADDPD     Y2, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+8576(SB), Y6
+	VFMADD213PD pool<>+8704(SB), Y2, Y6
+	VFMADD213PD pool<>+8832(SB), Y2, Y6
+	VFMADD213PD pool<>+8960(SB), Y2, Y6
+	VFMADD213PD pool<>+9088(SB), Y2, Y6
+	VFMADD213PD pool<>+2560(SB), Y2, Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVAPD     Y3, Y2
+	VADDPD      Y2, Y1, Y1
+	VMOVSD      X1, (AX)
+
+r1gsnext:
+	LEAQ (CX)(BX*8), CX
+	ADDQ $0x00000008, AX
+	DECQ DX
+	DECQ R8
+	JMP  r1gsolo
+
+r1gsnan:
+	VMOVSD pool<>+9216(SB), X1
+	VMOVSD X1, (AX)
+	JMP    r1gsnext
+
+r1skip:
 groups:
 	CMPQ DX, $0x04
 	JL   grest
@@ -9388,6 +10499,1019 @@ pfnext:
 	MOVQ SI, R10
 	SHLQ $0x02, R10
 	LEAQ (R10)(R10*2), R11
+
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000000
+	JBE  r1skip
+	CMPQ SI, $0x00000010
+	JAE  r1skip
+
+r1groups:
+	CMPQ BX, $0x08
+	JL   r1grest
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPS (AX), Z0
+	VMOVUPS (R8), K1, Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS (R8)(R10*1), K1, Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS (R8)(R10*2), K1, Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS (R9), K1, Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS (R8)(R10*4), K1, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R9)(R10*2), K1, Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (R8)(R11*2), K1, Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS (R9)(R10*4), K1, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z9
+	VMAXPS     Z8, Z9, Z9
+	VSHUFF64X2 $0x44, Z6, Z4, Z8
+	VSHUFF64X2 $0xee, Z6, Z4, Z10
+	VMAXPS     Z8, Z10, Z10
+	VSHUFF64X2 $0x44, Z3, Z1, Z8
+	VSHUFF64X2 $0xee, Z3, Z1, Z11
+	VMAXPS     Z8, Z11, Z11
+	VSHUFF64X2 $0x44, Z7, Z5, Z8
+	VSHUFF64X2 $0xee, Z7, Z5, Z12
+	VMAXPS     Z8, Z12, Z12
+	VSHUFF64X2 $0x88, Z10, Z9, Z8
+	VSHUFF64X2 $0xdd, Z10, Z9, Z9
+	VMAXPS     Z8, Z9, Z9
+	VSHUFF64X2 $0x88, Z12, Z11, Z8
+	VSHUFF64X2 $0xdd, Z12, Z11, Z10
+	VMAXPS     Z8, Z10, Z10
+	VUNPCKLPD  Z10, Z9, Z8
+	VUNPCKHPD  Z10, Z9, Z9
+	VMAXPS     Z8, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z8
+	VMAXPS     Z8, Z9, Z9
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z9, Z8
+	VPCMPEQD 128(AX), Z8, K2
+	KORTESTW K2, K2
+	JNE      r1gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z0, Z0
+	VMOVDQU32 384(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z1, Z1
+	VMOVDQU32 512(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z2, Z2
+	VMOVDQU32 640(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z3, Z3
+	VMOVDQU32 9472(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z4, Z4
+	VMOVDQU32 9600(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z5, Z5
+	VMOVDQU32 9728(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z6, Z6
+	VMOVDQU32 9856(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z7, Z7
+
+	// Register budget resident1: 8 values + 12 exp temporaries + 3 held exp constants and clamp bound, 23 of 32.
+	VMOVUPS exp2tab16<>+0(SB), Z8
+	VMOVUPS 9984(AX), Z10
+	VMOVUPS 768(AX), Z11
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z0, Z11, Z0
+	VMAXPS Z1, Z11, Z1
+	VMAXPS Z2, Z11, Z2
+	VMAXPS Z3, Z11, Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z12
+	VFMADD231PS 1024(AX), Z0, Z12
+	VSUBPS      Z10, Z12, Z13
+	VMOVUPS     Z10, Z15
+	VFMADD231PS 1024(AX), Z1, Z15
+	VSUBPS      Z10, Z15, Z16
+	VMOVUPS     Z10, Z18
+	VFMADD231PS 1024(AX), Z2, Z18
+	VSUBPS      Z10, Z18, Z19
+	VMOVUPS     Z10, Z21
+	VFMADD231PS 1024(AX), Z3, Z21
+	VSUBPS      Z10, Z21, Z22
+	VFMADD231PS 1152(AX), Z13, Z0
+	VFMADD231PS 1152(AX), Z16, Z1
+	VFMADD231PS 1152(AX), Z19, Z2
+	VFMADD231PS 1152(AX), Z22, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z14
+	VFMADD213PS 10240(AX), Z0, Z14
+	VFMADD213PS 10368(AX), Z0, Z14
+	VMULPS      Z0, Z14, Z14
+	VMOVUPS     10112(AX), Z17
+	VFMADD213PS 10240(AX), Z1, Z17
+	VFMADD213PS 10368(AX), Z1, Z17
+	VMULPS      Z1, Z17, Z17
+	VMOVUPS     10112(AX), Z20
+	VFMADD213PS 10240(AX), Z2, Z20
+	VFMADD213PS 10368(AX), Z2, Z20
+	VMULPS      Z2, Z20, Z20
+	VMOVUPS     10112(AX), Z23
+	VFMADD213PS 10240(AX), Z3, Z23
+	VFMADD213PS 10368(AX), Z3, Z23
+	VMULPS      Z3, Z23, Z23
+	VPERMPS     Z8, Z12, Z12
+	VFMADD231PS Z14, Z12, Z12
+	VSCALEFPS   Z13, Z12, Z0
+	VPERMPS     Z8, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS   Z16, Z15, Z1
+	VPERMPS     Z8, Z18, Z18
+	VFMADD231PS Z20, Z18, Z18
+	VSCALEFPS   Z19, Z18, Z2
+	VPERMPS     Z8, Z21, Z21
+	VFMADD231PS Z23, Z21, Z21
+	VSCALEFPS   Z22, Z21, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z4, Z11, Z4
+	VMAXPS Z5, Z11, Z5
+	VMAXPS Z6, Z11, Z6
+	VMAXPS Z7, Z11, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z10, Z11
+	VFMADD231PS 1024(AX), Z4, Z11
+	VSUBPS      Z10, Z11, Z12
+	VMOVUPS     Z10, Z13
+	VFMADD231PS 1024(AX), Z5, Z13
+	VSUBPS      Z10, Z13, Z14
+	VMOVUPS     Z10, Z15
+	VFMADD231PS 1024(AX), Z6, Z15
+	VSUBPS      Z10, Z15, Z16
+	VMOVUPS     Z10, Z17
+	VFMADD231PS 1024(AX), Z7, Z17
+	VSUBPS      Z10, Z17, Z20
+	VFMADD231PS 1152(AX), Z12, Z4
+	VFMADD231PS 1152(AX), Z14, Z5
+	VFMADD231PS 1152(AX), Z16, Z6
+	VFMADD231PS 1152(AX), Z20, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z10
+	VFMADD213PS 10240(AX), Z4, Z10
+	VFMADD213PS 10368(AX), Z4, Z10
+	VMULPS      Z4, Z10, Z10
+	VMOVUPS     10112(AX), Z18
+	VFMADD213PS 10240(AX), Z5, Z18
+	VFMADD213PS 10368(AX), Z5, Z18
+	VMULPS      Z5, Z18, Z18
+	VMOVUPS     10112(AX), Z19
+	VFMADD213PS 10240(AX), Z6, Z19
+	VFMADD213PS 10368(AX), Z6, Z19
+	VMULPS      Z6, Z19, Z19
+	VMOVUPS     10112(AX), Z21
+	VFMADD213PS 10240(AX), Z7, Z21
+	VFMADD213PS 10368(AX), Z7, Z21
+	VMULPS      Z7, Z21, Z21
+	VPERMPS     Z8, Z11, Z11
+	VFMADD231PS Z10, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z4
+	VPERMPS     Z8, Z13, Z13
+	VFMADD231PS Z18, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z5
+	VPERMPS     Z8, Z15, Z15
+	VFMADD231PS Z19, Z15, Z15
+	VSCALEFPS   Z16, Z15, Z6
+	VPERMPS     Z8, Z17, Z17
+	VFMADD231PS Z21, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VADDPS     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VADDPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VADDPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VADDPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z2
+	VPADDQ   2048(AX), Z2, Z3
+	VPSLLQ   $0x34, Z3, Z3
+	VORPD    Z3, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z3
+	VPSUBQ   Z2, Z3, Z3
+	VORPD    2176(AX), Z3, Z3
+	VSUBPD   2304(AX), Z3, Z3
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z2
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z2, Z2
+	VMULPD      Z2, Z2, Z1
+	VMOVUPD     2560(AX), Z4
+	VFMADD213PD 2688(AX), Z1, Z4
+	VFMADD213PD 2816(AX), Z1, Z4
+	VFMADD213PD 2944(AX), Z1, Z4
+	VFMADD213PD 3072(AX), Z1, Z4
+	VMULPD      Z2, Z4, Z4
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z3, Z4
+	VFMADD231PD 3328(AX), Z3, Z4
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z4
+	VMOVAPD     Z4, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z9, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         r1groups
+
+r1gbail:
+	MOVQ $0x00000008, R9
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r1gsolo:
+	TESTQ R9, R9
+	JE    r1groups
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	VMOVUPS (AX), Z0
+	VMOVUPS (R8), K1, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z1
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z1
+	VMAXPS     Z1, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      r1gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z2, Z1, Z1
+	VSUBPS    Z1, Z0, Z0
+
+	// Register budget resident1: 8 values + 12 exp temporaries + 3 held exp constants and clamp bound, 23 of 32.
+	VMOVUPS exp2tab16<>+0(SB), Z1
+	VMOVUPS 9984(AX), Z3
+	VMOVUPS 768(AX), Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z4
+	VFMADD231PS 1024(AX), Z0, Z4
+	VSUBPS      Z3, Z4, Z3
+	VFMADD231PS 1152(AX), Z3, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z5
+	VFMADD213PS 10240(AX), Z0, Z5
+	VFMADD213PS 10368(AX), Z0, Z5
+	VMULPS      Z0, Z5, Z5
+	VPERMPS     Z1, Z4, Z4
+	VFMADD231PS Z5, Z4, Z4
+	VSCALEFPS   Z3, Z4, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPS     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z2, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVSS      X0, (CX)
+
+r1gsnext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	DECQ R9
+	JMP  r1gsolo
+
+r1gsnan:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    r1gsnext
+
+r1skip:
+	// Rows of 2 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000010
+	JBE  r2skip
+	CMPQ SI, $0x00000020
+	JAE  r2skip
+
+r2groups:
+	CMPQ BX, $0x08
+	JL   r2grest
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPS (R8), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS 64(R8), K1, Z1
+	VMAXPS  Z1, Z0, Z2
+	VMOVUPS (R8)(R10*1), Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS 64(R8)(R10*1), K1, Z4
+	VMAXPS  Z4, Z3, Z5
+	VMOVUPS (R8)(R10*2), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS 64(R8)(R10*2), K1, Z7
+	VMAXPS  Z7, Z6, Z8
+	VMOVUPS (R9), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS 64(R9), K1, Z10
+	VMAXPS  Z10, Z9, Z11
+	VMOVUPS (R8)(R10*4), Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS 64(R8)(R10*4), K1, Z13
+	VMAXPS  Z13, Z12, Z14
+	VMOVUPS (R9)(R10*2), Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(R9)(R10*2), K1, Z16
+	VMAXPS  Z16, Z15, Z17
+	VMOVUPS (R8)(R11*2), Z18
+	VMOVUPS (AX), Z19
+	VMOVUPS 64(R8)(R11*2), K1, Z19
+	VMAXPS  Z19, Z18, Z20
+	VMOVUPS (R9)(R10*4), Z21
+	VMOVUPS (AX), Z22
+	VMOVUPS 64(R9)(R10*4), K1, Z22
+	VMAXPS  Z22, Z21, Z23
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z8, Z2, Z24
+	VSHUFF64X2 $0xee, Z8, Z2, Z2
+	VMAXPS     Z24, Z2, Z2
+	VSHUFF64X2 $0x44, Z20, Z14, Z8
+	VSHUFF64X2 $0xee, Z20, Z14, Z14
+	VMAXPS     Z8, Z14, Z14
+	VSHUFF64X2 $0x44, Z11, Z5, Z8
+	VSHUFF64X2 $0xee, Z11, Z5, Z5
+	VMAXPS     Z8, Z5, Z5
+	VSHUFF64X2 $0x44, Z23, Z17, Z8
+	VSHUFF64X2 $0xee, Z23, Z17, Z11
+	VMAXPS     Z8, Z11, Z11
+	VSHUFF64X2 $0x88, Z14, Z2, Z8
+	VSHUFF64X2 $0xdd, Z14, Z2, Z2
+	VMAXPS     Z8, Z2, Z2
+	VSHUFF64X2 $0x88, Z11, Z5, Z8
+	VSHUFF64X2 $0xdd, Z11, Z5, Z5
+	VMAXPS     Z8, Z5, Z5
+	VUNPCKLPD  Z5, Z2, Z8
+	VUNPCKHPD  Z5, Z2, Z2
+	VMAXPS     Z8, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z5
+	VMAXPS     Z5, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z5
+	VPCMPEQD 128(AX), Z5, K2
+	KORTESTW K2, K2
+	JNE      r2gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z0, Z0
+	VSUBPS    Z5, Z1, Z1
+	VMOVDQU32 384(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z3, Z3
+	VSUBPS    Z5, Z4, Z4
+	VMOVDQU32 512(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z6, Z6
+	VSUBPS    Z5, Z7, Z7
+	VMOVDQU32 640(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z9, Z9
+	VSUBPS    Z5, Z10, Z10
+	VMOVDQU32 9472(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z12, Z12
+	VSUBPS    Z5, Z13, Z13
+	VMOVDQU32 9600(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z15, Z15
+	VSUBPS    Z5, Z16, Z16
+	VMOVDQU32 9728(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z18, Z18
+	VSUBPS    Z5, Z19, Z19
+	VMOVDQU32 9856(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z21, Z21
+	VSUBPS    Z5, Z22, Z22
+
+	// Register budget resident2: 16 values + 12 exp temporaries + 3 held exp constants and clamp bound, 31 of 32.
+	VMOVUPS exp2tab16<>+0(SB), Z5
+	VMOVUPS 9984(AX), Z8
+	VMOVUPS 768(AX), Z11
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z0, Z11, Z0
+	VMAXPS Z1, Z11, Z1
+	VMAXPS Z3, Z11, Z3
+	VMAXPS Z4, Z11, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z8, Z14
+	VFMADD231PS 1024(AX), Z0, Z14
+	VSUBPS      Z8, Z14, Z17
+	VMOVUPS     Z8, Z23
+	VFMADD231PS 1024(AX), Z1, Z23
+	VSUBPS      Z8, Z23, Z24
+	VMOVUPS     Z8, Z26
+	VFMADD231PS 1024(AX), Z3, Z26
+	VSUBPS      Z8, Z26, Z27
+	VMOVUPS     Z8, Z29
+	VFMADD231PS 1024(AX), Z4, Z29
+	VSUBPS      Z8, Z29, Z30
+	VFMADD231PS 1152(AX), Z17, Z0
+	VFMADD231PS 1152(AX), Z24, Z1
+	VFMADD231PS 1152(AX), Z27, Z3
+	VFMADD231PS 1152(AX), Z30, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z20
+	VFMADD213PS 10240(AX), Z0, Z20
+	VFMADD213PS 10368(AX), Z0, Z20
+	VMULPS      Z0, Z20, Z20
+	VMOVUPS     10112(AX), Z25
+	VFMADD213PS 10240(AX), Z1, Z25
+	VFMADD213PS 10368(AX), Z1, Z25
+	VMULPS      Z1, Z25, Z25
+	VMOVUPS     10112(AX), Z28
+	VFMADD213PS 10240(AX), Z3, Z28
+	VFMADD213PS 10368(AX), Z3, Z28
+	VMULPS      Z3, Z28, Z28
+	VMOVUPS     10112(AX), Z31
+	VFMADD213PS 10240(AX), Z4, Z31
+	VFMADD213PS 10368(AX), Z4, Z31
+	VMULPS      Z4, Z31, Z31
+	VPERMPS     Z5, Z14, Z14
+	VFMADD231PS Z20, Z14, Z14
+	VSCALEFPS   Z17, Z14, Z0
+	VPERMPS     Z5, Z23, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z1
+	VPERMPS     Z5, Z26, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z3
+	VPERMPS     Z5, Z29, Z29
+	VFMADD231PS Z31, Z29, Z29
+	VSCALEFPS   Z30, Z29, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z11, Z6
+	VMAXPS Z7, Z11, Z7
+	VMAXPS Z9, Z11, Z9
+	VMAXPS Z10, Z11, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z8, Z14
+	VFMADD231PS 1024(AX), Z6, Z14
+	VSUBPS      Z8, Z14, Z17
+	VMOVUPS     Z8, Z23
+	VFMADD231PS 1024(AX), Z7, Z23
+	VSUBPS      Z8, Z23, Z24
+	VMOVUPS     Z8, Z26
+	VFMADD231PS 1024(AX), Z9, Z26
+	VSUBPS      Z8, Z26, Z27
+	VMOVUPS     Z8, Z29
+	VFMADD231PS 1024(AX), Z10, Z29
+	VSUBPS      Z8, Z29, Z30
+	VFMADD231PS 1152(AX), Z17, Z6
+	VFMADD231PS 1152(AX), Z24, Z7
+	VFMADD231PS 1152(AX), Z27, Z9
+	VFMADD231PS 1152(AX), Z30, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z20
+	VFMADD213PS 10240(AX), Z6, Z20
+	VFMADD213PS 10368(AX), Z6, Z20
+	VMULPS      Z6, Z20, Z20
+	VMOVUPS     10112(AX), Z25
+	VFMADD213PS 10240(AX), Z7, Z25
+	VFMADD213PS 10368(AX), Z7, Z25
+	VMULPS      Z7, Z25, Z25
+	VMOVUPS     10112(AX), Z28
+	VFMADD213PS 10240(AX), Z9, Z28
+	VFMADD213PS 10368(AX), Z9, Z28
+	VMULPS      Z9, Z28, Z28
+	VMOVUPS     10112(AX), Z31
+	VFMADD213PS 10240(AX), Z10, Z31
+	VFMADD213PS 10368(AX), Z10, Z31
+	VMULPS      Z10, Z31, Z31
+	VPERMPS     Z5, Z14, Z14
+	VFMADD231PS Z20, Z14, Z14
+	VSCALEFPS   Z17, Z14, Z6
+	VPERMPS     Z5, Z23, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z7
+	VPERMPS     Z5, Z26, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z9
+	VPERMPS     Z5, Z29, Z29
+	VFMADD231PS Z31, Z29, Z29
+	VSCALEFPS   Z30, Z29, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z11, Z12
+	VMAXPS Z13, Z11, Z13
+	VMAXPS Z15, Z11, Z15
+	VMAXPS Z16, Z11, Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z8, Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      Z8, Z14, Z17
+	VMOVUPS     Z8, Z23
+	VFMADD231PS 1024(AX), Z13, Z23
+	VSUBPS      Z8, Z23, Z24
+	VMOVUPS     Z8, Z26
+	VFMADD231PS 1024(AX), Z15, Z26
+	VSUBPS      Z8, Z26, Z27
+	VMOVUPS     Z8, Z29
+	VFMADD231PS 1024(AX), Z16, Z29
+	VSUBPS      Z8, Z29, Z30
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z24, Z13
+	VFMADD231PS 1152(AX), Z27, Z15
+	VFMADD231PS 1152(AX), Z30, Z16
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z20
+	VFMADD213PS 10240(AX), Z12, Z20
+	VFMADD213PS 10368(AX), Z12, Z20
+	VMULPS      Z12, Z20, Z20
+	VMOVUPS     10112(AX), Z25
+	VFMADD213PS 10240(AX), Z13, Z25
+	VFMADD213PS 10368(AX), Z13, Z25
+	VMULPS      Z13, Z25, Z25
+	VMOVUPS     10112(AX), Z28
+	VFMADD213PS 10240(AX), Z15, Z28
+	VFMADD213PS 10368(AX), Z15, Z28
+	VMULPS      Z15, Z28, Z28
+	VMOVUPS     10112(AX), Z31
+	VFMADD213PS 10240(AX), Z16, Z31
+	VFMADD213PS 10368(AX), Z16, Z31
+	VMULPS      Z16, Z31, Z31
+	VPERMPS     Z5, Z14, Z14
+	VFMADD231PS Z20, Z14, Z14
+	VSCALEFPS   Z17, Z14, Z12
+	VPERMPS     Z5, Z23, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z13
+	VPERMPS     Z5, Z26, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z15
+	VPERMPS     Z5, Z29, Z29
+	VFMADD231PS Z31, Z29, Z29
+	VSCALEFPS   Z30, Z29, Z16
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z18, Z11, Z18
+	VMAXPS Z19, Z11, Z19
+	VMAXPS Z21, Z11, Z21
+	VMAXPS Z22, Z11, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z8, Z11
+	VFMADD231PS 1024(AX), Z18, Z11
+	VSUBPS      Z8, Z11, Z14
+	VMOVUPS     Z8, Z17
+	VFMADD231PS 1024(AX), Z19, Z17
+	VSUBPS      Z8, Z17, Z20
+	VMOVUPS     Z8, Z23
+	VFMADD231PS 1024(AX), Z21, Z23
+	VSUBPS      Z8, Z23, Z24
+	VMOVUPS     Z8, Z25
+	VFMADD231PS 1024(AX), Z22, Z25
+	VSUBPS      Z8, Z25, Z28
+	VFMADD231PS 1152(AX), Z14, Z18
+	VFMADD231PS 1152(AX), Z20, Z19
+	VFMADD231PS 1152(AX), Z24, Z21
+	VFMADD231PS 1152(AX), Z28, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z18, Z8
+	VFMADD213PS 10368(AX), Z18, Z8
+	VMULPS      Z18, Z8, Z8
+	VMOVUPS     10112(AX), Z26
+	VFMADD213PS 10240(AX), Z19, Z26
+	VFMADD213PS 10368(AX), Z19, Z26
+	VMULPS      Z19, Z26, Z26
+	VMOVUPS     10112(AX), Z27
+	VFMADD213PS 10240(AX), Z21, Z27
+	VFMADD213PS 10368(AX), Z21, Z27
+	VMULPS      Z21, Z27, Z27
+	VMOVUPS     10112(AX), Z29
+	VFMADD213PS 10240(AX), Z22, Z29
+	VFMADD213PS 10368(AX), Z22, Z29
+	VMULPS      Z22, Z29, Z29
+	VPERMPS     Z5, Z11, Z11
+	VFMADD231PS Z8, Z11, Z11
+	VSCALEFPS   Z14, Z11, Z18
+	VPERMPS     Z5, Z17, Z17
+	VFMADD231PS Z26, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z19
+	VPERMPS     Z5, Z23, Z23
+	VFMADD231PS Z27, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z21
+	VPERMPS     Z5, Z25, Z25
+	VFMADD231PS Z29, Z25, Z25
+	VSCALEFPS   Z28, Z25, Z22
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z4, Z3, Z3
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z19, Z18, Z18
+	VADDPS      Z22, Z21, Z21
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z6, Z0, Z1
+	VSHUFF64X2 $0xee, Z6, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x44, Z18, Z12, Z1
+	VSHUFF64X2 $0xee, Z18, Z12, Z4
+	VADDPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z9, Z3, Z1
+	VSHUFF64X2 $0xee, Z9, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z21, Z15, Z1
+	VSHUFF64X2 $0xee, Z21, Z15, Z5
+	VADDPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z4, Z0, Z1
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z3, Z1
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z0, Z1
+	VUNPCKHPD  Z3, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z2, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         r2groups
+
+r2gbail:
+	MOVQ $0x00000008, R9
+	JMP  r2gsolo
+
+r2grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r2gsolo:
+	TESTQ R9, R9
+	JE    r2groups
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	VMOVUPS (R8), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS 64(R8), K1, Z1
+	VMAXPS  Z1, Z0, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMAXPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMAXPS     Z3, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      r2gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z3
+	VPERMPS   Z2, Z3, Z3
+	VSUBPS    Z3, Z0, Z0
+	VSUBPS    Z3, Z1, Z1
+
+	// Register budget resident2: 16 values + 12 exp temporaries + 3 held exp constants and clamp bound, 31 of 32.
+	VMOVUPS exp2tab16<>+0(SB), Z3
+	VMOVUPS 9984(AX), Z4
+	VMOVUPS 768(AX), Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z0, Z5, Z0
+	VMAXPS Z1, Z5, Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z4, Z5
+	VFMADD231PS 1024(AX), Z0, Z5
+	VSUBPS      Z4, Z5, Z6
+	VMOVUPS     Z4, Z7
+	VFMADD231PS 1024(AX), Z1, Z7
+	VSUBPS      Z4, Z7, Z8
+	VFMADD231PS 1152(AX), Z6, Z0
+	VFMADD231PS 1152(AX), Z8, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10112(AX), Z4
+	VFMADD213PS 10240(AX), Z0, Z4
+	VFMADD213PS 10368(AX), Z0, Z4
+	VMULPS      Z0, Z4, Z4
+	VMOVUPS     10112(AX), Z9
+	VFMADD213PS 10240(AX), Z1, Z9
+	VFMADD213PS 10368(AX), Z1, Z9
+	VMULPS      Z1, Z9, Z9
+	VPERMPS     Z3, Z5, Z5
+	VFMADD231PS Z4, Z5, Z5
+	VSCALEFPS   Z6, Z5, Z0
+	VPERMPS     Z3, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z1
+	VADDPS      Z1, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPS     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z2, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVSS      X0, (CX)
+
+r2gsnext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	DECQ R9
+	JMP  r2gsolo
+
+r2gsnan:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    r2gsnext
+
+r2skip:
 	CMPQ SI, $0x00000028
 	JA   w
 
@@ -16702,6 +18826,1369 @@ pfnext:
 	SHLQ $0x03, R10
 	LEAQ (R10)(R10*2), R11
 
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000000
+	JBE  r1skip
+	CMPQ SI, $0x00000008
+	JAE  r1skip
+
+r1groups:
+	CMPQ BX, $0x08
+	JL   r1grest
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD (R8), K1, Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD (R8)(R10*1), K1, Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD (R8)(R10*2), K1, Z2
+	VMOVUPD 6272(AX), Z3
+	VMOVUPD (R9), K1, Z3
+	VMOVUPD 6272(AX), Z4
+	VMOVUPD (R8)(R10*4), K1, Z4
+	VMOVUPD 6272(AX), Z5
+	VMOVUPD (R9)(R10*2), K1, Z5
+	VMOVUPD 6272(AX), Z6
+	VMOVUPD (R8)(R11*2), K1, Z6
+	VMOVUPD 6272(AX), Z7
+	VMOVUPD (R9)(R10*4), K1, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z9
+	VMAXPD     Z8, Z9, Z9
+	VSHUFF64X2 $0x44, Z6, Z4, Z8
+	VSHUFF64X2 $0xee, Z6, Z4, Z10
+	VMAXPD     Z8, Z10, Z10
+	VSHUFF64X2 $0x44, Z3, Z1, Z8
+	VSHUFF64X2 $0xee, Z3, Z1, Z11
+	VMAXPD     Z8, Z11, Z11
+	VSHUFF64X2 $0x44, Z7, Z5, Z8
+	VSHUFF64X2 $0xee, Z7, Z5, Z12
+	VMAXPD     Z8, Z12, Z12
+	VSHUFF64X2 $0x88, Z10, Z9, Z8
+	VSHUFF64X2 $0xdd, Z10, Z9, Z9
+	VMAXPD     Z8, Z9, Z9
+	VSHUFF64X2 $0x88, Z12, Z11, Z8
+	VSHUFF64X2 $0xdd, Z12, Z11, Z10
+	VMAXPD     Z8, Z10, Z10
+	VUNPCKLPD  Z10, Z9, Z8
+	VUNPCKHPD  Z10, Z9, Z9
+	VMAXPD     Z8, Z9, Z9
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z9, Z8
+	VPCMPEQQ 6400(AX), Z8, K2
+	KORTESTW K2, K2
+	JNE      r1gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 10624(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z0, Z0
+	VMOVDQU64 10752(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z1, Z1
+	VMOVDQU64 10880(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z2, Z2
+	VMOVDQU64 11008(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z3, Z3
+	VMOVDQU64 11136(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z4, Z4
+	VMOVDQU64 11264(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z5, Z5
+	VMOVDQU64 11392(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z6, Z6
+	VMOVDQU64 11520(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z7, Z7
+
+	// Register budget resident1: 8 values + 8 exp temporaries, 16 of 32.
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z0, Z8
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z1, Z10
+	VSUBPD      6528(AX), Z8, Z11
+	VMOVUPD     Z0, Z12
+	VFMADD231PD 6784(AX), Z11, Z12
+	VFMADD231PD 6912(AX), Z11, Z12
+	VSUBPD      6528(AX), Z10, Z13
+	VMOVUPD     Z1, Z14
+	VFMADD231PD 6784(AX), Z13, Z14
+	VFMADD231PD 6912(AX), Z13, Z14
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z13
+	VFMADD213PD 7168(AX), Z12, Z11
+	VFMADD213PD 7168(AX), Z14, Z13
+	VFMADD213PD 7296(AX), Z12, Z11
+	VFMADD213PD 7296(AX), Z14, Z13
+	VFMADD213PD 7424(AX), Z12, Z11
+	VFMADD213PD 7424(AX), Z14, Z13
+	VFMADD213PD 7552(AX), Z12, Z11
+	VFMADD213PD 7552(AX), Z14, Z13
+	VFMADD213PD 7680(AX), Z12, Z11
+	VFMADD213PD 7680(AX), Z14, Z13
+	VFMADD213PD 7808(AX), Z12, Z11
+	VFMADD213PD 7808(AX), Z14, Z13
+	VFMADD213PD 7936(AX), Z12, Z11
+	VFMADD213PD 7936(AX), Z14, Z13
+	VFMADD213PD 8064(AX), Z12, Z11
+	VFMADD213PD 8064(AX), Z14, Z13
+	VFMADD213PD 8192(AX), Z12, Z11
+	VFMADD213PD 8192(AX), Z14, Z13
+	VFMADD213PD 8320(AX), Z12, Z11
+	VFMADD213PD 8320(AX), Z14, Z13
+	VMULPD      Z12, Z12, Z15
+	VFMADD213PD Z12, Z15, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z14, Z14, Z12
+	VFMADD213PD Z14, Z12, Z13
+	VADDPD      2432(AX), Z13, Z13
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z0, K2
+	VMOVAPD.Z Z11, K2, Z0
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
+	VMULPD    Z10, Z13, Z13
+	VCMPPD    $0x15, 8448(AX), Z1, K2
+	VMOVAPD.Z Z13, K2, Z1
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z2, Z8
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z3, Z10
+	VSUBPD      6528(AX), Z8, Z11
+	VMOVUPD     Z2, Z12
+	VFMADD231PD 6784(AX), Z11, Z12
+	VFMADD231PD 6912(AX), Z11, Z12
+	VSUBPD      6528(AX), Z10, Z13
+	VMOVUPD     Z3, Z14
+	VFMADD231PD 6784(AX), Z13, Z14
+	VFMADD231PD 6912(AX), Z13, Z14
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z13
+	VFMADD213PD 7168(AX), Z12, Z11
+	VFMADD213PD 7168(AX), Z14, Z13
+	VFMADD213PD 7296(AX), Z12, Z11
+	VFMADD213PD 7296(AX), Z14, Z13
+	VFMADD213PD 7424(AX), Z12, Z11
+	VFMADD213PD 7424(AX), Z14, Z13
+	VFMADD213PD 7552(AX), Z12, Z11
+	VFMADD213PD 7552(AX), Z14, Z13
+	VFMADD213PD 7680(AX), Z12, Z11
+	VFMADD213PD 7680(AX), Z14, Z13
+	VFMADD213PD 7808(AX), Z12, Z11
+	VFMADD213PD 7808(AX), Z14, Z13
+	VFMADD213PD 7936(AX), Z12, Z11
+	VFMADD213PD 7936(AX), Z14, Z13
+	VFMADD213PD 8064(AX), Z12, Z11
+	VFMADD213PD 8064(AX), Z14, Z13
+	VFMADD213PD 8192(AX), Z12, Z11
+	VFMADD213PD 8192(AX), Z14, Z13
+	VFMADD213PD 8320(AX), Z12, Z11
+	VFMADD213PD 8320(AX), Z14, Z13
+	VMULPD      Z12, Z12, Z15
+	VFMADD213PD Z12, Z15, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z14, Z14, Z12
+	VFMADD213PD Z14, Z12, Z13
+	VADDPD      2432(AX), Z13, Z13
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z2, K2
+	VMOVAPD.Z Z11, K2, Z2
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
+	VMULPD    Z10, Z13, Z13
+	VCMPPD    $0x15, 8448(AX), Z3, K2
+	VMOVAPD.Z Z13, K2, Z3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z4, Z8
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z5, Z10
+	VSUBPD      6528(AX), Z8, Z11
+	VMOVUPD     Z4, Z12
+	VFMADD231PD 6784(AX), Z11, Z12
+	VFMADD231PD 6912(AX), Z11, Z12
+	VSUBPD      6528(AX), Z10, Z13
+	VMOVUPD     Z5, Z14
+	VFMADD231PD 6784(AX), Z13, Z14
+	VFMADD231PD 6912(AX), Z13, Z14
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z13
+	VFMADD213PD 7168(AX), Z12, Z11
+	VFMADD213PD 7168(AX), Z14, Z13
+	VFMADD213PD 7296(AX), Z12, Z11
+	VFMADD213PD 7296(AX), Z14, Z13
+	VFMADD213PD 7424(AX), Z12, Z11
+	VFMADD213PD 7424(AX), Z14, Z13
+	VFMADD213PD 7552(AX), Z12, Z11
+	VFMADD213PD 7552(AX), Z14, Z13
+	VFMADD213PD 7680(AX), Z12, Z11
+	VFMADD213PD 7680(AX), Z14, Z13
+	VFMADD213PD 7808(AX), Z12, Z11
+	VFMADD213PD 7808(AX), Z14, Z13
+	VFMADD213PD 7936(AX), Z12, Z11
+	VFMADD213PD 7936(AX), Z14, Z13
+	VFMADD213PD 8064(AX), Z12, Z11
+	VFMADD213PD 8064(AX), Z14, Z13
+	VFMADD213PD 8192(AX), Z12, Z11
+	VFMADD213PD 8192(AX), Z14, Z13
+	VFMADD213PD 8320(AX), Z12, Z11
+	VFMADD213PD 8320(AX), Z14, Z13
+	VMULPD      Z12, Z12, Z15
+	VFMADD213PD Z12, Z15, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z14, Z14, Z12
+	VFMADD213PD Z14, Z12, Z13
+	VADDPD      2432(AX), Z13, Z13
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z4, K2
+	VMOVAPD.Z Z11, K2, Z4
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
+	VMULPD    Z10, Z13, Z13
+	VCMPPD    $0x15, 8448(AX), Z5, K2
+	VMOVAPD.Z Z13, K2, Z5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z6, Z8
+	VMOVUPD     6528(AX), Z10
+	VFMADD231PD 6656(AX), Z7, Z10
+	VSUBPD      6528(AX), Z8, Z11
+	VMOVUPD     Z6, Z12
+	VFMADD231PD 6784(AX), Z11, Z12
+	VFMADD231PD 6912(AX), Z11, Z12
+	VSUBPD      6528(AX), Z10, Z13
+	VMOVUPD     Z7, Z14
+	VFMADD231PD 6784(AX), Z13, Z14
+	VFMADD231PD 6912(AX), Z13, Z14
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z13
+	VFMADD213PD 7168(AX), Z12, Z11
+	VFMADD213PD 7168(AX), Z14, Z13
+	VFMADD213PD 7296(AX), Z12, Z11
+	VFMADD213PD 7296(AX), Z14, Z13
+	VFMADD213PD 7424(AX), Z12, Z11
+	VFMADD213PD 7424(AX), Z14, Z13
+	VFMADD213PD 7552(AX), Z12, Z11
+	VFMADD213PD 7552(AX), Z14, Z13
+	VFMADD213PD 7680(AX), Z12, Z11
+	VFMADD213PD 7680(AX), Z14, Z13
+	VFMADD213PD 7808(AX), Z12, Z11
+	VFMADD213PD 7808(AX), Z14, Z13
+	VFMADD213PD 7936(AX), Z12, Z11
+	VFMADD213PD 7936(AX), Z14, Z13
+	VFMADD213PD 8064(AX), Z12, Z11
+	VFMADD213PD 8064(AX), Z14, Z13
+	VFMADD213PD 8192(AX), Z12, Z11
+	VFMADD213PD 8192(AX), Z14, Z13
+	VFMADD213PD 8320(AX), Z12, Z11
+	VFMADD213PD 8320(AX), Z14, Z13
+	VMULPD      Z12, Z12, Z15
+	VFMADD213PD Z12, Z15, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z14, Z14, Z12
+	VFMADD213PD Z14, Z12, Z13
+	VADDPD      2432(AX), Z13, Z13
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z6, K2
+	VMOVAPD.Z Z11, K2, Z6
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
+	VMULPD    Z10, Z13, Z13
+	VCMPPD    $0x15, 8448(AX), Z7, K2
+	VMOVAPD.Z Z13, K2, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VADDPD     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z2
+	VPADDQ   2048(AX), Z2, Z3
+	VPSLLQ   $0x34, Z3, Z3
+	VORPD    Z3, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z3
+	VPSUBQ   Z2, Z3, Z3
+	VORPD    2176(AX), Z3, Z3
+	VSUBPD   2304(AX), Z3, Z3
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z2
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z2, Z2
+	VMULPD      Z2, Z2, Z1
+	VMOVUPD     8576(AX), Z4
+	VFMADD213PD 8704(AX), Z1, Z4
+	VFMADD213PD 8832(AX), Z1, Z4
+	VFMADD213PD 8960(AX), Z1, Z4
+	VFMADD213PD 9088(AX), Z1, Z4
+	VFMADD213PD 2560(AX), Z1, Z4
+	VFMADD213PD 2688(AX), Z1, Z4
+	VFMADD213PD 2816(AX), Z1, Z4
+	VFMADD213PD 2944(AX), Z1, Z4
+	VFMADD213PD 3072(AX), Z1, Z4
+	VMULPD      Z2, Z4, Z4
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z3, Z4
+	VFMADD231PD 3328(AX), Z3, Z4
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z4
+	VMOVAPD     Z4, Z0
+	VMOVAPD     Z9, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD     Z0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x08, BX
+	JMP         r1groups
+
+r1gbail:
+	MOVQ $0x00000008, R9
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r1gsolo:
+	TESTQ R9, R9
+	JE    r1groups
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD (R8), K1, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z1
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z2, Z1
+	VPCMPEQQ 6400(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      r1gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 10624(AX), Z1
+	VPERMPD   Z2, Z1, Z1
+	VSUBPD    Z1, Z0, Z0
+
+	// Register budget resident1: 8 values + 8 exp temporaries, 16 of 32.
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z1
+	VFMADD231PD 6656(AX), Z0, Z1
+	VSUBPD      6528(AX), Z1, Z3
+	VMOVUPD     Z0, Z4
+	VFMADD231PD 6784(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z3
+	VFMADD213PD 7168(AX), Z4, Z3
+	VFMADD213PD 7296(AX), Z4, Z3
+	VFMADD213PD 7424(AX), Z4, Z3
+	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      2432(AX), Z3, Z3
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    2432(AX), Z1, Z1
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, 8448(AX), Z0, K2
+	VMOVAPD.Z Z3, K2, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPD     Z1, Z0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     8576(AX), Z5
+	VFMADD213PD 8704(AX), Z1, Z5
+	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 8960(AX), Z1, Z5
+	VFMADD213PD 9088(AX), Z1, Z5
+	VFMADD213PD 2560(AX), Z1, Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVAPD     Z2, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVSD      X0, (CX)
+
+r1gsnext:
+	LEAQ (DX)(SI*8), DX
+	ADDQ $0x00000008, CX
+	DECQ BX
+	DECQ R9
+	JMP  r1gsolo
+
+r1gsnan:
+	VMOVSD 9216(AX), X0
+	VMOVSD X0, (CX)
+	JMP    r1gsnext
+
+r1skip:
+	// Rows of 2 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000008
+	JBE  r2skip
+	CMPQ SI, $0x00000010
+	JAE  r2skip
+
+r2groups:
+	CMPQ BX, $0x08
+	JL   r2grest
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPD (R8), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 64(R8), K1, Z1
+	VMAXPD  Z1, Z0, Z2
+	VMOVUPD (R8)(R10*1), Z3
+	VMOVUPD 6272(AX), Z4
+	VMOVUPD 64(R8)(R10*1), K1, Z4
+	VMAXPD  Z4, Z3, Z5
+	VMOVUPD (R8)(R10*2), Z6
+	VMOVUPD 6272(AX), Z7
+	VMOVUPD 64(R8)(R10*2), K1, Z7
+	VMAXPD  Z7, Z6, Z8
+	VMOVUPD (R9), Z9
+	VMOVUPD 6272(AX), Z10
+	VMOVUPD 64(R9), K1, Z10
+	VMAXPD  Z10, Z9, Z11
+	VMOVUPD (R8)(R10*4), Z12
+	VMOVUPD 6272(AX), Z13
+	VMOVUPD 64(R8)(R10*4), K1, Z13
+	VMAXPD  Z13, Z12, Z14
+	VMOVUPD (R9)(R10*2), Z15
+	VMOVUPD 6272(AX), Z16
+	VMOVUPD 64(R9)(R10*2), K1, Z16
+	VMAXPD  Z16, Z15, Z17
+	VMOVUPD (R8)(R11*2), Z18
+	VMOVUPD 6272(AX), Z19
+	VMOVUPD 64(R8)(R11*2), K1, Z19
+	VMAXPD  Z19, Z18, Z20
+	VMOVUPD (R9)(R10*4), Z21
+	VMOVUPD 6272(AX), Z22
+	VMOVUPD 64(R9)(R10*4), K1, Z22
+	VMAXPD  Z22, Z21, Z23
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z8, Z2, Z24
+	VSHUFF64X2 $0xee, Z8, Z2, Z2
+	VMAXPD     Z24, Z2, Z2
+	VSHUFF64X2 $0x44, Z20, Z14, Z8
+	VSHUFF64X2 $0xee, Z20, Z14, Z14
+	VMAXPD     Z8, Z14, Z14
+	VSHUFF64X2 $0x44, Z11, Z5, Z8
+	VSHUFF64X2 $0xee, Z11, Z5, Z5
+	VMAXPD     Z8, Z5, Z5
+	VSHUFF64X2 $0x44, Z23, Z17, Z8
+	VSHUFF64X2 $0xee, Z23, Z17, Z11
+	VMAXPD     Z8, Z11, Z11
+	VSHUFF64X2 $0x88, Z14, Z2, Z8
+	VSHUFF64X2 $0xdd, Z14, Z2, Z2
+	VMAXPD     Z8, Z2, Z2
+	VSHUFF64X2 $0x88, Z11, Z5, Z8
+	VSHUFF64X2 $0xdd, Z11, Z5, Z5
+	VMAXPD     Z8, Z5, Z5
+	VUNPCKLPD  Z5, Z2, Z8
+	VUNPCKHPD  Z5, Z2, Z2
+	VMAXPD     Z8, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z2, Z5
+	VPCMPEQQ 6400(AX), Z5, K2
+	KORTESTW K2, K2
+	JNE      r2gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 10624(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z0, Z0
+	VSUBPD    Z5, Z1, Z1
+	VMOVDQU64 10752(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z3, Z3
+	VSUBPD    Z5, Z4, Z4
+	VMOVDQU64 10880(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z6, Z6
+	VSUBPD    Z5, Z7, Z7
+	VMOVDQU64 11008(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z9, Z9
+	VSUBPD    Z5, Z10, Z10
+	VMOVDQU64 11136(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z12, Z12
+	VSUBPD    Z5, Z13, Z13
+	VMOVDQU64 11264(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z15, Z15
+	VSUBPD    Z5, Z16, Z16
+	VMOVDQU64 11392(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z18, Z18
+	VSUBPD    Z5, Z19, Z19
+	VMOVDQU64 11520(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z21, Z21
+	VSUBPD    Z5, Z22, Z22
+
+	// Register budget resident2: 16 values + 8 exp temporaries, 24 of 32.
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z0, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z1, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z0, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z1, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z0, K2
+	VMOVAPD.Z Z11, K2, Z0
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z1, K2
+	VMOVAPD.Z Z17, K2, Z1
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z3, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z4, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z3, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z4, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z3, K2
+	VMOVAPD.Z Z11, K2, Z3
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z4, K2
+	VMOVAPD.Z Z17, K2, Z4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z6, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z7, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z6, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z7, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z6, K2
+	VMOVAPD.Z Z11, K2, Z6
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z7, K2
+	VMOVAPD.Z Z17, K2, Z7
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z9, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z10, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z9, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z10, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VMOVAPD.Z Z11, K2, Z9
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z10, K2
+	VMOVAPD.Z Z17, K2, Z10
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z12, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z13, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z12, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z13, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z12, K2
+	VMOVAPD.Z Z11, K2, Z12
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z13, K2
+	VMOVAPD.Z Z17, K2, Z13
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z15, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z16, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z15, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z16, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z15, K2
+	VMOVAPD.Z Z11, K2, Z15
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z16, K2
+	VMOVAPD.Z Z17, K2, Z16
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z18, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z19, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z18, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z19, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z18, K2
+	VMOVAPD.Z Z11, K2, Z18
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z19, K2
+	VMOVAPD.Z Z17, K2, Z19
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z5
+	VFMADD231PD 6656(AX), Z21, Z5
+	VMOVUPD     6528(AX), Z8
+	VFMADD231PD 6656(AX), Z22, Z8
+	VSUBPD      6528(AX), Z5, Z11
+	VMOVUPD     Z21, Z14
+	VFMADD231PD 6784(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z11, Z14
+	VSUBPD      6528(AX), Z8, Z17
+	VMOVUPD     Z22, Z20
+	VFMADD231PD 6784(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z17, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z11
+	VMOVUPD     7040(AX), Z17
+	VFMADD213PD 7168(AX), Z14, Z11
+	VFMADD213PD 7168(AX), Z20, Z17
+	VFMADD213PD 7296(AX), Z14, Z11
+	VFMADD213PD 7296(AX), Z20, Z17
+	VFMADD213PD 7424(AX), Z14, Z11
+	VFMADD213PD 7424(AX), Z20, Z17
+	VFMADD213PD 7552(AX), Z14, Z11
+	VFMADD213PD 7552(AX), Z20, Z17
+	VFMADD213PD 7680(AX), Z14, Z11
+	VFMADD213PD 7680(AX), Z20, Z17
+	VFMADD213PD 7808(AX), Z14, Z11
+	VFMADD213PD 7808(AX), Z20, Z17
+	VFMADD213PD 7936(AX), Z14, Z11
+	VFMADD213PD 7936(AX), Z20, Z17
+	VFMADD213PD 8064(AX), Z14, Z11
+	VFMADD213PD 8064(AX), Z20, Z17
+	VFMADD213PD 8192(AX), Z14, Z11
+	VFMADD213PD 8192(AX), Z20, Z17
+	VFMADD213PD 8320(AX), Z14, Z11
+	VFMADD213PD 8320(AX), Z20, Z17
+	VMULPD      Z14, Z14, Z23
+	VFMADD213PD Z14, Z23, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z14
+	VFMADD213PD Z20, Z14, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
+	VMULPD    Z5, Z11, Z11
+	VCMPPD    $0x15, 8448(AX), Z21, K2
+	VMOVAPD.Z Z11, K2, Z21
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z17, Z17
+	VCMPPD    $0x15, 8448(AX), Z22, K2
+	VMOVAPD.Z Z17, K2, Z22
+	VADDPD    Z1, Z0, Z0
+	VADDPD    Z4, Z3, Z3
+	VADDPD    Z7, Z6, Z6
+	VADDPD    Z10, Z9, Z9
+	VADDPD    Z13, Z12, Z12
+	VADDPD    Z16, Z15, Z15
+	VADDPD    Z19, Z18, Z18
+	VADDPD    Z22, Z21, Z21
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z6, Z0, Z1
+	VSHUFF64X2 $0xee, Z6, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x44, Z18, Z12, Z1
+	VSHUFF64X2 $0xee, Z18, Z12, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z9, Z3, Z1
+	VSHUFF64X2 $0xee, Z9, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z21, Z15, Z1
+	VSHUFF64X2 $0xee, Z21, Z15, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z4, Z0, Z1
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z3, Z1
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z0, Z1
+	VUNPCKHPD  Z3, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     8576(AX), Z5
+	VFMADD213PD 8704(AX), Z1, Z5
+	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 8960(AX), Z1, Z5
+	VFMADD213PD 9088(AX), Z1, Z5
+	VFMADD213PD 2560(AX), Z1, Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVAPD     Z2, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD     Z0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x08, BX
+	JMP         r2groups
+
+r2gbail:
+	MOVQ $0x00000008, R9
+	JMP  r2gsolo
+
+r2grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r2gsolo:
+	TESTQ R9, R9
+	JE    r2groups
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	VMOVUPD (R8), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 64(R8), K1, Z1
+	VMAXPD  Z1, Z0, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMAXPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMAXPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMAXPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMAXPD     Z3, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z2, Z3
+	VPCMPEQQ 6400(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      r2gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 10624(AX), Z3
+	VPERMPD   Z2, Z3, Z3
+	VSUBPD    Z3, Z0, Z0
+	VSUBPD    Z3, Z1, Z1
+
+	// Register budget resident2: 16 values + 8 exp temporaries, 24 of 32.
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     6528(AX), Z3
+	VFMADD231PD 6656(AX), Z0, Z3
+	VMOVUPD     6528(AX), Z4
+	VFMADD231PD 6656(AX), Z1, Z4
+	VSUBPD      6528(AX), Z3, Z5
+	VMOVUPD     Z0, Z6
+	VFMADD231PD 6784(AX), Z5, Z6
+	VFMADD231PD 6912(AX), Z5, Z6
+	VSUBPD      6528(AX), Z4, Z7
+	VMOVUPD     Z1, Z8
+	VFMADD231PD 6784(AX), Z7, Z8
+	VFMADD231PD 6912(AX), Z7, Z8
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     7040(AX), Z5
+	VMOVUPD     7040(AX), Z7
+	VFMADD213PD 7168(AX), Z6, Z5
+	VFMADD213PD 7168(AX), Z8, Z7
+	VFMADD213PD 7296(AX), Z6, Z5
+	VFMADD213PD 7296(AX), Z8, Z7
+	VFMADD213PD 7424(AX), Z6, Z5
+	VFMADD213PD 7424(AX), Z8, Z7
+	VFMADD213PD 7552(AX), Z6, Z5
+	VFMADD213PD 7552(AX), Z8, Z7
+	VFMADD213PD 7680(AX), Z6, Z5
+	VFMADD213PD 7680(AX), Z8, Z7
+	VFMADD213PD 7808(AX), Z6, Z5
+	VFMADD213PD 7808(AX), Z8, Z7
+	VFMADD213PD 7936(AX), Z6, Z5
+	VFMADD213PD 7936(AX), Z8, Z7
+	VFMADD213PD 8064(AX), Z6, Z5
+	VFMADD213PD 8064(AX), Z8, Z7
+	VFMADD213PD 8192(AX), Z6, Z5
+	VFMADD213PD 8192(AX), Z8, Z7
+	VFMADD213PD 8320(AX), Z6, Z5
+	VFMADD213PD 8320(AX), Z8, Z7
+	VMULPD      Z6, Z6, Z9
+	VFMADD213PD Z6, Z9, Z5
+	VADDPD      2432(AX), Z5, Z5
+	VMULPD      Z8, Z8, Z6
+	VFMADD213PD Z8, Z6, Z7
+	VADDPD      2432(AX), Z7, Z7
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    2432(AX), Z3, Z3
+	VMULPD    Z3, Z5, Z5
+	VCMPPD    $0x15, 8448(AX), Z0, K2
+	VMOVAPD.Z Z5, K2, Z0
+	VPSLLQ    $0x34, Z4, Z4
+	VPADDQ    2432(AX), Z4, Z4
+	VMULPD    Z4, Z7, Z7
+	VCMPPD    $0x15, 8448(AX), Z1, K2
+	VMOVAPD.Z Z7, K2, Z1
+	VADDPD    Z1, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPD     Z1, Z0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     8576(AX), Z5
+	VFMADD213PD 8704(AX), Z1, Z5
+	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 8960(AX), Z1, Z5
+	VFMADD213PD 9088(AX), Z1, Z5
+	VFMADD213PD 2560(AX), Z1, Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVAPD     Z2, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVSD      X0, (CX)
+
+r2gsnext:
+	LEAQ (DX)(SI*8), DX
+	ADDQ $0x00000008, CX
+	DECQ BX
+	DECQ R9
+	JMP  r2gsolo
+
+r2gsnan:
+	VMOVSD 9216(AX), X0
+	VMOVSD X0, (CX)
+	JMP    r2gsnext
+
+r2skip:
 groups:
 	CMPQ BX, $0x08
 	JL   grest

@@ -352,10 +352,30 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 // groupLogSumExp emits LogSumExp for the k rows (the group, or 1: solo) at
 // srcp into dstp. A max that is not finite in any of them jumps to bail.
 func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, f32sum bool, bail string) {
-	d, isa, p := r.d, r.isa, r.p
-	g := r.groupRows()
+	d, isa := r.d, r.isa
 	m := r.groupMax(pre, srcp, s, k)
 
+	r.groupFinite(m, bail)
+
+	Comment("Each row's max, broadcast to a vector on the stack (a permute of",
+		"the tree's lane: a narrow load from the tree's wide store would wait",
+		"for the store).")
+	ms := make([]Mem, k)
+	for i := range ms {
+		b := isa.Vec()
+		r.laneBroadcast(m, i, b)
+		ms[i] = mx.Offset(isa.VB * i)
+		d.MOVU(b, ms[i])
+	}
+	sum := r.groupExp(pre, srcp, s, k, ms, f32sum)
+
+	r.groupFinish(m, sum, dstp, k)
+}
+
+// groupFinite jumps to bail when a max of the tree m is not finite (NaN,
+// +Inf, all -Inf).
+func (r *row) groupFinite(m VecVirtual, bail string) {
+	d, isa, p := r.d, r.isa, r.p
 	Comment("A max that is not finite (NaN, +Inf, all -Inf): bail.")
 	ex := isa.Vec()
 	if d.Size == 4 {
@@ -381,19 +401,13 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 		VPTEST(ex, ex)
 		JNE(LabelRef(bail))
 	}
+}
 
-	Comment("Each row's max, broadcast to a vector on the stack (a permute of",
-		"the tree's lane: a narrow load from the tree's wide store would wait",
-		"for the store).")
-	ms := make([]Mem, k)
-	for i := range ms {
-		b := isa.Vec()
-		r.laneBroadcast(m, i, b)
-		ms[i] = mx.Offset(isa.VB * i)
-		d.MOVU(b, ms[i])
-	}
-	sum := r.groupExp(pre, srcp, s, k, ms, f32sum)
-
+// groupFinish emits max + log(sum) for the k rows (k = 1: solo) of the
+// trees m (maxima, F) and sum (float64, row i in lane i) into dstp.
+func (r *row) groupFinish(m, sum VecVirtual, dstp Register, k int) {
+	d, isa, p := r.d, r.isa, r.p
+	g := r.groupRows()
 	Comment("max + log(sum) in float64, row i in lane i: one log for the group.")
 	LogPD(p, sum, logTerms(d))
 	var md VecVirtual
@@ -494,23 +508,30 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	MOVQ(r.cols, s.rb)
 	SHLQ(U8(r.d.Shift), s.rb)
 	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
+	r.residentRows(srcp, dstp, rows, s, left, done)
 	if r.d.Size == 4 {
 		CMPQ(r.cols, U32(f32SumBytes/4))
 		JA(LabelRef("w"))
-		r.groupRowLoop("s", srcp, dstp, rows, s, left, mx, true, done)
+		r.groupRowLoop("s", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
+			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, true, bail)
+		})
 		Label("w")
 	}
-	r.groupRowLoop("", srcp, dstp, rows, s, left, mx, false, done)
+	r.groupRowLoop("", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
+		r.groupLogSumExp(pre, srcp, dstp, s, k, mx, false, bail)
+	})
 }
 
 // groupRowLoop emits one row loop of the group path (see
-// groupLogSumExpRows), labels prefixed by pre.
-func (r *row) groupRowLoop(pre string, srcp, dstp, rows Register, s slots, left Register, mx Mem, f32sum bool, done string) {
+// groupLogSumExpRows), labels prefixed by pre; emit emits the code of k
+// rows (the group, or 1: solo) that jumps to bail when a max is not
+// finite.
+func (r *row) groupRowLoop(pre string, srcp, dstp, rows Register, s slots, left Register, done string, emit func(pre string, k int, bail string)) {
 	g := r.groupRows()
 	Label(pre + "groups")
 	CMPQ(rows, U8(g))
 	JL(LabelRef(pre + "grest"))
-	r.groupLogSumExp(pre+"g", srcp, dstp, s, g, mx, f32sum, pre+"gbail")
+	emit(pre+"g", g, pre+"gbail")
 	LEAQ(Mem{Base: srcp, Index: s.rb, Scale: uint8(g)}, srcp)
 	ADDQ(U32(g*r.d.Size), dstp)
 	SUBQ(U8(g), rows)
@@ -526,7 +547,7 @@ func (r *row) groupRowLoop(pre string, srcp, dstp, rows Register, s slots, left 
 	Label(pre + "gsolo")
 	TESTQ(left, left)
 	JE(LabelRef(pre + "groups"))
-	r.groupLogSumExp(pre+"o", srcp, dstp, s, 1, mx, f32sum, pre+"gsnan")
+	emit(pre+"o", 1, pre+"gsnan")
 	Label(pre + "gsnext")
 	r.next([]Register{srcp}, dstp, nil)
 	DECQ(rows)
