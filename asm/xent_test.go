@@ -310,7 +310,7 @@ func testLSE[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
 		}
 		t.Run(k.name, func(t *testing.T) {
 			for _, cols := range xentCols(testing.Short()) {
-				rows := 5
+				rows := 9 // a group of 8 (AVX-512) or two of 4 (AVX2), and a row solo
 				if cols > 5000 {
 					rows = 2
 				}
