@@ -6996,130 +6996,120 @@ r1groups:
 	VPERMPD $0xff, Y6, Y5
 	VSUBPD  Y5, Y4, Y4
 
-	// Register budget resident1: 4 values + 4 exp temporaries + 1 row-tail mask, 9 of 16.
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y1, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y7
-	VMOVUPD     Y1, Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VFMADD231PD pool<>+6912(SB), Y7, Y8
+	// Register budget resident1: 4 values + 5 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
+	VMOVUPD pool<>+6528(SB), Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VFMADD213PD pool<>+7424(SB), Y8, Y7
-	VFMADD213PD pool<>+7552(SB), Y8, Y7
-	VFMADD213PD pool<>+7680(SB), Y8, Y7
-	VFMADD213PD pool<>+7808(SB), Y8, Y7
-	VFMADD213PD pool<>+7936(SB), Y8, Y7
-	VFMADD213PD pool<>+8064(SB), Y8, Y7
-	VFMADD213PD pool<>+8192(SB), Y8, Y7
-	VFMADD213PD pool<>+8320(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y1, Y5, Y1
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y1, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y1, Y1
+	VFMADD231PD pool<>+6912(SB), Y8, Y1
+	VFMADD231PD pool<>+7040(SB), Y8, Y1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y1, Y8
+	VFMADD213PD pool<>+7424(SB), Y1, Y8
+	VFMADD213PD pool<>+7552(SB), Y1, Y8
+	VFMADD213PD pool<>+7680(SB), Y1, Y8
+	VFMADD213PD pool<>+7808(SB), Y1, Y8
+	VFMADD213PD pool<>+7936(SB), Y1, Y8
+	VFMADD213PD pool<>+8064(SB), Y1, Y8
+	VFMADD213PD pool<>+8192(SB), Y1, Y8
+	VMULPD      Y1, Y1, Y9
+	VFMADD213PD Y1, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y1
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y5, Y2
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y2, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+6912(SB), Y8, Y2
+	VFMADD231PD pool<>+7040(SB), Y8, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y2, Y8
+	VFMADD213PD pool<>+7424(SB), Y2, Y8
+	VFMADD213PD pool<>+7552(SB), Y2, Y8
+	VFMADD213PD pool<>+7680(SB), Y2, Y8
+	VFMADD213PD pool<>+7808(SB), Y2, Y8
+	VFMADD213PD pool<>+7936(SB), Y2, Y8
+	VFMADD213PD pool<>+8064(SB), Y2, Y8
+	VFMADD213PD pool<>+8192(SB), Y2, Y8
+	VMULPD      Y2, Y2, Y9
+	VFMADD213PD Y2, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y5, Y3
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y3, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y8, Y3
+	VFMADD231PD pool<>+7040(SB), Y8, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y3, Y8
+	VFMADD213PD pool<>+7424(SB), Y3, Y8
+	VFMADD213PD pool<>+7552(SB), Y3, Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y5, Y4
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y7
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+6912(SB), Y7, Y4
+	VFMADD231PD pool<>+7040(SB), Y7, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y4, Y7
+	VFMADD213PD pool<>+7424(SB), Y4, Y7
+	VFMADD213PD pool<>+7552(SB), Y4, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VMULPD      Y4, Y4, Y8
+	VFMADD213PD Y4, Y8, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ $0x34, Y5, Y5
 	VPADDQ pool<>+2432(SB), Y5, Y5
-	VMULPD Y5, Y7, Y7
-	VCMPPD $0x15, pool<>+8448(SB), Y1, Y1
-	VANDPD Y1, Y7, Y1
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y2, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y7
-	VMOVUPD     Y2, Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VFMADD231PD pool<>+6912(SB), Y7, Y8
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VFMADD213PD pool<>+7424(SB), Y8, Y7
-	VFMADD213PD pool<>+7552(SB), Y8, Y7
-	VFMADD213PD pool<>+7680(SB), Y8, Y7
-	VFMADD213PD pool<>+7808(SB), Y8, Y7
-	VFMADD213PD pool<>+7936(SB), Y8, Y7
-	VFMADD213PD pool<>+8064(SB), Y8, Y7
-	VFMADD213PD pool<>+8192(SB), Y8, Y7
-	VFMADD213PD pool<>+8320(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+2432(SB), Y5, Y5
-	VMULPD Y5, Y7, Y7
-	VCMPPD $0x15, pool<>+8448(SB), Y2, Y2
-	VANDPD Y2, Y7, Y2
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y3, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y7
-	VMOVUPD     Y3, Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VFMADD231PD pool<>+6912(SB), Y7, Y8
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VFMADD213PD pool<>+7424(SB), Y8, Y7
-	VFMADD213PD pool<>+7552(SB), Y8, Y7
-	VFMADD213PD pool<>+7680(SB), Y8, Y7
-	VFMADD213PD pool<>+7808(SB), Y8, Y7
-	VFMADD213PD pool<>+7936(SB), Y8, Y7
-	VFMADD213PD pool<>+8064(SB), Y8, Y7
-	VFMADD213PD pool<>+8192(SB), Y8, Y7
-	VFMADD213PD pool<>+8320(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+2432(SB), Y5, Y5
-	VMULPD Y5, Y7, Y7
-	VCMPPD $0x15, pool<>+8448(SB), Y3, Y3
-	VANDPD Y3, Y7, Y3
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y7
-	VMOVUPD     Y4, Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VFMADD231PD pool<>+6912(SB), Y7, Y8
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VFMADD213PD pool<>+7424(SB), Y8, Y7
-	VFMADD213PD pool<>+7552(SB), Y8, Y7
-	VFMADD213PD pool<>+7680(SB), Y8, Y7
-	VFMADD213PD pool<>+7808(SB), Y8, Y7
-	VFMADD213PD pool<>+7936(SB), Y8, Y7
-	VFMADD213PD pool<>+8064(SB), Y8, Y7
-	VFMADD213PD pool<>+8192(SB), Y8, Y7
-	VFMADD213PD pool<>+8320(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+2432(SB), Y5, Y5
-	VMULPD Y5, Y7, Y7
-	VCMPPD $0x15, pool<>+8448(SB), Y4, Y4
-	VANDPD Y4, Y7, Y4
+	VMULPD Y5, Y7, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y3, Y1, Y5
@@ -7149,11 +7139,11 @@ r1groups:
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+8576(SB), Y5
+	VMOVUPD     pool<>+8320(SB), Y5
+	VFMADD213PD pool<>+8448(SB), Y2, Y5
+	VFMADD213PD pool<>+8576(SB), Y2, Y5
 	VFMADD213PD pool<>+8704(SB), Y2, Y5
 	VFMADD213PD pool<>+8832(SB), Y2, Y5
-	VFMADD213PD pool<>+8960(SB), Y2, Y5
-	VFMADD213PD pool<>+9088(SB), Y2, Y5
 	VFMADD213PD pool<>+2560(SB), Y2, Y5
 	VFMADD213PD pool<>+2688(SB), Y2, Y5
 	VFMADD213PD pool<>+2816(SB), Y2, Y5
@@ -7216,37 +7206,36 @@ r1gsolo:
 	VPERMPD $0x00, Y3, Y2
 	VSUBPD  Y2, Y1, Y1
 
-	// Register budget resident1: 4 values + 4 exp temporaries + 1 row-tail mask, 9 of 16.
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y2
-	VFMADD231PD pool<>+6656(SB), Y1, Y2
-	VSUBPD      pool<>+6528(SB), Y2, Y4
-	VMOVUPD     Y1, Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VFMADD231PD pool<>+6912(SB), Y4, Y5
+	// Register budget resident1: 4 values + 5 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
+	VMOVUPD pool<>+6528(SB), Y2
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD213PD pool<>+7168(SB), Y5, Y4
-	VFMADD213PD pool<>+7296(SB), Y5, Y4
-	VFMADD213PD pool<>+7424(SB), Y5, Y4
-	VFMADD213PD pool<>+7552(SB), Y5, Y4
-	VFMADD213PD pool<>+7680(SB), Y5, Y4
-	VFMADD213PD pool<>+7808(SB), Y5, Y4
-	VFMADD213PD pool<>+7936(SB), Y5, Y4
-	VFMADD213PD pool<>+8064(SB), Y5, Y4
-	VFMADD213PD pool<>+8192(SB), Y5, Y4
-	VFMADD213PD pool<>+8320(SB), Y5, Y4
-	VMULPD      Y5, Y5, Y6
-	VFMADD213PD Y5, Y6, Y4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y1, Y2, Y1
+	VMOVUPD     pool<>+6656(SB), Y2
+	VFMADD231PD pool<>+6784(SB), Y1, Y2
+	VSUBPD      pool<>+6656(SB), Y2, Y4
+	VMOVUPD     Y1, Y1
+	VFMADD231PD pool<>+6912(SB), Y4, Y1
+	VFMADD231PD pool<>+7040(SB), Y4, Y1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y4
+	VFMADD213PD pool<>+7296(SB), Y1, Y4
+	VFMADD213PD pool<>+7424(SB), Y1, Y4
+	VFMADD213PD pool<>+7552(SB), Y1, Y4
+	VFMADD213PD pool<>+7680(SB), Y1, Y4
+	VFMADD213PD pool<>+7808(SB), Y1, Y4
+	VFMADD213PD pool<>+7936(SB), Y1, Y4
+	VFMADD213PD pool<>+8064(SB), Y1, Y4
+	VFMADD213PD pool<>+8192(SB), Y1, Y4
+	VMULPD      Y1, Y1, Y5
+	VFMADD213PD Y1, Y5, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ $0x34, Y2, Y2
 	VPADDQ pool<>+2432(SB), Y2, Y2
-	VMULPD Y2, Y4, Y4
-	VCMPPD $0x15, pool<>+8448(SB), Y1, Y1
-	VANDPD Y1, Y4, Y1
+	VMULPD Y2, Y4, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y1, Y1, Y2
@@ -7276,11 +7265,11 @@ r1gsolo:
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y4, Y4
 	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+8576(SB), Y6
+	VMOVUPD     pool<>+8320(SB), Y6
+	VFMADD213PD pool<>+8448(SB), Y2, Y6
+	VFMADD213PD pool<>+8576(SB), Y2, Y6
 	VFMADD213PD pool<>+8704(SB), Y2, Y6
 	VFMADD213PD pool<>+8832(SB), Y2, Y6
-	VFMADD213PD pool<>+8960(SB), Y2, Y6
-	VFMADD213PD pool<>+9088(SB), Y2, Y6
 	VFMADD213PD pool<>+2560(SB), Y2, Y6
 	VFMADD213PD pool<>+2688(SB), Y2, Y6
 	VFMADD213PD pool<>+2816(SB), Y2, Y6
@@ -7306,7 +7295,7 @@ r1gsnext:
 	JMP  r1gsolo
 
 r1gsnan:
-	VMOVSD pool<>+9216(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    r1gsnext
 
@@ -7387,562 +7376,515 @@ ggmax_done:
 	VMOVUPD Y2, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 5 exp values and temporaries, 9 of 16.
-	MOVQ   BX, R11
-	MOVQ   CX, DI
-	LEAQ   (CX)(R10*1), R8
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
+	// Register budget groupExp: 4 sums + 5 exp values and temporaries + 1 clamp bound, 10 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VXORPD  Y5, Y5, Y5
+	VMOVUPD pool<>+6528(SB), Y6
 
 ggexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      ggexp_one
-	VMOVUPD (DI), Y6
-	VSUBPD  (SI), Y6, Y6
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD  Y6, Y8, Y6
-	VMOVUPD 32(DI), Y7
+	VMOVUPD (DI), Y7
 	VSUBPD  (SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD231PD pool<>+6656(SB), Y7, Y8
-	VSUBPD      pool<>+6528(SB), Y8, Y9
-	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VFMADD231PD pool<>+6912(SB), Y9, Y10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD213PD pool<>+7168(SB), Y10, Y9
-	VFMADD213PD pool<>+7296(SB), Y10, Y9
-	VFMADD213PD pool<>+7424(SB), Y10, Y9
-	VFMADD213PD pool<>+7552(SB), Y10, Y9
-	VFMADD213PD pool<>+7680(SB), Y10, Y9
-	VFMADD213PD pool<>+7808(SB), Y10, Y9
-	VFMADD213PD pool<>+7936(SB), Y10, Y9
-	VFMADD213PD pool<>+8064(SB), Y10, Y9
-	VFMADD213PD pool<>+8192(SB), Y10, Y9
-	VFMADD213PD pool<>+8320(SB), Y10, Y9
-	VMULPD      Y10, Y10, Y11
-	VFMADD213PD Y10, Y11, Y9
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y9
-	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
-	VANDPD  Y7, Y9, Y7
-	VMOVUPD 64(DI), Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 32(DI), Y8
 	VSUBPD  (SI), Y8, Y8
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD231PD pool<>+6656(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y9, Y10
-	VMOVUPD     Y8, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y9, Y9
 	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
-	VANDPD  Y8, Y10, Y8
-	VMOVUPD 96(DI), Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 64(DI), Y9
 	VSUBPD  (SI), Y9, Y9
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD231PD pool<>+6656(SB), Y9, Y10
-	VSUBPD      pool<>+6528(SB), Y10, Y11
-	VMOVUPD     Y9, Y12
-	VFMADD231PD pool<>+6784(SB), Y11, Y12
-	VFMADD231PD pool<>+6912(SB), Y11, Y12
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y6, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y11
-	VFMADD213PD pool<>+7168(SB), Y12, Y11
-	VFMADD213PD pool<>+7296(SB), Y12, Y11
-	VFMADD213PD pool<>+7424(SB), Y12, Y11
-	VFMADD213PD pool<>+7552(SB), Y12, Y11
-	VFMADD213PD pool<>+7680(SB), Y12, Y11
-	VFMADD213PD pool<>+7808(SB), Y12, Y11
-	VFMADD213PD pool<>+7936(SB), Y12, Y11
-	VFMADD213PD pool<>+8064(SB), Y12, Y11
-	VFMADD213PD pool<>+8192(SB), Y12, Y11
-	VFMADD213PD pool<>+8320(SB), Y12, Y11
-	VMULPD      Y12, Y12, Y13
-	VFMADD213PD Y12, Y13, Y11
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y10, Y10
 	VPADDQ  pool<>+2432(SB), Y10, Y10
-	VMULPD  Y10, Y11, Y11
-	VCMPPD  $0x15, pool<>+8448(SB), Y9, Y9
-	VANDPD  Y9, Y11, Y9
-	VADDPD  Y7, Y6, Y6
-	VADDPD  Y9, Y8, Y8
-	VADDPD  Y8, Y6, Y6
-	VADDPD  Y6, Y2, Y2
-	VMOVUPD (DI)(R9*1), Y6
-	VSUBPD  32(SI), Y6, Y6
+	VMULPD  Y10, Y11, Y9
+	VMOVUPD 96(DI), Y10
+	VSUBPD  (SI), Y10, Y10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y10, Y6, Y10
+	VMOVUPD     pool<>+6656(SB), Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VSUBPD      pool<>+6656(SB), Y11, Y12
+	VMOVUPD     Y10, Y10
+	VFMADD231PD pool<>+6912(SB), Y12, Y10
+	VFMADD231PD pool<>+7040(SB), Y12, Y10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y12
+	VFMADD213PD pool<>+7296(SB), Y10, Y12
+	VFMADD213PD pool<>+7424(SB), Y10, Y12
+	VFMADD213PD pool<>+7552(SB), Y10, Y12
+	VFMADD213PD pool<>+7680(SB), Y10, Y12
+	VFMADD213PD pool<>+7808(SB), Y10, Y12
+	VFMADD213PD pool<>+7936(SB), Y10, Y12
+	VFMADD213PD pool<>+8064(SB), Y10, Y12
+	VFMADD213PD pool<>+8192(SB), Y10, Y12
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD  Y6, Y8, Y6
-	VMOVUPD 32(DI)(R9*1), Y7
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y12, Y10
+	VADDPD  Y8, Y7, Y7
+	VADDPD  Y10, Y9, Y9
+	VADDPD  Y9, Y7, Y7
+	VADDPD  Y7, Y2, Y2
+	VMOVUPD (DI)(R9*1), Y7
 	VSUBPD  32(SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD231PD pool<>+6656(SB), Y7, Y8
-	VSUBPD      pool<>+6528(SB), Y8, Y9
-	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VFMADD231PD pool<>+6912(SB), Y9, Y10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD213PD pool<>+7168(SB), Y10, Y9
-	VFMADD213PD pool<>+7296(SB), Y10, Y9
-	VFMADD213PD pool<>+7424(SB), Y10, Y9
-	VFMADD213PD pool<>+7552(SB), Y10, Y9
-	VFMADD213PD pool<>+7680(SB), Y10, Y9
-	VFMADD213PD pool<>+7808(SB), Y10, Y9
-	VFMADD213PD pool<>+7936(SB), Y10, Y9
-	VFMADD213PD pool<>+8064(SB), Y10, Y9
-	VFMADD213PD pool<>+8192(SB), Y10, Y9
-	VFMADD213PD pool<>+8320(SB), Y10, Y9
-	VMULPD      Y10, Y10, Y11
-	VFMADD213PD Y10, Y11, Y9
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y9
-	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
-	VANDPD  Y7, Y9, Y7
-	VMOVUPD 64(DI)(R9*1), Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 32(DI)(R9*1), Y8
 	VSUBPD  32(SI), Y8, Y8
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD231PD pool<>+6656(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y9, Y10
-	VMOVUPD     Y8, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y9, Y9
 	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
-	VANDPD  Y8, Y10, Y8
-	VMOVUPD 96(DI)(R9*1), Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 64(DI)(R9*1), Y9
 	VSUBPD  32(SI), Y9, Y9
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD231PD pool<>+6656(SB), Y9, Y10
-	VSUBPD      pool<>+6528(SB), Y10, Y11
-	VMOVUPD     Y9, Y12
-	VFMADD231PD pool<>+6784(SB), Y11, Y12
-	VFMADD231PD pool<>+6912(SB), Y11, Y12
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y6, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y11
-	VFMADD213PD pool<>+7168(SB), Y12, Y11
-	VFMADD213PD pool<>+7296(SB), Y12, Y11
-	VFMADD213PD pool<>+7424(SB), Y12, Y11
-	VFMADD213PD pool<>+7552(SB), Y12, Y11
-	VFMADD213PD pool<>+7680(SB), Y12, Y11
-	VFMADD213PD pool<>+7808(SB), Y12, Y11
-	VFMADD213PD pool<>+7936(SB), Y12, Y11
-	VFMADD213PD pool<>+8064(SB), Y12, Y11
-	VFMADD213PD pool<>+8192(SB), Y12, Y11
-	VFMADD213PD pool<>+8320(SB), Y12, Y11
-	VMULPD      Y12, Y12, Y13
-	VFMADD213PD Y12, Y13, Y11
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y10, Y10
 	VPADDQ  pool<>+2432(SB), Y10, Y10
-	VMULPD  Y10, Y11, Y11
-	VCMPPD  $0x15, pool<>+8448(SB), Y9, Y9
-	VANDPD  Y9, Y11, Y9
-	VADDPD  Y7, Y6, Y6
-	VADDPD  Y9, Y8, Y8
-	VADDPD  Y8, Y6, Y6
-	VADDPD  Y6, Y3, Y3
-	VMOVUPD (DI)(R9*2), Y6
-	VSUBPD  64(SI), Y6, Y6
+	VMULPD  Y10, Y11, Y9
+	VMOVUPD 96(DI)(R9*1), Y10
+	VSUBPD  32(SI), Y10, Y10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y10, Y6, Y10
+	VMOVUPD     pool<>+6656(SB), Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VSUBPD      pool<>+6656(SB), Y11, Y12
+	VMOVUPD     Y10, Y10
+	VFMADD231PD pool<>+6912(SB), Y12, Y10
+	VFMADD231PD pool<>+7040(SB), Y12, Y10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y12
+	VFMADD213PD pool<>+7296(SB), Y10, Y12
+	VFMADD213PD pool<>+7424(SB), Y10, Y12
+	VFMADD213PD pool<>+7552(SB), Y10, Y12
+	VFMADD213PD pool<>+7680(SB), Y10, Y12
+	VFMADD213PD pool<>+7808(SB), Y10, Y12
+	VFMADD213PD pool<>+7936(SB), Y10, Y12
+	VFMADD213PD pool<>+8064(SB), Y10, Y12
+	VFMADD213PD pool<>+8192(SB), Y10, Y12
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD  Y6, Y8, Y6
-	VMOVUPD 32(DI)(R9*2), Y7
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y12, Y10
+	VADDPD  Y8, Y7, Y7
+	VADDPD  Y10, Y9, Y9
+	VADDPD  Y9, Y7, Y7
+	VADDPD  Y7, Y3, Y3
+	VMOVUPD (DI)(R9*2), Y7
 	VSUBPD  64(SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD231PD pool<>+6656(SB), Y7, Y8
-	VSUBPD      pool<>+6528(SB), Y8, Y9
-	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VFMADD231PD pool<>+6912(SB), Y9, Y10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD213PD pool<>+7168(SB), Y10, Y9
-	VFMADD213PD pool<>+7296(SB), Y10, Y9
-	VFMADD213PD pool<>+7424(SB), Y10, Y9
-	VFMADD213PD pool<>+7552(SB), Y10, Y9
-	VFMADD213PD pool<>+7680(SB), Y10, Y9
-	VFMADD213PD pool<>+7808(SB), Y10, Y9
-	VFMADD213PD pool<>+7936(SB), Y10, Y9
-	VFMADD213PD pool<>+8064(SB), Y10, Y9
-	VFMADD213PD pool<>+8192(SB), Y10, Y9
-	VFMADD213PD pool<>+8320(SB), Y10, Y9
-	VMULPD      Y10, Y10, Y11
-	VFMADD213PD Y10, Y11, Y9
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y9
-	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
-	VANDPD  Y7, Y9, Y7
-	VMOVUPD 64(DI)(R9*2), Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 32(DI)(R9*2), Y8
 	VSUBPD  64(SI), Y8, Y8
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD231PD pool<>+6656(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y9, Y10
-	VMOVUPD     Y8, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y9, Y9
 	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
-	VANDPD  Y8, Y10, Y8
-	VMOVUPD 96(DI)(R9*2), Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 64(DI)(R9*2), Y9
 	VSUBPD  64(SI), Y9, Y9
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD231PD pool<>+6656(SB), Y9, Y10
-	VSUBPD      pool<>+6528(SB), Y10, Y11
-	VMOVUPD     Y9, Y12
-	VFMADD231PD pool<>+6784(SB), Y11, Y12
-	VFMADD231PD pool<>+6912(SB), Y11, Y12
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y6, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y11
-	VFMADD213PD pool<>+7168(SB), Y12, Y11
-	VFMADD213PD pool<>+7296(SB), Y12, Y11
-	VFMADD213PD pool<>+7424(SB), Y12, Y11
-	VFMADD213PD pool<>+7552(SB), Y12, Y11
-	VFMADD213PD pool<>+7680(SB), Y12, Y11
-	VFMADD213PD pool<>+7808(SB), Y12, Y11
-	VFMADD213PD pool<>+7936(SB), Y12, Y11
-	VFMADD213PD pool<>+8064(SB), Y12, Y11
-	VFMADD213PD pool<>+8192(SB), Y12, Y11
-	VFMADD213PD pool<>+8320(SB), Y12, Y11
-	VMULPD      Y12, Y12, Y13
-	VFMADD213PD Y12, Y13, Y11
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y10, Y10
 	VPADDQ  pool<>+2432(SB), Y10, Y10
-	VMULPD  Y10, Y11, Y11
-	VCMPPD  $0x15, pool<>+8448(SB), Y9, Y9
-	VANDPD  Y9, Y11, Y9
-	VADDPD  Y7, Y6, Y6
-	VADDPD  Y9, Y8, Y8
-	VADDPD  Y8, Y6, Y6
-	VADDPD  Y6, Y4, Y4
-	VMOVUPD (R8), Y6
-	VSUBPD  96(SI), Y6, Y6
+	VMULPD  Y10, Y11, Y9
+	VMOVUPD 96(DI)(R9*2), Y10
+	VSUBPD  64(SI), Y10, Y10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y10, Y6, Y10
+	VMOVUPD     pool<>+6656(SB), Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VSUBPD      pool<>+6656(SB), Y11, Y12
+	VMOVUPD     Y10, Y10
+	VFMADD231PD pool<>+6912(SB), Y12, Y10
+	VFMADD231PD pool<>+7040(SB), Y12, Y10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y12
+	VFMADD213PD pool<>+7296(SB), Y10, Y12
+	VFMADD213PD pool<>+7424(SB), Y10, Y12
+	VFMADD213PD pool<>+7552(SB), Y10, Y12
+	VFMADD213PD pool<>+7680(SB), Y10, Y12
+	VFMADD213PD pool<>+7808(SB), Y10, Y12
+	VFMADD213PD pool<>+7936(SB), Y10, Y12
+	VFMADD213PD pool<>+8064(SB), Y10, Y12
+	VFMADD213PD pool<>+8192(SB), Y10, Y12
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD  Y6, Y8, Y6
-	VMOVUPD 32(R8), Y7
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y12, Y10
+	VADDPD  Y8, Y7, Y7
+	VADDPD  Y10, Y9, Y9
+	VADDPD  Y9, Y7, Y7
+	VADDPD  Y7, Y4, Y4
+	VMOVUPD (R8), Y7
 	VSUBPD  96(SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y8
-	VFMADD231PD pool<>+6656(SB), Y7, Y8
-	VSUBPD      pool<>+6528(SB), Y8, Y9
-	VMOVUPD     Y7, Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VFMADD231PD pool<>+6912(SB), Y9, Y10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD213PD pool<>+7168(SB), Y10, Y9
-	VFMADD213PD pool<>+7296(SB), Y10, Y9
-	VFMADD213PD pool<>+7424(SB), Y10, Y9
-	VFMADD213PD pool<>+7552(SB), Y10, Y9
-	VFMADD213PD pool<>+7680(SB), Y10, Y9
-	VFMADD213PD pool<>+7808(SB), Y10, Y9
-	VFMADD213PD pool<>+7936(SB), Y10, Y9
-	VFMADD213PD pool<>+8064(SB), Y10, Y9
-	VFMADD213PD pool<>+8192(SB), Y10, Y9
-	VFMADD213PD pool<>+8320(SB), Y10, Y9
-	VMULPD      Y10, Y10, Y11
-	VFMADD213PD Y10, Y11, Y9
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y9
-	VCMPPD  $0x15, pool<>+8448(SB), Y7, Y7
-	VANDPD  Y7, Y9, Y7
-	VMOVUPD 64(R8), Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 32(R8), Y8
 	VSUBPD  96(SI), Y8, Y8
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y9
-	VFMADD231PD pool<>+6656(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y9, Y10
-	VMOVUPD     Y8, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y9, Y9
 	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y8, Y8
-	VANDPD  Y8, Y10, Y8
-	VMOVUPD 96(R8), Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 64(R8), Y9
 	VSUBPD  96(SI), Y9, Y9
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y10
-	VFMADD231PD pool<>+6656(SB), Y9, Y10
-	VSUBPD      pool<>+6528(SB), Y10, Y11
-	VMOVUPD     Y9, Y12
-	VFMADD231PD pool<>+6784(SB), Y11, Y12
-	VFMADD231PD pool<>+6912(SB), Y11, Y12
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y6, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y11
-	VFMADD213PD pool<>+7168(SB), Y12, Y11
-	VFMADD213PD pool<>+7296(SB), Y12, Y11
-	VFMADD213PD pool<>+7424(SB), Y12, Y11
-	VFMADD213PD pool<>+7552(SB), Y12, Y11
-	VFMADD213PD pool<>+7680(SB), Y12, Y11
-	VFMADD213PD pool<>+7808(SB), Y12, Y11
-	VFMADD213PD pool<>+7936(SB), Y12, Y11
-	VFMADD213PD pool<>+8064(SB), Y12, Y11
-	VFMADD213PD pool<>+8192(SB), Y12, Y11
-	VFMADD213PD pool<>+8320(SB), Y12, Y11
-	VMULPD      Y12, Y12, Y13
-	VFMADD213PD Y12, Y13, Y11
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y10, Y10
-	VPADDQ pool<>+2432(SB), Y10, Y10
-	VMULPD Y10, Y11, Y11
-	VCMPPD $0x15, pool<>+8448(SB), Y9, Y9
-	VANDPD Y9, Y11, Y9
-	VADDPD Y7, Y6, Y6
-	VADDPD Y9, Y8, Y8
-	VADDPD Y8, Y6, Y6
-	VADDPD Y6, Y5, Y5
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y9
+	VMOVUPD 96(R8), Y10
+	VSUBPD  96(SI), Y10, Y10
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y10, Y6, Y10
+	VMOVUPD     pool<>+6656(SB), Y11
+	VFMADD231PD pool<>+6784(SB), Y10, Y11
+	VSUBPD      pool<>+6656(SB), Y11, Y12
+	VMOVUPD     Y10, Y10
+	VFMADD231PD pool<>+6912(SB), Y12, Y10
+	VFMADD231PD pool<>+7040(SB), Y12, Y10
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y12
+	VFMADD213PD pool<>+7296(SB), Y10, Y12
+	VFMADD213PD pool<>+7424(SB), Y10, Y12
+	VFMADD213PD pool<>+7552(SB), Y10, Y12
+	VFMADD213PD pool<>+7680(SB), Y10, Y12
+	VFMADD213PD pool<>+7808(SB), Y10, Y12
+	VFMADD213PD pool<>+7936(SB), Y10, Y12
+	VFMADD213PD pool<>+8064(SB), Y10, Y12
+	VFMADD213PD pool<>+8192(SB), Y10, Y12
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y11, Y11
+	VPADDQ pool<>+2432(SB), Y11, Y11
+	VMULPD Y11, Y12, Y10
+	VADDPD Y8, Y7, Y7
+	VADDPD Y10, Y9, Y9
+	VADDPD Y9, Y7, Y7
+	VADDPD Y7, Y5, Y5
 	ADDQ   $0x00000080, DI
 	ADDQ   $0x00000080, R8
 	SUBQ   $0x00000010, R11
@@ -7951,142 +7893,130 @@ ggexp_loop:
 ggexp_one:
 	CMPQ    R11, $0x00000004
 	JL      ggexp_tail
-	VMOVUPD (DI), Y6
-	VSUBPD  (SI), Y6, Y6
+	VMOVUPD (DI), Y7
+	VSUBPD  (SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD  Y6, Y8, Y6
-	VADDPD  Y6, Y2, Y2
-	VMOVUPD (DI)(R9*1), Y6
-	VSUBPD  32(SI), Y6, Y6
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VADDPD  Y7, Y2, Y2
+	VMOVUPD (DI)(R9*1), Y7
+	VSUBPD  32(SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD  Y6, Y8, Y6
-	VADDPD  Y6, Y3, Y3
-	VMOVUPD (DI)(R9*2), Y6
-	VSUBPD  64(SI), Y6, Y6
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VADDPD  Y7, Y3, Y3
+	VMOVUPD (DI)(R9*2), Y7
+	VSUBPD  64(SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD  Y6, Y8, Y6
-	VADDPD  Y6, Y4, Y4
-	VMOVUPD (R8), Y6
-	VSUBPD  96(SI), Y6, Y6
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VADDPD  Y7, Y4, Y4
+	VMOVUPD (R8), Y7
+	VSUBPD  96(SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y7, Y7
-	VPADDQ pool<>+2432(SB), Y7, Y7
-	VMULPD Y7, Y8, Y8
-	VCMPPD $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD Y6, Y8, Y6
-	VADDPD Y6, Y5, Y5
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y8, Y8
+	VPADDQ pool<>+2432(SB), Y8, Y8
+	VMULPD Y8, Y9, Y7
+	VADDPD Y7, Y5, Y5
 	ADDQ   $0x00000020, DI
 	ADDQ   $0x00000020, R8
 	SUBQ   $0x00000004, R11
@@ -8095,150 +8025,138 @@ ggexp_one:
 ggexp_tail:
 	TESTQ      R11, R11
 	JE         ggexp_done
-	VMASKMOVPD (DI), Y0, Y6
-	VMOVUPD    pool<>+6272(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     (SI), Y6, Y6
+	VMASKMOVPD (DI), Y0, Y7
+	VMOVUPD    pool<>+6272(SB), Y8
+	VBLENDVPD  Y0, Y7, Y8, Y7
+	VSUBPD     (SI), Y7, Y7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ     $0x34, Y8, Y8
+	VPADDQ     pool<>+2432(SB), Y8, Y8
+	VMULPD     Y8, Y9, Y7
+	VADDPD     Y7, Y2, Y2
+	VMASKMOVPD (DI)(R9*1), Y0, Y7
+	VMOVUPD    pool<>+6272(SB), Y8
+	VBLENDVPD  Y0, Y7, Y8, Y7
+	VSUBPD     32(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ     $0x34, Y8, Y8
+	VPADDQ     pool<>+2432(SB), Y8, Y8
+	VMULPD     Y8, Y9, Y7
+	VADDPD     Y7, Y3, Y3
+	VMASKMOVPD (DI)(R9*2), Y0, Y7
+	VMOVUPD    pool<>+6272(SB), Y8
+	VBLENDVPD  Y0, Y7, Y8, Y7
+	VSUBPD     64(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ     $0x34, Y8, Y8
+	VPADDQ     pool<>+2432(SB), Y8, Y8
+	VMULPD     Y8, Y9, Y7
+	VADDPD     Y7, Y4, Y4
+	VMASKMOVPD (R8), Y0, Y7
+	VMOVUPD    pool<>+6272(SB), Y8
+	VBLENDVPD  Y0, Y7, Y8, Y7
+	VSUBPD     96(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y6, Y7
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y7, Y6
+	VSUBPD      pool<>+6656(SB), Y6, Y8
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y8, Y7
+	VFMADD231PD pool<>+7040(SB), Y8, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y7, Y8
+	VFMADD213PD pool<>+7424(SB), Y7, Y8
+	VFMADD213PD pool<>+7552(SB), Y7, Y8
+	VFMADD213PD pool<>+7680(SB), Y7, Y8
+	VFMADD213PD pool<>+7808(SB), Y7, Y8
+	VFMADD213PD pool<>+7936(SB), Y7, Y8
+	VFMADD213PD pool<>+8064(SB), Y7, Y8
+	VFMADD213PD pool<>+8192(SB), Y7, Y8
+	VMULPD      Y7, Y7, Y9
+	VFMADD213PD Y7, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+2432(SB), Y7, Y7
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD     Y6, Y8, Y6
-	VADDPD     Y6, Y2, Y2
-	VMASKMOVPD (DI)(R9*1), Y0, Y6
-	VMOVUPD    pool<>+6272(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     32(SI), Y6, Y6
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+2432(SB), Y7, Y7
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD     Y6, Y8, Y6
-	VADDPD     Y6, Y3, Y3
-	VMASKMOVPD (DI)(R9*2), Y0, Y6
-	VMOVUPD    pool<>+6272(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     64(SI), Y6, Y6
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+2432(SB), Y7, Y7
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD     Y6, Y8, Y6
-	VADDPD     Y6, Y4, Y4
-	VMASKMOVPD (R8), Y0, Y6
-	VMOVUPD    pool<>+6272(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     96(SI), Y6, Y6
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y7, Y7
-	VPADDQ pool<>+2432(SB), Y7, Y7
-	VMULPD Y7, Y8, Y8
-	VCMPPD $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD Y6, Y8, Y6
-	VADDPD Y6, Y5, Y5
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y6, Y6
+	VPADDQ pool<>+2432(SB), Y6, Y6
+	VMULPD Y6, Y8, Y7
+	VADDPD Y7, Y5, Y5
 
 ggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -8269,11 +8187,11 @@ ggexp_done:
 	VADDPD      pool<>+2432(SB), Y3, Y3
 	VDIVPD      Y3, Y4, Y4
 	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8576(SB), Y6
+	VMOVUPD     pool<>+8320(SB), Y6
+	VFMADD213PD pool<>+8448(SB), Y3, Y6
+	VFMADD213PD pool<>+8576(SB), Y3, Y6
 	VFMADD213PD pool<>+8704(SB), Y3, Y6
 	VFMADD213PD pool<>+8832(SB), Y3, Y6
-	VFMADD213PD pool<>+8960(SB), Y3, Y6
-	VFMADD213PD pool<>+9088(SB), Y3, Y6
 	VFMADD213PD pool<>+2560(SB), Y3, Y6
 	VFMADD213PD pool<>+2688(SB), Y3, Y6
 	VFMADD213PD pool<>+2816(SB), Y3, Y6
@@ -8354,150 +8272,139 @@ ogmax_done:
 	VMOVUPD Y2, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 5 exp values and temporaries, 9 of 16.
-	MOVQ   BX, R11
-	MOVQ   CX, DI
-	VXORPD Y2, Y2, Y2
+	// Register budget groupExp: 4 sums + 5 exp values and temporaries + 1 clamp bound, 10 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y2, Y2, Y2
+	VMOVUPD pool<>+6528(SB), Y3
 
 ogexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      ogexp_one
-	VMOVUPD (DI), Y3
-	VSUBPD  (SI), Y3, Y3
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y4
-	VFMADD231PD pool<>+6656(SB), Y3, Y4
-	VSUBPD      pool<>+6528(SB), Y4, Y5
-	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+6784(SB), Y5, Y6
-	VFMADD231PD pool<>+6912(SB), Y5, Y6
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD213PD pool<>+7168(SB), Y6, Y5
-	VFMADD213PD pool<>+7296(SB), Y6, Y5
-	VFMADD213PD pool<>+7424(SB), Y6, Y5
-	VFMADD213PD pool<>+7552(SB), Y6, Y5
-	VFMADD213PD pool<>+7680(SB), Y6, Y5
-	VFMADD213PD pool<>+7808(SB), Y6, Y5
-	VFMADD213PD pool<>+7936(SB), Y6, Y5
-	VFMADD213PD pool<>+8064(SB), Y6, Y5
-	VFMADD213PD pool<>+8192(SB), Y6, Y5
-	VFMADD213PD pool<>+8320(SB), Y6, Y5
-	VMULPD      Y6, Y6, Y7
-	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y5
-	VCMPPD  $0x15, pool<>+8448(SB), Y3, Y3
-	VANDPD  Y3, Y5, Y3
-	VMOVUPD 32(DI), Y4
+	VMOVUPD (DI), Y4
 	VSUBPD  (SI), Y4, Y4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y3, Y4
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+6912(SB), Y6, Y4
+	VFMADD231PD pool<>+7040(SB), Y6, Y4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y6
+	VFMADD213PD pool<>+7296(SB), Y4, Y6
+	VFMADD213PD pool<>+7424(SB), Y4, Y6
+	VFMADD213PD pool<>+7552(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VMULPD      Y4, Y4, Y7
+	VFMADD213PD Y4, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD 64(DI), Y5
+	VMULPD  Y5, Y6, Y4
+	VMOVUPD 32(DI), Y5
 	VSUBPD  (SI), Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD231PD pool<>+6656(SB), Y5, Y6
-	VSUBPD      pool<>+6528(SB), Y6, Y7
-	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VFMADD231PD pool<>+6912(SB), Y7, Y8
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y5, Y6
+	VSUBPD      pool<>+6656(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+6912(SB), Y7, Y5
+	VFMADD231PD pool<>+7040(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VFMADD213PD pool<>+7424(SB), Y8, Y7
-	VFMADD213PD pool<>+7552(SB), Y8, Y7
-	VFMADD213PD pool<>+7680(SB), Y8, Y7
-	VFMADD213PD pool<>+7808(SB), Y8, Y7
-	VFMADD213PD pool<>+7936(SB), Y8, Y7
-	VFMADD213PD pool<>+8064(SB), Y8, Y7
-	VFMADD213PD pool<>+8192(SB), Y8, Y7
-	VFMADD213PD pool<>+8320(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y5, Y7
+	VFMADD213PD pool<>+7424(SB), Y5, Y7
+	VFMADD213PD pool<>+7552(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y7
-	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
-	VANDPD  Y5, Y7, Y5
-	VMOVUPD 96(DI), Y6
+	VMULPD  Y6, Y7, Y5
+	VMOVUPD 64(DI), Y6
 	VSUBPD  (SI), Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y6, Y7
-	VSUBPD      pool<>+6528(SB), Y7, Y8
-	VMOVUPD     Y6, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VMULPD      Y9, Y9, Y10
-	VFMADD213PD Y9, Y10, Y8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y7, Y7
-	VPADDQ pool<>+2432(SB), Y7, Y7
-	VMULPD Y7, Y8, Y8
-	VCMPPD $0x15, pool<>+8448(SB), Y6, Y6
-	VANDPD Y6, Y8, Y6
-	VADDPD Y4, Y3, Y3
-	VADDPD Y6, Y5, Y5
-	VADDPD Y5, Y3, Y3
-	VADDPD Y3, Y2, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 96(DI), Y7
+	VSUBPD  (SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y3, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y8, Y8
+	VPADDQ pool<>+2432(SB), Y8, Y8
+	VMULPD Y8, Y9, Y7
+	VADDPD Y5, Y4, Y4
+	VADDPD Y7, Y6, Y6
+	VADDPD Y6, Y4, Y4
+	VADDPD Y4, Y2, Y2
 	ADDQ   $0x00000080, DI
 	SUBQ   $0x00000010, R11
 	JMP    ogexp_loop
@@ -8505,40 +8412,37 @@ ogexp_loop:
 ogexp_one:
 	CMPQ    R11, $0x00000004
 	JL      ogexp_tail
-	VMOVUPD (DI), Y3
-	VSUBPD  (SI), Y3, Y3
+	VMOVUPD (DI), Y4
+	VSUBPD  (SI), Y4, Y4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y4
-	VFMADD231PD pool<>+6656(SB), Y3, Y4
-	VSUBPD      pool<>+6528(SB), Y4, Y5
-	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+6784(SB), Y5, Y6
-	VFMADD231PD pool<>+6912(SB), Y5, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y3, Y4
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+6912(SB), Y6, Y4
+	VFMADD231PD pool<>+7040(SB), Y6, Y4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD213PD pool<>+7168(SB), Y6, Y5
-	VFMADD213PD pool<>+7296(SB), Y6, Y5
-	VFMADD213PD pool<>+7424(SB), Y6, Y5
-	VFMADD213PD pool<>+7552(SB), Y6, Y5
-	VFMADD213PD pool<>+7680(SB), Y6, Y5
-	VFMADD213PD pool<>+7808(SB), Y6, Y5
-	VFMADD213PD pool<>+7936(SB), Y6, Y5
-	VFMADD213PD pool<>+8064(SB), Y6, Y5
-	VFMADD213PD pool<>+8192(SB), Y6, Y5
-	VFMADD213PD pool<>+8320(SB), Y6, Y5
-	VMULPD      Y6, Y6, Y7
-	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y6
+	VFMADD213PD pool<>+7296(SB), Y4, Y6
+	VFMADD213PD pool<>+7424(SB), Y4, Y6
+	VFMADD213PD pool<>+7552(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VMULPD      Y4, Y4, Y7
+	VFMADD213PD Y4, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y5, Y5
-	VCMPPD $0x15, pool<>+8448(SB), Y3, Y3
-	VANDPD Y3, Y5, Y3
-	VADDPD Y3, Y2, Y2
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y6, Y4
+	VADDPD Y4, Y2, Y2
 	ADDQ   $0x00000020, DI
 	SUBQ   $0x00000004, R11
 	JMP    ogexp_one
@@ -8546,42 +8450,39 @@ ogexp_one:
 ogexp_tail:
 	TESTQ      R11, R11
 	JE         ogexp_done
-	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+6272(SB), Y4
-	VBLENDVPD  Y0, Y3, Y4, Y3
-	VSUBPD     (SI), Y3, Y3
+	VMASKMOVPD (DI), Y0, Y4
+	VMOVUPD    pool<>+6272(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     (SI), Y4, Y4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y4
-	VFMADD231PD pool<>+6656(SB), Y3, Y4
-	VSUBPD      pool<>+6528(SB), Y4, Y5
-	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+6784(SB), Y5, Y6
-	VFMADD231PD pool<>+6912(SB), Y5, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y3, Y4
+	VMOVUPD     pool<>+6656(SB), Y3
+	VFMADD231PD pool<>+6784(SB), Y4, Y3
+	VSUBPD      pool<>+6656(SB), Y3, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+6912(SB), Y5, Y4
+	VFMADD231PD pool<>+7040(SB), Y5, Y4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD213PD pool<>+7168(SB), Y6, Y5
-	VFMADD213PD pool<>+7296(SB), Y6, Y5
-	VFMADD213PD pool<>+7424(SB), Y6, Y5
-	VFMADD213PD pool<>+7552(SB), Y6, Y5
-	VFMADD213PD pool<>+7680(SB), Y6, Y5
-	VFMADD213PD pool<>+7808(SB), Y6, Y5
-	VFMADD213PD pool<>+7936(SB), Y6, Y5
-	VFMADD213PD pool<>+8064(SB), Y6, Y5
-	VFMADD213PD pool<>+8192(SB), Y6, Y5
-	VFMADD213PD pool<>+8320(SB), Y6, Y5
-	VMULPD      Y6, Y6, Y7
-	VFMADD213PD Y6, Y7, Y5
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y5
+	VFMADD213PD pool<>+7296(SB), Y4, Y5
+	VFMADD213PD pool<>+7424(SB), Y4, Y5
+	VFMADD213PD pool<>+7552(SB), Y4, Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
 	VADDPD      pool<>+2432(SB), Y5, Y5
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y5, Y5
-	VCMPPD $0x15, pool<>+8448(SB), Y3, Y3
-	VANDPD Y3, Y5, Y3
-	VADDPD Y3, Y2, Y2
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y3, Y3
+	VPADDQ pool<>+2432(SB), Y3, Y3
+	VMULPD Y3, Y5, Y4
+	VADDPD Y4, Y2, Y2
 
 ogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -8612,11 +8513,11 @@ ogexp_done:
 	VADDPD      pool<>+2432(SB), Y3, Y3
 	VDIVPD      Y3, Y4, Y4
 	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8576(SB), Y6
+	VMOVUPD     pool<>+8320(SB), Y6
+	VFMADD213PD pool<>+8448(SB), Y3, Y6
+	VFMADD213PD pool<>+8576(SB), Y3, Y6
 	VFMADD213PD pool<>+8704(SB), Y3, Y6
 	VFMADD213PD pool<>+8832(SB), Y3, Y6
-	VFMADD213PD pool<>+8960(SB), Y3, Y6
-	VFMADD213PD pool<>+9088(SB), Y3, Y6
 	VFMADD213PD pool<>+2560(SB), Y3, Y6
 	VFMADD213PD pool<>+2688(SB), Y3, Y6
 	VFMADD213PD pool<>+2816(SB), Y3, Y6
@@ -8642,7 +8543,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD pool<>+9216(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    gsnext
 
@@ -8718,42 +8619,42 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD231PD pool<>+6656(SB), Y4, Y6
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y5, Y7
-	VSUBPD      pool<>+6528(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
 	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y7, Y10
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
 	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMOVUPD     pool<>+9088(SB), Y8
+	VMOVUPD     pool<>+9088(SB), Y10
+	VFMADD213PD pool<>+9216(SB), Y9, Y8
+	VFMADD213PD pool<>+9216(SB), Y11, Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -8765,12 +8666,12 @@ exp_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -8790,25 +8691,25 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -8817,7 +8718,7 @@ exp_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -8837,25 +8738,25 @@ exp_tail:
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -8864,7 +8765,7 @@ exp_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -8898,11 +8799,11 @@ exp_done:
 	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+8576(SB), X6
+	VMOVUPD     pool<>+8320(SB), X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
 	VFMADD213PD pool<>+8704(SB), X3, X6
 	VFMADD213PD pool<>+8832(SB), X3, X6
-	VFMADD213PD pool<>+8960(SB), X3, X6
-	VFMADD213PD pool<>+9088(SB), X3, X6
 	VFMADD213PD pool<>+2560(SB), X3, X6
 	VFMADD213PD pool<>+2688(SB), X3, X6
 	VFMADD213PD pool<>+2816(SB), X3, X6
@@ -8927,7 +8828,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+9216(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -9074,7 +8975,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9344(SB), X1
+	VUCOMISD pool<>+10496(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -9091,25 +8992,25 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y3
-	VFMADD231PD pool<>+6656(SB), Y2, Y3
-	VSUBPD      pool<>+6528(SB), Y3, Y4
+	VMOVUPD     pool<>+6656(SB), Y3
+	VFMADD231PD pool<>+6784(SB), Y2, Y3
+	VSUBPD      pool<>+6656(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
 	VFMADD231PD pool<>+6912(SB), Y4, Y5
+	VFMADD231PD pool<>+7040(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD213PD pool<>+7168(SB), Y5, Y4
-	VFMADD213PD pool<>+7296(SB), Y5, Y4
-	VFMADD213PD pool<>+7424(SB), Y5, Y4
-	VFMADD213PD pool<>+7552(SB), Y5, Y4
-	VFMADD213PD pool<>+7680(SB), Y5, Y4
-	VFMADD213PD pool<>+7808(SB), Y5, Y4
-	VFMADD213PD pool<>+7936(SB), Y5, Y4
-	VFMADD213PD pool<>+8064(SB), Y5, Y4
-	VFMADD213PD pool<>+8192(SB), Y5, Y4
-	VFMADD213PD pool<>+8320(SB), Y5, Y4
+	VMOVUPD     pool<>+9088(SB), Y4
+	VFMADD213PD pool<>+9216(SB), Y5, Y4
+	VFMADD213PD pool<>+9344(SB), Y5, Y4
+	VFMADD213PD pool<>+9472(SB), Y5, Y4
+	VFMADD213PD pool<>+9600(SB), Y5, Y4
+	VFMADD213PD pool<>+9728(SB), Y5, Y4
+	VFMADD213PD pool<>+9856(SB), Y5, Y4
+	VFMADD213PD pool<>+9984(SB), Y5, Y4
+	VFMADD213PD pool<>+10112(SB), Y5, Y4
+	VFMADD213PD pool<>+10240(SB), Y5, Y4
+	VFMADD213PD pool<>+10368(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
@@ -9118,7 +9019,7 @@ d_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+8448(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+6528(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -9143,42 +9044,42 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD231PD pool<>+6656(SB), Y4, Y6
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y5, Y7
-	VSUBPD      pool<>+6528(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
 	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y7, Y10
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
 	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMOVUPD     pool<>+9088(SB), Y8
+	VMOVUPD     pool<>+9088(SB), Y10
+	VFMADD213PD pool<>+9216(SB), Y9, Y8
+	VFMADD213PD pool<>+9216(SB), Y11, Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -9190,12 +9091,12 @@ d_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -9218,25 +9119,25 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9245,7 +9146,7 @@ d_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -9271,25 +9172,25 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9298,7 +9199,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -9327,42 +9228,42 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD231PD pool<>+6656(SB), Y4, Y6
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y5, Y7
-	VSUBPD      pool<>+6528(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
 	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y7, Y10
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
 	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMOVUPD     pool<>+9088(SB), Y8
+	VMOVUPD     pool<>+9088(SB), Y10
+	VFMADD213PD pool<>+9216(SB), Y9, Y8
+	VFMADD213PD pool<>+9216(SB), Y11, Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -9374,12 +9275,12 @@ d_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -9402,25 +9303,25 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9429,7 +9330,7 @@ d_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -9451,25 +9352,25 @@ d_expb_tail:
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9478,7 +9379,7 @@ d_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -9497,25 +9398,25 @@ d_exp_tpart:
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9524,7 +9425,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -9597,11 +9498,11 @@ d_l1p_big:
 	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+8576(SB), X7
+	VMOVUPD     pool<>+8320(SB), X7
+	VFMADD213PD pool<>+8448(SB), X3, X7
+	VFMADD213PD pool<>+8576(SB), X3, X7
 	VFMADD213PD pool<>+8704(SB), X3, X7
 	VFMADD213PD pool<>+8832(SB), X3, X7
-	VFMADD213PD pool<>+8960(SB), X3, X7
-	VFMADD213PD pool<>+9088(SB), X3, X7
 	VFMADD213PD pool<>+2560(SB), X3, X7
 	VFMADD213PD pool<>+2688(SB), X3, X7
 	VFMADD213PD pool<>+2816(SB), X3, X7
@@ -9639,11 +9540,11 @@ d_logz:
 	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+8576(SB), X8
+	VMOVUPD     pool<>+8320(SB), X8
+	VFMADD213PD pool<>+8448(SB), X5, X8
+	VFMADD213PD pool<>+8576(SB), X5, X8
 	VFMADD213PD pool<>+8704(SB), X5, X8
 	VFMADD213PD pool<>+8832(SB), X5, X8
-	VFMADD213PD pool<>+8960(SB), X5, X8
-	VFMADD213PD pool<>+9088(SB), X5, X8
 	VFMADD213PD pool<>+2560(SB), X5, X8
 	VFMADD213PD pool<>+2688(SB), X5, X8
 	VFMADD213PD pool<>+2816(SB), X5, X8
@@ -9754,7 +9655,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+9216(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -9867,7 +9768,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9344(SB), X1
+	VUCOMISD pool<>+10496(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -9884,25 +9785,25 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y3
-	VFMADD231PD pool<>+6656(SB), Y2, Y3
-	VSUBPD      pool<>+6528(SB), Y3, Y4
+	VMOVUPD     pool<>+6656(SB), Y3
+	VFMADD231PD pool<>+6784(SB), Y2, Y3
+	VSUBPD      pool<>+6656(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
 	VFMADD231PD pool<>+6912(SB), Y4, Y5
+	VFMADD231PD pool<>+7040(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD213PD pool<>+7168(SB), Y5, Y4
-	VFMADD213PD pool<>+7296(SB), Y5, Y4
-	VFMADD213PD pool<>+7424(SB), Y5, Y4
-	VFMADD213PD pool<>+7552(SB), Y5, Y4
-	VFMADD213PD pool<>+7680(SB), Y5, Y4
-	VFMADD213PD pool<>+7808(SB), Y5, Y4
-	VFMADD213PD pool<>+7936(SB), Y5, Y4
-	VFMADD213PD pool<>+8064(SB), Y5, Y4
-	VFMADD213PD pool<>+8192(SB), Y5, Y4
-	VFMADD213PD pool<>+8320(SB), Y5, Y4
+	VMOVUPD     pool<>+9088(SB), Y4
+	VFMADD213PD pool<>+9216(SB), Y5, Y4
+	VFMADD213PD pool<>+9344(SB), Y5, Y4
+	VFMADD213PD pool<>+9472(SB), Y5, Y4
+	VFMADD213PD pool<>+9600(SB), Y5, Y4
+	VFMADD213PD pool<>+9728(SB), Y5, Y4
+	VFMADD213PD pool<>+9856(SB), Y5, Y4
+	VFMADD213PD pool<>+9984(SB), Y5, Y4
+	VFMADD213PD pool<>+10112(SB), Y5, Y4
+	VFMADD213PD pool<>+10240(SB), Y5, Y4
+	VFMADD213PD pool<>+10368(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
@@ -9911,7 +9812,7 @@ l_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+8448(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+6528(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -9935,42 +9836,42 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD231PD pool<>+6656(SB), Y4, Y6
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y5, Y7
-	VSUBPD      pool<>+6528(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
 	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y7, Y10
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
 	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMOVUPD     pool<>+9088(SB), Y8
+	VMOVUPD     pool<>+9088(SB), Y10
+	VFMADD213PD pool<>+9216(SB), Y9, Y8
+	VFMADD213PD pool<>+9216(SB), Y11, Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -9982,12 +9883,12 @@ l_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -10007,25 +9908,25 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10034,7 +9935,7 @@ l_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -10058,25 +9959,25 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10085,7 +9986,7 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -10111,42 +10012,42 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y6
-	VFMADD231PD pool<>+6656(SB), Y4, Y6
-	VMOVUPD     pool<>+6528(SB), Y7
-	VFMADD231PD pool<>+6656(SB), Y5, Y7
-	VSUBPD      pool<>+6528(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
 	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VSUBPD      pool<>+6528(SB), Y7, Y10
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
 	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y8
-	VMOVUPD     pool<>+7040(SB), Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VFMADD213PD pool<>+7680(SB), Y9, Y8
-	VFMADD213PD pool<>+7680(SB), Y11, Y10
-	VFMADD213PD pool<>+7808(SB), Y9, Y8
-	VFMADD213PD pool<>+7808(SB), Y11, Y10
-	VFMADD213PD pool<>+7936(SB), Y9, Y8
-	VFMADD213PD pool<>+7936(SB), Y11, Y10
-	VFMADD213PD pool<>+8064(SB), Y9, Y8
-	VFMADD213PD pool<>+8064(SB), Y11, Y10
-	VFMADD213PD pool<>+8192(SB), Y9, Y8
-	VFMADD213PD pool<>+8192(SB), Y11, Y10
-	VFMADD213PD pool<>+8320(SB), Y9, Y8
-	VFMADD213PD pool<>+8320(SB), Y11, Y10
+	VMOVUPD     pool<>+9088(SB), Y8
+	VMOVUPD     pool<>+9088(SB), Y10
+	VFMADD213PD pool<>+9216(SB), Y9, Y8
+	VFMADD213PD pool<>+9216(SB), Y11, Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -10158,12 +10059,12 @@ l_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+8448(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -10183,25 +10084,25 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10210,7 +10111,7 @@ l_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -10230,25 +10131,25 @@ l_expb_tail:
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10257,7 +10158,7 @@ l_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -10275,25 +10176,25 @@ l_exp_tpart:
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6528(SB), Y5
-	VFMADD231PD pool<>+6656(SB), Y4, Y5
-	VSUBPD      pool<>+6528(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VMOVUPD     pool<>+9088(SB), Y6
+	VFMADD213PD pool<>+9216(SB), Y7, Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10302,7 +10203,7 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+8448(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -10373,11 +10274,11 @@ l_l1p_big:
 	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+8576(SB), X5
+	VMOVUPD     pool<>+8320(SB), X5
+	VFMADD213PD pool<>+8448(SB), X2, X5
+	VFMADD213PD pool<>+8576(SB), X2, X5
 	VFMADD213PD pool<>+8704(SB), X2, X5
 	VFMADD213PD pool<>+8832(SB), X2, X5
-	VFMADD213PD pool<>+8960(SB), X2, X5
-	VFMADD213PD pool<>+9088(SB), X2, X5
 	VFMADD213PD pool<>+2560(SB), X2, X5
 	VFMADD213PD pool<>+2688(SB), X2, X5
 	VFMADD213PD pool<>+2816(SB), X2, X5
@@ -10415,11 +10316,11 @@ l_logz:
 	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+8576(SB), X6
+	VMOVUPD     pool<>+8320(SB), X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
 	VFMADD213PD pool<>+8704(SB), X3, X6
 	VFMADD213PD pool<>+8832(SB), X3, X6
-	VFMADD213PD pool<>+8960(SB), X3, X6
-	VFMADD213PD pool<>+9088(SB), X3, X6
 	VFMADD213PD pool<>+2560(SB), X3, X6
 	VFMADD213PD pool<>+2688(SB), X3, X6
 	VFMADD213PD pool<>+2816(SB), X3, X6
@@ -10454,7 +10355,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+9216(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -10575,22 +10476,22 @@ r1groups:
 	VMOVDQU32 640(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z3, Z3
-	VMOVDQU32 9472(AX), Z8
+	VMOVDQU32 10624(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z4, Z4
-	VMOVDQU32 9600(AX), Z8
+	VMOVDQU32 10752(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z5, Z5
-	VMOVDQU32 9728(AX), Z8
+	VMOVDQU32 10880(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z6, Z6
-	VMOVDQU32 9856(AX), Z8
+	VMOVDQU32 11008(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z7, Z7
 
 	// Register budget resident1: 8 values + 12 exp temporaries + 3 held exp constants and clamp bound, 23 of 32.
 	VMOVUPS exp2tab16<>+0(SB), Z8
-	VMOVUPS 9984(AX), Z10
+	VMOVUPS 11136(AX), Z10
 	VMOVUPS 768(AX), Z11
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -10618,21 +10519,21 @@ r1groups:
 	VFMADD231PS 1152(AX), Z22, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z14
-	VFMADD213PS 10240(AX), Z0, Z14
-	VFMADD213PS 10368(AX), Z0, Z14
+	VMOVUPS     11264(AX), Z14
+	VFMADD213PS 11392(AX), Z0, Z14
+	VFMADD213PS 11520(AX), Z0, Z14
 	VMULPS      Z0, Z14, Z14
-	VMOVUPS     10112(AX), Z17
-	VFMADD213PS 10240(AX), Z1, Z17
-	VFMADD213PS 10368(AX), Z1, Z17
+	VMOVUPS     11264(AX), Z17
+	VFMADD213PS 11392(AX), Z1, Z17
+	VFMADD213PS 11520(AX), Z1, Z17
 	VMULPS      Z1, Z17, Z17
-	VMOVUPS     10112(AX), Z20
-	VFMADD213PS 10240(AX), Z2, Z20
-	VFMADD213PS 10368(AX), Z2, Z20
+	VMOVUPS     11264(AX), Z20
+	VFMADD213PS 11392(AX), Z2, Z20
+	VFMADD213PS 11520(AX), Z2, Z20
 	VMULPS      Z2, Z20, Z20
-	VMOVUPS     10112(AX), Z23
-	VFMADD213PS 10240(AX), Z3, Z23
-	VFMADD213PS 10368(AX), Z3, Z23
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z3, Z23
+	VFMADD213PS 11520(AX), Z3, Z23
 	VMULPS      Z3, Z23, Z23
 	VPERMPS     Z8, Z12, Z12
 	VFMADD231PS Z14, Z12, Z12
@@ -10672,21 +10573,21 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z10
-	VFMADD213PS 10240(AX), Z4, Z10
-	VFMADD213PS 10368(AX), Z4, Z10
+	VMOVUPS     11264(AX), Z10
+	VFMADD213PS 11392(AX), Z4, Z10
+	VFMADD213PS 11520(AX), Z4, Z10
 	VMULPS      Z4, Z10, Z10
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z5, Z18
-	VFMADD213PS 10368(AX), Z5, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z5, Z18
+	VFMADD213PS 11520(AX), Z5, Z18
 	VMULPS      Z5, Z18, Z18
-	VMOVUPS     10112(AX), Z19
-	VFMADD213PS 10240(AX), Z6, Z19
-	VFMADD213PS 10368(AX), Z6, Z19
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z6, Z19
+	VFMADD213PS 11520(AX), Z6, Z19
 	VMULPS      Z6, Z19, Z19
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z7, Z21
-	VFMADD213PS 10368(AX), Z7, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z7, Z21
+	VFMADD213PS 11520(AX), Z7, Z21
 	VMULPS      Z7, Z21, Z21
 	VPERMPS     Z8, Z11, Z11
 	VFMADD231PS Z10, Z11, Z11
@@ -10828,7 +10729,7 @@ r1gsolo:
 
 	// Register budget resident1: 8 values + 12 exp temporaries + 3 held exp constants and clamp bound, 23 of 32.
 	VMOVUPS exp2tab16<>+0(SB), Z1
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 768(AX), Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -10841,9 +10742,9 @@ r1gsolo:
 	VFMADD231PS 1152(AX), Z3, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z5
-	VFMADD213PS 10240(AX), Z0, Z5
-	VFMADD213PS 10368(AX), Z0, Z5
+	VMOVUPS     11264(AX), Z5
+	VFMADD213PS 11392(AX), Z0, Z5
+	VFMADD213PS 11520(AX), Z0, Z5
 	VMULPS      Z0, Z5, Z5
 	VPERMPS     Z1, Z4, Z4
 	VFMADD231PS Z5, Z4, Z4
@@ -11023,26 +10924,26 @@ r2groups:
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z9, Z9
 	VSUBPS    Z5, Z10, Z10
-	VMOVDQU32 9472(AX), Z5
+	VMOVDQU32 10624(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z12, Z12
 	VSUBPS    Z5, Z13, Z13
-	VMOVDQU32 9600(AX), Z5
+	VMOVDQU32 10752(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z15, Z15
 	VSUBPS    Z5, Z16, Z16
-	VMOVDQU32 9728(AX), Z5
+	VMOVDQU32 10880(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z18, Z18
 	VSUBPS    Z5, Z19, Z19
-	VMOVDQU32 9856(AX), Z5
+	VMOVDQU32 11008(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z21, Z21
 	VSUBPS    Z5, Z22, Z22
 
 	// Register budget resident2: 16 values + 12 exp temporaries + 3 held exp constants and clamp bound, 31 of 32.
 	VMOVUPS exp2tab16<>+0(SB), Z5
-	VMOVUPS 9984(AX), Z8
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z11
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -11070,21 +10971,21 @@ r2groups:
 	VFMADD231PS 1152(AX), Z30, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z20
-	VFMADD213PS 10240(AX), Z0, Z20
-	VFMADD213PS 10368(AX), Z0, Z20
+	VMOVUPS     11264(AX), Z20
+	VFMADD213PS 11392(AX), Z0, Z20
+	VFMADD213PS 11520(AX), Z0, Z20
 	VMULPS      Z0, Z20, Z20
-	VMOVUPS     10112(AX), Z25
-	VFMADD213PS 10240(AX), Z1, Z25
-	VFMADD213PS 10368(AX), Z1, Z25
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z1, Z25
+	VFMADD213PS 11520(AX), Z1, Z25
 	VMULPS      Z1, Z25, Z25
-	VMOVUPS     10112(AX), Z28
-	VFMADD213PS 10240(AX), Z3, Z28
-	VFMADD213PS 10368(AX), Z3, Z28
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z3, Z28
+	VFMADD213PS 11520(AX), Z3, Z28
 	VMULPS      Z3, Z28, Z28
-	VMOVUPS     10112(AX), Z31
-	VFMADD213PS 10240(AX), Z4, Z31
-	VFMADD213PS 10368(AX), Z4, Z31
+	VMOVUPS     11264(AX), Z31
+	VFMADD213PS 11392(AX), Z4, Z31
+	VFMADD213PS 11520(AX), Z4, Z31
 	VMULPS      Z4, Z31, Z31
 	VPERMPS     Z5, Z14, Z14
 	VFMADD231PS Z20, Z14, Z14
@@ -11124,21 +11025,21 @@ r2groups:
 	VFMADD231PS 1152(AX), Z30, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z20
-	VFMADD213PS 10240(AX), Z6, Z20
-	VFMADD213PS 10368(AX), Z6, Z20
+	VMOVUPS     11264(AX), Z20
+	VFMADD213PS 11392(AX), Z6, Z20
+	VFMADD213PS 11520(AX), Z6, Z20
 	VMULPS      Z6, Z20, Z20
-	VMOVUPS     10112(AX), Z25
-	VFMADD213PS 10240(AX), Z7, Z25
-	VFMADD213PS 10368(AX), Z7, Z25
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z7, Z25
+	VFMADD213PS 11520(AX), Z7, Z25
 	VMULPS      Z7, Z25, Z25
-	VMOVUPS     10112(AX), Z28
-	VFMADD213PS 10240(AX), Z9, Z28
-	VFMADD213PS 10368(AX), Z9, Z28
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z9, Z28
+	VFMADD213PS 11520(AX), Z9, Z28
 	VMULPS      Z9, Z28, Z28
-	VMOVUPS     10112(AX), Z31
-	VFMADD213PS 10240(AX), Z10, Z31
-	VFMADD213PS 10368(AX), Z10, Z31
+	VMOVUPS     11264(AX), Z31
+	VFMADD213PS 11392(AX), Z10, Z31
+	VFMADD213PS 11520(AX), Z10, Z31
 	VMULPS      Z10, Z31, Z31
 	VPERMPS     Z5, Z14, Z14
 	VFMADD231PS Z20, Z14, Z14
@@ -11178,21 +11079,21 @@ r2groups:
 	VFMADD231PS 1152(AX), Z30, Z16
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z20
-	VFMADD213PS 10240(AX), Z12, Z20
-	VFMADD213PS 10368(AX), Z12, Z20
+	VMOVUPS     11264(AX), Z20
+	VFMADD213PS 11392(AX), Z12, Z20
+	VFMADD213PS 11520(AX), Z12, Z20
 	VMULPS      Z12, Z20, Z20
-	VMOVUPS     10112(AX), Z25
-	VFMADD213PS 10240(AX), Z13, Z25
-	VFMADD213PS 10368(AX), Z13, Z25
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z13, Z25
+	VFMADD213PS 11520(AX), Z13, Z25
 	VMULPS      Z13, Z25, Z25
-	VMOVUPS     10112(AX), Z28
-	VFMADD213PS 10240(AX), Z15, Z28
-	VFMADD213PS 10368(AX), Z15, Z28
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z15, Z28
+	VFMADD213PS 11520(AX), Z15, Z28
 	VMULPS      Z15, Z28, Z28
-	VMOVUPS     10112(AX), Z31
-	VFMADD213PS 10240(AX), Z16, Z31
-	VFMADD213PS 10368(AX), Z16, Z31
+	VMOVUPS     11264(AX), Z31
+	VFMADD213PS 11392(AX), Z16, Z31
+	VFMADD213PS 11520(AX), Z16, Z31
 	VMULPS      Z16, Z31, Z31
 	VPERMPS     Z5, Z14, Z14
 	VFMADD231PS Z20, Z14, Z14
@@ -11232,21 +11133,21 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z18, Z8
-	VFMADD213PS 10368(AX), Z18, Z8
+	VMOVUPS     11264(AX), Z8
+	VFMADD213PS 11392(AX), Z18, Z8
+	VFMADD213PS 11520(AX), Z18, Z8
 	VMULPS      Z18, Z8, Z8
-	VMOVUPS     10112(AX), Z26
-	VFMADD213PS 10240(AX), Z19, Z26
-	VFMADD213PS 10368(AX), Z19, Z26
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z19, Z26
+	VFMADD213PS 11520(AX), Z19, Z26
 	VMULPS      Z19, Z26, Z26
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z21, Z27
-	VFMADD213PS 10368(AX), Z21, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z21, Z27
+	VFMADD213PS 11520(AX), Z21, Z27
 	VMULPS      Z21, Z27, Z27
-	VMOVUPS     10112(AX), Z29
-	VFMADD213PS 10240(AX), Z22, Z29
-	VFMADD213PS 10368(AX), Z22, Z29
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z22, Z29
+	VFMADD213PS 11520(AX), Z22, Z29
 	VMULPS      Z22, Z29, Z29
 	VPERMPS     Z5, Z11, Z11
 	VFMADD231PS Z8, Z11, Z11
@@ -11399,7 +11300,7 @@ r2gsolo:
 
 	// Register budget resident2: 16 values + 12 exp temporaries + 3 held exp constants and clamp bound, 31 of 32.
 	VMOVUPS exp2tab16<>+0(SB), Z3
-	VMOVUPS 9984(AX), Z4
+	VMOVUPS 11136(AX), Z4
 	VMOVUPS 768(AX), Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -11417,13 +11318,13 @@ r2gsolo:
 	VFMADD231PS 1152(AX), Z8, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z4
-	VFMADD213PS 10240(AX), Z0, Z4
-	VFMADD213PS 10368(AX), Z0, Z4
+	VMOVUPS     11264(AX), Z4
+	VFMADD213PS 11392(AX), Z0, Z4
+	VFMADD213PS 11520(AX), Z0, Z4
 	VMULPS      Z0, Z4, Z4
-	VMOVUPS     10112(AX), Z9
-	VFMADD213PS 10240(AX), Z1, Z9
-	VFMADD213PS 10368(AX), Z1, Z9
+	VMOVUPS     11264(AX), Z9
+	VFMADD213PS 11392(AX), Z1, Z9
+	VFMADD213PS 11520(AX), Z1, Z9
 	VMULPS      Z1, Z9, Z9
 	VPERMPS     Z3, Z5, Z5
 	VFMADD231PS Z4, Z5, Z5
@@ -11623,16 +11524,16 @@ sggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 9472(AX), Z1
+	VMOVDQU32 10624(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 9600(AX), Z1
+	VMOVDQU32 10752(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 320(DI)
-	VMOVDQU32 9728(AX), Z1
+	VMOVDQU32 10880(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 384(DI)
-	VMOVDQU32 9856(AX), Z1
+	VMOVDQU32 11008(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -11650,7 +11551,7 @@ sggmax_done:
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
-	VMOVUPS 9984(AX), Z10
+	VMOVUPS 11136(AX), Z10
 	VMOVUPS 768(AX), Z11
 
 sggexp_loop:
@@ -11690,21 +11591,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -11756,21 +11657,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -11822,21 +11723,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -11888,21 +11789,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -11954,21 +11855,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12020,21 +11921,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12086,21 +11987,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12152,21 +12053,21 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12226,21 +12127,21 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12292,21 +12193,21 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12370,21 +12271,21 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z18
-	VFMADD213PS 10240(AX), Z12, Z18
-	VFMADD213PS 10368(AX), Z12, Z18
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z12, Z18
+	VFMADD213PS 11520(AX), Z12, Z18
 	VMULPS      Z12, Z18, Z18
-	VMOVUPS     10112(AX), Z21
-	VFMADD213PS 10240(AX), Z13, Z21
-	VFMADD213PS 10368(AX), Z13, Z21
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z13, Z21
+	VFMADD213PS 11520(AX), Z13, Z21
 	VMULPS      Z13, Z21, Z21
-	VMOVUPS     10112(AX), Z24
-	VFMADD213PS 10240(AX), Z14, Z24
-	VFMADD213PS 10368(AX), Z14, Z24
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z14, Z24
+	VFMADD213PS 11520(AX), Z14, Z24
 	VMULPS      Z14, Z24, Z24
-	VMOVUPS     10112(AX), Z27
-	VFMADD213PS 10240(AX), Z15, Z27
-	VFMADD213PS 10368(AX), Z15, Z27
+	VMOVUPS     11264(AX), Z27
+	VFMADD213PS 11392(AX), Z15, Z27
+	VFMADD213PS 11520(AX), Z15, Z27
 	VMULPS      Z15, Z27, Z27
 	VPERMPS     Z9, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12440,21 +12341,21 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z24, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z10
-	VFMADD213PS 10240(AX), Z12, Z10
-	VFMADD213PS 10368(AX), Z12, Z10
+	VMOVUPS     11264(AX), Z10
+	VFMADD213PS 11392(AX), Z12, Z10
+	VFMADD213PS 11520(AX), Z12, Z10
 	VMULPS      Z12, Z10, Z10
-	VMOVUPS     10112(AX), Z22
-	VFMADD213PS 10240(AX), Z13, Z22
-	VFMADD213PS 10368(AX), Z13, Z22
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z13, Z22
+	VFMADD213PS 11520(AX), Z13, Z22
 	VMULPS      Z13, Z22, Z22
-	VMOVUPS     10112(AX), Z23
-	VFMADD213PS 10240(AX), Z14, Z23
-	VFMADD213PS 10368(AX), Z14, Z23
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z14, Z23
+	VFMADD213PS 11520(AX), Z14, Z23
 	VMULPS      Z14, Z23, Z23
-	VMOVUPS     10112(AX), Z25
-	VFMADD213PS 10240(AX), Z15, Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VFMADD213PS 11520(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
 	VPERMPS     Z9, Z11, Z11
 	VFMADD231PS Z10, Z11, Z11
@@ -12622,7 +12523,7 @@ sogmax_done:
 	MOVQ    DX, R8
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 768(AX), Z4
 
 sogexp_loop:
@@ -12662,21 +12563,21 @@ sogexp_loop:
 	VFMADD231PS 1152(AX), Z19, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z5, Z11
-	VFMADD213PS 10368(AX), Z5, Z11
+	VMOVUPS     11264(AX), Z11
+	VFMADD213PS 11392(AX), Z5, Z11
+	VFMADD213PS 11520(AX), Z5, Z11
 	VMULPS      Z5, Z11, Z11
-	VMOVUPS     10112(AX), Z14
-	VFMADD213PS 10240(AX), Z6, Z14
-	VFMADD213PS 10368(AX), Z6, Z14
+	VMOVUPS     11264(AX), Z14
+	VFMADD213PS 11392(AX), Z6, Z14
+	VFMADD213PS 11520(AX), Z6, Z14
 	VMULPS      Z6, Z14, Z14
-	VMOVUPS     10112(AX), Z17
-	VFMADD213PS 10240(AX), Z7, Z17
-	VFMADD213PS 10368(AX), Z7, Z17
+	VMOVUPS     11264(AX), Z17
+	VFMADD213PS 11392(AX), Z7, Z17
+	VFMADD213PS 11520(AX), Z7, Z17
 	VMULPS      Z7, Z17, Z17
-	VMOVUPS     10112(AX), Z20
-	VFMADD213PS 10240(AX), Z8, Z20
-	VFMADD213PS 10368(AX), Z8, Z20
+	VMOVUPS     11264(AX), Z20
+	VFMADD213PS 11392(AX), Z8, Z20
+	VFMADD213PS 11520(AX), Z8, Z20
 	VMULPS      Z8, Z20, Z20
 	VPERMPS     Z2, Z9, Z9
 	VFMADD231PS Z11, Z9, Z9
@@ -12714,9 +12615,9 @@ sogexp_one:
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z5, Z8
-	VFMADD213PS 10368(AX), Z5, Z8
+	VMOVUPS     11264(AX), Z8
+	VFMADD213PS 11392(AX), Z5, Z8
+	VFMADD213PS 11520(AX), Z5, Z8
 	VMULPS      Z5, Z8, Z8
 	VPERMPS     Z2, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -12743,9 +12644,9 @@ sogexp_tail:
 	VFMADD231PS 1152(AX), Z3, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z6
-	VFMADD213PS 10240(AX), Z5, Z6
-	VFMADD213PS 10368(AX), Z5, Z6
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z5, Z6
+	VFMADD213PS 11520(AX), Z5, Z6
 	VMULPS      Z5, Z6, Z6
 	VPERMPS     Z2, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -12940,16 +12841,16 @@ ggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 9472(AX), Z1
+	VMOVDQU32 10624(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 9600(AX), Z1
+	VMOVDQU32 10752(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 320(DI)
-	VMOVDQU32 9728(AX), Z1
+	VMOVDQU32 10880(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 384(DI)
-	VMOVDQU32 9856(AX), Z1
+	VMOVDQU32 11008(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -12967,7 +12868,7 @@ ggmax_done:
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
-	VMOVUPS 9984(AX), Z10
+	VMOVUPS 11136(AX), Z10
 	VMOVUPS 768(AX), Z11
 
 ggexp_loop:
@@ -13007,21 +12908,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13077,21 +12978,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13147,21 +13048,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13217,21 +13118,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13287,21 +13188,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13357,21 +13258,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13427,21 +13328,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13497,21 +13398,21 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13575,21 +13476,21 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13657,21 +13558,21 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13751,21 +13652,21 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z18
-	VFMADD213PS   10240(AX), Z12, Z18
-	VFMADD213PS   10368(AX), Z12, Z18
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z12, Z18
+	VFMADD213PS   11520(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       10112(AX), Z21
-	VFMADD213PS   10240(AX), Z13, Z21
-	VFMADD213PS   10368(AX), Z13, Z21
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z13, Z21
+	VFMADD213PS   11520(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       10112(AX), Z24
-	VFMADD213PS   10240(AX), Z14, Z24
-	VFMADD213PS   10368(AX), Z14, Z24
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z14, Z24
+	VFMADD213PS   11520(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       10112(AX), Z27
-	VFMADD213PS   10240(AX), Z15, Z27
-	VFMADD213PS   10368(AX), Z15, Z27
+	VMOVUPS       11264(AX), Z27
+	VFMADD213PS   11392(AX), Z15, Z27
+	VFMADD213PS   11520(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z9, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13837,21 +13738,21 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z24, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z10
-	VFMADD213PS   10240(AX), Z12, Z10
-	VFMADD213PS   10368(AX), Z12, Z10
+	VMOVUPS       11264(AX), Z10
+	VFMADD213PS   11392(AX), Z12, Z10
+	VFMADD213PS   11520(AX), Z12, Z10
 	VMULPS        Z12, Z10, Z10
-	VMOVUPS       10112(AX), Z22
-	VFMADD213PS   10240(AX), Z13, Z22
-	VFMADD213PS   10368(AX), Z13, Z22
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z13, Z22
+	VFMADD213PS   11520(AX), Z13, Z22
 	VMULPS        Z13, Z22, Z22
-	VMOVUPS       10112(AX), Z23
-	VFMADD213PS   10240(AX), Z14, Z23
-	VFMADD213PS   10368(AX), Z14, Z23
+	VMOVUPS       11264(AX), Z23
+	VFMADD213PS   11392(AX), Z14, Z23
+	VFMADD213PS   11520(AX), Z14, Z23
 	VMULPS        Z14, Z23, Z23
-	VMOVUPS       10112(AX), Z25
-	VFMADD213PS   10240(AX), Z15, Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VFMADD213PS   11520(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
 	VPERMPS       Z9, Z11, Z11
 	VFMADD231PS   Z10, Z11, Z11
@@ -14030,7 +13931,7 @@ ogmax_done:
 	MOVQ    DX, R8
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 768(AX), Z4
 
 ogexp_loop:
@@ -14070,21 +13971,21 @@ ogexp_loop:
 	VFMADD231PS 1152(AX), Z19, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z11
-	VFMADD213PS   10240(AX), Z5, Z11
-	VFMADD213PS   10368(AX), Z5, Z11
+	VMOVUPS       11264(AX), Z11
+	VFMADD213PS   11392(AX), Z5, Z11
+	VFMADD213PS   11520(AX), Z5, Z11
 	VMULPS        Z5, Z11, Z11
-	VMOVUPS       10112(AX), Z14
-	VFMADD213PS   10240(AX), Z6, Z14
-	VFMADD213PS   10368(AX), Z6, Z14
+	VMOVUPS       11264(AX), Z14
+	VFMADD213PS   11392(AX), Z6, Z14
+	VFMADD213PS   11520(AX), Z6, Z14
 	VMULPS        Z6, Z14, Z14
-	VMOVUPS       10112(AX), Z17
-	VFMADD213PS   10240(AX), Z7, Z17
-	VFMADD213PS   10368(AX), Z7, Z17
+	VMOVUPS       11264(AX), Z17
+	VFMADD213PS   11392(AX), Z7, Z17
+	VFMADD213PS   11520(AX), Z7, Z17
 	VMULPS        Z7, Z17, Z17
-	VMOVUPS       10112(AX), Z20
-	VFMADD213PS   10240(AX), Z8, Z20
-	VFMADD213PS   10368(AX), Z8, Z20
+	VMOVUPS       11264(AX), Z20
+	VFMADD213PS   11392(AX), Z8, Z20
+	VFMADD213PS   11520(AX), Z8, Z20
 	VMULPS        Z8, Z20, Z20
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -14126,9 +14027,9 @@ ogexp_one:
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z8
-	VFMADD213PS   10240(AX), Z5, Z8
-	VFMADD213PS   10368(AX), Z5, Z8
+	VMOVUPS       11264(AX), Z8
+	VFMADD213PS   11392(AX), Z5, Z8
+	VFMADD213PS   11520(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z2, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -14159,9 +14060,9 @@ ogexp_tail:
 	VFMADD231PS 1152(AX), Z3, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z6
-	VFMADD213PS   10240(AX), Z5, Z6
-	VFMADD213PS   10368(AX), Z5, Z6
+	VMOVUPS       11264(AX), Z6
+	VFMADD213PS   11392(AX), Z5, Z6
+	VFMADD213PS   11520(AX), Z5, Z6
 	VMULPS        Z5, Z6, Z6
 	VPERMPS       Z2, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -14338,12 +14239,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10112(AX), Z6
-	VMOVUPS 10240(AX), Z7
-	VMOVUPS 10368(AX), Z8
+	VMOVUPS 11264(AX), Z6
+	VMOVUPS 11392(AX), Z7
+	VMOVUPS 11520(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -14510,12 +14411,12 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10112(AX), Z6
-	VMOVUPS 10240(AX), Z7
-	VMOVUPS 10368(AX), Z8
+	VMOVUPS 11264(AX), Z6
+	VMOVUPS 11392(AX), Z7
+	VMOVUPS 11520(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -14785,12 +14686,12 @@ d_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 	VMOVUPS   (R10)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    10496(AX), Z3, Z3
+	VPSUBD    11648(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_spsmax_one
@@ -14803,13 +14704,13 @@ d_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R10)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    10496(AX), Z3, Z3
+	VPSUBD    11648(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -14874,23 +14775,23 @@ d_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z6
+	VMOVUPS     11136(AX), Z6
 	VFMADD231PS 1024(AX), Z3, Z6
-	VSUBPS      9984(AX), Z6, Z7
-	VMOVUPS     9984(AX), Z9
+	VSUBPS      11136(AX), Z6, Z7
+	VMOVUPS     11136(AX), Z9
 	VFMADD231PS 1024(AX), Z4, Z9
-	VSUBPS      9984(AX), Z9, Z10
+	VSUBPS      11136(AX), Z9, Z10
 	VFMADD231PS 1152(AX), Z7, Z3
 	VFMADD231PS 1152(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z3, Z8
-	VFMADD213PS 10368(AX), Z3, Z8
+	VMOVUPS     11264(AX), Z8
+	VFMADD213PS 11392(AX), Z3, Z8
+	VFMADD213PS 11520(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z4, Z11
-	VFMADD213PS 10368(AX), Z4, Z11
+	VMOVUPS     11264(AX), Z11
+	VFMADD213PS 11392(AX), Z4, Z11
+	VFMADD213PS 11520(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -14934,23 +14835,23 @@ d_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z10
+	VMOVUPS     11136(AX), Z10
 	VFMADD231PS 1024(AX), Z7, Z10
-	VSUBPS      9984(AX), Z10, Z11
-	VMOVUPS     9984(AX), Z13
+	VSUBPS      11136(AX), Z10, Z11
+	VMOVUPS     11136(AX), Z13
 	VFMADD231PS 1024(AX), Z8, Z13
-	VSUBPS      9984(AX), Z13, Z14
+	VSUBPS      11136(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z11, Z7
 	VFMADD231PS 1152(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z12
-	VFMADD213PS   10240(AX), Z7, Z12
-	VFMADD213PS   10368(AX), Z7, Z12
+	VMOVUPS       11264(AX), Z12
+	VFMADD213PS   11392(AX), Z7, Z12
+	VFMADD213PS   11520(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       10112(AX), Z15
-	VFMADD213PS   10240(AX), Z8, Z15
-	VFMADD213PS   10368(AX), Z8, Z15
+	VMOVUPS       11264(AX), Z15
+	VFMADD213PS   11392(AX), Z8, Z15
+	VFMADD213PS   11520(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -14960,7 +14861,7 @@ d_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        10496(AX), Z4, Z4
+	VPSUBD        11648(AX), Z4, Z4
 	VMOVUPS       Z7, (R11)
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
@@ -14969,7 +14870,7 @@ d_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        10496(AX), Z6, Z6
+	VPSUBD        11648(AX), Z6, Z6
 	VMOVUPS       Z8, (R11)(R8*4)
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
@@ -14999,23 +14900,23 @@ d_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z9
+	VMOVUPS     11136(AX), Z9
 	VFMADD231PS 1024(AX), Z7, Z9
-	VSUBPS      9984(AX), Z9, Z10
-	VMOVUPS     9984(AX), Z12
+	VSUBPS      11136(AX), Z9, Z10
+	VMOVUPS     11136(AX), Z12
 	VFMADD231PS 1024(AX), Z8, Z12
-	VSUBPS      9984(AX), Z12, Z13
+	VSUBPS      11136(AX), Z12, Z13
 	VFMADD231PS 1152(AX), Z10, Z7
 	VFMADD231PS 1152(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z11
-	VFMADD213PS   10240(AX), Z7, Z11
-	VFMADD213PS   10368(AX), Z7, Z11
+	VMOVUPS       11264(AX), Z11
+	VFMADD213PS   11392(AX), Z7, Z11
+	VFMADD213PS   11520(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       10112(AX), Z14
-	VFMADD213PS   10240(AX), Z8, Z14
-	VFMADD213PS   10368(AX), Z8, Z14
+	VMOVUPS       11264(AX), Z14
+	VFMADD213PS   11392(AX), Z8, Z14
+	VFMADD213PS   11520(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -15025,7 +14926,7 @@ d_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        10496(AX), Z4, Z4
+	VPSUBD        11648(AX), Z4, Z4
 	VMOVUPS       Z7, 16(SP)
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
@@ -15034,7 +14935,7 @@ d_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        10496(AX), Z6, Z6
+	VPSUBD        11648(AX), Z6, Z6
 	VMOVUPS       Z8, 96(SP)
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
@@ -15367,7 +15268,7 @@ d_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_sosmax_one
@@ -15380,7 +15281,7 @@ d_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -15418,15 +15319,15 @@ d_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z4
+	VMOVUPS     11136(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      9984(AX), Z4, Z5
+	VSUBPS      11136(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z6
-	VFMADD213PS 10240(AX), Z2, Z6
-	VFMADD213PS 10368(AX), Z2, Z6
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z2, Z6
+	VFMADD213PS 11520(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -15456,22 +15357,22 @@ d_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z6
+	VMOVUPS     11136(AX), Z6
 	VFMADD231PS 1024(AX), Z4, Z6
-	VSUBPS      9984(AX), Z6, Z7
+	VSUBPS      11136(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z8
-	VFMADD213PS   10240(AX), Z4, Z8
-	VFMADD213PS   10368(AX), Z4, Z8
+	VMOVUPS       11264(AX), Z8
+	VFMADD213PS   11392(AX), Z4, Z8
+	VFMADD213PS   11520(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        10496(AX), Z3, Z3
+	VPSUBD        11648(AX), Z3, Z3
 	VMOVUPS       Z4, (R11)
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -15496,22 +15397,22 @@ d_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z5
+	VMOVUPS     11136(AX), Z5
 	VFMADD231PS 1024(AX), Z4, Z5
-	VSUBPS      9984(AX), Z5, Z6
+	VSUBPS      11136(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z7
-	VFMADD213PS   10240(AX), Z4, Z7
-	VFMADD213PS   10368(AX), Z4, Z7
+	VMOVUPS       11264(AX), Z7
+	VFMADD213PS   11392(AX), Z4, Z7
+	VFMADD213PS   11520(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        10496(AX), Z3, Z3
+	VPSUBD        11648(AX), Z3, Z3
 	VMOVUPS       Z4, 16(SP)
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
@@ -15891,15 +15792,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z4
+	VMOVUPS     11136(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      9984(AX), Z4, Z5
+	VSUBPS      11136(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z6
-	VFMADD213PS 10240(AX), Z2, Z6
-	VFMADD213PS 10368(AX), Z2, Z6
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z2, Z6
+	VFMADD213PS 11520(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -15916,12 +15817,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10112(AX), Z6
-	VMOVUPS 10240(AX), Z7
-	VMOVUPS 10368(AX), Z8
+	VMOVUPS 11264(AX), Z6
+	VMOVUPS 11392(AX), Z7
+	VMOVUPS 11520(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -16320,12 +16221,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10112(AX), Z6
-	VMOVUPS 10240(AX), Z7
-	VMOVUPS 10368(AX), Z8
+	VMOVUPS 11264(AX), Z6
+	VMOVUPS 11392(AX), Z7
+	VMOVUPS 11520(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -16928,12 +16829,12 @@ l_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 	VMOVUPS   (R9)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    10496(AX), Z3, Z3
+	VPSUBD    11648(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_spsmax_one
@@ -16946,13 +16847,13 @@ l_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R9)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    10496(AX), Z3, Z3
+	VPSUBD    11648(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -17017,23 +16918,23 @@ l_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z6
+	VMOVUPS     11136(AX), Z6
 	VFMADD231PS 1024(AX), Z3, Z6
-	VSUBPS      9984(AX), Z6, Z7
-	VMOVUPS     9984(AX), Z9
+	VSUBPS      11136(AX), Z6, Z7
+	VMOVUPS     11136(AX), Z9
 	VFMADD231PS 1024(AX), Z4, Z9
-	VSUBPS      9984(AX), Z9, Z10
+	VSUBPS      11136(AX), Z9, Z10
 	VFMADD231PS 1152(AX), Z7, Z3
 	VFMADD231PS 1152(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z3, Z8
-	VFMADD213PS 10368(AX), Z3, Z8
+	VMOVUPS     11264(AX), Z8
+	VFMADD213PS 11392(AX), Z3, Z8
+	VFMADD213PS 11520(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z4, Z11
-	VFMADD213PS 10368(AX), Z4, Z11
+	VMOVUPS     11264(AX), Z11
+	VFMADD213PS 11392(AX), Z4, Z11
+	VFMADD213PS 11520(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -17076,23 +16977,23 @@ l_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z10
+	VMOVUPS     11136(AX), Z10
 	VFMADD231PS 1024(AX), Z7, Z10
-	VSUBPS      9984(AX), Z10, Z11
-	VMOVUPS     9984(AX), Z13
+	VSUBPS      11136(AX), Z10, Z11
+	VMOVUPS     11136(AX), Z13
 	VFMADD231PS 1024(AX), Z8, Z13
-	VSUBPS      9984(AX), Z13, Z14
+	VSUBPS      11136(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z11, Z7
 	VFMADD231PS 1152(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z12
-	VFMADD213PS   10240(AX), Z7, Z12
-	VFMADD213PS   10368(AX), Z7, Z12
+	VMOVUPS       11264(AX), Z12
+	VFMADD213PS   11392(AX), Z7, Z12
+	VFMADD213PS   11520(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       10112(AX), Z15
-	VFMADD213PS   10240(AX), Z8, Z15
-	VFMADD213PS   10368(AX), Z8, Z15
+	VMOVUPS       11264(AX), Z15
+	VFMADD213PS   11392(AX), Z8, Z15
+	VFMADD213PS   11520(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -17102,7 +17003,7 @@ l_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        10496(AX), Z4, Z4
+	VPSUBD        11648(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y7, Z7
@@ -17110,7 +17011,7 @@ l_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        10496(AX), Z6, Z6
+	VPSUBD        11648(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y8, Z8
@@ -17138,23 +17039,23 @@ l_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z9
+	VMOVUPS     11136(AX), Z9
 	VFMADD231PS 1024(AX), Z7, Z9
-	VSUBPS      9984(AX), Z9, Z10
-	VMOVUPS     9984(AX), Z12
+	VSUBPS      11136(AX), Z9, Z10
+	VMOVUPS     11136(AX), Z12
 	VFMADD231PS 1024(AX), Z8, Z12
-	VSUBPS      9984(AX), Z12, Z13
+	VSUBPS      11136(AX), Z12, Z13
 	VFMADD231PS 1152(AX), Z10, Z7
 	VFMADD231PS 1152(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z11
-	VFMADD213PS   10240(AX), Z7, Z11
-	VFMADD213PS   10368(AX), Z7, Z11
+	VMOVUPS       11264(AX), Z11
+	VFMADD213PS   11392(AX), Z7, Z11
+	VFMADD213PS   11520(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       10112(AX), Z14
-	VFMADD213PS   10240(AX), Z8, Z14
-	VFMADD213PS   10368(AX), Z8, Z14
+	VMOVUPS       11264(AX), Z14
+	VFMADD213PS   11392(AX), Z8, Z14
+	VFMADD213PS   11520(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -17164,7 +17065,7 @@ l_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        10496(AX), Z4, Z4
+	VPSUBD        11648(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y7, Z4
@@ -17172,7 +17073,7 @@ l_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        10496(AX), Z6, Z6
+	VPSUBD        11648(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y8, Z4
@@ -17447,7 +17348,7 @@ l_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_sosmax_one
@@ -17460,7 +17361,7 @@ l_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    10496(AX), Z1, Z1
+	VPSUBD    11648(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -17498,15 +17399,15 @@ l_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z4
+	VMOVUPS     11136(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      9984(AX), Z4, Z5
+	VSUBPS      11136(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z6
-	VFMADD213PS 10240(AX), Z2, Z6
-	VFMADD213PS 10368(AX), Z2, Z6
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z2, Z6
+	VFMADD213PS 11520(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -17535,22 +17436,22 @@ l_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z6
+	VMOVUPS     11136(AX), Z6
 	VFMADD231PS 1024(AX), Z4, Z6
-	VSUBPS      9984(AX), Z6, Z7
+	VSUBPS      11136(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z8
-	VFMADD213PS   10240(AX), Z4, Z8
-	VFMADD213PS   10368(AX), Z4, Z8
+	VMOVUPS       11264(AX), Z8
+	VFMADD213PS   11392(AX), Z4, Z8
+	VFMADD213PS   11520(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        10496(AX), Z3, Z3
+	VPSUBD        11648(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
@@ -17573,22 +17474,22 @@ l_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z5
+	VMOVUPS     11136(AX), Z5
 	VFMADD231PS 1024(AX), Z4, Z5
-	VSUBPS      9984(AX), Z5, Z6
+	VSUBPS      11136(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(AX), Z7
-	VFMADD213PS   10240(AX), Z4, Z7
-	VFMADD213PS   10368(AX), Z4, Z7
+	VMOVUPS       11264(AX), Z7
+	VFMADD213PS   11392(AX), Z4, Z7
+	VFMADD213PS   11520(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        10496(AX), Z3, Z3
+	VPSUBD        11648(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y4, Z3
@@ -17901,15 +17802,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     9984(AX), Z4
+	VMOVUPS     11136(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      9984(AX), Z4, Z5
+	VSUBPS      11136(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10112(AX), Z6
-	VFMADD213PS 10240(AX), Z2, Z6
-	VFMADD213PS 10368(AX), Z2, Z6
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z2, Z6
+	VFMADD213PS 11520(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -17925,12 +17826,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10112(AX), Z6
-	VMOVUPS 10240(AX), Z7
-	VMOVUPS 10368(AX), Z8
+	VMOVUPS 11264(AX), Z6
+	VMOVUPS 11392(AX), Z7
+	VMOVUPS 11520(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -18308,12 +18209,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 9984(AX), Z3
+	VMOVUPS 11136(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10112(AX), Z6
-	VMOVUPS 10240(AX), Z7
-	VMOVUPS 10368(AX), Z8
+	VMOVUPS 11264(AX), Z6
+	VMOVUPS 11392(AX), Z7
+	VMOVUPS 11520(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -18887,255 +18788,233 @@ r1groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 10624(AX), Z8
+	VMOVDQU64 11776(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 10752(AX), Z8
+	VMOVDQU64 11904(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z1, Z1
-	VMOVDQU64 10880(AX), Z8
+	VMOVDQU64 12032(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z2, Z2
-	VMOVDQU64 11008(AX), Z8
+	VMOVDQU64 12160(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z3, Z3
-	VMOVDQU64 11136(AX), Z8
+	VMOVDQU64 12288(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z4, Z4
-	VMOVDQU64 11264(AX), Z8
+	VMOVDQU64 12416(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z5, Z5
-	VMOVDQU64 11392(AX), Z8
+	VMOVDQU64 12544(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z6, Z6
-	VMOVDQU64 11520(AX), Z8
+	VMOVDQU64 12672(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
-	// Register budget resident1: 8 values + 8 exp temporaries, 16 of 32.
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z0, Z8
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z1, Z10
-	VSUBPD      6528(AX), Z8, Z11
-	VMOVUPD     Z0, Z12
-	VFMADD231PD 6784(AX), Z11, Z12
-	VFMADD231PD 6912(AX), Z11, Z12
-	VSUBPD      6528(AX), Z10, Z13
-	VMOVUPD     Z1, Z14
-	VFMADD231PD 6784(AX), Z13, Z14
-	VFMADD231PD 6912(AX), Z13, Z14
+	// Register budget resident1: 8 values + 9 exp temporaries and clamp bound, 17 of 32.
+	VMOVUPD 6528(AX), Z8
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z13
-	VFMADD213PD 7168(AX), Z12, Z11
-	VFMADD213PD 7168(AX), Z14, Z13
-	VFMADD213PD 7296(AX), Z12, Z11
-	VFMADD213PD 7296(AX), Z14, Z13
-	VFMADD213PD 7424(AX), Z12, Z11
-	VFMADD213PD 7424(AX), Z14, Z13
-	VFMADD213PD 7552(AX), Z12, Z11
-	VFMADD213PD 7552(AX), Z14, Z13
-	VFMADD213PD 7680(AX), Z12, Z11
-	VFMADD213PD 7680(AX), Z14, Z13
-	VFMADD213PD 7808(AX), Z12, Z11
-	VFMADD213PD 7808(AX), Z14, Z13
-	VFMADD213PD 7936(AX), Z12, Z11
-	VFMADD213PD 7936(AX), Z14, Z13
-	VFMADD213PD 8064(AX), Z12, Z11
-	VFMADD213PD 8064(AX), Z14, Z13
-	VFMADD213PD 8192(AX), Z12, Z11
-	VFMADD213PD 8192(AX), Z14, Z13
-	VFMADD213PD 8320(AX), Z12, Z11
-	VFMADD213PD 8320(AX), Z14, Z13
-	VMULPD      Z12, Z12, Z15
-	VFMADD213PD Z12, Z15, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z14, Z14, Z12
-	VFMADD213PD Z14, Z12, Z13
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z8, Z0
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z0, Z10
+	VMAXPD      Z1, Z8, Z1
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z1, Z11
+	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z12, Z0
+	VFMADD231PD 7040(AX), Z12, Z0
+	VSUBPD      6656(AX), Z11, Z13
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 6912(AX), Z13, Z1
+	VFMADD231PD 7040(AX), Z13, Z1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VFMADD213PD 7296(AX), Z0, Z12
+	VFMADD213PD 7296(AX), Z1, Z13
+	VFMADD213PD 7424(AX), Z0, Z12
+	VFMADD213PD 7424(AX), Z1, Z13
+	VFMADD213PD 7552(AX), Z0, Z12
+	VFMADD213PD 7552(AX), Z1, Z13
+	VFMADD213PD 7680(AX), Z0, Z12
+	VFMADD213PD 7680(AX), Z1, Z13
+	VFMADD213PD 7808(AX), Z0, Z12
+	VFMADD213PD 7808(AX), Z1, Z13
+	VFMADD213PD 7936(AX), Z0, Z12
+	VFMADD213PD 7936(AX), Z1, Z13
+	VFMADD213PD 8064(AX), Z0, Z12
+	VFMADD213PD 8064(AX), Z1, Z13
+	VFMADD213PD 8192(AX), Z0, Z12
+	VFMADD213PD 8192(AX), Z1, Z13
+	VMULPD      Z0, Z0, Z14
+	VFMADD213PD Z0, Z14, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z1, Z1, Z0
+	VFMADD213PD Z1, Z0, Z13
 	VADDPD      2432(AX), Z13, Z13
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z0, K2
-	VMOVAPD.Z Z11, K2, Z0
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z13, Z13
-	VCMPPD    $0x15, 8448(AX), Z1, K2
-	VMOVAPD.Z Z13, K2, Z1
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z12, Z0
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z13, Z1
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z2, Z8
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z3, Z10
-	VSUBPD      6528(AX), Z8, Z11
-	VMOVUPD     Z2, Z12
-	VFMADD231PD 6784(AX), Z11, Z12
-	VFMADD231PD 6912(AX), Z11, Z12
-	VSUBPD      6528(AX), Z10, Z13
-	VMOVUPD     Z3, Z14
-	VFMADD231PD 6784(AX), Z13, Z14
-	VFMADD231PD 6912(AX), Z13, Z14
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z2, Z8, Z2
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z2, Z10
+	VMAXPD      Z3, Z8, Z3
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z3, Z11
+	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     Z2, Z2
+	VFMADD231PD 6912(AX), Z12, Z2
+	VFMADD231PD 7040(AX), Z12, Z2
+	VSUBPD      6656(AX), Z11, Z13
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z13, Z3
+	VFMADD231PD 7040(AX), Z13, Z3
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z13
-	VFMADD213PD 7168(AX), Z12, Z11
-	VFMADD213PD 7168(AX), Z14, Z13
-	VFMADD213PD 7296(AX), Z12, Z11
-	VFMADD213PD 7296(AX), Z14, Z13
-	VFMADD213PD 7424(AX), Z12, Z11
-	VFMADD213PD 7424(AX), Z14, Z13
-	VFMADD213PD 7552(AX), Z12, Z11
-	VFMADD213PD 7552(AX), Z14, Z13
-	VFMADD213PD 7680(AX), Z12, Z11
-	VFMADD213PD 7680(AX), Z14, Z13
-	VFMADD213PD 7808(AX), Z12, Z11
-	VFMADD213PD 7808(AX), Z14, Z13
-	VFMADD213PD 7936(AX), Z12, Z11
-	VFMADD213PD 7936(AX), Z14, Z13
-	VFMADD213PD 8064(AX), Z12, Z11
-	VFMADD213PD 8064(AX), Z14, Z13
-	VFMADD213PD 8192(AX), Z12, Z11
-	VFMADD213PD 8192(AX), Z14, Z13
-	VFMADD213PD 8320(AX), Z12, Z11
-	VFMADD213PD 8320(AX), Z14, Z13
-	VMULPD      Z12, Z12, Z15
-	VFMADD213PD Z12, Z15, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z14, Z14, Z12
-	VFMADD213PD Z14, Z12, Z13
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VFMADD213PD 7296(AX), Z2, Z12
+	VFMADD213PD 7296(AX), Z3, Z13
+	VFMADD213PD 7424(AX), Z2, Z12
+	VFMADD213PD 7424(AX), Z3, Z13
+	VFMADD213PD 7552(AX), Z2, Z12
+	VFMADD213PD 7552(AX), Z3, Z13
+	VFMADD213PD 7680(AX), Z2, Z12
+	VFMADD213PD 7680(AX), Z3, Z13
+	VFMADD213PD 7808(AX), Z2, Z12
+	VFMADD213PD 7808(AX), Z3, Z13
+	VFMADD213PD 7936(AX), Z2, Z12
+	VFMADD213PD 7936(AX), Z3, Z13
+	VFMADD213PD 8064(AX), Z2, Z12
+	VFMADD213PD 8064(AX), Z3, Z13
+	VFMADD213PD 8192(AX), Z2, Z12
+	VFMADD213PD 8192(AX), Z3, Z13
+	VMULPD      Z2, Z2, Z14
+	VFMADD213PD Z2, Z14, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z3, Z3, Z2
+	VFMADD213PD Z3, Z2, Z13
 	VADDPD      2432(AX), Z13, Z13
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z2, K2
-	VMOVAPD.Z Z11, K2, Z2
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z13, Z13
-	VCMPPD    $0x15, 8448(AX), Z3, K2
-	VMOVAPD.Z Z13, K2, Z3
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z12, Z2
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z13, Z3
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z4, Z8
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z5, Z10
-	VSUBPD      6528(AX), Z8, Z11
-	VMOVUPD     Z4, Z12
-	VFMADD231PD 6784(AX), Z11, Z12
-	VFMADD231PD 6912(AX), Z11, Z12
-	VSUBPD      6528(AX), Z10, Z13
-	VMOVUPD     Z5, Z14
-	VFMADD231PD 6784(AX), Z13, Z14
-	VFMADD231PD 6912(AX), Z13, Z14
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z8, Z4
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z4, Z10
+	VMAXPD      Z5, Z8, Z5
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z5, Z11
+	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 6912(AX), Z12, Z4
+	VFMADD231PD 7040(AX), Z12, Z4
+	VSUBPD      6656(AX), Z11, Z13
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 6912(AX), Z13, Z5
+	VFMADD231PD 7040(AX), Z13, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z13
-	VFMADD213PD 7168(AX), Z12, Z11
-	VFMADD213PD 7168(AX), Z14, Z13
-	VFMADD213PD 7296(AX), Z12, Z11
-	VFMADD213PD 7296(AX), Z14, Z13
-	VFMADD213PD 7424(AX), Z12, Z11
-	VFMADD213PD 7424(AX), Z14, Z13
-	VFMADD213PD 7552(AX), Z12, Z11
-	VFMADD213PD 7552(AX), Z14, Z13
-	VFMADD213PD 7680(AX), Z12, Z11
-	VFMADD213PD 7680(AX), Z14, Z13
-	VFMADD213PD 7808(AX), Z12, Z11
-	VFMADD213PD 7808(AX), Z14, Z13
-	VFMADD213PD 7936(AX), Z12, Z11
-	VFMADD213PD 7936(AX), Z14, Z13
-	VFMADD213PD 8064(AX), Z12, Z11
-	VFMADD213PD 8064(AX), Z14, Z13
-	VFMADD213PD 8192(AX), Z12, Z11
-	VFMADD213PD 8192(AX), Z14, Z13
-	VFMADD213PD 8320(AX), Z12, Z11
-	VFMADD213PD 8320(AX), Z14, Z13
-	VMULPD      Z12, Z12, Z15
-	VFMADD213PD Z12, Z15, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z14, Z14, Z12
-	VFMADD213PD Z14, Z12, Z13
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VFMADD213PD 7296(AX), Z4, Z12
+	VFMADD213PD 7296(AX), Z5, Z13
+	VFMADD213PD 7424(AX), Z4, Z12
+	VFMADD213PD 7424(AX), Z5, Z13
+	VFMADD213PD 7552(AX), Z4, Z12
+	VFMADD213PD 7552(AX), Z5, Z13
+	VFMADD213PD 7680(AX), Z4, Z12
+	VFMADD213PD 7680(AX), Z5, Z13
+	VFMADD213PD 7808(AX), Z4, Z12
+	VFMADD213PD 7808(AX), Z5, Z13
+	VFMADD213PD 7936(AX), Z4, Z12
+	VFMADD213PD 7936(AX), Z5, Z13
+	VFMADD213PD 8064(AX), Z4, Z12
+	VFMADD213PD 8064(AX), Z5, Z13
+	VFMADD213PD 8192(AX), Z4, Z12
+	VFMADD213PD 8192(AX), Z5, Z13
+	VMULPD      Z4, Z4, Z14
+	VFMADD213PD Z4, Z14, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z5, Z5, Z4
+	VFMADD213PD Z5, Z4, Z13
 	VADDPD      2432(AX), Z13, Z13
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z4, K2
-	VMOVAPD.Z Z11, K2, Z4
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z13, Z13
-	VCMPPD    $0x15, 8448(AX), Z5, K2
-	VMOVAPD.Z Z13, K2, Z5
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z12, Z4
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z13, Z5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z6, Z8
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z7, Z10
-	VSUBPD      6528(AX), Z8, Z11
-	VMOVUPD     Z6, Z12
-	VFMADD231PD 6784(AX), Z11, Z12
-	VFMADD231PD 6912(AX), Z11, Z12
-	VSUBPD      6528(AX), Z10, Z13
-	VMOVUPD     Z7, Z14
-	VFMADD231PD 6784(AX), Z13, Z14
-	VFMADD231PD 6912(AX), Z13, Z14
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z6, Z8, Z6
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z6, Z10
+	VMAXPD      Z7, Z8, Z7
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z7, Z8
+	VSUBPD      6656(AX), Z10, Z11
+	VMOVUPD     Z6, Z6
+	VFMADD231PD 6912(AX), Z11, Z6
+	VFMADD231PD 7040(AX), Z11, Z6
+	VSUBPD      6656(AX), Z8, Z12
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 6912(AX), Z12, Z7
+	VFMADD231PD 7040(AX), Z12, Z7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z13
-	VFMADD213PD 7168(AX), Z12, Z11
-	VFMADD213PD 7168(AX), Z14, Z13
-	VFMADD213PD 7296(AX), Z12, Z11
-	VFMADD213PD 7296(AX), Z14, Z13
-	VFMADD213PD 7424(AX), Z12, Z11
-	VFMADD213PD 7424(AX), Z14, Z13
-	VFMADD213PD 7552(AX), Z12, Z11
-	VFMADD213PD 7552(AX), Z14, Z13
-	VFMADD213PD 7680(AX), Z12, Z11
-	VFMADD213PD 7680(AX), Z14, Z13
-	VFMADD213PD 7808(AX), Z12, Z11
-	VFMADD213PD 7808(AX), Z14, Z13
-	VFMADD213PD 7936(AX), Z12, Z11
-	VFMADD213PD 7936(AX), Z14, Z13
-	VFMADD213PD 8064(AX), Z12, Z11
-	VFMADD213PD 8064(AX), Z14, Z13
-	VFMADD213PD 8192(AX), Z12, Z11
-	VFMADD213PD 8192(AX), Z14, Z13
-	VFMADD213PD 8320(AX), Z12, Z11
-	VFMADD213PD 8320(AX), Z14, Z13
-	VMULPD      Z12, Z12, Z15
-	VFMADD213PD Z12, Z15, Z11
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z11
+	VMOVUPD     7168(AX), Z12
+	VFMADD213PD 7296(AX), Z6, Z11
+	VFMADD213PD 7296(AX), Z7, Z12
+	VFMADD213PD 7424(AX), Z6, Z11
+	VFMADD213PD 7424(AX), Z7, Z12
+	VFMADD213PD 7552(AX), Z6, Z11
+	VFMADD213PD 7552(AX), Z7, Z12
+	VFMADD213PD 7680(AX), Z6, Z11
+	VFMADD213PD 7680(AX), Z7, Z12
+	VFMADD213PD 7808(AX), Z6, Z11
+	VFMADD213PD 7808(AX), Z7, Z12
+	VFMADD213PD 7936(AX), Z6, Z11
+	VFMADD213PD 7936(AX), Z7, Z12
+	VFMADD213PD 8064(AX), Z6, Z11
+	VFMADD213PD 8064(AX), Z7, Z12
+	VFMADD213PD 8192(AX), Z6, Z11
+	VFMADD213PD 8192(AX), Z7, Z12
+	VMULPD      Z6, Z6, Z13
+	VFMADD213PD Z6, Z13, Z11
 	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z14, Z14, Z12
-	VFMADD213PD Z14, Z12, Z13
-	VADDPD      2432(AX), Z13, Z13
+	VMULPD      Z7, Z7, Z6
+	VFMADD213PD Z7, Z6, Z12
+	VADDPD      2432(AX), Z12, Z12
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z6, K2
-	VMOVAPD.Z Z11, K2, Z6
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z13, Z13
-	VCMPPD    $0x15, 8448(AX), Z7, K2
-	VMOVAPD.Z Z13, K2, Z7
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z11, Z6
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z12, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z2, Z0, Z8
@@ -19178,11 +19057,11 @@ r1groups:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z2, Z2
 	VMULPD      Z2, Z2, Z1
-	VMOVUPD     8576(AX), Z4
+	VMOVUPD     8320(AX), Z4
+	VFMADD213PD 8448(AX), Z1, Z4
+	VFMADD213PD 8576(AX), Z1, Z4
 	VFMADD213PD 8704(AX), Z1, Z4
 	VFMADD213PD 8832(AX), Z1, Z4
-	VFMADD213PD 8960(AX), Z1, Z4
-	VFMADD213PD 9088(AX), Z1, Z4
 	VFMADD213PD 2560(AX), Z1, Z4
 	VFMADD213PD 2688(AX), Z1, Z4
 	VFMADD213PD 2816(AX), Z1, Z4
@@ -19253,41 +19132,40 @@ r1gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 10624(AX), Z1
+	VMOVDQU64 11776(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
-	// Register budget resident1: 8 values + 8 exp temporaries, 16 of 32.
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z1
-	VFMADD231PD 6656(AX), Z0, Z1
-	VSUBPD      6528(AX), Z1, Z3
-	VMOVUPD     Z0, Z4
-	VFMADD231PD 6784(AX), Z3, Z4
-	VFMADD231PD 6912(AX), Z3, Z4
+	// Register budget resident1: 8 values + 9 exp temporaries and clamp bound, 17 of 32.
+	VMOVUPD 6528(AX), Z1
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
-	VFMADD213PD 7680(AX), Z4, Z3
-	VFMADD213PD 7808(AX), Z4, Z3
-	VFMADD213PD 7936(AX), Z4, Z3
-	VFMADD213PD 8064(AX), Z4, Z3
-	VFMADD213PD 8192(AX), Z4, Z3
-	VFMADD213PD 8320(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z1, Z0
+	VMOVUPD     6656(AX), Z1
+	VFMADD231PD 6784(AX), Z0, Z1
+	VSUBPD      6656(AX), Z1, Z3
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z3, Z0
+	VFMADD231PD 7040(AX), Z3, Z0
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z3
+	VFMADD213PD 7296(AX), Z0, Z3
+	VFMADD213PD 7424(AX), Z0, Z3
+	VFMADD213PD 7552(AX), Z0, Z3
+	VFMADD213PD 7680(AX), Z0, Z3
+	VFMADD213PD 7808(AX), Z0, Z3
+	VFMADD213PD 7936(AX), Z0, Z3
+	VFMADD213PD 8064(AX), Z0, Z3
+	VFMADD213PD 8192(AX), Z0, Z3
+	VMULPD      Z0, Z0, Z4
+	VFMADD213PD Z0, Z4, Z3
 	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    2432(AX), Z1, Z1
-	VMULPD    Z1, Z3, Z3
-	VCMPPD    $0x15, 8448(AX), Z0, K2
-	VMOVAPD.Z Z3, K2, Z0
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z1, Z1
+	VPADDQ 2432(AX), Z1, Z1
+	VMULPD Z1, Z3, Z0
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z0, Z0, Z1
@@ -19330,11 +19208,11 @@ r1gsolo:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z3, Z3
 	VMULPD      Z3, Z3, Z1
-	VMOVUPD     8576(AX), Z5
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z1, Z5
+	VFMADD213PD 8576(AX), Z1, Z5
 	VFMADD213PD 8704(AX), Z1, Z5
 	VFMADD213PD 8832(AX), Z1, Z5
-	VFMADD213PD 8960(AX), Z1, Z5
-	VFMADD213PD 9088(AX), Z1, Z5
 	VFMADD213PD 2560(AX), Z1, Z5
 	VFMADD213PD 2688(AX), Z1, Z5
 	VFMADD213PD 2816(AX), Z1, Z5
@@ -19360,7 +19238,7 @@ r1gsnext:
 	JMP  r1gsolo
 
 r1gsnan:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    r1gsnext
 
@@ -19442,495 +19320,449 @@ r2groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 10624(AX), Z5
+	VMOVDQU64 11776(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 10752(AX), Z5
+	VMOVDQU64 11904(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 10880(AX), Z5
+	VMOVDQU64 12032(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 11008(AX), Z5
+	VMOVDQU64 12160(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 11136(AX), Z5
+	VMOVDQU64 12288(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 11264(AX), Z5
+	VMOVDQU64 12416(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 11392(AX), Z5
+	VMOVDQU64 12544(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 11520(AX), Z5
+	VMOVDQU64 12672(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
 
-	// Register budget resident2: 16 values + 8 exp temporaries, 24 of 32.
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z0, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z1, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z0, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
-	VMOVUPD     Z1, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	// Register budget resident2: 16 values + 9 exp temporaries and clamp bound, 25 of 32.
+	VMOVUPD 6528(AX), Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z5, Z0
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z0, Z8
+	VMAXPD      Z1, Z5, Z1
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z1, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z14, Z0
+	VFMADD231PD 7040(AX), Z14, Z0
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 6912(AX), Z17, Z1
+	VFMADD231PD 7040(AX), Z17, Z1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z0, Z14
+	VFMADD213PD 7296(AX), Z1, Z17
+	VFMADD213PD 7424(AX), Z0, Z14
+	VFMADD213PD 7424(AX), Z1, Z17
+	VFMADD213PD 7552(AX), Z0, Z14
+	VFMADD213PD 7552(AX), Z1, Z17
+	VFMADD213PD 7680(AX), Z0, Z14
+	VFMADD213PD 7680(AX), Z1, Z17
+	VFMADD213PD 7808(AX), Z0, Z14
+	VFMADD213PD 7808(AX), Z1, Z17
+	VFMADD213PD 7936(AX), Z0, Z14
+	VFMADD213PD 7936(AX), Z1, Z17
+	VFMADD213PD 8064(AX), Z0, Z14
+	VFMADD213PD 8064(AX), Z1, Z17
+	VFMADD213PD 8192(AX), Z0, Z14
+	VFMADD213PD 8192(AX), Z1, Z17
+	VMULPD      Z0, Z0, Z20
+	VFMADD213PD Z0, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z1, Z1, Z0
+	VFMADD213PD Z1, Z0, Z17
 	VADDPD      2432(AX), Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z0, K2
-	VMOVAPD.Z Z11, K2, Z0
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z1, K2
-	VMOVAPD.Z Z17, K2, Z1
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z0
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z1
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z3, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z4, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z3, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
-	VMOVUPD     Z4, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z5, Z3
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z3, Z8
+	VMAXPD      Z4, Z5, Z4
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z4, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z14, Z3
+	VFMADD231PD 7040(AX), Z14, Z3
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 6912(AX), Z17, Z4
+	VFMADD231PD 7040(AX), Z17, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z3, Z14
+	VFMADD213PD 7296(AX), Z4, Z17
+	VFMADD213PD 7424(AX), Z3, Z14
+	VFMADD213PD 7424(AX), Z4, Z17
+	VFMADD213PD 7552(AX), Z3, Z14
+	VFMADD213PD 7552(AX), Z4, Z17
+	VFMADD213PD 7680(AX), Z3, Z14
+	VFMADD213PD 7680(AX), Z4, Z17
+	VFMADD213PD 7808(AX), Z3, Z14
+	VFMADD213PD 7808(AX), Z4, Z17
+	VFMADD213PD 7936(AX), Z3, Z14
+	VFMADD213PD 7936(AX), Z4, Z17
+	VFMADD213PD 8064(AX), Z3, Z14
+	VFMADD213PD 8064(AX), Z4, Z17
+	VFMADD213PD 8192(AX), Z3, Z14
+	VFMADD213PD 8192(AX), Z4, Z17
+	VMULPD      Z3, Z3, Z20
+	VFMADD213PD Z3, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z4, Z4, Z3
+	VFMADD213PD Z4, Z3, Z17
 	VADDPD      2432(AX), Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z3, K2
-	VMOVAPD.Z Z11, K2, Z3
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z4, K2
-	VMOVAPD.Z Z17, K2, Z4
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z3
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z6, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z7, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z6, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
-	VMOVUPD     Z7, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z6, Z5, Z6
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z6, Z8
+	VMAXPD      Z7, Z5, Z7
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z7, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z6, Z6
+	VFMADD231PD 6912(AX), Z14, Z6
+	VFMADD231PD 7040(AX), Z14, Z6
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 6912(AX), Z17, Z7
+	VFMADD231PD 7040(AX), Z17, Z7
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z6, Z14
+	VFMADD213PD 7296(AX), Z7, Z17
+	VFMADD213PD 7424(AX), Z6, Z14
+	VFMADD213PD 7424(AX), Z7, Z17
+	VFMADD213PD 7552(AX), Z6, Z14
+	VFMADD213PD 7552(AX), Z7, Z17
+	VFMADD213PD 7680(AX), Z6, Z14
+	VFMADD213PD 7680(AX), Z7, Z17
+	VFMADD213PD 7808(AX), Z6, Z14
+	VFMADD213PD 7808(AX), Z7, Z17
+	VFMADD213PD 7936(AX), Z6, Z14
+	VFMADD213PD 7936(AX), Z7, Z17
+	VFMADD213PD 8064(AX), Z6, Z14
+	VFMADD213PD 8064(AX), Z7, Z17
+	VFMADD213PD 8192(AX), Z6, Z14
+	VFMADD213PD 8192(AX), Z7, Z17
+	VMULPD      Z6, Z6, Z20
+	VFMADD213PD Z6, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z7, Z7, Z6
+	VFMADD213PD Z7, Z6, Z17
 	VADDPD      2432(AX), Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z6, K2
-	VMOVAPD.Z Z11, K2, Z6
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z7, K2
-	VMOVAPD.Z Z17, K2, Z7
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z6
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z7
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z9, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z10, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z9, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z5, Z9
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z9, Z8
+	VMAXPD      Z10, Z5, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z10, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 6912(AX), Z14, Z9
+	VFMADD231PD 7040(AX), Z14, Z9
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z17, Z10
+	VFMADD231PD 7040(AX), Z17, Z10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z9, Z14
+	VFMADD213PD 7296(AX), Z10, Z17
+	VFMADD213PD 7424(AX), Z9, Z14
+	VFMADD213PD 7424(AX), Z10, Z17
+	VFMADD213PD 7552(AX), Z9, Z14
+	VFMADD213PD 7552(AX), Z10, Z17
+	VFMADD213PD 7680(AX), Z9, Z14
+	VFMADD213PD 7680(AX), Z10, Z17
+	VFMADD213PD 7808(AX), Z9, Z14
+	VFMADD213PD 7808(AX), Z10, Z17
+	VFMADD213PD 7936(AX), Z9, Z14
+	VFMADD213PD 7936(AX), Z10, Z17
+	VFMADD213PD 8064(AX), Z9, Z14
+	VFMADD213PD 8064(AX), Z10, Z17
+	VFMADD213PD 8192(AX), Z9, Z14
+	VFMADD213PD 8192(AX), Z10, Z17
+	VMULPD      Z9, Z9, Z20
+	VFMADD213PD Z9, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z17
 	VADDPD      2432(AX), Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z11, K2, Z9
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z17, K2, Z10
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z9
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z12, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z13, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z12, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
-	VMOVUPD     Z13, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z12, Z5, Z12
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z12, Z8
+	VMAXPD      Z13, Z5, Z13
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z13, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z14, Z12
+	VFMADD231PD 7040(AX), Z14, Z12
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z17, Z13
+	VFMADD231PD 7040(AX), Z17, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z12, Z14
+	VFMADD213PD 7296(AX), Z13, Z17
+	VFMADD213PD 7424(AX), Z12, Z14
+	VFMADD213PD 7424(AX), Z13, Z17
+	VFMADD213PD 7552(AX), Z12, Z14
+	VFMADD213PD 7552(AX), Z13, Z17
+	VFMADD213PD 7680(AX), Z12, Z14
+	VFMADD213PD 7680(AX), Z13, Z17
+	VFMADD213PD 7808(AX), Z12, Z14
+	VFMADD213PD 7808(AX), Z13, Z17
+	VFMADD213PD 7936(AX), Z12, Z14
+	VFMADD213PD 7936(AX), Z13, Z17
+	VFMADD213PD 8064(AX), Z12, Z14
+	VFMADD213PD 8064(AX), Z13, Z17
+	VFMADD213PD 8192(AX), Z12, Z14
+	VFMADD213PD 8192(AX), Z13, Z17
+	VMULPD      Z12, Z12, Z20
+	VFMADD213PD Z12, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z13, Z13, Z12
+	VFMADD213PD Z13, Z12, Z17
 	VADDPD      2432(AX), Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z11, K2, Z12
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z13, K2
-	VMOVAPD.Z Z17, K2, Z13
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z12
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z15, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z16, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z15, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
-	VMOVUPD     Z16, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z5, Z15
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z15, Z8
+	VMAXPD      Z16, Z5, Z16
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z16, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z15, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z16, Z16
+	VFMADD231PD 6912(AX), Z17, Z16
+	VFMADD231PD 7040(AX), Z17, Z16
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z16, Z17
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z16, Z17
+	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z16, Z17
+	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z16, Z17
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z16, Z17
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z16, Z17
+	VFMADD213PD 8064(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z16, Z17
+	VFMADD213PD 8192(AX), Z15, Z14
+	VFMADD213PD 8192(AX), Z16, Z17
+	VMULPD      Z15, Z15, Z20
+	VFMADD213PD Z15, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z17
 	VADDPD      2432(AX), Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z15, K2
-	VMOVAPD.Z Z11, K2, Z15
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z16, K2
-	VMOVAPD.Z Z17, K2, Z16
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z15
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z16
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z18, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z19, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z18, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
-	VMOVUPD     Z19, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z18, Z5, Z18
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z18, Z8
+	VMAXPD      Z19, Z5, Z19
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z19, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z18, Z18
+	VFMADD231PD 6912(AX), Z14, Z18
+	VFMADD231PD 7040(AX), Z14, Z18
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z19, Z19
+	VFMADD231PD 6912(AX), Z17, Z19
+	VFMADD231PD 7040(AX), Z17, Z19
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
-	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z18, Z14
+	VFMADD213PD 7296(AX), Z19, Z17
+	VFMADD213PD 7424(AX), Z18, Z14
+	VFMADD213PD 7424(AX), Z19, Z17
+	VFMADD213PD 7552(AX), Z18, Z14
+	VFMADD213PD 7552(AX), Z19, Z17
+	VFMADD213PD 7680(AX), Z18, Z14
+	VFMADD213PD 7680(AX), Z19, Z17
+	VFMADD213PD 7808(AX), Z18, Z14
+	VFMADD213PD 7808(AX), Z19, Z17
+	VFMADD213PD 7936(AX), Z18, Z14
+	VFMADD213PD 7936(AX), Z19, Z17
+	VFMADD213PD 8064(AX), Z18, Z14
+	VFMADD213PD 8064(AX), Z19, Z17
+	VFMADD213PD 8192(AX), Z18, Z14
+	VFMADD213PD 8192(AX), Z19, Z17
+	VMULPD      Z18, Z18, Z20
+	VFMADD213PD Z18, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z19, Z19, Z18
+	VFMADD213PD Z19, Z18, Z17
 	VADDPD      2432(AX), Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z18, K2
-	VMOVAPD.Z Z11, K2, Z18
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z19, K2
-	VMOVAPD.Z Z17, K2, Z19
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z18
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z19
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z21, Z5
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z22, Z8
-	VSUBPD      6528(AX), Z5, Z11
-	VMOVUPD     Z21, Z14
-	VFMADD231PD 6784(AX), Z11, Z14
-	VFMADD231PD 6912(AX), Z11, Z14
-	VSUBPD      6528(AX), Z8, Z17
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z21, Z5, Z21
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z21, Z8
+	VMAXPD      Z22, Z5, Z22
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z22, Z5
+	VSUBPD      6656(AX), Z8, Z11
+	VMOVUPD     Z21, Z17
+	VFMADD231PD 6912(AX), Z11, Z17
+	VFMADD231PD 7040(AX), Z11, Z17
+	VSUBPD      6656(AX), Z5, Z14
 	VMOVUPD     Z22, Z20
-	VFMADD231PD 6784(AX), Z17, Z20
-	VFMADD231PD 6912(AX), Z17, Z20
+	VFMADD231PD 6912(AX), Z14, Z20
+	VFMADD231PD 7040(AX), Z14, Z20
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z11
-	VMOVUPD     7040(AX), Z17
-	VFMADD213PD 7168(AX), Z14, Z11
-	VFMADD213PD 7168(AX), Z20, Z17
-	VFMADD213PD 7296(AX), Z14, Z11
-	VFMADD213PD 7296(AX), Z20, Z17
-	VFMADD213PD 7424(AX), Z14, Z11
-	VFMADD213PD 7424(AX), Z20, Z17
-	VFMADD213PD 7552(AX), Z14, Z11
-	VFMADD213PD 7552(AX), Z20, Z17
-	VFMADD213PD 7680(AX), Z14, Z11
-	VFMADD213PD 7680(AX), Z20, Z17
-	VFMADD213PD 7808(AX), Z14, Z11
-	VFMADD213PD 7808(AX), Z20, Z17
-	VFMADD213PD 7936(AX), Z14, Z11
-	VFMADD213PD 7936(AX), Z20, Z17
-	VFMADD213PD 8064(AX), Z14, Z11
-	VFMADD213PD 8064(AX), Z20, Z17
-	VFMADD213PD 8192(AX), Z14, Z11
-	VFMADD213PD 8192(AX), Z20, Z17
-	VFMADD213PD 8320(AX), Z14, Z11
-	VFMADD213PD 8320(AX), Z20, Z17
-	VMULPD      Z14, Z14, Z23
-	VFMADD213PD Z14, Z23, Z11
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z11
+	VMOVUPD     7168(AX), Z14
+	VFMADD213PD 7296(AX), Z17, Z11
+	VFMADD213PD 7296(AX), Z20, Z14
+	VFMADD213PD 7424(AX), Z17, Z11
+	VFMADD213PD 7424(AX), Z20, Z14
+	VFMADD213PD 7552(AX), Z17, Z11
+	VFMADD213PD 7552(AX), Z20, Z14
+	VFMADD213PD 7680(AX), Z17, Z11
+	VFMADD213PD 7680(AX), Z20, Z14
+	VFMADD213PD 7808(AX), Z17, Z11
+	VFMADD213PD 7808(AX), Z20, Z14
+	VFMADD213PD 7936(AX), Z17, Z11
+	VFMADD213PD 7936(AX), Z20, Z14
+	VFMADD213PD 8064(AX), Z17, Z11
+	VFMADD213PD 8064(AX), Z20, Z14
+	VFMADD213PD 8192(AX), Z17, Z11
+	VFMADD213PD 8192(AX), Z20, Z14
+	VMULPD      Z17, Z17, Z21
+	VFMADD213PD Z17, Z21, Z11
 	VADDPD      2432(AX), Z11, Z11
-	VMULPD      Z20, Z20, Z14
-	VFMADD213PD Z20, Z14, Z17
-	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z20, Z20, Z17
+	VFMADD213PD Z20, Z17, Z14
+	VADDPD      2432(AX), Z14, Z14
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z11, Z11
-	VCMPPD    $0x15, 8448(AX), Z21, K2
-	VMOVAPD.Z Z11, K2, Z21
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z22, K2
-	VMOVAPD.Z Z17, K2, Z22
-	VADDPD    Z1, Z0, Z0
-	VADDPD    Z4, Z3, Z3
-	VADDPD    Z7, Z6, Z6
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z13, Z12, Z12
-	VADDPD    Z16, Z15, Z15
-	VADDPD    Z19, Z18, Z18
-	VADDPD    Z22, Z21, Z21
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z11, Z21
+	VPSLLQ $0x34, Z5, Z5
+	VPADDQ 2432(AX), Z5, Z5
+	VMULPD Z5, Z14, Z22
+	VADDPD Z1, Z0, Z0
+	VADDPD Z4, Z3, Z3
+	VADDPD Z7, Z6, Z6
+	VADDPD Z10, Z9, Z9
+	VADDPD Z13, Z12, Z12
+	VADDPD Z16, Z15, Z15
+	VADDPD Z19, Z18, Z18
+	VADDPD Z22, Z21, Z21
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z6, Z0, Z1
@@ -19973,11 +19805,11 @@ r2groups:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z3, Z3
 	VMULPD      Z3, Z3, Z1
-	VMOVUPD     8576(AX), Z5
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z1, Z5
+	VFMADD213PD 8576(AX), Z1, Z5
 	VFMADD213PD 8704(AX), Z1, Z5
 	VFMADD213PD 8832(AX), Z1, Z5
-	VFMADD213PD 8960(AX), Z1, Z5
-	VFMADD213PD 9088(AX), Z1, Z5
 	VFMADD213PD 2560(AX), Z1, Z5
 	VFMADD213PD 2688(AX), Z1, Z5
 	VFMADD213PD 2816(AX), Z1, Z5
@@ -20050,68 +19882,64 @@ r2gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 10624(AX), Z3
+	VMOVDQU64 11776(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
 
-	// Register budget resident2: 16 values + 8 exp temporaries, 24 of 32.
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z3
-	VFMADD231PD 6656(AX), Z0, Z3
-	VMOVUPD     6528(AX), Z4
-	VFMADD231PD 6656(AX), Z1, Z4
-	VSUBPD      6528(AX), Z3, Z5
-	VMOVUPD     Z0, Z6
-	VFMADD231PD 6784(AX), Z5, Z6
-	VFMADD231PD 6912(AX), Z5, Z6
-	VSUBPD      6528(AX), Z4, Z7
-	VMOVUPD     Z1, Z8
-	VFMADD231PD 6784(AX), Z7, Z8
-	VFMADD231PD 6912(AX), Z7, Z8
+	// Register budget resident2: 16 values + 9 exp temporaries and clamp bound, 25 of 32.
+	VMOVUPD 6528(AX), Z3
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z5
-	VMOVUPD     7040(AX), Z7
-	VFMADD213PD 7168(AX), Z6, Z5
-	VFMADD213PD 7168(AX), Z8, Z7
-	VFMADD213PD 7296(AX), Z6, Z5
-	VFMADD213PD 7296(AX), Z8, Z7
-	VFMADD213PD 7424(AX), Z6, Z5
-	VFMADD213PD 7424(AX), Z8, Z7
-	VFMADD213PD 7552(AX), Z6, Z5
-	VFMADD213PD 7552(AX), Z8, Z7
-	VFMADD213PD 7680(AX), Z6, Z5
-	VFMADD213PD 7680(AX), Z8, Z7
-	VFMADD213PD 7808(AX), Z6, Z5
-	VFMADD213PD 7808(AX), Z8, Z7
-	VFMADD213PD 7936(AX), Z6, Z5
-	VFMADD213PD 7936(AX), Z8, Z7
-	VFMADD213PD 8064(AX), Z6, Z5
-	VFMADD213PD 8064(AX), Z8, Z7
-	VFMADD213PD 8192(AX), Z6, Z5
-	VFMADD213PD 8192(AX), Z8, Z7
-	VFMADD213PD 8320(AX), Z6, Z5
-	VFMADD213PD 8320(AX), Z8, Z7
-	VMULPD      Z6, Z6, Z9
-	VFMADD213PD Z6, Z9, Z5
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z3, Z0
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z0, Z4
+	VMAXPD      Z1, Z3, Z1
+	VMOVUPD     6656(AX), Z3
+	VFMADD231PD 6784(AX), Z1, Z3
+	VSUBPD      6656(AX), Z4, Z5
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z5, Z0
+	VFMADD231PD 7040(AX), Z5, Z0
+	VSUBPD      6656(AX), Z3, Z6
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 6912(AX), Z6, Z1
+	VFMADD231PD 7040(AX), Z6, Z1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z5
+	VMOVUPD     7168(AX), Z6
+	VFMADD213PD 7296(AX), Z0, Z5
+	VFMADD213PD 7296(AX), Z1, Z6
+	VFMADD213PD 7424(AX), Z0, Z5
+	VFMADD213PD 7424(AX), Z1, Z6
+	VFMADD213PD 7552(AX), Z0, Z5
+	VFMADD213PD 7552(AX), Z1, Z6
+	VFMADD213PD 7680(AX), Z0, Z5
+	VFMADD213PD 7680(AX), Z1, Z6
+	VFMADD213PD 7808(AX), Z0, Z5
+	VFMADD213PD 7808(AX), Z1, Z6
+	VFMADD213PD 7936(AX), Z0, Z5
+	VFMADD213PD 7936(AX), Z1, Z6
+	VFMADD213PD 8064(AX), Z0, Z5
+	VFMADD213PD 8064(AX), Z1, Z6
+	VFMADD213PD 8192(AX), Z0, Z5
+	VFMADD213PD 8192(AX), Z1, Z6
+	VMULPD      Z0, Z0, Z7
+	VFMADD213PD Z0, Z7, Z5
 	VADDPD      2432(AX), Z5, Z5
-	VMULPD      Z8, Z8, Z6
-	VFMADD213PD Z8, Z6, Z7
-	VADDPD      2432(AX), Z7, Z7
+	VMULPD      Z1, Z1, Z0
+	VFMADD213PD Z1, Z0, Z6
+	VADDPD      2432(AX), Z6, Z6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    2432(AX), Z3, Z3
-	VMULPD    Z3, Z5, Z5
-	VCMPPD    $0x15, 8448(AX), Z0, K2
-	VMOVAPD.Z Z5, K2, Z0
-	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    2432(AX), Z4, Z4
-	VMULPD    Z4, Z7, Z7
-	VCMPPD    $0x15, 8448(AX), Z1, K2
-	VMOVAPD.Z Z7, K2, Z1
-	VADDPD    Z1, Z0, Z0
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z4, Z4
+	VPADDQ 2432(AX), Z4, Z4
+	VMULPD Z4, Z5, Z0
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 2432(AX), Z3, Z3
+	VMULPD Z3, Z6, Z1
+	VADDPD Z1, Z0, Z0
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z0, Z0, Z1
@@ -20154,11 +19982,11 @@ r2gsolo:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z3, Z3
 	VMULPD      Z3, Z3, Z1
-	VMOVUPD     8576(AX), Z5
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z1, Z5
+	VFMADD213PD 8576(AX), Z1, Z5
 	VFMADD213PD 8704(AX), Z1, Z5
 	VFMADD213PD 8832(AX), Z1, Z5
-	VFMADD213PD 8960(AX), Z1, Z5
-	VFMADD213PD 9088(AX), Z1, Z5
 	VFMADD213PD 2560(AX), Z1, Z5
 	VFMADD213PD 2688(AX), Z1, Z5
 	VFMADD213PD 2816(AX), Z1, Z5
@@ -20184,7 +20012,7 @@ r2gsnext:
 	JMP  r2gsolo
 
 r2gsnan:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    r2gsnext
 
@@ -20283,1488 +20111,1345 @@ ggmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 10624(AX), Z1
+	VMOVDQU64 11776(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
-	VMOVDQU64 10752(AX), Z1
+	VMOVDQU64 11904(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DI)
-	VMOVDQU64 10880(AX), Z1
+	VMOVDQU64 12032(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DI)
-	VMOVDQU64 11008(AX), Z1
+	VMOVDQU64 12160(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 192(DI)
-	VMOVDQU64 11136(AX), Z1
+	VMOVDQU64 12288(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 256(DI)
-	VMOVDQU64 11264(AX), Z1
+	VMOVDQU64 12416(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 320(DI)
-	VMOVDQU64 11392(AX), Z1
+	VMOVDQU64 12544(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 384(DI)
-	VMOVDQU64 11520(AX), Z1
+	VMOVDQU64 12672(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 20 exp values and temporaries, 28 of 32.
-	MOVQ   SI, R12
-	MOVQ   DX, R8
-	LEAQ   (DX)(R11*1), R9
-	VXORPD Z1, Z1, Z1
-	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
-	VXORPD Z6, Z6, Z6
-	VXORPD Z7, Z7, Z7
-	VXORPD Z8, Z8, Z8
+	// Register budget groupExp: 8 sums + 20 exp values and temporaries + 1 clamp bound, 29 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VXORPD  Z1, Z1, Z1
+	VXORPD  Z2, Z2, Z2
+	VXORPD  Z3, Z3, Z3
+	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
+	VXORPD  Z6, Z6, Z6
+	VXORPD  Z7, Z7, Z7
+	VXORPD  Z8, Z8, Z8
+	VMOVUPD 6528(AX), Z9
 
 ggexp_loop:
 	CMPQ    R12, $0x00000020
 	JL      ggexp_one
-	VMOVUPD (R8), Z9
-	VSUBPD  (DI), Z9, Z9
-	VMOVUPD 64(R8), Z10
+	VMOVUPD (R8), Z10
 	VSUBPD  (DI), Z10, Z10
-	VMOVUPD 128(R8), Z11
+	VMOVUPD 64(R8), Z11
 	VSUBPD  (DI), Z11, Z11
-	VMOVUPD 192(R8), Z12
+	VMOVUPD 128(R8), Z12
 	VSUBPD  (DI), Z12, Z12
+	VMOVUPD 192(R8), Z13
+	VSUBPD  (DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z1, Z1
-	VMOVUPD   (R8)(R10*1), Z9
-	VSUBPD    64(DI), Z9, Z9
-	VMOVUPD   64(R8)(R10*1), Z10
-	VSUBPD    64(DI), Z10, Z10
-	VMOVUPD   128(R8)(R10*1), Z11
-	VSUBPD    64(DI), Z11, Z11
-	VMOVUPD   192(R8)(R10*1), Z12
-	VSUBPD    64(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z1, Z1
+	VMOVUPD (R8)(R10*1), Z10
+	VSUBPD  64(DI), Z10, Z10
+	VMOVUPD 64(R8)(R10*1), Z11
+	VSUBPD  64(DI), Z11, Z11
+	VMOVUPD 128(R8)(R10*1), Z12
+	VSUBPD  64(DI), Z12, Z12
+	VMOVUPD 192(R8)(R10*1), Z13
+	VSUBPD  64(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z2, Z2
-	VMOVUPD   (R8)(R10*2), Z9
-	VSUBPD    128(DI), Z9, Z9
-	VMOVUPD   64(R8)(R10*2), Z10
-	VSUBPD    128(DI), Z10, Z10
-	VMOVUPD   128(R8)(R10*2), Z11
-	VSUBPD    128(DI), Z11, Z11
-	VMOVUPD   192(R8)(R10*2), Z12
-	VSUBPD    128(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z2, Z2
+	VMOVUPD (R8)(R10*2), Z10
+	VSUBPD  128(DI), Z10, Z10
+	VMOVUPD 64(R8)(R10*2), Z11
+	VSUBPD  128(DI), Z11, Z11
+	VMOVUPD 128(R8)(R10*2), Z12
+	VSUBPD  128(DI), Z12, Z12
+	VMOVUPD 192(R8)(R10*2), Z13
+	VSUBPD  128(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z3, Z3
-	VMOVUPD   (R9), Z9
-	VSUBPD    192(DI), Z9, Z9
-	VMOVUPD   64(R9), Z10
-	VSUBPD    192(DI), Z10, Z10
-	VMOVUPD   128(R9), Z11
-	VSUBPD    192(DI), Z11, Z11
-	VMOVUPD   192(R9), Z12
-	VSUBPD    192(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z3, Z3
+	VMOVUPD (R9), Z10
+	VSUBPD  192(DI), Z10, Z10
+	VMOVUPD 64(R9), Z11
+	VSUBPD  192(DI), Z11, Z11
+	VMOVUPD 128(R9), Z12
+	VSUBPD  192(DI), Z12, Z12
+	VMOVUPD 192(R9), Z13
+	VSUBPD  192(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z4, Z4
-	VMOVUPD   (R8)(R10*4), Z9
-	VSUBPD    256(DI), Z9, Z9
-	VMOVUPD   64(R8)(R10*4), Z10
-	VSUBPD    256(DI), Z10, Z10
-	VMOVUPD   128(R8)(R10*4), Z11
-	VSUBPD    256(DI), Z11, Z11
-	VMOVUPD   192(R8)(R10*4), Z12
-	VSUBPD    256(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z4, Z4
+	VMOVUPD (R8)(R10*4), Z10
+	VSUBPD  256(DI), Z10, Z10
+	VMOVUPD 64(R8)(R10*4), Z11
+	VSUBPD  256(DI), Z11, Z11
+	VMOVUPD 128(R8)(R10*4), Z12
+	VSUBPD  256(DI), Z12, Z12
+	VMOVUPD 192(R8)(R10*4), Z13
+	VSUBPD  256(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z5, Z5
-	VMOVUPD   (R9)(R10*2), Z9
-	VSUBPD    320(DI), Z9, Z9
-	VMOVUPD   64(R9)(R10*2), Z10
-	VSUBPD    320(DI), Z10, Z10
-	VMOVUPD   128(R9)(R10*2), Z11
-	VSUBPD    320(DI), Z11, Z11
-	VMOVUPD   192(R9)(R10*2), Z12
-	VSUBPD    320(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z5, Z5
+	VMOVUPD (R9)(R10*2), Z10
+	VSUBPD  320(DI), Z10, Z10
+	VMOVUPD 64(R9)(R10*2), Z11
+	VSUBPD  320(DI), Z11, Z11
+	VMOVUPD 128(R9)(R10*2), Z12
+	VSUBPD  320(DI), Z12, Z12
+	VMOVUPD 192(R9)(R10*2), Z13
+	VSUBPD  320(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z6, Z6
-	VMOVUPD   (R8)(R11*2), Z9
-	VSUBPD    384(DI), Z9, Z9
-	VMOVUPD   64(R8)(R11*2), Z10
-	VSUBPD    384(DI), Z10, Z10
-	VMOVUPD   128(R8)(R11*2), Z11
-	VSUBPD    384(DI), Z11, Z11
-	VMOVUPD   192(R8)(R11*2), Z12
-	VSUBPD    384(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z6, Z6
+	VMOVUPD (R8)(R11*2), Z10
+	VSUBPD  384(DI), Z10, Z10
+	VMOVUPD 64(R8)(R11*2), Z11
+	VSUBPD  384(DI), Z11, Z11
+	VMOVUPD 128(R8)(R11*2), Z12
+	VSUBPD  384(DI), Z12, Z12
+	VMOVUPD 192(R8)(R11*2), Z13
+	VSUBPD  384(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z7, Z7
-	VMOVUPD   (R9)(R10*4), Z9
-	VSUBPD    448(DI), Z9, Z9
-	VMOVUPD   64(R9)(R10*4), Z10
-	VSUBPD    448(DI), Z10, Z10
-	VMOVUPD   128(R9)(R10*4), Z11
-	VSUBPD    448(DI), Z11, Z11
-	VMOVUPD   192(R9)(R10*4), Z12
-	VSUBPD    448(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z7, Z7
+	VMOVUPD (R9)(R10*4), Z10
+	VSUBPD  448(DI), Z10, Z10
+	VMOVUPD 64(R9)(R10*4), Z11
+	VSUBPD  448(DI), Z11, Z11
+	VMOVUPD 128(R9)(R10*4), Z12
+	VSUBPD  448(DI), Z12, Z12
+	VMOVUPD 192(R9)(R10*4), Z13
+	VSUBPD  448(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z10, Z9, Z9
-	VADDPD    Z12, Z11, Z11
-	VADDPD    Z11, Z9, Z9
-	VADDPD    Z9, Z8, Z8
-	ADDQ      $0x00000100, R8
-	ADDQ      $0x00000100, R9
-	SUBQ      $0x00000020, R12
-	JMP       ggexp_loop
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z18, Z10
+	VPSLLQ $0x34, Z15, Z15
+	VPADDQ 2432(AX), Z15, Z15
+	VMULPD Z15, Z19, Z11
+	VPSLLQ $0x34, Z16, Z16
+	VPADDQ 2432(AX), Z16, Z16
+	VMULPD Z16, Z20, Z12
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z21, Z13
+	VADDPD Z11, Z10, Z10
+	VADDPD Z13, Z12, Z12
+	VADDPD Z12, Z10, Z10
+	VADDPD Z10, Z8, Z8
+	ADDQ   $0x00000100, R8
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000020, R12
+	JMP    ggexp_loop
 
 ggexp_one:
 	CMPQ    R12, $0x00000008
 	JL      ggexp_tail
-	VMOVUPD (R8), Z9
-	VSUBPD  (DI), Z9, Z9
-	VMOVUPD (R8)(R10*1), Z10
-	VSUBPD  64(DI), Z10, Z10
-	VMOVUPD (R8)(R10*2), Z11
-	VSUBPD  128(DI), Z11, Z11
-	VMOVUPD (R9), Z12
-	VSUBPD  192(DI), Z12, Z12
+	VMOVUPD (R8), Z10
+	VSUBPD  (DI), Z10, Z10
+	VMOVUPD (R8)(R10*1), Z11
+	VSUBPD  64(DI), Z11, Z11
+	VMOVUPD (R8)(R10*2), Z12
+	VSUBPD  128(DI), Z12, Z12
+	VMOVUPD (R9), Z13
+	VSUBPD  192(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z1, Z1
-	VADDPD    Z10, Z2, Z2
-	VADDPD    Z11, Z3, Z3
-	VADDPD    Z12, Z4, Z4
-	VMOVUPD   (R8)(R10*4), Z9
-	VSUBPD    256(DI), Z9, Z9
-	VMOVUPD   (R9)(R10*2), Z10
-	VSUBPD    320(DI), Z10, Z10
-	VMOVUPD   (R8)(R11*2), Z11
-	VSUBPD    384(DI), Z11, Z11
-	VMOVUPD   (R9)(R10*4), Z12
-	VSUBPD    448(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z10, Z1, Z1
+	VADDPD  Z11, Z2, Z2
+	VADDPD  Z12, Z3, Z3
+	VADDPD  Z13, Z4, Z4
+	VMOVUPD (R8)(R10*4), Z10
+	VSUBPD  256(DI), Z10, Z10
+	VMOVUPD (R9)(R10*2), Z11
+	VSUBPD  320(DI), Z11, Z11
+	VMOVUPD (R8)(R11*2), Z12
+	VSUBPD  384(DI), Z12, Z12
+	VMOVUPD (R9)(R10*4), Z13
+	VSUBPD  448(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z5, Z5
-	VADDPD    Z10, Z6, Z6
-	VADDPD    Z11, Z7, Z7
-	VADDPD    Z12, Z8, Z8
-	ADDQ      $0x00000040, R8
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x00000008, R12
-	JMP       ggexp_one
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z18, Z10
+	VPSLLQ $0x34, Z15, Z15
+	VPADDQ 2432(AX), Z15, Z15
+	VMULPD Z15, Z19, Z11
+	VPSLLQ $0x34, Z16, Z16
+	VPADDQ 2432(AX), Z16, Z16
+	VMULPD Z16, Z20, Z12
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z21, Z13
+	VADDPD Z10, Z5, Z5
+	VADDPD Z11, Z6, Z6
+	VADDPD Z12, Z7, Z7
+	VADDPD Z13, Z8, Z8
+	ADDQ   $0x00000040, R8
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R12
+	JMP    ggexp_one
 
 ggexp_tail:
 	TESTQ   R12, R12
 	JE      ggexp_done
-	VMOVUPD 6272(AX), Z9
-	VMOVUPD (R8), K1, Z9
-	VSUBPD  (DI), Z9, Z9
 	VMOVUPD 6272(AX), Z10
-	VMOVUPD (R8)(R10*1), K1, Z10
-	VSUBPD  64(DI), Z10, Z10
+	VMOVUPD (R8), K1, Z10
+	VSUBPD  (DI), Z10, Z10
 	VMOVUPD 6272(AX), Z11
-	VMOVUPD (R8)(R10*2), K1, Z11
-	VSUBPD  128(DI), Z11, Z11
+	VMOVUPD (R8)(R10*1), K1, Z11
+	VSUBPD  64(DI), Z11, Z11
 	VMOVUPD 6272(AX), Z12
-	VMOVUPD (R9), K1, Z12
-	VSUBPD  192(DI), Z12, Z12
+	VMOVUPD (R8)(R10*2), K1, Z12
+	VSUBPD  128(DI), Z12, Z12
+	VMOVUPD 6272(AX), Z13
+	VMOVUPD (R9), K1, Z13
+	VSUBPD  192(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
-	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
 	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z1, Z1
-	VADDPD    Z10, Z2, Z2
-	VADDPD    Z11, Z3, Z3
-	VADDPD    Z12, Z4, Z4
-	VMOVUPD   6272(AX), Z9
-	VMOVUPD   (R8)(R10*4), K1, Z9
-	VSUBPD    256(DI), Z9, Z9
-	VMOVUPD   6272(AX), Z10
-	VMOVUPD   (R9)(R10*2), K1, Z10
-	VSUBPD    320(DI), Z10, Z10
-	VMOVUPD   6272(AX), Z11
-	VMOVUPD   (R8)(R11*2), K1, Z11
-	VSUBPD    384(DI), Z11, Z11
-	VMOVUPD   6272(AX), Z12
-	VMOVUPD   (R9)(R10*4), K1, Z12
-	VSUBPD    448(DI), Z12, Z12
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z10, Z1, Z1
+	VADDPD  Z11, Z2, Z2
+	VADDPD  Z12, Z3, Z3
+	VADDPD  Z13, Z4, Z4
+	VMOVUPD 6272(AX), Z10
+	VMOVUPD (R8)(R10*4), K1, Z10
+	VSUBPD  256(DI), Z10, Z10
+	VMOVUPD 6272(AX), Z11
+	VMOVUPD (R9)(R10*2), K1, Z11
+	VSUBPD  320(DI), Z11, Z11
+	VMOVUPD 6272(AX), Z12
+	VMOVUPD (R8)(R11*2), K1, Z12
+	VSUBPD  384(DI), Z12, Z12
+	VMOVUPD 6272(AX), Z13
+	VMOVUPD (R9)(R10*4), K1, Z13
+	VSUBPD  448(DI), Z13, Z13
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z13
-	VFMADD231PD 6656(AX), Z9, Z13
-	VMOVUPD     6528(AX), Z14
-	VFMADD231PD 6656(AX), Z10, Z14
-	VMOVUPD     6528(AX), Z15
-	VFMADD231PD 6656(AX), Z11, Z15
-	VMOVUPD     6528(AX), Z16
-	VFMADD231PD 6656(AX), Z12, Z16
-	VSUBPD      6528(AX), Z13, Z17
-	VMOVUPD     Z9, Z18
-	VFMADD231PD 6784(AX), Z17, Z18
-	VFMADD231PD 6912(AX), Z17, Z18
-	VSUBPD      6528(AX), Z14, Z19
-	VMOVUPD     Z10, Z20
-	VFMADD231PD 6784(AX), Z19, Z20
-	VFMADD231PD 6912(AX), Z19, Z20
-	VSUBPD      6528(AX), Z15, Z21
-	VMOVUPD     Z11, Z22
-	VFMADD231PD 6784(AX), Z21, Z22
-	VFMADD231PD 6912(AX), Z21, Z22
-	VSUBPD      6528(AX), Z16, Z23
-	VMOVUPD     Z12, Z24
-	VFMADD231PD 6784(AX), Z23, Z24
-	VFMADD231PD 6912(AX), Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z9
+	VFMADD231PD 6784(AX), Z13, Z9
+	VSUBPD      6656(AX), Z14, Z17
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z17, Z10
+	VFMADD231PD 7040(AX), Z17, Z10
+	VSUBPD      6656(AX), Z15, Z18
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z18, Z11
+	VFMADD231PD 7040(AX), Z18, Z11
+	VSUBPD      6656(AX), Z16, Z19
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z19, Z12
+	VFMADD231PD 7040(AX), Z19, Z12
+	VSUBPD      6656(AX), Z9, Z20
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z20, Z13
+	VFMADD231PD 7040(AX), Z20, Z13
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z17
-	VMOVUPD     7040(AX), Z19
-	VMOVUPD     7040(AX), Z21
-	VMOVUPD     7040(AX), Z23
-	VFMADD213PD 7168(AX), Z18, Z17
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z18, Z17
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z18, Z17
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z18, Z17
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z18, Z17
-	VFMADD213PD 7680(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
-	VFMADD213PD 7808(AX), Z18, Z17
-	VFMADD213PD 7808(AX), Z20, Z19
-	VFMADD213PD 7808(AX), Z22, Z21
-	VFMADD213PD 7808(AX), Z24, Z23
-	VFMADD213PD 7936(AX), Z18, Z17
-	VFMADD213PD 7936(AX), Z20, Z19
-	VFMADD213PD 7936(AX), Z22, Z21
-	VFMADD213PD 7936(AX), Z24, Z23
-	VFMADD213PD 8064(AX), Z18, Z17
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z18, Z17
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z18, Z17
-	VFMADD213PD 8320(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
-	VMULPD      Z18, Z18, Z25
-	VFMADD213PD Z18, Z25, Z17
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z17
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VFMADD213PD 7296(AX), Z10, Z17
+	VFMADD213PD 7296(AX), Z11, Z18
+	VFMADD213PD 7296(AX), Z12, Z19
+	VFMADD213PD 7296(AX), Z13, Z20
+	VFMADD213PD 7424(AX), Z10, Z17
+	VFMADD213PD 7424(AX), Z11, Z18
+	VFMADD213PD 7424(AX), Z12, Z19
+	VFMADD213PD 7424(AX), Z13, Z20
+	VFMADD213PD 7552(AX), Z10, Z17
+	VFMADD213PD 7552(AX), Z11, Z18
+	VFMADD213PD 7552(AX), Z12, Z19
+	VFMADD213PD 7552(AX), Z13, Z20
+	VFMADD213PD 7680(AX), Z10, Z17
+	VFMADD213PD 7680(AX), Z11, Z18
+	VFMADD213PD 7680(AX), Z12, Z19
+	VFMADD213PD 7680(AX), Z13, Z20
+	VFMADD213PD 7808(AX), Z10, Z17
+	VFMADD213PD 7808(AX), Z11, Z18
+	VFMADD213PD 7808(AX), Z12, Z19
+	VFMADD213PD 7808(AX), Z13, Z20
+	VFMADD213PD 7936(AX), Z10, Z17
+	VFMADD213PD 7936(AX), Z11, Z18
+	VFMADD213PD 7936(AX), Z12, Z19
+	VFMADD213PD 7936(AX), Z13, Z20
+	VFMADD213PD 8064(AX), Z10, Z17
+	VFMADD213PD 8064(AX), Z11, Z18
+	VFMADD213PD 8064(AX), Z12, Z19
+	VFMADD213PD 8064(AX), Z13, Z20
+	VFMADD213PD 8192(AX), Z10, Z17
+	VFMADD213PD 8192(AX), Z11, Z18
+	VFMADD213PD 8192(AX), Z12, Z19
+	VFMADD213PD 8192(AX), Z13, Z20
+	VMULPD      Z10, Z10, Z21
+	VFMADD213PD Z10, Z21, Z17
 	VADDPD      2432(AX), Z17, Z17
-	VMULPD      Z20, Z20, Z18
-	VFMADD213PD Z20, Z18, Z19
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z19
 	VADDPD      2432(AX), Z19, Z19
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z21
-	VADDPD      2432(AX), Z21, Z21
-	VMULPD      Z24, Z24, Z18
-	VFMADD213PD Z24, Z18, Z23
-	VADDPD      2432(AX), Z23, Z23
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z13, Z13
-	VPADDQ    2432(AX), Z13, Z13
-	VMULPD    Z13, Z17, Z17
-	VCMPPD    $0x15, 8448(AX), Z9, K2
-	VMOVAPD.Z Z17, K2, Z9
-	VPSLLQ    $0x34, Z14, Z14
-	VPADDQ    2432(AX), Z14, Z14
-	VMULPD    Z14, Z19, Z19
-	VCMPPD    $0x15, 8448(AX), Z10, K2
-	VMOVAPD.Z Z19, K2, Z10
-	VPSLLQ    $0x34, Z15, Z15
-	VPADDQ    2432(AX), Z15, Z15
-	VMULPD    Z15, Z21, Z21
-	VCMPPD    $0x15, 8448(AX), Z11, K2
-	VMOVAPD.Z Z21, K2, Z11
-	VPSLLQ    $0x34, Z16, Z16
-	VPADDQ    2432(AX), Z16, Z16
-	VMULPD    Z16, Z23, Z23
-	VCMPPD    $0x15, 8448(AX), Z12, K2
-	VMOVAPD.Z Z23, K2, Z12
-	VADDPD    Z9, Z5, Z5
-	VADDPD    Z10, Z6, Z6
-	VADDPD    Z11, Z7, Z7
-	VADDPD    Z12, Z8, Z8
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z17, Z10
+	VPSLLQ $0x34, Z15, Z15
+	VPADDQ 2432(AX), Z15, Z15
+	VMULPD Z15, Z18, Z11
+	VPSLLQ $0x34, Z16, Z16
+	VPADDQ 2432(AX), Z16, Z16
+	VMULPD Z16, Z19, Z12
+	VPSLLQ $0x34, Z9, Z9
+	VPADDQ 2432(AX), Z9, Z9
+	VMULPD Z9, Z20, Z13
+	VADDPD Z10, Z5, Z5
+	VADDPD Z11, Z6, Z6
+	VADDPD Z12, Z7, Z7
+	VADDPD Z13, Z8, Z8
 
 ggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -21808,11 +21493,11 @@ ggexp_done:
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8576(AX), Z5
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z2, Z5
+	VFMADD213PD 8576(AX), Z2, Z5
 	VFMADD213PD 8704(AX), Z2, Z5
 	VFMADD213PD 8832(AX), Z2, Z5
-	VFMADD213PD 8960(AX), Z2, Z5
-	VFMADD213PD 9088(AX), Z2, Z5
 	VFMADD213PD 2560(AX), Z2, Z5
 	VFMADD213PD 2688(AX), Z2, Z5
 	VFMADD213PD 2816(AX), Z2, Z5
@@ -21900,220 +21585,203 @@ ogmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 10624(AX), Z1
+	VMOVDQU64 11776(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 20 exp values and temporaries, 28 of 32.
-	MOVQ   SI, R12
-	MOVQ   DX, R8
-	VXORPD Z1, Z1, Z1
+	// Register budget groupExp: 8 sums + 20 exp values and temporaries + 1 clamp bound, 29 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	VXORPD  Z1, Z1, Z1
+	VMOVUPD 6528(AX), Z2
 
 ogexp_loop:
 	CMPQ    R12, $0x00000020
 	JL      ogexp_one
-	VMOVUPD (R8), Z2
-	VSUBPD  (DI), Z2, Z2
-	VMOVUPD 64(R8), Z3
+	VMOVUPD (R8), Z3
 	VSUBPD  (DI), Z3, Z3
-	VMOVUPD 128(R8), Z4
+	VMOVUPD 64(R8), Z4
 	VSUBPD  (DI), Z4, Z4
-	VMOVUPD 192(R8), Z5
+	VMOVUPD 128(R8), Z5
 	VSUBPD  (DI), Z5, Z5
+	VMOVUPD 192(R8), Z6
+	VSUBPD  (DI), Z6, Z6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z6
-	VFMADD231PD 6656(AX), Z2, Z6
-	VMOVUPD     6528(AX), Z7
-	VFMADD231PD 6656(AX), Z3, Z7
-	VMOVUPD     6528(AX), Z8
-	VFMADD231PD 6656(AX), Z4, Z8
-	VMOVUPD     6528(AX), Z9
-	VFMADD231PD 6656(AX), Z5, Z9
-	VSUBPD      6528(AX), Z6, Z10
-	VMOVUPD     Z2, Z11
-	VFMADD231PD 6784(AX), Z10, Z11
-	VFMADD231PD 6912(AX), Z10, Z11
-	VSUBPD      6528(AX), Z7, Z12
-	VMOVUPD     Z3, Z13
-	VFMADD231PD 6784(AX), Z12, Z13
-	VFMADD231PD 6912(AX), Z12, Z13
-	VSUBPD      6528(AX), Z8, Z14
-	VMOVUPD     Z4, Z15
-	VFMADD231PD 6784(AX), Z14, Z15
-	VFMADD231PD 6912(AX), Z14, Z15
-	VSUBPD      6528(AX), Z9, Z16
-	VMOVUPD     Z5, Z17
-	VFMADD231PD 6784(AX), Z16, Z17
-	VFMADD231PD 6912(AX), Z16, Z17
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
+	VMOVUPD     6656(AX), Z7
+	VFMADD231PD 6784(AX), Z3, Z7
+	VMAXPD      Z4, Z2, Z4
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z4, Z8
+	VMAXPD      Z5, Z2, Z5
+	VMOVUPD     6656(AX), Z9
+	VFMADD231PD 6784(AX), Z5, Z9
+	VMAXPD      Z6, Z2, Z6
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z6, Z10
+	VSUBPD      6656(AX), Z7, Z11
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z11, Z3
+	VFMADD231PD 7040(AX), Z11, Z3
+	VSUBPD      6656(AX), Z8, Z12
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 6912(AX), Z12, Z4
+	VFMADD231PD 7040(AX), Z12, Z4
+	VSUBPD      6656(AX), Z9, Z13
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 6912(AX), Z13, Z5
+	VFMADD231PD 7040(AX), Z13, Z5
+	VSUBPD      6656(AX), Z10, Z14
+	VMOVUPD     Z6, Z6
+	VFMADD231PD 6912(AX), Z14, Z6
+	VFMADD231PD 7040(AX), Z14, Z6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z10
-	VMOVUPD     7040(AX), Z12
-	VMOVUPD     7040(AX), Z14
-	VMOVUPD     7040(AX), Z16
-	VFMADD213PD 7168(AX), Z11, Z10
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7168(AX), Z17, Z16
-	VFMADD213PD 7296(AX), Z11, Z10
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z17, Z16
-	VFMADD213PD 7424(AX), Z11, Z10
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z17, Z16
-	VFMADD213PD 7552(AX), Z11, Z10
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z17, Z16
-	VFMADD213PD 7680(AX), Z11, Z10
-	VFMADD213PD 7680(AX), Z13, Z12
-	VFMADD213PD 7680(AX), Z15, Z14
-	VFMADD213PD 7680(AX), Z17, Z16
-	VFMADD213PD 7808(AX), Z11, Z10
-	VFMADD213PD 7808(AX), Z13, Z12
-	VFMADD213PD 7808(AX), Z15, Z14
-	VFMADD213PD 7808(AX), Z17, Z16
-	VFMADD213PD 7936(AX), Z11, Z10
-	VFMADD213PD 7936(AX), Z13, Z12
-	VFMADD213PD 7936(AX), Z15, Z14
-	VFMADD213PD 7936(AX), Z17, Z16
-	VFMADD213PD 8064(AX), Z11, Z10
-	VFMADD213PD 8064(AX), Z13, Z12
-	VFMADD213PD 8064(AX), Z15, Z14
-	VFMADD213PD 8064(AX), Z17, Z16
-	VFMADD213PD 8192(AX), Z11, Z10
-	VFMADD213PD 8192(AX), Z13, Z12
-	VFMADD213PD 8192(AX), Z15, Z14
-	VFMADD213PD 8192(AX), Z17, Z16
-	VFMADD213PD 8320(AX), Z11, Z10
-	VFMADD213PD 8320(AX), Z13, Z12
-	VFMADD213PD 8320(AX), Z15, Z14
-	VFMADD213PD 8320(AX), Z17, Z16
-	VMULPD      Z11, Z11, Z18
-	VFMADD213PD Z11, Z18, Z10
-	VADDPD      2432(AX), Z10, Z10
-	VMULPD      Z13, Z13, Z11
-	VFMADD213PD Z13, Z11, Z12
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z11
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VMOVUPD     7168(AX), Z14
+	VFMADD213PD 7296(AX), Z3, Z11
+	VFMADD213PD 7296(AX), Z4, Z12
+	VFMADD213PD 7296(AX), Z5, Z13
+	VFMADD213PD 7296(AX), Z6, Z14
+	VFMADD213PD 7424(AX), Z3, Z11
+	VFMADD213PD 7424(AX), Z4, Z12
+	VFMADD213PD 7424(AX), Z5, Z13
+	VFMADD213PD 7424(AX), Z6, Z14
+	VFMADD213PD 7552(AX), Z3, Z11
+	VFMADD213PD 7552(AX), Z4, Z12
+	VFMADD213PD 7552(AX), Z5, Z13
+	VFMADD213PD 7552(AX), Z6, Z14
+	VFMADD213PD 7680(AX), Z3, Z11
+	VFMADD213PD 7680(AX), Z4, Z12
+	VFMADD213PD 7680(AX), Z5, Z13
+	VFMADD213PD 7680(AX), Z6, Z14
+	VFMADD213PD 7808(AX), Z3, Z11
+	VFMADD213PD 7808(AX), Z4, Z12
+	VFMADD213PD 7808(AX), Z5, Z13
+	VFMADD213PD 7808(AX), Z6, Z14
+	VFMADD213PD 7936(AX), Z3, Z11
+	VFMADD213PD 7936(AX), Z4, Z12
+	VFMADD213PD 7936(AX), Z5, Z13
+	VFMADD213PD 7936(AX), Z6, Z14
+	VFMADD213PD 8064(AX), Z3, Z11
+	VFMADD213PD 8064(AX), Z4, Z12
+	VFMADD213PD 8064(AX), Z5, Z13
+	VFMADD213PD 8064(AX), Z6, Z14
+	VFMADD213PD 8192(AX), Z3, Z11
+	VFMADD213PD 8192(AX), Z4, Z12
+	VFMADD213PD 8192(AX), Z5, Z13
+	VFMADD213PD 8192(AX), Z6, Z14
+	VMULPD      Z3, Z3, Z15
+	VFMADD213PD Z3, Z15, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z4, Z4, Z3
+	VFMADD213PD Z4, Z3, Z12
 	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z11
-	VFMADD213PD Z15, Z11, Z14
+	VMULPD      Z5, Z5, Z3
+	VFMADD213PD Z5, Z3, Z13
+	VADDPD      2432(AX), Z13, Z13
+	VMULPD      Z6, Z6, Z3
+	VFMADD213PD Z6, Z3, Z14
 	VADDPD      2432(AX), Z14, Z14
-	VMULPD      Z17, Z17, Z11
-	VFMADD213PD Z17, Z11, Z16
-	VADDPD      2432(AX), Z16, Z16
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    2432(AX), Z6, Z6
-	VMULPD    Z6, Z10, Z10
-	VCMPPD    $0x15, 8448(AX), Z2, K2
-	VMOVAPD.Z Z10, K2, Z2
-	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    2432(AX), Z7, Z7
-	VMULPD    Z7, Z12, Z12
-	VCMPPD    $0x15, 8448(AX), Z3, K2
-	VMOVAPD.Z Z12, K2, Z3
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    2432(AX), Z8, Z8
-	VMULPD    Z8, Z14, Z14
-	VCMPPD    $0x15, 8448(AX), Z4, K2
-	VMOVAPD.Z Z14, K2, Z4
-	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    2432(AX), Z9, Z9
-	VMULPD    Z9, Z16, Z16
-	VCMPPD    $0x15, 8448(AX), Z5, K2
-	VMOVAPD.Z Z16, K2, Z5
-	VADDPD    Z3, Z2, Z2
-	VADDPD    Z5, Z4, Z4
-	VADDPD    Z4, Z2, Z2
-	VADDPD    Z2, Z1, Z1
-	ADDQ      $0x00000100, R8
-	SUBQ      $0x00000020, R12
-	JMP       ogexp_loop
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z7, Z7
+	VPADDQ 2432(AX), Z7, Z7
+	VMULPD Z7, Z11, Z3
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z12, Z4
+	VPSLLQ $0x34, Z9, Z9
+	VPADDQ 2432(AX), Z9, Z9
+	VMULPD Z9, Z13, Z5
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z14, Z6
+	VADDPD Z4, Z3, Z3
+	VADDPD Z6, Z5, Z5
+	VADDPD Z5, Z3, Z3
+	VADDPD Z3, Z1, Z1
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000020, R12
+	JMP    ogexp_loop
 
 ogexp_one:
 	CMPQ    R12, $0x00000008
 	JL      ogexp_tail
-	VMOVUPD (R8), Z2
-	VSUBPD  (DI), Z2, Z2
+	VMOVUPD (R8), Z3
+	VSUBPD  (DI), Z3, Z3
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z3
-	VFMADD231PD 6656(AX), Z2, Z3
-	VSUBPD      6528(AX), Z3, Z4
-	VMOVUPD     Z2, Z5
-	VFMADD231PD 6784(AX), Z4, Z5
-	VFMADD231PD 6912(AX), Z4, Z5
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z3, Z4
+	VSUBPD      6656(AX), Z4, Z5
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z5, Z3
+	VFMADD231PD 7040(AX), Z5, Z3
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z4
-	VFMADD213PD 7168(AX), Z5, Z4
-	VFMADD213PD 7296(AX), Z5, Z4
-	VFMADD213PD 7424(AX), Z5, Z4
-	VFMADD213PD 7552(AX), Z5, Z4
-	VFMADD213PD 7680(AX), Z5, Z4
-	VFMADD213PD 7808(AX), Z5, Z4
-	VFMADD213PD 7936(AX), Z5, Z4
-	VFMADD213PD 8064(AX), Z5, Z4
-	VFMADD213PD 8192(AX), Z5, Z4
-	VFMADD213PD 8320(AX), Z5, Z4
-	VMULPD      Z5, Z5, Z6
-	VFMADD213PD Z5, Z6, Z4
-	VADDPD      2432(AX), Z4, Z4
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z5
+	VFMADD213PD 7296(AX), Z3, Z5
+	VFMADD213PD 7424(AX), Z3, Z5
+	VFMADD213PD 7552(AX), Z3, Z5
+	VFMADD213PD 7680(AX), Z3, Z5
+	VFMADD213PD 7808(AX), Z3, Z5
+	VFMADD213PD 7936(AX), Z3, Z5
+	VFMADD213PD 8064(AX), Z3, Z5
+	VFMADD213PD 8192(AX), Z3, Z5
+	VMULPD      Z3, Z3, Z6
+	VFMADD213PD Z3, Z6, Z5
+	VADDPD      2432(AX), Z5, Z5
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    2432(AX), Z3, Z3
-	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 8448(AX), Z2, K2
-	VMOVAPD.Z Z4, K2, Z2
-	VADDPD    Z2, Z1, Z1
-	ADDQ      $0x00000040, R8
-	SUBQ      $0x00000008, R12
-	JMP       ogexp_one
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z4, Z4
+	VPADDQ 2432(AX), Z4, Z4
+	VMULPD Z4, Z5, Z3
+	VADDPD Z3, Z1, Z1
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, R12
+	JMP    ogexp_one
 
 ogexp_tail:
 	TESTQ   R12, R12
 	JE      ogexp_done
-	VMOVUPD 6272(AX), Z2
-	VMOVUPD (R8), K1, Z2
-	VSUBPD  (DI), Z2, Z2
+	VMOVUPD 6272(AX), Z3
+	VMOVUPD (R8), K1, Z3
+	VSUBPD  (DI), Z3, Z3
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z3
-	VFMADD231PD 6656(AX), Z2, Z3
-	VSUBPD      6528(AX), Z3, Z4
-	VMOVUPD     Z2, Z5
-	VFMADD231PD 6784(AX), Z4, Z5
-	VFMADD231PD 6912(AX), Z4, Z5
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z3, Z2
+	VSUBPD      6656(AX), Z2, Z4
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z4, Z3
+	VFMADD231PD 7040(AX), Z4, Z3
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z4
-	VFMADD213PD 7168(AX), Z5, Z4
-	VFMADD213PD 7296(AX), Z5, Z4
-	VFMADD213PD 7424(AX), Z5, Z4
-	VFMADD213PD 7552(AX), Z5, Z4
-	VFMADD213PD 7680(AX), Z5, Z4
-	VFMADD213PD 7808(AX), Z5, Z4
-	VFMADD213PD 7936(AX), Z5, Z4
-	VFMADD213PD 8064(AX), Z5, Z4
-	VFMADD213PD 8192(AX), Z5, Z4
-	VFMADD213PD 8320(AX), Z5, Z4
-	VMULPD      Z5, Z5, Z6
-	VFMADD213PD Z5, Z6, Z4
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z4
+	VFMADD213PD 7296(AX), Z3, Z4
+	VFMADD213PD 7424(AX), Z3, Z4
+	VFMADD213PD 7552(AX), Z3, Z4
+	VFMADD213PD 7680(AX), Z3, Z4
+	VFMADD213PD 7808(AX), Z3, Z4
+	VFMADD213PD 7936(AX), Z3, Z4
+	VFMADD213PD 8064(AX), Z3, Z4
+	VFMADD213PD 8192(AX), Z3, Z4
+	VMULPD      Z3, Z3, Z5
+	VFMADD213PD Z3, Z5, Z4
 	VADDPD      2432(AX), Z4, Z4
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    2432(AX), Z3, Z3
-	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 8448(AX), Z2, K2
-	VMOVAPD.Z Z4, K2, Z2
-	VADDPD    Z2, Z1, Z1
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z2, Z2
+	VPADDQ 2432(AX), Z2, Z2
+	VMULPD Z2, Z4, Z3
+	VADDPD Z3, Z1, Z1
 
 ogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -22157,11 +21825,11 @@ ogexp_done:
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8576(AX), Z5
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z2, Z5
+	VFMADD213PD 8576(AX), Z2, Z5
 	VFMADD213PD 8704(AX), Z2, Z5
 	VFMADD213PD 8832(AX), Z2, Z5
-	VFMADD213PD 8960(AX), Z2, Z5
-	VFMADD213PD 9088(AX), Z2, Z5
 	VFMADD213PD 2560(AX), Z2, Z5
 	VFMADD213PD 2688(AX), Z2, Z5
 	VFMADD213PD 2816(AX), Z2, Z5
@@ -22187,7 +21855,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    gsnext
 
@@ -22251,20 +21919,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6528(AX), Z2
+	VMOVUPS 6656(AX), Z2
 	VMOVUPS 2432(AX), Z3
-	VMOVUPS 6656(AX), Z4
-	VMOVUPS 6784(AX), Z5
-	VMOVUPS 6912(AX), Z6
-	VMOVUPS 8448(AX), Z7
-	VMOVUPS 7040(AX), Z8
-	VMOVUPS 7168(AX), Z9
-	VMOVUPS 7296(AX), Z10
-	VMOVUPS 7424(AX), Z11
-	VMOVUPS 7552(AX), Z12
-	VMOVUPS 7680(AX), Z13
-	VMOVUPS 7808(AX), Z14
-	VMOVUPS 7936(AX), Z15
+	VMOVUPS 6784(AX), Z4
+	VMOVUPS 6912(AX), Z5
+	VMOVUPS 7040(AX), Z6
+	VMOVUPS 6528(AX), Z7
+	VMOVUPS 9088(AX), Z8
+	VMOVUPS 9216(AX), Z9
+	VMOVUPS 9344(AX), Z10
+	VMOVUPS 9472(AX), Z11
+	VMOVUPS 9600(AX), Z12
+	VMOVUPS 9728(AX), Z13
+	VMOVUPS 9856(AX), Z14
+	VMOVUPS 9984(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -22309,12 +21977,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
+	VFMADD213PD 10112(AX), Z22, Z21
+	VFMADD213PD 10112(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -22367,9 +22035,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 10112(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22413,9 +22081,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 8064(AX), Z4, Z2
-	VFMADD213PD 8192(AX), Z4, Z2
-	VFMADD213PD 8320(AX), Z4, Z2
+	VFMADD213PD 10112(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -22460,11 +22128,11 @@ exp_done:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8576(AX), X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 8704(AX), X2, X5
 	VFMADD213PD 8832(AX), X2, X5
-	VFMADD213PD 8960(AX), X2, X5
-	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -22489,7 +22157,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -22561,12 +22229,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -22579,13 +22247,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -22602,7 +22270,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9344(AX), X0
+	VUCOMISD      10496(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -22624,7 +22292,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9344(AX), X2
+	VUCOMISD     10496(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -22640,42 +22308,42 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z4
-	VFMADD231PD 6656(AX), Z2, Z4
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z3, Z5
-	VSUBPD      6528(AX), Z4, Z6
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z2, Z4
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z3, Z5
+	VSUBPD      6656(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6784(AX), Z6, Z7
 	VFMADD231PD 6912(AX), Z6, Z7
-	VSUBPD      6528(AX), Z5, Z8
+	VFMADD231PD 7040(AX), Z6, Z7
+	VSUBPD      6656(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6784(AX), Z8, Z9
 	VFMADD231PD 6912(AX), Z8, Z9
+	VFMADD231PD 7040(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z6
-	VMOVUPD     7040(AX), Z8
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z9, Z8
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z9, Z8
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z9, Z8
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z9, Z8
-	VFMADD213PD 7680(AX), Z7, Z6
-	VFMADD213PD 7680(AX), Z9, Z8
-	VFMADD213PD 7808(AX), Z7, Z6
-	VFMADD213PD 7808(AX), Z9, Z8
-	VFMADD213PD 7936(AX), Z7, Z6
-	VFMADD213PD 7936(AX), Z9, Z8
-	VFMADD213PD 8064(AX), Z7, Z6
-	VFMADD213PD 8064(AX), Z9, Z8
-	VFMADD213PD 8192(AX), Z7, Z6
-	VFMADD213PD 8192(AX), Z9, Z8
-	VFMADD213PD 8320(AX), Z7, Z6
-	VFMADD213PD 8320(AX), Z9, Z8
+	VMOVUPD     9088(AX), Z6
+	VMOVUPD     9088(AX), Z8
+	VFMADD213PD 9216(AX), Z7, Z6
+	VFMADD213PD 9216(AX), Z9, Z8
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z9, Z8
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z9, Z8
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z9, Z8
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z9, Z8
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z9, Z8
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z9, Z8
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z9, Z8
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z9, Z8
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -22687,12 +22355,12 @@ d_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 8448(AX), Z2, K2
+	VCMPPD    $0x15, 6528(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 8448(AX), Z3, K2
+	VCMPPD    $0x15, 6528(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -22723,42 +22391,42 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z8, Z10
-	VMOVUPD     6528(AX), Z11
-	VFMADD231PD 6656(AX), Z9, Z11
-	VSUBPD      6528(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6784(AX), Z12, Z13
 	VFMADD231PD 6912(AX), Z12, Z13
-	VSUBPD      6528(AX), Z11, Z14
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6784(AX), Z14, Z15
 	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z12
-	VMOVUPD     7040(AX), Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
-	VFMADD213PD 7680(AX), Z13, Z12
-	VFMADD213PD 7680(AX), Z15, Z14
-	VFMADD213PD 7808(AX), Z13, Z12
-	VFMADD213PD 7808(AX), Z15, Z14
-	VFMADD213PD 7936(AX), Z13, Z12
-	VFMADD213PD 7936(AX), Z15, Z14
-	VFMADD213PD 8064(AX), Z13, Z12
-	VFMADD213PD 8064(AX), Z15, Z14
-	VFMADD213PD 8192(AX), Z13, Z12
-	VFMADD213PD 8192(AX), Z15, Z14
-	VFMADD213PD 8320(AX), Z13, Z12
-	VFMADD213PD 8320(AX), Z15, Z14
+	VMOVUPD     9088(AX), Z12
+	VMOVUPD     9088(AX), Z14
+	VFMADD213PD 9216(AX), Z13, Z12
+	VFMADD213PD 9216(AX), Z15, Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -22770,16 +22438,16 @@ d_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 8448(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    11648(AX), Z4, Z4
+	VPSUBQ    12800(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -22788,7 +22456,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    11648(AX), Z7, Z7
+	VPSUBQ    12800(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -22811,42 +22479,42 @@ d_spsexp_tail:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z8, Z10
-	VMOVUPD     6528(AX), Z11
-	VFMADD231PD 6656(AX), Z9, Z11
-	VSUBPD      6528(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6784(AX), Z12, Z13
 	VFMADD231PD 6912(AX), Z12, Z13
-	VSUBPD      6528(AX), Z11, Z14
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6784(AX), Z14, Z15
 	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z12
-	VMOVUPD     7040(AX), Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
-	VFMADD213PD 7680(AX), Z13, Z12
-	VFMADD213PD 7680(AX), Z15, Z14
-	VFMADD213PD 7808(AX), Z13, Z12
-	VFMADD213PD 7808(AX), Z15, Z14
-	VFMADD213PD 7936(AX), Z13, Z12
-	VFMADD213PD 7936(AX), Z15, Z14
-	VFMADD213PD 8064(AX), Z13, Z12
-	VFMADD213PD 8064(AX), Z15, Z14
-	VFMADD213PD 8192(AX), Z13, Z12
-	VFMADD213PD 8192(AX), Z15, Z14
-	VFMADD213PD 8320(AX), Z13, Z12
-	VFMADD213PD 8320(AX), Z15, Z14
+	VMOVUPD     9088(AX), Z12
+	VMOVUPD     9088(AX), Z14
+	VFMADD213PD 9216(AX), Z13, Z12
+	VFMADD213PD 9216(AX), Z15, Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -22858,16 +22526,16 @@ d_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 8448(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    11648(AX), Z4, Z4
+	VPSUBQ    12800(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -22876,7 +22544,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    11648(AX), Z7, Z7
+	VPSUBQ    12800(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -22944,11 +22612,11 @@ d_sp0l1p_big:
 	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     8576(AX), X9
+	VMOVUPD     8320(AX), X9
+	VFMADD213PD 8448(AX), X3, X9
+	VFMADD213PD 8576(AX), X3, X9
 	VFMADD213PD 8704(AX), X3, X9
 	VFMADD213PD 8832(AX), X3, X9
-	VFMADD213PD 8960(AX), X3, X9
-	VFMADD213PD 9088(AX), X3, X9
 	VFMADD213PD 2560(AX), X3, X9
 	VFMADD213PD 2688(AX), X3, X9
 	VFMADD213PD 2816(AX), X3, X9
@@ -22986,11 +22654,11 @@ d_sp0logz:
 	VADDPD      2432(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     8576(AX), X10
+	VMOVUPD     8320(AX), X10
+	VFMADD213PD 8448(AX), X7, X10
+	VFMADD213PD 8576(AX), X7, X10
 	VFMADD213PD 8704(AX), X7, X10
 	VFMADD213PD 8832(AX), X7, X10
-	VFMADD213PD 8960(AX), X7, X10
-	VFMADD213PD 9088(AX), X7, X10
 	VFMADD213PD 2560(AX), X7, X10
 	VFMADD213PD 2688(AX), X7, X10
 	VFMADD213PD 2816(AX), X7, X10
@@ -23079,11 +22747,11 @@ d_sp1l1p_big:
 	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     8576(AX), X8
+	VMOVUPD     8320(AX), X8
+	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
 	VFMADD213PD 8704(AX), X3, X8
 	VFMADD213PD 8832(AX), X3, X8
-	VFMADD213PD 8960(AX), X3, X8
-	VFMADD213PD 9088(AX), X3, X8
 	VFMADD213PD 2560(AX), X3, X8
 	VFMADD213PD 2688(AX), X3, X8
 	VFMADD213PD 2816(AX), X3, X8
@@ -23121,11 +22789,11 @@ d_sp1logz:
 	VADDPD      2432(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     8576(AX), X9
+	VMOVUPD     8320(AX), X9
+	VFMADD213PD 8448(AX), X6, X9
+	VFMADD213PD 8576(AX), X6, X9
 	VFMADD213PD 8704(AX), X6, X9
 	VFMADD213PD 8832(AX), X6, X9
-	VFMADD213PD 8960(AX), X6, X9
-	VFMADD213PD 9088(AX), X6, X9
 	VFMADD213PD 2560(AX), X6, X9
 	VFMADD213PD 2688(AX), X6, X9
 	VFMADD213PD 2816(AX), X6, X9
@@ -23219,7 +22887,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -23232,7 +22900,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -23249,7 +22917,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9344(AX), X0
+	VUCOMISD     10496(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -23263,25 +22931,25 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z2
-	VFMADD231PD 6656(AX), Z1, Z2
-	VSUBPD      6528(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6784(AX), Z3, Z4
 	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
-	VFMADD213PD 7680(AX), Z4, Z3
-	VFMADD213PD 7808(AX), Z4, Z3
-	VFMADD213PD 7936(AX), Z4, Z3
-	VFMADD213PD 8064(AX), Z4, Z3
-	VFMADD213PD 8192(AX), Z4, Z3
-	VFMADD213PD 8320(AX), Z4, Z3
+	VMOVUPD     9088(AX), Z3
+	VFMADD213PD 9216(AX), Z4, Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -23290,7 +22958,7 @@ d_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 8448(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -23312,25 +22980,25 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z4, Z5
-	VSUBPD      6528(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6784(AX), Z6, Z7
 	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7680(AX), Z7, Z6
-	VFMADD213PD 7808(AX), Z7, Z6
-	VFMADD213PD 7936(AX), Z7, Z6
-	VFMADD213PD 8064(AX), Z7, Z6
-	VFMADD213PD 8192(AX), Z7, Z6
-	VFMADD213PD 8320(AX), Z7, Z6
+	VMOVUPD     9088(AX), Z6
+	VFMADD213PD 9216(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -23339,11 +23007,11 @@ d_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 8448(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -23363,25 +23031,25 @@ d_sosexp_tail:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z4, Z5
-	VSUBPD      6528(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6784(AX), Z6, Z7
 	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7680(AX), Z7, Z6
-	VFMADD213PD 7808(AX), Z7, Z6
-	VFMADD213PD 7936(AX), Z7, Z6
-	VFMADD213PD 8064(AX), Z7, Z6
-	VFMADD213PD 8192(AX), Z7, Z6
-	VFMADD213PD 8320(AX), Z7, Z6
+	VMOVUPD     9088(AX), Z6
+	VFMADD213PD 9216(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -23390,11 +23058,11 @@ d_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 8448(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -23462,11 +23130,11 @@ d_so0l1p_big:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     8576(AX), X6
+	VMOVUPD     8320(AX), X6
+	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
 	VFMADD213PD 8704(AX), X2, X6
 	VFMADD213PD 8832(AX), X2, X6
-	VFMADD213PD 8960(AX), X2, X6
-	VFMADD213PD 9088(AX), X2, X6
 	VFMADD213PD 2560(AX), X2, X6
 	VFMADD213PD 2688(AX), X2, X6
 	VFMADD213PD 2816(AX), X2, X6
@@ -23504,11 +23172,11 @@ d_so0logz:
 	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     8576(AX), X7
+	VMOVUPD     8320(AX), X7
+	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
 	VFMADD213PD 8704(AX), X4, X7
 	VFMADD213PD 8832(AX), X4, X7
-	VFMADD213PD 8960(AX), X4, X7
-	VFMADD213PD 9088(AX), X4, X7
 	VFMADD213PD 2560(AX), X4, X7
 	VFMADD213PD 2688(AX), X4, X7
 	VFMADD213PD 2816(AX), X4, X7
@@ -23605,7 +23273,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -23716,7 +23384,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9344(AX), X0
+	VUCOMISD 10496(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -23733,25 +23401,25 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z2
-	VFMADD231PD 6656(AX), Z1, Z2
-	VSUBPD      6528(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6784(AX), Z3, Z4
 	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
-	VFMADD213PD 7680(AX), Z4, Z3
-	VFMADD213PD 7808(AX), Z4, Z3
-	VFMADD213PD 7936(AX), Z4, Z3
-	VFMADD213PD 8064(AX), Z4, Z3
-	VFMADD213PD 8192(AX), Z4, Z3
-	VFMADD213PD 8320(AX), Z4, Z3
+	VMOVUPD     9088(AX), Z3
+	VFMADD213PD 9216(AX), Z4, Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -23760,7 +23428,7 @@ d_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 8448(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -23769,20 +23437,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6528(AX), Z2
+	VMOVUPS 6656(AX), Z2
 	VMOVUPS 2432(AX), Z3
-	VMOVUPS 6656(AX), Z4
-	VMOVUPS 6784(AX), Z5
-	VMOVUPS 6912(AX), Z6
-	VMOVUPS 8448(AX), Z7
-	VMOVUPS 7040(AX), Z8
-	VMOVUPS 7168(AX), Z9
-	VMOVUPS 7296(AX), Z10
-	VMOVUPS 7424(AX), Z11
-	VMOVUPS 7552(AX), Z12
-	VMOVUPS 7680(AX), Z13
-	VMOVUPS 7808(AX), Z14
-	VMOVUPS 7936(AX), Z15
+	VMOVUPS 6784(AX), Z4
+	VMOVUPS 6912(AX), Z5
+	VMOVUPS 7040(AX), Z6
+	VMOVUPS 6528(AX), Z7
+	VMOVUPS 9088(AX), Z8
+	VMOVUPS 9216(AX), Z9
+	VMOVUPS 9344(AX), Z10
+	VMOVUPS 9472(AX), Z11
+	VMOVUPS 9600(AX), Z12
+	VMOVUPS 9728(AX), Z13
+	VMOVUPS 9856(AX), Z14
+	VMOVUPS 9984(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -23830,12 +23498,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
+	VFMADD213PD 10112(AX), Z22, Z21
+	VFMADD213PD 10112(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -23891,9 +23559,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 10112(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -23944,9 +23612,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 10112(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -24014,12 +23682,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
+	VFMADD213PD 10112(AX), Z22, Z21
+	VFMADD213PD 10112(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -24075,9 +23743,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 10112(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -24123,9 +23791,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 8064(AX), Z4, Z2
-	VFMADD213PD 8192(AX), Z4, Z2
-	VFMADD213PD 8320(AX), Z4, Z2
+	VFMADD213PD 10112(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -24168,9 +23836,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 8064(AX), Z4, Z2
-	VFMADD213PD 8192(AX), Z4, Z2
-	VFMADD213PD 8320(AX), Z4, Z2
+	VFMADD213PD 10112(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -24253,11 +23921,11 @@ d_l1p_big:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     8576(AX), X6
+	VMOVUPD     8320(AX), X6
+	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
 	VFMADD213PD 8704(AX), X2, X6
 	VFMADD213PD 8832(AX), X2, X6
-	VFMADD213PD 8960(AX), X2, X6
-	VFMADD213PD 9088(AX), X2, X6
 	VFMADD213PD 2560(AX), X2, X6
 	VFMADD213PD 2688(AX), X2, X6
 	VFMADD213PD 2816(AX), X2, X6
@@ -24295,11 +23963,11 @@ d_logz:
 	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     8576(AX), X7
+	VMOVUPD     8320(AX), X7
+	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
 	VFMADD213PD 8704(AX), X4, X7
 	VFMADD213PD 8832(AX), X4, X7
-	VFMADD213PD 8960(AX), X4, X7
-	VFMADD213PD 9088(AX), X4, X7
 	VFMADD213PD 2560(AX), X4, X7
 	VFMADD213PD 2688(AX), X4, X7
 	VFMADD213PD 2816(AX), X4, X7
@@ -24410,7 +24078,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -24447,12 +24115,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -24465,13 +24133,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -24488,7 +24156,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9344(AX), X0
+	VUCOMISD      10496(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -24510,7 +24178,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9344(AX), X2
+	VUCOMISD     10496(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -24526,42 +24194,42 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z4
-	VFMADD231PD 6656(AX), Z2, Z4
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z3, Z5
-	VSUBPD      6528(AX), Z4, Z6
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z2, Z4
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z3, Z5
+	VSUBPD      6656(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6784(AX), Z6, Z7
 	VFMADD231PD 6912(AX), Z6, Z7
-	VSUBPD      6528(AX), Z5, Z8
+	VFMADD231PD 7040(AX), Z6, Z7
+	VSUBPD      6656(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6784(AX), Z8, Z9
 	VFMADD231PD 6912(AX), Z8, Z9
+	VFMADD231PD 7040(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z6
-	VMOVUPD     7040(AX), Z8
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z9, Z8
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z9, Z8
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z9, Z8
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z9, Z8
-	VFMADD213PD 7680(AX), Z7, Z6
-	VFMADD213PD 7680(AX), Z9, Z8
-	VFMADD213PD 7808(AX), Z7, Z6
-	VFMADD213PD 7808(AX), Z9, Z8
-	VFMADD213PD 7936(AX), Z7, Z6
-	VFMADD213PD 7936(AX), Z9, Z8
-	VFMADD213PD 8064(AX), Z7, Z6
-	VFMADD213PD 8064(AX), Z9, Z8
-	VFMADD213PD 8192(AX), Z7, Z6
-	VFMADD213PD 8192(AX), Z9, Z8
-	VFMADD213PD 8320(AX), Z7, Z6
-	VFMADD213PD 8320(AX), Z9, Z8
+	VMOVUPD     9088(AX), Z6
+	VMOVUPD     9088(AX), Z8
+	VFMADD213PD 9216(AX), Z7, Z6
+	VFMADD213PD 9216(AX), Z9, Z8
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z9, Z8
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z9, Z8
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z9, Z8
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z9, Z8
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z9, Z8
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z9, Z8
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z9, Z8
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z9, Z8
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -24573,12 +24241,12 @@ l_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 8448(AX), Z2, K2
+	VCMPPD    $0x15, 6528(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 8448(AX), Z3, K2
+	VCMPPD    $0x15, 6528(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -24608,42 +24276,42 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z8, Z10
-	VMOVUPD     6528(AX), Z11
-	VFMADD231PD 6656(AX), Z9, Z11
-	VSUBPD      6528(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6784(AX), Z12, Z13
 	VFMADD231PD 6912(AX), Z12, Z13
-	VSUBPD      6528(AX), Z11, Z14
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6784(AX), Z14, Z15
 	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z12
-	VMOVUPD     7040(AX), Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
-	VFMADD213PD 7680(AX), Z13, Z12
-	VFMADD213PD 7680(AX), Z15, Z14
-	VFMADD213PD 7808(AX), Z13, Z12
-	VFMADD213PD 7808(AX), Z15, Z14
-	VFMADD213PD 7936(AX), Z13, Z12
-	VFMADD213PD 7936(AX), Z15, Z14
-	VFMADD213PD 8064(AX), Z13, Z12
-	VFMADD213PD 8064(AX), Z15, Z14
-	VFMADD213PD 8192(AX), Z13, Z12
-	VFMADD213PD 8192(AX), Z15, Z14
-	VFMADD213PD 8320(AX), Z13, Z12
-	VFMADD213PD 8320(AX), Z15, Z14
+	VMOVUPD     9088(AX), Z12
+	VMOVUPD     9088(AX), Z14
+	VFMADD213PD 9216(AX), Z13, Z12
+	VFMADD213PD 9216(AX), Z15, Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -24655,16 +24323,16 @@ l_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 8448(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    11648(AX), Z4, Z4
+	VPSUBQ    12800(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -24672,7 +24340,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    11648(AX), Z7, Z7
+	VPSUBQ    12800(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -24693,42 +24361,42 @@ l_spsexp_tail:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z10
-	VFMADD231PD 6656(AX), Z8, Z10
-	VMOVUPD     6528(AX), Z11
-	VFMADD231PD 6656(AX), Z9, Z11
-	VSUBPD      6528(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6784(AX), Z12, Z13
 	VFMADD231PD 6912(AX), Z12, Z13
-	VSUBPD      6528(AX), Z11, Z14
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6784(AX), Z14, Z15
 	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z12
-	VMOVUPD     7040(AX), Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
-	VFMADD213PD 7680(AX), Z13, Z12
-	VFMADD213PD 7680(AX), Z15, Z14
-	VFMADD213PD 7808(AX), Z13, Z12
-	VFMADD213PD 7808(AX), Z15, Z14
-	VFMADD213PD 7936(AX), Z13, Z12
-	VFMADD213PD 7936(AX), Z15, Z14
-	VFMADD213PD 8064(AX), Z13, Z12
-	VFMADD213PD 8064(AX), Z15, Z14
-	VFMADD213PD 8192(AX), Z13, Z12
-	VFMADD213PD 8192(AX), Z15, Z14
-	VFMADD213PD 8320(AX), Z13, Z12
-	VFMADD213PD 8320(AX), Z15, Z14
+	VMOVUPD     9088(AX), Z12
+	VMOVUPD     9088(AX), Z14
+	VFMADD213PD 9216(AX), Z13, Z12
+	VFMADD213PD 9216(AX), Z15, Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -24740,16 +24408,16 @@ l_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 8448(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 8448(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    11648(AX), Z4, Z4
+	VPSUBQ    12800(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -24757,7 +24425,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    11648(AX), Z7, Z7
+	VPSUBQ    12800(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -24824,11 +24492,11 @@ l_sp0l1p_big:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8576(AX), X7
+	VMOVUPD     8320(AX), X7
+	VFMADD213PD 8448(AX), X2, X7
+	VFMADD213PD 8576(AX), X2, X7
 	VFMADD213PD 8704(AX), X2, X7
 	VFMADD213PD 8832(AX), X2, X7
-	VFMADD213PD 8960(AX), X2, X7
-	VFMADD213PD 9088(AX), X2, X7
 	VFMADD213PD 2560(AX), X2, X7
 	VFMADD213PD 2688(AX), X2, X7
 	VFMADD213PD 2816(AX), X2, X7
@@ -24866,11 +24534,11 @@ l_sp0logz:
 	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     8576(AX), X8
+	VMOVUPD     8320(AX), X8
+	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
 	VFMADD213PD 8704(AX), X3, X8
 	VFMADD213PD 8832(AX), X3, X8
-	VFMADD213PD 8960(AX), X3, X8
-	VFMADD213PD 9088(AX), X3, X8
 	VFMADD213PD 2560(AX), X3, X8
 	VFMADD213PD 2688(AX), X3, X8
 	VFMADD213PD 2816(AX), X3, X8
@@ -24950,11 +24618,11 @@ l_sp1l1p_big:
 	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8576(AX), X4
+	VMOVUPD     8320(AX), X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
 	VFMADD213PD 8704(AX), X1, X4
 	VFMADD213PD 8832(AX), X1, X4
-	VFMADD213PD 8960(AX), X1, X4
-	VFMADD213PD 9088(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
 	VFMADD213PD 2688(AX), X1, X4
 	VFMADD213PD 2816(AX), X1, X4
@@ -24992,11 +24660,11 @@ l_sp1logz:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8576(AX), X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 8704(AX), X2, X5
 	VFMADD213PD 8832(AX), X2, X5
-	VFMADD213PD 8960(AX), X2, X5
-	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -25048,7 +24716,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -25061,7 +24729,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    11648(AX), Z1, Z1
+	VPSUBQ    12800(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -25078,7 +24746,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9344(AX), X0
+	VUCOMISD     10496(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -25092,25 +24760,25 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z2
-	VFMADD231PD 6656(AX), Z1, Z2
-	VSUBPD      6528(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6784(AX), Z3, Z4
 	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
-	VFMADD213PD 7680(AX), Z4, Z3
-	VFMADD213PD 7808(AX), Z4, Z3
-	VFMADD213PD 7936(AX), Z4, Z3
-	VFMADD213PD 8064(AX), Z4, Z3
-	VFMADD213PD 8192(AX), Z4, Z3
-	VFMADD213PD 8320(AX), Z4, Z3
+	VMOVUPD     9088(AX), Z3
+	VFMADD213PD 9216(AX), Z4, Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -25119,7 +24787,7 @@ l_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 8448(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -25140,25 +24808,25 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z4, Z5
-	VSUBPD      6528(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6784(AX), Z6, Z7
 	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7680(AX), Z7, Z6
-	VFMADD213PD 7808(AX), Z7, Z6
-	VFMADD213PD 7936(AX), Z7, Z6
-	VFMADD213PD 8064(AX), Z7, Z6
-	VFMADD213PD 8192(AX), Z7, Z6
-	VFMADD213PD 8320(AX), Z7, Z6
+	VMOVUPD     9088(AX), Z6
+	VFMADD213PD 9216(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -25167,11 +24835,11 @@ l_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 8448(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -25189,25 +24857,25 @@ l_sosexp_tail:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z5
-	VFMADD231PD 6656(AX), Z4, Z5
-	VSUBPD      6528(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6784(AX), Z6, Z7
 	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7680(AX), Z7, Z6
-	VFMADD213PD 7808(AX), Z7, Z6
-	VFMADD213PD 7936(AX), Z7, Z6
-	VFMADD213PD 8064(AX), Z7, Z6
-	VFMADD213PD 8192(AX), Z7, Z6
-	VFMADD213PD 8320(AX), Z7, Z6
+	VMOVUPD     9088(AX), Z6
+	VFMADD213PD 9216(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -25216,11 +24884,11 @@ l_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 8448(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    11648(AX), Z3, Z3
+	VPSUBQ    12800(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -25287,11 +24955,11 @@ l_so0l1p_big:
 	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8576(AX), X4
+	VMOVUPD     8320(AX), X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
 	VFMADD213PD 8704(AX), X1, X4
 	VFMADD213PD 8832(AX), X1, X4
-	VFMADD213PD 8960(AX), X1, X4
-	VFMADD213PD 9088(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
 	VFMADD213PD 2688(AX), X1, X4
 	VFMADD213PD 2816(AX), X1, X4
@@ -25329,11 +24997,11 @@ l_so0logz:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8576(AX), X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 8704(AX), X2, X5
 	VFMADD213PD 8832(AX), X2, X5
-	VFMADD213PD 8960(AX), X2, X5
-	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -25367,7 +25035,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -25478,7 +25146,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9344(AX), X0
+	VUCOMISD 10496(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -25495,25 +25163,25 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6528(AX), Z2
-	VFMADD231PD 6656(AX), Z1, Z2
-	VSUBPD      6528(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6784(AX), Z3, Z4
 	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     7040(AX), Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
-	VFMADD213PD 7680(AX), Z4, Z3
-	VFMADD213PD 7808(AX), Z4, Z3
-	VFMADD213PD 7936(AX), Z4, Z3
-	VFMADD213PD 8064(AX), Z4, Z3
-	VFMADD213PD 8192(AX), Z4, Z3
-	VFMADD213PD 8320(AX), Z4, Z3
+	VMOVUPD     9088(AX), Z3
+	VFMADD213PD 9216(AX), Z4, Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -25522,7 +25190,7 @@ l_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 8448(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -25530,20 +25198,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6528(AX), Z2
+	VMOVUPS 6656(AX), Z2
 	VMOVUPS 2432(AX), Z3
-	VMOVUPS 6656(AX), Z4
-	VMOVUPS 6784(AX), Z5
-	VMOVUPS 6912(AX), Z6
-	VMOVUPS 8448(AX), Z7
-	VMOVUPS 7040(AX), Z8
-	VMOVUPS 7168(AX), Z9
-	VMOVUPS 7296(AX), Z10
-	VMOVUPS 7424(AX), Z11
-	VMOVUPS 7552(AX), Z12
-	VMOVUPS 7680(AX), Z13
-	VMOVUPS 7808(AX), Z14
-	VMOVUPS 7936(AX), Z15
+	VMOVUPS 6784(AX), Z4
+	VMOVUPS 6912(AX), Z5
+	VMOVUPS 7040(AX), Z6
+	VMOVUPS 6528(AX), Z7
+	VMOVUPS 9088(AX), Z8
+	VMOVUPS 9216(AX), Z9
+	VMOVUPS 9344(AX), Z10
+	VMOVUPS 9472(AX), Z11
+	VMOVUPS 9600(AX), Z12
+	VMOVUPS 9728(AX), Z13
+	VMOVUPS 9856(AX), Z14
+	VMOVUPS 9984(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -25591,12 +25259,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
+	VFMADD213PD 10112(AX), Z22, Z21
+	VFMADD213PD 10112(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -25649,9 +25317,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 10112(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -25700,9 +25368,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 10112(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -25767,12 +25435,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 8064(AX), Z22, Z21
-	VFMADD213PD 8064(AX), Z24, Z23
-	VFMADD213PD 8192(AX), Z22, Z21
-	VFMADD213PD 8192(AX), Z24, Z23
-	VFMADD213PD 8320(AX), Z22, Z21
-	VFMADD213PD 8320(AX), Z24, Z23
+	VFMADD213PD 10112(AX), Z22, Z21
+	VFMADD213PD 10112(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -25825,9 +25493,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 8064(AX), Z20, Z19
-	VFMADD213PD 8192(AX), Z20, Z19
-	VFMADD213PD 8320(AX), Z20, Z19
+	VFMADD213PD 10112(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -25871,9 +25539,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 8064(AX), Z4, Z2
-	VFMADD213PD 8192(AX), Z4, Z2
-	VFMADD213PD 8320(AX), Z4, Z2
+	VFMADD213PD 10112(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -25915,9 +25583,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 8064(AX), Z4, Z2
-	VFMADD213PD 8192(AX), Z4, Z2
-	VFMADD213PD 8320(AX), Z4, Z2
+	VFMADD213PD 10112(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -25998,11 +25666,11 @@ l_l1p_big:
 	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8576(AX), X4
+	VMOVUPD     8320(AX), X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
 	VFMADD213PD 8704(AX), X1, X4
 	VFMADD213PD 8832(AX), X1, X4
-	VFMADD213PD 8960(AX), X1, X4
-	VFMADD213PD 9088(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
 	VFMADD213PD 2688(AX), X1, X4
 	VFMADD213PD 2816(AX), X1, X4
@@ -26040,11 +25708,11 @@ l_logz:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8576(AX), X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
 	VFMADD213PD 8704(AX), X2, X5
 	VFMADD213PD 8832(AX), X2, X5
-	VFMADD213PD 8960(AX), X2, X5
-	VFMADD213PD 9088(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -26079,7 +25747,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 9216(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -26939,607 +26607,715 @@ DATA pool<>+6464(SB)/8, $0x7ff0000000000000
 DATA pool<>+6472(SB)/8, $0x7ff0000000000000
 DATA pool<>+6480(SB)/8, $0x7ff0000000000000
 DATA pool<>+6488(SB)/8, $0x7ff0000000000000
-DATA pool<>+6528(SB)/8, $0x4338000000000000
-DATA pool<>+6536(SB)/8, $0x4338000000000000
-DATA pool<>+6544(SB)/8, $0x4338000000000000
-DATA pool<>+6552(SB)/8, $0x4338000000000000
-DATA pool<>+6560(SB)/8, $0x4338000000000000
-DATA pool<>+6568(SB)/8, $0x4338000000000000
-DATA pool<>+6576(SB)/8, $0x4338000000000000
-DATA pool<>+6584(SB)/8, $0x4338000000000000
-DATA pool<>+6592(SB)/8, $0x4338000000000000
-DATA pool<>+6600(SB)/8, $0x4338000000000000
-DATA pool<>+6608(SB)/8, $0x4338000000000000
-DATA pool<>+6616(SB)/8, $0x4338000000000000
-DATA pool<>+6656(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6664(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6672(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6680(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6688(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6696(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6704(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6712(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6720(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6728(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6736(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6744(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6784(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6792(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6800(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6808(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6816(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6824(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6832(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6840(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6848(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6856(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6864(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6872(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6912(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6920(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6928(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6936(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6944(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6952(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6960(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6968(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6976(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6984(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6992(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7000(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7040(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7048(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7056(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7064(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7072(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7080(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7088(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7096(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7104(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7112(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7120(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7128(SB)/8, $0x3e21f730349868ce
-DATA pool<>+7168(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7176(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7184(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7192(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7200(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7208(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7216(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7224(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7232(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7240(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7248(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7256(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+7296(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7304(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7312(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7320(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7328(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7336(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7344(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7352(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7360(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7368(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7376(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7384(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+7424(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7432(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7440(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7448(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7456(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7464(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7472(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7480(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7488(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7496(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7504(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7512(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+7552(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7560(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7568(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7576(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7584(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7592(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7600(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7608(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7616(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7624(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7632(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7640(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7680(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7688(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7696(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7704(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7712(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7720(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7728(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7736(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7744(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7752(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7760(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7768(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7808(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7816(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7824(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7832(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7840(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7848(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7856(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7864(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7872(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7880(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7888(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7896(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7936(SB)/8, $0x3f811111111100dc
-DATA pool<>+7944(SB)/8, $0x3f811111111100dc
-DATA pool<>+7952(SB)/8, $0x3f811111111100dc
-DATA pool<>+7960(SB)/8, $0x3f811111111100dc
-DATA pool<>+7968(SB)/8, $0x3f811111111100dc
-DATA pool<>+7976(SB)/8, $0x3f811111111100dc
-DATA pool<>+7984(SB)/8, $0x3f811111111100dc
-DATA pool<>+7992(SB)/8, $0x3f811111111100dc
-DATA pool<>+8000(SB)/8, $0x3f811111111100dc
-DATA pool<>+8008(SB)/8, $0x3f811111111100dc
-DATA pool<>+8016(SB)/8, $0x3f811111111100dc
-DATA pool<>+8024(SB)/8, $0x3f811111111100dc
-DATA pool<>+8064(SB)/8, $0x3fa5555555555556
-DATA pool<>+8072(SB)/8, $0x3fa5555555555556
-DATA pool<>+8080(SB)/8, $0x3fa5555555555556
-DATA pool<>+8088(SB)/8, $0x3fa5555555555556
-DATA pool<>+8096(SB)/8, $0x3fa5555555555556
-DATA pool<>+8104(SB)/8, $0x3fa5555555555556
-DATA pool<>+8112(SB)/8, $0x3fa5555555555556
-DATA pool<>+8120(SB)/8, $0x3fa5555555555556
-DATA pool<>+8128(SB)/8, $0x3fa5555555555556
-DATA pool<>+8136(SB)/8, $0x3fa5555555555556
-DATA pool<>+8144(SB)/8, $0x3fa5555555555556
-DATA pool<>+8152(SB)/8, $0x3fa5555555555556
-DATA pool<>+8192(SB)/8, $0x3fc5555555555557
-DATA pool<>+8200(SB)/8, $0x3fc5555555555557
-DATA pool<>+8208(SB)/8, $0x3fc5555555555557
-DATA pool<>+8216(SB)/8, $0x3fc5555555555557
-DATA pool<>+8224(SB)/8, $0x3fc5555555555557
-DATA pool<>+8232(SB)/8, $0x3fc5555555555557
-DATA pool<>+8240(SB)/8, $0x3fc5555555555557
-DATA pool<>+8248(SB)/8, $0x3fc5555555555557
-DATA pool<>+8256(SB)/8, $0x3fc5555555555557
-DATA pool<>+8264(SB)/8, $0x3fc5555555555557
-DATA pool<>+8272(SB)/8, $0x3fc5555555555557
-DATA pool<>+8280(SB)/8, $0x3fc5555555555557
-DATA pool<>+8320(SB)/8, $0x3fe0000000000000
-DATA pool<>+8328(SB)/8, $0x3fe0000000000000
-DATA pool<>+8336(SB)/8, $0x3fe0000000000000
-DATA pool<>+8344(SB)/8, $0x3fe0000000000000
-DATA pool<>+8352(SB)/8, $0x3fe0000000000000
-DATA pool<>+8360(SB)/8, $0x3fe0000000000000
-DATA pool<>+8368(SB)/8, $0x3fe0000000000000
-DATA pool<>+8376(SB)/8, $0x3fe0000000000000
-DATA pool<>+8384(SB)/8, $0x3fe0000000000000
-DATA pool<>+8392(SB)/8, $0x3fe0000000000000
-DATA pool<>+8400(SB)/8, $0x3fe0000000000000
-DATA pool<>+8408(SB)/8, $0x3fe0000000000000
-DATA pool<>+8448(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8456(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8464(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8472(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8480(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8488(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8496(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8504(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8512(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8520(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8528(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8536(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+8576(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8584(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8592(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8600(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8608(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8616(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8624(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8632(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8640(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8648(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8656(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8664(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8704(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8712(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8720(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8728(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8736(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8744(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8752(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8760(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8768(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8776(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8784(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8792(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8832(SB)/8, $0x3fc1111111111111
-DATA pool<>+8840(SB)/8, $0x3fc1111111111111
-DATA pool<>+8848(SB)/8, $0x3fc1111111111111
-DATA pool<>+8856(SB)/8, $0x3fc1111111111111
-DATA pool<>+8864(SB)/8, $0x3fc1111111111111
-DATA pool<>+8872(SB)/8, $0x3fc1111111111111
-DATA pool<>+8880(SB)/8, $0x3fc1111111111111
-DATA pool<>+8888(SB)/8, $0x3fc1111111111111
-DATA pool<>+8896(SB)/8, $0x3fc1111111111111
-DATA pool<>+8904(SB)/8, $0x3fc1111111111111
-DATA pool<>+8912(SB)/8, $0x3fc1111111111111
-DATA pool<>+8920(SB)/8, $0x3fc1111111111111
-DATA pool<>+8960(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8968(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8976(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8984(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8992(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9000(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9008(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9016(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9024(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9032(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9040(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9048(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+9088(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9096(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9104(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9112(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9120(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9128(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9136(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9144(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9152(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9160(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9168(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9176(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9216(SB)/8, $0x7ff8000000000001
-DATA pool<>+9224(SB)/8, $0x7ff8000000000001
-DATA pool<>+9232(SB)/8, $0x7ff8000000000001
-DATA pool<>+9240(SB)/8, $0x7ff8000000000001
-DATA pool<>+9248(SB)/8, $0x7ff8000000000001
-DATA pool<>+9256(SB)/8, $0x7ff8000000000001
-DATA pool<>+9264(SB)/8, $0x7ff8000000000001
-DATA pool<>+9272(SB)/8, $0x7ff8000000000001
-DATA pool<>+9280(SB)/8, $0x7ff8000000000001
-DATA pool<>+9288(SB)/8, $0x7ff8000000000001
-DATA pool<>+9296(SB)/8, $0x7ff8000000000001
-DATA pool<>+9304(SB)/8, $0x7ff8000000000001
-DATA pool<>+9344(SB)/8, $0xc084500000000000
-DATA pool<>+9352(SB)/8, $0xc084500000000000
-DATA pool<>+9360(SB)/8, $0xc084500000000000
-DATA pool<>+9368(SB)/8, $0xc084500000000000
-DATA pool<>+9376(SB)/8, $0xc084500000000000
-DATA pool<>+9384(SB)/8, $0xc084500000000000
-DATA pool<>+9392(SB)/8, $0xc084500000000000
-DATA pool<>+9400(SB)/8, $0xc084500000000000
-DATA pool<>+9408(SB)/8, $0xc084500000000000
-DATA pool<>+9416(SB)/8, $0xc084500000000000
-DATA pool<>+9424(SB)/8, $0xc084500000000000
-DATA pool<>+9432(SB)/8, $0xc084500000000000
-DATA pool<>+9472(SB)/4, $0x00000008
-DATA pool<>+9476(SB)/4, $0x00000008
-DATA pool<>+9480(SB)/4, $0x00000008
-DATA pool<>+9484(SB)/4, $0x00000008
-DATA pool<>+9488(SB)/4, $0x00000008
-DATA pool<>+9492(SB)/4, $0x00000008
-DATA pool<>+9496(SB)/4, $0x00000008
-DATA pool<>+9500(SB)/4, $0x00000008
-DATA pool<>+9504(SB)/4, $0x00000008
-DATA pool<>+9508(SB)/4, $0x00000008
-DATA pool<>+9512(SB)/4, $0x00000008
-DATA pool<>+9516(SB)/4, $0x00000008
-DATA pool<>+9520(SB)/4, $0x00000008
-DATA pool<>+9524(SB)/4, $0x00000008
-DATA pool<>+9528(SB)/4, $0x00000008
-DATA pool<>+9532(SB)/4, $0x00000008
-DATA pool<>+9536(SB)/4, $0x00000008
-DATA pool<>+9540(SB)/4, $0x00000008
-DATA pool<>+9544(SB)/4, $0x00000008
-DATA pool<>+9548(SB)/4, $0x00000008
-DATA pool<>+9552(SB)/4, $0x00000008
-DATA pool<>+9556(SB)/4, $0x00000008
-DATA pool<>+9560(SB)/4, $0x00000008
-DATA pool<>+9564(SB)/4, $0x00000008
-DATA pool<>+9600(SB)/4, $0x0000000a
-DATA pool<>+9604(SB)/4, $0x0000000a
-DATA pool<>+9608(SB)/4, $0x0000000a
-DATA pool<>+9612(SB)/4, $0x0000000a
-DATA pool<>+9616(SB)/4, $0x0000000a
-DATA pool<>+9620(SB)/4, $0x0000000a
-DATA pool<>+9624(SB)/4, $0x0000000a
-DATA pool<>+9628(SB)/4, $0x0000000a
-DATA pool<>+9632(SB)/4, $0x0000000a
-DATA pool<>+9636(SB)/4, $0x0000000a
-DATA pool<>+9640(SB)/4, $0x0000000a
-DATA pool<>+9644(SB)/4, $0x0000000a
-DATA pool<>+9648(SB)/4, $0x0000000a
-DATA pool<>+9652(SB)/4, $0x0000000a
-DATA pool<>+9656(SB)/4, $0x0000000a
-DATA pool<>+9660(SB)/4, $0x0000000a
-DATA pool<>+9664(SB)/4, $0x0000000a
-DATA pool<>+9668(SB)/4, $0x0000000a
-DATA pool<>+9672(SB)/4, $0x0000000a
-DATA pool<>+9676(SB)/4, $0x0000000a
-DATA pool<>+9680(SB)/4, $0x0000000a
-DATA pool<>+9684(SB)/4, $0x0000000a
-DATA pool<>+9688(SB)/4, $0x0000000a
-DATA pool<>+9692(SB)/4, $0x0000000a
-DATA pool<>+9728(SB)/4, $0x0000000c
-DATA pool<>+9732(SB)/4, $0x0000000c
-DATA pool<>+9736(SB)/4, $0x0000000c
-DATA pool<>+9740(SB)/4, $0x0000000c
-DATA pool<>+9744(SB)/4, $0x0000000c
-DATA pool<>+9748(SB)/4, $0x0000000c
-DATA pool<>+9752(SB)/4, $0x0000000c
-DATA pool<>+9756(SB)/4, $0x0000000c
-DATA pool<>+9760(SB)/4, $0x0000000c
-DATA pool<>+9764(SB)/4, $0x0000000c
-DATA pool<>+9768(SB)/4, $0x0000000c
-DATA pool<>+9772(SB)/4, $0x0000000c
-DATA pool<>+9776(SB)/4, $0x0000000c
-DATA pool<>+9780(SB)/4, $0x0000000c
-DATA pool<>+9784(SB)/4, $0x0000000c
-DATA pool<>+9788(SB)/4, $0x0000000c
-DATA pool<>+9792(SB)/4, $0x0000000c
-DATA pool<>+9796(SB)/4, $0x0000000c
-DATA pool<>+9800(SB)/4, $0x0000000c
-DATA pool<>+9804(SB)/4, $0x0000000c
-DATA pool<>+9808(SB)/4, $0x0000000c
-DATA pool<>+9812(SB)/4, $0x0000000c
-DATA pool<>+9816(SB)/4, $0x0000000c
-DATA pool<>+9820(SB)/4, $0x0000000c
-DATA pool<>+9856(SB)/4, $0x0000000e
-DATA pool<>+9860(SB)/4, $0x0000000e
-DATA pool<>+9864(SB)/4, $0x0000000e
-DATA pool<>+9868(SB)/4, $0x0000000e
-DATA pool<>+9872(SB)/4, $0x0000000e
-DATA pool<>+9876(SB)/4, $0x0000000e
-DATA pool<>+9880(SB)/4, $0x0000000e
-DATA pool<>+9884(SB)/4, $0x0000000e
-DATA pool<>+9888(SB)/4, $0x0000000e
-DATA pool<>+9892(SB)/4, $0x0000000e
-DATA pool<>+9896(SB)/4, $0x0000000e
-DATA pool<>+9900(SB)/4, $0x0000000e
-DATA pool<>+9904(SB)/4, $0x0000000e
-DATA pool<>+9908(SB)/4, $0x0000000e
-DATA pool<>+9912(SB)/4, $0x0000000e
-DATA pool<>+9916(SB)/4, $0x0000000e
-DATA pool<>+9920(SB)/4, $0x0000000e
-DATA pool<>+9924(SB)/4, $0x0000000e
-DATA pool<>+9928(SB)/4, $0x0000000e
-DATA pool<>+9932(SB)/4, $0x0000000e
-DATA pool<>+9936(SB)/4, $0x0000000e
-DATA pool<>+9940(SB)/4, $0x0000000e
-DATA pool<>+9944(SB)/4, $0x0000000e
-DATA pool<>+9948(SB)/4, $0x0000000e
-DATA pool<>+9984(SB)/4, $0x49400000
-DATA pool<>+9988(SB)/4, $0x49400000
-DATA pool<>+9992(SB)/4, $0x49400000
-DATA pool<>+9996(SB)/4, $0x49400000
-DATA pool<>+10000(SB)/4, $0x49400000
-DATA pool<>+10004(SB)/4, $0x49400000
-DATA pool<>+10008(SB)/4, $0x49400000
-DATA pool<>+10012(SB)/4, $0x49400000
-DATA pool<>+10016(SB)/4, $0x49400000
-DATA pool<>+10020(SB)/4, $0x49400000
-DATA pool<>+10024(SB)/4, $0x49400000
-DATA pool<>+10028(SB)/4, $0x49400000
-DATA pool<>+10032(SB)/4, $0x49400000
-DATA pool<>+10036(SB)/4, $0x49400000
-DATA pool<>+10040(SB)/4, $0x49400000
-DATA pool<>+10044(SB)/4, $0x49400000
-DATA pool<>+10048(SB)/4, $0x49400000
-DATA pool<>+10052(SB)/4, $0x49400000
-DATA pool<>+10056(SB)/4, $0x49400000
-DATA pool<>+10060(SB)/4, $0x49400000
-DATA pool<>+10064(SB)/4, $0x49400000
-DATA pool<>+10068(SB)/4, $0x49400000
-DATA pool<>+10072(SB)/4, $0x49400000
-DATA pool<>+10076(SB)/4, $0x49400000
-DATA pool<>+10112(SB)/4, $0x3e2aaaab
-DATA pool<>+10116(SB)/4, $0x3e2aaaab
-DATA pool<>+10120(SB)/4, $0x3e2aaaab
-DATA pool<>+10124(SB)/4, $0x3e2aaaab
-DATA pool<>+10128(SB)/4, $0x3e2aaaab
-DATA pool<>+10132(SB)/4, $0x3e2aaaab
-DATA pool<>+10136(SB)/4, $0x3e2aaaab
-DATA pool<>+10140(SB)/4, $0x3e2aaaab
-DATA pool<>+10144(SB)/4, $0x3e2aaaab
-DATA pool<>+10148(SB)/4, $0x3e2aaaab
-DATA pool<>+10152(SB)/4, $0x3e2aaaab
-DATA pool<>+10156(SB)/4, $0x3e2aaaab
-DATA pool<>+10160(SB)/4, $0x3e2aaaab
-DATA pool<>+10164(SB)/4, $0x3e2aaaab
-DATA pool<>+10168(SB)/4, $0x3e2aaaab
-DATA pool<>+10172(SB)/4, $0x3e2aaaab
-DATA pool<>+10176(SB)/4, $0x3e2aaaab
-DATA pool<>+10180(SB)/4, $0x3e2aaaab
-DATA pool<>+10184(SB)/4, $0x3e2aaaab
-DATA pool<>+10188(SB)/4, $0x3e2aaaab
-DATA pool<>+10192(SB)/4, $0x3e2aaaab
-DATA pool<>+10196(SB)/4, $0x3e2aaaab
-DATA pool<>+10200(SB)/4, $0x3e2aaaab
-DATA pool<>+10204(SB)/4, $0x3e2aaaab
-DATA pool<>+10240(SB)/4, $0x3f000000
-DATA pool<>+10244(SB)/4, $0x3f000000
-DATA pool<>+10248(SB)/4, $0x3f000000
-DATA pool<>+10252(SB)/4, $0x3f000000
-DATA pool<>+10256(SB)/4, $0x3f000000
-DATA pool<>+10260(SB)/4, $0x3f000000
-DATA pool<>+10264(SB)/4, $0x3f000000
-DATA pool<>+10268(SB)/4, $0x3f000000
-DATA pool<>+10272(SB)/4, $0x3f000000
-DATA pool<>+10276(SB)/4, $0x3f000000
-DATA pool<>+10280(SB)/4, $0x3f000000
-DATA pool<>+10284(SB)/4, $0x3f000000
-DATA pool<>+10288(SB)/4, $0x3f000000
-DATA pool<>+10292(SB)/4, $0x3f000000
-DATA pool<>+10296(SB)/4, $0x3f000000
-DATA pool<>+10300(SB)/4, $0x3f000000
-DATA pool<>+10304(SB)/4, $0x3f000000
-DATA pool<>+10308(SB)/4, $0x3f000000
-DATA pool<>+10312(SB)/4, $0x3f000000
-DATA pool<>+10316(SB)/4, $0x3f000000
-DATA pool<>+10320(SB)/4, $0x3f000000
-DATA pool<>+10324(SB)/4, $0x3f000000
-DATA pool<>+10328(SB)/4, $0x3f000000
-DATA pool<>+10332(SB)/4, $0x3f000000
-DATA pool<>+10368(SB)/4, $0x3f800000
-DATA pool<>+10372(SB)/4, $0x3f800000
-DATA pool<>+10376(SB)/4, $0x3f800000
-DATA pool<>+10380(SB)/4, $0x3f800000
-DATA pool<>+10384(SB)/4, $0x3f800000
-DATA pool<>+10388(SB)/4, $0x3f800000
-DATA pool<>+10392(SB)/4, $0x3f800000
-DATA pool<>+10396(SB)/4, $0x3f800000
-DATA pool<>+10400(SB)/4, $0x3f800000
-DATA pool<>+10404(SB)/4, $0x3f800000
-DATA pool<>+10408(SB)/4, $0x3f800000
-DATA pool<>+10412(SB)/4, $0x3f800000
-DATA pool<>+10416(SB)/4, $0x3f800000
-DATA pool<>+10420(SB)/4, $0x3f800000
-DATA pool<>+10424(SB)/4, $0x3f800000
-DATA pool<>+10428(SB)/4, $0x3f800000
-DATA pool<>+10432(SB)/4, $0x3f800000
-DATA pool<>+10436(SB)/4, $0x3f800000
-DATA pool<>+10440(SB)/4, $0x3f800000
-DATA pool<>+10444(SB)/4, $0x3f800000
-DATA pool<>+10448(SB)/4, $0x3f800000
-DATA pool<>+10452(SB)/4, $0x3f800000
-DATA pool<>+10456(SB)/4, $0x3f800000
-DATA pool<>+10460(SB)/4, $0x3f800000
-DATA pool<>+10496(SB)/4, $0x00000010
-DATA pool<>+10500(SB)/4, $0x00000010
-DATA pool<>+10504(SB)/4, $0x00000010
-DATA pool<>+10508(SB)/4, $0x00000010
-DATA pool<>+10512(SB)/4, $0x00000010
-DATA pool<>+10516(SB)/4, $0x00000010
-DATA pool<>+10520(SB)/4, $0x00000010
-DATA pool<>+10524(SB)/4, $0x00000010
-DATA pool<>+10528(SB)/4, $0x00000010
-DATA pool<>+10532(SB)/4, $0x00000010
-DATA pool<>+10536(SB)/4, $0x00000010
-DATA pool<>+10540(SB)/4, $0x00000010
-DATA pool<>+10544(SB)/4, $0x00000010
-DATA pool<>+10548(SB)/4, $0x00000010
-DATA pool<>+10552(SB)/4, $0x00000010
-DATA pool<>+10556(SB)/4, $0x00000010
-DATA pool<>+10560(SB)/4, $0x00000010
-DATA pool<>+10564(SB)/4, $0x00000010
-DATA pool<>+10568(SB)/4, $0x00000010
-DATA pool<>+10572(SB)/4, $0x00000010
-DATA pool<>+10576(SB)/4, $0x00000010
-DATA pool<>+10580(SB)/4, $0x00000010
-DATA pool<>+10584(SB)/4, $0x00000010
-DATA pool<>+10588(SB)/4, $0x00000010
-DATA pool<>+10624(SB)/8, $0x0000000000000000
-DATA pool<>+10632(SB)/8, $0x0000000000000000
-DATA pool<>+10640(SB)/8, $0x0000000000000000
-DATA pool<>+10648(SB)/8, $0x0000000000000000
-DATA pool<>+10656(SB)/8, $0x0000000000000000
-DATA pool<>+10664(SB)/8, $0x0000000000000000
-DATA pool<>+10672(SB)/8, $0x0000000000000000
-DATA pool<>+10680(SB)/8, $0x0000000000000000
-DATA pool<>+10688(SB)/8, $0x0000000000000000
-DATA pool<>+10696(SB)/8, $0x0000000000000000
-DATA pool<>+10704(SB)/8, $0x0000000000000000
-DATA pool<>+10712(SB)/8, $0x0000000000000000
-DATA pool<>+10752(SB)/8, $0x0000000000000001
-DATA pool<>+10760(SB)/8, $0x0000000000000001
-DATA pool<>+10768(SB)/8, $0x0000000000000001
-DATA pool<>+10776(SB)/8, $0x0000000000000001
-DATA pool<>+10784(SB)/8, $0x0000000000000001
-DATA pool<>+10792(SB)/8, $0x0000000000000001
-DATA pool<>+10800(SB)/8, $0x0000000000000001
-DATA pool<>+10808(SB)/8, $0x0000000000000001
-DATA pool<>+10816(SB)/8, $0x0000000000000001
-DATA pool<>+10824(SB)/8, $0x0000000000000001
-DATA pool<>+10832(SB)/8, $0x0000000000000001
-DATA pool<>+10840(SB)/8, $0x0000000000000001
-DATA pool<>+10880(SB)/8, $0x0000000000000002
-DATA pool<>+10888(SB)/8, $0x0000000000000002
-DATA pool<>+10896(SB)/8, $0x0000000000000002
-DATA pool<>+10904(SB)/8, $0x0000000000000002
-DATA pool<>+10912(SB)/8, $0x0000000000000002
-DATA pool<>+10920(SB)/8, $0x0000000000000002
-DATA pool<>+10928(SB)/8, $0x0000000000000002
-DATA pool<>+10936(SB)/8, $0x0000000000000002
-DATA pool<>+10944(SB)/8, $0x0000000000000002
-DATA pool<>+10952(SB)/8, $0x0000000000000002
-DATA pool<>+10960(SB)/8, $0x0000000000000002
-DATA pool<>+10968(SB)/8, $0x0000000000000002
-DATA pool<>+11008(SB)/8, $0x0000000000000003
-DATA pool<>+11016(SB)/8, $0x0000000000000003
-DATA pool<>+11024(SB)/8, $0x0000000000000003
-DATA pool<>+11032(SB)/8, $0x0000000000000003
-DATA pool<>+11040(SB)/8, $0x0000000000000003
-DATA pool<>+11048(SB)/8, $0x0000000000000003
-DATA pool<>+11056(SB)/8, $0x0000000000000003
-DATA pool<>+11064(SB)/8, $0x0000000000000003
-DATA pool<>+11072(SB)/8, $0x0000000000000003
-DATA pool<>+11080(SB)/8, $0x0000000000000003
-DATA pool<>+11088(SB)/8, $0x0000000000000003
-DATA pool<>+11096(SB)/8, $0x0000000000000003
-DATA pool<>+11136(SB)/8, $0x0000000000000004
-DATA pool<>+11144(SB)/8, $0x0000000000000004
-DATA pool<>+11152(SB)/8, $0x0000000000000004
-DATA pool<>+11160(SB)/8, $0x0000000000000004
-DATA pool<>+11168(SB)/8, $0x0000000000000004
-DATA pool<>+11176(SB)/8, $0x0000000000000004
-DATA pool<>+11184(SB)/8, $0x0000000000000004
-DATA pool<>+11192(SB)/8, $0x0000000000000004
-DATA pool<>+11200(SB)/8, $0x0000000000000004
-DATA pool<>+11208(SB)/8, $0x0000000000000004
-DATA pool<>+11216(SB)/8, $0x0000000000000004
-DATA pool<>+11224(SB)/8, $0x0000000000000004
-DATA pool<>+11264(SB)/8, $0x0000000000000005
-DATA pool<>+11272(SB)/8, $0x0000000000000005
-DATA pool<>+11280(SB)/8, $0x0000000000000005
-DATA pool<>+11288(SB)/8, $0x0000000000000005
-DATA pool<>+11296(SB)/8, $0x0000000000000005
-DATA pool<>+11304(SB)/8, $0x0000000000000005
-DATA pool<>+11312(SB)/8, $0x0000000000000005
-DATA pool<>+11320(SB)/8, $0x0000000000000005
-DATA pool<>+11328(SB)/8, $0x0000000000000005
-DATA pool<>+11336(SB)/8, $0x0000000000000005
-DATA pool<>+11344(SB)/8, $0x0000000000000005
-DATA pool<>+11352(SB)/8, $0x0000000000000005
-DATA pool<>+11392(SB)/8, $0x0000000000000006
-DATA pool<>+11400(SB)/8, $0x0000000000000006
-DATA pool<>+11408(SB)/8, $0x0000000000000006
-DATA pool<>+11416(SB)/8, $0x0000000000000006
-DATA pool<>+11424(SB)/8, $0x0000000000000006
-DATA pool<>+11432(SB)/8, $0x0000000000000006
-DATA pool<>+11440(SB)/8, $0x0000000000000006
-DATA pool<>+11448(SB)/8, $0x0000000000000006
-DATA pool<>+11456(SB)/8, $0x0000000000000006
-DATA pool<>+11464(SB)/8, $0x0000000000000006
-DATA pool<>+11472(SB)/8, $0x0000000000000006
-DATA pool<>+11480(SB)/8, $0x0000000000000006
-DATA pool<>+11520(SB)/8, $0x0000000000000007
-DATA pool<>+11528(SB)/8, $0x0000000000000007
-DATA pool<>+11536(SB)/8, $0x0000000000000007
-DATA pool<>+11544(SB)/8, $0x0000000000000007
-DATA pool<>+11552(SB)/8, $0x0000000000000007
-DATA pool<>+11560(SB)/8, $0x0000000000000007
-DATA pool<>+11568(SB)/8, $0x0000000000000007
-DATA pool<>+11576(SB)/8, $0x0000000000000007
-DATA pool<>+11584(SB)/8, $0x0000000000000007
-DATA pool<>+11592(SB)/8, $0x0000000000000007
-DATA pool<>+11600(SB)/8, $0x0000000000000007
-DATA pool<>+11608(SB)/8, $0x0000000000000007
-DATA pool<>+11648(SB)/8, $0x0000000000000008
-DATA pool<>+11656(SB)/8, $0x0000000000000008
-DATA pool<>+11664(SB)/8, $0x0000000000000008
-DATA pool<>+11672(SB)/8, $0x0000000000000008
-DATA pool<>+11680(SB)/8, $0x0000000000000008
-DATA pool<>+11688(SB)/8, $0x0000000000000008
-DATA pool<>+11696(SB)/8, $0x0000000000000008
-DATA pool<>+11704(SB)/8, $0x0000000000000008
-DATA pool<>+11712(SB)/8, $0x0000000000000008
-DATA pool<>+11720(SB)/8, $0x0000000000000008
-DATA pool<>+11728(SB)/8, $0x0000000000000008
-DATA pool<>+11736(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $11744
+DATA pool<>+6528(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6536(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6544(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6552(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6560(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6568(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6576(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6584(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6592(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6600(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6608(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6616(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6656(SB)/8, $0x4338000000000000
+DATA pool<>+6664(SB)/8, $0x4338000000000000
+DATA pool<>+6672(SB)/8, $0x4338000000000000
+DATA pool<>+6680(SB)/8, $0x4338000000000000
+DATA pool<>+6688(SB)/8, $0x4338000000000000
+DATA pool<>+6696(SB)/8, $0x4338000000000000
+DATA pool<>+6704(SB)/8, $0x4338000000000000
+DATA pool<>+6712(SB)/8, $0x4338000000000000
+DATA pool<>+6720(SB)/8, $0x4338000000000000
+DATA pool<>+6728(SB)/8, $0x4338000000000000
+DATA pool<>+6736(SB)/8, $0x4338000000000000
+DATA pool<>+6744(SB)/8, $0x4338000000000000
+DATA pool<>+6784(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6792(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6800(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6808(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6816(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6824(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6832(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6840(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6848(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6856(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6864(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6872(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6912(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6920(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6928(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6936(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6944(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6952(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6960(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6968(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6976(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6984(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6992(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7000(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7040(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7048(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7056(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7064(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7072(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7080(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7088(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7096(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7104(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7112(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7120(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7128(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7168(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7176(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7184(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7192(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7200(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7208(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7216(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7224(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7232(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7240(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7248(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7256(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7296(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7304(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7312(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7320(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7328(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7336(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7344(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7352(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7360(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7368(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7376(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7384(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7424(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7432(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7440(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7448(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7456(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7464(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7472(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7480(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7488(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7496(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7504(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7512(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7552(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7560(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7568(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7576(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7584(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7592(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7600(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7608(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7616(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7624(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7632(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7640(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7680(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7688(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7696(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7704(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7712(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7720(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7728(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7736(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7744(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7752(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7760(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7768(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7808(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7816(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7824(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7832(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7840(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7848(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7856(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7864(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7872(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7880(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7888(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7896(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7936(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7944(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7952(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7960(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7968(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7976(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7984(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7992(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8000(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8008(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8016(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8024(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8064(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8072(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8080(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8088(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8096(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8104(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8112(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8120(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8128(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8136(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8144(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8152(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8192(SB)/8, $0x3fe0000000000000
+DATA pool<>+8200(SB)/8, $0x3fe0000000000000
+DATA pool<>+8208(SB)/8, $0x3fe0000000000000
+DATA pool<>+8216(SB)/8, $0x3fe0000000000000
+DATA pool<>+8224(SB)/8, $0x3fe0000000000000
+DATA pool<>+8232(SB)/8, $0x3fe0000000000000
+DATA pool<>+8240(SB)/8, $0x3fe0000000000000
+DATA pool<>+8248(SB)/8, $0x3fe0000000000000
+DATA pool<>+8256(SB)/8, $0x3fe0000000000000
+DATA pool<>+8264(SB)/8, $0x3fe0000000000000
+DATA pool<>+8272(SB)/8, $0x3fe0000000000000
+DATA pool<>+8280(SB)/8, $0x3fe0000000000000
+DATA pool<>+8320(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8328(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8336(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8344(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8352(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8360(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8368(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8376(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8384(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8392(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8400(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8408(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8448(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8456(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8464(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8472(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8480(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8488(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8496(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8504(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8512(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8520(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8528(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8536(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8576(SB)/8, $0x3fc1111111111111
+DATA pool<>+8584(SB)/8, $0x3fc1111111111111
+DATA pool<>+8592(SB)/8, $0x3fc1111111111111
+DATA pool<>+8600(SB)/8, $0x3fc1111111111111
+DATA pool<>+8608(SB)/8, $0x3fc1111111111111
+DATA pool<>+8616(SB)/8, $0x3fc1111111111111
+DATA pool<>+8624(SB)/8, $0x3fc1111111111111
+DATA pool<>+8632(SB)/8, $0x3fc1111111111111
+DATA pool<>+8640(SB)/8, $0x3fc1111111111111
+DATA pool<>+8648(SB)/8, $0x3fc1111111111111
+DATA pool<>+8656(SB)/8, $0x3fc1111111111111
+DATA pool<>+8664(SB)/8, $0x3fc1111111111111
+DATA pool<>+8704(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8712(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8720(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8728(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8736(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8744(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8752(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8760(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8768(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8776(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8784(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8792(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8832(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8840(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8848(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8856(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8864(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8872(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8880(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8888(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8896(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8904(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8912(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8920(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8960(SB)/8, $0x7ff8000000000001
+DATA pool<>+8968(SB)/8, $0x7ff8000000000001
+DATA pool<>+8976(SB)/8, $0x7ff8000000000001
+DATA pool<>+8984(SB)/8, $0x7ff8000000000001
+DATA pool<>+8992(SB)/8, $0x7ff8000000000001
+DATA pool<>+9000(SB)/8, $0x7ff8000000000001
+DATA pool<>+9008(SB)/8, $0x7ff8000000000001
+DATA pool<>+9016(SB)/8, $0x7ff8000000000001
+DATA pool<>+9024(SB)/8, $0x7ff8000000000001
+DATA pool<>+9032(SB)/8, $0x7ff8000000000001
+DATA pool<>+9040(SB)/8, $0x7ff8000000000001
+DATA pool<>+9048(SB)/8, $0x7ff8000000000001
+DATA pool<>+9088(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9096(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9104(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9112(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9120(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9128(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9136(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9144(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9152(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9160(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9168(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9176(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9216(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9224(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9232(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9240(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9248(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9256(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9264(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9272(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9280(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9288(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9296(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9304(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9344(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9352(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9360(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9368(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9376(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9384(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9392(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9400(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9408(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9416(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9424(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9432(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9472(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9480(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9488(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9496(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9504(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9512(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9520(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9528(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9536(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9544(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9552(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9560(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9600(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9608(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9616(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9624(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9632(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9640(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9648(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9656(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9664(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9672(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9680(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9688(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9728(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9736(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9744(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9752(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9760(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9768(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9776(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9784(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9792(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9800(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9808(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9816(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9856(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9864(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9872(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9880(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9888(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9896(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9904(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9912(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9920(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9928(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9936(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9944(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9984(SB)/8, $0x3f811111111100dc
+DATA pool<>+9992(SB)/8, $0x3f811111111100dc
+DATA pool<>+10000(SB)/8, $0x3f811111111100dc
+DATA pool<>+10008(SB)/8, $0x3f811111111100dc
+DATA pool<>+10016(SB)/8, $0x3f811111111100dc
+DATA pool<>+10024(SB)/8, $0x3f811111111100dc
+DATA pool<>+10032(SB)/8, $0x3f811111111100dc
+DATA pool<>+10040(SB)/8, $0x3f811111111100dc
+DATA pool<>+10048(SB)/8, $0x3f811111111100dc
+DATA pool<>+10056(SB)/8, $0x3f811111111100dc
+DATA pool<>+10064(SB)/8, $0x3f811111111100dc
+DATA pool<>+10072(SB)/8, $0x3f811111111100dc
+DATA pool<>+10112(SB)/8, $0x3fa5555555555556
+DATA pool<>+10120(SB)/8, $0x3fa5555555555556
+DATA pool<>+10128(SB)/8, $0x3fa5555555555556
+DATA pool<>+10136(SB)/8, $0x3fa5555555555556
+DATA pool<>+10144(SB)/8, $0x3fa5555555555556
+DATA pool<>+10152(SB)/8, $0x3fa5555555555556
+DATA pool<>+10160(SB)/8, $0x3fa5555555555556
+DATA pool<>+10168(SB)/8, $0x3fa5555555555556
+DATA pool<>+10176(SB)/8, $0x3fa5555555555556
+DATA pool<>+10184(SB)/8, $0x3fa5555555555556
+DATA pool<>+10192(SB)/8, $0x3fa5555555555556
+DATA pool<>+10200(SB)/8, $0x3fa5555555555556
+DATA pool<>+10240(SB)/8, $0x3fc5555555555557
+DATA pool<>+10248(SB)/8, $0x3fc5555555555557
+DATA pool<>+10256(SB)/8, $0x3fc5555555555557
+DATA pool<>+10264(SB)/8, $0x3fc5555555555557
+DATA pool<>+10272(SB)/8, $0x3fc5555555555557
+DATA pool<>+10280(SB)/8, $0x3fc5555555555557
+DATA pool<>+10288(SB)/8, $0x3fc5555555555557
+DATA pool<>+10296(SB)/8, $0x3fc5555555555557
+DATA pool<>+10304(SB)/8, $0x3fc5555555555557
+DATA pool<>+10312(SB)/8, $0x3fc5555555555557
+DATA pool<>+10320(SB)/8, $0x3fc5555555555557
+DATA pool<>+10328(SB)/8, $0x3fc5555555555557
+DATA pool<>+10368(SB)/8, $0x3fe0000000000000
+DATA pool<>+10376(SB)/8, $0x3fe0000000000000
+DATA pool<>+10384(SB)/8, $0x3fe0000000000000
+DATA pool<>+10392(SB)/8, $0x3fe0000000000000
+DATA pool<>+10400(SB)/8, $0x3fe0000000000000
+DATA pool<>+10408(SB)/8, $0x3fe0000000000000
+DATA pool<>+10416(SB)/8, $0x3fe0000000000000
+DATA pool<>+10424(SB)/8, $0x3fe0000000000000
+DATA pool<>+10432(SB)/8, $0x3fe0000000000000
+DATA pool<>+10440(SB)/8, $0x3fe0000000000000
+DATA pool<>+10448(SB)/8, $0x3fe0000000000000
+DATA pool<>+10456(SB)/8, $0x3fe0000000000000
+DATA pool<>+10496(SB)/8, $0xc084500000000000
+DATA pool<>+10504(SB)/8, $0xc084500000000000
+DATA pool<>+10512(SB)/8, $0xc084500000000000
+DATA pool<>+10520(SB)/8, $0xc084500000000000
+DATA pool<>+10528(SB)/8, $0xc084500000000000
+DATA pool<>+10536(SB)/8, $0xc084500000000000
+DATA pool<>+10544(SB)/8, $0xc084500000000000
+DATA pool<>+10552(SB)/8, $0xc084500000000000
+DATA pool<>+10560(SB)/8, $0xc084500000000000
+DATA pool<>+10568(SB)/8, $0xc084500000000000
+DATA pool<>+10576(SB)/8, $0xc084500000000000
+DATA pool<>+10584(SB)/8, $0xc084500000000000
+DATA pool<>+10624(SB)/4, $0x00000008
+DATA pool<>+10628(SB)/4, $0x00000008
+DATA pool<>+10632(SB)/4, $0x00000008
+DATA pool<>+10636(SB)/4, $0x00000008
+DATA pool<>+10640(SB)/4, $0x00000008
+DATA pool<>+10644(SB)/4, $0x00000008
+DATA pool<>+10648(SB)/4, $0x00000008
+DATA pool<>+10652(SB)/4, $0x00000008
+DATA pool<>+10656(SB)/4, $0x00000008
+DATA pool<>+10660(SB)/4, $0x00000008
+DATA pool<>+10664(SB)/4, $0x00000008
+DATA pool<>+10668(SB)/4, $0x00000008
+DATA pool<>+10672(SB)/4, $0x00000008
+DATA pool<>+10676(SB)/4, $0x00000008
+DATA pool<>+10680(SB)/4, $0x00000008
+DATA pool<>+10684(SB)/4, $0x00000008
+DATA pool<>+10688(SB)/4, $0x00000008
+DATA pool<>+10692(SB)/4, $0x00000008
+DATA pool<>+10696(SB)/4, $0x00000008
+DATA pool<>+10700(SB)/4, $0x00000008
+DATA pool<>+10704(SB)/4, $0x00000008
+DATA pool<>+10708(SB)/4, $0x00000008
+DATA pool<>+10712(SB)/4, $0x00000008
+DATA pool<>+10716(SB)/4, $0x00000008
+DATA pool<>+10752(SB)/4, $0x0000000a
+DATA pool<>+10756(SB)/4, $0x0000000a
+DATA pool<>+10760(SB)/4, $0x0000000a
+DATA pool<>+10764(SB)/4, $0x0000000a
+DATA pool<>+10768(SB)/4, $0x0000000a
+DATA pool<>+10772(SB)/4, $0x0000000a
+DATA pool<>+10776(SB)/4, $0x0000000a
+DATA pool<>+10780(SB)/4, $0x0000000a
+DATA pool<>+10784(SB)/4, $0x0000000a
+DATA pool<>+10788(SB)/4, $0x0000000a
+DATA pool<>+10792(SB)/4, $0x0000000a
+DATA pool<>+10796(SB)/4, $0x0000000a
+DATA pool<>+10800(SB)/4, $0x0000000a
+DATA pool<>+10804(SB)/4, $0x0000000a
+DATA pool<>+10808(SB)/4, $0x0000000a
+DATA pool<>+10812(SB)/4, $0x0000000a
+DATA pool<>+10816(SB)/4, $0x0000000a
+DATA pool<>+10820(SB)/4, $0x0000000a
+DATA pool<>+10824(SB)/4, $0x0000000a
+DATA pool<>+10828(SB)/4, $0x0000000a
+DATA pool<>+10832(SB)/4, $0x0000000a
+DATA pool<>+10836(SB)/4, $0x0000000a
+DATA pool<>+10840(SB)/4, $0x0000000a
+DATA pool<>+10844(SB)/4, $0x0000000a
+DATA pool<>+10880(SB)/4, $0x0000000c
+DATA pool<>+10884(SB)/4, $0x0000000c
+DATA pool<>+10888(SB)/4, $0x0000000c
+DATA pool<>+10892(SB)/4, $0x0000000c
+DATA pool<>+10896(SB)/4, $0x0000000c
+DATA pool<>+10900(SB)/4, $0x0000000c
+DATA pool<>+10904(SB)/4, $0x0000000c
+DATA pool<>+10908(SB)/4, $0x0000000c
+DATA pool<>+10912(SB)/4, $0x0000000c
+DATA pool<>+10916(SB)/4, $0x0000000c
+DATA pool<>+10920(SB)/4, $0x0000000c
+DATA pool<>+10924(SB)/4, $0x0000000c
+DATA pool<>+10928(SB)/4, $0x0000000c
+DATA pool<>+10932(SB)/4, $0x0000000c
+DATA pool<>+10936(SB)/4, $0x0000000c
+DATA pool<>+10940(SB)/4, $0x0000000c
+DATA pool<>+10944(SB)/4, $0x0000000c
+DATA pool<>+10948(SB)/4, $0x0000000c
+DATA pool<>+10952(SB)/4, $0x0000000c
+DATA pool<>+10956(SB)/4, $0x0000000c
+DATA pool<>+10960(SB)/4, $0x0000000c
+DATA pool<>+10964(SB)/4, $0x0000000c
+DATA pool<>+10968(SB)/4, $0x0000000c
+DATA pool<>+10972(SB)/4, $0x0000000c
+DATA pool<>+11008(SB)/4, $0x0000000e
+DATA pool<>+11012(SB)/4, $0x0000000e
+DATA pool<>+11016(SB)/4, $0x0000000e
+DATA pool<>+11020(SB)/4, $0x0000000e
+DATA pool<>+11024(SB)/4, $0x0000000e
+DATA pool<>+11028(SB)/4, $0x0000000e
+DATA pool<>+11032(SB)/4, $0x0000000e
+DATA pool<>+11036(SB)/4, $0x0000000e
+DATA pool<>+11040(SB)/4, $0x0000000e
+DATA pool<>+11044(SB)/4, $0x0000000e
+DATA pool<>+11048(SB)/4, $0x0000000e
+DATA pool<>+11052(SB)/4, $0x0000000e
+DATA pool<>+11056(SB)/4, $0x0000000e
+DATA pool<>+11060(SB)/4, $0x0000000e
+DATA pool<>+11064(SB)/4, $0x0000000e
+DATA pool<>+11068(SB)/4, $0x0000000e
+DATA pool<>+11072(SB)/4, $0x0000000e
+DATA pool<>+11076(SB)/4, $0x0000000e
+DATA pool<>+11080(SB)/4, $0x0000000e
+DATA pool<>+11084(SB)/4, $0x0000000e
+DATA pool<>+11088(SB)/4, $0x0000000e
+DATA pool<>+11092(SB)/4, $0x0000000e
+DATA pool<>+11096(SB)/4, $0x0000000e
+DATA pool<>+11100(SB)/4, $0x0000000e
+DATA pool<>+11136(SB)/4, $0x49400000
+DATA pool<>+11140(SB)/4, $0x49400000
+DATA pool<>+11144(SB)/4, $0x49400000
+DATA pool<>+11148(SB)/4, $0x49400000
+DATA pool<>+11152(SB)/4, $0x49400000
+DATA pool<>+11156(SB)/4, $0x49400000
+DATA pool<>+11160(SB)/4, $0x49400000
+DATA pool<>+11164(SB)/4, $0x49400000
+DATA pool<>+11168(SB)/4, $0x49400000
+DATA pool<>+11172(SB)/4, $0x49400000
+DATA pool<>+11176(SB)/4, $0x49400000
+DATA pool<>+11180(SB)/4, $0x49400000
+DATA pool<>+11184(SB)/4, $0x49400000
+DATA pool<>+11188(SB)/4, $0x49400000
+DATA pool<>+11192(SB)/4, $0x49400000
+DATA pool<>+11196(SB)/4, $0x49400000
+DATA pool<>+11200(SB)/4, $0x49400000
+DATA pool<>+11204(SB)/4, $0x49400000
+DATA pool<>+11208(SB)/4, $0x49400000
+DATA pool<>+11212(SB)/4, $0x49400000
+DATA pool<>+11216(SB)/4, $0x49400000
+DATA pool<>+11220(SB)/4, $0x49400000
+DATA pool<>+11224(SB)/4, $0x49400000
+DATA pool<>+11228(SB)/4, $0x49400000
+DATA pool<>+11264(SB)/4, $0x3e2aaaab
+DATA pool<>+11268(SB)/4, $0x3e2aaaab
+DATA pool<>+11272(SB)/4, $0x3e2aaaab
+DATA pool<>+11276(SB)/4, $0x3e2aaaab
+DATA pool<>+11280(SB)/4, $0x3e2aaaab
+DATA pool<>+11284(SB)/4, $0x3e2aaaab
+DATA pool<>+11288(SB)/4, $0x3e2aaaab
+DATA pool<>+11292(SB)/4, $0x3e2aaaab
+DATA pool<>+11296(SB)/4, $0x3e2aaaab
+DATA pool<>+11300(SB)/4, $0x3e2aaaab
+DATA pool<>+11304(SB)/4, $0x3e2aaaab
+DATA pool<>+11308(SB)/4, $0x3e2aaaab
+DATA pool<>+11312(SB)/4, $0x3e2aaaab
+DATA pool<>+11316(SB)/4, $0x3e2aaaab
+DATA pool<>+11320(SB)/4, $0x3e2aaaab
+DATA pool<>+11324(SB)/4, $0x3e2aaaab
+DATA pool<>+11328(SB)/4, $0x3e2aaaab
+DATA pool<>+11332(SB)/4, $0x3e2aaaab
+DATA pool<>+11336(SB)/4, $0x3e2aaaab
+DATA pool<>+11340(SB)/4, $0x3e2aaaab
+DATA pool<>+11344(SB)/4, $0x3e2aaaab
+DATA pool<>+11348(SB)/4, $0x3e2aaaab
+DATA pool<>+11352(SB)/4, $0x3e2aaaab
+DATA pool<>+11356(SB)/4, $0x3e2aaaab
+DATA pool<>+11392(SB)/4, $0x3f000000
+DATA pool<>+11396(SB)/4, $0x3f000000
+DATA pool<>+11400(SB)/4, $0x3f000000
+DATA pool<>+11404(SB)/4, $0x3f000000
+DATA pool<>+11408(SB)/4, $0x3f000000
+DATA pool<>+11412(SB)/4, $0x3f000000
+DATA pool<>+11416(SB)/4, $0x3f000000
+DATA pool<>+11420(SB)/4, $0x3f000000
+DATA pool<>+11424(SB)/4, $0x3f000000
+DATA pool<>+11428(SB)/4, $0x3f000000
+DATA pool<>+11432(SB)/4, $0x3f000000
+DATA pool<>+11436(SB)/4, $0x3f000000
+DATA pool<>+11440(SB)/4, $0x3f000000
+DATA pool<>+11444(SB)/4, $0x3f000000
+DATA pool<>+11448(SB)/4, $0x3f000000
+DATA pool<>+11452(SB)/4, $0x3f000000
+DATA pool<>+11456(SB)/4, $0x3f000000
+DATA pool<>+11460(SB)/4, $0x3f000000
+DATA pool<>+11464(SB)/4, $0x3f000000
+DATA pool<>+11468(SB)/4, $0x3f000000
+DATA pool<>+11472(SB)/4, $0x3f000000
+DATA pool<>+11476(SB)/4, $0x3f000000
+DATA pool<>+11480(SB)/4, $0x3f000000
+DATA pool<>+11484(SB)/4, $0x3f000000
+DATA pool<>+11520(SB)/4, $0x3f800000
+DATA pool<>+11524(SB)/4, $0x3f800000
+DATA pool<>+11528(SB)/4, $0x3f800000
+DATA pool<>+11532(SB)/4, $0x3f800000
+DATA pool<>+11536(SB)/4, $0x3f800000
+DATA pool<>+11540(SB)/4, $0x3f800000
+DATA pool<>+11544(SB)/4, $0x3f800000
+DATA pool<>+11548(SB)/4, $0x3f800000
+DATA pool<>+11552(SB)/4, $0x3f800000
+DATA pool<>+11556(SB)/4, $0x3f800000
+DATA pool<>+11560(SB)/4, $0x3f800000
+DATA pool<>+11564(SB)/4, $0x3f800000
+DATA pool<>+11568(SB)/4, $0x3f800000
+DATA pool<>+11572(SB)/4, $0x3f800000
+DATA pool<>+11576(SB)/4, $0x3f800000
+DATA pool<>+11580(SB)/4, $0x3f800000
+DATA pool<>+11584(SB)/4, $0x3f800000
+DATA pool<>+11588(SB)/4, $0x3f800000
+DATA pool<>+11592(SB)/4, $0x3f800000
+DATA pool<>+11596(SB)/4, $0x3f800000
+DATA pool<>+11600(SB)/4, $0x3f800000
+DATA pool<>+11604(SB)/4, $0x3f800000
+DATA pool<>+11608(SB)/4, $0x3f800000
+DATA pool<>+11612(SB)/4, $0x3f800000
+DATA pool<>+11648(SB)/4, $0x00000010
+DATA pool<>+11652(SB)/4, $0x00000010
+DATA pool<>+11656(SB)/4, $0x00000010
+DATA pool<>+11660(SB)/4, $0x00000010
+DATA pool<>+11664(SB)/4, $0x00000010
+DATA pool<>+11668(SB)/4, $0x00000010
+DATA pool<>+11672(SB)/4, $0x00000010
+DATA pool<>+11676(SB)/4, $0x00000010
+DATA pool<>+11680(SB)/4, $0x00000010
+DATA pool<>+11684(SB)/4, $0x00000010
+DATA pool<>+11688(SB)/4, $0x00000010
+DATA pool<>+11692(SB)/4, $0x00000010
+DATA pool<>+11696(SB)/4, $0x00000010
+DATA pool<>+11700(SB)/4, $0x00000010
+DATA pool<>+11704(SB)/4, $0x00000010
+DATA pool<>+11708(SB)/4, $0x00000010
+DATA pool<>+11712(SB)/4, $0x00000010
+DATA pool<>+11716(SB)/4, $0x00000010
+DATA pool<>+11720(SB)/4, $0x00000010
+DATA pool<>+11724(SB)/4, $0x00000010
+DATA pool<>+11728(SB)/4, $0x00000010
+DATA pool<>+11732(SB)/4, $0x00000010
+DATA pool<>+11736(SB)/4, $0x00000010
+DATA pool<>+11740(SB)/4, $0x00000010
+DATA pool<>+11776(SB)/8, $0x0000000000000000
+DATA pool<>+11784(SB)/8, $0x0000000000000000
+DATA pool<>+11792(SB)/8, $0x0000000000000000
+DATA pool<>+11800(SB)/8, $0x0000000000000000
+DATA pool<>+11808(SB)/8, $0x0000000000000000
+DATA pool<>+11816(SB)/8, $0x0000000000000000
+DATA pool<>+11824(SB)/8, $0x0000000000000000
+DATA pool<>+11832(SB)/8, $0x0000000000000000
+DATA pool<>+11840(SB)/8, $0x0000000000000000
+DATA pool<>+11848(SB)/8, $0x0000000000000000
+DATA pool<>+11856(SB)/8, $0x0000000000000000
+DATA pool<>+11864(SB)/8, $0x0000000000000000
+DATA pool<>+11904(SB)/8, $0x0000000000000001
+DATA pool<>+11912(SB)/8, $0x0000000000000001
+DATA pool<>+11920(SB)/8, $0x0000000000000001
+DATA pool<>+11928(SB)/8, $0x0000000000000001
+DATA pool<>+11936(SB)/8, $0x0000000000000001
+DATA pool<>+11944(SB)/8, $0x0000000000000001
+DATA pool<>+11952(SB)/8, $0x0000000000000001
+DATA pool<>+11960(SB)/8, $0x0000000000000001
+DATA pool<>+11968(SB)/8, $0x0000000000000001
+DATA pool<>+11976(SB)/8, $0x0000000000000001
+DATA pool<>+11984(SB)/8, $0x0000000000000001
+DATA pool<>+11992(SB)/8, $0x0000000000000001
+DATA pool<>+12032(SB)/8, $0x0000000000000002
+DATA pool<>+12040(SB)/8, $0x0000000000000002
+DATA pool<>+12048(SB)/8, $0x0000000000000002
+DATA pool<>+12056(SB)/8, $0x0000000000000002
+DATA pool<>+12064(SB)/8, $0x0000000000000002
+DATA pool<>+12072(SB)/8, $0x0000000000000002
+DATA pool<>+12080(SB)/8, $0x0000000000000002
+DATA pool<>+12088(SB)/8, $0x0000000000000002
+DATA pool<>+12096(SB)/8, $0x0000000000000002
+DATA pool<>+12104(SB)/8, $0x0000000000000002
+DATA pool<>+12112(SB)/8, $0x0000000000000002
+DATA pool<>+12120(SB)/8, $0x0000000000000002
+DATA pool<>+12160(SB)/8, $0x0000000000000003
+DATA pool<>+12168(SB)/8, $0x0000000000000003
+DATA pool<>+12176(SB)/8, $0x0000000000000003
+DATA pool<>+12184(SB)/8, $0x0000000000000003
+DATA pool<>+12192(SB)/8, $0x0000000000000003
+DATA pool<>+12200(SB)/8, $0x0000000000000003
+DATA pool<>+12208(SB)/8, $0x0000000000000003
+DATA pool<>+12216(SB)/8, $0x0000000000000003
+DATA pool<>+12224(SB)/8, $0x0000000000000003
+DATA pool<>+12232(SB)/8, $0x0000000000000003
+DATA pool<>+12240(SB)/8, $0x0000000000000003
+DATA pool<>+12248(SB)/8, $0x0000000000000003
+DATA pool<>+12288(SB)/8, $0x0000000000000004
+DATA pool<>+12296(SB)/8, $0x0000000000000004
+DATA pool<>+12304(SB)/8, $0x0000000000000004
+DATA pool<>+12312(SB)/8, $0x0000000000000004
+DATA pool<>+12320(SB)/8, $0x0000000000000004
+DATA pool<>+12328(SB)/8, $0x0000000000000004
+DATA pool<>+12336(SB)/8, $0x0000000000000004
+DATA pool<>+12344(SB)/8, $0x0000000000000004
+DATA pool<>+12352(SB)/8, $0x0000000000000004
+DATA pool<>+12360(SB)/8, $0x0000000000000004
+DATA pool<>+12368(SB)/8, $0x0000000000000004
+DATA pool<>+12376(SB)/8, $0x0000000000000004
+DATA pool<>+12416(SB)/8, $0x0000000000000005
+DATA pool<>+12424(SB)/8, $0x0000000000000005
+DATA pool<>+12432(SB)/8, $0x0000000000000005
+DATA pool<>+12440(SB)/8, $0x0000000000000005
+DATA pool<>+12448(SB)/8, $0x0000000000000005
+DATA pool<>+12456(SB)/8, $0x0000000000000005
+DATA pool<>+12464(SB)/8, $0x0000000000000005
+DATA pool<>+12472(SB)/8, $0x0000000000000005
+DATA pool<>+12480(SB)/8, $0x0000000000000005
+DATA pool<>+12488(SB)/8, $0x0000000000000005
+DATA pool<>+12496(SB)/8, $0x0000000000000005
+DATA pool<>+12504(SB)/8, $0x0000000000000005
+DATA pool<>+12544(SB)/8, $0x0000000000000006
+DATA pool<>+12552(SB)/8, $0x0000000000000006
+DATA pool<>+12560(SB)/8, $0x0000000000000006
+DATA pool<>+12568(SB)/8, $0x0000000000000006
+DATA pool<>+12576(SB)/8, $0x0000000000000006
+DATA pool<>+12584(SB)/8, $0x0000000000000006
+DATA pool<>+12592(SB)/8, $0x0000000000000006
+DATA pool<>+12600(SB)/8, $0x0000000000000006
+DATA pool<>+12608(SB)/8, $0x0000000000000006
+DATA pool<>+12616(SB)/8, $0x0000000000000006
+DATA pool<>+12624(SB)/8, $0x0000000000000006
+DATA pool<>+12632(SB)/8, $0x0000000000000006
+DATA pool<>+12672(SB)/8, $0x0000000000000007
+DATA pool<>+12680(SB)/8, $0x0000000000000007
+DATA pool<>+12688(SB)/8, $0x0000000000000007
+DATA pool<>+12696(SB)/8, $0x0000000000000007
+DATA pool<>+12704(SB)/8, $0x0000000000000007
+DATA pool<>+12712(SB)/8, $0x0000000000000007
+DATA pool<>+12720(SB)/8, $0x0000000000000007
+DATA pool<>+12728(SB)/8, $0x0000000000000007
+DATA pool<>+12736(SB)/8, $0x0000000000000007
+DATA pool<>+12744(SB)/8, $0x0000000000000007
+DATA pool<>+12752(SB)/8, $0x0000000000000007
+DATA pool<>+12760(SB)/8, $0x0000000000000007
+DATA pool<>+12800(SB)/8, $0x0000000000000008
+DATA pool<>+12808(SB)/8, $0x0000000000000008
+DATA pool<>+12816(SB)/8, $0x0000000000000008
+DATA pool<>+12824(SB)/8, $0x0000000000000008
+DATA pool<>+12832(SB)/8, $0x0000000000000008
+DATA pool<>+12840(SB)/8, $0x0000000000000008
+DATA pool<>+12848(SB)/8, $0x0000000000000008
+DATA pool<>+12856(SB)/8, $0x0000000000000008
+DATA pool<>+12864(SB)/8, $0x0000000000000008
+DATA pool<>+12872(SB)/8, $0x0000000000000008
+DATA pool<>+12880(SB)/8, $0x0000000000000008
+DATA pool<>+12888(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $12896
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -67,8 +67,8 @@ func (r *row) groupExpVecs() int {
 // expF32Table (AVX-512 float32) keeps three beside the value, the table
 // and its rounding shift being held; expSoftmaxF32Table8 (AVX2 float32)
 // runs its vectors one after another (three temporaries in all, beside
-// the values); ExpSoftmaxF64Core keeps three beside the value, and one
-// more for r^2 at its end.
+// the values); lseExpF64 keeps three beside the value, and one more for
+// r^2 at its end.
 const (
 	expTempsF32ZMM = 4
 	expTempsF32YMM = 1 // per value; plus yExpTempsF32 once
@@ -76,7 +76,7 @@ const (
 	expTempsF64    = 5
 	widenTemps     = 2 // float32: the two float64 halves of an e
 	heldExpF32ZMM  = 2 // the table and the rounding shift (HoldExpF32Table)
-	loClamp        = 1 // the clamp bound of the float32 exps
+	loClamp        = 1 // the exp's clamp bound
 )
 
 // groupBudget checks the exp pass's vector registers against the ISA's
@@ -103,6 +103,7 @@ func (r *row) groupBudget(f32sum bool) {
 		add(loClamp, "clamp bound")
 	default:
 		add(k*expTempsF64, "exp values and temporaries")
+		add(loClamp, "clamp bound")
 	}
 	if r.d.Size == 4 && !f32sum {
 		add(widenTemps, "widened halves")
@@ -275,7 +276,10 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 		VXORPD(sums[i], sums[i], sums[i])
 	}
 	var lo VecVirtual
-	if d.Size == 4 {
+	if d.Size == 8 {
+		lo = isa.Vec()
+		VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), lo)
+	} else {
 		if isa.AVX512 {
 			HoldExpF32Table(p)
 			defer p.Release()
@@ -308,7 +312,7 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 			if d.Size == 4 {
 				ExpSumF32Core(p, chunk, lo)
 			} else {
-				ExpSoftmaxF64Core(p, chunk)
+				lseExpF64(p, chunk, lo)
 			}
 			for q := range chunk {
 				v := all[c0+q]

@@ -64,7 +64,7 @@ func (r *row) residentBudget(v int) {
 		add(yExpTempsF32+loClamp, "exp temporaries and clamp bound")
 		add(1, "row-tail mask")
 	default:
-		add(c*(expTempsF64-1), "exp temporaries")
+		add(c*(expTempsF64-1)+loClamp, "exp temporaries and clamp bound")
 		if !r.isa.AVX512 {
 			add(1, "row-tail mask")
 		}
@@ -137,7 +137,10 @@ func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, bail str
 	}
 	r.residentBudget(v)
 	var lo VecVirtual
-	if d.Size == 4 {
+	if d.Size == 8 {
+		lo = isa.Vec()
+		VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), lo)
+	} else {
 		if isa.AVX512 {
 			HoldExpF32Table(p)
 		}
@@ -150,7 +153,7 @@ func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, bail str
 		if d.Size == 4 {
 			ExpSumF32Core(p, chunk, lo)
 		} else {
-			ExpSoftmaxF64Core(p, chunk)
+			lseExpF64(p, chunk, lo)
 		}
 	}
 	p.Release()
