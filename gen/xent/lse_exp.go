@@ -33,14 +33,31 @@ var (
 	lseLn2Lo = (math.Ln2 - lseLn2Hi) + 2.3190468138462996e-17
 )
 
+// lseExpF64Splats are lseExpF64's constants: the reduction's first, then
+// the polynomial's from its highest coefficient (the order a hold keeps
+// them in).
+func lseExpF64Splats() []Splat {
+	ss := []Splat{
+		F64Splat("exp_shift", 0x1.8p52), F64Splat("exp_log2e", math.Log2E),
+		F64Splat("exp64_negln2hi", -lseLn2Hi), F64Splat("exp64_negln2lo", -lseLn2Lo),
+		F64Splat("one64", 1),
+	}
+	for k, c := range lseExpF64Q {
+		ss = append(ss, F64Splat(fmt.Sprintf("lse64_q%c", 'a'+k), c))
+	}
+	return ss
+}
+
 // lseExpF64 replaces each float64 vector d in xs (d <= 0, -Inf or NaN) by
 // e^d within 2^-49 relative, for sums of at least 1: d is first clamped to
 // lo (which must hold SoftmaxF64Lo in every lane), so a lane below it
 // gives e^lo, about 2^-1022, instead of a 0 (one operation instead of
 // ExpSoftmaxF64Core's compare and select), and 2^n stays normal. NaN stays
-// NaN (the clamp keeps a NaN d in its register form).
+// NaN (the clamp keeps a NaN d in its register form). The constants come
+// from p.C: held or from memory.
 func lseExpF64(p *Pool, xs []VecVirtual, lo VecVirtual) {
-	shift := p.F64("exp_shift", 0x1.8p52)
+	ss := lseExpF64Splats()
+	shift, log2e, negHi, negLo, one, q := p.C(ss[0]), p.C(ss[1]), p.C(ss[2]), p.C(ss[3]), p.C(ss[4]), ss[5:]
 	n := len(xs)
 	ts, rs, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
 	Comment("lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
@@ -48,26 +65,24 @@ func lseExpF64(p *Pool, xs []VecVirtual, lo VecVirtual) {
 		VMAXPD(x, lo, x)
 		ts[i] = like(x)
 		VMOVUPD(shift, ts[i])
-		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, ts[i])
+		VFMADD231PD(log2e, x, ts[i])
 	}
 	for i, x := range xs {
 		qs[i], rs[i] = like(x), like(x)
 		VSUBPD(shift, ts[i], qs[i])
 		VMOVUPD(x, rs[i])
-		VFMADD231PD(p.F64("exp64_negln2hi", -lseLn2Hi), qs[i], rs[i])
-		VFMADD231PD(p.F64("exp64_negln2lo", -lseLn2Lo), qs[i], rs[i])
+		VFMADD231PD(negHi, qs[i], rs[i])
+		VFMADD231PD(negLo, qs[i], rs[i])
 	}
 	Comment("lse exp: q(r), degree 8; p = 1 + (r + r^2*q)")
 	for i := range xs {
-		VMOVUPD(p.F64("lse64_qa", lseExpF64Q[0]), qs[i])
+		VMOVUPD(p.C(q[0]), qs[i])
 	}
-	for k := 1; k < len(lseExpF64Q); k++ {
-		c := p.F64(fmt.Sprintf("lse64_q%c", 'a'+k), lseExpF64Q[k])
+	for _, c := range q[1:] {
 		for i := range xs {
-			VFMADD213PD(c, rs[i], qs[i])
+			VFMADD213PD(p.C(c), rs[i], qs[i])
 		}
 	}
-	one := p.F64("one64", 1)
 	for i, x := range xs {
 		r2 := like(x)
 		VMULPD(rs[i], rs[i], r2)
@@ -80,4 +95,58 @@ func lseExpF64(p *Pool, xs []VecVirtual, lo VecVirtual) {
 		VPADDQ(one, ts[i], ts[i])
 		VMULPD(ts[i], qs[i], x)
 	}
+}
+
+// lseLongHeld is the number of lseExpF64's constants the AVX-512 exp pass
+// of long float64 rows holds in registers: with the sum, its compensation,
+// the max, the clamp bound and two vectors' exps that is 28 of the 32, and
+// the sum stays in Z0-Z15, whose reduction after the loop needs no
+// AVX512VL (the one-row path's HoldExpF64 14, less one for the bound).
+const lseLongHeld = 13
+
+// lseLongExpF64 emits the exp pass of a float64 row over groupBytes at src
+// with max m (broadcast) and returns its sum in lane 0: the one-row path's
+// pass (emit) with lseExpF64: two vectors an iteration (expUnroll), added
+// then summed Kahan-compensated, the next row's lines prefetched (next:
+// the offset to it, see nextOffset).
+func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Register) VecVirtual {
+	d, isa, p := r.d, r.isa, r.p
+	Comment("Exp pass: e = exp(s - max), Kahan-compensated (lseExpF64).")
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(src, ptr)
+	sum, comp, lo := isa.Vec(), isa.Vec(), isa.Vec()
+	VXORPD(sum, sum, sum)
+	VXORPD(comp, comp, comp)
+	VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), lo)
+	if isa.AVX512 {
+		p.Hold(isa, lseExpF64Splats()[:lseLongHeld]...)
+		defer p.Release()
+	}
+	Loop(pre+"lexp", n, r.lanes, expUnroll(isa, d), func(u int) {
+		xs := make([]VecVirtual, u)
+		for i := range xs {
+			xs[i] = isa.Vec()
+			VMOVUPD(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
+			VSUBPD(m, xs[i], xs[i])
+			if (r.vb*i)%64 == 0 {
+				PREFETCHT0(Mem{Base: ptr, Index: next, Scale: 1, Disp: r.vb * i})
+			}
+		}
+		lseExpF64(p, xs, lo)
+		if u == 2 {
+			VADDPD(xs[1], xs[0], xs[0])
+		}
+		kahanAdd(sum, comp, xs[0])
+		ADDQ(U32(r.vb*u), ptr)
+	}, func() {
+		x := isa.Vec()
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		VSUBPD(m, x, x)
+		lseExpF64(p, []VecVirtual{x}, lo)
+		kahanAdd(sum, comp, x)
+	})
+	VSUBPD(comp, sum, sum)
+	HSumPD(sum)
+	return sum
 }

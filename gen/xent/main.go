@@ -693,7 +693,12 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	TESTQ(rows, rows)
 	JE(LabelRef("done"))
 	m, span := r.maxPass("", srcp, "special", nil)
-	sum := r.expPasses("", srcp, m, span, expPass{next: next})
+	var sum VecVirtual
+	if d.Size == 8 {
+		sum = r.lseLongExpF64("", srcp, m, next)
+	} else {
+		sum = r.expPasses("", srcp, m, span, expPass{next: next})
+	}
 	Comment("max + log(sum); a NaN sum stays NaN.")
 	s := XMM()
 	VMOVAPD(sum.AsX(), s)
