@@ -100,7 +100,7 @@ r1groups:
 	VPERMPS Y6, Y5, Y5
 	VSUBPS  Y5, Y4, Y4
 
-	// Register budget resident1: 4 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 9 of 16.
+	// Register budget resident1: 4 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
 	VMOVUPS pool<>+768(SB), Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -272,7 +272,7 @@ r1gsolo:
 	VPERMPS Y3, Y2, Y2
 	VSUBPS  Y2, Y1, Y1
 
-	// Register budget resident1: 4 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 9 of 16.
+	// Register budget resident1: 4 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
 	VMOVUPS pool<>+768(SB), Y2
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -430,7 +430,7 @@ r2groups:
 	VSUBPS  Y6, Y10, Y10
 	VSUBPS  Y6, Y11, Y11
 
-	// Register budget resident2: 8 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 13 of 16.
+	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 14 of 16.
 	VMOVUPS pool<>+768(SB), Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -677,7 +677,7 @@ r2gsolo:
 	VSUBPS  Y4, Y1, Y1
 	VSUBPS  Y4, Y2, Y2
 
-	// Register budget resident2: 8 values + 4 exp temporaries and clamp bound + 1 row-tail mask, 13 of 16.
+	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 14 of 16.
 	VMOVUPS pool<>+768(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -866,7 +866,7 @@ sggmax_done:
 	VMOVUPS Y2, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound, 12 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
@@ -1504,7 +1504,7 @@ sogmax_done:
 	VMOVUPS Y2, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound, 12 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VXORPD  Y2, Y2, Y2
@@ -1799,7 +1799,7 @@ ggmax_done:
 	VMOVUPS Y2, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 14 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
@@ -2480,7 +2480,7 @@ ogmax_done:
 	VMOVUPS Y2, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 14 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VXORPD  Y2, Y2, Y2
@@ -6996,7 +6996,7 @@ r1groups:
 	VPERMPD $0xff, Y6, Y5
 	VSUBPD  Y5, Y4, Y4
 
-	// Register budget resident1: 4 values + 5 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
+	// Register budget resident1: 4 values + 1 max tree + 5 exp temporaries and clamp bound + 1 row-tail mask, 11 of 16.
 	VMOVUPD pool<>+6528(SB), Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -7206,7 +7206,7 @@ r1gsolo:
 	VPERMPD $0x00, Y3, Y2
 	VSUBPD  Y2, Y1, Y1
 
-	// Register budget resident1: 4 values + 5 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
+	// Register budget resident1: 4 values + 1 max tree + 5 exp temporaries and clamp bound + 1 row-tail mask, 11 of 16.
 	VMOVUPD pool<>+6528(SB), Y2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -7376,7 +7376,7 @@ ggmax_done:
 	VMOVUPD Y2, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 5 exp values and temporaries + 1 clamp bound, 10 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 5 exp values and temporaries + 1 clamp bound, 11 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
@@ -8272,7 +8272,7 @@ ogmax_done:
 	VMOVUPD Y2, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 5 exp values and temporaries + 1 clamp bound, 10 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 5 exp values and temporaries + 1 clamp bound, 11 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VXORPD  Y2, Y2, Y2
@@ -10478,118 +10478,111 @@ r1groups:
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z7, Z7
 
-	// Register budget resident1: 8 values + 12 exp temporaries + 3 held exp constants and clamp bound, 23 of 32.
-	VMOVUPS exp2tab16<>+0(SB), Z8
-	VMOVUPS 11136(AX), Z10
-	VMOVUPS 768(AX), Z11
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 22 of 32.
+	VMOVUPS 768(AX), Z8
+	VMOVUPS lse_exp2tab32<>+0(SB), Z10
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z12
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z0, Z11, Z0
-	VMAXPS Z1, Z11, Z1
-	VMAXPS Z2, Z11, Z2
-	VMAXPS Z3, Z11, Z3
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z8, Z0
+	VMOVUPS     Z12, Z13
+	VFMADD231PS 1024(AX), Z0, Z13
+	VSUBPS      Z12, Z13, Z14
+	VMAXPS      Z1, Z8, Z1
+	VMOVUPS     Z12, Z16
+	VFMADD231PS 1024(AX), Z1, Z16
+	VSUBPS      Z12, Z16, Z17
+	VMAXPS      Z2, Z8, Z2
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z2, Z19
+	VSUBPS      Z12, Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z0
+	VFMADD231PS 1152(AX), Z17, Z1
+	VFMADD231PS 1152(AX), Z20, Z2
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z12
-	VFMADD231PS 1024(AX), Z0, Z12
-	VSUBPS      Z10, Z12, Z13
-	VMOVUPS     Z10, Z15
-	VFMADD231PS 1024(AX), Z1, Z15
-	VSUBPS      Z10, Z15, Z16
-	VMOVUPS     Z10, Z18
-	VFMADD231PS 1024(AX), Z2, Z18
-	VSUBPS      Z10, Z18, Z19
-	VMOVUPS     Z10, Z21
-	VFMADD231PS 1024(AX), Z3, Z21
-	VSUBPS      Z10, Z21, Z22
-	VFMADD231PS 1152(AX), Z13, Z0
-	VFMADD231PS 1152(AX), Z16, Z1
-	VFMADD231PS 1152(AX), Z19, Z2
-	VFMADD231PS 1152(AX), Z22, Z3
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z14
-	VFMADD213PS 11392(AX), Z0, Z14
-	VFMADD213PS 11520(AX), Z0, Z14
-	VMULPS      Z0, Z14, Z14
-	VMOVUPS     11264(AX), Z17
-	VFMADD213PS 11392(AX), Z1, Z17
-	VFMADD213PS 11520(AX), Z1, Z17
-	VMULPS      Z1, Z17, Z17
-	VMOVUPS     11264(AX), Z20
-	VFMADD213PS 11392(AX), Z2, Z20
-	VFMADD213PS 11520(AX), Z2, Z20
-	VMULPS      Z2, Z20, Z20
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z3, Z23
-	VFMADD213PS 11520(AX), Z3, Z23
-	VMULPS      Z3, Z23, Z23
-	VPERMPS     Z8, Z12, Z12
-	VFMADD231PS Z14, Z12, Z12
-	VSCALEFPS   Z13, Z12, Z0
-	VPERMPS     Z8, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS   Z16, Z15, Z1
-	VPERMPS     Z8, Z18, Z18
-	VFMADD231PS Z20, Z18, Z18
-	VSCALEFPS   Z19, Z18, Z2
-	VPERMPS     Z8, Z21, Z21
-	VFMADD231PS Z23, Z21, Z21
-	VSCALEFPS   Z22, Z21, Z3
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z4, Z11, Z4
-	VMAXPS Z5, Z11, Z5
-	VMAXPS Z6, Z11, Z6
-	VMAXPS Z7, Z11, Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z11
-	VFMADD231PS 1024(AX), Z4, Z11
-	VSUBPS      Z10, Z11, Z12
-	VMOVUPS     Z10, Z13
-	VFMADD231PS 1024(AX), Z5, Z13
-	VSUBPS      Z10, Z13, Z14
-	VMOVUPS     Z10, Z15
-	VFMADD231PS 1024(AX), Z6, Z15
-	VSUBPS      Z10, Z15, Z16
-	VMOVUPS     Z10, Z17
-	VFMADD231PS 1024(AX), Z7, Z17
-	VSUBPS      Z10, Z17, Z20
-	VFMADD231PS 1152(AX), Z12, Z4
-	VFMADD231PS 1152(AX), Z14, Z5
-	VFMADD231PS 1152(AX), Z16, Z6
-	VFMADD231PS 1152(AX), Z20, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z10
-	VFMADD213PS 11392(AX), Z4, Z10
-	VFMADD213PS 11520(AX), Z4, Z10
-	VMULPS      Z4, Z10, Z10
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z15
+	VFMADD213PS 11392(AX), Z0, Z15
+	VMULPS      Z0, Z15, Z15
 	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z5, Z18
-	VFMADD213PS 11520(AX), Z5, Z18
-	VMULPS      Z5, Z18, Z18
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z6, Z19
-	VFMADD213PS 11520(AX), Z6, Z19
-	VMULPS      Z6, Z19, Z19
+	VFMADD213PS 11392(AX), Z1, Z18
+	VMULPS      Z1, Z18, Z18
 	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z7, Z21
-	VFMADD213PS 11520(AX), Z7, Z21
-	VMULPS      Z7, Z21, Z21
-	VPERMPS     Z8, Z11, Z11
-	VFMADD231PS Z10, Z11, Z11
-	VSCALEFPS   Z12, Z11, Z4
-	VPERMPS     Z8, Z13, Z13
-	VFMADD231PS Z18, Z13, Z13
-	VSCALEFPS   Z14, Z13, Z5
-	VPERMPS     Z8, Z15, Z15
-	VFMADD231PS Z19, Z15, Z15
-	VSCALEFPS   Z16, Z15, Z6
-	VPERMPS     Z8, Z17, Z17
-	VFMADD231PS Z21, Z17, Z17
-	VSCALEFPS   Z20, Z17, Z7
+	VFMADD213PS 11392(AX), Z2, Z21
+	VMULPS      Z2, Z21, Z21
+	VPERMI2PS   Z11, Z10, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z0
+	VPERMI2PS   Z11, Z10, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z1
+	VPERMI2PS   Z11, Z10, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z2
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z3, Z8, Z3
+	VMOVUPS     Z12, Z13
+	VFMADD231PS 1024(AX), Z3, Z13
+	VSUBPS      Z12, Z13, Z14
+	VMAXPS      Z4, Z8, Z4
+	VMOVUPS     Z12, Z16
+	VFMADD231PS 1024(AX), Z4, Z16
+	VSUBPS      Z12, Z16, Z17
+	VMAXPS      Z5, Z8, Z5
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z5, Z19
+	VSUBPS      Z12, Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z3
+	VFMADD231PS 1152(AX), Z17, Z4
+	VFMADD231PS 1152(AX), Z20, Z5
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z15
+	VFMADD213PS 11392(AX), Z3, Z15
+	VMULPS      Z3, Z15, Z15
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z4, Z18
+	VMULPS      Z4, Z18, Z18
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z5, Z21
+	VMULPS      Z5, Z21, Z21
+	VPERMI2PS   Z11, Z10, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z3
+	VPERMI2PS   Z11, Z10, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z4
+	VPERMI2PS   Z11, Z10, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z5
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z8, Z6
+	VMOVUPS     Z12, Z13
+	VFMADD231PS 1024(AX), Z6, Z13
+	VSUBPS      Z12, Z13, Z14
+	VMAXPS      Z7, Z8, Z7
+	VMOVUPS     Z12, Z8
+	VFMADD231PS 1024(AX), Z7, Z8
+	VSUBPS      Z12, Z8, Z15
+	VFMADD231PS 1152(AX), Z14, Z6
+	VFMADD231PS 1152(AX), Z15, Z7
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z12
+	VFMADD213PS 11392(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11264(AX), Z16
+	VFMADD213PS 11392(AX), Z7, Z16
+	VMULPS      Z7, Z16, Z16
+	VPERMI2PS   Z11, Z10, Z13
+	VFMADD231PS Z12, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z6
+	VPERMI2PS   Z11, Z10, Z8
+	VFMADD231PS Z16, Z8, Z8
+	VSCALEFPS   Z15, Z8, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z2, Z0, Z8
@@ -10716,28 +10709,26 @@ r1gsolo:
 	VPERMPS   Z2, Z1, Z1
 	VSUBPS    Z1, Z0, Z0
 
-	// Register budget resident1: 8 values + 12 exp temporaries + 3 held exp constants and clamp bound, 23 of 32.
-	VMOVUPS exp2tab16<>+0(SB), Z1
-	VMOVUPS 11136(AX), Z3
-	VMOVUPS 768(AX), Z4
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 22 of 32.
+	VMOVUPS 768(AX), Z1
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11136(AX), Z5
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z0, Z4, Z0
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z1, Z0
+	VMOVUPS     Z5, Z1
+	VFMADD231PS 1024(AX), Z0, Z1
+	VSUBPS      Z5, Z1, Z5
+	VFMADD231PS 1152(AX), Z5, Z0
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z4
-	VFMADD231PS 1024(AX), Z0, Z4
-	VSUBPS      Z3, Z4, Z3
-	VFMADD231PS 1152(AX), Z3, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z5
-	VFMADD213PS 11392(AX), Z0, Z5
-	VFMADD213PS 11520(AX), Z0, Z5
-	VMULPS      Z0, Z5, Z5
-	VPERMPS     Z1, Z4, Z4
-	VFMADD231PS Z5, Z4, Z4
-	VSCALEFPS   Z3, Z4, Z0
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z0, Z6
+	VMULPS      Z0, Z6, Z6
+	VPERMI2PS   Z4, Z3, Z1
+	VFMADD231PS Z6, Z1, Z1
+	VSCALEFPS   Z5, Z1, Z0
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z0, Z0, Z1
@@ -10930,226 +10921,211 @@ r2groups:
 	VSUBPS    Z5, Z21, Z21
 	VSUBPS    Z5, Z22, Z22
 
-	// Register budget resident2: 16 values + 12 exp temporaries + 3 held exp constants and clamp bound, 31 of 32.
-	VMOVUPS exp2tab16<>+0(SB), Z5
-	VMOVUPS 11136(AX), Z8
-	VMOVUPS 768(AX), Z11
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 30 of 32.
+	VMOVUPS 768(AX), Z5
+	VMOVUPS lse_exp2tab32<>+0(SB), Z8
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z14
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z0, Z11, Z0
-	VMAXPS Z1, Z11, Z1
-	VMAXPS Z3, Z11, Z3
-	VMAXPS Z4, Z11, Z4
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z5, Z0
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z0, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z1, Z5, Z1
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z1, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z3, Z5, Z3
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z3, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z0
+	VFMADD231PS 1152(AX), Z25, Z1
+	VFMADD231PS 1152(AX), Z28, Z3
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z8, Z14
-	VFMADD231PS 1024(AX), Z0, Z14
-	VSUBPS      Z8, Z14, Z17
-	VMOVUPS     Z8, Z23
-	VFMADD231PS 1024(AX), Z1, Z23
-	VSUBPS      Z8, Z23, Z24
-	VMOVUPS     Z8, Z26
-	VFMADD231PS 1024(AX), Z3, Z26
-	VSUBPS      Z8, Z26, Z27
-	VMOVUPS     Z8, Z29
-	VFMADD231PS 1024(AX), Z4, Z29
-	VSUBPS      Z8, Z29, Z30
-	VFMADD231PS 1152(AX), Z17, Z0
-	VFMADD231PS 1152(AX), Z24, Z1
-	VFMADD231PS 1152(AX), Z27, Z3
-	VFMADD231PS 1152(AX), Z30, Z4
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z0, Z23
+	VMULPS      Z0, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z1, Z26
+	VMULPS      Z1, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z3, Z29
+	VMULPS      Z3, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z0
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z1
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z3
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z20
-	VFMADD213PS 11392(AX), Z0, Z20
-	VFMADD213PS 11520(AX), Z0, Z20
-	VMULPS      Z0, Z20, Z20
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z1, Z25
-	VFMADD213PS 11520(AX), Z1, Z25
-	VMULPS      Z1, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z3, Z28
-	VFMADD213PS 11520(AX), Z3, Z28
-	VMULPS      Z3, Z28, Z28
-	VMOVUPS     11264(AX), Z31
-	VFMADD213PS 11392(AX), Z4, Z31
-	VFMADD213PS 11520(AX), Z4, Z31
-	VMULPS      Z4, Z31, Z31
-	VPERMPS     Z5, Z14, Z14
-	VFMADD231PS Z20, Z14, Z14
-	VSCALEFPS   Z17, Z14, Z0
-	VPERMPS     Z5, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z1
-	VPERMPS     Z5, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z3
-	VPERMPS     Z5, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z4
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z4, Z5, Z4
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z4, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z6, Z5, Z6
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z6, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z7, Z5, Z7
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z7, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z4
+	VFMADD231PS 1152(AX), Z25, Z6
+	VFMADD231PS 1152(AX), Z28, Z7
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z11, Z6
-	VMAXPS Z7, Z11, Z7
-	VMAXPS Z9, Z11, Z9
-	VMAXPS Z10, Z11, Z10
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z4, Z23
+	VMULPS      Z4, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z6, Z26
+	VMULPS      Z6, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z7, Z29
+	VMULPS      Z7, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z4
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z6
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z7
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z8, Z14
-	VFMADD231PS 1024(AX), Z6, Z14
-	VSUBPS      Z8, Z14, Z17
-	VMOVUPS     Z8, Z23
-	VFMADD231PS 1024(AX), Z7, Z23
-	VSUBPS      Z8, Z23, Z24
-	VMOVUPS     Z8, Z26
-	VFMADD231PS 1024(AX), Z9, Z26
-	VSUBPS      Z8, Z26, Z27
-	VMOVUPS     Z8, Z29
-	VFMADD231PS 1024(AX), Z10, Z29
-	VSUBPS      Z8, Z29, Z30
-	VFMADD231PS 1152(AX), Z17, Z6
-	VFMADD231PS 1152(AX), Z24, Z7
-	VFMADD231PS 1152(AX), Z27, Z9
-	VFMADD231PS 1152(AX), Z30, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z9, Z5, Z9
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z10, Z5, Z10
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z10, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z12, Z5, Z12
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z12, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z9
+	VFMADD231PS 1152(AX), Z25, Z10
+	VFMADD231PS 1152(AX), Z28, Z12
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z20
-	VFMADD213PS 11392(AX), Z6, Z20
-	VFMADD213PS 11520(AX), Z6, Z20
-	VMULPS      Z6, Z20, Z20
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z7, Z25
-	VFMADD213PS 11520(AX), Z7, Z25
-	VMULPS      Z7, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z9, Z28
-	VFMADD213PS 11520(AX), Z9, Z28
-	VMULPS      Z9, Z28, Z28
-	VMOVUPS     11264(AX), Z31
-	VFMADD213PS 11392(AX), Z10, Z31
-	VFMADD213PS 11520(AX), Z10, Z31
-	VMULPS      Z10, Z31, Z31
-	VPERMPS     Z5, Z14, Z14
-	VFMADD231PS Z20, Z14, Z14
-	VSCALEFPS   Z17, Z14, Z6
-	VPERMPS     Z5, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z7
-	VPERMPS     Z5, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z9
-	VPERMPS     Z5, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z10
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z9, Z23
+	VMULPS      Z9, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z10, Z26
+	VMULPS      Z10, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z12, Z29
+	VMULPS      Z12, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z9
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z10
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z12
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z15, Z11, Z15
-	VMAXPS Z16, Z11, Z16
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z5, Z13
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z15, Z5, Z15
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z15, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z16, Z5, Z16
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z16, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z25, Z15
+	VFMADD231PS 1152(AX), Z28, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z8, Z14
-	VFMADD231PS 1024(AX), Z12, Z14
-	VSUBPS      Z8, Z14, Z17
-	VMOVUPS     Z8, Z23
-	VFMADD231PS 1024(AX), Z13, Z23
-	VSUBPS      Z8, Z23, Z24
-	VMOVUPS     Z8, Z26
-	VFMADD231PS 1024(AX), Z15, Z26
-	VSUBPS      Z8, Z26, Z27
-	VMOVUPS     Z8, Z29
-	VFMADD231PS 1024(AX), Z16, Z29
-	VSUBPS      Z8, Z29, Z30
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z24, Z13
-	VFMADD231PS 1152(AX), Z27, Z15
-	VFMADD231PS 1152(AX), Z30, Z16
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z13, Z23
+	VMULPS      Z13, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z15, Z26
+	VMULPS      Z15, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z16, Z29
+	VMULPS      Z16, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z13
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z15
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z16
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z20
-	VFMADD213PS 11392(AX), Z12, Z20
-	VFMADD213PS 11520(AX), Z12, Z20
-	VMULPS      Z12, Z20, Z20
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z13, Z25
-	VFMADD213PS 11520(AX), Z13, Z25
-	VMULPS      Z13, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z15, Z28
-	VFMADD213PS 11520(AX), Z15, Z28
-	VMULPS      Z15, Z28, Z28
-	VMOVUPS     11264(AX), Z31
-	VFMADD213PS 11392(AX), Z16, Z31
-	VFMADD213PS 11520(AX), Z16, Z31
-	VMULPS      Z16, Z31, Z31
-	VPERMPS     Z5, Z14, Z14
-	VFMADD231PS Z20, Z14, Z14
-	VSCALEFPS   Z17, Z14, Z12
-	VPERMPS     Z5, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z13
-	VPERMPS     Z5, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z15
-	VPERMPS     Z5, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z16
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z18, Z5, Z18
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z18, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z19, Z5, Z19
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z19, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z21, Z5, Z21
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z21, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z18
+	VFMADD231PS 1152(AX), Z25, Z19
+	VFMADD231PS 1152(AX), Z28, Z21
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z18, Z11, Z18
-	VMAXPS Z19, Z11, Z19
-	VMAXPS Z21, Z11, Z21
-	VMAXPS Z22, Z11, Z22
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z8, Z11
-	VFMADD231PS 1024(AX), Z18, Z11
-	VSUBPS      Z8, Z11, Z14
-	VMOVUPS     Z8, Z17
-	VFMADD231PS 1024(AX), Z19, Z17
-	VSUBPS      Z8, Z17, Z20
-	VMOVUPS     Z8, Z23
-	VFMADD231PS 1024(AX), Z21, Z23
-	VSUBPS      Z8, Z23, Z24
-	VMOVUPS     Z8, Z25
-	VFMADD231PS 1024(AX), Z22, Z25
-	VSUBPS      Z8, Z25, Z28
-	VFMADD231PS 1152(AX), Z14, Z18
-	VFMADD231PS 1152(AX), Z20, Z19
-	VFMADD231PS 1152(AX), Z24, Z21
-	VFMADD231PS 1152(AX), Z28, Z22
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z8
-	VFMADD213PS 11392(AX), Z18, Z8
-	VFMADD213PS 11520(AX), Z18, Z8
-	VMULPS      Z18, Z8, Z8
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z18, Z23
+	VMULPS      Z18, Z23, Z23
 	VMOVUPS     11264(AX), Z26
 	VFMADD213PS 11392(AX), Z19, Z26
-	VFMADD213PS 11520(AX), Z19, Z26
 	VMULPS      Z19, Z26, Z26
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z21, Z27
-	VFMADD213PS 11520(AX), Z21, Z27
-	VMULPS      Z21, Z27, Z27
 	VMOVUPS     11264(AX), Z29
-	VFMADD213PS 11392(AX), Z22, Z29
-	VFMADD213PS 11520(AX), Z22, Z29
-	VMULPS      Z22, Z29, Z29
-	VPERMPS     Z5, Z11, Z11
-	VFMADD231PS Z8, Z11, Z11
-	VSCALEFPS   Z14, Z11, Z18
-	VPERMPS     Z5, Z17, Z17
-	VFMADD231PS Z26, Z17, Z17
-	VSCALEFPS   Z20, Z17, Z19
-	VPERMPS     Z5, Z23, Z23
-	VFMADD231PS Z27, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z21
-	VPERMPS     Z5, Z25, Z25
-	VFMADD231PS Z29, Z25, Z25
-	VSCALEFPS   Z28, Z25, Z22
+	VFMADD213PS 11392(AX), Z21, Z29
+	VMULPS      Z21, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z18
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z19
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z21
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z22, Z5, Z22
+	VMOVUPS     Z14, Z5
+	VFMADD231PS 1024(AX), Z22, Z5
+	VSUBPS      Z14, Z5, Z14
+	VFMADD231PS 1152(AX), Z14, Z22
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z17
+	VFMADD213PS 11392(AX), Z22, Z17
+	VMULPS      Z22, Z17, Z17
+	VPERMI2PS   Z11, Z8, Z5
+	VFMADD231PS Z17, Z5, Z5
+	VSCALEFPS   Z14, Z5, Z22
 	VADDPS      Z1, Z0, Z0
 	VADDPS      Z4, Z3, Z3
 	VADDPS      Z7, Z6, Z6
@@ -11287,40 +11263,37 @@ r2gsolo:
 	VSUBPS    Z3, Z0, Z0
 	VSUBPS    Z3, Z1, Z1
 
-	// Register budget resident2: 16 values + 12 exp temporaries + 3 held exp constants and clamp bound, 31 of 32.
-	VMOVUPS exp2tab16<>+0(SB), Z3
-	VMOVUPS 11136(AX), Z4
-	VMOVUPS 768(AX), Z5
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 30 of 32.
+	VMOVUPS 768(AX), Z3
+	VMOVUPS lse_exp2tab32<>+0(SB), Z4
+	VMOVUPS lse_exp2tab32<>+64(SB), Z5
+	VMOVUPS 11136(AX), Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z0, Z5, Z0
-	VMAXPS Z1, Z5, Z1
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z3, Z0
+	VMOVUPS     Z6, Z7
+	VFMADD231PS 1024(AX), Z0, Z7
+	VSUBPS      Z6, Z7, Z8
+	VMAXPS      Z1, Z3, Z1
+	VMOVUPS     Z6, Z3
+	VFMADD231PS 1024(AX), Z1, Z3
+	VSUBPS      Z6, Z3, Z9
+	VFMADD231PS 1152(AX), Z8, Z0
+	VFMADD231PS 1152(AX), Z9, Z1
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z5
-	VFMADD231PS 1024(AX), Z0, Z5
-	VSUBPS      Z4, Z5, Z6
-	VMOVUPS     Z4, Z7
-	VFMADD231PS 1024(AX), Z1, Z7
-	VSUBPS      Z4, Z7, Z8
-	VFMADD231PS 1152(AX), Z6, Z0
-	VFMADD231PS 1152(AX), Z8, Z1
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z4
-	VFMADD213PS 11392(AX), Z0, Z4
-	VFMADD213PS 11520(AX), Z0, Z4
-	VMULPS      Z0, Z4, Z4
-	VMOVUPS     11264(AX), Z9
-	VFMADD213PS 11392(AX), Z1, Z9
-	VFMADD213PS 11520(AX), Z1, Z9
-	VMULPS      Z1, Z9, Z9
-	VPERMPS     Z3, Z5, Z5
-	VFMADD231PS Z4, Z5, Z5
-	VSCALEFPS   Z6, Z5, Z0
-	VPERMPS     Z3, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS   Z8, Z7, Z1
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z0, Z6
+	VMULPS      Z0, Z6, Z6
+	VMOVUPS     11264(AX), Z10
+	VFMADD213PS 11392(AX), Z1, Z10
+	VMULPS      Z1, Z10, Z10
+	VPERMI2PS   Z5, Z4, Z7
+	VFMADD231PS Z6, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z0
+	VPERMI2PS   Z5, Z4, Z3
+	VFMADD231PS Z10, Z3, Z3
+	VSCALEFPS   Z9, Z3, Z1
 	VADDPS      Z1, Z0, Z0
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -11527,7 +11500,7 @@ sggmax_done:
 	VMOVUPS   Z1, 448(DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound, 27 of 32.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound, 29 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
@@ -11539,541 +11512,494 @@ sggmax_done:
 	VXORPD  Z6, Z6, Z6
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z9
-	VMOVUPS 11136(AX), Z10
-	VMOVUPS 768(AX), Z11
+	VMOVUPS 768(AX), Z9
+	VMOVUPS lse_exp2tab32<>+0(SB), Z10
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z12
 
 sggexp_loop:
 	CMPQ    R12, $0x00000040
 	JL      sggexp_one
-	VMOVUPS (R8), Z12
-	VSUBPS  (DI), Z12, Z12
-	VMOVUPS 64(R8), Z13
+	VMOVUPS (R8), Z13
 	VSUBPS  (DI), Z13, Z13
-	VMOVUPS 128(R8), Z14
+	VMOVUPS 64(R8), Z14
 	VSUBPS  (DI), Z14, Z14
-	VMOVUPS 192(R8), Z15
+	VMOVUPS 128(R8), Z15
 	VSUBPS  (DI), Z15, Z15
+	VMOVUPS 192(R8), Z16
+	VSUBPS  (DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z1, Z1
-	VMOVUPS     (R8)(R10*1), Z12
-	VSUBPS      64(DI), Z12, Z12
-	VMOVUPS     64(R8)(R10*1), Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z1, Z1
+	VMOVUPS     (R8)(R10*1), Z13
 	VSUBPS      64(DI), Z13, Z13
-	VMOVUPS     128(R8)(R10*1), Z14
+	VMOVUPS     64(R8)(R10*1), Z14
 	VSUBPS      64(DI), Z14, Z14
-	VMOVUPS     192(R8)(R10*1), Z15
+	VMOVUPS     128(R8)(R10*1), Z15
 	VSUBPS      64(DI), Z15, Z15
+	VMOVUPS     192(R8)(R10*1), Z16
+	VSUBPS      64(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z2, Z2
-	VMOVUPS     (R8)(R10*2), Z12
-	VSUBPS      128(DI), Z12, Z12
-	VMOVUPS     64(R8)(R10*2), Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z2, Z2
+	VMOVUPS     (R8)(R10*2), Z13
 	VSUBPS      128(DI), Z13, Z13
-	VMOVUPS     128(R8)(R10*2), Z14
+	VMOVUPS     64(R8)(R10*2), Z14
 	VSUBPS      128(DI), Z14, Z14
-	VMOVUPS     192(R8)(R10*2), Z15
+	VMOVUPS     128(R8)(R10*2), Z15
 	VSUBPS      128(DI), Z15, Z15
+	VMOVUPS     192(R8)(R10*2), Z16
+	VSUBPS      128(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z3, Z3
-	VMOVUPS     (R9), Z12
-	VSUBPS      192(DI), Z12, Z12
-	VMOVUPS     64(R9), Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z3, Z3
+	VMOVUPS     (R9), Z13
 	VSUBPS      192(DI), Z13, Z13
-	VMOVUPS     128(R9), Z14
+	VMOVUPS     64(R9), Z14
 	VSUBPS      192(DI), Z14, Z14
-	VMOVUPS     192(R9), Z15
+	VMOVUPS     128(R9), Z15
 	VSUBPS      192(DI), Z15, Z15
+	VMOVUPS     192(R9), Z16
+	VSUBPS      192(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z4, Z4
-	VMOVUPS     (R8)(R10*4), Z12
-	VSUBPS      256(DI), Z12, Z12
-	VMOVUPS     64(R8)(R10*4), Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z4, Z4
+	VMOVUPS     (R8)(R10*4), Z13
 	VSUBPS      256(DI), Z13, Z13
-	VMOVUPS     128(R8)(R10*4), Z14
+	VMOVUPS     64(R8)(R10*4), Z14
 	VSUBPS      256(DI), Z14, Z14
-	VMOVUPS     192(R8)(R10*4), Z15
+	VMOVUPS     128(R8)(R10*4), Z15
 	VSUBPS      256(DI), Z15, Z15
+	VMOVUPS     192(R8)(R10*4), Z16
+	VSUBPS      256(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z5, Z5
-	VMOVUPS     (R9)(R10*2), Z12
-	VSUBPS      320(DI), Z12, Z12
-	VMOVUPS     64(R9)(R10*2), Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z5, Z5
+	VMOVUPS     (R9)(R10*2), Z13
 	VSUBPS      320(DI), Z13, Z13
-	VMOVUPS     128(R9)(R10*2), Z14
+	VMOVUPS     64(R9)(R10*2), Z14
 	VSUBPS      320(DI), Z14, Z14
-	VMOVUPS     192(R9)(R10*2), Z15
+	VMOVUPS     128(R9)(R10*2), Z15
 	VSUBPS      320(DI), Z15, Z15
+	VMOVUPS     192(R9)(R10*2), Z16
+	VSUBPS      320(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z6, Z6
-	VMOVUPS     (R8)(R11*2), Z12
-	VSUBPS      384(DI), Z12, Z12
-	VMOVUPS     64(R8)(R11*2), Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z6, Z6
+	VMOVUPS     (R8)(R11*2), Z13
 	VSUBPS      384(DI), Z13, Z13
-	VMOVUPS     128(R8)(R11*2), Z14
+	VMOVUPS     64(R8)(R11*2), Z14
 	VSUBPS      384(DI), Z14, Z14
-	VMOVUPS     192(R8)(R11*2), Z15
+	VMOVUPS     128(R8)(R11*2), Z15
 	VSUBPS      384(DI), Z15, Z15
+	VMOVUPS     192(R8)(R11*2), Z16
+	VSUBPS      384(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z7, Z7
-	VMOVUPS     (R9)(R10*4), Z12
-	VSUBPS      448(DI), Z12, Z12
-	VMOVUPS     64(R9)(R10*4), Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z7, Z7
+	VMOVUPS     (R9)(R10*4), Z13
 	VSUBPS      448(DI), Z13, Z13
-	VMOVUPS     128(R9)(R10*4), Z14
+	VMOVUPS     64(R9)(R10*4), Z14
 	VSUBPS      448(DI), Z14, Z14
-	VMOVUPS     192(R9)(R10*4), Z15
+	VMOVUPS     128(R9)(R10*4), Z15
 	VSUBPS      448(DI), Z15, Z15
+	VMOVUPS     192(R9)(R10*4), Z16
+	VSUBPS      448(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z13, Z12, Z12
-	VADDPS      Z15, Z14, Z14
-	VADDPS      Z14, Z12, Z12
-	VADDPS      Z12, Z8, Z8
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z8, Z8
 	ADDQ        $0x00000100, R8
 	ADDQ        $0x00000100, R9
 	SUBQ        $0x00000040, R12
@@ -12082,138 +12008,126 @@ sggexp_loop:
 sggexp_one:
 	CMPQ    R12, $0x00000010
 	JL      sggexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  (DI), Z12, Z12
-	VMOVUPS (R8)(R10*1), Z13
-	VSUBPS  64(DI), Z13, Z13
-	VMOVUPS (R8)(R10*2), Z14
-	VSUBPS  128(DI), Z14, Z14
-	VMOVUPS (R9), Z15
-	VSUBPS  192(DI), Z15, Z15
+	VMOVUPS (R8), Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS (R8)(R10*1), Z14
+	VSUBPS  64(DI), Z14, Z14
+	VMOVUPS (R8)(R10*2), Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (R9), Z16
+	VSUBPS  192(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z13, Z1, Z1
+	VADDPS      Z14, Z2, Z2
+	VADDPS      Z15, Z3, Z3
+	VADDPS      Z16, Z4, Z4
+	VMOVUPS     (R8)(R10*4), Z13
+	VSUBPS      256(DI), Z13, Z13
+	VMOVUPS     (R9)(R10*2), Z14
+	VSUBPS      320(DI), Z14, Z14
+	VMOVUPS     (R8)(R11*2), Z15
+	VSUBPS      384(DI), Z15, Z15
+	VMOVUPS     (R9)(R10*4), Z16
+	VSUBPS      448(DI), Z16, Z16
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z12, Z1, Z1
-	VADDPS      Z13, Z2, Z2
-	VADDPS      Z14, Z3, Z3
-	VADDPS      Z15, Z4, Z4
-	VMOVUPS     (R8)(R10*4), Z12
-	VSUBPS      256(DI), Z12, Z12
-	VMOVUPS     (R9)(R10*2), Z13
-	VSUBPS      320(DI), Z13, Z13
-	VMOVUPS     (R8)(R11*2), Z14
-	VSUBPS      384(DI), Z14, Z14
-	VMOVUPS     (R9)(R10*4), Z15
-	VSUBPS      448(DI), Z15, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z12, Z5, Z5
-	VADDPS      Z13, Z6, Z6
-	VADDPS      Z14, Z7, Z7
-	VADDPS      Z15, Z8, Z8
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z13, Z5, Z5
+	VADDPS      Z14, Z6, Z6
+	VADDPS      Z15, Z7, Z7
+	VADDPS      Z16, Z8, Z8
 	ADDQ        $0x00000040, R8
 	ADDQ        $0x00000040, R9
 	SUBQ        $0x00000010, R12
@@ -12222,146 +12136,134 @@ sggexp_one:
 sggexp_tail:
 	TESTQ   R12, R12
 	JE      sggexp_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VSUBPS  (DI), Z12, Z12
 	VMOVUPS (AX), Z13
-	VMOVUPS (R8)(R10*1), K1, Z13
-	VSUBPS  64(DI), Z13, Z13
+	VMOVUPS (R8), K1, Z13
+	VSUBPS  (DI), Z13, Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS (R8)(R10*2), K1, Z14
-	VSUBPS  128(DI), Z14, Z14
+	VMOVUPS (R8)(R10*1), K1, Z14
+	VSUBPS  64(DI), Z14, Z14
 	VMOVUPS (AX), Z15
-	VMOVUPS (R9), K1, Z15
-	VSUBPS  192(DI), Z15, Z15
+	VMOVUPS (R8)(R10*2), K1, Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9), K1, Z16
+	VSUBPS  192(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z12, Z18
-	VFMADD213PS 11520(AX), Z12, Z18
-	VMULPS      Z12, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z13, Z21
-	VFMADD213PS 11520(AX), Z13, Z21
-	VMULPS      Z13, Z21, Z21
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z14, Z24
-	VFMADD213PS 11520(AX), Z14, Z24
-	VMULPS      Z14, Z24, Z24
-	VMOVUPS     11264(AX), Z27
-	VFMADD213PS 11392(AX), Z15, Z27
-	VFMADD213PS 11520(AX), Z15, Z27
-	VMULPS      Z15, Z27, Z27
-	VPERMPS     Z9, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z12
-	VPERMPS     Z9, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z13
-	VPERMPS     Z9, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z14
-	VPERMPS     Z9, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z15
-	VADDPS      Z12, Z1, Z1
-	VADDPS      Z13, Z2, Z2
-	VADDPS      Z14, Z3, Z3
-	VADDPS      Z15, Z4, Z4
-	VMOVUPS     (AX), Z12
-	VMOVUPS     (R8)(R10*4), K1, Z12
-	VSUBPS      256(DI), Z12, Z12
-	VMOVUPS     (AX), Z13
-	VMOVUPS     (R9)(R10*2), K1, Z13
-	VSUBPS      320(DI), Z13, Z13
-	VMOVUPS     (AX), Z14
-	VMOVUPS     (R8)(R11*2), K1, Z14
-	VSUBPS      384(DI), Z14, Z14
-	VMOVUPS     (AX), Z15
-	VMOVUPS     (R9)(R10*4), K1, Z15
-	VSUBPS      448(DI), Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z11
-	VFMADD231PS 1024(AX), Z12, Z11
-	VSUBPS      Z10, Z11, Z16
-	VMOVUPS     Z10, Z17
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
 	VFMADD231PS 1024(AX), Z13, Z17
-	VSUBPS      Z10, Z17, Z18
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z14, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z21
-	VFMADD231PS 1024(AX), Z15, Z21
-	VSUBPS      Z10, Z21, Z24
-	VFMADD231PS 1152(AX), Z16, Z12
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
 	VFMADD231PS 1152(AX), Z18, Z13
-	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z21, Z14
 	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z10
-	VFMADD213PS 11392(AX), Z12, Z10
-	VFMADD213PS 11520(AX), Z12, Z10
-	VMULPS      Z12, Z10, Z10
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
 	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z13, Z22
-	VFMADD213PS 11520(AX), Z13, Z22
-	VMULPS      Z13, Z22, Z22
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z14, Z23
-	VFMADD213PS 11520(AX), Z14, Z23
-	VMULPS      Z14, Z23, Z23
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
 	VMOVUPS     11264(AX), Z25
 	VFMADD213PS 11392(AX), Z15, Z25
-	VFMADD213PS 11520(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VPERMPS     Z9, Z11, Z11
-	VFMADD231PS Z10, Z11, Z11
-	VSCALEFPS   Z16, Z11, Z12
-	VPERMPS     Z9, Z17, Z17
-	VFMADD231PS Z22, Z17, Z17
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
 	VSCALEFPS   Z18, Z17, Z13
-	VPERMPS     Z9, Z19, Z19
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z13, Z1, Z1
+	VADDPS      Z14, Z2, Z2
+	VADDPS      Z15, Z3, Z3
+	VADDPS      Z16, Z4, Z4
+	VMOVUPS     (AX), Z13
+	VMOVUPS     (R8)(R10*4), K1, Z13
+	VSUBPS      256(DI), Z13, Z13
+	VMOVUPS     (AX), Z14
+	VMOVUPS     (R9)(R10*2), K1, Z14
+	VSUBPS      320(DI), Z14, Z14
+	VMOVUPS     (AX), Z15
+	VMOVUPS     (R8)(R11*2), K1, Z15
+	VSUBPS      384(DI), Z15, Z15
+	VMOVUPS     (AX), Z16
+	VMOVUPS     (R9)(R10*4), K1, Z16
+	VSUBPS      448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z14, Z19
+	VSUBPS      Z12, Z19, Z20
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z21
+	VFMADD231PS 1024(AX), Z15, Z21
+	VSUBPS      Z12, Z21, Z22
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z9
+	VFMADD231PS 1024(AX), Z16, Z9
+	VSUBPS      Z12, Z9, Z25
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z22, Z15
+	VFMADD231PS 1152(AX), Z25, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z12
+	VFMADD213PS 11392(AX), Z13, Z12
+	VMULPS      Z13, Z12, Z12
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z14, Z23
+	VMULPS      Z14, Z23, Z23
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z15, Z24
+	VMULPS      Z15, Z24, Z24
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z16, Z26
+	VMULPS      Z16, Z26, Z26
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z12, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z19
 	VFMADD231PS Z23, Z19, Z19
 	VSCALEFPS   Z20, Z19, Z14
-	VPERMPS     Z9, Z21, Z21
-	VFMADD231PS Z25, Z21, Z21
-	VSCALEFPS   Z24, Z21, Z15
-	VADDPS      Z12, Z5, Z5
-	VADDPS      Z13, Z6, Z6
-	VADDPS      Z14, Z7, Z7
-	VADDPS      Z15, Z8, Z8
+	VPERMI2PS   Z11, Z10, Z21
+	VFMADD231PS Z24, Z21, Z21
+	VSCALEFPS   Z22, Z21, Z15
+	VPERMI2PS   Z11, Z10, Z9
+	VFMADD231PS Z26, Z9, Z9
+	VSCALEFPS   Z25, Z9, Z16
+	VADDPS      Z13, Z5, Z5
+	VADDPS      Z14, Z6, Z6
+	VADDPS      Z15, Z7, Z7
+	VADDPS      Z16, Z8, Z8
 
 sggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -12507,83 +12409,78 @@ sogmax_done:
 	VMOVUPS   Z1, (DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound, 27 of 32.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound, 29 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
-	VMOVUPS 768(AX), Z4
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11136(AX), Z5
 
 sogexp_loop:
 	CMPQ    R12, $0x00000040
 	JL      sogexp_one
-	VMOVUPS (R8), Z5
-	VSUBPS  (DI), Z5, Z5
-	VMOVUPS 64(R8), Z6
+	VMOVUPS (R8), Z6
 	VSUBPS  (DI), Z6, Z6
-	VMOVUPS 128(R8), Z7
+	VMOVUPS 64(R8), Z7
 	VSUBPS  (DI), Z7, Z7
-	VMOVUPS 192(R8), Z8
+	VMOVUPS 128(R8), Z8
 	VSUBPS  (DI), Z8, Z8
+	VMOVUPS 192(R8), Z9
+	VSUBPS  (DI), Z9, Z9
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z5, Z4, Z5
-	VMAXPS Z6, Z4, Z6
-	VMAXPS Z7, Z4, Z7
-	VMAXPS Z8, Z4, Z8
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z9
-	VFMADD231PS 1024(AX), Z5, Z9
-	VSUBPS      Z3, Z9, Z10
-	VMOVUPS     Z3, Z12
-	VFMADD231PS 1024(AX), Z6, Z12
-	VSUBPS      Z3, Z12, Z13
-	VMOVUPS     Z3, Z15
-	VFMADD231PS 1024(AX), Z7, Z15
-	VSUBPS      Z3, Z15, Z16
-	VMOVUPS     Z3, Z18
-	VFMADD231PS 1024(AX), Z8, Z18
-	VSUBPS      Z3, Z18, Z19
-	VFMADD231PS 1152(AX), Z10, Z5
-	VFMADD231PS 1152(AX), Z13, Z6
-	VFMADD231PS 1152(AX), Z16, Z7
-	VFMADD231PS 1152(AX), Z19, Z8
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z11
-	VFMADD213PS 11392(AX), Z5, Z11
-	VFMADD213PS 11520(AX), Z5, Z11
-	VMULPS      Z5, Z11, Z11
-	VMOVUPS     11264(AX), Z14
-	VFMADD213PS 11392(AX), Z6, Z14
-	VFMADD213PS 11520(AX), Z6, Z14
-	VMULPS      Z6, Z14, Z14
-	VMOVUPS     11264(AX), Z17
-	VFMADD213PS 11392(AX), Z7, Z17
-	VFMADD213PS 11520(AX), Z7, Z17
-	VMULPS      Z7, Z17, Z17
-	VMOVUPS     11264(AX), Z20
-	VFMADD213PS 11392(AX), Z8, Z20
-	VFMADD213PS 11520(AX), Z8, Z20
-	VMULPS      Z8, Z20, Z20
-	VPERMPS     Z2, Z9, Z9
-	VFMADD231PS Z11, Z9, Z9
-	VSCALEFPS   Z10, Z9, Z5
-	VPERMPS     Z2, Z12, Z12
-	VFMADD231PS Z14, Z12, Z12
-	VSCALEFPS   Z13, Z12, Z6
-	VPERMPS     Z2, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS   Z16, Z15, Z7
-	VPERMPS     Z2, Z18, Z18
-	VFMADD231PS Z20, Z18, Z18
-	VSCALEFPS   Z19, Z18, Z8
-	VADDPS      Z6, Z5, Z5
-	VADDPS      Z8, Z7, Z7
-	VADDPS      Z7, Z5, Z5
-	VADDPS      Z5, Z1, Z1
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z12
+	VFMADD213PS 11392(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11264(AX), Z15
+	VFMADD213PS 11392(AX), Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z8, Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMI2PS   Z4, Z3, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z6
+	VPERMI2PS   Z4, Z3, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z7
+	VPERMI2PS   Z4, Z3, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z8
+	VPERMI2PS   Z4, Z3, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z9
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z8, Z6, Z6
+	VADDPS      Z6, Z1, Z1
 	ADDQ        $0x00000100, R8
 	SUBQ        $0x00000040, R12
 	JMP         sogexp_loop
@@ -12591,27 +12488,24 @@ sogexp_loop:
 sogexp_one:
 	CMPQ    R12, $0x00000010
 	JL      sogexp_tail
-	VMOVUPS (R8), Z5
-	VSUBPS  (DI), Z5, Z5
+	VMOVUPS (R8), Z6
+	VSUBPS  (DI), Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z5, Z4, Z5
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z6
-	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      Z3, Z6, Z7
-	VFMADD231PS 1152(AX), Z7, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z8
-	VFMADD213PS 11392(AX), Z5, Z8
-	VFMADD213PS 11520(AX), Z5, Z8
-	VMULPS      Z5, Z8, Z8
-	VPERMPS     Z2, Z6, Z6
-	VFMADD231PS Z8, Z6, Z6
-	VSCALEFPS   Z7, Z6, Z5
-	VADDPS      Z5, Z1, Z1
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z9
+	VFMADD213PS 11392(AX), Z6, Z9
+	VMULPS      Z6, Z9, Z9
+	VPERMI2PS   Z4, Z3, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z6
+	VADDPS      Z6, Z1, Z1
 	ADDQ        $0x00000040, R8
 	SUBQ        $0x00000010, R12
 	JMP         sogexp_one
@@ -12619,28 +12513,25 @@ sogexp_one:
 sogexp_tail:
 	TESTQ   R12, R12
 	JE      sogexp_done
-	VMOVUPS (AX), Z5
-	VMOVUPS (R8), K1, Z5
-	VSUBPS  (DI), Z5, Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (R8), K1, Z6
+	VSUBPS  (DI), Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z5, Z4, Z5
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z4
-	VFMADD231PS 1024(AX), Z5, Z4
-	VSUBPS      Z3, Z4, Z3
-	VFMADD231PS 1152(AX), Z3, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z6
-	VFMADD213PS 11392(AX), Z5, Z6
-	VFMADD213PS 11520(AX), Z5, Z6
-	VMULPS      Z5, Z6, Z6
-	VPERMPS     Z2, Z4, Z4
-	VFMADD231PS Z6, Z4, Z4
-	VSCALEFPS   Z3, Z4, Z5
-	VADDPS      Z5, Z1, Z1
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z7
+	VFMADD213PS 11392(AX), Z6, Z7
+	VMULPS      Z6, Z7, Z7
+	VPERMI2PS   Z4, Z3, Z2
+	VFMADD231PS Z7, Z2, Z2
+	VSCALEFPS   Z5, Z2, Z6
+	VADDPS      Z6, Z1, Z1
 
 sogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -12844,7 +12735,7 @@ ggmax_done:
 	VMOVUPS   Z1, 448(DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound + 2 widened halves, 29 of 32.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound + 2 widened halves, 31 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
@@ -12856,573 +12747,526 @@ ggmax_done:
 	VXORPD  Z6, Z6, Z6
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z9
-	VMOVUPS 11136(AX), Z10
-	VMOVUPS 768(AX), Z11
+	VMOVUPS 768(AX), Z9
+	VMOVUPS lse_exp2tab32<>+0(SB), Z10
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z12
 
 ggexp_loop:
 	CMPQ    R12, $0x00000040
 	JL      ggexp_one
-	VMOVUPS (R8), Z12
-	VSUBPS  (DI), Z12, Z12
-	VMOVUPS 64(R8), Z13
+	VMOVUPS (R8), Z13
 	VSUBPS  (DI), Z13, Z13
-	VMOVUPS 128(R8), Z14
+	VMOVUPS 64(R8), Z14
 	VSUBPS  (DI), Z14, Z14
-	VMOVUPS 192(R8), Z15
+	VMOVUPS 128(R8), Z15
 	VSUBPS  (DI), Z15, Z15
+	VMOVUPS 192(R8), Z16
+	VSUBPS  (DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z1, Z1
-	VMOVUPS       (R8)(R10*1), Z12
-	VSUBPS        64(DI), Z12, Z12
-	VMOVUPS       64(R8)(R10*1), Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z1, Z1
+	VMOVUPS       (R8)(R10*1), Z13
 	VSUBPS        64(DI), Z13, Z13
-	VMOVUPS       128(R8)(R10*1), Z14
+	VMOVUPS       64(R8)(R10*1), Z14
 	VSUBPS        64(DI), Z14, Z14
-	VMOVUPS       192(R8)(R10*1), Z15
+	VMOVUPS       128(R8)(R10*1), Z15
 	VSUBPS        64(DI), Z15, Z15
+	VMOVUPS       192(R8)(R10*1), Z16
+	VSUBPS        64(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z2, Z2
-	VMOVUPS       (R8)(R10*2), Z12
-	VSUBPS        128(DI), Z12, Z12
-	VMOVUPS       64(R8)(R10*2), Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z2, Z2
+	VMOVUPS       (R8)(R10*2), Z13
 	VSUBPS        128(DI), Z13, Z13
-	VMOVUPS       128(R8)(R10*2), Z14
+	VMOVUPS       64(R8)(R10*2), Z14
 	VSUBPS        128(DI), Z14, Z14
-	VMOVUPS       192(R8)(R10*2), Z15
+	VMOVUPS       128(R8)(R10*2), Z15
 	VSUBPS        128(DI), Z15, Z15
+	VMOVUPS       192(R8)(R10*2), Z16
+	VSUBPS        128(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z3, Z3
-	VMOVUPS       (R9), Z12
-	VSUBPS        192(DI), Z12, Z12
-	VMOVUPS       64(R9), Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VMOVUPS       (R9), Z13
 	VSUBPS        192(DI), Z13, Z13
-	VMOVUPS       128(R9), Z14
+	VMOVUPS       64(R9), Z14
 	VSUBPS        192(DI), Z14, Z14
-	VMOVUPS       192(R9), Z15
+	VMOVUPS       128(R9), Z15
 	VSUBPS        192(DI), Z15, Z15
+	VMOVUPS       192(R9), Z16
+	VSUBPS        192(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z4, Z4
-	VMOVUPS       (R8)(R10*4), Z12
-	VSUBPS        256(DI), Z12, Z12
-	VMOVUPS       64(R8)(R10*4), Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z4, Z4
+	VMOVUPS       (R8)(R10*4), Z13
 	VSUBPS        256(DI), Z13, Z13
-	VMOVUPS       128(R8)(R10*4), Z14
+	VMOVUPS       64(R8)(R10*4), Z14
 	VSUBPS        256(DI), Z14, Z14
-	VMOVUPS       192(R8)(R10*4), Z15
+	VMOVUPS       128(R8)(R10*4), Z15
 	VSUBPS        256(DI), Z15, Z15
+	VMOVUPS       192(R8)(R10*4), Z16
+	VSUBPS        256(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z5, Z5
-	VMOVUPS       (R9)(R10*2), Z12
-	VSUBPS        320(DI), Z12, Z12
-	VMOVUPS       64(R9)(R10*2), Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z5, Z5
+	VMOVUPS       (R9)(R10*2), Z13
 	VSUBPS        320(DI), Z13, Z13
-	VMOVUPS       128(R9)(R10*2), Z14
+	VMOVUPS       64(R9)(R10*2), Z14
 	VSUBPS        320(DI), Z14, Z14
-	VMOVUPS       192(R9)(R10*2), Z15
+	VMOVUPS       128(R9)(R10*2), Z15
 	VSUBPS        320(DI), Z15, Z15
+	VMOVUPS       192(R9)(R10*2), Z16
+	VSUBPS        320(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R8)(R11*2), Z12
-	VSUBPS        384(DI), Z12, Z12
-	VMOVUPS       64(R8)(R11*2), Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z6, Z6
+	VMOVUPS       (R8)(R11*2), Z13
 	VSUBPS        384(DI), Z13, Z13
-	VMOVUPS       128(R8)(R11*2), Z14
+	VMOVUPS       64(R8)(R11*2), Z14
 	VSUBPS        384(DI), Z14, Z14
-	VMOVUPS       192(R8)(R11*2), Z15
+	VMOVUPS       128(R8)(R11*2), Z15
 	VSUBPS        384(DI), Z15, Z15
+	VMOVUPS       192(R8)(R11*2), Z16
+	VSUBPS        384(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R9)(R10*4), Z12
-	VSUBPS        448(DI), Z12, Z12
-	VMOVUPS       64(R9)(R10*4), Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z7, Z7
+	VMOVUPS       (R9)(R10*4), Z13
 	VSUBPS        448(DI), Z13, Z13
-	VMOVUPS       128(R9)(R10*4), Z14
+	VMOVUPS       64(R9)(R10*4), Z14
 	VSUBPS        448(DI), Z14, Z14
-	VMOVUPS       192(R9)(R10*4), Z15
+	VMOVUPS       128(R9)(R10*4), Z15
 	VSUBPS        448(DI), Z15, Z15
+	VMOVUPS       192(R9)(R10*4), Z16
+	VSUBPS        448(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
 	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z8, Z8
 	ADDQ          $0x00000100, R8
 	ADDQ          $0x00000100, R9
 	SUBQ          $0x00000040, R12
@@ -13431,170 +13275,158 @@ ggexp_loop:
 ggexp_one:
 	CMPQ    R12, $0x00000010
 	JL      ggexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  (DI), Z12, Z12
-	VMOVUPS (R8)(R10*1), Z13
-	VSUBPS  64(DI), Z13, Z13
-	VMOVUPS (R8)(R10*2), Z14
-	VSUBPS  128(DI), Z14, Z14
-	VMOVUPS (R9), Z15
-	VSUBPS  192(DI), Z15, Z15
+	VMOVUPS (R8), Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS (R8)(R10*1), Z14
+	VSUBPS  64(DI), Z14, Z14
+	VMOVUPS (R8)(R10*2), Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (R9), Z16
+	VSUBPS  192(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y17
+	VCVTPS2PD     Y17, Z17
 	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z4, Z4
-	VMOVUPS       (R8)(R10*4), Z12
-	VSUBPS        256(DI), Z12, Z12
-	VMOVUPS       (R9)(R10*2), Z13
-	VSUBPS        320(DI), Z13, Z13
-	VMOVUPS       (R8)(R11*2), Z14
-	VSUBPS        384(DI), Z14, Z14
-	VMOVUPS       (R9)(R10*4), Z15
-	VSUBPS        448(DI), Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z13, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z14, Y13
 	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z15, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y15, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y16, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VMOVUPS       (R8)(R10*4), Z13
+	VSUBPS        256(DI), Z13, Z13
+	VMOVUPS       (R9)(R10*2), Z14
+	VSUBPS        320(DI), Z14, Z14
+	VMOVUPS       (R8)(R11*2), Z15
+	VSUBPS        384(DI), Z15, Z15
+	VMOVUPS       (R9)(R10*4), Z16
+	VSUBPS        448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z13, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z14, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z15, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y15, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y16, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z8, Z8
 	ADDQ          $0x00000040, R8
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, R12
@@ -13603,176 +13435,164 @@ ggexp_one:
 ggexp_tail:
 	TESTQ   R12, R12
 	JE      ggexp_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VSUBPS  (DI), Z12, Z12
 	VMOVUPS (AX), Z13
-	VMOVUPS (R8)(R10*1), K1, Z13
-	VSUBPS  64(DI), Z13, Z13
+	VMOVUPS (R8), K1, Z13
+	VSUBPS  (DI), Z13, Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS (R8)(R10*2), K1, Z14
-	VSUBPS  128(DI), Z14, Z14
+	VMOVUPS (R8)(R10*1), K1, Z14
+	VSUBPS  64(DI), Z14, Z14
 	VMOVUPS (AX), Z15
-	VMOVUPS (R9), K1, Z15
-	VSUBPS  192(DI), Z15, Z15
+	VMOVUPS (R8)(R10*2), K1, Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9), K1, Z16
+	VSUBPS  192(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      Z10, Z16, Z17
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z13, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z22
-	VFMADD231PS 1024(AX), Z14, Z22
-	VSUBPS      Z10, Z22, Z23
-	VMOVUPS     Z10, Z25
-	VFMADD231PS 1024(AX), Z15, Z25
-	VSUBPS      Z10, Z25, Z26
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z13
-	VFMADD231PS 1152(AX), Z23, Z14
-	VFMADD231PS 1152(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z12, Z18
-	VFMADD213PS   11520(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z13, Z21
-	VFMADD213PS   11520(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z14, Z24
-	VFMADD213PS   11520(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       11264(AX), Z27
-	VFMADD213PS   11392(AX), Z15, Z27
-	VFMADD213PS   11520(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z9, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z9, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z4, Z4
-	VMOVUPS       (AX), Z12
-	VMOVUPS       (R8)(R10*4), K1, Z12
-	VSUBPS        256(DI), Z12, Z12
-	VMOVUPS       (AX), Z13
-	VMOVUPS       (R9)(R10*2), K1, Z13
-	VSUBPS        320(DI), Z13, Z13
-	VMOVUPS       (AX), Z14
-	VMOVUPS       (R8)(R11*2), K1, Z14
-	VSUBPS        384(DI), Z14, Z14
-	VMOVUPS       (AX), Z15
-	VMOVUPS       (R9)(R10*4), K1, Z15
-	VSUBPS        448(DI), Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z11, Z12
-	VMAXPS Z13, Z11, Z13
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z10, Z11
-	VFMADD231PS 1024(AX), Z12, Z11
-	VSUBPS      Z10, Z11, Z16
-	VMOVUPS     Z10, Z17
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
 	VFMADD231PS 1024(AX), Z13, Z17
-	VSUBPS      Z10, Z17, Z18
-	VMOVUPS     Z10, Z19
-	VFMADD231PS 1024(AX), Z14, Z19
-	VSUBPS      Z10, Z19, Z20
-	VMOVUPS     Z10, Z21
-	VFMADD231PS 1024(AX), Z15, Z21
-	VSUBPS      Z10, Z21, Z24
-	VFMADD231PS 1152(AX), Z16, Z12
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
 	VFMADD231PS 1152(AX), Z18, Z13
-	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z21, Z14
 	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z10
-	VFMADD213PS   11392(AX), Z12, Z10
-	VFMADD213PS   11520(AX), Z12, Z10
-	VMULPS        Z12, Z10, Z10
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
 	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z13, Z22
-	VFMADD213PS   11520(AX), Z13, Z22
-	VMULPS        Z13, Z22, Z22
-	VMOVUPS       11264(AX), Z23
-	VFMADD213PS   11392(AX), Z14, Z23
-	VFMADD213PS   11520(AX), Z14, Z23
-	VMULPS        Z14, Z23, Z23
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
 	VMOVUPS       11264(AX), Z25
 	VFMADD213PS   11392(AX), Z15, Z25
-	VFMADD213PS   11520(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VPERMPS       Z9, Z11, Z11
-	VFMADD231PS   Z10, Z11, Z11
-	VSCALEFPS     Z16, Z11, Z12
-	VPERMPS       Z9, Z17, Z17
-	VFMADD231PS   Z22, Z17, Z17
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
 	VSCALEFPS     Z18, Z17, Z13
-	VPERMPS       Z9, Z19, Z19
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z13, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z14, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z15, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y15, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y16, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (R8)(R10*4), K1, Z13
+	VSUBPS        256(DI), Z13, Z13
+	VMOVUPS       (AX), Z14
+	VMOVUPS       (R9)(R10*2), K1, Z14
+	VSUBPS        320(DI), Z14, Z14
+	VMOVUPS       (AX), Z15
+	VMOVUPS       (R8)(R11*2), K1, Z15
+	VSUBPS        384(DI), Z15, Z15
+	VMOVUPS       (AX), Z16
+	VMOVUPS       (R9)(R10*4), K1, Z16
+	VSUBPS        448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z14, Z19
+	VSUBPS      Z12, Z19, Z20
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z21
+	VFMADD231PS 1024(AX), Z15, Z21
+	VSUBPS      Z12, Z21, Z22
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z9
+	VFMADD231PS 1024(AX), Z16, Z9
+	VSUBPS      Z12, Z9, Z25
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z22, Z15
+	VFMADD231PS 1152(AX), Z25, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z12
+	VFMADD213PS   11392(AX), Z13, Z12
+	VMULPS        Z13, Z12, Z12
+	VMOVUPS       11264(AX), Z23
+	VFMADD213PS   11392(AX), Z14, Z23
+	VMULPS        Z14, Z23, Z23
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z15, Z24
+	VMULPS        Z15, Z24, Z24
+	VMOVUPS       11264(AX), Z26
+	VFMADD213PS   11392(AX), Z16, Z26
+	VMULPS        Z16, Z26, Z26
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z12, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z19
 	VFMADD231PS   Z23, Z19, Z19
 	VSCALEFPS     Z20, Z19, Z14
-	VPERMPS       Z9, Z21, Z21
-	VFMADD231PS   Z25, Z21, Z21
-	VSCALEFPS     Z24, Z21, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y12, Z10
-	VADDPD        Z9, Z10, Z10
-	VADDPD        Z10, Z5, Z5
+	VPERMI2PS     Z11, Z10, Z21
+	VFMADD231PS   Z24, Z21, Z21
+	VSCALEFPS     Z22, Z21, Z15
+	VPERMI2PS     Z11, Z10, Z9
+	VFMADD231PS   Z26, Z9, Z9
+	VSCALEFPS     Z25, Z9, Z16
 	VEXTRACTF64X4 $0x01, Z13, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y13, Z10
 	VADDPD        Z9, Z10, Z10
-	VADDPD        Z10, Z6, Z6
+	VADDPD        Z10, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z14, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y14, Z10
 	VADDPD        Z9, Z10, Z10
-	VADDPD        Z10, Z7, Z7
+	VADDPD        Z10, Z6, Z6
 	VEXTRACTF64X4 $0x01, Z15, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y15, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z16, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y16, Z10
 	VADDPD        Z9, Z10, Z10
 	VADDPD        Z10, Z8, Z8
 
@@ -13915,87 +13735,82 @@ ogmax_done:
 	VMOVUPS   Z1, (DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 16 exp values and temporaries + 2 held exp constants + 1 clamp bound + 2 widened halves, 29 of 32.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound + 2 widened halves, 31 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
-	VMOVUPS 768(AX), Z4
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11136(AX), Z5
 
 ogexp_loop:
 	CMPQ    R12, $0x00000040
 	JL      ogexp_one
-	VMOVUPS (R8), Z5
-	VSUBPS  (DI), Z5, Z5
-	VMOVUPS 64(R8), Z6
+	VMOVUPS (R8), Z6
 	VSUBPS  (DI), Z6, Z6
-	VMOVUPS 128(R8), Z7
+	VMOVUPS 64(R8), Z7
 	VSUBPS  (DI), Z7, Z7
-	VMOVUPS 192(R8), Z8
+	VMOVUPS 128(R8), Z8
 	VSUBPS  (DI), Z8, Z8
+	VMOVUPS 192(R8), Z9
+	VSUBPS  (DI), Z9, Z9
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z5, Z4, Z5
-	VMAXPS Z6, Z4, Z6
-	VMAXPS Z7, Z4, Z7
-	VMAXPS Z8, Z4, Z8
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z9
-	VFMADD231PS 1024(AX), Z5, Z9
-	VSUBPS      Z3, Z9, Z10
-	VMOVUPS     Z3, Z12
-	VFMADD231PS 1024(AX), Z6, Z12
-	VSUBPS      Z3, Z12, Z13
-	VMOVUPS     Z3, Z15
-	VFMADD231PS 1024(AX), Z7, Z15
-	VSUBPS      Z3, Z15, Z16
-	VMOVUPS     Z3, Z18
-	VFMADD231PS 1024(AX), Z8, Z18
-	VSUBPS      Z3, Z18, Z19
-	VFMADD231PS 1152(AX), Z10, Z5
-	VFMADD231PS 1152(AX), Z13, Z6
-	VFMADD231PS 1152(AX), Z16, Z7
-	VFMADD231PS 1152(AX), Z19, Z8
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z11
-	VFMADD213PS   11392(AX), Z5, Z11
-	VFMADD213PS   11520(AX), Z5, Z11
-	VMULPS        Z5, Z11, Z11
-	VMOVUPS       11264(AX), Z14
-	VFMADD213PS   11392(AX), Z6, Z14
-	VFMADD213PS   11520(AX), Z6, Z14
-	VMULPS        Z6, Z14, Z14
-	VMOVUPS       11264(AX), Z17
-	VFMADD213PS   11392(AX), Z7, Z17
-	VFMADD213PS   11520(AX), Z7, Z17
-	VMULPS        Z7, Z17, Z17
-	VMOVUPS       11264(AX), Z20
-	VFMADD213PS   11392(AX), Z8, Z20
-	VFMADD213PS   11520(AX), Z8, Z20
-	VMULPS        Z8, Z20, Z20
-	VPERMPS       Z2, Z9, Z9
-	VFMADD231PS   Z11, Z9, Z9
-	VSCALEFPS     Z10, Z9, Z5
-	VPERMPS       Z2, Z12, Z12
-	VFMADD231PS   Z14, Z12, Z12
-	VSCALEFPS     Z13, Z12, Z6
-	VPERMPS       Z2, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z7
-	VPERMPS       Z2, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS     Z19, Z18, Z8
-	VADDPS        Z6, Z5, Z5
-	VADDPS        Z8, Z7, Z7
-	VADDPS        Z7, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y6
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z12
+	VFMADD213PS   11392(AX), Z6, Z12
+	VMULPS        Z6, Z12, Z12
+	VMOVUPS       11264(AX), Z15
+	VFMADD213PS   11392(AX), Z7, Z15
+	VMULPS        Z7, Z15, Z15
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z8, Z18
+	VMULPS        Z8, Z18, Z18
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z9, Z21
+	VMULPS        Z9, Z21, Z21
+	VPERMI2PS     Z4, Z3, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS     Z11, Z10, Z6
+	VPERMI2PS     Z4, Z3, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS     Z14, Z13, Z7
+	VPERMI2PS     Z4, Z3, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z8
+	VPERMI2PS     Z4, Z3, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z9
+	VADDPS        Z7, Z6, Z6
+	VADDPS        Z9, Z8, Z8
+	VADDPS        Z8, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y6, Z6
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z6, Z5, Z5
-	VADDPD        Z5, Z1, Z1
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z1, Z1
 	ADDQ          $0x00000100, R8
 	SUBQ          $0x00000040, R12
 	JMP           ogexp_loop
@@ -14003,31 +13818,28 @@ ogexp_loop:
 ogexp_one:
 	CMPQ    R12, $0x00000010
 	JL      ogexp_tail
-	VMOVUPS (R8), Z5
-	VSUBPS  (DI), Z5, Z5
+	VMOVUPS (R8), Z6
+	VSUBPS  (DI), Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z5, Z4, Z5
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z6
-	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      Z3, Z6, Z7
-	VFMADD231PS 1152(AX), Z7, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z8
-	VFMADD213PS   11392(AX), Z5, Z8
-	VFMADD213PS   11520(AX), Z5, Z8
-	VMULPS        Z5, Z8, Z8
-	VPERMPS       Z2, Z6, Z6
-	VFMADD231PS   Z8, Z6, Z6
-	VSCALEFPS     Z7, Z6, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y6
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z9
+	VFMADD213PS   11392(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMI2PS     Z4, Z3, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y6, Z6
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z6, Z5, Z5
-	VADDPD        Z5, Z1, Z1
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z1, Z1
 	ADDQ          $0x00000040, R8
 	SUBQ          $0x00000010, R12
 	JMP           ogexp_one
@@ -14035,30 +13847,27 @@ ogexp_one:
 ogexp_tail:
 	TESTQ   R12, R12
 	JE      ogexp_done
-	VMOVUPS (AX), Z5
-	VMOVUPS (R8), K1, Z5
-	VSUBPS  (DI), Z5, Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (R8), K1, Z6
+	VSUBPS  (DI), Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z5, Z4, Z5
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z4
-	VFMADD231PS 1024(AX), Z5, Z4
-	VSUBPS      Z3, Z4, Z3
-	VFMADD231PS 1152(AX), Z3, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z6
-	VFMADD213PS   11392(AX), Z5, Z6
-	VFMADD213PS   11520(AX), Z5, Z6
-	VMULPS        Z5, Z6, Z6
-	VPERMPS       Z2, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS     Z3, Z4, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y2
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z7
+	VFMADD213PS   11392(AX), Z6, Z7
+	VMULPS        Z6, Z7, Z7
+	VPERMI2PS     Z4, Z3, Z2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y5, Z3
+	VCVTPS2PD     Y6, Z3
 	VADDPD        Z2, Z3, Z3
 	VADDPD        Z3, Z1, Z1
 
@@ -14228,12 +14037,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
+	VMOVUPS 11520(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11264(AX), Z6
-	VMOVUPS 11392(AX), Z7
-	VMOVUPS 11520(AX), Z8
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -14400,12 +14209,12 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
+	VMOVUPS 11520(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11264(AX), Z6
-	VMOVUPS 11392(AX), Z7
-	VMOVUPS 11520(AX), Z8
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -14675,12 +14484,12 @@ d_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 	VMOVUPS   (R10)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    11648(AX), Z3, Z3
+	VPSUBD    12032(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_spsmax_one
@@ -14693,13 +14502,13 @@ d_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R10)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    11648(AX), Z3, Z3
+	VPSUBD    12032(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -14764,23 +14573,23 @@ d_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z6
+	VMOVUPS     11520(AX), Z6
 	VFMADD231PS 1024(AX), Z3, Z6
-	VSUBPS      11136(AX), Z6, Z7
-	VMOVUPS     11136(AX), Z9
+	VSUBPS      11520(AX), Z6, Z7
+	VMOVUPS     11520(AX), Z9
 	VFMADD231PS 1024(AX), Z4, Z9
-	VSUBPS      11136(AX), Z9, Z10
+	VSUBPS      11520(AX), Z9, Z10
 	VFMADD231PS 1152(AX), Z7, Z3
 	VFMADD231PS 1152(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z8
-	VFMADD213PS 11392(AX), Z3, Z8
-	VFMADD213PS 11520(AX), Z3, Z8
+	VMOVUPS     11648(AX), Z8
+	VFMADD213PS 11776(AX), Z3, Z8
+	VFMADD213PS 11904(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     11264(AX), Z11
-	VFMADD213PS 11392(AX), Z4, Z11
-	VFMADD213PS 11520(AX), Z4, Z11
+	VMOVUPS     11648(AX), Z11
+	VFMADD213PS 11776(AX), Z4, Z11
+	VFMADD213PS 11904(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -14824,23 +14633,23 @@ d_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z10
+	VMOVUPS     11520(AX), Z10
 	VFMADD231PS 1024(AX), Z7, Z10
-	VSUBPS      11136(AX), Z10, Z11
-	VMOVUPS     11136(AX), Z13
+	VSUBPS      11520(AX), Z10, Z11
+	VMOVUPS     11520(AX), Z13
 	VFMADD231PS 1024(AX), Z8, Z13
-	VSUBPS      11136(AX), Z13, Z14
+	VSUBPS      11520(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z11, Z7
 	VFMADD231PS 1152(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z12
-	VFMADD213PS   11392(AX), Z7, Z12
-	VFMADD213PS   11520(AX), Z7, Z12
+	VMOVUPS       11648(AX), Z12
+	VFMADD213PS   11776(AX), Z7, Z12
+	VFMADD213PS   11904(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       11264(AX), Z15
-	VFMADD213PS   11392(AX), Z8, Z15
-	VFMADD213PS   11520(AX), Z8, Z15
+	VMOVUPS       11648(AX), Z15
+	VFMADD213PS   11776(AX), Z8, Z15
+	VFMADD213PS   11904(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -14850,7 +14659,7 @@ d_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        11648(AX), Z4, Z4
+	VPSUBD        12032(AX), Z4, Z4
 	VMOVUPS       Z7, (R11)
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
@@ -14859,7 +14668,7 @@ d_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        11648(AX), Z6, Z6
+	VPSUBD        12032(AX), Z6, Z6
 	VMOVUPS       Z8, (R11)(R8*4)
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
@@ -14889,23 +14698,23 @@ d_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z9
+	VMOVUPS     11520(AX), Z9
 	VFMADD231PS 1024(AX), Z7, Z9
-	VSUBPS      11136(AX), Z9, Z10
-	VMOVUPS     11136(AX), Z12
+	VSUBPS      11520(AX), Z9, Z10
+	VMOVUPS     11520(AX), Z12
 	VFMADD231PS 1024(AX), Z8, Z12
-	VSUBPS      11136(AX), Z12, Z13
+	VSUBPS      11520(AX), Z12, Z13
 	VFMADD231PS 1152(AX), Z10, Z7
 	VFMADD231PS 1152(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z11
-	VFMADD213PS   11392(AX), Z7, Z11
-	VFMADD213PS   11520(AX), Z7, Z11
+	VMOVUPS       11648(AX), Z11
+	VFMADD213PS   11776(AX), Z7, Z11
+	VFMADD213PS   11904(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       11264(AX), Z14
-	VFMADD213PS   11392(AX), Z8, Z14
-	VFMADD213PS   11520(AX), Z8, Z14
+	VMOVUPS       11648(AX), Z14
+	VFMADD213PS   11776(AX), Z8, Z14
+	VFMADD213PS   11904(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -14915,7 +14724,7 @@ d_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        11648(AX), Z4, Z4
+	VPSUBD        12032(AX), Z4, Z4
 	VMOVUPS       Z7, 16(SP)
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
@@ -14924,7 +14733,7 @@ d_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        11648(AX), Z6, Z6
+	VPSUBD        12032(AX), Z6, Z6
 	VMOVUPS       Z8, 96(SP)
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
@@ -15257,7 +15066,7 @@ d_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_sosmax_one
@@ -15270,7 +15079,7 @@ d_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -15308,15 +15117,15 @@ d_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z4
+	VMOVUPS     11520(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11136(AX), Z4, Z5
+	VSUBPS      11520(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z6
-	VFMADD213PS 11392(AX), Z2, Z6
-	VFMADD213PS 11520(AX), Z2, Z6
+	VMOVUPS     11648(AX), Z6
+	VFMADD213PS 11776(AX), Z2, Z6
+	VFMADD213PS 11904(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -15346,22 +15155,22 @@ d_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z6
+	VMOVUPS     11520(AX), Z6
 	VFMADD231PS 1024(AX), Z4, Z6
-	VSUBPS      11136(AX), Z6, Z7
+	VSUBPS      11520(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z8
-	VFMADD213PS   11392(AX), Z4, Z8
-	VFMADD213PS   11520(AX), Z4, Z8
+	VMOVUPS       11648(AX), Z8
+	VFMADD213PS   11776(AX), Z4, Z8
+	VFMADD213PS   11904(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        11648(AX), Z3, Z3
+	VPSUBD        12032(AX), Z3, Z3
 	VMOVUPS       Z4, (R11)
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -15386,22 +15195,22 @@ d_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z5
+	VMOVUPS     11520(AX), Z5
 	VFMADD231PS 1024(AX), Z4, Z5
-	VSUBPS      11136(AX), Z5, Z6
+	VSUBPS      11520(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z7
-	VFMADD213PS   11392(AX), Z4, Z7
-	VFMADD213PS   11520(AX), Z4, Z7
+	VMOVUPS       11648(AX), Z7
+	VFMADD213PS   11776(AX), Z4, Z7
+	VFMADD213PS   11904(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        11648(AX), Z3, Z3
+	VPSUBD        12032(AX), Z3, Z3
 	VMOVUPS       Z4, 16(SP)
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
@@ -15781,15 +15590,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z4
+	VMOVUPS     11520(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11136(AX), Z4, Z5
+	VSUBPS      11520(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z6
-	VFMADD213PS 11392(AX), Z2, Z6
-	VFMADD213PS 11520(AX), Z2, Z6
+	VMOVUPS     11648(AX), Z6
+	VFMADD213PS 11776(AX), Z2, Z6
+	VFMADD213PS 11904(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -15806,12 +15615,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
+	VMOVUPS 11520(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11264(AX), Z6
-	VMOVUPS 11392(AX), Z7
-	VMOVUPS 11520(AX), Z8
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -16210,12 +16019,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
+	VMOVUPS 11520(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11264(AX), Z6
-	VMOVUPS 11392(AX), Z7
-	VMOVUPS 11520(AX), Z8
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -16818,12 +16627,12 @@ l_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 	VMOVUPS   (R9)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    11648(AX), Z3, Z3
+	VPSUBD    12032(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_spsmax_one
@@ -16836,13 +16645,13 @@ l_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R9)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    11648(AX), Z3, Z3
+	VPSUBD    12032(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -16907,23 +16716,23 @@ l_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z6
+	VMOVUPS     11520(AX), Z6
 	VFMADD231PS 1024(AX), Z3, Z6
-	VSUBPS      11136(AX), Z6, Z7
-	VMOVUPS     11136(AX), Z9
+	VSUBPS      11520(AX), Z6, Z7
+	VMOVUPS     11520(AX), Z9
 	VFMADD231PS 1024(AX), Z4, Z9
-	VSUBPS      11136(AX), Z9, Z10
+	VSUBPS      11520(AX), Z9, Z10
 	VFMADD231PS 1152(AX), Z7, Z3
 	VFMADD231PS 1152(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z8
-	VFMADD213PS 11392(AX), Z3, Z8
-	VFMADD213PS 11520(AX), Z3, Z8
+	VMOVUPS     11648(AX), Z8
+	VFMADD213PS 11776(AX), Z3, Z8
+	VFMADD213PS 11904(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     11264(AX), Z11
-	VFMADD213PS 11392(AX), Z4, Z11
-	VFMADD213PS 11520(AX), Z4, Z11
+	VMOVUPS     11648(AX), Z11
+	VFMADD213PS 11776(AX), Z4, Z11
+	VFMADD213PS 11904(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -16966,23 +16775,23 @@ l_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z10
+	VMOVUPS     11520(AX), Z10
 	VFMADD231PS 1024(AX), Z7, Z10
-	VSUBPS      11136(AX), Z10, Z11
-	VMOVUPS     11136(AX), Z13
+	VSUBPS      11520(AX), Z10, Z11
+	VMOVUPS     11520(AX), Z13
 	VFMADD231PS 1024(AX), Z8, Z13
-	VSUBPS      11136(AX), Z13, Z14
+	VSUBPS      11520(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z11, Z7
 	VFMADD231PS 1152(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z12
-	VFMADD213PS   11392(AX), Z7, Z12
-	VFMADD213PS   11520(AX), Z7, Z12
+	VMOVUPS       11648(AX), Z12
+	VFMADD213PS   11776(AX), Z7, Z12
+	VFMADD213PS   11904(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       11264(AX), Z15
-	VFMADD213PS   11392(AX), Z8, Z15
-	VFMADD213PS   11520(AX), Z8, Z15
+	VMOVUPS       11648(AX), Z15
+	VFMADD213PS   11776(AX), Z8, Z15
+	VFMADD213PS   11904(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -16992,7 +16801,7 @@ l_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        11648(AX), Z4, Z4
+	VPSUBD        12032(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y7, Z7
@@ -17000,7 +16809,7 @@ l_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        11648(AX), Z6, Z6
+	VPSUBD        12032(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y8, Z8
@@ -17028,23 +16837,23 @@ l_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z9
+	VMOVUPS     11520(AX), Z9
 	VFMADD231PS 1024(AX), Z7, Z9
-	VSUBPS      11136(AX), Z9, Z10
-	VMOVUPS     11136(AX), Z12
+	VSUBPS      11520(AX), Z9, Z10
+	VMOVUPS     11520(AX), Z12
 	VFMADD231PS 1024(AX), Z8, Z12
-	VSUBPS      11136(AX), Z12, Z13
+	VSUBPS      11520(AX), Z12, Z13
 	VFMADD231PS 1152(AX), Z10, Z7
 	VFMADD231PS 1152(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z11
-	VFMADD213PS   11392(AX), Z7, Z11
-	VFMADD213PS   11520(AX), Z7, Z11
+	VMOVUPS       11648(AX), Z11
+	VFMADD213PS   11776(AX), Z7, Z11
+	VFMADD213PS   11904(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       11264(AX), Z14
-	VFMADD213PS   11392(AX), Z8, Z14
-	VFMADD213PS   11520(AX), Z8, Z14
+	VMOVUPS       11648(AX), Z14
+	VFMADD213PS   11776(AX), Z8, Z14
+	VFMADD213PS   11904(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -17054,7 +16863,7 @@ l_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        11648(AX), Z4, Z4
+	VPSUBD        12032(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y7, Z4
@@ -17062,7 +16871,7 @@ l_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        11648(AX), Z6, Z6
+	VPSUBD        12032(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y8, Z4
@@ -17337,7 +17146,7 @@ l_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_sosmax_one
@@ -17350,7 +17159,7 @@ l_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    11648(AX), Z1, Z1
+	VPSUBD    12032(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -17388,15 +17197,15 @@ l_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z4
+	VMOVUPS     11520(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11136(AX), Z4, Z5
+	VSUBPS      11520(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z6
-	VFMADD213PS 11392(AX), Z2, Z6
-	VFMADD213PS 11520(AX), Z2, Z6
+	VMOVUPS     11648(AX), Z6
+	VFMADD213PS 11776(AX), Z2, Z6
+	VFMADD213PS 11904(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -17425,22 +17234,22 @@ l_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z6
+	VMOVUPS     11520(AX), Z6
 	VFMADD231PS 1024(AX), Z4, Z6
-	VSUBPS      11136(AX), Z6, Z7
+	VSUBPS      11520(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z8
-	VFMADD213PS   11392(AX), Z4, Z8
-	VFMADD213PS   11520(AX), Z4, Z8
+	VMOVUPS       11648(AX), Z8
+	VFMADD213PS   11776(AX), Z4, Z8
+	VFMADD213PS   11904(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        11648(AX), Z3, Z3
+	VPSUBD        12032(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
@@ -17463,22 +17272,22 @@ l_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z5
+	VMOVUPS     11520(AX), Z5
 	VFMADD231PS 1024(AX), Z4, Z5
-	VSUBPS      11136(AX), Z5, Z6
+	VSUBPS      11520(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z7
-	VFMADD213PS   11392(AX), Z4, Z7
-	VFMADD213PS   11520(AX), Z4, Z7
+	VMOVUPS       11648(AX), Z7
+	VFMADD213PS   11776(AX), Z4, Z7
+	VFMADD213PS   11904(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        11648(AX), Z3, Z3
+	VPSUBD        12032(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y4, Z3
@@ -17791,15 +17600,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z4
+	VMOVUPS     11520(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11136(AX), Z4, Z5
+	VSUBPS      11520(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z6
-	VFMADD213PS 11392(AX), Z2, Z6
-	VFMADD213PS 11520(AX), Z2, Z6
+	VMOVUPS     11648(AX), Z6
+	VFMADD213PS 11776(AX), Z2, Z6
+	VFMADD213PS 11904(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -17815,12 +17624,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
+	VMOVUPS 11520(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11264(AX), Z6
-	VMOVUPS 11392(AX), Z7
-	VMOVUPS 11520(AX), Z8
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -18198,12 +18007,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11136(AX), Z3
+	VMOVUPS 11520(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11264(AX), Z6
-	VMOVUPS 11392(AX), Z7
-	VMOVUPS 11520(AX), Z8
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -18777,32 +18586,32 @@ r1groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11776(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 11904(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z1, Z1
-	VMOVDQU64 12032(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z2, Z2
 	VMOVDQU64 12160(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z3, Z3
+	VSUBPD    Z8, Z0, Z0
 	VMOVDQU64 12288(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z4, Z4
+	VSUBPD    Z8, Z1, Z1
 	VMOVDQU64 12416(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z5, Z5
+	VSUBPD    Z8, Z2, Z2
 	VMOVDQU64 12544(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z6, Z6
+	VSUBPD    Z8, Z3, Z3
 	VMOVDQU64 12672(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z4, Z4
+	VMOVDQU64 12800(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z5, Z5
+	VMOVDQU64 12928(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z6, Z6
+	VMOVDQU64 13056(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
-	// Register budget resident1: 8 values + 9 exp temporaries and clamp bound, 17 of 32.
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries and clamp bound, 18 of 32.
 	VMOVUPD 6528(AX), Z8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -19121,11 +18930,11 @@ r1gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11776(AX), Z1
+	VMOVDQU64 12160(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
-	// Register budget resident1: 8 values + 9 exp temporaries and clamp bound, 17 of 32.
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries and clamp bound, 18 of 32.
 	VMOVUPD 6528(AX), Z1
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -19309,40 +19118,40 @@ r2groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11776(AX), Z5
+	VMOVDQU64 12160(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 11904(AX), Z5
+	VMOVDQU64 12288(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 12032(AX), Z5
+	VMOVDQU64 12416(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 12160(AX), Z5
+	VMOVDQU64 12544(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 12288(AX), Z5
+	VMOVDQU64 12672(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 12416(AX), Z5
+	VMOVDQU64 12800(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 12544(AX), Z5
+	VMOVDQU64 12928(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 12672(AX), Z5
+	VMOVDQU64 13056(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
 
-	// Register budget resident2: 16 values + 9 exp temporaries and clamp bound, 25 of 32.
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries and clamp bound, 26 of 32.
 	VMOVUPD 6528(AX), Z5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -19871,12 +19680,12 @@ r2gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11776(AX), Z3
+	VMOVDQU64 12160(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
 
-	// Register budget resident2: 16 values + 9 exp temporaries and clamp bound, 25 of 32.
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries and clamp bound, 26 of 32.
 	VMOVUPD 6528(AX), Z3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -20100,33 +19909,33 @@ ggmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 11776(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, (DI)
-	VMOVDQU64 11904(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DI)
-	VMOVDQU64 12032(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DI)
 	VMOVDQU64 12160(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 192(DI)
+	VMOVUPD   Z1, (DI)
 	VMOVDQU64 12288(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 256(DI)
+	VMOVUPD   Z1, 64(DI)
 	VMOVDQU64 12416(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 320(DI)
+	VMOVUPD   Z1, 128(DI)
 	VMOVDQU64 12544(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 384(DI)
+	VMOVUPD   Z1, 192(DI)
 	VMOVDQU64 12672(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 256(DI)
+	VMOVDQU64 12800(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 320(DI)
+	VMOVDQU64 12928(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 384(DI)
+	VMOVDQU64 13056(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 20 exp values and temporaries + 1 clamp bound, 29 of 32.
+	// Register budget groupExp: 8 sums + 1 max tree + 20 exp values and temporaries + 1 clamp bound, 30 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
@@ -21574,12 +21383,12 @@ ogmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 11776(AX), Z1
+	VMOVDQU64 12160(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 8 sums + 20 exp values and temporaries + 1 clamp bound, 29 of 32.
+	// Register budget groupExp: 8 sums + 1 max tree + 20 exp values and temporaries + 1 clamp bound, 30 of 32.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	VXORPD  Z1, Z1, Z1
@@ -22206,12 +22015,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -22224,13 +22033,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -22424,7 +22233,7 @@ d_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    12800(AX), Z4, Z4
+	VPSUBQ    13184(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -22433,7 +22242,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12800(AX), Z7, Z7
+	VPSUBQ    13184(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -22512,7 +22321,7 @@ d_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    12800(AX), Z4, Z4
+	VPSUBQ    13184(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -22521,7 +22330,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12800(AX), Z7, Z7
+	VPSUBQ    13184(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -22864,7 +22673,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -22877,7 +22686,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -22988,7 +22797,7 @@ d_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -23039,7 +22848,7 @@ d_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -24092,12 +23901,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -24110,13 +23919,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -24309,7 +24118,7 @@ l_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    12800(AX), Z4, Z4
+	VPSUBQ    13184(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -24317,7 +24126,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12800(AX), Z7, Z7
+	VPSUBQ    13184(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -24394,7 +24203,7 @@ l_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    12800(AX), Z4, Z4
+	VPSUBQ    13184(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -24402,7 +24211,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12800(AX), Z7, Z7
+	VPSUBQ    13184(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -24693,7 +24502,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -24706,7 +24515,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12800(AX), Z1, Z1
+	VPSUBQ    13184(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -24816,7 +24625,7 @@ l_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -24865,7 +24674,7 @@ l_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12800(AX), Z3, Z3
+	VPSUBQ    13184(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -27064,235 +26873,307 @@ DATA pool<>+11088(SB)/4, $0x0000000e
 DATA pool<>+11092(SB)/4, $0x0000000e
 DATA pool<>+11096(SB)/4, $0x0000000e
 DATA pool<>+11100(SB)/4, $0x0000000e
-DATA pool<>+11136(SB)/4, $0x49400000
-DATA pool<>+11140(SB)/4, $0x49400000
-DATA pool<>+11144(SB)/4, $0x49400000
-DATA pool<>+11148(SB)/4, $0x49400000
-DATA pool<>+11152(SB)/4, $0x49400000
-DATA pool<>+11156(SB)/4, $0x49400000
-DATA pool<>+11160(SB)/4, $0x49400000
-DATA pool<>+11164(SB)/4, $0x49400000
-DATA pool<>+11168(SB)/4, $0x49400000
-DATA pool<>+11172(SB)/4, $0x49400000
-DATA pool<>+11176(SB)/4, $0x49400000
-DATA pool<>+11180(SB)/4, $0x49400000
-DATA pool<>+11184(SB)/4, $0x49400000
-DATA pool<>+11188(SB)/4, $0x49400000
-DATA pool<>+11192(SB)/4, $0x49400000
-DATA pool<>+11196(SB)/4, $0x49400000
-DATA pool<>+11200(SB)/4, $0x49400000
-DATA pool<>+11204(SB)/4, $0x49400000
-DATA pool<>+11208(SB)/4, $0x49400000
-DATA pool<>+11212(SB)/4, $0x49400000
-DATA pool<>+11216(SB)/4, $0x49400000
-DATA pool<>+11220(SB)/4, $0x49400000
-DATA pool<>+11224(SB)/4, $0x49400000
-DATA pool<>+11228(SB)/4, $0x49400000
-DATA pool<>+11264(SB)/4, $0x3e2aaaab
-DATA pool<>+11268(SB)/4, $0x3e2aaaab
-DATA pool<>+11272(SB)/4, $0x3e2aaaab
-DATA pool<>+11276(SB)/4, $0x3e2aaaab
-DATA pool<>+11280(SB)/4, $0x3e2aaaab
-DATA pool<>+11284(SB)/4, $0x3e2aaaab
-DATA pool<>+11288(SB)/4, $0x3e2aaaab
-DATA pool<>+11292(SB)/4, $0x3e2aaaab
-DATA pool<>+11296(SB)/4, $0x3e2aaaab
-DATA pool<>+11300(SB)/4, $0x3e2aaaab
-DATA pool<>+11304(SB)/4, $0x3e2aaaab
-DATA pool<>+11308(SB)/4, $0x3e2aaaab
-DATA pool<>+11312(SB)/4, $0x3e2aaaab
-DATA pool<>+11316(SB)/4, $0x3e2aaaab
-DATA pool<>+11320(SB)/4, $0x3e2aaaab
-DATA pool<>+11324(SB)/4, $0x3e2aaaab
-DATA pool<>+11328(SB)/4, $0x3e2aaaab
-DATA pool<>+11332(SB)/4, $0x3e2aaaab
-DATA pool<>+11336(SB)/4, $0x3e2aaaab
-DATA pool<>+11340(SB)/4, $0x3e2aaaab
-DATA pool<>+11344(SB)/4, $0x3e2aaaab
-DATA pool<>+11348(SB)/4, $0x3e2aaaab
-DATA pool<>+11352(SB)/4, $0x3e2aaaab
-DATA pool<>+11356(SB)/4, $0x3e2aaaab
-DATA pool<>+11392(SB)/4, $0x3f000000
-DATA pool<>+11396(SB)/4, $0x3f000000
-DATA pool<>+11400(SB)/4, $0x3f000000
-DATA pool<>+11404(SB)/4, $0x3f000000
-DATA pool<>+11408(SB)/4, $0x3f000000
-DATA pool<>+11412(SB)/4, $0x3f000000
-DATA pool<>+11416(SB)/4, $0x3f000000
-DATA pool<>+11420(SB)/4, $0x3f000000
-DATA pool<>+11424(SB)/4, $0x3f000000
-DATA pool<>+11428(SB)/4, $0x3f000000
-DATA pool<>+11432(SB)/4, $0x3f000000
-DATA pool<>+11436(SB)/4, $0x3f000000
-DATA pool<>+11440(SB)/4, $0x3f000000
-DATA pool<>+11444(SB)/4, $0x3f000000
-DATA pool<>+11448(SB)/4, $0x3f000000
-DATA pool<>+11452(SB)/4, $0x3f000000
-DATA pool<>+11456(SB)/4, $0x3f000000
-DATA pool<>+11460(SB)/4, $0x3f000000
-DATA pool<>+11464(SB)/4, $0x3f000000
-DATA pool<>+11468(SB)/4, $0x3f000000
-DATA pool<>+11472(SB)/4, $0x3f000000
-DATA pool<>+11476(SB)/4, $0x3f000000
-DATA pool<>+11480(SB)/4, $0x3f000000
-DATA pool<>+11484(SB)/4, $0x3f000000
-DATA pool<>+11520(SB)/4, $0x3f800000
-DATA pool<>+11524(SB)/4, $0x3f800000
-DATA pool<>+11528(SB)/4, $0x3f800000
-DATA pool<>+11532(SB)/4, $0x3f800000
-DATA pool<>+11536(SB)/4, $0x3f800000
-DATA pool<>+11540(SB)/4, $0x3f800000
-DATA pool<>+11544(SB)/4, $0x3f800000
-DATA pool<>+11548(SB)/4, $0x3f800000
-DATA pool<>+11552(SB)/4, $0x3f800000
-DATA pool<>+11556(SB)/4, $0x3f800000
-DATA pool<>+11560(SB)/4, $0x3f800000
-DATA pool<>+11564(SB)/4, $0x3f800000
-DATA pool<>+11568(SB)/4, $0x3f800000
-DATA pool<>+11572(SB)/4, $0x3f800000
-DATA pool<>+11576(SB)/4, $0x3f800000
-DATA pool<>+11580(SB)/4, $0x3f800000
-DATA pool<>+11584(SB)/4, $0x3f800000
-DATA pool<>+11588(SB)/4, $0x3f800000
-DATA pool<>+11592(SB)/4, $0x3f800000
-DATA pool<>+11596(SB)/4, $0x3f800000
-DATA pool<>+11600(SB)/4, $0x3f800000
-DATA pool<>+11604(SB)/4, $0x3f800000
-DATA pool<>+11608(SB)/4, $0x3f800000
-DATA pool<>+11612(SB)/4, $0x3f800000
-DATA pool<>+11648(SB)/4, $0x00000010
-DATA pool<>+11652(SB)/4, $0x00000010
-DATA pool<>+11656(SB)/4, $0x00000010
-DATA pool<>+11660(SB)/4, $0x00000010
-DATA pool<>+11664(SB)/4, $0x00000010
-DATA pool<>+11668(SB)/4, $0x00000010
-DATA pool<>+11672(SB)/4, $0x00000010
-DATA pool<>+11676(SB)/4, $0x00000010
-DATA pool<>+11680(SB)/4, $0x00000010
-DATA pool<>+11684(SB)/4, $0x00000010
-DATA pool<>+11688(SB)/4, $0x00000010
-DATA pool<>+11692(SB)/4, $0x00000010
-DATA pool<>+11696(SB)/4, $0x00000010
-DATA pool<>+11700(SB)/4, $0x00000010
-DATA pool<>+11704(SB)/4, $0x00000010
-DATA pool<>+11708(SB)/4, $0x00000010
-DATA pool<>+11712(SB)/4, $0x00000010
-DATA pool<>+11716(SB)/4, $0x00000010
-DATA pool<>+11720(SB)/4, $0x00000010
-DATA pool<>+11724(SB)/4, $0x00000010
-DATA pool<>+11728(SB)/4, $0x00000010
-DATA pool<>+11732(SB)/4, $0x00000010
-DATA pool<>+11736(SB)/4, $0x00000010
-DATA pool<>+11740(SB)/4, $0x00000010
-DATA pool<>+11776(SB)/8, $0x0000000000000000
-DATA pool<>+11784(SB)/8, $0x0000000000000000
-DATA pool<>+11792(SB)/8, $0x0000000000000000
-DATA pool<>+11800(SB)/8, $0x0000000000000000
-DATA pool<>+11808(SB)/8, $0x0000000000000000
-DATA pool<>+11816(SB)/8, $0x0000000000000000
-DATA pool<>+11824(SB)/8, $0x0000000000000000
-DATA pool<>+11832(SB)/8, $0x0000000000000000
-DATA pool<>+11840(SB)/8, $0x0000000000000000
-DATA pool<>+11848(SB)/8, $0x0000000000000000
-DATA pool<>+11856(SB)/8, $0x0000000000000000
-DATA pool<>+11864(SB)/8, $0x0000000000000000
-DATA pool<>+11904(SB)/8, $0x0000000000000001
-DATA pool<>+11912(SB)/8, $0x0000000000000001
-DATA pool<>+11920(SB)/8, $0x0000000000000001
-DATA pool<>+11928(SB)/8, $0x0000000000000001
-DATA pool<>+11936(SB)/8, $0x0000000000000001
-DATA pool<>+11944(SB)/8, $0x0000000000000001
-DATA pool<>+11952(SB)/8, $0x0000000000000001
-DATA pool<>+11960(SB)/8, $0x0000000000000001
-DATA pool<>+11968(SB)/8, $0x0000000000000001
-DATA pool<>+11976(SB)/8, $0x0000000000000001
-DATA pool<>+11984(SB)/8, $0x0000000000000001
-DATA pool<>+11992(SB)/8, $0x0000000000000001
-DATA pool<>+12032(SB)/8, $0x0000000000000002
-DATA pool<>+12040(SB)/8, $0x0000000000000002
-DATA pool<>+12048(SB)/8, $0x0000000000000002
-DATA pool<>+12056(SB)/8, $0x0000000000000002
-DATA pool<>+12064(SB)/8, $0x0000000000000002
-DATA pool<>+12072(SB)/8, $0x0000000000000002
-DATA pool<>+12080(SB)/8, $0x0000000000000002
-DATA pool<>+12088(SB)/8, $0x0000000000000002
-DATA pool<>+12096(SB)/8, $0x0000000000000002
-DATA pool<>+12104(SB)/8, $0x0000000000000002
-DATA pool<>+12112(SB)/8, $0x0000000000000002
-DATA pool<>+12120(SB)/8, $0x0000000000000002
-DATA pool<>+12160(SB)/8, $0x0000000000000003
-DATA pool<>+12168(SB)/8, $0x0000000000000003
-DATA pool<>+12176(SB)/8, $0x0000000000000003
-DATA pool<>+12184(SB)/8, $0x0000000000000003
-DATA pool<>+12192(SB)/8, $0x0000000000000003
-DATA pool<>+12200(SB)/8, $0x0000000000000003
-DATA pool<>+12208(SB)/8, $0x0000000000000003
-DATA pool<>+12216(SB)/8, $0x0000000000000003
-DATA pool<>+12224(SB)/8, $0x0000000000000003
-DATA pool<>+12232(SB)/8, $0x0000000000000003
-DATA pool<>+12240(SB)/8, $0x0000000000000003
-DATA pool<>+12248(SB)/8, $0x0000000000000003
-DATA pool<>+12288(SB)/8, $0x0000000000000004
-DATA pool<>+12296(SB)/8, $0x0000000000000004
-DATA pool<>+12304(SB)/8, $0x0000000000000004
-DATA pool<>+12312(SB)/8, $0x0000000000000004
-DATA pool<>+12320(SB)/8, $0x0000000000000004
-DATA pool<>+12328(SB)/8, $0x0000000000000004
-DATA pool<>+12336(SB)/8, $0x0000000000000004
-DATA pool<>+12344(SB)/8, $0x0000000000000004
-DATA pool<>+12352(SB)/8, $0x0000000000000004
-DATA pool<>+12360(SB)/8, $0x0000000000000004
-DATA pool<>+12368(SB)/8, $0x0000000000000004
-DATA pool<>+12376(SB)/8, $0x0000000000000004
-DATA pool<>+12416(SB)/8, $0x0000000000000005
-DATA pool<>+12424(SB)/8, $0x0000000000000005
-DATA pool<>+12432(SB)/8, $0x0000000000000005
-DATA pool<>+12440(SB)/8, $0x0000000000000005
-DATA pool<>+12448(SB)/8, $0x0000000000000005
-DATA pool<>+12456(SB)/8, $0x0000000000000005
-DATA pool<>+12464(SB)/8, $0x0000000000000005
-DATA pool<>+12472(SB)/8, $0x0000000000000005
-DATA pool<>+12480(SB)/8, $0x0000000000000005
-DATA pool<>+12488(SB)/8, $0x0000000000000005
-DATA pool<>+12496(SB)/8, $0x0000000000000005
-DATA pool<>+12504(SB)/8, $0x0000000000000005
-DATA pool<>+12544(SB)/8, $0x0000000000000006
-DATA pool<>+12552(SB)/8, $0x0000000000000006
-DATA pool<>+12560(SB)/8, $0x0000000000000006
-DATA pool<>+12568(SB)/8, $0x0000000000000006
-DATA pool<>+12576(SB)/8, $0x0000000000000006
-DATA pool<>+12584(SB)/8, $0x0000000000000006
-DATA pool<>+12592(SB)/8, $0x0000000000000006
-DATA pool<>+12600(SB)/8, $0x0000000000000006
-DATA pool<>+12608(SB)/8, $0x0000000000000006
-DATA pool<>+12616(SB)/8, $0x0000000000000006
-DATA pool<>+12624(SB)/8, $0x0000000000000006
-DATA pool<>+12632(SB)/8, $0x0000000000000006
-DATA pool<>+12672(SB)/8, $0x0000000000000007
-DATA pool<>+12680(SB)/8, $0x0000000000000007
-DATA pool<>+12688(SB)/8, $0x0000000000000007
-DATA pool<>+12696(SB)/8, $0x0000000000000007
-DATA pool<>+12704(SB)/8, $0x0000000000000007
-DATA pool<>+12712(SB)/8, $0x0000000000000007
-DATA pool<>+12720(SB)/8, $0x0000000000000007
-DATA pool<>+12728(SB)/8, $0x0000000000000007
-DATA pool<>+12736(SB)/8, $0x0000000000000007
-DATA pool<>+12744(SB)/8, $0x0000000000000007
-DATA pool<>+12752(SB)/8, $0x0000000000000007
-DATA pool<>+12760(SB)/8, $0x0000000000000007
-DATA pool<>+12800(SB)/8, $0x0000000000000008
-DATA pool<>+12808(SB)/8, $0x0000000000000008
-DATA pool<>+12816(SB)/8, $0x0000000000000008
-DATA pool<>+12824(SB)/8, $0x0000000000000008
-DATA pool<>+12832(SB)/8, $0x0000000000000008
-DATA pool<>+12840(SB)/8, $0x0000000000000008
-DATA pool<>+12848(SB)/8, $0x0000000000000008
-DATA pool<>+12856(SB)/8, $0x0000000000000008
-DATA pool<>+12864(SB)/8, $0x0000000000000008
-DATA pool<>+12872(SB)/8, $0x0000000000000008
-DATA pool<>+12880(SB)/8, $0x0000000000000008
-DATA pool<>+12888(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $12896
+DATA pool<>+11136(SB)/4, $0x48c00000
+DATA pool<>+11140(SB)/4, $0x48c00000
+DATA pool<>+11144(SB)/4, $0x48c00000
+DATA pool<>+11148(SB)/4, $0x48c00000
+DATA pool<>+11152(SB)/4, $0x48c00000
+DATA pool<>+11156(SB)/4, $0x48c00000
+DATA pool<>+11160(SB)/4, $0x48c00000
+DATA pool<>+11164(SB)/4, $0x48c00000
+DATA pool<>+11168(SB)/4, $0x48c00000
+DATA pool<>+11172(SB)/4, $0x48c00000
+DATA pool<>+11176(SB)/4, $0x48c00000
+DATA pool<>+11180(SB)/4, $0x48c00000
+DATA pool<>+11184(SB)/4, $0x48c00000
+DATA pool<>+11188(SB)/4, $0x48c00000
+DATA pool<>+11192(SB)/4, $0x48c00000
+DATA pool<>+11196(SB)/4, $0x48c00000
+DATA pool<>+11200(SB)/4, $0x48c00000
+DATA pool<>+11204(SB)/4, $0x48c00000
+DATA pool<>+11208(SB)/4, $0x48c00000
+DATA pool<>+11212(SB)/4, $0x48c00000
+DATA pool<>+11216(SB)/4, $0x48c00000
+DATA pool<>+11220(SB)/4, $0x48c00000
+DATA pool<>+11224(SB)/4, $0x48c00000
+DATA pool<>+11228(SB)/4, $0x48c00000
+DATA pool<>+11264(SB)/4, $0x3f000000
+DATA pool<>+11268(SB)/4, $0x3f000000
+DATA pool<>+11272(SB)/4, $0x3f000000
+DATA pool<>+11276(SB)/4, $0x3f000000
+DATA pool<>+11280(SB)/4, $0x3f000000
+DATA pool<>+11284(SB)/4, $0x3f000000
+DATA pool<>+11288(SB)/4, $0x3f000000
+DATA pool<>+11292(SB)/4, $0x3f000000
+DATA pool<>+11296(SB)/4, $0x3f000000
+DATA pool<>+11300(SB)/4, $0x3f000000
+DATA pool<>+11304(SB)/4, $0x3f000000
+DATA pool<>+11308(SB)/4, $0x3f000000
+DATA pool<>+11312(SB)/4, $0x3f000000
+DATA pool<>+11316(SB)/4, $0x3f000000
+DATA pool<>+11320(SB)/4, $0x3f000000
+DATA pool<>+11324(SB)/4, $0x3f000000
+DATA pool<>+11328(SB)/4, $0x3f000000
+DATA pool<>+11332(SB)/4, $0x3f000000
+DATA pool<>+11336(SB)/4, $0x3f000000
+DATA pool<>+11340(SB)/4, $0x3f000000
+DATA pool<>+11344(SB)/4, $0x3f000000
+DATA pool<>+11348(SB)/4, $0x3f000000
+DATA pool<>+11352(SB)/4, $0x3f000000
+DATA pool<>+11356(SB)/4, $0x3f000000
+DATA pool<>+11392(SB)/4, $0x3f80007a
+DATA pool<>+11396(SB)/4, $0x3f80007a
+DATA pool<>+11400(SB)/4, $0x3f80007a
+DATA pool<>+11404(SB)/4, $0x3f80007a
+DATA pool<>+11408(SB)/4, $0x3f80007a
+DATA pool<>+11412(SB)/4, $0x3f80007a
+DATA pool<>+11416(SB)/4, $0x3f80007a
+DATA pool<>+11420(SB)/4, $0x3f80007a
+DATA pool<>+11424(SB)/4, $0x3f80007a
+DATA pool<>+11428(SB)/4, $0x3f80007a
+DATA pool<>+11432(SB)/4, $0x3f80007a
+DATA pool<>+11436(SB)/4, $0x3f80007a
+DATA pool<>+11440(SB)/4, $0x3f80007a
+DATA pool<>+11444(SB)/4, $0x3f80007a
+DATA pool<>+11448(SB)/4, $0x3f80007a
+DATA pool<>+11452(SB)/4, $0x3f80007a
+DATA pool<>+11456(SB)/4, $0x3f80007a
+DATA pool<>+11460(SB)/4, $0x3f80007a
+DATA pool<>+11464(SB)/4, $0x3f80007a
+DATA pool<>+11468(SB)/4, $0x3f80007a
+DATA pool<>+11472(SB)/4, $0x3f80007a
+DATA pool<>+11476(SB)/4, $0x3f80007a
+DATA pool<>+11480(SB)/4, $0x3f80007a
+DATA pool<>+11484(SB)/4, $0x3f80007a
+DATA pool<>+11520(SB)/4, $0x49400000
+DATA pool<>+11524(SB)/4, $0x49400000
+DATA pool<>+11528(SB)/4, $0x49400000
+DATA pool<>+11532(SB)/4, $0x49400000
+DATA pool<>+11536(SB)/4, $0x49400000
+DATA pool<>+11540(SB)/4, $0x49400000
+DATA pool<>+11544(SB)/4, $0x49400000
+DATA pool<>+11548(SB)/4, $0x49400000
+DATA pool<>+11552(SB)/4, $0x49400000
+DATA pool<>+11556(SB)/4, $0x49400000
+DATA pool<>+11560(SB)/4, $0x49400000
+DATA pool<>+11564(SB)/4, $0x49400000
+DATA pool<>+11568(SB)/4, $0x49400000
+DATA pool<>+11572(SB)/4, $0x49400000
+DATA pool<>+11576(SB)/4, $0x49400000
+DATA pool<>+11580(SB)/4, $0x49400000
+DATA pool<>+11584(SB)/4, $0x49400000
+DATA pool<>+11588(SB)/4, $0x49400000
+DATA pool<>+11592(SB)/4, $0x49400000
+DATA pool<>+11596(SB)/4, $0x49400000
+DATA pool<>+11600(SB)/4, $0x49400000
+DATA pool<>+11604(SB)/4, $0x49400000
+DATA pool<>+11608(SB)/4, $0x49400000
+DATA pool<>+11612(SB)/4, $0x49400000
+DATA pool<>+11648(SB)/4, $0x3e2aaaab
+DATA pool<>+11652(SB)/4, $0x3e2aaaab
+DATA pool<>+11656(SB)/4, $0x3e2aaaab
+DATA pool<>+11660(SB)/4, $0x3e2aaaab
+DATA pool<>+11664(SB)/4, $0x3e2aaaab
+DATA pool<>+11668(SB)/4, $0x3e2aaaab
+DATA pool<>+11672(SB)/4, $0x3e2aaaab
+DATA pool<>+11676(SB)/4, $0x3e2aaaab
+DATA pool<>+11680(SB)/4, $0x3e2aaaab
+DATA pool<>+11684(SB)/4, $0x3e2aaaab
+DATA pool<>+11688(SB)/4, $0x3e2aaaab
+DATA pool<>+11692(SB)/4, $0x3e2aaaab
+DATA pool<>+11696(SB)/4, $0x3e2aaaab
+DATA pool<>+11700(SB)/4, $0x3e2aaaab
+DATA pool<>+11704(SB)/4, $0x3e2aaaab
+DATA pool<>+11708(SB)/4, $0x3e2aaaab
+DATA pool<>+11712(SB)/4, $0x3e2aaaab
+DATA pool<>+11716(SB)/4, $0x3e2aaaab
+DATA pool<>+11720(SB)/4, $0x3e2aaaab
+DATA pool<>+11724(SB)/4, $0x3e2aaaab
+DATA pool<>+11728(SB)/4, $0x3e2aaaab
+DATA pool<>+11732(SB)/4, $0x3e2aaaab
+DATA pool<>+11736(SB)/4, $0x3e2aaaab
+DATA pool<>+11740(SB)/4, $0x3e2aaaab
+DATA pool<>+11776(SB)/4, $0x3f000000
+DATA pool<>+11780(SB)/4, $0x3f000000
+DATA pool<>+11784(SB)/4, $0x3f000000
+DATA pool<>+11788(SB)/4, $0x3f000000
+DATA pool<>+11792(SB)/4, $0x3f000000
+DATA pool<>+11796(SB)/4, $0x3f000000
+DATA pool<>+11800(SB)/4, $0x3f000000
+DATA pool<>+11804(SB)/4, $0x3f000000
+DATA pool<>+11808(SB)/4, $0x3f000000
+DATA pool<>+11812(SB)/4, $0x3f000000
+DATA pool<>+11816(SB)/4, $0x3f000000
+DATA pool<>+11820(SB)/4, $0x3f000000
+DATA pool<>+11824(SB)/4, $0x3f000000
+DATA pool<>+11828(SB)/4, $0x3f000000
+DATA pool<>+11832(SB)/4, $0x3f000000
+DATA pool<>+11836(SB)/4, $0x3f000000
+DATA pool<>+11840(SB)/4, $0x3f000000
+DATA pool<>+11844(SB)/4, $0x3f000000
+DATA pool<>+11848(SB)/4, $0x3f000000
+DATA pool<>+11852(SB)/4, $0x3f000000
+DATA pool<>+11856(SB)/4, $0x3f000000
+DATA pool<>+11860(SB)/4, $0x3f000000
+DATA pool<>+11864(SB)/4, $0x3f000000
+DATA pool<>+11868(SB)/4, $0x3f000000
+DATA pool<>+11904(SB)/4, $0x3f800000
+DATA pool<>+11908(SB)/4, $0x3f800000
+DATA pool<>+11912(SB)/4, $0x3f800000
+DATA pool<>+11916(SB)/4, $0x3f800000
+DATA pool<>+11920(SB)/4, $0x3f800000
+DATA pool<>+11924(SB)/4, $0x3f800000
+DATA pool<>+11928(SB)/4, $0x3f800000
+DATA pool<>+11932(SB)/4, $0x3f800000
+DATA pool<>+11936(SB)/4, $0x3f800000
+DATA pool<>+11940(SB)/4, $0x3f800000
+DATA pool<>+11944(SB)/4, $0x3f800000
+DATA pool<>+11948(SB)/4, $0x3f800000
+DATA pool<>+11952(SB)/4, $0x3f800000
+DATA pool<>+11956(SB)/4, $0x3f800000
+DATA pool<>+11960(SB)/4, $0x3f800000
+DATA pool<>+11964(SB)/4, $0x3f800000
+DATA pool<>+11968(SB)/4, $0x3f800000
+DATA pool<>+11972(SB)/4, $0x3f800000
+DATA pool<>+11976(SB)/4, $0x3f800000
+DATA pool<>+11980(SB)/4, $0x3f800000
+DATA pool<>+11984(SB)/4, $0x3f800000
+DATA pool<>+11988(SB)/4, $0x3f800000
+DATA pool<>+11992(SB)/4, $0x3f800000
+DATA pool<>+11996(SB)/4, $0x3f800000
+DATA pool<>+12032(SB)/4, $0x00000010
+DATA pool<>+12036(SB)/4, $0x00000010
+DATA pool<>+12040(SB)/4, $0x00000010
+DATA pool<>+12044(SB)/4, $0x00000010
+DATA pool<>+12048(SB)/4, $0x00000010
+DATA pool<>+12052(SB)/4, $0x00000010
+DATA pool<>+12056(SB)/4, $0x00000010
+DATA pool<>+12060(SB)/4, $0x00000010
+DATA pool<>+12064(SB)/4, $0x00000010
+DATA pool<>+12068(SB)/4, $0x00000010
+DATA pool<>+12072(SB)/4, $0x00000010
+DATA pool<>+12076(SB)/4, $0x00000010
+DATA pool<>+12080(SB)/4, $0x00000010
+DATA pool<>+12084(SB)/4, $0x00000010
+DATA pool<>+12088(SB)/4, $0x00000010
+DATA pool<>+12092(SB)/4, $0x00000010
+DATA pool<>+12096(SB)/4, $0x00000010
+DATA pool<>+12100(SB)/4, $0x00000010
+DATA pool<>+12104(SB)/4, $0x00000010
+DATA pool<>+12108(SB)/4, $0x00000010
+DATA pool<>+12112(SB)/4, $0x00000010
+DATA pool<>+12116(SB)/4, $0x00000010
+DATA pool<>+12120(SB)/4, $0x00000010
+DATA pool<>+12124(SB)/4, $0x00000010
+DATA pool<>+12160(SB)/8, $0x0000000000000000
+DATA pool<>+12168(SB)/8, $0x0000000000000000
+DATA pool<>+12176(SB)/8, $0x0000000000000000
+DATA pool<>+12184(SB)/8, $0x0000000000000000
+DATA pool<>+12192(SB)/8, $0x0000000000000000
+DATA pool<>+12200(SB)/8, $0x0000000000000000
+DATA pool<>+12208(SB)/8, $0x0000000000000000
+DATA pool<>+12216(SB)/8, $0x0000000000000000
+DATA pool<>+12224(SB)/8, $0x0000000000000000
+DATA pool<>+12232(SB)/8, $0x0000000000000000
+DATA pool<>+12240(SB)/8, $0x0000000000000000
+DATA pool<>+12248(SB)/8, $0x0000000000000000
+DATA pool<>+12288(SB)/8, $0x0000000000000001
+DATA pool<>+12296(SB)/8, $0x0000000000000001
+DATA pool<>+12304(SB)/8, $0x0000000000000001
+DATA pool<>+12312(SB)/8, $0x0000000000000001
+DATA pool<>+12320(SB)/8, $0x0000000000000001
+DATA pool<>+12328(SB)/8, $0x0000000000000001
+DATA pool<>+12336(SB)/8, $0x0000000000000001
+DATA pool<>+12344(SB)/8, $0x0000000000000001
+DATA pool<>+12352(SB)/8, $0x0000000000000001
+DATA pool<>+12360(SB)/8, $0x0000000000000001
+DATA pool<>+12368(SB)/8, $0x0000000000000001
+DATA pool<>+12376(SB)/8, $0x0000000000000001
+DATA pool<>+12416(SB)/8, $0x0000000000000002
+DATA pool<>+12424(SB)/8, $0x0000000000000002
+DATA pool<>+12432(SB)/8, $0x0000000000000002
+DATA pool<>+12440(SB)/8, $0x0000000000000002
+DATA pool<>+12448(SB)/8, $0x0000000000000002
+DATA pool<>+12456(SB)/8, $0x0000000000000002
+DATA pool<>+12464(SB)/8, $0x0000000000000002
+DATA pool<>+12472(SB)/8, $0x0000000000000002
+DATA pool<>+12480(SB)/8, $0x0000000000000002
+DATA pool<>+12488(SB)/8, $0x0000000000000002
+DATA pool<>+12496(SB)/8, $0x0000000000000002
+DATA pool<>+12504(SB)/8, $0x0000000000000002
+DATA pool<>+12544(SB)/8, $0x0000000000000003
+DATA pool<>+12552(SB)/8, $0x0000000000000003
+DATA pool<>+12560(SB)/8, $0x0000000000000003
+DATA pool<>+12568(SB)/8, $0x0000000000000003
+DATA pool<>+12576(SB)/8, $0x0000000000000003
+DATA pool<>+12584(SB)/8, $0x0000000000000003
+DATA pool<>+12592(SB)/8, $0x0000000000000003
+DATA pool<>+12600(SB)/8, $0x0000000000000003
+DATA pool<>+12608(SB)/8, $0x0000000000000003
+DATA pool<>+12616(SB)/8, $0x0000000000000003
+DATA pool<>+12624(SB)/8, $0x0000000000000003
+DATA pool<>+12632(SB)/8, $0x0000000000000003
+DATA pool<>+12672(SB)/8, $0x0000000000000004
+DATA pool<>+12680(SB)/8, $0x0000000000000004
+DATA pool<>+12688(SB)/8, $0x0000000000000004
+DATA pool<>+12696(SB)/8, $0x0000000000000004
+DATA pool<>+12704(SB)/8, $0x0000000000000004
+DATA pool<>+12712(SB)/8, $0x0000000000000004
+DATA pool<>+12720(SB)/8, $0x0000000000000004
+DATA pool<>+12728(SB)/8, $0x0000000000000004
+DATA pool<>+12736(SB)/8, $0x0000000000000004
+DATA pool<>+12744(SB)/8, $0x0000000000000004
+DATA pool<>+12752(SB)/8, $0x0000000000000004
+DATA pool<>+12760(SB)/8, $0x0000000000000004
+DATA pool<>+12800(SB)/8, $0x0000000000000005
+DATA pool<>+12808(SB)/8, $0x0000000000000005
+DATA pool<>+12816(SB)/8, $0x0000000000000005
+DATA pool<>+12824(SB)/8, $0x0000000000000005
+DATA pool<>+12832(SB)/8, $0x0000000000000005
+DATA pool<>+12840(SB)/8, $0x0000000000000005
+DATA pool<>+12848(SB)/8, $0x0000000000000005
+DATA pool<>+12856(SB)/8, $0x0000000000000005
+DATA pool<>+12864(SB)/8, $0x0000000000000005
+DATA pool<>+12872(SB)/8, $0x0000000000000005
+DATA pool<>+12880(SB)/8, $0x0000000000000005
+DATA pool<>+12888(SB)/8, $0x0000000000000005
+DATA pool<>+12928(SB)/8, $0x0000000000000006
+DATA pool<>+12936(SB)/8, $0x0000000000000006
+DATA pool<>+12944(SB)/8, $0x0000000000000006
+DATA pool<>+12952(SB)/8, $0x0000000000000006
+DATA pool<>+12960(SB)/8, $0x0000000000000006
+DATA pool<>+12968(SB)/8, $0x0000000000000006
+DATA pool<>+12976(SB)/8, $0x0000000000000006
+DATA pool<>+12984(SB)/8, $0x0000000000000006
+DATA pool<>+12992(SB)/8, $0x0000000000000006
+DATA pool<>+13000(SB)/8, $0x0000000000000006
+DATA pool<>+13008(SB)/8, $0x0000000000000006
+DATA pool<>+13016(SB)/8, $0x0000000000000006
+DATA pool<>+13056(SB)/8, $0x0000000000000007
+DATA pool<>+13064(SB)/8, $0x0000000000000007
+DATA pool<>+13072(SB)/8, $0x0000000000000007
+DATA pool<>+13080(SB)/8, $0x0000000000000007
+DATA pool<>+13088(SB)/8, $0x0000000000000007
+DATA pool<>+13096(SB)/8, $0x0000000000000007
+DATA pool<>+13104(SB)/8, $0x0000000000000007
+DATA pool<>+13112(SB)/8, $0x0000000000000007
+DATA pool<>+13120(SB)/8, $0x0000000000000007
+DATA pool<>+13128(SB)/8, $0x0000000000000007
+DATA pool<>+13136(SB)/8, $0x0000000000000007
+DATA pool<>+13144(SB)/8, $0x0000000000000007
+DATA pool<>+13184(SB)/8, $0x0000000000000008
+DATA pool<>+13192(SB)/8, $0x0000000000000008
+DATA pool<>+13200(SB)/8, $0x0000000000000008
+DATA pool<>+13208(SB)/8, $0x0000000000000008
+DATA pool<>+13216(SB)/8, $0x0000000000000008
+DATA pool<>+13224(SB)/8, $0x0000000000000008
+DATA pool<>+13232(SB)/8, $0x0000000000000008
+DATA pool<>+13240(SB)/8, $0x0000000000000008
+DATA pool<>+13248(SB)/8, $0x0000000000000008
+DATA pool<>+13256(SB)/8, $0x0000000000000008
+DATA pool<>+13264(SB)/8, $0x0000000000000008
+DATA pool<>+13272(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $13280
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -27384,6 +27265,40 @@ DATA laneidx64_8<>+40(SB)/8, $0x0000000000000005
 DATA laneidx64_8<>+48(SB)/8, $0x0000000000000006
 DATA laneidx64_8<>+56(SB)/8, $0x0000000000000007
 GLOBL laneidx64_8<>(SB), RODATA|NOPTR, $64
+
+DATA lse_exp2tab32<>+0(SB)/4, $0x3f800000
+DATA lse_exp2tab32<>+4(SB)/4, $0x3f82cd87
+DATA lse_exp2tab32<>+8(SB)/4, $0x3f85aac3
+DATA lse_exp2tab32<>+12(SB)/4, $0x3f88980f
+DATA lse_exp2tab32<>+16(SB)/4, $0x3f8b95c2
+DATA lse_exp2tab32<>+20(SB)/4, $0x3f8ea43a
+DATA lse_exp2tab32<>+24(SB)/4, $0x3f91c3d3
+DATA lse_exp2tab32<>+28(SB)/4, $0x3f94f4f0
+DATA lse_exp2tab32<>+32(SB)/4, $0x3f9837f0
+DATA lse_exp2tab32<>+36(SB)/4, $0x3f9b8d3a
+DATA lse_exp2tab32<>+40(SB)/4, $0x3f9ef532
+DATA lse_exp2tab32<>+44(SB)/4, $0x3fa27043
+DATA lse_exp2tab32<>+48(SB)/4, $0x3fa5fed7
+DATA lse_exp2tab32<>+52(SB)/4, $0x3fa9a15b
+DATA lse_exp2tab32<>+56(SB)/4, $0x3fad583f
+DATA lse_exp2tab32<>+60(SB)/4, $0x3fb123f6
+DATA lse_exp2tab32<>+64(SB)/4, $0x3fb504f3
+DATA lse_exp2tab32<>+68(SB)/4, $0x3fb8fbaf
+DATA lse_exp2tab32<>+72(SB)/4, $0x3fbd08a4
+DATA lse_exp2tab32<>+76(SB)/4, $0x3fc12c4d
+DATA lse_exp2tab32<>+80(SB)/4, $0x3fc5672a
+DATA lse_exp2tab32<>+84(SB)/4, $0x3fc9b9be
+DATA lse_exp2tab32<>+88(SB)/4, $0x3fce248c
+DATA lse_exp2tab32<>+92(SB)/4, $0x3fd2a81e
+DATA lse_exp2tab32<>+96(SB)/4, $0x3fd744fd
+DATA lse_exp2tab32<>+100(SB)/4, $0x3fdbfbb8
+DATA lse_exp2tab32<>+104(SB)/4, $0x3fe0ccdf
+DATA lse_exp2tab32<>+108(SB)/4, $0x3fe5b907
+DATA lse_exp2tab32<>+112(SB)/4, $0x3feac0c7
+DATA lse_exp2tab32<>+116(SB)/4, $0x3fefe4ba
+DATA lse_exp2tab32<>+120(SB)/4, $0x3ff5257d
+DATA lse_exp2tab32<>+124(SB)/4, $0x3ffa83b3
+GLOBL lse_exp2tab32<>(SB), RODATA|NOPTR, $128
 
 DATA masktab<>+0(SB)/8, $0xffffffffffffffff
 DATA masktab<>+8(SB)/8, $0xffffffffffffffff

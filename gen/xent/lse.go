@@ -64,8 +64,8 @@ func (r *row) groupExpVecs() int {
 }
 
 // Registers of one vector's exp (the value and its temporaries), by core:
-// expF32Table (AVX-512 float32) keeps three beside the value, the table
-// and its rounding shift being held; expSoftmaxF32Table8 (AVX2 float32)
+// lseExpF32 (AVX-512 float32) keeps three beside the value, the table
+// and its rounding shift being held (lseExpF32Held); expSoftmaxF32Table8 (AVX2 float32)
 // runs its vectors one after another (three temporaries in all, beside
 // the values); lseExpF64 keeps three beside the value, and one more for
 // r^2 at its end.
@@ -75,7 +75,6 @@ const (
 	yExpTempsF32   = 3
 	expTempsF64    = 5
 	widenTemps     = 2 // float32: the two float64 halves of an e
-	heldExpF32ZMM  = 2 // the table and the rounding shift (HoldExpF32Table)
 	loClamp        = 1 // the exp's clamp bound
 )
 
@@ -87,8 +86,8 @@ func (r *row) groupBudget(f32sum bool) {
 		limit = 32
 	}
 	g, k := r.groupRows(), r.groupExpVecs()
-	parts := []string{fmt.Sprintf("%d sums", g)}
-	used := g
+	parts := []string{fmt.Sprintf("%d sums", g), "1 max tree"}
+	used := g + 1
 	add := func(n int, what string) {
 		used += n
 		parts = append(parts, fmt.Sprintf("%d %s", n, what))
@@ -96,7 +95,7 @@ func (r *row) groupBudget(f32sum bool) {
 	switch {
 	case r.d.Size == 4 && r.isa.AVX512:
 		add(k*expTempsF32ZMM, "exp values and temporaries")
-		add(heldExpF32ZMM, "held exp constants")
+		add(lseExpF32Held, "held exp constants")
 		add(loClamp, "clamp bound")
 	case r.d.Size == 4:
 		add(k*expTempsF32YMM+yExpTempsF32, "exp values and temporaries")
@@ -280,12 +279,12 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 		lo = isa.Vec()
 		VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), lo)
 	} else {
-		if isa.AVX512 {
-			HoldExpF32Table(p)
-			defer p.Release()
-		}
 		lo = isa.Vec()
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	}
+	var e32 lseExpF32
+	if d.Size == 4 && isa.AVX512 {
+		e32 = holdLSEExpF32(p)
 	}
 	c := r.groupExpVecs()
 	// step takes u vectors of each slot's row (u a power of 2): their e
@@ -310,7 +309,11 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 				d.SUB(ms[v.i], chunk[q], chunk[q])
 			}
 			if d.Size == 4 {
-				ExpSumF32Core(p, chunk, lo)
+				if isa.AVX512 {
+					e32.core(p, chunk, lo)
+				} else {
+					ExpSumF32Core(p, chunk, lo)
+				}
 			} else {
 				lseExpF64(p, chunk, lo)
 			}

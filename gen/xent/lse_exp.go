@@ -150,3 +150,75 @@ func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Registe
 	HSumPD(sum)
 	return sum
 }
+
+// The float32 exp of LogSumExp's AVX-512 group path: a 32-entry table
+// (two ZMM registers, one VPERMI2PS) and a quadratic instead of
+// expF32Table's 16 entries and cubic: one FMA a vector fewer.
+//
+//	k = round(32*d*log2e)/32 (the 1.5*2^18 shifter: t's low 5 bits hold
+//	    j = 32k mod 32), r = d - k*ln2 (one FMA, ln2 rounded to float32,
+//	    as the softmax cores), |r| <= ln2/64
+//	e^d = 2^floor(k) * T_j * (1 + r*(c1 + c2*r)), T_j = 2^(j/32)
+//
+// c1 = 1 + a^2/8 (a = ln2/64) folds the best linear part of r^3/6 into
+// the linear term: the quadratic is within 2^-24.2 of e^r on |r| <= a
+// (Taylor's 1 + r + r^2/2: 2^-22.2); with T_j's rounding and the final
+// FMA's, 2^-22.5 relative, as AVX2's table exp (2^-22.4), inside what
+// f32SumBytes allows.
+var (
+	lseExp32C1 = float32(1.0000146)
+	lseExp32C2 = float32(0.5)
+)
+
+// lseExpF32 holds the table and the rounding shifter of lseExpF32Core in
+// registers.
+type lseExpF32 struct{ lo, hi, shift VecVirtual }
+
+// lseExpF32Held is the number of ZMM registers holdLSEExpF32 takes.
+const lseExpF32Held = 3
+
+// holdLSEExpF32 loads the 2^(j/32) table and the shifter into registers.
+func holdLSEExpF32(p *Pool) lseExpF32 {
+	tab := make([]Constant, 32)
+	for j := range tab {
+		tab[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / 32))))
+	}
+	m := p.Table("lse_exp2tab32", tab)
+	e := lseExpF32{lo: ZMM(), hi: ZMM(), shift: ZMM()}
+	VMOVUPS(m, e.lo)
+	VMOVUPS(m.Offset(64), e.hi)
+	VMOVUPS(p.F32("lse32_shift", 0x1.8p18), e.shift)
+	return e
+}
+
+// core replaces each float32 ZMM d in xs (d <= 0, -Inf or NaN) by e^d
+// within 2^-22.5 relative, for sums of at least 1: d is clamped to lo
+// (SoftmaxF32Lo in every lane), so a lane below it gives e^lo, about
+// 2^-126. NaN stays NaN (the clamp keeps a NaN d in its register form;
+// 2^n is applied by VSCALEFPS).
+func (e lseExpF32) core(p *Pool, xs []VecVirtual, lo VecVirtual) {
+	n := len(xs)
+	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
+	Comment("lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2")
+	for i, x := range xs {
+		VMAXPS(x, lo, x)
+		ts[i], ks[i], qs[i] = ZMM(), ZMM(), ZMM()
+		VMOVUPS(e.shift, ts[i])
+		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, ts[i])
+		VSUBPS(e.shift, ts[i], ks[i])
+	}
+	for i, x := range xs {
+		VFMADD231PS(p.F32("exp32l_negln2hi", -float32(math.Ln2)), ks[i], x)
+	}
+	Comment("lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)")
+	for i, x := range xs {
+		VMOVUPS(p.F32("lse32_c2", lseExp32C2), qs[i])
+		VFMADD213PS(p.F32("lse32_c1", lseExp32C1), x, qs[i])
+		VMULPS(x, qs[i], qs[i])
+	}
+	for i, x := range xs {
+		VPERMI2PS(e.hi, e.lo, ts[i]) // T_j, j the low 5 bits of t
+		VFMADD231PS(qs[i], ts[i], ts[i])
+		VSCALEFPS(ks[i], ts[i], x)
+	}
+}

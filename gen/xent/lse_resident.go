@@ -33,8 +33,10 @@ func (r *row) residentVecs() int {
 // computes together (see residentBudget).
 func (r *row) residentExpVecs() int {
 	switch {
+	case r.d.Size == 4 && r.isa.AVX512:
+		return 3
 	case r.d.Size == 4:
-		return 4 // AVX2: expSoftmaxF32Table8 runs them one after another
+		return 4 // expSoftmaxF32Table8 runs them one after another
 	case r.isa.AVX512:
 		return 2
 	}
@@ -42,8 +44,9 @@ func (r *row) residentExpVecs() int {
 }
 
 // residentBudget checks the resident code's vector registers during its
-// exps (the group's values, the exps' temporaries, the held constants and
-// the row-tail mask, which AVX2 keeps in a YMM register) against the
+// exps (the group's values, the tree of their maxima, the exps'
+// temporaries, the held constants and the row-tail mask, which AVX2 keeps
+// in a YMM register) against the
 // ISA's, writes the count into the .s, and panics past them.
 func (r *row) residentBudget(v int) {
 	limit, parts, used := 16, []string{}, 0
@@ -55,11 +58,12 @@ func (r *row) residentBudget(v int) {
 		parts = append(parts, fmt.Sprintf("%d %s", n, what))
 	}
 	add(r.groupRows()*v, "values")
+	add(1, "max tree")
 	c := r.residentExpVecs()
 	switch {
 	case r.d.Size == 4 && r.isa.AVX512:
 		add(c*(expTempsF32ZMM-1), "exp temporaries")
-		add(heldExpF32ZMM+loClamp, "held exp constants and clamp bound")
+		add(lseExpF32Held+loClamp, "held exp constants and clamp bound")
 	case r.d.Size == 4:
 		add(yExpTempsF32+loClamp, "exp temporaries and clamp bound")
 		add(1, "row-tail mask")
@@ -141,22 +145,26 @@ func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, bail str
 		lo = isa.Vec()
 		VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), lo)
 	} else {
-		if isa.AVX512 {
-			HoldExpF32Table(p)
-		}
 		lo = isa.Vec()
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	}
+	var e32 lseExpF32
+	if d.Size == 4 && isa.AVX512 {
+		e32 = holdLSEExpF32(p)
 	}
 	c := r.residentExpVecs()
 	for c0 := 0; c0 < len(all); c0 += c {
 		chunk := all[c0:min(c0+c, len(all))]
 		if d.Size == 4 {
-			ExpSumF32Core(p, chunk, lo)
+			if isa.AVX512 {
+				e32.core(p, chunk, lo)
+			} else {
+				ExpSumF32Core(p, chunk, lo)
+			}
 		} else {
 			lseExpF64(p, chunk, lo)
 		}
 	}
-	p.Release()
 	sums := make([]VecVirtual, k)
 	for i := range xs {
 		sums[i] = xs[i][0]
