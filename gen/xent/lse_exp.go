@@ -97,20 +97,25 @@ func lseExpF64(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	}
 }
 
-// lseLongHeld is the number of lseExpF64's constants the AVX-512 exp pass
-// of long float64 rows holds in registers: with the sum, its compensation,
-// the max, the clamp bound and two vectors' exps that is 28 of the 32, and
-// the sum stays in Z0-Z15, whose reduction after the loop needs no
-// AVX512VL (the one-row path's HoldExpF64 14, less one for the bound).
-const lseLongHeld = 13
+// lseLongUnroll is the number of vectors an iteration of the AVX-512 exp
+// pass of long float64 rows takes: four exps in flight, added pairwise,
+// then one compensated add (AVX2 has not the registers: expUnroll's two).
+const lseLongUnroll = 4
+
+// lseLongHeld is the number of lseExpF64's constants that pass holds in
+// registers: with the sum, its compensation, the max, the clamp bound and
+// four vectors' exps (a value and three temporaries each) that is 31 of
+// the 32, and the sum stays in Z0-Z15, whose reduction after the loop
+// needs no AVX512VL (TestAVX512NeedsNoVL).
+const lseLongHeld = 11
 
 // lseLongExpF64 emits the exp pass of a float64 row over groupBytes at src
 // with max m (broadcast) and returns its sum in lane 0: the one-row path's
-// pass (emit) with lseExpF64: two vectors an iteration (expUnroll), added
-// then summed Kahan-compensated, the next row's lines prefetched (next:
+// pass (emit) with lseExpF64: lseLongUnroll vectors an iteration
+// (AVX2: expUnroll), added pairwise, then summed Kahan-compensated, the next row's lines prefetched (next:
 // the offset to it, see nextOffset).
 func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Register) VecVirtual {
-	d, isa, p := r.d, r.isa, r.p
+	isa, p := r.isa, r.p
 	Comment("Exp pass: e = exp(s - max), Kahan-compensated (lseExpF64).")
 	n, ptr := GP64(), GP64()
 	MOVQ(r.cols, n)
@@ -123,7 +128,11 @@ func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Registe
 		p.Hold(isa, lseExpF64Splats()[:lseLongHeld]...)
 		defer p.Release()
 	}
-	Loop(pre+"lexp", n, r.lanes, expUnroll(isa, d), func(u int) {
+	un := expUnroll(isa, r.d)
+	if isa.AVX512 {
+		un = lseLongUnroll
+	}
+	Loop(pre+"lexp", n, r.lanes, un, func(u int) {
 		xs := make([]VecVirtual, u)
 		for i := range xs {
 			xs[i] = isa.Vec()
@@ -134,8 +143,12 @@ func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Registe
 			}
 		}
 		lseExpF64(p, xs, lo)
-		if u == 2 {
-			VADDPD(xs[1], xs[0], xs[0])
+		for len(xs) > 1 {
+			for h := 0; h < len(xs)/2; h++ {
+				VADDPD(xs[2*h+1], xs[2*h], xs[2*h])
+				xs[h] = xs[2*h]
+			}
+			xs = xs[:len(xs)/2]
 		}
 		kahanAdd(sum, comp, xs[0])
 		ADDQ(U32(r.vb*u), ptr)
