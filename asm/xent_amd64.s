@@ -363,34 +363,37 @@ r1skip:
 	JBE  r2skip
 	CMPQ BX, $0x00000010
 	JAE  r2skip
+	LEAQ -32(R9), SI
+
+	// The overlapped lanes: lanes - cols%lanes of them (v*lanes - cols).
+	MOVQ    $0x00000010, DI
+	SUBQ    BX, DI
+	SHLQ    $0x02, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
 
 r2groups:
 	CMPQ DX, $0x04
 	JL   r2grest
 
 	// Load the rows; max pass.
-	MOVQ       CX, DI
-	LEAQ       (CX)(R10*1), R8
-	VMOVUPS    (DI), Y1
-	VMASKMOVPS 32(DI), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y3
-	VBLENDVPS  Y0, Y2, Y3, Y2
-	VMAXPS     Y2, Y1, Y3
-	VMOVUPS    (DI)(R9*1), Y4
-	VMASKMOVPS 32(DI)(R9*1), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y4, Y6
-	VMOVUPS    (DI)(R9*2), Y7
-	VMASKMOVPS 32(DI)(R9*2), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VMAXPS     Y8, Y7, Y9
-	VMOVUPS    (R8), Y10
-	VMASKMOVPS 32(R8), Y0, Y11
-	VMOVUPS    pool<>+0(SB), Y12
-	VBLENDVPS  Y0, Y11, Y12, Y11
-	VMAXPS     Y11, Y10, Y12
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	LEAQ    (DI)(SI*1), R11
+	LEAQ    (R8)(SI*1), R12
+	VMOVUPS (DI), Y1
+	VMOVUPS (R11), Y2
+	VMAXPS  Y2, Y1, Y3
+	VMOVUPS (DI)(R9*1), Y4
+	VMOVUPS (R11)(R9*1), Y5
+	VMAXPS  Y5, Y4, Y6
+	VMOVUPS (DI)(R9*2), Y7
+	VMOVUPS (R11)(R9*2), Y8
+	VMAXPS  Y8, Y7, Y9
+	VMOVUPS (R8), Y10
+	VMOVUPS (R12), Y11
+	VMAXPS  Y11, Y10, Y12
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y9, Y3, Y13
@@ -430,7 +433,7 @@ r2groups:
 	VSUBPS  Y6, Y10, Y10
 	VSUBPS  Y6, Y11, Y11
 
-	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 14 of 16.
+	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask + 1 overlapped lanes' mask, 15 of 16.
 	VMOVUPS pool<>+768(SB), Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -568,9 +571,13 @@ r2groups:
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y9, Y9
 	VMULPS      Y9, Y12, Y11
+	VANDNPS     Y2, Y0, Y2
 	VADDPS      Y2, Y1, Y1
+	VANDNPS     Y5, Y0, Y5
 	VADDPS      Y5, Y4, Y4
+	VANDNPS     Y8, Y0, Y8
 	VADDPS      Y8, Y7, Y7
+	VANDNPS     Y11, Y0, Y11
 	VADDPS      Y11, Y10, Y10
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -644,12 +651,11 @@ r2gsolo:
 	JE    r2groups
 
 	// Load the rows; max pass.
-	MOVQ       CX, DI
-	VMOVUPS    (DI), Y1
-	VMASKMOVPS 32(DI), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y3
-	VBLENDVPS  Y0, Y2, Y3, Y2
-	VMAXPS     Y2, Y1, Y3
+	MOVQ    CX, DI
+	LEAQ    (DI)(SI*1), R11
+	VMOVUPS (DI), Y1
+	VMOVUPS (R11), Y2
+	VMAXPS  Y2, Y1, Y3
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -677,7 +683,7 @@ r2gsolo:
 	VSUBPS  Y4, Y1, Y1
 	VSUBPS  Y4, Y2, Y2
 
-	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 14 of 16.
+	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask + 1 overlapped lanes' mask, 15 of 16.
 	VMOVUPS pool<>+768(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -713,6 +719,7 @@ r2gsolo:
 	VPSLLD      $0x14, Y4, Y4
 	VPADDD      Y4, Y5, Y5
 	VMULPS      Y5, Y6, Y2
+	VANDNPS     Y2, Y0, Y2
 	VADDPS      Y2, Y1, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.

@@ -67,6 +67,9 @@ func (r *row) residentBudget(v int) {
 	case r.d.Size == 4:
 		add(yExpTempsF32+loClamp, "exp temporaries and clamp bound")
 		add(1, "row-tail mask")
+		if r.overlapOK(v) {
+			add(1, "overlapped lanes' mask")
+		}
 	default:
 		add(c*(expTempsF64-1)+loClamp, "exp temporaries and clamp bound")
 		if !r.isa.AVX512 {
@@ -91,8 +94,12 @@ func (r *row) residentRows(srcp, dstp, rows Register, s slots, left Register, do
 		JBE(LabelRef(pre + "skip"))
 		CMPQ(r.cols, U32(v*r.lanes))
 		JAE(LabelRef(pre + "skip"))
+		var ov *overlapTail
+		if r.overlapOK(v) {
+			ov = r.newOverlapTail(s, v)
+		}
 		r.groupRowLoop(pre, srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
-			r.residentLogSumExp(srcp, dstp, s, k, v, bail)
+			r.residentLogSumExp(srcp, dstp, s, k, v, ov, bail)
 		})
 		Label(pre + "skip")
 	}
@@ -101,19 +108,25 @@ func (r *row) residentRows(srcp, dstp, rows Register, s slots, left Register, do
 // residentLogSumExp emits LogSumExp for the k rows (the group, or 1: solo)
 // of v vectors at srcp into dstp, each loaded once. A max that is not
 // finite in any of them jumps to bail.
-func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, bail string) {
+func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, ov *overlapTail, bail string) {
 	d, isa, p := r.d, r.isa, r.p
 	Comment("Load the rows; max pass.")
 	r.startSlots(s, srcp, k)
+	if ov != nil {
+		ov.start(s, k)
+	}
 	xs := make([][]VecVirtual, k)
 	acc := make([]VecVirtual, k)
 	for i := range xs {
 		xs[i] = make([]VecVirtual, v)
 		for j := range xs[i] {
 			x := isa.Vec()
-			if j < v-1 {
+			switch {
+			case j < v-1:
 				d.MOVU(s.at(i, r.vb*j), x)
-			} else {
+			case ov != nil:
+				d.MOVU(ov.at(i), x) // the overlap changes no max
+			default:
 				r.mask.LoadFill(s.at(i, r.vb*j), x, r.negInf)
 			}
 			xs[i][j] = x
@@ -168,6 +181,10 @@ func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, bail str
 	sums := make([]VecVirtual, k)
 	for i := range xs {
 		sums[i] = xs[i][0]
+		if ov != nil {
+			last := xs[i][v-1]
+			d.ANDN(last, ov.head, last) // the lanes of the vector before: 0
+		}
 		for j := 1; j < v; j++ {
 			d.ADD(xs[i][j], sums[i], sums[i])
 		}
@@ -179,4 +196,49 @@ func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, bail str
 		sum = groupTree(r.fill(sums), VADDPD, false)
 	}
 	r.groupFinish(m, sum, dstp, k)
+}
+
+// overlapTail is the AVX2 resident rows' tail: the whole vector that ends
+// at the row's end, overlapping the vector before it, instead of a masked
+// load (VMASKMOV) and a blend with -Inf: a plain load for the max pass,
+// which the overlap does not change, and one ANDN after the exp that
+// zeroes the overlapped lanes (head) before the sum. It reads only the
+// row's own elements (cols > lanes).
+type overlapTail struct {
+	r      *row
+	off    GPVirtual  // the tail vector's offset in a row: cols*size - vb
+	ta, tb GPVirtual  // slots 0's and 3's tail vectors
+	rb     GPVirtual  // the row stride (slots.rb)
+	rb3    GPVirtual  // three rows' (slots.rb3)
+	head   VecVirtual // the lanes before the row's last cols%lanes
+}
+
+// overlapOK says whether the resident rows of v vectors take overlapTail:
+// AVX2 (AVX-512's masked load is one operation) rows over a vector.
+func (r *row) overlapOK(v int) bool { return !r.isa.AVX512 && v >= 2 }
+
+// newOverlapTail emits the row loop's set-up of overlapTail for rows of
+// v vectors (v-1 whole ones and a tail).
+func (r *row) newOverlapTail(s slots, v int) *overlapTail {
+	o := &overlapTail{r: r, off: GP64(), ta: GP64(), tb: GP64(), rb: s.rb, rb3: s.rb3}
+	LEAQ(Mem{Base: s.rb, Disp: -r.vb}, o.off)
+	Comment("The overlapped lanes: lanes - cols%lanes of them (v*lanes - cols).")
+	h := GP64()
+	MOVQ(U32(v*r.lanes), h)
+	SUBQ(r.cols, h)
+	o.head = TailMask(r.p, r.d, h)
+	return o
+}
+
+// start points the tail vectors at the k rows the slots point at.
+func (o *overlapTail) start(s slots, k int) {
+	LEAQ(Mem{Base: s.a, Index: o.off, Scale: 1}, o.ta)
+	if k > 1 {
+		LEAQ(Mem{Base: s.b, Index: o.off, Scale: 1}, o.tb)
+	}
+}
+
+// at addresses slot i's tail vector.
+func (o *overlapTail) at(i int) Mem {
+	return slots{a: o.ta, b: o.tb, rb: o.rb, rb3: o.rb3}.at(i, 0)
 }
