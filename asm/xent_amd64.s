@@ -6,7 +6,7 @@
 
 // func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $192-56
+TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $232-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -788,8 +788,24 @@ r2gsnan:
 	JMP    r2gsnext
 
 r2skip:
-	CMPQ BX, $0x00000028
-	JA   w
+	// The row tail: the whole vector that ends at the row's end, its
+	// lanes before the row's last cols%lanes zeroed after the exp.
+	MOVQ     BX, DI
+	ANDQ     $0x00000007, DI
+	MOVQ     $0x00000008, R8
+	SUBQ     DI, R8
+	SHLQ     $0x02, R8
+	NEGQ     R8
+	LEAQ     masktab<>+0(SB), R11
+	VMOVDQU  32(R11)(R8*1), Y0
+	VPCMPEQD Y1, Y1, Y1
+	VANDNPS  Y1, Y0, Y0
+	VMOVUPS  Y0, 128(SI)
+	SHLQ     $0x02, DI
+	SUBQ     $0x00000020, DI
+	MOVQ     DI, 224(SP)
+	CMPQ     BX, $0x00000028
+	JA       w
 
 sgroups:
 	CMPQ DX, $0x04
@@ -799,413 +815,405 @@ sgroups:
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
+	VMOVUPS pool<>+0(SB), Y0
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
-	VMOVUPS pool<>+0(SB), Y4
 
 sggmax_one:
 	CMPQ   R11, $0x00000008
 	JL     sggmax_tail
-	VMAXPS (DI), Y1, Y1
-	VMAXPS (DI)(R9*1), Y2, Y2
-	VMAXPS (DI)(R9*2), Y3, Y3
-	VMAXPS (R8), Y4, Y4
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
 	ADDQ   $0x00000020, DI
 	ADDQ   $0x00000020, R8
 	SUBQ   $0x00000008, R11
 	JMP    sggmax_one
 
 sggmax_tail:
-	TESTQ      R11, R11
-	JE         sggmax_done
-	VMASKMOVPS (DI), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (DI)(R9*1), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y2, Y2
-	VMASKMOVPS (DI)(R9*2), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y3, Y3
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y4, Y4
+	TESTQ  R11, R11
+	JE     sggmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	MOVQ   224(SP), DI
+	ADDQ   R8, DI
+	VMAXPS (R11), Y0, Y0
+	VMAXPS (R11)(R9*1), Y1, Y1
+	VMAXPS (R11)(R9*2), Y2, Y2
+	VMAXPS (DI), Y3, Y3
 
 sggmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPS     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMAXPS     Y5, Y1, Y1
-	VPERM2F128 $0x20, Y4, Y2, Y3
-	VPERM2F128 $0x31, Y4, Y2, Y2
-	VMAXPS     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y1, Y3
-	VUNPCKHPD  Y2, Y1, Y1
-	VMAXPS     Y3, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y2
 	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   pool<>+128(SB), Y1, Y2
-	VPCMPEQD pool<>+128(SB), Y2, Y2
-	VPTEST   Y2, Y2
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
 	JNE      sgbail
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU pool<>+256(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, (SI)
-	VMOVDQU pool<>+384(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 32(SI)
-	VMOVDQU pool<>+512(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 64(SI)
-	VMOVDQU pool<>+640(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 96(SI)
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+	VMOVDQU pool<>+384(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 32(SI)
+	VMOVDQU pool<>+512(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 64(SI)
+	VMOVDQU pool<>+640(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
 	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y1, Y1, Y1
 	VXORPD  Y2, Y2, Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
-	VXORPD  Y5, Y5, Y5
-	VMOVUPS pool<>+768(SB), Y6
+	VMOVUPS pool<>+768(SB), Y5
 
 sggexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      sggexp_one
-	VMOVUPS (DI), Y7
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS 32(DI), Y7
 	VSUBPS  (SI), Y7, Y7
-	VMOVUPS 32(DI), Y8
+	VMOVUPS 64(DI), Y8
 	VSUBPS  (SI), Y8, Y8
-	VMOVUPS 64(DI), Y9
+	VMOVUPS 96(DI), Y9
 	VSUBPS  (SI), Y9, Y9
-	VMOVUPS 96(DI), Y10
-	VSUBPS  (SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y10, Y13
-	VFMADD213PS pool<>+1536(SB), Y10, Y13
-	VFMADD213PS pool<>+1664(SB), Y10, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y10
-	VADDPS      Y8, Y7, Y7
-	VADDPS      Y10, Y9, Y9
-	VADDPS      Y9, Y7, Y7
-	VADDPS      Y7, Y2, Y2
-	VMOVUPS     (DI)(R9*1), Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     (DI)(R9*1), Y6
+	VSUBPS      32(SI), Y6, Y6
+	VMOVUPS     32(DI)(R9*1), Y7
 	VSUBPS      32(SI), Y7, Y7
-	VMOVUPS     32(DI)(R9*1), Y8
+	VMOVUPS     64(DI)(R9*1), Y8
 	VSUBPS      32(SI), Y8, Y8
-	VMOVUPS     64(DI)(R9*1), Y9
+	VMOVUPS     96(DI)(R9*1), Y9
 	VSUBPS      32(SI), Y9, Y9
-	VMOVUPS     96(DI)(R9*1), Y10
-	VSUBPS      32(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y10, Y13
-	VFMADD213PS pool<>+1536(SB), Y10, Y13
-	VFMADD213PS pool<>+1664(SB), Y10, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y10
-	VADDPS      Y8, Y7, Y7
-	VADDPS      Y10, Y9, Y9
-	VADDPS      Y9, Y7, Y7
-	VADDPS      Y7, Y3, Y3
-	VMOVUPS     (DI)(R9*2), Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VMOVUPS     (DI)(R9*2), Y6
+	VSUBPS      64(SI), Y6, Y6
+	VMOVUPS     32(DI)(R9*2), Y7
 	VSUBPS      64(SI), Y7, Y7
-	VMOVUPS     32(DI)(R9*2), Y8
+	VMOVUPS     64(DI)(R9*2), Y8
 	VSUBPS      64(SI), Y8, Y8
-	VMOVUPS     64(DI)(R9*2), Y9
+	VMOVUPS     96(DI)(R9*2), Y9
 	VSUBPS      64(SI), Y9, Y9
-	VMOVUPS     96(DI)(R9*2), Y10
-	VSUBPS      64(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y10, Y13
-	VFMADD213PS pool<>+1536(SB), Y10, Y13
-	VFMADD213PS pool<>+1664(SB), Y10, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y10
-	VADDPS      Y8, Y7, Y7
-	VADDPS      Y10, Y9, Y9
-	VADDPS      Y9, Y7, Y7
-	VADDPS      Y7, Y4, Y4
-	VMOVUPS     (R8), Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y3, Y3
+	VMOVUPS     (R8), Y6
+	VSUBPS      96(SI), Y6, Y6
+	VMOVUPS     32(R8), Y7
 	VSUBPS      96(SI), Y7, Y7
-	VMOVUPS     32(R8), Y8
+	VMOVUPS     64(R8), Y8
 	VSUBPS      96(SI), Y8, Y8
-	VMOVUPS     64(R8), Y9
+	VMOVUPS     96(R8), Y9
 	VSUBPS      96(SI), Y9, Y9
-	VMOVUPS     96(R8), Y10
-	VSUBPS      96(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y10, Y13
-	VFMADD213PS pool<>+1536(SB), Y10, Y13
-	VFMADD213PS pool<>+1664(SB), Y10, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y10
-	VADDPS      Y8, Y7, Y7
-	VADDPS      Y10, Y9, Y9
-	VADDPS      Y9, Y7, Y7
-	VADDPS      Y7, Y5, Y5
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y4, Y4
 	ADDQ        $0x00000080, DI
 	ADDQ        $0x00000080, R8
 	SUBQ        $0x00000020, R11
@@ -1214,236 +1222,236 @@ sggexp_loop:
 sggexp_one:
 	CMPQ    R11, $0x00000008
 	JL      sggexp_tail
-	VMOVUPS (DI), Y7
-	VSUBPS  (SI), Y7, Y7
-	VMOVUPS (DI)(R9*1), Y8
-	VSUBPS  32(SI), Y8, Y8
-	VMOVUPS (DI)(R9*2), Y9
-	VSUBPS  64(SI), Y9, Y9
-	VMOVUPS (R8), Y10
-	VSUBPS  96(SI), Y10, Y10
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (DI)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (DI)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (R8), Y9
+	VSUBPS  96(SI), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y10, Y13
-	VFMADD213PS pool<>+1536(SB), Y10, Y13
-	VFMADD213PS pool<>+1664(SB), Y10, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y10
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y6, Y1, Y1
 	VADDPS      Y7, Y2, Y2
 	VADDPS      Y8, Y3, Y3
 	VADDPS      Y9, Y4, Y4
-	VADDPS      Y10, Y5, Y5
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 	SUBQ        $0x00000008, R11
 	JMP         sggexp_one
 
 sggexp_tail:
-	TESTQ      R11, R11
-	JE         sggexp_done
-	VMASKMOVPS (DI), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VSUBPS     (SI), Y7, Y7
-	VMASKMOVPS (DI)(R9*1), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     32(SI), Y8, Y8
-	VMASKMOVPS (DI)(R9*2), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     64(SI), Y9, Y9
-	VMASKMOVPS (R8), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VSUBPS     96(SI), Y10, Y10
+	TESTQ   R11, R11
+	JE      sggexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	MOVQ    224(SP), DI
+	ADDQ    R8, DI
+	VMOVUPS (R11), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (R11)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (R11)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (DI), Y9
+	VSUBPS  96(SI), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y10, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y10
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y10, Y12
-	VFMADD213PS pool<>+1536(SB), Y10, Y12
-	VFMADD213PS pool<>+1664(SB), Y10, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y11
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y11, Y11
-	VMULPS      Y11, Y12, Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y9, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y10
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y10, Y10
+	VMULPS      Y10, Y11, Y9
+	VANDPS      128(SI), Y6, Y6
+	VANDPS      128(SI), Y7, Y7
+	VANDPS      128(SI), Y8, Y8
+	VANDPS      128(SI), Y9, Y9
+	VADDPS      Y6, Y1, Y1
 	VADDPS      Y7, Y2, Y2
 	VADDPS      Y8, Y3, Y3
 	VADDPS      Y9, Y4, Y4
-	VADDPS      Y10, Y5, Y5
 
 sggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
 	VPERM2F128 $0x31, Y4, Y2, Y2
-	VADDPS     Y6, Y2, Y2
-	VPERM2F128 $0x20, Y5, Y3, Y4
-	VPERM2F128 $0x31, Y5, Y3, Y3
-	VADDPS     Y4, Y3, Y3
-	VUNPCKLPD  Y3, Y2, Y4
-	VUNPCKHPD  Y3, Y2, Y2
-	VADDPS     Y4, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y3
 	VADDPS     Y3, Y2, Y2
-	VMOVDQU    xent_even32<>+0(SB), Y3
-	VPERMPS    Y2, Y3, Y2
-	VCVTPS2PD  X2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+2560(SB), Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
-	VMOVDQU     xent_even32<>+0(SB), Y3
-	VPERMPS     Y1, Y3, Y1
-	VCVTPS2PD   X1, Y1
-	VADDPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X1
-	VMOVUPS     X1, (AX)
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVUPS     X0, (AX)
 	LEAQ        (CX)(R9*4), CX
 	ADDQ        $0x00000010, AX
 	SUBQ        $0x04, DX
@@ -1465,141 +1473,140 @@ sgsolo:
 	// Max pass, one vector of each row per step.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y0
 
 sogmax_one:
 	CMPQ   R11, $0x00000008
 	JL     sogmax_tail
-	VMAXPS (DI), Y1, Y1
+	VMAXPS (DI), Y0, Y0
 	ADDQ   $0x00000020, DI
 	SUBQ   $0x00000008, R11
 	JMP    sogmax_one
 
 sogmax_tail:
-	TESTQ      R11, R11
-	JE         sogmax_done
-	VMASKMOVPS (DI), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y3
-	VBLENDVPS  Y0, Y2, Y3, Y2
-	VMAXPS     Y2, Y1, Y1
+	TESTQ  R11, R11
+	JE     sogmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	VMAXPS (R11), Y0, Y0
 
 sogmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y3
-	VMAXPS     Y2, Y3, Y3
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VMAXPS     Y2, Y1, Y1
-	VUNPCKLPD  Y1, Y3, Y2
-	VUNPCKHPD  Y1, Y3, Y1
-	VMAXPS     Y2, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y2
-	VMAXPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPS     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPS     Y1, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   pool<>+128(SB), Y1, Y2
-	VPCMPEQD pool<>+128(SB), Y2, Y2
-	VPTEST   Y2, Y2
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
 	JNE      sgsnan
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU pool<>+256(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, (SI)
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
 	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+768(SB), Y3
+	VXORPD  Y1, Y1, Y1
+	VMOVUPS pool<>+768(SB), Y2
 
 sogexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      sogexp_one
-	VMOVUPS (DI), Y4
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
+	VMOVUPS 32(DI), Y4
 	VSUBPS  (SI), Y4, Y4
-	VMOVUPS 32(DI), Y5
+	VMOVUPS 64(DI), Y5
 	VSUBPS  (SI), Y5, Y5
-	VMOVUPS 64(DI), Y6
+	VMOVUPS 96(DI), Y6
 	VSUBPS  (SI), Y6, Y6
-	VMOVUPS 96(DI), Y7
-	VSUBPS  (SI), Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y4, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y10
-	VFMADD213PS pool<>+1408(SB), Y4, Y10
-	VFMADD213PS pool<>+1536(SB), Y4, Y10
-	VFMADD213PS pool<>+1664(SB), Y4, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y4
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y5, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y10
-	VFMADD213PS pool<>+1408(SB), Y5, Y10
-	VFMADD213PS pool<>+1536(SB), Y5, Y10
-	VFMADD213PS pool<>+1664(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y5
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y6, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y10
-	VFMADD213PS pool<>+1536(SB), Y6, Y10
-	VFMADD213PS pool<>+1664(SB), Y6, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y6
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y3, Y7
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y7, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y10
-	VFMADD213PS pool<>+1408(SB), Y7, Y10
-	VFMADD213PS pool<>+1536(SB), Y7, Y10
-	VFMADD213PS pool<>+1664(SB), Y7, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y7
-	VADDPS      Y5, Y4, Y4
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y6, Y4, Y4
-	VADDPS      Y4, Y2, Y2
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y6
+	VADDPS      Y4, Y3, Y3
+	VADDPS      Y6, Y5, Y5
+	VADDPS      Y5, Y3, Y3
+	VADDPS      Y3, Y1, Y1
 	ADDQ        $0x00000080, DI
 	SUBQ        $0x00000020, R11
 	JMP         sogexp_loop
@@ -1607,109 +1614,110 @@ sogexp_loop:
 sogexp_one:
 	CMPQ    R11, $0x00000008
 	JL      sogexp_tail
-	VMOVUPS (DI), Y4
-	VSUBPS  (SI), Y4, Y4
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y4, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y7
-	VFMADD213PS pool<>+1408(SB), Y4, Y7
-	VFMADD213PS pool<>+1536(SB), Y4, Y7
-	VFMADD213PS pool<>+1664(SB), Y4, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y6, Y6
-	VMULPS      Y6, Y7, Y4
-	VADDPS      Y4, Y2, Y2
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y3, Y6
+	VFMADD213PS pool<>+1536(SB), Y3, Y6
+	VFMADD213PS pool<>+1664(SB), Y3, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y5, Y5
+	VMULPS      Y5, Y6, Y3
+	VADDPS      Y3, Y1, Y1
 	ADDQ        $0x00000020, DI
 	SUBQ        $0x00000008, R11
 	JMP         sogexp_one
 
 sogexp_tail:
-	TESTQ      R11, R11
-	JE         sogexp_done
-	VMASKMOVPS (DI), Y0, Y4
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     (SI), Y4, Y4
+	TESTQ   R11, R11
+	JE      sogexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	VMOVUPS (R11), Y3
+	VSUBPS  (SI), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y4, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y6
-	VFMADD213PS pool<>+1408(SB), Y4, Y6
-	VFMADD213PS pool<>+1536(SB), Y4, Y6
-	VFMADD213PS pool<>+1664(SB), Y4, Y6
-	VPERMPS     exp2tab8<>+0(SB), Y3, Y5
-	VPSLLD      $0x14, Y3, Y3
-	VPADDD      Y3, Y5, Y5
-	VMULPS      Y5, Y6, Y4
-	VADDPS      Y4, Y2, Y2
+	VMOVUPS     pool<>+1280(SB), Y5
+	VFMADD213PS pool<>+1408(SB), Y3, Y5
+	VFMADD213PS pool<>+1536(SB), Y3, Y5
+	VFMADD213PS pool<>+1664(SB), Y3, Y5
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y4, Y4
+	VMULPS      Y4, Y5, Y3
+	VANDPS      128(SI), Y3, Y3
+	VADDPS      Y3, Y1, Y1
 
 sogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y4
-	VADDPS     Y3, Y4, Y4
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y2
-	VADDPS     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y4, Y3
-	VUNPCKHPD  Y2, Y4, Y2
-	VADDPS     Y3, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y3
-	VADDPS     Y3, Y2, Y2
-	VMOVDQU    xent_even32<>+0(SB), Y3
-	VPERMPS    Y2, Y3, Y2
-	VCVTPS2PD  X2, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPS     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+2560(SB), Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
-	VMOVDQU     xent_even32<>+0(SB), Y3
-	VPERMPS     Y1, Y3, Y1
-	VCVTPS2PD   X1, Y1
-	VADDPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X1
-	VMOVSS      X1, (AX)
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVSS      X0, (AX)
 
 sgsnext:
 	LEAQ (CX)(BX*4), CX
@@ -1719,8 +1727,8 @@ sgsnext:
 	JMP  sgsolo
 
 sgsnan:
-	VMOVSS pool<>+3456(SB), X1
-	VMOVSS X1, (AX)
+	VMOVSS pool<>+3456(SB), X0
+	VMOVSS X0, (AX)
 	JMP    sgsnext
 
 w:
@@ -1732,429 +1740,421 @@ groups:
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
+	VMOVUPS pool<>+0(SB), Y0
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
-	VMOVUPS pool<>+0(SB), Y4
 
 ggmax_one:
 	CMPQ   R11, $0x00000008
 	JL     ggmax_tail
-	VMAXPS (DI), Y1, Y1
-	VMAXPS (DI)(R9*1), Y2, Y2
-	VMAXPS (DI)(R9*2), Y3, Y3
-	VMAXPS (R8), Y4, Y4
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
 	ADDQ   $0x00000020, DI
 	ADDQ   $0x00000020, R8
 	SUBQ   $0x00000008, R11
 	JMP    ggmax_one
 
 ggmax_tail:
-	TESTQ      R11, R11
-	JE         ggmax_done
-	VMASKMOVPS (DI), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (DI)(R9*1), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y2, Y2
-	VMASKMOVPS (DI)(R9*2), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y3, Y3
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y4, Y4
+	TESTQ  R11, R11
+	JE     ggmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	MOVQ   224(SP), DI
+	ADDQ   R8, DI
+	VMAXPS (R11), Y0, Y0
+	VMAXPS (R11)(R9*1), Y1, Y1
+	VMAXPS (R11)(R9*2), Y2, Y2
+	VMAXPS (DI), Y3, Y3
 
 ggmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPS     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMAXPS     Y5, Y1, Y1
-	VPERM2F128 $0x20, Y4, Y2, Y3
-	VPERM2F128 $0x31, Y4, Y2, Y2
-	VMAXPS     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y1, Y3
-	VUNPCKHPD  Y2, Y1, Y1
-	VMAXPS     Y3, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y2
 	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   pool<>+128(SB), Y1, Y2
-	VPCMPEQD pool<>+128(SB), Y2, Y2
-	VPTEST   Y2, Y2
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
 	JNE      gbail
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU pool<>+256(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, (SI)
-	VMOVDQU pool<>+384(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 32(SI)
-	VMOVDQU pool<>+512(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 64(SI)
-	VMOVDQU pool<>+640(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 96(SI)
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+	VMOVDQU pool<>+384(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 32(SI)
+	VMOVDQU pool<>+512(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 64(SI)
+	VMOVDQU pool<>+640(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
 	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y1, Y1, Y1
 	VXORPD  Y2, Y2, Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
-	VXORPD  Y5, Y5, Y5
-	VMOVUPS pool<>+768(SB), Y6
+	VMOVUPS pool<>+768(SB), Y5
 
 ggexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      ggexp_one
-	VMOVUPS (DI), Y7
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS 32(DI), Y7
 	VSUBPS  (SI), Y7, Y7
-	VMOVUPS 32(DI), Y8
+	VMOVUPS 64(DI), Y8
 	VSUBPS  (SI), Y8, Y8
-	VMOVUPS 64(DI), Y9
+	VMOVUPS 96(DI), Y9
 	VSUBPS  (SI), Y9, Y9
-	VMOVUPS 96(DI), Y10
-	VSUBPS  (SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y13
-	VFMADD213PS  pool<>+1408(SB), Y10, Y13
-	VFMADD213PS  pool<>+1536(SB), Y10, Y13
-	VFMADD213PS  pool<>+1664(SB), Y10, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y10
-	VADDPS       Y8, Y7, Y7
-	VADDPS       Y10, Y9, Y9
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y2, Y2
-	VMOVUPS      (DI)(R9*1), Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPS      (DI)(R9*1), Y6
+	VSUBPS       32(SI), Y6, Y6
+	VMOVUPS      32(DI)(R9*1), Y7
 	VSUBPS       32(SI), Y7, Y7
-	VMOVUPS      32(DI)(R9*1), Y8
+	VMOVUPS      64(DI)(R9*1), Y8
 	VSUBPS       32(SI), Y8, Y8
-	VMOVUPS      64(DI)(R9*1), Y9
+	VMOVUPS      96(DI)(R9*1), Y9
 	VSUBPS       32(SI), Y9, Y9
-	VMOVUPS      96(DI)(R9*1), Y10
-	VSUBPS       32(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y13
-	VFMADD213PS  pool<>+1408(SB), Y10, Y13
-	VFMADD213PS  pool<>+1536(SB), Y10, Y13
-	VFMADD213PS  pool<>+1664(SB), Y10, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y10
-	VADDPS       Y8, Y7, Y7
-	VADDPS       Y10, Y9, Y9
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VMOVUPS      (DI)(R9*2), Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMOVUPS      (DI)(R9*2), Y6
+	VSUBPS       64(SI), Y6, Y6
+	VMOVUPS      32(DI)(R9*2), Y7
 	VSUBPS       64(SI), Y7, Y7
-	VMOVUPS      32(DI)(R9*2), Y8
+	VMOVUPS      64(DI)(R9*2), Y8
 	VSUBPS       64(SI), Y8, Y8
-	VMOVUPS      64(DI)(R9*2), Y9
+	VMOVUPS      96(DI)(R9*2), Y9
 	VSUBPS       64(SI), Y9, Y9
-	VMOVUPS      96(DI)(R9*2), Y10
-	VSUBPS       64(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y13
-	VFMADD213PS  pool<>+1408(SB), Y10, Y13
-	VFMADD213PS  pool<>+1536(SB), Y10, Y13
-	VFMADD213PS  pool<>+1664(SB), Y10, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y10
-	VADDPS       Y8, Y7, Y7
-	VADDPS       Y10, Y9, Y9
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y4, Y4
-	VMOVUPS      (R8), Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPS      (R8), Y6
+	VSUBPS       96(SI), Y6, Y6
+	VMOVUPS      32(R8), Y7
 	VSUBPS       96(SI), Y7, Y7
-	VMOVUPS      32(R8), Y8
+	VMOVUPS      64(R8), Y8
 	VSUBPS       96(SI), Y8, Y8
-	VMOVUPS      64(R8), Y9
+	VMOVUPS      96(R8), Y9
 	VSUBPS       96(SI), Y9, Y9
-	VMOVUPS      96(R8), Y10
-	VSUBPS       96(SI), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y13
-	VFMADD213PS  pool<>+1408(SB), Y10, Y13
-	VFMADD213PS  pool<>+1536(SB), Y10, Y13
-	VFMADD213PS  pool<>+1664(SB), Y10, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y10
-	VADDPS       Y8, Y7, Y7
-	VADDPS       Y10, Y9, Y9
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
 	ADDQ         $0x00000080, DI
 	ADDQ         $0x00000080, R8
 	SUBQ         $0x00000020, R11
@@ -2163,194 +2163,87 @@ ggexp_loop:
 ggexp_one:
 	CMPQ    R11, $0x00000008
 	JL      ggexp_tail
-	VMOVUPS (DI), Y7
-	VSUBPS  (SI), Y7, Y7
-	VMOVUPS (DI)(R9*1), Y8
-	VSUBPS  32(SI), Y8, Y8
-	VMOVUPS (DI)(R9*2), Y9
-	VSUBPS  64(SI), Y9, Y9
-	VMOVUPS (R8), Y10
-	VSUBPS  96(SI), Y10, Y10
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (DI)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (DI)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (R8), Y9
+	VSUBPS  96(SI), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y10, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y13
-	VFMADD213PS  pool<>+1408(SB), Y10, Y13
-	VFMADD213PS  pool<>+1536(SB), Y10, Y13
-	VFMADD213PS  pool<>+1664(SB), Y10, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y12, Y12
-	VMULPS       Y12, Y13, Y10
-	VEXTRACTF128 $0x01, Y7, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y11, Y7, Y7
-	VADDPD       Y7, Y2, Y2
-	VEXTRACTF128 $0x01, Y8, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X9, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VEXTRACTF128 $0x01, Y10, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X10, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y5, Y5
-	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, R11
-	JMP          ggexp_one
-
-ggexp_tail:
-	TESTQ      R11, R11
-	JE         ggexp_done
-	VMASKMOVPS (DI), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VSUBPS     (SI), Y7, Y7
-	VMASKMOVPS (DI)(R9*1), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     32(SI), Y8, Y8
-	VMASKMOVPS (DI)(R9*2), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     64(SI), Y9, Y9
-	VMASKMOVPS (R8), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VSUBPS     96(SI), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y6, Y7
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y7, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y6, Y8
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y8, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y6, Y9
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD231PS pool<>+1024(SB), Y9, Y11
-	VSUBPS      pool<>+896(SB), Y11, Y12
-	VFMADD231PS pool<>+1152(SB), Y12, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
-	VFMADD213PS pool<>+1664(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y6, Y10
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y10, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y10
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y10, Y12
-	VFMADD213PS  pool<>+1536(SB), Y10, Y12
-	VFMADD213PS  pool<>+1664(SB), Y10, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y6, Y11
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y11, Y11
-	VMULPS       Y11, Y12, Y10
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VEXTRACTF128 $0x01, Y6, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y6, Y1, Y1
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X7, Y7
@@ -2366,60 +2259,167 @@ ggexp_tail:
 	VCVTPS2PD    X9, Y7
 	VADDPD       Y6, Y7, Y7
 	VADDPD       Y7, Y4, Y4
-	VEXTRACTF128 $0x01, Y10, X6
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R11
+	JMP          ggexp_one
+
+ggexp_tail:
+	TESTQ   R11, R11
+	JE      ggexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	MOVQ    224(SP), DI
+	ADDQ    R8, DI
+	VMOVUPS (R11), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (R11)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (R11)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (DI), Y9
+	VSUBPS  96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y9, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y9, Y11
+	VFMADD213PS  pool<>+1536(SB), Y9, Y11
+	VFMADD213PS  pool<>+1664(SB), Y9, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y10
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y10, Y10
+	VMULPS       Y10, Y11, Y9
+	VANDPS       128(SI), Y6, Y6
+	VANDPS       128(SI), Y7, Y7
+	VANDPS       128(SI), Y8, Y8
+	VANDPS       128(SI), Y9, Y9
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X10, Y7
-	VADDPD       Y6, Y7, Y7
-	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X8, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X9, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
 
 ggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
 	VPERM2F128 $0x31, Y4, Y2, Y2
-	VADDPD     Y6, Y2, Y2
-	VPERM2F128 $0x20, Y5, Y3, Y4
-	VPERM2F128 $0x31, Y5, Y3, Y3
-	VADDPD     Y4, Y3, Y3
-	VUNPCKLPD  Y3, Y2, Y4
-	VUNPCKHPD  Y3, Y2, Y2
-	VADDPD     Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+2560(SB), Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
-	VMOVDQU     xent_even32<>+0(SB), Y3
-	VPERMPS     Y1, Y3, Y1
-	VCVTPS2PD   X1, Y1
-	VADDPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X1
-	VMOVUPS     X1, (AX)
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVUPS     X0, (AX)
 	LEAQ        (CX)(R9*4), CX
 	ADDQ        $0x00000010, AX
 	SUBQ        $0x04, DX
@@ -2441,145 +2441,144 @@ gsolo:
 	// Max pass, one vector of each row per step.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y0
 
 ogmax_one:
 	CMPQ   R11, $0x00000008
 	JL     ogmax_tail
-	VMAXPS (DI), Y1, Y1
+	VMAXPS (DI), Y0, Y0
 	ADDQ   $0x00000020, DI
 	SUBQ   $0x00000008, R11
 	JMP    ogmax_one
 
 ogmax_tail:
-	TESTQ      R11, R11
-	JE         ogmax_done
-	VMASKMOVPS (DI), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y3
-	VBLENDVPS  Y0, Y2, Y3, Y2
-	VMAXPS     Y2, Y1, Y1
+	TESTQ  R11, R11
+	JE     ogmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	VMAXPS (R11), Y0, Y0
 
 ogmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y3
-	VMAXPS     Y2, Y3, Y3
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VMAXPS     Y2, Y1, Y1
-	VUNPCKLPD  Y1, Y3, Y2
-	VUNPCKHPD  Y1, Y3, Y1
-	VMAXPS     Y2, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y2
-	VMAXPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPS     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPS     Y1, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   pool<>+128(SB), Y1, Y2
-	VPCMPEQD pool<>+128(SB), Y2, Y2
-	VPTEST   Y2, Y2
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
 	JNE      gsnan
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU pool<>+256(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, (SI)
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
 	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+768(SB), Y3
+	VXORPD  Y1, Y1, Y1
+	VMOVUPS pool<>+768(SB), Y2
 
 ogexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      ogexp_one
-	VMOVUPS (DI), Y4
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
+	VMOVUPS 32(DI), Y4
 	VSUBPS  (SI), Y4, Y4
-	VMOVUPS 32(DI), Y5
+	VMOVUPS 64(DI), Y5
 	VSUBPS  (SI), Y5, Y5
-	VMOVUPS 64(DI), Y6
+	VMOVUPS 96(DI), Y6
 	VSUBPS  (SI), Y6, Y6
-	VMOVUPS 96(DI), Y7
-	VSUBPS  (SI), Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y4, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y10
-	VFMADD213PS pool<>+1408(SB), Y4, Y10
-	VFMADD213PS pool<>+1536(SB), Y4, Y10
-	VFMADD213PS pool<>+1664(SB), Y4, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y4
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y5, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y10
-	VFMADD213PS pool<>+1408(SB), Y5, Y10
-	VFMADD213PS pool<>+1536(SB), Y5, Y10
-	VFMADD213PS pool<>+1664(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y5
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y6, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y10
-	VFMADD213PS pool<>+1536(SB), Y6, Y10
-	VFMADD213PS pool<>+1664(SB), Y6, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y6
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y3, Y7
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD231PS pool<>+1024(SB), Y7, Y8
-	VSUBPS      pool<>+896(SB), Y8, Y9
-	VFMADD231PS pool<>+1152(SB), Y9, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y10
-	VFMADD213PS  pool<>+1408(SB), Y7, Y10
-	VFMADD213PS  pool<>+1536(SB), Y7, Y10
-	VFMADD213PS  pool<>+1664(SB), Y7, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y7
-	VADDPS       Y5, Y4, Y4
-	VADDPS       Y7, Y6, Y6
-	VADDPS       Y6, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VADDPS       Y4, Y3, Y3
+	VADDPS       Y6, Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	ADDQ         $0x00000080, DI
 	SUBQ         $0x00000020, R11
 	JMP          ogexp_loop
@@ -2587,112 +2586,113 @@ ogexp_loop:
 ogexp_one:
 	CMPQ    R11, $0x00000008
 	JL      ogexp_tail
-	VMOVUPS (DI), Y4
-	VSUBPS  (SI), Y4, Y4
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y4, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y7
-	VFMADD213PS  pool<>+1408(SB), Y4, Y7
-	VFMADD213PS  pool<>+1536(SB), Y4, Y7
-	VFMADD213PS  pool<>+1664(SB), Y4, Y7
-	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y6, Y6
-	VMULPS       Y6, Y7, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y3, Y6
+	VFMADD213PS  pool<>+1536(SB), Y3, Y6
+	VFMADD213PS  pool<>+1664(SB), Y3, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMULPS       Y5, Y6, Y3
+	VEXTRACTF128 $0x01, Y3, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	ADDQ         $0x00000020, DI
 	SUBQ         $0x00000008, R11
 	JMP          ogexp_one
 
 ogexp_tail:
-	TESTQ      R11, R11
-	JE         ogexp_done
-	VMASKMOVPS (DI), Y0, Y4
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     (SI), Y4, Y4
+	TESTQ   R11, R11
+	JE      ogexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	VMOVUPS (R11), Y3
+	VSUBPS  (SI), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y4, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y6
-	VFMADD213PS  pool<>+1408(SB), Y4, Y6
-	VFMADD213PS  pool<>+1536(SB), Y4, Y6
-	VFMADD213PS  pool<>+1664(SB), Y4, Y6
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
-	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      pool<>+1280(SB), Y5
+	VFMADD213PS  pool<>+1408(SB), Y3, Y5
+	VFMADD213PS  pool<>+1536(SB), Y3, Y5
+	VFMADD213PS  pool<>+1664(SB), Y3, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y3
+	VANDPS       128(SI), Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 
 ogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y4
-	VADDPD     Y3, Y4, Y4
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y2
-	VADDPD     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y4, Y3
-	VUNPCKHPD  Y2, Y4, Y2
-	VADDPD     Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+2560(SB), Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
-	VMOVDQU     xent_even32<>+0(SB), Y3
-	VPERMPS     Y1, Y3, Y1
-	VCVTPS2PD   X1, Y1
-	VADDPD      Y1, Y2, Y2
-	VCVTPD2PSY  Y2, X1
-	VMOVSS      X1, (AX)
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVSS      X0, (AX)
 
 gsnext:
 	LEAQ (CX)(BX*4), CX
@@ -2702,8 +2702,8 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSS pool<>+3456(SB), X1
-	VMOVSS X1, (AX)
+	VMOVSS pool<>+3456(SB), X0
+	VMOVSS X0, (AX)
 	JMP    gsnext
 
 row:
@@ -6915,7 +6915,7 @@ done:
 
 // func LogSumExpF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $192-56
+TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $232-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -7307,6 +7307,23 @@ r1gsnan:
 	JMP    r1gsnext
 
 r1skip:
+	// The row tail: the whole vector that ends at the row's end, its
+	// lanes before the row's last cols%lanes zeroed after the exp.
+	MOVQ     BX, DI
+	ANDQ     $0x00000003, DI
+	MOVQ     $0x00000004, R8
+	SUBQ     DI, R8
+	SHLQ     $0x03, R8
+	NEGQ     R8
+	LEAQ     masktab<>+0(SB), R11
+	VMOVDQU  32(R11)(R8*1), Y0
+	VPCMPEQD Y1, Y1, Y1
+	VANDNPS  Y1, Y0, Y0
+	VMOVUPS  Y0, 128(SI)
+	SHLQ     $0x03, DI
+	SUBQ     $0x00000020, DI
+	MOVQ     DI, 224(SP)
+
 groups:
 	CMPQ DX, $0x04
 	JL   grest
@@ -7315,1044 +7332,84 @@ groups:
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
+	VMOVUPD pool<>+6272(SB), Y0
 	VMOVUPD pool<>+6272(SB), Y1
 	VMOVUPD pool<>+6272(SB), Y2
 	VMOVUPD pool<>+6272(SB), Y3
-	VMOVUPD pool<>+6272(SB), Y4
 
 ggmax_one:
 	CMPQ   R11, $0x00000004
 	JL     ggmax_tail
-	VMAXPD (DI), Y1, Y1
-	VMAXPD (DI)(R9*1), Y2, Y2
-	VMAXPD (DI)(R9*2), Y3, Y3
-	VMAXPD (R8), Y4, Y4
+	VMAXPD (DI), Y0, Y0
+	VMAXPD (DI)(R9*1), Y1, Y1
+	VMAXPD (DI)(R9*2), Y2, Y2
+	VMAXPD (R8), Y3, Y3
 	ADDQ   $0x00000020, DI
 	ADDQ   $0x00000020, R8
 	SUBQ   $0x00000004, R11
 	JMP    ggmax_one
 
 ggmax_tail:
-	TESTQ      R11, R11
-	JE         ggmax_done
-	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y1, Y1
-	VMASKMOVPD (DI)(R9*1), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y2, Y2
-	VMASKMOVPD (DI)(R9*2), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y3, Y3
-	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y4, Y4
+	TESTQ  R11, R11
+	JE     ggmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	MOVQ   224(SP), DI
+	ADDQ   R8, DI
+	VMAXPD (R11), Y0, Y0
+	VMAXPD (R11)(R9*1), Y1, Y1
+	VMAXPD (R11)(R9*2), Y2, Y2
+	VMAXPD (DI), Y3, Y3
 
 ggmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPD     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMAXPD     Y5, Y1, Y1
-	VPERM2F128 $0x20, Y4, Y2, Y3
-	VPERM2F128 $0x31, Y4, Y2, Y2
-	VMAXPD     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y1, Y3
-	VUNPCKHPD  Y2, Y1, Y1
-	VMAXPD     Y3, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPD     Y2, Y0, Y0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6400(SB), Y1, Y2
-	VPCMPEQQ pool<>+6400(SB), Y2, Y2
-	VPTEST   Y2, Y2
+	VANDPD   pool<>+6400(SB), Y0, Y1
+	VPCMPEQQ pool<>+6400(SB), Y1, Y1
+	VPTEST   Y1, Y1
 	JNE      gbail
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VPERMPD $0x00, Y1, Y2
-	VMOVUPD Y2, (SI)
-	VPERMPD $0x55, Y1, Y2
-	VMOVUPD Y2, 32(SI)
-	VPERMPD $0xaa, Y1, Y2
-	VMOVUPD Y2, 64(SI)
-	VPERMPD $0xff, Y1, Y2
-	VMOVUPD Y2, 96(SI)
+	VPERMPD $0x00, Y0, Y1
+	VMOVUPD Y1, (SI)
+	VPERMPD $0x55, Y0, Y1
+	VMOVUPD Y1, 32(SI)
+	VPERMPD $0xaa, Y0, Y1
+	VMOVUPD Y1, 64(SI)
+	VPERMPD $0xff, Y0, Y1
+	VMOVUPD Y1, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
 	// Register budget groupExp: 4 sums + 1 max tree + 5 exp values and temporaries + 1 clamp bound, 11 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y1, Y1, Y1
 	VXORPD  Y2, Y2, Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
-	VXORPD  Y5, Y5, Y5
-	VMOVUPD pool<>+6528(SB), Y6
+	VMOVUPD pool<>+6528(SB), Y5
 
 ggexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      ggexp_one
-	VMOVUPD (DI), Y7
-	VSUBPD  (SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD 32(DI), Y8
-	VSUBPD  (SI), Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y6, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD 64(DI), Y9
-	VSUBPD  (SI), Y9, Y9
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y9, Y6, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
-	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
-	VFMADD213PD pool<>+7680(SB), Y9, Y11
-	VFMADD213PD pool<>+7808(SB), Y9, Y11
-	VFMADD213PD pool<>+7936(SB), Y9, Y11
-	VFMADD213PD pool<>+8064(SB), Y9, Y11
-	VFMADD213PD pool<>+8192(SB), Y9, Y11
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y11
-	VADDPD      pool<>+2432(SB), Y11, Y11
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y10, Y10
-	VPADDQ  pool<>+2432(SB), Y10, Y10
-	VMULPD  Y10, Y11, Y9
-	VMOVUPD 96(DI), Y10
-	VSUBPD  (SI), Y10, Y10
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y10, Y6, Y10
-	VMOVUPD     pool<>+6656(SB), Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VSUBPD      pool<>+6656(SB), Y11, Y12
-	VMOVUPD     Y10, Y10
-	VFMADD231PD pool<>+6912(SB), Y12, Y10
-	VFMADD231PD pool<>+7040(SB), Y12, Y10
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y12
-	VFMADD213PD pool<>+7296(SB), Y10, Y12
-	VFMADD213PD pool<>+7424(SB), Y10, Y12
-	VFMADD213PD pool<>+7552(SB), Y10, Y12
-	VFMADD213PD pool<>+7680(SB), Y10, Y12
-	VFMADD213PD pool<>+7808(SB), Y10, Y12
-	VFMADD213PD pool<>+7936(SB), Y10, Y12
-	VFMADD213PD pool<>+8064(SB), Y10, Y12
-	VFMADD213PD pool<>+8192(SB), Y10, Y12
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y12
-	VADDPD      pool<>+2432(SB), Y12, Y12
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y11, Y11
-	VPADDQ  pool<>+2432(SB), Y11, Y11
-	VMULPD  Y11, Y12, Y10
-	VADDPD  Y8, Y7, Y7
-	VADDPD  Y10, Y9, Y9
-	VADDPD  Y9, Y7, Y7
-	VADDPD  Y7, Y2, Y2
-	VMOVUPD (DI)(R9*1), Y7
-	VSUBPD  32(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD 32(DI)(R9*1), Y8
-	VSUBPD  32(SI), Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y6, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD 64(DI)(R9*1), Y9
-	VSUBPD  32(SI), Y9, Y9
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y9, Y6, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
-	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
-	VFMADD213PD pool<>+7680(SB), Y9, Y11
-	VFMADD213PD pool<>+7808(SB), Y9, Y11
-	VFMADD213PD pool<>+7936(SB), Y9, Y11
-	VFMADD213PD pool<>+8064(SB), Y9, Y11
-	VFMADD213PD pool<>+8192(SB), Y9, Y11
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y11
-	VADDPD      pool<>+2432(SB), Y11, Y11
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y10, Y10
-	VPADDQ  pool<>+2432(SB), Y10, Y10
-	VMULPD  Y10, Y11, Y9
-	VMOVUPD 96(DI)(R9*1), Y10
-	VSUBPD  32(SI), Y10, Y10
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y10, Y6, Y10
-	VMOVUPD     pool<>+6656(SB), Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VSUBPD      pool<>+6656(SB), Y11, Y12
-	VMOVUPD     Y10, Y10
-	VFMADD231PD pool<>+6912(SB), Y12, Y10
-	VFMADD231PD pool<>+7040(SB), Y12, Y10
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y12
-	VFMADD213PD pool<>+7296(SB), Y10, Y12
-	VFMADD213PD pool<>+7424(SB), Y10, Y12
-	VFMADD213PD pool<>+7552(SB), Y10, Y12
-	VFMADD213PD pool<>+7680(SB), Y10, Y12
-	VFMADD213PD pool<>+7808(SB), Y10, Y12
-	VFMADD213PD pool<>+7936(SB), Y10, Y12
-	VFMADD213PD pool<>+8064(SB), Y10, Y12
-	VFMADD213PD pool<>+8192(SB), Y10, Y12
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y12
-	VADDPD      pool<>+2432(SB), Y12, Y12
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y11, Y11
-	VPADDQ  pool<>+2432(SB), Y11, Y11
-	VMULPD  Y11, Y12, Y10
-	VADDPD  Y8, Y7, Y7
-	VADDPD  Y10, Y9, Y9
-	VADDPD  Y9, Y7, Y7
-	VADDPD  Y7, Y3, Y3
-	VMOVUPD (DI)(R9*2), Y7
-	VSUBPD  64(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD 32(DI)(R9*2), Y8
-	VSUBPD  64(SI), Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y6, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD 64(DI)(R9*2), Y9
-	VSUBPD  64(SI), Y9, Y9
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y9, Y6, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
-	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
-	VFMADD213PD pool<>+7680(SB), Y9, Y11
-	VFMADD213PD pool<>+7808(SB), Y9, Y11
-	VFMADD213PD pool<>+7936(SB), Y9, Y11
-	VFMADD213PD pool<>+8064(SB), Y9, Y11
-	VFMADD213PD pool<>+8192(SB), Y9, Y11
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y11
-	VADDPD      pool<>+2432(SB), Y11, Y11
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y10, Y10
-	VPADDQ  pool<>+2432(SB), Y10, Y10
-	VMULPD  Y10, Y11, Y9
-	VMOVUPD 96(DI)(R9*2), Y10
-	VSUBPD  64(SI), Y10, Y10
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y10, Y6, Y10
-	VMOVUPD     pool<>+6656(SB), Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VSUBPD      pool<>+6656(SB), Y11, Y12
-	VMOVUPD     Y10, Y10
-	VFMADD231PD pool<>+6912(SB), Y12, Y10
-	VFMADD231PD pool<>+7040(SB), Y12, Y10
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y12
-	VFMADD213PD pool<>+7296(SB), Y10, Y12
-	VFMADD213PD pool<>+7424(SB), Y10, Y12
-	VFMADD213PD pool<>+7552(SB), Y10, Y12
-	VFMADD213PD pool<>+7680(SB), Y10, Y12
-	VFMADD213PD pool<>+7808(SB), Y10, Y12
-	VFMADD213PD pool<>+7936(SB), Y10, Y12
-	VFMADD213PD pool<>+8064(SB), Y10, Y12
-	VFMADD213PD pool<>+8192(SB), Y10, Y12
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y12
-	VADDPD      pool<>+2432(SB), Y12, Y12
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y11, Y11
-	VPADDQ  pool<>+2432(SB), Y11, Y11
-	VMULPD  Y11, Y12, Y10
-	VADDPD  Y8, Y7, Y7
-	VADDPD  Y10, Y9, Y9
-	VADDPD  Y9, Y7, Y7
-	VADDPD  Y7, Y4, Y4
-	VMOVUPD (R8), Y7
-	VSUBPD  96(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD 32(R8), Y8
-	VSUBPD  96(SI), Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y6, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD 64(R8), Y9
-	VSUBPD  96(SI), Y9, Y9
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y9, Y6, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
-	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
-	VFMADD213PD pool<>+7680(SB), Y9, Y11
-	VFMADD213PD pool<>+7808(SB), Y9, Y11
-	VFMADD213PD pool<>+7936(SB), Y9, Y11
-	VFMADD213PD pool<>+8064(SB), Y9, Y11
-	VFMADD213PD pool<>+8192(SB), Y9, Y11
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y11
-	VADDPD      pool<>+2432(SB), Y11, Y11
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y10, Y10
-	VPADDQ  pool<>+2432(SB), Y10, Y10
-	VMULPD  Y10, Y11, Y9
-	VMOVUPD 96(R8), Y10
-	VSUBPD  96(SI), Y10, Y10
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y10, Y6, Y10
-	VMOVUPD     pool<>+6656(SB), Y11
-	VFMADD231PD pool<>+6784(SB), Y10, Y11
-	VSUBPD      pool<>+6656(SB), Y11, Y12
-	VMOVUPD     Y10, Y10
-	VFMADD231PD pool<>+6912(SB), Y12, Y10
-	VFMADD231PD pool<>+7040(SB), Y12, Y10
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y12
-	VFMADD213PD pool<>+7296(SB), Y10, Y12
-	VFMADD213PD pool<>+7424(SB), Y10, Y12
-	VFMADD213PD pool<>+7552(SB), Y10, Y12
-	VFMADD213PD pool<>+7680(SB), Y10, Y12
-	VFMADD213PD pool<>+7808(SB), Y10, Y12
-	VFMADD213PD pool<>+7936(SB), Y10, Y12
-	VFMADD213PD pool<>+8064(SB), Y10, Y12
-	VFMADD213PD pool<>+8192(SB), Y10, Y12
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y12
-	VADDPD      pool<>+2432(SB), Y12, Y12
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y11, Y11
-	VPADDQ pool<>+2432(SB), Y11, Y11
-	VMULPD Y11, Y12, Y10
-	VADDPD Y8, Y7, Y7
-	VADDPD Y10, Y9, Y9
-	VADDPD Y9, Y7, Y7
-	VADDPD Y7, Y5, Y5
-	ADDQ   $0x00000080, DI
-	ADDQ   $0x00000080, R8
-	SUBQ   $0x00000010, R11
-	JMP    ggexp_loop
-
-ggexp_one:
-	CMPQ    R11, $0x00000004
-	JL      ggexp_tail
-	VMOVUPD (DI), Y7
-	VSUBPD  (SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VADDPD  Y7, Y2, Y2
-	VMOVUPD (DI)(R9*1), Y7
-	VSUBPD  32(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VADDPD  Y7, Y3, Y3
-	VMOVUPD (DI)(R9*2), Y7
-	VSUBPD  64(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VADDPD  Y7, Y4, Y4
-	VMOVUPD (R8), Y7
-	VSUBPD  96(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y8, Y8
-	VPADDQ pool<>+2432(SB), Y8, Y8
-	VMULPD Y8, Y9, Y7
-	VADDPD Y7, Y5, Y5
-	ADDQ   $0x00000020, DI
-	ADDQ   $0x00000020, R8
-	SUBQ   $0x00000004, R11
-	JMP    ggexp_one
-
-ggexp_tail:
-	TESTQ      R11, R11
-	JE         ggexp_done
-	VMASKMOVPD (DI), Y0, Y7
-	VMOVUPD    pool<>+6272(SB), Y8
-	VBLENDVPD  Y0, Y7, Y8, Y7
-	VSUBPD     (SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ     $0x34, Y8, Y8
-	VPADDQ     pool<>+2432(SB), Y8, Y8
-	VMULPD     Y8, Y9, Y7
-	VADDPD     Y7, Y2, Y2
-	VMASKMOVPD (DI)(R9*1), Y0, Y7
-	VMOVUPD    pool<>+6272(SB), Y8
-	VBLENDVPD  Y0, Y7, Y8, Y7
-	VSUBPD     32(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ     $0x34, Y8, Y8
-	VPADDQ     pool<>+2432(SB), Y8, Y8
-	VMULPD     Y8, Y9, Y7
-	VADDPD     Y7, Y3, Y3
-	VMASKMOVPD (DI)(R9*2), Y0, Y7
-	VMOVUPD    pool<>+6272(SB), Y8
-	VBLENDVPD  Y0, Y7, Y8, Y7
-	VSUBPD     64(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ     $0x34, Y8, Y8
-	VPADDQ     pool<>+2432(SB), Y8, Y8
-	VMULPD     Y8, Y9, Y7
-	VADDPD     Y7, Y4, Y4
-	VMASKMOVPD (R8), Y0, Y7
-	VMOVUPD    pool<>+6272(SB), Y8
-	VBLENDVPD  Y0, Y7, Y8, Y7
-	VSUBPD     96(SI), Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y6, Y7
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y7, Y6
-	VSUBPD      pool<>+6656(SB), Y6, Y8
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y8, Y7
-	VFMADD231PD pool<>+7040(SB), Y8, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y7, Y8
-	VFMADD213PD pool<>+7424(SB), Y7, Y8
-	VFMADD213PD pool<>+7552(SB), Y7, Y8
-	VFMADD213PD pool<>+7680(SB), Y7, Y8
-	VFMADD213PD pool<>+7808(SB), Y7, Y8
-	VFMADD213PD pool<>+7936(SB), Y7, Y8
-	VFMADD213PD pool<>+8064(SB), Y7, Y8
-	VFMADD213PD pool<>+8192(SB), Y7, Y8
-	VMULPD      Y7, Y7, Y9
-	VFMADD213PD Y7, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+2432(SB), Y6, Y6
-	VMULPD Y6, Y8, Y7
-	VADDPD Y7, Y5, Y5
-
-ggexp_done:
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y4, Y2, Y6
-	VPERM2F128 $0x31, Y4, Y2, Y2
-	VADDPD     Y6, Y2, Y2
-	VPERM2F128 $0x20, Y5, Y3, Y4
-	VPERM2F128 $0x31, Y5, Y3, Y3
-	VADDPD     Y4, Y3, Y3
-	VUNPCKLPD  Y3, Y2, Y4
-	VUNPCKHPD  Y3, Y2, Y2
-	VADDPD     Y4, Y2, Y2
-
-	// max + log(sum) in float64, row i in lane i: one log for the group.
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8320(SB), Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VFMADD213PD pool<>+8704(SB), Y3, Y6
-	VFMADD213PD pool<>+8832(SB), Y3, Y6
-	VFMADD213PD pool<>+2560(SB), Y3, Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
-	VMOVAPD     Y1, Y1
-	VADDPD      Y1, Y2, Y2
-	VMOVUPD     Y2, (AX)
-	LEAQ        (CX)(R9*4), CX
-	ADDQ        $0x00000020, AX
-	SUBQ        $0x04, DX
-	JMP         groups
-
-gbail:
-	MOVQ $0x00000004, R8
-	JMP  gsolo
-
-grest:
-	TESTQ DX, DX
-	JE    done
-	MOVQ  DX, R8
-
-gsolo:
-	TESTQ R8, R8
-	JE    groups
-
-	// Max pass, one vector of each row per step.
-	MOVQ    BX, R11
-	MOVQ    CX, DI
-	VMOVUPD pool<>+6272(SB), Y1
-
-ogmax_one:
-	CMPQ   R11, $0x00000004
-	JL     ogmax_tail
-	VMAXPD (DI), Y1, Y1
-	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000004, R11
-	JMP    ogmax_one
-
-ogmax_tail:
-	TESTQ      R11, R11
-	JE         ogmax_done
-	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+6272(SB), Y3
-	VBLENDVPD  Y0, Y2, Y3, Y2
-	VMAXPD     Y2, Y1, Y1
-
-ogmax_done:
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y3
-	VMAXPD     Y2, Y3, Y3
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VMAXPD     Y2, Y1, Y1
-	VUNPCKLPD  Y1, Y3, Y2
-	VUNPCKHPD  Y1, Y3, Y1
-	VMAXPD     Y2, Y1, Y1
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6400(SB), Y1, Y2
-	VPCMPEQQ pool<>+6400(SB), Y2, Y2
-	VPTEST   Y2, Y2
-	JNE      gsnan
-
-	// Each row's max, broadcast to a vector on the stack (a permute of
-	// the tree's lane: a narrow load from the tree's wide store would wait
-	// for the store).
-	VPERMPD $0x00, Y1, Y2
-	VMOVUPD Y2, (SI)
-
-	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 1 max tree + 5 exp values and temporaries + 1 clamp bound, 11 of 16.
-	MOVQ    BX, R11
-	MOVQ    CX, DI
-	VXORPD  Y2, Y2, Y2
-	VMOVUPD pool<>+6528(SB), Y3
-
-ogexp_loop:
-	CMPQ    R11, $0x00000010
-	JL      ogexp_one
-	VMOVUPD (DI), Y4
-	VSUBPD  (SI), Y4, Y4
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y3, Y4
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
-	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+6912(SB), Y6, Y4
-	VFMADD231PD pool<>+7040(SB), Y6, Y4
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y6
-	VFMADD213PD pool<>+7296(SB), Y4, Y6
-	VFMADD213PD pool<>+7424(SB), Y4, Y6
-	VFMADD213PD pool<>+7552(SB), Y4, Y6
-	VFMADD213PD pool<>+7680(SB), Y4, Y6
-	VFMADD213PD pool<>+7808(SB), Y4, Y6
-	VFMADD213PD pool<>+7936(SB), Y4, Y6
-	VFMADD213PD pool<>+8064(SB), Y4, Y6
-	VFMADD213PD pool<>+8192(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
-	VMOVUPD 32(DI), Y5
-	VSUBPD  (SI), Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y3, Y5
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y5, Y6
-	VSUBPD      pool<>+6656(SB), Y6, Y7
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+6912(SB), Y7, Y5
-	VFMADD231PD pool<>+7040(SB), Y7, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y7
-	VFMADD213PD pool<>+7296(SB), Y5, Y7
-	VFMADD213PD pool<>+7424(SB), Y5, Y7
-	VFMADD213PD pool<>+7552(SB), Y5, Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VMOVUPD 64(DI), Y6
+	VMOVUPD (DI), Y6
 	VSUBPD  (SI), Y6, Y6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y3, Y6
+	VMAXPD      Y6, Y5, Y6
 	VMOVUPD     pool<>+6656(SB), Y7
 	VFMADD231PD pool<>+6784(SB), Y6, Y7
 	VSUBPD      pool<>+6656(SB), Y7, Y8
@@ -8378,11 +7435,11 @@ ogexp_loop:
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y8, Y6
-	VMOVUPD 96(DI), Y7
+	VMOVUPD 32(DI), Y7
 	VSUBPD  (SI), Y7, Y7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y3, Y7
+	VMAXPD      Y7, Y5, Y7
 	VMOVUPD     pool<>+6656(SB), Y8
 	VFMADD231PD pool<>+6784(SB), Y7, Y8
 	VSUBPD      pool<>+6656(SB), Y8, Y9
@@ -8405,25 +7462,875 @@ ogexp_loop:
 	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// lse exp: times 2^n
-	VPSLLQ $0x34, Y8, Y8
-	VPADDQ pool<>+2432(SB), Y8, Y8
-	VMULPD Y8, Y9, Y7
-	VADDPD Y5, Y4, Y4
-	VADDPD Y7, Y6, Y6
-	VADDPD Y6, Y4, Y4
-	VADDPD Y4, Y2, Y2
-	ADDQ   $0x00000080, DI
-	SUBQ   $0x00000010, R11
-	JMP    ogexp_loop
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(DI), Y8
+	VSUBPD  (SI), Y8, Y8
 
-ogexp_one:
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(DI), Y9
+	VSUBPD  (SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD (DI)(R9*1), Y6
+	VSUBPD  32(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 32(DI)(R9*1), Y7
+	VSUBPD  32(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y5, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(DI)(R9*1), Y8
+	VSUBPD  32(SI), Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(DI)(R9*1), Y9
+	VSUBPD  32(SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD (DI)(R9*2), Y6
+	VSUBPD  64(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 32(DI)(R9*2), Y7
+	VSUBPD  64(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y5, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(DI)(R9*2), Y8
+	VSUBPD  64(SI), Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(DI)(R9*2), Y9
+	VSUBPD  64(SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD (R8), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 32(R8), Y7
+	VSUBPD  96(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y5, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(R8), Y8
+	VSUBPD  96(SI), Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(R8), Y9
+	VSUBPD  96(SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y10, Y10
+	VPADDQ pool<>+2432(SB), Y10, Y10
+	VMULPD Y10, Y11, Y9
+	VADDPD Y7, Y6, Y6
+	VADDPD Y9, Y8, Y8
+	VADDPD Y8, Y6, Y6
+	VADDPD Y6, Y4, Y4
+	ADDQ   $0x00000080, DI
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, R11
+	JMP    ggexp_loop
+
+ggexp_one:
 	CMPQ    R11, $0x00000004
-	JL      ogexp_tail
-	VMOVUPD (DI), Y4
+	JL      ggexp_tail
+	VMOVUPD (DI), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD (DI)(R9*1), Y6
+	VSUBPD  32(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD (DI)(R9*2), Y6
+	VSUBPD  64(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD (R8), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y6
+	VADDPD Y6, Y4, Y4
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, R11
+	JMP    ggexp_one
+
+ggexp_tail:
+	TESTQ   R11, R11
+	JE      ggexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	MOVQ    224(SP), DI
+	ADDQ    R8, DI
+	VMOVUPD (R11), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VANDPD  128(SI), Y6, Y6
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD (R11)(R9*1), Y6
+	VSUBPD  32(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VANDPD  128(SI), Y6, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD (R11)(R9*2), Y6
+	VSUBPD  64(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VANDPD  128(SI), Y6, Y6
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD (DI), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y6, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y7, Y6
+	VFMADD231PD pool<>+7040(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y6, Y7
+	VFMADD213PD pool<>+7424(SB), Y6, Y7
+	VFMADD213PD pool<>+7552(SB), Y6, Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y7, Y6
+	VANDPD 128(SI), Y6, Y6
+	VADDPD Y6, Y4, Y4
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+8320(SB), Y5
+	VFMADD213PD pool<>+8448(SB), Y2, Y5
+	VFMADD213PD pool<>+8576(SB), Y2, Y5
+	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+2560(SB), Y2, Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVAPD     Y0, Y0
+	VADDPD      Y0, Y1, Y1
+	VMOVUPD     Y1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x04, DX
+	JMP         groups
+
+gbail:
+	MOVQ $0x00000004, R8
+	JMP  gsolo
+
+grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+gsolo:
+	TESTQ R8, R8
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VMOVUPD pool<>+6272(SB), Y0
+
+ogmax_one:
+	CMPQ   R11, $0x00000004
+	JL     ogmax_tail
+	VMAXPD (DI), Y0, Y0
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000004, R11
+	JMP    ogmax_one
+
+ogmax_tail:
+	TESTQ  R11, R11
+	JE     ogmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	VMAXPD (R11), Y0, Y0
+
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPD     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPD     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6400(SB), Y0, Y1
+	VPCMPEQQ pool<>+6400(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VPERMPD $0x00, Y0, Y1
+	VMOVUPD Y1, (SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 5 exp values and temporaries + 1 clamp bound, 11 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y1, Y1, Y1
+	VMOVUPD pool<>+6528(SB), Y2
+
+ogexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      ogexp_one
+	VMOVUPD (DI), Y3
+	VSUBPD  (SI), Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+6656(SB), Y4
+	VFMADD231PD pool<>+6784(SB), Y3, Y4
+	VSUBPD      pool<>+6656(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y5, Y3
+	VFMADD231PD pool<>+7040(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y5
+	VFMADD213PD pool<>+7296(SB), Y3, Y5
+	VFMADD213PD pool<>+7424(SB), Y3, Y5
+	VFMADD213PD pool<>+7552(SB), Y3, Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD 32(DI), Y4
 	VSUBPD  (SI), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y3, Y4
+	VMAXPD      Y4, Y2, Y4
 	VMOVUPD     pool<>+6656(SB), Y5
 	VFMADD231PD pool<>+6784(SB), Y4, Y5
 	VSUBPD      pool<>+6656(SB), Y5, Y6
@@ -8446,101 +8353,203 @@ ogexp_one:
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// lse exp: times 2^n
-	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+2432(SB), Y5, Y5
-	VMULPD Y5, Y6, Y4
-	VADDPD Y4, Y2, Y2
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y4
+	VMOVUPD 64(DI), Y5
+	VSUBPD  (SI), Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y5, Y6
+	VSUBPD      pool<>+6656(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+6912(SB), Y7, Y5
+	VFMADD231PD pool<>+7040(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y5, Y7
+	VFMADD213PD pool<>+7424(SB), Y5, Y7
+	VFMADD213PD pool<>+7552(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VMOVUPD 96(DI), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y6
+	VADDPD Y4, Y3, Y3
+	VADDPD Y6, Y5, Y5
+	VADDPD Y5, Y3, Y3
+	VADDPD Y3, Y1, Y1
+	ADDQ   $0x00000080, DI
+	SUBQ   $0x00000010, R11
+	JMP    ogexp_loop
+
+ogexp_one:
+	CMPQ    R11, $0x00000004
+	JL      ogexp_tail
+	VMOVUPD (DI), Y3
+	VSUBPD  (SI), Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+6656(SB), Y4
+	VFMADD231PD pool<>+6784(SB), Y3, Y4
+	VSUBPD      pool<>+6656(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y5, Y3
+	VFMADD231PD pool<>+7040(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y5
+	VFMADD213PD pool<>+7296(SB), Y3, Y5
+	VFMADD213PD pool<>+7424(SB), Y3, Y5
+	VFMADD213PD pool<>+7552(SB), Y3, Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y5, Y3
+	VADDPD Y3, Y1, Y1
 	ADDQ   $0x00000020, DI
 	SUBQ   $0x00000004, R11
 	JMP    ogexp_one
 
 ogexp_tail:
-	TESTQ      R11, R11
-	JE         ogexp_done
-	VMASKMOVPD (DI), Y0, Y4
-	VMOVUPD    pool<>+6272(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     (SI), Y4, Y4
+	TESTQ   R11, R11
+	JE      ogexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	VMOVUPD (R11), Y3
+	VSUBPD  (SI), Y3, Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y3, Y4
-	VMOVUPD     pool<>+6656(SB), Y3
-	VFMADD231PD pool<>+6784(SB), Y4, Y3
-	VSUBPD      pool<>+6656(SB), Y3, Y5
-	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+6912(SB), Y5, Y4
-	VFMADD231PD pool<>+7040(SB), Y5, Y4
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+6656(SB), Y2
+	VFMADD231PD pool<>+6784(SB), Y3, Y2
+	VSUBPD      pool<>+6656(SB), Y2, Y4
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y4, Y3
+	VFMADD231PD pool<>+7040(SB), Y4, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y5
-	VFMADD213PD pool<>+7296(SB), Y4, Y5
-	VFMADD213PD pool<>+7424(SB), Y4, Y5
-	VFMADD213PD pool<>+7552(SB), Y4, Y5
-	VFMADD213PD pool<>+7680(SB), Y4, Y5
-	VFMADD213PD pool<>+7808(SB), Y4, Y5
-	VFMADD213PD pool<>+7936(SB), Y4, Y5
-	VFMADD213PD pool<>+8064(SB), Y4, Y5
-	VFMADD213PD pool<>+8192(SB), Y4, Y5
-	VMULPD      Y4, Y4, Y6
-	VFMADD213PD Y4, Y6, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
+	VMOVUPD     pool<>+7168(SB), Y4
+	VFMADD213PD pool<>+7296(SB), Y3, Y4
+	VFMADD213PD pool<>+7424(SB), Y3, Y4
+	VFMADD213PD pool<>+7552(SB), Y3, Y4
+	VFMADD213PD pool<>+7680(SB), Y3, Y4
+	VFMADD213PD pool<>+7808(SB), Y3, Y4
+	VFMADD213PD pool<>+7936(SB), Y3, Y4
+	VFMADD213PD pool<>+8064(SB), Y3, Y4
+	VFMADD213PD pool<>+8192(SB), Y3, Y4
+	VMULPD      Y3, Y3, Y5
+	VFMADD213PD Y3, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// lse exp: times 2^n
-	VPSLLQ $0x34, Y3, Y3
-	VPADDQ pool<>+2432(SB), Y3, Y3
-	VMULPD Y3, Y5, Y4
-	VADDPD Y4, Y2, Y2
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y4, Y3
+	VANDPD 128(SI), Y3, Y3
+	VADDPD Y3, Y1, Y1
 
 ogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y4
-	VADDPD     Y3, Y4, Y4
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y2
-	VADDPD     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y4, Y3
-	VUNPCKHPD  Y2, Y4, Y2
-	VADDPD     Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8320(SB), Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VFMADD213PD pool<>+8704(SB), Y3, Y6
-	VFMADD213PD pool<>+8832(SB), Y3, Y6
-	VFMADD213PD pool<>+2560(SB), Y3, Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+8320(SB), Y5
+	VFMADD213PD pool<>+8448(SB), Y2, Y5
+	VFMADD213PD pool<>+8576(SB), Y2, Y5
+	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+2560(SB), Y2, Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
-	VMOVAPD     Y1, Y1
-	VADDPD      Y1, Y2, Y2
-	VMOVSD      X2, (AX)
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVAPD     Y0, Y0
+	VADDPD      Y0, Y1, Y1
+	VMOVSD      X1, (AX)
 
 gsnext:
 	LEAQ (CX)(BX*8), CX
@@ -8550,8 +8559,8 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD pool<>+8960(SB), X1
-	VMOVSD X1, (AX)
+	VMOVSD pool<>+8960(SB), X0
+	VMOVSD X0, (AX)
 	JMP    gsnext
 
 row:
@@ -10361,7 +10370,7 @@ done:
 
 // func LogSumExpF32AVX512(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $576-56
+TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $640-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -18496,7 +18505,7 @@ done:
 
 // func LogSumExpF64AVX512(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $576-56
+TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $640-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX

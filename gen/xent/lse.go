@@ -218,7 +218,7 @@ func groupTree(vs []VecVirtual, op func(...Op), f32 bool) VecVirtual {
 
 // groupMax emits the max pass of k slots (the group, or 1: solo) and
 // returns the tree of their maxima (see groupTree).
-func (r *row) groupMax(pre string, src Register, s slots, k int) VecVirtual {
+func (r *row) groupMax(pre string, src Register, s slots, k int, gt *groupTail) VecVirtual {
 	d, isa := r.d, r.isa
 	Comment("Max pass, one vector of each row per step.")
 	n := GP64()
@@ -235,6 +235,13 @@ func (r *row) groupMax(pre string, src Register, s slots, k int) VecVirtual {
 		}
 		r.advanceSlots(s, k, 1)
 	}, func() {
+		if gt != nil {
+			ts := gt.slots(s, k)
+			for i := range acc {
+				d.MAX(ts.at(i, 0), acc[i], acc[i]) // the overlap changes no max
+			}
+			return
+		}
 		for i := range acc {
 			x := isa.Vec()
 			r.mask.LoadFill(s.at(i, 0), x, r.negInf)
@@ -258,7 +265,7 @@ func (r *row) fill(vs []VecVirtual) []VecVirtual {
 // (one vector each) and returns the tree of their sums, in float64, row i
 // in lane i. f32sum (float32 rows of up to f32SumBytes): the sums stay in
 // float32 lanes.
-func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32sum bool) VecVirtual {
+func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32sum bool, gt *groupTail) VecVirtual {
 	d, isa, p := r.d, r.isa, r.p
 	if f32sum {
 		Comment("Exp pass: e = exp(s - max), each row summed in float32 lanes.")
@@ -291,7 +298,9 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 	// are added in F first, pairwise (float32: at most two roundings
 	// beside the one-row path's one), then (float32 rows over
 	// f32SumBytes) widened and summed in float64.
-	step := func(u int, load func(i, j int, x VecVirtual)) {
+	// keep (the overlapped tail, see groupTail) zeroes the lanes before
+	// the row's last cols%lanes after the exp.
+	step := func(u int, load func(i, j int, x VecVirtual), keep *Mem) {
 		type val struct{ i, j int }
 		var all []val
 		for i := 0; i < k; i++ {
@@ -316,6 +325,11 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 				}
 			} else {
 				lseExpF64(p, chunk, lo)
+			}
+			if keep != nil {
+				for _, x := range chunk {
+					d.AND(*keep, x, x)
+				}
 			}
 			for q := range chunk {
 				v := all[c0+q]
@@ -345,10 +359,15 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 		}
 	}
 	Loop(pre+"gexp", n, r.lanes, groupExpUnroll, func(u int) {
-		step(u, func(i, j int, x VecVirtual) { d.MOVU(s.at(i, r.vb*j), x) })
+		step(u, func(i, j int, x VecVirtual) { d.MOVU(s.at(i, r.vb*j), x) }, nil)
 		r.advanceSlots(s, k, u)
 	}, func() {
-		step(1, func(i, _ int, x VecVirtual) { r.mask.LoadFill(s.at(i, 0), x, r.negInf) })
+		if gt != nil {
+			ts := gt.slots(s, k)
+			step(1, func(i, _ int, x VecVirtual) { d.MOVU(ts.at(i, 0), x) }, &gt.keep)
+			return
+		}
+		step(1, func(i, _ int, x VecVirtual) { r.mask.LoadFill(s.at(i, 0), x, r.negInf) }, nil)
 	})
 	if f32sum {
 		return r.treeF64(groupTree(r.fill(sums), VADDPS, true))
@@ -358,9 +377,9 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 
 // groupLogSumExp emits LogSumExp for the k rows (the group, or 1: solo) at
 // srcp into dstp. A max that is not finite in any of them jumps to bail.
-func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, f32sum bool, bail string) {
+func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, f32sum bool, gt *groupTail, bail string) {
 	d, isa := r.d, r.isa
-	m := r.groupMax(pre, srcp, s, k)
+	m := r.groupMax(pre, srcp, s, k, gt)
 
 	r.groupFinite(m, bail)
 
@@ -374,7 +393,7 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 		ms[i] = mx.Offset(isa.VB * i)
 		d.MOVU(b, ms[i])
 	}
-	sum := r.groupExp(pre, srcp, s, k, ms, f32sum)
+	sum := r.groupExp(pre, srcp, s, k, ms, f32sum, gt)
 
 	r.groupFinish(m, sum, dstp, k)
 }
@@ -504,7 +523,7 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	g := r.groupRows()
 	Comment("Each row's broadcast max: on the stack, aligned to 64 bytes (a",
 		"vector load that splits a cache line costs twice).")
-	raw := AllocLocal(r.vb*g + 64)
+	raw := AllocLocal(r.vb*(g+1) + 64) // and groupTail's keep
 	mb := GP64()
 	LEAQ(raw, mb)
 	ADDQ(U32(63), mb)
@@ -516,16 +535,20 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	SHLQ(U8(r.d.Shift), s.rb)
 	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
 	r.residentRows(srcp, dstp, rows, s, left, done)
+	var gt *groupTail
+	if !r.isa.AVX512 {
+		gt = r.newGroupTail(mx.Offset(r.vb * g))
+	}
 	if r.d.Size == 4 {
 		CMPQ(r.cols, U32(f32SumBytes/4))
 		JA(LabelRef("w"))
 		r.groupRowLoop("s", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
-			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, true, bail)
+			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, true, gt, bail)
 		})
 		Label("w")
 	}
 	r.groupRowLoop("", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
-		r.groupLogSumExp(pre, srcp, dstp, s, k, mx, false, bail)
+		r.groupLogSumExp(pre, srcp, dstp, s, k, mx, false, gt, bail)
 	})
 }
 
@@ -563,4 +586,52 @@ func (r *row) groupRowLoop(pre string, srcp, dstp, rows Register, s slots, left 
 	Label(pre + "gsnan")
 	r.storeNaN(Mem{Base: dstp})
 	JMP(LabelRef(pre + "gsnext"))
+}
+
+// groupTail is the AVX2 group path's row tail, as the resident rows'
+// overlapTail: the whole vector that ends at the row's end instead of a
+// masked load (VMASKMOV) and a blend with -Inf, read plain by the max pass
+// (the overlap changes no max) and ANDed with keep after the exp. Its
+// rows are over a vector (cols > lanes when there is a tail), so the
+// vector holds only the row's own elements. The two values live on the
+// stack: the group loops have no general or vector register to spare.
+type groupTail struct {
+	off  Mem // from the tail's place to that vector: (cols%lanes)*size - vb
+	keep Mem // a vector: ones in the row's last cols%lanes lanes
+}
+
+// newGroupTail emits the set-up of groupTail, keep at the vector keep.
+func (r *row) newGroupTail(keep Mem) *groupTail {
+	d := r.d
+	gt := &groupTail{off: AllocLocal(8), keep: keep}
+	Comment("The row tail: the whole vector that ends at the row's end, its",
+		"lanes before the row's last cols%lanes zeroed after the exp.")
+	t, h := GP64(), GP64()
+	MOVQ(r.cols, t)
+	ANDQ(U32(r.lanes-1), t)
+	MOVQ(U32(r.lanes), h)
+	SUBQ(t, h)
+	head := TailMask(r.p, d, h) // the first lanes - cols%lanes
+	ones, k := YMM(), YMM()
+	VPCMPEQD(ones, ones, ones)
+	VANDNPS(ones, head, k)
+	VMOVUPS(k, keep)
+	SHLQ(U8(d.Shift), t)
+	SUBQ(U32(r.vb), t)
+	MOVQ(t, gt.off)
+	return gt
+}
+
+// slots returns the slots' tail vectors: k rows (1: solo) at the slots'
+// current place, at their tail.
+func (gt *groupTail) slots(s slots, k int) slots {
+	ts := slots{a: GP64(), rb: s.rb, rb3: s.rb3}
+	MOVQ(gt.off, ts.a)
+	ADDQ(s.a, ts.a)
+	if k > 1 {
+		ts.b = GP64()
+		MOVQ(gt.off, ts.b)
+		ADDQ(s.b, ts.b)
+	}
+	return ts
 }
