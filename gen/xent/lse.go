@@ -64,11 +64,11 @@ func (r *row) groupExpVecs() int {
 }
 
 // Registers of one vector's exp (the value and its temporaries), by core:
-// lseExpF32 (AVX-512 float32) keeps three beside the value, the table
-// and its rounding shift being held (lseExpF32Held); expSoftmaxF32Table8 (AVX2 float32)
-// runs its vectors one after another (three temporaries in all, beside
-// the values); lseExpF64 keeps three beside the value, and one more for
-// r^2 at its end.
+// lseExpF32 (AVX-512 float32) keeps three beside the value, the table and
+// its rounding shift being held (lseExpF32Held); expSoftmaxF32Table8
+// (AVX2 float32) runs its vectors one after another (three temporaries in
+// all, beside the values); lseExpF64 keeps three beside the value, and
+// one more for r^2 at its end.
 const (
 	expTempsF32ZMM = 4
 	expTempsF32YMM = 1 // per value; plus yExpTempsF32 once

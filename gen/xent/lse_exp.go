@@ -111,9 +111,9 @@ const lseLongHeld = 11
 
 // lseLongExpF64 emits the exp pass of a float64 row over groupBytes at src
 // with max m (broadcast) and returns its sum in lane 0: the one-row path's
-// pass (emit) with lseExpF64: lseLongUnroll vectors an iteration
-// (AVX2: expUnroll), added pairwise, then summed Kahan-compensated, the next row's lines prefetched (next:
-// the offset to it, see nextOffset).
+// pass (emit) with lseExpF64: lseLongUnroll vectors an iteration (AVX2:
+// expUnroll), added pairwise, then summed Kahan-compensated, the next
+// row's lines prefetched (next: the offset to it, see nextOffset).
 func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Register) VecVirtual {
 	isa, p := r.isa, r.p
 	Comment("Exp pass: e = exp(s - max), Kahan-compensated (lseExpF64).")
