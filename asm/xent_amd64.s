@@ -11391,7 +11391,7 @@ r2gsnan:
 	JMP    r2gsnext
 
 r2skip:
-	CMPQ SI, $0x00000028
+	CMPQ SI, $0x00000080
 	JA   w
 
 sgroups:

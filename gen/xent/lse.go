@@ -30,12 +30,21 @@ import (
 // 2^-47 (AVX2, 64 terms), and the tree three more roundings.
 const groupBytes = 2048
 
-// f32SumBytes is the longest float32 row (in bytes) whose group sums stay
-// in float32 lanes: its e need no widening. Each lane adds at most
-// ceil(40/8) = 5 terms (AVX2) or 3 (AVX-512) and the tree 3 or 4 times, 7
-// roundings of 2^-24 relative to the sum (>= 1) at most, 2^-21.2: beside
-// the exp's 2^-22.4 within CONTRACT.md's 2^-20 for LogSumExp.
-const f32SumBytes = 160
+// f32SumBytes returns the longest float32 row (in bytes) whose group sums
+// stay in float32 lanes: its e need no widening. A term passes through at
+// most 10 additions on the way to its row's sum (AVX-512, 512 bytes: two
+// levels of its iteration's pairs, then the sum's adds of the later
+// iterations, single vectors and tail, then the tree's 4; AVX2, 160
+// bytes: 6), each a rounding of 2^-24 relative to the sum (>= 1, the
+// terms positive): 2^-20.7 at most, which beside the exp's 2^-22.5 keeps
+// the log of the sum within CONTRACT.md's 2^-20 for LogSumExp. (AVX2's
+// rows of 128 columns would take 20.)
+func (r *row) f32SumBytes() int {
+	if r.isa.AVX512 {
+		return 512
+	}
+	return 160
+}
 
 // groupExpUnroll is the number of vectors of each row an iteration of the
 // group exp pass takes: their e are added pairwise in F before the sum,
@@ -263,7 +272,7 @@ func (r *row) fill(vs []VecVirtual) []VecVirtual {
 
 // groupExp emits the exp pass of k slots with the broadcast maxima at ms
 // (one vector each) and returns the tree of their sums, in float64, row i
-// in lane i. f32sum (float32 rows of up to f32SumBytes): the sums stay in
+// in lane i. f32sum (float32 rows of up to f32SumBytes()): the sums stay in
 // float32 lanes.
 func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32sum bool, gt *groupTail) VecVirtual {
 	d, isa, p := r.d, r.isa, r.p
@@ -540,7 +549,7 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 		gt = r.newGroupTail(mx.Offset(r.vb * g))
 	}
 	if r.d.Size == 4 {
-		CMPQ(r.cols, U32(f32SumBytes/4))
+		CMPQ(r.cols, U32(r.f32SumBytes()/4))
 		JA(LabelRef("w"))
 		r.groupRowLoop("s", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
 			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, true, gt, bail)
