@@ -6,7 +6,7 @@
 
 // func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $232-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -28,398 +28,2683 @@ TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $0-56
 	XORQ SI, SI
 
 pfnext:
-	CMPQ BX, $0x00000040
+	CMPQ BX, $0x00000200
 	JA   row
 
-pairs:
-	CMPQ    DX, $0x02
-	JL      alone
-	MOVQ    BX, SI
-	MOVQ    CX, DI
-	VMOVUPS pool<>+0(SB), Y1
-	VMOVUPS pool<>+0(SB), Y2
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
+	LEAQ (SP), SI
+	ADDQ $0x0000003f, SI
+	ANDQ $-64, SI
+	MOVQ BX, R9
+	SHLQ $0x02, R9
+	LEAQ (R9)(R9*2), R10
 
-psmax_one:
-	CMPQ   SI, $0x00000008
-	JL     psmax_tail
-	VMAXPS (DI), Y1, Y1
-	VMAXPS (DI)(BX*4), Y2, Y2
-	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000008, SI
-	JMP    psmax_one
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ BX, $0x00000000
+	JBE  r1skip
+	CMPQ BX, $0x00000008
+	JAE  r1skip
 
-psmax_tail:
-	TESTQ      SI, SI
-	JE         psmax_done
-	VMASKMOVPS (DI), Y0, Y3
+r1groups:
+	CMPQ DX, $0x04
+	JL   r1grest
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	LEAQ       (CX)(R10*1), R8
+	VMASKMOVPS (DI), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+	VMASKMOVPS (DI)(R9*1), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMASKMOVPS (DI)(R9*2), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VMAXPS     Y3, Y1, Y1
-	VMASKMOVPS (DI)(BX*4), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y4
-	VBLENDVPS  Y0, Y3, Y4, Y3
-	VMAXPS     Y3, Y2, Y2
+	VMASKMOVPS (R8), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
 
-psmax_done:
-	VEXTRACTF128 $0x01, Y1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0x4e, X1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0xb1, X1, X3
-	VMAXPS       X3, X1, X1
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0x4e, X2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0xb1, X2, X3
-	VMAXPS       X3, X2, X2
-	VMOVD        X1, SI
-	ANDL         $0x7f800000, SI
-	CMPL         SI, $0x7f800000
-	JE           alone
-	VBROADCASTSS X1, Y3
-	VMOVD        X2, SI
-	ANDL         $0x7f800000, SI
-	CMPL         SI, $0x7f800000
-	JE           alone
-	VBROADCASTSS X2, Y4
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y5, Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	VMOVUPS      pool<>+128(SB), Y7
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y6
+	VMAXPS     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y7
+	VMAXPS     Y5, Y7, Y7
+	VUNPCKLPD  Y7, Y6, Y5
+	VUNPCKHPD  Y7, Y6, Y6
+	VMAXPS     Y5, Y6, Y6
+	VPERMILPS  $0xb1, Y6, Y5
+	VMAXPS     Y5, Y6, Y6
 
-psexp_one:
-	CMPQ    SI, $0x00000008
-	JL      psexp_tail
-	VMOVUPS (DI), Y8
-	VSUBPS  Y3, Y8, Y8
-	VMOVUPS (DI)(BX*4), Y9
-	VSUBPS  Y4, Y9, Y9
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y6, Y5
+	VPCMPEQD pool<>+128(SB), Y5, Y5
+	VPTEST   Y5, Y5
+	JNE      r1gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y1, Y1
+	VMOVDQU pool<>+384(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y2, Y2
+	VMOVDQU pool<>+512(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y3, Y3
+	VMOVDQU pool<>+640(SB), Y5
+	VPERMPS Y6, Y5, Y5
+	VSUBPS  Y5, Y4, Y4
+
+	// Register budget resident1: 4 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
+	VMOVUPS pool<>+768(SB), Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y7, Y8
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y8, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y8
+	VMAXPS      Y1, Y5, Y1
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y1, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y1
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y12
-	VFMADD213PS pool<>+768(SB), Y8, Y12
-	VFMADD213PS pool<>+896(SB), Y8, Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y1, Y9
+	VFMADD213PS pool<>+1536(SB), Y1, Y9
+	VFMADD213PS pool<>+1664(SB), Y1, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y2, Y5, Y2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y2, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y2, Y9
+	VFMADD213PS pool<>+1536(SB), Y2, Y9
+	VFMADD213PS pool<>+1664(SB), Y2, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y7
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y6, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         r1groups
+
+r1gbail:
+	MOVQ $0x00000004, R8
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+r1gsolo:
+	TESTQ R8, R8
+	JE    r1groups
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	VMASKMOVPS (DI), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPS     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VMAXPS     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPS     Y2, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y2
+	VMAXPS     Y2, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      r1gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y3, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+
+	// Register budget resident1: 4 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask, 10 of 16.
+	VMOVUPS pool<>+768(SB), Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y1, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y5
+	VFMADD213PS pool<>+1408(SB), Y1, Y5
+	VFMADD213PS pool<>+1536(SB), Y1, Y5
+	VFMADD213PS pool<>+1664(SB), Y1, Y5
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y4, Y4
+	VMULPS      Y4, Y5, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VADDPS     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y4, Y2
+	VUNPCKHPD  Y1, Y4, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y3, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVSS      X1, (AX)
+
+r1gsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  r1gsolo
+
+r1gsnan:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    r1gsnext
+
+r1skip:
+	// Rows of 2 vectors, the last a tail: resident.
+	CMPQ BX, $0x00000008
+	JBE  r2skip
+	CMPQ BX, $0x00000010
+	JAE  r2skip
+	LEAQ -32(R9), SI
+
+	// The overlapped lanes: lanes - cols%lanes of them (v*lanes - cols).
+	MOVQ    $0x00000010, DI
+	SUBQ    BX, DI
+	SHLQ    $0x02, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+
+r2groups:
+	CMPQ DX, $0x04
+	JL   r2grest
+
+	// Load the rows; max pass.
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	LEAQ    (DI)(SI*1), R11
+	LEAQ    (R8)(SI*1), R12
+	VMOVUPS (DI), Y1
+	VMOVUPS (R11), Y2
+	VMAXPS  Y2, Y1, Y3
+	VMOVUPS (DI)(R9*1), Y4
+	VMOVUPS (R11)(R9*1), Y5
+	VMAXPS  Y5, Y4, Y6
+	VMOVUPS (DI)(R9*2), Y7
+	VMOVUPS (R11)(R9*2), Y8
+	VMAXPS  Y8, Y7, Y9
+	VMOVUPS (R8), Y10
+	VMOVUPS (R12), Y11
+	VMAXPS  Y11, Y10, Y12
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y9, Y3, Y13
+	VPERM2F128 $0x31, Y9, Y3, Y3
+	VMAXPS     Y13, Y3, Y3
+	VPERM2F128 $0x20, Y12, Y6, Y9
+	VPERM2F128 $0x31, Y12, Y6, Y6
+	VMAXPS     Y9, Y6, Y6
+	VUNPCKLPD  Y6, Y3, Y9
+	VUNPCKHPD  Y6, Y3, Y3
+	VMAXPS     Y9, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y6
+	VMAXPS     Y6, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y6
+	VPCMPEQD pool<>+128(SB), Y6, Y6
+	VPTEST   Y6, Y6
+	JNE      r2gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y1, Y1
+	VSUBPS  Y6, Y2, Y2
+	VMOVDQU pool<>+384(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y4, Y4
+	VSUBPS  Y6, Y5, Y5
+	VMOVDQU pool<>+512(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y7, Y7
+	VSUBPS  Y6, Y8, Y8
+	VMOVDQU pool<>+640(SB), Y6
+	VPERMPS Y3, Y6, Y6
+	VSUBPS  Y6, Y10, Y10
+	VSUBPS  Y6, Y11, Y11
+
+	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask + 1 overlapped lanes' mask, 15 of 16.
+	VMOVUPS pool<>+768(SB), Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y1, Y6, Y1
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y1, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y1, Y13
+	VFMADD213PS pool<>+1536(SB), Y1, Y13
+	VFMADD213PS pool<>+1664(SB), Y1, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y2, Y6, Y2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y2, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y2, Y13
+	VFMADD213PS pool<>+1536(SB), Y2, Y13
+	VFMADD213PS pool<>+1664(SB), Y2, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y4, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y4, Y13
+	VFMADD213PS pool<>+1536(SB), Y4, Y13
+	VFMADD213PS pool<>+1664(SB), Y4, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y6, Y5
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y5, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y5, Y13
+	VFMADD213PS pool<>+1536(SB), Y5, Y13
+	VFMADD213PS pool<>+1664(SB), Y5, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y6, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y6, Y8
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y6, Y10
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y10, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y10, Y13
+	VFMADD213PS pool<>+1536(SB), Y10, Y13
+	VFMADD213PS pool<>+1664(SB), Y10, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y12
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y6, Y11
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y11, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y11, Y12
+	VFMADD213PS pool<>+1536(SB), Y11, Y12
+	VFMADD213PS pool<>+1664(SB), Y11, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y9
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y9, Y9
+	VMULPS      Y9, Y12, Y11
+	VANDNPS     Y2, Y0, Y2
+	VADDPS      Y2, Y1, Y1
+	VANDNPS     Y5, Y0, Y5
+	VADDPS      Y5, Y4, Y4
+	VANDNPS     Y8, Y0, Y8
+	VADDPS      Y8, Y7, Y7
+	VANDNPS     Y11, Y0, Y11
+	VADDPS      Y11, Y10, Y10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y7, Y1, Y2
+	VPERM2F128 $0x31, Y7, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y10, Y4, Y2
+	VPERM2F128 $0x31, Y10, Y4, Y4
+	VADDPS     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y1, Y2
+	VUNPCKHPD  Y4, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y3, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         r2groups
+
+r2gbail:
+	MOVQ $0x00000004, R8
+	JMP  r2gsolo
+
+r2grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+r2gsolo:
+	TESTQ R8, R8
+	JE    r2groups
+
+	// Load the rows; max pass.
+	MOVQ    CX, DI
+	LEAQ    (DI)(SI*1), R11
+	VMOVUPS (DI), Y1
+	VMOVUPS (R11), Y2
+	VMAXPS  Y2, Y1, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y5
+	VMAXPS     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VMAXPS     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y5, Y4
+	VUNPCKHPD  Y3, Y5, Y3
+	VMAXPS     Y4, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y4
+	VMAXPS     Y4, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y4
+	VPCMPEQD pool<>+128(SB), Y4, Y4
+	VPTEST   Y4, Y4
+	JNE      r2gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU pool<>+256(SB), Y4
+	VPERMPS Y3, Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VSUBPS  Y4, Y2, Y2
+
+	// Register budget resident2: 8 values + 1 max tree + 4 exp temporaries and clamp bound + 1 row-tail mask + 1 overlapped lanes' mask, 15 of 16.
+	VMOVUPS pool<>+768(SB), Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y1, Y4, Y1
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y1, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y1, Y7
+	VFMADD213PS pool<>+1536(SB), Y1, Y7
+	VFMADD213PS pool<>+1664(SB), Y1, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y2, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y2, Y6
+	VFMADD213PS pool<>+1536(SB), Y2, Y6
+	VFMADD213PS pool<>+1664(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VANDNPS     Y2, Y0, Y2
+	VADDPS      Y2, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VADDPS     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y4, Y2
+	VUNPCKHPD  Y1, Y4, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+2560(SB), Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y3, Y2, Y2
+	VCVTPS2PD   X2, Y2
+	VADDPD      Y2, Y1, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVSS      X1, (AX)
+
+r2gsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  r2gsolo
+
+r2gsnan:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    r2gsnext
+
+r2skip:
+	// The row tail: the whole vector that ends at the row's end, its
+	// lanes before the row's last cols%lanes zeroed after the exp.
+	MOVQ     BX, DI
+	ANDQ     $0x00000007, DI
+	MOVQ     $0x00000008, R8
+	SUBQ     DI, R8
+	SHLQ     $0x02, R8
+	NEGQ     R8
+	LEAQ     masktab<>+0(SB), R11
+	VMOVDQU  32(R11)(R8*1), Y0
+	VPCMPEQD Y1, Y1, Y1
+	VANDNPS  Y1, Y0, Y0
+	VMOVUPS  Y0, 128(SI)
+	SHLQ     $0x02, DI
+	SUBQ     $0x00000020, DI
+	MOVQ     DI, 224(SP)
+	CMPQ     BX, $0x00000028
+	JA       w
+
+sgroups:
+	CMPQ DX, $0x04
+	JL   sgrest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VMOVUPS pool<>+0(SB), Y0
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+
+sggmax_one:
+	CMPQ   R11, $0x00000008
+	JL     sggmax_tail
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, R11
+	JMP    sggmax_one
+
+sggmax_tail:
+	TESTQ  R11, R11
+	JE     sggmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	MOVQ   224(SP), DI
+	ADDQ   R8, DI
+	VMAXPS (R11), Y0, Y0
+	VMAXPS (R11)(R9*1), Y1, Y1
+	VMAXPS (R11)(R9*2), Y2, Y2
+	VMAXPS (DI), Y3, Y3
+
+sggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPS     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      sgbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+	VMOVDQU pool<>+384(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 32(SI)
+	VMOVDQU pool<>+512(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 64(SI)
+	VMOVDQU pool<>+640(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 96(SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VMOVUPS pool<>+768(SB), Y5
+
+sggexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      sggexp_one
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS 32(DI), Y7
+	VSUBPS  (SI), Y7, Y7
+	VMOVUPS 64(DI), Y8
+	VSUBPS  (SI), Y8, Y8
+	VMOVUPS 96(DI), Y9
+	VSUBPS  (SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y7, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y1, Y1
+	VMOVUPS     (DI)(R9*1), Y6
+	VSUBPS      32(SI), Y6, Y6
+	VMOVUPS     32(DI)(R9*1), Y7
+	VSUBPS      32(SI), Y7, Y7
+	VMOVUPS     64(DI)(R9*1), Y8
+	VSUBPS      32(SI), Y8, Y8
+	VMOVUPS     96(DI)(R9*1), Y9
+	VSUBPS      32(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VMOVUPS     (DI)(R9*2), Y6
+	VSUBPS      64(SI), Y6, Y6
+	VMOVUPS     32(DI)(R9*2), Y7
+	VSUBPS      64(SI), Y7, Y7
+	VMOVUPS     64(DI)(R9*2), Y8
+	VSUBPS      64(SI), Y8, Y8
+	VMOVUPS     96(DI)(R9*2), Y9
+	VSUBPS      64(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y3, Y3
+	VMOVUPS     (R8), Y6
+	VSUBPS      96(SI), Y6, Y6
+	VMOVUPS     32(R8), Y7
+	VSUBPS      96(SI), Y7, Y7
+	VMOVUPS     64(R8), Y8
+	VSUBPS      96(SI), Y8, Y8
+	VMOVUPS     96(R8), Y9
+	VSUBPS      96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y4, Y4
+	ADDQ        $0x00000080, DI
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000020, R11
+	JMP         sggexp_loop
+
+sggexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sggexp_tail
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (DI)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (DI)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (R8), Y9
+	VSUBPS  96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y6, Y1, Y1
+	VADDPS      Y7, Y2, Y2
+	VADDPS      Y8, Y3, Y3
+	VADDPS      Y9, Y4, Y4
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	SUBQ        $0x00000008, R11
+	JMP         sggexp_one
+
+sggexp_tail:
+	TESTQ   R11, R11
+	JE      sggexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	MOVQ    224(SP), DI
+	ADDQ    R8, DI
+	VMOVUPS (R11), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (R11)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (R11)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (DI), Y9
+	VSUBPS  96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y9, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y10
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y10, Y10
+	VMULPS      Y10, Y11, Y9
+	VANDPS      128(SI), Y6, Y6
+	VANDPS      128(SI), Y7, Y7
+	VANDPS      128(SI), Y8, Y8
+	VANDPS      128(SI), Y9, Y9
+	VADDPS      Y6, Y1, Y1
+	VADDPS      Y7, Y2, Y2
+	VADDPS      Y8, Y3, Y3
+	VADDPS      Y9, Y4, Y4
+
+sggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPS     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVUPS     X0, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         sgroups
+
+sgbail:
+	MOVQ $0x00000004, R8
+	JMP  sgsolo
+
+sgrest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+sgsolo:
+	TESTQ R8, R8
+	JE    sgroups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VMOVUPS pool<>+0(SB), Y0
+
+sogmax_one:
+	CMPQ   R11, $0x00000008
+	JL     sogmax_tail
+	VMAXPS (DI), Y0, Y0
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000008, R11
+	JMP    sogmax_one
+
+sogmax_tail:
+	TESTQ  R11, R11
+	JE     sogmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	VMAXPS (R11), Y0, Y0
+
+sogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPS     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPS     Y1, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      sgsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y1, Y1, Y1
+	VMOVUPS pool<>+768(SB), Y2
+
+sogexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      sogexp_one
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
+	VMOVUPS 32(DI), Y4
+	VSUBPS  (SI), Y4, Y4
+	VMOVUPS 64(DI), Y5
+	VSUBPS  (SI), Y5, Y5
+	VMOVUPS 96(DI), Y6
+	VSUBPS  (SI), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y6
+	VADDPS      Y4, Y3, Y3
+	VADDPS      Y6, Y5, Y5
+	VADDPS      Y5, Y3, Y3
+	VADDPS      Y3, Y1, Y1
+	ADDQ        $0x00000080, DI
+	SUBQ        $0x00000020, R11
+	JMP         sogexp_loop
+
+sogexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sogexp_tail
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y3, Y6
+	VFMADD213PS pool<>+1536(SB), Y3, Y6
+	VFMADD213PS pool<>+1664(SB), Y3, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y5, Y5
+	VMULPS      Y5, Y6, Y3
+	VADDPS      Y3, Y1, Y1
+	ADDQ        $0x00000020, DI
+	SUBQ        $0x00000008, R11
+	JMP         sogexp_one
+
+sogexp_tail:
+	TESTQ   R11, R11
+	JE      sogexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	VMOVUPS (R11), Y3
+	VSUBPS  (SI), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y5
+	VFMADD213PS pool<>+1408(SB), Y3, Y5
+	VFMADD213PS pool<>+1536(SB), Y3, Y5
+	VFMADD213PS pool<>+1664(SB), Y3, Y5
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y4, Y4
+	VMULPS      Y4, Y5, Y3
+	VANDPS      128(SI), Y3, Y3
+	VADDPS      Y3, Y1, Y1
+
+sogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPS     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPS     Y2, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVDQU    xent_even32<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y1
+	VCVTPS2PD  X1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVSS      X0, (AX)
+
+sgsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  sgsolo
+
+sgsnan:
+	VMOVSS pool<>+3456(SB), X0
+	VMOVSS X0, (AX)
+	JMP    sgsnext
+
+w:
+groups:
+	CMPQ DX, $0x04
+	JL   grest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VMOVUPS pool<>+0(SB), Y0
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+
+ggmax_one:
+	CMPQ   R11, $0x00000008
+	JL     ggmax_tail
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, R11
+	JMP    ggmax_one
+
+ggmax_tail:
+	TESTQ  R11, R11
+	JE     ggmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	MOVQ   224(SP), DI
+	ADDQ   R8, DI
+	VMAXPS (R11), Y0, Y0
+	VMAXPS (R11)(R9*1), Y1, Y1
+	VMAXPS (R11)(R9*2), Y2, Y2
+	VMAXPS (DI), Y3, Y3
+
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPS     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      gbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+	VMOVDQU pool<>+384(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 32(SI)
+	VMOVDQU pool<>+512(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 64(SI)
+	VMOVDQU pool<>+640(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 96(SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VMOVUPS pool<>+768(SB), Y5
+
+ggexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      ggexp_one
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS 32(DI), Y7
+	VSUBPS  (SI), Y7, Y7
+	VMOVUPS 64(DI), Y8
+	VSUBPS  (SI), Y8, Y8
+	VMOVUPS 96(DI), Y9
+	VSUBPS  (SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VEXTRACTF128 $0x01, Y8, X10
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPS      (DI)(R9*1), Y6
+	VSUBPS       32(SI), Y6, Y6
+	VMOVUPS      32(DI)(R9*1), Y7
+	VSUBPS       32(SI), Y7, Y7
+	VMOVUPS      64(DI)(R9*1), Y8
+	VSUBPS       32(SI), Y8, Y8
+	VMOVUPS      96(DI)(R9*1), Y9
+	VSUBPS       32(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMOVUPS      (DI)(R9*2), Y6
+	VSUBPS       64(SI), Y6, Y6
+	VMOVUPS      32(DI)(R9*2), Y7
+	VSUBPS       64(SI), Y7, Y7
+	VMOVUPS      64(DI)(R9*2), Y8
+	VSUBPS       64(SI), Y8, Y8
+	VMOVUPS      96(DI)(R9*2), Y9
+	VSUBPS       64(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPS      (R8), Y6
+	VSUBPS       96(SI), Y6, Y6
+	VMOVUPS      32(R8), Y7
+	VSUBPS       96(SI), Y7, Y7
+	VMOVUPS      64(R8), Y8
+	VSUBPS       96(SI), Y8, Y8
+	VMOVUPS      96(R8), Y9
+	VSUBPS       96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	ADDQ         $0x00000080, DI
+	ADDQ         $0x00000080, R8
+	SUBQ         $0x00000020, R11
+	JMP          ggexp_loop
+
+ggexp_one:
+	CMPQ    R11, $0x00000008
+	JL      ggexp_tail
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (DI)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (DI)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (R8), Y9
+	VSUBPS  96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VEXTRACTF128 $0x01, Y6, X10
 	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	ADDQ         $0x00000020, DI
-	SUBQ         $0x00000008, SI
-	JMP          psexp_one
-
-psexp_tail:
-	TESTQ      SI, SI
-	JE         psexp_done
-	VMASKMOVPS (DI), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y3, Y8, Y8
-	VMASKMOVPS (DI)(BX*4), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y3, Y9, Y3
-	VSUBPS     Y4, Y3, Y3
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y7, Y8
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y8, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y10
-	VFMADD213PS pool<>+768(SB), Y8, Y10
-	VFMADD213PS pool<>+896(SB), Y8, Y10
-	VFMADD213PS pool<>+1024(SB), Y8, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y9
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y9, Y9
-	VMULPS      Y9, Y10, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y7, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y3
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y3, Y9
-	VFMADD213PS  pool<>+896(SB), Y3, Y9
-	VFMADD213PS  pool<>+1024(SB), Y3, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
-	VPSLLD       $0x14, Y4, Y4
-	VPADDD       Y4, Y7, Y7
-	VMULPS       Y7, Y9, Y3
-	VEXTRACTF128 $0x01, Y8, X4
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X8, Y7
-	VADDPD       Y4, Y7, Y7
-	VADDPD       Y7, Y5, Y5
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X9, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R11
+	JMP          ggexp_one
+
+ggexp_tail:
+	TESTQ   R11, R11
+	JE      ggexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	MOVQ    224(SP), DI
+	ADDQ    R8, DI
+	VMOVUPS (R11), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (R11)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (R11)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (DI), Y9
+	VSUBPS  96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y9, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y9, Y11
+	VFMADD213PS  pool<>+1536(SB), Y9, Y11
+	VFMADD213PS  pool<>+1664(SB), Y9, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y10
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y10, Y10
+	VMULPS       Y10, Y11, Y9
+	VANDPS       128(SI), Y6, Y6
+	VANDPS       128(SI), Y7, Y7
+	VANDPS       128(SI), Y8, Y8
+	VANDPS       128(SI), Y9, Y9
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X8, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X9, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVUPS     X0, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         groups
+
+gbail:
+	MOVQ $0x00000004, R8
+	JMP  gsolo
+
+grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+gsolo:
+	TESTQ R8, R8
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VMOVUPS pool<>+0(SB), Y0
+
+ogmax_one:
+	CMPQ   R11, $0x00000008
+	JL     ogmax_tail
+	VMAXPS (DI), Y0, Y0
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000008, R11
+	JMP    ogmax_one
+
+ogmax_tail:
+	TESTQ  R11, R11
+	JE     ogmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	VMAXPS (R11), Y0, Y0
+
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPS     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPS     Y1, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y1, Y1, Y1
+	VMOVUPS pool<>+768(SB), Y2
+
+ogexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      ogexp_one
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
+	VMOVUPS 32(DI), Y4
+	VSUBPS  (SI), Y4, Y4
+	VMOVUPS 64(DI), Y5
+	VSUBPS  (SI), Y5, Y5
+	VMOVUPS 96(DI), Y6
+	VSUBPS  (SI), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VADDPS       Y4, Y3, Y3
+	VADDPS       Y6, Y5, Y5
+	VADDPS       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X4
 	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y4, Y3, Y3
-	VADDPD       Y3, Y6, Y6
+	VADDPD       Y3, Y1, Y1
+	ADDQ         $0x00000080, DI
+	SUBQ         $0x00000020, R11
+	JMP          ogexp_loop
 
-psexp_done:
-	VEXTRACTF128 $0x01, Y5, X3
-	VADDPD       X3, X5, X5
-	VPERMILPD    $0x01, X5, X3
-	VADDSD       X3, X5, X5
-	VEXTRACTF128 $0x01, Y6, X3
-	VADDPD       X3, X6, X6
-	VPERMILPD    $0x01, X6, X3
-	VADDSD       X3, X6, X6
-
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X5, X3
-	VXORPD    X4, X4, X4
-	VCVTSS2SD X1, X4, X4
-	VMOVAPD   X4, X1
-	VUNPCKLPD X6, X3, X3
-	VXORPD    X4, X4, X4
-	VCVTSS2SD X2, X4, X4
-	VUNPCKLPD X4, X1, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X3, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X4
-	VADDPD      pool<>+1792(SB), X2, X2
-	VDIVPD      X2, X4, X4
-	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X2, X6
-	VFMADD213PD pool<>+2176(SB), X2, X6
-	VFMADD213PD pool<>+2304(SB), X2, X6
-	VFMADD213PD pool<>+2432(SB), X2, X6
-	VMULPD      X4, X6, X6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X3, X6
-	VMOVAPD     X6, X3
-	VADDPD      X1, X3, X3
-	VMOVAPD     X3, X1
-	VCVTSD2SS   X1, X1, X1
-	VMOVSS      X1, (AX)
-	VPERMILPD   $0x01, X3, X1
-	VCVTSD2SS   X1, X1, X1
-	VMOVSS      X1, 4(AX)
-	LEAQ        (CX)(BX*4), CX
-	ADDQ        $0x00000004, AX
-	LEAQ        (CX)(BX*4), CX
-	ADDQ        $0x00000004, AX
-	SUBQ        $0x02, DX
-	JMP         pairs
-
-alone:
-	TESTQ   DX, DX
-	JE      done
-	MOVQ    BX, SI
-	MOVQ    CX, DI
-	VMOVUPS pool<>+0(SB), Y1
-
-osmax_one:
-	CMPQ   SI, $0x00000008
-	JL     osmax_tail
-	VMAXPS (DI), Y1, Y1
-	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000008, SI
-	JMP    osmax_one
-
-osmax_tail:
-	TESTQ      SI, SI
-	JE         osmax_done
-	VMASKMOVPS (DI), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y3
-	VBLENDVPS  Y0, Y2, Y3, Y2
-	VMAXPS     Y2, Y1, Y1
-
-osmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
-	VMOVD        X1, SI
-	ANDL         $0x7f800000, SI
-	CMPL         SI, $0x7f800000
-	JE           ospecial
-	VBROADCASTSS X1, Y2
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y3, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
-
-osexp_one:
-	CMPQ    SI, $0x00000008
-	JL      osexp_tail
-	VMOVUPS (DI), Y5
-	VSUBPS  Y2, Y5, Y5
+ogexp_one:
+	CMPQ    R11, $0x00000008
+	JL      ogexp_tail
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y3, Y6
+	VFMADD213PS  pool<>+1536(SB), Y3, Y6
+	VFMADD213PS  pool<>+1664(SB), Y3, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMULPS       Y5, Y6, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	ADDQ         $0x00000020, DI
-	SUBQ         $0x00000008, SI
-	JMP          osexp_one
+	SUBQ         $0x00000008, R11
+	JMP          ogexp_one
 
-osexp_tail:
-	TESTQ      SI, SI
-	JE         osexp_done
-	VMASKMOVPS (DI), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y2, Y5, Y5
+ogexp_tail:
+	TESTQ   R11, R11
+	JE      ogexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	VMOVUPS (R11), Y3
+	VSUBPS  (SI), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y4
-	VFMADD231PS pool<>+512(SB), Y4, Y5
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y6
-	VFMADD213PS  pool<>+768(SB), Y5, Y6
-	VFMADD213PS  pool<>+896(SB), Y5, Y6
-	VFMADD213PS  pool<>+1024(SB), Y5, Y6
+	VMOVUPS      pool<>+1280(SB), Y5
+	VFMADD213PS  pool<>+1408(SB), Y3, Y5
+	VFMADD213PS  pool<>+1536(SB), Y3, Y5
+	VFMADD213PS  pool<>+1664(SB), Y3, Y5
 	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y4, Y4
-	VMULPS       Y4, Y6, Y5
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-
-osexp_done:
+	VMULPS       Y4, Y5, Y3
+	VANDPS       128(SI), Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X3, X2
-	VXORPD    X3, X3, X3
-	VCVTSS2SD X1, X3, X3
-	VMOVAPD   X3, X1
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
 
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X2, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VMULPD      X4, X6, X6
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2560(SB), Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X6
-	VMOVAPD     X6, X2
-	VADDPD      X1, X2, X2
-	VMOVAPD     X2, X1
-	VCVTSD2SS   X1, X1, X1
-	VMOVSS      X1, (AX)
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y2
+	VPERMPS     Y0, Y2, Y0
+	VCVTPS2PD   X0, Y0
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVSS      X0, (AX)
 
-onext:
+gsnext:
 	LEAQ (CX)(BX*4), CX
 	ADDQ $0x00000004, AX
 	DECQ DX
-	JMP  pairs
+	DECQ R8
+	JMP  gsolo
 
-ospecial:
-	VMOVSS pool<>+2816(SB), X1
-	VMOVSS X1, (AX)
-	JMP    onext
+gsnan:
+	VMOVSS pool<>+3456(SB), X0
+	VMOVSS X0, (AX)
+	JMP    gsnext
 
 row:
 	TESTQ DX, DX
@@ -431,10 +2716,10 @@ row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+2944(SB), Y5
-	VMOVUPS pool<>+2944(SB), Y6
-	VMOVUPS pool<>+2944(SB), Y7
-	VMOVUPS pool<>+2944(SB), Y8
+	VMOVUPS pool<>+3584(SB), Y5
+	VMOVUPS pool<>+3584(SB), Y6
+	VMOVUPS pool<>+3584(SB), Y7
+	VMOVUPS pool<>+3584(SB), Y8
 	MOVQ    BX, DI
 
 max_loop:
@@ -502,14 +2787,14 @@ max_done:
 	JE           special
 	VBROADCASTSS X1, Y2
 	VSUBSS       X5, X1, X1
-	VMOVSS       pool<>+3072(SB), X3
+	VMOVSS       pool<>+3712(SB), X3
 	VUCOMISS     X1, X3
 	JCC          fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 	MOVQ    BX, DI
 
 exp_loop:
@@ -523,16 +2808,16 @@ exp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
@@ -540,16 +2825,16 @@ exp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -573,16 +2858,16 @@ exp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -606,16 +2891,16 @@ exp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y5
-	VFMADD231PS pool<>+512(SB), Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y6
-	VFMADD213PS  pool<>+768(SB), Y4, Y6
-	VFMADD213PS  pool<>+896(SB), Y4, Y6
-	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y4, Y6
+	VFMADD213PS  pool<>+1536(SB), Y4, Y6
+	VFMADD213PS  pool<>+1664(SB), Y4, Y6
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y5, Y5
@@ -638,7 +2923,7 @@ fast:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 	MOVQ    BX, DI
 
 fexp_loop:
@@ -651,32 +2936,32 @@ fexp_loop:
 	VSUBPS     Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -699,16 +2984,16 @@ fexp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -732,16 +3017,16 @@ fexp_tail:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y5
-	VFMADD231PS pool<>+512(SB), Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y6
-	VFMADD213PS  pool<>+768(SB), Y4, Y6
-	VFMADD213PS  pool<>+896(SB), Y4, Y6
-	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y4, Y6
+	VFMADD213PS  pool<>+1536(SB), Y4, Y6
+	VFMADD213PS  pool<>+1664(SB), Y4, Y6
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y5, Y5
@@ -764,31 +3049,31 @@ expsdone:
 	VMOVAPD X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X6
 	VMOVAPD     X6, X1
@@ -805,7 +3090,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    next
 
@@ -874,15 +3159,15 @@ d_spsmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_spsmax_tail
 	VMOVUPS   (R9), Y5
-	VPCMPEQD  pool<>+3200(SB), Y2, Y6
+	VPCMPEQD  pool<>+3840(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	VMOVUPS   (R9)(DI*4), Y5
-	VPCMPEQD  pool<>+3200(SB), Y4, Y6
+	VPCMPEQD  pool<>+3840(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3328(SB), Y4, Y4
+	VPSUBD    pool<>+3968(SB), Y4, Y4
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_spsmax_one
@@ -893,17 +3178,17 @@ d_spsmax_tail:
 	VMASKMOVPS (R9), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3200(SB), Y2, Y6
+	VPCMPEQD   pool<>+3840(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 	VMASKMOVPS (R9)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3200(SB), Y4, Y5
+	VPCMPEQD   pool<>+3840(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3328(SB), Y4, Y4
+	VPSUBD     pool<>+3968(SB), Y4, Y4
 
 d_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -920,7 +3205,7 @@ d_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -941,7 +3226,7 @@ d_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3456(SB), X3
+	VUCOMISS     pool<>+4096(SB), X3
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -950,7 +3235,7 @@ d_spsmax_done:
 	VBROADCASTSS X2, Y2
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y3
+	VMOVUPS      pool<>+768(SB), Y3
 	VBROADCASTSS 8(SP), Y4
 	VSUBPS       Y1, Y4, Y4
 	VBROADCASTSS 48(SP), Y5
@@ -959,16 +3244,16 @@ d_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -978,16 +3263,16 @@ d_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y5, Y9
-	VFMADD213PS pool<>+896(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -1026,16 +3311,16 @@ d_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -1045,33 +3330,33 @@ d_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y13
-	VFMADD213PS  pool<>+768(SB), Y9, Y13
-	VFMADD213PS  pool<>+896(SB), Y9, Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y10
+	VPCMPEQD     pool<>+3840(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VMOVUPS      Y8, (R10)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y8
+	VPCMPEQD     pool<>+3840(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VMOVUPS      Y9, (R10)(DI*4)
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
@@ -1098,16 +3383,16 @@ d_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -1117,33 +3402,33 @@ d_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y9, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y9, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y3
+	VPCMPEQD     pool<>+3840(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VMOVUPS      Y8, 16(SP)
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y3
+	VPCMPEQD     pool<>+3840(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VMOVUPS      Y9, 64(SP)
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
@@ -1163,26 +3448,26 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X4
+	VUCOMISD    pool<>+4224(SB), X4
 	JCS         d_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_sp0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X4
+	VADDSD      pool<>+4480(SB), X1, X4
 	VDIVSD      X4, X1, X4
 	VMULSD      X4, X4, X1
-	VMOVSD      pool<>+3968(SB), X7
-	VFMADD213SD pool<>+4096(SB), X1, X7
-	VFMADD213SD pool<>+4224(SB), X1, X7
-	VFMADD213SD pool<>+4352(SB), X1, X7
-	VFMADD213SD pool<>+4480(SB), X1, X7
-	VFMADD213SD pool<>+4608(SB), X1, X7
+	VMOVSD      pool<>+4608(SB), X7
 	VFMADD213SD pool<>+4736(SB), X1, X7
 	VFMADD213SD pool<>+4864(SB), X1, X7
 	VFMADD213SD pool<>+4992(SB), X1, X7
 	VFMADD213SD pool<>+5120(SB), X1, X7
 	VFMADD213SD pool<>+5248(SB), X1, X7
 	VFMADD213SD pool<>+5376(SB), X1, X7
+	VFMADD213SD pool<>+5504(SB), X1, X7
+	VFMADD213SD pool<>+5632(SB), X1, X7
+	VFMADD213SD pool<>+5760(SB), X1, X7
+	VFMADD213SD pool<>+5888(SB), X1, X7
+	VFMADD213SD pool<>+6016(SB), X1, X7
 	VMULSD      X1, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1190,34 +3475,34 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X7
-	VPADDQ   pool<>+1408(SB), X7, X8
+	VANDPD   pool<>+1792(SB), X1, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X7
+	VPADDQ   pool<>+2048(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X4, X4
 	VPSRLQ   $0x34, X1, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1536(SB), X8, X8
-	VSUBPD   pool<>+1664(SB), X8, X8
+	VORPD    pool<>+2176(SB), X8, X8
+	VSUBPD   pool<>+2304(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X7
-	VADDPD      pool<>+1792(SB), X4, X4
+	VSUBPD      pool<>+2432(SB), X4, X7
+	VADDPD      pool<>+2432(SB), X4, X4
 	VDIVPD      X4, X7, X7
 	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+1920(SB), X9
-	VFMADD213PD pool<>+2048(SB), X4, X9
-	VFMADD213PD pool<>+2176(SB), X4, X9
-	VFMADD213PD pool<>+2304(SB), X4, X9
-	VFMADD213PD pool<>+2432(SB), X4, X9
+	VMOVUPD     pool<>+2560(SB), X9
+	VFMADD213PD pool<>+2688(SB), X4, X9
+	VFMADD213PD pool<>+2816(SB), X4, X9
+	VFMADD213PD pool<>+2944(SB), X4, X9
+	VFMADD213PD pool<>+3072(SB), X4, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X8, X9
-	VFMADD231PD pool<>+2688(SB), X8, X9
+	VFMADD231PD pool<>+3200(SB), X8, X9
+	VFMADD231PD pool<>+3328(SB), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X1, X9
 	VMOVAPD     X9, X1
@@ -1230,31 +3515,31 @@ d_sp0logz:
 	VMOVAPD X5, X4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X4, X7
-	VPCMPGTQ pool<>+1280(SB), X7, X8
-	VPADDQ   pool<>+1408(SB), X8, X9
+	VANDPD   pool<>+1792(SB), X4, X7
+	VPCMPGTQ pool<>+1920(SB), X7, X8
+	VPADDQ   pool<>+2048(SB), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X4, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1536(SB), X9, X9
-	VSUBPD   pool<>+1664(SB), X9, X9
+	VORPD    pool<>+2176(SB), X9, X9
+	VSUBPD   pool<>+2304(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
+	VSUBPD      pool<>+2432(SB), X7, X8
+	VADDPD      pool<>+2432(SB), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+1920(SB), X10
-	VFMADD213PD pool<>+2048(SB), X7, X10
-	VFMADD213PD pool<>+2176(SB), X7, X10
-	VFMADD213PD pool<>+2304(SB), X7, X10
-	VFMADD213PD pool<>+2432(SB), X7, X10
+	VMOVUPD     pool<>+2560(SB), X10
+	VFMADD213PD pool<>+2688(SB), X7, X10
+	VFMADD213PD pool<>+2816(SB), X7, X10
+	VFMADD213PD pool<>+2944(SB), X7, X10
+	VFMADD213PD pool<>+3072(SB), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X9, X10
-	VFMADD231PD pool<>+2688(SB), X9, X10
+	VFMADD231PD pool<>+3200(SB), X9, X10
+	VFMADD231PD pool<>+3328(SB), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X4, X10
 	VMOVAPD     X10, X4
@@ -1268,7 +3553,7 @@ d_sp0logz:
 d_sp0lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X5, X1, X1
 	MOVSS        gradScale+104(FP), X5
 	VXORPD       X4, X4, X4
@@ -1278,7 +3563,7 @@ d_sp0lossdone:
 	VBROADCASTSS X5, Y5
 	VMULSD       X1, X3, X1
 	VMULSD       X4, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 	VEXTRACTF128 $0x01, Y6, X3
 	VADDPD       X3, X6, X6
 	VPERMILPD    $0x01, X6, X3
@@ -1290,26 +3575,26 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X4
+	VUCOMISD    pool<>+4224(SB), X4
 	JCS         d_sp1logz
 	VDIVSD      X4, X3, X2
-	VUCOMISD    pool<>+3712(SB), X2
+	VUCOMISD    pool<>+4352(SB), X2
 	JHI         d_sp1l1p_big
-	VADDSD      pool<>+3840(SB), X2, X4
+	VADDSD      pool<>+4480(SB), X2, X4
 	VDIVSD      X4, X2, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+3968(SB), X7
-	VFMADD213SD pool<>+4096(SB), X2, X7
-	VFMADD213SD pool<>+4224(SB), X2, X7
-	VFMADD213SD pool<>+4352(SB), X2, X7
-	VFMADD213SD pool<>+4480(SB), X2, X7
-	VFMADD213SD pool<>+4608(SB), X2, X7
+	VMOVSD      pool<>+4608(SB), X7
 	VFMADD213SD pool<>+4736(SB), X2, X7
 	VFMADD213SD pool<>+4864(SB), X2, X7
 	VFMADD213SD pool<>+4992(SB), X2, X7
 	VFMADD213SD pool<>+5120(SB), X2, X7
 	VFMADD213SD pool<>+5248(SB), X2, X7
 	VFMADD213SD pool<>+5376(SB), X2, X7
+	VFMADD213SD pool<>+5504(SB), X2, X7
+	VFMADD213SD pool<>+5632(SB), X2, X7
+	VFMADD213SD pool<>+5760(SB), X2, X7
+	VFMADD213SD pool<>+5888(SB), X2, X7
+	VFMADD213SD pool<>+6016(SB), X2, X7
 	VMULSD      X2, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1317,34 +3602,34 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD pool<>+1792(SB), X2, X2
+	VADDSD pool<>+2432(SB), X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X7
-	VPADDQ   pool<>+1408(SB), X7, X8
+	VANDPD   pool<>+1792(SB), X2, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X7
+	VPADDQ   pool<>+2048(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X4, X4
 	VPSRLQ   $0x34, X2, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1536(SB), X8, X8
-	VSUBPD   pool<>+1664(SB), X8, X8
+	VORPD    pool<>+2176(SB), X8, X8
+	VSUBPD   pool<>+2304(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X7
-	VADDPD      pool<>+1792(SB), X4, X4
+	VSUBPD      pool<>+2432(SB), X4, X7
+	VADDPD      pool<>+2432(SB), X4, X4
 	VDIVPD      X4, X7, X7
 	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+1920(SB), X9
-	VFMADD213PD pool<>+2048(SB), X4, X9
-	VFMADD213PD pool<>+2176(SB), X4, X9
-	VFMADD213PD pool<>+2304(SB), X4, X9
-	VFMADD213PD pool<>+2432(SB), X4, X9
+	VMOVUPD     pool<>+2560(SB), X9
+	VFMADD213PD pool<>+2688(SB), X4, X9
+	VFMADD213PD pool<>+2816(SB), X4, X9
+	VFMADD213PD pool<>+2944(SB), X4, X9
+	VFMADD213PD pool<>+3072(SB), X4, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X8, X9
-	VFMADD231PD pool<>+2688(SB), X8, X9
+	VFMADD231PD pool<>+3200(SB), X8, X9
+	VFMADD231PD pool<>+3328(SB), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X2, X9
 	VMOVAPD     X9, X2
@@ -1357,31 +3642,31 @@ d_sp1logz:
 	VMOVAPD X6, X4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X4, X7
-	VPCMPGTQ pool<>+1280(SB), X7, X8
-	VPADDQ   pool<>+1408(SB), X8, X9
+	VANDPD   pool<>+1792(SB), X4, X7
+	VPCMPGTQ pool<>+1920(SB), X7, X8
+	VPADDQ   pool<>+2048(SB), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X4, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1536(SB), X9, X9
-	VSUBPD   pool<>+1664(SB), X9, X9
+	VORPD    pool<>+2176(SB), X9, X9
+	VSUBPD   pool<>+2304(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
+	VSUBPD      pool<>+2432(SB), X7, X8
+	VADDPD      pool<>+2432(SB), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+1920(SB), X10
-	VFMADD213PD pool<>+2048(SB), X7, X10
-	VFMADD213PD pool<>+2176(SB), X7, X10
-	VFMADD213PD pool<>+2304(SB), X7, X10
-	VFMADD213PD pool<>+2432(SB), X7, X10
+	VMOVUPD     pool<>+2560(SB), X10
+	VFMADD213PD pool<>+2688(SB), X7, X10
+	VFMADD213PD pool<>+2816(SB), X7, X10
+	VFMADD213PD pool<>+2944(SB), X7, X10
+	VFMADD213PD pool<>+3072(SB), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X9, X10
-	VFMADD231PD pool<>+2688(SB), X9, X10
+	VFMADD231PD pool<>+3200(SB), X9, X10
+	VFMADD231PD pool<>+3328(SB), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X4, X10
 	VMOVAPD     X10, X4
@@ -1395,7 +3680,7 @@ d_sp1logz:
 d_sp1lossdone:
 	VCVTSD2SS    X2, X2, X2
 	VMOVSS       X2, 4(AX)
-	VMOVSD       pool<>+1792(SB), X2
+	VMOVSD       pool<>+2432(SB), X2
 	VDIVSD       X6, X2, X2
 	MOVSS        gradScale+104(FP), X6
 	VXORPD       X4, X4, X4
@@ -1405,7 +3690,7 @@ d_sp1lossdone:
 	VBROADCASTSS X6, Y6
 	VMULSD       X2, X3, X2
 	VMULSD       X4, X2, X2
-	VXORPD       pool<>+5504(SB), X2, X2
+	VXORPD       pool<>+6144(SB), X2, X2
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -1470,10 +3755,10 @@ d_sosmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_sosmax_tail
 	VMOVUPS   (R9), Y3
-	VPCMPEQD  pool<>+3200(SB), Y2, Y4
+	VPCMPEQD  pool<>+3840(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_sosmax_one
@@ -1484,10 +3769,10 @@ d_sosmax_tail:
 	VMASKMOVPS (R9), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3200(SB), Y2, Y4
+	VPCMPEQD   pool<>+3840(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 
 d_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -1504,7 +3789,7 @@ d_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          d_sospecial
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -1513,23 +3798,23 @@ d_sosmax_done:
 	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y2
+	VMOVUPS      pool<>+768(SB), Y2
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y3, Y4
 	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y3, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y3, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
 	VPADDD      Y5, Y6, Y6
@@ -1558,24 +3843,24 @@ d_sosexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y6
+	VPCMPEQD     pool<>+3840(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VMOVUPS      Y5, (R10)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -1598,24 +3883,24 @@ d_sosexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y5, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y2
+	VPCMPEQD     pool<>+3840(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VMOVUPS      Y5, 16(SP)
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
@@ -1635,26 +3920,26 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_so0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
+	VMOVSD      pool<>+4608(SB), X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -1662,34 +3947,34 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X5
-	VPADDQ   pool<>+1408(SB), X5, X6
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1536(SB), X6, X6
-	VSUBPD   pool<>+1664(SB), X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X5
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X5
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
+	VMOVUPD     pool<>+2560(SB), X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X6, X7
-	VFMADD231PD pool<>+2688(SB), X6, X7
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -1702,31 +3987,31 @@ d_so0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X5
-	VPCMPGTQ pool<>+1280(SB), X5, X6
-	VPADDQ   pool<>+1408(SB), X6, X7
+	VANDPD   pool<>+1792(SB), X3, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X5, X6
-	VADDPD      pool<>+1792(SB), X5, X5
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X5, X8
-	VFMADD213PD pool<>+2176(SB), X5, X8
-	VFMADD213PD pool<>+2304(SB), X5, X8
-	VFMADD213PD pool<>+2432(SB), X5, X8
+	VMOVUPD     pool<>+2560(SB), X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
-	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -1740,7 +4025,7 @@ d_so0logz:
 d_so0lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSS        gradScale+104(FP), X4
 	VXORPD       X3, X3, X3
@@ -1750,7 +4035,7 @@ d_so0lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -1819,7 +4104,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_sonext
 
@@ -1836,10 +4121,10 @@ d_row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+2944(SB), Y5
-	VMOVUPS pool<>+2944(SB), Y6
-	VMOVUPS pool<>+2944(SB), Y7
-	VMOVUPS pool<>+2944(SB), Y8
+	VMOVUPS pool<>+3584(SB), Y5
+	VMOVUPS pool<>+3584(SB), Y6
+	VMOVUPS pool<>+3584(SB), Y7
+	VMOVUPS pool<>+3584(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -1969,7 +4254,7 @@ d_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3456(SB), X1
+	VUCOMISS pool<>+4096(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -1984,21 +4269,21 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
+	VMOVUPS      pool<>+768(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y3, Y5
 	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
 	VPSLLD      $0x14, Y4, Y4
 	VPADDD      Y4, Y6, Y6
@@ -2007,7 +4292,7 @@ d_maxb_done:
 	VXORPD      X4, X4, X4
 	VCVTSS2SD   X3, X4, X4
 	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3072(SB), X3
+	VMOVSS      pool<>+3712(SB), X3
 	VUCOMISS    X2, X3
 	JCC         d_fast
 
@@ -2015,7 +4300,7 @@ d_maxb_done:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2033,16 +4318,16 @@ d_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2052,16 +4337,16 @@ d_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -2090,16 +4375,16 @@ d_expa_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2131,16 +4416,16 @@ d_expa_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2175,16 +4460,16 @@ d_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2194,16 +4479,16 @@ d_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -2232,16 +4517,16 @@ d_expb_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2269,16 +4554,16 @@ d_expb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2303,16 +4588,16 @@ d_exp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2344,7 +4629,7 @@ d_fast:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2360,32 +4645,32 @@ d_fexpa_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2411,16 +4696,16 @@ d_fexpa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2449,16 +4734,16 @@ d_fexpa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2490,32 +4775,32 @@ d_fexpb_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -2541,16 +4826,16 @@ d_fexpb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -2577,16 +4862,16 @@ d_fexpb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2611,16 +4896,16 @@ d_fexp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -2654,26 +4939,26 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
+	VMOVSD      pool<>+4608(SB), X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -2681,34 +4966,34 @@ d_expsdone:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X5
-	VPADDQ   pool<>+1408(SB), X5, X6
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1536(SB), X6, X6
-	VSUBPD   pool<>+1664(SB), X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X5
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X5
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
+	VMOVUPD     pool<>+2560(SB), X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X6, X7
-	VFMADD231PD pool<>+2688(SB), X6, X7
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -2721,31 +5006,31 @@ d_logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X5
-	VPCMPGTQ pool<>+1280(SB), X5, X6
-	VPADDQ   pool<>+1408(SB), X6, X7
+	VANDPD   pool<>+1792(SB), X3, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X5, X6
-	VADDPD      pool<>+1792(SB), X5, X5
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X5, X8
-	VFMADD213PD pool<>+2176(SB), X5, X8
-	VFMADD213PD pool<>+2304(SB), X5, X8
-	VFMADD213PD pool<>+2432(SB), X5, X8
+	VMOVUPD     pool<>+2560(SB), X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
-	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -2759,7 +5044,7 @@ d_logz:
 d_lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSS        gradScale+104(FP), X4
 	VXORPD       X3, X3, X3
@@ -2769,7 +5054,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -2852,7 +5137,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_next
 
@@ -2888,15 +5173,15 @@ l_spsmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_spsmax_tail
 	VMOVUPS   (R8), Y5
-	VPCMPEQD  pool<>+3200(SB), Y2, Y6
+	VPCMPEQD  pool<>+3840(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	VMOVUPS   (R8)(DI*4), Y5
-	VPCMPEQD  pool<>+3200(SB), Y4, Y6
+	VPCMPEQD  pool<>+3840(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3328(SB), Y4, Y4
+	VPSUBD    pool<>+3968(SB), Y4, Y4
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_spsmax_one
@@ -2907,17 +5192,17 @@ l_spsmax_tail:
 	VMASKMOVPS (R8), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3200(SB), Y2, Y6
+	VPCMPEQD   pool<>+3840(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 	VMASKMOVPS (R8)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3200(SB), Y4, Y5
+	VPCMPEQD   pool<>+3840(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3328(SB), Y4, Y4
+	VPSUBD     pool<>+3968(SB), Y4, Y4
 
 l_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -2934,7 +5219,7 @@ l_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -2955,7 +5240,7 @@ l_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3456(SB), X3
+	VUCOMISS     pool<>+4096(SB), X3
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -2964,7 +5249,7 @@ l_spsmax_done:
 	VBROADCASTSS X2, Y2
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y3
+	VMOVUPS      pool<>+768(SB), Y3
 	VBROADCASTSS 8(SP), Y4
 	VSUBPS       Y1, Y4, Y4
 	VBROADCASTSS 48(SP), Y5
@@ -2973,16 +5258,16 @@ l_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -2992,16 +5277,16 @@ l_spsmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y5, Y9
-	VFMADD213PS pool<>+896(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -3039,16 +5324,16 @@ l_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -3058,32 +5343,32 @@ l_spsexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y13
-	VFMADD213PS  pool<>+768(SB), Y9, Y13
-	VFMADD213PS  pool<>+896(SB), Y9, Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y10
+	VPCMPEQD     pool<>+3840(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y8
+	VPCMPEQD     pool<>+3840(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X9, Y9
@@ -3108,16 +5393,16 @@ l_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y8, Y10
 	VMAXPS      Y8, Y3, Y8
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y8, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y13
-	VFMADD213PS pool<>+768(SB), Y8, Y13
-	VFMADD213PS pool<>+896(SB), Y8, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD      $0x14, Y11, Y11
 	VPADDD      Y11, Y12, Y12
@@ -3127,32 +5412,32 @@ l_spsexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y9, Y10
 	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y9, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y9, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y3
+	VPCMPEQD     pool<>+3840(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
+	VPSUBD       pool<>+3968(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y3
+	VPCMPEQD     pool<>+3840(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
+	VPSUBD       pool<>+3968(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X9, Y5
@@ -3171,26 +5456,26 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X4
+	VUCOMISD    pool<>+4224(SB), X4
 	JCS         l_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_sp0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X4
-	VFMADD213SD pool<>+4096(SB), X1, X4
-	VFMADD213SD pool<>+4224(SB), X1, X4
-	VFMADD213SD pool<>+4352(SB), X1, X4
-	VFMADD213SD pool<>+4480(SB), X1, X4
-	VFMADD213SD pool<>+4608(SB), X1, X4
+	VMOVSD      pool<>+4608(SB), X4
 	VFMADD213SD pool<>+4736(SB), X1, X4
 	VFMADD213SD pool<>+4864(SB), X1, X4
 	VFMADD213SD pool<>+4992(SB), X1, X4
 	VFMADD213SD pool<>+5120(SB), X1, X4
 	VFMADD213SD pool<>+5248(SB), X1, X4
 	VFMADD213SD pool<>+5376(SB), X1, X4
+	VFMADD213SD pool<>+5504(SB), X1, X4
+	VFMADD213SD pool<>+5632(SB), X1, X4
+	VFMADD213SD pool<>+5760(SB), X1, X4
+	VFMADD213SD pool<>+5888(SB), X1, X4
+	VFMADD213SD pool<>+6016(SB), X1, X4
 	VMULSD      X1, X4, X4
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X4
@@ -3198,34 +5483,34 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
+	VMOVUPD     pool<>+2560(SB), X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X4, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X7
-	VFMADD231PD pool<>+2688(SB), X5, X7
+	VFMADD231PD pool<>+3200(SB), X5, X7
+	VFMADD231PD pool<>+3328(SB), X5, X7
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X7
 	VMOVAPD     X7, X1
@@ -3238,31 +5523,31 @@ l_sp0logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X5
-	VPADDQ   pool<>+1408(SB), X5, X7
+	VANDPD   pool<>+1792(SB), X3, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X5
+	VPADDQ   pool<>+2048(SB), X5, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X4, X4
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X5, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X5
-	VADDPD      pool<>+1792(SB), X4, X4
+	VSUBPD      pool<>+2432(SB), X4, X5
+	VADDPD      pool<>+2432(SB), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X4, X8
-	VFMADD213PD pool<>+2176(SB), X4, X8
-	VFMADD213PD pool<>+2304(SB), X4, X8
-	VFMADD213PD pool<>+2432(SB), X4, X8
+	VMOVUPD     pool<>+2560(SB), X8
+	VFMADD213PD pool<>+2688(SB), X4, X8
+	VFMADD213PD pool<>+2816(SB), X4, X8
+	VFMADD213PD pool<>+2944(SB), X4, X8
+	VFMADD213PD pool<>+3072(SB), X4, X8
 	VMULPD      X5, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
-	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X3, X8
 	VMOVAPD     X8, X3
@@ -3287,26 +5572,26 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_sp1logz
 	VDIVSD      X3, X1, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_sp1l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3314,34 +5599,34 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
+	VMOVUPD     pool<>+2560(SB), X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
-	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -3354,31 +5639,31 @@ l_sp1logz:
 	VMOVAPD X4, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X1, X6
 	VMOVAPD     X6, X1
@@ -3421,10 +5706,10 @@ l_sosmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_sosmax_tail
 	VMOVUPS   (R8), Y3
-	VPCMPEQD  pool<>+3200(SB), Y2, Y4
+	VPCMPEQD  pool<>+3840(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
+	VPSUBD    pool<>+3968(SB), Y2, Y2
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_sosmax_one
@@ -3435,10 +5720,10 @@ l_sosmax_tail:
 	VMASKMOVPS (R8), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3200(SB), Y2, Y4
+	VPCMPEQD   pool<>+3840(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+	VPSUBD     pool<>+3968(SB), Y2, Y2
 
 l_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -3455,7 +5740,7 @@ l_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
+	VUCOMISS     pool<>+4096(SB), X1
 	JCS          l_sospecial
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -3464,23 +5749,23 @@ l_sosmax_done:
 	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y2
+	VMOVUPS      pool<>+768(SB), Y2
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y3, Y4
 	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y3, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y3, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
 	VPADDD      Y5, Y6, Y6
@@ -3508,24 +5793,24 @@ l_sosexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y6
+	VPCMPEQD     pool<>+3840(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -3546,24 +5831,24 @@ l_sosexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y6
 	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y5, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y2
+	VPCMPEQD     pool<>+3840(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
+	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X5, Y4
@@ -3582,26 +5867,26 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_so0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3609,34 +5894,34 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
+	VMOVUPD     pool<>+2560(SB), X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
-	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -3649,31 +5934,31 @@ l_so0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -3700,7 +5985,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    l_sonext
 
@@ -3717,10 +6002,10 @@ l_row:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+2944(SB), Y5
-	VMOVUPS pool<>+2944(SB), Y6
-	VMOVUPS pool<>+2944(SB), Y7
-	VMOVUPS pool<>+2944(SB), Y8
+	VMOVUPS pool<>+3584(SB), Y5
+	VMOVUPS pool<>+3584(SB), Y6
+	VMOVUPS pool<>+3584(SB), Y7
+	VMOVUPS pool<>+3584(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -3850,7 +6135,7 @@ l_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3456(SB), X1
+	VUCOMISS pool<>+4096(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -3865,21 +6150,21 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Y3
 	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
+	VMOVUPS      pool<>+768(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y3, Y5
 	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
 	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
 	VPSLLD      $0x14, Y4, Y4
 	VPADDD      Y4, Y6, Y6
@@ -3888,14 +6173,14 @@ l_maxb_done:
 	VXORPD      X4, X4, X4
 	VCVTSS2SD   X3, X4, X4
 	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3072(SB), X3
+	VMOVSS      pool<>+3712(SB), X3
 	VUCOMISS    X2, X3
 	JCC         l_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -3913,16 +6198,16 @@ l_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -3932,16 +6217,16 @@ l_expa_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -3967,16 +6252,16 @@ l_expa_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4006,16 +6291,16 @@ l_expa_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4047,16 +6332,16 @@ l_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y6
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
 	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
@@ -4066,16 +6351,16 @@ l_expb_loop:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y9
-	VFMADD213PS  pool<>+768(SB), Y5, Y9
-	VFMADD213PS  pool<>+896(SB), Y5, Y9
-	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
@@ -4101,16 +6386,16 @@ l_expb_one:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y4, Y8
-	VFMADD213PS  pool<>+896(SB), Y4, Y8
-	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4136,16 +6421,16 @@ l_expb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4169,16 +6454,16 @@ l_exp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4207,7 +6492,7 @@ l_fast:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+768(SB), Y3
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -4223,32 +6508,32 @@ l_fexpa_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4271,16 +6556,16 @@ l_fexpa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4307,16 +6592,16 @@ l_fexpa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4345,32 +6630,32 @@ l_fexpb_loop:
 	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y4, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y8
-	VFMADD213PS pool<>+768(SB), Y4, Y8
-	VFMADD213PS pool<>+896(SB), Y4, Y8
-	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
 	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -4393,16 +6678,16 @@ l_fexpb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y4, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
@@ -4427,16 +6712,16 @@ l_fexpb_tail:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4460,16 +6745,16 @@ l_fexp_tpart:
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y4, Y5
 	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y4, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y4
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y4, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y7
-	VFMADD213PS  pool<>+768(SB), Y4, Y7
-	VFMADD213PS  pool<>+896(SB), Y4, Y7
-	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y4, Y7
+	VFMADD213PS  pool<>+1536(SB), Y4, Y7
+	VFMADD213PS  pool<>+1664(SB), Y4, Y7
 	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
@@ -4501,26 +6786,26 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -4528,34 +6813,34 @@ l_expsdone:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
+	VMOVUPD     pool<>+2560(SB), X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
-	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -4568,31 +6853,31 @@ l_logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+2560(SB), X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -4620,7 +6905,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSS pool<>+2816(SB), X1
+	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
 	JMP    l_next
 
@@ -4630,7 +6915,7 @@ done:
 
 // func LogSumExpF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $232-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -4652,487 +6937,1631 @@ TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $0-56
 	XORQ SI, SI
 
 pfnext:
-	CMPQ BX, $0x00000020
+	CMPQ BX, $0x00000100
 	JA   row
 
-pairs:
-	CMPQ    DX, $0x02
-	JL      alone
-	MOVQ    BX, SI
-	MOVQ    CX, DI
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
+	LEAQ (SP), SI
+	ADDQ $0x0000003f, SI
+	ANDQ $-64, SI
+	MOVQ BX, R9
+	SHLQ $0x03, R9
+	LEAQ (R9)(R9*2), R10
 
-psmax_one:
-	CMPQ   SI, $0x00000004
-	JL     psmax_tail
-	VMAXPD (DI), Y1, Y1
-	VMAXPD (DI)(BX*8), Y2, Y2
-	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000004, SI
-	JMP    psmax_one
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ BX, $0x00000000
+	JBE  r1skip
+	CMPQ BX, $0x00000004
+	JAE  r1skip
 
-psmax_tail:
-	TESTQ      SI, SI
-	JE         psmax_done
-	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y4
-	VBLENDVPD  Y0, Y3, Y4, Y3
-	VMAXPD     Y3, Y1, Y1
-	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y4
-	VBLENDVPD  Y0, Y3, Y4, Y3
-	VMAXPD     Y3, Y2, Y2
+r1groups:
+	CMPQ DX, $0x04
+	JL   r1grest
 
-psmax_done:
-	VEXTRACTF128 $0x01, Y1, X3
-	VMAXPD       X3, X1, X1
-	VPERMILPD    $0x01, X1, X3
-	VMAXPD       X3, X1, X1
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPD       X3, X2, X2
-	VPERMILPD    $0x01, X2, X3
-	VMAXPD       X3, X2, X2
-	VMOVQ        X1, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           alone
-	VBROADCASTSD X1, Y3
-	VMOVQ        X2, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           alone
-	VBROADCASTSD X2, Y4
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y5, Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	VXORPD       Y7, Y7, Y7
-	VXORPD       Y8, Y8, Y8
-
-psexp_one:
-	CMPQ    SI, $0x00000004
-	JL      psexp_tail
-	VMOVUPD (DI), Y9
-	VSUBPD  Y3, Y9, Y9
-	VMOVUPD (DI)(BX*8), Y10
-	VSUBPD  Y4, Y10, Y10
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y11
-	VFMADD231PD pool<>+5888(SB), Y9, Y11
-	VSUBPD      pool<>+5760(SB), Y11, Y12
-	VMOVUPD     Y9, Y13
-	VFMADD231PD pool<>+6016(SB), Y12, Y13
-	VFMADD231PD pool<>+6144(SB), Y12, Y13
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y12
-	VFMADD213PD pool<>+6400(SB), Y13, Y12
-	VFMADD213PD pool<>+6528(SB), Y13, Y12
-	VFMADD213PD pool<>+6656(SB), Y13, Y12
-	VFMADD213PD pool<>+6784(SB), Y13, Y12
-	VFMADD213PD pool<>+6912(SB), Y13, Y12
-	VFMADD213PD pool<>+7040(SB), Y13, Y12
-	VFMADD213PD pool<>+7168(SB), Y13, Y12
-	VFMADD213PD pool<>+7296(SB), Y13, Y12
-	VFMADD213PD pool<>+7424(SB), Y13, Y12
-	VFMADD213PD pool<>+7552(SB), Y13, Y12
-	VMULPD      Y13, Y13, Y14
-	VFMADD213PD Y13, Y14, Y12
-	VADDPD      pool<>+1792(SB), Y12, Y12
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y11, Y11
-	VPADDQ pool<>+1792(SB), Y11, Y11
-	VMULPD Y11, Y12, Y12
-	VCMPPD $0x15, pool<>+7680(SB), Y9, Y9
-	VANDPD Y9, Y12, Y9
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
-	VSUBPD      pool<>+5760(SB), Y11, Y12
-	VMOVUPD     Y10, Y13
-	VFMADD231PD pool<>+6016(SB), Y12, Y13
-	VFMADD231PD pool<>+6144(SB), Y12, Y13
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y12
-	VFMADD213PD pool<>+6400(SB), Y13, Y12
-	VFMADD213PD pool<>+6528(SB), Y13, Y12
-	VFMADD213PD pool<>+6656(SB), Y13, Y12
-	VFMADD213PD pool<>+6784(SB), Y13, Y12
-	VFMADD213PD pool<>+6912(SB), Y13, Y12
-	VFMADD213PD pool<>+7040(SB), Y13, Y12
-	VFMADD213PD pool<>+7168(SB), Y13, Y12
-	VFMADD213PD pool<>+7296(SB), Y13, Y12
-	VFMADD213PD pool<>+7424(SB), Y13, Y12
-	VFMADD213PD pool<>+7552(SB), Y13, Y12
-	VMULPD      Y13, Y13, Y14
-	VFMADD213PD Y13, Y14, Y12
-	VADDPD      pool<>+1792(SB), Y12, Y12
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y11, Y11
-	VPADDQ  pool<>+1792(SB), Y11, Y11
-	VMULPD  Y11, Y12, Y12
-	VCMPPD  $0x15, pool<>+7680(SB), Y10, Y10
-	VANDPD  Y10, Y12, Y10
-	VSUBPD  Y7, Y9, Y9
-	VADDPD  Y9, Y5, Y11
-	VSUBPD  Y5, Y11, Y7
-	VSUBPD  Y9, Y7, Y7
-	VMOVAPD Y11, Y5
-	VSUBPD  Y8, Y10, Y10
-	VADDPD  Y10, Y6, Y9
-	VSUBPD  Y6, Y9, Y8
-	VSUBPD  Y10, Y8, Y8
-	VMOVAPD Y9, Y6
-	ADDQ    $0x00000020, DI
-	SUBQ    $0x00000004, SI
-	JMP     psexp_one
-
-psexp_tail:
-	TESTQ      SI, SI
-	JE         psexp_done
-	VMASKMOVPD (DI), Y0, Y9
-	VMOVUPD    pool<>+5632(SB), Y10
-	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     Y3, Y9, Y9
-	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y10
-	VBLENDVPD  Y0, Y3, Y10, Y3
-	VSUBPD     Y4, Y3, Y3
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD231PD pool<>+5888(SB), Y9, Y4
-	VSUBPD      pool<>+5760(SB), Y4, Y10
-	VMOVUPD     Y9, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+1792(SB), Y4, Y4
-	VMULPD Y4, Y10, Y10
-	VCMPPD $0x15, pool<>+7680(SB), Y9, Y4
-	VANDPD Y4, Y10, Y9
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD231PD pool<>+5888(SB), Y3, Y4
-	VSUBPD      pool<>+5760(SB), Y4, Y10
-	VMOVUPD     Y3, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VMULPD      Y11, Y11, Y12
-	VFMADD213PD Y11, Y12, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+1792(SB), Y4, Y4
-	VMULPD  Y4, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y3, Y3
-	VANDPD  Y3, Y10, Y3
-	VSUBPD  Y7, Y9, Y9
-	VADDPD  Y9, Y5, Y4
-	VSUBPD  Y5, Y4, Y7
-	VSUBPD  Y9, Y7, Y7
-	VMOVAPD Y4, Y5
-	VSUBPD  Y8, Y3, Y3
-	VADDPD  Y3, Y6, Y4
-	VSUBPD  Y6, Y4, Y8
-	VSUBPD  Y3, Y8, Y8
-	VMOVAPD Y4, Y6
-
-psexp_done:
-	VSUBPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X3
-	VADDPD       X3, X5, X5
-	VPERMILPD    $0x01, X5, X3
-	VADDSD       X3, X5, X5
-	VSUBPD       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X3
-	VADDPD       X3, X6, X6
-	VPERMILPD    $0x01, X6, X3
-	VADDSD       X3, X6, X6
-
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X5, X3
-	VMOVAPD   X1, X1
-	VMOVAPD   X1, X1
-	VUNPCKLPD X6, X3, X3
-	VMOVAPD   X2, X2
-	VUNPCKLPD X2, X1, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X3, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X4
-	VADDPD      pool<>+1792(SB), X2, X2
-	VDIVPD      X2, X4, X4
-	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X2, X6
-	VFMADD213PD pool<>+8064(SB), X2, X6
-	VFMADD213PD pool<>+8192(SB), X2, X6
-	VFMADD213PD pool<>+8320(SB), X2, X6
-	VFMADD213PD pool<>+1920(SB), X2, X6
-	VFMADD213PD pool<>+2048(SB), X2, X6
-	VFMADD213PD pool<>+2176(SB), X2, X6
-	VFMADD213PD pool<>+2304(SB), X2, X6
-	VFMADD213PD pool<>+2432(SB), X2, X6
-	VMULPD      X4, X6, X6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X3, X6
-	VMOVAPD     X6, X3
-	VADDPD      X1, X3, X3
-	VMOVAPD     X3, X1
-	VMOVSD      X1, (AX)
-	VPERMILPD   $0x01, X3, X1
-	VMOVSD      X1, 8(AX)
-	LEAQ        (CX)(BX*8), CX
-	ADDQ        $0x00000008, AX
-	LEAQ        (CX)(BX*8), CX
-	ADDQ        $0x00000008, AX
-	SUBQ        $0x02, DX
-	JMP         pairs
-
-alone:
-	TESTQ   DX, DX
-	JE      done
-	MOVQ    BX, SI
-	MOVQ    CX, DI
-	VMOVUPD pool<>+5632(SB), Y1
-
-osmax_one:
-	CMPQ   SI, $0x00000004
-	JL     osmax_tail
-	VMAXPD (DI), Y1, Y1
-	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000004, SI
-	JMP    osmax_one
-
-osmax_tail:
-	TESTQ      SI, SI
-	JE         osmax_done
-	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+5632(SB), Y3
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	LEAQ       (CX)(R10*1), R8
+	VMASKMOVPD (DI), Y0, Y1
+	VMOVUPD    pool<>+6272(SB), Y2
+	VBLENDVPD  Y0, Y1, Y2, Y1
+	VMASKMOVPD (DI)(R9*1), Y0, Y2
+	VMOVUPD    pool<>+6272(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
-	VMAXPD     Y2, Y1, Y1
+	VMASKMOVPD (DI)(R9*2), Y0, Y3
+	VMOVUPD    pool<>+6272(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMASKMOVPD (R8), Y0, Y4
+	VMOVUPD    pool<>+6272(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
 
-osmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
-	VMAXPD       X2, X1, X1
-	VMOVQ        X1, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
-	JE           ospecial
-	VBROADCASTSD X1, Y2
-	MOVQ         BX, SI
-	MOVQ         CX, DI
-	VXORPD       Y3, Y3, Y3
-	VXORPD       Y4, Y4, Y4
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y6
+	VMAXPD     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y7
+	VMAXPD     Y5, Y7, Y7
+	VUNPCKLPD  Y7, Y6, Y5
+	VUNPCKHPD  Y7, Y6, Y6
+	VMAXPD     Y5, Y6, Y6
 
-osexp_one:
-	CMPQ    SI, $0x00000004
-	JL      osexp_tail
-	VMOVUPD (DI), Y5
-	VSUBPD  Y2, Y5, Y5
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6400(SB), Y6, Y5
+	VPCMPEQQ pool<>+6400(SB), Y5, Y5
+	VPTEST   Y5, Y5
+	JNE      r1gbail
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y5, Y6
-	VSUBPD      pool<>+5760(SB), Y6, Y7
-	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+6016(SB), Y7, Y8
-	VFMADD231PD pool<>+6144(SB), Y7, Y8
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y7
-	VFMADD213PD pool<>+6400(SB), Y8, Y7
-	VFMADD213PD pool<>+6528(SB), Y8, Y7
-	VFMADD213PD pool<>+6656(SB), Y8, Y7
-	VFMADD213PD pool<>+6784(SB), Y8, Y7
-	VFMADD213PD pool<>+6912(SB), Y8, Y7
-	VFMADD213PD pool<>+7040(SB), Y8, Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VFMADD213PD pool<>+7424(SB), Y8, Y7
-	VFMADD213PD pool<>+7552(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1792(SB), Y7, Y7
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y7
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
-	VANDPD  Y5, Y7, Y5
-	VSUBPD  Y4, Y5, Y5
-	VADDPD  Y5, Y3, Y6
-	VSUBPD  Y3, Y6, Y4
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VPERMPD $0x00, Y6, Y5
+	VSUBPD  Y5, Y1, Y1
+	VPERMPD $0x55, Y6, Y5
+	VSUBPD  Y5, Y2, Y2
+	VPERMPD $0xaa, Y6, Y5
+	VSUBPD  Y5, Y3, Y3
+	VPERMPD $0xff, Y6, Y5
 	VSUBPD  Y5, Y4, Y4
-	VMOVAPD Y6, Y3
-	ADDQ    $0x00000020, DI
-	SUBQ    $0x00000004, SI
-	JMP     osexp_one
 
-osexp_tail:
-	TESTQ      SI, SI
-	JE         osexp_done
-	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     Y2, Y5, Y5
+	// Register budget resident1: 4 values + 1 max tree + 5 exp temporaries and clamp bound + 1 row-tail mask, 11 of 16.
+	VMOVUPD pool<>+6528(SB), Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y2
-	VFMADD231PD pool<>+5888(SB), Y5, Y2
-	VSUBPD      pool<>+5760(SB), Y2, Y6
-	VMOVUPD     Y5, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y1, Y5, Y1
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y1, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y1, Y1
+	VFMADD231PD pool<>+6912(SB), Y8, Y1
+	VFMADD231PD pool<>+7040(SB), Y8, Y1
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y1, Y8
+	VFMADD213PD pool<>+7424(SB), Y1, Y8
+	VFMADD213PD pool<>+7552(SB), Y1, Y8
+	VFMADD213PD pool<>+7680(SB), Y1, Y8
+	VFMADD213PD pool<>+7808(SB), Y1, Y8
+	VFMADD213PD pool<>+7936(SB), Y1, Y8
+	VFMADD213PD pool<>+8064(SB), Y1, Y8
+	VFMADD213PD pool<>+8192(SB), Y1, Y8
+	VMULPD      Y1, Y1, Y9
+	VFMADD213PD Y1, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y2, Y2
-	VPADDQ  pool<>+1792(SB), Y2, Y2
-	VMULPD  Y2, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y2
-	VANDPD  Y2, Y6, Y5
-	VSUBPD  Y4, Y5, Y5
-	VADDPD  Y5, Y3, Y2
-	VSUBPD  Y3, Y2, Y4
-	VSUBPD  Y5, Y4, Y4
-	VMOVAPD Y2, Y3
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y1
 
-osexp_done:
-	VSUBPD       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y5, Y2
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y2, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+6912(SB), Y8, Y2
+	VFMADD231PD pool<>+7040(SB), Y8, Y2
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD X3, X2
-	VMOVAPD X1, X1
-	VMOVAPD X1, X1
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y2, Y8
+	VFMADD213PD pool<>+7424(SB), Y2, Y8
+	VFMADD213PD pool<>+7552(SB), Y2, Y8
+	VFMADD213PD pool<>+7680(SB), Y2, Y8
+	VFMADD213PD pool<>+7808(SB), Y2, Y8
+	VFMADD213PD pool<>+7936(SB), Y2, Y8
+	VFMADD213PD pool<>+8064(SB), Y2, Y8
+	VFMADD213PD pool<>+8192(SB), Y2, Y8
+	VMULPD      Y2, Y2, Y9
+	VFMADD213PD Y2, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y5, Y3
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y3, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y8, Y3
+	VFMADD231PD pool<>+7040(SB), Y8, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y3, Y8
+	VFMADD213PD pool<>+7424(SB), Y3, Y8
+	VFMADD213PD pool<>+7552(SB), Y3, Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y5, Y4
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y7
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+6912(SB), Y7, Y4
+	VFMADD231PD pool<>+7040(SB), Y7, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y4, Y7
+	VFMADD213PD pool<>+7424(SB), Y4, Y7
+	VFMADD213PD pool<>+7552(SB), Y4, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VMULPD      Y4, Y4, Y8
+	VFMADD213PD Y4, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y7, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X2, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+1920(SB), X3, X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VMULPD      X4, X6, X6
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+8320(SB), Y5
+	VFMADD213PD pool<>+8448(SB), Y2, Y5
+	VFMADD213PD pool<>+8576(SB), Y2, Y5
+	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+2560(SB), Y2, Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X6
-	VMOVAPD     X6, X2
-	VADDPD      X1, X2, X2
-	VMOVAPD     X2, X1
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVAPD     Y6, Y2
+	VADDPD      Y2, Y1, Y1
+	VMOVUPD     Y1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x04, DX
+	JMP         r1groups
+
+r1gbail:
+	MOVQ $0x00000004, R8
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+r1gsolo:
+	TESTQ R8, R8
+	JE    r1groups
+
+	// Load the rows; max pass.
+	MOVQ       CX, DI
+	VMASKMOVPD (DI), Y0, Y1
+	VMOVUPD    pool<>+6272(SB), Y2
+	VBLENDVPD  Y0, Y1, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VMAXPD     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPD     Y2, Y3, Y3
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6400(SB), Y3, Y2
+	VPCMPEQQ pool<>+6400(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      r1gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VPERMPD $0x00, Y3, Y2
+	VSUBPD  Y2, Y1, Y1
+
+	// Register budget resident1: 4 values + 1 max tree + 5 exp temporaries and clamp bound + 1 row-tail mask, 11 of 16.
+	VMOVUPD pool<>+6528(SB), Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y1, Y2, Y1
+	VMOVUPD     pool<>+6656(SB), Y2
+	VFMADD231PD pool<>+6784(SB), Y1, Y2
+	VSUBPD      pool<>+6656(SB), Y2, Y4
+	VMOVUPD     Y1, Y1
+	VFMADD231PD pool<>+6912(SB), Y4, Y1
+	VFMADD231PD pool<>+7040(SB), Y4, Y1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y4
+	VFMADD213PD pool<>+7296(SB), Y1, Y4
+	VFMADD213PD pool<>+7424(SB), Y1, Y4
+	VFMADD213PD pool<>+7552(SB), Y1, Y4
+	VFMADD213PD pool<>+7680(SB), Y1, Y4
+	VFMADD213PD pool<>+7808(SB), Y1, Y4
+	VFMADD213PD pool<>+7936(SB), Y1, Y4
+	VFMADD213PD pool<>+8064(SB), Y1, Y4
+	VFMADD213PD pool<>+8192(SB), Y1, Y4
+	VMULPD      Y1, Y1, Y5
+	VFMADD213PD Y1, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y4, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VADDPD     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y4, Y2
+	VUNPCKHPD  Y1, Y4, Y1
+	VADDPD     Y2, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y4
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     pool<>+8320(SB), Y6
+	VFMADD213PD pool<>+8448(SB), Y2, Y6
+	VFMADD213PD pool<>+8576(SB), Y2, Y6
+	VFMADD213PD pool<>+8704(SB), Y2, Y6
+	VFMADD213PD pool<>+8832(SB), Y2, Y6
+	VFMADD213PD pool<>+2560(SB), Y2, Y6
+	VFMADD213PD pool<>+2688(SB), Y2, Y6
+	VFMADD213PD pool<>+2816(SB), Y2, Y6
+	VFMADD213PD pool<>+2944(SB), Y2, Y6
+	VFMADD213PD pool<>+3072(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+	VFMADD231PD pool<>+3328(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y6
+	VMOVAPD     Y6, Y1
+	VMOVAPD     Y3, Y2
+	VADDPD      Y2, Y1, Y1
 	VMOVSD      X1, (AX)
 
-onext:
+r1gsnext:
 	LEAQ (CX)(BX*8), CX
 	ADDQ $0x00000008, AX
 	DECQ DX
-	JMP  pairs
+	DECQ R8
+	JMP  r1gsolo
 
-ospecial:
-	VMOVSD pool<>+8448(SB), X1
+r1gsnan:
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
-	JMP    onext
+	JMP    r1gsnext
+
+r1skip:
+	// The row tail: the whole vector that ends at the row's end, its
+	// lanes before the row's last cols%lanes zeroed after the exp.
+	MOVQ     BX, DI
+	ANDQ     $0x00000003, DI
+	MOVQ     $0x00000004, R8
+	SUBQ     DI, R8
+	SHLQ     $0x03, R8
+	NEGQ     R8
+	LEAQ     masktab<>+0(SB), R11
+	VMOVDQU  32(R11)(R8*1), Y0
+	VPCMPEQD Y1, Y1, Y1
+	VANDNPS  Y1, Y0, Y0
+	VMOVUPS  Y0, 128(SI)
+	SHLQ     $0x03, DI
+	SUBQ     $0x00000020, DI
+	MOVQ     DI, 224(SP)
+
+groups:
+	CMPQ DX, $0x04
+	JL   grest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VMOVUPD pool<>+6272(SB), Y0
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+
+ggmax_one:
+	CMPQ   R11, $0x00000004
+	JL     ggmax_tail
+	VMAXPD (DI), Y0, Y0
+	VMAXPD (DI)(R9*1), Y1, Y1
+	VMAXPD (DI)(R9*2), Y2, Y2
+	VMAXPD (R8), Y3, Y3
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, R11
+	JMP    ggmax_one
+
+ggmax_tail:
+	TESTQ  R11, R11
+	JE     ggmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	MOVQ   224(SP), DI
+	ADDQ   R8, DI
+	VMAXPD (R11), Y0, Y0
+	VMAXPD (R11)(R9*1), Y1, Y1
+	VMAXPD (R11)(R9*2), Y2, Y2
+	VMAXPD (DI), Y3, Y3
+
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPD     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPD     Y2, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6400(SB), Y0, Y1
+	VPCMPEQQ pool<>+6400(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      gbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VPERMPD $0x00, Y0, Y1
+	VMOVUPD Y1, (SI)
+	VPERMPD $0x55, Y0, Y1
+	VMOVUPD Y1, 32(SI)
+	VPERMPD $0xaa, Y0, Y1
+	VMOVUPD Y1, 64(SI)
+	VPERMPD $0xff, Y0, Y1
+	VMOVUPD Y1, 96(SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 5 exp values and temporaries + 1 clamp bound, 11 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VMOVUPD pool<>+6528(SB), Y5
+
+ggexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      ggexp_one
+	VMOVUPD (DI), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 32(DI), Y7
+	VSUBPD  (SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y5, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(DI), Y8
+	VSUBPD  (SI), Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(DI), Y9
+	VSUBPD  (SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD (DI)(R9*1), Y6
+	VSUBPD  32(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 32(DI)(R9*1), Y7
+	VSUBPD  32(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y5, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(DI)(R9*1), Y8
+	VSUBPD  32(SI), Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(DI)(R9*1), Y9
+	VSUBPD  32(SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD (DI)(R9*2), Y6
+	VSUBPD  64(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 32(DI)(R9*2), Y7
+	VSUBPD  64(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y5, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(DI)(R9*2), Y8
+	VSUBPD  64(SI), Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(DI)(R9*2), Y9
+	VSUBPD  64(SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y11, Y9
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y9, Y8, Y8
+	VADDPD  Y8, Y6, Y6
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD (R8), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VMOVUPD 32(R8), Y7
+	VSUBPD  96(SI), Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y5, Y7
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y7, Y8
+	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+6912(SB), Y9, Y7
+	VFMADD231PD pool<>+7040(SB), Y9, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VFMADD213PD pool<>+7296(SB), Y7, Y9
+	VFMADD213PD pool<>+7424(SB), Y7, Y9
+	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y9, Y7
+	VMOVUPD 64(R8), Y8
+	VSUBPD  96(SI), Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y5, Y8
+	VMOVUPD     pool<>+6656(SB), Y9
+	VFMADD231PD pool<>+6784(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+6912(SB), Y10, Y8
+	VFMADD231PD pool<>+7040(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y8, Y10
+	VFMADD213PD pool<>+7424(SB), Y8, Y10
+	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y10, Y8
+	VMOVUPD 96(R8), Y9
+	VSUBPD  96(SI), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y5, Y9
+	VMOVUPD     pool<>+6656(SB), Y10
+	VFMADD231PD pool<>+6784(SB), Y9, Y10
+	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+6912(SB), Y11, Y9
+	VFMADD231PD pool<>+7040(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y11
+	VFMADD213PD pool<>+7296(SB), Y9, Y11
+	VFMADD213PD pool<>+7424(SB), Y9, Y11
+	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y10, Y10
+	VPADDQ pool<>+2432(SB), Y10, Y10
+	VMULPD Y10, Y11, Y9
+	VADDPD Y7, Y6, Y6
+	VADDPD Y9, Y8, Y8
+	VADDPD Y8, Y6, Y6
+	VADDPD Y6, Y4, Y4
+	ADDQ   $0x00000080, DI
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, R11
+	JMP    ggexp_loop
+
+ggexp_one:
+	CMPQ    R11, $0x00000004
+	JL      ggexp_tail
+	VMOVUPD (DI), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD (DI)(R9*1), Y6
+	VSUBPD  32(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD (DI)(R9*2), Y6
+	VSUBPD  64(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD (R8), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y6
+	VADDPD Y6, Y4, Y4
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, R11
+	JMP    ggexp_one
+
+ggexp_tail:
+	TESTQ   R11, R11
+	JE      ggexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	MOVQ    224(SP), DI
+	ADDQ    R8, DI
+	VMOVUPD (R11), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VANDPD  128(SI), Y6, Y6
+	VADDPD  Y6, Y1, Y1
+	VMOVUPD (R11)(R9*1), Y6
+	VSUBPD  32(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VANDPD  128(SI), Y6, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD (R11)(R9*2), Y6
+	VSUBPD  64(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y8, Y6
+	VANDPD  128(SI), Y6, Y6
+	VADDPD  Y6, Y3, Y3
+	VMOVUPD (DI), Y6
+	VSUBPD  96(SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y6, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y7, Y6
+	VFMADD231PD pool<>+7040(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y6, Y7
+	VFMADD213PD pool<>+7424(SB), Y6, Y7
+	VFMADD213PD pool<>+7552(SB), Y6, Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y7, Y6
+	VANDPD 128(SI), Y6, Y6
+	VADDPD Y6, Y4, Y4
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+8320(SB), Y5
+	VFMADD213PD pool<>+8448(SB), Y2, Y5
+	VFMADD213PD pool<>+8576(SB), Y2, Y5
+	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+2560(SB), Y2, Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVAPD     Y0, Y0
+	VADDPD      Y0, Y1, Y1
+	VMOVUPD     Y1, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x04, DX
+	JMP         groups
+
+gbail:
+	MOVQ $0x00000004, R8
+	JMP  gsolo
+
+grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+gsolo:
+	TESTQ R8, R8
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VMOVUPD pool<>+6272(SB), Y0
+
+ogmax_one:
+	CMPQ   R11, $0x00000004
+	JL     ogmax_tail
+	VMAXPD (DI), Y0, Y0
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000004, R11
+	JMP    ogmax_one
+
+ogmax_tail:
+	TESTQ  R11, R11
+	JE     ogmax_done
+	MOVQ   224(SP), R11
+	ADDQ   DI, R11
+	VMAXPD (R11), Y0, Y0
+
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPD     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPD     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6400(SB), Y0, Y1
+	VPCMPEQQ pool<>+6400(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VPERMPD $0x00, Y0, Y1
+	VMOVUPD Y1, (SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 5 exp values and temporaries + 1 clamp bound, 11 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y1, Y1, Y1
+	VMOVUPD pool<>+6528(SB), Y2
+
+ogexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      ogexp_one
+	VMOVUPD (DI), Y3
+	VSUBPD  (SI), Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+6656(SB), Y4
+	VFMADD231PD pool<>+6784(SB), Y3, Y4
+	VSUBPD      pool<>+6656(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y5, Y3
+	VFMADD231PD pool<>+7040(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y5
+	VFMADD213PD pool<>+7296(SB), Y3, Y5
+	VFMADD213PD pool<>+7424(SB), Y3, Y5
+	VFMADD213PD pool<>+7552(SB), Y3, Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD 32(DI), Y4
+	VSUBPD  (SI), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+6912(SB), Y6, Y4
+	VFMADD231PD pool<>+7040(SB), Y6, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y6
+	VFMADD213PD pool<>+7296(SB), Y4, Y6
+	VFMADD213PD pool<>+7424(SB), Y4, Y6
+	VFMADD213PD pool<>+7552(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VMULPD      Y4, Y4, Y7
+	VFMADD213PD Y4, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y4
+	VMOVUPD 64(DI), Y5
+	VSUBPD  (SI), Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y5, Y6
+	VSUBPD      pool<>+6656(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+6912(SB), Y7, Y5
+	VFMADD231PD pool<>+7040(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y5, Y7
+	VFMADD213PD pool<>+7424(SB), Y5, Y7
+	VFMADD213PD pool<>+7552(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VMOVUPD 96(DI), Y6
+	VSUBPD  (SI), Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y6, Y7
+	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y8, Y6
+	VFMADD231PD pool<>+7040(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y8
+	VFMADD213PD pool<>+7296(SB), Y6, Y8
+	VFMADD213PD pool<>+7424(SB), Y6, Y8
+	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y9
+	VFMADD213PD Y6, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y8, Y6
+	VADDPD Y4, Y3, Y3
+	VADDPD Y6, Y5, Y5
+	VADDPD Y5, Y3, Y3
+	VADDPD Y3, Y1, Y1
+	ADDQ   $0x00000080, DI
+	SUBQ   $0x00000010, R11
+	JMP    ogexp_loop
+
+ogexp_one:
+	CMPQ    R11, $0x00000004
+	JL      ogexp_tail
+	VMOVUPD (DI), Y3
+	VSUBPD  (SI), Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+6656(SB), Y4
+	VFMADD231PD pool<>+6784(SB), Y3, Y4
+	VSUBPD      pool<>+6656(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y5, Y3
+	VFMADD231PD pool<>+7040(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y5
+	VFMADD213PD pool<>+7296(SB), Y3, Y5
+	VFMADD213PD pool<>+7424(SB), Y3, Y5
+	VFMADD213PD pool<>+7552(SB), Y3, Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y5, Y3
+	VADDPD Y3, Y1, Y1
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000004, R11
+	JMP    ogexp_one
+
+ogexp_tail:
+	TESTQ   R11, R11
+	JE      ogexp_done
+	MOVQ    224(SP), R11
+	ADDQ    DI, R11
+	VMOVUPD (R11), Y3
+	VSUBPD  (SI), Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+6656(SB), Y2
+	VFMADD231PD pool<>+6784(SB), Y3, Y2
+	VSUBPD      pool<>+6656(SB), Y2, Y4
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+6912(SB), Y4, Y3
+	VFMADD231PD pool<>+7040(SB), Y4, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y4
+	VFMADD213PD pool<>+7296(SB), Y3, Y4
+	VFMADD213PD pool<>+7424(SB), Y3, Y4
+	VFMADD213PD pool<>+7552(SB), Y3, Y4
+	VFMADD213PD pool<>+7680(SB), Y3, Y4
+	VFMADD213PD pool<>+7808(SB), Y3, Y4
+	VFMADD213PD pool<>+7936(SB), Y3, Y4
+	VFMADD213PD pool<>+8064(SB), Y3, Y4
+	VFMADD213PD pool<>+8192(SB), Y3, Y4
+	VMULPD      Y3, Y3, Y5
+	VFMADD213PD Y3, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y4, Y3
+	VANDPD 128(SI), Y3, Y3
+	VADDPD Y3, Y1, Y1
+
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y4
+	VPSUBQ   Y3, Y4, Y4
+	VORPD    pool<>+2176(SB), Y4, Y4
+	VSUBPD   pool<>+2304(SB), Y4, Y4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+8320(SB), Y5
+	VFMADD213PD pool<>+8448(SB), Y2, Y5
+	VFMADD213PD pool<>+8576(SB), Y2, Y5
+	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+2560(SB), Y2, Y5
+	VFMADD213PD pool<>+2688(SB), Y2, Y5
+	VFMADD213PD pool<>+2816(SB), Y2, Y5
+	VFMADD213PD pool<>+2944(SB), Y2, Y5
+	VFMADD213PD pool<>+3072(SB), Y2, Y5
+	VMULPD      Y3, Y5, Y5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y4, Y5
+	VFMADD231PD pool<>+3328(SB), Y4, Y5
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y5
+	VMOVAPD     Y5, Y1
+	VMOVAPD     Y0, Y0
+	VADDPD      Y0, Y1, Y1
+	VMOVSD      X1, (AX)
+
+gsnext:
+	LEAQ (CX)(BX*8), CX
+	ADDQ $0x00000008, AX
+	DECQ DX
+	DECQ R8
+	JMP  gsolo
+
+gsnan:
+	VMOVSD pool<>+8960(SB), X0
+	VMOVSD X0, (AX)
+	JMP    gsnext
 
 row:
 	TESTQ DX, DX
@@ -5140,10 +8569,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6272(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -5169,7 +8598,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5190,177 +8619,166 @@ max_done:
 	JE           special
 	VBROADCASTSD X1, Y1
 
-	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   CX, R8
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	MOVQ   BX, DI
+	// Exp pass: e = exp(s - max), Kahan-compensated (lseExpF64).
+	MOVQ    BX, DI
+	MOVQ    CX, R8
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VMOVUPD pool<>+6528(SB), Y4
 
-exp_loop:
+lexp_loop:
 	CMPQ       DI, $0x00000008
-	JL         exp_one
-	VMOVUPD    (R8), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R8)(SI*1)
-	VMOVUPD    32(R8), Y5
+	JL         lexp_one
+	VMOVUPD    (R8), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R8)(SI*1)
+	VMOVUPD    32(R8), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y4, Y5
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VMAXPD      Y6, Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y8
+	VFMADD231PD pool<>+6784(SB), Y6, Y8
+	VSUBPD      pool<>+6656(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+6912(SB), Y9, Y5
+	VFMADD231PD pool<>+7040(SB), Y9, Y5
+	VSUBPD      pool<>+6656(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+6912(SB), Y10, Y6
+	VFMADD231PD pool<>+7040(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y9
+	VMOVUPD     pool<>+7168(SB), Y10
+	VFMADD213PD pool<>+7296(SB), Y5, Y9
+	VFMADD213PD pool<>+7296(SB), Y6, Y10
+	VFMADD213PD pool<>+7424(SB), Y5, Y9
+	VFMADD213PD pool<>+7424(SB), Y6, Y10
+	VFMADD213PD pool<>+7552(SB), Y5, Y9
+	VFMADD213PD pool<>+7552(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y3, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y3
+	VSUBPD  Y5, Y3, Y3
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R8
 	SUBQ    $0x00000008, DI
-	JMP     exp_loop
+	JMP     lexp_loop
 
-exp_one:
+lexp_one:
 	CMPQ       DI, $0x00000004
-	JL         exp_tail
-	VMOVUPD    (R8), Y4
-	VSUBPD     Y1, Y4, Y4
+	JL         lexp_tail
+	VMOVUPD    (R8), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R8)(SI*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y4, Y5
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y5, Y6
+	VSUBPD      pool<>+6656(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+6912(SB), Y7, Y5
+	VFMADD231PD pool<>+7040(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y7
+	VFMADD213PD pool<>+7296(SB), Y5, Y7
+	VFMADD213PD pool<>+7424(SB), Y5, Y7
+	VFMADD213PD pool<>+7552(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VSUBPD  Y3, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y3
+	VSUBPD  Y5, Y3, Y3
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R8
 	SUBQ    $0x00000004, DI
-	JMP     exp_one
+	JMP     lexp_one
 
-exp_tail:
+lexp_tail:
 	TESTQ      DI, DI
-	JE         exp_done
-	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	JE         lexp_done
+	VMASKMOVPD (R8), Y0, Y5
+	VMOVUPD    pool<>+6272(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y4, Y5
+	VMOVUPD     pool<>+6656(SB), Y4
+	VFMADD231PD pool<>+6784(SB), Y5, Y4
+	VSUBPD      pool<>+6656(SB), Y4, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+6912(SB), Y6, Y5
+	VFMADD231PD pool<>+7040(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7168(SB), Y6
+	VFMADD213PD pool<>+7296(SB), Y5, Y6
+	VFMADD213PD pool<>+7424(SB), Y5, Y6
+	VFMADD213PD pool<>+7552(SB), Y5, Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y6, Y5
+	VSUBPD  Y3, Y5, Y5
+	VADDPD  Y5, Y2, Y4
+	VSUBPD  Y2, Y4, Y3
+	VSUBPD  Y5, Y3, Y3
+	VMOVAPD Y4, Y2
 
-exp_done:
+lexp_done:
 	VSUBPD       Y3, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VADDPD       X3, X2, X2
@@ -5371,36 +8789,36 @@ exp_done:
 	VMOVAPD X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+1920(SB), X3, X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+8320(SB), X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
+	VFMADD213PD pool<>+8704(SB), X3, X6
+	VFMADD213PD pool<>+8832(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -5415,7 +8833,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -5463,10 +8881,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6272(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -5506,7 +8924,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -5516,7 +8934,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6272(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -5543,7 +8961,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5562,7 +8980,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8576(SB), X1
+	VUCOMISD pool<>+9088(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -5579,34 +8997,34 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y3
-	VFMADD231PD pool<>+5888(SB), Y2, Y3
-	VSUBPD      pool<>+5760(SB), Y3, Y4
+	VMOVUPD     pool<>+6656(SB), Y3
+	VFMADD231PD pool<>+6784(SB), Y2, Y3
+	VSUBPD      pool<>+6656(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VFMADD231PD pool<>+6912(SB), Y4, Y5
+	VFMADD231PD pool<>+7040(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y4
-	VFMADD213PD pool<>+6400(SB), Y5, Y4
-	VFMADD213PD pool<>+6528(SB), Y5, Y4
-	VFMADD213PD pool<>+6656(SB), Y5, Y4
-	VFMADD213PD pool<>+6784(SB), Y5, Y4
-	VFMADD213PD pool<>+6912(SB), Y5, Y4
-	VFMADD213PD pool<>+7040(SB), Y5, Y4
-	VFMADD213PD pool<>+7168(SB), Y5, Y4
-	VFMADD213PD pool<>+7296(SB), Y5, Y4
-	VFMADD213PD pool<>+7424(SB), Y5, Y4
-	VFMADD213PD pool<>+7552(SB), Y5, Y4
+	VMOVUPD     pool<>+9216(SB), Y4
+	VFMADD213PD pool<>+9344(SB), Y5, Y4
+	VFMADD213PD pool<>+9472(SB), Y5, Y4
+	VFMADD213PD pool<>+9600(SB), Y5, Y4
+	VFMADD213PD pool<>+9728(SB), Y5, Y4
+	VFMADD213PD pool<>+9856(SB), Y5, Y4
+	VFMADD213PD pool<>+9984(SB), Y5, Y4
+	VFMADD213PD pool<>+10112(SB), Y5, Y4
+	VFMADD213PD pool<>+10240(SB), Y5, Y4
+	VFMADD213PD pool<>+10368(SB), Y5, Y4
+	VFMADD213PD pool<>+10496(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
-	VADDPD      pool<>+1792(SB), Y4, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+1792(SB), Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+6528(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -5631,59 +9049,59 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VMOVUPD     pool<>+9216(SB), Y8
+	VMOVUPD     pool<>+9216(SB), Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
+	VFMADD213PD pool<>+10496(SB), Y9, Y8
+	VFMADD213PD pool<>+10496(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -5706,34 +9124,34 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -5759,34 +9177,34 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -5815,59 +9233,59 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VMOVUPD     pool<>+9216(SB), Y8
+	VMOVUPD     pool<>+9216(SB), Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
+	VFMADD213PD pool<>+10496(SB), Y9, Y8
+	VFMADD213PD pool<>+10496(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -5890,34 +9308,34 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -5934,39 +9352,39 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -5980,39 +9398,39 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -6040,26 +9458,26 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+4480(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
+	VMOVSD      pool<>+4608(SB), X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -6067,39 +9485,39 @@ d_exp_end:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X5
-	VPADDQ   pool<>+1408(SB), X5, X6
+	VANDPD   pool<>+1792(SB), X1, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1536(SB), X6, X6
-	VSUBPD   pool<>+1664(SB), X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X5
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X5
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7808(SB), X7
-	VFMADD213PD pool<>+7936(SB), X3, X7
-	VFMADD213PD pool<>+8064(SB), X3, X7
-	VFMADD213PD pool<>+8192(SB), X3, X7
-	VFMADD213PD pool<>+8320(SB), X3, X7
-	VFMADD213PD pool<>+1920(SB), X3, X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
+	VMOVUPD     pool<>+8320(SB), X7
+	VFMADD213PD pool<>+8448(SB), X3, X7
+	VFMADD213PD pool<>+8576(SB), X3, X7
+	VFMADD213PD pool<>+8704(SB), X3, X7
+	VFMADD213PD pool<>+8832(SB), X3, X7
+	VFMADD213PD pool<>+2560(SB), X3, X7
+	VFMADD213PD pool<>+2688(SB), X3, X7
+	VFMADD213PD pool<>+2816(SB), X3, X7
+	VFMADD213PD pool<>+2944(SB), X3, X7
+	VFMADD213PD pool<>+3072(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X6, X7
-	VFMADD231PD pool<>+2688(SB), X6, X7
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X1, X7
 	VMOVAPD     X7, X1
@@ -6112,36 +9530,36 @@ d_logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X5
-	VPCMPGTQ pool<>+1280(SB), X5, X6
-	VPADDQ   pool<>+1408(SB), X6, X7
+	VANDPD   pool<>+1792(SB), X3, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X5, X6
-	VADDPD      pool<>+1792(SB), X5, X5
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7808(SB), X8
-	VFMADD213PD pool<>+7936(SB), X5, X8
-	VFMADD213PD pool<>+8064(SB), X5, X8
-	VFMADD213PD pool<>+8192(SB), X5, X8
-	VFMADD213PD pool<>+8320(SB), X5, X8
-	VFMADD213PD pool<>+1920(SB), X5, X8
-	VFMADD213PD pool<>+2048(SB), X5, X8
-	VFMADD213PD pool<>+2176(SB), X5, X8
-	VFMADD213PD pool<>+2304(SB), X5, X8
-	VFMADD213PD pool<>+2432(SB), X5, X8
+	VMOVUPD     pool<>+8320(SB), X8
+	VFMADD213PD pool<>+8448(SB), X5, X8
+	VFMADD213PD pool<>+8576(SB), X5, X8
+	VFMADD213PD pool<>+8704(SB), X5, X8
+	VFMADD213PD pool<>+8832(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
-	VFMADD231PD pool<>+2688(SB), X7, X8
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
@@ -6152,7 +9570,7 @@ d_logz:
 
 d_lossdone:
 	VMOVSD       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
+	VMOVSD       pool<>+2432(SB), X1
 	VDIVSD       X4, X1, X1
 	MOVSD        gradScale+104(FP), X3
 	VMOVAPD      X3, X3
@@ -6160,7 +9578,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+6144(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -6242,7 +9660,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -6256,10 +9674,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+6272(SB), Y1
+	VMOVUPD pool<>+6272(SB), Y2
+	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6272(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -6299,7 +9717,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -6309,7 +9727,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6272(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -6336,7 +9754,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+6272(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -6355,7 +9773,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8576(SB), X1
+	VUCOMISD pool<>+9088(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -6372,34 +9790,34 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y3
-	VFMADD231PD pool<>+5888(SB), Y2, Y3
-	VSUBPD      pool<>+5760(SB), Y3, Y4
+	VMOVUPD     pool<>+6656(SB), Y3
+	VFMADD231PD pool<>+6784(SB), Y2, Y3
+	VSUBPD      pool<>+6656(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VFMADD231PD pool<>+6912(SB), Y4, Y5
+	VFMADD231PD pool<>+7040(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y4
-	VFMADD213PD pool<>+6400(SB), Y5, Y4
-	VFMADD213PD pool<>+6528(SB), Y5, Y4
-	VFMADD213PD pool<>+6656(SB), Y5, Y4
-	VFMADD213PD pool<>+6784(SB), Y5, Y4
-	VFMADD213PD pool<>+6912(SB), Y5, Y4
-	VFMADD213PD pool<>+7040(SB), Y5, Y4
-	VFMADD213PD pool<>+7168(SB), Y5, Y4
-	VFMADD213PD pool<>+7296(SB), Y5, Y4
-	VFMADD213PD pool<>+7424(SB), Y5, Y4
-	VFMADD213PD pool<>+7552(SB), Y5, Y4
+	VMOVUPD     pool<>+9216(SB), Y4
+	VFMADD213PD pool<>+9344(SB), Y5, Y4
+	VFMADD213PD pool<>+9472(SB), Y5, Y4
+	VFMADD213PD pool<>+9600(SB), Y5, Y4
+	VFMADD213PD pool<>+9728(SB), Y5, Y4
+	VFMADD213PD pool<>+9856(SB), Y5, Y4
+	VFMADD213PD pool<>+9984(SB), Y5, Y4
+	VFMADD213PD pool<>+10112(SB), Y5, Y4
+	VFMADD213PD pool<>+10240(SB), Y5, Y4
+	VFMADD213PD pool<>+10368(SB), Y5, Y4
+	VFMADD213PD pool<>+10496(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
-	VADDPD      pool<>+1792(SB), Y4, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+1792(SB), Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+6528(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -6423,59 +9841,59 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VMOVUPD     pool<>+9216(SB), Y8
+	VMOVUPD     pool<>+9216(SB), Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
+	VFMADD213PD pool<>+10496(SB), Y9, Y8
+	VFMADD213PD pool<>+10496(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6495,34 +9913,34 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6546,34 +9964,34 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -6599,59 +10017,59 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+6656(SB), Y6
+	VFMADD231PD pool<>+6784(SB), Y4, Y6
+	VMOVUPD     pool<>+6656(SB), Y7
+	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VSUBPD      pool<>+6656(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6912(SB), Y8, Y9
+	VFMADD231PD pool<>+7040(SB), Y8, Y9
+	VSUBPD      pool<>+6656(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6912(SB), Y10, Y11
+	VFMADD231PD pool<>+7040(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
-	VFMADD213PD pool<>+6912(SB), Y9, Y8
-	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
-	VFMADD213PD pool<>+7424(SB), Y9, Y8
-	VFMADD213PD pool<>+7424(SB), Y11, Y10
-	VFMADD213PD pool<>+7552(SB), Y9, Y8
-	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VMOVUPD     pool<>+9216(SB), Y8
+	VMOVUPD     pool<>+9216(SB), Y10
+	VFMADD213PD pool<>+9344(SB), Y9, Y8
+	VFMADD213PD pool<>+9344(SB), Y11, Y10
+	VFMADD213PD pool<>+9472(SB), Y9, Y8
+	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VFMADD213PD pool<>+9600(SB), Y9, Y8
+	VFMADD213PD pool<>+9600(SB), Y11, Y10
+	VFMADD213PD pool<>+9728(SB), Y9, Y8
+	VFMADD213PD pool<>+9728(SB), Y11, Y10
+	VFMADD213PD pool<>+9856(SB), Y9, Y8
+	VFMADD213PD pool<>+9856(SB), Y11, Y10
+	VFMADD213PD pool<>+9984(SB), Y9, Y8
+	VFMADD213PD pool<>+9984(SB), Y11, Y10
+	VFMADD213PD pool<>+10112(SB), Y9, Y8
+	VFMADD213PD pool<>+10112(SB), Y11, Y10
+	VFMADD213PD pool<>+10240(SB), Y9, Y8
+	VFMADD213PD pool<>+10240(SB), Y11, Y10
+	VFMADD213PD pool<>+10368(SB), Y9, Y8
+	VFMADD213PD pool<>+10368(SB), Y11, Y10
+	VFMADD213PD pool<>+10496(SB), Y9, Y8
+	VFMADD213PD pool<>+10496(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1792(SB), Y8, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1792(SB), Y10, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6671,34 +10089,34 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6713,39 +10131,39 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6758,39 +10176,39 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+6272(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+6656(SB), Y5
+	VFMADD231PD pool<>+6784(SB), Y4, Y5
+	VSUBPD      pool<>+6656(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6912(SB), Y6, Y7
+	VFMADD231PD pool<>+7040(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
-	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
-	VFMADD213PD pool<>+7424(SB), Y7, Y6
-	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VMOVUPD     pool<>+9216(SB), Y6
+	VFMADD213PD pool<>+9344(SB), Y7, Y6
+	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VFMADD213PD pool<>+9600(SB), Y7, Y6
+	VFMADD213PD pool<>+9728(SB), Y7, Y6
+	VFMADD213PD pool<>+9856(SB), Y7, Y6
+	VFMADD213PD pool<>+9984(SB), Y7, Y6
+	VFMADD213PD pool<>+10112(SB), Y7, Y6
+	VFMADD213PD pool<>+10240(SB), Y7, Y6
+	VFMADD213PD pool<>+10368(SB), Y7, Y6
+	VFMADD213PD pool<>+10496(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1792(SB), Y6, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -6816,26 +10234,26 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+4480(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
+	VMOVSD      pool<>+4608(SB), X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -6843,39 +10261,39 @@ l_exp_end:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	VADDSD pool<>+2432(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
+	VANDPD   pool<>+1792(SB), X1, X2
+	VPCMPGTQ pool<>+1920(SB), X2, X3
+	VPADDQ   pool<>+2048(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VORPD    pool<>+2176(SB), X4, X4
+	VSUBPD   pool<>+2304(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
+	VSUBPD      pool<>+2432(SB), X2, X3
+	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7808(SB), X5
-	VFMADD213PD pool<>+7936(SB), X2, X5
-	VFMADD213PD pool<>+8064(SB), X2, X5
-	VFMADD213PD pool<>+8192(SB), X2, X5
-	VFMADD213PD pool<>+8320(SB), X2, X5
-	VFMADD213PD pool<>+1920(SB), X2, X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
+	VMOVUPD     pool<>+8320(SB), X5
+	VFMADD213PD pool<>+8448(SB), X2, X5
+	VFMADD213PD pool<>+8576(SB), X2, X5
+	VFMADD213PD pool<>+8704(SB), X2, X5
+	VFMADD213PD pool<>+8832(SB), X2, X5
+	VFMADD213PD pool<>+2560(SB), X2, X5
+	VFMADD213PD pool<>+2688(SB), X2, X5
+	VFMADD213PD pool<>+2816(SB), X2, X5
+	VFMADD213PD pool<>+2944(SB), X2, X5
+	VFMADD213PD pool<>+3072(SB), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
-	VFMADD231PD pool<>+2688(SB), X4, X5
+	VFMADD231PD pool<>+3200(SB), X4, X5
+	VFMADD231PD pool<>+3328(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -6888,36 +10306,36 @@ l_logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
+	VANDPD   pool<>+1792(SB), X2, X3
+	VPCMPGTQ pool<>+1920(SB), X3, X4
+	VPADDQ   pool<>+2048(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	VORPD    pool<>+2176(SB), X5, X5
+	VSUBPD   pool<>+2304(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
+	VSUBPD      pool<>+2432(SB), X3, X4
+	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
-	VFMADD213PD pool<>+1920(SB), X3, X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMOVUPD     pool<>+8320(SB), X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
+	VFMADD213PD pool<>+8704(SB), X3, X6
+	VFMADD213PD pool<>+8832(SB), X3, X6
+	VFMADD213PD pool<>+2560(SB), X3, X6
+	VFMADD213PD pool<>+2688(SB), X3, X6
+	VFMADD213PD pool<>+2816(SB), X3, X6
+	VFMADD213PD pool<>+2944(SB), X3, X6
+	VFMADD213PD pool<>+3072(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
+	VFMADD231PD pool<>+3200(SB), X5, X6
+	VFMADD231PD pool<>+3328(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
@@ -6942,7 +10360,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8960(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -6952,7 +10370,7 @@ done:
 
 // func LogSumExpF32AVX512(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $640-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -6979,2083 +10397,3569 @@ pfnext:
 	CMPQ SI, $0x00000200
 	JA   row
 
-	// Rows of one vector or less: no fast exp pass (the tail keeps
-	// its guards), so no min.
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
+	LEAQ (SP), DI
+	ADDQ $0x0000003f, DI
+	ANDQ $-64, DI
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+	LEAQ (R10)(R10*2), R11
+
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000000
+	JBE  r1skip
 	CMPQ SI, $0x00000010
-	JA   wide
+	JAE  r1skip
 
-nquads:
-	CMPQ BX, $0x04
-	JL   nqrest
+r1groups:
+	CMPQ BX, $0x08
+	JL   r1grest
 
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, DI
+	// Load the rows; max pass.
 	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPS (AX), Z0
+	VMOVUPS (R8), K1, Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS (R8)(R10*1), K1, Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS (R8)(R10*2), K1, Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS (R9), K1, Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS (R8)(R10*4), K1, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R9)(R10*2), K1, Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (R8)(R11*2), K1, Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS (R9)(R10*4), K1, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z9
+	VMAXPS     Z8, Z9, Z9
+	VSHUFF64X2 $0x44, Z6, Z4, Z8
+	VSHUFF64X2 $0xee, Z6, Z4, Z10
+	VMAXPS     Z8, Z10, Z10
+	VSHUFF64X2 $0x44, Z3, Z1, Z8
+	VSHUFF64X2 $0xee, Z3, Z1, Z11
+	VMAXPS     Z8, Z11, Z11
+	VSHUFF64X2 $0x44, Z7, Z5, Z8
+	VSHUFF64X2 $0xee, Z7, Z5, Z12
+	VMAXPS     Z8, Z12, Z12
+	VSHUFF64X2 $0x88, Z10, Z9, Z8
+	VSHUFF64X2 $0xdd, Z10, Z9, Z9
+	VMAXPS     Z8, Z9, Z9
+	VSHUFF64X2 $0x88, Z12, Z11, Z8
+	VSHUFF64X2 $0xdd, Z12, Z11, Z10
+	VMAXPS     Z8, Z10, Z10
+	VUNPCKLPD  Z10, Z9, Z8
+	VUNPCKHPD  Z10, Z9, Z9
+	VMAXPS     Z8, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z8
+	VMAXPS     Z8, Z9, Z9
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z9, Z8
+	VPCMPEQD 128(AX), Z8, K2
+	KORTESTW K2, K2
+	JNE      r1gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z0, Z0
+	VMOVDQU32 384(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z1, Z1
+	VMOVDQU32 512(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z2, Z2
+	VMOVDQU32 640(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z3, Z3
+	VMOVDQU32 10624(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z4, Z4
+	VMOVDQU32 10752(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z5, Z5
+	VMOVDQU32 10880(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z6, Z6
+	VMOVDQU32 11008(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z7, Z7
+
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 22 of 32.
+	VMOVUPS 768(AX), Z8
+	VMOVUPS lse_exp2tab32<>+0(SB), Z10
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z12
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z8, Z0
+	VMOVUPS     Z12, Z13
+	VFMADD231PS 1024(AX), Z0, Z13
+	VSUBPS      Z12, Z13, Z14
+	VMAXPS      Z1, Z8, Z1
+	VMOVUPS     Z12, Z16
+	VFMADD231PS 1024(AX), Z1, Z16
+	VSUBPS      Z12, Z16, Z17
+	VMAXPS      Z2, Z8, Z2
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z2, Z19
+	VSUBPS      Z12, Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z0
+	VFMADD231PS 1152(AX), Z17, Z1
+	VFMADD231PS 1152(AX), Z20, Z2
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z15
+	VFMADD213PS 11392(AX), Z0, Z15
+	VMULPS      Z0, Z15, Z15
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z1, Z18
+	VMULPS      Z1, Z18, Z18
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z2, Z21
+	VMULPS      Z2, Z21, Z21
+	VPERMI2PS   Z11, Z10, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z0
+	VPERMI2PS   Z11, Z10, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z1
+	VPERMI2PS   Z11, Z10, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z2
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z3, Z8, Z3
+	VMOVUPS     Z12, Z13
+	VFMADD231PS 1024(AX), Z3, Z13
+	VSUBPS      Z12, Z13, Z14
+	VMAXPS      Z4, Z8, Z4
+	VMOVUPS     Z12, Z16
+	VFMADD231PS 1024(AX), Z4, Z16
+	VSUBPS      Z12, Z16, Z17
+	VMAXPS      Z5, Z8, Z5
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z5, Z19
+	VSUBPS      Z12, Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z3
+	VFMADD231PS 1152(AX), Z17, Z4
+	VFMADD231PS 1152(AX), Z20, Z5
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z15
+	VFMADD213PS 11392(AX), Z3, Z15
+	VMULPS      Z3, Z15, Z15
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z4, Z18
+	VMULPS      Z4, Z18, Z18
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z5, Z21
+	VMULPS      Z5, Z21, Z21
+	VPERMI2PS   Z11, Z10, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z3
+	VPERMI2PS   Z11, Z10, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z4
+	VPERMI2PS   Z11, Z10, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z5
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z8, Z6
+	VMOVUPS     Z12, Z13
+	VFMADD231PS 1024(AX), Z6, Z13
+	VSUBPS      Z12, Z13, Z14
+	VMAXPS      Z7, Z8, Z7
+	VMOVUPS     Z12, Z8
+	VFMADD231PS 1024(AX), Z7, Z8
+	VSUBPS      Z12, Z8, Z15
+	VFMADD231PS 1152(AX), Z14, Z6
+	VFMADD231PS 1152(AX), Z15, Z7
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z12
+	VFMADD213PS 11392(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11264(AX), Z16
+	VFMADD213PS 11392(AX), Z7, Z16
+	VMULPS      Z7, Z16, Z16
+	VPERMI2PS   Z11, Z10, Z13
+	VFMADD231PS Z12, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z6
+	VPERMI2PS   Z11, Z10, Z8
+	VFMADD231PS Z16, Z8, Z8
+	VSCALEFPS   Z15, Z8, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VADDPS     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VADDPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VADDPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VADDPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z2
+	VPADDQ   2048(AX), Z2, Z3
+	VPSLLQ   $0x34, Z3, Z3
+	VORPD    Z3, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z3
+	VPSUBQ   Z2, Z3, Z3
+	VORPD    2176(AX), Z3, Z3
+	VSUBPD   2304(AX), Z3, Z3
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z2
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z2, Z2
+	VMULPD      Z2, Z2, Z1
+	VMOVUPD     2560(AX), Z4
+	VFMADD213PD 2688(AX), Z1, Z4
+	VFMADD213PD 2816(AX), Z1, Z4
+	VFMADD213PD 2944(AX), Z1, Z4
+	VFMADD213PD 3072(AX), Z1, Z4
+	VMULPD      Z2, Z4, Z4
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z3, Z4
+	VFMADD231PD 3328(AX), Z3, Z4
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z4
+	VMOVAPD     Z4, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z9, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         r1groups
+
+r1gbail:
+	MOVQ $0x00000008, R9
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r1gsolo:
+	TESTQ R9, R9
+	JE    r1groups
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	VMOVUPS (AX), Z0
+	VMOVUPS (R8), K1, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z1
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z1
+	VMAXPS     Z1, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      r1gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z2, Z1, Z1
+	VSUBPS    Z1, Z0, Z0
+
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 22 of 32.
+	VMOVUPS 768(AX), Z1
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11136(AX), Z5
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z1, Z0
+	VMOVUPS     Z5, Z1
+	VFMADD231PS 1024(AX), Z0, Z1
+	VSUBPS      Z5, Z1, Z5
+	VFMADD231PS 1152(AX), Z5, Z0
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z0, Z6
+	VMULPS      Z0, Z6, Z6
+	VPERMI2PS   Z4, Z3, Z1
+	VFMADD231PS Z6, Z1, Z1
+	VSCALEFPS   Z5, Z1, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPS     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z2, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVSS      X0, (CX)
+
+r1gsnext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	DECQ R9
+	JMP  r1gsolo
+
+r1gsnan:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    r1gsnext
+
+r1skip:
+	// Rows of 2 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000010
+	JBE  r2skip
+	CMPQ SI, $0x00000020
+	JAE  r2skip
+
+r2groups:
+	CMPQ BX, $0x08
+	JL   r2grest
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPS (R8), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS 64(R8), K1, Z1
+	VMAXPS  Z1, Z0, Z2
+	VMOVUPS (R8)(R10*1), Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS 64(R8)(R10*1), K1, Z4
+	VMAXPS  Z4, Z3, Z5
+	VMOVUPS (R8)(R10*2), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS 64(R8)(R10*2), K1, Z7
+	VMAXPS  Z7, Z6, Z8
+	VMOVUPS (R9), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS 64(R9), K1, Z10
+	VMAXPS  Z10, Z9, Z11
+	VMOVUPS (R8)(R10*4), Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS 64(R8)(R10*4), K1, Z13
+	VMAXPS  Z13, Z12, Z14
+	VMOVUPS (R9)(R10*2), Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(R9)(R10*2), K1, Z16
+	VMAXPS  Z16, Z15, Z17
+	VMOVUPS (R8)(R11*2), Z18
+	VMOVUPS (AX), Z19
+	VMOVUPS 64(R8)(R11*2), K1, Z19
+	VMAXPS  Z19, Z18, Z20
+	VMOVUPS (R9)(R10*4), Z21
+	VMOVUPS (AX), Z22
+	VMOVUPS 64(R9)(R10*4), K1, Z22
+	VMAXPS  Z22, Z21, Z23
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z8, Z2, Z24
+	VSHUFF64X2 $0xee, Z8, Z2, Z2
+	VMAXPS     Z24, Z2, Z2
+	VSHUFF64X2 $0x44, Z20, Z14, Z8
+	VSHUFF64X2 $0xee, Z20, Z14, Z14
+	VMAXPS     Z8, Z14, Z14
+	VSHUFF64X2 $0x44, Z11, Z5, Z8
+	VSHUFF64X2 $0xee, Z11, Z5, Z5
+	VMAXPS     Z8, Z5, Z5
+	VSHUFF64X2 $0x44, Z23, Z17, Z8
+	VSHUFF64X2 $0xee, Z23, Z17, Z11
+	VMAXPS     Z8, Z11, Z11
+	VSHUFF64X2 $0x88, Z14, Z2, Z8
+	VSHUFF64X2 $0xdd, Z14, Z2, Z2
+	VMAXPS     Z8, Z2, Z2
+	VSHUFF64X2 $0x88, Z11, Z5, Z8
+	VSHUFF64X2 $0xdd, Z11, Z5, Z5
+	VMAXPS     Z8, Z5, Z5
+	VUNPCKLPD  Z5, Z2, Z8
+	VUNPCKHPD  Z5, Z2, Z2
+	VMAXPS     Z8, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z5
+	VMAXPS     Z5, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z5
+	VPCMPEQD 128(AX), Z5, K2
+	KORTESTW K2, K2
+	JNE      r2gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z0, Z0
+	VSUBPS    Z5, Z1, Z1
+	VMOVDQU32 384(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z3, Z3
+	VSUBPS    Z5, Z4, Z4
+	VMOVDQU32 512(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z6, Z6
+	VSUBPS    Z5, Z7, Z7
+	VMOVDQU32 640(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z9, Z9
+	VSUBPS    Z5, Z10, Z10
+	VMOVDQU32 10624(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z12, Z12
+	VSUBPS    Z5, Z13, Z13
+	VMOVDQU32 10752(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z15, Z15
+	VSUBPS    Z5, Z16, Z16
+	VMOVDQU32 10880(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z18, Z18
+	VSUBPS    Z5, Z19, Z19
+	VMOVDQU32 11008(AX), Z5
+	VPERMPS   Z2, Z5, Z5
+	VSUBPS    Z5, Z21, Z21
+	VSUBPS    Z5, Z22, Z22
+
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 30 of 32.
+	VMOVUPS 768(AX), Z5
+	VMOVUPS lse_exp2tab32<>+0(SB), Z8
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z14
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z5, Z0
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z0, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z1, Z5, Z1
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z1, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z3, Z5, Z3
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z3, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z0
+	VFMADD231PS 1152(AX), Z25, Z1
+	VFMADD231PS 1152(AX), Z28, Z3
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z0, Z23
+	VMULPS      Z0, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z1, Z26
+	VMULPS      Z1, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z3, Z29
+	VMULPS      Z3, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z0
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z1
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z3
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z4, Z5, Z4
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z4, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z6, Z5, Z6
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z6, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z7, Z5, Z7
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z7, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z4
+	VFMADD231PS 1152(AX), Z25, Z6
+	VFMADD231PS 1152(AX), Z28, Z7
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z4, Z23
+	VMULPS      Z4, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z6, Z26
+	VMULPS      Z6, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z7, Z29
+	VMULPS      Z7, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z4
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z6
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z7
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z9, Z5, Z9
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z10, Z5, Z10
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z10, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z12, Z5, Z12
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z12, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z9
+	VFMADD231PS 1152(AX), Z25, Z10
+	VFMADD231PS 1152(AX), Z28, Z12
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z9, Z23
+	VMULPS      Z9, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z10, Z26
+	VMULPS      Z10, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z12, Z29
+	VMULPS      Z12, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z9
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z10
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z12
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z5, Z13
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z15, Z5, Z15
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z15, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z16, Z5, Z16
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z16, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z13
+	VFMADD231PS 1152(AX), Z25, Z15
+	VFMADD231PS 1152(AX), Z28, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z13, Z23
+	VMULPS      Z13, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z15, Z26
+	VMULPS      Z15, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z16, Z29
+	VMULPS      Z16, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z13
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z15
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z18, Z5, Z18
+	VMOVUPS     Z14, Z17
+	VFMADD231PS 1024(AX), Z18, Z17
+	VSUBPS      Z14, Z17, Z20
+	VMAXPS      Z19, Z5, Z19
+	VMOVUPS     Z14, Z24
+	VFMADD231PS 1024(AX), Z19, Z24
+	VSUBPS      Z14, Z24, Z25
+	VMAXPS      Z21, Z5, Z21
+	VMOVUPS     Z14, Z27
+	VFMADD231PS 1024(AX), Z21, Z27
+	VSUBPS      Z14, Z27, Z28
+	VFMADD231PS 1152(AX), Z20, Z18
+	VFMADD231PS 1152(AX), Z25, Z19
+	VFMADD231PS 1152(AX), Z28, Z21
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z18, Z23
+	VMULPS      Z18, Z23, Z23
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z19, Z26
+	VMULPS      Z19, Z26, Z26
+	VMOVUPS     11264(AX), Z29
+	VFMADD213PS 11392(AX), Z21, Z29
+	VMULPS      Z21, Z29, Z29
+	VPERMI2PS   Z11, Z8, Z17
+	VFMADD231PS Z23, Z17, Z17
+	VSCALEFPS   Z20, Z17, Z18
+	VPERMI2PS   Z11, Z8, Z24
+	VFMADD231PS Z26, Z24, Z24
+	VSCALEFPS   Z25, Z24, Z19
+	VPERMI2PS   Z11, Z8, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS   Z28, Z27, Z21
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z22, Z5, Z22
+	VMOVUPS     Z14, Z5
+	VFMADD231PS 1024(AX), Z22, Z5
+	VSUBPS      Z14, Z5, Z14
+	VFMADD231PS 1152(AX), Z14, Z22
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z17
+	VFMADD213PS 11392(AX), Z22, Z17
+	VMULPS      Z22, Z17, Z17
+	VPERMI2PS   Z11, Z8, Z5
+	VFMADD231PS Z17, Z5, Z5
+	VSCALEFPS   Z14, Z5, Z22
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z4, Z3, Z3
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z19, Z18, Z18
+	VADDPS      Z22, Z21, Z21
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z6, Z0, Z1
+	VSHUFF64X2 $0xee, Z6, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x44, Z18, Z12, Z1
+	VSHUFF64X2 $0xee, Z18, Z12, Z4
+	VADDPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z9, Z3, Z1
+	VSHUFF64X2 $0xee, Z9, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z21, Z15, Z1
+	VSHUFF64X2 $0xee, Z21, Z15, Z5
+	VADDPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z4, Z0, Z1
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z3, Z1
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z0, Z1
+	VUNPCKHPD  Z3, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z2, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         r2groups
+
+r2gbail:
+	MOVQ $0x00000008, R9
+	JMP  r2gsolo
+
+r2grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r2gsolo:
+	TESTQ R9, R9
+	JE    r2groups
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	VMOVUPS (R8), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS 64(R8), K1, Z1
+	VMAXPS  Z1, Z0, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMAXPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMAXPS     Z3, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      r2gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU32 256(AX), Z3
+	VPERMPS   Z2, Z3, Z3
+	VSUBPS    Z3, Z0, Z0
+	VSUBPS    Z3, Z1, Z1
+
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries + 4 held exp constants and clamp bound, 30 of 32.
+	VMOVUPS 768(AX), Z3
+	VMOVUPS lse_exp2tab32<>+0(SB), Z4
+	VMOVUPS lse_exp2tab32<>+64(SB), Z5
+	VMOVUPS 11136(AX), Z6
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z0, Z3, Z0
+	VMOVUPS     Z6, Z7
+	VFMADD231PS 1024(AX), Z0, Z7
+	VSUBPS      Z6, Z7, Z8
+	VMAXPS      Z1, Z3, Z1
+	VMOVUPS     Z6, Z3
+	VFMADD231PS 1024(AX), Z1, Z3
+	VSUBPS      Z6, Z3, Z9
+	VFMADD231PS 1152(AX), Z8, Z0
+	VFMADD231PS 1152(AX), Z9, Z1
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z6
+	VFMADD213PS 11392(AX), Z0, Z6
+	VMULPS      Z0, Z6, Z6
+	VMOVUPS     11264(AX), Z10
+	VFMADD213PS 11392(AX), Z1, Z10
+	VMULPS      Z1, Z10, Z10
+	VPERMI2PS   Z5, Z4, Z7
+	VFMADD231PS Z6, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z0
+	VPERMI2PS   Z5, Z4, Z3
+	VFMADD231PS Z10, Z3, Z3
+	VSCALEFPS   Z9, Z3, Z1
+	VADDPS      Z1, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPS     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VADDPS     Z1, Z0, Z0
+	VMOVDQU32  xent_even32<>+0(SB), Z1
+	VPERMPS    Z0, Z1, Z0
+	VCVTPS2PD  Y0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z1
+	VPERMPS     Z2, Z1, Z1
+	VCVTPS2PD   Y1, Z1
+	VADDPD      Z1, Z0, Z0
+	VCVTPD2PS   Z0, Y0
+	VMOVSS      X0, (CX)
+
+r2gsnext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	DECQ R9
+	JMP  r2gsolo
+
+r2gsnan:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    r2gsnext
+
+r2skip:
+	CMPQ SI, $0x00000080
+	JA   w
+
+sgroups:
+	CMPQ BX, $0x08
+	JL   sgrest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 8704(AX), Z4
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8704(AX), Z6
 	VMOVUPS (AX), Z6
 	VMOVUPS (AX), Z7
-	VMOVUPS 8704(AX), Z8
 
-nqqmax_loop:
-	CMPQ    DI, $0x00000020
-	JL      nqqmax_one
-	VMOVUPS (R8), Z8
-	VMAXPS  Z8, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z8
-	VMAXPS  Z8, Z2, Z2
-	VMOVUPS (R9), Z8
-	VMAXPS  Z8, Z4, Z4
-	VMOVUPS (R9)(SI*4), Z8
-	VMAXPS  Z8, Z6, Z6
-	VMOVUPS 64(R8), Z8
-	VMAXPS  Z8, Z1, Z1
-	VMOVUPS 64(R8)(SI*4), Z8
-	VMAXPS  Z8, Z3, Z3
-	VMOVUPS 64(R9), Z8
-	VMAXPS  Z8, Z5, Z5
-	VMOVUPS 64(R9)(SI*4), Z8
-	VMAXPS  Z8, Z7, Z7
-	ADDQ    $0x00000080, R8
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, DI
-	JMP     nqqmax_loop
+sggmax_one:
+	CMPQ   R12, $0x00000010
+	JL     sggmax_tail
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(R10*1), Z1, Z1
+	VMAXPS (R8)(R10*2), Z2, Z2
+	VMAXPS (R9), Z3, Z3
+	VMAXPS (R8)(R10*4), Z4, Z4
+	VMAXPS (R9)(R10*2), Z5, Z5
+	VMAXPS (R8)(R11*2), Z6, Z6
+	VMAXPS (R9)(R10*4), Z7, Z7
+	ADDQ   $0x00000040, R8
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R12
+	JMP    sggmax_one
 
-nqqmax_one:
-	CMPQ    DI, $0x00000010
-	JL      nqqmax_tail
-	VMOVUPS (R8), Z8
-	VMAXPS  Z8, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z8
-	VMAXPS  Z8, Z2, Z2
-	VMOVUPS (R9), Z8
-	VMAXPS  Z8, Z4, Z4
-	VMOVUPS (R9)(SI*4), Z8
-	VMAXPS  Z8, Z6, Z6
-	ADDQ    $0x00000040, R8
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, DI
-	JMP     nqqmax_one
-
-nqqmax_tail:
-	TESTQ   DI, DI
-	JE      nqqmax_done
+sggmax_tail:
+	TESTQ   R12, R12
+	JE      sggmax_done
 	VMOVUPS (AX), Z8
 	VMOVUPS (R8), K1, Z8
 	VMAXPS  Z8, Z0, Z0
 	VMOVUPS (AX), Z8
-	VMOVUPS (R8)(SI*4), K1, Z8
+	VMOVUPS (R8)(R10*1), K1, Z8
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*2), K1, Z8
 	VMAXPS  Z8, Z2, Z2
 	VMOVUPS (AX), Z8
 	VMOVUPS (R9), K1, Z8
+	VMAXPS  Z8, Z3, Z3
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*4), K1, Z8
 	VMAXPS  Z8, Z4, Z4
 	VMOVUPS (AX), Z8
-	VMOVUPS (R9)(SI*4), K1, Z8
+	VMOVUPS (R9)(R10*2), K1, Z8
+	VMAXPS  Z8, Z5, Z5
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R11*2), K1, Z8
 	VMAXPS  Z8, Z6, Z6
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9)(R10*4), K1, Z8
+	VMAXPS  Z8, Z7, Z7
 
-nqqmax_done:
-	VMAXPS Z1, Z0, Z0
-	VMAXPS Z3, Z2, Z2
-	VMAXPS Z5, Z4, Z4
-	VMAXPS Z7, Z6, Z6
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z0, Z1
-	VSHUFF32X4 $0xee, Z2, Z0, Z0
-	VSHUFF32X4 $0x44, Z6, Z4, Z2
-	VSHUFF32X4 $0xee, Z6, Z4, Z3
-	VMAXPS     Z1, Z0, Z0
+sggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VMAXPS     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
 	VMAXPS     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z0, Z1
-	VSHUFF32X4 $0xdd, Z3, Z0, Z0
-	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VMAXPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
 	VPERMILPS  $0xb1, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
-	KORTESTW   K2, K2
-	JNE        nqbail
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSHUFF32X4 $0x55, Z0, Z0, Z2
-	VSHUFF32X4 $0xaa, Z0, Z0, Z3
-	VSHUFF32X4 $0xff, Z0, Z0, Z4
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      sgbail
 
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
+	VMOVDQU32 384(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DI)
+	VMOVDQU32 512(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 128(DI)
+	VMOVDQU32 640(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 192(DI)
+	VMOVDQU32 10624(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 256(DI)
+	VMOVDQU32 10752(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 10880(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 11008(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 448(DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound, 29 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VXORPD  Z1, Z1, Z1
+	VXORPD  Z2, Z2, Z2
+	VXORPD  Z3, Z3, Z3
+	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 	VXORPD  Z6, Z6, Z6
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
-	MOVQ    SI, DI
-	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
-	VMOVUPS 128(AX), Z9
-	VMOVUPS exp2tab16<>+0(SB), Z10
-	VMOVUPS 8960(AX), Z11
+	VMOVUPS 768(AX), Z9
+	VMOVUPS lse_exp2tab32<>+0(SB), Z10
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z12
 
-nqqgexp_loop:
-	CMPQ    DI, $0x00000020
-	JL      nqqgexp_one
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS 64(R8), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS (R8)(SI*4), Z14
-	VSUBPS  Z2, Z14, Z14
-	VMOVUPS 64(R8)(SI*4), Z15
-	VSUBPS  Z2, Z15, Z15
-	VMOVUPS (R9), Z16
-	VSUBPS  Z3, Z16, Z16
-	VMOVUPS 64(R9), Z17
-	VSUBPS  Z3, Z17, Z17
-	VMOVUPS (R9)(SI*4), Z18
-	VSUBPS  Z4, Z18, Z18
-	VMOVUPS 64(R9)(SI*4), Z19
-	VSUBPS  Z4, Z19, Z19
+sggexp_loop:
+	CMPQ    R12, $0x00000040
+	JL      sggexp_one
+	VMOVUPS (R8), Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS 64(R8), Z14
+	VSUBPS  (DI), Z14, Z14
+	VMOVUPS 128(R8), Z15
+	VSUBPS  (DI), Z15, Z15
+	VMOVUPS 192(R8), Z16
+	VSUBPS  (DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z13, Z9, Z13
-	VMAXPS Z14, Z9, Z14
-	VMAXPS Z15, Z9, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z12, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z13, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z14, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z15, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z12
-	VFMADD231PS 512(AX), Z24, Z13
-	VFMADD231PS 512(AX), Z27, Z14
-	VFMADD231PS 512(AX), Z30, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
-	VFMADD213PS 9344(AX), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
-	VFMADD213PS 9344(AX), Z13, Z25
-	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
-	VFMADD213PS 9344(AX), Z14, Z28
-	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
-	VFMADD213PS 9344(AX), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z10, Z20, Z20
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
 	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z12
-	VPERMPS     Z10, Z23, Z23
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
 	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z13
-	VPERMPS     Z10, Z26, Z26
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
 	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z14
-	VPERMPS     Z10, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z15
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z1, Z1
+	VMOVUPS     (R8)(R10*1), Z13
+	VSUBPS      64(DI), Z13, Z13
+	VMOVUPS     64(R8)(R10*1), Z14
+	VSUBPS      64(DI), Z14, Z14
+	VMOVUPS     128(R8)(R10*1), Z15
+	VSUBPS      64(DI), Z15, Z15
+	VMOVUPS     192(R8)(R10*1), Z16
+	VSUBPS      64(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z16, Z9, Z16
-	VMAXPS Z17, Z9, Z17
-	VMAXPS Z18, Z9, Z18
-	VMAXPS Z19, Z9, Z19
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z16, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z17, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z18, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z19, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z16
-	VFMADD231PS 512(AX), Z24, Z17
-	VFMADD231PS 512(AX), Z27, Z18
-	VFMADD231PS 512(AX), Z30, Z19
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z2, Z2
+	VMOVUPS     (R8)(R10*2), Z13
+	VSUBPS      128(DI), Z13, Z13
+	VMOVUPS     64(R8)(R10*2), Z14
+	VSUBPS      128(DI), Z14, Z14
+	VMOVUPS     128(R8)(R10*2), Z15
+	VSUBPS      128(DI), Z15, Z15
+	VMOVUPS     192(R8)(R10*2), Z16
+	VSUBPS      128(DI), Z16, Z16
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
-	VFMADD213PS   9344(AX), Z16, Z22
-	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
-	VFMADD213PS   9344(AX), Z17, Z25
-	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
-	VFMADD213PS   9344(AX), Z18, Z28
-	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
-	VFMADD213PS   9344(AX), Z19, Z31
-	VMULPS        Z19, Z31, Z31
-	VPERMPS       Z10, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z16
-	VPERMPS       Z10, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z17
-	VPERMPS       Z10, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS     Z27, Z26, Z18
-	VPERMPS       Z10, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS     Z30, Z29, Z19
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z5, Z5
-	VADDPS        Z15, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VADDPS        Z17, Z16, Z16
-	VEXTRACTF64X4 $0x01, Z16, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y16, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VADDPS        Z19, Z18, Z18
-	VEXTRACTF64X4 $0x01, Z18, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y18, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	ADDQ          $0x00000080, R8
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, DI
-	JMP           nqqgexp_loop
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-nqqgexp_one:
-	CMPQ    DI, $0x00000010
-	JL      nqqgexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (R8)(SI*4), Z13
-	VSUBPS  Z2, Z13, Z13
-	VMOVUPS (R9), Z14
-	VSUBPS  Z3, Z14, Z14
-	VMOVUPS (R9)(SI*4), Z15
-	VSUBPS  Z4, Z15, Z15
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z3, Z3
+	VMOVUPS     (R9), Z13
+	VSUBPS      192(DI), Z13, Z13
+	VMOVUPS     64(R9), Z14
+	VSUBPS      192(DI), Z14, Z14
+	VMOVUPS     128(R9), Z15
+	VSUBPS      192(DI), Z15, Z15
+	VMOVUPS     192(R9), Z16
+	VSUBPS      192(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z13, Z9, Z13
-	VMAXPS Z14, Z9, Z14
-	VMAXPS Z15, Z9, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z16
-	VFMADD231PS 384(AX), Z12, Z16
-	VSUBPS      Z11, Z16, Z17
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VMOVUPS     Z11, Z25
-	VFMADD231PS 384(AX), Z15, Z25
-	VSUBPS      Z11, Z25, Z26
-	VFMADD231PS 512(AX), Z17, Z12
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
-	VFMADD231PS 512(AX), Z26, Z15
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z4, Z4
+	VMOVUPS     (R8)(R10*4), Z13
+	VSUBPS      256(DI), Z13, Z13
+	VMOVUPS     64(R8)(R10*4), Z14
+	VSUBPS      256(DI), Z14, Z14
+	VMOVUPS     128(R8)(R10*4), Z15
+	VSUBPS      256(DI), Z15, Z15
+	VMOVUPS     192(R8)(R10*4), Z16
+	VSUBPS      256(DI), Z16, Z16
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z10, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z10, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DI
-	JMP           nqqgexp_one
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-nqqgexp_tail:
-	TESTQ   DI, DI
-	JE      nqqgexp_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (AX), Z1
-	VMOVUPS (R8)(SI*4), K1, Z1
-	VSUBPS  Z2, Z1, Z1
-	VMOVUPS (AX), Z2
-	VMOVUPS (R9), K1, Z2
-	VSUBPS  Z3, Z2, Z2
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9)(SI*4), K1, Z3
-	VSUBPS  Z4, Z3, Z3
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z5, Z5
+	VMOVUPS     (R9)(R10*2), Z13
+	VSUBPS      320(DI), Z13, Z13
+	VMOVUPS     64(R9)(R10*2), Z14
+	VSUBPS      320(DI), Z14, Z14
+	VMOVUPS     128(R9)(R10*2), Z15
+	VSUBPS      320(DI), Z15, Z15
+	VMOVUPS     192(R9)(R10*2), Z16
+	VSUBPS      320(DI), Z16, Z16
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z1, Z9, Z1
-	VMAXPS Z2, Z9, Z2
-	VMAXPS Z3, Z9, Z3
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z4
-	VFMADD231PS 384(AX), Z12, Z4
-	VSUBPS      Z11, Z4, Z9
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z1, Z13
-	VSUBPS      Z11, Z13, Z14
-	VMOVUPS     Z11, Z15
-	VFMADD231PS 384(AX), Z2, Z15
-	VSUBPS      Z11, Z15, Z16
-	VMOVUPS     Z11, Z17
-	VFMADD231PS 384(AX), Z3, Z17
-	VSUBPS      Z11, Z17, Z20
-	VFMADD231PS 512(AX), Z9, Z12
-	VFMADD231PS 512(AX), Z14, Z1
-	VFMADD231PS 512(AX), Z16, Z2
-	VFMADD231PS 512(AX), Z20, Z3
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z6, Z6
+	VMOVUPS     (R8)(R11*2), Z13
+	VSUBPS      384(DI), Z13, Z13
+	VMOVUPS     64(R8)(R11*2), Z14
+	VSUBPS      384(DI), Z14, Z14
+	VMOVUPS     128(R8)(R11*2), Z15
+	VSUBPS      384(DI), Z15, Z15
+	VMOVUPS     192(R8)(R11*2), Z16
+	VSUBPS      384(DI), Z16, Z16
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
-	VFMADD213PS   9344(AX), Z12, Z11
-	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
-	VFMADD213PS   9344(AX), Z1, Z18
-	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z2, Z19
-	VFMADD213PS   9344(AX), Z2, Z19
-	VMULPS        Z2, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z3, Z21
-	VFMADD213PS   9344(AX), Z3, Z21
-	VMULPS        Z3, Z21, Z21
-	VPERMPS       Z10, Z4, Z4
-	VFMADD231PS   Z11, Z4, Z4
-	VSCALEFPS     Z9, Z4, Z12
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z18, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z1
-	VPERMPS       Z10, Z15, Z15
-	VFMADD231PS   Z19, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z2
-	VPERMPS       Z10, Z17, Z17
-	VFMADD231PS   Z21, Z17, Z17
-	VSCALEFPS     Z20, Z17, Z3
-	VEXTRACTF64X4 $0x01, Z12, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y12, Z9
-	VADDPD        Z4, Z9, Z9
-	VADDPD        Z9, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z1, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z4, Z1, Z1
-	VADDPD        Z1, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y2, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z8, Z8
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
-nqqgexp_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z6, Z5, Z1
-	VSHUFF32X4 $0xee, Z6, Z5, Z2
-	VSHUFF32X4 $0x44, Z8, Z7, Z3
-	VSHUFF32X4 $0xee, Z8, Z7, Z4
-	VADDPD     Z1, Z2, Z2
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VADDPD     Z1, Z2, Z2
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z7, Z7
+	VMOVUPS     (R9)(R10*4), Z13
+	VSUBPS      448(DI), Z13, Z13
+	VMOVUPS     64(R9)(R10*4), Z14
+	VSUBPS      448(DI), Z14, Z14
+	VMOVUPS     128(R9)(R10*4), Z15
+	VSUBPS      448(DI), Z15, Z15
+	VMOVUPS     192(R9)(R10*4), Z16
+	VSUBPS      448(DI), Z16, Z16
 
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z1
-	VPERMPD   Z2, Z1, Z1
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
 
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VADDPS      Z13, Z8, Z8
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R12
+	JMP         sggexp_loop
+
+sggexp_one:
+	CMPQ    R12, $0x00000010
+	JL      sggexp_tail
+	VMOVUPS (R8), Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS (R8)(R10*1), Z14
+	VSUBPS  64(DI), Z14, Z14
+	VMOVUPS (R8)(R10*2), Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (R9), Z16
+	VSUBPS  192(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z13, Z1, Z1
+	VADDPS      Z14, Z2, Z2
+	VADDPS      Z15, Z3, Z3
+	VADDPS      Z16, Z4, Z4
+	VMOVUPS     (R8)(R10*4), Z13
+	VSUBPS      256(DI), Z13, Z13
+	VMOVUPS     (R9)(R10*2), Z14
+	VSUBPS      320(DI), Z14, Z14
+	VMOVUPS     (R8)(R11*2), Z15
+	VSUBPS      384(DI), Z15, Z15
+	VMOVUPS     (R9)(R10*4), Z16
+	VSUBPS      448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z13, Z5, Z5
+	VADDPS      Z14, Z6, Z6
+	VADDPS      Z15, Z7, Z7
+	VADDPS      Z16, Z8, Z8
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R12
+	JMP         sggexp_one
+
+sggexp_tail:
+	TESTQ   R12, R12
+	JE      sggexp_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R8), K1, Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R8)(R10*1), K1, Z14
+	VSUBPS  64(DI), Z14, Z14
+	VMOVUPS (AX), Z15
+	VMOVUPS (R8)(R10*2), K1, Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9), K1, Z16
+	VSUBPS  192(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z19
+	VFMADD213PS 11392(AX), Z13, Z19
+	VMULPS      Z13, Z19, Z19
+	VMOVUPS     11264(AX), Z22
+	VFMADD213PS 11392(AX), Z14, Z22
+	VMULPS      Z14, Z22, Z22
+	VMOVUPS     11264(AX), Z25
+	VFMADD213PS 11392(AX), Z15, Z25
+	VMULPS      Z15, Z25, Z25
+	VMOVUPS     11264(AX), Z28
+	VFMADD213PS 11392(AX), Z16, Z28
+	VMULPS      Z16, Z28, Z28
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z14
+	VPERMI2PS   Z11, Z10, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z15
+	VPERMI2PS   Z11, Z10, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z16
+	VADDPS      Z13, Z1, Z1
+	VADDPS      Z14, Z2, Z2
+	VADDPS      Z15, Z3, Z3
+	VADDPS      Z16, Z4, Z4
+	VMOVUPS     (AX), Z13
+	VMOVUPS     (R8)(R10*4), K1, Z13
+	VSUBPS      256(DI), Z13, Z13
+	VMOVUPS     (AX), Z14
+	VMOVUPS     (R9)(R10*2), K1, Z14
+	VSUBPS      320(DI), Z14, Z14
+	VMOVUPS     (AX), Z15
+	VMOVUPS     (R8)(R11*2), K1, Z15
+	VSUBPS      384(DI), Z15, Z15
+	VMOVUPS     (AX), Z16
+	VMOVUPS     (R9)(R10*4), K1, Z16
+	VSUBPS      448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z14, Z19
+	VSUBPS      Z12, Z19, Z20
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z21
+	VFMADD231PS 1024(AX), Z15, Z21
+	VSUBPS      Z12, Z21, Z22
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z9
+	VFMADD231PS 1024(AX), Z16, Z9
+	VSUBPS      Z12, Z9, Z25
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z22, Z15
+	VFMADD231PS 1152(AX), Z25, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z12
+	VFMADD213PS 11392(AX), Z13, Z12
+	VMULPS      Z13, Z12, Z12
+	VMOVUPS     11264(AX), Z23
+	VFMADD213PS 11392(AX), Z14, Z23
+	VMULPS      Z14, Z23, Z23
+	VMOVUPS     11264(AX), Z24
+	VFMADD213PS 11392(AX), Z15, Z24
+	VMULPS      Z15, Z24, Z24
+	VMOVUPS     11264(AX), Z26
+	VFMADD213PS 11392(AX), Z16, Z26
+	VMULPS      Z16, Z26, Z26
+	VPERMI2PS   Z11, Z10, Z17
+	VFMADD231PS Z12, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z13
+	VPERMI2PS   Z11, Z10, Z19
+	VFMADD231PS Z23, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z14
+	VPERMI2PS   Z11, Z10, Z21
+	VFMADD231PS Z24, Z21, Z21
+	VSCALEFPS   Z22, Z21, Z15
+	VPERMI2PS   Z11, Z10, Z9
+	VFMADD231PS Z26, Z9, Z9
+	VSCALEFPS   Z25, Z9, Z16
+	VADDPS      Z13, Z5, Z5
+	VADDPS      Z14, Z6, Z6
+	VADDPS      Z15, Z7, Z7
+	VADDPS      Z16, Z8, Z8
+
+sggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z9
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPS     Z9, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VADDPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VADDPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VADDPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
+	VADDPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VADDPS     Z2, Z1, Z1
+	VMOVDQU32  xent_even32<>+0(SB), Z2
+	VPERMPS    Z1, Z2, Z1
+	VCVTPS2PD  Y1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
+	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
-	VFMADD231PD 2688(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z2
 	VPERMPS     Z0, Z2, Z0
 	VCVTPS2PD   Y0, Z0
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
-	VMOVUPS     X0, (CX)
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	SUBQ        $0x04, BX
-	JMP         nquads
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         sgroups
 
-nqbail:
-	MOVQ $0x00000004, DI
-	JMP  nqsolo
+sgbail:
+	MOVQ $0x00000008, R9
+	JMP  sgsolo
 
-nqrest:
+sgrest:
 	TESTQ BX, BX
 	JE    done
-	MOVQ  BX, DI
+	MOVQ  BX, R9
 
-nqsolo:
-	TESTQ DI, DI
-	JE    nquads
+sgsolo:
+	TESTQ R9, R9
+	JE    sgroups
 
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS (AX), Z0
-	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
-
-noqmax_loop:
-	CMPQ    R8, $0x00000020
-	JL      noqmax_one
-	VMOVUPS (R9), Z2
-	VMAXPS  Z2, Z0, Z0
-	VMOVUPS 64(R9), Z2
-	VMAXPS  Z2, Z1, Z1
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, R8
-	JMP     noqmax_loop
-
-noqmax_one:
-	CMPQ    R8, $0x00000010
-	JL      noqmax_tail
-	VMOVUPS (R9), Z2
-	VMAXPS  Z2, Z0, Z0
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, R8
-	JMP     noqmax_one
-
-noqmax_tail:
-	TESTQ   R8, R8
-	JE      noqmax_done
-	VMOVUPS (AX), Z2
-	VMOVUPS (R9), K1, Z2
-	VMAXPS  Z2, Z0, Z0
-
-noqmax_done:
-	VMAXPS Z1, Z0, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z2
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z2
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
-	KORTESTW   K2, K2
-	JNE        nqsnan
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
-	VXORPD  Z2, Z2, Z2
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS 128(AX), Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-	VMOVUPS 8960(AX), Z5
-
-noqgexp_loop:
-	CMPQ    R8, $0x00000020
-	JL      noqgexp_one
-	VMOVUPS (R9), Z6
-	VSUBPS  Z1, Z6, Z6
-	VMOVUPS 64(R9), Z7
-	VSUBPS  Z1, Z7, Z7
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-	VMAXPS Z7, Z3, Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R8
-	JMP           noqgexp_loop
-
-noqgexp_one:
-	CMPQ    R8, $0x00000010
-	JL      noqgexp_tail
-	VMOVUPS (R9), Z6
-	VSUBPS  Z1, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, R8
-	JMP           noqgexp_one
-
-noqgexp_tail:
-	TESTQ   R8, R8
-	JE      noqgexp_done
-	VMOVUPS (AX), Z6
-	VMOVUPS (R9), K1, Z6
-	VSUBPS  Z1, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z1
-	VFMADD231PS 384(AX), Z6, Z1
-	VSUBPS      Z5, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
-	VFMADD213PS   9344(AX), Z6, Z5
-	VMULPS        Z6, Z5, Z5
-	VPERMPS       Z4, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS     Z3, Z1, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z3
-	VADDPD        Z1, Z3, Z3
-	VADDPD        Z3, Z2, Z2
-
-noqgexp_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VADDPD     Z3, Z1, Z1
-	VADDPD     Z4, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z3
-	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VADDPD     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VADDPD     Z3, Z1, Z1
-
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z2
-	VPERMPD   Z1, Z2, Z1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
-	VFMADD231PD 2688(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
-	VADDPD      Z0, Z1, Z1
-	VCVTPD2PS   Z1, Y0
-	VMOVSS      X0, (CX)
-
-nqsnext:
-	LEAQ (DX)(SI*4), DX
-	ADDQ $0x00000004, CX
-	DECQ BX
-	DECQ DI
-	JMP  nqsolo
-
-nqsnan:
-	VMOVSS 2816(AX), X0
-	VMOVSS X0, (CX)
-	JMP    nqsnext
-
-wide:
-wquads:
-	CMPQ BX, $0x04
-	JL   wqrest
-
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, DI
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
 	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
 	VMOVUPS (AX), Z0
+
+sogmax_one:
+	CMPQ   R12, $0x00000010
+	JL     sogmax_tail
+	VMAXPS (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R12
+	JMP    sogmax_one
+
+sogmax_tail:
+	TESTQ   R12, R12
+	JE      sogmax_done
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
-	VMOVUPS (AX), Z3
-	VMOVUPS (AX), Z4
-	VMOVUPS 8704(AX), Z5
-	VMOVUPS (AX), Z6
-	VMOVUPS (AX), Z7
-	VMOVUPS 8704(AX), Z8
-	VMOVUPS (AX), Z9
-	VMOVUPS (AX), Z10
-	VMOVUPS 8704(AX), Z11
+	VMOVUPS (R8), K1, Z1
+	VMAXPS  Z1, Z0, Z0
 
-wqqmax_loop:
-	CMPQ    DI, $0x00000020
-	JL      wqqmax_one
-	VMOVUPS (R8), Z12
-	VMINPS  Z12, Z2, Z2
-	VMAXPS  Z12, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z12
-	VMINPS  Z12, Z5, Z5
-	VMAXPS  Z12, Z3, Z3
-	VMOVUPS (R9), Z12
-	VMINPS  Z12, Z8, Z8
-	VMAXPS  Z12, Z6, Z6
-	VMOVUPS (R9)(SI*4), Z12
-	VMINPS  Z12, Z11, Z11
-	VMAXPS  Z12, Z9, Z9
-	VMOVUPS 64(R8), Z12
-	VMINPS  Z12, Z2, Z2
-	VMAXPS  Z12, Z1, Z1
-	VMOVUPS 64(R8)(SI*4), Z12
-	VMINPS  Z12, Z5, Z5
-	VMAXPS  Z12, Z4, Z4
-	VMOVUPS 64(R9), Z12
-	VMINPS  Z12, Z8, Z8
-	VMAXPS  Z12, Z7, Z7
-	VMOVUPS 64(R9)(SI*4), Z12
-	VMINPS  Z12, Z11, Z11
-	VMAXPS  Z12, Z10, Z10
-	ADDQ    $0x00000080, R8
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, DI
-	JMP     wqqmax_loop
-
-wqqmax_one:
-	CMPQ    DI, $0x00000010
-	JL      wqqmax_tail
-	VMOVUPS (R8), Z12
-	VMINPS  Z12, Z2, Z2
-	VMAXPS  Z12, Z0, Z0
-	VMOVUPS (R8)(SI*4), Z12
-	VMINPS  Z12, Z5, Z5
-	VMAXPS  Z12, Z3, Z3
-	VMOVUPS (R9), Z12
-	VMINPS  Z12, Z8, Z8
-	VMAXPS  Z12, Z6, Z6
-	VMOVUPS (R9)(SI*4), Z12
-	VMINPS  Z12, Z11, Z11
-	VMAXPS  Z12, Z9, Z9
-	ADDQ    $0x00000040, R8
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, DI
-	JMP     wqqmax_one
-
-wqqmax_tail:
-	TESTQ   DI, DI
-	JE      wqqmax_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VMAXPS  Z12, Z0, Z0
-	VMINPS  Z12, Z2, K1, Z2
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8)(SI*4), K1, Z12
-	VMAXPS  Z12, Z3, Z3
-	VMINPS  Z12, Z5, K1, Z5
-	VMOVUPS (AX), Z12
-	VMOVUPS (R9), K1, Z12
-	VMAXPS  Z12, Z6, Z6
-	VMINPS  Z12, Z8, K1, Z8
-	VMOVUPS (AX), Z12
-	VMOVUPS (R9)(SI*4), K1, Z12
-	VMAXPS  Z12, Z9, Z9
-	VMINPS  Z12, Z11, K1, Z11
-
-wqqmax_done:
-	VMAXPS Z1, Z0, Z0
-	VMAXPS Z4, Z3, Z3
-	VMAXPS Z7, Z6, Z6
-	VMAXPS Z10, Z9, Z9
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z0, Z1
-	VSHUFF32X4 $0xee, Z3, Z0, Z0
-	VSHUFF32X4 $0x44, Z9, Z6, Z3
-	VSHUFF32X4 $0xee, Z9, Z6, Z4
+sogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
 	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z0, Z1
-	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z0, Z4, Z1
+	VSHUFF64X2 $0xdd, Z0, Z4, Z0
 	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
+	VUNPCKLPD  Z0, Z2, Z1
+	VUNPCKHPD  Z0, Z2, Z0
 	VMAXPS     Z1, Z0, Z0
 	VPERMILPS  $0xb1, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
 
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z2, Z1
-	VSHUFF32X4 $0xee, Z5, Z2, Z2
-	VSHUFF32X4 $0x44, Z11, Z8, Z3
-	VSHUFF32X4 $0xee, Z11, Z8, Z4
-	VMINPS     Z1, Z2, Z2
-	VMINPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z1
-	VMINPS     Z1, Z2, Z2
-	VSUBPS     Z2, Z0, Z2
-
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
-	KORTESTW   K2, K2
-	JNE        wqbail
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSHUFF32X4 $0x55, Z0, Z0, Z3
-	VSHUFF32X4 $0xaa, Z0, Z0, Z4
-	VSHUFF32X4 $0xff, Z0, Z0, Z5
-
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
-	VXORPD   Z6, Z6, Z6
-	VXORPD   Z7, Z7, Z7
-	VXORPD   Z8, Z8, Z8
-	VXORPD   Z9, Z9, Z9
-	VCMPPS   $0x16, 3072(AX), Z2, K2
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
 	KORTESTW K2, K2
-	JNZ      wqqguard
-	MOVQ     SI, DI
-	MOVQ     DX, R8
-	LEAQ     (DX)(SI*8), R9
-	VMOVUPS  128(AX), Z2
-	VMOVUPS  exp2tab16<>+0(SB), Z10
-	VMOVUPS  8960(AX), Z11
+	JNE      sgsnan
 
-wqqfexp_loop:
-	CMPQ    DI, $0x00000020
-	JL      wqqfexp_one
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS 64(R8), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS (R8)(SI*4), Z14
-	VSUBPS  Z3, Z14, Z14
-	VMOVUPS 64(R8)(SI*4), Z15
-	VSUBPS  Z3, Z15, Z15
-	VMOVUPS (R9), Z16
-	VSUBPS  Z4, Z16, Z16
-	VMOVUPS 64(R9), Z17
-	VSUBPS  Z4, Z17, Z17
-	VMOVUPS (R9)(SI*4), Z18
-	VSUBPS  Z5, Z18, Z18
-	VMOVUPS 64(R9)(SI*4), Z19
-	VSUBPS  Z5, Z19, Z19
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z12, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z13, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z14, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z15, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z12
-	VFMADD231PS 512(AX), Z24, Z13
-	VFMADD231PS 512(AX), Z27, Z14
-	VFMADD231PS 512(AX), Z30, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
-	VFMADD213PS 9344(AX), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
-	VFMADD213PS 9344(AX), Z13, Z25
-	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
-	VFMADD213PS 9344(AX), Z14, Z28
-	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
-	VFMADD213PS 9344(AX), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z10, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z12
-	VPERMPS     Z10, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z13
-	VPERMPS     Z10, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z14
-	VPERMPS     Z10, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z16, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z17, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z18, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z19, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z16
-	VFMADD231PS 512(AX), Z24, Z17
-	VFMADD231PS 512(AX), Z27, Z18
-	VFMADD231PS 512(AX), Z30, Z19
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
-	VFMADD213PS   9344(AX), Z16, Z22
-	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
-	VFMADD213PS   9344(AX), Z17, Z25
-	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
-	VFMADD213PS   9344(AX), Z18, Z28
-	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
-	VFMADD213PS   9344(AX), Z19, Z31
-	VMULPS        Z19, Z31, Z31
-	VPERMPS       Z10, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z16
-	VPERMPS       Z10, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z17
-	VPERMPS       Z10, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS     Z27, Z26, Z18
-	VPERMPS       Z10, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS     Z30, Z29, Z19
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VADDPS        Z15, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VADDPS        Z17, Z16, Z16
-	VEXTRACTF64X4 $0x01, Z16, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y16, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VADDPS        Z19, Z18, Z18
-	VEXTRACTF64X4 $0x01, Z18, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y18, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000080, R8
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, DI
-	JMP           wqqfexp_loop
-
-wqqfexp_one:
-	CMPQ    DI, $0x00000010
-	JL      wqqfexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (R8)(SI*4), Z13
-	VSUBPS  Z3, Z13, Z13
-	VMOVUPS (R9), Z14
-	VSUBPS  Z4, Z14, Z14
-	VMOVUPS (R9)(SI*4), Z15
-	VSUBPS  Z5, Z15, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z16
-	VFMADD231PS 384(AX), Z12, Z16
-	VSUBPS      Z11, Z16, Z17
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VMOVUPS     Z11, Z25
-	VFMADD231PS 384(AX), Z15, Z25
-	VSUBPS      Z11, Z25, Z26
-	VFMADD231PS 512(AX), Z17, Z12
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
-	VFMADD231PS 512(AX), Z26, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z10, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z10, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DI
-	JMP           wqqfexp_one
-
-wqqfexp_tail:
-	TESTQ   DI, DI
-	JE      wqqfexp_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (AX), Z1
-	VMOVUPS (R8)(SI*4), K1, Z1
-	VSUBPS  Z3, Z1, Z1
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VSUBPS  Z4, Z3, Z3
-	VMOVUPS (AX), Z4
-	VMOVUPS (R9)(SI*4), K1, Z4
-	VSUBPS  Z5, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z1, Z2, Z1
-	VMAXPS Z3, Z2, Z3
-	VMAXPS Z4, Z2, Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z2
-	VFMADD231PS 384(AX), Z12, Z2
-	VSUBPS      Z11, Z2, Z5
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z1, Z13
-	VSUBPS      Z11, Z13, Z14
-	VMOVUPS     Z11, Z15
-	VFMADD231PS 384(AX), Z3, Z15
-	VSUBPS      Z11, Z15, Z16
-	VMOVUPS     Z11, Z17
-	VFMADD231PS 384(AX), Z4, Z17
-	VSUBPS      Z11, Z17, Z20
-	VFMADD231PS 512(AX), Z5, Z12
-	VFMADD231PS 512(AX), Z14, Z1
-	VFMADD231PS 512(AX), Z16, Z3
-	VFMADD231PS 512(AX), Z20, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
-	VFMADD213PS   9344(AX), Z12, Z11
-	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
-	VFMADD213PS   9344(AX), Z1, Z18
-	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z3, Z19
-	VFMADD213PS   9344(AX), Z3, Z19
-	VMULPS        Z3, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z4, Z21
-	VFMADD213PS   9344(AX), Z4, Z21
-	VMULPS        Z4, Z21, Z21
-	VPERMPS       Z10, Z2, Z2
-	VFMADD231PS   Z11, Z2, Z2
-	VSCALEFPS     Z5, Z2, Z12
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z18, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z1
-	VPERMPS       Z10, Z15, Z15
-	VFMADD231PS   Z19, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z3
-	VPERMPS       Z10, Z17, Z17
-	VFMADD231PS   Z21, Z17, Z17
-	VSCALEFPS     Z20, Z17, Z4
-	VEXTRACTF64X4 $0x01, Z12, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y12, Z5
-	VADDPD        Z2, Z5, Z5
-	VADDPD        Z5, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z4, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y4, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z9, Z9
-
-wqqfexp_done:
-	JMP wqqexpdone
-
-wqqguard:
-	MOVQ    SI, DI
+	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound, 29 of 32.
+	MOVQ    SI, R12
 	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
-	VMOVUPS 128(AX), Z2
-	VMOVUPS exp2tab16<>+0(SB), Z10
-	VMOVUPS 8960(AX), Z11
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11136(AX), Z5
 
-wqqgexp_loop:
-	CMPQ    DI, $0x00000020
-	JL      wqqgexp_one
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS 64(R8), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS (R8)(SI*4), Z14
-	VSUBPS  Z3, Z14, Z14
-	VMOVUPS 64(R8)(SI*4), Z15
-	VSUBPS  Z3, Z15, Z15
-	VMOVUPS (R9), Z16
-	VSUBPS  Z4, Z16, Z16
-	VMOVUPS 64(R9), Z17
-	VSUBPS  Z4, Z17, Z17
-	VMOVUPS (R9)(SI*4), Z18
-	VSUBPS  Z5, Z18, Z18
-	VMOVUPS 64(R9)(SI*4), Z19
-	VSUBPS  Z5, Z19, Z19
+sogexp_loop:
+	CMPQ    R12, $0x00000040
+	JL      sogexp_one
+	VMOVUPS (R8), Z6
+	VSUBPS  (DI), Z6, Z6
+	VMOVUPS 64(R8), Z7
+	VSUBPS  (DI), Z7, Z7
+	VMOVUPS 128(R8), Z8
+	VSUBPS  (DI), Z8, Z8
+	VMOVUPS 192(R8), Z9
+	VSUBPS  (DI), Z9, Z9
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z13, Z2, Z13
-	VMAXPS Z14, Z2, Z14
-	VMAXPS Z15, Z2, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z12, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z13, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z14, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z15, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z12
-	VFMADD231PS 512(AX), Z24, Z13
-	VFMADD231PS 512(AX), Z27, Z14
-	VFMADD231PS 512(AX), Z30, Z15
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z12
+	VFMADD213PS 11392(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11264(AX), Z15
+	VFMADD213PS 11392(AX), Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     11264(AX), Z18
+	VFMADD213PS 11392(AX), Z8, Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     11264(AX), Z21
+	VFMADD213PS 11392(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMI2PS   Z4, Z3, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z6
+	VPERMI2PS   Z4, Z3, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z7
+	VPERMI2PS   Z4, Z3, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z8
+	VPERMI2PS   Z4, Z3, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z9
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z8, Z6, Z6
+	VADDPS      Z6, Z1, Z1
+	ADDQ        $0x00000100, R8
+	SUBQ        $0x00000040, R12
+	JMP         sogexp_loop
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
-	VFMADD213PS 9344(AX), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
-	VFMADD213PS 9344(AX), Z13, Z25
-	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
-	VFMADD213PS 9344(AX), Z14, Z28
-	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
-	VFMADD213PS 9344(AX), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z10, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z12
-	VPERMPS     Z10, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z13
-	VPERMPS     Z10, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z14
-	VPERMPS     Z10, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z15
+sogexp_one:
+	CMPQ    R12, $0x00000010
+	JL      sogexp_tail
+	VMOVUPS (R8), Z6
+	VSUBPS  (DI), Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z16, Z2, Z16
-	VMAXPS Z17, Z2, Z17
-	VMAXPS Z18, Z2, Z18
-	VMAXPS Z19, Z2, Z19
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z20
-	VFMADD231PS 384(AX), Z16, Z20
-	VSUBPS      Z11, Z20, Z21
-	VMOVUPS     Z11, Z23
-	VFMADD231PS 384(AX), Z17, Z23
-	VSUBPS      Z11, Z23, Z24
-	VMOVUPS     Z11, Z26
-	VFMADD231PS 384(AX), Z18, Z26
-	VSUBPS      Z11, Z26, Z27
-	VMOVUPS     Z11, Z29
-	VFMADD231PS 384(AX), Z19, Z29
-	VSUBPS      Z11, Z29, Z30
-	VFMADD231PS 512(AX), Z21, Z16
-	VFMADD231PS 512(AX), Z24, Z17
-	VFMADD231PS 512(AX), Z27, Z18
-	VFMADD231PS 512(AX), Z30, Z19
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z9
+	VFMADD213PS 11392(AX), Z6, Z9
+	VMULPS      Z6, Z9, Z9
+	VPERMI2PS   Z4, Z3, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z6
+	VADDPS      Z6, Z1, Z1
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, R12
+	JMP         sogexp_one
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
-	VFMADD213PS   9344(AX), Z16, Z22
-	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
-	VFMADD213PS   9344(AX), Z17, Z25
-	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
-	VFMADD213PS   9344(AX), Z18, Z28
-	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
-	VFMADD213PS   9344(AX), Z19, Z31
-	VMULPS        Z19, Z31, Z31
-	VPERMPS       Z10, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z16
-	VPERMPS       Z10, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z17
-	VPERMPS       Z10, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS     Z27, Z26, Z18
-	VPERMPS       Z10, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS     Z30, Z29, Z19
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VADDPS        Z15, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VADDPS        Z17, Z16, Z16
-	VEXTRACTF64X4 $0x01, Z16, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y16, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VADDPS        Z19, Z18, Z18
-	VEXTRACTF64X4 $0x01, Z18, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y18, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000080, R8
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, DI
-	JMP           wqqgexp_loop
+sogexp_tail:
+	TESTQ   R12, R12
+	JE      sogexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R8), K1, Z6
+	VSUBPS  (DI), Z6, Z6
 
-wqqgexp_one:
-	CMPQ    DI, $0x00000010
-	JL      wqqgexp_tail
-	VMOVUPS (R8), Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (R8)(SI*4), Z13
-	VSUBPS  Z3, Z13, Z13
-	VMOVUPS (R9), Z14
-	VSUBPS  Z4, Z14, Z14
-	VMOVUPS (R9)(SI*4), Z15
-	VSUBPS  Z5, Z15, Z15
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z13, Z2, Z13
-	VMAXPS Z14, Z2, Z14
-	VMAXPS Z15, Z2, Z15
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11264(AX), Z7
+	VFMADD213PS 11392(AX), Z6, Z7
+	VMULPS      Z6, Z7, Z7
+	VPERMI2PS   Z4, Z3, Z2
+	VFMADD231PS Z7, Z2, Z2
+	VSCALEFPS   Z5, Z2, Z6
+	VADDPS      Z6, Z1, Z1
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z16
-	VFMADD231PS 384(AX), Z12, Z16
-	VSUBPS      Z11, Z16, Z17
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VMOVUPS     Z11, Z25
-	VFMADD231PS 384(AX), Z15, Z25
-	VSUBPS      Z11, Z25, Z26
-	VFMADD231PS 512(AX), Z17, Z12
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
-	VFMADD231PS 512(AX), Z26, Z15
+sogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VADDPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VADDPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VADDPS     Z2, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VADDPS     Z2, Z1, Z1
+	VMOVDQU32  xent_even32<>+0(SB), Z2
+	VPERMPS    Z1, Z2, Z1
+	VCVTPS2PD  Y1, Z1
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
-	VFMADD213PS   9344(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
-	VFMADD213PS   9344(AX), Z15, Z27
-	VMULPS        Z15, Z27, Z27
-	VPERMPS       Z10, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z12
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
-	VPERMPS       Z10, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z15
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z16, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z13, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z14, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y14, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z15, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y15, Z13
-	VADDPD        Z12, Z13, Z13
-	VADDPD        Z13, Z9, Z9
-	ADDQ          $0x00000040, R8
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DI
-	JMP           wqqgexp_one
-
-wqqgexp_tail:
-	TESTQ   DI, DI
-	JE      wqqgexp_done
-	VMOVUPS (AX), Z12
-	VMOVUPS (R8), K1, Z12
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS (AX), Z1
-	VMOVUPS (R8)(SI*4), K1, Z1
-	VSUBPS  Z3, Z1, Z1
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VSUBPS  Z4, Z3, Z3
-	VMOVUPS (AX), Z4
-	VMOVUPS (R9)(SI*4), K1, Z4
-	VSUBPS  Z5, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z12, Z2, Z12
-	VMAXPS Z1, Z2, Z1
-	VMAXPS Z3, Z2, Z3
-	VMAXPS Z4, Z2, Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z2
-	VFMADD231PS 384(AX), Z12, Z2
-	VSUBPS      Z11, Z2, Z5
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z1, Z13
-	VSUBPS      Z11, Z13, Z14
-	VMOVUPS     Z11, Z15
-	VFMADD231PS 384(AX), Z3, Z15
-	VSUBPS      Z11, Z15, Z16
-	VMOVUPS     Z11, Z17
-	VFMADD231PS 384(AX), Z4, Z17
-	VSUBPS      Z11, Z17, Z20
-	VFMADD231PS 512(AX), Z5, Z12
-	VFMADD231PS 512(AX), Z14, Z1
-	VFMADD231PS 512(AX), Z16, Z3
-	VFMADD231PS 512(AX), Z20, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
-	VFMADD213PS   9344(AX), Z12, Z11
-	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
-	VFMADD213PS   9344(AX), Z1, Z18
-	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z3, Z19
-	VFMADD213PS   9344(AX), Z3, Z19
-	VMULPS        Z3, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z4, Z21
-	VFMADD213PS   9344(AX), Z4, Z21
-	VMULPS        Z4, Z21, Z21
-	VPERMPS       Z10, Z2, Z2
-	VFMADD231PS   Z11, Z2, Z2
-	VSCALEFPS     Z5, Z2, Z12
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z18, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z1
-	VPERMPS       Z10, Z15, Z15
-	VFMADD231PS   Z19, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z3
-	VPERMPS       Z10, Z17, Z17
-	VFMADD231PS   Z21, Z17, Z17
-	VSCALEFPS     Z20, Z17, Z4
-	VEXTRACTF64X4 $0x01, Z12, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y12, Z5
-	VADDPD        Z2, Z5, Z5
-	VADDPD        Z5, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z4, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y4, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z9, Z9
-
-wqqgexp_done:
-wqqexpdone:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z6, Z1
-	VSHUFF32X4 $0xee, Z7, Z6, Z2
-	VSHUFF32X4 $0x44, Z9, Z8, Z3
-	VSHUFF32X4 $0xee, Z9, Z8, Z4
-	VADDPD     Z1, Z2, Z2
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VADDPD     Z1, Z2, Z2
-
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z1
-	VPERMPD   Z2, Z1, Z1
-
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
+	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
 	VPSRLQ   $0x34, Z1, Z4
 	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
 	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
-	VFMADD231PD 2688(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
-	VADDPD      Z0, Z1, Z1
-	VCVTPD2PS   Z1, Y0
-	VMOVUPS     X0, (CX)
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	LEAQ        (DX)(SI*4), DX
-	ADDQ        $0x00000004, CX
-	SUBQ        $0x04, BX
-	JMP         wquads
-
-wqbail:
-	MOVQ $0x00000004, DI
-	JMP  wqsolo
-
-wqrest:
-	TESTQ BX, BX
-	JE    done
-	MOVQ  BX, DI
-
-wqsolo:
-	TESTQ DI, DI
-	JE    wquads
-
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS (AX), Z0
-	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
-
-woqmax_loop:
-	CMPQ    R8, $0x00000020
-	JL      woqmax_one
-	VMOVUPS (R9), Z3
-	VMINPS  Z3, Z2, Z2
-	VMAXPS  Z3, Z0, Z0
-	VMOVUPS 64(R9), Z3
-	VMINPS  Z3, Z2, Z2
-	VMAXPS  Z3, Z1, Z1
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, R8
-	JMP     woqmax_loop
-
-woqmax_one:
-	CMPQ    R8, $0x00000010
-	JL      woqmax_tail
-	VMOVUPS (R9), Z3
-	VMINPS  Z3, Z2, Z2
-	VMAXPS  Z3, Z0, Z0
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000010, R8
-	JMP     woqmax_one
-
-woqmax_tail:
-	TESTQ   R8, R8
-	JE      woqmax_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VMAXPS  Z3, Z0, Z0
-	VMINPS  Z3, Z2, K1, Z2
-
-woqmax_done:
-	VMAXPS Z1, Z0, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z4
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z3, Z1, Z1
-	VMAXPS     Z4, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z3
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VMINPS     Z3, Z1, Z1
-	VMINPS     Z4, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z3
-	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z3
-	VMINPS     Z3, Z1, Z1
-	VSUBPS     Z1, Z0, Z1
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z2
-	VPCMPEQD   8832(AX), Z2, K2
-	KORTESTW   K2, K2
-	JNE        wqsnan
-	VSHUFF32X4 $0x00, Z0, Z0, Z2
-
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	// Every row within fastSpan: whole vectors skip the exp's clamp, which
-	// changes no lane of such rows (the same bits).
-	VXORPD   Z3, Z3, Z3
-	VCMPPS   $0x16, 3072(AX), Z1, K2
-	KORTESTW K2, K2
-	JNZ      woqguard
-	MOVQ     SI, R8
-	MOVQ     DX, R9
-	LEAQ     (DX)(SI*8), R10
-	VMOVUPS  128(AX), Z1
-	VMOVUPS  exp2tab16<>+0(SB), Z4
-	VMOVUPS  8960(AX), Z5
-
-woqfexp_loop:
-	CMPQ    R8, $0x00000020
-	JL      woqfexp_one
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-	VMOVUPS 64(R9), Z7
-	VSUBPS  Z2, Z7, Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R8
-	JMP           woqfexp_loop
-
-woqfexp_one:
-	CMPQ    R8, $0x00000010
-	JL      woqfexp_tail
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, R8
-	JMP           woqfexp_one
-
-woqfexp_tail:
-	TESTQ   R8, R8
-	JE      woqfexp_done
-	VMOVUPS (AX), Z6
-	VMOVUPS (R9), K1, Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z1
-	VFMADD231PS 384(AX), Z6, Z1
-	VSUBPS      Z5, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
-	VFMADD213PS   9344(AX), Z6, Z5
-	VMULPS        Z6, Z5, Z5
-	VPERMPS       Z4, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS     Z2, Z1, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z3, Z3
-
-woqfexp_done:
-	JMP woqexpdone
-
-woqguard:
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS 128(AX), Z1
-	VMOVUPS exp2tab16<>+0(SB), Z4
-	VMOVUPS 8960(AX), Z5
-
-woqgexp_loop:
-	CMPQ    R8, $0x00000020
-	JL      woqgexp_one
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-	VMOVUPS 64(R9), Z7
-	VSUBPS  Z2, Z7, Z7
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-	VMAXPS Z7, Z1, Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R8
-	JMP           woqgexp_loop
-
-woqgexp_one:
-	CMPQ    R8, $0x00000010
-	JL      woqgexp_tail
-	VMOVUPS (R9), Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z3, Z3
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, R8
-	JMP           woqgexp_one
-
-woqgexp_tail:
-	TESTQ   R8, R8
-	JE      woqgexp_done
-	VMOVUPS (AX), Z6
-	VMOVUPS (R9), K1, Z6
-	VSUBPS  Z2, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z1, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z1
-	VFMADD231PS 384(AX), Z6, Z1
-	VSUBPS      Z5, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
-	VFMADD213PS   9344(AX), Z6, Z5
-	VMULPS        Z6, Z5, Z5
-	VPERMPS       Z4, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS     Z2, Z1, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z3, Z3
-
-woqgexp_done:
-woqexpdone:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z2
-	VSHUFF32X4 $0xee, Z3, Z3, Z1
-	VSHUFF32X4 $0x44, Z3, Z3, Z4
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VADDPD     Z2, Z1, Z1
-	VADDPD     Z4, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z2
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z2
-	VADDPD     Z2, Z1, Z1
-
-	// max + log(sum) in float64, slot i in lane i (and i+4): the four
-	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
-	VMOVDQU64 xent_quadpd<>+0(SB), Z2
-	VPERMPD   Z1, Z2, Z1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z2
-	VPCMPGTQ 1280(AX), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z2, Z3
-	VADDPD      1792(AX), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z2, Z5
-	VFMADD213PD 2176(AX), Z2, Z5
-	VFMADD213PD 2304(AX), Z2, Z5
-	VFMADD213PD 2432(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z4, Z5
-	VFMADD231PD 2688(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadps<>+0(SB), Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z2
 	VPERMPS     Z0, Z2, Z0
 	VCVTPS2PD   Y0, Z0
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
 	VMOVSS      X0, (CX)
 
-wqsnext:
+sgsnext:
 	LEAQ (DX)(SI*4), DX
 	ADDQ $0x00000004, CX
 	DECQ BX
-	DECQ DI
-	JMP  wqsolo
+	DECQ R9
+	JMP  sgsolo
 
-wqsnan:
-	VMOVSS 2816(AX), X0
+sgsnan:
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
-	JMP    wqsnext
+	JMP    sgsnext
+
+w:
+groups:
+	CMPQ BX, $0x08
+	JL   grest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (AX), Z7
+
+ggmax_one:
+	CMPQ   R12, $0x00000010
+	JL     ggmax_tail
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(R10*1), Z1, Z1
+	VMAXPS (R8)(R10*2), Z2, Z2
+	VMAXPS (R9), Z3, Z3
+	VMAXPS (R8)(R10*4), Z4, Z4
+	VMAXPS (R9)(R10*2), Z5, Z5
+	VMAXPS (R8)(R11*2), Z6, Z6
+	VMAXPS (R9)(R10*4), Z7, Z7
+	ADDQ   $0x00000040, R8
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R12
+	JMP    ggmax_one
+
+ggmax_tail:
+	TESTQ   R12, R12
+	JE      ggmax_done
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8), K1, Z8
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*1), K1, Z8
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*2), K1, Z8
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9), K1, Z8
+	VMAXPS  Z8, Z3, Z3
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R10*4), K1, Z8
+	VMAXPS  Z8, Z4, Z4
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9)(R10*2), K1, Z8
+	VMAXPS  Z8, Z5, Z5
+	VMOVUPS (AX), Z8
+	VMOVUPS (R8)(R11*2), K1, Z8
+	VMAXPS  Z8, Z6, Z6
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9)(R10*4), K1, Z8
+	VMAXPS  Z8, Z7, Z7
+
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VMAXPS     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VMAXPS     Z1, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      gbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
+	VMOVDQU32 384(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DI)
+	VMOVDQU32 512(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 128(DI)
+	VMOVDQU32 640(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 192(DI)
+	VMOVDQU32 10624(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 256(DI)
+	VMOVDQU32 10752(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 10880(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 11008(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 448(DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound + 2 widened halves, 31 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VXORPD  Z1, Z1, Z1
+	VXORPD  Z2, Z2, Z2
+	VXORPD  Z3, Z3, Z3
+	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
+	VXORPD  Z6, Z6, Z6
+	VXORPD  Z7, Z7, Z7
+	VXORPD  Z8, Z8, Z8
+	VMOVUPS 768(AX), Z9
+	VMOVUPS lse_exp2tab32<>+0(SB), Z10
+	VMOVUPS lse_exp2tab32<>+64(SB), Z11
+	VMOVUPS 11136(AX), Z12
+
+ggexp_loop:
+	CMPQ    R12, $0x00000040
+	JL      ggexp_one
+	VMOVUPS (R8), Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS 64(R8), Z14
+	VSUBPS  (DI), Z14, Z14
+	VMOVUPS 128(R8), Z15
+	VSUBPS  (DI), Z15, Z15
+	VMOVUPS 192(R8), Z16
+	VSUBPS  (DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z1, Z1
+	VMOVUPS       (R8)(R10*1), Z13
+	VSUBPS        64(DI), Z13, Z13
+	VMOVUPS       64(R8)(R10*1), Z14
+	VSUBPS        64(DI), Z14, Z14
+	VMOVUPS       128(R8)(R10*1), Z15
+	VSUBPS        64(DI), Z15, Z15
+	VMOVUPS       192(R8)(R10*1), Z16
+	VSUBPS        64(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z2, Z2
+	VMOVUPS       (R8)(R10*2), Z13
+	VSUBPS        128(DI), Z13, Z13
+	VMOVUPS       64(R8)(R10*2), Z14
+	VSUBPS        128(DI), Z14, Z14
+	VMOVUPS       128(R8)(R10*2), Z15
+	VSUBPS        128(DI), Z15, Z15
+	VMOVUPS       192(R8)(R10*2), Z16
+	VSUBPS        128(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VMOVUPS       (R9), Z13
+	VSUBPS        192(DI), Z13, Z13
+	VMOVUPS       64(R9), Z14
+	VSUBPS        192(DI), Z14, Z14
+	VMOVUPS       128(R9), Z15
+	VSUBPS        192(DI), Z15, Z15
+	VMOVUPS       192(R9), Z16
+	VSUBPS        192(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z4, Z4
+	VMOVUPS       (R8)(R10*4), Z13
+	VSUBPS        256(DI), Z13, Z13
+	VMOVUPS       64(R8)(R10*4), Z14
+	VSUBPS        256(DI), Z14, Z14
+	VMOVUPS       128(R8)(R10*4), Z15
+	VSUBPS        256(DI), Z15, Z15
+	VMOVUPS       192(R8)(R10*4), Z16
+	VSUBPS        256(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z5, Z5
+	VMOVUPS       (R9)(R10*2), Z13
+	VSUBPS        320(DI), Z13, Z13
+	VMOVUPS       64(R9)(R10*2), Z14
+	VSUBPS        320(DI), Z14, Z14
+	VMOVUPS       128(R9)(R10*2), Z15
+	VSUBPS        320(DI), Z15, Z15
+	VMOVUPS       192(R9)(R10*2), Z16
+	VSUBPS        320(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z6, Z6
+	VMOVUPS       (R8)(R11*2), Z13
+	VSUBPS        384(DI), Z13, Z13
+	VMOVUPS       64(R8)(R11*2), Z14
+	VSUBPS        384(DI), Z14, Z14
+	VMOVUPS       128(R8)(R11*2), Z15
+	VSUBPS        384(DI), Z15, Z15
+	VMOVUPS       192(R8)(R11*2), Z16
+	VSUBPS        384(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z7, Z7
+	VMOVUPS       (R9)(R10*4), Z13
+	VSUBPS        448(DI), Z13, Z13
+	VMOVUPS       64(R9)(R10*4), Z14
+	VSUBPS        448(DI), Z14, Z14
+	VMOVUPS       128(R9)(R10*4), Z15
+	VSUBPS        448(DI), Z15, Z15
+	VMOVUPS       192(R9)(R10*4), Z16
+	VSUBPS        448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z8, Z8
+	ADDQ          $0x00000100, R8
+	ADDQ          $0x00000100, R9
+	SUBQ          $0x00000040, R12
+	JMP           ggexp_loop
+
+ggexp_one:
+	CMPQ    R12, $0x00000010
+	JL      ggexp_tail
+	VMOVUPS (R8), Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS (R8)(R10*1), Z14
+	VSUBPS  64(DI), Z14, Z14
+	VMOVUPS (R8)(R10*2), Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (R9), Z16
+	VSUBPS  192(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z13, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z14, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z15, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y15, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y16, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VMOVUPS       (R8)(R10*4), Z13
+	VSUBPS        256(DI), Z13, Z13
+	VMOVUPS       (R9)(R10*2), Z14
+	VSUBPS        320(DI), Z14, Z14
+	VMOVUPS       (R8)(R11*2), Z15
+	VSUBPS        384(DI), Z15, Z15
+	VMOVUPS       (R9)(R10*4), Z16
+	VSUBPS        448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z13, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z14, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z15, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y15, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y16, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z8, Z8
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R12
+	JMP           ggexp_one
+
+ggexp_tail:
+	TESTQ   R12, R12
+	JE      ggexp_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R8), K1, Z13
+	VSUBPS  (DI), Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R8)(R10*1), K1, Z14
+	VSUBPS  64(DI), Z14, Z14
+	VMOVUPS (AX), Z15
+	VMOVUPS (R8)(R10*2), K1, Z15
+	VSUBPS  128(DI), Z15, Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9), K1, Z16
+	VSUBPS  192(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z20
+	VFMADD231PS 1024(AX), Z14, Z20
+	VSUBPS      Z12, Z20, Z21
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z23
+	VFMADD231PS 1024(AX), Z15, Z23
+	VSUBPS      Z12, Z23, Z24
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z26
+	VFMADD231PS 1024(AX), Z16, Z26
+	VSUBPS      Z12, Z26, Z27
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z14
+	VFMADD231PS 1152(AX), Z24, Z15
+	VFMADD231PS 1152(AX), Z27, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z19
+	VFMADD213PS   11392(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11264(AX), Z22
+	VFMADD213PS   11392(AX), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VMOVUPS       11264(AX), Z25
+	VFMADD213PS   11392(AX), Z15, Z25
+	VMULPS        Z15, Z25, Z25
+	VMOVUPS       11264(AX), Z28
+	VFMADD213PS   11392(AX), Z16, Z28
+	VMULPS        Z16, Z28, Z28
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z14
+	VPERMI2PS     Z11, Z10, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z15
+	VPERMI2PS     Z11, Z10, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z17, Z13, Z13
+	VADDPD        Z13, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z14, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z15, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y15, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z16, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y16, Z14
+	VADDPD        Z13, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (R8)(R10*4), K1, Z13
+	VSUBPS        256(DI), Z13, Z13
+	VMOVUPS       (AX), Z14
+	VMOVUPS       (R9)(R10*2), K1, Z14
+	VSUBPS        320(DI), Z14, Z14
+	VMOVUPS       (AX), Z15
+	VMOVUPS       (R8)(R11*2), K1, Z15
+	VSUBPS        384(DI), Z15, Z15
+	VMOVUPS       (AX), Z16
+	VMOVUPS       (R9)(R10*4), K1, Z16
+	VSUBPS        448(DI), Z16, Z16
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z13, Z9, Z13
+	VMOVUPS     Z12, Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      Z12, Z17, Z18
+	VMAXPS      Z14, Z9, Z14
+	VMOVUPS     Z12, Z19
+	VFMADD231PS 1024(AX), Z14, Z19
+	VSUBPS      Z12, Z19, Z20
+	VMAXPS      Z15, Z9, Z15
+	VMOVUPS     Z12, Z21
+	VFMADD231PS 1024(AX), Z15, Z21
+	VSUBPS      Z12, Z21, Z22
+	VMAXPS      Z16, Z9, Z16
+	VMOVUPS     Z12, Z9
+	VFMADD231PS 1024(AX), Z16, Z9
+	VSUBPS      Z12, Z9, Z25
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z20, Z14
+	VFMADD231PS 1152(AX), Z22, Z15
+	VFMADD231PS 1152(AX), Z25, Z16
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z12
+	VFMADD213PS   11392(AX), Z13, Z12
+	VMULPS        Z13, Z12, Z12
+	VMOVUPS       11264(AX), Z23
+	VFMADD213PS   11392(AX), Z14, Z23
+	VMULPS        Z14, Z23, Z23
+	VMOVUPS       11264(AX), Z24
+	VFMADD213PS   11392(AX), Z15, Z24
+	VMULPS        Z15, Z24, Z24
+	VMOVUPS       11264(AX), Z26
+	VFMADD213PS   11392(AX), Z16, Z26
+	VMULPS        Z16, Z26, Z26
+	VPERMI2PS     Z11, Z10, Z17
+	VFMADD231PS   Z12, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z13
+	VPERMI2PS     Z11, Z10, Z19
+	VFMADD231PS   Z23, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z14
+	VPERMI2PS     Z11, Z10, Z21
+	VFMADD231PS   Z24, Z21, Z21
+	VSCALEFPS     Z22, Z21, Z15
+	VPERMI2PS     Z11, Z10, Z9
+	VFMADD231PS   Z26, Z9, Z9
+	VSCALEFPS     Z25, Z9, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y13, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z14, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y14, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z15, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y15, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z16, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y16, Z10
+	VADDPD        Z9, Z10, Z10
+	VADDPD        Z10, Z8, Z8
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z9
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z9, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VADDPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVDQU32   xent_even32<>+0(SB), Z2
+	VPERMPS     Z0, Z2, Z0
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z0, Z1, Z1
+	VCVTPD2PS   Z1, Y0
+	VMOVUPS     Y0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x08, BX
+	JMP         groups
+
+gbail:
+	MOVQ $0x00000008, R9
+	JMP  gsolo
+
+grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+gsolo:
+	TESTQ R9, R9
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	VMOVUPS (AX), Z0
+
+ogmax_one:
+	CMPQ   R12, $0x00000010
+	JL     ogmax_tail
+	VMAXPS (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, R12
+	JMP    ogmax_one
+
+ogmax_tail:
+	TESTQ   R12, R12
+	JE      ogmax_done
+	VMOVUPS (AX), Z1
+	VMOVUPS (R8), K1, Z1
+	VMAXPS  Z1, Z0, Z0
+
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z0, Z4, Z1
+	VSHUFF64X2 $0xdd, Z0, Z4, Z0
+	VMAXPS     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z2, Z1
+	VUNPCKHPD  Z0, Z2, Z0
+	VMAXPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VMAXPS     Z1, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z0, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU32 256(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, (DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 1 max tree + 16 exp values and temporaries + 3 held exp constants + 1 clamp bound + 2 widened halves, 31 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11136(AX), Z5
+
+ogexp_loop:
+	CMPQ    R12, $0x00000040
+	JL      ogexp_one
+	VMOVUPS (R8), Z6
+	VSUBPS  (DI), Z6, Z6
+	VMOVUPS 64(R8), Z7
+	VSUBPS  (DI), Z7, Z7
+	VMOVUPS 128(R8), Z8
+	VSUBPS  (DI), Z8, Z8
+	VMOVUPS 192(R8), Z9
+	VSUBPS  (DI), Z9, Z9
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z12
+	VFMADD213PS   11392(AX), Z6, Z12
+	VMULPS        Z6, Z12, Z12
+	VMOVUPS       11264(AX), Z15
+	VFMADD213PS   11392(AX), Z7, Z15
+	VMULPS        Z7, Z15, Z15
+	VMOVUPS       11264(AX), Z18
+	VFMADD213PS   11392(AX), Z8, Z18
+	VMULPS        Z8, Z18, Z18
+	VMOVUPS       11264(AX), Z21
+	VFMADD213PS   11392(AX), Z9, Z21
+	VMULPS        Z9, Z21, Z21
+	VPERMI2PS     Z4, Z3, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS     Z11, Z10, Z6
+	VPERMI2PS     Z4, Z3, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS     Z14, Z13, Z7
+	VPERMI2PS     Z4, Z3, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z8
+	VPERMI2PS     Z4, Z3, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z9
+	VADDPS        Z7, Z6, Z6
+	VADDPS        Z9, Z8, Z8
+	VADDPS        Z8, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z1, Z1
+	ADDQ          $0x00000100, R8
+	SUBQ          $0x00000040, R12
+	JMP           ogexp_loop
+
+ogexp_one:
+	CMPQ    R12, $0x00000010
+	JL      ogexp_tail
+	VMOVUPS (R8), Z6
+	VSUBPS  (DI), Z6, Z6
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z9
+	VFMADD213PS   11392(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMI2PS     Z4, Z3, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z1, Z1
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, R12
+	JMP           ogexp_one
+
+ogexp_tail:
+	TESTQ   R12, R12
+	JE      ogexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R8), K1, Z6
+	VSUBPS  (DI), Z6, Z6
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11264(AX), Z7
+	VFMADD213PS   11392(AX), Z6, Z7
+	VMULPS        Z6, Z7, Z7
+	VPERMI2PS     Z4, Z3, Z2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y6, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VADDPD     Z2, Z1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2560(AX), Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVDQU32   xent_even32<>+0(SB), Z2
+	VPERMPS     Z0, Z2, Z0
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z0, Z1, Z1
+	VCVTPD2PS   Z1, Y0
+	VMOVSS      X0, (CX)
+
+gsnext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	DECQ R9
+	JMP  gsolo
+
+gsnan:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    gsnext
 
 row:
 	TESTQ BX, BX
@@ -9067,10 +13971,10 @@ row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 2944(AX), Z4
-	VMOVUPS 2944(AX), Z5
-	VMOVUPS 2944(AX), Z6
-	VMOVUPS 2944(AX), Z7
+	VMOVUPS 3584(AX), Z4
+	VMOVUPS 3584(AX), Z5
+	VMOVUPS 3584(AX), Z6
+	VMOVUPS 3584(AX), Z7
 	MOVQ    SI, R8
 
 max_loop:
@@ -9141,7 +14045,7 @@ max_done:
 	JE           special
 	VBROADCASTSS X0, Z1
 	VSUBSS       X4, X0, X0
-	VMOVSS       3072(AX), X2
+	VMOVSS       3712(AX), X2
 	VUCOMISS     X0, X2
 	JCC          fast
 
@@ -9149,13 +14053,13 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 11520(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
+	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
 exp_loop:
@@ -9321,13 +14225,13 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 11520(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
+	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
 fexp_loop:
@@ -9483,31 +14387,31 @@ expsdone:
 	VMOVAPD X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     2560(AX), X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -9524,7 +14428,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSS 2816(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    next
 
@@ -9600,7 +14504,7 @@ d_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    9472(AX), Z9, Z9
+	VPADDD    12032(AX), Z9, Z9
 
 d_nqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -9629,8 +14533,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9600(AX), Z8, Z8
-	VPADDD  9600(AX), Z9, Z9
+	VPADDD  12160(AX), Z8, Z8
+	VPADDD  12160(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -9651,8 +14555,8 @@ d_nqxmax_one:
 	VMOVUPS (R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9472(AX), Z8, Z8
-	VPADDD  9472(AX), Z9, Z9
+	VPADDD  12032(AX), Z8, Z8
+	VPADDD  12032(AX), Z9, Z9
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -9720,20 +14624,20 @@ d_nqxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z6, Z4, Z4
-	VMOVUPS  3456(AX), Z7
+	VMOVUPS  4096(AX), Z7
 	VCMPPS   $0x16, Z4, Z7, K2
 	KORTESTW K2, K2
 	JNE      d_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z6, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        128(AX), Z6, Z4
+	VPCMPEQD      128(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           d_nbail
 	VEXTRACTF32X4 $0x00, Z6, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z4
+	VMOVUPS 768(AX), Z4
 	VSUBPS  Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9742,15 +14646,15 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z5, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 512(AX), Z7, Z5
+	VMOVUPS     11520(AX), Z6
+	VFMADD231PS 1024(AX), Z5, Z6
+	VSUBPS      11520(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z5, Z8
-	VFMADD213PS   9344(AX), Z5, Z8
+	VMOVUPS       11648(AX), Z8
+	VFMADD213PS   11776(AX), Z5, Z8
+	VFMADD213PS   11904(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -9772,15 +14676,15 @@ d_nqxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        9472(AX), Z14, Z14
-	VMOVUPS       128(AX), Z15
+	VPADDD        12032(AX), Z14, Z14
+	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       8960(AX), Z17
-	VMOVUPS       384(AX), Z18
-	VMOVUPS       512(AX), Z19
-	VMOVUPS       9088(AX), Z20
-	VMOVUPS       9216(AX), Z21
-	VMOVUPS       9344(AX), Z22
+	VMOVUPS       11520(AX), Z17
+	VMOVUPS       1024(AX), Z18
+	VMOVUPS       1152(AX), Z19
+	VMOVUPS       11648(AX), Z20
+	VMOVUPS       11776(AX), Z21
+	VMOVUPS       11904(AX), Z22
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -9973,8 +14877,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z13, Z13
-	VPADDD        9600(AX), Z14, Z14
+	VPADDD        12160(AX), Z13, Z13
+	VPADDD        12160(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -10101,8 +15005,8 @@ d_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z13, Z13
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        12032(AX), Z13, Z13
+	VPADDD        12032(AX), Z14, Z14
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -10274,32 +15178,32 @@ d_nqxgexp_done:
 	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z3, Z4
-	VPCMPGTQ 1280(AX), Z4, K2
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
 	VPMOVM2Q K2, Z5
-	VPADDQ   1408(AX), Z5, Z6
+	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
 	VORPD    Z6, Z4, Z4
 	VPSRLQ   $0x34, Z3, Z6
 	VPSUBQ   Z5, Z6, Z6
-	VORPD    1536(AX), Z6, Z6
-	VSUBPD   1664(AX), Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z4, Z5
-	VADDPD      1792(AX), Z4, Z4
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
 	VDIVPD      Z4, Z5, Z5
 	VMULPD      Z5, Z5, Z4
-	VMOVUPD     1920(AX), Z7
-	VFMADD213PD 2048(AX), Z4, Z7
-	VFMADD213PD 2176(AX), Z4, Z7
-	VFMADD213PD 2304(AX), Z4, Z7
-	VFMADD213PD 2432(AX), Z4, Z7
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
 	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z6, Z7
-	VFMADD231PD 2688(AX), Z6, Z7
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
 	VXORPD      Z5, Z5, Z5
 	VFMADD231PD Z5, Z3, Z7
 	VMOVAPD     Z7, Z3
@@ -10309,10 +15213,10 @@ d_nqxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     5632(AX), Z6
+	VFMADD213PD 5760(AX), Z5, Z6
+	VFMADD213PD 5888(AX), Z5, Z6
+	VFMADD213PD 6016(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -10326,8 +15230,8 @@ d_nqxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -10338,7 +15242,7 @@ d_nqxgexp_done:
 	VMOVUPS   Z11, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       1792(AX), Z0
+	VMOVUPD       2432(AX), Z0
 	VDIVPD        Z1, Z0, Z0
 	VBROADCASTSS  gradScale+104(FP), Z1
 	VCVTPS2PD     Y1, Z1
@@ -10346,7 +15250,7 @@ d_nqxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        6144(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -10485,32 +15389,32 @@ d_nflush:
 	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z3, Z4
-	VPCMPGTQ 1280(AX), Z4, K2
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
 	VPMOVM2Q K2, Z5
-	VPADDQ   1408(AX), Z5, Z6
+	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
 	VORPD    Z6, Z4, Z4
 	VPSRLQ   $0x34, Z3, Z6
 	VPSUBQ   Z5, Z6, Z6
-	VORPD    1536(AX), Z6, Z6
-	VSUBPD   1664(AX), Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z4, Z5
-	VADDPD      1792(AX), Z4, Z4
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
 	VDIVPD      Z4, Z5, Z5
 	VMULPD      Z5, Z5, Z4
-	VMOVUPD     1920(AX), Z7
-	VFMADD213PD 2048(AX), Z4, Z7
-	VFMADD213PD 2176(AX), Z4, Z7
-	VFMADD213PD 2304(AX), Z4, Z7
-	VFMADD213PD 2432(AX), Z4, Z7
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
 	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z6, Z7
-	VFMADD231PD 2688(AX), Z6, Z7
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
 	VXORPD      Z5, Z5, Z5
 	VFMADD231PD Z5, Z3, Z7
 	VMOVAPD     Z7, Z3
@@ -10520,10 +15424,10 @@ d_nflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     5632(AX), Z6
+	VFMADD213PD 5760(AX), Z5, Z6
+	VFMADD213PD 5888(AX), Z5, Z6
+	VFMADD213PD 6016(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -10537,8 +15441,8 @@ d_nflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -10549,7 +15453,7 @@ d_nflush:
 	VMOVUPS   Z11, K2, (R10)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       1792(AX), Z0
+	VMOVUPD       2432(AX), Z0
 	VDIVPD        Z1, Z0, Z0
 	VBROADCASTSS  gradScale+104(FP), Z1
 	VCVTPS2PD     Y1, Z1
@@ -10557,7 +15461,7 @@ d_nflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        6144(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -10665,7 +15569,7 @@ d_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
+	VPADDD    12032(AX), Z3, Z3
 
 d_noxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -10676,8 +15580,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9600(AX), Z2, Z2
-	VPADDD  9600(AX), Z3, Z3
+	VPADDD  12160(AX), Z2, Z2
+	VPADDD  12160(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -10688,8 +15592,8 @@ d_noxmax_one:
 	VMOVUPS (R11), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9472(AX), Z2, Z2
-	VPADDD  9472(AX), Z3, Z3
+	VPADDD  12032(AX), Z2, Z2
+	VPADDD  12032(AX), Z3, Z3
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_noxmax_one
@@ -10731,20 +15635,20 @@ d_noxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  3456(AX), Z4
+	VMOVUPS  4096(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K2
 	KORTESTW K2, K2
 	JNE      d_nospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z3, Z1
-	VPCMPEQD      8832(AX), Z1, K2
+	VPANDD        128(AX), Z3, Z1
+	VPCMPEQD      128(AX), Z1, K2
 	KORTESTW      K2, K2
 	JNE           d_nospecial
 	VEXTRACTF32X4 $0x00, Z3, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z1
+	VMOVUPS 768(AX), Z1
 	VSUBPS  Z3, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -10753,15 +15657,15 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     11520(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      11520(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z2, Z6
-	VFMADD213PS   9344(AX), Z2, Z6
+	VMOVUPS       11648(AX), Z6
+	VFMADD213PS   11776(AX), Z2, Z6
+	VFMADD213PS   11904(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -10777,15 +15681,15 @@ d_noxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        9472(AX), Z4, Z4
-	VMOVUPS       128(AX), Z5
+	VPADDD        12032(AX), Z4, Z4
+	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       8960(AX), Z7
-	VMOVUPS       384(AX), Z8
-	VMOVUPS       512(AX), Z9
-	VMOVUPS       9088(AX), Z10
-	VMOVUPS       9216(AX), Z12
-	VMOVUPS       9344(AX), Z13
+	VMOVUPS       11520(AX), Z7
+	VMOVUPS       1024(AX), Z8
+	VMOVUPS       1152(AX), Z9
+	VMOVUPS       11648(AX), Z10
+	VMOVUPS       11776(AX), Z12
+	VMOVUPS       11904(AX), Z13
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -10837,8 +15741,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        12160(AX), Z3, Z3
+	VPADDD        12160(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -10876,8 +15780,8 @@ d_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        12032(AX), Z3, Z3
+	VPADDD        12032(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -10945,32 +15849,32 @@ d_noxgexp_done:
 	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z3, Z4
-	VPCMPGTQ 1280(AX), Z4, K2
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
 	VPMOVM2Q K2, Z5
-	VPADDQ   1408(AX), Z5, Z6
+	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
 	VORPD    Z6, Z4, Z4
 	VPSRLQ   $0x34, Z3, Z6
 	VPSUBQ   Z5, Z6, Z6
-	VORPD    1536(AX), Z6, Z6
-	VSUBPD   1664(AX), Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z4, Z5
-	VADDPD      1792(AX), Z4, Z4
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
 	VDIVPD      Z4, Z5, Z5
 	VMULPD      Z5, Z5, Z4
-	VMOVUPD     1920(AX), Z7
-	VFMADD213PD 2048(AX), Z4, Z7
-	VFMADD213PD 2176(AX), Z4, Z7
-	VFMADD213PD 2304(AX), Z4, Z7
-	VFMADD213PD 2432(AX), Z4, Z7
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
 	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z6, Z7
-	VFMADD231PD 2688(AX), Z6, Z7
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
 	VXORPD      Z5, Z5, Z5
 	VFMADD231PD Z5, Z3, Z7
 	VMOVAPD     Z7, Z3
@@ -10980,10 +15884,10 @@ d_noxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     5632(AX), Z6
+	VFMADD213PD 5760(AX), Z5, Z6
+	VFMADD213PD 5888(AX), Z5, Z6
+	VFMADD213PD 6016(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -10997,8 +15901,8 @@ d_noxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -11009,7 +15913,7 @@ d_noxgexp_done:
 	VMOVUPS   Z11, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       1792(AX), Z0
+	VMOVUPD       2432(AX), Z0
 	VDIVPD        Z1, Z0, Z0
 	VBROADCASTSS  gradScale+104(FP), Z1
 	VCVTPS2PD     Y1, Z1
@@ -11017,7 +15921,7 @@ d_noxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        6144(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -11105,7 +16009,7 @@ d_nozero_done:
 	JMP d_nonext
 
 d_nospecial:
-	VMOVSS 2816(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_nonext
 
@@ -11136,16 +16040,16 @@ d_wquads:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8704(AX), Z6
+	VMOVUPS 12288(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 8704(AX), Z9
+	VMOVUPS 12288(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 8704(AX), Z12
+	VMOVUPS 12288(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 8704(AX), Z15
+	VMOVUPS 12288(AX), Z15
 
 d_wqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -11285,7 +16189,7 @@ d_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 9728(AX), Z6, K3
+	VCMPPS   $0x12, 12416(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_wqxmok
@@ -11300,7 +16204,7 @@ d_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    12032(AX), Z13, Z13
 
 d_wqxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -11329,8 +16233,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9600(AX), Z12, Z12
-	VPADDD  9600(AX), Z13, Z13
+	VPADDD  12160(AX), Z12, Z12
+	VPADDD  12160(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -11351,8 +16255,8 @@ d_wqxoth_one:
 	VMOVUPS (R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9472(AX), Z12, Z12
-	VPADDD  9472(AX), Z13, Z13
+	VPADDD  12032(AX), Z12, Z12
+	VPADDD  12032(AX), Z13, Z13
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R10
@@ -11397,21 +16301,21 @@ d_wqxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z4, Z7, Z7
-	VMOVUPS  3456(AX), Z8
+	VMOVUPS  4096(AX), Z8
 	VCMPPS   $0x16, Z7, Z8, K2
 	KORTESTW K2, K2
 	JNE      d_wbail
 
 d_wqxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z4, Z7
-	VPCMPEQD      8832(AX), Z7, K2
+	VPANDD        128(AX), Z4, Z7
+	VPCMPEQD      128(AX), Z7, K2
 	KORTESTW      K2, K2
 	JNE           d_wbail
 	VEXTRACTF32X4 $0x00, Z4, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z7
+	VMOVUPS 768(AX), Z7
 	VSUBPS  Z4, Z5, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -11420,15 +16324,15 @@ d_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z7
-	VFMADD231PS 384(AX), Z4, Z7
-	VSUBPS      8960(AX), Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z4
+	VMOVUPS     11520(AX), Z7
+	VFMADD231PS 1024(AX), Z4, Z7
+	VSUBPS      11520(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z4, Z9
-	VFMADD213PS   9344(AX), Z4, Z9
+	VMOVUPS       11648(AX), Z9
+	VFMADD213PS   11776(AX), Z4, Z9
+	VFMADD213PS   11904(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -11446,7 +16350,7 @@ d_wqxmok:
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3072(AX), Z6, K2
+	VCMPPS    $0x16, 3712(AX), Z6, K2
 	KORTESTW  K2, K2
 	JNZ       d_wqxguard
 	MOVQ      R8, R9
@@ -11456,15 +16360,15 @@ d_wqxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
-	VMOVUPS   128(AX), Z14
+	VPADDD    12032(AX), Z13, Z13
+	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
-	VMOVUPS   384(AX), Z18
-	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   11520(AX), Z16
+	VMOVUPS   1024(AX), Z18
+	VMOVUPS   1152(AX), Z19
+	VMOVUPS   11648(AX), Z20
+	VMOVUPS   11776(AX), Z21
+	VMOVUPS   11904(AX), Z22
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -11633,8 +16537,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        12160(AX), Z6, Z6
+	VPADDD        12160(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -11745,8 +16649,8 @@ d_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        12032(AX), Z6, Z6
+	VPADDD        12032(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -11893,15 +16797,15 @@ d_wqxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
-	VMOVUPS   128(AX), Z14
+	VPADDD    12032(AX), Z13, Z13
+	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
-	VMOVUPS   384(AX), Z18
-	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   11520(AX), Z16
+	VMOVUPS   1024(AX), Z18
+	VMOVUPS   1152(AX), Z19
+	VMOVUPS   11648(AX), Z20
+	VMOVUPS   11776(AX), Z21
+	VMOVUPS   11904(AX), Z22
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -12094,8 +16998,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        12160(AX), Z6, Z6
+	VPADDD        12160(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -12222,8 +17126,8 @@ d_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        12032(AX), Z6, Z6
+	VPADDD        12032(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -12396,32 +17300,32 @@ d_wqxexpdone:
 	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z3, Z4
-	VPCMPGTQ 1280(AX), Z4, K2
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
 	VPMOVM2Q K2, Z5
-	VPADDQ   1408(AX), Z5, Z6
+	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
 	VORPD    Z6, Z4, Z4
 	VPSRLQ   $0x34, Z3, Z6
 	VPSUBQ   Z5, Z6, Z6
-	VORPD    1536(AX), Z6, Z6
-	VSUBPD   1664(AX), Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z4, Z5
-	VADDPD      1792(AX), Z4, Z4
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
 	VDIVPD      Z4, Z5, Z5
 	VMULPD      Z5, Z5, Z4
-	VMOVUPD     1920(AX), Z7
-	VFMADD213PD 2048(AX), Z4, Z7
-	VFMADD213PD 2176(AX), Z4, Z7
-	VFMADD213PD 2304(AX), Z4, Z7
-	VFMADD213PD 2432(AX), Z4, Z7
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
 	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z6, Z7
-	VFMADD231PD 2688(AX), Z6, Z7
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
 	VXORPD      Z5, Z5, Z5
 	VFMADD231PD Z5, Z3, Z7
 	VMOVAPD     Z7, Z3
@@ -12431,10 +17335,10 @@ d_wqxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     5632(AX), Z6
+	VFMADD213PD 5760(AX), Z5, Z6
+	VFMADD213PD 5888(AX), Z5, Z6
+	VFMADD213PD 6016(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -12448,8 +17352,8 @@ d_wqxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -12460,7 +17364,7 @@ d_wqxexpdone:
 	VMOVUPS   Z17, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       1792(AX), Z0
+	VMOVUPD       2432(AX), Z0
 	VDIVPD        Z1, Z0, Z0
 	VBROADCASTSS  gradScale+104(FP), Z1
 	VCVTPS2PD     Y1, Z1
@@ -12468,7 +17372,7 @@ d_wqxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        6144(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -12607,32 +17511,32 @@ d_wflush:
 	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z3, Z4
-	VPCMPGTQ 1280(AX), Z4, K2
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
 	VPMOVM2Q K2, Z5
-	VPADDQ   1408(AX), Z5, Z6
+	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
 	VORPD    Z6, Z4, Z4
 	VPSRLQ   $0x34, Z3, Z6
 	VPSUBQ   Z5, Z6, Z6
-	VORPD    1536(AX), Z6, Z6
-	VSUBPD   1664(AX), Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z4, Z5
-	VADDPD      1792(AX), Z4, Z4
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
 	VDIVPD      Z4, Z5, Z5
 	VMULPD      Z5, Z5, Z4
-	VMOVUPD     1920(AX), Z7
-	VFMADD213PD 2048(AX), Z4, Z7
-	VFMADD213PD 2176(AX), Z4, Z7
-	VFMADD213PD 2304(AX), Z4, Z7
-	VFMADD213PD 2432(AX), Z4, Z7
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
 	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z6, Z7
-	VFMADD231PD 2688(AX), Z6, Z7
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
 	VXORPD      Z5, Z5, Z5
 	VFMADD231PD Z5, Z3, Z7
 	VMOVAPD     Z7, Z3
@@ -12642,10 +17546,10 @@ d_wflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     5632(AX), Z6
+	VFMADD213PD 5760(AX), Z5, Z6
+	VFMADD213PD 5888(AX), Z5, Z6
+	VFMADD213PD 6016(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -12659,8 +17563,8 @@ d_wflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -12671,7 +17575,7 @@ d_wflush:
 	VMOVUPS   Z17, K2, (R10)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       1792(AX), Z0
+	VMOVUPD       2432(AX), Z0
 	VDIVPD        Z1, Z0, Z0
 	VBROADCASTSS  gradScale+104(FP), Z1
 	VCVTPS2PD     Y1, Z1
@@ -12679,7 +17583,7 @@ d_wflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        6144(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -12786,7 +17690,7 @@ d_wone:
 	LEAQ    (BX)(R8*8), R12
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 8704(AX), Z3
+	VMOVUPS 12288(AX), Z3
 
 d_woxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -12869,7 +17773,7 @@ d_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 9728(AX), Z2, K3
+	VCMPPS   $0x12, 12416(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_woxmok
@@ -12881,7 +17785,7 @@ d_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    9472(AX), Z7, Z7
+	VPADDD    12032(AX), Z7, Z7
 
 d_woxoth_loop:
 	CMPQ    R11, $0x00000020
@@ -12892,8 +17796,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9600(AX), Z6, Z6
-	VPADDD  9600(AX), Z7, Z7
+	VPADDD  12160(AX), Z6, Z6
+	VPADDD  12160(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -12904,8 +17808,8 @@ d_woxoth_one:
 	VMOVUPS (R12), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9472(AX), Z6, Z6
-	VPADDD  9472(AX), Z7, Z7
+	VPADDD  12032(AX), Z6, Z6
+	VPADDD  12032(AX), Z7, Z7
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_woxoth_one
@@ -12937,21 +17841,21 @@ d_woxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z1, Z4, Z4
-	VMOVUPS  3456(AX), Z5
+	VMOVUPS  4096(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
 	KORTESTW K2, K2
 	JNE      d_wospecial
 
 d_woxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z1, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        128(AX), Z1, Z4
+	VPCMPEQD      128(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           d_wospecial
 	VEXTRACTF32X4 $0x00, Z1, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z4
+	VMOVUPS 768(AX), Z4
 	VSUBPS  Z1, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -12960,15 +17864,15 @@ d_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z3, Z5
-	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z3
+	VMOVUPS     11520(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11520(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z3, Z7
-	VFMADD213PS   9344(AX), Z3, Z7
+	VMOVUPS       11648(AX), Z7
+	VFMADD213PS   11776(AX), Z3, Z7
+	VFMADD213PS   11904(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -12980,7 +17884,7 @@ d_woxmok:
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3072(AX), Z2, K2
+	VCMPPS    $0x16, 3712(AX), Z2, K2
 	KORTESTW  K2, K2
 	JNZ       d_woxguard
 	MOVQ      R8, R10
@@ -12990,15 +17894,15 @@ d_woxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
-	VMOVUPS   128(AX), Z5
+	VPADDD    12032(AX), Z4, Z4
+	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
-	VMOVUPS   384(AX), Z8
-	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   11520(AX), Z7
+	VMOVUPS   1024(AX), Z8
+	VMOVUPS   1152(AX), Z9
+	VMOVUPS   11648(AX), Z10
+	VMOVUPS   11776(AX), Z11
+	VMOVUPS   11904(AX), Z12
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
@@ -13044,8 +17948,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        12160(AX), Z2, Z2
+	VPADDD        12160(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -13079,8 +17983,8 @@ d_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        12032(AX), Z2, Z2
+	VPADDD        12032(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -13132,15 +18036,15 @@ d_woxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
-	VMOVUPS   128(AX), Z5
+	VPADDD    12032(AX), Z4, Z4
+	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
-	VMOVUPS   384(AX), Z8
-	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   11520(AX), Z7
+	VMOVUPS   1024(AX), Z8
+	VMOVUPS   1152(AX), Z9
+	VMOVUPS   11648(AX), Z10
+	VMOVUPS   11776(AX), Z11
+	VMOVUPS   11904(AX), Z12
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -13192,8 +18096,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        12160(AX), Z2, Z2
+	VPADDD        12160(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -13231,8 +18135,8 @@ d_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        12032(AX), Z2, Z2
+	VPADDD        12032(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -13301,32 +18205,32 @@ d_woxexpdone:
 	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z3, Z4
-	VPCMPGTQ 1280(AX), Z4, K2
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
 	VPMOVM2Q K2, Z5
-	VPADDQ   1408(AX), Z5, Z6
+	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
 	VORPD    Z6, Z4, Z4
 	VPSRLQ   $0x34, Z3, Z6
 	VPSUBQ   Z5, Z6, Z6
-	VORPD    1536(AX), Z6, Z6
-	VSUBPD   1664(AX), Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z4, Z5
-	VADDPD      1792(AX), Z4, Z4
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
 	VDIVPD      Z4, Z5, Z5
 	VMULPD      Z5, Z5, Z4
-	VMOVUPD     1920(AX), Z7
-	VFMADD213PD 2048(AX), Z4, Z7
-	VFMADD213PD 2176(AX), Z4, Z7
-	VFMADD213PD 2304(AX), Z4, Z7
-	VFMADD213PD 2432(AX), Z4, Z7
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
 	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z6, Z7
-	VFMADD231PD 2688(AX), Z6, Z7
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
 	VXORPD      Z5, Z5, Z5
 	VFMADD231PD Z5, Z3, Z7
 	VMOVAPD     Z7, Z3
@@ -13336,10 +18240,10 @@ d_woxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     5632(AX), Z6
+	VFMADD213PD 5760(AX), Z5, Z6
+	VFMADD213PD 5888(AX), Z5, Z6
+	VFMADD213PD 6016(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -13353,8 +18257,8 @@ d_woxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -13365,7 +18269,7 @@ d_woxexpdone:
 	VMOVUPS   Z17, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       1792(AX), Z0
+	VMOVUPD       2432(AX), Z0
 	VDIVPD        Z1, Z0, Z0
 	VBROADCASTSS  gradScale+104(FP), Z1
 	VCVTPS2PD     Y1, Z1
@@ -13373,7 +18277,7 @@ d_woxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        6144(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -13461,7 +18365,7 @@ d_wozero_done:
 	JMP d_wonext
 
 d_wospecial:
-	VMOVSS 2816(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_wonext
 
@@ -13478,10 +18382,10 @@ d_row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 2944(AX), Z4
-	VMOVUPS 2944(AX), Z5
-	VMOVUPS 2944(AX), Z6
-	VMOVUPS 2944(AX), Z7
+	VMOVUPS 3584(AX), Z4
+	VMOVUPS 3584(AX), Z5
+	VMOVUPS 3584(AX), Z6
+	VMOVUPS 3584(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -13612,7 +18516,7 @@ d_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3456(AX), X0
+	VUCOMISS 4096(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -13627,7 +18531,7 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      128(AX), Z3
+	VMOVUPS      768(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z2, K2
@@ -13635,15 +18539,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     11520(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      11520(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
+	VMOVUPS     11648(AX), Z6
+	VFMADD213PS 11776(AX), Z2, Z6
+	VFMADD213PS 11904(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -13651,7 +18555,7 @@ d_maxb_done:
 	VXORPD      X3, X3, X3
 	VCVTSS2SD   X2, X3, X3
 	VMOVSD      X3, (SP)
-	VMOVSS      3072(AX), X2
+	VMOVSS      3712(AX), X2
 	VUCOMISS    X1, X2
 	JCC         d_fast
 
@@ -13660,13 +18564,13 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 11520(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -14064,13 +18968,13 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 11520(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -14437,26 +19341,26 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
+	VMOVSD      4608(AX), X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -14464,34 +19368,34 @@ d_expsdone:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X4
+	VPADDQ   2048(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X4
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     1920(AX), X6
-	VFMADD213PD 2048(AX), X2, X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
+	VMOVUPD     2560(AX), X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
-	VFMADD231PD 2688(AX), X5, X6
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -14504,31 +19408,31 @@ d_logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
+	VANDPD   1792(AX), X2, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     1920(AX), X7
-	VFMADD213PD 2048(AX), X4, X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
+	VMOVUPD     2560(AX), X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
-	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -14542,7 +19446,7 @@ d_logz:
 d_lossdone:
 	VCVTSD2SS    X0, X0, X0
 	VMOVSS       X0, (CX)
-	VMOVSD       1792(AX), X0
+	VMOVSD       2432(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSS        gradScale+104(FP), X3
 	VXORPD       X2, X2, X2
@@ -14552,7 +19456,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       6144(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -14635,7 +19539,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSS 2816(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_next
 
@@ -14676,7 +19580,7 @@ l_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    9472(AX), Z9, Z9
+	VPADDD    12032(AX), Z9, Z9
 
 l_nqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -14705,8 +19609,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9600(AX), Z8, Z8
-	VPADDD  9600(AX), Z9, Z9
+	VPADDD  12160(AX), Z8, Z8
+	VPADDD  12160(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -14727,8 +19631,8 @@ l_nqxmax_one:
 	VMOVUPS (R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9472(AX), Z8, Z8
-	VPADDD  9472(AX), Z9, Z9
+	VPADDD  12032(AX), Z8, Z8
+	VPADDD  12032(AX), Z9, Z9
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, DX
@@ -14796,20 +19700,20 @@ l_nqxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z6, Z4, Z4
-	VMOVUPS  3456(AX), Z7
+	VMOVUPS  4096(AX), Z7
 	VCMPPS   $0x16, Z4, Z7, K2
 	KORTESTW K2, K2
 	JNE      l_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z6, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        128(AX), Z6, Z4
+	VPCMPEQD      128(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           l_nbail
 	VEXTRACTF32X4 $0x00, Z6, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z4
+	VMOVUPS 768(AX), Z4
 	VSUBPS  Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -14818,15 +19722,15 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z5, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 512(AX), Z7, Z5
+	VMOVUPS     11520(AX), Z6
+	VFMADD231PS 1024(AX), Z5, Z6
+	VSUBPS      11520(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z5, Z8
-	VFMADD213PS   9344(AX), Z5, Z8
+	VMOVUPS       11648(AX), Z8
+	VFMADD213PS   11776(AX), Z5, Z8
+	VFMADD213PS   11904(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -14846,15 +19750,15 @@ l_nqxmax_done:
 	LEAQ          (BX)(R8*8), R10
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        9472(AX), Z14, Z14
-	VMOVUPS       128(AX), Z15
+	VPADDD        12032(AX), Z14, Z14
+	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       8960(AX), Z17
-	VMOVUPS       384(AX), Z18
-	VMOVUPS       512(AX), Z19
-	VMOVUPS       9088(AX), Z20
-	VMOVUPS       9216(AX), Z21
-	VMOVUPS       9344(AX), Z22
+	VMOVUPS       11520(AX), Z17
+	VMOVUPS       1024(AX), Z18
+	VMOVUPS       1152(AX), Z19
+	VMOVUPS       11648(AX), Z20
+	VMOVUPS       11776(AX), Z21
+	VMOVUPS       11904(AX), Z22
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -15039,8 +19943,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z13, Z13
-	VPADDD        9600(AX), Z14, Z14
+	VPADDD        12160(AX), Z13, Z13
+	VPADDD        12160(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -15161,8 +20065,8 @@ l_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z13, Z13
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        12032(AX), Z13, Z13
+	VPADDD        12032(AX), Z14, Z14
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -15320,32 +20224,32 @@ l_nqxgexp_done:
 	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z3
-	VPCMPGTQ 1280(AX), Z3, K2
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
 	VPMOVM2Q K2, Z4
-	VPADDQ   1408(AX), Z4, Z5
+	VPADDQ   2048(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
 	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
-	VORPD    1536(AX), Z5, Z5
-	VSUBPD   1664(AX), Z5, Z5
+	VORPD    2176(AX), Z5, Z5
+	VSUBPD   2304(AX), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z3, Z4
-	VADDPD      1792(AX), Z3, Z3
+	VSUBPD      2432(AX), Z3, Z4
+	VADDPD      2432(AX), Z3, Z3
 	VDIVPD      Z3, Z4, Z4
 	VMULPD      Z4, Z4, Z3
-	VMOVUPD     1920(AX), Z6
-	VFMADD213PD 2048(AX), Z3, Z6
-	VFMADD213PD 2176(AX), Z3, Z6
-	VFMADD213PD 2304(AX), Z3, Z6
-	VFMADD213PD 2432(AX), Z3, Z6
+	VMOVUPD     2560(AX), Z6
+	VFMADD213PD 2688(AX), Z3, Z6
+	VFMADD213PD 2816(AX), Z3, Z6
+	VFMADD213PD 2944(AX), Z3, Z6
+	VFMADD213PD 3072(AX), Z3, Z6
 	VMULPD      Z4, Z6, Z6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z5, Z6
-	VFMADD231PD 2688(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
+	VFMADD231PD 3328(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
 	VFMADD231PD Z4, Z1, Z6
 	VMOVAPD     Z6, Z1
@@ -15355,10 +20259,10 @@ l_nqxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     5632(AX), Z5
+	VFMADD213PD 5760(AX), Z4, Z5
+	VFMADD213PD 5888(AX), Z4, Z5
+	VFMADD213PD 6016(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -15372,8 +20276,8 @@ l_nqxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -15427,32 +20331,32 @@ l_nflush:
 	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z3
-	VPCMPGTQ 1280(AX), Z3, K2
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
 	VPMOVM2Q K2, Z4
-	VPADDQ   1408(AX), Z4, Z5
+	VPADDQ   2048(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
 	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
-	VORPD    1536(AX), Z5, Z5
-	VSUBPD   1664(AX), Z5, Z5
+	VORPD    2176(AX), Z5, Z5
+	VSUBPD   2304(AX), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z3, Z4
-	VADDPD      1792(AX), Z3, Z3
+	VSUBPD      2432(AX), Z3, Z4
+	VADDPD      2432(AX), Z3, Z3
 	VDIVPD      Z3, Z4, Z4
 	VMULPD      Z4, Z4, Z3
-	VMOVUPD     1920(AX), Z6
-	VFMADD213PD 2048(AX), Z3, Z6
-	VFMADD213PD 2176(AX), Z3, Z6
-	VFMADD213PD 2304(AX), Z3, Z6
-	VFMADD213PD 2432(AX), Z3, Z6
+	VMOVUPD     2560(AX), Z6
+	VFMADD213PD 2688(AX), Z3, Z6
+	VFMADD213PD 2816(AX), Z3, Z6
+	VFMADD213PD 2944(AX), Z3, Z6
+	VFMADD213PD 3072(AX), Z3, Z6
 	VMULPD      Z4, Z6, Z6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z5, Z6
-	VFMADD231PD 2688(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
+	VFMADD231PD 3328(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
 	VFMADD231PD Z4, Z1, Z6
 	VMOVAPD     Z6, Z1
@@ -15462,10 +20366,10 @@ l_nflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     5632(AX), Z5
+	VFMADD213PD 5760(AX), Z4, Z5
+	VFMADD213PD 5888(AX), Z4, Z5
+	VFMADD213PD 6016(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -15479,8 +20383,8 @@ l_nflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -15511,7 +20415,7 @@ l_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
+	VPADDD    12032(AX), Z3, Z3
 
 l_noxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -15522,8 +20426,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9600(AX), Z2, Z2
-	VPADDD  9600(AX), Z3, Z3
+	VPADDD  12160(AX), Z2, Z2
+	VPADDD  12160(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -15534,8 +20438,8 @@ l_noxmax_one:
 	VMOVUPS (R10), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9472(AX), Z2, Z2
-	VPADDD  9472(AX), Z3, Z3
+	VPADDD  12032(AX), Z2, Z2
+	VPADDD  12032(AX), Z3, Z3
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, R9
 	JMP     l_noxmax_one
@@ -15577,20 +20481,20 @@ l_noxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  3456(AX), Z4
+	VMOVUPS  4096(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_nospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z3, Z1
-	VPCMPEQD      8832(AX), Z1, K2
+	VPANDD        128(AX), Z3, Z1
+	VPCMPEQD      128(AX), Z1, K2
 	KORTESTW      K2, K2
 	JNE           l_nospecial
 	VEXTRACTF32X4 $0x00, Z3, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z1
+	VMOVUPS 768(AX), Z1
 	VSUBPS  Z3, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -15599,15 +20503,15 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     11520(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      11520(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z2, Z6
-	VFMADD213PS   9344(AX), Z2, Z6
+	VMOVUPS       11648(AX), Z6
+	VFMADD213PS   11776(AX), Z2, Z6
+	VFMADD213PS   11904(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -15621,15 +20525,15 @@ l_noxmax_done:
 	LEAQ          (BX)(R8*8), R11
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        9472(AX), Z4, Z4
-	VMOVUPS       128(AX), Z5
+	VPADDD        12032(AX), Z4, Z4
+	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       8960(AX), Z7
-	VMOVUPS       384(AX), Z8
-	VMOVUPS       512(AX), Z9
-	VMOVUPS       9088(AX), Z10
-	VMOVUPS       9216(AX), Z12
-	VMOVUPS       9344(AX), Z13
+	VMOVUPS       11520(AX), Z7
+	VMOVUPS       1024(AX), Z8
+	VMOVUPS       1152(AX), Z9
+	VMOVUPS       11648(AX), Z10
+	VMOVUPS       11776(AX), Z12
+	VMOVUPS       11904(AX), Z13
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -15679,8 +20583,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        12160(AX), Z3, Z3
+	VPADDD        12160(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -15716,8 +20620,8 @@ l_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        12032(AX), Z3, Z3
+	VPADDD        12032(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_noxgexp_one
@@ -15782,32 +20686,32 @@ l_noxgexp_done:
 	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z3
-	VPCMPGTQ 1280(AX), Z3, K2
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
 	VPMOVM2Q K2, Z4
-	VPADDQ   1408(AX), Z4, Z5
+	VPADDQ   2048(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
 	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
-	VORPD    1536(AX), Z5, Z5
-	VSUBPD   1664(AX), Z5, Z5
+	VORPD    2176(AX), Z5, Z5
+	VSUBPD   2304(AX), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z3, Z4
-	VADDPD      1792(AX), Z3, Z3
+	VSUBPD      2432(AX), Z3, Z4
+	VADDPD      2432(AX), Z3, Z3
 	VDIVPD      Z3, Z4, Z4
 	VMULPD      Z4, Z4, Z3
-	VMOVUPD     1920(AX), Z6
-	VFMADD213PD 2048(AX), Z3, Z6
-	VFMADD213PD 2176(AX), Z3, Z6
-	VFMADD213PD 2304(AX), Z3, Z6
-	VFMADD213PD 2432(AX), Z3, Z6
+	VMOVUPD     2560(AX), Z6
+	VFMADD213PD 2688(AX), Z3, Z6
+	VFMADD213PD 2816(AX), Z3, Z6
+	VFMADD213PD 2944(AX), Z3, Z6
+	VFMADD213PD 3072(AX), Z3, Z6
 	VMULPD      Z4, Z6, Z6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z5, Z6
-	VFMADD231PD 2688(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
+	VFMADD231PD 3328(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
 	VFMADD231PD Z4, Z1, Z6
 	VMOVAPD     Z6, Z1
@@ -15817,10 +20721,10 @@ l_noxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     5632(AX), Z5
+	VFMADD213PD 5760(AX), Z4, Z5
+	VFMADD213PD 5888(AX), Z4, Z5
+	VFMADD213PD 6016(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -15834,8 +20738,8 @@ l_noxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -15858,7 +20762,7 @@ l_noignored:
 	JMP  l_nonext
 
 l_nospecial:
-	VMOVSS 2816(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    l_nonext
 
@@ -15889,16 +20793,16 @@ l_wquads:
 	LEAQ    (BX)(R8*8), R10
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8704(AX), Z6
+	VMOVUPS 12288(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 8704(AX), Z9
+	VMOVUPS 12288(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 8704(AX), Z12
+	VMOVUPS 12288(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 8704(AX), Z15
+	VMOVUPS 12288(AX), Z15
 
 l_wqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -16038,7 +20942,7 @@ l_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 9728(AX), Z6, K3
+	VCMPPS   $0x12, 12416(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_wqxmok
@@ -16053,7 +20957,7 @@ l_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    12032(AX), Z13, Z13
 
 l_wqxoth_loop:
 	CMPQ    R9, $0x00000020
@@ -16082,8 +20986,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9600(AX), Z12, Z12
-	VPADDD  9600(AX), Z13, Z13
+	VPADDD  12160(AX), Z12, Z12
+	VPADDD  12160(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -16104,8 +21008,8 @@ l_wqxoth_one:
 	VMOVUPS (R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9472(AX), Z12, Z12
-	VPADDD  9472(AX), Z13, Z13
+	VPADDD  12032(AX), Z12, Z12
+	VPADDD  12032(AX), Z13, Z13
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -16150,21 +21054,21 @@ l_wqxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z4, Z7, Z7
-	VMOVUPS  3456(AX), Z8
+	VMOVUPS  4096(AX), Z8
 	VCMPPS   $0x16, Z7, Z8, K2
 	KORTESTW K2, K2
 	JNE      l_wbail
 
 l_wqxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z4, Z7
-	VPCMPEQD      8832(AX), Z7, K2
+	VPANDD        128(AX), Z4, Z7
+	VPCMPEQD      128(AX), Z7, K2
 	KORTESTW      K2, K2
 	JNE           l_wbail
 	VEXTRACTF32X4 $0x00, Z4, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z7
+	VMOVUPS 768(AX), Z7
 	VSUBPS  Z4, Z5, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -16173,15 +21077,15 @@ l_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z7
-	VFMADD231PS 384(AX), Z4, Z7
-	VSUBPS      8960(AX), Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z4
+	VMOVUPS     11520(AX), Z7
+	VFMADD231PS 1024(AX), Z4, Z7
+	VSUBPS      11520(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z4, Z9
-	VFMADD213PS   9344(AX), Z4, Z9
+	VMOVUPS       11648(AX), Z9
+	VFMADD213PS   11776(AX), Z4, Z9
+	VFMADD213PS   11904(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -16199,7 +21103,7 @@ l_wqxmok:
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3072(AX), Z6, K2
+	VCMPPS    $0x16, 3712(AX), Z6, K2
 	KORTESTW  K2, K2
 	JNZ       l_wqxguard
 	MOVQ      R8, DX
@@ -16207,15 +21111,15 @@ l_wqxmok:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
-	VMOVUPS   128(AX), Z14
+	VPADDD    12032(AX), Z13, Z13
+	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
-	VMOVUPS   384(AX), Z18
-	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   11520(AX), Z16
+	VMOVUPS   1024(AX), Z18
+	VMOVUPS   1152(AX), Z19
+	VMOVUPS   11648(AX), Z20
+	VMOVUPS   11776(AX), Z21
+	VMOVUPS   11904(AX), Z22
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
@@ -16376,8 +21280,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        12160(AX), Z6, Z6
+	VPADDD        12160(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -16482,8 +21386,8 @@ l_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        12032(AX), Z6, Z6
+	VPADDD        12032(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -16618,15 +21522,15 @@ l_wqxguard:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
-	VMOVUPS   128(AX), Z14
+	VPADDD    12032(AX), Z13, Z13
+	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
-	VMOVUPS   384(AX), Z18
-	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   11520(AX), Z16
+	VMOVUPS   1024(AX), Z18
+	VMOVUPS   1152(AX), Z19
+	VMOVUPS   11648(AX), Z20
+	VMOVUPS   11776(AX), Z21
+	VMOVUPS   11904(AX), Z22
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -16811,8 +21715,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        12160(AX), Z6, Z6
+	VPADDD        12160(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -16933,8 +21837,8 @@ l_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        12032(AX), Z6, Z6
+	VPADDD        12032(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -17093,32 +21997,32 @@ l_wqxexpdone:
 	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z3
-	VPCMPGTQ 1280(AX), Z3, K2
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
 	VPMOVM2Q K2, Z4
-	VPADDQ   1408(AX), Z4, Z5
+	VPADDQ   2048(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
 	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
-	VORPD    1536(AX), Z5, Z5
-	VSUBPD   1664(AX), Z5, Z5
+	VORPD    2176(AX), Z5, Z5
+	VSUBPD   2304(AX), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z3, Z4
-	VADDPD      1792(AX), Z3, Z3
+	VSUBPD      2432(AX), Z3, Z4
+	VADDPD      2432(AX), Z3, Z3
 	VDIVPD      Z3, Z4, Z4
 	VMULPD      Z4, Z4, Z3
-	VMOVUPD     1920(AX), Z6
-	VFMADD213PD 2048(AX), Z3, Z6
-	VFMADD213PD 2176(AX), Z3, Z6
-	VFMADD213PD 2304(AX), Z3, Z6
-	VFMADD213PD 2432(AX), Z3, Z6
+	VMOVUPD     2560(AX), Z6
+	VFMADD213PD 2688(AX), Z3, Z6
+	VFMADD213PD 2816(AX), Z3, Z6
+	VFMADD213PD 2944(AX), Z3, Z6
+	VFMADD213PD 3072(AX), Z3, Z6
 	VMULPD      Z4, Z6, Z6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z5, Z6
-	VFMADD231PD 2688(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
+	VFMADD231PD 3328(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
 	VFMADD231PD Z4, Z1, Z6
 	VMOVAPD     Z6, Z1
@@ -17128,10 +22032,10 @@ l_wqxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     5632(AX), Z5
+	VFMADD213PD 5760(AX), Z4, Z5
+	VFMADD213PD 5888(AX), Z4, Z5
+	VFMADD213PD 6016(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -17145,8 +22049,8 @@ l_wqxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -17200,32 +22104,32 @@ l_wflush:
 	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z3
-	VPCMPGTQ 1280(AX), Z3, K2
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
 	VPMOVM2Q K2, Z4
-	VPADDQ   1408(AX), Z4, Z5
+	VPADDQ   2048(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
 	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
-	VORPD    1536(AX), Z5, Z5
-	VSUBPD   1664(AX), Z5, Z5
+	VORPD    2176(AX), Z5, Z5
+	VSUBPD   2304(AX), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z3, Z4
-	VADDPD      1792(AX), Z3, Z3
+	VSUBPD      2432(AX), Z3, Z4
+	VADDPD      2432(AX), Z3, Z3
 	VDIVPD      Z3, Z4, Z4
 	VMULPD      Z4, Z4, Z3
-	VMOVUPD     1920(AX), Z6
-	VFMADD213PD 2048(AX), Z3, Z6
-	VFMADD213PD 2176(AX), Z3, Z6
-	VFMADD213PD 2304(AX), Z3, Z6
-	VFMADD213PD 2432(AX), Z3, Z6
+	VMOVUPD     2560(AX), Z6
+	VFMADD213PD 2688(AX), Z3, Z6
+	VFMADD213PD 2816(AX), Z3, Z6
+	VFMADD213PD 2944(AX), Z3, Z6
+	VFMADD213PD 3072(AX), Z3, Z6
 	VMULPD      Z4, Z6, Z6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z5, Z6
-	VFMADD231PD 2688(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
+	VFMADD231PD 3328(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
 	VFMADD231PD Z4, Z1, Z6
 	VMOVAPD     Z6, Z1
@@ -17235,10 +22139,10 @@ l_wflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     5632(AX), Z5
+	VFMADD213PD 5760(AX), Z4, Z5
+	VFMADD213PD 5888(AX), Z4, Z5
+	VFMADD213PD 6016(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -17252,8 +22156,8 @@ l_wflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -17283,7 +22187,7 @@ l_wone:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 8704(AX), Z3
+	VMOVUPS 12288(AX), Z3
 
 l_woxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -17366,7 +22270,7 @@ l_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 9728(AX), Z2, K3
+	VCMPPS   $0x12, 12416(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_woxmok
@@ -17378,7 +22282,7 @@ l_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    9472(AX), Z7, Z7
+	VPADDD    12032(AX), Z7, Z7
 
 l_woxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -17389,8 +22293,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9600(AX), Z6, Z6
-	VPADDD  9600(AX), Z7, Z7
+	VPADDD  12160(AX), Z6, Z6
+	VPADDD  12160(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -17401,8 +22305,8 @@ l_woxoth_one:
 	VMOVUPS (R11), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9472(AX), Z6, Z6
-	VPADDD  9472(AX), Z7, Z7
+	VPADDD  12032(AX), Z6, Z6
+	VPADDD  12032(AX), Z7, Z7
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     l_woxoth_one
@@ -17434,21 +22338,21 @@ l_woxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z1, Z4, Z4
-	VMOVUPS  3456(AX), Z5
+	VMOVUPS  4096(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
 	KORTESTW K2, K2
 	JNE      l_wospecial
 
 l_woxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z1, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        128(AX), Z1, Z4
+	VPCMPEQD      128(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           l_wospecial
 	VEXTRACTF32X4 $0x00, Z1, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z4
+	VMOVUPS 768(AX), Z4
 	VSUBPS  Z1, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -17457,15 +22361,15 @@ l_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z3, Z5
-	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z3
+	VMOVUPS     11520(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11520(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z3, Z7
-	VFMADD213PS   9344(AX), Z3, Z7
+	VMOVUPS       11648(AX), Z7
+	VFMADD213PS   11776(AX), Z3, Z7
+	VFMADD213PS   11904(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -17477,7 +22381,7 @@ l_woxmok:
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3072(AX), Z2, K2
+	VCMPPS    $0x16, 3712(AX), Z2, K2
 	KORTESTW  K2, K2
 	JNZ       l_woxguard
 	MOVQ      R8, R9
@@ -17485,15 +22389,15 @@ l_woxmok:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
-	VMOVUPS   128(AX), Z5
+	VPADDD    12032(AX), Z4, Z4
+	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
-	VMOVUPS   384(AX), Z8
-	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   11520(AX), Z7
+	VMOVUPS   1024(AX), Z8
+	VMOVUPS   1152(AX), Z9
+	VMOVUPS   11648(AX), Z10
+	VMOVUPS   11776(AX), Z11
+	VMOVUPS   11904(AX), Z12
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -17537,8 +22441,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        12160(AX), Z2, Z2
+	VPADDD        12160(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -17570,8 +22474,8 @@ l_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        12032(AX), Z2, Z2
+	VPADDD        12032(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxfexp_one
@@ -17618,15 +22522,15 @@ l_woxguard:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
-	VMOVUPS   128(AX), Z5
+	VPADDD    12032(AX), Z4, Z4
+	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
-	VMOVUPS   384(AX), Z8
-	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   11520(AX), Z7
+	VMOVUPS   1024(AX), Z8
+	VMOVUPS   1152(AX), Z9
+	VMOVUPS   11648(AX), Z10
+	VMOVUPS   11776(AX), Z11
+	VMOVUPS   11904(AX), Z12
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -17676,8 +22580,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        12160(AX), Z2, Z2
+	VPADDD        12160(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -17713,8 +22617,8 @@ l_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        12032(AX), Z2, Z2
+	VPADDD        12032(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxgexp_one
@@ -17780,32 +22684,32 @@ l_woxexpdone:
 	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z1, Z3
-	VPCMPGTQ 1280(AX), Z3, K2
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
 	VPMOVM2Q K2, Z4
-	VPADDQ   1408(AX), Z4, Z5
+	VPADDQ   2048(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
 	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
-	VORPD    1536(AX), Z5, Z5
-	VSUBPD   1664(AX), Z5, Z5
+	VORPD    2176(AX), Z5, Z5
+	VSUBPD   2304(AX), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z3, Z4
-	VADDPD      1792(AX), Z3, Z3
+	VSUBPD      2432(AX), Z3, Z4
+	VADDPD      2432(AX), Z3, Z3
 	VDIVPD      Z3, Z4, Z4
 	VMULPD      Z4, Z4, Z3
-	VMOVUPD     1920(AX), Z6
-	VFMADD213PD 2048(AX), Z3, Z6
-	VFMADD213PD 2176(AX), Z3, Z6
-	VFMADD213PD 2304(AX), Z3, Z6
-	VFMADD213PD 2432(AX), Z3, Z6
+	VMOVUPD     2560(AX), Z6
+	VFMADD213PD 2688(AX), Z3, Z6
+	VFMADD213PD 2816(AX), Z3, Z6
+	VFMADD213PD 2944(AX), Z3, Z6
+	VFMADD213PD 3072(AX), Z3, Z6
 	VMULPD      Z4, Z6, Z6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), Z5, Z6
-	VFMADD231PD 2688(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
+	VFMADD231PD 3328(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
 	VFMADD231PD Z4, Z1, Z6
 	VMOVAPD     Z6, Z1
@@ -17815,10 +22719,10 @@ l_woxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     5632(AX), Z5
+	VFMADD213PD 5760(AX), Z4, Z5
+	VFMADD213PD 5888(AX), Z4, Z5
+	VFMADD213PD 6016(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -17832,8 +22736,8 @@ l_woxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -17856,7 +22760,7 @@ l_woignored:
 	JMP  l_wonext
 
 l_wospecial:
-	VMOVSS 2816(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    l_wonext
 
@@ -17873,10 +22777,10 @@ l_row:
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 2944(AX), Z4
-	VMOVUPS 2944(AX), Z5
-	VMOVUPS 2944(AX), Z6
-	VMOVUPS 2944(AX), Z7
+	VMOVUPS 3584(AX), Z4
+	VMOVUPS 3584(AX), Z5
+	VMOVUPS 3584(AX), Z6
+	VMOVUPS 3584(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -18007,7 +22911,7 @@ l_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3456(AX), X0
+	VUCOMISS 4096(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -18022,7 +22926,7 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSS 8(SP), Z2
 	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      128(AX), Z3
+	VMOVUPS      768(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z2, K2
@@ -18030,15 +22934,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     11520(AX), Z4
+	VFMADD231PS 1024(AX), Z2, Z4
+	VSUBPS      11520(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
+	VMOVUPS     11648(AX), Z6
+	VFMADD213PS 11776(AX), Z2, Z6
+	VFMADD213PS 11904(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -18046,7 +22950,7 @@ l_maxb_done:
 	VXORPD      X3, X3, X3
 	VCVTSS2SD   X2, X3, X3
 	VMOVSD      X3, (SP)
-	VMOVSS      3072(AX), X2
+	VMOVSS      3712(AX), X2
 	VUCOMISS    X1, X2
 	JCC         l_fast
 
@@ -18054,13 +22958,13 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 11520(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -18437,13 +23341,13 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
-	VMOVUPS 384(AX), Z4
-	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
-	VMOVUPS 128(AX), Z9
+	VMOVUPS 11520(AX), Z3
+	VMOVUPS 1024(AX), Z4
+	VMOVUPS 1152(AX), Z5
+	VMOVUPS 11648(AX), Z6
+	VMOVUPS 11776(AX), Z7
+	VMOVUPS 11904(AX), Z8
+	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -18790,26 +23694,26 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -18817,34 +23721,34 @@ l_expsdone:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     1920(AX), X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
+	VMOVUPD     2560(AX), X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
-	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -18857,31 +23761,31 @@ l_logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     2560(AX), X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -18909,7 +23813,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSS 2816(AX), X0
+	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
 	JMP    l_next
 
@@ -18919,7 +23823,7 @@ done:
 
 // func LogSumExpF64AVX512(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $0-56
+TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $640-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -18943,481 +23847,3149 @@ TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $0-56
 	XORQ DI, DI
 
 pfnext:
-	CMPQ SI, $0x00000020
+	CMPQ SI, $0x00000100
 	JA   row
 
-pairs:
-	CMPQ    BX, $0x02
-	JL      alone
-	MOVQ    SI, DI
+	// Each row's broadcast max: on the stack, aligned to 64 bytes (a
+	// vector load that splits a cache line costs twice).
+	LEAQ (SP), DI
+	ADDQ $0x0000003f, DI
+	ANDQ $-64, DI
+	MOVQ SI, R10
+	SHLQ $0x03, R10
+	LEAQ (R10)(R10*2), R11
+
+	// Rows of 1 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000000
+	JBE  r1skip
+	CMPQ SI, $0x00000008
+	JAE  r1skip
+
+r1groups:
+	CMPQ BX, $0x08
+	JL   r1grest
+
+	// Load the rows; max pass.
 	MOVQ    DX, R8
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD (R8), K1, Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD (R8)(R10*1), K1, Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD (R8)(R10*2), K1, Z2
+	VMOVUPD 6272(AX), Z3
+	VMOVUPD (R9), K1, Z3
+	VMOVUPD 6272(AX), Z4
+	VMOVUPD (R8)(R10*4), K1, Z4
+	VMOVUPD 6272(AX), Z5
+	VMOVUPD (R9)(R10*2), K1, Z5
+	VMOVUPD 6272(AX), Z6
+	VMOVUPD (R8)(R11*2), K1, Z6
+	VMOVUPD 6272(AX), Z7
+	VMOVUPD (R9)(R10*4), K1, Z7
 
-psmax_one:
-	CMPQ   DI, $0x00000008
-	JL     psmax_tail
-	VMAXPD (R8), Z0, Z0
-	VMAXPD (R8)(SI*8), Z1, Z1
-	ADDQ   $0x00000040, R8
-	SUBQ   $0x00000008, DI
-	JMP    psmax_one
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z9
+	VMAXPD     Z8, Z9, Z9
+	VSHUFF64X2 $0x44, Z6, Z4, Z8
+	VSHUFF64X2 $0xee, Z6, Z4, Z10
+	VMAXPD     Z8, Z10, Z10
+	VSHUFF64X2 $0x44, Z3, Z1, Z8
+	VSHUFF64X2 $0xee, Z3, Z1, Z11
+	VMAXPD     Z8, Z11, Z11
+	VSHUFF64X2 $0x44, Z7, Z5, Z8
+	VSHUFF64X2 $0xee, Z7, Z5, Z12
+	VMAXPD     Z8, Z12, Z12
+	VSHUFF64X2 $0x88, Z10, Z9, Z8
+	VSHUFF64X2 $0xdd, Z10, Z9, Z9
+	VMAXPD     Z8, Z9, Z9
+	VSHUFF64X2 $0x88, Z12, Z11, Z8
+	VSHUFF64X2 $0xdd, Z12, Z11, Z10
+	VMAXPD     Z8, Z10, Z10
+	VUNPCKLPD  Z10, Z9, Z8
+	VUNPCKHPD  Z10, Z9, Z9
+	VMAXPD     Z8, Z9, Z9
 
-psmax_tail:
-	TESTQ   DI, DI
-	JE      psmax_done
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD (R8), K1, Z2
-	VMAXPD  Z2, Z0, Z0
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD (R8)(SI*8), K1, Z2
-	VMAXPD  Z2, Z1, Z1
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z9, Z8
+	VPCMPEQQ 6400(AX), Z8, K2
+	KORTESTW K2, K2
+	JNE      r1gbail
 
-psmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y2
-	VMAXPD        Y2, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X2
-	VMAXPD        X2, X0, X0
-	VPERMILPD     $0x01, X0, X2
-	VMAXPD        X2, X0, X0
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VMAXPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VMAXPD        X2, X1, X1
-	VPERMILPD     $0x01, X1, X2
-	VMAXPD        X2, X1, X1
-	VMOVQ         X0, DI
-	SHRQ          $0x34, DI
-	ANDL          $0x000007ff, DI
-	CMPL          DI, $0x000007ff
-	JE            alone
-	VBROADCASTSD  X0, Z2
-	VMOVQ         X1, DI
-	SHRQ          $0x34, DI
-	ANDL          $0x000007ff, DI
-	CMPL          DI, $0x000007ff
-	JE            alone
-	VBROADCASTSD  X1, Z3
-	MOVQ          SI, DI
-	MOVQ          DX, R8
-	VXORPD        Z4, Z4, Z4
-	VXORPD        Z5, Z5, Z5
-	VXORPD        Z6, Z6, Z6
-	VXORPD        Z7, Z7, Z7
-
-psexp_one:
-	CMPQ    DI, $0x00000008
-	JL      psexp_tail
-	VMOVUPD (R8), Z8
-	VSUBPD  Z2, Z8, Z8
-	VMOVUPD (R8)(SI*8), Z9
-	VSUBPD  Z3, Z9, Z9
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
-	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
-	VSUBPD    Z6, Z8, Z8
-	VADDPD    Z8, Z4, Z10
-	VSUBPD    Z4, Z10, Z6
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 12544(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z0, Z0
+	VMOVDQU64 12672(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z1, Z1
+	VMOVDQU64 12800(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z2, Z2
+	VMOVDQU64 12928(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z3, Z3
+	VMOVDQU64 13056(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z4, Z4
+	VMOVDQU64 13184(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z5, Z5
+	VMOVDQU64 13312(AX), Z8
+	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z6, Z6
-	VMOVAPD   Z10, Z4
-	VSUBPD    Z7, Z9, Z9
-	VADDPD    Z9, Z5, Z8
-	VSUBPD    Z5, Z8, Z7
-	VSUBPD    Z9, Z7, Z7
-	VMOVAPD   Z8, Z5
-	ADDQ      $0x00000040, R8
-	SUBQ      $0x00000008, DI
-	JMP       psexp_one
+	VMOVDQU64 13440(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z7, Z7
 
-psexp_tail:
-	TESTQ   DI, DI
-	JE      psexp_done
-	VMOVUPD 5632(AX), Z8
-	VMOVUPD (R8), K1, Z8
-	VSUBPD  Z2, Z8, Z8
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD (R8)(SI*8), K1, Z2
-	VSUBPD  Z3, Z2, Z2
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries and clamp bound, 18 of 32.
+	VMOVUPD 6528(AX), Z8
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z3
-	VFMADD231PD 5888(AX), Z8, Z3
-	VMOVUPD     5760(AX), Z9
-	VFMADD231PD 5888(AX), Z2, Z9
-	VSUBPD      5760(AX), Z3, Z10
-	VMOVUPD     Z8, Z11
-	VFMADD231PD 6016(AX), Z10, Z11
-	VFMADD231PD 6144(AX), Z10, Z11
-	VSUBPD      5760(AX), Z9, Z12
-	VMOVUPD     Z2, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z8, Z0
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z0, Z10
+	VMAXPD      Z1, Z8, Z1
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z1, Z11
+	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z12, Z0
+	VFMADD231PD 7040(AX), Z12, Z0
+	VSUBPD      6656(AX), Z11, Z13
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 6912(AX), Z13, Z1
+	VFMADD231PD 7040(AX), Z13, Z1
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z10
-	VMOVUPD     6272(AX), Z12
-	VFMADD213PD 6400(AX), Z11, Z10
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z11, Z10
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z11, Z10
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z11, Z10
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z11, Z10
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z11, Z10
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z11, Z10
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z11, Z10
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z11, Z10
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z11, Z10
-	VFMADD213PD 7552(AX), Z13, Z12
-	VMULPD      Z11, Z11, Z14
-	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1792(AX), Z10, Z10
-	VMULPD      Z13, Z13, Z11
-	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1792(AX), Z12, Z12
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VFMADD213PD 7296(AX), Z0, Z12
+	VFMADD213PD 7296(AX), Z1, Z13
+	VFMADD213PD 7424(AX), Z0, Z12
+	VFMADD213PD 7424(AX), Z1, Z13
+	VFMADD213PD 7552(AX), Z0, Z12
+	VFMADD213PD 7552(AX), Z1, Z13
+	VFMADD213PD 7680(AX), Z0, Z12
+	VFMADD213PD 7680(AX), Z1, Z13
+	VFMADD213PD 7808(AX), Z0, Z12
+	VFMADD213PD 7808(AX), Z1, Z13
+	VFMADD213PD 7936(AX), Z0, Z12
+	VFMADD213PD 7936(AX), Z1, Z13
+	VFMADD213PD 8064(AX), Z0, Z12
+	VFMADD213PD 8064(AX), Z1, Z13
+	VFMADD213PD 8192(AX), Z0, Z12
+	VFMADD213PD 8192(AX), Z1, Z13
+	VMULPD      Z0, Z0, Z14
+	VFMADD213PD Z0, Z14, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z1, Z1, Z0
+	VFMADD213PD Z1, Z0, Z13
+	VADDPD      2432(AX), Z13, Z13
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1792(AX), Z3, Z3
-	VMULPD    Z3, Z10, Z10
-	VCMPPD    $0x15, 7680(AX), Z8, K2
-	VMOVAPD.Z Z10, K2, Z8
-	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1792(AX), Z9, Z9
-	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z2, K2
-	VMOVAPD.Z Z12, K2, Z2
-	VSUBPD    Z6, Z8, Z8
-	VADDPD    Z8, Z4, Z3
-	VSUBPD    Z4, Z3, Z6
-	VSUBPD    Z8, Z6, Z6
-	VMOVAPD   Z3, Z4
-	VSUBPD    Z7, Z2, Z2
-	VADDPD    Z2, Z5, Z3
-	VSUBPD    Z5, Z3, Z7
-	VSUBPD    Z2, Z7, Z7
-	VMOVAPD   Z3, Z5
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z12, Z0
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z13, Z1
 
-psexp_done:
-	VSUBPD        Z6, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y2
-	VADDPD        Y2, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X2
-	VADDPD        X2, X4, X4
-	VPERMILPD     $0x01, X4, X2
-	VADDSD        X2, X4, X4
-	VSUBPD        Z7, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y2
-	VADDPD        Y2, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X2
-	VADDPD        X2, X5, X5
-	VPERMILPD     $0x01, X5, X2
-	VADDSD        X2, X5, X5
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z2, Z8, Z2
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z2, Z10
+	VMAXPD      Z3, Z8, Z3
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z3, Z11
+	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     Z2, Z2
+	VFMADD231PD 6912(AX), Z12, Z2
+	VFMADD231PD 7040(AX), Z12, Z2
+	VSUBPD      6656(AX), Z11, Z13
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z13, Z3
+	VFMADD231PD 7040(AX), Z13, Z3
 
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD   X4, X2
-	VMOVAPD   X0, X0
-	VMOVAPD   X0, X0
-	VUNPCKLPD X5, X2, X2
-	VMOVAPD   X1, X1
-	VUNPCKLPD X1, X0, X0
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VFMADD213PD 7296(AX), Z2, Z12
+	VFMADD213PD 7296(AX), Z3, Z13
+	VFMADD213PD 7424(AX), Z2, Z12
+	VFMADD213PD 7424(AX), Z3, Z13
+	VFMADD213PD 7552(AX), Z2, Z12
+	VFMADD213PD 7552(AX), Z3, Z13
+	VFMADD213PD 7680(AX), Z2, Z12
+	VFMADD213PD 7680(AX), Z3, Z13
+	VFMADD213PD 7808(AX), Z2, Z12
+	VFMADD213PD 7808(AX), Z3, Z13
+	VFMADD213PD 7936(AX), Z2, Z12
+	VFMADD213PD 7936(AX), Z3, Z13
+	VFMADD213PD 8064(AX), Z2, Z12
+	VFMADD213PD 8064(AX), Z3, Z13
+	VFMADD213PD 8192(AX), Z2, Z12
+	VFMADD213PD 8192(AX), Z3, Z13
+	VMULPD      Z2, Z2, Z14
+	VFMADD213PD Z2, Z14, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z3, Z3, Z2
+	VFMADD213PD Z3, Z2, Z13
+	VADDPD      2432(AX), Z13, Z13
 
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z12, Z2
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z13, Z3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z8, Z4
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z4, Z10
+	VMAXPD      Z5, Z8, Z5
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z5, Z11
+	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 6912(AX), Z12, Z4
+	VFMADD231PD 7040(AX), Z12, Z4
+	VSUBPD      6656(AX), Z11, Z13
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 6912(AX), Z13, Z5
+	VFMADD231PD 7040(AX), Z13, Z5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VFMADD213PD 7296(AX), Z4, Z12
+	VFMADD213PD 7296(AX), Z5, Z13
+	VFMADD213PD 7424(AX), Z4, Z12
+	VFMADD213PD 7424(AX), Z5, Z13
+	VFMADD213PD 7552(AX), Z4, Z12
+	VFMADD213PD 7552(AX), Z5, Z13
+	VFMADD213PD 7680(AX), Z4, Z12
+	VFMADD213PD 7680(AX), Z5, Z13
+	VFMADD213PD 7808(AX), Z4, Z12
+	VFMADD213PD 7808(AX), Z5, Z13
+	VFMADD213PD 7936(AX), Z4, Z12
+	VFMADD213PD 7936(AX), Z5, Z13
+	VFMADD213PD 8064(AX), Z4, Z12
+	VFMADD213PD 8064(AX), Z5, Z13
+	VFMADD213PD 8192(AX), Z4, Z12
+	VFMADD213PD 8192(AX), Z5, Z13
+	VMULPD      Z4, Z4, Z14
+	VFMADD213PD Z4, Z14, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z5, Z5, Z4
+	VFMADD213PD Z5, Z4, Z13
+	VADDPD      2432(AX), Z13, Z13
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z12, Z4
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z13, Z5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z6, Z8, Z6
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z6, Z10
+	VMAXPD      Z7, Z8, Z7
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z7, Z8
+	VSUBPD      6656(AX), Z10, Z11
+	VMOVUPD     Z6, Z6
+	VFMADD231PD 6912(AX), Z11, Z6
+	VFMADD231PD 7040(AX), Z11, Z6
+	VSUBPD      6656(AX), Z8, Z12
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 6912(AX), Z12, Z7
+	VFMADD231PD 7040(AX), Z12, Z7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z11
+	VMOVUPD     7168(AX), Z12
+	VFMADD213PD 7296(AX), Z6, Z11
+	VFMADD213PD 7296(AX), Z7, Z12
+	VFMADD213PD 7424(AX), Z6, Z11
+	VFMADD213PD 7424(AX), Z7, Z12
+	VFMADD213PD 7552(AX), Z6, Z11
+	VFMADD213PD 7552(AX), Z7, Z12
+	VFMADD213PD 7680(AX), Z6, Z11
+	VFMADD213PD 7680(AX), Z7, Z12
+	VFMADD213PD 7808(AX), Z6, Z11
+	VFMADD213PD 7808(AX), Z7, Z12
+	VFMADD213PD 7936(AX), Z6, Z11
+	VFMADD213PD 7936(AX), Z7, Z12
+	VFMADD213PD 8064(AX), Z6, Z11
+	VFMADD213PD 8064(AX), Z7, Z12
+	VFMADD213PD 8192(AX), Z6, Z11
+	VFMADD213PD 8192(AX), Z7, Z12
+	VMULPD      Z6, Z6, Z13
+	VFMADD213PD Z6, Z13, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z7, Z7, Z6
+	VFMADD213PD Z7, Z6, Z12
+	VADDPD      2432(AX), Z12, Z12
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z11, Z6
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z12, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VADDPD     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X1
-	VPCMPGTQ 1280(AX), X1, X3
-	VPADDQ   1408(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X1, X1
-	VPSRLQ   $0x34, X2, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z2
+	VPADDQ   2048(AX), Z2, Z3
+	VPSLLQ   $0x34, Z3, Z3
+	VORPD    Z3, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z3
+	VPSUBQ   Z2, Z3, Z3
+	VORPD    2176(AX), Z3, Z3
+	VSUBPD   2304(AX), Z3, Z3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X3
-	VADDPD      1792(AX), X1, X1
-	VDIVPD      X1, X3, X3
-	VMULPD      X3, X3, X1
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X1, X5
-	VFMADD213PD 8064(AX), X1, X5
-	VFMADD213PD 8192(AX), X1, X5
-	VFMADD213PD 8320(AX), X1, X5
-	VFMADD213PD 1920(AX), X1, X5
-	VFMADD213PD 2048(AX), X1, X5
-	VFMADD213PD 2176(AX), X1, X5
-	VFMADD213PD 2304(AX), X1, X5
-	VFMADD213PD 2432(AX), X1, X5
-	VMULPD      X3, X5, X5
+	VSUBPD      2432(AX), Z1, Z2
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z2, Z2
+	VMULPD      Z2, Z2, Z1
+	VMOVUPD     8320(AX), Z4
+	VFMADD213PD 8448(AX), Z1, Z4
+	VFMADD213PD 8576(AX), Z1, Z4
+	VFMADD213PD 8704(AX), Z1, Z4
+	VFMADD213PD 8832(AX), Z1, Z4
+	VFMADD213PD 2560(AX), Z1, Z4
+	VFMADD213PD 2688(AX), Z1, Z4
+	VFMADD213PD 2816(AX), Z1, Z4
+	VFMADD213PD 2944(AX), Z1, Z4
+	VFMADD213PD 3072(AX), Z1, Z4
+	VMULPD      Z2, Z4, Z4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X2, X5
-	VMOVAPD     X5, X2
-	VADDPD      X0, X2, X2
-	VMOVAPD     X2, X0
-	VMOVSD      X0, (CX)
-	VPERMILPD   $0x01, X2, X0
-	VMOVSD      X0, 8(CX)
-	LEAQ        (DX)(SI*8), DX
-	ADDQ        $0x00000008, CX
-	LEAQ        (DX)(SI*8), DX
-	ADDQ        $0x00000008, CX
-	SUBQ        $0x02, BX
-	JMP         pairs
+	VFMADD231PD 3200(AX), Z3, Z4
+	VFMADD231PD 3328(AX), Z3, Z4
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z4
+	VMOVAPD     Z4, Z0
+	VMOVAPD     Z9, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD     Z0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x08, BX
+	JMP         r1groups
 
-alone:
-	TESTQ   BX, BX
-	JE      done
-	MOVQ    SI, DI
+r1gbail:
+	MOVQ $0x00000008, R9
+	JMP  r1gsolo
+
+r1grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r1gsolo:
+	TESTQ R9, R9
+	JE    r1groups
+
+	// Load the rows; max pass.
 	MOVQ    DX, R8
-	VMOVUPD 5632(AX), Z0
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD (R8), K1, Z0
 
-osmax_one:
-	CMPQ   DI, $0x00000008
-	JL     osmax_tail
-	VMAXPD (R8), Z0, Z0
-	ADDQ   $0x00000040, R8
-	SUBQ   $0x00000008, DI
-	JMP    osmax_one
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z1
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
 
-osmax_tail:
-	TESTQ   DI, DI
-	JE      osmax_done
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD (R8), K1, Z1
-	VMAXPD  Z1, Z0, Z0
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z2, Z1
+	VPCMPEQQ 6400(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      r1gsnan
 
-osmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPD        X1, X0, X0
-	VPERMILPD     $0x01, X0, X1
-	VMAXPD        X1, X0, X0
-	VMOVQ         X0, DI
-	SHRQ          $0x34, DI
-	ANDL          $0x000007ff, DI
-	CMPL          DI, $0x000007ff
-	JE            ospecial
-	VBROADCASTSD  X0, Z1
-	MOVQ          SI, DI
-	MOVQ          DX, R8
-	VXORPD        Z2, Z2, Z2
-	VXORPD        Z3, Z3, Z3
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 12544(AX), Z1
+	VPERMPD   Z2, Z1, Z1
+	VSUBPD    Z1, Z0, Z0
 
-osexp_one:
-	CMPQ    DI, $0x00000008
-	JL      osexp_tail
-	VMOVUPD (R8), Z4
-	VSUBPD  Z1, Z4, Z4
+	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries and clamp bound, 18 of 32.
+	VMOVUPD 6528(AX), Z1
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z1, Z0
+	VMOVUPD     6656(AX), Z1
+	VFMADD231PD 6784(AX), Z0, Z1
+	VSUBPD      6656(AX), Z1, Z3
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z3, Z0
+	VFMADD231PD 7040(AX), Z3, Z0
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z3
+	VFMADD213PD 7296(AX), Z0, Z3
+	VFMADD213PD 7424(AX), Z0, Z3
+	VFMADD213PD 7552(AX), Z0, Z3
+	VFMADD213PD 7680(AX), Z0, Z3
+	VFMADD213PD 7808(AX), Z0, Z3
+	VFMADD213PD 7936(AX), Z0, Z3
+	VFMADD213PD 8064(AX), Z0, Z3
+	VFMADD213PD 8192(AX), Z0, Z3
+	VMULPD      Z0, Z0, Z4
+	VFMADD213PD Z0, Z4, Z3
+	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
-	VSUBPD    Z3, Z4, Z4
-	VADDPD    Z4, Z2, Z5
-	VSUBPD    Z2, Z5, Z3
-	VSUBPD    Z4, Z3, Z3
-	VMOVAPD   Z5, Z2
-	ADDQ      $0x00000040, R8
-	SUBQ      $0x00000008, DI
-	JMP       osexp_one
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z1, Z1
+	VPADDQ 2432(AX), Z1, Z1
+	VMULPD Z1, Z3, Z0
 
-osexp_tail:
-	TESTQ   DI, DI
-	JE      osexp_done
-	VMOVUPD 5632(AX), Z4
-	VMOVUPD (R8), K1, Z4
-	VSUBPD  Z1, Z4, Z4
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPD     Z1, Z0, Z0
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z1
-	VFMADD231PD 5888(AX), Z4, Z1
-	VSUBPD      5760(AX), Z1, Z5
-	VMOVUPD     Z4, Z6
-	VFMADD231PD 6016(AX), Z5, Z6
-	VFMADD231PD 6144(AX), Z5, Z6
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z5
-	VFMADD213PD 6400(AX), Z6, Z5
-	VFMADD213PD 6528(AX), Z6, Z5
-	VFMADD213PD 6656(AX), Z6, Z5
-	VFMADD213PD 6784(AX), Z6, Z5
-	VFMADD213PD 6912(AX), Z6, Z5
-	VFMADD213PD 7040(AX), Z6, Z5
-	VFMADD213PD 7168(AX), Z6, Z5
-	VFMADD213PD 7296(AX), Z6, Z5
-	VFMADD213PD 7424(AX), Z6, Z5
-	VFMADD213PD 7552(AX), Z6, Z5
-	VMULPD      Z6, Z6, Z7
-	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1792(AX), Z5, Z5
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    1792(AX), Z1, Z1
-	VMULPD    Z1, Z5, Z5
-	VCMPPD    $0x15, 7680(AX), Z4, K2
-	VMOVAPD.Z Z5, K2, Z4
-	VSUBPD    Z3, Z4, Z4
-	VADDPD    Z4, Z2, Z1
-	VSUBPD    Z2, Z1, Z3
-	VSUBPD    Z4, Z3, Z3
-	VMOVAPD   Z1, Z2
-
-osexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
-
-	// max + log(sum), the rows in the lanes of one XMM.
-	VMOVAPD X2, X1
-	VMOVAPD X0, X0
-	VMOVAPD X0, X0
-
+	// max + log(sum) in float64, row i in lane i: one log for the group.
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VMULPD      X3, X5, X5
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z1, Z5
+	VFMADD213PD 8576(AX), Z1, Z5
+	VFMADD213PD 8704(AX), Z1, Z5
+	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 2560(AX), Z1, Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
-	VADDPD      X0, X1, X1
-	VMOVAPD     X1, X0
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVAPD     Z2, Z1
+	VADDPD      Z1, Z0, Z0
 	VMOVSD      X0, (CX)
 
-onext:
+r1gsnext:
 	LEAQ (DX)(SI*8), DX
 	ADDQ $0x00000008, CX
 	DECQ BX
-	JMP  pairs
+	DECQ R9
+	JMP  r1gsolo
 
-ospecial:
-	VMOVSD 8448(AX), X0
+r1gsnan:
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
-	JMP    onext
+	JMP    r1gsnext
+
+r1skip:
+	// Rows of 2 vectors, the last a tail: resident.
+	CMPQ SI, $0x00000008
+	JBE  r2skip
+	CMPQ SI, $0x00000010
+	JAE  r2skip
+
+r2groups:
+	CMPQ BX, $0x08
+	JL   r2grest
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPD (R8), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 64(R8), K1, Z1
+	VMAXPD  Z1, Z0, Z2
+	VMOVUPD (R8)(R10*1), Z3
+	VMOVUPD 6272(AX), Z4
+	VMOVUPD 64(R8)(R10*1), K1, Z4
+	VMAXPD  Z4, Z3, Z5
+	VMOVUPD (R8)(R10*2), Z6
+	VMOVUPD 6272(AX), Z7
+	VMOVUPD 64(R8)(R10*2), K1, Z7
+	VMAXPD  Z7, Z6, Z8
+	VMOVUPD (R9), Z9
+	VMOVUPD 6272(AX), Z10
+	VMOVUPD 64(R9), K1, Z10
+	VMAXPD  Z10, Z9, Z11
+	VMOVUPD (R8)(R10*4), Z12
+	VMOVUPD 6272(AX), Z13
+	VMOVUPD 64(R8)(R10*4), K1, Z13
+	VMAXPD  Z13, Z12, Z14
+	VMOVUPD (R9)(R10*2), Z15
+	VMOVUPD 6272(AX), Z16
+	VMOVUPD 64(R9)(R10*2), K1, Z16
+	VMAXPD  Z16, Z15, Z17
+	VMOVUPD (R8)(R11*2), Z18
+	VMOVUPD 6272(AX), Z19
+	VMOVUPD 64(R8)(R11*2), K1, Z19
+	VMAXPD  Z19, Z18, Z20
+	VMOVUPD (R9)(R10*4), Z21
+	VMOVUPD 6272(AX), Z22
+	VMOVUPD 64(R9)(R10*4), K1, Z22
+	VMAXPD  Z22, Z21, Z23
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z8, Z2, Z24
+	VSHUFF64X2 $0xee, Z8, Z2, Z2
+	VMAXPD     Z24, Z2, Z2
+	VSHUFF64X2 $0x44, Z20, Z14, Z8
+	VSHUFF64X2 $0xee, Z20, Z14, Z14
+	VMAXPD     Z8, Z14, Z14
+	VSHUFF64X2 $0x44, Z11, Z5, Z8
+	VSHUFF64X2 $0xee, Z11, Z5, Z5
+	VMAXPD     Z8, Z5, Z5
+	VSHUFF64X2 $0x44, Z23, Z17, Z8
+	VSHUFF64X2 $0xee, Z23, Z17, Z11
+	VMAXPD     Z8, Z11, Z11
+	VSHUFF64X2 $0x88, Z14, Z2, Z8
+	VSHUFF64X2 $0xdd, Z14, Z2, Z2
+	VMAXPD     Z8, Z2, Z2
+	VSHUFF64X2 $0x88, Z11, Z5, Z8
+	VSHUFF64X2 $0xdd, Z11, Z5, Z5
+	VMAXPD     Z8, Z5, Z5
+	VUNPCKLPD  Z5, Z2, Z8
+	VUNPCKHPD  Z5, Z2, Z2
+	VMAXPD     Z8, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z2, Z5
+	VPCMPEQQ 6400(AX), Z5, K2
+	KORTESTW K2, K2
+	JNE      r2gbail
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 12544(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z0, Z0
+	VSUBPD    Z5, Z1, Z1
+	VMOVDQU64 12672(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z3, Z3
+	VSUBPD    Z5, Z4, Z4
+	VMOVDQU64 12800(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z6, Z6
+	VSUBPD    Z5, Z7, Z7
+	VMOVDQU64 12928(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z9, Z9
+	VSUBPD    Z5, Z10, Z10
+	VMOVDQU64 13056(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z12, Z12
+	VSUBPD    Z5, Z13, Z13
+	VMOVDQU64 13184(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z15, Z15
+	VSUBPD    Z5, Z16, Z16
+	VMOVDQU64 13312(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z18, Z18
+	VSUBPD    Z5, Z19, Z19
+	VMOVDQU64 13440(AX), Z5
+	VPERMPD   Z2, Z5, Z5
+	VSUBPD    Z5, Z21, Z21
+	VSUBPD    Z5, Z22, Z22
+
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries and clamp bound, 26 of 32.
+	VMOVUPD 6528(AX), Z5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z5, Z0
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z0, Z8
+	VMAXPD      Z1, Z5, Z1
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z1, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z14, Z0
+	VFMADD231PD 7040(AX), Z14, Z0
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 6912(AX), Z17, Z1
+	VFMADD231PD 7040(AX), Z17, Z1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z0, Z14
+	VFMADD213PD 7296(AX), Z1, Z17
+	VFMADD213PD 7424(AX), Z0, Z14
+	VFMADD213PD 7424(AX), Z1, Z17
+	VFMADD213PD 7552(AX), Z0, Z14
+	VFMADD213PD 7552(AX), Z1, Z17
+	VFMADD213PD 7680(AX), Z0, Z14
+	VFMADD213PD 7680(AX), Z1, Z17
+	VFMADD213PD 7808(AX), Z0, Z14
+	VFMADD213PD 7808(AX), Z1, Z17
+	VFMADD213PD 7936(AX), Z0, Z14
+	VFMADD213PD 7936(AX), Z1, Z17
+	VFMADD213PD 8064(AX), Z0, Z14
+	VFMADD213PD 8064(AX), Z1, Z17
+	VFMADD213PD 8192(AX), Z0, Z14
+	VFMADD213PD 8192(AX), Z1, Z17
+	VMULPD      Z0, Z0, Z20
+	VFMADD213PD Z0, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z1, Z1, Z0
+	VFMADD213PD Z1, Z0, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z0
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z1
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z5, Z3
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z3, Z8
+	VMAXPD      Z4, Z5, Z4
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z4, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z14, Z3
+	VFMADD231PD 7040(AX), Z14, Z3
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 6912(AX), Z17, Z4
+	VFMADD231PD 7040(AX), Z17, Z4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z3, Z14
+	VFMADD213PD 7296(AX), Z4, Z17
+	VFMADD213PD 7424(AX), Z3, Z14
+	VFMADD213PD 7424(AX), Z4, Z17
+	VFMADD213PD 7552(AX), Z3, Z14
+	VFMADD213PD 7552(AX), Z4, Z17
+	VFMADD213PD 7680(AX), Z3, Z14
+	VFMADD213PD 7680(AX), Z4, Z17
+	VFMADD213PD 7808(AX), Z3, Z14
+	VFMADD213PD 7808(AX), Z4, Z17
+	VFMADD213PD 7936(AX), Z3, Z14
+	VFMADD213PD 7936(AX), Z4, Z17
+	VFMADD213PD 8064(AX), Z3, Z14
+	VFMADD213PD 8064(AX), Z4, Z17
+	VFMADD213PD 8192(AX), Z3, Z14
+	VFMADD213PD 8192(AX), Z4, Z17
+	VMULPD      Z3, Z3, Z20
+	VFMADD213PD Z3, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z4, Z4, Z3
+	VFMADD213PD Z4, Z3, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z3
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z6, Z5, Z6
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z6, Z8
+	VMAXPD      Z7, Z5, Z7
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z7, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z6, Z6
+	VFMADD231PD 6912(AX), Z14, Z6
+	VFMADD231PD 7040(AX), Z14, Z6
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 6912(AX), Z17, Z7
+	VFMADD231PD 7040(AX), Z17, Z7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z6, Z14
+	VFMADD213PD 7296(AX), Z7, Z17
+	VFMADD213PD 7424(AX), Z6, Z14
+	VFMADD213PD 7424(AX), Z7, Z17
+	VFMADD213PD 7552(AX), Z6, Z14
+	VFMADD213PD 7552(AX), Z7, Z17
+	VFMADD213PD 7680(AX), Z6, Z14
+	VFMADD213PD 7680(AX), Z7, Z17
+	VFMADD213PD 7808(AX), Z6, Z14
+	VFMADD213PD 7808(AX), Z7, Z17
+	VFMADD213PD 7936(AX), Z6, Z14
+	VFMADD213PD 7936(AX), Z7, Z17
+	VFMADD213PD 8064(AX), Z6, Z14
+	VFMADD213PD 8064(AX), Z7, Z17
+	VFMADD213PD 8192(AX), Z6, Z14
+	VFMADD213PD 8192(AX), Z7, Z17
+	VMULPD      Z6, Z6, Z20
+	VFMADD213PD Z6, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z7, Z7, Z6
+	VFMADD213PD Z7, Z6, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z6
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z5, Z9
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z9, Z8
+	VMAXPD      Z10, Z5, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z10, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 6912(AX), Z14, Z9
+	VFMADD231PD 7040(AX), Z14, Z9
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z17, Z10
+	VFMADD231PD 7040(AX), Z17, Z10
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z9, Z14
+	VFMADD213PD 7296(AX), Z10, Z17
+	VFMADD213PD 7424(AX), Z9, Z14
+	VFMADD213PD 7424(AX), Z10, Z17
+	VFMADD213PD 7552(AX), Z9, Z14
+	VFMADD213PD 7552(AX), Z10, Z17
+	VFMADD213PD 7680(AX), Z9, Z14
+	VFMADD213PD 7680(AX), Z10, Z17
+	VFMADD213PD 7808(AX), Z9, Z14
+	VFMADD213PD 7808(AX), Z10, Z17
+	VFMADD213PD 7936(AX), Z9, Z14
+	VFMADD213PD 7936(AX), Z10, Z17
+	VFMADD213PD 8064(AX), Z9, Z14
+	VFMADD213PD 8064(AX), Z10, Z17
+	VFMADD213PD 8192(AX), Z9, Z14
+	VFMADD213PD 8192(AX), Z10, Z17
+	VMULPD      Z9, Z9, Z20
+	VFMADD213PD Z9, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z9
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z10
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z12, Z5, Z12
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z12, Z8
+	VMAXPD      Z13, Z5, Z13
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z13, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z14, Z12
+	VFMADD231PD 7040(AX), Z14, Z12
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z17, Z13
+	VFMADD231PD 7040(AX), Z17, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z12, Z14
+	VFMADD213PD 7296(AX), Z13, Z17
+	VFMADD213PD 7424(AX), Z12, Z14
+	VFMADD213PD 7424(AX), Z13, Z17
+	VFMADD213PD 7552(AX), Z12, Z14
+	VFMADD213PD 7552(AX), Z13, Z17
+	VFMADD213PD 7680(AX), Z12, Z14
+	VFMADD213PD 7680(AX), Z13, Z17
+	VFMADD213PD 7808(AX), Z12, Z14
+	VFMADD213PD 7808(AX), Z13, Z17
+	VFMADD213PD 7936(AX), Z12, Z14
+	VFMADD213PD 7936(AX), Z13, Z17
+	VFMADD213PD 8064(AX), Z12, Z14
+	VFMADD213PD 8064(AX), Z13, Z17
+	VFMADD213PD 8192(AX), Z12, Z14
+	VFMADD213PD 8192(AX), Z13, Z17
+	VMULPD      Z12, Z12, Z20
+	VFMADD213PD Z12, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z13, Z13, Z12
+	VFMADD213PD Z13, Z12, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z12
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z5, Z15
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z15, Z8
+	VMAXPD      Z16, Z5, Z16
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z16, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z15, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z16, Z16
+	VFMADD231PD 6912(AX), Z17, Z16
+	VFMADD231PD 7040(AX), Z17, Z16
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z16, Z17
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z16, Z17
+	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z16, Z17
+	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z16, Z17
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z16, Z17
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z16, Z17
+	VFMADD213PD 8064(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z16, Z17
+	VFMADD213PD 8192(AX), Z15, Z14
+	VFMADD213PD 8192(AX), Z16, Z17
+	VMULPD      Z15, Z15, Z20
+	VFMADD213PD Z15, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z15
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z16
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z18, Z5, Z18
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z18, Z8
+	VMAXPD      Z19, Z5, Z19
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z19, Z11
+	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     Z18, Z18
+	VFMADD231PD 6912(AX), Z14, Z18
+	VFMADD231PD 7040(AX), Z14, Z18
+	VSUBPD      6656(AX), Z11, Z17
+	VMOVUPD     Z19, Z19
+	VFMADD231PD 6912(AX), Z17, Z19
+	VFMADD231PD 7040(AX), Z17, Z19
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z14
+	VMOVUPD     7168(AX), Z17
+	VFMADD213PD 7296(AX), Z18, Z14
+	VFMADD213PD 7296(AX), Z19, Z17
+	VFMADD213PD 7424(AX), Z18, Z14
+	VFMADD213PD 7424(AX), Z19, Z17
+	VFMADD213PD 7552(AX), Z18, Z14
+	VFMADD213PD 7552(AX), Z19, Z17
+	VFMADD213PD 7680(AX), Z18, Z14
+	VFMADD213PD 7680(AX), Z19, Z17
+	VFMADD213PD 7808(AX), Z18, Z14
+	VFMADD213PD 7808(AX), Z19, Z17
+	VFMADD213PD 7936(AX), Z18, Z14
+	VFMADD213PD 7936(AX), Z19, Z17
+	VFMADD213PD 8064(AX), Z18, Z14
+	VFMADD213PD 8064(AX), Z19, Z17
+	VFMADD213PD 8192(AX), Z18, Z14
+	VFMADD213PD 8192(AX), Z19, Z17
+	VMULPD      Z18, Z18, Z20
+	VFMADD213PD Z18, Z20, Z14
+	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z19, Z19, Z18
+	VFMADD213PD Z19, Z18, Z17
+	VADDPD      2432(AX), Z17, Z17
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z14, Z18
+	VPSLLQ $0x34, Z11, Z11
+	VPADDQ 2432(AX), Z11, Z11
+	VMULPD Z11, Z17, Z19
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z21, Z5, Z21
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z21, Z8
+	VMAXPD      Z22, Z5, Z22
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z22, Z5
+	VSUBPD      6656(AX), Z8, Z11
+	VMOVUPD     Z21, Z17
+	VFMADD231PD 6912(AX), Z11, Z17
+	VFMADD231PD 7040(AX), Z11, Z17
+	VSUBPD      6656(AX), Z5, Z14
+	VMOVUPD     Z22, Z20
+	VFMADD231PD 6912(AX), Z14, Z20
+	VFMADD231PD 7040(AX), Z14, Z20
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z11
+	VMOVUPD     7168(AX), Z14
+	VFMADD213PD 7296(AX), Z17, Z11
+	VFMADD213PD 7296(AX), Z20, Z14
+	VFMADD213PD 7424(AX), Z17, Z11
+	VFMADD213PD 7424(AX), Z20, Z14
+	VFMADD213PD 7552(AX), Z17, Z11
+	VFMADD213PD 7552(AX), Z20, Z14
+	VFMADD213PD 7680(AX), Z17, Z11
+	VFMADD213PD 7680(AX), Z20, Z14
+	VFMADD213PD 7808(AX), Z17, Z11
+	VFMADD213PD 7808(AX), Z20, Z14
+	VFMADD213PD 7936(AX), Z17, Z11
+	VFMADD213PD 7936(AX), Z20, Z14
+	VFMADD213PD 8064(AX), Z17, Z11
+	VFMADD213PD 8064(AX), Z20, Z14
+	VFMADD213PD 8192(AX), Z17, Z11
+	VFMADD213PD 8192(AX), Z20, Z14
+	VMULPD      Z17, Z17, Z21
+	VFMADD213PD Z17, Z21, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z20, Z20, Z17
+	VFMADD213PD Z20, Z17, Z14
+	VADDPD      2432(AX), Z14, Z14
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z11, Z21
+	VPSLLQ $0x34, Z5, Z5
+	VPADDQ 2432(AX), Z5, Z5
+	VMULPD Z5, Z14, Z22
+	VADDPD Z1, Z0, Z0
+	VADDPD Z4, Z3, Z3
+	VADDPD Z7, Z6, Z6
+	VADDPD Z10, Z9, Z9
+	VADDPD Z13, Z12, Z12
+	VADDPD Z16, Z15, Z15
+	VADDPD Z19, Z18, Z18
+	VADDPD Z22, Z21, Z21
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z6, Z0, Z1
+	VSHUFF64X2 $0xee, Z6, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x44, Z18, Z12, Z1
+	VSHUFF64X2 $0xee, Z18, Z12, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z9, Z3, Z1
+	VSHUFF64X2 $0xee, Z9, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z21, Z15, Z1
+	VSHUFF64X2 $0xee, Z21, Z15, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z4, Z0, Z1
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z3, Z1
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z0, Z1
+	VUNPCKHPD  Z3, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z1, Z5
+	VFMADD213PD 8576(AX), Z1, Z5
+	VFMADD213PD 8704(AX), Z1, Z5
+	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 2560(AX), Z1, Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVAPD     Z2, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD     Z0, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x08, BX
+	JMP         r2groups
+
+r2gbail:
+	MOVQ $0x00000008, R9
+	JMP  r2gsolo
+
+r2grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+r2gsolo:
+	TESTQ R9, R9
+	JE    r2groups
+
+	// Load the rows; max pass.
+	MOVQ    DX, R8
+	VMOVUPD (R8), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 64(R8), K1, Z1
+	VMAXPD  Z1, Z0, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMAXPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMAXPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMAXPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMAXPD     Z3, Z2, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z2, Z3
+	VPCMPEQQ 6400(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      r2gsnan
+
+	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
+	// rows under f32SumBytes).
+	VMOVDQU64 12544(AX), Z3
+	VPERMPD   Z2, Z3, Z3
+	VSUBPD    Z3, Z0, Z0
+	VSUBPD    Z3, Z1, Z1
+
+	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries and clamp bound, 26 of 32.
+	VMOVUPD 6528(AX), Z3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z3, Z0
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z0, Z4
+	VMAXPD      Z1, Z3, Z1
+	VMOVUPD     6656(AX), Z3
+	VFMADD231PD 6784(AX), Z1, Z3
+	VSUBPD      6656(AX), Z4, Z5
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 6912(AX), Z5, Z0
+	VFMADD231PD 7040(AX), Z5, Z0
+	VSUBPD      6656(AX), Z3, Z6
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 6912(AX), Z6, Z1
+	VFMADD231PD 7040(AX), Z6, Z1
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z5
+	VMOVUPD     7168(AX), Z6
+	VFMADD213PD 7296(AX), Z0, Z5
+	VFMADD213PD 7296(AX), Z1, Z6
+	VFMADD213PD 7424(AX), Z0, Z5
+	VFMADD213PD 7424(AX), Z1, Z6
+	VFMADD213PD 7552(AX), Z0, Z5
+	VFMADD213PD 7552(AX), Z1, Z6
+	VFMADD213PD 7680(AX), Z0, Z5
+	VFMADD213PD 7680(AX), Z1, Z6
+	VFMADD213PD 7808(AX), Z0, Z5
+	VFMADD213PD 7808(AX), Z1, Z6
+	VFMADD213PD 7936(AX), Z0, Z5
+	VFMADD213PD 7936(AX), Z1, Z6
+	VFMADD213PD 8064(AX), Z0, Z5
+	VFMADD213PD 8064(AX), Z1, Z6
+	VFMADD213PD 8192(AX), Z0, Z5
+	VFMADD213PD 8192(AX), Z1, Z6
+	VMULPD      Z0, Z0, Z7
+	VFMADD213PD Z0, Z7, Z5
+	VADDPD      2432(AX), Z5, Z5
+	VMULPD      Z1, Z1, Z0
+	VFMADD213PD Z1, Z0, Z6
+	VADDPD      2432(AX), Z6, Z6
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z4, Z4
+	VPADDQ 2432(AX), Z4, Z4
+	VMULPD Z4, Z5, Z0
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 2432(AX), Z3, Z3
+	VMULPD Z3, Z6, Z1
+	VADDPD Z1, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z1
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VADDPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPD     Z1, Z0, Z0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z0, Z1
+	VPCMPGTQ 1920(AX), Z1, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z1, Z1
+	VPSRLQ   $0x34, Z0, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z1, Z3
+	VADDPD      2432(AX), Z1, Z1
+	VDIVPD      Z1, Z3, Z3
+	VMULPD      Z3, Z3, Z1
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z1, Z5
+	VFMADD213PD 8576(AX), Z1, Z5
+	VFMADD213PD 8704(AX), Z1, Z5
+	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 2560(AX), Z1, Z5
+	VFMADD213PD 2688(AX), Z1, Z5
+	VFMADD213PD 2816(AX), Z1, Z5
+	VFMADD213PD 2944(AX), Z1, Z5
+	VFMADD213PD 3072(AX), Z1, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z0, Z5
+	VMOVAPD     Z5, Z0
+	VMOVAPD     Z2, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVSD      X0, (CX)
+
+r2gsnext:
+	LEAQ (DX)(SI*8), DX
+	ADDQ $0x00000008, CX
+	DECQ BX
+	DECQ R9
+	JMP  r2gsolo
+
+r2gsnan:
+	VMOVSD 8960(AX), X0
+	VMOVSD X0, (CX)
+	JMP    r2gsnext
+
+r2skip:
+groups:
+	CMPQ BX, $0x08
+	JL   grest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
+	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6272(AX), Z5
+	VMOVUPD 6272(AX), Z6
+	VMOVUPD 6272(AX), Z7
+
+ggmax_one:
+	CMPQ   R12, $0x00000008
+	JL     ggmax_tail
+	VMAXPD (R8), Z0, Z0
+	VMAXPD (R8)(R10*1), Z1, Z1
+	VMAXPD (R8)(R10*2), Z2, Z2
+	VMAXPD (R9), Z3, Z3
+	VMAXPD (R8)(R10*4), Z4, Z4
+	VMAXPD (R9)(R10*2), Z5, Z5
+	VMAXPD (R8)(R11*2), Z6, Z6
+	VMAXPD (R9)(R10*4), Z7, Z7
+	ADDQ   $0x00000040, R8
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R12
+	JMP    ggmax_one
+
+ggmax_tail:
+	TESTQ   R12, R12
+	JE      ggmax_done
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R8), K1, Z8
+	VMAXPD  Z8, Z0, Z0
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R8)(R10*1), K1, Z8
+	VMAXPD  Z8, Z1, Z1
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R8)(R10*2), K1, Z8
+	VMAXPD  Z8, Z2, Z2
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R9), K1, Z8
+	VMAXPD  Z8, Z3, Z3
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R8)(R10*4), K1, Z8
+	VMAXPD  Z8, Z4, Z4
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R9)(R10*2), K1, Z8
+	VMAXPD  Z8, Z5, Z5
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R8)(R11*2), K1, Z8
+	VMAXPD  Z8, Z6, Z6
+	VMOVUPD 6272(AX), Z8
+	VMOVUPD (R9)(R10*4), K1, Z8
+	VMAXPD  Z8, Z7, Z7
+
+ggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VMAXPD     Z8, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VMAXPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VMAXPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VMAXPD     Z2, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z0, Z1
+	VPCMPEQQ 6400(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      gbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU64 12544(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, (DI)
+	VMOVDQU64 12672(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DI)
+	VMOVDQU64 12800(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 128(DI)
+	VMOVDQU64 12928(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 192(DI)
+	VMOVDQU64 13056(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 256(DI)
+	VMOVDQU64 13184(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 320(DI)
+	VMOVDQU64 13312(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 384(DI)
+	VMOVDQU64 13440(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 448(DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 1 max tree + 20 exp values and temporaries + 1 clamp bound, 30 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	LEAQ    (DX)(R11*1), R9
+	VXORPD  Z1, Z1, Z1
+	VXORPD  Z2, Z2, Z2
+	VXORPD  Z3, Z3, Z3
+	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
+	VXORPD  Z6, Z6, Z6
+	VXORPD  Z7, Z7, Z7
+	VXORPD  Z8, Z8, Z8
+	VMOVUPD 6528(AX), Z9
+
+ggexp_loop:
+	CMPQ    R12, $0x00000020
+	JL      ggexp_one
+	VMOVUPD (R8), Z10
+	VSUBPD  (DI), Z10, Z10
+	VMOVUPD 64(R8), Z11
+	VSUBPD  (DI), Z11, Z11
+	VMOVUPD 128(R8), Z12
+	VSUBPD  (DI), Z12, Z12
+	VMOVUPD 192(R8), Z13
+	VSUBPD  (DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z1, Z1
+	VMOVUPD (R8)(R10*1), Z10
+	VSUBPD  64(DI), Z10, Z10
+	VMOVUPD 64(R8)(R10*1), Z11
+	VSUBPD  64(DI), Z11, Z11
+	VMOVUPD 128(R8)(R10*1), Z12
+	VSUBPD  64(DI), Z12, Z12
+	VMOVUPD 192(R8)(R10*1), Z13
+	VSUBPD  64(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z2, Z2
+	VMOVUPD (R8)(R10*2), Z10
+	VSUBPD  128(DI), Z10, Z10
+	VMOVUPD 64(R8)(R10*2), Z11
+	VSUBPD  128(DI), Z11, Z11
+	VMOVUPD 128(R8)(R10*2), Z12
+	VSUBPD  128(DI), Z12, Z12
+	VMOVUPD 192(R8)(R10*2), Z13
+	VSUBPD  128(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z3, Z3
+	VMOVUPD (R9), Z10
+	VSUBPD  192(DI), Z10, Z10
+	VMOVUPD 64(R9), Z11
+	VSUBPD  192(DI), Z11, Z11
+	VMOVUPD 128(R9), Z12
+	VSUBPD  192(DI), Z12, Z12
+	VMOVUPD 192(R9), Z13
+	VSUBPD  192(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z4, Z4
+	VMOVUPD (R8)(R10*4), Z10
+	VSUBPD  256(DI), Z10, Z10
+	VMOVUPD 64(R8)(R10*4), Z11
+	VSUBPD  256(DI), Z11, Z11
+	VMOVUPD 128(R8)(R10*4), Z12
+	VSUBPD  256(DI), Z12, Z12
+	VMOVUPD 192(R8)(R10*4), Z13
+	VSUBPD  256(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z5, Z5
+	VMOVUPD (R9)(R10*2), Z10
+	VSUBPD  320(DI), Z10, Z10
+	VMOVUPD 64(R9)(R10*2), Z11
+	VSUBPD  320(DI), Z11, Z11
+	VMOVUPD 128(R9)(R10*2), Z12
+	VSUBPD  320(DI), Z12, Z12
+	VMOVUPD 192(R9)(R10*2), Z13
+	VSUBPD  320(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z6, Z6
+	VMOVUPD (R8)(R11*2), Z10
+	VSUBPD  384(DI), Z10, Z10
+	VMOVUPD 64(R8)(R11*2), Z11
+	VSUBPD  384(DI), Z11, Z11
+	VMOVUPD 128(R8)(R11*2), Z12
+	VSUBPD  384(DI), Z12, Z12
+	VMOVUPD 192(R8)(R11*2), Z13
+	VSUBPD  384(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z11, Z10, Z10
+	VADDPD  Z13, Z12, Z12
+	VADDPD  Z12, Z10, Z10
+	VADDPD  Z10, Z7, Z7
+	VMOVUPD (R9)(R10*4), Z10
+	VSUBPD  448(DI), Z10, Z10
+	VMOVUPD 64(R9)(R10*4), Z11
+	VSUBPD  448(DI), Z11, Z11
+	VMOVUPD 128(R9)(R10*4), Z12
+	VSUBPD  448(DI), Z12, Z12
+	VMOVUPD 192(R9)(R10*4), Z13
+	VSUBPD  448(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z18, Z10
+	VPSLLQ $0x34, Z15, Z15
+	VPADDQ 2432(AX), Z15, Z15
+	VMULPD Z15, Z19, Z11
+	VPSLLQ $0x34, Z16, Z16
+	VPADDQ 2432(AX), Z16, Z16
+	VMULPD Z16, Z20, Z12
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z21, Z13
+	VADDPD Z11, Z10, Z10
+	VADDPD Z13, Z12, Z12
+	VADDPD Z12, Z10, Z10
+	VADDPD Z10, Z8, Z8
+	ADDQ   $0x00000100, R8
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000020, R12
+	JMP    ggexp_loop
+
+ggexp_one:
+	CMPQ    R12, $0x00000008
+	JL      ggexp_tail
+	VMOVUPD (R8), Z10
+	VSUBPD  (DI), Z10, Z10
+	VMOVUPD (R8)(R10*1), Z11
+	VSUBPD  64(DI), Z11, Z11
+	VMOVUPD (R8)(R10*2), Z12
+	VSUBPD  128(DI), Z12, Z12
+	VMOVUPD (R9), Z13
+	VSUBPD  192(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z10, Z1, Z1
+	VADDPD  Z11, Z2, Z2
+	VADDPD  Z12, Z3, Z3
+	VADDPD  Z13, Z4, Z4
+	VMOVUPD (R8)(R10*4), Z10
+	VSUBPD  256(DI), Z10, Z10
+	VMOVUPD (R9)(R10*2), Z11
+	VSUBPD  320(DI), Z11, Z11
+	VMOVUPD (R8)(R11*2), Z12
+	VSUBPD  384(DI), Z12, Z12
+	VMOVUPD (R9)(R10*4), Z13
+	VSUBPD  448(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z18, Z10
+	VPSLLQ $0x34, Z15, Z15
+	VPADDQ 2432(AX), Z15, Z15
+	VMULPD Z15, Z19, Z11
+	VPSLLQ $0x34, Z16, Z16
+	VPADDQ 2432(AX), Z16, Z16
+	VMULPD Z16, Z20, Z12
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z21, Z13
+	VADDPD Z10, Z5, Z5
+	VADDPD Z11, Z6, Z6
+	VADDPD Z12, Z7, Z7
+	VADDPD Z13, Z8, Z8
+	ADDQ   $0x00000040, R8
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R12
+	JMP    ggexp_one
+
+ggexp_tail:
+	TESTQ   R12, R12
+	JE      ggexp_done
+	VMOVUPD 6272(AX), Z10
+	VMOVUPD (R8), K1, Z10
+	VSUBPD  (DI), Z10, Z10
+	VMOVUPD 6272(AX), Z11
+	VMOVUPD (R8)(R10*1), K1, Z11
+	VSUBPD  64(DI), Z11, Z11
+	VMOVUPD 6272(AX), Z12
+	VMOVUPD (R8)(R10*2), K1, Z12
+	VSUBPD  128(DI), Z12, Z12
+	VMOVUPD 6272(AX), Z13
+	VMOVUPD (R9), K1, Z13
+	VSUBPD  192(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z17
+	VFMADD231PD 6784(AX), Z13, Z17
+	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z18, Z10
+	VFMADD231PD 7040(AX), Z18, Z10
+	VSUBPD      6656(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z19, Z11
+	VFMADD231PD 7040(AX), Z19, Z11
+	VSUBPD      6656(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z20, Z12
+	VFMADD231PD 7040(AX), Z20, Z12
+	VSUBPD      6656(AX), Z17, Z21
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z21, Z13
+	VFMADD231PD 7040(AX), Z21, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VMOVUPD     7168(AX), Z21
+	VFMADD213PD 7296(AX), Z10, Z18
+	VFMADD213PD 7296(AX), Z11, Z19
+	VFMADD213PD 7296(AX), Z12, Z20
+	VFMADD213PD 7296(AX), Z13, Z21
+	VFMADD213PD 7424(AX), Z10, Z18
+	VFMADD213PD 7424(AX), Z11, Z19
+	VFMADD213PD 7424(AX), Z12, Z20
+	VFMADD213PD 7424(AX), Z13, Z21
+	VFMADD213PD 7552(AX), Z10, Z18
+	VFMADD213PD 7552(AX), Z11, Z19
+	VFMADD213PD 7552(AX), Z12, Z20
+	VFMADD213PD 7552(AX), Z13, Z21
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7680(AX), Z13, Z21
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z13, Z21
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z13, Z21
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z13, Z21
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z13, Z21
+	VMULPD      Z10, Z10, Z22
+	VFMADD213PD Z10, Z22, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z21
+	VADDPD      2432(AX), Z21, Z21
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z14, Z14
+	VPADDQ  2432(AX), Z14, Z14
+	VMULPD  Z14, Z18, Z10
+	VPSLLQ  $0x34, Z15, Z15
+	VPADDQ  2432(AX), Z15, Z15
+	VMULPD  Z15, Z19, Z11
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  2432(AX), Z16, Z16
+	VMULPD  Z16, Z20, Z12
+	VPSLLQ  $0x34, Z17, Z17
+	VPADDQ  2432(AX), Z17, Z17
+	VMULPD  Z17, Z21, Z13
+	VADDPD  Z10, Z1, Z1
+	VADDPD  Z11, Z2, Z2
+	VADDPD  Z12, Z3, Z3
+	VADDPD  Z13, Z4, Z4
+	VMOVUPD 6272(AX), Z10
+	VMOVUPD (R8)(R10*4), K1, Z10
+	VSUBPD  256(DI), Z10, Z10
+	VMOVUPD 6272(AX), Z11
+	VMOVUPD (R9)(R10*2), K1, Z11
+	VSUBPD  320(DI), Z11, Z11
+	VMOVUPD 6272(AX), Z12
+	VMOVUPD (R8)(R11*2), K1, Z12
+	VSUBPD  384(DI), Z12, Z12
+	VMOVUPD 6272(AX), Z13
+	VMOVUPD (R9)(R10*4), K1, Z13
+	VSUBPD  448(DI), Z13, Z13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z10, Z9, Z10
+	VMOVUPD     6656(AX), Z14
+	VFMADD231PD 6784(AX), Z10, Z14
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     6656(AX), Z15
+	VFMADD231PD 6784(AX), Z11, Z15
+	VMAXPD      Z12, Z9, Z12
+	VMOVUPD     6656(AX), Z16
+	VFMADD231PD 6784(AX), Z12, Z16
+	VMAXPD      Z13, Z9, Z13
+	VMOVUPD     6656(AX), Z9
+	VFMADD231PD 6784(AX), Z13, Z9
+	VSUBPD      6656(AX), Z14, Z17
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 6912(AX), Z17, Z10
+	VFMADD231PD 7040(AX), Z17, Z10
+	VSUBPD      6656(AX), Z15, Z18
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 6912(AX), Z18, Z11
+	VFMADD231PD 7040(AX), Z18, Z11
+	VSUBPD      6656(AX), Z16, Z19
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 6912(AX), Z19, Z12
+	VFMADD231PD 7040(AX), Z19, Z12
+	VSUBPD      6656(AX), Z9, Z20
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 6912(AX), Z20, Z13
+	VFMADD231PD 7040(AX), Z20, Z13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z17
+	VMOVUPD     7168(AX), Z18
+	VMOVUPD     7168(AX), Z19
+	VMOVUPD     7168(AX), Z20
+	VFMADD213PD 7296(AX), Z10, Z17
+	VFMADD213PD 7296(AX), Z11, Z18
+	VFMADD213PD 7296(AX), Z12, Z19
+	VFMADD213PD 7296(AX), Z13, Z20
+	VFMADD213PD 7424(AX), Z10, Z17
+	VFMADD213PD 7424(AX), Z11, Z18
+	VFMADD213PD 7424(AX), Z12, Z19
+	VFMADD213PD 7424(AX), Z13, Z20
+	VFMADD213PD 7552(AX), Z10, Z17
+	VFMADD213PD 7552(AX), Z11, Z18
+	VFMADD213PD 7552(AX), Z12, Z19
+	VFMADD213PD 7552(AX), Z13, Z20
+	VFMADD213PD 7680(AX), Z10, Z17
+	VFMADD213PD 7680(AX), Z11, Z18
+	VFMADD213PD 7680(AX), Z12, Z19
+	VFMADD213PD 7680(AX), Z13, Z20
+	VFMADD213PD 7808(AX), Z10, Z17
+	VFMADD213PD 7808(AX), Z11, Z18
+	VFMADD213PD 7808(AX), Z12, Z19
+	VFMADD213PD 7808(AX), Z13, Z20
+	VFMADD213PD 7936(AX), Z10, Z17
+	VFMADD213PD 7936(AX), Z11, Z18
+	VFMADD213PD 7936(AX), Z12, Z19
+	VFMADD213PD 7936(AX), Z13, Z20
+	VFMADD213PD 8064(AX), Z10, Z17
+	VFMADD213PD 8064(AX), Z11, Z18
+	VFMADD213PD 8064(AX), Z12, Z19
+	VFMADD213PD 8064(AX), Z13, Z20
+	VFMADD213PD 8192(AX), Z10, Z17
+	VFMADD213PD 8192(AX), Z11, Z18
+	VFMADD213PD 8192(AX), Z12, Z19
+	VFMADD213PD 8192(AX), Z13, Z20
+	VMULPD      Z10, Z10, Z21
+	VFMADD213PD Z10, Z21, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z11, Z11, Z10
+	VFMADD213PD Z11, Z10, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z12, Z12, Z10
+	VFMADD213PD Z12, Z10, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z13, Z13, Z10
+	VFMADD213PD Z13, Z10, Z20
+	VADDPD      2432(AX), Z20, Z20
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z17, Z10
+	VPSLLQ $0x34, Z15, Z15
+	VPADDQ 2432(AX), Z15, Z15
+	VMULPD Z15, Z18, Z11
+	VPSLLQ $0x34, Z16, Z16
+	VPADDQ 2432(AX), Z16, Z16
+	VMULPD Z16, Z19, Z12
+	VPSLLQ $0x34, Z9, Z9
+	VPADDQ 2432(AX), Z9, Z9
+	VMULPD Z9, Z20, Z13
+	VADDPD Z10, Z5, Z5
+	VADDPD Z11, Z6, Z6
+	VADDPD Z12, Z7, Z7
+	VADDPD Z13, Z8, Z8
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z9
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z9, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VADDPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z2, Z5
+	VFMADD213PD 8576(AX), Z2, Z5
+	VFMADD213PD 8704(AX), Z2, Z5
+	VFMADD213PD 8832(AX), Z2, Z5
+	VFMADD213PD 2560(AX), Z2, Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVAPD     Z0, Z0
+	VADDPD      Z0, Z1, Z1
+	VMOVUPD     Z1, (CX)
+	LEAQ        (DX)(R10*8), DX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x08, BX
+	JMP         groups
+
+gbail:
+	MOVQ $0x00000008, R9
+	JMP  gsolo
+
+grest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, R9
+
+gsolo:
+	TESTQ R9, R9
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	VMOVUPD 6272(AX), Z0
+
+ogmax_one:
+	CMPQ   R12, $0x00000008
+	JL     ogmax_tail
+	VMAXPD (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, R12
+	JMP    ogmax_one
+
+ogmax_tail:
+	TESTQ   R12, R12
+	JE      ogmax_done
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD (R8), K1, Z1
+	VMAXPD  Z1, Z0, Z0
+
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z0, Z4, Z1
+	VSHUFF64X2 $0xdd, Z0, Z4, Z0
+	VMAXPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z2, Z1
+	VUNPCKHPD  Z0, Z2, Z0
+	VMAXPD     Z1, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6400(AX), Z0, Z1
+	VPCMPEQQ 6400(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU64 12544(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, (DI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 8 sums + 1 max tree + 20 exp values and temporaries + 1 clamp bound, 30 of 32.
+	MOVQ    SI, R12
+	MOVQ    DX, R8
+	VXORPD  Z1, Z1, Z1
+	VMOVUPD 6528(AX), Z2
+
+ogexp_loop:
+	CMPQ    R12, $0x00000020
+	JL      ogexp_one
+	VMOVUPD (R8), Z3
+	VSUBPD  (DI), Z3, Z3
+	VMOVUPD 64(R8), Z4
+	VSUBPD  (DI), Z4, Z4
+	VMOVUPD 128(R8), Z5
+	VSUBPD  (DI), Z5, Z5
+	VMOVUPD 192(R8), Z6
+	VSUBPD  (DI), Z6, Z6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
+	VMOVUPD     6656(AX), Z7
+	VFMADD231PD 6784(AX), Z3, Z7
+	VMAXPD      Z4, Z2, Z4
+	VMOVUPD     6656(AX), Z8
+	VFMADD231PD 6784(AX), Z4, Z8
+	VMAXPD      Z5, Z2, Z5
+	VMOVUPD     6656(AX), Z9
+	VFMADD231PD 6784(AX), Z5, Z9
+	VMAXPD      Z6, Z2, Z6
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z6, Z10
+	VSUBPD      6656(AX), Z7, Z11
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z11, Z3
+	VFMADD231PD 7040(AX), Z11, Z3
+	VSUBPD      6656(AX), Z8, Z12
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 6912(AX), Z12, Z4
+	VFMADD231PD 7040(AX), Z12, Z4
+	VSUBPD      6656(AX), Z9, Z13
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 6912(AX), Z13, Z5
+	VFMADD231PD 7040(AX), Z13, Z5
+	VSUBPD      6656(AX), Z10, Z14
+	VMOVUPD     Z6, Z6
+	VFMADD231PD 6912(AX), Z14, Z6
+	VFMADD231PD 7040(AX), Z14, Z6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z11
+	VMOVUPD     7168(AX), Z12
+	VMOVUPD     7168(AX), Z13
+	VMOVUPD     7168(AX), Z14
+	VFMADD213PD 7296(AX), Z3, Z11
+	VFMADD213PD 7296(AX), Z4, Z12
+	VFMADD213PD 7296(AX), Z5, Z13
+	VFMADD213PD 7296(AX), Z6, Z14
+	VFMADD213PD 7424(AX), Z3, Z11
+	VFMADD213PD 7424(AX), Z4, Z12
+	VFMADD213PD 7424(AX), Z5, Z13
+	VFMADD213PD 7424(AX), Z6, Z14
+	VFMADD213PD 7552(AX), Z3, Z11
+	VFMADD213PD 7552(AX), Z4, Z12
+	VFMADD213PD 7552(AX), Z5, Z13
+	VFMADD213PD 7552(AX), Z6, Z14
+	VFMADD213PD 7680(AX), Z3, Z11
+	VFMADD213PD 7680(AX), Z4, Z12
+	VFMADD213PD 7680(AX), Z5, Z13
+	VFMADD213PD 7680(AX), Z6, Z14
+	VFMADD213PD 7808(AX), Z3, Z11
+	VFMADD213PD 7808(AX), Z4, Z12
+	VFMADD213PD 7808(AX), Z5, Z13
+	VFMADD213PD 7808(AX), Z6, Z14
+	VFMADD213PD 7936(AX), Z3, Z11
+	VFMADD213PD 7936(AX), Z4, Z12
+	VFMADD213PD 7936(AX), Z5, Z13
+	VFMADD213PD 7936(AX), Z6, Z14
+	VFMADD213PD 8064(AX), Z3, Z11
+	VFMADD213PD 8064(AX), Z4, Z12
+	VFMADD213PD 8064(AX), Z5, Z13
+	VFMADD213PD 8064(AX), Z6, Z14
+	VFMADD213PD 8192(AX), Z3, Z11
+	VFMADD213PD 8192(AX), Z4, Z12
+	VFMADD213PD 8192(AX), Z5, Z13
+	VFMADD213PD 8192(AX), Z6, Z14
+	VMULPD      Z3, Z3, Z15
+	VFMADD213PD Z3, Z15, Z11
+	VADDPD      2432(AX), Z11, Z11
+	VMULPD      Z4, Z4, Z3
+	VFMADD213PD Z4, Z3, Z12
+	VADDPD      2432(AX), Z12, Z12
+	VMULPD      Z5, Z5, Z3
+	VFMADD213PD Z5, Z3, Z13
+	VADDPD      2432(AX), Z13, Z13
+	VMULPD      Z6, Z6, Z3
+	VFMADD213PD Z6, Z3, Z14
+	VADDPD      2432(AX), Z14, Z14
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z7, Z7
+	VPADDQ 2432(AX), Z7, Z7
+	VMULPD Z7, Z11, Z3
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z12, Z4
+	VPSLLQ $0x34, Z9, Z9
+	VPADDQ 2432(AX), Z9, Z9
+	VMULPD Z9, Z13, Z5
+	VPSLLQ $0x34, Z10, Z10
+	VPADDQ 2432(AX), Z10, Z10
+	VMULPD Z10, Z14, Z6
+	VADDPD Z4, Z3, Z3
+	VADDPD Z6, Z5, Z5
+	VADDPD Z5, Z3, Z3
+	VADDPD Z3, Z1, Z1
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000020, R12
+	JMP    ogexp_loop
+
+ogexp_one:
+	CMPQ    R12, $0x00000008
+	JL      ogexp_tail
+	VMOVUPD (R8), Z3
+	VSUBPD  (DI), Z3, Z3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z3, Z4
+	VSUBPD      6656(AX), Z4, Z5
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z5, Z3
+	VFMADD231PD 7040(AX), Z5, Z3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z5
+	VFMADD213PD 7296(AX), Z3, Z5
+	VFMADD213PD 7424(AX), Z3, Z5
+	VFMADD213PD 7552(AX), Z3, Z5
+	VFMADD213PD 7680(AX), Z3, Z5
+	VFMADD213PD 7808(AX), Z3, Z5
+	VFMADD213PD 7936(AX), Z3, Z5
+	VFMADD213PD 8064(AX), Z3, Z5
+	VFMADD213PD 8192(AX), Z3, Z5
+	VMULPD      Z3, Z3, Z6
+	VFMADD213PD Z3, Z6, Z5
+	VADDPD      2432(AX), Z5, Z5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z4, Z4
+	VPADDQ 2432(AX), Z4, Z4
+	VMULPD Z4, Z5, Z3
+	VADDPD Z3, Z1, Z1
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, R12
+	JMP    ogexp_one
+
+ogexp_tail:
+	TESTQ   R12, R12
+	JE      ogexp_done
+	VMOVUPD 6272(AX), Z3
+	VMOVUPD (R8), K1, Z3
+	VSUBPD  (DI), Z3, Z3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z3, Z2
+	VSUBPD      6656(AX), Z2, Z4
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 6912(AX), Z4, Z3
+	VFMADD231PD 7040(AX), Z4, Z3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7168(AX), Z4
+	VFMADD213PD 7296(AX), Z3, Z4
+	VFMADD213PD 7424(AX), Z3, Z4
+	VFMADD213PD 7552(AX), Z3, Z4
+	VFMADD213PD 7680(AX), Z3, Z4
+	VFMADD213PD 7808(AX), Z3, Z4
+	VFMADD213PD 7936(AX), Z3, Z4
+	VFMADD213PD 8064(AX), Z3, Z4
+	VFMADD213PD 8192(AX), Z3, Z4
+	VMULPD      Z3, Z3, Z5
+	VFMADD213PD Z3, Z5, Z4
+	VADDPD      2432(AX), Z4, Z4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z2, Z2
+	VPADDQ 2432(AX), Z2, Z2
+	VMULPD Z2, Z4, Z3
+	VADDPD Z3, Z1, Z1
+
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VADDPD     Z2, Z1, Z1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     8320(AX), Z5
+	VFMADD213PD 8448(AX), Z2, Z5
+	VFMADD213PD 8576(AX), Z2, Z5
+	VFMADD213PD 8704(AX), Z2, Z5
+	VFMADD213PD 8832(AX), Z2, Z5
+	VFMADD213PD 2560(AX), Z2, Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVAPD     Z0, Z0
+	VADDPD      Z0, Z1, Z1
+	VMOVSD      X1, (CX)
+
+gsnext:
+	LEAQ (DX)(SI*8), DX
+	ADDQ $0x00000008, CX
+	DECQ BX
+	DECQ R9
+	JMP  gsolo
+
+gsnan:
+	VMOVSD 8960(AX), X0
+	VMOVSD X0, (CX)
+	JMP    gsnext
 
 row:
 	TESTQ BX, BX
@@ -19425,10 +26997,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -19453,7 +27025,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -19476,192 +27048,230 @@ max_done:
 	JE           special
 	VBROADCASTSD X0, Z0
 
-	// Exp pass: e = exp(s - max), summed in float64.
+	// Exp pass: e = exp(s - max), Kahan-compensated (lseExpF64).
+	MOVQ    SI, R8
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
-	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
-	VXORPD  Z16, Z16, Z16
-	MOVQ    SI, R8
+	VXORPD  Z2, Z2, Z2
+	VMOVUPD 6528(AX), Z3
+	VMOVUPS 6656(AX), Z4
+	VMOVUPS 6784(AX), Z5
+	VMOVUPS 6912(AX), Z6
+	VMOVUPS 7040(AX), Z7
+	VMOVUPS 2432(AX), Z8
+	VMOVUPS 7168(AX), Z9
+	VMOVUPS 7296(AX), Z10
+	VMOVUPS 7424(AX), Z11
+	VMOVUPS 7552(AX), Z12
+	VMOVUPS 7680(AX), Z13
+	VMOVUPS 7808(AX), Z14
 
-exp_loop:
-	CMPQ       R8, $0x00000010
-	JL         exp_one
-	VMOVUPD    (R9), Z17
-	VSUBPD     Z0, Z17, Z17
+lexp_loop:
+	CMPQ       R8, $0x00000020
+	JL         lexp_one
+	VMOVUPD    (R9), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R9)(DI*1)
-	VMOVUPD    64(R9), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R9), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R9)(DI*1)
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
-	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R9
-	SUBQ      $0x00000010, R8
-	JMP       exp_loop
-
-exp_one:
-	CMPQ       R8, $0x00000008
-	JL         exp_tail
-	VMOVUPD    (R9), Z17
+	VMOVUPD    128(R9), Z17
 	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R9)(DI*1)
+	VMOVUPD    192(R9), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R9)(DI*1)
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z3, Z15
+	VMOVUPD     Z4, Z19
+	VFMADD231PD Z5, Z15, Z19
+	VMAXPD      Z16, Z3, Z16
+	VMOVUPD     Z4, Z20
+	VFMADD231PD Z5, Z16, Z20
+	VMAXPD      Z17, Z3, Z17
+	VMOVUPD     Z4, Z21
+	VFMADD231PD Z5, Z17, Z21
+	VMAXPD      Z18, Z3, Z18
+	VMOVUPD     Z4, Z22
+	VFMADD231PD Z5, Z18, Z22
+	VSUBPD      Z4, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VFMADD231PD Z7, Z23, Z15
+	VSUBPD      Z4, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VFMADD231PD Z7, Z24, Z16
+	VSUBPD      Z4, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VFMADD231PD Z7, Z25, Z17
+	VSUBPD      Z4, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z6, Z26, Z18
+	VFMADD231PD Z7, Z26, Z18
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z9, Z23
+	VMOVUPD     Z9, Z24
+	VMOVUPD     Z9, Z25
+	VMOVUPD     Z9, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD Z14, Z15, Z23
+	VFMADD213PD Z14, Z16, Z24
+	VFMADD213PD Z14, Z17, Z25
+	VFMADD213PD Z14, Z18, Z26
+	VFMADD213PD 7936(AX), Z15, Z23
+	VFMADD213PD 7936(AX), Z16, Z24
+	VFMADD213PD 7936(AX), Z17, Z25
+	VFMADD213PD 7936(AX), Z18, Z26
+	VFMADD213PD 8064(AX), Z15, Z23
+	VFMADD213PD 8064(AX), Z16, Z24
+	VFMADD213PD 8064(AX), Z17, Z25
+	VFMADD213PD 8064(AX), Z18, Z26
+	VFMADD213PD 8192(AX), Z15, Z23
+	VFMADD213PD 8192(AX), Z16, Z24
+	VFMADD213PD 8192(AX), Z17, Z25
+	VFMADD213PD 8192(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z8, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z8, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z8, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z8, Z26, Z26
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z8, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z8, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z8, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z8, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z2, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z2
+	VSUBPD  Z15, Z2, Z2
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R9
+	SUBQ    $0x00000020, R8
+	JMP     lexp_loop
+
+lexp_one:
+	CMPQ       R8, $0x00000008
+	JL         lexp_tail
+	VMOVUPD    (R9), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R9)(DI*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z3, Z15
+	VMOVUPD     Z4, Z16
+	VFMADD231PD Z5, Z15, Z16
+	VSUBPD      Z4, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z6, Z17, Z15
+	VFMADD231PD Z7, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z9, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD Z14, Z15, Z17
+	VFMADD213PD 7936(AX), Z15, Z17
+	VFMADD213PD 8064(AX), Z15, Z17
+	VFMADD213PD 8192(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z8, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x00000008, R8
-	JMP       exp_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z8, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VSUBPD  Z2, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z2
+	VSUBPD  Z15, Z2, Z2
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000008, R8
+	JMP     lexp_one
 
-exp_tail:
+lexp_tail:
 	TESTQ   R8, R8
-	JE      exp_done
-	VMOVUPD 5632(AX), Z17
-	VMOVUPD (R9), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	JE      lexp_done
+	VMOVUPD 6272(AX), Z15
+	VMOVUPD (R9), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z3, Z15
+	VMOVUPD     Z4, Z3
+	VFMADD231PD Z5, Z15, Z3
+	VSUBPD      Z4, Z3, Z4
+	VMOVUPD     Z15, Z5
+	VFMADD231PD Z6, Z4, Z5
+	VFMADD231PD Z7, Z4, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z9, Z4
+	VFMADD213PD Z10, Z5, Z4
+	VFMADD213PD Z11, Z5, Z4
+	VFMADD213PD Z12, Z5, Z4
+	VFMADD213PD Z13, Z5, Z4
+	VFMADD213PD Z14, Z5, Z4
+	VFMADD213PD 7936(AX), Z5, Z4
+	VFMADD213PD 8064(AX), Z5, Z4
+	VFMADD213PD 8192(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      Z8, Z4, Z4
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z2, Z2
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z2, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z2
-	VSUBPD    Z1, Z2, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z2, Z1
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z3, Z3
+	VPADDQ  Z8, Z3, Z3
+	VMULPD  Z3, Z4, Z15
+	VSUBPD  Z2, Z15, Z15
+	VADDPD  Z15, Z1, Z3
+	VSUBPD  Z1, Z3, Z2
+	VSUBPD  Z15, Z2, Z2
+	VMOVAPD Z3, Z1
 
-exp_done:
-	VSUBPD        Z16, Z1, Z1
+lexp_done:
+	VSUBPD        Z2, Z1, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VADDPD        Y2, Y1, Y1
 	VEXTRACTF128  $0x01, Y1, X2
@@ -19673,36 +27283,36 @@ exp_done:
 	VMOVAPD X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -19717,7 +27327,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -19773,11 +27383,11 @@ d_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5632(AX), Z2
+	VMOVUPD      6272(AX), Z2
 	MOVLQSX      4(SI), R11
 	VPBROADCASTQ R11, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -19787,14 +27397,14 @@ d_spsmax_one:
 	JL        d_spsmax_tail
 	VMOVUPD   (R10), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    13568(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -19802,18 +27412,18 @@ d_spsmax_one:
 d_spsmax_tail:
 	TESTQ     R9, R9
 	JE        d_spsmax_done
-	VMOVUPD   5632(AX), Z4
+	VMOVUPD   6272(AX), Z4
 	VMOVUPD   (R10), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
-	VMOVUPD   5632(AX), Z1
+	VPSUBQ    13568(AX), Z1, Z1
+	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z1
+	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -19830,7 +27440,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8576(AX), X0
+	VUCOMISD      9088(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -19852,7 +27462,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8576(AX), X2
+	VUCOMISD     9088(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -19868,59 +27478,59 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z4
-	VFMADD231PD 5888(AX), Z2, Z4
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z3, Z5
-	VSUBPD      5760(AX), Z4, Z6
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z2, Z4
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z3, Z5
+	VSUBPD      6656(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VSUBPD      5760(AX), Z5, Z8
+	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
+	VSUBPD      6656(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6016(AX), Z8, Z9
-	VFMADD231PD 6144(AX), Z8, Z9
+	VFMADD231PD 6912(AX), Z8, Z9
+	VFMADD231PD 7040(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VMOVUPD     6272(AX), Z8
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6400(AX), Z9, Z8
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z9, Z8
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z9, Z8
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z9, Z8
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z9, Z8
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z9, Z8
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z9, Z8
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z9, Z8
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z9, Z8
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z9, Z8
+	VMOVUPD     9216(AX), Z6
+	VMOVUPD     9216(AX), Z8
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z9, Z8
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z9, Z8
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z9, Z8
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z9, Z8
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z9, Z8
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z9, Z8
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z9, Z8
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z9, Z8
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z9, Z8
+	VFMADD213PD 10496(AX), Z7, Z6
+	VFMADD213PD 10496(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 	VMULPD      Z9, Z9, Z7
 	VFMADD213PD Z9, Z7, Z8
-	VADDPD      1792(AX), Z8, Z8
+	VADDPD      2432(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1792(AX), Z4, Z4
+	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z2, K2
+	VCMPPD    $0x15, 6528(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7680(AX), Z3, K2
+	VCMPPD    $0x15, 6528(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -19951,63 +27561,63 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z12, Z13
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
+	VMOVUPD     9216(AX), Z12
+	VMOVUPD     9216(AX), Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
+	VFMADD213PD 10496(AX), Z13, Z12
+	VFMADD213PD 10496(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    13568(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -20016,7 +27626,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    13568(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -20031,71 +27641,71 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 5632(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R10), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5632(AX), Z9
+	VMOVUPD 6272(AX), Z9
 	VMOVUPD (R10)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z12, Z13
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
+	VMOVUPD     9216(AX), Z12
+	VMOVUPD     9216(AX), Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
+	VFMADD213PD 10496(AX), Z13, Z12
+	VFMADD213PD 10496(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    13568(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -20104,7 +27714,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    13568(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -20127,26 +27737,26 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3840(AX), X0, X3
+	VADDSD      4480(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      3968(AX), X7
-	VFMADD213SD 4096(AX), X0, X7
-	VFMADD213SD 4224(AX), X0, X7
-	VFMADD213SD 4352(AX), X0, X7
-	VFMADD213SD 4480(AX), X0, X7
-	VFMADD213SD 4608(AX), X0, X7
+	VMOVSD      4608(AX), X7
 	VFMADD213SD 4736(AX), X0, X7
 	VFMADD213SD 4864(AX), X0, X7
 	VFMADD213SD 4992(AX), X0, X7
 	VFMADD213SD 5120(AX), X0, X7
 	VFMADD213SD 5248(AX), X0, X7
 	VFMADD213SD 5376(AX), X0, X7
+	VFMADD213SD 5504(AX), X0, X7
+	VFMADD213SD 5632(AX), X0, X7
+	VFMADD213SD 5760(AX), X0, X7
+	VFMADD213SD 5888(AX), X0, X7
+	VFMADD213SD 6016(AX), X0, X7
 	VMULSD      X0, X7, X7
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X7
@@ -20154,39 +27764,39 @@ d_spsexp_done:
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X3
-	VPCMPGTQ 1280(AX), X3, X7
-	VPADDQ   1408(AX), X7, X8
+	VANDPD   1792(AX), X0, X3
+	VPCMPGTQ 1920(AX), X3, X7
+	VPADDQ   2048(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X3, X3
 	VPSRLQ   $0x34, X0, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	VORPD    2176(AX), X8, X8
+	VSUBPD   2304(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X7
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      2432(AX), X3, X7
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     7808(AX), X9
-	VFMADD213PD 7936(AX), X3, X9
-	VFMADD213PD 8064(AX), X3, X9
-	VFMADD213PD 8192(AX), X3, X9
-	VFMADD213PD 8320(AX), X3, X9
-	VFMADD213PD 1920(AX), X3, X9
-	VFMADD213PD 2048(AX), X3, X9
-	VFMADD213PD 2176(AX), X3, X9
-	VFMADD213PD 2304(AX), X3, X9
-	VFMADD213PD 2432(AX), X3, X9
+	VMOVUPD     8320(AX), X9
+	VFMADD213PD 8448(AX), X3, X9
+	VFMADD213PD 8576(AX), X3, X9
+	VFMADD213PD 8704(AX), X3, X9
+	VFMADD213PD 8832(AX), X3, X9
+	VFMADD213PD 2560(AX), X3, X9
+	VFMADD213PD 2688(AX), X3, X9
+	VFMADD213PD 2816(AX), X3, X9
+	VFMADD213PD 2944(AX), X3, X9
+	VFMADD213PD 3072(AX), X3, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
-	VFMADD231PD 2688(AX), X8, X9
+	VFMADD231PD 3200(AX), X8, X9
+	VFMADD231PD 3328(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X0, X9
 	VMOVAPD     X9, X0
@@ -20199,36 +27809,36 @@ d_sp0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X7
-	VPCMPGTQ 1280(AX), X7, X8
-	VPADDQ   1408(AX), X8, X9
+	VANDPD   1792(AX), X3, X7
+	VPCMPGTQ 1920(AX), X7, X8
+	VPADDQ   2048(AX), X8, X9
 	VPSLLQ   $0x34, X9, X9
 	VORPD    X9, X7, X7
 	VPSRLQ   $0x34, X3, X9
 	VPSUBQ   X8, X9, X9
-	VORPD    1536(AX), X9, X9
-	VSUBPD   1664(AX), X9, X9
+	VORPD    2176(AX), X9, X9
+	VSUBPD   2304(AX), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X7, X8
-	VADDPD      1792(AX), X7, X7
+	VSUBPD      2432(AX), X7, X8
+	VADDPD      2432(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     7808(AX), X10
-	VFMADD213PD 7936(AX), X7, X10
-	VFMADD213PD 8064(AX), X7, X10
-	VFMADD213PD 8192(AX), X7, X10
-	VFMADD213PD 8320(AX), X7, X10
-	VFMADD213PD 1920(AX), X7, X10
-	VFMADD213PD 2048(AX), X7, X10
-	VFMADD213PD 2176(AX), X7, X10
-	VFMADD213PD 2304(AX), X7, X10
-	VFMADD213PD 2432(AX), X7, X10
+	VMOVUPD     8320(AX), X10
+	VFMADD213PD 8448(AX), X7, X10
+	VFMADD213PD 8576(AX), X7, X10
+	VFMADD213PD 8704(AX), X7, X10
+	VFMADD213PD 8832(AX), X7, X10
+	VFMADD213PD 2560(AX), X7, X10
+	VFMADD213PD 2688(AX), X7, X10
+	VFMADD213PD 2816(AX), X7, X10
+	VFMADD213PD 2944(AX), X7, X10
+	VFMADD213PD 3072(AX), X7, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X9, X10
-	VFMADD231PD 2688(AX), X9, X10
+	VFMADD231PD 3200(AX), X9, X10
+	VFMADD231PD 3328(AX), X9, X10
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X3, X10
 	VMOVAPD     X10, X3
@@ -20239,7 +27849,7 @@ d_sp0logz:
 
 d_sp0lossdone:
 	VMOVSD        X0, (CX)
-	VMOVSD        1792(AX), X0
+	VMOVSD        2432(AX), X0
 	VDIVSD        X4, X0, X0
 	MOVSD         gradScale+104(FP), X3
 	VMOVAPD       X3, X3
@@ -20247,7 +27857,7 @@ d_sp0lossdone:
 	VBROADCASTSD  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5504(AX), X0, X0
+	VXORPD        6144(AX), X0, X0
 	VSUBPD        Z6, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
@@ -20262,26 +27872,26 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3712(AX), X1
+	VUCOMISD    4352(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3840(AX), X1, X3
+	VADDSD      4480(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      3968(AX), X6
-	VFMADD213SD 4096(AX), X1, X6
-	VFMADD213SD 4224(AX), X1, X6
-	VFMADD213SD 4352(AX), X1, X6
-	VFMADD213SD 4480(AX), X1, X6
-	VFMADD213SD 4608(AX), X1, X6
+	VMOVSD      4608(AX), X6
 	VFMADD213SD 4736(AX), X1, X6
 	VFMADD213SD 4864(AX), X1, X6
 	VFMADD213SD 4992(AX), X1, X6
 	VFMADD213SD 5120(AX), X1, X6
 	VFMADD213SD 5248(AX), X1, X6
 	VFMADD213SD 5376(AX), X1, X6
+	VFMADD213SD 5504(AX), X1, X6
+	VFMADD213SD 5632(AX), X1, X6
+	VFMADD213SD 5760(AX), X1, X6
+	VFMADD213SD 5888(AX), X1, X6
+	VFMADD213SD 6016(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -20289,39 +27899,39 @@ d_sp0lossdone:
 	JMP         d_sp1l1p_done
 
 d_sp1l1p_big:
-	VADDSD 1792(AX), X1, X1
+	VADDSD 2432(AX), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X3
-	VPCMPGTQ 1280(AX), X3, X6
-	VPADDQ   1408(AX), X6, X7
+	VANDPD   1792(AX), X1, X3
+	VPCMPGTQ 1920(AX), X3, X6
+	VPADDQ   2048(AX), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X1, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	VORPD    2176(AX), X7, X7
+	VSUBPD   2304(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X6
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      2432(AX), X3, X6
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     7808(AX), X8
-	VFMADD213PD 7936(AX), X3, X8
-	VFMADD213PD 8064(AX), X3, X8
-	VFMADD213PD 8192(AX), X3, X8
-	VFMADD213PD 8320(AX), X3, X8
-	VFMADD213PD 1920(AX), X3, X8
-	VFMADD213PD 2048(AX), X3, X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
+	VMOVUPD     8320(AX), X8
+	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
+	VFMADD213PD 8704(AX), X3, X8
+	VFMADD213PD 8832(AX), X3, X8
+	VFMADD213PD 2560(AX), X3, X8
+	VFMADD213PD 2688(AX), X3, X8
+	VFMADD213PD 2816(AX), X3, X8
+	VFMADD213PD 2944(AX), X3, X8
+	VFMADD213PD 3072(AX), X3, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
-	VFMADD231PD 2688(AX), X7, X8
+	VFMADD231PD 3200(AX), X7, X8
+	VFMADD231PD 3328(AX), X7, X8
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X1, X8
 	VMOVAPD     X8, X1
@@ -20334,36 +27944,36 @@ d_sp1logz:
 	VMOVAPD X5, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X6
-	VPCMPGTQ 1280(AX), X6, X7
-	VPADDQ   1408(AX), X7, X8
+	VANDPD   1792(AX), X3, X6
+	VPCMPGTQ 1920(AX), X6, X7
+	VPADDQ   2048(AX), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	VORPD    2176(AX), X8, X8
+	VSUBPD   2304(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X6, X7
-	VADDPD      1792(AX), X6, X6
+	VSUBPD      2432(AX), X6, X7
+	VADDPD      2432(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     7808(AX), X9
-	VFMADD213PD 7936(AX), X6, X9
-	VFMADD213PD 8064(AX), X6, X9
-	VFMADD213PD 8192(AX), X6, X9
-	VFMADD213PD 8320(AX), X6, X9
-	VFMADD213PD 1920(AX), X6, X9
-	VFMADD213PD 2048(AX), X6, X9
-	VFMADD213PD 2176(AX), X6, X9
-	VFMADD213PD 2304(AX), X6, X9
-	VFMADD213PD 2432(AX), X6, X9
+	VMOVUPD     8320(AX), X9
+	VFMADD213PD 8448(AX), X6, X9
+	VFMADD213PD 8576(AX), X6, X9
+	VFMADD213PD 8704(AX), X6, X9
+	VFMADD213PD 8832(AX), X6, X9
+	VFMADD213PD 2560(AX), X6, X9
+	VFMADD213PD 2688(AX), X6, X9
+	VFMADD213PD 2816(AX), X6, X9
+	VFMADD213PD 2944(AX), X6, X9
+	VFMADD213PD 3072(AX), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
-	VFMADD231PD 2688(AX), X8, X9
+	VFMADD231PD 3200(AX), X8, X9
+	VFMADD231PD 3328(AX), X8, X9
 	VXORPD      X7, X7, X7
 	VFMADD231PD X7, X3, X9
 	VMOVAPD     X9, X3
@@ -20374,7 +27984,7 @@ d_sp1logz:
 
 d_sp1lossdone:
 	VMOVSD       X1, 8(CX)
-	VMOVSD       1792(AX), X1
+	VMOVSD       2432(AX), X1
 	VDIVSD       X5, X1, X1
 	MOVSD        gradScale+104(FP), X3
 	VMOVAPD      X3, X3
@@ -20382,7 +27992,7 @@ d_sp1lossdone:
 	VBROADCASTSD X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5504(AX), X1, X1
+	VXORPD       6144(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -20435,7 +28045,7 @@ d_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -20445,9 +28055,9 @@ d_sosmax_one:
 	JL        d_sosmax_tail
 	VMOVUPD   (R10), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    13568(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -20455,12 +28065,12 @@ d_sosmax_one:
 d_sosmax_tail:
 	TESTQ     R9, R9
 	JE        d_sosmax_done
-	VMOVUPD   5632(AX), Z2
+	VMOVUPD   6272(AX), Z2
 	VMOVUPD   (R10), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    13568(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -20477,7 +28087,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8576(AX), X0
+	VUCOMISD     9088(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -20491,34 +28101,34 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
+	VMOVUPD     9216(AX), Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
+	VFMADD213PD 10496(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -20540,38 +28150,38 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
+	VMOVUPD     9216(AX), Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10496(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -20586,43 +28196,43 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
+	VMOVUPD     9216(AX), Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10496(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -20645,26 +28255,26 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
+	VMOVSD      4608(AX), X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -20672,39 +28282,39 @@ d_sosexp_done:
 	JMP         d_so0l1p_done
 
 d_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X4
+	VPADDQ   2048(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X4
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7808(AX), X6
-	VFMADD213PD 7936(AX), X2, X6
-	VFMADD213PD 8064(AX), X2, X6
-	VFMADD213PD 8192(AX), X2, X6
-	VFMADD213PD 8320(AX), X2, X6
-	VFMADD213PD 1920(AX), X2, X6
-	VFMADD213PD 2048(AX), X2, X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
+	VMOVUPD     8320(AX), X6
+	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
+	VFMADD213PD 8704(AX), X2, X6
+	VFMADD213PD 8832(AX), X2, X6
+	VFMADD213PD 2560(AX), X2, X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
-	VFMADD231PD 2688(AX), X5, X6
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -20717,36 +28327,36 @@ d_so0logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
+	VANDPD   1792(AX), X2, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X4, X7
-	VFMADD213PD 8064(AX), X4, X7
-	VFMADD213PD 8192(AX), X4, X7
-	VFMADD213PD 8320(AX), X4, X7
-	VFMADD213PD 1920(AX), X4, X7
-	VFMADD213PD 2048(AX), X4, X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
+	VMOVUPD     8320(AX), X7
+	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
+	VFMADD213PD 8704(AX), X4, X7
+	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
-	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -20757,7 +28367,7 @@ d_so0logz:
 
 d_so0lossdone:
 	VMOVSD       X0, (CX)
-	VMOVSD       1792(AX), X0
+	VMOVSD       2432(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSD        gradScale+104(FP), X2
 	VMOVAPD      X2, X2
@@ -20765,7 +28375,7 @@ d_so0lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       6144(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -20833,7 +28443,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -20846,10 +28456,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -20888,7 +28498,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -20897,7 +28507,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5632(AX), K2, Z4
+	VMOVUPD      6272(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -20923,7 +28533,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -20944,7 +28554,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8576(AX), X0
+	VUCOMISD 9088(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -20961,34 +28571,34 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
+	VMOVUPD     9216(AX), Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
+	VFMADD213PD 10496(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -20997,20 +28607,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
-	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6656(AX), Z2
+	VMOVUPS 2432(AX), Z3
+	VMOVUPS 6784(AX), Z4
+	VMOVUPS 6912(AX), Z5
+	VMOVUPS 7040(AX), Z6
+	VMOVUPS 6528(AX), Z7
+	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9344(AX), Z9
+	VMOVUPS 9472(AX), Z10
+	VMOVUPS 9600(AX), Z11
+	VMOVUPS 9728(AX), Z12
+	VMOVUPS 9856(AX), Z13
+	VMOVUPS 9984(AX), Z14
+	VMOVUPS 10112(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -21058,12 +28668,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
+	VFMADD213PD 10496(AX), Z22, Z21
+	VFMADD213PD 10496(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -21119,9 +28729,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
+	VFMADD213PD 10496(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -21172,9 +28782,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
+	VFMADD213PD 10496(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -21242,12 +28852,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
+	VFMADD213PD 10496(AX), Z22, Z21
+	VFMADD213PD 10496(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -21303,9 +28913,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
+	VFMADD213PD 10496(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -21330,7 +28940,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -21351,9 +28961,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
+	VFMADD213PD 10496(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -21375,7 +28985,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -21396,9 +29006,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
+	VFMADD213PD 10496(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -21436,26 +29046,26 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
+	VMOVSD      4608(AX), X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -21463,39 +29073,39 @@ d_exp_end:
 	JMP         d_l1p_done
 
 d_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X4
+	VPADDQ   2048(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X4
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7808(AX), X6
-	VFMADD213PD 7936(AX), X2, X6
-	VFMADD213PD 8064(AX), X2, X6
-	VFMADD213PD 8192(AX), X2, X6
-	VFMADD213PD 8320(AX), X2, X6
-	VFMADD213PD 1920(AX), X2, X6
-	VFMADD213PD 2048(AX), X2, X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
+	VMOVUPD     8320(AX), X6
+	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
+	VFMADD213PD 8704(AX), X2, X6
+	VFMADD213PD 8832(AX), X2, X6
+	VFMADD213PD 2560(AX), X2, X6
+	VFMADD213PD 2688(AX), X2, X6
+	VFMADD213PD 2816(AX), X2, X6
+	VFMADD213PD 2944(AX), X2, X6
+	VFMADD213PD 3072(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
-	VFMADD231PD 2688(AX), X5, X6
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X0, X6
 	VMOVAPD     X6, X0
@@ -21508,36 +29118,36 @@ d_logz:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
+	VANDPD   1792(AX), X2, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X4, X7
-	VFMADD213PD 8064(AX), X4, X7
-	VFMADD213PD 8192(AX), X4, X7
-	VFMADD213PD 8320(AX), X4, X7
-	VFMADD213PD 1920(AX), X4, X7
-	VFMADD213PD 2048(AX), X4, X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
+	VMOVUPD     8320(AX), X7
+	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
+	VFMADD213PD 8704(AX), X4, X7
+	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
-	VFMADD231PD 2688(AX), X6, X7
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
@@ -21548,7 +29158,7 @@ d_logz:
 
 d_lossdone:
 	VMOVSD       X0, (CX)
-	VMOVSD       1792(AX), X0
+	VMOVSD       2432(AX), X0
 	VDIVSD       X3, X0, X0
 	MOVSD        gradScale+104(FP), X2
 	VMOVAPD      X2, X2
@@ -21556,7 +29166,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       6144(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -21638,7 +29248,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -21659,11 +29269,11 @@ l_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5632(AX), Z2
+	VMOVUPD      6272(AX), Z2
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -21673,14 +29283,14 @@ l_spsmax_one:
 	JL        l_spsmax_tail
 	VMOVUPD   (R9), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    13568(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -21688,18 +29298,18 @@ l_spsmax_one:
 l_spsmax_tail:
 	TESTQ     DX, DX
 	JE        l_spsmax_done
-	VMOVUPD   5632(AX), Z4
+	VMOVUPD   6272(AX), Z4
 	VMOVUPD   (R9), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   6272(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
-	VMOVUPD   5632(AX), Z1
+	VPSUBQ    13568(AX), Z1, Z1
+	VMOVUPD   6272(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z1
+	VMOVUPD   6272(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -21716,7 +29326,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8576(AX), X0
+	VUCOMISD      9088(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -21738,7 +29348,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8576(AX), X2
+	VUCOMISD     9088(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -21754,59 +29364,59 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z4
-	VFMADD231PD 5888(AX), Z2, Z4
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z3, Z5
-	VSUBPD      5760(AX), Z4, Z6
+	VMOVUPD     6656(AX), Z4
+	VFMADD231PD 6784(AX), Z2, Z4
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z3, Z5
+	VSUBPD      6656(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VSUBPD      5760(AX), Z5, Z8
+	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
+	VSUBPD      6656(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6016(AX), Z8, Z9
-	VFMADD231PD 6144(AX), Z8, Z9
+	VFMADD231PD 6912(AX), Z8, Z9
+	VFMADD231PD 7040(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VMOVUPD     6272(AX), Z8
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6400(AX), Z9, Z8
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z9, Z8
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z9, Z8
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z9, Z8
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z9, Z8
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z9, Z8
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z9, Z8
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z9, Z8
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z9, Z8
-	VFMADD213PD 7552(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z9, Z8
+	VMOVUPD     9216(AX), Z6
+	VMOVUPD     9216(AX), Z8
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9344(AX), Z9, Z8
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z9, Z8
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z9, Z8
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z9, Z8
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z9, Z8
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z9, Z8
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z9, Z8
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z9, Z8
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z9, Z8
+	VFMADD213PD 10496(AX), Z7, Z6
+	VFMADD213PD 10496(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 	VMULPD      Z9, Z9, Z7
 	VFMADD213PD Z9, Z7, Z8
-	VADDPD      1792(AX), Z8, Z8
+	VADDPD      2432(AX), Z8, Z8
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1792(AX), Z4, Z4
+	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z2, K2
+	VCMPPD    $0x15, 6528(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7680(AX), Z3, K2
+	VCMPPD    $0x15, 6528(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -21836,63 +29446,63 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z12, Z13
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
+	VMOVUPD     9216(AX), Z12
+	VMOVUPD     9216(AX), Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
+	VFMADD213PD 10496(AX), Z13, Z12
+	VFMADD213PD 10496(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    13568(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -21900,7 +29510,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    13568(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -21913,71 +29523,71 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 5632(AX), Z8
+	VMOVUPD 6272(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5632(AX), Z9
+	VMOVUPD 6272(AX), Z9
 	VMOVUPD (R9)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     6656(AX), Z10
+	VFMADD231PD 6784(AX), Z8, Z10
+	VMOVUPD     6656(AX), Z11
+	VFMADD231PD 6784(AX), Z9, Z11
+	VSUBPD      6656(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6912(AX), Z12, Z13
+	VFMADD231PD 7040(AX), Z12, Z13
+	VSUBPD      6656(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6912(AX), Z14, Z15
+	VFMADD231PD 7040(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
-	VFMADD213PD 6912(AX), Z13, Z12
-	VFMADD213PD 6912(AX), Z15, Z14
-	VFMADD213PD 7040(AX), Z13, Z12
-	VFMADD213PD 7040(AX), Z15, Z14
-	VFMADD213PD 7168(AX), Z13, Z12
-	VFMADD213PD 7168(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z13, Z12
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z13, Z12
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z13, Z12
-	VFMADD213PD 7552(AX), Z15, Z14
+	VMOVUPD     9216(AX), Z12
+	VMOVUPD     9216(AX), Z14
+	VFMADD213PD 9344(AX), Z13, Z12
+	VFMADD213PD 9344(AX), Z15, Z14
+	VFMADD213PD 9472(AX), Z13, Z12
+	VFMADD213PD 9472(AX), Z15, Z14
+	VFMADD213PD 9600(AX), Z13, Z12
+	VFMADD213PD 9600(AX), Z15, Z14
+	VFMADD213PD 9728(AX), Z13, Z12
+	VFMADD213PD 9728(AX), Z15, Z14
+	VFMADD213PD 9856(AX), Z13, Z12
+	VFMADD213PD 9856(AX), Z15, Z14
+	VFMADD213PD 9984(AX), Z13, Z12
+	VFMADD213PD 9984(AX), Z15, Z14
+	VFMADD213PD 10112(AX), Z13, Z12
+	VFMADD213PD 10112(AX), Z15, Z14
+	VFMADD213PD 10240(AX), Z13, Z12
+	VFMADD213PD 10240(AX), Z15, Z14
+	VFMADD213PD 10368(AX), Z13, Z12
+	VFMADD213PD 10368(AX), Z15, Z14
+	VFMADD213PD 10496(AX), Z13, Z12
+	VFMADD213PD 10496(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
-	VADDPD      1792(AX), Z12, Z12
+	VADDPD      2432(AX), Z12, Z12
 	VMULPD      Z15, Z15, Z13
 	VFMADD213PD Z15, Z13, Z14
-	VADDPD      1792(AX), Z14, Z14
+	VADDPD      2432(AX), Z14, Z14
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    1792(AX), Z10, Z10
+	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 6528(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    1792(AX), Z11, Z11
+	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 6528(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    13568(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -21985,7 +29595,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    13568(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -22007,26 +29617,26 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4480(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X3
-	VFMADD213SD 4096(AX), X0, X3
-	VFMADD213SD 4224(AX), X0, X3
-	VFMADD213SD 4352(AX), X0, X3
-	VFMADD213SD 4480(AX), X0, X3
-	VFMADD213SD 4608(AX), X0, X3
+	VMOVSD      4608(AX), X3
 	VFMADD213SD 4736(AX), X0, X3
 	VFMADD213SD 4864(AX), X0, X3
 	VFMADD213SD 4992(AX), X0, X3
 	VFMADD213SD 5120(AX), X0, X3
 	VFMADD213SD 5248(AX), X0, X3
 	VFMADD213SD 5376(AX), X0, X3
+	VFMADD213SD 5504(AX), X0, X3
+	VFMADD213SD 5632(AX), X0, X3
+	VFMADD213SD 5760(AX), X0, X3
+	VFMADD213SD 5888(AX), X0, X3
+	VFMADD213SD 6016(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -22034,39 +29644,39 @@ l_spsexp_done:
 	JMP         l_sp0l1p_done
 
 l_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X2, X7
-	VFMADD213PD 8064(AX), X2, X7
-	VFMADD213PD 8192(AX), X2, X7
-	VFMADD213PD 8320(AX), X2, X7
-	VFMADD213PD 1920(AX), X2, X7
-	VFMADD213PD 2048(AX), X2, X7
-	VFMADD213PD 2176(AX), X2, X7
-	VFMADD213PD 2304(AX), X2, X7
-	VFMADD213PD 2432(AX), X2, X7
+	VMOVUPD     8320(AX), X7
+	VFMADD213PD 8448(AX), X2, X7
+	VFMADD213PD 8576(AX), X2, X7
+	VFMADD213PD 8704(AX), X2, X7
+	VFMADD213PD 8832(AX), X2, X7
+	VFMADD213PD 2560(AX), X2, X7
+	VFMADD213PD 2688(AX), X2, X7
+	VFMADD213PD 2816(AX), X2, X7
+	VFMADD213PD 2944(AX), X2, X7
+	VFMADD213PD 3072(AX), X2, X7
 	VMULPD      X3, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X7
-	VFMADD231PD 2688(AX), X4, X7
+	VFMADD231PD 3200(AX), X4, X7
+	VFMADD231PD 3328(AX), X4, X7
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X7
 	VMOVAPD     X7, X0
@@ -22079,36 +29689,36 @@ l_sp0logz:
 	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X3
-	VPCMPGTQ 1280(AX), X3, X4
-	VPADDQ   1408(AX), X4, X7
+	VANDPD   1792(AX), X2, X3
+	VPCMPGTQ 1920(AX), X3, X4
+	VPADDQ   2048(AX), X4, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X3, X3
 	VPSRLQ   $0x34, X2, X7
 	VPSUBQ   X4, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	VORPD    2176(AX), X7, X7
+	VSUBPD   2304(AX), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X4
-	VADDPD      1792(AX), X3, X3
+	VSUBPD      2432(AX), X3, X4
+	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     7808(AX), X8
-	VFMADD213PD 7936(AX), X3, X8
-	VFMADD213PD 8064(AX), X3, X8
-	VFMADD213PD 8192(AX), X3, X8
-	VFMADD213PD 8320(AX), X3, X8
-	VFMADD213PD 1920(AX), X3, X8
-	VFMADD213PD 2048(AX), X3, X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
+	VMOVUPD     8320(AX), X8
+	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
+	VFMADD213PD 8704(AX), X3, X8
+	VFMADD213PD 8832(AX), X3, X8
+	VFMADD213PD 2560(AX), X3, X8
+	VFMADD213PD 2688(AX), X3, X8
+	VFMADD213PD 2816(AX), X3, X8
+	VFMADD213PD 2944(AX), X3, X8
+	VFMADD213PD 3072(AX), X3, X8
 	VMULPD      X4, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
-	VFMADD231PD 2688(AX), X7, X8
+	VFMADD231PD 3200(AX), X7, X8
+	VFMADD231PD 3328(AX), X7, X8
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X8
 	VMOVAPD     X8, X2
@@ -22133,26 +29743,26 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -22160,39 +29770,39 @@ l_sp0lossdone:
 	JMP         l_sp1l1p_done
 
 l_sp1l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
-	VFMADD213PD 8064(AX), X1, X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 1920(AX), X1, X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
+	VMOVUPD     8320(AX), X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
-	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -22205,36 +29815,36 @@ l_sp1logz:
 	VMOVAPD X3, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1792(AX), X0, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X0, X5
 	VMOVAPD     X5, X0
@@ -22264,7 +29874,7 @@ l_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      6272(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -22274,9 +29884,9 @@ l_sosmax_one:
 	JL        l_sosmax_tail
 	VMOVUPD   (R9), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    13568(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -22284,12 +29894,12 @@ l_sosmax_one:
 l_sosmax_tail:
 	TESTQ     DX, DX
 	JE        l_sosmax_done
-	VMOVUPD   5632(AX), Z2
+	VMOVUPD   6272(AX), Z2
 	VMOVUPD   (R9), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   6272(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    13568(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -22306,7 +29916,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8576(AX), X0
+	VUCOMISD     9088(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -22320,34 +29930,34 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
+	VMOVUPD     9216(AX), Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
+	VFMADD213PD 10496(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -22368,38 +29978,38 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
+	VMOVUPD     9216(AX), Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10496(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -22412,43 +30022,43 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     6656(AX), Z5
+	VFMADD231PD 6784(AX), Z4, Z5
+	VSUBPD      6656(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6912(AX), Z6, Z7
+	VFMADD231PD 7040(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6912(AX), Z7, Z6
-	VFMADD213PD 7040(AX), Z7, Z6
-	VFMADD213PD 7168(AX), Z7, Z6
-	VFMADD213PD 7296(AX), Z7, Z6
-	VFMADD213PD 7424(AX), Z7, Z6
-	VFMADD213PD 7552(AX), Z7, Z6
+	VMOVUPD     9216(AX), Z6
+	VFMADD213PD 9344(AX), Z7, Z6
+	VFMADD213PD 9472(AX), Z7, Z6
+	VFMADD213PD 9600(AX), Z7, Z6
+	VFMADD213PD 9728(AX), Z7, Z6
+	VFMADD213PD 9856(AX), Z7, Z6
+	VFMADD213PD 9984(AX), Z7, Z6
+	VFMADD213PD 10112(AX), Z7, Z6
+	VFMADD213PD 10240(AX), Z7, Z6
+	VFMADD213PD 10368(AX), Z7, Z6
+	VFMADD213PD 10496(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
-	VADDPD      1792(AX), Z6, Z6
+	VADDPD      2432(AX), Z6, Z6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1792(AX), Z5, Z5
+	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 6528(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    13568(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -22470,26 +30080,26 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -22497,39 +30107,39 @@ l_sosexp_done:
 	JMP         l_so0l1p_done
 
 l_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
-	VFMADD213PD 8064(AX), X1, X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 1920(AX), X1, X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
+	VMOVUPD     8320(AX), X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
-	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -22542,36 +30152,36 @@ l_so0logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -22595,7 +30205,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -22608,10 +30218,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6272(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -22650,7 +30260,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -22659,7 +30269,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5632(AX), K2, Z4
+	VMOVUPD      6272(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -22685,7 +30295,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 6272(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -22706,7 +30316,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8576(AX), X0
+	VUCOMISD 9088(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -22723,34 +30333,34 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     6656(AX), Z2
+	VFMADD231PD 6784(AX), Z1, Z2
+	VSUBPD      6656(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6912(AX), Z3, Z4
+	VFMADD231PD 7040(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
-	VFMADD213PD 6912(AX), Z4, Z3
-	VFMADD213PD 7040(AX), Z4, Z3
-	VFMADD213PD 7168(AX), Z4, Z3
-	VFMADD213PD 7296(AX), Z4, Z3
-	VFMADD213PD 7424(AX), Z4, Z3
-	VFMADD213PD 7552(AX), Z4, Z3
+	VMOVUPD     9216(AX), Z3
+	VFMADD213PD 9344(AX), Z4, Z3
+	VFMADD213PD 9472(AX), Z4, Z3
+	VFMADD213PD 9600(AX), Z4, Z3
+	VFMADD213PD 9728(AX), Z4, Z3
+	VFMADD213PD 9856(AX), Z4, Z3
+	VFMADD213PD 9984(AX), Z4, Z3
+	VFMADD213PD 10112(AX), Z4, Z3
+	VFMADD213PD 10240(AX), Z4, Z3
+	VFMADD213PD 10368(AX), Z4, Z3
+	VFMADD213PD 10496(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
-	VADDPD      1792(AX), Z3, Z3
+	VADDPD      2432(AX), Z3, Z3
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    1792(AX), Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 6528(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -22758,20 +30368,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
-	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6656(AX), Z2
+	VMOVUPS 2432(AX), Z3
+	VMOVUPS 6784(AX), Z4
+	VMOVUPS 6912(AX), Z5
+	VMOVUPS 7040(AX), Z6
+	VMOVUPS 6528(AX), Z7
+	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9344(AX), Z9
+	VMOVUPS 9472(AX), Z10
+	VMOVUPS 9600(AX), Z11
+	VMOVUPS 9728(AX), Z12
+	VMOVUPS 9856(AX), Z13
+	VMOVUPS 9984(AX), Z14
+	VMOVUPS 10112(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -22819,12 +30429,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
+	VFMADD213PD 10496(AX), Z22, Z21
+	VFMADD213PD 10496(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -22877,9 +30487,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
+	VFMADD213PD 10496(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22928,9 +30538,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
+	VFMADD213PD 10496(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22995,12 +30605,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 10240(AX), Z22, Z21
+	VFMADD213PD 10240(AX), Z24, Z23
+	VFMADD213PD 10368(AX), Z22, Z21
+	VFMADD213PD 10368(AX), Z24, Z23
+	VFMADD213PD 10496(AX), Z22, Z21
+	VFMADD213PD 10496(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -23053,9 +30663,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 10240(AX), Z20, Z19
+	VFMADD213PD 10368(AX), Z20, Z19
+	VFMADD213PD 10496(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -23078,7 +30688,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -23099,9 +30709,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
+	VFMADD213PD 10496(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -23122,7 +30732,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 6272(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -23143,9 +30753,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 10240(AX), Z4, Z2
+	VFMADD213PD 10368(AX), Z4, Z2
+	VFMADD213PD 10496(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -23181,26 +30791,26 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4480(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
+	VMOVSD      4608(AX), X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -23208,39 +30818,39 @@ l_exp_end:
 	JMP         l_l1p_done
 
 l_l1p_big:
-	VADDSD 1792(AX), X0, X0
+	VADDSD 2432(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
+	VANDPD   1792(AX), X0, X1
+	VPCMPGTQ 1920(AX), X1, X2
+	VPADDQ   2048(AX), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X1, X1
 	VPSRLQ   $0x34, X0, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VORPD    2176(AX), X3, X3
+	VSUBPD   2304(AX), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
+	VSUBPD      2432(AX), X1, X2
+	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
-	VFMADD213PD 8064(AX), X1, X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
-	VFMADD213PD 1920(AX), X1, X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
+	VMOVUPD     8320(AX), X4
+	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 2560(AX), X1, X4
+	VFMADD213PD 2688(AX), X1, X4
+	VFMADD213PD 2816(AX), X1, X4
+	VFMADD213PD 2944(AX), X1, X4
+	VFMADD213PD 3072(AX), X1, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
-	VFMADD231PD 2688(AX), X3, X4
+	VFMADD231PD 3200(AX), X3, X4
+	VFMADD231PD 3328(AX), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X0, X4
 	VMOVAPD     X4, X0
@@ -23253,36 +30863,36 @@ l_logz:
 	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
+	VANDPD   1792(AX), X1, X2
+	VPCMPGTQ 1920(AX), X2, X3
+	VPADDQ   2048(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
 	VPSRLQ   $0x34, X1, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	VORPD    2176(AX), X4, X4
+	VSUBPD   2304(AX), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
+	VSUBPD      2432(AX), X2, X3
+	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
-	VFMADD213PD 1920(AX), X2, X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
+	VMOVUPD     8320(AX), X5
+	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
@@ -23307,7 +30917,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8960(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -23339,1207 +30949,1687 @@ DATA pool<>+80(SB)/4, $0xff800000
 DATA pool<>+84(SB)/4, $0xff800000
 DATA pool<>+88(SB)/4, $0xff800000
 DATA pool<>+92(SB)/4, $0xff800000
-DATA pool<>+128(SB)/4, $0xc2aeac4f
-DATA pool<>+132(SB)/4, $0xc2aeac4f
-DATA pool<>+136(SB)/4, $0xc2aeac4f
-DATA pool<>+140(SB)/4, $0xc2aeac4f
-DATA pool<>+144(SB)/4, $0xc2aeac4f
-DATA pool<>+148(SB)/4, $0xc2aeac4f
-DATA pool<>+152(SB)/4, $0xc2aeac4f
-DATA pool<>+156(SB)/4, $0xc2aeac4f
-DATA pool<>+160(SB)/4, $0xc2aeac4f
-DATA pool<>+164(SB)/4, $0xc2aeac4f
-DATA pool<>+168(SB)/4, $0xc2aeac4f
-DATA pool<>+172(SB)/4, $0xc2aeac4f
-DATA pool<>+176(SB)/4, $0xc2aeac4f
-DATA pool<>+180(SB)/4, $0xc2aeac4f
-DATA pool<>+184(SB)/4, $0xc2aeac4f
-DATA pool<>+188(SB)/4, $0xc2aeac4f
-DATA pool<>+192(SB)/4, $0xc2aeac4f
-DATA pool<>+196(SB)/4, $0xc2aeac4f
-DATA pool<>+200(SB)/4, $0xc2aeac4f
-DATA pool<>+204(SB)/4, $0xc2aeac4f
-DATA pool<>+208(SB)/4, $0xc2aeac4f
-DATA pool<>+212(SB)/4, $0xc2aeac4f
-DATA pool<>+216(SB)/4, $0xc2aeac4f
-DATA pool<>+220(SB)/4, $0xc2aeac4f
-DATA pool<>+256(SB)/4, $0x49c00000
-DATA pool<>+260(SB)/4, $0x49c00000
-DATA pool<>+264(SB)/4, $0x49c00000
-DATA pool<>+268(SB)/4, $0x49c00000
-DATA pool<>+272(SB)/4, $0x49c00000
-DATA pool<>+276(SB)/4, $0x49c00000
-DATA pool<>+280(SB)/4, $0x49c00000
-DATA pool<>+284(SB)/4, $0x49c00000
-DATA pool<>+288(SB)/4, $0x49c00000
-DATA pool<>+292(SB)/4, $0x49c00000
-DATA pool<>+296(SB)/4, $0x49c00000
-DATA pool<>+300(SB)/4, $0x49c00000
-DATA pool<>+304(SB)/4, $0x49c00000
-DATA pool<>+308(SB)/4, $0x49c00000
-DATA pool<>+312(SB)/4, $0x49c00000
-DATA pool<>+316(SB)/4, $0x49c00000
-DATA pool<>+320(SB)/4, $0x49c00000
-DATA pool<>+324(SB)/4, $0x49c00000
-DATA pool<>+328(SB)/4, $0x49c00000
-DATA pool<>+332(SB)/4, $0x49c00000
-DATA pool<>+336(SB)/4, $0x49c00000
-DATA pool<>+340(SB)/4, $0x49c00000
-DATA pool<>+344(SB)/4, $0x49c00000
-DATA pool<>+348(SB)/4, $0x49c00000
-DATA pool<>+384(SB)/4, $0x3fb8aa3b
-DATA pool<>+388(SB)/4, $0x3fb8aa3b
-DATA pool<>+392(SB)/4, $0x3fb8aa3b
-DATA pool<>+396(SB)/4, $0x3fb8aa3b
-DATA pool<>+400(SB)/4, $0x3fb8aa3b
-DATA pool<>+404(SB)/4, $0x3fb8aa3b
-DATA pool<>+408(SB)/4, $0x3fb8aa3b
-DATA pool<>+412(SB)/4, $0x3fb8aa3b
-DATA pool<>+416(SB)/4, $0x3fb8aa3b
-DATA pool<>+420(SB)/4, $0x3fb8aa3b
-DATA pool<>+424(SB)/4, $0x3fb8aa3b
-DATA pool<>+428(SB)/4, $0x3fb8aa3b
-DATA pool<>+432(SB)/4, $0x3fb8aa3b
-DATA pool<>+436(SB)/4, $0x3fb8aa3b
-DATA pool<>+440(SB)/4, $0x3fb8aa3b
-DATA pool<>+444(SB)/4, $0x3fb8aa3b
-DATA pool<>+448(SB)/4, $0x3fb8aa3b
-DATA pool<>+452(SB)/4, $0x3fb8aa3b
-DATA pool<>+456(SB)/4, $0x3fb8aa3b
-DATA pool<>+460(SB)/4, $0x3fb8aa3b
-DATA pool<>+464(SB)/4, $0x3fb8aa3b
-DATA pool<>+468(SB)/4, $0x3fb8aa3b
-DATA pool<>+472(SB)/4, $0x3fb8aa3b
-DATA pool<>+476(SB)/4, $0x3fb8aa3b
-DATA pool<>+512(SB)/4, $0xbf317218
-DATA pool<>+516(SB)/4, $0xbf317218
-DATA pool<>+520(SB)/4, $0xbf317218
-DATA pool<>+524(SB)/4, $0xbf317218
-DATA pool<>+528(SB)/4, $0xbf317218
-DATA pool<>+532(SB)/4, $0xbf317218
-DATA pool<>+536(SB)/4, $0xbf317218
-DATA pool<>+540(SB)/4, $0xbf317218
-DATA pool<>+544(SB)/4, $0xbf317218
-DATA pool<>+548(SB)/4, $0xbf317218
-DATA pool<>+552(SB)/4, $0xbf317218
-DATA pool<>+556(SB)/4, $0xbf317218
-DATA pool<>+560(SB)/4, $0xbf317218
-DATA pool<>+564(SB)/4, $0xbf317218
-DATA pool<>+568(SB)/4, $0xbf317218
-DATA pool<>+572(SB)/4, $0xbf317218
-DATA pool<>+576(SB)/4, $0xbf317218
-DATA pool<>+580(SB)/4, $0xbf317218
-DATA pool<>+584(SB)/4, $0xbf317218
-DATA pool<>+588(SB)/4, $0xbf317218
-DATA pool<>+592(SB)/4, $0xbf317218
-DATA pool<>+596(SB)/4, $0xbf317218
-DATA pool<>+600(SB)/4, $0xbf317218
-DATA pool<>+604(SB)/4, $0xbf317218
-DATA pool<>+640(SB)/4, $0x3e2aa471
-DATA pool<>+644(SB)/4, $0x3e2aa471
-DATA pool<>+648(SB)/4, $0x3e2aa471
-DATA pool<>+652(SB)/4, $0x3e2aa471
-DATA pool<>+656(SB)/4, $0x3e2aa471
-DATA pool<>+660(SB)/4, $0x3e2aa471
-DATA pool<>+664(SB)/4, $0x3e2aa471
-DATA pool<>+668(SB)/4, $0x3e2aa471
-DATA pool<>+672(SB)/4, $0x3e2aa471
-DATA pool<>+676(SB)/4, $0x3e2aa471
-DATA pool<>+680(SB)/4, $0x3e2aa471
-DATA pool<>+684(SB)/4, $0x3e2aa471
-DATA pool<>+688(SB)/4, $0x3e2aa471
-DATA pool<>+692(SB)/4, $0x3e2aa471
-DATA pool<>+696(SB)/4, $0x3e2aa471
-DATA pool<>+700(SB)/4, $0x3e2aa471
-DATA pool<>+704(SB)/4, $0x3e2aa471
-DATA pool<>+708(SB)/4, $0x3e2aa471
-DATA pool<>+712(SB)/4, $0x3e2aa471
-DATA pool<>+716(SB)/4, $0x3e2aa471
-DATA pool<>+720(SB)/4, $0x3e2aa471
-DATA pool<>+724(SB)/4, $0x3e2aa471
-DATA pool<>+728(SB)/4, $0x3e2aa471
-DATA pool<>+732(SB)/4, $0x3e2aa471
-DATA pool<>+768(SB)/4, $0x3f000441
-DATA pool<>+772(SB)/4, $0x3f000441
-DATA pool<>+776(SB)/4, $0x3f000441
-DATA pool<>+780(SB)/4, $0x3f000441
-DATA pool<>+784(SB)/4, $0x3f000441
-DATA pool<>+788(SB)/4, $0x3f000441
-DATA pool<>+792(SB)/4, $0x3f000441
-DATA pool<>+796(SB)/4, $0x3f000441
-DATA pool<>+800(SB)/4, $0x3f000441
-DATA pool<>+804(SB)/4, $0x3f000441
-DATA pool<>+808(SB)/4, $0x3f000441
-DATA pool<>+812(SB)/4, $0x3f000441
-DATA pool<>+816(SB)/4, $0x3f000441
-DATA pool<>+820(SB)/4, $0x3f000441
-DATA pool<>+824(SB)/4, $0x3f000441
-DATA pool<>+828(SB)/4, $0x3f000441
-DATA pool<>+832(SB)/4, $0x3f000441
-DATA pool<>+836(SB)/4, $0x3f000441
-DATA pool<>+840(SB)/4, $0x3f000441
-DATA pool<>+844(SB)/4, $0x3f000441
-DATA pool<>+848(SB)/4, $0x3f000441
-DATA pool<>+852(SB)/4, $0x3f000441
-DATA pool<>+856(SB)/4, $0x3f000441
-DATA pool<>+860(SB)/4, $0x3f000441
-DATA pool<>+896(SB)/4, $0x3f800001
-DATA pool<>+900(SB)/4, $0x3f800001
-DATA pool<>+904(SB)/4, $0x3f800001
-DATA pool<>+908(SB)/4, $0x3f800001
-DATA pool<>+912(SB)/4, $0x3f800001
-DATA pool<>+916(SB)/4, $0x3f800001
-DATA pool<>+920(SB)/4, $0x3f800001
-DATA pool<>+924(SB)/4, $0x3f800001
-DATA pool<>+928(SB)/4, $0x3f800001
-DATA pool<>+932(SB)/4, $0x3f800001
-DATA pool<>+936(SB)/4, $0x3f800001
-DATA pool<>+940(SB)/4, $0x3f800001
-DATA pool<>+944(SB)/4, $0x3f800001
-DATA pool<>+948(SB)/4, $0x3f800001
-DATA pool<>+952(SB)/4, $0x3f800001
-DATA pool<>+956(SB)/4, $0x3f800001
-DATA pool<>+960(SB)/4, $0x3f800001
-DATA pool<>+964(SB)/4, $0x3f800001
-DATA pool<>+968(SB)/4, $0x3f800001
-DATA pool<>+972(SB)/4, $0x3f800001
-DATA pool<>+976(SB)/4, $0x3f800001
-DATA pool<>+980(SB)/4, $0x3f800001
-DATA pool<>+984(SB)/4, $0x3f800001
-DATA pool<>+988(SB)/4, $0x3f800001
-DATA pool<>+1024(SB)/4, $0x3f800000
-DATA pool<>+1028(SB)/4, $0x3f800000
-DATA pool<>+1032(SB)/4, $0x3f800000
-DATA pool<>+1036(SB)/4, $0x3f800000
-DATA pool<>+1040(SB)/4, $0x3f800000
-DATA pool<>+1044(SB)/4, $0x3f800000
-DATA pool<>+1048(SB)/4, $0x3f800000
-DATA pool<>+1052(SB)/4, $0x3f800000
-DATA pool<>+1056(SB)/4, $0x3f800000
-DATA pool<>+1060(SB)/4, $0x3f800000
-DATA pool<>+1064(SB)/4, $0x3f800000
-DATA pool<>+1068(SB)/4, $0x3f800000
-DATA pool<>+1072(SB)/4, $0x3f800000
-DATA pool<>+1076(SB)/4, $0x3f800000
-DATA pool<>+1080(SB)/4, $0x3f800000
-DATA pool<>+1084(SB)/4, $0x3f800000
-DATA pool<>+1088(SB)/4, $0x3f800000
-DATA pool<>+1092(SB)/4, $0x3f800000
-DATA pool<>+1096(SB)/4, $0x3f800000
-DATA pool<>+1100(SB)/4, $0x3f800000
-DATA pool<>+1104(SB)/4, $0x3f800000
-DATA pool<>+1108(SB)/4, $0x3f800000
-DATA pool<>+1112(SB)/4, $0x3f800000
-DATA pool<>+1116(SB)/4, $0x3f800000
-DATA pool<>+1152(SB)/8, $0x000fffffffffffff
-DATA pool<>+1160(SB)/8, $0x000fffffffffffff
-DATA pool<>+1168(SB)/8, $0x000fffffffffffff
-DATA pool<>+1176(SB)/8, $0x000fffffffffffff
-DATA pool<>+1184(SB)/8, $0x000fffffffffffff
-DATA pool<>+1192(SB)/8, $0x000fffffffffffff
-DATA pool<>+1200(SB)/8, $0x000fffffffffffff
-DATA pool<>+1208(SB)/8, $0x000fffffffffffff
-DATA pool<>+1216(SB)/8, $0x000fffffffffffff
-DATA pool<>+1224(SB)/8, $0x000fffffffffffff
-DATA pool<>+1232(SB)/8, $0x000fffffffffffff
-DATA pool<>+1240(SB)/8, $0x000fffffffffffff
-DATA pool<>+1280(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1288(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1296(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1304(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1312(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1320(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1328(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1336(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1344(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1352(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1360(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1368(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+1408(SB)/8, $0x00000000000003ff
-DATA pool<>+1416(SB)/8, $0x00000000000003ff
-DATA pool<>+1424(SB)/8, $0x00000000000003ff
-DATA pool<>+1432(SB)/8, $0x00000000000003ff
-DATA pool<>+1440(SB)/8, $0x00000000000003ff
-DATA pool<>+1448(SB)/8, $0x00000000000003ff
-DATA pool<>+1456(SB)/8, $0x00000000000003ff
-DATA pool<>+1464(SB)/8, $0x00000000000003ff
-DATA pool<>+1472(SB)/8, $0x00000000000003ff
-DATA pool<>+1480(SB)/8, $0x00000000000003ff
-DATA pool<>+1488(SB)/8, $0x00000000000003ff
-DATA pool<>+1496(SB)/8, $0x00000000000003ff
-DATA pool<>+1536(SB)/8, $0x4330000000000000
-DATA pool<>+1544(SB)/8, $0x4330000000000000
-DATA pool<>+1552(SB)/8, $0x4330000000000000
-DATA pool<>+1560(SB)/8, $0x4330000000000000
-DATA pool<>+1568(SB)/8, $0x4330000000000000
-DATA pool<>+1576(SB)/8, $0x4330000000000000
-DATA pool<>+1584(SB)/8, $0x4330000000000000
-DATA pool<>+1592(SB)/8, $0x4330000000000000
-DATA pool<>+1600(SB)/8, $0x4330000000000000
-DATA pool<>+1608(SB)/8, $0x4330000000000000
-DATA pool<>+1616(SB)/8, $0x4330000000000000
-DATA pool<>+1624(SB)/8, $0x4330000000000000
-DATA pool<>+1664(SB)/8, $0x43300000000003ff
-DATA pool<>+1672(SB)/8, $0x43300000000003ff
-DATA pool<>+1680(SB)/8, $0x43300000000003ff
-DATA pool<>+1688(SB)/8, $0x43300000000003ff
-DATA pool<>+1696(SB)/8, $0x43300000000003ff
-DATA pool<>+1704(SB)/8, $0x43300000000003ff
-DATA pool<>+1712(SB)/8, $0x43300000000003ff
-DATA pool<>+1720(SB)/8, $0x43300000000003ff
-DATA pool<>+1728(SB)/8, $0x43300000000003ff
-DATA pool<>+1736(SB)/8, $0x43300000000003ff
-DATA pool<>+1744(SB)/8, $0x43300000000003ff
-DATA pool<>+1752(SB)/8, $0x43300000000003ff
-DATA pool<>+1792(SB)/8, $0x3ff0000000000000
-DATA pool<>+1800(SB)/8, $0x3ff0000000000000
-DATA pool<>+1808(SB)/8, $0x3ff0000000000000
-DATA pool<>+1816(SB)/8, $0x3ff0000000000000
-DATA pool<>+1824(SB)/8, $0x3ff0000000000000
-DATA pool<>+1832(SB)/8, $0x3ff0000000000000
-DATA pool<>+1840(SB)/8, $0x3ff0000000000000
-DATA pool<>+1848(SB)/8, $0x3ff0000000000000
-DATA pool<>+1856(SB)/8, $0x3ff0000000000000
-DATA pool<>+1864(SB)/8, $0x3ff0000000000000
-DATA pool<>+1872(SB)/8, $0x3ff0000000000000
-DATA pool<>+1880(SB)/8, $0x3ff0000000000000
-DATA pool<>+1920(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1928(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1936(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1944(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1952(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1960(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1968(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1976(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1984(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+1992(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2000(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2008(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+2048(SB)/8, $0x3fd2492492492492
-DATA pool<>+2056(SB)/8, $0x3fd2492492492492
-DATA pool<>+2064(SB)/8, $0x3fd2492492492492
-DATA pool<>+2072(SB)/8, $0x3fd2492492492492
-DATA pool<>+2080(SB)/8, $0x3fd2492492492492
-DATA pool<>+2088(SB)/8, $0x3fd2492492492492
-DATA pool<>+2096(SB)/8, $0x3fd2492492492492
-DATA pool<>+2104(SB)/8, $0x3fd2492492492492
-DATA pool<>+2112(SB)/8, $0x3fd2492492492492
-DATA pool<>+2120(SB)/8, $0x3fd2492492492492
-DATA pool<>+2128(SB)/8, $0x3fd2492492492492
-DATA pool<>+2136(SB)/8, $0x3fd2492492492492
-DATA pool<>+2176(SB)/8, $0x3fd999999999999a
-DATA pool<>+2184(SB)/8, $0x3fd999999999999a
-DATA pool<>+2192(SB)/8, $0x3fd999999999999a
-DATA pool<>+2200(SB)/8, $0x3fd999999999999a
-DATA pool<>+2208(SB)/8, $0x3fd999999999999a
-DATA pool<>+2216(SB)/8, $0x3fd999999999999a
-DATA pool<>+2224(SB)/8, $0x3fd999999999999a
-DATA pool<>+2232(SB)/8, $0x3fd999999999999a
-DATA pool<>+2240(SB)/8, $0x3fd999999999999a
-DATA pool<>+2248(SB)/8, $0x3fd999999999999a
-DATA pool<>+2256(SB)/8, $0x3fd999999999999a
-DATA pool<>+2264(SB)/8, $0x3fd999999999999a
-DATA pool<>+2304(SB)/8, $0x3fe5555555555555
-DATA pool<>+2312(SB)/8, $0x3fe5555555555555
-DATA pool<>+2320(SB)/8, $0x3fe5555555555555
-DATA pool<>+2328(SB)/8, $0x3fe5555555555555
-DATA pool<>+2336(SB)/8, $0x3fe5555555555555
-DATA pool<>+2344(SB)/8, $0x3fe5555555555555
-DATA pool<>+2352(SB)/8, $0x3fe5555555555555
-DATA pool<>+2360(SB)/8, $0x3fe5555555555555
-DATA pool<>+2368(SB)/8, $0x3fe5555555555555
-DATA pool<>+2376(SB)/8, $0x3fe5555555555555
-DATA pool<>+2384(SB)/8, $0x3fe5555555555555
-DATA pool<>+2392(SB)/8, $0x3fe5555555555555
-DATA pool<>+2432(SB)/8, $0x4000000000000000
-DATA pool<>+2440(SB)/8, $0x4000000000000000
-DATA pool<>+2448(SB)/8, $0x4000000000000000
-DATA pool<>+2456(SB)/8, $0x4000000000000000
-DATA pool<>+2464(SB)/8, $0x4000000000000000
-DATA pool<>+2472(SB)/8, $0x4000000000000000
-DATA pool<>+2480(SB)/8, $0x4000000000000000
-DATA pool<>+2488(SB)/8, $0x4000000000000000
-DATA pool<>+2496(SB)/8, $0x4000000000000000
-DATA pool<>+2504(SB)/8, $0x4000000000000000
-DATA pool<>+2512(SB)/8, $0x4000000000000000
-DATA pool<>+2520(SB)/8, $0x4000000000000000
-DATA pool<>+2560(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2568(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2576(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2584(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2592(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2600(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2608(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2616(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2624(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2632(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2640(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2648(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+2688(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2696(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2704(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2712(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2720(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2728(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2736(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2744(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2752(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2760(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2768(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2776(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+2816(SB)/4, $0x7fc00000
-DATA pool<>+2820(SB)/4, $0x7fc00000
-DATA pool<>+2824(SB)/4, $0x7fc00000
-DATA pool<>+2828(SB)/4, $0x7fc00000
-DATA pool<>+2832(SB)/4, $0x7fc00000
-DATA pool<>+2836(SB)/4, $0x7fc00000
-DATA pool<>+2840(SB)/4, $0x7fc00000
-DATA pool<>+2844(SB)/4, $0x7fc00000
-DATA pool<>+2848(SB)/4, $0x7fc00000
-DATA pool<>+2852(SB)/4, $0x7fc00000
-DATA pool<>+2856(SB)/4, $0x7fc00000
-DATA pool<>+2860(SB)/4, $0x7fc00000
-DATA pool<>+2864(SB)/4, $0x7fc00000
-DATA pool<>+2868(SB)/4, $0x7fc00000
-DATA pool<>+2872(SB)/4, $0x7fc00000
-DATA pool<>+2876(SB)/4, $0x7fc00000
-DATA pool<>+2880(SB)/4, $0x7fc00000
-DATA pool<>+2884(SB)/4, $0x7fc00000
-DATA pool<>+2888(SB)/4, $0x7fc00000
-DATA pool<>+2892(SB)/4, $0x7fc00000
-DATA pool<>+2896(SB)/4, $0x7fc00000
-DATA pool<>+2900(SB)/4, $0x7fc00000
-DATA pool<>+2904(SB)/4, $0x7fc00000
-DATA pool<>+2908(SB)/4, $0x7fc00000
-DATA pool<>+2944(SB)/4, $0x7f800000
-DATA pool<>+2948(SB)/4, $0x7f800000
-DATA pool<>+2952(SB)/4, $0x7f800000
-DATA pool<>+2956(SB)/4, $0x7f800000
-DATA pool<>+2960(SB)/4, $0x7f800000
-DATA pool<>+2964(SB)/4, $0x7f800000
-DATA pool<>+2968(SB)/4, $0x7f800000
-DATA pool<>+2972(SB)/4, $0x7f800000
-DATA pool<>+2976(SB)/4, $0x7f800000
-DATA pool<>+2980(SB)/4, $0x7f800000
-DATA pool<>+2984(SB)/4, $0x7f800000
-DATA pool<>+2988(SB)/4, $0x7f800000
-DATA pool<>+2992(SB)/4, $0x7f800000
-DATA pool<>+2996(SB)/4, $0x7f800000
-DATA pool<>+3000(SB)/4, $0x7f800000
-DATA pool<>+3004(SB)/4, $0x7f800000
-DATA pool<>+3008(SB)/4, $0x7f800000
-DATA pool<>+3012(SB)/4, $0x7f800000
-DATA pool<>+3016(SB)/4, $0x7f800000
-DATA pool<>+3020(SB)/4, $0x7f800000
-DATA pool<>+3024(SB)/4, $0x7f800000
-DATA pool<>+3028(SB)/4, $0x7f800000
-DATA pool<>+3032(SB)/4, $0x7f800000
-DATA pool<>+3036(SB)/4, $0x7f800000
-DATA pool<>+3072(SB)/4, $0x42700000
-DATA pool<>+3076(SB)/4, $0x42700000
-DATA pool<>+3080(SB)/4, $0x42700000
-DATA pool<>+3084(SB)/4, $0x42700000
-DATA pool<>+3088(SB)/4, $0x42700000
-DATA pool<>+3092(SB)/4, $0x42700000
-DATA pool<>+3096(SB)/4, $0x42700000
-DATA pool<>+3100(SB)/4, $0x42700000
-DATA pool<>+3104(SB)/4, $0x42700000
-DATA pool<>+3108(SB)/4, $0x42700000
-DATA pool<>+3112(SB)/4, $0x42700000
-DATA pool<>+3116(SB)/4, $0x42700000
-DATA pool<>+3120(SB)/4, $0x42700000
-DATA pool<>+3124(SB)/4, $0x42700000
-DATA pool<>+3128(SB)/4, $0x42700000
-DATA pool<>+3132(SB)/4, $0x42700000
-DATA pool<>+3136(SB)/4, $0x42700000
-DATA pool<>+3140(SB)/4, $0x42700000
-DATA pool<>+3144(SB)/4, $0x42700000
-DATA pool<>+3148(SB)/4, $0x42700000
-DATA pool<>+3152(SB)/4, $0x42700000
-DATA pool<>+3156(SB)/4, $0x42700000
-DATA pool<>+3160(SB)/4, $0x42700000
-DATA pool<>+3164(SB)/4, $0x42700000
-DATA pool<>+3200(SB)/4, $0x00000000
-DATA pool<>+3204(SB)/4, $0x00000000
-DATA pool<>+3208(SB)/4, $0x00000000
-DATA pool<>+3212(SB)/4, $0x00000000
-DATA pool<>+3216(SB)/4, $0x00000000
-DATA pool<>+3220(SB)/4, $0x00000000
-DATA pool<>+3224(SB)/4, $0x00000000
-DATA pool<>+3228(SB)/4, $0x00000000
-DATA pool<>+3232(SB)/4, $0x00000000
-DATA pool<>+3236(SB)/4, $0x00000000
-DATA pool<>+3240(SB)/4, $0x00000000
-DATA pool<>+3244(SB)/4, $0x00000000
-DATA pool<>+3248(SB)/4, $0x00000000
-DATA pool<>+3252(SB)/4, $0x00000000
-DATA pool<>+3256(SB)/4, $0x00000000
-DATA pool<>+3260(SB)/4, $0x00000000
-DATA pool<>+3264(SB)/4, $0x00000000
-DATA pool<>+3268(SB)/4, $0x00000000
-DATA pool<>+3272(SB)/4, $0x00000000
-DATA pool<>+3276(SB)/4, $0x00000000
-DATA pool<>+3280(SB)/4, $0x00000000
-DATA pool<>+3284(SB)/4, $0x00000000
-DATA pool<>+3288(SB)/4, $0x00000000
-DATA pool<>+3292(SB)/4, $0x00000000
-DATA pool<>+3328(SB)/4, $0x00000008
-DATA pool<>+3332(SB)/4, $0x00000008
-DATA pool<>+3336(SB)/4, $0x00000008
-DATA pool<>+3340(SB)/4, $0x00000008
-DATA pool<>+3344(SB)/4, $0x00000008
-DATA pool<>+3348(SB)/4, $0x00000008
-DATA pool<>+3352(SB)/4, $0x00000008
-DATA pool<>+3356(SB)/4, $0x00000008
-DATA pool<>+3360(SB)/4, $0x00000008
-DATA pool<>+3364(SB)/4, $0x00000008
-DATA pool<>+3368(SB)/4, $0x00000008
-DATA pool<>+3372(SB)/4, $0x00000008
-DATA pool<>+3376(SB)/4, $0x00000008
-DATA pool<>+3380(SB)/4, $0x00000008
-DATA pool<>+3384(SB)/4, $0x00000008
-DATA pool<>+3388(SB)/4, $0x00000008
-DATA pool<>+3392(SB)/4, $0x00000008
-DATA pool<>+3396(SB)/4, $0x00000008
-DATA pool<>+3400(SB)/4, $0x00000008
-DATA pool<>+3404(SB)/4, $0x00000008
-DATA pool<>+3408(SB)/4, $0x00000008
-DATA pool<>+3412(SB)/4, $0x00000008
-DATA pool<>+3416(SB)/4, $0x00000008
-DATA pool<>+3420(SB)/4, $0x00000008
-DATA pool<>+3456(SB)/4, $0xc2480000
-DATA pool<>+3460(SB)/4, $0xc2480000
-DATA pool<>+3464(SB)/4, $0xc2480000
-DATA pool<>+3468(SB)/4, $0xc2480000
-DATA pool<>+3472(SB)/4, $0xc2480000
-DATA pool<>+3476(SB)/4, $0xc2480000
-DATA pool<>+3480(SB)/4, $0xc2480000
-DATA pool<>+3484(SB)/4, $0xc2480000
-DATA pool<>+3488(SB)/4, $0xc2480000
-DATA pool<>+3492(SB)/4, $0xc2480000
-DATA pool<>+3496(SB)/4, $0xc2480000
-DATA pool<>+3500(SB)/4, $0xc2480000
-DATA pool<>+3504(SB)/4, $0xc2480000
-DATA pool<>+3508(SB)/4, $0xc2480000
-DATA pool<>+3512(SB)/4, $0xc2480000
-DATA pool<>+3516(SB)/4, $0xc2480000
-DATA pool<>+3520(SB)/4, $0xc2480000
-DATA pool<>+3524(SB)/4, $0xc2480000
-DATA pool<>+3528(SB)/4, $0xc2480000
-DATA pool<>+3532(SB)/4, $0xc2480000
-DATA pool<>+3536(SB)/4, $0xc2480000
-DATA pool<>+3540(SB)/4, $0xc2480000
-DATA pool<>+3544(SB)/4, $0xc2480000
-DATA pool<>+3548(SB)/4, $0xc2480000
-DATA pool<>+3584(SB)/8, $0x3fe0000000000000
-DATA pool<>+3592(SB)/8, $0x3fe0000000000000
-DATA pool<>+3600(SB)/8, $0x3fe0000000000000
-DATA pool<>+3608(SB)/8, $0x3fe0000000000000
-DATA pool<>+3616(SB)/8, $0x3fe0000000000000
-DATA pool<>+3624(SB)/8, $0x3fe0000000000000
-DATA pool<>+3632(SB)/8, $0x3fe0000000000000
-DATA pool<>+3640(SB)/8, $0x3fe0000000000000
-DATA pool<>+3648(SB)/8, $0x3fe0000000000000
-DATA pool<>+3656(SB)/8, $0x3fe0000000000000
-DATA pool<>+3664(SB)/8, $0x3fe0000000000000
-DATA pool<>+3672(SB)/8, $0x3fe0000000000000
-DATA pool<>+3712(SB)/8, $0x3fd999999999999a
-DATA pool<>+3720(SB)/8, $0x3fd999999999999a
-DATA pool<>+3728(SB)/8, $0x3fd999999999999a
-DATA pool<>+3736(SB)/8, $0x3fd999999999999a
-DATA pool<>+3744(SB)/8, $0x3fd999999999999a
-DATA pool<>+3752(SB)/8, $0x3fd999999999999a
-DATA pool<>+3760(SB)/8, $0x3fd999999999999a
-DATA pool<>+3768(SB)/8, $0x3fd999999999999a
-DATA pool<>+3776(SB)/8, $0x3fd999999999999a
-DATA pool<>+3784(SB)/8, $0x3fd999999999999a
-DATA pool<>+3792(SB)/8, $0x3fd999999999999a
-DATA pool<>+3800(SB)/8, $0x3fd999999999999a
-DATA pool<>+3840(SB)/8, $0x4000000000000000
-DATA pool<>+3848(SB)/8, $0x4000000000000000
-DATA pool<>+3856(SB)/8, $0x4000000000000000
-DATA pool<>+3864(SB)/8, $0x4000000000000000
-DATA pool<>+3872(SB)/8, $0x4000000000000000
-DATA pool<>+3880(SB)/8, $0x4000000000000000
-DATA pool<>+3888(SB)/8, $0x4000000000000000
-DATA pool<>+3896(SB)/8, $0x4000000000000000
-DATA pool<>+3904(SB)/8, $0x4000000000000000
-DATA pool<>+3912(SB)/8, $0x4000000000000000
-DATA pool<>+3920(SB)/8, $0x4000000000000000
-DATA pool<>+3928(SB)/8, $0x4000000000000000
-DATA pool<>+3968(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3976(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3984(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3992(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4000(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4008(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4016(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4024(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4032(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4040(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4048(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4056(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4096(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4104(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4112(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4120(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4128(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4136(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4144(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4152(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4160(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4168(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4176(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4184(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4224(SB)/8, $0x3fa8618618618618
-DATA pool<>+4232(SB)/8, $0x3fa8618618618618
-DATA pool<>+4240(SB)/8, $0x3fa8618618618618
-DATA pool<>+4248(SB)/8, $0x3fa8618618618618
-DATA pool<>+4256(SB)/8, $0x3fa8618618618618
-DATA pool<>+4264(SB)/8, $0x3fa8618618618618
-DATA pool<>+4272(SB)/8, $0x3fa8618618618618
-DATA pool<>+4280(SB)/8, $0x3fa8618618618618
-DATA pool<>+4288(SB)/8, $0x3fa8618618618618
-DATA pool<>+4296(SB)/8, $0x3fa8618618618618
-DATA pool<>+4304(SB)/8, $0x3fa8618618618618
-DATA pool<>+4312(SB)/8, $0x3fa8618618618618
-DATA pool<>+4352(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4360(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4368(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4376(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4384(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4392(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4400(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4408(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4416(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4424(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4432(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4440(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4480(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4488(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4496(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4504(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4512(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4520(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4528(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4536(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4544(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4552(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4560(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4568(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4608(SB)/8, $0x3fb1111111111111
-DATA pool<>+4616(SB)/8, $0x3fb1111111111111
-DATA pool<>+4624(SB)/8, $0x3fb1111111111111
-DATA pool<>+4632(SB)/8, $0x3fb1111111111111
-DATA pool<>+4640(SB)/8, $0x3fb1111111111111
-DATA pool<>+4648(SB)/8, $0x3fb1111111111111
-DATA pool<>+4656(SB)/8, $0x3fb1111111111111
-DATA pool<>+4664(SB)/8, $0x3fb1111111111111
-DATA pool<>+4672(SB)/8, $0x3fb1111111111111
-DATA pool<>+4680(SB)/8, $0x3fb1111111111111
-DATA pool<>+4688(SB)/8, $0x3fb1111111111111
-DATA pool<>+4696(SB)/8, $0x3fb1111111111111
-DATA pool<>+4736(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4744(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4752(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4760(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4768(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4776(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4784(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4792(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4800(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4808(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4816(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4824(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4864(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4872(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4880(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4888(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4896(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4904(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4912(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4920(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4928(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4936(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4944(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4952(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4992(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5000(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5008(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5016(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5024(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5032(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5040(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5048(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5056(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5064(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5072(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5080(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5120(SB)/8, $0x3fc2492492492492
-DATA pool<>+5128(SB)/8, $0x3fc2492492492492
-DATA pool<>+5136(SB)/8, $0x3fc2492492492492
-DATA pool<>+5144(SB)/8, $0x3fc2492492492492
-DATA pool<>+5152(SB)/8, $0x3fc2492492492492
-DATA pool<>+5160(SB)/8, $0x3fc2492492492492
-DATA pool<>+5168(SB)/8, $0x3fc2492492492492
-DATA pool<>+5176(SB)/8, $0x3fc2492492492492
-DATA pool<>+5184(SB)/8, $0x3fc2492492492492
-DATA pool<>+5192(SB)/8, $0x3fc2492492492492
-DATA pool<>+5200(SB)/8, $0x3fc2492492492492
-DATA pool<>+5208(SB)/8, $0x3fc2492492492492
-DATA pool<>+5248(SB)/8, $0x3fc999999999999a
-DATA pool<>+5256(SB)/8, $0x3fc999999999999a
-DATA pool<>+5264(SB)/8, $0x3fc999999999999a
-DATA pool<>+5272(SB)/8, $0x3fc999999999999a
-DATA pool<>+5280(SB)/8, $0x3fc999999999999a
-DATA pool<>+5288(SB)/8, $0x3fc999999999999a
-DATA pool<>+5296(SB)/8, $0x3fc999999999999a
-DATA pool<>+5304(SB)/8, $0x3fc999999999999a
-DATA pool<>+5312(SB)/8, $0x3fc999999999999a
-DATA pool<>+5320(SB)/8, $0x3fc999999999999a
-DATA pool<>+5328(SB)/8, $0x3fc999999999999a
-DATA pool<>+5336(SB)/8, $0x3fc999999999999a
-DATA pool<>+5376(SB)/8, $0x3fd5555555555555
-DATA pool<>+5384(SB)/8, $0x3fd5555555555555
-DATA pool<>+5392(SB)/8, $0x3fd5555555555555
-DATA pool<>+5400(SB)/8, $0x3fd5555555555555
-DATA pool<>+5408(SB)/8, $0x3fd5555555555555
-DATA pool<>+5416(SB)/8, $0x3fd5555555555555
-DATA pool<>+5424(SB)/8, $0x3fd5555555555555
-DATA pool<>+5432(SB)/8, $0x3fd5555555555555
-DATA pool<>+5440(SB)/8, $0x3fd5555555555555
-DATA pool<>+5448(SB)/8, $0x3fd5555555555555
-DATA pool<>+5456(SB)/8, $0x3fd5555555555555
-DATA pool<>+5464(SB)/8, $0x3fd5555555555555
-DATA pool<>+5504(SB)/8, $0x8000000000000000
-DATA pool<>+5512(SB)/8, $0x8000000000000000
-DATA pool<>+5520(SB)/8, $0x8000000000000000
-DATA pool<>+5528(SB)/8, $0x8000000000000000
-DATA pool<>+5536(SB)/8, $0x8000000000000000
-DATA pool<>+5544(SB)/8, $0x8000000000000000
-DATA pool<>+5552(SB)/8, $0x8000000000000000
-DATA pool<>+5560(SB)/8, $0x8000000000000000
-DATA pool<>+5568(SB)/8, $0x8000000000000000
-DATA pool<>+5576(SB)/8, $0x8000000000000000
-DATA pool<>+5584(SB)/8, $0x8000000000000000
-DATA pool<>+5592(SB)/8, $0x8000000000000000
-DATA pool<>+5632(SB)/8, $0xfff0000000000000
-DATA pool<>+5640(SB)/8, $0xfff0000000000000
-DATA pool<>+5648(SB)/8, $0xfff0000000000000
-DATA pool<>+5656(SB)/8, $0xfff0000000000000
-DATA pool<>+5664(SB)/8, $0xfff0000000000000
-DATA pool<>+5672(SB)/8, $0xfff0000000000000
-DATA pool<>+5680(SB)/8, $0xfff0000000000000
-DATA pool<>+5688(SB)/8, $0xfff0000000000000
-DATA pool<>+5696(SB)/8, $0xfff0000000000000
-DATA pool<>+5704(SB)/8, $0xfff0000000000000
-DATA pool<>+5712(SB)/8, $0xfff0000000000000
-DATA pool<>+5720(SB)/8, $0xfff0000000000000
-DATA pool<>+5760(SB)/8, $0x4338000000000000
-DATA pool<>+5768(SB)/8, $0x4338000000000000
-DATA pool<>+5776(SB)/8, $0x4338000000000000
-DATA pool<>+5784(SB)/8, $0x4338000000000000
-DATA pool<>+5792(SB)/8, $0x4338000000000000
-DATA pool<>+5800(SB)/8, $0x4338000000000000
-DATA pool<>+5808(SB)/8, $0x4338000000000000
-DATA pool<>+5816(SB)/8, $0x4338000000000000
-DATA pool<>+5824(SB)/8, $0x4338000000000000
-DATA pool<>+5832(SB)/8, $0x4338000000000000
-DATA pool<>+5840(SB)/8, $0x4338000000000000
-DATA pool<>+5848(SB)/8, $0x4338000000000000
-DATA pool<>+5888(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5896(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5904(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5912(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5920(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5928(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5936(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5944(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5952(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5960(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5968(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5976(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6016(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6024(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6032(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6040(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6048(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6056(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6064(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6072(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6080(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6088(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6096(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6104(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6144(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6152(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6160(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6168(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6176(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6184(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6192(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6200(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6208(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6216(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6224(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6232(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6272(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6280(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6288(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6296(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6304(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6312(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6320(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6328(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6336(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6344(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6352(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6360(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6400(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6408(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6416(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6424(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6432(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6440(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6448(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6456(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6464(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6472(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6480(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6488(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6528(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6536(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6544(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6552(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6560(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6568(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6576(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6584(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6592(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6600(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6608(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6616(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6656(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6664(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6672(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6680(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6688(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6696(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6704(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6712(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6720(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6728(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6736(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6744(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6784(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6792(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6800(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6808(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6816(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6824(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6832(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6840(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6848(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6856(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6864(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6872(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6912(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6920(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6928(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6936(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6944(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6952(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6960(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6968(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6976(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6984(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6992(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7000(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7040(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7048(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7056(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7064(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7072(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7080(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7088(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7096(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7104(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7112(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7120(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7128(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7168(SB)/8, $0x3f811111111100dc
-DATA pool<>+7176(SB)/8, $0x3f811111111100dc
-DATA pool<>+7184(SB)/8, $0x3f811111111100dc
-DATA pool<>+7192(SB)/8, $0x3f811111111100dc
-DATA pool<>+7200(SB)/8, $0x3f811111111100dc
-DATA pool<>+7208(SB)/8, $0x3f811111111100dc
-DATA pool<>+7216(SB)/8, $0x3f811111111100dc
-DATA pool<>+7224(SB)/8, $0x3f811111111100dc
-DATA pool<>+7232(SB)/8, $0x3f811111111100dc
-DATA pool<>+7240(SB)/8, $0x3f811111111100dc
-DATA pool<>+7248(SB)/8, $0x3f811111111100dc
-DATA pool<>+7256(SB)/8, $0x3f811111111100dc
-DATA pool<>+7296(SB)/8, $0x3fa5555555555556
-DATA pool<>+7304(SB)/8, $0x3fa5555555555556
-DATA pool<>+7312(SB)/8, $0x3fa5555555555556
-DATA pool<>+7320(SB)/8, $0x3fa5555555555556
-DATA pool<>+7328(SB)/8, $0x3fa5555555555556
-DATA pool<>+7336(SB)/8, $0x3fa5555555555556
-DATA pool<>+7344(SB)/8, $0x3fa5555555555556
-DATA pool<>+7352(SB)/8, $0x3fa5555555555556
-DATA pool<>+7360(SB)/8, $0x3fa5555555555556
-DATA pool<>+7368(SB)/8, $0x3fa5555555555556
-DATA pool<>+7376(SB)/8, $0x3fa5555555555556
-DATA pool<>+7384(SB)/8, $0x3fa5555555555556
-DATA pool<>+7424(SB)/8, $0x3fc5555555555557
-DATA pool<>+7432(SB)/8, $0x3fc5555555555557
-DATA pool<>+7440(SB)/8, $0x3fc5555555555557
-DATA pool<>+7448(SB)/8, $0x3fc5555555555557
-DATA pool<>+7456(SB)/8, $0x3fc5555555555557
-DATA pool<>+7464(SB)/8, $0x3fc5555555555557
-DATA pool<>+7472(SB)/8, $0x3fc5555555555557
-DATA pool<>+7480(SB)/8, $0x3fc5555555555557
-DATA pool<>+7488(SB)/8, $0x3fc5555555555557
-DATA pool<>+7496(SB)/8, $0x3fc5555555555557
-DATA pool<>+7504(SB)/8, $0x3fc5555555555557
-DATA pool<>+7512(SB)/8, $0x3fc5555555555557
-DATA pool<>+7552(SB)/8, $0x3fe0000000000000
-DATA pool<>+7560(SB)/8, $0x3fe0000000000000
-DATA pool<>+7568(SB)/8, $0x3fe0000000000000
-DATA pool<>+7576(SB)/8, $0x3fe0000000000000
-DATA pool<>+7584(SB)/8, $0x3fe0000000000000
-DATA pool<>+7592(SB)/8, $0x3fe0000000000000
-DATA pool<>+7600(SB)/8, $0x3fe0000000000000
-DATA pool<>+7608(SB)/8, $0x3fe0000000000000
-DATA pool<>+7616(SB)/8, $0x3fe0000000000000
-DATA pool<>+7624(SB)/8, $0x3fe0000000000000
-DATA pool<>+7632(SB)/8, $0x3fe0000000000000
-DATA pool<>+7640(SB)/8, $0x3fe0000000000000
-DATA pool<>+7680(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7688(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7696(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7704(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7712(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7720(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7728(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7736(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7744(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7752(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7760(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7768(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7808(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7816(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7824(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7832(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7840(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7848(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7856(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7864(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7872(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7880(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7888(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7896(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7936(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7944(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7952(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7960(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7968(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7976(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7984(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7992(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8000(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8008(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8016(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8024(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8064(SB)/8, $0x3fc1111111111111
-DATA pool<>+8072(SB)/8, $0x3fc1111111111111
-DATA pool<>+8080(SB)/8, $0x3fc1111111111111
-DATA pool<>+8088(SB)/8, $0x3fc1111111111111
-DATA pool<>+8096(SB)/8, $0x3fc1111111111111
-DATA pool<>+8104(SB)/8, $0x3fc1111111111111
-DATA pool<>+8112(SB)/8, $0x3fc1111111111111
-DATA pool<>+8120(SB)/8, $0x3fc1111111111111
-DATA pool<>+8128(SB)/8, $0x3fc1111111111111
-DATA pool<>+8136(SB)/8, $0x3fc1111111111111
-DATA pool<>+8144(SB)/8, $0x3fc1111111111111
-DATA pool<>+8152(SB)/8, $0x3fc1111111111111
-DATA pool<>+8192(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8200(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8208(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8216(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8224(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8232(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8240(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8248(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8256(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8264(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8272(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8280(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8320(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8328(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8336(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8344(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8352(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8360(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8368(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8376(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8384(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8392(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8400(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8408(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8448(SB)/8, $0x7ff8000000000001
-DATA pool<>+8456(SB)/8, $0x7ff8000000000001
-DATA pool<>+8464(SB)/8, $0x7ff8000000000001
-DATA pool<>+8472(SB)/8, $0x7ff8000000000001
-DATA pool<>+8480(SB)/8, $0x7ff8000000000001
-DATA pool<>+8488(SB)/8, $0x7ff8000000000001
-DATA pool<>+8496(SB)/8, $0x7ff8000000000001
-DATA pool<>+8504(SB)/8, $0x7ff8000000000001
-DATA pool<>+8512(SB)/8, $0x7ff8000000000001
-DATA pool<>+8520(SB)/8, $0x7ff8000000000001
-DATA pool<>+8528(SB)/8, $0x7ff8000000000001
-DATA pool<>+8536(SB)/8, $0x7ff8000000000001
-DATA pool<>+8576(SB)/8, $0xc084500000000000
-DATA pool<>+8584(SB)/8, $0xc084500000000000
-DATA pool<>+8592(SB)/8, $0xc084500000000000
-DATA pool<>+8600(SB)/8, $0xc084500000000000
-DATA pool<>+8608(SB)/8, $0xc084500000000000
-DATA pool<>+8616(SB)/8, $0xc084500000000000
-DATA pool<>+8624(SB)/8, $0xc084500000000000
-DATA pool<>+8632(SB)/8, $0xc084500000000000
-DATA pool<>+8640(SB)/8, $0xc084500000000000
-DATA pool<>+8648(SB)/8, $0xc084500000000000
-DATA pool<>+8656(SB)/8, $0xc084500000000000
-DATA pool<>+8664(SB)/8, $0xc084500000000000
-DATA pool<>+8704(SB)/4, $0x7f800000
-DATA pool<>+8708(SB)/4, $0x7f800000
-DATA pool<>+8712(SB)/4, $0x7f800000
-DATA pool<>+8716(SB)/4, $0x7f800000
-DATA pool<>+8720(SB)/4, $0x7f800000
-DATA pool<>+8724(SB)/4, $0x7f800000
-DATA pool<>+8728(SB)/4, $0x7f800000
-DATA pool<>+8732(SB)/4, $0x7f800000
-DATA pool<>+8736(SB)/4, $0x7f800000
-DATA pool<>+8740(SB)/4, $0x7f800000
-DATA pool<>+8744(SB)/4, $0x7f800000
-DATA pool<>+8748(SB)/4, $0x7f800000
-DATA pool<>+8752(SB)/4, $0x7f800000
-DATA pool<>+8756(SB)/4, $0x7f800000
-DATA pool<>+8760(SB)/4, $0x7f800000
-DATA pool<>+8764(SB)/4, $0x7f800000
-DATA pool<>+8768(SB)/4, $0x7f800000
-DATA pool<>+8772(SB)/4, $0x7f800000
-DATA pool<>+8776(SB)/4, $0x7f800000
-DATA pool<>+8780(SB)/4, $0x7f800000
-DATA pool<>+8784(SB)/4, $0x7f800000
-DATA pool<>+8788(SB)/4, $0x7f800000
-DATA pool<>+8792(SB)/4, $0x7f800000
-DATA pool<>+8796(SB)/4, $0x7f800000
-DATA pool<>+8832(SB)/4, $0x7f800000
-DATA pool<>+8836(SB)/4, $0x7f800000
-DATA pool<>+8840(SB)/4, $0x7f800000
-DATA pool<>+8844(SB)/4, $0x7f800000
-DATA pool<>+8848(SB)/4, $0x7f800000
-DATA pool<>+8852(SB)/4, $0x7f800000
-DATA pool<>+8856(SB)/4, $0x7f800000
-DATA pool<>+8860(SB)/4, $0x7f800000
-DATA pool<>+8864(SB)/4, $0x7f800000
-DATA pool<>+8868(SB)/4, $0x7f800000
-DATA pool<>+8872(SB)/4, $0x7f800000
-DATA pool<>+8876(SB)/4, $0x7f800000
-DATA pool<>+8880(SB)/4, $0x7f800000
-DATA pool<>+8884(SB)/4, $0x7f800000
-DATA pool<>+8888(SB)/4, $0x7f800000
-DATA pool<>+8892(SB)/4, $0x7f800000
-DATA pool<>+8896(SB)/4, $0x7f800000
-DATA pool<>+8900(SB)/4, $0x7f800000
-DATA pool<>+8904(SB)/4, $0x7f800000
-DATA pool<>+8908(SB)/4, $0x7f800000
-DATA pool<>+8912(SB)/4, $0x7f800000
-DATA pool<>+8916(SB)/4, $0x7f800000
-DATA pool<>+8920(SB)/4, $0x7f800000
-DATA pool<>+8924(SB)/4, $0x7f800000
-DATA pool<>+8960(SB)/4, $0x49400000
-DATA pool<>+8964(SB)/4, $0x49400000
-DATA pool<>+8968(SB)/4, $0x49400000
-DATA pool<>+8972(SB)/4, $0x49400000
-DATA pool<>+8976(SB)/4, $0x49400000
-DATA pool<>+8980(SB)/4, $0x49400000
-DATA pool<>+8984(SB)/4, $0x49400000
-DATA pool<>+8988(SB)/4, $0x49400000
-DATA pool<>+8992(SB)/4, $0x49400000
-DATA pool<>+8996(SB)/4, $0x49400000
-DATA pool<>+9000(SB)/4, $0x49400000
-DATA pool<>+9004(SB)/4, $0x49400000
-DATA pool<>+9008(SB)/4, $0x49400000
-DATA pool<>+9012(SB)/4, $0x49400000
-DATA pool<>+9016(SB)/4, $0x49400000
-DATA pool<>+9020(SB)/4, $0x49400000
-DATA pool<>+9024(SB)/4, $0x49400000
-DATA pool<>+9028(SB)/4, $0x49400000
-DATA pool<>+9032(SB)/4, $0x49400000
-DATA pool<>+9036(SB)/4, $0x49400000
-DATA pool<>+9040(SB)/4, $0x49400000
-DATA pool<>+9044(SB)/4, $0x49400000
-DATA pool<>+9048(SB)/4, $0x49400000
-DATA pool<>+9052(SB)/4, $0x49400000
-DATA pool<>+9088(SB)/4, $0x3e2aaaab
-DATA pool<>+9092(SB)/4, $0x3e2aaaab
-DATA pool<>+9096(SB)/4, $0x3e2aaaab
-DATA pool<>+9100(SB)/4, $0x3e2aaaab
-DATA pool<>+9104(SB)/4, $0x3e2aaaab
-DATA pool<>+9108(SB)/4, $0x3e2aaaab
-DATA pool<>+9112(SB)/4, $0x3e2aaaab
-DATA pool<>+9116(SB)/4, $0x3e2aaaab
-DATA pool<>+9120(SB)/4, $0x3e2aaaab
-DATA pool<>+9124(SB)/4, $0x3e2aaaab
-DATA pool<>+9128(SB)/4, $0x3e2aaaab
-DATA pool<>+9132(SB)/4, $0x3e2aaaab
-DATA pool<>+9136(SB)/4, $0x3e2aaaab
-DATA pool<>+9140(SB)/4, $0x3e2aaaab
-DATA pool<>+9144(SB)/4, $0x3e2aaaab
-DATA pool<>+9148(SB)/4, $0x3e2aaaab
-DATA pool<>+9152(SB)/4, $0x3e2aaaab
-DATA pool<>+9156(SB)/4, $0x3e2aaaab
-DATA pool<>+9160(SB)/4, $0x3e2aaaab
-DATA pool<>+9164(SB)/4, $0x3e2aaaab
-DATA pool<>+9168(SB)/4, $0x3e2aaaab
-DATA pool<>+9172(SB)/4, $0x3e2aaaab
-DATA pool<>+9176(SB)/4, $0x3e2aaaab
-DATA pool<>+9180(SB)/4, $0x3e2aaaab
-DATA pool<>+9216(SB)/4, $0x3f000000
-DATA pool<>+9220(SB)/4, $0x3f000000
-DATA pool<>+9224(SB)/4, $0x3f000000
-DATA pool<>+9228(SB)/4, $0x3f000000
-DATA pool<>+9232(SB)/4, $0x3f000000
-DATA pool<>+9236(SB)/4, $0x3f000000
-DATA pool<>+9240(SB)/4, $0x3f000000
-DATA pool<>+9244(SB)/4, $0x3f000000
-DATA pool<>+9248(SB)/4, $0x3f000000
-DATA pool<>+9252(SB)/4, $0x3f000000
-DATA pool<>+9256(SB)/4, $0x3f000000
-DATA pool<>+9260(SB)/4, $0x3f000000
-DATA pool<>+9264(SB)/4, $0x3f000000
-DATA pool<>+9268(SB)/4, $0x3f000000
-DATA pool<>+9272(SB)/4, $0x3f000000
-DATA pool<>+9276(SB)/4, $0x3f000000
-DATA pool<>+9280(SB)/4, $0x3f000000
-DATA pool<>+9284(SB)/4, $0x3f000000
-DATA pool<>+9288(SB)/4, $0x3f000000
-DATA pool<>+9292(SB)/4, $0x3f000000
-DATA pool<>+9296(SB)/4, $0x3f000000
-DATA pool<>+9300(SB)/4, $0x3f000000
-DATA pool<>+9304(SB)/4, $0x3f000000
-DATA pool<>+9308(SB)/4, $0x3f000000
-DATA pool<>+9344(SB)/4, $0x3f800000
-DATA pool<>+9348(SB)/4, $0x3f800000
-DATA pool<>+9352(SB)/4, $0x3f800000
-DATA pool<>+9356(SB)/4, $0x3f800000
-DATA pool<>+9360(SB)/4, $0x3f800000
-DATA pool<>+9364(SB)/4, $0x3f800000
-DATA pool<>+9368(SB)/4, $0x3f800000
-DATA pool<>+9372(SB)/4, $0x3f800000
-DATA pool<>+9376(SB)/4, $0x3f800000
-DATA pool<>+9380(SB)/4, $0x3f800000
-DATA pool<>+9384(SB)/4, $0x3f800000
-DATA pool<>+9388(SB)/4, $0x3f800000
-DATA pool<>+9392(SB)/4, $0x3f800000
-DATA pool<>+9396(SB)/4, $0x3f800000
-DATA pool<>+9400(SB)/4, $0x3f800000
-DATA pool<>+9404(SB)/4, $0x3f800000
-DATA pool<>+9408(SB)/4, $0x3f800000
-DATA pool<>+9412(SB)/4, $0x3f800000
-DATA pool<>+9416(SB)/4, $0x3f800000
-DATA pool<>+9420(SB)/4, $0x3f800000
-DATA pool<>+9424(SB)/4, $0x3f800000
-DATA pool<>+9428(SB)/4, $0x3f800000
-DATA pool<>+9432(SB)/4, $0x3f800000
-DATA pool<>+9436(SB)/4, $0x3f800000
-DATA pool<>+9472(SB)/4, $0x00000010
-DATA pool<>+9476(SB)/4, $0x00000010
-DATA pool<>+9480(SB)/4, $0x00000010
-DATA pool<>+9484(SB)/4, $0x00000010
-DATA pool<>+9488(SB)/4, $0x00000010
-DATA pool<>+9492(SB)/4, $0x00000010
-DATA pool<>+9496(SB)/4, $0x00000010
-DATA pool<>+9500(SB)/4, $0x00000010
-DATA pool<>+9504(SB)/4, $0x00000010
-DATA pool<>+9508(SB)/4, $0x00000010
-DATA pool<>+9512(SB)/4, $0x00000010
-DATA pool<>+9516(SB)/4, $0x00000010
-DATA pool<>+9520(SB)/4, $0x00000010
-DATA pool<>+9524(SB)/4, $0x00000010
-DATA pool<>+9528(SB)/4, $0x00000010
-DATA pool<>+9532(SB)/4, $0x00000010
-DATA pool<>+9536(SB)/4, $0x00000010
-DATA pool<>+9540(SB)/4, $0x00000010
-DATA pool<>+9544(SB)/4, $0x00000010
-DATA pool<>+9548(SB)/4, $0x00000010
-DATA pool<>+9552(SB)/4, $0x00000010
-DATA pool<>+9556(SB)/4, $0x00000010
-DATA pool<>+9560(SB)/4, $0x00000010
-DATA pool<>+9564(SB)/4, $0x00000010
-DATA pool<>+9600(SB)/4, $0x00000020
-DATA pool<>+9604(SB)/4, $0x00000020
-DATA pool<>+9608(SB)/4, $0x00000020
-DATA pool<>+9612(SB)/4, $0x00000020
-DATA pool<>+9616(SB)/4, $0x00000020
-DATA pool<>+9620(SB)/4, $0x00000020
-DATA pool<>+9624(SB)/4, $0x00000020
-DATA pool<>+9628(SB)/4, $0x00000020
-DATA pool<>+9632(SB)/4, $0x00000020
-DATA pool<>+9636(SB)/4, $0x00000020
-DATA pool<>+9640(SB)/4, $0x00000020
-DATA pool<>+9644(SB)/4, $0x00000020
-DATA pool<>+9648(SB)/4, $0x00000020
-DATA pool<>+9652(SB)/4, $0x00000020
-DATA pool<>+9656(SB)/4, $0x00000020
-DATA pool<>+9660(SB)/4, $0x00000020
-DATA pool<>+9664(SB)/4, $0x00000020
-DATA pool<>+9668(SB)/4, $0x00000020
-DATA pool<>+9672(SB)/4, $0x00000020
-DATA pool<>+9676(SB)/4, $0x00000020
-DATA pool<>+9680(SB)/4, $0x00000020
-DATA pool<>+9684(SB)/4, $0x00000020
-DATA pool<>+9688(SB)/4, $0x00000020
-DATA pool<>+9692(SB)/4, $0x00000020
-DATA pool<>+9728(SB)/4, $0x42480000
-DATA pool<>+9732(SB)/4, $0x42480000
-DATA pool<>+9736(SB)/4, $0x42480000
-DATA pool<>+9740(SB)/4, $0x42480000
-DATA pool<>+9744(SB)/4, $0x42480000
-DATA pool<>+9748(SB)/4, $0x42480000
-DATA pool<>+9752(SB)/4, $0x42480000
-DATA pool<>+9756(SB)/4, $0x42480000
-DATA pool<>+9760(SB)/4, $0x42480000
-DATA pool<>+9764(SB)/4, $0x42480000
-DATA pool<>+9768(SB)/4, $0x42480000
-DATA pool<>+9772(SB)/4, $0x42480000
-DATA pool<>+9776(SB)/4, $0x42480000
-DATA pool<>+9780(SB)/4, $0x42480000
-DATA pool<>+9784(SB)/4, $0x42480000
-DATA pool<>+9788(SB)/4, $0x42480000
-DATA pool<>+9792(SB)/4, $0x42480000
-DATA pool<>+9796(SB)/4, $0x42480000
-DATA pool<>+9800(SB)/4, $0x42480000
-DATA pool<>+9804(SB)/4, $0x42480000
-DATA pool<>+9808(SB)/4, $0x42480000
-DATA pool<>+9812(SB)/4, $0x42480000
-DATA pool<>+9816(SB)/4, $0x42480000
-DATA pool<>+9820(SB)/4, $0x42480000
-DATA pool<>+9856(SB)/8, $0x0000000000000008
-DATA pool<>+9864(SB)/8, $0x0000000000000008
-DATA pool<>+9872(SB)/8, $0x0000000000000008
-DATA pool<>+9880(SB)/8, $0x0000000000000008
-DATA pool<>+9888(SB)/8, $0x0000000000000008
-DATA pool<>+9896(SB)/8, $0x0000000000000008
-DATA pool<>+9904(SB)/8, $0x0000000000000008
-DATA pool<>+9912(SB)/8, $0x0000000000000008
-DATA pool<>+9920(SB)/8, $0x0000000000000008
-DATA pool<>+9928(SB)/8, $0x0000000000000008
-DATA pool<>+9936(SB)/8, $0x0000000000000008
-DATA pool<>+9944(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $9952
+DATA pool<>+128(SB)/4, $0x7f800000
+DATA pool<>+132(SB)/4, $0x7f800000
+DATA pool<>+136(SB)/4, $0x7f800000
+DATA pool<>+140(SB)/4, $0x7f800000
+DATA pool<>+144(SB)/4, $0x7f800000
+DATA pool<>+148(SB)/4, $0x7f800000
+DATA pool<>+152(SB)/4, $0x7f800000
+DATA pool<>+156(SB)/4, $0x7f800000
+DATA pool<>+160(SB)/4, $0x7f800000
+DATA pool<>+164(SB)/4, $0x7f800000
+DATA pool<>+168(SB)/4, $0x7f800000
+DATA pool<>+172(SB)/4, $0x7f800000
+DATA pool<>+176(SB)/4, $0x7f800000
+DATA pool<>+180(SB)/4, $0x7f800000
+DATA pool<>+184(SB)/4, $0x7f800000
+DATA pool<>+188(SB)/4, $0x7f800000
+DATA pool<>+192(SB)/4, $0x7f800000
+DATA pool<>+196(SB)/4, $0x7f800000
+DATA pool<>+200(SB)/4, $0x7f800000
+DATA pool<>+204(SB)/4, $0x7f800000
+DATA pool<>+208(SB)/4, $0x7f800000
+DATA pool<>+212(SB)/4, $0x7f800000
+DATA pool<>+216(SB)/4, $0x7f800000
+DATA pool<>+220(SB)/4, $0x7f800000
+DATA pool<>+256(SB)/4, $0x00000000
+DATA pool<>+260(SB)/4, $0x00000000
+DATA pool<>+264(SB)/4, $0x00000000
+DATA pool<>+268(SB)/4, $0x00000000
+DATA pool<>+272(SB)/4, $0x00000000
+DATA pool<>+276(SB)/4, $0x00000000
+DATA pool<>+280(SB)/4, $0x00000000
+DATA pool<>+284(SB)/4, $0x00000000
+DATA pool<>+288(SB)/4, $0x00000000
+DATA pool<>+292(SB)/4, $0x00000000
+DATA pool<>+296(SB)/4, $0x00000000
+DATA pool<>+300(SB)/4, $0x00000000
+DATA pool<>+304(SB)/4, $0x00000000
+DATA pool<>+308(SB)/4, $0x00000000
+DATA pool<>+312(SB)/4, $0x00000000
+DATA pool<>+316(SB)/4, $0x00000000
+DATA pool<>+320(SB)/4, $0x00000000
+DATA pool<>+324(SB)/4, $0x00000000
+DATA pool<>+328(SB)/4, $0x00000000
+DATA pool<>+332(SB)/4, $0x00000000
+DATA pool<>+336(SB)/4, $0x00000000
+DATA pool<>+340(SB)/4, $0x00000000
+DATA pool<>+344(SB)/4, $0x00000000
+DATA pool<>+348(SB)/4, $0x00000000
+DATA pool<>+384(SB)/4, $0x00000002
+DATA pool<>+388(SB)/4, $0x00000002
+DATA pool<>+392(SB)/4, $0x00000002
+DATA pool<>+396(SB)/4, $0x00000002
+DATA pool<>+400(SB)/4, $0x00000002
+DATA pool<>+404(SB)/4, $0x00000002
+DATA pool<>+408(SB)/4, $0x00000002
+DATA pool<>+412(SB)/4, $0x00000002
+DATA pool<>+416(SB)/4, $0x00000002
+DATA pool<>+420(SB)/4, $0x00000002
+DATA pool<>+424(SB)/4, $0x00000002
+DATA pool<>+428(SB)/4, $0x00000002
+DATA pool<>+432(SB)/4, $0x00000002
+DATA pool<>+436(SB)/4, $0x00000002
+DATA pool<>+440(SB)/4, $0x00000002
+DATA pool<>+444(SB)/4, $0x00000002
+DATA pool<>+448(SB)/4, $0x00000002
+DATA pool<>+452(SB)/4, $0x00000002
+DATA pool<>+456(SB)/4, $0x00000002
+DATA pool<>+460(SB)/4, $0x00000002
+DATA pool<>+464(SB)/4, $0x00000002
+DATA pool<>+468(SB)/4, $0x00000002
+DATA pool<>+472(SB)/4, $0x00000002
+DATA pool<>+476(SB)/4, $0x00000002
+DATA pool<>+512(SB)/4, $0x00000004
+DATA pool<>+516(SB)/4, $0x00000004
+DATA pool<>+520(SB)/4, $0x00000004
+DATA pool<>+524(SB)/4, $0x00000004
+DATA pool<>+528(SB)/4, $0x00000004
+DATA pool<>+532(SB)/4, $0x00000004
+DATA pool<>+536(SB)/4, $0x00000004
+DATA pool<>+540(SB)/4, $0x00000004
+DATA pool<>+544(SB)/4, $0x00000004
+DATA pool<>+548(SB)/4, $0x00000004
+DATA pool<>+552(SB)/4, $0x00000004
+DATA pool<>+556(SB)/4, $0x00000004
+DATA pool<>+560(SB)/4, $0x00000004
+DATA pool<>+564(SB)/4, $0x00000004
+DATA pool<>+568(SB)/4, $0x00000004
+DATA pool<>+572(SB)/4, $0x00000004
+DATA pool<>+576(SB)/4, $0x00000004
+DATA pool<>+580(SB)/4, $0x00000004
+DATA pool<>+584(SB)/4, $0x00000004
+DATA pool<>+588(SB)/4, $0x00000004
+DATA pool<>+592(SB)/4, $0x00000004
+DATA pool<>+596(SB)/4, $0x00000004
+DATA pool<>+600(SB)/4, $0x00000004
+DATA pool<>+604(SB)/4, $0x00000004
+DATA pool<>+640(SB)/4, $0x00000006
+DATA pool<>+644(SB)/4, $0x00000006
+DATA pool<>+648(SB)/4, $0x00000006
+DATA pool<>+652(SB)/4, $0x00000006
+DATA pool<>+656(SB)/4, $0x00000006
+DATA pool<>+660(SB)/4, $0x00000006
+DATA pool<>+664(SB)/4, $0x00000006
+DATA pool<>+668(SB)/4, $0x00000006
+DATA pool<>+672(SB)/4, $0x00000006
+DATA pool<>+676(SB)/4, $0x00000006
+DATA pool<>+680(SB)/4, $0x00000006
+DATA pool<>+684(SB)/4, $0x00000006
+DATA pool<>+688(SB)/4, $0x00000006
+DATA pool<>+692(SB)/4, $0x00000006
+DATA pool<>+696(SB)/4, $0x00000006
+DATA pool<>+700(SB)/4, $0x00000006
+DATA pool<>+704(SB)/4, $0x00000006
+DATA pool<>+708(SB)/4, $0x00000006
+DATA pool<>+712(SB)/4, $0x00000006
+DATA pool<>+716(SB)/4, $0x00000006
+DATA pool<>+720(SB)/4, $0x00000006
+DATA pool<>+724(SB)/4, $0x00000006
+DATA pool<>+728(SB)/4, $0x00000006
+DATA pool<>+732(SB)/4, $0x00000006
+DATA pool<>+768(SB)/4, $0xc2aeac4f
+DATA pool<>+772(SB)/4, $0xc2aeac4f
+DATA pool<>+776(SB)/4, $0xc2aeac4f
+DATA pool<>+780(SB)/4, $0xc2aeac4f
+DATA pool<>+784(SB)/4, $0xc2aeac4f
+DATA pool<>+788(SB)/4, $0xc2aeac4f
+DATA pool<>+792(SB)/4, $0xc2aeac4f
+DATA pool<>+796(SB)/4, $0xc2aeac4f
+DATA pool<>+800(SB)/4, $0xc2aeac4f
+DATA pool<>+804(SB)/4, $0xc2aeac4f
+DATA pool<>+808(SB)/4, $0xc2aeac4f
+DATA pool<>+812(SB)/4, $0xc2aeac4f
+DATA pool<>+816(SB)/4, $0xc2aeac4f
+DATA pool<>+820(SB)/4, $0xc2aeac4f
+DATA pool<>+824(SB)/4, $0xc2aeac4f
+DATA pool<>+828(SB)/4, $0xc2aeac4f
+DATA pool<>+832(SB)/4, $0xc2aeac4f
+DATA pool<>+836(SB)/4, $0xc2aeac4f
+DATA pool<>+840(SB)/4, $0xc2aeac4f
+DATA pool<>+844(SB)/4, $0xc2aeac4f
+DATA pool<>+848(SB)/4, $0xc2aeac4f
+DATA pool<>+852(SB)/4, $0xc2aeac4f
+DATA pool<>+856(SB)/4, $0xc2aeac4f
+DATA pool<>+860(SB)/4, $0xc2aeac4f
+DATA pool<>+896(SB)/4, $0x49c00000
+DATA pool<>+900(SB)/4, $0x49c00000
+DATA pool<>+904(SB)/4, $0x49c00000
+DATA pool<>+908(SB)/4, $0x49c00000
+DATA pool<>+912(SB)/4, $0x49c00000
+DATA pool<>+916(SB)/4, $0x49c00000
+DATA pool<>+920(SB)/4, $0x49c00000
+DATA pool<>+924(SB)/4, $0x49c00000
+DATA pool<>+928(SB)/4, $0x49c00000
+DATA pool<>+932(SB)/4, $0x49c00000
+DATA pool<>+936(SB)/4, $0x49c00000
+DATA pool<>+940(SB)/4, $0x49c00000
+DATA pool<>+944(SB)/4, $0x49c00000
+DATA pool<>+948(SB)/4, $0x49c00000
+DATA pool<>+952(SB)/4, $0x49c00000
+DATA pool<>+956(SB)/4, $0x49c00000
+DATA pool<>+960(SB)/4, $0x49c00000
+DATA pool<>+964(SB)/4, $0x49c00000
+DATA pool<>+968(SB)/4, $0x49c00000
+DATA pool<>+972(SB)/4, $0x49c00000
+DATA pool<>+976(SB)/4, $0x49c00000
+DATA pool<>+980(SB)/4, $0x49c00000
+DATA pool<>+984(SB)/4, $0x49c00000
+DATA pool<>+988(SB)/4, $0x49c00000
+DATA pool<>+1024(SB)/4, $0x3fb8aa3b
+DATA pool<>+1028(SB)/4, $0x3fb8aa3b
+DATA pool<>+1032(SB)/4, $0x3fb8aa3b
+DATA pool<>+1036(SB)/4, $0x3fb8aa3b
+DATA pool<>+1040(SB)/4, $0x3fb8aa3b
+DATA pool<>+1044(SB)/4, $0x3fb8aa3b
+DATA pool<>+1048(SB)/4, $0x3fb8aa3b
+DATA pool<>+1052(SB)/4, $0x3fb8aa3b
+DATA pool<>+1056(SB)/4, $0x3fb8aa3b
+DATA pool<>+1060(SB)/4, $0x3fb8aa3b
+DATA pool<>+1064(SB)/4, $0x3fb8aa3b
+DATA pool<>+1068(SB)/4, $0x3fb8aa3b
+DATA pool<>+1072(SB)/4, $0x3fb8aa3b
+DATA pool<>+1076(SB)/4, $0x3fb8aa3b
+DATA pool<>+1080(SB)/4, $0x3fb8aa3b
+DATA pool<>+1084(SB)/4, $0x3fb8aa3b
+DATA pool<>+1088(SB)/4, $0x3fb8aa3b
+DATA pool<>+1092(SB)/4, $0x3fb8aa3b
+DATA pool<>+1096(SB)/4, $0x3fb8aa3b
+DATA pool<>+1100(SB)/4, $0x3fb8aa3b
+DATA pool<>+1104(SB)/4, $0x3fb8aa3b
+DATA pool<>+1108(SB)/4, $0x3fb8aa3b
+DATA pool<>+1112(SB)/4, $0x3fb8aa3b
+DATA pool<>+1116(SB)/4, $0x3fb8aa3b
+DATA pool<>+1152(SB)/4, $0xbf317218
+DATA pool<>+1156(SB)/4, $0xbf317218
+DATA pool<>+1160(SB)/4, $0xbf317218
+DATA pool<>+1164(SB)/4, $0xbf317218
+DATA pool<>+1168(SB)/4, $0xbf317218
+DATA pool<>+1172(SB)/4, $0xbf317218
+DATA pool<>+1176(SB)/4, $0xbf317218
+DATA pool<>+1180(SB)/4, $0xbf317218
+DATA pool<>+1184(SB)/4, $0xbf317218
+DATA pool<>+1188(SB)/4, $0xbf317218
+DATA pool<>+1192(SB)/4, $0xbf317218
+DATA pool<>+1196(SB)/4, $0xbf317218
+DATA pool<>+1200(SB)/4, $0xbf317218
+DATA pool<>+1204(SB)/4, $0xbf317218
+DATA pool<>+1208(SB)/4, $0xbf317218
+DATA pool<>+1212(SB)/4, $0xbf317218
+DATA pool<>+1216(SB)/4, $0xbf317218
+DATA pool<>+1220(SB)/4, $0xbf317218
+DATA pool<>+1224(SB)/4, $0xbf317218
+DATA pool<>+1228(SB)/4, $0xbf317218
+DATA pool<>+1232(SB)/4, $0xbf317218
+DATA pool<>+1236(SB)/4, $0xbf317218
+DATA pool<>+1240(SB)/4, $0xbf317218
+DATA pool<>+1244(SB)/4, $0xbf317218
+DATA pool<>+1280(SB)/4, $0x3e2aa471
+DATA pool<>+1284(SB)/4, $0x3e2aa471
+DATA pool<>+1288(SB)/4, $0x3e2aa471
+DATA pool<>+1292(SB)/4, $0x3e2aa471
+DATA pool<>+1296(SB)/4, $0x3e2aa471
+DATA pool<>+1300(SB)/4, $0x3e2aa471
+DATA pool<>+1304(SB)/4, $0x3e2aa471
+DATA pool<>+1308(SB)/4, $0x3e2aa471
+DATA pool<>+1312(SB)/4, $0x3e2aa471
+DATA pool<>+1316(SB)/4, $0x3e2aa471
+DATA pool<>+1320(SB)/4, $0x3e2aa471
+DATA pool<>+1324(SB)/4, $0x3e2aa471
+DATA pool<>+1328(SB)/4, $0x3e2aa471
+DATA pool<>+1332(SB)/4, $0x3e2aa471
+DATA pool<>+1336(SB)/4, $0x3e2aa471
+DATA pool<>+1340(SB)/4, $0x3e2aa471
+DATA pool<>+1344(SB)/4, $0x3e2aa471
+DATA pool<>+1348(SB)/4, $0x3e2aa471
+DATA pool<>+1352(SB)/4, $0x3e2aa471
+DATA pool<>+1356(SB)/4, $0x3e2aa471
+DATA pool<>+1360(SB)/4, $0x3e2aa471
+DATA pool<>+1364(SB)/4, $0x3e2aa471
+DATA pool<>+1368(SB)/4, $0x3e2aa471
+DATA pool<>+1372(SB)/4, $0x3e2aa471
+DATA pool<>+1408(SB)/4, $0x3f000441
+DATA pool<>+1412(SB)/4, $0x3f000441
+DATA pool<>+1416(SB)/4, $0x3f000441
+DATA pool<>+1420(SB)/4, $0x3f000441
+DATA pool<>+1424(SB)/4, $0x3f000441
+DATA pool<>+1428(SB)/4, $0x3f000441
+DATA pool<>+1432(SB)/4, $0x3f000441
+DATA pool<>+1436(SB)/4, $0x3f000441
+DATA pool<>+1440(SB)/4, $0x3f000441
+DATA pool<>+1444(SB)/4, $0x3f000441
+DATA pool<>+1448(SB)/4, $0x3f000441
+DATA pool<>+1452(SB)/4, $0x3f000441
+DATA pool<>+1456(SB)/4, $0x3f000441
+DATA pool<>+1460(SB)/4, $0x3f000441
+DATA pool<>+1464(SB)/4, $0x3f000441
+DATA pool<>+1468(SB)/4, $0x3f000441
+DATA pool<>+1472(SB)/4, $0x3f000441
+DATA pool<>+1476(SB)/4, $0x3f000441
+DATA pool<>+1480(SB)/4, $0x3f000441
+DATA pool<>+1484(SB)/4, $0x3f000441
+DATA pool<>+1488(SB)/4, $0x3f000441
+DATA pool<>+1492(SB)/4, $0x3f000441
+DATA pool<>+1496(SB)/4, $0x3f000441
+DATA pool<>+1500(SB)/4, $0x3f000441
+DATA pool<>+1536(SB)/4, $0x3f800001
+DATA pool<>+1540(SB)/4, $0x3f800001
+DATA pool<>+1544(SB)/4, $0x3f800001
+DATA pool<>+1548(SB)/4, $0x3f800001
+DATA pool<>+1552(SB)/4, $0x3f800001
+DATA pool<>+1556(SB)/4, $0x3f800001
+DATA pool<>+1560(SB)/4, $0x3f800001
+DATA pool<>+1564(SB)/4, $0x3f800001
+DATA pool<>+1568(SB)/4, $0x3f800001
+DATA pool<>+1572(SB)/4, $0x3f800001
+DATA pool<>+1576(SB)/4, $0x3f800001
+DATA pool<>+1580(SB)/4, $0x3f800001
+DATA pool<>+1584(SB)/4, $0x3f800001
+DATA pool<>+1588(SB)/4, $0x3f800001
+DATA pool<>+1592(SB)/4, $0x3f800001
+DATA pool<>+1596(SB)/4, $0x3f800001
+DATA pool<>+1600(SB)/4, $0x3f800001
+DATA pool<>+1604(SB)/4, $0x3f800001
+DATA pool<>+1608(SB)/4, $0x3f800001
+DATA pool<>+1612(SB)/4, $0x3f800001
+DATA pool<>+1616(SB)/4, $0x3f800001
+DATA pool<>+1620(SB)/4, $0x3f800001
+DATA pool<>+1624(SB)/4, $0x3f800001
+DATA pool<>+1628(SB)/4, $0x3f800001
+DATA pool<>+1664(SB)/4, $0x3f800000
+DATA pool<>+1668(SB)/4, $0x3f800000
+DATA pool<>+1672(SB)/4, $0x3f800000
+DATA pool<>+1676(SB)/4, $0x3f800000
+DATA pool<>+1680(SB)/4, $0x3f800000
+DATA pool<>+1684(SB)/4, $0x3f800000
+DATA pool<>+1688(SB)/4, $0x3f800000
+DATA pool<>+1692(SB)/4, $0x3f800000
+DATA pool<>+1696(SB)/4, $0x3f800000
+DATA pool<>+1700(SB)/4, $0x3f800000
+DATA pool<>+1704(SB)/4, $0x3f800000
+DATA pool<>+1708(SB)/4, $0x3f800000
+DATA pool<>+1712(SB)/4, $0x3f800000
+DATA pool<>+1716(SB)/4, $0x3f800000
+DATA pool<>+1720(SB)/4, $0x3f800000
+DATA pool<>+1724(SB)/4, $0x3f800000
+DATA pool<>+1728(SB)/4, $0x3f800000
+DATA pool<>+1732(SB)/4, $0x3f800000
+DATA pool<>+1736(SB)/4, $0x3f800000
+DATA pool<>+1740(SB)/4, $0x3f800000
+DATA pool<>+1744(SB)/4, $0x3f800000
+DATA pool<>+1748(SB)/4, $0x3f800000
+DATA pool<>+1752(SB)/4, $0x3f800000
+DATA pool<>+1756(SB)/4, $0x3f800000
+DATA pool<>+1792(SB)/8, $0x000fffffffffffff
+DATA pool<>+1800(SB)/8, $0x000fffffffffffff
+DATA pool<>+1808(SB)/8, $0x000fffffffffffff
+DATA pool<>+1816(SB)/8, $0x000fffffffffffff
+DATA pool<>+1824(SB)/8, $0x000fffffffffffff
+DATA pool<>+1832(SB)/8, $0x000fffffffffffff
+DATA pool<>+1840(SB)/8, $0x000fffffffffffff
+DATA pool<>+1848(SB)/8, $0x000fffffffffffff
+DATA pool<>+1856(SB)/8, $0x000fffffffffffff
+DATA pool<>+1864(SB)/8, $0x000fffffffffffff
+DATA pool<>+1872(SB)/8, $0x000fffffffffffff
+DATA pool<>+1880(SB)/8, $0x000fffffffffffff
+DATA pool<>+1920(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1928(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1936(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1944(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1952(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1960(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1968(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1976(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1984(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+1992(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+2000(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+2008(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+2048(SB)/8, $0x00000000000003ff
+DATA pool<>+2056(SB)/8, $0x00000000000003ff
+DATA pool<>+2064(SB)/8, $0x00000000000003ff
+DATA pool<>+2072(SB)/8, $0x00000000000003ff
+DATA pool<>+2080(SB)/8, $0x00000000000003ff
+DATA pool<>+2088(SB)/8, $0x00000000000003ff
+DATA pool<>+2096(SB)/8, $0x00000000000003ff
+DATA pool<>+2104(SB)/8, $0x00000000000003ff
+DATA pool<>+2112(SB)/8, $0x00000000000003ff
+DATA pool<>+2120(SB)/8, $0x00000000000003ff
+DATA pool<>+2128(SB)/8, $0x00000000000003ff
+DATA pool<>+2136(SB)/8, $0x00000000000003ff
+DATA pool<>+2176(SB)/8, $0x4330000000000000
+DATA pool<>+2184(SB)/8, $0x4330000000000000
+DATA pool<>+2192(SB)/8, $0x4330000000000000
+DATA pool<>+2200(SB)/8, $0x4330000000000000
+DATA pool<>+2208(SB)/8, $0x4330000000000000
+DATA pool<>+2216(SB)/8, $0x4330000000000000
+DATA pool<>+2224(SB)/8, $0x4330000000000000
+DATA pool<>+2232(SB)/8, $0x4330000000000000
+DATA pool<>+2240(SB)/8, $0x4330000000000000
+DATA pool<>+2248(SB)/8, $0x4330000000000000
+DATA pool<>+2256(SB)/8, $0x4330000000000000
+DATA pool<>+2264(SB)/8, $0x4330000000000000
+DATA pool<>+2304(SB)/8, $0x43300000000003ff
+DATA pool<>+2312(SB)/8, $0x43300000000003ff
+DATA pool<>+2320(SB)/8, $0x43300000000003ff
+DATA pool<>+2328(SB)/8, $0x43300000000003ff
+DATA pool<>+2336(SB)/8, $0x43300000000003ff
+DATA pool<>+2344(SB)/8, $0x43300000000003ff
+DATA pool<>+2352(SB)/8, $0x43300000000003ff
+DATA pool<>+2360(SB)/8, $0x43300000000003ff
+DATA pool<>+2368(SB)/8, $0x43300000000003ff
+DATA pool<>+2376(SB)/8, $0x43300000000003ff
+DATA pool<>+2384(SB)/8, $0x43300000000003ff
+DATA pool<>+2392(SB)/8, $0x43300000000003ff
+DATA pool<>+2432(SB)/8, $0x3ff0000000000000
+DATA pool<>+2440(SB)/8, $0x3ff0000000000000
+DATA pool<>+2448(SB)/8, $0x3ff0000000000000
+DATA pool<>+2456(SB)/8, $0x3ff0000000000000
+DATA pool<>+2464(SB)/8, $0x3ff0000000000000
+DATA pool<>+2472(SB)/8, $0x3ff0000000000000
+DATA pool<>+2480(SB)/8, $0x3ff0000000000000
+DATA pool<>+2488(SB)/8, $0x3ff0000000000000
+DATA pool<>+2496(SB)/8, $0x3ff0000000000000
+DATA pool<>+2504(SB)/8, $0x3ff0000000000000
+DATA pool<>+2512(SB)/8, $0x3ff0000000000000
+DATA pool<>+2520(SB)/8, $0x3ff0000000000000
+DATA pool<>+2560(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2568(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2576(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2584(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2592(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2600(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2608(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2616(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2624(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2632(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2640(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2648(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+2688(SB)/8, $0x3fd2492492492492
+DATA pool<>+2696(SB)/8, $0x3fd2492492492492
+DATA pool<>+2704(SB)/8, $0x3fd2492492492492
+DATA pool<>+2712(SB)/8, $0x3fd2492492492492
+DATA pool<>+2720(SB)/8, $0x3fd2492492492492
+DATA pool<>+2728(SB)/8, $0x3fd2492492492492
+DATA pool<>+2736(SB)/8, $0x3fd2492492492492
+DATA pool<>+2744(SB)/8, $0x3fd2492492492492
+DATA pool<>+2752(SB)/8, $0x3fd2492492492492
+DATA pool<>+2760(SB)/8, $0x3fd2492492492492
+DATA pool<>+2768(SB)/8, $0x3fd2492492492492
+DATA pool<>+2776(SB)/8, $0x3fd2492492492492
+DATA pool<>+2816(SB)/8, $0x3fd999999999999a
+DATA pool<>+2824(SB)/8, $0x3fd999999999999a
+DATA pool<>+2832(SB)/8, $0x3fd999999999999a
+DATA pool<>+2840(SB)/8, $0x3fd999999999999a
+DATA pool<>+2848(SB)/8, $0x3fd999999999999a
+DATA pool<>+2856(SB)/8, $0x3fd999999999999a
+DATA pool<>+2864(SB)/8, $0x3fd999999999999a
+DATA pool<>+2872(SB)/8, $0x3fd999999999999a
+DATA pool<>+2880(SB)/8, $0x3fd999999999999a
+DATA pool<>+2888(SB)/8, $0x3fd999999999999a
+DATA pool<>+2896(SB)/8, $0x3fd999999999999a
+DATA pool<>+2904(SB)/8, $0x3fd999999999999a
+DATA pool<>+2944(SB)/8, $0x3fe5555555555555
+DATA pool<>+2952(SB)/8, $0x3fe5555555555555
+DATA pool<>+2960(SB)/8, $0x3fe5555555555555
+DATA pool<>+2968(SB)/8, $0x3fe5555555555555
+DATA pool<>+2976(SB)/8, $0x3fe5555555555555
+DATA pool<>+2984(SB)/8, $0x3fe5555555555555
+DATA pool<>+2992(SB)/8, $0x3fe5555555555555
+DATA pool<>+3000(SB)/8, $0x3fe5555555555555
+DATA pool<>+3008(SB)/8, $0x3fe5555555555555
+DATA pool<>+3016(SB)/8, $0x3fe5555555555555
+DATA pool<>+3024(SB)/8, $0x3fe5555555555555
+DATA pool<>+3032(SB)/8, $0x3fe5555555555555
+DATA pool<>+3072(SB)/8, $0x4000000000000000
+DATA pool<>+3080(SB)/8, $0x4000000000000000
+DATA pool<>+3088(SB)/8, $0x4000000000000000
+DATA pool<>+3096(SB)/8, $0x4000000000000000
+DATA pool<>+3104(SB)/8, $0x4000000000000000
+DATA pool<>+3112(SB)/8, $0x4000000000000000
+DATA pool<>+3120(SB)/8, $0x4000000000000000
+DATA pool<>+3128(SB)/8, $0x4000000000000000
+DATA pool<>+3136(SB)/8, $0x4000000000000000
+DATA pool<>+3144(SB)/8, $0x4000000000000000
+DATA pool<>+3152(SB)/8, $0x4000000000000000
+DATA pool<>+3160(SB)/8, $0x4000000000000000
+DATA pool<>+3200(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3208(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3216(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3224(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3232(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3240(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3248(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3256(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3264(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3272(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3280(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3288(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3328(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3336(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3344(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3352(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3360(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3368(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3376(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3384(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3392(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3400(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3408(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3416(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+3456(SB)/4, $0x7fc00000
+DATA pool<>+3460(SB)/4, $0x7fc00000
+DATA pool<>+3464(SB)/4, $0x7fc00000
+DATA pool<>+3468(SB)/4, $0x7fc00000
+DATA pool<>+3472(SB)/4, $0x7fc00000
+DATA pool<>+3476(SB)/4, $0x7fc00000
+DATA pool<>+3480(SB)/4, $0x7fc00000
+DATA pool<>+3484(SB)/4, $0x7fc00000
+DATA pool<>+3488(SB)/4, $0x7fc00000
+DATA pool<>+3492(SB)/4, $0x7fc00000
+DATA pool<>+3496(SB)/4, $0x7fc00000
+DATA pool<>+3500(SB)/4, $0x7fc00000
+DATA pool<>+3504(SB)/4, $0x7fc00000
+DATA pool<>+3508(SB)/4, $0x7fc00000
+DATA pool<>+3512(SB)/4, $0x7fc00000
+DATA pool<>+3516(SB)/4, $0x7fc00000
+DATA pool<>+3520(SB)/4, $0x7fc00000
+DATA pool<>+3524(SB)/4, $0x7fc00000
+DATA pool<>+3528(SB)/4, $0x7fc00000
+DATA pool<>+3532(SB)/4, $0x7fc00000
+DATA pool<>+3536(SB)/4, $0x7fc00000
+DATA pool<>+3540(SB)/4, $0x7fc00000
+DATA pool<>+3544(SB)/4, $0x7fc00000
+DATA pool<>+3548(SB)/4, $0x7fc00000
+DATA pool<>+3584(SB)/4, $0x7f800000
+DATA pool<>+3588(SB)/4, $0x7f800000
+DATA pool<>+3592(SB)/4, $0x7f800000
+DATA pool<>+3596(SB)/4, $0x7f800000
+DATA pool<>+3600(SB)/4, $0x7f800000
+DATA pool<>+3604(SB)/4, $0x7f800000
+DATA pool<>+3608(SB)/4, $0x7f800000
+DATA pool<>+3612(SB)/4, $0x7f800000
+DATA pool<>+3616(SB)/4, $0x7f800000
+DATA pool<>+3620(SB)/4, $0x7f800000
+DATA pool<>+3624(SB)/4, $0x7f800000
+DATA pool<>+3628(SB)/4, $0x7f800000
+DATA pool<>+3632(SB)/4, $0x7f800000
+DATA pool<>+3636(SB)/4, $0x7f800000
+DATA pool<>+3640(SB)/4, $0x7f800000
+DATA pool<>+3644(SB)/4, $0x7f800000
+DATA pool<>+3648(SB)/4, $0x7f800000
+DATA pool<>+3652(SB)/4, $0x7f800000
+DATA pool<>+3656(SB)/4, $0x7f800000
+DATA pool<>+3660(SB)/4, $0x7f800000
+DATA pool<>+3664(SB)/4, $0x7f800000
+DATA pool<>+3668(SB)/4, $0x7f800000
+DATA pool<>+3672(SB)/4, $0x7f800000
+DATA pool<>+3676(SB)/4, $0x7f800000
+DATA pool<>+3712(SB)/4, $0x42700000
+DATA pool<>+3716(SB)/4, $0x42700000
+DATA pool<>+3720(SB)/4, $0x42700000
+DATA pool<>+3724(SB)/4, $0x42700000
+DATA pool<>+3728(SB)/4, $0x42700000
+DATA pool<>+3732(SB)/4, $0x42700000
+DATA pool<>+3736(SB)/4, $0x42700000
+DATA pool<>+3740(SB)/4, $0x42700000
+DATA pool<>+3744(SB)/4, $0x42700000
+DATA pool<>+3748(SB)/4, $0x42700000
+DATA pool<>+3752(SB)/4, $0x42700000
+DATA pool<>+3756(SB)/4, $0x42700000
+DATA pool<>+3760(SB)/4, $0x42700000
+DATA pool<>+3764(SB)/4, $0x42700000
+DATA pool<>+3768(SB)/4, $0x42700000
+DATA pool<>+3772(SB)/4, $0x42700000
+DATA pool<>+3776(SB)/4, $0x42700000
+DATA pool<>+3780(SB)/4, $0x42700000
+DATA pool<>+3784(SB)/4, $0x42700000
+DATA pool<>+3788(SB)/4, $0x42700000
+DATA pool<>+3792(SB)/4, $0x42700000
+DATA pool<>+3796(SB)/4, $0x42700000
+DATA pool<>+3800(SB)/4, $0x42700000
+DATA pool<>+3804(SB)/4, $0x42700000
+DATA pool<>+3840(SB)/4, $0x00000000
+DATA pool<>+3844(SB)/4, $0x00000000
+DATA pool<>+3848(SB)/4, $0x00000000
+DATA pool<>+3852(SB)/4, $0x00000000
+DATA pool<>+3856(SB)/4, $0x00000000
+DATA pool<>+3860(SB)/4, $0x00000000
+DATA pool<>+3864(SB)/4, $0x00000000
+DATA pool<>+3868(SB)/4, $0x00000000
+DATA pool<>+3872(SB)/4, $0x00000000
+DATA pool<>+3876(SB)/4, $0x00000000
+DATA pool<>+3880(SB)/4, $0x00000000
+DATA pool<>+3884(SB)/4, $0x00000000
+DATA pool<>+3888(SB)/4, $0x00000000
+DATA pool<>+3892(SB)/4, $0x00000000
+DATA pool<>+3896(SB)/4, $0x00000000
+DATA pool<>+3900(SB)/4, $0x00000000
+DATA pool<>+3904(SB)/4, $0x00000000
+DATA pool<>+3908(SB)/4, $0x00000000
+DATA pool<>+3912(SB)/4, $0x00000000
+DATA pool<>+3916(SB)/4, $0x00000000
+DATA pool<>+3920(SB)/4, $0x00000000
+DATA pool<>+3924(SB)/4, $0x00000000
+DATA pool<>+3928(SB)/4, $0x00000000
+DATA pool<>+3932(SB)/4, $0x00000000
+DATA pool<>+3968(SB)/4, $0x00000008
+DATA pool<>+3972(SB)/4, $0x00000008
+DATA pool<>+3976(SB)/4, $0x00000008
+DATA pool<>+3980(SB)/4, $0x00000008
+DATA pool<>+3984(SB)/4, $0x00000008
+DATA pool<>+3988(SB)/4, $0x00000008
+DATA pool<>+3992(SB)/4, $0x00000008
+DATA pool<>+3996(SB)/4, $0x00000008
+DATA pool<>+4000(SB)/4, $0x00000008
+DATA pool<>+4004(SB)/4, $0x00000008
+DATA pool<>+4008(SB)/4, $0x00000008
+DATA pool<>+4012(SB)/4, $0x00000008
+DATA pool<>+4016(SB)/4, $0x00000008
+DATA pool<>+4020(SB)/4, $0x00000008
+DATA pool<>+4024(SB)/4, $0x00000008
+DATA pool<>+4028(SB)/4, $0x00000008
+DATA pool<>+4032(SB)/4, $0x00000008
+DATA pool<>+4036(SB)/4, $0x00000008
+DATA pool<>+4040(SB)/4, $0x00000008
+DATA pool<>+4044(SB)/4, $0x00000008
+DATA pool<>+4048(SB)/4, $0x00000008
+DATA pool<>+4052(SB)/4, $0x00000008
+DATA pool<>+4056(SB)/4, $0x00000008
+DATA pool<>+4060(SB)/4, $0x00000008
+DATA pool<>+4096(SB)/4, $0xc2480000
+DATA pool<>+4100(SB)/4, $0xc2480000
+DATA pool<>+4104(SB)/4, $0xc2480000
+DATA pool<>+4108(SB)/4, $0xc2480000
+DATA pool<>+4112(SB)/4, $0xc2480000
+DATA pool<>+4116(SB)/4, $0xc2480000
+DATA pool<>+4120(SB)/4, $0xc2480000
+DATA pool<>+4124(SB)/4, $0xc2480000
+DATA pool<>+4128(SB)/4, $0xc2480000
+DATA pool<>+4132(SB)/4, $0xc2480000
+DATA pool<>+4136(SB)/4, $0xc2480000
+DATA pool<>+4140(SB)/4, $0xc2480000
+DATA pool<>+4144(SB)/4, $0xc2480000
+DATA pool<>+4148(SB)/4, $0xc2480000
+DATA pool<>+4152(SB)/4, $0xc2480000
+DATA pool<>+4156(SB)/4, $0xc2480000
+DATA pool<>+4160(SB)/4, $0xc2480000
+DATA pool<>+4164(SB)/4, $0xc2480000
+DATA pool<>+4168(SB)/4, $0xc2480000
+DATA pool<>+4172(SB)/4, $0xc2480000
+DATA pool<>+4176(SB)/4, $0xc2480000
+DATA pool<>+4180(SB)/4, $0xc2480000
+DATA pool<>+4184(SB)/4, $0xc2480000
+DATA pool<>+4188(SB)/4, $0xc2480000
+DATA pool<>+4224(SB)/8, $0x3fe0000000000000
+DATA pool<>+4232(SB)/8, $0x3fe0000000000000
+DATA pool<>+4240(SB)/8, $0x3fe0000000000000
+DATA pool<>+4248(SB)/8, $0x3fe0000000000000
+DATA pool<>+4256(SB)/8, $0x3fe0000000000000
+DATA pool<>+4264(SB)/8, $0x3fe0000000000000
+DATA pool<>+4272(SB)/8, $0x3fe0000000000000
+DATA pool<>+4280(SB)/8, $0x3fe0000000000000
+DATA pool<>+4288(SB)/8, $0x3fe0000000000000
+DATA pool<>+4296(SB)/8, $0x3fe0000000000000
+DATA pool<>+4304(SB)/8, $0x3fe0000000000000
+DATA pool<>+4312(SB)/8, $0x3fe0000000000000
+DATA pool<>+4352(SB)/8, $0x3fd999999999999a
+DATA pool<>+4360(SB)/8, $0x3fd999999999999a
+DATA pool<>+4368(SB)/8, $0x3fd999999999999a
+DATA pool<>+4376(SB)/8, $0x3fd999999999999a
+DATA pool<>+4384(SB)/8, $0x3fd999999999999a
+DATA pool<>+4392(SB)/8, $0x3fd999999999999a
+DATA pool<>+4400(SB)/8, $0x3fd999999999999a
+DATA pool<>+4408(SB)/8, $0x3fd999999999999a
+DATA pool<>+4416(SB)/8, $0x3fd999999999999a
+DATA pool<>+4424(SB)/8, $0x3fd999999999999a
+DATA pool<>+4432(SB)/8, $0x3fd999999999999a
+DATA pool<>+4440(SB)/8, $0x3fd999999999999a
+DATA pool<>+4480(SB)/8, $0x4000000000000000
+DATA pool<>+4488(SB)/8, $0x4000000000000000
+DATA pool<>+4496(SB)/8, $0x4000000000000000
+DATA pool<>+4504(SB)/8, $0x4000000000000000
+DATA pool<>+4512(SB)/8, $0x4000000000000000
+DATA pool<>+4520(SB)/8, $0x4000000000000000
+DATA pool<>+4528(SB)/8, $0x4000000000000000
+DATA pool<>+4536(SB)/8, $0x4000000000000000
+DATA pool<>+4544(SB)/8, $0x4000000000000000
+DATA pool<>+4552(SB)/8, $0x4000000000000000
+DATA pool<>+4560(SB)/8, $0x4000000000000000
+DATA pool<>+4568(SB)/8, $0x4000000000000000
+DATA pool<>+4608(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4616(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4624(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4632(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4640(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4648(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4656(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4664(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4672(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4680(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4688(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4696(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4736(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4744(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4752(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4760(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4768(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4776(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4784(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4792(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4800(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4808(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4816(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4824(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4864(SB)/8, $0x3fa8618618618618
+DATA pool<>+4872(SB)/8, $0x3fa8618618618618
+DATA pool<>+4880(SB)/8, $0x3fa8618618618618
+DATA pool<>+4888(SB)/8, $0x3fa8618618618618
+DATA pool<>+4896(SB)/8, $0x3fa8618618618618
+DATA pool<>+4904(SB)/8, $0x3fa8618618618618
+DATA pool<>+4912(SB)/8, $0x3fa8618618618618
+DATA pool<>+4920(SB)/8, $0x3fa8618618618618
+DATA pool<>+4928(SB)/8, $0x3fa8618618618618
+DATA pool<>+4936(SB)/8, $0x3fa8618618618618
+DATA pool<>+4944(SB)/8, $0x3fa8618618618618
+DATA pool<>+4952(SB)/8, $0x3fa8618618618618
+DATA pool<>+4992(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5000(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5008(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5016(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5024(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5032(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5040(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5048(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5056(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5064(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5072(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5080(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5120(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5128(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5136(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5144(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5152(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5160(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5168(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5176(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5184(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5192(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5200(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5208(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5248(SB)/8, $0x3fb1111111111111
+DATA pool<>+5256(SB)/8, $0x3fb1111111111111
+DATA pool<>+5264(SB)/8, $0x3fb1111111111111
+DATA pool<>+5272(SB)/8, $0x3fb1111111111111
+DATA pool<>+5280(SB)/8, $0x3fb1111111111111
+DATA pool<>+5288(SB)/8, $0x3fb1111111111111
+DATA pool<>+5296(SB)/8, $0x3fb1111111111111
+DATA pool<>+5304(SB)/8, $0x3fb1111111111111
+DATA pool<>+5312(SB)/8, $0x3fb1111111111111
+DATA pool<>+5320(SB)/8, $0x3fb1111111111111
+DATA pool<>+5328(SB)/8, $0x3fb1111111111111
+DATA pool<>+5336(SB)/8, $0x3fb1111111111111
+DATA pool<>+5376(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5384(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5392(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5400(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5408(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5416(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5424(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5432(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5440(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5448(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5456(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5464(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5504(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5512(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5520(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5528(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5536(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5544(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5552(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5560(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5568(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5576(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5584(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5592(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5632(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5640(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5648(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5656(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5664(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5672(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5680(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5688(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5696(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5704(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5712(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5720(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5760(SB)/8, $0x3fc2492492492492
+DATA pool<>+5768(SB)/8, $0x3fc2492492492492
+DATA pool<>+5776(SB)/8, $0x3fc2492492492492
+DATA pool<>+5784(SB)/8, $0x3fc2492492492492
+DATA pool<>+5792(SB)/8, $0x3fc2492492492492
+DATA pool<>+5800(SB)/8, $0x3fc2492492492492
+DATA pool<>+5808(SB)/8, $0x3fc2492492492492
+DATA pool<>+5816(SB)/8, $0x3fc2492492492492
+DATA pool<>+5824(SB)/8, $0x3fc2492492492492
+DATA pool<>+5832(SB)/8, $0x3fc2492492492492
+DATA pool<>+5840(SB)/8, $0x3fc2492492492492
+DATA pool<>+5848(SB)/8, $0x3fc2492492492492
+DATA pool<>+5888(SB)/8, $0x3fc999999999999a
+DATA pool<>+5896(SB)/8, $0x3fc999999999999a
+DATA pool<>+5904(SB)/8, $0x3fc999999999999a
+DATA pool<>+5912(SB)/8, $0x3fc999999999999a
+DATA pool<>+5920(SB)/8, $0x3fc999999999999a
+DATA pool<>+5928(SB)/8, $0x3fc999999999999a
+DATA pool<>+5936(SB)/8, $0x3fc999999999999a
+DATA pool<>+5944(SB)/8, $0x3fc999999999999a
+DATA pool<>+5952(SB)/8, $0x3fc999999999999a
+DATA pool<>+5960(SB)/8, $0x3fc999999999999a
+DATA pool<>+5968(SB)/8, $0x3fc999999999999a
+DATA pool<>+5976(SB)/8, $0x3fc999999999999a
+DATA pool<>+6016(SB)/8, $0x3fd5555555555555
+DATA pool<>+6024(SB)/8, $0x3fd5555555555555
+DATA pool<>+6032(SB)/8, $0x3fd5555555555555
+DATA pool<>+6040(SB)/8, $0x3fd5555555555555
+DATA pool<>+6048(SB)/8, $0x3fd5555555555555
+DATA pool<>+6056(SB)/8, $0x3fd5555555555555
+DATA pool<>+6064(SB)/8, $0x3fd5555555555555
+DATA pool<>+6072(SB)/8, $0x3fd5555555555555
+DATA pool<>+6080(SB)/8, $0x3fd5555555555555
+DATA pool<>+6088(SB)/8, $0x3fd5555555555555
+DATA pool<>+6096(SB)/8, $0x3fd5555555555555
+DATA pool<>+6104(SB)/8, $0x3fd5555555555555
+DATA pool<>+6144(SB)/8, $0x8000000000000000
+DATA pool<>+6152(SB)/8, $0x8000000000000000
+DATA pool<>+6160(SB)/8, $0x8000000000000000
+DATA pool<>+6168(SB)/8, $0x8000000000000000
+DATA pool<>+6176(SB)/8, $0x8000000000000000
+DATA pool<>+6184(SB)/8, $0x8000000000000000
+DATA pool<>+6192(SB)/8, $0x8000000000000000
+DATA pool<>+6200(SB)/8, $0x8000000000000000
+DATA pool<>+6208(SB)/8, $0x8000000000000000
+DATA pool<>+6216(SB)/8, $0x8000000000000000
+DATA pool<>+6224(SB)/8, $0x8000000000000000
+DATA pool<>+6232(SB)/8, $0x8000000000000000
+DATA pool<>+6272(SB)/8, $0xfff0000000000000
+DATA pool<>+6280(SB)/8, $0xfff0000000000000
+DATA pool<>+6288(SB)/8, $0xfff0000000000000
+DATA pool<>+6296(SB)/8, $0xfff0000000000000
+DATA pool<>+6304(SB)/8, $0xfff0000000000000
+DATA pool<>+6312(SB)/8, $0xfff0000000000000
+DATA pool<>+6320(SB)/8, $0xfff0000000000000
+DATA pool<>+6328(SB)/8, $0xfff0000000000000
+DATA pool<>+6336(SB)/8, $0xfff0000000000000
+DATA pool<>+6344(SB)/8, $0xfff0000000000000
+DATA pool<>+6352(SB)/8, $0xfff0000000000000
+DATA pool<>+6360(SB)/8, $0xfff0000000000000
+DATA pool<>+6400(SB)/8, $0x7ff0000000000000
+DATA pool<>+6408(SB)/8, $0x7ff0000000000000
+DATA pool<>+6416(SB)/8, $0x7ff0000000000000
+DATA pool<>+6424(SB)/8, $0x7ff0000000000000
+DATA pool<>+6432(SB)/8, $0x7ff0000000000000
+DATA pool<>+6440(SB)/8, $0x7ff0000000000000
+DATA pool<>+6448(SB)/8, $0x7ff0000000000000
+DATA pool<>+6456(SB)/8, $0x7ff0000000000000
+DATA pool<>+6464(SB)/8, $0x7ff0000000000000
+DATA pool<>+6472(SB)/8, $0x7ff0000000000000
+DATA pool<>+6480(SB)/8, $0x7ff0000000000000
+DATA pool<>+6488(SB)/8, $0x7ff0000000000000
+DATA pool<>+6528(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6536(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6544(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6552(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6560(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6568(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6576(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6584(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6592(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6600(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6608(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6616(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6656(SB)/8, $0x4338000000000000
+DATA pool<>+6664(SB)/8, $0x4338000000000000
+DATA pool<>+6672(SB)/8, $0x4338000000000000
+DATA pool<>+6680(SB)/8, $0x4338000000000000
+DATA pool<>+6688(SB)/8, $0x4338000000000000
+DATA pool<>+6696(SB)/8, $0x4338000000000000
+DATA pool<>+6704(SB)/8, $0x4338000000000000
+DATA pool<>+6712(SB)/8, $0x4338000000000000
+DATA pool<>+6720(SB)/8, $0x4338000000000000
+DATA pool<>+6728(SB)/8, $0x4338000000000000
+DATA pool<>+6736(SB)/8, $0x4338000000000000
+DATA pool<>+6744(SB)/8, $0x4338000000000000
+DATA pool<>+6784(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6792(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6800(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6808(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6816(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6824(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6832(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6840(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6848(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6856(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6864(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6872(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6912(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6920(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6928(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6936(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6944(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6952(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6960(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6968(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6976(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6984(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6992(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7000(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7040(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7048(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7056(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7064(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7072(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7080(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7088(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7096(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7104(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7112(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7120(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7128(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7168(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7176(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7184(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7192(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7200(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7208(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7216(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7224(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7232(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7240(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7248(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7256(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7296(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7304(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7312(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7320(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7328(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7336(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7344(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7352(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7360(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7368(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7376(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7384(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7424(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7432(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7440(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7448(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7456(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7464(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7472(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7480(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7488(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7496(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7504(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7512(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7552(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7560(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7568(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7576(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7584(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7592(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7600(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7608(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7616(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7624(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7632(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7640(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7680(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7688(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7696(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7704(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7712(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7720(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7728(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7736(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7744(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7752(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7760(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7768(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+7808(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7816(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7824(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7832(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7840(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7848(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7856(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7864(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7872(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7880(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7888(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7896(SB)/8, $0x3f81111111c44d73
+DATA pool<>+7936(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7944(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7952(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7960(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7968(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7976(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7984(SB)/8, $0x3fa5555555554b19
+DATA pool<>+7992(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8000(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8008(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8016(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8024(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8064(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8072(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8080(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8088(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8096(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8104(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8112(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8120(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8128(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8136(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8144(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8152(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8192(SB)/8, $0x3fe0000000000000
+DATA pool<>+8200(SB)/8, $0x3fe0000000000000
+DATA pool<>+8208(SB)/8, $0x3fe0000000000000
+DATA pool<>+8216(SB)/8, $0x3fe0000000000000
+DATA pool<>+8224(SB)/8, $0x3fe0000000000000
+DATA pool<>+8232(SB)/8, $0x3fe0000000000000
+DATA pool<>+8240(SB)/8, $0x3fe0000000000000
+DATA pool<>+8248(SB)/8, $0x3fe0000000000000
+DATA pool<>+8256(SB)/8, $0x3fe0000000000000
+DATA pool<>+8264(SB)/8, $0x3fe0000000000000
+DATA pool<>+8272(SB)/8, $0x3fe0000000000000
+DATA pool<>+8280(SB)/8, $0x3fe0000000000000
+DATA pool<>+8320(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8328(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8336(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8344(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8352(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8360(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8368(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8376(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8384(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8392(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8400(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8408(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8448(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8456(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8464(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8472(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8480(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8488(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8496(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8504(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8512(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8520(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8528(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8536(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8576(SB)/8, $0x3fc1111111111111
+DATA pool<>+8584(SB)/8, $0x3fc1111111111111
+DATA pool<>+8592(SB)/8, $0x3fc1111111111111
+DATA pool<>+8600(SB)/8, $0x3fc1111111111111
+DATA pool<>+8608(SB)/8, $0x3fc1111111111111
+DATA pool<>+8616(SB)/8, $0x3fc1111111111111
+DATA pool<>+8624(SB)/8, $0x3fc1111111111111
+DATA pool<>+8632(SB)/8, $0x3fc1111111111111
+DATA pool<>+8640(SB)/8, $0x3fc1111111111111
+DATA pool<>+8648(SB)/8, $0x3fc1111111111111
+DATA pool<>+8656(SB)/8, $0x3fc1111111111111
+DATA pool<>+8664(SB)/8, $0x3fc1111111111111
+DATA pool<>+8704(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8712(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8720(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8728(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8736(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8744(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8752(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8760(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8768(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8776(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8784(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8792(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8832(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8840(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8848(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8856(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8864(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8872(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8880(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8888(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8896(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8904(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8912(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8920(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8960(SB)/8, $0x7ff8000000000001
+DATA pool<>+8968(SB)/8, $0x7ff8000000000001
+DATA pool<>+8976(SB)/8, $0x7ff8000000000001
+DATA pool<>+8984(SB)/8, $0x7ff8000000000001
+DATA pool<>+8992(SB)/8, $0x7ff8000000000001
+DATA pool<>+9000(SB)/8, $0x7ff8000000000001
+DATA pool<>+9008(SB)/8, $0x7ff8000000000001
+DATA pool<>+9016(SB)/8, $0x7ff8000000000001
+DATA pool<>+9024(SB)/8, $0x7ff8000000000001
+DATA pool<>+9032(SB)/8, $0x7ff8000000000001
+DATA pool<>+9040(SB)/8, $0x7ff8000000000001
+DATA pool<>+9048(SB)/8, $0x7ff8000000000001
+DATA pool<>+9088(SB)/8, $0xc084500000000000
+DATA pool<>+9096(SB)/8, $0xc084500000000000
+DATA pool<>+9104(SB)/8, $0xc084500000000000
+DATA pool<>+9112(SB)/8, $0xc084500000000000
+DATA pool<>+9120(SB)/8, $0xc084500000000000
+DATA pool<>+9128(SB)/8, $0xc084500000000000
+DATA pool<>+9136(SB)/8, $0xc084500000000000
+DATA pool<>+9144(SB)/8, $0xc084500000000000
+DATA pool<>+9152(SB)/8, $0xc084500000000000
+DATA pool<>+9160(SB)/8, $0xc084500000000000
+DATA pool<>+9168(SB)/8, $0xc084500000000000
+DATA pool<>+9176(SB)/8, $0xc084500000000000
+DATA pool<>+9216(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9224(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9232(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9240(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9248(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9256(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9264(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9272(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9280(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9288(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9296(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9304(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9344(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9352(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9360(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9368(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9376(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9384(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9392(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9400(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9408(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9416(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9424(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9432(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9472(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9480(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9488(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9496(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9504(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9512(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9520(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9528(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9536(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9544(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9552(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9560(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9600(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9608(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9616(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9624(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9632(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9640(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9648(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9656(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9664(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9672(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9680(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9688(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9728(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9736(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9744(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9752(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9760(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9768(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9776(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9784(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9792(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9800(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9808(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9816(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9856(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9864(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9872(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9880(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9888(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9896(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9904(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9912(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9920(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9928(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9936(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9944(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+9984(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+9992(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10000(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10008(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10016(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10024(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10032(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10040(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10048(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10056(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10064(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10072(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10112(SB)/8, $0x3f811111111100dc
+DATA pool<>+10120(SB)/8, $0x3f811111111100dc
+DATA pool<>+10128(SB)/8, $0x3f811111111100dc
+DATA pool<>+10136(SB)/8, $0x3f811111111100dc
+DATA pool<>+10144(SB)/8, $0x3f811111111100dc
+DATA pool<>+10152(SB)/8, $0x3f811111111100dc
+DATA pool<>+10160(SB)/8, $0x3f811111111100dc
+DATA pool<>+10168(SB)/8, $0x3f811111111100dc
+DATA pool<>+10176(SB)/8, $0x3f811111111100dc
+DATA pool<>+10184(SB)/8, $0x3f811111111100dc
+DATA pool<>+10192(SB)/8, $0x3f811111111100dc
+DATA pool<>+10200(SB)/8, $0x3f811111111100dc
+DATA pool<>+10240(SB)/8, $0x3fa5555555555556
+DATA pool<>+10248(SB)/8, $0x3fa5555555555556
+DATA pool<>+10256(SB)/8, $0x3fa5555555555556
+DATA pool<>+10264(SB)/8, $0x3fa5555555555556
+DATA pool<>+10272(SB)/8, $0x3fa5555555555556
+DATA pool<>+10280(SB)/8, $0x3fa5555555555556
+DATA pool<>+10288(SB)/8, $0x3fa5555555555556
+DATA pool<>+10296(SB)/8, $0x3fa5555555555556
+DATA pool<>+10304(SB)/8, $0x3fa5555555555556
+DATA pool<>+10312(SB)/8, $0x3fa5555555555556
+DATA pool<>+10320(SB)/8, $0x3fa5555555555556
+DATA pool<>+10328(SB)/8, $0x3fa5555555555556
+DATA pool<>+10368(SB)/8, $0x3fc5555555555557
+DATA pool<>+10376(SB)/8, $0x3fc5555555555557
+DATA pool<>+10384(SB)/8, $0x3fc5555555555557
+DATA pool<>+10392(SB)/8, $0x3fc5555555555557
+DATA pool<>+10400(SB)/8, $0x3fc5555555555557
+DATA pool<>+10408(SB)/8, $0x3fc5555555555557
+DATA pool<>+10416(SB)/8, $0x3fc5555555555557
+DATA pool<>+10424(SB)/8, $0x3fc5555555555557
+DATA pool<>+10432(SB)/8, $0x3fc5555555555557
+DATA pool<>+10440(SB)/8, $0x3fc5555555555557
+DATA pool<>+10448(SB)/8, $0x3fc5555555555557
+DATA pool<>+10456(SB)/8, $0x3fc5555555555557
+DATA pool<>+10496(SB)/8, $0x3fe0000000000000
+DATA pool<>+10504(SB)/8, $0x3fe0000000000000
+DATA pool<>+10512(SB)/8, $0x3fe0000000000000
+DATA pool<>+10520(SB)/8, $0x3fe0000000000000
+DATA pool<>+10528(SB)/8, $0x3fe0000000000000
+DATA pool<>+10536(SB)/8, $0x3fe0000000000000
+DATA pool<>+10544(SB)/8, $0x3fe0000000000000
+DATA pool<>+10552(SB)/8, $0x3fe0000000000000
+DATA pool<>+10560(SB)/8, $0x3fe0000000000000
+DATA pool<>+10568(SB)/8, $0x3fe0000000000000
+DATA pool<>+10576(SB)/8, $0x3fe0000000000000
+DATA pool<>+10584(SB)/8, $0x3fe0000000000000
+DATA pool<>+10624(SB)/4, $0x00000008
+DATA pool<>+10628(SB)/4, $0x00000008
+DATA pool<>+10632(SB)/4, $0x00000008
+DATA pool<>+10636(SB)/4, $0x00000008
+DATA pool<>+10640(SB)/4, $0x00000008
+DATA pool<>+10644(SB)/4, $0x00000008
+DATA pool<>+10648(SB)/4, $0x00000008
+DATA pool<>+10652(SB)/4, $0x00000008
+DATA pool<>+10656(SB)/4, $0x00000008
+DATA pool<>+10660(SB)/4, $0x00000008
+DATA pool<>+10664(SB)/4, $0x00000008
+DATA pool<>+10668(SB)/4, $0x00000008
+DATA pool<>+10672(SB)/4, $0x00000008
+DATA pool<>+10676(SB)/4, $0x00000008
+DATA pool<>+10680(SB)/4, $0x00000008
+DATA pool<>+10684(SB)/4, $0x00000008
+DATA pool<>+10688(SB)/4, $0x00000008
+DATA pool<>+10692(SB)/4, $0x00000008
+DATA pool<>+10696(SB)/4, $0x00000008
+DATA pool<>+10700(SB)/4, $0x00000008
+DATA pool<>+10704(SB)/4, $0x00000008
+DATA pool<>+10708(SB)/4, $0x00000008
+DATA pool<>+10712(SB)/4, $0x00000008
+DATA pool<>+10716(SB)/4, $0x00000008
+DATA pool<>+10752(SB)/4, $0x0000000a
+DATA pool<>+10756(SB)/4, $0x0000000a
+DATA pool<>+10760(SB)/4, $0x0000000a
+DATA pool<>+10764(SB)/4, $0x0000000a
+DATA pool<>+10768(SB)/4, $0x0000000a
+DATA pool<>+10772(SB)/4, $0x0000000a
+DATA pool<>+10776(SB)/4, $0x0000000a
+DATA pool<>+10780(SB)/4, $0x0000000a
+DATA pool<>+10784(SB)/4, $0x0000000a
+DATA pool<>+10788(SB)/4, $0x0000000a
+DATA pool<>+10792(SB)/4, $0x0000000a
+DATA pool<>+10796(SB)/4, $0x0000000a
+DATA pool<>+10800(SB)/4, $0x0000000a
+DATA pool<>+10804(SB)/4, $0x0000000a
+DATA pool<>+10808(SB)/4, $0x0000000a
+DATA pool<>+10812(SB)/4, $0x0000000a
+DATA pool<>+10816(SB)/4, $0x0000000a
+DATA pool<>+10820(SB)/4, $0x0000000a
+DATA pool<>+10824(SB)/4, $0x0000000a
+DATA pool<>+10828(SB)/4, $0x0000000a
+DATA pool<>+10832(SB)/4, $0x0000000a
+DATA pool<>+10836(SB)/4, $0x0000000a
+DATA pool<>+10840(SB)/4, $0x0000000a
+DATA pool<>+10844(SB)/4, $0x0000000a
+DATA pool<>+10880(SB)/4, $0x0000000c
+DATA pool<>+10884(SB)/4, $0x0000000c
+DATA pool<>+10888(SB)/4, $0x0000000c
+DATA pool<>+10892(SB)/4, $0x0000000c
+DATA pool<>+10896(SB)/4, $0x0000000c
+DATA pool<>+10900(SB)/4, $0x0000000c
+DATA pool<>+10904(SB)/4, $0x0000000c
+DATA pool<>+10908(SB)/4, $0x0000000c
+DATA pool<>+10912(SB)/4, $0x0000000c
+DATA pool<>+10916(SB)/4, $0x0000000c
+DATA pool<>+10920(SB)/4, $0x0000000c
+DATA pool<>+10924(SB)/4, $0x0000000c
+DATA pool<>+10928(SB)/4, $0x0000000c
+DATA pool<>+10932(SB)/4, $0x0000000c
+DATA pool<>+10936(SB)/4, $0x0000000c
+DATA pool<>+10940(SB)/4, $0x0000000c
+DATA pool<>+10944(SB)/4, $0x0000000c
+DATA pool<>+10948(SB)/4, $0x0000000c
+DATA pool<>+10952(SB)/4, $0x0000000c
+DATA pool<>+10956(SB)/4, $0x0000000c
+DATA pool<>+10960(SB)/4, $0x0000000c
+DATA pool<>+10964(SB)/4, $0x0000000c
+DATA pool<>+10968(SB)/4, $0x0000000c
+DATA pool<>+10972(SB)/4, $0x0000000c
+DATA pool<>+11008(SB)/4, $0x0000000e
+DATA pool<>+11012(SB)/4, $0x0000000e
+DATA pool<>+11016(SB)/4, $0x0000000e
+DATA pool<>+11020(SB)/4, $0x0000000e
+DATA pool<>+11024(SB)/4, $0x0000000e
+DATA pool<>+11028(SB)/4, $0x0000000e
+DATA pool<>+11032(SB)/4, $0x0000000e
+DATA pool<>+11036(SB)/4, $0x0000000e
+DATA pool<>+11040(SB)/4, $0x0000000e
+DATA pool<>+11044(SB)/4, $0x0000000e
+DATA pool<>+11048(SB)/4, $0x0000000e
+DATA pool<>+11052(SB)/4, $0x0000000e
+DATA pool<>+11056(SB)/4, $0x0000000e
+DATA pool<>+11060(SB)/4, $0x0000000e
+DATA pool<>+11064(SB)/4, $0x0000000e
+DATA pool<>+11068(SB)/4, $0x0000000e
+DATA pool<>+11072(SB)/4, $0x0000000e
+DATA pool<>+11076(SB)/4, $0x0000000e
+DATA pool<>+11080(SB)/4, $0x0000000e
+DATA pool<>+11084(SB)/4, $0x0000000e
+DATA pool<>+11088(SB)/4, $0x0000000e
+DATA pool<>+11092(SB)/4, $0x0000000e
+DATA pool<>+11096(SB)/4, $0x0000000e
+DATA pool<>+11100(SB)/4, $0x0000000e
+DATA pool<>+11136(SB)/4, $0x48c00000
+DATA pool<>+11140(SB)/4, $0x48c00000
+DATA pool<>+11144(SB)/4, $0x48c00000
+DATA pool<>+11148(SB)/4, $0x48c00000
+DATA pool<>+11152(SB)/4, $0x48c00000
+DATA pool<>+11156(SB)/4, $0x48c00000
+DATA pool<>+11160(SB)/4, $0x48c00000
+DATA pool<>+11164(SB)/4, $0x48c00000
+DATA pool<>+11168(SB)/4, $0x48c00000
+DATA pool<>+11172(SB)/4, $0x48c00000
+DATA pool<>+11176(SB)/4, $0x48c00000
+DATA pool<>+11180(SB)/4, $0x48c00000
+DATA pool<>+11184(SB)/4, $0x48c00000
+DATA pool<>+11188(SB)/4, $0x48c00000
+DATA pool<>+11192(SB)/4, $0x48c00000
+DATA pool<>+11196(SB)/4, $0x48c00000
+DATA pool<>+11200(SB)/4, $0x48c00000
+DATA pool<>+11204(SB)/4, $0x48c00000
+DATA pool<>+11208(SB)/4, $0x48c00000
+DATA pool<>+11212(SB)/4, $0x48c00000
+DATA pool<>+11216(SB)/4, $0x48c00000
+DATA pool<>+11220(SB)/4, $0x48c00000
+DATA pool<>+11224(SB)/4, $0x48c00000
+DATA pool<>+11228(SB)/4, $0x48c00000
+DATA pool<>+11264(SB)/4, $0x3f000000
+DATA pool<>+11268(SB)/4, $0x3f000000
+DATA pool<>+11272(SB)/4, $0x3f000000
+DATA pool<>+11276(SB)/4, $0x3f000000
+DATA pool<>+11280(SB)/4, $0x3f000000
+DATA pool<>+11284(SB)/4, $0x3f000000
+DATA pool<>+11288(SB)/4, $0x3f000000
+DATA pool<>+11292(SB)/4, $0x3f000000
+DATA pool<>+11296(SB)/4, $0x3f000000
+DATA pool<>+11300(SB)/4, $0x3f000000
+DATA pool<>+11304(SB)/4, $0x3f000000
+DATA pool<>+11308(SB)/4, $0x3f000000
+DATA pool<>+11312(SB)/4, $0x3f000000
+DATA pool<>+11316(SB)/4, $0x3f000000
+DATA pool<>+11320(SB)/4, $0x3f000000
+DATA pool<>+11324(SB)/4, $0x3f000000
+DATA pool<>+11328(SB)/4, $0x3f000000
+DATA pool<>+11332(SB)/4, $0x3f000000
+DATA pool<>+11336(SB)/4, $0x3f000000
+DATA pool<>+11340(SB)/4, $0x3f000000
+DATA pool<>+11344(SB)/4, $0x3f000000
+DATA pool<>+11348(SB)/4, $0x3f000000
+DATA pool<>+11352(SB)/4, $0x3f000000
+DATA pool<>+11356(SB)/4, $0x3f000000
+DATA pool<>+11392(SB)/4, $0x3f80007a
+DATA pool<>+11396(SB)/4, $0x3f80007a
+DATA pool<>+11400(SB)/4, $0x3f80007a
+DATA pool<>+11404(SB)/4, $0x3f80007a
+DATA pool<>+11408(SB)/4, $0x3f80007a
+DATA pool<>+11412(SB)/4, $0x3f80007a
+DATA pool<>+11416(SB)/4, $0x3f80007a
+DATA pool<>+11420(SB)/4, $0x3f80007a
+DATA pool<>+11424(SB)/4, $0x3f80007a
+DATA pool<>+11428(SB)/4, $0x3f80007a
+DATA pool<>+11432(SB)/4, $0x3f80007a
+DATA pool<>+11436(SB)/4, $0x3f80007a
+DATA pool<>+11440(SB)/4, $0x3f80007a
+DATA pool<>+11444(SB)/4, $0x3f80007a
+DATA pool<>+11448(SB)/4, $0x3f80007a
+DATA pool<>+11452(SB)/4, $0x3f80007a
+DATA pool<>+11456(SB)/4, $0x3f80007a
+DATA pool<>+11460(SB)/4, $0x3f80007a
+DATA pool<>+11464(SB)/4, $0x3f80007a
+DATA pool<>+11468(SB)/4, $0x3f80007a
+DATA pool<>+11472(SB)/4, $0x3f80007a
+DATA pool<>+11476(SB)/4, $0x3f80007a
+DATA pool<>+11480(SB)/4, $0x3f80007a
+DATA pool<>+11484(SB)/4, $0x3f80007a
+DATA pool<>+11520(SB)/4, $0x49400000
+DATA pool<>+11524(SB)/4, $0x49400000
+DATA pool<>+11528(SB)/4, $0x49400000
+DATA pool<>+11532(SB)/4, $0x49400000
+DATA pool<>+11536(SB)/4, $0x49400000
+DATA pool<>+11540(SB)/4, $0x49400000
+DATA pool<>+11544(SB)/4, $0x49400000
+DATA pool<>+11548(SB)/4, $0x49400000
+DATA pool<>+11552(SB)/4, $0x49400000
+DATA pool<>+11556(SB)/4, $0x49400000
+DATA pool<>+11560(SB)/4, $0x49400000
+DATA pool<>+11564(SB)/4, $0x49400000
+DATA pool<>+11568(SB)/4, $0x49400000
+DATA pool<>+11572(SB)/4, $0x49400000
+DATA pool<>+11576(SB)/4, $0x49400000
+DATA pool<>+11580(SB)/4, $0x49400000
+DATA pool<>+11584(SB)/4, $0x49400000
+DATA pool<>+11588(SB)/4, $0x49400000
+DATA pool<>+11592(SB)/4, $0x49400000
+DATA pool<>+11596(SB)/4, $0x49400000
+DATA pool<>+11600(SB)/4, $0x49400000
+DATA pool<>+11604(SB)/4, $0x49400000
+DATA pool<>+11608(SB)/4, $0x49400000
+DATA pool<>+11612(SB)/4, $0x49400000
+DATA pool<>+11648(SB)/4, $0x3e2aaaab
+DATA pool<>+11652(SB)/4, $0x3e2aaaab
+DATA pool<>+11656(SB)/4, $0x3e2aaaab
+DATA pool<>+11660(SB)/4, $0x3e2aaaab
+DATA pool<>+11664(SB)/4, $0x3e2aaaab
+DATA pool<>+11668(SB)/4, $0x3e2aaaab
+DATA pool<>+11672(SB)/4, $0x3e2aaaab
+DATA pool<>+11676(SB)/4, $0x3e2aaaab
+DATA pool<>+11680(SB)/4, $0x3e2aaaab
+DATA pool<>+11684(SB)/4, $0x3e2aaaab
+DATA pool<>+11688(SB)/4, $0x3e2aaaab
+DATA pool<>+11692(SB)/4, $0x3e2aaaab
+DATA pool<>+11696(SB)/4, $0x3e2aaaab
+DATA pool<>+11700(SB)/4, $0x3e2aaaab
+DATA pool<>+11704(SB)/4, $0x3e2aaaab
+DATA pool<>+11708(SB)/4, $0x3e2aaaab
+DATA pool<>+11712(SB)/4, $0x3e2aaaab
+DATA pool<>+11716(SB)/4, $0x3e2aaaab
+DATA pool<>+11720(SB)/4, $0x3e2aaaab
+DATA pool<>+11724(SB)/4, $0x3e2aaaab
+DATA pool<>+11728(SB)/4, $0x3e2aaaab
+DATA pool<>+11732(SB)/4, $0x3e2aaaab
+DATA pool<>+11736(SB)/4, $0x3e2aaaab
+DATA pool<>+11740(SB)/4, $0x3e2aaaab
+DATA pool<>+11776(SB)/4, $0x3f000000
+DATA pool<>+11780(SB)/4, $0x3f000000
+DATA pool<>+11784(SB)/4, $0x3f000000
+DATA pool<>+11788(SB)/4, $0x3f000000
+DATA pool<>+11792(SB)/4, $0x3f000000
+DATA pool<>+11796(SB)/4, $0x3f000000
+DATA pool<>+11800(SB)/4, $0x3f000000
+DATA pool<>+11804(SB)/4, $0x3f000000
+DATA pool<>+11808(SB)/4, $0x3f000000
+DATA pool<>+11812(SB)/4, $0x3f000000
+DATA pool<>+11816(SB)/4, $0x3f000000
+DATA pool<>+11820(SB)/4, $0x3f000000
+DATA pool<>+11824(SB)/4, $0x3f000000
+DATA pool<>+11828(SB)/4, $0x3f000000
+DATA pool<>+11832(SB)/4, $0x3f000000
+DATA pool<>+11836(SB)/4, $0x3f000000
+DATA pool<>+11840(SB)/4, $0x3f000000
+DATA pool<>+11844(SB)/4, $0x3f000000
+DATA pool<>+11848(SB)/4, $0x3f000000
+DATA pool<>+11852(SB)/4, $0x3f000000
+DATA pool<>+11856(SB)/4, $0x3f000000
+DATA pool<>+11860(SB)/4, $0x3f000000
+DATA pool<>+11864(SB)/4, $0x3f000000
+DATA pool<>+11868(SB)/4, $0x3f000000
+DATA pool<>+11904(SB)/4, $0x3f800000
+DATA pool<>+11908(SB)/4, $0x3f800000
+DATA pool<>+11912(SB)/4, $0x3f800000
+DATA pool<>+11916(SB)/4, $0x3f800000
+DATA pool<>+11920(SB)/4, $0x3f800000
+DATA pool<>+11924(SB)/4, $0x3f800000
+DATA pool<>+11928(SB)/4, $0x3f800000
+DATA pool<>+11932(SB)/4, $0x3f800000
+DATA pool<>+11936(SB)/4, $0x3f800000
+DATA pool<>+11940(SB)/4, $0x3f800000
+DATA pool<>+11944(SB)/4, $0x3f800000
+DATA pool<>+11948(SB)/4, $0x3f800000
+DATA pool<>+11952(SB)/4, $0x3f800000
+DATA pool<>+11956(SB)/4, $0x3f800000
+DATA pool<>+11960(SB)/4, $0x3f800000
+DATA pool<>+11964(SB)/4, $0x3f800000
+DATA pool<>+11968(SB)/4, $0x3f800000
+DATA pool<>+11972(SB)/4, $0x3f800000
+DATA pool<>+11976(SB)/4, $0x3f800000
+DATA pool<>+11980(SB)/4, $0x3f800000
+DATA pool<>+11984(SB)/4, $0x3f800000
+DATA pool<>+11988(SB)/4, $0x3f800000
+DATA pool<>+11992(SB)/4, $0x3f800000
+DATA pool<>+11996(SB)/4, $0x3f800000
+DATA pool<>+12032(SB)/4, $0x00000010
+DATA pool<>+12036(SB)/4, $0x00000010
+DATA pool<>+12040(SB)/4, $0x00000010
+DATA pool<>+12044(SB)/4, $0x00000010
+DATA pool<>+12048(SB)/4, $0x00000010
+DATA pool<>+12052(SB)/4, $0x00000010
+DATA pool<>+12056(SB)/4, $0x00000010
+DATA pool<>+12060(SB)/4, $0x00000010
+DATA pool<>+12064(SB)/4, $0x00000010
+DATA pool<>+12068(SB)/4, $0x00000010
+DATA pool<>+12072(SB)/4, $0x00000010
+DATA pool<>+12076(SB)/4, $0x00000010
+DATA pool<>+12080(SB)/4, $0x00000010
+DATA pool<>+12084(SB)/4, $0x00000010
+DATA pool<>+12088(SB)/4, $0x00000010
+DATA pool<>+12092(SB)/4, $0x00000010
+DATA pool<>+12096(SB)/4, $0x00000010
+DATA pool<>+12100(SB)/4, $0x00000010
+DATA pool<>+12104(SB)/4, $0x00000010
+DATA pool<>+12108(SB)/4, $0x00000010
+DATA pool<>+12112(SB)/4, $0x00000010
+DATA pool<>+12116(SB)/4, $0x00000010
+DATA pool<>+12120(SB)/4, $0x00000010
+DATA pool<>+12124(SB)/4, $0x00000010
+DATA pool<>+12160(SB)/4, $0x00000020
+DATA pool<>+12164(SB)/4, $0x00000020
+DATA pool<>+12168(SB)/4, $0x00000020
+DATA pool<>+12172(SB)/4, $0x00000020
+DATA pool<>+12176(SB)/4, $0x00000020
+DATA pool<>+12180(SB)/4, $0x00000020
+DATA pool<>+12184(SB)/4, $0x00000020
+DATA pool<>+12188(SB)/4, $0x00000020
+DATA pool<>+12192(SB)/4, $0x00000020
+DATA pool<>+12196(SB)/4, $0x00000020
+DATA pool<>+12200(SB)/4, $0x00000020
+DATA pool<>+12204(SB)/4, $0x00000020
+DATA pool<>+12208(SB)/4, $0x00000020
+DATA pool<>+12212(SB)/4, $0x00000020
+DATA pool<>+12216(SB)/4, $0x00000020
+DATA pool<>+12220(SB)/4, $0x00000020
+DATA pool<>+12224(SB)/4, $0x00000020
+DATA pool<>+12228(SB)/4, $0x00000020
+DATA pool<>+12232(SB)/4, $0x00000020
+DATA pool<>+12236(SB)/4, $0x00000020
+DATA pool<>+12240(SB)/4, $0x00000020
+DATA pool<>+12244(SB)/4, $0x00000020
+DATA pool<>+12248(SB)/4, $0x00000020
+DATA pool<>+12252(SB)/4, $0x00000020
+DATA pool<>+12288(SB)/4, $0x7f800000
+DATA pool<>+12292(SB)/4, $0x7f800000
+DATA pool<>+12296(SB)/4, $0x7f800000
+DATA pool<>+12300(SB)/4, $0x7f800000
+DATA pool<>+12304(SB)/4, $0x7f800000
+DATA pool<>+12308(SB)/4, $0x7f800000
+DATA pool<>+12312(SB)/4, $0x7f800000
+DATA pool<>+12316(SB)/4, $0x7f800000
+DATA pool<>+12320(SB)/4, $0x7f800000
+DATA pool<>+12324(SB)/4, $0x7f800000
+DATA pool<>+12328(SB)/4, $0x7f800000
+DATA pool<>+12332(SB)/4, $0x7f800000
+DATA pool<>+12336(SB)/4, $0x7f800000
+DATA pool<>+12340(SB)/4, $0x7f800000
+DATA pool<>+12344(SB)/4, $0x7f800000
+DATA pool<>+12348(SB)/4, $0x7f800000
+DATA pool<>+12352(SB)/4, $0x7f800000
+DATA pool<>+12356(SB)/4, $0x7f800000
+DATA pool<>+12360(SB)/4, $0x7f800000
+DATA pool<>+12364(SB)/4, $0x7f800000
+DATA pool<>+12368(SB)/4, $0x7f800000
+DATA pool<>+12372(SB)/4, $0x7f800000
+DATA pool<>+12376(SB)/4, $0x7f800000
+DATA pool<>+12380(SB)/4, $0x7f800000
+DATA pool<>+12416(SB)/4, $0x42480000
+DATA pool<>+12420(SB)/4, $0x42480000
+DATA pool<>+12424(SB)/4, $0x42480000
+DATA pool<>+12428(SB)/4, $0x42480000
+DATA pool<>+12432(SB)/4, $0x42480000
+DATA pool<>+12436(SB)/4, $0x42480000
+DATA pool<>+12440(SB)/4, $0x42480000
+DATA pool<>+12444(SB)/4, $0x42480000
+DATA pool<>+12448(SB)/4, $0x42480000
+DATA pool<>+12452(SB)/4, $0x42480000
+DATA pool<>+12456(SB)/4, $0x42480000
+DATA pool<>+12460(SB)/4, $0x42480000
+DATA pool<>+12464(SB)/4, $0x42480000
+DATA pool<>+12468(SB)/4, $0x42480000
+DATA pool<>+12472(SB)/4, $0x42480000
+DATA pool<>+12476(SB)/4, $0x42480000
+DATA pool<>+12480(SB)/4, $0x42480000
+DATA pool<>+12484(SB)/4, $0x42480000
+DATA pool<>+12488(SB)/4, $0x42480000
+DATA pool<>+12492(SB)/4, $0x42480000
+DATA pool<>+12496(SB)/4, $0x42480000
+DATA pool<>+12500(SB)/4, $0x42480000
+DATA pool<>+12504(SB)/4, $0x42480000
+DATA pool<>+12508(SB)/4, $0x42480000
+DATA pool<>+12544(SB)/8, $0x0000000000000000
+DATA pool<>+12552(SB)/8, $0x0000000000000000
+DATA pool<>+12560(SB)/8, $0x0000000000000000
+DATA pool<>+12568(SB)/8, $0x0000000000000000
+DATA pool<>+12576(SB)/8, $0x0000000000000000
+DATA pool<>+12584(SB)/8, $0x0000000000000000
+DATA pool<>+12592(SB)/8, $0x0000000000000000
+DATA pool<>+12600(SB)/8, $0x0000000000000000
+DATA pool<>+12608(SB)/8, $0x0000000000000000
+DATA pool<>+12616(SB)/8, $0x0000000000000000
+DATA pool<>+12624(SB)/8, $0x0000000000000000
+DATA pool<>+12632(SB)/8, $0x0000000000000000
+DATA pool<>+12672(SB)/8, $0x0000000000000001
+DATA pool<>+12680(SB)/8, $0x0000000000000001
+DATA pool<>+12688(SB)/8, $0x0000000000000001
+DATA pool<>+12696(SB)/8, $0x0000000000000001
+DATA pool<>+12704(SB)/8, $0x0000000000000001
+DATA pool<>+12712(SB)/8, $0x0000000000000001
+DATA pool<>+12720(SB)/8, $0x0000000000000001
+DATA pool<>+12728(SB)/8, $0x0000000000000001
+DATA pool<>+12736(SB)/8, $0x0000000000000001
+DATA pool<>+12744(SB)/8, $0x0000000000000001
+DATA pool<>+12752(SB)/8, $0x0000000000000001
+DATA pool<>+12760(SB)/8, $0x0000000000000001
+DATA pool<>+12800(SB)/8, $0x0000000000000002
+DATA pool<>+12808(SB)/8, $0x0000000000000002
+DATA pool<>+12816(SB)/8, $0x0000000000000002
+DATA pool<>+12824(SB)/8, $0x0000000000000002
+DATA pool<>+12832(SB)/8, $0x0000000000000002
+DATA pool<>+12840(SB)/8, $0x0000000000000002
+DATA pool<>+12848(SB)/8, $0x0000000000000002
+DATA pool<>+12856(SB)/8, $0x0000000000000002
+DATA pool<>+12864(SB)/8, $0x0000000000000002
+DATA pool<>+12872(SB)/8, $0x0000000000000002
+DATA pool<>+12880(SB)/8, $0x0000000000000002
+DATA pool<>+12888(SB)/8, $0x0000000000000002
+DATA pool<>+12928(SB)/8, $0x0000000000000003
+DATA pool<>+12936(SB)/8, $0x0000000000000003
+DATA pool<>+12944(SB)/8, $0x0000000000000003
+DATA pool<>+12952(SB)/8, $0x0000000000000003
+DATA pool<>+12960(SB)/8, $0x0000000000000003
+DATA pool<>+12968(SB)/8, $0x0000000000000003
+DATA pool<>+12976(SB)/8, $0x0000000000000003
+DATA pool<>+12984(SB)/8, $0x0000000000000003
+DATA pool<>+12992(SB)/8, $0x0000000000000003
+DATA pool<>+13000(SB)/8, $0x0000000000000003
+DATA pool<>+13008(SB)/8, $0x0000000000000003
+DATA pool<>+13016(SB)/8, $0x0000000000000003
+DATA pool<>+13056(SB)/8, $0x0000000000000004
+DATA pool<>+13064(SB)/8, $0x0000000000000004
+DATA pool<>+13072(SB)/8, $0x0000000000000004
+DATA pool<>+13080(SB)/8, $0x0000000000000004
+DATA pool<>+13088(SB)/8, $0x0000000000000004
+DATA pool<>+13096(SB)/8, $0x0000000000000004
+DATA pool<>+13104(SB)/8, $0x0000000000000004
+DATA pool<>+13112(SB)/8, $0x0000000000000004
+DATA pool<>+13120(SB)/8, $0x0000000000000004
+DATA pool<>+13128(SB)/8, $0x0000000000000004
+DATA pool<>+13136(SB)/8, $0x0000000000000004
+DATA pool<>+13144(SB)/8, $0x0000000000000004
+DATA pool<>+13184(SB)/8, $0x0000000000000005
+DATA pool<>+13192(SB)/8, $0x0000000000000005
+DATA pool<>+13200(SB)/8, $0x0000000000000005
+DATA pool<>+13208(SB)/8, $0x0000000000000005
+DATA pool<>+13216(SB)/8, $0x0000000000000005
+DATA pool<>+13224(SB)/8, $0x0000000000000005
+DATA pool<>+13232(SB)/8, $0x0000000000000005
+DATA pool<>+13240(SB)/8, $0x0000000000000005
+DATA pool<>+13248(SB)/8, $0x0000000000000005
+DATA pool<>+13256(SB)/8, $0x0000000000000005
+DATA pool<>+13264(SB)/8, $0x0000000000000005
+DATA pool<>+13272(SB)/8, $0x0000000000000005
+DATA pool<>+13312(SB)/8, $0x0000000000000006
+DATA pool<>+13320(SB)/8, $0x0000000000000006
+DATA pool<>+13328(SB)/8, $0x0000000000000006
+DATA pool<>+13336(SB)/8, $0x0000000000000006
+DATA pool<>+13344(SB)/8, $0x0000000000000006
+DATA pool<>+13352(SB)/8, $0x0000000000000006
+DATA pool<>+13360(SB)/8, $0x0000000000000006
+DATA pool<>+13368(SB)/8, $0x0000000000000006
+DATA pool<>+13376(SB)/8, $0x0000000000000006
+DATA pool<>+13384(SB)/8, $0x0000000000000006
+DATA pool<>+13392(SB)/8, $0x0000000000000006
+DATA pool<>+13400(SB)/8, $0x0000000000000006
+DATA pool<>+13440(SB)/8, $0x0000000000000007
+DATA pool<>+13448(SB)/8, $0x0000000000000007
+DATA pool<>+13456(SB)/8, $0x0000000000000007
+DATA pool<>+13464(SB)/8, $0x0000000000000007
+DATA pool<>+13472(SB)/8, $0x0000000000000007
+DATA pool<>+13480(SB)/8, $0x0000000000000007
+DATA pool<>+13488(SB)/8, $0x0000000000000007
+DATA pool<>+13496(SB)/8, $0x0000000000000007
+DATA pool<>+13504(SB)/8, $0x0000000000000007
+DATA pool<>+13512(SB)/8, $0x0000000000000007
+DATA pool<>+13520(SB)/8, $0x0000000000000007
+DATA pool<>+13528(SB)/8, $0x0000000000000007
+DATA pool<>+13568(SB)/8, $0x0000000000000008
+DATA pool<>+13576(SB)/8, $0x0000000000000008
+DATA pool<>+13584(SB)/8, $0x0000000000000008
+DATA pool<>+13592(SB)/8, $0x0000000000000008
+DATA pool<>+13600(SB)/8, $0x0000000000000008
+DATA pool<>+13608(SB)/8, $0x0000000000000008
+DATA pool<>+13616(SB)/8, $0x0000000000000008
+DATA pool<>+13624(SB)/8, $0x0000000000000008
+DATA pool<>+13632(SB)/8, $0x0000000000000008
+DATA pool<>+13640(SB)/8, $0x0000000000000008
+DATA pool<>+13648(SB)/8, $0x0000000000000008
+DATA pool<>+13656(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $13664
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -24632,6 +32722,40 @@ DATA laneidx64_8<>+48(SB)/8, $0x0000000000000006
 DATA laneidx64_8<>+56(SB)/8, $0x0000000000000007
 GLOBL laneidx64_8<>(SB), RODATA|NOPTR, $64
 
+DATA lse_exp2tab32<>+0(SB)/4, $0x3f800000
+DATA lse_exp2tab32<>+4(SB)/4, $0x3f82cd87
+DATA lse_exp2tab32<>+8(SB)/4, $0x3f85aac3
+DATA lse_exp2tab32<>+12(SB)/4, $0x3f88980f
+DATA lse_exp2tab32<>+16(SB)/4, $0x3f8b95c2
+DATA lse_exp2tab32<>+20(SB)/4, $0x3f8ea43a
+DATA lse_exp2tab32<>+24(SB)/4, $0x3f91c3d3
+DATA lse_exp2tab32<>+28(SB)/4, $0x3f94f4f0
+DATA lse_exp2tab32<>+32(SB)/4, $0x3f9837f0
+DATA lse_exp2tab32<>+36(SB)/4, $0x3f9b8d3a
+DATA lse_exp2tab32<>+40(SB)/4, $0x3f9ef532
+DATA lse_exp2tab32<>+44(SB)/4, $0x3fa27043
+DATA lse_exp2tab32<>+48(SB)/4, $0x3fa5fed7
+DATA lse_exp2tab32<>+52(SB)/4, $0x3fa9a15b
+DATA lse_exp2tab32<>+56(SB)/4, $0x3fad583f
+DATA lse_exp2tab32<>+60(SB)/4, $0x3fb123f6
+DATA lse_exp2tab32<>+64(SB)/4, $0x3fb504f3
+DATA lse_exp2tab32<>+68(SB)/4, $0x3fb8fbaf
+DATA lse_exp2tab32<>+72(SB)/4, $0x3fbd08a4
+DATA lse_exp2tab32<>+76(SB)/4, $0x3fc12c4d
+DATA lse_exp2tab32<>+80(SB)/4, $0x3fc5672a
+DATA lse_exp2tab32<>+84(SB)/4, $0x3fc9b9be
+DATA lse_exp2tab32<>+88(SB)/4, $0x3fce248c
+DATA lse_exp2tab32<>+92(SB)/4, $0x3fd2a81e
+DATA lse_exp2tab32<>+96(SB)/4, $0x3fd744fd
+DATA lse_exp2tab32<>+100(SB)/4, $0x3fdbfbb8
+DATA lse_exp2tab32<>+104(SB)/4, $0x3fe0ccdf
+DATA lse_exp2tab32<>+108(SB)/4, $0x3fe5b907
+DATA lse_exp2tab32<>+112(SB)/4, $0x3feac0c7
+DATA lse_exp2tab32<>+116(SB)/4, $0x3fefe4ba
+DATA lse_exp2tab32<>+120(SB)/4, $0x3ff5257d
+DATA lse_exp2tab32<>+124(SB)/4, $0x3ffa83b3
+GLOBL lse_exp2tab32<>(SB), RODATA|NOPTR, $128
+
 DATA masktab<>+0(SB)/8, $0xffffffffffffffff
 DATA masktab<>+8(SB)/8, $0xffffffffffffffff
 DATA masktab<>+16(SB)/8, $0xffffffffffffffff
@@ -24641,6 +32765,24 @@ DATA masktab<>+40(SB)/8, $0x0000000000000000
 DATA masktab<>+48(SB)/8, $0x0000000000000000
 DATA masktab<>+56(SB)/8, $0x0000000000000000
 GLOBL masktab<>(SB), RODATA|NOPTR, $64
+
+DATA xent_even32<>+0(SB)/4, $0x00000000
+DATA xent_even32<>+4(SB)/4, $0x00000002
+DATA xent_even32<>+8(SB)/4, $0x00000004
+DATA xent_even32<>+12(SB)/4, $0x00000006
+DATA xent_even32<>+16(SB)/4, $0x00000008
+DATA xent_even32<>+20(SB)/4, $0x0000000a
+DATA xent_even32<>+24(SB)/4, $0x0000000c
+DATA xent_even32<>+28(SB)/4, $0x0000000e
+DATA xent_even32<>+32(SB)/4, $0x00000000
+DATA xent_even32<>+36(SB)/4, $0x00000002
+DATA xent_even32<>+40(SB)/4, $0x00000004
+DATA xent_even32<>+44(SB)/4, $0x00000006
+DATA xent_even32<>+48(SB)/4, $0x00000008
+DATA xent_even32<>+52(SB)/4, $0x0000000a
+DATA xent_even32<>+56(SB)/4, $0x0000000c
+DATA xent_even32<>+60(SB)/4, $0x0000000e
+GLOBL xent_even32<>(SB), RODATA|NOPTR, $64
 
 DATA xent_q4pd<>+0(SB)/8, $0x0000000000000000
 DATA xent_q4pd<>+8(SB)/8, $0x0000000000000002
@@ -24669,31 +32811,3 @@ DATA xent_q4ps<>+52(SB)/4, $0x00000004
 DATA xent_q4ps<>+56(SB)/4, $0x00000008
 DATA xent_q4ps<>+60(SB)/4, $0x0000000c
 GLOBL xent_q4ps<>(SB), RODATA|NOPTR, $64
-
-DATA xent_quadpd<>+0(SB)/8, $0x0000000000000000
-DATA xent_quadpd<>+8(SB)/8, $0x0000000000000002
-DATA xent_quadpd<>+16(SB)/8, $0x0000000000000004
-DATA xent_quadpd<>+24(SB)/8, $0x0000000000000006
-DATA xent_quadpd<>+32(SB)/8, $0x0000000000000000
-DATA xent_quadpd<>+40(SB)/8, $0x0000000000000002
-DATA xent_quadpd<>+48(SB)/8, $0x0000000000000004
-DATA xent_quadpd<>+56(SB)/8, $0x0000000000000006
-GLOBL xent_quadpd<>(SB), RODATA|NOPTR, $64
-
-DATA xent_quadps<>+0(SB)/4, $0x00000000
-DATA xent_quadps<>+4(SB)/4, $0x00000004
-DATA xent_quadps<>+8(SB)/4, $0x00000008
-DATA xent_quadps<>+12(SB)/4, $0x0000000c
-DATA xent_quadps<>+16(SB)/4, $0x00000000
-DATA xent_quadps<>+20(SB)/4, $0x00000004
-DATA xent_quadps<>+24(SB)/4, $0x00000008
-DATA xent_quadps<>+28(SB)/4, $0x0000000c
-DATA xent_quadps<>+32(SB)/4, $0x00000000
-DATA xent_quadps<>+36(SB)/4, $0x00000004
-DATA xent_quadps<>+40(SB)/4, $0x00000008
-DATA xent_quadps<>+44(SB)/4, $0x0000000c
-DATA xent_quadps<>+48(SB)/4, $0x00000000
-DATA xent_quadps<>+52(SB)/4, $0x00000004
-DATA xent_quadps<>+56(SB)/4, $0x00000008
-DATA xent_quadps<>+60(SB)/4, $0x0000000c
-GLOBL xent_quadps<>(SB), RODATA|NOPTR, $64

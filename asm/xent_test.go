@@ -310,7 +310,7 @@ func testLSE[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
 		}
 		t.Run(k.name, func(t *testing.T) {
 			for _, cols := range xentCols(testing.Short()) {
-				rows := 5
+				rows := 9 // a group of 8 (AVX-512) or two of 4 (AVX2), and a row solo
 				if cols > 5000 {
 					rows = 2
 				}
@@ -426,10 +426,11 @@ func TestLogSumExpSpecialRows(t *testing.T) {
 }
 
 // TestLogSumExpRowsAlone: each row's bits are those of the row alone, in
-// every call of 1 to 9 rows that holds it, at every place in the call and
-// beside rows left to the caller (NaN, +Inf, all -Inf): the four-row path
-// runs groups, leftover rows and the rows of a group beside a special row
-// with the same arithmetic (rows stand alone).
+// every call of 1 to 17 rows that holds it, at every place in the call and
+// beside rows left to the caller (NaN, +Inf, all -Inf): the group path
+// (4 or 8 rows) runs groups, leftover rows and the rows of a group beside
+// a special row with the same arithmetic (rows stand alone). The lengths
+// cross every vector width and the group path's end (groupBytes).
 func TestLogSumExpRowsAlone(t *testing.T) {
 	testLSEAlone(t, lseKernelsF32())
 	testLSEAlone(t, lseKernelsF64())
@@ -441,8 +442,8 @@ func testLSEAlone[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
 		if !k.ok {
 			continue
 		}
-		for _, cols := range []int{1, 2, 5, 10, 15, 16, 17, 37, 63, 64, 65, 128, 129, 300, 511, 512, 513} {
-			const rows = 13
+		for _, cols := range []int{1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 37, 39, 40, 41, 63, 64, 65, 128, 129, 255, 256, 257, 300, 511, 512, 513} {
+			const rows = 21
 			s := make([]F, rows*cols)
 			for r := 0; r < rows; r++ {
 				fillLogits(rng, s[r*cols:(r+1)*cols], rng.Intn(cols), r%4)
@@ -456,7 +457,7 @@ func testLSEAlone[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
 				k.fn(alone[r:r+1], s[r*cols:(r+1)*cols], cols)
 			}
 			for start := 0; start < rows; start++ {
-				for n := 1; n <= 9 && start+n <= rows; n++ {
+				for n := 1; n <= 17 && start+n <= rows; n++ {
 					dst := make([]F, n)
 					k.fn(dst, s[start*cols:(start+n)*cols], cols)
 					for i, v := range dst {

@@ -19,10 +19,11 @@
 // compare), and the max pass splits the same way to see the other entries'
 // max (see confidentMargin). Rows of up to shortBytes go two at a time
 // through one-vector steps that find the target's lane in every vector
-// (short.go). AVX-512 float32 LogSumExp takes rows of up to quadBytes four
-// at a time instead: one transposing tree (Tree4) for the four maxima, one
-// for the four sums, and the four logs in one vector (quad.go); a row left
-// over, or beside a row left to the caller, runs that code solo.
+// (short.go). LogSumExp takes rows of up to groupBytes a float64 vector's
+// worth at a time instead (8 rows AVX-512, 4 AVX2): one transposing tree
+// for their maxima, one for their sums, and their logs in one vector
+// (lse.go); a row left over, or beside a row left to the caller, runs that
+// code solo.
 //
 // AVX-512 float32 CrossEntropy takes rows of up to xquadBytes four at a
 // time the same way (xquad.go), each row's target lane found by a compare
@@ -691,27 +692,20 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	cols := Load(Param("cols"), GP64())
 	r := newRow(p, isa, d, cols)
 	next := r.nextOffset()
-	if r.quadOK() {
-		CMPQ(cols, U32(r.quadCols()))
-		JA(LabelRef("row"))
-		Comment("Rows of one vector or less: no fast exp pass (the tail keeps",
-			"its guards), so no min.")
-		CMPQ(cols, U32(r.lanes))
-		JA(LabelRef("wide"))
-		r.quadLogSumExpRows("n", false, srcp, dstp, rows, "done")
-		Label("wide")
-		r.quadLogSumExpRows("w", true, srcp, dstp, rows, "done")
-	} else {
-		CMPQ(cols, U32(r.shortCols()))
-		JA(LabelRef("row"))
-		r.shortLogSumExpRows(srcp, dstp, rows, "done")
-	}
+	CMPQ(cols, U32(r.groupCols()))
+	JA(LabelRef("row"))
+	r.groupLogSumExpRows(srcp, dstp, rows, "done")
 
 	Label("row")
 	TESTQ(rows, rows)
 	JE(LabelRef("done"))
 	m, span := r.maxPass("", srcp, "special", nil)
-	sum := r.expPasses("", srcp, m, span, expPass{next: next})
+	var sum VecVirtual
+	if d.Size == 8 {
+		sum = r.lseLongExpF64("", srcp, m, next)
+	} else {
+		sum = r.expPasses("", srcp, m, span, expPass{next: next})
+	}
 	Comment("max + log(sum); a NaN sum stays NaN.")
 	s := XMM()
 	VMOVAPD(sum.AsX(), s)

@@ -779,3 +779,16 @@ func (x *xentRows) finishPending(pre string, loc xquadLocals) {
 	}
 	x.quadLoss(pre, vals(loc.pend), loc, lossp, dsp, labp, false)
 }
+
+// quadAt addresses slot i's row: slots 0 and 1 from a (the group's first
+// row), slots 2 and 3 from b (its third).
+func (r *row) quadAt(a, b Register, i int) Mem {
+	base := a
+	if i >= 2 {
+		base = b
+	}
+	if i%2 == 0 {
+		return Mem{Base: base}
+	}
+	return Mem{Base: base, Index: r.cols, Scale: uint8(r.d.Size)}
+}
