@@ -432,25 +432,25 @@ func (g *gen) function() {
 		JA(LabelRef("quadMedFull"))
 		for nv := 1; nv <= quadMedVecs; nv++ {
 			CMPQ(fullBytes, U32(nv*vb))
-			JE(LabelRef(quadMedLabel(nv, true)))
+			JE(LabelRef(quadMedLabel(nv, halfEnd)))
 		}
 		Label("quadMedFull")
 	}
 	for nv := 1; nv < maxMedium; nv++ {
 		CMPQ(fullBytes, U32(nv*vb))
 		if g.AVX512 && nv <= quadMedVecs {
-			JE(LabelRef(quadMedLabel(nv, false)))
+			JE(LabelRef(quadMedLabel(nv, wholeEnd)))
 		} else {
-			JE(LabelRef(mediumLabel(nv, true)))
+			JE(LabelRef(mediumLabel(nv, withTail)))
 		}
 	}
-	JMP(LabelRef(mediumLabel(maxMedium, true)))
+	JMP(LabelRef(mediumLabel(maxMedium, withTail)))
 	Label("exact")
 	for nv := 1; nv < maxMedium; nv++ {
 		CMPQ(fullBytes, U32(nv*vb))
-		JE(LabelRef(mediumLabel(nv, false)))
+		JE(LabelRef(mediumLabel(nv, noTail)))
 	}
-	JMP(LabelRef(mediumLabel(maxMedium, false)))
+	JMP(LabelRef(mediumLabel(maxMedium, noTail)))
 
 	Label("long")
 	if g.AVX512 {
@@ -482,8 +482,8 @@ func (g *gen) function() {
 	JMP(LabelRef("done"))
 
 	for nv := 1; nv <= maxMedium; nv++ {
-		for _, tail := range []bool{true, false} {
-			if g.AVX512 && tail && nv <= quadMedVecs {
+		for _, tail := range []rowTail{withTail, noTail} {
+			if g.AVX512 && tail == withTail && nv <= quadMedVecs {
 				continue // quadMedium's rows, the last few included
 			}
 			g.mediumRows(nv, tail, rowBytes, tailOff, end)
