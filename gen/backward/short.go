@@ -49,20 +49,68 @@ const (
 // the groups' are at most those of the first and the last vector of the
 // matrix, and take masked loads.
 func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
-	scan := form == scanRows
-	vb := g.VB
-	pfx := ""
-	if !scan {
-		pfx = "wide"
+	s := &shortLoop{gen: g, scan: form == scanRows, rowBytes: rowBytes, end: end}
+	if !s.scan {
+		s.pfx = "wide"
 	}
-	lbl := func(s string) string { return pfx + s }
-	Label(lbl("ShortRows"))
+	Label(s.lbl("ShortRows"))
 	start := GP64()
 	MOVQ(g.ds, start)
-	ADDQ(U32(vb), start)
+	ADDQ(U32(g.VB), start)
+	s.loadShiftIndex()
+	if s.scan {
+		s.sc = g.scanTables(rowBytes)
+	}
+	s.headRows(start)
 
+	Label(s.lbl("headDone"))
+	s.w = g.Vec()
+	g.dt.MOVU(Mem{Base: g.ds, Disp: -g.VB}, s.w)
+	if s.scan {
+		g.shortGroups(s.sc, rowBytes, end, s.w)
+	}
+	s.pipelinedRows()
+}
+
+// shortLoop is what the passes of one form of shortRun share.
+type shortLoop struct {
+	*gen
+	scan          bool   // the scan form (scanRows)
+	pfx           string // the labels' prefix: "" or "wide"
+	rowBytes, end Register
+	idx           VecVirtual  // the shift index (loadShiftIndex)
+	sc            *scanTables // the scan form's tables
+	w             VecVirtual  // the last vector written
+	sets          [2]*medSet  // the pipelined rows' registers
+	idx2, hi      VecVirtual  // wideRows: the join tables (see joinTables)
+	prev          VecVirtual  // wideRows: the row before's results
+}
+
+// rowLoad is how a short row's p and dp are read.
+type rowLoad int
+
+const (
+	maskedLoad rowLoad = iota // masked loads
+	wholeLoad                 // a whole vector from the row's start, inside the slices: lanes past the row dropped
+)
+
+// rowJoin is how pass 2 of a short row merges its results into w.
+type rowJoin int
+
+const (
+	throughW rowJoin = iota // shifted in at w's top end
+	withPrev                // AVX2 wideRows: from the row before's results and this row's (see joinTables), no chain through w
+)
+
+// lbl is name with the form's prefix.
+func (s *shortLoop) lbl(name string) string { return s.pfx + name }
+
+// loadShiftIndex loads the index that shifts a row's results in at the
+// top end of w.
+func (s *shortLoop) loadShiftIndex() {
+	g := s.gen
 	Comment("Shift index: lane j of the new vector takes lane j+cols of (w, row).")
-	idx := g.Vec()
+	s.idx = g.Vec()
 	tbl := GP64()
 	switch {
 	case g.AVX512 && g.dt.Size == 4:
@@ -72,165 +120,184 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	default:
 		LEAQ(rot8, tbl)
 	}
-	VMOVUPS(Mem{Base: tbl, Index: rowBytes, Scale: 1}, idx)
+	VMOVUPS(Mem{Base: tbl, Index: s.rowBytes, Scale: 1}, s.idx)
+}
 
-	var sc *scanTables
-	if scan {
-		sc = g.scanTables(rowBytes)
+// rowE leaves +e of the row whose p and dp are in pv and dv in the row's
+// lanes of ne; with wholeLoad, lanes past the row hold other data.
+func (s *shortLoop) rowE(pv, dv, ne VecVirtual, load rowLoad) {
+	g := s.gen
+	saved := g.ne
+	g.ne = ne
+	switch {
+	case s.scan:
+		g.rowScan(s.sc, pv, dv, s.rowBytes)
+	case load == wholeLoad:
+		g.shortSumPlain(pv, dv)
+	default:
+		g.shortSum(pv, dv)
 	}
-	// reduce leaves +e of the row whose p and dp are in pv and dv in the
-	// row's lanes of ne; plain: whole-vector loads (lanes past the row
-	// hold other data).
-	reduce := func(pv, dv, ne VecVirtual, plain bool) {
-		saved := g.ne
-		g.ne = ne
-		switch {
-		case scan:
-			g.rowScan(sc, pv, dv, rowBytes)
-		case plain:
-			g.shortSumPlain(pv, dv)
-		default:
-			g.shortSum(pv, dv)
-		}
-		g.scaleE(ne)
-		g.ne = saved
-	}
+	g.scaleE(ne)
+	g.ne = saved
+}
 
-	Label(lbl("head"))
+// headRows emits the loop over the rows that start in the first vector
+// of the matrix (before start): masked loads and a masked store.
+func (s *shortLoop) headRows(start Register) {
+	g := s.gen
+	Label(s.lbl("head"))
 	Comment("Rows starting in the first vector: masked store.")
 	CMPQ(g.ds, start)
-	JAE(LabelRef(lbl("headDone")))
+	JAE(LabelRef(s.lbl("headDone")))
 	pv, dv := g.Vec(), g.Vec()
 	g.loadTail(Mem{Base: g.p}, pv)
 	g.loadTail(Mem{Base: g.dp}, dv)
-	reduce(pv, dv, g.ne, false)
+	s.rowE(pv, dv, g.ne, maskedLoad)
 	g.out(pv, dv, Mem{Base: g.ds}, posE, storeMasked)
 	g.nextRow()
-	CMPQ(g.p, end)
-	JB(LabelRef(lbl("head")))
+	CMPQ(g.p, s.end)
+	JB(LabelRef(s.lbl("head")))
 	JMP(LabelRef("done"))
+}
 
-	Label(lbl("headDone"))
-	w := g.Vec()
-	g.dt.MOVU(Mem{Base: g.ds, Disp: -vb}, w)
-	if scan {
-		g.shortGroups(sc, rowBytes, end, w)
+// pass1 runs pass 1 of the row at p (+ index) into set.
+func (s *shortLoop) pass1(index Register, set *medSet, load rowLoad) {
+	g := s.gen
+	m := Mem{Base: g.p}
+	dm := Mem{Base: g.dp}
+	if index != nil {
+		m.Index, m.Scale = index, 1
+		dm.Index, dm.Scale = index, 1
 	}
-	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
-	sets := [2]*medSet{
-		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
-		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
+	if load == wholeLoad {
+		g.dt.MOVU(m, set.p[0])
+		g.dt.MOVU(dm, set.dp[0])
+	} else {
+		g.loadTail(m, set.p[0])
+		g.loadTail(dm, set.dp[0])
 	}
-	// sum runs pass 1 of the row at p (+ index), with masked loads or, when
-	// plain is set (a whole vector from the row's start lies inside the
-	// slices), whole-vector loads whose lanes past the row are dropped.
-	sum := func(index Register, set *medSet, plain bool) {
-		m := Mem{Base: g.p}
-		dm := Mem{Base: g.dp}
-		if index != nil {
-			m.Index, m.Scale = index, 1
-			dm.Index, dm.Scale = index, 1
-		}
-		if plain {
-			g.dt.MOVU(m, set.p[0])
-			g.dt.MOVU(dm, set.dp[0])
+	s.rowE(set.p[0], set.dp[0], set.ne, load)
+}
+
+// pass2 runs pass 2 of the row whose pass 1 filled set, merges its
+// results into w as join says and stores w as the vector that ends the
+// row.
+func (s *shortLoop) pass2(set *medSet, load rowLoad, join rowJoin) {
+	g, w, vb := s.gen, s.w, s.VB
+	saved := g.ne
+	g.ne = set.ne
+	g.plainDS = load == wholeLoad
+	r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, posE, keep)
+	g.plainDS = false
+	g.ne = saved
+	if g.AVX512 {
+		if g.dt.Size == 4 {
+			VPERMT2PS(r, s.idx, w)
 		} else {
-			g.loadTail(m, set.p[0])
-			g.loadTail(dm, set.dp[0])
+			VPERMT2PD(r, s.idx, w)
 		}
-		reduce(set.p[0], set.dp[0], set.ne, plain)
+	} else if join == withPrev {
+		b := g.Vec()
+		VPERMPS(s.prev, s.idx2, w)
+		VPERMPS(r, s.idx2, b)
+		VBLENDVPS(s.hi, b, w, w)
+	} else {
+		if g.dt.Size == 4 {
+			VBLENDVPS(g.vTail, r, w, w)
+		} else {
+			VBLENDVPD(g.vTail, r, w, w)
+		}
+		VPERMPS(w, s.idx, w)
+	}
+	if !s.scan {
+		g.dt.MOVU(r, s.prev)
+	}
+	g.dt.MOVU(w, Mem{Base: g.ds, Index: s.rowBytes, Scale: 1, Disp: -vb})
+}
+
+// loadJoinTables builds and loads wideRows' join tables.
+func (s *shortLoop) loadJoinTables() {
+	g, vb := s.gen, s.VB
+	Comment("Join tables for rows over half a vector.")
+	cols := GP64()
+	MOVQ(s.rowBytes, cols)
+	SHRQ(U8(uint8(g.dt.Shift)), cols)
+	g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
+	s.idx2, s.hi, s.prev = g.Vec(), g.Vec(), g.Vec()
+	g.movdqu(g.loc.Offset(2*vb), s.idx2)
+	g.movdqu(g.loc.Offset(3*vb), s.hi)
+}
+
+// shortWindow is one copy of the pipelined loop: its label, how it reads
+// the rows and how it joins them.
+type shortWindow struct {
+	name string
+	load rowLoad
+	join rowJoin
+}
+
+// pipelinedRows emits the rest of the rows, software-pipelined: pass 1 of
+// the next row, then pass 2 of this one, in copies of the loop (see
+// shortWindow) and the last row's pass 2.
+func (s *shortLoop) pipelinedRows() {
+	g, vb := s.gen, s.VB
+	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
+	s.sets = [2]*medSet{
+		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
+		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
 	}
 	// AVX2 rows over half a vector: the row-ending vector from the row
 	// before and this one (see joinTables), no chain through w.
-	var idx2, hi, prev VecVirtual
-	if !scan {
-		Comment("Join tables for rows over half a vector.")
-		cols := GP64()
-		MOVQ(rowBytes, cols)
-		SHRQ(U8(uint8(g.dt.Shift)), cols)
-		g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
-		idx2, hi, prev = g.Vec(), g.Vec(), g.Vec()
-		g.movdqu(g.loc.Offset(2*vb), idx2)
-		g.movdqu(g.loc.Offset(3*vb), hi)
+	if !s.scan {
+		s.loadJoinTables()
 	}
-	store := func(set *medSet, plain, free bool) {
-		saved := g.ne
-		g.ne = set.ne
-		g.plainDS = plain
-		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, posE, keep)
-		g.plainDS = false
-		g.ne = saved
-		if g.AVX512 {
-			if g.dt.Size == 4 {
-				VPERMT2PS(r, idx, w)
-			} else {
-				VPERMT2PD(r, idx, w)
-			}
-		} else if free {
-			b := g.Vec()
-			VPERMPS(prev, idx2, w)
-			VPERMPS(r, idx2, b)
-			VBLENDVPS(hi, b, w, w)
-		} else {
-			if g.dt.Size == 4 {
-				VBLENDVPS(g.vTail, r, w, w)
-			} else {
-				VBLENDVPD(g.vTail, r, w, w)
-			}
-			VPERMPS(w, idx, w)
-		}
-		if !scan {
-			g.dt.MOVU(r, prev)
-		}
-		g.dt.MOVU(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
-	}
-	sum(nil, sets[0], false)
-	if !scan {
+	s.pass1(nil, s.sets[0], maskedLoad)
+	if !s.scan {
 		Comment("One row with the join through w; then the loop that joins",
 			"with the row before.")
 		next := GP64()
-		LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
-		CMPQ(next, end)
-		JAE(LabelRef(lbl("windowLast0")))
-		sum(rowBytes, sets[1], false)
-		store(sets[0], false, false)
+		LEAQ(Mem{Base: g.p, Index: s.rowBytes, Scale: 1}, next)
+		CMPQ(next, s.end)
+		JAE(LabelRef(s.lbl("windowLast0")))
+		s.pass1(s.rowBytes, s.sets[1], maskedLoad)
+		s.pass2(s.sets[0], maskedLoad, throughW)
 		g.nextRow()
-		JMP(LabelRef(lbl("windowFree1")))
+		JMP(LabelRef(s.lbl("windowFree1")))
 	}
 	// Copies of the loop: whole-vector loads while the vector from the
 	// next row's start ends inside the slices (joined through w, or on
 	// AVX2 with the row before), then masked loads.
-	type variant struct {
-		name        string
-		plain, free bool
+	windows := []shortWindow{{"windowMasked", maskedLoad, throughW}}
+	if !s.scan {
+		windows = []shortWindow{
+			{"windowPlain", wholeLoad, throughW},
+			{"windowMasked", maskedLoad, throughW},
+			{"windowFree", wholeLoad, withPrev},
+		}
 	}
-	variants := []variant{{"windowMasked", false, false}}
-	if !scan {
-		variants = []variant{{"windowPlain", true, false}, {"windowMasked", false, false}, {"windowFree", true, true}}
-	}
-	for _, vr := range variants {
-		loop := lbl(vr.name)
+	for _, win := range windows {
+		loop := s.lbl(win.name)
 		Label(loop)
 		for h := 0; h < 2; h++ {
 			Label(fmt.Sprintf("%s%d", loop, h))
 			next := GP64()
-			LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
-			CMPQ(next, end)
-			JAE(LabelRef(fmt.Sprintf("%s%d", lbl("windowLast"), h)))
-			if vr.plain {
+			LEAQ(Mem{Base: g.p, Index: s.rowBytes, Scale: 1}, next)
+			CMPQ(next, s.end)
+			JAE(LabelRef(fmt.Sprintf("%s%d", s.lbl("windowLast"), h)))
+			if win.load == wholeLoad {
 				ADDQ(U32(vb), next)
-				CMPQ(next, end)
-				JA(LabelRef(fmt.Sprintf("%s%d", lbl("windowMasked"), h)))
+				CMPQ(next, s.end)
+				JA(LabelRef(fmt.Sprintf("%s%d", s.lbl("windowMasked"), h)))
 			}
-			sum(rowBytes, sets[1-h], vr.plain)
-			store(sets[h], vr.plain, vr.free)
+			s.pass1(s.rowBytes, s.sets[1-h], win.load)
+			s.pass2(s.sets[h], win.load, win.join)
 			g.nextRow()
 		}
 		JMP(LabelRef(loop))
 	}
 	for h := 0; h < 2; h++ {
-		Label(fmt.Sprintf("%s%d", lbl("windowLast"), h))
-		store(sets[h], false, false)
+		Label(fmt.Sprintf("%s%d", s.lbl("windowLast"), h))
+		s.pass2(s.sets[h], maskedLoad, throughW)
 		JMP(LabelRef("done"))
 	}
 }
