@@ -576,122 +576,161 @@ func (g *gen) rowScan(sc *scanTables, pv, dv VecVirtual, rowBytes Register) {
 // loops. On exit w holds the last vector stored and the rows left, if any,
 // go on to the per-row loop, which sums them by the same scan (rowScan).
 func (g *gen) shortGroups(sc *scanTables, rowBytes, end Register, w VecVirtual) {
-	vb := g.VB
-	steps, pairs, cols, G := sc.steps, sc.pairs, sc.cols, sc.G
-	shIdx, bidx := sc.shIdx, sc.bidx
+	q := &groupLoop{gen: g, sc: sc, w: w, shIdx: sc.shIdx, bidx: sc.bidx}
 	if !g.AVX512 {
-		Comment("Shift indexes and the row-end index into registers.")
-		for st := 0; st < steps; st++ {
-			idx := g.Vec()
-			g.shiftIndex(sc, st, idx)
-			shIdx = append(shIdx, idx)
-		}
-		bidx = g.Vec()
-		g.movdqu(sc.endMem, bidx)
+		q.loadScanRegs()
 	}
-	gBytes := GP64()
-	MOVQ(G, gBytes)
-	SHLQ(U8(uint8(g.dt.Shift)), gBytes)
-	var kG Op
-	var vG VecVirtual
-	gIdx := g.Vec()
-	tbl := GP64()
-	if g.AVX512 {
-		LEAQ(kTable, tbl)
-		k := K()
-		KMOVW(Mem{Base: tbl, Index: G, Scale: 2}, k)
-		kG = k
-		if g.dt.Size == 4 {
-			LEAQ(iota32, tbl)
-		} else {
-			LEAQ(iota64, tbl)
-		}
-		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
-	} else {
-		LEAQ(maskTable.Offset(32), tbl)
-		off := GP64()
-		MOVQ(gBytes, off)
-		NEGQ(off)
-		vG = YMM()
-		g.movdqu(Mem{Base: tbl, Index: off, Scale: 1}, vG)
-		LEAQ(rot8, tbl)
-		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
-	}
-	last := GP64()
-	MOVQ(end, last)
-	SUBQ(U32(vb), last)
-
-	Comment("Index (and AVX2 mask) for the vector that ends a group from the",
-		"results of this group and the one before (2G >= lanes): lane j is",
-		"lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.")
-	idx2Mem := g.loc.Offset(2 * vb)
-	hiMem := g.loc.Offset(3 * vb)
-	g.joinTables(G, idx2Mem, hiMem, "groupsIdx")
-	idx2 := g.Vec()
-	g.movdqu(idx2Mem, idx2)
-	var hi VecVirtual
-	if !g.AVX512 {
-		hi = g.Vec()
-		g.movdqu(hiMem, hi)
-	}
-
-	// group emits one group: pass 1, the scan, pass 2; returns the results.
-	group := func(steps int) VecVirtual {
-		pv, dv, x := g.Vec(), g.Vec(), g.Vec()
-		g.dt.MOVU(Mem{Base: g.p}, pv)
-		g.dt.MOVU(Mem{Base: g.dp}, dv)
-		if g.AVX512 {
-			g.dt.MULZ(pv, dv, kG, x)
-		} else {
-			g.dt.MUL(pv, dv, x)
-			VANDPS(vG, x, x)
-		}
-		for st := 0; st < steps; st++ {
-			g.scanStep(sc, st, x, shIdx[st])
-		}
-		e := g.Vec()
-		if g.dt.Size == 4 || pairs {
-			VPERMPS(x, bidx, e)
-		} else {
-			VPERMPD(x, bidx, e)
-		}
-		t := g.Vec()
-		if g.form == scaled {
-			g.scaleE(e)
-			g.scaleT(e, dv) // scale*dp - scale*e
-			t = dv
-		} else {
-			g.dt.SUB(e, dv, t) // dp - e
-		}
-		r := t
-		if g.adds() {
-			r = g.Vec()
-			g.dt.MOVU(Mem{Base: g.ds}, r)
-			g.dt.FMA231(pv, t, r)
-		} else {
-			g.dt.MUL(pv, t, r)
-		}
-		return r
-	}
-	storeW := func() {
-		g.dt.MOVU(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
-		ADDQ(gBytes, g.p)
-		ADDQ(gBytes, g.dp)
-		ADDQ(gBytes, g.ds)
-	}
+	q.loadGroupRegs()
+	q.last = GP64()
+	MOVQ(end, q.last)
+	SUBQ(U32(g.VB), q.last)
+	q.loadJoinRegs()
 
 	// One copy of the loops per scan length, 2^steps >= cols.
+	steps, cols := sc.steps, sc.cols
 	for st := 0; st < steps; st++ {
 		CMPQ(cols, U32(1<<st))
 		JBE(LabelRef(fmt.Sprintf("groupsFirst%d", st)))
 	}
 	JMP(LabelRef(fmt.Sprintf("groupsFirst%d", steps)))
 	for st := 0; st <= steps; st++ {
-		g.groupLoops(st, group, storeW, last, w, gIdx, idx2, vG, hi)
+		q.loops(st)
 	}
 	Label("groupsDone")
 	CMPQ(g.p, end)
 	JAE(LabelRef("done"))
+}
+
+// groupLoop is what shortGroups' loops share: the scan's tables and
+// registers, the group's length and masks, the join's tables and w.
+type groupLoop struct {
+	*gen
+	sc     *scanTables
+	shIdx  []VecVirtual // the scan steps' shift indexes
+	bidx   VecVirtual   // the row-end index
+	gBytes Register     // G elements in bytes
+	last   Register     // the last start of a whole vector inside the slices
+	kG     Op           // AVX-512: lanes 0..G-1
+	vG     VecVirtual   // AVX2: lanes 0..G-1
+	gIdx   VecVirtual   // the first group's join with w
+	idx2   VecVirtual   // later groups' join (see joinTables)
+	hi     VecVirtual   // AVX2: the join's blend mask
+	w      VecVirtual   // the last vector written
+}
+
+// loadScanRegs loads AVX2's shift indexes and row-end index into
+// registers (AVX-512's scanTables left them there).
+func (q *groupLoop) loadScanRegs() {
+	g := q.gen
+	Comment("Shift indexes and the row-end index into registers.")
+	for st := 0; st < q.sc.steps; st++ {
+		idx := g.Vec()
+		g.shiftIndex(q.sc, st, idx)
+		q.shIdx = append(q.shIdx, idx)
+	}
+	q.bidx = g.Vec()
+	g.movdqu(q.sc.endMem, q.bidx)
+}
+
+// loadGroupRegs sets gBytes, the mask of a group's G lanes and the index
+// that joins the first group to w.
+func (q *groupLoop) loadGroupRegs() {
+	g, G := q.gen, q.sc.G
+	gBytes := GP64()
+	MOVQ(G, gBytes)
+	SHLQ(U8(uint8(g.dt.Shift)), gBytes)
+	q.gBytes = gBytes
+	q.gIdx = g.Vec()
+	tbl := GP64()
+	if g.AVX512 {
+		LEAQ(kTable, tbl)
+		k := K()
+		KMOVW(Mem{Base: tbl, Index: G, Scale: 2}, k)
+		q.kG = k
+		if g.dt.Size == 4 {
+			LEAQ(iota32, tbl)
+		} else {
+			LEAQ(iota64, tbl)
+		}
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, q.gIdx)
+	} else {
+		LEAQ(maskTable.Offset(32), tbl)
+		off := GP64()
+		MOVQ(gBytes, off)
+		NEGQ(off)
+		q.vG = YMM()
+		g.movdqu(Mem{Base: tbl, Index: off, Scale: 1}, q.vG)
+		LEAQ(rot8, tbl)
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, q.gIdx)
+	}
+}
+
+// loadJoinRegs builds the join tables of later groups and loads them.
+func (q *groupLoop) loadJoinRegs() {
+	g, vb := q.gen, q.VB
+	Comment("Index (and AVX2 mask) for the vector that ends a group from the",
+		"results of this group and the one before (2G >= lanes): lane j is",
+		"lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.")
+	idx2Mem := g.loc.Offset(2 * vb)
+	hiMem := g.loc.Offset(3 * vb)
+	g.joinTables(q.sc.G, idx2Mem, hiMem, "groupsIdx")
+	q.idx2 = g.Vec()
+	g.movdqu(idx2Mem, q.idx2)
+	if !g.AVX512 {
+		q.hi = g.Vec()
+		g.movdqu(hiMem, q.hi)
+	}
+}
+
+// group emits one group: pass 1, the scan of steps steps, pass 2; it
+// returns the results.
+func (q *groupLoop) group(steps int) VecVirtual {
+	g := q.gen
+	pv, dv, x := g.Vec(), g.Vec(), g.Vec()
+	g.dt.MOVU(Mem{Base: g.p}, pv)
+	g.dt.MOVU(Mem{Base: g.dp}, dv)
+	if g.AVX512 {
+		g.dt.MULZ(pv, dv, q.kG, x)
+	} else {
+		g.dt.MUL(pv, dv, x)
+		VANDPS(q.vG, x, x)
+	}
+	for st := 0; st < steps; st++ {
+		g.scanStep(q.sc, st, x, q.shIdx[st])
+	}
+	e := g.Vec()
+	if g.dt.Size == 4 || q.sc.pairs {
+		VPERMPS(x, q.bidx, e)
+	} else {
+		VPERMPD(x, q.bidx, e)
+	}
+	t := g.Vec()
+	if g.form == scaled {
+		g.scaleE(e)
+		g.scaleT(e, dv) // scale*dp - scale*e
+		t = dv
+	} else {
+		g.dt.SUB(e, dv, t) // dp - e
+	}
+	r := t
+	if g.adds() {
+		r = g.Vec()
+		g.dt.MOVU(Mem{Base: g.ds}, r)
+		g.dt.FMA231(pv, t, r)
+	} else {
+		g.dt.MUL(pv, t, r)
+	}
+	return r
+}
+
+// storeW stores w as the vector that ends the group and steps the
+// pointers past it.
+func (q *groupLoop) storeW() {
+	g := q.gen
+	g.dt.MOVU(q.w, Mem{Base: g.ds, Index: q.gBytes, Scale: 1, Disp: -g.VB})
+	ADDQ(q.gBytes, g.p)
+	ADDQ(q.gBytes, g.dp)
+	ADDQ(q.gBytes, g.ds)
 }
 
 // movdqu moves a whole vector of integers (the table entries).
@@ -703,48 +742,49 @@ func (g *gen) movdqu(a, b Op) {
 	}
 }
 
-// groupLoops emits the first group and the loop of later groups for rows
-// of at most 2^steps columns.
-func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), last Register, w, gIdx, idx2, vG, hi VecVirtual) {
+// loops emits the first group and the loop of later groups for rows of
+// at most 2^steps columns.
+func (q *groupLoop) loops(steps int) {
+	g, w := q.gen, q.w
 	Label(fmt.Sprintf("groupsFirst%d", steps))
 	Comment("First group: its vector joins w. A whole vector from p must end inside the slices.")
-	CMPQ(g.p, last)
+	CMPQ(g.p, q.last)
 	JA(LabelRef("groupsDone"))
-	r := group(steps)
+	r := q.group(steps)
 	if g.AVX512 {
 		if g.dt.Size == 4 {
-			VPERMT2PS(r, gIdx, w)
+			VPERMT2PS(r, q.gIdx, w)
 		} else {
-			VPERMT2PD(r, gIdx, w)
+			VPERMT2PD(r, q.gIdx, w)
 		}
 	} else {
-		VBLENDVPS(vG, r, w, w)
-		VPERMPS(w, gIdx, w)
+		VBLENDVPS(q.vG, r, w, w)
+		VPERMPS(w, q.gIdx, w)
 	}
 	prev := g.Vec()
 	g.dt.MOVU(r, prev)
-	storeW()
+	q.storeW()
 
 	Label(fmt.Sprintf("groups%d", steps))
 	Comment("Later groups: the vector from this group and the one before; no chain through w.")
-	CMPQ(g.p, last)
+	CMPQ(g.p, q.last)
 	JA(LabelRef("groupsDone"))
-	r = group(steps)
+	r = q.group(steps)
 	if g.AVX512 {
 		g.dt.MOVU(prev, w)
 		if g.dt.Size == 4 {
-			VPERMT2PS(r, idx2, w)
+			VPERMT2PS(r, q.idx2, w)
 		} else {
-			VPERMT2PD(r, idx2, w)
+			VPERMT2PD(r, q.idx2, w)
 		}
 	} else {
 		b := g.Vec()
-		VPERMPS(prev, idx2, w)
-		VPERMPS(r, idx2, b)
-		VBLENDVPS(hi, b, w, w)
+		VPERMPS(prev, q.idx2, w)
+		VPERMPS(r, q.idx2, b)
+		VBLENDVPS(q.hi, b, w, w)
 	}
 	g.dt.MOVU(r, prev)
-	storeW()
+	q.storeW()
 	JMP(LabelRef(fmt.Sprintf("groups%d", steps)))
 }
 
