@@ -230,14 +230,25 @@ func (g *gen) causalMask(c *causalRegsOf, lastOff Op) lastVec {
 	return lastVec{mask: v, idx: idx}
 }
 
+// lastWidth says whether the row loadLast reads may see less than a
+// vector.
+type lastWidth int
+
+const (
+	wholeVisible lastWidth = iota // a vector or more of the row is visible
+	mayBeShort                    // it may be shorter than a vector
+)
+
 // loadLast loads the visible lanes of the row's last vector into r, zeros
 // elsewhere, reading nothing the row does not see. AVX-512 loads the
 // vector at aligned under the mask. AVX2's masked load (VMASKMOV) is slow,
 // so AVX2 loads the whole vector that ends at the row's visible end (from
 // base), all of it visible, and permutes and masks it; rows shorter than a
 // vector, where that vector would start before the row, take VMASKMOV
-// (short: the code may see such rows; prefix makes its labels unique).
-func (g *gen) loadLast(c *causalRegsOf, lv lastVec, base Register, aligned Mem, r VecVirtual, short bool, prefix string) {
+// (mayBeShort: the code may see such rows; prefix makes its labels
+// unique).
+func (g *gen) loadLast(c *causalRegsOf, lv lastVec, base Register, aligned Mem, r VecVirtual, width lastWidth, prefix string) {
+	short := width == mayBeShort
 	if g.AVX512 {
 		g.dt.MOVZ(aligned, lv.mask, r)
 		return
@@ -368,10 +379,14 @@ func (g *gen) causalMedium(c *causalRegsOf, nv int, last bool) {
 		dps[j] = g.Vec()
 		g.dt.MOVU(at(g.dp, j), dps[j])
 	}
+	width := wholeVisible
+	if nv == 1 {
+		width = mayBeShort
+	}
 	dps[nv-1] = g.Vec()
-	g.loadLast(c, lv, g.dp, at(g.dp, nv-1), dps[nv-1], nv == 1, name+"DP")
+	g.loadLast(c, lv, g.dp, at(g.dp, nv-1), dps[nv-1], width, name+"DP")
 	pl := g.Vec()
-	g.loadLast(c, lv, g.p, at(g.p, nv-1), pl, nv == 1, name+"P")
+	g.loadLast(c, lv, g.p, at(g.p, nv-1), pl, width, name+"P")
 	p := func(j int) Op {
 		if j == nv-1 {
 			return pl
@@ -449,8 +464,8 @@ func (g *gen) causalLong(c *causalRegsOf) {
 	Label("sumLast")
 	pv, dv := g.Vec(), g.Vec()
 	// Read before pass 2 stores anything: ds may be p or dp.
-	g.loadLast(c, lv, g.p, Mem{Base: g.p, Index: c.lastOff, Scale: 1}, pv, false, "")
-	g.loadLast(c, lv, g.dp, Mem{Base: g.dp, Index: c.lastOff, Scale: 1}, dv, false, "")
+	g.loadLast(c, lv, g.p, Mem{Base: g.p, Index: c.lastOff, Scale: 1}, pv, wholeVisible, "")
+	g.loadLast(c, lv, g.dp, Mem{Base: g.dp, Index: c.lastOff, Scale: 1}, dv, wholeVisible, "")
 	g.sumBlock(1, []VecVirtual{pv, dv})
 	g.reduce() // g.ne = -scale*e
 

@@ -351,8 +351,37 @@ func (g *gen) at(base Register, disp int) Mem {
 	return Mem{Base: base, Index: g.i, Scale: 1, Disp: disp}
 }
 
+// function emits the kernel: the prologue, then by the row's length the
+// medium rows (straight-line code per row), the long rows (loops) or the
+// short rows (under a vector).
 func (g *gen) function() {
 	g.lanes = g.VB / g.dt.Size
+	g.header()
+	r := g.prologue()
+	g.loadScale()
+	g.i = GP64()
+	g.ne = g.Vec()
+	g.acc = [2]VecVirtual{g.Vec(), g.Vec()}
+
+	TESTQ(r.fullBytes, r.fullBytes)
+	JZ(LabelRef("short"))
+
+	tailOff := GP64()
+	MOVQ(r.rowBytes, tailOff)
+	SUBQ(U32(g.VB), tailOff)
+
+	g.dispatchMedium(r)
+	g.longRows(r, tailOff)
+	g.mediumBlocks(r, tailOff)
+	g.shortBlocks(r)
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// header declares the kernel, its doc and its frame.
+func (g *gen) header() {
 	TEXT(g.name(), NOSPLIT, g.signature())
 	Pragma("noescape")
 	op := "ds = p*(dp - e)"
@@ -365,54 +394,27 @@ func (g *gen) function() {
 	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp.", g.name(), op),
 		"The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.")
 
-	{
-		// Four tables on AVX2 (with the scan masks, log2(lanes/2)),
-		// three on AVX-512.
-		n := 3
-		if !g.AVX512 {
-			n = 4 + 2
-		}
-		g.loc = AllocLocal(n * g.VB)
+	// Four tables on AVX2 (with the scan masks, log2(lanes/2)), three on
+	// AVX-512.
+	n := 3
+	if !g.AVX512 {
+		n = 4 + 2
 	}
-	r := g.prologue()
-	g.loadScale()
-	end, rowBytes, fullBytes, mainBytes, tail := r.end, r.rowBytes, r.fullBytes, r.mainBytes, r.tail
-	vb, shift := g.VB, U8(uint8(g.dt.Shift))
-	g.i = GP64()
-	g.ne = g.Vec()
-	g.acc = [2]VecVirtual{g.Vec(), g.Vec()}
+	g.loc = AllocLocal(n * g.VB)
+}
 
-	TESTQ(fullBytes, fullBytes)
-	JZ(LabelRef("short"))
-
-	tailOff := GP64()
-	MOVQ(rowBytes, tailOff)
-	SUBQ(U32(vb), tailOff)
-
+// dispatchMedium jumps to "long" for rows over maxMedium whole vectors,
+// else sets the row-ending vector's masks and jumps to the medium or
+// quadMedium block of the row's length.
+func (g *gen) dispatchMedium(r rowRegs) {
+	fullBytes, rowBytes, tail := r.fullBytes, r.rowBytes, r.tail
+	vb := g.VB
 	maxMedium := g.maxMedium()
 	Comment("Rows of 1 to", fmt.Sprint(maxMedium), "whole vectors (and a tail): straight-line code per row.")
 	CMPQ(fullBytes, U32(maxMedium*vb))
 	JA(LabelRef("long"))
 	g.rowBytes = rowBytes
-	{
-		tbl, off := GP64(), GP64()
-		if g.AVX512 {
-			LEAQ(kTable, tbl)
-			MOVQ(U32(g.lanes), off)
-			SUBQ(tail, off)
-			k := K()
-			KMOVW(Mem{Base: tbl, Index: off, Scale: 2}, k)
-			KNOTW(k, k)
-			g.kLast = k
-		} else {
-			LEAQ(maskTable, tbl)
-			MOVQ(tail, off)
-			SHLQ(shift, off)
-			m := YMM()
-			VMOVDQU(Mem{Base: tbl, Index: off, Scale: 1}, m)
-			g.vFirst = m
-		}
-	}
+	g.lastMasks(tail)
 	CMPQ(fullBytes, rowBytes)
 	JE(LabelRef("exact"))
 	if g.AVX512 {
@@ -432,26 +434,54 @@ func (g *gen) function() {
 		JA(LabelRef("quadMedFull"))
 		for nv := 1; nv <= quadMedVecs; nv++ {
 			CMPQ(fullBytes, U32(nv*vb))
-			JE(LabelRef(quadMedLabel(nv, true)))
+			JE(LabelRef(quadMedLabel(nv, halfEnd)))
 		}
 		Label("quadMedFull")
 	}
 	for nv := 1; nv < maxMedium; nv++ {
 		CMPQ(fullBytes, U32(nv*vb))
 		if g.AVX512 && nv <= quadMedVecs {
-			JE(LabelRef(quadMedLabel(nv, false)))
+			JE(LabelRef(quadMedLabel(nv, wholeEnd)))
 		} else {
-			JE(LabelRef(mediumLabel(nv, true)))
+			JE(LabelRef(mediumLabel(nv, withTail)))
 		}
 	}
-	JMP(LabelRef(mediumLabel(maxMedium, true)))
+	JMP(LabelRef(mediumLabel(maxMedium, withTail)))
 	Label("exact")
 	for nv := 1; nv < maxMedium; nv++ {
 		CMPQ(fullBytes, U32(nv*vb))
-		JE(LabelRef(mediumLabel(nv, false)))
+		JE(LabelRef(mediumLabel(nv, noTail)))
 	}
-	JMP(LabelRef(mediumLabel(maxMedium, false)))
+	JMP(LabelRef(mediumLabel(maxMedium, noTail)))
+}
 
+// lastMasks sets the masks of the lanes of a medium row's ending vector
+// past its whole vectors: kLast, or on AVX2 the complement vFirst.
+func (g *gen) lastMasks(tail Register) {
+	shift := U8(uint8(g.dt.Shift))
+	tbl, off := GP64(), GP64()
+	if g.AVX512 {
+		LEAQ(kTable, tbl)
+		MOVQ(U32(g.lanes), off)
+		SUBQ(tail, off)
+		k := K()
+		KMOVW(Mem{Base: tbl, Index: off, Scale: 2}, k)
+		KNOTW(k, k)
+		g.kLast = k
+	} else {
+		LEAQ(maskTable, tbl)
+		MOVQ(tail, off)
+		SHLQ(shift, off)
+		m := YMM()
+		VMOVDQU(Mem{Base: tbl, Index: off, Scale: 1}, m)
+		g.vFirst = m
+	}
+}
+
+// longRows emits the rows over maxMedium whole vectors: alignedRows on
+// AVX-512, else pass 1's loops and pass 2's.
+func (g *gen) longRows(r rowRegs, tailOff Register) {
+	end, rowBytes, fullBytes, mainBytes := r.end, r.rowBytes, r.fullBytes, r.mainBytes
 	Label("long")
 	if g.AVX512 {
 		g.alignedRows(r)
@@ -480,10 +510,16 @@ func (g *gen) function() {
 	CMPQ(g.p, end)
 	JB(LabelRef("row"))
 	JMP(LabelRef("done"))
+}
 
+// mediumBlocks emits the blocks dispatchMedium jumps to: mediumRows for
+// each length, quadMedium's for the AVX-512 rows with a tail it takes.
+func (g *gen) mediumBlocks(r rowRegs, tailOff Register) {
+	end, rowBytes := r.end, r.rowBytes
+	maxMedium := g.maxMedium()
 	for nv := 1; nv <= maxMedium; nv++ {
-		for _, tail := range []bool{true, false} {
-			if g.AVX512 && tail && nv <= quadMedVecs {
+		for _, tail := range []rowTail{withTail, noTail} {
+			if g.AVX512 && tail == withTail && nv <= quadMedVecs {
 				continue // quadMedium's rows, the last few included
 			}
 			g.mediumRows(nv, tail, rowBytes, tailOff, end)
@@ -492,7 +528,14 @@ func (g *gen) function() {
 	for nv := 1; g.AVX512 && nv <= quadMedVecs; nv++ {
 		g.quadMedium(nv, rowBytes, end)
 	}
+}
 
+// shortBlocks emits the rows shorter than a vector: quadRows and
+// quadRest for those over half a vector on AVX-512, shortRows for the
+// rest.
+func (g *gen) shortBlocks(r rowRegs) {
+	end, rowBytes := r.end, r.rowBytes
+	vb := g.VB
 	Label("short")
 	if g.AVX512 {
 		CMPQ(rowBytes, U32(vb/2))
@@ -502,10 +545,6 @@ func (g *gen) function() {
 		Label("shortest")
 	}
 	g.shortRows(rowBytes, end)
-
-	Label("done")
-	VZEROUPPER()
-	RET()
 }
 
 // rowRegs are the per-call values of a backward kernel, in bytes.

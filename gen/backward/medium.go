@@ -10,8 +10,19 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-func mediumLabel(nv int, tail bool) string {
-	if tail {
+// rowTail says whether a medium row ends in a partial vector after its
+// whole ones.
+type rowTail int
+
+const (
+	noTail   rowTail = iota // nv whole vectors
+	withTail                // nv whole vectors and a partial one
+)
+
+// mediumLabel is the label of mediumRows' loop for rows of nv whole
+// vectors and tail.
+func mediumLabel(nv int, tail rowTail) string {
+	if tail == withTail {
 		return fmt.Sprintf("medium%dTail", nv)
 	}
 	return fmt.Sprintf("medium%d", nv)
@@ -31,7 +42,7 @@ type medSet struct {
 // p; rows of 5 to 8 and a tail, or of 6 to 8 whole vectors, keep dp):
 // rereading them cost more than the overlap of rows, which the core finds
 // by itself across the loop (bench/TUNING.md).
-func (g *gen) depth(nv int, tail bool) int {
+func (g *gen) depth(nv int, tail rowTail) int {
 	if !g.pipelined(nv, tail) {
 		return 0
 	}
@@ -44,12 +55,12 @@ func (g *gen) depth(nv int, tail bool) int {
 }
 
 // pipelined says whether the medium loop for rows of nv whole vectors (and
-// a partial one, with tail) may be software-pipelined (see depth). Where
+// a partial one, withTail) may be software-pipelined (see depth). Where
 // the pipelined copy did not win a paired benchmark by more than 3% it is
 // folded into the plain loop, a third of its code: AVX-512 SoftmaxBackward
 // (and the scaled form) rows of more than pipelinedVecs whole vectors. The
 // AVX2 kernels and the Add forms keep it (bench/TUNING.md).
-func (g *gen) pipelined(nv int, tail bool) bool {
+func (g *gen) pipelined(nv int, tail rowTail) bool {
 	if !g.AVX512 || g.adds() {
 		return true
 	}
@@ -57,8 +68,8 @@ func (g *gen) pipelined(nv int, tail bool) bool {
 }
 
 // setVectors is the number of vectors of p (and of dp) a row reads.
-func (g *gen) setVectors(nv int, tail bool) int {
-	if tail {
+func (g *gen) setVectors(nv int, tail rowTail) int {
+	if tail == withTail {
 		return nv + 1
 	}
 	return nv
@@ -87,8 +98,8 @@ func (g *gen) budget() int {
 // registers: only for rows with a partial vector (saving a reload of the
 // overlapping row-ending vector); for whole vectors the memory operands of
 // pass 1 and 2 take fewer instructions, which was faster.
-func (g *gen) keepP(n, depth int, tail bool) bool {
-	return (g.AVX512 || tail) && (2*n+1)*(depth+1) <= g.budget()
+func (g *gen) keepP(n, depth int, tail rowTail) bool {
+	return (g.AVX512 || tail == withTail) && (2*n+1)*(depth+1) <= g.budget()
 }
 
 // keepDP says whether depth+1 sets of n vectors keep dp in registers.
@@ -96,7 +107,7 @@ func (g *gen) keepDP(n, depth int) bool {
 	return (n+1)*(depth+1) <= g.budget()
 }
 
-func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
+func (g *gen) newMedSet(nv int, tail rowTail, depth int) *medSet {
 	n := g.setVectors(nv, tail)
 	s := &medSet{ne: g.Vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
 	// Keep inputs in registers for pass 2 where the depth+1 sets fit beside
@@ -126,8 +137,8 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 	return s
 }
 
-// mediumRows handles rows of nv whole vectors, plus a partial one when tail
-// is set, in straight-line code, software-pipelined: each iteration runs
+// mediumRows handles rows of nv whole vectors, plus a partial one withTail,
+// in straight-line code, software-pipelined: each iteration runs
 // pass 1 of the next row and pass 2 of the current one, so the pass-2
 // instructions enter the scheduler when their e is nearly ready, and pass 2
 // works on the registers pass 1 loaded (two register sets, alternating, so
@@ -142,7 +153,7 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 // The AVX-512 SoftmaxBackward prefetches the ds of the row after next, as
 // quadMedium does: stores to lines not in L1 stall the loop (the AVX2
 // kernels gained nothing, the Add forms read ds anyway; bench/TUNING.md).
-func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
+func (g *gen) mediumRows(nv int, tail rowTail, rowBytes, tailOff, end Register) {
 	name := mediumLabel(nv, tail)
 	D := g.depth(nv, tail)
 	sets := make([]*medSet, D+1)
@@ -212,7 +223,7 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 
 // mediumSum loads the row ahead rows after p into set and leaves
 // -e in every lane of set.ne.
-func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
+func (g *gen) mediumSum(nv int, tail rowTail, ahead int, set *medSet) {
 	at := func(b Register, k int) Mem {
 		m := Mem{Base: b, Disp: k * g.VB}
 		if ahead > 0 {
@@ -272,7 +283,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		}
 		fnmadd(pk, d, m) // m -= p*dp
 	}
-	if tail {
+	if tail == withTail {
 		m := acc[nv%len(acc)]
 		if first[m] {
 			panic("medium rows: the partial vector would start a sum")
@@ -308,7 +319,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 }
 
 // mediumStore runs pass 2 of the row at p with the registers of set.
-func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
+func (g *gen) mediumStore(nv int, tail rowTail, tailOff Register, set *medSet) {
 	saved := g.ne
 	g.ne = set.ne
 	defer func() { g.ne = saved }()
@@ -333,7 +344,7 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 		sign = posE
 	}
 	var held VecVirtual
-	if tail {
+	if tail == withTail {
 		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), sign, keep)
 	}
 	rs := make([]VecVirtual, nv)
@@ -343,7 +354,7 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 	for k := range rs {
 		g.dt.MOVU(rs[k], at(g.ds, k))
 	}
-	if tail {
+	if tail == withTail {
 		g.dt.MOVU(held, last(g.ds))
 	}
 }

@@ -38,6 +38,53 @@ type quadSet struct {
 // the group after next; both were faster (bench/TUNING.md).
 func (g *gen) quadRows(rowStep, end Register) {
 	Comment("Rows of half a vector up to a whole one, four at a time.")
+	q := &quadLoop{gen: g, rowStep: rowStep}
+	q.limits(end)
+	a, b := q.newQuadSet("A"), q.newQuadSet("B")
+	CMPQ(g.p, q.lim3)
+	JAE(LabelRef("quadDone"))
+	q.loadGroup(a, atDS)
+	Label("quad")
+	for _, cur := range [][2]quadSet{{a, b}, {b, a}} {
+		CMPQ(g.p, q.lim7)
+		JAE(LabelRef("quadLast" + cur[0].name))
+		q.nextGroup(g.p, g.dp)
+		q.loadGroup(cur[1], aheadOfDS)
+		q.finishGroup(cur[0])
+	}
+	JMP(LabelRef("quad"))
+	for _, s := range []quadSet{a, b} {
+		Label("quadLast" + s.name)
+		q.nextGroup(g.p, g.dp)
+		q.finishGroup(s)
+		JMP(LabelRef("quadDone"))
+	}
+	Label("quadDone")
+	CMPQ(g.p, end)
+	JAE(LabelRef("done"))
+}
+
+// quadLoop is what quadRows' steps share: the row step, the limits and
+// the count of loads emitted (their labels' suffix).
+type quadLoop struct {
+	*gen
+	rowStep, rb3     Register
+	lim3, lim7, limU Register
+	loads            int
+}
+
+// groupAt is where the group loadGroup reads lies with respect to ds.
+type groupAt int
+
+const (
+	atDS      groupAt = iota // the group at ds
+	aheadOfDS                // the group after ds's (p and dp stepped, ds not yet)
+)
+
+// limits sets rb3 = 3*rowStep and the limits below which a group (lim3),
+// a group after it (lim7) and a group of whole-vector loads (limU) start.
+func (q *quadLoop) limits(end Register) {
+	rowStep := q.rowStep
 	rb3, lim3, lim7 := GP64(), GP64(), GP64()
 	LEAQ(Mem{Base: rowStep, Index: rowStep, Scale: 2}, rb3)
 	Comment("A group starts below lim3; one after it below lim7.")
@@ -49,117 +96,106 @@ func (g *gen) quadRows(rowStep, end Register) {
 	Comment("A group at or below limU is read with whole-vector loads.")
 	limU := GP64()
 	MOVQ(lim3, limU)
-	SUBQ(U32(g.VB), limU)
-	row := func(base Register, r int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: base}
-		case 3:
-			return Mem{Base: base, Index: rb3, Scale: 1}
-		}
-		return Mem{Base: base, Index: rowStep, Scale: uint8(r)}
+	SUBQ(U32(q.VB), limU)
+	q.rb3, q.lim3, q.lim7, q.limU = rb3, lim3, lim7, limU
+}
+
+// rowAt addresses row r (0..3) of the group at base.
+func (q *quadLoop) rowAt(base Register, r int) Mem {
+	switch r {
+	case 0:
+		return Mem{Base: base}
+	case 3:
+		return Mem{Base: base, Index: q.rb3, Scale: 1}
 	}
-	step := func(bases ...Register) {
-		for _, b := range bases {
-			LEAQ(Mem{Base: b, Index: rowStep, Scale: 4}, b)
+	return Mem{Base: base, Index: q.rowStep, Scale: uint8(r)}
+}
+
+// nextGroup steps bases to the next group of four rows.
+func (q *quadLoop) nextGroup(bases ...Register) {
+	for _, b := range bases {
+		LEAQ(Mem{Base: b, Index: q.rowStep, Scale: 4}, b)
+	}
+}
+
+// newQuadSet allocates the registers of one group.
+func (q *quadLoop) newQuadSet(name string) quadSet {
+	g := q.gen
+	s := quadSet{name, make([]VecVirtual, 4), make([]VecVirtual, 4), nil}
+	for r := range s.p {
+		s.p[r], s.dp[r] = g.Vec(), g.Vec()
+	}
+	if g.adds() {
+		s.ds = make([]VecVirtual, 4)
+		for r := range s.ds {
+			s.ds[r] = g.Vec()
 		}
 	}
-	newSet := func(name string) quadSet {
-		s := quadSet{name, make([]VecVirtual, 4), make([]VecVirtual, 4), nil}
-		for r := range s.p {
-			s.p[r], s.dp[r] = g.Vec(), g.Vec()
-		}
+	return s
+}
+
+// loadGroup fills s from the group at p and dp, and (Add) ds from the
+// group at where. Whole-vector loads (lanes past the row dropped by the
+// masked product and store) where the group's last vector lies inside
+// the slices, else zeroing-masked ones.
+func (q *quadLoop) loadGroup(s quadSet, where groupAt) {
+	g := q.gen
+	ds := g.ds
+	if g.adds() && where == aheadOfDS {
+		ds = GP64()
+		LEAQ(Mem{Base: g.ds, Index: q.rowStep, Scale: 4}, ds)
+	}
+	q.loads++
+	masked, done := fmt.Sprintf("quadMasked%d", q.loads), fmt.Sprintf("quadLoaded%d", q.loads)
+	CMPQ(g.p, q.limU)
+	JA(LabelRef(masked))
+	for r := 0; r < 4; r++ {
+		g.dt.MOVU(q.rowAt(g.p, r), s.p[r])
+		g.dt.MOVU(q.rowAt(g.dp, r), s.dp[r])
 		if g.adds() {
-			s.ds = make([]VecVirtual, 4)
-			for r := range s.ds {
-				s.ds[r] = g.Vec()
-			}
+			g.dt.MOVU(q.rowAt(ds, r), s.ds[r])
 		}
-		return s
 	}
-	// load fills s from the group at p and dp; ds is `ahead` groups behind.
-	// Whole-vector loads (lanes past the row dropped by the masked product
-	// and store) where the group's last vector lies inside the slices,
-	// else zeroing-masked ones.
-	loads := 0
-	load := func(s quadSet, ahead bool) {
-		ds := g.ds
-		if g.adds() && ahead {
-			ds = GP64()
-			LEAQ(Mem{Base: g.ds, Index: rowStep, Scale: 4}, ds)
+	JMP(LabelRef(done))
+	Label(masked)
+	for r := 0; r < 4; r++ {
+		g.dt.MOVZ(q.rowAt(g.p, r), g.kTail, s.p[r])
+		g.dt.MOVZ(q.rowAt(g.dp, r), g.kTail, s.dp[r])
+		if g.adds() {
+			g.dt.MOVZ(q.rowAt(ds, r), g.kTail, s.ds[r])
 		}
-		loads++
-		masked, done := fmt.Sprintf("quadMasked%d", loads), fmt.Sprintf("quadLoaded%d", loads)
-		CMPQ(g.p, limU)
-		JA(LabelRef(masked))
-		for r := 0; r < 4; r++ {
-			g.dt.MOVU(row(g.p, r), s.p[r])
-			g.dt.MOVU(row(g.dp, r), s.dp[r])
-			if g.adds() {
-				g.dt.MOVU(row(ds, r), s.ds[r])
-			}
-		}
-		JMP(LabelRef(done))
-		Label(masked)
-		for r := 0; r < 4; r++ {
-			g.dt.MOVZ(row(g.p, r), g.kTail, s.p[r])
-			g.dt.MOVZ(row(g.dp, r), g.kTail, s.dp[r])
-			if g.adds() {
-				g.dt.MOVZ(row(ds, r), g.kTail, s.ds[r])
-			}
-		}
-		Label(done)
 	}
-	// finish computes and stores the group at ds from s, and steps ds.
-	finish := func(s quadSet) {
-		for off := 0; off < 4*g.VB && !g.adds(); off += 64 {
-			PREFETCHT0(Mem{Base: g.ds, Index: rowStep, Scale: 8, Disp: off})
-		}
-		prod := make([]VecVirtual, 4)
-		for r := range prod {
-			prod[r] = g.Vec()
-			g.dt.MULZ(s.p[r], s.dp[r], g.kTail, prod[r])
-		}
-		e := Tree4(prod, g.dt.ADD, g.dt.Size == 4)
-		for r := 0; r < 4; r++ {
-			er := g.Vec()
-			VSHUFF32X4(U8(0x55*r), e, e, er)
-			out := prod[r]
-			if g.form == scaled {
-				g.quadScaled(er, s.p[r], out)
-			} else if g.adds() {
-				g.dt.SUB(er, s.dp[r], s.dp[r])
-				out = s.ds[r]
-				g.dt.FMA231(s.p[r], s.dp[r], out)
-			} else {
-				g.dt.FNMA231(er, s.p[r], out)
-			}
-			g.dt.MOVU(out, g.kTail, row(g.ds, r))
-		}
-		step(g.ds)
+	Label(done)
+}
+
+// finishGroup computes and stores the group at ds from s, and steps ds.
+func (q *quadLoop) finishGroup(s quadSet) {
+	g := q.gen
+	for off := 0; off < 4*g.VB && !g.adds(); off += 64 {
+		PREFETCHT0(Mem{Base: g.ds, Index: q.rowStep, Scale: 8, Disp: off})
 	}
-	a, b := newSet("A"), newSet("B")
-	CMPQ(g.p, lim3)
-	JAE(LabelRef("quadDone"))
-	load(a, false)
-	Label("quad")
-	for _, cur := range [][2]quadSet{{a, b}, {b, a}} {
-		CMPQ(g.p, lim7)
-		JAE(LabelRef("quadLast" + cur[0].name))
-		step(g.p, g.dp)
-		load(cur[1], true)
-		finish(cur[0])
+	prod := make([]VecVirtual, 4)
+	for r := range prod {
+		prod[r] = g.Vec()
+		g.dt.MULZ(s.p[r], s.dp[r], g.kTail, prod[r])
 	}
-	JMP(LabelRef("quad"))
-	for _, s := range []quadSet{a, b} {
-		Label("quadLast" + s.name)
-		step(g.p, g.dp)
-		finish(s)
-		JMP(LabelRef("quadDone"))
+	e := Tree4(prod, g.dt.ADD, g.dt.Size == 4)
+	for r := 0; r < 4; r++ {
+		er := g.Vec()
+		VSHUFF32X4(U8(0x55*r), e, e, er)
+		out := prod[r]
+		if g.form == scaled {
+			g.quadScaled(er, s.p[r], out)
+		} else if g.adds() {
+			g.dt.SUB(er, s.dp[r], s.dp[r])
+			out = s.ds[r]
+			g.dt.FMA231(s.p[r], s.dp[r], out)
+		} else {
+			g.dt.FNMA231(er, s.p[r], out)
+		}
+		g.dt.MOVU(out, g.kTail, q.rowAt(g.ds, r))
 	}
-	Label("quadDone")
-	CMPQ(g.p, end)
-	JAE(LabelRef("done"))
+	q.nextGroup(g.ds)
 }
 
 // quadRest handles the rows quadRows leaves (fewer than four), one at a

@@ -24,8 +24,10 @@ const quadMedVecs = 2
 // use in the .s.
 const quadMedRegs = 28
 
-func quadMedLabel(nv int, half bool) string {
-	if half {
+// quadMedLabel is the label of quadMedGroups' loop for rows of nv whole
+// vectors ending in a vector of width.
+func quadMedLabel(nv int, width rowEnd) string {
+	if width == halfEnd {
 		return fmt.Sprintf("quadMed%dHalf", nv)
 	}
 	return fmt.Sprintf("quadMed%d", nv)
@@ -71,7 +73,7 @@ const (
 func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Register) {
 	half := width == halfEnd
 	vb := g.VB
-	name := quadMedLabel(nv, half)
+	name := quadMedLabel(nv, width)
 	Label(name)
 	if regs := 4*2*(nv+1) + 4; regs > quadMedRegs {
 		panic(fmt.Sprintf("%s: groups of four rows of %d vectors take %d ZMMs, over quadMedRegs = %d", g.name(), nv+1, regs, quadMedRegs))

@@ -49,20 +49,68 @@ const (
 // the groups' are at most those of the first and the last vector of the
 // matrix, and take masked loads.
 func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
-	scan := form == scanRows
-	vb := g.VB
-	pfx := ""
-	if !scan {
-		pfx = "wide"
+	s := &shortLoop{gen: g, scan: form == scanRows, rowBytes: rowBytes, end: end}
+	if !s.scan {
+		s.pfx = "wide"
 	}
-	lbl := func(s string) string { return pfx + s }
-	Label(lbl("ShortRows"))
+	Label(s.lbl("ShortRows"))
 	start := GP64()
 	MOVQ(g.ds, start)
-	ADDQ(U32(vb), start)
+	ADDQ(U32(g.VB), start)
+	s.loadShiftIndex()
+	if s.scan {
+		s.sc = g.scanTables(rowBytes)
+	}
+	s.headRows(start)
 
+	Label(s.lbl("headDone"))
+	s.w = g.Vec()
+	g.dt.MOVU(Mem{Base: g.ds, Disp: -g.VB}, s.w)
+	if s.scan {
+		g.shortGroups(s.sc, rowBytes, end, s.w)
+	}
+	s.pipelinedRows()
+}
+
+// shortLoop is what the passes of one form of shortRun share.
+type shortLoop struct {
+	*gen
+	scan          bool   // the scan form (scanRows)
+	pfx           string // the labels' prefix: "" or "wide"
+	rowBytes, end Register
+	idx           VecVirtual  // the shift index (loadShiftIndex)
+	sc            *scanTables // the scan form's tables
+	w             VecVirtual  // the last vector written
+	sets          [2]*medSet  // the pipelined rows' registers
+	idx2, hi      VecVirtual  // wideRows: the join tables (see joinTables)
+	prev          VecVirtual  // wideRows: the row before's results
+}
+
+// rowLoad is how a short row's p and dp are read.
+type rowLoad int
+
+const (
+	maskedLoad rowLoad = iota // masked loads
+	wholeLoad                 // a whole vector from the row's start, inside the slices: lanes past the row dropped
+)
+
+// rowJoin is how pass 2 of a short row merges its results into w.
+type rowJoin int
+
+const (
+	throughW rowJoin = iota // shifted in at w's top end
+	withPrev                // AVX2 wideRows: from the row before's results and this row's (see joinTables), no chain through w
+)
+
+// lbl is name with the form's prefix.
+func (s *shortLoop) lbl(name string) string { return s.pfx + name }
+
+// loadShiftIndex loads the index that shifts a row's results in at the
+// top end of w.
+func (s *shortLoop) loadShiftIndex() {
+	g := s.gen
 	Comment("Shift index: lane j of the new vector takes lane j+cols of (w, row).")
-	idx := g.Vec()
+	s.idx = g.Vec()
 	tbl := GP64()
 	switch {
 	case g.AVX512 && g.dt.Size == 4:
@@ -72,165 +120,184 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	default:
 		LEAQ(rot8, tbl)
 	}
-	VMOVUPS(Mem{Base: tbl, Index: rowBytes, Scale: 1}, idx)
+	VMOVUPS(Mem{Base: tbl, Index: s.rowBytes, Scale: 1}, s.idx)
+}
 
-	var sc *scanTables
-	if scan {
-		sc = g.scanTables(rowBytes)
+// rowE leaves +e of the row whose p and dp are in pv and dv in the row's
+// lanes of ne; with wholeLoad, lanes past the row hold other data.
+func (s *shortLoop) rowE(pv, dv, ne VecVirtual, load rowLoad) {
+	g := s.gen
+	saved := g.ne
+	g.ne = ne
+	switch {
+	case s.scan:
+		g.rowScan(s.sc, pv, dv, s.rowBytes)
+	case load == wholeLoad:
+		g.shortSumPlain(pv, dv)
+	default:
+		g.shortSum(pv, dv)
 	}
-	// reduce leaves +e of the row whose p and dp are in pv and dv in the
-	// row's lanes of ne; plain: whole-vector loads (lanes past the row
-	// hold other data).
-	reduce := func(pv, dv, ne VecVirtual, plain bool) {
-		saved := g.ne
-		g.ne = ne
-		switch {
-		case scan:
-			g.rowScan(sc, pv, dv, rowBytes)
-		case plain:
-			g.shortSumPlain(pv, dv)
-		default:
-			g.shortSum(pv, dv)
-		}
-		g.scaleE(ne)
-		g.ne = saved
-	}
+	g.scaleE(ne)
+	g.ne = saved
+}
 
-	Label(lbl("head"))
+// headRows emits the loop over the rows that start in the first vector
+// of the matrix (before start): masked loads and a masked store.
+func (s *shortLoop) headRows(start Register) {
+	g := s.gen
+	Label(s.lbl("head"))
 	Comment("Rows starting in the first vector: masked store.")
 	CMPQ(g.ds, start)
-	JAE(LabelRef(lbl("headDone")))
+	JAE(LabelRef(s.lbl("headDone")))
 	pv, dv := g.Vec(), g.Vec()
 	g.loadTail(Mem{Base: g.p}, pv)
 	g.loadTail(Mem{Base: g.dp}, dv)
-	reduce(pv, dv, g.ne, false)
+	s.rowE(pv, dv, g.ne, maskedLoad)
 	g.out(pv, dv, Mem{Base: g.ds}, posE, storeMasked)
 	g.nextRow()
-	CMPQ(g.p, end)
-	JB(LabelRef(lbl("head")))
+	CMPQ(g.p, s.end)
+	JB(LabelRef(s.lbl("head")))
 	JMP(LabelRef("done"))
+}
 
-	Label(lbl("headDone"))
-	w := g.Vec()
-	g.dt.MOVU(Mem{Base: g.ds, Disp: -vb}, w)
-	if scan {
-		g.shortGroups(sc, rowBytes, end, w)
+// pass1 runs pass 1 of the row at p (+ index) into set.
+func (s *shortLoop) pass1(index Register, set *medSet, load rowLoad) {
+	g := s.gen
+	m := Mem{Base: g.p}
+	dm := Mem{Base: g.dp}
+	if index != nil {
+		m.Index, m.Scale = index, 1
+		dm.Index, dm.Scale = index, 1
 	}
-	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
-	sets := [2]*medSet{
-		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
-		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
+	if load == wholeLoad {
+		g.dt.MOVU(m, set.p[0])
+		g.dt.MOVU(dm, set.dp[0])
+	} else {
+		g.loadTail(m, set.p[0])
+		g.loadTail(dm, set.dp[0])
 	}
-	// sum runs pass 1 of the row at p (+ index), with masked loads or, when
-	// plain is set (a whole vector from the row's start lies inside the
-	// slices), whole-vector loads whose lanes past the row are dropped.
-	sum := func(index Register, set *medSet, plain bool) {
-		m := Mem{Base: g.p}
-		dm := Mem{Base: g.dp}
-		if index != nil {
-			m.Index, m.Scale = index, 1
-			dm.Index, dm.Scale = index, 1
-		}
-		if plain {
-			g.dt.MOVU(m, set.p[0])
-			g.dt.MOVU(dm, set.dp[0])
+	s.rowE(set.p[0], set.dp[0], set.ne, load)
+}
+
+// pass2 runs pass 2 of the row whose pass 1 filled set, merges its
+// results into w as join says and stores w as the vector that ends the
+// row.
+func (s *shortLoop) pass2(set *medSet, load rowLoad, join rowJoin) {
+	g, w, vb := s.gen, s.w, s.VB
+	saved := g.ne
+	g.ne = set.ne
+	g.plainDS = load == wholeLoad
+	r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, posE, keep)
+	g.plainDS = false
+	g.ne = saved
+	if g.AVX512 {
+		if g.dt.Size == 4 {
+			VPERMT2PS(r, s.idx, w)
 		} else {
-			g.loadTail(m, set.p[0])
-			g.loadTail(dm, set.dp[0])
+			VPERMT2PD(r, s.idx, w)
 		}
-		reduce(set.p[0], set.dp[0], set.ne, plain)
+	} else if join == withPrev {
+		b := g.Vec()
+		VPERMPS(s.prev, s.idx2, w)
+		VPERMPS(r, s.idx2, b)
+		VBLENDVPS(s.hi, b, w, w)
+	} else {
+		if g.dt.Size == 4 {
+			VBLENDVPS(g.vTail, r, w, w)
+		} else {
+			VBLENDVPD(g.vTail, r, w, w)
+		}
+		VPERMPS(w, s.idx, w)
+	}
+	if !s.scan {
+		g.dt.MOVU(r, s.prev)
+	}
+	g.dt.MOVU(w, Mem{Base: g.ds, Index: s.rowBytes, Scale: 1, Disp: -vb})
+}
+
+// loadJoinTables builds and loads wideRows' join tables.
+func (s *shortLoop) loadJoinTables() {
+	g, vb := s.gen, s.VB
+	Comment("Join tables for rows over half a vector.")
+	cols := GP64()
+	MOVQ(s.rowBytes, cols)
+	SHRQ(U8(uint8(g.dt.Shift)), cols)
+	g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
+	s.idx2, s.hi, s.prev = g.Vec(), g.Vec(), g.Vec()
+	g.movdqu(g.loc.Offset(2*vb), s.idx2)
+	g.movdqu(g.loc.Offset(3*vb), s.hi)
+}
+
+// shortWindow is one copy of the pipelined loop: its label, how it reads
+// the rows and how it joins them.
+type shortWindow struct {
+	name string
+	load rowLoad
+	join rowJoin
+}
+
+// pipelinedRows emits the rest of the rows, software-pipelined: pass 1 of
+// the next row, then pass 2 of this one, in copies of the loop (see
+// shortWindow) and the last row's pass 2.
+func (s *shortLoop) pipelinedRows() {
+	g, vb := s.gen, s.VB
+	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
+	s.sets = [2]*medSet{
+		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
+		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
 	}
 	// AVX2 rows over half a vector: the row-ending vector from the row
 	// before and this one (see joinTables), no chain through w.
-	var idx2, hi, prev VecVirtual
-	if !scan {
-		Comment("Join tables for rows over half a vector.")
-		cols := GP64()
-		MOVQ(rowBytes, cols)
-		SHRQ(U8(uint8(g.dt.Shift)), cols)
-		g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
-		idx2, hi, prev = g.Vec(), g.Vec(), g.Vec()
-		g.movdqu(g.loc.Offset(2*vb), idx2)
-		g.movdqu(g.loc.Offset(3*vb), hi)
+	if !s.scan {
+		s.loadJoinTables()
 	}
-	store := func(set *medSet, plain, free bool) {
-		saved := g.ne
-		g.ne = set.ne
-		g.plainDS = plain
-		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, posE, keep)
-		g.plainDS = false
-		g.ne = saved
-		if g.AVX512 {
-			if g.dt.Size == 4 {
-				VPERMT2PS(r, idx, w)
-			} else {
-				VPERMT2PD(r, idx, w)
-			}
-		} else if free {
-			b := g.Vec()
-			VPERMPS(prev, idx2, w)
-			VPERMPS(r, idx2, b)
-			VBLENDVPS(hi, b, w, w)
-		} else {
-			if g.dt.Size == 4 {
-				VBLENDVPS(g.vTail, r, w, w)
-			} else {
-				VBLENDVPD(g.vTail, r, w, w)
-			}
-			VPERMPS(w, idx, w)
-		}
-		if !scan {
-			g.dt.MOVU(r, prev)
-		}
-		g.dt.MOVU(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
-	}
-	sum(nil, sets[0], false)
-	if !scan {
+	s.pass1(nil, s.sets[0], maskedLoad)
+	if !s.scan {
 		Comment("One row with the join through w; then the loop that joins",
 			"with the row before.")
 		next := GP64()
-		LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
-		CMPQ(next, end)
-		JAE(LabelRef(lbl("windowLast0")))
-		sum(rowBytes, sets[1], false)
-		store(sets[0], false, false)
+		LEAQ(Mem{Base: g.p, Index: s.rowBytes, Scale: 1}, next)
+		CMPQ(next, s.end)
+		JAE(LabelRef(s.lbl("windowLast0")))
+		s.pass1(s.rowBytes, s.sets[1], maskedLoad)
+		s.pass2(s.sets[0], maskedLoad, throughW)
 		g.nextRow()
-		JMP(LabelRef(lbl("windowFree1")))
+		JMP(LabelRef(s.lbl("windowFree1")))
 	}
 	// Copies of the loop: whole-vector loads while the vector from the
 	// next row's start ends inside the slices (joined through w, or on
 	// AVX2 with the row before), then masked loads.
-	type variant struct {
-		name        string
-		plain, free bool
+	windows := []shortWindow{{"windowMasked", maskedLoad, throughW}}
+	if !s.scan {
+		windows = []shortWindow{
+			{"windowPlain", wholeLoad, throughW},
+			{"windowMasked", maskedLoad, throughW},
+			{"windowFree", wholeLoad, withPrev},
+		}
 	}
-	variants := []variant{{"windowMasked", false, false}}
-	if !scan {
-		variants = []variant{{"windowPlain", true, false}, {"windowMasked", false, false}, {"windowFree", true, true}}
-	}
-	for _, vr := range variants {
-		loop := lbl(vr.name)
+	for _, win := range windows {
+		loop := s.lbl(win.name)
 		Label(loop)
 		for h := 0; h < 2; h++ {
 			Label(fmt.Sprintf("%s%d", loop, h))
 			next := GP64()
-			LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
-			CMPQ(next, end)
-			JAE(LabelRef(fmt.Sprintf("%s%d", lbl("windowLast"), h)))
-			if vr.plain {
+			LEAQ(Mem{Base: g.p, Index: s.rowBytes, Scale: 1}, next)
+			CMPQ(next, s.end)
+			JAE(LabelRef(fmt.Sprintf("%s%d", s.lbl("windowLast"), h)))
+			if win.load == wholeLoad {
 				ADDQ(U32(vb), next)
-				CMPQ(next, end)
-				JA(LabelRef(fmt.Sprintf("%s%d", lbl("windowMasked"), h)))
+				CMPQ(next, s.end)
+				JA(LabelRef(fmt.Sprintf("%s%d", s.lbl("windowMasked"), h)))
 			}
-			sum(rowBytes, sets[1-h], vr.plain)
-			store(sets[h], vr.plain, vr.free)
+			s.pass1(s.rowBytes, s.sets[1-h], win.load)
+			s.pass2(s.sets[h], win.load, win.join)
 			g.nextRow()
 		}
 		JMP(LabelRef(loop))
 	}
 	for h := 0; h < 2; h++ {
-		Label(fmt.Sprintf("%s%d", lbl("windowLast"), h))
-		store(sets[h], false, false)
+		Label(fmt.Sprintf("%s%d", s.lbl("windowLast"), h))
+		s.pass2(s.sets[h], maskedLoad, throughW)
 		JMP(LabelRef("done"))
 	}
 }
@@ -509,122 +576,161 @@ func (g *gen) rowScan(sc *scanTables, pv, dv VecVirtual, rowBytes Register) {
 // loops. On exit w holds the last vector stored and the rows left, if any,
 // go on to the per-row loop, which sums them by the same scan (rowScan).
 func (g *gen) shortGroups(sc *scanTables, rowBytes, end Register, w VecVirtual) {
-	vb := g.VB
-	steps, pairs, cols, G := sc.steps, sc.pairs, sc.cols, sc.G
-	shIdx, bidx := sc.shIdx, sc.bidx
+	q := &groupLoop{gen: g, sc: sc, w: w, shIdx: sc.shIdx, bidx: sc.bidx}
 	if !g.AVX512 {
-		Comment("Shift indexes and the row-end index into registers.")
-		for st := 0; st < steps; st++ {
-			idx := g.Vec()
-			g.shiftIndex(sc, st, idx)
-			shIdx = append(shIdx, idx)
-		}
-		bidx = g.Vec()
-		g.movdqu(sc.endMem, bidx)
+		q.loadScanRegs()
 	}
-	gBytes := GP64()
-	MOVQ(G, gBytes)
-	SHLQ(U8(uint8(g.dt.Shift)), gBytes)
-	var kG Op
-	var vG VecVirtual
-	gIdx := g.Vec()
-	tbl := GP64()
-	if g.AVX512 {
-		LEAQ(kTable, tbl)
-		k := K()
-		KMOVW(Mem{Base: tbl, Index: G, Scale: 2}, k)
-		kG = k
-		if g.dt.Size == 4 {
-			LEAQ(iota32, tbl)
-		} else {
-			LEAQ(iota64, tbl)
-		}
-		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
-	} else {
-		LEAQ(maskTable.Offset(32), tbl)
-		off := GP64()
-		MOVQ(gBytes, off)
-		NEGQ(off)
-		vG = YMM()
-		g.movdqu(Mem{Base: tbl, Index: off, Scale: 1}, vG)
-		LEAQ(rot8, tbl)
-		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
-	}
-	last := GP64()
-	MOVQ(end, last)
-	SUBQ(U32(vb), last)
-
-	Comment("Index (and AVX2 mask) for the vector that ends a group from the",
-		"results of this group and the one before (2G >= lanes): lane j is",
-		"lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.")
-	idx2Mem := g.loc.Offset(2 * vb)
-	hiMem := g.loc.Offset(3 * vb)
-	g.joinTables(G, idx2Mem, hiMem, "groupsIdx")
-	idx2 := g.Vec()
-	g.movdqu(idx2Mem, idx2)
-	var hi VecVirtual
-	if !g.AVX512 {
-		hi = g.Vec()
-		g.movdqu(hiMem, hi)
-	}
-
-	// group emits one group: pass 1, the scan, pass 2; returns the results.
-	group := func(steps int) VecVirtual {
-		pv, dv, x := g.Vec(), g.Vec(), g.Vec()
-		g.dt.MOVU(Mem{Base: g.p}, pv)
-		g.dt.MOVU(Mem{Base: g.dp}, dv)
-		if g.AVX512 {
-			g.dt.MULZ(pv, dv, kG, x)
-		} else {
-			g.dt.MUL(pv, dv, x)
-			VANDPS(vG, x, x)
-		}
-		for st := 0; st < steps; st++ {
-			g.scanStep(sc, st, x, shIdx[st])
-		}
-		e := g.Vec()
-		if g.dt.Size == 4 || pairs {
-			VPERMPS(x, bidx, e)
-		} else {
-			VPERMPD(x, bidx, e)
-		}
-		t := g.Vec()
-		if g.form == scaled {
-			g.scaleE(e)
-			g.scaleT(e, dv) // scale*dp - scale*e
-			t = dv
-		} else {
-			g.dt.SUB(e, dv, t) // dp - e
-		}
-		r := t
-		if g.adds() {
-			r = g.Vec()
-			g.dt.MOVU(Mem{Base: g.ds}, r)
-			g.dt.FMA231(pv, t, r)
-		} else {
-			g.dt.MUL(pv, t, r)
-		}
-		return r
-	}
-	storeW := func() {
-		g.dt.MOVU(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
-		ADDQ(gBytes, g.p)
-		ADDQ(gBytes, g.dp)
-		ADDQ(gBytes, g.ds)
-	}
+	q.loadGroupRegs()
+	q.last = GP64()
+	MOVQ(end, q.last)
+	SUBQ(U32(g.VB), q.last)
+	q.loadJoinRegs()
 
 	// One copy of the loops per scan length, 2^steps >= cols.
+	steps, cols := sc.steps, sc.cols
 	for st := 0; st < steps; st++ {
 		CMPQ(cols, U32(1<<st))
 		JBE(LabelRef(fmt.Sprintf("groupsFirst%d", st)))
 	}
 	JMP(LabelRef(fmt.Sprintf("groupsFirst%d", steps)))
 	for st := 0; st <= steps; st++ {
-		g.groupLoops(st, group, storeW, last, w, gIdx, idx2, vG, hi)
+		q.loops(st)
 	}
 	Label("groupsDone")
 	CMPQ(g.p, end)
 	JAE(LabelRef("done"))
+}
+
+// groupLoop is what shortGroups' loops share: the scan's tables and
+// registers, the group's length and masks, the join's tables and w.
+type groupLoop struct {
+	*gen
+	sc     *scanTables
+	shIdx  []VecVirtual // the scan steps' shift indexes
+	bidx   VecVirtual   // the row-end index
+	gBytes Register     // G elements in bytes
+	last   Register     // the last start of a whole vector inside the slices
+	kG     Op           // AVX-512: lanes 0..G-1
+	vG     VecVirtual   // AVX2: lanes 0..G-1
+	gIdx   VecVirtual   // the first group's join with w
+	idx2   VecVirtual   // later groups' join (see joinTables)
+	hi     VecVirtual   // AVX2: the join's blend mask
+	w      VecVirtual   // the last vector written
+}
+
+// loadScanRegs loads AVX2's shift indexes and row-end index into
+// registers (AVX-512's scanTables left them there).
+func (q *groupLoop) loadScanRegs() {
+	g := q.gen
+	Comment("Shift indexes and the row-end index into registers.")
+	for st := 0; st < q.sc.steps; st++ {
+		idx := g.Vec()
+		g.shiftIndex(q.sc, st, idx)
+		q.shIdx = append(q.shIdx, idx)
+	}
+	q.bidx = g.Vec()
+	g.movdqu(q.sc.endMem, q.bidx)
+}
+
+// loadGroupRegs sets gBytes, the mask of a group's G lanes and the index
+// that joins the first group to w.
+func (q *groupLoop) loadGroupRegs() {
+	g, G := q.gen, q.sc.G
+	gBytes := GP64()
+	MOVQ(G, gBytes)
+	SHLQ(U8(uint8(g.dt.Shift)), gBytes)
+	q.gBytes = gBytes
+	q.gIdx = g.Vec()
+	tbl := GP64()
+	if g.AVX512 {
+		LEAQ(kTable, tbl)
+		k := K()
+		KMOVW(Mem{Base: tbl, Index: G, Scale: 2}, k)
+		q.kG = k
+		if g.dt.Size == 4 {
+			LEAQ(iota32, tbl)
+		} else {
+			LEAQ(iota64, tbl)
+		}
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, q.gIdx)
+	} else {
+		LEAQ(maskTable.Offset(32), tbl)
+		off := GP64()
+		MOVQ(gBytes, off)
+		NEGQ(off)
+		q.vG = YMM()
+		g.movdqu(Mem{Base: tbl, Index: off, Scale: 1}, q.vG)
+		LEAQ(rot8, tbl)
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, q.gIdx)
+	}
+}
+
+// loadJoinRegs builds the join tables of later groups and loads them.
+func (q *groupLoop) loadJoinRegs() {
+	g, vb := q.gen, q.VB
+	Comment("Index (and AVX2 mask) for the vector that ends a group from the",
+		"results of this group and the one before (2G >= lanes): lane j is",
+		"lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.")
+	idx2Mem := g.loc.Offset(2 * vb)
+	hiMem := g.loc.Offset(3 * vb)
+	g.joinTables(q.sc.G, idx2Mem, hiMem, "groupsIdx")
+	q.idx2 = g.Vec()
+	g.movdqu(idx2Mem, q.idx2)
+	if !g.AVX512 {
+		q.hi = g.Vec()
+		g.movdqu(hiMem, q.hi)
+	}
+}
+
+// group emits one group: pass 1, the scan of steps steps, pass 2; it
+// returns the results.
+func (q *groupLoop) group(steps int) VecVirtual {
+	g := q.gen
+	pv, dv, x := g.Vec(), g.Vec(), g.Vec()
+	g.dt.MOVU(Mem{Base: g.p}, pv)
+	g.dt.MOVU(Mem{Base: g.dp}, dv)
+	if g.AVX512 {
+		g.dt.MULZ(pv, dv, q.kG, x)
+	} else {
+		g.dt.MUL(pv, dv, x)
+		VANDPS(q.vG, x, x)
+	}
+	for st := 0; st < steps; st++ {
+		g.scanStep(q.sc, st, x, q.shIdx[st])
+	}
+	e := g.Vec()
+	if g.dt.Size == 4 || q.sc.pairs {
+		VPERMPS(x, q.bidx, e)
+	} else {
+		VPERMPD(x, q.bidx, e)
+	}
+	t := g.Vec()
+	if g.form == scaled {
+		g.scaleE(e)
+		g.scaleT(e, dv) // scale*dp - scale*e
+		t = dv
+	} else {
+		g.dt.SUB(e, dv, t) // dp - e
+	}
+	r := t
+	if g.adds() {
+		r = g.Vec()
+		g.dt.MOVU(Mem{Base: g.ds}, r)
+		g.dt.FMA231(pv, t, r)
+	} else {
+		g.dt.MUL(pv, t, r)
+	}
+	return r
+}
+
+// storeW stores w as the vector that ends the group and steps the
+// pointers past it.
+func (q *groupLoop) storeW() {
+	g := q.gen
+	g.dt.MOVU(q.w, Mem{Base: g.ds, Index: q.gBytes, Scale: 1, Disp: -g.VB})
+	ADDQ(q.gBytes, g.p)
+	ADDQ(q.gBytes, g.dp)
+	ADDQ(q.gBytes, g.ds)
 }
 
 // movdqu moves a whole vector of integers (the table entries).
@@ -636,48 +742,49 @@ func (g *gen) movdqu(a, b Op) {
 	}
 }
 
-// groupLoops emits the first group and the loop of later groups for rows
-// of at most 2^steps columns.
-func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), last Register, w, gIdx, idx2, vG, hi VecVirtual) {
+// loops emits the first group and the loop of later groups for rows of
+// at most 2^steps columns.
+func (q *groupLoop) loops(steps int) {
+	g, w := q.gen, q.w
 	Label(fmt.Sprintf("groupsFirst%d", steps))
 	Comment("First group: its vector joins w. A whole vector from p must end inside the slices.")
-	CMPQ(g.p, last)
+	CMPQ(g.p, q.last)
 	JA(LabelRef("groupsDone"))
-	r := group(steps)
+	r := q.group(steps)
 	if g.AVX512 {
 		if g.dt.Size == 4 {
-			VPERMT2PS(r, gIdx, w)
+			VPERMT2PS(r, q.gIdx, w)
 		} else {
-			VPERMT2PD(r, gIdx, w)
+			VPERMT2PD(r, q.gIdx, w)
 		}
 	} else {
-		VBLENDVPS(vG, r, w, w)
-		VPERMPS(w, gIdx, w)
+		VBLENDVPS(q.vG, r, w, w)
+		VPERMPS(w, q.gIdx, w)
 	}
 	prev := g.Vec()
 	g.dt.MOVU(r, prev)
-	storeW()
+	q.storeW()
 
 	Label(fmt.Sprintf("groups%d", steps))
 	Comment("Later groups: the vector from this group and the one before; no chain through w.")
-	CMPQ(g.p, last)
+	CMPQ(g.p, q.last)
 	JA(LabelRef("groupsDone"))
-	r = group(steps)
+	r = q.group(steps)
 	if g.AVX512 {
 		g.dt.MOVU(prev, w)
 		if g.dt.Size == 4 {
-			VPERMT2PS(r, idx2, w)
+			VPERMT2PS(r, q.idx2, w)
 		} else {
-			VPERMT2PD(r, idx2, w)
+			VPERMT2PD(r, q.idx2, w)
 		}
 	} else {
 		b := g.Vec()
-		VPERMPS(prev, idx2, w)
-		VPERMPS(r, idx2, b)
-		VBLENDVPS(hi, b, w, w)
+		VPERMPS(prev, q.idx2, w)
+		VPERMPS(r, q.idx2, b)
+		VBLENDVPS(q.hi, b, w, w)
 	}
 	g.dt.MOVU(r, prev)
-	storeW()
+	q.storeW()
 	JMP(LabelRef(fmt.Sprintf("groups%d", steps)))
 }
 

@@ -465,7 +465,7 @@ func (b *rowGroup) prefetchNextGroup(pf prefetches, u int) {
 func (b *rowGroup) expSumF32(guard guards, pre string, sums []VecVirtual, pf prefetches) {
 	p, isa, k := b.p, b.isa, b.k
 	lanes, vb := b.d.Lanes(isa.VB), isa.VB
-	n, ptr, mv := b.n, b.ptr, b.mv
+	n, ptr := b.n, b.ptr
 	// Groups of up to zmmHoldRows hold the exp's constants.
 	sc := b.fold
 	if isa.AVX512 && k <= zmmHoldRows {
@@ -477,77 +477,21 @@ func (b *rowGroup) expSumF32(guard guards, pre string, sums []VecVirtual, pf pre
 		}
 		defer p.Release()
 	}
-	lo := isa.Vec()
+	e := &f32ExpSum{rowGroup: b, sc: sc, sums: sums}
+	e.lo = isa.Vec()
 	if b.folding {
-		VBROADCASTSS(sc.Lo, lo)
+		VBROADCASTSS(sc.Lo, e.lo)
 	} else {
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), e.lo)
 	}
 	for _, r := range b.slots {
 		sums[r] = isa.Vec()
 		VXORPD(sums[r], sums[r], sums[r])
 	}
-	// expVecs turns xs (one vector of each row in rows) into e.
-	expVecs := func(xs []VecVirtual, rows []int, guard guards) {
-		for j, x := range xs {
-			VSUBPS(mv[rows[j]], x, x)
-			b.mulScale(x)
-		}
-		l := lo
-		if guard == noGuards {
-			l = nil
-		}
-		switch {
-		case b.log:
-			ExpSumF32Core(p, xs, l)
-		case b.folding:
-			ExpSoftmaxF32ScaledCore(p, xs, l, sc)
-		default:
-			ExpSoftmaxF32Core(p, xs, l)
-		}
-	}
-	// addVecs adds xs (e, u vectors of each row in rows, row-minor) to the
-	// sums: two vectors of a row are first added in float32 (one rounding,
-	// 2^-24, in CONTRACT.md's budget), then widened and summed in float64.
-	addVecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual) {
-		nr := len(rows)
-		for j, r := range rows {
-			for i := 0; i < u; i += 2 {
-				x := xs[i*nr+j]
-				if i+1 < u {
-					x = isa.Vec()
-					VADDPS(xs[(i+1)*nr+j], xs[i*nr+j], x)
-				}
-				if hide != nil {
-					h := isa.Vec()
-					VANDNPS(x, hide, h)
-					x = h
-				}
-				VADDPD(widenSum(x), sums[r], sums[r])
-			}
-		}
-	}
 	if b.overlap() {
-		Comment("Overlapped tails first: with dst == src the loop below",
-			"overwrites their first lanes. Those lanes stay out of the sum.")
-		skip := pre + "exp_ovskip"
-		tc := b.ifOverlapTail(skip)
-		tab := GP64()
-		LEAQ(p.MaskTable(), tab)
-		hide := isa.Vec()
-		VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
-		for _, r := range b.slots {
-			x := isa.Vec()
-			VMOVUPS(b.rowEnd(b.srcp, r), x)
-			expVecs([]VecVirtual{x}, []int{r}, guard)
-			addVecs([]VecVirtual{x}, []int{r}, 1, hide)
-			if !b.log {
-				VMOVUPS(x, b.etail.Offset(vb*r))
-			}
-		}
-		Label(skip)
+		e.overlapTails(guard, pre)
 	}
-	// At least two vectors of each row, for the pairs above (groups too:
+	// At least two vectors of each row, for addVecs' pairs (groups too:
 	// faster than one, bench/TUNING.md). The same with the guards or
 	// without (AVX2 Softmax): the pairs set the order of the sum, which
 	// must not depend on the other rows of the group.
@@ -564,7 +508,7 @@ func (b *rowGroup) expSumF32(guard guards, pre string, sums []VecVirtual, pf pre
 					at[j] = isa.Vec()
 					VMOVUPS(b.at(ptr, vb*i, r), at[j])
 				}
-				expVecs(at, rows, guard)
+				e.expVecs(at, rows, guard)
 				if !b.log {
 					for j, r := range rows {
 						VMOVUPS(at[j], b.at(pf.out, vb*i, r))
@@ -572,7 +516,7 @@ func (b *rowGroup) expSumF32(guard guards, pre string, sums []VecVirtual, pf pre
 				}
 				b.prefetchVec(pf, i, rows)
 			}
-			addVecs(xs, rows, u, nil)
+			e.addVecs(xs, rows, u, nil)
 		}
 		b.prefetchNextGroup(pf, u)
 		ADDQ(U32(vb*u), ptr)
@@ -582,21 +526,107 @@ func (b *rowGroup) expSumF32(guard guards, pre string, sums []VecVirtual, pf pre
 			CMPQ(b.cols, U32(lanes))
 			JGE(LabelRef(pre + "exp_done"))
 		}
-		for _, rows := range b.groups {
-			xs := make([]VecVirtual, len(rows))
-			for j, r := range rows {
-				xs[j] = isa.Vec()
-				b.tailMask(r).LoadFill(b.at(ptr, 0, r), xs[j], b.negInf)
+		e.maskedTails()
+	})
+}
+
+// f32ExpSum is what the steps of rowGroup.expSumF32 share: the exp's
+// lower bound, the folded scale (held or not) and the rows' sums.
+type f32ExpSum struct {
+	*rowGroup
+	lo   VecVirtual
+	sc   *ExpScale
+	sums []VecVirtual
+}
+
+// expVecs turns xs (one vector of each row in rows) into e.
+func (e *f32ExpSum) expVecs(xs []VecVirtual, rows []int, guard guards) {
+	p := e.p
+	for j, x := range xs {
+		VSUBPS(e.mv[rows[j]], x, x)
+		e.mulScale(x)
+	}
+	l := e.lo
+	if guard == noGuards {
+		l = nil
+	}
+	switch {
+	case e.log:
+		ExpSumF32Core(p, xs, l)
+	case e.folding:
+		ExpSoftmaxF32ScaledCore(p, xs, l, e.sc)
+	default:
+		ExpSoftmaxF32Core(p, xs, l)
+	}
+}
+
+// addVecs adds xs (e, u vectors of each row in rows, row-minor) to the
+// sums: two vectors of a row are first added in float32 (one rounding,
+// 2^-24, in CONTRACT.md's budget), then widened and summed in float64.
+// hide, if not nil, has the lanes to leave out.
+func (e *f32ExpSum) addVecs(xs []VecVirtual, rows []int, u int, hide VecVirtual) {
+	isa, sums := e.isa, e.sums
+	nr := len(rows)
+	for j, r := range rows {
+		for i := 0; i < u; i += 2 {
+			x := xs[i*nr+j]
+			if i+1 < u {
+				x = isa.Vec()
+				VADDPS(xs[(i+1)*nr+j], xs[i*nr+j], x)
 			}
-			expVecs(xs, rows, withGuards)
-			addVecs(xs, rows, 1, nil)
-			if !b.log {
-				for j, r := range rows {
-					VMOVUPS(xs[j], b.etail.Offset(vb*r))
-				}
+			if hide != nil {
+				h := isa.Vec()
+				VANDNPS(x, hide, h)
+				x = h
+			}
+			VADDPD(widenSum(x), sums[r], sums[r])
+		}
+	}
+}
+
+// overlapTails emits the overlapped tails (see rowGen.overlap): each row's
+// last whole-width vector, its lanes before the tail left out of the sum,
+// its e kept in etail.
+func (e *f32ExpSum) overlapTails(guard guards, pre string) {
+	p, isa, vb := e.p, e.isa, e.isa.VB
+	Comment("Overlapped tails first: with dst == src the loop below",
+		"overwrites their first lanes. Those lanes stay out of the sum.")
+	skip := pre + "exp_ovskip"
+	tc := e.ifOverlapTail(skip)
+	tab := GP64()
+	LEAQ(p.MaskTable(), tab)
+	hide := isa.Vec()
+	VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
+	for _, r := range e.slots {
+		x := isa.Vec()
+		VMOVUPS(e.rowEnd(e.srcp, r), x)
+		e.expVecs([]VecVirtual{x}, []int{r}, guard)
+		e.addVecs([]VecVirtual{x}, []int{r}, 1, hide)
+		if !e.log {
+			VMOVUPS(x, e.etail.Offset(vb*r))
+		}
+	}
+	Label(skip)
+}
+
+// maskedTails is the loop's tail: each group's masked last vectors, with
+// the guards, their e kept in etail.
+func (e *f32ExpSum) maskedTails() {
+	isa, vb := e.isa, e.isa.VB
+	for _, rows := range e.groups {
+		xs := make([]VecVirtual, len(rows))
+		for j, r := range rows {
+			xs[j] = isa.Vec()
+			e.tailMask(r).LoadFill(e.at(e.ptr, 0, r), xs[j], e.negInf)
+		}
+		e.expVecs(xs, rows, withGuards)
+		e.addVecs(xs, rows, 1, nil)
+		if !e.log {
+			for j, r := range rows {
+				VMOVUPS(xs[j], e.etail.Offset(vb*r))
 			}
 		}
-	})
+	}
 }
 
 // expSumF64 is pass 2's loop for float64: Kahan-compensated sums.

@@ -17,7 +17,7 @@ import (
 // residentVecs is the most vectors a row may span to be held in registers:
 // four rows of three are 12 ZMMs, beside the exp's temporaries for four
 // vectors at a time (residentExpTemps), the four maxima, the clamp bound
-// and the table; residentBody's budget checks it.
+// and the table; residentLoad's budget checks it.
 const residentVecs = 3
 
 // groupRun says whether a resident block runs a group of four rows or one
@@ -85,19 +85,38 @@ func (g *rowGen) resident(v int, run groupRun) {
 	JMP(LabelRef(name + "h"))
 }
 
+// residentBody emits the block's passes over the four rows (or the solo
+// row) of v vectors: load and maxima, the bail-out test, then the exps and
+// normalisation (residentLog for LogSoftmax).
 func (g *rowGen) residentBody(v int, name string) {
+	slots := g.slots(4)
+	x, maxes := g.residentLoad(v, slots)
+	mv := g.residentMaxima(slots, maxes)
+	lo := g.isa.Vec()
+	VMOVUPS(g.p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	if g.log {
+		g.residentLog(v, slots, x, mv, lo)
+		return
+	}
+	g.residentExp(v, name, slots, x, mv, lo)
+	g.residentNormalise(v, slots, x)
+}
+
+// residentLoad loads the rows' v vectors each (the last filled with -Inf
+// past the row) under the block's register budget, and returns them with
+// each row's vector of partial maxima.
+func (g *rowGen) residentLoad(v int, slots []int) (x [][]VecVirtual, maxes []VecVirtual) {
 	p, isa, d := g.p, g.isa, g.d
 	vb := isa.VB
 	negInf := p.Of(d, "neginf", math.Inf(-1))
-	slots := g.slots(4)
 	b := newBudget("zmmRegs-residentExpTemps", zmmRegs-residentExpTemps)
 	b.take(v*len(slots), "values")
 	b.take(len(slots), "maxima")
 	b.take(1, "clamp bound")
 	b.take(1, "exp table")
 	b.state()
-	x := make([][]VecVirtual, 4)
-	maxes := make([]VecVirtual, 4)
+	x = make([][]VecVirtual, 4)
+	maxes = make([]VecVirtual, 4)
 	for _, r := range slots {
 		x[r] = make([]VecVirtual, v)
 		for i := range x[r] {
@@ -120,55 +139,70 @@ func (g *rowGen) residentBody(v int, name string) {
 	for r := len(slots); r < 4; r++ {
 		maxes[r] = maxes[0] // solo: slot 0 stands for every slot
 	}
+	return x, maxes
+}
+
+// residentMaxima reduces the four rows' maxima through the tree, leaves
+// for g.bail when one is not finite, and returns each row's max broadcast.
+func (g *rowGen) residentMaxima(slots []int, maxes []VecVirtual) (mv []VecVirtual) {
+	p, isa, d := g.p, g.isa, g.d
 	m := Tree4Of(Float32, maxes, VMAXPS)
 	Comment("A NaN, +Inf or all -Inf max in the group: one row at a time.")
 	t := isa.Vec()
 	VANDPS(p.U32("abs32", 0x7fffffff), m, t)
 	AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
 	JNZ(LabelRef(g.bail))
-	mv := make([]VecVirtual, 4)
+	mv = make([]VecVirtual, 4)
 	for _, r := range slots {
 		mv[r] = bcastRow4(p, isa, m, r, 1)
 	}
+	return mv
+}
 
-	lo := isa.Vec()
-	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	if g.log {
-		g.residentLog(v, slots, x, mv, lo)
+// residentExp sets e = exp(s - max) in place: with the scale folded into
+// the exp when this call's allows, else multiplied (see ExpScale).
+func (g *rowGen) residentExp(v int, name string, slots []int, x [][]VecVirtual, mv []VecVirtual, lo VecVirtual) {
+	Comment("e = exp(s - max) in place, one vector of each row at a time.")
+	if g.fold == nil {
+		g.residentExpVecs(v, slots, x, mv, lo)
 		return
 	}
-	Comment("e = exp(s - max) in place, one vector of each row at a time.")
-	exps := func() {
-		for i := 0; i < v; i++ {
-			xs := make([]VecVirtual, len(slots))
-			for j, r := range slots {
-				xs[j] = x[r][i]
-				VSUBPS(mv[r], xs[j], xs[j])
-				g.mulScale(xs[j])
-			}
-			if g.folding {
-				ExpSoftmaxF32ScaledCore(p, xs, lo, g.fold)
-			} else {
-				ExpSoftmaxF32Core(p, xs, lo)
-			}
+	Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
+	CMPL(g.foldOK, U8(0))
+	JE(LabelRef(name + "mul"))
+	g.folding = true
+	VBROADCASTSS(g.fold.Lo, lo)
+	g.residentExpVecs(v, slots, x, mv, lo)
+	g.folding = false
+	JMP(LabelRef(name + "exped"))
+	Label(name + "mul")
+	VMOVUPS(g.p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	g.residentExpVecs(v, slots, x, mv, lo)
+	Label(name + "exped")
+}
+
+// residentExpVecs emits one version of residentExp's exps: vector i of
+// every row together.
+func (g *rowGen) residentExpVecs(v int, slots []int, x [][]VecVirtual, mv []VecVirtual, lo VecVirtual) {
+	for i := 0; i < v; i++ {
+		xs := make([]VecVirtual, len(slots))
+		for j, r := range slots {
+			xs[j] = x[r][i]
+			VSUBPS(mv[r], xs[j], xs[j])
+			g.mulScale(xs[j])
+		}
+		if g.folding {
+			ExpSoftmaxF32ScaledCore(g.p, xs, lo, g.fold)
+		} else {
+			ExpSoftmaxF32Core(g.p, xs, lo)
 		}
 	}
-	if g.fold == nil {
-		exps()
-	} else {
-		Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
-		CMPL(g.foldOK, U8(0))
-		JE(LabelRef(name + "mul"))
-		g.folding = true
-		VBROADCASTSS(g.fold.Lo, lo)
-		exps()
-		g.folding = false
-		JMP(LabelRef(name + "exped"))
-		Label(name + "mul")
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-		exps()
-		Label(name + "exped")
-	}
+}
+
+// residentNormalise sums each row's e, divides once for the four rows and
+// stores p = e/sum, flushed.
+func (g *rowGen) residentNormalise(v int, slots []int, x [][]VecVirtual) {
+	p, isa, d := g.p, g.isa, g.d
 	sums := make([]VecVirtual, 4)
 	Comment("Each row's e summed in float32 (two roundings at most), then in float64.")
 	for _, r := range slots {
