@@ -179,7 +179,7 @@ func (q *quadLoop) finishGroup(s quadSet) {
 		prod[r] = g.Vec()
 		g.dt.MULZ(s.p[r], s.dp[r], g.kTail, prod[r])
 	}
-	e := Tree4(prod, g.dt.ADD, g.dt.Size == 4)
+	e := Tree4Of(g.dt, prod, g.dt.ADD)
 	for r := 0; r < 4; r++ {
 		er := g.Vec()
 		VSHUFF32X4(U8(0x55*r), e, e, er)

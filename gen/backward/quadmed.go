@@ -175,7 +175,7 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 	}
 	var e VecVirtual
 	if n == 4 {
-		e = Tree4(sums, g.dt.ADD, g.dt.Size == 4)
+		e = Tree4Of(g.dt, sums, g.dt.ADD)
 	} else {
 		e = sums[0]
 		g.allSum(e, g.elemLanes())

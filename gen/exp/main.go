@@ -29,7 +29,7 @@ func exp(p *Pool, isa ISA, d DType) {
 	name := "Exp" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s)", d.Go))
 	Pragma("noescape")
-	p.Begin(isa.VB == 64)
+	p.BeginWith(BaseFor(isa))
 	Doc(name + " sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).")
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
@@ -48,10 +48,10 @@ func exp(p *Pool, isa ISA, d DType) {
 	// The table and the exp's splats stay in registers (Pool.Hold).
 	var tab VecVirtual
 	if d.Size == 4 {
-		HoldExpF32(p, isa, false)
-		tab = ExpTable(p, isa.AVX512)
+		HoldExpF32For(p, isa, Ln2HiLo)
+		tab = ExpTableFor(p, isa)
 	} else if isa.AVX512 {
-		HoldExpF64(p, true, false, -1)
+		HoldExpF64Of(p, ExpF64CoreSplats, HoldAll)
 	}
 	// vec computes e^x in place.
 	vec := func(xs []VecVirtual) {

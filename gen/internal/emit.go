@@ -131,7 +131,7 @@ func LogPD(p *Pool, x VecVirtual, terms int) {
 	VMOVAPD(s, x)
 }
 
-// Tree4 reduces four row vectors together with op, in log2 shuffle and op
+// tree4 reduces four row vectors together with op, in log2 shuffle and op
 // steps instead of four horizontal reductions: float32 lanes (f32, op
 // VMAXPS or VMINPS) or float64 lanes (op VADDPD). The first steps move
 // whole 128-bit blocks and 64-bit pairs, the same for both widths.
@@ -140,7 +140,7 @@ func LogPD(p *Pool, x VecVirtual, terms int) {
 // and 3; float64 the result is [0 2 1 3]. Every step combines the same
 // lanes of each row in the same way, so a row's result does not depend on
 // its place among the four nor on the other rows (rows stand alone).
-func Tree4(rows []VecVirtual, op func(...Op), f32 bool) VecVirtual {
+func tree4(rows []VecVirtual, op func(...Op), f32 bool) VecVirtual {
 	zmm := rows[0].Size() == 64
 	a, b, c, e := rows[0], rows[1], rows[2], rows[3]
 	Comment("Four rows at once: a transpose-style reduction.")

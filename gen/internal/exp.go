@@ -216,12 +216,12 @@ func expF64QSplats() []Splat {
 	return ss
 }
 
-// HoldExpF64 keeps the splats of ExpF64Core (with full) and of
+// holdExpF64 keeps the splats of ExpF64Core (with full) and of
 // ExpSoftmaxF64Core (with softmax) in ZMM registers until p.Release (see
 // Pool.Hold), at most room of them (room < 0: all; 18 for ExpF64Core, 17
 // for ExpSoftmaxF64Core, 20 for both): the reduction's first, then the
 // polynomial's from its highest coefficient.
-func HoldExpF64(p *Pool, full, softmax bool, room int) {
+func holdExpF64(p *Pool, full, softmax bool, room int) {
 	ss := []Splat{exp64Shift, exp64One, exp64Log2e, exp64NegLn2Hi}
 	if full {
 		ss = append(ss, exp64Hi, exp64Lo, exp64Ln2Lo)
@@ -290,7 +290,7 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 				VMAXPS(x, lo, x)
 			}
 		}
-		expF32Table(p, xs, ExpTable(p, true), keep, true)
+		expF32Table(p, xs, expTable(p, true), keep, true)
 		return
 	}
 	expSoftmaxF32Table8(p, xs, lo, zero)
@@ -308,10 +308,10 @@ var (
 	ln2Lo32f = float32((math.Ln2 - float64(float32(math.Ln2))) + 2.3190468138462996e-17)
 )
 
-// ExpTable loads the table of ExpF32TableCore into one vector: 2^(j/16),
+// expTable loads the table of ExpF32TableCore into one vector: 2^(j/16),
 // j = 0..15, rounded to float32, for zmm; else the 8 pre-biased entries of
 // expTable8. One load per call, outside the loops.
-func ExpTable(p *Pool, zmm bool) VecVirtual {
+func expTable(p *Pool, zmm bool) VecVirtual {
 	name := exp2tab8
 	if zmm {
 		name = exp2tab16
@@ -439,26 +439,26 @@ var (
 	expQ16      = []Splat{F32Splat("exp32t_q3", 1.0/6), F32Splat("exp32t_q3_1", 0.5), F32Splat("exp32t_q3_2", 1)}
 )
 
-// ExpF32HeldYMM is HoldExpF32's register budget on AVX2: the table, the
+// ExpF32HeldYMM is HoldExpF32For's register budget on AVX2: the table, the
 // reduction's four splats and the first two q coefficients, 7 of the 16
 // YMM registers, what leaves ExpF32AVX2's slow path room in Y0-Y15 (faster
-// than all in memory, bench/TUNING.md). HoldExpF32 panics past it.
+// than all in memory, bench/TUNING.md). HoldExpF32For panics past it.
 const ExpF32HeldYMM = 7
 
-// HoldExpF32 keeps the table and the splats of expF32Table for isa in
+// holdExpF32 keeps the table and the splats of expF32Table for isa in
 // registers until p.Release (see Pool.Hold); oneLn2 as in expF32Table.
 // AVX2 holds ExpF32HeldYMM registers' worth.
-func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
+func holdExpF32(p *Pool, isa ISA, oneLn2 bool) {
 	if !isa.AVX512 {
 		ss := []Splat{expShift8, expLog2e, expNegLn2Hi, expNegLn2Lo, expQ8[0], expQ8[1]}
 		if n := 1 + len(ss); n > ExpF32HeldYMM {
 			panic(fmt.Sprintf("HoldExpF32: %d YMM registers exceed ExpF32HeldYMM = %d", n, ExpF32HeldYMM))
 		}
-		p.held[exp2tab8] = ExpTable(p, false)
+		p.held[exp2tab8] = expTable(p, false)
 		p.Hold(isa, ss...)
 		return
 	}
-	p.held[exp2tab16] = ExpTable(p, true)
+	p.held[exp2tab16] = expTable(p, true)
 	p.Hold(isa, expShift16, expLog2e, expNegLn2Hi)
 	if !oneLn2 {
 		p.Hold(isa, expNegLn2Lo)
@@ -470,7 +470,7 @@ func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
 // shift in registers until p.Release: what ExpSoftmaxF32ScaledCore reads
 // beside the folded constants (ExpScale.Held).
 func HoldExpF32Table(p *Pool) {
-	p.held[exp2tab16] = ExpTable(p, true)
+	p.held[exp2tab16] = expTable(p, true)
 	p.Hold(AVX512, expShift16)
 }
 
@@ -627,7 +627,7 @@ func ExpSoftmaxF32ScaledCore(p *Pool, xs []VecVirtual, lo VecVirtual, sc *ExpSca
 		keep[i] = Compare(Float32, CmpNLTUQ, lo, x)
 		VMAXPS(x, lo, x)
 	}
-	tab := ExpTable(p, true)
+	tab := expTable(p, true)
 	n := len(xs)
 	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
 	Comment("exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)")

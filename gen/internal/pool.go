@@ -13,7 +13,7 @@ import (
 // Flush is called, in a byte-for-byte stable order.
 //
 // Splat vectors (one value in every lane) share one table, "pool", read
-// through a base register that Begin rounds up to 64 bytes. The Go linker
+// through a base register that BeginWith rounds up to 64 bytes. The Go linker
 // aligns data to at most 32 bytes, so a ZMM constant in a symbol of its own
 // splits a cache line whenever the link puts it at 32 mod 64 (AVX-512 Exp
 // ran much slower, bench/TUNING.md). Each splat owns a 128-byte slot whose first 96
@@ -32,11 +32,11 @@ func NewPool() *Pool {
 	return &Pool{data: map[string][]Constant{}, slots: map[string]int{}, held: map[string]reg.VecVirtual{}}
 }
 
-// Begin must follow every TEXT whose body uses the pool's splats. With zmm
+// begin must follow every TEXT whose body uses the pool's splats. With zmm
 // it loads the table's address, rounded up to 64 bytes, into a register;
 // without, splats are read from the symbol directly (32-byte loads from a
 // 32-byte aligned table never split a line).
-func (p *Pool) Begin(zmm bool) {
+func (p *Pool) begin(zmm bool) {
 	p.base = nil
 	if !zmm {
 		return
@@ -47,15 +47,15 @@ func (p *Pool) Begin(zmm bool) {
 	ANDQ(I32(-64), p.base)
 }
 
-// Within emits body with the splats read through an aligned base register
+// within emits body with the splats read through an aligned base register
 // (when zmm) that is live only there: for functions with no general
 // register to spare all along, around their hot loop.
-func (p *Pool) Within(zmm bool, body func()) {
+func (p *Pool) within(zmm bool, body func()) {
 	if !zmm || p.base != nil {
 		body()
 		return
 	}
-	p.Begin(true)
+	p.begin(true)
 	body()
 	p.base = nil
 }

@@ -252,7 +252,7 @@ func (b *logBackGroup) gradPass(svs []VecVirtual) {
 		defer p.Release()
 	}
 	if d.Size == 4 {
-		b.tab = ExpTable(p, isa.AVX512)
+		b.tab = ExpTableFor(p, isa)
 	}
 	// AVX2: single rows prefetch the next row's y and dy while the exp
 	// keeps the memory idle (see prefetchRowBytes), from nextOff bytes on

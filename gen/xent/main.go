@@ -443,7 +443,7 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 	tailing := false // emitting the tail, which keeps the guards
 	if d.Size == 4 {
 		if isa.AVX512 {
-			HoldExpF32(p, isa, true)
+			HoldExpF32For(p, isa, Ln2One)
 			defer p.Release()
 		}
 		lo := isa.Vec()
@@ -508,11 +508,10 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			add([]VecVirtual{x})
 		}
 	} else {
-		// float64: Kahan-compensated, as Softmax. AVX-512 holds 14 of the
-		// exp's constants (more push the sums to Z16-Z31, whose
-		// reductions after the loop would need AVX512VL).
+		// float64: Kahan-compensated, as Softmax. AVX-512 holds
+		// longExpF64Held of the exp's constants.
 		if isa.AVX512 {
-			HoldExpF64(p, false, true, 14)
+			HoldExpF64Of(p, ExpSoftmaxF64Splats, longExpF64Held)
 			defer p.Release()
 		}
 		comp := isa.Vec()
@@ -685,7 +684,7 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	Doc(name+" sets dst[r] = log(sum_j exp(src[r,j])) for each row r;",
 		"len(dst) is the number of rows, cols >= 1. A row whose max is not",
 		"finite, or that holds a NaN, gets NaN: the caller's to redo.")
-	p.Begin(isa.AVX512)
+	p.BeginWith(BaseFor(isa))
 	dstp := Load(Param("dst").Base(), GP64())
 	srcp := Load(Param("src").Base(), GP64())
 	rows := Load(Param("dst").Len(), GP64())
@@ -741,7 +740,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 		"(Softmax(row) - onehot(t)); ds may be logits. A negative label: loss 0",
 		"and a zero ds row. A row whose max is not finite, or that holds a NaN,",
 		"gets loss NaN and its ds row untouched or NaN: the caller's to redo.")
-	p.Begin(isa.AVX512)
+	p.BeginWith(BaseFor(isa))
 	lossp := Load(Param("loss").Base(), GP64())
 	dsp := Load(Param("ds").Base(), GP64())
 	srcp := Load(Param("logits").Base(), GP64())
@@ -992,3 +991,8 @@ func (r *row) fromTarget(t, n Register) {
 	NEGQ(n)
 	ADDQ(r.cols, n)
 }
+
+// longExpF64Held is the number of the float64 exp's constants the AVX-512
+// one-row exp pass keeps in registers: more push its sums to Z16-Z31,
+// whose reductions after the loop would need AVX512VL.
+const longExpF64Held = 14

@@ -317,7 +317,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
 	}
-	sq := Tree4(sums, VADDPD, false) // quarter i: slot i's O in both lanes
+	sq := Tree4Of(Float64, sums, VADDPD) // quarter i: slot i's O in both lanes
 	o, oidx := isa.Vec(), isa.Vec()
 	VMOVDQU64(p.Table("xent_q4pd", quarterIndexPD()), oidx)
 	VPERMPD(sq, oidx, o) // lane i (and i+4): slot i's O
@@ -406,9 +406,9 @@ func (x *xentRows) quadMax(pre string, k int, solo, spans bool, tgt []VecVirtual
 		acc[i] = acc[0] // solo: slot 0 stands for every slot
 		mins[i] = mins[0]
 	}
-	mq = Tree4(acc, VMAXPS, true)
+	mq = Tree4Of(Float32, acc, VMAXPS)
 	if spans {
-		minq = Tree4(mins, VMINPS, true)
+		minq = Tree4Of(Float32, mins, VMINPS)
 	}
 	return mq, minq
 }
@@ -625,7 +625,7 @@ func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, 
 	cols := x.newColumns(2)
 	lo := isa.Vec()
 	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	HoldExpF32(p, isa, true)
+	HoldExpF32For(p, isa, Ln2One)
 	defer p.Release()
 	// step takes u vectors of each slot's row: pairs are added in float32
 	// first (one rounding, as the one-row path), then widened and summed
