@@ -815,7 +815,7 @@ done:
 
 // func CrossEntropyF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX2(SB), NOSPLIT, $96-108
+TEXT ·CrossEntropyF32AVX2(SB), $1080-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -843,189 +843,252 @@ pfnext:
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
 	JE    l_start
-	CMPQ  DI, $0x00000040
+	CMPQ  DI, $0x00000180
 	JA    d_row
 
-d_spairs:
-	CMPQ    SI, $0x02
-	JL      d_salone
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
-	JS      d_salone
-	MOVLQSX 4(BX), R8
-	TESTQ   R8, R8
-	JS      d_salone
+	// AVX2: no fast exp pass (xquad2.go).
+	LEAQ 16(SP), R8
+	MOVQ R8, 784(SP)
+	ADDQ $0x00000180, R8
+	MOVQ R8, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
-	// Max pass, the target's lane left out.
-	MOVQ         DI, R8
-	MOVQ         DX, R9
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R10
-	VMOVQ        R10, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
-	VMOVUPS      pool<>+0(SB), Y3
-	MOVLQSX      4(BX), R10
-	VMOVQ        R10, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+d_nquads:
+	CMPQ         SI, $0x04
+	JL           d_nrest
+	MOVL         (BX), R8
+	ORL          4(BX), R8
+	ORL          8(BX), R8
+	ORL          12(BX), R8
+	TESTL        R8, R8
+	JS           d_nbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
 
-d_spsmax_one:
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y6
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+0(SB), Y9
+	VMOVDQU laneidx32_8<>+0(SB), Y10
+	VMOVDQU laneidx32_8<>+0(SB), Y11
+	VPADDD  pool<>+3200(SB), Y11, Y11
+
+d_nqxmax_loop:
+	CMPQ      R8, $0x00000010
+	JL        d_nqxmax_one
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  Y1, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  Y2, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y6, Y6
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  Y3, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  Y4, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VMOVUPS   32(R9), Y12
+	VPCMPEQD  Y1, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   32(R9)(DI*4), Y12
+	VPCMPEQD  Y2, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y6, Y6
+	VMOVUPS   32(R10), Y12
+	VPCMPEQD  Y3, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   32(R10)(DI*4), Y12
+	VPCMPEQD  Y4, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3328(SB), Y10, Y10
+	VPADDD    pool<>+3328(SB), Y11, Y11
+	ADDQ      $0x00000040, R9
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R8
+	JMP       d_nqxmax_loop
+
+d_nqxmax_one:
 	CMPQ      R8, $0x00000008
-	JL        d_spsmax_tail
-	VMOVUPS   (R9), Y5
-	VPCMPEQD  pool<>+3200(SB), Y2, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
-	VMOVUPS   (R9)(DI*4), Y5
-	VPCMPEQD  pool<>+3200(SB), Y4, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3328(SB), Y4, Y4
+	JL        d_nqxmax_tail
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  Y1, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  Y2, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y6, Y6
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  Y3, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  Y4, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3200(SB), Y10, Y10
+	VPADDD    pool<>+3200(SB), Y11, Y11
 	ADDQ      $0x00000020, R9
+	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R8
-	JMP       d_spsmax_one
+	JMP       d_nqxmax_one
 
-d_spsmax_tail:
+d_nqxmax_tail:
 	TESTQ      R8, R8
-	JE         d_spsmax_done
-	VMASKMOVPS (R9), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3200(SB), Y2, Y6
-	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
-	VMASKMOVPS (R9)(DI*4), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3200(SB), Y4, Y5
-	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
-	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3328(SB), Y4, Y4
+	JE         d_nqxmax_done
+	VMASKMOVPS (R9), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   Y1, Y10, Y1
+	VBLENDVPS  Y1, Y9, Y11, Y11
+	VMAXPS     Y11, Y5, Y5
+	VMASKMOVPS (R9)(DI*4), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y1, Y11, Y1
+	VPCMPEQD   Y2, Y10, Y2
+	VBLENDVPS  Y2, Y9, Y1, Y1
+	VMAXPS     Y1, Y6, Y6
+	VMASKMOVPS (R10), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+	VPCMPEQD   Y3, Y10, Y2
+	VBLENDVPS  Y2, Y9, Y1, Y1
+	VMAXPS     Y1, Y7, Y7
+	VMASKMOVPS (R10)(DI*4), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+	VPCMPEQD   Y4, Y10, Y2
+	VBLENDVPS  Y2, Y9, Y1, Y1
+	VMAXPS     Y1, Y8, Y8
 
-d_spsmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+d_nqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y6, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y5, Y2
+	VPERM2F128 $0x20, Y8, Y7, Y3
+	VPERM2F128 $0x31, Y8, Y7, Y4
+	VMAXPS     Y1, Y2, Y2
+	VMAXPS     Y3, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y2, Y1
+	VSHUFPS    $0xee, Y4, Y2, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y1
+	VMAXPS     Y1, Y2, Y2
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), R8
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
 	MOVLQSX      (BX), R9
-	VMOVSS       (R8)(R9*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
-	JCS          d_salone
-	VMOVD        X2, R8
-	ANDL         $0x7f800000, R8
-	CMPL         R8, $0x7f800000
-	JE           d_salone
-	VBROADCASTSS X2, Y1
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0x4e, X3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0xb1, X3, X2
-	VMAXPS       X2, X3, X3
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	VBROADCASTSS (R8)(R9*4), Y1
 	LEAQ         (DX)(DI*4), R8
 	MOVLQSX      4(BX), R9
-	VMOVSS       (R8)(R9*4), X2
-	VMOVSS       X2, 48(SP)
-	VMAXSS       X2, X3, X2
-	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3456(SB), X3
-	JCS          d_salone
-	VMOVD        X2, R8
-	ANDL         $0x7f800000, R8
-	CMPL         R8, $0x7f800000
-	JE           d_salone
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS (R8)(R9*4), Y3
+	LEAQ         (DX)(DI*8), R8
+	MOVLQSX      8(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y4
+	LEAQ         (DX)(DI*8), R8
+	LEAQ         (R8)(DI*4), R8
+	MOVLQSX      12(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y5
+	VUNPCKLPS    Y3, Y1, Y1
+	VUNPCKLPS    Y5, Y4, Y4
+	VUNPCKLPD    Y4, Y1, Y1
+	MOVQ         784(SP), R8
+	VMOVUPS      X1, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y2, Y3, Y2
+	VMAXPS       Y1, Y2, Y3
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y3
-	VBROADCASTSS 8(SP), Y4
-	VSUBPS       Y1, Y4, Y4
-	VBROADCASTSS 48(SP), Y5
-	VSUBPS       Y2, Y5, Y5
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y2, Y2
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     d_nbail
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y4, Y6
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y3, Y2
+	VPCMPEQD pool<>+3584(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_nbail
+	VMOVUPS  X3, 16(R8)
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y4
-	VANDPS      Y6, Y4, Y4
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y2
+	VSUBPS  Y3, Y1, Y1
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y5, Y6
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VCMPPS      $0x15, Y2, Y1, Y3
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y1, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y4
+	VFMADD231PS pool<>+512(SB), Y4, Y1
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y5, Y9
-	VFMADD213PS pool<>+896(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
-	VANDPS      Y6, Y5, Y5
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   X4, X6, X6
-	VMOVSD      X6, (SP)
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X5, X4, X4
-	VMOVSD      X4, 56(SP)
-
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	VMOVUPS      pool<>+640(SB), Y5
+	VFMADD213PS  pool<>+768(SB), Y1, Y5
+	VFMADD213PS  pool<>+896(SB), Y1, Y5
+	VFMADD213PS  pool<>+1024(SB), Y1, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VANDPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y1
+	VMOVUPD      Y1, 32(R8)
+	VBROADCASTSS 16(R8), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(R8), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(R8), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(R8), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
 	MOVQ         DI, R8
 	MOVQ         DX, R9
-	MOVQ         CX, R10
-	VXORPD       Y4, Y4, Y4
-	MOVLQSX      (BX), R11
-	VMOVQ        R11, X5
-	VPBROADCASTD X5, Y5
-	VPSUBD       laneidx32_8<>+0(SB), Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	MOVLQSX      4(BX), R11
-	VMOVQ        R11, X7
-	VPBROADCASTD X7, Y7
-	VPSUBD       laneidx32_8<>+0(SB), Y7, Y7
+	LEAQ         (DX)(DI*8), R10
+	MOVQ         CX, R11
+	LEAQ         (CX)(DI*8), R12
+	VMOVDQU      laneidx32_8<>+0(SB), Y5
+	VMOVDQU      laneidx32_8<>+0(SB), Y6
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	VMOVUPS      pool<>+128(SB), Y7
 
-d_spsexp_one:
-	CMPQ    R8, $0x00000008
-	JL      d_spsexp_tail
+d_nqxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_nqxgexp_one
 	VMOVUPS (R9), Y8
-	VSUBPS  Y1, Y8, Y8
-	VMOVUPS (R9)(DI*4), Y9
-	VSUBPS  Y2, Y9, Y9
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R9), Y9
+	VSUBPS  952(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+256(SB), Y11
 	VFMADD231PS pool<>+384(SB), Y8, Y11
 	VSUBPS      pool<>+256(SB), Y11, Y12
@@ -1043,8 +1106,8 @@ d_spsexp_one:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
 	VMOVUPS     pool<>+256(SB), Y11
 	VFMADD231PS pool<>+384(SB), Y9, Y11
 	VSUBPS      pool<>+256(SB), Y11, Y12
@@ -1060,44 +1123,26 @@ d_spsexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y10
+	VPCMPEQD     824(SP), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
-	VMOVUPS      Y8, (R10)
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y8
-	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
-	VMOVUPS      Y9, (R10)(DI*4)
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
+	VMOVUPS      Y8, (R11)
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
 	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, R8
-	JMP          d_spsexp_one
-
-d_spsexp_tail:
-	TESTQ      R8, R8
-	JE         d_spsexp_done
-	VMASKMOVPS (R9), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y1, Y8, Y8
-	VMASKMOVPS (R9)(DI*4), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     Y2, Y9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+256(SB), Y11
 	VFMADD231PS pool<>+384(SB), Y8, Y11
 	VSUBPS      pool<>+256(SB), Y11, Y12
@@ -1115,449 +1160,1016 @@ d_spsexp_tail:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y9, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R10), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R10)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3328(SB), Y5, Y5
+	VPADDD       pool<>+3328(SB), Y6, Y6
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R8
+	JMP          d_nqxgexp_loop
+
+d_nqxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_nqxgexp_tail
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
-	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y3
-	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
-	VMOVUPS      Y8, 16(SP)
-	VEXTRACTF128 $0x01, Y8, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X8, Y5
-	VADDPD       Y3, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y3
-	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
-	VMOVUPS      Y9, 64(SP)
-	VEXTRACTF128 $0x01, Y9, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X9, Y5
-	VADDPD       Y3, Y5, Y5
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3200(SB), Y5, Y5
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R8
+	JMP          d_nqxgexp_one
+
+d_nqxgexp_tail:
+	TESTQ      R8, R8
+	JE         d_nqxgexp_done
+	VMASKMOVPS (R9), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 128(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 192(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R10), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 256(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R10)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 320(R8)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
 	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
 
-d_spsexp_done:
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPD       X3, X4, X4
-	VPERMILPD    $0x01, X4, X3
-	VADDSD       X3, X4, X4
-	VMOVAPD      X4, X3
-	VMOVSD       (SP), X4
-	VADDSD       X3, X4, X5
+d_nqxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
+	CMPQ       800(SP), $0x00
+	JE         d_nqnew
+	LEAQ       -16(AX), R8
+	LEAQ       -16(BX), R9
+	MOVQ       DI, R10
+	SHLQ       $0x04, R10
+	NEGQ       R10
+	ADDQ       CX, R10
+	MOVQ       792(SP), R11
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+3584(SB), X4
-	JCS         d_sp0logz
-	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3712(SB), X1
-	JHI         d_sp0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X4
-	VDIVSD      X4, X1, X4
-	VMULSD      X4, X4, X1
-	VMOVSD      pool<>+3968(SB), X7
-	VFMADD213SD pool<>+4096(SB), X1, X7
-	VFMADD213SD pool<>+4224(SB), X1, X7
-	VFMADD213SD pool<>+4352(SB), X1, X7
-	VFMADD213SD pool<>+4480(SB), X1, X7
-	VFMADD213SD pool<>+4608(SB), X1, X7
-	VFMADD213SD pool<>+4736(SB), X1, X7
-	VFMADD213SD pool<>+4864(SB), X1, X7
-	VFMADD213SD pool<>+4992(SB), X1, X7
-	VFMADD213SD pool<>+5120(SB), X1, X7
-	VFMADD213SD pool<>+5248(SB), X1, X7
-	VFMADD213SD pool<>+5376(SB), X1, X7
-	VMULSD      X1, X7, X7
-	VADDSD      X4, X4, X4
-	VFMADD213SD X4, X4, X7
-	VMOVAPD     X7, X1
-	JMP         d_sp0l1p_done
-
-d_sp0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R11), Y1
+	VMOVUPD 64(R11), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X7
-	VPADDQ   pool<>+1408(SB), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X4, X4
-	VPSRLQ   $0x34, X1, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1536(SB), X8, X8
-	VSUBPD   pool<>+1664(SB), X8, X8
+	VANDPD   pool<>+1152(SB), Y4, Y5
+	VPCMPGTQ pool<>+1280(SB), Y5, Y6
+	VPADDQ   pool<>+1408(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+1536(SB), Y7, Y7
+	VSUBPD   pool<>+1664(SB), Y7, Y7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X7
-	VADDPD      pool<>+1792(SB), X4, X4
-	VDIVPD      X4, X7, X7
-	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+1920(SB), X9
-	VFMADD213PD pool<>+2048(SB), X4, X9
-	VFMADD213PD pool<>+2176(SB), X4, X9
-	VFMADD213PD pool<>+2304(SB), X4, X9
-	VFMADD213PD pool<>+2432(SB), X4, X9
-	VMULPD      X7, X9, X9
+	VSUBPD      pool<>+1792(SB), Y5, Y6
+	VADDPD      pool<>+1792(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+1920(SB), Y8
+	VFMADD213PD pool<>+2048(SB), Y5, Y8
+	VFMADD213PD pool<>+2176(SB), Y5, Y8
+	VFMADD213PD pool<>+2304(SB), Y5, Y8
+	VFMADD213PD pool<>+2432(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X8, X9
-	VFMADD231PD pool<>+2688(SB), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X1, X9
-	VMOVAPD     X9, X1
+	VFMADD231PD pool<>+2560(SB), Y7, Y8
+	VFMADD231PD pool<>+2688(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
 
-d_sp0l1p_done:
-	VMOVAPD X1, X1
-	JMP     d_sp0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+3712(SB), Y7
+	VFMADD213PD pool<>+3840(SB), Y6, Y7
+	VFMADD213PD pool<>+3968(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
 
-d_sp0logz:
-	VMOVAPD X5, X4
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R11), Y5
+	VCVTPS2PD 16(R11), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X4, X7
-	VPCMPGTQ pool<>+1280(SB), X7, X8
-	VPADDQ   pool<>+1408(SB), X8, X9
-	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
-	VPSRLQ   $0x34, X4, X9
-	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1536(SB), X9, X9
-	VSUBPD   pool<>+1664(SB), X9, X9
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4224(SB), Y5
+	VMULPD     pool<>+4352(SB), Y1, Y6
+	VCMPPD     $0x12, Y1, Y5, Y1
+	VCMPPD     $0x12, Y6, Y3, Y5
+	VANDPD     Y5, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R8)
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+1920(SB), X10
-	VFMADD213PD pool<>+2048(SB), X7, X10
-	VFMADD213PD pool<>+2176(SB), X7, X10
-	VFMADD213PD pool<>+2304(SB), X7, X10
-	VFMADD213PD pool<>+2432(SB), X7, X10
-	VMULPD      X8, X10, X10
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X9, X10
-	VFMADD231PD pool<>+2688(SB), X9, X10
-	VXORPD      X8, X8, X8
-	VFMADD231PD X8, X4, X10
-	VMOVAPD     X10, X4
-	VXORPD      X7, X7, X7
-	VCVTSS2SD   8(SP), X7, X7
-	VXORPD      X8, X8, X8
-	VCVTSS2SD   X1, X8, X8
-	VSUBSD      X8, X7, X7
-	VSUBSD      X7, X4, X1
-
-d_sp0lossdone:
-	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
-	VDIVSD       X5, X1, X1
-	MOVSS        gradScale+104(FP), X5
-	VXORPD       X4, X4, X4
-	VCVTSS2SD    X5, X4, X4
-	VMULSD       X1, X4, X5
-	VCVTSD2SS    X5, X5, X5
-	VBROADCASTSS X5, Y5
-	VMULSD       X1, X3, X1
-	VMULSD       X4, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VADDPD       X3, X6, X6
-	VPERMILPD    $0x01, X6, X3
-	VADDSD       X3, X6, X6
-	VMOVAPD      X6, X3
-	VMOVSD       56(SP), X4
-	VADDSD       X3, X4, X6
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+3584(SB), X4
-	JCS         d_sp1logz
-	VDIVSD      X4, X3, X2
-	VUCOMISD    pool<>+3712(SB), X2
-	JHI         d_sp1l1p_big
-	VADDSD      pool<>+3840(SB), X2, X4
-	VDIVSD      X4, X2, X4
-	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+3968(SB), X7
-	VFMADD213SD pool<>+4096(SB), X2, X7
-	VFMADD213SD pool<>+4224(SB), X2, X7
-	VFMADD213SD pool<>+4352(SB), X2, X7
-	VFMADD213SD pool<>+4480(SB), X2, X7
-	VFMADD213SD pool<>+4608(SB), X2, X7
-	VFMADD213SD pool<>+4736(SB), X2, X7
-	VFMADD213SD pool<>+4864(SB), X2, X7
-	VFMADD213SD pool<>+4992(SB), X2, X7
-	VFMADD213SD pool<>+5120(SB), X2, X7
-	VFMADD213SD pool<>+5248(SB), X2, X7
-	VFMADD213SD pool<>+5376(SB), X2, X7
-	VMULSD      X2, X7, X7
-	VADDSD      X4, X4, X4
-	VFMADD213SD X4, X4, X7
-	VMOVAPD     X7, X2
-	JMP         d_sp1l1p_done
-
-d_sp1l1p_big:
-	VADDSD pool<>+1792(SB), X2, X2
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X7
-	VPADDQ   pool<>+1408(SB), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X4, X4
-	VPSRLQ   $0x34, X2, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+1536(SB), X8, X8
-	VSUBPD   pool<>+1664(SB), X8, X8
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X7
-	VADDPD      pool<>+1792(SB), X4, X4
-	VDIVPD      X4, X7, X7
-	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+1920(SB), X9
-	VFMADD213PD pool<>+2048(SB), X4, X9
-	VFMADD213PD pool<>+2176(SB), X4, X9
-	VFMADD213PD pool<>+2304(SB), X4, X9
-	VFMADD213PD pool<>+2432(SB), X4, X9
-	VMULPD      X7, X9, X9
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X8, X9
-	VFMADD231PD pool<>+2688(SB), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X2, X9
-	VMOVAPD     X9, X2
-
-d_sp1l1p_done:
-	VMOVAPD X2, X2
-	JMP     d_sp1lossdone
-
-d_sp1logz:
-	VMOVAPD X6, X4
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X4, X7
-	VPCMPGTQ pool<>+1280(SB), X7, X8
-	VPADDQ   pool<>+1408(SB), X8, X9
-	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
-	VPSRLQ   $0x34, X4, X9
-	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+1536(SB), X9, X9
-	VSUBPD   pool<>+1664(SB), X9, X9
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+1920(SB), X10
-	VFMADD213PD pool<>+2048(SB), X7, X10
-	VFMADD213PD pool<>+2176(SB), X7, X10
-	VFMADD213PD pool<>+2304(SB), X7, X10
-	VFMADD213PD pool<>+2432(SB), X7, X10
-	VMULPD      X8, X10, X10
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X9, X10
-	VFMADD231PD pool<>+2688(SB), X9, X10
-	VXORPD      X8, X8, X8
-	VFMADD231PD X8, X4, X10
-	VMOVAPD     X10, X4
-	VXORPD      X7, X7, X7
-	VCVTSS2SD   48(SP), X7, X7
-	VXORPD      X8, X8, X8
-	VCVTSS2SD   X2, X8, X8
-	VSUBSD      X8, X7, X7
-	VSUBSD      X7, X4, X2
-
-d_sp1lossdone:
-	VCVTSD2SS    X2, X2, X2
-	VMOVSS       X2, 4(AX)
-	VMOVSD       pool<>+1792(SB), X2
-	VDIVSD       X6, X2, X2
-	MOVSS        gradScale+104(FP), X6
-	VXORPD       X4, X4, X4
-	VCVTSS2SD    X6, X4, X4
-	VMULSD       X2, X4, X6
-	VCVTSD2SS    X6, X6, X6
-	VBROADCASTSS X6, Y6
-	VMULSD       X2, X3, X2
-	VMULSD       X4, X2, X2
-	VXORPD       pool<>+5504(SB), X2, X2
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+1792(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+4480(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
-	MOVQ CX, R9
+	MOVQ R10, R12
+	LEAQ (R10)(DI*8), R13
 
-d_spsscale_one:
+d_npxscale_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_npxscale_one
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  32(R12), Y2, Y6
+	VMOVUPS Y6, 32(R12)
+	VMULPS  32(R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R12)(DI*4)
+	VMULPS  32(R13), Y4, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R8
+	JMP     d_npxscale_loop
+
+d_npxscale_one:
 	CMPQ    R8, $0x00000008
-	JL      d_spsscale_tail
-	VMULPS  (R9), Y5, Y3
-	VMOVUPS Y3, (R9)
-	VMULPS  (R9)(DI*4), Y6, Y3
-	VMOVUPS Y3, (R9)(DI*4)
-	ADDQ    $0x00000020, R9
+	JL      d_npxscale_tail
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
 	SUBQ    $0x00000008, R8
-	JMP     d_spsscale_one
+	JMP     d_npxscale_one
 
-d_spsscale_tail:
+d_npxscale_tail:
 	TESTQ      R8, R8
-	JE         d_spsscale_done
-	VMULPS     16(SP), Y5, Y3
-	VMASKMOVPS Y3, Y0, (R9)
-	VMULPS     64(SP), Y6, Y3
-	VMASKMOVPS Y3, Y0, (R9)(DI*4)
+	JE         d_npxscale_done
+	VMULPS     128(R11), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)
+	VMULPS     192(R11), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R12)(DI*4)
+	VMULPS     256(R11), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     320(R11), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
 
-d_spsscale_done:
-	LEAQ      (CX), R8
-	MOVLQSX   (BX), R9
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (R8)(R9*4)
-	LEAQ      (CX)(DI*4), R8
-	MOVLQSX   4(BX), R9
-	VCVTSD2SS X2, X2, X2
-	VMOVSS    X2, (R8)(R9*4)
-	LEAQ      (DX)(DI*4), DX
-	LEAQ      (CX)(DI*4), CX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	LEAQ      (DX)(DI*4), DX
-	LEAQ      (CX)(DI*4), CX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	SUBQ      $0x02, SI
-	JMP       d_spairs
+d_npxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R10, R8
+	MOVLQSX (R9), R11
+	MOVL    808(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*4), R8
+	MOVLQSX 4(R9), R11
+	MOVL    812(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	MOVLQSX 8(R9), R11
+	MOVL    816(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	LEAQ    (R8)(DI*4), R8
+	MOVLQSX 12(R9), R9
+	MOVL    820(SP), R10
+	MOVL    R10, (R8)(R9*4)
 
-d_salone:
-	TESTQ   SI, SI
-	JE      done
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
-	JS      d_soignored
+d_nqnew:
+	MOVQ 784(SP), R8
+	MOVQ 792(SP), R9
+	MOVQ R8, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  d_nquads
 
-	// Max pass, the target's lane left out.
-	MOVQ         DI, R8
-	MOVQ         DX, R9
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R10
-	VMOVQ        R10, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+d_nbail:
+	MOVQ $0x00000004, R8
+	JMP  d_nflush
 
-d_sosmax_one:
-	CMPQ      R8, $0x00000008
-	JL        d_sosmax_tail
-	VMOVUPS   (R9), Y3
-	VPCMPEQD  pool<>+3200(SB), Y2, Y4
-	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
-	ADDQ      $0x00000020, R9
-	SUBQ      $0x00000008, R8
-	JMP       d_sosmax_one
+d_nrest:
+	MOVQ SI, R8
 
-d_sosmax_tail:
-	TESTQ      R8, R8
-	JE         d_sosmax_done
-	VMASKMOVPS (R9), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y4
-	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3200(SB), Y2, Y4
-	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
+d_nflush:
+	CMPQ 800(SP), $0x00
+	JE   d_nsolo
+	LEAQ -16(AX), R9
+	LEAQ -16(BX), R10
+	MOVQ DI, R11
+	SHLQ $0x04, R11
+	NEGQ R11
+	ADDQ CX, R11
+	MOVQ 792(SP), R12
 
-d_sosmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R12), Y1
+	VMOVUPD 64(R12), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), R8
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y4, Y5
+	VPCMPGTQ pool<>+1280(SB), Y5, Y6
+	VPADDQ   pool<>+1408(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+1536(SB), Y7, Y7
+	VSUBPD   pool<>+1664(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y5, Y6
+	VADDPD      pool<>+1792(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+1920(SB), Y8
+	VFMADD213PD pool<>+2048(SB), Y5, Y8
+	VFMADD213PD pool<>+2176(SB), Y5, Y8
+	VFMADD213PD pool<>+2304(SB), Y5, Y8
+	VFMADD213PD pool<>+2432(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y7, Y8
+	VFMADD231PD pool<>+2688(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+3712(SB), Y7
+	VFMADD213PD pool<>+3840(SB), Y6, Y7
+	VFMADD213PD pool<>+3968(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R12), Y5
+	VCVTPS2PD 16(R12), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4224(SB), Y5
+	VMULPD     pool<>+4352(SB), Y1, Y6
+	VCMPPD     $0x12, Y1, Y5, Y1
+	VCMPPD     $0x12, Y6, Y3, Y5
+	VANDPD     Y5, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R9)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+1792(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+4480(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R9
+	MOVQ R11, R13
+	LEAQ (R11)(DI*8), R14
+
+d_nfxscale_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_nfxscale_one
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	VMULPS  32(R13), Y2, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	VMULPS  32(R14), Y4, Y6
+	VMOVUPS Y6, 32(R14)
+	VMULPS  32(R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R14)(DI*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, R9
+	JMP     d_nfxscale_loop
+
+d_nfxscale_one:
+	CMPQ    R9, $0x00000008
+	JL      d_nfxscale_tail
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	ADDQ    $0x00000020, R13
+	ADDQ    $0x00000020, R14
+	SUBQ    $0x00000008, R9
+	JMP     d_nfxscale_one
+
+d_nfxscale_tail:
+	TESTQ      R9, R9
+	JE         d_nfxscale_done
+	VMULPS     128(R12), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     192(R12), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
+	VMULPS     256(R12), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R14)
+	VMULPS     320(R12), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R14)(DI*4)
+
+d_nfxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R11, R9
+	MOVLQSX (R10), R12
+	MOVL    808(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*4), R9
+	MOVLQSX 4(R10), R12
+	MOVL    812(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	MOVLQSX 8(R10), R12
+	MOVL    816(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	LEAQ    (R9)(DI*4), R9
+	MOVLQSX 12(R10), R10
+	MOVL    820(SP), R11
+	MOVL    R11, (R9)(R10*4)
+	MOVQ    $0x00000000, 800(SP)
+
+d_nsolo:
+	TESTQ R8, R8
+	JNE   d_none
+	TESTQ SI, SI
+	JE    done
+	JMP   d_nquads
+
+d_none:
 	MOVLQSX      (BX), R9
-	VMOVSS       (R8)(R9*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
-	JCS          d_sospecial
-	VMOVD        X2, R8
-	ANDL         $0x7f800000, R8
-	CMPL         R8, $0x7f800000
-	JE           d_sospecial
-	VBROADCASTSS X2, Y1
+	TESTQ        R9, R9
+	JS           d_noignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y2
-	VBROADCASTSS 8(SP), Y3
-	VSUBPS       Y1, Y3, Y3
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVDQU laneidx32_8<>+0(SB), Y4
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VPADDD  pool<>+3200(SB), Y5, Y5
+
+d_noxmax_loop:
+	CMPQ      R9, $0x00000010
+	JL        d_noxmax_one
+	VMOVUPS   (R10), Y6
+	VPCMPEQD  Y1, Y4, Y7
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   32(R10), Y6
+	VPCMPEQD  Y1, Y5, Y7
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VMAXPS    Y6, Y2, Y2
+	VPADDD    pool<>+3328(SB), Y4, Y4
+	VPADDD    pool<>+3328(SB), Y5, Y5
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
+	JMP       d_noxmax_loop
+
+d_noxmax_one:
+	CMPQ      R9, $0x00000008
+	JL        d_noxmax_tail
+	VMOVUPS   (R10), Y6
+	VPCMPEQD  Y1, Y4, Y7
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VMAXPS    Y6, Y2, Y2
+	VPADDD    pool<>+3200(SB), Y4, Y4
+	VPADDD    pool<>+3200(SB), Y5, Y5
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x00000008, R9
+	JMP       d_noxmax_one
+
+d_noxmax_tail:
+	TESTQ      R9, R9
+	JE         d_noxmax_done
+	VMASKMOVPS (R10), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VPCMPEQD   Y1, Y4, Y1
+	VBLENDVPS  Y1, Y3, Y5, Y5
+	VMAXPS     Y5, Y2, Y2
+
+d_noxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y1
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y3, Y1, Y1
+	VMAXPS     Y4, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y1, Y3
+	VSHUFPS    $0xee, Y2, Y1, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y3
+	VMAXPS     Y3, Y1, Y1
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R9
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (R9)(R10*4), Y2
+	MOVQ         784(SP), R9
+	VMOVUPS      X2, (R9)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNZ     d_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y3, Y1
+	VPCMPEQD pool<>+3584(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      d_nospecial
+	VMOVUPS  X3, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y1
+	VSUBPS  Y3, Y2, Y2
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y3, Y4
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y3, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VCMPPS      $0x15, Y1, Y2, Y4
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+256(SB), Y1
+	VFMADD231PS pool<>+384(SB), Y2, Y1
+	VSUBPS      pool<>+256(SB), Y1, Y5
+	VFMADD231PS pool<>+512(SB), Y5, Y2
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y4, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VMOVSD      X4, (SP)
+	VMOVUPS     pool<>+640(SB), Y6
+	VFMADD213PS pool<>+768(SB), Y2, Y6
+	VFMADD213PS pool<>+896(SB), Y2, Y6
+	VFMADD213PS pool<>+1024(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y1, Y5
+	VPSLLD      $0x14, Y1, Y1
+	VPADDD      Y1, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VANDPS      Y4, Y2, Y2
+	VCVTPS2PD   X2, Y1
+	VMOVUPD     Y1, 32(R9)
+	VMOVUPS     Y3, 952(SP)
+	VXORPD      Y1, Y1, Y1
+	MOVQ        DI, R9
+	MOVQ        DX, R10
+	LEAQ        (DX)(DI*8), R11
+	MOVQ        CX, R11
+	LEAQ        (CX)(DI*8), R12
+	VMOVDQU     laneidx32_8<>+0(SB), Y2
+	VMOVDQU     laneidx32_8<>+0(SB), Y3
+	VPADDD      pool<>+3200(SB), Y3, Y3
+	VMOVUPS     pool<>+128(SB), Y4
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         DI, R8
-	MOVQ         DX, R9
-	MOVQ         CX, R10
-	VXORPD       Y3, Y3, Y3
-	MOVLQSX      (BX), R11
-	VMOVQ        R11, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
-
-d_sosexp_one:
-	CMPQ    R8, $0x00000008
-	JL      d_sosexp_tail
-	VMOVUPS (R9), Y5
-	VSUBPS  Y1, Y5, Y5
+d_noxgexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_noxgexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R10), Y6
+	VSUBPS  952(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y5, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y10
+	VFMADD213PS pool<>+768(SB), Y5, Y10
+	VFMADD213PS pool<>+896(SB), Y5, Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y6, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VMOVUPS      Y5, (R11)
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3328(SB), Y2, Y2
+	VPADDD       pool<>+3328(SB), Y3, Y3
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          d_noxgexp_loop
+
+d_noxgexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_noxgexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
 	VMOVUPS     pool<>+256(SB), Y7
 	VFMADD231PS pool<>+384(SB), Y5, Y7
 	VSUBPS      pool<>+256(SB), Y7, Y8
@@ -1573,255 +2185,238 @@ d_sosexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y6
+	VPCMPEQD     824(SP), Y2, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
-	VMOVUPS      Y5, (R10)
+	VMOVUPS      Y5, (R11)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	ADDQ         $0x00000020, R9
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3200(SB), Y2, Y2
+	VPADDD       pool<>+3200(SB), Y3, Y3
 	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, R8
-	JMP          d_sosexp_one
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          d_noxgexp_one
 
-d_sosexp_tail:
-	TESTQ      R8, R8
-	JE         d_sosexp_done
-	VMASKMOVPS (R9), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y1, Y5, Y5
+d_noxgexp_tail:
+	TESTQ      R9, R9
+	JE         d_noxgexp_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y2
-	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
-	VMOVUPS      Y5, 16(SP)
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-
-d_sosexp_done:
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y3, Y7
+	VFMADD213PS  pool<>+896(SB), Y3, Y7
+	VFMADD213PS  pool<>+1024(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      Y3, 128(R9)
 	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+3584(SB), X3
-	JCS         d_so0logz
-	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
-	JHI         d_so0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
-	VDIVSD      X3, X1, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
-	VFMADD213SD pool<>+4736(SB), X1, X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
-	VFMADD213SD pool<>+5248(SB), X1, X5
-	VFMADD213SD pool<>+5376(SB), X1, X5
-	VMULSD      X1, X5, X5
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X5
-	VMOVAPD     X5, X1
-	JMP         d_so0l1p_done
+d_noxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R9
+	VMOVUPD    Y1, 64(R9)
 
-d_so0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X5
-	VPADDQ   pool<>+1408(SB), X5, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X3, X3
-	VPSRLQ   $0x34, X1, X6
-	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+1536(SB), X6, X6
-	VSUBPD   pool<>+1664(SB), X6, X6
+	VANDPD   pool<>+1152(SB), Y4, Y5
+	VPCMPGTQ pool<>+1280(SB), Y5, Y6
+	VPADDQ   pool<>+1408(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+1536(SB), Y7, Y7
+	VSUBPD   pool<>+1664(SB), Y7, Y7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X5
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X5, X5
-	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
-	VMULPD      X5, X7, X7
+	VSUBPD      pool<>+1792(SB), Y5, Y6
+	VADDPD      pool<>+1792(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+1920(SB), Y8
+	VFMADD213PD pool<>+2048(SB), Y5, Y8
+	VFMADD213PD pool<>+2176(SB), Y5, Y8
+	VFMADD213PD pool<>+2304(SB), Y5, Y8
+	VFMADD213PD pool<>+2432(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X6, X7
-	VFMADD231PD pool<>+2688(SB), X6, X7
-	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X1, X7
-	VMOVAPD     X7, X1
+	VFMADD231PD pool<>+2560(SB), Y7, Y8
+	VFMADD231PD pool<>+2688(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
 
-d_so0l1p_done:
-	VMOVAPD X1, X1
-	JMP     d_so0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+3712(SB), Y7
+	VFMADD213PD pool<>+3840(SB), Y6, Y7
+	VFMADD213PD pool<>+3968(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
 
-d_so0logz:
-	VMOVAPD X4, X3
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y5
+	VCVTPS2PD 16(R9), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X5
-	VPCMPGTQ pool<>+1280(SB), X5, X6
-	VPADDQ   pool<>+1408(SB), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X3, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4224(SB), Y5
+	VMULPD     pool<>+4352(SB), Y1, Y6
+	VCMPPD     $0x12, Y1, Y5, Y1
+	VCMPPD     $0x12, Y6, Y3, Y5
+	VANDPD     Y5, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVSS     X1, (AX)
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X5, X6
-	VADDPD      pool<>+1792(SB), X5, X5
-	VDIVPD      X5, X6, X6
-	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X5, X8
-	VFMADD213PD pool<>+2176(SB), X5, X8
-	VFMADD213PD pool<>+2304(SB), X5, X8
-	VFMADD213PD pool<>+2432(SB), X5, X8
-	VMULPD      X6, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
-	VFMADD231PD pool<>+2688(SB), X7, X8
-	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X3, X8
-	VMOVAPD     X8, X3
-	VXORPD      X5, X5, X5
-	VCVTSS2SD   8(SP), X5, X5
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   X1, X6, X6
-	VSUBSD      X6, X5, X5
-	VSUBSD      X5, X3, X1
-
-d_so0lossdone:
-	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+1792(SB), X1
-	VDIVSD       X4, X1, X1
-	MOVSS        gradScale+104(FP), X4
-	VXORPD       X3, X3, X3
-	VCVTSS2SD    X4, X3, X3
-	VMULSD       X1, X3, X4
-	VCVTSD2SS    X4, X4, X4
-	VBROADCASTSS X4, Y4
-	VMULSD       X1, X2, X1
-	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+1792(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+4480(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ DI, R8
-	MOVQ CX, R9
+	MOVQ DI, R10
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
 
-d_sosscale_one:
-	CMPQ    R8, $0x00000008
-	JL      d_sosscale_tail
-	VMULPS  (R9), Y4, Y2
-	VMOVUPS Y2, (R9)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R8
-	JMP     d_sosscale_one
+d_nobxscale_loop:
+	CMPQ    R10, $0x00000010
+	JL      d_nobxscale_one
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	VMULPS  32(R11), Y2, Y3
+	VMOVUPS Y3, 32(R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_nobxscale_loop
 
-d_sosscale_tail:
-	TESTQ      R8, R8
-	JE         d_sosscale_done
-	VMULPS     16(SP), Y4, Y2
-	VMASKMOVPS Y2, Y0, (R9)
+d_nobxscale_one:
+	CMPQ    R10, $0x00000008
+	JL      d_nobxscale_tail
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     d_nobxscale_one
 
-d_sosscale_done:
-	LEAQ      (CX), R8
-	MOVLQSX   (BX), R9
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (R8)(R9*4)
+d_nobxscale_tail:
+	TESTQ      R10, R10
+	JE         d_nobxscale_done
+	VMULPS     128(R9), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R11)
 
-d_sonext:
+d_nobxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    CX, R9
+	MOVLQSX (BX), R10
+	MOVL    808(SP), R11
+	MOVL    R11, (R9)(R10*4)
+
+d_nonext:
 	LEAQ (DX)(DI*4), DX
 	LEAQ (CX)(DI*4), CX
 	ADDQ $0x00000004, AX
 	ADDQ $0x00000004, BX
 	DECQ SI
-	JMP  d_spairs
+	DECQ R8
+	JMP  d_nsolo
 
-d_soignored:
+d_noignored:
 	MOVL   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R9
+	MOVQ   DI, R9
+	MOVQ   CX, R10
 	VXORPS Y1, Y1, Y1
 
-d_sozero_loop:
-	CMPQ    R8, $0x00000020
-	JL      d_sozero_one
-	VMOVUPS Y1, (R9)
-	VMOVUPS Y1, 32(R9)
-	VMOVUPS Y1, 64(R9)
-	VMOVUPS Y1, 96(R9)
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, R8
-	JMP     d_sozero_loop
+d_nozero_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_nozero_one
+	VMOVUPS Y1, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y1, 64(R10)
+	VMOVUPS Y1, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     d_nozero_loop
 
-d_sozero_one:
-	CMPQ    R8, $0x00000008
-	JL      d_sozero_tail
-	VMOVUPS Y1, (R9)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R8
-	JMP     d_sozero_one
+d_nozero_one:
+	CMPQ    R9, $0x00000008
+	JL      d_nozero_tail
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_nozero_one
 
-d_sozero_tail:
-	TESTQ      R8, R8
-	JE         d_sozero_done
-	VMASKMOVPS Y1, Y0, (R9)
+d_nozero_tail:
+	TESTQ      R9, R9
+	JE         d_nozero_done
+	VMASKMOVPS Y1, Y0, (R10)
 
-d_sozero_done:
-	JMP d_sonext
+d_nozero_done:
+	JMP d_nonext
 
-d_sospecial:
+d_nospecial:
 	VMOVSS pool<>+2816(SB), X1
 	VMOVSS X1, (AX)
-	JMP    d_sonext
+	JMP    d_nonext
 
 d_row:
 	TESTQ   SI, SI
@@ -2654,26 +3249,26 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+4608(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
-	VFMADD213SD pool<>+4736(SB), X1, X5
+	VMOVSD      pool<>+4736(SB), X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+3712(SB), X1, X5
+	VFMADD213SD pool<>+3840(SB), X1, X5
+	VFMADD213SD pool<>+3968(SB), X1, X5
+	VFMADD213SD pool<>+4096(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -2769,7 +3364,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+4480(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -2857,188 +3452,250 @@ d_special:
 	JMP    d_next
 
 l_start:
-	CMPQ DI, $0x00000040
+	CMPQ DI, $0x00000180
 	JA   l_row
 
-l_spairs:
-	CMPQ    SI, $0x02
-	JL      l_salone
-	MOVLQSX (BX), CX
-	TESTQ   CX, CX
-	JS      l_salone
-	MOVLQSX 4(BX), CX
-	TESTQ   CX, CX
-	JS      l_salone
+	// AVX2: no fast exp pass (xquad2.go).
+	LEAQ 16(SP), CX
+	MOVQ CX, 784(SP)
+	ADDQ $0x00000180, CX
+	MOVQ CX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
-	// Max pass, the target's lane left out.
-	MOVQ         DI, CX
-	MOVQ         DX, R8
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
-	VMOVUPS      pool<>+0(SB), Y3
-	MOVLQSX      4(BX), R9
-	VMOVQ        R9, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+l_nquads:
+	CMPQ         SI, $0x04
+	JL           l_nrest
+	MOVL         (BX), CX
+	ORL          4(BX), CX
+	ORL          8(BX), CX
+	ORL          12(BX), CX
+	TESTL        CX, CX
+	JS           l_nbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
 
-l_spsmax_one:
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, CX
+	MOVQ    DX, R8
+	LEAQ    (DX)(DI*8), R9
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y6
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+0(SB), Y9
+	VMOVDQU laneidx32_8<>+0(SB), Y10
+	VMOVDQU laneidx32_8<>+0(SB), Y11
+	VPADDD  pool<>+3200(SB), Y11, Y11
+
+l_nqxmax_loop:
+	CMPQ      CX, $0x00000010
+	JL        l_nqxmax_one
+	VMOVUPS   (R8), Y12
+	VPCMPEQD  Y1, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R8)(DI*4), Y12
+	VPCMPEQD  Y2, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y6, Y6
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  Y3, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  Y4, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VMOVUPS   32(R8), Y12
+	VPCMPEQD  Y1, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   32(R8)(DI*4), Y12
+	VPCMPEQD  Y2, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y6, Y6
+	VMOVUPS   32(R9), Y12
+	VPCMPEQD  Y3, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   32(R9)(DI*4), Y12
+	VPCMPEQD  Y4, Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3328(SB), Y10, Y10
+	VPADDD    pool<>+3328(SB), Y11, Y11
+	ADDQ      $0x00000040, R8
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, CX
+	JMP       l_nqxmax_loop
+
+l_nqxmax_one:
 	CMPQ      CX, $0x00000008
-	JL        l_spsmax_tail
-	VMOVUPS   (R8), Y5
-	VPCMPEQD  pool<>+3200(SB), Y2, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
-	VMOVUPS   (R8)(DI*4), Y5
-	VPCMPEQD  pool<>+3200(SB), Y4, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3328(SB), Y4, Y4
+	JL        l_nqxmax_tail
+	VMOVUPS   (R8), Y12
+	VPCMPEQD  Y1, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R8)(DI*4), Y12
+	VPCMPEQD  Y2, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y6, Y6
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  Y3, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  Y4, Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3200(SB), Y10, Y10
+	VPADDD    pool<>+3200(SB), Y11, Y11
 	ADDQ      $0x00000020, R8
+	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, CX
-	JMP       l_spsmax_one
+	JMP       l_nqxmax_one
 
-l_spsmax_tail:
+l_nqxmax_tail:
 	TESTQ      CX, CX
-	JE         l_spsmax_done
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3200(SB), Y2, Y6
-	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
-	VMASKMOVPS (R8)(DI*4), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3200(SB), Y4, Y5
-	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
-	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3328(SB), Y4, Y4
+	JE         l_nqxmax_done
+	VMASKMOVPS (R8), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   Y1, Y10, Y1
+	VBLENDVPS  Y1, Y9, Y11, Y11
+	VMAXPS     Y11, Y5, Y5
+	VMASKMOVPS (R8)(DI*4), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y1, Y11, Y1
+	VPCMPEQD   Y2, Y10, Y2
+	VBLENDVPS  Y2, Y9, Y1, Y1
+	VMAXPS     Y1, Y6, Y6
+	VMASKMOVPS (R9), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+	VPCMPEQD   Y3, Y10, Y2
+	VBLENDVPS  Y2, Y9, Y1, Y1
+	VMAXPS     Y1, Y7, Y7
+	VMASKMOVPS (R9)(DI*4), Y0, Y1
+	VMOVUPS    pool<>+0(SB), Y2
+	VBLENDVPS  Y0, Y1, Y2, Y1
+	VPCMPEQD   Y4, Y10, Y2
+	VBLENDVPS  Y2, Y9, Y1, Y1
+	VMAXPS     Y1, Y8, Y8
 
-l_spsmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+l_nqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y6, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y5, Y2
+	VPERM2F128 $0x20, Y8, Y7, Y3
+	VPERM2F128 $0x31, Y8, Y7, Y4
+	VMAXPS     Y1, Y2, Y2
+	VMAXPS     Y3, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y2, Y1
+	VSHUFPS    $0xee, Y4, Y2, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y1
+	VMAXPS     Y1, Y2, Y2
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), CX
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, CX
 	MOVLQSX      (BX), R8
-	VMOVSS       (CX)(R8*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
-	JCS          l_salone
-	VMOVD        X2, CX
-	ANDL         $0x7f800000, CX
-	CMPL         CX, $0x7f800000
-	JE           l_salone
-	VBROADCASTSS X2, Y1
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0x4e, X3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0xb1, X3, X2
-	VMAXPS       X2, X3, X3
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	VBROADCASTSS (CX)(R8*4), Y1
 	LEAQ         (DX)(DI*4), CX
 	MOVLQSX      4(BX), R8
-	VMOVSS       (CX)(R8*4), X2
-	VMOVSS       X2, 48(SP)
-	VMAXSS       X2, X3, X2
-	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3456(SB), X3
-	JCS          l_salone
-	VMOVD        X2, CX
-	ANDL         $0x7f800000, CX
-	CMPL         CX, $0x7f800000
-	JE           l_salone
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS (CX)(R8*4), Y3
+	LEAQ         (DX)(DI*8), CX
+	MOVLQSX      8(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y4
+	LEAQ         (DX)(DI*8), CX
+	LEAQ         (CX)(DI*4), CX
+	MOVLQSX      12(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y5
+	VUNPCKLPS    Y3, Y1, Y1
+	VUNPCKLPS    Y5, Y4, Y4
+	VUNPCKLPD    Y4, Y1, Y1
+	MOVQ         784(SP), CX
+	VMOVUPS      X1, (CX)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y2, Y3, Y2
+	VMAXPS       Y1, Y2, Y3
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y3
-	VBROADCASTSS 8(SP), Y4
-	VSUBPS       Y1, Y4, Y4
-	VBROADCASTSS 48(SP), Y5
-	VSUBPS       Y2, Y5, Y5
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y2, Y2
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     l_nbail
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y4, Y6
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y4, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y4
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y3, Y2
+	VPCMPEQD pool<>+3584(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_nbail
+	VMOVUPS  X3, 16(CX)
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y4, Y9
-	VFMADD213PS pool<>+896(SB), Y4, Y9
-	VFMADD213PS pool<>+1024(SB), Y4, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y4
-	VANDPS      Y6, Y4, Y4
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y2
+	VSUBPS  Y3, Y1, Y1
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y5, Y6
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y8
-	VFMADD231PS pool<>+512(SB), Y8, Y5
+	VCMPPS      $0x15, Y2, Y1, Y3
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y1, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y4
+	VFMADD231PS pool<>+512(SB), Y4, Y1
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y9
-	VFMADD213PS pool<>+768(SB), Y5, Y9
-	VFMADD213PS pool<>+896(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
-	VANDPS      Y6, Y5, Y5
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   X4, X6, X6
-	VMOVSD      X6, (SP)
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X5, X4, X4
-	VMOVSD      X4, 56(SP)
-
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	VMOVUPS      pool<>+640(SB), Y5
+	VFMADD213PS  pool<>+768(SB), Y1, Y5
+	VFMADD213PS  pool<>+896(SB), Y1, Y5
+	VFMADD213PS  pool<>+1024(SB), Y1, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VANDPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y1
+	VMOVUPD      Y1, 32(CX)
+	VBROADCASTSS 16(CX), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(CX), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(CX), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(CX), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VXORPD       Y4, Y4, Y4
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X5
-	VPBROADCASTD X5, Y5
-	VPSUBD       laneidx32_8<>+0(SB), Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	MOVLQSX      4(BX), R9
-	VMOVQ        R9, X7
-	VPBROADCASTD X7, Y7
-	VPSUBD       laneidx32_8<>+0(SB), Y7, Y7
+	LEAQ         (DX)(DI*8), R9
+	VMOVDQU      laneidx32_8<>+0(SB), Y5
+	VMOVDQU      laneidx32_8<>+0(SB), Y6
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	VMOVUPS      pool<>+128(SB), Y7
 
-l_spsexp_one:
-	CMPQ    CX, $0x00000008
-	JL      l_spsexp_tail
+l_nqxgexp_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_nqxgexp_one
 	VMOVUPS (R8), Y8
-	VSUBPS  Y1, Y8, Y8
-	VMOVUPS (R8)(DI*4), Y9
-	VSUBPS  Y2, Y9, Y9
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R8), Y9
+	VSUBPS  952(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+256(SB), Y11
 	VFMADD231PS pool<>+384(SB), Y8, Y11
 	VSUBPS      pool<>+256(SB), Y11, Y12
@@ -3056,8 +3713,8 @@ l_spsexp_one:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
 	VMOVUPS     pool<>+256(SB), Y11
 	VFMADD231PS pool<>+384(SB), Y9, Y11
 	VSUBPS      pool<>+256(SB), Y11, Y12
@@ -3073,41 +3730,24 @@ l_spsexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y10
+	VPCMPEQD     824(SP), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y8
-	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
 	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, CX
-	JMP          l_spsexp_one
-
-l_spsexp_tail:
-	TESTQ      CX, CX
-	JE         l_spsexp_done
-	VMASKMOVPS (R8), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y1, Y8, Y8
-	VMASKMOVPS (R8)(DI*4), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     Y2, Y9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R8)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+256(SB), Y11
 	VFMADD231PS pool<>+384(SB), Y8, Y11
 	VSUBPS      pool<>+256(SB), Y11, Y12
@@ -3125,389 +3765,787 @@ l_spsexp_tail:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y9, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R9), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3328(SB), Y5, Y5
+	VPADDD       pool<>+3328(SB), Y6, Y6
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, CX
+	JMP          l_nqxgexp_loop
+
+l_nqxgexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_nqxgexp_tail
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+640(SB), Y12
-	VFMADD213PS  pool<>+768(SB), Y9, Y12
-	VFMADD213PS  pool<>+896(SB), Y9, Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
-	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3200(SB), Y5, Y3
-	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3328(SB), Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X8, Y5
-	VADDPD       Y3, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3200(SB), Y7, Y3
-	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3328(SB), Y7, Y7
-	VEXTRACTF128 $0x01, Y9, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X9, Y5
-	VADDPD       Y3, Y5, Y5
-	VADDPD       Y5, Y6, Y6
-
-l_spsexp_done:
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPD       X3, X4, X4
-	VPERMILPD    $0x01, X4, X3
-	VADDSD       X3, X4, X4
-	VMOVAPD      X4, X3
-	VMOVSD       (SP), X4
-	VADDSD       X3, X4, X5
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+3584(SB), X4
-	JCS         l_sp0logz
-	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3712(SB), X1
-	JHI         l_sp0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
-	VDIVSD      X3, X1, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X4
-	VFMADD213SD pool<>+4096(SB), X1, X4
-	VFMADD213SD pool<>+4224(SB), X1, X4
-	VFMADD213SD pool<>+4352(SB), X1, X4
-	VFMADD213SD pool<>+4480(SB), X1, X4
-	VFMADD213SD pool<>+4608(SB), X1, X4
-	VFMADD213SD pool<>+4736(SB), X1, X4
-	VFMADD213SD pool<>+4864(SB), X1, X4
-	VFMADD213SD pool<>+4992(SB), X1, X4
-	VFMADD213SD pool<>+5120(SB), X1, X4
-	VFMADD213SD pool<>+5248(SB), X1, X4
-	VFMADD213SD pool<>+5376(SB), X1, X4
-	VMULSD      X1, X4, X4
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X4
-	VMOVAPD     X4, X1
-	JMP         l_sp0l1p_done
-
-l_sp0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X1, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X3, X7
-	VFMADD213PD pool<>+2176(SB), X3, X7
-	VFMADD213PD pool<>+2304(SB), X3, X7
-	VFMADD213PD pool<>+2432(SB), X3, X7
-	VMULPD      X4, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X7
-	VFMADD231PD pool<>+2688(SB), X5, X7
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X1, X7
-	VMOVAPD     X7, X1
-
-l_sp0l1p_done:
-	VMOVAPD X1, X1
-	JMP     l_sp0lossdone
-
-l_sp0logz:
-	VMOVAPD X5, X3
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X3, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X5
-	VPADDQ   pool<>+1408(SB), X5, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X4, X4
-	VPSRLQ   $0x34, X3, X7
-	VPSUBQ   X5, X7, X7
-	VORPD    pool<>+1536(SB), X7, X7
-	VSUBPD   pool<>+1664(SB), X7, X7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X5
-	VADDPD      pool<>+1792(SB), X4, X4
-	VDIVPD      X4, X5, X5
-	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+1920(SB), X8
-	VFMADD213PD pool<>+2048(SB), X4, X8
-	VFMADD213PD pool<>+2176(SB), X4, X8
-	VFMADD213PD pool<>+2304(SB), X4, X8
-	VFMADD213PD pool<>+2432(SB), X4, X8
-	VMULPD      X5, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X7, X8
-	VFMADD231PD pool<>+2688(SB), X7, X8
-	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X3, X8
-	VMOVAPD     X8, X3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   8(SP), X4, X4
-	VXORPD      X5, X5, X5
-	VCVTSS2SD   X1, X5, X5
-	VSUBSD      X5, X4, X4
-	VSUBSD      X4, X3, X1
-
-l_sp0lossdone:
-	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, (AX)
-	VEXTRACTF128 $0x01, Y6, X1
-	VADDPD       X1, X6, X6
-	VPERMILPD    $0x01, X6, X1
-	VADDSD       X1, X6, X6
-	VMOVAPD      X6, X1
-	VMOVSD       56(SP), X3
-	VADDSD       X1, X3, X4
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+3584(SB), X3
-	JCS         l_sp1logz
-	VDIVSD      X3, X1, X1
-	VUCOMISD    pool<>+3712(SB), X1
-	JHI         l_sp1l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
-	VDIVSD      X2, X1, X2
-	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
-	VFMADD213SD pool<>+5248(SB), X1, X3
-	VFMADD213SD pool<>+5376(SB), X1, X3
-	VMULSD      X1, X3, X3
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X3
-	VMOVAPD     X3, X1
-	JMP         l_sp1l1p_done
-
-l_sp1l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
-	VMULPD      X3, X5, X5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
-	VFMADD231PD pool<>+2688(SB), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
-
-l_sp1l1p_done:
-	VMOVAPD X1, X1
-	JMP     l_sp1lossdone
-
-l_sp1logz:
-	VMOVAPD X4, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X1, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VMULPD      X4, X6, X6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X1, X6
-	VMOVAPD     X6, X1
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   48(SP), X3, X3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X2, X4, X4
-	VSUBSD      X4, X3, X3
-	VSUBSD      X3, X1, X1
-
-l_sp1lossdone:
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, 4(AX)
-	LEAQ      (DX)(DI*4), DX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	LEAQ      (DX)(DI*4), DX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	SUBQ      $0x02, SI
-	JMP       l_spairs
-
-l_salone:
-	TESTQ   SI, SI
-	JE      done
-	MOVLQSX (BX), CX
-	TESTQ   CX, CX
-	JS      l_soignored
-
-	// Max pass, the target's lane left out.
-	MOVQ         DI, CX
-	MOVQ         DX, R8
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
-
-l_sosmax_one:
-	CMPQ      CX, $0x00000008
-	JL        l_sosmax_tail
-	VMOVUPS   (R8), Y3
-	VPCMPEQD  pool<>+3200(SB), Y2, Y4
-	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3328(SB), Y2, Y2
-	ADDQ      $0x00000020, R8
-	SUBQ      $0x00000008, CX
-	JMP       l_sosmax_one
-
-l_sosmax_tail:
-	TESTQ      CX, CX
-	JE         l_sosmax_done
-	VMASKMOVPS (R8), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y4
-	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3200(SB), Y2, Y4
-	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3328(SB), Y2, Y2
-
-l_sosmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), CX
-	MOVLQSX      (BX), R8
-	VMOVSS       (CX)(R8*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3456(SB), X1
-	JCS          l_sospecial
-	VMOVD        X2, CX
-	ANDL         $0x7f800000, CX
-	CMPL         CX, $0x7f800000
-	JE           l_sospecial
-	VBROADCASTSS X2, Y1
-
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+128(SB), Y2
-	VBROADCASTSS 8(SP), Y3
-	VSUBPS       Y1, Y3, Y3
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y3, Y4
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+256(SB), Y5
-	VFMADD231PS pool<>+384(SB), Y3, Y5
-	VSUBPS      pool<>+256(SB), Y5, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y4, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VMOVSD      X4, (SP)
-
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         DI, CX
-	MOVQ         DX, R8
-	VXORPD       Y3, Y3, Y3
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
-
-l_sosexp_one:
-	CMPQ    CX, $0x00000008
-	JL      l_sosexp_tail
-	VMOVUPS (R8), Y5
-	VSUBPS  Y1, Y5, Y5
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3200(SB), Y5, Y5
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, CX
+	JMP          l_nqxgexp_one
+
+l_nqxgexp_tail:
+	TESTQ      CX, CX
+	JE         l_nqxgexp_done
+	VMASKMOVPS (R8), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R8)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R9), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+l_nqxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), CX
+	VMOVUPD    Y1, 64(CX)
+	CMPQ       800(SP), $0x00
+	JE         l_nqnew
+	LEAQ       -16(AX), CX
+	LEAQ       -16(BX), R8
+	MOVQ       792(SP), R8
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y2, Y4
+	VPCMPGTQ pool<>+1280(SB), Y4, Y5
+	VPADDQ   pool<>+1408(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+1536(SB), Y6, Y6
+	VSUBPD   pool<>+1664(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y4, Y5
+	VADDPD      pool<>+1792(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+1920(SB), Y7
+	VFMADD213PD pool<>+2048(SB), Y4, Y7
+	VFMADD213PD pool<>+2176(SB), Y4, Y7
+	VFMADD213PD pool<>+2304(SB), Y4, Y7
+	VFMADD213PD pool<>+2432(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y6, Y7
+	VFMADD231PD pool<>+2688(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+3712(SB), Y6
+	VFMADD213PD pool<>+3840(SB), Y5, Y6
+	VFMADD213PD pool<>+3968(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4224(SB), Y4
+	VMULPD     pool<>+4352(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y3, Y3
+	VANDPD     Y3, Y1, Y1
+	VBLENDVPD  Y1, Y6, Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (CX)
+
+l_nqnew:
+	MOVQ 784(SP), CX
+	MOVQ 792(SP), R8
+	MOVQ CX, 792(SP)
+	MOVQ R8, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  l_nquads
+
+l_nbail:
+	MOVQ $0x00000004, CX
+	JMP  l_nflush
+
+l_nrest:
+	MOVQ SI, CX
+
+l_nflush:
+	CMPQ 800(SP), $0x00
+	JE   l_nsolo
+	LEAQ -16(AX), R8
+	LEAQ -16(BX), R9
+	MOVQ 792(SP), R9
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y2, Y4
+	VPCMPGTQ pool<>+1280(SB), Y4, Y5
+	VPADDQ   pool<>+1408(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+1536(SB), Y6, Y6
+	VSUBPD   pool<>+1664(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y4, Y5
+	VADDPD      pool<>+1792(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+1920(SB), Y7
+	VFMADD213PD pool<>+2048(SB), Y4, Y7
+	VFMADD213PD pool<>+2176(SB), Y4, Y7
+	VFMADD213PD pool<>+2304(SB), Y4, Y7
+	VFMADD213PD pool<>+2432(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y6, Y7
+	VFMADD231PD pool<>+2688(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+3712(SB), Y6
+	VFMADD213PD pool<>+3840(SB), Y5, Y6
+	VFMADD213PD pool<>+3968(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y4
+	VCVTPS2PD 16(R9), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4224(SB), Y4
+	VMULPD     pool<>+4352(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y3, Y3
+	VANDPD     Y3, Y1, Y1
+	VBLENDVPD  Y1, Y6, Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (R8)
+	MOVQ       $0x00000000, 800(SP)
+
+l_nsolo:
+	TESTQ CX, CX
+	JNE   l_none
+	TESTQ SI, SI
+	JE    done
+	JMP   l_nquads
+
+l_none:
+	MOVLQSX      (BX), R8
+	TESTQ        R8, R8
+	JS           l_noignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVDQU laneidx32_8<>+0(SB), Y4
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VPADDD  pool<>+3200(SB), Y5, Y5
+
+l_noxmax_loop:
+	CMPQ      R8, $0x00000010
+	JL        l_noxmax_one
+	VMOVUPS   (R9), Y6
+	VPCMPEQD  Y1, Y4, Y7
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   32(R9), Y6
+	VPCMPEQD  Y1, Y5, Y7
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VMAXPS    Y6, Y2, Y2
+	VPADDD    pool<>+3328(SB), Y4, Y4
+	VPADDD    pool<>+3328(SB), Y5, Y5
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, R8
+	JMP       l_noxmax_loop
+
+l_noxmax_one:
+	CMPQ      R8, $0x00000008
+	JL        l_noxmax_tail
+	VMOVUPS   (R9), Y6
+	VPCMPEQD  Y1, Y4, Y7
+	VBLENDVPS Y7, Y3, Y6, Y6
+	VMAXPS    Y6, Y2, Y2
+	VPADDD    pool<>+3200(SB), Y4, Y4
+	VPADDD    pool<>+3200(SB), Y5, Y5
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000008, R8
+	JMP       l_noxmax_one
+
+l_noxmax_tail:
+	TESTQ      R8, R8
+	JE         l_noxmax_done
+	VMASKMOVPS (R9), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VPCMPEQD   Y1, Y4, Y1
+	VBLENDVPS  Y1, Y3, Y5, Y5
+	VMAXPS     Y5, Y2, Y2
+
+l_noxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y1
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y3, Y1, Y1
+	VMAXPS     Y4, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y1, Y3
+	VSHUFPS    $0xee, Y2, Y1, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y3
+	VMAXPS     Y3, Y1, Y1
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (R8)(R9*4), Y2
+	MOVQ         784(SP), R8
+	VMOVUPS      X2, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNZ     l_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y3, Y1
+	VPCMPEQD pool<>+3584(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_nospecial
+	VMOVUPS  X3, 16(R8)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y1
+	VSUBPS  Y3, Y2, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y2, Y4
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+256(SB), Y1
+	VFMADD231PS pool<>+384(SB), Y2, Y1
+	VSUBPS      pool<>+256(SB), Y1, Y5
+	VFMADD231PS pool<>+512(SB), Y5, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y6
+	VFMADD213PS pool<>+768(SB), Y2, Y6
+	VFMADD213PS pool<>+896(SB), Y2, Y6
+	VFMADD213PS pool<>+1024(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y1, Y5
+	VPSLLD      $0x14, Y1, Y1
+	VPADDD      Y1, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VANDPS      Y4, Y2, Y2
+	VCVTPS2PD   X2, Y1
+	VMOVUPD     Y1, 32(R8)
+	VMOVUPS     Y3, 952(SP)
+	VXORPD      Y1, Y1, Y1
+	MOVQ        DI, R8
+	MOVQ        DX, R9
+	LEAQ        (DX)(DI*8), R10
+	VMOVDQU     laneidx32_8<>+0(SB), Y2
+	VMOVDQU     laneidx32_8<>+0(SB), Y3
+	VPADDD      pool<>+3200(SB), Y3, Y3
+	VMOVUPS     pool<>+128(SB), Y4
+
+l_noxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_noxgexp_one
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R9), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y5, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y10
+	VFMADD213PS pool<>+768(SB), Y5, Y10
+	VFMADD213PS pool<>+896(SB), Y5, Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y6, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3328(SB), Y2, Y2
+	VPADDD       pool<>+3328(SB), Y3, Y3
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          l_noxgexp_loop
+
+l_noxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      l_noxgexp_tail
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
 	VMOVUPS     pool<>+256(SB), Y7
 	VFMADD231PS pool<>+384(SB), Y5, Y7
 	VSUBPS      pool<>+256(SB), Y7, Y8
@@ -3523,186 +4561,151 @@ l_sosexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y6
+	VPCMPEQD     824(SP), Y2, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, CX
-	JMP          l_sosexp_one
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3200(SB), Y2, Y2
+	VPADDD       pool<>+3200(SB), Y3, Y3
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          l_noxgexp_one
 
-l_sosexp_tail:
-	TESTQ      CX, CX
-	JE         l_sosexp_done
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y1, Y5, Y5
+l_noxgexp_tail:
+	TESTQ      R8, R8
+	JE         l_noxgexp_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y5, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3200(SB), Y4, Y2
-	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3328(SB), Y4, Y4
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-
-l_sosexp_done:
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y3, Y7
+	VFMADD213PS  pool<>+896(SB), Y3, Y7
+	VFMADD213PS  pool<>+1024(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
 	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+3584(SB), X3
-	JCS         l_so0logz
-	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
-	JHI         l_so0l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
-	VDIVSD      X2, X1, X2
-	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
-	VFMADD213SD pool<>+5248(SB), X1, X3
-	VFMADD213SD pool<>+5376(SB), X1, X3
-	VMULSD      X1, X3, X3
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X3
-	VMOVAPD     X3, X1
-	JMP         l_so0l1p_done
+l_noxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
 
-l_so0l1p_big:
-	VADDSD pool<>+1792(SB), X1, X1
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X2
-	VPCMPGTQ pool<>+1280(SB), X2, X3
-	VPADDQ   pool<>+1408(SB), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+1536(SB), X4, X4
-	VSUBPD   pool<>+1664(SB), X4, X4
+	VANDPD   pool<>+1152(SB), Y2, Y4
+	VPCMPGTQ pool<>+1280(SB), Y4, Y5
+	VPADDQ   pool<>+1408(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+1536(SB), Y6, Y6
+	VSUBPD   pool<>+1664(SB), Y6, Y6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X2, X3
-	VADDPD      pool<>+1792(SB), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+1920(SB), X5
-	VFMADD213PD pool<>+2048(SB), X2, X5
-	VFMADD213PD pool<>+2176(SB), X2, X5
-	VFMADD213PD pool<>+2304(SB), X2, X5
-	VFMADD213PD pool<>+2432(SB), X2, X5
-	VMULPD      X3, X5, X5
+	VSUBPD      pool<>+1792(SB), Y4, Y5
+	VADDPD      pool<>+1792(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+1920(SB), Y7
+	VFMADD213PD pool<>+2048(SB), Y4, Y7
+	VFMADD213PD pool<>+2176(SB), Y4, Y7
+	VFMADD213PD pool<>+2304(SB), Y4, Y7
+	VFMADD213PD pool<>+2432(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X4, X5
-	VFMADD231PD pool<>+2688(SB), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
+	VFMADD231PD pool<>+2560(SB), Y6, Y7
+	VFMADD231PD pool<>+2688(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
 
-l_so0l1p_done:
-	VMOVAPD X1, X1
-	JMP     l_so0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+3712(SB), Y6
+	VFMADD213PD pool<>+3840(SB), Y5, Y6
+	VFMADD213PD pool<>+3968(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
 
-l_so0logz:
-	VMOVAPD X4, X2
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
-	VPCMPGTQ pool<>+1280(SB), X3, X4
-	VPADDQ   pool<>+1408(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X2, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+1536(SB), X5, X5
-	VSUBPD   pool<>+1664(SB), X5, X5
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4224(SB), Y4
+	VMULPD     pool<>+4352(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y3, Y3
+	VANDPD     Y3, Y1, Y1
+	VBLENDVPD  Y1, Y6, Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVSS     X1, (AX)
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X3, X4
-	VADDPD      pool<>+1792(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+1920(SB), X6
-	VFMADD213PD pool<>+2048(SB), X3, X6
-	VFMADD213PD pool<>+2176(SB), X3, X6
-	VFMADD213PD pool<>+2304(SB), X3, X6
-	VFMADD213PD pool<>+2432(SB), X3, X6
-	VMULPD      X4, X6, X6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+2560(SB), X5, X6
-	VFMADD231PD pool<>+2688(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X6
-	VMOVAPD     X6, X2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   8(SP), X3, X3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X1, X4, X4
-	VSUBSD      X4, X3, X3
-	VSUBSD      X3, X2, X1
-
-l_so0lossdone:
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (AX)
-
-l_sonext:
+l_nonext:
 	LEAQ (DX)(DI*4), DX
 	ADDQ $0x00000004, AX
 	ADDQ $0x00000004, BX
 	DECQ SI
-	JMP  l_spairs
+	DECQ CX
+	JMP  l_nsolo
 
-l_soignored:
+l_noignored:
 	MOVL $0x00000000, (AX)
-	JMP  l_sonext
+	JMP  l_nonext
 
-l_sospecial:
+l_nospecial:
 	VMOVSS pool<>+2816(SB), X1
 	VMOVSS X1, (AX)
-	JMP    l_sonext
+	JMP    l_nonext
 
 l_row:
 	TESTQ   SI, SI
@@ -4501,26 +5504,26 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+4608(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
+	VMOVSD      pool<>+4736(SB), X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+3712(SB), X1, X3
+	VFMADD213SD pool<>+3840(SB), X1, X3
+	VFMADD213SD pool<>+3968(SB), X1, X3
+	VFMADD213SD pool<>+4096(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -4660,8 +5663,8 @@ pairs:
 	JL      alone
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
 
 psmax_one:
 	CMPQ   SI, $0x00000004
@@ -4676,11 +5679,11 @@ psmax_tail:
 	TESTQ      SI, SI
 	JE         psmax_done
 	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y4
+	VMOVUPD    pool<>+5760(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y1, Y1
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y4
+	VMOVUPD    pool<>+5760(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y2, Y2
 
@@ -4721,16 +5724,15 @@ psexp_one:
 	VSUBPD  Y4, Y10, Y10
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y11
-	VFMADD231PD pool<>+5888(SB), Y9, Y11
-	VSUBPD      pool<>+5760(SB), Y11, Y12
+	VMOVUPD     pool<>+5888(SB), Y11
+	VFMADD231PD pool<>+6016(SB), Y9, Y11
+	VSUBPD      pool<>+5888(SB), Y11, Y12
 	VMOVUPD     Y9, Y13
-	VFMADD231PD pool<>+6016(SB), Y12, Y13
 	VFMADD231PD pool<>+6144(SB), Y12, Y13
+	VFMADD231PD pool<>+6272(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y12
-	VFMADD213PD pool<>+6400(SB), Y13, Y12
+	VMOVUPD     pool<>+6400(SB), Y12
 	VFMADD213PD pool<>+6528(SB), Y13, Y12
 	VFMADD213PD pool<>+6656(SB), Y13, Y12
 	VFMADD213PD pool<>+6784(SB), Y13, Y12
@@ -4740,6 +5742,7 @@ psexp_one:
 	VFMADD213PD pool<>+7296(SB), Y13, Y12
 	VFMADD213PD pool<>+7424(SB), Y13, Y12
 	VFMADD213PD pool<>+7552(SB), Y13, Y12
+	VFMADD213PD pool<>+7680(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -4748,20 +5751,19 @@ psexp_one:
 	VPSLLQ $0x34, Y11, Y11
 	VPADDQ pool<>+1792(SB), Y11, Y11
 	VMULPD Y11, Y12, Y12
-	VCMPPD $0x15, pool<>+7680(SB), Y9, Y9
+	VCMPPD $0x15, pool<>+7808(SB), Y9, Y9
 	VANDPD Y9, Y12, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
-	VSUBPD      pool<>+5760(SB), Y11, Y12
+	VMOVUPD     pool<>+5888(SB), Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VSUBPD      pool<>+5888(SB), Y11, Y12
 	VMOVUPD     Y10, Y13
-	VFMADD231PD pool<>+6016(SB), Y12, Y13
 	VFMADD231PD pool<>+6144(SB), Y12, Y13
+	VFMADD231PD pool<>+6272(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y12
-	VFMADD213PD pool<>+6400(SB), Y13, Y12
+	VMOVUPD     pool<>+6400(SB), Y12
 	VFMADD213PD pool<>+6528(SB), Y13, Y12
 	VFMADD213PD pool<>+6656(SB), Y13, Y12
 	VFMADD213PD pool<>+6784(SB), Y13, Y12
@@ -4771,6 +5773,7 @@ psexp_one:
 	VFMADD213PD pool<>+7296(SB), Y13, Y12
 	VFMADD213PD pool<>+7424(SB), Y13, Y12
 	VFMADD213PD pool<>+7552(SB), Y13, Y12
+	VFMADD213PD pool<>+7680(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -4779,7 +5782,7 @@ psexp_one:
 	VPSLLQ  $0x34, Y11, Y11
 	VPADDQ  pool<>+1792(SB), Y11, Y11
 	VMULPD  Y11, Y12, Y12
-	VCMPPD  $0x15, pool<>+7680(SB), Y10, Y10
+	VCMPPD  $0x15, pool<>+7808(SB), Y10, Y10
 	VANDPD  Y10, Y12, Y10
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y11
@@ -4799,25 +5802,24 @@ psexp_tail:
 	TESTQ      SI, SI
 	JE         psexp_done
 	VMASKMOVPD (DI), Y0, Y9
-	VMOVUPD    pool<>+5632(SB), Y10
+	VMOVUPD    pool<>+5760(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
 	VSUBPD     Y3, Y9, Y9
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5632(SB), Y10
+	VMOVUPD    pool<>+5760(SB), Y10
 	VBLENDVPD  Y0, Y3, Y10, Y3
 	VSUBPD     Y4, Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD231PD pool<>+5888(SB), Y9, Y4
-	VSUBPD      pool<>+5760(SB), Y4, Y10
+	VMOVUPD     pool<>+5888(SB), Y4
+	VFMADD231PD pool<>+6016(SB), Y9, Y4
+	VSUBPD      pool<>+5888(SB), Y4, Y10
 	VMOVUPD     Y9, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
 	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VMOVUPD     pool<>+6400(SB), Y10
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
@@ -4827,6 +5829,7 @@ psexp_tail:
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -4835,20 +5838,19 @@ psexp_tail:
 	VPSLLQ $0x34, Y4, Y4
 	VPADDQ pool<>+1792(SB), Y4, Y4
 	VMULPD Y4, Y10, Y10
-	VCMPPD $0x15, pool<>+7680(SB), Y9, Y4
+	VCMPPD $0x15, pool<>+7808(SB), Y9, Y4
 	VANDPD Y4, Y10, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD231PD pool<>+5888(SB), Y3, Y4
-	VSUBPD      pool<>+5760(SB), Y4, Y10
+	VMOVUPD     pool<>+5888(SB), Y4
+	VFMADD231PD pool<>+6016(SB), Y3, Y4
+	VSUBPD      pool<>+5888(SB), Y4, Y10
 	VMOVUPD     Y3, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
 	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VMOVUPD     pool<>+6400(SB), Y10
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
@@ -4858,6 +5860,7 @@ psexp_tail:
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -4866,7 +5869,7 @@ psexp_tail:
 	VPSLLQ  $0x34, Y4, Y4
 	VPADDQ  pool<>+1792(SB), Y4, Y4
 	VMULPD  Y4, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y3, Y3
+	VCMPPD  $0x15, pool<>+7808(SB), Y3, Y3
 	VANDPD  Y3, Y10, Y3
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y4
@@ -4915,11 +5918,11 @@ psexp_done:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X2, X6
+	VMOVUPD     pool<>+7936(SB), X6
 	VFMADD213PD pool<>+8064(SB), X2, X6
 	VFMADD213PD pool<>+8192(SB), X2, X6
 	VFMADD213PD pool<>+8320(SB), X2, X6
+	VFMADD213PD pool<>+8448(SB), X2, X6
 	VFMADD213PD pool<>+1920(SB), X2, X6
 	VFMADD213PD pool<>+2048(SB), X2, X6
 	VFMADD213PD pool<>+2176(SB), X2, X6
@@ -4950,7 +5953,7 @@ alone:
 	JE      done
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5632(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y1
 
 osmax_one:
 	CMPQ   SI, $0x00000004
@@ -4964,7 +5967,7 @@ osmax_tail:
 	TESTQ      SI, SI
 	JE         osmax_done
 	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+5632(SB), Y3
+	VMOVUPD    pool<>+5760(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
 	VMAXPD     Y2, Y1, Y1
 
@@ -4991,16 +5994,15 @@ osexp_one:
 	VSUBPD  Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y5, Y6
-	VSUBPD      pool<>+5760(SB), Y6, Y7
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD231PD pool<>+6016(SB), Y5, Y6
+	VSUBPD      pool<>+5888(SB), Y6, Y7
 	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+6016(SB), Y7, Y8
 	VFMADD231PD pool<>+6144(SB), Y7, Y8
+	VFMADD231PD pool<>+6272(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y7
-	VFMADD213PD pool<>+6400(SB), Y8, Y7
+	VMOVUPD     pool<>+6400(SB), Y7
 	VFMADD213PD pool<>+6528(SB), Y8, Y7
 	VFMADD213PD pool<>+6656(SB), Y8, Y7
 	VFMADD213PD pool<>+6784(SB), Y8, Y7
@@ -5010,6 +6012,7 @@ osexp_one:
 	VFMADD213PD pool<>+7296(SB), Y8, Y7
 	VFMADD213PD pool<>+7424(SB), Y8, Y7
 	VFMADD213PD pool<>+7552(SB), Y8, Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
 	VADDPD      pool<>+1792(SB), Y7, Y7
@@ -5018,7 +6021,7 @@ osexp_one:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y7, Y7
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
 	VANDPD  Y5, Y7, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y6
@@ -5033,21 +6036,20 @@ osexp_tail:
 	TESTQ      SI, SI
 	JE         osexp_done
 	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y2
-	VFMADD231PD pool<>+5888(SB), Y5, Y2
-	VSUBPD      pool<>+5760(SB), Y2, Y6
+	VMOVUPD     pool<>+5888(SB), Y2
+	VFMADD231PD pool<>+6016(SB), Y5, Y2
+	VSUBPD      pool<>+5888(SB), Y2, Y6
 	VMOVUPD     Y5, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -5057,6 +6059,7 @@ osexp_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5065,7 +6068,7 @@ osexp_tail:
 	VPSLLQ  $0x34, Y2, Y2
 	VPADDQ  pool<>+1792(SB), Y2, Y2
 	VMULPD  Y2, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y2
+	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y2
 	VANDPD  Y2, Y6, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y2
@@ -5101,11 +6104,11 @@ osexp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
+	VMOVUPD     pool<>+7936(SB), X6
 	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+8192(SB), X3, X6
 	VFMADD213PD pool<>+8320(SB), X3, X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -5130,7 +6133,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8576(SB), X1
 	VMOVSD X1, (AX)
 	JMP    onext
 
@@ -5140,10 +6143,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y3
+	VMOVUPD pool<>+5760(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -5169,7 +6172,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5206,24 +6209,22 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD231PD pool<>+6016(SB), Y4, Y6
+	VMOVUPD     pool<>+5888(SB), Y7
+	VFMADD231PD pool<>+6016(SB), Y5, Y7
+	VSUBPD      pool<>+5888(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
 	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VSUBPD      pool<>+5888(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
 	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VMOVUPD     pool<>+6400(SB), Y8
+	VMOVUPD     pool<>+6400(SB), Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
@@ -5242,6 +6243,8 @@ exp_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -5253,12 +6256,12 @@ exp_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -5278,16 +6281,15 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -5297,6 +6299,7 @@ exp_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5305,7 +6308,7 @@ exp_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5320,21 +6323,20 @@ exp_tail:
 	TESTQ      DI, DI
 	JE         exp_done
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -5344,6 +6346,7 @@ exp_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5352,7 +6355,7 @@ exp_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5386,11 +6389,11 @@ exp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
+	VMOVUPD     pool<>+7936(SB), X6
 	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+8192(SB), X3, X6
 	VFMADD213PD pool<>+8320(SB), X3, X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -5415,7 +6418,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8576(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -5463,10 +6466,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y3
+	VMOVUPD pool<>+5760(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -5506,7 +6509,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -5516,7 +6519,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -5543,7 +6546,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5562,7 +6565,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8576(SB), X1
+	VUCOMISD pool<>+8704(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -5579,16 +6582,15 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y3
-	VFMADD231PD pool<>+5888(SB), Y2, Y3
-	VSUBPD      pool<>+5760(SB), Y3, Y4
+	VMOVUPD     pool<>+5888(SB), Y3
+	VFMADD231PD pool<>+6016(SB), Y2, Y3
+	VSUBPD      pool<>+5888(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
 	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VFMADD231PD pool<>+6272(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y4
-	VFMADD213PD pool<>+6400(SB), Y5, Y4
+	VMOVUPD     pool<>+6400(SB), Y4
 	VFMADD213PD pool<>+6528(SB), Y5, Y4
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
@@ -5598,6 +6600,7 @@ d_maxb_done:
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -5606,7 +6609,7 @@ d_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7808(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -5631,24 +6634,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD231PD pool<>+6016(SB), Y4, Y6
+	VMOVUPD     pool<>+5888(SB), Y7
+	VFMADD231PD pool<>+6016(SB), Y5, Y7
+	VSUBPD      pool<>+5888(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
 	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VSUBPD      pool<>+5888(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
 	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VMOVUPD     pool<>+6400(SB), Y8
+	VMOVUPD     pool<>+6400(SB), Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
@@ -5667,6 +6668,8 @@ d_expa_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -5678,12 +6681,12 @@ d_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -5706,16 +6709,15 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -5725,6 +6727,7 @@ d_expa_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5733,7 +6736,7 @@ d_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -5759,16 +6762,15 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -5778,6 +6780,7 @@ d_expa_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5786,7 +6789,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -5815,24 +6818,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD231PD pool<>+6016(SB), Y4, Y6
+	VMOVUPD     pool<>+5888(SB), Y7
+	VFMADD231PD pool<>+6016(SB), Y5, Y7
+	VSUBPD      pool<>+5888(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
 	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VSUBPD      pool<>+5888(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
 	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VMOVUPD     pool<>+6400(SB), Y8
+	VMOVUPD     pool<>+6400(SB), Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
@@ -5851,6 +6852,8 @@ d_expb_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -5862,12 +6865,12 @@ d_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -5890,16 +6893,15 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -5909,6 +6911,7 @@ d_expb_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5917,7 +6920,7 @@ d_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -5934,21 +6937,20 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -5958,6 +6960,7 @@ d_expb_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5966,7 +6969,7 @@ d_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -5980,21 +6983,20 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -6004,6 +7006,7 @@ d_exp_tpart:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6012,7 +7015,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -6040,26 +7043,26 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X3
+	VADDSD      pool<>+4608(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3968(SB), X5
-	VFMADD213SD pool<>+4096(SB), X1, X5
-	VFMADD213SD pool<>+4224(SB), X1, X5
-	VFMADD213SD pool<>+4352(SB), X1, X5
-	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
-	VFMADD213SD pool<>+4736(SB), X1, X5
+	VMOVSD      pool<>+4736(SB), X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
+	VFMADD213SD pool<>+5504(SB), X1, X5
+	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+3712(SB), X1, X5
+	VFMADD213SD pool<>+3840(SB), X1, X5
+	VFMADD213SD pool<>+3968(SB), X1, X5
+	VFMADD213SD pool<>+4096(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -6085,11 +7088,11 @@ d_l1p_big:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7808(SB), X7
-	VFMADD213PD pool<>+7936(SB), X3, X7
+	VMOVUPD     pool<>+7936(SB), X7
 	VFMADD213PD pool<>+8064(SB), X3, X7
 	VFMADD213PD pool<>+8192(SB), X3, X7
 	VFMADD213PD pool<>+8320(SB), X3, X7
+	VFMADD213PD pool<>+8448(SB), X3, X7
 	VFMADD213PD pool<>+1920(SB), X3, X7
 	VFMADD213PD pool<>+2048(SB), X3, X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
@@ -6127,11 +7130,11 @@ d_logz:
 	VADDPD      pool<>+1792(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7808(SB), X8
-	VFMADD213PD pool<>+7936(SB), X5, X8
+	VMOVUPD     pool<>+7936(SB), X8
 	VFMADD213PD pool<>+8064(SB), X5, X8
 	VFMADD213PD pool<>+8192(SB), X5, X8
 	VFMADD213PD pool<>+8320(SB), X5, X8
+	VFMADD213PD pool<>+8448(SB), X5, X8
 	VFMADD213PD pool<>+1920(SB), X5, X8
 	VFMADD213PD pool<>+2048(SB), X5, X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
@@ -6160,7 +7163,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5504(SB), X1, X1
+	VXORPD       pool<>+4480(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -6242,7 +7245,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8576(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -6256,10 +7259,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
-	VMOVUPD pool<>+5632(SB), Y1
-	VMOVUPD pool<>+5632(SB), Y2
-	VMOVUPD pool<>+5632(SB), Y3
-	VMOVUPD pool<>+5632(SB), Y4
+	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+5760(SB), Y3
+	VMOVUPD pool<>+5760(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -6299,7 +7302,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -6309,7 +7312,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -6336,7 +7339,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5632(SB), Y6
+	VMOVUPD    pool<>+5760(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -6355,7 +7358,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8576(SB), X1
+	VUCOMISD pool<>+8704(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -6372,16 +7375,15 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y3
-	VFMADD231PD pool<>+5888(SB), Y2, Y3
-	VSUBPD      pool<>+5760(SB), Y3, Y4
+	VMOVUPD     pool<>+5888(SB), Y3
+	VFMADD231PD pool<>+6016(SB), Y2, Y3
+	VSUBPD      pool<>+5888(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
 	VFMADD231PD pool<>+6144(SB), Y4, Y5
+	VFMADD231PD pool<>+6272(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y4
-	VFMADD213PD pool<>+6400(SB), Y5, Y4
+	VMOVUPD     pool<>+6400(SB), Y4
 	VFMADD213PD pool<>+6528(SB), Y5, Y4
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
@@ -6391,6 +7393,7 @@ l_maxb_done:
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -6399,7 +7402,7 @@ l_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7808(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -6423,24 +7426,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD231PD pool<>+6016(SB), Y4, Y6
+	VMOVUPD     pool<>+5888(SB), Y7
+	VFMADD231PD pool<>+6016(SB), Y5, Y7
+	VSUBPD      pool<>+5888(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
 	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VSUBPD      pool<>+5888(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
 	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VMOVUPD     pool<>+6400(SB), Y8
+	VMOVUPD     pool<>+6400(SB), Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
@@ -6459,6 +7460,8 @@ l_expa_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -6470,12 +7473,12 @@ l_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6495,16 +7498,15 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -6514,6 +7516,7 @@ l_expa_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6522,7 +7525,7 @@ l_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6546,16 +7549,15 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -6565,6 +7567,7 @@ l_expa_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6573,7 +7576,7 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -6599,24 +7602,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD231PD pool<>+5888(SB), Y4, Y6
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD231PD pool<>+5888(SB), Y5, Y7
-	VSUBPD      pool<>+5760(SB), Y6, Y8
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD231PD pool<>+6016(SB), Y4, Y6
+	VMOVUPD     pool<>+5888(SB), Y7
+	VFMADD231PD pool<>+6016(SB), Y5, Y7
+	VSUBPD      pool<>+5888(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6016(SB), Y8, Y9
 	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VSUBPD      pool<>+5760(SB), Y7, Y10
+	VFMADD231PD pool<>+6272(SB), Y8, Y9
+	VSUBPD      pool<>+5888(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
 	VFMADD231PD pool<>+6144(SB), Y10, Y11
+	VFMADD231PD pool<>+6272(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y8
-	VMOVUPD     pool<>+6272(SB), Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y8
-	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VMOVUPD     pool<>+6400(SB), Y8
+	VMOVUPD     pool<>+6400(SB), Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y9, Y8
@@ -6635,6 +7636,8 @@ l_expb_loop:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y9, Y8
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7680(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -6646,12 +7649,12 @@ l_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6671,16 +7674,15 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -6690,6 +7692,7 @@ l_expb_one:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6698,7 +7701,7 @@ l_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6713,21 +7716,20 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -6737,6 +7739,7 @@ l_expb_tail:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6745,7 +7748,7 @@ l_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6758,21 +7761,20 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5632(SB), Y5
+	VMOVUPD    pool<>+5760(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5760(SB), Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
-	VSUBPD      pool<>+5760(SB), Y5, Y6
+	VMOVUPD     pool<>+5888(SB), Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VSUBPD      pool<>+5888(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6016(SB), Y6, Y7
 	VFMADD231PD pool<>+6144(SB), Y6, Y7
+	VFMADD231PD pool<>+6272(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6272(SB), Y6
-	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
@@ -6782,6 +7784,7 @@ l_exp_tpart:
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6790,7 +7793,7 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -6816,26 +7819,26 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3584(SB), X3
+	VUCOMISD    pool<>+4224(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3712(SB), X1
+	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3840(SB), X1, X2
+	VADDSD      pool<>+4608(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3968(SB), X3
-	VFMADD213SD pool<>+4096(SB), X1, X3
-	VFMADD213SD pool<>+4224(SB), X1, X3
-	VFMADD213SD pool<>+4352(SB), X1, X3
-	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
+	VMOVSD      pool<>+4736(SB), X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
+	VFMADD213SD pool<>+5504(SB), X1, X3
+	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+3712(SB), X1, X3
+	VFMADD213SD pool<>+3840(SB), X1, X3
+	VFMADD213SD pool<>+3968(SB), X1, X3
+	VFMADD213SD pool<>+4096(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -6861,11 +7864,11 @@ l_l1p_big:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7808(SB), X5
-	VFMADD213PD pool<>+7936(SB), X2, X5
+	VMOVUPD     pool<>+7936(SB), X5
 	VFMADD213PD pool<>+8064(SB), X2, X5
 	VFMADD213PD pool<>+8192(SB), X2, X5
 	VFMADD213PD pool<>+8320(SB), X2, X5
+	VFMADD213PD pool<>+8448(SB), X2, X5
 	VFMADD213PD pool<>+1920(SB), X2, X5
 	VFMADD213PD pool<>+2048(SB), X2, X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
@@ -6903,11 +7906,11 @@ l_logz:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7808(SB), X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
+	VMOVUPD     pool<>+7936(SB), X6
 	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+8192(SB), X3, X6
 	VFMADD213PD pool<>+8320(SB), X3, X6
+	VFMADD213PD pool<>+8448(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -6942,7 +7945,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8448(SB), X1
+	VMOVSD pool<>+8576(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -6994,16 +7997,16 @@ nquads:
 	LEAQ    (DX)(SI*8), R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
+	VMOVUPS 8832(AX), Z2
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 8704(AX), Z4
+	VMOVUPS 8832(AX), Z4
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8704(AX), Z6
+	VMOVUPS 8832(AX), Z6
 	VMOVUPS (AX), Z6
 	VMOVUPS (AX), Z7
-	VMOVUPS 8704(AX), Z8
+	VMOVUPS 8832(AX), Z8
 
 nqqmax_loop:
 	CMPQ    DI, $0x00000020
@@ -7083,8 +8086,8 @@ nqqmax_done:
 	VMAXPS     Z1, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
+	VPANDD     3584(AX), Z0, Z1
+	VPCMPEQD   3584(AX), Z1, K2
 	KORTESTW   K2, K2
 	JNE        nqbail
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
@@ -7527,7 +8530,7 @@ nqsolo:
 	LEAQ    (DX)(SI*8), R10
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
+	VMOVUPS 8832(AX), Z2
 
 noqmax_loop:
 	CMPQ    R8, $0x00000020
@@ -7575,8 +8578,8 @@ noqmax_done:
 	VMAXPS     Z2, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
+	VPANDD     3584(AX), Z0, Z1
+	VPCMPEQD   3584(AX), Z1, K2
 	KORTESTW   K2, K2
 	JNE        nqsnan
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
@@ -7780,16 +8783,16 @@ wquads:
 	LEAQ    (DX)(SI*8), R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
+	VMOVUPS 8832(AX), Z2
 	VMOVUPS (AX), Z3
 	VMOVUPS (AX), Z4
-	VMOVUPS 8704(AX), Z5
+	VMOVUPS 8832(AX), Z5
 	VMOVUPS (AX), Z6
 	VMOVUPS (AX), Z7
-	VMOVUPS 8704(AX), Z8
+	VMOVUPS 8832(AX), Z8
 	VMOVUPS (AX), Z9
 	VMOVUPS (AX), Z10
-	VMOVUPS 8704(AX), Z11
+	VMOVUPS 8832(AX), Z11
 
 wqqmax_loop:
 	CMPQ    DI, $0x00000020
@@ -7901,8 +8904,8 @@ wqqmax_done:
 	VSUBPS     Z2, Z0, Z2
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z1
-	VPCMPEQD   8832(AX), Z1, K2
+	VPANDD     3584(AX), Z0, Z1
+	VPCMPEQD   3584(AX), Z1, K2
 	KORTESTW   K2, K2
 	JNE        wqbail
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
@@ -8678,7 +9681,7 @@ wqsolo:
 	LEAQ    (DX)(SI*8), R10
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8704(AX), Z2
+	VMOVUPS 8832(AX), Z2
 
 woqmax_loop:
 	CMPQ    R8, $0x00000020
@@ -8746,8 +9749,8 @@ woqmax_done:
 	VSUBPS     Z1, Z0, Z1
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8832(AX), Z0, Z2
-	VPCMPEQD   8832(AX), Z2, K2
+	VPANDD     3584(AX), Z0, Z2
+	VPCMPEQD   3584(AX), Z2, K2
 	KORTESTW   K2, K2
 	JNE        wqsnan
 	VSHUFF32X4 $0x00, Z0, Z0, Z2
@@ -9600,7 +10603,7 @@ d_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    9472(AX), Z9, Z9
+	VPADDD    3328(AX), Z9, Z9
 
 d_nqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -9629,8 +10632,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9600(AX), Z8, Z8
-	VPADDD  9600(AX), Z9, Z9
+	VPADDD  9472(AX), Z8, Z8
+	VPADDD  9472(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -9651,8 +10654,8 @@ d_nqxmax_one:
 	VMOVUPS (R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9472(AX), Z8, Z8
-	VPADDD  9472(AX), Z9, Z9
+	VPADDD  3328(AX), Z8, Z8
+	VPADDD  3328(AX), Z9, Z9
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -9726,8 +10729,8 @@ d_nqxmax_done:
 	JNE      d_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z6, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        3584(AX), Z6, Z4
+	VPCMPEQD      3584(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           d_nbail
 	VEXTRACTF32X4 $0x00, Z6, 16(R9)
@@ -9772,7 +10775,7 @@ d_nqxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        3328(AX), Z14, Z14
 	VMOVUPS       128(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
 	VMOVUPS       8960(AX), Z17
@@ -9973,8 +10976,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z13, Z13
-	VPADDD        9600(AX), Z14, Z14
+	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9472(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -10101,8 +11104,8 @@ d_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z13, Z13
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        3328(AX), Z13, Z13
+	VPADDD        3328(AX), Z14, Z14
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -10309,10 +11312,10 @@ d_nqxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     3712(AX), Z6
+	VFMADD213PD 3840(AX), Z5, Z6
+	VFMADD213PD 3968(AX), Z5, Z6
+	VFMADD213PD 4096(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -10326,8 +11329,8 @@ d_nqxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -10346,7 +11349,7 @@ d_nqxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        4480(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -10520,10 +11523,10 @@ d_nflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     3712(AX), Z6
+	VFMADD213PD 3840(AX), Z5, Z6
+	VFMADD213PD 3968(AX), Z5, Z6
+	VFMADD213PD 4096(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -10537,8 +11540,8 @@ d_nflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -10557,7 +11560,7 @@ d_nflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        4480(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -10665,7 +11668,7 @@ d_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
+	VPADDD    3328(AX), Z3, Z3
 
 d_noxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -10676,8 +11679,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9600(AX), Z2, Z2
-	VPADDD  9600(AX), Z3, Z3
+	VPADDD  9472(AX), Z2, Z2
+	VPADDD  9472(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -10688,8 +11691,8 @@ d_noxmax_one:
 	VMOVUPS (R11), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9472(AX), Z2, Z2
-	VPADDD  9472(AX), Z3, Z3
+	VPADDD  3328(AX), Z2, Z2
+	VPADDD  3328(AX), Z3, Z3
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_noxmax_one
@@ -10737,8 +11740,8 @@ d_noxmax_done:
 	JNE      d_nospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z3, Z1
-	VPCMPEQD      8832(AX), Z1, K2
+	VPANDD        3584(AX), Z3, Z1
+	VPCMPEQD      3584(AX), Z1, K2
 	KORTESTW      K2, K2
 	JNE           d_nospecial
 	VEXTRACTF32X4 $0x00, Z3, 16(R10)
@@ -10777,7 +11780,7 @@ d_noxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z4, Z4
 	VMOVUPS       128(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
 	VMOVUPS       8960(AX), Z7
@@ -10837,8 +11840,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        9472(AX), Z3, Z3
+	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -10876,8 +11879,8 @@ d_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z3, Z3
+	VPADDD        3328(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -10980,10 +11983,10 @@ d_noxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     3712(AX), Z6
+	VFMADD213PD 3840(AX), Z5, Z6
+	VFMADD213PD 3968(AX), Z5, Z6
+	VFMADD213PD 4096(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -10997,8 +12000,8 @@ d_noxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -11017,7 +12020,7 @@ d_noxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        4480(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -11136,16 +12139,16 @@ d_wquads:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8704(AX), Z6
+	VMOVUPS 8832(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 8704(AX), Z9
+	VMOVUPS 8832(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 8704(AX), Z12
+	VMOVUPS 8832(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 8704(AX), Z15
+	VMOVUPS 8832(AX), Z15
 
 d_wqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -11285,7 +12288,7 @@ d_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 9728(AX), Z6, K3
+	VCMPPS   $0x12, 9600(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_wqxmok
@@ -11300,7 +12303,7 @@ d_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    3328(AX), Z13, Z13
 
 d_wqxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -11329,8 +12332,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9600(AX), Z12, Z12
-	VPADDD  9600(AX), Z13, Z13
+	VPADDD  9472(AX), Z12, Z12
+	VPADDD  9472(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -11351,8 +12354,8 @@ d_wqxoth_one:
 	VMOVUPS (R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9472(AX), Z12, Z12
-	VPADDD  9472(AX), Z13, Z13
+	VPADDD  3328(AX), Z12, Z12
+	VPADDD  3328(AX), Z13, Z13
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R10
@@ -11404,8 +12407,8 @@ d_wqxoth_done:
 
 d_wqxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z4, Z7
-	VPCMPEQD      8832(AX), Z7, K2
+	VPANDD        3584(AX), Z4, Z7
+	VPCMPEQD      3584(AX), Z7, K2
 	KORTESTW      K2, K2
 	JNE           d_wbail
 	VEXTRACTF32X4 $0x00, Z4, 16(R9)
@@ -11456,7 +12459,7 @@ d_wqxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
@@ -11633,8 +12636,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -11745,8 +12748,8 @@ d_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        3328(AX), Z6, Z6
+	VPADDD        3328(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -11893,7 +12896,7 @@ d_wqxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
@@ -12094,8 +13097,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -12222,8 +13225,8 @@ d_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        3328(AX), Z6, Z6
+	VPADDD        3328(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -12431,10 +13434,10 @@ d_wqxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     3712(AX), Z6
+	VFMADD213PD 3840(AX), Z5, Z6
+	VFMADD213PD 3968(AX), Z5, Z6
+	VFMADD213PD 4096(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -12448,8 +13451,8 @@ d_wqxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -12468,7 +13471,7 @@ d_wqxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        4480(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -12642,10 +13645,10 @@ d_wflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     3712(AX), Z6
+	VFMADD213PD 3840(AX), Z5, Z6
+	VFMADD213PD 3968(AX), Z5, Z6
+	VFMADD213PD 4096(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -12659,8 +13662,8 @@ d_wflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -12679,7 +13682,7 @@ d_wflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        4480(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -12786,7 +13789,7 @@ d_wone:
 	LEAQ    (BX)(R8*8), R12
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 8704(AX), Z3
+	VMOVUPS 8832(AX), Z3
 
 d_woxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -12869,7 +13872,7 @@ d_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 9728(AX), Z2, K3
+	VCMPPS   $0x12, 9600(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_woxmok
@@ -12881,7 +13884,7 @@ d_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    9472(AX), Z7, Z7
+	VPADDD    3328(AX), Z7, Z7
 
 d_woxoth_loop:
 	CMPQ    R11, $0x00000020
@@ -12892,8 +13895,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9600(AX), Z6, Z6
-	VPADDD  9600(AX), Z7, Z7
+	VPADDD  9472(AX), Z6, Z6
+	VPADDD  9472(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -12904,8 +13907,8 @@ d_woxoth_one:
 	VMOVUPS (R12), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9472(AX), Z6, Z6
-	VPADDD  9472(AX), Z7, Z7
+	VPADDD  3328(AX), Z6, Z6
+	VPADDD  3328(AX), Z7, Z7
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_woxoth_one
@@ -12944,8 +13947,8 @@ d_woxoth_done:
 
 d_woxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z1, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        3584(AX), Z1, Z4
+	VPCMPEQD      3584(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           d_wospecial
 	VEXTRACTF32X4 $0x00, Z1, 16(R10)
@@ -12990,7 +13993,7 @@ d_woxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
+	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   8960(AX), Z7
@@ -13044,8 +14047,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -13079,8 +14082,8 @@ d_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z2, Z2
+	VPADDD        3328(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -13132,7 +14135,7 @@ d_woxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
+	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   8960(AX), Z7
@@ -13192,8 +14195,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -13231,8 +14234,8 @@ d_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z2, Z2
+	VPADDD        3328(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -13336,10 +14339,10 @@ d_woxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4992(AX), Z6
-	VFMADD213PD 5120(AX), Z5, Z6
-	VFMADD213PD 5248(AX), Z5, Z6
-	VFMADD213PD 5376(AX), Z5, Z6
+	VMOVUPD     3712(AX), Z6
+	VFMADD213PD 3840(AX), Z5, Z6
+	VFMADD213PD 3968(AX), Z5, Z6
+	VFMADD213PD 4096(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -13353,8 +14356,8 @@ d_woxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z0, Z5
+	VMOVUPD   4224(AX), Z4
+	VMULPD    4352(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -13373,7 +14376,7 @@ d_woxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5504(AX), Z0, Z0
+	VXORPD        4480(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -14437,26 +15440,26 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4608(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
-	VFMADD213SD 4736(AX), X0, X4
+	VMOVSD      4736(AX), X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 3712(AX), X0, X4
+	VFMADD213SD 3840(AX), X0, X4
+	VFMADD213SD 3968(AX), X0, X4
+	VFMADD213SD 4096(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -14552,7 +15555,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       4480(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -14676,7 +15679,7 @@ l_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    9472(AX), Z9, Z9
+	VPADDD    3328(AX), Z9, Z9
 
 l_nqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -14705,8 +15708,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9600(AX), Z8, Z8
-	VPADDD  9600(AX), Z9, Z9
+	VPADDD  9472(AX), Z8, Z8
+	VPADDD  9472(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -14727,8 +15730,8 @@ l_nqxmax_one:
 	VMOVUPS (R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9472(AX), Z8, Z8
-	VPADDD  9472(AX), Z9, Z9
+	VPADDD  3328(AX), Z8, Z8
+	VPADDD  3328(AX), Z9, Z9
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, DX
@@ -14802,8 +15805,8 @@ l_nqxmax_done:
 	JNE      l_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z6, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        3584(AX), Z6, Z4
+	VPCMPEQD      3584(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           l_nbail
 	VEXTRACTF32X4 $0x00, Z6, 16(DX)
@@ -14846,7 +15849,7 @@ l_nqxmax_done:
 	LEAQ          (BX)(R8*8), R10
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        3328(AX), Z14, Z14
 	VMOVUPS       128(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
 	VMOVUPS       8960(AX), Z17
@@ -15039,8 +16042,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z13, Z13
-	VPADDD        9600(AX), Z14, Z14
+	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9472(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -15161,8 +16164,8 @@ l_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z13, Z13
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        3328(AX), Z13, Z13
+	VPADDD        3328(AX), Z14, Z14
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -15355,10 +16358,10 @@ l_nqxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     3712(AX), Z5
+	VFMADD213PD 3840(AX), Z4, Z5
+	VFMADD213PD 3968(AX), Z4, Z5
+	VFMADD213PD 4096(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -15372,8 +16375,8 @@ l_nqxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -15462,10 +16465,10 @@ l_nflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     3712(AX), Z5
+	VFMADD213PD 3840(AX), Z4, Z5
+	VFMADD213PD 3968(AX), Z4, Z5
+	VFMADD213PD 4096(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -15479,8 +16482,8 @@ l_nflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -15511,7 +16514,7 @@ l_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
+	VPADDD    3328(AX), Z3, Z3
 
 l_noxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -15522,8 +16525,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9600(AX), Z2, Z2
-	VPADDD  9600(AX), Z3, Z3
+	VPADDD  9472(AX), Z2, Z2
+	VPADDD  9472(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -15534,8 +16537,8 @@ l_noxmax_one:
 	VMOVUPS (R10), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9472(AX), Z2, Z2
-	VPADDD  9472(AX), Z3, Z3
+	VPADDD  3328(AX), Z2, Z2
+	VPADDD  3328(AX), Z3, Z3
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, R9
 	JMP     l_noxmax_one
@@ -15583,8 +16586,8 @@ l_noxmax_done:
 	JNE      l_nospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z3, Z1
-	VPCMPEQD      8832(AX), Z1, K2
+	VPANDD        3584(AX), Z3, Z1
+	VPCMPEQD      3584(AX), Z1, K2
 	KORTESTW      K2, K2
 	JNE           l_nospecial
 	VEXTRACTF32X4 $0x00, Z3, 16(R9)
@@ -15621,7 +16624,7 @@ l_noxmax_done:
 	LEAQ          (BX)(R8*8), R11
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z4, Z4
 	VMOVUPS       128(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
 	VMOVUPS       8960(AX), Z7
@@ -15679,8 +16682,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        9472(AX), Z3, Z3
+	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -15716,8 +16719,8 @@ l_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z3, Z3
+	VPADDD        3328(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_noxgexp_one
@@ -15817,10 +16820,10 @@ l_noxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     3712(AX), Z5
+	VFMADD213PD 3840(AX), Z4, Z5
+	VFMADD213PD 3968(AX), Z4, Z5
+	VFMADD213PD 4096(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -15834,8 +16837,8 @@ l_noxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -15889,16 +16892,16 @@ l_wquads:
 	LEAQ    (BX)(R8*8), R10
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8704(AX), Z6
+	VMOVUPS 8832(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 8704(AX), Z9
+	VMOVUPS 8832(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 8704(AX), Z12
+	VMOVUPS 8832(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 8704(AX), Z15
+	VMOVUPS 8832(AX), Z15
 
 l_wqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -16038,7 +17041,7 @@ l_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 9728(AX), Z6, K3
+	VCMPPS   $0x12, 9600(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_wqxmok
@@ -16053,7 +17056,7 @@ l_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    3328(AX), Z13, Z13
 
 l_wqxoth_loop:
 	CMPQ    R9, $0x00000020
@@ -16082,8 +17085,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9600(AX), Z12, Z12
-	VPADDD  9600(AX), Z13, Z13
+	VPADDD  9472(AX), Z12, Z12
+	VPADDD  9472(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -16104,8 +17107,8 @@ l_wqxoth_one:
 	VMOVUPS (R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9472(AX), Z12, Z12
-	VPADDD  9472(AX), Z13, Z13
+	VPADDD  3328(AX), Z12, Z12
+	VPADDD  3328(AX), Z13, Z13
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -16157,8 +17160,8 @@ l_wqxoth_done:
 
 l_wqxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z4, Z7
-	VPCMPEQD      8832(AX), Z7, K2
+	VPANDD        3584(AX), Z4, Z7
+	VPCMPEQD      3584(AX), Z7, K2
 	KORTESTW      K2, K2
 	JNE           l_wbail
 	VEXTRACTF32X4 $0x00, Z4, 16(DX)
@@ -16207,7 +17210,7 @@ l_wqxmok:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
@@ -16376,8 +17379,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -16482,8 +17485,8 @@ l_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        3328(AX), Z6, Z6
+	VPADDD        3328(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -16618,7 +17621,7 @@ l_wqxguard:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    9472(AX), Z13, Z13
+	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
@@ -16811,8 +17814,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9600(AX), Z6, Z6
-	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -16933,8 +17936,8 @@ l_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        3328(AX), Z6, Z6
+	VPADDD        3328(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -17128,10 +18131,10 @@ l_wqxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     3712(AX), Z5
+	VFMADD213PD 3840(AX), Z4, Z5
+	VFMADD213PD 3968(AX), Z4, Z5
+	VFMADD213PD 4096(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -17145,8 +18148,8 @@ l_wqxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -17235,10 +18238,10 @@ l_wflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     3712(AX), Z5
+	VFMADD213PD 3840(AX), Z4, Z5
+	VFMADD213PD 3968(AX), Z4, Z5
+	VFMADD213PD 4096(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -17252,8 +18255,8 @@ l_wflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -17283,7 +18286,7 @@ l_wone:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 8704(AX), Z3
+	VMOVUPS 8832(AX), Z3
 
 l_woxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -17366,7 +18369,7 @@ l_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 9728(AX), Z2, K3
+	VCMPPS   $0x12, 9600(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_woxmok
@@ -17378,7 +18381,7 @@ l_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    9472(AX), Z7, Z7
+	VPADDD    3328(AX), Z7, Z7
 
 l_woxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -17389,8 +18392,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9600(AX), Z6, Z6
-	VPADDD  9600(AX), Z7, Z7
+	VPADDD  9472(AX), Z6, Z6
+	VPADDD  9472(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -17401,8 +18404,8 @@ l_woxoth_one:
 	VMOVUPS (R11), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9472(AX), Z6, Z6
-	VPADDD  9472(AX), Z7, Z7
+	VPADDD  3328(AX), Z6, Z6
+	VPADDD  3328(AX), Z7, Z7
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     l_woxoth_one
@@ -17441,8 +18444,8 @@ l_woxoth_done:
 
 l_woxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        8832(AX), Z1, Z4
-	VPCMPEQD      8832(AX), Z4, K2
+	VPANDD        3584(AX), Z1, Z4
+	VPCMPEQD      3584(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           l_wospecial
 	VEXTRACTF32X4 $0x00, Z1, 16(R9)
@@ -17485,7 +18488,7 @@ l_woxmok:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
+	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   8960(AX), Z7
@@ -17537,8 +18540,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -17570,8 +18573,8 @@ l_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z2, Z2
+	VPADDD        3328(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxfexp_one
@@ -17618,7 +18621,7 @@ l_woxguard:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    9472(AX), Z4, Z4
+	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   8960(AX), Z7
@@ -17676,8 +18679,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z4, Z4
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -17713,8 +18716,8 @@ l_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        3328(AX), Z2, Z2
+	VPADDD        3328(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxgexp_one
@@ -17815,10 +18818,10 @@ l_woxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4992(AX), Z5
-	VFMADD213PD 5120(AX), Z4, Z5
-	VFMADD213PD 5248(AX), Z4, Z5
-	VFMADD213PD 5376(AX), Z4, Z5
+	VMOVUPD     3712(AX), Z5
+	VFMADD213PD 3840(AX), Z4, Z5
+	VFMADD213PD 3968(AX), Z4, Z5
+	VFMADD213PD 4096(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -17832,8 +18835,8 @@ l_woxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z0, Z4
+	VMOVUPD   4224(AX), Z3
+	VMULPD    4352(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -18790,26 +19793,26 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4608(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VFMADD213SD 4736(AX), X0, X2
+	VMOVSD      4736(AX), X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 3712(AX), X0, X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -18951,8 +19954,8 @@ pairs:
 	JL      alone
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
 
 psmax_one:
 	CMPQ   DI, $0x00000008
@@ -18966,10 +19969,10 @@ psmax_one:
 psmax_tail:
 	TESTQ   DI, DI
 	JE      psmax_done
-	VMOVUPD 5632(AX), Z2
+	VMOVUPD 5760(AX), Z2
 	VMOVUPD (R8), K1, Z2
 	VMAXPD  Z2, Z0, Z0
-	VMOVUPD 5632(AX), Z2
+	VMOVUPD 5760(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VMAXPD  Z2, Z1, Z1
 
@@ -19014,24 +20017,22 @@ psexp_one:
 	VSUBPD  Z3, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     5888(AX), Z10
+	VFMADD231PD 6016(AX), Z8, Z10
+	VMOVUPD     5888(AX), Z11
+	VFMADD231PD 6016(AX), Z9, Z11
+	VSUBPD      5888(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
 	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VSUBPD      5888(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
 	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
+	VMOVUPD     6400(AX), Z12
+	VMOVUPD     6400(AX), Z14
 	VFMADD213PD 6528(AX), Z13, Z12
 	VFMADD213PD 6528(AX), Z15, Z14
 	VFMADD213PD 6656(AX), Z13, Z12
@@ -19050,6 +20051,8 @@ psexp_one:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -19061,12 +20064,12 @@ psexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7808(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7808(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z10
@@ -19085,32 +20088,30 @@ psexp_one:
 psexp_tail:
 	TESTQ   DI, DI
 	JE      psexp_done
-	VMOVUPD 5632(AX), Z8
+	VMOVUPD 5760(AX), Z8
 	VMOVUPD (R8), K1, Z8
 	VSUBPD  Z2, Z8, Z8
-	VMOVUPD 5632(AX), Z2
+	VMOVUPD 5760(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VSUBPD  Z3, Z2, Z2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z3
-	VFMADD231PD 5888(AX), Z8, Z3
-	VMOVUPD     5760(AX), Z9
-	VFMADD231PD 5888(AX), Z2, Z9
-	VSUBPD      5760(AX), Z3, Z10
+	VMOVUPD     5888(AX), Z3
+	VFMADD231PD 6016(AX), Z8, Z3
+	VMOVUPD     5888(AX), Z9
+	VFMADD231PD 6016(AX), Z2, Z9
+	VSUBPD      5888(AX), Z3, Z10
 	VMOVUPD     Z8, Z11
-	VFMADD231PD 6016(AX), Z10, Z11
 	VFMADD231PD 6144(AX), Z10, Z11
-	VSUBPD      5760(AX), Z9, Z12
+	VFMADD231PD 6272(AX), Z10, Z11
+	VSUBPD      5888(AX), Z9, Z12
 	VMOVUPD     Z2, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
 	VFMADD231PD 6144(AX), Z12, Z13
+	VFMADD231PD 6272(AX), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z10
-	VMOVUPD     6272(AX), Z12
-	VFMADD213PD 6400(AX), Z11, Z10
-	VFMADD213PD 6400(AX), Z13, Z12
+	VMOVUPD     6400(AX), Z10
+	VMOVUPD     6400(AX), Z12
 	VFMADD213PD 6528(AX), Z11, Z10
 	VFMADD213PD 6528(AX), Z13, Z12
 	VFMADD213PD 6656(AX), Z11, Z10
@@ -19129,6 +20130,8 @@ psexp_tail:
 	VFMADD213PD 7424(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z11, Z10
 	VFMADD213PD 7552(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z11, Z10
+	VFMADD213PD 7680(AX), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
 	VADDPD      1792(AX), Z10, Z10
@@ -19140,12 +20143,12 @@ psexp_tail:
 	VPSLLQ    $0x34, Z3, Z3
 	VPADDQ    1792(AX), Z3, Z3
 	VMULPD    Z3, Z10, Z10
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7808(AX), Z8, K2
 	VMOVAPD.Z Z10, K2, Z8
 	VPSLLQ    $0x34, Z9, Z9
 	VPADDQ    1792(AX), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z2, K2
+	VCMPPD    $0x15, 7808(AX), Z2, K2
 	VMOVAPD.Z Z12, K2, Z2
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z3
@@ -19198,11 +20201,11 @@ psexp_done:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X3, X3
 	VMULPD      X3, X3, X1
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X1, X5
+	VMOVUPD     7936(AX), X5
 	VFMADD213PD 8064(AX), X1, X5
 	VFMADD213PD 8192(AX), X1, X5
 	VFMADD213PD 8320(AX), X1, X5
+	VFMADD213PD 8448(AX), X1, X5
 	VFMADD213PD 1920(AX), X1, X5
 	VFMADD213PD 2048(AX), X1, X5
 	VFMADD213PD 2176(AX), X1, X5
@@ -19233,7 +20236,7 @@ alone:
 	JE      done
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5632(AX), Z0
+	VMOVUPD 5760(AX), Z0
 
 osmax_one:
 	CMPQ   DI, $0x00000008
@@ -19246,7 +20249,7 @@ osmax_one:
 osmax_tail:
 	TESTQ   DI, DI
 	JE      osmax_done
-	VMOVUPD 5632(AX), Z1
+	VMOVUPD 5760(AX), Z1
 	VMOVUPD (R8), K1, Z1
 	VMAXPD  Z1, Z0, Z0
 
@@ -19275,16 +20278,15 @@ osexp_one:
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     5888(AX), Z5
+	VFMADD231PD 6016(AX), Z4, Z5
+	VSUBPD      5888(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
 	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
+	VMOVUPD     6400(AX), Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
@@ -19294,6 +20296,7 @@ osexp_one:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -19302,7 +20305,7 @@ osexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7808(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z5
@@ -19316,21 +20319,20 @@ osexp_one:
 osexp_tail:
 	TESTQ   DI, DI
 	JE      osexp_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R8), K1, Z4
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z1
-	VFMADD231PD 5888(AX), Z4, Z1
-	VSUBPD      5760(AX), Z1, Z5
+	VMOVUPD     5888(AX), Z1
+	VFMADD231PD 6016(AX), Z4, Z1
+	VSUBPD      5888(AX), Z1, Z5
 	VMOVUPD     Z4, Z6
-	VFMADD231PD 6016(AX), Z5, Z6
 	VFMADD231PD 6144(AX), Z5, Z6
+	VFMADD231PD 6272(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z5
-	VFMADD213PD 6400(AX), Z6, Z5
+	VMOVUPD     6400(AX), Z5
 	VFMADD213PD 6528(AX), Z6, Z5
 	VFMADD213PD 6656(AX), Z6, Z5
 	VFMADD213PD 6784(AX), Z6, Z5
@@ -19340,6 +20342,7 @@ osexp_tail:
 	VFMADD213PD 7296(AX), Z6, Z5
 	VFMADD213PD 7424(AX), Z6, Z5
 	VFMADD213PD 7552(AX), Z6, Z5
+	VFMADD213PD 7680(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
 	VADDPD      1792(AX), Z5, Z5
@@ -19348,7 +20351,7 @@ osexp_tail:
 	VPSLLQ    $0x34, Z1, Z1
 	VPADDQ    1792(AX), Z1, Z1
 	VMULPD    Z1, Z5, Z5
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7808(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z1
@@ -19386,11 +20389,11 @@ osexp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
+	VMOVUPD     7936(AX), X5
 	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -19415,7 +20418,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8576(AX), X0
 	VMOVSD X0, (CX)
 	JMP    onext
 
@@ -19425,10 +20428,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD 5760(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -19453,7 +20456,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -19479,20 +20482,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
+	VMOVUPS 5888(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6016(AX), Z4
+	VMOVUPS 6144(AX), Z5
+	VMOVUPS 6272(AX), Z6
+	VMOVUPS 7808(AX), Z7
+	VMOVUPS 6400(AX), Z8
+	VMOVUPS 6528(AX), Z9
+	VMOVUPS 6656(AX), Z10
+	VMOVUPS 6784(AX), Z11
+	VMOVUPS 6912(AX), Z12
+	VMOVUPS 7040(AX), Z13
+	VMOVUPS 7168(AX), Z14
+	VMOVUPS 7296(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -19537,12 +20540,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
 	VFMADD213PD 7424(AX), Z22, Z21
 	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -19595,9 +20598,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
 	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -19620,7 +20623,7 @@ exp_one:
 exp_tail:
 	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -19641,9 +20644,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
 	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -19688,11 +20691,11 @@ exp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
+	VMOVUPD     7936(AX), X5
 	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -19717,7 +20720,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8576(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -19773,11 +20776,11 @@ d_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5632(AX), Z2
+	VMOVUPD      5760(AX), Z2
 	MOVLQSX      4(SI), R11
 	VPBROADCASTQ R11, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -19787,14 +20790,14 @@ d_spsmax_one:
 	JL        d_spsmax_tail
 	VMOVUPD   (R10), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    9728(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -19802,18 +20805,18 @@ d_spsmax_one:
 d_spsmax_tail:
 	TESTQ     R9, R9
 	JE        d_spsmax_done
-	VMOVUPD   5632(AX), Z4
+	VMOVUPD   5760(AX), Z4
 	VMOVUPD   (R10), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
-	VMOVUPD   5632(AX), Z1
+	VPSUBQ    9728(AX), Z1, Z1
+	VMOVUPD   5760(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z1
+	VMOVUPD   5760(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -19830,7 +20833,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8576(AX), X0
+	VUCOMISD      8704(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -19852,7 +20855,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8576(AX), X2
+	VUCOMISD     8704(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -19868,24 +20871,22 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z4
-	VFMADD231PD 5888(AX), Z2, Z4
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z3, Z5
-	VSUBPD      5760(AX), Z4, Z6
+	VMOVUPD     5888(AX), Z4
+	VFMADD231PD 6016(AX), Z2, Z4
+	VMOVUPD     5888(AX), Z5
+	VFMADD231PD 6016(AX), Z3, Z5
+	VSUBPD      5888(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
 	VFMADD231PD 6144(AX), Z6, Z7
-	VSUBPD      5760(AX), Z5, Z8
+	VFMADD231PD 6272(AX), Z6, Z7
+	VSUBPD      5888(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6016(AX), Z8, Z9
 	VFMADD231PD 6144(AX), Z8, Z9
+	VFMADD231PD 6272(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VMOVUPD     6272(AX), Z8
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6400(AX), Z9, Z8
+	VMOVUPD     6400(AX), Z6
+	VMOVUPD     6400(AX), Z8
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6528(AX), Z9, Z8
 	VFMADD213PD 6656(AX), Z7, Z6
@@ -19904,6 +20905,8 @@ d_spsmax_done:
 	VFMADD213PD 7424(AX), Z9, Z8
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z9, Z8
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -19915,12 +20918,12 @@ d_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z2, K2
+	VCMPPD    $0x15, 7808(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7680(AX), Z3, K2
+	VCMPPD    $0x15, 7808(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -19951,24 +20954,22 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     5888(AX), Z10
+	VFMADD231PD 6016(AX), Z8, Z10
+	VMOVUPD     5888(AX), Z11
+	VFMADD231PD 6016(AX), Z9, Z11
+	VSUBPD      5888(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
 	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VSUBPD      5888(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
 	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
+	VMOVUPD     6400(AX), Z12
+	VMOVUPD     6400(AX), Z14
 	VFMADD213PD 6528(AX), Z13, Z12
 	VFMADD213PD 6528(AX), Z15, Z14
 	VFMADD213PD 6656(AX), Z13, Z12
@@ -19987,6 +20988,8 @@ d_spsexp_one:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -19998,16 +21001,16 @@ d_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7808(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7808(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    9728(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -20016,7 +21019,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    9728(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -20031,32 +21034,30 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 5632(AX), Z8
+	VMOVUPD 5760(AX), Z8
 	VMOVUPD (R10), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5632(AX), Z9
+	VMOVUPD 5760(AX), Z9
 	VMOVUPD (R10)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     5888(AX), Z10
+	VFMADD231PD 6016(AX), Z8, Z10
+	VMOVUPD     5888(AX), Z11
+	VFMADD231PD 6016(AX), Z9, Z11
+	VSUBPD      5888(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
 	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VSUBPD      5888(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
 	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
+	VMOVUPD     6400(AX), Z12
+	VMOVUPD     6400(AX), Z14
 	VFMADD213PD 6528(AX), Z13, Z12
 	VFMADD213PD 6528(AX), Z15, Z14
 	VFMADD213PD 6656(AX), Z13, Z12
@@ -20075,6 +21076,8 @@ d_spsexp_tail:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -20086,16 +21089,16 @@ d_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7808(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7808(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    9728(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -20104,7 +21107,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    9728(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -20127,26 +21130,26 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3840(AX), X0, X3
+	VADDSD      4608(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      3968(AX), X7
-	VFMADD213SD 4096(AX), X0, X7
-	VFMADD213SD 4224(AX), X0, X7
-	VFMADD213SD 4352(AX), X0, X7
-	VFMADD213SD 4480(AX), X0, X7
-	VFMADD213SD 4608(AX), X0, X7
-	VFMADD213SD 4736(AX), X0, X7
+	VMOVSD      4736(AX), X7
 	VFMADD213SD 4864(AX), X0, X7
 	VFMADD213SD 4992(AX), X0, X7
 	VFMADD213SD 5120(AX), X0, X7
 	VFMADD213SD 5248(AX), X0, X7
 	VFMADD213SD 5376(AX), X0, X7
+	VFMADD213SD 5504(AX), X0, X7
+	VFMADD213SD 5632(AX), X0, X7
+	VFMADD213SD 3712(AX), X0, X7
+	VFMADD213SD 3840(AX), X0, X7
+	VFMADD213SD 3968(AX), X0, X7
+	VFMADD213SD 4096(AX), X0, X7
 	VMULSD      X0, X7, X7
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X7
@@ -20172,11 +21175,11 @@ d_sp0l1p_big:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     7808(AX), X9
-	VFMADD213PD 7936(AX), X3, X9
+	VMOVUPD     7936(AX), X9
 	VFMADD213PD 8064(AX), X3, X9
 	VFMADD213PD 8192(AX), X3, X9
 	VFMADD213PD 8320(AX), X3, X9
+	VFMADD213PD 8448(AX), X3, X9
 	VFMADD213PD 1920(AX), X3, X9
 	VFMADD213PD 2048(AX), X3, X9
 	VFMADD213PD 2176(AX), X3, X9
@@ -20214,11 +21217,11 @@ d_sp0logz:
 	VADDPD      1792(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     7808(AX), X10
-	VFMADD213PD 7936(AX), X7, X10
+	VMOVUPD     7936(AX), X10
 	VFMADD213PD 8064(AX), X7, X10
 	VFMADD213PD 8192(AX), X7, X10
 	VFMADD213PD 8320(AX), X7, X10
+	VFMADD213PD 8448(AX), X7, X10
 	VFMADD213PD 1920(AX), X7, X10
 	VFMADD213PD 2048(AX), X7, X10
 	VFMADD213PD 2176(AX), X7, X10
@@ -20247,7 +21250,7 @@ d_sp0lossdone:
 	VBROADCASTSD  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5504(AX), X0, X0
+	VXORPD        4480(AX), X0, X0
 	VSUBPD        Z6, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
@@ -20262,26 +21265,26 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3712(AX), X1
+	VUCOMISD    4352(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3840(AX), X1, X3
+	VADDSD      4608(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      3968(AX), X6
-	VFMADD213SD 4096(AX), X1, X6
-	VFMADD213SD 4224(AX), X1, X6
-	VFMADD213SD 4352(AX), X1, X6
-	VFMADD213SD 4480(AX), X1, X6
-	VFMADD213SD 4608(AX), X1, X6
-	VFMADD213SD 4736(AX), X1, X6
+	VMOVSD      4736(AX), X6
 	VFMADD213SD 4864(AX), X1, X6
 	VFMADD213SD 4992(AX), X1, X6
 	VFMADD213SD 5120(AX), X1, X6
 	VFMADD213SD 5248(AX), X1, X6
 	VFMADD213SD 5376(AX), X1, X6
+	VFMADD213SD 5504(AX), X1, X6
+	VFMADD213SD 5632(AX), X1, X6
+	VFMADD213SD 3712(AX), X1, X6
+	VFMADD213SD 3840(AX), X1, X6
+	VFMADD213SD 3968(AX), X1, X6
+	VFMADD213SD 4096(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -20307,11 +21310,11 @@ d_sp1l1p_big:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     7808(AX), X8
-	VFMADD213PD 7936(AX), X3, X8
+	VMOVUPD     7936(AX), X8
 	VFMADD213PD 8064(AX), X3, X8
 	VFMADD213PD 8192(AX), X3, X8
 	VFMADD213PD 8320(AX), X3, X8
+	VFMADD213PD 8448(AX), X3, X8
 	VFMADD213PD 1920(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
@@ -20349,11 +21352,11 @@ d_sp1logz:
 	VADDPD      1792(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     7808(AX), X9
-	VFMADD213PD 7936(AX), X6, X9
+	VMOVUPD     7936(AX), X9
 	VFMADD213PD 8064(AX), X6, X9
 	VFMADD213PD 8192(AX), X6, X9
 	VFMADD213PD 8320(AX), X6, X9
+	VFMADD213PD 8448(AX), X6, X9
 	VFMADD213PD 1920(AX), X6, X9
 	VFMADD213PD 2048(AX), X6, X9
 	VFMADD213PD 2176(AX), X6, X9
@@ -20382,7 +21385,7 @@ d_sp1lossdone:
 	VBROADCASTSD X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5504(AX), X1, X1
+	VXORPD       4480(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -20435,7 +21438,7 @@ d_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -20445,9 +21448,9 @@ d_sosmax_one:
 	JL        d_sosmax_tail
 	VMOVUPD   (R10), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    9728(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -20455,12 +21458,12 @@ d_sosmax_one:
 d_sosmax_tail:
 	TESTQ     R9, R9
 	JE        d_sosmax_done
-	VMOVUPD   5632(AX), Z2
+	VMOVUPD   5760(AX), Z2
 	VMOVUPD   (R10), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    9728(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -20477,7 +21480,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8576(AX), X0
+	VUCOMISD     8704(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -20491,16 +21494,15 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     5888(AX), Z2
+	VFMADD231PD 6016(AX), Z1, Z2
+	VSUBPD      5888(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
 	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
+	VMOVUPD     6400(AX), Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
@@ -20510,6 +21512,7 @@ d_sosmax_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -20518,7 +21521,7 @@ d_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7808(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -20540,16 +21543,15 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     5888(AX), Z5
+	VFMADD231PD 6016(AX), Z4, Z5
+	VSUBPD      5888(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
 	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
+	VMOVUPD     6400(AX), Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
@@ -20559,6 +21561,7 @@ d_sosexp_one:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -20567,11 +21570,11 @@ d_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7808(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -20586,21 +21589,20 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     5888(AX), Z5
+	VFMADD231PD 6016(AX), Z4, Z5
+	VSUBPD      5888(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
 	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
+	VMOVUPD     6400(AX), Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
@@ -20610,6 +21612,7 @@ d_sosexp_tail:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -20618,11 +21621,11 @@ d_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7808(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -20645,26 +21648,26 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4608(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
-	VFMADD213SD 4736(AX), X0, X4
+	VMOVSD      4736(AX), X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 3712(AX), X0, X4
+	VFMADD213SD 3840(AX), X0, X4
+	VFMADD213SD 3968(AX), X0, X4
+	VFMADD213SD 4096(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -20690,11 +21693,11 @@ d_so0l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7808(AX), X6
-	VFMADD213PD 7936(AX), X2, X6
+	VMOVUPD     7936(AX), X6
 	VFMADD213PD 8064(AX), X2, X6
 	VFMADD213PD 8192(AX), X2, X6
 	VFMADD213PD 8320(AX), X2, X6
+	VFMADD213PD 8448(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -20732,11 +21735,11 @@ d_so0logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X4, X7
+	VMOVUPD     7936(AX), X7
 	VFMADD213PD 8064(AX), X4, X7
 	VFMADD213PD 8192(AX), X4, X7
 	VFMADD213PD 8320(AX), X4, X7
+	VFMADD213PD 8448(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -20765,7 +21768,7 @@ d_so0lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       4480(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -20833,7 +21836,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8576(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -20846,10 +21849,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD 5760(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -20888,7 +21891,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -20897,7 +21900,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5632(AX), K2, Z4
+	VMOVUPD      5760(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -20923,7 +21926,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -20944,7 +21947,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8576(AX), X0
+	VUCOMISD 8704(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -20961,16 +21964,15 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     5888(AX), Z2
+	VFMADD231PD 6016(AX), Z1, Z2
+	VSUBPD      5888(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
 	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
+	VMOVUPD     6400(AX), Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
@@ -20980,6 +21982,7 @@ d_maxb_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -20988,7 +21991,7 @@ d_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7808(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -20997,20 +22000,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
+	VMOVUPS 5888(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6016(AX), Z4
+	VMOVUPS 6144(AX), Z5
+	VMOVUPS 6272(AX), Z6
+	VMOVUPS 7808(AX), Z7
+	VMOVUPS 6400(AX), Z8
+	VMOVUPS 6528(AX), Z9
+	VMOVUPS 6656(AX), Z10
+	VMOVUPS 6784(AX), Z11
+	VMOVUPS 6912(AX), Z12
+	VMOVUPS 7040(AX), Z13
+	VMOVUPS 7168(AX), Z14
+	VMOVUPS 7296(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -21058,12 +22061,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
 	VFMADD213PD 7424(AX), Z22, Z21
 	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -21119,9 +22122,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
 	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -21172,9 +22175,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
 	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -21242,12 +22245,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
 	VFMADD213PD 7424(AX), Z22, Z21
 	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -21303,9 +22306,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
 	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -21330,7 +22333,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -21351,9 +22354,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
 	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -21375,7 +22378,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -21396,9 +22399,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
 	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -21436,26 +22439,26 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4608(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
-	VFMADD213SD 4736(AX), X0, X4
+	VMOVSD      4736(AX), X4
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
+	VFMADD213SD 5504(AX), X0, X4
+	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 3712(AX), X0, X4
+	VFMADD213SD 3840(AX), X0, X4
+	VFMADD213SD 3968(AX), X0, X4
+	VFMADD213SD 4096(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -21481,11 +22484,11 @@ d_l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7808(AX), X6
-	VFMADD213PD 7936(AX), X2, X6
+	VMOVUPD     7936(AX), X6
 	VFMADD213PD 8064(AX), X2, X6
 	VFMADD213PD 8192(AX), X2, X6
 	VFMADD213PD 8320(AX), X2, X6
+	VFMADD213PD 8448(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -21523,11 +22526,11 @@ d_logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X4, X7
+	VMOVUPD     7936(AX), X7
 	VFMADD213PD 8064(AX), X4, X7
 	VFMADD213PD 8192(AX), X4, X7
 	VFMADD213PD 8320(AX), X4, X7
+	VFMADD213PD 8448(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -21556,7 +22559,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	VXORPD       4480(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -21638,7 +22641,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8576(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -21659,11 +22662,11 @@ l_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5632(AX), Z2
+	VMOVUPD      5760(AX), Z2
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -21673,14 +22676,14 @@ l_spsmax_one:
 	JL        l_spsmax_tail
 	VMOVUPD   (R9), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    9728(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -21688,18 +22691,18 @@ l_spsmax_one:
 l_spsmax_tail:
 	TESTQ     DX, DX
 	JE        l_spsmax_done
-	VMOVUPD   5632(AX), Z4
+	VMOVUPD   5760(AX), Z4
 	VMOVUPD   (R9), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z4
+	VMOVUPD   5760(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
-	VMOVUPD   5632(AX), Z1
+	VPSUBQ    9728(AX), Z1, Z1
+	VMOVUPD   5760(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5632(AX), K2, Z1
+	VMOVUPD   5760(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -21716,7 +22719,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8576(AX), X0
+	VUCOMISD      8704(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -21738,7 +22741,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8576(AX), X2
+	VUCOMISD     8704(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -21754,24 +22757,22 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z4
-	VFMADD231PD 5888(AX), Z2, Z4
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z3, Z5
-	VSUBPD      5760(AX), Z4, Z6
+	VMOVUPD     5888(AX), Z4
+	VFMADD231PD 6016(AX), Z2, Z4
+	VMOVUPD     5888(AX), Z5
+	VFMADD231PD 6016(AX), Z3, Z5
+	VSUBPD      5888(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
 	VFMADD231PD 6144(AX), Z6, Z7
-	VSUBPD      5760(AX), Z5, Z8
+	VFMADD231PD 6272(AX), Z6, Z7
+	VSUBPD      5888(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6016(AX), Z8, Z9
 	VFMADD231PD 6144(AX), Z8, Z9
+	VFMADD231PD 6272(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VMOVUPD     6272(AX), Z8
-	VFMADD213PD 6400(AX), Z7, Z6
-	VFMADD213PD 6400(AX), Z9, Z8
+	VMOVUPD     6400(AX), Z6
+	VMOVUPD     6400(AX), Z8
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6528(AX), Z9, Z8
 	VFMADD213PD 6656(AX), Z7, Z6
@@ -21790,6 +22791,8 @@ l_spsmax_done:
 	VFMADD213PD 7424(AX), Z9, Z8
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z9, Z8
+	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -21801,12 +22804,12 @@ l_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z2, K2
+	VCMPPD    $0x15, 7808(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7680(AX), Z3, K2
+	VCMPPD    $0x15, 7808(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -21836,24 +22839,22 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     5888(AX), Z10
+	VFMADD231PD 6016(AX), Z8, Z10
+	VMOVUPD     5888(AX), Z11
+	VFMADD231PD 6016(AX), Z9, Z11
+	VSUBPD      5888(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
 	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VSUBPD      5888(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
 	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
+	VMOVUPD     6400(AX), Z12
+	VMOVUPD     6400(AX), Z14
 	VFMADD213PD 6528(AX), Z13, Z12
 	VFMADD213PD 6528(AX), Z15, Z14
 	VFMADD213PD 6656(AX), Z13, Z12
@@ -21872,6 +22873,8 @@ l_spsexp_one:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -21883,16 +22886,16 @@ l_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7808(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7808(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    9728(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -21900,7 +22903,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    9728(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -21913,32 +22916,30 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 5632(AX), Z8
+	VMOVUPD 5760(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5632(AX), Z9
+	VMOVUPD 5760(AX), Z9
 	VMOVUPD (R9)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z10
-	VFMADD231PD 5888(AX), Z8, Z10
-	VMOVUPD     5760(AX), Z11
-	VFMADD231PD 5888(AX), Z9, Z11
-	VSUBPD      5760(AX), Z10, Z12
+	VMOVUPD     5888(AX), Z10
+	VFMADD231PD 6016(AX), Z8, Z10
+	VMOVUPD     5888(AX), Z11
+	VFMADD231PD 6016(AX), Z9, Z11
+	VSUBPD      5888(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6016(AX), Z12, Z13
 	VFMADD231PD 6144(AX), Z12, Z13
-	VSUBPD      5760(AX), Z11, Z14
+	VFMADD231PD 6272(AX), Z12, Z13
+	VSUBPD      5888(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6016(AX), Z14, Z15
 	VFMADD231PD 6144(AX), Z14, Z15
+	VFMADD231PD 6272(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z12
-	VMOVUPD     6272(AX), Z14
-	VFMADD213PD 6400(AX), Z13, Z12
-	VFMADD213PD 6400(AX), Z15, Z14
+	VMOVUPD     6400(AX), Z12
+	VMOVUPD     6400(AX), Z14
 	VFMADD213PD 6528(AX), Z13, Z12
 	VFMADD213PD 6528(AX), Z15, Z14
 	VFMADD213PD 6656(AX), Z13, Z12
@@ -21957,6 +22958,8 @@ l_spsexp_tail:
 	VFMADD213PD 7424(AX), Z15, Z14
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7552(AX), Z15, Z14
+	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7680(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -21968,16 +22971,16 @@ l_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7680(AX), Z8, K2
+	VCMPPD    $0x15, 7808(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7680(AX), Z9, K2
+	VCMPPD    $0x15, 7808(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9856(AX), Z4, Z4
+	VPSUBQ    9728(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -21985,7 +22988,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9856(AX), Z7, Z7
+	VPSUBQ    9728(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -22007,26 +23010,26 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X3
+	VUCOMISD    4224(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3840(AX), X0, X2
+	VADDSD      4608(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X3
-	VFMADD213SD 4096(AX), X0, X3
-	VFMADD213SD 4224(AX), X0, X3
-	VFMADD213SD 4352(AX), X0, X3
-	VFMADD213SD 4480(AX), X0, X3
-	VFMADD213SD 4608(AX), X0, X3
-	VFMADD213SD 4736(AX), X0, X3
+	VMOVSD      4736(AX), X3
 	VFMADD213SD 4864(AX), X0, X3
 	VFMADD213SD 4992(AX), X0, X3
 	VFMADD213SD 5120(AX), X0, X3
 	VFMADD213SD 5248(AX), X0, X3
 	VFMADD213SD 5376(AX), X0, X3
+	VFMADD213SD 5504(AX), X0, X3
+	VFMADD213SD 5632(AX), X0, X3
+	VFMADD213SD 3712(AX), X0, X3
+	VFMADD213SD 3840(AX), X0, X3
+	VFMADD213SD 3968(AX), X0, X3
+	VFMADD213SD 4096(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -22052,11 +23055,11 @@ l_sp0l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X7
-	VFMADD213PD 7936(AX), X2, X7
+	VMOVUPD     7936(AX), X7
 	VFMADD213PD 8064(AX), X2, X7
 	VFMADD213PD 8192(AX), X2, X7
 	VFMADD213PD 8320(AX), X2, X7
+	VFMADD213PD 8448(AX), X2, X7
 	VFMADD213PD 1920(AX), X2, X7
 	VFMADD213PD 2048(AX), X2, X7
 	VFMADD213PD 2176(AX), X2, X7
@@ -22094,11 +23097,11 @@ l_sp0logz:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     7808(AX), X8
-	VFMADD213PD 7936(AX), X3, X8
+	VMOVUPD     7936(AX), X8
 	VFMADD213PD 8064(AX), X3, X8
 	VFMADD213PD 8192(AX), X3, X8
 	VFMADD213PD 8320(AX), X3, X8
+	VFMADD213PD 8448(AX), X3, X8
 	VFMADD213PD 1920(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
@@ -22133,26 +23136,26 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4608(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VFMADD213SD 4736(AX), X0, X2
+	VMOVSD      4736(AX), X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 3712(AX), X0, X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -22178,11 +23181,11 @@ l_sp1l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
+	VMOVUPD     7936(AX), X4
 	VFMADD213PD 8064(AX), X1, X4
 	VFMADD213PD 8192(AX), X1, X4
 	VFMADD213PD 8320(AX), X1, X4
+	VFMADD213PD 8448(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -22220,11 +23223,11 @@ l_sp1logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
+	VMOVUPD     7936(AX), X5
 	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -22264,7 +23267,7 @@ l_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5632(AX), Z0
+	VMOVUPD      5760(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -22274,9 +23277,9 @@ l_sosmax_one:
 	JL        l_sosmax_tail
 	VMOVUPD   (R9), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    9728(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -22284,12 +23287,12 @@ l_sosmax_one:
 l_sosmax_tail:
 	TESTQ     DX, DX
 	JE        l_sosmax_done
-	VMOVUPD   5632(AX), Z2
+	VMOVUPD   5760(AX), Z2
 	VMOVUPD   (R9), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5632(AX), K2, Z2
+	VMOVUPD   5760(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9856(AX), Z1, Z1
+	VPSUBQ    9728(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -22306,7 +23309,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8576(AX), X0
+	VUCOMISD     8704(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -22320,16 +23323,15 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     5888(AX), Z2
+	VFMADD231PD 6016(AX), Z1, Z2
+	VSUBPD      5888(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
 	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
+	VMOVUPD     6400(AX), Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
@@ -22339,6 +23341,7 @@ l_sosmax_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -22347,7 +23350,7 @@ l_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7808(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -22368,16 +23371,15 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     5888(AX), Z5
+	VFMADD231PD 6016(AX), Z4, Z5
+	VSUBPD      5888(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
 	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
+	VMOVUPD     6400(AX), Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
@@ -22387,6 +23389,7 @@ l_sosexp_one:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -22395,11 +23398,11 @@ l_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7808(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -22412,21 +23415,20 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z5
-	VFMADD231PD 5888(AX), Z4, Z5
-	VSUBPD      5760(AX), Z5, Z6
+	VMOVUPD     5888(AX), Z5
+	VFMADD231PD 6016(AX), Z4, Z5
+	VSUBPD      5888(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6016(AX), Z6, Z7
 	VFMADD231PD 6144(AX), Z6, Z7
+	VFMADD231PD 6272(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z6
-	VFMADD213PD 6400(AX), Z7, Z6
+	VMOVUPD     6400(AX), Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
 	VFMADD213PD 6784(AX), Z7, Z6
@@ -22436,6 +23438,7 @@ l_sosexp_tail:
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7680(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -22444,11 +23447,11 @@ l_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7680(AX), Z4, K2
+	VCMPPD    $0x15, 7808(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9856(AX), Z3, Z3
+	VPSUBQ    9728(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -22470,26 +23473,26 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4608(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VFMADD213SD 4736(AX), X0, X2
+	VMOVSD      4736(AX), X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 3712(AX), X0, X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -22515,11 +23518,11 @@ l_so0l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
+	VMOVUPD     7936(AX), X4
 	VFMADD213PD 8064(AX), X1, X4
 	VFMADD213PD 8192(AX), X1, X4
 	VFMADD213PD 8320(AX), X1, X4
+	VFMADD213PD 8448(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -22557,11 +23560,11 @@ l_so0logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
+	VMOVUPD     7936(AX), X5
 	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -22595,7 +23598,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8576(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -22608,10 +23611,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
-	VMOVUPD 5632(AX), Z0
-	VMOVUPD 5632(AX), Z1
-	VMOVUPD 5632(AX), Z2
-	VMOVUPD 5632(AX), Z3
+	VMOVUPD 5760(AX), Z0
+	VMOVUPD 5760(AX), Z1
+	VMOVUPD 5760(AX), Z2
+	VMOVUPD 5760(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -22650,7 +23653,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -22659,7 +23662,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5632(AX), K2, Z4
+	VMOVUPD      5760(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -22685,7 +23688,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 5632(AX), Z4
+	VMOVUPD 5760(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -22706,7 +23709,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8576(AX), X0
+	VUCOMISD 8704(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -22723,16 +23726,15 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5760(AX), Z2
-	VFMADD231PD 5888(AX), Z1, Z2
-	VSUBPD      5760(AX), Z2, Z3
+	VMOVUPD     5888(AX), Z2
+	VFMADD231PD 6016(AX), Z1, Z2
+	VSUBPD      5888(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6016(AX), Z3, Z4
 	VFMADD231PD 6144(AX), Z3, Z4
+	VFMADD231PD 6272(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6272(AX), Z3
-	VFMADD213PD 6400(AX), Z4, Z3
+	VMOVUPD     6400(AX), Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
@@ -22742,6 +23744,7 @@ l_maxb_done:
 	VFMADD213PD 7296(AX), Z4, Z3
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
+	VFMADD213PD 7680(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -22750,7 +23753,7 @@ l_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7680(AX), Z1, K2
+	VCMPPD    $0x15, 7808(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -22758,20 +23761,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5760(AX), Z2
+	VMOVUPS 5888(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5888(AX), Z4
-	VMOVUPS 6016(AX), Z5
-	VMOVUPS 6144(AX), Z6
-	VMOVUPS 7680(AX), Z7
-	VMOVUPS 6272(AX), Z8
-	VMOVUPS 6400(AX), Z9
-	VMOVUPS 6528(AX), Z10
-	VMOVUPS 6656(AX), Z11
-	VMOVUPS 6784(AX), Z12
-	VMOVUPS 6912(AX), Z13
-	VMOVUPS 7040(AX), Z14
-	VMOVUPS 7168(AX), Z15
+	VMOVUPS 6016(AX), Z4
+	VMOVUPS 6144(AX), Z5
+	VMOVUPS 6272(AX), Z6
+	VMOVUPS 7808(AX), Z7
+	VMOVUPS 6400(AX), Z8
+	VMOVUPS 6528(AX), Z9
+	VMOVUPS 6656(AX), Z10
+	VMOVUPS 6784(AX), Z11
+	VMOVUPS 6912(AX), Z12
+	VMOVUPS 7040(AX), Z13
+	VMOVUPS 7168(AX), Z14
+	VMOVUPS 7296(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -22819,12 +23822,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
 	VFMADD213PD 7424(AX), Z22, Z21
 	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -22877,9 +23880,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
 	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22928,9 +23931,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
 	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22995,12 +23998,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
 	VFMADD213PD 7424(AX), Z22, Z21
 	VFMADD213PD 7424(AX), Z24, Z23
 	VFMADD213PD 7552(AX), Z22, Z21
 	VFMADD213PD 7552(AX), Z24, Z23
+	VFMADD213PD 7680(AX), Z22, Z21
+	VFMADD213PD 7680(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -23053,9 +24056,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
 	VFMADD213PD 7424(AX), Z20, Z19
 	VFMADD213PD 7552(AX), Z20, Z19
+	VFMADD213PD 7680(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -23078,7 +24081,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -23099,9 +24102,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
 	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -23122,7 +24125,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 5632(AX), Z17
+	VMOVUPD 5760(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -23143,9 +24146,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
 	VFMADD213PD 7424(AX), Z4, Z2
 	VFMADD213PD 7552(AX), Z4, Z2
+	VFMADD213PD 7680(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -23181,26 +24184,26 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3584(AX), X2
+	VUCOMISD    4224(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
+	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3840(AX), X0, X1
+	VADDSD      4608(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VFMADD213SD 4736(AX), X0, X2
+	VMOVSD      4736(AX), X2
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
+	VFMADD213SD 5504(AX), X0, X2
+	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 3712(AX), X0, X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -23226,11 +24229,11 @@ l_l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7808(AX), X4
-	VFMADD213PD 7936(AX), X1, X4
+	VMOVUPD     7936(AX), X4
 	VFMADD213PD 8064(AX), X1, X4
 	VFMADD213PD 8192(AX), X1, X4
 	VFMADD213PD 8320(AX), X1, X4
+	VFMADD213PD 8448(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -23268,11 +24271,11 @@ l_logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7808(AX), X5
-	VFMADD213PD 7936(AX), X2, X5
+	VMOVUPD     7936(AX), X5
 	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 8192(AX), X2, X5
 	VFMADD213PD 8320(AX), X2, X5
+	VFMADD213PD 8448(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -23307,7 +24310,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8448(AX), X0
+	VMOVSD 8576(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -23759,54 +24762,54 @@ DATA pool<>+3152(SB)/4, $0x42700000
 DATA pool<>+3156(SB)/4, $0x42700000
 DATA pool<>+3160(SB)/4, $0x42700000
 DATA pool<>+3164(SB)/4, $0x42700000
-DATA pool<>+3200(SB)/4, $0x00000000
-DATA pool<>+3204(SB)/4, $0x00000000
-DATA pool<>+3208(SB)/4, $0x00000000
-DATA pool<>+3212(SB)/4, $0x00000000
-DATA pool<>+3216(SB)/4, $0x00000000
-DATA pool<>+3220(SB)/4, $0x00000000
-DATA pool<>+3224(SB)/4, $0x00000000
-DATA pool<>+3228(SB)/4, $0x00000000
-DATA pool<>+3232(SB)/4, $0x00000000
-DATA pool<>+3236(SB)/4, $0x00000000
-DATA pool<>+3240(SB)/4, $0x00000000
-DATA pool<>+3244(SB)/4, $0x00000000
-DATA pool<>+3248(SB)/4, $0x00000000
-DATA pool<>+3252(SB)/4, $0x00000000
-DATA pool<>+3256(SB)/4, $0x00000000
-DATA pool<>+3260(SB)/4, $0x00000000
-DATA pool<>+3264(SB)/4, $0x00000000
-DATA pool<>+3268(SB)/4, $0x00000000
-DATA pool<>+3272(SB)/4, $0x00000000
-DATA pool<>+3276(SB)/4, $0x00000000
-DATA pool<>+3280(SB)/4, $0x00000000
-DATA pool<>+3284(SB)/4, $0x00000000
-DATA pool<>+3288(SB)/4, $0x00000000
-DATA pool<>+3292(SB)/4, $0x00000000
-DATA pool<>+3328(SB)/4, $0x00000008
-DATA pool<>+3332(SB)/4, $0x00000008
-DATA pool<>+3336(SB)/4, $0x00000008
-DATA pool<>+3340(SB)/4, $0x00000008
-DATA pool<>+3344(SB)/4, $0x00000008
-DATA pool<>+3348(SB)/4, $0x00000008
-DATA pool<>+3352(SB)/4, $0x00000008
-DATA pool<>+3356(SB)/4, $0x00000008
-DATA pool<>+3360(SB)/4, $0x00000008
-DATA pool<>+3364(SB)/4, $0x00000008
-DATA pool<>+3368(SB)/4, $0x00000008
-DATA pool<>+3372(SB)/4, $0x00000008
-DATA pool<>+3376(SB)/4, $0x00000008
-DATA pool<>+3380(SB)/4, $0x00000008
-DATA pool<>+3384(SB)/4, $0x00000008
-DATA pool<>+3388(SB)/4, $0x00000008
-DATA pool<>+3392(SB)/4, $0x00000008
-DATA pool<>+3396(SB)/4, $0x00000008
-DATA pool<>+3400(SB)/4, $0x00000008
-DATA pool<>+3404(SB)/4, $0x00000008
-DATA pool<>+3408(SB)/4, $0x00000008
-DATA pool<>+3412(SB)/4, $0x00000008
-DATA pool<>+3416(SB)/4, $0x00000008
-DATA pool<>+3420(SB)/4, $0x00000008
+DATA pool<>+3200(SB)/4, $0x00000008
+DATA pool<>+3204(SB)/4, $0x00000008
+DATA pool<>+3208(SB)/4, $0x00000008
+DATA pool<>+3212(SB)/4, $0x00000008
+DATA pool<>+3216(SB)/4, $0x00000008
+DATA pool<>+3220(SB)/4, $0x00000008
+DATA pool<>+3224(SB)/4, $0x00000008
+DATA pool<>+3228(SB)/4, $0x00000008
+DATA pool<>+3232(SB)/4, $0x00000008
+DATA pool<>+3236(SB)/4, $0x00000008
+DATA pool<>+3240(SB)/4, $0x00000008
+DATA pool<>+3244(SB)/4, $0x00000008
+DATA pool<>+3248(SB)/4, $0x00000008
+DATA pool<>+3252(SB)/4, $0x00000008
+DATA pool<>+3256(SB)/4, $0x00000008
+DATA pool<>+3260(SB)/4, $0x00000008
+DATA pool<>+3264(SB)/4, $0x00000008
+DATA pool<>+3268(SB)/4, $0x00000008
+DATA pool<>+3272(SB)/4, $0x00000008
+DATA pool<>+3276(SB)/4, $0x00000008
+DATA pool<>+3280(SB)/4, $0x00000008
+DATA pool<>+3284(SB)/4, $0x00000008
+DATA pool<>+3288(SB)/4, $0x00000008
+DATA pool<>+3292(SB)/4, $0x00000008
+DATA pool<>+3328(SB)/4, $0x00000010
+DATA pool<>+3332(SB)/4, $0x00000010
+DATA pool<>+3336(SB)/4, $0x00000010
+DATA pool<>+3340(SB)/4, $0x00000010
+DATA pool<>+3344(SB)/4, $0x00000010
+DATA pool<>+3348(SB)/4, $0x00000010
+DATA pool<>+3352(SB)/4, $0x00000010
+DATA pool<>+3356(SB)/4, $0x00000010
+DATA pool<>+3360(SB)/4, $0x00000010
+DATA pool<>+3364(SB)/4, $0x00000010
+DATA pool<>+3368(SB)/4, $0x00000010
+DATA pool<>+3372(SB)/4, $0x00000010
+DATA pool<>+3376(SB)/4, $0x00000010
+DATA pool<>+3380(SB)/4, $0x00000010
+DATA pool<>+3384(SB)/4, $0x00000010
+DATA pool<>+3388(SB)/4, $0x00000010
+DATA pool<>+3392(SB)/4, $0x00000010
+DATA pool<>+3396(SB)/4, $0x00000010
+DATA pool<>+3400(SB)/4, $0x00000010
+DATA pool<>+3404(SB)/4, $0x00000010
+DATA pool<>+3408(SB)/4, $0x00000010
+DATA pool<>+3412(SB)/4, $0x00000010
+DATA pool<>+3416(SB)/4, $0x00000010
+DATA pool<>+3420(SB)/4, $0x00000010
 DATA pool<>+3456(SB)/4, $0xc2480000
 DATA pool<>+3460(SB)/4, $0xc2480000
 DATA pool<>+3464(SB)/4, $0xc2480000
@@ -23831,510 +24834,510 @@ DATA pool<>+3536(SB)/4, $0xc2480000
 DATA pool<>+3540(SB)/4, $0xc2480000
 DATA pool<>+3544(SB)/4, $0xc2480000
 DATA pool<>+3548(SB)/4, $0xc2480000
-DATA pool<>+3584(SB)/8, $0x3fe0000000000000
-DATA pool<>+3592(SB)/8, $0x3fe0000000000000
-DATA pool<>+3600(SB)/8, $0x3fe0000000000000
-DATA pool<>+3608(SB)/8, $0x3fe0000000000000
-DATA pool<>+3616(SB)/8, $0x3fe0000000000000
-DATA pool<>+3624(SB)/8, $0x3fe0000000000000
-DATA pool<>+3632(SB)/8, $0x3fe0000000000000
-DATA pool<>+3640(SB)/8, $0x3fe0000000000000
-DATA pool<>+3648(SB)/8, $0x3fe0000000000000
-DATA pool<>+3656(SB)/8, $0x3fe0000000000000
-DATA pool<>+3664(SB)/8, $0x3fe0000000000000
-DATA pool<>+3672(SB)/8, $0x3fe0000000000000
-DATA pool<>+3712(SB)/8, $0x3fd999999999999a
-DATA pool<>+3720(SB)/8, $0x3fd999999999999a
-DATA pool<>+3728(SB)/8, $0x3fd999999999999a
-DATA pool<>+3736(SB)/8, $0x3fd999999999999a
-DATA pool<>+3744(SB)/8, $0x3fd999999999999a
-DATA pool<>+3752(SB)/8, $0x3fd999999999999a
-DATA pool<>+3760(SB)/8, $0x3fd999999999999a
-DATA pool<>+3768(SB)/8, $0x3fd999999999999a
-DATA pool<>+3776(SB)/8, $0x3fd999999999999a
-DATA pool<>+3784(SB)/8, $0x3fd999999999999a
-DATA pool<>+3792(SB)/8, $0x3fd999999999999a
-DATA pool<>+3800(SB)/8, $0x3fd999999999999a
-DATA pool<>+3840(SB)/8, $0x4000000000000000
-DATA pool<>+3848(SB)/8, $0x4000000000000000
-DATA pool<>+3856(SB)/8, $0x4000000000000000
-DATA pool<>+3864(SB)/8, $0x4000000000000000
-DATA pool<>+3872(SB)/8, $0x4000000000000000
-DATA pool<>+3880(SB)/8, $0x4000000000000000
-DATA pool<>+3888(SB)/8, $0x4000000000000000
-DATA pool<>+3896(SB)/8, $0x4000000000000000
-DATA pool<>+3904(SB)/8, $0x4000000000000000
-DATA pool<>+3912(SB)/8, $0x4000000000000000
-DATA pool<>+3920(SB)/8, $0x4000000000000000
-DATA pool<>+3928(SB)/8, $0x4000000000000000
-DATA pool<>+3968(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3976(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3984(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3992(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4000(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4008(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4016(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4024(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4032(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4040(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4048(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4056(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4096(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4104(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4112(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4120(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4128(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4136(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4144(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4152(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4160(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4168(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4176(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4184(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4224(SB)/8, $0x3fa8618618618618
-DATA pool<>+4232(SB)/8, $0x3fa8618618618618
-DATA pool<>+4240(SB)/8, $0x3fa8618618618618
-DATA pool<>+4248(SB)/8, $0x3fa8618618618618
-DATA pool<>+4256(SB)/8, $0x3fa8618618618618
-DATA pool<>+4264(SB)/8, $0x3fa8618618618618
-DATA pool<>+4272(SB)/8, $0x3fa8618618618618
-DATA pool<>+4280(SB)/8, $0x3fa8618618618618
-DATA pool<>+4288(SB)/8, $0x3fa8618618618618
-DATA pool<>+4296(SB)/8, $0x3fa8618618618618
-DATA pool<>+4304(SB)/8, $0x3fa8618618618618
-DATA pool<>+4312(SB)/8, $0x3fa8618618618618
-DATA pool<>+4352(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4360(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4368(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4376(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4384(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4392(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4400(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4408(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4416(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4424(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4432(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4440(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4480(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4488(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4496(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4504(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4512(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4520(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4528(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4536(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4544(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4552(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4560(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4568(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4608(SB)/8, $0x3fb1111111111111
-DATA pool<>+4616(SB)/8, $0x3fb1111111111111
-DATA pool<>+4624(SB)/8, $0x3fb1111111111111
-DATA pool<>+4632(SB)/8, $0x3fb1111111111111
-DATA pool<>+4640(SB)/8, $0x3fb1111111111111
-DATA pool<>+4648(SB)/8, $0x3fb1111111111111
-DATA pool<>+4656(SB)/8, $0x3fb1111111111111
-DATA pool<>+4664(SB)/8, $0x3fb1111111111111
-DATA pool<>+4672(SB)/8, $0x3fb1111111111111
-DATA pool<>+4680(SB)/8, $0x3fb1111111111111
-DATA pool<>+4688(SB)/8, $0x3fb1111111111111
-DATA pool<>+4696(SB)/8, $0x3fb1111111111111
-DATA pool<>+4736(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4744(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4752(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4760(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4768(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4776(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4784(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4792(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4800(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4808(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4816(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4824(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4864(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4872(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4880(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4888(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4896(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4904(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4912(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4920(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4928(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4936(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4944(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4952(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4992(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5000(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5008(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5016(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5024(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5032(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5040(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5048(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5056(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5064(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5072(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5080(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5120(SB)/8, $0x3fc2492492492492
-DATA pool<>+5128(SB)/8, $0x3fc2492492492492
-DATA pool<>+5136(SB)/8, $0x3fc2492492492492
-DATA pool<>+5144(SB)/8, $0x3fc2492492492492
-DATA pool<>+5152(SB)/8, $0x3fc2492492492492
-DATA pool<>+5160(SB)/8, $0x3fc2492492492492
-DATA pool<>+5168(SB)/8, $0x3fc2492492492492
-DATA pool<>+5176(SB)/8, $0x3fc2492492492492
-DATA pool<>+5184(SB)/8, $0x3fc2492492492492
-DATA pool<>+5192(SB)/8, $0x3fc2492492492492
-DATA pool<>+5200(SB)/8, $0x3fc2492492492492
-DATA pool<>+5208(SB)/8, $0x3fc2492492492492
-DATA pool<>+5248(SB)/8, $0x3fc999999999999a
-DATA pool<>+5256(SB)/8, $0x3fc999999999999a
-DATA pool<>+5264(SB)/8, $0x3fc999999999999a
-DATA pool<>+5272(SB)/8, $0x3fc999999999999a
-DATA pool<>+5280(SB)/8, $0x3fc999999999999a
-DATA pool<>+5288(SB)/8, $0x3fc999999999999a
-DATA pool<>+5296(SB)/8, $0x3fc999999999999a
-DATA pool<>+5304(SB)/8, $0x3fc999999999999a
-DATA pool<>+5312(SB)/8, $0x3fc999999999999a
-DATA pool<>+5320(SB)/8, $0x3fc999999999999a
-DATA pool<>+5328(SB)/8, $0x3fc999999999999a
-DATA pool<>+5336(SB)/8, $0x3fc999999999999a
-DATA pool<>+5376(SB)/8, $0x3fd5555555555555
-DATA pool<>+5384(SB)/8, $0x3fd5555555555555
-DATA pool<>+5392(SB)/8, $0x3fd5555555555555
-DATA pool<>+5400(SB)/8, $0x3fd5555555555555
-DATA pool<>+5408(SB)/8, $0x3fd5555555555555
-DATA pool<>+5416(SB)/8, $0x3fd5555555555555
-DATA pool<>+5424(SB)/8, $0x3fd5555555555555
-DATA pool<>+5432(SB)/8, $0x3fd5555555555555
-DATA pool<>+5440(SB)/8, $0x3fd5555555555555
-DATA pool<>+5448(SB)/8, $0x3fd5555555555555
-DATA pool<>+5456(SB)/8, $0x3fd5555555555555
-DATA pool<>+5464(SB)/8, $0x3fd5555555555555
-DATA pool<>+5504(SB)/8, $0x8000000000000000
-DATA pool<>+5512(SB)/8, $0x8000000000000000
-DATA pool<>+5520(SB)/8, $0x8000000000000000
-DATA pool<>+5528(SB)/8, $0x8000000000000000
-DATA pool<>+5536(SB)/8, $0x8000000000000000
-DATA pool<>+5544(SB)/8, $0x8000000000000000
-DATA pool<>+5552(SB)/8, $0x8000000000000000
-DATA pool<>+5560(SB)/8, $0x8000000000000000
-DATA pool<>+5568(SB)/8, $0x8000000000000000
-DATA pool<>+5576(SB)/8, $0x8000000000000000
-DATA pool<>+5584(SB)/8, $0x8000000000000000
-DATA pool<>+5592(SB)/8, $0x8000000000000000
-DATA pool<>+5632(SB)/8, $0xfff0000000000000
-DATA pool<>+5640(SB)/8, $0xfff0000000000000
-DATA pool<>+5648(SB)/8, $0xfff0000000000000
-DATA pool<>+5656(SB)/8, $0xfff0000000000000
-DATA pool<>+5664(SB)/8, $0xfff0000000000000
-DATA pool<>+5672(SB)/8, $0xfff0000000000000
-DATA pool<>+5680(SB)/8, $0xfff0000000000000
-DATA pool<>+5688(SB)/8, $0xfff0000000000000
-DATA pool<>+5696(SB)/8, $0xfff0000000000000
-DATA pool<>+5704(SB)/8, $0xfff0000000000000
-DATA pool<>+5712(SB)/8, $0xfff0000000000000
-DATA pool<>+5720(SB)/8, $0xfff0000000000000
-DATA pool<>+5760(SB)/8, $0x4338000000000000
-DATA pool<>+5768(SB)/8, $0x4338000000000000
-DATA pool<>+5776(SB)/8, $0x4338000000000000
-DATA pool<>+5784(SB)/8, $0x4338000000000000
-DATA pool<>+5792(SB)/8, $0x4338000000000000
-DATA pool<>+5800(SB)/8, $0x4338000000000000
-DATA pool<>+5808(SB)/8, $0x4338000000000000
-DATA pool<>+5816(SB)/8, $0x4338000000000000
-DATA pool<>+5824(SB)/8, $0x4338000000000000
-DATA pool<>+5832(SB)/8, $0x4338000000000000
-DATA pool<>+5840(SB)/8, $0x4338000000000000
-DATA pool<>+5848(SB)/8, $0x4338000000000000
-DATA pool<>+5888(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5896(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5904(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5912(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5920(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5928(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5936(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5944(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5952(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5960(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5968(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5976(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6016(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6024(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6032(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6040(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6048(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6056(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6064(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6072(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6080(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6088(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6096(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6104(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6144(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6152(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6160(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6168(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6176(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6184(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6192(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6200(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6208(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6216(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6224(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6232(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6272(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6280(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6288(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6296(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6304(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6312(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6320(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6328(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6336(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6344(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6352(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6360(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6400(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6408(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6416(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6424(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6432(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6440(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6448(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6456(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6464(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6472(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6480(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6488(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6528(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6536(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6544(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6552(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6560(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6568(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6576(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6584(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6592(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6600(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6608(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6616(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6656(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6664(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6672(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6680(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6688(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6696(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6704(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6712(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6720(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6728(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6736(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6744(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6784(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6792(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6800(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6808(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6816(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6824(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6832(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6840(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6848(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6856(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6864(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6872(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6912(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6920(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6928(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6936(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6944(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6952(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6960(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6968(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6976(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6984(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6992(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7000(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7040(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7048(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7056(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7064(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7072(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7080(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7088(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7096(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7104(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7112(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7120(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7128(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7168(SB)/8, $0x3f811111111100dc
-DATA pool<>+7176(SB)/8, $0x3f811111111100dc
-DATA pool<>+7184(SB)/8, $0x3f811111111100dc
-DATA pool<>+7192(SB)/8, $0x3f811111111100dc
-DATA pool<>+7200(SB)/8, $0x3f811111111100dc
-DATA pool<>+7208(SB)/8, $0x3f811111111100dc
-DATA pool<>+7216(SB)/8, $0x3f811111111100dc
-DATA pool<>+7224(SB)/8, $0x3f811111111100dc
-DATA pool<>+7232(SB)/8, $0x3f811111111100dc
-DATA pool<>+7240(SB)/8, $0x3f811111111100dc
-DATA pool<>+7248(SB)/8, $0x3f811111111100dc
-DATA pool<>+7256(SB)/8, $0x3f811111111100dc
-DATA pool<>+7296(SB)/8, $0x3fa5555555555556
-DATA pool<>+7304(SB)/8, $0x3fa5555555555556
-DATA pool<>+7312(SB)/8, $0x3fa5555555555556
-DATA pool<>+7320(SB)/8, $0x3fa5555555555556
-DATA pool<>+7328(SB)/8, $0x3fa5555555555556
-DATA pool<>+7336(SB)/8, $0x3fa5555555555556
-DATA pool<>+7344(SB)/8, $0x3fa5555555555556
-DATA pool<>+7352(SB)/8, $0x3fa5555555555556
-DATA pool<>+7360(SB)/8, $0x3fa5555555555556
-DATA pool<>+7368(SB)/8, $0x3fa5555555555556
-DATA pool<>+7376(SB)/8, $0x3fa5555555555556
-DATA pool<>+7384(SB)/8, $0x3fa5555555555556
-DATA pool<>+7424(SB)/8, $0x3fc5555555555557
-DATA pool<>+7432(SB)/8, $0x3fc5555555555557
-DATA pool<>+7440(SB)/8, $0x3fc5555555555557
-DATA pool<>+7448(SB)/8, $0x3fc5555555555557
-DATA pool<>+7456(SB)/8, $0x3fc5555555555557
-DATA pool<>+7464(SB)/8, $0x3fc5555555555557
-DATA pool<>+7472(SB)/8, $0x3fc5555555555557
-DATA pool<>+7480(SB)/8, $0x3fc5555555555557
-DATA pool<>+7488(SB)/8, $0x3fc5555555555557
-DATA pool<>+7496(SB)/8, $0x3fc5555555555557
-DATA pool<>+7504(SB)/8, $0x3fc5555555555557
-DATA pool<>+7512(SB)/8, $0x3fc5555555555557
-DATA pool<>+7552(SB)/8, $0x3fe0000000000000
-DATA pool<>+7560(SB)/8, $0x3fe0000000000000
-DATA pool<>+7568(SB)/8, $0x3fe0000000000000
-DATA pool<>+7576(SB)/8, $0x3fe0000000000000
-DATA pool<>+7584(SB)/8, $0x3fe0000000000000
-DATA pool<>+7592(SB)/8, $0x3fe0000000000000
-DATA pool<>+7600(SB)/8, $0x3fe0000000000000
-DATA pool<>+7608(SB)/8, $0x3fe0000000000000
-DATA pool<>+7616(SB)/8, $0x3fe0000000000000
-DATA pool<>+7624(SB)/8, $0x3fe0000000000000
-DATA pool<>+7632(SB)/8, $0x3fe0000000000000
-DATA pool<>+7640(SB)/8, $0x3fe0000000000000
-DATA pool<>+7680(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7688(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7696(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7704(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7712(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7720(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7728(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7736(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7744(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7752(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7760(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7768(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7808(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7816(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7824(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7832(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7840(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7848(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7856(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7864(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7872(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7880(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7888(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7896(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7936(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7944(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7952(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7960(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7968(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7976(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7984(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7992(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8000(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8008(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8016(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8024(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8064(SB)/8, $0x3fc1111111111111
-DATA pool<>+8072(SB)/8, $0x3fc1111111111111
-DATA pool<>+8080(SB)/8, $0x3fc1111111111111
-DATA pool<>+8088(SB)/8, $0x3fc1111111111111
-DATA pool<>+8096(SB)/8, $0x3fc1111111111111
-DATA pool<>+8104(SB)/8, $0x3fc1111111111111
-DATA pool<>+8112(SB)/8, $0x3fc1111111111111
-DATA pool<>+8120(SB)/8, $0x3fc1111111111111
-DATA pool<>+8128(SB)/8, $0x3fc1111111111111
-DATA pool<>+8136(SB)/8, $0x3fc1111111111111
-DATA pool<>+8144(SB)/8, $0x3fc1111111111111
-DATA pool<>+8152(SB)/8, $0x3fc1111111111111
-DATA pool<>+8192(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8200(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8208(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8216(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8224(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8232(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8240(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8248(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8256(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8264(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8272(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8280(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8320(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8328(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8336(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8344(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8352(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8360(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8368(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8376(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8384(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8392(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8400(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8408(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8448(SB)/8, $0x7ff8000000000001
-DATA pool<>+8456(SB)/8, $0x7ff8000000000001
-DATA pool<>+8464(SB)/8, $0x7ff8000000000001
-DATA pool<>+8472(SB)/8, $0x7ff8000000000001
-DATA pool<>+8480(SB)/8, $0x7ff8000000000001
-DATA pool<>+8488(SB)/8, $0x7ff8000000000001
-DATA pool<>+8496(SB)/8, $0x7ff8000000000001
-DATA pool<>+8504(SB)/8, $0x7ff8000000000001
-DATA pool<>+8512(SB)/8, $0x7ff8000000000001
-DATA pool<>+8520(SB)/8, $0x7ff8000000000001
-DATA pool<>+8528(SB)/8, $0x7ff8000000000001
-DATA pool<>+8536(SB)/8, $0x7ff8000000000001
-DATA pool<>+8576(SB)/8, $0xc084500000000000
-DATA pool<>+8584(SB)/8, $0xc084500000000000
-DATA pool<>+8592(SB)/8, $0xc084500000000000
-DATA pool<>+8600(SB)/8, $0xc084500000000000
-DATA pool<>+8608(SB)/8, $0xc084500000000000
-DATA pool<>+8616(SB)/8, $0xc084500000000000
-DATA pool<>+8624(SB)/8, $0xc084500000000000
-DATA pool<>+8632(SB)/8, $0xc084500000000000
-DATA pool<>+8640(SB)/8, $0xc084500000000000
-DATA pool<>+8648(SB)/8, $0xc084500000000000
-DATA pool<>+8656(SB)/8, $0xc084500000000000
-DATA pool<>+8664(SB)/8, $0xc084500000000000
-DATA pool<>+8704(SB)/4, $0x7f800000
-DATA pool<>+8708(SB)/4, $0x7f800000
-DATA pool<>+8712(SB)/4, $0x7f800000
-DATA pool<>+8716(SB)/4, $0x7f800000
-DATA pool<>+8720(SB)/4, $0x7f800000
-DATA pool<>+8724(SB)/4, $0x7f800000
-DATA pool<>+8728(SB)/4, $0x7f800000
-DATA pool<>+8732(SB)/4, $0x7f800000
-DATA pool<>+8736(SB)/4, $0x7f800000
-DATA pool<>+8740(SB)/4, $0x7f800000
-DATA pool<>+8744(SB)/4, $0x7f800000
-DATA pool<>+8748(SB)/4, $0x7f800000
-DATA pool<>+8752(SB)/4, $0x7f800000
-DATA pool<>+8756(SB)/4, $0x7f800000
-DATA pool<>+8760(SB)/4, $0x7f800000
-DATA pool<>+8764(SB)/4, $0x7f800000
-DATA pool<>+8768(SB)/4, $0x7f800000
-DATA pool<>+8772(SB)/4, $0x7f800000
-DATA pool<>+8776(SB)/4, $0x7f800000
-DATA pool<>+8780(SB)/4, $0x7f800000
-DATA pool<>+8784(SB)/4, $0x7f800000
-DATA pool<>+8788(SB)/4, $0x7f800000
-DATA pool<>+8792(SB)/4, $0x7f800000
-DATA pool<>+8796(SB)/4, $0x7f800000
+DATA pool<>+3584(SB)/4, $0x7f800000
+DATA pool<>+3588(SB)/4, $0x7f800000
+DATA pool<>+3592(SB)/4, $0x7f800000
+DATA pool<>+3596(SB)/4, $0x7f800000
+DATA pool<>+3600(SB)/4, $0x7f800000
+DATA pool<>+3604(SB)/4, $0x7f800000
+DATA pool<>+3608(SB)/4, $0x7f800000
+DATA pool<>+3612(SB)/4, $0x7f800000
+DATA pool<>+3616(SB)/4, $0x7f800000
+DATA pool<>+3620(SB)/4, $0x7f800000
+DATA pool<>+3624(SB)/4, $0x7f800000
+DATA pool<>+3628(SB)/4, $0x7f800000
+DATA pool<>+3632(SB)/4, $0x7f800000
+DATA pool<>+3636(SB)/4, $0x7f800000
+DATA pool<>+3640(SB)/4, $0x7f800000
+DATA pool<>+3644(SB)/4, $0x7f800000
+DATA pool<>+3648(SB)/4, $0x7f800000
+DATA pool<>+3652(SB)/4, $0x7f800000
+DATA pool<>+3656(SB)/4, $0x7f800000
+DATA pool<>+3660(SB)/4, $0x7f800000
+DATA pool<>+3664(SB)/4, $0x7f800000
+DATA pool<>+3668(SB)/4, $0x7f800000
+DATA pool<>+3672(SB)/4, $0x7f800000
+DATA pool<>+3676(SB)/4, $0x7f800000
+DATA pool<>+3712(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3720(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3728(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3736(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3744(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3752(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3760(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3768(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3776(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3784(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3792(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3800(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+3840(SB)/8, $0x3fc2492492492492
+DATA pool<>+3848(SB)/8, $0x3fc2492492492492
+DATA pool<>+3856(SB)/8, $0x3fc2492492492492
+DATA pool<>+3864(SB)/8, $0x3fc2492492492492
+DATA pool<>+3872(SB)/8, $0x3fc2492492492492
+DATA pool<>+3880(SB)/8, $0x3fc2492492492492
+DATA pool<>+3888(SB)/8, $0x3fc2492492492492
+DATA pool<>+3896(SB)/8, $0x3fc2492492492492
+DATA pool<>+3904(SB)/8, $0x3fc2492492492492
+DATA pool<>+3912(SB)/8, $0x3fc2492492492492
+DATA pool<>+3920(SB)/8, $0x3fc2492492492492
+DATA pool<>+3928(SB)/8, $0x3fc2492492492492
+DATA pool<>+3968(SB)/8, $0x3fc999999999999a
+DATA pool<>+3976(SB)/8, $0x3fc999999999999a
+DATA pool<>+3984(SB)/8, $0x3fc999999999999a
+DATA pool<>+3992(SB)/8, $0x3fc999999999999a
+DATA pool<>+4000(SB)/8, $0x3fc999999999999a
+DATA pool<>+4008(SB)/8, $0x3fc999999999999a
+DATA pool<>+4016(SB)/8, $0x3fc999999999999a
+DATA pool<>+4024(SB)/8, $0x3fc999999999999a
+DATA pool<>+4032(SB)/8, $0x3fc999999999999a
+DATA pool<>+4040(SB)/8, $0x3fc999999999999a
+DATA pool<>+4048(SB)/8, $0x3fc999999999999a
+DATA pool<>+4056(SB)/8, $0x3fc999999999999a
+DATA pool<>+4096(SB)/8, $0x3fd5555555555555
+DATA pool<>+4104(SB)/8, $0x3fd5555555555555
+DATA pool<>+4112(SB)/8, $0x3fd5555555555555
+DATA pool<>+4120(SB)/8, $0x3fd5555555555555
+DATA pool<>+4128(SB)/8, $0x3fd5555555555555
+DATA pool<>+4136(SB)/8, $0x3fd5555555555555
+DATA pool<>+4144(SB)/8, $0x3fd5555555555555
+DATA pool<>+4152(SB)/8, $0x3fd5555555555555
+DATA pool<>+4160(SB)/8, $0x3fd5555555555555
+DATA pool<>+4168(SB)/8, $0x3fd5555555555555
+DATA pool<>+4176(SB)/8, $0x3fd5555555555555
+DATA pool<>+4184(SB)/8, $0x3fd5555555555555
+DATA pool<>+4224(SB)/8, $0x3fe0000000000000
+DATA pool<>+4232(SB)/8, $0x3fe0000000000000
+DATA pool<>+4240(SB)/8, $0x3fe0000000000000
+DATA pool<>+4248(SB)/8, $0x3fe0000000000000
+DATA pool<>+4256(SB)/8, $0x3fe0000000000000
+DATA pool<>+4264(SB)/8, $0x3fe0000000000000
+DATA pool<>+4272(SB)/8, $0x3fe0000000000000
+DATA pool<>+4280(SB)/8, $0x3fe0000000000000
+DATA pool<>+4288(SB)/8, $0x3fe0000000000000
+DATA pool<>+4296(SB)/8, $0x3fe0000000000000
+DATA pool<>+4304(SB)/8, $0x3fe0000000000000
+DATA pool<>+4312(SB)/8, $0x3fe0000000000000
+DATA pool<>+4352(SB)/8, $0x3fd999999999999a
+DATA pool<>+4360(SB)/8, $0x3fd999999999999a
+DATA pool<>+4368(SB)/8, $0x3fd999999999999a
+DATA pool<>+4376(SB)/8, $0x3fd999999999999a
+DATA pool<>+4384(SB)/8, $0x3fd999999999999a
+DATA pool<>+4392(SB)/8, $0x3fd999999999999a
+DATA pool<>+4400(SB)/8, $0x3fd999999999999a
+DATA pool<>+4408(SB)/8, $0x3fd999999999999a
+DATA pool<>+4416(SB)/8, $0x3fd999999999999a
+DATA pool<>+4424(SB)/8, $0x3fd999999999999a
+DATA pool<>+4432(SB)/8, $0x3fd999999999999a
+DATA pool<>+4440(SB)/8, $0x3fd999999999999a
+DATA pool<>+4480(SB)/8, $0x8000000000000000
+DATA pool<>+4488(SB)/8, $0x8000000000000000
+DATA pool<>+4496(SB)/8, $0x8000000000000000
+DATA pool<>+4504(SB)/8, $0x8000000000000000
+DATA pool<>+4512(SB)/8, $0x8000000000000000
+DATA pool<>+4520(SB)/8, $0x8000000000000000
+DATA pool<>+4528(SB)/8, $0x8000000000000000
+DATA pool<>+4536(SB)/8, $0x8000000000000000
+DATA pool<>+4544(SB)/8, $0x8000000000000000
+DATA pool<>+4552(SB)/8, $0x8000000000000000
+DATA pool<>+4560(SB)/8, $0x8000000000000000
+DATA pool<>+4568(SB)/8, $0x8000000000000000
+DATA pool<>+4608(SB)/8, $0x4000000000000000
+DATA pool<>+4616(SB)/8, $0x4000000000000000
+DATA pool<>+4624(SB)/8, $0x4000000000000000
+DATA pool<>+4632(SB)/8, $0x4000000000000000
+DATA pool<>+4640(SB)/8, $0x4000000000000000
+DATA pool<>+4648(SB)/8, $0x4000000000000000
+DATA pool<>+4656(SB)/8, $0x4000000000000000
+DATA pool<>+4664(SB)/8, $0x4000000000000000
+DATA pool<>+4672(SB)/8, $0x4000000000000000
+DATA pool<>+4680(SB)/8, $0x4000000000000000
+DATA pool<>+4688(SB)/8, $0x4000000000000000
+DATA pool<>+4696(SB)/8, $0x4000000000000000
+DATA pool<>+4736(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4744(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4752(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4760(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4768(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4776(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4784(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4792(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4800(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4808(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4816(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4824(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4864(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4872(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4880(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4888(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4896(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4904(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4912(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4920(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4928(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4936(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4944(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4952(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4992(SB)/8, $0x3fa8618618618618
+DATA pool<>+5000(SB)/8, $0x3fa8618618618618
+DATA pool<>+5008(SB)/8, $0x3fa8618618618618
+DATA pool<>+5016(SB)/8, $0x3fa8618618618618
+DATA pool<>+5024(SB)/8, $0x3fa8618618618618
+DATA pool<>+5032(SB)/8, $0x3fa8618618618618
+DATA pool<>+5040(SB)/8, $0x3fa8618618618618
+DATA pool<>+5048(SB)/8, $0x3fa8618618618618
+DATA pool<>+5056(SB)/8, $0x3fa8618618618618
+DATA pool<>+5064(SB)/8, $0x3fa8618618618618
+DATA pool<>+5072(SB)/8, $0x3fa8618618618618
+DATA pool<>+5080(SB)/8, $0x3fa8618618618618
+DATA pool<>+5120(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5128(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5136(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5144(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5152(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5160(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5168(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5176(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5184(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5192(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5200(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5208(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5248(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5256(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5264(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5272(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5280(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5288(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5296(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5304(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5312(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5320(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5328(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5336(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5376(SB)/8, $0x3fb1111111111111
+DATA pool<>+5384(SB)/8, $0x3fb1111111111111
+DATA pool<>+5392(SB)/8, $0x3fb1111111111111
+DATA pool<>+5400(SB)/8, $0x3fb1111111111111
+DATA pool<>+5408(SB)/8, $0x3fb1111111111111
+DATA pool<>+5416(SB)/8, $0x3fb1111111111111
+DATA pool<>+5424(SB)/8, $0x3fb1111111111111
+DATA pool<>+5432(SB)/8, $0x3fb1111111111111
+DATA pool<>+5440(SB)/8, $0x3fb1111111111111
+DATA pool<>+5448(SB)/8, $0x3fb1111111111111
+DATA pool<>+5456(SB)/8, $0x3fb1111111111111
+DATA pool<>+5464(SB)/8, $0x3fb1111111111111
+DATA pool<>+5504(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5512(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5520(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5528(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5536(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5544(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5552(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5560(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5568(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5576(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5584(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5592(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5632(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5640(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5648(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5656(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5664(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5672(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5680(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5688(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5696(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5704(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5712(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5720(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+5760(SB)/8, $0xfff0000000000000
+DATA pool<>+5768(SB)/8, $0xfff0000000000000
+DATA pool<>+5776(SB)/8, $0xfff0000000000000
+DATA pool<>+5784(SB)/8, $0xfff0000000000000
+DATA pool<>+5792(SB)/8, $0xfff0000000000000
+DATA pool<>+5800(SB)/8, $0xfff0000000000000
+DATA pool<>+5808(SB)/8, $0xfff0000000000000
+DATA pool<>+5816(SB)/8, $0xfff0000000000000
+DATA pool<>+5824(SB)/8, $0xfff0000000000000
+DATA pool<>+5832(SB)/8, $0xfff0000000000000
+DATA pool<>+5840(SB)/8, $0xfff0000000000000
+DATA pool<>+5848(SB)/8, $0xfff0000000000000
+DATA pool<>+5888(SB)/8, $0x4338000000000000
+DATA pool<>+5896(SB)/8, $0x4338000000000000
+DATA pool<>+5904(SB)/8, $0x4338000000000000
+DATA pool<>+5912(SB)/8, $0x4338000000000000
+DATA pool<>+5920(SB)/8, $0x4338000000000000
+DATA pool<>+5928(SB)/8, $0x4338000000000000
+DATA pool<>+5936(SB)/8, $0x4338000000000000
+DATA pool<>+5944(SB)/8, $0x4338000000000000
+DATA pool<>+5952(SB)/8, $0x4338000000000000
+DATA pool<>+5960(SB)/8, $0x4338000000000000
+DATA pool<>+5968(SB)/8, $0x4338000000000000
+DATA pool<>+5976(SB)/8, $0x4338000000000000
+DATA pool<>+6016(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6024(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6032(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6040(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6048(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6056(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6064(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6072(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6080(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6088(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6096(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6104(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6144(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6152(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6160(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6168(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6176(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6184(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6192(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6200(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6208(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6216(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6224(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6232(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6272(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6280(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6288(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6296(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6304(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6312(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6320(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6328(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6336(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6344(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6352(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6360(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6400(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6408(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6416(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6424(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6432(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6440(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6448(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6456(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6464(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6472(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6480(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6488(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6528(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6536(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6544(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6552(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6560(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6568(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6576(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6584(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6592(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6600(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6608(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6616(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6656(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6664(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6672(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6680(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6688(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6696(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6704(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6712(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6720(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6728(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6736(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6744(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6784(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6792(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6800(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6808(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6816(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6824(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6832(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6840(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6848(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6856(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6864(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6872(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6912(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6920(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6928(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6936(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6944(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6952(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6960(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6968(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6976(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6984(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6992(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7000(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7040(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7048(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7056(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7064(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7072(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7080(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7088(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7096(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7104(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7112(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7120(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7128(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7168(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7176(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7184(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7192(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7200(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7208(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7216(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7224(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7232(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7240(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7248(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7256(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7296(SB)/8, $0x3f811111111100dc
+DATA pool<>+7304(SB)/8, $0x3f811111111100dc
+DATA pool<>+7312(SB)/8, $0x3f811111111100dc
+DATA pool<>+7320(SB)/8, $0x3f811111111100dc
+DATA pool<>+7328(SB)/8, $0x3f811111111100dc
+DATA pool<>+7336(SB)/8, $0x3f811111111100dc
+DATA pool<>+7344(SB)/8, $0x3f811111111100dc
+DATA pool<>+7352(SB)/8, $0x3f811111111100dc
+DATA pool<>+7360(SB)/8, $0x3f811111111100dc
+DATA pool<>+7368(SB)/8, $0x3f811111111100dc
+DATA pool<>+7376(SB)/8, $0x3f811111111100dc
+DATA pool<>+7384(SB)/8, $0x3f811111111100dc
+DATA pool<>+7424(SB)/8, $0x3fa5555555555556
+DATA pool<>+7432(SB)/8, $0x3fa5555555555556
+DATA pool<>+7440(SB)/8, $0x3fa5555555555556
+DATA pool<>+7448(SB)/8, $0x3fa5555555555556
+DATA pool<>+7456(SB)/8, $0x3fa5555555555556
+DATA pool<>+7464(SB)/8, $0x3fa5555555555556
+DATA pool<>+7472(SB)/8, $0x3fa5555555555556
+DATA pool<>+7480(SB)/8, $0x3fa5555555555556
+DATA pool<>+7488(SB)/8, $0x3fa5555555555556
+DATA pool<>+7496(SB)/8, $0x3fa5555555555556
+DATA pool<>+7504(SB)/8, $0x3fa5555555555556
+DATA pool<>+7512(SB)/8, $0x3fa5555555555556
+DATA pool<>+7552(SB)/8, $0x3fc5555555555557
+DATA pool<>+7560(SB)/8, $0x3fc5555555555557
+DATA pool<>+7568(SB)/8, $0x3fc5555555555557
+DATA pool<>+7576(SB)/8, $0x3fc5555555555557
+DATA pool<>+7584(SB)/8, $0x3fc5555555555557
+DATA pool<>+7592(SB)/8, $0x3fc5555555555557
+DATA pool<>+7600(SB)/8, $0x3fc5555555555557
+DATA pool<>+7608(SB)/8, $0x3fc5555555555557
+DATA pool<>+7616(SB)/8, $0x3fc5555555555557
+DATA pool<>+7624(SB)/8, $0x3fc5555555555557
+DATA pool<>+7632(SB)/8, $0x3fc5555555555557
+DATA pool<>+7640(SB)/8, $0x3fc5555555555557
+DATA pool<>+7680(SB)/8, $0x3fe0000000000000
+DATA pool<>+7688(SB)/8, $0x3fe0000000000000
+DATA pool<>+7696(SB)/8, $0x3fe0000000000000
+DATA pool<>+7704(SB)/8, $0x3fe0000000000000
+DATA pool<>+7712(SB)/8, $0x3fe0000000000000
+DATA pool<>+7720(SB)/8, $0x3fe0000000000000
+DATA pool<>+7728(SB)/8, $0x3fe0000000000000
+DATA pool<>+7736(SB)/8, $0x3fe0000000000000
+DATA pool<>+7744(SB)/8, $0x3fe0000000000000
+DATA pool<>+7752(SB)/8, $0x3fe0000000000000
+DATA pool<>+7760(SB)/8, $0x3fe0000000000000
+DATA pool<>+7768(SB)/8, $0x3fe0000000000000
+DATA pool<>+7808(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7816(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7824(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7832(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7840(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7848(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7856(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7864(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7872(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7880(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7888(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7896(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7936(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7944(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7952(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7960(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7968(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7976(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7984(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7992(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8000(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8008(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8016(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8024(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8064(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8072(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8080(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8088(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8096(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8104(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8112(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8120(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8128(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8136(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8144(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8152(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8192(SB)/8, $0x3fc1111111111111
+DATA pool<>+8200(SB)/8, $0x3fc1111111111111
+DATA pool<>+8208(SB)/8, $0x3fc1111111111111
+DATA pool<>+8216(SB)/8, $0x3fc1111111111111
+DATA pool<>+8224(SB)/8, $0x3fc1111111111111
+DATA pool<>+8232(SB)/8, $0x3fc1111111111111
+DATA pool<>+8240(SB)/8, $0x3fc1111111111111
+DATA pool<>+8248(SB)/8, $0x3fc1111111111111
+DATA pool<>+8256(SB)/8, $0x3fc1111111111111
+DATA pool<>+8264(SB)/8, $0x3fc1111111111111
+DATA pool<>+8272(SB)/8, $0x3fc1111111111111
+DATA pool<>+8280(SB)/8, $0x3fc1111111111111
+DATA pool<>+8320(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8328(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8336(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8344(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8352(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8360(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8368(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8376(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8384(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8392(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8400(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8408(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8448(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8456(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8464(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8472(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8480(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8488(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8496(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8504(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8512(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8520(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8528(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8536(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8576(SB)/8, $0x7ff8000000000001
+DATA pool<>+8584(SB)/8, $0x7ff8000000000001
+DATA pool<>+8592(SB)/8, $0x7ff8000000000001
+DATA pool<>+8600(SB)/8, $0x7ff8000000000001
+DATA pool<>+8608(SB)/8, $0x7ff8000000000001
+DATA pool<>+8616(SB)/8, $0x7ff8000000000001
+DATA pool<>+8624(SB)/8, $0x7ff8000000000001
+DATA pool<>+8632(SB)/8, $0x7ff8000000000001
+DATA pool<>+8640(SB)/8, $0x7ff8000000000001
+DATA pool<>+8648(SB)/8, $0x7ff8000000000001
+DATA pool<>+8656(SB)/8, $0x7ff8000000000001
+DATA pool<>+8664(SB)/8, $0x7ff8000000000001
+DATA pool<>+8704(SB)/8, $0xc084500000000000
+DATA pool<>+8712(SB)/8, $0xc084500000000000
+DATA pool<>+8720(SB)/8, $0xc084500000000000
+DATA pool<>+8728(SB)/8, $0xc084500000000000
+DATA pool<>+8736(SB)/8, $0xc084500000000000
+DATA pool<>+8744(SB)/8, $0xc084500000000000
+DATA pool<>+8752(SB)/8, $0xc084500000000000
+DATA pool<>+8760(SB)/8, $0xc084500000000000
+DATA pool<>+8768(SB)/8, $0xc084500000000000
+DATA pool<>+8776(SB)/8, $0xc084500000000000
+DATA pool<>+8784(SB)/8, $0xc084500000000000
+DATA pool<>+8792(SB)/8, $0xc084500000000000
 DATA pool<>+8832(SB)/4, $0x7f800000
 DATA pool<>+8836(SB)/4, $0x7f800000
 DATA pool<>+8840(SB)/4, $0x7f800000
@@ -24455,91 +25458,67 @@ DATA pool<>+9424(SB)/4, $0x3f800000
 DATA pool<>+9428(SB)/4, $0x3f800000
 DATA pool<>+9432(SB)/4, $0x3f800000
 DATA pool<>+9436(SB)/4, $0x3f800000
-DATA pool<>+9472(SB)/4, $0x00000010
-DATA pool<>+9476(SB)/4, $0x00000010
-DATA pool<>+9480(SB)/4, $0x00000010
-DATA pool<>+9484(SB)/4, $0x00000010
-DATA pool<>+9488(SB)/4, $0x00000010
-DATA pool<>+9492(SB)/4, $0x00000010
-DATA pool<>+9496(SB)/4, $0x00000010
-DATA pool<>+9500(SB)/4, $0x00000010
-DATA pool<>+9504(SB)/4, $0x00000010
-DATA pool<>+9508(SB)/4, $0x00000010
-DATA pool<>+9512(SB)/4, $0x00000010
-DATA pool<>+9516(SB)/4, $0x00000010
-DATA pool<>+9520(SB)/4, $0x00000010
-DATA pool<>+9524(SB)/4, $0x00000010
-DATA pool<>+9528(SB)/4, $0x00000010
-DATA pool<>+9532(SB)/4, $0x00000010
-DATA pool<>+9536(SB)/4, $0x00000010
-DATA pool<>+9540(SB)/4, $0x00000010
-DATA pool<>+9544(SB)/4, $0x00000010
-DATA pool<>+9548(SB)/4, $0x00000010
-DATA pool<>+9552(SB)/4, $0x00000010
-DATA pool<>+9556(SB)/4, $0x00000010
-DATA pool<>+9560(SB)/4, $0x00000010
-DATA pool<>+9564(SB)/4, $0x00000010
-DATA pool<>+9600(SB)/4, $0x00000020
-DATA pool<>+9604(SB)/4, $0x00000020
-DATA pool<>+9608(SB)/4, $0x00000020
-DATA pool<>+9612(SB)/4, $0x00000020
-DATA pool<>+9616(SB)/4, $0x00000020
-DATA pool<>+9620(SB)/4, $0x00000020
-DATA pool<>+9624(SB)/4, $0x00000020
-DATA pool<>+9628(SB)/4, $0x00000020
-DATA pool<>+9632(SB)/4, $0x00000020
-DATA pool<>+9636(SB)/4, $0x00000020
-DATA pool<>+9640(SB)/4, $0x00000020
-DATA pool<>+9644(SB)/4, $0x00000020
-DATA pool<>+9648(SB)/4, $0x00000020
-DATA pool<>+9652(SB)/4, $0x00000020
-DATA pool<>+9656(SB)/4, $0x00000020
-DATA pool<>+9660(SB)/4, $0x00000020
-DATA pool<>+9664(SB)/4, $0x00000020
-DATA pool<>+9668(SB)/4, $0x00000020
-DATA pool<>+9672(SB)/4, $0x00000020
-DATA pool<>+9676(SB)/4, $0x00000020
-DATA pool<>+9680(SB)/4, $0x00000020
-DATA pool<>+9684(SB)/4, $0x00000020
-DATA pool<>+9688(SB)/4, $0x00000020
-DATA pool<>+9692(SB)/4, $0x00000020
-DATA pool<>+9728(SB)/4, $0x42480000
-DATA pool<>+9732(SB)/4, $0x42480000
-DATA pool<>+9736(SB)/4, $0x42480000
-DATA pool<>+9740(SB)/4, $0x42480000
-DATA pool<>+9744(SB)/4, $0x42480000
-DATA pool<>+9748(SB)/4, $0x42480000
-DATA pool<>+9752(SB)/4, $0x42480000
-DATA pool<>+9756(SB)/4, $0x42480000
-DATA pool<>+9760(SB)/4, $0x42480000
-DATA pool<>+9764(SB)/4, $0x42480000
-DATA pool<>+9768(SB)/4, $0x42480000
-DATA pool<>+9772(SB)/4, $0x42480000
-DATA pool<>+9776(SB)/4, $0x42480000
-DATA pool<>+9780(SB)/4, $0x42480000
-DATA pool<>+9784(SB)/4, $0x42480000
-DATA pool<>+9788(SB)/4, $0x42480000
-DATA pool<>+9792(SB)/4, $0x42480000
-DATA pool<>+9796(SB)/4, $0x42480000
-DATA pool<>+9800(SB)/4, $0x42480000
-DATA pool<>+9804(SB)/4, $0x42480000
-DATA pool<>+9808(SB)/4, $0x42480000
-DATA pool<>+9812(SB)/4, $0x42480000
-DATA pool<>+9816(SB)/4, $0x42480000
-DATA pool<>+9820(SB)/4, $0x42480000
-DATA pool<>+9856(SB)/8, $0x0000000000000008
-DATA pool<>+9864(SB)/8, $0x0000000000000008
-DATA pool<>+9872(SB)/8, $0x0000000000000008
-DATA pool<>+9880(SB)/8, $0x0000000000000008
-DATA pool<>+9888(SB)/8, $0x0000000000000008
-DATA pool<>+9896(SB)/8, $0x0000000000000008
-DATA pool<>+9904(SB)/8, $0x0000000000000008
-DATA pool<>+9912(SB)/8, $0x0000000000000008
-DATA pool<>+9920(SB)/8, $0x0000000000000008
-DATA pool<>+9928(SB)/8, $0x0000000000000008
-DATA pool<>+9936(SB)/8, $0x0000000000000008
-DATA pool<>+9944(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $9952
+DATA pool<>+9472(SB)/4, $0x00000020
+DATA pool<>+9476(SB)/4, $0x00000020
+DATA pool<>+9480(SB)/4, $0x00000020
+DATA pool<>+9484(SB)/4, $0x00000020
+DATA pool<>+9488(SB)/4, $0x00000020
+DATA pool<>+9492(SB)/4, $0x00000020
+DATA pool<>+9496(SB)/4, $0x00000020
+DATA pool<>+9500(SB)/4, $0x00000020
+DATA pool<>+9504(SB)/4, $0x00000020
+DATA pool<>+9508(SB)/4, $0x00000020
+DATA pool<>+9512(SB)/4, $0x00000020
+DATA pool<>+9516(SB)/4, $0x00000020
+DATA pool<>+9520(SB)/4, $0x00000020
+DATA pool<>+9524(SB)/4, $0x00000020
+DATA pool<>+9528(SB)/4, $0x00000020
+DATA pool<>+9532(SB)/4, $0x00000020
+DATA pool<>+9536(SB)/4, $0x00000020
+DATA pool<>+9540(SB)/4, $0x00000020
+DATA pool<>+9544(SB)/4, $0x00000020
+DATA pool<>+9548(SB)/4, $0x00000020
+DATA pool<>+9552(SB)/4, $0x00000020
+DATA pool<>+9556(SB)/4, $0x00000020
+DATA pool<>+9560(SB)/4, $0x00000020
+DATA pool<>+9564(SB)/4, $0x00000020
+DATA pool<>+9600(SB)/4, $0x42480000
+DATA pool<>+9604(SB)/4, $0x42480000
+DATA pool<>+9608(SB)/4, $0x42480000
+DATA pool<>+9612(SB)/4, $0x42480000
+DATA pool<>+9616(SB)/4, $0x42480000
+DATA pool<>+9620(SB)/4, $0x42480000
+DATA pool<>+9624(SB)/4, $0x42480000
+DATA pool<>+9628(SB)/4, $0x42480000
+DATA pool<>+9632(SB)/4, $0x42480000
+DATA pool<>+9636(SB)/4, $0x42480000
+DATA pool<>+9640(SB)/4, $0x42480000
+DATA pool<>+9644(SB)/4, $0x42480000
+DATA pool<>+9648(SB)/4, $0x42480000
+DATA pool<>+9652(SB)/4, $0x42480000
+DATA pool<>+9656(SB)/4, $0x42480000
+DATA pool<>+9660(SB)/4, $0x42480000
+DATA pool<>+9664(SB)/4, $0x42480000
+DATA pool<>+9668(SB)/4, $0x42480000
+DATA pool<>+9672(SB)/4, $0x42480000
+DATA pool<>+9676(SB)/4, $0x42480000
+DATA pool<>+9680(SB)/4, $0x42480000
+DATA pool<>+9684(SB)/4, $0x42480000
+DATA pool<>+9688(SB)/4, $0x42480000
+DATA pool<>+9692(SB)/4, $0x42480000
+DATA pool<>+9728(SB)/8, $0x0000000000000008
+DATA pool<>+9736(SB)/8, $0x0000000000000008
+DATA pool<>+9744(SB)/8, $0x0000000000000008
+DATA pool<>+9752(SB)/8, $0x0000000000000008
+DATA pool<>+9760(SB)/8, $0x0000000000000008
+DATA pool<>+9768(SB)/8, $0x0000000000000008
+DATA pool<>+9776(SB)/8, $0x0000000000000008
+DATA pool<>+9784(SB)/8, $0x0000000000000008
+DATA pool<>+9792(SB)/8, $0x0000000000000008
+DATA pool<>+9800(SB)/8, $0x0000000000000008
+DATA pool<>+9808(SB)/8, $0x0000000000000008
+DATA pool<>+9816(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $9824
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -24669,6 +25648,16 @@ DATA xent_q4ps<>+52(SB)/4, $0x00000004
 DATA xent_q4ps<>+56(SB)/4, $0x00000008
 DATA xent_q4ps<>+60(SB)/4, $0x0000000c
 GLOBL xent_q4ps<>(SB), RODATA|NOPTR, $64
+
+DATA xent_q4ps8<>+0(SB)/4, $0x00000000
+DATA xent_q4ps8<>+4(SB)/4, $0x00000004
+DATA xent_q4ps8<>+8(SB)/4, $0x00000002
+DATA xent_q4ps8<>+12(SB)/4, $0x00000006
+DATA xent_q4ps8<>+16(SB)/4, $0x00000000
+DATA xent_q4ps8<>+20(SB)/4, $0x00000004
+DATA xent_q4ps8<>+24(SB)/4, $0x00000002
+DATA xent_q4ps8<>+28(SB)/4, $0x00000006
+GLOBL xent_q4ps8<>(SB), RODATA|NOPTR, $32
 
 DATA xent_quadpd<>+0(SB)/8, $0x0000000000000000
 DATA xent_quadpd<>+8(SB)/8, $0x0000000000000002

@@ -761,6 +761,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	var loc xquadLocals
 	if r.xquadOK() {
 		loc = xquadLocals{bufs: AllocLocal(2 * xquadValsBytes), cur: AllocLocal(8), pend: AllocLocal(8), pending: AllocLocal(8), tmp: AllocLocal(16)}
+		if !isa.AVX512 {
+			loc.bc = AllocLocal(xquadBcBytes)
+		}
 		etail = loc.bufs // the paths never run at once
 	} else {
 		etail = AllocLocal(isa.VB)
@@ -806,12 +809,17 @@ func (x *xentRows) emit() {
 	if r.xquadOK() {
 		CMPQ(r.cols, U32(r.xquadCols()))
 		JA(LabelRef(pre + "row"))
-		Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
-		CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
-		JA(LabelRef(pre + "wide"))
-		x.quadRows(pre+"n", false, x.quadLoc, "done")
-		Label(pre + "wide")
-		x.quadRows(pre+"w", true, x.quadLoc, "done")
+		if isa.AVX512 {
+			Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
+			CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
+			JA(LabelRef(pre + "wide"))
+			x.quadRows(pre+"n", false, x.quadLoc, "done")
+			Label(pre + "wide")
+			x.quadRows(pre+"w", true, x.quadLoc, "done")
+		} else {
+			Comment("AVX2: no fast exp pass (xquad2.go).")
+			x.quadRows(pre+"n", false, x.quadLoc, "done")
+		}
 	} else if r.shortXentOK() {
 		CMPQ(r.cols, U32(r.shortCols()))
 		JA(LabelRef(pre + "row"))
