@@ -846,7 +846,9 @@ pfnext:
 	CMPQ  DI, $0x00000180
 	JA    d_row
 
-	// AVX2: no fast exp pass (xquad2.go).
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ DI, $0x00000020
+	JA   d_wide
 	LEAQ 16(SP), R8
 	MOVQ R8, 784(SP)
 	ADDQ $0x00000180, R8
@@ -872,55 +874,56 @@ d_nquads:
 	VMOVDQU      Y4, 920(SP)
 
 	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
 	MOVQ    DI, R8
 	MOVQ    DX, R9
 	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
 	VMOVUPS pool<>+0(SB), Y5
-	VMOVUPS pool<>+0(SB), Y6
-	VMOVUPS pool<>+0(SB), Y7
-	VMOVUPS pool<>+0(SB), Y8
-	VMOVUPS pool<>+0(SB), Y9
-	VMOVDQU laneidx32_8<>+0(SB), Y10
-	VMOVDQU laneidx32_8<>+0(SB), Y11
-	VPADDD  pool<>+3200(SB), Y11, Y11
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VPADDD  pool<>+3200(SB), Y7, Y7
 
 d_nqxmax_loop:
 	CMPQ      R8, $0x00000010
 	JL        d_nqxmax_one
-	VMOVUPS   (R9), Y12
-	VPCMPEQD  Y1, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y5, Y5
-	VMOVUPS   (R9)(DI*4), Y12
-	VPCMPEQD  Y2, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y6, Y6
-	VMOVUPS   (R10), Y12
-	VPCMPEQD  Y3, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y7, Y7
-	VMOVUPS   (R10)(DI*4), Y12
-	VPCMPEQD  Y4, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y8, Y8
-	VMOVUPS   32(R9), Y12
-	VPCMPEQD  Y1, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y5, Y5
-	VMOVUPS   32(R9)(DI*4), Y12
-	VPCMPEQD  Y2, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y6, Y6
-	VMOVUPS   32(R10), Y12
-	VPCMPEQD  Y3, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y7, Y7
-	VMOVUPS   32(R10)(DI*4), Y12
-	VPCMPEQD  Y4, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3328(SB), Y10, Y10
-	VPADDD    pool<>+3328(SB), Y11, Y11
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R10), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R10)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VMOVUPS   32(R9), Y8
+	VPCMPEQD  824(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   32(R9)(DI*4), Y8
+	VPCMPEQD  856(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   32(R10), Y8
+	VPCMPEQD  888(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   32(R10)(DI*4), Y8
+	VPCMPEQD  920(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3328(SB), Y6, Y6
+	VPADDD    pool<>+3328(SB), Y7, Y7
 	ADDQ      $0x00000040, R9
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R8
@@ -929,24 +932,24 @@ d_nqxmax_loop:
 d_nqxmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_nqxmax_tail
-	VMOVUPS   (R9), Y12
-	VPCMPEQD  Y1, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y5, Y5
-	VMOVUPS   (R9)(DI*4), Y12
-	VPCMPEQD  Y2, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y6, Y6
-	VMOVUPS   (R10), Y12
-	VPCMPEQD  Y3, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y7, Y7
-	VMOVUPS   (R10)(DI*4), Y12
-	VPCMPEQD  Y4, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3200(SB), Y10, Y10
-	VPADDD    pool<>+3200(SB), Y11, Y11
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R10), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R10)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3200(SB), Y6, Y6
+	VPADDD    pool<>+3200(SB), Y7, Y7
 	ADDQ      $0x00000020, R9
 	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R8
@@ -955,50 +958,50 @@ d_nqxmax_one:
 d_nqxmax_tail:
 	TESTQ      R8, R8
 	JE         d_nqxmax_done
-	VMASKMOVPS (R9), Y0, Y11
-	VMOVUPS    pool<>+0(SB), Y12
-	VBLENDVPS  Y0, Y11, Y12, Y11
-	VPCMPEQD   Y1, Y10, Y1
-	VBLENDVPS  Y1, Y9, Y11, Y11
-	VMAXPS     Y11, Y5, Y5
-	VMASKMOVPS (R9)(DI*4), Y0, Y1
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y1, Y11, Y1
-	VPCMPEQD   Y2, Y10, Y2
-	VBLENDVPS  Y2, Y9, Y1, Y1
-	VMAXPS     Y1, Y6, Y6
-	VMASKMOVPS (R10), Y0, Y1
-	VMOVUPS    pool<>+0(SB), Y2
-	VBLENDVPS  Y0, Y1, Y2, Y1
-	VPCMPEQD   Y3, Y10, Y2
-	VBLENDVPS  Y2, Y9, Y1, Y1
-	VMAXPS     Y1, Y7, Y7
-	VMASKMOVPS (R10)(DI*4), Y0, Y1
-	VMOVUPS    pool<>+0(SB), Y2
-	VBLENDVPS  Y0, Y1, Y2, Y1
-	VPCMPEQD   Y4, Y10, Y2
-	VBLENDVPS  Y2, Y9, Y1, Y1
-	VMAXPS     Y1, Y8, Y8
+	VMASKMOVPS (R9), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   824(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y1, Y1
+	VMASKMOVPS (R9)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   856(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y2, Y2
+	VMASKMOVPS (R10), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   888(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y3, Y3
+	VMASKMOVPS (R10)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   920(SP), Y6, Y6
+	VBLENDVPS  Y6, Y5, Y7, Y7
+	VMAXPS     Y7, Y4, Y4
 
 d_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y6, Y5, Y1
-	VPERM2F128 $0x31, Y6, Y5, Y2
-	VPERM2F128 $0x20, Y8, Y7, Y3
-	VPERM2F128 $0x31, Y8, Y7, Y4
-	VMAXPS     Y1, Y2, Y2
-	VMAXPS     Y3, Y4, Y4
-	VSHUFPS    $0x44, Y4, Y2, Y1
-	VSHUFPS    $0xee, Y4, Y2, Y2
-	VMAXPS     Y1, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y1
-	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VMAXPS     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y5
+	VMAXPS     Y5, Y1, Y1
 
 	// s_t of each slot in lane i (solo: every lane), the halves
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ         DX, R8
 	MOVLQSX      (BX), R9
-	VBROADCASTSS (R8)(R9*4), Y1
+	VBROADCASTSS (R8)(R9*4), Y2
 	LEAQ         (DX)(DI*4), R8
 	MOVLQSX      4(BX), R9
 	VBROADCASTSS (R8)(R9*4), Y3
@@ -1009,52 +1012,52 @@ d_nqxmax_done:
 	LEAQ         (R8)(DI*4), R8
 	MOVLQSX      12(BX), R9
 	VBROADCASTSS (R8)(R9*4), Y5
-	VUNPCKLPS    Y3, Y1, Y1
+	VUNPCKLPS    Y3, Y2, Y2
 	VUNPCKLPS    Y5, Y4, Y4
-	VUNPCKLPD    Y4, Y1, Y1
+	VUNPCKLPD    Y4, Y2, Y2
 	MOVQ         784(SP), R8
-	VMOVUPS      X1, (R8)
+	VMOVUPS      X2, (R8)
 	VMOVDQU      xent_q4ps8<>+0(SB), Y3
-	VPERMPS      Y2, Y3, Y2
-	VMAXPS       Y1, Y2, Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS  Y3, Y2, Y2
+	VSUBPS  Y3, Y1, Y1
 	VMOVUPS pool<>+3456(SB), Y4
-	VCMPPS  $0x16, Y2, Y4, Y2
-	VPTEST  Y2, Y2
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
 	JNZ     d_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VANDPS   pool<>+3584(SB), Y3, Y2
-	VPCMPEQD pool<>+3584(SB), Y2, Y2
-	VPTEST   Y2, Y2
+	VANDPS   pool<>+3584(SB), Y3, Y1
+	VPCMPEQD pool<>+3584(SB), Y1, Y1
+	VPTEST   Y1, Y1
 	JNE      d_nbail
 	VMOVUPS  X3, 16(R8)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS pool<>+128(SB), Y2
-	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+128(SB), Y1
+	VSUBPS  Y3, Y2, Y2
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y1, Y3
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y1, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y4
-	VFMADD231PS pool<>+512(SB), Y4, Y1
+	VCMPPS      $0x15, Y1, Y2, Y3
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+256(SB), Y1
+	VFMADD231PS pool<>+384(SB), Y2, Y1
+	VSUBPS      pool<>+256(SB), Y1, Y4
+	VFMADD231PS pool<>+512(SB), Y4, Y2
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+640(SB), Y5
-	VFMADD213PS  pool<>+768(SB), Y1, Y5
-	VFMADD213PS  pool<>+896(SB), Y1, Y5
-	VFMADD213PS  pool<>+1024(SB), Y1, Y5
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y4, Y4
-	VMULPS       Y4, Y5, Y1
-	VANDPS       Y3, Y1, Y1
-	VCVTPS2PD    X1, Y1
+	VFMADD213PS  pool<>+768(SB), Y2, Y5
+	VFMADD213PS  pool<>+896(SB), Y2, Y5
+	VFMADD213PS  pool<>+1024(SB), Y2, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y4
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y4, Y4
+	VMULPS       Y4, Y5, Y2
+	VANDPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y1
 	VMOVUPD      Y1, 32(R8)
 	VBROADCASTSS 16(R8), Y1
 	VMOVUPS      Y1, 952(SP)
@@ -1073,10 +1076,12 @@ d_nqxmax_done:
 	LEAQ         (DX)(DI*8), R10
 	MOVQ         CX, R11
 	LEAQ         (CX)(DI*8), R12
-	VMOVDQU      laneidx32_8<>+0(SB), Y5
-	VMOVDQU      laneidx32_8<>+0(SB), Y6
-	VPADDD       pool<>+3200(SB), Y6, Y6
-	VMOVUPS      pool<>+128(SB), Y7
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3200(SB), Y6, Y6
+	VMOVUPS pool<>+128(SB), Y7
 
 d_nqxgexp_loop:
 	CMPQ    R8, $0x00000010
@@ -1648,12 +1653,17 @@ d_nqxgexp_done:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD    pool<>+4224(SB), Y5
-	VMULPD     pool<>+4352(SB), Y1, Y6
-	VCMPPD     $0x12, Y1, Y5, Y1
-	VCMPPD     $0x12, Y6, Y3, Y5
-	VANDPD     Y5, Y1, Y1
-	VBLENDVPD  Y1, Y7, Y4, Y4
+	VMOVUPD   pool<>+4224(SB), Y5
+	VMULPD    pool<>+4352(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVUPS    X1, (R8)
 
@@ -1666,7 +1676,7 @@ d_nqxgexp_done:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+4480(SB), Y1, Y1
+	VXORPD       pool<>+4608(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -1853,12 +1863,17 @@ d_nflush:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD    pool<>+4224(SB), Y5
-	VMULPD     pool<>+4352(SB), Y1, Y6
-	VCMPPD     $0x12, Y1, Y5, Y1
-	VCMPPD     $0x12, Y6, Y3, Y5
-	VANDPD     Y5, Y1, Y1
-	VBLENDVPD  Y1, Y7, Y4, Y4
+	VMOVUPD   pool<>+4224(SB), Y5
+	VMULPD    pool<>+4352(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVUPS    X1, (R9)
 
@@ -1871,7 +1886,7 @@ d_nflush:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+4480(SB), Y1, Y1
+	VXORPD       pool<>+4608(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -1973,28 +1988,29 @@ d_none:
 	VMOVDQU      Y1, 824(SP)
 
 	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
 	MOVQ    DI, R9
 	MOVQ    DX, R10
 	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+0(SB), Y3
+	VMOVDQU laneidx32_8<>+0(SB), Y3
 	VMOVDQU laneidx32_8<>+0(SB), Y4
-	VMOVDQU laneidx32_8<>+0(SB), Y5
-	VPADDD  pool<>+3200(SB), Y5, Y5
+	VPADDD  pool<>+3200(SB), Y4, Y4
 
 d_noxmax_loop:
 	CMPQ      R9, $0x00000010
 	JL        d_noxmax_one
-	VMOVUPS   (R10), Y6
-	VPCMPEQD  Y1, Y4, Y7
-	VBLENDVPS Y7, Y3, Y6, Y6
-	VMAXPS    Y6, Y2, Y2
-	VMOVUPS   32(R10), Y6
-	VPCMPEQD  Y1, Y5, Y7
-	VBLENDVPS Y7, Y3, Y6, Y6
-	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   (R10), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VMOVUPS   32(R10), Y5
+	VPCMPEQD  824(SP), Y4, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3328(SB), Y3, Y3
 	VPADDD    pool<>+3328(SB), Y4, Y4
-	VPADDD    pool<>+3328(SB), Y5, Y5
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_noxmax_loop
@@ -2002,12 +2018,12 @@ d_noxmax_loop:
 d_noxmax_one:
 	CMPQ      R9, $0x00000008
 	JL        d_noxmax_tail
-	VMOVUPS   (R10), Y6
-	VPCMPEQD  Y1, Y4, Y7
-	VBLENDVPS Y7, Y3, Y6, Y6
-	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   (R10), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3200(SB), Y3, Y3
 	VPADDD    pool<>+3200(SB), Y4, Y4
-	VPADDD    pool<>+3200(SB), Y5, Y5
 	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_noxmax_one
@@ -2015,23 +2031,23 @@ d_noxmax_one:
 d_noxmax_tail:
 	TESTQ      R9, R9
 	JE         d_noxmax_done
-	VMASKMOVPS (R10), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   Y1, Y4, Y1
-	VBLENDVPS  Y1, Y3, Y5, Y5
-	VMAXPS     Y5, Y2, Y2
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VPCMPEQD   824(SP), Y3, Y3
+	VBLENDVPS  Y3, Y2, Y4, Y4
+	VMAXPS     Y4, Y1, Y1
 
 d_noxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y1
-	VPERM2F128 $0x20, Y2, Y2, Y4
-	VPERM2F128 $0x31, Y2, Y2, Y2
-	VMAXPS     Y3, Y1, Y1
-	VMAXPS     Y4, Y2, Y2
-	VSHUFPS    $0x44, Y2, Y1, Y3
-	VSHUFPS    $0xee, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
 	VMAXPS     Y3, Y1, Y1
 	VPERMILPS  $0xb1, Y1, Y3
 	VMAXPS     Y3, Y1, Y1
@@ -2092,10 +2108,12 @@ d_noxmax_done:
 	LEAQ        (DX)(DI*8), R11
 	MOVQ        CX, R11
 	LEAQ        (CX)(DI*8), R12
-	VMOVDQU     laneidx32_8<>+0(SB), Y2
-	VMOVDQU     laneidx32_8<>+0(SB), Y3
-	VPADDD      pool<>+3200(SB), Y3, Y3
-	VMOVUPS     pool<>+128(SB), Y4
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3200(SB), Y3, Y3
+	VMOVUPS pool<>+128(SB), Y4
 
 d_noxgexp_loop:
 	CMPQ    R9, $0x00000010
@@ -2309,12 +2327,17 @@ d_noxgexp_done:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD    pool<>+4224(SB), Y5
-	VMULPD     pool<>+4352(SB), Y1, Y6
-	VCMPPD     $0x12, Y1, Y5, Y1
-	VCMPPD     $0x12, Y6, Y3, Y5
-	VANDPD     Y5, Y1, Y1
-	VBLENDVPD  Y1, Y7, Y4, Y4
+	VMOVUPD   pool<>+4224(SB), Y5
+	VMULPD    pool<>+4352(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVSS     X1, (AX)
 
@@ -2327,7 +2350,7 @@ d_noxgexp_done:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+4480(SB), Y1, Y1
+	VXORPD       pool<>+4608(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -2417,6 +2440,2454 @@ d_nospecial:
 	VMOVSS pool<>+2816(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_nonext
+
+d_wide:
+	LEAQ 16(SP), R8
+	MOVQ R8, 784(SP)
+	ADDQ $0x00000180, R8
+	MOVQ R8, 792(SP)
+	MOVQ $0x00000000, 800(SP)
+
+d_wquads:
+	CMPQ         SI, $0x04
+	JL           d_wrest
+	MOVL         (BX), R8
+	ORL          4(BX), R8
+	ORL          8(BX), R8
+	ORL          12(BX), R8
+	TESTL        R8, R8
+	JS           d_wbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+4736(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+4736(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+4736(SB), Y6
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+4736(SB), Y8
+
+d_wqxmax_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wqxmax_one
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R10)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	VMOVUPS 32(R9), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R9)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 32(R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS 32(R10)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R8
+	JMP     d_wqxmax_loop
+
+d_wqxmax_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wqxmax_tail
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R10)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R8
+	JMP     d_wqxmax_one
+
+d_wqxmax_tail:
+	TESTQ      R8, R8
+	JE         d_wqxmax_done
+	VMASKMOVPS (R9), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y2, Y2
+	VMAXPS     Y9, Y1, Y1
+	VMASKMOVPS (R9)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y4, Y4
+	VMAXPS     Y9, Y3, Y3
+	VMASKMOVPS (R10), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R10), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y6, Y6
+	VMAXPS     Y9, Y5, Y5
+	VMASKMOVPS (R10)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R10)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y8, Y8
+	VMAXPS     Y9, Y7, Y7
+
+d_wqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x20, Y7, Y5, Y3
+	VPERM2F128 $0x31, Y7, Y5, Y5
+	VMAXPS     Y9, Y1, Y1
+	VMAXPS     Y3, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y1, Y9
+	VSHUFPS    $0xee, Y5, Y1, Y1
+	VMAXPS     Y9, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y9
+	VMAXPS     Y9, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y6, Y4
+	VPERM2F128 $0x31, Y8, Y6, Y5
+	VMINPS     Y3, Y2, Y2
+	VMINPS     Y4, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y2, Y3
+	VSHUFPS    $0xee, Y5, Y2, Y2
+	VMINPS     Y3, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMINPS     Y3, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (R8)(R9*4), Y3
+	LEAQ         (DX)(DI*4), R8
+	MOVLQSX      4(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y4
+	LEAQ         (DX)(DI*8), R8
+	MOVLQSX      8(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y5
+	LEAQ         (DX)(DI*8), R8
+	LEAQ         (R8)(DI*4), R8
+	MOVLQSX      12(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y6
+	VUNPCKLPS    Y4, Y3, Y3
+	VUNPCKLPS    Y6, Y5, Y5
+	VUNPCKLPD    Y5, Y3, Y3
+	MOVQ         784(SP), R8
+	VMOVUPS      X3, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+4864(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R9
+	CMPL      R9, $0xff
+	JE        d_wqxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+0(SB), Y9
+	VMOVDQU laneidx32_8<>+0(SB), Y10
+	VMOVDQU laneidx32_8<>+0(SB), Y11
+	VPADDD  pool<>+3200(SB), Y11, Y11
+
+d_wqxoth_loop:
+	CMPQ      R9, $0x00000010
+	JL        d_wqxoth_one
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R11), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R11)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VMOVUPS   32(R10), Y12
+	VPCMPEQD  824(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   32(R10)(DI*4), Y12
+	VPCMPEQD  856(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   32(R11), Y12
+	VPCMPEQD  888(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   32(R11)(DI*4), Y12
+	VPCMPEQD  920(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3328(SB), Y10, Y10
+	VPADDD    pool<>+3328(SB), Y11, Y11
+	ADDQ      $0x00000040, R10
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R9
+	JMP       d_wqxoth_loop
+
+d_wqxoth_one:
+	CMPQ      R9, $0x00000008
+	JL        d_wqxoth_tail
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R11), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R11)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3200(SB), Y10, Y10
+	VPADDD    pool<>+3200(SB), Y11, Y11
+	ADDQ      $0x00000020, R10
+	ADDQ      $0x00000020, R11
+	SUBQ      $0x00000008, R9
+	JMP       d_wqxoth_one
+
+d_wqxoth_tail:
+	TESTQ      R9, R9
+	JE         d_wqxoth_done
+	VMASKMOVPS (R10), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   824(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y2, Y2
+	VMASKMOVPS (R10)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   856(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y5, Y5
+	VMASKMOVPS (R11), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   888(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y7, Y7
+	VMASKMOVPS (R11)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   920(SP), Y10, Y10
+	VBLENDVPS  Y10, Y9, Y11, Y11
+	VMAXPS     Y11, Y8, Y8
+
+d_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y2, Y9
+	VPERM2F128 $0x31, Y5, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y7, Y5
+	VPERM2F128 $0x31, Y8, Y7, Y7
+	VMAXPS     Y9, Y2, Y2
+	VMAXPS     Y5, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y2, Y9
+	VSHUFPS    $0xee, Y7, Y2, Y2
+	VMAXPS     Y9, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y9
+	VMAXPS     Y9, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     d_wbail
+
+d_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y1, Y2
+	VPCMPEQD pool<>+3584(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_wbail
+	VMOVUPS  X1, 16(R8)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y2
+	VSUBPS  Y1, Y3, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y1, Y3
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y1, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y4
+	VFMADD231PS pool<>+512(SB), Y4, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y5
+	VFMADD213PS  pool<>+768(SB), Y1, Y5
+	VFMADD213PS  pool<>+896(SB), Y1, Y5
+	VFMADD213PS  pool<>+1024(SB), Y1, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VANDPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y1
+	VMOVUPD      Y1, 32(R8)
+	VBROADCASTSS 16(R8), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(R8), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(R8), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(R8), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3072(SB), Y6, Y5
+	VPTEST Y5, Y5
+	JNZ    d_wqxguard
+	MOVQ   DI, R8
+	MOVQ   DX, R9
+	LEAQ   (DX)(DI*8), R10
+	MOVQ   CX, R11
+	LEAQ   (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3200(SB), Y6, Y6
+	VMOVUPS pool<>+128(SB), Y7
+
+d_wqxfexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wqxfexp_one
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R9), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R10), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R10)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3328(SB), Y5, Y5
+	VPADDD       pool<>+3328(SB), Y6, Y6
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R8
+	JMP          d_wqxfexp_loop
+
+d_wqxfexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wqxfexp_tail
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3200(SB), Y5, Y5
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R8
+	JMP          d_wqxfexp_one
+
+d_wqxfexp_tail:
+	TESTQ      R8, R8
+	JE         d_wqxfexp_done
+	VMASKMOVPS (R9), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 128(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 192(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R10), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 256(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R10)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 320(R8)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+d_wqxfexp_done:
+	JMP d_wqxexpdone
+
+d_wqxguard:
+	MOVQ DI, R8
+	MOVQ DX, R9
+	LEAQ (DX)(DI*8), R10
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3200(SB), Y6, Y6
+	VMOVUPS pool<>+128(SB), Y7
+
+d_wqxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wqxgexp_one
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R9), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R10), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R10)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3328(SB), Y5, Y5
+	VPADDD       pool<>+3328(SB), Y6, Y6
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R8
+	JMP          d_wqxgexp_loop
+
+d_wqxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wqxgexp_tail
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3200(SB), Y5, Y5
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R8
+	JMP          d_wqxgexp_one
+
+d_wqxgexp_tail:
+	TESTQ      R8, R8
+	JE         d_wqxgexp_done
+	VMASKMOVPS (R9), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 128(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 192(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R10), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 256(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R10)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 320(R8)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+d_wqxgexp_done:
+d_wqxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
+	CMPQ       800(SP), $0x00
+	JE         d_wqnew
+	LEAQ       -16(AX), R8
+	LEAQ       -16(BX), R9
+	MOVQ       DI, R10
+	SHLQ       $0x04, R10
+	NEGQ       R10
+	ADDQ       CX, R10
+	MOVQ       792(SP), R11
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R11), Y1
+	VMOVUPD 64(R11), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y4, Y5
+	VPCMPGTQ pool<>+1280(SB), Y5, Y6
+	VPADDQ   pool<>+1408(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+1536(SB), Y7, Y7
+	VSUBPD   pool<>+1664(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y5, Y6
+	VADDPD      pool<>+1792(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+1920(SB), Y8
+	VFMADD213PD pool<>+2048(SB), Y5, Y8
+	VFMADD213PD pool<>+2176(SB), Y5, Y8
+	VFMADD213PD pool<>+2304(SB), Y5, Y8
+	VFMADD213PD pool<>+2432(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y7, Y8
+	VFMADD231PD pool<>+2688(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+3712(SB), Y7
+	VFMADD213PD pool<>+3840(SB), Y6, Y7
+	VFMADD213PD pool<>+3968(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R11), Y5
+	VCVTPS2PD 16(R11), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4224(SB), Y5
+	VMULPD    pool<>+4352(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R8)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+1792(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+4608(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ R10, R12
+	LEAQ (R10)(DI*8), R13
+
+d_wpxscale_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wpxscale_one
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  32(R12), Y2, Y6
+	VMOVUPS Y6, 32(R12)
+	VMULPS  32(R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R12)(DI*4)
+	VMULPS  32(R13), Y4, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R8
+	JMP     d_wpxscale_loop
+
+d_wpxscale_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wpxscale_tail
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R8
+	JMP     d_wpxscale_one
+
+d_wpxscale_tail:
+	TESTQ      R8, R8
+	JE         d_wpxscale_done
+	VMULPS     128(R11), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)
+	VMULPS     192(R11), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R12)(DI*4)
+	VMULPS     256(R11), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     320(R11), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
+
+d_wpxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R10, R8
+	MOVLQSX (R9), R11
+	MOVL    808(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*4), R8
+	MOVLQSX 4(R9), R11
+	MOVL    812(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	MOVLQSX 8(R9), R11
+	MOVL    816(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	LEAQ    (R8)(DI*4), R8
+	MOVLQSX 12(R9), R9
+	MOVL    820(SP), R10
+	MOVL    R10, (R8)(R9*4)
+
+d_wqnew:
+	MOVQ 784(SP), R8
+	MOVQ 792(SP), R9
+	MOVQ R8, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  d_wquads
+
+d_wbail:
+	MOVQ $0x00000004, R8
+	JMP  d_wflush
+
+d_wrest:
+	MOVQ SI, R8
+
+d_wflush:
+	CMPQ 800(SP), $0x00
+	JE   d_wsolo
+	LEAQ -16(AX), R9
+	LEAQ -16(BX), R10
+	MOVQ DI, R11
+	SHLQ $0x04, R11
+	NEGQ R11
+	ADDQ CX, R11
+	MOVQ 792(SP), R12
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R12), Y1
+	VMOVUPD 64(R12), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y4, Y5
+	VPCMPGTQ pool<>+1280(SB), Y5, Y6
+	VPADDQ   pool<>+1408(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+1536(SB), Y7, Y7
+	VSUBPD   pool<>+1664(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y5, Y6
+	VADDPD      pool<>+1792(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+1920(SB), Y8
+	VFMADD213PD pool<>+2048(SB), Y5, Y8
+	VFMADD213PD pool<>+2176(SB), Y5, Y8
+	VFMADD213PD pool<>+2304(SB), Y5, Y8
+	VFMADD213PD pool<>+2432(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y7, Y8
+	VFMADD231PD pool<>+2688(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+3712(SB), Y7
+	VFMADD213PD pool<>+3840(SB), Y6, Y7
+	VFMADD213PD pool<>+3968(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R12), Y5
+	VCVTPS2PD 16(R12), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4224(SB), Y5
+	VMULPD    pool<>+4352(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R9)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+1792(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+4608(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R9
+	MOVQ R11, R13
+	LEAQ (R11)(DI*8), R14
+
+d_wfxscale_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_wfxscale_one
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	VMULPS  32(R13), Y2, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	VMULPS  32(R14), Y4, Y6
+	VMOVUPS Y6, 32(R14)
+	VMULPS  32(R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R14)(DI*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, R9
+	JMP     d_wfxscale_loop
+
+d_wfxscale_one:
+	CMPQ    R9, $0x00000008
+	JL      d_wfxscale_tail
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	ADDQ    $0x00000020, R13
+	ADDQ    $0x00000020, R14
+	SUBQ    $0x00000008, R9
+	JMP     d_wfxscale_one
+
+d_wfxscale_tail:
+	TESTQ      R9, R9
+	JE         d_wfxscale_done
+	VMULPS     128(R12), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     192(R12), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
+	VMULPS     256(R12), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R14)
+	VMULPS     320(R12), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R14)(DI*4)
+
+d_wfxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R11, R9
+	MOVLQSX (R10), R12
+	MOVL    808(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*4), R9
+	MOVLQSX 4(R10), R12
+	MOVL    812(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	MOVLQSX 8(R10), R12
+	MOVL    816(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	LEAQ    (R9)(DI*4), R9
+	MOVLQSX 12(R10), R10
+	MOVL    820(SP), R11
+	MOVL    R11, (R9)(R10*4)
+	MOVQ    $0x00000000, 800(SP)
+
+d_wsolo:
+	TESTQ R8, R8
+	JNE   d_wone
+	TESTQ SI, SI
+	JE    done
+	JMP   d_wquads
+
+d_wone:
+	MOVLQSX      (BX), R9
+	TESTQ        R9, R9
+	JS           d_woignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+4736(SB), Y2
+
+d_woxmax_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_woxmax_one
+	VMOVUPS (R10), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	VMOVUPS 32(R10), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     d_woxmax_loop
+
+d_woxmax_one:
+	CMPQ    R9, $0x00000008
+	JL      d_woxmax_tail
+	VMOVUPS (R10), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_woxmax_one
+
+d_woxmax_tail:
+	TESTQ      R9, R9
+	JE         d_woxmax_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+4736(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VMINPS     Y4, Y2, Y2
+	VMAXPS     Y3, Y1, Y1
+
+d_woxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y3, Y4
+	VSHUFPS    $0xee, Y1, Y3, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMINPS     Y4, Y3, Y3
+	VMINPS     Y5, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y3, Y4
+	VSHUFPS    $0xee, Y2, Y3, Y2
+	VMINPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y4
+	VMINPS     Y4, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R9
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (R9)(R10*4), Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      X3, (R9)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+4864(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R10
+	CMPL      R10, $0xff
+	JE        d_woxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R10
+	MOVQ    DX, R11
+	LEAQ    (DX)(DI*8), R12
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VMOVDQU laneidx32_8<>+0(SB), Y8
+	VPADDD  pool<>+3200(SB), Y8, Y8
+
+d_woxoth_loop:
+	CMPQ      R10, $0x00000010
+	JL        d_woxoth_one
+	VMOVUPS   (R11), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VMOVUPS   32(R11), Y9
+	VPCMPEQD  824(SP), Y8, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3328(SB), Y7, Y7
+	VPADDD    pool<>+3328(SB), Y8, Y8
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R10
+	JMP       d_woxoth_loop
+
+d_woxoth_one:
+	CMPQ      R10, $0x00000008
+	JL        d_woxoth_tail
+	VMOVUPS   (R11), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3200(SB), Y7, Y7
+	VPADDD    pool<>+3200(SB), Y8, Y8
+	ADDQ      $0x00000020, R11
+	SUBQ      $0x00000008, R10
+	JMP       d_woxoth_one
+
+d_woxoth_tail:
+	TESTQ      R10, R10
+	JE         d_woxoth_done
+	VMASKMOVPS (R11), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VPCMPEQD   824(SP), Y7, Y7
+	VBLENDVPS  Y7, Y5, Y8, Y8
+	VMAXPS     Y8, Y2, Y2
+
+d_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y7
+	VPERM2F128 $0x31, Y2, Y2, Y5
+	VPERM2F128 $0x20, Y2, Y2, Y8
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y7, Y5, Y5
+	VMAXPS     Y8, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y5, Y7
+	VSHUFPS    $0xee, Y2, Y5, Y2
+	VMAXPS     Y7, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y7
+	VMAXPS     Y7, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     d_wospecial
+
+d_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y1, Y2
+	VPCMPEQD pool<>+3584(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_wospecial
+	VMOVUPS  X1, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y2
+	VSUBPS  Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y3, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y5
+	VFMADD231PS pool<>+512(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y7
+	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VFMADD213PS pool<>+896(SB), Y3, Y7
+	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y5, Y5
+	VMULPS      Y5, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VCVTPS2PD   X3, Y2
+	VMOVUPD     Y2, 32(R9)
+	VMOVUPS     Y1, 952(SP)
+	VXORPD      Y1, Y1, Y1
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3072(SB), Y6, Y2
+	VPTEST Y2, Y2
+	JNZ    d_woxguard
+	MOVQ   DI, R9
+	MOVQ   DX, R10
+	LEAQ   (DX)(DI*8), R11
+	MOVQ   CX, R11
+	LEAQ   (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3200(SB), Y3, Y3
+	VMOVUPS pool<>+128(SB), Y4
+
+d_woxfexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_woxfexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R10), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y5, Y9
+	VFMADD213PS pool<>+896(SB), Y5, Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y6, Y9
+	VFMADD213PS  pool<>+896(SB), Y6, Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VMOVUPS      Y5, (R11)
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3328(SB), Y2, Y2
+	VPADDD       pool<>+3328(SB), Y3, Y3
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          d_woxfexp_loop
+
+d_woxfexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_woxfexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VMOVUPS      Y5, (R11)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3200(SB), Y2, Y2
+	VPADDD       pool<>+3200(SB), Y3, Y3
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          d_woxfexp_one
+
+d_woxfexp_tail:
+	TESTQ      R9, R9
+	JE         d_woxfexp_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y3, Y7
+	VFMADD213PS  pool<>+896(SB), Y3, Y7
+	VFMADD213PS  pool<>+1024(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      Y3, 128(R9)
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+d_woxfexp_done:
+	JMP d_woxexpdone
+
+d_woxguard:
+	MOVQ DI, R9
+	MOVQ DX, R10
+	LEAQ (DX)(DI*8), R11
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3200(SB), Y3, Y3
+	VMOVUPS pool<>+128(SB), Y4
+
+d_woxgexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_woxgexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R10), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y5, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y10
+	VFMADD213PS pool<>+768(SB), Y5, Y10
+	VFMADD213PS pool<>+896(SB), Y5, Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y6, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VMOVUPS      Y5, (R11)
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3328(SB), Y2, Y2
+	VPADDD       pool<>+3328(SB), Y3, Y3
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          d_woxgexp_loop
+
+d_woxgexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_woxgexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VFMADD213PS  pool<>+896(SB), Y5, Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VMOVUPS      Y5, (R11)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3200(SB), Y2, Y2
+	VPADDD       pool<>+3200(SB), Y3, Y3
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          d_woxgexp_one
+
+d_woxgexp_tail:
+	TESTQ      R9, R9
+	JE         d_woxgexp_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y3, Y7
+	VFMADD213PS  pool<>+896(SB), Y3, Y7
+	VFMADD213PS  pool<>+1024(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      Y3, 128(R9)
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+d_woxgexp_done:
+d_woxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R9
+	VMOVUPD    Y1, 64(R9)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y4, Y5
+	VPCMPGTQ pool<>+1280(SB), Y5, Y6
+	VPADDQ   pool<>+1408(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+1536(SB), Y7, Y7
+	VSUBPD   pool<>+1664(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y5, Y6
+	VADDPD      pool<>+1792(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+1920(SB), Y8
+	VFMADD213PD pool<>+2048(SB), Y5, Y8
+	VFMADD213PD pool<>+2176(SB), Y5, Y8
+	VFMADD213PD pool<>+2304(SB), Y5, Y8
+	VFMADD213PD pool<>+2432(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y7, Y8
+	VFMADD231PD pool<>+2688(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+3712(SB), Y7
+	VFMADD213PD pool<>+3840(SB), Y6, Y7
+	VFMADD213PD pool<>+3968(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y5
+	VCVTPS2PD 16(R9), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4224(SB), Y5
+	VMULPD    pool<>+4352(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVSS     X1, (AX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+1792(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+4608(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R10
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
+
+d_wobxscale_loop:
+	CMPQ    R10, $0x00000010
+	JL      d_wobxscale_one
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	VMULPS  32(R11), Y2, Y3
+	VMOVUPS Y3, 32(R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_wobxscale_loop
+
+d_wobxscale_one:
+	CMPQ    R10, $0x00000008
+	JL      d_wobxscale_tail
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     d_wobxscale_one
+
+d_wobxscale_tail:
+	TESTQ      R10, R10
+	JE         d_wobxscale_done
+	VMULPS     128(R9), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R11)
+
+d_wobxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    CX, R9
+	MOVLQSX (BX), R10
+	MOVL    808(SP), R11
+	MOVL    R11, (R9)(R10*4)
+
+d_wonext:
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ R8
+	JMP  d_wsolo
+
+d_woignored:
+	MOVL   $0x00000000, (AX)
+	MOVQ   DI, R9
+	MOVQ   CX, R10
+	VXORPS Y1, Y1, Y1
+
+d_wozero_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_wozero_one
+	VMOVUPS Y1, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y1, 64(R10)
+	VMOVUPS Y1, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     d_wozero_loop
+
+d_wozero_one:
+	CMPQ    R9, $0x00000008
+	JL      d_wozero_tail
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_wozero_one
+
+d_wozero_tail:
+	TESTQ      R9, R9
+	JE         d_wozero_done
+	VMASKMOVPS Y1, Y0, (R10)
+
+d_wozero_done:
+	JMP d_wonext
+
+d_wospecial:
+	VMOVSS pool<>+2816(SB), X1
+	VMOVSS X1, (AX)
+	JMP    d_wonext
 
 d_row:
 	TESTQ   SI, SI
@@ -3254,17 +5725,17 @@ d_expsdone:
 	VDIVSD      X3, X2, X1
 	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+4608(SB), X1, X3
+	VADDSD      pool<>+4992(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4736(SB), X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
+	VMOVSD      pool<>+5120(SB), X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
 	VFMADD213SD pool<>+5504(SB), X1, X5
 	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VFMADD213SD pool<>+3712(SB), X1, X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
 	VFMADD213SD pool<>+3968(SB), X1, X5
@@ -3364,7 +5835,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+4480(SB), X1, X1
+	VXORPD       pool<>+4608(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -3455,7 +5926,9 @@ l_start:
 	CMPQ DI, $0x00000180
 	JA   l_row
 
-	// AVX2: no fast exp pass (xquad2.go).
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ DI, $0x00000020
+	JA   l_wide
 	LEAQ 16(SP), CX
 	MOVQ CX, 784(SP)
 	ADDQ $0x00000180, CX
@@ -3481,55 +5954,56 @@ l_nquads:
 	VMOVDQU      Y4, 920(SP)
 
 	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
 	MOVQ    DI, CX
 	MOVQ    DX, R8
 	LEAQ    (DX)(DI*8), R9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
 	VMOVUPS pool<>+0(SB), Y5
-	VMOVUPS pool<>+0(SB), Y6
-	VMOVUPS pool<>+0(SB), Y7
-	VMOVUPS pool<>+0(SB), Y8
-	VMOVUPS pool<>+0(SB), Y9
-	VMOVDQU laneidx32_8<>+0(SB), Y10
-	VMOVDQU laneidx32_8<>+0(SB), Y11
-	VPADDD  pool<>+3200(SB), Y11, Y11
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VPADDD  pool<>+3200(SB), Y7, Y7
 
 l_nqxmax_loop:
 	CMPQ      CX, $0x00000010
 	JL        l_nqxmax_one
-	VMOVUPS   (R8), Y12
-	VPCMPEQD  Y1, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y5, Y5
-	VMOVUPS   (R8)(DI*4), Y12
-	VPCMPEQD  Y2, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y6, Y6
-	VMOVUPS   (R9), Y12
-	VPCMPEQD  Y3, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y7, Y7
-	VMOVUPS   (R9)(DI*4), Y12
-	VPCMPEQD  Y4, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y8, Y8
-	VMOVUPS   32(R8), Y12
-	VPCMPEQD  Y1, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y5, Y5
-	VMOVUPS   32(R8)(DI*4), Y12
-	VPCMPEQD  Y2, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y6, Y6
-	VMOVUPS   32(R9), Y12
-	VPCMPEQD  Y3, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y7, Y7
-	VMOVUPS   32(R9)(DI*4), Y12
-	VPCMPEQD  Y4, Y11, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3328(SB), Y10, Y10
-	VPADDD    pool<>+3328(SB), Y11, Y11
+	VMOVUPS   (R8), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R8)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VMOVUPS   32(R8), Y8
+	VPCMPEQD  824(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   32(R8)(DI*4), Y8
+	VPCMPEQD  856(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   32(R9), Y8
+	VPCMPEQD  888(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   32(R9)(DI*4), Y8
+	VPCMPEQD  920(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3328(SB), Y6, Y6
+	VPADDD    pool<>+3328(SB), Y7, Y7
 	ADDQ      $0x00000040, R8
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, CX
@@ -3538,24 +6012,24 @@ l_nqxmax_loop:
 l_nqxmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_nqxmax_tail
-	VMOVUPS   (R8), Y12
-	VPCMPEQD  Y1, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y5, Y5
-	VMOVUPS   (R8)(DI*4), Y12
-	VPCMPEQD  Y2, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y6, Y6
-	VMOVUPS   (R9), Y12
-	VPCMPEQD  Y3, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y7, Y7
-	VMOVUPS   (R9)(DI*4), Y12
-	VPCMPEQD  Y4, Y10, Y13
-	VBLENDVPS Y13, Y9, Y12, Y12
-	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3200(SB), Y10, Y10
-	VPADDD    pool<>+3200(SB), Y11, Y11
+	VMOVUPS   (R8), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R8)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3200(SB), Y6, Y6
+	VPADDD    pool<>+3200(SB), Y7, Y7
 	ADDQ      $0x00000020, R8
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, CX
@@ -3564,50 +6038,50 @@ l_nqxmax_one:
 l_nqxmax_tail:
 	TESTQ      CX, CX
 	JE         l_nqxmax_done
-	VMASKMOVPS (R8), Y0, Y11
-	VMOVUPS    pool<>+0(SB), Y12
-	VBLENDVPS  Y0, Y11, Y12, Y11
-	VPCMPEQD   Y1, Y10, Y1
-	VBLENDVPS  Y1, Y9, Y11, Y11
-	VMAXPS     Y11, Y5, Y5
-	VMASKMOVPS (R8)(DI*4), Y0, Y1
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y1, Y11, Y1
-	VPCMPEQD   Y2, Y10, Y2
-	VBLENDVPS  Y2, Y9, Y1, Y1
-	VMAXPS     Y1, Y6, Y6
-	VMASKMOVPS (R9), Y0, Y1
-	VMOVUPS    pool<>+0(SB), Y2
-	VBLENDVPS  Y0, Y1, Y2, Y1
-	VPCMPEQD   Y3, Y10, Y2
-	VBLENDVPS  Y2, Y9, Y1, Y1
-	VMAXPS     Y1, Y7, Y7
-	VMASKMOVPS (R9)(DI*4), Y0, Y1
-	VMOVUPS    pool<>+0(SB), Y2
-	VBLENDVPS  Y0, Y1, Y2, Y1
-	VPCMPEQD   Y4, Y10, Y2
-	VBLENDVPS  Y2, Y9, Y1, Y1
-	VMAXPS     Y1, Y8, Y8
+	VMASKMOVPS (R8), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   824(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y1, Y1
+	VMASKMOVPS (R8)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   856(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y2, Y2
+	VMASKMOVPS (R9), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   888(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y3, Y3
+	VMASKMOVPS (R9)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   920(SP), Y6, Y6
+	VBLENDVPS  Y6, Y5, Y7, Y7
+	VMAXPS     Y7, Y4, Y4
 
 l_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y6, Y5, Y1
-	VPERM2F128 $0x31, Y6, Y5, Y2
-	VPERM2F128 $0x20, Y8, Y7, Y3
-	VPERM2F128 $0x31, Y8, Y7, Y4
-	VMAXPS     Y1, Y2, Y2
-	VMAXPS     Y3, Y4, Y4
-	VSHUFPS    $0x44, Y4, Y2, Y1
-	VSHUFPS    $0xee, Y4, Y2, Y2
-	VMAXPS     Y1, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y1
-	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VMAXPS     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y5
+	VMAXPS     Y5, Y1, Y1
 
 	// s_t of each slot in lane i (solo: every lane), the halves
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ         DX, CX
 	MOVLQSX      (BX), R8
-	VBROADCASTSS (CX)(R8*4), Y1
+	VBROADCASTSS (CX)(R8*4), Y2
 	LEAQ         (DX)(DI*4), CX
 	MOVLQSX      4(BX), R8
 	VBROADCASTSS (CX)(R8*4), Y3
@@ -3618,52 +6092,52 @@ l_nqxmax_done:
 	LEAQ         (CX)(DI*4), CX
 	MOVLQSX      12(BX), R8
 	VBROADCASTSS (CX)(R8*4), Y5
-	VUNPCKLPS    Y3, Y1, Y1
+	VUNPCKLPS    Y3, Y2, Y2
 	VUNPCKLPS    Y5, Y4, Y4
-	VUNPCKLPD    Y4, Y1, Y1
+	VUNPCKLPD    Y4, Y2, Y2
 	MOVQ         784(SP), CX
-	VMOVUPS      X1, (CX)
+	VMOVUPS      X2, (CX)
 	VMOVDQU      xent_q4ps8<>+0(SB), Y3
-	VPERMPS      Y2, Y3, Y2
-	VMAXPS       Y1, Y2, Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS  Y3, Y2, Y2
+	VSUBPS  Y3, Y1, Y1
 	VMOVUPS pool<>+3456(SB), Y4
-	VCMPPS  $0x16, Y2, Y4, Y2
-	VPTEST  Y2, Y2
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
 	JNZ     l_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VANDPS   pool<>+3584(SB), Y3, Y2
-	VPCMPEQD pool<>+3584(SB), Y2, Y2
-	VPTEST   Y2, Y2
+	VANDPS   pool<>+3584(SB), Y3, Y1
+	VPCMPEQD pool<>+3584(SB), Y1, Y1
+	VPTEST   Y1, Y1
 	JNE      l_nbail
 	VMOVUPS  X3, 16(CX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS pool<>+128(SB), Y2
-	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+128(SB), Y1
+	VSUBPS  Y3, Y2, Y2
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y1, Y3
-	VMAXPS      Y1, Y2, Y1
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y1, Y2
-	VSUBPS      pool<>+256(SB), Y2, Y4
-	VFMADD231PS pool<>+512(SB), Y4, Y1
+	VCMPPS      $0x15, Y1, Y2, Y3
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+256(SB), Y1
+	VFMADD231PS pool<>+384(SB), Y2, Y1
+	VSUBPS      pool<>+256(SB), Y1, Y4
+	VFMADD231PS pool<>+512(SB), Y4, Y2
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+640(SB), Y5
-	VFMADD213PS  pool<>+768(SB), Y1, Y5
-	VFMADD213PS  pool<>+896(SB), Y1, Y5
-	VFMADD213PS  pool<>+1024(SB), Y1, Y5
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y4, Y4
-	VMULPS       Y4, Y5, Y1
-	VANDPS       Y3, Y1, Y1
-	VCVTPS2PD    X1, Y1
+	VFMADD213PS  pool<>+768(SB), Y2, Y5
+	VFMADD213PS  pool<>+896(SB), Y2, Y5
+	VFMADD213PS  pool<>+1024(SB), Y2, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y4
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y4, Y4
+	VMULPS       Y4, Y5, Y2
+	VANDPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y1
 	VMOVUPD      Y1, 32(CX)
 	VBROADCASTSS 16(CX), Y1
 	VMOVUPS      Y1, 952(SP)
@@ -3680,10 +6154,12 @@ l_nqxmax_done:
 	MOVQ         DI, CX
 	MOVQ         DX, R8
 	LEAQ         (DX)(DI*8), R9
-	VMOVDQU      laneidx32_8<>+0(SB), Y5
-	VMOVDQU      laneidx32_8<>+0(SB), Y6
-	VPADDD       pool<>+3200(SB), Y6, Y6
-	VMOVUPS      pool<>+128(SB), Y7
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3200(SB), Y6, Y6
+	VMOVUPS pool<>+128(SB), Y7
 
 l_nqxgexp_loop:
 	CMPQ    CX, $0x00000010
@@ -4227,12 +6703,17 @@ l_nqxgexp_done:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD    pool<>+4224(SB), Y4
-	VMULPD     pool<>+4352(SB), Y1, Y5
-	VCMPPD     $0x12, Y1, Y4, Y1
-	VCMPPD     $0x12, Y5, Y3, Y3
-	VANDPD     Y3, Y1, Y1
-	VBLENDVPD  Y1, Y6, Y2, Y2
+	VMOVUPD   pool<>+4224(SB), Y4
+	VMULPD    pool<>+4352(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVUPS    X1, (CX)
 
@@ -4329,12 +6810,17 @@ l_nflush:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD    pool<>+4224(SB), Y4
-	VMULPD     pool<>+4352(SB), Y1, Y5
-	VCMPPD     $0x12, Y1, Y4, Y1
-	VCMPPD     $0x12, Y5, Y3, Y3
-	VANDPD     Y3, Y1, Y1
-	VBLENDVPD  Y1, Y6, Y2, Y2
+	VMOVUPD   pool<>+4224(SB), Y4
+	VMULPD    pool<>+4352(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVUPS    X1, (R8)
 	MOVQ       $0x00000000, 800(SP)
@@ -4354,28 +6840,29 @@ l_none:
 	VMOVDQU      Y1, 824(SP)
 
 	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
 	MOVQ    DI, R8
 	MOVQ    DX, R9
 	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+0(SB), Y3
+	VMOVDQU laneidx32_8<>+0(SB), Y3
 	VMOVDQU laneidx32_8<>+0(SB), Y4
-	VMOVDQU laneidx32_8<>+0(SB), Y5
-	VPADDD  pool<>+3200(SB), Y5, Y5
+	VPADDD  pool<>+3200(SB), Y4, Y4
 
 l_noxmax_loop:
 	CMPQ      R8, $0x00000010
 	JL        l_noxmax_one
-	VMOVUPS   (R9), Y6
-	VPCMPEQD  Y1, Y4, Y7
-	VBLENDVPS Y7, Y3, Y6, Y6
-	VMAXPS    Y6, Y2, Y2
-	VMOVUPS   32(R9), Y6
-	VPCMPEQD  Y1, Y5, Y7
-	VBLENDVPS Y7, Y3, Y6, Y6
-	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   (R9), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VMOVUPS   32(R9), Y5
+	VPCMPEQD  824(SP), Y4, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3328(SB), Y3, Y3
 	VPADDD    pool<>+3328(SB), Y4, Y4
-	VPADDD    pool<>+3328(SB), Y5, Y5
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, R8
 	JMP       l_noxmax_loop
@@ -4383,12 +6870,12 @@ l_noxmax_loop:
 l_noxmax_one:
 	CMPQ      R8, $0x00000008
 	JL        l_noxmax_tail
-	VMOVUPS   (R9), Y6
-	VPCMPEQD  Y1, Y4, Y7
-	VBLENDVPS Y7, Y3, Y6, Y6
-	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   (R9), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3200(SB), Y3, Y3
 	VPADDD    pool<>+3200(SB), Y4, Y4
-	VPADDD    pool<>+3200(SB), Y5, Y5
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       l_noxmax_one
@@ -4396,23 +6883,23 @@ l_noxmax_one:
 l_noxmax_tail:
 	TESTQ      R8, R8
 	JE         l_noxmax_done
-	VMASKMOVPS (R9), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   Y1, Y4, Y1
-	VBLENDVPS  Y1, Y3, Y5, Y5
-	VMAXPS     Y5, Y2, Y2
+	VMASKMOVPS (R9), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VPCMPEQD   824(SP), Y3, Y3
+	VBLENDVPS  Y3, Y2, Y4, Y4
+	VMAXPS     Y4, Y1, Y1
 
 l_noxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y2, Y2, Y3
-	VPERM2F128 $0x31, Y2, Y2, Y1
-	VPERM2F128 $0x20, Y2, Y2, Y4
-	VPERM2F128 $0x31, Y2, Y2, Y2
-	VMAXPS     Y3, Y1, Y1
-	VMAXPS     Y4, Y2, Y2
-	VSHUFPS    $0x44, Y2, Y1, Y3
-	VSHUFPS    $0xee, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
 	VMAXPS     Y3, Y1, Y1
 	VPERMILPS  $0xb1, Y1, Y3
 	VMAXPS     Y3, Y1, Y1
@@ -4471,10 +6958,12 @@ l_noxmax_done:
 	MOVQ        DI, R8
 	MOVQ        DX, R9
 	LEAQ        (DX)(DI*8), R10
-	VMOVDQU     laneidx32_8<>+0(SB), Y2
-	VMOVDQU     laneidx32_8<>+0(SB), Y3
-	VPADDD      pool<>+3200(SB), Y3, Y3
-	VMOVUPS     pool<>+128(SB), Y4
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3200(SB), Y3, Y3
+	VMOVUPS pool<>+128(SB), Y4
 
 l_noxgexp_loop:
 	CMPQ    R8, $0x00000010
@@ -4681,12 +7170,17 @@ l_noxgexp_done:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD    pool<>+4224(SB), Y4
-	VMULPD     pool<>+4352(SB), Y1, Y5
-	VCMPPD     $0x12, Y1, Y4, Y1
-	VCMPPD     $0x12, Y5, Y3, Y3
-	VANDPD     Y3, Y1, Y1
-	VBLENDVPD  Y1, Y6, Y2, Y2
+	VMOVUPD   pool<>+4224(SB), Y4
+	VMULPD    pool<>+4352(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVSS     X1, (AX)
 
@@ -4706,6 +7200,2099 @@ l_nospecial:
 	VMOVSS pool<>+2816(SB), X1
 	VMOVSS X1, (AX)
 	JMP    l_nonext
+
+l_wide:
+	LEAQ 16(SP), CX
+	MOVQ CX, 784(SP)
+	ADDQ $0x00000180, CX
+	MOVQ CX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
+
+l_wquads:
+	CMPQ         SI, $0x04
+	JL           l_wrest
+	MOVL         (BX), CX
+	ORL          4(BX), CX
+	ORL          8(BX), CX
+	ORL          12(BX), CX
+	TESTL        CX, CX
+	JS           l_wbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, CX
+	MOVQ    DX, R8
+	LEAQ    (DX)(DI*8), R9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+4736(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+4736(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+4736(SB), Y6
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+4736(SB), Y8
+
+l_wqxmax_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_wqxmax_one
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R8)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	VMOVUPS 32(R8), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R8)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 32(R9), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS 32(R9)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, CX
+	JMP     l_wqxmax_loop
+
+l_wqxmax_one:
+	CMPQ    CX, $0x00000008
+	JL      l_wqxmax_tail
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R8)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, CX
+	JMP     l_wqxmax_one
+
+l_wqxmax_tail:
+	TESTQ      CX, CX
+	JE         l_wqxmax_done
+	VMASKMOVPS (R8), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R8), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y2, Y2
+	VMAXPS     Y9, Y1, Y1
+	VMASKMOVPS (R8)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R8)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y4, Y4
+	VMAXPS     Y9, Y3, Y3
+	VMASKMOVPS (R9), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y6, Y6
+	VMAXPS     Y9, Y5, Y5
+	VMASKMOVPS (R9)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+4736(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y8, Y8
+	VMAXPS     Y9, Y7, Y7
+
+l_wqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x20, Y7, Y5, Y3
+	VPERM2F128 $0x31, Y7, Y5, Y5
+	VMAXPS     Y9, Y1, Y1
+	VMAXPS     Y3, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y1, Y9
+	VSHUFPS    $0xee, Y5, Y1, Y1
+	VMAXPS     Y9, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y9
+	VMAXPS     Y9, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y6, Y4
+	VPERM2F128 $0x31, Y8, Y6, Y5
+	VMINPS     Y3, Y2, Y2
+	VMINPS     Y4, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y2, Y3
+	VSHUFPS    $0xee, Y5, Y2, Y2
+	VMINPS     Y3, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMINPS     Y3, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, CX
+	MOVLQSX      (BX), R8
+	VBROADCASTSS (CX)(R8*4), Y3
+	LEAQ         (DX)(DI*4), CX
+	MOVLQSX      4(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y4
+	LEAQ         (DX)(DI*8), CX
+	MOVLQSX      8(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y5
+	LEAQ         (DX)(DI*8), CX
+	LEAQ         (CX)(DI*4), CX
+	MOVLQSX      12(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y6
+	VUNPCKLPS    Y4, Y3, Y3
+	VUNPCKLPS    Y6, Y5, Y5
+	VUNPCKLPD    Y5, Y3, Y3
+	MOVQ         784(SP), CX
+	VMOVUPS      X3, (CX)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+4864(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R8
+	CMPL      R8, $0xff
+	JE        l_wqxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+0(SB), Y9
+	VMOVDQU laneidx32_8<>+0(SB), Y10
+	VMOVDQU laneidx32_8<>+0(SB), Y11
+	VPADDD  pool<>+3200(SB), Y11, Y11
+
+l_wqxoth_loop:
+	CMPQ      R8, $0x00000010
+	JL        l_wqxoth_one
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VMOVUPS   32(R9), Y12
+	VPCMPEQD  824(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   32(R9)(DI*4), Y12
+	VPCMPEQD  856(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   32(R10), Y12
+	VPCMPEQD  888(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   32(R10)(DI*4), Y12
+	VPCMPEQD  920(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3328(SB), Y10, Y10
+	VPADDD    pool<>+3328(SB), Y11, Y11
+	ADDQ      $0x00000040, R9
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R8
+	JMP       l_wqxoth_loop
+
+l_wqxoth_one:
+	CMPQ      R8, $0x00000008
+	JL        l_wqxoth_tail
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3200(SB), Y10, Y10
+	VPADDD    pool<>+3200(SB), Y11, Y11
+	ADDQ      $0x00000020, R9
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x00000008, R8
+	JMP       l_wqxoth_one
+
+l_wqxoth_tail:
+	TESTQ      R8, R8
+	JE         l_wqxoth_done
+	VMASKMOVPS (R9), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   824(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y2, Y2
+	VMASKMOVPS (R9)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   856(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y5, Y5
+	VMASKMOVPS (R10), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   888(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y7, Y7
+	VMASKMOVPS (R10)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   920(SP), Y10, Y10
+	VBLENDVPS  Y10, Y9, Y11, Y11
+	VMAXPS     Y11, Y8, Y8
+
+l_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y2, Y9
+	VPERM2F128 $0x31, Y5, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y7, Y5
+	VPERM2F128 $0x31, Y8, Y7, Y7
+	VMAXPS     Y9, Y2, Y2
+	VMAXPS     Y5, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y2, Y9
+	VSHUFPS    $0xee, Y7, Y2, Y2
+	VMAXPS     Y9, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y9
+	VMAXPS     Y9, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     l_wbail
+
+l_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y1, Y2
+	VPCMPEQD pool<>+3584(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_wbail
+	VMOVUPS  X1, 16(CX)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y2
+	VSUBPS  Y1, Y3, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y1, Y3
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y1, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y4
+	VFMADD231PS pool<>+512(SB), Y4, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y5
+	VFMADD213PS  pool<>+768(SB), Y1, Y5
+	VFMADD213PS  pool<>+896(SB), Y1, Y5
+	VFMADD213PS  pool<>+1024(SB), Y1, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VANDPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y1
+	VMOVUPD      Y1, 32(CX)
+	VBROADCASTSS 16(CX), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(CX), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(CX), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(CX), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3072(SB), Y6, Y5
+	VPTEST Y5, Y5
+	JNZ    l_wqxguard
+	MOVQ   DI, CX
+	MOVQ   DX, R8
+	LEAQ   (DX)(DI*8), R9
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3200(SB), Y6, Y6
+	VMOVUPS pool<>+128(SB), Y7
+
+l_wqxfexp_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_wqxfexp_one
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R8), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R8)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R9), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3328(SB), Y5, Y5
+	VPADDD       pool<>+3328(SB), Y6, Y6
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, CX
+	JMP          l_wqxfexp_loop
+
+l_wqxfexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_wqxfexp_tail
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y8, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y8, Y11
+	VFMADD213PS  pool<>+896(SB), Y8, Y11
+	VFMADD213PS  pool<>+1024(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3200(SB), Y5, Y5
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, CX
+	JMP          l_wqxfexp_one
+
+l_wqxfexp_tail:
+	TESTQ      CX, CX
+	JE         l_wqxfexp_done
+	VMASKMOVPS (R8), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R8)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R9), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+l_wqxfexp_done:
+	JMP l_wqxexpdone
+
+l_wqxguard:
+	MOVQ DI, CX
+	MOVQ DX, R8
+	LEAQ (DX)(DI*8), R9
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3200(SB), Y6, Y6
+	VMOVUPS pool<>+128(SB), Y7
+
+l_wqxgexp_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_wqxgexp_one
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R8), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R8)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R9), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3328(SB), Y5, Y5
+	VPADDD       pool<>+3328(SB), Y6, Y6
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, CX
+	JMP          l_wqxgexp_loop
+
+l_wqxgexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_wqxgexp_tail
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y8, Y12
+	VFMADD213PS  pool<>+896(SB), Y8, Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3200(SB), Y5, Y5
+	VPADDD       pool<>+3200(SB), Y6, Y6
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, CX
+	JMP          l_wqxgexp_one
+
+l_wqxgexp_tail:
+	TESTQ      CX, CX
+	JE         l_wqxgexp_done
+	VMASKMOVPS (R8), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R8)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R9), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y9, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y11
+	VFMADD213PS  pool<>+768(SB), Y6, Y11
+	VFMADD213PS  pool<>+896(SB), Y6, Y11
+	VFMADD213PS  pool<>+1024(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+l_wqxgexp_done:
+l_wqxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), CX
+	VMOVUPD    Y1, 64(CX)
+	CMPQ       800(SP), $0x00
+	JE         l_wqnew
+	LEAQ       -16(AX), CX
+	LEAQ       -16(BX), R8
+	MOVQ       792(SP), R8
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y2, Y4
+	VPCMPGTQ pool<>+1280(SB), Y4, Y5
+	VPADDQ   pool<>+1408(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+1536(SB), Y6, Y6
+	VSUBPD   pool<>+1664(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y4, Y5
+	VADDPD      pool<>+1792(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+1920(SB), Y7
+	VFMADD213PD pool<>+2048(SB), Y4, Y7
+	VFMADD213PD pool<>+2176(SB), Y4, Y7
+	VFMADD213PD pool<>+2304(SB), Y4, Y7
+	VFMADD213PD pool<>+2432(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y6, Y7
+	VFMADD231PD pool<>+2688(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+3712(SB), Y6
+	VFMADD213PD pool<>+3840(SB), Y5, Y6
+	VFMADD213PD pool<>+3968(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4224(SB), Y4
+	VMULPD    pool<>+4352(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (CX)
+
+l_wqnew:
+	MOVQ 784(SP), CX
+	MOVQ 792(SP), R8
+	MOVQ CX, 792(SP)
+	MOVQ R8, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  l_wquads
+
+l_wbail:
+	MOVQ $0x00000004, CX
+	JMP  l_wflush
+
+l_wrest:
+	MOVQ SI, CX
+
+l_wflush:
+	CMPQ 800(SP), $0x00
+	JE   l_wsolo
+	LEAQ -16(AX), R8
+	LEAQ -16(BX), R9
+	MOVQ 792(SP), R9
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y2, Y4
+	VPCMPGTQ pool<>+1280(SB), Y4, Y5
+	VPADDQ   pool<>+1408(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+1536(SB), Y6, Y6
+	VSUBPD   pool<>+1664(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y4, Y5
+	VADDPD      pool<>+1792(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+1920(SB), Y7
+	VFMADD213PD pool<>+2048(SB), Y4, Y7
+	VFMADD213PD pool<>+2176(SB), Y4, Y7
+	VFMADD213PD pool<>+2304(SB), Y4, Y7
+	VFMADD213PD pool<>+2432(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y6, Y7
+	VFMADD231PD pool<>+2688(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+3712(SB), Y6
+	VFMADD213PD pool<>+3840(SB), Y5, Y6
+	VFMADD213PD pool<>+3968(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y4
+	VCVTPS2PD 16(R9), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4224(SB), Y4
+	VMULPD    pool<>+4352(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (R8)
+	MOVQ       $0x00000000, 800(SP)
+
+l_wsolo:
+	TESTQ CX, CX
+	JNE   l_wone
+	TESTQ SI, SI
+	JE    done
+	JMP   l_wquads
+
+l_wone:
+	MOVLQSX      (BX), R8
+	TESTQ        R8, R8
+	JS           l_woignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+4736(SB), Y2
+
+l_woxmax_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_woxmax_one
+	VMOVUPS (R9), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	VMOVUPS 32(R9), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R8
+	JMP     l_woxmax_loop
+
+l_woxmax_one:
+	CMPQ    R8, $0x00000008
+	JL      l_woxmax_tail
+	VMOVUPS (R9), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R8
+	JMP     l_woxmax_one
+
+l_woxmax_tail:
+	TESTQ      R8, R8
+	JE         l_woxmax_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMASKMOVPS (R9), Y0, Y4
+	VMOVUPS    pool<>+4736(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VMINPS     Y4, Y2, Y2
+	VMAXPS     Y3, Y1, Y1
+
+l_woxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y3, Y4
+	VSHUFPS    $0xee, Y1, Y3, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMINPS     Y4, Y3, Y3
+	VMINPS     Y5, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y3, Y4
+	VSHUFPS    $0xee, Y2, Y3, Y2
+	VMINPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y4
+	VMINPS     Y4, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (R8)(R9*4), Y3
+	MOVQ         784(SP), R8
+	VMOVUPS      X3, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+4864(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R9
+	CMPL      R9, $0xff
+	JE        l_woxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VMOVDQU laneidx32_8<>+0(SB), Y8
+	VPADDD  pool<>+3200(SB), Y8, Y8
+
+l_woxoth_loop:
+	CMPQ      R9, $0x00000010
+	JL        l_woxoth_one
+	VMOVUPS   (R10), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VMOVUPS   32(R10), Y9
+	VPCMPEQD  824(SP), Y8, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3328(SB), Y7, Y7
+	VPADDD    pool<>+3328(SB), Y8, Y8
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
+	JMP       l_woxoth_loop
+
+l_woxoth_one:
+	CMPQ      R9, $0x00000008
+	JL        l_woxoth_tail
+	VMOVUPS   (R10), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3200(SB), Y7, Y7
+	VPADDD    pool<>+3200(SB), Y8, Y8
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x00000008, R9
+	JMP       l_woxoth_one
+
+l_woxoth_tail:
+	TESTQ      R9, R9
+	JE         l_woxoth_done
+	VMASKMOVPS (R10), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VPCMPEQD   824(SP), Y7, Y7
+	VBLENDVPS  Y7, Y5, Y8, Y8
+	VMAXPS     Y8, Y2, Y2
+
+l_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y7
+	VPERM2F128 $0x31, Y2, Y2, Y5
+	VPERM2F128 $0x20, Y2, Y2, Y8
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y7, Y5, Y5
+	VMAXPS     Y8, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y5, Y7
+	VSHUFPS    $0xee, Y2, Y5, Y2
+	VMAXPS     Y7, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y7
+	VMAXPS     Y7, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+3456(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     l_wospecial
+
+l_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+3584(SB), Y1, Y2
+	VPCMPEQD pool<>+3584(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_wospecial
+	VMOVUPS  X1, 16(R8)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+128(SB), Y2
+	VSUBPS  Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y3, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y5
+	VFMADD231PS pool<>+512(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y7
+	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VFMADD213PS pool<>+896(SB), Y3, Y7
+	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y5, Y5
+	VMULPS      Y5, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VCVTPS2PD   X3, Y2
+	VMOVUPD     Y2, 32(R8)
+	VMOVUPS     Y1, 952(SP)
+	VXORPD      Y1, Y1, Y1
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3072(SB), Y6, Y2
+	VPTEST Y2, Y2
+	JNZ    l_woxguard
+	MOVQ   DI, R8
+	MOVQ   DX, R9
+	LEAQ   (DX)(DI*8), R10
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3200(SB), Y3, Y3
+	VMOVUPS pool<>+128(SB), Y4
+
+l_woxfexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_woxfexp_one
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R9), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y5, Y9
+	VFMADD213PS pool<>+896(SB), Y5, Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y6, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y6, Y9
+	VFMADD213PS  pool<>+896(SB), Y6, Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3328(SB), Y2, Y2
+	VPADDD       pool<>+3328(SB), Y3, Y3
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          l_woxfexp_loop
+
+l_woxfexp_one:
+	CMPQ    R8, $0x00000008
+	JL      l_woxfexp_tail
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3200(SB), Y2, Y2
+	VPADDD       pool<>+3200(SB), Y3, Y3
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          l_woxfexp_one
+
+l_woxfexp_tail:
+	TESTQ      R8, R8
+	JE         l_woxfexp_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y3, Y7
+	VFMADD213PS  pool<>+896(SB), Y3, Y7
+	VFMADD213PS  pool<>+1024(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+l_woxfexp_done:
+	JMP l_woxexpdone
+
+l_woxguard:
+	MOVQ DI, R8
+	MOVQ DX, R9
+	LEAQ (DX)(DI*8), R10
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3200(SB), Y3, Y3
+	VMOVUPS pool<>+128(SB), Y4
+
+l_woxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_woxgexp_one
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R9), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y5, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y10
+	VFMADD213PS pool<>+768(SB), Y5, Y10
+	VFMADD213PS pool<>+896(SB), Y5, Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+256(SB), Y8
+	VFMADD231PS pool<>+384(SB), Y6, Y8
+	VSUBPS      pool<>+256(SB), Y8, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y10
+	VFMADD213PS  pool<>+768(SB), Y6, Y10
+	VFMADD213PS  pool<>+896(SB), Y6, Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3328(SB), Y2, Y2
+	VPADDD       pool<>+3328(SB), Y3, Y3
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          l_woxgexp_loop
+
+l_woxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      l_woxgexp_tail
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VFMADD213PS  pool<>+896(SB), Y5, Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3200(SB), Y2, Y2
+	VPADDD       pool<>+3200(SB), Y3, Y3
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          l_woxgexp_one
+
+l_woxgexp_tail:
+	TESTQ      R8, R8
+	JE         l_woxgexp_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y3, Y7
+	VFMADD213PS  pool<>+896(SB), Y3, Y7
+	VFMADD213PS  pool<>+1024(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+l_woxgexp_done:
+l_woxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), Y2, Y4
+	VPCMPGTQ pool<>+1280(SB), Y4, Y5
+	VPADDQ   pool<>+1408(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+1536(SB), Y6, Y6
+	VSUBPD   pool<>+1664(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), Y4, Y5
+	VADDPD      pool<>+1792(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+1920(SB), Y7
+	VFMADD213PD pool<>+2048(SB), Y4, Y7
+	VFMADD213PD pool<>+2176(SB), Y4, Y7
+	VFMADD213PD pool<>+2304(SB), Y4, Y7
+	VFMADD213PD pool<>+2432(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), Y6, Y7
+	VFMADD231PD pool<>+2688(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+3712(SB), Y6
+	VFMADD213PD pool<>+3840(SB), Y5, Y6
+	VFMADD213PD pool<>+3968(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4224(SB), Y4
+	VMULPD    pool<>+4352(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
+	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVSS     X1, (AX)
+
+l_wonext:
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ CX
+	JMP  l_wsolo
+
+l_woignored:
+	MOVL $0x00000000, (AX)
+	JMP  l_wonext
+
+l_wospecial:
+	VMOVSS pool<>+2816(SB), X1
+	VMOVSS X1, (AX)
+	JMP    l_wonext
 
 l_row:
 	TESTQ   SI, SI
@@ -5509,17 +10096,17 @@ l_expsdone:
 	VDIVSD      X3, X2, X1
 	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+4608(SB), X1, X2
+	VADDSD      pool<>+4992(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4736(SB), X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
+	VMOVSD      pool<>+5120(SB), X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
 	VFMADD213SD pool<>+5504(SB), X1, X3
 	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VFMADD213SD pool<>+3712(SB), X1, X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
 	VFMADD213SD pool<>+3968(SB), X1, X3
@@ -5663,8 +10250,8 @@ pairs:
 	JL      alone
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
+	VMOVUPD pool<>+6144(SB), Y1
+	VMOVUPD pool<>+6144(SB), Y2
 
 psmax_one:
 	CMPQ   SI, $0x00000004
@@ -5679,11 +10266,11 @@ psmax_tail:
 	TESTQ      SI, SI
 	JE         psmax_done
 	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+5760(SB), Y4
+	VMOVUPD    pool<>+6144(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y1, Y1
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5760(SB), Y4
+	VMOVUPD    pool<>+6144(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y2, Y2
 
@@ -5724,18 +10311,15 @@ psexp_one:
 	VSUBPD  Y4, Y10, Y10
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y11
-	VFMADD231PD pool<>+6016(SB), Y9, Y11
-	VSUBPD      pool<>+5888(SB), Y11, Y12
+	VMOVUPD     pool<>+6272(SB), Y11
+	VFMADD231PD pool<>+6400(SB), Y9, Y11
+	VSUBPD      pool<>+6272(SB), Y11, Y12
 	VMOVUPD     Y9, Y13
-	VFMADD231PD pool<>+6144(SB), Y12, Y13
-	VFMADD231PD pool<>+6272(SB), Y12, Y13
+	VFMADD231PD pool<>+6528(SB), Y12, Y13
+	VFMADD231PD pool<>+6656(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y12
-	VFMADD213PD pool<>+6528(SB), Y13, Y12
-	VFMADD213PD pool<>+6656(SB), Y13, Y12
-	VFMADD213PD pool<>+6784(SB), Y13, Y12
+	VMOVUPD     pool<>+6784(SB), Y12
 	VFMADD213PD pool<>+6912(SB), Y13, Y12
 	VFMADD213PD pool<>+7040(SB), Y13, Y12
 	VFMADD213PD pool<>+7168(SB), Y13, Y12
@@ -5743,6 +10327,9 @@ psexp_one:
 	VFMADD213PD pool<>+7424(SB), Y13, Y12
 	VFMADD213PD pool<>+7552(SB), Y13, Y12
 	VFMADD213PD pool<>+7680(SB), Y13, Y12
+	VFMADD213PD pool<>+7808(SB), Y13, Y12
+	VFMADD213PD pool<>+7936(SB), Y13, Y12
+	VFMADD213PD pool<>+8064(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -5751,22 +10338,19 @@ psexp_one:
 	VPSLLQ $0x34, Y11, Y11
 	VPADDQ pool<>+1792(SB), Y11, Y11
 	VMULPD Y11, Y12, Y12
-	VCMPPD $0x15, pool<>+7808(SB), Y9, Y9
+	VCMPPD $0x15, pool<>+8192(SB), Y9, Y9
 	VANDPD Y9, Y12, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y11
-	VFMADD231PD pool<>+6016(SB), Y10, Y11
-	VSUBPD      pool<>+5888(SB), Y11, Y12
+	VMOVUPD     pool<>+6272(SB), Y11
+	VFMADD231PD pool<>+6400(SB), Y10, Y11
+	VSUBPD      pool<>+6272(SB), Y11, Y12
 	VMOVUPD     Y10, Y13
-	VFMADD231PD pool<>+6144(SB), Y12, Y13
-	VFMADD231PD pool<>+6272(SB), Y12, Y13
+	VFMADD231PD pool<>+6528(SB), Y12, Y13
+	VFMADD231PD pool<>+6656(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y12
-	VFMADD213PD pool<>+6528(SB), Y13, Y12
-	VFMADD213PD pool<>+6656(SB), Y13, Y12
-	VFMADD213PD pool<>+6784(SB), Y13, Y12
+	VMOVUPD     pool<>+6784(SB), Y12
 	VFMADD213PD pool<>+6912(SB), Y13, Y12
 	VFMADD213PD pool<>+7040(SB), Y13, Y12
 	VFMADD213PD pool<>+7168(SB), Y13, Y12
@@ -5774,6 +10358,9 @@ psexp_one:
 	VFMADD213PD pool<>+7424(SB), Y13, Y12
 	VFMADD213PD pool<>+7552(SB), Y13, Y12
 	VFMADD213PD pool<>+7680(SB), Y13, Y12
+	VFMADD213PD pool<>+7808(SB), Y13, Y12
+	VFMADD213PD pool<>+7936(SB), Y13, Y12
+	VFMADD213PD pool<>+8064(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -5782,7 +10369,7 @@ psexp_one:
 	VPSLLQ  $0x34, Y11, Y11
 	VPADDQ  pool<>+1792(SB), Y11, Y11
 	VMULPD  Y11, Y12, Y12
-	VCMPPD  $0x15, pool<>+7808(SB), Y10, Y10
+	VCMPPD  $0x15, pool<>+8192(SB), Y10, Y10
 	VANDPD  Y10, Y12, Y10
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y11
@@ -5802,27 +10389,24 @@ psexp_tail:
 	TESTQ      SI, SI
 	JE         psexp_done
 	VMASKMOVPD (DI), Y0, Y9
-	VMOVUPD    pool<>+5760(SB), Y10
+	VMOVUPD    pool<>+6144(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
 	VSUBPD     Y3, Y9, Y9
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5760(SB), Y10
+	VMOVUPD    pool<>+6144(SB), Y10
 	VBLENDVPD  Y0, Y3, Y10, Y3
 	VSUBPD     Y4, Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y4
-	VFMADD231PD pool<>+6016(SB), Y9, Y4
-	VSUBPD      pool<>+5888(SB), Y4, Y10
+	VMOVUPD     pool<>+6272(SB), Y4
+	VFMADD231PD pool<>+6400(SB), Y9, Y4
+	VSUBPD      pool<>+6272(SB), Y4, Y10
 	VMOVUPD     Y9, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6528(SB), Y10, Y11
+	VFMADD231PD pool<>+6656(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y10
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VMOVUPD     pool<>+6784(SB), Y10
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
@@ -5830,6 +10414,9 @@ psexp_tail:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -5838,22 +10425,19 @@ psexp_tail:
 	VPSLLQ $0x34, Y4, Y4
 	VPADDQ pool<>+1792(SB), Y4, Y4
 	VMULPD Y4, Y10, Y10
-	VCMPPD $0x15, pool<>+7808(SB), Y9, Y4
+	VCMPPD $0x15, pool<>+8192(SB), Y9, Y4
 	VANDPD Y4, Y10, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y4
-	VFMADD231PD pool<>+6016(SB), Y3, Y4
-	VSUBPD      pool<>+5888(SB), Y4, Y10
+	VMOVUPD     pool<>+6272(SB), Y4
+	VFMADD231PD pool<>+6400(SB), Y3, Y4
+	VSUBPD      pool<>+6272(SB), Y4, Y10
 	VMOVUPD     Y3, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6528(SB), Y10, Y11
+	VFMADD231PD pool<>+6656(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y10
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VMOVUPD     pool<>+6784(SB), Y10
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
@@ -5861,6 +10445,9 @@ psexp_tail:
 	VFMADD213PD pool<>+7424(SB), Y11, Y10
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -5869,7 +10456,7 @@ psexp_tail:
 	VPSLLQ  $0x34, Y4, Y4
 	VPADDQ  pool<>+1792(SB), Y4, Y4
 	VMULPD  Y4, Y10, Y10
-	VCMPPD  $0x15, pool<>+7808(SB), Y3, Y3
+	VCMPPD  $0x15, pool<>+8192(SB), Y3, Y3
 	VANDPD  Y3, Y10, Y3
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y4
@@ -5918,11 +10505,11 @@ psexp_done:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+7936(SB), X6
-	VFMADD213PD pool<>+8064(SB), X2, X6
-	VFMADD213PD pool<>+8192(SB), X2, X6
-	VFMADD213PD pool<>+8320(SB), X2, X6
+	VMOVUPD     pool<>+8320(SB), X6
 	VFMADD213PD pool<>+8448(SB), X2, X6
+	VFMADD213PD pool<>+8576(SB), X2, X6
+	VFMADD213PD pool<>+8704(SB), X2, X6
+	VFMADD213PD pool<>+8832(SB), X2, X6
 	VFMADD213PD pool<>+1920(SB), X2, X6
 	VFMADD213PD pool<>+2048(SB), X2, X6
 	VFMADD213PD pool<>+2176(SB), X2, X6
@@ -5953,7 +10540,7 @@ alone:
 	JE      done
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5760(SB), Y1
+	VMOVUPD pool<>+6144(SB), Y1
 
 osmax_one:
 	CMPQ   SI, $0x00000004
@@ -5967,7 +10554,7 @@ osmax_tail:
 	TESTQ      SI, SI
 	JE         osmax_done
 	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+5760(SB), Y3
+	VMOVUPD    pool<>+6144(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
 	VMAXPD     Y2, Y1, Y1
 
@@ -5994,18 +10581,15 @@ osexp_one:
 	VSUBPD  Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y6
-	VFMADD231PD pool<>+6016(SB), Y5, Y6
-	VSUBPD      pool<>+5888(SB), Y6, Y7
+	VMOVUPD     pool<>+6272(SB), Y6
+	VFMADD231PD pool<>+6400(SB), Y5, Y6
+	VSUBPD      pool<>+6272(SB), Y6, Y7
 	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+6144(SB), Y7, Y8
-	VFMADD231PD pool<>+6272(SB), Y7, Y8
+	VFMADD231PD pool<>+6528(SB), Y7, Y8
+	VFMADD231PD pool<>+6656(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y7
-	VFMADD213PD pool<>+6528(SB), Y8, Y7
-	VFMADD213PD pool<>+6656(SB), Y8, Y7
-	VFMADD213PD pool<>+6784(SB), Y8, Y7
+	VMOVUPD     pool<>+6784(SB), Y7
 	VFMADD213PD pool<>+6912(SB), Y8, Y7
 	VFMADD213PD pool<>+7040(SB), Y8, Y7
 	VFMADD213PD pool<>+7168(SB), Y8, Y7
@@ -6013,6 +10597,9 @@ osexp_one:
 	VFMADD213PD pool<>+7424(SB), Y8, Y7
 	VFMADD213PD pool<>+7552(SB), Y8, Y7
 	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
 	VADDPD      pool<>+1792(SB), Y7, Y7
@@ -6021,7 +10608,7 @@ osexp_one:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y7, Y7
-	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8192(SB), Y5, Y5
 	VANDPD  Y5, Y7, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y6
@@ -6036,23 +10623,20 @@ osexp_tail:
 	TESTQ      SI, SI
 	JE         osexp_done
 	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6144(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y2
-	VFMADD231PD pool<>+6016(SB), Y5, Y2
-	VSUBPD      pool<>+5888(SB), Y2, Y6
+	VMOVUPD     pool<>+6272(SB), Y2
+	VFMADD231PD pool<>+6400(SB), Y5, Y2
+	VSUBPD      pool<>+6272(SB), Y2, Y6
 	VMOVUPD     Y5, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -6060,6 +10644,9 @@ osexp_tail:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6068,7 +10655,7 @@ osexp_tail:
 	VPSLLQ  $0x34, Y2, Y2
 	VPADDQ  pool<>+1792(SB), Y2, Y2
 	VMULPD  Y2, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y2
+	VCMPPD  $0x15, pool<>+8192(SB), Y5, Y2
 	VANDPD  Y2, Y6, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y2
@@ -6104,11 +10691,11 @@ osexp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7936(SB), X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
+	VMOVUPD     pool<>+8320(SB), X6
 	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
+	VFMADD213PD pool<>+8704(SB), X3, X6
+	VFMADD213PD pool<>+8832(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -6133,7 +10720,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD pool<>+8576(SB), X1
+	VMOVSD pool<>+4480(SB), X1
 	VMOVSD X1, (AX)
 	JMP    onext
 
@@ -6143,10 +10730,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
-	VMOVUPD pool<>+5760(SB), Y3
-	VMOVUPD pool<>+5760(SB), Y4
+	VMOVUPD pool<>+6144(SB), Y1
+	VMOVUPD pool<>+6144(SB), Y2
+	VMOVUPD pool<>+6144(SB), Y3
+	VMOVUPD pool<>+6144(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -6172,7 +10759,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6144(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -6209,28 +10796,22 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y6
-	VFMADD231PD pool<>+6016(SB), Y4, Y6
-	VMOVUPD     pool<>+5888(SB), Y7
-	VFMADD231PD pool<>+6016(SB), Y5, Y7
-	VSUBPD      pool<>+5888(SB), Y6, Y8
+	VMOVUPD     pool<>+6272(SB), Y6
+	VFMADD231PD pool<>+6400(SB), Y4, Y6
+	VMOVUPD     pool<>+6272(SB), Y7
+	VFMADD231PD pool<>+6400(SB), Y5, Y7
+	VSUBPD      pool<>+6272(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VSUBPD      pool<>+5888(SB), Y7, Y10
+	VFMADD231PD pool<>+6528(SB), Y8, Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6272(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6528(SB), Y10, Y11
+	VFMADD231PD pool<>+6656(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y8
-	VMOVUPD     pool<>+6400(SB), Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VMOVUPD     pool<>+6784(SB), Y8
+	VMOVUPD     pool<>+6784(SB), Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
@@ -6245,6 +10826,12 @@ exp_loop:
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -6256,12 +10843,12 @@ exp_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8192(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -6281,18 +10868,15 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -6300,6 +10884,9 @@ exp_one:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6308,7 +10895,7 @@ exp_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6323,23 +10910,20 @@ exp_tail:
 	TESTQ      DI, DI
 	JE         exp_done
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6144(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -6347,6 +10931,9 @@ exp_tail:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6355,7 +10942,7 @@ exp_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -6389,11 +10976,11 @@ exp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7936(SB), X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
+	VMOVUPD     pool<>+8320(SB), X6
 	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
+	VFMADD213PD pool<>+8704(SB), X3, X6
+	VFMADD213PD pool<>+8832(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -6418,7 +11005,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8576(SB), X1
+	VMOVSD pool<>+4480(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -6466,10 +11053,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
-	VMOVUPD pool<>+5760(SB), Y3
-	VMOVUPD pool<>+5760(SB), Y4
+	VMOVUPD pool<>+6144(SB), Y1
+	VMOVUPD pool<>+6144(SB), Y2
+	VMOVUPD pool<>+6144(SB), Y3
+	VMOVUPD pool<>+6144(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -6509,7 +11096,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6144(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -6519,7 +11106,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6144(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -6546,7 +11133,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6144(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -6565,7 +11152,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8704(SB), X1
+	VUCOMISD pool<>+8960(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -6582,18 +11169,15 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y3
-	VFMADD231PD pool<>+6016(SB), Y2, Y3
-	VSUBPD      pool<>+5888(SB), Y3, Y4
+	VMOVUPD     pool<>+6272(SB), Y3
+	VFMADD231PD pool<>+6400(SB), Y2, Y3
+	VSUBPD      pool<>+6272(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VFMADD231PD pool<>+6272(SB), Y4, Y5
+	VFMADD231PD pool<>+6528(SB), Y4, Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y4
-	VFMADD213PD pool<>+6528(SB), Y5, Y4
-	VFMADD213PD pool<>+6656(SB), Y5, Y4
-	VFMADD213PD pool<>+6784(SB), Y5, Y4
+	VMOVUPD     pool<>+6784(SB), Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
 	VFMADD213PD pool<>+7040(SB), Y5, Y4
 	VFMADD213PD pool<>+7168(SB), Y5, Y4
@@ -6601,6 +11185,9 @@ d_maxb_done:
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
 	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -6609,7 +11196,7 @@ d_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7808(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+8192(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -6634,28 +11221,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y6
-	VFMADD231PD pool<>+6016(SB), Y4, Y6
-	VMOVUPD     pool<>+5888(SB), Y7
-	VFMADD231PD pool<>+6016(SB), Y5, Y7
-	VSUBPD      pool<>+5888(SB), Y6, Y8
+	VMOVUPD     pool<>+6272(SB), Y6
+	VFMADD231PD pool<>+6400(SB), Y4, Y6
+	VMOVUPD     pool<>+6272(SB), Y7
+	VFMADD231PD pool<>+6400(SB), Y5, Y7
+	VSUBPD      pool<>+6272(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VSUBPD      pool<>+5888(SB), Y7, Y10
+	VFMADD231PD pool<>+6528(SB), Y8, Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6272(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6528(SB), Y10, Y11
+	VFMADD231PD pool<>+6656(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y8
-	VMOVUPD     pool<>+6400(SB), Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VMOVUPD     pool<>+6784(SB), Y8
+	VMOVUPD     pool<>+6784(SB), Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
@@ -6670,6 +11251,12 @@ d_expa_loop:
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -6681,12 +11268,12 @@ d_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8192(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -6709,18 +11296,15 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -6728,6 +11312,9 @@ d_expa_one:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6736,7 +11323,7 @@ d_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -6762,18 +11349,15 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -6781,6 +11365,9 @@ d_expa_tail:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6789,7 +11376,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -6818,28 +11405,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y6
-	VFMADD231PD pool<>+6016(SB), Y4, Y6
-	VMOVUPD     pool<>+5888(SB), Y7
-	VFMADD231PD pool<>+6016(SB), Y5, Y7
-	VSUBPD      pool<>+5888(SB), Y6, Y8
+	VMOVUPD     pool<>+6272(SB), Y6
+	VFMADD231PD pool<>+6400(SB), Y4, Y6
+	VMOVUPD     pool<>+6272(SB), Y7
+	VFMADD231PD pool<>+6400(SB), Y5, Y7
+	VSUBPD      pool<>+6272(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VSUBPD      pool<>+5888(SB), Y7, Y10
+	VFMADD231PD pool<>+6528(SB), Y8, Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6272(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6528(SB), Y10, Y11
+	VFMADD231PD pool<>+6656(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y8
-	VMOVUPD     pool<>+6400(SB), Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VMOVUPD     pool<>+6784(SB), Y8
+	VMOVUPD     pool<>+6784(SB), Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
@@ -6854,6 +11435,12 @@ d_expb_loop:
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -6865,12 +11452,12 @@ d_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8192(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -6893,18 +11480,15 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -6912,6 +11496,9 @@ d_expb_one:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6920,7 +11507,7 @@ d_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -6937,23 +11524,20 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6144(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -6961,6 +11545,9 @@ d_expb_tail:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -6969,7 +11556,7 @@ d_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -6983,23 +11570,20 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6144(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -7007,6 +11591,9 @@ d_exp_tpart:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -7015,7 +11602,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -7048,17 +11635,17 @@ d_exp_end:
 	VDIVSD      X3, X2, X1
 	VUCOMISD    pool<>+4352(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+4608(SB), X1, X3
+	VADDSD      pool<>+4992(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4736(SB), X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
+	VMOVSD      pool<>+5120(SB), X5
 	VFMADD213SD pool<>+5248(SB), X1, X5
 	VFMADD213SD pool<>+5376(SB), X1, X5
 	VFMADD213SD pool<>+5504(SB), X1, X5
 	VFMADD213SD pool<>+5632(SB), X1, X5
+	VFMADD213SD pool<>+5760(SB), X1, X5
+	VFMADD213SD pool<>+5888(SB), X1, X5
+	VFMADD213SD pool<>+6016(SB), X1, X5
 	VFMADD213SD pool<>+3712(SB), X1, X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
 	VFMADD213SD pool<>+3968(SB), X1, X5
@@ -7088,11 +11675,11 @@ d_l1p_big:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7936(SB), X7
-	VFMADD213PD pool<>+8064(SB), X3, X7
-	VFMADD213PD pool<>+8192(SB), X3, X7
-	VFMADD213PD pool<>+8320(SB), X3, X7
+	VMOVUPD     pool<>+8320(SB), X7
 	VFMADD213PD pool<>+8448(SB), X3, X7
+	VFMADD213PD pool<>+8576(SB), X3, X7
+	VFMADD213PD pool<>+8704(SB), X3, X7
+	VFMADD213PD pool<>+8832(SB), X3, X7
 	VFMADD213PD pool<>+1920(SB), X3, X7
 	VFMADD213PD pool<>+2048(SB), X3, X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
@@ -7130,11 +11717,11 @@ d_logz:
 	VADDPD      pool<>+1792(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7936(SB), X8
-	VFMADD213PD pool<>+8064(SB), X5, X8
-	VFMADD213PD pool<>+8192(SB), X5, X8
-	VFMADD213PD pool<>+8320(SB), X5, X8
+	VMOVUPD     pool<>+8320(SB), X8
 	VFMADD213PD pool<>+8448(SB), X5, X8
+	VFMADD213PD pool<>+8576(SB), X5, X8
+	VFMADD213PD pool<>+8704(SB), X5, X8
+	VFMADD213PD pool<>+8832(SB), X5, X8
 	VFMADD213PD pool<>+1920(SB), X5, X8
 	VFMADD213PD pool<>+2048(SB), X5, X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
@@ -7163,7 +11750,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+4480(SB), X1, X1
+	VXORPD       pool<>+4608(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -7245,7 +11832,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8576(SB), X1
+	VMOVSD pool<>+4480(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -7259,10 +11846,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
-	VMOVUPD pool<>+5760(SB), Y1
-	VMOVUPD pool<>+5760(SB), Y2
-	VMOVUPD pool<>+5760(SB), Y3
-	VMOVUPD pool<>+5760(SB), Y4
+	VMOVUPD pool<>+6144(SB), Y1
+	VMOVUPD pool<>+6144(SB), Y2
+	VMOVUPD pool<>+6144(SB), Y3
+	VMOVUPD pool<>+6144(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -7302,7 +11889,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6144(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -7312,7 +11899,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5760(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6144(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -7339,7 +11926,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5760(SB), Y6
+	VMOVUPD    pool<>+6144(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -7358,7 +11945,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8704(SB), X1
+	VUCOMISD pool<>+8960(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -7375,18 +11962,15 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y3
-	VFMADD231PD pool<>+6016(SB), Y2, Y3
-	VSUBPD      pool<>+5888(SB), Y3, Y4
+	VMOVUPD     pool<>+6272(SB), Y3
+	VFMADD231PD pool<>+6400(SB), Y2, Y3
+	VSUBPD      pool<>+6272(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6144(SB), Y4, Y5
-	VFMADD231PD pool<>+6272(SB), Y4, Y5
+	VFMADD231PD pool<>+6528(SB), Y4, Y5
+	VFMADD231PD pool<>+6656(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y4
-	VFMADD213PD pool<>+6528(SB), Y5, Y4
-	VFMADD213PD pool<>+6656(SB), Y5, Y4
-	VFMADD213PD pool<>+6784(SB), Y5, Y4
+	VMOVUPD     pool<>+6784(SB), Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
 	VFMADD213PD pool<>+7040(SB), Y5, Y4
 	VFMADD213PD pool<>+7168(SB), Y5, Y4
@@ -7394,6 +11978,9 @@ l_maxb_done:
 	VFMADD213PD pool<>+7424(SB), Y5, Y4
 	VFMADD213PD pool<>+7552(SB), Y5, Y4
 	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -7402,7 +11989,7 @@ l_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7808(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+8192(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -7426,28 +12013,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y6
-	VFMADD231PD pool<>+6016(SB), Y4, Y6
-	VMOVUPD     pool<>+5888(SB), Y7
-	VFMADD231PD pool<>+6016(SB), Y5, Y7
-	VSUBPD      pool<>+5888(SB), Y6, Y8
+	VMOVUPD     pool<>+6272(SB), Y6
+	VFMADD231PD pool<>+6400(SB), Y4, Y6
+	VMOVUPD     pool<>+6272(SB), Y7
+	VFMADD231PD pool<>+6400(SB), Y5, Y7
+	VSUBPD      pool<>+6272(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VSUBPD      pool<>+5888(SB), Y7, Y10
+	VFMADD231PD pool<>+6528(SB), Y8, Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6272(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6528(SB), Y10, Y11
+	VFMADD231PD pool<>+6656(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y8
-	VMOVUPD     pool<>+6400(SB), Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VMOVUPD     pool<>+6784(SB), Y8
+	VMOVUPD     pool<>+6784(SB), Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
@@ -7462,6 +12043,12 @@ l_expa_loop:
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -7473,12 +12060,12 @@ l_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8192(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -7498,18 +12085,15 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -7517,6 +12101,9 @@ l_expa_one:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -7525,7 +12112,7 @@ l_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -7549,18 +12136,15 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -7568,6 +12152,9 @@ l_expa_tail:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -7576,7 +12163,7 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -7602,28 +12189,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y6
-	VFMADD231PD pool<>+6016(SB), Y4, Y6
-	VMOVUPD     pool<>+5888(SB), Y7
-	VFMADD231PD pool<>+6016(SB), Y5, Y7
-	VSUBPD      pool<>+5888(SB), Y6, Y8
+	VMOVUPD     pool<>+6272(SB), Y6
+	VFMADD231PD pool<>+6400(SB), Y4, Y6
+	VMOVUPD     pool<>+6272(SB), Y7
+	VFMADD231PD pool<>+6400(SB), Y5, Y7
+	VSUBPD      pool<>+6272(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6144(SB), Y8, Y9
-	VFMADD231PD pool<>+6272(SB), Y8, Y9
-	VSUBPD      pool<>+5888(SB), Y7, Y10
+	VFMADD231PD pool<>+6528(SB), Y8, Y9
+	VFMADD231PD pool<>+6656(SB), Y8, Y9
+	VSUBPD      pool<>+6272(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6144(SB), Y10, Y11
-	VFMADD231PD pool<>+6272(SB), Y10, Y11
+	VFMADD231PD pool<>+6528(SB), Y10, Y11
+	VFMADD231PD pool<>+6656(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y8
-	VMOVUPD     pool<>+6400(SB), Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y8
-	VFMADD213PD pool<>+6528(SB), Y11, Y10
-	VFMADD213PD pool<>+6656(SB), Y9, Y8
-	VFMADD213PD pool<>+6656(SB), Y11, Y10
-	VFMADD213PD pool<>+6784(SB), Y9, Y8
-	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VMOVUPD     pool<>+6784(SB), Y8
+	VMOVUPD     pool<>+6784(SB), Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
@@ -7638,6 +12219,12 @@ l_expb_loop:
 	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VFMADD213PD pool<>+7680(SB), Y9, Y8
 	VFMADD213PD pool<>+7680(SB), Y11, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y11, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y11, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -7649,12 +12236,12 @@ l_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7808(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+8192(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -7674,18 +12261,15 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -7693,6 +12277,9 @@ l_expb_one:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -7701,7 +12288,7 @@ l_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -7716,23 +12303,20 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6144(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -7740,6 +12324,9 @@ l_expb_tail:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -7748,7 +12335,7 @@ l_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -7761,23 +12348,20 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5760(SB), Y5
+	VMOVUPD    pool<>+6144(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5888(SB), Y5
-	VFMADD231PD pool<>+6016(SB), Y4, Y5
-	VSUBPD      pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+6272(SB), Y5
+	VFMADD231PD pool<>+6400(SB), Y4, Y5
+	VSUBPD      pool<>+6272(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6144(SB), Y6, Y7
-	VFMADD231PD pool<>+6272(SB), Y6, Y7
+	VFMADD231PD pool<>+6528(SB), Y6, Y7
+	VFMADD231PD pool<>+6656(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6400(SB), Y6
-	VFMADD213PD pool<>+6528(SB), Y7, Y6
-	VFMADD213PD pool<>+6656(SB), Y7, Y6
-	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VMOVUPD     pool<>+6784(SB), Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
@@ -7785,6 +12369,9 @@ l_exp_tpart:
 	VFMADD213PD pool<>+7424(SB), Y7, Y6
 	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -7793,7 +12380,7 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7808(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+8192(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -7824,17 +12411,17 @@ l_exp_end:
 	VDIVSD      X3, X2, X1
 	VUCOMISD    pool<>+4352(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+4608(SB), X1, X2
+	VADDSD      pool<>+4992(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4736(SB), X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
+	VMOVSD      pool<>+5120(SB), X3
 	VFMADD213SD pool<>+5248(SB), X1, X3
 	VFMADD213SD pool<>+5376(SB), X1, X3
 	VFMADD213SD pool<>+5504(SB), X1, X3
 	VFMADD213SD pool<>+5632(SB), X1, X3
+	VFMADD213SD pool<>+5760(SB), X1, X3
+	VFMADD213SD pool<>+5888(SB), X1, X3
+	VFMADD213SD pool<>+6016(SB), X1, X3
 	VFMADD213SD pool<>+3712(SB), X1, X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
 	VFMADD213SD pool<>+3968(SB), X1, X3
@@ -7864,11 +12451,11 @@ l_l1p_big:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7936(SB), X5
-	VFMADD213PD pool<>+8064(SB), X2, X5
-	VFMADD213PD pool<>+8192(SB), X2, X5
-	VFMADD213PD pool<>+8320(SB), X2, X5
+	VMOVUPD     pool<>+8320(SB), X5
 	VFMADD213PD pool<>+8448(SB), X2, X5
+	VFMADD213PD pool<>+8576(SB), X2, X5
+	VFMADD213PD pool<>+8704(SB), X2, X5
+	VFMADD213PD pool<>+8832(SB), X2, X5
 	VFMADD213PD pool<>+1920(SB), X2, X5
 	VFMADD213PD pool<>+2048(SB), X2, X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
@@ -7906,11 +12493,11 @@ l_logz:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7936(SB), X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
-	VFMADD213PD pool<>+8192(SB), X3, X6
-	VFMADD213PD pool<>+8320(SB), X3, X6
+	VMOVUPD     pool<>+8320(SB), X6
 	VFMADD213PD pool<>+8448(SB), X3, X6
+	VFMADD213PD pool<>+8576(SB), X3, X6
+	VFMADD213PD pool<>+8704(SB), X3, X6
+	VFMADD213PD pool<>+8832(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -7945,7 +12532,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8576(SB), X1
+	VMOVSD pool<>+4480(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -7997,16 +12584,16 @@ nquads:
 	LEAQ    (DX)(SI*8), R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8832(AX), Z2
+	VMOVUPS 4736(AX), Z2
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
-	VMOVUPS 8832(AX), Z4
+	VMOVUPS 4736(AX), Z4
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8832(AX), Z6
+	VMOVUPS 4736(AX), Z6
 	VMOVUPS (AX), Z6
 	VMOVUPS (AX), Z7
-	VMOVUPS 8832(AX), Z8
+	VMOVUPS 4736(AX), Z8
 
 nqqmax_loop:
 	CMPQ    DI, $0x00000020
@@ -8107,7 +12694,7 @@ nqqmax_done:
 	LEAQ    (DX)(SI*8), R9
 	VMOVUPS 128(AX), Z9
 	VMOVUPS exp2tab16<>+0(SB), Z10
-	VMOVUPS 8960(AX), Z11
+	VMOVUPS 9088(AX), Z11
 
 nqqgexp_loop:
 	CMPQ    DI, $0x00000020
@@ -8154,21 +12741,21 @@ nqqgexp_loop:
 	VFMADD231PS 512(AX), Z30, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
+	VMOVUPS     9216(AX), Z22
 	VFMADD213PS 9344(AX), Z12, Z22
+	VFMADD213PS 9472(AX), Z12, Z22
 	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
+	VMOVUPS     9216(AX), Z25
 	VFMADD213PS 9344(AX), Z13, Z25
+	VFMADD213PS 9472(AX), Z13, Z25
 	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
+	VMOVUPS     9216(AX), Z28
 	VFMADD213PS 9344(AX), Z14, Z28
+	VFMADD213PS 9472(AX), Z14, Z28
 	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
+	VMOVUPS     9216(AX), Z31
 	VFMADD213PS 9344(AX), Z15, Z31
+	VFMADD213PS 9472(AX), Z15, Z31
 	VMULPS      Z15, Z31, Z31
 	VPERMPS     Z10, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
@@ -8208,21 +12795,21 @@ nqqgexp_loop:
 	VFMADD231PS 512(AX), Z30, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
+	VMOVUPS       9216(AX), Z22
 	VFMADD213PS   9344(AX), Z16, Z22
+	VFMADD213PS   9472(AX), Z16, Z22
 	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
+	VMOVUPS       9216(AX), Z25
 	VFMADD213PS   9344(AX), Z17, Z25
+	VFMADD213PS   9472(AX), Z17, Z25
 	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
+	VMOVUPS       9216(AX), Z28
 	VFMADD213PS   9344(AX), Z18, Z28
+	VFMADD213PS   9472(AX), Z18, Z28
 	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
+	VMOVUPS       9216(AX), Z31
 	VFMADD213PS   9344(AX), Z19, Z31
+	VFMADD213PS   9472(AX), Z19, Z31
 	VMULPS        Z19, Z31, Z31
 	VPERMPS       Z10, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -8302,21 +12889,21 @@ nqqgexp_one:
 	VFMADD231PS 512(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
+	VMOVUPS       9216(AX), Z18
 	VFMADD213PS   9344(AX), Z12, Z18
+	VFMADD213PS   9472(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
+	VMOVUPS       9216(AX), Z21
 	VFMADD213PS   9344(AX), Z13, Z21
+	VFMADD213PS   9472(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
+	VMOVUPS       9216(AX), Z24
 	VFMADD213PS   9344(AX), Z14, Z24
+	VFMADD213PS   9472(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
+	VMOVUPS       9216(AX), Z27
 	VFMADD213PS   9344(AX), Z15, Z27
+	VFMADD213PS   9472(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z10, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -8396,21 +12983,21 @@ nqqgexp_tail:
 	VFMADD231PS 512(AX), Z20, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
+	VMOVUPS       9216(AX), Z11
 	VFMADD213PS   9344(AX), Z12, Z11
+	VFMADD213PS   9472(AX), Z12, Z11
 	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
+	VMOVUPS       9216(AX), Z18
 	VFMADD213PS   9344(AX), Z1, Z18
+	VFMADD213PS   9472(AX), Z1, Z18
 	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z2, Z19
+	VMOVUPS       9216(AX), Z19
 	VFMADD213PS   9344(AX), Z2, Z19
+	VFMADD213PS   9472(AX), Z2, Z19
 	VMULPS        Z2, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z3, Z21
+	VMOVUPS       9216(AX), Z21
 	VFMADD213PS   9344(AX), Z3, Z21
+	VFMADD213PS   9472(AX), Z3, Z21
 	VMULPS        Z3, Z21, Z21
 	VPERMPS       Z10, Z4, Z4
 	VFMADD231PS   Z11, Z4, Z4
@@ -8530,7 +13117,7 @@ nqsolo:
 	LEAQ    (DX)(SI*8), R10
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8832(AX), Z2
+	VMOVUPS 4736(AX), Z2
 
 noqmax_loop:
 	CMPQ    R8, $0x00000020
@@ -8593,7 +13180,7 @@ noqmax_done:
 	LEAQ    (DX)(SI*8), R10
 	VMOVUPS 128(AX), Z3
 	VMOVUPS exp2tab16<>+0(SB), Z4
-	VMOVUPS 8960(AX), Z5
+	VMOVUPS 9088(AX), Z5
 
 noqgexp_loop:
 	CMPQ    R8, $0x00000020
@@ -8618,13 +13205,13 @@ noqgexp_loop:
 	VFMADD231PS 512(AX), Z12, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
+	VMOVUPS       9216(AX), Z10
 	VFMADD213PS   9344(AX), Z6, Z10
+	VFMADD213PS   9472(AX), Z6, Z10
 	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
+	VMOVUPS       9216(AX), Z13
 	VFMADD213PS   9344(AX), Z7, Z13
+	VFMADD213PS   9472(AX), Z7, Z13
 	VMULPS        Z7, Z13, Z13
 	VPERMPS       Z4, Z8, Z8
 	VFMADD231PS   Z10, Z8, Z8
@@ -8658,9 +13245,9 @@ noqgexp_one:
 	VFMADD231PS 512(AX), Z8, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
+	VMOVUPS       9216(AX), Z9
 	VFMADD213PS   9344(AX), Z6, Z9
+	VFMADD213PS   9472(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMPS       Z4, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -8691,9 +13278,9 @@ noqgexp_tail:
 	VFMADD231PS 512(AX), Z3, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
+	VMOVUPS       9216(AX), Z5
 	VFMADD213PS   9344(AX), Z6, Z5
+	VFMADD213PS   9472(AX), Z6, Z5
 	VMULPS        Z6, Z5, Z5
 	VPERMPS       Z4, Z1, Z1
 	VFMADD231PS   Z5, Z1, Z1
@@ -8783,16 +13370,16 @@ wquads:
 	LEAQ    (DX)(SI*8), R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8832(AX), Z2
+	VMOVUPS 4736(AX), Z2
 	VMOVUPS (AX), Z3
 	VMOVUPS (AX), Z4
-	VMOVUPS 8832(AX), Z5
+	VMOVUPS 4736(AX), Z5
 	VMOVUPS (AX), Z6
 	VMOVUPS (AX), Z7
-	VMOVUPS 8832(AX), Z8
+	VMOVUPS 4736(AX), Z8
 	VMOVUPS (AX), Z9
 	VMOVUPS (AX), Z10
-	VMOVUPS 8832(AX), Z11
+	VMOVUPS 4736(AX), Z11
 
 wqqmax_loop:
 	CMPQ    DI, $0x00000020
@@ -8928,7 +13515,7 @@ wqqmax_done:
 	LEAQ     (DX)(SI*8), R9
 	VMOVUPS  128(AX), Z2
 	VMOVUPS  exp2tab16<>+0(SB), Z10
-	VMOVUPS  8960(AX), Z11
+	VMOVUPS  9088(AX), Z11
 
 wqqfexp_loop:
 	CMPQ    DI, $0x00000020
@@ -8969,21 +13556,21 @@ wqqfexp_loop:
 	VFMADD231PS 512(AX), Z30, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
+	VMOVUPS     9216(AX), Z22
 	VFMADD213PS 9344(AX), Z12, Z22
+	VFMADD213PS 9472(AX), Z12, Z22
 	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
+	VMOVUPS     9216(AX), Z25
 	VFMADD213PS 9344(AX), Z13, Z25
+	VFMADD213PS 9472(AX), Z13, Z25
 	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
+	VMOVUPS     9216(AX), Z28
 	VFMADD213PS 9344(AX), Z14, Z28
+	VFMADD213PS 9472(AX), Z14, Z28
 	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
+	VMOVUPS     9216(AX), Z31
 	VFMADD213PS 9344(AX), Z15, Z31
+	VFMADD213PS 9472(AX), Z15, Z31
 	VMULPS      Z15, Z31, Z31
 	VPERMPS     Z10, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
@@ -9017,21 +13604,21 @@ wqqfexp_loop:
 	VFMADD231PS 512(AX), Z30, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
+	VMOVUPS       9216(AX), Z22
 	VFMADD213PS   9344(AX), Z16, Z22
+	VFMADD213PS   9472(AX), Z16, Z22
 	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
+	VMOVUPS       9216(AX), Z25
 	VFMADD213PS   9344(AX), Z17, Z25
+	VFMADD213PS   9472(AX), Z17, Z25
 	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
+	VMOVUPS       9216(AX), Z28
 	VFMADD213PS   9344(AX), Z18, Z28
+	VFMADD213PS   9472(AX), Z18, Z28
 	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
+	VMOVUPS       9216(AX), Z31
 	VFMADD213PS   9344(AX), Z19, Z31
+	VFMADD213PS   9472(AX), Z19, Z31
 	VMULPS        Z19, Z31, Z31
 	VPERMPS       Z10, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -9105,21 +13692,21 @@ wqqfexp_one:
 	VFMADD231PS 512(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
+	VMOVUPS       9216(AX), Z18
 	VFMADD213PS   9344(AX), Z12, Z18
+	VFMADD213PS   9472(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
+	VMOVUPS       9216(AX), Z21
 	VFMADD213PS   9344(AX), Z13, Z21
+	VFMADD213PS   9472(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
+	VMOVUPS       9216(AX), Z24
 	VFMADD213PS   9344(AX), Z14, Z24
+	VFMADD213PS   9472(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
+	VMOVUPS       9216(AX), Z27
 	VFMADD213PS   9344(AX), Z15, Z27
+	VFMADD213PS   9472(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z10, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -9199,21 +13786,21 @@ wqqfexp_tail:
 	VFMADD231PS 512(AX), Z20, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
+	VMOVUPS       9216(AX), Z11
 	VFMADD213PS   9344(AX), Z12, Z11
+	VFMADD213PS   9472(AX), Z12, Z11
 	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
+	VMOVUPS       9216(AX), Z18
 	VFMADD213PS   9344(AX), Z1, Z18
+	VFMADD213PS   9472(AX), Z1, Z18
 	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z3, Z19
+	VMOVUPS       9216(AX), Z19
 	VFMADD213PS   9344(AX), Z3, Z19
+	VFMADD213PS   9472(AX), Z3, Z19
 	VMULPS        Z3, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z4, Z21
+	VMOVUPS       9216(AX), Z21
 	VFMADD213PS   9344(AX), Z4, Z21
+	VFMADD213PS   9472(AX), Z4, Z21
 	VMULPS        Z4, Z21, Z21
 	VPERMPS       Z10, Z2, Z2
 	VFMADD231PS   Z11, Z2, Z2
@@ -9257,7 +13844,7 @@ wqqguard:
 	LEAQ    (DX)(SI*8), R9
 	VMOVUPS 128(AX), Z2
 	VMOVUPS exp2tab16<>+0(SB), Z10
-	VMOVUPS 8960(AX), Z11
+	VMOVUPS 9088(AX), Z11
 
 wqqgexp_loop:
 	CMPQ    DI, $0x00000020
@@ -9304,21 +13891,21 @@ wqqgexp_loop:
 	VFMADD231PS 512(AX), Z30, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z22
-	VFMADD213PS 9216(AX), Z12, Z22
+	VMOVUPS     9216(AX), Z22
 	VFMADD213PS 9344(AX), Z12, Z22
+	VFMADD213PS 9472(AX), Z12, Z22
 	VMULPS      Z12, Z22, Z22
-	VMOVUPS     9088(AX), Z25
-	VFMADD213PS 9216(AX), Z13, Z25
+	VMOVUPS     9216(AX), Z25
 	VFMADD213PS 9344(AX), Z13, Z25
+	VFMADD213PS 9472(AX), Z13, Z25
 	VMULPS      Z13, Z25, Z25
-	VMOVUPS     9088(AX), Z28
-	VFMADD213PS 9216(AX), Z14, Z28
+	VMOVUPS     9216(AX), Z28
 	VFMADD213PS 9344(AX), Z14, Z28
+	VFMADD213PS 9472(AX), Z14, Z28
 	VMULPS      Z14, Z28, Z28
-	VMOVUPS     9088(AX), Z31
-	VFMADD213PS 9216(AX), Z15, Z31
+	VMOVUPS     9216(AX), Z31
 	VFMADD213PS 9344(AX), Z15, Z31
+	VFMADD213PS 9472(AX), Z15, Z31
 	VMULPS      Z15, Z31, Z31
 	VPERMPS     Z10, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
@@ -9358,21 +13945,21 @@ wqqgexp_loop:
 	VFMADD231PS 512(AX), Z30, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z16, Z22
+	VMOVUPS       9216(AX), Z22
 	VFMADD213PS   9344(AX), Z16, Z22
+	VFMADD213PS   9472(AX), Z16, Z22
 	VMULPS        Z16, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z17, Z25
+	VMOVUPS       9216(AX), Z25
 	VFMADD213PS   9344(AX), Z17, Z25
+	VFMADD213PS   9472(AX), Z17, Z25
 	VMULPS        Z17, Z25, Z25
-	VMOVUPS       9088(AX), Z28
-	VFMADD213PS   9216(AX), Z18, Z28
+	VMOVUPS       9216(AX), Z28
 	VFMADD213PS   9344(AX), Z18, Z28
+	VFMADD213PS   9472(AX), Z18, Z28
 	VMULPS        Z18, Z28, Z28
-	VMOVUPS       9088(AX), Z31
-	VFMADD213PS   9216(AX), Z19, Z31
+	VMOVUPS       9216(AX), Z31
 	VFMADD213PS   9344(AX), Z19, Z31
+	VFMADD213PS   9472(AX), Z19, Z31
 	VMULPS        Z19, Z31, Z31
 	VPERMPS       Z10, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -9452,21 +14039,21 @@ wqqgexp_one:
 	VFMADD231PS 512(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z12, Z18
+	VMOVUPS       9216(AX), Z18
 	VFMADD213PS   9344(AX), Z12, Z18
+	VFMADD213PS   9472(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
+	VMOVUPS       9216(AX), Z21
 	VFMADD213PS   9344(AX), Z13, Z21
+	VFMADD213PS   9472(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
+	VMOVUPS       9216(AX), Z24
 	VFMADD213PS   9344(AX), Z14, Z24
+	VFMADD213PS   9472(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       9088(AX), Z27
-	VFMADD213PS   9216(AX), Z15, Z27
+	VMOVUPS       9216(AX), Z27
 	VFMADD213PS   9344(AX), Z15, Z27
+	VFMADD213PS   9472(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z10, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -9546,21 +14133,21 @@ wqqgexp_tail:
 	VFMADD231PS 512(AX), Z20, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z12, Z11
+	VMOVUPS       9216(AX), Z11
 	VFMADD213PS   9344(AX), Z12, Z11
+	VFMADD213PS   9472(AX), Z12, Z11
 	VMULPS        Z12, Z11, Z11
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z1, Z18
+	VMOVUPS       9216(AX), Z18
 	VFMADD213PS   9344(AX), Z1, Z18
+	VFMADD213PS   9472(AX), Z1, Z18
 	VMULPS        Z1, Z18, Z18
-	VMOVUPS       9088(AX), Z19
-	VFMADD213PS   9216(AX), Z3, Z19
+	VMOVUPS       9216(AX), Z19
 	VFMADD213PS   9344(AX), Z3, Z19
+	VFMADD213PS   9472(AX), Z3, Z19
 	VMULPS        Z3, Z19, Z19
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z4, Z21
+	VMOVUPS       9216(AX), Z21
 	VFMADD213PS   9344(AX), Z4, Z21
+	VFMADD213PS   9472(AX), Z4, Z21
 	VMULPS        Z4, Z21, Z21
 	VPERMPS       Z10, Z2, Z2
 	VFMADD231PS   Z11, Z2, Z2
@@ -9681,7 +14268,7 @@ wqsolo:
 	LEAQ    (DX)(SI*8), R10
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
-	VMOVUPS 8832(AX), Z2
+	VMOVUPS 4736(AX), Z2
 
 woqmax_loop:
 	CMPQ    R8, $0x00000020
@@ -9767,7 +14354,7 @@ woqmax_done:
 	LEAQ     (DX)(SI*8), R10
 	VMOVUPS  128(AX), Z1
 	VMOVUPS  exp2tab16<>+0(SB), Z4
-	VMOVUPS  8960(AX), Z5
+	VMOVUPS  9088(AX), Z5
 
 woqfexp_loop:
 	CMPQ    R8, $0x00000020
@@ -9788,13 +14375,13 @@ woqfexp_loop:
 	VFMADD231PS 512(AX), Z12, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
+	VMOVUPS       9216(AX), Z10
 	VFMADD213PS   9344(AX), Z6, Z10
+	VFMADD213PS   9472(AX), Z6, Z10
 	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
+	VMOVUPS       9216(AX), Z13
 	VFMADD213PS   9344(AX), Z7, Z13
+	VFMADD213PS   9472(AX), Z7, Z13
 	VMULPS        Z7, Z13, Z13
 	VPERMPS       Z4, Z8, Z8
 	VFMADD231PS   Z10, Z8, Z8
@@ -9825,9 +14412,9 @@ woqfexp_one:
 	VFMADD231PS 512(AX), Z8, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
+	VMOVUPS       9216(AX), Z9
 	VFMADD213PS   9344(AX), Z6, Z9
+	VFMADD213PS   9472(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMPS       Z4, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -9858,9 +14445,9 @@ woqfexp_tail:
 	VFMADD231PS 512(AX), Z2, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
+	VMOVUPS       9216(AX), Z5
 	VFMADD213PS   9344(AX), Z6, Z5
+	VFMADD213PS   9472(AX), Z6, Z5
 	VMULPS        Z6, Z5, Z5
 	VPERMPS       Z4, Z1, Z1
 	VFMADD231PS   Z5, Z1, Z1
@@ -9880,7 +14467,7 @@ woqguard:
 	LEAQ    (DX)(SI*8), R10
 	VMOVUPS 128(AX), Z1
 	VMOVUPS exp2tab16<>+0(SB), Z4
-	VMOVUPS 8960(AX), Z5
+	VMOVUPS 9088(AX), Z5
 
 woqgexp_loop:
 	CMPQ    R8, $0x00000020
@@ -9905,13 +14492,13 @@ woqgexp_loop:
 	VFMADD231PS 512(AX), Z12, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
+	VMOVUPS       9216(AX), Z10
 	VFMADD213PS   9344(AX), Z6, Z10
+	VFMADD213PS   9472(AX), Z6, Z10
 	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
+	VMOVUPS       9216(AX), Z13
 	VFMADD213PS   9344(AX), Z7, Z13
+	VFMADD213PS   9472(AX), Z7, Z13
 	VMULPS        Z7, Z13, Z13
 	VPERMPS       Z4, Z8, Z8
 	VFMADD231PS   Z10, Z8, Z8
@@ -9945,9 +14532,9 @@ woqgexp_one:
 	VFMADD231PS 512(AX), Z8, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
+	VMOVUPS       9216(AX), Z9
 	VFMADD213PS   9344(AX), Z6, Z9
+	VFMADD213PS   9472(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMPS       Z4, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -9978,9 +14565,9 @@ woqgexp_tail:
 	VFMADD231PS 512(AX), Z2, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z6, Z5
+	VMOVUPS       9216(AX), Z5
 	VFMADD213PS   9344(AX), Z6, Z5
+	VFMADD213PS   9472(AX), Z6, Z5
 	VMULPS        Z6, Z5, Z5
 	VPERMPS       Z4, Z1, Z1
 	VFMADD231PS   Z5, Z1, Z1
@@ -10152,12 +14739,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
+	VMOVUPS 9088(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
+	VMOVUPS 9216(AX), Z6
+	VMOVUPS 9344(AX), Z7
+	VMOVUPS 9472(AX), Z8
 	VMOVUPS 128(AX), Z9
 	MOVQ    SI, R8
 
@@ -10324,12 +14911,12 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
+	VMOVUPS 9088(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
+	VMOVUPS 9216(AX), Z6
+	VMOVUPS 9344(AX), Z7
+	VMOVUPS 9472(AX), Z8
 	VMOVUPS 128(AX), Z9
 	MOVQ    SI, R8
 
@@ -10632,8 +15219,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9472(AX), Z8, Z8
-	VPADDD  9472(AX), Z9, Z9
+	VPADDD  9600(AX), Z8, Z8
+	VPADDD  9600(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -10745,15 +15332,15 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
+	VMOVUPS     9088(AX), Z6
 	VFMADD231PS 384(AX), Z5, Z6
-	VSUBPS      8960(AX), Z6, Z7
+	VSUBPS      9088(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z5, Z8
+	VMOVUPS       9216(AX), Z8
 	VFMADD213PS   9344(AX), Z5, Z8
+	VFMADD213PS   9472(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -10778,12 +15365,12 @@ d_nqxmax_done:
 	VPADDD        3328(AX), Z14, Z14
 	VMOVUPS       128(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       8960(AX), Z17
+	VMOVUPS       9088(AX), Z17
 	VMOVUPS       384(AX), Z18
 	VMOVUPS       512(AX), Z19
-	VMOVUPS       9088(AX), Z20
-	VMOVUPS       9216(AX), Z21
-	VMOVUPS       9344(AX), Z22
+	VMOVUPS       9216(AX), Z20
+	VMOVUPS       9344(AX), Z21
+	VMOVUPS       9472(AX), Z22
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -10976,8 +15563,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z13, Z13
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9600(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -11349,7 +15936,7 @@ d_nqxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        4480(AX), Z0, Z0
+	VXORPD        4608(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -11560,7 +16147,7 @@ d_nflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        4480(AX), Z0, Z0
+	VXORPD        4608(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -11679,8 +16266,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9472(AX), Z2, Z2
-	VPADDD  9472(AX), Z3, Z3
+	VPADDD  9600(AX), Z2, Z2
+	VPADDD  9600(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -11756,15 +16343,15 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
+	VMOVUPS     9088(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
+	VSUBPS      9088(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z2, Z6
+	VMOVUPS       9216(AX), Z6
 	VFMADD213PS   9344(AX), Z2, Z6
+	VFMADD213PS   9472(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -11783,12 +16370,12 @@ d_noxmax_done:
 	VPADDD        3328(AX), Z4, Z4
 	VMOVUPS       128(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       8960(AX), Z7
+	VMOVUPS       9088(AX), Z7
 	VMOVUPS       384(AX), Z8
 	VMOVUPS       512(AX), Z9
-	VMOVUPS       9088(AX), Z10
-	VMOVUPS       9216(AX), Z12
-	VMOVUPS       9344(AX), Z13
+	VMOVUPS       9216(AX), Z10
+	VMOVUPS       9344(AX), Z12
+	VMOVUPS       9472(AX), Z13
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -11840,8 +16427,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        9600(AX), Z3, Z3
+	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -12020,7 +16607,7 @@ d_noxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        4480(AX), Z0, Z0
+	VXORPD        4608(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -12139,16 +16726,16 @@ d_wquads:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8832(AX), Z6
+	VMOVUPS 4736(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 8832(AX), Z9
+	VMOVUPS 4736(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 8832(AX), Z12
+	VMOVUPS 4736(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 8832(AX), Z15
+	VMOVUPS 4736(AX), Z15
 
 d_wqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -12288,7 +16875,7 @@ d_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 9600(AX), Z6, K3
+	VCMPPS   $0x12, 4864(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_wqxmok
@@ -12332,8 +16919,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9472(AX), Z12, Z12
-	VPADDD  9472(AX), Z13, Z13
+	VPADDD  9600(AX), Z12, Z12
+	VPADDD  9600(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -12423,15 +17010,15 @@ d_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z7
+	VMOVUPS     9088(AX), Z7
 	VFMADD231PS 384(AX), Z4, Z7
-	VSUBPS      8960(AX), Z7, Z8
+	VSUBPS      9088(AX), Z7, Z8
 	VFMADD231PS 512(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z4, Z9
+	VMOVUPS       9216(AX), Z9
 	VFMADD213PS   9344(AX), Z4, Z9
+	VFMADD213PS   9472(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -12462,12 +17049,12 @@ d_wqxmok:
 	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
+	VMOVUPS   9088(AX), Z16
 	VMOVUPS   384(AX), Z18
 	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   9216(AX), Z20
+	VMOVUPS   9344(AX), Z21
+	VMOVUPS   9472(AX), Z22
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -12636,8 +17223,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -12899,12 +17486,12 @@ d_wqxguard:
 	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
+	VMOVUPS   9088(AX), Z16
 	VMOVUPS   384(AX), Z18
 	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   9216(AX), Z20
+	VMOVUPS   9344(AX), Z21
+	VMOVUPS   9472(AX), Z22
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -13097,8 +17684,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -13471,7 +18058,7 @@ d_wqxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        4480(AX), Z0, Z0
+	VXORPD        4608(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -13682,7 +18269,7 @@ d_wflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        4480(AX), Z0, Z0
+	VXORPD        4608(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -13789,7 +18376,7 @@ d_wone:
 	LEAQ    (BX)(R8*8), R12
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 4736(AX), Z3
 
 d_woxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -13872,7 +18459,7 @@ d_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 9600(AX), Z2, K3
+	VCMPPS   $0x12, 4864(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_woxmok
@@ -13895,8 +18482,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9472(AX), Z6, Z6
-	VPADDD  9472(AX), Z7, Z7
+	VPADDD  9600(AX), Z6, Z6
+	VPADDD  9600(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -13963,15 +18550,15 @@ d_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
+	VMOVUPS     9088(AX), Z5
 	VFMADD231PS 384(AX), Z3, Z5
-	VSUBPS      8960(AX), Z5, Z6
+	VSUBPS      9088(AX), Z5, Z6
 	VFMADD231PS 512(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z3, Z7
+	VMOVUPS       9216(AX), Z7
 	VFMADD213PS   9344(AX), Z3, Z7
+	VFMADD213PS   9472(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -13996,12 +18583,12 @@ d_woxmok:
 	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
+	VMOVUPS   9088(AX), Z7
 	VMOVUPS   384(AX), Z8
 	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   9216(AX), Z10
+	VMOVUPS   9344(AX), Z11
+	VMOVUPS   9472(AX), Z12
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
@@ -14047,8 +18634,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -14138,12 +18725,12 @@ d_woxguard:
 	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
+	VMOVUPS   9088(AX), Z7
 	VMOVUPS   384(AX), Z8
 	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   9216(AX), Z10
+	VMOVUPS   9344(AX), Z11
+	VMOVUPS   9472(AX), Z12
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -14195,8 +18782,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -14376,7 +18963,7 @@ d_woxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        4480(AX), Z0, Z0
+	VXORPD        4608(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -14638,15 +19225,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
+	VMOVUPS     9088(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
+	VSUBPS      9088(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
+	VMOVUPS     9216(AX), Z6
 	VFMADD213PS 9344(AX), Z2, Z6
+	VFMADD213PS 9472(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -14663,12 +19250,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
+	VMOVUPS 9088(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
+	VMOVUPS 9216(AX), Z6
+	VMOVUPS 9344(AX), Z7
+	VMOVUPS 9472(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -15067,12 +19654,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
+	VMOVUPS 9088(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
+	VMOVUPS 9216(AX), Z6
+	VMOVUPS 9344(AX), Z7
+	VMOVUPS 9472(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -15445,17 +20032,17 @@ d_expsdone:
 	VDIVSD      X2, X1, X0
 	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      4608(AX), X0, X2
+	VADDSD      4992(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4736(AX), X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
+	VMOVSD      5120(AX), X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
 	VFMADD213SD 5504(AX), X0, X4
 	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VFMADD213SD 3712(AX), X0, X4
 	VFMADD213SD 3840(AX), X0, X4
 	VFMADD213SD 3968(AX), X0, X4
@@ -15555,7 +20142,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       4480(AX), X0, X0
+	VXORPD       4608(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -15708,8 +20295,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  9472(AX), Z8, Z8
-	VPADDD  9472(AX), Z9, Z9
+	VPADDD  9600(AX), Z8, Z8
+	VPADDD  9600(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -15821,15 +20408,15 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
+	VMOVUPS     9088(AX), Z6
 	VFMADD231PS 384(AX), Z5, Z6
-	VSUBPS      8960(AX), Z6, Z7
+	VSUBPS      9088(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z5, Z8
+	VMOVUPS       9216(AX), Z8
 	VFMADD213PS   9344(AX), Z5, Z8
+	VFMADD213PS   9472(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -15852,12 +20439,12 @@ l_nqxmax_done:
 	VPADDD        3328(AX), Z14, Z14
 	VMOVUPS       128(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       8960(AX), Z17
+	VMOVUPS       9088(AX), Z17
 	VMOVUPS       384(AX), Z18
 	VMOVUPS       512(AX), Z19
-	VMOVUPS       9088(AX), Z20
-	VMOVUPS       9216(AX), Z21
-	VMOVUPS       9344(AX), Z22
+	VMOVUPS       9216(AX), Z20
+	VMOVUPS       9344(AX), Z21
+	VMOVUPS       9472(AX), Z22
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -16042,8 +20629,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z13, Z13
-	VPADDD        9472(AX), Z14, Z14
+	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9600(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -16525,8 +21112,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  9472(AX), Z2, Z2
-	VPADDD  9472(AX), Z3, Z3
+	VPADDD  9600(AX), Z2, Z2
+	VPADDD  9600(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -16602,15 +21189,15 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
+	VMOVUPS     9088(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
+	VSUBPS      9088(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z2, Z6
+	VMOVUPS       9216(AX), Z6
 	VFMADD213PS   9344(AX), Z2, Z6
+	VFMADD213PS   9472(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -16627,12 +21214,12 @@ l_noxmax_done:
 	VPADDD        3328(AX), Z4, Z4
 	VMOVUPS       128(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       8960(AX), Z7
+	VMOVUPS       9088(AX), Z7
 	VMOVUPS       384(AX), Z8
 	VMOVUPS       512(AX), Z9
-	VMOVUPS       9088(AX), Z10
-	VMOVUPS       9216(AX), Z12
-	VMOVUPS       9344(AX), Z13
+	VMOVUPS       9216(AX), Z10
+	VMOVUPS       9344(AX), Z12
+	VMOVUPS       9472(AX), Z13
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -16682,8 +21269,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        9600(AX), Z3, Z3
+	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -16892,16 +21479,16 @@ l_wquads:
 	LEAQ    (BX)(R8*8), R10
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 8832(AX), Z6
+	VMOVUPS 4736(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 8832(AX), Z9
+	VMOVUPS 4736(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 8832(AX), Z12
+	VMOVUPS 4736(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 8832(AX), Z15
+	VMOVUPS 4736(AX), Z15
 
 l_wqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -17041,7 +21628,7 @@ l_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 9600(AX), Z6, K3
+	VCMPPS   $0x12, 4864(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_wqxmok
@@ -17085,8 +21672,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  9472(AX), Z12, Z12
-	VPADDD  9472(AX), Z13, Z13
+	VPADDD  9600(AX), Z12, Z12
+	VPADDD  9600(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -17176,15 +21763,15 @@ l_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z7
+	VMOVUPS     9088(AX), Z7
 	VFMADD231PS 384(AX), Z4, Z7
-	VSUBPS      8960(AX), Z7, Z8
+	VSUBPS      9088(AX), Z7, Z8
 	VFMADD231PS 512(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z4, Z9
+	VMOVUPS       9216(AX), Z9
 	VFMADD213PS   9344(AX), Z4, Z9
+	VFMADD213PS   9472(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -17213,12 +21800,12 @@ l_wqxmok:
 	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
+	VMOVUPS   9088(AX), Z16
 	VMOVUPS   384(AX), Z18
 	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   9216(AX), Z20
+	VMOVUPS   9344(AX), Z21
+	VMOVUPS   9472(AX), Z22
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
@@ -17379,8 +21966,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -17624,12 +22211,12 @@ l_wqxguard:
 	VPADDD    3328(AX), Z13, Z13
 	VMOVUPS   128(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   8960(AX), Z16
+	VMOVUPS   9088(AX), Z16
 	VMOVUPS   384(AX), Z18
 	VMOVUPS   512(AX), Z19
-	VMOVUPS   9088(AX), Z20
-	VMOVUPS   9216(AX), Z21
-	VMOVUPS   9344(AX), Z22
+	VMOVUPS   9216(AX), Z20
+	VMOVUPS   9344(AX), Z21
+	VMOVUPS   9472(AX), Z22
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -17814,8 +22401,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        9472(AX), Z6, Z6
-	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -18286,7 +22873,7 @@ l_wone:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 4736(AX), Z3
 
 l_woxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -18369,7 +22956,7 @@ l_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 9600(AX), Z2, K3
+	VCMPPS   $0x12, 4864(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_woxmok
@@ -18392,8 +22979,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  9472(AX), Z6, Z6
-	VPADDD  9472(AX), Z7, Z7
+	VPADDD  9600(AX), Z6, Z6
+	VPADDD  9600(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -18460,15 +23047,15 @@ l_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
+	VMOVUPS     9088(AX), Z5
 	VFMADD231PS 384(AX), Z3, Z5
-	VSUBPS      8960(AX), Z5, Z6
+	VSUBPS      9088(AX), Z5, Z6
 	VFMADD231PS 512(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z3, Z7
+	VMOVUPS       9216(AX), Z7
 	VFMADD213PS   9344(AX), Z3, Z7
+	VFMADD213PS   9472(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -18491,12 +23078,12 @@ l_woxmok:
 	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
+	VMOVUPS   9088(AX), Z7
 	VMOVUPS   384(AX), Z8
 	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   9216(AX), Z10
+	VMOVUPS   9344(AX), Z11
+	VMOVUPS   9472(AX), Z12
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -18540,8 +23127,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -18624,12 +23211,12 @@ l_woxguard:
 	VPADDD    3328(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   8960(AX), Z7
+	VMOVUPS   9088(AX), Z7
 	VMOVUPS   384(AX), Z8
 	VMOVUPS   512(AX), Z9
-	VMOVUPS   9088(AX), Z10
-	VMOVUPS   9216(AX), Z11
-	VMOVUPS   9344(AX), Z12
+	VMOVUPS   9216(AX), Z10
+	VMOVUPS   9344(AX), Z11
+	VMOVUPS   9472(AX), Z12
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -18679,8 +23266,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z4, Z4
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -19033,15 +23620,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
+	VMOVUPS     9088(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
+	VSUBPS      9088(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
+	VMOVUPS     9216(AX), Z6
 	VFMADD213PS 9344(AX), Z2, Z6
+	VFMADD213PS 9472(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -19057,12 +23644,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
+	VMOVUPS 9088(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
+	VMOVUPS 9216(AX), Z6
+	VMOVUPS 9344(AX), Z7
+	VMOVUPS 9472(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -19440,12 +24027,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8960(AX), Z3
+	VMOVUPS 9088(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 9088(AX), Z6
-	VMOVUPS 9216(AX), Z7
-	VMOVUPS 9344(AX), Z8
+	VMOVUPS 9216(AX), Z6
+	VMOVUPS 9344(AX), Z7
+	VMOVUPS 9472(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -19798,17 +24385,17 @@ l_expsdone:
 	VDIVSD      X2, X1, X0
 	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      4608(AX), X0, X1
+	VADDSD      4992(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4736(AX), X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
+	VMOVSD      5120(AX), X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
 	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
@@ -19954,8 +24541,8 @@ pairs:
 	JL      alone
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
+	VMOVUPD 6144(AX), Z0
+	VMOVUPD 6144(AX), Z1
 
 psmax_one:
 	CMPQ   DI, $0x00000008
@@ -19969,10 +24556,10 @@ psmax_one:
 psmax_tail:
 	TESTQ   DI, DI
 	JE      psmax_done
-	VMOVUPD 5760(AX), Z2
+	VMOVUPD 6144(AX), Z2
 	VMOVUPD (R8), K1, Z2
 	VMAXPD  Z2, Z0, Z0
-	VMOVUPD 5760(AX), Z2
+	VMOVUPD 6144(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VMAXPD  Z2, Z1, Z1
 
@@ -20017,28 +24604,22 @@ psexp_one:
 	VSUBPD  Z3, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z10
-	VFMADD231PD 6016(AX), Z8, Z10
-	VMOVUPD     5888(AX), Z11
-	VFMADD231PD 6016(AX), Z9, Z11
-	VSUBPD      5888(AX), Z10, Z12
+	VMOVUPD     6272(AX), Z10
+	VFMADD231PD 6400(AX), Z8, Z10
+	VMOVUPD     6272(AX), Z11
+	VFMADD231PD 6400(AX), Z9, Z11
+	VSUBPD      6272(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VSUBPD      5888(AX), Z11, Z14
+	VFMADD231PD 6528(AX), Z12, Z13
+	VFMADD231PD 6656(AX), Z12, Z13
+	VSUBPD      6272(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6528(AX), Z14, Z15
+	VFMADD231PD 6656(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z12
-	VMOVUPD     6400(AX), Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
+	VMOVUPD     6784(AX), Z12
+	VMOVUPD     6784(AX), Z14
 	VFMADD213PD 6912(AX), Z13, Z12
 	VFMADD213PD 6912(AX), Z15, Z14
 	VFMADD213PD 7040(AX), Z13, Z12
@@ -20053,6 +24634,12 @@ psexp_one:
 	VFMADD213PD 7552(AX), Z15, Z14
 	VFMADD213PD 7680(AX), Z13, Z12
 	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -20064,12 +24651,12 @@ psexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7808(AX), Z8, K2
+	VCMPPD    $0x15, 8192(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7808(AX), Z9, K2
+	VCMPPD    $0x15, 8192(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z10
@@ -20088,36 +24675,30 @@ psexp_one:
 psexp_tail:
 	TESTQ   DI, DI
 	JE      psexp_done
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6144(AX), Z8
 	VMOVUPD (R8), K1, Z8
 	VSUBPD  Z2, Z8, Z8
-	VMOVUPD 5760(AX), Z2
+	VMOVUPD 6144(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VSUBPD  Z3, Z2, Z2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z3
-	VFMADD231PD 6016(AX), Z8, Z3
-	VMOVUPD     5888(AX), Z9
-	VFMADD231PD 6016(AX), Z2, Z9
-	VSUBPD      5888(AX), Z3, Z10
+	VMOVUPD     6272(AX), Z3
+	VFMADD231PD 6400(AX), Z8, Z3
+	VMOVUPD     6272(AX), Z9
+	VFMADD231PD 6400(AX), Z2, Z9
+	VSUBPD      6272(AX), Z3, Z10
 	VMOVUPD     Z8, Z11
-	VFMADD231PD 6144(AX), Z10, Z11
-	VFMADD231PD 6272(AX), Z10, Z11
-	VSUBPD      5888(AX), Z9, Z12
+	VFMADD231PD 6528(AX), Z10, Z11
+	VFMADD231PD 6656(AX), Z10, Z11
+	VSUBPD      6272(AX), Z9, Z12
 	VMOVUPD     Z2, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
+	VFMADD231PD 6528(AX), Z12, Z13
+	VFMADD231PD 6656(AX), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z10
-	VMOVUPD     6400(AX), Z12
-	VFMADD213PD 6528(AX), Z11, Z10
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z11, Z10
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z11, Z10
-	VFMADD213PD 6784(AX), Z13, Z12
+	VMOVUPD     6784(AX), Z10
+	VMOVUPD     6784(AX), Z12
 	VFMADD213PD 6912(AX), Z11, Z10
 	VFMADD213PD 6912(AX), Z13, Z12
 	VFMADD213PD 7040(AX), Z11, Z10
@@ -20132,6 +24713,12 @@ psexp_tail:
 	VFMADD213PD 7552(AX), Z13, Z12
 	VFMADD213PD 7680(AX), Z11, Z10
 	VFMADD213PD 7680(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z11, Z10
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z11, Z10
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z11, Z10
+	VFMADD213PD 8064(AX), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
 	VADDPD      1792(AX), Z10, Z10
@@ -20143,12 +24730,12 @@ psexp_tail:
 	VPSLLQ    $0x34, Z3, Z3
 	VPADDQ    1792(AX), Z3, Z3
 	VMULPD    Z3, Z10, Z10
-	VCMPPD    $0x15, 7808(AX), Z8, K2
+	VCMPPD    $0x15, 8192(AX), Z8, K2
 	VMOVAPD.Z Z10, K2, Z8
 	VPSLLQ    $0x34, Z9, Z9
 	VPADDQ    1792(AX), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 7808(AX), Z2, K2
+	VCMPPD    $0x15, 8192(AX), Z2, K2
 	VMOVAPD.Z Z12, K2, Z2
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z3
@@ -20201,11 +24788,11 @@ psexp_done:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X3, X3
 	VMULPD      X3, X3, X1
-	VMOVUPD     7936(AX), X5
-	VFMADD213PD 8064(AX), X1, X5
-	VFMADD213PD 8192(AX), X1, X5
-	VFMADD213PD 8320(AX), X1, X5
+	VMOVUPD     8320(AX), X5
 	VFMADD213PD 8448(AX), X1, X5
+	VFMADD213PD 8576(AX), X1, X5
+	VFMADD213PD 8704(AX), X1, X5
+	VFMADD213PD 8832(AX), X1, X5
 	VFMADD213PD 1920(AX), X1, X5
 	VFMADD213PD 2048(AX), X1, X5
 	VFMADD213PD 2176(AX), X1, X5
@@ -20236,7 +24823,7 @@ alone:
 	JE      done
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5760(AX), Z0
+	VMOVUPD 6144(AX), Z0
 
 osmax_one:
 	CMPQ   DI, $0x00000008
@@ -20249,7 +24836,7 @@ osmax_one:
 osmax_tail:
 	TESTQ   DI, DI
 	JE      osmax_done
-	VMOVUPD 5760(AX), Z1
+	VMOVUPD 6144(AX), Z1
 	VMOVUPD (R8), K1, Z1
 	VMAXPD  Z1, Z0, Z0
 
@@ -20278,18 +24865,15 @@ osexp_one:
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z5
-	VFMADD231PD 6016(AX), Z4, Z5
-	VSUBPD      5888(AX), Z5, Z6
+	VMOVUPD     6272(AX), Z5
+	VFMADD231PD 6400(AX), Z4, Z5
+	VSUBPD      6272(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6528(AX), Z6, Z7
+	VFMADD231PD 6656(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
+	VMOVUPD     6784(AX), Z6
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
@@ -20297,6 +24881,9 @@ osexp_one:
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -20305,7 +24892,7 @@ osexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7808(AX), Z4, K2
+	VCMPPD    $0x15, 8192(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z5
@@ -20319,23 +24906,20 @@ osexp_one:
 osexp_tail:
 	TESTQ   DI, DI
 	JE      osexp_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R8), K1, Z4
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z1
-	VFMADD231PD 6016(AX), Z4, Z1
-	VSUBPD      5888(AX), Z1, Z5
+	VMOVUPD     6272(AX), Z1
+	VFMADD231PD 6400(AX), Z4, Z1
+	VSUBPD      6272(AX), Z1, Z5
 	VMOVUPD     Z4, Z6
-	VFMADD231PD 6144(AX), Z5, Z6
-	VFMADD231PD 6272(AX), Z5, Z6
+	VFMADD231PD 6528(AX), Z5, Z6
+	VFMADD231PD 6656(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z5
-	VFMADD213PD 6528(AX), Z6, Z5
-	VFMADD213PD 6656(AX), Z6, Z5
-	VFMADD213PD 6784(AX), Z6, Z5
+	VMOVUPD     6784(AX), Z5
 	VFMADD213PD 6912(AX), Z6, Z5
 	VFMADD213PD 7040(AX), Z6, Z5
 	VFMADD213PD 7168(AX), Z6, Z5
@@ -20343,6 +24927,9 @@ osexp_tail:
 	VFMADD213PD 7424(AX), Z6, Z5
 	VFMADD213PD 7552(AX), Z6, Z5
 	VFMADD213PD 7680(AX), Z6, Z5
+	VFMADD213PD 7808(AX), Z6, Z5
+	VFMADD213PD 7936(AX), Z6, Z5
+	VFMADD213PD 8064(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
 	VADDPD      1792(AX), Z5, Z5
@@ -20351,7 +24938,7 @@ osexp_tail:
 	VPSLLQ    $0x34, Z1, Z1
 	VPADDQ    1792(AX), Z1, Z1
 	VMULPD    Z1, Z5, Z5
-	VCMPPD    $0x15, 7808(AX), Z4, K2
+	VCMPPD    $0x15, 8192(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z1
@@ -20389,11 +24976,11 @@ osexp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7936(AX), X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
+	VMOVUPD     8320(AX), X5
 	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -20418,7 +25005,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD 8576(AX), X0
+	VMOVSD 4480(AX), X0
 	VMOVSD X0, (CX)
 	JMP    onext
 
@@ -20428,10 +25015,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
-	VMOVUPD 5760(AX), Z2
-	VMOVUPD 5760(AX), Z3
+	VMOVUPD 6144(AX), Z0
+	VMOVUPD 6144(AX), Z1
+	VMOVUPD 6144(AX), Z2
+	VMOVUPD 6144(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -20456,7 +25043,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -20482,20 +25069,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5888(AX), Z2
+	VMOVUPS 6272(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 6016(AX), Z4
-	VMOVUPS 6144(AX), Z5
-	VMOVUPS 6272(AX), Z6
-	VMOVUPS 7808(AX), Z7
-	VMOVUPS 6400(AX), Z8
-	VMOVUPS 6528(AX), Z9
-	VMOVUPS 6656(AX), Z10
-	VMOVUPS 6784(AX), Z11
-	VMOVUPS 6912(AX), Z12
-	VMOVUPS 7040(AX), Z13
-	VMOVUPS 7168(AX), Z14
-	VMOVUPS 7296(AX), Z15
+	VMOVUPS 6400(AX), Z4
+	VMOVUPS 6528(AX), Z5
+	VMOVUPS 6656(AX), Z6
+	VMOVUPS 8192(AX), Z7
+	VMOVUPS 6784(AX), Z8
+	VMOVUPS 6912(AX), Z9
+	VMOVUPS 7040(AX), Z10
+	VMOVUPS 7168(AX), Z11
+	VMOVUPS 7296(AX), Z12
+	VMOVUPS 7424(AX), Z13
+	VMOVUPS 7552(AX), Z14
+	VMOVUPS 7680(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -20540,12 +25127,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -20598,9 +25185,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -20623,7 +25210,7 @@ exp_one:
 exp_tail:
 	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6144(AX), Z17
 	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -20644,9 +25231,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 7936(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -20691,11 +25278,11 @@ exp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7936(AX), X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
+	VMOVUPD     8320(AX), X5
 	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -20720,7 +25307,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8576(AX), X0
+	VMOVSD 4480(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -20776,11 +25363,11 @@ d_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6144(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5760(AX), Z2
+	VMOVUPD      6144(AX), Z2
 	MOVLQSX      4(SI), R11
 	VPBROADCASTQ R11, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -20790,12 +25377,12 @@ d_spsmax_one:
 	JL        d_spsmax_tail
 	VMOVUPD   (R10), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6144(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6144(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
 	VPSUBQ    9728(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
@@ -20805,16 +25392,16 @@ d_spsmax_one:
 d_spsmax_tail:
 	TESTQ     R9, R9
 	JE        d_spsmax_done
-	VMOVUPD   5760(AX), Z4
+	VMOVUPD   6144(AX), Z4
 	VMOVUPD   (R10), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6144(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
-	VMOVUPD   5760(AX), Z1
+	VMOVUPD   6144(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z1
+	VMOVUPD   6144(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
 	VPSUBQ    9728(AX), Z3, Z3
 
@@ -20833,7 +25420,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8704(AX), X0
+	VUCOMISD      8960(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -20855,7 +25442,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8704(AX), X2
+	VUCOMISD     8960(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -20871,28 +25458,22 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z4
-	VFMADD231PD 6016(AX), Z2, Z4
-	VMOVUPD     5888(AX), Z5
-	VFMADD231PD 6016(AX), Z3, Z5
-	VSUBPD      5888(AX), Z4, Z6
+	VMOVUPD     6272(AX), Z4
+	VFMADD231PD 6400(AX), Z2, Z4
+	VMOVUPD     6272(AX), Z5
+	VFMADD231PD 6400(AX), Z3, Z5
+	VSUBPD      6272(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VSUBPD      5888(AX), Z5, Z8
+	VFMADD231PD 6528(AX), Z6, Z7
+	VFMADD231PD 6656(AX), Z6, Z7
+	VSUBPD      6272(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6144(AX), Z8, Z9
-	VFMADD231PD 6272(AX), Z8, Z9
+	VFMADD231PD 6528(AX), Z8, Z9
+	VFMADD231PD 6656(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z6
-	VMOVUPD     6400(AX), Z8
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z9, Z8
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z9, Z8
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z9, Z8
+	VMOVUPD     6784(AX), Z6
+	VMOVUPD     6784(AX), Z8
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 6912(AX), Z9, Z8
 	VFMADD213PD 7040(AX), Z7, Z6
@@ -20907,6 +25488,12 @@ d_spsmax_done:
 	VFMADD213PD 7552(AX), Z9, Z8
 	VFMADD213PD 7680(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z9, Z8
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z9, Z8
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z9, Z8
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -20918,12 +25505,12 @@ d_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7808(AX), Z2, K2
+	VCMPPD    $0x15, 8192(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7808(AX), Z3, K2
+	VCMPPD    $0x15, 8192(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -20954,28 +25541,22 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z10
-	VFMADD231PD 6016(AX), Z8, Z10
-	VMOVUPD     5888(AX), Z11
-	VFMADD231PD 6016(AX), Z9, Z11
-	VSUBPD      5888(AX), Z10, Z12
+	VMOVUPD     6272(AX), Z10
+	VFMADD231PD 6400(AX), Z8, Z10
+	VMOVUPD     6272(AX), Z11
+	VFMADD231PD 6400(AX), Z9, Z11
+	VSUBPD      6272(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VSUBPD      5888(AX), Z11, Z14
+	VFMADD231PD 6528(AX), Z12, Z13
+	VFMADD231PD 6656(AX), Z12, Z13
+	VSUBPD      6272(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6528(AX), Z14, Z15
+	VFMADD231PD 6656(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z12
-	VMOVUPD     6400(AX), Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
+	VMOVUPD     6784(AX), Z12
+	VMOVUPD     6784(AX), Z14
 	VFMADD213PD 6912(AX), Z13, Z12
 	VFMADD213PD 6912(AX), Z15, Z14
 	VFMADD213PD 7040(AX), Z13, Z12
@@ -20990,6 +25571,12 @@ d_spsexp_one:
 	VFMADD213PD 7552(AX), Z15, Z14
 	VFMADD213PD 7680(AX), Z13, Z12
 	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -21001,12 +25588,12 @@ d_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7808(AX), Z8, K2
+	VCMPPD    $0x15, 8192(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7808(AX), Z9, K2
+	VCMPPD    $0x15, 8192(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -21034,36 +25621,30 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6144(AX), Z8
 	VMOVUPD (R10), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5760(AX), Z9
+	VMOVUPD 6144(AX), Z9
 	VMOVUPD (R10)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z10
-	VFMADD231PD 6016(AX), Z8, Z10
-	VMOVUPD     5888(AX), Z11
-	VFMADD231PD 6016(AX), Z9, Z11
-	VSUBPD      5888(AX), Z10, Z12
+	VMOVUPD     6272(AX), Z10
+	VFMADD231PD 6400(AX), Z8, Z10
+	VMOVUPD     6272(AX), Z11
+	VFMADD231PD 6400(AX), Z9, Z11
+	VSUBPD      6272(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VSUBPD      5888(AX), Z11, Z14
+	VFMADD231PD 6528(AX), Z12, Z13
+	VFMADD231PD 6656(AX), Z12, Z13
+	VSUBPD      6272(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6528(AX), Z14, Z15
+	VFMADD231PD 6656(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z12
-	VMOVUPD     6400(AX), Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
+	VMOVUPD     6784(AX), Z12
+	VMOVUPD     6784(AX), Z14
 	VFMADD213PD 6912(AX), Z13, Z12
 	VFMADD213PD 6912(AX), Z15, Z14
 	VFMADD213PD 7040(AX), Z13, Z12
@@ -21078,6 +25659,12 @@ d_spsexp_tail:
 	VFMADD213PD 7552(AX), Z15, Z14
 	VFMADD213PD 7680(AX), Z13, Z12
 	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -21089,12 +25676,12 @@ d_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7808(AX), Z8, K2
+	VCMPPD    $0x15, 8192(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7808(AX), Z9, K2
+	VCMPPD    $0x15, 8192(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -21135,17 +25722,17 @@ d_spsexp_done:
 	VDIVSD      X3, X2, X0
 	VUCOMISD    4352(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      4608(AX), X0, X3
+	VADDSD      4992(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      4736(AX), X7
-	VFMADD213SD 4864(AX), X0, X7
-	VFMADD213SD 4992(AX), X0, X7
-	VFMADD213SD 5120(AX), X0, X7
+	VMOVSD      5120(AX), X7
 	VFMADD213SD 5248(AX), X0, X7
 	VFMADD213SD 5376(AX), X0, X7
 	VFMADD213SD 5504(AX), X0, X7
 	VFMADD213SD 5632(AX), X0, X7
+	VFMADD213SD 5760(AX), X0, X7
+	VFMADD213SD 5888(AX), X0, X7
+	VFMADD213SD 6016(AX), X0, X7
 	VFMADD213SD 3712(AX), X0, X7
 	VFMADD213SD 3840(AX), X0, X7
 	VFMADD213SD 3968(AX), X0, X7
@@ -21175,11 +25762,11 @@ d_sp0l1p_big:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     7936(AX), X9
-	VFMADD213PD 8064(AX), X3, X9
-	VFMADD213PD 8192(AX), X3, X9
-	VFMADD213PD 8320(AX), X3, X9
+	VMOVUPD     8320(AX), X9
 	VFMADD213PD 8448(AX), X3, X9
+	VFMADD213PD 8576(AX), X3, X9
+	VFMADD213PD 8704(AX), X3, X9
+	VFMADD213PD 8832(AX), X3, X9
 	VFMADD213PD 1920(AX), X3, X9
 	VFMADD213PD 2048(AX), X3, X9
 	VFMADD213PD 2176(AX), X3, X9
@@ -21217,11 +25804,11 @@ d_sp0logz:
 	VADDPD      1792(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     7936(AX), X10
-	VFMADD213PD 8064(AX), X7, X10
-	VFMADD213PD 8192(AX), X7, X10
-	VFMADD213PD 8320(AX), X7, X10
+	VMOVUPD     8320(AX), X10
 	VFMADD213PD 8448(AX), X7, X10
+	VFMADD213PD 8576(AX), X7, X10
+	VFMADD213PD 8704(AX), X7, X10
+	VFMADD213PD 8832(AX), X7, X10
 	VFMADD213PD 1920(AX), X7, X10
 	VFMADD213PD 2048(AX), X7, X10
 	VFMADD213PD 2176(AX), X7, X10
@@ -21250,7 +25837,7 @@ d_sp0lossdone:
 	VBROADCASTSD  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        4480(AX), X0, X0
+	VXORPD        4608(AX), X0, X0
 	VSUBPD        Z6, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
@@ -21270,17 +25857,17 @@ d_sp0lossdone:
 	VDIVSD      X3, X2, X1
 	VUCOMISD    4352(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      4608(AX), X1, X3
+	VADDSD      4992(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      4736(AX), X6
-	VFMADD213SD 4864(AX), X1, X6
-	VFMADD213SD 4992(AX), X1, X6
-	VFMADD213SD 5120(AX), X1, X6
+	VMOVSD      5120(AX), X6
 	VFMADD213SD 5248(AX), X1, X6
 	VFMADD213SD 5376(AX), X1, X6
 	VFMADD213SD 5504(AX), X1, X6
 	VFMADD213SD 5632(AX), X1, X6
+	VFMADD213SD 5760(AX), X1, X6
+	VFMADD213SD 5888(AX), X1, X6
+	VFMADD213SD 6016(AX), X1, X6
 	VFMADD213SD 3712(AX), X1, X6
 	VFMADD213SD 3840(AX), X1, X6
 	VFMADD213SD 3968(AX), X1, X6
@@ -21310,11 +25897,11 @@ d_sp1l1p_big:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     7936(AX), X8
-	VFMADD213PD 8064(AX), X3, X8
-	VFMADD213PD 8192(AX), X3, X8
-	VFMADD213PD 8320(AX), X3, X8
+	VMOVUPD     8320(AX), X8
 	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
+	VFMADD213PD 8704(AX), X3, X8
+	VFMADD213PD 8832(AX), X3, X8
 	VFMADD213PD 1920(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
@@ -21352,11 +25939,11 @@ d_sp1logz:
 	VADDPD      1792(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     7936(AX), X9
-	VFMADD213PD 8064(AX), X6, X9
-	VFMADD213PD 8192(AX), X6, X9
-	VFMADD213PD 8320(AX), X6, X9
+	VMOVUPD     8320(AX), X9
 	VFMADD213PD 8448(AX), X6, X9
+	VFMADD213PD 8576(AX), X6, X9
+	VFMADD213PD 8704(AX), X6, X9
+	VFMADD213PD 8832(AX), X6, X9
 	VFMADD213PD 1920(AX), X6, X9
 	VFMADD213PD 2048(AX), X6, X9
 	VFMADD213PD 2176(AX), X6, X9
@@ -21385,7 +25972,7 @@ d_sp1lossdone:
 	VBROADCASTSD X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       4480(AX), X1, X1
+	VXORPD       4608(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -21438,7 +26025,7 @@ d_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6144(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -21448,7 +26035,7 @@ d_sosmax_one:
 	JL        d_sosmax_tail
 	VMOVUPD   (R10), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6144(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
@@ -21458,10 +26045,10 @@ d_sosmax_one:
 d_sosmax_tail:
 	TESTQ     R9, R9
 	JE        d_sosmax_done
-	VMOVUPD   5760(AX), Z2
+	VMOVUPD   6144(AX), Z2
 	VMOVUPD   (R10), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6144(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
 
@@ -21480,7 +26067,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8704(AX), X0
+	VUCOMISD     8960(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -21494,18 +26081,15 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z2
-	VFMADD231PD 6016(AX), Z1, Z2
-	VSUBPD      5888(AX), Z2, Z3
+	VMOVUPD     6272(AX), Z2
+	VFMADD231PD 6400(AX), Z1, Z2
+	VSUBPD      6272(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6528(AX), Z3, Z4
+	VFMADD231PD 6656(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
+	VMOVUPD     6784(AX), Z3
 	VFMADD213PD 6912(AX), Z4, Z3
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
@@ -21513,6 +26097,9 @@ d_sosmax_done:
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -21521,7 +26108,7 @@ d_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7808(AX), Z1, K2
+	VCMPPD    $0x15, 8192(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -21543,18 +26130,15 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z5
-	VFMADD231PD 6016(AX), Z4, Z5
-	VSUBPD      5888(AX), Z5, Z6
+	VMOVUPD     6272(AX), Z5
+	VFMADD231PD 6400(AX), Z4, Z5
+	VSUBPD      6272(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6528(AX), Z6, Z7
+	VFMADD231PD 6656(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
+	VMOVUPD     6784(AX), Z6
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
@@ -21562,6 +26146,9 @@ d_sosexp_one:
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -21570,7 +26157,7 @@ d_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7808(AX), Z4, K2
+	VCMPPD    $0x15, 8192(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -21589,23 +26176,20 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z5
-	VFMADD231PD 6016(AX), Z4, Z5
-	VSUBPD      5888(AX), Z5, Z6
+	VMOVUPD     6272(AX), Z5
+	VFMADD231PD 6400(AX), Z4, Z5
+	VSUBPD      6272(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6528(AX), Z6, Z7
+	VFMADD231PD 6656(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
+	VMOVUPD     6784(AX), Z6
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
@@ -21613,6 +26197,9 @@ d_sosexp_tail:
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -21621,7 +26208,7 @@ d_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7808(AX), Z4, K2
+	VCMPPD    $0x15, 8192(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -21653,17 +26240,17 @@ d_sosexp_done:
 	VDIVSD      X2, X1, X0
 	VUCOMISD    4352(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      4608(AX), X0, X2
+	VADDSD      4992(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4736(AX), X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
+	VMOVSD      5120(AX), X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
 	VFMADD213SD 5504(AX), X0, X4
 	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VFMADD213SD 3712(AX), X0, X4
 	VFMADD213SD 3840(AX), X0, X4
 	VFMADD213SD 3968(AX), X0, X4
@@ -21693,11 +26280,11 @@ d_so0l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7936(AX), X6
-	VFMADD213PD 8064(AX), X2, X6
-	VFMADD213PD 8192(AX), X2, X6
-	VFMADD213PD 8320(AX), X2, X6
+	VMOVUPD     8320(AX), X6
 	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
+	VFMADD213PD 8704(AX), X2, X6
+	VFMADD213PD 8832(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -21735,11 +26322,11 @@ d_so0logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7936(AX), X7
-	VFMADD213PD 8064(AX), X4, X7
-	VFMADD213PD 8192(AX), X4, X7
-	VFMADD213PD 8320(AX), X4, X7
+	VMOVUPD     8320(AX), X7
 	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
+	VFMADD213PD 8704(AX), X4, X7
+	VFMADD213PD 8832(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -21768,7 +26355,7 @@ d_so0lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       4480(AX), X0, X0
+	VXORPD       4608(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -21836,7 +26423,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 8576(AX), X0
+	VMOVSD 4480(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -21849,10 +26436,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
-	VMOVUPD 5760(AX), Z2
-	VMOVUPD 5760(AX), Z3
+	VMOVUPD 6144(AX), Z0
+	VMOVUPD 6144(AX), Z1
+	VMOVUPD 6144(AX), Z2
+	VMOVUPD 6144(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -21891,7 +26478,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -21900,7 +26487,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5760(AX), K2, Z4
+	VMOVUPD      6144(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -21926,7 +26513,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -21947,7 +26534,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8704(AX), X0
+	VUCOMISD 8960(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -21964,18 +26551,15 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z2
-	VFMADD231PD 6016(AX), Z1, Z2
-	VSUBPD      5888(AX), Z2, Z3
+	VMOVUPD     6272(AX), Z2
+	VFMADD231PD 6400(AX), Z1, Z2
+	VSUBPD      6272(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6528(AX), Z3, Z4
+	VFMADD231PD 6656(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
+	VMOVUPD     6784(AX), Z3
 	VFMADD213PD 6912(AX), Z4, Z3
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
@@ -21983,6 +26567,9 @@ d_maxb_done:
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -21991,7 +26578,7 @@ d_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7808(AX), Z1, K2
+	VCMPPD    $0x15, 8192(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -22000,20 +26587,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5888(AX), Z2
+	VMOVUPS 6272(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 6016(AX), Z4
-	VMOVUPS 6144(AX), Z5
-	VMOVUPS 6272(AX), Z6
-	VMOVUPS 7808(AX), Z7
-	VMOVUPS 6400(AX), Z8
-	VMOVUPS 6528(AX), Z9
-	VMOVUPS 6656(AX), Z10
-	VMOVUPS 6784(AX), Z11
-	VMOVUPS 6912(AX), Z12
-	VMOVUPS 7040(AX), Z13
-	VMOVUPS 7168(AX), Z14
-	VMOVUPS 7296(AX), Z15
+	VMOVUPS 6400(AX), Z4
+	VMOVUPS 6528(AX), Z5
+	VMOVUPS 6656(AX), Z6
+	VMOVUPS 8192(AX), Z7
+	VMOVUPS 6784(AX), Z8
+	VMOVUPS 6912(AX), Z9
+	VMOVUPS 7040(AX), Z10
+	VMOVUPS 7168(AX), Z11
+	VMOVUPS 7296(AX), Z12
+	VMOVUPS 7424(AX), Z13
+	VMOVUPS 7552(AX), Z14
+	VMOVUPS 7680(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -22061,12 +26648,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -22122,9 +26709,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22175,9 +26762,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22245,12 +26832,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -22306,9 +26893,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -22333,7 +26920,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6144(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -22354,9 +26941,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 7936(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -22378,7 +26965,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6144(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -22399,9 +26986,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 7936(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -22444,17 +27031,17 @@ d_exp_end:
 	VDIVSD      X2, X1, X0
 	VUCOMISD    4352(AX), X0
 	JHI         d_l1p_big
-	VADDSD      4608(AX), X0, X2
+	VADDSD      4992(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4736(AX), X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
+	VMOVSD      5120(AX), X4
 	VFMADD213SD 5248(AX), X0, X4
 	VFMADD213SD 5376(AX), X0, X4
 	VFMADD213SD 5504(AX), X0, X4
 	VFMADD213SD 5632(AX), X0, X4
+	VFMADD213SD 5760(AX), X0, X4
+	VFMADD213SD 5888(AX), X0, X4
+	VFMADD213SD 6016(AX), X0, X4
 	VFMADD213SD 3712(AX), X0, X4
 	VFMADD213SD 3840(AX), X0, X4
 	VFMADD213SD 3968(AX), X0, X4
@@ -22484,11 +27071,11 @@ d_l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7936(AX), X6
-	VFMADD213PD 8064(AX), X2, X6
-	VFMADD213PD 8192(AX), X2, X6
-	VFMADD213PD 8320(AX), X2, X6
+	VMOVUPD     8320(AX), X6
 	VFMADD213PD 8448(AX), X2, X6
+	VFMADD213PD 8576(AX), X2, X6
+	VFMADD213PD 8704(AX), X2, X6
+	VFMADD213PD 8832(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -22526,11 +27113,11 @@ d_logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7936(AX), X7
-	VFMADD213PD 8064(AX), X4, X7
-	VFMADD213PD 8192(AX), X4, X7
-	VFMADD213PD 8320(AX), X4, X7
+	VMOVUPD     8320(AX), X7
 	VFMADD213PD 8448(AX), X4, X7
+	VFMADD213PD 8576(AX), X4, X7
+	VFMADD213PD 8704(AX), X4, X7
+	VFMADD213PD 8832(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -22559,7 +27146,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       4480(AX), X0, X0
+	VXORPD       4608(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -22641,7 +27228,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8576(AX), X0
+	VMOVSD 4480(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -22662,11 +27249,11 @@ l_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6144(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5760(AX), Z2
+	VMOVUPD      6144(AX), Z2
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -22676,12 +27263,12 @@ l_spsmax_one:
 	JL        l_spsmax_tail
 	VMOVUPD   (R9), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6144(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6144(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
 	VPSUBQ    9728(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
@@ -22691,16 +27278,16 @@ l_spsmax_one:
 l_spsmax_tail:
 	TESTQ     DX, DX
 	JE        l_spsmax_done
-	VMOVUPD   5760(AX), Z4
+	VMOVUPD   6144(AX), Z4
 	VMOVUPD   (R9), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z4
+	VMOVUPD   6144(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
-	VMOVUPD   5760(AX), Z1
+	VMOVUPD   6144(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5760(AX), K2, Z1
+	VMOVUPD   6144(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
 	VPSUBQ    9728(AX), Z3, Z3
 
@@ -22719,7 +27306,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8704(AX), X0
+	VUCOMISD      8960(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -22741,7 +27328,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8704(AX), X2
+	VUCOMISD     8960(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -22757,28 +27344,22 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z4
-	VFMADD231PD 6016(AX), Z2, Z4
-	VMOVUPD     5888(AX), Z5
-	VFMADD231PD 6016(AX), Z3, Z5
-	VSUBPD      5888(AX), Z4, Z6
+	VMOVUPD     6272(AX), Z4
+	VFMADD231PD 6400(AX), Z2, Z4
+	VMOVUPD     6272(AX), Z5
+	VFMADD231PD 6400(AX), Z3, Z5
+	VSUBPD      6272(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
-	VSUBPD      5888(AX), Z5, Z8
+	VFMADD231PD 6528(AX), Z6, Z7
+	VFMADD231PD 6656(AX), Z6, Z7
+	VSUBPD      6272(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6144(AX), Z8, Z9
-	VFMADD231PD 6272(AX), Z8, Z9
+	VFMADD231PD 6528(AX), Z8, Z9
+	VFMADD231PD 6656(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z6
-	VMOVUPD     6400(AX), Z8
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6528(AX), Z9, Z8
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z9, Z8
-	VFMADD213PD 6784(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z9, Z8
+	VMOVUPD     6784(AX), Z6
+	VMOVUPD     6784(AX), Z8
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 6912(AX), Z9, Z8
 	VFMADD213PD 7040(AX), Z7, Z6
@@ -22793,6 +27374,12 @@ l_spsmax_done:
 	VFMADD213PD 7552(AX), Z9, Z8
 	VFMADD213PD 7680(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z9, Z8
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z9, Z8
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z9, Z8
+	VFMADD213PD 8064(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -22804,12 +27391,12 @@ l_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7808(AX), Z2, K2
+	VCMPPD    $0x15, 8192(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7808(AX), Z3, K2
+	VCMPPD    $0x15, 8192(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -22839,28 +27426,22 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z10
-	VFMADD231PD 6016(AX), Z8, Z10
-	VMOVUPD     5888(AX), Z11
-	VFMADD231PD 6016(AX), Z9, Z11
-	VSUBPD      5888(AX), Z10, Z12
+	VMOVUPD     6272(AX), Z10
+	VFMADD231PD 6400(AX), Z8, Z10
+	VMOVUPD     6272(AX), Z11
+	VFMADD231PD 6400(AX), Z9, Z11
+	VSUBPD      6272(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VSUBPD      5888(AX), Z11, Z14
+	VFMADD231PD 6528(AX), Z12, Z13
+	VFMADD231PD 6656(AX), Z12, Z13
+	VSUBPD      6272(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6528(AX), Z14, Z15
+	VFMADD231PD 6656(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z12
-	VMOVUPD     6400(AX), Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
+	VMOVUPD     6784(AX), Z12
+	VMOVUPD     6784(AX), Z14
 	VFMADD213PD 6912(AX), Z13, Z12
 	VFMADD213PD 6912(AX), Z15, Z14
 	VFMADD213PD 7040(AX), Z13, Z12
@@ -22875,6 +27456,12 @@ l_spsexp_one:
 	VFMADD213PD 7552(AX), Z15, Z14
 	VFMADD213PD 7680(AX), Z13, Z12
 	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -22886,12 +27473,12 @@ l_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7808(AX), Z8, K2
+	VCMPPD    $0x15, 8192(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7808(AX), Z9, K2
+	VCMPPD    $0x15, 8192(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -22916,36 +27503,30 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 5760(AX), Z8
+	VMOVUPD 6144(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5760(AX), Z9
+	VMOVUPD 6144(AX), Z9
 	VMOVUPD (R9)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z10
-	VFMADD231PD 6016(AX), Z8, Z10
-	VMOVUPD     5888(AX), Z11
-	VFMADD231PD 6016(AX), Z9, Z11
-	VSUBPD      5888(AX), Z10, Z12
+	VMOVUPD     6272(AX), Z10
+	VFMADD231PD 6400(AX), Z8, Z10
+	VMOVUPD     6272(AX), Z11
+	VFMADD231PD 6400(AX), Z9, Z11
+	VSUBPD      6272(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6144(AX), Z12, Z13
-	VFMADD231PD 6272(AX), Z12, Z13
-	VSUBPD      5888(AX), Z11, Z14
+	VFMADD231PD 6528(AX), Z12, Z13
+	VFMADD231PD 6656(AX), Z12, Z13
+	VSUBPD      6272(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6144(AX), Z14, Z15
-	VFMADD231PD 6272(AX), Z14, Z15
+	VFMADD231PD 6528(AX), Z14, Z15
+	VFMADD231PD 6656(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z12
-	VMOVUPD     6400(AX), Z14
-	VFMADD213PD 6528(AX), Z13, Z12
-	VFMADD213PD 6528(AX), Z15, Z14
-	VFMADD213PD 6656(AX), Z13, Z12
-	VFMADD213PD 6656(AX), Z15, Z14
-	VFMADD213PD 6784(AX), Z13, Z12
-	VFMADD213PD 6784(AX), Z15, Z14
+	VMOVUPD     6784(AX), Z12
+	VMOVUPD     6784(AX), Z14
 	VFMADD213PD 6912(AX), Z13, Z12
 	VFMADD213PD 6912(AX), Z15, Z14
 	VFMADD213PD 7040(AX), Z13, Z12
@@ -22960,6 +27541,12 @@ l_spsexp_tail:
 	VFMADD213PD 7552(AX), Z15, Z14
 	VFMADD213PD 7680(AX), Z13, Z12
 	VFMADD213PD 7680(AX), Z15, Z14
+	VFMADD213PD 7808(AX), Z13, Z12
+	VFMADD213PD 7808(AX), Z15, Z14
+	VFMADD213PD 7936(AX), Z13, Z12
+	VFMADD213PD 7936(AX), Z15, Z14
+	VFMADD213PD 8064(AX), Z13, Z12
+	VFMADD213PD 8064(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -22971,12 +27558,12 @@ l_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7808(AX), Z8, K2
+	VCMPPD    $0x15, 8192(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7808(AX), Z9, K2
+	VCMPPD    $0x15, 8192(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
@@ -23015,17 +27602,17 @@ l_spsexp_done:
 	VDIVSD      X3, X2, X0
 	VUCOMISD    4352(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      4608(AX), X0, X2
+	VADDSD      4992(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4736(AX), X3
-	VFMADD213SD 4864(AX), X0, X3
-	VFMADD213SD 4992(AX), X0, X3
-	VFMADD213SD 5120(AX), X0, X3
+	VMOVSD      5120(AX), X3
 	VFMADD213SD 5248(AX), X0, X3
 	VFMADD213SD 5376(AX), X0, X3
 	VFMADD213SD 5504(AX), X0, X3
 	VFMADD213SD 5632(AX), X0, X3
+	VFMADD213SD 5760(AX), X0, X3
+	VFMADD213SD 5888(AX), X0, X3
+	VFMADD213SD 6016(AX), X0, X3
 	VFMADD213SD 3712(AX), X0, X3
 	VFMADD213SD 3840(AX), X0, X3
 	VFMADD213SD 3968(AX), X0, X3
@@ -23055,11 +27642,11 @@ l_sp0l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7936(AX), X7
-	VFMADD213PD 8064(AX), X2, X7
-	VFMADD213PD 8192(AX), X2, X7
-	VFMADD213PD 8320(AX), X2, X7
+	VMOVUPD     8320(AX), X7
 	VFMADD213PD 8448(AX), X2, X7
+	VFMADD213PD 8576(AX), X2, X7
+	VFMADD213PD 8704(AX), X2, X7
+	VFMADD213PD 8832(AX), X2, X7
 	VFMADD213PD 1920(AX), X2, X7
 	VFMADD213PD 2048(AX), X2, X7
 	VFMADD213PD 2176(AX), X2, X7
@@ -23097,11 +27684,11 @@ l_sp0logz:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     7936(AX), X8
-	VFMADD213PD 8064(AX), X3, X8
-	VFMADD213PD 8192(AX), X3, X8
-	VFMADD213PD 8320(AX), X3, X8
+	VMOVUPD     8320(AX), X8
 	VFMADD213PD 8448(AX), X3, X8
+	VFMADD213PD 8576(AX), X3, X8
+	VFMADD213PD 8704(AX), X3, X8
+	VFMADD213PD 8832(AX), X3, X8
 	VFMADD213PD 1920(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
@@ -23141,17 +27728,17 @@ l_sp0lossdone:
 	VDIVSD      X2, X0, X0
 	VUCOMISD    4352(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      4608(AX), X0, X1
+	VADDSD      4992(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4736(AX), X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
+	VMOVSD      5120(AX), X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
 	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
@@ -23181,11 +27768,11 @@ l_sp1l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7936(AX), X4
-	VFMADD213PD 8064(AX), X1, X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
+	VMOVUPD     8320(AX), X4
 	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -23223,11 +27810,11 @@ l_sp1logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7936(AX), X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
+	VMOVUPD     8320(AX), X5
 	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -23267,7 +27854,7 @@ l_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5760(AX), Z0
+	VMOVUPD      6144(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -23277,7 +27864,7 @@ l_sosmax_one:
 	JL        l_sosmax_tail
 	VMOVUPD   (R9), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6144(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
@@ -23287,10 +27874,10 @@ l_sosmax_one:
 l_sosmax_tail:
 	TESTQ     DX, DX
 	JE        l_sosmax_done
-	VMOVUPD   5760(AX), Z2
+	VMOVUPD   6144(AX), Z2
 	VMOVUPD   (R9), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5760(AX), K2, Z2
+	VMOVUPD   6144(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
 	VPSUBQ    9728(AX), Z1, Z1
 
@@ -23309,7 +27896,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8704(AX), X0
+	VUCOMISD     8960(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -23323,18 +27910,15 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z2
-	VFMADD231PD 6016(AX), Z1, Z2
-	VSUBPD      5888(AX), Z2, Z3
+	VMOVUPD     6272(AX), Z2
+	VFMADD231PD 6400(AX), Z1, Z2
+	VSUBPD      6272(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6528(AX), Z3, Z4
+	VFMADD231PD 6656(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
+	VMOVUPD     6784(AX), Z3
 	VFMADD213PD 6912(AX), Z4, Z3
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
@@ -23342,6 +27926,9 @@ l_sosmax_done:
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -23350,7 +27937,7 @@ l_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7808(AX), Z1, K2
+	VCMPPD    $0x15, 8192(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -23371,18 +27958,15 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z5
-	VFMADD231PD 6016(AX), Z4, Z5
-	VSUBPD      5888(AX), Z5, Z6
+	VMOVUPD     6272(AX), Z5
+	VFMADD231PD 6400(AX), Z4, Z5
+	VSUBPD      6272(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6528(AX), Z6, Z7
+	VFMADD231PD 6656(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
+	VMOVUPD     6784(AX), Z6
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
@@ -23390,6 +27974,9 @@ l_sosexp_one:
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -23398,7 +27985,7 @@ l_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7808(AX), Z4, K2
+	VCMPPD    $0x15, 8192(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -23415,23 +28002,20 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z5
-	VFMADD231PD 6016(AX), Z4, Z5
-	VSUBPD      5888(AX), Z5, Z6
+	VMOVUPD     6272(AX), Z5
+	VFMADD231PD 6400(AX), Z4, Z5
+	VSUBPD      6272(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6144(AX), Z6, Z7
-	VFMADD231PD 6272(AX), Z6, Z7
+	VFMADD231PD 6528(AX), Z6, Z7
+	VFMADD231PD 6656(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z6
-	VFMADD213PD 6528(AX), Z7, Z6
-	VFMADD213PD 6656(AX), Z7, Z6
-	VFMADD213PD 6784(AX), Z7, Z6
+	VMOVUPD     6784(AX), Z6
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
@@ -23439,6 +28023,9 @@ l_sosexp_tail:
 	VFMADD213PD 7424(AX), Z7, Z6
 	VFMADD213PD 7552(AX), Z7, Z6
 	VFMADD213PD 7680(AX), Z7, Z6
+	VFMADD213PD 7808(AX), Z7, Z6
+	VFMADD213PD 7936(AX), Z7, Z6
+	VFMADD213PD 8064(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -23447,7 +28034,7 @@ l_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7808(AX), Z4, K2
+	VCMPPD    $0x15, 8192(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
@@ -23478,17 +28065,17 @@ l_sosexp_done:
 	VDIVSD      X2, X1, X0
 	VUCOMISD    4352(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      4608(AX), X0, X1
+	VADDSD      4992(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4736(AX), X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
+	VMOVSD      5120(AX), X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
 	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
@@ -23518,11 +28105,11 @@ l_so0l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7936(AX), X4
-	VFMADD213PD 8064(AX), X1, X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
+	VMOVUPD     8320(AX), X4
 	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -23560,11 +28147,11 @@ l_so0logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7936(AX), X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
+	VMOVUPD     8320(AX), X5
 	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -23598,7 +28185,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 8576(AX), X0
+	VMOVSD 4480(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -23611,10 +28198,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
-	VMOVUPD 5760(AX), Z0
-	VMOVUPD 5760(AX), Z1
-	VMOVUPD 5760(AX), Z2
-	VMOVUPD 5760(AX), Z3
+	VMOVUPD 6144(AX), Z0
+	VMOVUPD 6144(AX), Z1
+	VMOVUPD 6144(AX), Z2
+	VMOVUPD 6144(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -23653,7 +28240,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -23662,7 +28249,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5760(AX), K2, Z4
+	VMOVUPD      6144(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -23688,7 +28275,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 5760(AX), Z4
+	VMOVUPD 6144(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -23709,7 +28296,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8704(AX), X0
+	VUCOMISD 8960(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -23726,18 +28313,15 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5888(AX), Z2
-	VFMADD231PD 6016(AX), Z1, Z2
-	VSUBPD      5888(AX), Z2, Z3
+	VMOVUPD     6272(AX), Z2
+	VFMADD231PD 6400(AX), Z1, Z2
+	VSUBPD      6272(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6144(AX), Z3, Z4
-	VFMADD231PD 6272(AX), Z3, Z4
+	VFMADD231PD 6528(AX), Z3, Z4
+	VFMADD231PD 6656(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6400(AX), Z3
-	VFMADD213PD 6528(AX), Z4, Z3
-	VFMADD213PD 6656(AX), Z4, Z3
-	VFMADD213PD 6784(AX), Z4, Z3
+	VMOVUPD     6784(AX), Z3
 	VFMADD213PD 6912(AX), Z4, Z3
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
@@ -23745,6 +28329,9 @@ l_maxb_done:
 	VFMADD213PD 7424(AX), Z4, Z3
 	VFMADD213PD 7552(AX), Z4, Z3
 	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -23753,7 +28340,7 @@ l_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7808(AX), Z1, K2
+	VCMPPD    $0x15, 8192(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -23761,20 +28348,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5888(AX), Z2
+	VMOVUPS 6272(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 6016(AX), Z4
-	VMOVUPS 6144(AX), Z5
-	VMOVUPS 6272(AX), Z6
-	VMOVUPS 7808(AX), Z7
-	VMOVUPS 6400(AX), Z8
-	VMOVUPS 6528(AX), Z9
-	VMOVUPS 6656(AX), Z10
-	VMOVUPS 6784(AX), Z11
-	VMOVUPS 6912(AX), Z12
-	VMOVUPS 7040(AX), Z13
-	VMOVUPS 7168(AX), Z14
-	VMOVUPS 7296(AX), Z15
+	VMOVUPS 6400(AX), Z4
+	VMOVUPS 6528(AX), Z5
+	VMOVUPS 6656(AX), Z6
+	VMOVUPS 8192(AX), Z7
+	VMOVUPS 6784(AX), Z8
+	VMOVUPS 6912(AX), Z9
+	VMOVUPS 7040(AX), Z10
+	VMOVUPS 7168(AX), Z11
+	VMOVUPS 7296(AX), Z12
+	VMOVUPS 7424(AX), Z13
+	VMOVUPS 7552(AX), Z14
+	VMOVUPS 7680(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -23822,12 +28409,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -23880,9 +28467,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -23931,9 +28518,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -23998,12 +28585,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7424(AX), Z22, Z21
-	VFMADD213PD 7424(AX), Z24, Z23
-	VFMADD213PD 7552(AX), Z22, Z21
-	VFMADD213PD 7552(AX), Z24, Z23
-	VFMADD213PD 7680(AX), Z22, Z21
-	VFMADD213PD 7680(AX), Z24, Z23
+	VFMADD213PD 7808(AX), Z22, Z21
+	VFMADD213PD 7808(AX), Z24, Z23
+	VFMADD213PD 7936(AX), Z22, Z21
+	VFMADD213PD 7936(AX), Z24, Z23
+	VFMADD213PD 8064(AX), Z22, Z21
+	VFMADD213PD 8064(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -24056,9 +28643,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7424(AX), Z20, Z19
-	VFMADD213PD 7552(AX), Z20, Z19
-	VFMADD213PD 7680(AX), Z20, Z19
+	VFMADD213PD 7808(AX), Z20, Z19
+	VFMADD213PD 7936(AX), Z20, Z19
+	VFMADD213PD 8064(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -24081,7 +28668,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6144(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -24102,9 +28689,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 7936(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -24125,7 +28712,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 5760(AX), Z17
+	VMOVUPD 6144(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -24146,9 +28733,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7424(AX), Z4, Z2
-	VFMADD213PD 7552(AX), Z4, Z2
-	VFMADD213PD 7680(AX), Z4, Z2
+	VFMADD213PD 7808(AX), Z4, Z2
+	VFMADD213PD 7936(AX), Z4, Z2
+	VFMADD213PD 8064(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -24189,17 +28776,17 @@ l_exp_end:
 	VDIVSD      X2, X1, X0
 	VUCOMISD    4352(AX), X0
 	JHI         l_l1p_big
-	VADDSD      4608(AX), X0, X1
+	VADDSD      4992(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4736(AX), X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
+	VMOVSD      5120(AX), X2
 	VFMADD213SD 5248(AX), X0, X2
 	VFMADD213SD 5376(AX), X0, X2
 	VFMADD213SD 5504(AX), X0, X2
 	VFMADD213SD 5632(AX), X0, X2
+	VFMADD213SD 5760(AX), X0, X2
+	VFMADD213SD 5888(AX), X0, X2
+	VFMADD213SD 6016(AX), X0, X2
 	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
@@ -24229,11 +28816,11 @@ l_l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7936(AX), X4
-	VFMADD213PD 8064(AX), X1, X4
-	VFMADD213PD 8192(AX), X1, X4
-	VFMADD213PD 8320(AX), X1, X4
+	VMOVUPD     8320(AX), X4
 	VFMADD213PD 8448(AX), X1, X4
+	VFMADD213PD 8576(AX), X1, X4
+	VFMADD213PD 8704(AX), X1, X4
+	VFMADD213PD 8832(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -24271,11 +28858,11 @@ l_logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7936(AX), X5
-	VFMADD213PD 8064(AX), X2, X5
-	VFMADD213PD 8192(AX), X2, X5
-	VFMADD213PD 8320(AX), X2, X5
+	VMOVUPD     8320(AX), X5
 	VFMADD213PD 8448(AX), X2, X5
+	VFMADD213PD 8576(AX), X2, X5
+	VFMADD213PD 8704(AX), X2, X5
+	VFMADD213PD 8832(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -24310,7 +28897,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8576(AX), X0
+	VMOVSD 4480(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -24930,582 +29517,582 @@ DATA pool<>+4416(SB)/8, $0x3fd999999999999a
 DATA pool<>+4424(SB)/8, $0x3fd999999999999a
 DATA pool<>+4432(SB)/8, $0x3fd999999999999a
 DATA pool<>+4440(SB)/8, $0x3fd999999999999a
-DATA pool<>+4480(SB)/8, $0x8000000000000000
-DATA pool<>+4488(SB)/8, $0x8000000000000000
-DATA pool<>+4496(SB)/8, $0x8000000000000000
-DATA pool<>+4504(SB)/8, $0x8000000000000000
-DATA pool<>+4512(SB)/8, $0x8000000000000000
-DATA pool<>+4520(SB)/8, $0x8000000000000000
-DATA pool<>+4528(SB)/8, $0x8000000000000000
-DATA pool<>+4536(SB)/8, $0x8000000000000000
-DATA pool<>+4544(SB)/8, $0x8000000000000000
-DATA pool<>+4552(SB)/8, $0x8000000000000000
-DATA pool<>+4560(SB)/8, $0x8000000000000000
-DATA pool<>+4568(SB)/8, $0x8000000000000000
-DATA pool<>+4608(SB)/8, $0x4000000000000000
-DATA pool<>+4616(SB)/8, $0x4000000000000000
-DATA pool<>+4624(SB)/8, $0x4000000000000000
-DATA pool<>+4632(SB)/8, $0x4000000000000000
-DATA pool<>+4640(SB)/8, $0x4000000000000000
-DATA pool<>+4648(SB)/8, $0x4000000000000000
-DATA pool<>+4656(SB)/8, $0x4000000000000000
-DATA pool<>+4664(SB)/8, $0x4000000000000000
-DATA pool<>+4672(SB)/8, $0x4000000000000000
-DATA pool<>+4680(SB)/8, $0x4000000000000000
-DATA pool<>+4688(SB)/8, $0x4000000000000000
-DATA pool<>+4696(SB)/8, $0x4000000000000000
-DATA pool<>+4736(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4744(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4752(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4760(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4768(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4776(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4784(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4792(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4800(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4808(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4816(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4824(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4864(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4872(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4880(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4888(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4896(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4904(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4912(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4920(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4928(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4936(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4944(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4952(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4992(SB)/8, $0x3fa8618618618618
-DATA pool<>+5000(SB)/8, $0x3fa8618618618618
-DATA pool<>+5008(SB)/8, $0x3fa8618618618618
-DATA pool<>+5016(SB)/8, $0x3fa8618618618618
-DATA pool<>+5024(SB)/8, $0x3fa8618618618618
-DATA pool<>+5032(SB)/8, $0x3fa8618618618618
-DATA pool<>+5040(SB)/8, $0x3fa8618618618618
-DATA pool<>+5048(SB)/8, $0x3fa8618618618618
-DATA pool<>+5056(SB)/8, $0x3fa8618618618618
-DATA pool<>+5064(SB)/8, $0x3fa8618618618618
-DATA pool<>+5072(SB)/8, $0x3fa8618618618618
-DATA pool<>+5080(SB)/8, $0x3fa8618618618618
-DATA pool<>+5120(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5128(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5136(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5144(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5152(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5160(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5168(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5176(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5184(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5192(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5200(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5208(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5248(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5256(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5264(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5272(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5280(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5288(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5296(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5304(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5312(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5320(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5328(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5336(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5376(SB)/8, $0x3fb1111111111111
-DATA pool<>+5384(SB)/8, $0x3fb1111111111111
-DATA pool<>+5392(SB)/8, $0x3fb1111111111111
-DATA pool<>+5400(SB)/8, $0x3fb1111111111111
-DATA pool<>+5408(SB)/8, $0x3fb1111111111111
-DATA pool<>+5416(SB)/8, $0x3fb1111111111111
-DATA pool<>+5424(SB)/8, $0x3fb1111111111111
-DATA pool<>+5432(SB)/8, $0x3fb1111111111111
-DATA pool<>+5440(SB)/8, $0x3fb1111111111111
-DATA pool<>+5448(SB)/8, $0x3fb1111111111111
-DATA pool<>+5456(SB)/8, $0x3fb1111111111111
-DATA pool<>+5464(SB)/8, $0x3fb1111111111111
-DATA pool<>+5504(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5512(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5520(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5528(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5536(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5544(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5552(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5560(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5568(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5576(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5584(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5592(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5632(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5640(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5648(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5656(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5664(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5672(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5680(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5688(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5696(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5704(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5712(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5720(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5760(SB)/8, $0xfff0000000000000
-DATA pool<>+5768(SB)/8, $0xfff0000000000000
-DATA pool<>+5776(SB)/8, $0xfff0000000000000
-DATA pool<>+5784(SB)/8, $0xfff0000000000000
-DATA pool<>+5792(SB)/8, $0xfff0000000000000
-DATA pool<>+5800(SB)/8, $0xfff0000000000000
-DATA pool<>+5808(SB)/8, $0xfff0000000000000
-DATA pool<>+5816(SB)/8, $0xfff0000000000000
-DATA pool<>+5824(SB)/8, $0xfff0000000000000
-DATA pool<>+5832(SB)/8, $0xfff0000000000000
-DATA pool<>+5840(SB)/8, $0xfff0000000000000
-DATA pool<>+5848(SB)/8, $0xfff0000000000000
-DATA pool<>+5888(SB)/8, $0x4338000000000000
-DATA pool<>+5896(SB)/8, $0x4338000000000000
-DATA pool<>+5904(SB)/8, $0x4338000000000000
-DATA pool<>+5912(SB)/8, $0x4338000000000000
-DATA pool<>+5920(SB)/8, $0x4338000000000000
-DATA pool<>+5928(SB)/8, $0x4338000000000000
-DATA pool<>+5936(SB)/8, $0x4338000000000000
-DATA pool<>+5944(SB)/8, $0x4338000000000000
-DATA pool<>+5952(SB)/8, $0x4338000000000000
-DATA pool<>+5960(SB)/8, $0x4338000000000000
-DATA pool<>+5968(SB)/8, $0x4338000000000000
-DATA pool<>+5976(SB)/8, $0x4338000000000000
-DATA pool<>+6016(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6024(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6032(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6040(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6048(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6056(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6064(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6072(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6080(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6088(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6096(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6104(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6144(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6152(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6160(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6168(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6176(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6184(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6192(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6200(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6208(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6216(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6224(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6232(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6272(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6280(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6288(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6296(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6304(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6312(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6320(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6328(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6336(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6344(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6352(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6360(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6400(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6408(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6416(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6424(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6432(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6440(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6448(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6456(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6464(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6472(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6480(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6488(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6528(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6536(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6544(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6552(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6560(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6568(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6576(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6584(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6592(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6600(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6608(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6616(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6656(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6664(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6672(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6680(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6688(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6696(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6704(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6712(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6720(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6728(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6736(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6744(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6784(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6792(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6800(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6808(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6816(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6824(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6832(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6840(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6848(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6856(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6864(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6872(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6912(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6920(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6928(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6936(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6944(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6952(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6960(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6968(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6976(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6984(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6992(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7000(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+7040(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7048(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7056(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7064(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7072(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7080(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7088(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7096(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7104(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7112(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7120(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7128(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+7168(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7176(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7184(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7192(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7200(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7208(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7216(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7224(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7232(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7240(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7248(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7256(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+7296(SB)/8, $0x3f811111111100dc
-DATA pool<>+7304(SB)/8, $0x3f811111111100dc
-DATA pool<>+7312(SB)/8, $0x3f811111111100dc
-DATA pool<>+7320(SB)/8, $0x3f811111111100dc
-DATA pool<>+7328(SB)/8, $0x3f811111111100dc
-DATA pool<>+7336(SB)/8, $0x3f811111111100dc
-DATA pool<>+7344(SB)/8, $0x3f811111111100dc
-DATA pool<>+7352(SB)/8, $0x3f811111111100dc
-DATA pool<>+7360(SB)/8, $0x3f811111111100dc
-DATA pool<>+7368(SB)/8, $0x3f811111111100dc
-DATA pool<>+7376(SB)/8, $0x3f811111111100dc
-DATA pool<>+7384(SB)/8, $0x3f811111111100dc
-DATA pool<>+7424(SB)/8, $0x3fa5555555555556
-DATA pool<>+7432(SB)/8, $0x3fa5555555555556
-DATA pool<>+7440(SB)/8, $0x3fa5555555555556
-DATA pool<>+7448(SB)/8, $0x3fa5555555555556
-DATA pool<>+7456(SB)/8, $0x3fa5555555555556
-DATA pool<>+7464(SB)/8, $0x3fa5555555555556
-DATA pool<>+7472(SB)/8, $0x3fa5555555555556
-DATA pool<>+7480(SB)/8, $0x3fa5555555555556
-DATA pool<>+7488(SB)/8, $0x3fa5555555555556
-DATA pool<>+7496(SB)/8, $0x3fa5555555555556
-DATA pool<>+7504(SB)/8, $0x3fa5555555555556
-DATA pool<>+7512(SB)/8, $0x3fa5555555555556
-DATA pool<>+7552(SB)/8, $0x3fc5555555555557
-DATA pool<>+7560(SB)/8, $0x3fc5555555555557
-DATA pool<>+7568(SB)/8, $0x3fc5555555555557
-DATA pool<>+7576(SB)/8, $0x3fc5555555555557
-DATA pool<>+7584(SB)/8, $0x3fc5555555555557
-DATA pool<>+7592(SB)/8, $0x3fc5555555555557
-DATA pool<>+7600(SB)/8, $0x3fc5555555555557
-DATA pool<>+7608(SB)/8, $0x3fc5555555555557
-DATA pool<>+7616(SB)/8, $0x3fc5555555555557
-DATA pool<>+7624(SB)/8, $0x3fc5555555555557
-DATA pool<>+7632(SB)/8, $0x3fc5555555555557
-DATA pool<>+7640(SB)/8, $0x3fc5555555555557
-DATA pool<>+7680(SB)/8, $0x3fe0000000000000
-DATA pool<>+7688(SB)/8, $0x3fe0000000000000
-DATA pool<>+7696(SB)/8, $0x3fe0000000000000
-DATA pool<>+7704(SB)/8, $0x3fe0000000000000
-DATA pool<>+7712(SB)/8, $0x3fe0000000000000
-DATA pool<>+7720(SB)/8, $0x3fe0000000000000
-DATA pool<>+7728(SB)/8, $0x3fe0000000000000
-DATA pool<>+7736(SB)/8, $0x3fe0000000000000
-DATA pool<>+7744(SB)/8, $0x3fe0000000000000
-DATA pool<>+7752(SB)/8, $0x3fe0000000000000
-DATA pool<>+7760(SB)/8, $0x3fe0000000000000
-DATA pool<>+7768(SB)/8, $0x3fe0000000000000
-DATA pool<>+7808(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7816(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7824(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7832(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7840(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7848(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7856(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7864(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7872(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7880(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7888(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7896(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7936(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7944(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7952(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7960(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7968(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7976(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7984(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7992(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8000(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8008(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8016(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8024(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8064(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8072(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8080(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8088(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8096(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8104(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8112(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8120(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8128(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8136(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8144(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8152(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8192(SB)/8, $0x3fc1111111111111
-DATA pool<>+8200(SB)/8, $0x3fc1111111111111
-DATA pool<>+8208(SB)/8, $0x3fc1111111111111
-DATA pool<>+8216(SB)/8, $0x3fc1111111111111
-DATA pool<>+8224(SB)/8, $0x3fc1111111111111
-DATA pool<>+8232(SB)/8, $0x3fc1111111111111
-DATA pool<>+8240(SB)/8, $0x3fc1111111111111
-DATA pool<>+8248(SB)/8, $0x3fc1111111111111
-DATA pool<>+8256(SB)/8, $0x3fc1111111111111
-DATA pool<>+8264(SB)/8, $0x3fc1111111111111
-DATA pool<>+8272(SB)/8, $0x3fc1111111111111
-DATA pool<>+8280(SB)/8, $0x3fc1111111111111
-DATA pool<>+8320(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8328(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8336(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8344(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8352(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8360(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8368(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8376(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8384(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8392(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8400(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8408(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8448(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8456(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8464(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8472(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8480(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8488(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8496(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8504(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8512(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8520(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8528(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8536(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8576(SB)/8, $0x7ff8000000000001
-DATA pool<>+8584(SB)/8, $0x7ff8000000000001
-DATA pool<>+8592(SB)/8, $0x7ff8000000000001
-DATA pool<>+8600(SB)/8, $0x7ff8000000000001
-DATA pool<>+8608(SB)/8, $0x7ff8000000000001
-DATA pool<>+8616(SB)/8, $0x7ff8000000000001
-DATA pool<>+8624(SB)/8, $0x7ff8000000000001
-DATA pool<>+8632(SB)/8, $0x7ff8000000000001
-DATA pool<>+8640(SB)/8, $0x7ff8000000000001
-DATA pool<>+8648(SB)/8, $0x7ff8000000000001
-DATA pool<>+8656(SB)/8, $0x7ff8000000000001
-DATA pool<>+8664(SB)/8, $0x7ff8000000000001
-DATA pool<>+8704(SB)/8, $0xc084500000000000
-DATA pool<>+8712(SB)/8, $0xc084500000000000
-DATA pool<>+8720(SB)/8, $0xc084500000000000
-DATA pool<>+8728(SB)/8, $0xc084500000000000
-DATA pool<>+8736(SB)/8, $0xc084500000000000
-DATA pool<>+8744(SB)/8, $0xc084500000000000
-DATA pool<>+8752(SB)/8, $0xc084500000000000
-DATA pool<>+8760(SB)/8, $0xc084500000000000
-DATA pool<>+8768(SB)/8, $0xc084500000000000
-DATA pool<>+8776(SB)/8, $0xc084500000000000
-DATA pool<>+8784(SB)/8, $0xc084500000000000
-DATA pool<>+8792(SB)/8, $0xc084500000000000
-DATA pool<>+8832(SB)/4, $0x7f800000
-DATA pool<>+8836(SB)/4, $0x7f800000
-DATA pool<>+8840(SB)/4, $0x7f800000
-DATA pool<>+8844(SB)/4, $0x7f800000
-DATA pool<>+8848(SB)/4, $0x7f800000
-DATA pool<>+8852(SB)/4, $0x7f800000
-DATA pool<>+8856(SB)/4, $0x7f800000
-DATA pool<>+8860(SB)/4, $0x7f800000
-DATA pool<>+8864(SB)/4, $0x7f800000
-DATA pool<>+8868(SB)/4, $0x7f800000
-DATA pool<>+8872(SB)/4, $0x7f800000
-DATA pool<>+8876(SB)/4, $0x7f800000
-DATA pool<>+8880(SB)/4, $0x7f800000
-DATA pool<>+8884(SB)/4, $0x7f800000
-DATA pool<>+8888(SB)/4, $0x7f800000
-DATA pool<>+8892(SB)/4, $0x7f800000
-DATA pool<>+8896(SB)/4, $0x7f800000
-DATA pool<>+8900(SB)/4, $0x7f800000
-DATA pool<>+8904(SB)/4, $0x7f800000
-DATA pool<>+8908(SB)/4, $0x7f800000
-DATA pool<>+8912(SB)/4, $0x7f800000
-DATA pool<>+8916(SB)/4, $0x7f800000
-DATA pool<>+8920(SB)/4, $0x7f800000
-DATA pool<>+8924(SB)/4, $0x7f800000
-DATA pool<>+8960(SB)/4, $0x49400000
-DATA pool<>+8964(SB)/4, $0x49400000
-DATA pool<>+8968(SB)/4, $0x49400000
-DATA pool<>+8972(SB)/4, $0x49400000
-DATA pool<>+8976(SB)/4, $0x49400000
-DATA pool<>+8980(SB)/4, $0x49400000
-DATA pool<>+8984(SB)/4, $0x49400000
-DATA pool<>+8988(SB)/4, $0x49400000
-DATA pool<>+8992(SB)/4, $0x49400000
-DATA pool<>+8996(SB)/4, $0x49400000
-DATA pool<>+9000(SB)/4, $0x49400000
-DATA pool<>+9004(SB)/4, $0x49400000
-DATA pool<>+9008(SB)/4, $0x49400000
-DATA pool<>+9012(SB)/4, $0x49400000
-DATA pool<>+9016(SB)/4, $0x49400000
-DATA pool<>+9020(SB)/4, $0x49400000
-DATA pool<>+9024(SB)/4, $0x49400000
-DATA pool<>+9028(SB)/4, $0x49400000
-DATA pool<>+9032(SB)/4, $0x49400000
-DATA pool<>+9036(SB)/4, $0x49400000
-DATA pool<>+9040(SB)/4, $0x49400000
-DATA pool<>+9044(SB)/4, $0x49400000
-DATA pool<>+9048(SB)/4, $0x49400000
-DATA pool<>+9052(SB)/4, $0x49400000
-DATA pool<>+9088(SB)/4, $0x3e2aaaab
-DATA pool<>+9092(SB)/4, $0x3e2aaaab
-DATA pool<>+9096(SB)/4, $0x3e2aaaab
-DATA pool<>+9100(SB)/4, $0x3e2aaaab
-DATA pool<>+9104(SB)/4, $0x3e2aaaab
-DATA pool<>+9108(SB)/4, $0x3e2aaaab
-DATA pool<>+9112(SB)/4, $0x3e2aaaab
-DATA pool<>+9116(SB)/4, $0x3e2aaaab
-DATA pool<>+9120(SB)/4, $0x3e2aaaab
-DATA pool<>+9124(SB)/4, $0x3e2aaaab
-DATA pool<>+9128(SB)/4, $0x3e2aaaab
-DATA pool<>+9132(SB)/4, $0x3e2aaaab
-DATA pool<>+9136(SB)/4, $0x3e2aaaab
-DATA pool<>+9140(SB)/4, $0x3e2aaaab
-DATA pool<>+9144(SB)/4, $0x3e2aaaab
-DATA pool<>+9148(SB)/4, $0x3e2aaaab
-DATA pool<>+9152(SB)/4, $0x3e2aaaab
-DATA pool<>+9156(SB)/4, $0x3e2aaaab
-DATA pool<>+9160(SB)/4, $0x3e2aaaab
-DATA pool<>+9164(SB)/4, $0x3e2aaaab
-DATA pool<>+9168(SB)/4, $0x3e2aaaab
-DATA pool<>+9172(SB)/4, $0x3e2aaaab
-DATA pool<>+9176(SB)/4, $0x3e2aaaab
-DATA pool<>+9180(SB)/4, $0x3e2aaaab
-DATA pool<>+9216(SB)/4, $0x3f000000
-DATA pool<>+9220(SB)/4, $0x3f000000
-DATA pool<>+9224(SB)/4, $0x3f000000
-DATA pool<>+9228(SB)/4, $0x3f000000
-DATA pool<>+9232(SB)/4, $0x3f000000
-DATA pool<>+9236(SB)/4, $0x3f000000
-DATA pool<>+9240(SB)/4, $0x3f000000
-DATA pool<>+9244(SB)/4, $0x3f000000
-DATA pool<>+9248(SB)/4, $0x3f000000
-DATA pool<>+9252(SB)/4, $0x3f000000
-DATA pool<>+9256(SB)/4, $0x3f000000
-DATA pool<>+9260(SB)/4, $0x3f000000
-DATA pool<>+9264(SB)/4, $0x3f000000
-DATA pool<>+9268(SB)/4, $0x3f000000
-DATA pool<>+9272(SB)/4, $0x3f000000
-DATA pool<>+9276(SB)/4, $0x3f000000
-DATA pool<>+9280(SB)/4, $0x3f000000
-DATA pool<>+9284(SB)/4, $0x3f000000
-DATA pool<>+9288(SB)/4, $0x3f000000
-DATA pool<>+9292(SB)/4, $0x3f000000
-DATA pool<>+9296(SB)/4, $0x3f000000
-DATA pool<>+9300(SB)/4, $0x3f000000
-DATA pool<>+9304(SB)/4, $0x3f000000
-DATA pool<>+9308(SB)/4, $0x3f000000
-DATA pool<>+9344(SB)/4, $0x3f800000
-DATA pool<>+9348(SB)/4, $0x3f800000
-DATA pool<>+9352(SB)/4, $0x3f800000
-DATA pool<>+9356(SB)/4, $0x3f800000
-DATA pool<>+9360(SB)/4, $0x3f800000
-DATA pool<>+9364(SB)/4, $0x3f800000
-DATA pool<>+9368(SB)/4, $0x3f800000
-DATA pool<>+9372(SB)/4, $0x3f800000
-DATA pool<>+9376(SB)/4, $0x3f800000
-DATA pool<>+9380(SB)/4, $0x3f800000
-DATA pool<>+9384(SB)/4, $0x3f800000
-DATA pool<>+9388(SB)/4, $0x3f800000
-DATA pool<>+9392(SB)/4, $0x3f800000
-DATA pool<>+9396(SB)/4, $0x3f800000
-DATA pool<>+9400(SB)/4, $0x3f800000
-DATA pool<>+9404(SB)/4, $0x3f800000
-DATA pool<>+9408(SB)/4, $0x3f800000
-DATA pool<>+9412(SB)/4, $0x3f800000
-DATA pool<>+9416(SB)/4, $0x3f800000
-DATA pool<>+9420(SB)/4, $0x3f800000
-DATA pool<>+9424(SB)/4, $0x3f800000
-DATA pool<>+9428(SB)/4, $0x3f800000
-DATA pool<>+9432(SB)/4, $0x3f800000
-DATA pool<>+9436(SB)/4, $0x3f800000
-DATA pool<>+9472(SB)/4, $0x00000020
-DATA pool<>+9476(SB)/4, $0x00000020
-DATA pool<>+9480(SB)/4, $0x00000020
-DATA pool<>+9484(SB)/4, $0x00000020
-DATA pool<>+9488(SB)/4, $0x00000020
-DATA pool<>+9492(SB)/4, $0x00000020
-DATA pool<>+9496(SB)/4, $0x00000020
-DATA pool<>+9500(SB)/4, $0x00000020
-DATA pool<>+9504(SB)/4, $0x00000020
-DATA pool<>+9508(SB)/4, $0x00000020
-DATA pool<>+9512(SB)/4, $0x00000020
-DATA pool<>+9516(SB)/4, $0x00000020
-DATA pool<>+9520(SB)/4, $0x00000020
-DATA pool<>+9524(SB)/4, $0x00000020
-DATA pool<>+9528(SB)/4, $0x00000020
-DATA pool<>+9532(SB)/4, $0x00000020
-DATA pool<>+9536(SB)/4, $0x00000020
-DATA pool<>+9540(SB)/4, $0x00000020
-DATA pool<>+9544(SB)/4, $0x00000020
-DATA pool<>+9548(SB)/4, $0x00000020
-DATA pool<>+9552(SB)/4, $0x00000020
-DATA pool<>+9556(SB)/4, $0x00000020
-DATA pool<>+9560(SB)/4, $0x00000020
-DATA pool<>+9564(SB)/4, $0x00000020
-DATA pool<>+9600(SB)/4, $0x42480000
-DATA pool<>+9604(SB)/4, $0x42480000
-DATA pool<>+9608(SB)/4, $0x42480000
-DATA pool<>+9612(SB)/4, $0x42480000
-DATA pool<>+9616(SB)/4, $0x42480000
-DATA pool<>+9620(SB)/4, $0x42480000
-DATA pool<>+9624(SB)/4, $0x42480000
-DATA pool<>+9628(SB)/4, $0x42480000
-DATA pool<>+9632(SB)/4, $0x42480000
-DATA pool<>+9636(SB)/4, $0x42480000
-DATA pool<>+9640(SB)/4, $0x42480000
-DATA pool<>+9644(SB)/4, $0x42480000
-DATA pool<>+9648(SB)/4, $0x42480000
-DATA pool<>+9652(SB)/4, $0x42480000
-DATA pool<>+9656(SB)/4, $0x42480000
-DATA pool<>+9660(SB)/4, $0x42480000
-DATA pool<>+9664(SB)/4, $0x42480000
-DATA pool<>+9668(SB)/4, $0x42480000
-DATA pool<>+9672(SB)/4, $0x42480000
-DATA pool<>+9676(SB)/4, $0x42480000
-DATA pool<>+9680(SB)/4, $0x42480000
-DATA pool<>+9684(SB)/4, $0x42480000
-DATA pool<>+9688(SB)/4, $0x42480000
-DATA pool<>+9692(SB)/4, $0x42480000
+DATA pool<>+4480(SB)/8, $0x7ff8000000000001
+DATA pool<>+4488(SB)/8, $0x7ff8000000000001
+DATA pool<>+4496(SB)/8, $0x7ff8000000000001
+DATA pool<>+4504(SB)/8, $0x7ff8000000000001
+DATA pool<>+4512(SB)/8, $0x7ff8000000000001
+DATA pool<>+4520(SB)/8, $0x7ff8000000000001
+DATA pool<>+4528(SB)/8, $0x7ff8000000000001
+DATA pool<>+4536(SB)/8, $0x7ff8000000000001
+DATA pool<>+4544(SB)/8, $0x7ff8000000000001
+DATA pool<>+4552(SB)/8, $0x7ff8000000000001
+DATA pool<>+4560(SB)/8, $0x7ff8000000000001
+DATA pool<>+4568(SB)/8, $0x7ff8000000000001
+DATA pool<>+4608(SB)/8, $0x8000000000000000
+DATA pool<>+4616(SB)/8, $0x8000000000000000
+DATA pool<>+4624(SB)/8, $0x8000000000000000
+DATA pool<>+4632(SB)/8, $0x8000000000000000
+DATA pool<>+4640(SB)/8, $0x8000000000000000
+DATA pool<>+4648(SB)/8, $0x8000000000000000
+DATA pool<>+4656(SB)/8, $0x8000000000000000
+DATA pool<>+4664(SB)/8, $0x8000000000000000
+DATA pool<>+4672(SB)/8, $0x8000000000000000
+DATA pool<>+4680(SB)/8, $0x8000000000000000
+DATA pool<>+4688(SB)/8, $0x8000000000000000
+DATA pool<>+4696(SB)/8, $0x8000000000000000
+DATA pool<>+4736(SB)/4, $0x7f800000
+DATA pool<>+4740(SB)/4, $0x7f800000
+DATA pool<>+4744(SB)/4, $0x7f800000
+DATA pool<>+4748(SB)/4, $0x7f800000
+DATA pool<>+4752(SB)/4, $0x7f800000
+DATA pool<>+4756(SB)/4, $0x7f800000
+DATA pool<>+4760(SB)/4, $0x7f800000
+DATA pool<>+4764(SB)/4, $0x7f800000
+DATA pool<>+4768(SB)/4, $0x7f800000
+DATA pool<>+4772(SB)/4, $0x7f800000
+DATA pool<>+4776(SB)/4, $0x7f800000
+DATA pool<>+4780(SB)/4, $0x7f800000
+DATA pool<>+4784(SB)/4, $0x7f800000
+DATA pool<>+4788(SB)/4, $0x7f800000
+DATA pool<>+4792(SB)/4, $0x7f800000
+DATA pool<>+4796(SB)/4, $0x7f800000
+DATA pool<>+4800(SB)/4, $0x7f800000
+DATA pool<>+4804(SB)/4, $0x7f800000
+DATA pool<>+4808(SB)/4, $0x7f800000
+DATA pool<>+4812(SB)/4, $0x7f800000
+DATA pool<>+4816(SB)/4, $0x7f800000
+DATA pool<>+4820(SB)/4, $0x7f800000
+DATA pool<>+4824(SB)/4, $0x7f800000
+DATA pool<>+4828(SB)/4, $0x7f800000
+DATA pool<>+4864(SB)/4, $0x42480000
+DATA pool<>+4868(SB)/4, $0x42480000
+DATA pool<>+4872(SB)/4, $0x42480000
+DATA pool<>+4876(SB)/4, $0x42480000
+DATA pool<>+4880(SB)/4, $0x42480000
+DATA pool<>+4884(SB)/4, $0x42480000
+DATA pool<>+4888(SB)/4, $0x42480000
+DATA pool<>+4892(SB)/4, $0x42480000
+DATA pool<>+4896(SB)/4, $0x42480000
+DATA pool<>+4900(SB)/4, $0x42480000
+DATA pool<>+4904(SB)/4, $0x42480000
+DATA pool<>+4908(SB)/4, $0x42480000
+DATA pool<>+4912(SB)/4, $0x42480000
+DATA pool<>+4916(SB)/4, $0x42480000
+DATA pool<>+4920(SB)/4, $0x42480000
+DATA pool<>+4924(SB)/4, $0x42480000
+DATA pool<>+4928(SB)/4, $0x42480000
+DATA pool<>+4932(SB)/4, $0x42480000
+DATA pool<>+4936(SB)/4, $0x42480000
+DATA pool<>+4940(SB)/4, $0x42480000
+DATA pool<>+4944(SB)/4, $0x42480000
+DATA pool<>+4948(SB)/4, $0x42480000
+DATA pool<>+4952(SB)/4, $0x42480000
+DATA pool<>+4956(SB)/4, $0x42480000
+DATA pool<>+4992(SB)/8, $0x4000000000000000
+DATA pool<>+5000(SB)/8, $0x4000000000000000
+DATA pool<>+5008(SB)/8, $0x4000000000000000
+DATA pool<>+5016(SB)/8, $0x4000000000000000
+DATA pool<>+5024(SB)/8, $0x4000000000000000
+DATA pool<>+5032(SB)/8, $0x4000000000000000
+DATA pool<>+5040(SB)/8, $0x4000000000000000
+DATA pool<>+5048(SB)/8, $0x4000000000000000
+DATA pool<>+5056(SB)/8, $0x4000000000000000
+DATA pool<>+5064(SB)/8, $0x4000000000000000
+DATA pool<>+5072(SB)/8, $0x4000000000000000
+DATA pool<>+5080(SB)/8, $0x4000000000000000
+DATA pool<>+5120(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5128(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5136(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5144(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5152(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5160(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5168(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5176(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5184(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5192(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5200(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5208(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5248(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5256(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5264(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5272(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5280(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5288(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5296(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5304(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5312(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5320(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5328(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5336(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5376(SB)/8, $0x3fa8618618618618
+DATA pool<>+5384(SB)/8, $0x3fa8618618618618
+DATA pool<>+5392(SB)/8, $0x3fa8618618618618
+DATA pool<>+5400(SB)/8, $0x3fa8618618618618
+DATA pool<>+5408(SB)/8, $0x3fa8618618618618
+DATA pool<>+5416(SB)/8, $0x3fa8618618618618
+DATA pool<>+5424(SB)/8, $0x3fa8618618618618
+DATA pool<>+5432(SB)/8, $0x3fa8618618618618
+DATA pool<>+5440(SB)/8, $0x3fa8618618618618
+DATA pool<>+5448(SB)/8, $0x3fa8618618618618
+DATA pool<>+5456(SB)/8, $0x3fa8618618618618
+DATA pool<>+5464(SB)/8, $0x3fa8618618618618
+DATA pool<>+5504(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5512(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5520(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5528(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5536(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5544(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5552(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5560(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5568(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5576(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5584(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5592(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+5632(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5640(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5648(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5656(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5664(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5672(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5680(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5688(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5696(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5704(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5712(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5720(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+5760(SB)/8, $0x3fb1111111111111
+DATA pool<>+5768(SB)/8, $0x3fb1111111111111
+DATA pool<>+5776(SB)/8, $0x3fb1111111111111
+DATA pool<>+5784(SB)/8, $0x3fb1111111111111
+DATA pool<>+5792(SB)/8, $0x3fb1111111111111
+DATA pool<>+5800(SB)/8, $0x3fb1111111111111
+DATA pool<>+5808(SB)/8, $0x3fb1111111111111
+DATA pool<>+5816(SB)/8, $0x3fb1111111111111
+DATA pool<>+5824(SB)/8, $0x3fb1111111111111
+DATA pool<>+5832(SB)/8, $0x3fb1111111111111
+DATA pool<>+5840(SB)/8, $0x3fb1111111111111
+DATA pool<>+5848(SB)/8, $0x3fb1111111111111
+DATA pool<>+5888(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5896(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5904(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5912(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5920(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5928(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5936(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5944(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5952(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5960(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5968(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+5976(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6016(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6024(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6032(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6040(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6048(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6056(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6064(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6072(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6080(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6088(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6096(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6104(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6144(SB)/8, $0xfff0000000000000
+DATA pool<>+6152(SB)/8, $0xfff0000000000000
+DATA pool<>+6160(SB)/8, $0xfff0000000000000
+DATA pool<>+6168(SB)/8, $0xfff0000000000000
+DATA pool<>+6176(SB)/8, $0xfff0000000000000
+DATA pool<>+6184(SB)/8, $0xfff0000000000000
+DATA pool<>+6192(SB)/8, $0xfff0000000000000
+DATA pool<>+6200(SB)/8, $0xfff0000000000000
+DATA pool<>+6208(SB)/8, $0xfff0000000000000
+DATA pool<>+6216(SB)/8, $0xfff0000000000000
+DATA pool<>+6224(SB)/8, $0xfff0000000000000
+DATA pool<>+6232(SB)/8, $0xfff0000000000000
+DATA pool<>+6272(SB)/8, $0x4338000000000000
+DATA pool<>+6280(SB)/8, $0x4338000000000000
+DATA pool<>+6288(SB)/8, $0x4338000000000000
+DATA pool<>+6296(SB)/8, $0x4338000000000000
+DATA pool<>+6304(SB)/8, $0x4338000000000000
+DATA pool<>+6312(SB)/8, $0x4338000000000000
+DATA pool<>+6320(SB)/8, $0x4338000000000000
+DATA pool<>+6328(SB)/8, $0x4338000000000000
+DATA pool<>+6336(SB)/8, $0x4338000000000000
+DATA pool<>+6344(SB)/8, $0x4338000000000000
+DATA pool<>+6352(SB)/8, $0x4338000000000000
+DATA pool<>+6360(SB)/8, $0x4338000000000000
+DATA pool<>+6400(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6408(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6416(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6424(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6432(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6440(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6448(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6456(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6464(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6472(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6480(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6488(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6528(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6536(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6544(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6552(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6560(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6568(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6576(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6584(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6592(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6600(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6608(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6616(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6656(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6664(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6672(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6680(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6688(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6696(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6704(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6712(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6720(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6728(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6736(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6744(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6784(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6792(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6800(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6808(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6816(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6824(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6832(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6840(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6848(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6856(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6864(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6872(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6912(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6920(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6928(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6936(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6944(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6952(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6960(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6968(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6976(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6984(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6992(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7000(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+7040(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7048(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7056(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7064(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7072(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7080(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7088(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7096(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7104(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7112(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7120(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7128(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+7168(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7176(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7184(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7192(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7200(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7208(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7216(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7224(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7232(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7240(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7248(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7256(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+7296(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7304(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7312(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7320(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7328(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7336(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7344(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7352(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7360(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7368(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7376(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7384(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+7424(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7432(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7440(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7448(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7456(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7464(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7472(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7480(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7488(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7496(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7504(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7512(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7552(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7560(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7568(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7576(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7584(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7592(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7600(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7608(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7616(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7624(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7632(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7640(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7680(SB)/8, $0x3f811111111100dc
+DATA pool<>+7688(SB)/8, $0x3f811111111100dc
+DATA pool<>+7696(SB)/8, $0x3f811111111100dc
+DATA pool<>+7704(SB)/8, $0x3f811111111100dc
+DATA pool<>+7712(SB)/8, $0x3f811111111100dc
+DATA pool<>+7720(SB)/8, $0x3f811111111100dc
+DATA pool<>+7728(SB)/8, $0x3f811111111100dc
+DATA pool<>+7736(SB)/8, $0x3f811111111100dc
+DATA pool<>+7744(SB)/8, $0x3f811111111100dc
+DATA pool<>+7752(SB)/8, $0x3f811111111100dc
+DATA pool<>+7760(SB)/8, $0x3f811111111100dc
+DATA pool<>+7768(SB)/8, $0x3f811111111100dc
+DATA pool<>+7808(SB)/8, $0x3fa5555555555556
+DATA pool<>+7816(SB)/8, $0x3fa5555555555556
+DATA pool<>+7824(SB)/8, $0x3fa5555555555556
+DATA pool<>+7832(SB)/8, $0x3fa5555555555556
+DATA pool<>+7840(SB)/8, $0x3fa5555555555556
+DATA pool<>+7848(SB)/8, $0x3fa5555555555556
+DATA pool<>+7856(SB)/8, $0x3fa5555555555556
+DATA pool<>+7864(SB)/8, $0x3fa5555555555556
+DATA pool<>+7872(SB)/8, $0x3fa5555555555556
+DATA pool<>+7880(SB)/8, $0x3fa5555555555556
+DATA pool<>+7888(SB)/8, $0x3fa5555555555556
+DATA pool<>+7896(SB)/8, $0x3fa5555555555556
+DATA pool<>+7936(SB)/8, $0x3fc5555555555557
+DATA pool<>+7944(SB)/8, $0x3fc5555555555557
+DATA pool<>+7952(SB)/8, $0x3fc5555555555557
+DATA pool<>+7960(SB)/8, $0x3fc5555555555557
+DATA pool<>+7968(SB)/8, $0x3fc5555555555557
+DATA pool<>+7976(SB)/8, $0x3fc5555555555557
+DATA pool<>+7984(SB)/8, $0x3fc5555555555557
+DATA pool<>+7992(SB)/8, $0x3fc5555555555557
+DATA pool<>+8000(SB)/8, $0x3fc5555555555557
+DATA pool<>+8008(SB)/8, $0x3fc5555555555557
+DATA pool<>+8016(SB)/8, $0x3fc5555555555557
+DATA pool<>+8024(SB)/8, $0x3fc5555555555557
+DATA pool<>+8064(SB)/8, $0x3fe0000000000000
+DATA pool<>+8072(SB)/8, $0x3fe0000000000000
+DATA pool<>+8080(SB)/8, $0x3fe0000000000000
+DATA pool<>+8088(SB)/8, $0x3fe0000000000000
+DATA pool<>+8096(SB)/8, $0x3fe0000000000000
+DATA pool<>+8104(SB)/8, $0x3fe0000000000000
+DATA pool<>+8112(SB)/8, $0x3fe0000000000000
+DATA pool<>+8120(SB)/8, $0x3fe0000000000000
+DATA pool<>+8128(SB)/8, $0x3fe0000000000000
+DATA pool<>+8136(SB)/8, $0x3fe0000000000000
+DATA pool<>+8144(SB)/8, $0x3fe0000000000000
+DATA pool<>+8152(SB)/8, $0x3fe0000000000000
+DATA pool<>+8192(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8200(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8208(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8216(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8224(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8232(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8240(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8248(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8256(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8264(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8272(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8280(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+8320(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8328(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8336(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8344(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8352(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8360(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8368(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8376(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8384(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8392(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8400(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8408(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8448(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8456(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8464(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8472(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8480(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8488(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8496(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8504(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8512(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8520(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8528(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8536(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8576(SB)/8, $0x3fc1111111111111
+DATA pool<>+8584(SB)/8, $0x3fc1111111111111
+DATA pool<>+8592(SB)/8, $0x3fc1111111111111
+DATA pool<>+8600(SB)/8, $0x3fc1111111111111
+DATA pool<>+8608(SB)/8, $0x3fc1111111111111
+DATA pool<>+8616(SB)/8, $0x3fc1111111111111
+DATA pool<>+8624(SB)/8, $0x3fc1111111111111
+DATA pool<>+8632(SB)/8, $0x3fc1111111111111
+DATA pool<>+8640(SB)/8, $0x3fc1111111111111
+DATA pool<>+8648(SB)/8, $0x3fc1111111111111
+DATA pool<>+8656(SB)/8, $0x3fc1111111111111
+DATA pool<>+8664(SB)/8, $0x3fc1111111111111
+DATA pool<>+8704(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8712(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8720(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8728(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8736(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8744(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8752(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8760(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8768(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8776(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8784(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8792(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8832(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8840(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8848(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8856(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8864(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8872(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8880(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8888(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8896(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8904(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8912(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8920(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8960(SB)/8, $0xc084500000000000
+DATA pool<>+8968(SB)/8, $0xc084500000000000
+DATA pool<>+8976(SB)/8, $0xc084500000000000
+DATA pool<>+8984(SB)/8, $0xc084500000000000
+DATA pool<>+8992(SB)/8, $0xc084500000000000
+DATA pool<>+9000(SB)/8, $0xc084500000000000
+DATA pool<>+9008(SB)/8, $0xc084500000000000
+DATA pool<>+9016(SB)/8, $0xc084500000000000
+DATA pool<>+9024(SB)/8, $0xc084500000000000
+DATA pool<>+9032(SB)/8, $0xc084500000000000
+DATA pool<>+9040(SB)/8, $0xc084500000000000
+DATA pool<>+9048(SB)/8, $0xc084500000000000
+DATA pool<>+9088(SB)/4, $0x49400000
+DATA pool<>+9092(SB)/4, $0x49400000
+DATA pool<>+9096(SB)/4, $0x49400000
+DATA pool<>+9100(SB)/4, $0x49400000
+DATA pool<>+9104(SB)/4, $0x49400000
+DATA pool<>+9108(SB)/4, $0x49400000
+DATA pool<>+9112(SB)/4, $0x49400000
+DATA pool<>+9116(SB)/4, $0x49400000
+DATA pool<>+9120(SB)/4, $0x49400000
+DATA pool<>+9124(SB)/4, $0x49400000
+DATA pool<>+9128(SB)/4, $0x49400000
+DATA pool<>+9132(SB)/4, $0x49400000
+DATA pool<>+9136(SB)/4, $0x49400000
+DATA pool<>+9140(SB)/4, $0x49400000
+DATA pool<>+9144(SB)/4, $0x49400000
+DATA pool<>+9148(SB)/4, $0x49400000
+DATA pool<>+9152(SB)/4, $0x49400000
+DATA pool<>+9156(SB)/4, $0x49400000
+DATA pool<>+9160(SB)/4, $0x49400000
+DATA pool<>+9164(SB)/4, $0x49400000
+DATA pool<>+9168(SB)/4, $0x49400000
+DATA pool<>+9172(SB)/4, $0x49400000
+DATA pool<>+9176(SB)/4, $0x49400000
+DATA pool<>+9180(SB)/4, $0x49400000
+DATA pool<>+9216(SB)/4, $0x3e2aaaab
+DATA pool<>+9220(SB)/4, $0x3e2aaaab
+DATA pool<>+9224(SB)/4, $0x3e2aaaab
+DATA pool<>+9228(SB)/4, $0x3e2aaaab
+DATA pool<>+9232(SB)/4, $0x3e2aaaab
+DATA pool<>+9236(SB)/4, $0x3e2aaaab
+DATA pool<>+9240(SB)/4, $0x3e2aaaab
+DATA pool<>+9244(SB)/4, $0x3e2aaaab
+DATA pool<>+9248(SB)/4, $0x3e2aaaab
+DATA pool<>+9252(SB)/4, $0x3e2aaaab
+DATA pool<>+9256(SB)/4, $0x3e2aaaab
+DATA pool<>+9260(SB)/4, $0x3e2aaaab
+DATA pool<>+9264(SB)/4, $0x3e2aaaab
+DATA pool<>+9268(SB)/4, $0x3e2aaaab
+DATA pool<>+9272(SB)/4, $0x3e2aaaab
+DATA pool<>+9276(SB)/4, $0x3e2aaaab
+DATA pool<>+9280(SB)/4, $0x3e2aaaab
+DATA pool<>+9284(SB)/4, $0x3e2aaaab
+DATA pool<>+9288(SB)/4, $0x3e2aaaab
+DATA pool<>+9292(SB)/4, $0x3e2aaaab
+DATA pool<>+9296(SB)/4, $0x3e2aaaab
+DATA pool<>+9300(SB)/4, $0x3e2aaaab
+DATA pool<>+9304(SB)/4, $0x3e2aaaab
+DATA pool<>+9308(SB)/4, $0x3e2aaaab
+DATA pool<>+9344(SB)/4, $0x3f000000
+DATA pool<>+9348(SB)/4, $0x3f000000
+DATA pool<>+9352(SB)/4, $0x3f000000
+DATA pool<>+9356(SB)/4, $0x3f000000
+DATA pool<>+9360(SB)/4, $0x3f000000
+DATA pool<>+9364(SB)/4, $0x3f000000
+DATA pool<>+9368(SB)/4, $0x3f000000
+DATA pool<>+9372(SB)/4, $0x3f000000
+DATA pool<>+9376(SB)/4, $0x3f000000
+DATA pool<>+9380(SB)/4, $0x3f000000
+DATA pool<>+9384(SB)/4, $0x3f000000
+DATA pool<>+9388(SB)/4, $0x3f000000
+DATA pool<>+9392(SB)/4, $0x3f000000
+DATA pool<>+9396(SB)/4, $0x3f000000
+DATA pool<>+9400(SB)/4, $0x3f000000
+DATA pool<>+9404(SB)/4, $0x3f000000
+DATA pool<>+9408(SB)/4, $0x3f000000
+DATA pool<>+9412(SB)/4, $0x3f000000
+DATA pool<>+9416(SB)/4, $0x3f000000
+DATA pool<>+9420(SB)/4, $0x3f000000
+DATA pool<>+9424(SB)/4, $0x3f000000
+DATA pool<>+9428(SB)/4, $0x3f000000
+DATA pool<>+9432(SB)/4, $0x3f000000
+DATA pool<>+9436(SB)/4, $0x3f000000
+DATA pool<>+9472(SB)/4, $0x3f800000
+DATA pool<>+9476(SB)/4, $0x3f800000
+DATA pool<>+9480(SB)/4, $0x3f800000
+DATA pool<>+9484(SB)/4, $0x3f800000
+DATA pool<>+9488(SB)/4, $0x3f800000
+DATA pool<>+9492(SB)/4, $0x3f800000
+DATA pool<>+9496(SB)/4, $0x3f800000
+DATA pool<>+9500(SB)/4, $0x3f800000
+DATA pool<>+9504(SB)/4, $0x3f800000
+DATA pool<>+9508(SB)/4, $0x3f800000
+DATA pool<>+9512(SB)/4, $0x3f800000
+DATA pool<>+9516(SB)/4, $0x3f800000
+DATA pool<>+9520(SB)/4, $0x3f800000
+DATA pool<>+9524(SB)/4, $0x3f800000
+DATA pool<>+9528(SB)/4, $0x3f800000
+DATA pool<>+9532(SB)/4, $0x3f800000
+DATA pool<>+9536(SB)/4, $0x3f800000
+DATA pool<>+9540(SB)/4, $0x3f800000
+DATA pool<>+9544(SB)/4, $0x3f800000
+DATA pool<>+9548(SB)/4, $0x3f800000
+DATA pool<>+9552(SB)/4, $0x3f800000
+DATA pool<>+9556(SB)/4, $0x3f800000
+DATA pool<>+9560(SB)/4, $0x3f800000
+DATA pool<>+9564(SB)/4, $0x3f800000
+DATA pool<>+9600(SB)/4, $0x00000020
+DATA pool<>+9604(SB)/4, $0x00000020
+DATA pool<>+9608(SB)/4, $0x00000020
+DATA pool<>+9612(SB)/4, $0x00000020
+DATA pool<>+9616(SB)/4, $0x00000020
+DATA pool<>+9620(SB)/4, $0x00000020
+DATA pool<>+9624(SB)/4, $0x00000020
+DATA pool<>+9628(SB)/4, $0x00000020
+DATA pool<>+9632(SB)/4, $0x00000020
+DATA pool<>+9636(SB)/4, $0x00000020
+DATA pool<>+9640(SB)/4, $0x00000020
+DATA pool<>+9644(SB)/4, $0x00000020
+DATA pool<>+9648(SB)/4, $0x00000020
+DATA pool<>+9652(SB)/4, $0x00000020
+DATA pool<>+9656(SB)/4, $0x00000020
+DATA pool<>+9660(SB)/4, $0x00000020
+DATA pool<>+9664(SB)/4, $0x00000020
+DATA pool<>+9668(SB)/4, $0x00000020
+DATA pool<>+9672(SB)/4, $0x00000020
+DATA pool<>+9676(SB)/4, $0x00000020
+DATA pool<>+9680(SB)/4, $0x00000020
+DATA pool<>+9684(SB)/4, $0x00000020
+DATA pool<>+9688(SB)/4, $0x00000020
+DATA pool<>+9692(SB)/4, $0x00000020
 DATA pool<>+9728(SB)/8, $0x0000000000000008
 DATA pool<>+9736(SB)/8, $0x0000000000000008
 DATA pool<>+9744(SB)/8, $0x0000000000000008

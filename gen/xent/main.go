@@ -809,17 +809,12 @@ func (x *xentRows) emit() {
 	if r.xquadOK() {
 		CMPQ(r.cols, U32(r.xquadCols()))
 		JA(LabelRef(pre + "row"))
-		if isa.AVX512 {
-			Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
-			CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
-			JA(LabelRef(pre + "wide"))
-			x.quadRows(pre+"n", false, x.quadLoc, "done")
-			Label(pre + "wide")
-			x.quadRows(pre+"w", true, x.quadLoc, "done")
-		} else {
-			Comment("AVX2: no fast exp pass (xquad2.go).")
-			x.quadRows(pre+"n", false, x.quadLoc, "done")
-		}
+		Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
+		CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
+		JA(LabelRef(pre + "wide"))
+		x.quadRows(pre+"n", false, x.quadLoc, "done")
+		Label(pre + "wide")
+		x.quadRows(pre+"w", true, x.quadLoc, "done")
 	} else if r.shortXentOK() {
 		CMPQ(r.cols, U32(r.shortCols()))
 		JA(LabelRef(pre + "row"))

@@ -204,7 +204,7 @@ func (x *xentRows) quadLabelsOK(bail string) {
 // fast exp pass.
 func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ignored, special string) {
 	if !x.isa.AVX512 {
-		x.quadY(pre, solo, loc, bail, ignored, special)
+		x.quadY(pre, solo, spans, loc, bail, ignored, special)
 		return
 	}
 	r, d, isa, p := x.row, x.d, x.isa, x.p

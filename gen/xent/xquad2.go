@@ -16,18 +16,22 @@ import (
 // The AVX2 four-row path is xquad.go's on YMM registers, with what AVX2
 // lacks done otherwise: no mask registers (a compare's result is a vector:
 // the target's lane leaves the max by VBLENDVPS to -Inf and the sum by
-// VANDNPS), no merge-masking, 16 registers. It takes no fast exp pass
-// (rows of any length up to xquadBytes keep the exp's clamp and zeroing,
-// so there is no min pass either): the other entries' max comes from the
-// max pass directly. Each row's label and max go to the stack broadcast
+// VANDNPS), no merge-masking, 16 registers. Rows of up to xquadSpanVecs
+// vectors get the other entries' max from the max pass directly; longer
+// ones (spans) the max of all and the min, the other entries' max only when
+// the margin test needs it, and the fast exp pass when every row of the
+// group is within fastSpan, as on AVX-512. Each row's label and max go to
+// the stack broadcast
 // (xquadLocals.bc), read as memory operands by the exp pass, whose
 // registers go to the sums and the exp. The rows' tails use the row's
 // tail mask (Mask, VMASKMOVPS) as the one-row path does. Solo rows run the
 // same code as slot 0 (rows stand alone), as on AVX-512.
 
-// xquadYMaxBudget is the YMM budget of the AVX2 max pass: 4 maxima, 4
-// labels, 2 columns, -Inf, and a loaded vector with its compare.
-const xquadYMaxBudget = 4 + 4 + 2 + 1 + 2
+// xquadYMaxBudget is the YMM budget of the AVX2 max pass for the other
+// entries' max after the margin test (the labels read from the stack): 4
+// maxima, 2 columns, -Inf, a loaded vector with its compare, and what the
+// margin test keeps (s_t, the index of lanes, max, span).
+const xquadYMaxBudget = 4 + 2 + 1 + 2 + 4
 
 // xquadYExpBudget is the YMM budget of the AVX2 exp pass: 4 sums, 2
 // columns, lo, a row's 2 vectors of a step, 3 exp temporaries (the exp
@@ -62,7 +66,7 @@ func quarterIndexY() []Constant {
 const tree4PDOrder = 0xd8
 
 // quadY is quad for AVX2 (see quad).
-func (x *xentRows) quadY(pre string, solo bool, loc xquadLocals, bail, ignored, special string) {
+func (x *xentRows) quadY(pre string, solo, spans bool, loc xquadLocals, bail, ignored, special string) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -75,11 +79,12 @@ func (x *xentRows) quadY(pre string, solo bool, loc xquadLocals, bail, ignored, 
 		x.quadLabelsOK(bail)
 		special = bail
 	}
-	tgt := x.targets(k)
-	for i, t := range tgt {
+	for i, t := range x.targets(k) {
 		VMOVDQU(t, loc.bcLabel(i))
 	}
-	mq := x.quadMaxY(pre+"xmax", k, solo, tgt)
+	// With spans, the max of all entries and the min; else the other
+	// entries' max.
+	mq, minq := x.quadMaxY(pre+"xmax", k, solo, spans, loc)
 
 	Comment("s_t of each slot in lane i (solo: every lane), the halves",
 		"repeated; then max = max(others' max, s_t), lane i slot i.")
@@ -101,9 +106,30 @@ func (x *xentRows) quadY(pre string, solo bool, loc xquadLocals, bail, ignored, 
 	VMOVUPS(st.AsX(), out.st())
 	lidx, om := isa.Vec(), isa.Vec()
 	VMOVDQU(p.Table("xent_q4ps8", quarterIndexY()), lidx)
-	VPERMPS(mq, lidx, om) // lane i: slot i's others' max
+	VPERMPS(mq, lidx, om) // lane i: slot i's max (no spans: others' max)
 	m := isa.Vec()
 	VMAXPS(st, om, m) // a NaN s_t kept
+	var span VecVirtual
+	if spans {
+		Comment("A row whose target is not its max, or whose entries all lie",
+			"within confidentMargin of the max, has others' max within it: the",
+			"margin test passes without the others' max (the same verdict).")
+		mn, near, below := isa.Vec(), isa.Vec(), isa.Vec()
+		VPERMPS(minq, lidx, mn)
+		span = isa.Vec()
+		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
+		VCMPPS(U8(CmpLTOQ), m, st, below) // s_t < max
+		VMOVUPS(p.F32("margin32pos", confidentMargin), near)
+		VCMPPS(U8(cmpLEOQ), near, span, near) // span <= margin
+		VORPS(below, near, near)
+		mk := GP32()
+		VMOVMSKPS(near, mk)
+		CMPL(mk, U8(0xff))
+		JE(LabelRef(pre + "xmok")) // every lane
+		oq, _ := x.quadMaxY(pre+"xoth", k, solo, false, loc)
+		om = isa.Vec()
+		VPERMPS(oq, lidx, om) // lane i: slot i's others' max
+	}
 	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
 	gap, lim := isa.Vec(), isa.Vec()
 	VSUBPS(m, om, gap)
@@ -111,6 +137,7 @@ func (x *xentRows) quadY(pre string, solo bool, loc xquadLocals, bail, ignored, 
 	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
 	AnyTrue([]Pred{far})
 	JNZ(LabelRef(special))
+	Label(pre + "xmok")
 	Comment("A max that is not finite (NaN, +Inf, all -Inf): the caller's.")
 	ex := isa.Vec()
 	VANDPS(p.U32("f32_expbits", 0x7f800000), m, ex)
@@ -142,7 +169,18 @@ func (x *xentRows) quadY(pre string, solo bool, loc xquadLocals, bail, ignored, 
 		sums[i] = isa.Vec()
 		VXORPD(sums[i], sums[i], sums[i])
 	}
-	x.quadExpY(pre+"xg", sums, k, solo, loc)
+	if spans {
+		Comment("Every row within fastSpan (max - min): whole vectors skip the",
+			"exp's clamp and zeroing, which change no lane of such rows.")
+		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
+		AnyTrue([]Pred{slow})
+		JNZ(LabelRef(pre + "xguard"))
+		x.quadExpY(pre+"xf", sums, k, solo, true, loc)
+		JMP(LabelRef(pre + "xexpdone"))
+	}
+	Label(pre + "xguard")
+	x.quadExpY(pre+"xg", sums, k, solo, false, loc)
+	Label(pre + "xexpdone")
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
 	}
@@ -157,30 +195,55 @@ func (x *xentRows) quadY(pre string, solo bool, loc xquadLocals, bail, ignored, 
 }
 
 // quadMaxY emits the AVX2 max pass of k slots' rows at srcp, a vector of
-// each per step: the other entries' max (each target's lane set to -Inf
-// first), reduced by Tree4 (solo: slot 0 in every slot).
-func (x *xentRows) quadMaxY(pre string, k int, solo bool, tgt []VecVirtual) VecVirtual {
-	r, d, isa := x.row, x.d, x.isa
+// each per step: with spans the max of every entry and the min, else the
+// other entries' max (each target's lane, found by the labels at loc.bc,
+// set to -Inf first). It returns
+// them reduced by Tree4 (solo: slot 0 in every slot).
+func (x *xentRows) quadMaxY(pre string, k int, solo, spans bool, loc xquadLocals) (mq, minq VecVirtual) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
 	Comment("Max pass, a vector of each row per step.")
+	if !spans {
+		Comment(fmt.Sprintf("At most %d of 16 YMM registers (xquadYMaxBudget).", xquadYMaxBudget))
+	}
 	n, a, b := GP64(), GP64(), GP64()
 	MOVQ(r.cols, n)
 	MOVQ(x.srcp, a)
 	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
-	acc := make([]VecVirtual, 4)
+	acc, mins := make([]VecVirtual, 4), make([]VecVirtual, 4)
 	for i := 0; i < k; i++ {
 		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
+		if spans {
+			mins[i] = isa.Vec()
+			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
+		}
 	}
-	ninf := isa.Vec()
-	d.MOVU(r.negInf, ninf)
-	cols := x.newColumns(2)
-	step := func(u int, load func(i, j int, v VecVirtual)) {
+	var ninf VecVirtual
+	var cols columns
+	if !spans {
+		ninf = isa.Vec()
+		d.MOVU(r.negInf, ninf)
+		cols = x.newColumns(2)
+	}
+	// load fills v (the tail: fill lanes -Inf); loadMin, with spans, the
+	// vector for the min (the tail: fill lanes +Inf), nil: v.
+	step := func(u int, load func(i, j int, v VecVirtual), loadMin func(i int, v VecVirtual)) {
 		for j := 0; j < u; j++ {
 			for i := 0; i < k; i++ {
-				v, eq := isa.Vec(), isa.Vec()
+				v := isa.Vec()
 				load(i, j, v)
-				VPCMPEQD(tgt[i], cols[j], eq)
-				VBLENDVPS(eq, ninf, v, v) // the target's lane: -Inf
+				if spans {
+					vm := v
+					if loadMin != nil {
+						vm = isa.Vec()
+						loadMin(i, vm)
+					}
+					d.MIN(vm, mins[i], mins[i])
+				} else {
+					eq := isa.Vec()
+					VPCMPEQD(loc.bcLabel(i), cols[j], eq)
+					VBLENDVPS(eq, ninf, v, v) // the target's lane: -Inf
+				}
 				VMAXPS(v, acc[i], acc[i])
 			}
 		}
@@ -190,26 +253,38 @@ func (x *xentRows) quadMaxY(pre string, k int, solo bool, tgt []VecVirtual) VecV
 			m := r.quadAt(a, b, i)
 			m.Disp = r.vb * j
 			d.MOVU(m, v)
-		})
-		x.stepColumns(cols, u)
+		}, nil)
+		if !spans {
+			x.stepColumns(cols, u)
+		}
 		ADDQ(U32(r.vb*u), a)
 		if !solo {
 			ADDQ(U32(r.vb*u), b)
 		}
 	}, func() {
-		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) })
+		// The tail loaded twice: filled with -Inf for the max, +Inf for
+		// the min, so that a row with a tail can take the shortcuts.
+		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) },
+			func(i int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, p.F32("posinf", float32(math.Inf(1)))) })
 	})
 	for i := k; i < 4; i++ {
 		acc[i] = acc[0] // solo: slot 0 stands for every slot
+		mins[i] = mins[0]
 	}
-	return Tree4(acc, VMAXPS, true)
+	mq = Tree4(acc, VMAXPS, true)
+	if spans {
+		minq = Tree4(mins, VMINPS, true)
+	}
+	return mq, minq
 }
 
 // quadExpY emits the AVX2 exp pass of k slots' rows at srcp with the
 // maxima and labels at loc.bc: e = exp(s - max), the target's lane zeroed,
 // stored to ds (withDS; the tails' to the block at loc.cur) and added
 // into sums[i] in float64, pairs of vectors added in float32 first.
-func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo bool, loc xquadLocals) {
+// fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
+// them).
+func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	n, a, b := GP64(), GP64(), GP64()
 	MOVQ(r.cols, n)
@@ -233,10 +308,15 @@ func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo bool, loc
 			}
 		}
 	}
+	Comment(fmt.Sprintf("Exp pass: %d of 16 YMM registers (xquadYExpBudget).", xquadYExpBudget))
 	cols := x.newColumns(2)
 	lo := isa.Vec()
 	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	step := func(u int, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
+	step := func(u int, guard bool, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
+		l := lo
+		if !guard {
+			l = nil
+		}
 		for i := 0; i < k; i++ {
 			xs := make([]VecVirtual, u)
 			for j := range xs {
@@ -244,7 +324,7 @@ func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo bool, loc
 				load(i, j, xs[j])
 				VSUBPS(loc.bcMax(i), xs[j], xs[j])
 			}
-			ExpSoftmaxF32Core(p, xs, lo)
+			ExpSoftmaxF32Core(p, xs, l)
 			for j, v := range xs {
 				eq := isa.Vec()
 				VPCMPEQD(loc.bcLabel(i), cols[j], eq)
@@ -263,7 +343,7 @@ func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo bool, loc
 		}
 	}
 	Loop(pre+"exp", n, r.lanes, 2, func(u int) {
-		step(u, func(i, j int, v VecVirtual) {
+		step(u, !fast, func(i, j int, v VecVirtual) {
 			m := r.quadAt(a, b, i)
 			m.Disp = r.vb * j
 			VMOVUPS(m, v)
@@ -275,7 +355,7 @@ func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo bool, loc
 		x.stepColumns(cols, u)
 		advance(u)
 	}, func() {
-		step(1, func(i, _ int, v VecVirtual) {
+		step(1, true, func(i, _ int, v VecVirtual) {
 			r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf)
 		}, func(i, _ int, v VecVirtual) {
 			VMOVUPS(v, vals(loc.cur).tail(i))
@@ -326,6 +406,11 @@ func (x *xentRows) quadLossY(pre string, vals xquadVals, loc xquadLocals, lossp,
 	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
 	VANDPD(kb, ka, ka)
 	VBLENDVPD(ka, s, l, l)
+	Comment("A NaN loss as storeNaN's: which of a row's NaNs reaches it may",
+		"depend on its slot (VMAXPS keeps its second operand's), its bits may not.")
+	nan := isa.Vec()
+	VCMPPD(U8(CmpUnord), l, l, nan)
+	VBLENDVPD(nan, p.F64("nan64", math.NaN()), l, l)
 	lf := XMM()
 	VCVTPD2PSY(l, lf)
 	if solo {
