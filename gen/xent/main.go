@@ -24,10 +24,10 @@
 // for the four sums, and the four logs in one vector (quad.go); a row left
 // over, or beside a row left to the caller, runs that code solo.
 //
-// AVX-512 float32 CrossEntropy takes rows of up to xquadBytes four at a
-// time the same way (xquad.go), each row's target lane found by a compare
-// in every vector, and a group's losses finished after the next group's
-// passes.
+// Float32 CrossEntropy (AVX-512 and AVX2) takes rows of up to xquadBytes
+// four at a time the same way (xquad.go; AVX2's YMM forms in xquad2.go),
+// each row's target lane found by a compare in every vector, and a group's
+// losses finished after the next group's passes.
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is

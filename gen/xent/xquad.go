@@ -1,4 +1,6 @@
 // CrossEntropy's rows of up to xquadBytes, float32 AVX-512: four at a time.
+// AVX2 takes the same path in YMM registers (xquad2.go), sharing the row
+// loop (quadRows), the stack blocks and the limits.
 
 package main
 
@@ -34,7 +36,8 @@ const xquadBytes = 1536
 // xquadOK says whether CrossEntropy has the four-row path.
 func (r *row) xquadOK() bool { return xquadFor(r.isa, r.d) }
 
-// xquadFor says whether CrossEntropy for isa and d has the four-row path.
+// xquadFor says whether CrossEntropy for isa and d has the four-row path:
+// float32 on either ISA.
 func xquadFor(isa ISA, d DType) bool { return d.Size == 4 }
 
 // xquadCols returns the longest row of the four-row path, in elements.
