@@ -1660,8 +1660,8 @@ d_nqxgexp_done:
 	VANDPD    Y5, Y1, Y1
 	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
@@ -1870,8 +1870,8 @@ d_nflush:
 	VANDPD    Y5, Y1, Y1
 	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
@@ -2334,8 +2334,8 @@ d_noxgexp_done:
 	VANDPD    Y5, Y1, Y1
 	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
@@ -3871,8 +3871,8 @@ d_wqxexpdone:
 	VANDPD    Y5, Y1, Y1
 	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
@@ -4081,8 +4081,8 @@ d_wflush:
 	VANDPD    Y5, Y1, Y1
 	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
@@ -4782,8 +4782,8 @@ d_woxexpdone:
 	VANDPD    Y5, Y1, Y1
 	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
@@ -6710,8 +6710,8 @@ l_nqxgexp_done:
 	VANDPD    Y3, Y1, Y1
 	VBLENDVPD Y1, Y6, Y2, Y2
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
@@ -6817,8 +6817,8 @@ l_nflush:
 	VANDPD    Y3, Y1, Y1
 	VBLENDVPD Y1, Y6, Y2, Y2
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
@@ -7177,8 +7177,8 @@ l_noxgexp_done:
 	VANDPD    Y3, Y1, Y1
 	VBLENDVPD Y1, Y6, Y2, Y2
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
@@ -8575,8 +8575,8 @@ l_wqxexpdone:
 	VANDPD    Y3, Y1, Y1
 	VBLENDVPD Y1, Y6, Y2, Y2
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
@@ -8682,8 +8682,8 @@ l_wflush:
 	VANDPD    Y3, Y1, Y1
 	VBLENDVPD Y1, Y6, Y2, Y2
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
@@ -9270,8 +9270,8 @@ l_woxexpdone:
 	VANDPD    Y3, Y1, Y1
 	VBLENDVPD Y1, Y6, Y2, Y2
 
-	// A NaN loss as storeNaN's: which of a row's NaNs reaches it may
-	// depend on its slot (VMAXPS keeps its second operand's), its bits may not.
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
 	VBLENDVPD  Y1, pool<>+4480(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1

@@ -406,8 +406,8 @@ func (x *xentRows) quadLossY(pre string, vals xquadVals, loc xquadLocals, lossp,
 	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
 	VANDPD(kb, ka, ka)
 	VBLENDVPD(ka, s, l, l)
-	Comment("A NaN loss as storeNaN's: which of a row's NaNs reaches it may",
-		"depend on its slot (VMAXPS keeps its second operand's), its bits may not.")
+	Comment("A NaN loss as storeNaN's: the NaN that reaches it may depend on",
+		"the row's slot (VMAXPS keeps its second operand's), its bits may not.")
 	nan := isa.Vec()
 	VCMPPD(U8(CmpUnord), l, l, nan)
 	VBLENDVPD(nan, p.F64("nan64", math.NaN()), l, l)
