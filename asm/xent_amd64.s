@@ -3100,7 +3100,7 @@ done:
 
 // func CrossEntropyF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX2(SB), NOSPLIT, $96-108
+TEXT ·CrossEntropyF32AVX2(SB), $1080-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -3128,189 +3128,257 @@ pfnext:
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
 	JE    l_start
-	CMPQ  DI, $0x00000040
+	CMPQ  DI, $0x00000180
 	JA    d_row
 
-d_spairs:
-	CMPQ    SI, $0x02
-	JL      d_salone
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
-	JS      d_salone
-	MOVLQSX 4(BX), R8
-	TESTQ   R8, R8
-	JS      d_salone
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ DI, $0x00000020
+	JA   d_wide
+	LEAQ 16(SP), R8
+	MOVQ R8, 784(SP)
+	ADDQ $0x00000180, R8
+	MOVQ R8, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
-	// Max pass, the target's lane left out.
-	MOVQ         DI, R8
-	MOVQ         DX, R9
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R10
-	VMOVQ        R10, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
-	VMOVUPS      pool<>+0(SB), Y3
-	MOVLQSX      4(BX), R10
-	VMOVQ        R10, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+d_nquads:
+	CMPQ         SI, $0x04
+	JL           d_nrest
+	MOVL         (BX), R8
+	ORL          4(BX), R8
+	ORL          8(BX), R8
+	ORL          12(BX), R8
+	TESTL        R8, R8
+	JS           d_nbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
 
-d_spsmax_one:
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VPADDD  pool<>+3840(SB), Y7, Y7
+
+d_nqxmax_loop:
+	CMPQ      R8, $0x00000010
+	JL        d_nqxmax_one
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R10), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R10)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VMOVUPS   32(R9), Y8
+	VPCMPEQD  824(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   32(R9)(DI*4), Y8
+	VPCMPEQD  856(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   32(R10), Y8
+	VPCMPEQD  888(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   32(R10)(DI*4), Y8
+	VPCMPEQD  920(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3968(SB), Y6, Y6
+	VPADDD    pool<>+3968(SB), Y7, Y7
+	ADDQ      $0x00000040, R9
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R8
+	JMP       d_nqxmax_loop
+
+d_nqxmax_one:
 	CMPQ      R8, $0x00000008
-	JL        d_spsmax_tail
-	VMOVUPS   (R9), Y5
-	VPCMPEQD  pool<>+3840(SB), Y2, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3968(SB), Y2, Y2
-	VMOVUPS   (R9)(DI*4), Y5
-	VPCMPEQD  pool<>+3840(SB), Y4, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3968(SB), Y4, Y4
+	JL        d_nqxmax_tail
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R10), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R10)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3840(SB), Y6, Y6
+	VPADDD    pool<>+3840(SB), Y7, Y7
 	ADDQ      $0x00000020, R9
+	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R8
-	JMP       d_spsmax_one
+	JMP       d_nqxmax_one
 
-d_spsmax_tail:
+d_nqxmax_tail:
 	TESTQ      R8, R8
-	JE         d_spsmax_done
-	VMASKMOVPS (R9), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3840(SB), Y2, Y6
-	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
+	JE         d_nqxmax_done
+	VMASKMOVPS (R9), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   824(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y1, Y1
+	VMASKMOVPS (R9)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   856(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y2, Y2
+	VMASKMOVPS (R10), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   888(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y3, Y3
+	VMASKMOVPS (R10)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   920(SP), Y6, Y6
+	VBLENDVPS  Y6, Y5, Y7, Y7
+	VMAXPS     Y7, Y4, Y4
+
+d_nqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3968(SB), Y2, Y2
-	VMASKMOVPS (R9)(DI*4), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3840(SB), Y4, Y5
-	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3968(SB), Y4, Y4
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y5
+	VMAXPS     Y5, Y1, Y1
 
-d_spsmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), R8
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
 	MOVLQSX      (BX), R9
-	VMOVSS       (R8)(R9*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+4096(SB), X1
-	JCS          d_salone
-	VMOVD        X2, R8
-	ANDL         $0x7f800000, R8
-	CMPL         R8, $0x7f800000
-	JE           d_salone
-	VBROADCASTSS X2, Y1
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0x4e, X3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0xb1, X3, X2
-	VMAXPS       X2, X3, X3
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	VBROADCASTSS (R8)(R9*4), Y2
 	LEAQ         (DX)(DI*4), R8
 	MOVLQSX      4(BX), R9
-	VMOVSS       (R8)(R9*4), X2
-	VMOVSS       X2, 48(SP)
-	VMAXSS       X2, X3, X2
-	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+4096(SB), X3
-	JCS          d_salone
-	VMOVD        X2, R8
-	ANDL         $0x7f800000, R8
-	CMPL         R8, $0x7f800000
-	JE           d_salone
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS (R8)(R9*4), Y3
+	LEAQ         (DX)(DI*8), R8
+	MOVLQSX      8(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y4
+	LEAQ         (DX)(DI*8), R8
+	LEAQ         (R8)(DI*4), R8
+	MOVLQSX      12(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y5
+	VUNPCKLPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y4
+	VUNPCKLPD    Y4, Y2, Y2
+	MOVQ         784(SP), R8
+	VMOVUPS      X2, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+768(SB), Y3
-	VBROADCASTSS 8(SP), Y4
-	VSUBPS       Y1, Y4, Y4
-	VBROADCASTSS 48(SP), Y5
-	VSUBPS       Y2, Y5, Y5
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNZ     d_nbail
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y4, Y6
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y4, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y4
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y3, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      d_nbail
+	VMOVUPS  X3, 16(R8)
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y4, Y9
-	VFMADD213PS pool<>+1536(SB), Y4, Y9
-	VFMADD213PS pool<>+1664(SB), Y4, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y4
-	VANDPS      Y6, Y4, Y4
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y1
+	VSUBPS  Y3, Y2, Y2
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y5, Y6
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y5, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y5
+	VCMPPS      $0x15, Y1, Y2, Y3
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+896(SB), Y1
+	VFMADD231PS pool<>+1024(SB), Y2, Y1
+	VSUBPS      pool<>+896(SB), Y1, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y2
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
-	VANDPS      Y6, Y5, Y5
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   X4, X6, X6
-	VMOVSD      X6, (SP)
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X5, X4, X4
-	VMOVSD      X4, 56(SP)
-
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	VMOVUPS      pool<>+1280(SB), Y5
+	VFMADD213PS  pool<>+1408(SB), Y2, Y5
+	VFMADD213PS  pool<>+1536(SB), Y2, Y5
+	VFMADD213PS  pool<>+1664(SB), Y2, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y4
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y4, Y4
+	VMULPS       Y4, Y5, Y2
+	VANDPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y1
+	VMOVUPD      Y1, 32(R8)
+	VBROADCASTSS 16(R8), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(R8), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(R8), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(R8), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
 	MOVQ         DI, R8
 	MOVQ         DX, R9
-	MOVQ         CX, R10
-	VXORPD       Y4, Y4, Y4
-	MOVLQSX      (BX), R11
-	VMOVQ        R11, X5
-	VPBROADCASTD X5, Y5
-	VPSUBD       laneidx32_8<>+0(SB), Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	MOVLQSX      4(BX), R11
-	VMOVQ        R11, X7
-	VPBROADCASTD X7, Y7
-	VPSUBD       laneidx32_8<>+0(SB), Y7, Y7
+	LEAQ         (DX)(DI*8), R10
+	MOVQ         CX, R11
+	LEAQ         (CX)(DI*8), R12
 
-d_spsexp_one:
-	CMPQ    R8, $0x00000008
-	JL      d_spsexp_tail
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3840(SB), Y6, Y6
+	VMOVUPS pool<>+768(SB), Y7
+
+d_nqxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_nqxgexp_one
 	VMOVUPS (R9), Y8
-	VSUBPS  Y1, Y8, Y8
-	VMOVUPS (R9)(DI*4), Y9
-	VSUBPS  Y2, Y9, Y9
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R9), Y9
+	VSUBPS  952(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD231PS pool<>+1024(SB), Y8, Y11
 	VSUBPS      pool<>+896(SB), Y11, Y12
@@ -3328,8 +3396,8 @@ d_spsexp_one:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
 	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD231PS pool<>+1024(SB), Y9, Y11
 	VSUBPS      pool<>+896(SB), Y11, Y12
@@ -3345,44 +3413,26 @@ d_spsexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3840(SB), Y5, Y10
+	VPCMPEQD     824(SP), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3968(SB), Y5, Y5
-	VMOVUPS      Y8, (R10)
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3840(SB), Y7, Y8
-	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3968(SB), Y7, Y7
-	VMOVUPS      Y9, (R10)(DI*4)
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
+	VMOVUPS      Y8, (R11)
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
 	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, R8
-	JMP          d_spsexp_one
-
-d_spsexp_tail:
-	TESTQ      R8, R8
-	JE         d_spsexp_done
-	VMASKMOVPS (R9), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y1, Y8, Y8
-	VMASKMOVPS (R9)(DI*4), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     Y2, Y9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD231PS pool<>+1024(SB), Y8, Y11
 	VSUBPS      pool<>+896(SB), Y11, Y12
@@ -3400,449 +3450,1029 @@ d_spsexp_tail:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y9, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R10), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R10)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3968(SB), Y5, Y5
+	VPADDD       pool<>+3968(SB), Y6, Y6
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R8
+	JMP          d_nqxgexp_loop
+
+d_nqxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_nqxgexp_tail
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y9, Y12
-	VFMADD213PS  pool<>+1536(SB), Y9, Y12
-	VFMADD213PS  pool<>+1664(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
-	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3840(SB), Y5, Y3
-	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3968(SB), Y5, Y5
-	VMOVUPS      Y8, 16(SP)
-	VEXTRACTF128 $0x01, Y8, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X8, Y5
-	VADDPD       Y3, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3840(SB), Y7, Y3
-	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3968(SB), Y7, Y7
-	VMOVUPS      Y9, 64(SP)
-	VEXTRACTF128 $0x01, Y9, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X9, Y5
-	VADDPD       Y3, Y5, Y5
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3840(SB), Y5, Y5
+	VPADDD       pool<>+3840(SB), Y6, Y6
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R8
+	JMP          d_nqxgexp_one
+
+d_nqxgexp_tail:
+	TESTQ      R8, R8
+	JE         d_nqxgexp_done
+	VMASKMOVPS (R9), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 128(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 192(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R10), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 256(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R10)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 320(R8)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
 	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
 
-d_spsexp_done:
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPD       X3, X4, X4
-	VPERMILPD    $0x01, X4, X3
-	VADDSD       X3, X4, X4
-	VMOVAPD      X4, X3
-	VMOVSD       (SP), X4
-	VADDSD       X3, X4, X5
+d_nqxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
+	CMPQ       800(SP), $0x00
+	JE         d_nqnew
+	LEAQ       -16(AX), R8
+	LEAQ       -16(BX), R9
+	MOVQ       DI, R10
+	SHLQ       $0x04, R10
+	NEGQ       R10
+	ADDQ       CX, R10
+	MOVQ       792(SP), R11
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+4224(SB), X4
-	JCS         d_sp0logz
-	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+4352(SB), X1
-	JHI         d_sp0l1p_big
-	VADDSD      pool<>+4480(SB), X1, X4
-	VDIVSD      X4, X1, X4
-	VMULSD      X4, X4, X1
-	VMOVSD      pool<>+4608(SB), X7
-	VFMADD213SD pool<>+4736(SB), X1, X7
-	VFMADD213SD pool<>+4864(SB), X1, X7
-	VFMADD213SD pool<>+4992(SB), X1, X7
-	VFMADD213SD pool<>+5120(SB), X1, X7
-	VFMADD213SD pool<>+5248(SB), X1, X7
-	VFMADD213SD pool<>+5376(SB), X1, X7
-	VFMADD213SD pool<>+5504(SB), X1, X7
-	VFMADD213SD pool<>+5632(SB), X1, X7
-	VFMADD213SD pool<>+5760(SB), X1, X7
-	VFMADD213SD pool<>+5888(SB), X1, X7
-	VFMADD213SD pool<>+6016(SB), X1, X7
-	VMULSD      X1, X7, X7
-	VADDSD      X4, X4, X4
-	VFMADD213SD X4, X4, X7
-	VMOVAPD     X7, X1
-	JMP         d_sp0l1p_done
-
-d_sp0l1p_big:
-	VADDSD pool<>+2432(SB), X1, X1
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R11), Y1
+	VMOVUPD 64(R11), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X1, X4
-	VPCMPGTQ pool<>+1920(SB), X4, X7
-	VPADDQ   pool<>+2048(SB), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X4, X4
-	VPSRLQ   $0x34, X1, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+2176(SB), X8, X8
-	VSUBPD   pool<>+2304(SB), X8, X8
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X4, X7
-	VADDPD      pool<>+2432(SB), X4, X4
-	VDIVPD      X4, X7, X7
-	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+2560(SB), X9
-	VFMADD213PD pool<>+2688(SB), X4, X9
-	VFMADD213PD pool<>+2816(SB), X4, X9
-	VFMADD213PD pool<>+2944(SB), X4, X9
-	VFMADD213PD pool<>+3072(SB), X4, X9
-	VMULPD      X7, X9, X9
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X8, X9
-	VFMADD231PD pool<>+3328(SB), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X1, X9
-	VMOVAPD     X9, X1
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
 
-d_sp0l1p_done:
-	VMOVAPD X1, X1
-	JMP     d_sp0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4224(SB), Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VFMADD213PD pool<>+4608(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
 
-d_sp0logz:
-	VMOVAPD X5, X4
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R11), Y5
+	VCVTPS2PD 16(R11), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X4, X7
-	VPCMPGTQ pool<>+1920(SB), X7, X8
-	VPADDQ   pool<>+2048(SB), X8, X9
-	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
-	VPSRLQ   $0x34, X4, X9
-	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+2176(SB), X9, X9
-	VSUBPD   pool<>+2304(SB), X9, X9
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y5
+	VMULPD    pool<>+4864(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X7, X8
-	VADDPD      pool<>+2432(SB), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+2560(SB), X10
-	VFMADD213PD pool<>+2688(SB), X7, X10
-	VFMADD213PD pool<>+2816(SB), X7, X10
-	VFMADD213PD pool<>+2944(SB), X7, X10
-	VFMADD213PD pool<>+3072(SB), X7, X10
-	VMULPD      X8, X10, X10
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R8)
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X9, X10
-	VFMADD231PD pool<>+3328(SB), X9, X10
-	VXORPD      X8, X8, X8
-	VFMADD231PD X8, X4, X10
-	VMOVAPD     X10, X4
-	VXORPD      X7, X7, X7
-	VCVTSS2SD   8(SP), X7, X7
-	VXORPD      X8, X8, X8
-	VCVTSS2SD   X1, X8, X8
-	VSUBSD      X8, X7, X7
-	VSUBSD      X7, X4, X1
-
-d_sp0lossdone:
-	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+2432(SB), X1
-	VDIVSD       X5, X1, X1
-	MOVSS        gradScale+104(FP), X5
-	VXORPD       X4, X4, X4
-	VCVTSS2SD    X5, X4, X4
-	VMULSD       X1, X4, X5
-	VCVTSD2SS    X5, X5, X5
-	VBROADCASTSS X5, Y5
-	VMULSD       X1, X3, X1
-	VMULSD       X4, X1, X1
-	VXORPD       pool<>+6144(SB), X1, X1
-	VEXTRACTF128 $0x01, Y6, X3
-	VADDPD       X3, X6, X6
-	VPERMILPD    $0x01, X6, X3
-	VADDSD       X3, X6, X6
-	VMOVAPD      X6, X3
-	VMOVSD       56(SP), X4
-	VADDSD       X3, X4, X6
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+4224(SB), X4
-	JCS         d_sp1logz
-	VDIVSD      X4, X3, X2
-	VUCOMISD    pool<>+4352(SB), X2
-	JHI         d_sp1l1p_big
-	VADDSD      pool<>+4480(SB), X2, X4
-	VDIVSD      X4, X2, X4
-	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+4608(SB), X7
-	VFMADD213SD pool<>+4736(SB), X2, X7
-	VFMADD213SD pool<>+4864(SB), X2, X7
-	VFMADD213SD pool<>+4992(SB), X2, X7
-	VFMADD213SD pool<>+5120(SB), X2, X7
-	VFMADD213SD pool<>+5248(SB), X2, X7
-	VFMADD213SD pool<>+5376(SB), X2, X7
-	VFMADD213SD pool<>+5504(SB), X2, X7
-	VFMADD213SD pool<>+5632(SB), X2, X7
-	VFMADD213SD pool<>+5760(SB), X2, X7
-	VFMADD213SD pool<>+5888(SB), X2, X7
-	VFMADD213SD pool<>+6016(SB), X2, X7
-	VMULSD      X2, X7, X7
-	VADDSD      X4, X4, X4
-	VFMADD213SD X4, X4, X7
-	VMOVAPD     X7, X2
-	JMP         d_sp1l1p_done
-
-d_sp1l1p_big:
-	VADDSD pool<>+2432(SB), X2, X2
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X2, X4
-	VPCMPGTQ pool<>+1920(SB), X4, X7
-	VPADDQ   pool<>+2048(SB), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X4, X4
-	VPSRLQ   $0x34, X2, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+2176(SB), X8, X8
-	VSUBPD   pool<>+2304(SB), X8, X8
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X4, X7
-	VADDPD      pool<>+2432(SB), X4, X4
-	VDIVPD      X4, X7, X7
-	VMULPD      X7, X7, X4
-	VMOVUPD     pool<>+2560(SB), X9
-	VFMADD213PD pool<>+2688(SB), X4, X9
-	VFMADD213PD pool<>+2816(SB), X4, X9
-	VFMADD213PD pool<>+2944(SB), X4, X9
-	VFMADD213PD pool<>+3072(SB), X4, X9
-	VMULPD      X7, X9, X9
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X8, X9
-	VFMADD231PD pool<>+3328(SB), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X2, X9
-	VMOVAPD     X9, X2
-
-d_sp1l1p_done:
-	VMOVAPD X2, X2
-	JMP     d_sp1lossdone
-
-d_sp1logz:
-	VMOVAPD X6, X4
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X4, X7
-	VPCMPGTQ pool<>+1920(SB), X7, X8
-	VPADDQ   pool<>+2048(SB), X8, X9
-	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
-	VPSRLQ   $0x34, X4, X9
-	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+2176(SB), X9, X9
-	VSUBPD   pool<>+2304(SB), X9, X9
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X7, X8
-	VADDPD      pool<>+2432(SB), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+2560(SB), X10
-	VFMADD213PD pool<>+2688(SB), X7, X10
-	VFMADD213PD pool<>+2816(SB), X7, X10
-	VFMADD213PD pool<>+2944(SB), X7, X10
-	VFMADD213PD pool<>+3072(SB), X7, X10
-	VMULPD      X8, X10, X10
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X9, X10
-	VFMADD231PD pool<>+3328(SB), X9, X10
-	VXORPD      X8, X8, X8
-	VFMADD231PD X8, X4, X10
-	VMOVAPD     X10, X4
-	VXORPD      X7, X7, X7
-	VCVTSS2SD   48(SP), X7, X7
-	VXORPD      X8, X8, X8
-	VCVTSS2SD   X2, X8, X8
-	VSUBSD      X8, X7, X7
-	VSUBSD      X7, X4, X2
-
-d_sp1lossdone:
-	VCVTSD2SS    X2, X2, X2
-	VMOVSS       X2, 4(AX)
-	VMOVSD       pool<>+2432(SB), X2
-	VDIVSD       X6, X2, X2
-	MOVSS        gradScale+104(FP), X6
-	VXORPD       X4, X4, X4
-	VCVTSS2SD    X6, X4, X4
-	VMULSD       X2, X4, X6
-	VCVTSD2SS    X6, X6, X6
-	VBROADCASTSS X6, Y6
-	VMULSD       X2, X3, X2
-	VMULSD       X4, X2, X2
-	VXORPD       pool<>+6144(SB), X2, X2
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+5120(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
-	MOVQ CX, R9
+	MOVQ R10, R12
+	LEAQ (R10)(DI*8), R13
 
-d_spsscale_one:
+d_npxscale_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_npxscale_one
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  32(R12), Y2, Y6
+	VMOVUPS Y6, 32(R12)
+	VMULPS  32(R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R12)(DI*4)
+	VMULPS  32(R13), Y4, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R8
+	JMP     d_npxscale_loop
+
+d_npxscale_one:
 	CMPQ    R8, $0x00000008
-	JL      d_spsscale_tail
-	VMULPS  (R9), Y5, Y3
-	VMOVUPS Y3, (R9)
-	VMULPS  (R9)(DI*4), Y6, Y3
-	VMOVUPS Y3, (R9)(DI*4)
-	ADDQ    $0x00000020, R9
+	JL      d_npxscale_tail
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
 	SUBQ    $0x00000008, R8
-	JMP     d_spsscale_one
+	JMP     d_npxscale_one
 
-d_spsscale_tail:
+d_npxscale_tail:
 	TESTQ      R8, R8
-	JE         d_spsscale_done
-	VMULPS     16(SP), Y5, Y3
-	VMASKMOVPS Y3, Y0, (R9)
-	VMULPS     64(SP), Y6, Y3
-	VMASKMOVPS Y3, Y0, (R9)(DI*4)
+	JE         d_npxscale_done
+	VMULPS     128(R11), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)
+	VMULPS     192(R11), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R12)(DI*4)
+	VMULPS     256(R11), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     320(R11), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
 
-d_spsscale_done:
-	LEAQ      (CX), R8
-	MOVLQSX   (BX), R9
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (R8)(R9*4)
-	LEAQ      (CX)(DI*4), R8
-	MOVLQSX   4(BX), R9
-	VCVTSD2SS X2, X2, X2
-	VMOVSS    X2, (R8)(R9*4)
-	LEAQ      (DX)(DI*4), DX
-	LEAQ      (CX)(DI*4), CX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	LEAQ      (DX)(DI*4), DX
-	LEAQ      (CX)(DI*4), CX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	SUBQ      $0x02, SI
-	JMP       d_spairs
+d_npxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R10, R8
+	MOVLQSX (R9), R11
+	MOVL    808(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*4), R8
+	MOVLQSX 4(R9), R11
+	MOVL    812(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	MOVLQSX 8(R9), R11
+	MOVL    816(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	LEAQ    (R8)(DI*4), R8
+	MOVLQSX 12(R9), R9
+	MOVL    820(SP), R10
+	MOVL    R10, (R8)(R9*4)
 
-d_salone:
-	TESTQ   SI, SI
-	JE      done
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
-	JS      d_soignored
+d_nqnew:
+	MOVQ 784(SP), R8
+	MOVQ 792(SP), R9
+	MOVQ R8, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  d_nquads
 
-	// Max pass, the target's lane left out.
-	MOVQ         DI, R8
-	MOVQ         DX, R9
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R10
-	VMOVQ        R10, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+d_nbail:
+	MOVQ $0x00000004, R8
+	JMP  d_nflush
 
-d_sosmax_one:
-	CMPQ      R8, $0x00000008
-	JL        d_sosmax_tail
-	VMOVUPS   (R9), Y3
-	VPCMPEQD  pool<>+3840(SB), Y2, Y4
-	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3968(SB), Y2, Y2
-	ADDQ      $0x00000020, R9
-	SUBQ      $0x00000008, R8
-	JMP       d_sosmax_one
+d_nrest:
+	MOVQ SI, R8
 
-d_sosmax_tail:
-	TESTQ      R8, R8
-	JE         d_sosmax_done
-	VMASKMOVPS (R9), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y4
-	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3840(SB), Y2, Y4
-	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3968(SB), Y2, Y2
+d_nflush:
+	CMPQ 800(SP), $0x00
+	JE   d_nsolo
+	LEAQ -16(AX), R9
+	LEAQ -16(BX), R10
+	MOVQ DI, R11
+	SHLQ $0x04, R11
+	NEGQ R11
+	ADDQ CX, R11
+	MOVQ 792(SP), R12
 
-d_sosmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R12), Y1
+	VMOVUPD 64(R12), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), R8
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4224(SB), Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VFMADD213PD pool<>+4608(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R12), Y5
+	VCVTPS2PD 16(R12), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y5
+	VMULPD    pool<>+4864(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R9)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+5120(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R9
+	MOVQ R11, R13
+	LEAQ (R11)(DI*8), R14
+
+d_nfxscale_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_nfxscale_one
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	VMULPS  32(R13), Y2, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	VMULPS  32(R14), Y4, Y6
+	VMOVUPS Y6, 32(R14)
+	VMULPS  32(R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R14)(DI*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, R9
+	JMP     d_nfxscale_loop
+
+d_nfxscale_one:
+	CMPQ    R9, $0x00000008
+	JL      d_nfxscale_tail
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	ADDQ    $0x00000020, R13
+	ADDQ    $0x00000020, R14
+	SUBQ    $0x00000008, R9
+	JMP     d_nfxscale_one
+
+d_nfxscale_tail:
+	TESTQ      R9, R9
+	JE         d_nfxscale_done
+	VMULPS     128(R12), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     192(R12), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
+	VMULPS     256(R12), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R14)
+	VMULPS     320(R12), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R14)(DI*4)
+
+d_nfxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R11, R9
+	MOVLQSX (R10), R12
+	MOVL    808(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*4), R9
+	MOVLQSX 4(R10), R12
+	MOVL    812(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	MOVLQSX 8(R10), R12
+	MOVL    816(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	LEAQ    (R9)(DI*4), R9
+	MOVLQSX 12(R10), R10
+	MOVL    820(SP), R11
+	MOVL    R11, (R9)(R10*4)
+	MOVQ    $0x00000000, 800(SP)
+
+d_nsolo:
+	TESTQ R8, R8
+	JNE   d_none
+	TESTQ SI, SI
+	JE    done
+	JMP   d_nquads
+
+d_none:
 	MOVLQSX      (BX), R9
-	VMOVSS       (R8)(R9*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+4096(SB), X1
-	JCS          d_sospecial
-	VMOVD        X2, R8
-	ANDL         $0x7f800000, R8
-	CMPL         R8, $0x7f800000
-	JE           d_sospecial
-	VBROADCASTSS X2, Y1
+	TESTQ        R9, R9
+	JS           d_noignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+768(SB), Y2
-	VBROADCASTSS 8(SP), Y3
-	VSUBPS       Y1, Y3, Y3
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VMOVDQU laneidx32_8<>+0(SB), Y4
+	VPADDD  pool<>+3840(SB), Y4, Y4
+
+d_noxmax_loop:
+	CMPQ      R9, $0x00000010
+	JL        d_noxmax_one
+	VMOVUPS   (R10), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VMOVUPS   32(R10), Y5
+	VPCMPEQD  824(SP), Y4, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3968(SB), Y3, Y3
+	VPADDD    pool<>+3968(SB), Y4, Y4
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
+	JMP       d_noxmax_loop
+
+d_noxmax_one:
+	CMPQ      R9, $0x00000008
+	JL        d_noxmax_tail
+	VMOVUPS   (R10), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3840(SB), Y3, Y3
+	VPADDD    pool<>+3840(SB), Y4, Y4
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x00000008, R9
+	JMP       d_noxmax_one
+
+d_noxmax_tail:
+	TESTQ      R9, R9
+	JE         d_noxmax_done
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VPCMPEQD   824(SP), Y3, Y3
+	VBLENDVPS  Y3, Y2, Y4, Y4
+	VMAXPS     Y4, Y1, Y1
+
+d_noxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y3
+	VMAXPS     Y3, Y1, Y1
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R9
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (R9)(R10*4), Y2
+	MOVQ         784(SP), R9
+	VMOVUPS      X2, (R9)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNZ     d_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y3, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      d_nospecial
+	VMOVUPS  X3, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y1
+	VSUBPS  Y3, Y2, Y2
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y3, Y4
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y3, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y3
+	VCMPPS      $0x15, Y1, Y2, Y4
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+896(SB), Y1
+	VFMADD231PS pool<>+1024(SB), Y2, Y1
+	VSUBPS      pool<>+896(SB), Y1, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y2
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y7
-	VFMADD213PS pool<>+1408(SB), Y3, Y7
-	VFMADD213PS pool<>+1536(SB), Y3, Y7
-	VFMADD213PS pool<>+1664(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y4, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VMOVSD      X4, (SP)
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y2, Y6
+	VFMADD213PS pool<>+1536(SB), Y2, Y6
+	VFMADD213PS pool<>+1664(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y1, Y5
+	VPSLLD      $0x14, Y1, Y1
+	VPADDD      Y1, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VANDPS      Y4, Y2, Y2
+	VCVTPS2PD   X2, Y1
+	VMOVUPD     Y1, 32(R9)
+	VMOVUPS     Y3, 952(SP)
+	VXORPD      Y1, Y1, Y1
+	MOVQ        DI, R9
+	MOVQ        DX, R10
+	LEAQ        (DX)(DI*8), R11
+	MOVQ        CX, R11
+	LEAQ        (CX)(DI*8), R12
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         DI, R8
-	MOVQ         DX, R9
-	MOVQ         CX, R10
-	VXORPD       Y3, Y3, Y3
-	MOVLQSX      (BX), R11
-	VMOVQ        R11, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3840(SB), Y3, Y3
+	VMOVUPS pool<>+768(SB), Y4
 
-d_sosexp_one:
-	CMPQ    R8, $0x00000008
-	JL      d_sosexp_tail
-	VMOVUPS (R9), Y5
-	VSUBPS  Y1, Y5, Y5
+d_noxgexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_noxgexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R10), Y6
+	VSUBPS  952(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y5, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VMOVUPS      Y5, (R11)
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3968(SB), Y2, Y2
+	VPADDD       pool<>+3968(SB), Y3, Y3
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          d_noxgexp_loop
+
+d_noxgexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_noxgexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
 	VMOVUPS     pool<>+896(SB), Y7
 	VFMADD231PS pool<>+1024(SB), Y5, Y7
 	VSUBPS      pool<>+896(SB), Y7, Y8
@@ -3858,34 +4488,2287 @@ d_sosexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3840(SB), Y4, Y6
+	VPCMPEQD     824(SP), Y2, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3968(SB), Y4, Y4
-	VMOVUPS      Y5, (R10)
+	VMOVUPS      Y5, (R11)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	ADDQ         $0x00000020, R9
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3840(SB), Y2, Y2
+	VPADDD       pool<>+3840(SB), Y3, Y3
 	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, R8
-	JMP          d_sosexp_one
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          d_noxgexp_one
 
-d_sosexp_tail:
-	TESTQ      R8, R8
-	JE         d_sosexp_done
-	VMASKMOVPS (R9), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y1, Y5, Y5
+d_noxgexp_tail:
+	TESTQ      R9, R9
+	JE         d_noxgexp_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y3, Y7
+	VFMADD213PS  pool<>+1536(SB), Y3, Y7
+	VFMADD213PS  pool<>+1664(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      Y3, 128(R9)
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+d_noxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R9
+	VMOVUPD    Y1, 64(R9)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4224(SB), Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VFMADD213PD pool<>+4608(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y5
+	VCVTPS2PD 16(R9), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y5
+	VMULPD    pool<>+4864(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVSS     X1, (AX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+5120(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R10
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
+
+d_nobxscale_loop:
+	CMPQ    R10, $0x00000010
+	JL      d_nobxscale_one
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	VMULPS  32(R11), Y2, Y3
+	VMOVUPS Y3, 32(R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_nobxscale_loop
+
+d_nobxscale_one:
+	CMPQ    R10, $0x00000008
+	JL      d_nobxscale_tail
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     d_nobxscale_one
+
+d_nobxscale_tail:
+	TESTQ      R10, R10
+	JE         d_nobxscale_done
+	VMULPS     128(R9), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R11)
+
+d_nobxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    CX, R9
+	MOVLQSX (BX), R10
+	MOVL    808(SP), R11
+	MOVL    R11, (R9)(R10*4)
+
+d_nonext:
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ R8
+	JMP  d_nsolo
+
+d_noignored:
+	MOVL   $0x00000000, (AX)
+	MOVQ   DI, R9
+	MOVQ   CX, R10
+	VXORPS Y1, Y1, Y1
+
+d_nozero_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_nozero_one
+	VMOVUPS Y1, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y1, 64(R10)
+	VMOVUPS Y1, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     d_nozero_loop
+
+d_nozero_one:
+	CMPQ    R9, $0x00000008
+	JL      d_nozero_tail
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_nozero_one
+
+d_nozero_tail:
+	TESTQ      R9, R9
+	JE         d_nozero_done
+	VMASKMOVPS Y1, Y0, (R10)
+
+d_nozero_done:
+	JMP d_nonext
+
+d_nospecial:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    d_nonext
+
+d_wide:
+	LEAQ 16(SP), R8
+	MOVQ R8, 784(SP)
+	ADDQ $0x00000180, R8
+	MOVQ R8, 792(SP)
+	MOVQ $0x00000000, 800(SP)
+
+d_wquads:
+	CMPQ         SI, $0x04
+	JL           d_wrest
+	MOVL         (BX), R8
+	ORL          4(BX), R8
+	ORL          8(BX), R8
+	ORL          12(BX), R8
+	TESTL        R8, R8
+	JS           d_wbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+5248(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+5248(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+5248(SB), Y6
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+5248(SB), Y8
+
+d_wqxmax_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wqxmax_one
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R10)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	VMOVUPS 32(R9), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R9)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 32(R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS 32(R10)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R8
+	JMP     d_wqxmax_loop
+
+d_wqxmax_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wqxmax_tail
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R10)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R8
+	JMP     d_wqxmax_one
+
+d_wqxmax_tail:
+	TESTQ      R8, R8
+	JE         d_wqxmax_done
+	VMASKMOVPS (R9), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y2, Y2
+	VMAXPS     Y9, Y1, Y1
+	VMASKMOVPS (R9)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y4, Y4
+	VMAXPS     Y9, Y3, Y3
+	VMASKMOVPS (R10), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R10), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y6, Y6
+	VMAXPS     Y9, Y5, Y5
+	VMASKMOVPS (R10)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R10)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y8, Y8
+	VMAXPS     Y9, Y7, Y7
+
+d_wqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x20, Y7, Y5, Y3
+	VPERM2F128 $0x31, Y7, Y5, Y5
+	VMAXPS     Y9, Y1, Y1
+	VMAXPS     Y3, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y1, Y9
+	VSHUFPS    $0xee, Y5, Y1, Y1
+	VMAXPS     Y9, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y9
+	VMAXPS     Y9, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y6, Y4
+	VPERM2F128 $0x31, Y8, Y6, Y5
+	VMINPS     Y3, Y2, Y2
+	VMINPS     Y4, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y2, Y3
+	VSHUFPS    $0xee, Y5, Y2, Y2
+	VMINPS     Y3, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMINPS     Y3, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (R8)(R9*4), Y3
+	LEAQ         (DX)(DI*4), R8
+	MOVLQSX      4(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y4
+	LEAQ         (DX)(DI*8), R8
+	MOVLQSX      8(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y5
+	LEAQ         (DX)(DI*8), R8
+	LEAQ         (R8)(DI*4), R8
+	MOVLQSX      12(BX), R9
+	VBROADCASTSS (R8)(R9*4), Y6
+	VUNPCKLPS    Y4, Y3, Y3
+	VUNPCKLPS    Y6, Y5, Y5
+	VUNPCKLPD    Y5, Y3, Y3
+	MOVQ         784(SP), R8
+	VMOVUPS      X3, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+5376(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R9
+	CMPL      R9, $0xff
+	JE        d_wqxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+0(SB), Y9
+	VMOVDQU laneidx32_8<>+0(SB), Y10
+	VMOVDQU laneidx32_8<>+0(SB), Y11
+	VPADDD  pool<>+3840(SB), Y11, Y11
+
+d_wqxoth_loop:
+	CMPQ      R9, $0x00000010
+	JL        d_wqxoth_one
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R11), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R11)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VMOVUPS   32(R10), Y12
+	VPCMPEQD  824(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   32(R10)(DI*4), Y12
+	VPCMPEQD  856(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   32(R11), Y12
+	VPCMPEQD  888(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   32(R11)(DI*4), Y12
+	VPCMPEQD  920(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3968(SB), Y10, Y10
+	VPADDD    pool<>+3968(SB), Y11, Y11
+	ADDQ      $0x00000040, R10
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R9
+	JMP       d_wqxoth_loop
+
+d_wqxoth_one:
+	CMPQ      R9, $0x00000008
+	JL        d_wqxoth_tail
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R11), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R11)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3840(SB), Y10, Y10
+	VPADDD    pool<>+3840(SB), Y11, Y11
+	ADDQ      $0x00000020, R10
+	ADDQ      $0x00000020, R11
+	SUBQ      $0x00000008, R9
+	JMP       d_wqxoth_one
+
+d_wqxoth_tail:
+	TESTQ      R9, R9
+	JE         d_wqxoth_done
+	VMASKMOVPS (R10), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   824(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y2, Y2
+	VMASKMOVPS (R10)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   856(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y5, Y5
+	VMASKMOVPS (R11), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   888(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y7, Y7
+	VMASKMOVPS (R11)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   920(SP), Y10, Y10
+	VBLENDVPS  Y10, Y9, Y11, Y11
+	VMAXPS     Y11, Y8, Y8
+
+d_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y2, Y9
+	VPERM2F128 $0x31, Y5, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y7, Y5
+	VPERM2F128 $0x31, Y8, Y7, Y7
+	VMAXPS     Y9, Y2, Y2
+	VMAXPS     Y5, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y2, Y9
+	VSHUFPS    $0xee, Y7, Y2, Y2
+	VMAXPS     Y9, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y9
+	VMAXPS     Y9, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     d_wbail
+
+d_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_wbail
+	VMOVUPS  X1, 16(R8)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y1, Y3, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y1, Y3
+	VMAXPS      Y1, Y2, Y1
 	VMOVUPS     pool<>+896(SB), Y2
-	VFMADD231PS pool<>+1024(SB), Y5, Y2
-	VSUBPS      pool<>+896(SB), Y2, Y7
+	VFMADD231PS pool<>+1024(SB), Y1, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y5
+	VFMADD213PS  pool<>+1408(SB), Y1, Y5
+	VFMADD213PS  pool<>+1536(SB), Y1, Y5
+	VFMADD213PS  pool<>+1664(SB), Y1, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VANDPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y1
+	VMOVUPD      Y1, 32(R8)
+	VBROADCASTSS 16(R8), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(R8), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(R8), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(R8), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3712(SB), Y6, Y5
+	VPTEST Y5, Y5
+	JNZ    d_wqxguard
+	MOVQ   DI, R8
+	MOVQ   DX, R9
+	LEAQ   (DX)(DI*8), R10
+	MOVQ   CX, R11
+	LEAQ   (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3840(SB), Y6, Y6
+	VMOVUPS pool<>+768(SB), Y7
+
+d_wqxfexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wqxfexp_one
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R9), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R10), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R10)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3968(SB), Y5, Y5
+	VPADDD       pool<>+3968(SB), Y6, Y6
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R8
+	JMP          d_wqxfexp_loop
+
+d_wqxfexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wqxfexp_tail
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3840(SB), Y5, Y5
+	VPADDD       pool<>+3840(SB), Y6, Y6
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R8
+	JMP          d_wqxfexp_one
+
+d_wqxfexp_tail:
+	TESTQ      R8, R8
+	JE         d_wqxfexp_done
+	VMASKMOVPS (R9), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 128(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 192(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R10), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 256(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R10)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 320(R8)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+d_wqxfexp_done:
+	JMP d_wqxexpdone
+
+d_wqxguard:
+	MOVQ DI, R8
+	MOVQ DX, R9
+	LEAQ (DX)(DI*8), R10
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3840(SB), Y6, Y6
+	VMOVUPS pool<>+768(SB), Y7
+
+d_wqxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wqxgexp_one
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R9), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R11)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R10), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R10)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VMOVUPS      Y9, 32(R12)(DI*4)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3968(SB), Y5, Y5
+	VPADDD       pool<>+3968(SB), Y6, Y6
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R8
+	JMP          d_wqxgexp_loop
+
+d_wqxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wqxgexp_tail
+	VMOVUPS (R9), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R11)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R10), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R10)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VMOVUPS      Y8, (R12)(DI*4)
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3840(SB), Y5, Y5
+	VPADDD       pool<>+3840(SB), Y6, Y6
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R8
+	JMP          d_wqxgexp_one
+
+d_wqxgexp_tail:
+	TESTQ      R8, R8
+	JE         d_wqxgexp_done
+	VMASKMOVPS (R9), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 128(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 192(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R10), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 256(R8)
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R10)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	MOVQ         784(SP), R8
+	VMOVUPS      Y6, 320(R8)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+d_wqxgexp_done:
+d_wqxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
+	CMPQ       800(SP), $0x00
+	JE         d_wqnew
+	LEAQ       -16(AX), R8
+	LEAQ       -16(BX), R9
+	MOVQ       DI, R10
+	SHLQ       $0x04, R10
+	NEGQ       R10
+	ADDQ       CX, R10
+	MOVQ       792(SP), R11
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R11), Y1
+	VMOVUPD 64(R11), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4224(SB), Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VFMADD213PD pool<>+4608(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R11), Y5
+	VCVTPS2PD 16(R11), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y5
+	VMULPD    pool<>+4864(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R8)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+5120(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ R10, R12
+	LEAQ (R10)(DI*8), R13
+
+d_wpxscale_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_wpxscale_one
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  32(R12), Y2, Y6
+	VMOVUPS Y6, 32(R12)
+	VMULPS  32(R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R12)(DI*4)
+	VMULPS  32(R13), Y4, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R8
+	JMP     d_wpxscale_loop
+
+d_wpxscale_one:
+	CMPQ    R8, $0x00000008
+	JL      d_wpxscale_tail
+	VMULPS  (R12), Y2, Y6
+	VMOVUPS Y6, (R12)
+	VMULPS  (R12)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R12)(DI*4)
+	VMULPS  (R13), Y4, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R8
+	JMP     d_wpxscale_one
+
+d_wpxscale_tail:
+	TESTQ      R8, R8
+	JE         d_wpxscale_done
+	VMULPS     128(R11), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)
+	VMULPS     192(R11), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R12)(DI*4)
+	VMULPS     256(R11), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     320(R11), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
+
+d_wpxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R10, R8
+	MOVLQSX (R9), R11
+	MOVL    808(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*4), R8
+	MOVLQSX 4(R9), R11
+	MOVL    812(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	MOVLQSX 8(R9), R11
+	MOVL    816(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (R10)(DI*8), R8
+	LEAQ    (R8)(DI*4), R8
+	MOVLQSX 12(R9), R9
+	MOVL    820(SP), R10
+	MOVL    R10, (R8)(R9*4)
+
+d_wqnew:
+	MOVQ 784(SP), R8
+	MOVQ 792(SP), R9
+	MOVQ R8, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  d_wquads
+
+d_wbail:
+	MOVQ $0x00000004, R8
+	JMP  d_wflush
+
+d_wrest:
+	MOVQ SI, R8
+
+d_wflush:
+	CMPQ 800(SP), $0x00
+	JE   d_wsolo
+	LEAQ -16(AX), R9
+	LEAQ -16(BX), R10
+	MOVQ DI, R11
+	SHLQ $0x04, R11
+	NEGQ R11
+	ADDQ CX, R11
+	MOVQ 792(SP), R12
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R12), Y1
+	VMOVUPD 64(R12), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4224(SB), Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VFMADD213PD pool<>+4608(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R12), Y5
+	VCVTPS2PD 16(R12), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y5
+	VMULPD    pool<>+4864(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVUPS    X1, (R9)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+5120(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
+	VBROADCASTSS 812(SP), Y3
+	VBROADCASTSS 816(SP), Y4
+	VBROADCASTSS 820(SP), Y5
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R9
+	MOVQ R11, R13
+	LEAQ (R11)(DI*8), R14
+
+d_wfxscale_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_wfxscale_one
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	VMULPS  32(R13), Y2, Y6
+	VMOVUPS Y6, 32(R13)
+	VMULPS  32(R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, 32(R13)(DI*4)
+	VMULPS  32(R14), Y4, Y6
+	VMOVUPS Y6, 32(R14)
+	VMULPS  32(R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, 32(R14)(DI*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, R9
+	JMP     d_wfxscale_loop
+
+d_wfxscale_one:
+	CMPQ    R9, $0x00000008
+	JL      d_wfxscale_tail
+	VMULPS  (R13), Y2, Y6
+	VMOVUPS Y6, (R13)
+	VMULPS  (R13)(DI*4), Y3, Y6
+	VMOVUPS Y6, (R13)(DI*4)
+	VMULPS  (R14), Y4, Y6
+	VMOVUPS Y6, (R14)
+	VMULPS  (R14)(DI*4), Y5, Y6
+	VMOVUPS Y6, (R14)(DI*4)
+	ADDQ    $0x00000020, R13
+	ADDQ    $0x00000020, R14
+	SUBQ    $0x00000008, R9
+	JMP     d_wfxscale_one
+
+d_wfxscale_tail:
+	TESTQ      R9, R9
+	JE         d_wfxscale_done
+	VMULPS     128(R12), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)
+	VMULPS     192(R12), Y3, Y2
+	VMASKMOVPS Y2, Y0, (R13)(DI*4)
+	VMULPS     256(R12), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R14)
+	VMULPS     320(R12), Y5, Y2
+	VMASKMOVPS Y2, Y0, (R14)(DI*4)
+
+d_wfxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    R11, R9
+	MOVLQSX (R10), R12
+	MOVL    808(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*4), R9
+	MOVLQSX 4(R10), R12
+	MOVL    812(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	MOVLQSX 8(R10), R12
+	MOVL    816(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (R11)(DI*8), R9
+	LEAQ    (R9)(DI*4), R9
+	MOVLQSX 12(R10), R10
+	MOVL    820(SP), R11
+	MOVL    R11, (R9)(R10*4)
+	MOVQ    $0x00000000, 800(SP)
+
+d_wsolo:
+	TESTQ R8, R8
+	JNE   d_wone
+	TESTQ SI, SI
+	JE    done
+	JMP   d_wquads
+
+d_wone:
+	MOVLQSX      (BX), R9
+	TESTQ        R9, R9
+	JS           d_woignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+5248(SB), Y2
+
+d_woxmax_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_woxmax_one
+	VMOVUPS (R10), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	VMOVUPS 32(R10), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     d_woxmax_loop
+
+d_woxmax_one:
+	CMPQ    R9, $0x00000008
+	JL      d_woxmax_tail
+	VMOVUPS (R10), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_woxmax_one
+
+d_woxmax_tail:
+	TESTQ      R9, R9
+	JE         d_woxmax_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+5248(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VMINPS     Y4, Y2, Y2
+	VMAXPS     Y3, Y1, Y1
+
+d_woxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y3, Y4
+	VSHUFPS    $0xee, Y1, Y3, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMINPS     Y4, Y3, Y3
+	VMINPS     Y5, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y3, Y4
+	VSHUFPS    $0xee, Y2, Y3, Y2
+	VMINPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y4
+	VMINPS     Y4, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R9
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (R9)(R10*4), Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      X3, (R9)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+5376(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R10
+	CMPL      R10, $0xff
+	JE        d_woxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R10
+	MOVQ    DX, R11
+	LEAQ    (DX)(DI*8), R12
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VMOVDQU laneidx32_8<>+0(SB), Y8
+	VPADDD  pool<>+3840(SB), Y8, Y8
+
+d_woxoth_loop:
+	CMPQ      R10, $0x00000010
+	JL        d_woxoth_one
+	VMOVUPS   (R11), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VMOVUPS   32(R11), Y9
+	VPCMPEQD  824(SP), Y8, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3968(SB), Y7, Y7
+	VPADDD    pool<>+3968(SB), Y8, Y8
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R10
+	JMP       d_woxoth_loop
+
+d_woxoth_one:
+	CMPQ      R10, $0x00000008
+	JL        d_woxoth_tail
+	VMOVUPS   (R11), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3840(SB), Y7, Y7
+	VPADDD    pool<>+3840(SB), Y8, Y8
+	ADDQ      $0x00000020, R11
+	SUBQ      $0x00000008, R10
+	JMP       d_woxoth_one
+
+d_woxoth_tail:
+	TESTQ      R10, R10
+	JE         d_woxoth_done
+	VMASKMOVPS (R11), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VPCMPEQD   824(SP), Y7, Y7
+	VBLENDVPS  Y7, Y5, Y8, Y8
+	VMAXPS     Y8, Y2, Y2
+
+d_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y7
+	VPERM2F128 $0x31, Y2, Y2, Y5
+	VPERM2F128 $0x20, Y2, Y2, Y8
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y7, Y5, Y5
+	VMAXPS     Y8, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y5, Y7
+	VSHUFPS    $0xee, Y2, Y5, Y2
+	VMAXPS     Y7, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y7
+	VMAXPS     Y7, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     d_wospecial
+
+d_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_wospecial
+	VMOVUPS  X1, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y5, Y5
+	VMULPS      Y5, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VCVTPS2PD   X3, Y2
+	VMOVUPD     Y2, 32(R9)
+	VMOVUPS     Y1, 952(SP)
+	VXORPD      Y1, Y1, Y1
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3712(SB), Y6, Y2
+	VPTEST Y2, Y2
+	JNZ    d_woxguard
+	MOVQ   DI, R9
+	MOVQ   DX, R10
+	LEAQ   (DX)(DI*8), R11
+	MOVQ   CX, R11
+	LEAQ   (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3840(SB), Y3, Y3
+	VMOVUPS pool<>+768(SB), Y4
+
+d_woxfexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_woxfexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R10), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VMOVUPS      Y5, (R11)
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3968(SB), Y2, Y2
+	VPADDD       pool<>+3968(SB), Y3, Y3
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          d_woxfexp_loop
+
+d_woxfexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_woxfexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
 	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
@@ -3893,220 +6776,403 @@ d_sosexp_tail:
 	VFMADD213PS  pool<>+1408(SB), Y5, Y8
 	VFMADD213PS  pool<>+1536(SB), Y5, Y8
 	VFMADD213PS  pool<>+1664(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y7, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3840(SB), Y4, Y2
-	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3968(SB), Y4, Y4
-	VMOVUPS      Y5, 16(SP)
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VMOVUPS      Y5, (R11)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3840(SB), Y2, Y2
+	VPADDD       pool<>+3840(SB), Y3, Y3
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          d_woxfexp_one
 
-d_sosexp_done:
+d_woxfexp_tail:
+	TESTQ      R9, R9
+	JE         d_woxfexp_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y3, Y7
+	VFMADD213PS  pool<>+1536(SB), Y3, Y7
+	VFMADD213PS  pool<>+1664(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      Y3, 128(R9)
 	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+4224(SB), X3
-	JCS         d_so0logz
-	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4352(SB), X1
-	JHI         d_so0l1p_big
-	VADDSD      pool<>+4480(SB), X1, X3
-	VDIVSD      X3, X1, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4608(SB), X5
-	VFMADD213SD pool<>+4736(SB), X1, X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
-	VFMADD213SD pool<>+5248(SB), X1, X5
-	VFMADD213SD pool<>+5376(SB), X1, X5
-	VFMADD213SD pool<>+5504(SB), X1, X5
-	VFMADD213SD pool<>+5632(SB), X1, X5
-	VFMADD213SD pool<>+5760(SB), X1, X5
-	VFMADD213SD pool<>+5888(SB), X1, X5
-	VFMADD213SD pool<>+6016(SB), X1, X5
-	VMULSD      X1, X5, X5
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X5
-	VMOVAPD     X5, X1
-	JMP         d_so0l1p_done
+d_woxfexp_done:
+	JMP d_woxexpdone
 
-d_so0l1p_big:
-	VADDSD pool<>+2432(SB), X1, X1
+d_woxguard:
+	MOVQ DI, R9
+	MOVQ DX, R10
+	LEAQ (DX)(DI*8), R11
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3840(SB), Y3, Y3
+	VMOVUPS pool<>+768(SB), Y4
+
+d_woxgexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_woxgexp_one
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R10), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y5, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VMOVUPS      Y5, (R11)
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3968(SB), Y2, Y2
+	VPADDD       pool<>+3968(SB), Y3, Y3
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          d_woxgexp_loop
+
+d_woxgexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_woxgexp_tail
+	VMOVUPS (R10), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VMOVUPS      Y5, (R11)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3840(SB), Y2, Y2
+	VPADDD       pool<>+3840(SB), Y3, Y3
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          d_woxgexp_one
+
+d_woxgexp_tail:
+	TESTQ      R9, R9
+	JE         d_woxgexp_done
+	VMASKMOVPS (R10), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y3, Y7
+	VFMADD213PS  pool<>+1536(SB), Y3, Y7
+	VFMADD213PS  pool<>+1664(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	MOVQ         784(SP), R9
+	VMOVUPS      Y3, 128(R9)
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+d_woxgexp_done:
+d_woxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R9
+	VMOVUPD    Y1, 64(R9)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X1, X3
-	VPCMPGTQ pool<>+1920(SB), X3, X5
-	VPADDQ   pool<>+2048(SB), X5, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X3, X3
-	VPSRLQ   $0x34, X1, X6
-	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+2176(SB), X6, X6
-	VSUBPD   pool<>+2304(SB), X6, X6
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X3, X5
-	VADDPD      pool<>+2432(SB), X3, X3
-	VDIVPD      X3, X5, X5
-	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+2560(SB), X7
-	VFMADD213PD pool<>+2688(SB), X3, X7
-	VFMADD213PD pool<>+2816(SB), X3, X7
-	VFMADD213PD pool<>+2944(SB), X3, X7
-	VFMADD213PD pool<>+3072(SB), X3, X7
-	VMULPD      X5, X7, X7
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X6, X7
-	VFMADD231PD pool<>+3328(SB), X6, X7
-	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X1, X7
-	VMOVAPD     X7, X1
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
 
-d_so0l1p_done:
-	VMOVAPD X1, X1
-	JMP     d_so0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y3, Y5, Y5
+	VDIVPD      Y5, Y3, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4224(SB), Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VFMADD213PD pool<>+4608(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
 
-d_so0logz:
-	VMOVAPD X4, X3
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y5
+	VCVTPS2PD 16(R9), Y6
+	VSUBPD    Y6, Y5, Y5
+	VSUBPD    Y5, Y4, Y4
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X3, X5
-	VPCMPGTQ pool<>+1920(SB), X5, X6
-	VPADDQ   pool<>+2048(SB), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X3, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+2176(SB), X7, X7
-	VSUBPD   pool<>+2304(SB), X7, X7
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y5
+	VMULPD    pool<>+4864(SB), Y1, Y6
+	VCMPPD    $0x12, Y1, Y5, Y1
+	VCMPPD    $0x12, Y6, Y3, Y5
+	VANDPD    Y5, Y1, Y1
+	VBLENDVPD Y1, Y7, Y4, Y4
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X5, X6
-	VADDPD      pool<>+2432(SB), X5, X5
-	VDIVPD      X5, X6, X6
-	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+2560(SB), X8
-	VFMADD213PD pool<>+2688(SB), X5, X8
-	VFMADD213PD pool<>+2816(SB), X5, X8
-	VFMADD213PD pool<>+2944(SB), X5, X8
-	VFMADD213PD pool<>+3072(SB), X5, X8
-	VMULPD      X6, X8, X8
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y4, Y4, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VCVTPD2PSY Y4, X1
+	VMOVSS     X1, (AX)
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X7, X8
-	VFMADD231PD pool<>+3328(SB), X7, X8
-	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X3, X8
-	VMOVAPD     X8, X3
-	VXORPD      X5, X5, X5
-	VCVTSS2SD   8(SP), X5, X5
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   X1, X6, X6
-	VSUBSD      X6, X5, X5
-	VSUBSD      X5, X3, X1
-
-d_so0lossdone:
-	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, (AX)
-	VMOVSD       pool<>+2432(SB), X1
-	VDIVSD       X4, X1, X1
-	MOVSS        gradScale+104(FP), X4
-	VXORPD       X3, X3, X3
-	VCVTSS2SD    X4, X3, X3
-	VMULSD       X1, X3, X4
-	VCVTSD2SS    X4, X4, X4
-	VBROADCASTSS X4, Y4
-	VMULSD       X1, X2, X1
-	VMULSD       X3, X1, X1
-	VXORPD       pool<>+6144(SB), X1, X1
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y1
+	VDIVPD       Y2, Y1, Y1
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y1, Y2, Y4
+	VCVTPD2PSY   Y4, X4
+	VMULPD       Y1, Y3, Y1
+	VMULPD       Y2, Y1, Y1
+	VXORPD       pool<>+5120(SB), Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VMOVUPS      X4, 808(SP)
+	VBROADCASTSS 808(SP), Y2
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ DI, R8
-	MOVQ CX, R9
+	MOVQ DI, R10
+	MOVQ CX, R11
+	LEAQ (CX)(DI*8), R12
 
-d_sosscale_one:
-	CMPQ    R8, $0x00000008
-	JL      d_sosscale_tail
-	VMULPS  (R9), Y4, Y2
-	VMOVUPS Y2, (R9)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R8
-	JMP     d_sosscale_one
+d_wobxscale_loop:
+	CMPQ    R10, $0x00000010
+	JL      d_wobxscale_one
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	VMULPS  32(R11), Y2, Y3
+	VMOVUPS Y3, 32(R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_wobxscale_loop
 
-d_sosscale_tail:
-	TESTQ      R8, R8
-	JE         d_sosscale_done
-	VMULPS     16(SP), Y4, Y2
-	VMASKMOVPS Y2, Y0, (R9)
+d_wobxscale_one:
+	CMPQ    R10, $0x00000008
+	JL      d_wobxscale_tail
+	VMULPS  (R11), Y2, Y3
+	VMOVUPS Y3, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     d_wobxscale_one
 
-d_sosscale_done:
-	LEAQ      (CX), R8
-	MOVLQSX   (BX), R9
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (R8)(R9*4)
+d_wobxscale_tail:
+	TESTQ      R10, R10
+	JE         d_wobxscale_done
+	VMULPS     128(R9), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R11)
 
-d_sonext:
+d_wobxscale_done:
+	// ds at each target: minus the other entries' share.
+	VMOVUPS X1, 808(SP)
+	MOVQ    CX, R9
+	MOVLQSX (BX), R10
+	MOVL    808(SP), R11
+	MOVL    R11, (R9)(R10*4)
+
+d_wonext:
 	LEAQ (DX)(DI*4), DX
 	LEAQ (CX)(DI*4), CX
 	ADDQ $0x00000004, AX
 	ADDQ $0x00000004, BX
 	DECQ SI
-	JMP  d_spairs
+	DECQ R8
+	JMP  d_wsolo
 
-d_soignored:
+d_woignored:
 	MOVL   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R9
+	MOVQ   DI, R9
+	MOVQ   CX, R10
 	VXORPS Y1, Y1, Y1
 
-d_sozero_loop:
-	CMPQ    R8, $0x00000020
-	JL      d_sozero_one
-	VMOVUPS Y1, (R9)
-	VMOVUPS Y1, 32(R9)
-	VMOVUPS Y1, 64(R9)
-	VMOVUPS Y1, 96(R9)
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, R8
-	JMP     d_sozero_loop
+d_wozero_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_wozero_one
+	VMOVUPS Y1, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y1, 64(R10)
+	VMOVUPS Y1, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     d_wozero_loop
 
-d_sozero_one:
-	CMPQ    R8, $0x00000008
-	JL      d_sozero_tail
-	VMOVUPS Y1, (R9)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R8
-	JMP     d_sozero_one
+d_wozero_one:
+	CMPQ    R9, $0x00000008
+	JL      d_wozero_tail
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_wozero_one
 
-d_sozero_tail:
-	TESTQ      R8, R8
-	JE         d_sozero_done
-	VMASKMOVPS Y1, Y0, (R9)
+d_wozero_tail:
+	TESTQ      R9, R9
+	JE         d_wozero_done
+	VMASKMOVPS Y1, Y0, (R10)
 
-d_sozero_done:
-	JMP d_sonext
+d_wozero_done:
+	JMP d_wonext
 
-d_sospecial:
+d_wospecial:
 	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
-	JMP    d_sonext
+	JMP    d_wonext
 
 d_row:
 	TESTQ   SI, SI
@@ -4939,26 +8005,26 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4224(SB), X3
+	VUCOMISD    pool<>+4736(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4352(SB), X1
+	VUCOMISD    pool<>+4864(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+4480(SB), X1, X3
+	VADDSD      pool<>+5504(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4608(SB), X5
-	VFMADD213SD pool<>+4736(SB), X1, X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
-	VFMADD213SD pool<>+5248(SB), X1, X5
-	VFMADD213SD pool<>+5376(SB), X1, X5
-	VFMADD213SD pool<>+5504(SB), X1, X5
-	VFMADD213SD pool<>+5632(SB), X1, X5
+	VMOVSD      pool<>+5632(SB), X5
 	VFMADD213SD pool<>+5760(SB), X1, X5
 	VFMADD213SD pool<>+5888(SB), X1, X5
 	VFMADD213SD pool<>+6016(SB), X1, X5
+	VFMADD213SD pool<>+6144(SB), X1, X5
+	VFMADD213SD pool<>+6272(SB), X1, X5
+	VFMADD213SD pool<>+6400(SB), X1, X5
+	VFMADD213SD pool<>+6528(SB), X1, X5
+	VFMADD213SD pool<>+4224(SB), X1, X5
+	VFMADD213SD pool<>+4352(SB), X1, X5
+	VFMADD213SD pool<>+4480(SB), X1, X5
+	VFMADD213SD pool<>+4608(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -5054,7 +8120,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+6144(SB), X1, X1
+	VXORPD       pool<>+5120(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -5142,188 +8208,255 @@ d_special:
 	JMP    d_next
 
 l_start:
-	CMPQ DI, $0x00000040
+	CMPQ DI, $0x00000180
 	JA   l_row
 
-l_spairs:
-	CMPQ    SI, $0x02
-	JL      l_salone
-	MOVLQSX (BX), CX
-	TESTQ   CX, CX
-	JS      l_salone
-	MOVLQSX 4(BX), CX
-	TESTQ   CX, CX
-	JS      l_salone
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ DI, $0x00000020
+	JA   l_wide
+	LEAQ 16(SP), CX
+	MOVQ CX, 784(SP)
+	ADDQ $0x00000180, CX
+	MOVQ CX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
-	// Max pass, the target's lane left out.
-	MOVQ         DI, CX
-	MOVQ         DX, R8
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
-	VMOVUPS      pool<>+0(SB), Y3
-	MOVLQSX      4(BX), R9
-	VMOVQ        R9, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+l_nquads:
+	CMPQ         SI, $0x04
+	JL           l_nrest
+	MOVL         (BX), CX
+	ORL          4(BX), CX
+	ORL          8(BX), CX
+	ORL          12(BX), CX
+	TESTL        CX, CX
+	JS           l_nbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
 
-l_spsmax_one:
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, CX
+	MOVQ    DX, R8
+	LEAQ    (DX)(DI*8), R9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VPADDD  pool<>+3840(SB), Y7, Y7
+
+l_nqxmax_loop:
+	CMPQ      CX, $0x00000010
+	JL        l_nqxmax_one
+	VMOVUPS   (R8), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R8)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VMOVUPS   32(R8), Y8
+	VPCMPEQD  824(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   32(R8)(DI*4), Y8
+	VPCMPEQD  856(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   32(R9), Y8
+	VPCMPEQD  888(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   32(R9)(DI*4), Y8
+	VPCMPEQD  920(SP), Y7, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3968(SB), Y6, Y6
+	VPADDD    pool<>+3968(SB), Y7, Y7
+	ADDQ      $0x00000040, R8
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, CX
+	JMP       l_nqxmax_loop
+
+l_nqxmax_one:
 	CMPQ      CX, $0x00000008
-	JL        l_spsmax_tail
-	VMOVUPS   (R8), Y5
-	VPCMPEQD  pool<>+3840(SB), Y2, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3968(SB), Y2, Y2
-	VMOVUPS   (R8)(DI*4), Y5
-	VPCMPEQD  pool<>+3840(SB), Y4, Y6
-	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3968(SB), Y4, Y4
+	JL        l_nqxmax_tail
+	VMOVUPS   (R8), Y8
+	VPCMPEQD  824(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y1, Y1
+	VMOVUPS   (R8)(DI*4), Y8
+	VPCMPEQD  856(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y2, Y2
+	VMOVUPS   (R9), Y8
+	VPCMPEQD  888(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y3, Y3
+	VMOVUPS   (R9)(DI*4), Y8
+	VPCMPEQD  920(SP), Y6, Y9
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMAXPS    Y8, Y4, Y4
+	VPADDD    pool<>+3840(SB), Y6, Y6
+	VPADDD    pool<>+3840(SB), Y7, Y7
 	ADDQ      $0x00000020, R8
+	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, CX
-	JMP       l_spsmax_one
+	JMP       l_nqxmax_one
 
-l_spsmax_tail:
+l_nqxmax_tail:
 	TESTQ      CX, CX
-	JE         l_spsmax_done
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+3840(SB), Y2, Y6
-	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
+	JE         l_nqxmax_done
+	VMASKMOVPS (R8), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   824(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y1, Y1
+	VMASKMOVPS (R8)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   856(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y2, Y2
+	VMASKMOVPS (R9), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   888(SP), Y6, Y8
+	VBLENDVPS  Y8, Y5, Y7, Y7
+	VMAXPS     Y7, Y3, Y3
+	VMASKMOVPS (R9)(DI*4), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VPCMPEQD   920(SP), Y6, Y6
+	VBLENDVPS  Y6, Y5, Y7, Y7
+	VMAXPS     Y7, Y4, Y4
+
+l_nqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3968(SB), Y2, Y2
-	VMASKMOVPS (R8)(DI*4), Y0, Y2
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+3840(SB), Y4, Y5
-	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3968(SB), Y4, Y4
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y5
+	VMAXPS     Y5, Y1, Y1
 
-l_spsmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), CX
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, CX
 	MOVLQSX      (BX), R8
-	VMOVSS       (CX)(R8*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+4096(SB), X1
-	JCS          l_salone
-	VMOVD        X2, CX
-	ANDL         $0x7f800000, CX
-	CMPL         CX, $0x7f800000
-	JE           l_salone
-	VBROADCASTSS X2, Y1
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0x4e, X3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0xb1, X3, X2
-	VMAXPS       X2, X3, X3
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	VBROADCASTSS (CX)(R8*4), Y2
 	LEAQ         (DX)(DI*4), CX
 	MOVLQSX      4(BX), R8
-	VMOVSS       (CX)(R8*4), X2
-	VMOVSS       X2, 48(SP)
-	VMAXSS       X2, X3, X2
-	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+4096(SB), X3
-	JCS          l_salone
-	VMOVD        X2, CX
-	ANDL         $0x7f800000, CX
-	CMPL         CX, $0x7f800000
-	JE           l_salone
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS (CX)(R8*4), Y3
+	LEAQ         (DX)(DI*8), CX
+	MOVLQSX      8(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y4
+	LEAQ         (DX)(DI*8), CX
+	LEAQ         (CX)(DI*4), CX
+	MOVLQSX      12(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y5
+	VUNPCKLPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y4
+	VUNPCKLPD    Y4, Y2, Y2
+	MOVQ         784(SP), CX
+	VMOVUPS      X2, (CX)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+768(SB), Y3
-	VBROADCASTSS 8(SP), Y4
-	VSUBPS       Y1, Y4, Y4
-	VBROADCASTSS 48(SP), Y5
-	VSUBPS       Y2, Y5, Y5
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNZ     l_nbail
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y4, Y6
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y4, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y4
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y3, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_nbail
+	VMOVUPS  X3, 16(CX)
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y4, Y9
-	VFMADD213PS pool<>+1536(SB), Y4, Y9
-	VFMADD213PS pool<>+1664(SB), Y4, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y4
-	VANDPS      Y6, Y4, Y4
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y1
+	VSUBPS  Y3, Y2, Y2
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y5, Y6
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y5, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y5
+	VCMPPS      $0x15, Y1, Y2, Y3
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+896(SB), Y1
+	VFMADD231PS pool<>+1024(SB), Y2, Y1
+	VSUBPS      pool<>+896(SB), Y1, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y2
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
-	VANDPS      Y6, Y5, Y5
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   X4, X6, X6
-	VMOVSD      X6, (SP)
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X5, X4, X4
-	VMOVSD      X4, 56(SP)
-
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	VMOVUPS      pool<>+1280(SB), Y5
+	VFMADD213PS  pool<>+1408(SB), Y2, Y5
+	VFMADD213PS  pool<>+1536(SB), Y2, Y5
+	VFMADD213PS  pool<>+1664(SB), Y2, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y4
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y4, Y4
+	VMULPS       Y4, Y5, Y2
+	VANDPS       Y3, Y2, Y2
+	VCVTPS2PD    X2, Y1
+	VMOVUPD      Y1, 32(CX)
+	VBROADCASTSS 16(CX), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(CX), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(CX), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(CX), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VXORPD       Y4, Y4, Y4
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X5
-	VPBROADCASTD X5, Y5
-	VPSUBD       laneidx32_8<>+0(SB), Y5, Y5
-	VXORPD       Y6, Y6, Y6
-	MOVLQSX      4(BX), R9
-	VMOVQ        R9, X7
-	VPBROADCASTD X7, Y7
-	VPSUBD       laneidx32_8<>+0(SB), Y7, Y7
+	LEAQ         (DX)(DI*8), R9
 
-l_spsexp_one:
-	CMPQ    CX, $0x00000008
-	JL      l_spsexp_tail
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3840(SB), Y6, Y6
+	VMOVUPS pool<>+768(SB), Y7
+
+l_nqxgexp_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_nqxgexp_one
 	VMOVUPS (R8), Y8
-	VSUBPS  Y1, Y8, Y8
-	VMOVUPS (R8)(DI*4), Y9
-	VSUBPS  Y2, Y9, Y9
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R8), Y9
+	VSUBPS  952(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD231PS pool<>+1024(SB), Y8, Y11
 	VSUBPS      pool<>+896(SB), Y11, Y12
@@ -5341,8 +8474,8 @@ l_spsexp_one:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
 	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD231PS pool<>+1024(SB), Y9, Y11
 	VSUBPS      pool<>+896(SB), Y11, Y12
@@ -5358,41 +8491,24 @@ l_spsexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3840(SB), Y5, Y10
+	VPCMPEQD     824(SP), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3968(SB), Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y10, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+3840(SB), Y7, Y8
-	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3968(SB), Y7, Y7
-	VEXTRACTF128 $0x01, Y9, X8
-	VCVTPS2PD    X8, Y8
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
 	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, CX
-	JMP          l_spsexp_one
-
-l_spsexp_tail:
-	TESTQ      CX, CX
-	JE         l_spsexp_done
-	VMASKMOVPS (R8), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y1, Y8, Y8
-	VMASKMOVPS (R8)(DI*4), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     Y2, Y9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R8)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y8, Y10
-	VMAXPS      Y8, Y3, Y8
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
 	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD231PS pool<>+1024(SB), Y8, Y11
 	VSUBPS      pool<>+896(SB), Y11, Y12
@@ -5410,389 +8526,800 @@ l_spsexp_tail:
 	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y9, Y10
-	VMAXPS      Y9, Y3, Y9
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y9, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R9), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3968(SB), Y5, Y5
+	VPADDD       pool<>+3968(SB), Y6, Y6
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, CX
+	JMP          l_nqxgexp_loop
+
+l_nqxgexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_nqxgexp_tail
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y9, Y12
-	VFMADD213PS  pool<>+1536(SB), Y9, Y12
-	VFMADD213PS  pool<>+1664(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
-	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+3840(SB), Y5, Y3
-	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3968(SB), Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X8, Y5
-	VADDPD       Y3, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+3840(SB), Y7, Y3
-	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3968(SB), Y7, Y7
-	VEXTRACTF128 $0x01, Y9, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X9, Y5
-	VADDPD       Y3, Y5, Y5
-	VADDPD       Y5, Y6, Y6
-
-l_spsexp_done:
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPD       X3, X4, X4
-	VPERMILPD    $0x01, X4, X3
-	VADDSD       X3, X4, X4
-	VMOVAPD      X4, X3
-	VMOVSD       (SP), X4
-	VADDSD       X3, X4, X5
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+4224(SB), X4
-	JCS         l_sp0logz
-	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+4352(SB), X1
-	JHI         l_sp0l1p_big
-	VADDSD      pool<>+4480(SB), X1, X3
-	VDIVSD      X3, X1, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4608(SB), X4
-	VFMADD213SD pool<>+4736(SB), X1, X4
-	VFMADD213SD pool<>+4864(SB), X1, X4
-	VFMADD213SD pool<>+4992(SB), X1, X4
-	VFMADD213SD pool<>+5120(SB), X1, X4
-	VFMADD213SD pool<>+5248(SB), X1, X4
-	VFMADD213SD pool<>+5376(SB), X1, X4
-	VFMADD213SD pool<>+5504(SB), X1, X4
-	VFMADD213SD pool<>+5632(SB), X1, X4
-	VFMADD213SD pool<>+5760(SB), X1, X4
-	VFMADD213SD pool<>+5888(SB), X1, X4
-	VFMADD213SD pool<>+6016(SB), X1, X4
-	VMULSD      X1, X4, X4
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X4
-	VMOVAPD     X4, X1
-	JMP         l_sp0l1p_done
-
-l_sp0l1p_big:
-	VADDSD pool<>+2432(SB), X1, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X1, X3
-	VPCMPGTQ pool<>+1920(SB), X3, X4
-	VPADDQ   pool<>+2048(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X1, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+2176(SB), X5, X5
-	VSUBPD   pool<>+2304(SB), X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X3, X4
-	VADDPD      pool<>+2432(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2560(SB), X7
-	VFMADD213PD pool<>+2688(SB), X3, X7
-	VFMADD213PD pool<>+2816(SB), X3, X7
-	VFMADD213PD pool<>+2944(SB), X3, X7
-	VFMADD213PD pool<>+3072(SB), X3, X7
-	VMULPD      X4, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X5, X7
-	VFMADD231PD pool<>+3328(SB), X5, X7
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X1, X7
-	VMOVAPD     X7, X1
-
-l_sp0l1p_done:
-	VMOVAPD X1, X1
-	JMP     l_sp0lossdone
-
-l_sp0logz:
-	VMOVAPD X5, X3
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X3, X4
-	VPCMPGTQ pool<>+1920(SB), X4, X5
-	VPADDQ   pool<>+2048(SB), X5, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X4, X4
-	VPSRLQ   $0x34, X3, X7
-	VPSUBQ   X5, X7, X7
-	VORPD    pool<>+2176(SB), X7, X7
-	VSUBPD   pool<>+2304(SB), X7, X7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X4, X5
-	VADDPD      pool<>+2432(SB), X4, X4
-	VDIVPD      X4, X5, X5
-	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+2560(SB), X8
-	VFMADD213PD pool<>+2688(SB), X4, X8
-	VFMADD213PD pool<>+2816(SB), X4, X8
-	VFMADD213PD pool<>+2944(SB), X4, X8
-	VFMADD213PD pool<>+3072(SB), X4, X8
-	VMULPD      X5, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X7, X8
-	VFMADD231PD pool<>+3328(SB), X7, X8
-	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X3, X8
-	VMOVAPD     X8, X3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   8(SP), X4, X4
-	VXORPD      X5, X5, X5
-	VCVTSS2SD   X1, X5, X5
-	VSUBSD      X5, X4, X4
-	VSUBSD      X4, X3, X1
-
-l_sp0lossdone:
-	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, (AX)
-	VEXTRACTF128 $0x01, Y6, X1
-	VADDPD       X1, X6, X6
-	VPERMILPD    $0x01, X6, X1
-	VADDSD       X1, X6, X6
-	VMOVAPD      X6, X1
-	VMOVSD       56(SP), X3
-	VADDSD       X1, X3, X4
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+4224(SB), X3
-	JCS         l_sp1logz
-	VDIVSD      X3, X1, X1
-	VUCOMISD    pool<>+4352(SB), X1
-	JHI         l_sp1l1p_big
-	VADDSD      pool<>+4480(SB), X1, X2
-	VDIVSD      X2, X1, X2
-	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4608(SB), X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
-	VFMADD213SD pool<>+5248(SB), X1, X3
-	VFMADD213SD pool<>+5376(SB), X1, X3
-	VFMADD213SD pool<>+5504(SB), X1, X3
-	VFMADD213SD pool<>+5632(SB), X1, X3
-	VFMADD213SD pool<>+5760(SB), X1, X3
-	VFMADD213SD pool<>+5888(SB), X1, X3
-	VFMADD213SD pool<>+6016(SB), X1, X3
-	VMULSD      X1, X3, X3
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X3
-	VMOVAPD     X3, X1
-	JMP         l_sp1l1p_done
-
-l_sp1l1p_big:
-	VADDSD pool<>+2432(SB), X1, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X1, X2
-	VPCMPGTQ pool<>+1920(SB), X2, X3
-	VPADDQ   pool<>+2048(SB), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+2176(SB), X4, X4
-	VSUBPD   pool<>+2304(SB), X4, X4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X2, X3
-	VADDPD      pool<>+2432(SB), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+2560(SB), X5
-	VFMADD213PD pool<>+2688(SB), X2, X5
-	VFMADD213PD pool<>+2816(SB), X2, X5
-	VFMADD213PD pool<>+2944(SB), X2, X5
-	VFMADD213PD pool<>+3072(SB), X2, X5
-	VMULPD      X3, X5, X5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X4, X5
-	VFMADD231PD pool<>+3328(SB), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
-
-l_sp1l1p_done:
-	VMOVAPD X1, X1
-	JMP     l_sp1lossdone
-
-l_sp1logz:
-	VMOVAPD X4, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X1, X3
-	VPCMPGTQ pool<>+1920(SB), X3, X4
-	VPADDQ   pool<>+2048(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X1, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+2176(SB), X5, X5
-	VSUBPD   pool<>+2304(SB), X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X3, X4
-	VADDPD      pool<>+2432(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2560(SB), X6
-	VFMADD213PD pool<>+2688(SB), X3, X6
-	VFMADD213PD pool<>+2816(SB), X3, X6
-	VFMADD213PD pool<>+2944(SB), X3, X6
-	VFMADD213PD pool<>+3072(SB), X3, X6
-	VMULPD      X4, X6, X6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X5, X6
-	VFMADD231PD pool<>+3328(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X1, X6
-	VMOVAPD     X6, X1
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   48(SP), X3, X3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X2, X4, X4
-	VSUBSD      X4, X3, X3
-	VSUBSD      X3, X1, X1
-
-l_sp1lossdone:
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, 4(AX)
-	LEAQ      (DX)(DI*4), DX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	LEAQ      (DX)(DI*4), DX
-	ADDQ      $0x00000004, AX
-	ADDQ      $0x00000004, BX
-	SUBQ      $0x02, SI
-	JMP       l_spairs
-
-l_salone:
-	TESTQ   SI, SI
-	JE      done
-	MOVLQSX (BX), CX
-	TESTQ   CX, CX
-	JS      l_soignored
-
-	// Max pass, the target's lane left out.
-	MOVQ         DI, CX
-	MOVQ         DX, R8
-	VMOVUPS      pool<>+0(SB), Y1
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
-
-l_sosmax_one:
-	CMPQ      CX, $0x00000008
-	JL        l_sosmax_tail
-	VMOVUPS   (R8), Y3
-	VPCMPEQD  pool<>+3840(SB), Y2, Y4
-	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3968(SB), Y2, Y2
-	ADDQ      $0x00000020, R8
-	SUBQ      $0x00000008, CX
-	JMP       l_sosmax_one
-
-l_sosmax_tail:
-	TESTQ      CX, CX
-	JE         l_sosmax_done
-	VMASKMOVPS (R8), Y0, Y3
-	VMOVUPS    pool<>+0(SB), Y4
-	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+3840(SB), Y2, Y4
-	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
-	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3968(SB), Y2, Y2
-
-l_sosmax_done:
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
-
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (DX), CX
-	MOVLQSX      (BX), R8
-	VMOVSS       (CX)(R8*4), X2
-	VMOVSS       X2, 8(SP)
-	VMAXSS       X2, X1, X2
-	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+4096(SB), X1
-	JCS          l_sospecial
-	VMOVD        X2, CX
-	ANDL         $0x7f800000, CX
-	CMPL         CX, $0x7f800000
-	JE           l_sospecial
-	VBROADCASTSS X2, Y1
-
-	// e_t = exp(s_t - max).
-	VMOVUPS      pool<>+768(SB), Y2
-	VBROADCASTSS 8(SP), Y3
-	VSUBPS       Y1, Y3, Y3
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y3, Y4
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y3, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y3
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y7
-	VFMADD213PS pool<>+1408(SB), Y3, Y7
-	VFMADD213PS pool<>+1536(SB), Y3, Y7
-	VFMADD213PS pool<>+1664(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y4, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VMOVSD      X4, (SP)
-
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         DI, CX
-	MOVQ         DX, R8
-	VXORPD       Y3, Y3, Y3
-	MOVLQSX      (BX), R9
-	VMOVQ        R9, X4
-	VPBROADCASTD X4, Y4
-	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
-
-l_sosexp_one:
-	CMPQ    CX, $0x00000008
-	JL      l_sosexp_tail
-	VMOVUPS (R8), Y5
-	VSUBPS  Y1, Y5, Y5
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3840(SB), Y5, Y5
+	VPADDD       pool<>+3840(SB), Y6, Y6
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, CX
+	JMP          l_nqxgexp_one
+
+l_nqxgexp_tail:
+	TESTQ      CX, CX
+	JE         l_nqxgexp_done
+	VMASKMOVPS (R8), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R8)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R9), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+l_nqxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), CX
+	VMOVUPD    Y1, 64(CX)
+	CMPQ       800(SP), $0x00
+	JE         l_nqnew
+	LEAQ       -16(AX), CX
+	LEAQ       -16(BX), R8
+	MOVQ       792(SP), R8
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+2560(SB), Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+4224(SB), Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VFMADD213PD pool<>+4608(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y4
+	VMULPD    pool<>+4864(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (CX)
+
+l_nqnew:
+	MOVQ 784(SP), CX
+	MOVQ 792(SP), R8
+	MOVQ CX, 792(SP)
+	MOVQ R8, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  l_nquads
+
+l_nbail:
+	MOVQ $0x00000004, CX
+	JMP  l_nflush
+
+l_nrest:
+	MOVQ SI, CX
+
+l_nflush:
+	CMPQ 800(SP), $0x00
+	JE   l_nsolo
+	LEAQ -16(AX), R8
+	LEAQ -16(BX), R9
+	MOVQ 792(SP), R9
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+2560(SB), Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+4224(SB), Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VFMADD213PD pool<>+4608(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y4
+	VCVTPS2PD 16(R9), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y4
+	VMULPD    pool<>+4864(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (R8)
+	MOVQ       $0x00000000, 800(SP)
+
+l_nsolo:
+	TESTQ CX, CX
+	JNE   l_none
+	TESTQ SI, SI
+	JE    done
+	JMP   l_nquads
+
+l_none:
+	MOVLQSX      (BX), R8
+	TESTQ        R8, R8
+	JS           l_noignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VMOVDQU laneidx32_8<>+0(SB), Y4
+	VPADDD  pool<>+3840(SB), Y4, Y4
+
+l_noxmax_loop:
+	CMPQ      R8, $0x00000010
+	JL        l_noxmax_one
+	VMOVUPS   (R9), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VMOVUPS   32(R9), Y5
+	VPCMPEQD  824(SP), Y4, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3968(SB), Y3, Y3
+	VPADDD    pool<>+3968(SB), Y4, Y4
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, R8
+	JMP       l_noxmax_loop
+
+l_noxmax_one:
+	CMPQ      R8, $0x00000008
+	JL        l_noxmax_tail
+	VMOVUPS   (R9), Y5
+	VPCMPEQD  824(SP), Y3, Y6
+	VBLENDVPS Y6, Y2, Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPADDD    pool<>+3840(SB), Y3, Y3
+	VPADDD    pool<>+3840(SB), Y4, Y4
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000008, R8
+	JMP       l_noxmax_one
+
+l_noxmax_tail:
+	TESTQ      R8, R8
+	JE         l_noxmax_done
+	VMASKMOVPS (R9), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VPCMPEQD   824(SP), Y3, Y3
+	VBLENDVPS  Y3, Y2, Y4, Y4
+	VMAXPS     Y4, Y1, Y1
+
+l_noxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y3
+	VMAXPS     Y3, Y1, Y1
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (R8)(R9*4), Y2
+	MOVQ         784(SP), R8
+	VMOVUPS      X2, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y3
+	VPERMPS      Y1, Y3, Y1
+	VMAXPS       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNZ     l_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y3, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_nospecial
+	VMOVUPS  X3, 16(R8)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y1
+	VSUBPS  Y3, Y2, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y2, Y4
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+896(SB), Y1
+	VFMADD231PS pool<>+1024(SB), Y2, Y1
+	VSUBPS      pool<>+896(SB), Y1, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y2, Y6
+	VFMADD213PS pool<>+1536(SB), Y2, Y6
+	VFMADD213PS pool<>+1664(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y1, Y5
+	VPSLLD      $0x14, Y1, Y1
+	VPADDD      Y1, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VANDPS      Y4, Y2, Y2
+	VCVTPS2PD   X2, Y1
+	VMOVUPD     Y1, 32(R8)
+	VMOVUPS     Y3, 952(SP)
+	VXORPD      Y1, Y1, Y1
+	MOVQ        DI, R8
+	MOVQ        DX, R9
+	LEAQ        (DX)(DI*8), R10
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3840(SB), Y3, Y3
+	VMOVUPS pool<>+768(SB), Y4
+
+l_noxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_noxgexp_one
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R9), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y5, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3968(SB), Y2, Y2
+	VPADDD       pool<>+3968(SB), Y3, Y3
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          l_noxgexp_loop
+
+l_noxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      l_noxgexp_tail
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
 	VMOVUPS     pool<>+896(SB), Y7
 	VFMADD231PS pool<>+1024(SB), Y5, Y7
 	VSUBPS      pool<>+896(SB), Y7, Y8
@@ -5808,32 +9335,1941 @@ l_sosexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3840(SB), Y4, Y6
+	VPCMPEQD     824(SP), Y2, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3968(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, CX
-	JMP          l_sosexp_one
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3840(SB), Y2, Y2
+	VPADDD       pool<>+3840(SB), Y3, Y3
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          l_noxgexp_one
 
-l_sosexp_tail:
-	TESTQ      CX, CX
-	JE         l_sosexp_done
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y1, Y5, Y5
+l_noxgexp_tail:
+	TESTQ      R8, R8
+	JE         l_noxgexp_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y6
-	VMAXPS      Y5, Y2, Y5
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y3, Y7
+	VFMADD213PS  pool<>+1536(SB), Y3, Y7
+	VFMADD213PS  pool<>+1664(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+l_noxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+2560(SB), Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+4224(SB), Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VFMADD213PD pool<>+4608(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y4
+	VMULPD    pool<>+4864(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVSS     X1, (AX)
+
+l_nonext:
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ CX
+	JMP  l_nsolo
+
+l_noignored:
+	MOVL $0x00000000, (AX)
+	JMP  l_nonext
+
+l_nospecial:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    l_nonext
+
+l_wide:
+	LEAQ 16(SP), CX
+	MOVQ CX, 784(SP)
+	ADDQ $0x00000180, CX
+	MOVQ CX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
+
+l_wquads:
+	CMPQ         SI, $0x04
+	JL           l_wrest
+	MOVL         (BX), CX
+	ORL          4(BX), CX
+	ORL          8(BX), CX
+	ORL          12(BX), CX
+	TESTL        CX, CX
+	JS           l_wbail
+	VPBROADCASTD (BX), Y1
+	VPBROADCASTD 4(BX), Y2
+	VPBROADCASTD 8(BX), Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVDQU      Y1, 824(SP)
+	VMOVDQU      Y2, 856(SP)
+	VMOVDQU      Y3, 888(SP)
+	VMOVDQU      Y4, 920(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, CX
+	MOVQ    DX, R8
+	LEAQ    (DX)(DI*8), R9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+5248(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+5248(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+5248(SB), Y6
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+5248(SB), Y8
+
+l_wqxmax_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_wqxmax_one
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R8)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	VMOVUPS 32(R8), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R8)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 32(R9), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS 32(R9)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, CX
+	JMP     l_wqxmax_loop
+
+l_wqxmax_one:
+	CMPQ    CX, $0x00000008
+	JL      l_wqxmax_tail
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R8)(DI*4), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS (R9), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y5, Y5
+	VMOVUPS (R9)(DI*4), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y7, Y7
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, CX
+	JMP     l_wqxmax_one
+
+l_wqxmax_tail:
+	TESTQ      CX, CX
+	JE         l_wqxmax_done
+	VMASKMOVPS (R8), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R8), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y2, Y2
+	VMAXPS     Y9, Y1, Y1
+	VMASKMOVPS (R8)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R8)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y4, Y4
+	VMAXPS     Y9, Y3, Y3
+	VMASKMOVPS (R9), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y6, Y6
+	VMAXPS     Y9, Y5, Y5
+	VMASKMOVPS (R9)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMASKMOVPS (R9)(DI*4), Y0, Y10
+	VMOVUPS    pool<>+5248(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMINPS     Y10, Y8, Y8
+	VMAXPS     Y9, Y7, Y7
+
+l_wqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x20, Y7, Y5, Y3
+	VPERM2F128 $0x31, Y7, Y5, Y5
+	VMAXPS     Y9, Y1, Y1
+	VMAXPS     Y3, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y1, Y9
+	VSHUFPS    $0xee, Y5, Y1, Y1
+	VMAXPS     Y9, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y9
+	VMAXPS     Y9, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y6, Y4
+	VPERM2F128 $0x31, Y8, Y6, Y5
+	VMINPS     Y3, Y2, Y2
+	VMINPS     Y4, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y2, Y3
+	VSHUFPS    $0xee, Y5, Y2, Y2
+	VMINPS     Y3, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMINPS     Y3, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, CX
+	MOVLQSX      (BX), R8
+	VBROADCASTSS (CX)(R8*4), Y3
+	LEAQ         (DX)(DI*4), CX
+	MOVLQSX      4(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y4
+	LEAQ         (DX)(DI*8), CX
+	MOVLQSX      8(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y5
+	LEAQ         (DX)(DI*8), CX
+	LEAQ         (CX)(DI*4), CX
+	MOVLQSX      12(BX), R8
+	VBROADCASTSS (CX)(R8*4), Y6
+	VUNPCKLPS    Y4, Y3, Y3
+	VUNPCKLPS    Y6, Y5, Y5
+	VUNPCKLPD    Y5, Y3, Y3
+	MOVQ         784(SP), CX
+	VMOVUPS      X3, (CX)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+5376(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R8
+	CMPL      R8, $0xff
+	JE        l_wqxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+0(SB), Y9
+	VMOVDQU laneidx32_8<>+0(SB), Y10
+	VMOVDQU laneidx32_8<>+0(SB), Y11
+	VPADDD  pool<>+3840(SB), Y11, Y11
+
+l_wqxoth_loop:
+	CMPQ      R8, $0x00000010
+	JL        l_wqxoth_one
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VMOVUPS   32(R9), Y12
+	VPCMPEQD  824(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   32(R9)(DI*4), Y12
+	VPCMPEQD  856(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   32(R10), Y12
+	VPCMPEQD  888(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   32(R10)(DI*4), Y12
+	VPCMPEQD  920(SP), Y11, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3968(SB), Y10, Y10
+	VPADDD    pool<>+3968(SB), Y11, Y11
+	ADDQ      $0x00000040, R9
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R8
+	JMP       l_wqxoth_loop
+
+l_wqxoth_one:
+	CMPQ      R8, $0x00000008
+	JL        l_wqxoth_tail
+	VMOVUPS   (R9), Y12
+	VPCMPEQD  824(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y2, Y2
+	VMOVUPS   (R9)(DI*4), Y12
+	VPCMPEQD  856(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y5, Y5
+	VMOVUPS   (R10), Y12
+	VPCMPEQD  888(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y7, Y7
+	VMOVUPS   (R10)(DI*4), Y12
+	VPCMPEQD  920(SP), Y10, Y13
+	VBLENDVPS Y13, Y9, Y12, Y12
+	VMAXPS    Y12, Y8, Y8
+	VPADDD    pool<>+3840(SB), Y10, Y10
+	VPADDD    pool<>+3840(SB), Y11, Y11
+	ADDQ      $0x00000020, R9
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x00000008, R8
+	JMP       l_wqxoth_one
+
+l_wqxoth_tail:
+	TESTQ      R8, R8
+	JE         l_wqxoth_done
+	VMASKMOVPS (R9), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   824(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y2, Y2
+	VMASKMOVPS (R9)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   856(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y5, Y5
+	VMASKMOVPS (R10), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   888(SP), Y10, Y12
+	VBLENDVPS  Y12, Y9, Y11, Y11
+	VMAXPS     Y11, Y7, Y7
+	VMASKMOVPS (R10)(DI*4), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VPCMPEQD   920(SP), Y10, Y10
+	VBLENDVPS  Y10, Y9, Y11, Y11
+	VMAXPS     Y11, Y8, Y8
+
+l_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y2, Y9
+	VPERM2F128 $0x31, Y5, Y2, Y2
+	VPERM2F128 $0x20, Y8, Y7, Y5
+	VPERM2F128 $0x31, Y8, Y7, Y7
+	VMAXPS     Y9, Y2, Y2
+	VMAXPS     Y5, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y2, Y9
+	VSHUFPS    $0xee, Y7, Y2, Y2
+	VMAXPS     Y9, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y9
+	VMAXPS     Y9, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     l_wbail
+
+l_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_wbail
+	VMOVUPS  X1, 16(CX)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y1, Y3, Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y1, Y3
+	VMAXPS      Y1, Y2, Y1
 	VMOVUPS     pool<>+896(SB), Y2
-	VFMADD231PS pool<>+1024(SB), Y5, Y2
-	VSUBPS      pool<>+896(SB), Y2, Y7
+	VFMADD231PS pool<>+1024(SB), Y1, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y5
+	VFMADD213PS  pool<>+1408(SB), Y1, Y5
+	VFMADD213PS  pool<>+1536(SB), Y1, Y5
+	VFMADD213PS  pool<>+1664(SB), Y1, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VANDPS       Y3, Y1, Y1
+	VCVTPS2PD    X1, Y1
+	VMOVUPD      Y1, 32(CX)
+	VBROADCASTSS 16(CX), Y1
+	VMOVUPS      Y1, 952(SP)
+	VBROADCASTSS 20(CX), Y1
+	VMOVUPS      Y1, 984(SP)
+	VBROADCASTSS 24(CX), Y1
+	VMOVUPS      Y1, 1016(SP)
+	VBROADCASTSS 28(CX), Y1
+	VMOVUPS      Y1, 1048(SP)
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3712(SB), Y6, Y5
+	VPTEST Y5, Y5
+	JNZ    l_wqxguard
+	MOVQ   DI, CX
+	MOVQ   DX, R8
+	LEAQ   (DX)(DI*8), R9
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3840(SB), Y6, Y6
+	VMOVUPS pool<>+768(SB), Y7
+
+l_wqxfexp_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_wqxfexp_one
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R8), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R8)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R9), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3968(SB), Y5, Y5
+	VPADDD       pool<>+3968(SB), Y6, Y6
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, CX
+	JMP          l_wqxfexp_loop
+
+l_wqxfexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_wqxfexp_tail
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3840(SB), Y5, Y5
+	VPADDD       pool<>+3840(SB), Y6, Y6
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, CX
+	JMP          l_wqxfexp_one
+
+l_wqxfexp_tail:
+	TESTQ      CX, CX
+	JE         l_wqxfexp_done
+	VMASKMOVPS (R8), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R8)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R9), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+l_wqxfexp_done:
+	JMP l_wqxexpdone
+
+l_wqxguard:
+	MOVQ DI, CX
+	MOVQ DX, R8
+	LEAQ (DX)(DI*8), R9
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y6
+	VPADDD  pool<>+3840(SB), Y6, Y6
+	VMOVUPS pool<>+768(SB), Y7
+
+l_wqxgexp_loop:
+	CMPQ    CX, $0x00000010
+	JL      l_wqxgexp_one
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+	VMOVUPS 32(R8), Y9
+	VSUBPS  952(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     824(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     824(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+	VMOVUPS      32(R8)(DI*4), Y9
+	VSUBPS       984(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     856(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     856(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+	VMOVUPS      32(R9), Y9
+	VSUBPS       1016(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     888(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     888(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+	VMOVUPS      32(R9)(DI*4), Y9
+	VSUBPS       1048(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y10
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y8, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y9, Y10
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y9, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y12
+	VFMADD231PS pool<>+1152(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y13
+	VFMADD213PS  pool<>+1408(SB), Y9, Y13
+	VFMADD213PS  pool<>+1536(SB), Y9, Y13
+	VFMADD213PS  pool<>+1664(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     920(SP), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPCMPEQD     920(SP), Y6, Y10
+	VANDNPS      Y9, Y10, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3968(SB), Y5, Y5
+	VPADDD       pool<>+3968(SB), Y6, Y6
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, CX
+	JMP          l_wqxgexp_loop
+
+l_wqxgexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_wqxgexp_tail
+	VMOVUPS (R8), Y8
+	VSUBPS  952(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     824(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y1, Y1
+	VMOVUPS      (R8)(DI*4), Y8
+	VSUBPS       984(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     856(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y2, Y2
+	VMOVUPS      (R9), Y8
+	VSUBPS       1016(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     888(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y3, Y3
+	VMOVUPS      (R9)(DI*4), Y8
+	VSUBPS       1048(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VPCMPEQD     920(SP), Y5, Y9
+	VANDNPS      Y8, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPADDD       pool<>+3840(SB), Y5, Y5
+	VPADDD       pool<>+3840(SB), Y6, Y6
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, CX
+	JMP          l_wqxgexp_one
+
+l_wqxgexp_tail:
+	TESTQ      CX, CX
+	JE         l_wqxgexp_done
+	VMASKMOVPS (R8), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y6, Y8, Y6
+	VSUBPS     952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     824(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMASKMOVPS   (R8)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       984(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     856(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMASKMOVPS   (R9), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1016(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y6, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y6, Y11
+	VFMADD213PS  pool<>+1536(SB), Y6, Y11
+	VFMADD213PS  pool<>+1664(SB), Y6, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     888(SP), Y5, Y8
+	VANDNPS      Y6, Y8, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMASKMOVPS   (R9)(DI*4), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y6, Y8, Y6
+	VSUBPS       1048(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y7, Y6, Y8
+	VMAXPS      Y6, Y7, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y8, Y6, Y6
+	VPCMPEQD     920(SP), Y5, Y5
+	VANDNPS      Y6, Y5, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+l_wqxgexp_done:
+l_wqxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), CX
+	VMOVUPD    Y1, 64(CX)
+	CMPQ       800(SP), $0x00
+	JE         l_wqnew
+	LEAQ       -16(AX), CX
+	LEAQ       -16(BX), R8
+	MOVQ       792(SP), R8
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+2560(SB), Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+4224(SB), Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VFMADD213PD pool<>+4608(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y4
+	VMULPD    pool<>+4864(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (CX)
+
+l_wqnew:
+	MOVQ 784(SP), CX
+	MOVQ 792(SP), R8
+	MOVQ CX, 792(SP)
+	MOVQ R8, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	SUBQ $0x04, SI
+	JMP  l_wquads
+
+l_wbail:
+	MOVQ $0x00000004, CX
+	JMP  l_wflush
+
+l_wrest:
+	MOVQ SI, CX
+
+l_wflush:
+	CMPQ 800(SP), $0x00
+	JE   l_wsolo
+	LEAQ -16(AX), R8
+	LEAQ -16(BX), R9
+	MOVQ 792(SP), R9
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R9), Y1
+	VMOVUPD 64(R9), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+2560(SB), Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+4224(SB), Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VFMADD213PD pool<>+4608(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R9), Y4
+	VCVTPS2PD 16(R9), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y4
+	VMULPD    pool<>+4864(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
+
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVUPS    X1, (R8)
+	MOVQ       $0x00000000, 800(SP)
+
+l_wsolo:
+	TESTQ CX, CX
+	JNE   l_wone
+	TESTQ SI, SI
+	JE    done
+	JMP   l_wquads
+
+l_wone:
+	MOVLQSX      (BX), R8
+	TESTQ        R8, R8
+	JS           l_woignored
+	VPBROADCASTD (BX), Y1
+	VMOVDQU      Y1, 824(SP)
+
+	// Max pass, a vector of each row per step.
+	MOVQ    DI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(DI*8), R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+5248(SB), Y2
+
+l_woxmax_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_woxmax_one
+	VMOVUPS (R9), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	VMOVUPS 32(R9), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R8
+	JMP     l_woxmax_loop
+
+l_woxmax_one:
+	CMPQ    R8, $0x00000008
+	JL      l_woxmax_tail
+	VMOVUPS (R9), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R8
+	JMP     l_woxmax_one
+
+l_woxmax_tail:
+	TESTQ      R8, R8
+	JE         l_woxmax_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMASKMOVPS (R9), Y0, Y4
+	VMOVUPS    pool<>+5248(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VMINPS     Y4, Y2, Y2
+	VMAXPS     Y3, Y1, Y1
+
+l_woxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y3, Y4
+	VSHUFPS    $0xee, Y1, Y3, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMINPS     Y4, Y3, Y3
+	VMINPS     Y5, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y3, Y4
+	VSHUFPS    $0xee, Y2, Y3, Y2
+	VMINPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y4
+	VMINPS     Y4, Y2, Y2
+
+	// s_t of each slot in lane i (solo: every lane), the halves
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ         DX, R8
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (R8)(R9*4), Y3
+	MOVQ         784(SP), R8
+	VMOVUPS      X3, (R8)
+	VMOVDQU      xent_q4ps8<>+0(SB), Y4
+	VPERMPS      Y1, Y4, Y1
+	VMAXPS       Y3, Y1, Y1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS   Y2, Y4, Y2
+	VSUBPS    Y2, Y1, Y6
+	VCMPPS    $0x11, Y1, Y3, Y5
+	VMOVUPS   pool<>+5376(SB), Y2
+	VCMPPS    $0x12, Y2, Y6, Y2
+	VORPS     Y5, Y2, Y2
+	VMOVMSKPS Y2, R9
+	CMPL      R9, $0xff
+	JE        l_woxmok
+
+	// Max pass, a vector of each row per step.
+	// At most 13 of 16 YMM registers (xquadYMaxBudget).
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	LEAQ    (DX)(DI*8), R11
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVDQU laneidx32_8<>+0(SB), Y7
+	VMOVDQU laneidx32_8<>+0(SB), Y8
+	VPADDD  pool<>+3840(SB), Y8, Y8
+
+l_woxoth_loop:
+	CMPQ      R9, $0x00000010
+	JL        l_woxoth_one
+	VMOVUPS   (R10), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VMOVUPS   32(R10), Y9
+	VPCMPEQD  824(SP), Y8, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3968(SB), Y7, Y7
+	VPADDD    pool<>+3968(SB), Y8, Y8
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
+	JMP       l_woxoth_loop
+
+l_woxoth_one:
+	CMPQ      R9, $0x00000008
+	JL        l_woxoth_tail
+	VMOVUPS   (R10), Y9
+	VPCMPEQD  824(SP), Y7, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMAXPS    Y9, Y2, Y2
+	VPADDD    pool<>+3840(SB), Y7, Y7
+	VPADDD    pool<>+3840(SB), Y8, Y8
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x00000008, R9
+	JMP       l_woxoth_one
+
+l_woxoth_tail:
+	TESTQ      R9, R9
+	JE         l_woxoth_done
+	VMASKMOVPS (R10), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VPCMPEQD   824(SP), Y7, Y7
+	VBLENDVPS  Y7, Y5, Y8, Y8
+	VMAXPS     Y8, Y2, Y2
+
+l_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y7
+	VPERM2F128 $0x31, Y2, Y2, Y5
+	VPERM2F128 $0x20, Y2, Y2, Y8
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y7, Y5, Y5
+	VMAXPS     Y8, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y5, Y7
+	VSHUFPS    $0xee, Y2, Y5, Y2
+	VMAXPS     Y7, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y7
+	VMAXPS     Y7, Y2, Y2
+	VPERMPS    Y2, Y4, Y2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS pool<>+4096(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNZ     l_wospecial
+
+l_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VANDPS   pool<>+128(SB), Y1, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_wospecial
+	VMOVUPS  X1, 16(R8)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y5, Y5
+	VMULPS      Y5, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VCVTPS2PD   X3, Y2
+	VMOVUPD     Y2, 32(R8)
+	VMOVUPS     Y1, 952(SP)
+	VXORPD      Y1, Y1, Y1
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS $0x16, pool<>+3712(SB), Y6, Y2
+	VPTEST Y2, Y2
+	JNZ    l_woxguard
+	MOVQ   DI, R8
+	MOVQ   DX, R9
+	LEAQ   (DX)(DI*8), R10
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3840(SB), Y3, Y3
+	VMOVUPS pool<>+768(SB), Y4
+
+l_woxfexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_woxfexp_one
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R9), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3968(SB), Y2, Y2
+	VPADDD       pool<>+3968(SB), Y3, Y3
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          l_woxfexp_loop
+
+l_woxfexp_one:
+	CMPQ    R8, $0x00000008
+	JL      l_woxfexp_tail
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
 	VFMADD231PS pool<>+1152(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
@@ -5841,153 +11277,307 @@ l_sosexp_tail:
 	VFMADD213PS  pool<>+1408(SB), Y5, Y8
 	VFMADD213PS  pool<>+1536(SB), Y5, Y8
 	VFMADD213PS  pool<>+1664(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y7, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+3840(SB), Y4, Y2
-	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3968(SB), Y4, Y4
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3840(SB), Y2, Y2
+	VPADDD       pool<>+3840(SB), Y3, Y3
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          l_woxfexp_one
 
-l_sosexp_done:
+l_woxfexp_tail:
+	TESTQ      R8, R8
+	JE         l_woxfexp_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y3, Y7
+	VFMADD213PS  pool<>+1536(SB), Y3, Y7
+	VFMADD213PS  pool<>+1664(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
 	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    pool<>+4224(SB), X3
-	JCS         l_so0logz
-	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4352(SB), X1
-	JHI         l_so0l1p_big
-	VADDSD      pool<>+4480(SB), X1, X2
-	VDIVSD      X2, X1, X2
-	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4608(SB), X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
-	VFMADD213SD pool<>+5248(SB), X1, X3
-	VFMADD213SD pool<>+5376(SB), X1, X3
-	VFMADD213SD pool<>+5504(SB), X1, X3
-	VFMADD213SD pool<>+5632(SB), X1, X3
-	VFMADD213SD pool<>+5760(SB), X1, X3
-	VFMADD213SD pool<>+5888(SB), X1, X3
-	VFMADD213SD pool<>+6016(SB), X1, X3
-	VMULSD      X1, X3, X3
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X3
-	VMOVAPD     X3, X1
-	JMP         l_so0l1p_done
+l_woxfexp_done:
+	JMP l_woxexpdone
 
-l_so0l1p_big:
-	VADDSD pool<>+2432(SB), X1, X1
+l_woxguard:
+	MOVQ DI, R8
+	MOVQ DX, R9
+	LEAQ (DX)(DI*8), R10
+
+	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
+	VMOVDQU laneidx32_8<>+0(SB), Y2
+	VMOVDQU laneidx32_8<>+0(SB), Y3
+	VPADDD  pool<>+3840(SB), Y3, Y3
+	VMOVUPS pool<>+768(SB), Y4
+
+l_woxgexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      l_woxgexp_one
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+	VMOVUPS 32(R9), Y6
+	VSUBPS  952(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y7
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y5, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VPCMPEQD     824(SP), Y2, Y7
+	VANDNPS      Y5, Y7, Y5
+	VPCMPEQD     824(SP), Y3, Y7
+	VANDNPS      Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3968(SB), Y2, Y2
+	VPADDD       pool<>+3968(SB), Y3, Y3
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          l_woxgexp_loop
+
+l_woxgexp_one:
+	CMPQ    R8, $0x00000008
+	JL      l_woxgexp_tail
+	VMOVUPS (R9), Y5
+	VSUBPS  952(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y6
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     824(SP), Y2, Y6
+	VANDNPS      Y5, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VPADDD       pool<>+3840(SB), Y2, Y2
+	VPADDD       pool<>+3840(SB), Y3, Y3
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          l_woxgexp_one
+
+l_woxgexp_tail:
+	TESTQ      R8, R8
+	JE         l_woxgexp_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y3, Y5, Y3
+	VSUBPS     952(SP), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y3, Y7
+	VFMADD213PS  pool<>+1536(SB), Y3, Y7
+	VFMADD213PS  pool<>+1664(SB), Y3, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y6, Y6
+	VMULPS       Y6, Y7, Y3
+	VANDPS       Y5, Y3, Y3
+	VPCMPEQD     824(SP), Y2, Y2
+	VANDNPS      Y3, Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+l_woxgexp_done:
+l_woxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y3, Y2, Y2
+	VADDPD     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	MOVQ       784(SP), R8
+	VMOVUPD    Y1, 64(R8)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VMOVUPD 32(R8), Y1
+	VMOVUPD 64(R8), Y3
+	VADDPD  Y3, Y1, Y2
+	VMOVAPD Y2, Y2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X1, X2
-	VPCMPGTQ pool<>+1920(SB), X2, X3
-	VPADDQ   pool<>+2048(SB), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+2176(SB), X4, X4
-	VSUBPD   pool<>+2304(SB), X4, X4
+	VANDPD   pool<>+1792(SB), Y2, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y2, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X2, X3
-	VADDPD      pool<>+2432(SB), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+2560(SB), X5
-	VFMADD213PD pool<>+2688(SB), X2, X5
-	VFMADD213PD pool<>+2816(SB), X2, X5
-	VFMADD213PD pool<>+2944(SB), X2, X5
-	VFMADD213PD pool<>+3072(SB), X2, X5
-	VMULPD      X3, X5, X5
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+2560(SB), Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X4, X5
-	VFMADD231PD pool<>+3328(SB), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y7
+	VMOVAPD     Y7, Y2
 
-l_so0l1p_done:
-	VMOVAPD X1, X1
-	JMP     l_so0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y4
+	VADDPD      Y3, Y4, Y4
+	VDIVPD      Y4, Y3, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+4224(SB), Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VFMADD213PD pool<>+4608(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
 
-l_so0logz:
-	VMOVAPD X4, X2
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VCVTPS2PD (R8), Y4
+	VCVTPS2PD 16(R8), Y5
+	VSUBPD    Y5, Y4, Y4
+	VSUBPD    Y4, Y2, Y2
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), X2, X3
-	VPCMPGTQ pool<>+1920(SB), X3, X4
-	VPADDQ   pool<>+2048(SB), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X2, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+2176(SB), X5, X5
-	VSUBPD   pool<>+2304(SB), X5, X5
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4736(SB), Y4
+	VMULPD    pool<>+4864(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VANDPD    Y3, Y1, Y1
+	VBLENDVPD Y1, Y6, Y2, Y2
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), X3, X4
-	VADDPD      pool<>+2432(SB), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+2560(SB), X6
-	VFMADD213PD pool<>+2688(SB), X3, X6
-	VFMADD213PD pool<>+2816(SB), X3, X6
-	VFMADD213PD pool<>+2944(SB), X3, X6
-	VFMADD213PD pool<>+3072(SB), X3, X6
-	VMULPD      X4, X6, X6
+	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
+	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
+	VCMPPD     $0x03, Y2, Y2, Y1
+	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VCVTPD2PSY Y2, X1
+	VMOVSS     X1, (AX)
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), X5, X6
-	VFMADD231PD pool<>+3328(SB), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X6
-	VMOVAPD     X6, X2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   8(SP), X3, X3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X1, X4, X4
-	VSUBSD      X4, X3, X3
-	VSUBSD      X3, X2, X1
-
-l_so0lossdone:
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (AX)
-
-l_sonext:
+l_wonext:
 	LEAQ (DX)(DI*4), DX
 	ADDQ $0x00000004, AX
 	ADDQ $0x00000004, BX
 	DECQ SI
-	JMP  l_spairs
+	DECQ CX
+	JMP  l_wsolo
 
-l_soignored:
+l_woignored:
 	MOVL $0x00000000, (AX)
-	JMP  l_sonext
+	JMP  l_wonext
 
-l_sospecial:
+l_wospecial:
 	VMOVSS pool<>+3456(SB), X1
 	VMOVSS X1, (AX)
-	JMP    l_sonext
+	JMP    l_wonext
 
 l_row:
 	TESTQ   SI, SI
@@ -6786,26 +12376,26 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4224(SB), X3
+	VUCOMISD    pool<>+4736(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4352(SB), X1
+	VUCOMISD    pool<>+4864(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+4480(SB), X1, X2
+	VADDSD      pool<>+5504(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4608(SB), X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
-	VFMADD213SD pool<>+5248(SB), X1, X3
-	VFMADD213SD pool<>+5376(SB), X1, X3
-	VFMADD213SD pool<>+5504(SB), X1, X3
-	VFMADD213SD pool<>+5632(SB), X1, X3
+	VMOVSD      pool<>+5632(SB), X3
 	VFMADD213SD pool<>+5760(SB), X1, X3
 	VFMADD213SD pool<>+5888(SB), X1, X3
 	VFMADD213SD pool<>+6016(SB), X1, X3
+	VFMADD213SD pool<>+6144(SB), X1, X3
+	VFMADD213SD pool<>+6272(SB), X1, X3
+	VFMADD213SD pool<>+6400(SB), X1, X3
+	VFMADD213SD pool<>+6528(SB), X1, X3
+	VFMADD213SD pool<>+4224(SB), X1, X3
+	VFMADD213SD pool<>+4352(SB), X1, X3
+	VFMADD213SD pool<>+4480(SB), X1, X3
+	VFMADD213SD pool<>+4608(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -6963,16 +12553,16 @@ r1groups:
 	MOVQ       CX, DI
 	LEAQ       (CX)(R10*1), R8
 	VMASKMOVPD (DI), Y0, Y1
-	VMOVUPD    pool<>+6272(SB), Y2
+	VMOVUPD    pool<>+6656(SB), Y2
 	VBLENDVPD  Y0, Y1, Y2, Y1
 	VMASKMOVPD (DI)(R9*1), Y0, Y2
-	VMOVUPD    pool<>+6272(SB), Y3
+	VMOVUPD    pool<>+6656(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
 	VMASKMOVPD (DI)(R9*2), Y0, Y3
-	VMOVUPD    pool<>+6272(SB), Y4
+	VMOVUPD    pool<>+6656(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+6272(SB), Y5
+	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -6987,8 +12577,8 @@ r1groups:
 	VMAXPD     Y5, Y6, Y6
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6400(SB), Y6, Y5
-	VPCMPEQQ pool<>+6400(SB), Y5, Y5
+	VANDPD   pool<>+6784(SB), Y6, Y5
+	VPCMPEQQ pool<>+6784(SB), Y5, Y5
 	VPTEST   Y5, Y5
 	JNE      r1gbail
 
@@ -7004,27 +12594,27 @@ r1groups:
 	VSUBPD  Y5, Y4, Y4
 
 	// Register budget resident1: 4 values + 1 max tree + 5 exp temporaries and clamp bound + 1 row-tail mask, 11 of 16.
-	VMOVUPD pool<>+6528(SB), Y5
+	VMOVUPD pool<>+6912(SB), Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y1, Y5, Y1
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y1, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y1, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y1, Y1
-	VFMADD231PD pool<>+6912(SB), Y8, Y1
-	VFMADD231PD pool<>+7040(SB), Y8, Y1
+	VFMADD231PD pool<>+7296(SB), Y8, Y1
+	VFMADD231PD pool<>+7424(SB), Y8, Y1
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y1, Y8
-	VFMADD213PD pool<>+7424(SB), Y1, Y8
-	VFMADD213PD pool<>+7552(SB), Y1, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y1, Y8
 	VFMADD213PD pool<>+7808(SB), Y1, Y8
 	VFMADD213PD pool<>+7936(SB), Y1, Y8
 	VFMADD213PD pool<>+8064(SB), Y1, Y8
 	VFMADD213PD pool<>+8192(SB), Y1, Y8
+	VFMADD213PD pool<>+8320(SB), Y1, Y8
+	VFMADD213PD pool<>+8448(SB), Y1, Y8
+	VFMADD213PD pool<>+8576(SB), Y1, Y8
 	VMULPD      Y1, Y1, Y9
 	VFMADD213PD Y1, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7036,23 +12626,23 @@ r1groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y5, Y2
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y2, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y2, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+6912(SB), Y8, Y2
-	VFMADD231PD pool<>+7040(SB), Y8, Y2
+	VFMADD231PD pool<>+7296(SB), Y8, Y2
+	VFMADD231PD pool<>+7424(SB), Y8, Y2
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y2, Y8
-	VFMADD213PD pool<>+7424(SB), Y2, Y8
-	VFMADD213PD pool<>+7552(SB), Y2, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y2, Y8
 	VFMADD213PD pool<>+7808(SB), Y2, Y8
 	VFMADD213PD pool<>+7936(SB), Y2, Y8
 	VFMADD213PD pool<>+8064(SB), Y2, Y8
 	VFMADD213PD pool<>+8192(SB), Y2, Y8
+	VFMADD213PD pool<>+8320(SB), Y2, Y8
+	VFMADD213PD pool<>+8448(SB), Y2, Y8
+	VFMADD213PD pool<>+8576(SB), Y2, Y8
 	VMULPD      Y2, Y2, Y9
 	VFMADD213PD Y2, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7064,23 +12654,23 @@ r1groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y5, Y3
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y3, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y3, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+6912(SB), Y8, Y3
-	VFMADD231PD pool<>+7040(SB), Y8, Y3
+	VFMADD231PD pool<>+7296(SB), Y8, Y3
+	VFMADD231PD pool<>+7424(SB), Y8, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y3, Y8
-	VFMADD213PD pool<>+7424(SB), Y3, Y8
-	VFMADD213PD pool<>+7552(SB), Y3, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y3, Y8
 	VFMADD213PD pool<>+7808(SB), Y3, Y8
 	VFMADD213PD pool<>+7936(SB), Y3, Y8
 	VFMADD213PD pool<>+8064(SB), Y3, Y8
 	VFMADD213PD pool<>+8192(SB), Y3, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y8
 	VMULPD      Y3, Y3, Y9
 	VFMADD213PD Y3, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7092,23 +12682,23 @@ r1groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y5, Y4
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y7
 	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+6912(SB), Y7, Y4
-	VFMADD231PD pool<>+7040(SB), Y7, Y4
+	VFMADD231PD pool<>+7296(SB), Y7, Y4
+	VFMADD231PD pool<>+7424(SB), Y7, Y4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y7
-	VFMADD213PD pool<>+7296(SB), Y4, Y7
-	VFMADD213PD pool<>+7424(SB), Y4, Y7
-	VFMADD213PD pool<>+7552(SB), Y4, Y7
+	VMOVUPD     pool<>+7552(SB), Y7
 	VFMADD213PD pool<>+7680(SB), Y4, Y7
 	VFMADD213PD pool<>+7808(SB), Y4, Y7
 	VFMADD213PD pool<>+7936(SB), Y4, Y7
 	VFMADD213PD pool<>+8064(SB), Y4, Y7
 	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y7
 	VMULPD      Y4, Y4, Y8
 	VFMADD213PD Y4, Y8, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
@@ -7146,11 +12736,11 @@ r1groups:
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+8320(SB), Y5
-	VFMADD213PD pool<>+8448(SB), Y2, Y5
-	VFMADD213PD pool<>+8576(SB), Y2, Y5
-	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VMOVUPD     pool<>+8704(SB), Y5
 	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+8960(SB), Y2, Y5
+	VFMADD213PD pool<>+9088(SB), Y2, Y5
+	VFMADD213PD pool<>+9216(SB), Y2, Y5
 	VFMADD213PD pool<>+2560(SB), Y2, Y5
 	VFMADD213PD pool<>+2688(SB), Y2, Y5
 	VFMADD213PD pool<>+2816(SB), Y2, Y5
@@ -7188,7 +12778,7 @@ r1gsolo:
 	// Load the rows; max pass.
 	MOVQ       CX, DI
 	VMASKMOVPD (DI), Y0, Y1
-	VMOVUPD    pool<>+6272(SB), Y2
+	VMOVUPD    pool<>+6656(SB), Y2
 	VBLENDVPD  Y0, Y1, Y2, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -7203,8 +12793,8 @@ r1gsolo:
 	VMAXPD     Y2, Y3, Y3
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6400(SB), Y3, Y2
-	VPCMPEQQ pool<>+6400(SB), Y2, Y2
+	VANDPD   pool<>+6784(SB), Y3, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
 	VPTEST   Y2, Y2
 	JNE      r1gsnan
 
@@ -7214,27 +12804,27 @@ r1gsolo:
 	VSUBPD  Y2, Y1, Y1
 
 	// Register budget resident1: 4 values + 1 max tree + 5 exp temporaries and clamp bound + 1 row-tail mask, 11 of 16.
-	VMOVUPD pool<>+6528(SB), Y2
+	VMOVUPD pool<>+6912(SB), Y2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y1, Y2, Y1
-	VMOVUPD     pool<>+6656(SB), Y2
-	VFMADD231PD pool<>+6784(SB), Y1, Y2
-	VSUBPD      pool<>+6656(SB), Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y1, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y4
 	VMOVUPD     Y1, Y1
-	VFMADD231PD pool<>+6912(SB), Y4, Y1
-	VFMADD231PD pool<>+7040(SB), Y4, Y1
+	VFMADD231PD pool<>+7296(SB), Y4, Y1
+	VFMADD231PD pool<>+7424(SB), Y4, Y1
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y4
-	VFMADD213PD pool<>+7296(SB), Y1, Y4
-	VFMADD213PD pool<>+7424(SB), Y1, Y4
-	VFMADD213PD pool<>+7552(SB), Y1, Y4
+	VMOVUPD     pool<>+7552(SB), Y4
 	VFMADD213PD pool<>+7680(SB), Y1, Y4
 	VFMADD213PD pool<>+7808(SB), Y1, Y4
 	VFMADD213PD pool<>+7936(SB), Y1, Y4
 	VFMADD213PD pool<>+8064(SB), Y1, Y4
 	VFMADD213PD pool<>+8192(SB), Y1, Y4
+	VFMADD213PD pool<>+8320(SB), Y1, Y4
+	VFMADD213PD pool<>+8448(SB), Y1, Y4
+	VFMADD213PD pool<>+8576(SB), Y1, Y4
 	VMULPD      Y1, Y1, Y5
 	VFMADD213PD Y1, Y5, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
@@ -7272,11 +12862,11 @@ r1gsolo:
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y4, Y4
 	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+8320(SB), Y6
-	VFMADD213PD pool<>+8448(SB), Y2, Y6
-	VFMADD213PD pool<>+8576(SB), Y2, Y6
-	VFMADD213PD pool<>+8704(SB), Y2, Y6
+	VMOVUPD     pool<>+8704(SB), Y6
 	VFMADD213PD pool<>+8832(SB), Y2, Y6
+	VFMADD213PD pool<>+8960(SB), Y2, Y6
+	VFMADD213PD pool<>+9088(SB), Y2, Y6
+	VFMADD213PD pool<>+9216(SB), Y2, Y6
 	VFMADD213PD pool<>+2560(SB), Y2, Y6
 	VFMADD213PD pool<>+2688(SB), Y2, Y6
 	VFMADD213PD pool<>+2816(SB), Y2, Y6
@@ -7302,7 +12892,7 @@ r1gsnext:
 	JMP  r1gsolo
 
 r1gsnan:
-	VMOVSD pool<>+8960(SB), X1
+	VMOVSD pool<>+4992(SB), X1
 	VMOVSD X1, (AX)
 	JMP    r1gsnext
 
@@ -7332,10 +12922,10 @@ groups:
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
-	VMOVUPD pool<>+6272(SB), Y0
-	VMOVUPD pool<>+6272(SB), Y1
-	VMOVUPD pool<>+6272(SB), Y2
-	VMOVUPD pool<>+6272(SB), Y3
+	VMOVUPD pool<>+6656(SB), Y0
+	VMOVUPD pool<>+6656(SB), Y1
+	VMOVUPD pool<>+6656(SB), Y2
+	VMOVUPD pool<>+6656(SB), Y3
 
 ggmax_one:
 	CMPQ   R11, $0x00000004
@@ -7374,8 +12964,8 @@ ggmax_done:
 	VMAXPD     Y2, Y0, Y0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6400(SB), Y0, Y1
-	VPCMPEQQ pool<>+6400(SB), Y1, Y1
+	VANDPD   pool<>+6784(SB), Y0, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
 	VPTEST   Y1, Y1
 	JNE      gbail
 
@@ -7400,7 +12990,7 @@ ggmax_done:
 	VXORPD  Y2, Y2, Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
-	VMOVUPD pool<>+6528(SB), Y5
+	VMOVUPD pool<>+6912(SB), Y5
 
 ggexp_loop:
 	CMPQ    R11, $0x00000010
@@ -7410,23 +13000,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7440,23 +13030,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y5, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y8, Y9
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VMOVUPD     pool<>+7552(SB), Y9
 	VFMADD213PD pool<>+7680(SB), Y7, Y9
 	VFMADD213PD pool<>+7808(SB), Y7, Y9
 	VFMADD213PD pool<>+7936(SB), Y7, Y9
 	VFMADD213PD pool<>+8064(SB), Y7, Y9
 	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
 	VMULPD      Y7, Y7, Y10
 	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
@@ -7470,23 +13060,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y8, Y5, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y9, Y10
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VMOVUPD     pool<>+7552(SB), Y10
 	VFMADD213PD pool<>+7680(SB), Y8, Y10
 	VFMADD213PD pool<>+7808(SB), Y8, Y10
 	VFMADD213PD pool<>+7936(SB), Y8, Y10
 	VFMADD213PD pool<>+8064(SB), Y8, Y10
 	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
 	VMULPD      Y8, Y8, Y11
 	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
@@ -7500,23 +13090,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y9, Y5, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y9, Y10
+	VSUBPD      pool<>+7040(SB), Y10, Y11
 	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VMOVUPD     pool<>+7552(SB), Y11
 	VFMADD213PD pool<>+7680(SB), Y9, Y11
 	VFMADD213PD pool<>+7808(SB), Y9, Y11
 	VFMADD213PD pool<>+7936(SB), Y9, Y11
 	VFMADD213PD pool<>+8064(SB), Y9, Y11
 	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
@@ -7534,23 +13124,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7564,23 +13154,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y5, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y8, Y9
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VMOVUPD     pool<>+7552(SB), Y9
 	VFMADD213PD pool<>+7680(SB), Y7, Y9
 	VFMADD213PD pool<>+7808(SB), Y7, Y9
 	VFMADD213PD pool<>+7936(SB), Y7, Y9
 	VFMADD213PD pool<>+8064(SB), Y7, Y9
 	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
 	VMULPD      Y7, Y7, Y10
 	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
@@ -7594,23 +13184,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y8, Y5, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y9, Y10
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VMOVUPD     pool<>+7552(SB), Y10
 	VFMADD213PD pool<>+7680(SB), Y8, Y10
 	VFMADD213PD pool<>+7808(SB), Y8, Y10
 	VFMADD213PD pool<>+7936(SB), Y8, Y10
 	VFMADD213PD pool<>+8064(SB), Y8, Y10
 	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
 	VMULPD      Y8, Y8, Y11
 	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
@@ -7624,23 +13214,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y9, Y5, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y9, Y10
+	VSUBPD      pool<>+7040(SB), Y10, Y11
 	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VMOVUPD     pool<>+7552(SB), Y11
 	VFMADD213PD pool<>+7680(SB), Y9, Y11
 	VFMADD213PD pool<>+7808(SB), Y9, Y11
 	VFMADD213PD pool<>+7936(SB), Y9, Y11
 	VFMADD213PD pool<>+8064(SB), Y9, Y11
 	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
@@ -7658,23 +13248,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7688,23 +13278,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y5, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y8, Y9
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VMOVUPD     pool<>+7552(SB), Y9
 	VFMADD213PD pool<>+7680(SB), Y7, Y9
 	VFMADD213PD pool<>+7808(SB), Y7, Y9
 	VFMADD213PD pool<>+7936(SB), Y7, Y9
 	VFMADD213PD pool<>+8064(SB), Y7, Y9
 	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
 	VMULPD      Y7, Y7, Y10
 	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
@@ -7718,23 +13308,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y8, Y5, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y9, Y10
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VMOVUPD     pool<>+7552(SB), Y10
 	VFMADD213PD pool<>+7680(SB), Y8, Y10
 	VFMADD213PD pool<>+7808(SB), Y8, Y10
 	VFMADD213PD pool<>+7936(SB), Y8, Y10
 	VFMADD213PD pool<>+8064(SB), Y8, Y10
 	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
 	VMULPD      Y8, Y8, Y11
 	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
@@ -7748,23 +13338,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y9, Y5, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y9, Y10
+	VSUBPD      pool<>+7040(SB), Y10, Y11
 	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VMOVUPD     pool<>+7552(SB), Y11
 	VFMADD213PD pool<>+7680(SB), Y9, Y11
 	VFMADD213PD pool<>+7808(SB), Y9, Y11
 	VFMADD213PD pool<>+7936(SB), Y9, Y11
 	VFMADD213PD pool<>+8064(SB), Y9, Y11
 	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
@@ -7782,23 +13372,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7812,23 +13402,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y5, Y7
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y7, Y8
-	VSUBPD      pool<>+6656(SB), Y8, Y9
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y8, Y9
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+6912(SB), Y9, Y7
-	VFMADD231PD pool<>+7040(SB), Y9, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VFMADD213PD pool<>+7296(SB), Y7, Y9
-	VFMADD213PD pool<>+7424(SB), Y7, Y9
-	VFMADD213PD pool<>+7552(SB), Y7, Y9
+	VMOVUPD     pool<>+7552(SB), Y9
 	VFMADD213PD pool<>+7680(SB), Y7, Y9
 	VFMADD213PD pool<>+7808(SB), Y7, Y9
 	VFMADD213PD pool<>+7936(SB), Y7, Y9
 	VFMADD213PD pool<>+8064(SB), Y7, Y9
 	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
 	VMULPD      Y7, Y7, Y10
 	VFMADD213PD Y7, Y10, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
@@ -7842,23 +13432,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y8, Y5, Y8
-	VMOVUPD     pool<>+6656(SB), Y9
-	VFMADD231PD pool<>+6784(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y9, Y10
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y9, Y10
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+6912(SB), Y10, Y8
-	VFMADD231PD pool<>+7040(SB), Y10, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y8, Y10
-	VFMADD213PD pool<>+7424(SB), Y8, Y10
-	VFMADD213PD pool<>+7552(SB), Y8, Y10
+	VMOVUPD     pool<>+7552(SB), Y10
 	VFMADD213PD pool<>+7680(SB), Y8, Y10
 	VFMADD213PD pool<>+7808(SB), Y8, Y10
 	VFMADD213PD pool<>+7936(SB), Y8, Y10
 	VFMADD213PD pool<>+8064(SB), Y8, Y10
 	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
 	VMULPD      Y8, Y8, Y11
 	VFMADD213PD Y8, Y11, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
@@ -7872,23 +13462,23 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y9, Y5, Y9
-	VMOVUPD     pool<>+6656(SB), Y10
-	VFMADD231PD pool<>+6784(SB), Y9, Y10
-	VSUBPD      pool<>+6656(SB), Y10, Y11
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y9, Y10
+	VSUBPD      pool<>+7040(SB), Y10, Y11
 	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+6912(SB), Y11, Y9
-	VFMADD231PD pool<>+7040(SB), Y11, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y11
-	VFMADD213PD pool<>+7296(SB), Y9, Y11
-	VFMADD213PD pool<>+7424(SB), Y9, Y11
-	VFMADD213PD pool<>+7552(SB), Y9, Y11
+	VMOVUPD     pool<>+7552(SB), Y11
 	VFMADD213PD pool<>+7680(SB), Y9, Y11
 	VFMADD213PD pool<>+7808(SB), Y9, Y11
 	VFMADD213PD pool<>+7936(SB), Y9, Y11
 	VFMADD213PD pool<>+8064(SB), Y9, Y11
 	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y11
 	VADDPD      pool<>+2432(SB), Y11, Y11
@@ -7914,23 +13504,23 @@ ggexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7945,23 +13535,23 @@ ggexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -7976,23 +13566,23 @@ ggexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -8007,23 +13597,23 @@ ggexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -8050,23 +13640,23 @@ ggexp_tail:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -8082,23 +13672,23 @@ ggexp_tail:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -8114,23 +13704,23 @@ ggexp_tail:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -8146,23 +13736,23 @@ ggexp_tail:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y5, Y6
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y6, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y6, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y7
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y7, Y6
-	VFMADD231PD pool<>+7040(SB), Y7, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y7
-	VFMADD213PD pool<>+7296(SB), Y6, Y7
-	VFMADD213PD pool<>+7424(SB), Y6, Y7
-	VFMADD213PD pool<>+7552(SB), Y6, Y7
+	VMOVUPD     pool<>+7552(SB), Y7
 	VFMADD213PD pool<>+7680(SB), Y6, Y7
 	VFMADD213PD pool<>+7808(SB), Y6, Y7
 	VFMADD213PD pool<>+7936(SB), Y6, Y7
 	VFMADD213PD pool<>+8064(SB), Y6, Y7
 	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
 	VMULPD      Y6, Y6, Y8
 	VFMADD213PD Y6, Y8, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
@@ -8203,11 +13793,11 @@ ggexp_done:
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+8320(SB), Y5
-	VFMADD213PD pool<>+8448(SB), Y2, Y5
-	VFMADD213PD pool<>+8576(SB), Y2, Y5
-	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VMOVUPD     pool<>+8704(SB), Y5
 	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+8960(SB), Y2, Y5
+	VFMADD213PD pool<>+9088(SB), Y2, Y5
+	VFMADD213PD pool<>+9216(SB), Y2, Y5
 	VFMADD213PD pool<>+2560(SB), Y2, Y5
 	VFMADD213PD pool<>+2688(SB), Y2, Y5
 	VFMADD213PD pool<>+2816(SB), Y2, Y5
@@ -8245,7 +13835,7 @@ gsolo:
 	// Max pass, one vector of each row per step.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
-	VMOVUPD pool<>+6272(SB), Y0
+	VMOVUPD pool<>+6656(SB), Y0
 
 ogmax_one:
 	CMPQ   R11, $0x00000004
@@ -8275,8 +13865,8 @@ ogmax_done:
 	VMAXPD     Y1, Y0, Y0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6400(SB), Y0, Y1
-	VPCMPEQQ pool<>+6400(SB), Y1, Y1
+	VANDPD   pool<>+6784(SB), Y0, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
 	VPTEST   Y1, Y1
 	JNE      gsnan
 
@@ -8291,7 +13881,7 @@ ogmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VXORPD  Y1, Y1, Y1
-	VMOVUPD pool<>+6528(SB), Y2
+	VMOVUPD pool<>+6912(SB), Y2
 
 ogexp_loop:
 	CMPQ    R11, $0x00000010
@@ -8301,23 +13891,23 @@ ogexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y2, Y3
-	VMOVUPD     pool<>+6656(SB), Y4
-	VFMADD231PD pool<>+6784(SB), Y3, Y4
-	VSUBPD      pool<>+6656(SB), Y4, Y5
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+6912(SB), Y5, Y3
-	VFMADD231PD pool<>+7040(SB), Y5, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y5
-	VFMADD213PD pool<>+7296(SB), Y3, Y5
-	VFMADD213PD pool<>+7424(SB), Y3, Y5
-	VFMADD213PD pool<>+7552(SB), Y3, Y5
+	VMOVUPD     pool<>+7552(SB), Y5
 	VFMADD213PD pool<>+7680(SB), Y3, Y5
 	VFMADD213PD pool<>+7808(SB), Y3, Y5
 	VFMADD213PD pool<>+7936(SB), Y3, Y5
 	VFMADD213PD pool<>+8064(SB), Y3, Y5
 	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
 	VMULPD      Y3, Y3, Y6
 	VFMADD213PD Y3, Y6, Y5
 	VADDPD      pool<>+2432(SB), Y5, Y5
@@ -8331,23 +13921,23 @@ ogexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+6912(SB), Y6, Y4
-	VFMADD231PD pool<>+7040(SB), Y6, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y6
-	VFMADD213PD pool<>+7296(SB), Y4, Y6
-	VFMADD213PD pool<>+7424(SB), Y4, Y6
-	VFMADD213PD pool<>+7552(SB), Y4, Y6
+	VMOVUPD     pool<>+7552(SB), Y6
 	VFMADD213PD pool<>+7680(SB), Y4, Y6
 	VFMADD213PD pool<>+7808(SB), Y4, Y6
 	VFMADD213PD pool<>+7936(SB), Y4, Y6
 	VFMADD213PD pool<>+8064(SB), Y4, Y6
 	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
 	VMULPD      Y4, Y4, Y7
 	VFMADD213PD Y4, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -8361,23 +13951,23 @@ ogexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y2, Y5
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y5, Y6
-	VSUBPD      pool<>+6656(SB), Y6, Y7
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+6912(SB), Y7, Y5
-	VFMADD231PD pool<>+7040(SB), Y7, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y7
-	VFMADD213PD pool<>+7296(SB), Y5, Y7
-	VFMADD213PD pool<>+7424(SB), Y5, Y7
-	VFMADD213PD pool<>+7552(SB), Y5, Y7
+	VMOVUPD     pool<>+7552(SB), Y7
 	VFMADD213PD pool<>+7680(SB), Y5, Y7
 	VFMADD213PD pool<>+7808(SB), Y5, Y7
 	VFMADD213PD pool<>+7936(SB), Y5, Y7
 	VFMADD213PD pool<>+8064(SB), Y5, Y7
 	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
 	VMULPD      Y5, Y5, Y8
 	VFMADD213PD Y5, Y8, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
@@ -8391,23 +13981,23 @@ ogexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y2, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y6, Y7
-	VSUBPD      pool<>+6656(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y7, Y8
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y8, Y6
-	VFMADD231PD pool<>+7040(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y8
-	VFMADD213PD pool<>+7296(SB), Y6, Y8
-	VFMADD213PD pool<>+7424(SB), Y6, Y8
-	VFMADD213PD pool<>+7552(SB), Y6, Y8
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
 	VMULPD      Y6, Y6, Y9
 	VFMADD213PD Y6, Y9, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -8432,23 +14022,23 @@ ogexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y2, Y3
-	VMOVUPD     pool<>+6656(SB), Y4
-	VFMADD231PD pool<>+6784(SB), Y3, Y4
-	VSUBPD      pool<>+6656(SB), Y4, Y5
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+6912(SB), Y5, Y3
-	VFMADD231PD pool<>+7040(SB), Y5, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y5
-	VFMADD213PD pool<>+7296(SB), Y3, Y5
-	VFMADD213PD pool<>+7424(SB), Y3, Y5
-	VFMADD213PD pool<>+7552(SB), Y3, Y5
+	VMOVUPD     pool<>+7552(SB), Y5
 	VFMADD213PD pool<>+7680(SB), Y3, Y5
 	VFMADD213PD pool<>+7808(SB), Y3, Y5
 	VFMADD213PD pool<>+7936(SB), Y3, Y5
 	VFMADD213PD pool<>+8064(SB), Y3, Y5
 	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
 	VMULPD      Y3, Y3, Y6
 	VFMADD213PD Y3, Y6, Y5
 	VADDPD      pool<>+2432(SB), Y5, Y5
@@ -8472,23 +14062,23 @@ ogexp_tail:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y2, Y3
-	VMOVUPD     pool<>+6656(SB), Y2
-	VFMADD231PD pool<>+6784(SB), Y3, Y2
-	VSUBPD      pool<>+6656(SB), Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y3, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y4
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+6912(SB), Y4, Y3
-	VFMADD231PD pool<>+7040(SB), Y4, Y3
+	VFMADD231PD pool<>+7296(SB), Y4, Y3
+	VFMADD231PD pool<>+7424(SB), Y4, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y4
-	VFMADD213PD pool<>+7296(SB), Y3, Y4
-	VFMADD213PD pool<>+7424(SB), Y3, Y4
-	VFMADD213PD pool<>+7552(SB), Y3, Y4
+	VMOVUPD     pool<>+7552(SB), Y4
 	VFMADD213PD pool<>+7680(SB), Y3, Y4
 	VFMADD213PD pool<>+7808(SB), Y3, Y4
 	VFMADD213PD pool<>+7936(SB), Y3, Y4
 	VFMADD213PD pool<>+8064(SB), Y3, Y4
 	VFMADD213PD pool<>+8192(SB), Y3, Y4
+	VFMADD213PD pool<>+8320(SB), Y3, Y4
+	VFMADD213PD pool<>+8448(SB), Y3, Y4
+	VFMADD213PD pool<>+8576(SB), Y3, Y4
 	VMULPD      Y3, Y3, Y5
 	VFMADD213PD Y3, Y5, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
@@ -8529,11 +14119,11 @@ ogexp_done:
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+8320(SB), Y5
-	VFMADD213PD pool<>+8448(SB), Y2, Y5
-	VFMADD213PD pool<>+8576(SB), Y2, Y5
-	VFMADD213PD pool<>+8704(SB), Y2, Y5
+	VMOVUPD     pool<>+8704(SB), Y5
 	VFMADD213PD pool<>+8832(SB), Y2, Y5
+	VFMADD213PD pool<>+8960(SB), Y2, Y5
+	VFMADD213PD pool<>+9088(SB), Y2, Y5
+	VFMADD213PD pool<>+9216(SB), Y2, Y5
 	VFMADD213PD pool<>+2560(SB), Y2, Y5
 	VFMADD213PD pool<>+2688(SB), Y2, Y5
 	VFMADD213PD pool<>+2816(SB), Y2, Y5
@@ -8559,7 +14149,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD pool<>+8960(SB), X0
+	VMOVSD pool<>+4992(SB), X0
 	VMOVSD X0, (AX)
 	JMP    gsnext
 
@@ -8569,10 +14159,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
-	VMOVUPD pool<>+6272(SB), Y1
-	VMOVUPD pool<>+6272(SB), Y2
-	VMOVUPD pool<>+6272(SB), Y3
-	VMOVUPD pool<>+6272(SB), Y4
+	VMOVUPD pool<>+6656(SB), Y1
+	VMOVUPD pool<>+6656(SB), Y2
+	VMOVUPD pool<>+6656(SB), Y3
+	VMOVUPD pool<>+6656(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -8598,7 +14188,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
+	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -8624,7 +14214,7 @@ max_done:
 	MOVQ    CX, R8
 	VXORPD  Y2, Y2, Y2
 	VXORPD  Y3, Y3, Y3
-	VMOVUPD pool<>+6528(SB), Y4
+	VMOVUPD pool<>+6912(SB), Y4
 
 lexp_loop:
 	CMPQ       DI, $0x00000008
@@ -8637,29 +14227,23 @@ lexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y4, Y5
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y5, Y7
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
 	VMAXPD      Y6, Y4, Y6
-	VMOVUPD     pool<>+6656(SB), Y8
-	VFMADD231PD pool<>+6784(SB), Y6, Y8
-	VSUBPD      pool<>+6656(SB), Y7, Y9
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+6912(SB), Y9, Y5
-	VFMADD231PD pool<>+7040(SB), Y9, Y5
-	VSUBPD      pool<>+6656(SB), Y8, Y10
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+6912(SB), Y10, Y6
-	VFMADD231PD pool<>+7040(SB), Y10, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y9
-	VMOVUPD     pool<>+7168(SB), Y10
-	VFMADD213PD pool<>+7296(SB), Y5, Y9
-	VFMADD213PD pool<>+7296(SB), Y6, Y10
-	VFMADD213PD pool<>+7424(SB), Y5, Y9
-	VFMADD213PD pool<>+7424(SB), Y6, Y10
-	VFMADD213PD pool<>+7552(SB), Y5, Y9
-	VFMADD213PD pool<>+7552(SB), Y6, Y10
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
 	VFMADD213PD pool<>+7680(SB), Y5, Y9
 	VFMADD213PD pool<>+7680(SB), Y6, Y10
 	VFMADD213PD pool<>+7808(SB), Y5, Y9
@@ -8670,6 +14254,12 @@ lexp_loop:
 	VFMADD213PD pool<>+8064(SB), Y6, Y10
 	VFMADD213PD pool<>+8192(SB), Y5, Y9
 	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
 	VMULPD      Y5, Y5, Y11
 	VFMADD213PD Y5, Y11, Y9
 	VADDPD      pool<>+2432(SB), Y9, Y9
@@ -8703,23 +14293,23 @@ lexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y4, Y5
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y5, Y6
-	VSUBPD      pool<>+6656(SB), Y6, Y7
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+6912(SB), Y7, Y5
-	VFMADD231PD pool<>+7040(SB), Y7, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y7
-	VFMADD213PD pool<>+7296(SB), Y5, Y7
-	VFMADD213PD pool<>+7424(SB), Y5, Y7
-	VFMADD213PD pool<>+7552(SB), Y5, Y7
+	VMOVUPD     pool<>+7552(SB), Y7
 	VFMADD213PD pool<>+7680(SB), Y5, Y7
 	VFMADD213PD pool<>+7808(SB), Y5, Y7
 	VFMADD213PD pool<>+7936(SB), Y5, Y7
 	VFMADD213PD pool<>+8064(SB), Y5, Y7
 	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
 	VMULPD      Y5, Y5, Y8
 	VFMADD213PD Y5, Y8, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
@@ -8741,29 +14331,29 @@ lexp_tail:
 	TESTQ      DI, DI
 	JE         lexp_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
+	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     Y1, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y4, Y5
-	VMOVUPD     pool<>+6656(SB), Y4
-	VFMADD231PD pool<>+6784(SB), Y5, Y4
-	VSUBPD      pool<>+6656(SB), Y4, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y5, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y6
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+6912(SB), Y6, Y5
-	VFMADD231PD pool<>+7040(SB), Y6, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7168(SB), Y6
-	VFMADD213PD pool<>+7296(SB), Y5, Y6
-	VFMADD213PD pool<>+7424(SB), Y5, Y6
-	VFMADD213PD pool<>+7552(SB), Y5, Y6
+	VMOVUPD     pool<>+7552(SB), Y6
 	VFMADD213PD pool<>+7680(SB), Y5, Y6
 	VFMADD213PD pool<>+7808(SB), Y5, Y6
 	VFMADD213PD pool<>+7936(SB), Y5, Y6
 	VFMADD213PD pool<>+8064(SB), Y5, Y6
 	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
 	VMULPD      Y5, Y5, Y7
 	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -8804,11 +14394,11 @@ lexp_done:
 	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+8320(SB), X6
-	VFMADD213PD pool<>+8448(SB), X3, X6
-	VFMADD213PD pool<>+8576(SB), X3, X6
-	VFMADD213PD pool<>+8704(SB), X3, X6
+	VMOVUPD     pool<>+8704(SB), X6
 	VFMADD213PD pool<>+8832(SB), X3, X6
+	VFMADD213PD pool<>+8960(SB), X3, X6
+	VFMADD213PD pool<>+9088(SB), X3, X6
+	VFMADD213PD pool<>+9216(SB), X3, X6
 	VFMADD213PD pool<>+2560(SB), X3, X6
 	VFMADD213PD pool<>+2688(SB), X3, X6
 	VFMADD213PD pool<>+2816(SB), X3, X6
@@ -8833,7 +14423,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8960(SB), X1
+	VMOVSD pool<>+4992(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -8881,10 +14471,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
-	VMOVUPD pool<>+6272(SB), Y1
-	VMOVUPD pool<>+6272(SB), Y2
-	VMOVUPD pool<>+6272(SB), Y3
-	VMOVUPD pool<>+6272(SB), Y4
+	VMOVUPD pool<>+6656(SB), Y1
+	VMOVUPD pool<>+6656(SB), Y2
+	VMOVUPD pool<>+6656(SB), Y3
+	VMOVUPD pool<>+6656(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -8924,7 +14514,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
+	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -8934,7 +14524,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+6272(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -8961,7 +14551,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
+	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -8980,7 +14570,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9088(SB), X1
+	VUCOMISD pool<>+9344(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -8997,17 +14587,15 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y3
-	VFMADD231PD pool<>+6784(SB), Y2, Y3
-	VSUBPD      pool<>+6656(SB), Y3, Y4
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6912(SB), Y4, Y5
-	VFMADD231PD pool<>+7040(SB), Y4, Y5
+	VFMADD231PD pool<>+7296(SB), Y4, Y5
+	VFMADD231PD pool<>+7424(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y4
-	VFMADD213PD pool<>+9344(SB), Y5, Y4
-	VFMADD213PD pool<>+9472(SB), Y5, Y4
+	VMOVUPD     pool<>+9472(SB), Y4
 	VFMADD213PD pool<>+9600(SB), Y5, Y4
 	VFMADD213PD pool<>+9728(SB), Y5, Y4
 	VFMADD213PD pool<>+9856(SB), Y5, Y4
@@ -9016,6 +14604,8 @@ d_maxb_done:
 	VFMADD213PD pool<>+10240(SB), Y5, Y4
 	VFMADD213PD pool<>+10368(SB), Y5, Y4
 	VFMADD213PD pool<>+10496(SB), Y5, Y4
+	VFMADD213PD pool<>+10624(SB), Y5, Y4
+	VFMADD213PD pool<>+10752(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
@@ -9024,7 +14614,7 @@ d_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+6528(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+6912(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -9049,26 +14639,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y4, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y5, Y7
-	VSUBPD      pool<>+6656(SB), Y6, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VFMADD231PD pool<>+7040(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y7, Y10
+	VFMADD231PD pool<>+7296(SB), Y8, Y9
+	VFMADD231PD pool<>+7424(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
-	VFMADD231PD pool<>+7040(SB), Y10, Y11
+	VFMADD231PD pool<>+7296(SB), Y10, Y11
+	VFMADD231PD pool<>+7424(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y8
-	VMOVUPD     pool<>+9216(SB), Y10
-	VFMADD213PD pool<>+9344(SB), Y9, Y8
-	VFMADD213PD pool<>+9344(SB), Y11, Y10
-	VFMADD213PD pool<>+9472(SB), Y9, Y8
-	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VMOVUPD     pool<>+9472(SB), Y8
+	VMOVUPD     pool<>+9472(SB), Y10
 	VFMADD213PD pool<>+9600(SB), Y9, Y8
 	VFMADD213PD pool<>+9600(SB), Y11, Y10
 	VFMADD213PD pool<>+9728(SB), Y9, Y8
@@ -9085,6 +14671,10 @@ d_expa_loop:
 	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VFMADD213PD pool<>+10496(SB), Y9, Y8
 	VFMADD213PD pool<>+10496(SB), Y11, Y10
+	VFMADD213PD pool<>+10624(SB), Y9, Y8
+	VFMADD213PD pool<>+10624(SB), Y11, Y10
+	VFMADD213PD pool<>+10752(SB), Y9, Y8
+	VFMADD213PD pool<>+10752(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -9096,12 +14686,12 @@ d_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -9124,17 +14714,15 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -9143,6 +14731,8 @@ d_expa_one:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9151,7 +14741,7 @@ d_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -9177,17 +14767,15 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -9196,6 +14784,8 @@ d_expa_tail:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9204,7 +14794,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -9233,26 +14823,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y4, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y5, Y7
-	VSUBPD      pool<>+6656(SB), Y6, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VFMADD231PD pool<>+7040(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y7, Y10
+	VFMADD231PD pool<>+7296(SB), Y8, Y9
+	VFMADD231PD pool<>+7424(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
-	VFMADD231PD pool<>+7040(SB), Y10, Y11
+	VFMADD231PD pool<>+7296(SB), Y10, Y11
+	VFMADD231PD pool<>+7424(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y8
-	VMOVUPD     pool<>+9216(SB), Y10
-	VFMADD213PD pool<>+9344(SB), Y9, Y8
-	VFMADD213PD pool<>+9344(SB), Y11, Y10
-	VFMADD213PD pool<>+9472(SB), Y9, Y8
-	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VMOVUPD     pool<>+9472(SB), Y8
+	VMOVUPD     pool<>+9472(SB), Y10
 	VFMADD213PD pool<>+9600(SB), Y9, Y8
 	VFMADD213PD pool<>+9600(SB), Y11, Y10
 	VFMADD213PD pool<>+9728(SB), Y9, Y8
@@ -9269,6 +14855,10 @@ d_expb_loop:
 	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VFMADD213PD pool<>+10496(SB), Y9, Y8
 	VFMADD213PD pool<>+10496(SB), Y11, Y10
+	VFMADD213PD pool<>+10624(SB), Y9, Y8
+	VFMADD213PD pool<>+10624(SB), Y11, Y10
+	VFMADD213PD pool<>+10752(SB), Y9, Y8
+	VFMADD213PD pool<>+10752(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -9280,12 +14870,12 @@ d_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -9308,17 +14898,15 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -9327,6 +14915,8 @@ d_expb_one:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9335,7 +14925,7 @@ d_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -9352,22 +14942,20 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+6272(SB), Y5
+	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -9376,6 +14964,8 @@ d_expb_tail:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9384,7 +14974,7 @@ d_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -9398,22 +14988,20 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+6272(SB), Y5
+	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -9422,6 +15010,8 @@ d_exp_tpart:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9430,7 +15020,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -9458,26 +15048,26 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4224(SB), X3
+	VUCOMISD    pool<>+4736(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4352(SB), X1
+	VUCOMISD    pool<>+4864(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+4480(SB), X1, X3
+	VADDSD      pool<>+5504(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+4608(SB), X5
-	VFMADD213SD pool<>+4736(SB), X1, X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
-	VFMADD213SD pool<>+5248(SB), X1, X5
-	VFMADD213SD pool<>+5376(SB), X1, X5
-	VFMADD213SD pool<>+5504(SB), X1, X5
-	VFMADD213SD pool<>+5632(SB), X1, X5
+	VMOVSD      pool<>+5632(SB), X5
 	VFMADD213SD pool<>+5760(SB), X1, X5
 	VFMADD213SD pool<>+5888(SB), X1, X5
 	VFMADD213SD pool<>+6016(SB), X1, X5
+	VFMADD213SD pool<>+6144(SB), X1, X5
+	VFMADD213SD pool<>+6272(SB), X1, X5
+	VFMADD213SD pool<>+6400(SB), X1, X5
+	VFMADD213SD pool<>+6528(SB), X1, X5
+	VFMADD213SD pool<>+4224(SB), X1, X5
+	VFMADD213SD pool<>+4352(SB), X1, X5
+	VFMADD213SD pool<>+4480(SB), X1, X5
+	VFMADD213SD pool<>+4608(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -9503,11 +15093,11 @@ d_l1p_big:
 	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+8320(SB), X7
-	VFMADD213PD pool<>+8448(SB), X3, X7
-	VFMADD213PD pool<>+8576(SB), X3, X7
-	VFMADD213PD pool<>+8704(SB), X3, X7
+	VMOVUPD     pool<>+8704(SB), X7
 	VFMADD213PD pool<>+8832(SB), X3, X7
+	VFMADD213PD pool<>+8960(SB), X3, X7
+	VFMADD213PD pool<>+9088(SB), X3, X7
+	VFMADD213PD pool<>+9216(SB), X3, X7
 	VFMADD213PD pool<>+2560(SB), X3, X7
 	VFMADD213PD pool<>+2688(SB), X3, X7
 	VFMADD213PD pool<>+2816(SB), X3, X7
@@ -9545,11 +15135,11 @@ d_logz:
 	VADDPD      pool<>+2432(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+8320(SB), X8
-	VFMADD213PD pool<>+8448(SB), X5, X8
-	VFMADD213PD pool<>+8576(SB), X5, X8
-	VFMADD213PD pool<>+8704(SB), X5, X8
+	VMOVUPD     pool<>+8704(SB), X8
 	VFMADD213PD pool<>+8832(SB), X5, X8
+	VFMADD213PD pool<>+8960(SB), X5, X8
+	VFMADD213PD pool<>+9088(SB), X5, X8
+	VFMADD213PD pool<>+9216(SB), X5, X8
 	VFMADD213PD pool<>+2560(SB), X5, X8
 	VFMADD213PD pool<>+2688(SB), X5, X8
 	VFMADD213PD pool<>+2816(SB), X5, X8
@@ -9578,7 +15168,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+6144(SB), X1, X1
+	VXORPD       pool<>+5120(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -9660,7 +15250,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8960(SB), X1
+	VMOVSD pool<>+4992(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -9674,10 +15264,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
-	VMOVUPD pool<>+6272(SB), Y1
-	VMOVUPD pool<>+6272(SB), Y2
-	VMOVUPD pool<>+6272(SB), Y3
-	VMOVUPD pool<>+6272(SB), Y4
+	VMOVUPD pool<>+6656(SB), Y1
+	VMOVUPD pool<>+6656(SB), Y2
+	VMOVUPD pool<>+6656(SB), Y3
+	VMOVUPD pool<>+6656(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -9717,7 +15307,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
+	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -9727,7 +15317,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+6272(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -9754,7 +15344,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+6272(SB), Y6
+	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -9773,7 +15363,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9088(SB), X1
+	VUCOMISD pool<>+9344(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -9790,17 +15380,15 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y3
-	VFMADD231PD pool<>+6784(SB), Y2, Y3
-	VSUBPD      pool<>+6656(SB), Y3, Y4
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+6912(SB), Y4, Y5
-	VFMADD231PD pool<>+7040(SB), Y4, Y5
+	VFMADD231PD pool<>+7296(SB), Y4, Y5
+	VFMADD231PD pool<>+7424(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y4
-	VFMADD213PD pool<>+9344(SB), Y5, Y4
-	VFMADD213PD pool<>+9472(SB), Y5, Y4
+	VMOVUPD     pool<>+9472(SB), Y4
 	VFMADD213PD pool<>+9600(SB), Y5, Y4
 	VFMADD213PD pool<>+9728(SB), Y5, Y4
 	VFMADD213PD pool<>+9856(SB), Y5, Y4
@@ -9809,6 +15397,8 @@ l_maxb_done:
 	VFMADD213PD pool<>+10240(SB), Y5, Y4
 	VFMADD213PD pool<>+10368(SB), Y5, Y4
 	VFMADD213PD pool<>+10496(SB), Y5, Y4
+	VFMADD213PD pool<>+10624(SB), Y5, Y4
+	VFMADD213PD pool<>+10752(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
@@ -9817,7 +15407,7 @@ l_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+6528(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+6912(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -9841,26 +15431,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y4, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y5, Y7
-	VSUBPD      pool<>+6656(SB), Y6, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VFMADD231PD pool<>+7040(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y7, Y10
+	VFMADD231PD pool<>+7296(SB), Y8, Y9
+	VFMADD231PD pool<>+7424(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
-	VFMADD231PD pool<>+7040(SB), Y10, Y11
+	VFMADD231PD pool<>+7296(SB), Y10, Y11
+	VFMADD231PD pool<>+7424(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y8
-	VMOVUPD     pool<>+9216(SB), Y10
-	VFMADD213PD pool<>+9344(SB), Y9, Y8
-	VFMADD213PD pool<>+9344(SB), Y11, Y10
-	VFMADD213PD pool<>+9472(SB), Y9, Y8
-	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VMOVUPD     pool<>+9472(SB), Y8
+	VMOVUPD     pool<>+9472(SB), Y10
 	VFMADD213PD pool<>+9600(SB), Y9, Y8
 	VFMADD213PD pool<>+9600(SB), Y11, Y10
 	VFMADD213PD pool<>+9728(SB), Y9, Y8
@@ -9877,6 +15463,10 @@ l_expa_loop:
 	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VFMADD213PD pool<>+10496(SB), Y9, Y8
 	VFMADD213PD pool<>+10496(SB), Y11, Y10
+	VFMADD213PD pool<>+10624(SB), Y9, Y8
+	VFMADD213PD pool<>+10624(SB), Y11, Y10
+	VFMADD213PD pool<>+10752(SB), Y9, Y8
+	VFMADD213PD pool<>+10752(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -9888,12 +15478,12 @@ l_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -9913,17 +15503,15 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -9932,6 +15520,8 @@ l_expa_one:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9940,7 +15530,7 @@ l_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -9964,17 +15554,15 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -9983,6 +15571,8 @@ l_expa_tail:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -9991,7 +15581,7 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -10017,26 +15607,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y6
-	VFMADD231PD pool<>+6784(SB), Y4, Y6
-	VMOVUPD     pool<>+6656(SB), Y7
-	VFMADD231PD pool<>+6784(SB), Y5, Y7
-	VSUBPD      pool<>+6656(SB), Y6, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+6912(SB), Y8, Y9
-	VFMADD231PD pool<>+7040(SB), Y8, Y9
-	VSUBPD      pool<>+6656(SB), Y7, Y10
+	VFMADD231PD pool<>+7296(SB), Y8, Y9
+	VFMADD231PD pool<>+7424(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+6912(SB), Y10, Y11
-	VFMADD231PD pool<>+7040(SB), Y10, Y11
+	VFMADD231PD pool<>+7296(SB), Y10, Y11
+	VFMADD231PD pool<>+7424(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y8
-	VMOVUPD     pool<>+9216(SB), Y10
-	VFMADD213PD pool<>+9344(SB), Y9, Y8
-	VFMADD213PD pool<>+9344(SB), Y11, Y10
-	VFMADD213PD pool<>+9472(SB), Y9, Y8
-	VFMADD213PD pool<>+9472(SB), Y11, Y10
+	VMOVUPD     pool<>+9472(SB), Y8
+	VMOVUPD     pool<>+9472(SB), Y10
 	VFMADD213PD pool<>+9600(SB), Y9, Y8
 	VFMADD213PD pool<>+9600(SB), Y11, Y10
 	VFMADD213PD pool<>+9728(SB), Y9, Y8
@@ -10053,6 +15639,10 @@ l_expb_loop:
 	VFMADD213PD pool<>+10368(SB), Y11, Y10
 	VFMADD213PD pool<>+10496(SB), Y9, Y8
 	VFMADD213PD pool<>+10496(SB), Y11, Y10
+	VFMADD213PD pool<>+10624(SB), Y9, Y8
+	VFMADD213PD pool<>+10624(SB), Y11, Y10
+	VFMADD213PD pool<>+10752(SB), Y9, Y8
+	VFMADD213PD pool<>+10752(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
@@ -10064,12 +15654,12 @@ l_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6528(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -10089,17 +15679,15 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -10108,6 +15696,8 @@ l_expb_one:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10116,7 +15706,7 @@ l_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -10131,22 +15721,20 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+6272(SB), Y5
+	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -10155,6 +15743,8 @@ l_expb_tail:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10163,7 +15753,7 @@ l_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -10176,22 +15766,20 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+6272(SB), Y5
+	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+6656(SB), Y5
-	VFMADD231PD pool<>+6784(SB), Y4, Y5
-	VSUBPD      pool<>+6656(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+6912(SB), Y6, Y7
-	VFMADD231PD pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9216(SB), Y6
-	VFMADD213PD pool<>+9344(SB), Y7, Y6
-	VFMADD213PD pool<>+9472(SB), Y7, Y6
+	VMOVUPD     pool<>+9472(SB), Y6
 	VFMADD213PD pool<>+9600(SB), Y7, Y6
 	VFMADD213PD pool<>+9728(SB), Y7, Y6
 	VFMADD213PD pool<>+9856(SB), Y7, Y6
@@ -10200,6 +15788,8 @@ l_exp_tpart:
 	VFMADD213PD pool<>+10240(SB), Y7, Y6
 	VFMADD213PD pool<>+10368(SB), Y7, Y6
 	VFMADD213PD pool<>+10496(SB), Y7, Y6
+	VFMADD213PD pool<>+10624(SB), Y7, Y6
+	VFMADD213PD pool<>+10752(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
@@ -10208,7 +15798,7 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+2432(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6528(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -10234,26 +15824,26 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4224(SB), X3
+	VUCOMISD    pool<>+4736(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4352(SB), X1
+	VUCOMISD    pool<>+4864(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+4480(SB), X1, X2
+	VADDSD      pool<>+5504(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+4608(SB), X3
-	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
-	VFMADD213SD pool<>+5248(SB), X1, X3
-	VFMADD213SD pool<>+5376(SB), X1, X3
-	VFMADD213SD pool<>+5504(SB), X1, X3
-	VFMADD213SD pool<>+5632(SB), X1, X3
+	VMOVSD      pool<>+5632(SB), X3
 	VFMADD213SD pool<>+5760(SB), X1, X3
 	VFMADD213SD pool<>+5888(SB), X1, X3
 	VFMADD213SD pool<>+6016(SB), X1, X3
+	VFMADD213SD pool<>+6144(SB), X1, X3
+	VFMADD213SD pool<>+6272(SB), X1, X3
+	VFMADD213SD pool<>+6400(SB), X1, X3
+	VFMADD213SD pool<>+6528(SB), X1, X3
+	VFMADD213SD pool<>+4224(SB), X1, X3
+	VFMADD213SD pool<>+4352(SB), X1, X3
+	VFMADD213SD pool<>+4480(SB), X1, X3
+	VFMADD213SD pool<>+4608(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -10279,11 +15869,11 @@ l_l1p_big:
 	VADDPD      pool<>+2432(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+8320(SB), X5
-	VFMADD213PD pool<>+8448(SB), X2, X5
-	VFMADD213PD pool<>+8576(SB), X2, X5
-	VFMADD213PD pool<>+8704(SB), X2, X5
+	VMOVUPD     pool<>+8704(SB), X5
 	VFMADD213PD pool<>+8832(SB), X2, X5
+	VFMADD213PD pool<>+8960(SB), X2, X5
+	VFMADD213PD pool<>+9088(SB), X2, X5
+	VFMADD213PD pool<>+9216(SB), X2, X5
 	VFMADD213PD pool<>+2560(SB), X2, X5
 	VFMADD213PD pool<>+2688(SB), X2, X5
 	VFMADD213PD pool<>+2816(SB), X2, X5
@@ -10321,11 +15911,11 @@ l_logz:
 	VADDPD      pool<>+2432(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+8320(SB), X6
-	VFMADD213PD pool<>+8448(SB), X3, X6
-	VFMADD213PD pool<>+8576(SB), X3, X6
-	VFMADD213PD pool<>+8704(SB), X3, X6
+	VMOVUPD     pool<>+8704(SB), X6
 	VFMADD213PD pool<>+8832(SB), X3, X6
+	VFMADD213PD pool<>+8960(SB), X3, X6
+	VFMADD213PD pool<>+9088(SB), X3, X6
+	VFMADD213PD pool<>+9216(SB), X3, X6
 	VFMADD213PD pool<>+2560(SB), X3, X6
 	VFMADD213PD pool<>+2688(SB), X3, X6
 	VFMADD213PD pool<>+2816(SB), X3, X6
@@ -10360,7 +15950,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8960(SB), X1
+	VMOVSD pool<>+4992(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -10481,16 +16071,16 @@ r1groups:
 	VMOVDQU32 640(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z3, Z3
-	VMOVDQU32 10624(AX), Z8
-	VPERMPS   Z9, Z8, Z8
-	VSUBPS    Z8, Z4, Z4
-	VMOVDQU32 10752(AX), Z8
-	VPERMPS   Z9, Z8, Z8
-	VSUBPS    Z8, Z5, Z5
 	VMOVDQU32 10880(AX), Z8
 	VPERMPS   Z9, Z8, Z8
-	VSUBPS    Z8, Z6, Z6
+	VSUBPS    Z8, Z4, Z4
 	VMOVDQU32 11008(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z5, Z5
+	VMOVDQU32 11136(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z6, Z6
+	VMOVDQU32 11264(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z7, Z7
 
@@ -10498,7 +16088,7 @@ r1groups:
 	VMOVUPS 768(AX), Z8
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11136(AX), Z12
+	VMOVUPS 11392(AX), Z12
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z8, Z0
@@ -10518,14 +16108,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z2
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z15
-	VFMADD213PS 11392(AX), Z0, Z15
+	VMOVUPS     11520(AX), Z15
+	VFMADD213PS 11648(AX), Z0, Z15
 	VMULPS      Z0, Z15, Z15
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z1, Z18
+	VMOVUPS     11520(AX), Z18
+	VFMADD213PS 11648(AX), Z1, Z18
 	VMULPS      Z1, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z2, Z21
+	VMOVUPS     11520(AX), Z21
+	VFMADD213PS 11648(AX), Z2, Z21
 	VMULPS      Z2, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -10555,14 +16145,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z5
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z15
-	VFMADD213PS 11392(AX), Z3, Z15
+	VMOVUPS     11520(AX), Z15
+	VFMADD213PS 11648(AX), Z3, Z15
 	VMULPS      Z3, Z15, Z15
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z4, Z18
+	VMOVUPS     11520(AX), Z18
+	VFMADD213PS 11648(AX), Z4, Z18
 	VMULPS      Z4, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z5, Z21
+	VMOVUPS     11520(AX), Z21
+	VFMADD213PS 11648(AX), Z5, Z21
 	VMULPS      Z5, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -10587,11 +16177,11 @@ r1groups:
 	VFMADD231PS 1152(AX), Z15, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z12
-	VFMADD213PS 11392(AX), Z6, Z12
+	VMOVUPS     11520(AX), Z12
+	VFMADD213PS 11648(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11264(AX), Z16
-	VFMADD213PS 11392(AX), Z7, Z16
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z7, Z16
 	VMULPS      Z7, Z16, Z16
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z12, Z13, Z13
@@ -10729,7 +16319,7 @@ r1gsolo:
 	VMOVUPS 768(AX), Z1
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11136(AX), Z5
+	VMOVUPS 11392(AX), Z5
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z1, Z0
@@ -10739,8 +16329,8 @@ r1gsolo:
 	VFMADD231PS 1152(AX), Z5, Z0
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z6
-	VFMADD213PS 11392(AX), Z0, Z6
+	VMOVUPS     11520(AX), Z6
+	VFMADD213PS 11648(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
 	VPERMI2PS   Z4, Z3, Z1
 	VFMADD231PS Z6, Z1, Z1
@@ -10920,19 +16510,19 @@ r2groups:
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z9, Z9
 	VSUBPS    Z5, Z10, Z10
-	VMOVDQU32 10624(AX), Z5
+	VMOVDQU32 10880(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z12, Z12
 	VSUBPS    Z5, Z13, Z13
-	VMOVDQU32 10752(AX), Z5
+	VMOVDQU32 11008(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z15, Z15
 	VSUBPS    Z5, Z16, Z16
-	VMOVDQU32 10880(AX), Z5
+	VMOVDQU32 11136(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z18, Z18
 	VSUBPS    Z5, Z19, Z19
-	VMOVDQU32 11008(AX), Z5
+	VMOVDQU32 11264(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z21, Z21
 	VSUBPS    Z5, Z22, Z22
@@ -10941,7 +16531,7 @@ r2groups:
 	VMOVUPS 768(AX), Z5
 	VMOVUPS lse_exp2tab32<>+0(SB), Z8
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11136(AX), Z14
+	VMOVUPS 11392(AX), Z14
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z5, Z0
@@ -10961,14 +16551,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z3
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z0, Z23
+	VMOVUPS     11520(AX), Z23
+	VFMADD213PS 11648(AX), Z0, Z23
 	VMULPS      Z0, Z23, Z23
-	VMOVUPS     11264(AX), Z26
-	VFMADD213PS 11392(AX), Z1, Z26
+	VMOVUPS     11520(AX), Z26
+	VFMADD213PS 11648(AX), Z1, Z26
 	VMULPS      Z1, Z26, Z26
-	VMOVUPS     11264(AX), Z29
-	VFMADD213PS 11392(AX), Z3, Z29
+	VMOVUPS     11520(AX), Z29
+	VFMADD213PS 11648(AX), Z3, Z29
 	VMULPS      Z3, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -10998,14 +16588,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z4, Z23
+	VMOVUPS     11520(AX), Z23
+	VFMADD213PS 11648(AX), Z4, Z23
 	VMULPS      Z4, Z23, Z23
-	VMOVUPS     11264(AX), Z26
-	VFMADD213PS 11392(AX), Z6, Z26
+	VMOVUPS     11520(AX), Z26
+	VFMADD213PS 11648(AX), Z6, Z26
 	VMULPS      Z6, Z26, Z26
-	VMOVUPS     11264(AX), Z29
-	VFMADD213PS 11392(AX), Z7, Z29
+	VMOVUPS     11520(AX), Z29
+	VFMADD213PS 11648(AX), Z7, Z29
 	VMULPS      Z7, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -11035,14 +16625,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z12
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z9, Z23
+	VMOVUPS     11520(AX), Z23
+	VFMADD213PS 11648(AX), Z9, Z23
 	VMULPS      Z9, Z23, Z23
-	VMOVUPS     11264(AX), Z26
-	VFMADD213PS 11392(AX), Z10, Z26
+	VMOVUPS     11520(AX), Z26
+	VFMADD213PS 11648(AX), Z10, Z26
 	VMULPS      Z10, Z26, Z26
-	VMOVUPS     11264(AX), Z29
-	VFMADD213PS 11392(AX), Z12, Z29
+	VMOVUPS     11520(AX), Z29
+	VFMADD213PS 11648(AX), Z12, Z29
 	VMULPS      Z12, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -11072,14 +16662,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z13, Z23
+	VMOVUPS     11520(AX), Z23
+	VFMADD213PS 11648(AX), Z13, Z23
 	VMULPS      Z13, Z23, Z23
-	VMOVUPS     11264(AX), Z26
-	VFMADD213PS 11392(AX), Z15, Z26
+	VMOVUPS     11520(AX), Z26
+	VFMADD213PS 11648(AX), Z15, Z26
 	VMULPS      Z15, Z26, Z26
-	VMOVUPS     11264(AX), Z29
-	VFMADD213PS 11392(AX), Z16, Z29
+	VMOVUPS     11520(AX), Z29
+	VFMADD213PS 11648(AX), Z16, Z29
 	VMULPS      Z16, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -11109,14 +16699,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z21
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z18, Z23
+	VMOVUPS     11520(AX), Z23
+	VFMADD213PS 11648(AX), Z18, Z23
 	VMULPS      Z18, Z23, Z23
-	VMOVUPS     11264(AX), Z26
-	VFMADD213PS 11392(AX), Z19, Z26
+	VMOVUPS     11520(AX), Z26
+	VFMADD213PS 11648(AX), Z19, Z26
 	VMULPS      Z19, Z26, Z26
-	VMOVUPS     11264(AX), Z29
-	VFMADD213PS 11392(AX), Z21, Z29
+	VMOVUPS     11520(AX), Z29
+	VFMADD213PS 11648(AX), Z21, Z29
 	VMULPS      Z21, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -11136,8 +16726,8 @@ r2groups:
 	VFMADD231PS 1152(AX), Z14, Z22
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z17
-	VFMADD213PS 11392(AX), Z22, Z17
+	VMOVUPS     11520(AX), Z17
+	VFMADD213PS 11648(AX), Z22, Z17
 	VMULPS      Z22, Z17, Z17
 	VPERMI2PS   Z11, Z8, Z5
 	VFMADD231PS Z17, Z5, Z5
@@ -11283,7 +16873,7 @@ r2gsolo:
 	VMOVUPS 768(AX), Z3
 	VMOVUPS lse_exp2tab32<>+0(SB), Z4
 	VMOVUPS lse_exp2tab32<>+64(SB), Z5
-	VMOVUPS 11136(AX), Z6
+	VMOVUPS 11392(AX), Z6
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z3, Z0
@@ -11298,11 +16888,11 @@ r2gsolo:
 	VFMADD231PS 1152(AX), Z9, Z1
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z6
-	VFMADD213PS 11392(AX), Z0, Z6
+	VMOVUPS     11520(AX), Z6
+	VFMADD213PS 11648(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
-	VMOVUPS     11264(AX), Z10
-	VFMADD213PS 11392(AX), Z1, Z10
+	VMOVUPS     11520(AX), Z10
+	VFMADD213PS 11648(AX), Z1, Z10
 	VMULPS      Z1, Z10, Z10
 	VPERMI2PS   Z5, Z4, Z7
 	VFMADD231PS Z6, Z7, Z7
@@ -11502,16 +17092,16 @@ sggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 10624(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 10752(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 320(DI)
 	VMOVDQU32 10880(AX), Z1
 	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 384(DI)
+	VMOVUPS   Z1, 256(DI)
 	VMOVDQU32 11008(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 11136(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 11264(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -11531,7 +17121,7 @@ sggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11136(AX), Z12
+	VMOVUPS 11392(AX), Z12
 
 sggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -11568,17 +17158,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -11628,17 +17218,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -11688,17 +17278,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -11748,17 +17338,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -11808,17 +17398,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -11868,17 +17458,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -11928,17 +17518,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -11988,17 +17578,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -12056,17 +17646,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -12116,17 +17706,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -12188,17 +17778,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z19
-	VFMADD213PS 11392(AX), Z13, Z19
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11264(AX), Z22
-	VFMADD213PS 11392(AX), Z14, Z22
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11264(AX), Z25
-	VFMADD213PS 11392(AX), Z15, Z25
+	VMOVUPS     11520(AX), Z25
+	VFMADD213PS 11648(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11264(AX), Z28
-	VFMADD213PS 11392(AX), Z16, Z28
+	VMOVUPS     11520(AX), Z28
+	VFMADD213PS 11648(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -12252,17 +17842,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z12
-	VFMADD213PS 11392(AX), Z13, Z12
+	VMOVUPS     11520(AX), Z12
+	VFMADD213PS 11648(AX), Z13, Z12
 	VMULPS      Z13, Z12, Z12
-	VMOVUPS     11264(AX), Z23
-	VFMADD213PS 11392(AX), Z14, Z23
+	VMOVUPS     11520(AX), Z23
+	VFMADD213PS 11648(AX), Z14, Z23
 	VMULPS      Z14, Z23, Z23
-	VMOVUPS     11264(AX), Z24
-	VFMADD213PS 11392(AX), Z15, Z24
+	VMOVUPS     11520(AX), Z24
+	VFMADD213PS 11648(AX), Z15, Z24
 	VMULPS      Z15, Z24, Z24
-	VMOVUPS     11264(AX), Z26
-	VFMADD213PS 11392(AX), Z16, Z26
+	VMOVUPS     11520(AX), Z26
+	VFMADD213PS 11648(AX), Z16, Z26
 	VMULPS      Z16, Z26, Z26
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z12, Z17, Z17
@@ -12432,7 +18022,7 @@ sogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11136(AX), Z5
+	VMOVUPS 11392(AX), Z5
 
 sogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -12469,17 +18059,17 @@ sogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z12
-	VFMADD213PS 11392(AX), Z6, Z12
+	VMOVUPS     11520(AX), Z12
+	VFMADD213PS 11648(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11264(AX), Z15
-	VFMADD213PS 11392(AX), Z7, Z15
+	VMOVUPS     11520(AX), Z15
+	VFMADD213PS 11648(AX), Z7, Z15
 	VMULPS      Z7, Z15, Z15
-	VMOVUPS     11264(AX), Z18
-	VFMADD213PS 11392(AX), Z8, Z18
+	VMOVUPS     11520(AX), Z18
+	VFMADD213PS 11648(AX), Z8, Z18
 	VMULPS      Z8, Z18, Z18
-	VMOVUPS     11264(AX), Z21
-	VFMADD213PS 11392(AX), Z9, Z21
+	VMOVUPS     11520(AX), Z21
+	VFMADD213PS 11648(AX), Z9, Z21
 	VMULPS      Z9, Z21, Z21
 	VPERMI2PS   Z4, Z3, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -12515,8 +18105,8 @@ sogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z9
-	VFMADD213PS 11392(AX), Z6, Z9
+	VMOVUPS     11520(AX), Z9
+	VFMADD213PS 11648(AX), Z6, Z9
 	VMULPS      Z6, Z9, Z9
 	VPERMI2PS   Z4, Z3, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -12541,8 +18131,8 @@ sogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(AX), Z7
-	VFMADD213PS 11392(AX), Z6, Z7
+	VMOVUPS     11520(AX), Z7
+	VFMADD213PS 11648(AX), Z6, Z7
 	VMULPS      Z6, Z7, Z7
 	VPERMI2PS   Z4, Z3, Z2
 	VFMADD231PS Z7, Z2, Z2
@@ -12737,16 +18327,16 @@ ggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 10624(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 10752(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 320(DI)
 	VMOVDQU32 10880(AX), Z1
 	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 384(DI)
+	VMOVUPS   Z1, 256(DI)
 	VMOVDQU32 11008(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 11136(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 11264(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -12766,7 +18356,7 @@ ggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11136(AX), Z12
+	VMOVUPS 11392(AX), Z12
 
 ggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -12803,17 +18393,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -12867,17 +18457,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -12931,17 +18521,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -12995,17 +18585,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13059,17 +18649,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13123,17 +18713,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13187,17 +18777,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13251,17 +18841,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13323,17 +18913,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13399,17 +18989,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13487,17 +19077,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z19
-	VFMADD213PS   11392(AX), Z13, Z19
+	VMOVUPS       11520(AX), Z19
+	VFMADD213PS   11648(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11264(AX), Z22
-	VFMADD213PS   11392(AX), Z14, Z22
+	VMOVUPS       11520(AX), Z22
+	VFMADD213PS   11648(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11264(AX), Z25
-	VFMADD213PS   11392(AX), Z15, Z25
+	VMOVUPS       11520(AX), Z25
+	VFMADD213PS   11648(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11264(AX), Z28
-	VFMADD213PS   11392(AX), Z16, Z28
+	VMOVUPS       11520(AX), Z28
+	VFMADD213PS   11648(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -13567,17 +19157,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z12
-	VFMADD213PS   11392(AX), Z13, Z12
+	VMOVUPS       11520(AX), Z12
+	VFMADD213PS   11648(AX), Z13, Z12
 	VMULPS        Z13, Z12, Z12
-	VMOVUPS       11264(AX), Z23
-	VFMADD213PS   11392(AX), Z14, Z23
+	VMOVUPS       11520(AX), Z23
+	VFMADD213PS   11648(AX), Z14, Z23
 	VMULPS        Z14, Z23, Z23
-	VMOVUPS       11264(AX), Z24
-	VFMADD213PS   11392(AX), Z15, Z24
+	VMOVUPS       11520(AX), Z24
+	VFMADD213PS   11648(AX), Z15, Z24
 	VMULPS        Z15, Z24, Z24
-	VMOVUPS       11264(AX), Z26
-	VFMADD213PS   11392(AX), Z16, Z26
+	VMOVUPS       11520(AX), Z26
+	VFMADD213PS   11648(AX), Z16, Z26
 	VMULPS        Z16, Z26, Z26
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z12, Z17, Z17
@@ -13758,7 +19348,7 @@ ogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11136(AX), Z5
+	VMOVUPS 11392(AX), Z5
 
 ogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -13795,17 +19385,17 @@ ogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z12
-	VFMADD213PS   11392(AX), Z6, Z12
+	VMOVUPS       11520(AX), Z12
+	VFMADD213PS   11648(AX), Z6, Z12
 	VMULPS        Z6, Z12, Z12
-	VMOVUPS       11264(AX), Z15
-	VFMADD213PS   11392(AX), Z7, Z15
+	VMOVUPS       11520(AX), Z15
+	VFMADD213PS   11648(AX), Z7, Z15
 	VMULPS        Z7, Z15, Z15
-	VMOVUPS       11264(AX), Z18
-	VFMADD213PS   11392(AX), Z8, Z18
+	VMOVUPS       11520(AX), Z18
+	VFMADD213PS   11648(AX), Z8, Z18
 	VMULPS        Z8, Z18, Z18
-	VMOVUPS       11264(AX), Z21
-	VFMADD213PS   11392(AX), Z9, Z21
+	VMOVUPS       11520(AX), Z21
+	VFMADD213PS   11648(AX), Z9, Z21
 	VMULPS        Z9, Z21, Z21
 	VPERMI2PS     Z4, Z3, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -13845,8 +19435,8 @@ ogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z9
-	VFMADD213PS   11392(AX), Z6, Z9
+	VMOVUPS       11520(AX), Z9
+	VFMADD213PS   11648(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMI2PS     Z4, Z3, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -13875,8 +19465,8 @@ ogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11264(AX), Z7
-	VFMADD213PS   11392(AX), Z6, Z7
+	VMOVUPS       11520(AX), Z7
+	VFMADD213PS   11648(AX), Z6, Z7
 	VMULPS        Z6, Z7, Z7
 	VPERMI2PS     Z4, Z3, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -14053,12 +19643,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11520(AX), Z3
+	VMOVUPS 11776(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11648(AX), Z6
-	VMOVUPS 11776(AX), Z7
-	VMOVUPS 11904(AX), Z8
+	VMOVUPS 11904(AX), Z6
+	VMOVUPS 12032(AX), Z7
+	VMOVUPS 12160(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -14225,12 +19815,12 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11520(AX), Z3
+	VMOVUPS 11776(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11648(AX), Z6
-	VMOVUPS 11776(AX), Z7
-	VMOVUPS 11904(AX), Z8
+	VMOVUPS 11904(AX), Z6
+	VMOVUPS 12032(AX), Z7
+	VMOVUPS 12160(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -14504,7 +20094,7 @@ d_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    12032(AX), Z9, Z9
+	VPADDD    3968(AX), Z9, Z9
 
 d_nqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -14533,8 +20123,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12160(AX), Z8, Z8
-	VPADDD  12160(AX), Z9, Z9
+	VPADDD  12288(AX), Z8, Z8
+	VPADDD  12288(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -14555,8 +20145,8 @@ d_nqxmax_one:
 	VMOVUPS (R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12032(AX), Z8, Z8
-	VPADDD  12032(AX), Z9, Z9
+	VPADDD  3968(AX), Z8, Z8
+	VPADDD  3968(AX), Z9, Z9
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -14646,15 +20236,15 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z6
+	VMOVUPS     11776(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11520(AX), Z6, Z7
+	VSUBPS      11776(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z8
-	VFMADD213PS   11776(AX), Z5, Z8
-	VFMADD213PS   11904(AX), Z5, Z8
+	VMOVUPS       11904(AX), Z8
+	VFMADD213PS   12032(AX), Z5, Z8
+	VFMADD213PS   12160(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -14676,15 +20266,15 @@ d_nqxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        12032(AX), Z14, Z14
+	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11520(AX), Z17
+	VMOVUPS       11776(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11648(AX), Z20
-	VMOVUPS       11776(AX), Z21
-	VMOVUPS       11904(AX), Z22
+	VMOVUPS       11904(AX), Z20
+	VMOVUPS       12032(AX), Z21
+	VMOVUPS       12160(AX), Z22
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -14877,8 +20467,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12160(AX), Z13, Z13
-	VPADDD        12160(AX), Z14, Z14
+	VPADDD        12288(AX), Z13, Z13
+	VPADDD        12288(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -15005,8 +20595,8 @@ d_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12032(AX), Z13, Z13
-	VPADDD        12032(AX), Z14, Z14
+	VPADDD        3968(AX), Z13, Z13
+	VPADDD        3968(AX), Z14, Z14
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -15213,10 +20803,10 @@ d_nqxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     5632(AX), Z6
-	VFMADD213PD 5760(AX), Z5, Z6
-	VFMADD213PD 5888(AX), Z5, Z6
-	VFMADD213PD 6016(AX), Z5, Z6
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -15230,8 +20820,8 @@ d_nqxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z4
-	VMULPD    4352(AX), Z0, Z5
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -15250,7 +20840,7 @@ d_nqxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        6144(AX), Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -15424,10 +21014,10 @@ d_nflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     5632(AX), Z6
-	VFMADD213PD 5760(AX), Z5, Z6
-	VFMADD213PD 5888(AX), Z5, Z6
-	VFMADD213PD 6016(AX), Z5, Z6
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -15441,8 +21031,8 @@ d_nflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z4
-	VMULPD    4352(AX), Z0, Z5
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -15461,7 +21051,7 @@ d_nflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        6144(AX), Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -15569,7 +21159,7 @@ d_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    12032(AX), Z3, Z3
+	VPADDD    3968(AX), Z3, Z3
 
 d_noxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -15580,8 +21170,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12160(AX), Z2, Z2
-	VPADDD  12160(AX), Z3, Z3
+	VPADDD  12288(AX), Z2, Z2
+	VPADDD  12288(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -15592,8 +21182,8 @@ d_noxmax_one:
 	VMOVUPS (R11), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12032(AX), Z2, Z2
-	VPADDD  12032(AX), Z3, Z3
+	VPADDD  3968(AX), Z2, Z2
+	VPADDD  3968(AX), Z3, Z3
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_noxmax_one
@@ -15657,15 +21247,15 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z4
+	VMOVUPS     11776(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11520(AX), Z4, Z5
+	VSUBPS      11776(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z6
-	VFMADD213PS   11776(AX), Z2, Z6
-	VFMADD213PS   11904(AX), Z2, Z6
+	VMOVUPS       11904(AX), Z6
+	VFMADD213PS   12032(AX), Z2, Z6
+	VFMADD213PS   12160(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -15681,15 +21271,15 @@ d_noxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11520(AX), Z7
+	VMOVUPS       11776(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11648(AX), Z10
-	VMOVUPS       11776(AX), Z12
-	VMOVUPS       11904(AX), Z13
+	VMOVUPS       11904(AX), Z10
+	VMOVUPS       12032(AX), Z12
+	VMOVUPS       12160(AX), Z13
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -15741,8 +21331,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12160(AX), Z3, Z3
-	VPADDD        12160(AX), Z4, Z4
+	VPADDD        12288(AX), Z3, Z3
+	VPADDD        12288(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -15780,8 +21370,8 @@ d_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12032(AX), Z3, Z3
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z3, Z3
+	VPADDD        3968(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -15884,10 +21474,10 @@ d_noxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     5632(AX), Z6
-	VFMADD213PD 5760(AX), Z5, Z6
-	VFMADD213PD 5888(AX), Z5, Z6
-	VFMADD213PD 6016(AX), Z5, Z6
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -15901,8 +21491,8 @@ d_noxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z4
-	VMULPD    4352(AX), Z0, Z5
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -15921,7 +21511,7 @@ d_noxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        6144(AX), Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -16040,16 +21630,16 @@ d_wquads:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 12288(AX), Z6
+	VMOVUPS 5248(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 12288(AX), Z9
+	VMOVUPS 5248(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 12288(AX), Z12
+	VMOVUPS 5248(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 12288(AX), Z15
+	VMOVUPS 5248(AX), Z15
 
 d_wqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -16189,7 +21779,7 @@ d_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 12416(AX), Z6, K3
+	VCMPPS   $0x12, 5376(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_wqxmok
@@ -16204,7 +21794,7 @@ d_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    12032(AX), Z13, Z13
+	VPADDD    3968(AX), Z13, Z13
 
 d_wqxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -16233,8 +21823,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12160(AX), Z12, Z12
-	VPADDD  12160(AX), Z13, Z13
+	VPADDD  12288(AX), Z12, Z12
+	VPADDD  12288(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -16255,8 +21845,8 @@ d_wqxoth_one:
 	VMOVUPS (R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12032(AX), Z12, Z12
-	VPADDD  12032(AX), Z13, Z13
+	VPADDD  3968(AX), Z12, Z12
+	VPADDD  3968(AX), Z13, Z13
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R10
@@ -16324,15 +21914,15 @@ d_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z7
+	VMOVUPS     11776(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11520(AX), Z7, Z8
+	VSUBPS      11776(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z9
-	VFMADD213PS   11776(AX), Z4, Z9
-	VFMADD213PS   11904(AX), Z4, Z9
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z4, Z9
+	VFMADD213PS   12160(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -16360,15 +21950,15 @@ d_wqxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    12032(AX), Z13, Z13
+	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11520(AX), Z16
+	VMOVUPS   11776(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11648(AX), Z20
-	VMOVUPS   11776(AX), Z21
-	VMOVUPS   11904(AX), Z22
+	VMOVUPS   11904(AX), Z20
+	VMOVUPS   12032(AX), Z21
+	VMOVUPS   12160(AX), Z22
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -16537,8 +22127,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12160(AX), Z6, Z6
-	VPADDD        12160(AX), Z13, Z13
+	VPADDD        12288(AX), Z6, Z6
+	VPADDD        12288(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -16649,8 +22239,8 @@ d_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12032(AX), Z6, Z6
-	VPADDD        12032(AX), Z13, Z13
+	VPADDD        3968(AX), Z6, Z6
+	VPADDD        3968(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -16797,15 +22387,15 @@ d_wqxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    12032(AX), Z13, Z13
+	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11520(AX), Z16
+	VMOVUPS   11776(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11648(AX), Z20
-	VMOVUPS   11776(AX), Z21
-	VMOVUPS   11904(AX), Z22
+	VMOVUPS   11904(AX), Z20
+	VMOVUPS   12032(AX), Z21
+	VMOVUPS   12160(AX), Z22
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -16998,8 +22588,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12160(AX), Z6, Z6
-	VPADDD        12160(AX), Z13, Z13
+	VPADDD        12288(AX), Z6, Z6
+	VPADDD        12288(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -17126,8 +22716,8 @@ d_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12032(AX), Z6, Z6
-	VPADDD        12032(AX), Z13, Z13
+	VPADDD        3968(AX), Z6, Z6
+	VPADDD        3968(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -17335,10 +22925,10 @@ d_wqxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     5632(AX), Z6
-	VFMADD213PD 5760(AX), Z5, Z6
-	VFMADD213PD 5888(AX), Z5, Z6
-	VFMADD213PD 6016(AX), Z5, Z6
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -17352,8 +22942,8 @@ d_wqxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z4
-	VMULPD    4352(AX), Z0, Z5
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -17372,7 +22962,7 @@ d_wqxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        6144(AX), Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -17546,10 +23136,10 @@ d_wflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     5632(AX), Z6
-	VFMADD213PD 5760(AX), Z5, Z6
-	VFMADD213PD 5888(AX), Z5, Z6
-	VFMADD213PD 6016(AX), Z5, Z6
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -17563,8 +23153,8 @@ d_wflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z4
-	VMULPD    4352(AX), Z0, Z5
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -17583,7 +23173,7 @@ d_wflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        6144(AX), Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -17690,7 +23280,7 @@ d_wone:
 	LEAQ    (BX)(R8*8), R12
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 12288(AX), Z3
+	VMOVUPS 5248(AX), Z3
 
 d_woxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -17773,7 +23363,7 @@ d_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 12416(AX), Z2, K3
+	VCMPPS   $0x12, 5376(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_woxmok
@@ -17785,7 +23375,7 @@ d_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    12032(AX), Z7, Z7
+	VPADDD    3968(AX), Z7, Z7
 
 d_woxoth_loop:
 	CMPQ    R11, $0x00000020
@@ -17796,8 +23386,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12160(AX), Z6, Z6
-	VPADDD  12160(AX), Z7, Z7
+	VPADDD  12288(AX), Z6, Z6
+	VPADDD  12288(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -17808,8 +23398,8 @@ d_woxoth_one:
 	VMOVUPS (R12), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12032(AX), Z6, Z6
-	VPADDD  12032(AX), Z7, Z7
+	VPADDD  3968(AX), Z6, Z6
+	VPADDD  3968(AX), Z7, Z7
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_woxoth_one
@@ -17864,15 +23454,15 @@ d_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z5
+	VMOVUPS     11776(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11520(AX), Z5, Z6
+	VSUBPS      11776(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z7
-	VFMADD213PS   11776(AX), Z3, Z7
-	VFMADD213PS   11904(AX), Z3, Z7
+	VMOVUPS       11904(AX), Z7
+	VFMADD213PS   12032(AX), Z3, Z7
+	VFMADD213PS   12160(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -17894,15 +23484,15 @@ d_woxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    12032(AX), Z4, Z4
+	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11520(AX), Z7
+	VMOVUPS   11776(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11648(AX), Z10
-	VMOVUPS   11776(AX), Z11
-	VMOVUPS   11904(AX), Z12
+	VMOVUPS   11904(AX), Z10
+	VMOVUPS   12032(AX), Z11
+	VMOVUPS   12160(AX), Z12
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
@@ -17948,8 +23538,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12160(AX), Z2, Z2
-	VPADDD        12160(AX), Z4, Z4
+	VPADDD        12288(AX), Z2, Z2
+	VPADDD        12288(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -17983,8 +23573,8 @@ d_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12032(AX), Z2, Z2
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z2, Z2
+	VPADDD        3968(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -18036,15 +23626,15 @@ d_woxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    12032(AX), Z4, Z4
+	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11520(AX), Z7
+	VMOVUPS   11776(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11648(AX), Z10
-	VMOVUPS   11776(AX), Z11
-	VMOVUPS   11904(AX), Z12
+	VMOVUPS   11904(AX), Z10
+	VMOVUPS   12032(AX), Z11
+	VMOVUPS   12160(AX), Z12
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -18096,8 +23686,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12160(AX), Z2, Z2
-	VPADDD        12160(AX), Z4, Z4
+	VPADDD        12288(AX), Z2, Z2
+	VPADDD        12288(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -18135,8 +23725,8 @@ d_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12032(AX), Z2, Z2
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z2, Z2
+	VPADDD        3968(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -18240,10 +23830,10 @@ d_woxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     5632(AX), Z6
-	VFMADD213PD 5760(AX), Z5, Z6
-	VFMADD213PD 5888(AX), Z5, Z6
-	VFMADD213PD 6016(AX), Z5, Z6
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -18257,8 +23847,8 @@ d_woxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z4
-	VMULPD    4352(AX), Z0, Z5
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -18277,7 +23867,7 @@ d_woxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        6144(AX), Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -18539,15 +24129,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z4
+	VMOVUPS     11776(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11520(AX), Z4, Z5
+	VSUBPS      11776(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11648(AX), Z6
-	VFMADD213PS 11776(AX), Z2, Z6
-	VFMADD213PS 11904(AX), Z2, Z6
+	VMOVUPS     11904(AX), Z6
+	VFMADD213PS 12032(AX), Z2, Z6
+	VFMADD213PS 12160(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -18564,12 +24154,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11520(AX), Z3
+	VMOVUPS 11776(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11648(AX), Z6
-	VMOVUPS 11776(AX), Z7
-	VMOVUPS 11904(AX), Z8
+	VMOVUPS 11904(AX), Z6
+	VMOVUPS 12032(AX), Z7
+	VMOVUPS 12160(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -18968,12 +24558,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11520(AX), Z3
+	VMOVUPS 11776(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11648(AX), Z6
-	VMOVUPS 11776(AX), Z7
-	VMOVUPS 11904(AX), Z8
+	VMOVUPS 11904(AX), Z6
+	VMOVUPS 12032(AX), Z7
+	VMOVUPS 12160(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -19341,26 +24931,26 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X2
+	VUCOMISD    4736(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         d_l1p_big
-	VADDSD      4480(AX), X0, X2
+	VADDSD      5504(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4608(AX), X4
-	VFMADD213SD 4736(AX), X0, X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
-	VFMADD213SD 5248(AX), X0, X4
-	VFMADD213SD 5376(AX), X0, X4
-	VFMADD213SD 5504(AX), X0, X4
-	VFMADD213SD 5632(AX), X0, X4
+	VMOVSD      5632(AX), X4
 	VFMADD213SD 5760(AX), X0, X4
 	VFMADD213SD 5888(AX), X0, X4
 	VFMADD213SD 6016(AX), X0, X4
+	VFMADD213SD 6144(AX), X0, X4
+	VFMADD213SD 6272(AX), X0, X4
+	VFMADD213SD 6400(AX), X0, X4
+	VFMADD213SD 6528(AX), X0, X4
+	VFMADD213SD 4224(AX), X0, X4
+	VFMADD213SD 4352(AX), X0, X4
+	VFMADD213SD 4480(AX), X0, X4
+	VFMADD213SD 4608(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -19456,7 +25046,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       6144(AX), X0, X0
+	VXORPD       5120(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -19580,7 +25170,7 @@ l_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    12032(AX), Z9, Z9
+	VPADDD    3968(AX), Z9, Z9
 
 l_nqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -19609,8 +25199,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12160(AX), Z8, Z8
-	VPADDD  12160(AX), Z9, Z9
+	VPADDD  12288(AX), Z8, Z8
+	VPADDD  12288(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -19631,8 +25221,8 @@ l_nqxmax_one:
 	VMOVUPS (R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12032(AX), Z8, Z8
-	VPADDD  12032(AX), Z9, Z9
+	VPADDD  3968(AX), Z8, Z8
+	VPADDD  3968(AX), Z9, Z9
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, DX
@@ -19722,15 +25312,15 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z6
+	VMOVUPS     11776(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11520(AX), Z6, Z7
+	VSUBPS      11776(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z8
-	VFMADD213PS   11776(AX), Z5, Z8
-	VFMADD213PS   11904(AX), Z5, Z8
+	VMOVUPS       11904(AX), Z8
+	VFMADD213PS   12032(AX), Z5, Z8
+	VFMADD213PS   12160(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -19750,15 +25340,15 @@ l_nqxmax_done:
 	LEAQ          (BX)(R8*8), R10
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        12032(AX), Z14, Z14
+	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11520(AX), Z17
+	VMOVUPS       11776(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11648(AX), Z20
-	VMOVUPS       11776(AX), Z21
-	VMOVUPS       11904(AX), Z22
+	VMOVUPS       11904(AX), Z20
+	VMOVUPS       12032(AX), Z21
+	VMOVUPS       12160(AX), Z22
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -19943,8 +25533,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12160(AX), Z13, Z13
-	VPADDD        12160(AX), Z14, Z14
+	VPADDD        12288(AX), Z13, Z13
+	VPADDD        12288(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -20065,8 +25655,8 @@ l_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12032(AX), Z13, Z13
-	VPADDD        12032(AX), Z14, Z14
+	VPADDD        3968(AX), Z13, Z13
+	VPADDD        3968(AX), Z14, Z14
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -20259,10 +25849,10 @@ l_nqxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     5632(AX), Z5
-	VFMADD213PD 5760(AX), Z4, Z5
-	VFMADD213PD 5888(AX), Z4, Z5
-	VFMADD213PD 6016(AX), Z4, Z5
+	VMOVUPD     4224(AX), Z5
+	VFMADD213PD 4352(AX), Z4, Z5
+	VFMADD213PD 4480(AX), Z4, Z5
+	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -20276,8 +25866,8 @@ l_nqxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z3
-	VMULPD    4352(AX), Z0, Z4
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -20366,10 +25956,10 @@ l_nflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     5632(AX), Z5
-	VFMADD213PD 5760(AX), Z4, Z5
-	VFMADD213PD 5888(AX), Z4, Z5
-	VFMADD213PD 6016(AX), Z4, Z5
+	VMOVUPD     4224(AX), Z5
+	VFMADD213PD 4352(AX), Z4, Z5
+	VFMADD213PD 4480(AX), Z4, Z5
+	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -20383,8 +25973,8 @@ l_nflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z3
-	VMULPD    4352(AX), Z0, Z4
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -20415,7 +26005,7 @@ l_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    12032(AX), Z3, Z3
+	VPADDD    3968(AX), Z3, Z3
 
 l_noxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -20426,8 +26016,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12160(AX), Z2, Z2
-	VPADDD  12160(AX), Z3, Z3
+	VPADDD  12288(AX), Z2, Z2
+	VPADDD  12288(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -20438,8 +26028,8 @@ l_noxmax_one:
 	VMOVUPS (R10), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12032(AX), Z2, Z2
-	VPADDD  12032(AX), Z3, Z3
+	VPADDD  3968(AX), Z2, Z2
+	VPADDD  3968(AX), Z3, Z3
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, R9
 	JMP     l_noxmax_one
@@ -20503,15 +26093,15 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z4
+	VMOVUPS     11776(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11520(AX), Z4, Z5
+	VSUBPS      11776(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z6
-	VFMADD213PS   11776(AX), Z2, Z6
-	VFMADD213PS   11904(AX), Z2, Z6
+	VMOVUPS       11904(AX), Z6
+	VFMADD213PS   12032(AX), Z2, Z6
+	VFMADD213PS   12160(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -20525,15 +26115,15 @@ l_noxmax_done:
 	LEAQ          (BX)(R8*8), R11
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11520(AX), Z7
+	VMOVUPS       11776(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11648(AX), Z10
-	VMOVUPS       11776(AX), Z12
-	VMOVUPS       11904(AX), Z13
+	VMOVUPS       11904(AX), Z10
+	VMOVUPS       12032(AX), Z12
+	VMOVUPS       12160(AX), Z13
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -20583,8 +26173,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12160(AX), Z3, Z3
-	VPADDD        12160(AX), Z4, Z4
+	VPADDD        12288(AX), Z3, Z3
+	VPADDD        12288(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -20620,8 +26210,8 @@ l_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12032(AX), Z3, Z3
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z3, Z3
+	VPADDD        3968(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_noxgexp_one
@@ -20721,10 +26311,10 @@ l_noxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     5632(AX), Z5
-	VFMADD213PD 5760(AX), Z4, Z5
-	VFMADD213PD 5888(AX), Z4, Z5
-	VFMADD213PD 6016(AX), Z4, Z5
+	VMOVUPD     4224(AX), Z5
+	VFMADD213PD 4352(AX), Z4, Z5
+	VFMADD213PD 4480(AX), Z4, Z5
+	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -20738,8 +26328,8 @@ l_noxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z3
-	VMULPD    4352(AX), Z0, Z4
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -20793,16 +26383,16 @@ l_wquads:
 	LEAQ    (BX)(R8*8), R10
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 12288(AX), Z6
+	VMOVUPS 5248(AX), Z6
 	VMOVUPS (AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 12288(AX), Z9
+	VMOVUPS 5248(AX), Z9
 	VMOVUPS (AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 12288(AX), Z12
+	VMOVUPS 5248(AX), Z12
 	VMOVUPS (AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 12288(AX), Z15
+	VMOVUPS 5248(AX), Z15
 
 l_wqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -20942,7 +26532,7 @@ l_wqxmax_done:
 	VPERMPS  Z6, Z7, Z6
 	VSUBPS   Z6, Z4, Z6
 	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 12416(AX), Z6, K3
+	VCMPPS   $0x12, 5376(AX), Z6, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_wqxmok
@@ -20957,7 +26547,7 @@ l_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    12032(AX), Z13, Z13
+	VPADDD    3968(AX), Z13, Z13
 
 l_wqxoth_loop:
 	CMPQ    R9, $0x00000020
@@ -20986,8 +26576,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12160(AX), Z12, Z12
-	VPADDD  12160(AX), Z13, Z13
+	VPADDD  12288(AX), Z12, Z12
+	VPADDD  12288(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -21008,8 +26598,8 @@ l_wqxoth_one:
 	VMOVUPS (R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12032(AX), Z12, Z12
-	VPADDD  12032(AX), Z13, Z13
+	VPADDD  3968(AX), Z12, Z12
+	VPADDD  3968(AX), Z13, Z13
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -21077,15 +26667,15 @@ l_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z7
+	VMOVUPS     11776(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11520(AX), Z7, Z8
+	VSUBPS      11776(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z9
-	VFMADD213PS   11776(AX), Z4, Z9
-	VFMADD213PS   11904(AX), Z4, Z9
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z4, Z9
+	VFMADD213PS   12160(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -21111,15 +26701,15 @@ l_wqxmok:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    12032(AX), Z13, Z13
+	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11520(AX), Z16
+	VMOVUPS   11776(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11648(AX), Z20
-	VMOVUPS   11776(AX), Z21
-	VMOVUPS   11904(AX), Z22
+	VMOVUPS   11904(AX), Z20
+	VMOVUPS   12032(AX), Z21
+	VMOVUPS   12160(AX), Z22
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
@@ -21280,8 +26870,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12160(AX), Z6, Z6
-	VPADDD        12160(AX), Z13, Z13
+	VPADDD        12288(AX), Z6, Z6
+	VPADDD        12288(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -21386,8 +26976,8 @@ l_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12032(AX), Z6, Z6
-	VPADDD        12032(AX), Z13, Z13
+	VPADDD        3968(AX), Z6, Z6
+	VPADDD        3968(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -21522,15 +27112,15 @@ l_wqxguard:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    12032(AX), Z13, Z13
+	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11520(AX), Z16
+	VMOVUPS   11776(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11648(AX), Z20
-	VMOVUPS   11776(AX), Z21
-	VMOVUPS   11904(AX), Z22
+	VMOVUPS   11904(AX), Z20
+	VMOVUPS   12032(AX), Z21
+	VMOVUPS   12160(AX), Z22
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -21715,8 +27305,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12160(AX), Z6, Z6
-	VPADDD        12160(AX), Z13, Z13
+	VPADDD        12288(AX), Z6, Z6
+	VPADDD        12288(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -21837,8 +27427,8 @@ l_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12032(AX), Z6, Z6
-	VPADDD        12032(AX), Z13, Z13
+	VPADDD        3968(AX), Z6, Z6
+	VPADDD        3968(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -22032,10 +27622,10 @@ l_wqxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     5632(AX), Z5
-	VFMADD213PD 5760(AX), Z4, Z5
-	VFMADD213PD 5888(AX), Z4, Z5
-	VFMADD213PD 6016(AX), Z4, Z5
+	VMOVUPD     4224(AX), Z5
+	VFMADD213PD 4352(AX), Z4, Z5
+	VFMADD213PD 4480(AX), Z4, Z5
+	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -22049,8 +27639,8 @@ l_wqxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z3
-	VMULPD    4352(AX), Z0, Z4
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -22139,10 +27729,10 @@ l_wflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     5632(AX), Z5
-	VFMADD213PD 5760(AX), Z4, Z5
-	VFMADD213PD 5888(AX), Z4, Z5
-	VFMADD213PD 6016(AX), Z4, Z5
+	VMOVUPD     4224(AX), Z5
+	VFMADD213PD 4352(AX), Z4, Z5
+	VFMADD213PD 4480(AX), Z4, Z5
+	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -22156,8 +27746,8 @@ l_wflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z3
-	VMULPD    4352(AX), Z0, Z4
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -22187,7 +27777,7 @@ l_wone:
 	LEAQ    (BX)(R8*8), R11
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 12288(AX), Z3
+	VMOVUPS 5248(AX), Z3
 
 l_woxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -22270,7 +27860,7 @@ l_woxmax_done:
 	VPERMPS  Z2, Z4, Z2
 	VSUBPS   Z2, Z1, Z2
 	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 12416(AX), Z2, K3
+	VCMPPS   $0x12, 5376(AX), Z2, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_woxmok
@@ -22282,7 +27872,7 @@ l_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    12032(AX), Z7, Z7
+	VPADDD    3968(AX), Z7, Z7
 
 l_woxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -22293,8 +27883,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12160(AX), Z6, Z6
-	VPADDD  12160(AX), Z7, Z7
+	VPADDD  12288(AX), Z6, Z6
+	VPADDD  12288(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -22305,8 +27895,8 @@ l_woxoth_one:
 	VMOVUPS (R11), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12032(AX), Z6, Z6
-	VPADDD  12032(AX), Z7, Z7
+	VPADDD  3968(AX), Z6, Z6
+	VPADDD  3968(AX), Z7, Z7
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     l_woxoth_one
@@ -22361,15 +27951,15 @@ l_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z5
+	VMOVUPS     11776(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11520(AX), Z5, Z6
+	VSUBPS      11776(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(AX), Z7
-	VFMADD213PS   11776(AX), Z3, Z7
-	VFMADD213PS   11904(AX), Z3, Z7
+	VMOVUPS       11904(AX), Z7
+	VFMADD213PS   12032(AX), Z3, Z7
+	VFMADD213PS   12160(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -22389,15 +27979,15 @@ l_woxmok:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    12032(AX), Z4, Z4
+	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11520(AX), Z7
+	VMOVUPS   11776(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11648(AX), Z10
-	VMOVUPS   11776(AX), Z11
-	VMOVUPS   11904(AX), Z12
+	VMOVUPS   11904(AX), Z10
+	VMOVUPS   12032(AX), Z11
+	VMOVUPS   12160(AX), Z12
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -22441,8 +28031,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12160(AX), Z2, Z2
-	VPADDD        12160(AX), Z4, Z4
+	VPADDD        12288(AX), Z2, Z2
+	VPADDD        12288(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -22474,8 +28064,8 @@ l_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12032(AX), Z2, Z2
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z2, Z2
+	VPADDD        3968(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxfexp_one
@@ -22522,15 +28112,15 @@ l_woxguard:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    12032(AX), Z4, Z4
+	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11520(AX), Z7
+	VMOVUPS   11776(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11648(AX), Z10
-	VMOVUPS   11776(AX), Z11
-	VMOVUPS   11904(AX), Z12
+	VMOVUPS   11904(AX), Z10
+	VMOVUPS   12032(AX), Z11
+	VMOVUPS   12160(AX), Z12
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -22580,8 +28170,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12160(AX), Z2, Z2
-	VPADDD        12160(AX), Z4, Z4
+	VPADDD        12288(AX), Z2, Z2
+	VPADDD        12288(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -22617,8 +28207,8 @@ l_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12032(AX), Z2, Z2
-	VPADDD        12032(AX), Z4, Z4
+	VPADDD        3968(AX), Z2, Z2
+	VPADDD        3968(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxgexp_one
@@ -22719,10 +28309,10 @@ l_woxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     5632(AX), Z5
-	VFMADD213PD 5760(AX), Z4, Z5
-	VFMADD213PD 5888(AX), Z4, Z5
-	VFMADD213PD 6016(AX), Z4, Z5
+	VMOVUPD     4224(AX), Z5
+	VFMADD213PD 4352(AX), Z4, Z5
+	VFMADD213PD 4480(AX), Z4, Z5
+	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -22736,8 +28326,8 @@ l_woxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4224(AX), Z3
-	VMULPD    4352(AX), Z0, Z4
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -22934,15 +28524,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11520(AX), Z4
+	VMOVUPS     11776(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11520(AX), Z4, Z5
+	VSUBPS      11776(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11648(AX), Z6
-	VFMADD213PS 11776(AX), Z2, Z6
-	VFMADD213PS 11904(AX), Z2, Z6
+	VMOVUPS     11904(AX), Z6
+	VFMADD213PS 12032(AX), Z2, Z6
+	VFMADD213PS 12160(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -22958,12 +28548,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11520(AX), Z3
+	VMOVUPS 11776(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11648(AX), Z6
-	VMOVUPS 11776(AX), Z7
-	VMOVUPS 11904(AX), Z8
+	VMOVUPS 11904(AX), Z6
+	VMOVUPS 12032(AX), Z7
+	VMOVUPS 12160(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -23341,12 +28931,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11520(AX), Z3
+	VMOVUPS 11776(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11648(AX), Z6
-	VMOVUPS 11776(AX), Z7
-	VMOVUPS 11904(AX), Z8
+	VMOVUPS 11904(AX), Z6
+	VMOVUPS 12032(AX), Z7
+	VMOVUPS 12160(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -23694,26 +29284,26 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X2
+	VUCOMISD    4736(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         l_l1p_big
-	VADDSD      4480(AX), X0, X1
+	VADDSD      5504(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4608(AX), X2
-	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
-	VFMADD213SD 5248(AX), X0, X2
-	VFMADD213SD 5376(AX), X0, X2
-	VFMADD213SD 5504(AX), X0, X2
-	VFMADD213SD 5632(AX), X0, X2
+	VMOVSD      5632(AX), X2
 	VFMADD213SD 5760(AX), X0, X2
 	VFMADD213SD 5888(AX), X0, X2
 	VFMADD213SD 6016(AX), X0, X2
+	VFMADD213SD 6144(AX), X0, X2
+	VFMADD213SD 6272(AX), X0, X2
+	VFMADD213SD 6400(AX), X0, X2
+	VFMADD213SD 6528(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -23872,21 +29462,21 @@ r1groups:
 	// Load the rows; max pass.
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
-	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6656(AX), Z0
 	VMOVUPD (R8), K1, Z0
-	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6656(AX), Z1
 	VMOVUPD (R8)(R10*1), K1, Z1
-	VMOVUPD 6272(AX), Z2
+	VMOVUPD 6656(AX), Z2
 	VMOVUPD (R8)(R10*2), K1, Z2
-	VMOVUPD 6272(AX), Z3
+	VMOVUPD 6656(AX), Z3
 	VMOVUPD (R9), K1, Z3
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R8)(R10*4), K1, Z4
-	VMOVUPD 6272(AX), Z5
+	VMOVUPD 6656(AX), Z5
 	VMOVUPD (R9)(R10*2), K1, Z5
-	VMOVUPD 6272(AX), Z6
+	VMOVUPD 6656(AX), Z6
 	VMOVUPD (R8)(R11*2), K1, Z6
-	VMOVUPD 6272(AX), Z7
+	VMOVUPD 6656(AX), Z7
 	VMOVUPD (R9)(R10*4), K1, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -23913,66 +29503,60 @@ r1groups:
 	VMAXPD     Z8, Z9, Z9
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6400(AX), Z9, Z8
-	VPCMPEQQ 6400(AX), Z8, K2
+	VANDPD   6784(AX), Z9, Z8
+	VPCMPEQQ 6784(AX), Z8, K2
 	KORTESTW K2, K2
 	JNE      r1gbail
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12544(AX), Z8
+	VMOVDQU64 12416(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 12672(AX), Z8
+	VMOVDQU64 12544(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z1, Z1
-	VMOVDQU64 12800(AX), Z8
+	VMOVDQU64 12672(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z2, Z2
-	VMOVDQU64 12928(AX), Z8
+	VMOVDQU64 12800(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z3, Z3
-	VMOVDQU64 13056(AX), Z8
+	VMOVDQU64 12928(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z4, Z4
-	VMOVDQU64 13184(AX), Z8
+	VMOVDQU64 13056(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z5, Z5
-	VMOVDQU64 13312(AX), Z8
+	VMOVDQU64 13184(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z6, Z6
-	VMOVDQU64 13440(AX), Z8
+	VMOVDQU64 13312(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
 	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries and clamp bound, 18 of 32.
-	VMOVUPD 6528(AX), Z8
+	VMOVUPD 6912(AX), Z8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z0, Z8, Z0
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z0, Z10
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z0, Z10
 	VMAXPD      Z1, Z8, Z1
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z1, Z11
-	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z1, Z11
+	VSUBPD      7040(AX), Z10, Z12
 	VMOVUPD     Z0, Z0
-	VFMADD231PD 6912(AX), Z12, Z0
-	VFMADD231PD 7040(AX), Z12, Z0
-	VSUBPD      6656(AX), Z11, Z13
+	VFMADD231PD 7296(AX), Z12, Z0
+	VFMADD231PD 7424(AX), Z12, Z0
+	VSUBPD      7040(AX), Z11, Z13
 	VMOVUPD     Z1, Z1
-	VFMADD231PD 6912(AX), Z13, Z1
-	VFMADD231PD 7040(AX), Z13, Z1
+	VFMADD231PD 7296(AX), Z13, Z1
+	VFMADD231PD 7424(AX), Z13, Z1
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z12
-	VMOVUPD     7168(AX), Z13
-	VFMADD213PD 7296(AX), Z0, Z12
-	VFMADD213PD 7296(AX), Z1, Z13
-	VFMADD213PD 7424(AX), Z0, Z12
-	VFMADD213PD 7424(AX), Z1, Z13
-	VFMADD213PD 7552(AX), Z0, Z12
-	VFMADD213PD 7552(AX), Z1, Z13
+	VMOVUPD     7552(AX), Z12
+	VMOVUPD     7552(AX), Z13
 	VFMADD213PD 7680(AX), Z0, Z12
 	VFMADD213PD 7680(AX), Z1, Z13
 	VFMADD213PD 7808(AX), Z0, Z12
@@ -23983,6 +29567,12 @@ r1groups:
 	VFMADD213PD 8064(AX), Z1, Z13
 	VFMADD213PD 8192(AX), Z0, Z12
 	VFMADD213PD 8192(AX), Z1, Z13
+	VFMADD213PD 8320(AX), Z0, Z12
+	VFMADD213PD 8320(AX), Z1, Z13
+	VFMADD213PD 8448(AX), Z0, Z12
+	VFMADD213PD 8448(AX), Z1, Z13
+	VFMADD213PD 8576(AX), Z0, Z12
+	VFMADD213PD 8576(AX), Z1, Z13
 	VMULPD      Z0, Z0, Z14
 	VFMADD213PD Z0, Z14, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -24000,29 +29590,23 @@ r1groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z2, Z8, Z2
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z2, Z10
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z2, Z10
 	VMAXPD      Z3, Z8, Z3
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z3, Z11
-	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z3, Z11
+	VSUBPD      7040(AX), Z10, Z12
 	VMOVUPD     Z2, Z2
-	VFMADD231PD 6912(AX), Z12, Z2
-	VFMADD231PD 7040(AX), Z12, Z2
-	VSUBPD      6656(AX), Z11, Z13
+	VFMADD231PD 7296(AX), Z12, Z2
+	VFMADD231PD 7424(AX), Z12, Z2
+	VSUBPD      7040(AX), Z11, Z13
 	VMOVUPD     Z3, Z3
-	VFMADD231PD 6912(AX), Z13, Z3
-	VFMADD231PD 7040(AX), Z13, Z3
+	VFMADD231PD 7296(AX), Z13, Z3
+	VFMADD231PD 7424(AX), Z13, Z3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z12
-	VMOVUPD     7168(AX), Z13
-	VFMADD213PD 7296(AX), Z2, Z12
-	VFMADD213PD 7296(AX), Z3, Z13
-	VFMADD213PD 7424(AX), Z2, Z12
-	VFMADD213PD 7424(AX), Z3, Z13
-	VFMADD213PD 7552(AX), Z2, Z12
-	VFMADD213PD 7552(AX), Z3, Z13
+	VMOVUPD     7552(AX), Z12
+	VMOVUPD     7552(AX), Z13
 	VFMADD213PD 7680(AX), Z2, Z12
 	VFMADD213PD 7680(AX), Z3, Z13
 	VFMADD213PD 7808(AX), Z2, Z12
@@ -24033,6 +29617,12 @@ r1groups:
 	VFMADD213PD 8064(AX), Z3, Z13
 	VFMADD213PD 8192(AX), Z2, Z12
 	VFMADD213PD 8192(AX), Z3, Z13
+	VFMADD213PD 8320(AX), Z2, Z12
+	VFMADD213PD 8320(AX), Z3, Z13
+	VFMADD213PD 8448(AX), Z2, Z12
+	VFMADD213PD 8448(AX), Z3, Z13
+	VFMADD213PD 8576(AX), Z2, Z12
+	VFMADD213PD 8576(AX), Z3, Z13
 	VMULPD      Z2, Z2, Z14
 	VFMADD213PD Z2, Z14, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -24050,29 +29640,23 @@ r1groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z4, Z8, Z4
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z4, Z10
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z4, Z10
 	VMAXPD      Z5, Z8, Z5
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z5, Z11
-	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z5, Z11
+	VSUBPD      7040(AX), Z10, Z12
 	VMOVUPD     Z4, Z4
-	VFMADD231PD 6912(AX), Z12, Z4
-	VFMADD231PD 7040(AX), Z12, Z4
-	VSUBPD      6656(AX), Z11, Z13
+	VFMADD231PD 7296(AX), Z12, Z4
+	VFMADD231PD 7424(AX), Z12, Z4
+	VSUBPD      7040(AX), Z11, Z13
 	VMOVUPD     Z5, Z5
-	VFMADD231PD 6912(AX), Z13, Z5
-	VFMADD231PD 7040(AX), Z13, Z5
+	VFMADD231PD 7296(AX), Z13, Z5
+	VFMADD231PD 7424(AX), Z13, Z5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z12
-	VMOVUPD     7168(AX), Z13
-	VFMADD213PD 7296(AX), Z4, Z12
-	VFMADD213PD 7296(AX), Z5, Z13
-	VFMADD213PD 7424(AX), Z4, Z12
-	VFMADD213PD 7424(AX), Z5, Z13
-	VFMADD213PD 7552(AX), Z4, Z12
-	VFMADD213PD 7552(AX), Z5, Z13
+	VMOVUPD     7552(AX), Z12
+	VMOVUPD     7552(AX), Z13
 	VFMADD213PD 7680(AX), Z4, Z12
 	VFMADD213PD 7680(AX), Z5, Z13
 	VFMADD213PD 7808(AX), Z4, Z12
@@ -24083,6 +29667,12 @@ r1groups:
 	VFMADD213PD 8064(AX), Z5, Z13
 	VFMADD213PD 8192(AX), Z4, Z12
 	VFMADD213PD 8192(AX), Z5, Z13
+	VFMADD213PD 8320(AX), Z4, Z12
+	VFMADD213PD 8320(AX), Z5, Z13
+	VFMADD213PD 8448(AX), Z4, Z12
+	VFMADD213PD 8448(AX), Z5, Z13
+	VFMADD213PD 8576(AX), Z4, Z12
+	VFMADD213PD 8576(AX), Z5, Z13
 	VMULPD      Z4, Z4, Z14
 	VFMADD213PD Z4, Z14, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -24100,29 +29690,23 @@ r1groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z6, Z8, Z6
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z6, Z10
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z6, Z10
 	VMAXPD      Z7, Z8, Z7
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z7, Z8
-	VSUBPD      6656(AX), Z10, Z11
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z7, Z8
+	VSUBPD      7040(AX), Z10, Z11
 	VMOVUPD     Z6, Z6
-	VFMADD231PD 6912(AX), Z11, Z6
-	VFMADD231PD 7040(AX), Z11, Z6
-	VSUBPD      6656(AX), Z8, Z12
+	VFMADD231PD 7296(AX), Z11, Z6
+	VFMADD231PD 7424(AX), Z11, Z6
+	VSUBPD      7040(AX), Z8, Z12
 	VMOVUPD     Z7, Z7
-	VFMADD231PD 6912(AX), Z12, Z7
-	VFMADD231PD 7040(AX), Z12, Z7
+	VFMADD231PD 7296(AX), Z12, Z7
+	VFMADD231PD 7424(AX), Z12, Z7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z11
-	VMOVUPD     7168(AX), Z12
-	VFMADD213PD 7296(AX), Z6, Z11
-	VFMADD213PD 7296(AX), Z7, Z12
-	VFMADD213PD 7424(AX), Z6, Z11
-	VFMADD213PD 7424(AX), Z7, Z12
-	VFMADD213PD 7552(AX), Z6, Z11
-	VFMADD213PD 7552(AX), Z7, Z12
+	VMOVUPD     7552(AX), Z11
+	VMOVUPD     7552(AX), Z12
 	VFMADD213PD 7680(AX), Z6, Z11
 	VFMADD213PD 7680(AX), Z7, Z12
 	VFMADD213PD 7808(AX), Z6, Z11
@@ -24133,6 +29717,12 @@ r1groups:
 	VFMADD213PD 8064(AX), Z7, Z12
 	VFMADD213PD 8192(AX), Z6, Z11
 	VFMADD213PD 8192(AX), Z7, Z12
+	VFMADD213PD 8320(AX), Z6, Z11
+	VFMADD213PD 8320(AX), Z7, Z12
+	VFMADD213PD 8448(AX), Z6, Z11
+	VFMADD213PD 8448(AX), Z7, Z12
+	VFMADD213PD 8576(AX), Z6, Z11
+	VFMADD213PD 8576(AX), Z7, Z12
 	VMULPD      Z6, Z6, Z13
 	VFMADD213PD Z6, Z13, Z11
 	VADDPD      2432(AX), Z11, Z11
@@ -24189,11 +29779,11 @@ r1groups:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z2, Z2
 	VMULPD      Z2, Z2, Z1
-	VMOVUPD     8320(AX), Z4
-	VFMADD213PD 8448(AX), Z1, Z4
-	VFMADD213PD 8576(AX), Z1, Z4
-	VFMADD213PD 8704(AX), Z1, Z4
+	VMOVUPD     8704(AX), Z4
 	VFMADD213PD 8832(AX), Z1, Z4
+	VFMADD213PD 8960(AX), Z1, Z4
+	VFMADD213PD 9088(AX), Z1, Z4
+	VFMADD213PD 9216(AX), Z1, Z4
 	VFMADD213PD 2560(AX), Z1, Z4
 	VFMADD213PD 2688(AX), Z1, Z4
 	VFMADD213PD 2816(AX), Z1, Z4
@@ -24230,7 +29820,7 @@ r1gsolo:
 
 	// Load the rows; max pass.
 	MOVQ    DX, R8
-	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6656(AX), Z0
 	VMOVUPD (R8), K1, Z0
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -24257,39 +29847,39 @@ r1gsolo:
 	VMAXPD     Z1, Z2, Z2
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6400(AX), Z2, Z1
-	VPCMPEQQ 6400(AX), Z1, K2
+	VANDPD   6784(AX), Z2, Z1
+	VPCMPEQQ 6784(AX), Z1, K2
 	KORTESTW K2, K2
 	JNE      r1gsnan
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12544(AX), Z1
+	VMOVDQU64 12416(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
 	// Register budget resident1: 8 values + 1 max tree + 9 exp temporaries and clamp bound, 18 of 32.
-	VMOVUPD 6528(AX), Z1
+	VMOVUPD 6912(AX), Z1
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z0, Z1, Z0
-	VMOVUPD     6656(AX), Z1
-	VFMADD231PD 6784(AX), Z0, Z1
-	VSUBPD      6656(AX), Z1, Z3
+	VMOVUPD     7040(AX), Z1
+	VFMADD231PD 7168(AX), Z0, Z1
+	VSUBPD      7040(AX), Z1, Z3
 	VMOVUPD     Z0, Z0
-	VFMADD231PD 6912(AX), Z3, Z0
-	VFMADD231PD 7040(AX), Z3, Z0
+	VFMADD231PD 7296(AX), Z3, Z0
+	VFMADD231PD 7424(AX), Z3, Z0
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z3
-	VFMADD213PD 7296(AX), Z0, Z3
-	VFMADD213PD 7424(AX), Z0, Z3
-	VFMADD213PD 7552(AX), Z0, Z3
+	VMOVUPD     7552(AX), Z3
 	VFMADD213PD 7680(AX), Z0, Z3
 	VFMADD213PD 7808(AX), Z0, Z3
 	VFMADD213PD 7936(AX), Z0, Z3
 	VFMADD213PD 8064(AX), Z0, Z3
 	VFMADD213PD 8192(AX), Z0, Z3
+	VFMADD213PD 8320(AX), Z0, Z3
+	VFMADD213PD 8448(AX), Z0, Z3
+	VFMADD213PD 8576(AX), Z0, Z3
 	VMULPD      Z0, Z0, Z4
 	VFMADD213PD Z0, Z4, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -24340,11 +29930,11 @@ r1gsolo:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z3, Z3
 	VMULPD      Z3, Z3, Z1
-	VMOVUPD     8320(AX), Z5
-	VFMADD213PD 8448(AX), Z1, Z5
-	VFMADD213PD 8576(AX), Z1, Z5
-	VFMADD213PD 8704(AX), Z1, Z5
+	VMOVUPD     8704(AX), Z5
 	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 8960(AX), Z1, Z5
+	VFMADD213PD 9088(AX), Z1, Z5
+	VFMADD213PD 9216(AX), Z1, Z5
 	VFMADD213PD 2560(AX), Z1, Z5
 	VFMADD213PD 2688(AX), Z1, Z5
 	VFMADD213PD 2816(AX), Z1, Z5
@@ -24370,7 +29960,7 @@ r1gsnext:
 	JMP  r1gsolo
 
 r1gsnan:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    r1gsnext
 
@@ -24389,35 +29979,35 @@ r2groups:
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
 	VMOVUPD (R8), Z0
-	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6656(AX), Z1
 	VMOVUPD 64(R8), K1, Z1
 	VMAXPD  Z1, Z0, Z2
 	VMOVUPD (R8)(R10*1), Z3
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD 64(R8)(R10*1), K1, Z4
 	VMAXPD  Z4, Z3, Z5
 	VMOVUPD (R8)(R10*2), Z6
-	VMOVUPD 6272(AX), Z7
+	VMOVUPD 6656(AX), Z7
 	VMOVUPD 64(R8)(R10*2), K1, Z7
 	VMAXPD  Z7, Z6, Z8
 	VMOVUPD (R9), Z9
-	VMOVUPD 6272(AX), Z10
+	VMOVUPD 6656(AX), Z10
 	VMOVUPD 64(R9), K1, Z10
 	VMAXPD  Z10, Z9, Z11
 	VMOVUPD (R8)(R10*4), Z12
-	VMOVUPD 6272(AX), Z13
+	VMOVUPD 6656(AX), Z13
 	VMOVUPD 64(R8)(R10*4), K1, Z13
 	VMAXPD  Z13, Z12, Z14
 	VMOVUPD (R9)(R10*2), Z15
-	VMOVUPD 6272(AX), Z16
+	VMOVUPD 6656(AX), Z16
 	VMOVUPD 64(R9)(R10*2), K1, Z16
 	VMAXPD  Z16, Z15, Z17
 	VMOVUPD (R8)(R11*2), Z18
-	VMOVUPD 6272(AX), Z19
+	VMOVUPD 6656(AX), Z19
 	VMOVUPD 64(R8)(R11*2), K1, Z19
 	VMAXPD  Z19, Z18, Z20
 	VMOVUPD (R9)(R10*4), Z21
-	VMOVUPD 6272(AX), Z22
+	VMOVUPD 6656(AX), Z22
 	VMOVUPD 64(R9)(R10*4), K1, Z22
 	VMAXPD  Z22, Z21, Z23
 
@@ -24445,74 +30035,68 @@ r2groups:
 	VMAXPD     Z8, Z2, Z2
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6400(AX), Z2, Z5
-	VPCMPEQQ 6400(AX), Z5, K2
+	VANDPD   6784(AX), Z2, Z5
+	VPCMPEQQ 6784(AX), Z5, K2
 	KORTESTW K2, K2
 	JNE      r2gbail
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12544(AX), Z5
+	VMOVDQU64 12416(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 12672(AX), Z5
+	VMOVDQU64 12544(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 12800(AX), Z5
+	VMOVDQU64 12672(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 12928(AX), Z5
+	VMOVDQU64 12800(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 13056(AX), Z5
+	VMOVDQU64 12928(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 13184(AX), Z5
+	VMOVDQU64 13056(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 13312(AX), Z5
+	VMOVDQU64 13184(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 13440(AX), Z5
+	VMOVDQU64 13312(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
 
 	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries and clamp bound, 26 of 32.
-	VMOVUPD 6528(AX), Z5
+	VMOVUPD 6912(AX), Z5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z0, Z5, Z0
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z0, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z0, Z8
 	VMAXPD      Z1, Z5, Z1
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z1, Z11
-	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z1, Z11
+	VSUBPD      7040(AX), Z8, Z14
 	VMOVUPD     Z0, Z0
-	VFMADD231PD 6912(AX), Z14, Z0
-	VFMADD231PD 7040(AX), Z14, Z0
-	VSUBPD      6656(AX), Z11, Z17
+	VFMADD231PD 7296(AX), Z14, Z0
+	VFMADD231PD 7424(AX), Z14, Z0
+	VSUBPD      7040(AX), Z11, Z17
 	VMOVUPD     Z1, Z1
-	VFMADD231PD 6912(AX), Z17, Z1
-	VFMADD231PD 7040(AX), Z17, Z1
+	VFMADD231PD 7296(AX), Z17, Z1
+	VFMADD231PD 7424(AX), Z17, Z1
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z14
-	VMOVUPD     7168(AX), Z17
-	VFMADD213PD 7296(AX), Z0, Z14
-	VFMADD213PD 7296(AX), Z1, Z17
-	VFMADD213PD 7424(AX), Z0, Z14
-	VFMADD213PD 7424(AX), Z1, Z17
-	VFMADD213PD 7552(AX), Z0, Z14
-	VFMADD213PD 7552(AX), Z1, Z17
+	VMOVUPD     7552(AX), Z14
+	VMOVUPD     7552(AX), Z17
 	VFMADD213PD 7680(AX), Z0, Z14
 	VFMADD213PD 7680(AX), Z1, Z17
 	VFMADD213PD 7808(AX), Z0, Z14
@@ -24523,6 +30107,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z1, Z17
 	VFMADD213PD 8192(AX), Z0, Z14
 	VFMADD213PD 8192(AX), Z1, Z17
+	VFMADD213PD 8320(AX), Z0, Z14
+	VFMADD213PD 8320(AX), Z1, Z17
+	VFMADD213PD 8448(AX), Z0, Z14
+	VFMADD213PD 8448(AX), Z1, Z17
+	VFMADD213PD 8576(AX), Z0, Z14
+	VFMADD213PD 8576(AX), Z1, Z17
 	VMULPD      Z0, Z0, Z20
 	VFMADD213PD Z0, Z20, Z14
 	VADDPD      2432(AX), Z14, Z14
@@ -24540,29 +30130,23 @@ r2groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z3, Z5, Z3
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z3, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z3, Z8
 	VMAXPD      Z4, Z5, Z4
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z4, Z11
-	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z4, Z11
+	VSUBPD      7040(AX), Z8, Z14
 	VMOVUPD     Z3, Z3
-	VFMADD231PD 6912(AX), Z14, Z3
-	VFMADD231PD 7040(AX), Z14, Z3
-	VSUBPD      6656(AX), Z11, Z17
+	VFMADD231PD 7296(AX), Z14, Z3
+	VFMADD231PD 7424(AX), Z14, Z3
+	VSUBPD      7040(AX), Z11, Z17
 	VMOVUPD     Z4, Z4
-	VFMADD231PD 6912(AX), Z17, Z4
-	VFMADD231PD 7040(AX), Z17, Z4
+	VFMADD231PD 7296(AX), Z17, Z4
+	VFMADD231PD 7424(AX), Z17, Z4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z14
-	VMOVUPD     7168(AX), Z17
-	VFMADD213PD 7296(AX), Z3, Z14
-	VFMADD213PD 7296(AX), Z4, Z17
-	VFMADD213PD 7424(AX), Z3, Z14
-	VFMADD213PD 7424(AX), Z4, Z17
-	VFMADD213PD 7552(AX), Z3, Z14
-	VFMADD213PD 7552(AX), Z4, Z17
+	VMOVUPD     7552(AX), Z14
+	VMOVUPD     7552(AX), Z17
 	VFMADD213PD 7680(AX), Z3, Z14
 	VFMADD213PD 7680(AX), Z4, Z17
 	VFMADD213PD 7808(AX), Z3, Z14
@@ -24573,6 +30157,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z4, Z17
 	VFMADD213PD 8192(AX), Z3, Z14
 	VFMADD213PD 8192(AX), Z4, Z17
+	VFMADD213PD 8320(AX), Z3, Z14
+	VFMADD213PD 8320(AX), Z4, Z17
+	VFMADD213PD 8448(AX), Z3, Z14
+	VFMADD213PD 8448(AX), Z4, Z17
+	VFMADD213PD 8576(AX), Z3, Z14
+	VFMADD213PD 8576(AX), Z4, Z17
 	VMULPD      Z3, Z3, Z20
 	VFMADD213PD Z3, Z20, Z14
 	VADDPD      2432(AX), Z14, Z14
@@ -24590,29 +30180,23 @@ r2groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z6, Z5, Z6
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z6, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z6, Z8
 	VMAXPD      Z7, Z5, Z7
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z7, Z11
-	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z7, Z11
+	VSUBPD      7040(AX), Z8, Z14
 	VMOVUPD     Z6, Z6
-	VFMADD231PD 6912(AX), Z14, Z6
-	VFMADD231PD 7040(AX), Z14, Z6
-	VSUBPD      6656(AX), Z11, Z17
+	VFMADD231PD 7296(AX), Z14, Z6
+	VFMADD231PD 7424(AX), Z14, Z6
+	VSUBPD      7040(AX), Z11, Z17
 	VMOVUPD     Z7, Z7
-	VFMADD231PD 6912(AX), Z17, Z7
-	VFMADD231PD 7040(AX), Z17, Z7
+	VFMADD231PD 7296(AX), Z17, Z7
+	VFMADD231PD 7424(AX), Z17, Z7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z14
-	VMOVUPD     7168(AX), Z17
-	VFMADD213PD 7296(AX), Z6, Z14
-	VFMADD213PD 7296(AX), Z7, Z17
-	VFMADD213PD 7424(AX), Z6, Z14
-	VFMADD213PD 7424(AX), Z7, Z17
-	VFMADD213PD 7552(AX), Z6, Z14
-	VFMADD213PD 7552(AX), Z7, Z17
+	VMOVUPD     7552(AX), Z14
+	VMOVUPD     7552(AX), Z17
 	VFMADD213PD 7680(AX), Z6, Z14
 	VFMADD213PD 7680(AX), Z7, Z17
 	VFMADD213PD 7808(AX), Z6, Z14
@@ -24623,6 +30207,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z7, Z17
 	VFMADD213PD 8192(AX), Z6, Z14
 	VFMADD213PD 8192(AX), Z7, Z17
+	VFMADD213PD 8320(AX), Z6, Z14
+	VFMADD213PD 8320(AX), Z7, Z17
+	VFMADD213PD 8448(AX), Z6, Z14
+	VFMADD213PD 8448(AX), Z7, Z17
+	VFMADD213PD 8576(AX), Z6, Z14
+	VFMADD213PD 8576(AX), Z7, Z17
 	VMULPD      Z6, Z6, Z20
 	VFMADD213PD Z6, Z20, Z14
 	VADDPD      2432(AX), Z14, Z14
@@ -24640,29 +30230,23 @@ r2groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z9, Z5, Z9
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z9, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z9, Z8
 	VMAXPD      Z10, Z5, Z10
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z10, Z11
-	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z10, Z11
+	VSUBPD      7040(AX), Z8, Z14
 	VMOVUPD     Z9, Z9
-	VFMADD231PD 6912(AX), Z14, Z9
-	VFMADD231PD 7040(AX), Z14, Z9
-	VSUBPD      6656(AX), Z11, Z17
+	VFMADD231PD 7296(AX), Z14, Z9
+	VFMADD231PD 7424(AX), Z14, Z9
+	VSUBPD      7040(AX), Z11, Z17
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z17, Z10
-	VFMADD231PD 7040(AX), Z17, Z10
+	VFMADD231PD 7296(AX), Z17, Z10
+	VFMADD231PD 7424(AX), Z17, Z10
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z14
-	VMOVUPD     7168(AX), Z17
-	VFMADD213PD 7296(AX), Z9, Z14
-	VFMADD213PD 7296(AX), Z10, Z17
-	VFMADD213PD 7424(AX), Z9, Z14
-	VFMADD213PD 7424(AX), Z10, Z17
-	VFMADD213PD 7552(AX), Z9, Z14
-	VFMADD213PD 7552(AX), Z10, Z17
+	VMOVUPD     7552(AX), Z14
+	VMOVUPD     7552(AX), Z17
 	VFMADD213PD 7680(AX), Z9, Z14
 	VFMADD213PD 7680(AX), Z10, Z17
 	VFMADD213PD 7808(AX), Z9, Z14
@@ -24673,6 +30257,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z10, Z17
 	VFMADD213PD 8192(AX), Z9, Z14
 	VFMADD213PD 8192(AX), Z10, Z17
+	VFMADD213PD 8320(AX), Z9, Z14
+	VFMADD213PD 8320(AX), Z10, Z17
+	VFMADD213PD 8448(AX), Z9, Z14
+	VFMADD213PD 8448(AX), Z10, Z17
+	VFMADD213PD 8576(AX), Z9, Z14
+	VFMADD213PD 8576(AX), Z10, Z17
 	VMULPD      Z9, Z9, Z20
 	VFMADD213PD Z9, Z20, Z14
 	VADDPD      2432(AX), Z14, Z14
@@ -24690,29 +30280,23 @@ r2groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z12, Z5, Z12
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z12, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z12, Z8
 	VMAXPD      Z13, Z5, Z13
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z13, Z11
-	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z13, Z11
+	VSUBPD      7040(AX), Z8, Z14
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z14, Z12
-	VFMADD231PD 7040(AX), Z14, Z12
-	VSUBPD      6656(AX), Z11, Z17
+	VFMADD231PD 7296(AX), Z14, Z12
+	VFMADD231PD 7424(AX), Z14, Z12
+	VSUBPD      7040(AX), Z11, Z17
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z17, Z13
-	VFMADD231PD 7040(AX), Z17, Z13
+	VFMADD231PD 7296(AX), Z17, Z13
+	VFMADD231PD 7424(AX), Z17, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z14
-	VMOVUPD     7168(AX), Z17
-	VFMADD213PD 7296(AX), Z12, Z14
-	VFMADD213PD 7296(AX), Z13, Z17
-	VFMADD213PD 7424(AX), Z12, Z14
-	VFMADD213PD 7424(AX), Z13, Z17
-	VFMADD213PD 7552(AX), Z12, Z14
-	VFMADD213PD 7552(AX), Z13, Z17
+	VMOVUPD     7552(AX), Z14
+	VMOVUPD     7552(AX), Z17
 	VFMADD213PD 7680(AX), Z12, Z14
 	VFMADD213PD 7680(AX), Z13, Z17
 	VFMADD213PD 7808(AX), Z12, Z14
@@ -24723,6 +30307,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z13, Z17
 	VFMADD213PD 8192(AX), Z12, Z14
 	VFMADD213PD 8192(AX), Z13, Z17
+	VFMADD213PD 8320(AX), Z12, Z14
+	VFMADD213PD 8320(AX), Z13, Z17
+	VFMADD213PD 8448(AX), Z12, Z14
+	VFMADD213PD 8448(AX), Z13, Z17
+	VFMADD213PD 8576(AX), Z12, Z14
+	VFMADD213PD 8576(AX), Z13, Z17
 	VMULPD      Z12, Z12, Z20
 	VFMADD213PD Z12, Z20, Z14
 	VADDPD      2432(AX), Z14, Z14
@@ -24740,29 +30330,23 @@ r2groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z15, Z5, Z15
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z15, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z15, Z8
 	VMAXPD      Z16, Z5, Z16
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z16, Z11
-	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z16, Z11
+	VSUBPD      7040(AX), Z8, Z14
 	VMOVUPD     Z15, Z15
-	VFMADD231PD 6912(AX), Z14, Z15
-	VFMADD231PD 7040(AX), Z14, Z15
-	VSUBPD      6656(AX), Z11, Z17
+	VFMADD231PD 7296(AX), Z14, Z15
+	VFMADD231PD 7424(AX), Z14, Z15
+	VSUBPD      7040(AX), Z11, Z17
 	VMOVUPD     Z16, Z16
-	VFMADD231PD 6912(AX), Z17, Z16
-	VFMADD231PD 7040(AX), Z17, Z16
+	VFMADD231PD 7296(AX), Z17, Z16
+	VFMADD231PD 7424(AX), Z17, Z16
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z14
-	VMOVUPD     7168(AX), Z17
-	VFMADD213PD 7296(AX), Z15, Z14
-	VFMADD213PD 7296(AX), Z16, Z17
-	VFMADD213PD 7424(AX), Z15, Z14
-	VFMADD213PD 7424(AX), Z16, Z17
-	VFMADD213PD 7552(AX), Z15, Z14
-	VFMADD213PD 7552(AX), Z16, Z17
+	VMOVUPD     7552(AX), Z14
+	VMOVUPD     7552(AX), Z17
 	VFMADD213PD 7680(AX), Z15, Z14
 	VFMADD213PD 7680(AX), Z16, Z17
 	VFMADD213PD 7808(AX), Z15, Z14
@@ -24773,6 +30357,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z16, Z17
 	VFMADD213PD 8192(AX), Z15, Z14
 	VFMADD213PD 8192(AX), Z16, Z17
+	VFMADD213PD 8320(AX), Z15, Z14
+	VFMADD213PD 8320(AX), Z16, Z17
+	VFMADD213PD 8448(AX), Z15, Z14
+	VFMADD213PD 8448(AX), Z16, Z17
+	VFMADD213PD 8576(AX), Z15, Z14
+	VFMADD213PD 8576(AX), Z16, Z17
 	VMULPD      Z15, Z15, Z20
 	VFMADD213PD Z15, Z20, Z14
 	VADDPD      2432(AX), Z14, Z14
@@ -24790,29 +30380,23 @@ r2groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z18, Z5, Z18
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z18, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z18, Z8
 	VMAXPD      Z19, Z5, Z19
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z19, Z11
-	VSUBPD      6656(AX), Z8, Z14
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z19, Z11
+	VSUBPD      7040(AX), Z8, Z14
 	VMOVUPD     Z18, Z18
-	VFMADD231PD 6912(AX), Z14, Z18
-	VFMADD231PD 7040(AX), Z14, Z18
-	VSUBPD      6656(AX), Z11, Z17
+	VFMADD231PD 7296(AX), Z14, Z18
+	VFMADD231PD 7424(AX), Z14, Z18
+	VSUBPD      7040(AX), Z11, Z17
 	VMOVUPD     Z19, Z19
-	VFMADD231PD 6912(AX), Z17, Z19
-	VFMADD231PD 7040(AX), Z17, Z19
+	VFMADD231PD 7296(AX), Z17, Z19
+	VFMADD231PD 7424(AX), Z17, Z19
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z14
-	VMOVUPD     7168(AX), Z17
-	VFMADD213PD 7296(AX), Z18, Z14
-	VFMADD213PD 7296(AX), Z19, Z17
-	VFMADD213PD 7424(AX), Z18, Z14
-	VFMADD213PD 7424(AX), Z19, Z17
-	VFMADD213PD 7552(AX), Z18, Z14
-	VFMADD213PD 7552(AX), Z19, Z17
+	VMOVUPD     7552(AX), Z14
+	VMOVUPD     7552(AX), Z17
 	VFMADD213PD 7680(AX), Z18, Z14
 	VFMADD213PD 7680(AX), Z19, Z17
 	VFMADD213PD 7808(AX), Z18, Z14
@@ -24823,6 +30407,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z19, Z17
 	VFMADD213PD 8192(AX), Z18, Z14
 	VFMADD213PD 8192(AX), Z19, Z17
+	VFMADD213PD 8320(AX), Z18, Z14
+	VFMADD213PD 8320(AX), Z19, Z17
+	VFMADD213PD 8448(AX), Z18, Z14
+	VFMADD213PD 8448(AX), Z19, Z17
+	VFMADD213PD 8576(AX), Z18, Z14
+	VFMADD213PD 8576(AX), Z19, Z17
 	VMULPD      Z18, Z18, Z20
 	VFMADD213PD Z18, Z20, Z14
 	VADDPD      2432(AX), Z14, Z14
@@ -24840,29 +30430,23 @@ r2groups:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z21, Z5, Z21
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z21, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z21, Z8
 	VMAXPD      Z22, Z5, Z22
-	VMOVUPD     6656(AX), Z5
-	VFMADD231PD 6784(AX), Z22, Z5
-	VSUBPD      6656(AX), Z8, Z11
+	VMOVUPD     7040(AX), Z5
+	VFMADD231PD 7168(AX), Z22, Z5
+	VSUBPD      7040(AX), Z8, Z11
 	VMOVUPD     Z21, Z17
-	VFMADD231PD 6912(AX), Z11, Z17
-	VFMADD231PD 7040(AX), Z11, Z17
-	VSUBPD      6656(AX), Z5, Z14
+	VFMADD231PD 7296(AX), Z11, Z17
+	VFMADD231PD 7424(AX), Z11, Z17
+	VSUBPD      7040(AX), Z5, Z14
 	VMOVUPD     Z22, Z20
-	VFMADD231PD 6912(AX), Z14, Z20
-	VFMADD231PD 7040(AX), Z14, Z20
+	VFMADD231PD 7296(AX), Z14, Z20
+	VFMADD231PD 7424(AX), Z14, Z20
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z11
-	VMOVUPD     7168(AX), Z14
-	VFMADD213PD 7296(AX), Z17, Z11
-	VFMADD213PD 7296(AX), Z20, Z14
-	VFMADD213PD 7424(AX), Z17, Z11
-	VFMADD213PD 7424(AX), Z20, Z14
-	VFMADD213PD 7552(AX), Z17, Z11
-	VFMADD213PD 7552(AX), Z20, Z14
+	VMOVUPD     7552(AX), Z11
+	VMOVUPD     7552(AX), Z14
 	VFMADD213PD 7680(AX), Z17, Z11
 	VFMADD213PD 7680(AX), Z20, Z14
 	VFMADD213PD 7808(AX), Z17, Z11
@@ -24873,6 +30457,12 @@ r2groups:
 	VFMADD213PD 8064(AX), Z20, Z14
 	VFMADD213PD 8192(AX), Z17, Z11
 	VFMADD213PD 8192(AX), Z20, Z14
+	VFMADD213PD 8320(AX), Z17, Z11
+	VFMADD213PD 8320(AX), Z20, Z14
+	VFMADD213PD 8448(AX), Z17, Z11
+	VFMADD213PD 8448(AX), Z20, Z14
+	VFMADD213PD 8576(AX), Z17, Z11
+	VFMADD213PD 8576(AX), Z20, Z14
 	VMULPD      Z17, Z17, Z21
 	VFMADD213PD Z17, Z21, Z11
 	VADDPD      2432(AX), Z11, Z11
@@ -24937,11 +30527,11 @@ r2groups:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z3, Z3
 	VMULPD      Z3, Z3, Z1
-	VMOVUPD     8320(AX), Z5
-	VFMADD213PD 8448(AX), Z1, Z5
-	VFMADD213PD 8576(AX), Z1, Z5
-	VFMADD213PD 8704(AX), Z1, Z5
+	VMOVUPD     8704(AX), Z5
 	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 8960(AX), Z1, Z5
+	VFMADD213PD 9088(AX), Z1, Z5
+	VFMADD213PD 9216(AX), Z1, Z5
 	VFMADD213PD 2560(AX), Z1, Z5
 	VFMADD213PD 2688(AX), Z1, Z5
 	VFMADD213PD 2816(AX), Z1, Z5
@@ -24979,7 +30569,7 @@ r2gsolo:
 	// Load the rows; max pass.
 	MOVQ    DX, R8
 	VMOVUPD (R8), Z0
-	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6656(AX), Z1
 	VMOVUPD 64(R8), K1, Z1
 	VMAXPD  Z1, Z0, Z2
 
@@ -25007,46 +30597,40 @@ r2gsolo:
 	VMAXPD     Z3, Z2, Z2
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6400(AX), Z2, Z3
-	VPCMPEQQ 6400(AX), Z3, K2
+	VANDPD   6784(AX), Z2, Z3
+	VPCMPEQQ 6784(AX), Z3, K2
 	KORTESTW K2, K2
 	JNE      r2gsnan
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12544(AX), Z3
+	VMOVDQU64 12416(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
 
 	// Register budget resident2: 16 values + 1 max tree + 9 exp temporaries and clamp bound, 26 of 32.
-	VMOVUPD 6528(AX), Z3
+	VMOVUPD 6912(AX), Z3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z0, Z3, Z0
-	VMOVUPD     6656(AX), Z4
-	VFMADD231PD 6784(AX), Z0, Z4
+	VMOVUPD     7040(AX), Z4
+	VFMADD231PD 7168(AX), Z0, Z4
 	VMAXPD      Z1, Z3, Z1
-	VMOVUPD     6656(AX), Z3
-	VFMADD231PD 6784(AX), Z1, Z3
-	VSUBPD      6656(AX), Z4, Z5
+	VMOVUPD     7040(AX), Z3
+	VFMADD231PD 7168(AX), Z1, Z3
+	VSUBPD      7040(AX), Z4, Z5
 	VMOVUPD     Z0, Z0
-	VFMADD231PD 6912(AX), Z5, Z0
-	VFMADD231PD 7040(AX), Z5, Z0
-	VSUBPD      6656(AX), Z3, Z6
+	VFMADD231PD 7296(AX), Z5, Z0
+	VFMADD231PD 7424(AX), Z5, Z0
+	VSUBPD      7040(AX), Z3, Z6
 	VMOVUPD     Z1, Z1
-	VFMADD231PD 6912(AX), Z6, Z1
-	VFMADD231PD 7040(AX), Z6, Z1
+	VFMADD231PD 7296(AX), Z6, Z1
+	VFMADD231PD 7424(AX), Z6, Z1
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z5
-	VMOVUPD     7168(AX), Z6
-	VFMADD213PD 7296(AX), Z0, Z5
-	VFMADD213PD 7296(AX), Z1, Z6
-	VFMADD213PD 7424(AX), Z0, Z5
-	VFMADD213PD 7424(AX), Z1, Z6
-	VFMADD213PD 7552(AX), Z0, Z5
-	VFMADD213PD 7552(AX), Z1, Z6
+	VMOVUPD     7552(AX), Z5
+	VMOVUPD     7552(AX), Z6
 	VFMADD213PD 7680(AX), Z0, Z5
 	VFMADD213PD 7680(AX), Z1, Z6
 	VFMADD213PD 7808(AX), Z0, Z5
@@ -25057,6 +30641,12 @@ r2gsolo:
 	VFMADD213PD 8064(AX), Z1, Z6
 	VFMADD213PD 8192(AX), Z0, Z5
 	VFMADD213PD 8192(AX), Z1, Z6
+	VFMADD213PD 8320(AX), Z0, Z5
+	VFMADD213PD 8320(AX), Z1, Z6
+	VFMADD213PD 8448(AX), Z0, Z5
+	VFMADD213PD 8448(AX), Z1, Z6
+	VFMADD213PD 8576(AX), Z0, Z5
+	VFMADD213PD 8576(AX), Z1, Z6
 	VMULPD      Z0, Z0, Z7
 	VFMADD213PD Z0, Z7, Z5
 	VADDPD      2432(AX), Z5, Z5
@@ -25114,11 +30704,11 @@ r2gsolo:
 	VADDPD      2432(AX), Z1, Z1
 	VDIVPD      Z1, Z3, Z3
 	VMULPD      Z3, Z3, Z1
-	VMOVUPD     8320(AX), Z5
-	VFMADD213PD 8448(AX), Z1, Z5
-	VFMADD213PD 8576(AX), Z1, Z5
-	VFMADD213PD 8704(AX), Z1, Z5
+	VMOVUPD     8704(AX), Z5
 	VFMADD213PD 8832(AX), Z1, Z5
+	VFMADD213PD 8960(AX), Z1, Z5
+	VFMADD213PD 9088(AX), Z1, Z5
+	VFMADD213PD 9216(AX), Z1, Z5
 	VFMADD213PD 2560(AX), Z1, Z5
 	VFMADD213PD 2688(AX), Z1, Z5
 	VFMADD213PD 2816(AX), Z1, Z5
@@ -25144,7 +30734,7 @@ r2gsnext:
 	JMP  r2gsolo
 
 r2gsnan:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    r2gsnext
 
@@ -25157,14 +30747,14 @@ groups:
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	LEAQ    (DX)(R11*1), R9
-	VMOVUPD 6272(AX), Z0
-	VMOVUPD 6272(AX), Z1
-	VMOVUPD 6272(AX), Z2
-	VMOVUPD 6272(AX), Z3
-	VMOVUPD 6272(AX), Z4
-	VMOVUPD 6272(AX), Z5
-	VMOVUPD 6272(AX), Z6
-	VMOVUPD 6272(AX), Z7
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD 6656(AX), Z1
+	VMOVUPD 6656(AX), Z2
+	VMOVUPD 6656(AX), Z3
+	VMOVUPD 6656(AX), Z4
+	VMOVUPD 6656(AX), Z5
+	VMOVUPD 6656(AX), Z6
+	VMOVUPD 6656(AX), Z7
 
 ggmax_one:
 	CMPQ   R12, $0x00000008
@@ -25185,28 +30775,28 @@ ggmax_one:
 ggmax_tail:
 	TESTQ   R12, R12
 	JE      ggmax_done
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R8), K1, Z8
 	VMAXPD  Z8, Z0, Z0
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R8)(R10*1), K1, Z8
 	VMAXPD  Z8, Z1, Z1
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R8)(R10*2), K1, Z8
 	VMAXPD  Z8, Z2, Z2
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VMAXPD  Z8, Z3, Z3
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R8)(R10*4), K1, Z8
 	VMAXPD  Z8, Z4, Z4
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R9)(R10*2), K1, Z8
 	VMAXPD  Z8, Z5, Z5
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R8)(R11*2), K1, Z8
 	VMAXPD  Z8, Z6, Z6
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R9)(R10*4), K1, Z8
 	VMAXPD  Z8, Z7, Z7
 
@@ -25235,36 +30825,36 @@ ggmax_done:
 	VMAXPD     Z2, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6400(AX), Z0, Z1
-	VPCMPEQQ 6400(AX), Z1, K2
+	VANDPD   6784(AX), Z0, Z1
+	VPCMPEQQ 6784(AX), Z1, K2
 	KORTESTW K2, K2
 	JNE      gbail
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12544(AX), Z1
+	VMOVDQU64 12416(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
-	VMOVDQU64 12672(AX), Z1
+	VMOVDQU64 12544(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DI)
-	VMOVDQU64 12800(AX), Z1
+	VMOVDQU64 12672(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DI)
-	VMOVDQU64 12928(AX), Z1
+	VMOVDQU64 12800(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 192(DI)
-	VMOVDQU64 13056(AX), Z1
+	VMOVDQU64 12928(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 256(DI)
-	VMOVDQU64 13184(AX), Z1
+	VMOVDQU64 13056(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 320(DI)
-	VMOVDQU64 13312(AX), Z1
+	VMOVDQU64 13184(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 384(DI)
-	VMOVDQU64 13440(AX), Z1
+	VMOVDQU64 13312(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
@@ -25281,7 +30871,7 @@ ggmax_done:
 	VXORPD  Z6, Z6, Z6
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
-	VMOVUPD 6528(AX), Z9
+	VMOVUPD 6912(AX), Z9
 
 ggexp_loop:
 	CMPQ    R12, $0x00000020
@@ -25297,51 +30887,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -25362,6 +30940,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -25403,51 +30993,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -25468,6 +31046,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -25509,51 +31099,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -25574,6 +31152,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -25615,51 +31205,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -25680,6 +31258,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -25721,51 +31311,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -25786,6 +31364,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -25827,51 +31417,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -25892,6 +31470,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -25933,51 +31523,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -25998,6 +31576,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -26039,51 +31629,39 @@ ggexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -26104,6 +31682,18 @@ ggexp_loop:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -26153,51 +31743,39 @@ ggexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -26218,6 +31796,18 @@ ggexp_one:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -26259,51 +31849,39 @@ ggexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -26324,6 +31902,18 @@ ggexp_one:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -26362,66 +31952,54 @@ ggexp_one:
 ggexp_tail:
 	TESTQ   R12, R12
 	JE      ggexp_done
-	VMOVUPD 6272(AX), Z10
+	VMOVUPD 6656(AX), Z10
 	VMOVUPD (R8), K1, Z10
 	VSUBPD  (DI), Z10, Z10
-	VMOVUPD 6272(AX), Z11
+	VMOVUPD 6656(AX), Z11
 	VMOVUPD (R8)(R10*1), K1, Z11
 	VSUBPD  64(DI), Z11, Z11
-	VMOVUPD 6272(AX), Z12
+	VMOVUPD 6656(AX), Z12
 	VMOVUPD (R8)(R10*2), K1, Z12
 	VSUBPD  128(DI), Z12, Z12
-	VMOVUPD 6272(AX), Z13
+	VMOVUPD 6656(AX), Z13
 	VMOVUPD (R9), K1, Z13
 	VSUBPD  192(DI), Z13, Z13
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z17
-	VFMADD231PD 6784(AX), Z13, Z17
-	VSUBPD      6656(AX), Z14, Z18
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z13, Z17
+	VSUBPD      7040(AX), Z14, Z18
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z18, Z10
-	VFMADD231PD 7040(AX), Z18, Z10
-	VSUBPD      6656(AX), Z15, Z19
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z19, Z11
-	VFMADD231PD 7040(AX), Z19, Z11
-	VSUBPD      6656(AX), Z16, Z20
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z20, Z12
-	VFMADD231PD 7040(AX), Z20, Z12
-	VSUBPD      6656(AX), Z17, Z21
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+	VSUBPD      7040(AX), Z17, Z21
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z21, Z13
-	VFMADD231PD 7040(AX), Z21, Z13
+	VFMADD231PD 7296(AX), Z21, Z13
+	VFMADD231PD 7424(AX), Z21, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VMOVUPD     7168(AX), Z21
-	VFMADD213PD 7296(AX), Z10, Z18
-	VFMADD213PD 7296(AX), Z11, Z19
-	VFMADD213PD 7296(AX), Z12, Z20
-	VFMADD213PD 7296(AX), Z13, Z21
-	VFMADD213PD 7424(AX), Z10, Z18
-	VFMADD213PD 7424(AX), Z11, Z19
-	VFMADD213PD 7424(AX), Z12, Z20
-	VFMADD213PD 7424(AX), Z13, Z21
-	VFMADD213PD 7552(AX), Z10, Z18
-	VFMADD213PD 7552(AX), Z11, Z19
-	VFMADD213PD 7552(AX), Z12, Z20
-	VFMADD213PD 7552(AX), Z13, Z21
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VMOVUPD     7552(AX), Z21
 	VFMADD213PD 7680(AX), Z10, Z18
 	VFMADD213PD 7680(AX), Z11, Z19
 	VFMADD213PD 7680(AX), Z12, Z20
@@ -26442,6 +32020,18 @@ ggexp_tail:
 	VFMADD213PD 8192(AX), Z11, Z19
 	VFMADD213PD 8192(AX), Z12, Z20
 	VFMADD213PD 8192(AX), Z13, Z21
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z13, Z21
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z13, Z21
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z13, Z21
 	VMULPD      Z10, Z10, Z22
 	VFMADD213PD Z10, Z22, Z18
 	VADDPD      2432(AX), Z18, Z18
@@ -26472,66 +32062,54 @@ ggexp_tail:
 	VADDPD  Z11, Z2, Z2
 	VADDPD  Z12, Z3, Z3
 	VADDPD  Z13, Z4, Z4
-	VMOVUPD 6272(AX), Z10
+	VMOVUPD 6656(AX), Z10
 	VMOVUPD (R8)(R10*4), K1, Z10
 	VSUBPD  256(DI), Z10, Z10
-	VMOVUPD 6272(AX), Z11
+	VMOVUPD 6656(AX), Z11
 	VMOVUPD (R9)(R10*2), K1, Z11
 	VSUBPD  320(DI), Z11, Z11
-	VMOVUPD 6272(AX), Z12
+	VMOVUPD 6656(AX), Z12
 	VMOVUPD (R8)(R11*2), K1, Z12
 	VSUBPD  384(DI), Z12, Z12
-	VMOVUPD 6272(AX), Z13
+	VMOVUPD 6656(AX), Z13
 	VMOVUPD (R9)(R10*4), K1, Z13
 	VSUBPD  448(DI), Z13, Z13
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z10, Z9, Z10
-	VMOVUPD     6656(AX), Z14
-	VFMADD231PD 6784(AX), Z10, Z14
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
 	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     6656(AX), Z15
-	VFMADD231PD 6784(AX), Z11, Z15
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
 	VMAXPD      Z12, Z9, Z12
-	VMOVUPD     6656(AX), Z16
-	VFMADD231PD 6784(AX), Z12, Z16
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
 	VMAXPD      Z13, Z9, Z13
-	VMOVUPD     6656(AX), Z9
-	VFMADD231PD 6784(AX), Z13, Z9
-	VSUBPD      6656(AX), Z14, Z17
+	VMOVUPD     7040(AX), Z9
+	VFMADD231PD 7168(AX), Z13, Z9
+	VSUBPD      7040(AX), Z14, Z17
 	VMOVUPD     Z10, Z10
-	VFMADD231PD 6912(AX), Z17, Z10
-	VFMADD231PD 7040(AX), Z17, Z10
-	VSUBPD      6656(AX), Z15, Z18
+	VFMADD231PD 7296(AX), Z17, Z10
+	VFMADD231PD 7424(AX), Z17, Z10
+	VSUBPD      7040(AX), Z15, Z18
 	VMOVUPD     Z11, Z11
-	VFMADD231PD 6912(AX), Z18, Z11
-	VFMADD231PD 7040(AX), Z18, Z11
-	VSUBPD      6656(AX), Z16, Z19
+	VFMADD231PD 7296(AX), Z18, Z11
+	VFMADD231PD 7424(AX), Z18, Z11
+	VSUBPD      7040(AX), Z16, Z19
 	VMOVUPD     Z12, Z12
-	VFMADD231PD 6912(AX), Z19, Z12
-	VFMADD231PD 7040(AX), Z19, Z12
-	VSUBPD      6656(AX), Z9, Z20
+	VFMADD231PD 7296(AX), Z19, Z12
+	VFMADD231PD 7424(AX), Z19, Z12
+	VSUBPD      7040(AX), Z9, Z20
 	VMOVUPD     Z13, Z13
-	VFMADD231PD 6912(AX), Z20, Z13
-	VFMADD231PD 7040(AX), Z20, Z13
+	VFMADD231PD 7296(AX), Z20, Z13
+	VFMADD231PD 7424(AX), Z20, Z13
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z17
-	VMOVUPD     7168(AX), Z18
-	VMOVUPD     7168(AX), Z19
-	VMOVUPD     7168(AX), Z20
-	VFMADD213PD 7296(AX), Z10, Z17
-	VFMADD213PD 7296(AX), Z11, Z18
-	VFMADD213PD 7296(AX), Z12, Z19
-	VFMADD213PD 7296(AX), Z13, Z20
-	VFMADD213PD 7424(AX), Z10, Z17
-	VFMADD213PD 7424(AX), Z11, Z18
-	VFMADD213PD 7424(AX), Z12, Z19
-	VFMADD213PD 7424(AX), Z13, Z20
-	VFMADD213PD 7552(AX), Z10, Z17
-	VFMADD213PD 7552(AX), Z11, Z18
-	VFMADD213PD 7552(AX), Z12, Z19
-	VFMADD213PD 7552(AX), Z13, Z20
+	VMOVUPD     7552(AX), Z17
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
 	VFMADD213PD 7680(AX), Z10, Z17
 	VFMADD213PD 7680(AX), Z11, Z18
 	VFMADD213PD 7680(AX), Z12, Z19
@@ -26552,6 +32130,18 @@ ggexp_tail:
 	VFMADD213PD 8192(AX), Z11, Z18
 	VFMADD213PD 8192(AX), Z12, Z19
 	VFMADD213PD 8192(AX), Z13, Z20
+	VFMADD213PD 8320(AX), Z10, Z17
+	VFMADD213PD 8320(AX), Z11, Z18
+	VFMADD213PD 8320(AX), Z12, Z19
+	VFMADD213PD 8320(AX), Z13, Z20
+	VFMADD213PD 8448(AX), Z10, Z17
+	VFMADD213PD 8448(AX), Z11, Z18
+	VFMADD213PD 8448(AX), Z12, Z19
+	VFMADD213PD 8448(AX), Z13, Z20
+	VFMADD213PD 8576(AX), Z10, Z17
+	VFMADD213PD 8576(AX), Z11, Z18
+	VFMADD213PD 8576(AX), Z12, Z19
+	VFMADD213PD 8576(AX), Z13, Z20
 	VMULPD      Z10, Z10, Z21
 	VFMADD213PD Z10, Z21, Z17
 	VADDPD      2432(AX), Z17, Z17
@@ -26625,11 +32215,11 @@ ggexp_done:
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8320(AX), Z5
-	VFMADD213PD 8448(AX), Z2, Z5
-	VFMADD213PD 8576(AX), Z2, Z5
-	VFMADD213PD 8704(AX), Z2, Z5
+	VMOVUPD     8704(AX), Z5
 	VFMADD213PD 8832(AX), Z2, Z5
+	VFMADD213PD 8960(AX), Z2, Z5
+	VFMADD213PD 9088(AX), Z2, Z5
+	VFMADD213PD 9216(AX), Z2, Z5
 	VFMADD213PD 2560(AX), Z2, Z5
 	VFMADD213PD 2688(AX), Z2, Z5
 	VFMADD213PD 2816(AX), Z2, Z5
@@ -26667,7 +32257,7 @@ gsolo:
 	// Max pass, one vector of each row per step.
 	MOVQ    SI, R12
 	MOVQ    DX, R8
-	VMOVUPD 6272(AX), Z0
+	VMOVUPD 6656(AX), Z0
 
 ogmax_one:
 	CMPQ   R12, $0x00000008
@@ -26680,7 +32270,7 @@ ogmax_one:
 ogmax_tail:
 	TESTQ   R12, R12
 	JE      ogmax_done
-	VMOVUPD 6272(AX), Z1
+	VMOVUPD 6656(AX), Z1
 	VMOVUPD (R8), K1, Z1
 	VMAXPD  Z1, Z0, Z0
 
@@ -26709,15 +32299,15 @@ ogmax_done:
 	VMAXPD     Z1, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6400(AX), Z0, Z1
-	VPCMPEQQ 6400(AX), Z1, K2
+	VANDPD   6784(AX), Z0, Z1
+	VPCMPEQQ 6784(AX), Z1, K2
 	KORTESTW K2, K2
 	JNE      gsnan
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12544(AX), Z1
+	VMOVDQU64 12416(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
@@ -26726,7 +32316,7 @@ ogmax_done:
 	MOVQ    SI, R12
 	MOVQ    DX, R8
 	VXORPD  Z1, Z1, Z1
-	VMOVUPD 6528(AX), Z2
+	VMOVUPD 6912(AX), Z2
 
 ogexp_loop:
 	CMPQ    R12, $0x00000020
@@ -26742,51 +32332,39 @@ ogexp_loop:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z3, Z2, Z3
-	VMOVUPD     6656(AX), Z7
-	VFMADD231PD 6784(AX), Z3, Z7
+	VMOVUPD     7040(AX), Z7
+	VFMADD231PD 7168(AX), Z3, Z7
 	VMAXPD      Z4, Z2, Z4
-	VMOVUPD     6656(AX), Z8
-	VFMADD231PD 6784(AX), Z4, Z8
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z4, Z8
 	VMAXPD      Z5, Z2, Z5
-	VMOVUPD     6656(AX), Z9
-	VFMADD231PD 6784(AX), Z5, Z9
+	VMOVUPD     7040(AX), Z9
+	VFMADD231PD 7168(AX), Z5, Z9
 	VMAXPD      Z6, Z2, Z6
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z6, Z10
-	VSUBPD      6656(AX), Z7, Z11
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z6, Z10
+	VSUBPD      7040(AX), Z7, Z11
 	VMOVUPD     Z3, Z3
-	VFMADD231PD 6912(AX), Z11, Z3
-	VFMADD231PD 7040(AX), Z11, Z3
-	VSUBPD      6656(AX), Z8, Z12
+	VFMADD231PD 7296(AX), Z11, Z3
+	VFMADD231PD 7424(AX), Z11, Z3
+	VSUBPD      7040(AX), Z8, Z12
 	VMOVUPD     Z4, Z4
-	VFMADD231PD 6912(AX), Z12, Z4
-	VFMADD231PD 7040(AX), Z12, Z4
-	VSUBPD      6656(AX), Z9, Z13
+	VFMADD231PD 7296(AX), Z12, Z4
+	VFMADD231PD 7424(AX), Z12, Z4
+	VSUBPD      7040(AX), Z9, Z13
 	VMOVUPD     Z5, Z5
-	VFMADD231PD 6912(AX), Z13, Z5
-	VFMADD231PD 7040(AX), Z13, Z5
-	VSUBPD      6656(AX), Z10, Z14
+	VFMADD231PD 7296(AX), Z13, Z5
+	VFMADD231PD 7424(AX), Z13, Z5
+	VSUBPD      7040(AX), Z10, Z14
 	VMOVUPD     Z6, Z6
-	VFMADD231PD 6912(AX), Z14, Z6
-	VFMADD231PD 7040(AX), Z14, Z6
+	VFMADD231PD 7296(AX), Z14, Z6
+	VFMADD231PD 7424(AX), Z14, Z6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z11
-	VMOVUPD     7168(AX), Z12
-	VMOVUPD     7168(AX), Z13
-	VMOVUPD     7168(AX), Z14
-	VFMADD213PD 7296(AX), Z3, Z11
-	VFMADD213PD 7296(AX), Z4, Z12
-	VFMADD213PD 7296(AX), Z5, Z13
-	VFMADD213PD 7296(AX), Z6, Z14
-	VFMADD213PD 7424(AX), Z3, Z11
-	VFMADD213PD 7424(AX), Z4, Z12
-	VFMADD213PD 7424(AX), Z5, Z13
-	VFMADD213PD 7424(AX), Z6, Z14
-	VFMADD213PD 7552(AX), Z3, Z11
-	VFMADD213PD 7552(AX), Z4, Z12
-	VFMADD213PD 7552(AX), Z5, Z13
-	VFMADD213PD 7552(AX), Z6, Z14
+	VMOVUPD     7552(AX), Z11
+	VMOVUPD     7552(AX), Z12
+	VMOVUPD     7552(AX), Z13
+	VMOVUPD     7552(AX), Z14
 	VFMADD213PD 7680(AX), Z3, Z11
 	VFMADD213PD 7680(AX), Z4, Z12
 	VFMADD213PD 7680(AX), Z5, Z13
@@ -26807,6 +32385,18 @@ ogexp_loop:
 	VFMADD213PD 8192(AX), Z4, Z12
 	VFMADD213PD 8192(AX), Z5, Z13
 	VFMADD213PD 8192(AX), Z6, Z14
+	VFMADD213PD 8320(AX), Z3, Z11
+	VFMADD213PD 8320(AX), Z4, Z12
+	VFMADD213PD 8320(AX), Z5, Z13
+	VFMADD213PD 8320(AX), Z6, Z14
+	VFMADD213PD 8448(AX), Z3, Z11
+	VFMADD213PD 8448(AX), Z4, Z12
+	VFMADD213PD 8448(AX), Z5, Z13
+	VFMADD213PD 8448(AX), Z6, Z14
+	VFMADD213PD 8576(AX), Z3, Z11
+	VFMADD213PD 8576(AX), Z4, Z12
+	VFMADD213PD 8576(AX), Z5, Z13
+	VFMADD213PD 8576(AX), Z6, Z14
 	VMULPD      Z3, Z3, Z15
 	VFMADD213PD Z3, Z15, Z11
 	VADDPD      2432(AX), Z11, Z11
@@ -26849,23 +32439,23 @@ ogexp_one:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z3, Z2, Z3
-	VMOVUPD     6656(AX), Z4
-	VFMADD231PD 6784(AX), Z3, Z4
-	VSUBPD      6656(AX), Z4, Z5
+	VMOVUPD     7040(AX), Z4
+	VFMADD231PD 7168(AX), Z3, Z4
+	VSUBPD      7040(AX), Z4, Z5
 	VMOVUPD     Z3, Z3
-	VFMADD231PD 6912(AX), Z5, Z3
-	VFMADD231PD 7040(AX), Z5, Z3
+	VFMADD231PD 7296(AX), Z5, Z3
+	VFMADD231PD 7424(AX), Z5, Z3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z5
-	VFMADD213PD 7296(AX), Z3, Z5
-	VFMADD213PD 7424(AX), Z3, Z5
-	VFMADD213PD 7552(AX), Z3, Z5
+	VMOVUPD     7552(AX), Z5
 	VFMADD213PD 7680(AX), Z3, Z5
 	VFMADD213PD 7808(AX), Z3, Z5
 	VFMADD213PD 7936(AX), Z3, Z5
 	VFMADD213PD 8064(AX), Z3, Z5
 	VFMADD213PD 8192(AX), Z3, Z5
+	VFMADD213PD 8320(AX), Z3, Z5
+	VFMADD213PD 8448(AX), Z3, Z5
+	VFMADD213PD 8576(AX), Z3, Z5
 	VMULPD      Z3, Z3, Z6
 	VFMADD213PD Z3, Z6, Z5
 	VADDPD      2432(AX), Z5, Z5
@@ -26882,29 +32472,29 @@ ogexp_one:
 ogexp_tail:
 	TESTQ   R12, R12
 	JE      ogexp_done
-	VMOVUPD 6272(AX), Z3
+	VMOVUPD 6656(AX), Z3
 	VMOVUPD (R8), K1, Z3
 	VSUBPD  (DI), Z3, Z3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z3, Z2, Z3
-	VMOVUPD     6656(AX), Z2
-	VFMADD231PD 6784(AX), Z3, Z2
-	VSUBPD      6656(AX), Z2, Z4
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z3, Z2
+	VSUBPD      7040(AX), Z2, Z4
 	VMOVUPD     Z3, Z3
-	VFMADD231PD 6912(AX), Z4, Z3
-	VFMADD231PD 7040(AX), Z4, Z3
+	VFMADD231PD 7296(AX), Z4, Z3
+	VFMADD231PD 7424(AX), Z4, Z3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7168(AX), Z4
-	VFMADD213PD 7296(AX), Z3, Z4
-	VFMADD213PD 7424(AX), Z3, Z4
-	VFMADD213PD 7552(AX), Z3, Z4
+	VMOVUPD     7552(AX), Z4
 	VFMADD213PD 7680(AX), Z3, Z4
 	VFMADD213PD 7808(AX), Z3, Z4
 	VFMADD213PD 7936(AX), Z3, Z4
 	VFMADD213PD 8064(AX), Z3, Z4
 	VFMADD213PD 8192(AX), Z3, Z4
+	VFMADD213PD 8320(AX), Z3, Z4
+	VFMADD213PD 8448(AX), Z3, Z4
+	VFMADD213PD 8576(AX), Z3, Z4
 	VMULPD      Z3, Z3, Z5
 	VFMADD213PD Z3, Z5, Z4
 	VADDPD      2432(AX), Z4, Z4
@@ -26957,11 +32547,11 @@ ogexp_done:
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8320(AX), Z5
-	VFMADD213PD 8448(AX), Z2, Z5
-	VFMADD213PD 8576(AX), Z2, Z5
-	VFMADD213PD 8704(AX), Z2, Z5
+	VMOVUPD     8704(AX), Z5
 	VFMADD213PD 8832(AX), Z2, Z5
+	VFMADD213PD 8960(AX), Z2, Z5
+	VFMADD213PD 9088(AX), Z2, Z5
+	VFMADD213PD 9216(AX), Z2, Z5
 	VFMADD213PD 2560(AX), Z2, Z5
 	VFMADD213PD 2688(AX), Z2, Z5
 	VFMADD213PD 2816(AX), Z2, Z5
@@ -26987,7 +32577,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    gsnext
 
@@ -26997,10 +32587,10 @@ row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
-	VMOVUPD 6272(AX), Z0
-	VMOVUPD 6272(AX), Z1
-	VMOVUPD 6272(AX), Z2
-	VMOVUPD 6272(AX), Z3
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD 6656(AX), Z1
+	VMOVUPD 6656(AX), Z2
+	VMOVUPD 6656(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -27025,7 +32615,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -27053,18 +32643,18 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
 	VXORPD  Z2, Z2, Z2
-	VMOVUPD 6528(AX), Z3
-	VMOVUPS 6656(AX), Z4
-	VMOVUPS 6784(AX), Z5
-	VMOVUPS 6912(AX), Z6
-	VMOVUPS 7040(AX), Z7
+	VMOVUPD 6912(AX), Z3
+	VMOVUPS 7040(AX), Z4
+	VMOVUPS 7168(AX), Z5
+	VMOVUPS 7296(AX), Z6
+	VMOVUPS 7424(AX), Z7
 	VMOVUPS 2432(AX), Z8
-	VMOVUPS 7168(AX), Z9
-	VMOVUPS 7296(AX), Z10
-	VMOVUPS 7424(AX), Z11
-	VMOVUPS 7552(AX), Z12
-	VMOVUPS 7680(AX), Z13
-	VMOVUPS 7808(AX), Z14
+	VMOVUPS 7552(AX), Z9
+	VMOVUPS 7680(AX), Z10
+	VMOVUPS 7808(AX), Z11
+	VMOVUPS 7936(AX), Z12
+	VMOVUPS 8064(AX), Z13
+	VMOVUPS 8192(AX), Z14
 
 lexp_loop:
 	CMPQ       R8, $0x00000020
@@ -27137,18 +32727,18 @@ lexp_loop:
 	VFMADD213PD Z14, Z16, Z24
 	VFMADD213PD Z14, Z17, Z25
 	VFMADD213PD Z14, Z18, Z26
-	VFMADD213PD 7936(AX), Z15, Z23
-	VFMADD213PD 7936(AX), Z16, Z24
-	VFMADD213PD 7936(AX), Z17, Z25
-	VFMADD213PD 7936(AX), Z18, Z26
-	VFMADD213PD 8064(AX), Z15, Z23
-	VFMADD213PD 8064(AX), Z16, Z24
-	VFMADD213PD 8064(AX), Z17, Z25
-	VFMADD213PD 8064(AX), Z18, Z26
-	VFMADD213PD 8192(AX), Z15, Z23
-	VFMADD213PD 8192(AX), Z16, Z24
-	VFMADD213PD 8192(AX), Z17, Z25
-	VFMADD213PD 8192(AX), Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
 	VMULPD      Z15, Z15, Z27
 	VFMADD213PD Z15, Z27, Z23
 	VADDPD      Z8, Z23, Z23
@@ -27210,9 +32800,9 @@ lexp_one:
 	VFMADD213PD Z12, Z15, Z17
 	VFMADD213PD Z13, Z15, Z17
 	VFMADD213PD Z14, Z15, Z17
-	VFMADD213PD 7936(AX), Z15, Z17
-	VFMADD213PD 8064(AX), Z15, Z17
-	VFMADD213PD 8192(AX), Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
 	VMULPD      Z15, Z15, Z18
 	VFMADD213PD Z15, Z18, Z17
 	VADDPD      Z8, Z17, Z17
@@ -27233,7 +32823,7 @@ lexp_one:
 lexp_tail:
 	TESTQ   R8, R8
 	JE      lexp_done
-	VMOVUPD 6272(AX), Z15
+	VMOVUPD 6656(AX), Z15
 	VMOVUPD (R9), K1, Z15
 	VSUBPD  Z0, Z15, Z15
 
@@ -27253,9 +32843,9 @@ lexp_tail:
 	VFMADD213PD Z12, Z5, Z4
 	VFMADD213PD Z13, Z5, Z4
 	VFMADD213PD Z14, Z5, Z4
-	VFMADD213PD 7936(AX), Z5, Z4
-	VFMADD213PD 8064(AX), Z5, Z4
-	VFMADD213PD 8192(AX), Z5, Z4
+	VFMADD213PD 8320(AX), Z5, Z4
+	VFMADD213PD 8448(AX), Z5, Z4
+	VFMADD213PD 8576(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
 	VADDPD      Z8, Z4, Z4
@@ -27298,11 +32888,11 @@ lexp_done:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8320(AX), X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 8704(AX), X2, X5
+	VMOVUPD     8704(AX), X5
 	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
+	VFMADD213PD 9216(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -27327,7 +32917,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -27383,11 +32973,11 @@ d_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      6272(AX), Z0
+	VMOVUPD      6656(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      6272(AX), Z2
+	VMOVUPD      6656(AX), Z2
 	MOVLQSX      4(SI), R11
 	VPBROADCASTQ R11, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -27397,14 +32987,14 @@ d_spsmax_one:
 	JL        d_spsmax_tail
 	VMOVUPD   (R10), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z4
+	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
+	VPSUBQ    13440(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   6272(AX), K2, Z4
+	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -27412,18 +33002,18 @@ d_spsmax_one:
 d_spsmax_tail:
 	TESTQ     R9, R9
 	JE        d_spsmax_done
-	VMOVUPD   6272(AX), Z4
+	VMOVUPD   6656(AX), Z4
 	VMOVUPD   (R10), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z4
+	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
-	VMOVUPD   6272(AX), Z1
+	VPSUBQ    13440(AX), Z1, Z1
+	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   6272(AX), K2, Z1
+	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -27440,7 +33030,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9088(AX), X0
+	VUCOMISD      9344(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -27462,7 +33052,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9088(AX), X2
+	VUCOMISD     9344(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -27478,26 +33068,22 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z4
-	VFMADD231PD 6784(AX), Z2, Z4
-	VMOVUPD     6656(AX), Z5
-	VFMADD231PD 6784(AX), Z3, Z5
-	VSUBPD      6656(AX), Z4, Z6
+	VMOVUPD     7040(AX), Z4
+	VFMADD231PD 7168(AX), Z2, Z4
+	VMOVUPD     7040(AX), Z5
+	VFMADD231PD 7168(AX), Z3, Z5
+	VSUBPD      7040(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6912(AX), Z6, Z7
-	VFMADD231PD 7040(AX), Z6, Z7
-	VSUBPD      6656(AX), Z5, Z8
+	VFMADD231PD 7296(AX), Z6, Z7
+	VFMADD231PD 7424(AX), Z6, Z7
+	VSUBPD      7040(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6912(AX), Z8, Z9
-	VFMADD231PD 7040(AX), Z8, Z9
+	VFMADD231PD 7296(AX), Z8, Z9
+	VFMADD231PD 7424(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z6
-	VMOVUPD     9216(AX), Z8
-	VFMADD213PD 9344(AX), Z7, Z6
-	VFMADD213PD 9344(AX), Z9, Z8
-	VFMADD213PD 9472(AX), Z7, Z6
-	VFMADD213PD 9472(AX), Z9, Z8
+	VMOVUPD     9472(AX), Z6
+	VMOVUPD     9472(AX), Z8
 	VFMADD213PD 9600(AX), Z7, Z6
 	VFMADD213PD 9600(AX), Z9, Z8
 	VFMADD213PD 9728(AX), Z7, Z6
@@ -27514,6 +33100,10 @@ d_spsmax_done:
 	VFMADD213PD 10368(AX), Z9, Z8
 	VFMADD213PD 10496(AX), Z7, Z6
 	VFMADD213PD 10496(AX), Z9, Z8
+	VFMADD213PD 10624(AX), Z7, Z6
+	VFMADD213PD 10624(AX), Z9, Z8
+	VFMADD213PD 10752(AX), Z7, Z6
+	VFMADD213PD 10752(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -27525,12 +33115,12 @@ d_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 6528(AX), Z2, K2
+	VCMPPD    $0x15, 6912(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 6528(AX), Z3, K2
+	VCMPPD    $0x15, 6912(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -27561,26 +33151,22 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z8, Z10
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z9, Z11
-	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z8, Z10
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z9, Z11
+	VSUBPD      7040(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6912(AX), Z12, Z13
-	VFMADD231PD 7040(AX), Z12, Z13
-	VSUBPD      6656(AX), Z11, Z14
+	VFMADD231PD 7296(AX), Z12, Z13
+	VFMADD231PD 7424(AX), Z12, Z13
+	VSUBPD      7040(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6912(AX), Z14, Z15
-	VFMADD231PD 7040(AX), Z14, Z15
+	VFMADD231PD 7296(AX), Z14, Z15
+	VFMADD231PD 7424(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z12
-	VMOVUPD     9216(AX), Z14
-	VFMADD213PD 9344(AX), Z13, Z12
-	VFMADD213PD 9344(AX), Z15, Z14
-	VFMADD213PD 9472(AX), Z13, Z12
-	VFMADD213PD 9472(AX), Z15, Z14
+	VMOVUPD     9472(AX), Z12
+	VMOVUPD     9472(AX), Z14
 	VFMADD213PD 9600(AX), Z13, Z12
 	VFMADD213PD 9600(AX), Z15, Z14
 	VFMADD213PD 9728(AX), Z13, Z12
@@ -27597,6 +33183,10 @@ d_spsexp_one:
 	VFMADD213PD 10368(AX), Z15, Z14
 	VFMADD213PD 10496(AX), Z13, Z12
 	VFMADD213PD 10496(AX), Z15, Z14
+	VFMADD213PD 10624(AX), Z13, Z12
+	VFMADD213PD 10624(AX), Z15, Z14
+	VFMADD213PD 10752(AX), Z13, Z12
+	VFMADD213PD 10752(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -27608,16 +33198,16 @@ d_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6528(AX), Z8, K2
+	VCMPPD    $0x15, 6912(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6528(AX), Z9, K2
+	VCMPPD    $0x15, 6912(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13568(AX), Z4, Z4
+	VPSUBQ    13440(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -27626,7 +33216,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13568(AX), Z7, Z7
+	VPSUBQ    13440(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -27641,34 +33231,30 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R10), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 6272(AX), Z9
+	VMOVUPD 6656(AX), Z9
 	VMOVUPD (R10)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z8, Z10
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z9, Z11
-	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z8, Z10
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z9, Z11
+	VSUBPD      7040(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6912(AX), Z12, Z13
-	VFMADD231PD 7040(AX), Z12, Z13
-	VSUBPD      6656(AX), Z11, Z14
+	VFMADD231PD 7296(AX), Z12, Z13
+	VFMADD231PD 7424(AX), Z12, Z13
+	VSUBPD      7040(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6912(AX), Z14, Z15
-	VFMADD231PD 7040(AX), Z14, Z15
+	VFMADD231PD 7296(AX), Z14, Z15
+	VFMADD231PD 7424(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z12
-	VMOVUPD     9216(AX), Z14
-	VFMADD213PD 9344(AX), Z13, Z12
-	VFMADD213PD 9344(AX), Z15, Z14
-	VFMADD213PD 9472(AX), Z13, Z12
-	VFMADD213PD 9472(AX), Z15, Z14
+	VMOVUPD     9472(AX), Z12
+	VMOVUPD     9472(AX), Z14
 	VFMADD213PD 9600(AX), Z13, Z12
 	VFMADD213PD 9600(AX), Z15, Z14
 	VFMADD213PD 9728(AX), Z13, Z12
@@ -27685,6 +33271,10 @@ d_spsexp_tail:
 	VFMADD213PD 10368(AX), Z15, Z14
 	VFMADD213PD 10496(AX), Z13, Z12
 	VFMADD213PD 10496(AX), Z15, Z14
+	VFMADD213PD 10624(AX), Z13, Z12
+	VFMADD213PD 10624(AX), Z15, Z14
+	VFMADD213PD 10752(AX), Z13, Z12
+	VFMADD213PD 10752(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -27696,16 +33286,16 @@ d_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6528(AX), Z8, K2
+	VCMPPD    $0x15, 6912(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6528(AX), Z9, K2
+	VCMPPD    $0x15, 6912(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13568(AX), Z4, Z4
+	VPSUBQ    13440(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -27714,7 +33304,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13568(AX), Z7, Z7
+	VPSUBQ    13440(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -27737,26 +33327,26 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X3
+	VUCOMISD    4736(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      4480(AX), X0, X3
+	VADDSD      5504(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      4608(AX), X7
-	VFMADD213SD 4736(AX), X0, X7
-	VFMADD213SD 4864(AX), X0, X7
-	VFMADD213SD 4992(AX), X0, X7
-	VFMADD213SD 5120(AX), X0, X7
-	VFMADD213SD 5248(AX), X0, X7
-	VFMADD213SD 5376(AX), X0, X7
-	VFMADD213SD 5504(AX), X0, X7
-	VFMADD213SD 5632(AX), X0, X7
+	VMOVSD      5632(AX), X7
 	VFMADD213SD 5760(AX), X0, X7
 	VFMADD213SD 5888(AX), X0, X7
 	VFMADD213SD 6016(AX), X0, X7
+	VFMADD213SD 6144(AX), X0, X7
+	VFMADD213SD 6272(AX), X0, X7
+	VFMADD213SD 6400(AX), X0, X7
+	VFMADD213SD 6528(AX), X0, X7
+	VFMADD213SD 4224(AX), X0, X7
+	VFMADD213SD 4352(AX), X0, X7
+	VFMADD213SD 4480(AX), X0, X7
+	VFMADD213SD 4608(AX), X0, X7
 	VMULSD      X0, X7, X7
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X7
@@ -27782,11 +33372,11 @@ d_sp0l1p_big:
 	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     8320(AX), X9
-	VFMADD213PD 8448(AX), X3, X9
-	VFMADD213PD 8576(AX), X3, X9
-	VFMADD213PD 8704(AX), X3, X9
+	VMOVUPD     8704(AX), X9
 	VFMADD213PD 8832(AX), X3, X9
+	VFMADD213PD 8960(AX), X3, X9
+	VFMADD213PD 9088(AX), X3, X9
+	VFMADD213PD 9216(AX), X3, X9
 	VFMADD213PD 2560(AX), X3, X9
 	VFMADD213PD 2688(AX), X3, X9
 	VFMADD213PD 2816(AX), X3, X9
@@ -27824,11 +33414,11 @@ d_sp0logz:
 	VADDPD      2432(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     8320(AX), X10
-	VFMADD213PD 8448(AX), X7, X10
-	VFMADD213PD 8576(AX), X7, X10
-	VFMADD213PD 8704(AX), X7, X10
+	VMOVUPD     8704(AX), X10
 	VFMADD213PD 8832(AX), X7, X10
+	VFMADD213PD 8960(AX), X7, X10
+	VFMADD213PD 9088(AX), X7, X10
+	VFMADD213PD 9216(AX), X7, X10
 	VFMADD213PD 2560(AX), X7, X10
 	VFMADD213PD 2688(AX), X7, X10
 	VFMADD213PD 2816(AX), X7, X10
@@ -27857,7 +33447,7 @@ d_sp0lossdone:
 	VBROADCASTSD  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        6144(AX), X0, X0
+	VXORPD        5120(AX), X0, X0
 	VSUBPD        Z6, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
@@ -27872,26 +33462,26 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X3
+	VUCOMISD    4736(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    4352(AX), X1
+	VUCOMISD    4864(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      4480(AX), X1, X3
+	VADDSD      5504(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      4608(AX), X6
-	VFMADD213SD 4736(AX), X1, X6
-	VFMADD213SD 4864(AX), X1, X6
-	VFMADD213SD 4992(AX), X1, X6
-	VFMADD213SD 5120(AX), X1, X6
-	VFMADD213SD 5248(AX), X1, X6
-	VFMADD213SD 5376(AX), X1, X6
-	VFMADD213SD 5504(AX), X1, X6
-	VFMADD213SD 5632(AX), X1, X6
+	VMOVSD      5632(AX), X6
 	VFMADD213SD 5760(AX), X1, X6
 	VFMADD213SD 5888(AX), X1, X6
 	VFMADD213SD 6016(AX), X1, X6
+	VFMADD213SD 6144(AX), X1, X6
+	VFMADD213SD 6272(AX), X1, X6
+	VFMADD213SD 6400(AX), X1, X6
+	VFMADD213SD 6528(AX), X1, X6
+	VFMADD213SD 4224(AX), X1, X6
+	VFMADD213SD 4352(AX), X1, X6
+	VFMADD213SD 4480(AX), X1, X6
+	VFMADD213SD 4608(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -27917,11 +33507,11 @@ d_sp1l1p_big:
 	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     8320(AX), X8
-	VFMADD213PD 8448(AX), X3, X8
-	VFMADD213PD 8576(AX), X3, X8
-	VFMADD213PD 8704(AX), X3, X8
+	VMOVUPD     8704(AX), X8
 	VFMADD213PD 8832(AX), X3, X8
+	VFMADD213PD 8960(AX), X3, X8
+	VFMADD213PD 9088(AX), X3, X8
+	VFMADD213PD 9216(AX), X3, X8
 	VFMADD213PD 2560(AX), X3, X8
 	VFMADD213PD 2688(AX), X3, X8
 	VFMADD213PD 2816(AX), X3, X8
@@ -27959,11 +33549,11 @@ d_sp1logz:
 	VADDPD      2432(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     8320(AX), X9
-	VFMADD213PD 8448(AX), X6, X9
-	VFMADD213PD 8576(AX), X6, X9
-	VFMADD213PD 8704(AX), X6, X9
+	VMOVUPD     8704(AX), X9
 	VFMADD213PD 8832(AX), X6, X9
+	VFMADD213PD 8960(AX), X6, X9
+	VFMADD213PD 9088(AX), X6, X9
+	VFMADD213PD 9216(AX), X6, X9
 	VFMADD213PD 2560(AX), X6, X9
 	VFMADD213PD 2688(AX), X6, X9
 	VFMADD213PD 2816(AX), X6, X9
@@ -27992,7 +33582,7 @@ d_sp1lossdone:
 	VBROADCASTSD X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       6144(AX), X1, X1
+	VXORPD       5120(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -28045,7 +33635,7 @@ d_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      6272(AX), Z0
+	VMOVUPD      6656(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -28055,9 +33645,9 @@ d_sosmax_one:
 	JL        d_sosmax_tail
 	VMOVUPD   (R10), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z2
+	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
+	VPSUBQ    13440(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -28065,12 +33655,12 @@ d_sosmax_one:
 d_sosmax_tail:
 	TESTQ     R9, R9
 	JE        d_sosmax_done
-	VMOVUPD   6272(AX), Z2
+	VMOVUPD   6656(AX), Z2
 	VMOVUPD   (R10), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z2
+	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
+	VPSUBQ    13440(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -28087,7 +33677,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9088(AX), X0
+	VUCOMISD     9344(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -28101,17 +33691,15 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z2
-	VFMADD231PD 6784(AX), Z1, Z2
-	VSUBPD      6656(AX), Z2, Z3
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z1, Z2
+	VSUBPD      7040(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6912(AX), Z3, Z4
-	VFMADD231PD 7040(AX), Z3, Z4
+	VFMADD231PD 7296(AX), Z3, Z4
+	VFMADD231PD 7424(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z3
-	VFMADD213PD 9344(AX), Z4, Z3
-	VFMADD213PD 9472(AX), Z4, Z3
+	VMOVUPD     9472(AX), Z3
 	VFMADD213PD 9600(AX), Z4, Z3
 	VFMADD213PD 9728(AX), Z4, Z3
 	VFMADD213PD 9856(AX), Z4, Z3
@@ -28120,6 +33708,8 @@ d_sosmax_done:
 	VFMADD213PD 10240(AX), Z4, Z3
 	VFMADD213PD 10368(AX), Z4, Z3
 	VFMADD213PD 10496(AX), Z4, Z3
+	VFMADD213PD 10624(AX), Z4, Z3
+	VFMADD213PD 10752(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -28128,7 +33718,7 @@ d_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6528(AX), Z1, K2
+	VCMPPD    $0x15, 6912(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -28150,17 +33740,15 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z5
-	VFMADD231PD 6784(AX), Z4, Z5
-	VSUBPD      6656(AX), Z5, Z6
+	VMOVUPD     7040(AX), Z5
+	VFMADD231PD 7168(AX), Z4, Z5
+	VSUBPD      7040(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6912(AX), Z6, Z7
-	VFMADD231PD 7040(AX), Z6, Z7
+	VFMADD231PD 7296(AX), Z6, Z7
+	VFMADD231PD 7424(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z6
-	VFMADD213PD 9344(AX), Z7, Z6
-	VFMADD213PD 9472(AX), Z7, Z6
+	VMOVUPD     9472(AX), Z6
 	VFMADD213PD 9600(AX), Z7, Z6
 	VFMADD213PD 9728(AX), Z7, Z6
 	VFMADD213PD 9856(AX), Z7, Z6
@@ -28169,6 +33757,8 @@ d_sosexp_one:
 	VFMADD213PD 10240(AX), Z7, Z6
 	VFMADD213PD 10368(AX), Z7, Z6
 	VFMADD213PD 10496(AX), Z7, Z6
+	VFMADD213PD 10624(AX), Z7, Z6
+	VFMADD213PD 10752(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -28177,11 +33767,11 @@ d_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6528(AX), Z4, K2
+	VCMPPD    $0x15, 6912(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -28196,22 +33786,20 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z5
-	VFMADD231PD 6784(AX), Z4, Z5
-	VSUBPD      6656(AX), Z5, Z6
+	VMOVUPD     7040(AX), Z5
+	VFMADD231PD 7168(AX), Z4, Z5
+	VSUBPD      7040(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6912(AX), Z6, Z7
-	VFMADD231PD 7040(AX), Z6, Z7
+	VFMADD231PD 7296(AX), Z6, Z7
+	VFMADD231PD 7424(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z6
-	VFMADD213PD 9344(AX), Z7, Z6
-	VFMADD213PD 9472(AX), Z7, Z6
+	VMOVUPD     9472(AX), Z6
 	VFMADD213PD 9600(AX), Z7, Z6
 	VFMADD213PD 9728(AX), Z7, Z6
 	VFMADD213PD 9856(AX), Z7, Z6
@@ -28220,6 +33808,8 @@ d_sosexp_tail:
 	VFMADD213PD 10240(AX), Z7, Z6
 	VFMADD213PD 10368(AX), Z7, Z6
 	VFMADD213PD 10496(AX), Z7, Z6
+	VFMADD213PD 10624(AX), Z7, Z6
+	VFMADD213PD 10752(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -28228,11 +33818,11 @@ d_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6528(AX), Z4, K2
+	VCMPPD    $0x15, 6912(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -28255,26 +33845,26 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X2
+	VUCOMISD    4736(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      4480(AX), X0, X2
+	VADDSD      5504(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4608(AX), X4
-	VFMADD213SD 4736(AX), X0, X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
-	VFMADD213SD 5248(AX), X0, X4
-	VFMADD213SD 5376(AX), X0, X4
-	VFMADD213SD 5504(AX), X0, X4
-	VFMADD213SD 5632(AX), X0, X4
+	VMOVSD      5632(AX), X4
 	VFMADD213SD 5760(AX), X0, X4
 	VFMADD213SD 5888(AX), X0, X4
 	VFMADD213SD 6016(AX), X0, X4
+	VFMADD213SD 6144(AX), X0, X4
+	VFMADD213SD 6272(AX), X0, X4
+	VFMADD213SD 6400(AX), X0, X4
+	VFMADD213SD 6528(AX), X0, X4
+	VFMADD213SD 4224(AX), X0, X4
+	VFMADD213SD 4352(AX), X0, X4
+	VFMADD213SD 4480(AX), X0, X4
+	VFMADD213SD 4608(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -28300,11 +33890,11 @@ d_so0l1p_big:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     8320(AX), X6
-	VFMADD213PD 8448(AX), X2, X6
-	VFMADD213PD 8576(AX), X2, X6
-	VFMADD213PD 8704(AX), X2, X6
+	VMOVUPD     8704(AX), X6
 	VFMADD213PD 8832(AX), X2, X6
+	VFMADD213PD 8960(AX), X2, X6
+	VFMADD213PD 9088(AX), X2, X6
+	VFMADD213PD 9216(AX), X2, X6
 	VFMADD213PD 2560(AX), X2, X6
 	VFMADD213PD 2688(AX), X2, X6
 	VFMADD213PD 2816(AX), X2, X6
@@ -28342,11 +33932,11 @@ d_so0logz:
 	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     8320(AX), X7
-	VFMADD213PD 8448(AX), X4, X7
-	VFMADD213PD 8576(AX), X4, X7
-	VFMADD213PD 8704(AX), X4, X7
+	VMOVUPD     8704(AX), X7
 	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 8960(AX), X4, X7
+	VFMADD213PD 9088(AX), X4, X7
+	VFMADD213PD 9216(AX), X4, X7
 	VFMADD213PD 2560(AX), X4, X7
 	VFMADD213PD 2688(AX), X4, X7
 	VFMADD213PD 2816(AX), X4, X7
@@ -28375,7 +33965,7 @@ d_so0lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       6144(AX), X0, X0
+	VXORPD       5120(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -28443,7 +34033,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -28456,10 +34046,10 @@ d_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
-	VMOVUPD 6272(AX), Z0
-	VMOVUPD 6272(AX), Z1
-	VMOVUPD 6272(AX), Z2
-	VMOVUPD 6272(AX), Z3
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD 6656(AX), Z1
+	VMOVUPD 6656(AX), Z2
+	VMOVUPD 6656(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -28498,7 +34088,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -28507,7 +34097,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      6272(AX), K2, Z4
+	VMOVUPD      6656(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -28533,7 +34123,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -28554,7 +34144,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9088(AX), X0
+	VUCOMISD 9344(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -28571,17 +34161,15 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z2
-	VFMADD231PD 6784(AX), Z1, Z2
-	VSUBPD      6656(AX), Z2, Z3
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z1, Z2
+	VSUBPD      7040(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6912(AX), Z3, Z4
-	VFMADD231PD 7040(AX), Z3, Z4
+	VFMADD231PD 7296(AX), Z3, Z4
+	VFMADD231PD 7424(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z3
-	VFMADD213PD 9344(AX), Z4, Z3
-	VFMADD213PD 9472(AX), Z4, Z3
+	VMOVUPD     9472(AX), Z3
 	VFMADD213PD 9600(AX), Z4, Z3
 	VFMADD213PD 9728(AX), Z4, Z3
 	VFMADD213PD 9856(AX), Z4, Z3
@@ -28590,6 +34178,8 @@ d_maxb_done:
 	VFMADD213PD 10240(AX), Z4, Z3
 	VFMADD213PD 10368(AX), Z4, Z3
 	VFMADD213PD 10496(AX), Z4, Z3
+	VFMADD213PD 10624(AX), Z4, Z3
+	VFMADD213PD 10752(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -28598,7 +34188,7 @@ d_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6528(AX), Z1, K2
+	VCMPPD    $0x15, 6912(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -28607,20 +34197,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6656(AX), Z2
+	VMOVUPS 7040(AX), Z2
 	VMOVUPS 2432(AX), Z3
-	VMOVUPS 6784(AX), Z4
-	VMOVUPS 6912(AX), Z5
-	VMOVUPS 7040(AX), Z6
-	VMOVUPS 6528(AX), Z7
-	VMOVUPS 9216(AX), Z8
-	VMOVUPS 9344(AX), Z9
-	VMOVUPS 9472(AX), Z10
-	VMOVUPS 9600(AX), Z11
-	VMOVUPS 9728(AX), Z12
-	VMOVUPS 9856(AX), Z13
-	VMOVUPS 9984(AX), Z14
-	VMOVUPS 10112(AX), Z15
+	VMOVUPS 7168(AX), Z4
+	VMOVUPS 7296(AX), Z5
+	VMOVUPS 7424(AX), Z6
+	VMOVUPS 6912(AX), Z7
+	VMOVUPS 9472(AX), Z8
+	VMOVUPS 9600(AX), Z9
+	VMOVUPS 9728(AX), Z10
+	VMOVUPS 9856(AX), Z11
+	VMOVUPS 9984(AX), Z12
+	VMOVUPS 10112(AX), Z13
+	VMOVUPS 10240(AX), Z14
+	VMOVUPS 10368(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -28668,12 +34258,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10240(AX), Z22, Z21
-	VFMADD213PD 10240(AX), Z24, Z23
-	VFMADD213PD 10368(AX), Z22, Z21
-	VFMADD213PD 10368(AX), Z24, Z23
 	VFMADD213PD 10496(AX), Z22, Z21
 	VFMADD213PD 10496(AX), Z24, Z23
+	VFMADD213PD 10624(AX), Z22, Z21
+	VFMADD213PD 10624(AX), Z24, Z23
+	VFMADD213PD 10752(AX), Z22, Z21
+	VFMADD213PD 10752(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -28729,9 +34319,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10240(AX), Z20, Z19
-	VFMADD213PD 10368(AX), Z20, Z19
 	VFMADD213PD 10496(AX), Z20, Z19
+	VFMADD213PD 10624(AX), Z20, Z19
+	VFMADD213PD 10752(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -28782,9 +34372,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10240(AX), Z20, Z19
-	VFMADD213PD 10368(AX), Z20, Z19
 	VFMADD213PD 10496(AX), Z20, Z19
+	VFMADD213PD 10624(AX), Z20, Z19
+	VFMADD213PD 10752(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -28852,12 +34442,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10240(AX), Z22, Z21
-	VFMADD213PD 10240(AX), Z24, Z23
-	VFMADD213PD 10368(AX), Z22, Z21
-	VFMADD213PD 10368(AX), Z24, Z23
 	VFMADD213PD 10496(AX), Z22, Z21
 	VFMADD213PD 10496(AX), Z24, Z23
+	VFMADD213PD 10624(AX), Z22, Z21
+	VFMADD213PD 10624(AX), Z24, Z23
+	VFMADD213PD 10752(AX), Z22, Z21
+	VFMADD213PD 10752(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -28913,9 +34503,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10240(AX), Z20, Z19
-	VFMADD213PD 10368(AX), Z20, Z19
 	VFMADD213PD 10496(AX), Z20, Z19
+	VFMADD213PD 10624(AX), Z20, Z19
+	VFMADD213PD 10752(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -28940,7 +34530,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 6272(AX), Z17
+	VMOVUPD 6656(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -28961,9 +34551,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10240(AX), Z4, Z2
-	VFMADD213PD 10368(AX), Z4, Z2
 	VFMADD213PD 10496(AX), Z4, Z2
+	VFMADD213PD 10624(AX), Z4, Z2
+	VFMADD213PD 10752(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -28985,7 +34575,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 6272(AX), Z17
+	VMOVUPD 6656(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -29006,9 +34596,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10240(AX), Z4, Z2
-	VFMADD213PD 10368(AX), Z4, Z2
 	VFMADD213PD 10496(AX), Z4, Z2
+	VFMADD213PD 10624(AX), Z4, Z2
+	VFMADD213PD 10752(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -29046,26 +34636,26 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X2
+	VUCOMISD    4736(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         d_l1p_big
-	VADDSD      4480(AX), X0, X2
+	VADDSD      5504(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4608(AX), X4
-	VFMADD213SD 4736(AX), X0, X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
-	VFMADD213SD 5248(AX), X0, X4
-	VFMADD213SD 5376(AX), X0, X4
-	VFMADD213SD 5504(AX), X0, X4
-	VFMADD213SD 5632(AX), X0, X4
+	VMOVSD      5632(AX), X4
 	VFMADD213SD 5760(AX), X0, X4
 	VFMADD213SD 5888(AX), X0, X4
 	VFMADD213SD 6016(AX), X0, X4
+	VFMADD213SD 6144(AX), X0, X4
+	VFMADD213SD 6272(AX), X0, X4
+	VFMADD213SD 6400(AX), X0, X4
+	VFMADD213SD 6528(AX), X0, X4
+	VFMADD213SD 4224(AX), X0, X4
+	VFMADD213SD 4352(AX), X0, X4
+	VFMADD213SD 4480(AX), X0, X4
+	VFMADD213SD 4608(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -29091,11 +34681,11 @@ d_l1p_big:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     8320(AX), X6
-	VFMADD213PD 8448(AX), X2, X6
-	VFMADD213PD 8576(AX), X2, X6
-	VFMADD213PD 8704(AX), X2, X6
+	VMOVUPD     8704(AX), X6
 	VFMADD213PD 8832(AX), X2, X6
+	VFMADD213PD 8960(AX), X2, X6
+	VFMADD213PD 9088(AX), X2, X6
+	VFMADD213PD 9216(AX), X2, X6
 	VFMADD213PD 2560(AX), X2, X6
 	VFMADD213PD 2688(AX), X2, X6
 	VFMADD213PD 2816(AX), X2, X6
@@ -29133,11 +34723,11 @@ d_logz:
 	VADDPD      2432(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     8320(AX), X7
-	VFMADD213PD 8448(AX), X4, X7
-	VFMADD213PD 8576(AX), X4, X7
-	VFMADD213PD 8704(AX), X4, X7
+	VMOVUPD     8704(AX), X7
 	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 8960(AX), X4, X7
+	VFMADD213PD 9088(AX), X4, X7
+	VFMADD213PD 9216(AX), X4, X7
 	VFMADD213PD 2560(AX), X4, X7
 	VFMADD213PD 2688(AX), X4, X7
 	VFMADD213PD 2816(AX), X4, X7
@@ -29166,7 +34756,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       6144(AX), X0, X0
+	VXORPD       5120(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -29248,7 +34838,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -29269,11 +34859,11 @@ l_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      6272(AX), Z0
+	VMOVUPD      6656(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      6272(AX), Z2
+	VMOVUPD      6656(AX), Z2
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -29283,14 +34873,14 @@ l_spsmax_one:
 	JL        l_spsmax_tail
 	VMOVUPD   (R9), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z4
+	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
+	VPSUBQ    13440(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   6272(AX), K2, Z4
+	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -29298,18 +34888,18 @@ l_spsmax_one:
 l_spsmax_tail:
 	TESTQ     DX, DX
 	JE        l_spsmax_done
-	VMOVUPD   6272(AX), Z4
+	VMOVUPD   6656(AX), Z4
 	VMOVUPD   (R9), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z4
+	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
-	VMOVUPD   6272(AX), Z1
+	VPSUBQ    13440(AX), Z1, Z1
+	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   6272(AX), K2, Z1
+	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -29326,7 +34916,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9088(AX), X0
+	VUCOMISD      9344(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -29348,7 +34938,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9088(AX), X2
+	VUCOMISD     9344(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -29364,26 +34954,22 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z4
-	VFMADD231PD 6784(AX), Z2, Z4
-	VMOVUPD     6656(AX), Z5
-	VFMADD231PD 6784(AX), Z3, Z5
-	VSUBPD      6656(AX), Z4, Z6
+	VMOVUPD     7040(AX), Z4
+	VFMADD231PD 7168(AX), Z2, Z4
+	VMOVUPD     7040(AX), Z5
+	VFMADD231PD 7168(AX), Z3, Z5
+	VSUBPD      7040(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 6912(AX), Z6, Z7
-	VFMADD231PD 7040(AX), Z6, Z7
-	VSUBPD      6656(AX), Z5, Z8
+	VFMADD231PD 7296(AX), Z6, Z7
+	VFMADD231PD 7424(AX), Z6, Z7
+	VSUBPD      7040(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 6912(AX), Z8, Z9
-	VFMADD231PD 7040(AX), Z8, Z9
+	VFMADD231PD 7296(AX), Z8, Z9
+	VFMADD231PD 7424(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z6
-	VMOVUPD     9216(AX), Z8
-	VFMADD213PD 9344(AX), Z7, Z6
-	VFMADD213PD 9344(AX), Z9, Z8
-	VFMADD213PD 9472(AX), Z7, Z6
-	VFMADD213PD 9472(AX), Z9, Z8
+	VMOVUPD     9472(AX), Z6
+	VMOVUPD     9472(AX), Z8
 	VFMADD213PD 9600(AX), Z7, Z6
 	VFMADD213PD 9600(AX), Z9, Z8
 	VFMADD213PD 9728(AX), Z7, Z6
@@ -29400,6 +34986,10 @@ l_spsmax_done:
 	VFMADD213PD 10368(AX), Z9, Z8
 	VFMADD213PD 10496(AX), Z7, Z6
 	VFMADD213PD 10496(AX), Z9, Z8
+	VFMADD213PD 10624(AX), Z7, Z6
+	VFMADD213PD 10624(AX), Z9, Z8
+	VFMADD213PD 10752(AX), Z7, Z6
+	VFMADD213PD 10752(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -29411,12 +35001,12 @@ l_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    2432(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 6528(AX), Z2, K2
+	VCMPPD    $0x15, 6912(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 6528(AX), Z3, K2
+	VCMPPD    $0x15, 6912(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -29446,26 +35036,22 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z8, Z10
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z9, Z11
-	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z8, Z10
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z9, Z11
+	VSUBPD      7040(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6912(AX), Z12, Z13
-	VFMADD231PD 7040(AX), Z12, Z13
-	VSUBPD      6656(AX), Z11, Z14
+	VFMADD231PD 7296(AX), Z12, Z13
+	VFMADD231PD 7424(AX), Z12, Z13
+	VSUBPD      7040(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6912(AX), Z14, Z15
-	VFMADD231PD 7040(AX), Z14, Z15
+	VFMADD231PD 7296(AX), Z14, Z15
+	VFMADD231PD 7424(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z12
-	VMOVUPD     9216(AX), Z14
-	VFMADD213PD 9344(AX), Z13, Z12
-	VFMADD213PD 9344(AX), Z15, Z14
-	VFMADD213PD 9472(AX), Z13, Z12
-	VFMADD213PD 9472(AX), Z15, Z14
+	VMOVUPD     9472(AX), Z12
+	VMOVUPD     9472(AX), Z14
 	VFMADD213PD 9600(AX), Z13, Z12
 	VFMADD213PD 9600(AX), Z15, Z14
 	VFMADD213PD 9728(AX), Z13, Z12
@@ -29482,6 +35068,10 @@ l_spsexp_one:
 	VFMADD213PD 10368(AX), Z15, Z14
 	VFMADD213PD 10496(AX), Z13, Z12
 	VFMADD213PD 10496(AX), Z15, Z14
+	VFMADD213PD 10624(AX), Z13, Z12
+	VFMADD213PD 10624(AX), Z15, Z14
+	VFMADD213PD 10752(AX), Z13, Z12
+	VFMADD213PD 10752(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -29493,16 +35083,16 @@ l_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6528(AX), Z8, K2
+	VCMPPD    $0x15, 6912(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6528(AX), Z9, K2
+	VCMPPD    $0x15, 6912(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13568(AX), Z4, Z4
+	VPSUBQ    13440(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -29510,7 +35100,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13568(AX), Z7, Z7
+	VPSUBQ    13440(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -29523,34 +35113,30 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 6272(AX), Z8
+	VMOVUPD 6656(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 6272(AX), Z9
+	VMOVUPD 6656(AX), Z9
 	VMOVUPD (R9)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z10
-	VFMADD231PD 6784(AX), Z8, Z10
-	VMOVUPD     6656(AX), Z11
-	VFMADD231PD 6784(AX), Z9, Z11
-	VSUBPD      6656(AX), Z10, Z12
+	VMOVUPD     7040(AX), Z10
+	VFMADD231PD 7168(AX), Z8, Z10
+	VMOVUPD     7040(AX), Z11
+	VFMADD231PD 7168(AX), Z9, Z11
+	VSUBPD      7040(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 6912(AX), Z12, Z13
-	VFMADD231PD 7040(AX), Z12, Z13
-	VSUBPD      6656(AX), Z11, Z14
+	VFMADD231PD 7296(AX), Z12, Z13
+	VFMADD231PD 7424(AX), Z12, Z13
+	VSUBPD      7040(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 6912(AX), Z14, Z15
-	VFMADD231PD 7040(AX), Z14, Z15
+	VFMADD231PD 7296(AX), Z14, Z15
+	VFMADD231PD 7424(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z12
-	VMOVUPD     9216(AX), Z14
-	VFMADD213PD 9344(AX), Z13, Z12
-	VFMADD213PD 9344(AX), Z15, Z14
-	VFMADD213PD 9472(AX), Z13, Z12
-	VFMADD213PD 9472(AX), Z15, Z14
+	VMOVUPD     9472(AX), Z12
+	VMOVUPD     9472(AX), Z14
 	VFMADD213PD 9600(AX), Z13, Z12
 	VFMADD213PD 9600(AX), Z15, Z14
 	VFMADD213PD 9728(AX), Z13, Z12
@@ -29567,6 +35153,10 @@ l_spsexp_tail:
 	VFMADD213PD 10368(AX), Z15, Z14
 	VFMADD213PD 10496(AX), Z13, Z12
 	VFMADD213PD 10496(AX), Z15, Z14
+	VFMADD213PD 10624(AX), Z13, Z12
+	VFMADD213PD 10624(AX), Z15, Z14
+	VFMADD213PD 10752(AX), Z13, Z12
+	VFMADD213PD 10752(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      2432(AX), Z12, Z12
@@ -29578,16 +35168,16 @@ l_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    2432(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6528(AX), Z8, K2
+	VCMPPD    $0x15, 6912(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6528(AX), Z9, K2
+	VCMPPD    $0x15, 6912(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13568(AX), Z4, Z4
+	VPSUBQ    13440(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -29595,7 +35185,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13568(AX), Z7, Z7
+	VPSUBQ    13440(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -29617,26 +35207,26 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X3
+	VUCOMISD    4736(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      4480(AX), X0, X2
+	VADDSD      5504(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      4608(AX), X3
-	VFMADD213SD 4736(AX), X0, X3
-	VFMADD213SD 4864(AX), X0, X3
-	VFMADD213SD 4992(AX), X0, X3
-	VFMADD213SD 5120(AX), X0, X3
-	VFMADD213SD 5248(AX), X0, X3
-	VFMADD213SD 5376(AX), X0, X3
-	VFMADD213SD 5504(AX), X0, X3
-	VFMADD213SD 5632(AX), X0, X3
+	VMOVSD      5632(AX), X3
 	VFMADD213SD 5760(AX), X0, X3
 	VFMADD213SD 5888(AX), X0, X3
 	VFMADD213SD 6016(AX), X0, X3
+	VFMADD213SD 6144(AX), X0, X3
+	VFMADD213SD 6272(AX), X0, X3
+	VFMADD213SD 6400(AX), X0, X3
+	VFMADD213SD 6528(AX), X0, X3
+	VFMADD213SD 4224(AX), X0, X3
+	VFMADD213SD 4352(AX), X0, X3
+	VFMADD213SD 4480(AX), X0, X3
+	VFMADD213SD 4608(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -29662,11 +35252,11 @@ l_sp0l1p_big:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8320(AX), X7
-	VFMADD213PD 8448(AX), X2, X7
-	VFMADD213PD 8576(AX), X2, X7
-	VFMADD213PD 8704(AX), X2, X7
+	VMOVUPD     8704(AX), X7
 	VFMADD213PD 8832(AX), X2, X7
+	VFMADD213PD 8960(AX), X2, X7
+	VFMADD213PD 9088(AX), X2, X7
+	VFMADD213PD 9216(AX), X2, X7
 	VFMADD213PD 2560(AX), X2, X7
 	VFMADD213PD 2688(AX), X2, X7
 	VFMADD213PD 2816(AX), X2, X7
@@ -29704,11 +35294,11 @@ l_sp0logz:
 	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     8320(AX), X8
-	VFMADD213PD 8448(AX), X3, X8
-	VFMADD213PD 8576(AX), X3, X8
-	VFMADD213PD 8704(AX), X3, X8
+	VMOVUPD     8704(AX), X8
 	VFMADD213PD 8832(AX), X3, X8
+	VFMADD213PD 8960(AX), X3, X8
+	VFMADD213PD 9088(AX), X3, X8
+	VFMADD213PD 9216(AX), X3, X8
 	VFMADD213PD 2560(AX), X3, X8
 	VFMADD213PD 2688(AX), X3, X8
 	VFMADD213PD 2816(AX), X3, X8
@@ -29743,26 +35333,26 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X2
+	VUCOMISD    4736(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      4480(AX), X0, X1
+	VADDSD      5504(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4608(AX), X2
-	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
-	VFMADD213SD 5248(AX), X0, X2
-	VFMADD213SD 5376(AX), X0, X2
-	VFMADD213SD 5504(AX), X0, X2
-	VFMADD213SD 5632(AX), X0, X2
+	VMOVSD      5632(AX), X2
 	VFMADD213SD 5760(AX), X0, X2
 	VFMADD213SD 5888(AX), X0, X2
 	VFMADD213SD 6016(AX), X0, X2
+	VFMADD213SD 6144(AX), X0, X2
+	VFMADD213SD 6272(AX), X0, X2
+	VFMADD213SD 6400(AX), X0, X2
+	VFMADD213SD 6528(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -29788,11 +35378,11 @@ l_sp1l1p_big:
 	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8320(AX), X4
-	VFMADD213PD 8448(AX), X1, X4
-	VFMADD213PD 8576(AX), X1, X4
-	VFMADD213PD 8704(AX), X1, X4
+	VMOVUPD     8704(AX), X4
 	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 8960(AX), X1, X4
+	VFMADD213PD 9088(AX), X1, X4
+	VFMADD213PD 9216(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
 	VFMADD213PD 2688(AX), X1, X4
 	VFMADD213PD 2816(AX), X1, X4
@@ -29830,11 +35420,11 @@ l_sp1logz:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8320(AX), X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 8704(AX), X2, X5
+	VMOVUPD     8704(AX), X5
 	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
+	VFMADD213PD 9216(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -29874,7 +35464,7 @@ l_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      6272(AX), Z0
+	VMOVUPD      6656(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -29884,9 +35474,9 @@ l_sosmax_one:
 	JL        l_sosmax_tail
 	VMOVUPD   (R9), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z2
+	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
+	VPSUBQ    13440(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -29894,12 +35484,12 @@ l_sosmax_one:
 l_sosmax_tail:
 	TESTQ     DX, DX
 	JE        l_sosmax_done
-	VMOVUPD   6272(AX), Z2
+	VMOVUPD   6656(AX), Z2
 	VMOVUPD   (R9), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   6272(AX), K2, Z2
+	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13568(AX), Z1, Z1
+	VPSUBQ    13440(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -29916,7 +35506,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9088(AX), X0
+	VUCOMISD     9344(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -29930,17 +35520,15 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z2
-	VFMADD231PD 6784(AX), Z1, Z2
-	VSUBPD      6656(AX), Z2, Z3
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z1, Z2
+	VSUBPD      7040(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6912(AX), Z3, Z4
-	VFMADD231PD 7040(AX), Z3, Z4
+	VFMADD231PD 7296(AX), Z3, Z4
+	VFMADD231PD 7424(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z3
-	VFMADD213PD 9344(AX), Z4, Z3
-	VFMADD213PD 9472(AX), Z4, Z3
+	VMOVUPD     9472(AX), Z3
 	VFMADD213PD 9600(AX), Z4, Z3
 	VFMADD213PD 9728(AX), Z4, Z3
 	VFMADD213PD 9856(AX), Z4, Z3
@@ -29949,6 +35537,8 @@ l_sosmax_done:
 	VFMADD213PD 10240(AX), Z4, Z3
 	VFMADD213PD 10368(AX), Z4, Z3
 	VFMADD213PD 10496(AX), Z4, Z3
+	VFMADD213PD 10624(AX), Z4, Z3
+	VFMADD213PD 10752(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -29957,7 +35547,7 @@ l_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6528(AX), Z1, K2
+	VCMPPD    $0x15, 6912(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -29978,17 +35568,15 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z5
-	VFMADD231PD 6784(AX), Z4, Z5
-	VSUBPD      6656(AX), Z5, Z6
+	VMOVUPD     7040(AX), Z5
+	VFMADD231PD 7168(AX), Z4, Z5
+	VSUBPD      7040(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6912(AX), Z6, Z7
-	VFMADD231PD 7040(AX), Z6, Z7
+	VFMADD231PD 7296(AX), Z6, Z7
+	VFMADD231PD 7424(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z6
-	VFMADD213PD 9344(AX), Z7, Z6
-	VFMADD213PD 9472(AX), Z7, Z6
+	VMOVUPD     9472(AX), Z6
 	VFMADD213PD 9600(AX), Z7, Z6
 	VFMADD213PD 9728(AX), Z7, Z6
 	VFMADD213PD 9856(AX), Z7, Z6
@@ -29997,6 +35585,8 @@ l_sosexp_one:
 	VFMADD213PD 10240(AX), Z7, Z6
 	VFMADD213PD 10368(AX), Z7, Z6
 	VFMADD213PD 10496(AX), Z7, Z6
+	VFMADD213PD 10624(AX), Z7, Z6
+	VFMADD213PD 10752(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -30005,11 +35595,11 @@ l_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6528(AX), Z4, K2
+	VCMPPD    $0x15, 6912(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -30022,22 +35612,20 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z5
-	VFMADD231PD 6784(AX), Z4, Z5
-	VSUBPD      6656(AX), Z5, Z6
+	VMOVUPD     7040(AX), Z5
+	VFMADD231PD 7168(AX), Z4, Z5
+	VSUBPD      7040(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 6912(AX), Z6, Z7
-	VFMADD231PD 7040(AX), Z6, Z7
+	VFMADD231PD 7296(AX), Z6, Z7
+	VFMADD231PD 7424(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z6
-	VFMADD213PD 9344(AX), Z7, Z6
-	VFMADD213PD 9472(AX), Z7, Z6
+	VMOVUPD     9472(AX), Z6
 	VFMADD213PD 9600(AX), Z7, Z6
 	VFMADD213PD 9728(AX), Z7, Z6
 	VFMADD213PD 9856(AX), Z7, Z6
@@ -30046,6 +35634,8 @@ l_sosexp_tail:
 	VFMADD213PD 10240(AX), Z7, Z6
 	VFMADD213PD 10368(AX), Z7, Z6
 	VFMADD213PD 10496(AX), Z7, Z6
+	VFMADD213PD 10624(AX), Z7, Z6
+	VFMADD213PD 10752(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      2432(AX), Z6, Z6
@@ -30054,11 +35644,11 @@ l_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    2432(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6528(AX), Z4, K2
+	VCMPPD    $0x15, 6912(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13568(AX), Z3, Z3
+	VPSUBQ    13440(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -30080,26 +35670,26 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X2
+	VUCOMISD    4736(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      4480(AX), X0, X1
+	VADDSD      5504(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4608(AX), X2
-	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
-	VFMADD213SD 5248(AX), X0, X2
-	VFMADD213SD 5376(AX), X0, X2
-	VFMADD213SD 5504(AX), X0, X2
-	VFMADD213SD 5632(AX), X0, X2
+	VMOVSD      5632(AX), X2
 	VFMADD213SD 5760(AX), X0, X2
 	VFMADD213SD 5888(AX), X0, X2
 	VFMADD213SD 6016(AX), X0, X2
+	VFMADD213SD 6144(AX), X0, X2
+	VFMADD213SD 6272(AX), X0, X2
+	VFMADD213SD 6400(AX), X0, X2
+	VFMADD213SD 6528(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -30125,11 +35715,11 @@ l_so0l1p_big:
 	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8320(AX), X4
-	VFMADD213PD 8448(AX), X1, X4
-	VFMADD213PD 8576(AX), X1, X4
-	VFMADD213PD 8704(AX), X1, X4
+	VMOVUPD     8704(AX), X4
 	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 8960(AX), X1, X4
+	VFMADD213PD 9088(AX), X1, X4
+	VFMADD213PD 9216(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
 	VFMADD213PD 2688(AX), X1, X4
 	VFMADD213PD 2816(AX), X1, X4
@@ -30167,11 +35757,11 @@ l_so0logz:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8320(AX), X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 8704(AX), X2, X5
+	VMOVUPD     8704(AX), X5
 	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
+	VFMADD213PD 9216(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -30205,7 +35795,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -30218,10 +35808,10 @@ l_row:
 
 	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
-	VMOVUPD 6272(AX), Z0
-	VMOVUPD 6272(AX), Z1
-	VMOVUPD 6272(AX), Z2
-	VMOVUPD 6272(AX), Z3
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD 6656(AX), Z1
+	VMOVUPD 6656(AX), Z2
+	VMOVUPD 6656(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -30260,7 +35850,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -30269,7 +35859,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      6272(AX), K2, Z4
+	VMOVUPD      6656(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -30295,7 +35885,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 6272(AX), Z4
+	VMOVUPD 6656(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -30316,7 +35906,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9088(AX), X0
+	VUCOMISD 9344(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -30333,17 +35923,15 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     6656(AX), Z2
-	VFMADD231PD 6784(AX), Z1, Z2
-	VSUBPD      6656(AX), Z2, Z3
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z1, Z2
+	VSUBPD      7040(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 6912(AX), Z3, Z4
-	VFMADD231PD 7040(AX), Z3, Z4
+	VFMADD231PD 7296(AX), Z3, Z4
+	VFMADD231PD 7424(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9216(AX), Z3
-	VFMADD213PD 9344(AX), Z4, Z3
-	VFMADD213PD 9472(AX), Z4, Z3
+	VMOVUPD     9472(AX), Z3
 	VFMADD213PD 9600(AX), Z4, Z3
 	VFMADD213PD 9728(AX), Z4, Z3
 	VFMADD213PD 9856(AX), Z4, Z3
@@ -30352,6 +35940,8 @@ l_maxb_done:
 	VFMADD213PD 10240(AX), Z4, Z3
 	VFMADD213PD 10368(AX), Z4, Z3
 	VFMADD213PD 10496(AX), Z4, Z3
+	VFMADD213PD 10624(AX), Z4, Z3
+	VFMADD213PD 10752(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      2432(AX), Z3, Z3
@@ -30360,7 +35950,7 @@ l_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6528(AX), Z1, K2
+	VCMPPD    $0x15, 6912(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -30368,20 +35958,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 6656(AX), Z2
+	VMOVUPS 7040(AX), Z2
 	VMOVUPS 2432(AX), Z3
-	VMOVUPS 6784(AX), Z4
-	VMOVUPS 6912(AX), Z5
-	VMOVUPS 7040(AX), Z6
-	VMOVUPS 6528(AX), Z7
-	VMOVUPS 9216(AX), Z8
-	VMOVUPS 9344(AX), Z9
-	VMOVUPS 9472(AX), Z10
-	VMOVUPS 9600(AX), Z11
-	VMOVUPS 9728(AX), Z12
-	VMOVUPS 9856(AX), Z13
-	VMOVUPS 9984(AX), Z14
-	VMOVUPS 10112(AX), Z15
+	VMOVUPS 7168(AX), Z4
+	VMOVUPS 7296(AX), Z5
+	VMOVUPS 7424(AX), Z6
+	VMOVUPS 6912(AX), Z7
+	VMOVUPS 9472(AX), Z8
+	VMOVUPS 9600(AX), Z9
+	VMOVUPS 9728(AX), Z10
+	VMOVUPS 9856(AX), Z11
+	VMOVUPS 9984(AX), Z12
+	VMOVUPS 10112(AX), Z13
+	VMOVUPS 10240(AX), Z14
+	VMOVUPS 10368(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -30429,12 +36019,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10240(AX), Z22, Z21
-	VFMADD213PD 10240(AX), Z24, Z23
-	VFMADD213PD 10368(AX), Z22, Z21
-	VFMADD213PD 10368(AX), Z24, Z23
 	VFMADD213PD 10496(AX), Z22, Z21
 	VFMADD213PD 10496(AX), Z24, Z23
+	VFMADD213PD 10624(AX), Z22, Z21
+	VFMADD213PD 10624(AX), Z24, Z23
+	VFMADD213PD 10752(AX), Z22, Z21
+	VFMADD213PD 10752(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -30487,9 +36077,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10240(AX), Z20, Z19
-	VFMADD213PD 10368(AX), Z20, Z19
 	VFMADD213PD 10496(AX), Z20, Z19
+	VFMADD213PD 10624(AX), Z20, Z19
+	VFMADD213PD 10752(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -30538,9 +36128,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10240(AX), Z20, Z19
-	VFMADD213PD 10368(AX), Z20, Z19
 	VFMADD213PD 10496(AX), Z20, Z19
+	VFMADD213PD 10624(AX), Z20, Z19
+	VFMADD213PD 10752(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -30605,12 +36195,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10240(AX), Z22, Z21
-	VFMADD213PD 10240(AX), Z24, Z23
-	VFMADD213PD 10368(AX), Z22, Z21
-	VFMADD213PD 10368(AX), Z24, Z23
 	VFMADD213PD 10496(AX), Z22, Z21
 	VFMADD213PD 10496(AX), Z24, Z23
+	VFMADD213PD 10624(AX), Z22, Z21
+	VFMADD213PD 10624(AX), Z24, Z23
+	VFMADD213PD 10752(AX), Z22, Z21
+	VFMADD213PD 10752(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -30663,9 +36253,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10240(AX), Z20, Z19
-	VFMADD213PD 10368(AX), Z20, Z19
 	VFMADD213PD 10496(AX), Z20, Z19
+	VFMADD213PD 10624(AX), Z20, Z19
+	VFMADD213PD 10752(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -30688,7 +36278,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 6272(AX), Z17
+	VMOVUPD 6656(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -30709,9 +36299,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10240(AX), Z4, Z2
-	VFMADD213PD 10368(AX), Z4, Z2
 	VFMADD213PD 10496(AX), Z4, Z2
+	VFMADD213PD 10624(AX), Z4, Z2
+	VFMADD213PD 10752(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -30732,7 +36322,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 6272(AX), Z17
+	VMOVUPD 6656(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -30753,9 +36343,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10240(AX), Z4, Z2
-	VFMADD213PD 10368(AX), Z4, Z2
 	VFMADD213PD 10496(AX), Z4, Z2
+	VFMADD213PD 10624(AX), Z4, Z2
+	VFMADD213PD 10752(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -30791,26 +36381,26 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4224(AX), X2
+	VUCOMISD    4736(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4352(AX), X0
+	VUCOMISD    4864(AX), X0
 	JHI         l_l1p_big
-	VADDSD      4480(AX), X0, X1
+	VADDSD      5504(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      4608(AX), X2
-	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
-	VFMADD213SD 5248(AX), X0, X2
-	VFMADD213SD 5376(AX), X0, X2
-	VFMADD213SD 5504(AX), X0, X2
-	VFMADD213SD 5632(AX), X0, X2
+	VMOVSD      5632(AX), X2
 	VFMADD213SD 5760(AX), X0, X2
 	VFMADD213SD 5888(AX), X0, X2
 	VFMADD213SD 6016(AX), X0, X2
+	VFMADD213SD 6144(AX), X0, X2
+	VFMADD213SD 6272(AX), X0, X2
+	VFMADD213SD 6400(AX), X0, X2
+	VFMADD213SD 6528(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -30836,11 +36426,11 @@ l_l1p_big:
 	VADDPD      2432(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     8320(AX), X4
-	VFMADD213PD 8448(AX), X1, X4
-	VFMADD213PD 8576(AX), X1, X4
-	VFMADD213PD 8704(AX), X1, X4
+	VMOVUPD     8704(AX), X4
 	VFMADD213PD 8832(AX), X1, X4
+	VFMADD213PD 8960(AX), X1, X4
+	VFMADD213PD 9088(AX), X1, X4
+	VFMADD213PD 9216(AX), X1, X4
 	VFMADD213PD 2560(AX), X1, X4
 	VFMADD213PD 2688(AX), X1, X4
 	VFMADD213PD 2816(AX), X1, X4
@@ -30878,11 +36468,11 @@ l_logz:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8320(AX), X5
-	VFMADD213PD 8448(AX), X2, X5
-	VFMADD213PD 8576(AX), X2, X5
-	VFMADD213PD 8704(AX), X2, X5
+	VMOVUPD     8704(AX), X5
 	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
+	VFMADD213PD 9216(AX), X2, X5
 	VFMADD213PD 2560(AX), X2, X5
 	VFMADD213PD 2688(AX), X2, X5
 	VFMADD213PD 2816(AX), X2, X5
@@ -30917,7 +36507,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8960(AX), X0
+	VMOVSD 4992(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -31489,54 +37079,54 @@ DATA pool<>+3792(SB)/4, $0x42700000
 DATA pool<>+3796(SB)/4, $0x42700000
 DATA pool<>+3800(SB)/4, $0x42700000
 DATA pool<>+3804(SB)/4, $0x42700000
-DATA pool<>+3840(SB)/4, $0x00000000
-DATA pool<>+3844(SB)/4, $0x00000000
-DATA pool<>+3848(SB)/4, $0x00000000
-DATA pool<>+3852(SB)/4, $0x00000000
-DATA pool<>+3856(SB)/4, $0x00000000
-DATA pool<>+3860(SB)/4, $0x00000000
-DATA pool<>+3864(SB)/4, $0x00000000
-DATA pool<>+3868(SB)/4, $0x00000000
-DATA pool<>+3872(SB)/4, $0x00000000
-DATA pool<>+3876(SB)/4, $0x00000000
-DATA pool<>+3880(SB)/4, $0x00000000
-DATA pool<>+3884(SB)/4, $0x00000000
-DATA pool<>+3888(SB)/4, $0x00000000
-DATA pool<>+3892(SB)/4, $0x00000000
-DATA pool<>+3896(SB)/4, $0x00000000
-DATA pool<>+3900(SB)/4, $0x00000000
-DATA pool<>+3904(SB)/4, $0x00000000
-DATA pool<>+3908(SB)/4, $0x00000000
-DATA pool<>+3912(SB)/4, $0x00000000
-DATA pool<>+3916(SB)/4, $0x00000000
-DATA pool<>+3920(SB)/4, $0x00000000
-DATA pool<>+3924(SB)/4, $0x00000000
-DATA pool<>+3928(SB)/4, $0x00000000
-DATA pool<>+3932(SB)/4, $0x00000000
-DATA pool<>+3968(SB)/4, $0x00000008
-DATA pool<>+3972(SB)/4, $0x00000008
-DATA pool<>+3976(SB)/4, $0x00000008
-DATA pool<>+3980(SB)/4, $0x00000008
-DATA pool<>+3984(SB)/4, $0x00000008
-DATA pool<>+3988(SB)/4, $0x00000008
-DATA pool<>+3992(SB)/4, $0x00000008
-DATA pool<>+3996(SB)/4, $0x00000008
-DATA pool<>+4000(SB)/4, $0x00000008
-DATA pool<>+4004(SB)/4, $0x00000008
-DATA pool<>+4008(SB)/4, $0x00000008
-DATA pool<>+4012(SB)/4, $0x00000008
-DATA pool<>+4016(SB)/4, $0x00000008
-DATA pool<>+4020(SB)/4, $0x00000008
-DATA pool<>+4024(SB)/4, $0x00000008
-DATA pool<>+4028(SB)/4, $0x00000008
-DATA pool<>+4032(SB)/4, $0x00000008
-DATA pool<>+4036(SB)/4, $0x00000008
-DATA pool<>+4040(SB)/4, $0x00000008
-DATA pool<>+4044(SB)/4, $0x00000008
-DATA pool<>+4048(SB)/4, $0x00000008
-DATA pool<>+4052(SB)/4, $0x00000008
-DATA pool<>+4056(SB)/4, $0x00000008
-DATA pool<>+4060(SB)/4, $0x00000008
+DATA pool<>+3840(SB)/4, $0x00000008
+DATA pool<>+3844(SB)/4, $0x00000008
+DATA pool<>+3848(SB)/4, $0x00000008
+DATA pool<>+3852(SB)/4, $0x00000008
+DATA pool<>+3856(SB)/4, $0x00000008
+DATA pool<>+3860(SB)/4, $0x00000008
+DATA pool<>+3864(SB)/4, $0x00000008
+DATA pool<>+3868(SB)/4, $0x00000008
+DATA pool<>+3872(SB)/4, $0x00000008
+DATA pool<>+3876(SB)/4, $0x00000008
+DATA pool<>+3880(SB)/4, $0x00000008
+DATA pool<>+3884(SB)/4, $0x00000008
+DATA pool<>+3888(SB)/4, $0x00000008
+DATA pool<>+3892(SB)/4, $0x00000008
+DATA pool<>+3896(SB)/4, $0x00000008
+DATA pool<>+3900(SB)/4, $0x00000008
+DATA pool<>+3904(SB)/4, $0x00000008
+DATA pool<>+3908(SB)/4, $0x00000008
+DATA pool<>+3912(SB)/4, $0x00000008
+DATA pool<>+3916(SB)/4, $0x00000008
+DATA pool<>+3920(SB)/4, $0x00000008
+DATA pool<>+3924(SB)/4, $0x00000008
+DATA pool<>+3928(SB)/4, $0x00000008
+DATA pool<>+3932(SB)/4, $0x00000008
+DATA pool<>+3968(SB)/4, $0x00000010
+DATA pool<>+3972(SB)/4, $0x00000010
+DATA pool<>+3976(SB)/4, $0x00000010
+DATA pool<>+3980(SB)/4, $0x00000010
+DATA pool<>+3984(SB)/4, $0x00000010
+DATA pool<>+3988(SB)/4, $0x00000010
+DATA pool<>+3992(SB)/4, $0x00000010
+DATA pool<>+3996(SB)/4, $0x00000010
+DATA pool<>+4000(SB)/4, $0x00000010
+DATA pool<>+4004(SB)/4, $0x00000010
+DATA pool<>+4008(SB)/4, $0x00000010
+DATA pool<>+4012(SB)/4, $0x00000010
+DATA pool<>+4016(SB)/4, $0x00000010
+DATA pool<>+4020(SB)/4, $0x00000010
+DATA pool<>+4024(SB)/4, $0x00000010
+DATA pool<>+4028(SB)/4, $0x00000010
+DATA pool<>+4032(SB)/4, $0x00000010
+DATA pool<>+4036(SB)/4, $0x00000010
+DATA pool<>+4040(SB)/4, $0x00000010
+DATA pool<>+4044(SB)/4, $0x00000010
+DATA pool<>+4048(SB)/4, $0x00000010
+DATA pool<>+4052(SB)/4, $0x00000010
+DATA pool<>+4056(SB)/4, $0x00000010
+DATA pool<>+4060(SB)/4, $0x00000010
 DATA pool<>+4096(SB)/4, $0xc2480000
 DATA pool<>+4100(SB)/4, $0xc2480000
 DATA pool<>+4104(SB)/4, $0xc2480000
@@ -31561,1075 +37151,1051 @@ DATA pool<>+4176(SB)/4, $0xc2480000
 DATA pool<>+4180(SB)/4, $0xc2480000
 DATA pool<>+4184(SB)/4, $0xc2480000
 DATA pool<>+4188(SB)/4, $0xc2480000
-DATA pool<>+4224(SB)/8, $0x3fe0000000000000
-DATA pool<>+4232(SB)/8, $0x3fe0000000000000
-DATA pool<>+4240(SB)/8, $0x3fe0000000000000
-DATA pool<>+4248(SB)/8, $0x3fe0000000000000
-DATA pool<>+4256(SB)/8, $0x3fe0000000000000
-DATA pool<>+4264(SB)/8, $0x3fe0000000000000
-DATA pool<>+4272(SB)/8, $0x3fe0000000000000
-DATA pool<>+4280(SB)/8, $0x3fe0000000000000
-DATA pool<>+4288(SB)/8, $0x3fe0000000000000
-DATA pool<>+4296(SB)/8, $0x3fe0000000000000
-DATA pool<>+4304(SB)/8, $0x3fe0000000000000
-DATA pool<>+4312(SB)/8, $0x3fe0000000000000
-DATA pool<>+4352(SB)/8, $0x3fd999999999999a
-DATA pool<>+4360(SB)/8, $0x3fd999999999999a
-DATA pool<>+4368(SB)/8, $0x3fd999999999999a
-DATA pool<>+4376(SB)/8, $0x3fd999999999999a
-DATA pool<>+4384(SB)/8, $0x3fd999999999999a
-DATA pool<>+4392(SB)/8, $0x3fd999999999999a
-DATA pool<>+4400(SB)/8, $0x3fd999999999999a
-DATA pool<>+4408(SB)/8, $0x3fd999999999999a
-DATA pool<>+4416(SB)/8, $0x3fd999999999999a
-DATA pool<>+4424(SB)/8, $0x3fd999999999999a
-DATA pool<>+4432(SB)/8, $0x3fd999999999999a
-DATA pool<>+4440(SB)/8, $0x3fd999999999999a
-DATA pool<>+4480(SB)/8, $0x4000000000000000
-DATA pool<>+4488(SB)/8, $0x4000000000000000
-DATA pool<>+4496(SB)/8, $0x4000000000000000
-DATA pool<>+4504(SB)/8, $0x4000000000000000
-DATA pool<>+4512(SB)/8, $0x4000000000000000
-DATA pool<>+4520(SB)/8, $0x4000000000000000
-DATA pool<>+4528(SB)/8, $0x4000000000000000
-DATA pool<>+4536(SB)/8, $0x4000000000000000
-DATA pool<>+4544(SB)/8, $0x4000000000000000
-DATA pool<>+4552(SB)/8, $0x4000000000000000
-DATA pool<>+4560(SB)/8, $0x4000000000000000
-DATA pool<>+4568(SB)/8, $0x4000000000000000
-DATA pool<>+4608(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4616(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4624(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4632(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4640(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4648(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4656(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4664(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4672(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4680(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4688(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4696(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+4736(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4744(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4752(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4760(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4768(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4776(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4784(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4792(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4800(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4808(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4816(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4824(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+4864(SB)/8, $0x3fa8618618618618
-DATA pool<>+4872(SB)/8, $0x3fa8618618618618
-DATA pool<>+4880(SB)/8, $0x3fa8618618618618
-DATA pool<>+4888(SB)/8, $0x3fa8618618618618
-DATA pool<>+4896(SB)/8, $0x3fa8618618618618
-DATA pool<>+4904(SB)/8, $0x3fa8618618618618
-DATA pool<>+4912(SB)/8, $0x3fa8618618618618
-DATA pool<>+4920(SB)/8, $0x3fa8618618618618
-DATA pool<>+4928(SB)/8, $0x3fa8618618618618
-DATA pool<>+4936(SB)/8, $0x3fa8618618618618
-DATA pool<>+4944(SB)/8, $0x3fa8618618618618
-DATA pool<>+4952(SB)/8, $0x3fa8618618618618
-DATA pool<>+4992(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5000(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5008(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5016(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5024(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5032(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5040(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5048(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5056(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5064(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5072(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5080(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+5120(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5128(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5136(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5144(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5152(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5160(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5168(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5176(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5184(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5192(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5200(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5208(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+5248(SB)/8, $0x3fb1111111111111
-DATA pool<>+5256(SB)/8, $0x3fb1111111111111
-DATA pool<>+5264(SB)/8, $0x3fb1111111111111
-DATA pool<>+5272(SB)/8, $0x3fb1111111111111
-DATA pool<>+5280(SB)/8, $0x3fb1111111111111
-DATA pool<>+5288(SB)/8, $0x3fb1111111111111
-DATA pool<>+5296(SB)/8, $0x3fb1111111111111
-DATA pool<>+5304(SB)/8, $0x3fb1111111111111
-DATA pool<>+5312(SB)/8, $0x3fb1111111111111
-DATA pool<>+5320(SB)/8, $0x3fb1111111111111
-DATA pool<>+5328(SB)/8, $0x3fb1111111111111
-DATA pool<>+5336(SB)/8, $0x3fb1111111111111
-DATA pool<>+5376(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5384(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5392(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5400(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5408(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5416(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5424(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5432(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5440(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5448(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5456(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5464(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+5504(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5512(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5520(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5528(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5536(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5544(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5552(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5560(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5568(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5576(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5584(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5592(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+5632(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5640(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5648(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5656(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5664(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5672(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5680(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5688(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5696(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5704(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5712(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5720(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+5760(SB)/8, $0x3fc2492492492492
-DATA pool<>+5768(SB)/8, $0x3fc2492492492492
-DATA pool<>+5776(SB)/8, $0x3fc2492492492492
-DATA pool<>+5784(SB)/8, $0x3fc2492492492492
-DATA pool<>+5792(SB)/8, $0x3fc2492492492492
-DATA pool<>+5800(SB)/8, $0x3fc2492492492492
-DATA pool<>+5808(SB)/8, $0x3fc2492492492492
-DATA pool<>+5816(SB)/8, $0x3fc2492492492492
-DATA pool<>+5824(SB)/8, $0x3fc2492492492492
-DATA pool<>+5832(SB)/8, $0x3fc2492492492492
-DATA pool<>+5840(SB)/8, $0x3fc2492492492492
-DATA pool<>+5848(SB)/8, $0x3fc2492492492492
-DATA pool<>+5888(SB)/8, $0x3fc999999999999a
-DATA pool<>+5896(SB)/8, $0x3fc999999999999a
-DATA pool<>+5904(SB)/8, $0x3fc999999999999a
-DATA pool<>+5912(SB)/8, $0x3fc999999999999a
-DATA pool<>+5920(SB)/8, $0x3fc999999999999a
-DATA pool<>+5928(SB)/8, $0x3fc999999999999a
-DATA pool<>+5936(SB)/8, $0x3fc999999999999a
-DATA pool<>+5944(SB)/8, $0x3fc999999999999a
-DATA pool<>+5952(SB)/8, $0x3fc999999999999a
-DATA pool<>+5960(SB)/8, $0x3fc999999999999a
-DATA pool<>+5968(SB)/8, $0x3fc999999999999a
-DATA pool<>+5976(SB)/8, $0x3fc999999999999a
-DATA pool<>+6016(SB)/8, $0x3fd5555555555555
-DATA pool<>+6024(SB)/8, $0x3fd5555555555555
-DATA pool<>+6032(SB)/8, $0x3fd5555555555555
-DATA pool<>+6040(SB)/8, $0x3fd5555555555555
-DATA pool<>+6048(SB)/8, $0x3fd5555555555555
-DATA pool<>+6056(SB)/8, $0x3fd5555555555555
-DATA pool<>+6064(SB)/8, $0x3fd5555555555555
-DATA pool<>+6072(SB)/8, $0x3fd5555555555555
-DATA pool<>+6080(SB)/8, $0x3fd5555555555555
-DATA pool<>+6088(SB)/8, $0x3fd5555555555555
-DATA pool<>+6096(SB)/8, $0x3fd5555555555555
-DATA pool<>+6104(SB)/8, $0x3fd5555555555555
-DATA pool<>+6144(SB)/8, $0x8000000000000000
-DATA pool<>+6152(SB)/8, $0x8000000000000000
-DATA pool<>+6160(SB)/8, $0x8000000000000000
-DATA pool<>+6168(SB)/8, $0x8000000000000000
-DATA pool<>+6176(SB)/8, $0x8000000000000000
-DATA pool<>+6184(SB)/8, $0x8000000000000000
-DATA pool<>+6192(SB)/8, $0x8000000000000000
-DATA pool<>+6200(SB)/8, $0x8000000000000000
-DATA pool<>+6208(SB)/8, $0x8000000000000000
-DATA pool<>+6216(SB)/8, $0x8000000000000000
-DATA pool<>+6224(SB)/8, $0x8000000000000000
-DATA pool<>+6232(SB)/8, $0x8000000000000000
-DATA pool<>+6272(SB)/8, $0xfff0000000000000
-DATA pool<>+6280(SB)/8, $0xfff0000000000000
-DATA pool<>+6288(SB)/8, $0xfff0000000000000
-DATA pool<>+6296(SB)/8, $0xfff0000000000000
-DATA pool<>+6304(SB)/8, $0xfff0000000000000
-DATA pool<>+6312(SB)/8, $0xfff0000000000000
-DATA pool<>+6320(SB)/8, $0xfff0000000000000
-DATA pool<>+6328(SB)/8, $0xfff0000000000000
-DATA pool<>+6336(SB)/8, $0xfff0000000000000
-DATA pool<>+6344(SB)/8, $0xfff0000000000000
-DATA pool<>+6352(SB)/8, $0xfff0000000000000
-DATA pool<>+6360(SB)/8, $0xfff0000000000000
-DATA pool<>+6400(SB)/8, $0x7ff0000000000000
-DATA pool<>+6408(SB)/8, $0x7ff0000000000000
-DATA pool<>+6416(SB)/8, $0x7ff0000000000000
-DATA pool<>+6424(SB)/8, $0x7ff0000000000000
-DATA pool<>+6432(SB)/8, $0x7ff0000000000000
-DATA pool<>+6440(SB)/8, $0x7ff0000000000000
-DATA pool<>+6448(SB)/8, $0x7ff0000000000000
-DATA pool<>+6456(SB)/8, $0x7ff0000000000000
-DATA pool<>+6464(SB)/8, $0x7ff0000000000000
-DATA pool<>+6472(SB)/8, $0x7ff0000000000000
-DATA pool<>+6480(SB)/8, $0x7ff0000000000000
-DATA pool<>+6488(SB)/8, $0x7ff0000000000000
-DATA pool<>+6528(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6536(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6544(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6552(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6560(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6568(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6576(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6584(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6592(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6600(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6608(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6616(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+6656(SB)/8, $0x4338000000000000
-DATA pool<>+6664(SB)/8, $0x4338000000000000
-DATA pool<>+6672(SB)/8, $0x4338000000000000
-DATA pool<>+6680(SB)/8, $0x4338000000000000
-DATA pool<>+6688(SB)/8, $0x4338000000000000
-DATA pool<>+6696(SB)/8, $0x4338000000000000
-DATA pool<>+6704(SB)/8, $0x4338000000000000
-DATA pool<>+6712(SB)/8, $0x4338000000000000
-DATA pool<>+6720(SB)/8, $0x4338000000000000
-DATA pool<>+6728(SB)/8, $0x4338000000000000
-DATA pool<>+6736(SB)/8, $0x4338000000000000
-DATA pool<>+6744(SB)/8, $0x4338000000000000
-DATA pool<>+6784(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6792(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6800(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6808(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6816(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6824(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6832(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6840(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6848(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6856(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6864(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6872(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+6912(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6920(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6928(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6936(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6944(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6952(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6960(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6968(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6976(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6984(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+6992(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+7000(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+7040(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7048(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7056(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7064(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7072(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7080(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7088(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7096(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7104(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7112(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7120(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7128(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+7168(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7176(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7184(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7192(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7200(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7208(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7216(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7224(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7232(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7240(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7248(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7256(SB)/8, $0x3e92881b6b626570
-DATA pool<>+7296(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7304(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7312(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7320(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7328(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7336(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7344(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7352(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7360(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7368(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7376(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7384(SB)/8, $0x3ec72c713cbb3c7f
-DATA pool<>+7424(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7432(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7440(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7448(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7456(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7464(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7472(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7480(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7488(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7496(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7504(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7512(SB)/8, $0x3efa019c7c5de7f5
-DATA pool<>+7552(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7560(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7568(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7576(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7584(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7592(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7600(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7608(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7616(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7624(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7632(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7640(SB)/8, $0x3f2a019adb3257e9
-DATA pool<>+7680(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7688(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7696(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7704(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7712(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7720(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7728(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7736(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7744(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7752(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7760(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7768(SB)/8, $0x3f56c16c1743a95d
-DATA pool<>+7808(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7816(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7824(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7832(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7840(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7848(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7856(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7864(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7872(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7880(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7888(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7896(SB)/8, $0x3f81111111c44d73
-DATA pool<>+7936(SB)/8, $0x3fa5555555554b19
-DATA pool<>+7944(SB)/8, $0x3fa5555555554b19
-DATA pool<>+7952(SB)/8, $0x3fa5555555554b19
-DATA pool<>+7960(SB)/8, $0x3fa5555555554b19
-DATA pool<>+7968(SB)/8, $0x3fa5555555554b19
-DATA pool<>+7976(SB)/8, $0x3fa5555555554b19
-DATA pool<>+7984(SB)/8, $0x3fa5555555554b19
-DATA pool<>+7992(SB)/8, $0x3fa5555555554b19
-DATA pool<>+8000(SB)/8, $0x3fa5555555554b19
-DATA pool<>+8008(SB)/8, $0x3fa5555555554b19
-DATA pool<>+8016(SB)/8, $0x3fa5555555554b19
-DATA pool<>+8024(SB)/8, $0x3fa5555555554b19
-DATA pool<>+8064(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8072(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8080(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8088(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8096(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8104(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8112(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8120(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8128(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8136(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8144(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8152(SB)/8, $0x3fc5555555553b87
-DATA pool<>+8192(SB)/8, $0x3fe0000000000000
-DATA pool<>+8200(SB)/8, $0x3fe0000000000000
-DATA pool<>+8208(SB)/8, $0x3fe0000000000000
-DATA pool<>+8216(SB)/8, $0x3fe0000000000000
-DATA pool<>+8224(SB)/8, $0x3fe0000000000000
-DATA pool<>+8232(SB)/8, $0x3fe0000000000000
-DATA pool<>+8240(SB)/8, $0x3fe0000000000000
-DATA pool<>+8248(SB)/8, $0x3fe0000000000000
-DATA pool<>+8256(SB)/8, $0x3fe0000000000000
-DATA pool<>+8264(SB)/8, $0x3fe0000000000000
-DATA pool<>+8272(SB)/8, $0x3fe0000000000000
-DATA pool<>+8280(SB)/8, $0x3fe0000000000000
-DATA pool<>+8320(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8328(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8336(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8344(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8352(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8360(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8368(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8376(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8384(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8392(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8400(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8408(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+8448(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8456(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8464(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8472(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8480(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8488(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8496(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8504(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8512(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8520(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8528(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8536(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+8576(SB)/8, $0x3fc1111111111111
-DATA pool<>+8584(SB)/8, $0x3fc1111111111111
-DATA pool<>+8592(SB)/8, $0x3fc1111111111111
-DATA pool<>+8600(SB)/8, $0x3fc1111111111111
-DATA pool<>+8608(SB)/8, $0x3fc1111111111111
-DATA pool<>+8616(SB)/8, $0x3fc1111111111111
-DATA pool<>+8624(SB)/8, $0x3fc1111111111111
-DATA pool<>+8632(SB)/8, $0x3fc1111111111111
-DATA pool<>+8640(SB)/8, $0x3fc1111111111111
-DATA pool<>+8648(SB)/8, $0x3fc1111111111111
-DATA pool<>+8656(SB)/8, $0x3fc1111111111111
-DATA pool<>+8664(SB)/8, $0x3fc1111111111111
-DATA pool<>+8704(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8712(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8720(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8728(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8736(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8744(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8752(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8760(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8768(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8776(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8784(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8792(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8832(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8840(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8848(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8856(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8864(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8872(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8880(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8888(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8896(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8904(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8912(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8920(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8960(SB)/8, $0x7ff8000000000001
-DATA pool<>+8968(SB)/8, $0x7ff8000000000001
-DATA pool<>+8976(SB)/8, $0x7ff8000000000001
-DATA pool<>+8984(SB)/8, $0x7ff8000000000001
-DATA pool<>+8992(SB)/8, $0x7ff8000000000001
-DATA pool<>+9000(SB)/8, $0x7ff8000000000001
-DATA pool<>+9008(SB)/8, $0x7ff8000000000001
-DATA pool<>+9016(SB)/8, $0x7ff8000000000001
-DATA pool<>+9024(SB)/8, $0x7ff8000000000001
-DATA pool<>+9032(SB)/8, $0x7ff8000000000001
-DATA pool<>+9040(SB)/8, $0x7ff8000000000001
-DATA pool<>+9048(SB)/8, $0x7ff8000000000001
-DATA pool<>+9088(SB)/8, $0xc084500000000000
-DATA pool<>+9096(SB)/8, $0xc084500000000000
-DATA pool<>+9104(SB)/8, $0xc084500000000000
-DATA pool<>+9112(SB)/8, $0xc084500000000000
-DATA pool<>+9120(SB)/8, $0xc084500000000000
-DATA pool<>+9128(SB)/8, $0xc084500000000000
-DATA pool<>+9136(SB)/8, $0xc084500000000000
-DATA pool<>+9144(SB)/8, $0xc084500000000000
-DATA pool<>+9152(SB)/8, $0xc084500000000000
-DATA pool<>+9160(SB)/8, $0xc084500000000000
-DATA pool<>+9168(SB)/8, $0xc084500000000000
-DATA pool<>+9176(SB)/8, $0xc084500000000000
-DATA pool<>+9216(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9224(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9232(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9240(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9248(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9256(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9264(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9272(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9280(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9288(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9296(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9304(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9344(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9352(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9360(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9368(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9376(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9384(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9392(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9400(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9408(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9416(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9424(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9432(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9472(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9480(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9488(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9496(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9504(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9512(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9520(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9528(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9536(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9544(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9552(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9560(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9600(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9608(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9616(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9624(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9632(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9640(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9648(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9656(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9664(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9672(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9680(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9688(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9728(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9736(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9744(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9752(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9760(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9768(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9776(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9784(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9792(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9800(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9808(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9816(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9856(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9864(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9872(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9880(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9888(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9896(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9904(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9912(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9920(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9928(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9936(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9944(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+9984(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+9992(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10000(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10008(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10016(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10024(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10032(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10040(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10048(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10056(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10064(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10072(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10112(SB)/8, $0x3f811111111100dc
-DATA pool<>+10120(SB)/8, $0x3f811111111100dc
-DATA pool<>+10128(SB)/8, $0x3f811111111100dc
-DATA pool<>+10136(SB)/8, $0x3f811111111100dc
-DATA pool<>+10144(SB)/8, $0x3f811111111100dc
-DATA pool<>+10152(SB)/8, $0x3f811111111100dc
-DATA pool<>+10160(SB)/8, $0x3f811111111100dc
-DATA pool<>+10168(SB)/8, $0x3f811111111100dc
-DATA pool<>+10176(SB)/8, $0x3f811111111100dc
-DATA pool<>+10184(SB)/8, $0x3f811111111100dc
-DATA pool<>+10192(SB)/8, $0x3f811111111100dc
-DATA pool<>+10200(SB)/8, $0x3f811111111100dc
-DATA pool<>+10240(SB)/8, $0x3fa5555555555556
-DATA pool<>+10248(SB)/8, $0x3fa5555555555556
-DATA pool<>+10256(SB)/8, $0x3fa5555555555556
-DATA pool<>+10264(SB)/8, $0x3fa5555555555556
-DATA pool<>+10272(SB)/8, $0x3fa5555555555556
-DATA pool<>+10280(SB)/8, $0x3fa5555555555556
-DATA pool<>+10288(SB)/8, $0x3fa5555555555556
-DATA pool<>+10296(SB)/8, $0x3fa5555555555556
-DATA pool<>+10304(SB)/8, $0x3fa5555555555556
-DATA pool<>+10312(SB)/8, $0x3fa5555555555556
-DATA pool<>+10320(SB)/8, $0x3fa5555555555556
-DATA pool<>+10328(SB)/8, $0x3fa5555555555556
-DATA pool<>+10368(SB)/8, $0x3fc5555555555557
-DATA pool<>+10376(SB)/8, $0x3fc5555555555557
-DATA pool<>+10384(SB)/8, $0x3fc5555555555557
-DATA pool<>+10392(SB)/8, $0x3fc5555555555557
-DATA pool<>+10400(SB)/8, $0x3fc5555555555557
-DATA pool<>+10408(SB)/8, $0x3fc5555555555557
-DATA pool<>+10416(SB)/8, $0x3fc5555555555557
-DATA pool<>+10424(SB)/8, $0x3fc5555555555557
-DATA pool<>+10432(SB)/8, $0x3fc5555555555557
-DATA pool<>+10440(SB)/8, $0x3fc5555555555557
-DATA pool<>+10448(SB)/8, $0x3fc5555555555557
-DATA pool<>+10456(SB)/8, $0x3fc5555555555557
-DATA pool<>+10496(SB)/8, $0x3fe0000000000000
-DATA pool<>+10504(SB)/8, $0x3fe0000000000000
-DATA pool<>+10512(SB)/8, $0x3fe0000000000000
-DATA pool<>+10520(SB)/8, $0x3fe0000000000000
-DATA pool<>+10528(SB)/8, $0x3fe0000000000000
-DATA pool<>+10536(SB)/8, $0x3fe0000000000000
-DATA pool<>+10544(SB)/8, $0x3fe0000000000000
-DATA pool<>+10552(SB)/8, $0x3fe0000000000000
-DATA pool<>+10560(SB)/8, $0x3fe0000000000000
-DATA pool<>+10568(SB)/8, $0x3fe0000000000000
-DATA pool<>+10576(SB)/8, $0x3fe0000000000000
-DATA pool<>+10584(SB)/8, $0x3fe0000000000000
-DATA pool<>+10624(SB)/4, $0x00000008
-DATA pool<>+10628(SB)/4, $0x00000008
-DATA pool<>+10632(SB)/4, $0x00000008
-DATA pool<>+10636(SB)/4, $0x00000008
-DATA pool<>+10640(SB)/4, $0x00000008
-DATA pool<>+10644(SB)/4, $0x00000008
-DATA pool<>+10648(SB)/4, $0x00000008
-DATA pool<>+10652(SB)/4, $0x00000008
-DATA pool<>+10656(SB)/4, $0x00000008
-DATA pool<>+10660(SB)/4, $0x00000008
-DATA pool<>+10664(SB)/4, $0x00000008
-DATA pool<>+10668(SB)/4, $0x00000008
-DATA pool<>+10672(SB)/4, $0x00000008
-DATA pool<>+10676(SB)/4, $0x00000008
-DATA pool<>+10680(SB)/4, $0x00000008
-DATA pool<>+10684(SB)/4, $0x00000008
-DATA pool<>+10688(SB)/4, $0x00000008
-DATA pool<>+10692(SB)/4, $0x00000008
-DATA pool<>+10696(SB)/4, $0x00000008
-DATA pool<>+10700(SB)/4, $0x00000008
-DATA pool<>+10704(SB)/4, $0x00000008
-DATA pool<>+10708(SB)/4, $0x00000008
-DATA pool<>+10712(SB)/4, $0x00000008
-DATA pool<>+10716(SB)/4, $0x00000008
-DATA pool<>+10752(SB)/4, $0x0000000a
-DATA pool<>+10756(SB)/4, $0x0000000a
-DATA pool<>+10760(SB)/4, $0x0000000a
-DATA pool<>+10764(SB)/4, $0x0000000a
-DATA pool<>+10768(SB)/4, $0x0000000a
-DATA pool<>+10772(SB)/4, $0x0000000a
-DATA pool<>+10776(SB)/4, $0x0000000a
-DATA pool<>+10780(SB)/4, $0x0000000a
-DATA pool<>+10784(SB)/4, $0x0000000a
-DATA pool<>+10788(SB)/4, $0x0000000a
-DATA pool<>+10792(SB)/4, $0x0000000a
-DATA pool<>+10796(SB)/4, $0x0000000a
-DATA pool<>+10800(SB)/4, $0x0000000a
-DATA pool<>+10804(SB)/4, $0x0000000a
-DATA pool<>+10808(SB)/4, $0x0000000a
-DATA pool<>+10812(SB)/4, $0x0000000a
-DATA pool<>+10816(SB)/4, $0x0000000a
-DATA pool<>+10820(SB)/4, $0x0000000a
-DATA pool<>+10824(SB)/4, $0x0000000a
-DATA pool<>+10828(SB)/4, $0x0000000a
-DATA pool<>+10832(SB)/4, $0x0000000a
-DATA pool<>+10836(SB)/4, $0x0000000a
-DATA pool<>+10840(SB)/4, $0x0000000a
-DATA pool<>+10844(SB)/4, $0x0000000a
-DATA pool<>+10880(SB)/4, $0x0000000c
-DATA pool<>+10884(SB)/4, $0x0000000c
-DATA pool<>+10888(SB)/4, $0x0000000c
-DATA pool<>+10892(SB)/4, $0x0000000c
-DATA pool<>+10896(SB)/4, $0x0000000c
-DATA pool<>+10900(SB)/4, $0x0000000c
-DATA pool<>+10904(SB)/4, $0x0000000c
-DATA pool<>+10908(SB)/4, $0x0000000c
-DATA pool<>+10912(SB)/4, $0x0000000c
-DATA pool<>+10916(SB)/4, $0x0000000c
-DATA pool<>+10920(SB)/4, $0x0000000c
-DATA pool<>+10924(SB)/4, $0x0000000c
-DATA pool<>+10928(SB)/4, $0x0000000c
-DATA pool<>+10932(SB)/4, $0x0000000c
-DATA pool<>+10936(SB)/4, $0x0000000c
-DATA pool<>+10940(SB)/4, $0x0000000c
-DATA pool<>+10944(SB)/4, $0x0000000c
-DATA pool<>+10948(SB)/4, $0x0000000c
-DATA pool<>+10952(SB)/4, $0x0000000c
-DATA pool<>+10956(SB)/4, $0x0000000c
-DATA pool<>+10960(SB)/4, $0x0000000c
-DATA pool<>+10964(SB)/4, $0x0000000c
-DATA pool<>+10968(SB)/4, $0x0000000c
-DATA pool<>+10972(SB)/4, $0x0000000c
-DATA pool<>+11008(SB)/4, $0x0000000e
-DATA pool<>+11012(SB)/4, $0x0000000e
-DATA pool<>+11016(SB)/4, $0x0000000e
-DATA pool<>+11020(SB)/4, $0x0000000e
-DATA pool<>+11024(SB)/4, $0x0000000e
-DATA pool<>+11028(SB)/4, $0x0000000e
-DATA pool<>+11032(SB)/4, $0x0000000e
-DATA pool<>+11036(SB)/4, $0x0000000e
-DATA pool<>+11040(SB)/4, $0x0000000e
-DATA pool<>+11044(SB)/4, $0x0000000e
-DATA pool<>+11048(SB)/4, $0x0000000e
-DATA pool<>+11052(SB)/4, $0x0000000e
-DATA pool<>+11056(SB)/4, $0x0000000e
-DATA pool<>+11060(SB)/4, $0x0000000e
-DATA pool<>+11064(SB)/4, $0x0000000e
-DATA pool<>+11068(SB)/4, $0x0000000e
-DATA pool<>+11072(SB)/4, $0x0000000e
-DATA pool<>+11076(SB)/4, $0x0000000e
-DATA pool<>+11080(SB)/4, $0x0000000e
-DATA pool<>+11084(SB)/4, $0x0000000e
-DATA pool<>+11088(SB)/4, $0x0000000e
-DATA pool<>+11092(SB)/4, $0x0000000e
-DATA pool<>+11096(SB)/4, $0x0000000e
-DATA pool<>+11100(SB)/4, $0x0000000e
-DATA pool<>+11136(SB)/4, $0x48c00000
-DATA pool<>+11140(SB)/4, $0x48c00000
-DATA pool<>+11144(SB)/4, $0x48c00000
-DATA pool<>+11148(SB)/4, $0x48c00000
-DATA pool<>+11152(SB)/4, $0x48c00000
-DATA pool<>+11156(SB)/4, $0x48c00000
-DATA pool<>+11160(SB)/4, $0x48c00000
-DATA pool<>+11164(SB)/4, $0x48c00000
-DATA pool<>+11168(SB)/4, $0x48c00000
-DATA pool<>+11172(SB)/4, $0x48c00000
-DATA pool<>+11176(SB)/4, $0x48c00000
-DATA pool<>+11180(SB)/4, $0x48c00000
-DATA pool<>+11184(SB)/4, $0x48c00000
-DATA pool<>+11188(SB)/4, $0x48c00000
-DATA pool<>+11192(SB)/4, $0x48c00000
-DATA pool<>+11196(SB)/4, $0x48c00000
-DATA pool<>+11200(SB)/4, $0x48c00000
-DATA pool<>+11204(SB)/4, $0x48c00000
-DATA pool<>+11208(SB)/4, $0x48c00000
-DATA pool<>+11212(SB)/4, $0x48c00000
-DATA pool<>+11216(SB)/4, $0x48c00000
-DATA pool<>+11220(SB)/4, $0x48c00000
-DATA pool<>+11224(SB)/4, $0x48c00000
-DATA pool<>+11228(SB)/4, $0x48c00000
-DATA pool<>+11264(SB)/4, $0x3f000000
-DATA pool<>+11268(SB)/4, $0x3f000000
-DATA pool<>+11272(SB)/4, $0x3f000000
-DATA pool<>+11276(SB)/4, $0x3f000000
-DATA pool<>+11280(SB)/4, $0x3f000000
-DATA pool<>+11284(SB)/4, $0x3f000000
-DATA pool<>+11288(SB)/4, $0x3f000000
-DATA pool<>+11292(SB)/4, $0x3f000000
-DATA pool<>+11296(SB)/4, $0x3f000000
-DATA pool<>+11300(SB)/4, $0x3f000000
-DATA pool<>+11304(SB)/4, $0x3f000000
-DATA pool<>+11308(SB)/4, $0x3f000000
-DATA pool<>+11312(SB)/4, $0x3f000000
-DATA pool<>+11316(SB)/4, $0x3f000000
-DATA pool<>+11320(SB)/4, $0x3f000000
-DATA pool<>+11324(SB)/4, $0x3f000000
-DATA pool<>+11328(SB)/4, $0x3f000000
-DATA pool<>+11332(SB)/4, $0x3f000000
-DATA pool<>+11336(SB)/4, $0x3f000000
-DATA pool<>+11340(SB)/4, $0x3f000000
-DATA pool<>+11344(SB)/4, $0x3f000000
-DATA pool<>+11348(SB)/4, $0x3f000000
-DATA pool<>+11352(SB)/4, $0x3f000000
-DATA pool<>+11356(SB)/4, $0x3f000000
-DATA pool<>+11392(SB)/4, $0x3f80007a
-DATA pool<>+11396(SB)/4, $0x3f80007a
-DATA pool<>+11400(SB)/4, $0x3f80007a
-DATA pool<>+11404(SB)/4, $0x3f80007a
-DATA pool<>+11408(SB)/4, $0x3f80007a
-DATA pool<>+11412(SB)/4, $0x3f80007a
-DATA pool<>+11416(SB)/4, $0x3f80007a
-DATA pool<>+11420(SB)/4, $0x3f80007a
-DATA pool<>+11424(SB)/4, $0x3f80007a
-DATA pool<>+11428(SB)/4, $0x3f80007a
-DATA pool<>+11432(SB)/4, $0x3f80007a
-DATA pool<>+11436(SB)/4, $0x3f80007a
-DATA pool<>+11440(SB)/4, $0x3f80007a
-DATA pool<>+11444(SB)/4, $0x3f80007a
-DATA pool<>+11448(SB)/4, $0x3f80007a
-DATA pool<>+11452(SB)/4, $0x3f80007a
-DATA pool<>+11456(SB)/4, $0x3f80007a
-DATA pool<>+11460(SB)/4, $0x3f80007a
-DATA pool<>+11464(SB)/4, $0x3f80007a
-DATA pool<>+11468(SB)/4, $0x3f80007a
-DATA pool<>+11472(SB)/4, $0x3f80007a
-DATA pool<>+11476(SB)/4, $0x3f80007a
-DATA pool<>+11480(SB)/4, $0x3f80007a
-DATA pool<>+11484(SB)/4, $0x3f80007a
-DATA pool<>+11520(SB)/4, $0x49400000
-DATA pool<>+11524(SB)/4, $0x49400000
-DATA pool<>+11528(SB)/4, $0x49400000
-DATA pool<>+11532(SB)/4, $0x49400000
-DATA pool<>+11536(SB)/4, $0x49400000
-DATA pool<>+11540(SB)/4, $0x49400000
-DATA pool<>+11544(SB)/4, $0x49400000
-DATA pool<>+11548(SB)/4, $0x49400000
-DATA pool<>+11552(SB)/4, $0x49400000
-DATA pool<>+11556(SB)/4, $0x49400000
-DATA pool<>+11560(SB)/4, $0x49400000
-DATA pool<>+11564(SB)/4, $0x49400000
-DATA pool<>+11568(SB)/4, $0x49400000
-DATA pool<>+11572(SB)/4, $0x49400000
-DATA pool<>+11576(SB)/4, $0x49400000
-DATA pool<>+11580(SB)/4, $0x49400000
-DATA pool<>+11584(SB)/4, $0x49400000
-DATA pool<>+11588(SB)/4, $0x49400000
-DATA pool<>+11592(SB)/4, $0x49400000
-DATA pool<>+11596(SB)/4, $0x49400000
-DATA pool<>+11600(SB)/4, $0x49400000
-DATA pool<>+11604(SB)/4, $0x49400000
-DATA pool<>+11608(SB)/4, $0x49400000
-DATA pool<>+11612(SB)/4, $0x49400000
-DATA pool<>+11648(SB)/4, $0x3e2aaaab
-DATA pool<>+11652(SB)/4, $0x3e2aaaab
-DATA pool<>+11656(SB)/4, $0x3e2aaaab
-DATA pool<>+11660(SB)/4, $0x3e2aaaab
-DATA pool<>+11664(SB)/4, $0x3e2aaaab
-DATA pool<>+11668(SB)/4, $0x3e2aaaab
-DATA pool<>+11672(SB)/4, $0x3e2aaaab
-DATA pool<>+11676(SB)/4, $0x3e2aaaab
-DATA pool<>+11680(SB)/4, $0x3e2aaaab
-DATA pool<>+11684(SB)/4, $0x3e2aaaab
-DATA pool<>+11688(SB)/4, $0x3e2aaaab
-DATA pool<>+11692(SB)/4, $0x3e2aaaab
-DATA pool<>+11696(SB)/4, $0x3e2aaaab
-DATA pool<>+11700(SB)/4, $0x3e2aaaab
-DATA pool<>+11704(SB)/4, $0x3e2aaaab
-DATA pool<>+11708(SB)/4, $0x3e2aaaab
-DATA pool<>+11712(SB)/4, $0x3e2aaaab
-DATA pool<>+11716(SB)/4, $0x3e2aaaab
-DATA pool<>+11720(SB)/4, $0x3e2aaaab
-DATA pool<>+11724(SB)/4, $0x3e2aaaab
-DATA pool<>+11728(SB)/4, $0x3e2aaaab
-DATA pool<>+11732(SB)/4, $0x3e2aaaab
-DATA pool<>+11736(SB)/4, $0x3e2aaaab
-DATA pool<>+11740(SB)/4, $0x3e2aaaab
-DATA pool<>+11776(SB)/4, $0x3f000000
-DATA pool<>+11780(SB)/4, $0x3f000000
-DATA pool<>+11784(SB)/4, $0x3f000000
-DATA pool<>+11788(SB)/4, $0x3f000000
-DATA pool<>+11792(SB)/4, $0x3f000000
-DATA pool<>+11796(SB)/4, $0x3f000000
-DATA pool<>+11800(SB)/4, $0x3f000000
-DATA pool<>+11804(SB)/4, $0x3f000000
-DATA pool<>+11808(SB)/4, $0x3f000000
-DATA pool<>+11812(SB)/4, $0x3f000000
-DATA pool<>+11816(SB)/4, $0x3f000000
-DATA pool<>+11820(SB)/4, $0x3f000000
-DATA pool<>+11824(SB)/4, $0x3f000000
-DATA pool<>+11828(SB)/4, $0x3f000000
-DATA pool<>+11832(SB)/4, $0x3f000000
-DATA pool<>+11836(SB)/4, $0x3f000000
-DATA pool<>+11840(SB)/4, $0x3f000000
-DATA pool<>+11844(SB)/4, $0x3f000000
-DATA pool<>+11848(SB)/4, $0x3f000000
-DATA pool<>+11852(SB)/4, $0x3f000000
-DATA pool<>+11856(SB)/4, $0x3f000000
-DATA pool<>+11860(SB)/4, $0x3f000000
-DATA pool<>+11864(SB)/4, $0x3f000000
-DATA pool<>+11868(SB)/4, $0x3f000000
-DATA pool<>+11904(SB)/4, $0x3f800000
-DATA pool<>+11908(SB)/4, $0x3f800000
-DATA pool<>+11912(SB)/4, $0x3f800000
-DATA pool<>+11916(SB)/4, $0x3f800000
-DATA pool<>+11920(SB)/4, $0x3f800000
-DATA pool<>+11924(SB)/4, $0x3f800000
-DATA pool<>+11928(SB)/4, $0x3f800000
-DATA pool<>+11932(SB)/4, $0x3f800000
-DATA pool<>+11936(SB)/4, $0x3f800000
-DATA pool<>+11940(SB)/4, $0x3f800000
-DATA pool<>+11944(SB)/4, $0x3f800000
-DATA pool<>+11948(SB)/4, $0x3f800000
-DATA pool<>+11952(SB)/4, $0x3f800000
-DATA pool<>+11956(SB)/4, $0x3f800000
-DATA pool<>+11960(SB)/4, $0x3f800000
-DATA pool<>+11964(SB)/4, $0x3f800000
-DATA pool<>+11968(SB)/4, $0x3f800000
-DATA pool<>+11972(SB)/4, $0x3f800000
-DATA pool<>+11976(SB)/4, $0x3f800000
-DATA pool<>+11980(SB)/4, $0x3f800000
-DATA pool<>+11984(SB)/4, $0x3f800000
-DATA pool<>+11988(SB)/4, $0x3f800000
-DATA pool<>+11992(SB)/4, $0x3f800000
-DATA pool<>+11996(SB)/4, $0x3f800000
-DATA pool<>+12032(SB)/4, $0x00000010
-DATA pool<>+12036(SB)/4, $0x00000010
-DATA pool<>+12040(SB)/4, $0x00000010
-DATA pool<>+12044(SB)/4, $0x00000010
-DATA pool<>+12048(SB)/4, $0x00000010
-DATA pool<>+12052(SB)/4, $0x00000010
-DATA pool<>+12056(SB)/4, $0x00000010
-DATA pool<>+12060(SB)/4, $0x00000010
-DATA pool<>+12064(SB)/4, $0x00000010
-DATA pool<>+12068(SB)/4, $0x00000010
-DATA pool<>+12072(SB)/4, $0x00000010
-DATA pool<>+12076(SB)/4, $0x00000010
-DATA pool<>+12080(SB)/4, $0x00000010
-DATA pool<>+12084(SB)/4, $0x00000010
-DATA pool<>+12088(SB)/4, $0x00000010
-DATA pool<>+12092(SB)/4, $0x00000010
-DATA pool<>+12096(SB)/4, $0x00000010
-DATA pool<>+12100(SB)/4, $0x00000010
-DATA pool<>+12104(SB)/4, $0x00000010
-DATA pool<>+12108(SB)/4, $0x00000010
-DATA pool<>+12112(SB)/4, $0x00000010
-DATA pool<>+12116(SB)/4, $0x00000010
-DATA pool<>+12120(SB)/4, $0x00000010
-DATA pool<>+12124(SB)/4, $0x00000010
-DATA pool<>+12160(SB)/4, $0x00000020
-DATA pool<>+12164(SB)/4, $0x00000020
-DATA pool<>+12168(SB)/4, $0x00000020
-DATA pool<>+12172(SB)/4, $0x00000020
-DATA pool<>+12176(SB)/4, $0x00000020
-DATA pool<>+12180(SB)/4, $0x00000020
-DATA pool<>+12184(SB)/4, $0x00000020
-DATA pool<>+12188(SB)/4, $0x00000020
-DATA pool<>+12192(SB)/4, $0x00000020
-DATA pool<>+12196(SB)/4, $0x00000020
-DATA pool<>+12200(SB)/4, $0x00000020
-DATA pool<>+12204(SB)/4, $0x00000020
-DATA pool<>+12208(SB)/4, $0x00000020
-DATA pool<>+12212(SB)/4, $0x00000020
-DATA pool<>+12216(SB)/4, $0x00000020
-DATA pool<>+12220(SB)/4, $0x00000020
-DATA pool<>+12224(SB)/4, $0x00000020
-DATA pool<>+12228(SB)/4, $0x00000020
-DATA pool<>+12232(SB)/4, $0x00000020
-DATA pool<>+12236(SB)/4, $0x00000020
-DATA pool<>+12240(SB)/4, $0x00000020
-DATA pool<>+12244(SB)/4, $0x00000020
-DATA pool<>+12248(SB)/4, $0x00000020
-DATA pool<>+12252(SB)/4, $0x00000020
-DATA pool<>+12288(SB)/4, $0x7f800000
-DATA pool<>+12292(SB)/4, $0x7f800000
-DATA pool<>+12296(SB)/4, $0x7f800000
-DATA pool<>+12300(SB)/4, $0x7f800000
-DATA pool<>+12304(SB)/4, $0x7f800000
-DATA pool<>+12308(SB)/4, $0x7f800000
-DATA pool<>+12312(SB)/4, $0x7f800000
-DATA pool<>+12316(SB)/4, $0x7f800000
-DATA pool<>+12320(SB)/4, $0x7f800000
-DATA pool<>+12324(SB)/4, $0x7f800000
-DATA pool<>+12328(SB)/4, $0x7f800000
-DATA pool<>+12332(SB)/4, $0x7f800000
-DATA pool<>+12336(SB)/4, $0x7f800000
-DATA pool<>+12340(SB)/4, $0x7f800000
-DATA pool<>+12344(SB)/4, $0x7f800000
-DATA pool<>+12348(SB)/4, $0x7f800000
-DATA pool<>+12352(SB)/4, $0x7f800000
-DATA pool<>+12356(SB)/4, $0x7f800000
-DATA pool<>+12360(SB)/4, $0x7f800000
-DATA pool<>+12364(SB)/4, $0x7f800000
-DATA pool<>+12368(SB)/4, $0x7f800000
-DATA pool<>+12372(SB)/4, $0x7f800000
-DATA pool<>+12376(SB)/4, $0x7f800000
-DATA pool<>+12380(SB)/4, $0x7f800000
-DATA pool<>+12416(SB)/4, $0x42480000
-DATA pool<>+12420(SB)/4, $0x42480000
-DATA pool<>+12424(SB)/4, $0x42480000
-DATA pool<>+12428(SB)/4, $0x42480000
-DATA pool<>+12432(SB)/4, $0x42480000
-DATA pool<>+12436(SB)/4, $0x42480000
-DATA pool<>+12440(SB)/4, $0x42480000
-DATA pool<>+12444(SB)/4, $0x42480000
-DATA pool<>+12448(SB)/4, $0x42480000
-DATA pool<>+12452(SB)/4, $0x42480000
-DATA pool<>+12456(SB)/4, $0x42480000
-DATA pool<>+12460(SB)/4, $0x42480000
-DATA pool<>+12464(SB)/4, $0x42480000
-DATA pool<>+12468(SB)/4, $0x42480000
-DATA pool<>+12472(SB)/4, $0x42480000
-DATA pool<>+12476(SB)/4, $0x42480000
-DATA pool<>+12480(SB)/4, $0x42480000
-DATA pool<>+12484(SB)/4, $0x42480000
-DATA pool<>+12488(SB)/4, $0x42480000
-DATA pool<>+12492(SB)/4, $0x42480000
-DATA pool<>+12496(SB)/4, $0x42480000
-DATA pool<>+12500(SB)/4, $0x42480000
-DATA pool<>+12504(SB)/4, $0x42480000
-DATA pool<>+12508(SB)/4, $0x42480000
-DATA pool<>+12544(SB)/8, $0x0000000000000000
-DATA pool<>+12552(SB)/8, $0x0000000000000000
-DATA pool<>+12560(SB)/8, $0x0000000000000000
-DATA pool<>+12568(SB)/8, $0x0000000000000000
-DATA pool<>+12576(SB)/8, $0x0000000000000000
-DATA pool<>+12584(SB)/8, $0x0000000000000000
-DATA pool<>+12592(SB)/8, $0x0000000000000000
-DATA pool<>+12600(SB)/8, $0x0000000000000000
-DATA pool<>+12608(SB)/8, $0x0000000000000000
-DATA pool<>+12616(SB)/8, $0x0000000000000000
-DATA pool<>+12624(SB)/8, $0x0000000000000000
-DATA pool<>+12632(SB)/8, $0x0000000000000000
-DATA pool<>+12672(SB)/8, $0x0000000000000001
-DATA pool<>+12680(SB)/8, $0x0000000000000001
-DATA pool<>+12688(SB)/8, $0x0000000000000001
-DATA pool<>+12696(SB)/8, $0x0000000000000001
-DATA pool<>+12704(SB)/8, $0x0000000000000001
-DATA pool<>+12712(SB)/8, $0x0000000000000001
-DATA pool<>+12720(SB)/8, $0x0000000000000001
-DATA pool<>+12728(SB)/8, $0x0000000000000001
-DATA pool<>+12736(SB)/8, $0x0000000000000001
-DATA pool<>+12744(SB)/8, $0x0000000000000001
-DATA pool<>+12752(SB)/8, $0x0000000000000001
-DATA pool<>+12760(SB)/8, $0x0000000000000001
-DATA pool<>+12800(SB)/8, $0x0000000000000002
-DATA pool<>+12808(SB)/8, $0x0000000000000002
-DATA pool<>+12816(SB)/8, $0x0000000000000002
-DATA pool<>+12824(SB)/8, $0x0000000000000002
-DATA pool<>+12832(SB)/8, $0x0000000000000002
-DATA pool<>+12840(SB)/8, $0x0000000000000002
-DATA pool<>+12848(SB)/8, $0x0000000000000002
-DATA pool<>+12856(SB)/8, $0x0000000000000002
-DATA pool<>+12864(SB)/8, $0x0000000000000002
-DATA pool<>+12872(SB)/8, $0x0000000000000002
-DATA pool<>+12880(SB)/8, $0x0000000000000002
-DATA pool<>+12888(SB)/8, $0x0000000000000002
-DATA pool<>+12928(SB)/8, $0x0000000000000003
-DATA pool<>+12936(SB)/8, $0x0000000000000003
-DATA pool<>+12944(SB)/8, $0x0000000000000003
-DATA pool<>+12952(SB)/8, $0x0000000000000003
-DATA pool<>+12960(SB)/8, $0x0000000000000003
-DATA pool<>+12968(SB)/8, $0x0000000000000003
-DATA pool<>+12976(SB)/8, $0x0000000000000003
-DATA pool<>+12984(SB)/8, $0x0000000000000003
-DATA pool<>+12992(SB)/8, $0x0000000000000003
-DATA pool<>+13000(SB)/8, $0x0000000000000003
-DATA pool<>+13008(SB)/8, $0x0000000000000003
-DATA pool<>+13016(SB)/8, $0x0000000000000003
-DATA pool<>+13056(SB)/8, $0x0000000000000004
-DATA pool<>+13064(SB)/8, $0x0000000000000004
-DATA pool<>+13072(SB)/8, $0x0000000000000004
-DATA pool<>+13080(SB)/8, $0x0000000000000004
-DATA pool<>+13088(SB)/8, $0x0000000000000004
-DATA pool<>+13096(SB)/8, $0x0000000000000004
-DATA pool<>+13104(SB)/8, $0x0000000000000004
-DATA pool<>+13112(SB)/8, $0x0000000000000004
-DATA pool<>+13120(SB)/8, $0x0000000000000004
-DATA pool<>+13128(SB)/8, $0x0000000000000004
-DATA pool<>+13136(SB)/8, $0x0000000000000004
-DATA pool<>+13144(SB)/8, $0x0000000000000004
-DATA pool<>+13184(SB)/8, $0x0000000000000005
-DATA pool<>+13192(SB)/8, $0x0000000000000005
-DATA pool<>+13200(SB)/8, $0x0000000000000005
-DATA pool<>+13208(SB)/8, $0x0000000000000005
-DATA pool<>+13216(SB)/8, $0x0000000000000005
-DATA pool<>+13224(SB)/8, $0x0000000000000005
-DATA pool<>+13232(SB)/8, $0x0000000000000005
-DATA pool<>+13240(SB)/8, $0x0000000000000005
-DATA pool<>+13248(SB)/8, $0x0000000000000005
-DATA pool<>+13256(SB)/8, $0x0000000000000005
-DATA pool<>+13264(SB)/8, $0x0000000000000005
-DATA pool<>+13272(SB)/8, $0x0000000000000005
-DATA pool<>+13312(SB)/8, $0x0000000000000006
-DATA pool<>+13320(SB)/8, $0x0000000000000006
-DATA pool<>+13328(SB)/8, $0x0000000000000006
-DATA pool<>+13336(SB)/8, $0x0000000000000006
-DATA pool<>+13344(SB)/8, $0x0000000000000006
-DATA pool<>+13352(SB)/8, $0x0000000000000006
-DATA pool<>+13360(SB)/8, $0x0000000000000006
-DATA pool<>+13368(SB)/8, $0x0000000000000006
-DATA pool<>+13376(SB)/8, $0x0000000000000006
-DATA pool<>+13384(SB)/8, $0x0000000000000006
-DATA pool<>+13392(SB)/8, $0x0000000000000006
-DATA pool<>+13400(SB)/8, $0x0000000000000006
-DATA pool<>+13440(SB)/8, $0x0000000000000007
-DATA pool<>+13448(SB)/8, $0x0000000000000007
-DATA pool<>+13456(SB)/8, $0x0000000000000007
-DATA pool<>+13464(SB)/8, $0x0000000000000007
-DATA pool<>+13472(SB)/8, $0x0000000000000007
-DATA pool<>+13480(SB)/8, $0x0000000000000007
-DATA pool<>+13488(SB)/8, $0x0000000000000007
-DATA pool<>+13496(SB)/8, $0x0000000000000007
-DATA pool<>+13504(SB)/8, $0x0000000000000007
-DATA pool<>+13512(SB)/8, $0x0000000000000007
-DATA pool<>+13520(SB)/8, $0x0000000000000007
-DATA pool<>+13528(SB)/8, $0x0000000000000007
-DATA pool<>+13568(SB)/8, $0x0000000000000008
-DATA pool<>+13576(SB)/8, $0x0000000000000008
-DATA pool<>+13584(SB)/8, $0x0000000000000008
-DATA pool<>+13592(SB)/8, $0x0000000000000008
-DATA pool<>+13600(SB)/8, $0x0000000000000008
-DATA pool<>+13608(SB)/8, $0x0000000000000008
-DATA pool<>+13616(SB)/8, $0x0000000000000008
-DATA pool<>+13624(SB)/8, $0x0000000000000008
-DATA pool<>+13632(SB)/8, $0x0000000000000008
-DATA pool<>+13640(SB)/8, $0x0000000000000008
-DATA pool<>+13648(SB)/8, $0x0000000000000008
-DATA pool<>+13656(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $13664
+DATA pool<>+4224(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4232(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4240(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4248(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4256(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4264(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4272(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4280(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4288(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4296(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4304(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4312(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4352(SB)/8, $0x3fc2492492492492
+DATA pool<>+4360(SB)/8, $0x3fc2492492492492
+DATA pool<>+4368(SB)/8, $0x3fc2492492492492
+DATA pool<>+4376(SB)/8, $0x3fc2492492492492
+DATA pool<>+4384(SB)/8, $0x3fc2492492492492
+DATA pool<>+4392(SB)/8, $0x3fc2492492492492
+DATA pool<>+4400(SB)/8, $0x3fc2492492492492
+DATA pool<>+4408(SB)/8, $0x3fc2492492492492
+DATA pool<>+4416(SB)/8, $0x3fc2492492492492
+DATA pool<>+4424(SB)/8, $0x3fc2492492492492
+DATA pool<>+4432(SB)/8, $0x3fc2492492492492
+DATA pool<>+4440(SB)/8, $0x3fc2492492492492
+DATA pool<>+4480(SB)/8, $0x3fc999999999999a
+DATA pool<>+4488(SB)/8, $0x3fc999999999999a
+DATA pool<>+4496(SB)/8, $0x3fc999999999999a
+DATA pool<>+4504(SB)/8, $0x3fc999999999999a
+DATA pool<>+4512(SB)/8, $0x3fc999999999999a
+DATA pool<>+4520(SB)/8, $0x3fc999999999999a
+DATA pool<>+4528(SB)/8, $0x3fc999999999999a
+DATA pool<>+4536(SB)/8, $0x3fc999999999999a
+DATA pool<>+4544(SB)/8, $0x3fc999999999999a
+DATA pool<>+4552(SB)/8, $0x3fc999999999999a
+DATA pool<>+4560(SB)/8, $0x3fc999999999999a
+DATA pool<>+4568(SB)/8, $0x3fc999999999999a
+DATA pool<>+4608(SB)/8, $0x3fd5555555555555
+DATA pool<>+4616(SB)/8, $0x3fd5555555555555
+DATA pool<>+4624(SB)/8, $0x3fd5555555555555
+DATA pool<>+4632(SB)/8, $0x3fd5555555555555
+DATA pool<>+4640(SB)/8, $0x3fd5555555555555
+DATA pool<>+4648(SB)/8, $0x3fd5555555555555
+DATA pool<>+4656(SB)/8, $0x3fd5555555555555
+DATA pool<>+4664(SB)/8, $0x3fd5555555555555
+DATA pool<>+4672(SB)/8, $0x3fd5555555555555
+DATA pool<>+4680(SB)/8, $0x3fd5555555555555
+DATA pool<>+4688(SB)/8, $0x3fd5555555555555
+DATA pool<>+4696(SB)/8, $0x3fd5555555555555
+DATA pool<>+4736(SB)/8, $0x3fe0000000000000
+DATA pool<>+4744(SB)/8, $0x3fe0000000000000
+DATA pool<>+4752(SB)/8, $0x3fe0000000000000
+DATA pool<>+4760(SB)/8, $0x3fe0000000000000
+DATA pool<>+4768(SB)/8, $0x3fe0000000000000
+DATA pool<>+4776(SB)/8, $0x3fe0000000000000
+DATA pool<>+4784(SB)/8, $0x3fe0000000000000
+DATA pool<>+4792(SB)/8, $0x3fe0000000000000
+DATA pool<>+4800(SB)/8, $0x3fe0000000000000
+DATA pool<>+4808(SB)/8, $0x3fe0000000000000
+DATA pool<>+4816(SB)/8, $0x3fe0000000000000
+DATA pool<>+4824(SB)/8, $0x3fe0000000000000
+DATA pool<>+4864(SB)/8, $0x3fd999999999999a
+DATA pool<>+4872(SB)/8, $0x3fd999999999999a
+DATA pool<>+4880(SB)/8, $0x3fd999999999999a
+DATA pool<>+4888(SB)/8, $0x3fd999999999999a
+DATA pool<>+4896(SB)/8, $0x3fd999999999999a
+DATA pool<>+4904(SB)/8, $0x3fd999999999999a
+DATA pool<>+4912(SB)/8, $0x3fd999999999999a
+DATA pool<>+4920(SB)/8, $0x3fd999999999999a
+DATA pool<>+4928(SB)/8, $0x3fd999999999999a
+DATA pool<>+4936(SB)/8, $0x3fd999999999999a
+DATA pool<>+4944(SB)/8, $0x3fd999999999999a
+DATA pool<>+4952(SB)/8, $0x3fd999999999999a
+DATA pool<>+4992(SB)/8, $0x7ff8000000000001
+DATA pool<>+5000(SB)/8, $0x7ff8000000000001
+DATA pool<>+5008(SB)/8, $0x7ff8000000000001
+DATA pool<>+5016(SB)/8, $0x7ff8000000000001
+DATA pool<>+5024(SB)/8, $0x7ff8000000000001
+DATA pool<>+5032(SB)/8, $0x7ff8000000000001
+DATA pool<>+5040(SB)/8, $0x7ff8000000000001
+DATA pool<>+5048(SB)/8, $0x7ff8000000000001
+DATA pool<>+5056(SB)/8, $0x7ff8000000000001
+DATA pool<>+5064(SB)/8, $0x7ff8000000000001
+DATA pool<>+5072(SB)/8, $0x7ff8000000000001
+DATA pool<>+5080(SB)/8, $0x7ff8000000000001
+DATA pool<>+5120(SB)/8, $0x8000000000000000
+DATA pool<>+5128(SB)/8, $0x8000000000000000
+DATA pool<>+5136(SB)/8, $0x8000000000000000
+DATA pool<>+5144(SB)/8, $0x8000000000000000
+DATA pool<>+5152(SB)/8, $0x8000000000000000
+DATA pool<>+5160(SB)/8, $0x8000000000000000
+DATA pool<>+5168(SB)/8, $0x8000000000000000
+DATA pool<>+5176(SB)/8, $0x8000000000000000
+DATA pool<>+5184(SB)/8, $0x8000000000000000
+DATA pool<>+5192(SB)/8, $0x8000000000000000
+DATA pool<>+5200(SB)/8, $0x8000000000000000
+DATA pool<>+5208(SB)/8, $0x8000000000000000
+DATA pool<>+5248(SB)/4, $0x7f800000
+DATA pool<>+5252(SB)/4, $0x7f800000
+DATA pool<>+5256(SB)/4, $0x7f800000
+DATA pool<>+5260(SB)/4, $0x7f800000
+DATA pool<>+5264(SB)/4, $0x7f800000
+DATA pool<>+5268(SB)/4, $0x7f800000
+DATA pool<>+5272(SB)/4, $0x7f800000
+DATA pool<>+5276(SB)/4, $0x7f800000
+DATA pool<>+5280(SB)/4, $0x7f800000
+DATA pool<>+5284(SB)/4, $0x7f800000
+DATA pool<>+5288(SB)/4, $0x7f800000
+DATA pool<>+5292(SB)/4, $0x7f800000
+DATA pool<>+5296(SB)/4, $0x7f800000
+DATA pool<>+5300(SB)/4, $0x7f800000
+DATA pool<>+5304(SB)/4, $0x7f800000
+DATA pool<>+5308(SB)/4, $0x7f800000
+DATA pool<>+5312(SB)/4, $0x7f800000
+DATA pool<>+5316(SB)/4, $0x7f800000
+DATA pool<>+5320(SB)/4, $0x7f800000
+DATA pool<>+5324(SB)/4, $0x7f800000
+DATA pool<>+5328(SB)/4, $0x7f800000
+DATA pool<>+5332(SB)/4, $0x7f800000
+DATA pool<>+5336(SB)/4, $0x7f800000
+DATA pool<>+5340(SB)/4, $0x7f800000
+DATA pool<>+5376(SB)/4, $0x42480000
+DATA pool<>+5380(SB)/4, $0x42480000
+DATA pool<>+5384(SB)/4, $0x42480000
+DATA pool<>+5388(SB)/4, $0x42480000
+DATA pool<>+5392(SB)/4, $0x42480000
+DATA pool<>+5396(SB)/4, $0x42480000
+DATA pool<>+5400(SB)/4, $0x42480000
+DATA pool<>+5404(SB)/4, $0x42480000
+DATA pool<>+5408(SB)/4, $0x42480000
+DATA pool<>+5412(SB)/4, $0x42480000
+DATA pool<>+5416(SB)/4, $0x42480000
+DATA pool<>+5420(SB)/4, $0x42480000
+DATA pool<>+5424(SB)/4, $0x42480000
+DATA pool<>+5428(SB)/4, $0x42480000
+DATA pool<>+5432(SB)/4, $0x42480000
+DATA pool<>+5436(SB)/4, $0x42480000
+DATA pool<>+5440(SB)/4, $0x42480000
+DATA pool<>+5444(SB)/4, $0x42480000
+DATA pool<>+5448(SB)/4, $0x42480000
+DATA pool<>+5452(SB)/4, $0x42480000
+DATA pool<>+5456(SB)/4, $0x42480000
+DATA pool<>+5460(SB)/4, $0x42480000
+DATA pool<>+5464(SB)/4, $0x42480000
+DATA pool<>+5468(SB)/4, $0x42480000
+DATA pool<>+5504(SB)/8, $0x4000000000000000
+DATA pool<>+5512(SB)/8, $0x4000000000000000
+DATA pool<>+5520(SB)/8, $0x4000000000000000
+DATA pool<>+5528(SB)/8, $0x4000000000000000
+DATA pool<>+5536(SB)/8, $0x4000000000000000
+DATA pool<>+5544(SB)/8, $0x4000000000000000
+DATA pool<>+5552(SB)/8, $0x4000000000000000
+DATA pool<>+5560(SB)/8, $0x4000000000000000
+DATA pool<>+5568(SB)/8, $0x4000000000000000
+DATA pool<>+5576(SB)/8, $0x4000000000000000
+DATA pool<>+5584(SB)/8, $0x4000000000000000
+DATA pool<>+5592(SB)/8, $0x4000000000000000
+DATA pool<>+5632(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5640(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5648(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5656(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5664(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5672(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5680(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5688(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5696(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5704(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5712(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5720(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+5760(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5768(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5776(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5784(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5792(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5800(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5808(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5816(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5824(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5832(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5840(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5848(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+5888(SB)/8, $0x3fa8618618618618
+DATA pool<>+5896(SB)/8, $0x3fa8618618618618
+DATA pool<>+5904(SB)/8, $0x3fa8618618618618
+DATA pool<>+5912(SB)/8, $0x3fa8618618618618
+DATA pool<>+5920(SB)/8, $0x3fa8618618618618
+DATA pool<>+5928(SB)/8, $0x3fa8618618618618
+DATA pool<>+5936(SB)/8, $0x3fa8618618618618
+DATA pool<>+5944(SB)/8, $0x3fa8618618618618
+DATA pool<>+5952(SB)/8, $0x3fa8618618618618
+DATA pool<>+5960(SB)/8, $0x3fa8618618618618
+DATA pool<>+5968(SB)/8, $0x3fa8618618618618
+DATA pool<>+5976(SB)/8, $0x3fa8618618618618
+DATA pool<>+6016(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6024(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6032(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6040(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6048(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6056(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6064(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6072(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6080(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6088(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6096(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6104(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+6144(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6152(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6160(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6168(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6176(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6184(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6192(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6200(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6208(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6216(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6224(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6232(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+6272(SB)/8, $0x3fb1111111111111
+DATA pool<>+6280(SB)/8, $0x3fb1111111111111
+DATA pool<>+6288(SB)/8, $0x3fb1111111111111
+DATA pool<>+6296(SB)/8, $0x3fb1111111111111
+DATA pool<>+6304(SB)/8, $0x3fb1111111111111
+DATA pool<>+6312(SB)/8, $0x3fb1111111111111
+DATA pool<>+6320(SB)/8, $0x3fb1111111111111
+DATA pool<>+6328(SB)/8, $0x3fb1111111111111
+DATA pool<>+6336(SB)/8, $0x3fb1111111111111
+DATA pool<>+6344(SB)/8, $0x3fb1111111111111
+DATA pool<>+6352(SB)/8, $0x3fb1111111111111
+DATA pool<>+6360(SB)/8, $0x3fb1111111111111
+DATA pool<>+6400(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6408(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6416(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6424(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6432(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6440(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6448(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6456(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6464(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6472(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6480(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6488(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+6528(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6536(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6544(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6552(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6560(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6568(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6576(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6584(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6592(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6600(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6608(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6616(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+6656(SB)/8, $0xfff0000000000000
+DATA pool<>+6664(SB)/8, $0xfff0000000000000
+DATA pool<>+6672(SB)/8, $0xfff0000000000000
+DATA pool<>+6680(SB)/8, $0xfff0000000000000
+DATA pool<>+6688(SB)/8, $0xfff0000000000000
+DATA pool<>+6696(SB)/8, $0xfff0000000000000
+DATA pool<>+6704(SB)/8, $0xfff0000000000000
+DATA pool<>+6712(SB)/8, $0xfff0000000000000
+DATA pool<>+6720(SB)/8, $0xfff0000000000000
+DATA pool<>+6728(SB)/8, $0xfff0000000000000
+DATA pool<>+6736(SB)/8, $0xfff0000000000000
+DATA pool<>+6744(SB)/8, $0xfff0000000000000
+DATA pool<>+6784(SB)/8, $0x7ff0000000000000
+DATA pool<>+6792(SB)/8, $0x7ff0000000000000
+DATA pool<>+6800(SB)/8, $0x7ff0000000000000
+DATA pool<>+6808(SB)/8, $0x7ff0000000000000
+DATA pool<>+6816(SB)/8, $0x7ff0000000000000
+DATA pool<>+6824(SB)/8, $0x7ff0000000000000
+DATA pool<>+6832(SB)/8, $0x7ff0000000000000
+DATA pool<>+6840(SB)/8, $0x7ff0000000000000
+DATA pool<>+6848(SB)/8, $0x7ff0000000000000
+DATA pool<>+6856(SB)/8, $0x7ff0000000000000
+DATA pool<>+6864(SB)/8, $0x7ff0000000000000
+DATA pool<>+6872(SB)/8, $0x7ff0000000000000
+DATA pool<>+6912(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6920(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6928(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6936(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6944(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6952(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6960(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6968(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6976(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6984(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+6992(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7000(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7040(SB)/8, $0x4338000000000000
+DATA pool<>+7048(SB)/8, $0x4338000000000000
+DATA pool<>+7056(SB)/8, $0x4338000000000000
+DATA pool<>+7064(SB)/8, $0x4338000000000000
+DATA pool<>+7072(SB)/8, $0x4338000000000000
+DATA pool<>+7080(SB)/8, $0x4338000000000000
+DATA pool<>+7088(SB)/8, $0x4338000000000000
+DATA pool<>+7096(SB)/8, $0x4338000000000000
+DATA pool<>+7104(SB)/8, $0x4338000000000000
+DATA pool<>+7112(SB)/8, $0x4338000000000000
+DATA pool<>+7120(SB)/8, $0x4338000000000000
+DATA pool<>+7128(SB)/8, $0x4338000000000000
+DATA pool<>+7168(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7176(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7184(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7192(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7200(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7208(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7216(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7224(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7232(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7240(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7248(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7256(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+7296(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7304(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7312(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7320(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7328(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7336(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7344(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7352(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7360(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7368(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7376(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7384(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+7424(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7432(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7440(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7448(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7456(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7464(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7472(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7480(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7488(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7496(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7504(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7512(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+7552(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7560(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7568(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7576(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7584(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7592(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7600(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7608(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7616(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7624(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7632(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7640(SB)/8, $0x3e92881b6b626570
+DATA pool<>+7680(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7688(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7696(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7704(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7712(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7720(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7728(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7736(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7744(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7752(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7760(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7768(SB)/8, $0x3ec72c713cbb3c7f
+DATA pool<>+7808(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7816(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7824(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7832(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7840(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7848(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7856(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7864(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7872(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7880(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7888(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7896(SB)/8, $0x3efa019c7c5de7f5
+DATA pool<>+7936(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7944(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7952(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7960(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7968(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7976(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7984(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+7992(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+8000(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+8008(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+8016(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+8024(SB)/8, $0x3f2a019adb3257e9
+DATA pool<>+8064(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8072(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8080(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8088(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8096(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8104(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8112(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8120(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8128(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8136(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8144(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8152(SB)/8, $0x3f56c16c1743a95d
+DATA pool<>+8192(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8200(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8208(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8216(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8224(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8232(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8240(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8248(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8256(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8264(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8272(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8280(SB)/8, $0x3f81111111c44d73
+DATA pool<>+8320(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8328(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8336(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8344(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8352(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8360(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8368(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8376(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8384(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8392(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8400(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8408(SB)/8, $0x3fa5555555554b19
+DATA pool<>+8448(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8456(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8464(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8472(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8480(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8488(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8496(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8504(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8512(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8520(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8528(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8536(SB)/8, $0x3fc5555555553b87
+DATA pool<>+8576(SB)/8, $0x3fe0000000000000
+DATA pool<>+8584(SB)/8, $0x3fe0000000000000
+DATA pool<>+8592(SB)/8, $0x3fe0000000000000
+DATA pool<>+8600(SB)/8, $0x3fe0000000000000
+DATA pool<>+8608(SB)/8, $0x3fe0000000000000
+DATA pool<>+8616(SB)/8, $0x3fe0000000000000
+DATA pool<>+8624(SB)/8, $0x3fe0000000000000
+DATA pool<>+8632(SB)/8, $0x3fe0000000000000
+DATA pool<>+8640(SB)/8, $0x3fe0000000000000
+DATA pool<>+8648(SB)/8, $0x3fe0000000000000
+DATA pool<>+8656(SB)/8, $0x3fe0000000000000
+DATA pool<>+8664(SB)/8, $0x3fe0000000000000
+DATA pool<>+8704(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8712(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8720(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8728(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8736(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8744(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8752(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8760(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8768(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8776(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8784(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8792(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+8832(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8840(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8848(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8856(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8864(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8872(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8880(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8888(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8896(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8904(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8912(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8920(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8960(SB)/8, $0x3fc1111111111111
+DATA pool<>+8968(SB)/8, $0x3fc1111111111111
+DATA pool<>+8976(SB)/8, $0x3fc1111111111111
+DATA pool<>+8984(SB)/8, $0x3fc1111111111111
+DATA pool<>+8992(SB)/8, $0x3fc1111111111111
+DATA pool<>+9000(SB)/8, $0x3fc1111111111111
+DATA pool<>+9008(SB)/8, $0x3fc1111111111111
+DATA pool<>+9016(SB)/8, $0x3fc1111111111111
+DATA pool<>+9024(SB)/8, $0x3fc1111111111111
+DATA pool<>+9032(SB)/8, $0x3fc1111111111111
+DATA pool<>+9040(SB)/8, $0x3fc1111111111111
+DATA pool<>+9048(SB)/8, $0x3fc1111111111111
+DATA pool<>+9088(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9096(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9104(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9112(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9120(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9128(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9136(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9144(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9152(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9160(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9168(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9176(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+9216(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9224(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9232(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9240(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9248(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9256(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9264(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9272(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9280(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9288(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9296(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9304(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+9344(SB)/8, $0xc084500000000000
+DATA pool<>+9352(SB)/8, $0xc084500000000000
+DATA pool<>+9360(SB)/8, $0xc084500000000000
+DATA pool<>+9368(SB)/8, $0xc084500000000000
+DATA pool<>+9376(SB)/8, $0xc084500000000000
+DATA pool<>+9384(SB)/8, $0xc084500000000000
+DATA pool<>+9392(SB)/8, $0xc084500000000000
+DATA pool<>+9400(SB)/8, $0xc084500000000000
+DATA pool<>+9408(SB)/8, $0xc084500000000000
+DATA pool<>+9416(SB)/8, $0xc084500000000000
+DATA pool<>+9424(SB)/8, $0xc084500000000000
+DATA pool<>+9432(SB)/8, $0xc084500000000000
+DATA pool<>+9472(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9480(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9488(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9496(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9504(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9512(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9520(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9528(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9536(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9544(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9552(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9560(SB)/8, $0x3e21f730349868ce
+DATA pool<>+9600(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9608(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9616(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9624(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9632(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9640(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9648(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9656(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9664(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9672(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9680(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9688(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+9728(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9736(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9744(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9752(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9760(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9768(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9776(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9784(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9792(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9800(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9808(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9816(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+9856(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9864(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9872(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9880(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9888(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9896(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9904(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9912(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9920(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9928(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9936(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9944(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+9984(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+9992(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10000(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10008(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10016(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10024(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10032(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10040(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10048(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10056(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10064(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10072(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+10112(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10120(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10128(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10136(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10144(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10152(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10160(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10168(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10176(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10184(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10192(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10200(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+10240(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10248(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10256(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10264(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10272(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10280(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10288(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10296(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10304(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10312(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10320(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10328(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+10368(SB)/8, $0x3f811111111100dc
+DATA pool<>+10376(SB)/8, $0x3f811111111100dc
+DATA pool<>+10384(SB)/8, $0x3f811111111100dc
+DATA pool<>+10392(SB)/8, $0x3f811111111100dc
+DATA pool<>+10400(SB)/8, $0x3f811111111100dc
+DATA pool<>+10408(SB)/8, $0x3f811111111100dc
+DATA pool<>+10416(SB)/8, $0x3f811111111100dc
+DATA pool<>+10424(SB)/8, $0x3f811111111100dc
+DATA pool<>+10432(SB)/8, $0x3f811111111100dc
+DATA pool<>+10440(SB)/8, $0x3f811111111100dc
+DATA pool<>+10448(SB)/8, $0x3f811111111100dc
+DATA pool<>+10456(SB)/8, $0x3f811111111100dc
+DATA pool<>+10496(SB)/8, $0x3fa5555555555556
+DATA pool<>+10504(SB)/8, $0x3fa5555555555556
+DATA pool<>+10512(SB)/8, $0x3fa5555555555556
+DATA pool<>+10520(SB)/8, $0x3fa5555555555556
+DATA pool<>+10528(SB)/8, $0x3fa5555555555556
+DATA pool<>+10536(SB)/8, $0x3fa5555555555556
+DATA pool<>+10544(SB)/8, $0x3fa5555555555556
+DATA pool<>+10552(SB)/8, $0x3fa5555555555556
+DATA pool<>+10560(SB)/8, $0x3fa5555555555556
+DATA pool<>+10568(SB)/8, $0x3fa5555555555556
+DATA pool<>+10576(SB)/8, $0x3fa5555555555556
+DATA pool<>+10584(SB)/8, $0x3fa5555555555556
+DATA pool<>+10624(SB)/8, $0x3fc5555555555557
+DATA pool<>+10632(SB)/8, $0x3fc5555555555557
+DATA pool<>+10640(SB)/8, $0x3fc5555555555557
+DATA pool<>+10648(SB)/8, $0x3fc5555555555557
+DATA pool<>+10656(SB)/8, $0x3fc5555555555557
+DATA pool<>+10664(SB)/8, $0x3fc5555555555557
+DATA pool<>+10672(SB)/8, $0x3fc5555555555557
+DATA pool<>+10680(SB)/8, $0x3fc5555555555557
+DATA pool<>+10688(SB)/8, $0x3fc5555555555557
+DATA pool<>+10696(SB)/8, $0x3fc5555555555557
+DATA pool<>+10704(SB)/8, $0x3fc5555555555557
+DATA pool<>+10712(SB)/8, $0x3fc5555555555557
+DATA pool<>+10752(SB)/8, $0x3fe0000000000000
+DATA pool<>+10760(SB)/8, $0x3fe0000000000000
+DATA pool<>+10768(SB)/8, $0x3fe0000000000000
+DATA pool<>+10776(SB)/8, $0x3fe0000000000000
+DATA pool<>+10784(SB)/8, $0x3fe0000000000000
+DATA pool<>+10792(SB)/8, $0x3fe0000000000000
+DATA pool<>+10800(SB)/8, $0x3fe0000000000000
+DATA pool<>+10808(SB)/8, $0x3fe0000000000000
+DATA pool<>+10816(SB)/8, $0x3fe0000000000000
+DATA pool<>+10824(SB)/8, $0x3fe0000000000000
+DATA pool<>+10832(SB)/8, $0x3fe0000000000000
+DATA pool<>+10840(SB)/8, $0x3fe0000000000000
+DATA pool<>+10880(SB)/4, $0x00000008
+DATA pool<>+10884(SB)/4, $0x00000008
+DATA pool<>+10888(SB)/4, $0x00000008
+DATA pool<>+10892(SB)/4, $0x00000008
+DATA pool<>+10896(SB)/4, $0x00000008
+DATA pool<>+10900(SB)/4, $0x00000008
+DATA pool<>+10904(SB)/4, $0x00000008
+DATA pool<>+10908(SB)/4, $0x00000008
+DATA pool<>+10912(SB)/4, $0x00000008
+DATA pool<>+10916(SB)/4, $0x00000008
+DATA pool<>+10920(SB)/4, $0x00000008
+DATA pool<>+10924(SB)/4, $0x00000008
+DATA pool<>+10928(SB)/4, $0x00000008
+DATA pool<>+10932(SB)/4, $0x00000008
+DATA pool<>+10936(SB)/4, $0x00000008
+DATA pool<>+10940(SB)/4, $0x00000008
+DATA pool<>+10944(SB)/4, $0x00000008
+DATA pool<>+10948(SB)/4, $0x00000008
+DATA pool<>+10952(SB)/4, $0x00000008
+DATA pool<>+10956(SB)/4, $0x00000008
+DATA pool<>+10960(SB)/4, $0x00000008
+DATA pool<>+10964(SB)/4, $0x00000008
+DATA pool<>+10968(SB)/4, $0x00000008
+DATA pool<>+10972(SB)/4, $0x00000008
+DATA pool<>+11008(SB)/4, $0x0000000a
+DATA pool<>+11012(SB)/4, $0x0000000a
+DATA pool<>+11016(SB)/4, $0x0000000a
+DATA pool<>+11020(SB)/4, $0x0000000a
+DATA pool<>+11024(SB)/4, $0x0000000a
+DATA pool<>+11028(SB)/4, $0x0000000a
+DATA pool<>+11032(SB)/4, $0x0000000a
+DATA pool<>+11036(SB)/4, $0x0000000a
+DATA pool<>+11040(SB)/4, $0x0000000a
+DATA pool<>+11044(SB)/4, $0x0000000a
+DATA pool<>+11048(SB)/4, $0x0000000a
+DATA pool<>+11052(SB)/4, $0x0000000a
+DATA pool<>+11056(SB)/4, $0x0000000a
+DATA pool<>+11060(SB)/4, $0x0000000a
+DATA pool<>+11064(SB)/4, $0x0000000a
+DATA pool<>+11068(SB)/4, $0x0000000a
+DATA pool<>+11072(SB)/4, $0x0000000a
+DATA pool<>+11076(SB)/4, $0x0000000a
+DATA pool<>+11080(SB)/4, $0x0000000a
+DATA pool<>+11084(SB)/4, $0x0000000a
+DATA pool<>+11088(SB)/4, $0x0000000a
+DATA pool<>+11092(SB)/4, $0x0000000a
+DATA pool<>+11096(SB)/4, $0x0000000a
+DATA pool<>+11100(SB)/4, $0x0000000a
+DATA pool<>+11136(SB)/4, $0x0000000c
+DATA pool<>+11140(SB)/4, $0x0000000c
+DATA pool<>+11144(SB)/4, $0x0000000c
+DATA pool<>+11148(SB)/4, $0x0000000c
+DATA pool<>+11152(SB)/4, $0x0000000c
+DATA pool<>+11156(SB)/4, $0x0000000c
+DATA pool<>+11160(SB)/4, $0x0000000c
+DATA pool<>+11164(SB)/4, $0x0000000c
+DATA pool<>+11168(SB)/4, $0x0000000c
+DATA pool<>+11172(SB)/4, $0x0000000c
+DATA pool<>+11176(SB)/4, $0x0000000c
+DATA pool<>+11180(SB)/4, $0x0000000c
+DATA pool<>+11184(SB)/4, $0x0000000c
+DATA pool<>+11188(SB)/4, $0x0000000c
+DATA pool<>+11192(SB)/4, $0x0000000c
+DATA pool<>+11196(SB)/4, $0x0000000c
+DATA pool<>+11200(SB)/4, $0x0000000c
+DATA pool<>+11204(SB)/4, $0x0000000c
+DATA pool<>+11208(SB)/4, $0x0000000c
+DATA pool<>+11212(SB)/4, $0x0000000c
+DATA pool<>+11216(SB)/4, $0x0000000c
+DATA pool<>+11220(SB)/4, $0x0000000c
+DATA pool<>+11224(SB)/4, $0x0000000c
+DATA pool<>+11228(SB)/4, $0x0000000c
+DATA pool<>+11264(SB)/4, $0x0000000e
+DATA pool<>+11268(SB)/4, $0x0000000e
+DATA pool<>+11272(SB)/4, $0x0000000e
+DATA pool<>+11276(SB)/4, $0x0000000e
+DATA pool<>+11280(SB)/4, $0x0000000e
+DATA pool<>+11284(SB)/4, $0x0000000e
+DATA pool<>+11288(SB)/4, $0x0000000e
+DATA pool<>+11292(SB)/4, $0x0000000e
+DATA pool<>+11296(SB)/4, $0x0000000e
+DATA pool<>+11300(SB)/4, $0x0000000e
+DATA pool<>+11304(SB)/4, $0x0000000e
+DATA pool<>+11308(SB)/4, $0x0000000e
+DATA pool<>+11312(SB)/4, $0x0000000e
+DATA pool<>+11316(SB)/4, $0x0000000e
+DATA pool<>+11320(SB)/4, $0x0000000e
+DATA pool<>+11324(SB)/4, $0x0000000e
+DATA pool<>+11328(SB)/4, $0x0000000e
+DATA pool<>+11332(SB)/4, $0x0000000e
+DATA pool<>+11336(SB)/4, $0x0000000e
+DATA pool<>+11340(SB)/4, $0x0000000e
+DATA pool<>+11344(SB)/4, $0x0000000e
+DATA pool<>+11348(SB)/4, $0x0000000e
+DATA pool<>+11352(SB)/4, $0x0000000e
+DATA pool<>+11356(SB)/4, $0x0000000e
+DATA pool<>+11392(SB)/4, $0x48c00000
+DATA pool<>+11396(SB)/4, $0x48c00000
+DATA pool<>+11400(SB)/4, $0x48c00000
+DATA pool<>+11404(SB)/4, $0x48c00000
+DATA pool<>+11408(SB)/4, $0x48c00000
+DATA pool<>+11412(SB)/4, $0x48c00000
+DATA pool<>+11416(SB)/4, $0x48c00000
+DATA pool<>+11420(SB)/4, $0x48c00000
+DATA pool<>+11424(SB)/4, $0x48c00000
+DATA pool<>+11428(SB)/4, $0x48c00000
+DATA pool<>+11432(SB)/4, $0x48c00000
+DATA pool<>+11436(SB)/4, $0x48c00000
+DATA pool<>+11440(SB)/4, $0x48c00000
+DATA pool<>+11444(SB)/4, $0x48c00000
+DATA pool<>+11448(SB)/4, $0x48c00000
+DATA pool<>+11452(SB)/4, $0x48c00000
+DATA pool<>+11456(SB)/4, $0x48c00000
+DATA pool<>+11460(SB)/4, $0x48c00000
+DATA pool<>+11464(SB)/4, $0x48c00000
+DATA pool<>+11468(SB)/4, $0x48c00000
+DATA pool<>+11472(SB)/4, $0x48c00000
+DATA pool<>+11476(SB)/4, $0x48c00000
+DATA pool<>+11480(SB)/4, $0x48c00000
+DATA pool<>+11484(SB)/4, $0x48c00000
+DATA pool<>+11520(SB)/4, $0x3f000000
+DATA pool<>+11524(SB)/4, $0x3f000000
+DATA pool<>+11528(SB)/4, $0x3f000000
+DATA pool<>+11532(SB)/4, $0x3f000000
+DATA pool<>+11536(SB)/4, $0x3f000000
+DATA pool<>+11540(SB)/4, $0x3f000000
+DATA pool<>+11544(SB)/4, $0x3f000000
+DATA pool<>+11548(SB)/4, $0x3f000000
+DATA pool<>+11552(SB)/4, $0x3f000000
+DATA pool<>+11556(SB)/4, $0x3f000000
+DATA pool<>+11560(SB)/4, $0x3f000000
+DATA pool<>+11564(SB)/4, $0x3f000000
+DATA pool<>+11568(SB)/4, $0x3f000000
+DATA pool<>+11572(SB)/4, $0x3f000000
+DATA pool<>+11576(SB)/4, $0x3f000000
+DATA pool<>+11580(SB)/4, $0x3f000000
+DATA pool<>+11584(SB)/4, $0x3f000000
+DATA pool<>+11588(SB)/4, $0x3f000000
+DATA pool<>+11592(SB)/4, $0x3f000000
+DATA pool<>+11596(SB)/4, $0x3f000000
+DATA pool<>+11600(SB)/4, $0x3f000000
+DATA pool<>+11604(SB)/4, $0x3f000000
+DATA pool<>+11608(SB)/4, $0x3f000000
+DATA pool<>+11612(SB)/4, $0x3f000000
+DATA pool<>+11648(SB)/4, $0x3f80007a
+DATA pool<>+11652(SB)/4, $0x3f80007a
+DATA pool<>+11656(SB)/4, $0x3f80007a
+DATA pool<>+11660(SB)/4, $0x3f80007a
+DATA pool<>+11664(SB)/4, $0x3f80007a
+DATA pool<>+11668(SB)/4, $0x3f80007a
+DATA pool<>+11672(SB)/4, $0x3f80007a
+DATA pool<>+11676(SB)/4, $0x3f80007a
+DATA pool<>+11680(SB)/4, $0x3f80007a
+DATA pool<>+11684(SB)/4, $0x3f80007a
+DATA pool<>+11688(SB)/4, $0x3f80007a
+DATA pool<>+11692(SB)/4, $0x3f80007a
+DATA pool<>+11696(SB)/4, $0x3f80007a
+DATA pool<>+11700(SB)/4, $0x3f80007a
+DATA pool<>+11704(SB)/4, $0x3f80007a
+DATA pool<>+11708(SB)/4, $0x3f80007a
+DATA pool<>+11712(SB)/4, $0x3f80007a
+DATA pool<>+11716(SB)/4, $0x3f80007a
+DATA pool<>+11720(SB)/4, $0x3f80007a
+DATA pool<>+11724(SB)/4, $0x3f80007a
+DATA pool<>+11728(SB)/4, $0x3f80007a
+DATA pool<>+11732(SB)/4, $0x3f80007a
+DATA pool<>+11736(SB)/4, $0x3f80007a
+DATA pool<>+11740(SB)/4, $0x3f80007a
+DATA pool<>+11776(SB)/4, $0x49400000
+DATA pool<>+11780(SB)/4, $0x49400000
+DATA pool<>+11784(SB)/4, $0x49400000
+DATA pool<>+11788(SB)/4, $0x49400000
+DATA pool<>+11792(SB)/4, $0x49400000
+DATA pool<>+11796(SB)/4, $0x49400000
+DATA pool<>+11800(SB)/4, $0x49400000
+DATA pool<>+11804(SB)/4, $0x49400000
+DATA pool<>+11808(SB)/4, $0x49400000
+DATA pool<>+11812(SB)/4, $0x49400000
+DATA pool<>+11816(SB)/4, $0x49400000
+DATA pool<>+11820(SB)/4, $0x49400000
+DATA pool<>+11824(SB)/4, $0x49400000
+DATA pool<>+11828(SB)/4, $0x49400000
+DATA pool<>+11832(SB)/4, $0x49400000
+DATA pool<>+11836(SB)/4, $0x49400000
+DATA pool<>+11840(SB)/4, $0x49400000
+DATA pool<>+11844(SB)/4, $0x49400000
+DATA pool<>+11848(SB)/4, $0x49400000
+DATA pool<>+11852(SB)/4, $0x49400000
+DATA pool<>+11856(SB)/4, $0x49400000
+DATA pool<>+11860(SB)/4, $0x49400000
+DATA pool<>+11864(SB)/4, $0x49400000
+DATA pool<>+11868(SB)/4, $0x49400000
+DATA pool<>+11904(SB)/4, $0x3e2aaaab
+DATA pool<>+11908(SB)/4, $0x3e2aaaab
+DATA pool<>+11912(SB)/4, $0x3e2aaaab
+DATA pool<>+11916(SB)/4, $0x3e2aaaab
+DATA pool<>+11920(SB)/4, $0x3e2aaaab
+DATA pool<>+11924(SB)/4, $0x3e2aaaab
+DATA pool<>+11928(SB)/4, $0x3e2aaaab
+DATA pool<>+11932(SB)/4, $0x3e2aaaab
+DATA pool<>+11936(SB)/4, $0x3e2aaaab
+DATA pool<>+11940(SB)/4, $0x3e2aaaab
+DATA pool<>+11944(SB)/4, $0x3e2aaaab
+DATA pool<>+11948(SB)/4, $0x3e2aaaab
+DATA pool<>+11952(SB)/4, $0x3e2aaaab
+DATA pool<>+11956(SB)/4, $0x3e2aaaab
+DATA pool<>+11960(SB)/4, $0x3e2aaaab
+DATA pool<>+11964(SB)/4, $0x3e2aaaab
+DATA pool<>+11968(SB)/4, $0x3e2aaaab
+DATA pool<>+11972(SB)/4, $0x3e2aaaab
+DATA pool<>+11976(SB)/4, $0x3e2aaaab
+DATA pool<>+11980(SB)/4, $0x3e2aaaab
+DATA pool<>+11984(SB)/4, $0x3e2aaaab
+DATA pool<>+11988(SB)/4, $0x3e2aaaab
+DATA pool<>+11992(SB)/4, $0x3e2aaaab
+DATA pool<>+11996(SB)/4, $0x3e2aaaab
+DATA pool<>+12032(SB)/4, $0x3f000000
+DATA pool<>+12036(SB)/4, $0x3f000000
+DATA pool<>+12040(SB)/4, $0x3f000000
+DATA pool<>+12044(SB)/4, $0x3f000000
+DATA pool<>+12048(SB)/4, $0x3f000000
+DATA pool<>+12052(SB)/4, $0x3f000000
+DATA pool<>+12056(SB)/4, $0x3f000000
+DATA pool<>+12060(SB)/4, $0x3f000000
+DATA pool<>+12064(SB)/4, $0x3f000000
+DATA pool<>+12068(SB)/4, $0x3f000000
+DATA pool<>+12072(SB)/4, $0x3f000000
+DATA pool<>+12076(SB)/4, $0x3f000000
+DATA pool<>+12080(SB)/4, $0x3f000000
+DATA pool<>+12084(SB)/4, $0x3f000000
+DATA pool<>+12088(SB)/4, $0x3f000000
+DATA pool<>+12092(SB)/4, $0x3f000000
+DATA pool<>+12096(SB)/4, $0x3f000000
+DATA pool<>+12100(SB)/4, $0x3f000000
+DATA pool<>+12104(SB)/4, $0x3f000000
+DATA pool<>+12108(SB)/4, $0x3f000000
+DATA pool<>+12112(SB)/4, $0x3f000000
+DATA pool<>+12116(SB)/4, $0x3f000000
+DATA pool<>+12120(SB)/4, $0x3f000000
+DATA pool<>+12124(SB)/4, $0x3f000000
+DATA pool<>+12160(SB)/4, $0x3f800000
+DATA pool<>+12164(SB)/4, $0x3f800000
+DATA pool<>+12168(SB)/4, $0x3f800000
+DATA pool<>+12172(SB)/4, $0x3f800000
+DATA pool<>+12176(SB)/4, $0x3f800000
+DATA pool<>+12180(SB)/4, $0x3f800000
+DATA pool<>+12184(SB)/4, $0x3f800000
+DATA pool<>+12188(SB)/4, $0x3f800000
+DATA pool<>+12192(SB)/4, $0x3f800000
+DATA pool<>+12196(SB)/4, $0x3f800000
+DATA pool<>+12200(SB)/4, $0x3f800000
+DATA pool<>+12204(SB)/4, $0x3f800000
+DATA pool<>+12208(SB)/4, $0x3f800000
+DATA pool<>+12212(SB)/4, $0x3f800000
+DATA pool<>+12216(SB)/4, $0x3f800000
+DATA pool<>+12220(SB)/4, $0x3f800000
+DATA pool<>+12224(SB)/4, $0x3f800000
+DATA pool<>+12228(SB)/4, $0x3f800000
+DATA pool<>+12232(SB)/4, $0x3f800000
+DATA pool<>+12236(SB)/4, $0x3f800000
+DATA pool<>+12240(SB)/4, $0x3f800000
+DATA pool<>+12244(SB)/4, $0x3f800000
+DATA pool<>+12248(SB)/4, $0x3f800000
+DATA pool<>+12252(SB)/4, $0x3f800000
+DATA pool<>+12288(SB)/4, $0x00000020
+DATA pool<>+12292(SB)/4, $0x00000020
+DATA pool<>+12296(SB)/4, $0x00000020
+DATA pool<>+12300(SB)/4, $0x00000020
+DATA pool<>+12304(SB)/4, $0x00000020
+DATA pool<>+12308(SB)/4, $0x00000020
+DATA pool<>+12312(SB)/4, $0x00000020
+DATA pool<>+12316(SB)/4, $0x00000020
+DATA pool<>+12320(SB)/4, $0x00000020
+DATA pool<>+12324(SB)/4, $0x00000020
+DATA pool<>+12328(SB)/4, $0x00000020
+DATA pool<>+12332(SB)/4, $0x00000020
+DATA pool<>+12336(SB)/4, $0x00000020
+DATA pool<>+12340(SB)/4, $0x00000020
+DATA pool<>+12344(SB)/4, $0x00000020
+DATA pool<>+12348(SB)/4, $0x00000020
+DATA pool<>+12352(SB)/4, $0x00000020
+DATA pool<>+12356(SB)/4, $0x00000020
+DATA pool<>+12360(SB)/4, $0x00000020
+DATA pool<>+12364(SB)/4, $0x00000020
+DATA pool<>+12368(SB)/4, $0x00000020
+DATA pool<>+12372(SB)/4, $0x00000020
+DATA pool<>+12376(SB)/4, $0x00000020
+DATA pool<>+12380(SB)/4, $0x00000020
+DATA pool<>+12416(SB)/8, $0x0000000000000000
+DATA pool<>+12424(SB)/8, $0x0000000000000000
+DATA pool<>+12432(SB)/8, $0x0000000000000000
+DATA pool<>+12440(SB)/8, $0x0000000000000000
+DATA pool<>+12448(SB)/8, $0x0000000000000000
+DATA pool<>+12456(SB)/8, $0x0000000000000000
+DATA pool<>+12464(SB)/8, $0x0000000000000000
+DATA pool<>+12472(SB)/8, $0x0000000000000000
+DATA pool<>+12480(SB)/8, $0x0000000000000000
+DATA pool<>+12488(SB)/8, $0x0000000000000000
+DATA pool<>+12496(SB)/8, $0x0000000000000000
+DATA pool<>+12504(SB)/8, $0x0000000000000000
+DATA pool<>+12544(SB)/8, $0x0000000000000001
+DATA pool<>+12552(SB)/8, $0x0000000000000001
+DATA pool<>+12560(SB)/8, $0x0000000000000001
+DATA pool<>+12568(SB)/8, $0x0000000000000001
+DATA pool<>+12576(SB)/8, $0x0000000000000001
+DATA pool<>+12584(SB)/8, $0x0000000000000001
+DATA pool<>+12592(SB)/8, $0x0000000000000001
+DATA pool<>+12600(SB)/8, $0x0000000000000001
+DATA pool<>+12608(SB)/8, $0x0000000000000001
+DATA pool<>+12616(SB)/8, $0x0000000000000001
+DATA pool<>+12624(SB)/8, $0x0000000000000001
+DATA pool<>+12632(SB)/8, $0x0000000000000001
+DATA pool<>+12672(SB)/8, $0x0000000000000002
+DATA pool<>+12680(SB)/8, $0x0000000000000002
+DATA pool<>+12688(SB)/8, $0x0000000000000002
+DATA pool<>+12696(SB)/8, $0x0000000000000002
+DATA pool<>+12704(SB)/8, $0x0000000000000002
+DATA pool<>+12712(SB)/8, $0x0000000000000002
+DATA pool<>+12720(SB)/8, $0x0000000000000002
+DATA pool<>+12728(SB)/8, $0x0000000000000002
+DATA pool<>+12736(SB)/8, $0x0000000000000002
+DATA pool<>+12744(SB)/8, $0x0000000000000002
+DATA pool<>+12752(SB)/8, $0x0000000000000002
+DATA pool<>+12760(SB)/8, $0x0000000000000002
+DATA pool<>+12800(SB)/8, $0x0000000000000003
+DATA pool<>+12808(SB)/8, $0x0000000000000003
+DATA pool<>+12816(SB)/8, $0x0000000000000003
+DATA pool<>+12824(SB)/8, $0x0000000000000003
+DATA pool<>+12832(SB)/8, $0x0000000000000003
+DATA pool<>+12840(SB)/8, $0x0000000000000003
+DATA pool<>+12848(SB)/8, $0x0000000000000003
+DATA pool<>+12856(SB)/8, $0x0000000000000003
+DATA pool<>+12864(SB)/8, $0x0000000000000003
+DATA pool<>+12872(SB)/8, $0x0000000000000003
+DATA pool<>+12880(SB)/8, $0x0000000000000003
+DATA pool<>+12888(SB)/8, $0x0000000000000003
+DATA pool<>+12928(SB)/8, $0x0000000000000004
+DATA pool<>+12936(SB)/8, $0x0000000000000004
+DATA pool<>+12944(SB)/8, $0x0000000000000004
+DATA pool<>+12952(SB)/8, $0x0000000000000004
+DATA pool<>+12960(SB)/8, $0x0000000000000004
+DATA pool<>+12968(SB)/8, $0x0000000000000004
+DATA pool<>+12976(SB)/8, $0x0000000000000004
+DATA pool<>+12984(SB)/8, $0x0000000000000004
+DATA pool<>+12992(SB)/8, $0x0000000000000004
+DATA pool<>+13000(SB)/8, $0x0000000000000004
+DATA pool<>+13008(SB)/8, $0x0000000000000004
+DATA pool<>+13016(SB)/8, $0x0000000000000004
+DATA pool<>+13056(SB)/8, $0x0000000000000005
+DATA pool<>+13064(SB)/8, $0x0000000000000005
+DATA pool<>+13072(SB)/8, $0x0000000000000005
+DATA pool<>+13080(SB)/8, $0x0000000000000005
+DATA pool<>+13088(SB)/8, $0x0000000000000005
+DATA pool<>+13096(SB)/8, $0x0000000000000005
+DATA pool<>+13104(SB)/8, $0x0000000000000005
+DATA pool<>+13112(SB)/8, $0x0000000000000005
+DATA pool<>+13120(SB)/8, $0x0000000000000005
+DATA pool<>+13128(SB)/8, $0x0000000000000005
+DATA pool<>+13136(SB)/8, $0x0000000000000005
+DATA pool<>+13144(SB)/8, $0x0000000000000005
+DATA pool<>+13184(SB)/8, $0x0000000000000006
+DATA pool<>+13192(SB)/8, $0x0000000000000006
+DATA pool<>+13200(SB)/8, $0x0000000000000006
+DATA pool<>+13208(SB)/8, $0x0000000000000006
+DATA pool<>+13216(SB)/8, $0x0000000000000006
+DATA pool<>+13224(SB)/8, $0x0000000000000006
+DATA pool<>+13232(SB)/8, $0x0000000000000006
+DATA pool<>+13240(SB)/8, $0x0000000000000006
+DATA pool<>+13248(SB)/8, $0x0000000000000006
+DATA pool<>+13256(SB)/8, $0x0000000000000006
+DATA pool<>+13264(SB)/8, $0x0000000000000006
+DATA pool<>+13272(SB)/8, $0x0000000000000006
+DATA pool<>+13312(SB)/8, $0x0000000000000007
+DATA pool<>+13320(SB)/8, $0x0000000000000007
+DATA pool<>+13328(SB)/8, $0x0000000000000007
+DATA pool<>+13336(SB)/8, $0x0000000000000007
+DATA pool<>+13344(SB)/8, $0x0000000000000007
+DATA pool<>+13352(SB)/8, $0x0000000000000007
+DATA pool<>+13360(SB)/8, $0x0000000000000007
+DATA pool<>+13368(SB)/8, $0x0000000000000007
+DATA pool<>+13376(SB)/8, $0x0000000000000007
+DATA pool<>+13384(SB)/8, $0x0000000000000007
+DATA pool<>+13392(SB)/8, $0x0000000000000007
+DATA pool<>+13400(SB)/8, $0x0000000000000007
+DATA pool<>+13440(SB)/8, $0x0000000000000008
+DATA pool<>+13448(SB)/8, $0x0000000000000008
+DATA pool<>+13456(SB)/8, $0x0000000000000008
+DATA pool<>+13464(SB)/8, $0x0000000000000008
+DATA pool<>+13472(SB)/8, $0x0000000000000008
+DATA pool<>+13480(SB)/8, $0x0000000000000008
+DATA pool<>+13488(SB)/8, $0x0000000000000008
+DATA pool<>+13496(SB)/8, $0x0000000000000008
+DATA pool<>+13504(SB)/8, $0x0000000000000008
+DATA pool<>+13512(SB)/8, $0x0000000000000008
+DATA pool<>+13520(SB)/8, $0x0000000000000008
+DATA pool<>+13528(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $13536
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -32811,3 +38377,13 @@ DATA xent_q4ps<>+52(SB)/4, $0x00000004
 DATA xent_q4ps<>+56(SB)/4, $0x00000008
 DATA xent_q4ps<>+60(SB)/4, $0x0000000c
 GLOBL xent_q4ps<>(SB), RODATA|NOPTR, $64
+
+DATA xent_q4ps8<>+0(SB)/4, $0x00000000
+DATA xent_q4ps8<>+4(SB)/4, $0x00000004
+DATA xent_q4ps8<>+8(SB)/4, $0x00000002
+DATA xent_q4ps8<>+12(SB)/4, $0x00000006
+DATA xent_q4ps8<>+16(SB)/4, $0x00000000
+DATA xent_q4ps8<>+20(SB)/4, $0x00000004
+DATA xent_q4ps8<>+24(SB)/4, $0x00000002
+DATA xent_q4ps8<>+28(SB)/4, $0x00000006
+GLOBL xent_q4ps8<>(SB), RODATA|NOPTR, $32

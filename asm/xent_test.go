@@ -540,8 +540,8 @@ func testXentAlone[F float32 | float64](t *testing.T, ks []xentKernel[F]) {
 }
 
 // TestCrossEntropyQuadLimit: accuracy at the four-row path's limit
-// (gen/xent's xquadBytes: 384 float32 columns), every kind of row, calls of
-// 13 rows (three groups and a row solo).
+// (gen/xent's xquadBytes: 384 float32 columns, AVX2 and AVX-512), every
+// kind of row, calls of 13 rows (three groups and a row solo).
 func TestCrossEntropyQuadLimit(t *testing.T) {
 	rng := rand.New(rand.NewSource(24))
 	for _, k := range xentKernelsF32() {

@@ -25,10 +25,10 @@
 // (lse.go); a row left over, or beside a row left to the caller, runs that
 // code solo.
 //
-// AVX-512 float32 CrossEntropy takes rows of up to xquadBytes four at a
-// time the same way (xquad.go), each row's target lane found by a compare
-// in every vector, and a group's losses finished after the next group's
-// passes.
+// Float32 CrossEntropy (AVX-512 and AVX2) takes rows of up to xquadBytes
+// four at a time the same way (xquad.go; AVX2's YMM forms in xquad2.go),
+// each row's target lane found by a compare in every vector, and a group's
+// losses finished after the next group's passes.
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is
@@ -754,6 +754,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	var loc xquadLocals
 	if r.xquadOK() {
 		loc = xquadLocals{bufs: AllocLocal(2 * xquadValsBytes), cur: AllocLocal(8), pend: AllocLocal(8), pending: AllocLocal(8), tmp: AllocLocal(16)}
+		if !isa.AVX512 {
+			loc.bc = AllocLocal(xquadBcBytes)
+		}
 		etail = loc.bufs // the paths never run at once
 	} else {
 		etail = AllocLocal(isa.VB)

@@ -1,4 +1,6 @@
 // CrossEntropy's rows of up to xquadBytes, float32 AVX-512: four at a time.
+// AVX2 takes the same path in YMM registers (xquad2.go), sharing the row
+// loop (quadRows), the stack blocks and the limits.
 
 package main
 
@@ -34,8 +36,9 @@ const xquadBytes = 1536
 // xquadOK says whether CrossEntropy has the four-row path.
 func (r *row) xquadOK() bool { return xquadFor(r.isa, r.d) }
 
-// xquadFor says whether CrossEntropy for isa and d has the four-row path.
-func xquadFor(isa ISA, d DType) bool { return isa.AVX512 && d.Size == 4 }
+// xquadFor says whether CrossEntropy for isa and d has the four-row path:
+// float32 on either ISA.
+func xquadFor(isa ISA, d DType) bool { return d.Size == 4 }
 
 // xquadCols returns the longest row of the four-row path, in elements.
 func (r *row) xquadCols() int { return xquadBytes / r.d.Size }
@@ -82,6 +85,7 @@ type xquadLocals struct {
 	pend    Mem // 8 bytes: the address of the pending group's block
 	pending Mem // 8 bytes: 1 while a group's losses are pending
 	tmp     Mem // 16 bytes: ds at the four targets
+	bc      Mem // AVX2: xquadBcBytes, the labels and maxima broadcast (xquad2.go)
 }
 
 // xquadValsBytes is the size of an xquadVals block.
@@ -149,7 +153,11 @@ func (x *xentRows) newColumns(unroll int) columns {
 	c := make(columns, unroll)
 	for j := range c {
 		c[j] = x.isa.Vec()
-		VMOVDQU32(x.p.LaneIndex(x.d, x.vb), c[j])
+		if x.isa.AVX512 {
+			VMOVDQU32(x.p.LaneIndex(x.d, x.vb), c[j])
+		} else {
+			VMOVDQU(x.p.LaneIndex(x.d, x.vb), c[j])
+		}
 		if j > 0 {
 			VPADDD(x.p.U32(fmt.Sprintf("xent_lanes32_%d", j*x.lanes), uint32(j*x.lanes)), c[j], c[j])
 		}
@@ -198,6 +206,10 @@ func (x *xentRows) quadLabelsOK(bail string) {
 // confidentMargin). spans: rows longer than a vector, which may take the
 // fast exp pass.
 func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ignored, special string) {
+	if !x.isa.AVX512 {
+		x.quadY(pre, solo, spans, loc, bail, ignored, special)
+		return
+	}
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -443,6 +455,10 @@ func quarterIndexPD() []Constant {
 // log(1.4) and s_t - max lies in [-log 2, 0], so its relative error stays
 // that of log(Z), and neither chain waits on a division by e_t.
 func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, dsp, labp Register, solo bool) {
+	if !x.isa.AVX512 {
+		x.quadLossY(pre, vals, loc, lossp, dsp, labp, solo)
+		return
+	}
 	d, isa, p := x.d, x.isa, x.p
 	k := 4
 	if solo {

@@ -1,0 +1,497 @@
+// CrossEntropy's rows of up to xquadBytes, float32 AVX2: four at a time.
+
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// The AVX2 four-row path is xquad.go's on YMM registers, with what AVX2
+// lacks done otherwise: no mask registers (a compare's result is a vector:
+// the target's lane leaves the max by VBLENDVPS to -Inf and the sum by
+// VANDNPS), no merge-masking, 16 registers. Rows of up to xquadSpanVecs
+// vectors get the other entries' max from the max pass directly; longer
+// ones (spans) the max of all and the min, the other entries' max only when
+// the margin test needs it, and the fast exp pass when every row of the
+// group is within fastSpan, as on AVX-512. Each row's label and max go to
+// the stack broadcast
+// (xquadLocals.bc), read as memory operands by the exp pass, whose
+// registers go to the sums and the exp. The rows' tails use the row's
+// tail mask (Mask, VMASKMOVPS) as the one-row path does. Solo rows run the
+// same code as slot 0 (rows stand alone), as on AVX-512.
+
+// xquadYMaxBudget is the YMM budget of the AVX2 max pass for the other
+// entries' max after the margin test (the labels read from the stack): 4
+// maxima, 2 columns, -Inf, a loaded vector with its compare, and what the
+// margin test keeps (s_t, the index of lanes, max, span).
+const xquadYMaxBudget = 4 + 2 + 1 + 2 + 4
+
+// xquadYExpBudget is the YMM budget of the AVX2 exp pass: 4 sums, 2
+// columns, lo, a row's 2 vectors of a step, 3 exp temporaries (the exp
+// goes one vector after another, its constants read from memory) and 2
+// for widening (the compare reuses a freed one).
+const xquadYExpBudget = 4 + 2 + 1 + 2 + 3 + 2
+
+func init() {
+	for _, b := range []int{xquadYMaxBudget, xquadYExpBudget} {
+		if b > 16 {
+			panic(fmt.Sprintf("xquad AVX2: a pass needs %d YMM registers, more than 16", b))
+		}
+	}
+}
+
+// xquadBcBytes is the size of xquadLocals.bc: 4 labels and 4 maxima, a
+// vector each.
+const xquadBcBytes = 8 * 32
+
+// bcLabel and bcMax address slot i's broadcast label and max in loc.bc.
+func (loc xquadLocals) bcLabel(i int) Mem { m := loc.bc; m.Disp += 32 * i; return m }
+func (loc xquadLocals) bcMax(i int) Mem   { m := loc.bc; m.Disp += 32 * (4 + i); return m }
+
+// quarterIndexY is the VPERMPS index that puts Tree4's AVX2 float32 result
+// ([0 0 2 2] [1 1 3 3]) in slot order: lane i (and i+4) slot i.
+func quarterIndexY() []Constant {
+	return []Constant{U32(0), U32(4), U32(2), U32(6), U32(0), U32(4), U32(2), U32(6)}
+}
+
+// tree4PDOrder is the VPERMPD immediate that puts Tree4's AVX2 float64
+// result ([0 2 1 3]) in slot order.
+const tree4PDOrder = 0xd8
+
+// quadY is quad for AVX2 (see quad).
+func (x *xentRows) quadY(pre string, solo, spans bool, loc xquadLocals, bail, ignored, special string) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+		t := GP64()
+		MOVLQSX(Mem{Base: x.labp}, t)
+		TESTQ(t, t)
+		JS(LabelRef(ignored))
+	} else {
+		x.quadLabelsOK(bail)
+		special = bail
+	}
+	for i, t := range x.targets(k) {
+		VMOVDQU(t, loc.bcLabel(i))
+	}
+	// With spans, the max of all entries and the min; else the other
+	// entries' max.
+	mq, minq := x.quadMaxY(pre+"xmax", k, solo, spans, loc)
+
+	Comment("s_t of each slot in lane i (solo: every lane), the halves",
+		"repeated; then max = max(others' max, s_t), lane i slot i.")
+	bs := make([]VecVirtual, k)
+	for i := range bs {
+		row, t := r.slotRow(x.srcp, i), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		bs[i] = isa.Vec()
+		VBROADCASTSS(Mem{Base: row, Index: t, Scale: uint8(d.Size)}, bs[i])
+	}
+	st := bs[0]
+	if !solo {
+		st = isa.Vec()
+		VUNPCKLPS(bs[1], bs[0], bs[0])
+		VUNPCKLPS(bs[3], bs[2], bs[2])
+		VUNPCKLPD(bs[2], bs[0], st)
+	}
+	out := vals(loc.cur)
+	VMOVUPS(st.AsX(), out.st())
+	lidx, om := isa.Vec(), isa.Vec()
+	VMOVDQU(p.Table("xent_q4ps8", quarterIndexY()), lidx)
+	VPERMPS(mq, lidx, om) // lane i: slot i's max (no spans: others' max)
+	m := isa.Vec()
+	VMAXPS(st, om, m) // a NaN s_t kept
+	var span VecVirtual
+	if spans {
+		Comment("A row whose target is not its max, or whose entries all lie",
+			"within confidentMargin of the max, has others' max within it: the",
+			"margin test passes without the others' max (the same verdict).")
+		mn, near, below := isa.Vec(), isa.Vec(), isa.Vec()
+		VPERMPS(minq, lidx, mn)
+		span = isa.Vec()
+		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
+		VCMPPS(U8(CmpLTOQ), m, st, below) // s_t < max
+		VMOVUPS(p.F32("margin32pos", confidentMargin), near)
+		VCMPPS(U8(cmpLEOQ), near, span, near) // span <= margin
+		VORPS(below, near, near)
+		mk := GP32()
+		VMOVMSKPS(near, mk)
+		CMPL(mk, U8(0xff))
+		JE(LabelRef(pre + "xmok")) // every lane
+		oq, _ := x.quadMaxY(pre+"xoth", k, solo, false, loc)
+		om = isa.Vec()
+		VPERMPS(oq, lidx, om) // lane i: slot i's others' max
+	}
+	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
+	gap, lim := isa.Vec(), isa.Vec()
+	VSUBPS(m, om, gap)
+	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
+	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	AnyTrue([]Pred{far})
+	JNZ(LabelRef(special))
+	Label(pre + "xmok")
+	Comment("A max that is not finite (NaN, +Inf, all -Inf): the caller's.")
+	ex := isa.Vec()
+	VANDPS(p.U32("f32_expbits", 0x7f800000), m, ex)
+	VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, ex)
+	VPTEST(ex, ex)
+	JNE(LabelRef(special))
+	VMOVUPS(m.AsX(), out.m())
+
+	Comment("e_t = exp(s_t - max), lane by lane, by the exp pass's own core.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	etd := isa.Vec()
+	VCVTPS2PD(ev.AsX(), etd)
+	VMOVUPD(etd, out.et())
+
+	for i := 0; i < k; i++ {
+		mi := m
+		if !solo {
+			mi = isa.Vec()
+			VBROADCASTSS(out.at(16+4*i), mi) // lane i of m
+		}
+		VMOVUPS(mi, loc.bcMax(i))
+	}
+	sums := make([]VecVirtual, 4)
+	for i := 0; i < k; i++ {
+		sums[i] = isa.Vec()
+		VXORPD(sums[i], sums[i], sums[i])
+	}
+	if spans {
+		Comment("Every row within fastSpan (max - min): whole vectors skip the",
+			"exp's clamp and zeroing, which change no lane of such rows.")
+		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
+		AnyTrue([]Pred{slow})
+		JNZ(LabelRef(pre + "xguard"))
+		x.quadExpY(pre+"xf", sums, k, solo, true, loc)
+		JMP(LabelRef(pre + "xexpdone"))
+	}
+	Label(pre + "xguard")
+	x.quadExpY(pre+"xg", sums, k, solo, false, loc)
+	Label(pre + "xexpdone")
+	for i := k; i < 4; i++ {
+		sums[i] = sums[0]
+	}
+	sq := Tree4Of(Float64, sums, VADDPD)
+	o := isa.Vec()
+	VPERMPD(U8(tree4PDOrder), sq, o) // lane i: slot i's O
+	out = vals(loc.cur)
+	VMOVUPD(o, out.o())
+	if solo {
+		x.quadLossY(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
+	}
+}
+
+// quadMaxY emits the AVX2 max pass of k slots' rows at srcp, a vector of
+// each per step: with spans the max of every entry and the min, else the
+// other entries' max (each target's lane, found by the labels at loc.bc,
+// set to -Inf first). It returns
+// them reduced by Tree4 (solo: slot 0 in every slot).
+func (x *xentRows) quadMaxY(pre string, k int, solo, spans bool, loc xquadLocals) (mq, minq VecVirtual) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	Comment("Max pass, a vector of each row per step.")
+	if !spans {
+		Comment(fmt.Sprintf("At most %d of 16 YMM registers (xquadYMaxBudget).", xquadYMaxBudget))
+	}
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, a)
+	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	acc, mins := make([]VecVirtual, 4), make([]VecVirtual, 4)
+	for i := 0; i < k; i++ {
+		acc[i] = isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+		if spans {
+			mins[i] = isa.Vec()
+			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
+		}
+	}
+	var ninf VecVirtual
+	var cols columns
+	if !spans {
+		ninf = isa.Vec()
+		d.MOVU(r.negInf, ninf)
+		cols = x.newColumns(2)
+	}
+	// load fills v (the tail: fill lanes -Inf); loadMin, with spans, the
+	// vector for the min (the tail: fill lanes +Inf), nil: v.
+	step := func(u int, load func(i, j int, v VecVirtual), loadMin func(i int, v VecVirtual)) {
+		for j := 0; j < u; j++ {
+			for i := 0; i < k; i++ {
+				v := isa.Vec()
+				load(i, j, v)
+				if spans {
+					vm := v
+					if loadMin != nil {
+						vm = isa.Vec()
+						loadMin(i, vm)
+					}
+					d.MIN(vm, mins[i], mins[i])
+				} else {
+					eq := isa.Vec()
+					VPCMPEQD(loc.bcLabel(i), cols[j], eq)
+					VBLENDVPS(eq, ninf, v, v) // the target's lane: -Inf
+				}
+				VMAXPS(v, acc[i], acc[i])
+			}
+		}
+	}
+	Loop(pre, n, r.lanes, 2, func(u int) {
+		step(u, func(i, j int, v VecVirtual) {
+			m := r.quadAt(a, b, i)
+			m.Disp = r.vb * j
+			d.MOVU(m, v)
+		}, nil)
+		if !spans {
+			x.stepColumns(cols, u)
+		}
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+	}, func() {
+		// The tail loaded twice: filled with -Inf for the max, +Inf for
+		// the min, so that a row with a tail can take the shortcuts.
+		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) },
+			func(i int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, p.F32("posinf", float32(math.Inf(1)))) })
+	})
+	for i := k; i < 4; i++ {
+		acc[i] = acc[0] // solo: slot 0 stands for every slot
+		mins[i] = mins[0]
+	}
+	mq = Tree4Of(Float32, acc, VMAXPS)
+	if spans {
+		minq = Tree4Of(Float32, mins, VMINPS)
+	}
+	return mq, minq
+}
+
+// quadExpY emits the AVX2 exp pass of k slots' rows at srcp with the
+// maxima and labels at loc.bc: e = exp(s - max), the target's lane zeroed,
+// stored to ds (withDS; the tails' to the block at loc.cur) and added
+// into sums[i] in float64, pairs of vectors added in float32 first.
+// fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
+// them).
+func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, a)
+	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	var oa, ob GPVirtual
+	if x.withDS {
+		oa, ob = GP64(), GP64()
+		MOVQ(x.dsp, oa)
+		LEAQ(Mem{Base: x.dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, ob)
+	}
+	advance := func(u int) {
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+		if x.withDS {
+			ADDQ(U32(r.vb*u), oa)
+			if !solo {
+				ADDQ(U32(r.vb*u), ob)
+			}
+		}
+	}
+	Comment(fmt.Sprintf("Exp pass: %d of 16 YMM registers (xquadYExpBudget).", xquadYExpBudget))
+	cols := x.newColumns(2)
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	step := func(u int, guard bool, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
+		l := lo
+		if !guard {
+			l = nil
+		}
+		for i := 0; i < k; i++ {
+			xs := make([]VecVirtual, u)
+			for j := range xs {
+				xs[j] = isa.Vec()
+				load(i, j, xs[j])
+				VSUBPS(loc.bcMax(i), xs[j], xs[j])
+			}
+			ExpSoftmaxF32Core(p, xs, l)
+			for j, v := range xs {
+				eq := isa.Vec()
+				VPCMPEQD(loc.bcLabel(i), cols[j], eq)
+				VANDNPS(v, eq, v) // the target's lane: +0
+				if x.withDS {
+					store(i, j, v)
+				}
+			}
+			v := xs[0]
+			if u == 2 {
+				VADDPS(xs[1], v, v)
+			}
+			lw, hw := Widen2(v)
+			VADDPD(hw, lw, lw)
+			VADDPD(lw, sums[i], sums[i])
+		}
+	}
+	Loop(pre+"exp", n, r.lanes, 2, func(u int) {
+		step(u, !fast, func(i, j int, v VecVirtual) {
+			m := r.quadAt(a, b, i)
+			m.Disp = r.vb * j
+			VMOVUPS(m, v)
+		}, func(i, j int, v VecVirtual) {
+			m := r.quadAt(oa, ob, i)
+			m.Disp = r.vb * j
+			VMOVUPS(v, m)
+		})
+		x.stepColumns(cols, u)
+		advance(u)
+	}, func() {
+		step(1, true, func(i, _ int, v VecVirtual) {
+			r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf)
+		}, func(i, _ int, v VecVirtual) {
+			VMOVUPS(v, vals(loc.cur).tail(i))
+		})
+	})
+}
+
+// quadLossY is quadLoss for AVX2: the four slots' float64 values fill one
+// YMM, lane i slot i.
+func (x *xentRows) quadLossY(pre string, vals xquadVals, loc xquadLocals, lossp, dsp, labp Register, solo bool) {
+	d, isa, p := x.d, x.isa, x.p
+	Comment("The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but",
+		"log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t",
+		"near 1: the loss may be tiny). NaN takes the first.")
+	et, z, o := isa.Vec(), isa.Vec(), isa.Vec()
+	VMOVUPD(vals.et(), et)
+	VMOVUPD(vals.o(), o)
+	VADDPD(o, et, z)
+	y := isa.Vec()
+	VMOVAPD(z, y)
+	LogPD(p, y, logTerms(d))
+	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
+	f, f2, s := isa.Vec(), isa.Vec(), isa.Vec()
+	VADDPD(et, et, f)
+	VADDPD(o, f, f)
+	VDIVPD(f, o, f)
+	VMULPD(f, f, f2)
+	VMOVUPD(p.F64(fmt.Sprintf("l1p_c%d", xquadSeriesTop), 1/float64(xquadSeriesTop)), s)
+	for c := xquadSeriesTop - 2; c >= 3; c -= 2 {
+		VFMADD213PD(p.F64(fmt.Sprintf("l1p_c%d", c), 1/float64(c)), f2, s)
+	}
+	VMULPD(f2, s, s)
+	VADDPD(f, f, f)
+	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
+	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
+	stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
+	VCVTPS2PD(vals.st(), stv)
+	VCVTPS2PD(vals.m(), mv)
+	VSUBPD(mv, stv, dt)
+	l := isa.Vec()
+	VSUBPD(dt, y, l)
+	Comment("Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.")
+	half, lim := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("half64", 0.5), half)
+	VMULPD(p.F64("l1p_04", 0.4), et, lim)
+	ka, kb := isa.Vec(), isa.Vec()
+	VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
+	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
+	VANDPD(kb, ka, ka)
+	VBLENDVPD(ka, s, l, l)
+	Comment("A NaN loss as storeNaN's: the NaN that reaches it may depend on",
+		"the row's slot (VMAXPS keeps its second operand's), its bits may not.")
+	nan := isa.Vec()
+	VCMPPD(U8(CmpUnord), l, l, nan)
+	VBLENDVPD(nan, p.F64("nan64", math.NaN()), l, l)
+	lf := XMM()
+	VCVTPD2PSY(l, lf)
+	if solo {
+		VMOVSS(lf, Mem{Base: lossp})
+	} else {
+		VMOVUPS(lf, Mem{Base: lossp})
+	}
+	if !x.withDS {
+		return
+	}
+	x.quadDSY(pre, o, z, vals, loc, dsp, labp, solo)
+}
+
+// quadDSY is quadDS for AVX2.
+func (x *xentRows) quadDSY(pre string, o, z VecVirtual, vals xquadVals, loc xquadLocals, dsp, labp Register, solo bool) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+	}
+	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	inv, g := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("one64", 1), inv)
+	VDIVPD(z, inv, inv) // 1/Z
+	gs, err := Param("gradScale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(gs.Addr, g)
+	VCVTPS2PD(g.AsX(), g)
+	kf, kfx := isa.Vec(), XMM()
+	VMULPD(inv, g, kf) // g/Z
+	VCVTPD2PSY(kf, kfx)
+	dt, dtx := isa.Vec(), XMM()
+	VMULPD(inv, o, dt)
+	VMULPD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	VCVTPD2PSY(dt, dtx)
+	VMOVUPS(kfx, loc.tmp)
+	kvs := make([]VecVirtual, k)
+	for i := range kvs {
+		kvs[i] = isa.Vec()
+		kt := loc.tmp
+		kt.Disp += 4 * i
+		VBROADCASTSS(kt, kvs[i]) // lane i of kf
+	}
+	Comment("Scale pass: ds = e * g/Z.")
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(dsp, a)
+	LEAQ(Mem{Base: dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	Loop(pre+"xscale", n, r.lanes, 2, func(u int) {
+		for j := 0; j < u; j++ {
+			for i, kv := range kvs {
+				m := r.quadAt(a, b, i)
+				m.Disp = r.vb * j
+				v := isa.Vec()
+				d.MUL(m, kv, v)
+				d.MOVU(v, m)
+			}
+		}
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+	}, func() {
+		for i, kv := range kvs {
+			v := isa.Vec()
+			d.MUL(vals.tail(i), kv, v)
+			r.mask.Store(v, r.quadAt(a, b, i))
+		}
+	})
+	Comment("ds at each target: minus the other entries' share.")
+	tmp := loc.tmp
+	VMOVUPS(dtx, tmp)
+	for i := 0; i < k; i++ {
+		row, t := r.slotRow(dsp, i), GP64()
+		MOVLQSX(Mem{Base: labp, Disp: 4 * i}, t)
+		v := GP32()
+		MOVL(tmp, v)
+		MOVL(v, Mem{Base: row, Index: t, Scale: uint8(d.Size)})
+		tmp.Disp += d.Size
+	}
+}
