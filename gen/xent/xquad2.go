@@ -117,7 +117,7 @@ func (x *xentRows) quadY(pre string, solo, spans bool, loc xquadLocals, bail, ig
 		mn, near, below := isa.Vec(), isa.Vec(), isa.Vec()
 		VPERMPS(minq, lidx, mn)
 		span = isa.Vec()
-		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
+		VSUBPS(mn, m, span)               // lane i: slot i's max - min, target included
 		VCMPPS(U8(CmpLTOQ), m, st, below) // s_t < max
 		VMOVUPS(p.F32("margin32pos", confidentMargin), near)
 		VCMPPS(U8(cmpLEOQ), near, span, near) // span <= margin
@@ -265,7 +265,9 @@ func (x *xentRows) quadMaxY(pre string, k int, solo, spans bool, loc xquadLocals
 		// The tail loaded twice: filled with -Inf for the max, +Inf for
 		// the min, so that a row with a tail can take the shortcuts.
 		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) },
-			func(i int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, p.F32("posinf", float32(math.Inf(1)))) })
+			func(i int, v VecVirtual) {
+				r.mask.LoadFill(r.quadAt(a, b, i), v, p.F32("posinf", float32(math.Inf(1))))
+			})
 	})
 	for i := k; i < 4; i++ {
 		acc[i] = acc[0] // solo: slot 0 stands for every slot
