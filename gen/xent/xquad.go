@@ -455,10 +455,6 @@ func quarterIndexPD() []Constant {
 // log(1.4) and s_t - max lies in [-log 2, 0], so its relative error stays
 // that of log(Z), and neither chain waits on a division by e_t.
 func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, dsp, labp Register, solo bool) {
-	if !x.isa.AVX512 {
-		x.quadLossY(pre, vals, loc, lossp, dsp, labp, solo)
-		return
-	}
 	d, isa, p := x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -468,8 +464,8 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 		"log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t",
 		"near 1: the loss may be tiny). NaN takes the first.")
 	et, z, o := isa.Vec(), isa.Vec(), isa.Vec()
-	VBROADCASTF64X4(vals.et(), et)
-	VBROADCASTF64X4(vals.o(), o)
+	x.loadPD(vals.et(), et)
+	x.loadPD(vals.o(), o)
 	VADDPD(o, et, z)
 	y := isa.Vec()
 	VMOVAPD(z, y)
@@ -489,10 +485,8 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
 	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
 	stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
-	VBROADCASTF32X4(vals.st(), stv)
-	VCVTPS2PD(stv.AsY(), stv)
-	VBROADCASTF32X4(vals.m(), mv)
-	VCVTPS2PD(mv.AsY(), mv)
+	x.loadPSWide(vals.st(), stv)
+	x.loadPSWide(vals.m(), mv)
 	VSUBPD(mv, stv, dt)
 	l := isa.Vec()
 	VSUBPD(dt, y, l)
@@ -500,27 +494,72 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 	half, lim := isa.Vec(), isa.Vec()
 	VMOVUPD(p.F64("half64", 0.5), half)
 	VMULPD(p.F64("l1p_04", 0.4), et, lim)
-	ka, kb, ks := K(), K(), K()
-	VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
-	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
-	KANDW(kb, ka, ks)
-	VMOVAPD(s, ks, l)
-	lf := isa.Vec()
-	VCVTPD2PS(l, lf.AsY())
-	// A masked store: ZMM forms only (no AVX512VL).
-	lanes, km := GP32(), K()
-	MOVL(U32(1<<k-1), lanes)
-	KMOVW(lanes, km)
-	VMOVUPS(lf, km, Mem{Base: lossp})
+	if isa.AVX512 {
+		ka, kb, ks := K(), K(), K()
+		VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
+		VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
+		KANDW(kb, ka, ks)
+		VMOVAPD(s, ks, l)
+		lf := isa.Vec()
+		VCVTPD2PS(l, lf.AsY())
+		// A masked store: ZMM forms only (no AVX512VL).
+		lanes, km := GP32(), K()
+		MOVL(U32(1<<k-1), lanes)
+		KMOVW(lanes, km)
+		VMOVUPS(lf, km, Mem{Base: lossp})
+	} else {
+		ka, kb := isa.Vec(), isa.Vec()
+		VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
+		VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
+		VANDPD(kb, ka, ka)
+		VBLENDVPD(ka, s, l, l)
+		Comment("A NaN loss as storeNaN's: the NaN that reaches it may depend on",
+			"the row's slot (VMAXPS keeps its second operand's), its bits may not.")
+		nan := isa.Vec()
+		VCMPPD(U8(CmpUnord), l, l, nan)
+		VBLENDVPD(nan, p.F64("nan64", math.NaN()), l, l)
+		lf := XMM()
+		VCVTPD2PSY(l, lf)
+		if solo {
+			VMOVSS(lf, Mem{Base: lossp})
+		} else {
+			VMOVUPS(lf, Mem{Base: lossp})
+		}
+	}
 	if !x.withDS {
 		return
 	}
 	x.quadDS(pre, o, z, vals, loc, dsp, labp, solo)
 }
 
+// loadPD loads the four slots' float64 values at m (32 bytes) into v: into
+// both halves on AVX-512.
+func (x *xentRows) loadPD(m Mem, v VecVirtual) {
+	if x.isa.AVX512 {
+		VBROADCASTF64X4(m, v)
+	} else {
+		VMOVUPD(m, v)
+	}
+}
+
+// loadPSWide loads the four slots' float32 values at m (16 bytes) into v
+// as float64, as loadPD.
+func (x *xentRows) loadPSWide(m Mem, v VecVirtual) {
+	if x.isa.AVX512 {
+		VBROADCASTF32X4(m, v)
+		VCVTPS2PD(v.AsY(), v)
+	} else {
+		VCVTPS2PD(m, v)
+	}
+}
+
 // quadDS emits ds for the group: g/Z as a float32 factor of each slot, the
 // scale pass, and ds[t] = -g * (O/Z), lane by lane as dsScale.
 func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquadLocals, dsp, labp Register, solo bool) {
+	if !x.isa.AVX512 {
+		x.quadDSY(pre, o, z, vals, loc, dsp, labp, solo)
+		return
+	}
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	k := 4
 	if solo {

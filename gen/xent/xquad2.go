@@ -190,7 +190,7 @@ func (x *xentRows) quadY(pre string, solo, spans bool, loc xquadLocals, bail, ig
 	out = vals(loc.cur)
 	VMOVUPD(o, out.o())
 	if solo {
-		x.quadLossY(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
+		x.quadLoss(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
 	}
 }
 
@@ -363,67 +363,6 @@ func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo, fast boo
 			VMOVUPS(v, vals(loc.cur).tail(i))
 		})
 	})
-}
-
-// quadLossY is quadLoss for AVX2: the four slots' float64 values fill one
-// YMM, lane i slot i.
-func (x *xentRows) quadLossY(pre string, vals xquadVals, loc xquadLocals, lossp, dsp, labp Register, solo bool) {
-	d, isa, p := x.d, x.isa, x.p
-	Comment("The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but",
-		"log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t",
-		"near 1: the loss may be tiny). NaN takes the first.")
-	et, z, o := isa.Vec(), isa.Vec(), isa.Vec()
-	VMOVUPD(vals.et(), et)
-	VMOVUPD(vals.o(), o)
-	VADDPD(o, et, z)
-	y := isa.Vec()
-	VMOVAPD(z, y)
-	LogPD(p, y, logTerms(d))
-	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
-	f, f2, s := isa.Vec(), isa.Vec(), isa.Vec()
-	VADDPD(et, et, f)
-	VADDPD(o, f, f)
-	VDIVPD(f, o, f)
-	VMULPD(f, f, f2)
-	VMOVUPD(p.F64(fmt.Sprintf("l1p_c%d", xquadSeriesTop), 1/float64(xquadSeriesTop)), s)
-	for c := xquadSeriesTop - 2; c >= 3; c -= 2 {
-		VFMADD213PD(p.F64(fmt.Sprintf("l1p_c%d", c), 1/float64(c)), f2, s)
-	}
-	VMULPD(f2, s, s)
-	VADDPD(f, f, f)
-	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
-	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
-	stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
-	VCVTPS2PD(vals.st(), stv)
-	VCVTPS2PD(vals.m(), mv)
-	VSUBPD(mv, stv, dt)
-	l := isa.Vec()
-	VSUBPD(dt, y, l)
-	Comment("Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.")
-	half, lim := isa.Vec(), isa.Vec()
-	VMOVUPD(p.F64("half64", 0.5), half)
-	VMULPD(p.F64("l1p_04", 0.4), et, lim)
-	ka, kb := isa.Vec(), isa.Vec()
-	VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
-	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
-	VANDPD(kb, ka, ka)
-	VBLENDVPD(ka, s, l, l)
-	Comment("A NaN loss as storeNaN's: the NaN that reaches it may depend on",
-		"the row's slot (VMAXPS keeps its second operand's), its bits may not.")
-	nan := isa.Vec()
-	VCMPPD(U8(CmpUnord), l, l, nan)
-	VBLENDVPD(nan, p.F64("nan64", math.NaN()), l, l)
-	lf := XMM()
-	VCVTPD2PSY(l, lf)
-	if solo {
-		VMOVSS(lf, Mem{Base: lossp})
-	} else {
-		VMOVUPS(lf, Mem{Base: lossp})
-	}
-	if !x.withDS {
-		return
-	}
-	x.quadDSY(pre, o, z, vals, loc, dsp, labp, solo)
 }
 
 // quadDSY is quadDS for AVX2.
