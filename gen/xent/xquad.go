@@ -556,10 +556,6 @@ func (x *xentRows) loadPSWide(m Mem, v VecVirtual) {
 // quadDS emits ds for the group: g/Z as a float32 factor of each slot, the
 // scale pass, and ds[t] = -g * (O/Z), lane by lane as dsScale.
 func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquadLocals, dsp, labp Register, solo bool) {
-	if !x.isa.AVX512 {
-		x.quadDSY(pre, o, z, vals, loc, dsp, labp, solo)
-		return
-	}
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -574,17 +570,17 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquad
 		panic(err)
 	}
 	VBROADCASTSS(gs.Addr, g)
-	VCVTPS2PD(g.AsY(), g)
+	VCVTPS2PD(x.lowHalf(g), g)
 	kf := isa.Vec()
 	VMULPD(inv, g, kf) // g/Z
-	VCVTPD2PS(kf, kf.AsY())
+	kfs := x.narrowPD(kf)
 	dt := isa.Vec()
 	VMULPD(inv, o, dt)
 	VMULPD(g, dt, dt)
 	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
-	VCVTPD2PS(dt, dt.AsY())
+	dts := x.narrowPD(dt)
+	storeLow16(kfs, loc.tmp)
 	kvs := make([]VecVirtual, k)
-	VEXTRACTF32X4(U8(0), kf, loc.tmp)
 	for i := range kvs {
 		kvs[i] = isa.Vec()
 		kt := loc.tmp
@@ -617,10 +613,14 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquad
 			r.mask.Store(v, r.quadAt(a, b, i))
 		}
 	})
-	Comment("ds at each target: minus the other entries' share (through the",
-		"stack: ZMM forms only).")
+	if isa.AVX512 {
+		Comment("ds at each target: minus the other entries' share (through the",
+			"stack: ZMM forms only).")
+	} else {
+		Comment("ds at each target: minus the other entries' share.")
+	}
 	tmp := loc.tmp
-	VEXTRACTF32X4(U8(0), dt, tmp)
+	storeLow16(dts, tmp)
 	for i := 0; i < k; i++ {
 		row, t := r.slotRow(dsp, i), GP64()
 		MOVLQSX(Mem{Base: labp, Disp: 4 * i}, t)
@@ -628,6 +628,37 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquad
 		MOVL(tmp, v)
 		MOVL(v, Mem{Base: row, Index: t, Scale: uint8(d.Size)})
 		tmp.Disp += d.Size
+	}
+}
+
+// lowHalf is v's lower half, the source of a widening conversion.
+func (x *xentRows) lowHalf(v VecVirtual) Op {
+	if x.isa.AVX512 {
+		return v.AsY()
+	}
+	return v.AsX()
+}
+
+// narrowPD converts the float64 lanes of v to float32 and returns the
+// register whose low lanes hold them: v itself on AVX-512, a new XMM on
+// AVX2.
+func (x *xentRows) narrowPD(v VecVirtual) VecVirtual {
+	if x.isa.AVX512 {
+		VCVTPD2PS(v, v.AsY())
+		return v
+	}
+	n := XMM()
+	VCVTPD2PSY(v, n)
+	return n
+}
+
+// storeLow16 stores v's low 16 bytes to m (ZMM forms only on AVX-512: no
+// AVX512VL).
+func storeLow16(v VecVirtual, m Mem) {
+	if v.Size() == 64 {
+		VEXTRACTF32X4(U8(0), v, m)
+	} else {
+		VMOVUPS(v.AsX(), m)
 	}
 }
 
