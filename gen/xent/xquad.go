@@ -184,7 +184,7 @@ func (x *xentRows) stepColumns(c columns, u int) {
 
 // others sets k to the lanes of the vector of columns c that do not hold
 // the target t (broadcast).
-func others(t, c VecVirtual, k Register) {
+func others(t Op, c VecVirtual, k Register) {
 	VPCMPD(U8(cmpNE), t, c, k)
 }
 
@@ -320,11 +320,11 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
 		AnyTrue([]Pred{slow})
 		JNZ(LabelRef(pre + "xguard"))
-		x.quadExp(pre+"xf", ms, tgt, sums, k, solo, true, loc)
+		x.quadExp(pre+"xf", asOps(ms), asOps(tgt), sums, k, solo, true, loc)
 		JMP(LabelRef(pre + "xexpdone"))
 	}
 	Label(pre + "xguard")
-	x.quadExp(pre+"xg", ms, tgt, sums, k, solo, false, loc)
+	x.quadExp(pre+"xg", asOps(ms), asOps(tgt), sums, k, solo, false, loc)
 	Label(pre + "xexpdone")
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
@@ -679,12 +679,13 @@ func (r *row) slotRow(base Register, i int) GPVirtual {
 	return row
 }
 
-// quadExp emits the exp pass of k slots' rows at srcp with maxima ms
-// (broadcast): e = exp(s - max), the target's lane zeroed, stored to ds
-// (withDS; the tails' to the block at loc.cur) and added into sums[i] in float64.
-// fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
-// them).
-func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
+// quadExp emits the exp pass of k slots' rows at srcp with maxima ms and
+// labels tgt (each broadcast: registers on AVX-512, the stack's loc.bc on
+// AVX2, whose 16 registers go to the sums and the exp): e = exp(s - max),
+// the target's lane zeroed, stored to ds (withDS; the tails' to the block
+// at loc.cur) and added into sums[i] in float64. fast: whole vectors skip
+// the exp's clamp and zeroing (the tail keeps them).
+func (x *xentRows) quadExp(pre string, ms, tgt []Op, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	n, a, b := GP64(), GP64(), GP64()
 	MOVQ(r.cols, n)
@@ -708,11 +709,16 @@ func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, 
 			}
 		}
 	}
+	if !isa.AVX512 {
+		Comment(fmt.Sprintf("Exp pass: %d of 16 YMM registers (xquadYExpBudget).", xquadYExpBudget))
+	}
 	cols := x.newColumns(2)
 	lo := isa.Vec()
 	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	HoldExpF32For(p, isa, Ln2One)
-	defer p.Release()
+	if isa.AVX512 {
+		HoldExpF32For(p, isa, Ln2One)
+		defer p.Release()
+	}
 	// step takes u vectors of each slot's row: pairs are added in float32
 	// first (one rounding, as the one-row path), then widened and summed
 	// in float64.
@@ -734,23 +740,35 @@ func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, 
 			for c := 0; c < u; c += xquadExpChunk {
 				ExpSoftmaxF32Core(p, xs[c:min(c+xquadExpChunk, u)], l)
 			}
-			// The target's lane left out of the sum: zeroed in the
-			// first vector; the second's is left out by the pair's
+			// AVX-512: the target's lane left out of the sum: zeroed in
+			// the first vector; the second's is left out by the pair's
 			// add, merge-masked (its ds lane is written at the end
-			// anyway). x + 0 = x: the bits of zeroing both.
-			o := K()
-			others(tgt[i], cols[0], o)
-			VMOVAPS_Z(xs[0], o, xs[0])
+			// anyway). x + 0 = x: the bits of zeroing both. AVX2 (no
+			// merge-masking) zeroes it in both.
+			if isa.AVX512 {
+				o := K()
+				others(tgt[i], cols[0], o)
+				VMOVAPS_Z(xs[0], o, xs[0])
+			}
 			for j, v := range xs {
+				if !isa.AVX512 {
+					eq := isa.Vec()
+					VPCMPEQD(tgt[i], cols[j], eq)
+					VANDNPS(v, eq, v) // the target's lane: +0
+				}
 				if x.withDS {
 					store(i, j, v)
 				}
 			}
 			v := xs[0]
 			if u == 2 {
-				o1 := K()
-				others(tgt[i], cols[1], o1)
-				VADDPS(xs[1], v, o1, v)
+				if isa.AVX512 {
+					o1 := K()
+					others(tgt[i], cols[1], o1)
+					VADDPS(xs[1], v, o1, v)
+				} else {
+					VADDPS(xs[1], v, v)
+				}
 			}
 			lw, hw := Widen2(v)
 			VADDPD(hw, lw, lw)
@@ -776,6 +794,15 @@ func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, 
 			VMOVUPS(v, vals(loc.cur).tail(i))
 		})
 	})
+}
+
+// asOps returns vs as operands.
+func asOps(vs []VecVirtual) []Op {
+	ops := make([]Op, len(vs))
+	for i, v := range vs {
+		ops[i] = v
+	}
+	return ops
 }
 
 // quadRows emits the four-row path's row loop: groups of four while four

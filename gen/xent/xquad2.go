@@ -169,17 +169,21 @@ func (x *xentRows) quadY(pre string, solo, spans bool, loc xquadLocals, bail, ig
 		sums[i] = isa.Vec()
 		VXORPD(sums[i], sums[i], sums[i])
 	}
+	ms, tgt := make([]Op, k), make([]Op, k)
+	for i := range ms {
+		ms[i], tgt[i] = loc.bcMax(i), loc.bcLabel(i)
+	}
 	if spans {
 		Comment("Every row within fastSpan (max - min): whole vectors skip the",
 			"exp's clamp and zeroing, which change no lane of such rows.")
 		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
 		AnyTrue([]Pred{slow})
 		JNZ(LabelRef(pre + "xguard"))
-		x.quadExpY(pre+"xf", sums, k, solo, true, loc)
+		x.quadExp(pre+"xf", ms, tgt, sums, k, solo, true, loc)
 		JMP(LabelRef(pre + "xexpdone"))
 	}
 	Label(pre + "xguard")
-	x.quadExpY(pre+"xg", sums, k, solo, false, loc)
+	x.quadExp(pre+"xg", ms, tgt, sums, k, solo, false, loc)
 	Label(pre + "xexpdone")
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
@@ -278,89 +282,4 @@ func (x *xentRows) quadMaxY(pre string, k int, solo, spans bool, loc xquadLocals
 		minq = Tree4Of(Float32, mins, VMINPS)
 	}
 	return mq, minq
-}
-
-// quadExpY emits the AVX2 exp pass of k slots' rows at srcp with the
-// maxima and labels at loc.bc: e = exp(s - max), the target's lane zeroed,
-// stored to ds (withDS; the tails' to the block at loc.cur) and added
-// into sums[i] in float64, pairs of vectors added in float32 first.
-// fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
-// them).
-func (x *xentRows) quadExpY(pre string, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
-	r, d, isa, p := x.row, x.d, x.isa, x.p
-	n, a, b := GP64(), GP64(), GP64()
-	MOVQ(r.cols, n)
-	MOVQ(x.srcp, a)
-	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
-	var oa, ob GPVirtual
-	if x.withDS {
-		oa, ob = GP64(), GP64()
-		MOVQ(x.dsp, oa)
-		LEAQ(Mem{Base: x.dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, ob)
-	}
-	advance := func(u int) {
-		ADDQ(U32(r.vb*u), a)
-		if !solo {
-			ADDQ(U32(r.vb*u), b)
-		}
-		if x.withDS {
-			ADDQ(U32(r.vb*u), oa)
-			if !solo {
-				ADDQ(U32(r.vb*u), ob)
-			}
-		}
-	}
-	Comment(fmt.Sprintf("Exp pass: %d of 16 YMM registers (xquadYExpBudget).", xquadYExpBudget))
-	cols := x.newColumns(2)
-	lo := isa.Vec()
-	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	step := func(u int, guard bool, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
-		l := lo
-		if !guard {
-			l = nil
-		}
-		for i := 0; i < k; i++ {
-			xs := make([]VecVirtual, u)
-			for j := range xs {
-				xs[j] = isa.Vec()
-				load(i, j, xs[j])
-				VSUBPS(loc.bcMax(i), xs[j], xs[j])
-			}
-			ExpSoftmaxF32Core(p, xs, l)
-			for j, v := range xs {
-				eq := isa.Vec()
-				VPCMPEQD(loc.bcLabel(i), cols[j], eq)
-				VANDNPS(v, eq, v) // the target's lane: +0
-				if x.withDS {
-					store(i, j, v)
-				}
-			}
-			v := xs[0]
-			if u == 2 {
-				VADDPS(xs[1], v, v)
-			}
-			lw, hw := Widen2(v)
-			VADDPD(hw, lw, lw)
-			VADDPD(lw, sums[i], sums[i])
-		}
-	}
-	Loop(pre+"exp", n, r.lanes, 2, func(u int) {
-		step(u, !fast, func(i, j int, v VecVirtual) {
-			m := r.quadAt(a, b, i)
-			m.Disp = r.vb * j
-			VMOVUPS(m, v)
-		}, func(i, j int, v VecVirtual) {
-			m := r.quadAt(oa, ob, i)
-			m.Disp = r.vb * j
-			VMOVUPS(v, m)
-		})
-		x.stepColumns(cols, u)
-		advance(u)
-	}, func() {
-		step(1, true, func(i, _ int, v VecVirtual) {
-			r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf)
-		}, func(i, _ int, v VecVirtual) {
-			VMOVUPS(v, vals(loc.cur).tail(i))
-		})
-	})
 }
