@@ -206,10 +206,6 @@ func (x *xentRows) quadLabelsOK(bail string) {
 // confidentMargin). spans: rows longer than a vector, which may take the
 // fast exp pass.
 func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ignored, special string) {
-	if !x.isa.AVX512 {
-		x.quadY(pre, solo, spans, loc, bail, ignored, special)
-		return
-	}
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -224,14 +220,22 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	}
 
 	tgt := x.targets(k)
+	if !isa.AVX512 {
+		for i, t := range tgt {
+			VMOVDQU(t, loc.bcLabel(i))
+		}
+	}
 	// With spans, the max of all entries and the min (the target's lane
 	// is left out only when the margin test needs it: see below); else the
 	// other entries' max.
-	mq, minq := x.quadMax(pre+"xmax", k, solo, spans, tgt)
+	mq, minq := x.quadMaxOf(pre+"xmax", k, solo, spans, tgt, loc)
 
-	Comment("s_t of each slot in lane i (solo: every lane), the quarters",
+	parts := "halves"
+	if isa.AVX512 {
+		parts = "quarters"
+	}
+	Comment("s_t of each slot in lane i (solo: every lane), the "+parts,
 		"repeated; then max = max(others' max, s_t), lane i slot i.")
-	st := isa.Vec()
 	bs := make([]VecVirtual, k)
 	for i := range bs {
 		row, t := r.slotRow(x.srcp, i), GP64()
@@ -239,19 +243,23 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		bs[i] = isa.Vec()
 		VBROADCASTSS(Mem{Base: row, Index: t, Scale: uint8(d.Size)}, bs[i])
 	}
-	if solo {
-		st = bs[0]
-	} else {
-		// ZMM forms only (the tier has no AVX512VL): [s0 s1 s0 s1],
-		// [s2 s3 s2 s3], then [s0 s1 s2 s3] in every quarter.
+	st := bs[0]
+	if !solo {
+		st = isa.Vec()
+		// ZMM forms only (the AVX-512 tier has no AVX512VL): [s0 s1 s0 s1],
+		// [s2 s3 s2 s3], then [s0 s1 s2 s3] in every quarter (half).
 		VUNPCKLPS(bs[1], bs[0], bs[0])
 		VUNPCKLPS(bs[3], bs[2], bs[2])
 		VUNPCKLPD(bs[2], bs[0], st)
 	}
 	out := vals(loc.cur)
-	VEXTRACTF32X4(U8(0), st, out.st())
+	storeLow16(st, out.st())
 	lidx, om := isa.Vec(), isa.Vec()
-	VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), lidx)
+	if isa.AVX512 {
+		VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), lidx)
+	} else {
+		VMOVDQU(p.Table("xent_q4ps8", quarterIndexY()), lidx)
+	}
 	VPERMPS(mq, lidx, om) // lane i: slot i's max (no spans: others' max)
 	m := isa.Vec()
 	VMAXPS(st, om, m) // a NaN s_t kept
@@ -260,17 +268,8 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		Comment("A row whose target is not its max, or whose entries all lie",
 			"within confidentMargin of the max, has others' max within it: the",
 			"margin test passes without the others' max (the same verdict).")
-		mn := isa.Vec()
-		VPERMPS(minq, lidx, mn)
-		span = isa.Vec()
-		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
-		below := Compare(Float32, CmpLTOQ, m, st)
-		near := Compare(Float32, cmpLEOQ, p.F32("margin32pos", confidentMargin), span)
-		ok := K()
-		KORW(below.K(), near.K(), ok)
-		KORTESTW(ok, ok)
-		JCS(LabelRef(pre + "xmok")) // every lane
-		oq, _ := x.quadMax(pre+"xoth", k, solo, false, tgt)
+		span = x.marginShortcut(pre+"xmok", minq, lidx, m, st)
+		oq, _ := x.quadMaxOf(pre+"xoth", k, solo, false, tgt, loc)
 		om = isa.Vec()
 		VPERMPS(oq, lidx, om) // lane i: slot i's others' max
 	}
@@ -279,16 +278,28 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	VSUBPS(m, om, gap)
 	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
 	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
-	KORTESTW(far.K(), far.K())
-	JNE(LabelRef(special))
+	if isa.AVX512 {
+		KORTESTW(far.K(), far.K())
+		JNE(LabelRef(special))
+	} else {
+		AnyTrue([]Pred{far})
+		JNZ(LabelRef(special))
+	}
 	Label(pre + "xmok")
 	Comment("A max that is not finite (NaN, +Inf, all -Inf): the caller's.")
-	ex, inf := isa.Vec(), K()
-	VPANDD(p.U32("f32_expbits", 0x7f800000), m, ex)
-	VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, inf)
-	KORTESTW(inf, inf)
+	if isa.AVX512 {
+		ex, inf := isa.Vec(), K()
+		VPANDD(p.U32("f32_expbits", 0x7f800000), m, ex)
+		VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, inf)
+		KORTESTW(inf, inf)
+	} else {
+		ex := isa.Vec()
+		VANDPS(p.U32("f32_expbits", 0x7f800000), m, ex)
+		VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, ex)
+		VPTEST(ex, ex)
+	}
 	JNE(LabelRef(special))
-	VEXTRACTF32X4(U8(0), m, out.m())
+	storeLow16(m, out.m())
 
 	Comment("e_t = exp(s_t - max), lane by lane, by the exp pass's own core.")
 	lo := isa.Vec()
@@ -297,16 +308,26 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	VSUBPS(m, st, ev)
 	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
 	etd := isa.Vec()
-	VCVTPS2PD(ev.AsY(), etd)
-	VEXTRACTF64X4(U8(0), etd, out.et())
+	VCVTPS2PD(x.lowHalf(ev), etd)
+	storeLow32(etd, out.et())
 
-	ms := make([]VecVirtual, k)
+	// Each slot's max broadcast: in registers on AVX-512, on the stack
+	// (loc.bc) on AVX2, whose exp pass is short of registers.
+	ms, mt := make([]Op, k), make([]Op, k)
 	for i := range ms {
-		ms[i] = isa.Vec()
-		if solo {
-			VMOVAPS(m, ms[i])
+		mi := m
+		if !solo {
+			mi = isa.Vec()
+			VBROADCASTSS(out.at(16+4*i), mi) // lane i of m
+		} else if isa.AVX512 {
+			mi = isa.Vec()
+			VMOVAPS(m, mi)
+		}
+		if isa.AVX512 {
+			ms[i], mt[i] = mi, tgt[i]
 		} else {
-			VBROADCASTSS(out.at(16+4*i), ms[i]) // lane i of m
+			VMOVUPS(mi, loc.bcMax(i))
+			ms[i], mt[i] = loc.bcMax(i), loc.bcLabel(i)
 		}
 	}
 	sums := make([]VecVirtual, 4)
@@ -320,23 +341,80 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
 		AnyTrue([]Pred{slow})
 		JNZ(LabelRef(pre + "xguard"))
-		x.quadExp(pre+"xf", asOps(ms), asOps(tgt), sums, k, solo, true, loc)
+		x.quadExp(pre+"xf", ms, mt, sums, k, solo, true, loc)
 		JMP(LabelRef(pre + "xexpdone"))
 	}
 	Label(pre + "xguard")
-	x.quadExp(pre+"xg", asOps(ms), asOps(tgt), sums, k, solo, false, loc)
+	x.quadExp(pre+"xg", ms, mt, sums, k, solo, false, loc)
 	Label(pre + "xexpdone")
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
 	}
-	sq := Tree4Of(Float64, sums, VADDPD) // quarter i: slot i's O in both lanes
-	o, oidx := isa.Vec(), isa.Vec()
-	VMOVDQU64(p.Table("xent_q4pd", quarterIndexPD()), oidx)
-	VPERMPD(sq, oidx, o) // lane i (and i+4): slot i's O
+	sq := Tree4Of(Float64, sums, VADDPD) // AVX-512: quarter i: slot i's O in both lanes
+	o := isa.Vec()
+	if isa.AVX512 {
+		oidx := isa.Vec()
+		VMOVDQU64(p.Table("xent_q4pd", quarterIndexPD()), oidx)
+		VPERMPD(sq, oidx, o) // lane i (and i+4): slot i's O
+	} else {
+		VPERMPD(U8(tree4PDOrder), sq, o) // lane i: slot i's O
+	}
 	out = vals(loc.cur)
-	VEXTRACTF64X4(U8(0), o, out.o())
+	storeLow32(o, out.o())
 	if solo {
 		x.quadLoss(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
+	}
+}
+
+// quadMaxOf is the max pass of the ISA: quadMax (the labels tgt in
+// registers) or quadMaxY (the labels at loc.bc).
+func (x *xentRows) quadMaxOf(pre string, k int, solo, spans bool, tgt []VecVirtual, loc xquadLocals) (mq, minq VecVirtual) {
+	if x.isa.AVX512 {
+		return x.quadMax(pre, k, solo, spans, tgt)
+	}
+	return x.quadMaxY(pre, k, solo, spans, loc)
+}
+
+// marginShortcut jumps to ok when every slot's row passes the margin test
+// without its others' max (lane i: slot i's target below the max m, or
+// its span within confidentMargin); it returns the spans, max - min, from
+// the mins minq (Tree4's order, permuted by lidx).
+func (x *xentRows) marginShortcut(ok string, minq, lidx, m, st VecVirtual) (span VecVirtual) {
+	isa, p := x.isa, x.p
+	if isa.AVX512 {
+		mn := isa.Vec()
+		VPERMPS(minq, lidx, mn)
+		span = isa.Vec()
+		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
+		below := Compare(Float32, CmpLTOQ, m, st)
+		near := Compare(Float32, cmpLEOQ, p.F32("margin32pos", confidentMargin), span)
+		all := K()
+		KORW(below.K(), near.K(), all)
+		KORTESTW(all, all)
+		JCS(LabelRef(ok)) // every lane
+		return span
+	}
+	mn, near, below := isa.Vec(), isa.Vec(), isa.Vec()
+	VPERMPS(minq, lidx, mn)
+	span = isa.Vec()
+	VSUBPS(mn, m, span)               // lane i: slot i's max - min, target included
+	VCMPPS(U8(CmpLTOQ), m, st, below) // s_t < max
+	VMOVUPS(p.F32("margin32pos", confidentMargin), near)
+	VCMPPS(U8(cmpLEOQ), near, span, near) // span <= margin
+	VORPS(below, near, near)
+	mk := GP32()
+	VMOVMSKPS(near, mk)
+	CMPL(mk, U8(0xff))
+	JE(LabelRef(ok)) // every lane
+	return span
+}
+
+// storeLow32 stores v's low 32 bytes to m (ZMM forms only on AVX-512).
+func storeLow32(v VecVirtual, m Mem) {
+	if v.Size() == 64 {
+		VEXTRACTF64X4(U8(0), v, m)
+	} else {
+		VMOVUPD(v, m)
 	}
 }
 
