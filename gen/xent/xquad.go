@@ -1,6 +1,7 @@
-// CrossEntropy's rows of up to xquadBytes, float32 AVX-512: four at a time.
-// AVX2 takes the same path in YMM registers (xquad2.go), sharing the row
-// loop (quadRows), the stack blocks and the limits.
+// CrossEntropy's rows of up to xquadBytes, float32: four at a time. AVX2
+// runs the same code on YMM registers, branching where it lacks what
+// AVX-512 has (mask registers, 32 registers); xquad2.go holds its own
+// budgets and constants.
 
 package main
 
@@ -219,16 +220,19 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		special = bail
 	}
 
-	tgt := x.targets(k)
+	// The labels broadcast: in registers on AVX-512, on the stack (loc.bc)
+	// on AVX2, whose passes are short of registers.
+	tgt := asOps(x.targets(k))
 	if !isa.AVX512 {
 		for i, t := range tgt {
 			VMOVDQU(t, loc.bcLabel(i))
+			tgt[i] = loc.bcLabel(i)
 		}
 	}
 	// With spans, the max of all entries and the min (the target's lane
 	// is left out only when the margin test needs it: see below); else the
 	// other entries' max.
-	mq, minq := x.quadMaxOf(pre+"xmax", k, solo, spans, tgt, loc)
+	mq, minq := x.quadMax(pre+"xmax", k, solo, spans, tgt)
 
 	parts := "halves"
 	if isa.AVX512 {
@@ -269,7 +273,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 			"within confidentMargin of the max, has others' max within it: the",
 			"margin test passes without the others' max (the same verdict).")
 		span = x.marginShortcut(pre+"xmok", minq, lidx, m, st)
-		oq, _ := x.quadMaxOf(pre+"xoth", k, solo, false, tgt, loc)
+		oq, _ := x.quadMax(pre+"xoth", k, solo, false, tgt)
 		om = isa.Vec()
 		VPERMPS(oq, lidx, om) // lane i: slot i's others' max
 	}
@@ -311,9 +315,8 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	VCVTPS2PD(x.lowHalf(ev), etd)
 	storeLow32(etd, out.et())
 
-	// Each slot's max broadcast: in registers on AVX-512, on the stack
-	// (loc.bc) on AVX2, whose exp pass is short of registers.
-	ms, mt := make([]Op, k), make([]Op, k)
+	// Each slot's max broadcast, as the labels.
+	ms := make([]Op, k)
 	for i := range ms {
 		mi := m
 		if !solo {
@@ -323,11 +326,10 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 			mi = isa.Vec()
 			VMOVAPS(m, mi)
 		}
-		if isa.AVX512 {
-			ms[i], mt[i] = mi, tgt[i]
-		} else {
+		ms[i] = mi
+		if !isa.AVX512 {
 			VMOVUPS(mi, loc.bcMax(i))
-			ms[i], mt[i] = loc.bcMax(i), loc.bcLabel(i)
+			ms[i] = loc.bcMax(i)
 		}
 	}
 	sums := make([]VecVirtual, 4)
@@ -341,11 +343,11 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
 		AnyTrue([]Pred{slow})
 		JNZ(LabelRef(pre + "xguard"))
-		x.quadExp(pre+"xf", ms, mt, sums, k, solo, true, loc)
+		x.quadExp(pre+"xf", ms, tgt, sums, k, solo, true, loc)
 		JMP(LabelRef(pre + "xexpdone"))
 	}
 	Label(pre + "xguard")
-	x.quadExp(pre+"xg", ms, mt, sums, k, solo, false, loc)
+	x.quadExp(pre+"xg", ms, tgt, sums, k, solo, false, loc)
 	Label(pre + "xexpdone")
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
@@ -364,15 +366,6 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	if solo {
 		x.quadLoss(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
 	}
-}
-
-// quadMaxOf is the max pass of the ISA: quadMax (the labels tgt in
-// registers) or quadMaxY (the labels at loc.bc).
-func (x *xentRows) quadMaxOf(pre string, k int, solo, spans bool, tgt []VecVirtual, loc xquadLocals) (mq, minq VecVirtual) {
-	if x.isa.AVX512 {
-		return x.quadMax(pre, k, solo, spans, tgt)
-	}
-	return x.quadMaxY(pre, k, solo, spans, loc)
 }
 
 // marginShortcut jumps to ok when every slot's row passes the margin test
@@ -420,56 +413,80 @@ func storeLow32(v VecVirtual, m Mem) {
 
 // quadMax emits the max pass of k slots' rows at srcp, a vector of each
 // per step: with spans the max of every entry and the min, else the
-// other entries' max (each target's lane left out: tgt, see others). It
-// returns the four maxima and mins by Tree4 (quarter i: slot i; solo: slot
-// 0 in every quarter).
-func (x *xentRows) quadMax(pre string, k int, solo, spans bool, tgt []VecVirtual) (mq, minq VecVirtual) {
+// other entries' max (each target's lane left out: tgt, the labels
+// broadcast, see others; AVX2 sets the lane to -Inf). It returns the four
+// maxima and mins by Tree4 (solo: slot 0 in every slot).
+func (x *xentRows) quadMax(pre string, k int, solo, spans bool, tgt []Op) (mq, minq VecVirtual) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	Comment("Max pass, a vector of each row per step.")
+	if !spans && !isa.AVX512 {
+		Comment(fmt.Sprintf("At most %d of 16 YMM registers (xquadYMaxBudget).", xquadYMaxBudget))
+	}
 	n, a, b := GP64(), GP64(), GP64()
 	MOVQ(r.cols, n)
 	MOVQ(x.srcp, a)
 	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
-	// Rows without spans are short: one accumulator each (the max is
-	// exact, so the order does not matter).
+	// Rows without spans are short, and AVX2 short of registers: one
+	// accumulator each (the max is exact, so the order does not matter).
 	acc, acc2, mins := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
 	for i := 0; i < k; i++ {
 		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
 		acc2[i] = acc[i]
-		if spans {
+		if spans && isa.AVX512 {
 			acc2[i] = isa.Vec()
 			d.MOVU(r.negInf, acc2[i])
+		}
+		if spans {
 			mins[i] = isa.Vec()
 			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
 		}
 	}
+	var ninf VecVirtual
 	var cols columns
 	if !spans {
+		if !isa.AVX512 {
+			ninf = isa.Vec()
+			d.MOVU(r.negInf, ninf)
+		}
 		cols = x.newColumns(2)
 	}
+	// load fills v (the tail: fill lanes -Inf).
 	step := func(u int, load func(i, j int, v VecVirtual), tail bool) {
 		for j := 0; j < u; j++ {
 			for i := 0; i < k; i++ {
 				v := isa.Vec()
 				load(i, j, v)
-				a := acc[i]
+				ac := acc[i]
 				if j == 1 {
-					a = acc2[i]
+					ac = acc2[i]
 				}
 				switch {
-				case spans && tail:
+				case spans && tail && isa.AVX512:
 					r.mask.MergeMin(v, mins[i])
+				case spans && tail:
+					// The tail loaded again, filled with +Inf for the
+					// min, so that a row with a tail can take the
+					// shortcuts.
+					vm := isa.Vec()
+					r.mask.LoadFill(r.quadAt(a, b, i), vm, p.F32("posinf", float32(math.Inf(1))))
+					d.MIN(vm, mins[i], mins[i])
 				case spans:
 					d.MIN(v, mins[i], mins[i])
 				}
-				if spans {
-					d.MAX(v, a, a)
-					continue
+				switch {
+				case spans:
+					d.MAX(v, ac, ac)
+				case isa.AVX512:
+					o := K()
+					others(tgt[i], cols[j], o)
+					VMAXPS(v, ac, o, ac) // the target's lane keeps a
+				default:
+					eq := isa.Vec()
+					VPCMPEQD(tgt[i], cols[j], eq)
+					VBLENDVPS(eq, ninf, v, v) // the target's lane: -Inf
+					VMAXPS(v, ac, ac)
 				}
-				o := K()
-				others(tgt[i], cols[j], o)
-				VMAXPS(v, a, o, a) // the target's lane keeps a
 			}
 		}
 		if !tail && !spans {
@@ -489,7 +506,7 @@ func (x *xentRows) quadMax(pre string, k int, solo, spans bool, tgt []VecVirtual
 	}, func() {
 		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) }, true)
 	})
-	for i := 0; i < k && spans; i++ {
+	for i := 0; i < k && spans && isa.AVX512; i++ {
 		d.MAX(acc2[i], acc[i], acc[i])
 	}
 	for i := k; i < 4; i++ {

@@ -4,16 +4,11 @@ package main
 
 import (
 	"fmt"
-	"math"
 
-	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
-	. "github.com/mmcloughlin/avo/reg"
-
-	. "github.com/rowwise/softmax/gen/internal"
 )
 
-// The AVX2 four-row path is xquad.go's on YMM registers, with what AVX2
+// The AVX2 four-row path is xquad.go's code on YMM registers, with what AVX2
 // lacks done otherwise: no mask registers (a compare's result is a vector:
 // the target's lane leaves the max by VBLENDVPS to -Inf and the sum by
 // VANDNPS), no merge-masking, 16 registers. Rows of up to xquadSpanVecs
@@ -64,89 +59,3 @@ func quarterIndexY() []Constant {
 // tree4PDOrder is the VPERMPD immediate that puts Tree4's AVX2 float64
 // result ([0 2 1 3]) in slot order.
 const tree4PDOrder = 0xd8
-
-// quadMaxY emits the AVX2 max pass of k slots' rows at srcp, a vector of
-// each per step: with spans the max of every entry and the min, else the
-// other entries' max (each target's lane, found by the labels at loc.bc,
-// set to -Inf first). It returns
-// them reduced by Tree4 (solo: slot 0 in every slot).
-func (x *xentRows) quadMaxY(pre string, k int, solo, spans bool, loc xquadLocals) (mq, minq VecVirtual) {
-	r, d, isa, p := x.row, x.d, x.isa, x.p
-	Comment("Max pass, a vector of each row per step.")
-	if !spans {
-		Comment(fmt.Sprintf("At most %d of 16 YMM registers (xquadYMaxBudget).", xquadYMaxBudget))
-	}
-	n, a, b := GP64(), GP64(), GP64()
-	MOVQ(r.cols, n)
-	MOVQ(x.srcp, a)
-	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
-	acc, mins := make([]VecVirtual, 4), make([]VecVirtual, 4)
-	for i := 0; i < k; i++ {
-		acc[i] = isa.Vec()
-		d.MOVU(r.negInf, acc[i])
-		if spans {
-			mins[i] = isa.Vec()
-			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
-		}
-	}
-	var ninf VecVirtual
-	var cols columns
-	if !spans {
-		ninf = isa.Vec()
-		d.MOVU(r.negInf, ninf)
-		cols = x.newColumns(2)
-	}
-	// load fills v (the tail: fill lanes -Inf); loadMin, with spans, the
-	// vector for the min (the tail: fill lanes +Inf), nil: v.
-	step := func(u int, load func(i, j int, v VecVirtual), loadMin func(i int, v VecVirtual)) {
-		for j := 0; j < u; j++ {
-			for i := 0; i < k; i++ {
-				v := isa.Vec()
-				load(i, j, v)
-				if spans {
-					vm := v
-					if loadMin != nil {
-						vm = isa.Vec()
-						loadMin(i, vm)
-					}
-					d.MIN(vm, mins[i], mins[i])
-				} else {
-					eq := isa.Vec()
-					VPCMPEQD(loc.bcLabel(i), cols[j], eq)
-					VBLENDVPS(eq, ninf, v, v) // the target's lane: -Inf
-				}
-				VMAXPS(v, acc[i], acc[i])
-			}
-		}
-	}
-	Loop(pre, n, r.lanes, 2, func(u int) {
-		step(u, func(i, j int, v VecVirtual) {
-			m := r.quadAt(a, b, i)
-			m.Disp = r.vb * j
-			d.MOVU(m, v)
-		}, nil)
-		if !spans {
-			x.stepColumns(cols, u)
-		}
-		ADDQ(U32(r.vb*u), a)
-		if !solo {
-			ADDQ(U32(r.vb*u), b)
-		}
-	}, func() {
-		// The tail loaded twice: filled with -Inf for the max, +Inf for
-		// the min, so that a row with a tail can take the shortcuts.
-		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) },
-			func(i int, v VecVirtual) {
-				r.mask.LoadFill(r.quadAt(a, b, i), v, p.F32("posinf", float32(math.Inf(1))))
-			})
-	})
-	for i := k; i < 4; i++ {
-		acc[i] = acc[0] // solo: slot 0 stands for every slot
-		mins[i] = mins[0]
-	}
-	mq = Tree4Of(Float32, acc, VMAXPS)
-	if spans {
-		minq = Tree4Of(Float32, mins, VMINPS)
-	}
-	return mq, minq
-}
