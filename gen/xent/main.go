@@ -849,16 +849,33 @@ func (x *xentRows) emit() {
 		r.storeResult(dt, Mem{Base: x.dsp, Index: t, Scale: uint8(d.Size)})
 	}
 	Label(pre + "next")
-	ptrs := []Register{x.srcp}
-	if x.withDS {
-		ptrs = append(ptrs, x.dsp)
-	}
+	ptrs := x.rowPtrs()
 	r.next(ptrs, x.lossp, x.labp)
 	DECQ(x.rows)
 	JMP(LabelRef(pre + "row"))
 
+	x.rowExits(pre, "An ignored row: loss 0, ds 0, the logits not read.")
+}
+
+// rowPtrs returns the pointers that move on a row at a time with the
+// losses and labels: the logits and, with ds, ds.
+func (x *xentRows) rowPtrs() []Register {
+	ptrs := []Register{x.srcp}
+	if x.withDS {
+		ptrs = append(ptrs, x.dsp)
+	}
+	return ptrs
+}
+
+// rowExits emits where a row jumps when it is ignored (pre+"ignored":
+// loss 0, ds 0; comment, if any, said there) or the caller's
+// (pre+"special": loss NaN); both go on at pre+"next".
+func (x *xentRows) rowExits(pre string, comment ...string) {
+	r, d := x.row, x.d
 	Label(pre + "ignored")
-	Comment("An ignored row: loss 0, ds 0, the logits not read.")
+	if len(comment) > 0 {
+		Comment(comment...)
+	}
 	if d.Size == 4 {
 		MOVL(U32(0), Mem{Base: x.lossp})
 	} else {
@@ -868,7 +885,6 @@ func (x *xentRows) emit() {
 		r.zeroRow(pre, x.dsp)
 	}
 	JMP(LabelRef(pre + "next"))
-
 	Label(pre + "special")
 	r.storeNaN(Mem{Base: x.lossp})
 	JMP(LabelRef(pre + "next"))

@@ -308,11 +308,8 @@ func (x *xentRows) short(pre string, k int, ignored, special string) {
 // shortRows emits the short path's row loop for CrossEntropy: pairs, then
 // a row alone. It goes on at done.
 func (x *xentRows) shortRows(pre string, done string) {
-	r, d := x.row, x.d
-	ptrs := []Register{x.srcp}
-	if x.withDS {
-		ptrs = append(ptrs, x.dsp)
-	}
+	r := x.row
+	ptrs := x.rowPtrs()
 	Label(pre + "pairs")
 	CMPQ(x.rows, U8(2))
 	JL(LabelRef(pre + "alone"))
@@ -332,17 +329,5 @@ func (x *xentRows) shortRows(pre string, done string) {
 	DECQ(x.rows)
 	JMP(LabelRef(pre + "pairs"))
 
-	Label(pre + "oignored")
-	if d.Size == 4 {
-		MOVL(U32(0), Mem{Base: x.lossp})
-	} else {
-		MOVQ(U32(0), Mem{Base: x.lossp})
-	}
-	if x.withDS {
-		r.zeroRow(pre+"o", x.dsp)
-	}
-	JMP(LabelRef(pre + "onext"))
-	Label(pre + "ospecial")
-	r.storeNaN(Mem{Base: x.lossp})
-	JMP(LabelRef(pre + "onext"))
+	x.rowExits(pre + "o")
 }

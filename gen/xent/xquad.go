@@ -908,11 +908,8 @@ func asOps(vs []VecVirtual) []Op {
 // up the core; the pending group is finished before any row runs solo and
 // at the end. The arithmetic is the same either way. It goes on at done.
 func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string) {
-	r, d := x.row, x.d
-	ptrs := []Register{x.srcp}
-	if x.withDS {
-		ptrs = append(ptrs, x.dsp)
-	}
+	r := x.row
+	ptrs := x.rowPtrs()
 	left := GP64()
 	loc.initBufs()
 	MOVQ(U32(0), loc.pending)
@@ -956,19 +953,7 @@ func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string
 	DECQ(left)
 	JMP(LabelRef(pre + "solo"))
 
-	Label(pre + "oignored")
-	if d.Size == 4 {
-		MOVL(U32(0), Mem{Base: x.lossp})
-	} else {
-		MOVQ(U32(0), Mem{Base: x.lossp})
-	}
-	if x.withDS {
-		r.zeroRow(pre+"o", x.dsp)
-	}
-	JMP(LabelRef(pre + "onext"))
-	Label(pre + "ospecial")
-	r.storeNaN(Mem{Base: x.lossp})
-	JMP(LabelRef(pre + "onext"))
+	x.rowExits(pre + "o")
 }
 
 // finishPending emits the losses (and ds) of the pending group, the four
