@@ -275,7 +275,7 @@ func (r *row) fill(vs []VecVirtual) []VecVirtual {
 // in lane i. f32sum (float32 rows of up to f32SumBytes()): the sums stay in
 // float32 lanes.
 func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32sum bool, gt *groupTail) VecVirtual {
-	d, isa, p := r.d, r.isa, r.p
+	d, isa := r.d, r.isa
 	if f32sum {
 		Comment("Exp pass: e = exp(s - max), each row summed in float32 lanes.")
 	} else {
@@ -290,18 +290,7 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 		sums[i] = isa.Vec()
 		VXORPD(sums[i], sums[i], sums[i])
 	}
-	var lo VecVirtual
-	if d.Size == 8 {
-		lo = isa.Vec()
-		VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), lo)
-	} else {
-		lo = isa.Vec()
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	}
-	var e32 lseExpF32
-	if d.Size == 4 && isa.AVX512 {
-		e32 = holdLSEExpF32(p)
-	}
+	ge := r.holdGroupExp()
 	c := r.groupExpVecs()
 	// step takes u vectors of each slot's row (u a power of 2): their e
 	// are added in F first, pairwise (float32: at most two roundings
@@ -326,15 +315,7 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 				load(v.i, v.j, chunk[q])
 				d.SUB(ms[v.i], chunk[q], chunk[q])
 			}
-			if d.Size == 4 {
-				if isa.AVX512 {
-					e32.core(p, chunk, lo)
-				} else {
-					ExpSumF32Core(p, chunk, lo)
-				}
-			} else {
-				lseExpF64(p, chunk, lo)
-			}
+			ge.exp(chunk)
 			if keep != nil {
 				for _, x := range chunk {
 					d.AND(*keep, x, x)

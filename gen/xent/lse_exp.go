@@ -235,3 +235,40 @@ func (e lseExpF32) core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 		VSCALEFPS(ks[i], ts[i], x)
 	}
 }
+
+// groupExpCore is the exp of LogSumExp's group passes (groupExp, the resident
+// path): lseExpF64, or for float32 the held lseExpF32 on AVX-512 and
+// ExpSumF32Core on AVX2; lo is the softmax's lower clamp.
+type groupExpCore struct {
+	r   *row
+	lo  VecVirtual
+	e32 lseExpF32
+}
+
+// holdGroupExp loads lo and, for float32 on AVX-512, the held table.
+func (r *row) holdGroupExp() groupExpCore {
+	d, isa, p := r.d, r.isa, r.p
+	g := groupExpCore{r: r, lo: isa.Vec()}
+	if d.Size == 8 {
+		VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), g.lo)
+	} else {
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), g.lo)
+	}
+	if d.Size == 4 && isa.AVX512 {
+		g.e32 = holdLSEExpF32(p)
+	}
+	return g
+}
+
+// exp sets each of xs to its exp.
+func (g groupExpCore) exp(xs []VecVirtual) {
+	r := g.r
+	switch {
+	case r.d.Size == 8:
+		lseExpF64(r.p, xs, g.lo)
+	case r.isa.AVX512:
+		g.e32.core(r.p, xs, g.lo)
+	default:
+		ExpSumF32Core(r.p, xs, g.lo)
+	}
+}

@@ -109,7 +109,7 @@ func (r *row) residentRows(srcp, dstp, rows Register, s slots, left Register, do
 // of v vectors at srcp into dstp, each loaded once. A max that is not
 // finite in any of them jumps to bail.
 func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, ov *overlapTail, bail string) {
-	d, isa, p := r.d, r.isa, r.p
+	d, isa := r.d, r.isa
 	Comment("Load the rows; max pass.")
 	r.startSlots(s, srcp, k)
 	if ov != nil {
@@ -153,30 +153,11 @@ func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, ov *over
 		}
 	}
 	r.residentBudget(v)
-	var lo VecVirtual
-	if d.Size == 8 {
-		lo = isa.Vec()
-		VMOVUPD(p.F64("sm64_lo", SoftmaxF64Lo), lo)
-	} else {
-		lo = isa.Vec()
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	}
-	var e32 lseExpF32
-	if d.Size == 4 && isa.AVX512 {
-		e32 = holdLSEExpF32(p)
-	}
+	ge := r.holdGroupExp()
 	c := r.residentExpVecs()
 	for c0 := 0; c0 < len(all); c0 += c {
 		chunk := all[c0:min(c0+c, len(all))]
-		if d.Size == 4 {
-			if isa.AVX512 {
-				e32.core(p, chunk, lo)
-			} else {
-				ExpSumF32Core(p, chunk, lo)
-			}
-		} else {
-			lseExpF64(p, chunk, lo)
-		}
+		ge.exp(chunk)
 	}
 	sums := make([]VecVirtual, k)
 	for i := range xs {
