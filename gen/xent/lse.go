@@ -132,27 +132,24 @@ type slots struct {
 	rb, rb3 GPVirtual // a row's bytes, and three rows'
 }
 
-// at addresses slot i's row, disp bytes in.
+// at addresses slot i's row, disp bytes in: slots 3, 5 and 7 from b
+// (slot 3's row), the others from a, each 0, 1, 2 or 4 rows (rb) or two
+// times three rows (rb3) on.
 func (s slots) at(i, disp int) Mem {
-	switch i {
-	case 0:
-		return Mem{Base: s.a, Disp: disp}
-	case 1:
-		return Mem{Base: s.a, Index: s.rb, Scale: 1, Disp: disp}
-	case 2:
-		return Mem{Base: s.a, Index: s.rb, Scale: 2, Disp: disp}
-	case 3:
-		return Mem{Base: s.b, Disp: disp}
-	case 4:
-		return Mem{Base: s.a, Index: s.rb, Scale: 4, Disp: disp}
-	case 5:
-		return Mem{Base: s.b, Index: s.rb, Scale: 2, Disp: disp}
-	case 6:
-		return Mem{Base: s.a, Index: s.rb3, Scale: 2, Disp: disp}
-	case 7:
-		return Mem{Base: s.b, Index: s.rb, Scale: 4, Disp: disp}
+	if i < 0 || i > 7 {
+		panic("slot out of range")
 	}
-	panic("slot out of range")
+	m := Mem{Base: s.a, Disp: disp}
+	if i%2 == 1 && i > 1 {
+		m.Base, i = s.b, i-3
+	}
+	switch i {
+	case 1, 2, 4:
+		m.Index, m.Scale = s.rb, uint8(i)
+	case 6:
+		m.Index, m.Scale = s.rb3, 2
+	}
+	return m
 }
 
 // start points the slots at the rows from src: k = 1 is solo.
