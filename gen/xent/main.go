@@ -436,10 +436,8 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 	}
 	sum := isa.Vec()
 	VXORPD(sum, sum, sum)
-	// vecs emits u full vectors, tail the masked last one (its e to etail);
-	// excl: the target's lane is zeroed.
-	var vecs func(u int, excl bool)
-	var tail func(excl bool)
+	// exp takes the exp of xs in place, add adds xs into the sum.
+	var exp, add func(xs []VecVirtual)
 	tailing := false // emitting the tail, which keeps the guards
 	if d.Size == 4 {
 		if isa.AVX512 {
@@ -448,7 +446,7 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 		}
 		lo := isa.Vec()
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-		exp := func(xs []VecVirtual) {
+		exp = func(xs []VecVirtual) {
 			l := lo
 			if e.fast && len(xs) > 0 && !tailing {
 				l = nil
@@ -462,7 +460,7 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 		// add sums xs: pairs are added in float32 first (one rounding,
 		// 2^-24, inside the contract's budget), then widened and summed
 		// in float64, as Softmax does.
-		add := func(xs []VecVirtual) {
+		add = func(xs []VecVirtual) {
 			for i := 0; i < len(xs); i += 2 {
 				x := xs[i]
 				if i+1 < len(xs) {
@@ -473,39 +471,6 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 				VADDPD(hi, lo, lo)
 				VADDPD(lo, sum, sum)
 			}
-		}
-		vecs = func(u int, excl bool) {
-			xs := make([]VecVirtual, u)
-			for i := range xs {
-				xs[i] = isa.Vec()
-				VMOVUPS(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
-				VSUBPS(m, xs[i], xs[i])
-				prefetch(i)
-			}
-			exp(xs)
-			for i, x := range xs {
-				if excl {
-					exclude(x)
-				}
-				store(x, i)
-			}
-			add(xs)
-			advance(u)
-		}
-		tail = func(excl bool) {
-			x := isa.Vec()
-			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
-			VSUBPS(m, x, x)
-			tailing = true
-			exp([]VecVirtual{x})
-			tailing = false
-			if excl {
-				exclude(x)
-			}
-			if out != nil {
-				VMOVUPS(x, e.etail)
-			}
-			add([]VecVirtual{x})
 		}
 	} else {
 		// float64: Kahan-compensated, as Softmax. AVX-512 holds
@@ -520,40 +485,49 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			VSUBPD(comp, sum, sum)
 			HSumPD(sum)
 		}()
-		vecs = func(u int, excl bool) {
-			xs := make([]VecVirtual, u)
-			for i := range xs {
-				xs[i] = isa.Vec()
-				VMOVUPD(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
-				VSUBPD(m, xs[i], xs[i])
-				prefetch(i)
-			}
-			ExpSoftmaxF64Core(p, xs)
-			for i, x := range xs {
-				if excl {
-					exclude(x)
-				}
-				store(x, i)
-			}
-			if u == 2 {
+		exp = func(xs []VecVirtual) { ExpSoftmaxF64Core(p, xs) }
+		// A pair is added first (expUnroll: at most two float64 vectors).
+		add = func(xs []VecVirtual) {
+			if len(xs) == 2 {
 				VADDPD(xs[1], xs[0], xs[0])
 			}
 			kahanAdd(sum, comp, xs[0])
-			advance(u)
 		}
-		tail = func(excl bool) {
-			x := isa.Vec()
-			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
-			VSUBPD(m, x, x)
-			ExpSoftmaxF64Core(p, []VecVirtual{x})
+	}
+	// vecs emits u full vectors, tail the masked last one (its e to etail);
+	// excl: the target's lane is zeroed.
+	vecs := func(u int, excl bool) {
+		xs := make([]VecVirtual, u)
+		for i := range xs {
+			xs[i] = isa.Vec()
+			d.MOVU(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
+			d.SUB(m, xs[i], xs[i])
+			prefetch(i)
+		}
+		exp(xs)
+		for i, x := range xs {
 			if excl {
 				exclude(x)
 			}
-			if out != nil {
-				VMOVUPD(x, e.etail)
-			}
-			kahanAdd(sum, comp, x)
+			store(x, i)
 		}
+		add(xs)
+		advance(u)
+	}
+	tail := func(excl bool) {
+		x := isa.Vec()
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		d.SUB(m, x, x)
+		tailing = true
+		exp([]VecVirtual{x})
+		tailing = false
+		if excl {
+			exclude(x)
+		}
+		if out != nil {
+			d.MOVU(x, e.etail)
+		}
+		add([]VecVirtual{x})
 	}
 	plain := func(u int) { vecs(u, false) }
 	if e.target == nil {
