@@ -390,30 +390,25 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 func (r *row) groupFinite(m VecVirtual, bail string) {
 	d, isa, p := r.d, r.isa, r.p
 	Comment("A max that is not finite (NaN, +Inf, all -Inf): bail.")
-	ex := isa.Vec()
+	var bits Mem
+	and, eq := VANDPS, VPCMPEQD
 	if d.Size == 4 {
-		VANDPS(p.U32("f32_expbits", 0x7f800000), m, ex)
+		bits = p.U32("f32_expbits", 0x7f800000)
 	} else {
-		VANDPD(p.U64("f64_expbits", 0x7ff0000000000000), m, ex)
+		bits = p.U64("f64_expbits", 0x7ff0000000000000)
+		and, eq = VANDPD, VPCMPEQQ
 	}
+	ex := isa.Vec()
+	and(bits, m, ex)
 	if isa.AVX512 {
 		kk := K()
-		if d.Size == 4 {
-			VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, kk)
-		} else {
-			VPCMPEQQ(p.U64("f64_expbits", 0x7ff0000000000000), ex, kk)
-		}
+		eq(bits, ex, kk)
 		KORTESTW(kk, kk)
-		JNE(LabelRef(bail))
 	} else {
-		if d.Size == 4 {
-			VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, ex)
-		} else {
-			VPCMPEQQ(p.U64("f64_expbits", 0x7ff0000000000000), ex, ex)
-		}
+		eq(bits, ex, ex)
 		VPTEST(ex, ex)
-		JNE(LabelRef(bail))
 	}
+	JNE(LabelRef(bail))
 }
 
 // groupFinish emits max + log(sum) for the k rows (k = 1: solo) of the
