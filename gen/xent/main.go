@@ -261,18 +261,7 @@ func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) (
 		mx = m
 	}
 	Comment("A NaN, +Inf or all -Inf max: the caller's slow path.")
-	bits := GP64()
-	if d.Size == 4 {
-		VMOVD(mx, bits.As32())
-		ANDL(U32(0x7f800000), bits.As32())
-		CMPL(bits.As32(), U32(0x7f800000))
-	} else {
-		VMOVQ(mx, bits)
-		SHRQ(U8(52), bits)
-		ANDL(U32(0x7ff), bits.As32())
-		CMPL(bits.As32(), U32(0x7ff))
-	}
-	JE(LabelRef(special))
+	r.finiteOr(mx, special)
 	m = isa.Vec()
 	d.BCAST(mx, m)
 	if mins != nil {
@@ -561,6 +550,22 @@ const (
 	cmpEQ = 0
 	cmpNE = 4
 )
+
+// finiteOr jumps to bail unless lane 0 of x (type d) is finite.
+func (r *row) finiteOr(x Op, bail string) {
+	bits := GP64()
+	if r.d.Size == 4 {
+		VMOVD(x, bits.As32())
+		ANDL(U32(0x7f800000), bits.As32())
+		CMPL(bits.As32(), U32(0x7f800000))
+	} else {
+		VMOVQ(x, bits)
+		SHRQ(U8(52), bits)
+		ANDL(U32(0x7ff), bits.As32())
+		CMPL(bits.As32(), U32(0x7ff))
+	}
+	JE(LabelRef(bail))
+}
 
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {

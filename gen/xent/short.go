@@ -31,22 +31,6 @@ func (r *row) at(base Register, disp, i int) Mem {
 	return Mem{Base: base, Index: r.cols, Scale: uint8(r.d.Size), Disp: disp}
 }
 
-// finiteOr jumps to bail unless lane 0 of x (type d) is finite.
-func (r *row) finiteOr(x Op, bail string) {
-	bits := GP64()
-	if r.d.Size == 4 {
-		VMOVD(x, bits.As32())
-		ANDL(U32(0x7f800000), bits.As32())
-		CMPL(bits.As32(), U32(0x7f800000))
-	} else {
-		VMOVQ(x, bits)
-		SHRQ(U8(52), bits)
-		ANDL(U32(0x7ff), bits.As32())
-		CMPL(bits.As32(), U32(0x7ff))
-	}
-	JE(LabelRef(bail))
-}
-
 // shortXentOK says whether CrossEntropy has the short path: AVX2 float64
 // has not the registers for two rows' sums, compensations, maxima and
 // target distances.
