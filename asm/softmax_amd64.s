@@ -30253,36 +30253,28 @@ row:
 	DECQ DI
 
 	// The rows' tail masks, built once for the passes.
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 56(SP)
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 58(SP)
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 60(SP)
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x04, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 62(SP)
-	TESTQ   R8, R8
-	JNZ     qahead
+	MOVQ  DI, R9
+	ANDQ  $0x0000000f, R9
+	LEAQ  ktab<>+0(SB), R10
+	KMOVW 2(R10)(R9*2), K1
+	KMOVW K1, 56(SP)
+	MOVQ  DI, R9
+	ANDQ  $0x0000000f, R9
+	LEAQ  ktab<>+0(SB), R10
+	KMOVW 4(R10)(R9*2), K1
+	KMOVW K1, 58(SP)
+	MOVQ  DI, R9
+	ANDQ  $0x0000000f, R9
+	LEAQ  ktab<>+0(SB), R10
+	KMOVW 6(R10)(R9*2), K1
+	KMOVW K1, 60(SP)
+	MOVQ  DI, R9
+	ANDQ  $0x0000000f, R9
+	LEAQ  ktab<>+0(SB), R10
+	KMOVW 8(R10)(R9*2), K1
+	KMOVW K1, 62(SP)
+	TESTQ R8, R8
+	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -30803,37 +30795,29 @@ qxnmax_one:
 qxnmax_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   2(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8), K1, Z5
 	VMAXPS  Z5, Z0, Z0
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   4(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*1), K1, Z5
 	VMAXPS  Z5, Z2, Z2
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   6(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*2), K1, Z5
 	VMAXPS  Z5, Z3, Z3
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x04, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   8(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z4
@@ -31408,37 +31392,29 @@ qnmax_one:
 qnmax_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   2(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8), K1, Z5
 	VMAXPS  Z5, Z0, Z0
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   4(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*1), K1, Z5
 	VMAXPS  Z5, Z2, Z2
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   6(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*2), K1, Z5
 	VMAXPS  Z5, Z3, Z3
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x04, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   8(R10)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z4
@@ -31640,8 +31616,7 @@ smax_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
 	LEAQ    ktab<>+0(SB), R11
-	MOVWLZX (R11)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   (R11)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z6
 	VMOVUPS (R10), K1, Z6
 	VMAXPS  Z6, Z0, Z0
@@ -31850,8 +31825,7 @@ sxexp_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
 	LEAQ    ktab<>+0(SB), R11
-	MOVWLZX (R11)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   (R11)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z12
 	VMOVUPS (R10), K1, Z12
 	VSUBPS  Z0, Z12, Z12
@@ -31947,8 +31921,7 @@ sxscale_tail:
 	MOVQ      DI, R9
 	ANDQ      $0x0000000f, R9
 	LEAQ      ktab<>+0(SB), R10
-	MOVWLZX   (R10)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     (R10)(R9*2), K1
 	VMOVUPS   Z4, K1, (R11)
 
 sxscale_done:
@@ -32140,8 +32113,7 @@ sexp_tail:
 	MOVQ        DI, R9
 	ANDQ        $0x0000000f, R9
 	LEAQ        ktab<>+0(SB), R11
-	MOVWLZX     (R11)(R9*2), R9
-	KMOVW       R9, K1
+	KMOVW       (R11)(R9*2), K1
 	VMOVUPS     pool<>+0(SB), Z12
 	VMOVUPS     (R10), K1, Z12
 	VSUBPS      Z0, Z12, Z12
@@ -32238,8 +32210,7 @@ sscale_tail:
 	MOVQ      DI, R9
 	ANDQ      $0x0000000f, R9
 	LEAQ      ktab<>+0(SB), R10
-	MOVWLZX   (R10)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     (R10)(R9*2), K1
 	VMOVUPS   Z4, K1, (R11)
 
 sscale_done:
@@ -32254,13 +32225,11 @@ oq:
 	XORQ R8, R8
 
 	// The rows' tail masks, built once for the passes.
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 56(SP)
+	MOVQ  DI, R9
+	ANDQ  $0x0000000f, R9
+	LEAQ  ktab<>+0(SB), R10
+	KMOVW 2(R10)(R9*2), K1
+	KMOVW K1, 56(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -32909,20 +32878,16 @@ row:
 	DECQ DI
 
 	// The rows' tail masks, built once for the passes.
-	MOVQ    DI, SI
-	ANDQ    $0x00000007, SI
-	ADDQ    $0x01, SI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(SI*2), SI
-	KMOVW   SI, K1
-	KMOVW   K1, 24(SP)
-	MOVQ    DI, SI
-	ANDQ    $0x00000007, SI
-	ADDQ    $0x02, SI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(SI*2), SI
-	KMOVW   SI, K1
-	KMOVW   K1, 26(SP)
+	MOVQ  DI, SI
+	ANDQ  $0x00000007, SI
+	LEAQ  ktab<>+0(SB), R8
+	KMOVW 2(R8)(SI*2), K1
+	KMOVW K1, 24(SP)
+	MOVQ  DI, SI
+	ANDQ  $0x00000007, SI
+	LEAQ  ktab<>+0(SB), R8
+	KMOVW 4(R8)(SI*2), K1
+	KMOVW K1, 26(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI
@@ -33348,8 +33313,7 @@ smax_tail:
 	MOVQ    DI, SI
 	ANDQ    $0x00000007, SI
 	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(SI*2), SI
-	KMOVW   SI, K1
+	KMOVW   (R9)(SI*2), K1
 	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R8), K1, Z4
 	VMAXPD  Z4, Z0, Z0
@@ -33543,8 +33507,7 @@ sexp_tail:
 	MOVQ        DI, SI
 	ANDQ        $0x00000007, SI
 	LEAQ        ktab<>+0(SB), R9
-	MOVWLZX     (R9)(SI*2), SI
-	KMOVW       SI, K1
+	KMOVW       (R9)(SI*2), K1
 	VMOVUPD     pool<>+2688(SB), Z17
 	VMOVUPD     (R8), K1, Z17
 	VSUBPD      Z0, Z17, Z17
@@ -33653,8 +33616,7 @@ sscale_tail:
 	MOVQ      DI, SI
 	ANDQ      $0x00000007, SI
 	LEAQ      ktab<>+0(SB), R8
-	MOVWLZX   (R8)(SI*2), SI
-	KMOVW     SI, K1
+	KMOVW     (R8)(SI*2), K1
 	VMOVUPD   Z2, K1, (R9)
 
 sscale_done:
@@ -33666,13 +33628,11 @@ opin:
 
 op:
 	// The rows' tail masks, built once for the passes.
-	MOVQ    DI, SI
-	ANDQ    $0x00000007, SI
-	ADDQ    $0x01, SI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(SI*2), SI
-	KMOVW   SI, K1
-	KMOVW   K1, 24(SP)
+	MOVQ  DI, SI
+	ANDQ  $0x00000007, SI
+	LEAQ  ktab<>+0(SB), R8
+	KMOVW 2(R8)(SI*2), K1
+	KMOVW K1, 24(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI

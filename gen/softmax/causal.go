@@ -234,7 +234,8 @@ func (g *rowGen) holdMasks(n int) {
 // cols only), or for SoftmaxCausal the slot's row's, which sees
 // see%lanes columns in its last vector (one-row code), or in the group
 // code, where cols is see-1 of row 0, cols%lanes + 1 + r: from
-// g.maskSlots (held), or built here.
+// g.maskSlots (held), or built here (AVX-512: loaded from the table,
+// the offset r in the address).
 func (g *rowGen) tailMask(r int) Mask {
 	if !g.causal {
 		return g.mask
@@ -256,6 +257,13 @@ func (g *rowGen) tailMask(r int) Mask {
 	t := GP64()
 	MOVQ(g.cols, t)
 	ANDQ(U32(g.d.Lanes(g.isa.VB)-1), t)
+	if g.isa.AVX512 {
+		// Entry cols%lanes + r of the table, one load into the mask (the
+		// table's address in a register: PIE has no symbol-and-index form).
+		b := GP64()
+		LEAQ(g.p.KTable(), b)
+		return MaskFrom(g.isa, g.d, Mem{Base: b, Index: t, Scale: 2, Disp: 2 * r})
+	}
 	if r > 0 {
 		ADDQ(U8(r), t)
 	}
