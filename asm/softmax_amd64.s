@@ -30256,23 +30256,8 @@ row:
 	MOVQ  DI, R9
 	ANDQ  $0x0000000f, R9
 	LEAQ  ktab<>+0(SB), R10
-	KMOVW 2(R10)(R9*2), K1
-	KMOVW K1, 56(SP)
-	MOVQ  DI, R9
-	ANDQ  $0x0000000f, R9
-	LEAQ  ktab<>+0(SB), R10
-	KMOVW 4(R10)(R9*2), K1
-	KMOVW K1, 58(SP)
-	MOVQ  DI, R9
-	ANDQ  $0x0000000f, R9
-	LEAQ  ktab<>+0(SB), R10
-	KMOVW 6(R10)(R9*2), K1
-	KMOVW K1, 60(SP)
-	MOVQ  DI, R9
-	ANDQ  $0x0000000f, R9
-	LEAQ  ktab<>+0(SB), R10
-	KMOVW 8(R10)(R9*2), K1
-	KMOVW K1, 62(SP)
+	MOVQ  2(R10)(R9*2), R9
+	MOVQ  R9, 56(SP)
 	TESTQ R8, R8
 	JNZ   qahead
 
@@ -32225,11 +32210,11 @@ oq:
 	XORQ R8, R8
 
 	// The rows' tail masks, built once for the passes.
-	MOVQ  DI, R9
-	ANDQ  $0x0000000f, R9
-	LEAQ  ktab<>+0(SB), R10
-	KMOVW 2(R10)(R9*2), K1
-	KMOVW K1, 56(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX 2(R10)(R9*2), R9
+	MOVW    R9, 56(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -32878,16 +32863,11 @@ row:
 	DECQ DI
 
 	// The rows' tail masks, built once for the passes.
-	MOVQ  DI, SI
-	ANDQ  $0x00000007, SI
-	LEAQ  ktab<>+0(SB), R8
-	KMOVW 2(R8)(SI*2), K1
-	KMOVW K1, 24(SP)
-	MOVQ  DI, SI
-	ANDQ  $0x00000007, SI
-	LEAQ  ktab<>+0(SB), R8
-	KMOVW 4(R8)(SI*2), K1
-	KMOVW K1, 26(SP)
+	MOVQ DI, SI
+	ANDQ $0x00000007, SI
+	LEAQ ktab<>+0(SB), R8
+	MOVL 2(R8)(SI*2), SI
+	MOVL SI, 24(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI
@@ -33628,11 +33608,11 @@ opin:
 
 op:
 	// The rows' tail masks, built once for the passes.
-	MOVQ  DI, SI
-	ANDQ  $0x00000007, SI
-	LEAQ  ktab<>+0(SB), R8
-	KMOVW 2(R8)(SI*2), K1
-	KMOVW K1, 24(SP)
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX 2(R8)(SI*2), SI
+	MOVW    SI, 24(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI

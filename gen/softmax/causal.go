@@ -207,15 +207,35 @@ func (r *rowGen) causalGroup(k, lanes int) {
 
 // holdMasks builds the tail masks of the first n rows of a group (see
 // tailMask) for tailMask to load, one load a use: AVX-512 into
-// g.maskSlots, two bytes a row; AVX2 (whose frame has no room for four
+// g.maskSlots, two bytes a row, copied from the mask table; AVX2 (whose frame has no room for four
 // vectors) the address of row 0's in the mask table, whose row r's lies r
 // elements before it.
 func (g *rowGen) holdMasks(n int) {
 	Comment("The rows' tail masks, built once for the passes.")
 	g.held = false
 	if g.isa.AVX512 {
-		for r := 0; r < n; r++ {
-			g.tailMask(r).Spill(g.maskSlots.Offset(2 * r))
+		// Rows 0..n-1's masks are the table's entries cols%lanes + 1 on,
+		// two bytes each as in g.maskSlots: one copy.
+		t, b := GP64(), GP64()
+		MOVQ(g.cols, t)
+		ANDQ(U32(g.d.Lanes(g.isa.VB)-1), t)
+		LEAQ(g.p.KTable(), b)
+		from := Mem{Base: b, Index: t, Scale: 2, Disp: 2}
+		switch n {
+		case 4:
+			x := GP64()
+			MOVQ(from, x)
+			MOVQ(x, g.maskSlots)
+		case 2:
+			x := GP32()
+			MOVL(from, x)
+			MOVL(x, g.maskSlots)
+		case 1:
+			x := GP32()
+			MOVWLZX(from, x)
+			MOVW(x.As16(), g.maskSlots)
+		default:
+			panic(fmt.Sprintf("holdMasks: %d rows", n))
 		}
 	} else {
 		t, b := GP64(), GP64()
