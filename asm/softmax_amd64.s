@@ -10788,7 +10788,7 @@ done:
 
 // func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $608-68
+TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $616-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -10957,16 +10957,16 @@ qahead:
 	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 64(SP)
+	VMOVUPS Y0, 72(SP)
 	VMOVDQU pool<>+1920(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 104(SP)
 	VMOVDQU pool<>+2048(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 136(SP)
 	VMOVDQU pool<>+2176(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 160(SP)
+	VMOVUPS Y0, 168(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL 48(SP), $0x00
@@ -10989,9 +10989,9 @@ qexp_loop:
 	JL      qexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
+	VSUBPS  72(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
+	VSUBPS  104(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11035,9 +11035,9 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      64(SP), Y9, Y9
+	VSUBPS      72(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      96(SP), Y10, Y10
+	VSUBPS      104(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11093,9 +11093,9 @@ qexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
+	VSUBPS       136(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
+	VSUBPS       168(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11139,9 +11139,9 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      128(SP), Y9, Y9
+	VSUBPS      136(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      160(SP), Y10, Y10
+	VSUBPS      168(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11210,9 +11210,9 @@ qexp_one:
 	JL      qexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
+	VSUBPS  72(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
+	VSUBPS  104(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11266,9 +11266,9 @@ qexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
+	VSUBPS       136(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
+	VSUBPS       168(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11339,9 +11339,9 @@ qexp_tail:
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     64(SP), Y7, Y7
+	VSUBPS     72(SP), Y7, Y7
 	VMULPS     16(SP), Y7, Y7
-	VSUBPS     96(SP), Y8, Y8
+	VSUBPS     104(SP), Y8, Y8
 	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11391,8 +11391,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 200(SP)
+	VMOVUPS      Y8, 232(SP)
 	MOVQ         56(SP), R9
 	VMOVDQU      -8(R9), Y8
 	VMASKMOVPS   (R8)(BX*2), Y8, Y7
@@ -11403,9 +11403,9 @@ qexp_tail:
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       128(SP), Y7, Y7
+	VSUBPS       136(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
+	VSUBPS       168(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11455,8 +11455,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 256(SP)
-	VMOVUPS      Y8, 288(SP)
+	VMOVUPS      Y7, 264(SP)
+	VMOVUPS      Y8, 296(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -11473,6 +11473,15 @@ qexp_tail:
 	JA   qnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x00000007, R9
+	SHLQ $0x02, R9
+	NEGQ R9
+	LEAQ masktab<>+0(SB), R10
+	LEAQ 28(R10)(R9*1), R10
+	MOVQ R10, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -11505,13 +11514,8 @@ qnmax_one:
 	JMP     qnmax_one
 
 qnmax_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    (R9), Y14
 	VMASKMOVPS (R8), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11520,13 +11524,8 @@ qnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x02, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    -4(R9), Y14
 	VMASKMOVPS (R8)(BX*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11535,13 +11534,8 @@ qnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y7, Y7
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x03, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    -8(R9), Y14
 	VMASKMOVPS (R8)(BX*2), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11550,13 +11544,8 @@ qnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y8, Y8
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x04, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    -12(R9), Y14
 	VMASKMOVPS (R8)(SI*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11657,28 +11646,28 @@ qscale_one:
 	JMP     qscale_one
 
 qscale_tail:
-	VMOVUPS    192(SP), Y6
+	VMOVUPS    200(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
 	MOVQ       56(SP), R9
 	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    224(SP), Y0
+	VMOVUPS    232(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -4(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    256(SP), Y0
+	VMOVUPS    264(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -8(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    288(SP), Y0
+	VMOVUPS    296(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -11705,9 +11694,9 @@ qfexp_loop:
 	JL      qfexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
+	VSUBPS  72(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
+	VSUBPS  104(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11745,9 +11734,9 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      64(SP), Y9, Y9
+	VSUBPS      72(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      96(SP), Y10, Y10
+	VSUBPS      104(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11797,9 +11786,9 @@ qfexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
+	VSUBPS       136(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
+	VSUBPS       168(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11837,9 +11826,9 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      128(SP), Y9, Y9
+	VSUBPS      136(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      160(SP), Y10, Y10
+	VSUBPS      168(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11902,9 +11891,9 @@ qfexp_one:
 	JL      qfexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
+	VSUBPS  72(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
+	VSUBPS  104(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11952,9 +11941,9 @@ qfexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
+	VSUBPS       136(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
+	VSUBPS       168(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12019,9 +12008,9 @@ qfexp_tail:
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     64(SP), Y7, Y7
+	VSUBPS     72(SP), Y7, Y7
 	VMULPS     16(SP), Y7, Y7
-	VSUBPS     96(SP), Y8, Y8
+	VSUBPS     104(SP), Y8, Y8
 	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12071,8 +12060,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 200(SP)
+	VMOVUPS      Y8, 232(SP)
 	MOVQ         56(SP), R9
 	VMOVDQU      -8(R9), Y8
 	VMASKMOVPS   (R8)(BX*2), Y8, Y7
@@ -12083,9 +12072,9 @@ qfexp_tail:
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       128(SP), Y7, Y7
+	VSUBPS       136(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
+	VSUBPS       168(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12135,8 +12124,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 256(SP)
-	VMOVUPS      Y8, 288(SP)
+	VMOVUPS      Y7, 264(SP)
+	VMOVUPS      Y8, 296(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -12153,6 +12142,15 @@ qfexp_tail:
 	JA   qfnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x00000007, R9
+	SHLQ $0x02, R9
+	NEGQ R9
+	LEAQ masktab<>+0(SB), R10
+	LEAQ 28(R10)(R9*1), R10
+	MOVQ R10, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -12185,13 +12183,8 @@ qfnmax_one:
 	JMP     qfnmax_one
 
 qfnmax_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    (R9), Y14
 	VMASKMOVPS (R8), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12200,13 +12193,8 @@ qfnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x02, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    -4(R9), Y14
 	VMASKMOVPS (R8)(BX*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12215,13 +12203,8 @@ qfnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y7, Y7
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x03, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    -8(R9), Y14
 	VMASKMOVPS (R8)(BX*2), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12230,13 +12213,8 @@ qfnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y8, Y8
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x04, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y14
+	MOVQ       64(SP), R9
+	VMOVDQU    -12(R9), Y14
 	VMASKMOVPS (R8)(SI*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12329,28 +12307,28 @@ qfscale_one:
 	JMP     qfscale_one
 
 qfscale_tail:
-	VMOVUPS    192(SP), Y6
+	VMOVUPS    200(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
 	MOVQ       56(SP), R9
 	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    224(SP), Y0
+	VMOVUPS    232(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -4(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    256(SP), Y0
+	VMOVUPS    264(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -8(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    288(SP), Y0
+	VMOVUPS    296(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -12581,7 +12559,7 @@ spfnext:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 320(SP)
+	VMOVUPS      Y6, 328(SP)
 
 sexp_ovskip:
 sexp_loop:
@@ -12723,7 +12701,7 @@ sexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 320(SP)
+	VMOVUPS      Y5, 328(SP)
 
 sexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -12783,7 +12761,7 @@ sscale_tail:
 	JE      sscale_done
 	CMPQ    DI, $0x00000008
 	JL      sscale_mtail
-	VMOVUPS 320(SP), Y3
+	VMOVUPS 328(SP), Y3
 	VMULPS  Y0, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS  Y0, Y3, Y3
@@ -12791,7 +12769,7 @@ sscale_tail:
 	JMP     sscale_done
 
 sscale_mtail:
-	VMOVUPS    320(SP), Y3
+	VMOVUPS    328(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -12857,7 +12835,7 @@ sfpfnext:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 320(SP)
+	VMOVUPS      Y6, 328(SP)
 
 sfexp_ovskip:
 sfexp_loop:
@@ -12990,7 +12968,7 @@ sfexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 320(SP)
+	VMOVUPS      Y5, 328(SP)
 
 sfexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -13040,7 +13018,7 @@ sfscale_tail:
 	JE      sfscale_done
 	CMPQ    DI, $0x00000008
 	JL      sfscale_mtail
-	VMOVUPS 320(SP), Y3
+	VMOVUPS 328(SP), Y3
 	VMULPS  Y0, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS  Y0, Y3, Y3
@@ -13048,7 +13026,7 @@ sfscale_tail:
 	JMP     sfscale_done
 
 sfscale_mtail:
-	VMOVUPS    320(SP), Y3
+	VMOVUPS    328(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13150,7 +13128,7 @@ oqmax_tail:
 	JNZ     ospecial
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 352(SP)
+	VMOVUPS Y0, 360(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL 48(SP), $0x00
@@ -13169,7 +13147,7 @@ oqexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
+	VSUBPS  360(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13192,7 +13170,7 @@ oqexp_loop:
 	VANDPS      Y5, Y4, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      352(SP), Y5, Y5
+	VSUBPS      360(SP), Y5, Y5
 	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13234,7 +13212,7 @@ oqexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
+	VSUBPS  360(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13275,7 +13253,7 @@ oqexp_tail:
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     352(SP), Y4, Y4
+	VSUBPS     360(SP), Y4, Y4
 	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13301,7 +13279,7 @@ oqexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 480(SP)
+	VMOVUPS      Y4, 488(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13342,7 +13320,7 @@ oqscale_one:
 	JMP     oqscale_one
 
 oqscale_tail:
-	VMOVUPS    480(SP), Y3
+	VMOVUPS    488(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13365,7 +13343,7 @@ oqfexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqfexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
+	VSUBPS  360(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13385,7 +13363,7 @@ oqfexp_loop:
 	VMULPS      Y6, Y7, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      352(SP), Y5, Y5
+	VSUBPS      360(SP), Y5, Y5
 	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13424,7 +13402,7 @@ oqfexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqfexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
+	VSUBPS  360(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13462,7 +13440,7 @@ oqfexp_tail:
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     352(SP), Y4, Y4
+	VSUBPS     360(SP), Y4, Y4
 	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13488,7 +13466,7 @@ oqfexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 480(SP)
+	VMOVUPS      Y4, 488(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13527,7 +13505,7 @@ oqfscale_one:
 	JMP     oqfscale_one
 
 oqfscale_tail:
-	VMOVUPS    480(SP), Y3
+	VMOVUPS    488(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13665,7 +13643,7 @@ done:
 
 // func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $352-72
+TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $360-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -13771,7 +13749,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 64(SP)
+	VMOVUPD      Y0, 72(SP)
 	VEXTRACTF128 $0x01, Y2, X0
 	VMAXPD       X0, X2, X2
 	VPERMILPD    $0x01, X2, X0
@@ -13784,7 +13762,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X2, Y0
-	VMOVUPD      Y0, 96(SP)
+	VMOVUPD      Y0, 104(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -13801,10 +13779,10 @@ pexp_one:
 	CMPQ    SI, $0x00000004
 	JL      pexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  64(SP), Y4, Y4
+	VSUBPD  72(SP), Y4, Y4
 	VMULPD  16(SP), Y4, Y4
 	VMOVUPD (R8)(BX*1), Y5
-	VSUBPD  96(SP), Y5, Y5
+	VSUBPD  104(SP), Y5, Y5
 	VMULPD  16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13887,14 +13865,14 @@ pexp_tail:
 	VMASKMOVPD (R8), Y5, Y4
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y5, Y4, Y6, Y4
-	VSUBPD     64(SP), Y4, Y4
+	VSUBPD     72(SP), Y4, Y4
 	VMULPD     16(SP), Y4, Y4
 	MOVQ       56(SP), SI
 	VMOVDQU    -8(SI), Y6
 	VMASKMOVPD (R8)(BX*1), Y6, Y5
 	VMOVUPD    pool<>+2688(SB), Y7
 	VBLENDVPD  Y6, Y5, Y7, Y5
-	VSUBPD     96(SP), Y5, Y5
+	VSUBPD     104(SP), Y5, Y5
 	VMULPD     16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13952,13 +13930,13 @@ pexp_tail:
 	VMULPD       Y7, Y10, Y10
 	VCMPPD       $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD       Y5, Y10, Y5
-	VMOVUPD      Y4, 128(SP)
+	VMOVUPD      Y4, 136(SP)
 	VSUBPD       Y1, Y4, Y4
 	VADDPD       Y4, Y0, Y6
 	VSUBPD       Y0, Y6, Y1
 	VSUBPD       Y4, Y1, Y1
 	VMOVAPD      Y6, Y0
-	VMOVUPD      Y5, 160(SP)
+	VMOVUPD      Y5, 168(SP)
 	VSUBPD       Y3, Y5, Y5
 	VADDPD       Y5, Y2, Y4
 	VSUBPD       Y2, Y4, Y3
@@ -14030,14 +14008,14 @@ pscale_one:
 	JMP     pscale_one
 
 pscale_tail:
-	VMOVUPD    128(SP), Y2
+	VMOVUPD    136(SP), Y2
 	VMULPD     Y0, Y2, Y2
 	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y0
 	VANDPD     Y0, Y2, Y2
 	MOVQ       56(SP), SI
 	VMOVDQU    (SI), Y0
 	VMASKMOVPD Y2, Y0, (R9)
-	VMOVUPD    160(SP), Y0
+	VMOVUPD    168(SP), Y0
 	VMULPD     Y1, Y0, Y0
 	VCMPPD     $0x15, pool<>+4864(SB), Y0, Y1
 	VANDPD     Y1, Y0, Y0
@@ -14346,7 +14324,7 @@ sexp_tail:
 	VMULPD  Y0, Y4, Y4
 	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y0
 	VANDPD  Y0, Y4, Y3
-	VMOVUPD Y3, 192(SP)
+	VMOVUPD Y3, 200(SP)
 	VSUBPD  Y2, Y3, Y3
 	VADDPD  Y3, Y1, Y0
 	VSUBPD  Y1, Y0, Y2
@@ -14409,7 +14387,7 @@ sscale_one:
 sscale_tail:
 	TESTQ      SI, SI
 	JE         sscale_done
-	VMOVUPD    192(SP), Y1
+	VMOVUPD    200(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
@@ -14483,7 +14461,7 @@ opmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           ospecial
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 224(SP)
+	VMOVUPD      Y0, 232(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -14498,7 +14476,7 @@ opexp_one:
 	CMPQ    SI, $0x00000004
 	JL      opexp_tail
 	VMOVUPD (R8), Y2
-	VSUBPD  224(SP), Y2, Y2
+	VSUBPD  232(SP), Y2, Y2
 	VMULPD  16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -14550,7 +14528,7 @@ opexp_tail:
 	VMASKMOVPD (R8), Y3, Y2
 	VMOVUPD    pool<>+2688(SB), Y4
 	VBLENDVPD  Y3, Y2, Y4, Y2
-	VSUBPD     224(SP), Y2, Y2
+	VSUBPD     232(SP), Y2, Y2
 	VMULPD     16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -14583,7 +14561,7 @@ opexp_tail:
 	VMULPD       Y3, Y4, Y4
 	VCMPPD       $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD       Y2, Y4, Y2
-	VMOVUPD      Y2, 288(SP)
+	VMOVUPD      Y2, 296(SP)
 	VSUBPD       Y1, Y2, Y2
 	VADDPD       Y2, Y0, Y3
 	VSUBPD       Y0, Y3, Y1
@@ -14632,7 +14610,7 @@ opscale_one:
 	JMP     opscale_one
 
 opscale_tail:
-	VMOVUPD    288(SP), Y1
+	VMOVUPD    296(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
@@ -30169,7 +30147,7 @@ done:
 
 // func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $640-68
+TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $648-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -30738,10 +30716,10 @@ qxexp_tail:
 	VCVTPS2PD        Y14, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z10, Z10
-	VMOVUPS          Z11, 64(SP)
-	VMOVUPS          Z12, 128(SP)
-	VMOVUPS          Z13, 192(SP)
-	VMOVUPS          Z14, 256(SP)
+	VMOVUPS          Z11, 72(SP)
+	VMOVUPS          Z12, 136(SP)
+	VMOVUPS          Z13, 200(SP)
+	VMOVUPS          Z14, 264(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -30758,6 +30736,13 @@ qxexp_tail:
 	JA   qxnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x0000000f, R9
+	LEAQ ktab<>+0(SB), R10
+	MOVQ 2(R10)(R9*2), R9
+	MOVQ R9, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -30778,31 +30763,19 @@ qxnmax_one:
 	JMP    qxnmax_one
 
 qxnmax_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   2(R10)(R9*2), K1
+	KMOVW   64(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8), K1, Z5
 	VMAXPS  Z5, Z0, Z0
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   4(R10)(R9*2), K1
+	KMOVW   66(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*1), K1, Z5
 	VMAXPS  Z5, Z2, Z2
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   6(R10)(R9*2), K1
+	KMOVW   68(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*2), K1, Z5
 	VMAXPS  Z5, Z3, Z3
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   8(R10)(R9*2), K1
+	KMOVW   70(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z4
@@ -30883,25 +30856,25 @@ qxscale_one:
 	JMP       qxscale_one
 
 qxscale_tail:
-	VMOVUPS   64(SP), Z7
+	VMOVUPS   72(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
 	KMOVW     56(SP), K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   128(SP), Z0
+	VMOVUPS   136(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     58(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   192(SP), Z0
+	VMOVUPS   200(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     60(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   256(SP), Z0
+	VMOVUPS   264(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31335,10 +31308,10 @@ qexp_tail:
 	VCVTPS2PD     Y14, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z10, Z10
-	VMOVUPS       Z11, 64(SP)
-	VMOVUPS       Z12, 128(SP)
-	VMOVUPS       Z13, 192(SP)
-	VMOVUPS       Z14, 256(SP)
+	VMOVUPS       Z11, 72(SP)
+	VMOVUPS       Z12, 136(SP)
+	VMOVUPS       Z13, 200(SP)
+	VMOVUPS       Z14, 264(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -31355,6 +31328,13 @@ qexp_tail:
 	JA   qnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x0000000f, R9
+	LEAQ ktab<>+0(SB), R10
+	MOVQ 2(R10)(R9*2), R9
+	MOVQ R9, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -31375,31 +31355,19 @@ qnmax_one:
 	JMP    qnmax_one
 
 qnmax_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   2(R10)(R9*2), K1
+	KMOVW   64(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8), K1, Z5
 	VMAXPS  Z5, Z0, Z0
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   4(R10)(R9*2), K1
+	KMOVW   66(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*1), K1, Z5
 	VMAXPS  Z5, Z2, Z2
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   6(R10)(R9*2), K1
+	KMOVW   68(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*2), K1, Z5
 	VMAXPS  Z5, Z3, Z3
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	KMOVW   8(R10)(R9*2), K1
+	KMOVW   70(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z4
@@ -31480,25 +31448,25 @@ qscale_one:
 	JMP       qscale_one
 
 qscale_tail:
-	VMOVUPS   64(SP), Z7
+	VMOVUPS   72(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
 	KMOVW     56(SP), K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   128(SP), Z0
+	VMOVUPS   136(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     58(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   192(SP), Z0
+	VMOVUPS   200(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     60(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   256(SP), Z0
+	VMOVUPS   264(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31838,7 +31806,7 @@ sxexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 320(SP)
+	VMOVUPS       Z12, 328(SP)
 
 sxexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -31899,7 +31867,7 @@ sxscale_one:
 sxscale_tail:
 	TESTQ     R9, R9
 	JE        sxscale_done
-	VMOVUPS   320(SP), Z4
+	VMOVUPS   328(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32127,7 +32095,7 @@ sexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 320(SP)
+	VMOVUPS       Z12, 328(SP)
 
 sexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -32188,7 +32156,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     R9, R9
 	JE        sscale_done
-	VMOVUPS   320(SP), Z4
+	VMOVUPS   328(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32425,7 +32393,7 @@ oqxexp_tail:
 	VCVTPS2PD        Y5, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z4, Z4
-	VMOVUPS          Z5, 384(SP)
+	VMOVUPS          Z5, 392(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32469,7 +32437,7 @@ oqxscale_one:
 	JMP       oqxscale_one
 
 oqxscale_tail:
-	VMOVUPS   384(SP), Z4
+	VMOVUPS   392(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32645,7 +32613,7 @@ oqexp_tail:
 	VCVTPS2PD     Y5, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z4, Z4
-	VMOVUPS       Z5, 384(SP)
+	VMOVUPS       Z5, 392(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32689,7 +32657,7 @@ oqscale_one:
 	JMP       oqscale_one
 
 oqscale_tail:
-	VMOVUPS   384(SP), Z4
+	VMOVUPS   392(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32825,7 +32793,7 @@ done:
 
 // func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $352-72
+TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $360-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -33114,13 +33082,13 @@ pexp_tail:
 	VMULPD        Z7, Z10, Z10
 	VCMPPD        $0x15, 4736(R11), Z0, K1
 	VMOVAPD.Z     Z10, K1, Z0
-	VMOVUPD       Z6, 32(SP)
+	VMOVUPD       Z6, 40(SP)
 	VSUBPD        Z3, Z6, Z6
 	VADDPD        Z6, Z2, Z1
 	VSUBPD        Z2, Z1, Z3
 	VSUBPD        Z6, Z3, Z3
 	VMOVAPD       Z1, Z2
-	VMOVUPD       Z0, 96(SP)
+	VMOVUPD       Z0, 104(SP)
 	VSUBPD        Z5, Z0, Z0
 	VADDPD        Z0, Z4, Z1
 	VSUBPD        Z4, Z1, Z5
@@ -33197,13 +33165,13 @@ pscale_one:
 	JMP       pscale_one
 
 pscale_tail:
-	VMOVUPD   32(SP), Z3
+	VMOVUPD   40(SP), Z3
 	VMULPD    Z0, Z3, Z3
 	VCMPPD    $0x15, Z2, Z3, K1
 	VMOVAPD.Z Z3, K1, Z3
 	KMOVW     24(SP), K1
 	VMOVUPD   Z3, K1, (R9)
-	VMOVUPD   96(SP), Z0
+	VMOVUPD   104(SP), Z0
 	VMULPD    Z1, Z0, Z0
 	VCMPPD    $0x15, Z2, Z0, K1
 	VMOVAPD.Z Z0, K1, Z0
@@ -33523,7 +33491,7 @@ sexp_tail:
 	VMULPD    Z0, Z1, Z1
 	VCMPPD    $0x15, Z6, Z17, K1
 	VMOVAPD.Z Z1, K1, Z17
-	VMOVUPD   Z17, 160(SP)
+	VMOVUPD   Z17, 168(SP)
 	VSUBPD    Z16, Z17, Z17
 	VADDPD    Z17, Z15, Z0
 	VSUBPD    Z15, Z0, Z16
@@ -33589,7 +33557,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     SI, SI
 	JE        sscale_done
-	VMOVUPD   160(SP), Z2
+	VMOVUPD   168(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2
@@ -33769,7 +33737,7 @@ opexp_tail:
 	VMULPD        Z0, Z4, Z4
 	VCMPPD        $0x15, 4736(R11), Z3, K1
 	VMOVAPD.Z     Z4, K1, Z3
-	VMOVUPD       Z3, 224(SP)
+	VMOVUPD       Z3, 232(SP)
 	VSUBPD        Z2, Z3, Z3
 	VADDPD        Z3, Z1, Z0
 	VSUBPD        Z1, Z0, Z2
@@ -33821,7 +33789,7 @@ opscale_one:
 	JMP       opscale_one
 
 opscale_tail:
-	VMOVUPD   224(SP), Z2
+	VMOVUPD   232(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2

@@ -72,7 +72,7 @@ func (r *rowGen) causalLoop() {
 		XORQ(r.ahead, r.ahead)
 	}
 	r.fast = AllocLocal(8)
-	r.maskSlots = AllocLocal(8)
+	r.maskSlots = AllocLocal(16) // the group's, then the next group's (causalAhead)
 	Label("row")
 	TESTQ(r.total, r.total)
 	JE(LabelRef("done"))
@@ -356,9 +356,11 @@ func (b *rowGroup) causalAhead(pre string) {
 	next := GP64()
 	LEAQ(Mem{Base: b.srcp, Index: b.rb, Scale: 4}, next)
 	ADDQ(U8(4), b.cols)
-	b.held = false // the next group's masks
+	this := b.maskSlots
+	b.maskSlots = this.Offset(8) // the next group's masks, held there
+	b.holdMasks(4)
 	b.maxTree(pre+"n", next)
-	b.held = true
+	b.maskSlots = this
 	SUBQ(U8(4), b.cols)
 	MOVQ(U32(1), b.ahead)
 	Label(pre + "noahead")
