@@ -10788,7 +10788,7 @@ done:
 
 // func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $616-68
+TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $608-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -10957,16 +10957,16 @@ qahead:
 	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 72(SP)
+	VMOVUPS Y0, 64(SP)
 	VMOVDQU pool<>+1920(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 104(SP)
+	VMOVUPS Y0, 96(SP)
 	VMOVDQU pool<>+2048(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 136(SP)
+	VMOVUPS Y0, 128(SP)
 	VMOVDQU pool<>+2176(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 168(SP)
+	VMOVUPS Y0, 160(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL 48(SP), $0x00
@@ -10989,9 +10989,9 @@ qexp_loop:
 	JL      qexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  72(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  104(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11035,9 +11035,9 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      72(SP), Y9, Y9
+	VSUBPS      64(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      104(SP), Y10, Y10
+	VSUBPS      96(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11093,9 +11093,9 @@ qexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       136(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11139,9 +11139,9 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      136(SP), Y9, Y9
+	VSUBPS      128(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      168(SP), Y10, Y10
+	VSUBPS      160(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11210,9 +11210,9 @@ qexp_one:
 	JL      qexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  72(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  104(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11266,9 +11266,9 @@ qexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       136(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11339,9 +11339,9 @@ qexp_tail:
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     72(SP), Y7, Y7
+	VSUBPS     64(SP), Y7, Y7
 	VMULPS     16(SP), Y7, Y7
-	VSUBPS     104(SP), Y8, Y8
+	VSUBPS     96(SP), Y8, Y8
 	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11391,8 +11391,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 200(SP)
-	VMOVUPS      Y8, 232(SP)
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
 	MOVQ         56(SP), R9
 	VMOVDQU      -8(R9), Y8
 	VMASKMOVPS   (R8)(BX*2), Y8, Y7
@@ -11403,9 +11403,9 @@ qexp_tail:
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       136(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11455,8 +11455,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 264(SP)
-	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y8, 288(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -11473,15 +11473,6 @@ qexp_tail:
 	JA   qnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
-
-	// The rows' tail masks, built once for the passes.
-	MOVQ DI, R9
-	ANDQ $0x00000007, R9
-	SHLQ $0x02, R9
-	NEGQ R9
-	LEAQ masktab<>+0(SB), R10
-	LEAQ 28(R10)(R9*1), R10
-	MOVQ R10, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -11514,8 +11505,13 @@ qnmax_one:
 	JMP     qnmax_one
 
 qnmax_tail:
-	MOVQ       64(SP), R9
-	VMOVDQU    (R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x01, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11524,8 +11520,13 @@ qnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y0, Y0
-	MOVQ       64(SP), R9
-	VMOVDQU    -4(R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x02, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8)(BX*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11534,8 +11535,13 @@ qnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y7, Y7
-	MOVQ       64(SP), R9
-	VMOVDQU    -8(R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x03, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8)(BX*2), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11544,8 +11550,13 @@ qnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y8, Y8
-	MOVQ       64(SP), R9
-	VMOVDQU    -12(R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x04, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8)(SI*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -11646,28 +11657,28 @@ qscale_one:
 	JMP     qscale_one
 
 qscale_tail:
-	VMOVUPS    200(SP), Y6
+	VMOVUPS    192(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
 	MOVQ       56(SP), R9
 	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    232(SP), Y0
+	VMOVUPS    224(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -4(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    264(SP), Y0
+	VMOVUPS    256(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -8(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    296(SP), Y0
+	VMOVUPS    288(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -11694,9 +11705,9 @@ qfexp_loop:
 	JL      qfexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  72(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  104(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11734,9 +11745,9 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      72(SP), Y9, Y9
+	VSUBPS      64(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      104(SP), Y10, Y10
+	VSUBPS      96(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11786,9 +11797,9 @@ qfexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       136(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11826,9 +11837,9 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      136(SP), Y9, Y9
+	VSUBPS      128(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      168(SP), Y10, Y10
+	VSUBPS      160(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11891,9 +11902,9 @@ qfexp_one:
 	JL      qfexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  72(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  104(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11941,9 +11952,9 @@ qfexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       136(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12008,9 +12019,9 @@ qfexp_tail:
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     72(SP), Y7, Y7
+	VSUBPS     64(SP), Y7, Y7
 	VMULPS     16(SP), Y7, Y7
-	VSUBPS     104(SP), Y8, Y8
+	VSUBPS     96(SP), Y8, Y8
 	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12060,8 +12071,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 200(SP)
-	VMOVUPS      Y8, 232(SP)
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
 	MOVQ         56(SP), R9
 	VMOVDQU      -8(R9), Y8
 	VMASKMOVPS   (R8)(BX*2), Y8, Y7
@@ -12072,9 +12083,9 @@ qfexp_tail:
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       136(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12124,8 +12135,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 264(SP)
-	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y8, 288(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -12142,15 +12153,6 @@ qfexp_tail:
 	JA   qfnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
-
-	// The rows' tail masks, built once for the passes.
-	MOVQ DI, R9
-	ANDQ $0x00000007, R9
-	SHLQ $0x02, R9
-	NEGQ R9
-	LEAQ masktab<>+0(SB), R10
-	LEAQ 28(R10)(R9*1), R10
-	MOVQ R10, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -12183,8 +12185,13 @@ qfnmax_one:
 	JMP     qfnmax_one
 
 qfnmax_tail:
-	MOVQ       64(SP), R9
-	VMOVDQU    (R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x01, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12193,8 +12200,13 @@ qfnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y0, Y0
-	MOVQ       64(SP), R9
-	VMOVDQU    -4(R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x02, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8)(BX*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12203,8 +12215,13 @@ qfnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y7, Y7
-	MOVQ       64(SP), R9
-	VMOVDQU    -8(R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x03, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8)(BX*2), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12213,8 +12230,13 @@ qfnmax_tail:
 	VMOVUPS    pool<>+128(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y8, Y8
-	MOVQ       64(SP), R9
-	VMOVDQU    -12(R9), Y14
+	MOVQ       DI, R9
+	ANDQ       $0x00000007, R9
+	ADDQ       $0x04, R9
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	LEAQ       masktab<>+0(SB), R10
+	VMOVDQU    32(R10)(R9*1), Y14
 	VMASKMOVPS (R8)(SI*1), Y14, Y13
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
@@ -12307,28 +12329,28 @@ qfscale_one:
 	JMP     qfscale_one
 
 qfscale_tail:
-	VMOVUPS    200(SP), Y6
+	VMOVUPS    192(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
 	MOVQ       56(SP), R9
 	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    232(SP), Y0
+	VMOVUPS    224(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -4(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    264(SP), Y0
+	VMOVUPS    256(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
 	MOVQ       56(SP), R9
 	VMOVDQU    -8(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    296(SP), Y0
+	VMOVUPS    288(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -12559,7 +12581,7 @@ spfnext:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 328(SP)
+	VMOVUPS      Y6, 320(SP)
 
 sexp_ovskip:
 sexp_loop:
@@ -12701,7 +12723,7 @@ sexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 328(SP)
+	VMOVUPS      Y5, 320(SP)
 
 sexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -12761,7 +12783,7 @@ sscale_tail:
 	JE      sscale_done
 	CMPQ    DI, $0x00000008
 	JL      sscale_mtail
-	VMOVUPS 328(SP), Y3
+	VMOVUPS 320(SP), Y3
 	VMULPS  Y0, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS  Y0, Y3, Y3
@@ -12769,7 +12791,7 @@ sscale_tail:
 	JMP     sscale_done
 
 sscale_mtail:
-	VMOVUPS    328(SP), Y3
+	VMOVUPS    320(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -12835,7 +12857,7 @@ sfpfnext:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 328(SP)
+	VMOVUPS      Y6, 320(SP)
 
 sfexp_ovskip:
 sfexp_loop:
@@ -12968,7 +12990,7 @@ sfexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 328(SP)
+	VMOVUPS      Y5, 320(SP)
 
 sfexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -13018,7 +13040,7 @@ sfscale_tail:
 	JE      sfscale_done
 	CMPQ    DI, $0x00000008
 	JL      sfscale_mtail
-	VMOVUPS 328(SP), Y3
+	VMOVUPS 320(SP), Y3
 	VMULPS  Y0, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS  Y0, Y3, Y3
@@ -13026,7 +13048,7 @@ sfscale_tail:
 	JMP     sfscale_done
 
 sfscale_mtail:
-	VMOVUPS    328(SP), Y3
+	VMOVUPS    320(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13128,7 +13150,7 @@ oqmax_tail:
 	JNZ     ospecial
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 360(SP)
+	VMOVUPS Y0, 352(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL 48(SP), $0x00
@@ -13147,7 +13169,7 @@ oqexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  360(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13170,7 +13192,7 @@ oqexp_loop:
 	VANDPS      Y5, Y4, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      360(SP), Y5, Y5
+	VSUBPS      352(SP), Y5, Y5
 	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13212,7 +13234,7 @@ oqexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  360(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13253,7 +13275,7 @@ oqexp_tail:
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     360(SP), Y4, Y4
+	VSUBPS     352(SP), Y4, Y4
 	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13279,7 +13301,7 @@ oqexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 488(SP)
+	VMOVUPS      Y4, 480(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13320,7 +13342,7 @@ oqscale_one:
 	JMP     oqscale_one
 
 oqscale_tail:
-	VMOVUPS    488(SP), Y3
+	VMOVUPS    480(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13343,7 +13365,7 @@ oqfexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqfexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  360(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13363,7 +13385,7 @@ oqfexp_loop:
 	VMULPS      Y6, Y7, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      360(SP), Y5, Y5
+	VSUBPS      352(SP), Y5, Y5
 	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13402,7 +13424,7 @@ oqfexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqfexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  360(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13440,7 +13462,7 @@ oqfexp_tail:
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     360(SP), Y4, Y4
+	VSUBPS     352(SP), Y4, Y4
 	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13466,7 +13488,7 @@ oqfexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 488(SP)
+	VMOVUPS      Y4, 480(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13505,7 +13527,7 @@ oqfscale_one:
 	JMP     oqfscale_one
 
 oqfscale_tail:
-	VMOVUPS    488(SP), Y3
+	VMOVUPS    480(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13643,7 +13665,7 @@ done:
 
 // func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $360-72
+TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $352-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -13749,7 +13771,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 72(SP)
+	VMOVUPD      Y0, 64(SP)
 	VEXTRACTF128 $0x01, Y2, X0
 	VMAXPD       X0, X2, X2
 	VPERMILPD    $0x01, X2, X0
@@ -13762,7 +13784,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X2, Y0
-	VMOVUPD      Y0, 104(SP)
+	VMOVUPD      Y0, 96(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -13779,10 +13801,10 @@ pexp_one:
 	CMPQ    SI, $0x00000004
 	JL      pexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  72(SP), Y4, Y4
+	VSUBPD  64(SP), Y4, Y4
 	VMULPD  16(SP), Y4, Y4
 	VMOVUPD (R8)(BX*1), Y5
-	VSUBPD  104(SP), Y5, Y5
+	VSUBPD  96(SP), Y5, Y5
 	VMULPD  16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13865,14 +13887,14 @@ pexp_tail:
 	VMASKMOVPD (R8), Y5, Y4
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y5, Y4, Y6, Y4
-	VSUBPD     72(SP), Y4, Y4
+	VSUBPD     64(SP), Y4, Y4
 	VMULPD     16(SP), Y4, Y4
 	MOVQ       56(SP), SI
 	VMOVDQU    -8(SI), Y6
 	VMASKMOVPD (R8)(BX*1), Y6, Y5
 	VMOVUPD    pool<>+2688(SB), Y7
 	VBLENDVPD  Y6, Y5, Y7, Y5
-	VSUBPD     104(SP), Y5, Y5
+	VSUBPD     96(SP), Y5, Y5
 	VMULPD     16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13930,13 +13952,13 @@ pexp_tail:
 	VMULPD       Y7, Y10, Y10
 	VCMPPD       $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD       Y5, Y10, Y5
-	VMOVUPD      Y4, 136(SP)
+	VMOVUPD      Y4, 128(SP)
 	VSUBPD       Y1, Y4, Y4
 	VADDPD       Y4, Y0, Y6
 	VSUBPD       Y0, Y6, Y1
 	VSUBPD       Y4, Y1, Y1
 	VMOVAPD      Y6, Y0
-	VMOVUPD      Y5, 168(SP)
+	VMOVUPD      Y5, 160(SP)
 	VSUBPD       Y3, Y5, Y5
 	VADDPD       Y5, Y2, Y4
 	VSUBPD       Y2, Y4, Y3
@@ -14008,14 +14030,14 @@ pscale_one:
 	JMP     pscale_one
 
 pscale_tail:
-	VMOVUPD    136(SP), Y2
+	VMOVUPD    128(SP), Y2
 	VMULPD     Y0, Y2, Y2
 	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y0
 	VANDPD     Y0, Y2, Y2
 	MOVQ       56(SP), SI
 	VMOVDQU    (SI), Y0
 	VMASKMOVPD Y2, Y0, (R9)
-	VMOVUPD    168(SP), Y0
+	VMOVUPD    160(SP), Y0
 	VMULPD     Y1, Y0, Y0
 	VCMPPD     $0x15, pool<>+4864(SB), Y0, Y1
 	VANDPD     Y1, Y0, Y0
@@ -14324,7 +14346,7 @@ sexp_tail:
 	VMULPD  Y0, Y4, Y4
 	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y0
 	VANDPD  Y0, Y4, Y3
-	VMOVUPD Y3, 200(SP)
+	VMOVUPD Y3, 192(SP)
 	VSUBPD  Y2, Y3, Y3
 	VADDPD  Y3, Y1, Y0
 	VSUBPD  Y1, Y0, Y2
@@ -14387,7 +14409,7 @@ sscale_one:
 sscale_tail:
 	TESTQ      SI, SI
 	JE         sscale_done
-	VMOVUPD    200(SP), Y1
+	VMOVUPD    192(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
@@ -14461,7 +14483,7 @@ opmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           ospecial
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 232(SP)
+	VMOVUPD      Y0, 224(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -14476,7 +14498,7 @@ opexp_one:
 	CMPQ    SI, $0x00000004
 	JL      opexp_tail
 	VMOVUPD (R8), Y2
-	VSUBPD  232(SP), Y2, Y2
+	VSUBPD  224(SP), Y2, Y2
 	VMULPD  16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -14528,7 +14550,7 @@ opexp_tail:
 	VMASKMOVPD (R8), Y3, Y2
 	VMOVUPD    pool<>+2688(SB), Y4
 	VBLENDVPD  Y3, Y2, Y4, Y2
-	VSUBPD     232(SP), Y2, Y2
+	VSUBPD     224(SP), Y2, Y2
 	VMULPD     16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -14561,7 +14583,7 @@ opexp_tail:
 	VMULPD       Y3, Y4, Y4
 	VCMPPD       $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD       Y2, Y4, Y2
-	VMOVUPD      Y2, 296(SP)
+	VMOVUPD      Y2, 288(SP)
 	VSUBPD       Y1, Y2, Y2
 	VADDPD       Y2, Y0, Y3
 	VSUBPD       Y0, Y3, Y1
@@ -14610,7 +14632,7 @@ opscale_one:
 	JMP     opscale_one
 
 opscale_tail:
-	VMOVUPD    296(SP), Y1
+	VMOVUPD    288(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
@@ -32793,7 +32815,7 @@ done:
 
 // func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $360-72
+TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $352-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -33082,13 +33104,13 @@ pexp_tail:
 	VMULPD        Z7, Z10, Z10
 	VCMPPD        $0x15, 4736(R11), Z0, K1
 	VMOVAPD.Z     Z10, K1, Z0
-	VMOVUPD       Z6, 40(SP)
+	VMOVUPD       Z6, 32(SP)
 	VSUBPD        Z3, Z6, Z6
 	VADDPD        Z6, Z2, Z1
 	VSUBPD        Z2, Z1, Z3
 	VSUBPD        Z6, Z3, Z3
 	VMOVAPD       Z1, Z2
-	VMOVUPD       Z0, 104(SP)
+	VMOVUPD       Z0, 96(SP)
 	VSUBPD        Z5, Z0, Z0
 	VADDPD        Z0, Z4, Z1
 	VSUBPD        Z4, Z1, Z5
@@ -33165,13 +33187,13 @@ pscale_one:
 	JMP       pscale_one
 
 pscale_tail:
-	VMOVUPD   40(SP), Z3
+	VMOVUPD   32(SP), Z3
 	VMULPD    Z0, Z3, Z3
 	VCMPPD    $0x15, Z2, Z3, K1
 	VMOVAPD.Z Z3, K1, Z3
 	KMOVW     24(SP), K1
 	VMOVUPD   Z3, K1, (R9)
-	VMOVUPD   104(SP), Z0
+	VMOVUPD   96(SP), Z0
 	VMULPD    Z1, Z0, Z0
 	VCMPPD    $0x15, Z2, Z0, K1
 	VMOVAPD.Z Z0, K1, Z0
@@ -33491,7 +33513,7 @@ sexp_tail:
 	VMULPD    Z0, Z1, Z1
 	VCMPPD    $0x15, Z6, Z17, K1
 	VMOVAPD.Z Z1, K1, Z17
-	VMOVUPD   Z17, 168(SP)
+	VMOVUPD   Z17, 160(SP)
 	VSUBPD    Z16, Z17, Z17
 	VADDPD    Z17, Z15, Z0
 	VSUBPD    Z15, Z0, Z16
@@ -33557,7 +33579,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     SI, SI
 	JE        sscale_done
-	VMOVUPD   168(SP), Z2
+	VMOVUPD   160(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2
@@ -33737,7 +33759,7 @@ opexp_tail:
 	VMULPD        Z0, Z4, Z4
 	VCMPPD        $0x15, 4736(R11), Z3, K1
 	VMOVAPD.Z     Z4, K1, Z3
-	VMOVUPD       Z3, 232(SP)
+	VMOVUPD       Z3, 224(SP)
 	VSUBPD        Z2, Z3, Z3
 	VADDPD        Z3, Z1, Z0
 	VSUBPD        Z1, Z0, Z2
@@ -33789,7 +33811,7 @@ opscale_one:
 	JMP       opscale_one
 
 opscale_tail:
-	VMOVUPD   232(SP), Z2
+	VMOVUPD   224(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2

@@ -72,7 +72,11 @@ func (r *rowGen) causalLoop() {
 		XORQ(r.ahead, r.ahead)
 	}
 	r.fast = AllocLocal(8)
-	r.maskSlots = AllocLocal(16) // the group's, then the next group's (causalAhead)
+	slots := 8
+	if isa.AVX512 && r.quad() {
+		slots = 16 // the group's masks, then the next group's (causalAhead)
+	}
+	r.maskSlots = AllocLocal(slots)
 	Label("row")
 	TESTQ(r.total, r.total)
 	JE(LabelRef("done"))
@@ -356,11 +360,17 @@ func (b *rowGroup) causalAhead(pre string) {
 	next := GP64()
 	LEAQ(Mem{Base: b.srcp, Index: b.rb, Scale: 4}, next)
 	ADDQ(U8(4), b.cols)
-	this := b.maskSlots
-	b.maskSlots = this.Offset(8) // the next group's masks, held there
-	b.holdMasks(4)
-	b.maxTree(pre+"n", next)
-	b.maskSlots = this
+	if b.isa.AVX512 {
+		this := b.maskSlots
+		b.maskSlots = this.Offset(8) // the next group's masks, held there
+		b.holdMasks(4)
+		b.maxTree(pre+"n", next)
+		b.maskSlots = this
+	} else {
+		b.held = false // the next group's masks, built
+		b.maxTree(pre+"n", next)
+		b.held = true
+	}
 	SUBQ(U8(4), b.cols)
 	MOVQ(U32(1), b.ahead)
 	Label(pre + "noahead")
