@@ -211,15 +211,17 @@ func (r *rowGen) causalGroup(k, lanes int) {
 
 // holdMasks builds the tail masks of the first n rows of a group (see
 // tailMask) for tailMask to load, one load a use: AVX-512 into
-// g.maskSlots, two bytes a row, copied from the mask table; AVX2 (whose frame has no room for four
-// vectors) the address of row 0's in the mask table, whose row r's lies r
-// elements before it.
+// g.maskSlots, two bytes a row, copied from the mask table; AVX2 (whose
+// frame has no room for four vectors) the address of row 0's in the mask
+// table, whose row r's lies r elements before it.
 func (g *rowGen) holdMasks(n int) {
 	Comment("The rows' tail masks, built once for the passes.")
 	g.held = false
 	if g.isa.AVX512 {
 		// Rows 0..n-1's masks are the table's entries cols%lanes + 1 on,
-		// two bytes each as in g.maskSlots: one copy.
+		// two bytes each as in g.maskSlots: one copy. A group's last
+		// entry, cols%lanes + n, is at most lanes (causalGroup), inside
+		// the table.
 		t, b := GP64(), GP64()
 		MOVQ(g.cols, t)
 		ANDQ(U32(g.d.Lanes(g.isa.VB)-1), t)
