@@ -30169,7 +30169,7 @@ done:
 
 // func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $640-68
+TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $648-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -30253,36 +30253,13 @@ row:
 	DECQ DI
 
 	// The rows' tail masks, built once for the passes.
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 56(SP)
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 58(SP)
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 60(SP)
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x04, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 62(SP)
-	TESTQ   R8, R8
-	JNZ     qahead
+	MOVQ  DI, R9
+	ANDQ  $0x0000000f, R9
+	LEAQ  ktab<>+0(SB), R10
+	MOVQ  2(R10)(R9*2), R9
+	MOVQ  R9, 56(SP)
+	TESTQ R8, R8
+	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -30761,10 +30738,10 @@ qxexp_tail:
 	VCVTPS2PD        Y14, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z10, Z10
-	VMOVUPS          Z11, 64(SP)
-	VMOVUPS          Z12, 128(SP)
-	VMOVUPS          Z13, 192(SP)
-	VMOVUPS          Z14, 256(SP)
+	VMOVUPS          Z11, 72(SP)
+	VMOVUPS          Z12, 136(SP)
+	VMOVUPS          Z13, 200(SP)
+	VMOVUPS          Z14, 264(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -30781,6 +30758,13 @@ qxexp_tail:
 	JA   qxnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x0000000f, R9
+	LEAQ ktab<>+0(SB), R10
+	MOVQ 2(R10)(R9*2), R9
+	MOVQ R9, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -30801,39 +30785,19 @@ qxnmax_one:
 	JMP    qxnmax_one
 
 qxnmax_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   64(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8), K1, Z5
 	VMAXPS  Z5, Z0, Z0
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   66(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*1), K1, Z5
 	VMAXPS  Z5, Z2, Z2
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   68(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*2), K1, Z5
 	VMAXPS  Z5, Z3, Z3
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x04, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   70(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z4
@@ -30914,25 +30878,25 @@ qxscale_one:
 	JMP       qxscale_one
 
 qxscale_tail:
-	VMOVUPS   64(SP), Z7
+	VMOVUPS   72(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
 	KMOVW     56(SP), K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   128(SP), Z0
+	VMOVUPS   136(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     58(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   192(SP), Z0
+	VMOVUPS   200(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     60(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   256(SP), Z0
+	VMOVUPS   264(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31366,10 +31330,10 @@ qexp_tail:
 	VCVTPS2PD     Y14, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z10, Z10
-	VMOVUPS       Z11, 64(SP)
-	VMOVUPS       Z12, 128(SP)
-	VMOVUPS       Z13, 192(SP)
-	VMOVUPS       Z14, 256(SP)
+	VMOVUPS       Z11, 72(SP)
+	VMOVUPS       Z12, 136(SP)
+	VMOVUPS       Z13, 200(SP)
+	VMOVUPS       Z14, 264(SP)
 
 	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
@@ -31386,6 +31350,13 @@ qexp_tail:
 	JA   qnoahead
 	LEAQ (CX)(BX*4), R8
 	ADDQ $0x04, DI
+
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x0000000f, R9
+	LEAQ ktab<>+0(SB), R10
+	MOVQ 2(R10)(R9*2), R9
+	MOVQ R9, 64(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -31406,39 +31377,19 @@ qnmax_one:
 	JMP    qnmax_one
 
 qnmax_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   64(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8), K1, Z5
 	VMAXPS  Z5, Z0, Z0
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   66(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*1), K1, Z5
 	VMAXPS  Z5, Z2, Z2
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   68(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*2), K1, Z5
 	VMAXPS  Z5, Z3, Z3
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x04, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   70(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z4
@@ -31519,25 +31470,25 @@ qscale_one:
 	JMP       qscale_one
 
 qscale_tail:
-	VMOVUPS   64(SP), Z7
+	VMOVUPS   72(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
 	KMOVW     56(SP), K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   128(SP), Z0
+	VMOVUPS   136(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     58(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   192(SP), Z0
+	VMOVUPS   200(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
 	KMOVW     60(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   256(SP), Z0
+	VMOVUPS   264(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31640,8 +31591,7 @@ smax_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
 	LEAQ    ktab<>+0(SB), R11
-	MOVWLZX (R11)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   (R11)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z6
 	VMOVUPS (R10), K1, Z6
 	VMAXPS  Z6, Z0, Z0
@@ -31850,8 +31800,7 @@ sxexp_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
 	LEAQ    ktab<>+0(SB), R11
-	MOVWLZX (R11)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   (R11)(R9*2), K1
 	VMOVUPS pool<>+0(SB), Z12
 	VMOVUPS (R10), K1, Z12
 	VSUBPS  Z0, Z12, Z12
@@ -31879,7 +31828,7 @@ sxexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 320(SP)
+	VMOVUPS       Z12, 328(SP)
 
 sxexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -31940,15 +31889,14 @@ sxscale_one:
 sxscale_tail:
 	TESTQ     R9, R9
 	JE        sxscale_done
-	VMOVUPS   320(SP), Z4
+	VMOVUPS   328(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
 	MOVQ      DI, R9
 	ANDQ      $0x0000000f, R9
 	LEAQ      ktab<>+0(SB), R10
-	MOVWLZX   (R10)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     (R10)(R9*2), K1
 	VMOVUPS   Z4, K1, (R11)
 
 sxscale_done:
@@ -32140,8 +32088,7 @@ sexp_tail:
 	MOVQ        DI, R9
 	ANDQ        $0x0000000f, R9
 	LEAQ        ktab<>+0(SB), R11
-	MOVWLZX     (R11)(R9*2), R9
-	KMOVW       R9, K1
+	KMOVW       (R11)(R9*2), K1
 	VMOVUPS     pool<>+0(SB), Z12
 	VMOVUPS     (R10), K1, Z12
 	VSUBPS      Z0, Z12, Z12
@@ -32170,7 +32117,7 @@ sexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 320(SP)
+	VMOVUPS       Z12, 328(SP)
 
 sexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -32231,15 +32178,14 @@ sscale_one:
 sscale_tail:
 	TESTQ     R9, R9
 	JE        sscale_done
-	VMOVUPS   320(SP), Z4
+	VMOVUPS   328(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
 	MOVQ      DI, R9
 	ANDQ      $0x0000000f, R9
 	LEAQ      ktab<>+0(SB), R10
-	MOVWLZX   (R10)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     (R10)(R9*2), K1
 	VMOVUPS   Z4, K1, (R11)
 
 sscale_done:
@@ -32256,11 +32202,9 @@ oq:
 	// The rows' tail masks, built once for the passes.
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
 	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 56(SP)
+	MOVWLZX 2(R10)(R9*2), R9
+	MOVW    R9, 56(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -32471,7 +32415,7 @@ oqxexp_tail:
 	VCVTPS2PD        Y5, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z4, Z4
-	VMOVUPS          Z5, 384(SP)
+	VMOVUPS          Z5, 392(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32515,7 +32459,7 @@ oqxscale_one:
 	JMP       oqxscale_one
 
 oqxscale_tail:
-	VMOVUPS   384(SP), Z4
+	VMOVUPS   392(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32691,7 +32635,7 @@ oqexp_tail:
 	VCVTPS2PD     Y5, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z4, Z4
-	VMOVUPS       Z5, 384(SP)
+	VMOVUPS       Z5, 392(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32735,7 +32679,7 @@ oqscale_one:
 	JMP       oqscale_one
 
 oqscale_tail:
-	VMOVUPS   384(SP), Z4
+	VMOVUPS   392(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32909,20 +32853,11 @@ row:
 	DECQ DI
 
 	// The rows' tail masks, built once for the passes.
-	MOVQ    DI, SI
-	ANDQ    $0x00000007, SI
-	ADDQ    $0x01, SI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(SI*2), SI
-	KMOVW   SI, K1
-	KMOVW   K1, 24(SP)
-	MOVQ    DI, SI
-	ANDQ    $0x00000007, SI
-	ADDQ    $0x02, SI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(SI*2), SI
-	KMOVW   SI, K1
-	KMOVW   K1, 26(SP)
+	MOVQ DI, SI
+	ANDQ $0x00000007, SI
+	LEAQ ktab<>+0(SB), R8
+	MOVL 2(R8)(SI*2), SI
+	MOVL SI, 24(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI
@@ -33348,8 +33283,7 @@ smax_tail:
 	MOVQ    DI, SI
 	ANDQ    $0x00000007, SI
 	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(SI*2), SI
-	KMOVW   SI, K1
+	KMOVW   (R9)(SI*2), K1
 	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R8), K1, Z4
 	VMAXPD  Z4, Z0, Z0
@@ -33543,8 +33477,7 @@ sexp_tail:
 	MOVQ        DI, SI
 	ANDQ        $0x00000007, SI
 	LEAQ        ktab<>+0(SB), R9
-	MOVWLZX     (R9)(SI*2), SI
-	KMOVW       SI, K1
+	KMOVW       (R9)(SI*2), K1
 	VMOVUPD     pool<>+2688(SB), Z17
 	VMOVUPD     (R8), K1, Z17
 	VSUBPD      Z0, Z17, Z17
@@ -33653,8 +33586,7 @@ sscale_tail:
 	MOVQ      DI, SI
 	ANDQ      $0x00000007, SI
 	LEAQ      ktab<>+0(SB), R8
-	MOVWLZX   (R8)(SI*2), SI
-	KMOVW     SI, K1
+	KMOVW     (R8)(SI*2), K1
 	VMOVUPD   Z2, K1, (R9)
 
 sscale_done:
@@ -33668,11 +33600,9 @@ op:
 	// The rows' tail masks, built once for the passes.
 	MOVQ    DI, SI
 	ANDQ    $0x00000007, SI
-	ADDQ    $0x01, SI
 	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(SI*2), SI
-	KMOVW   SI, K1
-	KMOVW   K1, 24(SP)
+	MOVWLZX 2(R8)(SI*2), SI
+	MOVW    SI, 24(SP)
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI

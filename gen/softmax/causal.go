@@ -72,7 +72,11 @@ func (r *rowGen) causalLoop() {
 		XORQ(r.ahead, r.ahead)
 	}
 	r.fast = AllocLocal(8)
-	r.maskSlots = AllocLocal(8)
+	slots := 8
+	if isa.AVX512 && r.quad() {
+		slots = 16 // the group's masks, then the next group's (causalAhead)
+	}
+	r.maskSlots = AllocLocal(slots)
 	Label("row")
 	TESTQ(r.total, r.total)
 	JE(LabelRef("done"))
@@ -207,15 +211,37 @@ func (r *rowGen) causalGroup(k, lanes int) {
 
 // holdMasks builds the tail masks of the first n rows of a group (see
 // tailMask) for tailMask to load, one load a use: AVX-512 into
-// g.maskSlots, two bytes a row; AVX2 (whose frame has no room for four
-// vectors) the address of row 0's in the mask table, whose row r's lies r
-// elements before it.
+// g.maskSlots, two bytes a row, copied from the mask table; AVX2 (whose
+// frame has no room for four vectors) the address of row 0's in the mask
+// table, whose row r's lies r elements before it.
 func (g *rowGen) holdMasks(n int) {
 	Comment("The rows' tail masks, built once for the passes.")
 	g.held = false
 	if g.isa.AVX512 {
-		for r := 0; r < n; r++ {
-			g.tailMask(r).Spill(g.maskSlots.Offset(2 * r))
+		// Rows 0..n-1's masks are the table's entries cols%lanes + 1 on,
+		// two bytes each as in g.maskSlots: one copy. A group's last
+		// entry, cols%lanes + n, is at most lanes (causalGroup), inside
+		// the table.
+		t, b := GP64(), GP64()
+		MOVQ(g.cols, t)
+		ANDQ(U32(g.d.Lanes(g.isa.VB)-1), t)
+		LEAQ(g.p.KTable(), b)
+		from := Mem{Base: b, Index: t, Scale: 2, Disp: 2}
+		switch n {
+		case 4:
+			x := GP64()
+			MOVQ(from, x)
+			MOVQ(x, g.maskSlots)
+		case 2:
+			x := GP32()
+			MOVL(from, x)
+			MOVL(x, g.maskSlots)
+		case 1:
+			x := GP32()
+			MOVWLZX(from, x)
+			MOVW(x.As16(), g.maskSlots)
+		default:
+			panic(fmt.Sprintf("holdMasks: %d rows", n))
 		}
 	} else {
 		t, b := GP64(), GP64()
@@ -234,7 +260,8 @@ func (g *rowGen) holdMasks(n int) {
 // cols only), or for SoftmaxCausal the slot's row's, which sees
 // see%lanes columns in its last vector (one-row code), or in the group
 // code, where cols is see-1 of row 0, cols%lanes + 1 + r: from
-// g.maskSlots (held), or built here.
+// g.maskSlots (held), or built here (AVX-512: loaded from the table,
+// the offset r in the address).
 func (g *rowGen) tailMask(r int) Mask {
 	if !g.causal {
 		return g.mask
@@ -256,6 +283,13 @@ func (g *rowGen) tailMask(r int) Mask {
 	t := GP64()
 	MOVQ(g.cols, t)
 	ANDQ(U32(g.d.Lanes(g.isa.VB)-1), t)
+	if g.isa.AVX512 {
+		// Entry cols%lanes + r of the table, one load into the mask (the
+		// table's address in a register: PIE has no symbol-and-index form).
+		b := GP64()
+		LEAQ(g.p.KTable(), b)
+		return MaskFrom(g.isa, g.d, Mem{Base: b, Index: t, Scale: 2, Disp: 2 * r})
+	}
 	if r > 0 {
 		ADDQ(U8(r), t)
 	}
@@ -328,9 +362,17 @@ func (b *rowGroup) causalAhead(pre string) {
 	next := GP64()
 	LEAQ(Mem{Base: b.srcp, Index: b.rb, Scale: 4}, next)
 	ADDQ(U8(4), b.cols)
-	b.held = false // the next group's masks
-	b.maxTree(pre+"n", next)
-	b.held = true
+	if b.isa.AVX512 {
+		this := b.maskSlots
+		b.maskSlots = this.Offset(8) // the next group's masks, held there
+		b.holdMasks(4)
+		b.maxTree(pre+"n", next)
+		b.maskSlots = this
+	} else {
+		b.held = false // the next group's masks, built
+		b.maxTree(pre+"n", next)
+		b.held = true
+	}
 	SUBQ(U8(4), b.cols)
 	MOVQ(U32(1), b.ahead)
 	Label(pre + "noahead")
