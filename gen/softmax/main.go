@@ -425,6 +425,20 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 		}
 		return
 	}
+	if g.d.Size == 4 && !g.causal {
+		// AVX2 float32 folds the scale too (ExpScale8From); the
+		// multiply, for the scales outside the fold's range, broadcasts
+		// it from the argument (mulScale): the stack has the room for the
+		// folded constants and no more. SoftmaxCausal's frame has not
+		// that room: it multiplies.
+		b, err := arg.Resolve()
+		if err != nil {
+			panic(err)
+		}
+		g.scale = b.Addr
+		g.foldScale()
+		return
+	}
 	x := Load(arg, XMM())
 	v := g.isa.Vec()
 	g.d.BCAST(x, v)
@@ -432,14 +446,19 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 	g.d.MOVU(v, g.scale)
 }
 
-// foldScale sets up the folded scale (AVX-512 float32, see ExpScale): the
-// constants, and g.foldOK, whether the scale is within FoldScaleMin..
-// FoldScaleMax (compared as bits: the scale is positive and finite). A
-// call's scale picks one of the two versions of pass 2 for all its rows.
+// foldScale sets up the folded scale (float32, see ExpScale; AVX2's in
+// YMM vectors, ExpScale8From): the constants, and g.foldOK, whether the
+// scale is within FoldScaleMin..FoldScaleMax (compared as bits: the scale
+// is positive and finite; lane 0 of AVX2's vector). A call's scale picks
+// one of the two versions of pass 2 for all its rows.
 func (g *rowGen) foldScale() {
 	x := XMM()
 	VMOVSS(g.scale, x)
-	g.fold = ExpScaleFrom(x, AllocLocal(24))
+	if g.isa.AVX512 {
+		g.fold = ExpScaleFrom(x, AllocLocal(24))
+	} else {
+		g.fold = ExpScale8From(x, AllocLocal(ExpScale8Bytes))
+	}
 	g.foldOK = AllocLocal(8)
 	bits, ok := GP32(), GP32()
 	MOVL(g.scale, bits)
@@ -453,14 +472,29 @@ func (g *rowGen) foldScale() {
 	MOVL(ok, g.foldOK)
 }
 
-// mulScale multiplies x by the scale (SoftmaxScaled; else nothing).
+// mulScale multiplies x by the scale (SoftmaxScaled, but in the folded
+// version; else nothing).
 func (g *rowGen) mulScale(x VecVirtual) {
+	if !g.folding {
+		g.multiply(x)
+	}
+}
+
+// multiply multiplies x by the scale (SoftmaxScaled; else nothing), in
+// the folded version too: the span test, which may be emitted inside the
+// folded version of the group before (rowGen.ahead).
+func (g *rowGen) multiply(x VecVirtual) {
 	switch {
-	case !g.scaled, g.folding:
+	case !g.scaled:
 	case g.isa.AVX512 && g.d.Size == 4:
 		VMULPS_BCST(g.scale, x, x)
 	case g.isa.AVX512:
 		VMULPD_BCST(g.scale, x, x)
+	case g.fold != nil:
+		// AVX2 float32 with the fold: g.scale is the argument.
+		s := g.isa.Vec()
+		VBROADCASTSS(g.scale, s)
+		VMULPS(s, x, x)
 	default:
 		g.d.MUL(g.scale, x, x)
 	}
