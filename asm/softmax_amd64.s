@@ -6771,7 +6771,7 @@ done:
 
 // func SoftmaxScaledF32AVX2(dst []float32, src []float32, cols int, scale float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·SoftmaxScaledF32AVX2(SB), NOSPLIT, $696-60
+TEXT ·SoftmaxScaledF32AVX2(SB), $720-60
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -6795,52 +6795,54 @@ TEXT ·SoftmaxScaledF32AVX2(SB), NOSPLIT, $696-60
 
 	// Folded scale (AVX2): lo/s, s*log2e, -ln2/s, c0*s^3, c1*s^2, c2*s (float64, rounded once), broadcast.
 	VCVTSS2SD    X1, X2, X2
-	MOVQ         $0xc055d589e0000000, R9
-	VMOVQ        R9, X4
+	LEAQ         31(SP), R9
+	ANDQ         $-32, R9
+	MOVQ         $0xc055d589e0000000, R10
+	VMOVQ        R10, X4
 	VDIVSD       X2, X4, X1
 	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, 128(SP)
-	MOVQ         $0x3ff71547652b82fe, R9
-	VMOVQ        R9, X4
+	VMOVSS       X1, 128(R9)
+	MOVQ         $0x3ff71547652b82fe, R10
+	VMOVQ        R10, X4
 	VMULSD       X2, X4, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, (SP)
-	MOVQ         $0xbfe62e42fefa39ef, R9
-	VMOVQ        R9, X4
+	VMOVUPS      Y1, (R9)
+	MOVQ         $0xbfe62e42fefa39ef, R10
+	VMOVQ        R10, X4
 	VDIVSD       X2, X4, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, 32(SP)
+	VMOVUPS      Y1, 32(R9)
 	VMULSD       X2, X2, X5
 	VMULSD       X2, X5, X1
-	MOVQ         $0x3fc5548e20000000, R9
-	VMOVQ        R9, X4
+	MOVQ         $0x3fc5548e20000000, R10
+	VMOVQ        R10, X4
 	VMULSD       X4, X1, X1
 	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, 132(SP)
-	MOVQ         $0x3fe0008820000000, R9
-	VMOVQ        R9, X4
+	VMOVSS       X1, 132(R9)
+	MOVQ         $0x3fe0008820000000, R10
+	VMOVQ        R10, X4
 	VMULSD       X4, X5, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, 64(SP)
-	MOVQ         $0x3ff0000020000000, R9
-	VMOVQ        R9, X4
+	VMOVUPS      Y1, 64(R9)
+	MOVQ         $0x3ff0000020000000, R10
+	VMOVQ        R10, X4
 	VMULSD       X4, X2, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, 96(SP)
-	MOVL         scale+56(FP), R9
-	XORL         R10, R10
-	CMPL         R9, $0x35800000
+	VMOVUPS      Y1, 96(R9)
+	MOVL         scale+56(FP), R10
+	XORL         R11, R11
+	CMPL         R10, $0x35800000
 	JB           foldset
-	CMPL         R9, $0x49800000
+	CMPL         R10, $0x49800000
 	JA           foldset
-	MOVL         $0x00000001, R10
+	MOVL         $0x00000001, R11
 
 foldset:
-	MOVL R10, 136(SP)
+	MOVL R11, 160(SP)
 
 	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
@@ -6849,7 +6851,7 @@ foldset:
 	// runs that same code alone (solo: slot 0 only, standing for every slot in
 	// the four-row trees), and only a row whose own max is not finite takes
 	// the slow path. Longer rows go one at a time.
-	XORQ R9, R9
+	XORQ R10, R10
 
 row:
 	TESTQ DX, DX
@@ -6867,8 +6869,8 @@ qh:
 
 single:
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y4
 	VMOVUPS pool<>+0(SB), Y5
@@ -6879,36 +6881,36 @@ single:
 	VMOVUPS pool<>+128(SB), Y10
 
 smax_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      smax_one
-	VMOVUPS (R11), Y11
+	VMOVUPS (R12), Y11
 	VMINPS  Y11, Y7, Y7
 	VMAXPS  Y11, Y1, Y1
-	VMOVUPS 32(R11), Y11
+	VMOVUPS 32(R12), Y11
 	VMINPS  Y11, Y8, Y8
 	VMAXPS  Y11, Y4, Y4
-	VMOVUPS 64(R11), Y11
+	VMOVUPS 64(R12), Y11
 	VMINPS  Y11, Y9, Y9
 	VMAXPS  Y11, Y5, Y5
-	VMOVUPS 96(R11), Y11
+	VMOVUPS 96(R12), Y11
 	VMINPS  Y11, Y10, Y10
 	VMAXPS  Y11, Y6, Y6
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000020, R10
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
 	JMP     smax_loop
 
 smax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      smax_tail
-	VMOVUPS (R11), Y11
+	VMOVUPS (R12), Y11
 	VMINPS  Y11, Y7, Y7
 	VMAXPS  Y11, Y1, Y1
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     smax_one
 
 smax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      smax_done
 	CMPQ    BX, $0x00000008
 	JL      smax_mtail
@@ -6918,7 +6920,7 @@ smax_tail:
 	JMP     smax_done
 
 smax_mtail:
-	VMASKMOVPS (R11), Y0, Y11
+	VMASKMOVPS (R12), Y0, Y11
 	VMOVUPS    pool<>+0(SB), Y12
 	VBLENDVPS  Y0, Y11, Y12, Y11
 	VMAXPS     Y11, Y1, Y1
@@ -6950,52 +6952,52 @@ smax_done:
 	VBROADCASTSS X2, Y4
 	VBROADCASTSS scale+56(FP), Y5
 	VMULPS       Y5, Y4, Y4
-	XORL         R10, R10
+	XORL         R11, R11
 	VCMPPS       $0x16, pool<>+256(SB), Y4, Y4
 	VPTEST       Y4, Y4
-	SETEQ        R10
-	MOVL         R10, 144(SP)
+	SETEQ        R11
+	MOVL         R11, 168(SP)
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X1, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           special
 	VBROADCASTSS X1, Y1
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 136(SP), $0x00
+	CMPL 160(SP), $0x00
 	JE   smul
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 144(SP), $0x00
+	CMPL 168(SP), $0x00
 	JNE  sxfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ SI, R13
+	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  sxpfnext
-	XORQ R13, R13
+	XORQ R14, R14
 
 sxpfnext:
-	VBROADCASTSS 128(SP), Y4
+	VBROADCASTSS 128(R9), Y4
 	VXORPD       Y5, Y5, Y5
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
 	JZ      sxexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sxexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y6
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y6
 	VMOVUPS -32(CX)(SI*1), Y7
 	VSUBPS  Y1, Y7, Y7
 
@@ -7003,14 +7005,14 @@ sxpfnext:
 	VCMPPS      $0x15, Y4, Y7, Y8
 	VMAXPS      Y7, Y4, Y7
 	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS (SP), Y7, Y9
+	VFMADD231PS (R9), Y7, Y9
 	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS 32(SP), Y10, Y7
+	VFMADD231PS 32(R9), Y10, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y11
-	VFMADD213PS  64(SP), Y7, Y11
-	VFMADD213PS  96(SP), Y7, Y11
+	VBROADCASTSS 132(R9), Y11
+	VFMADD213PS  64(R9), Y7, Y11
+	VFMADD213PS  96(R9), Y7, Y11
 	VFMADD213PS  pool<>+1280(SB), Y7, Y11
 	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
@@ -7023,111 +7025,111 @@ sxpfnext:
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 152(SP)
+	VMOVUPS      Y7, 176(SP)
 
 sxexp_ovskip:
 sxexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      sxexp_one
-	VMOVUPS (R11), Y6
+	VMOVUPS (R12), Y6
 	VSUBPS  Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y6, Y7
 	VMAXPS      Y6, Y4, Y6
 	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS (SP), Y6, Y8
+	VFMADD231PS (R9), Y6, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS 32(SP), Y9, Y6
+	VFMADD231PS 32(R9), Y9, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y10
-	VFMADD213PS  64(SP), Y6, Y10
-	VFMADD213PS  96(SP), Y6, Y10
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
 	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
-	VMOVUPS      32(R11), Y7
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
 	VSUBPS       Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y7, Y8
 	VMAXPS      Y7, Y4, Y7
 	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS (SP), Y7, Y9
+	VFMADD231PS (R9), Y7, Y9
 	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS 32(SP), Y10, Y7
+	VFMADD231PS 32(R9), Y10, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y11
-	VFMADD213PS  64(SP), Y7, Y11
-	VFMADD213PS  96(SP), Y7, Y11
+	VBROADCASTSS 132(R9), Y11
+	VFMADD213PS  64(R9), Y7, Y11
+	VFMADD213PS  96(R9), Y7, Y11
 	VFMADD213PS  pool<>+1280(SB), Y7, Y11
 	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VANDPS       Y8, Y7, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          sxexp_loop
 
 sxexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      sxexp_tail
-	VMOVUPS (R11), Y6
+	VMOVUPS (R12), Y6
 	VSUBPS  Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y6, Y7
 	VMAXPS      Y6, Y4, Y6
 	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS (SP), Y6, Y8
+	VFMADD231PS (R9), Y6, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS 32(SP), Y9, Y6
+	VFMADD231PS 32(R9), Y9, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y10
-	VFMADD213PS  64(SP), Y6, Y10
-	VFMADD213PS  96(SP), Y6, Y10
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
 	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          sxexp_one
 
 sxexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         sxexp_done
 	CMPQ       BX, $0x00000008
 	JGE        sxexp_done
-	VMASKMOVPS (R11), Y0, Y6
+	VMASKMOVPS (R12), Y0, Y6
 	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VSUBPS     Y1, Y6, Y6
@@ -7136,14 +7138,14 @@ sxexp_tail:
 	VCMPPS      $0x15, Y4, Y6, Y1
 	VMAXPS      Y6, Y4, Y6
 	VMOVUPS     pool<>+512(SB), Y4
-	VFMADD231PS (SP), Y6, Y4
+	VFMADD231PS (R9), Y6, Y4
 	VSUBPS      pool<>+512(SB), Y4, Y7
-	VFMADD231PS 32(SP), Y7, Y6
+	VFMADD231PS 32(R9), Y7, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y8
-	VFMADD213PS  64(SP), Y6, Y8
-	VFMADD213PS  96(SP), Y6, Y8
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y6, Y8
+	VFMADD213PS  96(R9), Y6, Y8
 	VFMADD213PS  pool<>+1280(SB), Y6, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
 	VPSLLD       $0x14, Y4, Y4
@@ -7155,7 +7157,7 @@ sxexp_tail:
 	VCVTPS2PD    X6, Y1
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 152(SP)
+	VMOVUPS      Y6, 176(SP)
 
 sxexp_done:
 	VEXTRACTF128 $0x01, Y5, X1
@@ -7164,58 +7166,58 @@ sxexp_done:
 	VADDSD       X1, X5, X5
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X5, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
 
 sxscale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      sxscale_one
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
 	JMP     sxscale_loop
 
 sxscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      sxscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     sxscale_one
 
 sxscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      sxscale_done
 	CMPQ    BX, $0x00000008
 	JL      sxscale_mtail
-	VMOVUPS 152(SP), Y4
+	VMOVUPS 176(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -7223,11 +7225,11 @@ sxscale_tail:
 	JMP     sxscale_done
 
 sxscale_mtail:
-	VMOVUPS    152(SP), Y4
+	VMOVUPS    176(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 sxscale_done:
 	JMP sxend
@@ -7235,42 +7237,42 @@ sxscale_done:
 sxfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ SI, R13
+	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  sxfpfnext
-	XORQ R13, R13
+	XORQ R14, R14
 
 sxfpfnext:
-	VBROADCASTSS 128(SP), Y4
+	VBROADCASTSS 128(R9), Y4
 	VXORPD       Y5, Y5, Y5
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
 	JZ      sxfexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sxfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y6
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y6
 	VMOVUPS -32(CX)(SI*1), Y7
 	VSUBPS  Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS (SP), Y7, Y8
+	VFMADD231PS (R9), Y7, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS 32(SP), Y9, Y7
+	VFMADD231PS 32(R9), Y9, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y10
-	VFMADD213PS  64(SP), Y7, Y10
-	VFMADD213PS  96(SP), Y7, Y10
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y7, Y10
+	VFMADD213PS  96(R9), Y7, Y10
 	VFMADD213PS  pool<>+1280(SB), Y7, Y10
 	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
@@ -7282,102 +7284,102 @@ sxfpfnext:
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 152(SP)
+	VMOVUPS      Y7, 176(SP)
 
 sxfexp_ovskip:
 sxfexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      sxfexp_one
-	VMOVUPS (R11), Y6
+	VMOVUPS (R12), Y6
 	VSUBPS  Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS (SP), Y6, Y7
+	VFMADD231PS (R9), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS 32(SP), Y8, Y6
+	VFMADD231PS 32(R9), Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y9
-	VFMADD213PS  64(SP), Y6, Y9
-	VFMADD213PS  96(SP), Y6, Y9
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
-	VMOVUPS      32(R11), Y7
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
 	VSUBPS       Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS (SP), Y7, Y8
+	VFMADD231PS (R9), Y7, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS 32(SP), Y9, Y7
+	VFMADD231PS 32(R9), Y9, Y7
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y10
-	VFMADD213PS  64(SP), Y7, Y10
-	VFMADD213PS  96(SP), Y7, Y10
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y7, Y10
+	VFMADD213PS  96(R9), Y7, Y10
 	VFMADD213PS  pool<>+1280(SB), Y7, Y10
 	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          sxfexp_loop
 
 sxfexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      sxfexp_tail
-	VMOVUPS (R11), Y6
+	VMOVUPS (R12), Y6
 	VSUBPS  Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS (SP), Y6, Y7
+	VFMADD231PS (R9), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS 32(SP), Y8, Y6
+	VFMADD231PS 32(R9), Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y9
-	VFMADD213PS  64(SP), Y6, Y9
-	VFMADD213PS  96(SP), Y6, Y9
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          sxfexp_one
 
 sxfexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         sxfexp_done
 	CMPQ       BX, $0x00000008
 	JGE        sxfexp_done
-	VMASKMOVPS (R11), Y0, Y6
+	VMASKMOVPS (R12), Y0, Y6
 	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VSUBPS     Y1, Y6, Y6
@@ -7386,14 +7388,14 @@ sxfexp_tail:
 	VCMPPS      $0x15, Y4, Y6, Y1
 	VMAXPS      Y6, Y4, Y6
 	VMOVUPS     pool<>+512(SB), Y4
-	VFMADD231PS (SP), Y6, Y4
+	VFMADD231PS (R9), Y6, Y4
 	VSUBPS      pool<>+512(SB), Y4, Y7
-	VFMADD231PS 32(SP), Y7, Y6
+	VFMADD231PS 32(R9), Y7, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y8
-	VFMADD213PS  64(SP), Y6, Y8
-	VFMADD213PS  96(SP), Y6, Y8
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y6, Y8
+	VFMADD213PS  96(R9), Y6, Y8
 	VFMADD213PS  pool<>+1280(SB), Y6, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
 	VPSLLD       $0x14, Y4, Y4
@@ -7405,7 +7407,7 @@ sxfexp_tail:
 	VCVTPS2PD    X6, Y1
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 152(SP)
+	VMOVUPS      Y6, 176(SP)
 
 sxfexp_done:
 	VEXTRACTF128 $0x01, Y5, X1
@@ -7414,48 +7416,48 @@ sxfexp_done:
 	VADDSD       X1, X5, X5
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X5, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
 
 sxfscale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      sxfscale_one
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
 	JMP     sxfscale_loop
 
 sxfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      sxfscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     sxfscale_one
 
 sxfscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      sxfscale_done
 	CMPQ    BX, $0x00000008
 	JL      sxfscale_mtail
-	VMOVUPS 152(SP), Y4
+	VMOVUPS 176(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -7463,11 +7465,11 @@ sxfscale_tail:
 	JMP     sxfscale_done
 
 sxfscale_mtail:
-	VMOVUPS    152(SP), Y4
+	VMOVUPS    176(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 sxfscale_done:
 sxend:
@@ -7475,20 +7477,20 @@ sxend:
 
 smul:
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 144(SP), $0x00
+	CMPL 168(SP), $0x00
 	JNE  smfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ SI, R13
+	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  smpfnext
-	XORQ R13, R13
+	XORQ R14, R14
 
 smpfnext:
 	VMOVUPS pool<>+384(SB), Y4
@@ -7496,13 +7498,13 @@ smpfnext:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ         BX, R14
-	ANDQ         $0x00000007, R14
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
 	JZ           smexp_ovskip
 	CMPQ         BX, $0x00000008
 	JL           smexp_ovskip
-	LEAQ         masktab<>+0(SB), R15
-	VMOVDQU      (R15)(R14*4), Y6
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y6
 	VMOVUPS      -32(CX)(SI*1), Y7
 	VSUBPS       Y1, Y7, Y7
 	VBROADCASTSS scale+56(FP), Y8
@@ -7532,13 +7534,13 @@ smpfnext:
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 152(SP)
+	VMOVUPS      Y7, 176(SP)
 
 smexp_ovskip:
 smexp_loop:
-	CMPQ         R10, $0x00000010
+	CMPQ         R11, $0x00000010
 	JL           smexp_one
-	VMOVUPS      (R11), Y6
+	VMOVUPS      (R12), Y6
 	VSUBPS       Y1, Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
@@ -7561,9 +7563,9 @@ smexp_loop:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
-	VMOVUPS      32(R11), Y7
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
 	VSUBPS       Y1, Y7, Y7
 	VBROADCASTSS scale+56(FP), Y8
 	VMULPS       Y8, Y7, Y7
@@ -7586,23 +7588,23 @@ smexp_loop:
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VANDPS       Y8, Y7, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          smexp_loop
 
 smexp_one:
-	CMPQ         R10, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           smexp_tail
-	VMOVUPS      (R11), Y6
+	VMOVUPS      (R12), Y6
 	VSUBPS       Y1, Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
@@ -7625,24 +7627,24 @@ smexp_one:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          smexp_one
 
 smexp_tail:
-	TESTQ        R10, R10
+	TESTQ        R11, R11
 	JE           smexp_done
 	CMPQ         BX, $0x00000008
 	JGE          smexp_done
-	VMASKMOVPS   (R11), Y0, Y6
+	VMASKMOVPS   (R12), Y0, Y6
 	VMOVUPS      pool<>+0(SB), Y7
 	VBLENDVPS    Y0, Y6, Y7, Y6
 	VSUBPS       Y1, Y6, Y6
@@ -7672,7 +7674,7 @@ smexp_tail:
 	VCVTPS2PD    X6, Y1
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 152(SP)
+	VMOVUPS      Y6, 176(SP)
 
 smexp_done:
 	VEXTRACTF128 $0x01, Y5, X1
@@ -7681,58 +7683,58 @@ smexp_done:
 	VADDSD       X1, X5, X5
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X5, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
 
 smscale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      smscale_one
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
 	JMP     smscale_loop
 
 smscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      smscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     smscale_one
 
 smscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      smscale_done
 	CMPQ    BX, $0x00000008
 	JL      smscale_mtail
-	VMOVUPS 152(SP), Y4
+	VMOVUPS 176(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -7740,11 +7742,11 @@ smscale_tail:
 	JMP     smscale_done
 
 smscale_mtail:
-	VMOVUPS    152(SP), Y4
+	VMOVUPS    176(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 smscale_done:
 	JMP smend
@@ -7752,15 +7754,15 @@ smscale_done:
 smfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ SI, R13
+	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  smfpfnext
-	XORQ R13, R13
+	XORQ R14, R14
 
 smfpfnext:
 	VMOVUPS pool<>+384(SB), Y4
@@ -7768,13 +7770,13 @@ smfpfnext:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ         BX, R14
-	ANDQ         $0x00000007, R14
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
 	JZ           smfexp_ovskip
 	CMPQ         BX, $0x00000008
 	JL           smfexp_ovskip
-	LEAQ         masktab<>+0(SB), R15
-	VMOVDQU      (R15)(R14*4), Y6
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y6
 	VMOVUPS      -32(CX)(SI*1), Y7
 	VSUBPS       Y1, Y7, Y7
 	VBROADCASTSS scale+56(FP), Y8
@@ -7801,13 +7803,13 @@ smfpfnext:
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 152(SP)
+	VMOVUPS      Y7, 176(SP)
 
 smfexp_ovskip:
 smfexp_loop:
-	CMPQ         R10, $0x00000010
+	CMPQ         R11, $0x00000010
 	JL           smfexp_one
-	VMOVUPS      (R11), Y6
+	VMOVUPS      (R12), Y6
 	VSUBPS       Y1, Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
@@ -7827,9 +7829,9 @@ smfexp_loop:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
-	VMOVUPS      32(R11), Y7
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
 	VSUBPS       Y1, Y7, Y7
 	VBROADCASTSS scale+56(FP), Y8
 	VMULPS       Y8, Y7, Y7
@@ -7849,23 +7851,23 @@ smfexp_loop:
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          smfexp_loop
 
 smfexp_one:
-	CMPQ         R10, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           smfexp_tail
-	VMOVUPS      (R11), Y6
+	VMOVUPS      (R12), Y6
 	VSUBPS       Y1, Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
@@ -7885,24 +7887,24 @@ smfexp_one:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          smfexp_one
 
 smfexp_tail:
-	TESTQ        R10, R10
+	TESTQ        R11, R11
 	JE           smfexp_done
 	CMPQ         BX, $0x00000008
 	JGE          smfexp_done
-	VMASKMOVPS   (R11), Y0, Y6
+	VMASKMOVPS   (R12), Y0, Y6
 	VMOVUPS      pool<>+0(SB), Y7
 	VBLENDVPS    Y0, Y6, Y7, Y6
 	VSUBPS       Y1, Y6, Y6
@@ -7932,7 +7934,7 @@ smfexp_tail:
 	VCVTPS2PD    X6, Y1
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 152(SP)
+	VMOVUPS      Y6, 176(SP)
 
 smfexp_done:
 	VEXTRACTF128 $0x01, Y5, X1
@@ -7941,48 +7943,48 @@ smfexp_done:
 	VADDSD       X1, X5, X5
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X5, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
 
 smfscale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      smfscale_one
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
 	JMP     smfscale_loop
 
 smfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      smfscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     smfscale_one
 
 smfscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      smfscale_done
 	CMPQ    BX, $0x00000008
 	JL      smfscale_mtail
-	VMOVUPS 152(SP), Y4
+	VMOVUPS 176(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -7990,11 +7992,11 @@ smfscale_tail:
 	JMP     smfscale_done
 
 smfscale_mtail:
-	VMOVUPS    152(SP), Y4
+	VMOVUPS    176(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 smfscale_done:
 smend:
@@ -8006,12 +8008,12 @@ next1:
 	JMP  row
 
 q:
-	TESTQ R9, R9
+	TESTQ R10, R10
 	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R9
+	MOVQ    BX, R11
+	MOVQ    CX, R10
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y7
 	VMOVUPS pool<>+0(SB), Y8
@@ -8022,26 +8024,26 @@ q:
 	VMOVUPS pool<>+128(SB), Y6
 
 qmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qmax_tail
-	VMOVUPS (R9), Y10
+	VMOVUPS (R10), Y10
 	VMINPS  Y10, Y1, Y1
 	VMAXPS  Y10, Y3, Y3
-	VMOVUPS (R9)(SI*1), Y10
+	VMOVUPS (R10)(SI*1), Y10
 	VMINPS  Y10, Y4, Y4
 	VMAXPS  Y10, Y7, Y7
-	VMOVUPS (R9)(SI*2), Y10
+	VMOVUPS (R10)(SI*2), Y10
 	VMINPS  Y10, Y5, Y5
 	VMAXPS  Y10, Y8, Y8
-	VMOVUPS (R9)(DI*1), Y10
+	VMOVUPS (R10)(DI*1), Y10
 	VMINPS  Y10, Y6, Y6
 	VMAXPS  Y10, Y9, Y9
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
 	JMP     qmax_one
 
 qmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmax_done
 	CMPQ    BX, $0x00000008
 	JL      qmax_mtail
@@ -8060,22 +8062,22 @@ qmax_tail:
 	JMP     qmax_done
 
 qmax_mtail:
-	VMASKMOVPS (R9), Y0, Y10
+	VMASKMOVPS (R10), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y3, Y3
 	VMINPS     Y10, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y10
+	VMASKMOVPS (R10)(SI*1), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y7, Y7
 	VMINPS     Y10, Y4, Y4
-	VMASKMOVPS (R9)(SI*2), Y0, Y10
+	VMASKMOVPS (R10)(SI*2), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y8, Y8
 	VMINPS     Y10, Y5, Y5
-	VMASKMOVPS (R9)(DI*1), Y0, Y10
+	VMASKMOVPS (R10)(DI*1), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y9, Y9
@@ -8111,11 +8113,11 @@ qmax_done:
 	VSUBPS       Y1, Y3, Y1
 	VBROADCASTSS scale+56(FP), Y4
 	VMULPS       Y4, Y1, Y1
-	XORL         R9, R9
+	XORL         R10, R10
 	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
 	VPTEST       Y1, Y1
-	SETEQ        R9
-	MOVL         R9, 144(SP)
+	SETEQ        R10
+	MOVL         R10, 168(SP)
 
 qahead:
 	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
@@ -8126,32 +8128,32 @@ qahead:
 	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y1
 	VPERMPS Y3, Y1, Y1
-	VMOVUPS Y1, 184(SP)
+	VMOVUPS Y1, 208(SP)
 	VMOVDQU pool<>+1920(SB), Y1
 	VPERMPS Y3, Y1, Y1
-	VMOVUPS Y1, 216(SP)
+	VMOVUPS Y1, 240(SP)
 	VMOVDQU pool<>+2048(SB), Y1
 	VPERMPS Y3, Y1, Y1
-	VMOVUPS Y1, 248(SP)
+	VMOVUPS Y1, 272(SP)
 	VMOVDQU pool<>+2176(SB), Y1
 	VPERMPS Y3, Y1, Y1
-	VMOVUPS Y1, 280(SP)
+	VMOVUPS Y1, 304(SP)
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 136(SP), $0x00
+	CMPL 160(SP), $0x00
 	JE   qmul
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 144(SP), $0x00
+	CMPL 168(SP), $0x00
 	JNE  qxfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ         BX, R10
-	MOVQ         CX, R9
-	MOVQ         AX, R11
-	LEAQ         (CX)(SI*4), R12
-	VBROADCASTSS 128(SP), Y1
+	MOVQ         BX, R11
+	MOVQ         CX, R10
+	MOVQ         AX, R12
+	LEAQ         (CX)(SI*4), R13
+	VBROADCASTSS 128(R9), Y1
 	VXORPD       Y4, Y4, Y4
 	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
@@ -8159,28 +8161,28 @@ qahead:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R13
-	ANDQ    $0x00000007, R13
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
 	JZ      qxexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      qxexp_ovskip
-	LEAQ    masktab<>+0(SB), R14
-	VMOVDQU (R14)(R13*4), Y8
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y8
 	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  184(SP), Y9, Y9
+	VSUBPS  208(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8193,22 +8195,22 @@ qahead:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 312(SP)
+	VMOVUPS      Y9, 336(SP)
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8221,22 +8223,22 @@ qahead:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 344(SP)
+	VMOVUPS      Y9, 368(SP)
 	VMOVUPS      -32(CX)(DI*1), Y9
-	VSUBPS       248(SP), Y9, Y9
+	VSUBPS       272(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8249,22 +8251,22 @@ qahead:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 376(SP)
+	VMOVUPS      Y9, 400(SP)
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8277,29 +8279,29 @@ qahead:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qxexp_ovskip:
 qxexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      qxexp_one
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  184(SP), Y8, Y8
-	VSUBPS  216(SP), Y9, Y9
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8311,39 +8313,39 @@ qxexp_loop:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
-	VMOVUPS      32(R9), Y10
-	VMOVUPS      32(R9)(SI*1), Y11
-	VSUBPS       184(SP), Y10, Y10
-	VSUBPS       216(SP), Y11, Y11
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
+	VSUBPS       240(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y10, Y12
 	VMAXPS      Y10, Y1, Y10
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS (SP), Y10, Y13
+	VFMADD231PS (R9), Y10, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS 32(SP), Y14, Y10
+	VFMADD231PS 32(R9), Y14, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y15
-	VFMADD213PS  64(SP), Y10, Y15
-	VFMADD213PS  96(SP), Y10, Y15
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y10, Y15
+	VFMADD213PS  96(R9), Y10, Y15
 	VFMADD213PS  pool<>+1280(SB), Y10, Y15
 	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
 	VPSLLD       $0x14, Y13, Y13
@@ -8355,22 +8357,22 @@ qxexp_loop:
 	VCMPPS      $0x15, Y1, Y11, Y12
 	VMAXPS      Y11, Y1, Y11
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS (SP), Y11, Y13
+	VFMADD231PS (R9), Y11, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS 32(SP), Y14, Y11
+	VFMADD231PS 32(R9), Y14, Y11
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y15
-	VFMADD213PS  64(SP), Y11, Y15
-	VFMADD213PS  96(SP), Y11, Y15
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y11, Y15
+	VFMADD213PS  96(R9), Y11, Y15
 	VFMADD213PS  pool<>+1280(SB), Y11, Y15
 	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
 	VPSLLD       $0x14, Y13, Y13
 	VPADDD       Y13, Y14, Y14
 	VMULPS       Y14, Y15, Y11
 	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(SI*1)
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -8383,23 +8385,23 @@ qxexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8411,39 +8413,39 @@ qxexp_loop:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
-	VMOVUPS      32(R9)(SI*2), Y10
-	VMOVUPS      32(R9)(DI*1), Y11
-	VSUBPS       248(SP), Y10, Y10
-	VSUBPS       280(SP), Y11, Y11
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
+	VSUBPS       304(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y10, Y12
 	VMAXPS      Y10, Y1, Y10
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS (SP), Y10, Y13
+	VFMADD231PS (R9), Y10, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS 32(SP), Y14, Y10
+	VFMADD231PS 32(R9), Y14, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y15
-	VFMADD213PS  64(SP), Y10, Y15
-	VFMADD213PS  96(SP), Y10, Y15
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y10, Y15
+	VFMADD213PS  96(R9), Y10, Y15
 	VFMADD213PS  pool<>+1280(SB), Y10, Y15
 	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
 	VPSLLD       $0x14, Y13, Y13
@@ -8455,22 +8457,22 @@ qxexp_loop:
 	VCMPPS      $0x15, Y1, Y11, Y12
 	VMAXPS      Y11, Y1, Y11
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS (SP), Y11, Y13
+	VFMADD231PS (R9), Y11, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS 32(SP), Y14, Y11
+	VFMADD231PS 32(R9), Y14, Y11
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y15
-	VFMADD213PS  64(SP), Y11, Y15
-	VFMADD213PS  96(SP), Y11, Y15
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y11, Y15
+	VFMADD213PS  96(R9), Y11, Y15
 	VFMADD213PS  pool<>+1280(SB), Y11, Y15
 	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
 	VPSLLD       $0x14, Y13, Y13
 	VPADDD       Y13, Y14, Y14
 	VMULPS       Y14, Y15, Y11
 	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)(SI*2)
-	VMOVUPS      Y11, 32(R11)(DI*1)
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -8483,36 +8485,36 @@ qxexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
 	JMP          qxexp_loop
 
 qxexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qxexp_tail
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  184(SP), Y8, Y8
-	VSUBPS  216(SP), Y9, Y9
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8524,22 +8526,22 @@ qxexp_one:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -8550,23 +8552,23 @@ qxexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8578,22 +8580,22 @@ qxexp_one:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -8604,40 +8606,40 @@ qxexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
 	JMP          qxexp_one
 
 qxexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qxexp_done
 	CMPQ       BX, $0x00000008
 	JGE        qxexp_done
-	VMASKMOVPS (R9), Y0, Y8
+	VMASKMOVPS (R10), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VMASKMOVPS (R9)(SI*1), Y0, Y9
+	VMASKMOVPS (R10)(SI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     184(SP), Y8, Y8
-	VSUBPS     216(SP), Y9, Y9
+	VSUBPS     208(SP), Y8, Y8
+	VSUBPS     240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8649,14 +8651,14 @@ qxexp_tail:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8673,29 +8675,29 @@ qxexp_tail:
 	VCVTPS2PD    X9, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 312(SP)
-	VMOVUPS      Y9, 344(SP)
-	VMASKMOVPS   (R9)(SI*2), Y0, Y8
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(DI*1), Y0, Y9
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       248(SP), Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8707,14 +8709,14 @@ qxexp_tail:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS (SP), Y9, Y1
+	VFMADD231PS (R9), Y9, Y1
 	VSUBPS      pool<>+512(SB), Y1, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
 	VPSLLD       $0x14, Y1, Y1
@@ -8731,21 +8733,21 @@ qxexp_tail:
 	VCVTPS2PD    X9, Y1
 	VADDPD       Y10, Y1, Y1
 	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 376(SP)
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qxexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R9, R9
-	MOVQ DX, R10
-	SUBQ R8, R10
-	CMPQ R10, R8
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
 	JL   qxnoahead
-	LEAQ (CX)(SI*4), R11
+	LEAQ (CX)(SI*4), R12
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, R9
+	MOVQ    BX, R11
+	MOVQ    R12, R10
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
@@ -8756,60 +8758,60 @@ qxexp_done:
 	VMOVUPS pool<>+128(SB), Y10
 
 qxnmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qxnmax_tail
-	VMOVUPS (R9), Y14
+	VMOVUPS (R10), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS (R9)(SI*1), Y14
+	VMOVUPS (R10)(SI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (R9)(SI*2), Y14
+	VMOVUPS (R10)(SI*2), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R9)(DI*1), Y14
+	VMOVUPS (R10)(DI*1), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
 	JMP     qxnmax_one
 
 qxnmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qxnmax_done
 	CMPQ    BX, $0x00000008
 	JL      qxnmax_mtail
-	VMOVUPS -32(R11)(SI*1), Y14
+	VMOVUPS -32(R12)(SI*1), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS -32(R11)(SI*2), Y14
+	VMOVUPS -32(R12)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS -32(R11)(DI*1), Y14
+	VMOVUPS -32(R12)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R11)(SI*4), Y14
+	VMOVUPS -32(R12)(SI*4), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
 	JMP     qxnmax_done
 
 qxnmax_mtail:
-	VMASKMOVPS (R9), Y0, Y14
+	VMASKMOVPS (R10), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y3, Y3
 	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y14
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y11, Y11
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R9)(SI*2), Y0, Y14
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (R9)(DI*1), Y0, Y14
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
@@ -8845,12 +8847,12 @@ qxnmax_done:
 	VSUBPS       Y1, Y3, Y1
 	VBROADCASTSS scale+56(FP), Y8
 	VMULPS       Y8, Y1, Y1
-	XORL         R9, R9
+	XORL         R10, R10
 	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
 	VPTEST       Y1, Y1
-	SETEQ        R9
-	MOVL         R9, 144(SP)
-	MOVQ         $0x00000001, R9
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
 
 qxnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -8865,8 +8867,8 @@ qxnoahead:
 	VADDPD     Y1, Y4, Y4
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
+	MOVQ       BX, R11
+	MOVQ       AX, R12
 	VMOVUPD    pool<>+1408(SB), Y1
 	VDIVPD     Y4, Y1, Y1
 	VCVTPD2PSY Y1, X2
@@ -8880,53 +8882,53 @@ qxnoahead:
 	VPERMPS    Y2, Y6, Y6
 
 qxscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qxscale_tail
-	VMOVUPS (R11), Y7
+	VMOVUPS (R12), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(SI*1), Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
 	VMULPS  Y4, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*1)
-	VMOVUPS (R11)(SI*2), Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
 	VMULPS  Y5, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*2)
-	VMOVUPS (R11)(DI*1), Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
 	VMULPS  Y6, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     qxscale_one
 
 qxscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qxscale_done
 	CMPQ    BX, $0x00000008
 	JL      qxscale_mtail
-	VMOVUPS 312(SP), Y7
+	VMOVUPS 336(SP), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS  Y1, Y7, Y7
 	VMOVUPS Y7, -32(AX)(SI*1)
-	VMOVUPS 344(SP), Y1
+	VMOVUPS 368(SP), Y1
 	VMULPS  Y4, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*2)
-	VMOVUPS 376(SP), Y1
+	VMOVUPS 400(SP), Y1
 	VMULPS  Y5, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(DI*1)
-	VMOVUPS 408(SP), Y1
+	VMOVUPS 432(SP), Y1
 	VMULPS  Y6, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
@@ -8934,26 +8936,26 @@ qxscale_tail:
 	JMP     qxscale_done
 
 qxscale_mtail:
-	VMOVUPS    312(SP), Y7
+	VMOVUPS    336(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    344(SP), Y1
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
 	VMULPS     Y4, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*1)
-	VMOVUPS    376(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
 	VMULPS     Y5, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*2)
-	VMOVUPS    408(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
 	VMULPS     Y6, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
 
 qxscale_done:
 	JMP qxend
@@ -8961,11 +8963,11 @@ qxscale_done:
 qxfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ         BX, R10
-	MOVQ         CX, R9
-	MOVQ         AX, R11
-	LEAQ         (CX)(SI*4), R12
-	VBROADCASTSS 128(SP), Y1
+	MOVQ         BX, R11
+	MOVQ         CX, R10
+	MOVQ         AX, R12
+	LEAQ         (CX)(SI*4), R13
+	VBROADCASTSS 128(R9), Y1
 	VXORPD       Y4, Y4, Y4
 	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
@@ -8973,26 +8975,26 @@ qxfast:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R13
-	ANDQ    $0x00000007, R13
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
 	JZ      qxfexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      qxfexp_ovskip
-	LEAQ    masktab<>+0(SB), R14
-	VMOVDQU (R14)(R13*4), Y8
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y8
 	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  184(SP), Y9, Y9
+	VSUBPS  208(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9004,20 +9006,20 @@ qxfast:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 312(SP)
+	VMOVUPS      Y9, 336(SP)
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9029,20 +9031,20 @@ qxfast:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 344(SP)
+	VMOVUPS      Y9, 368(SP)
 	VMOVUPS      -32(CX)(DI*1), Y9
-	VSUBPS       248(SP), Y9, Y9
+	VSUBPS       272(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9054,20 +9056,20 @@ qxfast:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 376(SP)
+	VMOVUPS      Y9, 400(SP)
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9079,27 +9081,27 @@ qxfast:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qxfexp_ovskip:
 qxfexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      qxfexp_one
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  184(SP), Y8, Y8
-	VSUBPS  216(SP), Y9, Y9
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y8, Y10
+	VFMADD231PS (R9), Y8, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y8
+	VFMADD231PS 32(R9), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y8, Y12
-	VFMADD213PS  96(SP), Y8, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9108,36 +9110,36 @@ qxfexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
-	VMOVUPS      32(R9), Y10
-	VMOVUPS      32(R9)(SI*1), Y11
-	VSUBPS       184(SP), Y10, Y10
-	VSUBPS       216(SP), Y11, Y11
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
+	VSUBPS       240(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS (SP), Y10, Y12
+	VFMADD231PS (R9), Y10, Y12
 	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS 32(SP), Y13, Y10
+	VFMADD231PS 32(R9), Y13, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y14
-	VFMADD213PS  64(SP), Y10, Y14
-	VFMADD213PS  96(SP), Y10, Y14
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y10, Y14
+	VFMADD213PS  96(R9), Y10, Y14
 	VFMADD213PS  pool<>+1280(SB), Y10, Y14
 	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
@@ -9146,21 +9148,21 @@ qxfexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS (SP), Y11, Y12
+	VFMADD231PS (R9), Y11, Y12
 	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS 32(SP), Y13, Y11
+	VFMADD231PS 32(R9), Y13, Y11
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y14
-	VFMADD213PS  64(SP), Y11, Y14
-	VFMADD213PS  96(SP), Y11, Y14
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y11, Y14
+	VFMADD213PS  96(R9), Y11, Y14
 	VFMADD213PS  pool<>+1280(SB), Y11, Y14
 	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(SI*1)
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -9173,21 +9175,21 @@ qxfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y8, Y10
+	VFMADD231PS (R9), Y8, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y8
+	VFMADD231PS 32(R9), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y8, Y12
-	VFMADD213PS  96(SP), Y8, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9196,36 +9198,36 @@ qxfexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
-	VMOVUPS      32(R9)(SI*2), Y10
-	VMOVUPS      32(R9)(DI*1), Y11
-	VSUBPS       248(SP), Y10, Y10
-	VSUBPS       280(SP), Y11, Y11
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
+	VSUBPS       304(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS (SP), Y10, Y12
+	VFMADD231PS (R9), Y10, Y12
 	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS 32(SP), Y13, Y10
+	VFMADD231PS 32(R9), Y13, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y14
-	VFMADD213PS  64(SP), Y10, Y14
-	VFMADD213PS  96(SP), Y10, Y14
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y10, Y14
+	VFMADD213PS  96(R9), Y10, Y14
 	VFMADD213PS  pool<>+1280(SB), Y10, Y14
 	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
@@ -9234,21 +9236,21 @@ qxfexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS (SP), Y11, Y12
+	VFMADD231PS (R9), Y11, Y12
 	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS 32(SP), Y13, Y11
+	VFMADD231PS 32(R9), Y13, Y11
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y14
-	VFMADD213PS  64(SP), Y11, Y14
-	VFMADD213PS  96(SP), Y11, Y14
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y11, Y14
+	VFMADD213PS  96(R9), Y11, Y14
 	VFMADD213PS  pool<>+1280(SB), Y11, Y14
 	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)(SI*2)
-	VMOVUPS      Y11, 32(R11)(DI*1)
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -9261,34 +9263,34 @@ qxfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
 	JMP          qxfexp_loop
 
 qxfexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qxfexp_tail
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  184(SP), Y8, Y8
-	VSUBPS  216(SP), Y9, Y9
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y8, Y10
+	VFMADD231PS (R9), Y8, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y8
+	VFMADD231PS 32(R9), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y8, Y12
-	VFMADD213PS  96(SP), Y8, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9297,21 +9299,21 @@ qxfexp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -9322,21 +9324,21 @@ qxfexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y8, Y10
+	VFMADD231PS (R9), Y8, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y8
+	VFMADD231PS 32(R9), Y11, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y8, Y12
-	VFMADD213PS  96(SP), Y8, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
@@ -9345,21 +9347,21 @@ qxfexp_one:
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS (SP), Y9, Y10
+	VFMADD231PS (R9), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -9370,40 +9372,40 @@ qxfexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
 	JMP          qxfexp_one
 
 qxfexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qxfexp_done
 	CMPQ       BX, $0x00000008
 	JGE        qxfexp_done
-	VMASKMOVPS (R9), Y0, Y8
+	VMASKMOVPS (R10), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VMASKMOVPS (R9)(SI*1), Y0, Y9
+	VMASKMOVPS (R10)(SI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     184(SP), Y8, Y8
-	VSUBPS     216(SP), Y9, Y9
+	VSUBPS     208(SP), Y8, Y8
+	VSUBPS     240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -9415,14 +9417,14 @@ qxfexp_tail:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y9, Y13
-	VFMADD213PS  96(SP), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -9439,29 +9441,29 @@ qxfexp_tail:
 	VCVTPS2PD    X9, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 312(SP)
-	VMOVUPS      Y9, 344(SP)
-	VMASKMOVPS   (R9)(SI*2), Y0, Y8
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(DI*1), Y0, Y9
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       248(SP), Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS (SP), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS 32(SP), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y13
-	VFMADD213PS  64(SP), Y8, Y13
-	VFMADD213PS  96(SP), Y8, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -9473,14 +9475,14 @@ qxfexp_tail:
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS (SP), Y9, Y1
+	VFMADD231PS (R9), Y9, Y1
 	VSUBPS      pool<>+512(SB), Y1, Y11
-	VFMADD231PS 32(SP), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y12
-	VFMADD213PS  64(SP), Y9, Y12
-	VFMADD213PS  96(SP), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
 	VPSLLD       $0x14, Y1, Y1
@@ -9497,21 +9499,21 @@ qxfexp_tail:
 	VCVTPS2PD    X9, Y1
 	VADDPD       Y10, Y1, Y1
 	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 376(SP)
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qxfexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R9, R9
-	MOVQ DX, R10
-	SUBQ R8, R10
-	CMPQ R10, R8
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
 	JL   qxfnoahead
-	LEAQ (CX)(SI*4), R11
+	LEAQ (CX)(SI*4), R12
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, R9
+	MOVQ    BX, R11
+	MOVQ    R12, R10
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
@@ -9522,60 +9524,60 @@ qxfexp_done:
 	VMOVUPS pool<>+128(SB), Y10
 
 qxfnmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qxfnmax_tail
-	VMOVUPS (R9), Y14
+	VMOVUPS (R10), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS (R9)(SI*1), Y14
+	VMOVUPS (R10)(SI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (R9)(SI*2), Y14
+	VMOVUPS (R10)(SI*2), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R9)(DI*1), Y14
+	VMOVUPS (R10)(DI*1), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
 	JMP     qxfnmax_one
 
 qxfnmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qxfnmax_done
 	CMPQ    BX, $0x00000008
 	JL      qxfnmax_mtail
-	VMOVUPS -32(R11)(SI*1), Y14
+	VMOVUPS -32(R12)(SI*1), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS -32(R11)(SI*2), Y14
+	VMOVUPS -32(R12)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS -32(R11)(DI*1), Y14
+	VMOVUPS -32(R12)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R11)(SI*4), Y14
+	VMOVUPS -32(R12)(SI*4), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
 	JMP     qxfnmax_done
 
 qxfnmax_mtail:
-	VMASKMOVPS (R9), Y0, Y14
+	VMASKMOVPS (R10), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y3, Y3
 	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y14
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y11, Y11
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R9)(SI*2), Y0, Y14
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (R9)(DI*1), Y0, Y14
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
@@ -9611,12 +9613,12 @@ qxfnmax_done:
 	VSUBPS       Y1, Y3, Y1
 	VBROADCASTSS scale+56(FP), Y8
 	VMULPS       Y8, Y1, Y1
-	XORL         R9, R9
+	XORL         R10, R10
 	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
 	VPTEST       Y1, Y1
-	SETEQ        R9
-	MOVL         R9, 144(SP)
-	MOVQ         $0x00000001, R9
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
 
 qxfnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -9631,8 +9633,8 @@ qxfnoahead:
 	VADDPD     Y1, Y4, Y4
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
+	MOVQ       BX, R11
+	MOVQ       AX, R12
 	VMOVUPD    pool<>+1408(SB), Y1
 	VDIVPD     Y4, Y1, Y1
 	VCVTPD2PSY Y1, X2
@@ -9646,45 +9648,45 @@ qxfnoahead:
 	VPERMPS    Y2, Y6, Y6
 
 qxfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qxfscale_tail
-	VMOVUPS (R11), Y7
+	VMOVUPS (R12), Y7
 	VMULPS  Y1, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(SI*1), Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
 	VMULPS  Y4, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*1)
-	VMOVUPS (R11)(SI*2), Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
 	VMULPS  Y5, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*2)
-	VMOVUPS (R11)(DI*1), Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
 	VMULPS  Y6, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     qxfscale_one
 
 qxfscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qxfscale_done
 	CMPQ    BX, $0x00000008
 	JL      qxfscale_mtail
-	VMOVUPS 312(SP), Y7
+	VMOVUPS 336(SP), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS  Y1, Y7, Y7
 	VMOVUPS Y7, -32(AX)(SI*1)
-	VMOVUPS 344(SP), Y1
+	VMOVUPS 368(SP), Y1
 	VMULPS  Y4, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*2)
-	VMOVUPS 376(SP), Y1
+	VMOVUPS 400(SP), Y1
 	VMULPS  Y5, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(DI*1)
-	VMOVUPS 408(SP), Y1
+	VMOVUPS 432(SP), Y1
 	VMULPS  Y6, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
@@ -9692,26 +9694,26 @@ qxfscale_tail:
 	JMP     qxfscale_done
 
 qxfscale_mtail:
-	VMOVUPS    312(SP), Y7
+	VMOVUPS    336(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    344(SP), Y1
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
 	VMULPS     Y4, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*1)
-	VMOVUPS    376(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
 	VMULPS     Y5, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*2)
-	VMOVUPS    408(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
 	VMULPS     Y6, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
 
 qxfscale_done:
 qxend:
@@ -9719,15 +9721,15 @@ qxend:
 
 qmul:
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 144(SP), $0x00
+	CMPL 168(SP), $0x00
 	JNE  qmfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R9
-	MOVQ    AX, R11
-	LEAQ    (CX)(SI*4), R12
+	MOVQ    BX, R11
+	MOVQ    CX, R10
+	MOVQ    AX, R12
+	LEAQ    (CX)(SI*4), R13
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
@@ -9736,15 +9738,15 @@ qmul:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ         BX, R13
-	ANDQ         $0x00000007, R13
+	MOVQ         BX, R14
+	ANDQ         $0x00000007, R14
 	JZ           qmexp_ovskip
 	CMPQ         BX, $0x00000008
 	JL           qmexp_ovskip
-	LEAQ         masktab<>+0(SB), R14
-	VMOVDQU      (R14)(R13*4), Y8
+	LEAQ         masktab<>+0(SB), R15
+	VMOVDQU      (R15)(R14*4), Y8
 	VMOVUPS      -32(CX)(SI*1), Y9
-	VSUBPS       184(SP), Y9, Y9
+	VSUBPS       208(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -9772,9 +9774,9 @@ qmul:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 312(SP)
+	VMOVUPS      Y9, 336(SP)
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -9802,9 +9804,9 @@ qmul:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 344(SP)
+	VMOVUPS      Y9, 368(SP)
 	VMOVUPS      -32(CX)(DI*1), Y9
-	VSUBPS       248(SP), Y9, Y9
+	VSUBPS       272(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -9832,9 +9834,9 @@ qmul:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 376(SP)
+	VMOVUPS      Y9, 400(SP)
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -9862,18 +9864,18 @@ qmul:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qmexp_ovskip:
 qmexp_loop:
-	CMPQ         R10, $0x00000010
+	CMPQ         R11, $0x00000010
 	JL           qmexp_one
-	VMOVUPS      (R9), Y8
-	VMOVUPS      (R9)(SI*1), Y9
-	VSUBPS       184(SP), Y8, Y8
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -9914,14 +9916,14 @@ qmexp_loop:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
-	VMOVUPS      32(R9), Y10
-	VMOVUPS      32(R9)(SI*1), Y11
-	VSUBPS       184(SP), Y10, Y10
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y10, Y10
-	VSUBPS       216(SP), Y11, Y11
+	VSUBPS       240(SP), Y11, Y11
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y11, Y11
 
@@ -9962,8 +9964,8 @@ qmexp_loop:
 	VPADDD       Y13, Y14, Y14
 	VMULPS       Y14, Y15, Y11
 	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(SI*1)
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -9976,12 +9978,12 @@ qmexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10022,14 +10024,14 @@ qmexp_loop:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
-	VMOVUPS      32(R9)(SI*2), Y10
-	VMOVUPS      32(R9)(DI*1), Y11
-	VSUBPS       248(SP), Y10, Y10
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y10, Y10
-	VSUBPS       280(SP), Y11, Y11
+	VSUBPS       304(SP), Y11, Y11
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y11, Y11
 
@@ -10070,8 +10072,8 @@ qmexp_loop:
 	VPADDD       Y13, Y14, Y14
 	VMULPS       Y14, Y15, Y11
 	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)(SI*2)
-	VMOVUPS      Y11, 32(R11)(DI*1)
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -10084,25 +10086,25 @@ qmexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
 	JMP          qmexp_loop
 
 qmexp_one:
-	CMPQ         R10, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           qmexp_tail
-	VMOVUPS      (R9), Y8
-	VMOVUPS      (R9)(SI*1), Y9
-	VSUBPS       184(SP), Y8, Y8
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10143,8 +10145,8 @@ qmexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -10155,12 +10157,12 @@ qmexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10201,8 +10203,8 @@ qmexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -10213,29 +10215,29 @@ qmexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
 	JMP          qmexp_one
 
 qmexp_tail:
-	TESTQ        R10, R10
+	TESTQ        R11, R11
 	JE           qmexp_done
 	CMPQ         BX, $0x00000008
 	JGE          qmexp_done
-	VMASKMOVPS   (R9), Y0, Y8
+	VMASKMOVPS   (R10), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(SI*1), Y0, Y9
+	VMASKMOVPS   (R10)(SI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       184(SP), Y8, Y8
+	VSUBPS       208(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10286,18 +10288,18 @@ qmexp_tail:
 	VCVTPS2PD    X9, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 312(SP)
-	VMOVUPS      Y9, 344(SP)
-	VMASKMOVPS   (R9)(SI*2), Y0, Y8
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(DI*1), Y0, Y9
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       248(SP), Y8, Y8
+	VSUBPS       272(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10348,21 +10350,21 @@ qmexp_tail:
 	VCVTPS2PD    X9, Y1
 	VADDPD       Y10, Y1, Y1
 	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 376(SP)
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qmexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R9, R9
-	MOVQ DX, R10
-	SUBQ R8, R10
-	CMPQ R10, R8
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
 	JL   qmnoahead
-	LEAQ (CX)(SI*4), R11
+	LEAQ (CX)(SI*4), R12
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, R9
+	MOVQ    BX, R11
+	MOVQ    R12, R10
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
@@ -10373,60 +10375,60 @@ qmexp_done:
 	VMOVUPS pool<>+128(SB), Y10
 
 qmnmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qmnmax_tail
-	VMOVUPS (R9), Y14
+	VMOVUPS (R10), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS (R9)(SI*1), Y14
+	VMOVUPS (R10)(SI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (R9)(SI*2), Y14
+	VMOVUPS (R10)(SI*2), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R9)(DI*1), Y14
+	VMOVUPS (R10)(DI*1), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
 	JMP     qmnmax_one
 
 qmnmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmnmax_done
 	CMPQ    BX, $0x00000008
 	JL      qmnmax_mtail
-	VMOVUPS -32(R11)(SI*1), Y14
+	VMOVUPS -32(R12)(SI*1), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS -32(R11)(SI*2), Y14
+	VMOVUPS -32(R12)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS -32(R11)(DI*1), Y14
+	VMOVUPS -32(R12)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R11)(SI*4), Y14
+	VMOVUPS -32(R12)(SI*4), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
 	JMP     qmnmax_done
 
 qmnmax_mtail:
-	VMASKMOVPS (R9), Y0, Y14
+	VMASKMOVPS (R10), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y3, Y3
 	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y14
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y11, Y11
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R9)(SI*2), Y0, Y14
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (R9)(DI*1), Y0, Y14
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
@@ -10462,12 +10464,12 @@ qmnmax_done:
 	VSUBPS       Y1, Y3, Y1
 	VBROADCASTSS scale+56(FP), Y8
 	VMULPS       Y8, Y1, Y1
-	XORL         R9, R9
+	XORL         R10, R10
 	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
 	VPTEST       Y1, Y1
-	SETEQ        R9
-	MOVL         R9, 144(SP)
-	MOVQ         $0x00000001, R9
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
 
 qmnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -10482,8 +10484,8 @@ qmnoahead:
 	VADDPD     Y1, Y4, Y4
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
+	MOVQ       BX, R11
+	MOVQ       AX, R12
 	VMOVUPD    pool<>+1408(SB), Y1
 	VDIVPD     Y4, Y1, Y1
 	VCVTPD2PSY Y1, X2
@@ -10497,53 +10499,53 @@ qmnoahead:
 	VPERMPS    Y2, Y6, Y6
 
 qmscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qmscale_tail
-	VMOVUPS (R11), Y7
+	VMOVUPS (R12), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(SI*1), Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
 	VMULPS  Y4, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*1)
-	VMOVUPS (R11)(SI*2), Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
 	VMULPS  Y5, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*2)
-	VMOVUPS (R11)(DI*1), Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
 	VMULPS  Y6, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     qmscale_one
 
 qmscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmscale_done
 	CMPQ    BX, $0x00000008
 	JL      qmscale_mtail
-	VMOVUPS 312(SP), Y7
+	VMOVUPS 336(SP), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS  Y1, Y7, Y7
 	VMOVUPS Y7, -32(AX)(SI*1)
-	VMOVUPS 344(SP), Y1
+	VMOVUPS 368(SP), Y1
 	VMULPS  Y4, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*2)
-	VMOVUPS 376(SP), Y1
+	VMOVUPS 400(SP), Y1
 	VMULPS  Y5, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(DI*1)
-	VMOVUPS 408(SP), Y1
+	VMOVUPS 432(SP), Y1
 	VMULPS  Y6, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
@@ -10551,26 +10553,26 @@ qmscale_tail:
 	JMP     qmscale_done
 
 qmscale_mtail:
-	VMOVUPS    312(SP), Y7
+	VMOVUPS    336(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    344(SP), Y1
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
 	VMULPS     Y4, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*1)
-	VMOVUPS    376(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
 	VMULPS     Y5, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*2)
-	VMOVUPS    408(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
 	VMULPS     Y6, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
 
 qmscale_done:
 	JMP qmend
@@ -10578,10 +10580,10 @@ qmscale_done:
 qmfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R9
-	MOVQ    AX, R11
-	LEAQ    (CX)(SI*4), R12
+	MOVQ    BX, R11
+	MOVQ    CX, R10
+	MOVQ    AX, R12
+	LEAQ    (CX)(SI*4), R13
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
@@ -10590,15 +10592,15 @@ qmfast:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ         BX, R13
-	ANDQ         $0x00000007, R13
+	MOVQ         BX, R14
+	ANDQ         $0x00000007, R14
 	JZ           qmfexp_ovskip
 	CMPQ         BX, $0x00000008
 	JL           qmfexp_ovskip
-	LEAQ         masktab<>+0(SB), R14
-	VMOVDQU      (R14)(R13*4), Y8
+	LEAQ         masktab<>+0(SB), R15
+	VMOVDQU      (R15)(R14*4), Y8
 	VMOVUPS      -32(CX)(SI*1), Y9
-	VSUBPS       184(SP), Y9, Y9
+	VSUBPS       208(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10623,9 +10625,9 @@ qmfast:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 312(SP)
+	VMOVUPS      Y9, 336(SP)
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10650,9 +10652,9 @@ qmfast:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 344(SP)
+	VMOVUPS      Y9, 368(SP)
 	VMOVUPS      -32(CX)(DI*1), Y9
-	VSUBPS       248(SP), Y9, Y9
+	VSUBPS       272(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10677,9 +10679,9 @@ qmfast:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 376(SP)
+	VMOVUPS      Y9, 400(SP)
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10704,18 +10706,18 @@ qmfast:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qmfexp_ovskip:
 qmfexp_loop:
-	CMPQ         R10, $0x00000010
+	CMPQ         R11, $0x00000010
 	JL           qmfexp_one
-	VMOVUPS      (R9), Y8
-	VMOVUPS      (R9)(SI*1), Y9
-	VSUBPS       184(SP), Y8, Y8
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10750,14 +10752,14 @@ qmfexp_loop:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
-	VMOVUPS      32(R9), Y10
-	VMOVUPS      32(R9)(SI*1), Y11
-	VSUBPS       184(SP), Y10, Y10
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y10, Y10
-	VSUBPS       216(SP), Y11, Y11
+	VSUBPS       240(SP), Y11, Y11
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y11, Y11
 
@@ -10792,8 +10794,8 @@ qmfexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(SI*1)
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -10806,12 +10808,12 @@ qmfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10846,14 +10848,14 @@ qmfexp_loop:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
-	VMOVUPS      32(R9)(SI*2), Y10
-	VMOVUPS      32(R9)(DI*1), Y11
-	VSUBPS       248(SP), Y10, Y10
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y10, Y10
-	VSUBPS       280(SP), Y11, Y11
+	VSUBPS       304(SP), Y11, Y11
 	VBROADCASTSS scale+56(FP), Y12
 	VMULPS       Y12, Y11, Y11
 
@@ -10888,8 +10890,8 @@ qmfexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)(SI*2)
-	VMOVUPS      Y11, 32(R11)(DI*1)
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -10902,25 +10904,25 @@ qmfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
 	JMP          qmfexp_loop
 
 qmfexp_one:
-	CMPQ         R10, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           qmfexp_tail
-	VMOVUPS      (R9), Y8
-	VMOVUPS      (R9)(SI*1), Y9
-	VSUBPS       184(SP), Y8, Y8
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -10955,8 +10957,8 @@ qmfexp_one:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -10967,12 +10969,12 @@ qmfexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       248(SP), Y8, Y8
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -11007,8 +11009,8 @@ qmfexp_one:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -11019,29 +11021,29 @@ qmfexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
 	JMP          qmfexp_one
 
 qmfexp_tail:
-	TESTQ        R10, R10
+	TESTQ        R11, R11
 	JE           qmfexp_done
 	CMPQ         BX, $0x00000008
 	JGE          qmfexp_done
-	VMASKMOVPS   (R9), Y0, Y8
+	VMASKMOVPS   (R10), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(SI*1), Y0, Y9
+	VMASKMOVPS   (R10)(SI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       184(SP), Y8, Y8
+	VSUBPS       208(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       216(SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -11092,18 +11094,18 @@ qmfexp_tail:
 	VCVTPS2PD    X9, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 312(SP)
-	VMOVUPS      Y9, 344(SP)
-	VMASKMOVPS   (R9)(SI*2), Y0, Y8
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(DI*1), Y0, Y9
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       248(SP), Y8, Y8
+	VSUBPS       272(SP), Y8, Y8
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y8, Y8
-	VSUBPS       280(SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 	VBROADCASTSS scale+56(FP), Y10
 	VMULPS       Y10, Y9, Y9
 
@@ -11154,21 +11156,21 @@ qmfexp_tail:
 	VCVTPS2PD    X9, Y1
 	VADDPD       Y10, Y1, Y1
 	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 376(SP)
-	VMOVUPS      Y9, 408(SP)
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
 
 qmfexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R9, R9
-	MOVQ DX, R10
-	SUBQ R8, R10
-	CMPQ R10, R8
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
 	JL   qmfnoahead
-	LEAQ (CX)(SI*4), R11
+	LEAQ (CX)(SI*4), R12
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, R9
+	MOVQ    BX, R11
+	MOVQ    R12, R10
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
@@ -11179,60 +11181,60 @@ qmfexp_done:
 	VMOVUPS pool<>+128(SB), Y10
 
 qmfnmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qmfnmax_tail
-	VMOVUPS (R9), Y14
+	VMOVUPS (R10), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS (R9)(SI*1), Y14
+	VMOVUPS (R10)(SI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (R9)(SI*2), Y14
+	VMOVUPS (R10)(SI*2), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R9)(DI*1), Y14
+	VMOVUPS (R10)(DI*1), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
 	JMP     qmfnmax_one
 
 qmfnmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmfnmax_done
 	CMPQ    BX, $0x00000008
 	JL      qmfnmax_mtail
-	VMOVUPS -32(R11)(SI*1), Y14
+	VMOVUPS -32(R12)(SI*1), Y14
 	VMINPS  Y14, Y1, Y1
 	VMAXPS  Y14, Y3, Y3
-	VMOVUPS -32(R11)(SI*2), Y14
+	VMOVUPS -32(R12)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS -32(R11)(DI*1), Y14
+	VMOVUPS -32(R12)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R11)(SI*4), Y14
+	VMOVUPS -32(R12)(SI*4), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
 	JMP     qmfnmax_done
 
 qmfnmax_mtail:
-	VMASKMOVPS (R9), Y0, Y14
+	VMASKMOVPS (R10), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y3, Y3
 	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y14
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y11, Y11
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R9)(SI*2), Y0, Y14
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (R9)(DI*1), Y0, Y14
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
@@ -11268,12 +11270,12 @@ qmfnmax_done:
 	VSUBPS       Y1, Y3, Y1
 	VBROADCASTSS scale+56(FP), Y8
 	VMULPS       Y8, Y1, Y1
-	XORL         R9, R9
+	XORL         R10, R10
 	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
 	VPTEST       Y1, Y1
-	SETEQ        R9
-	MOVL         R9, 144(SP)
-	MOVQ         $0x00000001, R9
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
 
 qmfnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -11288,8 +11290,8 @@ qmfnoahead:
 	VADDPD     Y1, Y4, Y4
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
+	MOVQ       BX, R11
+	MOVQ       AX, R12
 	VMOVUPD    pool<>+1408(SB), Y1
 	VDIVPD     Y4, Y1, Y1
 	VCVTPD2PSY Y1, X2
@@ -11303,45 +11305,45 @@ qmfnoahead:
 	VPERMPS    Y2, Y6, Y6
 
 qmfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qmfscale_tail
-	VMOVUPS (R11), Y7
+	VMOVUPS (R12), Y7
 	VMULPS  Y1, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(SI*1), Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
 	VMULPS  Y4, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*1)
-	VMOVUPS (R11)(SI*2), Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
 	VMULPS  Y5, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*2)
-	VMOVUPS (R11)(DI*1), Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
 	VMULPS  Y6, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     qmfscale_one
 
 qmfscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmfscale_done
 	CMPQ    BX, $0x00000008
 	JL      qmfscale_mtail
-	VMOVUPS 312(SP), Y7
+	VMOVUPS 336(SP), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS  Y1, Y7, Y7
 	VMOVUPS Y7, -32(AX)(SI*1)
-	VMOVUPS 344(SP), Y1
+	VMOVUPS 368(SP), Y1
 	VMULPS  Y4, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*2)
-	VMOVUPS 376(SP), Y1
+	VMOVUPS 400(SP), Y1
 	VMULPS  Y5, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(DI*1)
-	VMOVUPS 408(SP), Y1
+	VMOVUPS 432(SP), Y1
 	VMULPS  Y6, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
@@ -11349,26 +11351,26 @@ qmfscale_tail:
 	JMP     qmfscale_done
 
 qmfscale_mtail:
-	VMOVUPS    312(SP), Y7
+	VMOVUPS    336(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    344(SP), Y1
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
 	VMULPS     Y4, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*1)
-	VMOVUPS    376(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
 	VMULPS     Y5, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*2)
-	VMOVUPS    408(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
 	VMULPS     Y6, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
 
 qmfscale_done:
 qmend:
@@ -11379,26 +11381,26 @@ qend:
 	JMP  qh
 
 oq:
-	XORQ R9, R9
+	XORQ R10, R10
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+128(SB), Y1
 
 oqmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqmax_tail
-	VMOVUPS (R11), Y4
+	VMOVUPS (R12), Y4
 	VMINPS  Y4, Y1, Y1
 	VMAXPS  Y4, Y3, Y3
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     oqmax_one
 
 oqmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      oqmax_done
 	CMPQ    BX, $0x00000008
 	JL      oqmax_mtail
@@ -11408,7 +11410,7 @@ oqmax_tail:
 	JMP     oqmax_done
 
 oqmax_mtail:
-	VMASKMOVPS (R11), Y0, Y4
+	VMASKMOVPS (R12), Y0, Y4
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y4, Y5, Y4
 	VMAXPS     Y4, Y3, Y3
@@ -11444,11 +11446,11 @@ oqmax_done:
 	VSUBPS       Y1, Y3, Y1
 	VBROADCASTSS scale+56(FP), Y4
 	VMULPS       Y4, Y1, Y1
-	XORL         R10, R10
+	XORL         R11, R11
 	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
 	VPTEST       Y1, Y1
-	SETEQ        R10
-	MOVL         R10, 144(SP)
+	SETEQ        R11
+	MOVL         R11, 168(SP)
 
 	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
@@ -11458,49 +11460,49 @@ oqmax_done:
 	JNZ     special
 	VMOVDQU pool<>+1792(SB), Y1
 	VPERMPS Y3, Y1, Y1
-	VMOVUPS Y1, 440(SP)
+	VMOVUPS Y1, 464(SP)
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 136(SP), $0x00
+	CMPL 160(SP), $0x00
 	JE   oqmul
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 144(SP), $0x00
+	CMPL 168(SP), $0x00
 	JNE  oqxfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ         BX, R10
-	MOVQ         CX, R11
-	MOVQ         AX, R12
-	LEAQ         (CX)(SI*4), R13
-	VBROADCASTSS 128(SP), Y1
+	MOVQ         BX, R11
+	MOVQ         CX, R12
+	MOVQ         AX, R13
+	LEAQ         (CX)(SI*4), R14
+	VBROADCASTSS 128(R9), Y1
 	VXORPD       Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
 	JZ      oqxexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      oqxexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  440(SP), Y6, Y6
+	VSUBPS  464(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y6, Y7
 	VMAXPS      Y6, Y1, Y6
 	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS (SP), Y6, Y8
+	VFMADD231PS (R9), Y6, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS 32(SP), Y9, Y6
+	VFMADD231PS 32(R9), Y9, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y10
-	VFMADD213PS  64(SP), Y6, Y10
-	VFMADD213PS  96(SP), Y6, Y10
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
 	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
@@ -11513,132 +11515,132 @@ oqmax_done:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 568(SP)
+	VMOVUPS      Y6, 592(SP)
 
 oqxexp_ovskip:
 oqxexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      oqxexp_one
-	VMOVUPS (R11), Y5
-	VSUBPS  440(SP), Y5, Y5
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y5, Y6
 	VMAXPS      Y5, Y1, Y5
 	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS (SP), Y5, Y7
+	VFMADD231PS (R9), Y5, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS 32(SP), Y8, Y5
+	VFMADD231PS 32(R9), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y9
-	VFMADD213PS  64(SP), Y5, Y9
-	VFMADD213PS  96(SP), Y5, Y9
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y5, Y9
+	VFMADD213PS  96(R9), Y5, Y9
 	VFMADD213PS  pool<>+1280(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y5, (R12)
-	VMOVUPS      32(R11), Y6
-	VSUBPS       440(SP), Y6, Y6
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y6, Y7
 	VMAXPS      Y6, Y1, Y6
 	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS (SP), Y6, Y8
+	VFMADD231PS (R9), Y6, Y8
 	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS 32(SP), Y9, Y6
+	VFMADD231PS 32(R9), Y9, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y10
-	VFMADD213PS  64(SP), Y6, Y10
-	VFMADD213PS  96(SP), Y6, Y10
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
 	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, 32(R12)
+	VMOVUPS      Y6, 32(R13)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
-	ADDQ         $0x00000040, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          oqxexp_loop
 
 oqxexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqxexp_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  440(SP), Y5, Y5
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y5, Y6
 	VMAXPS      Y5, Y1, Y5
 	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS (SP), Y5, Y7
+	VFMADD231PS (R9), Y5, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS 32(SP), Y8, Y5
+	VFMADD231PS 32(R9), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y9
-	VFMADD213PS  64(SP), Y5, Y9
-	VFMADD213PS  96(SP), Y5, Y9
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y5, Y9
+	VFMADD213PS  96(R9), Y5, Y9
 	VFMADD213PS  pool<>+1280(SB), Y5, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R13)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          oqxexp_one
 
 oqxexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         oqxexp_done
 	CMPQ       BX, $0x00000008
 	JGE        oqxexp_done
-	VMASKMOVPS (R11), Y0, Y5
+	VMASKMOVPS (R12), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     440(SP), Y5, Y5
+	VSUBPS     464(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y5, Y6
 	VMAXPS      Y5, Y1, Y5
 	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS (SP), Y5, Y1
+	VFMADD231PS (R9), Y5, Y1
 	VSUBPS      pool<>+512(SB), Y1, Y7
-	VFMADD231PS 32(SP), Y7, Y5
+	VFMADD231PS 32(R9), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y8
-	VFMADD213PS  64(SP), Y5, Y8
-	VFMADD213PS  96(SP), Y5, Y8
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
 	VFMADD213PS  pool<>+1280(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
 	VPSLLD       $0x14, Y1, Y1
@@ -11650,7 +11652,7 @@ oqxexp_tail:
 	VCVTPS2PD    X5, Y1
 	VADDPD       Y6, Y1, Y1
 	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 568(SP)
+	VMOVUPS      Y5, 592(SP)
 
 oqxexp_done:
 	// Four rows at once: a transpose-style reduction.
@@ -11665,8 +11667,8 @@ oqxexp_done:
 	VADDPD     Y5, Y1, Y1
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
+	MOVQ       BX, R11
+	MOVQ       AX, R13
 	VMOVUPD    pool<>+1408(SB), Y4
 	VDIVPD     Y1, Y4, Y4
 	VCVTPD2PSY Y4, X2
@@ -11680,23 +11682,23 @@ oqxexp_done:
 	VPERMPS    Y2, Y4, Y4
 
 oqxscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqxscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     oqxscale_one
 
 oqxscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      oqxscale_done
 	CMPQ    BX, $0x00000008
 	JL      oqxscale_mtail
-	VMOVUPS 568(SP), Y4
+	VMOVUPS 592(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -11704,11 +11706,11 @@ oqxscale_tail:
 	JMP     oqxscale_done
 
 oqxscale_mtail:
-	VMOVUPS    568(SP), Y4
+	VMOVUPS    592(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 oqxscale_done:
 	JMP oqxend
@@ -11716,35 +11718,35 @@ oqxscale_done:
 oqxfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ         BX, R10
-	MOVQ         CX, R11
-	MOVQ         AX, R12
-	LEAQ         (CX)(SI*4), R13
-	VBROADCASTSS 128(SP), Y1
+	MOVQ         BX, R11
+	MOVQ         CX, R12
+	MOVQ         AX, R13
+	LEAQ         (CX)(SI*4), R14
+	VBROADCASTSS 128(R9), Y1
 	VXORPD       Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
 	JZ      oqxfexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      oqxfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  440(SP), Y6, Y6
+	VSUBPS  464(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS (SP), Y6, Y7
+	VFMADD231PS (R9), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS 32(SP), Y8, Y6
+	VFMADD231PS 32(R9), Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y9
-	VFMADD213PS  64(SP), Y6, Y9
-	VFMADD213PS  96(SP), Y6, Y9
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
@@ -11756,123 +11758,123 @@ oqxfast:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 568(SP)
+	VMOVUPS      Y6, 592(SP)
 
 oqxfexp_ovskip:
 oqxfexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      oqxfexp_one
-	VMOVUPS (R11), Y5
-	VSUBPS  440(SP), Y5, Y5
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
-	VFMADD231PS (SP), Y5, Y6
+	VFMADD231PS (R9), Y5, Y6
 	VSUBPS      pool<>+512(SB), Y6, Y7
-	VFMADD231PS 32(SP), Y7, Y5
+	VFMADD231PS 32(R9), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y8
-	VFMADD213PS  64(SP), Y5, Y8
-	VFMADD213PS  96(SP), Y5, Y8
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
 	VFMADD213PS  pool<>+1280(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VMOVUPS      Y5, (R12)
-	VMOVUPS      32(R11), Y6
-	VSUBPS       440(SP), Y6, Y6
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS (SP), Y6, Y7
+	VFMADD231PS (R9), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS 32(SP), Y8, Y6
+	VFMADD231PS 32(R9), Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y9
-	VFMADD213PS  64(SP), Y6, Y9
-	VFMADD213PS  96(SP), Y6, Y9
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
 	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, 32(R12)
+	VMOVUPS      Y6, 32(R13)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
-	ADDQ         $0x00000040, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          oqxfexp_loop
 
 oqxfexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqxfexp_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  440(SP), Y5, Y5
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
-	VFMADD231PS (SP), Y5, Y6
+	VFMADD231PS (R9), Y5, Y6
 	VSUBPS      pool<>+512(SB), Y6, Y7
-	VFMADD231PS 32(SP), Y7, Y5
+	VFMADD231PS 32(R9), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y8
-	VFMADD213PS  64(SP), Y5, Y8
-	VFMADD213PS  96(SP), Y5, Y8
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
 	VFMADD213PS  pool<>+1280(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R13)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          oqxfexp_one
 
 oqxfexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         oqxfexp_done
 	CMPQ       BX, $0x00000008
 	JGE        oqxfexp_done
-	VMASKMOVPS (R11), Y0, Y5
+	VMASKMOVPS (R12), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     440(SP), Y5, Y5
+	VSUBPS     464(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y5, Y6
 	VMAXPS      Y5, Y1, Y5
 	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS (SP), Y5, Y1
+	VFMADD231PS (R9), Y5, Y1
 	VSUBPS      pool<>+512(SB), Y1, Y7
-	VFMADD231PS 32(SP), Y7, Y5
+	VFMADD231PS 32(R9), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VBROADCASTSS 132(SP), Y8
-	VFMADD213PS  64(SP), Y5, Y8
-	VFMADD213PS  96(SP), Y5, Y8
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
 	VFMADD213PS  pool<>+1280(SB), Y5, Y8
 	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
 	VPSLLD       $0x14, Y1, Y1
@@ -11884,7 +11886,7 @@ oqxfexp_tail:
 	VCVTPS2PD    X5, Y1
 	VADDPD       Y6, Y1, Y1
 	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 568(SP)
+	VMOVUPS      Y5, 592(SP)
 
 oqxfexp_done:
 	// Four rows at once: a transpose-style reduction.
@@ -11899,8 +11901,8 @@ oqxfexp_done:
 	VADDPD     Y5, Y1, Y1
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
+	MOVQ       BX, R11
+	MOVQ       AX, R13
 	VMOVUPD    pool<>+1408(SB), Y4
 	VDIVPD     Y1, Y4, Y4
 	VCVTPD2PSY Y4, X2
@@ -11914,21 +11916,21 @@ oqxfexp_done:
 	VPERMPS    Y2, Y4, Y4
 
 oqxfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqxfscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     oqxfscale_one
 
 oqxfscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      oqxfscale_done
 	CMPQ    BX, $0x00000008
 	JL      oqxfscale_mtail
-	VMOVUPS 568(SP), Y4
+	VMOVUPS 592(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -11936,11 +11938,11 @@ oqxfscale_tail:
 	JMP     oqxfscale_done
 
 oqxfscale_mtail:
-	VMOVUPS    568(SP), Y4
+	VMOVUPS    592(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 oqxfscale_done:
 oqxend:
@@ -11948,29 +11950,29 @@ oqxend:
 
 oqmul:
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 144(SP), $0x00
+	CMPL 168(SP), $0x00
 	JNE  oqmfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	LEAQ    (CX)(SI*4), R13
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	LEAQ    (CX)(SI*4), R14
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ         BX, R14
-	ANDQ         $0x00000007, R14
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
 	JZ           oqmexp_ovskip
 	CMPQ         BX, $0x00000008
 	JL           oqmexp_ovskip
-	LEAQ         masktab<>+0(SB), R15
-	VMOVDQU      (R15)(R14*4), Y5
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y5
 	VMOVUPS      -32(CX)(SI*1), Y6
-	VSUBPS       440(SP), Y6, Y6
+	VSUBPS       464(SP), Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
 
@@ -11998,14 +12000,14 @@ oqmul:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 568(SP)
+	VMOVUPS      Y6, 592(SP)
 
 oqmexp_ovskip:
 oqmexp_loop:
-	CMPQ         R10, $0x00000010
+	CMPQ         R11, $0x00000010
 	JL           oqmexp_one
-	VMOVUPS      (R11), Y5
-	VSUBPS       440(SP), Y5, Y5
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
 	VBROADCASTSS scale+56(FP), Y6
 	VMULPS       Y6, Y5, Y5
 
@@ -12027,9 +12029,9 @@ oqmexp_loop:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y5, (R12)
-	VMOVUPS      32(R11), Y6
-	VSUBPS       440(SP), Y6, Y6
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
 
@@ -12051,28 +12053,28 @@ oqmexp_loop:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, 32(R12)
+	VMOVUPS      Y6, 32(R13)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
-	ADDQ         $0x00000040, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          oqmexp_loop
 
 oqmexp_one:
-	CMPQ         R10, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           oqmexp_tail
-	VMOVUPS      (R11), Y5
-	VSUBPS       440(SP), Y5, Y5
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
 	VBROADCASTSS scale+56(FP), Y6
 	VMULPS       Y6, Y5, Y5
 
@@ -12094,29 +12096,29 @@ oqmexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R13)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          oqmexp_one
 
 oqmexp_tail:
-	TESTQ        R10, R10
+	TESTQ        R11, R11
 	JE           oqmexp_done
 	CMPQ         BX, $0x00000008
 	JGE          oqmexp_done
-	VMASKMOVPS   (R11), Y0, Y5
+	VMASKMOVPS   (R12), Y0, Y5
 	VMOVUPS      pool<>+0(SB), Y6
 	VBLENDVPS    Y0, Y5, Y6, Y5
-	VSUBPS       440(SP), Y5, Y5
+	VSUBPS       464(SP), Y5, Y5
 	VBROADCASTSS scale+56(FP), Y6
 	VMULPS       Y6, Y5, Y5
 
@@ -12143,7 +12145,7 @@ oqmexp_tail:
 	VCVTPS2PD    X5, Y1
 	VADDPD       Y6, Y1, Y1
 	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 568(SP)
+	VMOVUPS      Y5, 592(SP)
 
 oqmexp_done:
 	// Four rows at once: a transpose-style reduction.
@@ -12158,8 +12160,8 @@ oqmexp_done:
 	VADDPD     Y5, Y1, Y1
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
+	MOVQ       BX, R11
+	MOVQ       AX, R13
 	VMOVUPD    pool<>+1408(SB), Y4
 	VDIVPD     Y1, Y4, Y4
 	VCVTPD2PSY Y4, X2
@@ -12173,23 +12175,23 @@ oqmexp_done:
 	VPERMPS    Y2, Y4, Y4
 
 oqmscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqmscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     oqmscale_one
 
 oqmscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      oqmscale_done
 	CMPQ    BX, $0x00000008
 	JL      oqmscale_mtail
-	VMOVUPS 568(SP), Y4
+	VMOVUPS 592(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -12197,11 +12199,11 @@ oqmscale_tail:
 	JMP     oqmscale_done
 
 oqmscale_mtail:
-	VMOVUPS    568(SP), Y4
+	VMOVUPS    592(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 oqmscale_done:
 	JMP oqmend
@@ -12209,24 +12211,24 @@ oqmscale_done:
 oqmfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	LEAQ    (CX)(SI*4), R13
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	LEAQ    (CX)(SI*4), R14
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ         BX, R14
-	ANDQ         $0x00000007, R14
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
 	JZ           oqmfexp_ovskip
 	CMPQ         BX, $0x00000008
 	JL           oqmfexp_ovskip
-	LEAQ         masktab<>+0(SB), R15
-	VMOVDQU      (R15)(R14*4), Y5
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y5
 	VMOVUPS      -32(CX)(SI*1), Y6
-	VSUBPS       440(SP), Y6, Y6
+	VSUBPS       464(SP), Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
 
@@ -12251,14 +12253,14 @@ oqmfast:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 568(SP)
+	VMOVUPS      Y6, 592(SP)
 
 oqmfexp_ovskip:
 oqmfexp_loop:
-	CMPQ         R10, $0x00000010
+	CMPQ         R11, $0x00000010
 	JL           oqmfexp_one
-	VMOVUPS      (R11), Y5
-	VSUBPS       440(SP), Y5, Y5
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
 	VBROADCASTSS scale+56(FP), Y6
 	VMULPS       Y6, Y5, Y5
 
@@ -12277,9 +12279,9 @@ oqmfexp_loop:
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VMOVUPS      Y5, (R12)
-	VMOVUPS      32(R11), Y6
-	VSUBPS       440(SP), Y6, Y6
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
 	VBROADCASTSS scale+56(FP), Y7
 	VMULPS       Y7, Y6, Y6
 
@@ -12298,28 +12300,28 @@ oqmfexp_loop:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, 32(R12)
+	VMOVUPS      Y6, 32(R13)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
-	ADDQ         $0x00000040, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          oqmfexp_loop
 
 oqmfexp_one:
-	CMPQ         R10, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           oqmfexp_tail
-	VMOVUPS      (R11), Y5
-	VSUBPS       440(SP), Y5, Y5
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
 	VBROADCASTSS scale+56(FP), Y6
 	VMULPS       Y6, Y5, Y5
 
@@ -12338,29 +12340,29 @@ oqmfexp_one:
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R13)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R11
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          oqmfexp_one
 
 oqmfexp_tail:
-	TESTQ        R10, R10
+	TESTQ        R11, R11
 	JE           oqmfexp_done
 	CMPQ         BX, $0x00000008
 	JGE          oqmfexp_done
-	VMASKMOVPS   (R11), Y0, Y5
+	VMASKMOVPS   (R12), Y0, Y5
 	VMOVUPS      pool<>+0(SB), Y6
 	VBLENDVPS    Y0, Y5, Y6, Y5
-	VSUBPS       440(SP), Y5, Y5
+	VSUBPS       464(SP), Y5, Y5
 	VBROADCASTSS scale+56(FP), Y6
 	VMULPS       Y6, Y5, Y5
 
@@ -12387,7 +12389,7 @@ oqmfexp_tail:
 	VCVTPS2PD    X5, Y1
 	VADDPD       Y6, Y1, Y1
 	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 568(SP)
+	VMOVUPS      Y5, 592(SP)
 
 oqmfexp_done:
 	// Four rows at once: a transpose-style reduction.
@@ -12402,8 +12404,8 @@ oqmfexp_done:
 	VADDPD     Y5, Y1, Y1
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
+	MOVQ       BX, R11
+	MOVQ       AX, R13
 	VMOVUPD    pool<>+1408(SB), Y4
 	VDIVPD     Y1, Y4, Y4
 	VCVTPD2PSY Y4, X2
@@ -12417,21 +12419,21 @@ oqmfexp_done:
 	VPERMPS    Y2, Y4, Y4
 
 oqmfscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqmfscale_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     oqmfscale_one
 
 oqmfscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      oqmfscale_done
 	CMPQ    BX, $0x00000008
 	JL      oqmfscale_mtail
-	VMOVUPS 568(SP), Y4
+	VMOVUPS 592(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
@@ -12439,11 +12441,11 @@ oqmfscale_tail:
 	JMP     oqmfscale_done
 
 oqmfscale_mtail:
-	VMOVUPS    568(SP), Y4
+	VMOVUPS    592(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
 oqmfscale_done:
 oqmend:
@@ -12452,47 +12454,47 @@ oqend:
 
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
+	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R12*4), X1
-	XORQ     R13, R13
+	VMOVSS   (CX)(R13*4), X1
+	XORQ     R14, R14
 	VUCOMISS X1, X1
-	SETPS    R13
-	ADDQ     R13, R10
+	SETPS    R14
+	ADDQ     R14, R11
 	VUCOMISS pool<>+128(SB), X1
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	SETEQ    R14
+	ADDQ     R14, R12
+	INCQ     R13
+	CMPQ     R13, BX
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R11, R11
 	JE       nonan
 	VMOVSS   pool<>+2560(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R12, R12
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R11, X2, X2
+	VCVTSI2SDQ R12, X2, X2
 	VMOVSD     pool<>+1408(SB), X1
 	VDIVSD     X2, X1, X2
 	VCVTSD2SS  X2, X2, X2
 	VXORPS     X4, X4, X4
-	XORQ       R12, R12
+	XORQ       R13, R13
 
 share:
-	VMOVSS    (CX)(R12*4), X1
+	VMOVSS    (CX)(R13*4), X1
 	VCMPPS    $0x00, pool<>+128(SB), X1, X1
 	VBLENDVPS X1, X2, X4, X1
-	VMOVSS    X1, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VMOVSS    X1, (AX)(R13*4)
+	INCQ      R13
+	CMPQ      R13, BX
 	JL        share
 	JMP       next1
 
@@ -12500,12 +12502,12 @@ masked:
 	VXORPS X2, X2, X2
 
 fill:
-	XORQ R12, R12
+	XORQ R13, R13
 
 fillloop:
-	VMOVSS X2, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X2, (AX)(R13*4)
+	INCQ   R13
+	CMPQ   R13, BX
 	JL     fillloop
 	JMP    next1
 

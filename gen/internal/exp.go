@@ -570,15 +570,18 @@ type ExpScale struct {
 	Q             [3]Op
 }
 
-// ExpScale8Bytes is the stack ExpScale8From takes: four YMM vectors and
-// two float32s.
-const ExpScale8Bytes = 4*32 + 2*4
+// ExpScale8Bytes is the stack ExpScale8From takes: four YMM vectors, two
+// float32s and the 24 bytes that let the vectors start 32-byte aligned (a
+// vector operand split across cache lines, read every exp, cost more than
+// the multiply the fold saves: bench/TUNING.md).
+const ExpScale8Bytes = 4*32 + 2*4 + 24
 
 // ExpScale8From is ExpScaleFrom for the AVX2 core (expSoftmaxF32Table8):
 // the fields from the float32 scale in the low lane of s, at mem
-// (ExpScale8Bytes): the FMAs' operands as YMM vectors (AVX2 has no
-// broadcast operands), Lo and Q[0], which are only loaded (broadcast),
-// as float32s after them:
+// (ExpScale8Bytes, 8-byte aligned), addressed through a base register
+// that stays live: the FMAs' operands as 32-byte aligned YMM vectors (AVX2
+// has no broadcast operands), Lo and Q[0], which are only loaded
+// (broadcast), as float32s after them:
 //
 //	Lo     lo/s                     the clamp and keep bound on d
 //	Log2e  s*log2e                  k = round(8*d*s*log2e)/8
@@ -593,17 +596,22 @@ func ExpScale8From(s VecVirtual, mem Mem) *ExpScale {
 	Comment("Folded scale (AVX2): lo/s, s*log2e, -ln2/s, c0*s^3, c1*s^2, c2*s (float64, rounded once), broadcast.")
 	sd, t, c := XMM(), XMM(), XMM()
 	VCVTSS2SD(s, sd, sd)
+	// The vectors 32-byte aligned, from a base register.
+	base := GP64()
+	LEAQ(mem.Offset(31), base)
+	ANDQ(I8(-32), base)
+	m := Mem{Base: base}
 	// Lo and Q[0] at 128 and 132, the vectors from 0.
 	at := [6]int{128, 0, 32, 132, 64, 96}
 	out := func(i int) {
 		VCVTSD2SS(t, t, t)
 		if at[i] >= 128 {
-			VMOVSS(t, mem.Offset(at[i]))
+			VMOVSS(t, m.Offset(at[i]))
 			return
 		}
 		y := YMM()
 		VBROADCASTSS(t, y)
-		VMOVUPS(y, mem.Offset(at[i]))
+		VMOVUPS(y, m.Offset(at[i]))
 	}
 	constant := func(v float64) {
 		g := GP64()
@@ -632,8 +640,8 @@ func ExpScale8From(s VecVirtual, mem Mem) *ExpScale {
 	constant(coef(2))
 	VMULSD(c, sd, t)
 	out(5)
-	return &ExpScale{Lo: mem.Offset(at[0]), Log2e: mem.Offset(at[1]), NegLn2: mem.Offset(at[2]),
-		Q: [3]Op{mem.Offset(at[3]), mem.Offset(at[4]), mem.Offset(at[5])}}
+	return &ExpScale{Lo: m.Offset(at[0]), Log2e: m.Offset(at[1]), NegLn2: m.Offset(at[2]),
+		Q: [3]Op{m.Offset(at[3]), m.Offset(at[4]), m.Offset(at[5])}}
 }
 
 // FoldScaleMin and FoldScaleMax bound the scales ExpScale folds.
