@@ -493,20 +493,18 @@ var expSoftmaxCubic = []Splat{
 func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool, sc *ExpScale) {
 	tab := expTable8(p)     // read from memory: AVX2 is short of registers
 	shift := p.C(expShift8) // ulp 1/8
-	// c is the constant for the unscaled core, or its folded field: the
-	// pool's constants are named where they were (the other kernels' text
-	// stays as it is).
-	c := func(s Splat, folded func() Op) Op {
-		if sc != nil && folded != nil {
-			return folded()
+	// c is the unscaled core's constant s, or with sc its folded field f
+	// (the pool's constants named where they were: the other kernels'
+	// text stays as it is).
+	var fold ExpScale
+	if sc != nil {
+		fold = *sc
+	}
+	c := func(s Splat, f Op) Op {
+		if f != nil {
+			return f
 		}
 		return p.C(s)
-	}
-	var q3 [3]func() Op
-	if sc != nil {
-		for i := range q3 {
-			q3[i] = func() Op { return sc.Q[i] }
-		}
 	}
 	// One vector after another (the core overlaps them): AVX2 has the
 	// registers for no more.
@@ -521,9 +519,9 @@ func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool, sc 
 		}
 		t, k, q := YMM(), YMM(), YMM()
 		VMOVUPS(shift, t)
-		VFMADD231PS(c(expLog2e, func() Op { return sc.Log2e }), x, t)
+		VFMADD231PS(c(expLog2e, fold.Log2e), x, t)
 		VSUBPS(shift, t, k)
-		VFMADD231PS(c(expNegLn2Hi, func() Op { return sc.NegLn2 }), k, x)
+		VFMADD231PS(c(expNegLn2Hi, fold.NegLn2), k, x)
 		Comment("exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p")
 		if sc != nil {
 			VBROADCASTSS(sc.Q[0], q)
@@ -531,9 +529,9 @@ func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool, sc 
 			VMOVUPS(p.C(expSoftmaxCubic[0]), q)
 		}
 		for i, s := range expSoftmaxCubic[1:] {
-			var f func() Op
-			if i+1 < len(q3) {
-				f = q3[i+1]
+			var f Op // the last, 1, is not scaled
+			if i+1 < len(fold.Q) {
+				f = fold.Q[i+1]
 			}
 			VFMADD213PS(c(s, f), x, q)
 		}
