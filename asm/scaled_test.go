@@ -189,3 +189,27 @@ func testScaledPowersOfTwo[F float32 | float64](t *testing.T, k scaledKernel[F])
 		}
 	}
 }
+
+// TestSoftmaxScaledSpanAhead: every row spans under fastSpan before
+// scaling and beyond it after, so every group's span test must see the
+// scale, the groups whose maxima are taken ahead, inside the group
+// before's folded version (AVX2 float32), too. Scales inside the fold's
+// range and beyond it on both sides.
+func TestSoftmaxScaledSpanAhead(t *testing.T) {
+	eachScaled(t, testScaledSpanAhead[float32], testScaledSpanAhead[float64])
+}
+
+func testScaledSpanAhead[F float32 | float64](t *testing.T, k scaledKernel[F]) {
+	r := rand.New(rand.NewSource(41))
+	for _, cols := range []int{1, 3, 7, 8, 9, 16, 17, 31, 64, 100, 129, 257, 300} {
+		src := make([]F, 13*cols)
+		for i := range src {
+			src[i] = F(-50 * r.Float64())
+		}
+		for _, scale := range []F{1.5, 3, 0x1p-20 * 80, 0x1p20, 0.9e-6 * 80, 1.1e6} {
+			dst := make([]F, len(src))
+			k.scaled(dst, src, cols, scale)
+			expectScaled(t, fmt.Sprintf("%d cols scale %v", cols, scale), dst, src, cols, scale)
+		}
+	}
+}

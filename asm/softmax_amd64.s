@@ -6770,30 +6770,79 @@ done:
 	RET
 
 // func SoftmaxScaledF32AVX2(dst []float32, src []float32, cols int, scale float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·SoftmaxScaledF32AVX2(SB), NOSPLIT, $584-60
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·SoftmaxScaledF32AVX2(SB), $720-60
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
 	MOVQ cols+48(FP), BX
 
 	// The row-tail mask depends only on cols.
-	MOVQ         BX, SI
-	ANDQ         $0x00000007, SI
-	SHLQ         $0x02, SI
-	NEGQ         SI
-	LEAQ         masktab<>+0(SB), DI
-	VMOVDQU      32(DI)(SI*1), Y0
-	MOVQ         BX, SI
-	SHLQ         $0x02, SI
-	MOVQ         BX, DI
-	SHLQ         $0x01, DI
-	LEAQ         (SI)(SI*2), DI
-	LEAQ         (BX)(BX*2), R8
-	ADDQ         BX, R8
-	MOVSS        scale+56(FP), X1
+	MOVQ    BX, SI
+	ANDQ    $0x00000007, SI
+	SHLQ    $0x02, SI
+	NEGQ    SI
+	LEAQ    masktab<>+0(SB), DI
+	VMOVDQU 32(DI)(SI*1), Y0
+	MOVQ    BX, SI
+	SHLQ    $0x02, SI
+	MOVQ    BX, DI
+	SHLQ    $0x01, DI
+	LEAQ    (SI)(SI*2), DI
+	LEAQ    (BX)(BX*2), R8
+	ADDQ    BX, R8
+	VMOVSS  scale+56(FP), X1
+
+	// Folded scale (AVX2): lo/s, s*log2e, -ln2/s, c0*s^3, c1*s^2, c2*s (float64, rounded once), broadcast.
+	VCVTSS2SD    X1, X2, X2
+	LEAQ         31(SP), R9
+	ANDQ         $-32, R9
+	MOVQ         $0xc055d589e0000000, R10
+	VMOVQ        R10, X4
+	VDIVSD       X2, X4, X1
+	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, 128(R9)
+	MOVQ         $0x3ff71547652b82fe, R10
+	VMOVQ        R10, X4
+	VMULSD       X2, X4, X1
+	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, (SP)
+	VMOVUPS      Y1, (R9)
+	MOVQ         $0xbfe62e42fefa39ef, R10
+	VMOVQ        R10, X4
+	VDIVSD       X2, X4, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 32(R9)
+	VMULSD       X2, X2, X5
+	VMULSD       X2, X5, X1
+	MOVQ         $0x3fc5548e20000000, R10
+	VMOVQ        R10, X4
+	VMULSD       X4, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, 132(R9)
+	MOVQ         $0x3fe0008820000000, R10
+	VMOVQ        R10, X4
+	VMULSD       X4, X5, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 64(R9)
+	MOVQ         $0x3ff0000020000000, R10
+	VMOVQ        R10, X4
+	VMULSD       X4, X2, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 96(R9)
+	MOVL         scale+56(FP), R10
+	XORL         R11, R11
+	CMPL         R10, $0x35800000
+	JB           foldset
+	CMPL         R10, $0x49800000
+	JA           foldset
+	MOVL         $0x00000001, R11
+
+foldset:
+	MOVL R11, 160(SP)
 
 	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
@@ -6802,7 +6851,7 @@ TEXT ·SoftmaxScaledF32AVX2(SB), NOSPLIT, $584-60
 	// runs that same code alone (solo: slot 0 only, standing for every slot in
 	// the four-row trees), and only a row whose own max is not finite takes
 	// the slow path. Longer rows go one at a time.
-	XORQ R9, R9
+	XORQ R10, R10
 
 row:
 	TESTQ DX, DX
@@ -6820,8 +6869,8 @@ qh:
 
 single:
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y4
 	VMOVUPS pool<>+0(SB), Y5
@@ -6832,36 +6881,36 @@ single:
 	VMOVUPS pool<>+128(SB), Y10
 
 smax_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      smax_one
-	VMOVUPS (R11), Y11
+	VMOVUPS (R12), Y11
 	VMINPS  Y11, Y7, Y7
 	VMAXPS  Y11, Y1, Y1
-	VMOVUPS 32(R11), Y11
+	VMOVUPS 32(R12), Y11
 	VMINPS  Y11, Y8, Y8
 	VMAXPS  Y11, Y4, Y4
-	VMOVUPS 64(R11), Y11
+	VMOVUPS 64(R12), Y11
 	VMINPS  Y11, Y9, Y9
 	VMAXPS  Y11, Y5, Y5
-	VMOVUPS 96(R11), Y11
+	VMOVUPS 96(R12), Y11
 	VMINPS  Y11, Y10, Y10
 	VMAXPS  Y11, Y6, Y6
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000020, R10
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
 	JMP     smax_loop
 
 smax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      smax_tail
-	VMOVUPS (R11), Y11
+	VMOVUPS (R12), Y11
 	VMINPS  Y11, Y7, Y7
 	VMAXPS  Y11, Y1, Y1
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     smax_one
 
 smax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      smax_done
 	CMPQ    BX, $0x00000008
 	JL      smax_mtail
@@ -6871,7 +6920,7 @@ smax_tail:
 	JMP     smax_done
 
 smax_mtail:
-	VMASKMOVPS (R11), Y0, Y11
+	VMASKMOVPS (R12), Y0, Y11
 	VMOVUPS    pool<>+0(SB), Y12
 	VBLENDVPS  Y0, Y11, Y12, Y11
 	VMAXPS     Y11, Y1, Y1
@@ -6887,66 +6936,579 @@ smax_done:
 
 	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	// Span of each row, max - min, into lane 0 of one vector.
-	VEXTRACTF128 $0x01, Y1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0x4e, X1, X3
-	VMAXPS       X3, X1, X1
-	VPERMILPS    $0xb1, X1, X3
-	VMAXPS       X3, X1, X1
-	VEXTRACTF128 $0x01, Y7, X3
-	VMINPS       X3, X7, X7
-	VPERMILPS    $0x4e, X7, X3
-	VMINPS       X3, X7, X7
-	VPERMILPS    $0xb1, X7, X3
-	VMINPS       X3, X7, X7
-	VSUBSS       X7, X1, X3
-	VBROADCASTSS X3, Y4
-	VMULPS       (SP), Y4, Y4
-	XORL         R10, R10
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+	VEXTRACTF128 $0x01, Y7, X2
+	VMINPS       X2, X7, X7
+	VPERMILPS    $0x4e, X7, X2
+	VMINPS       X2, X7, X7
+	VPERMILPS    $0xb1, X7, X2
+	VMINPS       X2, X7, X7
+	VSUBSS       X7, X1, X2
+	VBROADCASTSS X2, Y4
+	VBROADCASTSS scale+56(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	XORL         R11, R11
 	VCMPPS       $0x16, pool<>+256(SB), Y4, Y4
 	VPTEST       Y4, Y4
-	SETEQ        R10
-	MOVL         R10, 32(SP)
+	SETEQ        R11
+	MOVL         R11, 168(SP)
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X1, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           special
 	VBROADCASTSS X1, Y1
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 160(SP), $0x00
+	JE   smul
+
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 32(SP), $0x00
-	JNE  sfast
+	CMPL 168(SP), $0x00
+	JNE  sxfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ SI, R13
+	MOVQ SI, R14
 	CMPQ SI, $0x00040000
-	JBE  spfnext
-	XORQ R13, R13
+	JBE  sxpfnext
+	XORQ R14, R14
 
-spfnext:
+sxpfnext:
+	VBROADCASTSS 128(R9), Y4
+	VXORPD       Y5, Y5, Y5
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
+	JZ      sxexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      sxexp_ovskip
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y6
+	VMOVUPS -32(CX)(SI*1), Y7
+	VSUBPS  Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y7, Y8
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS (R9), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS 32(R9), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y11
+	VFMADD213PS  64(R9), Y7, Y11
+	VFMADD213PS  96(R9), Y7, Y11
+	VFMADD213PS  pool<>+1280(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VANDNPS      Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      Y7, 176(SP)
+
+sxexp_ovskip:
+sxexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      sxexp_one
+	VMOVUPS (R12), Y6
+	VSUBPS  Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS (R9), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS 32(R9), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
+	VSUBPS       Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y7, Y8
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS (R9), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS 32(R9), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y11
+	VFMADD213PS  64(R9), Y7, Y11
+	VFMADD213PS  96(R9), Y7, Y11
+	VFMADD213PS  pool<>+1280(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          sxexp_loop
+
+sxexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sxexp_tail
+	VMOVUPS (R12), Y6
+	VSUBPS  Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS (R9), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS 32(R9), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          sxexp_one
+
+sxexp_tail:
+	TESTQ      R11, R11
+	JE         sxexp_done
+	CMPQ       BX, $0x00000008
+	JGE        sxexp_done
+	VMASKMOVPS (R12), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VSUBPS     Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y1
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y4
+	VFMADD231PS (R9), Y6, Y4
+	VSUBPS      pool<>+512(SB), Y4, Y7
+	VFMADD231PS 32(R9), Y7, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y6, Y8
+	VFMADD213PS  96(R9), Y6, Y8
+	VFMADD213PS  pool<>+1280(SB), Y6, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDPS       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y5, Y5
+	VMOVUPS      Y6, 176(SP)
+
+sxexp_done:
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X5
+	VPERMILPD    $0x01, X5, X1
+	VADDSD       X1, X5, X5
+
+	// Pass 3.
+	MOVQ         BX, R11
+	MOVQ         AX, R13
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X5, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+
+sxscale_loop:
+	CMPQ    R11, $0x00000020
+	JL      sxscale_one
+	VMOVUPS (R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
+	JMP     sxscale_loop
+
+sxscale_one:
+	CMPQ    R11, $0x00000008
+	JL      sxscale_tail
+	VMOVUPS (R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     sxscale_one
+
+sxscale_tail:
+	TESTQ   R11, R11
+	JE      sxscale_done
+	CMPQ    BX, $0x00000008
+	JL      sxscale_mtail
+	VMOVUPS 176(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	VMOVUPS Y4, -32(AX)(SI*1)
+	JMP     sxscale_done
+
+sxscale_mtail:
+	VMOVUPS    176(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
+
+sxscale_done:
+	JMP sxend
+
+sxfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ SI, R14
+	CMPQ SI, $0x00040000
+	JBE  sxfpfnext
+	XORQ R14, R14
+
+sxfpfnext:
+	VBROADCASTSS 128(R9), Y4
+	VXORPD       Y5, Y5, Y5
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
+	JZ      sxfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      sxfexp_ovskip
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y6
+	VMOVUPS -32(CX)(SI*1), Y7
+	VSUBPS  Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS (R9), Y7, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS 32(R9), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y7, Y10
+	VFMADD213PS  96(R9), Y7, Y10
+	VFMADD213PS  pool<>+1280(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VANDNPS      Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      Y7, 176(SP)
+
+sxfexp_ovskip:
+sxfexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      sxfexp_one
+	VMOVUPS (R12), Y6
+	VSUBPS  Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS (R9), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS 32(R9), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
+	VSUBPS       Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS (R9), Y7, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS 32(R9), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y7, Y10
+	VFMADD213PS  96(R9), Y7, Y10
+	VFMADD213PS  pool<>+1280(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          sxfexp_loop
+
+sxfexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sxfexp_tail
+	VMOVUPS (R12), Y6
+	VSUBPS  Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS (R9), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS 32(R9), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          sxfexp_one
+
+sxfexp_tail:
+	TESTQ      R11, R11
+	JE         sxfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        sxfexp_done
+	VMASKMOVPS (R12), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VSUBPS     Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y1
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y4
+	VFMADD231PS (R9), Y6, Y4
+	VSUBPS      pool<>+512(SB), Y4, Y7
+	VFMADD231PS 32(R9), Y7, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y6, Y8
+	VFMADD213PS  96(R9), Y6, Y8
+	VFMADD213PS  pool<>+1280(SB), Y6, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDPS       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y5, Y5
+	VMOVUPS      Y6, 176(SP)
+
+sxfexp_done:
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X5
+	VPERMILPD    $0x01, X5, X1
+	VADDSD       X1, X5, X5
+
+	// Pass 3.
+	MOVQ         BX, R11
+	MOVQ         AX, R13
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X5, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+
+sxfscale_loop:
+	CMPQ    R11, $0x00000020
+	JL      sxfscale_one
+	VMOVUPS (R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
+	JMP     sxfscale_loop
+
+sxfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      sxfscale_tail
+	VMOVUPS (R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     sxfscale_one
+
+sxfscale_tail:
+	TESTQ   R11, R11
+	JE      sxfscale_done
+	CMPQ    BX, $0x00000008
+	JL      sxfscale_mtail
+	VMOVUPS 176(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	VMOVUPS Y4, -32(AX)(SI*1)
+	JMP     sxfscale_done
+
+sxfscale_mtail:
+	VMOVUPS    176(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
+
+sxfscale_done:
+sxend:
+	JMP send
+
+smul:
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 168(SP), $0x00
+	JNE  smfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ SI, R14
+	CMPQ SI, $0x00040000
+	JBE  smpfnext
+	XORQ R14, R14
+
+smpfnext:
 	VMOVUPS pool<>+384(SB), Y4
 	VXORPD  Y5, Y5, Y5
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      sexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      sexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y6
-	VMOVUPS -32(CX)(SI*1), Y7
-	VSUBPS  Y1, Y7, Y7
-	VMULPS  (SP), Y7, Y7
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
+	JZ           smexp_ovskip
+	CMPQ         BX, $0x00000008
+	JL           smexp_ovskip
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y6
+	VMOVUPS      -32(CX)(SI*1), Y7
+	VSUBPS       Y1, Y7, Y7
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y7, Y8
@@ -6972,77 +7534,16 @@ spfnext:
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 40(SP)
+	VMOVUPS      Y7, 176(SP)
 
-sexp_ovskip:
-sexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      sexp_one
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  (SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y6, Y7
-	VMAXPS      Y6, Y4, Y6
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y6
-	VANDPS      Y7, Y6, Y6
-	VMOVUPS     Y6, (R12)
-	PREFETCHT0  (R11)(R13*1)
-	VMOVUPS     32(R11), Y7
-	VSUBPS      Y1, Y7, Y7
-	VMULPS      (SP), Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y7, Y8
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y11
-	VFMADD213PS  pool<>+1024(SB), Y7, Y11
-	VFMADD213PS  pool<>+1152(SB), Y7, Y11
-	VFMADD213PS  pool<>+1280(SB), Y7, Y11
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y11, Y7
-	VANDPS       Y8, Y7, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
-	VADDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          sexp_loop
-
-sexp_one:
-	CMPQ    R10, $0x00000008
-	JL      sexp_tail
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  (SP), Y6, Y6
+smexp_ovskip:
+smexp_loop:
+	CMPQ         R11, $0x00000010
+	JL           smexp_one
+	VMOVUPS      (R12), Y6
+	VSUBPS       Y1, Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y6, Y7
@@ -7062,28 +7563,93 @@ sexp_one:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
+	VSUBPS       Y1, Y7, Y7
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y7, Y8
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y7, Y11
+	VFMADD213PS  pool<>+1152(SB), Y7, Y11
+	VFMADD213PS  pool<>+1280(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
+	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          sexp_one
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          smexp_loop
 
-sexp_tail:
-	TESTQ      R10, R10
-	JE         sexp_done
-	CMPQ       BX, $0x00000008
-	JGE        sexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VSUBPS     Y1, Y6, Y6
-	VMULPS     (SP), Y6, Y6
+smexp_one:
+	CMPQ         R11, $0x00000008
+	JL           smexp_tail
+	VMOVUPS      (R12), Y6
+	VSUBPS       Y1, Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          smexp_one
+
+smexp_tail:
+	TESTQ        R11, R11
+	JE           smexp_done
+	CMPQ         BX, $0x00000008
+	JGE          smexp_done
+	VMASKMOVPS   (R12), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y0, Y6, Y7, Y6
+	VSUBPS       Y1, Y6, Y6
+	VBROADCASTSS scale+56(FP), Y1
+	VMULPS       Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y6, Y1
@@ -7108,112 +7674,113 @@ sexp_tail:
 	VCVTPS2PD    X6, Y1
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 40(SP)
+	VMOVUPS      Y6, 176(SP)
 
-sexp_done:
+smexp_done:
 	VEXTRACTF128 $0x01, Y5, X1
 	VADDPD       X1, X5, X5
 	VPERMILPD    $0x01, X5, X1
 	VADDSD       X1, X5, X5
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X5, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
 
-sscale_loop:
-	CMPQ    R10, $0x00000020
-	JL      sscale_one
-	VMOVUPS (R12), Y4
+smscale_loop:
+	CMPQ    R11, $0x00000020
+	JL      smscale_one
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
-	JMP     sscale_loop
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
+	JMP     smscale_loop
 
-sscale_one:
-	CMPQ    R10, $0x00000008
-	JL      sscale_tail
-	VMOVUPS (R12), Y4
+smscale_one:
+	CMPQ    R11, $0x00000008
+	JL      smscale_tail
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
-	JMP     sscale_one
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     smscale_one
 
-sscale_tail:
-	TESTQ   R10, R10
-	JE      sscale_done
+smscale_tail:
+	TESTQ   R11, R11
+	JE      smscale_done
 	CMPQ    BX, $0x00000008
-	JL      sscale_mtail
-	VMOVUPS 40(SP), Y4
+	JL      smscale_mtail
+	VMOVUPS 176(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
-	JMP     sscale_done
+	JMP     smscale_done
 
-sscale_mtail:
-	VMOVUPS    40(SP), Y4
+smscale_mtail:
+	VMOVUPS    176(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
-sscale_done:
-	JMP send
+smscale_done:
+	JMP smend
 
-sfast:
+smfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R10
-	MOVQ CX, R11
-	MOVQ AX, R12
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ SI, R13
+	MOVQ SI, R14
 	CMPQ SI, $0x00040000
-	JBE  sfpfnext
-	XORQ R13, R13
+	JBE  smfpfnext
+	XORQ R14, R14
 
-sfpfnext:
+smfpfnext:
 	VMOVUPS pool<>+384(SB), Y4
 	VXORPD  Y5, Y5, Y5
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      sfexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      sfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y6
-	VMOVUPS -32(CX)(SI*1), Y7
-	VSUBPS  Y1, Y7, Y7
-	VMULPS  (SP), Y7, Y7
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
+	JZ           smfexp_ovskip
+	CMPQ         BX, $0x00000008
+	JL           smfexp_ovskip
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y6
+	VMOVUPS      -32(CX)(SI*1), Y7
+	VSUBPS       Y1, Y7, Y7
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y8
@@ -7236,71 +7803,16 @@ sfpfnext:
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      Y7, 40(SP)
+	VMOVUPS      Y7, 176(SP)
 
-sfexp_ovskip:
-sfexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      sfexp_one
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  (SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y6
-	VMOVUPS     Y6, (R12)
-	PREFETCHT0  (R11)(R13*1)
-	VMOVUPS     32(R11), Y7
-	VSUBPS      Y1, Y7, Y7
-	VMULPS      (SP), Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y7, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y7, Y10
-	VFMADD213PS  pool<>+1152(SB), Y7, Y10
-	VFMADD213PS  pool<>+1280(SB), Y7, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y7
-	VMOVUPS      Y7, 32(R12)
-	PREFETCHT0   32(R11)(R13*1)
-	VADDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          sfexp_loop
-
-sfexp_one:
-	CMPQ    R10, $0x00000008
-	JL      sfexp_tail
-	VMOVUPS (R11), Y6
-	VSUBPS  Y1, Y6, Y6
-	VMULPS  (SP), Y6, Y6
+smfexp_ovskip:
+smfexp_loop:
+	CMPQ         R11, $0x00000010
+	JL           smfexp_one
+	VMOVUPS      (R12), Y6
+	VSUBPS       Y1, Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
@@ -7317,28 +7829,87 @@ sfexp_one:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, (R12)
-	PREFETCHT0   (R11)(R13*1)
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      32(R12), Y7
+	VSUBPS       Y1, Y7, Y7
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y7, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y7, Y10
+	VFMADD213PS  pool<>+1152(SB), Y7, Y10
+	VFMADD213PS  pool<>+1280(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VMOVUPS      Y7, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
+	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y5, Y5
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          sfexp_one
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          smfexp_loop
 
-sfexp_tail:
-	TESTQ      R10, R10
-	JE         sfexp_done
-	CMPQ       BX, $0x00000008
-	JGE        sfexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VSUBPS     Y1, Y6, Y6
-	VMULPS     (SP), Y6, Y6
+smfexp_one:
+	CMPQ         R11, $0x00000008
+	JL           smfexp_tail
+	VMOVUPS      (R12), Y6
+	VSUBPS       Y1, Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VMOVUPS      Y6, (R13)
+	PREFETCHT0   (R12)(R14*1)
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          smfexp_one
+
+smfexp_tail:
+	TESTQ        R11, R11
+	JE           smfexp_done
+	CMPQ         BX, $0x00000008
+	JGE          smfexp_done
+	VMASKMOVPS   (R12), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y0, Y6, Y7, Y6
+	VSUBPS       Y1, Y6, Y6
+	VBROADCASTSS scale+56(FP), Y1
+	VMULPS       Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y4, Y6, Y1
@@ -7363,71 +7934,72 @@ sfexp_tail:
 	VCVTPS2PD    X6, Y1
 	VADDPD       Y4, Y1, Y1
 	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 40(SP)
+	VMOVUPS      Y6, 176(SP)
 
-sfexp_done:
+smfexp_done:
 	VEXTRACTF128 $0x01, Y5, X1
 	VADDPD       X1, X5, X5
 	VPERMILPD    $0x01, X5, X1
 	VADDSD       X1, X5, X5
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X5, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
 
-sfscale_loop:
-	CMPQ    R10, $0x00000020
-	JL      sfscale_one
-	VMOVUPS (R12), Y4
+smfscale_loop:
+	CMPQ    R11, $0x00000020
+	JL      smfscale_one
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R12), Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R12), Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R12), Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
-	JMP     sfscale_loop
+	VMOVUPS Y4, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
+	JMP     smfscale_loop
 
-sfscale_one:
-	CMPQ    R10, $0x00000008
-	JL      sfscale_tail
-	VMOVUPS (R12), Y4
+smfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      smfscale_tail
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
-	JMP     sfscale_one
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     smfscale_one
 
-sfscale_tail:
-	TESTQ   R10, R10
-	JE      sfscale_done
+smfscale_tail:
+	TESTQ   R11, R11
+	JE      smfscale_done
 	CMPQ    BX, $0x00000008
-	JL      sfscale_mtail
-	VMOVUPS 40(SP), Y4
+	JL      smfscale_mtail
+	VMOVUPS 176(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
-	JMP     sfscale_done
+	JMP     smfscale_done
 
-sfscale_mtail:
-	VMOVUPS    40(SP), Y4
+smfscale_mtail:
+	VMOVUPS    176(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
-sfscale_done:
+smfscale_done:
+smend:
 send:
 next1:
 	ADDQ SI, CX
@@ -7436,13 +8008,13 @@ next1:
 	JMP  row
 
 q:
-	TESTQ R9, R9
+	TESTQ R10, R10
 	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R9
-	VMOVUPS pool<>+0(SB), Y2
+	MOVQ    BX, R11
+	MOVQ    CX, R10
+	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y7
 	VMOVUPS pool<>+0(SB), Y8
 	VMOVUPS pool<>+0(SB), Y9
@@ -7452,32 +8024,32 @@ q:
 	VMOVUPS pool<>+128(SB), Y6
 
 qmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qmax_tail
-	VMOVUPS (R9), Y10
+	VMOVUPS (R10), Y10
 	VMINPS  Y10, Y1, Y1
-	VMAXPS  Y10, Y2, Y2
-	VMOVUPS (R9)(SI*1), Y10
+	VMAXPS  Y10, Y3, Y3
+	VMOVUPS (R10)(SI*1), Y10
 	VMINPS  Y10, Y4, Y4
 	VMAXPS  Y10, Y7, Y7
-	VMOVUPS (R9)(SI*2), Y10
+	VMOVUPS (R10)(SI*2), Y10
 	VMINPS  Y10, Y5, Y5
 	VMAXPS  Y10, Y8, Y8
-	VMOVUPS (R9)(DI*1), Y10
+	VMOVUPS (R10)(DI*1), Y10
 	VMINPS  Y10, Y6, Y6
 	VMAXPS  Y10, Y9, Y9
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
 	JMP     qmax_one
 
 qmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmax_done
 	CMPQ    BX, $0x00000008
 	JL      qmax_mtail
 	VMOVUPS -32(CX)(SI*1), Y10
 	VMINPS  Y10, Y1, Y1
-	VMAXPS  Y10, Y2, Y2
+	VMAXPS  Y10, Y3, Y3
 	VMOVUPS -32(CX)(SI*2), Y10
 	VMINPS  Y10, Y4, Y4
 	VMAXPS  Y10, Y7, Y7
@@ -7490,22 +8062,22 @@ qmax_tail:
 	JMP     qmax_done
 
 qmax_mtail:
-	VMASKMOVPS (R9), Y0, Y10
+	VMASKMOVPS (R10), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y2, Y2
+	VMAXPS     Y10, Y3, Y3
 	VMINPS     Y10, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y10
+	VMASKMOVPS (R10)(SI*1), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y7, Y7
 	VMINPS     Y10, Y4, Y4
-	VMASKMOVPS (R9)(SI*2), Y0, Y10
+	VMASKMOVPS (R10)(SI*2), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y8, Y8
 	VMINPS     Y10, Y5, Y5
-	VMASKMOVPS (R9)(DI*1), Y0, Y10
+	VMASKMOVPS (R10)(DI*1), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y9, Y9
@@ -7513,100 +8085,104 @@ qmax_mtail:
 
 qmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y7, Y2, Y10
-	VPERM2F128 $0x31, Y7, Y2, Y2
+	VPERM2F128 $0x20, Y7, Y3, Y10
+	VPERM2F128 $0x31, Y7, Y3, Y3
 	VPERM2F128 $0x20, Y9, Y8, Y7
 	VPERM2F128 $0x31, Y9, Y8, Y8
-	VMAXPS     Y10, Y2, Y2
+	VMAXPS     Y10, Y3, Y3
 	VMAXPS     Y7, Y8, Y8
-	VSHUFPS    $0x44, Y8, Y2, Y10
-	VSHUFPS    $0xee, Y8, Y2, Y2
-	VMAXPS     Y10, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y10
-	VMAXPS     Y10, Y2, Y2
-	VMOVAPS    Y2, Y2
+	VSHUFPS    $0x44, Y8, Y3, Y10
+	VSHUFPS    $0xee, Y8, Y3, Y3
+	VMAXPS     Y10, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y10
+	VMAXPS     Y10, Y3, Y3
+	VMOVAPS    Y3, Y3
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y4, Y1, Y7
-	VPERM2F128 $0x31, Y4, Y1, Y1
-	VPERM2F128 $0x20, Y6, Y5, Y4
-	VPERM2F128 $0x31, Y6, Y5, Y5
-	VMINPS     Y7, Y1, Y1
-	VMINPS     Y4, Y5, Y5
-	VSHUFPS    $0x44, Y5, Y1, Y7
-	VSHUFPS    $0xee, Y5, Y1, Y1
-	VMINPS     Y7, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y7
-	VMINPS     Y7, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     (SP), Y1, Y1
-	XORL       R9, R9
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      R9
-	MOVL       R9, 32(SP)
+	VPERM2F128   $0x20, Y4, Y1, Y7
+	VPERM2F128   $0x31, Y4, Y1, Y1
+	VPERM2F128   $0x20, Y6, Y5, Y4
+	VPERM2F128   $0x31, Y6, Y5, Y5
+	VMINPS       Y7, Y1, Y1
+	VMINPS       Y4, Y5, Y5
+	VSHUFPS      $0x44, Y5, Y1, Y7
+	VSHUFPS      $0xee, Y5, Y1, Y1
+	VMINPS       Y7, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y7
+	VMINPS       Y7, Y1, Y1
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS scale+56(FP), Y4
+	VMULPS       Y4, Y1, Y1
+	XORL         R10, R10
+	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        R10
+	MOVL         R10, 168(SP)
 
 qahead:
 	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1664(SB), Y2, Y1
+	VANDPS  pool<>+1664(SB), Y3, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
 	VPTEST  Y1, Y1
 	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 72(SP)
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS Y1, 208(SP)
 	VMOVDQU pool<>+1920(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 104(SP)
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS Y1, 240(SP)
 	VMOVDQU pool<>+2048(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 136(SP)
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS Y1, 272(SP)
 	VMOVDQU pool<>+2176(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 168(SP)
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS Y1, 304(SP)
+
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 160(SP), $0x00
+	JE   qmul
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 32(SP), $0x00
-	JNE  qfast
+	CMPL 168(SP), $0x00
+	JNE  qxfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R9
-	MOVQ    AX, R11
-	LEAQ    (CX)(SI*4), R12
-	VMOVUPS pool<>+384(SB), Y1
-	VXORPD  Y4, Y4, Y4
-	VXORPD  Y5, Y5, Y5
-	VXORPD  Y6, Y6, Y6
-	VXORPD  Y7, Y7, Y7
+	MOVQ         BX, R11
+	MOVQ         CX, R10
+	MOVQ         AX, R12
+	LEAQ         (CX)(SI*4), R13
+	VBROADCASTSS 128(R9), Y1
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R13
-	ANDQ    $0x00000007, R13
-	JZ      qexp_ovskip
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      qxexp_ovskip
 	CMPQ    BX, $0x00000008
-	JL      qexp_ovskip
-	LEAQ    masktab<>+0(SB), R14
-	VMOVDQU (R14)(R13*4), Y8
+	JL      qxexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y8
 	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  72(SP), Y9, Y9
-	VMULPS  (SP), Y9, Y9
+	VSUBPS  208(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -7619,23 +8195,22 @@ qahead:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 200(SP)
+	VMOVUPS      Y9, 336(SP)
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       104(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -7648,23 +8223,22 @@ qahead:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 232(SP)
+	VMOVUPS      Y9, 368(SP)
 	VMOVUPS      -32(CX)(DI*1), Y9
-	VSUBPS       136(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       272(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -7677,23 +8251,22 @@ qahead:
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 264(SP)
+	VMOVUPS      Y9, 400(SP)
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -7706,104 +8279,100 @@ qahead:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 296(SP)
+	VMOVUPS      Y9, 432(SP)
 
-qexp_ovskip:
-qexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      qexp_one
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  72(SP), Y8, Y8
-	VMULPS  (SP), Y8, Y8
-	VSUBPS  104(SP), Y9, Y9
-	VMULPS  (SP), Y9, Y9
+qxexp_ovskip:
+qxexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      qxexp_one
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
-	VANDPS      Y10, Y9, Y9
-	VMOVUPS     Y8, (R11)
-	VMOVUPS     Y9, (R11)(SI*1)
-	VMOVUPS     32(R9), Y10
-	VMOVUPS     32(R9)(SI*1), Y11
-	VSUBPS      72(SP), Y10, Y10
-	VMULPS      (SP), Y10, Y10
-	VSUBPS      104(SP), Y11, Y11
-	VMULPS      (SP), Y11, Y11
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
+	VSUBPS       240(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y10, Y12
 	VMAXPS      Y10, Y1, Y10
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VFMADD231PS (R9), Y10, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS 32(R9), Y14, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y10, Y15
-	VFMADD213PS pool<>+1152(SB), Y10, Y15
-	VFMADD213PS pool<>+1280(SB), Y10, Y15
-	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD      $0x14, Y13, Y13
-	VPADDD      Y13, Y14, Y14
-	VMULPS      Y14, Y15, Y10
-	VANDPS      Y12, Y10, Y10
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y10, Y15
+	VFMADD213PS  96(R9), Y10, Y15
+	VFMADD213PS  pool<>+1280(SB), Y10, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y10
+	VANDPS       Y12, Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y11, Y12
 	VMAXPS      Y11, Y1, Y11
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VFMADD231PS (R9), Y11, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VFMADD231PS 32(R9), Y14, Y11
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y15
-	VFMADD213PS  pool<>+1024(SB), Y11, Y15
-	VFMADD213PS  pool<>+1152(SB), Y11, Y15
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y11, Y15
+	VFMADD213PS  96(R9), Y11, Y15
 	VFMADD213PS  pool<>+1280(SB), Y11, Y15
 	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
 	VPSLLD       $0x14, Y13, Y13
 	VPADDD       Y13, Y14, Y14
 	VMULPS       Y14, Y15, Y11
 	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(SI*1)
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -7816,98 +8385,94 @@ qexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       136(SP), Y8, Y8
-	VMULPS       (SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y9
-	VANDPS      Y10, Y9, Y9
-	VMOVUPS     Y8, (R11)(SI*2)
-	VMOVUPS     Y9, (R11)(DI*1)
-	VMOVUPS     32(R9)(SI*2), Y10
-	VMOVUPS     32(R9)(DI*1), Y11
-	VSUBPS      136(SP), Y10, Y10
-	VMULPS      (SP), Y10, Y10
-	VSUBPS      168(SP), Y11, Y11
-	VMULPS      (SP), Y11, Y11
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
+	VSUBPS       304(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y10, Y12
 	VMAXPS      Y10, Y1, Y10
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VFMADD231PS (R9), Y10, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS 32(R9), Y14, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y10, Y15
-	VFMADD213PS pool<>+1152(SB), Y10, Y15
-	VFMADD213PS pool<>+1280(SB), Y10, Y15
-	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD      $0x14, Y13, Y13
-	VPADDD      Y13, Y14, Y14
-	VMULPS      Y14, Y15, Y10
-	VANDPS      Y12, Y10, Y10
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y10, Y15
+	VFMADD213PS  96(R9), Y10, Y15
+	VFMADD213PS  pool<>+1280(SB), Y10, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y10
+	VANDPS       Y12, Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y11, Y12
 	VMAXPS      Y11, Y1, Y11
 	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VFMADD231PS (R9), Y11, Y13
 	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VFMADD231PS 32(R9), Y14, Y11
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y15
-	VFMADD213PS  pool<>+1024(SB), Y11, Y15
-	VFMADD213PS  pool<>+1152(SB), Y11, Y15
+	VBROADCASTSS 132(R9), Y15
+	VFMADD213PS  64(R9), Y11, Y15
+	VFMADD213PS  96(R9), Y11, Y15
 	VFMADD213PS  pool<>+1280(SB), Y11, Y15
 	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
 	VPSLLD       $0x14, Y13, Y13
 	VPADDD       Y13, Y14, Y14
 	VMULPS       Y14, Y15, Y11
 	VANDPS       Y12, Y11, Y11
-	VMOVUPS      Y10, 32(R11)(SI*2)
-	VMOVUPS      Y11, 32(R11)(DI*1)
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -7920,65 +8485,63 @@ qexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
-	JMP          qexp_loop
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
+	JMP          qxexp_loop
 
-qexp_one:
-	CMPQ    R10, $0x00000008
-	JL      qexp_tail
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  72(SP), Y8, Y8
-	VMULPS  (SP), Y8, Y8
-	VSUBPS  104(SP), Y9, Y9
-	VMULPS  (SP), Y9, Y9
+qxexp_one:
+	CMPQ    R11, $0x00000008
+	JL      qxexp_tail
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -7989,52 +8552,50 @@ qexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       136(SP), Y8, Y8
-	VMULPS       (SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -8045,61 +8606,59 @@ qexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
-	JMP          qexp_one
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
+	JMP          qxexp_one
 
-qexp_tail:
-	TESTQ      R10, R10
-	JE         qexp_done
+qxexp_tail:
+	TESTQ      R11, R11
+	JE         qxexp_done
 	CMPQ       BX, $0x00000008
-	JGE        qexp_done
-	VMASKMOVPS (R9), Y0, Y8
+	JGE        qxexp_done
+	VMASKMOVPS (R10), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VMASKMOVPS (R9)(SI*1), Y0, Y9
+	VMASKMOVPS (R10)(SI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     72(SP), Y8, Y8
-	VMULPS     (SP), Y8, Y8
-	VSUBPS     104(SP), Y9, Y9
-	VMULPS     (SP), Y9, Y9
+	VSUBPS     208(SP), Y8, Y8
+	VSUBPS     240(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VFMADD231PS (R9), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS 32(R9), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y9, Y13
-	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
 	VFMADD213PS  pool<>+1280(SB), Y9, Y13
 	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -8116,50 +8675,48 @@ qexp_tail:
 	VCVTPS2PD    X9, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 200(SP)
-	VMOVUPS      Y9, 232(SP)
-	VMASKMOVPS   (R9)(SI*2), Y0, Y8
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(DI*1), Y0, Y9
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       136(SP), Y8, Y8
-	VMULPS       (SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
 	VMAXPS      Y8, Y1, Y8
 	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VFMADD231PS (R9), Y8, Y11
 	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS 32(R9), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
-	VPSLLD      $0x14, Y11, Y11
-	VPADDD      Y11, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y10, Y8, Y8
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y9, Y10
 	VMAXPS      Y9, Y1, Y9
 	VMOVUPS     pool<>+512(SB), Y1
-	VFMADD231PS pool<>+640(SB), Y9, Y1
+	VFMADD231PS (R9), Y9, Y1
 	VSUBPS      pool<>+512(SB), Y1, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS 32(R9), Y11, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
 	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
 	VPSLLD       $0x14, Y1, Y1
@@ -8176,22 +8733,22 @@ qexp_tail:
 	VCVTPS2PD    X9, Y1
 	VADDPD       Y10, Y1, Y1
 	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 264(SP)
-	VMOVUPS      Y9, 296(SP)
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
 
-qexp_done:
+qxexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R9, R9
-	MOVQ DX, R10
-	SUBQ R8, R10
-	CMPQ R10, R8
-	JL   qnoahead
-	LEAQ (CX)(SI*4), R11
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
+	JL   qxnoahead
+	LEAQ (CX)(SI*4), R12
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, R9
-	VMOVUPS pool<>+0(SB), Y2
+	MOVQ    BX, R11
+	MOVQ    R12, R10
+	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
 	VMOVUPS pool<>+0(SB), Y13
@@ -8200,103 +8757,104 @@ qexp_done:
 	VMOVUPS pool<>+128(SB), Y9
 	VMOVUPS pool<>+128(SB), Y10
 
-qnmax_one:
-	CMPQ    R10, $0x00000008
-	JL      qnmax_tail
-	VMOVUPS (R9), Y14
+qxnmax_one:
+	CMPQ    R11, $0x00000008
+	JL      qxnmax_tail
+	VMOVUPS (R10), Y14
 	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	VMOVUPS (R9)(SI*1), Y14
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS (R10)(SI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (R9)(SI*2), Y14
+	VMOVUPS (R10)(SI*2), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R9)(DI*1), Y14
+	VMOVUPS (R10)(DI*1), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
-	JMP     qnmax_one
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
+	JMP     qxnmax_one
 
-qnmax_tail:
-	TESTQ   R10, R10
-	JE      qnmax_done
+qxnmax_tail:
+	TESTQ   R11, R11
+	JE      qxnmax_done
 	CMPQ    BX, $0x00000008
-	JL      qnmax_mtail
-	VMOVUPS -32(R11)(SI*1), Y14
+	JL      qxnmax_mtail
+	VMOVUPS -32(R12)(SI*1), Y14
 	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	VMOVUPS -32(R11)(SI*2), Y14
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS -32(R12)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS -32(R11)(DI*1), Y14
+	VMOVUPS -32(R12)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R11)(SI*4), Y14
+	VMOVUPS -32(R12)(SI*4), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	JMP     qnmax_done
+	JMP     qxnmax_done
 
-qnmax_mtail:
-	VMASKMOVPS (R9), Y0, Y14
+qxnmax_mtail:
+	VMASKMOVPS (R10), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y2, Y2
+	VMAXPS     Y14, Y3, Y3
 	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y14
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y11, Y11
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R9)(SI*2), Y0, Y14
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (R9)(DI*1), Y0, Y14
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
 	VMINPS     Y14, Y10, Y10
 
-qnmax_done:
+qxnmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y11, Y2, Y14
-	VPERM2F128 $0x31, Y11, Y2, Y2
+	VPERM2F128 $0x20, Y11, Y3, Y14
+	VPERM2F128 $0x31, Y11, Y3, Y3
 	VPERM2F128 $0x20, Y13, Y12, Y11
 	VPERM2F128 $0x31, Y13, Y12, Y12
-	VMAXPS     Y14, Y2, Y2
+	VMAXPS     Y14, Y3, Y3
 	VMAXPS     Y11, Y12, Y12
-	VSHUFPS    $0x44, Y12, Y2, Y14
-	VSHUFPS    $0xee, Y12, Y2, Y2
-	VMAXPS     Y14, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y14
-	VMAXPS     Y14, Y2, Y2
-	VMOVAPS    Y2, Y2
+	VSHUFPS    $0x44, Y12, Y3, Y14
+	VSHUFPS    $0xee, Y12, Y3, Y3
+	VMAXPS     Y14, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y14
+	VMAXPS     Y14, Y3, Y3
+	VMOVAPS    Y3, Y3
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y8, Y1, Y11
-	VPERM2F128 $0x31, Y8, Y1, Y1
-	VPERM2F128 $0x20, Y10, Y9, Y8
-	VPERM2F128 $0x31, Y10, Y9, Y9
-	VMINPS     Y11, Y1, Y1
-	VMINPS     Y8, Y9, Y9
-	VSHUFPS    $0x44, Y9, Y1, Y11
-	VSHUFPS    $0xee, Y9, Y1, Y1
-	VMINPS     Y11, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y11
-	VMINPS     Y11, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     (SP), Y1, Y1
-	XORL       R9, R9
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      R9
-	MOVL       R9, 32(SP)
-	MOVQ       $0x00000001, R9
+	VPERM2F128   $0x20, Y8, Y1, Y11
+	VPERM2F128   $0x31, Y8, Y1, Y1
+	VPERM2F128   $0x20, Y10, Y9, Y8
+	VPERM2F128   $0x31, Y10, Y9, Y9
+	VMINPS       Y11, Y1, Y1
+	VMINPS       Y8, Y9, Y9
+	VSHUFPS      $0x44, Y9, Y1, Y11
+	VSHUFPS      $0xee, Y9, Y1, Y1
+	VMINPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VMINPS       Y11, Y1, Y1
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y1, Y1
+	XORL         R10, R10
+	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
 
-qnoahead:
+qxnoahead:
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y5, Y4, Y1
 	VPERM2F128 $0x31, Y5, Y4, Y4
@@ -8309,106 +8867,869 @@ qnoahead:
 	VADDPD     Y1, Y4, Y4
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
+	MOVQ       BX, R11
+	MOVQ       AX, R12
 	VMOVUPD    pool<>+1408(SB), Y1
 	VDIVPD     Y4, Y1, Y1
-	VCVTPD2PSY Y1, X3
+	VCVTPD2PSY Y1, X2
 	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
+	VPERMPS    Y2, Y1, Y1
 	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 	VMOVDQU    pool<>+2304(SB), Y5
-	VPERMPS    Y3, Y5, Y5
+	VPERMPS    Y2, Y5, Y5
 	VMOVDQU    pool<>+2432(SB), Y6
-	VPERMPS    Y3, Y6, Y6
+	VPERMPS    Y2, Y6, Y6
 
-qscale_one:
-	CMPQ    R10, $0x00000008
-	JL      qscale_tail
-	VMOVUPS (R11), Y7
+qxscale_one:
+	CMPQ    R11, $0x00000008
+	JL      qxscale_tail
+	VMOVUPS (R12), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(SI*1), Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
 	VMULPS  Y4, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*1)
-	VMOVUPS (R11)(SI*2), Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
 	VMULPS  Y5, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*2)
-	VMOVUPS (R11)(DI*1), Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
 	VMULPS  Y6, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
 	VANDPS  Y8, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
-	JMP     qscale_one
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
+	JMP     qxscale_one
 
-qscale_tail:
-	TESTQ   R10, R10
-	JE      qscale_done
+qxscale_tail:
+	TESTQ   R11, R11
+	JE      qxscale_done
 	CMPQ    BX, $0x00000008
-	JL      qscale_mtail
-	VMOVUPS 200(SP), Y7
+	JL      qxscale_mtail
+	VMOVUPS 336(SP), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS  Y1, Y7, Y7
 	VMOVUPS Y7, -32(AX)(SI*1)
-	VMOVUPS 232(SP), Y1
+	VMOVUPS 368(SP), Y1
 	VMULPS  Y4, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*2)
-	VMOVUPS 264(SP), Y1
+	VMOVUPS 400(SP), Y1
 	VMULPS  Y5, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(DI*1)
-	VMOVUPS 296(SP), Y1
+	VMOVUPS 432(SP), Y1
 	VMULPS  Y6, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*4)
-	JMP     qscale_done
+	JMP     qxscale_done
 
-qscale_mtail:
-	VMOVUPS    200(SP), Y7
+qxscale_mtail:
+	VMOVUPS    336(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    232(SP), Y1
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
 	VMULPS     Y4, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*1)
-	VMOVUPS    264(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
 	VMULPS     Y5, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*2)
-	VMOVUPS    296(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
 	VMULPS     Y6, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
 
-qscale_done:
+qxscale_done:
+	JMP qxend
+
+qxfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ         BX, R11
+	MOVQ         CX, R10
+	MOVQ         AX, R12
+	LEAQ         (CX)(SI*4), R13
+	VBROADCASTSS 128(R9), Y1
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      qxfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      qxfexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y8
+	VMOVUPS -32(CX)(SI*1), Y9
+	VSUBPS  208(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      Y9, 336(SP)
+	VMOVUPS      -32(CX)(SI*2), Y9
+	VSUBPS       240(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y9, 368(SP)
+	VMOVUPS      -32(CX)(DI*1), Y9
+	VSUBPS       272(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y6, Y6
+	VMOVUPS      Y9, 400(SP)
+	VMOVUPS      -32(CX)(SI*4), Y9
+	VSUBPS       304(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPS      Y9, 432(SP)
+
+qxfexp_ovskip:
+qxfexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      qxfexp_one
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
+	VSUBPS       240(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS (R9), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS 32(R9), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y10, Y14
+	VFMADD213PS  96(R9), Y10, Y14
+	VFMADD213PS  pool<>+1280(SB), Y10, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS (R9), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS 32(R9), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y11, Y14
+	VFMADD213PS  96(R9), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y5, Y5
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
+	VSUBPS       304(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS (R9), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS 32(R9), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y10, Y14
+	VFMADD213PS  96(R9), Y10, Y14
+	VFMADD213PS  pool<>+1280(SB), Y10, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS (R9), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS 32(R9), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y14
+	VFMADD213PS  64(R9), Y11, Y14
+	VFMADD213PS  96(R9), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
+	JMP          qxfexp_loop
+
+qxfexp_one:
+	CMPQ    R11, $0x00000008
+	JL      qxfexp_tail
+	VMOVUPS (R10), Y8
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  208(SP), Y8, Y8
+	VSUBPS  240(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y8, Y12
+	VFMADD213PS  96(R9), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS (R9), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y7, Y7
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
+	JMP          qxfexp_one
+
+qxfexp_tail:
+	TESTQ      R11, R11
+	JE         qxfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        qxfexp_done
+	VMASKMOVPS (R10), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VMASKMOVPS (R10)(SI*1), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     208(SP), Y8, Y8
+	VSUBPS     240(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS (R9), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS 32(R9), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS (R9), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS 32(R9), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y9, Y13
+	VFMADD213PS  96(R9), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X8, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       272(SP), Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS (R9), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS 32(R9), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y13
+	VFMADD213PS  64(R9), Y8, Y13
+	VFMADD213PS  96(R9), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS (R9), Y9, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y11
+	VFMADD231PS 32(R9), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y12
+	VFMADD213PS  64(R9), Y9, Y12
+	VFMADD213PS  96(R9), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y7, Y7
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
+
+qxfexp_done:
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
+	JL   qxfnoahead
+	LEAQ (CX)(SI*4), R12
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R11
+	MOVQ    R12, R10
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y12
+	VMOVUPS pool<>+0(SB), Y13
+	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
+	VMOVUPS pool<>+128(SB), Y10
+
+qxfnmax_one:
+	CMPQ    R11, $0x00000008
+	JL      qxfnmax_tail
+	VMOVUPS (R10), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS (R10)(SI*1), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	VMOVUPS (R10)(SI*2), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS (R10)(DI*1), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
+	JMP     qxfnmax_one
+
+qxfnmax_tail:
+	TESTQ   R11, R11
+	JE      qxfnmax_done
+	CMPQ    BX, $0x00000008
+	JL      qxfnmax_mtail
+	VMOVUPS -32(R12)(SI*1), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS -32(R12)(SI*2), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	VMOVUPS -32(R12)(DI*1), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS -32(R12)(SI*4), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	JMP     qxfnmax_done
+
+qxfnmax_mtail:
+	VMASKMOVPS (R10), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y3, Y3
+	VMINPS     Y14, Y1, Y1
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y11, Y11
+	VMINPS     Y14, Y8, Y8
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y12, Y12
+	VMINPS     Y14, Y9, Y9
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y13, Y13
+	VMINPS     Y14, Y10, Y10
+
+qxfnmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y11, Y3, Y14
+	VPERM2F128 $0x31, Y11, Y3, Y3
+	VPERM2F128 $0x20, Y13, Y12, Y11
+	VPERM2F128 $0x31, Y13, Y12, Y12
+	VMAXPS     Y14, Y3, Y3
+	VMAXPS     Y11, Y12, Y12
+	VSHUFPS    $0x44, Y12, Y3, Y14
+	VSHUFPS    $0xee, Y12, Y3, Y3
+	VMAXPS     Y14, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y14
+	VMAXPS     Y14, Y3, Y3
+	VMOVAPS    Y3, Y3
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128   $0x20, Y8, Y1, Y11
+	VPERM2F128   $0x31, Y8, Y1, Y1
+	VPERM2F128   $0x20, Y10, Y9, Y8
+	VPERM2F128   $0x31, Y10, Y9, Y9
+	VMINPS       Y11, Y1, Y1
+	VMINPS       Y8, Y9, Y9
+	VSHUFPS      $0x44, Y9, Y1, Y11
+	VSHUFPS      $0xee, Y9, Y1, Y1
+	VMINPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VMINPS       Y11, Y1, Y1
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y1, Y1
+	XORL         R10, R10
+	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
+
+qxfnoahead:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y4, Y1
+	VPERM2F128 $0x31, Y5, Y4, Y4
+	VPERM2F128 $0x20, Y7, Y6, Y5
+	VPERM2F128 $0x31, Y7, Y6, Y6
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y5, Y6, Y6
+	VSHUFPS    $0x44, Y6, Y4, Y1
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VADDPD     Y1, Y4, Y4
+
+	// Pass 3.
+	MOVQ       BX, R11
+	MOVQ       AX, R12
+	VMOVUPD    pool<>+1408(SB), Y1
+	VDIVPD     Y4, Y1, Y1
+	VCVTPD2PSY Y1, X2
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y2, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y5
+	VPERMPS    Y2, Y5, Y5
+	VMOVDQU    pool<>+2432(SB), Y6
+	VPERMPS    Y2, Y6, Y6
+
+qxfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      qxfscale_tail
+	VMOVUPS (R12), Y7
+	VMULPS  Y1, Y7, Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
+	VMULPS  Y4, Y7, Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
+	VMULPS  Y5, Y7, Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
+	JMP     qxfscale_one
+
+qxfscale_tail:
+	TESTQ   R11, R11
+	JE      qxfscale_done
+	CMPQ    BX, $0x00000008
+	JL      qxfscale_mtail
+	VMOVUPS 336(SP), Y7
+	VMULPS  Y1, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS  Y1, Y7, Y7
+	VMOVUPS Y7, -32(AX)(SI*1)
+	VMOVUPS 368(SP), Y1
+	VMULPS  Y4, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	VMOVUPS Y1, -32(AX)(SI*2)
+	VMOVUPS 400(SP), Y1
+	VMULPS  Y5, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	VMOVUPS Y1, -32(AX)(DI*1)
+	VMOVUPS 432(SP), Y1
+	VMULPS  Y6, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	VMOVUPS Y1, -32(AX)(SI*4)
+	JMP     qxfscale_done
+
+qxfscale_mtail:
+	VMOVUPS    336(SP), Y7
+	VMULPS     Y1, Y7, Y7
+	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS     Y1, Y7, Y7
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
+	VMULPS     Y4, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
+	VMULPS     Y5, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
+	VMULPS     Y6, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
+
+qxfscale_done:
+qxend:
 	JMP qend
 
-qfast:
+qmul:
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 168(SP), $0x00
+	JNE  qmfast
+
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R9
-	MOVQ    AX, R11
-	LEAQ    (CX)(SI*4), R12
+	MOVQ    BX, R11
+	MOVQ    CX, R10
+	MOVQ    AX, R12
+	LEAQ    (CX)(SI*4), R13
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
@@ -8417,202 +9738,234 @@ qfast:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R13
-	ANDQ    $0x00000007, R13
-	JZ      qfexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      qfexp_ovskip
-	LEAQ    masktab<>+0(SB), R14
-	VMOVDQU (R14)(R13*4), Y8
-	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  72(SP), Y9, Y9
-	VMULPS  (SP), Y9, Y9
+	MOVQ         BX, R14
+	ANDQ         $0x00000007, R14
+	JZ           qmexp_ovskip
+	CMPQ         BX, $0x00000008
+	JL           qmexp_ovskip
+	LEAQ         masktab<>+0(SB), R15
+	VMOVDQU      (R15)(R14*4), Y8
+	VMOVUPS      -32(CX)(SI*1), Y9
+	VSUBPS       208(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
 	VANDNPS      Y9, Y8, Y10
 	VEXTRACTF128 $0x01, Y10, X11
 	VCVTPS2PD    X11, Y11
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 200(SP)
+	VMOVUPS      Y9, 336(SP)
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       104(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
 	VANDNPS      Y9, Y8, Y10
 	VEXTRACTF128 $0x01, Y10, X11
 	VCVTPS2PD    X11, Y11
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 232(SP)
+	VMOVUPS      Y9, 368(SP)
 	VMOVUPS      -32(CX)(DI*1), Y9
-	VSUBPS       136(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       272(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
 	VANDNPS      Y9, Y8, Y10
 	VEXTRACTF128 $0x01, Y10, X11
 	VCVTPS2PD    X11, Y11
 	VCVTPS2PD    X10, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y6, Y6
-	VMOVUPS      Y9, 264(SP)
+	VMOVUPS      Y9, 400(SP)
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
 	VANDNPS      Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      Y9, 296(SP)
+	VMOVUPS      Y9, 432(SP)
 
-qfexp_ovskip:
-qfexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      qfexp_one
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  72(SP), Y8, Y8
-	VMULPS  (SP), Y8, Y8
-	VSUBPS  104(SP), Y9, Y9
-	VMULPS  (SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+qmexp_ovskip:
+qmexp_loop:
+	CMPQ         R11, $0x00000010
+	JL           qmexp_one
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VMOVUPS     Y8, (R11)
-	VMOVUPS     Y9, (R11)(SI*1)
-	VMOVUPS     32(R9), Y10
-	VMOVUPS     32(R9)(SI*1), Y11
-	VSUBPS      72(SP), Y10, Y10
-	VMULPS      (SP), Y10, Y10
-	VSUBPS      104(SP), Y11, Y11
-	VMULPS      (SP), Y11, Y11
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y10
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y10, Y10
+	VSUBPS       240(SP), Y11, Y11
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y11, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y11
+	VCMPPS      $0x15, Y1, Y10, Y12
+	VMAXPS      Y10, Y1, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y11, Y14
-	VFMADD213PS  pool<>+1152(SB), Y11, Y14
-	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)
-	VMOVUPS      Y11, 32(R11)(SI*1)
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y10, Y15
+	VFMADD213PS pool<>+1152(SB), Y10, Y15
+	VFMADD213PS pool<>+1280(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+	VANDPS      Y12, Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y11, Y12
+	VMAXPS      Y11, Y1, Y11
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y11, Y15
+	VFMADD213PS  pool<>+1152(SB), Y11, Y15
+	VFMADD213PS  pool<>+1280(SB), Y11, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y11
+	VANDPS       Y12, Y11, Y11
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -8625,86 +9978,102 @@ qfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       136(SP), Y8, Y8
-	VMULPS       (SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VMOVUPS     Y8, (R11)(SI*2)
-	VMOVUPS     Y9, (R11)(DI*1)
-	VMOVUPS     32(R9)(SI*2), Y10
-	VMOVUPS     32(R9)(DI*1), Y11
-	VSUBPS      136(SP), Y10, Y10
-	VMULPS      (SP), Y10, Y10
-	VSUBPS      168(SP), Y11, Y11
-	VMULPS      (SP), Y11, Y11
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y10, Y10
+	VSUBPS       304(SP), Y11, Y11
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
+	VCMPPS      $0x15, Y1, Y10, Y12
+	VMAXPS      Y10, Y1, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y10
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y10, Y15
+	VFMADD213PS pool<>+1152(SB), Y10, Y15
+	VFMADD213PS pool<>+1280(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+	VANDPS      Y12, Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y11, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y11
+	VCMPPS      $0x15, Y1, Y11, Y12
+	VMAXPS      Y11, Y1, Y11
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y11
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y11, Y14
-	VFMADD213PS  pool<>+1152(SB), Y11, Y14
-	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y11
-	VMOVUPS      Y10, 32(R11)(SI*2)
-	VMOVUPS      Y11, 32(R11)(DI*1)
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y11, Y15
+	VFMADD213PS  pool<>+1152(SB), Y11, Y15
+	VFMADD213PS  pool<>+1280(SB), Y11, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y11
+	VANDPS       Y12, Y11, Y11
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
 	VADDPS       Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
@@ -8717,59 +10086,67 @@ qfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	PREFETCHT0   128(R12)
-	PREFETCHT0   192(R12)
-	ADDQ         $0x00000100, R12
-	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R10
-	JMP          qfexp_loop
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
+	JMP          qmexp_loop
 
-qfexp_one:
-	CMPQ    R10, $0x00000008
-	JL      qfexp_tail
-	VMOVUPS (R9), Y8
-	VMOVUPS (R9)(SI*1), Y9
-	VSUBPS  72(SP), Y8, Y8
-	VMULPS  (SP), Y8, Y8
-	VSUBPS  104(SP), Y9, Y9
-	VMULPS  (SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+qmexp_one:
+	CMPQ         R11, $0x00000008
+	JL           qmexp_tail
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)
-	VMOVUPS      Y9, (R11)(SI*1)
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -8780,46 +10157,54 @@ qfexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      (R9)(SI*2), Y8
-	VMOVUPS      (R9)(DI*1), Y9
-	VSUBPS       136(SP), Y8, Y8
-	VMULPS       (SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VMOVUPS      Y8, (R11)(SI*2)
-	VMOVUPS      Y9, (R11)(DI*1)
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
@@ -8830,29 +10215,31 @@ qfexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y7, Y7
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         $0x00000080, R12
-	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R10
-	JMP          qfexp_one
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
+	JMP          qmexp_one
 
-qfexp_tail:
-	TESTQ      R10, R10
-	JE         qfexp_done
-	CMPQ       BX, $0x00000008
-	JGE        qfexp_done
-	VMASKMOVPS (R9), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VMASKMOVPS (R9)(SI*1), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     72(SP), Y8, Y8
-	VMULPS     (SP), Y8, Y8
-	VSUBPS     104(SP), Y9, Y9
-	VMULPS     (SP), Y9, Y9
+qmexp_tail:
+	TESTQ        R11, R11
+	JE           qmexp_done
+	CMPQ         BX, $0x00000008
+	JGE          qmexp_done
+	VMASKMOVPS   (R10), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VMASKMOVPS   (R10)(SI*1), Y0, Y9
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       208(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
@@ -8901,18 +10288,20 @@ qfexp_tail:
 	VCVTPS2PD    X9, Y10
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y8, 200(SP)
-	VMOVUPS      Y9, 232(SP)
-	VMASKMOVPS   (R9)(SI*2), Y0, Y8
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VMASKMOVPS   (R9)(DI*1), Y0, Y9
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       136(SP), Y8, Y8
-	VMULPS       (SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VMULPS       (SP), Y9, Y9
+	VSUBPS       272(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y8, Y10
@@ -8961,22 +10350,22 @@ qfexp_tail:
 	VCVTPS2PD    X9, Y1
 	VADDPD       Y10, Y1, Y1
 	VADDPD       Y1, Y7, Y7
-	VMOVUPS      Y8, 264(SP)
-	VMOVUPS      Y9, 296(SP)
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
 
-qfexp_done:
+qmexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R9, R9
-	MOVQ DX, R10
-	SUBQ R8, R10
-	CMPQ R10, R8
-	JL   qfnoahead
-	LEAQ (CX)(SI*4), R11
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
+	JL   qmnoahead
+	LEAQ (CX)(SI*4), R12
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    R11, R9
-	VMOVUPS pool<>+0(SB), Y2
+	MOVQ    BX, R11
+	MOVQ    R12, R10
+	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
 	VMOVUPS pool<>+0(SB), Y13
@@ -8985,103 +10374,104 @@ qfexp_done:
 	VMOVUPS pool<>+128(SB), Y9
 	VMOVUPS pool<>+128(SB), Y10
 
-qfnmax_one:
-	CMPQ    R10, $0x00000008
-	JL      qfnmax_tail
-	VMOVUPS (R9), Y14
+qmnmax_one:
+	CMPQ    R11, $0x00000008
+	JL      qmnmax_tail
+	VMOVUPS (R10), Y14
 	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	VMOVUPS (R9)(SI*1), Y14
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS (R10)(SI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS (R9)(SI*2), Y14
+	VMOVUPS (R10)(SI*2), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R9)(DI*1), Y14
+	VMOVUPS (R10)(DI*1), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R10
-	JMP     qfnmax_one
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
+	JMP     qmnmax_one
 
-qfnmax_tail:
-	TESTQ   R10, R10
-	JE      qfnmax_done
+qmnmax_tail:
+	TESTQ   R11, R11
+	JE      qmnmax_done
 	CMPQ    BX, $0x00000008
-	JL      qfnmax_mtail
-	VMOVUPS -32(R11)(SI*1), Y14
+	JL      qmnmax_mtail
+	VMOVUPS -32(R12)(SI*1), Y14
 	VMINPS  Y14, Y1, Y1
-	VMAXPS  Y14, Y2, Y2
-	VMOVUPS -32(R11)(SI*2), Y14
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS -32(R12)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y11, Y11
-	VMOVUPS -32(R11)(DI*1), Y14
+	VMOVUPS -32(R12)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R11)(SI*4), Y14
+	VMOVUPS -32(R12)(SI*4), Y14
 	VMINPS  Y14, Y10, Y10
 	VMAXPS  Y14, Y13, Y13
-	JMP     qfnmax_done
+	JMP     qmnmax_done
 
-qfnmax_mtail:
-	VMASKMOVPS (R9), Y0, Y14
+qmnmax_mtail:
+	VMASKMOVPS (R10), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y2, Y2
+	VMAXPS     Y14, Y3, Y3
 	VMINPS     Y14, Y1, Y1
-	VMASKMOVPS (R9)(SI*1), Y0, Y14
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y11, Y11
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R9)(SI*2), Y0, Y14
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y9, Y9
-	VMASKMOVPS (R9)(DI*1), Y0, Y14
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
 	VMINPS     Y14, Y10, Y10
 
-qfnmax_done:
+qmnmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y11, Y2, Y14
-	VPERM2F128 $0x31, Y11, Y2, Y2
+	VPERM2F128 $0x20, Y11, Y3, Y14
+	VPERM2F128 $0x31, Y11, Y3, Y3
 	VPERM2F128 $0x20, Y13, Y12, Y11
 	VPERM2F128 $0x31, Y13, Y12, Y12
-	VMAXPS     Y14, Y2, Y2
+	VMAXPS     Y14, Y3, Y3
 	VMAXPS     Y11, Y12, Y12
-	VSHUFPS    $0x44, Y12, Y2, Y14
-	VSHUFPS    $0xee, Y12, Y2, Y2
-	VMAXPS     Y14, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y14
-	VMAXPS     Y14, Y2, Y2
-	VMOVAPS    Y2, Y2
+	VSHUFPS    $0x44, Y12, Y3, Y14
+	VSHUFPS    $0xee, Y12, Y3, Y3
+	VMAXPS     Y14, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y14
+	VMAXPS     Y14, Y3, Y3
+	VMOVAPS    Y3, Y3
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y8, Y1, Y11
-	VPERM2F128 $0x31, Y8, Y1, Y1
-	VPERM2F128 $0x20, Y10, Y9, Y8
-	VPERM2F128 $0x31, Y10, Y9, Y9
-	VMINPS     Y11, Y1, Y1
-	VMINPS     Y8, Y9, Y9
-	VSHUFPS    $0x44, Y9, Y1, Y11
-	VSHUFPS    $0xee, Y9, Y1, Y1
-	VMINPS     Y11, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y11
-	VMINPS     Y11, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     (SP), Y1, Y1
-	XORL       R9, R9
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      R9
-	MOVL       R9, 32(SP)
-	MOVQ       $0x00000001, R9
+	VPERM2F128   $0x20, Y8, Y1, Y11
+	VPERM2F128   $0x31, Y8, Y1, Y1
+	VPERM2F128   $0x20, Y10, Y9, Y8
+	VPERM2F128   $0x31, Y10, Y9, Y9
+	VMINPS       Y11, Y1, Y1
+	VMINPS       Y8, Y9, Y9
+	VSHUFPS      $0x44, Y9, Y1, Y11
+	VSHUFPS      $0xee, Y9, Y1, Y1
+	VMINPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VMINPS       Y11, Y1, Y1
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y1, Y1
+	XORL         R10, R10
+	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
 
-qfnoahead:
+qmnoahead:
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y5, Y4, Y1
 	VPERM2F128 $0x31, Y5, Y4, Y4
@@ -9094,89 +10484,896 @@ qfnoahead:
 	VADDPD     Y1, Y4, Y4
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R11
+	MOVQ       BX, R11
+	MOVQ       AX, R12
 	VMOVUPD    pool<>+1408(SB), Y1
 	VDIVPD     Y4, Y1, Y1
-	VCVTPD2PSY Y1, X3
+	VCVTPD2PSY Y1, X2
 	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
+	VPERMPS    Y2, Y1, Y1
 	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 	VMOVDQU    pool<>+2304(SB), Y5
-	VPERMPS    Y3, Y5, Y5
+	VPERMPS    Y2, Y5, Y5
 	VMOVDQU    pool<>+2432(SB), Y6
-	VPERMPS    Y3, Y6, Y6
+	VPERMPS    Y2, Y6, Y6
 
-qfscale_one:
-	CMPQ    R10, $0x00000008
-	JL      qfscale_tail
-	VMOVUPS (R11), Y7
+qmscale_one:
+	CMPQ    R11, $0x00000008
+	JL      qmscale_tail
+	VMOVUPS (R12), Y7
 	VMULPS  Y1, Y7, Y7
-	VMOVUPS Y7, (R11)
-	VMOVUPS (R11)(SI*1), Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
 	VMULPS  Y4, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*1)
-	VMOVUPS (R11)(SI*2), Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
 	VMULPS  Y5, Y7, Y7
-	VMOVUPS Y7, (R11)(SI*2)
-	VMOVUPS (R11)(DI*1), Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
 	VMULPS  Y6, Y7, Y7
-	VMOVUPS Y7, (R11)(DI*1)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
-	JMP     qfscale_one
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
+	JMP     qmscale_one
 
-qfscale_tail:
-	TESTQ   R10, R10
-	JE      qfscale_done
+qmscale_tail:
+	TESTQ   R11, R11
+	JE      qmscale_done
 	CMPQ    BX, $0x00000008
-	JL      qfscale_mtail
-	VMOVUPS 200(SP), Y7
+	JL      qmscale_mtail
+	VMOVUPS 336(SP), Y7
 	VMULPS  Y1, Y7, Y7
 	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS  Y1, Y7, Y7
 	VMOVUPS Y7, -32(AX)(SI*1)
-	VMOVUPS 232(SP), Y1
+	VMOVUPS 368(SP), Y1
 	VMULPS  Y4, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*2)
-	VMOVUPS 264(SP), Y1
+	VMOVUPS 400(SP), Y1
 	VMULPS  Y5, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(DI*1)
-	VMOVUPS 296(SP), Y1
+	VMOVUPS 432(SP), Y1
 	VMULPS  Y6, Y1, Y1
 	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS  Y4, Y1, Y1
 	VMOVUPS Y1, -32(AX)(SI*4)
-	JMP     qfscale_done
+	JMP     qmscale_done
 
-qfscale_mtail:
-	VMOVUPS    200(SP), Y7
+qmscale_mtail:
+	VMOVUPS    336(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
 	VANDPS     Y1, Y7, Y7
-	VMASKMOVPS Y7, Y0, (R11)
-	VMOVUPS    232(SP), Y1
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
 	VMULPS     Y4, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*1)
-	VMOVUPS    264(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
 	VMULPS     Y5, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(SI*2)
-	VMOVUPS    296(SP), Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
 	VMULPS     Y6, Y1, Y1
 	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
 	VANDPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
 
-qfscale_done:
+qmscale_done:
+	JMP qmend
+
+qmfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R11
+	MOVQ    CX, R10
+	MOVQ    AX, R12
+	LEAQ    (CX)(SI*4), R13
+	VMOVUPS pool<>+384(SB), Y1
+	VXORPD  Y4, Y4, Y4
+	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
+	VXORPD  Y7, Y7, Y7
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ         BX, R14
+	ANDQ         $0x00000007, R14
+	JZ           qmfexp_ovskip
+	CMPQ         BX, $0x00000008
+	JL           qmfexp_ovskip
+	LEAQ         masktab<>+0(SB), R15
+	VMOVDQU      (R15)(R14*4), Y8
+	VMOVUPS      -32(CX)(SI*1), Y9
+	VSUBPS       208(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      Y9, 336(SP)
+	VMOVUPS      -32(CX)(SI*2), Y9
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y9, 368(SP)
+	VMOVUPS      -32(CX)(DI*1), Y9
+	VSUBPS       272(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y6, Y6
+	VMOVUPS      Y9, 400(SP)
+	VMOVUPS      -32(CX)(SI*4), Y9
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPS      Y9, 432(SP)
+
+qmfexp_ovskip:
+qmfexp_loop:
+	CMPQ         R11, $0x00000010
+	JL           qmfexp_one
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      32(R10), Y10
+	VMOVUPS      32(R10)(SI*1), Y11
+	VSUBPS       208(SP), Y10, Y10
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y10, Y10
+	VSUBPS       240(SP), Y11, Y11
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y14
+	VFMADD213PS pool<>+1024(SB), Y10, Y14
+	VFMADD213PS pool<>+1152(SB), Y10, Y14
+	VFMADD213PS pool<>+1280(SB), Y10, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y11, Y14
+	VFMADD213PS  pool<>+1152(SB), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VMOVUPS      Y10, 32(R12)
+	VMOVUPS      Y11, 32(R12)(SI*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y5, Y5
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VMOVUPS      32(R10)(SI*2), Y10
+	VMOVUPS      32(R10)(DI*1), Y11
+	VSUBPS       272(SP), Y10, Y10
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y10, Y10
+	VSUBPS       304(SP), Y11, Y11
+	VBROADCASTSS scale+56(FP), Y12
+	VMULPS       Y12, Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y14
+	VFMADD213PS pool<>+1024(SB), Y10, Y14
+	VFMADD213PS pool<>+1152(SB), Y10, Y14
+	VFMADD213PS pool<>+1280(SB), Y10, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y11, Y14
+	VFMADD213PS  pool<>+1152(SB), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VMOVUPS      Y10, 32(R12)(SI*2)
+	VMOVUPS      Y11, 32(R12)(DI*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
+	JMP          qmfexp_loop
+
+qmfexp_one:
+	CMPQ         R11, $0x00000008
+	JL           qmfexp_tail
+	VMOVUPS      (R10), Y8
+	VMOVUPS      (R10)(SI*1), Y9
+	VSUBPS       208(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      (R10)(SI*2), Y8
+	VMOVUPS      (R10)(DI*1), Y9
+	VSUBPS       272(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(DI*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y7, Y7
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
+	JMP          qmfexp_one
+
+qmfexp_tail:
+	TESTQ        R11, R11
+	JE           qmfexp_done
+	CMPQ         BX, $0x00000008
+	JGE          qmfexp_done
+	VMASKMOVPS   (R10), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VMASKMOVPS   (R10)(SI*1), Y0, Y9
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       208(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       240(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X8, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y8, 336(SP)
+	VMOVUPS      Y9, 368(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VMASKMOVPS   (R10)(DI*1), Y0, Y9
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       272(SP), Y8, Y8
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y8, Y8
+	VSUBPS       304(SP), Y9, Y9
+	VBROADCASTSS scale+56(FP), Y10
+	VMULPS       Y10, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS pool<>+640(SB), Y9, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y7, Y7
+	VMOVUPS      Y8, 400(SP)
+	VMOVUPS      Y9, 432(SP)
+
+qmfexp_done:
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R8, R11
+	CMPQ R11, R8
+	JL   qmfnoahead
+	LEAQ (CX)(SI*4), R12
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R11
+	MOVQ    R12, R10
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y12
+	VMOVUPS pool<>+0(SB), Y13
+	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
+	VMOVUPS pool<>+128(SB), Y10
+
+qmfnmax_one:
+	CMPQ    R11, $0x00000008
+	JL      qmfnmax_tail
+	VMOVUPS (R10), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS (R10)(SI*1), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	VMOVUPS (R10)(SI*2), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS (R10)(DI*1), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
+	JMP     qmfnmax_one
+
+qmfnmax_tail:
+	TESTQ   R11, R11
+	JE      qmfnmax_done
+	CMPQ    BX, $0x00000008
+	JL      qmfnmax_mtail
+	VMOVUPS -32(R12)(SI*1), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y3, Y3
+	VMOVUPS -32(R12)(SI*2), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	VMOVUPS -32(R12)(DI*1), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS -32(R12)(SI*4), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	JMP     qmfnmax_done
+
+qmfnmax_mtail:
+	VMASKMOVPS (R10), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y3, Y3
+	VMINPS     Y14, Y1, Y1
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y11, Y11
+	VMINPS     Y14, Y8, Y8
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y12, Y12
+	VMINPS     Y14, Y9, Y9
+	VMASKMOVPS (R10)(DI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y13, Y13
+	VMINPS     Y14, Y10, Y10
+
+qmfnmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y11, Y3, Y14
+	VPERM2F128 $0x31, Y11, Y3, Y3
+	VPERM2F128 $0x20, Y13, Y12, Y11
+	VPERM2F128 $0x31, Y13, Y12, Y12
+	VMAXPS     Y14, Y3, Y3
+	VMAXPS     Y11, Y12, Y12
+	VSHUFPS    $0x44, Y12, Y3, Y14
+	VSHUFPS    $0xee, Y12, Y3, Y3
+	VMAXPS     Y14, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y14
+	VMAXPS     Y14, Y3, Y3
+	VMOVAPS    Y3, Y3
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128   $0x20, Y8, Y1, Y11
+	VPERM2F128   $0x31, Y8, Y1, Y1
+	VPERM2F128   $0x20, Y10, Y9, Y8
+	VPERM2F128   $0x31, Y10, Y9, Y9
+	VMINPS       Y11, Y1, Y1
+	VMINPS       Y8, Y9, Y9
+	VSHUFPS      $0x44, Y9, Y1, Y11
+	VSHUFPS      $0xee, Y9, Y1, Y1
+	VMINPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VMINPS       Y11, Y1, Y1
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS scale+56(FP), Y8
+	VMULPS       Y8, Y1, Y1
+	XORL         R10, R10
+	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        R10
+	MOVL         R10, 168(SP)
+	MOVQ         $0x00000001, R10
+
+qmfnoahead:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y4, Y1
+	VPERM2F128 $0x31, Y5, Y4, Y4
+	VPERM2F128 $0x20, Y7, Y6, Y5
+	VPERM2F128 $0x31, Y7, Y6, Y6
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y5, Y6, Y6
+	VSHUFPS    $0x44, Y6, Y4, Y1
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VADDPD     Y1, Y4, Y4
+
+	// Pass 3.
+	MOVQ       BX, R11
+	MOVQ       AX, R12
+	VMOVUPD    pool<>+1408(SB), Y1
+	VDIVPD     Y4, Y1, Y1
+	VCVTPD2PSY Y1, X2
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y2, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y5
+	VPERMPS    Y2, Y5, Y5
+	VMOVDQU    pool<>+2432(SB), Y6
+	VPERMPS    Y2, Y6, Y6
+
+qmfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      qmfscale_tail
+	VMOVUPS (R12), Y7
+	VMULPS  Y1, Y7, Y7
+	VMOVUPS Y7, (R12)
+	VMOVUPS (R12)(SI*1), Y7
+	VMULPS  Y4, Y7, Y7
+	VMOVUPS Y7, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y7
+	VMULPS  Y5, Y7, Y7
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS (R12)(DI*1), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, (R12)(DI*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
+	JMP     qmfscale_one
+
+qmfscale_tail:
+	TESTQ   R11, R11
+	JE      qmfscale_done
+	CMPQ    BX, $0x00000008
+	JL      qmfscale_mtail
+	VMOVUPS 336(SP), Y7
+	VMULPS  Y1, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS  Y1, Y7, Y7
+	VMOVUPS Y7, -32(AX)(SI*1)
+	VMOVUPS 368(SP), Y1
+	VMULPS  Y4, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	VMOVUPS Y1, -32(AX)(SI*2)
+	VMOVUPS 400(SP), Y1
+	VMULPS  Y5, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	VMOVUPS Y1, -32(AX)(DI*1)
+	VMOVUPS 432(SP), Y1
+	VMULPS  Y6, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	VMOVUPS Y1, -32(AX)(SI*4)
+	JMP     qmfscale_done
+
+qmfscale_mtail:
+	VMOVUPS    336(SP), Y7
+	VMULPS     Y1, Y7, Y7
+	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS     Y1, Y7, Y7
+	VMASKMOVPS Y7, Y0, (R12)
+	VMOVUPS    368(SP), Y1
+	VMULPS     Y4, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    400(SP), Y1
+	VMULPS     Y5, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R12)(SI*2)
+	VMOVUPS    432(SP), Y1
+	VMULPS     Y6, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R12)(DI*1)
+
+qmfscale_done:
+qmend:
 qend:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
@@ -9184,111 +11381,600 @@ qend:
 	JMP  qh
 
 oq:
-	XORQ R9, R9
+	XORQ R10, R10
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS pool<>+0(SB), Y2
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+128(SB), Y1
 
 oqmax_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      oqmax_tail
-	VMOVUPS (R11), Y4
+	VMOVUPS (R12), Y4
 	VMINPS  Y4, Y1, Y1
-	VMAXPS  Y4, Y2, Y2
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R10
+	VMAXPS  Y4, Y3, Y3
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
 	JMP     oqmax_one
 
 oqmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      oqmax_done
 	CMPQ    BX, $0x00000008
 	JL      oqmax_mtail
 	VMOVUPS -32(CX)(SI*1), Y4
 	VMINPS  Y4, Y1, Y1
-	VMAXPS  Y4, Y2, Y2
+	VMAXPS  Y4, Y3, Y3
 	JMP     oqmax_done
 
 oqmax_mtail:
-	VMASKMOVPS (R11), Y0, Y4
+	VMASKMOVPS (R12), Y0, Y4
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y4, Y5, Y4
-	VMAXPS     Y4, Y2, Y2
+	VMAXPS     Y4, Y3, Y3
 	VMINPS     Y4, Y1, Y1
 
 oqmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y2, Y2, Y5
-	VPERM2F128 $0x31, Y2, Y2, Y4
-	VPERM2F128 $0x20, Y2, Y2, Y6
-	VPERM2F128 $0x31, Y2, Y2, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y4
+	VPERM2F128 $0x20, Y3, Y3, Y6
+	VPERM2F128 $0x31, Y3, Y3, Y3
 	VMAXPS     Y5, Y4, Y4
-	VMAXPS     Y6, Y2, Y2
-	VSHUFPS    $0x44, Y2, Y4, Y5
-	VSHUFPS    $0xee, Y2, Y4, Y2
-	VMAXPS     Y5, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y5
-	VMAXPS     Y5, Y2, Y2
-	VMOVAPS    Y2, Y2
+	VMAXPS     Y6, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y4, Y5
+	VSHUFPS    $0xee, Y3, Y4, Y3
+	VMAXPS     Y5, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y5
+	VMAXPS     Y5, Y3, Y3
+	VMOVAPS    Y3, Y3
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y1, Y1, Y5
-	VPERM2F128 $0x31, Y1, Y1, Y4
-	VPERM2F128 $0x20, Y1, Y1, Y6
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VMINPS     Y5, Y4, Y4
-	VMINPS     Y6, Y1, Y1
-	VSHUFPS    $0x44, Y1, Y4, Y5
-	VSHUFPS    $0xee, Y1, Y4, Y1
-	VMINPS     Y5, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y5
-	VMINPS     Y5, Y1, Y1
-	VSUBPS     Y1, Y2, Y1
-	VMULPS     (SP), Y1, Y1
-	XORL       R10, R10
-	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
-	VPTEST     Y1, Y1
-	SETEQ      R10
-	MOVL       R10, 32(SP)
+	VPERM2F128   $0x20, Y1, Y1, Y5
+	VPERM2F128   $0x31, Y1, Y1, Y4
+	VPERM2F128   $0x20, Y1, Y1, Y6
+	VPERM2F128   $0x31, Y1, Y1, Y1
+	VMINPS       Y5, Y4, Y4
+	VMINPS       Y6, Y1, Y1
+	VSHUFPS      $0x44, Y1, Y4, Y5
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VMINPS       Y5, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y5
+	VMINPS       Y5, Y1, Y1
+	VSUBPS       Y1, Y3, Y1
+	VBROADCASTSS scale+56(FP), Y4
+	VMULPS       Y4, Y1, Y1
+	XORL         R11, R11
+	VCMPPS       $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        R11
+	MOVL         R11, 168(SP)
 
 	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1664(SB), Y2, Y1
+	VANDPS  pool<>+1664(SB), Y3, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
 	VPTEST  Y1, Y1
 	JNZ     special
 	VMOVDQU pool<>+1792(SB), Y1
-	VPERMPS Y2, Y1, Y1
-	VMOVUPS Y1, 328(SP)
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS Y1, 464(SP)
+
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 160(SP), $0x00
+	JE   oqmul
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 32(SP), $0x00
-	JNE  oqfast
+	CMPL 168(SP), $0x00
+	JNE  oqxfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	LEAQ    (CX)(SI*4), R13
+	MOVQ         BX, R11
+	MOVQ         CX, R12
+	MOVQ         AX, R13
+	LEAQ         (CX)(SI*4), R14
+	VBROADCASTSS 128(R9), Y1
+	VXORPD       Y4, Y4, Y4
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
+	JZ      oqxexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqxexp_ovskip
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y5
+	VMOVUPS -32(CX)(SI*1), Y6
+	VSUBPS  464(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y6, Y7
+	VMAXPS      Y6, Y1, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS (R9), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS 32(R9), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 592(SP)
+
+oqxexp_ovskip:
+oqxexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      oqxexp_one
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS (R9), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS 32(R9), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y5, Y9
+	VFMADD213PS  96(R9), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y6, Y7
+	VMAXPS      Y6, Y1, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS (R9), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS 32(R9), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y10
+	VFMADD213PS  64(R9), Y6, Y10
+	VFMADD213PS  96(R9), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, 32(R13)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          oqxexp_loop
+
+oqxexp_one:
+	CMPQ    R11, $0x00000008
+	JL      oqxexp_tail
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS (R9), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS 32(R9), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y5, Y9
+	VFMADD213PS  96(R9), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (R13)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          oqxexp_one
+
+oqxexp_tail:
+	TESTQ      R11, R11
+	JE         oqxexp_done
+	CMPQ       BX, $0x00000008
+	JGE        oqxexp_done
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     464(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS (R9), Y5, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y7
+	VFMADD231PS 32(R9), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y1
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VMOVUPS      Y5, 592(SP)
+
+oqxexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y4, Y5
+	VPERM2F128 $0x31, Y4, Y4, Y1
+	VPERM2F128 $0x20, Y4, Y4, Y6
+	VPERM2F128 $0x31, Y4, Y4, Y4
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y6, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y1, Y5
+	VSHUFPS    $0xee, Y4, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+
+	// Pass 3.
+	MOVQ       BX, R11
+	MOVQ       AX, R13
+	VMOVUPD    pool<>+1408(SB), Y4
+	VDIVPD     Y1, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y2, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2432(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+
+oqxscale_one:
+	CMPQ    R11, $0x00000008
+	JL      oqxscale_tail
+	VMOVUPS (R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     oqxscale_one
+
+oqxscale_tail:
+	TESTQ   R11, R11
+	JE      oqxscale_done
+	CMPQ    BX, $0x00000008
+	JL      oqxscale_mtail
+	VMOVUPS 592(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	VMOVUPS Y4, -32(AX)(SI*1)
+	JMP     oqxscale_done
+
+oqxscale_mtail:
+	VMOVUPS    592(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
+
+oqxscale_done:
+	JMP oqxend
+
+oqxfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ         BX, R11
+	MOVQ         CX, R12
+	MOVQ         AX, R13
+	LEAQ         (CX)(SI*4), R14
+	VBROADCASTSS 128(R9), Y1
+	VXORPD       Y4, Y4, Y4
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
+	JZ      oqxfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqxfexp_ovskip
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y5
+	VMOVUPS -32(CX)(SI*1), Y6
+	VSUBPS  464(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS (R9), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS 32(R9), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 592(SP)
+
+oqxfexp_ovskip:
+oqxfexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      oqxfexp_one
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS (R9), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS 32(R9), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS (R9), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS 32(R9), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y9
+	VFMADD213PS  64(R9), Y6, Y9
+	VFMADD213PS  96(R9), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VMOVUPS      Y6, 32(R13)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          oqxfexp_loop
+
+oqxfexp_one:
+	CMPQ    R11, $0x00000008
+	JL      oqxfexp_tail
+	VMOVUPS (R12), Y5
+	VSUBPS  464(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS (R9), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS 32(R9), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y5, (R13)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          oqxfexp_one
+
+oqxfexp_tail:
+	TESTQ      R11, R11
+	JE         oqxfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        oqxfexp_done
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     464(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS (R9), Y5, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y7
+	VFMADD231PS 32(R9), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VBROADCASTSS 132(R9), Y8
+	VFMADD213PS  64(R9), Y5, Y8
+	VFMADD213PS  96(R9), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y1
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VMOVUPS      Y5, 592(SP)
+
+oqxfexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y4, Y5
+	VPERM2F128 $0x31, Y4, Y4, Y1
+	VPERM2F128 $0x20, Y4, Y4, Y6
+	VPERM2F128 $0x31, Y4, Y4, Y4
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y6, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y1, Y5
+	VSHUFPS    $0xee, Y4, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+
+	// Pass 3.
+	MOVQ       BX, R11
+	MOVQ       AX, R13
+	VMOVUPD    pool<>+1408(SB), Y4
+	VDIVPD     Y1, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y2, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+	VMOVDQU    pool<>+2432(SB), Y4
+	VPERMPS    Y2, Y4, Y4
+
+oqxfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      oqxfscale_tail
+	VMOVUPS (R13), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     oqxfscale_one
+
+oqxfscale_tail:
+	TESTQ   R11, R11
+	JE      oqxfscale_done
+	CMPQ    BX, $0x00000008
+	JL      oqxfscale_mtail
+	VMOVUPS 592(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	VMOVUPS Y4, -32(AX)(SI*1)
+	JMP     oqxfscale_done
+
+oqxfscale_mtail:
+	VMOVUPS    592(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
+
+oqxfscale_done:
+oqxend:
+	JMP oqend
+
+oqmul:
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 168(SP), $0x00
+	JNE  oqmfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	LEAQ    (CX)(SI*4), R14
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      oqexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      oqexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
-	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  328(SP), Y6, Y6
-	VMULPS  (SP), Y6, Y6
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
+	JZ           oqmexp_ovskip
+	CMPQ         BX, $0x00000008
+	JL           oqmexp_ovskip
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y5
+	VMOVUPS      -32(CX)(SI*1), Y6
+	VSUBPS       464(SP), Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y6, Y7
@@ -9314,80 +12000,16 @@ oqmax_done:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 456(SP)
+	VMOVUPS      Y6, 592(SP)
 
-oqexp_ovskip:
-oqexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      oqexp_one
-	VMOVUPS (R11), Y5
-	VSUBPS  328(SP), Y5, Y5
-	VMULPS  (SP), Y5, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y5, Y6
-	VMAXPS      Y5, Y1, Y5
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
-	VANDPS      Y6, Y5, Y5
-	VMOVUPS     Y5, (R12)
-	VMOVUPS     32(R11), Y6
-	VSUBPS      328(SP), Y6, Y6
-	VMULPS      (SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y1, Y6, Y7
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, 32(R12)
-	VADDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          oqexp_loop
-
-oqexp_one:
-	CMPQ    R10, $0x00000008
-	JL      oqexp_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  328(SP), Y5, Y5
-	VMULPS  (SP), Y5, Y5
+oqmexp_ovskip:
+oqmexp_loop:
+	CMPQ         R11, $0x00000010
+	JL           oqmexp_one
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
+	VBROADCASTSS scale+56(FP), Y6
+	VMULPS       Y6, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y5, Y6
@@ -9407,30 +12029,98 @@ oqexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y6, Y7
+	VMAXPS      Y6, Y1, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, 32(R13)
+	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          oqexp_one
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          oqmexp_loop
 
-oqexp_tail:
-	TESTQ      R10, R10
-	JE         oqexp_done
-	CMPQ       BX, $0x00000008
-	JGE        oqexp_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     328(SP), Y5, Y5
-	VMULPS     (SP), Y5, Y5
+oqmexp_one:
+	CMPQ         R11, $0x00000008
+	JL           oqmexp_tail
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
+	VBROADCASTSS scale+56(FP), Y6
+	VMULPS       Y6, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (R13)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          oqmexp_one
+
+oqmexp_tail:
+	TESTQ        R11, R11
+	JE           oqmexp_done
+	CMPQ         BX, $0x00000008
+	JGE          oqmexp_done
+	VMASKMOVPS   (R12), Y0, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y0, Y5, Y6, Y5
+	VSUBPS       464(SP), Y5, Y5
+	VBROADCASTSS scale+56(FP), Y6
+	VMULPS       Y6, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y5, Y6
@@ -9455,9 +12145,9 @@ oqexp_tail:
 	VCVTPS2PD    X5, Y1
 	VADDPD       Y6, Y1, Y1
 	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 456(SP)
+	VMOVUPS      Y5, 592(SP)
 
-oqexp_done:
+oqmexp_done:
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y4, Y4, Y5
 	VPERM2F128 $0x31, Y4, Y4, Y1
@@ -9470,76 +12160,77 @@ oqexp_done:
 	VADDPD     Y5, Y1, Y1
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
+	MOVQ       BX, R11
+	MOVQ       AX, R13
 	VMOVUPD    pool<>+1408(SB), Y4
 	VDIVPD     Y1, Y4, Y4
-	VCVTPD2PSY Y4, X3
+	VCVTPD2PSY Y4, X2
 	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
+	VPERMPS    Y2, Y1, Y1
 	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 	VMOVDQU    pool<>+2304(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 	VMOVDQU    pool<>+2432(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 
-oqscale_one:
-	CMPQ    R10, $0x00000008
-	JL      oqscale_tail
-	VMOVUPS (R12), Y4
+oqmscale_one:
+	CMPQ    R11, $0x00000008
+	JL      oqmscale_tail
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
-	JMP     oqscale_one
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     oqmscale_one
 
-oqscale_tail:
-	TESTQ   R10, R10
-	JE      oqscale_done
+oqmscale_tail:
+	TESTQ   R11, R11
+	JE      oqmscale_done
 	CMPQ    BX, $0x00000008
-	JL      oqscale_mtail
-	VMOVUPS 456(SP), Y4
+	JL      oqmscale_mtail
+	VMOVUPS 592(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
-	JMP     oqscale_done
+	JMP     oqmscale_done
 
-oqscale_mtail:
-	VMOVUPS    456(SP), Y4
+oqmscale_mtail:
+	VMOVUPS    592(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
-oqscale_done:
-	JMP oqend
+oqmscale_done:
+	JMP oqmend
 
-oqfast:
+oqmfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	LEAQ    (CX)(SI*4), R13
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	LEAQ    (CX)(SI*4), R14
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      oqfexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      oqfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
-	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  328(SP), Y6, Y6
-	VMULPS  (SP), Y6, Y6
+	MOVQ         BX, R15
+	ANDQ         $0x00000007, R15
+	JZ           oqmfexp_ovskip
+	CMPQ         BX, $0x00000008
+	JL           oqmfexp_ovskip
+	LEAQ         masktab<>+0(SB), BP
+	VMOVDQU      (BP)(R15*4), Y5
+	VMOVUPS      -32(CX)(SI*1), Y6
+	VSUBPS       464(SP), Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
@@ -9562,74 +12253,16 @@ oqfast:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 456(SP)
+	VMOVUPS      Y6, 592(SP)
 
-oqfexp_ovskip:
-oqfexp_loop:
-	CMPQ    R10, $0x00000010
-	JL      oqfexp_one
-	VMOVUPS (R11), Y5
-	VSUBPS  328(SP), Y5, Y5
-	VMULPS  (SP), Y5, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y6
-	VFMADD231PS pool<>+640(SB), Y5, Y6
-	VSUBPS      pool<>+512(SB), Y6, Y7
-	VFMADD231PS pool<>+768(SB), Y7, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD213PS pool<>+1024(SB), Y5, Y8
-	VFMADD213PS pool<>+1152(SB), Y5, Y8
-	VFMADD213PS pool<>+1280(SB), Y5, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y5
-	VMOVUPS     Y5, (R12)
-	VMOVUPS     32(R11), Y6
-	VSUBPS      328(SP), Y6, Y6
-	VMULPS      (SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, 32(R12)
-	VADDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          oqfexp_loop
-
-oqfexp_one:
-	CMPQ    R10, $0x00000008
-	JL      oqfexp_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  328(SP), Y5, Y5
-	VMULPS  (SP), Y5, Y5
+oqmfexp_ovskip:
+oqmfexp_loop:
+	CMPQ         R11, $0x00000010
+	JL           oqmfexp_one
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
+	VBROADCASTSS scale+56(FP), Y6
+	VMULPS       Y6, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
@@ -9646,30 +12279,92 @@ oqfexp_one:
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VMOVUPS      Y5, (R12)
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      32(R12), Y6
+	VSUBPS       464(SP), Y6, Y6
+	VBROADCASTSS scale+56(FP), Y7
+	VMULPS       Y7, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VMOVUPS      Y6, 32(R13)
+	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R11
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
-	JMP          oqfexp_one
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	PREFETCHT0   128(R14)
+	PREFETCHT0   192(R14)
+	ADDQ         $0x00000100, R14
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          oqmfexp_loop
 
-oqfexp_tail:
-	TESTQ      R10, R10
-	JE         oqfexp_done
-	CMPQ       BX, $0x00000008
-	JGE        oqfexp_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     328(SP), Y5, Y5
-	VMULPS     (SP), Y5, Y5
+oqmfexp_one:
+	CMPQ         R11, $0x00000008
+	JL           oqmfexp_tail
+	VMOVUPS      (R12), Y5
+	VSUBPS       464(SP), Y5, Y5
+	VBROADCASTSS scale+56(FP), Y6
+	VMULPS       Y6, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y5, (R13)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          oqmfexp_one
+
+oqmfexp_tail:
+	TESTQ        R11, R11
+	JE           oqmfexp_done
+	CMPQ         BX, $0x00000008
+	JGE          oqmfexp_done
+	VMASKMOVPS   (R12), Y0, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y0, Y5, Y6, Y5
+	VSUBPS       464(SP), Y5, Y5
+	VBROADCASTSS scale+56(FP), Y6
+	VMULPS       Y6, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y1, Y5, Y6
@@ -9694,9 +12389,9 @@ oqfexp_tail:
 	VCVTPS2PD    X5, Y1
 	VADDPD       Y6, Y1, Y1
 	VADDPD       Y1, Y4, Y4
-	VMOVUPS      Y5, 456(SP)
+	VMOVUPS      Y5, 592(SP)
 
-oqfexp_done:
+oqmfexp_done:
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y4, Y4, Y5
 	VPERM2F128 $0x31, Y4, Y4, Y1
@@ -9709,109 +12404,110 @@ oqfexp_done:
 	VADDPD     Y5, Y1, Y1
 
 	// Pass 3.
-	MOVQ       BX, R10
-	MOVQ       AX, R12
+	MOVQ       BX, R11
+	MOVQ       AX, R13
 	VMOVUPD    pool<>+1408(SB), Y4
 	VDIVPD     Y1, Y4, Y4
-	VCVTPD2PSY Y4, X3
+	VCVTPD2PSY Y4, X2
 	VMOVDQU    pool<>+1792(SB), Y1
-	VPERMPS    Y3, Y1, Y1
+	VPERMPS    Y2, Y1, Y1
 	VMOVDQU    pool<>+2048(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 	VMOVDQU    pool<>+2304(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 	VMOVDQU    pool<>+2432(SB), Y4
-	VPERMPS    Y3, Y4, Y4
+	VPERMPS    Y2, Y4, Y4
 
-oqfscale_one:
-	CMPQ    R10, $0x00000008
-	JL      oqfscale_tail
-	VMOVUPS (R12), Y4
+oqmfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      oqmfscale_tail
+	VMOVUPS (R13), Y4
 	VMULPS  Y1, Y4, Y4
-	VMOVUPS Y4, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
-	JMP     oqfscale_one
+	VMOVUPS Y4, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     oqmfscale_one
 
-oqfscale_tail:
-	TESTQ   R10, R10
-	JE      oqfscale_done
+oqmfscale_tail:
+	TESTQ   R11, R11
+	JE      oqmfscale_done
 	CMPQ    BX, $0x00000008
-	JL      oqfscale_mtail
-	VMOVUPS 456(SP), Y4
+	JL      oqmfscale_mtail
+	VMOVUPS 592(SP), Y4
 	VMULPS  Y1, Y4, Y4
 	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS  Y1, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
-	JMP     oqfscale_done
+	JMP     oqmfscale_done
 
-oqfscale_mtail:
-	VMOVUPS    456(SP), Y4
+oqmfscale_mtail:
+	VMOVUPS    592(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
 	VANDPS     Y1, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R12)
+	VMASKMOVPS Y4, Y0, (R13)
 
-oqfscale_done:
+oqmfscale_done:
+oqmend:
 oqend:
 	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
+	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R12*4), X1
-	XORQ     R13, R13
+	VMOVSS   (CX)(R13*4), X1
+	XORQ     R14, R14
 	VUCOMISS X1, X1
-	SETPS    R13
-	ADDQ     R13, R10
+	SETPS    R14
+	ADDQ     R14, R11
 	VUCOMISS pool<>+128(SB), X1
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	SETEQ    R14
+	ADDQ     R14, R12
+	INCQ     R13
+	CMPQ     R13, BX
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2560(SB), X3
+	VMOVSS   pool<>+2560(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R12, R12
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X3, X3, X3
-	VCVTSI2SDQ R11, X3, X3
+	VXORPD     X2, X2, X2
+	VCVTSI2SDQ R12, X2, X2
 	VMOVSD     pool<>+1408(SB), X1
-	VDIVSD     X3, X1, X3
-	VCVTSD2SS  X3, X3, X3
+	VDIVSD     X2, X1, X2
+	VCVTSD2SS  X2, X2, X2
 	VXORPS     X4, X4, X4
-	XORQ       R12, R12
+	XORQ       R13, R13
 
 share:
-	VMOVSS    (CX)(R12*4), X1
+	VMOVSS    (CX)(R13*4), X1
 	VCMPPS    $0x00, pool<>+128(SB), X1, X1
-	VBLENDVPS X1, X3, X4, X1
-	VMOVSS    X1, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VBLENDVPS X1, X2, X4, X1
+	VMOVSS    X1, (AX)(R13*4)
+	INCQ      R13
+	CMPQ      R13, BX
 	JL        share
 	JMP       next1
 
 masked:
-	VXORPS X3, X3, X3
+	VXORPS X2, X2, X2
 
 fill:
-	XORQ R12, R12
+	XORQ R13, R13
 
 fillloop:
-	VMOVSS X3, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X2, (AX)(R13*4)
+	INCQ   R13
+	CMPQ   R13, BX
 	JL     fillloop
 	JMP    next1
 

@@ -128,7 +128,7 @@ var AVX2 = Tier{
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxCausal:               SoftmaxCausalF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxCausalBackward:       SoftmaxCausalBackwardF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE
-		SoftmaxScaled:               SoftmaxScaledF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		SoftmaxScaled:               SoftmaxScaledF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 	},
 	F64: Kernels[float64]{
 		CrossEntropy:                CrossEntropyF64AVX2,                // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2

@@ -22,6 +22,12 @@ func scaledRowOps[F Float]() []rowOp[F] {
 		// rows whose scaled span crosses fastSpan one way or the other
 		{"SoftmaxScaled(scale=3)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 3) }},
 		{"SoftmaxScaled(scale=0.01)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 0.01) }},
+		// float32's fold range (2^-20..2^20) at its edges and beyond:
+		// the multiply on both sides
+		{"SoftmaxScaled(scale=2^-20)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 0x1p-20) }},
+		{"SoftmaxScaled(scale=0.9e-6)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 0.9e-6) }},
+		{"SoftmaxScaled(scale=2^20)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 0x1p20) }},
+		{"SoftmaxScaled(scale=1.1e6)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 1.1e6) }},
 		{"SoftmaxBackwardScaled", 2, probs, func(o []F, in [][]F, c int) { SoftmaxBackwardScaled(o, in[0], in[1], c, 0.3) }},
 		// q = 1: every column seen, so a row stands alone entirely
 		{"SoftmaxCausal(q=1)", 1, none, func(o []F, in [][]F, c int) { SoftmaxCausal(o, in[0], c, 1, 0.3) }},

@@ -293,7 +293,7 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		expF32Table(p, xs, expTable(p, true), keep, true)
 		return
 	}
-	expSoftmaxF32Table8(p, xs, lo, zero)
+	expSoftmaxF32Table8(p, xs, lo, zero, nil)
 }
 
 // ExpF32FastMax bounds the fast float32-lane exp: for |x| <= 87.3 the result
@@ -487,9 +487,25 @@ var expSoftmaxCubic = []Splat{
 // pre-biased table (expTable8) with one integer add. d >= -87.3 (clamped or known),
 // so that product is normal; a NaN d gives a NaN p and a NaN product.
 // Error: p 2^-23.4, T's rounding and the product 2^-24 each: 2^-22.4.
-func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
+// With sc (see ExpScale8From) it computes e^(s*d) with the scale folded
+// into the constants: the same instructions, sc's operands in place of
+// log2e, -ln2 and the cubic's first three coefficients.
+func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool, sc *ExpScale) {
 	tab := expTable8(p)     // read from memory: AVX2 is short of registers
 	shift := p.C(expShift8) // ulp 1/8
+	// c is the unscaled core's constant s, or with sc its folded field f
+	// (the pool's constants named where they were: the other kernels'
+	// text stays as it is).
+	var fold ExpScale
+	if sc != nil {
+		fold = *sc
+	}
+	c := func(s Splat, f Op) Op {
+		if f != nil {
+			return f
+		}
+		return p.C(s)
+	}
 	// One vector after another (the core overlaps them): AVX2 has the
 	// registers for no more.
 	for _, x := range xs {
@@ -503,13 +519,21 @@ func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		}
 		t, k, q := YMM(), YMM(), YMM()
 		VMOVUPS(shift, t)
-		VFMADD231PS(p.C(expLog2e), x, t)
+		VFMADD231PS(c(expLog2e, fold.Log2e), x, t)
 		VSUBPS(shift, t, k)
-		VFMADD231PS(p.C(expNegLn2Hi), k, x)
+		VFMADD231PS(c(expNegLn2Hi, fold.NegLn2), k, x)
 		Comment("exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p")
-		VMOVUPS(p.C(expSoftmaxCubic[0]), q)
-		for _, c := range expSoftmaxCubic[1:] {
-			VFMADD213PS(p.C(c), x, q)
+		if sc != nil {
+			VBROADCASTSS(sc.Q[0], q)
+		} else {
+			VMOVUPS(p.C(expSoftmaxCubic[0]), q)
+		}
+		for i, s := range expSoftmaxCubic[1:] {
+			var f Op // the last, 1, is not scaled
+			if i+1 < len(fold.Q) {
+				f = fold.Q[i+1]
+			}
+			VFMADD213PS(c(s, f), x, q)
 		}
 		VPERMPS(tab, t, k)
 		VPSLLD(U8(20), t, t)
@@ -542,6 +566,80 @@ type ExpScale struct {
 	Lo            Mem
 	Log2e, NegLn2 Op
 	Q             [3]Op
+}
+
+// ExpScale8Bytes is the stack ExpScale8From takes: four YMM vectors, two
+// float32s and the 24 bytes that let the vectors start 32-byte aligned (a
+// vector operand split across cache lines, read every exp, cost more than
+// the multiply the fold saves: bench/TUNING.md).
+const ExpScale8Bytes = 4*32 + 2*4 + 24
+
+// ExpScale8From is ExpScaleFrom for the AVX2 core (expSoftmaxF32Table8):
+// the fields from the float32 scale in the low lane of s, at mem
+// (ExpScale8Bytes, 8-byte aligned), addressed through a base register
+// that stays live: the FMAs' operands as 32-byte aligned YMM vectors (AVX2
+// has no broadcast operands), Lo and Q[0], which are only loaded
+// (broadcast), as float32s after them:
+//
+//	Lo     lo/s                     the clamp and keep bound on d
+//	Log2e  s*log2e                  k = round(8*d*s*log2e)/8
+//	NegLn2 -ln2/s                   r' = d - k*ln2/s = r/s
+//	Q      c0*s^3, c1*s^2, c2*s     p = 1 + r'*(c2*s + r'*(c1*s^2 + r'*c0*s^3))
+//
+// with c0..c2 the cubic's coefficients (expSoftmaxCubic), each computed in
+// float64 and rounded once: the bounds of ExpScale, within the same
+// FoldScaleMin..FoldScaleMax. A power-of-two scale scales every field
+// exactly, and so gives the bits of the unscaled core on s*d.
+func ExpScale8From(s VecVirtual, mem Mem) *ExpScale {
+	Comment("Folded scale (AVX2): lo/s, s*log2e, -ln2/s, c0*s^3, c1*s^2, c2*s (float64, rounded once), broadcast.")
+	sd, t, c := XMM(), XMM(), XMM()
+	VCVTSS2SD(s, sd, sd)
+	// The vectors 32-byte aligned, from a base register.
+	base := GP64()
+	LEAQ(mem.Offset(31), base)
+	ANDQ(I8(-32), base)
+	m := Mem{Base: base}
+	// Lo and Q[0] at 128 and 132, the vectors from 0.
+	at := [6]int{128, 0, 32, 132, 64, 96}
+	out := func(i int) {
+		VCVTSD2SS(t, t, t)
+		if at[i] >= 128 {
+			VMOVSS(t, m.Offset(at[i]))
+			return
+		}
+		y := YMM()
+		VBROADCASTSS(t, y)
+		VMOVUPS(y, m.Offset(at[i]))
+	}
+	constant := func(v float64) {
+		g := GP64()
+		MOVQ(U64(math.Float64bits(v)), g)
+		VMOVQ(g, c)
+	}
+	coef := func(i int) float64 { return float64(math.Float32frombits(uint32(expSoftmaxCubic[i].C.(U32)))) }
+	constant(float64(SoftmaxF32Lo))
+	VDIVSD(sd, c, t)
+	out(0)
+	constant(math.Log2E)
+	VMULSD(sd, c, t)
+	out(1)
+	constant(-math.Ln2)
+	VDIVSD(sd, c, t)
+	out(2)
+	s2 := XMM()
+	VMULSD(sd, sd, s2)
+	VMULSD(sd, s2, t)
+	constant(coef(0))
+	VMULSD(c, t, t)
+	out(3)
+	constant(coef(1))
+	VMULSD(c, s2, t)
+	out(4)
+	constant(coef(2))
+	VMULSD(c, sd, t)
+	out(5)
+	return &ExpScale{Lo: m.Offset(at[0]), Log2e: m.Offset(at[1]), NegLn2: m.Offset(at[2]),
+		Q: [3]Op{m.Offset(at[3]), m.Offset(at[4]), m.Offset(at[5])}}
 }
 
 // FoldScaleMin and FoldScaleMax bound the scales ExpScale folds.
@@ -620,7 +718,15 @@ func bcst(o Op, reg, bc func(...Op), rest ...Op) {
 // in every lane: ExpSoftmaxF32Core's arithmetic with its constants scaled,
 // the same clamp (lanes with s*d below SoftmaxF32Lo, within rounding, give
 // +0), the same table, NaN kept.
+//
+// YMM (AVX2): sc from ExpScale8From, the 8-entry core's arithmetic
+// (expSoftmaxF32Table8) with its constants scaled; lo nil as in
+// ExpSoftmaxF32Core (every s*d at least -fastSpan, or NaN).
 func ExpSoftmaxF32ScaledCore(p *Pool, xs []VecVirtual, lo VecVirtual, sc *ExpScale) {
+	if xs[0].Size() != 64 {
+		expSoftmaxF32Table8(p, xs, lo, lo != nil, sc)
+		return
+	}
 	Comment("exp32 (scale folded): keep d >= lo/s (or NaN), clamp")
 	keep := make([]Pred, len(xs))
 	for i, x := range xs {

@@ -3,9 +3,9 @@
 // call, float32 and float64, and SoftmaxCausal, SoftmaxScaled of the
 // columns each row of a stack of causal blocks sees (causal.go).
 // SoftmaxScaled is Softmax with every s - max multiplied by scale before
-// its exp (rowGen.scaled), on every path; AVX-512 float32 folds the scale
-// into the exp's constants instead (rowGen.fold), for the scales that
-// allow it.
+// its exp (rowGen.scaled), on every path; float32 folds the scale into
+// the exp's constants instead (rowGen.fold; AVX2 in SoftmaxScaled, not
+// SoftmaxCausal), for the scales that allow it.
 //
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mmcloughlin/avo/attr"
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
@@ -241,12 +242,22 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	RET()
 }
 
+// scaledAttr is SoftmaxScaled's TEXT attribute: NOSPLIT, but for AVX2
+// float32, whose folded scale (ExpScale8From) takes the frame past
+// NOSPLIT's limit: that kernel checks the stack on entry.
+func scaledAttr(isa ISA, d DType) attr.Attribute {
+	if !isa.AVX512 && d.Size == 4 {
+		return 0
+	}
+	return NOSPLIT
+}
+
 // declare emits the TEXT of the kernel of op v and its noescape pragma.
 func declare(isa ISA, d DType, v variant) {
 	name := v.String() + d.Name + isa.Name
 	switch v {
 	case scaledSoftmax:
-		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
+		TEXT(name, scaledAttr(isa, d), fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
 	case causalSoftmax:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols, q int, scale %s)", d.Go, d.Go))
 	default:
@@ -399,10 +410,11 @@ type rowGen struct {
 	// relative to |s| rather than to |s - max|). AVX-512 reads it
 	// broadcast from the argument (no register, no line split), AVX2 as a
 	// vector in a stack slot (no register either: the groups have none to
-	// spare).
+	// spare), or with the fold (float32 SoftmaxScaled) broadcast from the
+	// argument into a register where it multiplies.
 	scaled bool
 	scale  Mem
-	// fold (AVX-512 float32 SoftmaxScaled): the scale folded into the
+	// fold (float32 SoftmaxScaled, and AVX-512 SoftmaxCausal): the scale folded into the
 	// exp's constants, no multiply a vector; foldOK (int32) says whether
 	// this call's scale allows it, folding whether the code being emitted
 	// is that version.
@@ -425,6 +437,21 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 		}
 		return
 	}
+	if g.d.Size == 4 && !g.causal {
+		// AVX2 float32 folds the scale too (ExpScale8From); the
+		// multiply, for the scales outside the fold's range, broadcasts
+		// it from the argument (mulScale), no stack vector. The frame
+		// is past NOSPLIT's limit all the same (scaledAttr).
+		// SoftmaxCausal (NOSPLIT, causal.go) has no room for the
+		// folded constants: it multiplies.
+		b, err := arg.Resolve()
+		if err != nil {
+			panic(err)
+		}
+		g.scale = b.Addr
+		g.foldScale()
+		return
+	}
 	x := Load(arg, XMM())
 	v := g.isa.Vec()
 	g.d.BCAST(x, v)
@@ -432,14 +459,19 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 	g.d.MOVU(v, g.scale)
 }
 
-// foldScale sets up the folded scale (AVX-512 float32, see ExpScale): the
-// constants, and g.foldOK, whether the scale is within FoldScaleMin..
-// FoldScaleMax (compared as bits: the scale is positive and finite). A
-// call's scale picks one of the two versions of pass 2 for all its rows.
+// foldScale sets up the folded scale (float32, see ExpScale; AVX2's in
+// YMM vectors, ExpScale8From): the constants, and g.foldOK, whether the
+// scale is within FoldScaleMin..FoldScaleMax (compared as bits: the scale
+// is positive and finite; lane 0 of AVX2's vector). A call's scale picks
+// one of the two versions of pass 2 for all its rows.
 func (g *rowGen) foldScale() {
 	x := XMM()
 	VMOVSS(g.scale, x)
-	g.fold = ExpScaleFrom(x, AllocLocal(24))
+	if g.isa.AVX512 {
+		g.fold = ExpScaleFrom(x, AllocLocal(24))
+	} else {
+		g.fold = ExpScale8From(x, AllocLocal(ExpScale8Bytes))
+	}
 	g.foldOK = AllocLocal(8)
 	bits, ok := GP32(), GP32()
 	MOVL(g.scale, bits)
@@ -453,14 +485,29 @@ func (g *rowGen) foldScale() {
 	MOVL(ok, g.foldOK)
 }
 
-// mulScale multiplies x by the scale (SoftmaxScaled; else nothing).
+// mulScale multiplies x by the scale (SoftmaxScaled, but in the folded
+// version; else nothing).
 func (g *rowGen) mulScale(x VecVirtual) {
+	if !g.folding {
+		g.multiply(x)
+	}
+}
+
+// multiply multiplies x by the scale (SoftmaxScaled; else nothing), in
+// the folded version too: the span test, which may be emitted inside the
+// folded version of the group before (rowGen.ahead).
+func (g *rowGen) multiply(x VecVirtual) {
 	switch {
-	case !g.scaled, g.folding:
+	case !g.scaled:
 	case g.isa.AVX512 && g.d.Size == 4:
 		VMULPS_BCST(g.scale, x, x)
 	case g.isa.AVX512:
 		VMULPD_BCST(g.scale, x, x)
+	case g.fold != nil:
+		// AVX2 float32 with the fold: g.scale is the argument.
+		s := g.isa.Vec()
+		VBROADCASTSS(g.scale, s)
+		VMULPS(s, x, x)
 	default:
 		g.d.MUL(g.scale, x, x)
 	}

@@ -61,23 +61,37 @@ func (g *rowGen) body(k int, pre string) {
 	b.maxima()
 	b.broadcastMaxima()
 	b.tailSlots()
+	if g.fold == nil {
+		b.guardVersions(pre)
+		return
+	}
+	Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
+	CMPL(g.foldOK, U8(0))
+	JE(LabelRef(pre + "mul"))
+	g.folding = true
+	b.guardVersions(pre + "x")
+	g.folding = false
+	JMP(LabelRef(pre + "end"))
+	Label(pre + "mul")
+	// AVX2's versions with the guards or not end on their own pre+"end".
+	mul := pre
+	if b.tryFast {
+		mul = pre + "m"
+	}
+	b.guardVersions(mul)
+	Label(pre + "end")
+}
+
+// guardVersions emits passes 2 and 3 with the guards for tiny e, and
+// where the group may go without them (AVX2 float32 Softmax), the version
+// without, chosen by the span test.
+func (b *rowGroup) guardVersions(pre string) {
 	switch {
-	case g.fold != nil:
-		Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
-		CMPL(g.foldOK, U8(0))
-		JE(LabelRef(pre + "mul"))
-		g.folding = true
-		b.expAndNormalise(withGuards, pre+"x")
-		g.folding = false
-		JMP(LabelRef(pre + "end"))
-		Label(pre + "mul")
-		b.expAndNormalise(withGuards, pre)
-		Label(pre + "end")
 	case !b.tryFast:
 		b.expAndNormalise(withGuards, pre)
 	default:
 		Comment("Rows spanning more than fastSpan (or with a NaN) keep the guards.")
-		CMPL(g.fast, U8(0))
+		CMPL(b.fast, U8(0))
 		JNE(LabelRef(pre + "fast"))
 		b.expAndNormalise(withGuards, pre)
 		JMP(LabelRef(pre + "end"))
@@ -233,7 +247,7 @@ func (b *rowGroup) maxPass(pre string, base Register) (acc, mins [][]VecVirtual)
 // max) is: rounding is monotonic, so no lane's |scale*(s - max)| exceeds
 // it.
 func (b *rowGroup) spanTest(diff VecVirtual) {
-	b.mulScale(diff)
+	b.multiply(diff)
 	flag := GP32()
 	XORL(flag, flag)
 	AnyTrue([]Pred{Compare(b.d, CmpNLEUQ, b.p.F32("fastspan32", fastSpan), diff)})
