@@ -611,33 +611,8 @@ func ExpScale8From(s VecVirtual, mem Mem) *ExpScale {
 		VBROADCASTSS(t, y)
 		VMOVUPS(y, m.Offset(at[i]))
 	}
-	constant := func(v float64) {
-		g := GP64()
-		MOVQ(U64(math.Float64bits(v)), g)
-		VMOVQ(g, c)
-	}
 	coef := func(i int) float64 { return float64(math.Float32frombits(uint32(expSoftmaxCubic[i].C.(U32)))) }
-	constant(float64(SoftmaxF32Lo))
-	VDIVSD(sd, c, t)
-	out(0)
-	constant(math.Log2E)
-	VMULSD(sd, c, t)
-	out(1)
-	constant(-math.Ln2)
-	VDIVSD(sd, c, t)
-	out(2)
-	s2 := XMM()
-	VMULSD(sd, sd, s2)
-	VMULSD(sd, s2, t)
-	constant(coef(0))
-	VMULSD(c, t, t)
-	out(3)
-	constant(coef(1))
-	VMULSD(c, s2, t)
-	out(4)
-	constant(coef(2))
-	VMULSD(c, sd, t)
-	out(5)
+	foldScale(sd, t, c, [3]float64{coef(0), coef(1), coef(2)}, out)
 	return &ExpScale{Lo: m.Offset(at[0]), Log2e: m.Offset(at[1]), NegLn2: m.Offset(at[2]),
 		Q: [3]Op{m.Offset(at[3]), m.Offset(at[4]), m.Offset(at[5])}}
 }
@@ -659,33 +634,7 @@ func ExpScaleFrom(s VecVirtual, mem Mem) *ExpScale {
 		VCVTSD2SS(t, t, t)
 		VMOVSS(t, mem.Offset(4*i))
 	}
-	// The float64 constants come as immediates through a general register:
-	// the pool, and so the other kernels' text, stays as it is.
-	constant := func(v float64) {
-		g := GP64()
-		MOVQ(U64(math.Float64bits(v)), g)
-		VMOVQ(g, c)
-	}
-	constant(float64(SoftmaxF32Lo))
-	VDIVSD(sd, c, t)
-	out(0)
-	constant(math.Log2E)
-	VMULSD(sd, c, t)
-	out(1)
-	constant(-math.Ln2)
-	VDIVSD(sd, c, t)
-	out(2)
-	s2 := XMM()
-	VMULSD(sd, sd, s2)
-	VMULSD(sd, s2, t)
-	constant(1.0 / 6)
-	VMULSD(c, t, t)
-	out(3)
-	constant(0.5)
-	VMULSD(c, s2, t)
-	out(4)
-	VMOVAPD(sd, t)
-	out(5)
+	foldScale(sd, t, c, [3]float64{1.0 / 6, 0.5, 1}, out)
 	return &ExpScale{Lo: mem, Log2e: mem.Offset(4), NegLn2: mem.Offset(8),
 		Q: [3]Op{mem.Offset(12), mem.Offset(16), mem.Offset(20)}}
 }
@@ -763,4 +712,43 @@ func ExpSoftmaxF32ScaledCore(p *Pool, xs []VecVirtual, lo VecVirtual, sc *ExpSca
 		VFMADD231PS(qs[i], T, T)
 		VSCALEFPS_Z(ks[i], T, keep[i].K(), x)
 	}
+}
+
+// foldScale computes the six fields of a folded scale from the float64
+// scale in sd, in ExpScale's order: lo/s, s*log2e, -ln2/s, then the
+// polynomial's coefficients times s^3, s^2 and s (q), each in float64 and
+// rounded once by out(i), which stores field i from t. c is scratch. The
+// float64 constants come as immediates through a general register, so the
+// pool, and with it the other kernels' text, stays as it is.
+func foldScale(sd, t, c VecVirtual, q [3]float64, out func(i int)) {
+	constant := func(v float64) {
+		g := GP64()
+		MOVQ(U64(math.Float64bits(v)), g)
+		VMOVQ(g, c)
+	}
+	constant(float64(SoftmaxF32Lo))
+	VDIVSD(sd, c, t)
+	out(0)
+	constant(math.Log2E)
+	VMULSD(sd, c, t)
+	out(1)
+	constant(-math.Ln2)
+	VDIVSD(sd, c, t)
+	out(2)
+	s2 := XMM()
+	VMULSD(sd, sd, s2)
+	VMULSD(sd, s2, t)
+	constant(q[0])
+	VMULSD(c, t, t)
+	out(3)
+	constant(q[1])
+	VMULSD(c, s2, t)
+	out(4)
+	if q[2] == 1 {
+		VMOVAPD(sd, t) // s itself: no rounding
+	} else {
+		constant(q[2])
+		VMULSD(c, sd, t)
+	}
+	out(5)
 }
