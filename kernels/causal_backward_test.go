@@ -27,12 +27,21 @@ func causalInputs[F Float](r *rand.Rand, n, cols, q int) (p, dp []F) {
 	fillRandom(s, r, valueRanges[3].gen)
 	fillRandom(dp, r, valueRanges[0].gen)
 	SoftmaxCausal(p, s, cols, q, 0.3)
-	for i := 0; i < n/cols; i++ {
-		for j := cols - q + i%q + 1; j < cols; j++ {
-			p[i*cols+j], dp[i*cols+j] = F(math.NaN()), F(math.NaN())
+	fillMasked(F(math.NaN()), cols, q, p, dp)
+	return p, dp
+}
+
+// fillMasked sets the entries that the rows of blocks of q rows do not
+// see (row i of a block sees the columns j <= cols - q + i) to v, in each
+// of xs.
+func fillMasked[F Float](v F, cols, q int, xs ...[]F) {
+	for _, x := range xs {
+		for i := 0; i < len(x)/cols; i++ {
+			for j := cols - q + i%q + 1; j < cols; j++ {
+				x[i*cols+j] = v
+			}
 		}
 	}
-	return p, dp
 }
 
 // expectCausalZeros requires +0 (not -0) on the entries a row does not see.

@@ -26,11 +26,7 @@ func testCausalManyBlocks[F Float](t *testing.T) {
 				n := blocks * q * cols
 				s := make([]F, n)
 				fillRandom(s, r, valueRanges[3].gen)
-				for i := 0; i < n/cols; i++ {
-					for j := cols - q + i%q + 1; j < cols; j++ {
-						s[i*cols+j] = F(math.NaN())
-					}
-				}
+				fillMasked(F(math.NaN()), cols, q, s)
 				got := make([]F, n)
 				SoftmaxCausal(got, s, cols, q, 0.3)
 				expectCausal(t, got, s, cols, q, 0.3)
@@ -82,11 +78,7 @@ func testCausalRowsAlone[F Float](t *testing.T) {
 			n := blocks * q * cols
 			s := make([]F, n)
 			fillRandom(s, r, valueRanges[3].gen)
-			for i := 0; i < n/cols; i++ {
-				for j := cols - q + i%q + 1; j < cols; j++ {
-					s[i*cols+j] = F(math.NaN())
-				}
-			}
+			fillMasked(F(math.NaN()), cols, q, s)
 			whole := make([]F, n)
 			SoftmaxCausal(whole, s, cols, q, 0.3)
 			expectCausal(t, whole, s, cols, q, 0.3)

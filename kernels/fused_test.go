@@ -232,11 +232,7 @@ func testScaledCausal[F Float](t *testing.T) {
 			SoftmaxScaled(dst, s, cols, scale)
 			expectCausal(t, dst, s, cols, 0, scale)
 			// masked inputs hold NaN: they must never be read
-			for i := 0; i < rows; i++ {
-				for j := cols - q + i%q + 1; j < cols; j++ {
-					s[i*cols+j] = F(math.NaN())
-				}
-			}
+			fillMasked(F(math.NaN()), cols, q, s)
 			SoftmaxCausal(dst, s, cols, q, scale)
 			expectCausal(t, dst, s, cols, q, scale)
 			SoftmaxCausal(s, s, cols, q, scale) // in place
@@ -271,11 +267,7 @@ func testBackwardScaled[F Float](t *testing.T) {
 			ds := make([]F, len(p))
 			SoftmaxBackwardScaled(ds, p, dp, cols, 0.5)
 			expectScaledBackward(t, ds, p, dp, cols, 0, 0.5)
-			for i := 0; i < rows; i++ {
-				for j := cols - q + i%q + 1; j < cols; j++ {
-					p[i*cols+j], dp[i*cols+j] = F(math.NaN()), F(math.NaN())
-				}
-			}
+			fillMasked(F(math.NaN()), cols, q, p, dp)
 			SoftmaxCausalBackward(ds, p, dp, cols, q, 0.5)
 			expectScaledBackward(t, ds, p, dp, cols, q, 0.5)
 		}
