@@ -280,6 +280,9 @@ type gen struct {
 	acc [2]VecVirtual
 	ne  VecVirtual // -e broadcast (scaled: -scale*e)
 	sc  VecVirtual // scaled: scale broadcast
+	// scaleP: in a scaled kernel, out scales p rather than e (g.ne holds
+	// +e, unscaled): the medium rows' pass 2 (see mediumStore).
+	scaleP bool
 }
 
 // adds says whether pass 2 adds into ds (SoftmaxBackwardAdd).
@@ -750,6 +753,15 @@ func (g *gen) out(p, dp Op, ds Mem, sign eSign, store storeMode) VecVirtual {
 	masked := sign == posE
 	t := g.Vec()
 	switch {
+	case g.form == scaled && g.scaleP:
+		if _, ok := dp.(Mem); ok {
+			g.dt.MOVU(dp, t)
+			dp = t
+		}
+		g.dt.SUB(g.ne, dp, t) // t = dp - e
+		ps := g.Vec()
+		g.dt.MUL(p, g.sc, ps)
+		p = ps
 	case g.form == scaled:
 		// dp in a register is not read again: t = dp, in place.
 		if r, ok := dp.(VecVirtual); ok {
