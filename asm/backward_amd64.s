@@ -5609,18 +5609,18 @@ head:
 	VADDPS     Y6, Y3, Y3
 
 rowScanDone1:
-	VMOVDQU     32(SP), Y6
-	VPERMPS     Y3, Y6, Y3
-	VMULPS      Y1, Y3, Y3
-	VFMSUB213PS Y3, Y1, Y5
-	VMULPS      Y4, Y5, Y5
-	VMASKMOVPS  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	VMOVDQU    32(SP), Y6
+	VPERMPS    Y3, Y6, Y3
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y1, Y4
+	VMULPS     Y4, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         head
+	JMP        done
 
 headDone:
 	VMOVUPS -32(AX), Y3
@@ -5671,147 +5671,147 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y4
-	VMOVUPS     (DX), Y5
-	VMULPS      Y4, Y5, Y11
-	VANDPS      Y8, Y11, Y11
-	VPERMPS     Y11, Y6, Y11
-	VMULPS      Y1, Y11, Y11
-	VFMSUB213PS Y11, Y1, Y5
-	VMULPS      Y4, Y5, Y5
-	VBLENDVPS   Y8, Y5, Y3, Y3
-	VPERMPS     Y3, Y7, Y3
-	VMOVUPS     Y5, Y4
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y4
+	VMOVUPS   (DX), Y5
+	VMULPS    Y4, Y5, Y11
+	VANDPS    Y8, Y11, Y11
+	VPERMPS   Y11, Y6, Y11
+	VSUBPS    Y11, Y5, Y5
+	VMULPS    Y1, Y4, Y4
+	VMULPS    Y4, Y5, Y5
+	VBLENDVPS Y8, Y5, Y3, Y3
+	VPERMPS   Y3, Y7, Y3
+	VMOVUPS   Y5, Y4
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (DX), Y5
-	VMULPS      Y3, Y5, Y7
-	VANDPS      Y8, Y7, Y7
-	VPERMPS     Y7, Y6, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y7, Y1, Y5
-	VMULPS      Y3, Y5, Y5
-	VPERMPS     Y4, Y9, Y3
-	VPERMPS     Y5, Y9, Y4
-	VBLENDVPS   Y10, Y4, Y3, Y3
-	VMOVUPS     Y5, Y4
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y5
+	VMULPS    Y3, Y5, Y7
+	VANDPS    Y8, Y7, Y7
+	VPERMPS   Y7, Y6, Y7
+	VSUBPS    Y7, Y5, Y5
+	VMULPS    Y1, Y3, Y3
+	VMULPS    Y3, Y5, Y5
+	VPERMPS   Y4, Y9, Y3
+	VPERMPS   Y5, Y9, Y4
+	VBLENDVPS Y10, Y4, Y3, Y3
+	VMOVUPS   Y5, Y4
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y5
-	VMOVUPS     (DX), Y11
-	VMULPS      Y5, Y11, Y12
-	VANDPS      Y8, Y12, Y12
-	VPERMPS     Y12, Y4, Y13
-	VANDPS      128(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y6, Y12
-	VMULPS      Y1, Y12, Y12
-	VFMSUB213PS Y12, Y1, Y11
-	VMULPS      Y5, Y11, Y11
-	VBLENDVPS   Y8, Y11, Y3, Y3
-	VPERMPS     Y3, Y7, Y3
-	VMOVUPS     Y11, Y5
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y5
+	VMOVUPS   (DX), Y11
+	VMULPS    Y5, Y11, Y12
+	VANDPS    Y8, Y12, Y12
+	VPERMPS   Y12, Y4, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y6, Y12
+	VSUBPS    Y12, Y11, Y11
+	VMULPS    Y1, Y5, Y5
+	VMULPS    Y5, Y11, Y11
+	VBLENDVPS Y8, Y11, Y3, Y3
+	VPERMPS   Y3, Y7, Y3
+	VMOVUPS   Y11, Y5
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (DX), Y7
-	VMULPS      Y3, Y7, Y11
-	VANDPS      Y8, Y11, Y11
-	VPERMPS     Y11, Y4, Y12
-	VANDPS      128(SP), Y12, Y12
-	VADDPS      Y12, Y11, Y11
-	VPERMPS     Y11, Y6, Y11
-	VMULPS      Y1, Y11, Y11
-	VFMSUB213PS Y11, Y1, Y7
-	VMULPS      Y3, Y7, Y7
-	VPERMPS     Y5, Y9, Y3
-	VPERMPS     Y7, Y9, Y5
-	VBLENDVPS   Y10, Y5, Y3, Y3
-	VMOVUPS     Y7, Y5
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y7
+	VMULPS    Y3, Y7, Y11
+	VANDPS    Y8, Y11, Y11
+	VPERMPS   Y11, Y4, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y6, Y11
+	VSUBPS    Y11, Y7, Y7
+	VMULPS    Y1, Y3, Y3
+	VMULPS    Y3, Y7, Y7
+	VPERMPS   Y5, Y9, Y3
+	VPERMPS   Y7, Y9, Y5
+	VBLENDVPS Y10, Y5, Y3, Y3
+	VMOVUPS   Y7, Y5
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y11
-	VMOVUPS     (DX), Y12
-	VMULPS      Y11, Y12, Y13
-	VANDPS      Y8, Y13, Y13
-	VPERMPS     Y13, Y4, Y14
-	VANDPS      128(SP), Y14, Y14
-	VADDPS      Y14, Y13, Y13
-	VPERMPS     Y13, Y5, Y14
-	VANDPS      160(SP), Y14, Y14
-	VADDPS      Y14, Y13, Y13
-	VPERMPS     Y13, Y6, Y13
-	VMULPS      Y1, Y13, Y13
-	VFMSUB213PS Y13, Y1, Y12
-	VMULPS      Y11, Y12, Y12
-	VBLENDVPS   Y8, Y12, Y3, Y3
-	VPERMPS     Y3, Y7, Y3
-	VMOVUPS     Y12, Y7
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y11
+	VMOVUPS   (DX), Y12
+	VMULPS    Y11, Y12, Y13
+	VANDPS    Y8, Y13, Y13
+	VPERMPS   Y13, Y4, Y14
+	VANDPS    128(SP), Y14, Y14
+	VADDPS    Y14, Y13, Y13
+	VPERMPS   Y13, Y5, Y14
+	VANDPS    160(SP), Y14, Y14
+	VADDPS    Y14, Y13, Y13
+	VPERMPS   Y13, Y6, Y13
+	VSUBPS    Y13, Y12, Y12
+	VMULPS    Y1, Y11, Y11
+	VMULPS    Y11, Y12, Y12
+	VBLENDVPS Y8, Y12, Y3, Y3
+	VPERMPS   Y3, Y7, Y3
+	VMOVUPS   Y12, Y7
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (DX), Y11
-	VMULPS      Y3, Y11, Y12
-	VANDPS      Y8, Y12, Y12
-	VPERMPS     Y12, Y4, Y13
-	VANDPS      128(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y5, Y13
-	VANDPS      160(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y6, Y12
-	VMULPS      Y1, Y12, Y12
-	VFMSUB213PS Y12, Y1, Y11
-	VMULPS      Y3, Y11, Y11
-	VPERMPS     Y7, Y9, Y3
-	VPERMPS     Y11, Y9, Y7
-	VBLENDVPS   Y10, Y7, Y3, Y3
-	VMOVUPS     Y11, Y7
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups2
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y11
+	VMULPS    Y3, Y11, Y12
+	VANDPS    Y8, Y12, Y12
+	VPERMPS   Y12, Y4, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y5, Y13
+	VANDPS    160(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y6, Y12
+	VSUBPS    Y12, Y11, Y11
+	VMULPS    Y1, Y3, Y3
+	VMULPS    Y3, Y11, Y11
+	VPERMPS   Y7, Y9, Y3
+	VPERMPS   Y11, Y9, Y7
+	VBLENDVPS Y10, Y7, Y3, Y3
+	VMOVUPS   Y11, Y7
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups2
 
 groupsDone:
 	CMPQ CX, BX
@@ -5837,7 +5837,6 @@ groupsDone:
 rowScanDone2:
 	VMOVDQU 32(SP), Y7
 	VPERMPS Y4, Y7, Y4
-	VMULPS  Y1, Y4, Y4
 
 windowMasked:
 	LEAQ       (CX)(DI*1), SI
@@ -5860,65 +5859,67 @@ windowMasked:
 	VADDPS     Y10, Y7, Y7
 
 rowScanDone3:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y7, Y10, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMASKMOVPS  (CX)(DI*1), Y0, Y5
-	VMASKMOVPS  (DX)(DI*1), Y0, Y6
-	VMULPS      Y5, Y6, Y4
-	CMPQ        DI, $0x00000004
-	JBE         rowScanDone4
-	VMOVDQU     backwardSeg32<>+60(SB), Y10
-	VPERMPS     Y4, Y10, Y10
-	VANDPS      128(SP), Y10, Y10
-	VADDPS      Y10, Y4, Y4
-	CMPQ        DI, $0x00000008
-	JBE         rowScanDone4
-	VMOVDQU     backwardSeg32<>+56(SB), Y10
-	VPERMPS     Y4, Y10, Y10
-	VANDPS      160(SP), Y10, Y10
-	VADDPS      Y10, Y4, Y4
+	VMOVDQU    32(SP), Y10
+	VPERMPS    Y7, Y10, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPS (CX)(DI*1), Y0, Y5
+	VMASKMOVPS (DX)(DI*1), Y0, Y6
+	VMULPS     Y5, Y6, Y4
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+60(SB), Y10
+	VPERMPS    Y4, Y10, Y10
+	VANDPS     128(SP), Y10, Y10
+	VADDPS     Y10, Y4, Y4
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+56(SB), Y10
+	VPERMPS    Y4, Y10, Y10
+	VANDPS     160(SP), Y10, Y10
+	VADDPS     Y10, Y4, Y4
 
 rowScanDone4:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y4, Y10, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	VMOVDQU   32(SP), Y10
+	VPERMPS   Y4, Y10, Y4
+	VSUBPS    Y7, Y9, Y7
+	VMULPS    Y8, Y1, Y8
+	VMULPS    Y8, Y7, Y7
+	VBLENDVPS Y0, Y7, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPS    Y4, Y6, Y4
+	VMULPS    Y5, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPS    Y7, Y9, Y4
+	VMULPS    Y8, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	JMP       done
 
 wideShortRows:
 	MOVQ AX, SI
@@ -5930,27 +5931,27 @@ wideShortRows:
 
 widehead:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         wideheadDone
-	VMASKMOVPS  (CX), Y0, Y4
-	VMASKMOVPS  (DX), Y0, Y5
-	VMULPS      Y4, Y5, Y3
-	VPERM2F128  $0x01, Y3, Y3, Y6
-	VADDPS      Y6, Y3, Y3
-	VPERMILPS   $0x4e, Y3, Y6
-	VADDPS      Y6, Y3, Y3
-	VPERMILPS   $0xb1, Y3, Y6
-	VADDPS      Y6, Y3, Y3
-	VMULPS      Y1, Y3, Y3
-	VFMSUB213PS Y3, Y1, Y5
-	VMULPS      Y4, Y5, Y5
-	VMASKMOVPS  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          widehead
-	JMP         done
+	CMPQ       AX, SI
+	JAE        wideheadDone
+	VMASKMOVPS (CX), Y0, Y4
+	VMASKMOVPS (DX), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y1, Y4
+	VMULPS     Y4, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         widehead
+	JMP        done
 
 wideheadDone:
 	VMOVUPS -32(AX), Y3
@@ -5988,214 +5989,215 @@ rowsIdxStore:
 	VADDPS     Y7, Y4, Y4
 	VPERMILPS  $0xb1, Y4, Y7
 	VADDPS     Y7, Y4, Y4
-	VMULPS     Y1, Y4, Y4
 
 	// One row with the join through w; then the loop that joins
 	// with the row before.
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPS  (CX)(DI*1), Y0, Y8
-	VMASKMOVPS  (DX)(DI*1), Y0, Y9
-	VMULPS      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y12
-	VADDPS      Y12, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y12
-	VADDPS      Y12, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y12
-	VADDPS      Y12, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree1
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y8
+	VMASKMOVPS (DX)(DI*1), Y0, Y9
+	VMULPS     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y12
+	VADDPS     Y12, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y12
+	VADDPS     Y12, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y12
+	VADDPS     Y12, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree1
 
 widewindowPlain:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPS     (CX)(DI*1), Y8
-	VMOVUPS     (DX)(DI*1), Y9
-	VMULPS      Y8, Y9, Y7
-	VANDPS      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPS     (CX)(DI*1), Y5
-	VMOVUPS     (DX)(DI*1), Y6
-	VMULPS      Y5, Y6, Y4
-	VANDPS      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0x4e, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0xb1, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowPlain
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPS    (CX)(DI*1), Y8
+	VMOVUPS    (DX)(DI*1), Y9
+	VMULPS     Y8, Y9, Y7
+	VANDPS     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPS    (CX)(DI*1), Y5
+	VMOVUPS    (DX)(DI*1), Y6
+	VMULPS     Y5, Y6, Y4
+	VANDPS     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0x4e, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VSUBPS     Y7, Y9, Y7
+	VMULPS     Y8, Y1, Y8
+	VMULPS     Y8, Y7, Y7
+	VBLENDVPS  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y7, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowPlain
 
 widewindowMasked:
 widewindowMasked0:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPS  (CX)(DI*1), Y0, Y8
-	VMASKMOVPS  (DX)(DI*1), Y0, Y9
-	VMULPS      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y8
+	VMASKMOVPS (DX)(DI*1), Y0, Y9
+	VMULPS     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowMasked1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	VMASKMOVPS  (CX)(DI*1), Y0, Y5
-	VMASKMOVPS  (DX)(DI*1), Y0, Y6
-	VMULPS      Y5, Y6, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0x4e, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0xb1, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowMasked
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	VMASKMOVPS (CX)(DI*1), Y0, Y5
+	VMASKMOVPS (DX)(DI*1), Y0, Y6
+	VMULPS     Y5, Y6, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0x4e, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VSUBPS     Y7, Y9, Y7
+	VMULPS     Y8, Y1, Y8
+	VMULPS     Y8, Y7, Y7
+	VBLENDVPS  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y7, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowMasked
 
 widewindowFree:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPS     (CX)(DI*1), Y8
-	VMOVUPS     (DX)(DI*1), Y9
-	VMULPS      Y8, Y9, Y7
-	VANDPS      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y3
-	VADDPS      Y3, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y3
-	VADDPS      Y3, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y3
-	VADDPS      Y3, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y6, Y10, Y4
-	VBLENDVPS   Y11, Y4, Y3, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPS    (CX)(DI*1), Y8
+	VMOVUPS    (DX)(DI*1), Y9
+	VMULPS     Y8, Y9, Y7
+	VANDPS     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y3
+	VADDPS     Y3, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y3
+	VADDPS     Y3, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y3
+	VADDPS     Y3, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y3
+	VMULPS     Y3, Y4, Y4
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y4, Y10, Y5
+	VBLENDVPS  Y11, Y5, Y3, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowFree1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPS     (CX)(DI*1), Y5
-	VMOVUPS     (DX)(DI*1), Y6
-	VMULPS      Y5, Y6, Y4
-	VANDPS      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y3
-	VADDPS      Y3, Y4, Y4
-	VPERMILPS   $0x4e, Y4, Y3
-	VADDPS      Y3, Y4, Y4
-	VPERMILPS   $0xb1, Y4, Y3
-	VADDPS      Y3, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y9, Y10, Y7
-	VBLENDVPS   Y11, Y7, Y3, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPS    (CX)(DI*1), Y5
+	VMOVUPS    (DX)(DI*1), Y6
+	VMULPS     Y5, Y6, Y4
+	VANDPS     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y3
+	VADDPS     Y3, Y4, Y4
+	VPERMILPS  $0x4e, Y4, Y3
+	VADDPS     Y3, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y3
+	VADDPS     Y3, Y4, Y4
+	VSUBPS     Y7, Y9, Y7
+	VMULPS     Y8, Y1, Y3
+	VMULPS     Y3, Y7, Y7
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y7, Y10, Y8
+	VBLENDVPS  Y11, Y8, Y3, Y3
+	VMOVUPS    Y7, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree
 
 widewindowLast0:
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPS    Y4, Y6, Y4
+	VMULPS    Y5, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y4, Y12
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	JMP       done
 
 widewindowLast1:
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
+	VSUBPS    Y7, Y9, Y4
+	VMULPS    Y8, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y4, Y12
+	VMOVUPS   Y3, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -11480,18 +11482,18 @@ head:
 	VADDPD     Y6, Y3, Y3
 
 rowScanDone1:
-	VMOVDQU     32(SP), Y6
-	VPERMPS     Y3, Y6, Y3
-	VMULPD      Y1, Y3, Y3
-	VFMSUB213PD Y3, Y1, Y5
-	VMULPD      Y4, Y5, Y5
-	VMASKMOVPD  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	VMOVDQU    32(SP), Y6
+	VPERMPS    Y3, Y6, Y3
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y1, Y4
+	VMULPD     Y4, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         head
+	JMP        done
 
 headDone:
 	VMOVUPD -32(AX), Y3
@@ -11544,93 +11546,93 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y4
-	VMOVUPD     (DX), Y10
-	VMULPD      Y4, Y10, Y11
-	VANDPS      Y7, Y11, Y11
-	VPERMPS     Y11, Y5, Y11
-	VMULPD      Y1, Y11, Y11
-	VFMSUB213PD Y11, Y1, Y10
-	VMULPD      Y4, Y10, Y10
-	VBLENDVPS   Y7, Y10, Y3, Y3
-	VPERMPS     Y3, Y6, Y3
-	VMOVUPD     Y10, Y4
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y4
+	VMOVUPD   (DX), Y10
+	VMULPD    Y4, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y5, Y11
+	VSUBPD    Y11, Y10, Y10
+	VMULPD    Y1, Y4, Y4
+	VMULPD    Y4, Y10, Y10
+	VBLENDVPS Y7, Y10, Y3, Y3
+	VPERMPS   Y3, Y6, Y3
+	VMOVUPD   Y10, Y4
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y3
-	VMOVUPD     (DX), Y6
-	VMULPD      Y3, Y6, Y10
-	VANDPS      Y7, Y10, Y10
-	VPERMPS     Y10, Y5, Y10
-	VMULPD      Y1, Y10, Y10
-	VFMSUB213PD Y10, Y1, Y6
-	VMULPD      Y3, Y6, Y6
-	VPERMPS     Y4, Y8, Y3
-	VPERMPS     Y6, Y8, Y4
-	VBLENDVPS   Y9, Y4, Y3, Y3
-	VMOVUPD     Y6, Y4
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y3
+	VMOVUPD   (DX), Y6
+	VMULPD    Y3, Y6, Y10
+	VANDPS    Y7, Y10, Y10
+	VPERMPS   Y10, Y5, Y10
+	VSUBPD    Y10, Y6, Y6
+	VMULPD    Y1, Y3, Y3
+	VMULPD    Y3, Y6, Y6
+	VPERMPS   Y4, Y8, Y3
+	VPERMPS   Y6, Y8, Y4
+	VBLENDVPS Y9, Y4, Y3, Y3
+	VMOVUPD   Y6, Y4
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y10
-	VMOVUPD     (DX), Y11
-	VMULPD      Y10, Y11, Y12
-	VANDPS      Y7, Y12, Y12
-	VPERMPS     Y12, Y4, Y13
-	VANDPS      128(SP), Y13, Y13
-	VADDPD      Y13, Y12, Y12
-	VPERMPS     Y12, Y5, Y12
-	VMULPD      Y1, Y12, Y12
-	VFMSUB213PD Y12, Y1, Y11
-	VMULPD      Y10, Y11, Y11
-	VBLENDVPS   Y7, Y11, Y3, Y3
-	VPERMPS     Y3, Y6, Y3
-	VMOVUPD     Y11, Y6
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y10
+	VMOVUPD   (DX), Y11
+	VMULPD    Y10, Y11, Y12
+	VANDPS    Y7, Y12, Y12
+	VPERMPS   Y12, Y4, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPD    Y13, Y12, Y12
+	VPERMPS   Y12, Y5, Y12
+	VSUBPD    Y12, Y11, Y11
+	VMULPD    Y1, Y10, Y10
+	VMULPD    Y10, Y11, Y11
+	VBLENDVPS Y7, Y11, Y3, Y3
+	VPERMPS   Y3, Y6, Y3
+	VMOVUPD   Y11, Y6
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y3
-	VMOVUPD     (DX), Y10
-	VMULPD      Y3, Y10, Y11
-	VANDPS      Y7, Y11, Y11
-	VPERMPS     Y11, Y4, Y12
-	VANDPS      128(SP), Y12, Y12
-	VADDPD      Y12, Y11, Y11
-	VPERMPS     Y11, Y5, Y11
-	VMULPD      Y1, Y11, Y11
-	VFMSUB213PD Y11, Y1, Y10
-	VMULPD      Y3, Y10, Y10
-	VPERMPS     Y6, Y8, Y3
-	VPERMPS     Y10, Y8, Y6
-	VBLENDVPS   Y9, Y6, Y3, Y3
-	VMOVUPD     Y10, Y6
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y3
+	VMOVUPD   (DX), Y10
+	VMULPD    Y3, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y4, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPD    Y12, Y11, Y11
+	VPERMPS   Y11, Y5, Y11
+	VSUBPD    Y11, Y10, Y10
+	VMULPD    Y1, Y3, Y3
+	VMULPD    Y3, Y10, Y10
+	VPERMPS   Y6, Y8, Y3
+	VPERMPS   Y10, Y8, Y6
+	VBLENDVPS Y9, Y6, Y3, Y3
+	VMOVUPD   Y10, Y6
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsDone:
 	CMPQ CX, BX
@@ -11650,7 +11652,6 @@ groupsDone:
 rowScanDone2:
 	VMOVDQU 32(SP), Y7
 	VPERMPS Y4, Y7, Y4
-	VMULPD  Y1, Y4, Y4
 
 windowMasked:
 	LEAQ       (CX)(DI*1), SI
@@ -11667,59 +11668,61 @@ windowMasked:
 	VADDPD     Y10, Y7, Y7
 
 rowScanDone3:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y7, Y10, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMASKMOVPD  (CX)(DI*1), Y0, Y5
-	VMASKMOVPD  (DX)(DI*1), Y0, Y6
-	VMULPD      Y5, Y6, Y4
-	CMPQ        DI, $0x00000008
-	JBE         rowScanDone4
-	VMOVDQU     backwardSeg32<>+56(SB), Y10
-	VPERMPS     Y4, Y10, Y10
-	VANDPS      128(SP), Y10, Y10
-	VADDPD      Y10, Y4, Y4
+	VMOVDQU    32(SP), Y10
+	VPERMPS    Y7, Y10, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPD (CX)(DI*1), Y0, Y5
+	VMASKMOVPD (DX)(DI*1), Y0, Y6
+	VMULPD     Y5, Y6, Y4
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+56(SB), Y10
+	VPERMPS    Y4, Y10, Y10
+	VANDPS     128(SP), Y10, Y10
+	VADDPD     Y10, Y4, Y4
 
 rowScanDone4:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y4, Y10, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	VMOVDQU   32(SP), Y10
+	VPERMPS   Y4, Y10, Y4
+	VSUBPD    Y7, Y9, Y7
+	VMULPD    Y8, Y1, Y8
+	VMULPD    Y8, Y7, Y7
+	VBLENDVPD Y0, Y7, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPD    Y4, Y6, Y4
+	VMULPD    Y5, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPD    Y7, Y9, Y4
+	VMULPD    Y8, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	JMP       done
 
 wideShortRows:
 	MOVQ AX, SI
@@ -11731,25 +11734,25 @@ wideShortRows:
 
 widehead:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         wideheadDone
-	VMASKMOVPD  (CX), Y0, Y4
-	VMASKMOVPD  (DX), Y0, Y5
-	VMULPD      Y4, Y5, Y3
-	VPERM2F128  $0x01, Y3, Y3, Y6
-	VADDPD      Y6, Y3, Y3
-	VPERMILPD   $0x55, Y3, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y1, Y3, Y3
-	VFMSUB213PD Y3, Y1, Y5
-	VMULPD      Y4, Y5, Y5
-	VMASKMOVPD  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          widehead
-	JMP         done
+	CMPQ       AX, SI
+	JAE        wideheadDone
+	VMASKMOVPD (CX), Y0, Y4
+	VMASKMOVPD (DX), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y1, Y4
+	VMULPD     Y4, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         widehead
+	JMP        done
 
 wideheadDone:
 	VMOVUPD -32(AX), Y3
@@ -11790,200 +11793,201 @@ rowsIdxStore:
 	VADDPD     Y7, Y4, Y4
 	VPERMILPD  $0x55, Y4, Y7
 	VADDPD     Y7, Y4, Y4
-	VMULPD     Y1, Y4, Y4
 
 	// One row with the join through w; then the loop that joins
 	// with the row before.
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPD  (CX)(DI*1), Y0, Y8
-	VMASKMOVPD  (DX)(DI*1), Y0, Y9
-	VMULPD      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y12
-	VADDPD      Y12, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y12
-	VADDPD      Y12, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree1
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y8
+	VMASKMOVPD (DX)(DI*1), Y0, Y9
+	VMULPD     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y12
+	VADDPD     Y12, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y12
+	VADDPD     Y12, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree1
 
 widewindowPlain:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPD     (CX)(DI*1), Y8
-	VMOVUPD     (DX)(DI*1), Y9
-	VMULPD      Y8, Y9, Y7
-	VANDPD      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPD     (CX)(DI*1), Y5
-	VMOVUPD     (DX)(DI*1), Y6
-	VMULPD      Y5, Y6, Y4
-	VANDPD      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VPERMILPD   $0x55, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowPlain
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPD    (CX)(DI*1), Y8
+	VMOVUPD    (DX)(DI*1), Y9
+	VMULPD     Y8, Y9, Y7
+	VANDPD     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPD    (CX)(DI*1), Y5
+	VMOVUPD    (DX)(DI*1), Y6
+	VMULPD     Y5, Y6, Y4
+	VANDPD     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VPERMILPD  $0x55, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VSUBPD     Y7, Y9, Y7
+	VMULPD     Y8, Y1, Y8
+	VMULPD     Y8, Y7, Y7
+	VBLENDVPD  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y7, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowPlain
 
 widewindowMasked:
 widewindowMasked0:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPD  (CX)(DI*1), Y0, Y8
-	VMASKMOVPD  (DX)(DI*1), Y0, Y9
-	VMULPD      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y8
+	VMASKMOVPD (DX)(DI*1), Y0, Y9
+	VMULPD     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowMasked1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	VMASKMOVPD  (CX)(DI*1), Y0, Y5
-	VMASKMOVPD  (DX)(DI*1), Y0, Y6
-	VMULPD      Y5, Y6, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VPERMILPD   $0x55, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowMasked
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	VMASKMOVPD (CX)(DI*1), Y0, Y5
+	VMASKMOVPD (DX)(DI*1), Y0, Y6
+	VMULPD     Y5, Y6, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VPERMILPD  $0x55, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VSUBPD     Y7, Y9, Y7
+	VMULPD     Y8, Y1, Y8
+	VMULPD     Y8, Y7, Y7
+	VBLENDVPD  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y7, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowMasked
 
 widewindowFree:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPD     (CX)(DI*1), Y8
-	VMOVUPD     (DX)(DI*1), Y9
-	VMULPD      Y8, Y9, Y7
-	VANDPD      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y3
-	VADDPD      Y3, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y3
-	VADDPD      Y3, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y6, Y10, Y4
-	VBLENDVPS   Y11, Y4, Y3, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPD    (CX)(DI*1), Y8
+	VMOVUPD    (DX)(DI*1), Y9
+	VMULPD     Y8, Y9, Y7
+	VANDPD     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y3
+	VADDPD     Y3, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y3
+	VADDPD     Y3, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y3
+	VMULPD     Y3, Y4, Y4
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y4, Y10, Y5
+	VBLENDVPS  Y11, Y5, Y3, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowFree1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPD     (CX)(DI*1), Y5
-	VMOVUPD     (DX)(DI*1), Y6
-	VMULPD      Y5, Y6, Y4
-	VANDPD      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y3
-	VADDPD      Y3, Y4, Y4
-	VPERMILPD   $0x55, Y4, Y3
-	VADDPD      Y3, Y4, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y9, Y10, Y7
-	VBLENDVPS   Y11, Y7, Y3, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPD    (CX)(DI*1), Y5
+	VMOVUPD    (DX)(DI*1), Y6
+	VMULPD     Y5, Y6, Y4
+	VANDPD     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y3
+	VADDPD     Y3, Y4, Y4
+	VPERMILPD  $0x55, Y4, Y3
+	VADDPD     Y3, Y4, Y4
+	VSUBPD     Y7, Y9, Y7
+	VMULPD     Y8, Y1, Y3
+	VMULPD     Y3, Y7, Y7
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y7, Y10, Y8
+	VBLENDVPS  Y11, Y8, Y3, Y3
+	VMOVUPD    Y7, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree
 
 widewindowLast0:
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPD    Y4, Y6, Y4
+	VMULPD    Y5, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y4, Y12
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	JMP       done
 
 widewindowLast1:
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
+	VSUBPD    Y7, Y9, Y4
+	VMULPD    Y8, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y4, Y12
+	VMOVUPD   Y3, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -22863,28 +22867,28 @@ groupsTableNext:
 
 head:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         headDone
-	VMOVUPS.Z   (CX), K1, Z7
-	VMOVUPS.Z   (DX), K1, Z8
-	VMULPS      Z7, Z8, Z1
-	VPERMPS     Z1, Z3, Z9
-	VADDPS      Z9, Z1, K2, Z1
-	VPERMPS     Z1, Z4, Z9
-	VADDPS      Z9, Z1, K3, Z1
-	VPERMPS     Z1, Z5, Z9
-	VADDPS      Z9, Z1, K4, Z1
-	VPERMPS     Z1, Z6, Z1
-	VMULPS      Z0, Z1, Z1
-	VFMSUB213PS Z1, Z0, Z8
-	VMULPS      Z7, Z8, Z8
-	VMOVUPS     Z8, K1, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	CMPQ      AX, SI
+	JAE       headDone
+	VMOVUPS.Z (CX), K1, Z7
+	VMOVUPS.Z (DX), K1, Z8
+	VMULPS    Z7, Z8, Z1
+	VPERMPS   Z1, Z3, Z9
+	VADDPS    Z9, Z1, K2, Z1
+	VPERMPS   Z1, Z4, Z9
+	VADDPS    Z9, Z1, K3, Z1
+	VPERMPS   Z1, Z5, Z9
+	VADDPS    Z9, Z1, K4, Z1
+	VPERMPS   Z1, Z6, Z1
+	VSUBPS    Z1, Z8, Z1
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z7, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	CMPQ      CX, BX
+	JB        head
+	JMP       done
 
 headDone:
 	VMOVUPS   -64(AX), Z1
@@ -22927,179 +22931,179 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z3, Z12
-	VADDPS      Z12, Z11, K2, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z3, Z12
+	VADDPS    Z12, Z11, K2, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z3, Z11
-	VADDPS      Z11, Z10, K2, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z3, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z3, Z12
-	VADDPS      Z12, Z11, K2, Z11
-	VPERMPS     Z11, Z4, Z12
-	VADDPS      Z12, Z11, K3, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z3, Z12
+	VADDPS    Z12, Z11, K2, Z11
+	VPERMPS   Z11, Z4, Z12
+	VADDPS    Z12, Z11, K3, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z3, Z11
-	VADDPS      Z11, Z10, K2, Z10
-	VPERMPS     Z10, Z4, Z11
-	VADDPS      Z11, Z10, K3, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups2
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z3, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z4, Z11
+	VADDPS    Z11, Z10, K3, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups2
 
 groupsFirst3:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z3, Z12
-	VADDPS      Z12, Z11, K2, Z11
-	VPERMPS     Z11, Z4, Z12
-	VADDPS      Z12, Z11, K3, Z11
-	VPERMPS     Z11, Z5, Z12
-	VADDPS      Z12, Z11, K4, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z3, Z12
+	VADDPS    Z12, Z11, K2, Z11
+	VPERMPS   Z11, Z4, Z12
+	VADDPS    Z12, Z11, K3, Z11
+	VPERMPS   Z11, Z5, Z12
+	VADDPS    Z12, Z11, K4, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups3:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z3, Z11
-	VADDPS      Z11, Z10, K2, Z10
-	VPERMPS     Z10, Z4, Z11
-	VADDPS      Z11, Z10, K3, Z10
-	VPERMPS     Z10, Z5, Z11
-	VADDPS      Z11, Z10, K4, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups3
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z3, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z4, Z11
+	VADDPS    Z11, Z10, K3, Z10
+	VPERMPS   Z10, Z5, Z11
+	VADDPS    Z11, Z10, K4, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups3
 
 groupsDone:
 	CMPQ CX, BX
@@ -23116,65 +23120,66 @@ groupsDone:
 	VPERMPS   Z7, Z5, Z10
 	VADDPS    Z10, Z7, K4, Z7
 	VPERMPS   Z7, Z6, Z7
-	VMULPS    Z0, Z7, Z7
 
 windowMasked:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast0
-	VMOVUPS.Z   (CX)(DI*1), K1, Z11
-	VMOVUPS.Z   (DX)(DI*1), K1, Z12
-	VMULPS      Z11, Z12, Z10
-	VPERMPS     Z10, Z3, Z13
-	VADDPS      Z13, Z10, K2, Z10
-	VPERMPS     Z10, Z4, Z13
-	VADDPS      Z13, Z10, K3, Z10
-	VPERMPS     Z10, Z5, Z13
-	VADDPS      Z13, Z10, K4, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z7, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VPERMT2PS   Z9, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMOVUPS.Z   (CX)(DI*1), K1, Z8
-	VMOVUPS.Z   (DX)(DI*1), K1, Z9
-	VMULPS      Z8, Z9, Z7
-	VPERMPS     Z7, Z3, Z13
-	VADDPS      Z13, Z7, K2, Z7
-	VPERMPS     Z7, Z4, Z13
-	VADDPS      Z13, Z7, K3, Z7
-	VPERMPS     Z7, Z5, Z13
-	VADDPS      Z13, Z7, K4, Z7
-	VPERMPS     Z7, Z6, Z7
-	VMULPS      Z0, Z7, Z7
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VPERMT2PS   Z12, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast0
+	VMOVUPS.Z (CX)(DI*1), K1, Z11
+	VMOVUPS.Z (DX)(DI*1), K1, Z12
+	VMULPS    Z11, Z12, Z10
+	VPERMPS   Z10, Z3, Z13
+	VADDPS    Z13, Z10, K2, Z10
+	VPERMPS   Z10, Z4, Z13
+	VADDPS    Z13, Z10, K3, Z10
+	VPERMPS   Z10, Z5, Z13
+	VADDPS    Z13, Z10, K4, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z7, Z9, Z7
+	VMULPS    Z8, Z0, Z8
+	VMULPS    Z8, Z7, Z7
+	VPERMT2PS Z7, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast1
+	VMOVUPS.Z (CX)(DI*1), K1, Z8
+	VMOVUPS.Z (DX)(DI*1), K1, Z9
+	VMULPS    Z8, Z9, Z7
+	VPERMPS   Z7, Z3, Z13
+	VADDPS    Z13, Z7, K2, Z7
+	VPERMPS   Z7, Z4, Z13
+	VADDPS    Z13, Z7, K3, Z7
+	VPERMPS   Z7, Z5, Z13
+	VADDPS    Z13, Z7, K4, Z7
+	VPERMPS   Z7, Z6, Z7
+	VSUBPS    Z10, Z12, Z10
+	VMULPS    Z11, Z0, Z11
+	VMULPS    Z11, Z10, Z10
+	VPERMT2PS Z10, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PS Z7, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VPERMT2PS   Z9, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
-	JMP         done
+	VSUBPS    Z7, Z9, Z3
+	VMULPS    Z8, Z0, Z0
+	VMULPS    Z0, Z3, Z3
+	VPERMT2PS Z3, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VPERMT2PS   Z12, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
+	VSUBPS    Z10, Z12, Z3
+	VMULPS    Z11, Z0, Z0
+	VMULPS    Z0, Z3, Z3
+	VPERMT2PS Z3, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -33676,26 +33681,26 @@ groupsTableNext:
 
 head:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         headDone
-	VMOVUPD.Z   (CX), K1, Z6
-	VMOVUPD.Z   (DX), K1, Z7
-	VMULPD      Z6, Z7, Z1
-	VPERMPD     Z1, Z3, Z8
-	VADDPD      Z8, Z1, K2, Z1
-	VPERMPD     Z1, Z4, Z8
-	VADDPD      Z8, Z1, K3, Z1
-	VPERMPD     Z1, Z5, Z1
-	VMULPD      Z0, Z1, Z1
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VMOVUPD     Z7, K1, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	CMPQ      AX, SI
+	JAE       headDone
+	VMOVUPD.Z (CX), K1, Z6
+	VMOVUPD.Z (DX), K1, Z7
+	VMULPD    Z6, Z7, Z1
+	VPERMPD   Z1, Z3, Z8
+	VADDPD    Z8, Z1, K2, Z1
+	VPERMPD   Z1, Z4, Z8
+	VADDPD    Z8, Z1, K3, Z1
+	VPERMPD   Z1, Z5, Z1
+	VSUBPD    Z1, Z7, Z1
+	VMULPD    Z6, Z0, Z6
+	VMULPD    Z6, Z1, Z1
+	VMOVUPD   Z1, K1, (AX)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	CMPQ      CX, BX
+	JB        head
+	JMP       done
 
 headDone:
 	VMOVUPD   -64(AX), Z1
@@ -33736,129 +33741,129 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z8
-	VMOVUPD     (DX), Z9
-	VMULPD.Z    Z8, Z9, K4, Z10
-	VPERMPD     Z10, Z5, Z10
-	VMULPD      Z0, Z10, Z10
-	VFMSUB213PD Z10, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VPERMT2PD   Z9, Z6, Z1
-	VMOVUPD     Z9, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z8
+	VMOVUPD   (DX), Z9
+	VMULPD.Z  Z8, Z9, K4, Z10
+	VPERMPD   Z10, Z5, Z10
+	VSUBPD    Z10, Z9, Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z8, Z9, Z9
+	VPERMT2PD Z9, Z6, Z1
+	VMOVUPD   Z9, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z1
-	VMOVUPD     (DX), Z8
-	VMULPD.Z    Z1, Z8, K4, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z9, Z0, Z8
-	VMULPD      Z1, Z8, Z8
-	VMOVUPD     Z6, Z1
-	VPERMT2PD   Z8, Z7, Z1
-	VMOVUPD     Z8, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z1
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z1, Z8, K4, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z0, Z1, Z1
+	VMULPD    Z1, Z8, Z8
+	VMOVUPD   Z6, Z1
+	VPERMT2PD Z8, Z7, Z1
+	VMOVUPD   Z8, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z8
-	VMOVUPD     (DX), Z9
-	VMULPD.Z    Z8, Z9, K4, Z10
-	VPERMPD     Z10, Z3, Z11
-	VADDPD      Z11, Z10, K2, Z10
-	VPERMPD     Z10, Z5, Z10
-	VMULPD      Z0, Z10, Z10
-	VFMSUB213PD Z10, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VPERMT2PD   Z9, Z6, Z1
-	VMOVUPD     Z9, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z8
+	VMOVUPD   (DX), Z9
+	VMULPD.Z  Z8, Z9, K4, Z10
+	VPERMPD   Z10, Z3, Z11
+	VADDPD    Z11, Z10, K2, Z10
+	VPERMPD   Z10, Z5, Z10
+	VSUBPD    Z10, Z9, Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z8, Z9, Z9
+	VPERMT2PD Z9, Z6, Z1
+	VMOVUPD   Z9, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z1
-	VMOVUPD     (DX), Z8
-	VMULPD.Z    Z1, Z8, K4, Z9
-	VPERMPD     Z9, Z3, Z10
-	VADDPD      Z10, Z9, K2, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z9, Z0, Z8
-	VMULPD      Z1, Z8, Z8
-	VMOVUPD     Z6, Z1
-	VPERMT2PD   Z8, Z7, Z1
-	VMOVUPD     Z8, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z1
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z1, Z8, K4, Z9
+	VPERMPD   Z9, Z3, Z10
+	VADDPD    Z10, Z9, K2, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z0, Z1, Z1
+	VMULPD    Z1, Z8, Z8
+	VMOVUPD   Z6, Z1
+	VPERMT2PD Z8, Z7, Z1
+	VMOVUPD   Z8, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z8
-	VMOVUPD     (DX), Z9
-	VMULPD.Z    Z8, Z9, K4, Z10
-	VPERMPD     Z10, Z3, Z11
-	VADDPD      Z11, Z10, K2, Z10
-	VPERMPD     Z10, Z4, Z11
-	VADDPD      Z11, Z10, K3, Z10
-	VPERMPD     Z10, Z5, Z10
-	VMULPD      Z0, Z10, Z10
-	VFMSUB213PD Z10, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VPERMT2PD   Z9, Z6, Z1
-	VMOVUPD     Z9, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z8
+	VMOVUPD   (DX), Z9
+	VMULPD.Z  Z8, Z9, K4, Z10
+	VPERMPD   Z10, Z3, Z11
+	VADDPD    Z11, Z10, K2, Z10
+	VPERMPD   Z10, Z4, Z11
+	VADDPD    Z11, Z10, K3, Z10
+	VPERMPD   Z10, Z5, Z10
+	VSUBPD    Z10, Z9, Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z8, Z9, Z9
+	VPERMT2PD Z9, Z6, Z1
+	VMOVUPD   Z9, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z1
-	VMOVUPD     (DX), Z8
-	VMULPD.Z    Z1, Z8, K4, Z9
-	VPERMPD     Z9, Z3, Z10
-	VADDPD      Z10, Z9, K2, Z9
-	VPERMPD     Z9, Z4, Z10
-	VADDPD      Z10, Z9, K3, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z9, Z0, Z8
-	VMULPD      Z1, Z8, Z8
-	VMOVUPD     Z6, Z1
-	VPERMT2PD   Z8, Z7, Z1
-	VMOVUPD     Z8, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups2
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z1
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z1, Z8, K4, Z9
+	VPERMPD   Z9, Z3, Z10
+	VADDPD    Z10, Z9, K2, Z9
+	VPERMPD   Z9, Z4, Z10
+	VADDPD    Z10, Z9, K3, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z0, Z1, Z1
+	VMULPD    Z1, Z8, Z8
+	VMOVUPD   Z6, Z1
+	VPERMT2PD Z8, Z7, Z1
+	VMOVUPD   Z8, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups2
 
 groupsDone:
 	CMPQ CX, BX
@@ -33873,61 +33878,62 @@ groupsDone:
 	VPERMPD   Z6, Z4, Z9
 	VADDPD    Z9, Z6, K3, Z6
 	VPERMPD   Z6, Z5, Z6
-	VMULPD    Z0, Z6, Z6
 
 windowMasked:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast0
-	VMOVUPD.Z   (CX)(DI*1), K1, Z10
-	VMOVUPD.Z   (DX)(DI*1), K1, Z11
-	VMULPD      Z10, Z11, Z9
-	VPERMPD     Z9, Z3, Z12
-	VADDPD      Z12, Z9, K2, Z9
-	VPERMPD     Z9, Z4, Z12
-	VADDPD      Z12, Z9, K3, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z6, Z0, Z8
-	VMULPD      Z7, Z8, Z8
-	VPERMT2PD   Z8, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMOVUPD.Z   (CX)(DI*1), K1, Z7
-	VMOVUPD.Z   (DX)(DI*1), K1, Z8
-	VMULPD      Z7, Z8, Z6
-	VPERMPD     Z6, Z3, Z12
-	VADDPD      Z12, Z6, K2, Z6
-	VPERMPD     Z6, Z4, Z12
-	VADDPD      Z12, Z6, K3, Z6
-	VPERMPD     Z6, Z5, Z6
-	VMULPD      Z0, Z6, Z6
-	VFMSUB213PD Z9, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VPERMT2PD   Z11, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast0
+	VMOVUPD.Z (CX)(DI*1), K1, Z10
+	VMOVUPD.Z (DX)(DI*1), K1, Z11
+	VMULPD    Z10, Z11, Z9
+	VPERMPD   Z9, Z3, Z12
+	VADDPD    Z12, Z9, K2, Z9
+	VPERMPD   Z9, Z4, Z12
+	VADDPD    Z12, Z9, K3, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z6, Z8, Z6
+	VMULPD    Z7, Z0, Z7
+	VMULPD    Z7, Z6, Z6
+	VPERMT2PD Z6, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast1
+	VMOVUPD.Z (CX)(DI*1), K1, Z7
+	VMOVUPD.Z (DX)(DI*1), K1, Z8
+	VMULPD    Z7, Z8, Z6
+	VPERMPD   Z6, Z3, Z12
+	VADDPD    Z12, Z6, K2, Z6
+	VPERMPD   Z6, Z4, Z12
+	VADDPD    Z12, Z6, K3, Z6
+	VPERMPD   Z6, Z5, Z6
+	VSUBPD    Z9, Z11, Z9
+	VMULPD    Z10, Z0, Z10
+	VMULPD    Z10, Z9, Z9
+	VPERMT2PD Z9, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PD Z6, Z0, Z8
-	VMULPD      Z7, Z8, Z8
-	VPERMT2PD   Z8, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
-	JMP         done
+	VSUBPD    Z6, Z8, Z3
+	VMULPD    Z7, Z0, Z0
+	VMULPD    Z0, Z3, Z3
+	VPERMT2PD Z3, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PD Z9, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VPERMT2PD   Z11, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
+	VSUBPD    Z9, Z11, Z3
+	VMULPD    Z10, Z0, Z0
+	VMULPD    Z0, Z3, Z3
+	VPERMT2PD Z3, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER

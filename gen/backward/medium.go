@@ -342,8 +342,6 @@ func (g *gen) mediumStore(nv int, tail rowTail, tailOff Register, set *medSet) {
 	sign := negE
 	if g.form == scaled {
 		sign = posE
-		g.scaleP = true
-		defer func() { g.scaleP = false }()
 	}
 	var held VecVirtual
 	if tail == withTail {
