@@ -4348,7 +4348,6 @@ medium1Tail:
 	VADDPS      Y7, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y7
 	VADDPS      Y7, Y2, Y2
-	VMULPS      Y1, Y2, Y2
 
 medium1TailLoop:
 	LEAQ        (CX)(DI*1), R8
@@ -4368,12 +4367,13 @@ medium1TailLoop:
 	VADDPS      Y12, Y7, Y7
 	VPERMILPS   $0xb1, Y7, Y12
 	VADDPS      Y12, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y2, Y1, Y6
+	VSUBPS      Y2, Y6, Y6
+	VMULPS      Y5, Y1, Y5
 	VMULPS      Y5, Y6, Y6
-	VFMSUB213PS Y2, Y1, Y4
-	VMULPS      Y3, Y4, Y4
-	VMOVUPS     Y4, (AX)
+	VSUBPS      Y2, Y4, Y2
+	VMULPS      Y3, Y1, Y3
+	VMULPS      Y3, Y2, Y2
+	VMOVUPS     Y2, (AX)
 	VMOVUPS     Y6, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -4395,12 +4395,13 @@ medium1TailLoop:
 	VADDPS      Y12, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y12
 	VADDPS      Y12, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y7, Y1, Y11
+	VSUBPS      Y7, Y11, Y11
+	VMULPS      Y10, Y1, Y10
 	VMULPS      Y10, Y11, Y11
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VMOVUPS     Y9, (AX)
+	VSUBPS      Y7, Y9, Y7
+	VMULPS      Y8, Y1, Y8
+	VMULPS      Y8, Y7, Y7
+	VMOVUPS     Y7, (AX)
 	VMOVUPS     Y11, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -4408,22 +4409,26 @@ medium1TailLoop:
 	JMP         medium1TailLoop
 
 medium1TailDrain0:
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VFMSUB213PS Y2, Y1, Y4
-	VMULPS      Y3, Y4, Y4
-	VMOVUPS     Y4, (AX)
-	VMOVUPS     Y6, (AX)(R10*1)
-	JMP         done
+	VSUBPS  Y2, Y6, Y0
+	VMULPS  Y5, Y1, Y5
+	VMULPS  Y5, Y0, Y0
+	VSUBPS  Y2, Y4, Y2
+	VMULPS  Y3, Y1, Y1
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
 
 medium1TailDrain1:
-	VFMSUB213PS Y7, Y1, Y11
-	VMULPS      Y10, Y11, Y11
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VMOVUPS     Y9, (AX)
-	VMOVUPS     Y11, (AX)(R10*1)
-	JMP         done
+	VSUBPS  Y7, Y11, Y0
+	VMULPS  Y10, Y1, Y2
+	VMULPS  Y2, Y0, Y0
+	VSUBPS  Y7, Y9, Y2
+	VMULPS  Y8, Y1, Y1
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
 
 medium1:
 	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
@@ -4436,58 +4441,59 @@ medium1:
 	VADDPS     Y3, Y0, Y0
 	VPERMILPS  $0xb1, Y0, Y3
 	VADDPS     Y3, Y0, Y0
-	VMULPS     Y1, Y0, Y0
 
 medium1Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium1Drain0
-	VMOVUPS     (DX)(DI*1), Y4
-	VMULPS      (CX)(DI*1), Y4, Y3
-	VPERM2F128  $0x01, Y3, Y3, Y5
-	VADDPS      Y5, Y3, Y3
-	VPERMILPS   $0x4e, Y3, Y5
-	VADDPS      Y5, Y3, Y3
-	VPERMILPS   $0xb1, Y3, Y5
-	VADDPS      Y5, Y3, Y3
-	VMULPS      Y1, Y3, Y3
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VMOVUPS     Y2, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium1Drain1
-	VMOVUPS     (DX)(DI*1), Y2
-	VMULPS      (CX)(DI*1), Y2, Y0
-	VPERM2F128  $0x01, Y0, Y0, Y5
-	VADDPS      Y5, Y0, Y0
-	VPERMILPS   $0x4e, Y0, Y5
-	VADDPS      Y5, Y0, Y0
-	VPERMILPS   $0xb1, Y0, Y5
-	VADDPS      Y5, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y3, Y1, Y4
-	VMULPS      (CX), Y4, Y4
-	VMOVUPS     Y4, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium1Loop
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain0
+	VMOVUPS    (DX)(DI*1), Y4
+	VMULPS     (CX)(DI*1), Y4, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y5
+	VADDPS     Y5, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y5
+	VADDPS     Y5, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y5
+	VADDPS     Y5, Y3, Y3
+	VSUBPS     Y0, Y2, Y0
+	VMULPS     (CX), Y1, Y2
+	VMULPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain1
+	VMOVUPS    (DX)(DI*1), Y2
+	VMULPS     (CX)(DI*1), Y2, Y0
+	VPERM2F128 $0x01, Y0, Y0, Y5
+	VADDPS     Y5, Y0, Y0
+	VPERMILPS  $0x4e, Y0, Y5
+	VADDPS     Y5, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y5
+	VADDPS     Y5, Y0, Y0
+	VSUBPS     Y3, Y4, Y3
+	VMULPS     (CX), Y1, Y4
+	VMULPS     Y4, Y3, Y3
+	VMOVUPS    Y3, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1Loop
 
 medium1Drain0:
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VMOVUPS     Y2, (AX)
-	JMP         done
+	VSUBPS  Y0, Y2, Y0
+	VMULPS  (CX), Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     done
 
 medium1Drain1:
-	VFMSUB213PS Y3, Y1, Y4
-	VMULPS      (CX), Y4, Y4
-	VMOVUPS     Y4, (AX)
-	JMP         done
+	VSUBPS  Y3, Y4, Y0
+	VMULPS  (CX), Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     done
 
 medium2Tail:
 	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
@@ -4509,15 +4515,17 @@ medium2TailLoop:
 	VADDPS      Y9, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y9
 	VADDPS      Y9, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y2, Y1, Y8
+	VSUBPS      Y2, Y8, Y8
+	VMULPS      Y7, Y1, Y7
 	VMULPS      Y7, Y8, Y8
-	VFMSUB213PS Y2, Y1, Y4
+	VSUBPS      Y2, Y4, Y4
+	VMULPS      Y3, Y1, Y3
 	VMULPS      Y3, Y4, Y4
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      Y5, Y6, Y6
+	VSUBPS      Y2, Y6, Y2
+	VMULPS      Y5, Y1, Y3
+	VMULPS      Y3, Y2, Y2
 	VMOVUPS     Y4, (AX)
-	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y2, 32(AX)
 	VMOVUPS     Y8, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -4539,7 +4547,6 @@ medium2:
 	VADDPS      Y4, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y4
 	VADDPS      Y4, Y0, Y0
-	VMULPS      Y1, Y0, Y0
 
 medium2Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -4555,13 +4562,14 @@ medium2Loop:
 	VADDPS      Y7, Y4, Y4
 	VPERMILPS   $0xb1, Y4, Y7
 	VADDPS      Y7, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      (CX), Y1, Y7
+	VMULPS      Y7, Y2, Y2
+	VSUBPS      Y0, Y3, Y0
+	VMULPS      32(CX), Y1, Y3
+	VMULPS      Y3, Y0, Y0
 	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y0, 32(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -4578,35 +4586,40 @@ medium2Loop:
 	VADDPS      Y7, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y7
 	VADDPS      Y7, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y4, Y1, Y5
-	VMULPS      (CX), Y5, Y5
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      32(CX), Y6, Y6
+	VSUBPS      Y4, Y5, Y5
+	VMULPS      (CX), Y1, Y7
+	VMULPS      Y7, Y5, Y5
+	VSUBPS      Y4, Y6, Y4
+	VMULPS      32(CX), Y1, Y6
+	VMULPS      Y6, Y4, Y4
 	VMOVUPS     Y5, (AX)
-	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y4, 32(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium2Loop
 
 medium2Drain0:
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	JMP         done
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  (CX), Y1, Y4
+	VMULPS  Y4, Y2, Y2
+	VSUBPS  Y0, Y3, Y0
+	VMULPS  32(CX), Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y0, 32(AX)
+	JMP     done
 
 medium2Drain1:
-	VFMSUB213PS Y4, Y1, Y5
-	VMULPS      (CX), Y5, Y5
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      32(CX), Y6, Y6
-	VMOVUPS     Y5, (AX)
-	VMOVUPS     Y6, 32(AX)
-	JMP         done
+	VSUBPS  Y4, Y5, Y0
+	VMULPS  (CX), Y1, Y2
+	VMULPS  Y2, Y0, Y0
+	VSUBPS  Y4, Y6, Y2
+	VMULPS  32(CX), Y1, Y1
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y2, 32(AX)
+	JMP     done
 
 medium3Tail:
 	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
@@ -4631,18 +4644,21 @@ medium3TailLoop:
 	VADDPS      Y11, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y11
 	VADDPS      Y11, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y2, Y1, Y10
+	VSUBPS      Y2, Y10, Y10
+	VMULPS      Y9, Y1, Y9
 	VMULPS      Y9, Y10, Y10
-	VFMSUB213PS Y2, Y1, Y4
+	VSUBPS      Y2, Y4, Y4
+	VMULPS      Y3, Y1, Y3
 	VMULPS      Y3, Y4, Y4
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VFMSUB213PS Y2, Y1, Y8
-	VMULPS      Y7, Y8, Y8
+	VSUBPS      Y2, Y6, Y3
+	VMULPS      Y5, Y1, Y5
+	VMULPS      Y5, Y3, Y3
+	VSUBPS      Y2, Y8, Y2
+	VMULPS      Y7, Y1, Y5
+	VMULPS      Y5, Y2, Y2
 	VMOVUPS     Y4, (AX)
-	VMOVUPS     Y6, 32(AX)
-	VMOVUPS     Y8, 64(AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y2, 64(AX)
 	VMOVUPS     Y10, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -4666,7 +4682,6 @@ medium3:
 	VADDPS      Y5, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y5
 	VADDPS      Y5, Y0, Y0
-	VMULPS      Y1, Y0, Y0
 
 medium3Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -4684,16 +4699,18 @@ medium3Loop:
 	VADDPS      Y9, Y5, Y5
 	VPERMILPS   $0xb1, Y5, Y9
 	VADDPS      Y9, Y5, Y5
-	VMULPS      Y1, Y5, Y5
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      (CX), Y1, Y9
+	VMULPS      Y9, Y2, Y2
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      32(CX), Y1, Y9
+	VMULPS      Y9, Y3, Y3
+	VSUBPS      Y0, Y4, Y0
+	VMULPS      64(CX), Y1, Y4
+	VMULPS      Y4, Y0, Y0
 	VMOVUPS     Y2, (AX)
 	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y0, 64(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -4712,44 +4729,52 @@ medium3Loop:
 	VADDPS      Y9, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y9
 	VADDPS      Y9, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y5, Y1, Y6
-	VMULPS      (CX), Y6, Y6
-	VFMSUB213PS Y5, Y1, Y7
-	VMULPS      32(CX), Y7, Y7
-	VFMSUB213PS Y5, Y1, Y8
-	VMULPS      64(CX), Y8, Y8
+	VSUBPS      Y5, Y6, Y6
+	VMULPS      (CX), Y1, Y9
+	VMULPS      Y9, Y6, Y6
+	VSUBPS      Y5, Y7, Y7
+	VMULPS      32(CX), Y1, Y9
+	VMULPS      Y9, Y7, Y7
+	VSUBPS      Y5, Y8, Y5
+	VMULPS      64(CX), Y1, Y8
+	VMULPS      Y8, Y5, Y5
 	VMOVUPS     Y6, (AX)
 	VMOVUPS     Y7, 32(AX)
-	VMOVUPS     Y8, 64(AX)
+	VMOVUPS     Y5, 64(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium3Loop
 
 medium3Drain0:
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y4, 64(AX)
-	JMP         done
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  (CX), Y1, Y5
+	VMULPS  Y5, Y2, Y2
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  32(CX), Y1, Y5
+	VMULPS  Y5, Y3, Y3
+	VSUBPS  Y0, Y4, Y0
+	VMULPS  64(CX), Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y0, 64(AX)
+	JMP     done
 
 medium3Drain1:
-	VFMSUB213PS Y5, Y1, Y6
-	VMULPS      (CX), Y6, Y6
-	VFMSUB213PS Y5, Y1, Y7
-	VMULPS      32(CX), Y7, Y7
-	VFMSUB213PS Y5, Y1, Y8
-	VMULPS      64(CX), Y8, Y8
-	VMOVUPS     Y6, (AX)
-	VMOVUPS     Y7, 32(AX)
-	VMOVUPS     Y8, 64(AX)
-	JMP         done
+	VSUBPS  Y5, Y6, Y0
+	VMULPS  (CX), Y1, Y2
+	VMULPS  Y2, Y0, Y0
+	VSUBPS  Y5, Y7, Y2
+	VMULPS  32(CX), Y1, Y3
+	VMULPS  Y3, Y2, Y2
+	VSUBPS  Y5, Y8, Y3
+	VMULPS  64(CX), Y1, Y1
+	VMULPS  Y1, Y3, Y3
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	JMP     done
 
 medium4Tail:
 	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
@@ -4777,21 +4802,25 @@ medium4TailLoop:
 	VADDPS      Y13, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y13
 	VADDPS      Y13, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y2, Y1, Y12
+	VSUBPS      Y2, Y12, Y12
+	VMULPS      Y11, Y1, Y11
 	VMULPS      Y11, Y12, Y12
-	VFMSUB213PS Y2, Y1, Y4
+	VSUBPS      Y2, Y4, Y4
+	VMULPS      Y3, Y1, Y3
 	VMULPS      Y3, Y4, Y4
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VFMSUB213PS Y2, Y1, Y8
-	VMULPS      Y7, Y8, Y8
-	VFMSUB213PS Y2, Y1, Y10
-	VMULPS      Y9, Y10, Y10
+	VSUBPS      Y2, Y6, Y3
+	VMULPS      Y5, Y1, Y5
+	VMULPS      Y5, Y3, Y3
+	VSUBPS      Y2, Y8, Y5
+	VMULPS      Y7, Y1, Y6
+	VMULPS      Y6, Y5, Y5
+	VSUBPS      Y2, Y10, Y2
+	VMULPS      Y9, Y1, Y6
+	VMULPS      Y6, Y2, Y2
 	VMOVUPS     Y4, (AX)
-	VMOVUPS     Y6, 32(AX)
-	VMOVUPS     Y8, 64(AX)
-	VMOVUPS     Y10, 96(AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y2, 96(AX)
 	VMOVUPS     Y12, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -4817,7 +4846,6 @@ medium4:
 	VADDPS      Y6, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y6
 	VADDPS      Y6, Y0, Y0
-	VMULPS      Y1, Y0, Y0
 
 medium4Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -4837,19 +4865,22 @@ medium4Loop:
 	VADDPS      Y11, Y6, Y6
 	VPERMILPS   $0xb1, Y6, Y11
 	VADDPS      Y11, Y6, Y6
-	VMULPS      Y1, Y6, Y6
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VFMSUB213PS Y0, Y1, Y5
-	VMULPS      96(CX), Y5, Y5
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      (CX), Y1, Y11
+	VMULPS      Y11, Y2, Y2
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      32(CX), Y1, Y11
+	VMULPS      Y11, Y3, Y3
+	VSUBPS      Y0, Y4, Y4
+	VMULPS      64(CX), Y1, Y11
+	VMULPS      Y11, Y4, Y4
+	VSUBPS      Y0, Y5, Y0
+	VMULPS      96(CX), Y1, Y5
+	VMULPS      Y5, Y0, Y0
 	VMOVUPS     Y2, (AX)
 	VMOVUPS     Y3, 32(AX)
 	VMOVUPS     Y4, 64(AX)
-	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y0, 96(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -4870,53 +4901,64 @@ medium4Loop:
 	VADDPS      Y11, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y11
 	VADDPS      Y11, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y6, Y1, Y7
-	VMULPS      (CX), Y7, Y7
-	VFMSUB213PS Y6, Y1, Y8
-	VMULPS      32(CX), Y8, Y8
-	VFMSUB213PS Y6, Y1, Y9
-	VMULPS      64(CX), Y9, Y9
-	VFMSUB213PS Y6, Y1, Y10
-	VMULPS      96(CX), Y10, Y10
+	VSUBPS      Y6, Y7, Y7
+	VMULPS      (CX), Y1, Y11
+	VMULPS      Y11, Y7, Y7
+	VSUBPS      Y6, Y8, Y8
+	VMULPS      32(CX), Y1, Y11
+	VMULPS      Y11, Y8, Y8
+	VSUBPS      Y6, Y9, Y9
+	VMULPS      64(CX), Y1, Y11
+	VMULPS      Y11, Y9, Y9
+	VSUBPS      Y6, Y10, Y6
+	VMULPS      96(CX), Y1, Y10
+	VMULPS      Y10, Y6, Y6
 	VMOVUPS     Y7, (AX)
 	VMOVUPS     Y8, 32(AX)
 	VMOVUPS     Y9, 64(AX)
-	VMOVUPS     Y10, 96(AX)
+	VMOVUPS     Y6, 96(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium4Loop
 
 medium4Drain0:
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VFMSUB213PS Y0, Y1, Y5
-	VMULPS      96(CX), Y5, Y5
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y4, 64(AX)
-	VMOVUPS     Y5, 96(AX)
-	JMP         done
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  (CX), Y1, Y6
+	VMULPS  Y6, Y2, Y2
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  32(CX), Y1, Y6
+	VMULPS  Y6, Y3, Y3
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  64(CX), Y1, Y6
+	VMULPS  Y6, Y4, Y4
+	VSUBPS  Y0, Y5, Y0
+	VMULPS  96(CX), Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y4, 64(AX)
+	VMOVUPS Y0, 96(AX)
+	JMP     done
 
 medium4Drain1:
-	VFMSUB213PS Y6, Y1, Y7
-	VMULPS      (CX), Y7, Y7
-	VFMSUB213PS Y6, Y1, Y8
-	VMULPS      32(CX), Y8, Y8
-	VFMSUB213PS Y6, Y1, Y9
-	VMULPS      64(CX), Y9, Y9
-	VFMSUB213PS Y6, Y1, Y10
-	VMULPS      96(CX), Y10, Y10
-	VMOVUPS     Y7, (AX)
-	VMOVUPS     Y8, 32(AX)
-	VMOVUPS     Y9, 64(AX)
-	VMOVUPS     Y10, 96(AX)
-	JMP         done
+	VSUBPS  Y6, Y7, Y0
+	VMULPS  (CX), Y1, Y2
+	VMULPS  Y2, Y0, Y0
+	VSUBPS  Y6, Y8, Y2
+	VMULPS  32(CX), Y1, Y3
+	VMULPS  Y3, Y2, Y2
+	VSUBPS  Y6, Y9, Y3
+	VMULPS  64(CX), Y1, Y4
+	VMULPS  Y4, Y3, Y3
+	VSUBPS  Y6, Y10, Y4
+	VMULPS  96(CX), Y1, Y1
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y4, 96(AX)
+	JMP     done
 
 medium5Tail:
 	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
@@ -4942,24 +4984,29 @@ medium5TailLoop:
 	VADDPS      Y9, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y9
 	VADDPS      Y9, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y2, Y1, Y8
-	VMULPS      (CX)(R10*1), Y8, Y8
-	VFMSUB213PS Y2, Y1, Y3
-	VMULPS      (CX), Y3, Y3
-	VFMSUB213PS Y2, Y1, Y4
-	VMULPS      32(CX), Y4, Y4
-	VFMSUB213PS Y2, Y1, Y5
-	VMULPS      64(CX), Y5, Y5
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      96(CX), Y6, Y6
-	VFMSUB213PS Y2, Y1, Y7
-	VMULPS      128(CX), Y7, Y7
+	VSUBPS      Y2, Y8, Y8
+	VMULPS      (CX)(R10*1), Y1, Y9
+	VMULPS      Y9, Y8, Y8
+	VSUBPS      Y2, Y3, Y3
+	VMULPS      (CX), Y1, Y9
+	VMULPS      Y9, Y3, Y3
+	VSUBPS      Y2, Y4, Y4
+	VMULPS      32(CX), Y1, Y9
+	VMULPS      Y9, Y4, Y4
+	VSUBPS      Y2, Y5, Y5
+	VMULPS      64(CX), Y1, Y9
+	VMULPS      Y9, Y5, Y5
+	VSUBPS      Y2, Y6, Y6
+	VMULPS      96(CX), Y1, Y9
+	VMULPS      Y9, Y6, Y6
+	VSUBPS      Y2, Y7, Y2
+	VMULPS      128(CX), Y1, Y7
+	VMULPS      Y7, Y2, Y2
 	VMOVUPS     Y3, (AX)
 	VMOVUPS     Y4, 32(AX)
 	VMOVUPS     Y5, 64(AX)
 	VMOVUPS     Y6, 96(AX)
-	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y2, 128(AX)
 	VMOVUPS     Y8, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -4987,7 +5034,6 @@ medium5:
 	VADDPS      Y7, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y7
 	VADDPS      Y7, Y0, Y0
-	VMULPS      Y1, Y0, Y0
 
 medium5Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -5009,22 +5055,26 @@ medium5Loop:
 	VADDPS      Y13, Y7, Y7
 	VPERMILPS   $0xb1, Y7, Y13
 	VADDPS      Y13, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VFMSUB213PS Y0, Y1, Y5
-	VMULPS      96(CX), Y5, Y5
-	VFMSUB213PS Y0, Y1, Y6
-	VMULPS      128(CX), Y6, Y6
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      (CX), Y1, Y13
+	VMULPS      Y13, Y2, Y2
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      32(CX), Y1, Y13
+	VMULPS      Y13, Y3, Y3
+	VSUBPS      Y0, Y4, Y4
+	VMULPS      64(CX), Y1, Y13
+	VMULPS      Y13, Y4, Y4
+	VSUBPS      Y0, Y5, Y5
+	VMULPS      96(CX), Y1, Y13
+	VMULPS      Y13, Y5, Y5
+	VSUBPS      Y0, Y6, Y0
+	VMULPS      128(CX), Y1, Y6
+	VMULPS      Y6, Y0, Y0
 	VMOVUPS     Y2, (AX)
 	VMOVUPS     Y3, 32(AX)
 	VMOVUPS     Y4, 64(AX)
 	VMOVUPS     Y5, 96(AX)
-	VMOVUPS     Y6, 128(AX)
+	VMOVUPS     Y0, 128(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -5047,62 +5097,76 @@ medium5Loop:
 	VADDPS      Y13, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y13
 	VADDPS      Y13, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y7, Y1, Y8
-	VMULPS      (CX), Y8, Y8
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      32(CX), Y9, Y9
-	VFMSUB213PS Y7, Y1, Y10
-	VMULPS      64(CX), Y10, Y10
-	VFMSUB213PS Y7, Y1, Y11
-	VMULPS      96(CX), Y11, Y11
-	VFMSUB213PS Y7, Y1, Y12
-	VMULPS      128(CX), Y12, Y12
+	VSUBPS      Y7, Y8, Y8
+	VMULPS      (CX), Y1, Y13
+	VMULPS      Y13, Y8, Y8
+	VSUBPS      Y7, Y9, Y9
+	VMULPS      32(CX), Y1, Y13
+	VMULPS      Y13, Y9, Y9
+	VSUBPS      Y7, Y10, Y10
+	VMULPS      64(CX), Y1, Y13
+	VMULPS      Y13, Y10, Y10
+	VSUBPS      Y7, Y11, Y11
+	VMULPS      96(CX), Y1, Y13
+	VMULPS      Y13, Y11, Y11
+	VSUBPS      Y7, Y12, Y7
+	VMULPS      128(CX), Y1, Y12
+	VMULPS      Y12, Y7, Y7
 	VMOVUPS     Y8, (AX)
 	VMOVUPS     Y9, 32(AX)
 	VMOVUPS     Y10, 64(AX)
 	VMOVUPS     Y11, 96(AX)
-	VMOVUPS     Y12, 128(AX)
+	VMOVUPS     Y7, 128(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium5Loop
 
 medium5Drain0:
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VFMSUB213PS Y0, Y1, Y5
-	VMULPS      96(CX), Y5, Y5
-	VFMSUB213PS Y0, Y1, Y6
-	VMULPS      128(CX), Y6, Y6
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y4, 64(AX)
-	VMOVUPS     Y5, 96(AX)
-	VMOVUPS     Y6, 128(AX)
-	JMP         done
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  (CX), Y1, Y7
+	VMULPS  Y7, Y2, Y2
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  32(CX), Y1, Y7
+	VMULPS  Y7, Y3, Y3
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  64(CX), Y1, Y7
+	VMULPS  Y7, Y4, Y4
+	VSUBPS  Y0, Y5, Y5
+	VMULPS  96(CX), Y1, Y7
+	VMULPS  Y7, Y5, Y5
+	VSUBPS  Y0, Y6, Y0
+	VMULPS  128(CX), Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y4, 64(AX)
+	VMOVUPS Y5, 96(AX)
+	VMOVUPS Y0, 128(AX)
+	JMP     done
 
 medium5Drain1:
-	VFMSUB213PS Y7, Y1, Y8
-	VMULPS      (CX), Y8, Y8
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      32(CX), Y9, Y9
-	VFMSUB213PS Y7, Y1, Y10
-	VMULPS      64(CX), Y10, Y10
-	VFMSUB213PS Y7, Y1, Y11
-	VMULPS      96(CX), Y11, Y11
-	VFMSUB213PS Y7, Y1, Y12
-	VMULPS      128(CX), Y12, Y12
-	VMOVUPS     Y8, (AX)
-	VMOVUPS     Y9, 32(AX)
-	VMOVUPS     Y10, 64(AX)
-	VMOVUPS     Y11, 96(AX)
-	VMOVUPS     Y12, 128(AX)
-	JMP         done
+	VSUBPS  Y7, Y8, Y0
+	VMULPS  (CX), Y1, Y2
+	VMULPS  Y2, Y0, Y0
+	VSUBPS  Y7, Y9, Y2
+	VMULPS  32(CX), Y1, Y3
+	VMULPS  Y3, Y2, Y2
+	VSUBPS  Y7, Y10, Y3
+	VMULPS  64(CX), Y1, Y4
+	VMULPS  Y4, Y3, Y3
+	VSUBPS  Y7, Y11, Y4
+	VMULPS  96(CX), Y1, Y5
+	VMULPS  Y5, Y4, Y4
+	VSUBPS  Y7, Y12, Y5
+	VMULPS  128(CX), Y1, Y1
+	VMULPS  Y1, Y5, Y5
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y4, 96(AX)
+	VMOVUPS Y5, 128(AX)
+	JMP     done
 
 medium6Tail:
 	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
@@ -5130,27 +5194,33 @@ medium6TailLoop:
 	VADDPS      Y10, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y10
 	VADDPS      Y10, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y2, Y1, Y9
-	VMULPS      (CX)(R10*1), Y9, Y9
-	VFMSUB213PS Y2, Y1, Y3
-	VMULPS      (CX), Y3, Y3
-	VFMSUB213PS Y2, Y1, Y4
-	VMULPS      32(CX), Y4, Y4
-	VFMSUB213PS Y2, Y1, Y5
-	VMULPS      64(CX), Y5, Y5
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      96(CX), Y6, Y6
-	VFMSUB213PS Y2, Y1, Y7
-	VMULPS      128(CX), Y7, Y7
-	VFMSUB213PS Y2, Y1, Y8
-	VMULPS      160(CX), Y8, Y8
+	VSUBPS      Y2, Y9, Y9
+	VMULPS      (CX)(R10*1), Y1, Y10
+	VMULPS      Y10, Y9, Y9
+	VSUBPS      Y2, Y3, Y3
+	VMULPS      (CX), Y1, Y10
+	VMULPS      Y10, Y3, Y3
+	VSUBPS      Y2, Y4, Y4
+	VMULPS      32(CX), Y1, Y10
+	VMULPS      Y10, Y4, Y4
+	VSUBPS      Y2, Y5, Y5
+	VMULPS      64(CX), Y1, Y10
+	VMULPS      Y10, Y5, Y5
+	VSUBPS      Y2, Y6, Y6
+	VMULPS      96(CX), Y1, Y10
+	VMULPS      Y10, Y6, Y6
+	VSUBPS      Y2, Y7, Y7
+	VMULPS      128(CX), Y1, Y10
+	VMULPS      Y10, Y7, Y7
+	VSUBPS      Y2, Y8, Y2
+	VMULPS      160(CX), Y1, Y8
+	VMULPS      Y8, Y2, Y2
 	VMOVUPS     Y3, (AX)
 	VMOVUPS     Y4, 32(AX)
 	VMOVUPS     Y5, 64(AX)
 	VMOVUPS     Y6, 96(AX)
 	VMOVUPS     Y7, 128(AX)
-	VMOVUPS     Y8, 160(AX)
+	VMOVUPS     Y2, 160(AX)
 	VMOVUPS     Y9, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -5181,25 +5251,30 @@ medium6Loop:
 	VADDPS      Y8, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y8
 	VADDPS      Y8, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VFMSUB213PS Y0, Y1, Y5
-	VMULPS      96(CX), Y5, Y5
-	VFMSUB213PS Y0, Y1, Y6
-	VMULPS      128(CX), Y6, Y6
-	VFMSUB213PS Y0, Y1, Y7
-	VMULPS      160(CX), Y7, Y7
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      (CX), Y1, Y8
+	VMULPS      Y8, Y2, Y2
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      32(CX), Y1, Y8
+	VMULPS      Y8, Y3, Y3
+	VSUBPS      Y0, Y4, Y4
+	VMULPS      64(CX), Y1, Y8
+	VMULPS      Y8, Y4, Y4
+	VSUBPS      Y0, Y5, Y5
+	VMULPS      96(CX), Y1, Y8
+	VMULPS      Y8, Y5, Y5
+	VSUBPS      Y0, Y6, Y6
+	VMULPS      128(CX), Y1, Y8
+	VMULPS      Y8, Y6, Y6
+	VSUBPS      Y0, Y7, Y0
+	VMULPS      160(CX), Y1, Y7
+	VMULPS      Y7, Y0, Y0
 	VMOVUPS     Y2, (AX)
 	VMOVUPS     Y3, 32(AX)
 	VMOVUPS     Y4, 64(AX)
 	VMOVUPS     Y5, 96(AX)
 	VMOVUPS     Y6, 128(AX)
-	VMOVUPS     Y7, 160(AX)
+	VMOVUPS     Y0, 160(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -5235,30 +5310,37 @@ medium7TailLoop:
 	VADDPS      Y11, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y11
 	VADDPS      Y11, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y2, Y1, Y10
-	VMULPS      (CX)(R10*1), Y10, Y10
-	VFMSUB213PS Y2, Y1, Y3
-	VMULPS      (CX), Y3, Y3
-	VFMSUB213PS Y2, Y1, Y4
-	VMULPS      32(CX), Y4, Y4
-	VFMSUB213PS Y2, Y1, Y5
-	VMULPS      64(CX), Y5, Y5
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      96(CX), Y6, Y6
-	VFMSUB213PS Y2, Y1, Y7
-	VMULPS      128(CX), Y7, Y7
-	VFMSUB213PS Y2, Y1, Y8
-	VMULPS      160(CX), Y8, Y8
-	VFMSUB213PS Y2, Y1, Y9
-	VMULPS      192(CX), Y9, Y9
+	VSUBPS      Y2, Y10, Y10
+	VMULPS      (CX)(R10*1), Y1, Y11
+	VMULPS      Y11, Y10, Y10
+	VSUBPS      Y2, Y3, Y3
+	VMULPS      (CX), Y1, Y11
+	VMULPS      Y11, Y3, Y3
+	VSUBPS      Y2, Y4, Y4
+	VMULPS      32(CX), Y1, Y11
+	VMULPS      Y11, Y4, Y4
+	VSUBPS      Y2, Y5, Y5
+	VMULPS      64(CX), Y1, Y11
+	VMULPS      Y11, Y5, Y5
+	VSUBPS      Y2, Y6, Y6
+	VMULPS      96(CX), Y1, Y11
+	VMULPS      Y11, Y6, Y6
+	VSUBPS      Y2, Y7, Y7
+	VMULPS      128(CX), Y1, Y11
+	VMULPS      Y11, Y7, Y7
+	VSUBPS      Y2, Y8, Y8
+	VMULPS      160(CX), Y1, Y11
+	VMULPS      Y11, Y8, Y8
+	VSUBPS      Y2, Y9, Y2
+	VMULPS      192(CX), Y1, Y9
+	VMULPS      Y9, Y2, Y2
 	VMOVUPS     Y3, (AX)
 	VMOVUPS     Y4, 32(AX)
 	VMOVUPS     Y5, 64(AX)
 	VMOVUPS     Y6, 96(AX)
 	VMOVUPS     Y7, 128(AX)
 	VMOVUPS     Y8, 160(AX)
-	VMOVUPS     Y9, 192(AX)
+	VMOVUPS     Y2, 192(AX)
 	VMOVUPS     Y10, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -5291,28 +5373,34 @@ medium7Loop:
 	VADDPS      Y9, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y9
 	VADDPS      Y9, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VFMSUB213PS Y0, Y1, Y5
-	VMULPS      96(CX), Y5, Y5
-	VFMSUB213PS Y0, Y1, Y6
-	VMULPS      128(CX), Y6, Y6
-	VFMSUB213PS Y0, Y1, Y7
-	VMULPS      160(CX), Y7, Y7
-	VFMSUB213PS Y0, Y1, Y8
-	VMULPS      192(CX), Y8, Y8
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      (CX), Y1, Y9
+	VMULPS      Y9, Y2, Y2
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      32(CX), Y1, Y9
+	VMULPS      Y9, Y3, Y3
+	VSUBPS      Y0, Y4, Y4
+	VMULPS      64(CX), Y1, Y9
+	VMULPS      Y9, Y4, Y4
+	VSUBPS      Y0, Y5, Y5
+	VMULPS      96(CX), Y1, Y9
+	VMULPS      Y9, Y5, Y5
+	VSUBPS      Y0, Y6, Y6
+	VMULPS      128(CX), Y1, Y9
+	VMULPS      Y9, Y6, Y6
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      160(CX), Y1, Y9
+	VMULPS      Y9, Y7, Y7
+	VSUBPS      Y0, Y8, Y0
+	VMULPS      192(CX), Y1, Y8
+	VMULPS      Y8, Y0, Y0
 	VMOVUPS     Y2, (AX)
 	VMOVUPS     Y3, 32(AX)
 	VMOVUPS     Y4, 64(AX)
 	VMOVUPS     Y5, 96(AX)
 	VMOVUPS     Y6, 128(AX)
 	VMOVUPS     Y7, 160(AX)
-	VMOVUPS     Y8, 192(AX)
+	VMOVUPS     Y0, 192(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -5350,25 +5438,33 @@ medium8TailLoop:
 	VADDPS      Y12, Y2, Y2
 	VPERMILPS   $0xb1, Y2, Y12
 	VADDPS      Y12, Y2, Y2
-	VMULPS      Y1, Y2, Y2
-	VFMSUB213PS Y2, Y1, Y11
-	VMULPS      (CX)(R10*1), Y11, Y11
-	VFMSUB213PS Y2, Y1, Y3
-	VMULPS      (CX), Y3, Y3
-	VFMSUB213PS Y2, Y1, Y4
-	VMULPS      32(CX), Y4, Y4
-	VFMSUB213PS Y2, Y1, Y5
-	VMULPS      64(CX), Y5, Y5
-	VFMSUB213PS Y2, Y1, Y6
-	VMULPS      96(CX), Y6, Y6
-	VFMSUB213PS Y2, Y1, Y7
-	VMULPS      128(CX), Y7, Y7
-	VFMSUB213PS Y2, Y1, Y8
-	VMULPS      160(CX), Y8, Y8
-	VFMSUB213PS Y2, Y1, Y9
-	VMULPS      192(CX), Y9, Y9
-	VFMSUB213PS Y2, Y1, Y10
-	VMULPS      224(CX), Y10, Y10
+	VSUBPS      Y2, Y11, Y11
+	VMULPS      (CX)(R10*1), Y1, Y12
+	VMULPS      Y12, Y11, Y11
+	VSUBPS      Y2, Y3, Y3
+	VMULPS      (CX), Y1, Y12
+	VMULPS      Y12, Y3, Y3
+	VSUBPS      Y2, Y4, Y4
+	VMULPS      32(CX), Y1, Y12
+	VMULPS      Y12, Y4, Y4
+	VSUBPS      Y2, Y5, Y5
+	VMULPS      64(CX), Y1, Y12
+	VMULPS      Y12, Y5, Y5
+	VSUBPS      Y2, Y6, Y6
+	VMULPS      96(CX), Y1, Y12
+	VMULPS      Y12, Y6, Y6
+	VSUBPS      Y2, Y7, Y7
+	VMULPS      128(CX), Y1, Y12
+	VMULPS      Y12, Y7, Y7
+	VSUBPS      Y2, Y8, Y8
+	VMULPS      160(CX), Y1, Y12
+	VMULPS      Y12, Y8, Y8
+	VSUBPS      Y2, Y9, Y9
+	VMULPS      192(CX), Y1, Y12
+	VMULPS      Y12, Y9, Y9
+	VSUBPS      Y2, Y10, Y2
+	VMULPS      224(CX), Y1, Y10
+	VMULPS      Y10, Y2, Y2
 	VMOVUPS     Y3, (AX)
 	VMOVUPS     Y4, 32(AX)
 	VMOVUPS     Y5, 64(AX)
@@ -5376,7 +5472,7 @@ medium8TailLoop:
 	VMOVUPS     Y7, 128(AX)
 	VMOVUPS     Y8, 160(AX)
 	VMOVUPS     Y9, 192(AX)
-	VMOVUPS     Y10, 224(AX)
+	VMOVUPS     Y2, 224(AX)
 	VMOVUPS     Y11, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -5411,23 +5507,30 @@ medium8Loop:
 	VADDPS      Y10, Y0, Y0
 	VPERMILPS   $0xb1, Y0, Y10
 	VADDPS      Y10, Y0, Y0
-	VMULPS      Y1, Y0, Y0
-	VFMSUB213PS Y0, Y1, Y2
-	VMULPS      (CX), Y2, Y2
-	VFMSUB213PS Y0, Y1, Y3
-	VMULPS      32(CX), Y3, Y3
-	VFMSUB213PS Y0, Y1, Y4
-	VMULPS      64(CX), Y4, Y4
-	VFMSUB213PS Y0, Y1, Y5
-	VMULPS      96(CX), Y5, Y5
-	VFMSUB213PS Y0, Y1, Y6
-	VMULPS      128(CX), Y6, Y6
-	VFMSUB213PS Y0, Y1, Y7
-	VMULPS      160(CX), Y7, Y7
-	VFMSUB213PS Y0, Y1, Y8
-	VMULPS      192(CX), Y8, Y8
-	VFMSUB213PS Y0, Y1, Y9
-	VMULPS      224(CX), Y9, Y9
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      (CX), Y1, Y10
+	VMULPS      Y10, Y2, Y2
+	VSUBPS      Y0, Y3, Y3
+	VMULPS      32(CX), Y1, Y10
+	VMULPS      Y10, Y3, Y3
+	VSUBPS      Y0, Y4, Y4
+	VMULPS      64(CX), Y1, Y10
+	VMULPS      Y10, Y4, Y4
+	VSUBPS      Y0, Y5, Y5
+	VMULPS      96(CX), Y1, Y10
+	VMULPS      Y10, Y5, Y5
+	VSUBPS      Y0, Y6, Y6
+	VMULPS      128(CX), Y1, Y10
+	VMULPS      Y10, Y6, Y6
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      160(CX), Y1, Y10
+	VMULPS      Y10, Y7, Y7
+	VSUBPS      Y0, Y8, Y8
+	VMULPS      192(CX), Y1, Y10
+	VMULPS      Y10, Y8, Y8
+	VSUBPS      Y0, Y9, Y0
+	VMULPS      224(CX), Y1, Y9
+	VMULPS      Y9, Y0, Y0
 	VMOVUPS     Y2, (AX)
 	VMOVUPS     Y3, 32(AX)
 	VMOVUPS     Y4, 64(AX)
@@ -5435,7 +5538,7 @@ medium8Loop:
 	VMOVUPS     Y6, 128(AX)
 	VMOVUPS     Y7, 160(AX)
 	VMOVUPS     Y8, 192(AX)
-	VMOVUPS     Y9, 224(AX)
+	VMOVUPS     Y0, 224(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -5506,18 +5609,18 @@ head:
 	VADDPS     Y6, Y3, Y3
 
 rowScanDone1:
-	VMOVDQU     32(SP), Y6
-	VPERMPS     Y3, Y6, Y3
-	VMULPS      Y1, Y3, Y3
-	VFMSUB213PS Y3, Y1, Y5
-	VMULPS      Y4, Y5, Y5
-	VMASKMOVPS  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	VMOVDQU    32(SP), Y6
+	VPERMPS    Y3, Y6, Y3
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y1, Y4
+	VMULPS     Y4, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         head
+	JMP        done
 
 headDone:
 	VMOVUPS -32(AX), Y3
@@ -5568,147 +5671,147 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y4
-	VMOVUPS     (DX), Y5
-	VMULPS      Y4, Y5, Y11
-	VANDPS      Y8, Y11, Y11
-	VPERMPS     Y11, Y6, Y11
-	VMULPS      Y1, Y11, Y11
-	VFMSUB213PS Y11, Y1, Y5
-	VMULPS      Y4, Y5, Y5
-	VBLENDVPS   Y8, Y5, Y3, Y3
-	VPERMPS     Y3, Y7, Y3
-	VMOVUPS     Y5, Y4
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y4
+	VMOVUPS   (DX), Y5
+	VMULPS    Y4, Y5, Y11
+	VANDPS    Y8, Y11, Y11
+	VPERMPS   Y11, Y6, Y11
+	VSUBPS    Y11, Y5, Y5
+	VMULPS    Y1, Y4, Y4
+	VMULPS    Y4, Y5, Y5
+	VBLENDVPS Y8, Y5, Y3, Y3
+	VPERMPS   Y3, Y7, Y3
+	VMOVUPS   Y5, Y4
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (DX), Y5
-	VMULPS      Y3, Y5, Y7
-	VANDPS      Y8, Y7, Y7
-	VPERMPS     Y7, Y6, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y7, Y1, Y5
-	VMULPS      Y3, Y5, Y5
-	VPERMPS     Y4, Y9, Y3
-	VPERMPS     Y5, Y9, Y4
-	VBLENDVPS   Y10, Y4, Y3, Y3
-	VMOVUPS     Y5, Y4
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y5
+	VMULPS    Y3, Y5, Y7
+	VANDPS    Y8, Y7, Y7
+	VPERMPS   Y7, Y6, Y7
+	VSUBPS    Y7, Y5, Y5
+	VMULPS    Y1, Y3, Y3
+	VMULPS    Y3, Y5, Y5
+	VPERMPS   Y4, Y9, Y3
+	VPERMPS   Y5, Y9, Y4
+	VBLENDVPS Y10, Y4, Y3, Y3
+	VMOVUPS   Y5, Y4
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y5
-	VMOVUPS     (DX), Y11
-	VMULPS      Y5, Y11, Y12
-	VANDPS      Y8, Y12, Y12
-	VPERMPS     Y12, Y4, Y13
-	VANDPS      128(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y6, Y12
-	VMULPS      Y1, Y12, Y12
-	VFMSUB213PS Y12, Y1, Y11
-	VMULPS      Y5, Y11, Y11
-	VBLENDVPS   Y8, Y11, Y3, Y3
-	VPERMPS     Y3, Y7, Y3
-	VMOVUPS     Y11, Y5
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y5
+	VMOVUPS   (DX), Y11
+	VMULPS    Y5, Y11, Y12
+	VANDPS    Y8, Y12, Y12
+	VPERMPS   Y12, Y4, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y6, Y12
+	VSUBPS    Y12, Y11, Y11
+	VMULPS    Y1, Y5, Y5
+	VMULPS    Y5, Y11, Y11
+	VBLENDVPS Y8, Y11, Y3, Y3
+	VPERMPS   Y3, Y7, Y3
+	VMOVUPS   Y11, Y5
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (DX), Y7
-	VMULPS      Y3, Y7, Y11
-	VANDPS      Y8, Y11, Y11
-	VPERMPS     Y11, Y4, Y12
-	VANDPS      128(SP), Y12, Y12
-	VADDPS      Y12, Y11, Y11
-	VPERMPS     Y11, Y6, Y11
-	VMULPS      Y1, Y11, Y11
-	VFMSUB213PS Y11, Y1, Y7
-	VMULPS      Y3, Y7, Y7
-	VPERMPS     Y5, Y9, Y3
-	VPERMPS     Y7, Y9, Y5
-	VBLENDVPS   Y10, Y5, Y3, Y3
-	VMOVUPS     Y7, Y5
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y7
+	VMULPS    Y3, Y7, Y11
+	VANDPS    Y8, Y11, Y11
+	VPERMPS   Y11, Y4, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y6, Y11
+	VSUBPS    Y11, Y7, Y7
+	VMULPS    Y1, Y3, Y3
+	VMULPS    Y3, Y7, Y7
+	VPERMPS   Y5, Y9, Y3
+	VPERMPS   Y7, Y9, Y5
+	VBLENDVPS Y10, Y5, Y3, Y3
+	VMOVUPS   Y7, Y5
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y11
-	VMOVUPS     (DX), Y12
-	VMULPS      Y11, Y12, Y13
-	VANDPS      Y8, Y13, Y13
-	VPERMPS     Y13, Y4, Y14
-	VANDPS      128(SP), Y14, Y14
-	VADDPS      Y14, Y13, Y13
-	VPERMPS     Y13, Y5, Y14
-	VANDPS      160(SP), Y14, Y14
-	VADDPS      Y14, Y13, Y13
-	VPERMPS     Y13, Y6, Y13
-	VMULPS      Y1, Y13, Y13
-	VFMSUB213PS Y13, Y1, Y12
-	VMULPS      Y11, Y12, Y12
-	VBLENDVPS   Y8, Y12, Y3, Y3
-	VPERMPS     Y3, Y7, Y3
-	VMOVUPS     Y12, Y7
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y11
+	VMOVUPS   (DX), Y12
+	VMULPS    Y11, Y12, Y13
+	VANDPS    Y8, Y13, Y13
+	VPERMPS   Y13, Y4, Y14
+	VANDPS    128(SP), Y14, Y14
+	VADDPS    Y14, Y13, Y13
+	VPERMPS   Y13, Y5, Y14
+	VANDPS    160(SP), Y14, Y14
+	VADDPS    Y14, Y13, Y13
+	VPERMPS   Y13, Y6, Y13
+	VSUBPS    Y13, Y12, Y12
+	VMULPS    Y1, Y11, Y11
+	VMULPS    Y11, Y12, Y12
+	VBLENDVPS Y8, Y12, Y3, Y3
+	VPERMPS   Y3, Y7, Y3
+	VMOVUPS   Y12, Y7
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y3
-	VMOVUPS     (DX), Y11
-	VMULPS      Y3, Y11, Y12
-	VANDPS      Y8, Y12, Y12
-	VPERMPS     Y12, Y4, Y13
-	VANDPS      128(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y5, Y13
-	VANDPS      160(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y6, Y12
-	VMULPS      Y1, Y12, Y12
-	VFMSUB213PS Y12, Y1, Y11
-	VMULPS      Y3, Y11, Y11
-	VPERMPS     Y7, Y9, Y3
-	VPERMPS     Y11, Y9, Y7
-	VBLENDVPS   Y10, Y7, Y3, Y3
-	VMOVUPS     Y11, Y7
-	VMOVUPS     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups2
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y11
+	VMULPS    Y3, Y11, Y12
+	VANDPS    Y8, Y12, Y12
+	VPERMPS   Y12, Y4, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y5, Y13
+	VANDPS    160(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y6, Y12
+	VSUBPS    Y12, Y11, Y11
+	VMULPS    Y1, Y3, Y3
+	VMULPS    Y3, Y11, Y11
+	VPERMPS   Y7, Y9, Y3
+	VPERMPS   Y11, Y9, Y7
+	VBLENDVPS Y10, Y7, Y3, Y3
+	VMOVUPS   Y11, Y7
+	VMOVUPS   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups2
 
 groupsDone:
 	CMPQ CX, BX
@@ -5734,7 +5837,6 @@ groupsDone:
 rowScanDone2:
 	VMOVDQU 32(SP), Y7
 	VPERMPS Y4, Y7, Y4
-	VMULPS  Y1, Y4, Y4
 
 windowMasked:
 	LEAQ       (CX)(DI*1), SI
@@ -5757,65 +5859,67 @@ windowMasked:
 	VADDPS     Y10, Y7, Y7
 
 rowScanDone3:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y7, Y10, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMASKMOVPS  (CX)(DI*1), Y0, Y5
-	VMASKMOVPS  (DX)(DI*1), Y0, Y6
-	VMULPS      Y5, Y6, Y4
-	CMPQ        DI, $0x00000004
-	JBE         rowScanDone4
-	VMOVDQU     backwardSeg32<>+60(SB), Y10
-	VPERMPS     Y4, Y10, Y10
-	VANDPS      128(SP), Y10, Y10
-	VADDPS      Y10, Y4, Y4
-	CMPQ        DI, $0x00000008
-	JBE         rowScanDone4
-	VMOVDQU     backwardSeg32<>+56(SB), Y10
-	VPERMPS     Y4, Y10, Y10
-	VANDPS      160(SP), Y10, Y10
-	VADDPS      Y10, Y4, Y4
+	VMOVDQU    32(SP), Y10
+	VPERMPS    Y7, Y10, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPS (CX)(DI*1), Y0, Y5
+	VMASKMOVPS (DX)(DI*1), Y0, Y6
+	VMULPS     Y5, Y6, Y4
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+60(SB), Y10
+	VPERMPS    Y4, Y10, Y10
+	VANDPS     128(SP), Y10, Y10
+	VADDPS     Y10, Y4, Y4
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+56(SB), Y10
+	VPERMPS    Y4, Y10, Y10
+	VANDPS     160(SP), Y10, Y10
+	VADDPS     Y10, Y4, Y4
 
 rowScanDone4:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y4, Y10, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	VMOVDQU   32(SP), Y10
+	VPERMPS   Y4, Y10, Y4
+	VSUBPS    Y7, Y9, Y7
+	VMULPS    Y8, Y1, Y8
+	VMULPS    Y8, Y7, Y7
+	VBLENDVPS Y0, Y7, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPS    Y4, Y6, Y4
+	VMULPS    Y5, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPS    Y7, Y9, Y4
+	VMULPS    Y8, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	JMP       done
 
 wideShortRows:
 	MOVQ AX, SI
@@ -5827,27 +5931,27 @@ wideShortRows:
 
 widehead:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         wideheadDone
-	VMASKMOVPS  (CX), Y0, Y4
-	VMASKMOVPS  (DX), Y0, Y5
-	VMULPS      Y4, Y5, Y3
-	VPERM2F128  $0x01, Y3, Y3, Y6
-	VADDPS      Y6, Y3, Y3
-	VPERMILPS   $0x4e, Y3, Y6
-	VADDPS      Y6, Y3, Y3
-	VPERMILPS   $0xb1, Y3, Y6
-	VADDPS      Y6, Y3, Y3
-	VMULPS      Y1, Y3, Y3
-	VFMSUB213PS Y3, Y1, Y5
-	VMULPS      Y4, Y5, Y5
-	VMASKMOVPS  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          widehead
-	JMP         done
+	CMPQ       AX, SI
+	JAE        wideheadDone
+	VMASKMOVPS (CX), Y0, Y4
+	VMASKMOVPS (DX), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y1, Y4
+	VMULPS     Y4, Y3, Y3
+	VMASKMOVPS Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         widehead
+	JMP        done
 
 wideheadDone:
 	VMOVUPS -32(AX), Y3
@@ -5885,214 +5989,215 @@ rowsIdxStore:
 	VADDPS     Y7, Y4, Y4
 	VPERMILPS  $0xb1, Y4, Y7
 	VADDPS     Y7, Y4, Y4
-	VMULPS     Y1, Y4, Y4
 
 	// One row with the join through w; then the loop that joins
 	// with the row before.
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPS  (CX)(DI*1), Y0, Y8
-	VMASKMOVPS  (DX)(DI*1), Y0, Y9
-	VMULPS      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y12
-	VADDPS      Y12, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y12
-	VADDPS      Y12, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y12
-	VADDPS      Y12, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree1
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y8
+	VMASKMOVPS (DX)(DI*1), Y0, Y9
+	VMULPS     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y12
+	VADDPS     Y12, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y12
+	VADDPS     Y12, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y12
+	VADDPS     Y12, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree1
 
 widewindowPlain:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPS     (CX)(DI*1), Y8
-	VMOVUPS     (DX)(DI*1), Y9
-	VMULPS      Y8, Y9, Y7
-	VANDPS      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPS     (CX)(DI*1), Y5
-	VMOVUPS     (DX)(DI*1), Y6
-	VMULPS      Y5, Y6, Y4
-	VANDPS      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0x4e, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0xb1, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowPlain
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPS    (CX)(DI*1), Y8
+	VMOVUPS    (DX)(DI*1), Y9
+	VMULPS     Y8, Y9, Y7
+	VANDPS     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPS    (CX)(DI*1), Y5
+	VMOVUPS    (DX)(DI*1), Y6
+	VMULPS     Y5, Y6, Y4
+	VANDPS     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0x4e, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VSUBPS     Y7, Y9, Y7
+	VMULPS     Y8, Y1, Y8
+	VMULPS     Y8, Y7, Y7
+	VBLENDVPS  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y7, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowPlain
 
 widewindowMasked:
 widewindowMasked0:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPS  (CX)(DI*1), Y0, Y8
-	VMASKMOVPS  (DX)(DI*1), Y0, Y9
-	VMULPS      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y10
-	VADDPS      Y10, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y8
+	VMASKMOVPS (DX)(DI*1), Y0, Y9
+	VMULPS     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y10
+	VADDPS     Y10, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y5
+	VMULPS     Y5, Y4, Y4
+	VBLENDVPS  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowMasked1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	VMASKMOVPS  (CX)(DI*1), Y0, Y5
-	VMASKMOVPS  (DX)(DI*1), Y0, Y6
-	VMULPS      Y5, Y6, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0x4e, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VPERMILPS   $0xb1, Y4, Y10
-	VADDPS      Y10, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowMasked
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	VMASKMOVPS (CX)(DI*1), Y0, Y5
+	VMASKMOVPS (DX)(DI*1), Y0, Y6
+	VMULPS     Y5, Y6, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0x4e, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y10
+	VADDPS     Y10, Y4, Y4
+	VSUBPS     Y7, Y9, Y7
+	VMULPS     Y8, Y1, Y8
+	VMULPS     Y8, Y7, Y7
+	VBLENDVPS  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPS    Y7, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowMasked
 
 widewindowFree:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPS     (CX)(DI*1), Y8
-	VMOVUPS     (DX)(DI*1), Y9
-	VMULPS      Y8, Y9, Y7
-	VANDPS      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y3
-	VADDPS      Y3, Y7, Y7
-	VPERMILPS   $0x4e, Y7, Y3
-	VADDPS      Y3, Y7, Y7
-	VPERMILPS   $0xb1, Y7, Y3
-	VADDPS      Y3, Y7, Y7
-	VMULPS      Y1, Y7, Y7
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y6, Y10, Y4
-	VBLENDVPS   Y11, Y4, Y3, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPS    (CX)(DI*1), Y8
+	VMOVUPS    (DX)(DI*1), Y9
+	VMULPS     Y8, Y9, Y7
+	VANDPS     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y3
+	VADDPS     Y3, Y7, Y7
+	VPERMILPS  $0x4e, Y7, Y3
+	VADDPS     Y3, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y3
+	VADDPS     Y3, Y7, Y7
+	VSUBPS     Y4, Y6, Y4
+	VMULPS     Y5, Y1, Y3
+	VMULPS     Y3, Y4, Y4
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y4, Y10, Y5
+	VBLENDVPS  Y11, Y5, Y3, Y3
+	VMOVUPS    Y4, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowFree1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPS     (CX)(DI*1), Y5
-	VMOVUPS     (DX)(DI*1), Y6
-	VMULPS      Y5, Y6, Y4
-	VANDPS      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y3
-	VADDPS      Y3, Y4, Y4
-	VPERMILPS   $0x4e, Y4, Y3
-	VADDPS      Y3, Y4, Y4
-	VPERMILPS   $0xb1, Y4, Y3
-	VADDPS      Y3, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y9, Y10, Y7
-	VBLENDVPS   Y11, Y7, Y3, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPS    (CX)(DI*1), Y5
+	VMOVUPS    (DX)(DI*1), Y6
+	VMULPS     Y5, Y6, Y4
+	VANDPS     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y3
+	VADDPS     Y3, Y4, Y4
+	VPERMILPS  $0x4e, Y4, Y3
+	VADDPS     Y3, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y3
+	VADDPS     Y3, Y4, Y4
+	VSUBPS     Y7, Y9, Y7
+	VMULPS     Y8, Y1, Y3
+	VMULPS     Y3, Y7, Y7
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y7, Y10, Y8
+	VBLENDVPS  Y11, Y8, Y3, Y3
+	VMOVUPS    Y7, Y12
+	VMOVUPS    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree
 
 widewindowLast0:
-	VFMSUB213PS Y4, Y1, Y6
-	VMULPS      Y5, Y6, Y6
-	VBLENDVPS   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y6, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPS    Y4, Y6, Y4
+	VMULPS    Y5, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y4, Y12
+	VMOVUPS   Y3, -32(AX)(DI*1)
+	JMP       done
 
 widewindowLast1:
-	VFMSUB213PS Y7, Y1, Y9
-	VMULPS      Y8, Y9, Y9
-	VBLENDVPS   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y9, Y12
-	VMOVUPS     Y3, -32(AX)(DI*1)
+	VSUBPS    Y7, Y9, Y4
+	VMULPS    Y8, Y1, Y1
+	VMULPS    Y1, Y4, Y4
+	VBLENDVPS Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPS   Y4, Y12
+	VMOVUPS   Y3, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -10176,7 +10281,6 @@ medium1Tail:
 	VADDPD      Y7, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y7
 	VADDPD      Y7, Y2, Y2
-	VMULPD      Y1, Y2, Y2
 
 medium1TailLoop:
 	LEAQ        (CX)(DI*1), R8
@@ -10194,12 +10298,13 @@ medium1TailLoop:
 	VADDPD      Y12, Y7, Y7
 	VPERMILPD   $0x55, Y7, Y12
 	VADDPD      Y12, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y2, Y1, Y6
+	VSUBPD      Y2, Y6, Y6
+	VMULPD      Y5, Y1, Y5
 	VMULPD      Y5, Y6, Y6
-	VFMSUB213PD Y2, Y1, Y4
-	VMULPD      Y3, Y4, Y4
-	VMOVUPD     Y4, (AX)
+	VSUBPD      Y2, Y4, Y2
+	VMULPD      Y3, Y1, Y3
+	VMULPD      Y3, Y2, Y2
+	VMOVUPD     Y2, (AX)
 	VMOVUPD     Y6, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -10219,12 +10324,13 @@ medium1TailLoop:
 	VADDPD      Y12, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y12
 	VADDPD      Y12, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y7, Y1, Y11
+	VSUBPD      Y7, Y11, Y11
+	VMULPD      Y10, Y1, Y10
 	VMULPD      Y10, Y11, Y11
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VMOVUPD     Y9, (AX)
+	VSUBPD      Y7, Y9, Y7
+	VMULPD      Y8, Y1, Y8
+	VMULPD      Y8, Y7, Y7
+	VMOVUPD     Y7, (AX)
 	VMOVUPD     Y11, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -10232,22 +10338,26 @@ medium1TailLoop:
 	JMP         medium1TailLoop
 
 medium1TailDrain0:
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VFMSUB213PD Y2, Y1, Y4
-	VMULPD      Y3, Y4, Y4
-	VMOVUPD     Y4, (AX)
-	VMOVUPD     Y6, (AX)(R10*1)
-	JMP         done
+	VSUBPD  Y2, Y6, Y0
+	VMULPD  Y5, Y1, Y5
+	VMULPD  Y5, Y0, Y0
+	VSUBPD  Y2, Y4, Y2
+	VMULPD  Y3, Y1, Y1
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
 
 medium1TailDrain1:
-	VFMSUB213PD Y7, Y1, Y11
-	VMULPD      Y10, Y11, Y11
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VMOVUPD     Y9, (AX)
-	VMOVUPD     Y11, (AX)(R10*1)
-	JMP         done
+	VSUBPD  Y7, Y11, Y0
+	VMULPD  Y10, Y1, Y2
+	VMULPD  Y2, Y0, Y0
+	VSUBPD  Y7, Y9, Y2
+	VMULPD  Y8, Y1, Y1
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
 
 medium1:
 	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
@@ -10258,54 +10368,55 @@ medium1:
 	VADDPD     Y3, Y0, Y0
 	VPERMILPD  $0x55, Y0, Y3
 	VADDPD     Y3, Y0, Y0
-	VMULPD     Y1, Y0, Y0
 
 medium1Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium1Drain0
-	VMOVUPD     (DX)(DI*1), Y4
-	VMULPD      (CX)(DI*1), Y4, Y3
-	VPERM2F128  $0x01, Y3, Y3, Y5
-	VADDPD      Y5, Y3, Y3
-	VPERMILPD   $0x55, Y3, Y5
-	VADDPD      Y5, Y3, Y3
-	VMULPD      Y1, Y3, Y3
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VMOVUPD     Y2, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium1Drain1
-	VMOVUPD     (DX)(DI*1), Y2
-	VMULPD      (CX)(DI*1), Y2, Y0
-	VPERM2F128  $0x01, Y0, Y0, Y5
-	VADDPD      Y5, Y0, Y0
-	VPERMILPD   $0x55, Y0, Y5
-	VADDPD      Y5, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y3, Y1, Y4
-	VMULPD      (CX), Y4, Y4
-	VMOVUPD     Y4, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium1Loop
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain0
+	VMOVUPD    (DX)(DI*1), Y4
+	VMULPD     (CX)(DI*1), Y4, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y5
+	VADDPD     Y5, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y5
+	VADDPD     Y5, Y3, Y3
+	VSUBPD     Y0, Y2, Y0
+	VMULPD     (CX), Y1, Y2
+	VMULPD     Y2, Y0, Y0
+	VMOVUPD    Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain1
+	VMOVUPD    (DX)(DI*1), Y2
+	VMULPD     (CX)(DI*1), Y2, Y0
+	VPERM2F128 $0x01, Y0, Y0, Y5
+	VADDPD     Y5, Y0, Y0
+	VPERMILPD  $0x55, Y0, Y5
+	VADDPD     Y5, Y0, Y0
+	VSUBPD     Y3, Y4, Y3
+	VMULPD     (CX), Y1, Y4
+	VMULPD     Y4, Y3, Y3
+	VMOVUPD    Y3, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1Loop
 
 medium1Drain0:
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VMOVUPD     Y2, (AX)
-	JMP         done
+	VSUBPD  Y0, Y2, Y0
+	VMULPD  (CX), Y1, Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, (AX)
+	JMP     done
 
 medium1Drain1:
-	VFMSUB213PD Y3, Y1, Y4
-	VMULPD      (CX), Y4, Y4
-	VMOVUPD     Y4, (AX)
-	JMP         done
+	VSUBPD  Y3, Y4, Y0
+	VMULPD  (CX), Y1, Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, (AX)
+	JMP     done
 
 medium2Tail:
 	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
@@ -10325,15 +10436,17 @@ medium2TailLoop:
 	VADDPD      Y9, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y9
 	VADDPD      Y9, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y2, Y1, Y8
+	VSUBPD      Y2, Y8, Y8
+	VMULPD      Y7, Y1, Y7
 	VMULPD      Y7, Y8, Y8
-	VFMSUB213PD Y2, Y1, Y4
+	VSUBPD      Y2, Y4, Y4
+	VMULPD      Y3, Y1, Y3
 	VMULPD      Y3, Y4, Y4
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      Y5, Y6, Y6
+	VSUBPD      Y2, Y6, Y2
+	VMULPD      Y5, Y1, Y3
+	VMULPD      Y3, Y2, Y2
 	VMOVUPD     Y4, (AX)
-	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y2, 32(AX)
 	VMOVUPD     Y8, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -10353,7 +10466,6 @@ medium2:
 	VADDPD      Y4, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y4
 	VADDPD      Y4, Y0, Y0
-	VMULPD      Y1, Y0, Y0
 
 medium2Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -10367,13 +10479,14 @@ medium2Loop:
 	VADDPD      Y7, Y4, Y4
 	VPERMILPD   $0x55, Y4, Y7
 	VADDPD      Y7, Y4, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
+	VSUBPD      Y0, Y2, Y2
+	VMULPD      (CX), Y1, Y7
+	VMULPD      Y7, Y2, Y2
+	VSUBPD      Y0, Y3, Y0
+	VMULPD      32(CX), Y1, Y3
+	VMULPD      Y3, Y0, Y0
 	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y0, 32(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -10388,35 +10501,40 @@ medium2Loop:
 	VADDPD      Y7, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y7
 	VADDPD      Y7, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y4, Y1, Y5
-	VMULPD      (CX), Y5, Y5
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      32(CX), Y6, Y6
+	VSUBPD      Y4, Y5, Y5
+	VMULPD      (CX), Y1, Y7
+	VMULPD      Y7, Y5, Y5
+	VSUBPD      Y4, Y6, Y4
+	VMULPD      32(CX), Y1, Y6
+	VMULPD      Y6, Y4, Y4
 	VMOVUPD     Y5, (AX)
-	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y4, 32(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium2Loop
 
 medium2Drain0:
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	JMP         done
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  (CX), Y1, Y4
+	VMULPD  Y4, Y2, Y2
+	VSUBPD  Y0, Y3, Y0
+	VMULPD  32(CX), Y1, Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y0, 32(AX)
+	JMP     done
 
 medium2Drain1:
-	VFMSUB213PD Y4, Y1, Y5
-	VMULPD      (CX), Y5, Y5
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      32(CX), Y6, Y6
-	VMOVUPD     Y5, (AX)
-	VMOVUPD     Y6, 32(AX)
-	JMP         done
+	VSUBPD  Y4, Y5, Y0
+	VMULPD  (CX), Y1, Y2
+	VMULPD  Y2, Y0, Y0
+	VSUBPD  Y4, Y6, Y2
+	VMULPD  32(CX), Y1, Y1
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y2, 32(AX)
+	JMP     done
 
 medium3Tail:
 	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
@@ -10439,18 +10557,21 @@ medium3TailLoop:
 	VADDPD      Y11, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y11
 	VADDPD      Y11, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y2, Y1, Y10
+	VSUBPD      Y2, Y10, Y10
+	VMULPD      Y9, Y1, Y9
 	VMULPD      Y9, Y10, Y10
-	VFMSUB213PD Y2, Y1, Y4
+	VSUBPD      Y2, Y4, Y4
+	VMULPD      Y3, Y1, Y3
 	VMULPD      Y3, Y4, Y4
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VFMSUB213PD Y2, Y1, Y8
-	VMULPD      Y7, Y8, Y8
+	VSUBPD      Y2, Y6, Y3
+	VMULPD      Y5, Y1, Y5
+	VMULPD      Y5, Y3, Y3
+	VSUBPD      Y2, Y8, Y2
+	VMULPD      Y7, Y1, Y5
+	VMULPD      Y5, Y2, Y2
 	VMOVUPD     Y4, (AX)
-	VMOVUPD     Y6, 32(AX)
-	VMOVUPD     Y8, 64(AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y2, 64(AX)
 	VMOVUPD     Y10, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -10472,7 +10593,6 @@ medium3:
 	VADDPD      Y5, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y5
 	VADDPD      Y5, Y0, Y0
-	VMULPD      Y1, Y0, Y0
 
 medium3Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -10488,16 +10608,18 @@ medium3Loop:
 	VADDPD      Y9, Y5, Y5
 	VPERMILPD   $0x55, Y5, Y9
 	VADDPD      Y9, Y5, Y5
-	VMULPD      Y1, Y5, Y5
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
+	VSUBPD      Y0, Y2, Y2
+	VMULPD      (CX), Y1, Y9
+	VMULPD      Y9, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VMULPD      32(CX), Y1, Y9
+	VMULPD      Y9, Y3, Y3
+	VSUBPD      Y0, Y4, Y0
+	VMULPD      64(CX), Y1, Y4
+	VMULPD      Y4, Y0, Y0
 	VMOVUPD     Y2, (AX)
 	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y0, 64(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -10514,44 +10636,52 @@ medium3Loop:
 	VADDPD      Y9, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y9
 	VADDPD      Y9, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y5, Y1, Y6
-	VMULPD      (CX), Y6, Y6
-	VFMSUB213PD Y5, Y1, Y7
-	VMULPD      32(CX), Y7, Y7
-	VFMSUB213PD Y5, Y1, Y8
-	VMULPD      64(CX), Y8, Y8
+	VSUBPD      Y5, Y6, Y6
+	VMULPD      (CX), Y1, Y9
+	VMULPD      Y9, Y6, Y6
+	VSUBPD      Y5, Y7, Y7
+	VMULPD      32(CX), Y1, Y9
+	VMULPD      Y9, Y7, Y7
+	VSUBPD      Y5, Y8, Y5
+	VMULPD      64(CX), Y1, Y8
+	VMULPD      Y8, Y5, Y5
 	VMOVUPD     Y6, (AX)
 	VMOVUPD     Y7, 32(AX)
-	VMOVUPD     Y8, 64(AX)
+	VMOVUPD     Y5, 64(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium3Loop
 
 medium3Drain0:
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y4, 64(AX)
-	JMP         done
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  (CX), Y1, Y5
+	VMULPD  Y5, Y2, Y2
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  32(CX), Y1, Y5
+	VMULPD  Y5, Y3, Y3
+	VSUBPD  Y0, Y4, Y0
+	VMULPD  64(CX), Y1, Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y3, 32(AX)
+	VMOVUPD Y0, 64(AX)
+	JMP     done
 
 medium3Drain1:
-	VFMSUB213PD Y5, Y1, Y6
-	VMULPD      (CX), Y6, Y6
-	VFMSUB213PD Y5, Y1, Y7
-	VMULPD      32(CX), Y7, Y7
-	VFMSUB213PD Y5, Y1, Y8
-	VMULPD      64(CX), Y8, Y8
-	VMOVUPD     Y6, (AX)
-	VMOVUPD     Y7, 32(AX)
-	VMOVUPD     Y8, 64(AX)
-	JMP         done
+	VSUBPD  Y5, Y6, Y0
+	VMULPD  (CX), Y1, Y2
+	VMULPD  Y2, Y0, Y0
+	VSUBPD  Y5, Y7, Y2
+	VMULPD  32(CX), Y1, Y3
+	VMULPD  Y3, Y2, Y2
+	VSUBPD  Y5, Y8, Y3
+	VMULPD  64(CX), Y1, Y1
+	VMULPD  Y1, Y3, Y3
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	JMP     done
 
 medium4Tail:
 	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
@@ -10577,21 +10707,25 @@ medium4TailLoop:
 	VADDPD      Y13, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y13
 	VADDPD      Y13, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y2, Y1, Y12
+	VSUBPD      Y2, Y12, Y12
+	VMULPD      Y11, Y1, Y11
 	VMULPD      Y11, Y12, Y12
-	VFMSUB213PD Y2, Y1, Y4
+	VSUBPD      Y2, Y4, Y4
+	VMULPD      Y3, Y1, Y3
 	VMULPD      Y3, Y4, Y4
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VFMSUB213PD Y2, Y1, Y8
-	VMULPD      Y7, Y8, Y8
-	VFMSUB213PD Y2, Y1, Y10
-	VMULPD      Y9, Y10, Y10
+	VSUBPD      Y2, Y6, Y3
+	VMULPD      Y5, Y1, Y5
+	VMULPD      Y5, Y3, Y3
+	VSUBPD      Y2, Y8, Y5
+	VMULPD      Y7, Y1, Y6
+	VMULPD      Y6, Y5, Y5
+	VSUBPD      Y2, Y10, Y2
+	VMULPD      Y9, Y1, Y6
+	VMULPD      Y6, Y2, Y2
 	VMOVUPD     Y4, (AX)
-	VMOVUPD     Y6, 32(AX)
-	VMOVUPD     Y8, 64(AX)
-	VMOVUPD     Y10, 96(AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y2, 96(AX)
 	VMOVUPD     Y12, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -10615,7 +10749,6 @@ medium4:
 	VADDPD      Y6, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y6
 	VADDPD      Y6, Y0, Y0
-	VMULPD      Y1, Y0, Y0
 
 medium4Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -10633,19 +10766,22 @@ medium4Loop:
 	VADDPD      Y11, Y6, Y6
 	VPERMILPD   $0x55, Y6, Y11
 	VADDPD      Y11, Y6, Y6
-	VMULPD      Y1, Y6, Y6
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VFMSUB213PD Y0, Y1, Y5
-	VMULPD      96(CX), Y5, Y5
+	VSUBPD      Y0, Y2, Y2
+	VMULPD      (CX), Y1, Y11
+	VMULPD      Y11, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VMULPD      32(CX), Y1, Y11
+	VMULPD      Y11, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VMULPD      64(CX), Y1, Y11
+	VMULPD      Y11, Y4, Y4
+	VSUBPD      Y0, Y5, Y0
+	VMULPD      96(CX), Y1, Y5
+	VMULPD      Y5, Y0, Y0
 	VMOVUPD     Y2, (AX)
 	VMOVUPD     Y3, 32(AX)
 	VMOVUPD     Y4, 64(AX)
-	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y0, 96(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -10664,53 +10800,64 @@ medium4Loop:
 	VADDPD      Y11, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y11
 	VADDPD      Y11, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y6, Y1, Y7
-	VMULPD      (CX), Y7, Y7
-	VFMSUB213PD Y6, Y1, Y8
-	VMULPD      32(CX), Y8, Y8
-	VFMSUB213PD Y6, Y1, Y9
-	VMULPD      64(CX), Y9, Y9
-	VFMSUB213PD Y6, Y1, Y10
-	VMULPD      96(CX), Y10, Y10
+	VSUBPD      Y6, Y7, Y7
+	VMULPD      (CX), Y1, Y11
+	VMULPD      Y11, Y7, Y7
+	VSUBPD      Y6, Y8, Y8
+	VMULPD      32(CX), Y1, Y11
+	VMULPD      Y11, Y8, Y8
+	VSUBPD      Y6, Y9, Y9
+	VMULPD      64(CX), Y1, Y11
+	VMULPD      Y11, Y9, Y9
+	VSUBPD      Y6, Y10, Y6
+	VMULPD      96(CX), Y1, Y10
+	VMULPD      Y10, Y6, Y6
 	VMOVUPD     Y7, (AX)
 	VMOVUPD     Y8, 32(AX)
 	VMOVUPD     Y9, 64(AX)
-	VMOVUPD     Y10, 96(AX)
+	VMOVUPD     Y6, 96(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium4Loop
 
 medium4Drain0:
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VFMSUB213PD Y0, Y1, Y5
-	VMULPD      96(CX), Y5, Y5
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y4, 64(AX)
-	VMOVUPD     Y5, 96(AX)
-	JMP         done
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  (CX), Y1, Y6
+	VMULPD  Y6, Y2, Y2
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  32(CX), Y1, Y6
+	VMULPD  Y6, Y3, Y3
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  64(CX), Y1, Y6
+	VMULPD  Y6, Y4, Y4
+	VSUBPD  Y0, Y5, Y0
+	VMULPD  96(CX), Y1, Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y3, 32(AX)
+	VMOVUPD Y4, 64(AX)
+	VMOVUPD Y0, 96(AX)
+	JMP     done
 
 medium4Drain1:
-	VFMSUB213PD Y6, Y1, Y7
-	VMULPD      (CX), Y7, Y7
-	VFMSUB213PD Y6, Y1, Y8
-	VMULPD      32(CX), Y8, Y8
-	VFMSUB213PD Y6, Y1, Y9
-	VMULPD      64(CX), Y9, Y9
-	VFMSUB213PD Y6, Y1, Y10
-	VMULPD      96(CX), Y10, Y10
-	VMOVUPD     Y7, (AX)
-	VMOVUPD     Y8, 32(AX)
-	VMOVUPD     Y9, 64(AX)
-	VMOVUPD     Y10, 96(AX)
-	JMP         done
+	VSUBPD  Y6, Y7, Y0
+	VMULPD  (CX), Y1, Y2
+	VMULPD  Y2, Y0, Y0
+	VSUBPD  Y6, Y8, Y2
+	VMULPD  32(CX), Y1, Y3
+	VMULPD  Y3, Y2, Y2
+	VSUBPD  Y6, Y9, Y3
+	VMULPD  64(CX), Y1, Y4
+	VMULPD  Y4, Y3, Y3
+	VSUBPD  Y6, Y10, Y4
+	VMULPD  96(CX), Y1, Y1
+	VMULPD  Y1, Y4, Y4
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y4, 96(AX)
+	JMP     done
 
 medium5Tail:
 	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
@@ -10734,24 +10881,29 @@ medium5TailLoop:
 	VADDPD      Y9, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y9
 	VADDPD      Y9, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y2, Y1, Y8
-	VMULPD      (CX)(R10*1), Y8, Y8
-	VFMSUB213PD Y2, Y1, Y3
-	VMULPD      (CX), Y3, Y3
-	VFMSUB213PD Y2, Y1, Y4
-	VMULPD      32(CX), Y4, Y4
-	VFMSUB213PD Y2, Y1, Y5
-	VMULPD      64(CX), Y5, Y5
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      96(CX), Y6, Y6
-	VFMSUB213PD Y2, Y1, Y7
-	VMULPD      128(CX), Y7, Y7
+	VSUBPD      Y2, Y8, Y8
+	VMULPD      (CX)(R10*1), Y1, Y9
+	VMULPD      Y9, Y8, Y8
+	VSUBPD      Y2, Y3, Y3
+	VMULPD      (CX), Y1, Y9
+	VMULPD      Y9, Y3, Y3
+	VSUBPD      Y2, Y4, Y4
+	VMULPD      32(CX), Y1, Y9
+	VMULPD      Y9, Y4, Y4
+	VSUBPD      Y2, Y5, Y5
+	VMULPD      64(CX), Y1, Y9
+	VMULPD      Y9, Y5, Y5
+	VSUBPD      Y2, Y6, Y6
+	VMULPD      96(CX), Y1, Y9
+	VMULPD      Y9, Y6, Y6
+	VSUBPD      Y2, Y7, Y2
+	VMULPD      128(CX), Y1, Y7
+	VMULPD      Y7, Y2, Y2
 	VMOVUPD     Y3, (AX)
 	VMOVUPD     Y4, 32(AX)
 	VMOVUPD     Y5, 64(AX)
 	VMOVUPD     Y6, 96(AX)
-	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y2, 128(AX)
 	VMOVUPD     Y8, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -10777,7 +10929,6 @@ medium5:
 	VADDPD      Y7, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y7
 	VADDPD      Y7, Y0, Y0
-	VMULPD      Y1, Y0, Y0
 
 medium5Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -10797,22 +10948,26 @@ medium5Loop:
 	VADDPD      Y13, Y7, Y7
 	VPERMILPD   $0x55, Y7, Y13
 	VADDPD      Y13, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VFMSUB213PD Y0, Y1, Y5
-	VMULPD      96(CX), Y5, Y5
-	VFMSUB213PD Y0, Y1, Y6
-	VMULPD      128(CX), Y6, Y6
+	VSUBPD      Y0, Y2, Y2
+	VMULPD      (CX), Y1, Y13
+	VMULPD      Y13, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VMULPD      32(CX), Y1, Y13
+	VMULPD      Y13, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VMULPD      64(CX), Y1, Y13
+	VMULPD      Y13, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VMULPD      96(CX), Y1, Y13
+	VMULPD      Y13, Y5, Y5
+	VSUBPD      Y0, Y6, Y0
+	VMULPD      128(CX), Y1, Y6
+	VMULPD      Y6, Y0, Y0
 	VMOVUPD     Y2, (AX)
 	VMOVUPD     Y3, 32(AX)
 	VMOVUPD     Y4, 64(AX)
 	VMOVUPD     Y5, 96(AX)
-	VMOVUPD     Y6, 128(AX)
+	VMOVUPD     Y0, 128(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -10833,62 +10988,76 @@ medium5Loop:
 	VADDPD      Y13, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y13
 	VADDPD      Y13, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y7, Y1, Y8
-	VMULPD      (CX), Y8, Y8
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      32(CX), Y9, Y9
-	VFMSUB213PD Y7, Y1, Y10
-	VMULPD      64(CX), Y10, Y10
-	VFMSUB213PD Y7, Y1, Y11
-	VMULPD      96(CX), Y11, Y11
-	VFMSUB213PD Y7, Y1, Y12
-	VMULPD      128(CX), Y12, Y12
+	VSUBPD      Y7, Y8, Y8
+	VMULPD      (CX), Y1, Y13
+	VMULPD      Y13, Y8, Y8
+	VSUBPD      Y7, Y9, Y9
+	VMULPD      32(CX), Y1, Y13
+	VMULPD      Y13, Y9, Y9
+	VSUBPD      Y7, Y10, Y10
+	VMULPD      64(CX), Y1, Y13
+	VMULPD      Y13, Y10, Y10
+	VSUBPD      Y7, Y11, Y11
+	VMULPD      96(CX), Y1, Y13
+	VMULPD      Y13, Y11, Y11
+	VSUBPD      Y7, Y12, Y7
+	VMULPD      128(CX), Y1, Y12
+	VMULPD      Y12, Y7, Y7
 	VMOVUPD     Y8, (AX)
 	VMOVUPD     Y9, 32(AX)
 	VMOVUPD     Y10, 64(AX)
 	VMOVUPD     Y11, 96(AX)
-	VMOVUPD     Y12, 128(AX)
+	VMOVUPD     Y7, 128(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         medium5Loop
 
 medium5Drain0:
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VFMSUB213PD Y0, Y1, Y5
-	VMULPD      96(CX), Y5, Y5
-	VFMSUB213PD Y0, Y1, Y6
-	VMULPD      128(CX), Y6, Y6
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y4, 64(AX)
-	VMOVUPD     Y5, 96(AX)
-	VMOVUPD     Y6, 128(AX)
-	JMP         done
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  (CX), Y1, Y7
+	VMULPD  Y7, Y2, Y2
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  32(CX), Y1, Y7
+	VMULPD  Y7, Y3, Y3
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  64(CX), Y1, Y7
+	VMULPD  Y7, Y4, Y4
+	VSUBPD  Y0, Y5, Y5
+	VMULPD  96(CX), Y1, Y7
+	VMULPD  Y7, Y5, Y5
+	VSUBPD  Y0, Y6, Y0
+	VMULPD  128(CX), Y1, Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y3, 32(AX)
+	VMOVUPD Y4, 64(AX)
+	VMOVUPD Y5, 96(AX)
+	VMOVUPD Y0, 128(AX)
+	JMP     done
 
 medium5Drain1:
-	VFMSUB213PD Y7, Y1, Y8
-	VMULPD      (CX), Y8, Y8
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      32(CX), Y9, Y9
-	VFMSUB213PD Y7, Y1, Y10
-	VMULPD      64(CX), Y10, Y10
-	VFMSUB213PD Y7, Y1, Y11
-	VMULPD      96(CX), Y11, Y11
-	VFMSUB213PD Y7, Y1, Y12
-	VMULPD      128(CX), Y12, Y12
-	VMOVUPD     Y8, (AX)
-	VMOVUPD     Y9, 32(AX)
-	VMOVUPD     Y10, 64(AX)
-	VMOVUPD     Y11, 96(AX)
-	VMOVUPD     Y12, 128(AX)
-	JMP         done
+	VSUBPD  Y7, Y8, Y0
+	VMULPD  (CX), Y1, Y2
+	VMULPD  Y2, Y0, Y0
+	VSUBPD  Y7, Y9, Y2
+	VMULPD  32(CX), Y1, Y3
+	VMULPD  Y3, Y2, Y2
+	VSUBPD  Y7, Y10, Y3
+	VMULPD  64(CX), Y1, Y4
+	VMULPD  Y4, Y3, Y3
+	VSUBPD  Y7, Y11, Y4
+	VMULPD  96(CX), Y1, Y5
+	VMULPD  Y5, Y4, Y4
+	VSUBPD  Y7, Y12, Y5
+	VMULPD  128(CX), Y1, Y1
+	VMULPD  Y1, Y5, Y5
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y4, 96(AX)
+	VMOVUPD Y5, 128(AX)
+	JMP     done
 
 medium6Tail:
 	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
@@ -10914,27 +11083,33 @@ medium6TailLoop:
 	VADDPD      Y10, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y10
 	VADDPD      Y10, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y2, Y1, Y9
-	VMULPD      (CX)(R10*1), Y9, Y9
-	VFMSUB213PD Y2, Y1, Y3
-	VMULPD      (CX), Y3, Y3
-	VFMSUB213PD Y2, Y1, Y4
-	VMULPD      32(CX), Y4, Y4
-	VFMSUB213PD Y2, Y1, Y5
-	VMULPD      64(CX), Y5, Y5
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      96(CX), Y6, Y6
-	VFMSUB213PD Y2, Y1, Y7
-	VMULPD      128(CX), Y7, Y7
-	VFMSUB213PD Y2, Y1, Y8
-	VMULPD      160(CX), Y8, Y8
+	VSUBPD      Y2, Y9, Y9
+	VMULPD      (CX)(R10*1), Y1, Y10
+	VMULPD      Y10, Y9, Y9
+	VSUBPD      Y2, Y3, Y3
+	VMULPD      (CX), Y1, Y10
+	VMULPD      Y10, Y3, Y3
+	VSUBPD      Y2, Y4, Y4
+	VMULPD      32(CX), Y1, Y10
+	VMULPD      Y10, Y4, Y4
+	VSUBPD      Y2, Y5, Y5
+	VMULPD      64(CX), Y1, Y10
+	VMULPD      Y10, Y5, Y5
+	VSUBPD      Y2, Y6, Y6
+	VMULPD      96(CX), Y1, Y10
+	VMULPD      Y10, Y6, Y6
+	VSUBPD      Y2, Y7, Y7
+	VMULPD      128(CX), Y1, Y10
+	VMULPD      Y10, Y7, Y7
+	VSUBPD      Y2, Y8, Y2
+	VMULPD      160(CX), Y1, Y8
+	VMULPD      Y8, Y2, Y2
 	VMOVUPD     Y3, (AX)
 	VMOVUPD     Y4, 32(AX)
 	VMOVUPD     Y5, 64(AX)
 	VMOVUPD     Y6, 96(AX)
 	VMOVUPD     Y7, 128(AX)
-	VMOVUPD     Y8, 160(AX)
+	VMOVUPD     Y2, 160(AX)
 	VMOVUPD     Y9, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -10963,25 +11138,30 @@ medium6Loop:
 	VADDPD      Y8, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y8
 	VADDPD      Y8, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VFMSUB213PD Y0, Y1, Y5
-	VMULPD      96(CX), Y5, Y5
-	VFMSUB213PD Y0, Y1, Y6
-	VMULPD      128(CX), Y6, Y6
-	VFMSUB213PD Y0, Y1, Y7
-	VMULPD      160(CX), Y7, Y7
+	VSUBPD      Y0, Y2, Y2
+	VMULPD      (CX), Y1, Y8
+	VMULPD      Y8, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VMULPD      32(CX), Y1, Y8
+	VMULPD      Y8, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VMULPD      64(CX), Y1, Y8
+	VMULPD      Y8, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VMULPD      96(CX), Y1, Y8
+	VMULPD      Y8, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VMULPD      128(CX), Y1, Y8
+	VMULPD      Y8, Y6, Y6
+	VSUBPD      Y0, Y7, Y0
+	VMULPD      160(CX), Y1, Y7
+	VMULPD      Y7, Y0, Y0
 	VMOVUPD     Y2, (AX)
 	VMOVUPD     Y3, 32(AX)
 	VMOVUPD     Y4, 64(AX)
 	VMOVUPD     Y5, 96(AX)
 	VMOVUPD     Y6, 128(AX)
-	VMOVUPD     Y7, 160(AX)
+	VMOVUPD     Y0, 160(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -11015,30 +11195,37 @@ medium7TailLoop:
 	VADDPD      Y11, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y11
 	VADDPD      Y11, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y2, Y1, Y10
-	VMULPD      (CX)(R10*1), Y10, Y10
-	VFMSUB213PD Y2, Y1, Y3
-	VMULPD      (CX), Y3, Y3
-	VFMSUB213PD Y2, Y1, Y4
-	VMULPD      32(CX), Y4, Y4
-	VFMSUB213PD Y2, Y1, Y5
-	VMULPD      64(CX), Y5, Y5
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      96(CX), Y6, Y6
-	VFMSUB213PD Y2, Y1, Y7
-	VMULPD      128(CX), Y7, Y7
-	VFMSUB213PD Y2, Y1, Y8
-	VMULPD      160(CX), Y8, Y8
-	VFMSUB213PD Y2, Y1, Y9
-	VMULPD      192(CX), Y9, Y9
+	VSUBPD      Y2, Y10, Y10
+	VMULPD      (CX)(R10*1), Y1, Y11
+	VMULPD      Y11, Y10, Y10
+	VSUBPD      Y2, Y3, Y3
+	VMULPD      (CX), Y1, Y11
+	VMULPD      Y11, Y3, Y3
+	VSUBPD      Y2, Y4, Y4
+	VMULPD      32(CX), Y1, Y11
+	VMULPD      Y11, Y4, Y4
+	VSUBPD      Y2, Y5, Y5
+	VMULPD      64(CX), Y1, Y11
+	VMULPD      Y11, Y5, Y5
+	VSUBPD      Y2, Y6, Y6
+	VMULPD      96(CX), Y1, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y2, Y7, Y7
+	VMULPD      128(CX), Y1, Y11
+	VMULPD      Y11, Y7, Y7
+	VSUBPD      Y2, Y8, Y8
+	VMULPD      160(CX), Y1, Y11
+	VMULPD      Y11, Y8, Y8
+	VSUBPD      Y2, Y9, Y2
+	VMULPD      192(CX), Y1, Y9
+	VMULPD      Y9, Y2, Y2
 	VMOVUPD     Y3, (AX)
 	VMOVUPD     Y4, 32(AX)
 	VMOVUPD     Y5, 64(AX)
 	VMOVUPD     Y6, 96(AX)
 	VMOVUPD     Y7, 128(AX)
 	VMOVUPD     Y8, 160(AX)
-	VMOVUPD     Y9, 192(AX)
+	VMOVUPD     Y2, 192(AX)
 	VMOVUPD     Y10, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -11069,28 +11256,34 @@ medium7Loop:
 	VADDPD      Y9, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y9
 	VADDPD      Y9, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VFMSUB213PD Y0, Y1, Y5
-	VMULPD      96(CX), Y5, Y5
-	VFMSUB213PD Y0, Y1, Y6
-	VMULPD      128(CX), Y6, Y6
-	VFMSUB213PD Y0, Y1, Y7
-	VMULPD      160(CX), Y7, Y7
-	VFMSUB213PD Y0, Y1, Y8
-	VMULPD      192(CX), Y8, Y8
+	VSUBPD      Y0, Y2, Y2
+	VMULPD      (CX), Y1, Y9
+	VMULPD      Y9, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VMULPD      32(CX), Y1, Y9
+	VMULPD      Y9, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VMULPD      64(CX), Y1, Y9
+	VMULPD      Y9, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VMULPD      96(CX), Y1, Y9
+	VMULPD      Y9, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VMULPD      128(CX), Y1, Y9
+	VMULPD      Y9, Y6, Y6
+	VSUBPD      Y0, Y7, Y7
+	VMULPD      160(CX), Y1, Y9
+	VMULPD      Y9, Y7, Y7
+	VSUBPD      Y0, Y8, Y0
+	VMULPD      192(CX), Y1, Y8
+	VMULPD      Y8, Y0, Y0
 	VMOVUPD     Y2, (AX)
 	VMOVUPD     Y3, 32(AX)
 	VMOVUPD     Y4, 64(AX)
 	VMOVUPD     Y5, 96(AX)
 	VMOVUPD     Y6, 128(AX)
 	VMOVUPD     Y7, 160(AX)
-	VMOVUPD     Y8, 192(AX)
+	VMOVUPD     Y0, 192(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -11126,25 +11319,33 @@ medium8TailLoop:
 	VADDPD      Y12, Y2, Y2
 	VPERMILPD   $0x55, Y2, Y12
 	VADDPD      Y12, Y2, Y2
-	VMULPD      Y1, Y2, Y2
-	VFMSUB213PD Y2, Y1, Y11
-	VMULPD      (CX)(R10*1), Y11, Y11
-	VFMSUB213PD Y2, Y1, Y3
-	VMULPD      (CX), Y3, Y3
-	VFMSUB213PD Y2, Y1, Y4
-	VMULPD      32(CX), Y4, Y4
-	VFMSUB213PD Y2, Y1, Y5
-	VMULPD      64(CX), Y5, Y5
-	VFMSUB213PD Y2, Y1, Y6
-	VMULPD      96(CX), Y6, Y6
-	VFMSUB213PD Y2, Y1, Y7
-	VMULPD      128(CX), Y7, Y7
-	VFMSUB213PD Y2, Y1, Y8
-	VMULPD      160(CX), Y8, Y8
-	VFMSUB213PD Y2, Y1, Y9
-	VMULPD      192(CX), Y9, Y9
-	VFMSUB213PD Y2, Y1, Y10
-	VMULPD      224(CX), Y10, Y10
+	VSUBPD      Y2, Y11, Y11
+	VMULPD      (CX)(R10*1), Y1, Y12
+	VMULPD      Y12, Y11, Y11
+	VSUBPD      Y2, Y3, Y3
+	VMULPD      (CX), Y1, Y12
+	VMULPD      Y12, Y3, Y3
+	VSUBPD      Y2, Y4, Y4
+	VMULPD      32(CX), Y1, Y12
+	VMULPD      Y12, Y4, Y4
+	VSUBPD      Y2, Y5, Y5
+	VMULPD      64(CX), Y1, Y12
+	VMULPD      Y12, Y5, Y5
+	VSUBPD      Y2, Y6, Y6
+	VMULPD      96(CX), Y1, Y12
+	VMULPD      Y12, Y6, Y6
+	VSUBPD      Y2, Y7, Y7
+	VMULPD      128(CX), Y1, Y12
+	VMULPD      Y12, Y7, Y7
+	VSUBPD      Y2, Y8, Y8
+	VMULPD      160(CX), Y1, Y12
+	VMULPD      Y12, Y8, Y8
+	VSUBPD      Y2, Y9, Y9
+	VMULPD      192(CX), Y1, Y12
+	VMULPD      Y12, Y9, Y9
+	VSUBPD      Y2, Y10, Y2
+	VMULPD      224(CX), Y1, Y10
+	VMULPD      Y10, Y2, Y2
 	VMOVUPD     Y3, (AX)
 	VMOVUPD     Y4, 32(AX)
 	VMOVUPD     Y5, 64(AX)
@@ -11152,7 +11353,7 @@ medium8TailLoop:
 	VMOVUPD     Y7, 128(AX)
 	VMOVUPD     Y8, 160(AX)
 	VMOVUPD     Y9, 192(AX)
-	VMOVUPD     Y10, 224(AX)
+	VMOVUPD     Y2, 224(AX)
 	VMOVUPD     Y11, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -11185,23 +11386,30 @@ medium8Loop:
 	VADDPD      Y10, Y0, Y0
 	VPERMILPD   $0x55, Y0, Y10
 	VADDPD      Y10, Y0, Y0
-	VMULPD      Y1, Y0, Y0
-	VFMSUB213PD Y0, Y1, Y2
-	VMULPD      (CX), Y2, Y2
-	VFMSUB213PD Y0, Y1, Y3
-	VMULPD      32(CX), Y3, Y3
-	VFMSUB213PD Y0, Y1, Y4
-	VMULPD      64(CX), Y4, Y4
-	VFMSUB213PD Y0, Y1, Y5
-	VMULPD      96(CX), Y5, Y5
-	VFMSUB213PD Y0, Y1, Y6
-	VMULPD      128(CX), Y6, Y6
-	VFMSUB213PD Y0, Y1, Y7
-	VMULPD      160(CX), Y7, Y7
-	VFMSUB213PD Y0, Y1, Y8
-	VMULPD      192(CX), Y8, Y8
-	VFMSUB213PD Y0, Y1, Y9
-	VMULPD      224(CX), Y9, Y9
+	VSUBPD      Y0, Y2, Y2
+	VMULPD      (CX), Y1, Y10
+	VMULPD      Y10, Y2, Y2
+	VSUBPD      Y0, Y3, Y3
+	VMULPD      32(CX), Y1, Y10
+	VMULPD      Y10, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VMULPD      64(CX), Y1, Y10
+	VMULPD      Y10, Y4, Y4
+	VSUBPD      Y0, Y5, Y5
+	VMULPD      96(CX), Y1, Y10
+	VMULPD      Y10, Y5, Y5
+	VSUBPD      Y0, Y6, Y6
+	VMULPD      128(CX), Y1, Y10
+	VMULPD      Y10, Y6, Y6
+	VSUBPD      Y0, Y7, Y7
+	VMULPD      160(CX), Y1, Y10
+	VMULPD      Y10, Y7, Y7
+	VSUBPD      Y0, Y8, Y8
+	VMULPD      192(CX), Y1, Y10
+	VMULPD      Y10, Y8, Y8
+	VSUBPD      Y0, Y9, Y0
+	VMULPD      224(CX), Y1, Y9
+	VMULPD      Y9, Y0, Y0
 	VMOVUPD     Y2, (AX)
 	VMOVUPD     Y3, 32(AX)
 	VMOVUPD     Y4, 64(AX)
@@ -11209,7 +11417,7 @@ medium8Loop:
 	VMOVUPD     Y6, 128(AX)
 	VMOVUPD     Y7, 160(AX)
 	VMOVUPD     Y8, 192(AX)
-	VMOVUPD     Y9, 224(AX)
+	VMOVUPD     Y0, 224(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -11274,18 +11482,18 @@ head:
 	VADDPD     Y6, Y3, Y3
 
 rowScanDone1:
-	VMOVDQU     32(SP), Y6
-	VPERMPS     Y3, Y6, Y3
-	VMULPD      Y1, Y3, Y3
-	VFMSUB213PD Y3, Y1, Y5
-	VMULPD      Y4, Y5, Y5
-	VMASKMOVPD  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	VMOVDQU    32(SP), Y6
+	VPERMPS    Y3, Y6, Y3
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y1, Y4
+	VMULPD     Y4, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         head
+	JMP        done
 
 headDone:
 	VMOVUPD -32(AX), Y3
@@ -11338,93 +11546,93 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y4
-	VMOVUPD     (DX), Y10
-	VMULPD      Y4, Y10, Y11
-	VANDPS      Y7, Y11, Y11
-	VPERMPS     Y11, Y5, Y11
-	VMULPD      Y1, Y11, Y11
-	VFMSUB213PD Y11, Y1, Y10
-	VMULPD      Y4, Y10, Y10
-	VBLENDVPS   Y7, Y10, Y3, Y3
-	VPERMPS     Y3, Y6, Y3
-	VMOVUPD     Y10, Y4
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y4
+	VMOVUPD   (DX), Y10
+	VMULPD    Y4, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y5, Y11
+	VSUBPD    Y11, Y10, Y10
+	VMULPD    Y1, Y4, Y4
+	VMULPD    Y4, Y10, Y10
+	VBLENDVPS Y7, Y10, Y3, Y3
+	VPERMPS   Y3, Y6, Y3
+	VMOVUPD   Y10, Y4
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y3
-	VMOVUPD     (DX), Y6
-	VMULPD      Y3, Y6, Y10
-	VANDPS      Y7, Y10, Y10
-	VPERMPS     Y10, Y5, Y10
-	VMULPD      Y1, Y10, Y10
-	VFMSUB213PD Y10, Y1, Y6
-	VMULPD      Y3, Y6, Y6
-	VPERMPS     Y4, Y8, Y3
-	VPERMPS     Y6, Y8, Y4
-	VBLENDVPS   Y9, Y4, Y3, Y3
-	VMOVUPD     Y6, Y4
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y3
+	VMOVUPD   (DX), Y6
+	VMULPD    Y3, Y6, Y10
+	VANDPS    Y7, Y10, Y10
+	VPERMPS   Y10, Y5, Y10
+	VSUBPD    Y10, Y6, Y6
+	VMULPD    Y1, Y3, Y3
+	VMULPD    Y3, Y6, Y6
+	VPERMPS   Y4, Y8, Y3
+	VPERMPS   Y6, Y8, Y4
+	VBLENDVPS Y9, Y4, Y3, Y3
+	VMOVUPD   Y6, Y4
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y10
-	VMOVUPD     (DX), Y11
-	VMULPD      Y10, Y11, Y12
-	VANDPS      Y7, Y12, Y12
-	VPERMPS     Y12, Y4, Y13
-	VANDPS      128(SP), Y13, Y13
-	VADDPD      Y13, Y12, Y12
-	VPERMPS     Y12, Y5, Y12
-	VMULPD      Y1, Y12, Y12
-	VFMSUB213PD Y12, Y1, Y11
-	VMULPD      Y10, Y11, Y11
-	VBLENDVPS   Y7, Y11, Y3, Y3
-	VPERMPS     Y3, Y6, Y3
-	VMOVUPD     Y11, Y6
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y10
+	VMOVUPD   (DX), Y11
+	VMULPD    Y10, Y11, Y12
+	VANDPS    Y7, Y12, Y12
+	VPERMPS   Y12, Y4, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPD    Y13, Y12, Y12
+	VPERMPS   Y12, Y5, Y12
+	VSUBPD    Y12, Y11, Y11
+	VMULPD    Y1, Y10, Y10
+	VMULPD    Y10, Y11, Y11
+	VBLENDVPS Y7, Y11, Y3, Y3
+	VPERMPS   Y3, Y6, Y3
+	VMOVUPD   Y11, Y6
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y3
-	VMOVUPD     (DX), Y10
-	VMULPD      Y3, Y10, Y11
-	VANDPS      Y7, Y11, Y11
-	VPERMPS     Y11, Y4, Y12
-	VANDPS      128(SP), Y12, Y12
-	VADDPD      Y12, Y11, Y11
-	VPERMPS     Y11, Y5, Y11
-	VMULPD      Y1, Y11, Y11
-	VFMSUB213PD Y11, Y1, Y10
-	VMULPD      Y3, Y10, Y10
-	VPERMPS     Y6, Y8, Y3
-	VPERMPS     Y10, Y8, Y6
-	VBLENDVPS   Y9, Y6, Y3, Y3
-	VMOVUPD     Y10, Y6
-	VMOVUPD     Y3, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y3
+	VMOVUPD   (DX), Y10
+	VMULPD    Y3, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y4, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPD    Y12, Y11, Y11
+	VPERMPS   Y11, Y5, Y11
+	VSUBPD    Y11, Y10, Y10
+	VMULPD    Y1, Y3, Y3
+	VMULPD    Y3, Y10, Y10
+	VPERMPS   Y6, Y8, Y3
+	VPERMPS   Y10, Y8, Y6
+	VBLENDVPS Y9, Y6, Y3, Y3
+	VMOVUPD   Y10, Y6
+	VMOVUPD   Y3, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsDone:
 	CMPQ CX, BX
@@ -11444,7 +11652,6 @@ groupsDone:
 rowScanDone2:
 	VMOVDQU 32(SP), Y7
 	VPERMPS Y4, Y7, Y4
-	VMULPD  Y1, Y4, Y4
 
 windowMasked:
 	LEAQ       (CX)(DI*1), SI
@@ -11461,59 +11668,61 @@ windowMasked:
 	VADDPD     Y10, Y7, Y7
 
 rowScanDone3:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y7, Y10, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMASKMOVPD  (CX)(DI*1), Y0, Y5
-	VMASKMOVPD  (DX)(DI*1), Y0, Y6
-	VMULPD      Y5, Y6, Y4
-	CMPQ        DI, $0x00000008
-	JBE         rowScanDone4
-	VMOVDQU     backwardSeg32<>+56(SB), Y10
-	VPERMPS     Y4, Y10, Y10
-	VANDPS      128(SP), Y10, Y10
-	VADDPD      Y10, Y4, Y4
+	VMOVDQU    32(SP), Y10
+	VPERMPS    Y7, Y10, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPD (CX)(DI*1), Y0, Y5
+	VMASKMOVPD (DX)(DI*1), Y0, Y6
+	VMULPD     Y5, Y6, Y4
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+56(SB), Y10
+	VPERMPS    Y4, Y10, Y10
+	VANDPS     128(SP), Y10, Y10
+	VADDPD     Y10, Y4, Y4
 
 rowScanDone4:
-	VMOVDQU     32(SP), Y10
-	VPERMPS     Y4, Y10, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	VMOVDQU   32(SP), Y10
+	VPERMPS   Y4, Y10, Y4
+	VSUBPD    Y7, Y9, Y7
+	VMULPD    Y8, Y1, Y8
+	VMULPD    Y8, Y7, Y7
+	VBLENDVPD Y0, Y7, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPD    Y4, Y6, Y4
+	VMULPD    Y5, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPD    Y7, Y9, Y4
+	VMULPD    Y8, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	JMP       done
 
 wideShortRows:
 	MOVQ AX, SI
@@ -11525,25 +11734,25 @@ wideShortRows:
 
 widehead:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         wideheadDone
-	VMASKMOVPD  (CX), Y0, Y4
-	VMASKMOVPD  (DX), Y0, Y5
-	VMULPD      Y4, Y5, Y3
-	VPERM2F128  $0x01, Y3, Y3, Y6
-	VADDPD      Y6, Y3, Y3
-	VPERMILPD   $0x55, Y3, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y1, Y3, Y3
-	VFMSUB213PD Y3, Y1, Y5
-	VMULPD      Y4, Y5, Y5
-	VMASKMOVPD  Y5, Y0, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          widehead
-	JMP         done
+	CMPQ       AX, SI
+	JAE        wideheadDone
+	VMASKMOVPD (CX), Y0, Y4
+	VMASKMOVPD (DX), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y1, Y4
+	VMULPD     Y4, Y3, Y3
+	VMASKMOVPD Y3, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         widehead
+	JMP        done
 
 wideheadDone:
 	VMOVUPD -32(AX), Y3
@@ -11584,200 +11793,201 @@ rowsIdxStore:
 	VADDPD     Y7, Y4, Y4
 	VPERMILPD  $0x55, Y4, Y7
 	VADDPD     Y7, Y4, Y4
-	VMULPD     Y1, Y4, Y4
 
 	// One row with the join through w; then the loop that joins
 	// with the row before.
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPD  (CX)(DI*1), Y0, Y8
-	VMASKMOVPD  (DX)(DI*1), Y0, Y9
-	VMULPD      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y12
-	VADDPD      Y12, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y12
-	VADDPD      Y12, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree1
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y8
+	VMASKMOVPD (DX)(DI*1), Y0, Y9
+	VMULPD     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y12
+	VADDPD     Y12, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y12
+	VADDPD     Y12, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree1
 
 widewindowPlain:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPD     (CX)(DI*1), Y8
-	VMOVUPD     (DX)(DI*1), Y9
-	VMULPD      Y8, Y9, Y7
-	VANDPD      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPD     (CX)(DI*1), Y5
-	VMOVUPD     (DX)(DI*1), Y6
-	VMULPD      Y5, Y6, Y4
-	VANDPD      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VPERMILPD   $0x55, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowPlain
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPD    (CX)(DI*1), Y8
+	VMOVUPD    (DX)(DI*1), Y9
+	VMULPD     Y8, Y9, Y7
+	VANDPD     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPD    (CX)(DI*1), Y5
+	VMOVUPD    (DX)(DI*1), Y6
+	VMULPD     Y5, Y6, Y4
+	VANDPD     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VPERMILPD  $0x55, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VSUBPD     Y7, Y9, Y7
+	VMULPD     Y8, Y1, Y8
+	VMULPD     Y8, Y7, Y7
+	VBLENDVPD  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y7, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowPlain
 
 widewindowMasked:
 widewindowMasked0:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	VMASKMOVPD  (CX)(DI*1), Y0, Y8
-	VMASKMOVPD  (DX)(DI*1), Y0, Y9
-	VMULPD      Y8, Y9, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y10
-	VADDPD      Y10, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y8
+	VMASKMOVPD (DX)(DI*1), Y0, Y9
+	VMULPD     Y8, Y9, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y10
+	VADDPD     Y10, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y5
+	VMULPD     Y5, Y4, Y4
+	VBLENDVPD  Y0, Y4, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowMasked1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	VMASKMOVPD  (CX)(DI*1), Y0, Y5
-	VMASKMOVPD  (DX)(DI*1), Y0, Y6
-	VMULPD      Y5, Y6, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VPERMILPD   $0x55, Y4, Y10
-	VADDPD      Y10, Y4, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowMasked
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	VMASKMOVPD (CX)(DI*1), Y0, Y5
+	VMASKMOVPD (DX)(DI*1), Y0, Y6
+	VMULPD     Y5, Y6, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VPERMILPD  $0x55, Y4, Y10
+	VADDPD     Y10, Y4, Y4
+	VSUBPD     Y7, Y9, Y7
+	VMULPD     Y8, Y1, Y8
+	VMULPD     Y8, Y7, Y7
+	VBLENDVPD  Y0, Y7, Y3, Y3
+	VPERMPS    Y3, Y2, Y3
+	VMOVUPD    Y7, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowMasked
 
 widewindowFree:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast0
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked0
-	VMOVUPD     (CX)(DI*1), Y8
-	VMOVUPD     (DX)(DI*1), Y9
-	VMULPD      Y8, Y9, Y7
-	VANDPD      Y0, Y7, Y7
-	VPERM2F128  $0x01, Y7, Y7, Y3
-	VADDPD      Y3, Y7, Y7
-	VPERMILPD   $0x55, Y7, Y3
-	VADDPD      Y3, Y7, Y7
-	VMULPD      Y1, Y7, Y7
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y6, Y10, Y4
-	VBLENDVPS   Y11, Y4, Y3, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked0
+	VMOVUPD    (CX)(DI*1), Y8
+	VMOVUPD    (DX)(DI*1), Y9
+	VMULPD     Y8, Y9, Y7
+	VANDPD     Y0, Y7, Y7
+	VPERM2F128 $0x01, Y7, Y7, Y3
+	VADDPD     Y3, Y7, Y7
+	VPERMILPD  $0x55, Y7, Y3
+	VADDPD     Y3, Y7, Y7
+	VSUBPD     Y4, Y6, Y4
+	VMULPD     Y5, Y1, Y3
+	VMULPD     Y3, Y4, Y4
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y4, Y10, Y5
+	VBLENDVPS  Y11, Y5, Y3, Y3
+	VMOVUPD    Y4, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
 
 widewindowFree1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         widewindowLast1
-	ADDQ        $0x00000020, SI
-	CMPQ        SI, BX
-	JA          widewindowMasked1
-	VMOVUPD     (CX)(DI*1), Y5
-	VMOVUPD     (DX)(DI*1), Y6
-	VMULPD      Y5, Y6, Y4
-	VANDPD      Y0, Y4, Y4
-	VPERM2F128  $0x01, Y4, Y4, Y3
-	VADDPD      Y3, Y4, Y4
-	VPERMILPD   $0x55, Y4, Y3
-	VADDPD      Y3, Y4, Y4
-	VMULPD      Y1, Y4, Y4
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VPERMPS     Y12, Y10, Y3
-	VPERMPS     Y9, Y10, Y7
-	VBLENDVPS   Y11, Y7, Y3, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         widewindowFree
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        widewindowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         widewindowMasked1
+	VMOVUPD    (CX)(DI*1), Y5
+	VMOVUPD    (DX)(DI*1), Y6
+	VMULPD     Y5, Y6, Y4
+	VANDPD     Y0, Y4, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y3
+	VADDPD     Y3, Y4, Y4
+	VPERMILPD  $0x55, Y4, Y3
+	VADDPD     Y3, Y4, Y4
+	VSUBPD     Y7, Y9, Y7
+	VMULPD     Y8, Y1, Y3
+	VMULPD     Y3, Y7, Y7
+	VPERMPS    Y12, Y10, Y3
+	VPERMPS    Y7, Y10, Y8
+	VBLENDVPS  Y11, Y8, Y3, Y3
+	VMOVUPD    Y7, Y12
+	VMOVUPD    Y3, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        widewindowFree
 
 widewindowLast0:
-	VFMSUB213PD Y4, Y1, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y0, Y6, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y6, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
-	JMP         done
+	VSUBPD    Y4, Y6, Y4
+	VMULPD    Y5, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y4, Y12
+	VMOVUPD   Y3, -32(AX)(DI*1)
+	JMP       done
 
 widewindowLast1:
-	VFMSUB213PD Y7, Y1, Y9
-	VMULPD      Y8, Y9, Y9
-	VBLENDVPD   Y0, Y9, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y9, Y12
-	VMOVUPD     Y3, -32(AX)(DI*1)
+	VSUBPD    Y7, Y9, Y4
+	VMULPD    Y8, Y1, Y1
+	VMULPD    Y1, Y4, Y4
+	VBLENDVPD Y0, Y4, Y3, Y3
+	VPERMPS   Y3, Y2, Y3
+	VMOVUPD   Y4, Y12
+	VMOVUPD   Y3, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -19603,7 +19813,6 @@ medium1:
 	VADDPS     Z4, Z1, Z1
 	VPERMILPS  $0xb1, Z1, Z4
 	VADDPS     Z4, Z1, Z1
-	VMULPS     Z0, Z1, Z1
 
 medium1Loop:
 	LEAQ       (CX)(DI*1), SI
@@ -19620,57 +19829,59 @@ medium1Loop:
 	VADDPS     Z7, Z4, Z4
 	VPERMILPS  $0xb1, Z4, Z7
 	VADDPS     Z7, Z4, Z4
-	VMULPS     Z0, Z4, Z4
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VMOVUPS     Z3, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium1Drain1
-	VMOVUPS     (CX)(DI*1), Z2
-	VMOVUPS     (DX)(DI*1), Z3
-	VMULPS      Z2, Z3, Z1
-	VSHUFF32X4  $0x4e, Z1, Z1, Z7
-	VADDPS      Z7, Z1, Z1
-	VSHUFF32X4  $0xb1, Z1, Z1, Z7
-	VADDPS      Z7, Z1, Z1
-	VPERMILPS   $0x4e, Z1, Z7
-	VADDPS      Z7, Z1, Z1
-	VPERMILPS   $0xb1, Z1, Z7
-	VADDPS      Z7, Z1, Z1
-	VMULPS      Z0, Z1, Z1
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPS     Z1, Z3, Z1
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z1, Z1
+	VMOVUPS    Z1, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain1
+	VMOVUPS    (CX)(DI*1), Z2
+	VMOVUPS    (DX)(DI*1), Z3
+	VMULPS     Z2, Z3, Z1
+	VSHUFF32X4 $0x4e, Z1, Z1, Z7
+	VADDPS     Z7, Z1, Z1
+	VSHUFF32X4 $0xb1, Z1, Z1, Z7
+	VADDPS     Z7, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z7
+	VADDPS     Z7, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z7
+	VADDPS     Z7, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PS Z4, Z0, Z6
-	VMULPS      Z5, Z6, Z6
-	VMOVUPS     Z6, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium1Loop
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPS     Z4, Z6, Z4
+	VMULPS     Z5, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VMOVUPS    Z4, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1Loop
 
 medium1Drain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VMOVUPS     Z3, (AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPS     Z1, Z3, Z1
+	VMULPS     Z2, Z0, Z0
+	VMULPS     Z0, Z1, Z1
+	VMOVUPS    Z1, (AX)
+	JMP        done
 
 medium1Drain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PS Z4, Z0, Z6
-	VMULPS      Z5, Z6, Z6
-	VMOVUPS     Z6, (AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPS     Z4, Z6, Z1
+	VMULPS     Z5, Z0, Z0
+	VMULPS     Z0, Z1, Z1
+	VMOVUPS    Z1, (AX)
+	JMP        done
 
 medium2:
 	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
@@ -19689,7 +19900,6 @@ medium2:
 	VADDPS      Z6, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z6
 	VADDPS      Z6, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 medium2Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -19709,17 +19919,18 @@ medium2Loop:
 	VADDPS      Z11, Z6, Z6
 	VPERMILPS   $0xb1, Z6, Z11
 	VADDPS      Z11, Z6, Z6
-	VMULPS      Z0, Z6, Z6
 
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
+	VSUBPS      Z1, Z3, Z3
+	VMULPS      Z2, Z0, Z2
 	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
+	VSUBPS      Z1, Z5, Z1
+	VMULPS      Z4, Z0, Z2
+	VMULPS      Z2, Z1, Z1
 	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z1, 64(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -19740,45 +19951,50 @@ medium2Loop:
 	VADDPS      Z11, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z11
 	VADDPS      Z11, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PS Z6, Z0, Z8
-	VMULPS      Z7, Z8, Z8
-	VFMSUB213PS Z6, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VMOVUPS     Z8, (AX)
-	VMOVUPS     Z10, 64(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium2Loop
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VSUBPS     Z6, Z8, Z8
+	VMULPS     Z7, Z0, Z7
+	VMULPS     Z7, Z8, Z8
+	VSUBPS     Z6, Z10, Z6
+	VMULPS     Z9, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VMOVUPS    Z8, (AX)
+	VMOVUPS    Z6, 64(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium2Loop
 
 medium2Drain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z1
+	VMULPS     Z4, Z0, Z0
+	VMULPS     Z0, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z1, 64(AX)
+	JMP        done
 
 medium2Drain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PS Z6, Z0, Z8
-	VMULPS      Z7, Z8, Z8
-	VFMSUB213PS Z6, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VMOVUPS     Z8, (AX)
-	VMOVUPS     Z10, 64(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VSUBPS     Z6, Z8, Z1
+	VMULPS     Z7, Z0, Z2
+	VMULPS     Z2, Z1, Z1
+	VSUBPS     Z6, Z10, Z2
+	VMULPS     Z9, Z0, Z0
+	VMULPS     Z0, Z2, Z2
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z2, 64(AX)
+	JMP        done
 
 medium3Tail:
 	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
@@ -19803,7 +20019,6 @@ medium3Tail:
 	VADDPS      Z10, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z10
 	VADDPS      Z10, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 medium3TailLoop:
 	LEAQ        (CX)(DI*1), R8
@@ -19829,24 +20044,27 @@ medium3TailLoop:
 	VADDPS      Z19, Z10, Z10
 	VPERMILPS   $0xb1, Z10, Z19
 	VADDPS      Z19, Z10, Z10
-	VMULPS      Z0, Z10, Z10
 
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
 	PREFETCHT0  128(AX)(DI*2)
 	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z9
+	VSUBPS      Z1, Z9, Z9
+	VMULPS      Z8, Z0, Z8
 	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z3
+	VSUBPS      Z1, Z3, Z3
+	VMULPS      Z2, Z0, Z2
 	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
+	VSUBPS      Z1, Z5, Z2
+	VMULPS      Z4, Z0, Z4
+	VMULPS      Z4, Z2, Z2
+	VSUBPS      Z1, Z7, Z1
+	VMULPS      Z6, Z0, Z4
+	VMULPS      Z4, Z1, Z1
 	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z1, 128(AX)
 	VMOVUPS     Z9, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -19874,69 +20092,80 @@ medium3TailLoop:
 	VADDPS      Z19, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z19
 	VADDPS      Z19, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z10, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VFMSUB213PS Z10, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z10, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VMOVUPS     Z12, (AX)
-	VMOVUPS     Z14, 64(AX)
-	VMOVUPS     Z16, 128(AX)
-	VMOVUPS     Z18, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium3TailLoop
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPS     Z10, Z18, Z18
+	VMULPS     Z17, Z0, Z17
+	VMULPS     Z17, Z18, Z18
+	VSUBPS     Z10, Z12, Z12
+	VMULPS     Z11, Z0, Z11
+	VMULPS     Z11, Z12, Z12
+	VSUBPS     Z10, Z14, Z11
+	VMULPS     Z13, Z0, Z13
+	VMULPS     Z13, Z11, Z11
+	VSUBPS     Z10, Z16, Z10
+	VMULPS     Z15, Z0, Z13
+	VMULPS     Z13, Z10, Z10
+	VMOVUPS    Z12, (AX)
+	VMOVUPS    Z11, 64(AX)
+	VMOVUPS    Z10, 128(AX)
+	VMOVUPS    Z18, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3TailLoop
 
 medium3TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, (AX)(R10*1)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPS     Z1, Z9, Z9
+	VMULPS     Z8, Z0, Z8
+	VMULPS     Z8, Z9, Z9
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z1
+	VMULPS     Z6, Z0, Z0
+	VMULPS     Z0, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z1, 128(AX)
+	VMOVUPS    Z9, (AX)(R10*1)
+	JMP        done
 
 medium3TailDrain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z10, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VFMSUB213PS Z10, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z10, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VMOVUPS     Z12, (AX)
-	VMOVUPS     Z14, 64(AX)
-	VMOVUPS     Z16, 128(AX)
-	VMOVUPS     Z18, (AX)(R10*1)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPS     Z10, Z18, Z1
+	VMULPS     Z17, Z0, Z2
+	VMULPS     Z2, Z1, Z1
+	VSUBPS     Z10, Z12, Z2
+	VMULPS     Z11, Z0, Z3
+	VMULPS     Z3, Z2, Z2
+	VSUBPS     Z10, Z14, Z3
+	VMULPS     Z13, Z0, Z4
+	VMULPS     Z4, Z3, Z3
+	VSUBPS     Z10, Z16, Z4
+	VMULPS     Z15, Z0, Z0
+	VMULPS     Z0, Z4, Z4
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z3, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z1, (AX)(R10*1)
+	JMP        done
 
 medium3:
 	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
@@ -19958,7 +20187,6 @@ medium3:
 	VADDPS      Z8, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z8
 	VADDPS      Z8, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 medium3Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -19981,21 +20209,23 @@ medium3Loop:
 	VADDPS      Z15, Z8, Z8
 	VPERMILPS   $0xb1, Z8, Z15
 	VADDPS      Z15, Z8, Z8
-	VMULPS      Z0, Z8, Z8
 
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
 	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
+	VSUBPS      Z1, Z3, Z3
+	VMULPS      Z2, Z0, Z2
 	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
+	VSUBPS      Z1, Z5, Z2
+	VMULPS      Z4, Z0, Z4
+	VMULPS      Z4, Z2, Z2
+	VSUBPS      Z1, Z7, Z1
+	VMULPS      Z6, Z0, Z4
+	VMULPS      Z4, Z1, Z1
 	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z1, 128(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -20019,57 +20249,65 @@ medium3Loop:
 	VADDPS      Z15, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z15
 	VADDPS      Z15, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PS Z8, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VFMSUB213PS Z8, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VFMSUB213PS Z8, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VMOVUPS     Z10, (AX)
-	VMOVUPS     Z12, 64(AX)
-	VMOVUPS     Z14, 128(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium3Loop
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VSUBPS     Z8, Z10, Z10
+	VMULPS     Z9, Z0, Z9
+	VMULPS     Z9, Z10, Z10
+	VSUBPS     Z8, Z12, Z9
+	VMULPS     Z11, Z0, Z11
+	VMULPS     Z11, Z9, Z9
+	VSUBPS     Z8, Z14, Z8
+	VMULPS     Z13, Z0, Z11
+	VMULPS     Z11, Z8, Z8
+	VMOVUPS    Z10, (AX)
+	VMOVUPS    Z9, 64(AX)
+	VMOVUPS    Z8, 128(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3Loop
 
 medium3Drain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z1
+	VMULPS     Z6, Z0, Z0
+	VMULPS     Z0, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z1, 128(AX)
+	JMP        done
 
 medium3Drain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PS Z8, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VFMSUB213PS Z8, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VFMSUB213PS Z8, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VMOVUPS     Z10, (AX)
-	VMOVUPS     Z12, 64(AX)
-	VMOVUPS     Z14, 128(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VSUBPS     Z8, Z10, Z1
+	VMULPS     Z9, Z0, Z2
+	VMULPS     Z2, Z1, Z1
+	VSUBPS     Z8, Z12, Z2
+	VMULPS     Z11, Z0, Z3
+	VMULPS     Z3, Z2, Z2
+	VSUBPS     Z8, Z14, Z3
+	VMULPS     Z13, Z0, Z0
+	VMULPS     Z0, Z3, Z3
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	JMP        done
 
 medium4Tail:
 	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
@@ -20097,35 +20335,39 @@ medium4TailLoop:
 	VADDPS      Z12, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z12
 	VADDPS      Z12, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium4TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VSUBPS     Z1, Z11, Z11
+	VMULPS     Z10, Z0, Z10
+	VMULPS     Z10, Z11, Z11
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z1
+	VMULPS     Z8, Z0, Z5
+	VMULPS     Z5, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z1, 192(AX)
+	VMOVUPS    Z11, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4TailLoop
+	JMP        done
 
 medium4:
 	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
@@ -20150,31 +20392,34 @@ medium4Loop:
 	VADDPS      Z10, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z10
 	VADDPS      Z10, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium4Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z1
+	VMULPS     Z8, Z0, Z5
+	VMULPS     Z5, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z1, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4Loop
+	JMP        done
 
 medium5Tail:
 	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
@@ -20206,39 +20451,44 @@ medium5TailLoop:
 	VADDPS      Z14, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z14
 	VADDPS      Z14, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium5TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VSUBPS     Z1, Z13, Z13
+	VMULPS     Z12, Z0, Z12
+	VMULPS     Z12, Z13, Z13
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z1
+	VMULPS     Z10, Z0, Z6
+	VMULPS     Z6, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z1, 256(AX)
+	VMOVUPS    Z13, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5TailLoop
+	JMP        done
 
 medium5:
 	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
@@ -20266,35 +20516,39 @@ medium5Loop:
 	VADDPS      Z12, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z12
 	VADDPS      Z12, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium5Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z1
+	VMULPS     Z10, Z0, Z6
+	VMULPS     Z6, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z1, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5Loop
+	JMP        done
 
 medium6Tail:
 	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
@@ -20329,43 +20583,49 @@ medium6TailLoop:
 	VADDPS      Z16, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z16
 	VADDPS      Z16, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium6TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VSUBPS     Z1, Z15, Z15
+	VMULPS     Z14, Z0, Z14
+	VMULPS     Z14, Z15, Z15
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z1
+	VMULPS     Z12, Z0, Z7
+	VMULPS     Z7, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z1, 320(AX)
+	VMOVUPS    Z15, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6TailLoop
+	JMP        done
 
 medium6:
 	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
@@ -20397,39 +20657,44 @@ medium6Loop:
 	VADDPS      Z14, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z14
 	VADDPS      Z14, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium6Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z1
+	VMULPS     Z12, Z0, Z7
+	VMULPS     Z7, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z1, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6Loop
+	JMP        done
 
 medium7Tail:
 	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
@@ -20467,47 +20732,54 @@ medium7TailLoop:
 	VADDPS      Z18, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z18
 	VADDPS      Z18, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium7TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VSUBPS     Z1, Z17, Z17
+	VMULPS     Z16, Z0, Z16
+	VMULPS     Z16, Z17, Z17
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z1
+	VMULPS     Z14, Z0, Z8
+	VMULPS     Z8, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z1, 384(AX)
+	VMOVUPS    Z17, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7TailLoop
+	JMP        done
 
 medium7:
 	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
@@ -20542,43 +20814,49 @@ medium7Loop:
 	VADDPS      Z16, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z16
 	VADDPS      Z16, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium7Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z1
+	VMULPS     Z14, Z0, Z8
+	VMULPS     Z8, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z1, 384(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7Loop
+	JMP        done
 
 medium8Tail:
 	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
@@ -20619,51 +20897,59 @@ medium8TailLoop:
 	VADDPS      Z20, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z20
 	VADDPS      Z20, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium8TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VSUBPS     Z1, Z19, Z19
+	VMULPS     Z18, Z0, Z18
+	VMULPS     Z18, Z19, Z19
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z1
+	VMULPS     Z16, Z0, Z9
+	VMULPS     Z9, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z1, 448(AX)
+	VMOVUPS    Z19, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8TailLoop
+	JMP        done
 
 medium8:
 	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
@@ -20701,47 +20987,54 @@ medium8Loop:
 	VADDPS      Z18, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z18
 	VADDPS      Z18, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium8Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z1
+	VMULPS     Z16, Z0, Z9
+	VMULPS     Z9, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z1, 448(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8Loop
+	JMP        done
 
 medium9Tail:
 	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
@@ -20785,55 +21078,64 @@ medium9TailLoop:
 	VADDPS      Z22, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z22
 	VADDPS      Z22, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z21
-	VMULPS      Z20, Z21, Z21
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, 512(AX)
-	VMOVUPS     Z21, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium9TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VSUBPS     Z1, Z21, Z21
+	VMULPS     Z20, Z0, Z20
+	VMULPS     Z20, Z21, Z21
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z9
+	VMULPS     Z16, Z0, Z10
+	VMULPS     Z10, Z9, Z9
+	VSUBPS     Z1, Z19, Z1
+	VMULPS     Z18, Z0, Z10
+	VMULPS     Z10, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z1, 512(AX)
+	VMOVUPS    Z21, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9TailLoop
+	JMP        done
 
 medium9:
 	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
@@ -20874,51 +21176,59 @@ medium9Loop:
 	VADDPS      Z20, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z20
 	VADDPS      Z20, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, 512(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium9Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z9
+	VMULPS     Z16, Z0, Z10
+	VMULPS     Z10, Z9, Z9
+	VSUBPS     Z1, Z19, Z1
+	VMULPS     Z18, Z0, Z10
+	VMULPS     Z10, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z1, 512(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9Loop
+	JMP        done
 
 medium10Tail:
 	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
@@ -20966,59 +21276,69 @@ medium10TailLoop:
 	VADDPS      Z24, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z24
 	VADDPS      Z24, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z23
-	VMULPS      Z22, Z23, Z23
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VFMSUB213PS Z1, Z0, Z21
-	VMULPS      Z20, Z21, Z21
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, 512(AX)
-	VMOVUPS     Z21, 576(AX)
-	VMOVUPS     Z23, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium10TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VSUBPS     Z1, Z23, Z23
+	VMULPS     Z22, Z0, Z22
+	VMULPS     Z22, Z23, Z23
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z9
+	VMULPS     Z16, Z0, Z10
+	VMULPS     Z10, Z9, Z9
+	VSUBPS     Z1, Z19, Z10
+	VMULPS     Z18, Z0, Z11
+	VMULPS     Z11, Z10, Z10
+	VSUBPS     Z1, Z21, Z1
+	VMULPS     Z20, Z0, Z11
+	VMULPS     Z11, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z10, 512(AX)
+	VMOVUPS    Z1, 576(AX)
+	VMOVUPS    Z23, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10TailLoop
+	JMP        done
 
 medium10:
 	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
@@ -21062,55 +21382,64 @@ medium10Loop:
 	VADDPS      Z22, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z22
 	VADDPS      Z22, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VFMSUB213PS Z1, Z0, Z21
-	VMULPS      Z20, Z21, Z21
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, 512(AX)
-	VMOVUPS     Z21, 576(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium10Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z9
+	VMULPS     Z16, Z0, Z10
+	VMULPS     Z10, Z9, Z9
+	VSUBPS     Z1, Z19, Z10
+	VMULPS     Z18, Z0, Z11
+	VMULPS     Z11, Z10, Z10
+	VSUBPS     Z1, Z21, Z1
+	VMULPS     Z20, Z0, Z11
+	VMULPS     Z11, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z10, 512(AX)
+	VMOVUPS    Z1, 576(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10Loop
+	JMP        done
 
 medium11Tail:
 	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
@@ -21161,63 +21490,74 @@ medium11TailLoop:
 	VADDPS      Z26, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z26
 	VADDPS      Z26, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	PREFETCHT0  704(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z25
-	VMULPS      Z24, Z25, Z25
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VFMSUB213PS Z1, Z0, Z21
-	VMULPS      Z20, Z21, Z21
-	VFMSUB213PS Z1, Z0, Z23
-	VMULPS      Z22, Z23, Z23
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, 512(AX)
-	VMOVUPS     Z21, 576(AX)
-	VMOVUPS     Z23, 640(AX)
-	VMOVUPS     Z25, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium11TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VSUBPS     Z1, Z25, Z25
+	VMULPS     Z24, Z0, Z24
+	VMULPS     Z24, Z25, Z25
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z9
+	VMULPS     Z16, Z0, Z10
+	VMULPS     Z10, Z9, Z9
+	VSUBPS     Z1, Z19, Z10
+	VMULPS     Z18, Z0, Z11
+	VMULPS     Z11, Z10, Z10
+	VSUBPS     Z1, Z21, Z11
+	VMULPS     Z20, Z0, Z12
+	VMULPS     Z12, Z11, Z11
+	VSUBPS     Z1, Z23, Z1
+	VMULPS     Z22, Z0, Z12
+	VMULPS     Z12, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z10, 512(AX)
+	VMOVUPS    Z11, 576(AX)
+	VMOVUPS    Z1, 640(AX)
+	VMOVUPS    Z25, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11TailLoop
+	JMP        done
 
 medium11:
 	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
@@ -21265,59 +21605,69 @@ medium11Loop:
 	VADDPS      Z24, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z24
 	VADDPS      Z24, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VFMSUB213PS Z1, Z0, Z21
-	VMULPS      Z20, Z21, Z21
-	VFMSUB213PS Z1, Z0, Z23
-	VMULPS      Z22, Z23, Z23
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, 512(AX)
-	VMOVUPS     Z21, 576(AX)
-	VMOVUPS     Z23, 640(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium11Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z9
+	VMULPS     Z16, Z0, Z10
+	VMULPS     Z10, Z9, Z9
+	VSUBPS     Z1, Z19, Z10
+	VMULPS     Z18, Z0, Z11
+	VMULPS     Z11, Z10, Z10
+	VSUBPS     Z1, Z21, Z11
+	VMULPS     Z20, Z0, Z12
+	VMULPS     Z12, Z11, Z11
+	VSUBPS     Z1, Z23, Z1
+	VMULPS     Z22, Z0, Z12
+	VMULPS     Z12, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z10, 512(AX)
+	VMOVUPS    Z11, 576(AX)
+	VMOVUPS    Z1, 640(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11Loop
+	JMP        done
 
 medium12Tail:
 	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
@@ -21358,67 +21708,79 @@ medium12TailLoop:
 	VADDPS      Z15, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z15
 	VADDPS      Z15, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	PREFETCHT0  704(AX)(DI*2)
-	PREFETCHT0  768(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z14
-	VMULPS      (CX)(R10*1), Z14, Z14
-	VFMSUB213PS Z1, Z0, Z2
-	VMULPS      (CX), Z2, Z2
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      64(CX), Z3, Z3
-	VFMSUB213PS Z1, Z0, Z4
-	VMULPS      128(CX), Z4, Z4
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      192(CX), Z5, Z5
-	VFMSUB213PS Z1, Z0, Z6
-	VMULPS      256(CX), Z6, Z6
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      320(CX), Z7, Z7
-	VFMSUB213PS Z1, Z0, Z8
-	VMULPS      384(CX), Z8, Z8
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      448(CX), Z9, Z9
-	VFMSUB213PS Z1, Z0, Z10
-	VMULPS      512(CX), Z10, Z10
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      576(CX), Z11, Z11
-	VFMSUB213PS Z1, Z0, Z12
-	VMULPS      640(CX), Z12, Z12
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      704(CX), Z13, Z13
-	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z3, 64(AX)
-	VMOVUPS     Z4, 128(AX)
-	VMOVUPS     Z5, 192(AX)
-	VMOVUPS     Z6, 256(AX)
-	VMOVUPS     Z7, 320(AX)
-	VMOVUPS     Z8, 384(AX)
-	VMOVUPS     Z9, 448(AX)
-	VMOVUPS     Z10, 512(AX)
-	VMOVUPS     Z11, 576(AX)
-	VMOVUPS     Z12, 640(AX)
-	VMOVUPS     Z13, 704(AX)
-	VMOVUPS     Z14, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium12TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	PREFETCHT0 768(AX)(DI*2)
+	VSUBPS     Z1, Z14, Z14
+	VMULPS     (CX)(R10*1), Z0, Z15
+	VMULPS     Z15, Z14, Z14
+	VSUBPS     Z1, Z2, Z2
+	VMULPS     (CX), Z0, Z15
+	VMULPS     Z15, Z2, Z2
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     64(CX), Z0, Z15
+	VMULPS     Z15, Z3, Z3
+	VSUBPS     Z1, Z4, Z4
+	VMULPS     128(CX), Z0, Z15
+	VMULPS     Z15, Z4, Z4
+	VSUBPS     Z1, Z5, Z5
+	VMULPS     192(CX), Z0, Z15
+	VMULPS     Z15, Z5, Z5
+	VSUBPS     Z1, Z6, Z6
+	VMULPS     256(CX), Z0, Z15
+	VMULPS     Z15, Z6, Z6
+	VSUBPS     Z1, Z7, Z7
+	VMULPS     320(CX), Z0, Z15
+	VMULPS     Z15, Z7, Z7
+	VSUBPS     Z1, Z8, Z8
+	VMULPS     384(CX), Z0, Z15
+	VMULPS     Z15, Z8, Z8
+	VSUBPS     Z1, Z9, Z9
+	VMULPS     448(CX), Z0, Z15
+	VMULPS     Z15, Z9, Z9
+	VSUBPS     Z1, Z10, Z10
+	VMULPS     512(CX), Z0, Z15
+	VMULPS     Z15, Z10, Z10
+	VSUBPS     Z1, Z11, Z11
+	VMULPS     576(CX), Z0, Z15
+	VMULPS     Z15, Z11, Z11
+	VSUBPS     Z1, Z12, Z12
+	VMULPS     640(CX), Z0, Z15
+	VMULPS     Z15, Z12, Z12
+	VSUBPS     Z1, Z13, Z1
+	VMULPS     704(CX), Z0, Z13
+	VMULPS     Z13, Z1, Z1
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z3, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z10, 512(AX)
+	VMOVUPS    Z11, 576(AX)
+	VMOVUPS    Z12, 640(AX)
+	VMOVUPS    Z1, 704(AX)
+	VMOVUPS    Z14, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12TailLoop
+	JMP        done
 
 medium12:
 	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
@@ -21469,63 +21831,74 @@ medium12Loop:
 	VADDPS      Z26, Z1, Z1
 	VPERMILPS   $0xb1, Z1, Z26
 	VADDPS      Z26, Z1, Z1
-	VMULPS      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	PREFETCHT0  704(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z15
-	VMULPS      Z14, Z15, Z15
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z17
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z19
-	VFMSUB213PS Z1, Z0, Z21
-	VMULPS      Z20, Z21, Z21
-	VFMSUB213PS Z1, Z0, Z23
-	VMULPS      Z22, Z23, Z23
-	VFMSUB213PS Z1, Z0, Z25
-	VMULPS      Z24, Z25, Z25
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	VMOVUPS     Z15, 384(AX)
-	VMOVUPS     Z17, 448(AX)
-	VMOVUPS     Z19, 512(AX)
-	VMOVUPS     Z21, 576(AX)
-	VMOVUPS     Z23, 640(AX)
-	VMOVUPS     Z25, 704(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium12Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VSUBPS     Z1, Z3, Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     Z2, Z3, Z3
+	VSUBPS     Z1, Z5, Z2
+	VMULPS     Z4, Z0, Z4
+	VMULPS     Z4, Z2, Z2
+	VSUBPS     Z1, Z7, Z4
+	VMULPS     Z6, Z0, Z5
+	VMULPS     Z5, Z4, Z4
+	VSUBPS     Z1, Z9, Z5
+	VMULPS     Z8, Z0, Z6
+	VMULPS     Z6, Z5, Z5
+	VSUBPS     Z1, Z11, Z6
+	VMULPS     Z10, Z0, Z7
+	VMULPS     Z7, Z6, Z6
+	VSUBPS     Z1, Z13, Z7
+	VMULPS     Z12, Z0, Z8
+	VMULPS     Z8, Z7, Z7
+	VSUBPS     Z1, Z15, Z8
+	VMULPS     Z14, Z0, Z9
+	VMULPS     Z9, Z8, Z8
+	VSUBPS     Z1, Z17, Z9
+	VMULPS     Z16, Z0, Z10
+	VMULPS     Z10, Z9, Z9
+	VSUBPS     Z1, Z19, Z10
+	VMULPS     Z18, Z0, Z11
+	VMULPS     Z11, Z10, Z10
+	VSUBPS     Z1, Z21, Z11
+	VMULPS     Z20, Z0, Z12
+	VMULPS     Z12, Z11, Z11
+	VSUBPS     Z1, Z23, Z12
+	VMULPS     Z22, Z0, Z13
+	VMULPS     Z13, Z12, Z12
+	VSUBPS     Z1, Z25, Z1
+	VMULPS     Z24, Z0, Z13
+	VMULPS     Z13, Z1, Z1
+	VMOVUPS    Z3, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z4, 128(AX)
+	VMOVUPS    Z5, 192(AX)
+	VMOVUPS    Z6, 256(AX)
+	VMOVUPS    Z7, 320(AX)
+	VMOVUPS    Z8, 384(AX)
+	VMOVUPS    Z9, 448(AX)
+	VMOVUPS    Z10, 512(AX)
+	VMOVUPS    Z11, 576(AX)
+	VMOVUPS    Z12, 640(AX)
+	VMOVUPS    Z1, 704(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12Loop
+	JMP        done
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
@@ -21588,33 +21961,40 @@ quadMed1HalfLoop:
 	VADDPS        Z21, Z5, Z5
 	VPERMILPS     $0xb1, Z5, Z21
 	VADDPS        Z21, Z5, Z5
-	VMULPS        Z0, Z5, Z5
 	VSHUFF32X4    $0x00, Z5, Z5, Z10
-	VFMSUB213PS   Z10, Z0, Z2
+	VSUBPS        Z10, Z2, Z2
+	VMULPS        Z0, Z1, Z1
 	VMULPS        Z1, Z2, Z1
 	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z10, Z0, Z4
+	VSUBPS        Z10, Z4, Z4
+	VMULPS        Z0, Z3, Z3
 	VMULPS        Z3, Z4, Z3
 	VEXTRACTF64X4 $0x00, Z3, -32(AX)(DI*1)
 	VSHUFF32X4    $0x55, Z5, Z5, Z1
-	VFMSUB213PS   Z1, Z0, Z7
+	VSUBPS        Z1, Z7, Z7
+	VMULPS        Z0, Z6, Z6
 	VMULPS        Z6, Z7, Z6
 	VMOVUPS       Z6, (AX)(DI*1)
-	VFMSUB213PS   Z1, Z0, Z9
+	VSUBPS        Z1, Z9, Z9
+	VMULPS        Z0, Z8, Z8
 	VMULPS        Z8, Z9, Z8
 	VEXTRACTF64X4 $0x00, Z8, -32(AX)(DI*2)
 	VSHUFF32X4    $0xaa, Z5, Z5, Z1
-	VFMSUB213PS   Z1, Z0, Z12
+	VSUBPS        Z1, Z12, Z12
+	VMULPS        Z0, Z11, Z11
 	VMULPS        Z11, Z12, Z11
 	VMOVUPS       Z11, (AX)(DI*2)
-	VFMSUB213PS   Z1, Z0, Z14
+	VSUBPS        Z1, Z14, Z14
+	VMULPS        Z0, Z13, Z13
 	VMULPS        Z13, Z14, Z13
 	VEXTRACTF64X4 $0x00, Z13, -32(AX)(SI*1)
 	VSHUFF32X4    $0xff, Z5, Z5, Z1
-	VFMSUB213PS   Z1, Z0, Z17
+	VSUBPS        Z1, Z17, Z17
+	VMULPS        Z0, Z16, Z16
 	VMULPS        Z16, Z17, Z16
 	VMOVUPS       Z16, (AX)(SI*1)
-	VFMSUB213PS   Z1, Z0, Z19
+	VSUBPS        Z1, Z19, Z19
+	VMULPS        Z0, Z18, Z18
 	VMULPS        Z18, Z19, Z18
 	VEXTRACTF64X4 $0x00, Z18, -32(AX)(DI*4)
 	LEAQ          (CX)(DI*4), CX
@@ -21640,11 +22020,12 @@ quadMed1HalfRest:
 	VADDPS          Z6, Z5, Z5
 	VPERMILPS       $0xb1, Z5, Z6
 	VADDPS          Z6, Z5, Z5
-	VMULPS          Z0, Z5, Z5
-	VFMSUB213PS     Z5, Z0, Z2
+	VSUBPS          Z5, Z2, Z2
+	VMULPS          Z0, Z1, Z1
 	VMULPS          Z1, Z2, Z1
 	VMOVUPS         Z1, (AX)
-	VFMSUB213PS     Z5, Z0, Z4
+	VSUBPS          Z5, Z4, Z4
+	VMULPS          Z0, Z3, Z3
 	VMULPS          Z3, Z4, Z3
 	VEXTRACTF64X4   $0x00, Z3, -32(AX)(DI*1)
 	ADDQ            DI, CX
@@ -21699,52 +22080,59 @@ quadMed1Loop:
 	VFMADD231PS Z18, Z19, K1, Z20
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4  $0x44, Z10, Z5, Z21
-	VSHUFF32X4  $0xee, Z10, Z5, Z5
-	VSHUFF32X4  $0x44, Z20, Z15, Z10
-	VSHUFF32X4  $0xee, Z20, Z15, Z15
-	VADDPS      Z21, Z5, Z5
-	VADDPS      Z10, Z15, Z15
-	VSHUFF32X4  $0x88, Z15, Z5, Z21
-	VSHUFF32X4  $0xdd, Z15, Z5, Z5
-	VADDPS      Z21, Z5, Z5
-	VPERMILPS   $0x4e, Z5, Z21
-	VADDPS      Z21, Z5, Z5
-	VPERMILPS   $0xb1, Z5, Z21
-	VADDPS      Z21, Z5, Z5
-	VMULPS      Z0, Z5, Z5
-	VSHUFF32X4  $0x00, Z5, Z5, Z10
-	VFMSUB213PS Z10, Z0, Z2
-	VMULPS      Z1, Z2, Z1
-	VMOVUPS     Z1, (AX)
-	VFMSUB213PS Z10, Z0, Z4
-	VMULPS      Z3, Z4, Z3
-	VMOVUPS     Z3, -64(AX)(DI*1)
-	VSHUFF32X4  $0x55, Z5, Z5, Z1
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z6
-	VMOVUPS     Z6, (AX)(DI*1)
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z8
-	VMOVUPS     Z8, -64(AX)(DI*2)
-	VSHUFF32X4  $0xaa, Z5, Z5, Z1
-	VFMSUB213PS Z1, Z0, Z12
-	VMULPS      Z11, Z12, Z11
-	VMOVUPS     Z11, (AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z14
-	VMULPS      Z13, Z14, Z13
-	VMOVUPS     Z13, -64(AX)(SI*1)
-	VSHUFF32X4  $0xff, Z5, Z5, Z1
-	VFMSUB213PS Z1, Z0, Z17
-	VMULPS      Z16, Z17, Z16
-	VMOVUPS     Z16, (AX)(SI*1)
-	VFMSUB213PS Z1, Z0, Z19
-	VMULPS      Z18, Z19, Z18
-	VMOVUPS     Z18, -64(AX)(DI*4)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
-	LEAQ        (AX)(DI*4), AX
-	JMP         quadMed1Loop
+	VSHUFF32X4 $0x44, Z10, Z5, Z21
+	VSHUFF32X4 $0xee, Z10, Z5, Z5
+	VSHUFF32X4 $0x44, Z20, Z15, Z10
+	VSHUFF32X4 $0xee, Z20, Z15, Z15
+	VADDPS     Z21, Z5, Z5
+	VADDPS     Z10, Z15, Z15
+	VSHUFF32X4 $0x88, Z15, Z5, Z21
+	VSHUFF32X4 $0xdd, Z15, Z5, Z5
+	VADDPS     Z21, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z21
+	VADDPS     Z21, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z21
+	VADDPS     Z21, Z5, Z5
+	VSHUFF32X4 $0x00, Z5, Z5, Z10
+	VSUBPS     Z10, Z2, Z2
+	VMULPS     Z0, Z1, Z1
+	VMULPS     Z1, Z2, Z1
+	VMOVUPS    Z1, (AX)
+	VSUBPS     Z10, Z4, Z4
+	VMULPS     Z0, Z3, Z3
+	VMULPS     Z3, Z4, Z3
+	VMOVUPS    Z3, -64(AX)(DI*1)
+	VSHUFF32X4 $0x55, Z5, Z5, Z1
+	VSUBPS     Z1, Z7, Z7
+	VMULPS     Z0, Z6, Z6
+	VMULPS     Z6, Z7, Z6
+	VMOVUPS    Z6, (AX)(DI*1)
+	VSUBPS     Z1, Z9, Z9
+	VMULPS     Z0, Z8, Z8
+	VMULPS     Z8, Z9, Z8
+	VMOVUPS    Z8, -64(AX)(DI*2)
+	VSHUFF32X4 $0xaa, Z5, Z5, Z1
+	VSUBPS     Z1, Z12, Z12
+	VMULPS     Z0, Z11, Z11
+	VMULPS     Z11, Z12, Z11
+	VMOVUPS    Z11, (AX)(DI*2)
+	VSUBPS     Z1, Z14, Z14
+	VMULPS     Z0, Z13, Z13
+	VMULPS     Z13, Z14, Z13
+	VMOVUPS    Z13, -64(AX)(SI*1)
+	VSHUFF32X4 $0xff, Z5, Z5, Z1
+	VSUBPS     Z1, Z17, Z17
+	VMULPS     Z0, Z16, Z16
+	VMULPS     Z16, Z17, Z16
+	VMOVUPS    Z16, (AX)(SI*1)
+	VSUBPS     Z1, Z19, Z19
+	VMULPS     Z0, Z18, Z18
+	VMULPS     Z18, Z19, Z18
+	VMOVUPS    Z18, -64(AX)(DI*4)
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	LEAQ       (AX)(DI*4), AX
+	JMP        quadMed1Loop
 
 	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1Rest:
@@ -21764,11 +22152,12 @@ quadMed1Rest:
 	VADDPS      Z6, Z5, Z5
 	VPERMILPS   $0xb1, Z5, Z6
 	VADDPS      Z6, Z5, Z5
-	VMULPS      Z0, Z5, Z5
-	VFMSUB213PS Z5, Z0, Z2
+	VSUBPS      Z5, Z2, Z2
+	VMULPS      Z0, Z1, Z1
 	VMULPS      Z1, Z2, Z1
 	VMOVUPS     Z1, (AX)
-	VFMSUB213PS Z5, Z0, Z4
+	VSUBPS      Z5, Z4, Z4
+	VMULPS      Z0, Z3, Z3
 	VMULPS      Z3, Z4, Z3
 	VMOVUPS     Z3, -64(AX)(DI*1)
 	ADDQ        DI, CX
@@ -21853,45 +22242,56 @@ quadMed2HalfLoop:
 	VADDPS        Z29, Z7, Z7
 	VPERMILPS     $0xb1, Z7, Z29
 	VADDPS        Z29, Z7, Z7
-	VMULPS        Z0, Z7, Z7
 	VSHUFF32X4    $0x00, Z7, Z7, Z14
-	VFMSUB213PS   Z14, Z0, Z2
+	VSUBPS        Z14, Z2, Z2
+	VMULPS        Z0, Z1, Z1
 	VMULPS        Z1, Z2, Z1
 	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z14, Z0, Z4
+	VSUBPS        Z14, Z4, Z4
+	VMULPS        Z0, Z3, Z3
 	VMULPS        Z3, Z4, Z3
 	VMOVUPS       Z3, 64(AX)
-	VFMSUB213PS   Z14, Z0, Z6
+	VSUBPS        Z14, Z6, Z6
+	VMULPS        Z0, Z5, Z5
 	VMULPS        Z5, Z6, Z5
 	VEXTRACTF64X4 $0x00, Z5, -32(AX)(DI*1)
 	VSHUFF32X4    $0x55, Z7, Z7, Z1
-	VFMSUB213PS   Z1, Z0, Z9
+	VSUBPS        Z1, Z9, Z9
+	VMULPS        Z0, Z8, Z8
 	VMULPS        Z8, Z9, Z8
 	VMOVUPS       Z8, (AX)(DI*1)
-	VFMSUB213PS   Z1, Z0, Z11
+	VSUBPS        Z1, Z11, Z11
+	VMULPS        Z0, Z10, Z10
 	VMULPS        Z10, Z11, Z10
 	VMOVUPS       Z10, 64(AX)(DI*1)
-	VFMSUB213PS   Z1, Z0, Z13
+	VSUBPS        Z1, Z13, Z13
+	VMULPS        Z0, Z12, Z12
 	VMULPS        Z12, Z13, Z12
 	VEXTRACTF64X4 $0x00, Z12, -32(AX)(DI*2)
 	VSHUFF32X4    $0xaa, Z7, Z7, Z1
-	VFMSUB213PS   Z1, Z0, Z16
+	VSUBPS        Z1, Z16, Z16
+	VMULPS        Z0, Z15, Z15
 	VMULPS        Z15, Z16, Z15
 	VMOVUPS       Z15, (AX)(DI*2)
-	VFMSUB213PS   Z1, Z0, Z18
+	VSUBPS        Z1, Z18, Z18
+	VMULPS        Z0, Z17, Z17
 	VMULPS        Z17, Z18, Z17
 	VMOVUPS       Z17, 64(AX)(DI*2)
-	VFMSUB213PS   Z1, Z0, Z20
+	VSUBPS        Z1, Z20, Z20
+	VMULPS        Z0, Z19, Z19
 	VMULPS        Z19, Z20, Z19
 	VEXTRACTF64X4 $0x00, Z19, -32(AX)(SI*1)
 	VSHUFF32X4    $0xff, Z7, Z7, Z1
-	VFMSUB213PS   Z1, Z0, Z23
+	VSUBPS        Z1, Z23, Z23
+	VMULPS        Z0, Z22, Z22
 	VMULPS        Z22, Z23, Z22
 	VMOVUPS       Z22, (AX)(SI*1)
-	VFMSUB213PS   Z1, Z0, Z25
+	VSUBPS        Z1, Z25, Z25
+	VMULPS        Z0, Z24, Z24
 	VMULPS        Z24, Z25, Z24
 	VMOVUPS       Z24, 64(AX)(SI*1)
-	VFMSUB213PS   Z1, Z0, Z27
+	VSUBPS        Z1, Z27, Z27
+	VMULPS        Z0, Z26, Z26
 	VMULPS        Z26, Z27, Z26
 	VEXTRACTF64X4 $0x00, Z26, -32(AX)(DI*4)
 	LEAQ          (CX)(DI*4), CX
@@ -21920,14 +22320,16 @@ quadMed2HalfRest:
 	VADDPS          Z8, Z7, Z7
 	VPERMILPS       $0xb1, Z7, Z8
 	VADDPS          Z8, Z7, Z7
-	VMULPS          Z0, Z7, Z7
-	VFMSUB213PS     Z7, Z0, Z2
+	VSUBPS          Z7, Z2, Z2
+	VMULPS          Z0, Z1, Z1
 	VMULPS          Z1, Z2, Z1
 	VMOVUPS         Z1, (AX)
-	VFMSUB213PS     Z7, Z0, Z4
+	VSUBPS          Z7, Z4, Z4
+	VMULPS          Z0, Z3, Z3
 	VMULPS          Z3, Z4, Z3
 	VMOVUPS         Z3, 64(AX)
-	VFMSUB213PS     Z7, Z0, Z6
+	VSUBPS          Z7, Z6, Z6
+	VMULPS          Z0, Z5, Z5
 	VMULPS          Z5, Z6, Z5
 	VEXTRACTF64X4   $0x00, Z5, -32(AX)(DI*1)
 	ADDQ            DI, CX
@@ -21998,64 +22400,75 @@ quadMed2Loop:
 	VFMADD231PS Z26, Z27, K1, Z28
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4  $0x44, Z14, Z7, Z29
-	VSHUFF32X4  $0xee, Z14, Z7, Z7
-	VSHUFF32X4  $0x44, Z28, Z21, Z14
-	VSHUFF32X4  $0xee, Z28, Z21, Z21
-	VADDPS      Z29, Z7, Z7
-	VADDPS      Z14, Z21, Z21
-	VSHUFF32X4  $0x88, Z21, Z7, Z29
-	VSHUFF32X4  $0xdd, Z21, Z7, Z7
-	VADDPS      Z29, Z7, Z7
-	VPERMILPS   $0x4e, Z7, Z29
-	VADDPS      Z29, Z7, Z7
-	VPERMILPS   $0xb1, Z7, Z29
-	VADDPS      Z29, Z7, Z7
-	VMULPS      Z0, Z7, Z7
-	VSHUFF32X4  $0x00, Z7, Z7, Z14
-	VFMSUB213PS Z14, Z0, Z2
-	VMULPS      Z1, Z2, Z1
-	VMOVUPS     Z1, (AX)
-	VFMSUB213PS Z14, Z0, Z4
-	VMULPS      Z3, Z4, Z3
-	VMOVUPS     Z3, 64(AX)
-	VFMSUB213PS Z14, Z0, Z6
-	VMULPS      Z5, Z6, Z5
-	VMOVUPS     Z5, -64(AX)(DI*1)
-	VSHUFF32X4  $0x55, Z7, Z7, Z1
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z8
-	VMOVUPS     Z8, (AX)(DI*1)
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z10
-	VMOVUPS     Z10, 64(AX)(DI*1)
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z12
-	VMOVUPS     Z12, -64(AX)(DI*2)
-	VSHUFF32X4  $0xaa, Z7, Z7, Z1
-	VFMSUB213PS Z1, Z0, Z16
-	VMULPS      Z15, Z16, Z15
-	VMOVUPS     Z15, (AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z18
-	VMULPS      Z17, Z18, Z17
-	VMOVUPS     Z17, 64(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z20
-	VMULPS      Z19, Z20, Z19
-	VMOVUPS     Z19, -64(AX)(SI*1)
-	VSHUFF32X4  $0xff, Z7, Z7, Z1
-	VFMSUB213PS Z1, Z0, Z23
-	VMULPS      Z22, Z23, Z22
-	VMOVUPS     Z22, (AX)(SI*1)
-	VFMSUB213PS Z1, Z0, Z25
-	VMULPS      Z24, Z25, Z24
-	VMOVUPS     Z24, 64(AX)(SI*1)
-	VFMSUB213PS Z1, Z0, Z27
-	VMULPS      Z26, Z27, Z26
-	VMOVUPS     Z26, -64(AX)(DI*4)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
-	LEAQ        (AX)(DI*4), AX
-	JMP         quadMed2Loop
+	VSHUFF32X4 $0x44, Z14, Z7, Z29
+	VSHUFF32X4 $0xee, Z14, Z7, Z7
+	VSHUFF32X4 $0x44, Z28, Z21, Z14
+	VSHUFF32X4 $0xee, Z28, Z21, Z21
+	VADDPS     Z29, Z7, Z7
+	VADDPS     Z14, Z21, Z21
+	VSHUFF32X4 $0x88, Z21, Z7, Z29
+	VSHUFF32X4 $0xdd, Z21, Z7, Z7
+	VADDPS     Z29, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z29
+	VADDPS     Z29, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z29
+	VADDPS     Z29, Z7, Z7
+	VSHUFF32X4 $0x00, Z7, Z7, Z14
+	VSUBPS     Z14, Z2, Z2
+	VMULPS     Z0, Z1, Z1
+	VMULPS     Z1, Z2, Z1
+	VMOVUPS    Z1, (AX)
+	VSUBPS     Z14, Z4, Z4
+	VMULPS     Z0, Z3, Z3
+	VMULPS     Z3, Z4, Z3
+	VMOVUPS    Z3, 64(AX)
+	VSUBPS     Z14, Z6, Z6
+	VMULPS     Z0, Z5, Z5
+	VMULPS     Z5, Z6, Z5
+	VMOVUPS    Z5, -64(AX)(DI*1)
+	VSHUFF32X4 $0x55, Z7, Z7, Z1
+	VSUBPS     Z1, Z9, Z9
+	VMULPS     Z0, Z8, Z8
+	VMULPS     Z8, Z9, Z8
+	VMOVUPS    Z8, (AX)(DI*1)
+	VSUBPS     Z1, Z11, Z11
+	VMULPS     Z0, Z10, Z10
+	VMULPS     Z10, Z11, Z10
+	VMOVUPS    Z10, 64(AX)(DI*1)
+	VSUBPS     Z1, Z13, Z13
+	VMULPS     Z0, Z12, Z12
+	VMULPS     Z12, Z13, Z12
+	VMOVUPS    Z12, -64(AX)(DI*2)
+	VSHUFF32X4 $0xaa, Z7, Z7, Z1
+	VSUBPS     Z1, Z16, Z16
+	VMULPS     Z0, Z15, Z15
+	VMULPS     Z15, Z16, Z15
+	VMOVUPS    Z15, (AX)(DI*2)
+	VSUBPS     Z1, Z18, Z18
+	VMULPS     Z0, Z17, Z17
+	VMULPS     Z17, Z18, Z17
+	VMOVUPS    Z17, 64(AX)(DI*2)
+	VSUBPS     Z1, Z20, Z20
+	VMULPS     Z0, Z19, Z19
+	VMULPS     Z19, Z20, Z19
+	VMOVUPS    Z19, -64(AX)(SI*1)
+	VSHUFF32X4 $0xff, Z7, Z7, Z1
+	VSUBPS     Z1, Z23, Z23
+	VMULPS     Z0, Z22, Z22
+	VMULPS     Z22, Z23, Z22
+	VMOVUPS    Z22, (AX)(SI*1)
+	VSUBPS     Z1, Z25, Z25
+	VMULPS     Z0, Z24, Z24
+	VMULPS     Z24, Z25, Z24
+	VMOVUPS    Z24, 64(AX)(SI*1)
+	VSUBPS     Z1, Z27, Z27
+	VMULPS     Z0, Z26, Z26
+	VMULPS     Z26, Z27, Z26
+	VMOVUPS    Z26, -64(AX)(DI*4)
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	LEAQ       (AX)(DI*4), AX
+	JMP        quadMed2Loop
 
 	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2Rest:
@@ -22078,14 +22491,16 @@ quadMed2Rest:
 	VADDPS      Z8, Z7, Z7
 	VPERMILPS   $0xb1, Z7, Z8
 	VADDPS      Z8, Z7, Z7
-	VMULPS      Z0, Z7, Z7
-	VFMSUB213PS Z7, Z0, Z2
+	VSUBPS      Z7, Z2, Z2
+	VMULPS      Z0, Z1, Z1
 	VMULPS      Z1, Z2, Z1
 	VMOVUPS     Z1, (AX)
-	VFMSUB213PS Z7, Z0, Z4
+	VSUBPS      Z7, Z4, Z4
+	VMULPS      Z0, Z3, Z3
 	VMULPS      Z3, Z4, Z3
 	VMOVUPS     Z3, 64(AX)
-	VFMSUB213PS Z7, Z0, Z6
+	VSUBPS      Z7, Z6, Z6
+	VMULPS      Z0, Z5, Z5
 	VMULPS      Z5, Z6, Z5
 	VMOVUPS     Z5, -64(AX)(DI*1)
 	ADDQ        DI, CX
@@ -22452,28 +22867,28 @@ groupsTableNext:
 
 head:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         headDone
-	VMOVUPS.Z   (CX), K1, Z7
-	VMOVUPS.Z   (DX), K1, Z8
-	VMULPS      Z7, Z8, Z1
-	VPERMPS     Z1, Z3, Z9
-	VADDPS      Z9, Z1, K2, Z1
-	VPERMPS     Z1, Z4, Z9
-	VADDPS      Z9, Z1, K3, Z1
-	VPERMPS     Z1, Z5, Z9
-	VADDPS      Z9, Z1, K4, Z1
-	VPERMPS     Z1, Z6, Z1
-	VMULPS      Z0, Z1, Z1
-	VFMSUB213PS Z1, Z0, Z8
-	VMULPS      Z7, Z8, Z8
-	VMOVUPS     Z8, K1, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	CMPQ      AX, SI
+	JAE       headDone
+	VMOVUPS.Z (CX), K1, Z7
+	VMOVUPS.Z (DX), K1, Z8
+	VMULPS    Z7, Z8, Z1
+	VPERMPS   Z1, Z3, Z9
+	VADDPS    Z9, Z1, K2, Z1
+	VPERMPS   Z1, Z4, Z9
+	VADDPS    Z9, Z1, K3, Z1
+	VPERMPS   Z1, Z5, Z9
+	VADDPS    Z9, Z1, K4, Z1
+	VPERMPS   Z1, Z6, Z1
+	VSUBPS    Z1, Z8, Z1
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z7, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	CMPQ      CX, BX
+	JB        head
+	JMP       done
 
 headDone:
 	VMOVUPS   -64(AX), Z1
@@ -22516,179 +22931,179 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z3, Z12
-	VADDPS      Z12, Z11, K2, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z3, Z12
+	VADDPS    Z12, Z11, K2, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z3, Z11
-	VADDPS      Z11, Z10, K2, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z3, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z3, Z12
-	VADDPS      Z12, Z11, K2, Z11
-	VPERMPS     Z11, Z4, Z12
-	VADDPS      Z12, Z11, K3, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z3, Z12
+	VADDPS    Z12, Z11, K2, Z11
+	VPERMPS   Z11, Z4, Z12
+	VADDPS    Z12, Z11, K3, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z3, Z11
-	VADDPS      Z11, Z10, K2, Z10
-	VPERMPS     Z10, Z4, Z11
-	VADDPS      Z11, Z10, K3, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups2
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z3, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z4, Z11
+	VADDPS    Z11, Z10, K3, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups2
 
 groupsFirst3:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z9
-	VMOVUPS     (DX), Z10
-	VMULPS.Z    Z9, Z10, K5, Z11
-	VPERMPS     Z11, Z3, Z12
-	VADDPS      Z12, Z11, K2, Z11
-	VPERMPS     Z11, Z4, Z12
-	VADDPS      Z12, Z11, K3, Z11
-	VPERMPS     Z11, Z5, Z12
-	VADDPS      Z12, Z11, K4, Z11
-	VPERMPS     Z11, Z6, Z11
-	VMULPS      Z0, Z11, Z11
-	VFMSUB213PS Z11, Z0, Z10
-	VMULPS      Z9, Z10, Z10
-	VPERMT2PS   Z10, Z7, Z1
-	VMOVUPS     Z10, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z9
+	VMOVUPS   (DX), Z10
+	VMULPS.Z  Z9, Z10, K5, Z11
+	VPERMPS   Z11, Z3, Z12
+	VADDPS    Z12, Z11, K2, Z11
+	VPERMPS   Z11, Z4, Z12
+	VADDPS    Z12, Z11, K3, Z11
+	VPERMPS   Z11, Z5, Z12
+	VADDPS    Z12, Z11, K4, Z11
+	VPERMPS   Z11, Z6, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z9, Z10, Z10
+	VPERMT2PS Z10, Z7, Z1
+	VMOVUPS   Z10, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups3:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Z1
-	VMOVUPS     (DX), Z9
-	VMULPS.Z    Z1, Z9, K5, Z10
-	VPERMPS     Z10, Z3, Z11
-	VADDPS      Z11, Z10, K2, Z10
-	VPERMPS     Z10, Z4, Z11
-	VADDPS      Z11, Z10, K3, Z10
-	VPERMPS     Z10, Z5, Z11
-	VADDPS      Z11, Z10, K4, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z10, Z0, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     Z7, Z1
-	VPERMT2PS   Z9, Z8, Z1
-	VMOVUPS     Z9, Z7
-	VMOVUPS     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups3
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z1
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z1, Z9, K5, Z10
+	VPERMPS   Z10, Z3, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z4, Z11
+	VADDPS    Z11, Z10, K3, Z10
+	VPERMPS   Z10, Z5, Z11
+	VADDPS    Z11, Z10, K4, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z1, Z9, Z9
+	VMOVUPS   Z7, Z1
+	VPERMT2PS Z9, Z8, Z1
+	VMOVUPS   Z9, Z7
+	VMOVUPS   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups3
 
 groupsDone:
 	CMPQ CX, BX
@@ -22705,65 +23120,66 @@ groupsDone:
 	VPERMPS   Z7, Z5, Z10
 	VADDPS    Z10, Z7, K4, Z7
 	VPERMPS   Z7, Z6, Z7
-	VMULPS    Z0, Z7, Z7
 
 windowMasked:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast0
-	VMOVUPS.Z   (CX)(DI*1), K1, Z11
-	VMOVUPS.Z   (DX)(DI*1), K1, Z12
-	VMULPS      Z11, Z12, Z10
-	VPERMPS     Z10, Z3, Z13
-	VADDPS      Z13, Z10, K2, Z10
-	VPERMPS     Z10, Z4, Z13
-	VADDPS      Z13, Z10, K3, Z10
-	VPERMPS     Z10, Z5, Z13
-	VADDPS      Z13, Z10, K4, Z10
-	VPERMPS     Z10, Z6, Z10
-	VMULPS      Z0, Z10, Z10
-	VFMSUB213PS Z7, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VPERMT2PS   Z9, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMOVUPS.Z   (CX)(DI*1), K1, Z8
-	VMOVUPS.Z   (DX)(DI*1), K1, Z9
-	VMULPS      Z8, Z9, Z7
-	VPERMPS     Z7, Z3, Z13
-	VADDPS      Z13, Z7, K2, Z7
-	VPERMPS     Z7, Z4, Z13
-	VADDPS      Z13, Z7, K3, Z7
-	VPERMPS     Z7, Z5, Z13
-	VADDPS      Z13, Z7, K4, Z7
-	VPERMPS     Z7, Z6, Z7
-	VMULPS      Z0, Z7, Z7
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VPERMT2PS   Z12, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast0
+	VMOVUPS.Z (CX)(DI*1), K1, Z11
+	VMOVUPS.Z (DX)(DI*1), K1, Z12
+	VMULPS    Z11, Z12, Z10
+	VPERMPS   Z10, Z3, Z13
+	VADDPS    Z13, Z10, K2, Z10
+	VPERMPS   Z10, Z4, Z13
+	VADDPS    Z13, Z10, K3, Z10
+	VPERMPS   Z10, Z5, Z13
+	VADDPS    Z13, Z10, K4, Z10
+	VPERMPS   Z10, Z6, Z10
+	VSUBPS    Z7, Z9, Z7
+	VMULPS    Z8, Z0, Z8
+	VMULPS    Z8, Z7, Z7
+	VPERMT2PS Z7, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast1
+	VMOVUPS.Z (CX)(DI*1), K1, Z8
+	VMOVUPS.Z (DX)(DI*1), K1, Z9
+	VMULPS    Z8, Z9, Z7
+	VPERMPS   Z7, Z3, Z13
+	VADDPS    Z13, Z7, K2, Z7
+	VPERMPS   Z7, Z4, Z13
+	VADDPS    Z13, Z7, K3, Z7
+	VPERMPS   Z7, Z5, Z13
+	VADDPS    Z13, Z7, K4, Z7
+	VPERMPS   Z7, Z6, Z7
+	VSUBPS    Z10, Z12, Z10
+	VMULPS    Z11, Z0, Z11
+	VMULPS    Z11, Z10, Z10
+	VPERMT2PS Z10, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PS Z7, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VPERMT2PS   Z9, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
-	JMP         done
+	VSUBPS    Z7, Z9, Z3
+	VMULPS    Z8, Z0, Z0
+	VMULPS    Z0, Z3, Z3
+	VPERMT2PS Z3, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VPERMT2PS   Z12, Z2, Z1
-	VMOVUPS     Z1, -64(AX)(DI*1)
+	VSUBPS    Z10, Z12, Z3
+	VMULPS    Z11, Z0, Z0
+	VMULPS    Z0, Z3, Z3
+	VPERMT2PS Z3, Z2, Z1
+	VMOVUPS   Z1, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -30298,7 +30714,6 @@ medium1:
 	VADDPD     Z4, Z1, Z1
 	VPERMILPD  $0x55, Z1, Z4
 	VADDPD     Z4, Z1, Z1
-	VMULPD     Z0, Z1, Z1
 
 medium1Loop:
 	LEAQ       (CX)(DI*1), SI
@@ -30313,55 +30728,57 @@ medium1Loop:
 	VADDPD     Z7, Z4, Z4
 	VPERMILPD  $0x55, Z4, Z7
 	VADDPD     Z7, Z4, Z4
-	VMULPD     Z0, Z4, Z4
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VMOVUPD     Z3, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium1Drain1
-	VMOVUPD     (CX)(DI*1), Z2
-	VMOVUPD     (DX)(DI*1), Z3
-	VMULPD      Z2, Z3, Z1
-	VSHUFF64X2  $0x4e, Z1, Z1, Z7
-	VADDPD      Z7, Z1, Z1
-	VSHUFF64X2  $0xb1, Z1, Z1, Z7
-	VADDPD      Z7, Z1, Z1
-	VPERMILPD   $0x55, Z1, Z7
-	VADDPD      Z7, Z1, Z1
-	VMULPD      Z0, Z1, Z1
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPD     Z1, Z3, Z1
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z1, Z1
+	VMOVUPD    Z1, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain1
+	VMOVUPD    (CX)(DI*1), Z2
+	VMOVUPD    (DX)(DI*1), Z3
+	VMULPD     Z2, Z3, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z7
+	VADDPD     Z7, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z7
+	VADDPD     Z7, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z7
+	VADDPD     Z7, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PD Z4, Z0, Z6
-	VMULPD      Z5, Z6, Z6
-	VMOVUPD     Z6, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium1Loop
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPD     Z4, Z6, Z4
+	VMULPD     Z5, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VMOVUPD    Z4, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1Loop
 
 medium1Drain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VMOVUPD     Z3, (AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPD     Z1, Z3, Z1
+	VMULPD     Z2, Z0, Z0
+	VMULPD     Z0, Z1, Z1
+	VMOVUPD    Z1, (AX)
+	JMP        done
 
 medium1Drain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	VFMSUB213PD Z4, Z0, Z6
-	VMULPD      Z5, Z6, Z6
-	VMOVUPD     Z6, (AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	VSUBPD     Z4, Z6, Z1
+	VMULPD     Z5, Z0, Z0
+	VMULPD     Z0, Z1, Z1
+	VMOVUPD    Z1, (AX)
+	JMP        done
 
 medium2:
 	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
@@ -30378,7 +30795,6 @@ medium2:
 	VADDPD      Z6, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z6
 	VADDPD      Z6, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 medium2Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -30396,17 +30812,18 @@ medium2Loop:
 	VADDPD      Z11, Z6, Z6
 	VPERMILPD   $0x55, Z6, Z11
 	VADDPD      Z11, Z6, Z6
-	VMULPD      Z0, Z6, Z6
 
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
+	VSUBPD      Z1, Z3, Z3
+	VMULPD      Z2, Z0, Z2
 	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
+	VSUBPD      Z1, Z5, Z1
+	VMULPD      Z4, Z0, Z2
+	VMULPD      Z2, Z1, Z1
 	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z1, 64(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -30425,45 +30842,50 @@ medium2Loop:
 	VADDPD      Z11, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z11
 	VADDPD      Z11, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PD Z6, Z0, Z8
-	VMULPD      Z7, Z8, Z8
-	VFMSUB213PD Z6, Z0, Z10
-	VMULPD      Z9, Z10, Z10
-	VMOVUPD     Z8, (AX)
-	VMOVUPD     Z10, 64(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium2Loop
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VSUBPD     Z6, Z8, Z8
+	VMULPD     Z7, Z0, Z7
+	VMULPD     Z7, Z8, Z8
+	VSUBPD     Z6, Z10, Z6
+	VMULPD     Z9, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VMOVUPD    Z8, (AX)
+	VMOVUPD    Z6, 64(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium2Loop
 
 medium2Drain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z1
+	VMULPD     Z4, Z0, Z0
+	VMULPD     Z0, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z1, 64(AX)
+	JMP        done
 
 medium2Drain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	VFMSUB213PD Z6, Z0, Z8
-	VMULPD      Z7, Z8, Z8
-	VFMSUB213PD Z6, Z0, Z10
-	VMULPD      Z9, Z10, Z10
-	VMOVUPD     Z8, (AX)
-	VMOVUPD     Z10, 64(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VSUBPD     Z6, Z8, Z1
+	VMULPD     Z7, Z0, Z2
+	VMULPD     Z2, Z1, Z1
+	VSUBPD     Z6, Z10, Z2
+	VMULPD     Z9, Z0, Z0
+	VMULPD     Z0, Z2, Z2
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z2, 64(AX)
+	JMP        done
 
 medium3Tail:
 	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
@@ -30486,7 +30908,6 @@ medium3Tail:
 	VADDPD      Z10, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z10
 	VADDPD      Z10, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 medium3TailLoop:
 	LEAQ        (CX)(DI*1), R8
@@ -30510,24 +30931,27 @@ medium3TailLoop:
 	VADDPD      Z19, Z10, Z10
 	VPERMILPD   $0x55, Z10, Z19
 	VADDPD      Z19, Z10, Z10
-	VMULPD      Z0, Z10, Z10
 
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
 	PREFETCHT0  128(AX)(DI*2)
 	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z9
+	VSUBPD      Z1, Z9, Z9
+	VMULPD      Z8, Z0, Z8
 	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z3
+	VSUBPD      Z1, Z3, Z3
+	VMULPD      Z2, Z0, Z2
 	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
+	VSUBPD      Z1, Z5, Z2
+	VMULPD      Z4, Z0, Z4
+	VMULPD      Z4, Z2, Z2
+	VSUBPD      Z1, Z7, Z1
+	VMULPD      Z6, Z0, Z4
+	VMULPD      Z4, Z1, Z1
 	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z1, 128(AX)
 	VMOVUPD     Z9, (AX)(R10*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -30553,69 +30977,80 @@ medium3TailLoop:
 	VADDPD      Z19, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z19
 	VADDPD      Z19, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z10, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z10, Z0, Z12
-	VMULPD      Z11, Z12, Z12
-	VFMSUB213PD Z10, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z10, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VMOVUPD     Z12, (AX)
-	VMOVUPD     Z14, 64(AX)
-	VMOVUPD     Z16, 128(AX)
-	VMOVUPD     Z18, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium3TailLoop
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPD     Z10, Z18, Z18
+	VMULPD     Z17, Z0, Z17
+	VMULPD     Z17, Z18, Z18
+	VSUBPD     Z10, Z12, Z12
+	VMULPD     Z11, Z0, Z11
+	VMULPD     Z11, Z12, Z12
+	VSUBPD     Z10, Z14, Z11
+	VMULPD     Z13, Z0, Z13
+	VMULPD     Z13, Z11, Z11
+	VSUBPD     Z10, Z16, Z10
+	VMULPD     Z15, Z0, Z13
+	VMULPD     Z13, Z10, Z10
+	VMOVUPD    Z12, (AX)
+	VMOVUPD    Z11, 64(AX)
+	VMOVUPD    Z10, 128(AX)
+	VMOVUPD    Z18, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3TailLoop
 
 medium3TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, (AX)(R10*1)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPD     Z1, Z9, Z9
+	VMULPD     Z8, Z0, Z8
+	VMULPD     Z8, Z9, Z9
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z1
+	VMULPD     Z6, Z0, Z0
+	VMULPD     Z0, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z1, 128(AX)
+	VMOVUPD    Z9, (AX)(R10*1)
+	JMP        done
 
 medium3TailDrain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z10, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z10, Z0, Z12
-	VMULPD      Z11, Z12, Z12
-	VFMSUB213PD Z10, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z10, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VMOVUPD     Z12, (AX)
-	VMOVUPD     Z14, 64(AX)
-	VMOVUPD     Z16, 128(AX)
-	VMOVUPD     Z18, (AX)(R10*1)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPD     Z10, Z18, Z1
+	VMULPD     Z17, Z0, Z2
+	VMULPD     Z2, Z1, Z1
+	VSUBPD     Z10, Z12, Z2
+	VMULPD     Z11, Z0, Z3
+	VMULPD     Z3, Z2, Z2
+	VSUBPD     Z10, Z14, Z3
+	VMULPD     Z13, Z0, Z4
+	VMULPD     Z4, Z3, Z3
+	VSUBPD     Z10, Z16, Z4
+	VMULPD     Z15, Z0, Z0
+	VMULPD     Z0, Z4, Z4
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z3, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z1, (AX)(R10*1)
+	JMP        done
 
 medium3:
 	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
@@ -30635,7 +31070,6 @@ medium3:
 	VADDPD      Z8, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z8
 	VADDPD      Z8, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 medium3Loop:
 	LEAQ        (CX)(DI*1), SI
@@ -30656,21 +31090,23 @@ medium3Loop:
 	VADDPD      Z15, Z8, Z8
 	VPERMILPD   $0x55, Z8, Z15
 	VADDPD      Z15, Z8, Z8
-	VMULPD      Z0, Z8, Z8
 
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
 	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
+	VSUBPD      Z1, Z3, Z3
+	VMULPD      Z2, Z0, Z2
 	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
+	VSUBPD      Z1, Z5, Z2
+	VMULPD      Z4, Z0, Z4
+	VMULPD      Z4, Z2, Z2
+	VSUBPD      Z1, Z7, Z1
+	VMULPD      Z6, Z0, Z4
+	VMULPD      Z4, Z1, Z1
 	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z1, 128(AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -30692,57 +31128,65 @@ medium3Loop:
 	VADDPD      Z15, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z15
 	VADDPD      Z15, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PD Z8, Z0, Z10
-	VMULPD      Z9, Z10, Z10
-	VFMSUB213PD Z8, Z0, Z12
-	VMULPD      Z11, Z12, Z12
-	VFMSUB213PD Z8, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VMOVUPD     Z10, (AX)
-	VMOVUPD     Z12, 64(AX)
-	VMOVUPD     Z14, 128(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium3Loop
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VSUBPD     Z8, Z10, Z10
+	VMULPD     Z9, Z0, Z9
+	VMULPD     Z9, Z10, Z10
+	VSUBPD     Z8, Z12, Z9
+	VMULPD     Z11, Z0, Z11
+	VMULPD     Z11, Z9, Z9
+	VSUBPD     Z8, Z14, Z8
+	VMULPD     Z13, Z0, Z11
+	VMULPD     Z11, Z8, Z8
+	VMOVUPD    Z10, (AX)
+	VMOVUPD    Z9, 64(AX)
+	VMOVUPD    Z8, 128(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3Loop
 
 medium3Drain0:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z1
+	VMULPD     Z6, Z0, Z0
+	VMULPD     Z0, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z1, 128(AX)
+	JMP        done
 
 medium3Drain1:
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	VFMSUB213PD Z8, Z0, Z10
-	VMULPD      Z9, Z10, Z10
-	VFMSUB213PD Z8, Z0, Z12
-	VMULPD      Z11, Z12, Z12
-	VFMSUB213PD Z8, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VMOVUPD     Z10, (AX)
-	VMOVUPD     Z12, 64(AX)
-	VMOVUPD     Z14, 128(AX)
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VSUBPD     Z8, Z10, Z1
+	VMULPD     Z9, Z0, Z2
+	VMULPD     Z2, Z1, Z1
+	VSUBPD     Z8, Z12, Z2
+	VMULPD     Z11, Z0, Z3
+	VMULPD     Z3, Z2, Z2
+	VSUBPD     Z8, Z14, Z3
+	VMULPD     Z13, Z0, Z0
+	VMULPD     Z0, Z3, Z3
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	JMP        done
 
 medium4Tail:
 	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
@@ -30768,35 +31212,39 @@ medium4TailLoop:
 	VADDPD      Z12, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z12
 	VADDPD      Z12, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium4TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VSUBPD     Z1, Z11, Z11
+	VMULPD     Z10, Z0, Z10
+	VMULPD     Z10, Z11, Z11
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z1
+	VMULPD     Z8, Z0, Z5
+	VMULPD     Z5, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z1, 192(AX)
+	VMOVUPD    Z11, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4TailLoop
+	JMP        done
 
 medium4:
 	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
@@ -30819,31 +31267,34 @@ medium4Loop:
 	VADDPD      Z10, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z10
 	VADDPD      Z10, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium4Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z1
+	VMULPD     Z8, Z0, Z5
+	VMULPD     Z5, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z1, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4Loop
+	JMP        done
 
 medium5Tail:
 	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
@@ -30873,39 +31324,44 @@ medium5TailLoop:
 	VADDPD      Z14, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z14
 	VADDPD      Z14, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium5TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VSUBPD     Z1, Z13, Z13
+	VMULPD     Z12, Z0, Z12
+	VMULPD     Z12, Z13, Z13
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z1
+	VMULPD     Z10, Z0, Z6
+	VMULPD     Z6, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z1, 256(AX)
+	VMOVUPD    Z13, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5TailLoop
+	JMP        done
 
 medium5:
 	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
@@ -30931,35 +31387,39 @@ medium5Loop:
 	VADDPD      Z12, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z12
 	VADDPD      Z12, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium5Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z1
+	VMULPD     Z10, Z0, Z6
+	VMULPD     Z6, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z1, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5Loop
+	JMP        done
 
 medium6Tail:
 	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
@@ -30992,43 +31452,49 @@ medium6TailLoop:
 	VADDPD      Z16, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z16
 	VADDPD      Z16, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium6TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VSUBPD     Z1, Z15, Z15
+	VMULPD     Z14, Z0, Z14
+	VMULPD     Z14, Z15, Z15
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z1
+	VMULPD     Z12, Z0, Z7
+	VMULPD     Z7, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z1, 320(AX)
+	VMOVUPD    Z15, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6TailLoop
+	JMP        done
 
 medium6:
 	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
@@ -31058,39 +31524,44 @@ medium6Loop:
 	VADDPD      Z14, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z14
 	VADDPD      Z14, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium6Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z1
+	VMULPD     Z12, Z0, Z7
+	VMULPD     Z7, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z1, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6Loop
+	JMP        done
 
 medium7Tail:
 	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
@@ -31126,47 +31597,54 @@ medium7TailLoop:
 	VADDPD      Z18, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z18
 	VADDPD      Z18, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium7TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VSUBPD     Z1, Z17, Z17
+	VMULPD     Z16, Z0, Z16
+	VMULPD     Z16, Z17, Z17
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z1
+	VMULPD     Z14, Z0, Z8
+	VMULPD     Z8, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z1, 384(AX)
+	VMOVUPD    Z17, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7TailLoop
+	JMP        done
 
 medium7:
 	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
@@ -31199,43 +31677,49 @@ medium7Loop:
 	VADDPD      Z16, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z16
 	VADDPD      Z16, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium7Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z1
+	VMULPD     Z14, Z0, Z8
+	VMULPD     Z8, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z1, 384(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7Loop
+	JMP        done
 
 medium8Tail:
 	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
@@ -31274,51 +31758,59 @@ medium8TailLoop:
 	VADDPD      Z20, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z20
 	VADDPD      Z20, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium8TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VSUBPD     Z1, Z19, Z19
+	VMULPD     Z18, Z0, Z18
+	VMULPD     Z18, Z19, Z19
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z1
+	VMULPD     Z16, Z0, Z9
+	VMULPD     Z9, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z1, 448(AX)
+	VMOVUPD    Z19, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8TailLoop
+	JMP        done
 
 medium8:
 	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
@@ -31354,47 +31846,54 @@ medium8Loop:
 	VADDPD      Z18, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z18
 	VADDPD      Z18, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium8Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z1
+	VMULPD     Z16, Z0, Z9
+	VMULPD     Z9, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z1, 448(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8Loop
+	JMP        done
 
 medium9Tail:
 	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
@@ -31436,55 +31935,64 @@ medium9TailLoop:
 	VADDPD      Z22, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z22
 	VADDPD      Z22, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z21
-	VMULPD      Z20, Z21, Z21
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, 512(AX)
-	VMOVUPD     Z21, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium9TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VSUBPD     Z1, Z21, Z21
+	VMULPD     Z20, Z0, Z20
+	VMULPD     Z20, Z21, Z21
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z9
+	VMULPD     Z16, Z0, Z10
+	VMULPD     Z10, Z9, Z9
+	VSUBPD     Z1, Z19, Z1
+	VMULPD     Z18, Z0, Z10
+	VMULPD     Z10, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z1, 512(AX)
+	VMOVUPD    Z21, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9TailLoop
+	JMP        done
 
 medium9:
 	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
@@ -31523,51 +32031,59 @@ medium9Loop:
 	VADDPD      Z20, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z20
 	VADDPD      Z20, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, 512(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium9Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z9
+	VMULPD     Z16, Z0, Z10
+	VMULPD     Z10, Z9, Z9
+	VSUBPD     Z1, Z19, Z1
+	VMULPD     Z18, Z0, Z10
+	VMULPD     Z10, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z1, 512(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9Loop
+	JMP        done
 
 medium10Tail:
 	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
@@ -31613,59 +32129,69 @@ medium10TailLoop:
 	VADDPD      Z24, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z24
 	VADDPD      Z24, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z23
-	VMULPD      Z22, Z23, Z23
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VFMSUB213PD Z1, Z0, Z21
-	VMULPD      Z20, Z21, Z21
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, 512(AX)
-	VMOVUPD     Z21, 576(AX)
-	VMOVUPD     Z23, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium10TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VSUBPD     Z1, Z23, Z23
+	VMULPD     Z22, Z0, Z22
+	VMULPD     Z22, Z23, Z23
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z9
+	VMULPD     Z16, Z0, Z10
+	VMULPD     Z10, Z9, Z9
+	VSUBPD     Z1, Z19, Z10
+	VMULPD     Z18, Z0, Z11
+	VMULPD     Z11, Z10, Z10
+	VSUBPD     Z1, Z21, Z1
+	VMULPD     Z20, Z0, Z11
+	VMULPD     Z11, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z10, 512(AX)
+	VMOVUPD    Z1, 576(AX)
+	VMOVUPD    Z23, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10TailLoop
+	JMP        done
 
 medium10:
 	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
@@ -31707,55 +32233,64 @@ medium10Loop:
 	VADDPD      Z22, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z22
 	VADDPD      Z22, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VFMSUB213PD Z1, Z0, Z21
-	VMULPD      Z20, Z21, Z21
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, 512(AX)
-	VMOVUPD     Z21, 576(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium10Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z9
+	VMULPD     Z16, Z0, Z10
+	VMULPD     Z10, Z9, Z9
+	VSUBPD     Z1, Z19, Z10
+	VMULPD     Z18, Z0, Z11
+	VMULPD     Z11, Z10, Z10
+	VSUBPD     Z1, Z21, Z1
+	VMULPD     Z20, Z0, Z11
+	VMULPD     Z11, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z10, 512(AX)
+	VMOVUPD    Z1, 576(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10Loop
+	JMP        done
 
 medium11Tail:
 	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
@@ -31804,63 +32339,74 @@ medium11TailLoop:
 	VADDPD      Z26, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z26
 	VADDPD      Z26, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	PREFETCHT0  704(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z25
-	VMULPD      Z24, Z25, Z25
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VFMSUB213PD Z1, Z0, Z21
-	VMULPD      Z20, Z21, Z21
-	VFMSUB213PD Z1, Z0, Z23
-	VMULPD      Z22, Z23, Z23
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, 512(AX)
-	VMOVUPD     Z21, 576(AX)
-	VMOVUPD     Z23, 640(AX)
-	VMOVUPD     Z25, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium11TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VSUBPD     Z1, Z25, Z25
+	VMULPD     Z24, Z0, Z24
+	VMULPD     Z24, Z25, Z25
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z9
+	VMULPD     Z16, Z0, Z10
+	VMULPD     Z10, Z9, Z9
+	VSUBPD     Z1, Z19, Z10
+	VMULPD     Z18, Z0, Z11
+	VMULPD     Z11, Z10, Z10
+	VSUBPD     Z1, Z21, Z11
+	VMULPD     Z20, Z0, Z12
+	VMULPD     Z12, Z11, Z11
+	VSUBPD     Z1, Z23, Z1
+	VMULPD     Z22, Z0, Z12
+	VMULPD     Z12, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z10, 512(AX)
+	VMOVUPD    Z11, 576(AX)
+	VMOVUPD    Z1, 640(AX)
+	VMOVUPD    Z25, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11TailLoop
+	JMP        done
 
 medium11:
 	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
@@ -31906,59 +32452,69 @@ medium11Loop:
 	VADDPD      Z24, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z24
 	VADDPD      Z24, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VFMSUB213PD Z1, Z0, Z21
-	VMULPD      Z20, Z21, Z21
-	VFMSUB213PD Z1, Z0, Z23
-	VMULPD      Z22, Z23, Z23
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, 512(AX)
-	VMOVUPD     Z21, 576(AX)
-	VMOVUPD     Z23, 640(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium11Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z9
+	VMULPD     Z16, Z0, Z10
+	VMULPD     Z10, Z9, Z9
+	VSUBPD     Z1, Z19, Z10
+	VMULPD     Z18, Z0, Z11
+	VMULPD     Z11, Z10, Z10
+	VSUBPD     Z1, Z21, Z11
+	VMULPD     Z20, Z0, Z12
+	VMULPD     Z12, Z11, Z11
+	VSUBPD     Z1, Z23, Z1
+	VMULPD     Z22, Z0, Z12
+	VMULPD     Z12, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z10, 512(AX)
+	VMOVUPD    Z11, 576(AX)
+	VMOVUPD    Z1, 640(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11Loop
+	JMP        done
 
 medium12Tail:
 	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
@@ -31997,67 +32553,79 @@ medium12TailLoop:
 	VADDPD      Z15, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z15
 	VADDPD      Z15, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	PREFETCHT0  704(AX)(DI*2)
-	PREFETCHT0  768(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z14
-	VMULPD      (CX)(R10*1), Z14, Z14
-	VFMSUB213PD Z1, Z0, Z2
-	VMULPD      (CX), Z2, Z2
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      64(CX), Z3, Z3
-	VFMSUB213PD Z1, Z0, Z4
-	VMULPD      128(CX), Z4, Z4
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      192(CX), Z5, Z5
-	VFMSUB213PD Z1, Z0, Z6
-	VMULPD      256(CX), Z6, Z6
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      320(CX), Z7, Z7
-	VFMSUB213PD Z1, Z0, Z8
-	VMULPD      384(CX), Z8, Z8
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      448(CX), Z9, Z9
-	VFMSUB213PD Z1, Z0, Z10
-	VMULPD      512(CX), Z10, Z10
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      576(CX), Z11, Z11
-	VFMSUB213PD Z1, Z0, Z12
-	VMULPD      640(CX), Z12, Z12
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      704(CX), Z13, Z13
-	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z3, 64(AX)
-	VMOVUPD     Z4, 128(AX)
-	VMOVUPD     Z5, 192(AX)
-	VMOVUPD     Z6, 256(AX)
-	VMOVUPD     Z7, 320(AX)
-	VMOVUPD     Z8, 384(AX)
-	VMOVUPD     Z9, 448(AX)
-	VMOVUPD     Z10, 512(AX)
-	VMOVUPD     Z11, 576(AX)
-	VMOVUPD     Z12, 640(AX)
-	VMOVUPD     Z13, 704(AX)
-	VMOVUPD     Z14, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium12TailLoop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	PREFETCHT0 768(AX)(DI*2)
+	VSUBPD     Z1, Z14, Z14
+	VMULPD     (CX)(R10*1), Z0, Z15
+	VMULPD     Z15, Z14, Z14
+	VSUBPD     Z1, Z2, Z2
+	VMULPD     (CX), Z0, Z15
+	VMULPD     Z15, Z2, Z2
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     64(CX), Z0, Z15
+	VMULPD     Z15, Z3, Z3
+	VSUBPD     Z1, Z4, Z4
+	VMULPD     128(CX), Z0, Z15
+	VMULPD     Z15, Z4, Z4
+	VSUBPD     Z1, Z5, Z5
+	VMULPD     192(CX), Z0, Z15
+	VMULPD     Z15, Z5, Z5
+	VSUBPD     Z1, Z6, Z6
+	VMULPD     256(CX), Z0, Z15
+	VMULPD     Z15, Z6, Z6
+	VSUBPD     Z1, Z7, Z7
+	VMULPD     320(CX), Z0, Z15
+	VMULPD     Z15, Z7, Z7
+	VSUBPD     Z1, Z8, Z8
+	VMULPD     384(CX), Z0, Z15
+	VMULPD     Z15, Z8, Z8
+	VSUBPD     Z1, Z9, Z9
+	VMULPD     448(CX), Z0, Z15
+	VMULPD     Z15, Z9, Z9
+	VSUBPD     Z1, Z10, Z10
+	VMULPD     512(CX), Z0, Z15
+	VMULPD     Z15, Z10, Z10
+	VSUBPD     Z1, Z11, Z11
+	VMULPD     576(CX), Z0, Z15
+	VMULPD     Z15, Z11, Z11
+	VSUBPD     Z1, Z12, Z12
+	VMULPD     640(CX), Z0, Z15
+	VMULPD     Z15, Z12, Z12
+	VSUBPD     Z1, Z13, Z1
+	VMULPD     704(CX), Z0, Z13
+	VMULPD     Z13, Z1, Z1
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z3, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z10, 512(AX)
+	VMOVUPD    Z11, 576(AX)
+	VMOVUPD    Z12, 640(AX)
+	VMOVUPD    Z1, 704(AX)
+	VMOVUPD    Z14, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12TailLoop
+	JMP        done
 
 medium12:
 	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
@@ -32106,63 +32674,74 @@ medium12Loop:
 	VADDPD      Z26, Z1, Z1
 	VPERMILPD   $0x55, Z1, Z26
 	VADDPD      Z26, Z1, Z1
-	VMULPD      Z0, Z1, Z1
 
 	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	PREFETCHT0  384(AX)(DI*2)
-	PREFETCHT0  448(AX)(DI*2)
-	PREFETCHT0  512(AX)(DI*2)
-	PREFETCHT0  576(AX)(DI*2)
-	PREFETCHT0  640(AX)(DI*2)
-	PREFETCHT0  704(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z15
-	VMULPD      Z14, Z15, Z15
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z17
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z19
-	VFMSUB213PD Z1, Z0, Z21
-	VMULPD      Z20, Z21, Z21
-	VFMSUB213PD Z1, Z0, Z23
-	VMULPD      Z22, Z23, Z23
-	VFMSUB213PD Z1, Z0, Z25
-	VMULPD      Z24, Z25, Z25
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	VMOVUPD     Z15, 384(AX)
-	VMOVUPD     Z17, 448(AX)
-	VMOVUPD     Z19, 512(AX)
-	VMOVUPD     Z21, 576(AX)
-	VMOVUPD     Z23, 640(AX)
-	VMOVUPD     Z25, 704(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          medium12Loop
-	JMP         done
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VSUBPD     Z1, Z3, Z3
+	VMULPD     Z2, Z0, Z2
+	VMULPD     Z2, Z3, Z3
+	VSUBPD     Z1, Z5, Z2
+	VMULPD     Z4, Z0, Z4
+	VMULPD     Z4, Z2, Z2
+	VSUBPD     Z1, Z7, Z4
+	VMULPD     Z6, Z0, Z5
+	VMULPD     Z5, Z4, Z4
+	VSUBPD     Z1, Z9, Z5
+	VMULPD     Z8, Z0, Z6
+	VMULPD     Z6, Z5, Z5
+	VSUBPD     Z1, Z11, Z6
+	VMULPD     Z10, Z0, Z7
+	VMULPD     Z7, Z6, Z6
+	VSUBPD     Z1, Z13, Z7
+	VMULPD     Z12, Z0, Z8
+	VMULPD     Z8, Z7, Z7
+	VSUBPD     Z1, Z15, Z8
+	VMULPD     Z14, Z0, Z9
+	VMULPD     Z9, Z8, Z8
+	VSUBPD     Z1, Z17, Z9
+	VMULPD     Z16, Z0, Z10
+	VMULPD     Z10, Z9, Z9
+	VSUBPD     Z1, Z19, Z10
+	VMULPD     Z18, Z0, Z11
+	VMULPD     Z11, Z10, Z10
+	VSUBPD     Z1, Z21, Z11
+	VMULPD     Z20, Z0, Z12
+	VMULPD     Z12, Z11, Z11
+	VSUBPD     Z1, Z23, Z12
+	VMULPD     Z22, Z0, Z13
+	VMULPD     Z13, Z12, Z12
+	VSUBPD     Z1, Z25, Z1
+	VMULPD     Z24, Z0, Z13
+	VMULPD     Z13, Z1, Z1
+	VMOVUPD    Z3, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z4, 128(AX)
+	VMOVUPD    Z5, 192(AX)
+	VMOVUPD    Z6, 256(AX)
+	VMOVUPD    Z7, 320(AX)
+	VMOVUPD    Z8, 384(AX)
+	VMOVUPD    Z9, 448(AX)
+	VMOVUPD    Z10, 512(AX)
+	VMOVUPD    Z11, 576(AX)
+	VMOVUPD    Z12, 640(AX)
+	VMOVUPD    Z1, 704(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12Loop
+	JMP        done
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
@@ -32223,33 +32802,40 @@ quadMed1HalfLoop:
 	VADDPD        Z21, Z5, Z5
 	VPERMILPS     $0x4e, Z5, Z21
 	VADDPD        Z21, Z5, Z5
-	VMULPD        Z0, Z5, Z5
 	VSHUFF32X4    $0x00, Z5, Z5, Z10
-	VFMSUB213PD   Z10, Z0, Z2
+	VSUBPD        Z10, Z2, Z2
+	VMULPD        Z0, Z1, Z1
 	VMULPD        Z1, Z2, Z1
 	VMOVUPD       Z1, (AX)
-	VFMSUB213PD   Z10, Z0, Z4
+	VSUBPD        Z10, Z4, Z4
+	VMULPD        Z0, Z3, Z3
 	VMULPD        Z3, Z4, Z3
 	VEXTRACTF64X4 $0x00, Z3, -32(AX)(DI*1)
 	VSHUFF32X4    $0x55, Z5, Z5, Z1
-	VFMSUB213PD   Z1, Z0, Z7
+	VSUBPD        Z1, Z7, Z7
+	VMULPD        Z0, Z6, Z6
 	VMULPD        Z6, Z7, Z6
 	VMOVUPD       Z6, (AX)(DI*1)
-	VFMSUB213PD   Z1, Z0, Z9
+	VSUBPD        Z1, Z9, Z9
+	VMULPD        Z0, Z8, Z8
 	VMULPD        Z8, Z9, Z8
 	VEXTRACTF64X4 $0x00, Z8, -32(AX)(DI*2)
 	VSHUFF32X4    $0xaa, Z5, Z5, Z1
-	VFMSUB213PD   Z1, Z0, Z12
+	VSUBPD        Z1, Z12, Z12
+	VMULPD        Z0, Z11, Z11
 	VMULPD        Z11, Z12, Z11
 	VMOVUPD       Z11, (AX)(DI*2)
-	VFMSUB213PD   Z1, Z0, Z14
+	VSUBPD        Z1, Z14, Z14
+	VMULPD        Z0, Z13, Z13
 	VMULPD        Z13, Z14, Z13
 	VEXTRACTF64X4 $0x00, Z13, -32(AX)(SI*1)
 	VSHUFF32X4    $0xff, Z5, Z5, Z1
-	VFMSUB213PD   Z1, Z0, Z17
+	VSUBPD        Z1, Z17, Z17
+	VMULPD        Z0, Z16, Z16
 	VMULPD        Z16, Z17, Z16
 	VMOVUPD       Z16, (AX)(SI*1)
-	VFMSUB213PD   Z1, Z0, Z19
+	VSUBPD        Z1, Z19, Z19
+	VMULPD        Z0, Z18, Z18
 	VMULPD        Z18, Z19, Z18
 	VEXTRACTF64X4 $0x00, Z18, -32(AX)(DI*4)
 	LEAQ          (CX)(DI*4), CX
@@ -32273,11 +32859,12 @@ quadMed1HalfRest:
 	VADDPD          Z6, Z5, Z5
 	VPERMILPD       $0x55, Z5, Z6
 	VADDPD          Z6, Z5, Z5
-	VMULPD          Z0, Z5, Z5
-	VFMSUB213PD     Z5, Z0, Z2
+	VSUBPD          Z5, Z2, Z2
+	VMULPD          Z0, Z1, Z1
 	VMULPD          Z1, Z2, Z1
 	VMOVUPD         Z1, (AX)
-	VFMSUB213PD     Z5, Z0, Z4
+	VSUBPD          Z5, Z4, Z4
+	VMULPD          Z0, Z3, Z3
 	VMULPD          Z3, Z4, Z3
 	VEXTRACTF64X4   $0x00, Z3, -32(AX)(DI*1)
 	ADDQ            DI, CX
@@ -32332,50 +32919,57 @@ quadMed1Loop:
 	VFMADD231PD Z18, Z19, K1, Z20
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4  $0x44, Z10, Z5, Z21
-	VSHUFF32X4  $0xee, Z10, Z5, Z5
-	VSHUFF32X4  $0x44, Z20, Z15, Z10
-	VSHUFF32X4  $0xee, Z20, Z15, Z15
-	VADDPD      Z21, Z5, Z5
-	VADDPD      Z10, Z15, Z15
-	VSHUFF32X4  $0x88, Z15, Z5, Z21
-	VSHUFF32X4  $0xdd, Z15, Z5, Z5
-	VADDPD      Z21, Z5, Z5
-	VPERMILPS   $0x4e, Z5, Z21
-	VADDPD      Z21, Z5, Z5
-	VMULPD      Z0, Z5, Z5
-	VSHUFF32X4  $0x00, Z5, Z5, Z10
-	VFMSUB213PD Z10, Z0, Z2
-	VMULPD      Z1, Z2, Z1
-	VMOVUPD     Z1, (AX)
-	VFMSUB213PD Z10, Z0, Z4
-	VMULPD      Z3, Z4, Z3
-	VMOVUPD     Z3, -64(AX)(DI*1)
-	VSHUFF32X4  $0x55, Z5, Z5, Z1
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z6
-	VMOVUPD     Z6, (AX)(DI*1)
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z8
-	VMOVUPD     Z8, -64(AX)(DI*2)
-	VSHUFF32X4  $0xaa, Z5, Z5, Z1
-	VFMSUB213PD Z1, Z0, Z12
-	VMULPD      Z11, Z12, Z11
-	VMOVUPD     Z11, (AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z14
-	VMULPD      Z13, Z14, Z13
-	VMOVUPD     Z13, -64(AX)(SI*1)
-	VSHUFF32X4  $0xff, Z5, Z5, Z1
-	VFMSUB213PD Z1, Z0, Z17
-	VMULPD      Z16, Z17, Z16
-	VMOVUPD     Z16, (AX)(SI*1)
-	VFMSUB213PD Z1, Z0, Z19
-	VMULPD      Z18, Z19, Z18
-	VMOVUPD     Z18, -64(AX)(DI*4)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
-	LEAQ        (AX)(DI*4), AX
-	JMP         quadMed1Loop
+	VSHUFF32X4 $0x44, Z10, Z5, Z21
+	VSHUFF32X4 $0xee, Z10, Z5, Z5
+	VSHUFF32X4 $0x44, Z20, Z15, Z10
+	VSHUFF32X4 $0xee, Z20, Z15, Z15
+	VADDPD     Z21, Z5, Z5
+	VADDPD     Z10, Z15, Z15
+	VSHUFF32X4 $0x88, Z15, Z5, Z21
+	VSHUFF32X4 $0xdd, Z15, Z5, Z5
+	VADDPD     Z21, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z21
+	VADDPD     Z21, Z5, Z5
+	VSHUFF32X4 $0x00, Z5, Z5, Z10
+	VSUBPD     Z10, Z2, Z2
+	VMULPD     Z0, Z1, Z1
+	VMULPD     Z1, Z2, Z1
+	VMOVUPD    Z1, (AX)
+	VSUBPD     Z10, Z4, Z4
+	VMULPD     Z0, Z3, Z3
+	VMULPD     Z3, Z4, Z3
+	VMOVUPD    Z3, -64(AX)(DI*1)
+	VSHUFF32X4 $0x55, Z5, Z5, Z1
+	VSUBPD     Z1, Z7, Z7
+	VMULPD     Z0, Z6, Z6
+	VMULPD     Z6, Z7, Z6
+	VMOVUPD    Z6, (AX)(DI*1)
+	VSUBPD     Z1, Z9, Z9
+	VMULPD     Z0, Z8, Z8
+	VMULPD     Z8, Z9, Z8
+	VMOVUPD    Z8, -64(AX)(DI*2)
+	VSHUFF32X4 $0xaa, Z5, Z5, Z1
+	VSUBPD     Z1, Z12, Z12
+	VMULPD     Z0, Z11, Z11
+	VMULPD     Z11, Z12, Z11
+	VMOVUPD    Z11, (AX)(DI*2)
+	VSUBPD     Z1, Z14, Z14
+	VMULPD     Z0, Z13, Z13
+	VMULPD     Z13, Z14, Z13
+	VMOVUPD    Z13, -64(AX)(SI*1)
+	VSHUFF32X4 $0xff, Z5, Z5, Z1
+	VSUBPD     Z1, Z17, Z17
+	VMULPD     Z0, Z16, Z16
+	VMULPD     Z16, Z17, Z16
+	VMOVUPD    Z16, (AX)(SI*1)
+	VSUBPD     Z1, Z19, Z19
+	VMULPD     Z0, Z18, Z18
+	VMULPD     Z18, Z19, Z18
+	VMOVUPD    Z18, -64(AX)(DI*4)
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	LEAQ       (AX)(DI*4), AX
+	JMP        quadMed1Loop
 
 	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1Rest:
@@ -32393,11 +32987,12 @@ quadMed1Rest:
 	VADDPD      Z6, Z5, Z5
 	VPERMILPD   $0x55, Z5, Z6
 	VADDPD      Z6, Z5, Z5
-	VMULPD      Z0, Z5, Z5
-	VFMSUB213PD Z5, Z0, Z2
+	VSUBPD      Z5, Z2, Z2
+	VMULPD      Z0, Z1, Z1
 	VMULPD      Z1, Z2, Z1
 	VMOVUPD     Z1, (AX)
-	VFMSUB213PD Z5, Z0, Z4
+	VSUBPD      Z5, Z4, Z4
+	VMULPD      Z0, Z3, Z3
 	VMULPD      Z3, Z4, Z3
 	VMOVUPD     Z3, -64(AX)(DI*1)
 	ADDQ        DI, CX
@@ -32480,45 +33075,56 @@ quadMed2HalfLoop:
 	VADDPD        Z29, Z7, Z7
 	VPERMILPS     $0x4e, Z7, Z29
 	VADDPD        Z29, Z7, Z7
-	VMULPD        Z0, Z7, Z7
 	VSHUFF32X4    $0x00, Z7, Z7, Z14
-	VFMSUB213PD   Z14, Z0, Z2
+	VSUBPD        Z14, Z2, Z2
+	VMULPD        Z0, Z1, Z1
 	VMULPD        Z1, Z2, Z1
 	VMOVUPD       Z1, (AX)
-	VFMSUB213PD   Z14, Z0, Z4
+	VSUBPD        Z14, Z4, Z4
+	VMULPD        Z0, Z3, Z3
 	VMULPD        Z3, Z4, Z3
 	VMOVUPD       Z3, 64(AX)
-	VFMSUB213PD   Z14, Z0, Z6
+	VSUBPD        Z14, Z6, Z6
+	VMULPD        Z0, Z5, Z5
 	VMULPD        Z5, Z6, Z5
 	VEXTRACTF64X4 $0x00, Z5, -32(AX)(DI*1)
 	VSHUFF32X4    $0x55, Z7, Z7, Z1
-	VFMSUB213PD   Z1, Z0, Z9
+	VSUBPD        Z1, Z9, Z9
+	VMULPD        Z0, Z8, Z8
 	VMULPD        Z8, Z9, Z8
 	VMOVUPD       Z8, (AX)(DI*1)
-	VFMSUB213PD   Z1, Z0, Z11
+	VSUBPD        Z1, Z11, Z11
+	VMULPD        Z0, Z10, Z10
 	VMULPD        Z10, Z11, Z10
 	VMOVUPD       Z10, 64(AX)(DI*1)
-	VFMSUB213PD   Z1, Z0, Z13
+	VSUBPD        Z1, Z13, Z13
+	VMULPD        Z0, Z12, Z12
 	VMULPD        Z12, Z13, Z12
 	VEXTRACTF64X4 $0x00, Z12, -32(AX)(DI*2)
 	VSHUFF32X4    $0xaa, Z7, Z7, Z1
-	VFMSUB213PD   Z1, Z0, Z16
+	VSUBPD        Z1, Z16, Z16
+	VMULPD        Z0, Z15, Z15
 	VMULPD        Z15, Z16, Z15
 	VMOVUPD       Z15, (AX)(DI*2)
-	VFMSUB213PD   Z1, Z0, Z18
+	VSUBPD        Z1, Z18, Z18
+	VMULPD        Z0, Z17, Z17
 	VMULPD        Z17, Z18, Z17
 	VMOVUPD       Z17, 64(AX)(DI*2)
-	VFMSUB213PD   Z1, Z0, Z20
+	VSUBPD        Z1, Z20, Z20
+	VMULPD        Z0, Z19, Z19
 	VMULPD        Z19, Z20, Z19
 	VEXTRACTF64X4 $0x00, Z19, -32(AX)(SI*1)
 	VSHUFF32X4    $0xff, Z7, Z7, Z1
-	VFMSUB213PD   Z1, Z0, Z23
+	VSUBPD        Z1, Z23, Z23
+	VMULPD        Z0, Z22, Z22
 	VMULPD        Z22, Z23, Z22
 	VMOVUPD       Z22, (AX)(SI*1)
-	VFMSUB213PD   Z1, Z0, Z25
+	VSUBPD        Z1, Z25, Z25
+	VMULPD        Z0, Z24, Z24
 	VMULPD        Z24, Z25, Z24
 	VMOVUPD       Z24, 64(AX)(SI*1)
-	VFMSUB213PD   Z1, Z0, Z27
+	VSUBPD        Z1, Z27, Z27
+	VMULPD        Z0, Z26, Z26
 	VMULPD        Z26, Z27, Z26
 	VEXTRACTF64X4 $0x00, Z26, -32(AX)(DI*4)
 	LEAQ          (CX)(DI*4), CX
@@ -32545,14 +33151,16 @@ quadMed2HalfRest:
 	VADDPD          Z8, Z7, Z7
 	VPERMILPD       $0x55, Z7, Z8
 	VADDPD          Z8, Z7, Z7
-	VMULPD          Z0, Z7, Z7
-	VFMSUB213PD     Z7, Z0, Z2
+	VSUBPD          Z7, Z2, Z2
+	VMULPD          Z0, Z1, Z1
 	VMULPD          Z1, Z2, Z1
 	VMOVUPD         Z1, (AX)
-	VFMSUB213PD     Z7, Z0, Z4
+	VSUBPD          Z7, Z4, Z4
+	VMULPD          Z0, Z3, Z3
 	VMULPD          Z3, Z4, Z3
 	VMOVUPD         Z3, 64(AX)
-	VFMSUB213PD     Z7, Z0, Z6
+	VSUBPD          Z7, Z6, Z6
+	VMULPD          Z0, Z5, Z5
 	VMULPD          Z5, Z6, Z5
 	VEXTRACTF64X4   $0x00, Z5, -32(AX)(DI*1)
 	ADDQ            DI, CX
@@ -32623,62 +33231,73 @@ quadMed2Loop:
 	VFMADD231PD Z26, Z27, K1, Z28
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4  $0x44, Z14, Z7, Z29
-	VSHUFF32X4  $0xee, Z14, Z7, Z7
-	VSHUFF32X4  $0x44, Z28, Z21, Z14
-	VSHUFF32X4  $0xee, Z28, Z21, Z21
-	VADDPD      Z29, Z7, Z7
-	VADDPD      Z14, Z21, Z21
-	VSHUFF32X4  $0x88, Z21, Z7, Z29
-	VSHUFF32X4  $0xdd, Z21, Z7, Z7
-	VADDPD      Z29, Z7, Z7
-	VPERMILPS   $0x4e, Z7, Z29
-	VADDPD      Z29, Z7, Z7
-	VMULPD      Z0, Z7, Z7
-	VSHUFF32X4  $0x00, Z7, Z7, Z14
-	VFMSUB213PD Z14, Z0, Z2
-	VMULPD      Z1, Z2, Z1
-	VMOVUPD     Z1, (AX)
-	VFMSUB213PD Z14, Z0, Z4
-	VMULPD      Z3, Z4, Z3
-	VMOVUPD     Z3, 64(AX)
-	VFMSUB213PD Z14, Z0, Z6
-	VMULPD      Z5, Z6, Z5
-	VMOVUPD     Z5, -64(AX)(DI*1)
-	VSHUFF32X4  $0x55, Z7, Z7, Z1
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z8
-	VMOVUPD     Z8, (AX)(DI*1)
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z10
-	VMOVUPD     Z10, 64(AX)(DI*1)
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z12
-	VMOVUPD     Z12, -64(AX)(DI*2)
-	VSHUFF32X4  $0xaa, Z7, Z7, Z1
-	VFMSUB213PD Z1, Z0, Z16
-	VMULPD      Z15, Z16, Z15
-	VMOVUPD     Z15, (AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z18
-	VMULPD      Z17, Z18, Z17
-	VMOVUPD     Z17, 64(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z20
-	VMULPD      Z19, Z20, Z19
-	VMOVUPD     Z19, -64(AX)(SI*1)
-	VSHUFF32X4  $0xff, Z7, Z7, Z1
-	VFMSUB213PD Z1, Z0, Z23
-	VMULPD      Z22, Z23, Z22
-	VMOVUPD     Z22, (AX)(SI*1)
-	VFMSUB213PD Z1, Z0, Z25
-	VMULPD      Z24, Z25, Z24
-	VMOVUPD     Z24, 64(AX)(SI*1)
-	VFMSUB213PD Z1, Z0, Z27
-	VMULPD      Z26, Z27, Z26
-	VMOVUPD     Z26, -64(AX)(DI*4)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
-	LEAQ        (AX)(DI*4), AX
-	JMP         quadMed2Loop
+	VSHUFF32X4 $0x44, Z14, Z7, Z29
+	VSHUFF32X4 $0xee, Z14, Z7, Z7
+	VSHUFF32X4 $0x44, Z28, Z21, Z14
+	VSHUFF32X4 $0xee, Z28, Z21, Z21
+	VADDPD     Z29, Z7, Z7
+	VADDPD     Z14, Z21, Z21
+	VSHUFF32X4 $0x88, Z21, Z7, Z29
+	VSHUFF32X4 $0xdd, Z21, Z7, Z7
+	VADDPD     Z29, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z29
+	VADDPD     Z29, Z7, Z7
+	VSHUFF32X4 $0x00, Z7, Z7, Z14
+	VSUBPD     Z14, Z2, Z2
+	VMULPD     Z0, Z1, Z1
+	VMULPD     Z1, Z2, Z1
+	VMOVUPD    Z1, (AX)
+	VSUBPD     Z14, Z4, Z4
+	VMULPD     Z0, Z3, Z3
+	VMULPD     Z3, Z4, Z3
+	VMOVUPD    Z3, 64(AX)
+	VSUBPD     Z14, Z6, Z6
+	VMULPD     Z0, Z5, Z5
+	VMULPD     Z5, Z6, Z5
+	VMOVUPD    Z5, -64(AX)(DI*1)
+	VSHUFF32X4 $0x55, Z7, Z7, Z1
+	VSUBPD     Z1, Z9, Z9
+	VMULPD     Z0, Z8, Z8
+	VMULPD     Z8, Z9, Z8
+	VMOVUPD    Z8, (AX)(DI*1)
+	VSUBPD     Z1, Z11, Z11
+	VMULPD     Z0, Z10, Z10
+	VMULPD     Z10, Z11, Z10
+	VMOVUPD    Z10, 64(AX)(DI*1)
+	VSUBPD     Z1, Z13, Z13
+	VMULPD     Z0, Z12, Z12
+	VMULPD     Z12, Z13, Z12
+	VMOVUPD    Z12, -64(AX)(DI*2)
+	VSHUFF32X4 $0xaa, Z7, Z7, Z1
+	VSUBPD     Z1, Z16, Z16
+	VMULPD     Z0, Z15, Z15
+	VMULPD     Z15, Z16, Z15
+	VMOVUPD    Z15, (AX)(DI*2)
+	VSUBPD     Z1, Z18, Z18
+	VMULPD     Z0, Z17, Z17
+	VMULPD     Z17, Z18, Z17
+	VMOVUPD    Z17, 64(AX)(DI*2)
+	VSUBPD     Z1, Z20, Z20
+	VMULPD     Z0, Z19, Z19
+	VMULPD     Z19, Z20, Z19
+	VMOVUPD    Z19, -64(AX)(SI*1)
+	VSHUFF32X4 $0xff, Z7, Z7, Z1
+	VSUBPD     Z1, Z23, Z23
+	VMULPD     Z0, Z22, Z22
+	VMULPD     Z22, Z23, Z22
+	VMOVUPD    Z22, (AX)(SI*1)
+	VSUBPD     Z1, Z25, Z25
+	VMULPD     Z0, Z24, Z24
+	VMULPD     Z24, Z25, Z24
+	VMOVUPD    Z24, 64(AX)(SI*1)
+	VSUBPD     Z1, Z27, Z27
+	VMULPD     Z0, Z26, Z26
+	VMULPD     Z26, Z27, Z26
+	VMOVUPD    Z26, -64(AX)(DI*4)
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	LEAQ       (AX)(DI*4), AX
+	JMP        quadMed2Loop
 
 	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2Rest:
@@ -32699,14 +33318,16 @@ quadMed2Rest:
 	VADDPD      Z8, Z7, Z7
 	VPERMILPD   $0x55, Z7, Z8
 	VADDPD      Z8, Z7, Z7
-	VMULPD      Z0, Z7, Z7
-	VFMSUB213PD Z7, Z0, Z2
+	VSUBPD      Z7, Z2, Z2
+	VMULPD      Z0, Z1, Z1
 	VMULPD      Z1, Z2, Z1
 	VMOVUPD     Z1, (AX)
-	VFMSUB213PD Z7, Z0, Z4
+	VSUBPD      Z7, Z4, Z4
+	VMULPD      Z0, Z3, Z3
 	VMULPD      Z3, Z4, Z3
 	VMOVUPD     Z3, 64(AX)
-	VFMSUB213PD Z7, Z0, Z6
+	VSUBPD      Z7, Z6, Z6
+	VMULPD      Z0, Z5, Z5
 	VMULPD      Z5, Z6, Z5
 	VMOVUPD     Z5, -64(AX)(DI*1)
 	ADDQ        DI, CX
@@ -33060,26 +33681,26 @@ groupsTableNext:
 
 head:
 	// Rows starting in the first vector: masked store.
-	CMPQ        AX, SI
-	JAE         headDone
-	VMOVUPD.Z   (CX), K1, Z6
-	VMOVUPD.Z   (DX), K1, Z7
-	VMULPD      Z6, Z7, Z1
-	VPERMPD     Z1, Z3, Z8
-	VADDPD      Z8, Z1, K2, Z1
-	VPERMPD     Z1, Z4, Z8
-	VADDPD      Z8, Z1, K3, Z1
-	VPERMPD     Z1, Z5, Z1
-	VMULPD      Z0, Z1, Z1
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VMOVUPD     Z7, K1, (AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	CMPQ        CX, BX
-	JB          head
-	JMP         done
+	CMPQ      AX, SI
+	JAE       headDone
+	VMOVUPD.Z (CX), K1, Z6
+	VMOVUPD.Z (DX), K1, Z7
+	VMULPD    Z6, Z7, Z1
+	VPERMPD   Z1, Z3, Z8
+	VADDPD    Z8, Z1, K2, Z1
+	VPERMPD   Z1, Z4, Z8
+	VADDPD    Z8, Z1, K3, Z1
+	VPERMPD   Z1, Z5, Z1
+	VSUBPD    Z1, Z7, Z1
+	VMULPD    Z6, Z0, Z6
+	VMULPD    Z6, Z1, Z1
+	VMOVUPD   Z1, K1, (AX)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	CMPQ      CX, BX
+	JB        head
+	JMP       done
 
 headDone:
 	VMOVUPD   -64(AX), Z1
@@ -33120,129 +33741,129 @@ groupsIdxStore:
 
 groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z8
-	VMOVUPD     (DX), Z9
-	VMULPD.Z    Z8, Z9, K4, Z10
-	VPERMPD     Z10, Z5, Z10
-	VMULPD      Z0, Z10, Z10
-	VFMSUB213PD Z10, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VPERMT2PD   Z9, Z6, Z1
-	VMOVUPD     Z9, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z8
+	VMOVUPD   (DX), Z9
+	VMULPD.Z  Z8, Z9, K4, Z10
+	VPERMPD   Z10, Z5, Z10
+	VSUBPD    Z10, Z9, Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z8, Z9, Z9
+	VPERMT2PD Z9, Z6, Z1
+	VMOVUPD   Z9, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z1
-	VMOVUPD     (DX), Z8
-	VMULPD.Z    Z1, Z8, K4, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z9, Z0, Z8
-	VMULPD      Z1, Z8, Z8
-	VMOVUPD     Z6, Z1
-	VPERMT2PD   Z8, Z7, Z1
-	VMOVUPD     Z8, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups0
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z1
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z1, Z8, K4, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z0, Z1, Z1
+	VMULPD    Z1, Z8, Z8
+	VMOVUPD   Z6, Z1
+	VPERMT2PD Z8, Z7, Z1
+	VMOVUPD   Z8, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z8
-	VMOVUPD     (DX), Z9
-	VMULPD.Z    Z8, Z9, K4, Z10
-	VPERMPD     Z10, Z3, Z11
-	VADDPD      Z11, Z10, K2, Z10
-	VPERMPD     Z10, Z5, Z10
-	VMULPD      Z0, Z10, Z10
-	VFMSUB213PD Z10, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VPERMT2PD   Z9, Z6, Z1
-	VMOVUPD     Z9, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z8
+	VMOVUPD   (DX), Z9
+	VMULPD.Z  Z8, Z9, K4, Z10
+	VPERMPD   Z10, Z3, Z11
+	VADDPD    Z11, Z10, K2, Z10
+	VPERMPD   Z10, Z5, Z10
+	VSUBPD    Z10, Z9, Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z8, Z9, Z9
+	VPERMT2PD Z9, Z6, Z1
+	VMOVUPD   Z9, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z1
-	VMOVUPD     (DX), Z8
-	VMULPD.Z    Z1, Z8, K4, Z9
-	VPERMPD     Z9, Z3, Z10
-	VADDPD      Z10, Z9, K2, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z9, Z0, Z8
-	VMULPD      Z1, Z8, Z8
-	VMOVUPD     Z6, Z1
-	VPERMT2PD   Z8, Z7, Z1
-	VMOVUPD     Z8, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups1
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z1
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z1, Z8, K4, Z9
+	VPERMPD   Z9, Z3, Z10
+	VADDPD    Z10, Z9, K2, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z0, Z1, Z1
+	VMULPD    Z1, Z8, Z8
+	VMOVUPD   Z6, Z1
+	VPERMT2PD Z8, Z7, Z1
+	VMOVUPD   Z8, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z8
-	VMOVUPD     (DX), Z9
-	VMULPD.Z    Z8, Z9, K4, Z10
-	VPERMPD     Z10, Z3, Z11
-	VADDPD      Z11, Z10, K2, Z10
-	VPERMPD     Z10, Z4, Z11
-	VADDPD      Z11, Z10, K3, Z10
-	VPERMPD     Z10, Z5, Z10
-	VMULPD      Z0, Z10, Z10
-	VFMSUB213PD Z10, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VPERMT2PD   Z9, Z6, Z1
-	VMOVUPD     Z9, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z8
+	VMOVUPD   (DX), Z9
+	VMULPD.Z  Z8, Z9, K4, Z10
+	VPERMPD   Z10, Z3, Z11
+	VADDPD    Z11, Z10, K2, Z10
+	VPERMPD   Z10, Z4, Z11
+	VADDPD    Z11, Z10, K3, Z10
+	VPERMPD   Z10, Z5, Z10
+	VSUBPD    Z10, Z9, Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z8, Z9, Z9
+	VPERMT2PD Z9, Z6, Z1
+	VMOVUPD   Z9, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Z1
-	VMOVUPD     (DX), Z8
-	VMULPD.Z    Z1, Z8, K4, Z9
-	VPERMPD     Z9, Z3, Z10
-	VADDPD      Z10, Z9, K2, Z9
-	VPERMPD     Z9, Z4, Z10
-	VADDPD      Z10, Z9, K3, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z9, Z0, Z8
-	VMULPD      Z1, Z8, Z8
-	VMOVUPD     Z6, Z1
-	VPERMT2PD   Z8, Z7, Z1
-	VMOVUPD     Z8, Z6
-	VMOVUPD     Z1, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups2
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z1
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z1, Z8, K4, Z9
+	VPERMPD   Z9, Z3, Z10
+	VADDPD    Z10, Z9, K2, Z9
+	VPERMPD   Z9, Z4, Z10
+	VADDPD    Z10, Z9, K3, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z0, Z1, Z1
+	VMULPD    Z1, Z8, Z8
+	VMOVUPD   Z6, Z1
+	VPERMT2PD Z8, Z7, Z1
+	VMOVUPD   Z8, Z6
+	VMOVUPD   Z1, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups2
 
 groupsDone:
 	CMPQ CX, BX
@@ -33257,61 +33878,62 @@ groupsDone:
 	VPERMPD   Z6, Z4, Z9
 	VADDPD    Z9, Z6, K3, Z6
 	VPERMPD   Z6, Z5, Z6
-	VMULPD    Z0, Z6, Z6
 
 windowMasked:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast0
-	VMOVUPD.Z   (CX)(DI*1), K1, Z10
-	VMOVUPD.Z   (DX)(DI*1), K1, Z11
-	VMULPD      Z10, Z11, Z9
-	VPERMPD     Z9, Z3, Z12
-	VADDPD      Z12, Z9, K2, Z9
-	VPERMPD     Z9, Z4, Z12
-	VADDPD      Z12, Z9, K3, Z9
-	VPERMPD     Z9, Z5, Z9
-	VMULPD      Z0, Z9, Z9
-	VFMSUB213PD Z6, Z0, Z8
-	VMULPD      Z7, Z8, Z8
-	VPERMT2PD   Z8, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMOVUPD.Z   (CX)(DI*1), K1, Z7
-	VMOVUPD.Z   (DX)(DI*1), K1, Z8
-	VMULPD      Z7, Z8, Z6
-	VPERMPD     Z6, Z3, Z12
-	VADDPD      Z12, Z6, K2, Z6
-	VPERMPD     Z6, Z4, Z12
-	VADDPD      Z12, Z6, K3, Z6
-	VPERMPD     Z6, Z5, Z6
-	VMULPD      Z0, Z6, Z6
-	VFMSUB213PD Z9, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VPERMT2PD   Z11, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowMasked
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast0
+	VMOVUPD.Z (CX)(DI*1), K1, Z10
+	VMOVUPD.Z (DX)(DI*1), K1, Z11
+	VMULPD    Z10, Z11, Z9
+	VPERMPD   Z9, Z3, Z12
+	VADDPD    Z12, Z9, K2, Z9
+	VPERMPD   Z9, Z4, Z12
+	VADDPD    Z12, Z9, K3, Z9
+	VPERMPD   Z9, Z5, Z9
+	VSUBPD    Z6, Z8, Z6
+	VMULPD    Z7, Z0, Z7
+	VMULPD    Z7, Z6, Z6
+	VPERMT2PD Z6, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast1
+	VMOVUPD.Z (CX)(DI*1), K1, Z7
+	VMOVUPD.Z (DX)(DI*1), K1, Z8
+	VMULPD    Z7, Z8, Z6
+	VPERMPD   Z6, Z3, Z12
+	VADDPD    Z12, Z6, K2, Z6
+	VPERMPD   Z6, Z4, Z12
+	VADDPD    Z12, Z6, K3, Z6
+	VPERMPD   Z6, Z5, Z6
+	VSUBPD    Z9, Z11, Z9
+	VMULPD    Z10, Z0, Z10
+	VMULPD    Z10, Z9, Z9
+	VPERMT2PD Z9, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VFMSUB213PD Z6, Z0, Z8
-	VMULPD      Z7, Z8, Z8
-	VPERMT2PD   Z8, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
-	JMP         done
+	VSUBPD    Z6, Z8, Z3
+	VMULPD    Z7, Z0, Z0
+	VMULPD    Z0, Z3, Z3
+	VPERMT2PD Z3, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
+	JMP       done
 
 windowLast1:
-	VFMSUB213PD Z9, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VPERMT2PD   Z11, Z2, Z1
-	VMOVUPD     Z1, -64(AX)(DI*1)
+	VSUBPD    Z9, Z11, Z3
+	VMULPD    Z10, Z0, Z0
+	VMULPD    Z0, Z3, Z3
+	VPERMT2PD Z3, Z2, Z1
+	VMOVUPD   Z1, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER

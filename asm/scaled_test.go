@@ -94,9 +94,19 @@ func scaledRows[F float32 | float64](r *rand.Rand, rows, cols int) []F {
 // |scale*(s - max)|)*p + tiny, and that it holds no subnormal and no -0.
 func expectScaled[F float32 | float64](t *testing.T, how string, got, src []F, cols int, scale F) {
 	t.Helper()
-	u, tiny := 0x1p-21, 0x1p-126
+	u := 0x1p-21
 	if _, ok := any(scale).(float64); ok {
-		u, tiny = 0x1p-46, 0x1p-1022
+		u = 0x1p-46
+	}
+	expectScaledWithin(t, how, got, src, cols, scale, u)
+}
+
+// expectScaledWithin is expectScaled with u given.
+func expectScaledWithin[F float32 | float64](t *testing.T, how string, got, src []F, cols int, scale F, u float64) {
+	t.Helper()
+	tiny := 0x1p-126
+	if _, ok := any(scale).(float64); ok {
+		tiny = 0x1p-1022
 	}
 	want := ref.SoftmaxScaled(ref.Float64s(src), cols, float64(scale))
 	for r := 0; r < len(src); r += cols {
@@ -163,8 +173,11 @@ func testScaledAccuracy[F float32 | float64](t *testing.T, k scaledKernel[F]) {
 // and so is 2^k*s - 2^k*max: SoftmaxScaled(s, 2^k) must have the bits of
 // Softmax(2^k*s) on every path (groups, solo rows, register-held rows,
 // single rows, the guards or not, special rows), scale 1 those of
-// Softmax(s). The folded scale (AVX-512 float32) scales each constant of
-// the exp by a power of two too, so it keeps the bits as well.
+// Softmax(s). The folded float32 scale scales each constant of the exp by
+// a power of two too, so it keeps the bits as well. The folded float64
+// scale (ExpScale64, within FoldScaleMin..FoldScaleMax) reduces with one
+// part of ln2/s where Softmax's exp has two, and ends its polynomial in
+// another order: not Softmax's bits, so there it is held to the bound.
 func TestSoftmaxScaledPowersOfTwo(t *testing.T) {
 	eachScaled(t, testScaledPowersOfTwo[float32], testScaledPowersOfTwo[float64])
 }
@@ -181,6 +194,10 @@ func testScaledPowersOfTwo[F float32 | float64](t *testing.T, k scaledKernel[F])
 			want, got := make([]F, len(src)), make([]F, len(src))
 			k.softmax(want, pre, cols)
 			k.scaled(got, src, cols, scale)
+			if _, ok := any(scale).(float64); ok && scale >= foldScaleMin && scale <= foldScaleMax {
+				expectScaled(t, fmt.Sprintf("%d cols scale %v", cols, scale), got, src, cols, scale)
+				continue
+			}
 			for i := range got {
 				if math.Float64bits(float64(got[i])) != math.Float64bits(float64(want[i])) && !(got[i] != got[i] && want[i] != want[i]) {
 					t.Fatalf("%d cols scale %v: row %d col %d = %v, Softmax of the scaled row %v", cols, scale, i/cols, i%cols, got[i], want[i])
@@ -210,6 +227,65 @@ func testScaledSpanAhead[F float32 | float64](t *testing.T, k scaledKernel[F]) {
 			dst := make([]F, len(src))
 			k.scaled(dst, src, cols, scale)
 			expectScaled(t, fmt.Sprintf("%d cols scale %v", cols, scale), dst, src, cols, scale)
+		}
+	}
+}
+
+// The range of scales the float64 kernels fold into the exp
+// (gen/internal's FoldScaleMin and FoldScaleMax); the others multiply.
+const (
+	foldScaleMin = 0x1p-20
+	foldScaleMax = 0x1p20
+)
+
+// TestSoftmaxScaledExtremes: the scales at the ends of the fold's range
+// and next to them on both sides, and far beyond, down to the smallest
+// subnormal and up to the largest finite (each finite and > 0, so
+// allowed), on rows whose scale*(s - max) spans 0 to past SoftmaxF64Lo
+// (e^(scale*(s - max)) from 1 to under 2^-1022, so the zeroing bound
+// too), every length of the groups and single rows. float64 within the
+// fold's range is held to 2^-50, a sixteenth of CONTRACT.md's 2^-46: its
+// reduction must be as exact at large |scale*(s - max)| as the multiply's
+// (with ln2/s short of full precision it is not).
+func TestSoftmaxScaledExtremes(t *testing.T) {
+	eachScaled(t, testScaledExtremes[float32], testScaledExtremes[float64])
+}
+
+func testScaledExtremes[F float32 | float64](t *testing.T, k scaledKernel[F]) {
+	r := rand.New(rand.NewSource(43))
+	var scales []float64
+	for _, b := range []float64{foldScaleMin, foldScaleMax} {
+		scales = append(scales, b, math.Nextafter(b, 0), math.Nextafter(b, math.Inf(1)))
+	}
+	scales = append(scales, 0.0883883476, 0.125, 3, 1e-7, 1e5)
+	u, huge := 0x1p-21, math.MaxFloat32
+	if _, ok := any(F(0)).(float64); ok {
+		u, huge = 0x1p-46, math.MaxFloat64
+		scales = append(scales, 5e-324, 0x1p-1022, 1e-300, 1e300, math.MaxFloat64)
+	} else {
+		scales = append(scales, 1e-45, 0x1p-126, 1e-30, 1e30, math.MaxFloat32)
+	}
+	for _, cols := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 511, 512, 513, 1000} {
+		for _, s64 := range scales {
+			scale := F(s64)
+			// scale*(s - max) from 0 to -800: the rows' values -800*x/scale
+			// (clipped to the type's range), the max 0 or far from it.
+			src := make([]F, 9*cols)
+			for i := range src {
+				v := -800 * r.Float64() / float64(scale)
+				src[i] = F(math.Max(v, -huge/2))
+			}
+			for row := 0; row < 9; row++ {
+				src[row*cols+r.Intn(cols)] = F(math.Min(float64(row%3)/float64(scale), huge/2))
+			}
+			dst := make([]F, len(src))
+			k.scaled(dst, src, cols, scale)
+			how := fmt.Sprintf("%d cols scale %v", cols, scale)
+			if _, ok := any(scale).(float64); ok && s64 >= foldScaleMin && s64 <= foldScaleMax {
+				expectScaledWithin(t, how, dst, src, cols, scale, 0x1p-50)
+				continue
+			}
+			expectScaledWithin(t, how, dst, src, cols, scale, u)
 		}
 	}
 }

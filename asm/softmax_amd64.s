@@ -12517,7 +12517,7 @@ done:
 
 // func SoftmaxScaledF64AVX2(dst []float64, src []float64, cols int, scale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·SoftmaxScaledF64AVX2(SB), NOSPLIT, $328-64
+TEXT ·SoftmaxScaledF64AVX2(SB), $840-64
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -12537,6 +12537,106 @@ TEXT ·SoftmaxScaledF64AVX2(SB), NOSPLIT, $328-64
 	MOVSD        scale+56(FP), X1
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, (SP)
+	VMOVSD       scale+56(FP), X1
+
+	// Folded scale (float64): lo/s, s*log2e, -ln2/s, s, a_k*s^(12-k) (each rounded once but the powers).
+	LEAQ         63(SP), R8
+	ANDQ         $-32, R8
+	MOVQ         $0xc086232bdd7abcd2, R9
+	VMOVQ        R9, X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, (R8)
+	MOVQ         $0x3ff71547652b82fe, R9
+	VMOVQ        R9, X2
+	VMULSD       X1, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 32(R8)
+	MOVQ         $0xbfe62e42fefa39ef, R9
+	VMOVQ        R9, X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 64(R8)
+	VBROADCASTSD X1, Y2
+	VMOVUPD      Y2, 96(R8)
+	VMULSD       X1, X1, X3
+	MOVQ         $0x3fe0000000000000, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 448(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3fc5555555555557, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 416(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3fa5555555555556, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 384(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3f811111111100dc, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 352(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3f56c16c16c162d4, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 320(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3f2a01a01abe7fe1, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 288(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3efa01a01a6d889c, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 256(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3ec71de0231960eb, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 224(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3e927e4db646b17e, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 192(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3e5af4de97ca4194, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+	VMOVUPD      Y2, 160(R8)
+	VMULSD       X1, X3, X3
+	MOVQ         $0x3e21f730349868ce, R9
+	VMOVQ        R9, X2
+	VMULSD       X3, X2, X2
+	VBROADCASTSD X2, Y1
+	VMOVUPD      Y1, 128(R8)
+	MOVQ         scale+56(FP), R9
+	XORL         R11, R11
+	MOVQ         $0x3eb0000000000000, R10
+	CMPQ         R9, R10
+	JB           foldset
+	MOVQ         $0x4130000000000000, R10
+	CMPQ         R9, R10
+	JA           foldset
+	MOVL         $0x00000001, R11
+
+foldset:
+	MOVL R11, 536(SP)
 
 	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
@@ -12561,36 +12661,36 @@ ph:
 
 single:
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R8
-	MOVQ    CX, R9
+	MOVQ    BX, R9
+	MOVQ    CX, R10
 	VMOVUPD pool<>+2688(SB), Y1
 	VMOVUPD pool<>+2688(SB), Y2
 	VMOVUPD pool<>+2688(SB), Y3
 	VMOVUPD pool<>+2688(SB), Y4
 
 smax_loop:
-	CMPQ   R8, $0x00000010
+	CMPQ   R9, $0x00000010
 	JL     smax_one
-	VMAXPD (R9), Y1, Y1
-	VMAXPD 32(R9), Y2, Y2
-	VMAXPD 64(R9), Y3, Y3
-	VMAXPD 96(R9), Y4, Y4
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000010, R8
+	VMAXPD (R10), Y1, Y1
+	VMAXPD 32(R10), Y2, Y2
+	VMAXPD 64(R10), Y3, Y3
+	VMAXPD 96(R10), Y4, Y4
+	ADDQ   $0x00000080, R10
+	SUBQ   $0x00000010, R9
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R8, $0x00000004
+	CMPQ   R9, $0x00000004
 	JL     smax_tail
-	VMAXPD (R9), Y1, Y1
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000004, R8
+	VMAXPD (R10), Y1, Y1
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000004, R9
 	JMP    smax_one
 
 smax_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         smax_done
-	VMASKMOVPD (R9), Y0, Y5
+	VMASKMOVPD (R10), Y0, Y5
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
@@ -12607,36 +12707,289 @@ smax_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, R8
-	SHRQ         $0x34, R8
-	ANDL         $0x000007ff, R8
-	CMPL         R8, $0x000007ff
+	VMOVQ        X1, R9
+	SHRQ         $0x34, R9
+	ANDL         $0x000007ff, R9
+	CMPL         R9, $0x000007ff
 	JE           special
 	VBROADCASTSD X1, Y1
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 536(SP), $0x00
+	JE   smul
+
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R8
-	MOVQ CX, R9
-	MOVQ AX, R10
+	MOVQ BX, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
 
 	// The next row's data, prefetched (see prefetchRowBytes).
-	MOVQ SI, R11
+	MOVQ SI, R12
+	CMPQ SI, $0x00040000
+	JBE  sxpfnext
+	XORQ R12, R12
+
+sxpfnext:
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+sxexp_loop:
+	CMPQ    R9, $0x00000008
+	JL      sxexp_one
+	VMOVUPD (R10), Y4
+	VSUBPD  Y1, Y4, Y4
+	VMOVUPD 32(R10), Y5
+	VSUBPD  Y1, Y5, Y5
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD 32(R8), Y4, Y6
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD 32(R8), Y5, Y7
+	VSUBPD      pool<>+2816(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD 64(R8), Y8, Y9
+	VSUBPD      pool<>+2816(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD 64(R8), Y10, Y11
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD     128(R8), Y8
+	VMOVUPD     128(R8), Y10
+	VFMADD213PD 160(R8), Y9, Y8
+	VFMADD213PD 160(R8), Y11, Y10
+	VFMADD213PD 192(R8), Y9, Y8
+	VFMADD213PD 192(R8), Y11, Y10
+	VFMADD213PD 224(R8), Y9, Y8
+	VFMADD213PD 224(R8), Y11, Y10
+	VFMADD213PD 256(R8), Y9, Y8
+	VFMADD213PD 256(R8), Y11, Y10
+	VFMADD213PD 288(R8), Y9, Y8
+	VFMADD213PD 288(R8), Y11, Y10
+	VFMADD213PD 320(R8), Y9, Y8
+	VFMADD213PD 320(R8), Y11, Y10
+	VFMADD213PD 352(R8), Y9, Y8
+	VFMADD213PD 352(R8), Y11, Y10
+	VFMADD213PD 384(R8), Y9, Y8
+	VFMADD213PD 384(R8), Y11, Y10
+	VFMADD213PD 416(R8), Y9, Y8
+	VFMADD213PD 416(R8), Y11, Y10
+	VFMADD213PD 448(R8), Y9, Y8
+	VFMADD213PD 448(R8), Y11, Y10
+	VFMADD213PD 96(R8), Y9, Y8
+	VMULPD      Y9, Y8, Y8
+	VADDPD      pool<>+1408(SB), Y8, Y8
+	VFMADD213PD 96(R8), Y11, Y10
+	VMULPD      Y11, Y10, Y10
+	VADDPD      pool<>+1408(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y6, Y6
+	VPADDQ     pool<>+1408(SB), Y6, Y6
+	VMULPD     Y6, Y8, Y8
+	VCMPPD     $0x15, (R8), Y4, Y4
+	VANDPD     Y4, Y8, Y4
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y10, Y10
+	VCMPPD     $0x15, (R8), Y5, Y5
+	VANDPD     Y5, Y10, Y5
+	VMOVUPD    Y4, (R11)
+	PREFETCHT0 (R10)(R12*1)
+	VMOVUPD    Y5, 32(R11)
+	PREFETCHT0 32(R10)(R12*1)
+	VADDPD     Y5, Y4, Y4
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000040, R10
+	ADDQ       $0x00000040, R11
+	SUBQ       $0x00000008, R9
+	JMP        sxexp_loop
+
+sxexp_one:
+	CMPQ    R9, $0x00000004
+	JL      sxexp_tail
+	VMOVUPD (R10), Y4
+	VSUBPD  Y1, Y4, Y4
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD 32(R8), Y4, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD 64(R8), Y6, Y7
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD     128(R8), Y6
+	VFMADD213PD 160(R8), Y7, Y6
+	VFMADD213PD 192(R8), Y7, Y6
+	VFMADD213PD 224(R8), Y7, Y6
+	VFMADD213PD 256(R8), Y7, Y6
+	VFMADD213PD 288(R8), Y7, Y6
+	VFMADD213PD 320(R8), Y7, Y6
+	VFMADD213PD 352(R8), Y7, Y6
+	VFMADD213PD 384(R8), Y7, Y6
+	VFMADD213PD 416(R8), Y7, Y6
+	VFMADD213PD 448(R8), Y7, Y6
+	VFMADD213PD 96(R8), Y7, Y6
+	VMULPD      Y7, Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y5, Y5
+	VPADDQ     pool<>+1408(SB), Y5, Y5
+	VMULPD     Y5, Y6, Y6
+	VCMPPD     $0x15, (R8), Y4, Y4
+	VANDPD     Y4, Y6, Y4
+	VMOVUPD    Y4, (R11)
+	PREFETCHT0 (R10)(R12*1)
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000020, R10
+	ADDQ       $0x00000020, R11
+	SUBQ       $0x00000004, R9
+	JMP        sxexp_one
+
+sxexp_tail:
+	TESTQ      R9, R9
+	JE         sxexp_done
+	VMASKMOVPD (R10), Y0, Y4
+	VMOVUPD    pool<>+2688(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     Y1, Y4, Y4
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     pool<>+2816(SB), Y1
+	VFMADD231PD 32(R8), Y4, Y1
+	VSUBPD      pool<>+2816(SB), Y1, Y5
+	VMOVUPD     Y4, Y6
+	VFMADD231PD 64(R8), Y5, Y6
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD     128(R8), Y5
+	VFMADD213PD 160(R8), Y6, Y5
+	VFMADD213PD 192(R8), Y6, Y5
+	VFMADD213PD 224(R8), Y6, Y5
+	VFMADD213PD 256(R8), Y6, Y5
+	VFMADD213PD 288(R8), Y6, Y5
+	VFMADD213PD 320(R8), Y6, Y5
+	VFMADD213PD 352(R8), Y6, Y5
+	VFMADD213PD 384(R8), Y6, Y5
+	VFMADD213PD 416(R8), Y6, Y5
+	VFMADD213PD 448(R8), Y6, Y5
+	VFMADD213PD 96(R8), Y6, Y5
+	VMULPD      Y6, Y5, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y1, Y1
+	VPADDQ  pool<>+1408(SB), Y1, Y1
+	VMULPD  Y1, Y5, Y5
+	VCMPPD  $0x15, (R8), Y4, Y1
+	VANDPD  Y1, Y5, Y4
+	VMOVUPD Y4, 552(SP)
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y1
+	VSUBPD  Y2, Y1, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y1, Y2
+
+sxexp_done:
+	VSUBPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X2
+	VPERMILPD    $0x01, X2, X1
+	VADDSD       X1, X2, X2
+
+	// Pass 3.
+	MOVQ         BX, R9
+	MOVQ         AX, R11
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X2, X1, X1
+	VBROADCASTSD X1, Y1
+
+sxscale_loop:
+	CMPQ    R9, $0x00000010
+	JL      sxscale_one
+	VMOVUPD (R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R11)
+	VMOVUPD 32(R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD 64(R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD 96(R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R9
+	JMP     sxscale_loop
+
+sxscale_one:
+	CMPQ    R9, $0x00000004
+	JL      sxscale_tail
+	VMOVUPD (R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R9
+	JMP     sxscale_one
+
+sxscale_tail:
+	TESTQ      R9, R9
+	JE         sxscale_done
+	VMOVUPD    552(SP), Y2
+	VMULPD     Y1, Y2, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
+	VANDPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (R11)
+
+sxscale_done:
+	JMP send
+
+smul:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R9
+	MOVQ CX, R10
+	MOVQ AX, R11
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ SI, R12
 	CMPQ SI, $0x00040000
 	JBE  spfnext
-	XORQ R11, R11
+	XORQ R12, R12
 
 spfnext:
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 
 sexp_loop:
-	CMPQ    R8, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      sexp_one
-	VMOVUPD (R9), Y4
+	VMOVUPD (R10), Y4
 	VSUBPD  Y1, Y4, Y4
 	VMULPD  (SP), Y4, Y4
-	VMOVUPD 32(R9), Y5
+	VMOVUPD 32(R10), Y5
 	VSUBPD  Y1, Y5, Y5
 	VMULPD  (SP), Y5, Y5
 
@@ -12695,25 +13048,25 @@ sexp_loop:
 	VMULPD     Y7, Y10, Y10
 	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD     Y5, Y10, Y5
-	VMOVUPD    Y4, (R10)
-	PREFETCHT0 (R9)(R11*1)
-	VMOVUPD    Y5, 32(R10)
-	PREFETCHT0 32(R9)(R11*1)
+	VMOVUPD    Y4, (R11)
+	PREFETCHT0 (R10)(R12*1)
+	VMOVUPD    Y5, 32(R11)
+	PREFETCHT0 32(R10)(R12*1)
 	VADDPD     Y5, Y4, Y4
 	VSUBPD     Y3, Y4, Y4
 	VADDPD     Y4, Y2, Y5
 	VSUBPD     Y2, Y5, Y3
 	VSUBPD     Y4, Y3, Y3
 	VMOVAPD    Y5, Y2
-	ADDQ       $0x00000040, R9
 	ADDQ       $0x00000040, R10
-	SUBQ       $0x00000008, R8
+	ADDQ       $0x00000040, R11
+	SUBQ       $0x00000008, R9
 	JMP        sexp_loop
 
 sexp_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      sexp_tail
-	VMOVUPD (R9), Y4
+	VMOVUPD (R10), Y4
 	VSUBPD  Y1, Y4, Y4
 	VMULPD  (SP), Y4, Y4
 
@@ -12747,22 +13100,22 @@ sexp_one:
 	VMULPD     Y5, Y6, Y6
 	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
 	VANDPD     Y4, Y6, Y4
-	VMOVUPD    Y4, (R10)
-	PREFETCHT0 (R9)(R11*1)
+	VMOVUPD    Y4, (R11)
+	PREFETCHT0 (R10)(R12*1)
 	VSUBPD     Y3, Y4, Y4
 	VADDPD     Y4, Y2, Y5
 	VSUBPD     Y2, Y5, Y3
 	VSUBPD     Y4, Y3, Y3
 	VMOVAPD    Y5, Y2
-	ADDQ       $0x00000020, R9
 	ADDQ       $0x00000020, R10
-	SUBQ       $0x00000004, R8
+	ADDQ       $0x00000020, R11
+	SUBQ       $0x00000004, R9
 	JMP        sexp_one
 
 sexp_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         sexp_done
-	VMASKMOVPD (R9), Y0, Y4
+	VMASKMOVPD (R10), Y0, Y4
 	VMOVUPD    pool<>+2688(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
@@ -12798,7 +13151,7 @@ sexp_tail:
 	VMULPD  Y1, Y5, Y5
 	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y1
 	VANDPD  Y1, Y5, Y4
-	VMOVUPD Y4, 40(SP)
+	VMOVUPD Y4, 552(SP)
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y1
 	VSUBPD  Y2, Y1, Y3
@@ -12813,61 +13166,62 @@ sexp_done:
 	VADDSD       X1, X2, X2
 
 	// Pass 3.
-	MOVQ         BX, R8
-	MOVQ         AX, R10
+	MOVQ         BX, R9
+	MOVQ         AX, R11
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X2, X1, X1
 	VBROADCASTSD X1, Y1
 
 sscale_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      sscale_one
-	VMOVUPD (R10), Y2
+	VMOVUPD (R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	VMOVUPD 32(R10), Y2
+	VMOVUPD Y2, (R11)
+	VMOVUPD 32(R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 32(R10)
-	VMOVUPD 64(R10), Y2
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD 64(R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 64(R10)
-	VMOVUPD 96(R10), Y2
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD 96(R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 96(R10)
-	ADDQ    $0x00000080, R10
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R9
 	JMP     sscale_loop
 
 sscale_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      sscale_tail
-	VMOVUPD (R10), Y2
+	VMOVUPD (R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R9
 	JMP     sscale_one
 
 sscale_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         sscale_done
-	VMOVUPD    40(SP), Y2
+	VMOVUPD    552(SP), Y2
 	VMULPD     Y1, Y2, Y2
 	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
 	VANDPD     Y1, Y2, Y2
-	VMASKMOVPD Y2, Y0, (R10)
+	VMASKMOVPD Y2, Y0, (R11)
 
 sscale_done:
+send:
 next1:
 	ADDQ SI, CX
 	ADDQ SI, AX
@@ -12876,41 +13230,41 @@ next1:
 
 p:
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R8
-	MOVQ    CX, R9
+	MOVQ    BX, R9
+	MOVQ    CX, R10
 	VMOVUPD pool<>+2688(SB), Y1
 	VMOVUPD pool<>+2688(SB), Y2
 	VMOVUPD pool<>+2688(SB), Y3
 	VMOVUPD pool<>+2688(SB), Y4
 
 pmax_loop:
-	CMPQ   R8, $0x00000008
+	CMPQ   R9, $0x00000008
 	JL     pmax_one
-	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9)(SI*1), Y3, Y3
-	VMAXPD 32(R9), Y2, Y2
-	VMAXPD 32(R9)(SI*1), Y4, Y4
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000008, R8
+	VMAXPD (R10), Y1, Y1
+	VMAXPD (R10)(SI*1), Y3, Y3
+	VMAXPD 32(R10), Y2, Y2
+	VMAXPD 32(R10)(SI*1), Y4, Y4
+	ADDQ   $0x00000040, R10
+	SUBQ   $0x00000008, R9
 	JMP    pmax_loop
 
 pmax_one:
-	CMPQ   R8, $0x00000004
+	CMPQ   R9, $0x00000004
 	JL     pmax_tail
-	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9)(SI*1), Y3, Y3
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000004, R8
+	VMAXPD (R10), Y1, Y1
+	VMAXPD (R10)(SI*1), Y3, Y3
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000004, R9
 	JMP    pmax_one
 
 pmax_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         pmax_done
-	VMASKMOVPD (R9), Y0, Y5
+	VMASKMOVPD (R10), Y0, Y5
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
-	VMASKMOVPD (R9)(SI*1), Y0, Y5
+	VMASKMOVPD (R10)(SI*1), Y0, Y5
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
@@ -12926,46 +13280,303 @@ pmax_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, R8
-	SHRQ         $0x34, R8
-	ANDL         $0x000007ff, R8
-	CMPL         R8, $0x000007ff
+	VMOVQ        X1, R9
+	SHRQ         $0x34, R9
+	ANDL         $0x000007ff, R9
+	CMPL         R9, $0x000007ff
 	JE           op
 	VBROADCASTSD X1, Y1
-	VMOVUPD      Y1, 72(SP)
+	VMOVUPD      Y1, 584(SP)
 	VEXTRACTF128 $0x01, Y3, X1
 	VMAXPD       X1, X3, X3
 	VPERMILPD    $0x01, X3, X1
 	VMAXPD       X1, X3, X3
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X3, R8
-	SHRQ         $0x34, R8
-	ANDL         $0x000007ff, R8
-	CMPL         R8, $0x000007ff
+	VMOVQ        X3, R9
+	SHRQ         $0x34, R9
+	ANDL         $0x000007ff, R9
+	CMPL         R9, $0x000007ff
 	JE           op
 	VBROADCASTSD X3, Y1
-	VMOVUPD      Y1, 104(SP)
+	VMOVUPD      Y1, 616(SP)
+
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 536(SP), $0x00
+	JE   pmul
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, R8
-	MOVQ   CX, R9
-	MOVQ   AX, R10
-	LEAQ   (CX)(SI*2), R11
+	MOVQ   BX, R9
+	MOVQ   CX, R10
+	MOVQ   AX, R11
+	LEAQ   (CX)(SI*2), R12
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+pxexp_one:
+	CMPQ    R9, $0x00000004
+	JL      pxexp_tail
+	VMOVUPD (R10), Y5
+	VSUBPD  584(SP), Y5, Y5
+	VMOVUPD (R10)(SI*1), Y6
+	VSUBPD  616(SP), Y6, Y6
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD 32(R8), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD 32(R8), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD 64(R8), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD 64(R8), Y11, Y12
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD     128(R8), Y9
+	VMOVUPD     128(R8), Y11
+	VFMADD213PD 160(R8), Y10, Y9
+	VFMADD213PD 160(R8), Y12, Y11
+	VFMADD213PD 192(R8), Y10, Y9
+	VFMADD213PD 192(R8), Y12, Y11
+	VFMADD213PD 224(R8), Y10, Y9
+	VFMADD213PD 224(R8), Y12, Y11
+	VFMADD213PD 256(R8), Y10, Y9
+	VFMADD213PD 256(R8), Y12, Y11
+	VFMADD213PD 288(R8), Y10, Y9
+	VFMADD213PD 288(R8), Y12, Y11
+	VFMADD213PD 320(R8), Y10, Y9
+	VFMADD213PD 320(R8), Y12, Y11
+	VFMADD213PD 352(R8), Y10, Y9
+	VFMADD213PD 352(R8), Y12, Y11
+	VFMADD213PD 384(R8), Y10, Y9
+	VFMADD213PD 384(R8), Y12, Y11
+	VFMADD213PD 416(R8), Y10, Y9
+	VFMADD213PD 416(R8), Y12, Y11
+	VFMADD213PD 448(R8), Y10, Y9
+	VFMADD213PD 448(R8), Y12, Y11
+	VFMADD213PD 96(R8), Y10, Y9
+	VMULPD      Y10, Y9, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
+	VFMADD213PD 96(R8), Y12, Y11
+	VMULPD      Y12, Y11, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y9, Y9
+	VCMPPD     $0x15, (R8), Y5, Y5
+	VANDPD     Y5, Y9, Y5
+	VPSLLQ     $0x34, Y8, Y8
+	VPADDQ     pool<>+1408(SB), Y8, Y8
+	VMULPD     Y8, Y11, Y11
+	VCMPPD     $0x15, (R8), Y6, Y6
+	VANDPD     Y6, Y11, Y6
+	VMOVUPD    Y5, (R11)
+	VMOVUPD    Y6, (R11)(SI*1)
+	PREFETCHT0 (R12)
+	ADDQ       $0x00000040, R12
+	VSUBPD     Y2, Y5, Y5
+	VADDPD     Y5, Y1, Y7
+	VSUBPD     Y1, Y7, Y2
+	VSUBPD     Y5, Y2, Y2
+	VMOVAPD    Y7, Y1
+	VSUBPD     Y4, Y6, Y6
+	VADDPD     Y6, Y3, Y5
+	VSUBPD     Y3, Y5, Y4
+	VSUBPD     Y6, Y4, Y4
+	VMOVAPD    Y5, Y3
+	ADDQ       $0x00000020, R10
+	ADDQ       $0x00000020, R11
+	SUBQ       $0x00000004, R9
+	JMP        pxexp_one
+
+pxexp_tail:
+	TESTQ      R9, R9
+	JE         pxexp_done
+	VMASKMOVPD (R10), Y0, Y5
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     584(SP), Y5, Y5
+	VMASKMOVPD (R10)(SI*1), Y0, Y6
+	VMOVUPD    pool<>+2688(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     616(SP), Y6, Y6
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD 32(R8), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD 32(R8), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD 64(R8), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD 64(R8), Y11, Y12
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD     128(R8), Y9
+	VMOVUPD     128(R8), Y11
+	VFMADD213PD 160(R8), Y10, Y9
+	VFMADD213PD 160(R8), Y12, Y11
+	VFMADD213PD 192(R8), Y10, Y9
+	VFMADD213PD 192(R8), Y12, Y11
+	VFMADD213PD 224(R8), Y10, Y9
+	VFMADD213PD 224(R8), Y12, Y11
+	VFMADD213PD 256(R8), Y10, Y9
+	VFMADD213PD 256(R8), Y12, Y11
+	VFMADD213PD 288(R8), Y10, Y9
+	VFMADD213PD 288(R8), Y12, Y11
+	VFMADD213PD 320(R8), Y10, Y9
+	VFMADD213PD 320(R8), Y12, Y11
+	VFMADD213PD 352(R8), Y10, Y9
+	VFMADD213PD 352(R8), Y12, Y11
+	VFMADD213PD 384(R8), Y10, Y9
+	VFMADD213PD 384(R8), Y12, Y11
+	VFMADD213PD 416(R8), Y10, Y9
+	VFMADD213PD 416(R8), Y12, Y11
+	VFMADD213PD 448(R8), Y10, Y9
+	VFMADD213PD 448(R8), Y12, Y11
+	VFMADD213PD 96(R8), Y10, Y9
+	VMULPD      Y10, Y9, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
+	VFMADD213PD 96(R8), Y12, Y11
+	VMULPD      Y12, Y11, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y9
+	VCMPPD  $0x15, (R8), Y5, Y5
+	VANDPD  Y5, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+1408(SB), Y8, Y8
+	VMULPD  Y8, Y11, Y11
+	VCMPPD  $0x15, (R8), Y6, Y6
+	VANDPD  Y6, Y11, Y6
+	VMOVUPD Y5, 648(SP)
+	VSUBPD  Y2, Y5, Y5
+	VADDPD  Y5, Y1, Y7
+	VSUBPD  Y1, Y7, Y2
+	VSUBPD  Y5, Y2, Y2
+	VMOVAPD Y7, Y1
+	VMOVUPD Y6, 680(SP)
+	VSUBPD  Y4, Y6, Y6
+	VADDPD  Y6, Y3, Y5
+	VSUBPD  Y3, Y5, Y4
+	VSUBPD  Y6, Y4, Y4
+	VMOVAPD Y5, Y3
+
+pxexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VSUBPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+
+	// Pass 3.
+	MOVQ         BX, R9
+	MOVQ         AX, R11
+	VMOVSD       pool<>+1408(SB), X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y1
+	VMOVSD       pool<>+1408(SB), X2
+	VDIVSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+
+pxscale_loop:
+	CMPQ    R9, $0x00000008
+	JL      pxscale_one
+	VMOVUPD (R11), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R11)
+	VMOVUPD (R11)(SI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R11)(SI*1)
+	VMOVUPD 32(R11), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, 32(R11)
+	VMOVUPD 32(R11)(SI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, 32(R11)(SI*1)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R9
+	JMP     pxscale_loop
+
+pxscale_one:
+	CMPQ    R9, $0x00000004
+	JL      pxscale_tail
+	VMOVUPD (R11), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R11)
+	VMOVUPD (R11)(SI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R11)(SI*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R9
+	JMP     pxscale_one
+
+pxscale_tail:
+	TESTQ      R9, R9
+	JE         pxscale_done
+	VMOVUPD    648(SP), Y3
+	VMULPD     Y1, Y3, Y3
+	VCMPPD     $0x15, pool<>+4864(SB), Y3, Y1
+	VANDPD     Y1, Y3, Y3
+	VMASKMOVPD Y3, Y0, (R11)
+	VMOVUPD    680(SP), Y1
+	VMULPD     Y2, Y1, Y1
+	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (R11)(SI*1)
+
+pxscale_done:
+	JMP pend
+
+pmul:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   BX, R9
+	MOVQ   CX, R10
+	MOVQ   AX, R11
+	LEAQ   (CX)(SI*2), R12
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
 
 pexp_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      pexp_tail
-	VMOVUPD (R9), Y5
-	VSUBPD  72(SP), Y5, Y5
+	VMOVUPD (R10), Y5
+	VSUBPD  584(SP), Y5, Y5
 	VMULPD  (SP), Y5, Y5
-	VMOVUPD (R9)(SI*1), Y6
-	VSUBPD  104(SP), Y6, Y6
+	VMOVUPD (R10)(SI*1), Y6
+	VSUBPD  616(SP), Y6, Y6
 	VMULPD  (SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13023,10 +13634,10 @@ pexp_one:
 	VMULPD     Y8, Y11, Y11
 	VCMPPD     $0x15, pool<>+4736(SB), Y6, Y6
 	VANDPD     Y6, Y11, Y6
-	VMOVUPD    Y5, (R10)
-	VMOVUPD    Y6, (R10)(SI*1)
-	PREFETCHT0 (R11)
-	ADDQ       $0x00000040, R11
+	VMOVUPD    Y5, (R11)
+	VMOVUPD    Y6, (R11)(SI*1)
+	PREFETCHT0 (R12)
+	ADDQ       $0x00000040, R12
 	VSUBPD     Y2, Y5, Y5
 	VADDPD     Y5, Y1, Y7
 	VSUBPD     Y1, Y7, Y2
@@ -13037,23 +13648,23 @@ pexp_one:
 	VSUBPD     Y3, Y5, Y4
 	VSUBPD     Y6, Y4, Y4
 	VMOVAPD    Y5, Y3
-	ADDQ       $0x00000020, R9
 	ADDQ       $0x00000020, R10
-	SUBQ       $0x00000004, R8
+	ADDQ       $0x00000020, R11
+	SUBQ       $0x00000004, R9
 	JMP        pexp_one
 
 pexp_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         pexp_done
-	VMASKMOVPD (R9), Y0, Y5
+	VMASKMOVPD (R10), Y0, Y5
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     72(SP), Y5, Y5
+	VSUBPD     584(SP), Y5, Y5
 	VMULPD     (SP), Y5, Y5
-	VMASKMOVPD (R9)(SI*1), Y0, Y6
+	VMASKMOVPD (R10)(SI*1), Y0, Y6
 	VMOVUPD    pool<>+2688(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     104(SP), Y6, Y6
+	VSUBPD     616(SP), Y6, Y6
 	VMULPD     (SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13111,13 +13722,13 @@ pexp_tail:
 	VMULPD  Y8, Y11, Y11
 	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
-	VMOVUPD Y5, 136(SP)
+	VMOVUPD Y5, 648(SP)
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
 	VSUBPD  Y1, Y7, Y2
 	VSUBPD  Y5, Y2, Y2
 	VMOVAPD Y7, Y1
-	VMOVUPD Y6, 168(SP)
+	VMOVUPD Y6, 680(SP)
 	VSUBPD  Y4, Y6, Y6
 	VADDPD  Y6, Y3, Y5
 	VSUBPD  Y3, Y5, Y4
@@ -13137,8 +13748,8 @@ pexp_done:
 	VADDSD       X2, X3, X3
 
 	// Pass 3.
-	MOVQ         BX, R8
-	MOVQ         AX, R10
+	MOVQ         BX, R9
+	MOVQ         AX, R11
 	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X1, X2, X2
 	VBROADCASTSD X2, Y1
@@ -13147,64 +13758,65 @@ pexp_done:
 	VBROADCASTSD X2, Y2
 
 pscale_loop:
-	CMPQ    R8, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      pscale_one
-	VMOVUPD (R10), Y3
+	VMOVUPD (R11), Y3
 	VMULPD  Y1, Y3, Y3
 	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)
-	VMOVUPD (R10)(SI*1), Y3
+	VMOVUPD Y3, (R11)
+	VMOVUPD (R11)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
 	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)(SI*1)
-	VMOVUPD 32(R10), Y3
+	VMOVUPD Y3, (R11)(SI*1)
+	VMOVUPD 32(R11), Y3
 	VMULPD  Y1, Y3, Y3
 	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, 32(R10)
-	VMOVUPD 32(R10)(SI*1), Y3
+	VMOVUPD Y3, 32(R11)
+	VMOVUPD 32(R11)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
 	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, 32(R10)(SI*1)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000008, R8
+	VMOVUPD Y3, 32(R11)(SI*1)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R9
 	JMP     pscale_loop
 
 pscale_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      pscale_tail
-	VMOVUPD (R10), Y3
+	VMOVUPD (R11), Y3
 	VMULPD  Y1, Y3, Y3
 	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)
-	VMOVUPD (R10)(SI*1), Y3
+	VMOVUPD Y3, (R11)
+	VMOVUPD (R11)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
 	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
-	VMOVUPD Y3, (R10)(SI*1)
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y3, (R11)(SI*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R9
 	JMP     pscale_one
 
 pscale_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         pscale_done
-	VMOVUPD    136(SP), Y3
+	VMOVUPD    648(SP), Y3
 	VMULPD     Y1, Y3, Y3
 	VCMPPD     $0x15, pool<>+4864(SB), Y3, Y1
 	VANDPD     Y1, Y3, Y3
-	VMASKMOVPD Y3, Y0, (R10)
-	VMOVUPD    168(SP), Y1
+	VMASKMOVPD Y3, Y0, (R11)
+	VMOVUPD    680(SP), Y1
 	VMULPD     Y2, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y2
 	VANDPD     Y2, Y1, Y1
-	VMASKMOVPD Y1, Y0, (R10)(SI*1)
+	VMASKMOVPD Y1, Y0, (R11)(SI*1)
 
 pscale_done:
+pend:
 	LEAQ (CX)(SI*2), CX
 	LEAQ (AX)(SI*2), AX
 	SUBQ DI, DX
@@ -13212,32 +13824,32 @@ pscale_done:
 
 op:
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R8
-	MOVQ    CX, R9
+	MOVQ    BX, R9
+	MOVQ    CX, R10
 	VMOVUPD pool<>+2688(SB), Y1
 	VMOVUPD pool<>+2688(SB), Y2
 
 opmax_loop:
-	CMPQ   R8, $0x00000008
+	CMPQ   R9, $0x00000008
 	JL     opmax_one
-	VMAXPD (R9), Y1, Y1
-	VMAXPD 32(R9), Y2, Y2
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000008, R8
+	VMAXPD (R10), Y1, Y1
+	VMAXPD 32(R10), Y2, Y2
+	ADDQ   $0x00000040, R10
+	SUBQ   $0x00000008, R9
 	JMP    opmax_loop
 
 opmax_one:
-	CMPQ   R8, $0x00000004
+	CMPQ   R9, $0x00000004
 	JL     opmax_tail
-	VMAXPD (R9), Y1, Y1
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000004, R8
+	VMAXPD (R10), Y1, Y1
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000004, R9
 	JMP    opmax_one
 
 opmax_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         opmax_done
-	VMASKMOVPD (R9), Y0, Y3
+	VMASKMOVPD (R10), Y0, Y3
 	VMOVUPD    pool<>+2688(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y1, Y1
@@ -13252,28 +13864,189 @@ opmax_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, R8
-	SHRQ         $0x34, R8
-	ANDL         $0x000007ff, R8
-	CMPL         R8, $0x000007ff
+	VMOVQ        X1, R9
+	SHRQ         $0x34, R9
+	ANDL         $0x000007ff, R9
+	CMPL         R9, $0x000007ff
 	JE           special
 	VBROADCASTSD X1, Y1
-	VMOVUPD      Y1, 200(SP)
+	VMOVUPD      Y1, 712(SP)
+
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 536(SP), $0x00
+	JE   opmul
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, R8
-	MOVQ   CX, R9
-	MOVQ   AX, R10
-	LEAQ   (CX)(SI*2), R11
+	MOVQ   BX, R9
+	MOVQ   CX, R10
+	MOVQ   AX, R11
+	LEAQ   (CX)(SI*2), R12
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+
+opxexp_one:
+	CMPQ    R9, $0x00000004
+	JL      opxexp_tail
+	VMOVUPD (R10), Y3
+	VSUBPD  712(SP), Y3, Y3
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD 32(R8), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD 64(R8), Y5, Y6
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD     128(R8), Y5
+	VFMADD213PD 160(R8), Y6, Y5
+	VFMADD213PD 192(R8), Y6, Y5
+	VFMADD213PD 224(R8), Y6, Y5
+	VFMADD213PD 256(R8), Y6, Y5
+	VFMADD213PD 288(R8), Y6, Y5
+	VFMADD213PD 320(R8), Y6, Y5
+	VFMADD213PD 352(R8), Y6, Y5
+	VFMADD213PD 384(R8), Y6, Y5
+	VFMADD213PD 416(R8), Y6, Y5
+	VFMADD213PD 448(R8), Y6, Y5
+	VFMADD213PD 96(R8), Y6, Y5
+	VMULPD      Y6, Y5, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y4, Y4
+	VPADDQ     pool<>+1408(SB), Y4, Y4
+	VMULPD     Y4, Y5, Y5
+	VCMPPD     $0x15, (R8), Y3, Y3
+	VANDPD     Y3, Y5, Y3
+	VMOVUPD    Y3, (R11)
+	PREFETCHT0 (R12)
+	ADDQ       $0x00000040, R12
+	VSUBPD     Y2, Y3, Y3
+	VADDPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y2
+	VSUBPD     Y3, Y2, Y2
+	VMOVAPD    Y4, Y1
+	ADDQ       $0x00000020, R10
+	ADDQ       $0x00000020, R11
+	SUBQ       $0x00000004, R9
+	JMP        opxexp_one
+
+opxexp_tail:
+	TESTQ      R9, R9
+	JE         opxexp_done
+	VMASKMOVPD (R10), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VSUBPD     712(SP), Y3, Y3
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD 32(R8), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD 64(R8), Y5, Y6
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD     128(R8), Y5
+	VFMADD213PD 160(R8), Y6, Y5
+	VFMADD213PD 192(R8), Y6, Y5
+	VFMADD213PD 224(R8), Y6, Y5
+	VFMADD213PD 256(R8), Y6, Y5
+	VFMADD213PD 288(R8), Y6, Y5
+	VFMADD213PD 320(R8), Y6, Y5
+	VFMADD213PD 352(R8), Y6, Y5
+	VFMADD213PD 384(R8), Y6, Y5
+	VFMADD213PD 416(R8), Y6, Y5
+	VFMADD213PD 448(R8), Y6, Y5
+	VFMADD213PD 96(R8), Y6, Y5
+	VMULPD      Y6, Y5, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1408(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y5
+	VCMPPD  $0x15, (R8), Y3, Y3
+	VANDPD  Y3, Y5, Y3
+	VMOVUPD Y3, 776(SP)
+	VSUBPD  Y2, Y3, Y3
+	VADDPD  Y3, Y1, Y4
+	VSUBPD  Y1, Y4, Y2
+	VSUBPD  Y3, Y2, Y2
+	VMOVAPD Y4, Y1
+
+opxexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// Pass 3.
+	MOVQ         BX, R9
+	MOVQ         AX, R11
+	VMOVSD       pool<>+1408(SB), X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y1
+
+opxscale_loop:
+	CMPQ    R9, $0x00000008
+	JL      opxscale_one
+	VMOVUPD (R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R11)
+	VMOVUPD 32(R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R9
+	JMP     opxscale_loop
+
+opxscale_one:
+	CMPQ    R9, $0x00000004
+	JL      opxscale_tail
+	VMOVUPD (R11), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R9
+	JMP     opxscale_one
+
+opxscale_tail:
+	TESTQ      R9, R9
+	JE         opxscale_done
+	VMOVUPD    776(SP), Y2
+	VMULPD     Y1, Y2, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
+	VANDPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (R11)
+
+opxscale_done:
+	JMP opend
+
+opmul:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   BX, R9
+	MOVQ   CX, R10
+	MOVQ   AX, R11
+	LEAQ   (CX)(SI*2), R12
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 
 opexp_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      opexp_tail
-	VMOVUPD (R9), Y3
-	VSUBPD  200(SP), Y3, Y3
+	VMOVUPD (R10), Y3
+	VSUBPD  712(SP), Y3, Y3
 	VMULPD  (SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13306,26 +14079,26 @@ opexp_one:
 	VMULPD     Y4, Y5, Y5
 	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
 	VANDPD     Y3, Y5, Y3
-	VMOVUPD    Y3, (R10)
-	PREFETCHT0 (R11)
-	ADDQ       $0x00000040, R11
+	VMOVUPD    Y3, (R11)
+	PREFETCHT0 (R12)
+	ADDQ       $0x00000040, R12
 	VSUBPD     Y2, Y3, Y3
 	VADDPD     Y3, Y1, Y4
 	VSUBPD     Y1, Y4, Y2
 	VSUBPD     Y3, Y2, Y2
 	VMOVAPD    Y4, Y1
-	ADDQ       $0x00000020, R9
 	ADDQ       $0x00000020, R10
-	SUBQ       $0x00000004, R8
+	ADDQ       $0x00000020, R11
+	SUBQ       $0x00000004, R9
 	JMP        opexp_one
 
 opexp_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         opexp_done
-	VMASKMOVPD (R9), Y0, Y3
+	VMASKMOVPD (R10), Y0, Y3
 	VMOVUPD    pool<>+2688(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
-	VSUBPD     200(SP), Y3, Y3
+	VSUBPD     712(SP), Y3, Y3
 	VMULPD     (SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13358,7 +14131,7 @@ opexp_tail:
 	VMULPD  Y4, Y5, Y5
 	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y3
 	VANDPD  Y3, Y5, Y3
-	VMOVUPD Y3, 264(SP)
+	VMOVUPD Y3, 776(SP)
 	VSUBPD  Y2, Y3, Y3
 	VADDPD  Y3, Y1, Y4
 	VSUBPD  Y1, Y4, Y2
@@ -13373,95 +14146,96 @@ opexp_done:
 	VADDSD       X2, X1, X1
 
 	// Pass 3.
-	MOVQ         BX, R8
-	MOVQ         AX, R10
+	MOVQ         BX, R9
+	MOVQ         AX, R11
 	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X1, X2, X2
 	VBROADCASTSD X2, Y1
 
 opscale_loop:
-	CMPQ    R8, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      opscale_one
-	VMOVUPD (R10), Y2
+	VMOVUPD (R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	VMOVUPD 32(R10), Y2
+	VMOVUPD Y2, (R11)
+	VMOVUPD 32(R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 32(R10)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000008, R8
+	VMOVUPD Y2, 32(R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R9
 	JMP     opscale_loop
 
 opscale_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      opscale_tail
-	VMOVUPD (R10), Y2
+	VMOVUPD (R11), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R10)
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R9
 	JMP     opscale_one
 
 opscale_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         opscale_done
-	VMOVUPD    264(SP), Y2
+	VMOVUPD    776(SP), Y2
 	VMULPD     Y1, Y2, Y2
 	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
 	VANDPD     Y1, Y2, Y2
-	VMASKMOVPD Y2, Y0, (R10)
+	VMASKMOVPD Y2, Y0, (R11)
 
 opscale_done:
+opend:
 	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ R8, R8
 	XORQ R9, R9
 	XORQ R10, R10
+	XORQ R11, R11
 
 count:
-	VMOVSD   (CX)(R10*8), X1
-	XORQ     R11, R11
+	VMOVSD   (CX)(R11*8), X1
+	XORQ     R12, R12
 	VUCOMISD X1, X1
-	SETPS    R11
-	ADDQ     R11, R8
+	SETPS    R12
+	ADDQ     R12, R9
 	VUCOMISD pool<>+4992(SB), X1
-	SETEQ    R11
-	ADDQ     R11, R9
-	INCQ     R10
-	CMPQ     R10, BX
+	SETEQ    R12
+	ADDQ     R12, R10
+	INCQ     R11
+	CMPQ     R11, BX
 	JL       count
-	TESTQ    R8, R8
+	TESTQ    R9, R9
 	JE       nonan
 	VMOVSD   pool<>+5120(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R9, R9
+	TESTQ R10, R10
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R9, X2, X2
+	VCVTSI2SDQ R10, X2, X2
 	VMOVSD     pool<>+1408(SB), X1
 	VDIVSD     X2, X1, X2
 	VXORPS     X3, X3, X3
-	XORQ       R10, R10
+	XORQ       R11, R11
 
 share:
-	VMOVSD    (CX)(R10*8), X1
+	VMOVSD    (CX)(R11*8), X1
 	VCMPPD    $0x00, pool<>+4992(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
-	VMOVSD    X1, (AX)(R10*8)
-	INCQ      R10
-	CMPQ      R10, BX
+	VMOVSD    X1, (AX)(R11*8)
+	INCQ      R11
+	CMPQ      R11, BX
 	JL        share
 	JMP       next1
 
@@ -13469,12 +14243,12 @@ masked:
 	VXORPS X2, X2, X2
 
 fill:
-	XORQ R10, R10
+	XORQ R11, R11
 
 fillloop:
-	VMOVSD X2, (AX)(R10*8)
-	INCQ   R10
-	CMPQ   R10, BX
+	VMOVSD X2, (AX)(R11*8)
+	INCQ   R11
+	CMPQ   R11, BX
 	JL     fillloop
 	JMP    next1
 
@@ -31851,7 +32625,7 @@ done:
 
 // func SoftmaxScaledF64AVX512(dst []float64, src []float64, cols int, scale float64)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxScaledF64AVX512(SB), NOSPLIT, $328-64
+TEXT ·SoftmaxScaledF64AVX512(SB), NOSPLIT, $456-64
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -31867,6 +32641,89 @@ TEXT ·SoftmaxScaledF64AVX512(SB), NOSPLIT, $328-64
 	SHLQ    $0x03, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
+	VMOVSD  scale+56(FP), X0
+
+	// Folded scale (float64): lo/s, s*log2e, -ln2/s, s, a_k*s^(12-k) (each rounded once but the powers).
+	MOVQ   $0xc086232bdd7abcd2, R8
+	VMOVQ  R8, X1
+	VDIVSD X0, X1, X1
+	VMOVSD X1, (SP)
+	MOVQ   $0x3ff71547652b82fe, R8
+	VMOVQ  R8, X1
+	VMULSD X0, X1, X1
+	VMOVSD X1, 8(SP)
+	MOVQ   $0xbfe62e42fefa39ef, R8
+	VMOVQ  R8, X1
+	VDIVSD X0, X1, X1
+	VMOVSD X1, 16(SP)
+	VMOVSD X0, 24(SP)
+	VMULSD X0, X0, X2
+	MOVQ   $0x3fe0000000000000, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 112(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3fc5555555555557, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 104(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3fa5555555555556, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 96(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3f811111111100dc, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 88(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3f56c16c16c162d4, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 80(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3f2a01a01abe7fe1, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 72(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3efa01a01a6d889c, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 64(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3ec71de0231960eb, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 56(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3e927e4db646b17e, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 48(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3e5af4de97ca4194, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 40(SP)
+	VMULSD X0, X2, X2
+	MOVQ   $0x3e21f730349868ce, R8
+	VMOVQ  R8, X1
+	VMULSD X2, X1, X1
+	VMOVSD X1, 32(SP)
+	MOVQ   scale+56(FP), R8
+	XORL   R10, R10
+	MOVQ   $0x3eb0000000000000, R9
+	CMPQ   R8, R9
+	JB     foldset
+	MOVQ   $0x4130000000000000, R9
+	CMPQ   R8, R9
+	JA     foldset
+	MOVL   $0x00000001, R10
+
+foldset:
+	MOVL R10, 120(SP)
 
 	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
@@ -31943,6 +32800,280 @@ smax_done:
 	JE           special
 	VBROADCASTSD X0, Z0
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 120(SP), $0x00
+	JE   smul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ SI, R11
+	CMPQ SI, $0x00040000
+	JBE  sxpfnext
+	XORQ R11, R11
+
+sxpfnext:
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
+	VMOVUPS      2816(R12), Z1
+	VMOVUPS      1408(R12), Z2
+	VBROADCASTSD 8(SP), Z3
+	VBROADCASTSD 16(SP), Z4
+	VBROADCASTSD 24(SP), Z5
+	VBROADCASTSD (SP), Z6
+	VBROADCASTSD 32(SP), Z7
+	VBROADCASTSD 40(SP), Z8
+	VBROADCASTSD 48(SP), Z9
+	VBROADCASTSD 56(SP), Z10
+	VBROADCASTSD 64(SP), Z11
+	VBROADCASTSD 72(SP), Z12
+	VBROADCASTSD 80(SP), Z13
+	VBROADCASTSD 88(SP), Z14
+	VXORPD       Z15, Z15, Z15
+	VXORPD       Z16, Z16, Z16
+
+sxexp_loop:
+	CMPQ    R8, $0x00000010
+	JL      sxexp_one
+	VMOVUPD (R9), Z17
+	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 64(R9), Z18
+	VSUBPD  Z0, Z18, Z18
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     Z1, Z19
+	VFMADD231PD Z3, Z17, Z19
+	VMOVUPD     Z1, Z20
+	VFMADD231PD Z3, Z18, Z20
+	VSUBPD      Z1, Z19, Z21
+	VMOVUPD     Z17, Z22
+	VFMADD231PD Z4, Z21, Z22
+	VSUBPD      Z1, Z20, Z23
+	VMOVUPD     Z18, Z24
+	VFMADD231PD Z4, Z23, Z24
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD          Z7, Z21
+	VMOVUPD          Z7, Z23
+	VFMADD213PD      Z8, Z22, Z21
+	VFMADD213PD      Z8, Z24, Z23
+	VFMADD213PD      Z9, Z22, Z21
+	VFMADD213PD      Z9, Z24, Z23
+	VFMADD213PD      Z10, Z22, Z21
+	VFMADD213PD      Z10, Z24, Z23
+	VFMADD213PD      Z11, Z22, Z21
+	VFMADD213PD      Z11, Z24, Z23
+	VFMADD213PD      Z12, Z22, Z21
+	VFMADD213PD      Z12, Z24, Z23
+	VFMADD213PD      Z13, Z22, Z21
+	VFMADD213PD      Z13, Z24, Z23
+	VFMADD213PD      Z14, Z22, Z21
+	VFMADD213PD      Z14, Z24, Z23
+	VFMADD213PD.BCST 96(SP), Z22, Z21
+	VFMADD213PD.BCST 96(SP), Z24, Z23
+	VFMADD213PD.BCST 104(SP), Z22, Z21
+	VFMADD213PD.BCST 104(SP), Z24, Z23
+	VFMADD213PD.BCST 112(SP), Z22, Z21
+	VFMADD213PD.BCST 112(SP), Z24, Z23
+	VFMADD213PD      Z5, Z22, Z21
+	VMULPD           Z22, Z21, Z21
+	VADDPD           Z2, Z21, Z21
+	VFMADD213PD      Z5, Z24, Z23
+	VMULPD           Z24, Z23, Z23
+	VADDPD           Z2, Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Z19, Z19
+	VPADDQ     Z2, Z19, Z19
+	VMULPD     Z19, Z21, Z21
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z21, K2, Z17
+	VPSLLQ     $0x34, Z20, Z20
+	VPADDQ     Z2, Z20, Z20
+	VMULPD     Z20, Z23, Z23
+	VCMPPD     $0x15, Z6, Z18, K2
+	VMOVAPD.Z  Z23, K2, Z18
+	VMOVUPD    Z17, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VMOVUPD    Z18, 64(R10)
+	PREFETCHT0 64(R9)(R11*1)
+	VADDPD     Z18, Z17, Z17
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000080, R10
+	SUBQ       $0x00000010, R8
+	JMP        sxexp_loop
+
+sxexp_one:
+	CMPQ    R8, $0x00000008
+	JL      sxexp_tail
+	VMOVUPD (R9), Z17
+	VSUBPD  Z0, Z17, Z17
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     Z1, Z18
+	VFMADD231PD Z3, Z17, Z18
+	VSUBPD      Z1, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z4, Z19, Z20
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD          Z7, Z19
+	VFMADD213PD      Z8, Z20, Z19
+	VFMADD213PD      Z9, Z20, Z19
+	VFMADD213PD      Z10, Z20, Z19
+	VFMADD213PD      Z11, Z20, Z19
+	VFMADD213PD      Z12, Z20, Z19
+	VFMADD213PD      Z13, Z20, Z19
+	VFMADD213PD      Z14, Z20, Z19
+	VFMADD213PD.BCST 96(SP), Z20, Z19
+	VFMADD213PD.BCST 104(SP), Z20, Z19
+	VFMADD213PD.BCST 112(SP), Z20, Z19
+	VFMADD213PD      Z5, Z20, Z19
+	VMULPD           Z20, Z19, Z19
+	VADDPD           Z2, Z19, Z19
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Z18, Z18
+	VPADDQ     Z2, Z18, Z18
+	VMULPD     Z18, Z19, Z19
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z19, K2, Z17
+	VMOVUPD    Z17, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        sxexp_one
+
+sxexp_tail:
+	TESTQ   R8, R8
+	JE      sxexp_done
+	VMOVUPD pool<>+2688(SB), Z17
+	VMOVUPD (R9), K1, Z17
+	VSUBPD  Z0, Z17, Z17
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD     Z1, Z0
+	VFMADD231PD Z3, Z17, Z0
+	VSUBPD      Z1, Z0, Z1
+	VMOVUPD     Z17, Z3
+	VFMADD231PD Z4, Z1, Z3
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VMOVUPD          Z7, Z1
+	VFMADD213PD      Z8, Z3, Z1
+	VFMADD213PD      Z9, Z3, Z1
+	VFMADD213PD      Z10, Z3, Z1
+	VFMADD213PD      Z11, Z3, Z1
+	VFMADD213PD      Z12, Z3, Z1
+	VFMADD213PD      Z13, Z3, Z1
+	VFMADD213PD      Z14, Z3, Z1
+	VFMADD213PD.BCST 96(SP), Z3, Z1
+	VFMADD213PD.BCST 104(SP), Z3, Z1
+	VFMADD213PD.BCST 112(SP), Z3, Z1
+	VFMADD213PD      Z5, Z3, Z1
+	VMULPD           Z3, Z1, Z1
+	VADDPD           Z2, Z1, Z1
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    Z2, Z0, Z0
+	VMULPD    Z0, Z1, Z1
+	VCMPPD    $0x15, Z6, Z17, K2
+	VMOVAPD.Z Z1, K2, Z17
+	VMOVUPD   Z17, 136(SP)
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z15, Z0
+	VSUBPD    Z15, Z0, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z0, Z15
+
+sxexp_done:
+	VSUBPD        Z16, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y0
+	VADDPD        Y0, Y15, Y15
+	VEXTRACTF128  $0x01, Y15, X0
+	VADDPD        X0, X15, X15
+	VPERMILPD     $0x01, X15, X0
+	VADDSD        X0, X15, X15
+
+	// Pass 3.
+	MOVQ         BX, R8
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X15, X0, X0
+	VBROADCASTSD X0, Z0
+	VMOVUPD      pool<>+4864(SB), Z1
+
+sxscale_loop:
+	CMPQ      R8, $0x00000020
+	JL        sxscale_one
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
+	VMOVUPD   64(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 64(R10)
+	VMOVUPD   128(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 128(R10)
+	VMOVUPD   192(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 192(R10)
+	ADDQ      $0x00000100, R10
+	SUBQ      $0x00000020, R8
+	JMP       sxscale_loop
+
+sxscale_one:
+	CMPQ      R8, $0x00000008
+	JL        sxscale_tail
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000008, R8
+	JMP       sxscale_one
+
+sxscale_tail:
+	TESTQ     R8, R8
+	JE        sxscale_done
+	VMOVUPD   136(SP), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, K1, (R10)
+
+sxscale_done:
+	JMP send
+
+smul:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ BX, R8
@@ -32145,7 +33276,7 @@ sexp_tail:
 	VMULPD    Z0, Z1, Z1
 	VCMPPD    $0x15, Z6, Z17, K2
 	VMOVAPD.Z Z1, K2, Z17
-	VMOVUPD   Z17, 8(SP)
+	VMOVUPD   Z17, 136(SP)
 	VSUBPD    Z16, Z17, Z17
 	VADDPD    Z17, Z15, Z0
 	VSUBPD    Z15, Z0, Z16
@@ -32211,13 +33342,14 @@ sscale_one:
 sscale_tail:
 	TESTQ     R8, R8
 	JE        sscale_done
-	VMOVUPD   8(SP), Z2
+	VMOVUPD   136(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, K1, (R10)
 
 sscale_done:
+send:
 next1:
 	ADDQ SI, CX
 	ADDQ SI, AX
@@ -32295,6 +33427,281 @@ pmax_done:
 	JE           op
 	VBROADCASTSD X2, Z1
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 120(SP), $0x00
+	JE   pmul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+	LEAQ (CX)(SI*2), R11
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines; the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, SI
+	JZ    pxpfgroup
+	CMPQ  SI, $0x00000600
+	JBE   pxpfgroup
+	MOVQ  CX, R11
+
+pxpfgroup:
+	LEAQ   pool<>+0(SB), R12
+	ADDQ   $0x0000003f, R12
+	ANDQ   $-64, R12
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+
+pxexp_one:
+	CMPQ    R8, $0x00000008
+	JL      pxexp_tail
+	VMOVUPD (R9), Z6
+	VSUBPD  Z0, Z6, Z6
+	VMOVUPD (R9)(SI*1), Z7
+	VSUBPD  Z1, Z7, Z7
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD          2816(R12), Z8
+	VFMADD231PD.BCST 8(SP), Z6, Z8
+	VMOVUPD          2816(R12), Z9
+	VFMADD231PD.BCST 8(SP), Z7, Z9
+	VSUBPD           2816(R12), Z8, Z10
+	VMOVUPD          Z6, Z11
+	VFMADD231PD.BCST 16(SP), Z10, Z11
+	VSUBPD           2816(R12), Z9, Z12
+	VMOVUPD          Z7, Z13
+	VFMADD231PD.BCST 16(SP), Z12, Z13
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VBROADCASTSD     32(SP), Z10
+	VBROADCASTSD     32(SP), Z12
+	VFMADD213PD.BCST 40(SP), Z11, Z10
+	VFMADD213PD.BCST 40(SP), Z13, Z12
+	VFMADD213PD.BCST 48(SP), Z11, Z10
+	VFMADD213PD.BCST 48(SP), Z13, Z12
+	VFMADD213PD.BCST 56(SP), Z11, Z10
+	VFMADD213PD.BCST 56(SP), Z13, Z12
+	VFMADD213PD.BCST 64(SP), Z11, Z10
+	VFMADD213PD.BCST 64(SP), Z13, Z12
+	VFMADD213PD.BCST 72(SP), Z11, Z10
+	VFMADD213PD.BCST 72(SP), Z13, Z12
+	VFMADD213PD.BCST 80(SP), Z11, Z10
+	VFMADD213PD.BCST 80(SP), Z13, Z12
+	VFMADD213PD.BCST 88(SP), Z11, Z10
+	VFMADD213PD.BCST 88(SP), Z13, Z12
+	VFMADD213PD.BCST 96(SP), Z11, Z10
+	VFMADD213PD.BCST 96(SP), Z13, Z12
+	VFMADD213PD.BCST 104(SP), Z11, Z10
+	VFMADD213PD.BCST 104(SP), Z13, Z12
+	VFMADD213PD.BCST 112(SP), Z11, Z10
+	VFMADD213PD.BCST 112(SP), Z13, Z12
+	VFMADD213PD.BCST 24(SP), Z11, Z10
+	VMULPD           Z11, Z10, Z10
+	VADDPD           1408(R12), Z10, Z10
+	VFMADD213PD.BCST 24(SP), Z13, Z12
+	VMULPD           Z13, Z12, Z12
+	VADDPD           1408(R12), Z12, Z12
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ      $0x34, Z8, Z8
+	VPADDQ      1408(R12), Z8, Z8
+	VMULPD      Z8, Z10, Z10
+	VCMPPD.BCST $0x15, (SP), Z6, K2
+	VMOVAPD.Z   Z10, K2, Z6
+	VPSLLQ      $0x34, Z9, Z9
+	VPADDQ      1408(R12), Z9, Z9
+	VMULPD      Z9, Z12, Z12
+	VCMPPD.BCST $0x15, (SP), Z7, K2
+	VMOVAPD.Z   Z12, K2, Z7
+	VMOVUPD     Z6, (R10)
+	VMOVUPD     Z7, (R10)(SI*1)
+	PREFETCHT0  (R11)
+	PREFETCHT0  64(R11)
+	ADDQ        $0x00000080, R11
+	VSUBPD      Z3, Z6, Z6
+	VADDPD      Z6, Z2, Z8
+	VSUBPD      Z2, Z8, Z3
+	VSUBPD      Z6, Z3, Z3
+	VMOVAPD     Z8, Z2
+	VSUBPD      Z5, Z7, Z7
+	VADDPD      Z7, Z4, Z6
+	VSUBPD      Z4, Z6, Z5
+	VSUBPD      Z7, Z5, Z5
+	VMOVAPD     Z6, Z4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000008, R8
+	JMP         pxexp_one
+
+pxexp_tail:
+	TESTQ   R8, R8
+	JE      pxexp_done
+	VMOVUPD pool<>+2688(SB), Z6
+	VMOVUPD (R9), K1, Z6
+	VSUBPD  Z0, Z6, Z6
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD (R9)(SI*1), K1, Z0
+	VSUBPD  Z1, Z0, Z0
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD          2816(R12), Z1
+	VFMADD231PD.BCST 8(SP), Z6, Z1
+	VMOVUPD          2816(R12), Z7
+	VFMADD231PD.BCST 8(SP), Z0, Z7
+	VSUBPD           2816(R12), Z1, Z8
+	VMOVUPD          Z6, Z9
+	VFMADD231PD.BCST 16(SP), Z8, Z9
+	VSUBPD           2816(R12), Z7, Z10
+	VMOVUPD          Z0, Z11
+	VFMADD231PD.BCST 16(SP), Z10, Z11
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VBROADCASTSD     32(SP), Z8
+	VBROADCASTSD     32(SP), Z10
+	VFMADD213PD.BCST 40(SP), Z9, Z8
+	VFMADD213PD.BCST 40(SP), Z11, Z10
+	VFMADD213PD.BCST 48(SP), Z9, Z8
+	VFMADD213PD.BCST 48(SP), Z11, Z10
+	VFMADD213PD.BCST 56(SP), Z9, Z8
+	VFMADD213PD.BCST 56(SP), Z11, Z10
+	VFMADD213PD.BCST 64(SP), Z9, Z8
+	VFMADD213PD.BCST 64(SP), Z11, Z10
+	VFMADD213PD.BCST 72(SP), Z9, Z8
+	VFMADD213PD.BCST 72(SP), Z11, Z10
+	VFMADD213PD.BCST 80(SP), Z9, Z8
+	VFMADD213PD.BCST 80(SP), Z11, Z10
+	VFMADD213PD.BCST 88(SP), Z9, Z8
+	VFMADD213PD.BCST 88(SP), Z11, Z10
+	VFMADD213PD.BCST 96(SP), Z9, Z8
+	VFMADD213PD.BCST 96(SP), Z11, Z10
+	VFMADD213PD.BCST 104(SP), Z9, Z8
+	VFMADD213PD.BCST 104(SP), Z11, Z10
+	VFMADD213PD.BCST 112(SP), Z9, Z8
+	VFMADD213PD.BCST 112(SP), Z11, Z10
+	VFMADD213PD.BCST 24(SP), Z9, Z8
+	VMULPD           Z9, Z8, Z8
+	VADDPD           1408(R12), Z8, Z8
+	VFMADD213PD.BCST 24(SP), Z11, Z10
+	VMULPD           Z11, Z10, Z10
+	VADDPD           1408(R12), Z10, Z10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ      $0x34, Z1, Z1
+	VPADDQ      1408(R12), Z1, Z1
+	VMULPD      Z1, Z8, Z8
+	VCMPPD.BCST $0x15, (SP), Z6, K2
+	VMOVAPD.Z   Z8, K2, Z6
+	VPSLLQ      $0x34, Z7, Z7
+	VPADDQ      1408(R12), Z7, Z7
+	VMULPD      Z7, Z10, Z10
+	VCMPPD.BCST $0x15, (SP), Z0, K2
+	VMOVAPD.Z   Z10, K2, Z0
+	VMOVUPD     Z6, 200(SP)
+	VSUBPD      Z3, Z6, Z6
+	VADDPD      Z6, Z2, Z1
+	VSUBPD      Z2, Z1, Z3
+	VSUBPD      Z6, Z3, Z3
+	VMOVAPD     Z1, Z2
+	VMOVUPD     Z0, 264(SP)
+	VSUBPD      Z5, Z0, Z0
+	VADDPD      Z0, Z4, Z1
+	VSUBPD      Z4, Z1, Z5
+	VSUBPD      Z0, Z5, Z5
+	VMOVAPD     Z1, Z4
+
+pxexp_done:
+	VSUBPD        Z3, Z2, Z2
+	VSUBPD        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPD        X0, X2, X2
+	VPERMILPD     $0x01, X2, X0
+	VADDSD        X0, X2, X2
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPD        Y0, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X0
+	VADDPD        X0, X4, X4
+	VPERMILPD     $0x01, X4, X0
+	VADDSD        X0, X4, X4
+
+	// Pass 3.
+	MOVQ         BX, R8
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X2, X0, X0
+	VBROADCASTSD X0, Z0
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X4, X1, X1
+	VBROADCASTSD X1, Z1
+	VMOVUPD      pool<>+4864(SB), Z2
+
+pxscale_loop:
+	CMPQ      R8, $0x00000010
+	JL        pxscale_one
+	VMOVUPD   (R10), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)
+	VMOVUPD   (R10)(SI*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)(SI*1)
+	VMOVUPD   64(R10), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, 64(R10)
+	VMOVUPD   64(R10)(SI*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, 64(R10)(SI*1)
+	ADDQ      $0x00000080, R10
+	SUBQ      $0x00000010, R8
+	JMP       pxscale_loop
+
+pxscale_one:
+	CMPQ      R8, $0x00000008
+	JL        pxscale_tail
+	VMOVUPD   (R10), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)
+	VMOVUPD   (R10)(SI*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)(SI*1)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000008, R8
+	JMP       pxscale_one
+
+pxscale_tail:
+	TESTQ     R8, R8
+	JE        pxscale_done
+	VMOVUPD   200(SP), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, K1, (R10)
+	VMOVUPD   264(SP), Z0
+	VMULPD    Z1, Z0, Z0
+	VCMPPD    $0x15, Z2, Z0, K2
+	VMOVAPD.Z Z0, K2, Z0
+	VMOVUPD   Z0, K1, (R10)(SI*1)
+
+pxscale_done:
+	JMP pend
+
+pmul:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ BX, R8
@@ -32472,13 +33879,13 @@ pexp_tail:
 	VMULPD    Z7, Z10, Z10
 	VCMPPD    $0x15, 4736(R12), Z0, K2
 	VMOVAPD.Z Z10, K2, Z0
-	VMOVUPD   Z6, 72(SP)
+	VMOVUPD   Z6, 200(SP)
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z1
 	VSUBPD    Z2, Z1, Z3
 	VSUBPD    Z6, Z3, Z3
 	VMOVAPD   Z1, Z2
-	VMOVUPD   Z0, 136(SP)
+	VMOVUPD   Z0, 264(SP)
 	VSUBPD    Z5, Z0, Z0
 	VADDPD    Z0, Z4, Z1
 	VSUBPD    Z4, Z1, Z5
@@ -32559,18 +33966,19 @@ pscale_one:
 pscale_tail:
 	TESTQ     R8, R8
 	JE        pscale_done
-	VMOVUPD   72(SP), Z3
+	VMOVUPD   200(SP), Z3
 	VMULPD    Z0, Z3, Z3
 	VCMPPD    $0x15, Z2, Z3, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VMOVUPD   Z3, K1, (R10)
-	VMOVUPD   136(SP), Z0
+	VMOVUPD   264(SP), Z0
 	VMULPD    Z1, Z0, Z0
 	VCMPPD    $0x15, Z2, Z0, K2
 	VMOVAPD.Z Z0, K2, Z0
 	VMOVUPD   Z0, K1, (R10)(SI*1)
 
 pscale_done:
+pend:
 	LEAQ (CX)(SI*2), CX
 	LEAQ (AX)(SI*2), AX
 	SUBQ DI, DX
@@ -32624,6 +34032,184 @@ opmax_done:
 	JE           special
 	VBROADCASTSD X0, Z0
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 120(SP), $0x00
+	JE   opmul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+	LEAQ (CX)(SI*2), R11
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines; the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, SI
+	JZ    opxpfgroup
+	CMPQ  SI, $0x00000600
+	JBE   opxpfgroup
+	MOVQ  CX, R11
+
+opxpfgroup:
+	LEAQ   pool<>+0(SB), R12
+	ADDQ   $0x0000003f, R12
+	ANDQ   $-64, R12
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+
+opxexp_one:
+	CMPQ    R8, $0x00000008
+	JL      opxexp_tail
+	VMOVUPD (R9), Z3
+	VSUBPD  Z0, Z3, Z3
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD          2816(R12), Z4
+	VFMADD231PD.BCST 8(SP), Z3, Z4
+	VSUBPD           2816(R12), Z4, Z5
+	VMOVUPD          Z3, Z6
+	VFMADD231PD.BCST 16(SP), Z5, Z6
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VBROADCASTSD     32(SP), Z5
+	VFMADD213PD.BCST 40(SP), Z6, Z5
+	VFMADD213PD.BCST 48(SP), Z6, Z5
+	VFMADD213PD.BCST 56(SP), Z6, Z5
+	VFMADD213PD.BCST 64(SP), Z6, Z5
+	VFMADD213PD.BCST 72(SP), Z6, Z5
+	VFMADD213PD.BCST 80(SP), Z6, Z5
+	VFMADD213PD.BCST 88(SP), Z6, Z5
+	VFMADD213PD.BCST 96(SP), Z6, Z5
+	VFMADD213PD.BCST 104(SP), Z6, Z5
+	VFMADD213PD.BCST 112(SP), Z6, Z5
+	VFMADD213PD.BCST 24(SP), Z6, Z5
+	VMULPD           Z6, Z5, Z5
+	VADDPD           1408(R12), Z5, Z5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ      $0x34, Z4, Z4
+	VPADDQ      1408(R12), Z4, Z4
+	VMULPD      Z4, Z5, Z5
+	VCMPPD.BCST $0x15, (SP), Z3, K2
+	VMOVAPD.Z   Z5, K2, Z3
+	VMOVUPD     Z3, (R10)
+	PREFETCHT0  (R11)
+	PREFETCHT0  64(R11)
+	ADDQ        $0x00000080, R11
+	VSUBPD      Z2, Z3, Z3
+	VADDPD      Z3, Z1, Z4
+	VSUBPD      Z1, Z4, Z2
+	VSUBPD      Z3, Z2, Z2
+	VMOVAPD     Z4, Z1
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	SUBQ        $0x00000008, R8
+	JMP         opxexp_one
+
+opxexp_tail:
+	TESTQ   R8, R8
+	JE      opxexp_done
+	VMOVUPD pool<>+2688(SB), Z3
+	VMOVUPD (R9), K1, Z3
+	VSUBPD  Z0, Z3, Z3
+
+	// exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s
+	VMOVUPD          2816(R12), Z0
+	VFMADD231PD.BCST 8(SP), Z3, Z0
+	VSUBPD           2816(R12), Z0, Z4
+	VMOVUPD          Z3, Z5
+	VFMADD231PD.BCST 16(SP), Z4, Z5
+
+	// exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)
+	VBROADCASTSD     32(SP), Z4
+	VFMADD213PD.BCST 40(SP), Z5, Z4
+	VFMADD213PD.BCST 48(SP), Z5, Z4
+	VFMADD213PD.BCST 56(SP), Z5, Z4
+	VFMADD213PD.BCST 64(SP), Z5, Z4
+	VFMADD213PD.BCST 72(SP), Z5, Z4
+	VFMADD213PD.BCST 80(SP), Z5, Z4
+	VFMADD213PD.BCST 88(SP), Z5, Z4
+	VFMADD213PD.BCST 96(SP), Z5, Z4
+	VFMADD213PD.BCST 104(SP), Z5, Z4
+	VFMADD213PD.BCST 112(SP), Z5, Z4
+	VFMADD213PD.BCST 24(SP), Z5, Z4
+	VMULPD           Z5, Z4, Z4
+	VADDPD           1408(R12), Z4, Z4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ      $0x34, Z0, Z0
+	VPADDQ      1408(R12), Z0, Z0
+	VMULPD      Z0, Z4, Z4
+	VCMPPD.BCST $0x15, (SP), Z3, K2
+	VMOVAPD.Z   Z4, K2, Z3
+	VMOVUPD     Z3, 328(SP)
+	VSUBPD      Z2, Z3, Z3
+	VADDPD      Z3, Z1, Z0
+	VSUBPD      Z1, Z0, Z2
+	VSUBPD      Z3, Z2, Z2
+	VMOVAPD     Z0, Z1
+
+opxexp_done:
+	VSUBPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPD        X0, X1, X1
+	VPERMILPD     $0x01, X1, X0
+	VADDSD        X0, X1, X1
+
+	// Pass 3.
+	MOVQ         BX, R8
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X1, X0, X0
+	VBROADCASTSD X0, Z0
+	VMOVUPD      pool<>+4864(SB), Z1
+
+opxscale_loop:
+	CMPQ      R8, $0x00000010
+	JL        opxscale_one
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
+	VMOVUPD   64(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 64(R10)
+	ADDQ      $0x00000080, R10
+	SUBQ      $0x00000010, R8
+	JMP       opxscale_loop
+
+opxscale_one:
+	CMPQ      R8, $0x00000008
+	JL        opxscale_tail
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000008, R8
+	JMP       opxscale_one
+
+opxscale_tail:
+	TESTQ     R8, R8
+	JE        opxscale_done
+	VMOVUPD   328(SP), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, K1, (R10)
+
+opxscale_done:
+	JMP opend
+
+opmul:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ BX, R8
@@ -32736,7 +34322,7 @@ opexp_tail:
 	VMULPD    Z0, Z4, Z4
 	VCMPPD    $0x15, 4736(R12), Z3, K2
 	VMOVAPD.Z Z4, K2, Z3
-	VMOVUPD   Z3, 200(SP)
+	VMOVUPD   Z3, 328(SP)
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z0
 	VSUBPD    Z1, Z0, Z2
@@ -32792,13 +34378,14 @@ opscale_one:
 opscale_tail:
 	TESTQ     R8, R8
 	JE        opscale_done
-	VMOVUPD   200(SP), Z2
+	VMOVUPD   328(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, K1, (R10)
 
 opscale_done:
+opend:
 	JMP next1
 
 special:

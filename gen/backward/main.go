@@ -278,7 +278,7 @@ type gen struct {
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
 	acc [2]VecVirtual
-	ne  VecVirtual // -e broadcast (scaled: -scale*e)
+	ne  VecVirtual // -e broadcast (scaled long rows: -scale*e)
 	sc  VecVirtual // scaled: scale broadcast
 }
 
@@ -296,18 +296,13 @@ func (g *gen) loadScale() {
 	g.dt.BCAST(x, g.sc)
 }
 
-// scaleE multiplies e (or -e), lane by lane, by scale in a scaled kernel:
-// pass 2 then forms t = scale*dp - scale*e with one FMA (scaleT).
+// scaleE multiplies -e, lane by lane, by scale in a scaled kernel: the
+// long rows' pass 2 then forms t = scale*dp - scale*e with one FMA (out's
+// -e form). The shorter rows keep e as it is and scale p (out's +e form).
 func (g *gen) scaleE(e VecVirtual) {
 	if g.form == scaled {
 		g.dt.MUL(g.sc, e, e)
 	}
-}
-
-// scaleT sets, in a scaled kernel, t = scale*t - se in place (se = scale*e,
-// +e form) where another form computes t = t - e.
-func (g *gen) scaleT(se, t VecVirtual) {
-	g.dt.FMS213(se, g.sc, t)
 }
 
 // nextRow steps the row pointers p, dp and ds by one row (g.step).
@@ -745,11 +740,24 @@ const (
 // out computes the pass-2 result for one vector and returns its register.
 // p and dp are memory operands or registers (a scaled kernel overwrites a
 // dp register: none is read after pass 2); ds is memory, read by the Add
-// form. sign is the form of g.ne (in a scaled kernel, times scale).
+// form. sign is the form of g.ne (in a scaled kernel, -e times scale, or
+// +e as it is: then p is scaled).
 func (g *gen) out(p, dp Op, ds Mem, sign eSign, store storeMode) VecVirtual {
 	masked := sign == posE
 	t := g.Vec()
 	switch {
+	case g.form == scaled && masked:
+		// (scale*p)*(dp - e): the product by scale waits only on p,
+		// off the chain from e to the store (scale*dp - scale*e put a
+		// product and an FMA on it).
+		if _, ok := dp.(Mem); ok {
+			g.dt.MOVU(dp, t)
+			dp = t
+		}
+		g.dt.SUB(g.ne, dp, t) // t = dp - e
+		ps := g.Vec()
+		g.dt.MUL(p, g.sc, ps)
+		p = ps
 	case g.form == scaled:
 		// dp in a register is not read again: t = dp, in place.
 		if r, ok := dp.(VecVirtual); ok {
@@ -757,11 +765,7 @@ func (g *gen) out(p, dp Op, ds Mem, sign eSign, store storeMode) VecVirtual {
 		} else {
 			g.dt.MOVU(dp, t)
 		}
-		if masked {
-			g.dt.FMS213(g.ne, g.sc, t) // t = scale*dp - scale*e
-		} else {
-			g.dt.FMA213(g.ne, g.sc, t) // t = scale*dp + (-scale*e)
-		}
+		g.dt.FMA213(g.ne, g.sc, t) // t = scale*dp + (-scale*e)
 	case masked:
 		g.dt.SUB(g.ne, dp, t) // short rows: g.ne holds +e
 	default:

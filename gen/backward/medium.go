@@ -236,9 +236,9 @@ func (g *gen) mediumSum(nv int, tail rowTail, ahead int, set *medSet) {
 		fnmadd = VFNMADD231PD
 	}
 	// A scaled kernel sums +e, the first product of each accumulator by a
-	// plain product rather than into a zeroed register: that saves the
-	// instruction scaleE adds (these rows are bound by the instruction
-	// count), and pass 2 takes the +e form (mediumStore).
+	// plain product rather than into a zeroed register: that saves an
+	// instruction (these rows are bound by the instruction count), and
+	// pass 2 takes the +e form with p scaled (mediumStore).
 	first := map[VecVirtual]bool{}
 	if g.form == scaled {
 		fnmadd = g.dt.FMA231
@@ -315,7 +315,6 @@ func (g *gen) mediumSum(nv int, tail rowTail, ahead int, set *medSet) {
 	// Across lanes in the element type: float64 lane sums cost more than
 	// the bound needs (bench/TUNING.md).
 	g.allSum(m, g.elemLanes())
-	g.scaleE(m)
 }
 
 // mediumStore runs pass 2 of the row at p with the registers of set.
@@ -337,8 +336,9 @@ func (g *gen) mediumStore(nv int, tail rowTail, tailOff Register, set *medSet) {
 			PREFETCHT0(Mem{Base: g.ds, Index: g.step, Scale: 2, Disp: off})
 		}
 	}
-	// A scaled kernel's set holds +scale*e (mediumSum): out's short-row
-	// form, t = scale*dp - scale*e (it reads no ds).
+	// A scaled kernel's set holds +e (mediumSum): out's short-row form
+	// with p scaled, (scale*p)*(dp - e) (it reads no ds), whose product by
+	// scale waits only on p, off the chain from e to the store.
 	sign := negE
 	if g.form == scaled {
 		sign = posE

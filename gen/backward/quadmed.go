@@ -180,7 +180,6 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 		e = sums[0]
 		g.allSum(e, g.elemLanes())
 	}
-	g.scaleE(e)
 	for r := 0; r < n; r++ {
 		er := e
 		if n == 4 {
@@ -194,12 +193,13 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 		}
 		for k := 0; k <= nv; k++ {
 			t, out := dp[r][k], p[r][k]
+			g.dt.SUB(er, t, t)
 			if g.form == scaled {
-				g.scaleT(er, t)
-			} else {
-				g.dt.SUB(er, t, t)
-			}
-			if g.adds() {
+				// (scale*p)*(dp - e): the product by scale waits only
+				// on p, off the chain from e to the store.
+				g.dt.MUL(g.sc, p[r][k], out)
+				g.dt.MUL(out, t, out)
+			} else if g.adds() {
 				out = dsEnd
 				if k < nv {
 					out = g.Vec()

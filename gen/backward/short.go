@@ -137,7 +137,6 @@ func (s *shortLoop) rowE(pv, dv, ne VecVirtual, load rowLoad) {
 	default:
 		g.shortSum(pv, dv)
 	}
-	g.scaleE(ne)
 	g.ne = saved
 }
 
@@ -705,15 +704,13 @@ func (q *groupLoop) group(steps int) VecVirtual {
 		VPERMPD(x, q.bidx, e)
 	}
 	t := g.Vec()
-	if g.form == scaled {
-		g.scaleE(e)
-		g.scaleT(e, dv) // scale*dp - scale*e
-		t = dv
-	} else {
-		g.dt.SUB(e, dv, t) // dp - e
-	}
+	g.dt.SUB(e, dv, t) // dp - e
 	r := t
-	if g.adds() {
+	if g.form == scaled {
+		// (scale*p)*(dp - e), as out's +e form.
+		g.dt.MUL(g.sc, pv, pv)
+		g.dt.MUL(pv, t, r)
+	} else if g.adds() {
 		r = g.Vec()
 		g.dt.MOVU(Mem{Base: g.ds}, r)
 		g.dt.FMA231(pv, t, r)

@@ -150,48 +150,98 @@ const SoftmaxF64Lo = -1022 * math.Ln2
 // ExpSoftmaxF64Core replaces each float64 vector d in xs (d <= 0, -Inf or
 // NaN) by e^d, within 1 ulp; lanes below SoftmaxF64Lo give +0, NaN stays NaN.
 func ExpSoftmaxF64Core(p *Pool, xs []VecVirtual) {
+	expSoftmaxF64(p, xs, nil)
+}
+
+// expSoftmaxF64 is ExpSoftmaxF64Core, or with sc ExpSoftmaxF64ScaledCore:
+// the same instructions, sc's operands in place of log2e, ln2 (one part
+// where the core has two), the polynomial's coefficients and the bound,
+// and the polynomial's last two steps in the other order (see ExpScale64).
+func expSoftmaxF64(p *Pool, xs []VecVirtual, sc *ExpScale64) {
 	shift := p.C(exp64Shift)
+	var c *ExpScale64
+	if sc == nil {
+		c = softmaxF64Operands(p)
+	} else {
+		f := *sc
+		f.one = p.C(exp64One)
+		c = &f
+	}
 	n := len(xs)
 	ts := make([]VecVirtual, n)
 	rs := make([]VecVirtual, n)
 	qs := make([]VecVirtual, n)
-	Comment("exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
+	if sc == nil {
+		Comment("exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
+	} else {
+		Comment("exp (scale folded): n = round(d*s*log2e), r' = d - n*ln2/s")
+	}
 	for i, x := range xs {
 		ts[i] = like(x)
 		VMOVUPD(shift, ts[i])
-		VFMADD231PD(p.C(exp64Log2e), x, ts[i])
+		c.op(c.Log2e, VFMADD231PD, VFMADD231PD_BCST, x, ts[i])
 	}
 	for i, x := range xs {
 		qs[i] = like(x)
 		rs[i] = like(x)
 		VSUBPD(shift, ts[i], qs[i])
 		VMOVUPD(x, rs[i])
-		VFMADD231PD(p.C(exp64NegLn2Hi), qs[i], rs[i])
-		VFMADD231PD(p.C(exp64NegLn2Lo), qs[i], rs[i])
+		c.op(c.NegLn2, VFMADD231PD, VFMADD231PD_BCST, qs[i], rs[i])
+		if c.NegLn2Lo != nil {
+			c.op(c.NegLn2Lo, VFMADD231PD, VFMADD231PD_BCST, qs[i], rs[i])
+		}
 	}
-	Comment("exp: q(r), degree 10; p = 1 + (r + r^2*q)")
+	if sc == nil {
+		Comment("exp: q(r), degree 10; p = 1 + (r + r^2*q)")
+	} else {
+		Comment("exp: H = s^2*q(s*r'), degree 10; p = 1 + r'*(s + r'*H)")
+	}
 	for i := range xs {
-		VMOVUPD(p.C(exp64Q[0]), qs[i])
+		c.op(c.H[0], VMOVUPD, VBROADCASTSD, qs[i])
 	}
-	for k := 1; k < len(expF64Q); k++ {
-		c := p.C(exp64Q[k])
+	for k := 1; k < len(c.H); k++ {
 		for i := range xs {
-			VFMADD213PD(c, rs[i], qs[i])
+			c.op(c.H[k], VFMADD213PD, VFMADD213PD_BCST, rs[i], qs[i])
 		}
 	}
 	for i, x := range xs {
-		r2 := like(x)
-		VMULPD(rs[i], rs[i], r2)
-		VFMADD213PD(rs[i], r2, qs[i]) // r + r^2 q
-		VADDPD(p.C(exp64One), qs[i], qs[i])
+		if sc == nil {
+			r2 := like(x)
+			VMULPD(rs[i], rs[i], r2)
+			VFMADD213PD(rs[i], r2, qs[i]) // r + r^2 q
+		} else {
+			c.op(c.S, VFMADD213PD, VFMADD213PD_BCST, rs[i], qs[i]) // s + r'*H
+			VMULPD(rs[i], qs[i], qs[i])                            // r + r^2 q
+		}
+		VADDPD(c.one, qs[i], qs[i])
 	}
 	Comment("times 2^n; keep lanes with d >= lo or NaN")
 	for i, x := range xs {
 		VPSLLQ(U8(52), ts[i], ts[i])
-		VPADDQ(p.C(exp64One), ts[i], ts[i])
+		VPADDQ(c.one, ts[i], ts[i])
 		VMULPD(ts[i], qs[i], qs[i])
-		Select(Float64, CmpNLTUQ, p.C(exp64SoftmaxLo), x, qs[i], x)
+		if m, ok := c.Lo.(Mem); ok && c.bcst {
+			k := K()
+			VCMPPD_BCST(U8(CmpNLTUQ), m, x, k)
+			VMOVAPD_Z(qs[i], k, x)
+			continue
+		}
+		Select(Float64, CmpNLTUQ, c.Lo, x, qs[i], x)
 	}
+}
+
+// softmaxF64Operands returns ExpSoftmaxF64Core's splats as an unscaled
+// ExpScale64 (no S; NegLn2 holds -ln2hi, NegLn2Lo -ln2lo), taken from the
+// pool in the order the core first used them (which sets the pool's
+// layout).
+func softmaxF64Operands(p *Pool) *ExpScale64 {
+	c := &ExpScale64{Log2e: p.C(exp64Log2e), NegLn2: p.C(exp64NegLn2Hi), NegLn2Lo: p.C(exp64NegLn2Lo)}
+	for k := range c.H {
+		c.H[k] = p.C(exp64Q[k])
+	}
+	c.one = p.C(exp64One)
+	c.Lo = p.C(exp64SoftmaxLo)
+	return c
 }
 
 // The splats of the float64 exps.

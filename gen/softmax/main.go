@@ -5,7 +5,8 @@
 // SoftmaxScaled is Softmax with every s - max multiplied by scale before
 // its exp (rowGen.scaled), on every path; float32 folds the scale into
 // the exp's constants instead (rowGen.fold; AVX2 in SoftmaxScaled, not
-// SoftmaxCausal), for the scales that allow it.
+// SoftmaxCausal), and so does float64 in SoftmaxScaled (rowGen.fold64),
+// for the scales that allow it.
 //
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
@@ -242,11 +243,11 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	RET()
 }
 
-// scaledAttr is SoftmaxScaled's TEXT attribute: NOSPLIT, but for AVX2
-// float32, whose folded scale (ExpScale8From) takes the frame past
-// NOSPLIT's limit: that kernel checks the stack on entry.
+// scaledAttr is SoftmaxScaled's TEXT attribute: NOSPLIT, but for AVX2,
+// whose folded scale (ExpScale8From, ExpScale64From: YMM vectors) takes
+// the frame past NOSPLIT's limit: those kernels check the stack on entry.
 func scaledAttr(isa ISA, d DType) attr.Attribute {
-	if !isa.AVX512 && d.Size == 4 {
+	if !isa.AVX512 {
 		return 0
 	}
 	return NOSPLIT
@@ -421,6 +422,9 @@ type rowGen struct {
 	fold    *ExpScale
 	foldOK  Mem
 	folding bool
+	// fold64: float64 SoftmaxScaled's folded scale (ExpScale64), with
+	// foldOK and folding as fold's.
+	fold64 *ExpScale64
 }
 
 // scaleBy sets g up for SoftmaxScaled with the scale parameter arg.
@@ -432,8 +436,11 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 			panic(err)
 		}
 		g.scale = b.Addr
-		if g.d.Size == 4 {
+		switch {
+		case g.d.Size == 4:
 			g.foldScale()
+		case !g.causal:
+			g.foldScale64(arg)
 		}
 		return
 	}
@@ -457,6 +464,9 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 	g.d.BCAST(x, v)
 	g.scale = AllocLocal(g.isa.VB)
 	g.d.MOVU(v, g.scale)
+	if !g.causal {
+		g.foldScale64(arg)
+	}
 }
 
 // foldScale sets up the folded scale (float32, see ExpScale; AVX2's in
@@ -479,6 +489,32 @@ func (g *rowGen) foldScale() {
 	CMPL(bits, U32(math.Float32bits(FoldScaleMin)))
 	JB(LabelRef("foldset"))
 	CMPL(bits, U32(math.Float32bits(FoldScaleMax)))
+	JA(LabelRef("foldset"))
+	MOVL(U32(1), ok)
+	Label("foldset")
+	MOVL(ok, g.foldOK)
+}
+
+// foldScale64 sets up the folded float64 scale (see ExpScale64) of
+// SoftmaxScaled (SoftmaxCausal multiplies) and g.foldOK, as foldScale
+// does: the scale's bits compared with FoldScaleMin..FoldScaleMax's.
+func (g *rowGen) foldScale64(arg gotypes.Component) {
+	b, err := arg.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	x := XMM()
+	VMOVSD(b.Addr, x)
+	g.fold64 = ExpScale64From(x, AllocLocal(ExpScale64Bytes(g.isa.AVX512)), g.isa.AVX512)
+	g.foldOK = AllocLocal(8)
+	bits, bound, ok := GP64(), GP64(), GP32()
+	MOVQ(b.Addr, bits)
+	XORL(ok, ok)
+	MOVQ(U64(math.Float64bits(FoldScaleMin)), bound)
+	CMPQ(bits, bound)
+	JB(LabelRef("foldset"))
+	MOVQ(U64(math.Float64bits(FoldScaleMax)), bound)
+	CMPQ(bits, bound)
 	JA(LabelRef("foldset"))
 	MOVL(U32(1), ok)
 	Label("foldset")

@@ -61,7 +61,7 @@ func (g *rowGen) body(k int, pre string) {
 	b.maxima()
 	b.broadcastMaxima()
 	b.tailSlots()
-	if g.fold == nil {
+	if g.fold == nil && g.fold64 == nil {
 		b.guardVersions(pre)
 		return
 	}
@@ -650,13 +650,25 @@ func (b *rowGroup) expSumF64(pre string, sums []VecVirtual, pf prefetches) {
 	n, ptr, mv, slots := b.n, b.ptr, b.mv, b.slots
 	// Single rows hold f64HeldZMM of the exp's constants (faster on long
 	// rows, bench/TUNING.md). Pairs: no room.
+	sc := b.fold64
 	if isa.AVX512 && k == 1 {
 		bu := newBudget("zmmVEXRegs", zmmVEXRegs)
 		bu.take(f64HeldZMM, "exp constants")
 		bu.take(2, "sum and compensation")
 		bu.state()
-		HoldExpF64Of(p, ExpSoftmaxF64Splats, f64HeldZMM)
+		if b.folding {
+			sc = HoldExpF64Scaled(p, sc, f64HeldZMM)
+		} else {
+			HoldExpF64Of(p, ExpSoftmaxF64Splats, f64HeldZMM)
+		}
 		defer p.Release()
+	}
+	exp := func(xs []VecVirtual) {
+		if b.folding {
+			ExpSoftmaxF64ScaledCore(p, xs, sc)
+		} else {
+			ExpSoftmaxF64Core(p, xs)
+		}
 	}
 	comp := make([]VecVirtual, k)
 	for _, r := range slots {
@@ -676,7 +688,7 @@ func (b *rowGroup) expSumF64(pre string, sums []VecVirtual, pf prefetches) {
 				xs = append(xs, x)
 			}
 		}
-		ExpSoftmaxF64Core(p, xs)
+		exp(xs)
 		for i := 0; i < u; i++ {
 			for j, r := range slots {
 				if !b.log {
@@ -705,7 +717,7 @@ func (b *rowGroup) expSumF64(pre string, sums []VecVirtual, pf prefetches) {
 			b.mulScale(x)
 			xs[j] = x
 		}
-		ExpSoftmaxF64Core(p, xs)
+		exp(xs)
 		for j, r := range slots {
 			if !b.log {
 				VMOVUPD(xs[j], b.etail.Offset(vb*r))
