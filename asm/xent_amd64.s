@@ -20028,7 +20028,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), $824-108
+TEXT ·CrossEntropyF32AVX512(SB), $928-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -20058,8 +20058,1859 @@ pfnext:
 	MOVQ  ds_len+32(FP), R10
 	TESTQ R10, R10
 	JE    l_start
-	CMPQ  R8, $0x00000180
-	JA    d_row
+
+	// The gather's row offsets: lane 2i holds i*cols.
+	VPBROADCASTD R8, Z0
+	VPMULLD      xres_iota2<>+0(SB), Z0, Z0
+	VMOVDQU32    Z0, 824(SP)
+
+	// Rows of 1 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000010
+	JA      d_r1skip
+	MOVQ    R8, R9
+	SUBQ    $0x00000000, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K2
+	MOVQ    R8, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
+
+d_r1groups:
+	CMPQ  DI, $0x08
+	JL    d_r1rest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_r1bail
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	LEAQ        (BX)(R11*1), R9
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVUPS.Z   (BX), K2, Z3
+	VPCMPD.BCST $0x04, (SI), Z2, K2, K3
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VMOVUPS.Z   (BX)(R10*1), K2, Z4
+	VPCMPD.BCST $0x04, 4(SI), Z2, K2, K3
+	VBLENDMPS   Z4, Z0, K3, Z4
+	VMOVUPS.Z   (BX)(R10*2), K2, Z5
+	VPCMPD.BCST $0x04, 8(SI), Z2, K2, K3
+	VBLENDMPS   Z5, Z0, K3, Z5
+	VMOVUPS.Z   (R9), K2, Z6
+	VPCMPD.BCST $0x04, 12(SI), Z2, K2, K3
+	VBLENDMPS   Z6, Z0, K3, Z6
+	VMOVUPS.Z   (BX)(R10*4), K2, Z7
+	VPCMPD.BCST $0x04, 16(SI), Z2, K2, K3
+	VBLENDMPS   Z7, Z0, K3, Z7
+	VMOVUPS.Z   (R9)(R10*2), K2, Z8
+	VPCMPD.BCST $0x04, 20(SI), Z2, K2, K3
+	VBLENDMPS   Z8, Z0, K3, Z8
+	VMOVUPS.Z   (BX)(R11*2), K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z2, K2, K3
+	VBLENDMPS   Z9, Z0, K3, Z9
+	VMOVUPS.Z   (R9)(R10*4), K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z2, K2, K3
+	VBLENDMPS   Z10, Z0, K3, Z10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z3, Z0
+	VSHUFF64X2 $0xee, Z5, Z3, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x44, Z9, Z7, Z0
+	VSHUFF64X2 $0xee, Z9, Z7, Z11
+	VMAXPS     Z0, Z11, Z11
+	VSHUFF64X2 $0x44, Z6, Z4, Z0
+	VSHUFF64X2 $0xee, Z6, Z4, Z12
+	VMAXPS     Z0, Z12, Z12
+	VSHUFF64X2 $0x44, Z10, Z8, Z0
+	VSHUFF64X2 $0xee, Z10, Z8, Z13
+	VMAXPS     Z0, Z13, Z13
+	VSHUFF64X2 $0x88, Z11, Z2, Z0
+	VSHUFF64X2 $0xdd, Z11, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x88, Z13, Z12, Z0
+	VSHUFF64X2 $0xdd, Z13, Z12, Z11
+	VMAXPS     Z0, Z11, Z11
+	VUNPCKLPD  Z11, Z2, Z0
+	VUNPCKHPD  Z11, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z0
+	VMAXPS     Z0, Z2, Z2
+
+	// s_t of each row in its lanes (solo: every lane).
+	VPMOVZXDQ  (SI), Z11
+	VPADDD     824(SP), Z11, Z11
+	MOVL       $0x00005555, R9
+	KMOVW      R9, K3
+	VXORPS     Z0, Z0, Z0
+	VGATHERDPS (BX)(Z11*4), K3, Z0
+	VMOVSLDUP  Z0, Z0
+	VMAXPS     Z0, Z2, Z11
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z11, Z2, Z2
+	VMOVUPS  4096(AX), Z12
+	VCMPPS   $0x16, Z2, Z12, K3
+	KORTESTW K3, K3
+	JNE      d_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z11, Z2
+	VPCMPEQD 128(AX), Z2, K3
+	KORTESTW K3, K3
+	JNE      d_r1bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z11, Z0, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z12, K3
+	VMAXPS  Z12, Z2, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VFMADD231PS 1152(AX), Z15, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z16
+	VFMADD213PS 12032(AX), Z12, Z16
+	VFMADD213PS 12160(AX), Z12, Z16
+	VMULPS      Z12, Z16, Z16
+	VPERMPS     Z13, Z14, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS.Z Z15, Z14, K3, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z12, Z13, Z12
+	VCVTPS2PD   Y12, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z0, Z13, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z11, Z13, Z13
+	VCVTPS2PD   Y13, Z13
+	VSUBPD      Z13, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z3, Z3
+	VMOVDQU32 384(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z4, Z4
+	VMOVDQU32 512(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z5, Z5
+	VMOVDQU32 640(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z6, Z6
+	VMOVDQU32 10880(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z7, Z7
+	VMOVDQU32 11008(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z8, Z8
+	VMOVDQU32 11136(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z9, Z9
+	VMOVDQU32 11264(AX), Z13
+	VPERMPS   Z11, Z13, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVUPS   11776(AX), Z13
+	VMOVUPS   1024(AX), Z14
+	VMOVUPS   1152(AX), Z15
+	VMOVUPS   11904(AX), Z16
+	VMOVUPS   12032(AX), Z17
+	VMOVUPS   12160(AX), Z18
+
+	// Register budget: 8 values + 3 + 7 held, 4 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z3, K3
+	VMAXPS Z3, Z2, Z3
+	VCMPPS $0x15, Z2, Z4, K4
+	VMAXPS Z4, Z2, Z4
+	VCMPPS $0x15, Z2, Z5, K5
+	VMAXPS Z5, Z2, Z5
+	VCMPPS $0x15, Z2, Z6, K6
+	VMAXPS Z6, Z2, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z19
+	VFMADD231PS Z14, Z3, Z19
+	VSUBPS      Z13, Z19, Z20
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z4, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z25
+	VFMADD231PS Z14, Z5, Z25
+	VSUBPS      Z13, Z25, Z26
+	VMOVUPS     Z13, Z28
+	VFMADD231PS Z14, Z6, Z28
+	VSUBPS      Z13, Z28, Z29
+	VFMADD231PS Z15, Z20, Z3
+	VFMADD231PS Z15, Z23, Z4
+	VFMADD231PS Z15, Z26, Z5
+	VFMADD231PS Z15, Z29, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z21
+	VFMADD213PS Z17, Z3, Z21
+	VFMADD213PS Z18, Z3, Z21
+	VMULPS      Z3, Z21, Z21
+	VMOVUPS     Z16, Z24
+	VFMADD213PS Z17, Z4, Z24
+	VFMADD213PS Z18, Z4, Z24
+	VMULPS      Z4, Z24, Z24
+	VMOVUPS     Z16, Z27
+	VFMADD213PS Z17, Z5, Z27
+	VFMADD213PS Z18, Z5, Z27
+	VMULPS      Z5, Z27, Z27
+	VMOVUPS     Z16, Z30
+	VFMADD213PS Z17, Z6, Z30
+	VFMADD213PS Z18, Z6, Z30
+	VMULPS      Z6, Z30, Z30
+	VPERMPS     Z11, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS.Z Z20, Z19, K3, Z3
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K4, Z4
+	VPERMPS     Z11, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS.Z Z26, Z25, K5, Z5
+	VPERMPS     Z11, Z28, Z28
+	VFMADD231PS Z30, Z28, Z28
+	VSCALEFPS.Z Z29, Z28, K6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z7, K3
+	VMAXPS Z7, Z2, Z7
+	VCMPPS $0x15, Z2, Z8, K4
+	VMAXPS Z8, Z2, Z8
+	VCMPPS $0x15, Z2, Z9, K5
+	VMAXPS Z9, Z2, Z9
+	VCMPPS $0x15, Z2, Z10, K6
+	VMAXPS Z10, Z2, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z2
+	VFMADD231PS Z14, Z7, Z2
+	VSUBPS      Z13, Z2, Z19
+	VMOVUPS     Z13, Z20
+	VFMADD231PS Z14, Z8, Z20
+	VSUBPS      Z13, Z20, Z21
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z9, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z24
+	VFMADD231PS Z14, Z10, Z24
+	VSUBPS      Z13, Z24, Z13
+	VFMADD231PS Z15, Z19, Z7
+	VFMADD231PS Z15, Z21, Z8
+	VFMADD231PS Z15, Z23, Z9
+	VFMADD231PS Z15, Z13, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z14
+	VFMADD213PS Z17, Z7, Z14
+	VFMADD213PS Z18, Z7, Z14
+	VMULPS      Z7, Z14, Z14
+	VMOVUPS     Z16, Z15
+	VFMADD213PS Z17, Z8, Z15
+	VFMADD213PS Z18, Z8, Z15
+	VMULPS      Z8, Z15, Z15
+	VMOVUPS     Z16, Z25
+	VFMADD213PS Z17, Z9, Z25
+	VFMADD213PS Z18, Z9, Z25
+	VMULPS      Z9, Z25, Z25
+	VMOVUPS     Z16, Z16
+	VFMADD213PS Z17, Z10, Z16
+	VFMADD213PS Z18, Z10, Z16
+	VMULPS      Z10, Z16, Z16
+	VPERMPS     Z11, Z2, Z2
+	VFMADD231PS Z14, Z2, Z2
+	VSCALEFPS.Z Z19, Z2, K3, Z7
+	VPERMPS     Z11, Z20, Z20
+	VFMADD231PS Z15, Z20, Z20
+	VSCALEFPS.Z Z21, Z20, K4, Z8
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z25, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K5, Z9
+	VPERMPS     Z11, Z24, Z24
+	VFMADD231PS Z16, Z24, Z24
+	VSCALEFPS.Z Z13, Z24, K6, Z10
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z3, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y3, Z2
+	VADDPD        Z11, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z4, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y4, Z11
+	VADDPD        Z13, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z5, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y5, Z13
+	VADDPD        Z14, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z6, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y6, Z14
+	VADDPD        Z15, Z14, Z14
+	VEXTRACTF64X4 $0x01, Z7, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y7, Z15
+	VADDPD        Z16, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z8, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y8, Z16
+	VADDPD        Z17, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z9, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y9, Z17
+	VADDPD        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z10, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y10, Z18
+	VADDPD        Z19, Z18, Z18
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z13, Z2, Z19
+	VSHUFF64X2 $0xee, Z13, Z2, Z2
+	VADDPD     Z19, Z2, Z2
+	VSHUFF64X2 $0x44, Z17, Z15, Z13
+	VSHUFF64X2 $0xee, Z17, Z15, Z15
+	VADDPD     Z13, Z15, Z15
+	VSHUFF64X2 $0x44, Z14, Z11, Z13
+	VSHUFF64X2 $0xee, Z14, Z11, Z11
+	VADDPD     Z13, Z11, Z11
+	VSHUFF64X2 $0x44, Z18, Z16, Z13
+	VSHUFF64X2 $0xee, Z18, Z16, Z14
+	VADDPD     Z13, Z14, Z14
+	VSHUFF64X2 $0x88, Z15, Z2, Z13
+	VSHUFF64X2 $0xdd, Z15, Z2, Z2
+	VADDPD     Z13, Z2, Z2
+	VSHUFF64X2 $0x88, Z14, Z11, Z13
+	VSHUFF64X2 $0xdd, Z14, Z11, Z11
+	VADDPD     Z13, Z11, Z11
+	VUNPCKLPD  Z11, Z2, Z13
+	VUNPCKHPD  Z11, Z2, Z2
+	VADDPD     Z13, Z2, Z2
+	VADDPD     Z2, Z12, Z11
+	VMOVAPD    Z11, Z13
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z13, Z14
+	VPCMPGTQ 1920(AX), Z14, K3
+	VPMOVM2Q K3, Z15
+	VPADDQ   2048(AX), Z15, Z16
+	VPSLLQ   $0x34, Z16, Z16
+	VORPD    Z16, Z14, Z14
+	VPSRLQ   $0x34, Z13, Z16
+	VPSUBQ   Z15, Z16, Z16
+	VORPD    2176(AX), Z16, Z16
+	VSUBPD   2304(AX), Z16, Z16
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z14, Z15
+	VADDPD      2432(AX), Z14, Z14
+	VDIVPD      Z14, Z15, Z15
+	VMULPD      Z15, Z15, Z14
+	VMOVUPD     2560(AX), Z17
+	VFMADD213PD 2688(AX), Z14, Z17
+	VFMADD213PD 2816(AX), Z14, Z17
+	VFMADD213PD 2944(AX), Z14, Z17
+	VFMADD213PD 3072(AX), Z14, Z17
+	VMULPD      Z15, Z17, Z17
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z16, Z17
+	VFMADD231PD 3328(AX), Z16, Z17
+	VXORPD      Z15, Z15, Z15
+	VFMADD231PD Z15, Z13, Z17
+	VMOVAPD     Z17, Z13
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z12, Z12, Z14
+	VADDPD      Z2, Z14, Z14
+	VDIVPD      Z14, Z2, Z14
+	VMULPD      Z14, Z14, Z15
+	VMOVUPD     4224(AX), Z16
+	VFMADD213PD 4352(AX), Z15, Z16
+	VFMADD213PD 4480(AX), Z15, Z16
+	VFMADD213PD 4608(AX), Z15, Z16
+	VMULPD      Z15, Z16, Z16
+	VADDPD      Z14, Z14, Z14
+	VFMADD213PD Z14, Z14, Z16
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z13, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z13
+	VMULPD    4864(AX), Z12, Z14
+	VCMPPD    $0x12, Z12, Z13, K3
+	VCMPPD    $0x12, Z14, Z2, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z16, K3, Z0
+	VCVTPD2PS Z0, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z0
+	VDIVPD        Z11, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z11
+	VCVTPS2PD     Y11, Z11
+	VMULPD        Z0, Z11, Z12
+	VCVTPD2PS     Z12, Y12
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z11, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 888(SP)
+
+	// ds = e * g/Z, the rows' vectors as held.
+	LEAQ      (DX)(R11*1), R9
+	VMOVDQU32 256(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z3, Z3
+	VMOVUPS   Z3, K2, (DX)
+	VMOVDQU32 12288(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z4, Z4
+	VMOVUPS   Z4, K2, (DX)(R10*1)
+	VMOVDQU32 384(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z5, Z5
+	VMOVUPS   Z5, K2, (DX)(R10*2)
+	VMOVDQU32 12416(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z6, Z6
+	VMOVUPS   Z6, K2, (R9)
+	VMOVDQU32 512(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z7, Z7
+	VMOVUPS   Z7, K2, (DX)(R10*4)
+	VMOVDQU32 12544(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z8, Z8
+	VMOVUPS   Z8, K2, (R9)(R10*2)
+	VMOVDQU32 640(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z9, Z9
+	VMOVUPS   Z9, K2, (DX)(R11*2)
+	VMOVDQU32 12672(AX), Z0
+	VPERMPS   Z12, Z0, Z0
+	VMULPS    Z0, Z10, Z10
+	VMOVUPS   Z10, K2, (R9)(R10*4)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    888(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    892(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    896(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    900(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    904(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    908(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    912(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    916(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_r1groups
+
+d_r1bail:
+	MOVQ $0x00000008, 920(SP)
+	JMP  d_r1solo
+
+d_r1rest:
+	TESTQ DI, DI
+	JE    done
+	MOVQ  DI, 920(SP)
+
+d_r1solo:
+	CMPQ    920(SP), $0x00
+	JE      d_r1groups
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_r1oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVUPS.Z   (BX), K2, Z3
+	VPCMPD.BCST $0x04, (SI), Z2, K2, K3
+	VBLENDMPS   Z3, Z0, K3, Z3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z4
+	VMAXPS     Z0, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z5
+	VMAXPS     Z0, Z5, Z5
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z6
+	VMAXPS     Z0, Z6, Z6
+	VSHUFF64X2 $0x88, Z4, Z2, Z0
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z0
+	VSHUFF64X2 $0xdd, Z6, Z5, Z4
+	VMAXPS     Z0, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z0
+	VUNPCKHPD  Z4, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z0
+	VMAXPS     Z0, Z2, Z2
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z0
+	VMAXPS       Z0, Z2, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z2, Z2
+	VMOVUPS  4096(AX), Z5
+	VCMPPS   $0x16, Z2, Z5, K3
+	KORTESTW K3, K3
+	JNE      d_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z4, Z2
+	VPCMPEQD 128(AX), Z2, K3
+	KORTESTW K3, K3
+	JNE      d_r1ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z4, Z0, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z5, K3
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z5, Z7
+	VSUBPS      11776(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z9
+	VFMADD213PS 12032(AX), Z5, Z9
+	VFMADD213PS 12160(AX), Z5, Z9
+	VMULPS      Z5, Z9, Z9
+	VPERMPS     Z6, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K3, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z5, Z6, Z5
+	VCVTPS2PD   Y5, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z0, Z6, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z4, Z6, Z6
+	VCVTPS2PD   Y6, Z6
+	VSUBPD      Z6, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z6
+	VPERMPS   Z4, Z6, Z4
+	VSUBPS    Z4, Z3, Z3
+	VMOVUPS   exp2tab16<>+0(SB), Z4
+	VMOVUPS   11776(AX), Z6
+	VMOVUPS   1024(AX), Z7
+	VMOVUPS   1152(AX), Z8
+	VMOVUPS   11904(AX), Z9
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+
+	// Register budget: 1 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z3, K3
+	VMAXPS Z3, Z2, Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z6, Z2
+	VFMADD231PS Z7, Z3, Z2
+	VSUBPS      Z6, Z2, Z6
+	VFMADD231PS Z8, Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z9, Z7
+	VFMADD213PS Z10, Z3, Z7
+	VFMADD213PS Z11, Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z2, Z2
+	VFMADD231PS Z7, Z2, Z2
+	VSCALEFPS.Z Z6, Z2, K3, Z3
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z2
+	VADDPD        Z4, Z2, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z4
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VADDPD     Z4, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z4
+	VSHUFF64X2 $0xee, Z2, Z2, Z7
+	VADDPD     Z4, Z7, Z7
+	VSHUFF64X2 $0x44, Z2, Z2, Z4
+	VSHUFF64X2 $0xee, Z2, Z2, Z8
+	VADDPD     Z4, Z8, Z8
+	VSHUFF64X2 $0x44, Z2, Z2, Z4
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VADDPD     Z4, Z2, Z2
+	VSHUFF64X2 $0x88, Z7, Z6, Z4
+	VSHUFF64X2 $0xdd, Z7, Z6, Z6
+	VADDPD     Z4, Z6, Z6
+	VSHUFF64X2 $0x88, Z2, Z8, Z4
+	VSHUFF64X2 $0xdd, Z2, Z8, Z2
+	VADDPD     Z4, Z2, Z2
+	VUNPCKLPD  Z2, Z6, Z4
+	VUNPCKHPD  Z2, Z6, Z2
+	VADDPD     Z4, Z2, Z2
+	VADDPD     Z2, Z5, Z4
+	VMOVAPD    Z4, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K3
+	VPMOVM2Q K3, Z8
+	VPADDQ   2048(AX), Z8, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z9
+	VPSUBQ   Z8, Z9, Z9
+	VORPD    2176(AX), Z9, Z9
+	VSUBPD   2304(AX), Z9, Z9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z8
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z8, Z8
+	VMULPD      Z8, Z8, Z7
+	VMOVUPD     2560(AX), Z10
+	VFMADD213PD 2688(AX), Z7, Z10
+	VFMADD213PD 2816(AX), Z7, Z10
+	VFMADD213PD 2944(AX), Z7, Z10
+	VFMADD213PD 3072(AX), Z7, Z10
+	VMULPD      Z8, Z10, Z10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z9, Z10
+	VFMADD231PD 3328(AX), Z9, Z10
+	VXORPD      Z8, Z8, Z8
+	VFMADD231PD Z8, Z6, Z10
+	VMOVAPD     Z10, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z5, Z5, Z7
+	VADDPD      Z2, Z7, Z7
+	VDIVPD      Z7, Z2, Z7
+	VMULPD      Z7, Z7, Z8
+	VMOVUPD     4224(AX), Z9
+	VFMADD213PD 4352(AX), Z8, Z9
+	VFMADD213PD 4480(AX), Z8, Z9
+	VFMADD213PD 4608(AX), Z8, Z9
+	VMULPD      Z8, Z9, Z9
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z6, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z6
+	VMULPD    4864(AX), Z5, Z7
+	VCMPPD    $0x12, Z5, Z6, K3
+	VCMPPD    $0x12, Z7, Z2, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z9, K3, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z0
+	VDIVPD        Z4, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z4
+	VCVTPS2PD     Y4, Z4
+	VMULPD        Z0, Z4, Z5
+	VCVTPD2PS     Z5, Y5
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z4, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 888(SP)
+
+	// ds = e * g/Z, the rows' vectors as held.
+	VBROADCASTSS X5, Z0
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, K2, (DX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    888(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_r1onext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 920(SP)
+	JMP  d_r1solo
+
+d_r1oignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_r1ozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_r1ozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_r1ozero_loop
+
+d_r1ozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_r1ozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_r1ozero_one
+
+d_r1ozero_tail:
+	TESTQ   R9, R9
+	JE      d_r1ozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_r1ozero_done:
+	JMP d_r1onext
+
+d_r1ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_r1onext
+
+d_r1skip:
+	// Rows of 2 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000020
+	JA      d_r2skip
+	MOVQ    R8, R9
+	SUBQ    $0x00000010, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K2
+	MOVQ    R8, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
+
+d_r2groups:
+	CMPQ  DI, $0x08
+	JL    d_r2rest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_r2bail
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	LEAQ        (BX)(R11*1), R9
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVUPS     (BX), Z4
+	VPCMPD.BCST $0x04, (SI), Z2, K3
+	VBLENDMPS   Z4, Z0, K3, Z4
+	VMOVUPS.Z   64(BX), K2, Z5
+	VPCMPD.BCST $0x04, (SI), Z3, K2, K3
+	VBLENDMPS   Z5, Z0, K3, Z5
+	VMAXPS      Z5, Z4, Z6
+	VMOVUPS     (BX)(R10*1), Z7
+	VPCMPD.BCST $0x04, 4(SI), Z2, K3
+	VBLENDMPS   Z7, Z0, K3, Z7
+	VMOVUPS.Z   64(BX)(R10*1), K2, Z8
+	VPCMPD.BCST $0x04, 4(SI), Z3, K2, K3
+	VBLENDMPS   Z8, Z0, K3, Z8
+	VMAXPS      Z8, Z7, Z9
+	VMOVUPS     (BX)(R10*2), Z10
+	VPCMPD.BCST $0x04, 8(SI), Z2, K3
+	VBLENDMPS   Z10, Z0, K3, Z10
+	VMOVUPS.Z   64(BX)(R10*2), K2, Z11
+	VPCMPD.BCST $0x04, 8(SI), Z3, K2, K3
+	VBLENDMPS   Z11, Z0, K3, Z11
+	VMAXPS      Z11, Z10, Z12
+	VMOVUPS     (R9), Z13
+	VPCMPD.BCST $0x04, 12(SI), Z2, K3
+	VBLENDMPS   Z13, Z0, K3, Z13
+	VMOVUPS.Z   64(R9), K2, Z14
+	VPCMPD.BCST $0x04, 12(SI), Z3, K2, K3
+	VBLENDMPS   Z14, Z0, K3, Z14
+	VMAXPS      Z14, Z13, Z15
+	VMOVUPS     (BX)(R10*4), Z16
+	VPCMPD.BCST $0x04, 16(SI), Z2, K3
+	VBLENDMPS   Z16, Z0, K3, Z16
+	VMOVUPS.Z   64(BX)(R10*4), K2, Z17
+	VPCMPD.BCST $0x04, 16(SI), Z3, K2, K3
+	VBLENDMPS   Z17, Z0, K3, Z17
+	VMAXPS      Z17, Z16, Z18
+	VMOVUPS     (R9)(R10*2), Z19
+	VPCMPD.BCST $0x04, 20(SI), Z2, K3
+	VBLENDMPS   Z19, Z0, K3, Z19
+	VMOVUPS.Z   64(R9)(R10*2), K2, Z20
+	VPCMPD.BCST $0x04, 20(SI), Z3, K2, K3
+	VBLENDMPS   Z20, Z0, K3, Z20
+	VMAXPS      Z20, Z19, Z21
+	VMOVUPS     (BX)(R11*2), Z22
+	VPCMPD.BCST $0x04, 24(SI), Z2, K3
+	VBLENDMPS   Z22, Z0, K3, Z22
+	VMOVUPS.Z   64(BX)(R11*2), K2, Z23
+	VPCMPD.BCST $0x04, 24(SI), Z3, K2, K3
+	VBLENDMPS   Z23, Z0, K3, Z23
+	VMAXPS      Z23, Z22, Z24
+	VMOVUPS     (R9)(R10*4), Z25
+	VPCMPD.BCST $0x04, 28(SI), Z2, K3
+	VBLENDMPS   Z25, Z0, K3, Z25
+	VMOVUPS.Z   64(R9)(R10*4), K2, Z2
+	VPCMPD.BCST $0x04, 28(SI), Z3, K2, K3
+	VBLENDMPS   Z2, Z0, K3, Z2
+	VMAXPS      Z2, Z25, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z12, Z6, Z3
+	VSHUFF64X2 $0xee, Z12, Z6, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z24, Z18, Z3
+	VSHUFF64X2 $0xee, Z24, Z18, Z12
+	VMAXPS     Z3, Z12, Z12
+	VSHUFF64X2 $0x44, Z15, Z9, Z3
+	VSHUFF64X2 $0xee, Z15, Z9, Z9
+	VMAXPS     Z3, Z9, Z9
+	VSHUFF64X2 $0x44, Z0, Z21, Z3
+	VSHUFF64X2 $0xee, Z0, Z21, Z0
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z12, Z6, Z3
+	VSHUFF64X2 $0xdd, Z12, Z6, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x88, Z0, Z9, Z3
+	VSHUFF64X2 $0xdd, Z0, Z9, Z0
+	VMAXPS     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z6, Z3
+	VUNPCKHPD  Z0, Z6, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	VPMOVZXDQ  (SI), Z6
+	VPADDD     824(SP), Z6, Z6
+	MOVL       $0x00005555, R9
+	KMOVW      R9, K3
+	VXORPS     Z3, Z3, Z3
+	VGATHERDPS (BX)(Z6*4), K3, Z3
+	VMOVSLDUP  Z3, Z3
+	VMAXPS     Z3, Z0, Z6
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z6, Z0, Z0
+	VMOVUPS  4096(AX), Z9
+	VCMPPS   $0x16, Z0, Z9, K3
+	KORTESTW K3, K3
+	JNE      d_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z6, Z0
+	VPCMPEQD 128(AX), Z0, K3
+	KORTESTW K3, K3
+	JNE      d_r2bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z6, Z3, Z9
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z9, K3
+	VMAXPS  Z9, Z0, Z9
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z9, Z15
+	VSUBPS      11776(AX), Z15, Z18
+	VFMADD231PS 1152(AX), Z18, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z21
+	VFMADD213PS 12032(AX), Z9, Z21
+	VFMADD213PS 12160(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMPS     Z12, Z15, Z15
+	VFMADD231PS Z21, Z15, Z15
+	VSCALEFPS.Z Z18, Z15, K3, Z9
+	VMOVDQU32   xent_even32<>+0(SB), Z12
+	VPERMPS     Z9, Z12, Z9
+	VCVTPS2PD   Y9, Z9
+	VMOVDQU32   xent_even32<>+0(SB), Z12
+	VPERMPS     Z3, Z12, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z12
+	VPERMPS     Z6, Z12, Z12
+	VCVTPS2PD   Y12, Z12
+	VSUBPD      Z12, Z3, Z3
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z4, Z4
+	VSUBPS    Z12, Z5, Z5
+	VMOVDQU32 384(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z7, Z7
+	VSUBPS    Z12, Z8, Z8
+	VMOVDQU32 512(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z10, Z10
+	VSUBPS    Z12, Z11, Z11
+	VMOVDQU32 640(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z13, Z13
+	VSUBPS    Z12, Z14, Z14
+	VMOVDQU32 10880(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z16, Z16
+	VSUBPS    Z12, Z17, Z17
+	VMOVDQU32 11008(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z19, Z19
+	VSUBPS    Z12, Z20, Z20
+	VMOVDQU32 11136(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z22, Z22
+	VSUBPS    Z12, Z23, Z23
+	VMOVDQU32 11264(AX), Z12
+	VPERMPS   Z6, Z12, Z6
+	VSUBPS    Z6, Z25, Z25
+	VSUBPS    Z6, Z2, Z2
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   11776(AX), Z12
+	VMOVUPS   1024(AX), Z15
+	VMOVUPS   1152(AX), Z18
+	VMOVUPS   11904(AX), Z21
+	VMOVUPS   12032(AX), Z24
+	VMOVUPS   12160(AX), Z26
+
+	// Register budget: 16 values + 3 + 7 held, 1 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z4, K3
+	VMAXPS Z4, Z0, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z4, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z4, Z29
+	VFMADD213PS Z26, Z4, Z29
+	VMULPS      Z4, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z5, K3
+	VMAXPS Z5, Z0, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z5, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z5, Z29
+	VFMADD213PS Z26, Z5, Z29
+	VMULPS      Z5, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z7, K3
+	VMAXPS Z7, Z0, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z7, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z7, Z29
+	VFMADD213PS Z26, Z7, Z29
+	VMULPS      Z7, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z8, K3
+	VMAXPS Z8, Z0, Z8
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z8, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z8, Z29
+	VFMADD213PS Z26, Z8, Z29
+	VMULPS      Z8, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z10, K3
+	VMAXPS Z10, Z0, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z10, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z10, Z29
+	VFMADD213PS Z26, Z10, Z29
+	VMULPS      Z10, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z11, K3
+	VMAXPS Z11, Z0, Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z11, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z11
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z11, Z29
+	VFMADD213PS Z26, Z11, Z29
+	VMULPS      Z11, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z11
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z13, K3
+	VMAXPS Z13, Z0, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z13, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z13, Z29
+	VFMADD213PS Z26, Z13, Z29
+	VMULPS      Z13, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z14, K3
+	VMAXPS Z14, Z0, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z14, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z14, Z29
+	VFMADD213PS Z26, Z14, Z29
+	VMULPS      Z14, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z16, K3
+	VMAXPS Z16, Z0, Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z16, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z16
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z16, Z29
+	VFMADD213PS Z26, Z16, Z29
+	VMULPS      Z16, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z16
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z17, K3
+	VMAXPS Z17, Z0, Z17
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z17, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z17
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z17, Z29
+	VFMADD213PS Z26, Z17, Z29
+	VMULPS      Z17, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z17
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z19, K3
+	VMAXPS Z19, Z0, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z19, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z19, Z29
+	VFMADD213PS Z26, Z19, Z29
+	VMULPS      Z19, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z20, K3
+	VMAXPS Z20, Z0, Z20
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z20, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z20
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z20, Z29
+	VFMADD213PS Z26, Z20, Z29
+	VMULPS      Z20, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z20
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z22, K3
+	VMAXPS Z22, Z0, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z22, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z22, Z29
+	VFMADD213PS Z26, Z22, Z29
+	VMULPS      Z22, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z23, K3
+	VMAXPS Z23, Z0, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z23, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z23, Z29
+	VFMADD213PS Z26, Z23, Z29
+	VMULPS      Z23, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z25, K3
+	VMAXPS Z25, Z0, Z25
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z25, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z25
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z25, Z29
+	VFMADD213PS Z26, Z25, Z29
+	VMULPS      Z25, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z25
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z2, K3
+	VMAXPS Z2, Z0, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z0
+	VFMADD231PS Z15, Z2, Z0
+	VSUBPS      Z12, Z0, Z12
+	VFMADD231PS Z18, Z12, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z15
+	VFMADD213PS Z24, Z2, Z15
+	VFMADD213PS Z26, Z2, Z15
+	VMULPS      Z2, Z15, Z15
+	VPERMPS     Z6, Z0, Z0
+	VFMADD231PS Z15, Z0, Z0
+	VSCALEFPS.Z Z12, Z0, K3, Z2
+
+	// O, row i in float64 lane i.
+	VADDPS        Z5, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z6, Z0, Z0
+	VADDPS        Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z12, Z6, Z6
+	VADDPS        Z11, Z10, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z15, Z12, Z12
+	VADDPS        Z14, Z13, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y15, Z15
+	VADDPD        Z18, Z15, Z15
+	VADDPS        Z17, Z16, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z21, Z18, Z18
+	VADDPS        Z20, Z19, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z24, Z21, Z21
+	VADDPS        Z23, Z22, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y26
+	VCVTPS2PD     Y26, Z26
+	VCVTPS2PD     Y24, Z24
+	VADDPD        Z26, Z24, Z24
+	VADDPS        Z2, Z25, Z26
+	VEXTRACTF64X4 $0x01, Z26, Y27
+	VCVTPS2PD     Y27, Z27
+	VCVTPS2PD     Y26, Z26
+	VADDPD        Z27, Z26, Z26
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z12, Z0, Z27
+	VSHUFF64X2 $0xee, Z12, Z0, Z0
+	VADDPD     Z27, Z0, Z0
+	VSHUFF64X2 $0x44, Z24, Z18, Z12
+	VSHUFF64X2 $0xee, Z24, Z18, Z18
+	VADDPD     Z12, Z18, Z18
+	VSHUFF64X2 $0x44, Z15, Z6, Z12
+	VSHUFF64X2 $0xee, Z15, Z6, Z6
+	VADDPD     Z12, Z6, Z6
+	VSHUFF64X2 $0x44, Z26, Z21, Z12
+	VSHUFF64X2 $0xee, Z26, Z21, Z15
+	VADDPD     Z12, Z15, Z15
+	VSHUFF64X2 $0x88, Z18, Z0, Z12
+	VSHUFF64X2 $0xdd, Z18, Z0, Z0
+	VADDPD     Z12, Z0, Z0
+	VSHUFF64X2 $0x88, Z15, Z6, Z12
+	VSHUFF64X2 $0xdd, Z15, Z6, Z6
+	VADDPD     Z12, Z6, Z6
+	VUNPCKLPD  Z6, Z0, Z12
+	VUNPCKHPD  Z6, Z0, Z0
+	VADDPD     Z12, Z0, Z0
+	VADDPD     Z0, Z9, Z6
+	VMOVAPD    Z6, Z12
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z12, Z15
+	VPCMPGTQ 1920(AX), Z15, K3
+	VPMOVM2Q K3, Z18
+	VPADDQ   2048(AX), Z18, Z21
+	VPSLLQ   $0x34, Z21, Z21
+	VORPD    Z21, Z15, Z15
+	VPSRLQ   $0x34, Z12, Z21
+	VPSUBQ   Z18, Z21, Z21
+	VORPD    2176(AX), Z21, Z21
+	VSUBPD   2304(AX), Z21, Z21
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z15, Z18
+	VADDPD      2432(AX), Z15, Z15
+	VDIVPD      Z15, Z18, Z18
+	VMULPD      Z18, Z18, Z15
+	VMOVUPD     2560(AX), Z24
+	VFMADD213PD 2688(AX), Z15, Z24
+	VFMADD213PD 2816(AX), Z15, Z24
+	VFMADD213PD 2944(AX), Z15, Z24
+	VFMADD213PD 3072(AX), Z15, Z24
+	VMULPD      Z18, Z24, Z24
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z21, Z24
+	VFMADD231PD 3328(AX), Z21, Z24
+	VXORPD      Z18, Z18, Z18
+	VFMADD231PD Z18, Z12, Z24
+	VMOVAPD     Z24, Z12
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z9, Z9, Z15
+	VADDPD      Z0, Z15, Z15
+	VDIVPD      Z15, Z0, Z15
+	VMULPD      Z15, Z15, Z18
+	VMOVUPD     4224(AX), Z21
+	VFMADD213PD 4352(AX), Z18, Z21
+	VFMADD213PD 4480(AX), Z18, Z21
+	VFMADD213PD 4608(AX), Z18, Z21
+	VMULPD      Z18, Z21, Z21
+	VADDPD      Z15, Z15, Z15
+	VFMADD213PD Z15, Z15, Z21
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z12, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z12
+	VMULPD    4864(AX), Z9, Z15
+	VCMPPD    $0x12, Z9, Z12, K3
+	VCMPPD    $0x12, Z15, Z0, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z21, K3, Z3
+	VCVTPD2PS Z3, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z3
+	VDIVPD        Z6, Z3, Z3
+	VBROADCASTSS  gradScale+104(FP), Z6
+	VCVTPS2PD     Y6, Z6
+	VMULPD        Z3, Z6, Z9
+	VCVTPD2PS     Z9, Y9
+	VMULPD        Z3, Z0, Z0
+	VMULPD        Z6, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 888(SP)
+
+	// ds = e * g/Z, the rows' vectors as held.
+	LEAQ      (DX)(R11*1), R9
+	VMOVDQU32 256(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z4, Z4
+	VMOVUPS   Z4, (DX)
+	VMULPS    Z0, Z5, Z5
+	VMOVUPS   Z5, K2, 64(DX)
+	VMOVDQU32 12288(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z7, Z7
+	VMOVUPS   Z7, (DX)(R10*1)
+	VMULPS    Z0, Z8, Z8
+	VMOVUPS   Z8, K2, 64(DX)(R10*1)
+	VMOVDQU32 384(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z10, Z10
+	VMOVUPS   Z10, (DX)(R10*2)
+	VMULPS    Z0, Z11, Z11
+	VMOVUPS   Z11, K2, 64(DX)(R10*2)
+	VMOVDQU32 12416(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z13, Z13
+	VMOVUPS   Z13, (R9)
+	VMULPS    Z0, Z14, Z14
+	VMOVUPS   Z14, K2, 64(R9)
+	VMOVDQU32 512(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z16, Z16
+	VMOVUPS   Z16, (DX)(R10*4)
+	VMULPS    Z0, Z17, Z17
+	VMOVUPS   Z17, K2, 64(DX)(R10*4)
+	VMOVDQU32 12544(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z19, Z19
+	VMOVUPS   Z19, (R9)(R10*2)
+	VMULPS    Z0, Z20, Z20
+	VMOVUPS   Z20, K2, 64(R9)(R10*2)
+	VMOVDQU32 640(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z22, Z22
+	VMOVUPS   Z22, (DX)(R11*2)
+	VMULPS    Z0, Z23, Z23
+	VMOVUPS   Z23, K2, 64(DX)(R11*2)
+	VMOVDQU32 12672(AX), Z0
+	VPERMPS   Z9, Z0, Z0
+	VMULPS    Z0, Z25, Z25
+	VMOVUPS   Z25, (R9)(R10*4)
+	VMULPS    Z0, Z2, Z2
+	VMOVUPS   Z2, K2, 64(R9)(R10*4)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    888(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    892(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    896(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    900(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    904(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    908(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    912(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    916(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_r2groups
+
+d_r2bail:
+	MOVQ $0x00000008, 920(SP)
+	JMP  d_r2solo
+
+d_r2rest:
+	TESTQ DI, DI
+	JE    done
+	MOVQ  DI, 920(SP)
+
+d_r2solo:
+	CMPQ    920(SP), $0x00
+	JE      d_r2groups
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_r2oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVUPS     (BX), Z4
+	VPCMPD.BCST $0x04, (SI), Z2, K3
+	VBLENDMPS   Z4, Z0, K3, Z4
+	VMOVUPS.Z   64(BX), K2, Z2
+	VPCMPD.BCST $0x04, (SI), Z3, K2, K3
+	VBLENDMPS   Z2, Z0, K3, Z2
+	VMAXPS      Z2, Z4, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z6, Z5, Z3
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z7, Z3
+	VSHUFF64X2 $0xdd, Z0, Z7, Z0
+	VMAXPS     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z3
+	VUNPCKHPD  Z0, Z5, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z3
+	VMAXPS       Z3, Z0, Z5
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z5, Z0, Z0
+	VMOVUPS  4096(AX), Z6
+	VCMPPS   $0x16, Z0, Z6, K3
+	KORTESTW K3, K3
+	JNE      d_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z5, Z0
+	VPCMPEQD 128(AX), Z0, K3
+	KORTESTW K3, K3
+	JNE      d_r2ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z5, Z3, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z6, K3
+	VMAXPS  Z6, Z0, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z8
+	VFMADD231PS 1024(AX), Z6, Z8
+	VSUBPS      11776(AX), Z8, Z9
+	VFMADD231PS 1152(AX), Z9, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z10
+	VFMADD213PS 12032(AX), Z6, Z10
+	VFMADD213PS 12160(AX), Z6, Z10
+	VMULPS      Z6, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K3, Z6
+	VMOVDQU32   xent_even32<>+0(SB), Z7
+	VPERMPS     Z6, Z7, Z6
+	VCVTPS2PD   Y6, Z6
+	VMOVDQU32   xent_even32<>+0(SB), Z7
+	VPERMPS     Z3, Z7, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z7
+	VPERMPS     Z5, Z7, Z7
+	VCVTPS2PD   Y7, Z7
+	VSUBPD      Z7, Z3, Z3
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z7
+	VPERMPS   Z5, Z7, Z5
+	VSUBPS    Z5, Z4, Z4
+	VSUBPS    Z5, Z2, Z2
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   11776(AX), Z7
+	VMOVUPS   1024(AX), Z8
+	VMOVUPS   1152(AX), Z9
+	VMOVUPS   11904(AX), Z10
+	VMOVUPS   12032(AX), Z11
+	VMOVUPS   12160(AX), Z12
+
+	// Register budget: 2 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z4, K3
+	VMAXPS Z4, Z0, Z4
+	VCMPPS $0x15, Z0, Z2, K4
+	VMAXPS Z2, Z0, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z0
+	VFMADD231PS Z8, Z4, Z0
+	VSUBPS      Z7, Z0, Z13
+	VMOVUPS     Z7, Z14
+	VFMADD231PS Z8, Z2, Z14
+	VSUBPS      Z7, Z14, Z7
+	VFMADD231PS Z9, Z13, Z4
+	VFMADD231PS Z9, Z7, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z10, Z8
+	VFMADD213PS Z11, Z4, Z8
+	VFMADD213PS Z12, Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VMOVUPS     Z10, Z9
+	VFMADD213PS Z11, Z2, Z9
+	VFMADD213PS Z12, Z2, Z9
+	VMULPS      Z2, Z9, Z9
+	VPERMPS     Z5, Z0, Z0
+	VFMADD231PS Z8, Z0, Z0
+	VSCALEFPS.Z Z13, Z0, K3, Z4
+	VPERMPS     Z5, Z14, Z14
+	VFMADD231PS Z9, Z14, Z14
+	VSCALEFPS.Z Z7, Z14, K4, Z2
+
+	// O, row i in float64 lane i.
+	VADDPS        Z2, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z5, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z5
+	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VADDPD     Z5, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z0, Z5
+	VSHUFF64X2 $0xee, Z0, Z0, Z8
+	VADDPD     Z5, Z8, Z8
+	VSHUFF64X2 $0x44, Z0, Z0, Z5
+	VSHUFF64X2 $0xee, Z0, Z0, Z9
+	VADDPD     Z5, Z9, Z9
+	VSHUFF64X2 $0x44, Z0, Z0, Z5
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z5, Z0, Z0
+	VSHUFF64X2 $0x88, Z8, Z7, Z5
+	VSHUFF64X2 $0xdd, Z8, Z7, Z7
+	VADDPD     Z5, Z7, Z7
+	VSHUFF64X2 $0x88, Z0, Z9, Z5
+	VSHUFF64X2 $0xdd, Z0, Z9, Z0
+	VADDPD     Z5, Z0, Z0
+	VUNPCKLPD  Z0, Z7, Z5
+	VUNPCKHPD  Z0, Z7, Z0
+	VADDPD     Z5, Z0, Z0
+	VADDPD     Z0, Z6, Z5
+	VMOVAPD    Z5, Z7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z7, Z8
+	VPCMPGTQ 1920(AX), Z8, K3
+	VPMOVM2Q K3, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z8, Z8
+	VPSRLQ   $0x34, Z7, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z8, Z9
+	VADDPD      2432(AX), Z8, Z8
+	VDIVPD      Z8, Z9, Z9
+	VMULPD      Z9, Z9, Z8
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z8, Z11
+	VFMADD213PD 2816(AX), Z8, Z11
+	VFMADD213PD 2944(AX), Z8, Z11
+	VFMADD213PD 3072(AX), Z8, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z7, Z11
+	VMOVAPD     Z11, Z7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z6, Z6, Z8
+	VADDPD      Z0, Z8, Z8
+	VDIVPD      Z8, Z0, Z8
+	VMULPD      Z8, Z8, Z9
+	VMOVUPD     4224(AX), Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VFMADD213PD 4608(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z8, Z8, Z8
+	VFMADD213PD Z8, Z8, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z7, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z7
+	VMULPD    4864(AX), Z6, Z8
+	VCMPPD    $0x12, Z6, Z7, K3
+	VCMPPD    $0x12, Z8, Z0, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z10, K3, Z3
+	VCVTPD2PS Z3, Y1
+	VMOVSS    X1, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z3
+	VDIVPD        Z5, Z3, Z3
+	VBROADCASTSS  gradScale+104(FP), Z5
+	VCVTPS2PD     Y5, Z5
+	VMULPD        Z3, Z5, Z6
+	VCVTPD2PS     Z6, Y6
+	VMULPD        Z3, Z0, Z0
+	VMULPD        Z5, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 888(SP)
+
+	// ds = e * g/Z, the rows' vectors as held.
+	VBROADCASTSS X6, Z0
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS      Z4, (DX)
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, K2, 64(DX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    888(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_r2onext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 920(SP)
+	JMP  d_r2solo
+
+d_r2oignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_r2ozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_r2ozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_r2ozero_loop
+
+d_r2ozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_r2ozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_r2ozero_one
+
+d_r2ozero_tail:
+	TESTQ   R9, R9
+	JE      d_r2ozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_r2ozero_done:
+	JMP d_r2onext
+
+d_r2ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_r2onext
+
+d_r2skip:
+	CMPQ R8, $0x00000180
+	JA   d_row
 
 	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
 	CMPQ R8, $0x00000040
@@ -20080,51 +21931,51 @@ d_nquads:
 	TESTL        R9, R9
 	JS           d_nbail
 	VPBROADCASTD (SI), Z0
-	VPBROADCASTD 4(SI), Z1
-	VPBROADCASTD 8(SI), Z2
-	VPBROADCASTD 12(SI), Z3
+	VPBROADCASTD 4(SI), Z2
+	VPBROADCASTD 8(SI), Z3
+	VPBROADCASTD 12(SI), Z4
 
 	// Max pass, a vector of each row per step.
 	MOVQ      R8, R9
 	MOVQ      BX, R10
 	LEAQ      (BX)(R8*8), R11
-	VMOVUPS   (AX), Z4
 	VMOVUPS   (AX), Z5
 	VMOVUPS   (AX), Z6
 	VMOVUPS   (AX), Z7
-	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VMOVUPS   (AX), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    3968(AX), Z9, Z9
+	VMOVDQU32 laneidx32_16<>+0(SB), Z10
+	VPADDD    3968(AX), Z10, Z10
 
 d_nqxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_nqxmax_one
-	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z0, Z8, K2
-	VMAXPS  Z10, Z4, K2, Z4
-	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z1, Z8, K2
-	VMAXPS  Z10, Z5, K2, Z5
-	VMOVUPS (R11), Z10
-	VPCMPD  $0x04, Z2, Z8, K2
-	VMAXPS  Z10, Z6, K2, Z6
-	VMOVUPS (R11)(R8*4), Z10
-	VPCMPD  $0x04, Z3, Z8, K2
-	VMAXPS  Z10, Z7, K2, Z7
-	VMOVUPS 64(R10), Z10
+	VMOVUPS (R10), Z11
 	VPCMPD  $0x04, Z0, Z9, K2
-	VMAXPS  Z10, Z4, K2, Z4
-	VMOVUPS 64(R10)(R8*4), Z10
-	VPCMPD  $0x04, Z1, Z9, K2
-	VMAXPS  Z10, Z5, K2, Z5
-	VMOVUPS 64(R11), Z10
+	VMAXPS  Z11, Z5, K2, Z5
+	VMOVUPS (R10)(R8*4), Z11
 	VPCMPD  $0x04, Z2, Z9, K2
-	VMAXPS  Z10, Z6, K2, Z6
-	VMOVUPS 64(R11)(R8*4), Z10
+	VMAXPS  Z11, Z6, K2, Z6
+	VMOVUPS (R11), Z11
 	VPCMPD  $0x04, Z3, Z9, K2
-	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VMAXPS  Z11, Z7, K2, Z7
+	VMOVUPS (R11)(R8*4), Z11
+	VPCMPD  $0x04, Z4, Z9, K2
+	VMAXPS  Z11, Z8, K2, Z8
+	VMOVUPS 64(R10), Z11
+	VPCMPD  $0x04, Z0, Z10, K2
+	VMAXPS  Z11, Z5, K2, Z5
+	VMOVUPS 64(R10)(R8*4), Z11
+	VPCMPD  $0x04, Z2, Z10, K2
+	VMAXPS  Z11, Z6, K2, Z6
+	VMOVUPS 64(R11), Z11
+	VPCMPD  $0x04, Z3, Z10, K2
+	VMAXPS  Z11, Z7, K2, Z7
+	VMOVUPS 64(R11)(R8*4), Z11
+	VPCMPD  $0x04, Z4, Z10, K2
+	VMAXPS  Z11, Z8, K2, Z8
+	VPADDD  12800(AX), Z9, Z9
+	VPADDD  12800(AX), Z10, Z10
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -20133,20 +21984,20 @@ d_nqxmax_loop:
 d_nqxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      d_nqxmax_tail
-	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z0, Z8, K2
-	VMAXPS  Z10, Z4, K2, Z4
-	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z1, Z8, K2
-	VMAXPS  Z10, Z5, K2, Z5
-	VMOVUPS (R11), Z10
-	VPCMPD  $0x04, Z2, Z8, K2
-	VMAXPS  Z10, Z6, K2, Z6
-	VMOVUPS (R11)(R8*4), Z10
-	VPCMPD  $0x04, Z3, Z8, K2
-	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  3968(AX), Z8, Z8
+	VMOVUPS (R10), Z11
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z11, Z5, K2, Z5
+	VMOVUPS (R10)(R8*4), Z11
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z11, Z6, K2, Z6
+	VMOVUPS (R11), Z11
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z11, Z7, K2, Z7
+	VMOVUPS (R11)(R8*4), Z11
+	VPCMPD  $0x04, Z4, Z9, K2
+	VMAXPS  Z11, Z8, K2, Z8
 	VPADDD  3968(AX), Z9, Z9
+	VPADDD  3968(AX), Z10, Z10
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -20155,109 +22006,109 @@ d_nqxmax_one:
 d_nqxmax_tail:
 	TESTQ   R9, R9
 	JE      d_nqxmax_done
-	VMOVUPS (AX), Z9
-	VMOVUPS (R10), K1, Z9
-	VPCMPD  $0x04, Z0, Z8, K2
-	VMAXPS  Z9, Z4, K2, Z4
-	VMOVUPS (AX), Z9
-	VMOVUPS (R10)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z1, Z8, K2
-	VMAXPS  Z9, Z5, K2, Z5
-	VMOVUPS (AX), Z9
-	VMOVUPS (R11), K1, Z9
-	VPCMPD  $0x04, Z2, Z8, K2
-	VMAXPS  Z9, Z6, K2, Z6
-	VMOVUPS (AX), Z9
-	VMOVUPS (R11)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z3, Z8, K2
-	VMAXPS  Z9, Z7, K2, Z7
+	VMOVUPS (AX), Z10
+	VMOVUPS (R10), K1, Z10
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS (AX), Z10
+	VMOVUPS (R10)(R8*4), K1, Z10
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS (AX), Z10
+	VMOVUPS (R11), K1, Z10
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VMOVUPS (AX), Z10
+	VMOVUPS (R11)(R8*4), K1, Z10
+	VPCMPD  $0x04, Z4, Z9, K2
+	VMAXPS  Z10, Z8, K2, Z8
 
 d_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z4, Z8
-	VSHUFF32X4 $0xee, Z5, Z4, Z4
-	VSHUFF32X4 $0x44, Z7, Z6, Z5
-	VSHUFF32X4 $0xee, Z7, Z6, Z6
-	VMAXPS     Z8, Z4, Z4
-	VMAXPS     Z5, Z6, Z6
-	VSHUFF32X4 $0x88, Z6, Z4, Z8
-	VSHUFF32X4 $0xdd, Z6, Z4, Z4
-	VMAXPS     Z8, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z8
-	VMAXPS     Z8, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z8
-	VMAXPS     Z8, Z4, Z4
+	VSHUFF32X4 $0x44, Z6, Z5, Z9
+	VSHUFF32X4 $0xee, Z6, Z5, Z5
+	VSHUFF32X4 $0x44, Z8, Z7, Z6
+	VSHUFF32X4 $0xee, Z8, Z7, Z7
+	VMAXPS     Z9, Z5, Z5
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0x88, Z7, Z5, Z9
+	VSHUFF32X4 $0xdd, Z7, Z5, Z5
+	VMAXPS     Z9, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z9
+	VMAXPS     Z9, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z9
+	VMAXPS     Z9, Z5, Z5
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z5
+	VBROADCASTSS  (R9)(R10*4), Z6
 	LEAQ          (BX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z6
+	VBROADCASTSS  (R9)(R10*4), Z7
 	LEAQ          (BX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z7
+	VBROADCASTSS  (R9)(R10*4), Z8
 	LEAQ          (BX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z8
-	VUNPCKLPS     Z6, Z5, Z5
-	VUNPCKLPS     Z8, Z7, Z7
-	VUNPCKLPD     Z7, Z5, Z5
+	VBROADCASTSS  (R9)(R10*4), Z9
+	VUNPCKLPS     Z7, Z6, Z6
+	VUNPCKLPS     Z9, Z8, Z8
+	VUNPCKLPD     Z8, Z6, Z6
 	MOVQ          784(SP), R9
-	VEXTRACTF32X4 $0x00, Z5, (R9)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z6
-	VPERMPS       Z4, Z6, Z4
-	VMAXPS        Z5, Z4, Z6
+	VEXTRACTF32X4 $0x00, Z6, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z7
+	VPERMPS       Z5, Z7, Z5
+	VMAXPS        Z6, Z5, Z7
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z6, Z4, Z4
-	VMOVUPS  4096(AX), Z7
-	VCMPPS   $0x16, Z4, Z7, K2
+	VSUBPS   Z7, Z5, Z5
+	VMOVUPS  4096(AX), Z8
+	VCMPPS   $0x16, Z5, Z8, K2
 	KORTESTW K2, K2
 	JNE      d_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z6, Z4
-	VPCMPEQD      128(AX), Z4, K2
+	VPANDD        128(AX), Z7, Z5
+	VPCMPEQD      128(AX), Z5, K2
 	KORTESTW      K2, K2
 	JNE           d_nbail
-	VEXTRACTF32X4 $0x00, Z6, 16(R9)
+	VEXTRACTF32X4 $0x00, Z7, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z4
-	VSUBPS  Z6, Z5, Z5
+	VMOVUPS 768(AX), Z5
+	VSUBPS  Z7, Z6, Z6
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z5, K2
-	VMAXPS  Z5, Z4, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z4
+	VCMPPS  $0x15, Z5, Z6, K2
+	VMAXPS  Z6, Z5, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
-	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
-	VFMADD231PS 1152(AX), Z7, Z5
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      11776(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
-	VFMADD213PS   12160(AX), Z5, Z8
-	VMULPS        Z5, Z8, Z8
-	VPERMPS       Z4, Z6, Z6
-	VFMADD231PS   Z8, Z6, Z6
-	VSCALEFPS.Z   Z7, Z6, K2, Z5
-	VCVTPS2PD     Y5, Z4
-	VEXTRACTF64X4 $0x00, Z4, 32(R9)
-	VBROADCASTSS  16(R9), Z4
-	VBROADCASTSS  20(R9), Z5
-	VBROADCASTSS  24(R9), Z6
-	VBROADCASTSS  28(R9), Z7
-	VXORPD        Z8, Z8, Z8
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z6, Z9
+	VFMADD213PS   12160(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z6
+	VCVTPS2PD     Y6, Z5
+	VEXTRACTF64X4 $0x00, Z5, 32(R9)
+	VBROADCASTSS  16(R9), Z5
+	VBROADCASTSS  20(R9), Z6
+	VBROADCASTSS  24(R9), Z7
+	VBROADCASTSS  28(R9), Z8
 	VXORPD        Z9, Z9, Z9
 	VXORPD        Z10, Z10, Z10
+	VXORPD        Z11, Z11, Z11
 	VXORPD        Z12, Z12, Z12
 	MOVQ          R8, R9
 	MOVQ          BX, R10
@@ -20280,9 +22131,9 @@ d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_nqxgexp_one
 	VMOVUPS (R10), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 	VMOVUPS 64(R10), Z24
-	VSUBPS  Z4, Z24, Z24
+	VSUBPS  Z5, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z23, K2
@@ -20325,57 +22176,10 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-	VMOVUPS       64(R10)(R8*4), Z24
-	VSUBPS        Z5, Z24, Z24
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z23, K2
-	VMAXPS Z23, Z15, Z23
-	VCMPPS $0x15, Z15, Z24, K3
-	VMAXPS Z24, Z15, Z24
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z25
-	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z17, Z25, Z26
-	VMOVUPS     Z17, Z28
-	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z17, Z28, Z29
-	VFMADD231PS Z19, Z26, Z23
-	VFMADD231PS Z19, Z29, Z24
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z27
-	VFMADD213PS   Z21, Z23, Z27
-	VFMADD213PS   Z22, Z23, Z27
-	VMULPS        Z23, Z27, Z27
-	VMOVUPS       Z20, Z30
-	VFMADD213PS   Z21, Z24, Z30
-	VFMADD213PS   Z22, Z24, Z30
-	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z16, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z16, Z28, Z28
-	VFMADD231PS   Z30, Z28, Z28
-	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z1, Z13, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R12)(R8*4)
-	VMOVUPS       Z24, 64(R12)(R8*4)
-	VPCMPD        $0x04, Z1, Z14, K2
-	VADDPS        Z24, Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R11), Z23
+	VMOVUPS       (R10)(R8*4), Z23
 	VSUBPS        Z6, Z23, Z23
-	VMOVUPS       64(R11), Z24
+	VMOVUPS       64(R10)(R8*4), Z24
 	VSUBPS        Z6, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -20411,8 +22215,8 @@ d_nqxgexp_loop:
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
 	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R13)
-	VMOVUPS       Z24, 64(R13)
+	VMOVUPS       Z23, (R12)(R8*4)
+	VMOVUPS       Z24, 64(R12)(R8*4)
 	VPCMPD        $0x04, Z2, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
@@ -20420,9 +22224,9 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R11)(R8*4), Z23
+	VMOVUPS       (R11), Z23
 	VSUBPS        Z7, Z23, Z23
-	VMOVUPS       64(R11)(R8*4), Z24
+	VMOVUPS       64(R11), Z24
 	VSUBPS        Z7, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -20458,17 +22262,64 @@ d_nqxgexp_loop:
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
 	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R13)(R8*4)
-	VMOVUPS       Z24, 64(R13)(R8*4)
+	VMOVUPS       Z23, (R13)
+	VMOVUPS       Z24, 64(R13)
 	VPCMPD        $0x04, Z3, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+	VMOVUPS       64(R11)(R8*4), Z24
+	VSUBPS        Z8, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z4, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VMOVUPS       Z24, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z4, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        12800(AX), Z13, Z13
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -20480,7 +22331,7 @@ d_nqxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_nqxgexp_tail
 	VMOVUPS (R10), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z23, K2
@@ -20507,37 +22358,8 @@ d_nqxgexp_one:
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z23, K2
-	VMAXPS Z23, Z15, Z23
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z24
-	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z17, Z24, Z25
-	VFMADD231PS Z19, Z25, Z23
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z26
-	VFMADD213PS   Z21, Z23, Z26
-	VFMADD213PS   Z22, Z23, Z26
-	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z16, Z24, Z24
-	VFMADD231PS   Z26, Z24, Z24
-	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z1, Z13, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R12)(R8*4)
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R11), Z23
+	VMOVUPS       (R10)(R8*4), Z23
 	VSUBPS        Z6, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -20560,13 +22382,13 @@ d_nqxgexp_one:
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
 	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R13)
+	VMOVUPS       Z23, (R12)(R8*4)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R11)(R8*4), Z23
+	VMOVUPS       (R11), Z23
 	VSUBPS        Z7, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -20589,6 +22411,35 @@ d_nqxgexp_one:
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
 	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z4, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R13)(R8*4)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
@@ -20609,16 +22460,16 @@ d_nqxgexp_tail:
 	JE      d_nqxgexp_done
 	VMOVUPS (AX), Z14
 	VMOVUPS (R10), K1, Z14
-	VSUBPS  Z4, Z14, Z14
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z14, K2
 	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z4
-	VFMADD231PS Z18, Z14, Z4
-	VSUBPS      Z17, Z4, Z23
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z14, Z5
+	VSUBPS      Z17, Z5, Z23
 	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -20626,51 +22477,20 @@ d_nqxgexp_tail:
 	VFMADD213PS   Z21, Z14, Z24
 	VFMADD213PS   Z22, Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z16, Z4, Z4
-	VFMADD231PS   Z24, Z4, Z4
-	VSCALEFPS.Z   Z23, Z4, K2, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z24, Z5, Z5
+	VSCALEFPS.Z   Z23, Z5, K2, Z14
 	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z14, K2, Z14
 	MOVQ          784(SP), R9
 	VMOVUPS       Z14, 128(R9)
 	VEXTRACTF64X4 $0x01, Z14, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y14, Z4
-	VADDPD        Z0, Z4, Z4
-	VADDPD        Z4, Z8, Z8
+	VCVTPS2PD     Y14, Z5
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z5, Z9, Z9
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z0, K2
-	VMAXPS Z0, Z15, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z4
-	VFMADD231PS Z18, Z0, Z4
-	VSUBPS      Z17, Z4, Z5
-	VFMADD231PS Z19, Z5, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z14
-	VFMADD213PS   Z21, Z0, Z14
-	VFMADD213PS   Z22, Z0, Z14
-	VMULPS        Z0, Z14, Z14
-	VPERMPS       Z16, Z4, Z4
-	VFMADD231PS   Z14, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z0
-	VPCMPD        $0x04, Z1, Z13, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	MOVQ          784(SP), R9
-	VMOVUPS       Z0, 192(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11), K1, Z0
 	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -20678,30 +22498,30 @@ d_nqxgexp_tail:
 	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z17, Z1, Z4
-	VFMADD231PS Z19, Z4, Z0
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z0, Z5
+	VSUBPS      Z17, Z5, Z6
+	VFMADD231PS Z19, Z6, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z5
-	VFMADD213PS   Z21, Z0, Z5
-	VFMADD213PS   Z22, Z0, Z5
-	VMULPS        Z0, Z5, Z5
-	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z14, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z0
 	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
-	VMOVUPS       Z0, 256(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VMOVUPS       Z0, 192(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
 	VADDPD        Z0, Z10, Z10
 	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11)(R8*4), K1, Z0
+	VMOVUPS       (R11), K1, Z0
 	VSUBPS        Z7, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -20709,44 +22529,75 @@ d_nqxgexp_tail:
 	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z17, Z1, Z2
-	VFMADD231PS Z19, Z2, Z0
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z5
+	VFMADD231PS Z19, Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z4
-	VFMADD213PS   Z21, Z0, Z4
-	VFMADD213PS   Z22, Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VMOVUPS       Z20, Z6
+	VFMADD213PS   Z21, Z0, Z6
+	VFMADD213PS   Z22, Z0, Z6
+	VMULPS        Z0, Z6, Z6
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z6, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z0
 	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
-	VMOVUPS       Z0, 320(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VMOVUPS       Z0, 256(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z3
+	VFMADD231PS Z19, Z3, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z5, Z2, Z2
+	VSCALEFPS.Z   Z3, Z2, K2, Z0
+	VPCMPD        $0x04, Z4, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 320(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z2, Z0, Z0
 	VADDPD        Z0, Z12, Z12
 
 d_nqxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z9, Z8, Z0
-	VSHUFF32X4    $0xee, Z9, Z8, Z1
-	VSHUFF32X4    $0x44, Z12, Z10, Z2
-	VSHUFF32X4    $0xee, Z12, Z10, Z3
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z2, Z3, Z3
-	VSHUFF32X4    $0x88, Z3, Z1, Z0
-	VSHUFF32X4    $0xdd, Z3, Z1, Z1
-	VADDPD        Z0, Z1, Z1
-	VPERMILPS     $0x4e, Z1, Z0
-	VADDPD        Z0, Z1, Z1
+	VSHUFF32X4    $0x44, Z10, Z9, Z0
+	VSHUFF32X4    $0xee, Z10, Z9, Z2
+	VSHUFF32X4    $0x44, Z12, Z11, Z3
+	VSHUFF32X4    $0xee, Z12, Z11, Z4
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z3, Z4, Z4
+	VSHUFF32X4    $0x88, Z4, Z2, Z0
+	VSHUFF32X4    $0xdd, Z4, Z2, Z2
+	VADDPD        Z0, Z2, Z2
+	VPERMILPS     $0x4e, Z2, Z0
+	VADDPD        Z0, Z2, Z2
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
-	VPERMPD       Z1, Z0, Z0
+	VPERMPD       Z2, Z0, Z0
 	MOVQ          784(SP), R9
 	VEXTRACTF64X4 $0x00, Z0, 64(R9)
 	CMPQ          800(SP), $0x00
@@ -20763,90 +22614,90 @@ d_nqxgexp_done:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R12), Z0
-	VBROADCASTF64X4 64(R12), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z3
+	VBROADCASTF64X4 64(R12), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z3, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z3, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z3, Z7
-	VMOVAPD     Z7, Z3
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z4
-	VADDPD      Z2, Z4, Z4
-	VDIVPD      Z4, Z2, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z3, Z5, Z5
+	VDIVPD      Z5, Z3, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R12), Z4
-	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 16(R12), Z5
+	VBROADCASTF32X4 (R12), Z5
 	VCVTPS2PD       Y5, Z5
+	VBROADCASTF32X4 16(R12), Z6
+	VCVTPS2PD       Y6, Z6
+	VSUBPD          Z6, Z5, Z5
 	VSUBPD          Z5, Z4, Z4
-	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
-	VCMPPD    $0x12, Z0, Z4, K2
-	VCMPPD    $0x12, Z5, Z2, K3
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z0, Z6
+	VCMPPD    $0x12, Z0, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y11
+	VMOVAPD   Z7, K2, Z4
+	VCVTPD2PS Z4, Y1
 	MOVL      $0x0000000f, R13
 	KMOVW     R13, K2
-	VMOVUPS   Z11, K2, (R9)
+	VMOVUPS   Z1, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z1, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z1
-	VCVTPS2PD     Y1, Z1
-	VMULPD        Z0, Z1, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z1, Z0, Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z0, Z3, Z0
+	VMULPD        Z2, Z0, Z0
 	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
-	VEXTRACTF32X4 $0x00, Z3, 808(SP)
-	VBROADCASTSS  808(SP), Z1
-	VBROADCASTSS  812(SP), Z2
-	VBROADCASTSS  816(SP), Z3
-	VBROADCASTSS  820(SP), Z4
+	VEXTRACTF32X4 $0x00, Z4, 808(SP)
+	VBROADCASTSS  808(SP), Z2
+	VBROADCASTSS  812(SP), Z3
+	VBROADCASTSS  816(SP), Z4
+	VBROADCASTSS  820(SP), Z5
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -20856,22 +22707,22 @@ d_nqxgexp_done:
 d_npxscale_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_npxscale_one
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z3, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  64(R13), Z1, Z5
-	VMOVUPS Z5, 64(R13)
-	VMULPS  64(R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R13)(R8*4)
-	VMULPS  64(R14), Z3, Z5
-	VMOVUPS Z5, 64(R14)
-	VMULPS  64(R14)(R8*4), Z4, Z5
-	VMOVUPS Z5, 64(R14)(R8*4)
+	VMULPS  (R13), Z2, Z6
+	VMOVUPS Z6, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R14)(R8*4)
+	VMULPS  64(R13), Z2, Z6
+	VMOVUPS Z6, 64(R13)
+	VMULPS  64(R13)(R8*4), Z3, Z6
+	VMOVUPS Z6, 64(R13)(R8*4)
+	VMULPS  64(R14), Z4, Z6
+	VMOVUPS Z6, 64(R14)
+	VMULPS  64(R14)(R8*4), Z5, Z6
+	VMOVUPS Z6, 64(R14)(R8*4)
 	ADDQ    $0x00000080, R13
 	ADDQ    $0x00000080, R14
 	SUBQ    $0x00000020, R9
@@ -20880,14 +22731,14 @@ d_npxscale_loop:
 d_npxscale_one:
 	CMPQ    R9, $0x00000010
 	JL      d_npxscale_tail
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z3, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  (R13), Z2, Z6
+	VMOVUPS Z6, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R14)(R8*4)
 	ADDQ    $0x00000040, R13
 	ADDQ    $0x00000040, R14
 	SUBQ    $0x00000010, R9
@@ -20896,14 +22747,14 @@ d_npxscale_one:
 d_npxscale_tail:
 	TESTQ   R9, R9
 	JE      d_npxscale_done
-	VMULPS  128(R12), Z1, Z1
-	VMOVUPS Z1, K1, (R13)
-	VMULPS  192(R12), Z2, Z1
-	VMOVUPS Z1, K1, (R13)(R8*4)
-	VMULPS  256(R12), Z3, Z1
-	VMOVUPS Z1, K1, (R14)
-	VMULPS  320(R12), Z4, Z1
-	VMOVUPS Z1, K1, (R14)(R8*4)
+	VMULPS  128(R12), Z2, Z2
+	VMOVUPS Z2, K1, (R13)
+	VMULPS  192(R12), Z3, Z2
+	VMOVUPS Z2, K1, (R13)(R8*4)
+	VMULPS  256(R12), Z4, Z2
+	VMOVUPS Z2, K1, (R14)
+	VMULPS  320(R12), Z5, Z2
+	VMOVUPS Z2, K1, (R14)(R8*4)
 
 d_npxscale_done:
 	// ds at each target: minus the other entries' share (through the
@@ -20974,90 +22825,90 @@ d_nflush:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R13), Z0
-	VBROADCASTF64X4 64(R13), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z3
+	VBROADCASTF64X4 64(R13), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z3, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z3, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z3, Z7
-	VMOVAPD     Z7, Z3
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z4
-	VADDPD      Z2, Z4, Z4
-	VDIVPD      Z4, Z2, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z3, Z5, Z5
+	VDIVPD      Z5, Z3, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R13), Z4
-	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 16(R13), Z5
+	VBROADCASTF32X4 (R13), Z5
 	VCVTPS2PD       Y5, Z5
+	VBROADCASTF32X4 16(R13), Z6
+	VCVTPS2PD       Y6, Z6
+	VSUBPD          Z6, Z5, Z5
 	VSUBPD          Z5, Z4, Z4
-	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
-	VCMPPD    $0x12, Z0, Z4, K2
-	VCMPPD    $0x12, Z5, Z2, K3
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z0, Z6
+	VCMPPD    $0x12, Z0, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y11
+	VMOVAPD   Z7, K2, Z4
+	VCVTPD2PS Z4, Y1
 	MOVL      $0x0000000f, R14
 	KMOVW     R14, K2
-	VMOVUPS   Z11, K2, (R10)
+	VMOVUPS   Z1, K2, (R10)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z1, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z1
-	VCVTPS2PD     Y1, Z1
-	VMULPD        Z0, Z1, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z1, Z0, Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z0, Z3, Z0
+	VMULPD        Z2, Z0, Z0
 	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
-	VEXTRACTF32X4 $0x00, Z3, 808(SP)
-	VBROADCASTSS  808(SP), Z1
-	VBROADCASTSS  812(SP), Z2
-	VBROADCASTSS  816(SP), Z3
-	VBROADCASTSS  820(SP), Z4
+	VEXTRACTF32X4 $0x00, Z4, 808(SP)
+	VBROADCASTSS  808(SP), Z2
+	VBROADCASTSS  812(SP), Z3
+	VBROADCASTSS  816(SP), Z4
+	VBROADCASTSS  820(SP), Z5
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R10
@@ -21067,22 +22918,22 @@ d_nflush:
 d_nfxscale_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_nfxscale_one
-	VMULPS  (R14), Z1, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  (R15), Z3, Z5
-	VMOVUPS Z5, (R15)
-	VMULPS  (R15)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R15)(R8*4)
-	VMULPS  64(R14), Z1, Z5
-	VMOVUPS Z5, 64(R14)
-	VMULPS  64(R14)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R14)(R8*4)
-	VMULPS  64(R15), Z3, Z5
-	VMOVUPS Z5, 64(R15)
-	VMULPS  64(R15)(R8*4), Z4, Z5
-	VMOVUPS Z5, 64(R15)(R8*4)
+	VMULPS  (R14), Z2, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R14)(R8*4)
+	VMULPS  (R15), Z4, Z6
+	VMOVUPS Z6, (R15)
+	VMULPS  (R15)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R15)(R8*4)
+	VMULPS  64(R14), Z2, Z6
+	VMOVUPS Z6, 64(R14)
+	VMULPS  64(R14)(R8*4), Z3, Z6
+	VMOVUPS Z6, 64(R14)(R8*4)
+	VMULPS  64(R15), Z4, Z6
+	VMOVUPS Z6, 64(R15)
+	VMULPS  64(R15)(R8*4), Z5, Z6
+	VMOVUPS Z6, 64(R15)(R8*4)
 	ADDQ    $0x00000080, R14
 	ADDQ    $0x00000080, R15
 	SUBQ    $0x00000020, R10
@@ -21091,14 +22942,14 @@ d_nfxscale_loop:
 d_nfxscale_one:
 	CMPQ    R10, $0x00000010
 	JL      d_nfxscale_tail
-	VMULPS  (R14), Z1, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  (R15), Z3, Z5
-	VMOVUPS Z5, (R15)
-	VMULPS  (R15)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R15)(R8*4)
+	VMULPS  (R14), Z2, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R14)(R8*4)
+	VMULPS  (R15), Z4, Z6
+	VMOVUPS Z6, (R15)
+	VMULPS  (R15)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R15)(R8*4)
 	ADDQ    $0x00000040, R14
 	ADDQ    $0x00000040, R15
 	SUBQ    $0x00000010, R10
@@ -21107,14 +22958,14 @@ d_nfxscale_one:
 d_nfxscale_tail:
 	TESTQ   R10, R10
 	JE      d_nfxscale_done
-	VMULPS  128(R13), Z1, Z1
-	VMOVUPS Z1, K1, (R14)
-	VMULPS  192(R13), Z2, Z1
-	VMOVUPS Z1, K1, (R14)(R8*4)
-	VMULPS  256(R13), Z3, Z1
-	VMOVUPS Z1, K1, (R15)
-	VMULPS  320(R13), Z4, Z1
-	VMOVUPS Z1, K1, (R15)(R8*4)
+	VMULPS  128(R13), Z2, Z2
+	VMOVUPS Z2, K1, (R14)
+	VMULPS  192(R13), Z3, Z2
+	VMOVUPS Z2, K1, (R14)(R8*4)
+	VMULPS  256(R13), Z4, Z2
+	VMOVUPS Z2, K1, (R15)
+	VMULPS  320(R13), Z5, Z2
+	VMOVUPS Z2, K1, (R15)(R8*4)
 
 d_nfxscale_done:
 	// ds at each target: minus the other entries' share (through the
@@ -21156,22 +23007,22 @@ d_none:
 	MOVQ      R8, R10
 	MOVQ      BX, R11
 	LEAQ      (BX)(R8*8), R12
-	VMOVUPS   (AX), Z1
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVUPS   (AX), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    3968(AX), Z3, Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    3968(AX), Z4, Z4
 
 d_noxmax_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_noxmax_one
-	VMOVUPS (R11), Z4
-	VPCMPD  $0x04, Z0, Z2, K2
-	VMAXPS  Z4, Z1, K2, Z1
-	VMOVUPS 64(R11), Z4
+	VMOVUPS (R11), Z5
 	VPCMPD  $0x04, Z0, Z3, K2
-	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VMAXPS  Z5, Z2, K2, Z2
+	VMOVUPS 64(R11), Z5
+	VPCMPD  $0x04, Z0, Z4, K2
+	VMAXPS  Z5, Z2, K2, Z2
+	VPADDD  12800(AX), Z3, Z3
+	VPADDD  12800(AX), Z4, Z4
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -21179,11 +23030,11 @@ d_noxmax_loop:
 d_noxmax_one:
 	CMPQ    R10, $0x00000010
 	JL      d_noxmax_tail
-	VMOVUPS (R11), Z4
-	VPCMPD  $0x04, Z0, Z2, K2
-	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  3968(AX), Z2, Z2
+	VMOVUPS (R11), Z5
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z5, Z2, K2, Z2
 	VPADDD  3968(AX), Z3, Z3
+	VPADDD  3968(AX), Z4, Z4
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_noxmax_one
@@ -21191,93 +23042,93 @@ d_noxmax_one:
 d_noxmax_tail:
 	TESTQ   R10, R10
 	JE      d_noxmax_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R11), K1, Z3
-	VPCMPD  $0x04, Z0, Z2, K2
-	VMAXPS  Z3, Z1, K2, Z1
+	VMOVUPS (AX), Z4
+	VMOVUPS (R11), K1, Z4
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z4, Z2, K2, Z2
 
 d_noxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z3
-	VSHUFF32X4 $0xee, Z1, Z1, Z2
-	VSHUFF32X4 $0x44, Z1, Z1, Z4
-	VSHUFF32X4 $0xee, Z1, Z1, Z1
-	VMAXPS     Z3, Z2, Z2
-	VMAXPS     Z4, Z1, Z1
-	VSHUFF32X4 $0x88, Z1, Z2, Z3
-	VSHUFF32X4 $0xdd, Z1, Z2, Z1
-	VMAXPS     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VMAXPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z3
-	VMAXPS     Z3, Z1, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VMAXPS     Z4, Z3, Z3
+	VMAXPS     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z4
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R10
 	MOVLQSX       (SI), R11
-	VBROADCASTSS  (R10)(R11*4), Z2
+	VBROADCASTSS  (R10)(R11*4), Z3
 	MOVQ          784(SP), R10
-	VEXTRACTF32X4 $0x00, Z2, (R10)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z1, Z3, Z1
-	VMAXPS        Z2, Z1, Z3
+	VEXTRACTF32X4 $0x00, Z3, (R10)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z2, Z4, Z2
+	VMAXPS        Z3, Z2, Z4
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  4096(AX), Z4
-	VCMPPS   $0x16, Z1, Z4, K2
+	VSUBPS   Z4, Z2, Z2
+	VMOVUPS  4096(AX), Z5
+	VCMPPS   $0x16, Z2, Z5, K2
 	KORTESTW K2, K2
 	JNE      d_nospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z3, Z1
-	VPCMPEQD      128(AX), Z1, K2
+	VPANDD        128(AX), Z4, Z2
+	VPCMPEQD      128(AX), Z2, K2
 	KORTESTW      K2, K2
 	JNE           d_nospecial
-	VEXTRACTF32X4 $0x00, Z3, 16(R10)
+	VEXTRACTF32X4 $0x00, Z4, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z1
-	VSUBPS  Z3, Z2, Z2
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z4, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z2, K2
-	VMAXPS  Z2, Z1, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
-	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
-	VFMADD231PS 1152(AX), Z5, Z2
+	VMOVUPS     11776(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11776(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
-	VFMADD213PS   12160(AX), Z2, Z6
-	VMULPS        Z2, Z6, Z6
-	VPERMPS       Z1, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z2
-	VCVTPS2PD     Y2, Z1
-	VEXTRACTF64X4 $0x00, Z1, 32(R10)
-	VMOVAPS       Z3, Z1
-	VXORPD        Z2, Z2, Z2
+	VMOVUPS       11904(AX), Z7
+	VFMADD213PS   12032(AX), Z3, Z7
+	VFMADD213PS   12160(AX), Z3, Z7
+	VMULPS        Z3, Z7, Z7
+	VPERMPS       Z2, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x00, Z2, 32(R10)
+	VMOVAPS       Z4, Z2
+	VXORPD        Z3, Z3, Z3
 	MOVQ          R8, R10
 	MOVQ          BX, R11
 	LEAQ          (BX)(R8*8), R12
 	MOVQ          DX, R12
 	LEAQ          (DX)(R8*8), R13
-	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        3968(AX), Z4, Z4
-	VMOVUPS       768(AX), Z5
-	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
-	VMOVUPS       1024(AX), Z8
-	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
+	VMOVDQU32     laneidx32_16<>+0(SB), Z5
+	VPADDD        3968(AX), Z5, Z5
+	VMOVUPS       768(AX), Z6
+	VMOVUPS       exp2tab16<>+0(SB), Z7
+	VMOVUPS       11776(AX), Z8
+	VMOVUPS       1024(AX), Z9
+	VMOVUPS       1152(AX), Z10
+	VMOVUPS       11904(AX), Z11
 	VMOVUPS       12032(AX), Z12
 	VMOVUPS       12160(AX), Z13
 
@@ -21285,54 +23136,54 @@ d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_noxgexp_one
 	VMOVUPS (R11), Z14
-	VSUBPS  Z1, Z14, Z14
+	VSUBPS  Z2, Z14, Z14
 	VMOVUPS 64(R11), Z15
-	VSUBPS  Z1, Z15, Z15
+	VSUBPS  Z2, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z14, K2
-	VMAXPS Z14, Z5, Z14
-	VCMPPS $0x15, Z5, Z15, K3
-	VMAXPS Z15, Z5, Z15
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
+	VCMPPS $0x15, Z6, Z15, K3
+	VMAXPS Z15, Z6, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z16
-	VFMADD231PS Z8, Z14, Z16
-	VSUBPS      Z7, Z16, Z17
-	VMOVUPS     Z7, Z19
-	VFMADD231PS Z8, Z15, Z19
-	VSUBPS      Z7, Z19, Z20
-	VFMADD231PS Z9, Z17, Z14
-	VFMADD231PS Z9, Z20, Z15
+	VMOVUPS     Z8, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z8, Z16, Z17
+	VMOVUPS     Z8, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z8, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z18
+	VMOVUPS       Z11, Z18
 	VFMADD213PS   Z12, Z14, Z18
 	VFMADD213PS   Z13, Z14, Z18
 	VMULPS        Z14, Z18, Z18
-	VMOVUPS       Z10, Z21
+	VMOVUPS       Z11, Z21
 	VFMADD213PS   Z12, Z15, Z21
 	VFMADD213PS   Z13, Z15, Z21
 	VMULPS        Z15, Z21, Z21
-	VPERMPS       Z6, Z16, Z16
+	VPERMPS       Z7, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z14
-	VPERMPS       Z6, Z19, Z19
+	VPERMPS       Z7, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K3, Z15
-	VPCMPD        $0x04, Z0, Z3, K2
+	VPCMPD        $0x04, Z0, Z4, K2
 	VMOVAPS.Z     Z14, K2, Z14
 	VMOVUPS       Z14, (R12)
 	VMOVUPS       Z15, 64(R12)
-	VPCMPD        $0x04, Z0, Z4, K2
+	VPCMPD        $0x04, Z0, Z5, K2
 	VADDPS        Z15, Z14, K2, Z14
 	VEXTRACTF64X4 $0x01, Z14, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
-	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VADDPD        Z14, Z3, Z3
+	VPADDD        12800(AX), Z4, Z4
+	VPADDD        12800(AX), Z5, Z5
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -21342,36 +23193,36 @@ d_noxgexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_noxgexp_tail
 	VMOVUPS (R11), Z14
-	VSUBPS  Z1, Z14, Z14
+	VSUBPS  Z2, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z14, K2
-	VMAXPS Z14, Z5, Z14
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z15
-	VFMADD231PS Z8, Z14, Z15
-	VSUBPS      Z7, Z15, Z16
-	VFMADD231PS Z9, Z16, Z14
+	VMOVUPS     Z8, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z8, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z17
+	VMOVUPS       Z11, Z17
 	VFMADD213PS   Z12, Z14, Z17
 	VFMADD213PS   Z13, Z14, Z17
 	VMULPS        Z14, Z17, Z17
-	VPERMPS       Z6, Z15, Z15
+	VPERMPS       Z7, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
 	VSCALEFPS.Z   Z16, Z15, K2, Z14
-	VPCMPD        $0x04, Z0, Z3, K2
+	VPCMPD        $0x04, Z0, Z4, K2
 	VMOVAPS.Z     Z14, K2, Z14
 	VMOVUPS       Z14, (R12)
 	VEXTRACTF64X4 $0x01, Z14, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
-	VADDPD        Z14, Z2, Z2
-	VPADDD        3968(AX), Z3, Z3
+	VADDPD        Z14, Z3, Z3
 	VPADDD        3968(AX), Z4, Z4
+	VPADDD        3968(AX), Z5, Z5
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -21380,53 +23231,53 @@ d_noxgexp_one:
 d_noxgexp_tail:
 	TESTQ   R10, R10
 	JE      d_noxgexp_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R11), K1, Z4
-	VSUBPS  Z1, Z4, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R11), K1, Z5
+	VSUBPS  Z2, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z4, K2
-	VMAXPS Z4, Z5, Z4
+	VCMPPS $0x15, Z6, Z5, K2
+	VMAXPS Z5, Z6, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z1
-	VFMADD231PS Z8, Z4, Z1
-	VSUBPS      Z7, Z1, Z5
-	VFMADD231PS Z9, Z5, Z4
+	VMOVUPS     Z8, Z2
+	VFMADD231PS Z9, Z5, Z2
+	VSUBPS      Z8, Z2, Z6
+	VFMADD231PS Z10, Z6, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z7
-	VFMADD213PS   Z12, Z4, Z7
-	VFMADD213PS   Z13, Z4, Z7
-	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z1, Z1
-	VFMADD231PS   Z7, Z1, Z1
-	VSCALEFPS.Z   Z5, Z1, K2, Z4
-	VPCMPD        $0x04, Z0, Z3, K2
-	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z11, Z8
+	VFMADD213PS   Z12, Z5, Z8
+	VFMADD213PS   Z13, Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z7, Z2, Z2
+	VFMADD231PS   Z8, Z2, Z2
+	VSCALEFPS.Z   Z6, Z2, K2, Z5
+	VPCMPD        $0x04, Z0, Z4, K2
+	VMOVAPS.Z     Z5, K2, Z5
 	MOVQ          784(SP), R10
-	VMOVUPS       Z4, 128(R10)
-	VEXTRACTF64X4 $0x01, Z4, Y0
+	VMOVUPS       Z5, 128(R10)
+	VEXTRACTF64X4 $0x01, Z5, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y4, Z1
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z2, Z2
+	VCVTPS2PD     Y5, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z3, Z3
 
 d_noxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z2, Z2, Z1
-	VSHUFF32X4    $0xee, Z2, Z2, Z0
-	VSHUFF32X4    $0x44, Z2, Z2, Z3
-	VSHUFF32X4    $0xee, Z2, Z2, Z2
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z3, Z2, Z2
-	VSHUFF32X4    $0x88, Z2, Z0, Z1
-	VSHUFF32X4    $0xdd, Z2, Z0, Z0
-	VADDPD        Z1, Z0, Z0
-	VPERMILPS     $0x4e, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VMOVDQU64     xent_q4pd<>+0(SB), Z1
-	VPERMPD       Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z2
+	VSHUFF32X4    $0xee, Z3, Z3, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z4
+	VSHUFF32X4    $0xee, Z3, Z3, Z3
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z4, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z0, Z2
+	VSHUFF32X4    $0xdd, Z3, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z2
+	VADDPD        Z2, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z2
+	VPERMPD       Z0, Z2, Z0
 	MOVQ          784(SP), R10
 	VEXTRACTF64X4 $0x00, Z0, 64(R10)
 
@@ -21434,87 +23285,87 @@ d_noxgexp_done:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R10), Z0
-	VBROADCASTF64X4 64(R10), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z3
+	VBROADCASTF64X4 64(R10), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z3, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z3, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z3, Z7
-	VMOVAPD     Z7, Z3
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z4
-	VADDPD      Z2, Z4, Z4
-	VDIVPD      Z4, Z2, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z3, Z5, Z5
+	VDIVPD      Z5, Z3, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R10), Z4
-	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 16(R10), Z5
+	VBROADCASTF32X4 (R10), Z5
 	VCVTPS2PD       Y5, Z5
+	VBROADCASTF32X4 16(R10), Z6
+	VCVTPS2PD       Y6, Z6
+	VSUBPD          Z6, Z5, Z5
 	VSUBPD          Z5, Z4, Z4
-	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
-	VCMPPD    $0x12, Z0, Z4, K2
-	VCMPPD    $0x12, Z5, Z2, K3
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z0, Z6
+	VCMPPD    $0x12, Z0, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y11
+	VMOVAPD   Z7, K2, Z4
+	VCVTPD2PS Z4, Y1
 	MOVL      $0x00000001, R11
 	KMOVW     R11, K2
-	VMOVUPS   Z11, K2, (CX)
+	VMOVUPS   Z1, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z1, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z1
-	VCVTPS2PD     Y1, Z1
-	VMULPD        Z0, Z1, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z1, Z0, Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z0, Z3, Z0
+	VMULPD        Z2, Z0, Z0
 	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
-	VEXTRACTF32X4 $0x00, Z3, 808(SP)
-	VBROADCASTSS  808(SP), Z1
+	VEXTRACTF32X4 $0x00, Z4, 808(SP)
+	VBROADCASTSS  808(SP), Z2
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -21524,10 +23375,10 @@ d_noxgexp_done:
 d_nobxscale_loop:
 	CMPQ    R11, $0x00000020
 	JL      d_nobxscale_one
-	VMULPS  (R12), Z1, Z2
-	VMOVUPS Z2, (R12)
-	VMULPS  64(R12), Z1, Z2
-	VMOVUPS Z2, 64(R12)
+	VMULPS  (R12), Z2, Z3
+	VMOVUPS Z3, (R12)
+	VMULPS  64(R12), Z2, Z3
+	VMOVUPS Z3, 64(R12)
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_nobxscale_loop
@@ -21535,8 +23386,8 @@ d_nobxscale_loop:
 d_nobxscale_one:
 	CMPQ    R11, $0x00000010
 	JL      d_nobxscale_tail
-	VMULPS  (R12), Z1, Z2
-	VMOVUPS Z2, (R12)
+	VMULPS  (R12), Z2, Z3
+	VMOVUPS Z3, (R12)
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_nobxscale_one
@@ -21544,8 +23395,8 @@ d_nobxscale_one:
 d_nobxscale_tail:
 	TESTQ   R11, R11
 	JE      d_nobxscale_done
-	VMULPS  128(R10), Z1, Z1
-	VMOVUPS Z1, K1, (R12)
+	VMULPS  128(R10), Z2, Z2
+	VMOVUPS Z2, K1, (R12)
 
 d_nobxscale_done:
 	// ds at each target: minus the other entries' share (through the
@@ -21620,54 +23471,54 @@ d_wquads:
 	TESTL        R9, R9
 	JS           d_wbail
 	VPBROADCASTD (SI), Z0
-	VPBROADCASTD 4(SI), Z1
-	VPBROADCASTD 8(SI), Z2
-	VPBROADCASTD 12(SI), Z3
+	VPBROADCASTD 4(SI), Z2
+	VPBROADCASTD 8(SI), Z3
+	VPBROADCASTD 12(SI), Z4
 
 	// Max pass, a vector of each row per step.
 	MOVQ    R8, R9
 	MOVQ    BX, R10
 	LEAQ    (BX)(R8*8), R11
-	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 5248(AX), Z6
-	VMOVUPS (AX), Z7
+	VMOVUPS (AX), Z6
+	VMOVUPS 5248(AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 5248(AX), Z9
-	VMOVUPS (AX), Z10
+	VMOVUPS (AX), Z9
+	VMOVUPS 5248(AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 5248(AX), Z12
-	VMOVUPS (AX), Z13
+	VMOVUPS (AX), Z12
+	VMOVUPS 5248(AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 5248(AX), Z15
+	VMOVUPS (AX), Z15
+	VMOVUPS 5248(AX), Z16
 
 d_wqxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxmax_one
-	VMOVUPS (R10), Z16
-	VMINPS  Z16, Z6, Z6
-	VMAXPS  Z16, Z4, Z4
-	VMOVUPS (R10)(R8*4), Z16
-	VMINPS  Z16, Z9, Z9
-	VMAXPS  Z16, Z7, Z7
-	VMOVUPS (R11), Z16
-	VMINPS  Z16, Z12, Z12
-	VMAXPS  Z16, Z10, Z10
-	VMOVUPS (R11)(R8*4), Z16
-	VMINPS  Z16, Z15, Z15
-	VMAXPS  Z16, Z13, Z13
-	VMOVUPS 64(R10), Z16
-	VMINPS  Z16, Z6, Z6
-	VMAXPS  Z16, Z5, Z5
-	VMOVUPS 64(R10)(R8*4), Z16
-	VMINPS  Z16, Z9, Z9
-	VMAXPS  Z16, Z8, Z8
-	VMOVUPS 64(R11), Z16
-	VMINPS  Z16, Z12, Z12
-	VMAXPS  Z16, Z11, Z11
-	VMOVUPS 64(R11)(R8*4), Z16
-	VMINPS  Z16, Z15, Z15
-	VMAXPS  Z16, Z14, Z14
+	VMOVUPS (R10), Z17
+	VMINPS  Z17, Z7, Z7
+	VMAXPS  Z17, Z5, Z5
+	VMOVUPS (R10)(R8*4), Z17
+	VMINPS  Z17, Z10, Z10
+	VMAXPS  Z17, Z8, Z8
+	VMOVUPS (R11), Z17
+	VMINPS  Z17, Z13, Z13
+	VMAXPS  Z17, Z11, Z11
+	VMOVUPS (R11)(R8*4), Z17
+	VMINPS  Z17, Z16, Z16
+	VMAXPS  Z17, Z14, Z14
+	VMOVUPS 64(R10), Z17
+	VMINPS  Z17, Z7, Z7
+	VMAXPS  Z17, Z6, Z6
+	VMOVUPS 64(R10)(R8*4), Z17
+	VMINPS  Z17, Z10, Z10
+	VMAXPS  Z17, Z9, Z9
+	VMOVUPS 64(R11), Z17
+	VMINPS  Z17, Z13, Z13
+	VMAXPS  Z17, Z12, Z12
+	VMOVUPS 64(R11)(R8*4), Z17
+	VMINPS  Z17, Z16, Z16
+	VMAXPS  Z17, Z15, Z15
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -21676,18 +23527,18 @@ d_wqxmax_loop:
 d_wqxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxmax_tail
-	VMOVUPS (R10), Z16
-	VMINPS  Z16, Z6, Z6
-	VMAXPS  Z16, Z4, Z4
-	VMOVUPS (R10)(R8*4), Z16
-	VMINPS  Z16, Z9, Z9
-	VMAXPS  Z16, Z7, Z7
-	VMOVUPS (R11), Z16
-	VMINPS  Z16, Z12, Z12
-	VMAXPS  Z16, Z10, Z10
-	VMOVUPS (R11)(R8*4), Z16
-	VMINPS  Z16, Z15, Z15
-	VMAXPS  Z16, Z13, Z13
+	VMOVUPS (R10), Z17
+	VMINPS  Z17, Z7, Z7
+	VMAXPS  Z17, Z5, Z5
+	VMOVUPS (R10)(R8*4), Z17
+	VMINPS  Z17, Z10, Z10
+	VMAXPS  Z17, Z8, Z8
+	VMOVUPS (R11), Z17
+	VMINPS  Z17, Z13, Z13
+	VMAXPS  Z17, Z11, Z11
+	VMOVUPS (R11)(R8*4), Z17
+	VMINPS  Z17, Z16, Z16
+	VMAXPS  Z17, Z14, Z14
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -21696,90 +23547,90 @@ d_wqxmax_one:
 d_wqxmax_tail:
 	TESTQ   R9, R9
 	JE      d_wqxmax_done
-	VMOVUPS (AX), Z16
-	VMOVUPS (R10), K1, Z16
-	VMINPS  Z16, Z6, K1, Z6
-	VMAXPS  Z16, Z4, Z4
-	VMOVUPS (AX), Z16
-	VMOVUPS (R10)(R8*4), K1, Z16
-	VMINPS  Z16, Z9, K1, Z9
-	VMAXPS  Z16, Z7, Z7
-	VMOVUPS (AX), Z16
-	VMOVUPS (R11), K1, Z16
-	VMINPS  Z16, Z12, K1, Z12
-	VMAXPS  Z16, Z10, Z10
-	VMOVUPS (AX), Z16
-	VMOVUPS (R11)(R8*4), K1, Z16
-	VMINPS  Z16, Z15, K1, Z15
-	VMAXPS  Z16, Z13, Z13
+	VMOVUPS (AX), Z17
+	VMOVUPS (R10), K1, Z17
+	VMINPS  Z17, Z7, K1, Z7
+	VMAXPS  Z17, Z5, Z5
+	VMOVUPS (AX), Z17
+	VMOVUPS (R10)(R8*4), K1, Z17
+	VMINPS  Z17, Z10, K1, Z10
+	VMAXPS  Z17, Z8, Z8
+	VMOVUPS (AX), Z17
+	VMOVUPS (R11), K1, Z17
+	VMINPS  Z17, Z13, K1, Z13
+	VMAXPS  Z17, Z11, Z11
+	VMOVUPS (AX), Z17
+	VMOVUPS (R11)(R8*4), K1, Z17
+	VMINPS  Z17, Z16, K1, Z16
+	VMAXPS  Z17, Z14, Z14
 
 d_wqxmax_done:
-	VMAXPS Z5, Z4, Z4
-	VMAXPS Z8, Z7, Z7
-	VMAXPS Z11, Z10, Z10
-	VMAXPS Z14, Z13, Z13
+	VMAXPS Z6, Z5, Z5
+	VMAXPS Z9, Z8, Z8
+	VMAXPS Z12, Z11, Z11
+	VMAXPS Z15, Z14, Z14
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z4, Z5
-	VSHUFF32X4 $0xee, Z7, Z4, Z4
-	VSHUFF32X4 $0x44, Z13, Z10, Z7
-	VSHUFF32X4 $0xee, Z13, Z10, Z8
-	VMAXPS     Z5, Z4, Z4
-	VMAXPS     Z7, Z8, Z8
-	VSHUFF32X4 $0x88, Z8, Z4, Z5
-	VSHUFF32X4 $0xdd, Z8, Z4, Z4
-	VMAXPS     Z5, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z5
-	VMAXPS     Z5, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z5
-	VMAXPS     Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z8, Z5, Z6
+	VSHUFF32X4 $0xee, Z8, Z5, Z5
+	VSHUFF32X4 $0x44, Z14, Z11, Z8
+	VSHUFF32X4 $0xee, Z14, Z11, Z9
+	VMAXPS     Z6, Z5, Z5
+	VMAXPS     Z8, Z9, Z9
+	VSHUFF32X4 $0x88, Z9, Z5, Z6
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VMAXPS     Z6, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z6
+	VMAXPS     Z6, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z6
+	VMAXPS     Z6, Z5, Z5
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z6, Z5
-	VSHUFF32X4 $0xee, Z9, Z6, Z6
-	VSHUFF32X4 $0x44, Z15, Z12, Z7
-	VSHUFF32X4 $0xee, Z15, Z12, Z8
-	VMINPS     Z5, Z6, Z6
-	VMINPS     Z7, Z8, Z8
-	VSHUFF32X4 $0x88, Z8, Z6, Z5
-	VSHUFF32X4 $0xdd, Z8, Z6, Z6
-	VMINPS     Z5, Z6, Z6
-	VPERMILPS  $0x4e, Z6, Z5
-	VMINPS     Z5, Z6, Z6
-	VPERMILPS  $0xb1, Z6, Z5
-	VMINPS     Z5, Z6, Z6
+	VSHUFF32X4 $0x44, Z10, Z7, Z6
+	VSHUFF32X4 $0xee, Z10, Z7, Z7
+	VSHUFF32X4 $0x44, Z16, Z13, Z8
+	VSHUFF32X4 $0xee, Z16, Z13, Z9
+	VMINPS     Z6, Z7, Z7
+	VMINPS     Z8, Z9, Z9
+	VSHUFF32X4 $0x88, Z9, Z7, Z6
+	VSHUFF32X4 $0xdd, Z9, Z7, Z7
+	VMINPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMINPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMINPS     Z6, Z7, Z7
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z5
+	VBROADCASTSS  (R9)(R10*4), Z6
 	LEAQ          (BX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z7
+	VBROADCASTSS  (R9)(R10*4), Z8
 	LEAQ          (BX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z8
+	VBROADCASTSS  (R9)(R10*4), Z9
 	LEAQ          (BX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z9
-	VUNPCKLPS     Z7, Z5, Z5
-	VUNPCKLPS     Z9, Z8, Z8
-	VUNPCKLPD     Z8, Z5, Z5
+	VBROADCASTSS  (R9)(R10*4), Z10
+	VUNPCKLPS     Z8, Z6, Z6
+	VUNPCKLPS     Z10, Z9, Z9
+	VUNPCKLPD     Z9, Z6, Z6
 	MOVQ          784(SP), R9
-	VEXTRACTF32X4 $0x00, Z5, (R9)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z7
-	VPERMPS       Z4, Z7, Z4
-	VMAXPS        Z5, Z4, Z4
+	VEXTRACTF32X4 $0x00, Z6, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z8
+	VPERMPS       Z5, Z8, Z5
+	VMAXPS        Z6, Z5, Z5
 
 	// A row whose target is not its max, or whose entries all lie
 	// within confidentMargin of the max, has others' max within it: the
 	// margin test passes without the others' max (the same verdict).
-	VPERMPS  Z6, Z7, Z6
-	VSUBPS   Z6, Z4, Z6
-	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 5376(AX), Z6, K3
+	VPERMPS  Z7, Z8, Z7
+	VSUBPS   Z7, Z5, Z7
+	VCMPPS   $0x11, Z5, Z6, K2
+	VCMPPS   $0x12, 5376(AX), Z7, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_wqxmok
@@ -21788,43 +23639,43 @@ d_wqxmax_done:
 	MOVQ      R8, R10
 	MOVQ      BX, R11
 	LEAQ      (BX)(R8*8), R12
-	VMOVUPS   (AX), Z8
 	VMOVUPS   (AX), Z9
 	VMOVUPS   (AX), Z10
 	VMOVUPS   (AX), Z11
-	VMOVDQU32 laneidx32_16<>+0(SB), Z12
+	VMOVUPS   (AX), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z14
+	VPADDD    3968(AX), Z14, Z14
 
 d_wqxoth_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_wqxoth_one
-	VMOVUPS (R11), Z14
-	VPCMPD  $0x04, Z0, Z12, K2
-	VMAXPS  Z14, Z8, K2, Z8
-	VMOVUPS (R11)(R8*4), Z14
-	VPCMPD  $0x04, Z1, Z12, K2
-	VMAXPS  Z14, Z9, K2, Z9
-	VMOVUPS (R12), Z14
-	VPCMPD  $0x04, Z2, Z12, K2
-	VMAXPS  Z14, Z10, K2, Z10
-	VMOVUPS (R12)(R8*4), Z14
-	VPCMPD  $0x04, Z3, Z12, K2
-	VMAXPS  Z14, Z11, K2, Z11
-	VMOVUPS 64(R11), Z14
+	VMOVUPS (R11), Z15
 	VPCMPD  $0x04, Z0, Z13, K2
-	VMAXPS  Z14, Z8, K2, Z8
-	VMOVUPS 64(R11)(R8*4), Z14
-	VPCMPD  $0x04, Z1, Z13, K2
-	VMAXPS  Z14, Z9, K2, Z9
-	VMOVUPS 64(R12), Z14
+	VMAXPS  Z15, Z9, K2, Z9
+	VMOVUPS (R11)(R8*4), Z15
 	VPCMPD  $0x04, Z2, Z13, K2
-	VMAXPS  Z14, Z10, K2, Z10
-	VMOVUPS 64(R12)(R8*4), Z14
+	VMAXPS  Z15, Z10, K2, Z10
+	VMOVUPS (R12), Z15
 	VPCMPD  $0x04, Z3, Z13, K2
-	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VMAXPS  Z15, Z11, K2, Z11
+	VMOVUPS (R12)(R8*4), Z15
+	VPCMPD  $0x04, Z4, Z13, K2
+	VMAXPS  Z15, Z12, K2, Z12
+	VMOVUPS 64(R11), Z15
+	VPCMPD  $0x04, Z0, Z14, K2
+	VMAXPS  Z15, Z9, K2, Z9
+	VMOVUPS 64(R11)(R8*4), Z15
+	VPCMPD  $0x04, Z2, Z14, K2
+	VMAXPS  Z15, Z10, K2, Z10
+	VMOVUPS 64(R12), Z15
+	VPCMPD  $0x04, Z3, Z14, K2
+	VMAXPS  Z15, Z11, K2, Z11
+	VMOVUPS 64(R12)(R8*4), Z15
+	VPCMPD  $0x04, Z4, Z14, K2
+	VMAXPS  Z15, Z12, K2, Z12
+	VPADDD  12800(AX), Z13, Z13
+	VPADDD  12800(AX), Z14, Z14
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -21833,20 +23684,20 @@ d_wqxoth_loop:
 d_wqxoth_one:
 	CMPQ    R10, $0x00000010
 	JL      d_wqxoth_tail
-	VMOVUPS (R11), Z14
-	VPCMPD  $0x04, Z0, Z12, K2
-	VMAXPS  Z14, Z8, K2, Z8
-	VMOVUPS (R11)(R8*4), Z14
-	VPCMPD  $0x04, Z1, Z12, K2
-	VMAXPS  Z14, Z9, K2, Z9
-	VMOVUPS (R12), Z14
-	VPCMPD  $0x04, Z2, Z12, K2
-	VMAXPS  Z14, Z10, K2, Z10
-	VMOVUPS (R12)(R8*4), Z14
-	VPCMPD  $0x04, Z3, Z12, K2
-	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  3968(AX), Z12, Z12
+	VMOVUPS (R11), Z15
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z15, Z9, K2, Z9
+	VMOVUPS (R11)(R8*4), Z15
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z15, Z10, K2, Z10
+	VMOVUPS (R12), Z15
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z15, Z11, K2, Z11
+	VMOVUPS (R12)(R8*4), Z15
+	VPCMPD  $0x04, Z4, Z13, K2
+	VMAXPS  Z15, Z12, K2, Z12
 	VPADDD  3968(AX), Z13, Z13
+	VPADDD  3968(AX), Z14, Z14
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R10
@@ -21855,92 +23706,92 @@ d_wqxoth_one:
 d_wqxoth_tail:
 	TESTQ   R10, R10
 	JE      d_wqxoth_done
-	VMOVUPS (AX), Z13
-	VMOVUPS (R11), K1, Z13
-	VPCMPD  $0x04, Z0, Z12, K2
-	VMAXPS  Z13, Z8, K2, Z8
-	VMOVUPS (AX), Z13
-	VMOVUPS (R11)(R8*4), K1, Z13
-	VPCMPD  $0x04, Z1, Z12, K2
-	VMAXPS  Z13, Z9, K2, Z9
-	VMOVUPS (AX), Z13
-	VMOVUPS (R12), K1, Z13
-	VPCMPD  $0x04, Z2, Z12, K2
-	VMAXPS  Z13, Z10, K2, Z10
-	VMOVUPS (AX), Z13
-	VMOVUPS (R12)(R8*4), K1, Z13
-	VPCMPD  $0x04, Z3, Z12, K2
-	VMAXPS  Z13, Z11, K2, Z11
+	VMOVUPS (AX), Z14
+	VMOVUPS (R11), K1, Z14
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (AX), Z14
+	VMOVUPS (R11)(R8*4), K1, Z14
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (AX), Z14
+	VMOVUPS (R12), K1, Z14
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VMOVUPS (AX), Z14
+	VMOVUPS (R12)(R8*4), K1, Z14
+	VPCMPD  $0x04, Z4, Z13, K2
+	VMAXPS  Z14, Z12, K2, Z12
 
 d_wqxoth_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z8, Z12
-	VSHUFF32X4 $0xee, Z9, Z8, Z8
-	VSHUFF32X4 $0x44, Z11, Z10, Z9
-	VSHUFF32X4 $0xee, Z11, Z10, Z10
-	VMAXPS     Z12, Z8, Z8
-	VMAXPS     Z9, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z8, Z12
-	VSHUFF32X4 $0xdd, Z10, Z8, Z8
-	VMAXPS     Z12, Z8, Z8
-	VPERMILPS  $0x4e, Z8, Z12
-	VMAXPS     Z12, Z8, Z8
-	VPERMILPS  $0xb1, Z8, Z12
-	VMAXPS     Z12, Z8, Z8
-	VPERMPS    Z8, Z7, Z7
+	VSHUFF32X4 $0x44, Z10, Z9, Z13
+	VSHUFF32X4 $0xee, Z10, Z9, Z9
+	VSHUFF32X4 $0x44, Z12, Z11, Z10
+	VSHUFF32X4 $0xee, Z12, Z11, Z11
+	VMAXPS     Z13, Z9, Z9
+	VMAXPS     Z10, Z11, Z11
+	VSHUFF32X4 $0x88, Z11, Z9, Z13
+	VSHUFF32X4 $0xdd, Z11, Z9, Z9
+	VMAXPS     Z13, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z13
+	VMAXPS     Z13, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z13
+	VMAXPS     Z13, Z9, Z9
+	VPERMPS    Z9, Z8, Z8
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z4, Z7, Z7
-	VMOVUPS  4096(AX), Z8
-	VCMPPS   $0x16, Z7, Z8, K2
+	VSUBPS   Z5, Z8, Z8
+	VMOVUPS  4096(AX), Z9
+	VCMPPS   $0x16, Z8, Z9, K2
 	KORTESTW K2, K2
 	JNE      d_wbail
 
 d_wqxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z4, Z7
-	VPCMPEQD      128(AX), Z7, K2
+	VPANDD        128(AX), Z5, Z8
+	VPCMPEQD      128(AX), Z8, K2
 	KORTESTW      K2, K2
 	JNE           d_wbail
-	VEXTRACTF32X4 $0x00, Z4, 16(R9)
+	VEXTRACTF32X4 $0x00, Z5, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z7
-	VSUBPS  Z4, Z5, Z4
+	VMOVUPS 768(AX), Z8
+	VSUBPS  Z5, Z6, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z7, Z4, K2
-	VMAXPS  Z4, Z7, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VCMPPS  $0x15, Z8, Z5, K2
+	VMAXPS  Z5, Z8, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
-	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
-	VFMADD231PS 1152(AX), Z8, Z4
+	VMOVUPS     11776(AX), Z8
+	VFMADD231PS 1024(AX), Z5, Z8
+	VSUBPS      11776(AX), Z8, Z9
+	VFMADD231PS 1152(AX), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
-	VFMADD213PS   12160(AX), Z4, Z9
-	VMULPS        Z4, Z9, Z9
-	VPERMPS       Z5, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS.Z   Z8, Z7, K2, Z4
-	VCVTPS2PD     Y4, Z4
-	VEXTRACTF64X4 $0x00, Z4, 32(R9)
-	VBROADCASTSS  16(R9), Z4
-	VBROADCASTSS  20(R9), Z5
-	VBROADCASTSS  24(R9), Z7
-	VBROADCASTSS  28(R9), Z8
-	VXORPD        Z9, Z9, Z9
+	VMOVUPS       11904(AX), Z10
+	VFMADD213PS   12032(AX), Z5, Z10
+	VFMADD213PS   12160(AX), Z5, Z10
+	VMULPS        Z5, Z10, Z10
+	VPERMPS       Z6, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z5
+	VCVTPS2PD     Y5, Z5
+	VEXTRACTF64X4 $0x00, Z5, 32(R9)
+	VBROADCASTSS  16(R9), Z5
+	VBROADCASTSS  20(R9), Z6
+	VBROADCASTSS  24(R9), Z8
+	VBROADCASTSS  28(R9), Z9
 	VXORPD        Z10, Z10, Z10
 	VXORPD        Z11, Z11, Z11
 	VXORPD        Z12, Z12, Z12
+	VXORPD        Z13, Z13, Z13
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3712(AX), Z6, K2
+	VCMPPS    $0x16, 3712(AX), Z7, K2
 	KORTESTW  K2, K2
 	JNZ       d_wqxguard
 	MOVQ      R8, R9
@@ -21948,12 +23799,12 @@ d_wqxmok:
 	LEAQ      (BX)(R8*8), R11
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z6
-	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
-	VMOVUPS   768(AX), Z14
-	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z14
+	VPADDD    3968(AX), Z14, Z14
+	VMOVUPS   768(AX), Z15
+	VMOVUPS   exp2tab16<>+0(SB), Z16
+	VMOVUPS   11776(AX), Z17
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
 	VMOVUPS   11904(AX), Z20
@@ -21964,17 +23815,17 @@ d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxfexp_one
 	VMOVUPS (R10), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 	VMOVUPS 64(R10), Z24
-	VSUBPS  Z4, Z24, Z24
+	VSUBPS  Z5, Z24, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -21987,76 +23838,35 @@ d_wqxfexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z0, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R12)
 	VMOVUPS       Z24, 64(R12)
-	VPCMPD        $0x04, Z0, Z13, K2
-	VADDPS        Z24, Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R10)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-	VMOVUPS       64(R10)(R8*4), Z24
-	VSUBPS        Z5, Z24, Z24
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
-	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
-	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
-	VFMADD231PS Z19, Z26, Z23
-	VFMADD231PS Z19, Z29, Z24
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z27
-	VFMADD213PS   Z21, Z23, Z27
-	VFMADD213PS   Z22, Z23, Z27
-	VMULPS        Z23, Z27, Z27
-	VMOVUPS       Z20, Z30
-	VFMADD213PS   Z21, Z24, Z30
-	VFMADD213PS   Z22, Z24, Z30
-	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
-	VFMADD231PS   Z30, Z28, Z28
-	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z1, Z6, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R12)(R8*4)
-	VMOVUPS       Z24, 64(R12)(R8*4)
-	VPCMPD        $0x04, Z1, Z13, K2
+	VPCMPD        $0x04, Z0, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R11), Z23
-	VSUBPS        Z7, Z23, Z23
-	VMOVUPS       64(R11), Z24
-	VSUBPS        Z7, Z24, Z24
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z6, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z6, Z24, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -22069,35 +23879,35 @@ d_wqxfexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R13)
-	VMOVUPS       Z24, 64(R13)
-	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVUPS       Z23, (R12)(R8*4)
+	VMOVUPS       Z24, 64(R12)(R8*4)
+	VPCMPD        $0x04, Z2, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z11, Z11
-	VMOVUPS       (R11)(R8*4), Z23
+	VMOVUPS       (R11), Z23
 	VSUBPS        Z8, Z23, Z23
-	VMOVUPS       64(R11)(R8*4), Z24
+	VMOVUPS       64(R11), Z24
 	VSUBPS        Z8, Z24, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -22110,25 +23920,66 @@ d_wqxfexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R13)(R8*4)
-	VMOVUPS       Z24, 64(R13)(R8*4)
-	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVUPS       Z23, (R13)
+	VMOVUPS       Z24, 64(R13)
+	VPCMPD        $0x04, Z3, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z9, Z23, Z23
+	VMOVUPS       64(R11)(R8*4), Z24
+	VSUBPS        Z9, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z4, Z7, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VMOVUPS       Z24, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z4, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z13, Z13
+	VPADDD        12800(AX), Z7, Z7
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -22140,12 +23991,12 @@ d_wqxfexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxfexp_tail
 	VMOVUPS (R10), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22153,24 +24004,24 @@ d_wqxfexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z0, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R12)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
+	VADDPD        Z23, Z10, Z10
 	VMOVUPS       (R10)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
+	VSUBPS        Z6, Z23, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22178,24 +24029,24 @@ d_wqxfexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z1, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R12)(R8*4)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z10, Z10
+	VADDPD        Z23, Z11, Z11
 	VMOVUPS       (R11), Z23
-	VSUBPS        Z7, Z23, Z23
+	VSUBPS        Z8, Z23, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22203,24 +24054,24 @@ d_wqxfexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R13)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z11, Z11
+	VADDPD        Z23, Z12, Z12
 	VMOVUPS       (R11)(R8*4), Z23
-	VSUBPS        Z8, Z23, Z23
+	VSUBPS        Z9, Z23, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22228,19 +24079,19 @@ d_wqxfexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z4, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R13)(R8*4)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VADDPD        Z23, Z13, Z13
+	VPADDD        3968(AX), Z7, Z7
+	VPADDD        3968(AX), Z14, Z14
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -22251,130 +24102,130 @@ d_wqxfexp_one:
 d_wqxfexp_tail:
 	TESTQ   R9, R9
 	JE      d_wqxfexp_done
-	VMOVUPS (AX), Z13
-	VMOVUPS (R10), K1, Z13
-	VSUBPS  Z4, Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R10), K1, Z14
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z13, K2
-	VMAXPS Z13, Z14, Z13
+	VCMPPS $0x15, Z15, Z14, K2
+	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z13, Z4
-	VSUBPS      Z16, Z4, Z23
-	VFMADD231PS Z19, Z23, Z13
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z14, Z5
+	VSUBPS      Z17, Z5, Z23
+	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z24
-	VFMADD213PS   Z21, Z13, Z24
-	VFMADD213PS   Z22, Z13, Z24
-	VMULPS        Z13, Z24, Z24
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z24, Z4, Z4
-	VSCALEFPS.Z   Z23, Z4, K2, Z13
-	VPCMPD        $0x04, Z0, Z6, K2
-	VMOVAPS.Z     Z13, K2, Z13
+	VFMADD213PS   Z21, Z14, Z24
+	VFMADD213PS   Z22, Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z24, Z5, Z5
+	VSCALEFPS.Z   Z23, Z5, K2, Z14
+	VPCMPD        $0x04, Z0, Z7, K2
+	VMOVAPS.Z     Z14, K2, Z14
 	MOVQ          784(SP), R9
-	VMOVUPS       Z13, 128(R9)
-	VEXTRACTF64X4 $0x01, Z13, Y0
+	VMOVUPS       Z14, 128(R9)
+	VEXTRACTF64X4 $0x01, Z14, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y13, Z4
-	VADDPD        Z0, Z4, Z4
-	VADDPD        Z4, Z9, Z9
+	VCVTPS2PD     Y14, Z5
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z5, Z10, Z10
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
+	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z0, Z4
-	VSUBPS      Z16, Z4, Z5
-	VFMADD231PS Z19, Z5, Z0
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z0, Z5
+	VSUBPS      Z17, Z5, Z6
+	VFMADD231PS Z19, Z6, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z13
-	VFMADD213PS   Z21, Z0, Z13
-	VFMADD213PS   Z22, Z0, Z13
-	VMULPS        Z0, Z13, Z13
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z13, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z0
-	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z14, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z0
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 192(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z10, Z10
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z11, Z11
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z7, Z0, Z0
+	VSUBPS        Z8, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z4
-	VFMADD231PS Z19, Z4, Z0
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z5
+	VFMADD231PS Z19, Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z6
+	VFMADD213PS   Z21, Z0, Z6
+	VFMADD213PS   Z22, Z0, Z6
+	VMULPS        Z0, Z6, Z6
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z6, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z0
+	VPCMPD        $0x04, Z3, Z7, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z12, Z12
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z9, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z3
+	VFMADD231PS Z19, Z3, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z5
 	VFMADD213PS   Z21, Z0, Z5
 	VFMADD213PS   Z22, Z0, Z5
 	VMULPS        Z0, Z5, Z5
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS.Z   Z4, Z1, K2, Z0
-	VPCMPD        $0x04, Z2, Z6, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	MOVQ          784(SP), R9
-	VMOVUPS       Z0, 256(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z11, Z11
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z8, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z2
-	VFMADD231PS Z19, Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z4
-	VFMADD213PS   Z21, Z0, Z4
-	VFMADD213PS   Z22, Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z5, Z2, Z2
+	VSCALEFPS.Z   Z3, Z2, K2, Z0
+	VPCMPD        $0x04, Z4, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 320(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z12, Z12
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z13, Z13
 
 d_wqxfexp_done:
 	JMP d_wqxexpdone
@@ -22385,12 +24236,12 @@ d_wqxguard:
 	LEAQ      (BX)(R8*8), R11
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z6
-	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
-	VMOVUPS   768(AX), Z14
-	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z14
+	VPADDD    3968(AX), Z14, Z14
+	VMOVUPS   768(AX), Z15
+	VMOVUPS   exp2tab16<>+0(SB), Z16
+	VMOVUPS   11776(AX), Z17
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
 	VMOVUPS   11904(AX), Z20
@@ -22401,23 +24252,23 @@ d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxgexp_one
 	VMOVUPS (R10), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 	VMOVUPS 64(R10), Z24
-	VSUBPS  Z4, Z24, Z24
+	VSUBPS  Z5, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -22430,88 +24281,41 @@ d_wqxgexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z0, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R12)
 	VMOVUPS       Z24, 64(R12)
-	VPCMPD        $0x04, Z0, Z13, K2
-	VADDPS        Z24, Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R10)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-	VMOVUPS       64(R10)(R8*4), Z24
-	VSUBPS        Z5, Z24, Z24
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
-	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
-	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
-	VFMADD231PS Z19, Z26, Z23
-	VFMADD231PS Z19, Z29, Z24
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z27
-	VFMADD213PS   Z21, Z23, Z27
-	VFMADD213PS   Z22, Z23, Z27
-	VMULPS        Z23, Z27, Z27
-	VMOVUPS       Z20, Z30
-	VFMADD213PS   Z21, Z24, Z30
-	VFMADD213PS   Z22, Z24, Z30
-	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
-	VFMADD231PS   Z30, Z28, Z28
-	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z1, Z6, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R12)(R8*4)
-	VMOVUPS       Z24, 64(R12)(R8*4)
-	VPCMPD        $0x04, Z1, Z13, K2
+	VPCMPD        $0x04, Z0, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R11), Z23
-	VSUBPS        Z7, Z23, Z23
-	VMOVUPS       64(R11), Z24
-	VSUBPS        Z7, Z24, Z24
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z6, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z6, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -22524,41 +24328,41 @@ d_wqxgexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R13)
-	VMOVUPS       Z24, 64(R13)
-	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVUPS       Z23, (R12)(R8*4)
+	VMOVUPS       Z24, 64(R12)(R8*4)
+	VPCMPD        $0x04, Z2, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z11, Z11
-	VMOVUPS       (R11)(R8*4), Z23
+	VMOVUPS       (R11), Z23
 	VSUBPS        Z8, Z23, Z23
-	VMOVUPS       64(R11)(R8*4), Z24
+	VMOVUPS       64(R11), Z24
 	VSUBPS        Z8, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -22571,25 +24375,72 @@ d_wqxgexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VMOVUPS       Z23, (R13)(R8*4)
-	VMOVUPS       Z24, 64(R13)(R8*4)
-	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVUPS       Z23, (R13)
+	VMOVUPS       Z24, 64(R13)
+	VPCMPD        $0x04, Z3, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z9, Z23, Z23
+	VMOVUPS       64(R11)(R8*4), Z24
+	VSUBPS        Z9, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z4, Z7, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VMOVUPS       Z24, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z4, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z13, Z13
+	VPADDD        12800(AX), Z7, Z7
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -22601,16 +24452,16 @@ d_wqxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxgexp_tail
 	VMOVUPS (R10), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22618,28 +24469,28 @@ d_wqxgexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z0, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R12)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
+	VADDPD        Z23, Z10, Z10
 	VMOVUPS       (R10)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
+	VSUBPS        Z6, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22647,28 +24498,28 @@ d_wqxgexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z1, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R12)(R8*4)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z10, Z10
+	VADDPD        Z23, Z11, Z11
 	VMOVUPS       (R11), Z23
-	VSUBPS        Z7, Z23, Z23
+	VSUBPS        Z8, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22676,28 +24527,28 @@ d_wqxgexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R13)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z11, Z11
+	VADDPD        Z23, Z12, Z12
 	VMOVUPS       (R11)(R8*4), Z23
-	VSUBPS        Z8, Z23, Z23
+	VSUBPS        Z9, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22705,19 +24556,19 @@ d_wqxgexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z4, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VMOVUPS       Z23, (R13)(R8*4)
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VADDPD        Z23, Z13, Z13
+	VPADDD        3968(AX), Z7, Z7
+	VPADDD        3968(AX), Z14, Z14
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -22728,147 +24579,147 @@ d_wqxgexp_one:
 d_wqxgexp_tail:
 	TESTQ   R9, R9
 	JE      d_wqxgexp_done
-	VMOVUPS (AX), Z13
-	VMOVUPS (R10), K1, Z13
-	VSUBPS  Z4, Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R10), K1, Z14
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z13, K2
-	VMAXPS Z13, Z14, Z13
+	VCMPPS $0x15, Z15, Z14, K2
+	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z13, Z4
-	VSUBPS      Z16, Z4, Z23
-	VFMADD231PS Z19, Z23, Z13
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z14, Z5
+	VSUBPS      Z17, Z5, Z23
+	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z24
-	VFMADD213PS   Z21, Z13, Z24
-	VFMADD213PS   Z22, Z13, Z24
-	VMULPS        Z13, Z24, Z24
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z24, Z4, Z4
-	VSCALEFPS.Z   Z23, Z4, K2, Z13
-	VPCMPD        $0x04, Z0, Z6, K2
-	VMOVAPS.Z     Z13, K2, Z13
+	VFMADD213PS   Z21, Z14, Z24
+	VFMADD213PS   Z22, Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z24, Z5, Z5
+	VSCALEFPS.Z   Z23, Z5, K2, Z14
+	VPCMPD        $0x04, Z0, Z7, K2
+	VMOVAPS.Z     Z14, K2, Z14
 	MOVQ          784(SP), R9
-	VMOVUPS       Z13, 128(R9)
-	VEXTRACTF64X4 $0x01, Z13, Y0
+	VMOVUPS       Z14, 128(R9)
+	VEXTRACTF64X4 $0x01, Z14, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y13, Z4
-	VADDPD        Z0, Z4, Z4
-	VADDPD        Z4, Z9, Z9
+	VCVTPS2PD     Y14, Z5
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z5, Z10, Z10
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
+	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z0, Z4
-	VSUBPS      Z16, Z4, Z5
-	VFMADD231PS Z19, Z5, Z0
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z0, Z5
+	VSUBPS      Z17, Z5, Z6
+	VFMADD231PS Z19, Z6, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z13
-	VFMADD213PS   Z21, Z0, Z13
-	VFMADD213PS   Z22, Z0, Z13
-	VMULPS        Z0, Z13, Z13
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z13, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z0
-	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z14, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z0
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 192(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z10, Z10
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z11, Z11
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z7, Z0, Z0
+	VSUBPS        Z8, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z4
-	VFMADD231PS Z19, Z4, Z0
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z5
+	VFMADD231PS Z19, Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z6
+	VFMADD213PS   Z21, Z0, Z6
+	VFMADD213PS   Z22, Z0, Z6
+	VMULPS        Z0, Z6, Z6
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z6, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z0
+	VPCMPD        $0x04, Z3, Z7, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z12, Z12
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z9, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z3
+	VFMADD231PS Z19, Z3, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z5
 	VFMADD213PS   Z21, Z0, Z5
 	VFMADD213PS   Z22, Z0, Z5
 	VMULPS        Z0, Z5, Z5
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS.Z   Z4, Z1, K2, Z0
-	VPCMPD        $0x04, Z2, Z6, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	MOVQ          784(SP), R9
-	VMOVUPS       Z0, 256(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z11, Z11
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z8, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z2
-	VFMADD231PS Z19, Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z4
-	VFMADD213PS   Z21, Z0, Z4
-	VFMADD213PS   Z22, Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z5, Z2, Z2
+	VSCALEFPS.Z   Z3, Z2, K2, Z0
+	VPCMPD        $0x04, Z4, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 320(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z12, Z12
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z13, Z13
 
 d_wqxgexp_done:
 d_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z10, Z9, Z0
-	VSHUFF32X4    $0xee, Z10, Z9, Z1
-	VSHUFF32X4    $0x44, Z12, Z11, Z2
-	VSHUFF32X4    $0xee, Z12, Z11, Z3
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z2, Z3, Z3
-	VSHUFF32X4    $0x88, Z3, Z1, Z0
-	VSHUFF32X4    $0xdd, Z3, Z1, Z1
-	VADDPD        Z0, Z1, Z1
-	VPERMILPS     $0x4e, Z1, Z0
-	VADDPD        Z0, Z1, Z1
+	VSHUFF32X4    $0x44, Z11, Z10, Z0
+	VSHUFF32X4    $0xee, Z11, Z10, Z2
+	VSHUFF32X4    $0x44, Z13, Z12, Z3
+	VSHUFF32X4    $0xee, Z13, Z12, Z4
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z3, Z4, Z4
+	VSHUFF32X4    $0x88, Z4, Z2, Z0
+	VSHUFF32X4    $0xdd, Z4, Z2, Z2
+	VADDPD        Z0, Z2, Z2
+	VPERMILPS     $0x4e, Z2, Z0
+	VADDPD        Z0, Z2, Z2
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
-	VPERMPD       Z1, Z0, Z0
+	VPERMPD       Z2, Z0, Z0
 	MOVQ          784(SP), R9
 	VEXTRACTF64X4 $0x00, Z0, 64(R9)
 	CMPQ          800(SP), $0x00
@@ -22885,90 +24736,90 @@ d_wqxexpdone:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R12), Z0
-	VBROADCASTF64X4 64(R12), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z3
+	VBROADCASTF64X4 64(R12), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z3, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z3, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z3, Z7
-	VMOVAPD     Z7, Z3
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z4
-	VADDPD      Z2, Z4, Z4
-	VDIVPD      Z4, Z2, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z3, Z5, Z5
+	VDIVPD      Z5, Z3, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R12), Z4
-	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 16(R12), Z5
+	VBROADCASTF32X4 (R12), Z5
 	VCVTPS2PD       Y5, Z5
+	VBROADCASTF32X4 16(R12), Z6
+	VCVTPS2PD       Y6, Z6
+	VSUBPD          Z6, Z5, Z5
 	VSUBPD          Z5, Z4, Z4
-	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
-	VCMPPD    $0x12, Z0, Z4, K2
-	VCMPPD    $0x12, Z5, Z2, K3
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z0, Z6
+	VCMPPD    $0x12, Z0, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y17
+	VMOVAPD   Z7, K2, Z4
+	VCVTPD2PS Z4, Y1
 	MOVL      $0x0000000f, R13
 	KMOVW     R13, K2
-	VMOVUPS   Z17, K2, (R9)
+	VMOVUPS   Z1, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z1, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z1
-	VCVTPS2PD     Y1, Z1
-	VMULPD        Z0, Z1, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z1, Z0, Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z0, Z3, Z0
+	VMULPD        Z2, Z0, Z0
 	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
-	VEXTRACTF32X4 $0x00, Z3, 808(SP)
-	VBROADCASTSS  808(SP), Z1
-	VBROADCASTSS  812(SP), Z2
-	VBROADCASTSS  816(SP), Z3
-	VBROADCASTSS  820(SP), Z4
+	VEXTRACTF32X4 $0x00, Z4, 808(SP)
+	VBROADCASTSS  808(SP), Z2
+	VBROADCASTSS  812(SP), Z3
+	VBROADCASTSS  816(SP), Z4
+	VBROADCASTSS  820(SP), Z5
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -22978,22 +24829,22 @@ d_wqxexpdone:
 d_wpxscale_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wpxscale_one
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z3, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  64(R13), Z1, Z5
-	VMOVUPS Z5, 64(R13)
-	VMULPS  64(R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R13)(R8*4)
-	VMULPS  64(R14), Z3, Z5
-	VMOVUPS Z5, 64(R14)
-	VMULPS  64(R14)(R8*4), Z4, Z5
-	VMOVUPS Z5, 64(R14)(R8*4)
+	VMULPS  (R13), Z2, Z6
+	VMOVUPS Z6, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R14)(R8*4)
+	VMULPS  64(R13), Z2, Z6
+	VMOVUPS Z6, 64(R13)
+	VMULPS  64(R13)(R8*4), Z3, Z6
+	VMOVUPS Z6, 64(R13)(R8*4)
+	VMULPS  64(R14), Z4, Z6
+	VMOVUPS Z6, 64(R14)
+	VMULPS  64(R14)(R8*4), Z5, Z6
+	VMOVUPS Z6, 64(R14)(R8*4)
 	ADDQ    $0x00000080, R13
 	ADDQ    $0x00000080, R14
 	SUBQ    $0x00000020, R9
@@ -23002,14 +24853,14 @@ d_wpxscale_loop:
 d_wpxscale_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wpxscale_tail
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z3, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  (R13), Z2, Z6
+	VMOVUPS Z6, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R14)(R8*4)
 	ADDQ    $0x00000040, R13
 	ADDQ    $0x00000040, R14
 	SUBQ    $0x00000010, R9
@@ -23018,14 +24869,14 @@ d_wpxscale_one:
 d_wpxscale_tail:
 	TESTQ   R9, R9
 	JE      d_wpxscale_done
-	VMULPS  128(R12), Z1, Z1
-	VMOVUPS Z1, K1, (R13)
-	VMULPS  192(R12), Z2, Z1
-	VMOVUPS Z1, K1, (R13)(R8*4)
-	VMULPS  256(R12), Z3, Z1
-	VMOVUPS Z1, K1, (R14)
-	VMULPS  320(R12), Z4, Z1
-	VMOVUPS Z1, K1, (R14)(R8*4)
+	VMULPS  128(R12), Z2, Z2
+	VMOVUPS Z2, K1, (R13)
+	VMULPS  192(R12), Z3, Z2
+	VMOVUPS Z2, K1, (R13)(R8*4)
+	VMULPS  256(R12), Z4, Z2
+	VMOVUPS Z2, K1, (R14)
+	VMULPS  320(R12), Z5, Z2
+	VMOVUPS Z2, K1, (R14)(R8*4)
 
 d_wpxscale_done:
 	// ds at each target: minus the other entries' share (through the
@@ -23096,90 +24947,90 @@ d_wflush:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R13), Z0
-	VBROADCASTF64X4 64(R13), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z3
+	VBROADCASTF64X4 64(R13), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z3, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z3, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z3, Z7
-	VMOVAPD     Z7, Z3
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z4
-	VADDPD      Z2, Z4, Z4
-	VDIVPD      Z4, Z2, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z3, Z5, Z5
+	VDIVPD      Z5, Z3, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R13), Z4
-	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 16(R13), Z5
+	VBROADCASTF32X4 (R13), Z5
 	VCVTPS2PD       Y5, Z5
+	VBROADCASTF32X4 16(R13), Z6
+	VCVTPS2PD       Y6, Z6
+	VSUBPD          Z6, Z5, Z5
 	VSUBPD          Z5, Z4, Z4
-	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
-	VCMPPD    $0x12, Z0, Z4, K2
-	VCMPPD    $0x12, Z5, Z2, K3
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z0, Z6
+	VCMPPD    $0x12, Z0, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y17
+	VMOVAPD   Z7, K2, Z4
+	VCVTPD2PS Z4, Y1
 	MOVL      $0x0000000f, R14
 	KMOVW     R14, K2
-	VMOVUPS   Z17, K2, (R10)
+	VMOVUPS   Z1, K2, (R10)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z1, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z1
-	VCVTPS2PD     Y1, Z1
-	VMULPD        Z0, Z1, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z1, Z0, Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z0, Z3, Z0
+	VMULPD        Z2, Z0, Z0
 	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
-	VEXTRACTF32X4 $0x00, Z3, 808(SP)
-	VBROADCASTSS  808(SP), Z1
-	VBROADCASTSS  812(SP), Z2
-	VBROADCASTSS  816(SP), Z3
-	VBROADCASTSS  820(SP), Z4
+	VEXTRACTF32X4 $0x00, Z4, 808(SP)
+	VBROADCASTSS  808(SP), Z2
+	VBROADCASTSS  812(SP), Z3
+	VBROADCASTSS  816(SP), Z4
+	VBROADCASTSS  820(SP), Z5
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R10
@@ -23189,22 +25040,22 @@ d_wflush:
 d_wfxscale_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_wfxscale_one
-	VMULPS  (R14), Z1, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  (R15), Z3, Z5
-	VMOVUPS Z5, (R15)
-	VMULPS  (R15)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R15)(R8*4)
-	VMULPS  64(R14), Z1, Z5
-	VMOVUPS Z5, 64(R14)
-	VMULPS  64(R14)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R14)(R8*4)
-	VMULPS  64(R15), Z3, Z5
-	VMOVUPS Z5, 64(R15)
-	VMULPS  64(R15)(R8*4), Z4, Z5
-	VMOVUPS Z5, 64(R15)(R8*4)
+	VMULPS  (R14), Z2, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R14)(R8*4)
+	VMULPS  (R15), Z4, Z6
+	VMOVUPS Z6, (R15)
+	VMULPS  (R15)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R15)(R8*4)
+	VMULPS  64(R14), Z2, Z6
+	VMOVUPS Z6, 64(R14)
+	VMULPS  64(R14)(R8*4), Z3, Z6
+	VMOVUPS Z6, 64(R14)(R8*4)
+	VMULPS  64(R15), Z4, Z6
+	VMOVUPS Z6, 64(R15)
+	VMULPS  64(R15)(R8*4), Z5, Z6
+	VMOVUPS Z6, 64(R15)(R8*4)
 	ADDQ    $0x00000080, R14
 	ADDQ    $0x00000080, R15
 	SUBQ    $0x00000020, R10
@@ -23213,14 +25064,14 @@ d_wfxscale_loop:
 d_wfxscale_one:
 	CMPQ    R10, $0x00000010
 	JL      d_wfxscale_tail
-	VMULPS  (R14), Z1, Z5
-	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  (R15), Z3, Z5
-	VMOVUPS Z5, (R15)
-	VMULPS  (R15)(R8*4), Z4, Z5
-	VMOVUPS Z5, (R15)(R8*4)
+	VMULPS  (R14), Z2, Z6
+	VMOVUPS Z6, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z6
+	VMOVUPS Z6, (R14)(R8*4)
+	VMULPS  (R15), Z4, Z6
+	VMOVUPS Z6, (R15)
+	VMULPS  (R15)(R8*4), Z5, Z6
+	VMOVUPS Z6, (R15)(R8*4)
 	ADDQ    $0x00000040, R14
 	ADDQ    $0x00000040, R15
 	SUBQ    $0x00000010, R10
@@ -23229,14 +25080,14 @@ d_wfxscale_one:
 d_wfxscale_tail:
 	TESTQ   R10, R10
 	JE      d_wfxscale_done
-	VMULPS  128(R13), Z1, Z1
-	VMOVUPS Z1, K1, (R14)
-	VMULPS  192(R13), Z2, Z1
-	VMOVUPS Z1, K1, (R14)(R8*4)
-	VMULPS  256(R13), Z3, Z1
-	VMOVUPS Z1, K1, (R15)
-	VMULPS  320(R13), Z4, Z1
-	VMOVUPS Z1, K1, (R15)(R8*4)
+	VMULPS  128(R13), Z2, Z2
+	VMOVUPS Z2, K1, (R14)
+	VMULPS  192(R13), Z3, Z2
+	VMOVUPS Z2, K1, (R14)(R8*4)
+	VMULPS  256(R13), Z4, Z2
+	VMOVUPS Z2, K1, (R15)
+	VMULPS  320(R13), Z5, Z2
+	VMOVUPS Z2, K1, (R15)(R8*4)
 
 d_wfxscale_done:
 	// ds at each target: minus the other entries' share (through the
@@ -23278,19 +25129,19 @@ d_wone:
 	MOVQ    R8, R10
 	MOVQ    BX, R11
 	LEAQ    (BX)(R8*8), R12
-	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 5248(AX), Z3
+	VMOVUPS (AX), Z3
+	VMOVUPS 5248(AX), Z4
 
 d_woxmax_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxmax_one
-	VMOVUPS (R11), Z4
-	VMINPS  Z4, Z3, Z3
-	VMAXPS  Z4, Z1, Z1
-	VMOVUPS 64(R11), Z4
-	VMINPS  Z4, Z3, Z3
-	VMAXPS  Z4, Z2, Z2
+	VMOVUPS (R11), Z5
+	VMINPS  Z5, Z4, Z4
+	VMAXPS  Z5, Z2, Z2
+	VMOVUPS 64(R11), Z5
+	VMINPS  Z5, Z4, Z4
+	VMAXPS  Z5, Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_woxmax_loop
@@ -23298,9 +25149,9 @@ d_woxmax_loop:
 d_woxmax_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxmax_tail
-	VMOVUPS (R11), Z4
-	VMINPS  Z4, Z3, Z3
-	VMAXPS  Z4, Z1, Z1
+	VMOVUPS (R11), Z5
+	VMINPS  Z5, Z4, Z4
+	VMAXPS  Z5, Z2, Z2
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_woxmax_one
@@ -23308,62 +25159,62 @@ d_woxmax_one:
 d_woxmax_tail:
 	TESTQ   R10, R10
 	JE      d_woxmax_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R11), K1, Z4
-	VMINPS  Z4, Z3, K1, Z3
-	VMAXPS  Z4, Z1, Z1
+	VMOVUPS (AX), Z5
+	VMOVUPS (R11), K1, Z5
+	VMINPS  Z5, Z4, K1, Z4
+	VMAXPS  Z5, Z2, Z2
 
 d_woxmax_done:
-	VMAXPS Z2, Z1, Z1
+	VMAXPS Z3, Z2, Z2
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z4
-	VSHUFF32X4 $0xee, Z1, Z1, Z2
-	VSHUFF32X4 $0x44, Z1, Z1, Z5
-	VSHUFF32X4 $0xee, Z1, Z1, Z1
-	VMAXPS     Z4, Z2, Z2
-	VMAXPS     Z5, Z1, Z1
-	VSHUFF32X4 $0x88, Z1, Z2, Z4
-	VSHUFF32X4 $0xdd, Z1, Z2, Z1
-	VMAXPS     Z4, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z4
-	VMAXPS     Z4, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z4
-	VMAXPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z6
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VMAXPS     Z5, Z3, Z3
+	VMAXPS     Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z5
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VMAXPS     Z5, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z5
+	VMAXPS     Z5, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z5
+	VMAXPS     Z5, Z2, Z2
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z4
-	VSHUFF32X4 $0xee, Z3, Z3, Z2
-	VSHUFF32X4 $0x44, Z3, Z3, Z5
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VMINPS     Z4, Z2, Z2
+	VSHUFF32X4 $0x44, Z4, Z4, Z5
+	VSHUFF32X4 $0xee, Z4, Z4, Z3
+	VSHUFF32X4 $0x44, Z4, Z4, Z6
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
 	VMINPS     Z5, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z2, Z4
-	VSHUFF32X4 $0xdd, Z3, Z2, Z2
-	VMINPS     Z4, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z4
-	VMINPS     Z4, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z4
-	VMINPS     Z4, Z2, Z2
+	VMINPS     Z6, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z3, Z5
+	VSHUFF32X4 $0xdd, Z4, Z3, Z3
+	VMINPS     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VMINPS     Z5, Z3, Z3
+	VPERMILPS  $0xb1, Z3, Z5
+	VMINPS     Z5, Z3, Z3
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R10
 	MOVLQSX       (SI), R11
-	VBROADCASTSS  (R10)(R11*4), Z3
+	VBROADCASTSS  (R10)(R11*4), Z4
 	MOVQ          784(SP), R10
-	VEXTRACTF32X4 $0x00, Z3, (R10)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z4
-	VPERMPS       Z1, Z4, Z1
-	VMAXPS        Z3, Z1, Z1
+	VEXTRACTF32X4 $0x00, Z4, (R10)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z5
+	VPERMPS       Z2, Z5, Z2
+	VMAXPS        Z4, Z2, Z2
 
 	// A row whose target is not its max, or whose entries all lie
 	// within confidentMargin of the max, has others' max within it: the
 	// margin test passes without the others' max (the same verdict).
-	VPERMPS  Z2, Z4, Z2
-	VSUBPS   Z2, Z1, Z2
-	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 5376(AX), Z2, K3
+	VPERMPS  Z3, Z5, Z3
+	VSUBPS   Z3, Z2, Z3
+	VCMPPS   $0x11, Z2, Z4, K2
+	VCMPPS   $0x12, 5376(AX), Z3, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      d_woxmok
@@ -23372,22 +25223,22 @@ d_woxmax_done:
 	MOVQ      R8, R11
 	MOVQ      BX, R12
 	LEAQ      (BX)(R8*8), R13
-	VMOVUPS   (AX), Z5
-	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVUPS   (AX), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    3968(AX), Z7, Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VPADDD    3968(AX), Z8, Z8
 
 d_woxoth_loop:
 	CMPQ    R11, $0x00000020
 	JL      d_woxoth_one
-	VMOVUPS (R12), Z8
-	VPCMPD  $0x04, Z0, Z6, K2
-	VMAXPS  Z8, Z5, K2, Z5
-	VMOVUPS 64(R12), Z8
+	VMOVUPS (R12), Z9
 	VPCMPD  $0x04, Z0, Z7, K2
-	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VMAXPS  Z9, Z6, K2, Z6
+	VMOVUPS 64(R12), Z9
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z9, Z6, K2, Z6
+	VPADDD  12800(AX), Z7, Z7
+	VPADDD  12800(AX), Z8, Z8
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -23395,11 +25246,11 @@ d_woxoth_loop:
 d_woxoth_one:
 	CMPQ    R11, $0x00000010
 	JL      d_woxoth_tail
-	VMOVUPS (R12), Z8
-	VPCMPD  $0x04, Z0, Z6, K2
-	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  3968(AX), Z6, Z6
+	VMOVUPS (R12), Z9
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z9, Z6, K2, Z6
 	VPADDD  3968(AX), Z7, Z7
+	VPADDD  3968(AX), Z8, Z8
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_woxoth_one
@@ -23407,74 +25258,74 @@ d_woxoth_one:
 d_woxoth_tail:
 	TESTQ   R11, R11
 	JE      d_woxoth_done
-	VMOVUPS (AX), Z7
-	VMOVUPS (R12), K1, Z7
-	VPCMPD  $0x04, Z0, Z6, K2
-	VMAXPS  Z7, Z5, K2, Z5
+	VMOVUPS (AX), Z8
+	VMOVUPS (R12), K1, Z8
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z8, Z6, K2, Z6
 
 d_woxoth_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z5, Z7
-	VSHUFF32X4 $0xee, Z5, Z5, Z6
-	VSHUFF32X4 $0x44, Z5, Z5, Z8
-	VSHUFF32X4 $0xee, Z5, Z5, Z5
-	VMAXPS     Z7, Z6, Z6
-	VMAXPS     Z8, Z5, Z5
-	VSHUFF32X4 $0x88, Z5, Z6, Z7
-	VSHUFF32X4 $0xdd, Z5, Z6, Z5
-	VMAXPS     Z7, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z7
-	VMAXPS     Z7, Z5, Z5
-	VPERMILPS  $0xb1, Z5, Z7
-	VMAXPS     Z7, Z5, Z5
-	VPERMPS    Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z6, Z6, Z8
+	VSHUFF32X4 $0xee, Z6, Z6, Z7
+	VSHUFF32X4 $0x44, Z6, Z6, Z9
+	VSHUFF32X4 $0xee, Z6, Z6, Z6
+	VMAXPS     Z8, Z7, Z7
+	VMAXPS     Z9, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z7, Z8
+	VSHUFF32X4 $0xdd, Z6, Z7, Z6
+	VMAXPS     Z8, Z6, Z6
+	VPERMILPS  $0x4e, Z6, Z8
+	VMAXPS     Z8, Z6, Z6
+	VPERMILPS  $0xb1, Z6, Z8
+	VMAXPS     Z8, Z6, Z6
+	VPERMPS    Z6, Z5, Z5
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z1, Z4, Z4
-	VMOVUPS  4096(AX), Z5
-	VCMPPS   $0x16, Z4, Z5, K2
+	VSUBPS   Z2, Z5, Z5
+	VMOVUPS  4096(AX), Z6
+	VCMPPS   $0x16, Z5, Z6, K2
 	KORTESTW K2, K2
 	JNE      d_wospecial
 
 d_woxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z1, Z4
-	VPCMPEQD      128(AX), Z4, K2
+	VPANDD        128(AX), Z2, Z5
+	VPCMPEQD      128(AX), Z5, K2
 	KORTESTW      K2, K2
 	JNE           d_wospecial
-	VEXTRACTF32X4 $0x00, Z1, 16(R10)
+	VEXTRACTF32X4 $0x00, Z2, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z4
-	VSUBPS  Z1, Z3, Z3
+	VMOVUPS 768(AX), Z5
+	VSUBPS  Z2, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z3, K2
-	VMAXPS  Z3, Z4, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
+	VCMPPS  $0x15, Z5, Z4, K2
+	VMAXPS  Z4, Z5, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
-	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
-	VFMADD231PS 1152(AX), Z6, Z3
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
-	VFMADD213PS   12160(AX), Z3, Z7
-	VMULPS        Z3, Z7, Z7
-	VPERMPS       Z4, Z5, Z5
-	VFMADD231PS   Z7, Z5, Z5
-	VSCALEFPS.Z   Z6, Z5, K2, Z3
-	VCVTPS2PD     Y3, Z3
-	VEXTRACTF64X4 $0x00, Z3, 32(R10)
-	VMOVAPS       Z1, Z1
-	VXORPD        Z3, Z3, Z3
+	VMOVUPS       11904(AX), Z8
+	VFMADD213PS   12032(AX), Z4, Z8
+	VFMADD213PS   12160(AX), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z5, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z4
+	VCVTPS2PD     Y4, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(R10)
+	VMOVAPS       Z2, Z2
+	VXORPD        Z4, Z4, Z4
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3712(AX), Z2, K2
+	VCMPPS    $0x16, 3712(AX), Z3, K2
 	KORTESTW  K2, K2
 	JNZ       d_woxguard
 	MOVQ      R8, R10
@@ -23482,64 +25333,64 @@ d_woxmok:
 	LEAQ      (BX)(R8*8), R12
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
-	VMOVUPS   768(AX), Z5
-	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
-	VMOVUPS   1024(AX), Z8
-	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z5
+	VPADDD    3968(AX), Z5, Z5
+	VMOVUPS   768(AX), Z6
+	VMOVUPS   exp2tab16<>+0(SB), Z7
+	VMOVUPS   11776(AX), Z8
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   11904(AX), Z11
+	VMOVUPS   12032(AX), Z12
+	VMOVUPS   12160(AX), Z13
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxfexp_one
-	VMOVUPS (R11), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS 64(R11), Z14
-	VSUBPS  Z1, Z14, Z14
+	VMOVUPS (R11), Z14
+	VSUBPS  Z2, Z14, Z14
+	VMOVUPS 64(R11), Z15
+	VSUBPS  Z2, Z15, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z15
-	VFMADD231PS Z8, Z13, Z15
-	VSUBPS      Z7, Z15, Z16
-	VMOVUPS     Z7, Z19
-	VFMADD231PS Z8, Z14, Z19
-	VSUBPS      Z7, Z19, Z20
-	VFMADD231PS Z9, Z16, Z13
-	VFMADD231PS Z9, Z20, Z14
+	VMOVUPS     Z8, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z8, Z16, Z17
+	VMOVUPS     Z8, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z8, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z18
-	VFMADD213PS   Z11, Z13, Z18
-	VFMADD213PS   Z12, Z13, Z18
-	VMULPS        Z13, Z18, Z18
-	VMOVUPS       Z10, Z21
-	VFMADD213PS   Z11, Z14, Z21
-	VFMADD213PS   Z12, Z14, Z21
-	VMULPS        Z14, Z21, Z21
-	VPERMPS       Z6, Z15, Z15
-	VFMADD231PS   Z18, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z13
-	VPERMPS       Z6, Z19, Z19
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z7, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z14
+	VPERMPS       Z7, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z14
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)
-	VMOVUPS       Z14, 64(R12)
-	VPCMPD        $0x04, Z0, Z4, K2
-	VADDPS        Z14, Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VSCALEFPS     Z20, Z19, Z15
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R12)
+	VMOVUPS       Z15, 64(R12)
+	VPCMPD        $0x04, Z0, Z5, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        12800(AX), Z3, Z3
+	VPADDD        12800(AX), Z5, Z5
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -23548,33 +25399,33 @@ d_woxfexp_loop:
 d_woxfexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxfexp_tail
-	VMOVUPS (R11), Z13
-	VSUBPS  Z1, Z13, Z13
+	VMOVUPS (R11), Z14
+	VSUBPS  Z2, Z14, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z14
-	VFMADD231PS Z8, Z13, Z14
-	VSUBPS      Z7, Z14, Z15
-	VFMADD231PS Z9, Z15, Z13
+	VMOVUPS     Z8, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z8, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z16
-	VFMADD213PS   Z11, Z13, Z16
-	VFMADD213PS   Z12, Z13, Z16
-	VMULPS        Z13, Z16, Z16
-	VPERMPS       Z6, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z13
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z7, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z14
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R12)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        3968(AX), Z3, Z3
+	VPADDD        3968(AX), Z5, Z5
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -23583,37 +25434,37 @@ d_woxfexp_one:
 d_woxfexp_tail:
 	TESTQ   R10, R10
 	JE      d_woxfexp_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R11), K1, Z4
-	VSUBPS  Z1, Z4, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R11), K1, Z5
+	VSUBPS  Z2, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z4, K2
-	VMAXPS Z4, Z5, Z4
+	VCMPPS $0x15, Z6, Z5, K2
+	VMAXPS Z5, Z6, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z1
-	VFMADD231PS Z8, Z4, Z1
-	VSUBPS      Z7, Z1, Z5
-	VFMADD231PS Z9, Z5, Z4
+	VMOVUPS     Z8, Z2
+	VFMADD231PS Z9, Z5, Z2
+	VSUBPS      Z8, Z2, Z6
+	VFMADD231PS Z10, Z6, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z7
-	VFMADD213PS   Z11, Z4, Z7
-	VFMADD213PS   Z12, Z4, Z7
-	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z1, Z1
-	VFMADD231PS   Z7, Z1, Z1
-	VSCALEFPS.Z   Z5, Z1, K2, Z4
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z11, Z8
+	VFMADD213PS   Z12, Z5, Z8
+	VFMADD213PS   Z13, Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z7, Z2, Z2
+	VFMADD231PS   Z8, Z2, Z2
+	VSCALEFPS.Z   Z6, Z2, K2, Z5
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z5, K2, Z5
 	MOVQ          784(SP), R10
-	VMOVUPS       Z4, 128(R10)
-	VEXTRACTF64X4 $0x01, Z4, Y0
+	VMOVUPS       Z5, 128(R10)
+	VEXTRACTF64X4 $0x01, Z5, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y4, Z1
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z3, Z3
+	VCVTPS2PD     Y5, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z4, Z4
 
 d_woxfexp_done:
 	JMP d_woxexpdone
@@ -23624,70 +25475,70 @@ d_woxguard:
 	LEAQ      (BX)(R8*8), R12
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
-	VMOVUPS   768(AX), Z5
-	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
-	VMOVUPS   1024(AX), Z8
-	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z5
+	VPADDD    3968(AX), Z5, Z5
+	VMOVUPS   768(AX), Z6
+	VMOVUPS   exp2tab16<>+0(SB), Z7
+	VMOVUPS   11776(AX), Z8
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   11904(AX), Z11
+	VMOVUPS   12032(AX), Z12
+	VMOVUPS   12160(AX), Z13
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxgexp_one
-	VMOVUPS (R11), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS 64(R11), Z14
-	VSUBPS  Z1, Z14, Z14
+	VMOVUPS (R11), Z14
+	VSUBPS  Z2, Z14, Z14
+	VMOVUPS 64(R11), Z15
+	VSUBPS  Z2, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z13, K2
-	VMAXPS Z13, Z5, Z13
-	VCMPPS $0x15, Z5, Z14, K3
-	VMAXPS Z14, Z5, Z14
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
+	VCMPPS $0x15, Z6, Z15, K3
+	VMAXPS Z15, Z6, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z15
-	VFMADD231PS Z8, Z13, Z15
-	VSUBPS      Z7, Z15, Z16
-	VMOVUPS     Z7, Z19
-	VFMADD231PS Z8, Z14, Z19
-	VSUBPS      Z7, Z19, Z20
-	VFMADD231PS Z9, Z16, Z13
-	VFMADD231PS Z9, Z20, Z14
+	VMOVUPS     Z8, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z8, Z16, Z17
+	VMOVUPS     Z8, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z8, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z18
-	VFMADD213PS   Z11, Z13, Z18
-	VFMADD213PS   Z12, Z13, Z18
-	VMULPS        Z13, Z18, Z18
-	VMOVUPS       Z10, Z21
-	VFMADD213PS   Z11, Z14, Z21
-	VFMADD213PS   Z12, Z14, Z21
-	VMULPS        Z14, Z21, Z21
-	VPERMPS       Z6, Z15, Z15
-	VFMADD231PS   Z18, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K2, Z13
-	VPERMPS       Z6, Z19, Z19
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z7, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z7, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K3, Z14
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)
-	VMOVUPS       Z14, 64(R12)
-	VPCMPD        $0x04, Z0, Z4, K2
-	VADDPS        Z14, Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R12)
+	VMOVUPS       Z15, 64(R12)
+	VPCMPD        $0x04, Z0, Z5, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        12800(AX), Z3, Z3
+	VPADDD        12800(AX), Z5, Z5
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -23696,37 +25547,37 @@ d_woxgexp_loop:
 d_woxgexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxgexp_tail
-	VMOVUPS (R11), Z13
-	VSUBPS  Z1, Z13, Z13
+	VMOVUPS (R11), Z14
+	VSUBPS  Z2, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z13, K2
-	VMAXPS Z13, Z5, Z13
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z14
-	VFMADD231PS Z8, Z13, Z14
-	VSUBPS      Z7, Z14, Z15
-	VFMADD231PS Z9, Z15, Z13
+	VMOVUPS     Z8, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z8, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z16
-	VFMADD213PS   Z11, Z13, Z16
-	VFMADD213PS   Z12, Z13, Z16
-	VMULPS        Z13, Z16, Z16
-	VPERMPS       Z6, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z13
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z7, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R12)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        3968(AX), Z3, Z3
+	VPADDD        3968(AX), Z5, Z5
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -23735,54 +25586,54 @@ d_woxgexp_one:
 d_woxgexp_tail:
 	TESTQ   R10, R10
 	JE      d_woxgexp_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R11), K1, Z4
-	VSUBPS  Z1, Z4, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R11), K1, Z5
+	VSUBPS  Z2, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z4, K2
-	VMAXPS Z4, Z5, Z4
+	VCMPPS $0x15, Z6, Z5, K2
+	VMAXPS Z5, Z6, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z1
-	VFMADD231PS Z8, Z4, Z1
-	VSUBPS      Z7, Z1, Z5
-	VFMADD231PS Z9, Z5, Z4
+	VMOVUPS     Z8, Z2
+	VFMADD231PS Z9, Z5, Z2
+	VSUBPS      Z8, Z2, Z6
+	VFMADD231PS Z10, Z6, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z7
-	VFMADD213PS   Z11, Z4, Z7
-	VFMADD213PS   Z12, Z4, Z7
-	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z1, Z1
-	VFMADD231PS   Z7, Z1, Z1
-	VSCALEFPS.Z   Z5, Z1, K2, Z4
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z11, Z8
+	VFMADD213PS   Z12, Z5, Z8
+	VFMADD213PS   Z13, Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z7, Z2, Z2
+	VFMADD231PS   Z8, Z2, Z2
+	VSCALEFPS.Z   Z6, Z2, K2, Z5
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z5, K2, Z5
 	MOVQ          784(SP), R10
-	VMOVUPS       Z4, 128(R10)
-	VEXTRACTF64X4 $0x01, Z4, Y0
+	VMOVUPS       Z5, 128(R10)
+	VEXTRACTF64X4 $0x01, Z5, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y4, Z1
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z3, Z3
+	VCVTPS2PD     Y5, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z4, Z4
 
 d_woxgexp_done:
 d_woxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z3, Z3, Z1
-	VSHUFF32X4    $0xee, Z3, Z3, Z0
-	VSHUFF32X4    $0x44, Z3, Z3, Z2
-	VSHUFF32X4    $0xee, Z3, Z3, Z3
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z2, Z3, Z3
-	VSHUFF32X4    $0x88, Z3, Z0, Z1
-	VSHUFF32X4    $0xdd, Z3, Z0, Z0
-	VADDPD        Z1, Z0, Z0
-	VPERMILPS     $0x4e, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VMOVDQU64     xent_q4pd<>+0(SB), Z1
-	VPERMPD       Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z4, Z4, Z2
+	VSHUFF32X4    $0xee, Z4, Z4, Z0
+	VSHUFF32X4    $0x44, Z4, Z4, Z3
+	VSHUFF32X4    $0xee, Z4, Z4, Z4
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z4, Z4
+	VSHUFF32X4    $0x88, Z4, Z0, Z2
+	VSHUFF32X4    $0xdd, Z4, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z2
+	VADDPD        Z2, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z2
+	VPERMPD       Z0, Z2, Z0
 	MOVQ          784(SP), R10
 	VEXTRACTF64X4 $0x00, Z0, 64(R10)
 
@@ -23790,87 +25641,87 @@ d_woxexpdone:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R10), Z0
-	VBROADCASTF64X4 64(R10), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z3
+	VBROADCASTF64X4 64(R10), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z3, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z3, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z3, Z7
-	VMOVAPD     Z7, Z3
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z4
-	VADDPD      Z2, Z4, Z4
-	VDIVPD      Z4, Z2, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z3, Z5, Z5
+	VDIVPD      Z5, Z3, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R10), Z4
-	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 16(R10), Z5
+	VBROADCASTF32X4 (R10), Z5
 	VCVTPS2PD       Y5, Z5
+	VBROADCASTF32X4 16(R10), Z6
+	VCVTPS2PD       Y6, Z6
+	VSUBPD          Z6, Z5, Z5
 	VSUBPD          Z5, Z4, Z4
-	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
-	VCMPPD    $0x12, Z0, Z4, K2
-	VCMPPD    $0x12, Z5, Z2, K3
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z0, Z6
+	VCMPPD    $0x12, Z0, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y17
+	VMOVAPD   Z7, K2, Z4
+	VCVTPD2PS Z4, Y1
 	MOVL      $0x00000001, R11
 	KMOVW     R11, K2
-	VMOVUPS   Z17, K2, (CX)
+	VMOVUPS   Z1, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z1, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z1
-	VCVTPS2PD     Y1, Z1
-	VMULPD        Z0, Z1, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z1, Z0, Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z0, Z3, Z0
+	VMULPD        Z2, Z0, Z0
 	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
-	VEXTRACTF32X4 $0x00, Z3, 808(SP)
-	VBROADCASTSS  808(SP), Z1
+	VEXTRACTF32X4 $0x00, Z4, 808(SP)
+	VBROADCASTSS  808(SP), Z2
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -23880,10 +25731,10 @@ d_woxexpdone:
 d_wobxscale_loop:
 	CMPQ    R11, $0x00000020
 	JL      d_wobxscale_one
-	VMULPS  (R12), Z1, Z2
-	VMOVUPS Z2, (R12)
-	VMULPS  64(R12), Z1, Z2
-	VMOVUPS Z2, 64(R12)
+	VMULPS  (R12), Z2, Z3
+	VMOVUPS Z3, (R12)
+	VMULPS  64(R12), Z2, Z3
+	VMOVUPS Z3, 64(R12)
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_wobxscale_loop
@@ -23891,8 +25742,8 @@ d_wobxscale_loop:
 d_wobxscale_one:
 	CMPQ    R11, $0x00000010
 	JL      d_wobxscale_tail
-	VMULPS  (R12), Z1, Z2
-	VMOVUPS Z2, (R12)
+	VMULPS  (R12), Z2, Z3
+	VMOVUPS Z3, (R12)
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_wobxscale_one
@@ -23900,8 +25751,8 @@ d_wobxscale_one:
 d_wobxscale_tail:
 	TESTQ   R11, R11
 	JE      d_wobxscale_done
-	VMULPS  128(R10), Z1, Z1
-	VMOVUPS Z1, K1, (R12)
+	VMULPS  128(R10), Z2, Z2
+	VMOVUPS Z2, K1, (R12)
 
 d_wobxscale_done:
 	// ds at each target: minus the other entries' share (through the
@@ -25134,6 +26985,1564 @@ d_special:
 	JMP    d_next
 
 l_start:
+	// The gather's row offsets: lane 2i holds i*cols.
+	VPBROADCASTD R8, Z0
+	VPMULLD      xres_iota2<>+0(SB), Z0, Z0
+	VMOVDQU32    Z0, 824(SP)
+
+	// Rows of 1 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000010
+	JA      l_r1skip
+	MOVQ    R8, DX
+	SUBQ    $0x00000000, DX
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(DX*2), DX
+	KMOVW   DX, K1
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+
+l_r1groups:
+	CMPQ  DI, $0x08
+	JL    l_r1rest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_r1bail
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	LEAQ        (BX)(R10*1), DX
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVUPS.Z   (BX), K1, Z3
+	VPCMPD.BCST $0x04, (SI), Z2, K1, K2
+	VBLENDMPS   Z3, Z0, K2, Z3
+	VMOVUPS.Z   (BX)(R9*1), K1, Z4
+	VPCMPD.BCST $0x04, 4(SI), Z2, K1, K2
+	VBLENDMPS   Z4, Z0, K2, Z4
+	VMOVUPS.Z   (BX)(R9*2), K1, Z5
+	VPCMPD.BCST $0x04, 8(SI), Z2, K1, K2
+	VBLENDMPS   Z5, Z0, K2, Z5
+	VMOVUPS.Z   (DX), K1, Z6
+	VPCMPD.BCST $0x04, 12(SI), Z2, K1, K2
+	VBLENDMPS   Z6, Z0, K2, Z6
+	VMOVUPS.Z   (BX)(R9*4), K1, Z7
+	VPCMPD.BCST $0x04, 16(SI), Z2, K1, K2
+	VBLENDMPS   Z7, Z0, K2, Z7
+	VMOVUPS.Z   (DX)(R9*2), K1, Z8
+	VPCMPD.BCST $0x04, 20(SI), Z2, K1, K2
+	VBLENDMPS   Z8, Z0, K2, Z8
+	VMOVUPS.Z   (BX)(R10*2), K1, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z2, K1, K2
+	VBLENDMPS   Z9, Z0, K2, Z9
+	VMOVUPS.Z   (DX)(R9*4), K1, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z2, K1, K2
+	VBLENDMPS   Z10, Z0, K2, Z10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z3, Z0
+	VSHUFF64X2 $0xee, Z5, Z3, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x44, Z9, Z7, Z0
+	VSHUFF64X2 $0xee, Z9, Z7, Z11
+	VMAXPS     Z0, Z11, Z11
+	VSHUFF64X2 $0x44, Z6, Z4, Z0
+	VSHUFF64X2 $0xee, Z6, Z4, Z12
+	VMAXPS     Z0, Z12, Z12
+	VSHUFF64X2 $0x44, Z10, Z8, Z0
+	VSHUFF64X2 $0xee, Z10, Z8, Z13
+	VMAXPS     Z0, Z13, Z13
+	VSHUFF64X2 $0x88, Z11, Z2, Z0
+	VSHUFF64X2 $0xdd, Z11, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x88, Z13, Z12, Z0
+	VSHUFF64X2 $0xdd, Z13, Z12, Z11
+	VMAXPS     Z0, Z11, Z11
+	VUNPCKLPD  Z11, Z2, Z0
+	VUNPCKHPD  Z11, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z0
+	VMAXPS     Z0, Z2, Z2
+
+	// s_t of each row in its lanes (solo: every lane).
+	VPMOVZXDQ  (SI), Z11
+	VPADDD     824(SP), Z11, Z11
+	MOVL       $0x00005555, DX
+	KMOVW      DX, K2
+	VXORPS     Z0, Z0, Z0
+	VGATHERDPS (BX)(Z11*4), K2, Z0
+	VMOVSLDUP  Z0, Z0
+	VMAXPS     Z0, Z2, Z11
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z11, Z2, Z2
+	VMOVUPS  4096(AX), Z12
+	VCMPPS   $0x16, Z2, Z12, K2
+	KORTESTW K2, K2
+	JNE      l_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z11, Z2
+	VPCMPEQD 128(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      l_r1bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z11, Z0, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z12, K2
+	VMAXPS  Z12, Z2, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VFMADD231PS 1152(AX), Z15, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z16
+	VFMADD213PS 12032(AX), Z12, Z16
+	VFMADD213PS 12160(AX), Z12, Z16
+	VMULPS      Z12, Z16, Z16
+	VPERMPS     Z13, Z14, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS.Z Z15, Z14, K2, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z12, Z13, Z12
+	VCVTPS2PD   Y12, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z0, Z13, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z11, Z13, Z13
+	VCVTPS2PD   Y13, Z13
+	VSUBPD      Z13, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z3, Z3
+	VMOVDQU32 384(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z4, Z4
+	VMOVDQU32 512(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z5, Z5
+	VMOVDQU32 640(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z6, Z6
+	VMOVDQU32 10880(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z7, Z7
+	VMOVDQU32 11008(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z8, Z8
+	VMOVDQU32 11136(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z9, Z9
+	VMOVDQU32 11264(AX), Z13
+	VPERMPS   Z11, Z13, Z11
+	VSUBPS    Z11, Z10, Z10
+	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVUPS   11776(AX), Z13
+	VMOVUPS   1024(AX), Z14
+	VMOVUPS   1152(AX), Z15
+	VMOVUPS   11904(AX), Z16
+	VMOVUPS   12032(AX), Z17
+	VMOVUPS   12160(AX), Z18
+
+	// Register budget: 8 values + 3 + 7 held, 4 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z3, K2
+	VMAXPS Z3, Z2, Z3
+	VCMPPS $0x15, Z2, Z4, K3
+	VMAXPS Z4, Z2, Z4
+	VCMPPS $0x15, Z2, Z5, K4
+	VMAXPS Z5, Z2, Z5
+	VCMPPS $0x15, Z2, Z6, K5
+	VMAXPS Z6, Z2, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z19
+	VFMADD231PS Z14, Z3, Z19
+	VSUBPS      Z13, Z19, Z20
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z4, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z25
+	VFMADD231PS Z14, Z5, Z25
+	VSUBPS      Z13, Z25, Z26
+	VMOVUPS     Z13, Z28
+	VFMADD231PS Z14, Z6, Z28
+	VSUBPS      Z13, Z28, Z29
+	VFMADD231PS Z15, Z20, Z3
+	VFMADD231PS Z15, Z23, Z4
+	VFMADD231PS Z15, Z26, Z5
+	VFMADD231PS Z15, Z29, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z21
+	VFMADD213PS Z17, Z3, Z21
+	VFMADD213PS Z18, Z3, Z21
+	VMULPS      Z3, Z21, Z21
+	VMOVUPS     Z16, Z24
+	VFMADD213PS Z17, Z4, Z24
+	VFMADD213PS Z18, Z4, Z24
+	VMULPS      Z4, Z24, Z24
+	VMOVUPS     Z16, Z27
+	VFMADD213PS Z17, Z5, Z27
+	VFMADD213PS Z18, Z5, Z27
+	VMULPS      Z5, Z27, Z27
+	VMOVUPS     Z16, Z30
+	VFMADD213PS Z17, Z6, Z30
+	VFMADD213PS Z18, Z6, Z30
+	VMULPS      Z6, Z30, Z30
+	VPERMPS     Z11, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS.Z Z20, Z19, K2, Z3
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K3, Z4
+	VPERMPS     Z11, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS.Z Z26, Z25, K4, Z5
+	VPERMPS     Z11, Z28, Z28
+	VFMADD231PS Z30, Z28, Z28
+	VSCALEFPS.Z Z29, Z28, K5, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z7, K2
+	VMAXPS Z7, Z2, Z7
+	VCMPPS $0x15, Z2, Z8, K3
+	VMAXPS Z8, Z2, Z8
+	VCMPPS $0x15, Z2, Z9, K4
+	VMAXPS Z9, Z2, Z9
+	VCMPPS $0x15, Z2, Z10, K5
+	VMAXPS Z10, Z2, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z2
+	VFMADD231PS Z14, Z7, Z2
+	VSUBPS      Z13, Z2, Z19
+	VMOVUPS     Z13, Z20
+	VFMADD231PS Z14, Z8, Z20
+	VSUBPS      Z13, Z20, Z21
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z9, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z24
+	VFMADD231PS Z14, Z10, Z24
+	VSUBPS      Z13, Z24, Z13
+	VFMADD231PS Z15, Z19, Z7
+	VFMADD231PS Z15, Z21, Z8
+	VFMADD231PS Z15, Z23, Z9
+	VFMADD231PS Z15, Z13, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z14
+	VFMADD213PS Z17, Z7, Z14
+	VFMADD213PS Z18, Z7, Z14
+	VMULPS      Z7, Z14, Z14
+	VMOVUPS     Z16, Z15
+	VFMADD213PS Z17, Z8, Z15
+	VFMADD213PS Z18, Z8, Z15
+	VMULPS      Z8, Z15, Z15
+	VMOVUPS     Z16, Z25
+	VFMADD213PS Z17, Z9, Z25
+	VFMADD213PS Z18, Z9, Z25
+	VMULPS      Z9, Z25, Z25
+	VMOVUPS     Z16, Z16
+	VFMADD213PS Z17, Z10, Z16
+	VFMADD213PS Z18, Z10, Z16
+	VMULPS      Z10, Z16, Z16
+	VPERMPS     Z11, Z2, Z2
+	VFMADD231PS Z14, Z2, Z2
+	VSCALEFPS.Z Z19, Z2, K2, Z7
+	VPERMPS     Z11, Z20, Z20
+	VFMADD231PS Z15, Z20, Z20
+	VSCALEFPS.Z Z21, Z20, K3, Z8
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z25, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K4, Z9
+	VPERMPS     Z11, Z24, Z24
+	VFMADD231PS Z16, Z24, Z24
+	VSCALEFPS.Z Z13, Z24, K5, Z10
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z2, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z5, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z2, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z2, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z2, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z8, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z2, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z9, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z2, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z2, Z10, Z10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z3, Z2
+	VSHUFF64X2 $0xee, Z5, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z7, Z2
+	VSHUFF64X2 $0xee, Z9, Z7, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z10, Z8, Z2
+	VSHUFF64X2 $0xee, Z10, Z8, Z6
+	VADDPD     Z2, Z6, Z6
+	VSHUFF64X2 $0x88, Z5, Z3, Z2
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z6, Z4, Z2
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VUNPCKLPD  Z4, Z3, Z2
+	VUNPCKHPD  Z4, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VADDPD     Z3, Z12, Z2
+	VMOVAPD    Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z12, Z12, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z2, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z2
+	VMULPD    4864(AX), Z12, Z4
+	VCMPPD    $0x12, Z12, Z2, K2
+	VCMPPD    $0x12, Z4, Z3, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z0
+	VCVTPD2PS Z0, Y1
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z1, K2, (CX)
+	LEAQ      (BX)(R9*8), BX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x08, DI
+	JMP       l_r1groups
+
+l_r1bail:
+	MOVQ $0x00000008, 920(SP)
+	JMP  l_r1solo
+
+l_r1rest:
+	TESTQ DI, DI
+	JE    done
+	MOVQ  DI, 920(SP)
+
+l_r1solo:
+	CMPQ    920(SP), $0x00
+	JE      l_r1groups
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_r1oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVUPS.Z   (BX), K1, Z3
+	VPCMPD.BCST $0x04, (SI), Z2, K1, K2
+	VBLENDMPS   Z3, Z0, K2, Z3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z4
+	VMAXPS     Z0, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z5
+	VMAXPS     Z0, Z5, Z5
+	VSHUFF64X2 $0x44, Z3, Z3, Z0
+	VSHUFF64X2 $0xee, Z3, Z3, Z6
+	VMAXPS     Z0, Z6, Z6
+	VSHUFF64X2 $0x88, Z4, Z2, Z0
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z0
+	VSHUFF64X2 $0xdd, Z6, Z5, Z4
+	VMAXPS     Z0, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z0
+	VUNPCKHPD  Z4, Z2, Z2
+	VMAXPS     Z0, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z0
+	VMAXPS     Z0, Z2, Z2
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z0
+	VMAXPS       Z0, Z2, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z2, Z2
+	VMOVUPS  4096(AX), Z5
+	VCMPPS   $0x16, Z2, Z5, K2
+	KORTESTW K2, K2
+	JNE      l_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z4, Z2
+	VPCMPEQD 128(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      l_r1ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z4, Z0, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z5, K2
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z5, Z7
+	VSUBPS      11776(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z9
+	VFMADD213PS 12032(AX), Z5, Z9
+	VFMADD213PS 12160(AX), Z5, Z9
+	VMULPS      Z5, Z9, Z9
+	VPERMPS     Z6, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z5, Z6, Z5
+	VCVTPS2PD   Y5, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z0, Z6, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z4, Z6, Z6
+	VCVTPS2PD   Y6, Z6
+	VSUBPD      Z6, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z6
+	VPERMPS   Z4, Z6, Z4
+	VSUBPS    Z4, Z3, Z3
+	VMOVUPS   exp2tab16<>+0(SB), Z4
+	VMOVUPS   11776(AX), Z6
+	VMOVUPS   1024(AX), Z7
+	VMOVUPS   1152(AX), Z8
+	VMOVUPS   11904(AX), Z9
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+
+	// Register budget: 1 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z3, K2
+	VMAXPS Z3, Z2, Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z6, Z2
+	VFMADD231PS Z7, Z3, Z2
+	VSUBPS      Z6, Z2, Z6
+	VFMADD231PS Z8, Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z9, Z7
+	VFMADD213PS Z10, Z3, Z7
+	VFMADD213PS Z11, Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z2, Z2
+	VFMADD231PS Z7, Z2, Z2
+	VSCALEFPS.Z Z6, Z2, K2, Z3
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z2, Z3, Z3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z3, Z2
+	VSHUFF64X2 $0xee, Z3, Z3, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z3, Z2
+	VSHUFF64X2 $0xee, Z3, Z3, Z6
+	VADDPD     Z2, Z6, Z6
+	VSHUFF64X2 $0x44, Z3, Z3, Z2
+	VSHUFF64X2 $0xee, Z3, Z3, Z7
+	VADDPD     Z2, Z7, Z7
+	VSHUFF64X2 $0x44, Z3, Z3, Z2
+	VSHUFF64X2 $0xee, Z3, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z6, Z4, Z2
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z3, Z7, Z2
+	VSHUFF64X2 $0xdd, Z3, Z7, Z3
+	VADDPD     Z2, Z3, Z3
+	VUNPCKLPD  Z3, Z4, Z2
+	VUNPCKHPD  Z3, Z4, Z3
+	VADDPD     Z2, Z3, Z3
+	VADDPD     Z3, Z5, Z2
+	VMOVAPD    Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z6
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z6, Z6
+	VMULPD      Z6, Z6, Z4
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z4, Z8
+	VFMADD213PD 2816(AX), Z4, Z8
+	VFMADD213PD 2944(AX), Z4, Z8
+	VFMADD213PD 3072(AX), Z4, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z2, Z8
+	VMOVAPD     Z8, Z2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z5, Z5, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z2, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z2
+	VMULPD    4864(AX), Z5, Z4
+	VCMPPD    $0x12, Z5, Z2, K2
+	VCMPPD    $0x12, Z4, Z3, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+l_r1onext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 920(SP)
+	JMP  l_r1solo
+
+l_r1oignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_r1onext
+
+l_r1ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_r1onext
+
+l_r1skip:
+	// Rows of 2 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000020
+	JA      l_r2skip
+	MOVQ    R8, DX
+	SUBQ    $0x00000010, DX
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(DX*2), DX
+	KMOVW   DX, K1
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+
+l_r2groups:
+	CMPQ  DI, $0x08
+	JL    l_r2rest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_r2bail
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	LEAQ        (BX)(R10*1), DX
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVUPS     (BX), Z4
+	VPCMPD.BCST $0x04, (SI), Z2, K2
+	VBLENDMPS   Z4, Z0, K2, Z4
+	VMOVUPS.Z   64(BX), K1, Z5
+	VPCMPD.BCST $0x04, (SI), Z3, K1, K2
+	VBLENDMPS   Z5, Z0, K2, Z5
+	VMAXPS      Z5, Z4, Z6
+	VMOVUPS     (BX)(R9*1), Z7
+	VPCMPD.BCST $0x04, 4(SI), Z2, K2
+	VBLENDMPS   Z7, Z0, K2, Z7
+	VMOVUPS.Z   64(BX)(R9*1), K1, Z8
+	VPCMPD.BCST $0x04, 4(SI), Z3, K1, K2
+	VBLENDMPS   Z8, Z0, K2, Z8
+	VMAXPS      Z8, Z7, Z9
+	VMOVUPS     (BX)(R9*2), Z10
+	VPCMPD.BCST $0x04, 8(SI), Z2, K2
+	VBLENDMPS   Z10, Z0, K2, Z10
+	VMOVUPS.Z   64(BX)(R9*2), K1, Z11
+	VPCMPD.BCST $0x04, 8(SI), Z3, K1, K2
+	VBLENDMPS   Z11, Z0, K2, Z11
+	VMAXPS      Z11, Z10, Z12
+	VMOVUPS     (DX), Z13
+	VPCMPD.BCST $0x04, 12(SI), Z2, K2
+	VBLENDMPS   Z13, Z0, K2, Z13
+	VMOVUPS.Z   64(DX), K1, Z14
+	VPCMPD.BCST $0x04, 12(SI), Z3, K1, K2
+	VBLENDMPS   Z14, Z0, K2, Z14
+	VMAXPS      Z14, Z13, Z15
+	VMOVUPS     (BX)(R9*4), Z16
+	VPCMPD.BCST $0x04, 16(SI), Z2, K2
+	VBLENDMPS   Z16, Z0, K2, Z16
+	VMOVUPS.Z   64(BX)(R9*4), K1, Z17
+	VPCMPD.BCST $0x04, 16(SI), Z3, K1, K2
+	VBLENDMPS   Z17, Z0, K2, Z17
+	VMAXPS      Z17, Z16, Z18
+	VMOVUPS     (DX)(R9*2), Z19
+	VPCMPD.BCST $0x04, 20(SI), Z2, K2
+	VBLENDMPS   Z19, Z0, K2, Z19
+	VMOVUPS.Z   64(DX)(R9*2), K1, Z20
+	VPCMPD.BCST $0x04, 20(SI), Z3, K1, K2
+	VBLENDMPS   Z20, Z0, K2, Z20
+	VMAXPS      Z20, Z19, Z21
+	VMOVUPS     (BX)(R10*2), Z22
+	VPCMPD.BCST $0x04, 24(SI), Z2, K2
+	VBLENDMPS   Z22, Z0, K2, Z22
+	VMOVUPS.Z   64(BX)(R10*2), K1, Z23
+	VPCMPD.BCST $0x04, 24(SI), Z3, K1, K2
+	VBLENDMPS   Z23, Z0, K2, Z23
+	VMAXPS      Z23, Z22, Z24
+	VMOVUPS     (DX)(R9*4), Z25
+	VPCMPD.BCST $0x04, 28(SI), Z2, K2
+	VBLENDMPS   Z25, Z0, K2, Z25
+	VMOVUPS.Z   64(DX)(R9*4), K1, Z2
+	VPCMPD.BCST $0x04, 28(SI), Z3, K1, K2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMAXPS      Z2, Z25, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z12, Z6, Z3
+	VSHUFF64X2 $0xee, Z12, Z6, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z24, Z18, Z3
+	VSHUFF64X2 $0xee, Z24, Z18, Z12
+	VMAXPS     Z3, Z12, Z12
+	VSHUFF64X2 $0x44, Z15, Z9, Z3
+	VSHUFF64X2 $0xee, Z15, Z9, Z9
+	VMAXPS     Z3, Z9, Z9
+	VSHUFF64X2 $0x44, Z0, Z21, Z3
+	VSHUFF64X2 $0xee, Z0, Z21, Z0
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z12, Z6, Z3
+	VSHUFF64X2 $0xdd, Z12, Z6, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x88, Z0, Z9, Z3
+	VSHUFF64X2 $0xdd, Z0, Z9, Z0
+	VMAXPS     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z6, Z3
+	VUNPCKHPD  Z0, Z6, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	VPMOVZXDQ  (SI), Z6
+	VPADDD     824(SP), Z6, Z6
+	MOVL       $0x00005555, DX
+	KMOVW      DX, K2
+	VXORPS     Z3, Z3, Z3
+	VGATHERDPS (BX)(Z6*4), K2, Z3
+	VMOVSLDUP  Z3, Z3
+	VMAXPS     Z3, Z0, Z6
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z6, Z0, Z0
+	VMOVUPS  4096(AX), Z9
+	VCMPPS   $0x16, Z0, Z9, K2
+	KORTESTW K2, K2
+	JNE      l_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z6, Z0
+	VPCMPEQD 128(AX), Z0, K2
+	KORTESTW K2, K2
+	JNE      l_r2bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z6, Z3, Z9
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z9, K2
+	VMAXPS  Z9, Z0, Z9
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z9, Z15
+	VSUBPS      11776(AX), Z15, Z18
+	VFMADD231PS 1152(AX), Z18, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z21
+	VFMADD213PS 12032(AX), Z9, Z21
+	VFMADD213PS 12160(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMPS     Z12, Z15, Z15
+	VFMADD231PS Z21, Z15, Z15
+	VSCALEFPS.Z Z18, Z15, K2, Z9
+	VMOVDQU32   xent_even32<>+0(SB), Z12
+	VPERMPS     Z9, Z12, Z9
+	VCVTPS2PD   Y9, Z9
+	VMOVDQU32   xent_even32<>+0(SB), Z12
+	VPERMPS     Z3, Z12, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z12
+	VPERMPS     Z6, Z12, Z12
+	VCVTPS2PD   Y12, Z12
+	VSUBPD      Z12, Z3, Z3
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z4, Z4
+	VSUBPS    Z12, Z5, Z5
+	VMOVDQU32 384(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z7, Z7
+	VSUBPS    Z12, Z8, Z8
+	VMOVDQU32 512(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z10, Z10
+	VSUBPS    Z12, Z11, Z11
+	VMOVDQU32 640(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z13, Z13
+	VSUBPS    Z12, Z14, Z14
+	VMOVDQU32 10880(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z16, Z16
+	VSUBPS    Z12, Z17, Z17
+	VMOVDQU32 11008(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z19, Z19
+	VSUBPS    Z12, Z20, Z20
+	VMOVDQU32 11136(AX), Z12
+	VPERMPS   Z6, Z12, Z12
+	VSUBPS    Z12, Z22, Z22
+	VSUBPS    Z12, Z23, Z23
+	VMOVDQU32 11264(AX), Z12
+	VPERMPS   Z6, Z12, Z6
+	VSUBPS    Z6, Z25, Z25
+	VSUBPS    Z6, Z2, Z2
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   11776(AX), Z12
+	VMOVUPS   1024(AX), Z15
+	VMOVUPS   1152(AX), Z18
+	VMOVUPS   11904(AX), Z21
+	VMOVUPS   12032(AX), Z24
+	VMOVUPS   12160(AX), Z26
+
+	// Register budget: 16 values + 3 + 7 held, 1 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z4, K2
+	VMAXPS Z4, Z0, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z4, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z4, Z29
+	VFMADD213PS Z26, Z4, Z29
+	VMULPS      Z4, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z5, K2
+	VMAXPS Z5, Z0, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z5, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z5, Z29
+	VFMADD213PS Z26, Z5, Z29
+	VMULPS      Z5, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z7, K2
+	VMAXPS Z7, Z0, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z7, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z7, Z29
+	VFMADD213PS Z26, Z7, Z29
+	VMULPS      Z7, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z8, K2
+	VMAXPS Z8, Z0, Z8
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z8, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z8, Z29
+	VFMADD213PS Z26, Z8, Z29
+	VMULPS      Z8, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z10, K2
+	VMAXPS Z10, Z0, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z10, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z10, Z29
+	VFMADD213PS Z26, Z10, Z29
+	VMULPS      Z10, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z11, K2
+	VMAXPS Z11, Z0, Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z11, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z11
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z11, Z29
+	VFMADD213PS Z26, Z11, Z29
+	VMULPS      Z11, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z11
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z13, K2
+	VMAXPS Z13, Z0, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z13, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z13, Z29
+	VFMADD213PS Z26, Z13, Z29
+	VMULPS      Z13, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z14, K2
+	VMAXPS Z14, Z0, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z14, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z14, Z29
+	VFMADD213PS Z26, Z14, Z29
+	VMULPS      Z14, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z16, K2
+	VMAXPS Z16, Z0, Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z16, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z16
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z16, Z29
+	VFMADD213PS Z26, Z16, Z29
+	VMULPS      Z16, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z16
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z17, K2
+	VMAXPS Z17, Z0, Z17
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z17, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z17
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z17, Z29
+	VFMADD213PS Z26, Z17, Z29
+	VMULPS      Z17, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z17
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z19, K2
+	VMAXPS Z19, Z0, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z19, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z19, Z29
+	VFMADD213PS Z26, Z19, Z29
+	VMULPS      Z19, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z20, K2
+	VMAXPS Z20, Z0, Z20
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z20, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z20
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z20, Z29
+	VFMADD213PS Z26, Z20, Z29
+	VMULPS      Z20, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z20
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z22, K2
+	VMAXPS Z22, Z0, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z22, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z22, Z29
+	VFMADD213PS Z26, Z22, Z29
+	VMULPS      Z22, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z23, K2
+	VMAXPS Z23, Z0, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z23, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z23, Z29
+	VFMADD213PS Z26, Z23, Z29
+	VMULPS      Z23, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z25, K2
+	VMAXPS Z25, Z0, Z25
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z27
+	VFMADD231PS Z15, Z25, Z27
+	VSUBPS      Z12, Z27, Z28
+	VFMADD231PS Z18, Z28, Z25
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z29
+	VFMADD213PS Z24, Z25, Z29
+	VFMADD213PS Z26, Z25, Z29
+	VMULPS      Z25, Z29, Z29
+	VPERMPS     Z6, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z25
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z2, K2
+	VMAXPS Z2, Z0, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z12, Z0
+	VFMADD231PS Z15, Z2, Z0
+	VSUBPS      Z12, Z0, Z12
+	VFMADD231PS Z18, Z12, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z21, Z15
+	VFMADD213PS Z24, Z2, Z15
+	VFMADD213PS Z26, Z2, Z15
+	VMULPS      Z2, Z15, Z15
+	VPERMPS     Z6, Z0, Z0
+	VFMADD231PS Z15, Z0, Z0
+	VSCALEFPS.Z Z12, Z0, K2, Z2
+
+	// O, row i in float64 lane i.
+	VADDPS        Z5, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z4, Z0, Z0
+	VADDPS        Z8, Z7, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPS        Z11, Z10, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VADDPS        Z14, Z13, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPS        Z17, Z16, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z8, Z7, Z7
+	VADDPS        Z20, Z19, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z10, Z8, Z8
+	VADDPS        Z23, Z22, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPS        Z2, Z25, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z11, Z2, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z0, Z11
+	VSHUFF64X2 $0xee, Z5, Z0, Z0
+	VADDPD     Z11, Z0, Z0
+	VSHUFF64X2 $0x44, Z10, Z7, Z5
+	VSHUFF64X2 $0xee, Z10, Z7, Z7
+	VADDPD     Z5, Z7, Z7
+	VSHUFF64X2 $0x44, Z6, Z4, Z5
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VADDPD     Z5, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z8, Z5
+	VSHUFF64X2 $0xee, Z2, Z8, Z2
+	VADDPD     Z5, Z2, Z2
+	VSHUFF64X2 $0x88, Z7, Z0, Z5
+	VSHUFF64X2 $0xdd, Z7, Z0, Z0
+	VADDPD     Z5, Z0, Z0
+	VSHUFF64X2 $0x88, Z2, Z4, Z5
+	VSHUFF64X2 $0xdd, Z2, Z4, Z2
+	VADDPD     Z5, Z2, Z2
+	VUNPCKLPD  Z2, Z0, Z4
+	VUNPCKHPD  Z2, Z0, Z0
+	VADDPD     Z4, Z0, Z0
+	VADDPD     Z0, Z9, Z2
+	VMOVAPD    Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z9, Z9, Z4
+	VADDPD      Z0, Z4, Z4
+	VDIVPD      Z4, Z0, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z2, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z9, Z4
+	VCMPPD    $0x12, Z9, Z3, K2
+	VCMPPD    $0x12, Z4, Z0, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y1
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z1, K2, (CX)
+	LEAQ      (BX)(R9*8), BX
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x08, DI
+	JMP       l_r2groups
+
+l_r2bail:
+	MOVQ $0x00000008, 920(SP)
+	JMP  l_r2solo
+
+l_r2rest:
+	TESTQ DI, DI
+	JE    done
+	MOVQ  DI, 920(SP)
+
+l_r2solo:
+	CMPQ    920(SP), $0x00
+	JE      l_r2groups
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_r2oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVUPS     (BX), Z4
+	VPCMPD.BCST $0x04, (SI), Z2, K2
+	VBLENDMPS   Z4, Z0, K2, Z4
+	VMOVUPS.Z   64(BX), K1, Z2
+	VPCMPD.BCST $0x04, (SI), Z3, K1, K2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMAXPS      Z2, Z4, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z6, Z5, Z3
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z7, Z3
+	VSHUFF64X2 $0xdd, Z0, Z7, Z0
+	VMAXPS     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z3
+	VUNPCKHPD  Z0, Z5, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z3
+	VMAXPS       Z3, Z0, Z5
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z5, Z0, Z0
+	VMOVUPS  4096(AX), Z6
+	VCMPPS   $0x16, Z0, Z6, K2
+	KORTESTW K2, K2
+	JNE      l_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z5, Z0
+	VPCMPEQD 128(AX), Z0, K2
+	KORTESTW K2, K2
+	JNE      l_r2ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z5, Z3, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z6, K2
+	VMAXPS  Z6, Z0, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z8
+	VFMADD231PS 1024(AX), Z6, Z8
+	VSUBPS      11776(AX), Z8, Z9
+	VFMADD231PS 1152(AX), Z9, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z10
+	VFMADD213PS 12032(AX), Z6, Z10
+	VFMADD213PS 12160(AX), Z6, Z10
+	VMULPS      Z6, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K2, Z6
+	VMOVDQU32   xent_even32<>+0(SB), Z7
+	VPERMPS     Z6, Z7, Z6
+	VCVTPS2PD   Y6, Z6
+	VMOVDQU32   xent_even32<>+0(SB), Z7
+	VPERMPS     Z3, Z7, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z7
+	VPERMPS     Z5, Z7, Z7
+	VCVTPS2PD   Y7, Z7
+	VSUBPD      Z7, Z3, Z3
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z7
+	VPERMPS   Z5, Z7, Z5
+	VSUBPS    Z5, Z4, Z4
+	VSUBPS    Z5, Z2, Z2
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   11776(AX), Z7
+	VMOVUPS   1024(AX), Z8
+	VMOVUPS   1152(AX), Z9
+	VMOVUPS   11904(AX), Z10
+	VMOVUPS   12032(AX), Z11
+	VMOVUPS   12160(AX), Z12
+
+	// Register budget: 2 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z4, K2
+	VMAXPS Z4, Z0, Z4
+	VCMPPS $0x15, Z0, Z2, K3
+	VMAXPS Z2, Z0, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z0
+	VFMADD231PS Z8, Z4, Z0
+	VSUBPS      Z7, Z0, Z13
+	VMOVUPS     Z7, Z14
+	VFMADD231PS Z8, Z2, Z14
+	VSUBPS      Z7, Z14, Z7
+	VFMADD231PS Z9, Z13, Z4
+	VFMADD231PS Z9, Z7, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z10, Z8
+	VFMADD213PS Z11, Z4, Z8
+	VFMADD213PS Z12, Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VMOVUPS     Z10, Z9
+	VFMADD213PS Z11, Z2, Z9
+	VFMADD213PS Z12, Z2, Z9
+	VMULPS      Z2, Z9, Z9
+	VPERMPS     Z5, Z0, Z0
+	VFMADD231PS Z8, Z0, Z0
+	VSCALEFPS.Z Z13, Z0, K2, Z4
+	VPERMPS     Z5, Z14, Z14
+	VFMADD231PS Z9, Z14, Z14
+	VSCALEFPS.Z Z7, Z14, K3, Z2
+
+	// O, row i in float64 lane i.
+	VADDPS        Z2, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z2, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VADDPD     Z2, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z0, Z7, Z2
+	VSHUFF64X2 $0xdd, Z0, Z7, Z0
+	VADDPD     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z4, Z2
+	VUNPCKHPD  Z0, Z4, Z0
+	VADDPD     Z2, Z0, Z0
+	VADDPD     Z0, Z6, Z2
+	VMOVAPD    Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z7
+	VPSUBQ   Z5, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z4, Z8
+	VFMADD213PD 2816(AX), Z4, Z8
+	VFMADD213PD 2944(AX), Z4, Z8
+	VFMADD213PD 3072(AX), Z4, Z8
+	VMULPD      Z5, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z8
+	VMOVAPD     Z8, Z2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z6, Z6, Z4
+	VADDPD      Z0, Z4, Z4
+	VDIVPD      Z4, Z0, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z5, Z7
+	VFMADD213PD 4480(AX), Z5, Z7
+	VFMADD213PD 4608(AX), Z5, Z7
+	VMULPD      Z5, Z7, Z7
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z2, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z6, Z4
+	VCMPPD    $0x12, Z6, Z3, K2
+	VCMPPD    $0x12, Z4, Z0, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z2
+	VCVTPD2PS Z2, Y0
+	VMOVSS    X0, (CX)
+
+l_r2onext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 920(SP)
+	JMP  l_r2solo
+
+l_r2oignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_r2onext
+
+l_r2ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_r2onext
+
+l_r2skip:
 	CMPQ R8, $0x00000180
 	JA   l_row
 
@@ -25156,51 +28565,51 @@ l_nquads:
 	TESTL        DX, DX
 	JS           l_nbail
 	VPBROADCASTD (SI), Z0
-	VPBROADCASTD 4(SI), Z1
-	VPBROADCASTD 8(SI), Z2
-	VPBROADCASTD 12(SI), Z3
+	VPBROADCASTD 4(SI), Z2
+	VPBROADCASTD 8(SI), Z3
+	VPBROADCASTD 12(SI), Z4
 
 	// Max pass, a vector of each row per step.
 	MOVQ      R8, DX
 	MOVQ      BX, R9
 	LEAQ      (BX)(R8*8), R10
-	VMOVUPS   (AX), Z4
 	VMOVUPS   (AX), Z5
 	VMOVUPS   (AX), Z6
 	VMOVUPS   (AX), Z7
-	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VMOVUPS   (AX), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    3968(AX), Z9, Z9
+	VMOVDQU32 laneidx32_16<>+0(SB), Z10
+	VPADDD    3968(AX), Z10, Z10
 
 l_nqxmax_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_nqxmax_one
-	VMOVUPS (R9), Z10
-	VPCMPD  $0x04, Z0, Z8, K2
-	VMAXPS  Z10, Z4, K2, Z4
-	VMOVUPS (R9)(R8*4), Z10
-	VPCMPD  $0x04, Z1, Z8, K2
-	VMAXPS  Z10, Z5, K2, Z5
-	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z2, Z8, K2
-	VMAXPS  Z10, Z6, K2, Z6
-	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z3, Z8, K2
-	VMAXPS  Z10, Z7, K2, Z7
-	VMOVUPS 64(R9), Z10
+	VMOVUPS (R9), Z11
 	VPCMPD  $0x04, Z0, Z9, K2
-	VMAXPS  Z10, Z4, K2, Z4
-	VMOVUPS 64(R9)(R8*4), Z10
-	VPCMPD  $0x04, Z1, Z9, K2
-	VMAXPS  Z10, Z5, K2, Z5
-	VMOVUPS 64(R10), Z10
+	VMAXPS  Z11, Z5, K2, Z5
+	VMOVUPS (R9)(R8*4), Z11
 	VPCMPD  $0x04, Z2, Z9, K2
-	VMAXPS  Z10, Z6, K2, Z6
-	VMOVUPS 64(R10)(R8*4), Z10
+	VMAXPS  Z11, Z6, K2, Z6
+	VMOVUPS (R10), Z11
 	VPCMPD  $0x04, Z3, Z9, K2
-	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VMAXPS  Z11, Z7, K2, Z7
+	VMOVUPS (R10)(R8*4), Z11
+	VPCMPD  $0x04, Z4, Z9, K2
+	VMAXPS  Z11, Z8, K2, Z8
+	VMOVUPS 64(R9), Z11
+	VPCMPD  $0x04, Z0, Z10, K2
+	VMAXPS  Z11, Z5, K2, Z5
+	VMOVUPS 64(R9)(R8*4), Z11
+	VPCMPD  $0x04, Z2, Z10, K2
+	VMAXPS  Z11, Z6, K2, Z6
+	VMOVUPS 64(R10), Z11
+	VPCMPD  $0x04, Z3, Z10, K2
+	VMAXPS  Z11, Z7, K2, Z7
+	VMOVUPS 64(R10)(R8*4), Z11
+	VPCMPD  $0x04, Z4, Z10, K2
+	VMAXPS  Z11, Z8, K2, Z8
+	VPADDD  12800(AX), Z9, Z9
+	VPADDD  12800(AX), Z10, Z10
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -25209,20 +28618,20 @@ l_nqxmax_loop:
 l_nqxmax_one:
 	CMPQ    DX, $0x00000010
 	JL      l_nqxmax_tail
-	VMOVUPS (R9), Z10
-	VPCMPD  $0x04, Z0, Z8, K2
-	VMAXPS  Z10, Z4, K2, Z4
-	VMOVUPS (R9)(R8*4), Z10
-	VPCMPD  $0x04, Z1, Z8, K2
-	VMAXPS  Z10, Z5, K2, Z5
-	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z2, Z8, K2
-	VMAXPS  Z10, Z6, K2, Z6
-	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z3, Z8, K2
-	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  3968(AX), Z8, Z8
+	VMOVUPS (R9), Z11
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z11, Z5, K2, Z5
+	VMOVUPS (R9)(R8*4), Z11
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z11, Z6, K2, Z6
+	VMOVUPS (R10), Z11
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z11, Z7, K2, Z7
+	VMOVUPS (R10)(R8*4), Z11
+	VPCMPD  $0x04, Z4, Z9, K2
+	VMAXPS  Z11, Z8, K2, Z8
 	VPADDD  3968(AX), Z9, Z9
+	VPADDD  3968(AX), Z10, Z10
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, DX
@@ -25231,109 +28640,109 @@ l_nqxmax_one:
 l_nqxmax_tail:
 	TESTQ   DX, DX
 	JE      l_nqxmax_done
-	VMOVUPS (AX), Z9
-	VMOVUPS (R9), K1, Z9
-	VPCMPD  $0x04, Z0, Z8, K2
-	VMAXPS  Z9, Z4, K2, Z4
-	VMOVUPS (AX), Z9
-	VMOVUPS (R9)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z1, Z8, K2
-	VMAXPS  Z9, Z5, K2, Z5
-	VMOVUPS (AX), Z9
-	VMOVUPS (R10), K1, Z9
-	VPCMPD  $0x04, Z2, Z8, K2
-	VMAXPS  Z9, Z6, K2, Z6
-	VMOVUPS (AX), Z9
-	VMOVUPS (R10)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z3, Z8, K2
-	VMAXPS  Z9, Z7, K2, Z7
+	VMOVUPS (AX), Z10
+	VMOVUPS (R9), K1, Z10
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS (AX), Z10
+	VMOVUPS (R9)(R8*4), K1, Z10
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS (AX), Z10
+	VMOVUPS (R10), K1, Z10
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VMOVUPS (AX), Z10
+	VMOVUPS (R10)(R8*4), K1, Z10
+	VPCMPD  $0x04, Z4, Z9, K2
+	VMAXPS  Z10, Z8, K2, Z8
 
 l_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z4, Z8
-	VSHUFF32X4 $0xee, Z5, Z4, Z4
-	VSHUFF32X4 $0x44, Z7, Z6, Z5
-	VSHUFF32X4 $0xee, Z7, Z6, Z6
-	VMAXPS     Z8, Z4, Z4
-	VMAXPS     Z5, Z6, Z6
-	VSHUFF32X4 $0x88, Z6, Z4, Z8
-	VSHUFF32X4 $0xdd, Z6, Z4, Z4
-	VMAXPS     Z8, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z8
-	VMAXPS     Z8, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z8
-	VMAXPS     Z8, Z4, Z4
+	VSHUFF32X4 $0x44, Z6, Z5, Z9
+	VSHUFF32X4 $0xee, Z6, Z5, Z5
+	VSHUFF32X4 $0x44, Z8, Z7, Z6
+	VSHUFF32X4 $0xee, Z8, Z7, Z7
+	VMAXPS     Z9, Z5, Z5
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0x88, Z7, Z5, Z9
+	VSHUFF32X4 $0xdd, Z7, Z5, Z5
+	VMAXPS     Z9, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z9
+	VMAXPS     Z9, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z9
+	VMAXPS     Z9, Z5, Z5
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, DX
 	MOVLQSX       (SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z5
+	VBROADCASTSS  (DX)(R9*4), Z6
 	LEAQ          (BX)(R8*4), DX
 	MOVLQSX       4(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z6
+	VBROADCASTSS  (DX)(R9*4), Z7
 	LEAQ          (BX)(R8*8), DX
 	MOVLQSX       8(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z7
+	VBROADCASTSS  (DX)(R9*4), Z8
 	LEAQ          (BX)(R8*8), DX
 	LEAQ          (DX)(R8*4), DX
 	MOVLQSX       12(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z8
-	VUNPCKLPS     Z6, Z5, Z5
-	VUNPCKLPS     Z8, Z7, Z7
-	VUNPCKLPD     Z7, Z5, Z5
+	VBROADCASTSS  (DX)(R9*4), Z9
+	VUNPCKLPS     Z7, Z6, Z6
+	VUNPCKLPS     Z9, Z8, Z8
+	VUNPCKLPD     Z8, Z6, Z6
 	MOVQ          784(SP), DX
-	VEXTRACTF32X4 $0x00, Z5, (DX)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z6
-	VPERMPS       Z4, Z6, Z4
-	VMAXPS        Z5, Z4, Z6
+	VEXTRACTF32X4 $0x00, Z6, (DX)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z7
+	VPERMPS       Z5, Z7, Z5
+	VMAXPS        Z6, Z5, Z7
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z6, Z4, Z4
-	VMOVUPS  4096(AX), Z7
-	VCMPPS   $0x16, Z4, Z7, K2
+	VSUBPS   Z7, Z5, Z5
+	VMOVUPS  4096(AX), Z8
+	VCMPPS   $0x16, Z5, Z8, K2
 	KORTESTW K2, K2
 	JNE      l_nbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z6, Z4
-	VPCMPEQD      128(AX), Z4, K2
+	VPANDD        128(AX), Z7, Z5
+	VPCMPEQD      128(AX), Z5, K2
 	KORTESTW      K2, K2
 	JNE           l_nbail
-	VEXTRACTF32X4 $0x00, Z6, 16(DX)
+	VEXTRACTF32X4 $0x00, Z7, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z4
-	VSUBPS  Z6, Z5, Z5
+	VMOVUPS 768(AX), Z5
+	VSUBPS  Z7, Z6, Z6
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z5, K2
-	VMAXPS  Z5, Z4, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z4
+	VCMPPS  $0x15, Z5, Z6, K2
+	VMAXPS  Z6, Z5, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
-	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
-	VFMADD231PS 1152(AX), Z7, Z5
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      11776(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
-	VFMADD213PS   12160(AX), Z5, Z8
-	VMULPS        Z5, Z8, Z8
-	VPERMPS       Z4, Z6, Z6
-	VFMADD231PS   Z8, Z6, Z6
-	VSCALEFPS.Z   Z7, Z6, K2, Z5
-	VCVTPS2PD     Y5, Z4
-	VEXTRACTF64X4 $0x00, Z4, 32(DX)
-	VBROADCASTSS  16(DX), Z4
-	VBROADCASTSS  20(DX), Z5
-	VBROADCASTSS  24(DX), Z6
-	VBROADCASTSS  28(DX), Z7
-	VXORPD        Z8, Z8, Z8
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z6, Z9
+	VFMADD213PS   12160(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z6
+	VCVTPS2PD     Y6, Z5
+	VEXTRACTF64X4 $0x00, Z5, 32(DX)
+	VBROADCASTSS  16(DX), Z5
+	VBROADCASTSS  20(DX), Z6
+	VBROADCASTSS  24(DX), Z7
+	VBROADCASTSS  28(DX), Z8
 	VXORPD        Z9, Z9, Z9
 	VXORPD        Z10, Z10, Z10
+	VXORPD        Z11, Z11, Z11
 	VXORPD        Z12, Z12, Z12
 	MOVQ          R8, DX
 	MOVQ          BX, R9
@@ -25354,9 +28763,9 @@ l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_nqxgexp_one
 	VMOVUPS (R9), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 	VMOVUPS 64(R9), Z24
-	VSUBPS  Z4, Z24, Z24
+	VSUBPS  Z5, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z23, K2
@@ -25397,55 +28806,10 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z8, Z8
-	VMOVUPS       (R9)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-	VMOVUPS       64(R9)(R8*4), Z24
-	VSUBPS        Z5, Z24, Z24
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z23, K2
-	VMAXPS Z23, Z15, Z23
-	VCMPPS $0x15, Z15, Z24, K3
-	VMAXPS Z24, Z15, Z24
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z25
-	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z17, Z25, Z26
-	VMOVUPS     Z17, Z28
-	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z17, Z28, Z29
-	VFMADD231PS Z19, Z26, Z23
-	VFMADD231PS Z19, Z29, Z24
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z27
-	VFMADD213PS   Z21, Z23, Z27
-	VFMADD213PS   Z22, Z23, Z27
-	VMULPS        Z23, Z27, Z27
-	VMOVUPS       Z20, Z30
-	VFMADD213PS   Z21, Z24, Z30
-	VFMADD213PS   Z22, Z24, Z30
-	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z16, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z16, Z28, Z28
-	VFMADD231PS   Z30, Z28, Z28
-	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z1, Z13, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z1, Z14, K2
-	VADDPS        Z24, Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R10), Z23
+	VMOVUPS       (R9)(R8*4), Z23
 	VSUBPS        Z6, Z23, Z23
-	VMOVUPS       64(R10), Z24
+	VMOVUPS       64(R9)(R8*4), Z24
 	VSUBPS        Z6, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -25488,9 +28852,9 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R10)(R8*4), Z23
+	VMOVUPS       (R10), Z23
 	VSUBPS        Z7, Z23, Z23
-	VMOVUPS       64(R10)(R8*4), Z24
+	VMOVUPS       64(R10), Z24
 	VSUBPS        Z7, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -25532,9 +28896,54 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z8, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z4, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z4, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        12800(AX), Z13, Z13
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -25544,7 +28953,7 @@ l_nqxgexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_nqxgexp_tail
 	VMOVUPS (R9), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z23, K2
@@ -25570,36 +28979,8 @@ l_nqxgexp_one:
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z8, Z8
-	VMOVUPS       (R9)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z23, K2
-	VMAXPS Z23, Z15, Z23
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z24
-	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z17, Z24, Z25
-	VFMADD231PS Z19, Z25, Z23
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z26
-	VFMADD213PS   Z21, Z23, Z26
-	VFMADD213PS   Z22, Z23, Z26
-	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z16, Z24, Z24
-	VFMADD231PS   Z26, Z24, Z24
-	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z1, Z13, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R10), Z23
+	VMOVUPS       (R9)(R8*4), Z23
 	VSUBPS        Z6, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -25627,7 +29008,7 @@ l_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R10)(R8*4), Z23
+	VMOVUPS       (R10), Z23
 	VSUBPS        Z7, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -25654,6 +29035,34 @@ l_nqxgexp_one:
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z4, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
 	VPADDD        3968(AX), Z13, Z13
 	VPADDD        3968(AX), Z14, Z14
@@ -25667,16 +29076,16 @@ l_nqxgexp_tail:
 	JE      l_nqxgexp_done
 	VMOVUPS (AX), Z14
 	VMOVUPS (R9), K1, Z14
-	VSUBPS  Z4, Z14, Z14
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z14, K2
 	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z4
-	VFMADD231PS Z18, Z14, Z4
-	VSUBPS      Z17, Z4, Z23
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z14, Z5
+	VSUBPS      Z17, Z5, Z23
 	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -25684,47 +29093,18 @@ l_nqxgexp_tail:
 	VFMADD213PS   Z21, Z14, Z24
 	VFMADD213PS   Z22, Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z16, Z4, Z4
-	VFMADD231PS   Z24, Z4, Z4
-	VSCALEFPS.Z   Z23, Z4, K2, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z24, Z5, Z5
+	VSCALEFPS.Z   Z23, Z5, K2, Z14
 	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z14, K2, Z14
 	VEXTRACTF64X4 $0x01, Z14, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y14, Z4
-	VADDPD        Z0, Z4, Z4
-	VADDPD        Z4, Z8, Z8
+	VCVTPS2PD     Y14, Z5
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z5, Z9, Z9
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z0, K2
-	VMAXPS Z0, Z15, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z4
-	VFMADD231PS Z18, Z0, Z4
-	VSUBPS      Z17, Z4, Z5
-	VFMADD231PS Z19, Z5, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z14
-	VFMADD213PS   Z21, Z0, Z14
-	VFMADD213PS   Z22, Z0, Z14
-	VMULPS        Z0, Z14, Z14
-	VPERMPS       Z16, Z4, Z4
-	VFMADD231PS   Z14, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z0
-	VPCMPD        $0x04, Z1, Z13, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
 	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -25732,28 +29112,28 @@ l_nqxgexp_tail:
 	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z17, Z1, Z4
-	VFMADD231PS Z19, Z4, Z0
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z0, Z5
+	VSUBPS      Z17, Z5, Z6
+	VFMADD231PS Z19, Z6, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z5
-	VFMADD213PS   Z21, Z0, Z5
-	VFMADD213PS   Z22, Z0, Z5
-	VMULPS        Z0, Z5, Z5
-	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z14, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z0
 	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
 	VADDPD        Z0, Z10, Z10
 	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
+	VMOVUPS       (R10), K1, Z0
 	VSUBPS        Z7, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -25761,42 +29141,71 @@ l_nqxgexp_tail:
 	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z17, Z1, Z2
-	VFMADD231PS Z19, Z2, Z0
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z5
+	VFMADD231PS Z19, Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z4
-	VFMADD213PS   Z21, Z0, Z4
-	VFMADD213PS   Z22, Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VMOVUPS       Z20, Z6
+	VFMADD213PS   Z21, Z0, Z6
+	VFMADD213PS   Z22, Z0, Z6
+	VMULPS        Z0, Z6, Z6
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z6, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z0
 	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z3
+	VFMADD231PS Z19, Z3, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z5, Z2, Z2
+	VSCALEFPS.Z   Z3, Z2, K2, Z0
+	VPCMPD        $0x04, Z4, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z2, Z0, Z0
 	VADDPD        Z0, Z12, Z12
 
 l_nqxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z9, Z8, Z0
-	VSHUFF32X4    $0xee, Z9, Z8, Z1
-	VSHUFF32X4    $0x44, Z12, Z10, Z2
-	VSHUFF32X4    $0xee, Z12, Z10, Z3
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z2, Z3, Z3
-	VSHUFF32X4    $0x88, Z3, Z1, Z0
-	VSHUFF32X4    $0xdd, Z3, Z1, Z1
-	VADDPD        Z0, Z1, Z1
-	VPERMILPS     $0x4e, Z1, Z0
-	VADDPD        Z0, Z1, Z1
+	VSHUFF32X4    $0x44, Z10, Z9, Z0
+	VSHUFF32X4    $0xee, Z10, Z9, Z2
+	VSHUFF32X4    $0x44, Z12, Z11, Z3
+	VSHUFF32X4    $0xee, Z12, Z11, Z4
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z3, Z4, Z4
+	VSHUFF32X4    $0x88, Z4, Z2, Z0
+	VSHUFF32X4    $0xdd, Z4, Z2, Z2
+	VADDPD        Z0, Z2, Z2
+	VPERMILPS     $0x4e, Z2, Z0
+	VADDPD        Z0, Z2, Z2
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
-	VPERMPD       Z1, Z0, Z0
+	VPERMPD       Z2, Z0, Z0
 	MOVQ          784(SP), DX
 	VEXTRACTF64X4 $0x00, Z0, 64(DX)
 	CMPQ          800(SP), $0x00
@@ -25809,73 +29218,73 @@ l_nqxgexp_done:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R9), Z0
-	VBROADCASTF64X4 64(R9), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z1
+	VBROADCASTF64X4 64(R9), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z3
-	VPCMPGTQ 1920(AX), Z3, K2
-	VPMOVM2Q K2, Z4
-	VPADDQ   2048(AX), Z4, Z5
-	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z1, Z5
-	VPSUBQ   Z4, Z5, Z5
-	VORPD    2176(AX), Z5, Z5
-	VSUBPD   2304(AX), Z5, Z5
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z3, Z4
-	VADDPD      2432(AX), Z3, Z3
-	VDIVPD      Z3, Z4, Z4
-	VMULPD      Z4, Z4, Z3
-	VMOVUPD     2560(AX), Z6
-	VFMADD213PD 2688(AX), Z3, Z6
-	VFMADD213PD 2816(AX), Z3, Z6
-	VFMADD213PD 2944(AX), Z3, Z6
-	VFMADD213PD 3072(AX), Z3, Z6
-	VMULPD      Z4, Z6, Z6
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z5, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z1, Z6
-	VMOVAPD     Z6, Z1
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z3
-	VADDPD      Z2, Z3, Z3
-	VDIVPD      Z3, Z2, Z3
-	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
-	VFMADD213PD 4352(AX), Z4, Z5
-	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
-	VMULPD      Z4, Z5, Z5
-	VADDPD      Z3, Z3, Z3
-	VFMADD213PD Z3, Z3, Z5
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R9), Z3
-	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 16(R9), Z4
+	VBROADCASTF32X4 (R9), Z4
 	VCVTPS2PD       Y4, Z4
-	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z1, Z1
+	VBROADCASTF32X4 16(R9), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z2, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
-	VCMPPD    $0x12, Z0, Z3, K2
-	VCMPPD    $0x12, Z4, Z2, K3
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y11
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y1
 	MOVL      $0x0000000f, R9
 	KMOVW     R9, K2
-	VMOVUPS   Z11, K2, (DX)
+	VMOVUPS   Z1, K2, (DX)
 
 l_nqnew:
 	MOVQ 784(SP), DX
@@ -25916,73 +29325,73 @@ l_nflush:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R10), Z0
-	VBROADCASTF64X4 64(R10), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z1
+	VBROADCASTF64X4 64(R10), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z3
-	VPCMPGTQ 1920(AX), Z3, K2
-	VPMOVM2Q K2, Z4
-	VPADDQ   2048(AX), Z4, Z5
-	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z1, Z5
-	VPSUBQ   Z4, Z5, Z5
-	VORPD    2176(AX), Z5, Z5
-	VSUBPD   2304(AX), Z5, Z5
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z3, Z4
-	VADDPD      2432(AX), Z3, Z3
-	VDIVPD      Z3, Z4, Z4
-	VMULPD      Z4, Z4, Z3
-	VMOVUPD     2560(AX), Z6
-	VFMADD213PD 2688(AX), Z3, Z6
-	VFMADD213PD 2816(AX), Z3, Z6
-	VFMADD213PD 2944(AX), Z3, Z6
-	VFMADD213PD 3072(AX), Z3, Z6
-	VMULPD      Z4, Z6, Z6
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z5, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z1, Z6
-	VMOVAPD     Z6, Z1
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z3
-	VADDPD      Z2, Z3, Z3
-	VDIVPD      Z3, Z2, Z3
-	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
-	VFMADD213PD 4352(AX), Z4, Z5
-	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
-	VMULPD      Z4, Z5, Z5
-	VADDPD      Z3, Z3, Z3
-	VFMADD213PD Z3, Z3, Z5
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R10), Z3
-	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 16(R10), Z4
+	VBROADCASTF32X4 (R10), Z4
 	VCVTPS2PD       Y4, Z4
-	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z1, Z1
+	VBROADCASTF32X4 16(R10), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z2, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
-	VCMPPD    $0x12, Z0, Z3, K2
-	VCMPPD    $0x12, Z4, Z2, K3
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y11
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y1
 	MOVL      $0x0000000f, R10
 	KMOVW     R10, K2
-	VMOVUPS   Z11, K2, (R9)
+	VMOVUPS   Z1, K2, (R9)
 	MOVQ      $0x00000000, 800(SP)
 
 l_nsolo:
@@ -26002,22 +29411,22 @@ l_none:
 	MOVQ      R8, R9
 	MOVQ      BX, R10
 	LEAQ      (BX)(R8*8), R11
-	VMOVUPS   (AX), Z1
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVUPS   (AX), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    3968(AX), Z3, Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    3968(AX), Z4, Z4
 
 l_noxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_noxmax_one
-	VMOVUPS (R10), Z4
-	VPCMPD  $0x04, Z0, Z2, K2
-	VMAXPS  Z4, Z1, K2, Z1
-	VMOVUPS 64(R10), Z4
+	VMOVUPS (R10), Z5
 	VPCMPD  $0x04, Z0, Z3, K2
-	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VMAXPS  Z5, Z2, K2, Z2
+	VMOVUPS 64(R10), Z5
+	VPCMPD  $0x04, Z0, Z4, K2
+	VMAXPS  Z5, Z2, K2, Z2
+	VPADDD  12800(AX), Z3, Z3
+	VPADDD  12800(AX), Z4, Z4
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -26025,11 +29434,11 @@ l_noxmax_loop:
 l_noxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      l_noxmax_tail
-	VMOVUPS (R10), Z4
-	VPCMPD  $0x04, Z0, Z2, K2
-	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  3968(AX), Z2, Z2
+	VMOVUPS (R10), Z5
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z5, Z2, K2, Z2
 	VPADDD  3968(AX), Z3, Z3
+	VPADDD  3968(AX), Z4, Z4
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, R9
 	JMP     l_noxmax_one
@@ -26037,91 +29446,91 @@ l_noxmax_one:
 l_noxmax_tail:
 	TESTQ   R9, R9
 	JE      l_noxmax_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R10), K1, Z3
-	VPCMPD  $0x04, Z0, Z2, K2
-	VMAXPS  Z3, Z1, K2, Z1
+	VMOVUPS (AX), Z4
+	VMOVUPS (R10), K1, Z4
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z4, Z2, K2, Z2
 
 l_noxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z3
-	VSHUFF32X4 $0xee, Z1, Z1, Z2
-	VSHUFF32X4 $0x44, Z1, Z1, Z4
-	VSHUFF32X4 $0xee, Z1, Z1, Z1
-	VMAXPS     Z3, Z2, Z2
-	VMAXPS     Z4, Z1, Z1
-	VSHUFF32X4 $0x88, Z1, Z2, Z3
-	VSHUFF32X4 $0xdd, Z1, Z2, Z1
-	VMAXPS     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VMAXPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z3
-	VMAXPS     Z3, Z1, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VMAXPS     Z4, Z3, Z3
+	VMAXPS     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z4
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z2
+	VBROADCASTSS  (R9)(R10*4), Z3
 	MOVQ          784(SP), R9
-	VEXTRACTF32X4 $0x00, Z2, (R9)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z1, Z3, Z1
-	VMAXPS        Z2, Z1, Z3
+	VEXTRACTF32X4 $0x00, Z3, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z2, Z4, Z2
+	VMAXPS        Z3, Z2, Z4
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  4096(AX), Z4
-	VCMPPS   $0x16, Z1, Z4, K2
+	VSUBPS   Z4, Z2, Z2
+	VMOVUPS  4096(AX), Z5
+	VCMPPS   $0x16, Z2, Z5, K2
 	KORTESTW K2, K2
 	JNE      l_nospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z3, Z1
-	VPCMPEQD      128(AX), Z1, K2
+	VPANDD        128(AX), Z4, Z2
+	VPCMPEQD      128(AX), Z2, K2
 	KORTESTW      K2, K2
 	JNE           l_nospecial
-	VEXTRACTF32X4 $0x00, Z3, 16(R9)
+	VEXTRACTF32X4 $0x00, Z4, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z1
-	VSUBPS  Z3, Z2, Z2
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z4, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z2, K2
-	VMAXPS  Z2, Z1, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
-	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
-	VFMADD231PS 1152(AX), Z5, Z2
+	VMOVUPS     11776(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11776(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
-	VFMADD213PS   12160(AX), Z2, Z6
-	VMULPS        Z2, Z6, Z6
-	VPERMPS       Z1, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z2
-	VCVTPS2PD     Y2, Z1
-	VEXTRACTF64X4 $0x00, Z1, 32(R9)
-	VMOVAPS       Z3, Z1
-	VXORPD        Z2, Z2, Z2
+	VMOVUPS       11904(AX), Z7
+	VFMADD213PS   12032(AX), Z3, Z7
+	VFMADD213PS   12160(AX), Z3, Z7
+	VMULPS        Z3, Z7, Z7
+	VPERMPS       Z2, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z3
+	VCVTPS2PD     Y3, Z2
+	VEXTRACTF64X4 $0x00, Z2, 32(R9)
+	VMOVAPS       Z4, Z2
+	VXORPD        Z3, Z3, Z3
 	MOVQ          R8, R9
 	MOVQ          BX, R10
 	LEAQ          (BX)(R8*8), R11
-	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        3968(AX), Z4, Z4
-	VMOVUPS       768(AX), Z5
-	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
-	VMOVUPS       1024(AX), Z8
-	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
+	VMOVDQU32     laneidx32_16<>+0(SB), Z5
+	VPADDD        3968(AX), Z5, Z5
+	VMOVUPS       768(AX), Z6
+	VMOVUPS       exp2tab16<>+0(SB), Z7
+	VMOVUPS       11776(AX), Z8
+	VMOVUPS       1024(AX), Z9
+	VMOVUPS       1152(AX), Z10
+	VMOVUPS       11904(AX), Z11
 	VMOVUPS       12032(AX), Z12
 	VMOVUPS       12160(AX), Z13
 
@@ -26129,52 +29538,52 @@ l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_noxgexp_one
 	VMOVUPS (R10), Z14
-	VSUBPS  Z1, Z14, Z14
+	VSUBPS  Z2, Z14, Z14
 	VMOVUPS 64(R10), Z15
-	VSUBPS  Z1, Z15, Z15
+	VSUBPS  Z2, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z14, K2
-	VMAXPS Z14, Z5, Z14
-	VCMPPS $0x15, Z5, Z15, K3
-	VMAXPS Z15, Z5, Z15
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
+	VCMPPS $0x15, Z6, Z15, K3
+	VMAXPS Z15, Z6, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z16
-	VFMADD231PS Z8, Z14, Z16
-	VSUBPS      Z7, Z16, Z17
-	VMOVUPS     Z7, Z19
-	VFMADD231PS Z8, Z15, Z19
-	VSUBPS      Z7, Z19, Z20
-	VFMADD231PS Z9, Z17, Z14
-	VFMADD231PS Z9, Z20, Z15
+	VMOVUPS     Z8, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z8, Z16, Z17
+	VMOVUPS     Z8, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z8, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z18
+	VMOVUPS       Z11, Z18
 	VFMADD213PS   Z12, Z14, Z18
 	VFMADD213PS   Z13, Z14, Z18
 	VMULPS        Z14, Z18, Z18
-	VMOVUPS       Z10, Z21
+	VMOVUPS       Z11, Z21
 	VFMADD213PS   Z12, Z15, Z21
 	VFMADD213PS   Z13, Z15, Z21
 	VMULPS        Z15, Z21, Z21
-	VPERMPS       Z6, Z16, Z16
+	VPERMPS       Z7, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z14
-	VPERMPS       Z6, Z19, Z19
+	VPERMPS       Z7, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K3, Z15
-	VPCMPD        $0x04, Z0, Z3, K2
-	VMOVAPS.Z     Z14, K2, Z14
 	VPCMPD        $0x04, Z0, Z4, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VPCMPD        $0x04, Z0, Z5, K2
 	VADDPS        Z15, Z14, K2, Z14
 	VEXTRACTF64X4 $0x01, Z14, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
-	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VADDPD        Z14, Z3, Z3
+	VPADDD        12800(AX), Z4, Z4
+	VPADDD        12800(AX), Z5, Z5
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -26183,35 +29592,35 @@ l_noxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_noxgexp_tail
 	VMOVUPS (R10), Z14
-	VSUBPS  Z1, Z14, Z14
+	VSUBPS  Z2, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z14, K2
-	VMAXPS Z14, Z5, Z14
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z15
-	VFMADD231PS Z8, Z14, Z15
-	VSUBPS      Z7, Z15, Z16
-	VFMADD231PS Z9, Z16, Z14
+	VMOVUPS     Z8, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z8, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z17
+	VMOVUPS       Z11, Z17
 	VFMADD213PS   Z12, Z14, Z17
 	VFMADD213PS   Z13, Z14, Z17
 	VMULPS        Z14, Z17, Z17
-	VPERMPS       Z6, Z15, Z15
+	VPERMPS       Z7, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
 	VSCALEFPS.Z   Z16, Z15, K2, Z14
-	VPCMPD        $0x04, Z0, Z3, K2
+	VPCMPD        $0x04, Z0, Z4, K2
 	VMOVAPS.Z     Z14, K2, Z14
 	VEXTRACTF64X4 $0x01, Z14, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
-	VADDPD        Z14, Z2, Z2
-	VPADDD        3968(AX), Z3, Z3
+	VADDPD        Z14, Z3, Z3
 	VPADDD        3968(AX), Z4, Z4
+	VPADDD        3968(AX), Z5, Z5
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_noxgexp_one
@@ -26219,51 +29628,51 @@ l_noxgexp_one:
 l_noxgexp_tail:
 	TESTQ   R9, R9
 	JE      l_noxgexp_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R10), K1, Z4
-	VSUBPS  Z1, Z4, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R10), K1, Z5
+	VSUBPS  Z2, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z4, K2
-	VMAXPS Z4, Z5, Z4
+	VCMPPS $0x15, Z6, Z5, K2
+	VMAXPS Z5, Z6, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z1
-	VFMADD231PS Z8, Z4, Z1
-	VSUBPS      Z7, Z1, Z5
-	VFMADD231PS Z9, Z5, Z4
+	VMOVUPS     Z8, Z2
+	VFMADD231PS Z9, Z5, Z2
+	VSUBPS      Z8, Z2, Z6
+	VFMADD231PS Z10, Z6, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z7
-	VFMADD213PS   Z12, Z4, Z7
-	VFMADD213PS   Z13, Z4, Z7
-	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z1, Z1
-	VFMADD231PS   Z7, Z1, Z1
-	VSCALEFPS.Z   Z5, Z1, K2, Z4
-	VPCMPD        $0x04, Z0, Z3, K2
-	VMOVAPS.Z     Z4, K2, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y0
+	VMOVUPS       Z11, Z8
+	VFMADD213PS   Z12, Z5, Z8
+	VFMADD213PS   Z13, Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z7, Z2, Z2
+	VFMADD231PS   Z8, Z2, Z2
+	VSCALEFPS.Z   Z6, Z2, K2, Z5
+	VPCMPD        $0x04, Z0, Z4, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y4, Z1
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z2, Z2
+	VCVTPS2PD     Y5, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z3, Z3
 
 l_noxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z2, Z2, Z1
-	VSHUFF32X4    $0xee, Z2, Z2, Z0
-	VSHUFF32X4    $0x44, Z2, Z2, Z3
-	VSHUFF32X4    $0xee, Z2, Z2, Z2
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z3, Z2, Z2
-	VSHUFF32X4    $0x88, Z2, Z0, Z1
-	VSHUFF32X4    $0xdd, Z2, Z0, Z0
-	VADDPD        Z1, Z0, Z0
-	VPERMILPS     $0x4e, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VMOVDQU64     xent_q4pd<>+0(SB), Z1
-	VPERMPD       Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z2
+	VSHUFF32X4    $0xee, Z3, Z3, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z4
+	VSHUFF32X4    $0xee, Z3, Z3, Z3
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z4, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z0, Z2
+	VSHUFF32X4    $0xdd, Z3, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z2
+	VADDPD        Z2, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z2
+	VPERMPD       Z0, Z2, Z0
 	MOVQ          784(SP), R9
 	VEXTRACTF64X4 $0x00, Z0, 64(R9)
 
@@ -26271,73 +29680,73 @@ l_noxgexp_done:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R9), Z0
-	VBROADCASTF64X4 64(R9), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z1
+	VBROADCASTF64X4 64(R9), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z3
-	VPCMPGTQ 1920(AX), Z3, K2
-	VPMOVM2Q K2, Z4
-	VPADDQ   2048(AX), Z4, Z5
-	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z1, Z5
-	VPSUBQ   Z4, Z5, Z5
-	VORPD    2176(AX), Z5, Z5
-	VSUBPD   2304(AX), Z5, Z5
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z3, Z4
-	VADDPD      2432(AX), Z3, Z3
-	VDIVPD      Z3, Z4, Z4
-	VMULPD      Z4, Z4, Z3
-	VMOVUPD     2560(AX), Z6
-	VFMADD213PD 2688(AX), Z3, Z6
-	VFMADD213PD 2816(AX), Z3, Z6
-	VFMADD213PD 2944(AX), Z3, Z6
-	VFMADD213PD 3072(AX), Z3, Z6
-	VMULPD      Z4, Z6, Z6
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z5, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z1, Z6
-	VMOVAPD     Z6, Z1
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z3
-	VADDPD      Z2, Z3, Z3
-	VDIVPD      Z3, Z2, Z3
-	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
-	VFMADD213PD 4352(AX), Z4, Z5
-	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
-	VMULPD      Z4, Z5, Z5
-	VADDPD      Z3, Z3, Z3
-	VFMADD213PD Z3, Z3, Z5
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R9), Z3
-	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 16(R9), Z4
+	VBROADCASTF32X4 (R9), Z4
 	VCVTPS2PD       Y4, Z4
-	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z1, Z1
+	VBROADCASTF32X4 16(R9), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z2, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
-	VCMPPD    $0x12, Z0, Z3, K2
-	VCMPPD    $0x12, Z4, Z2, K3
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y11
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y1
 	MOVL      $0x00000001, R9
 	KMOVW     R9, K2
-	VMOVUPS   Z11, K2, (CX)
+	VMOVUPS   Z1, K2, (CX)
 
 l_nonext:
 	LEAQ (BX)(R8*4), BX
@@ -26373,54 +29782,54 @@ l_wquads:
 	TESTL        DX, DX
 	JS           l_wbail
 	VPBROADCASTD (SI), Z0
-	VPBROADCASTD 4(SI), Z1
-	VPBROADCASTD 8(SI), Z2
-	VPBROADCASTD 12(SI), Z3
+	VPBROADCASTD 4(SI), Z2
+	VPBROADCASTD 8(SI), Z3
+	VPBROADCASTD 12(SI), Z4
 
 	// Max pass, a vector of each row per step.
 	MOVQ    R8, DX
 	MOVQ    BX, R9
 	LEAQ    (BX)(R8*8), R10
-	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
-	VMOVUPS 5248(AX), Z6
-	VMOVUPS (AX), Z7
+	VMOVUPS (AX), Z6
+	VMOVUPS 5248(AX), Z7
 	VMOVUPS (AX), Z8
-	VMOVUPS 5248(AX), Z9
-	VMOVUPS (AX), Z10
+	VMOVUPS (AX), Z9
+	VMOVUPS 5248(AX), Z10
 	VMOVUPS (AX), Z11
-	VMOVUPS 5248(AX), Z12
-	VMOVUPS (AX), Z13
+	VMOVUPS (AX), Z12
+	VMOVUPS 5248(AX), Z13
 	VMOVUPS (AX), Z14
-	VMOVUPS 5248(AX), Z15
+	VMOVUPS (AX), Z15
+	VMOVUPS 5248(AX), Z16
 
 l_wqxmax_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxmax_one
-	VMOVUPS (R9), Z16
-	VMINPS  Z16, Z6, Z6
-	VMAXPS  Z16, Z4, Z4
-	VMOVUPS (R9)(R8*4), Z16
-	VMINPS  Z16, Z9, Z9
-	VMAXPS  Z16, Z7, Z7
-	VMOVUPS (R10), Z16
-	VMINPS  Z16, Z12, Z12
-	VMAXPS  Z16, Z10, Z10
-	VMOVUPS (R10)(R8*4), Z16
-	VMINPS  Z16, Z15, Z15
-	VMAXPS  Z16, Z13, Z13
-	VMOVUPS 64(R9), Z16
-	VMINPS  Z16, Z6, Z6
-	VMAXPS  Z16, Z5, Z5
-	VMOVUPS 64(R9)(R8*4), Z16
-	VMINPS  Z16, Z9, Z9
-	VMAXPS  Z16, Z8, Z8
-	VMOVUPS 64(R10), Z16
-	VMINPS  Z16, Z12, Z12
-	VMAXPS  Z16, Z11, Z11
-	VMOVUPS 64(R10)(R8*4), Z16
-	VMINPS  Z16, Z15, Z15
-	VMAXPS  Z16, Z14, Z14
+	VMOVUPS (R9), Z17
+	VMINPS  Z17, Z7, Z7
+	VMAXPS  Z17, Z5, Z5
+	VMOVUPS (R9)(R8*4), Z17
+	VMINPS  Z17, Z10, Z10
+	VMAXPS  Z17, Z8, Z8
+	VMOVUPS (R10), Z17
+	VMINPS  Z17, Z13, Z13
+	VMAXPS  Z17, Z11, Z11
+	VMOVUPS (R10)(R8*4), Z17
+	VMINPS  Z17, Z16, Z16
+	VMAXPS  Z17, Z14, Z14
+	VMOVUPS 64(R9), Z17
+	VMINPS  Z17, Z7, Z7
+	VMAXPS  Z17, Z6, Z6
+	VMOVUPS 64(R9)(R8*4), Z17
+	VMINPS  Z17, Z10, Z10
+	VMAXPS  Z17, Z9, Z9
+	VMOVUPS 64(R10), Z17
+	VMINPS  Z17, Z13, Z13
+	VMAXPS  Z17, Z12, Z12
+	VMOVUPS 64(R10)(R8*4), Z17
+	VMINPS  Z17, Z16, Z16
+	VMAXPS  Z17, Z15, Z15
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -26429,18 +29838,18 @@ l_wqxmax_loop:
 l_wqxmax_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxmax_tail
-	VMOVUPS (R9), Z16
-	VMINPS  Z16, Z6, Z6
-	VMAXPS  Z16, Z4, Z4
-	VMOVUPS (R9)(R8*4), Z16
-	VMINPS  Z16, Z9, Z9
-	VMAXPS  Z16, Z7, Z7
-	VMOVUPS (R10), Z16
-	VMINPS  Z16, Z12, Z12
-	VMAXPS  Z16, Z10, Z10
-	VMOVUPS (R10)(R8*4), Z16
-	VMINPS  Z16, Z15, Z15
-	VMAXPS  Z16, Z13, Z13
+	VMOVUPS (R9), Z17
+	VMINPS  Z17, Z7, Z7
+	VMAXPS  Z17, Z5, Z5
+	VMOVUPS (R9)(R8*4), Z17
+	VMINPS  Z17, Z10, Z10
+	VMAXPS  Z17, Z8, Z8
+	VMOVUPS (R10), Z17
+	VMINPS  Z17, Z13, Z13
+	VMAXPS  Z17, Z11, Z11
+	VMOVUPS (R10)(R8*4), Z17
+	VMINPS  Z17, Z16, Z16
+	VMAXPS  Z17, Z14, Z14
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, DX
@@ -26449,90 +29858,90 @@ l_wqxmax_one:
 l_wqxmax_tail:
 	TESTQ   DX, DX
 	JE      l_wqxmax_done
-	VMOVUPS (AX), Z16
-	VMOVUPS (R9), K1, Z16
-	VMINPS  Z16, Z6, K1, Z6
-	VMAXPS  Z16, Z4, Z4
-	VMOVUPS (AX), Z16
-	VMOVUPS (R9)(R8*4), K1, Z16
-	VMINPS  Z16, Z9, K1, Z9
-	VMAXPS  Z16, Z7, Z7
-	VMOVUPS (AX), Z16
-	VMOVUPS (R10), K1, Z16
-	VMINPS  Z16, Z12, K1, Z12
-	VMAXPS  Z16, Z10, Z10
-	VMOVUPS (AX), Z16
-	VMOVUPS (R10)(R8*4), K1, Z16
-	VMINPS  Z16, Z15, K1, Z15
-	VMAXPS  Z16, Z13, Z13
+	VMOVUPS (AX), Z17
+	VMOVUPS (R9), K1, Z17
+	VMINPS  Z17, Z7, K1, Z7
+	VMAXPS  Z17, Z5, Z5
+	VMOVUPS (AX), Z17
+	VMOVUPS (R9)(R8*4), K1, Z17
+	VMINPS  Z17, Z10, K1, Z10
+	VMAXPS  Z17, Z8, Z8
+	VMOVUPS (AX), Z17
+	VMOVUPS (R10), K1, Z17
+	VMINPS  Z17, Z13, K1, Z13
+	VMAXPS  Z17, Z11, Z11
+	VMOVUPS (AX), Z17
+	VMOVUPS (R10)(R8*4), K1, Z17
+	VMINPS  Z17, Z16, K1, Z16
+	VMAXPS  Z17, Z14, Z14
 
 l_wqxmax_done:
-	VMAXPS Z5, Z4, Z4
-	VMAXPS Z8, Z7, Z7
-	VMAXPS Z11, Z10, Z10
-	VMAXPS Z14, Z13, Z13
+	VMAXPS Z6, Z5, Z5
+	VMAXPS Z9, Z8, Z8
+	VMAXPS Z12, Z11, Z11
+	VMAXPS Z15, Z14, Z14
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z4, Z5
-	VSHUFF32X4 $0xee, Z7, Z4, Z4
-	VSHUFF32X4 $0x44, Z13, Z10, Z7
-	VSHUFF32X4 $0xee, Z13, Z10, Z8
-	VMAXPS     Z5, Z4, Z4
-	VMAXPS     Z7, Z8, Z8
-	VSHUFF32X4 $0x88, Z8, Z4, Z5
-	VSHUFF32X4 $0xdd, Z8, Z4, Z4
-	VMAXPS     Z5, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z5
-	VMAXPS     Z5, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z5
-	VMAXPS     Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z8, Z5, Z6
+	VSHUFF32X4 $0xee, Z8, Z5, Z5
+	VSHUFF32X4 $0x44, Z14, Z11, Z8
+	VSHUFF32X4 $0xee, Z14, Z11, Z9
+	VMAXPS     Z6, Z5, Z5
+	VMAXPS     Z8, Z9, Z9
+	VSHUFF32X4 $0x88, Z9, Z5, Z6
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VMAXPS     Z6, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z6
+	VMAXPS     Z6, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z6
+	VMAXPS     Z6, Z5, Z5
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z6, Z5
-	VSHUFF32X4 $0xee, Z9, Z6, Z6
-	VSHUFF32X4 $0x44, Z15, Z12, Z7
-	VSHUFF32X4 $0xee, Z15, Z12, Z8
-	VMINPS     Z5, Z6, Z6
-	VMINPS     Z7, Z8, Z8
-	VSHUFF32X4 $0x88, Z8, Z6, Z5
-	VSHUFF32X4 $0xdd, Z8, Z6, Z6
-	VMINPS     Z5, Z6, Z6
-	VPERMILPS  $0x4e, Z6, Z5
-	VMINPS     Z5, Z6, Z6
-	VPERMILPS  $0xb1, Z6, Z5
-	VMINPS     Z5, Z6, Z6
+	VSHUFF32X4 $0x44, Z10, Z7, Z6
+	VSHUFF32X4 $0xee, Z10, Z7, Z7
+	VSHUFF32X4 $0x44, Z16, Z13, Z8
+	VSHUFF32X4 $0xee, Z16, Z13, Z9
+	VMINPS     Z6, Z7, Z7
+	VMINPS     Z8, Z9, Z9
+	VSHUFF32X4 $0x88, Z9, Z7, Z6
+	VSHUFF32X4 $0xdd, Z9, Z7, Z7
+	VMINPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMINPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMINPS     Z6, Z7, Z7
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, DX
 	MOVLQSX       (SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z5
+	VBROADCASTSS  (DX)(R9*4), Z6
 	LEAQ          (BX)(R8*4), DX
 	MOVLQSX       4(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z7
+	VBROADCASTSS  (DX)(R9*4), Z8
 	LEAQ          (BX)(R8*8), DX
 	MOVLQSX       8(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z8
+	VBROADCASTSS  (DX)(R9*4), Z9
 	LEAQ          (BX)(R8*8), DX
 	LEAQ          (DX)(R8*4), DX
 	MOVLQSX       12(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z9
-	VUNPCKLPS     Z7, Z5, Z5
-	VUNPCKLPS     Z9, Z8, Z8
-	VUNPCKLPD     Z8, Z5, Z5
+	VBROADCASTSS  (DX)(R9*4), Z10
+	VUNPCKLPS     Z8, Z6, Z6
+	VUNPCKLPS     Z10, Z9, Z9
+	VUNPCKLPD     Z9, Z6, Z6
 	MOVQ          784(SP), DX
-	VEXTRACTF32X4 $0x00, Z5, (DX)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z7
-	VPERMPS       Z4, Z7, Z4
-	VMAXPS        Z5, Z4, Z4
+	VEXTRACTF32X4 $0x00, Z6, (DX)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z8
+	VPERMPS       Z5, Z8, Z5
+	VMAXPS        Z6, Z5, Z5
 
 	// A row whose target is not its max, or whose entries all lie
 	// within confidentMargin of the max, has others' max within it: the
 	// margin test passes without the others' max (the same verdict).
-	VPERMPS  Z6, Z7, Z6
-	VSUBPS   Z6, Z4, Z6
-	VCMPPS   $0x11, Z4, Z5, K2
-	VCMPPS   $0x12, 5376(AX), Z6, K3
+	VPERMPS  Z7, Z8, Z7
+	VSUBPS   Z7, Z5, Z7
+	VCMPPS   $0x11, Z5, Z6, K2
+	VCMPPS   $0x12, 5376(AX), Z7, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_wqxmok
@@ -26541,43 +29950,43 @@ l_wqxmax_done:
 	MOVQ      R8, R9
 	MOVQ      BX, R10
 	LEAQ      (BX)(R8*8), R11
-	VMOVUPS   (AX), Z8
 	VMOVUPS   (AX), Z9
 	VMOVUPS   (AX), Z10
 	VMOVUPS   (AX), Z11
-	VMOVDQU32 laneidx32_16<>+0(SB), Z12
+	VMOVUPS   (AX), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z14
+	VPADDD    3968(AX), Z14, Z14
 
 l_wqxoth_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_wqxoth_one
-	VMOVUPS (R10), Z14
-	VPCMPD  $0x04, Z0, Z12, K2
-	VMAXPS  Z14, Z8, K2, Z8
-	VMOVUPS (R10)(R8*4), Z14
-	VPCMPD  $0x04, Z1, Z12, K2
-	VMAXPS  Z14, Z9, K2, Z9
-	VMOVUPS (R11), Z14
-	VPCMPD  $0x04, Z2, Z12, K2
-	VMAXPS  Z14, Z10, K2, Z10
-	VMOVUPS (R11)(R8*4), Z14
-	VPCMPD  $0x04, Z3, Z12, K2
-	VMAXPS  Z14, Z11, K2, Z11
-	VMOVUPS 64(R10), Z14
+	VMOVUPS (R10), Z15
 	VPCMPD  $0x04, Z0, Z13, K2
-	VMAXPS  Z14, Z8, K2, Z8
-	VMOVUPS 64(R10)(R8*4), Z14
-	VPCMPD  $0x04, Z1, Z13, K2
-	VMAXPS  Z14, Z9, K2, Z9
-	VMOVUPS 64(R11), Z14
+	VMAXPS  Z15, Z9, K2, Z9
+	VMOVUPS (R10)(R8*4), Z15
 	VPCMPD  $0x04, Z2, Z13, K2
-	VMAXPS  Z14, Z10, K2, Z10
-	VMOVUPS 64(R11)(R8*4), Z14
+	VMAXPS  Z15, Z10, K2, Z10
+	VMOVUPS (R11), Z15
 	VPCMPD  $0x04, Z3, Z13, K2
-	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VMAXPS  Z15, Z11, K2, Z11
+	VMOVUPS (R11)(R8*4), Z15
+	VPCMPD  $0x04, Z4, Z13, K2
+	VMAXPS  Z15, Z12, K2, Z12
+	VMOVUPS 64(R10), Z15
+	VPCMPD  $0x04, Z0, Z14, K2
+	VMAXPS  Z15, Z9, K2, Z9
+	VMOVUPS 64(R10)(R8*4), Z15
+	VPCMPD  $0x04, Z2, Z14, K2
+	VMAXPS  Z15, Z10, K2, Z10
+	VMOVUPS 64(R11), Z15
+	VPCMPD  $0x04, Z3, Z14, K2
+	VMAXPS  Z15, Z11, K2, Z11
+	VMOVUPS 64(R11)(R8*4), Z15
+	VPCMPD  $0x04, Z4, Z14, K2
+	VMAXPS  Z15, Z12, K2, Z12
+	VPADDD  12800(AX), Z13, Z13
+	VPADDD  12800(AX), Z14, Z14
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -26586,20 +29995,20 @@ l_wqxoth_loop:
 l_wqxoth_one:
 	CMPQ    R9, $0x00000010
 	JL      l_wqxoth_tail
-	VMOVUPS (R10), Z14
-	VPCMPD  $0x04, Z0, Z12, K2
-	VMAXPS  Z14, Z8, K2, Z8
-	VMOVUPS (R10)(R8*4), Z14
-	VPCMPD  $0x04, Z1, Z12, K2
-	VMAXPS  Z14, Z9, K2, Z9
-	VMOVUPS (R11), Z14
-	VPCMPD  $0x04, Z2, Z12, K2
-	VMAXPS  Z14, Z10, K2, Z10
-	VMOVUPS (R11)(R8*4), Z14
-	VPCMPD  $0x04, Z3, Z12, K2
-	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  3968(AX), Z12, Z12
+	VMOVUPS (R10), Z15
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z15, Z9, K2, Z9
+	VMOVUPS (R10)(R8*4), Z15
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z15, Z10, K2, Z10
+	VMOVUPS (R11), Z15
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z15, Z11, K2, Z11
+	VMOVUPS (R11)(R8*4), Z15
+	VPCMPD  $0x04, Z4, Z13, K2
+	VMAXPS  Z15, Z12, K2, Z12
 	VPADDD  3968(AX), Z13, Z13
+	VPADDD  3968(AX), Z14, Z14
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -26608,103 +30017,103 @@ l_wqxoth_one:
 l_wqxoth_tail:
 	TESTQ   R9, R9
 	JE      l_wqxoth_done
-	VMOVUPS (AX), Z13
-	VMOVUPS (R10), K1, Z13
-	VPCMPD  $0x04, Z0, Z12, K2
-	VMAXPS  Z13, Z8, K2, Z8
-	VMOVUPS (AX), Z13
-	VMOVUPS (R10)(R8*4), K1, Z13
-	VPCMPD  $0x04, Z1, Z12, K2
-	VMAXPS  Z13, Z9, K2, Z9
-	VMOVUPS (AX), Z13
-	VMOVUPS (R11), K1, Z13
-	VPCMPD  $0x04, Z2, Z12, K2
-	VMAXPS  Z13, Z10, K2, Z10
-	VMOVUPS (AX), Z13
-	VMOVUPS (R11)(R8*4), K1, Z13
-	VPCMPD  $0x04, Z3, Z12, K2
-	VMAXPS  Z13, Z11, K2, Z11
+	VMOVUPS (AX), Z14
+	VMOVUPS (R10), K1, Z14
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (AX), Z14
+	VMOVUPS (R10)(R8*4), K1, Z14
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (AX), Z14
+	VMOVUPS (R11), K1, Z14
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VMOVUPS (AX), Z14
+	VMOVUPS (R11)(R8*4), K1, Z14
+	VPCMPD  $0x04, Z4, Z13, K2
+	VMAXPS  Z14, Z12, K2, Z12
 
 l_wqxoth_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z8, Z12
-	VSHUFF32X4 $0xee, Z9, Z8, Z8
-	VSHUFF32X4 $0x44, Z11, Z10, Z9
-	VSHUFF32X4 $0xee, Z11, Z10, Z10
-	VMAXPS     Z12, Z8, Z8
-	VMAXPS     Z9, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z8, Z12
-	VSHUFF32X4 $0xdd, Z10, Z8, Z8
-	VMAXPS     Z12, Z8, Z8
-	VPERMILPS  $0x4e, Z8, Z12
-	VMAXPS     Z12, Z8, Z8
-	VPERMILPS  $0xb1, Z8, Z12
-	VMAXPS     Z12, Z8, Z8
-	VPERMPS    Z8, Z7, Z7
+	VSHUFF32X4 $0x44, Z10, Z9, Z13
+	VSHUFF32X4 $0xee, Z10, Z9, Z9
+	VSHUFF32X4 $0x44, Z12, Z11, Z10
+	VSHUFF32X4 $0xee, Z12, Z11, Z11
+	VMAXPS     Z13, Z9, Z9
+	VMAXPS     Z10, Z11, Z11
+	VSHUFF32X4 $0x88, Z11, Z9, Z13
+	VSHUFF32X4 $0xdd, Z11, Z9, Z9
+	VMAXPS     Z13, Z9, Z9
+	VPERMILPS  $0x4e, Z9, Z13
+	VMAXPS     Z13, Z9, Z9
+	VPERMILPS  $0xb1, Z9, Z13
+	VMAXPS     Z13, Z9, Z9
+	VPERMPS    Z9, Z8, Z8
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z4, Z7, Z7
-	VMOVUPS  4096(AX), Z8
-	VCMPPS   $0x16, Z7, Z8, K2
+	VSUBPS   Z5, Z8, Z8
+	VMOVUPS  4096(AX), Z9
+	VCMPPS   $0x16, Z8, Z9, K2
 	KORTESTW K2, K2
 	JNE      l_wbail
 
 l_wqxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z4, Z7
-	VPCMPEQD      128(AX), Z7, K2
+	VPANDD        128(AX), Z5, Z8
+	VPCMPEQD      128(AX), Z8, K2
 	KORTESTW      K2, K2
 	JNE           l_wbail
-	VEXTRACTF32X4 $0x00, Z4, 16(DX)
+	VEXTRACTF32X4 $0x00, Z5, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z7
-	VSUBPS  Z4, Z5, Z4
+	VMOVUPS 768(AX), Z8
+	VSUBPS  Z5, Z6, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z7, Z4, K2
-	VMAXPS  Z4, Z7, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VCMPPS  $0x15, Z8, Z5, K2
+	VMAXPS  Z5, Z8, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
-	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
-	VFMADD231PS 1152(AX), Z8, Z4
+	VMOVUPS     11776(AX), Z8
+	VFMADD231PS 1024(AX), Z5, Z8
+	VSUBPS      11776(AX), Z8, Z9
+	VFMADD231PS 1152(AX), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
-	VFMADD213PS   12160(AX), Z4, Z9
-	VMULPS        Z4, Z9, Z9
-	VPERMPS       Z5, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS.Z   Z8, Z7, K2, Z4
-	VCVTPS2PD     Y4, Z4
-	VEXTRACTF64X4 $0x00, Z4, 32(DX)
-	VBROADCASTSS  16(DX), Z4
-	VBROADCASTSS  20(DX), Z5
-	VBROADCASTSS  24(DX), Z7
-	VBROADCASTSS  28(DX), Z8
-	VXORPD        Z9, Z9, Z9
+	VMOVUPS       11904(AX), Z10
+	VFMADD213PS   12032(AX), Z5, Z10
+	VFMADD213PS   12160(AX), Z5, Z10
+	VMULPS        Z5, Z10, Z10
+	VPERMPS       Z6, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z5
+	VCVTPS2PD     Y5, Z5
+	VEXTRACTF64X4 $0x00, Z5, 32(DX)
+	VBROADCASTSS  16(DX), Z5
+	VBROADCASTSS  20(DX), Z6
+	VBROADCASTSS  24(DX), Z8
+	VBROADCASTSS  28(DX), Z9
 	VXORPD        Z10, Z10, Z10
 	VXORPD        Z11, Z11, Z11
 	VXORPD        Z12, Z12, Z12
+	VXORPD        Z13, Z13, Z13
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3712(AX), Z6, K2
+	VCMPPS    $0x16, 3712(AX), Z7, K2
 	KORTESTW  K2, K2
 	JNZ       l_wqxguard
 	MOVQ      R8, DX
 	MOVQ      BX, R9
 	LEAQ      (BX)(R8*8), R10
-	VMOVDQU32 laneidx32_16<>+0(SB), Z6
-	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
-	VMOVUPS   768(AX), Z14
-	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z14
+	VPADDD    3968(AX), Z14, Z14
+	VMOVUPS   768(AX), Z15
+	VMOVUPS   exp2tab16<>+0(SB), Z16
+	VMOVUPS   11776(AX), Z17
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
 	VMOVUPS   11904(AX), Z20
@@ -26715,17 +30124,17 @@ l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxfexp_one
 	VMOVUPS (R9), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 	VMOVUPS 64(R9), Z24
-	VSUBPS  Z4, Z24, Z24
+	VSUBPS  Z5, Z24, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -26738,72 +30147,33 @@ l_wqxfexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z0, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z0, Z13, K2
-	VADDPS        Z24, Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R9)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-	VMOVUPS       64(R9)(R8*4), Z24
-	VSUBPS        Z5, Z24, Z24
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
-	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
-	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
-	VFMADD231PS Z19, Z26, Z23
-	VFMADD231PS Z19, Z29, Z24
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z27
-	VFMADD213PS   Z21, Z23, Z27
-	VFMADD213PS   Z22, Z23, Z27
-	VMULPS        Z23, Z27, Z27
-	VMOVUPS       Z20, Z30
-	VFMADD213PS   Z21, Z24, Z30
-	VFMADD213PS   Z22, Z24, Z30
-	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
-	VFMADD231PS   Z30, Z28, Z28
-	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z1, Z6, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z1, Z13, K2
+	VPCMPD        $0x04, Z0, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R10), Z23
-	VSUBPS        Z7, Z23, Z23
-	VMOVUPS       64(R10), Z24
-	VSUBPS        Z7, Z24, Z24
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z6, Z23, Z23
+	VMOVUPS       64(R9)(R8*4), Z24
+	VSUBPS        Z6, Z24, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -26816,33 +30186,33 @@ l_wqxfexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z2, Z13, K2
+	VPCMPD        $0x04, Z2, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z11, Z11
-	VMOVUPS       (R10)(R8*4), Z23
+	VMOVUPS       (R10), Z23
 	VSUBPS        Z8, Z23, Z23
-	VMOVUPS       64(R10)(R8*4), Z24
+	VMOVUPS       64(R10), Z24
 	VSUBPS        Z8, Z24, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -26855,23 +30225,62 @@ l_wqxfexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS     Z29, Z28, Z24
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z3, Z13, K2
+	VPCMPD        $0x04, Z3, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z9, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z9, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z4, Z7, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z4, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z13, Z13
+	VPADDD        12800(AX), Z7, Z7
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -26881,12 +30290,12 @@ l_wqxfexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxfexp_tail
 	VMOVUPS (R9), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -26894,47 +30303,23 @@ l_wqxfexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z0, Z6, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R9)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
-	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
-	VFMADD231PS Z19, Z25, Z23
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z26
-	VFMADD213PS   Z21, Z23, Z26
-	VFMADD213PS   Z22, Z23, Z26
-	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
-	VFMADD231PS   Z26, Z24, Z24
-	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z1, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R10), Z23
-	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z6, Z23, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -26942,23 +30327,23 @@ l_wqxfexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z11, Z11
-	VMOVUPS       (R10)(R8*4), Z23
+	VMOVUPS       (R10), Z23
 	VSUBPS        Z8, Z23, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -26966,18 +30351,42 @@ l_wqxfexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS     Z25, Z24, Z23
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z9, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z4, Z7, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z13, Z13
+	VPADDD        3968(AX), Z7, Z7
+	VPADDD        3968(AX), Z14, Z14
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -26986,122 +30395,122 @@ l_wqxfexp_one:
 l_wqxfexp_tail:
 	TESTQ   DX, DX
 	JE      l_wqxfexp_done
-	VMOVUPS (AX), Z13
-	VMOVUPS (R9), K1, Z13
-	VSUBPS  Z4, Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R9), K1, Z14
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z13, K2
-	VMAXPS Z13, Z14, Z13
+	VCMPPS $0x15, Z15, Z14, K2
+	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z13, Z4
-	VSUBPS      Z16, Z4, Z23
-	VFMADD231PS Z19, Z23, Z13
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z14, Z5
+	VSUBPS      Z17, Z5, Z23
+	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z24
-	VFMADD213PS   Z21, Z13, Z24
-	VFMADD213PS   Z22, Z13, Z24
-	VMULPS        Z13, Z24, Z24
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z24, Z4, Z4
-	VSCALEFPS.Z   Z23, Z4, K2, Z13
-	VPCMPD        $0x04, Z0, Z6, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y0
+	VFMADD213PS   Z21, Z14, Z24
+	VFMADD213PS   Z22, Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z24, Z5, Z5
+	VSCALEFPS.Z   Z23, Z5, K2, Z14
+	VPCMPD        $0x04, Z0, Z7, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y13, Z4
-	VADDPD        Z0, Z4, Z4
-	VADDPD        Z4, Z9, Z9
+	VCVTPS2PD     Y14, Z5
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z5, Z10, Z10
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
+	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z0, Z4
-	VSUBPS      Z16, Z4, Z5
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z0, Z5
+	VSUBPS      Z17, Z5, Z6
+	VFMADD231PS Z19, Z6, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z14, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z0
+	VPCMPD        $0x04, Z2, Z7, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z5
 	VFMADD231PS Z19, Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z13
-	VFMADD213PS   Z21, Z0, Z13
-	VFMADD213PS   Z22, Z0, Z13
-	VMULPS        Z0, Z13, Z13
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z13, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z0
-	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVUPS       Z20, Z6
+	VFMADD213PS   Z21, Z0, Z6
+	VFMADD213PS   Z22, Z0, Z6
+	VMULPS        Z0, Z6, Z6
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z6, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z0
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z10, Z10
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z12, Z12
 	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
-	VSUBPS        Z7, Z0, Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z9, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z4
-	VFMADD231PS Z19, Z4, Z0
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z3
+	VFMADD231PS Z19, Z3, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z5
 	VFMADD213PS   Z21, Z0, Z5
 	VFMADD213PS   Z22, Z0, Z5
 	VMULPS        Z0, Z5, Z5
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS.Z   Z4, Z1, K2, Z0
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z5, Z2, Z2
+	VSCALEFPS.Z   Z3, Z2, K2, Z0
+	VPCMPD        $0x04, Z4, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z11, Z11
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z8, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z2
-	VFMADD231PS Z19, Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z4
-	VFMADD213PS   Z21, Z0, Z4
-	VFMADD213PS   Z22, Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z3, Z6, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z12, Z12
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z13, Z13
 
 l_wqxfexp_done:
 	JMP l_wqxexpdone
@@ -27110,12 +30519,12 @@ l_wqxguard:
 	MOVQ      R8, DX
 	MOVQ      BX, R9
 	LEAQ      (BX)(R8*8), R10
-	VMOVDQU32 laneidx32_16<>+0(SB), Z6
-	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
-	VMOVUPS   768(AX), Z14
-	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z14
+	VPADDD    3968(AX), Z14, Z14
+	VMOVUPS   768(AX), Z15
+	VMOVUPS   exp2tab16<>+0(SB), Z16
+	VMOVUPS   11776(AX), Z17
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
 	VMOVUPS   11904(AX), Z20
@@ -27126,23 +30535,23 @@ l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxgexp_one
 	VMOVUPS (R9), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 	VMOVUPS 64(R9), Z24
-	VSUBPS  Z4, Z24, Z24
+	VSUBPS  Z5, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -27155,84 +30564,39 @@ l_wqxgexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z0, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z0, Z13, K2
-	VADDPS        Z24, Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R9)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-	VMOVUPS       64(R9)(R8*4), Z24
-	VSUBPS        Z5, Z24, Z24
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
-	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
-	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
-	VFMADD231PS Z19, Z26, Z23
-	VFMADD231PS Z19, Z29, Z24
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z27
-	VFMADD213PS   Z21, Z23, Z27
-	VFMADD213PS   Z22, Z23, Z27
-	VMULPS        Z23, Z27, Z27
-	VMOVUPS       Z20, Z30
-	VFMADD213PS   Z21, Z24, Z30
-	VFMADD213PS   Z22, Z24, Z30
-	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
-	VFMADD231PS   Z30, Z28, Z28
-	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z1, Z6, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z1, Z13, K2
+	VPCMPD        $0x04, Z0, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R10), Z23
-	VSUBPS        Z7, Z23, Z23
-	VMOVUPS       64(R10), Z24
-	VSUBPS        Z7, Z24, Z24
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z6, Z23, Z23
+	VMOVUPS       64(R9)(R8*4), Z24
+	VSUBPS        Z6, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -27245,39 +30609,39 @@ l_wqxgexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z2, Z13, K2
+	VPCMPD        $0x04, Z2, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z11, Z11
-	VMOVUPS       (R10)(R8*4), Z23
+	VMOVUPS       (R10), Z23
 	VSUBPS        Z8, Z23, Z23
-	VMOVUPS       64(R10)(R8*4), Z24
+	VMOVUPS       64(R10), Z24
 	VSUBPS        Z8, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-	VCMPPS $0x15, Z14, Z24, K3
-	VMAXPS Z24, Z14, Z24
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z25
+	VMOVUPS     Z17, Z25
 	VFMADD231PS Z18, Z23, Z25
-	VSUBPS      Z16, Z25, Z26
-	VMOVUPS     Z16, Z28
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
 	VFMADD231PS Z18, Z24, Z28
-	VSUBPS      Z16, Z28, Z29
+	VSUBPS      Z17, Z28, Z29
 	VFMADD231PS Z19, Z26, Z23
 	VFMADD231PS Z19, Z29, Z24
 
@@ -27290,23 +30654,68 @@ l_wqxgexp_loop:
 	VFMADD213PS   Z21, Z24, Z30
 	VFMADD213PS   Z22, Z24, Z30
 	VMULPS        Z24, Z30, Z30
-	VPERMPS       Z15, Z25, Z25
+	VPERMPS       Z16, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K2, Z23
-	VPERMPS       Z15, Z28, Z28
+	VPERMPS       Z16, Z28, Z28
 	VFMADD231PS   Z30, Z28, Z28
 	VSCALEFPS.Z   Z29, Z28, K3, Z24
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
-	VPCMPD        $0x04, Z3, Z13, K2
+	VPCMPD        $0x04, Z3, Z14, K2
 	VADDPS        Z24, Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z9, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z9, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z4, Z7, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z4, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z13, Z13
+	VPADDD        12800(AX), Z7, Z7
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27316,16 +30725,16 @@ l_wqxgexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxgexp_tail
 	VMOVUPS (R9), Z23
-	VSUBPS  Z4, Z23, Z23
+	VSUBPS  Z5, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -27333,55 +30742,27 @@ l_wqxgexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z0, Z6, K2
-	VMOVAPS.Z     Z23, K2, Z23
-	VEXTRACTF64X4 $0x01, Z23, Y24
-	VCVTPS2PD     Y24, Z24
-	VCVTPS2PD     Y23, Z23
-	VADDPD        Z24, Z23, Z23
-	VADDPD        Z23, Z9, Z9
-	VMOVUPS       (R9)(R8*4), Z23
-	VSUBPS        Z5, Z23, Z23
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
-	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
-	VFMADD231PS Z19, Z25, Z23
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z26
-	VFMADD213PS   Z21, Z23, Z26
-	VFMADD213PS   Z22, Z23, Z26
-	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
-	VFMADD231PS   Z26, Z24, Z24
-	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z1, Z6, K2
+	VPCMPD        $0x04, Z0, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z10, Z10
-	VMOVUPS       (R10), Z23
-	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z6, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -27389,27 +30770,27 @@ l_wqxgexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPCMPD        $0x04, Z2, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z11, Z11
-	VMOVUPS       (R10)(R8*4), Z23
+	VMOVUPS       (R10), Z23
 	VSUBPS        Z8, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z23, K2
-	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z24
+	VMOVUPS     Z17, Z24
 	VFMADD231PS Z18, Z23, Z24
-	VSUBPS      Z16, Z24, Z25
+	VSUBPS      Z17, Z24, Z25
 	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -27417,18 +30798,46 @@ l_wqxgexp_one:
 	VFMADD213PS   Z21, Z23, Z26
 	VFMADD213PS   Z22, Z23, Z26
 	VMULPS        Z23, Z26, Z26
-	VPERMPS       Z15, Z24, Z24
+	VPERMPS       Z16, Z24, Z24
 	VFMADD231PS   Z26, Z24, Z24
 	VSCALEFPS.Z   Z25, Z24, K2, Z23
-	VPCMPD        $0x04, Z3, Z6, K2
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z23, K2, Z23
 	VEXTRACTF64X4 $0x01, Z23, Y24
 	VCVTPS2PD     Y24, Z24
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z9, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z4, Z7, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z13, Z13
+	VPADDD        3968(AX), Z7, Z7
+	VPADDD        3968(AX), Z14, Z14
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -27437,139 +30846,139 @@ l_wqxgexp_one:
 l_wqxgexp_tail:
 	TESTQ   DX, DX
 	JE      l_wqxgexp_done
-	VMOVUPS (AX), Z13
-	VMOVUPS (R9), K1, Z13
-	VSUBPS  Z4, Z13, Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS (R9), K1, Z14
+	VSUBPS  Z5, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z13, K2
-	VMAXPS Z13, Z14, Z13
+	VCMPPS $0x15, Z15, Z14, K2
+	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z13, Z4
-	VSUBPS      Z16, Z4, Z23
-	VFMADD231PS Z19, Z23, Z13
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z14, Z5
+	VSUBPS      Z17, Z5, Z23
+	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z24
-	VFMADD213PS   Z21, Z13, Z24
-	VFMADD213PS   Z22, Z13, Z24
-	VMULPS        Z13, Z24, Z24
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z24, Z4, Z4
-	VSCALEFPS.Z   Z23, Z4, K2, Z13
-	VPCMPD        $0x04, Z0, Z6, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y0
+	VFMADD213PS   Z21, Z14, Z24
+	VFMADD213PS   Z22, Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z24, Z5, Z5
+	VSCALEFPS.Z   Z23, Z5, K2, Z14
+	VPCMPD        $0x04, Z0, Z7, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y13, Z4
-	VADDPD        Z0, Z4, Z4
-	VADDPD        Z4, Z9, Z9
+	VCVTPS2PD     Y14, Z5
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z5, Z10, Z10
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
+	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z4
-	VFMADD231PS Z18, Z0, Z4
-	VSUBPS      Z16, Z4, Z5
+	VMOVUPS     Z17, Z5
+	VFMADD231PS Z18, Z0, Z5
+	VSUBPS      Z17, Z5, Z6
+	VFMADD231PS Z19, Z6, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z5, Z5
+	VFMADD231PS   Z14, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z0
+	VPCMPD        $0x04, Z2, Z7, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z5
 	VFMADD231PS Z19, Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z13
-	VFMADD213PS   Z21, Z0, Z13
-	VFMADD213PS   Z22, Z0, Z13
-	VMULPS        Z0, Z13, Z13
-	VPERMPS       Z15, Z4, Z4
-	VFMADD231PS   Z13, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z0
-	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVUPS       Z20, Z6
+	VFMADD213PS   Z21, Z0, Z6
+	VFMADD213PS   Z22, Z0, Z6
+	VMULPS        Z0, Z6, Z6
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z6, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z0
+	VPCMPD        $0x04, Z3, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z10, Z10
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z12, Z12
 	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
-	VSUBPS        Z7, Z0, Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z9, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z4
-	VFMADD231PS Z19, Z4, Z0
+	VMOVUPS     Z17, Z2
+	VFMADD231PS Z18, Z0, Z2
+	VSUBPS      Z17, Z2, Z3
+	VFMADD231PS Z19, Z3, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       Z20, Z5
 	VFMADD213PS   Z21, Z0, Z5
 	VFMADD213PS   Z22, Z0, Z5
 	VMULPS        Z0, Z5, Z5
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS.Z   Z4, Z1, K2, Z0
-	VPCMPD        $0x04, Z2, Z6, K2
+	VPERMPS       Z16, Z2, Z2
+	VFMADD231PS   Z5, Z2, Z2
+	VSCALEFPS.Z   Z3, Z2, K2, Z0
+	VPCMPD        $0x04, Z4, Z7, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z11, Z11
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z8, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z14, Z0, K2
-	VMAXPS Z0, Z14, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS Z18, Z0, Z1
-	VSUBPS      Z16, Z1, Z2
-	VFMADD231PS Z19, Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z20, Z4
-	VFMADD213PS   Z21, Z0, Z4
-	VFMADD213PS   Z22, Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z15, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z3, Z6, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z12, Z12
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z0, Z13, Z13
 
 l_wqxgexp_done:
 l_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z10, Z9, Z0
-	VSHUFF32X4    $0xee, Z10, Z9, Z1
-	VSHUFF32X4    $0x44, Z12, Z11, Z2
-	VSHUFF32X4    $0xee, Z12, Z11, Z3
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z2, Z3, Z3
-	VSHUFF32X4    $0x88, Z3, Z1, Z0
-	VSHUFF32X4    $0xdd, Z3, Z1, Z1
-	VADDPD        Z0, Z1, Z1
-	VPERMILPS     $0x4e, Z1, Z0
-	VADDPD        Z0, Z1, Z1
+	VSHUFF32X4    $0x44, Z11, Z10, Z0
+	VSHUFF32X4    $0xee, Z11, Z10, Z2
+	VSHUFF32X4    $0x44, Z13, Z12, Z3
+	VSHUFF32X4    $0xee, Z13, Z12, Z4
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z3, Z4, Z4
+	VSHUFF32X4    $0x88, Z4, Z2, Z0
+	VSHUFF32X4    $0xdd, Z4, Z2, Z2
+	VADDPD        Z0, Z2, Z2
+	VPERMILPS     $0x4e, Z2, Z0
+	VADDPD        Z0, Z2, Z2
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
-	VPERMPD       Z1, Z0, Z0
+	VPERMPD       Z2, Z0, Z0
 	MOVQ          784(SP), DX
 	VEXTRACTF64X4 $0x00, Z0, 64(DX)
 	CMPQ          800(SP), $0x00
@@ -27582,73 +30991,73 @@ l_wqxexpdone:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R9), Z0
-	VBROADCASTF64X4 64(R9), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z1
+	VBROADCASTF64X4 64(R9), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z3
-	VPCMPGTQ 1920(AX), Z3, K2
-	VPMOVM2Q K2, Z4
-	VPADDQ   2048(AX), Z4, Z5
-	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z1, Z5
-	VPSUBQ   Z4, Z5, Z5
-	VORPD    2176(AX), Z5, Z5
-	VSUBPD   2304(AX), Z5, Z5
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z3, Z4
-	VADDPD      2432(AX), Z3, Z3
-	VDIVPD      Z3, Z4, Z4
-	VMULPD      Z4, Z4, Z3
-	VMOVUPD     2560(AX), Z6
-	VFMADD213PD 2688(AX), Z3, Z6
-	VFMADD213PD 2816(AX), Z3, Z6
-	VFMADD213PD 2944(AX), Z3, Z6
-	VFMADD213PD 3072(AX), Z3, Z6
-	VMULPD      Z4, Z6, Z6
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z5, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z1, Z6
-	VMOVAPD     Z6, Z1
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z3
-	VADDPD      Z2, Z3, Z3
-	VDIVPD      Z3, Z2, Z3
-	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
-	VFMADD213PD 4352(AX), Z4, Z5
-	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
-	VMULPD      Z4, Z5, Z5
-	VADDPD      Z3, Z3, Z3
-	VFMADD213PD Z3, Z3, Z5
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R9), Z3
-	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 16(R9), Z4
+	VBROADCASTF32X4 (R9), Z4
 	VCVTPS2PD       Y4, Z4
-	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z1, Z1
+	VBROADCASTF32X4 16(R9), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z2, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
-	VCMPPD    $0x12, Z0, Z3, K2
-	VCMPPD    $0x12, Z4, Z2, K3
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y17
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y1
 	MOVL      $0x0000000f, R9
 	KMOVW     R9, K2
-	VMOVUPS   Z17, K2, (DX)
+	VMOVUPS   Z1, K2, (DX)
 
 l_wqnew:
 	MOVQ 784(SP), DX
@@ -27689,73 +31098,73 @@ l_wflush:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R10), Z0
-	VBROADCASTF64X4 64(R10), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z1
+	VBROADCASTF64X4 64(R10), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z3
-	VPCMPGTQ 1920(AX), Z3, K2
-	VPMOVM2Q K2, Z4
-	VPADDQ   2048(AX), Z4, Z5
-	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z1, Z5
-	VPSUBQ   Z4, Z5, Z5
-	VORPD    2176(AX), Z5, Z5
-	VSUBPD   2304(AX), Z5, Z5
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z3, Z4
-	VADDPD      2432(AX), Z3, Z3
-	VDIVPD      Z3, Z4, Z4
-	VMULPD      Z4, Z4, Z3
-	VMOVUPD     2560(AX), Z6
-	VFMADD213PD 2688(AX), Z3, Z6
-	VFMADD213PD 2816(AX), Z3, Z6
-	VFMADD213PD 2944(AX), Z3, Z6
-	VFMADD213PD 3072(AX), Z3, Z6
-	VMULPD      Z4, Z6, Z6
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z5, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z1, Z6
-	VMOVAPD     Z6, Z1
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z3
-	VADDPD      Z2, Z3, Z3
-	VDIVPD      Z3, Z2, Z3
-	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
-	VFMADD213PD 4352(AX), Z4, Z5
-	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
-	VMULPD      Z4, Z5, Z5
-	VADDPD      Z3, Z3, Z3
-	VFMADD213PD Z3, Z3, Z5
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R10), Z3
-	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 16(R10), Z4
+	VBROADCASTF32X4 (R10), Z4
 	VCVTPS2PD       Y4, Z4
-	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z1, Z1
+	VBROADCASTF32X4 16(R10), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z2, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
-	VCMPPD    $0x12, Z0, Z3, K2
-	VCMPPD    $0x12, Z4, Z2, K3
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y17
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y1
 	MOVL      $0x0000000f, R10
 	KMOVW     R10, K2
-	VMOVUPS   Z17, K2, (R9)
+	VMOVUPS   Z1, K2, (R9)
 	MOVQ      $0x00000000, 800(SP)
 
 l_wsolo:
@@ -27775,19 +31184,19 @@ l_wone:
 	MOVQ    R8, R9
 	MOVQ    BX, R10
 	LEAQ    (BX)(R8*8), R11
-	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
-	VMOVUPS 5248(AX), Z3
+	VMOVUPS (AX), Z3
+	VMOVUPS 5248(AX), Z4
 
 l_woxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxmax_one
-	VMOVUPS (R10), Z4
-	VMINPS  Z4, Z3, Z3
-	VMAXPS  Z4, Z1, Z1
-	VMOVUPS 64(R10), Z4
-	VMINPS  Z4, Z3, Z3
-	VMAXPS  Z4, Z2, Z2
+	VMOVUPS (R10), Z5
+	VMINPS  Z5, Z4, Z4
+	VMAXPS  Z5, Z2, Z2
+	VMOVUPS 64(R10), Z5
+	VMINPS  Z5, Z4, Z4
+	VMAXPS  Z5, Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_woxmax_loop
@@ -27795,9 +31204,9 @@ l_woxmax_loop:
 l_woxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxmax_tail
-	VMOVUPS (R10), Z4
-	VMINPS  Z4, Z3, Z3
-	VMAXPS  Z4, Z1, Z1
+	VMOVUPS (R10), Z5
+	VMINPS  Z5, Z4, Z4
+	VMAXPS  Z5, Z2, Z2
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, R9
 	JMP     l_woxmax_one
@@ -27805,62 +31214,62 @@ l_woxmax_one:
 l_woxmax_tail:
 	TESTQ   R9, R9
 	JE      l_woxmax_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R10), K1, Z4
-	VMINPS  Z4, Z3, K1, Z3
-	VMAXPS  Z4, Z1, Z1
+	VMOVUPS (AX), Z5
+	VMOVUPS (R10), K1, Z5
+	VMINPS  Z5, Z4, K1, Z4
+	VMAXPS  Z5, Z2, Z2
 
 l_woxmax_done:
-	VMAXPS Z2, Z1, Z1
+	VMAXPS Z3, Z2, Z2
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z4
-	VSHUFF32X4 $0xee, Z1, Z1, Z2
-	VSHUFF32X4 $0x44, Z1, Z1, Z5
-	VSHUFF32X4 $0xee, Z1, Z1, Z1
-	VMAXPS     Z4, Z2, Z2
-	VMAXPS     Z5, Z1, Z1
-	VSHUFF32X4 $0x88, Z1, Z2, Z4
-	VSHUFF32X4 $0xdd, Z1, Z2, Z1
-	VMAXPS     Z4, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z4
-	VMAXPS     Z4, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z4
-	VMAXPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z6
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VMAXPS     Z5, Z3, Z3
+	VMAXPS     Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z5
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VMAXPS     Z5, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z5
+	VMAXPS     Z5, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z5
+	VMAXPS     Z5, Z2, Z2
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z4
-	VSHUFF32X4 $0xee, Z3, Z3, Z2
-	VSHUFF32X4 $0x44, Z3, Z3, Z5
-	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VMINPS     Z4, Z2, Z2
+	VSHUFF32X4 $0x44, Z4, Z4, Z5
+	VSHUFF32X4 $0xee, Z4, Z4, Z3
+	VSHUFF32X4 $0x44, Z4, Z4, Z6
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
 	VMINPS     Z5, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z2, Z4
-	VSHUFF32X4 $0xdd, Z3, Z2, Z2
-	VMINPS     Z4, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z4
-	VMINPS     Z4, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z4
-	VMINPS     Z4, Z2, Z2
+	VMINPS     Z6, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z3, Z5
+	VSHUFF32X4 $0xdd, Z4, Z3, Z3
+	VMINPS     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VMINPS     Z5, Z3, Z3
+	VPERMILPS  $0xb1, Z3, Z5
+	VMINPS     Z5, Z3, Z3
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z3
+	VBROADCASTSS  (R9)(R10*4), Z4
 	MOVQ          784(SP), R9
-	VEXTRACTF32X4 $0x00, Z3, (R9)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z4
-	VPERMPS       Z1, Z4, Z1
-	VMAXPS        Z3, Z1, Z1
+	VEXTRACTF32X4 $0x00, Z4, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z5
+	VPERMPS       Z2, Z5, Z2
+	VMAXPS        Z4, Z2, Z2
 
 	// A row whose target is not its max, or whose entries all lie
 	// within confidentMargin of the max, has others' max within it: the
 	// margin test passes without the others' max (the same verdict).
-	VPERMPS  Z2, Z4, Z2
-	VSUBPS   Z2, Z1, Z2
-	VCMPPS   $0x11, Z1, Z3, K2
-	VCMPPS   $0x12, 5376(AX), Z2, K3
+	VPERMPS  Z3, Z5, Z3
+	VSUBPS   Z3, Z2, Z3
+	VCMPPS   $0x11, Z2, Z4, K2
+	VCMPPS   $0x12, 5376(AX), Z3, K3
 	KORW     K2, K3, K2
 	KORTESTW K2, K2
 	JCS      l_woxmok
@@ -27869,22 +31278,22 @@ l_woxmax_done:
 	MOVQ      R8, R10
 	MOVQ      BX, R11
 	LEAQ      (BX)(R8*8), R12
-	VMOVUPS   (AX), Z5
-	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVUPS   (AX), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    3968(AX), Z7, Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VPADDD    3968(AX), Z8, Z8
 
 l_woxoth_loop:
 	CMPQ    R10, $0x00000020
 	JL      l_woxoth_one
-	VMOVUPS (R11), Z8
-	VPCMPD  $0x04, Z0, Z6, K2
-	VMAXPS  Z8, Z5, K2, Z5
-	VMOVUPS 64(R11), Z8
+	VMOVUPS (R11), Z9
 	VPCMPD  $0x04, Z0, Z7, K2
-	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VMAXPS  Z9, Z6, K2, Z6
+	VMOVUPS 64(R11), Z9
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z9, Z6, K2, Z6
+	VPADDD  12800(AX), Z7, Z7
+	VPADDD  12800(AX), Z8, Z8
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -27892,11 +31301,11 @@ l_woxoth_loop:
 l_woxoth_one:
 	CMPQ    R10, $0x00000010
 	JL      l_woxoth_tail
-	VMOVUPS (R11), Z8
-	VPCMPD  $0x04, Z0, Z6, K2
-	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  3968(AX), Z6, Z6
+	VMOVUPS (R11), Z9
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z9, Z6, K2, Z6
 	VPADDD  3968(AX), Z7, Z7
+	VPADDD  3968(AX), Z8, Z8
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     l_woxoth_one
@@ -27904,135 +31313,135 @@ l_woxoth_one:
 l_woxoth_tail:
 	TESTQ   R10, R10
 	JE      l_woxoth_done
-	VMOVUPS (AX), Z7
-	VMOVUPS (R11), K1, Z7
-	VPCMPD  $0x04, Z0, Z6, K2
-	VMAXPS  Z7, Z5, K2, Z5
+	VMOVUPS (AX), Z8
+	VMOVUPS (R11), K1, Z8
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z8, Z6, K2, Z6
 
 l_woxoth_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z5, Z7
-	VSHUFF32X4 $0xee, Z5, Z5, Z6
-	VSHUFF32X4 $0x44, Z5, Z5, Z8
-	VSHUFF32X4 $0xee, Z5, Z5, Z5
-	VMAXPS     Z7, Z6, Z6
-	VMAXPS     Z8, Z5, Z5
-	VSHUFF32X4 $0x88, Z5, Z6, Z7
-	VSHUFF32X4 $0xdd, Z5, Z6, Z5
-	VMAXPS     Z7, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z7
-	VMAXPS     Z7, Z5, Z5
-	VPERMILPS  $0xb1, Z5, Z7
-	VMAXPS     Z7, Z5, Z5
-	VPERMPS    Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z6, Z6, Z8
+	VSHUFF32X4 $0xee, Z6, Z6, Z7
+	VSHUFF32X4 $0x44, Z6, Z6, Z9
+	VSHUFF32X4 $0xee, Z6, Z6, Z6
+	VMAXPS     Z8, Z7, Z7
+	VMAXPS     Z9, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z7, Z8
+	VSHUFF32X4 $0xdd, Z6, Z7, Z6
+	VMAXPS     Z8, Z6, Z6
+	VPERMILPS  $0x4e, Z6, Z8
+	VMAXPS     Z8, Z6, Z6
+	VPERMILPS  $0xb1, Z6, Z8
+	VMAXPS     Z8, Z6, Z6
+	VPERMPS    Z6, Z5, Z5
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z1, Z4, Z4
-	VMOVUPS  4096(AX), Z5
-	VCMPPS   $0x16, Z4, Z5, K2
+	VSUBPS   Z2, Z5, Z5
+	VMOVUPS  4096(AX), Z6
+	VCMPPS   $0x16, Z5, Z6, K2
 	KORTESTW K2, K2
 	JNE      l_wospecial
 
 l_woxmok:
 	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VPANDD        128(AX), Z1, Z4
-	VPCMPEQD      128(AX), Z4, K2
+	VPANDD        128(AX), Z2, Z5
+	VPCMPEQD      128(AX), Z5, K2
 	KORTESTW      K2, K2
 	JNE           l_wospecial
-	VEXTRACTF32X4 $0x00, Z1, 16(R9)
+	VEXTRACTF32X4 $0x00, Z2, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 768(AX), Z4
-	VSUBPS  Z1, Z3, Z3
+	VMOVUPS 768(AX), Z5
+	VSUBPS  Z2, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z3, K2
-	VMAXPS  Z3, Z4, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
+	VCMPPS  $0x15, Z5, Z4, K2
+	VMAXPS  Z4, Z5, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
-	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
-	VFMADD231PS 1152(AX), Z6, Z3
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
-	VFMADD213PS   12160(AX), Z3, Z7
-	VMULPS        Z3, Z7, Z7
-	VPERMPS       Z4, Z5, Z5
-	VFMADD231PS   Z7, Z5, Z5
-	VSCALEFPS.Z   Z6, Z5, K2, Z3
-	VCVTPS2PD     Y3, Z3
-	VEXTRACTF64X4 $0x00, Z3, 32(R9)
-	VMOVAPS       Z1, Z1
-	VXORPD        Z3, Z3, Z3
+	VMOVUPS       11904(AX), Z8
+	VFMADD213PS   12032(AX), Z4, Z8
+	VFMADD213PS   12160(AX), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z5, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z4
+	VCVTPS2PD     Y4, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(R9)
+	VMOVAPS       Z2, Z2
+	VXORPD        Z4, Z4, Z4
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VCMPPS    $0x16, 3712(AX), Z2, K2
+	VCMPPS    $0x16, 3712(AX), Z3, K2
 	KORTESTW  K2, K2
 	JNZ       l_woxguard
 	MOVQ      R8, R9
 	MOVQ      BX, R10
 	LEAQ      (BX)(R8*8), R11
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
-	VMOVUPS   768(AX), Z5
-	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
-	VMOVUPS   1024(AX), Z8
-	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z5
+	VPADDD    3968(AX), Z5, Z5
+	VMOVUPS   768(AX), Z6
+	VMOVUPS   exp2tab16<>+0(SB), Z7
+	VMOVUPS   11776(AX), Z8
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   11904(AX), Z11
+	VMOVUPS   12032(AX), Z12
+	VMOVUPS   12160(AX), Z13
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxfexp_one
-	VMOVUPS (R10), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS 64(R10), Z14
-	VSUBPS  Z1, Z14, Z14
+	VMOVUPS (R10), Z14
+	VSUBPS  Z2, Z14, Z14
+	VMOVUPS 64(R10), Z15
+	VSUBPS  Z2, Z15, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z15
-	VFMADD231PS Z8, Z13, Z15
-	VSUBPS      Z7, Z15, Z16
-	VMOVUPS     Z7, Z19
-	VFMADD231PS Z8, Z14, Z19
-	VSUBPS      Z7, Z19, Z20
-	VFMADD231PS Z9, Z16, Z13
-	VFMADD231PS Z9, Z20, Z14
+	VMOVUPS     Z8, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z8, Z16, Z17
+	VMOVUPS     Z8, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z8, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z18
-	VFMADD213PS   Z11, Z13, Z18
-	VFMADD213PS   Z12, Z13, Z18
-	VMULPS        Z13, Z18, Z18
-	VMOVUPS       Z10, Z21
-	VFMADD213PS   Z11, Z14, Z21
-	VFMADD213PS   Z12, Z14, Z21
-	VMULPS        Z14, Z21, Z21
-	VPERMPS       Z6, Z15, Z15
-	VFMADD231PS   Z18, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z13
-	VPERMPS       Z6, Z19, Z19
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z7, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z14
+	VPERMPS       Z7, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z14
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VPCMPD        $0x04, Z0, Z4, K2
-	VADDPS        Z14, Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VSCALEFPS     Z20, Z19, Z15
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VPCMPD        $0x04, Z0, Z5, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        12800(AX), Z3, Z3
+	VPADDD        12800(AX), Z5, Z5
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -28040,32 +31449,32 @@ l_woxfexp_loop:
 l_woxfexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxfexp_tail
-	VMOVUPS (R10), Z13
-	VSUBPS  Z1, Z13, Z13
+	VMOVUPS (R10), Z14
+	VSUBPS  Z2, Z14, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z14
-	VFMADD231PS Z8, Z13, Z14
-	VSUBPS      Z7, Z14, Z15
-	VFMADD231PS Z9, Z15, Z13
+	VMOVUPS     Z8, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z8, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z16
-	VFMADD213PS   Z11, Z13, Z16
-	VFMADD213PS   Z12, Z13, Z16
-	VMULPS        Z13, Z16, Z16
-	VPERMPS       Z6, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z13
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z7, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z14
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        3968(AX), Z3, Z3
+	VPADDD        3968(AX), Z5, Z5
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxfexp_one
@@ -28073,35 +31482,35 @@ l_woxfexp_one:
 l_woxfexp_tail:
 	TESTQ   R9, R9
 	JE      l_woxfexp_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R10), K1, Z4
-	VSUBPS  Z1, Z4, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R10), K1, Z5
+	VSUBPS  Z2, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z4, K2
-	VMAXPS Z4, Z5, Z4
+	VCMPPS $0x15, Z6, Z5, K2
+	VMAXPS Z5, Z6, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z1
-	VFMADD231PS Z8, Z4, Z1
-	VSUBPS      Z7, Z1, Z5
-	VFMADD231PS Z9, Z5, Z4
+	VMOVUPS     Z8, Z2
+	VFMADD231PS Z9, Z5, Z2
+	VSUBPS      Z8, Z2, Z6
+	VFMADD231PS Z10, Z6, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z7
-	VFMADD213PS   Z11, Z4, Z7
-	VFMADD213PS   Z12, Z4, Z7
-	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z1, Z1
-	VFMADD231PS   Z7, Z1, Z1
-	VSCALEFPS.Z   Z5, Z1, K2, Z4
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z4, K2, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y0
+	VMOVUPS       Z11, Z8
+	VFMADD213PS   Z12, Z5, Z8
+	VFMADD213PS   Z13, Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z7, Z2, Z2
+	VFMADD231PS   Z8, Z2, Z2
+	VSCALEFPS.Z   Z6, Z2, K2, Z5
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y4, Z1
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z3, Z3
+	VCVTPS2PD     Y5, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z4, Z4
 
 l_woxfexp_done:
 	JMP l_woxexpdone
@@ -28110,68 +31519,68 @@ l_woxguard:
 	MOVQ      R8, R9
 	MOVQ      BX, R10
 	LEAQ      (BX)(R8*8), R11
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
-	VMOVUPS   768(AX), Z5
-	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
-	VMOVUPS   1024(AX), Z8
-	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z5
+	VPADDD    3968(AX), Z5, Z5
+	VMOVUPS   768(AX), Z6
+	VMOVUPS   exp2tab16<>+0(SB), Z7
+	VMOVUPS   11776(AX), Z8
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   11904(AX), Z11
+	VMOVUPS   12032(AX), Z12
+	VMOVUPS   12160(AX), Z13
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxgexp_one
-	VMOVUPS (R10), Z13
-	VSUBPS  Z1, Z13, Z13
-	VMOVUPS 64(R10), Z14
-	VSUBPS  Z1, Z14, Z14
+	VMOVUPS (R10), Z14
+	VSUBPS  Z2, Z14, Z14
+	VMOVUPS 64(R10), Z15
+	VSUBPS  Z2, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z13, K2
-	VMAXPS Z13, Z5, Z13
-	VCMPPS $0x15, Z5, Z14, K3
-	VMAXPS Z14, Z5, Z14
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
+	VCMPPS $0x15, Z6, Z15, K3
+	VMAXPS Z15, Z6, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z15
-	VFMADD231PS Z8, Z13, Z15
-	VSUBPS      Z7, Z15, Z16
-	VMOVUPS     Z7, Z19
-	VFMADD231PS Z8, Z14, Z19
-	VSUBPS      Z7, Z19, Z20
-	VFMADD231PS Z9, Z16, Z13
-	VFMADD231PS Z9, Z20, Z14
+	VMOVUPS     Z8, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z8, Z16, Z17
+	VMOVUPS     Z8, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z8, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z18
-	VFMADD213PS   Z11, Z13, Z18
-	VFMADD213PS   Z12, Z13, Z18
-	VMULPS        Z13, Z18, Z18
-	VMOVUPS       Z10, Z21
-	VFMADD213PS   Z11, Z14, Z21
-	VFMADD213PS   Z12, Z14, Z21
-	VMULPS        Z14, Z21, Z21
-	VPERMPS       Z6, Z15, Z15
-	VFMADD231PS   Z18, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K2, Z13
-	VPERMPS       Z6, Z19, Z19
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z7, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z7, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K3, Z14
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VPCMPD        $0x04, Z0, Z4, K2
-	VADDPS        Z14, Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VPCMPD        $0x04, Z0, Z5, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        12800(AX), Z3, Z3
+	VPADDD        12800(AX), Z5, Z5
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -28179,36 +31588,36 @@ l_woxgexp_loop:
 l_woxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxgexp_tail
-	VMOVUPS (R10), Z13
-	VSUBPS  Z1, Z13, Z13
+	VMOVUPS (R10), Z14
+	VSUBPS  Z2, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z13, K2
-	VMAXPS Z13, Z5, Z13
+	VCMPPS $0x15, Z6, Z14, K2
+	VMAXPS Z14, Z6, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z14
-	VFMADD231PS Z8, Z13, Z14
-	VSUBPS      Z7, Z14, Z15
-	VFMADD231PS Z9, Z15, Z13
+	VMOVUPS     Z8, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z8, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z16
-	VFMADD213PS   Z11, Z13, Z16
-	VFMADD213PS   Z12, Z13, Z16
-	VMULPS        Z13, Z16, Z16
-	VPERMPS       Z6, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z13
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z7, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z4, Z4
+	VPADDD        3968(AX), Z3, Z3
+	VPADDD        3968(AX), Z5, Z5
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxgexp_one
@@ -28216,52 +31625,52 @@ l_woxgexp_one:
 l_woxgexp_tail:
 	TESTQ   R9, R9
 	JE      l_woxgexp_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R10), K1, Z4
-	VSUBPS  Z1, Z4, Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (R10), K1, Z5
+	VSUBPS  Z2, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z5, Z4, K2
-	VMAXPS Z4, Z5, Z4
+	VCMPPS $0x15, Z6, Z5, K2
+	VMAXPS Z5, Z6, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z1
-	VFMADD231PS Z8, Z4, Z1
-	VSUBPS      Z7, Z1, Z5
-	VFMADD231PS Z9, Z5, Z4
+	VMOVUPS     Z8, Z2
+	VFMADD231PS Z9, Z5, Z2
+	VSUBPS      Z8, Z2, Z6
+	VFMADD231PS Z10, Z6, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z10, Z7
-	VFMADD213PS   Z11, Z4, Z7
-	VFMADD213PS   Z12, Z4, Z7
-	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z1, Z1
-	VFMADD231PS   Z7, Z1, Z1
-	VSCALEFPS.Z   Z5, Z1, K2, Z4
-	VPCMPD        $0x04, Z0, Z2, K2
-	VMOVAPS.Z     Z4, K2, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y0
+	VMOVUPS       Z11, Z8
+	VFMADD213PS   Z12, Z5, Z8
+	VFMADD213PS   Z13, Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z7, Z2, Z2
+	VFMADD231PS   Z8, Z2, Z2
+	VSCALEFPS.Z   Z6, Z2, K2, Z5
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y4, Z1
-	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z3, Z3
+	VCVTPS2PD     Y5, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z4, Z4
 
 l_woxgexp_done:
 l_woxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z3, Z3, Z1
-	VSHUFF32X4    $0xee, Z3, Z3, Z0
-	VSHUFF32X4    $0x44, Z3, Z3, Z2
-	VSHUFF32X4    $0xee, Z3, Z3, Z3
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z2, Z3, Z3
-	VSHUFF32X4    $0x88, Z3, Z0, Z1
-	VSHUFF32X4    $0xdd, Z3, Z0, Z0
-	VADDPD        Z1, Z0, Z0
-	VPERMILPS     $0x4e, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VMOVDQU64     xent_q4pd<>+0(SB), Z1
-	VPERMPD       Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z4, Z4, Z2
+	VSHUFF32X4    $0xee, Z4, Z4, Z0
+	VSHUFF32X4    $0x44, Z4, Z4, Z3
+	VSHUFF32X4    $0xee, Z4, Z4, Z4
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z4, Z4
+	VSHUFF32X4    $0x88, Z4, Z0, Z2
+	VSHUFF32X4    $0xdd, Z4, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z2
+	VADDPD        Z2, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z2
+	VPERMPD       Z0, Z2, Z0
 	MOVQ          784(SP), R9
 	VEXTRACTF64X4 $0x00, Z0, 64(R9)
 
@@ -28269,73 +31678,73 @@ l_woxexpdone:
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
 	VBROADCASTF64X4 32(R9), Z0
-	VBROADCASTF64X4 64(R9), Z2
-	VADDPD          Z2, Z0, Z1
-	VMOVAPD         Z1, Z1
+	VBROADCASTF64X4 64(R9), Z3
+	VADDPD          Z3, Z0, Z2
+	VMOVAPD         Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z3
-	VPCMPGTQ 1920(AX), Z3, K2
-	VPMOVM2Q K2, Z4
-	VPADDQ   2048(AX), Z4, Z5
-	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z1, Z5
-	VPSUBQ   Z4, Z5, Z5
-	VORPD    2176(AX), Z5, Z5
-	VSUBPD   2304(AX), Z5, Z5
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z3, Z4
-	VADDPD      2432(AX), Z3, Z3
-	VDIVPD      Z3, Z4, Z4
-	VMULPD      Z4, Z4, Z3
-	VMOVUPD     2560(AX), Z6
-	VFMADD213PD 2688(AX), Z3, Z6
-	VFMADD213PD 2816(AX), Z3, Z6
-	VFMADD213PD 2944(AX), Z3, Z6
-	VFMADD213PD 3072(AX), Z3, Z6
-	VMULPD      Z4, Z6, Z6
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z5, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z1, Z6
-	VMOVAPD     Z6, Z1
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z0, Z0, Z3
-	VADDPD      Z2, Z3, Z3
-	VDIVPD      Z3, Z2, Z3
-	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
-	VFMADD213PD 4352(AX), Z4, Z5
-	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
-	VMULPD      Z4, Z5, Z5
-	VADDPD      Z3, Z3, Z3
-	VFMADD213PD Z3, Z3, Z5
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z3, Z4, Z4
+	VDIVPD      Z4, Z3, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 (R9), Z3
-	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 16(R9), Z4
+	VBROADCASTF32X4 (R9), Z4
 	VCVTPS2PD       Y4, Z4
-	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z1, Z1
+	VBROADCASTF32X4 16(R9), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z2, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
-	VCMPPD    $0x12, Z0, Z3, K2
-	VCMPPD    $0x12, Z4, Z2, K3
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z3, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y17
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y1
 	MOVL      $0x00000001, R9
 	KMOVW     R9, K2
-	VMOVUPS   Z17, K2, (CX)
+	VMOVUPS   Z1, K2, (CX)
 
 l_wonext:
 	LEAQ (BX)(R8*4), BX
@@ -29510,28 +32919,28 @@ r1groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 12544(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z1, Z1
-	VMOVDQU64 12672(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z2, Z2
-	VMOVDQU64 12800(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z3, Z3
 	VMOVDQU64 12928(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z4, Z4
+	VSUBPD    Z8, Z0, Z0
 	VMOVDQU64 13056(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z5, Z5
+	VSUBPD    Z8, Z1, Z1
 	VMOVDQU64 13184(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z6, Z6
+	VSUBPD    Z8, Z2, Z2
 	VMOVDQU64 13312(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z3, Z3
+	VMOVDQU64 13440(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z4, Z4
+	VMOVDQU64 13568(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z5, Z5
+	VMOVDQU64 13696(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z6, Z6
+	VMOVDQU64 13824(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
@@ -29854,7 +33263,7 @@ r1gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z1
+	VMOVDQU64 12928(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
@@ -30042,35 +33451,35 @@ r2groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z5
+	VMOVDQU64 12928(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 12544(AX), Z5
+	VMOVDQU64 13056(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 12672(AX), Z5
+	VMOVDQU64 13184(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 12800(AX), Z5
+	VMOVDQU64 13312(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 12928(AX), Z5
+	VMOVDQU64 13440(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 13056(AX), Z5
+	VMOVDQU64 13568(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 13184(AX), Z5
+	VMOVDQU64 13696(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 13312(AX), Z5
+	VMOVDQU64 13824(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
@@ -30604,7 +34013,7 @@ r2gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z3
+	VMOVDQU64 12928(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
@@ -30833,28 +34242,28 @@ ggmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12416(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, (DI)
-	VMOVDQU64 12544(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DI)
-	VMOVDQU64 12672(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DI)
-	VMOVDQU64 12800(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 192(DI)
 	VMOVDQU64 12928(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 256(DI)
+	VMOVUPD   Z1, (DI)
 	VMOVDQU64 13056(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 320(DI)
+	VMOVUPD   Z1, 64(DI)
 	VMOVDQU64 13184(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 384(DI)
+	VMOVUPD   Z1, 128(DI)
 	VMOVDQU64 13312(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 192(DI)
+	VMOVDQU64 13440(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 256(DI)
+	VMOVDQU64 13568(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 320(DI)
+	VMOVDQU64 13696(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 384(DI)
+	VMOVDQU64 13824(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
@@ -32307,7 +35716,7 @@ ogmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12416(AX), Z1
+	VMOVDQU64 12928(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
@@ -32989,12 +36398,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -33007,13 +36416,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -33207,7 +36616,7 @@ d_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -33216,7 +36625,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -33295,7 +36704,7 @@ d_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -33304,7 +36713,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -33647,7 +37056,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -33660,7 +37069,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -33771,7 +37180,7 @@ d_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -33822,7 +37231,7 @@ d_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -34875,12 +38284,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -34893,13 +38302,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -35092,7 +38501,7 @@ l_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -35100,7 +38509,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -35177,7 +38586,7 @@ l_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -35185,7 +38594,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -35476,7 +38885,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -35489,7 +38898,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -35599,7 +39008,7 @@ l_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -35648,7 +39057,7 @@ l_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -38063,139 +41472,235 @@ DATA pool<>+12240(SB)/4, $0x3f800000
 DATA pool<>+12244(SB)/4, $0x3f800000
 DATA pool<>+12248(SB)/4, $0x3f800000
 DATA pool<>+12252(SB)/4, $0x3f800000
-DATA pool<>+12288(SB)/4, $0x00000020
-DATA pool<>+12292(SB)/4, $0x00000020
-DATA pool<>+12296(SB)/4, $0x00000020
-DATA pool<>+12300(SB)/4, $0x00000020
-DATA pool<>+12304(SB)/4, $0x00000020
-DATA pool<>+12308(SB)/4, $0x00000020
-DATA pool<>+12312(SB)/4, $0x00000020
-DATA pool<>+12316(SB)/4, $0x00000020
-DATA pool<>+12320(SB)/4, $0x00000020
-DATA pool<>+12324(SB)/4, $0x00000020
-DATA pool<>+12328(SB)/4, $0x00000020
-DATA pool<>+12332(SB)/4, $0x00000020
-DATA pool<>+12336(SB)/4, $0x00000020
-DATA pool<>+12340(SB)/4, $0x00000020
-DATA pool<>+12344(SB)/4, $0x00000020
-DATA pool<>+12348(SB)/4, $0x00000020
-DATA pool<>+12352(SB)/4, $0x00000020
-DATA pool<>+12356(SB)/4, $0x00000020
-DATA pool<>+12360(SB)/4, $0x00000020
-DATA pool<>+12364(SB)/4, $0x00000020
-DATA pool<>+12368(SB)/4, $0x00000020
-DATA pool<>+12372(SB)/4, $0x00000020
-DATA pool<>+12376(SB)/4, $0x00000020
-DATA pool<>+12380(SB)/4, $0x00000020
-DATA pool<>+12416(SB)/8, $0x0000000000000000
-DATA pool<>+12424(SB)/8, $0x0000000000000000
-DATA pool<>+12432(SB)/8, $0x0000000000000000
-DATA pool<>+12440(SB)/8, $0x0000000000000000
-DATA pool<>+12448(SB)/8, $0x0000000000000000
-DATA pool<>+12456(SB)/8, $0x0000000000000000
-DATA pool<>+12464(SB)/8, $0x0000000000000000
-DATA pool<>+12472(SB)/8, $0x0000000000000000
-DATA pool<>+12480(SB)/8, $0x0000000000000000
-DATA pool<>+12488(SB)/8, $0x0000000000000000
-DATA pool<>+12496(SB)/8, $0x0000000000000000
-DATA pool<>+12504(SB)/8, $0x0000000000000000
-DATA pool<>+12544(SB)/8, $0x0000000000000001
-DATA pool<>+12552(SB)/8, $0x0000000000000001
-DATA pool<>+12560(SB)/8, $0x0000000000000001
-DATA pool<>+12568(SB)/8, $0x0000000000000001
-DATA pool<>+12576(SB)/8, $0x0000000000000001
-DATA pool<>+12584(SB)/8, $0x0000000000000001
-DATA pool<>+12592(SB)/8, $0x0000000000000001
-DATA pool<>+12600(SB)/8, $0x0000000000000001
-DATA pool<>+12608(SB)/8, $0x0000000000000001
-DATA pool<>+12616(SB)/8, $0x0000000000000001
-DATA pool<>+12624(SB)/8, $0x0000000000000001
-DATA pool<>+12632(SB)/8, $0x0000000000000001
-DATA pool<>+12672(SB)/8, $0x0000000000000002
-DATA pool<>+12680(SB)/8, $0x0000000000000002
-DATA pool<>+12688(SB)/8, $0x0000000000000002
-DATA pool<>+12696(SB)/8, $0x0000000000000002
-DATA pool<>+12704(SB)/8, $0x0000000000000002
-DATA pool<>+12712(SB)/8, $0x0000000000000002
-DATA pool<>+12720(SB)/8, $0x0000000000000002
-DATA pool<>+12728(SB)/8, $0x0000000000000002
-DATA pool<>+12736(SB)/8, $0x0000000000000002
-DATA pool<>+12744(SB)/8, $0x0000000000000002
-DATA pool<>+12752(SB)/8, $0x0000000000000002
-DATA pool<>+12760(SB)/8, $0x0000000000000002
-DATA pool<>+12800(SB)/8, $0x0000000000000003
-DATA pool<>+12808(SB)/8, $0x0000000000000003
-DATA pool<>+12816(SB)/8, $0x0000000000000003
-DATA pool<>+12824(SB)/8, $0x0000000000000003
-DATA pool<>+12832(SB)/8, $0x0000000000000003
-DATA pool<>+12840(SB)/8, $0x0000000000000003
-DATA pool<>+12848(SB)/8, $0x0000000000000003
-DATA pool<>+12856(SB)/8, $0x0000000000000003
-DATA pool<>+12864(SB)/8, $0x0000000000000003
-DATA pool<>+12872(SB)/8, $0x0000000000000003
-DATA pool<>+12880(SB)/8, $0x0000000000000003
-DATA pool<>+12888(SB)/8, $0x0000000000000003
-DATA pool<>+12928(SB)/8, $0x0000000000000004
-DATA pool<>+12936(SB)/8, $0x0000000000000004
-DATA pool<>+12944(SB)/8, $0x0000000000000004
-DATA pool<>+12952(SB)/8, $0x0000000000000004
-DATA pool<>+12960(SB)/8, $0x0000000000000004
-DATA pool<>+12968(SB)/8, $0x0000000000000004
-DATA pool<>+12976(SB)/8, $0x0000000000000004
-DATA pool<>+12984(SB)/8, $0x0000000000000004
-DATA pool<>+12992(SB)/8, $0x0000000000000004
-DATA pool<>+13000(SB)/8, $0x0000000000000004
-DATA pool<>+13008(SB)/8, $0x0000000000000004
-DATA pool<>+13016(SB)/8, $0x0000000000000004
-DATA pool<>+13056(SB)/8, $0x0000000000000005
-DATA pool<>+13064(SB)/8, $0x0000000000000005
-DATA pool<>+13072(SB)/8, $0x0000000000000005
-DATA pool<>+13080(SB)/8, $0x0000000000000005
-DATA pool<>+13088(SB)/8, $0x0000000000000005
-DATA pool<>+13096(SB)/8, $0x0000000000000005
-DATA pool<>+13104(SB)/8, $0x0000000000000005
-DATA pool<>+13112(SB)/8, $0x0000000000000005
-DATA pool<>+13120(SB)/8, $0x0000000000000005
-DATA pool<>+13128(SB)/8, $0x0000000000000005
-DATA pool<>+13136(SB)/8, $0x0000000000000005
-DATA pool<>+13144(SB)/8, $0x0000000000000005
-DATA pool<>+13184(SB)/8, $0x0000000000000006
-DATA pool<>+13192(SB)/8, $0x0000000000000006
-DATA pool<>+13200(SB)/8, $0x0000000000000006
-DATA pool<>+13208(SB)/8, $0x0000000000000006
-DATA pool<>+13216(SB)/8, $0x0000000000000006
-DATA pool<>+13224(SB)/8, $0x0000000000000006
-DATA pool<>+13232(SB)/8, $0x0000000000000006
-DATA pool<>+13240(SB)/8, $0x0000000000000006
-DATA pool<>+13248(SB)/8, $0x0000000000000006
-DATA pool<>+13256(SB)/8, $0x0000000000000006
-DATA pool<>+13264(SB)/8, $0x0000000000000006
-DATA pool<>+13272(SB)/8, $0x0000000000000006
-DATA pool<>+13312(SB)/8, $0x0000000000000007
-DATA pool<>+13320(SB)/8, $0x0000000000000007
-DATA pool<>+13328(SB)/8, $0x0000000000000007
-DATA pool<>+13336(SB)/8, $0x0000000000000007
-DATA pool<>+13344(SB)/8, $0x0000000000000007
-DATA pool<>+13352(SB)/8, $0x0000000000000007
-DATA pool<>+13360(SB)/8, $0x0000000000000007
-DATA pool<>+13368(SB)/8, $0x0000000000000007
-DATA pool<>+13376(SB)/8, $0x0000000000000007
-DATA pool<>+13384(SB)/8, $0x0000000000000007
-DATA pool<>+13392(SB)/8, $0x0000000000000007
-DATA pool<>+13400(SB)/8, $0x0000000000000007
-DATA pool<>+13440(SB)/8, $0x0000000000000008
-DATA pool<>+13448(SB)/8, $0x0000000000000008
-DATA pool<>+13456(SB)/8, $0x0000000000000008
-DATA pool<>+13464(SB)/8, $0x0000000000000008
-DATA pool<>+13472(SB)/8, $0x0000000000000008
-DATA pool<>+13480(SB)/8, $0x0000000000000008
-DATA pool<>+13488(SB)/8, $0x0000000000000008
-DATA pool<>+13496(SB)/8, $0x0000000000000008
-DATA pool<>+13504(SB)/8, $0x0000000000000008
-DATA pool<>+13512(SB)/8, $0x0000000000000008
-DATA pool<>+13520(SB)/8, $0x0000000000000008
-DATA pool<>+13528(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $13536
+DATA pool<>+12288(SB)/4, $0x00000001
+DATA pool<>+12292(SB)/4, $0x00000001
+DATA pool<>+12296(SB)/4, $0x00000001
+DATA pool<>+12300(SB)/4, $0x00000001
+DATA pool<>+12304(SB)/4, $0x00000001
+DATA pool<>+12308(SB)/4, $0x00000001
+DATA pool<>+12312(SB)/4, $0x00000001
+DATA pool<>+12316(SB)/4, $0x00000001
+DATA pool<>+12320(SB)/4, $0x00000001
+DATA pool<>+12324(SB)/4, $0x00000001
+DATA pool<>+12328(SB)/4, $0x00000001
+DATA pool<>+12332(SB)/4, $0x00000001
+DATA pool<>+12336(SB)/4, $0x00000001
+DATA pool<>+12340(SB)/4, $0x00000001
+DATA pool<>+12344(SB)/4, $0x00000001
+DATA pool<>+12348(SB)/4, $0x00000001
+DATA pool<>+12352(SB)/4, $0x00000001
+DATA pool<>+12356(SB)/4, $0x00000001
+DATA pool<>+12360(SB)/4, $0x00000001
+DATA pool<>+12364(SB)/4, $0x00000001
+DATA pool<>+12368(SB)/4, $0x00000001
+DATA pool<>+12372(SB)/4, $0x00000001
+DATA pool<>+12376(SB)/4, $0x00000001
+DATA pool<>+12380(SB)/4, $0x00000001
+DATA pool<>+12416(SB)/4, $0x00000003
+DATA pool<>+12420(SB)/4, $0x00000003
+DATA pool<>+12424(SB)/4, $0x00000003
+DATA pool<>+12428(SB)/4, $0x00000003
+DATA pool<>+12432(SB)/4, $0x00000003
+DATA pool<>+12436(SB)/4, $0x00000003
+DATA pool<>+12440(SB)/4, $0x00000003
+DATA pool<>+12444(SB)/4, $0x00000003
+DATA pool<>+12448(SB)/4, $0x00000003
+DATA pool<>+12452(SB)/4, $0x00000003
+DATA pool<>+12456(SB)/4, $0x00000003
+DATA pool<>+12460(SB)/4, $0x00000003
+DATA pool<>+12464(SB)/4, $0x00000003
+DATA pool<>+12468(SB)/4, $0x00000003
+DATA pool<>+12472(SB)/4, $0x00000003
+DATA pool<>+12476(SB)/4, $0x00000003
+DATA pool<>+12480(SB)/4, $0x00000003
+DATA pool<>+12484(SB)/4, $0x00000003
+DATA pool<>+12488(SB)/4, $0x00000003
+DATA pool<>+12492(SB)/4, $0x00000003
+DATA pool<>+12496(SB)/4, $0x00000003
+DATA pool<>+12500(SB)/4, $0x00000003
+DATA pool<>+12504(SB)/4, $0x00000003
+DATA pool<>+12508(SB)/4, $0x00000003
+DATA pool<>+12544(SB)/4, $0x00000005
+DATA pool<>+12548(SB)/4, $0x00000005
+DATA pool<>+12552(SB)/4, $0x00000005
+DATA pool<>+12556(SB)/4, $0x00000005
+DATA pool<>+12560(SB)/4, $0x00000005
+DATA pool<>+12564(SB)/4, $0x00000005
+DATA pool<>+12568(SB)/4, $0x00000005
+DATA pool<>+12572(SB)/4, $0x00000005
+DATA pool<>+12576(SB)/4, $0x00000005
+DATA pool<>+12580(SB)/4, $0x00000005
+DATA pool<>+12584(SB)/4, $0x00000005
+DATA pool<>+12588(SB)/4, $0x00000005
+DATA pool<>+12592(SB)/4, $0x00000005
+DATA pool<>+12596(SB)/4, $0x00000005
+DATA pool<>+12600(SB)/4, $0x00000005
+DATA pool<>+12604(SB)/4, $0x00000005
+DATA pool<>+12608(SB)/4, $0x00000005
+DATA pool<>+12612(SB)/4, $0x00000005
+DATA pool<>+12616(SB)/4, $0x00000005
+DATA pool<>+12620(SB)/4, $0x00000005
+DATA pool<>+12624(SB)/4, $0x00000005
+DATA pool<>+12628(SB)/4, $0x00000005
+DATA pool<>+12632(SB)/4, $0x00000005
+DATA pool<>+12636(SB)/4, $0x00000005
+DATA pool<>+12672(SB)/4, $0x00000007
+DATA pool<>+12676(SB)/4, $0x00000007
+DATA pool<>+12680(SB)/4, $0x00000007
+DATA pool<>+12684(SB)/4, $0x00000007
+DATA pool<>+12688(SB)/4, $0x00000007
+DATA pool<>+12692(SB)/4, $0x00000007
+DATA pool<>+12696(SB)/4, $0x00000007
+DATA pool<>+12700(SB)/4, $0x00000007
+DATA pool<>+12704(SB)/4, $0x00000007
+DATA pool<>+12708(SB)/4, $0x00000007
+DATA pool<>+12712(SB)/4, $0x00000007
+DATA pool<>+12716(SB)/4, $0x00000007
+DATA pool<>+12720(SB)/4, $0x00000007
+DATA pool<>+12724(SB)/4, $0x00000007
+DATA pool<>+12728(SB)/4, $0x00000007
+DATA pool<>+12732(SB)/4, $0x00000007
+DATA pool<>+12736(SB)/4, $0x00000007
+DATA pool<>+12740(SB)/4, $0x00000007
+DATA pool<>+12744(SB)/4, $0x00000007
+DATA pool<>+12748(SB)/4, $0x00000007
+DATA pool<>+12752(SB)/4, $0x00000007
+DATA pool<>+12756(SB)/4, $0x00000007
+DATA pool<>+12760(SB)/4, $0x00000007
+DATA pool<>+12764(SB)/4, $0x00000007
+DATA pool<>+12800(SB)/4, $0x00000020
+DATA pool<>+12804(SB)/4, $0x00000020
+DATA pool<>+12808(SB)/4, $0x00000020
+DATA pool<>+12812(SB)/4, $0x00000020
+DATA pool<>+12816(SB)/4, $0x00000020
+DATA pool<>+12820(SB)/4, $0x00000020
+DATA pool<>+12824(SB)/4, $0x00000020
+DATA pool<>+12828(SB)/4, $0x00000020
+DATA pool<>+12832(SB)/4, $0x00000020
+DATA pool<>+12836(SB)/4, $0x00000020
+DATA pool<>+12840(SB)/4, $0x00000020
+DATA pool<>+12844(SB)/4, $0x00000020
+DATA pool<>+12848(SB)/4, $0x00000020
+DATA pool<>+12852(SB)/4, $0x00000020
+DATA pool<>+12856(SB)/4, $0x00000020
+DATA pool<>+12860(SB)/4, $0x00000020
+DATA pool<>+12864(SB)/4, $0x00000020
+DATA pool<>+12868(SB)/4, $0x00000020
+DATA pool<>+12872(SB)/4, $0x00000020
+DATA pool<>+12876(SB)/4, $0x00000020
+DATA pool<>+12880(SB)/4, $0x00000020
+DATA pool<>+12884(SB)/4, $0x00000020
+DATA pool<>+12888(SB)/4, $0x00000020
+DATA pool<>+12892(SB)/4, $0x00000020
+DATA pool<>+12928(SB)/8, $0x0000000000000000
+DATA pool<>+12936(SB)/8, $0x0000000000000000
+DATA pool<>+12944(SB)/8, $0x0000000000000000
+DATA pool<>+12952(SB)/8, $0x0000000000000000
+DATA pool<>+12960(SB)/8, $0x0000000000000000
+DATA pool<>+12968(SB)/8, $0x0000000000000000
+DATA pool<>+12976(SB)/8, $0x0000000000000000
+DATA pool<>+12984(SB)/8, $0x0000000000000000
+DATA pool<>+12992(SB)/8, $0x0000000000000000
+DATA pool<>+13000(SB)/8, $0x0000000000000000
+DATA pool<>+13008(SB)/8, $0x0000000000000000
+DATA pool<>+13016(SB)/8, $0x0000000000000000
+DATA pool<>+13056(SB)/8, $0x0000000000000001
+DATA pool<>+13064(SB)/8, $0x0000000000000001
+DATA pool<>+13072(SB)/8, $0x0000000000000001
+DATA pool<>+13080(SB)/8, $0x0000000000000001
+DATA pool<>+13088(SB)/8, $0x0000000000000001
+DATA pool<>+13096(SB)/8, $0x0000000000000001
+DATA pool<>+13104(SB)/8, $0x0000000000000001
+DATA pool<>+13112(SB)/8, $0x0000000000000001
+DATA pool<>+13120(SB)/8, $0x0000000000000001
+DATA pool<>+13128(SB)/8, $0x0000000000000001
+DATA pool<>+13136(SB)/8, $0x0000000000000001
+DATA pool<>+13144(SB)/8, $0x0000000000000001
+DATA pool<>+13184(SB)/8, $0x0000000000000002
+DATA pool<>+13192(SB)/8, $0x0000000000000002
+DATA pool<>+13200(SB)/8, $0x0000000000000002
+DATA pool<>+13208(SB)/8, $0x0000000000000002
+DATA pool<>+13216(SB)/8, $0x0000000000000002
+DATA pool<>+13224(SB)/8, $0x0000000000000002
+DATA pool<>+13232(SB)/8, $0x0000000000000002
+DATA pool<>+13240(SB)/8, $0x0000000000000002
+DATA pool<>+13248(SB)/8, $0x0000000000000002
+DATA pool<>+13256(SB)/8, $0x0000000000000002
+DATA pool<>+13264(SB)/8, $0x0000000000000002
+DATA pool<>+13272(SB)/8, $0x0000000000000002
+DATA pool<>+13312(SB)/8, $0x0000000000000003
+DATA pool<>+13320(SB)/8, $0x0000000000000003
+DATA pool<>+13328(SB)/8, $0x0000000000000003
+DATA pool<>+13336(SB)/8, $0x0000000000000003
+DATA pool<>+13344(SB)/8, $0x0000000000000003
+DATA pool<>+13352(SB)/8, $0x0000000000000003
+DATA pool<>+13360(SB)/8, $0x0000000000000003
+DATA pool<>+13368(SB)/8, $0x0000000000000003
+DATA pool<>+13376(SB)/8, $0x0000000000000003
+DATA pool<>+13384(SB)/8, $0x0000000000000003
+DATA pool<>+13392(SB)/8, $0x0000000000000003
+DATA pool<>+13400(SB)/8, $0x0000000000000003
+DATA pool<>+13440(SB)/8, $0x0000000000000004
+DATA pool<>+13448(SB)/8, $0x0000000000000004
+DATA pool<>+13456(SB)/8, $0x0000000000000004
+DATA pool<>+13464(SB)/8, $0x0000000000000004
+DATA pool<>+13472(SB)/8, $0x0000000000000004
+DATA pool<>+13480(SB)/8, $0x0000000000000004
+DATA pool<>+13488(SB)/8, $0x0000000000000004
+DATA pool<>+13496(SB)/8, $0x0000000000000004
+DATA pool<>+13504(SB)/8, $0x0000000000000004
+DATA pool<>+13512(SB)/8, $0x0000000000000004
+DATA pool<>+13520(SB)/8, $0x0000000000000004
+DATA pool<>+13528(SB)/8, $0x0000000000000004
+DATA pool<>+13568(SB)/8, $0x0000000000000005
+DATA pool<>+13576(SB)/8, $0x0000000000000005
+DATA pool<>+13584(SB)/8, $0x0000000000000005
+DATA pool<>+13592(SB)/8, $0x0000000000000005
+DATA pool<>+13600(SB)/8, $0x0000000000000005
+DATA pool<>+13608(SB)/8, $0x0000000000000005
+DATA pool<>+13616(SB)/8, $0x0000000000000005
+DATA pool<>+13624(SB)/8, $0x0000000000000005
+DATA pool<>+13632(SB)/8, $0x0000000000000005
+DATA pool<>+13640(SB)/8, $0x0000000000000005
+DATA pool<>+13648(SB)/8, $0x0000000000000005
+DATA pool<>+13656(SB)/8, $0x0000000000000005
+DATA pool<>+13696(SB)/8, $0x0000000000000006
+DATA pool<>+13704(SB)/8, $0x0000000000000006
+DATA pool<>+13712(SB)/8, $0x0000000000000006
+DATA pool<>+13720(SB)/8, $0x0000000000000006
+DATA pool<>+13728(SB)/8, $0x0000000000000006
+DATA pool<>+13736(SB)/8, $0x0000000000000006
+DATA pool<>+13744(SB)/8, $0x0000000000000006
+DATA pool<>+13752(SB)/8, $0x0000000000000006
+DATA pool<>+13760(SB)/8, $0x0000000000000006
+DATA pool<>+13768(SB)/8, $0x0000000000000006
+DATA pool<>+13776(SB)/8, $0x0000000000000006
+DATA pool<>+13784(SB)/8, $0x0000000000000006
+DATA pool<>+13824(SB)/8, $0x0000000000000007
+DATA pool<>+13832(SB)/8, $0x0000000000000007
+DATA pool<>+13840(SB)/8, $0x0000000000000007
+DATA pool<>+13848(SB)/8, $0x0000000000000007
+DATA pool<>+13856(SB)/8, $0x0000000000000007
+DATA pool<>+13864(SB)/8, $0x0000000000000007
+DATA pool<>+13872(SB)/8, $0x0000000000000007
+DATA pool<>+13880(SB)/8, $0x0000000000000007
+DATA pool<>+13888(SB)/8, $0x0000000000000007
+DATA pool<>+13896(SB)/8, $0x0000000000000007
+DATA pool<>+13904(SB)/8, $0x0000000000000007
+DATA pool<>+13912(SB)/8, $0x0000000000000007
+DATA pool<>+13952(SB)/8, $0x0000000000000008
+DATA pool<>+13960(SB)/8, $0x0000000000000008
+DATA pool<>+13968(SB)/8, $0x0000000000000008
+DATA pool<>+13976(SB)/8, $0x0000000000000008
+DATA pool<>+13984(SB)/8, $0x0000000000000008
+DATA pool<>+13992(SB)/8, $0x0000000000000008
+DATA pool<>+14000(SB)/8, $0x0000000000000008
+DATA pool<>+14008(SB)/8, $0x0000000000000008
+DATA pool<>+14016(SB)/8, $0x0000000000000008
+DATA pool<>+14024(SB)/8, $0x0000000000000008
+DATA pool<>+14032(SB)/8, $0x0000000000000008
+DATA pool<>+14040(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $14048
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -38387,3 +41892,57 @@ DATA xent_q4ps8<>+20(SB)/4, $0x00000004
 DATA xent_q4ps8<>+24(SB)/4, $0x00000002
 DATA xent_q4ps8<>+28(SB)/4, $0x00000006
 GLOBL xent_q4ps8<>(SB), RODATA|NOPTR, $32
+
+DATA xres_cols0<>+0(SB)/4, $0x00000000
+DATA xres_cols0<>+4(SB)/4, $0x00000001
+DATA xres_cols0<>+8(SB)/4, $0x00000002
+DATA xres_cols0<>+12(SB)/4, $0x00000003
+DATA xres_cols0<>+16(SB)/4, $0x00000004
+DATA xres_cols0<>+20(SB)/4, $0x00000005
+DATA xres_cols0<>+24(SB)/4, $0x00000006
+DATA xres_cols0<>+28(SB)/4, $0x00000007
+DATA xres_cols0<>+32(SB)/4, $0x00000008
+DATA xres_cols0<>+36(SB)/4, $0x00000009
+DATA xres_cols0<>+40(SB)/4, $0x0000000a
+DATA xres_cols0<>+44(SB)/4, $0x0000000b
+DATA xres_cols0<>+48(SB)/4, $0x0000000c
+DATA xres_cols0<>+52(SB)/4, $0x0000000d
+DATA xres_cols0<>+56(SB)/4, $0x0000000e
+DATA xres_cols0<>+60(SB)/4, $0x0000000f
+GLOBL xres_cols0<>(SB), RODATA|NOPTR, $64
+
+DATA xres_cols1<>+0(SB)/4, $0x00000010
+DATA xres_cols1<>+4(SB)/4, $0x00000011
+DATA xres_cols1<>+8(SB)/4, $0x00000012
+DATA xres_cols1<>+12(SB)/4, $0x00000013
+DATA xres_cols1<>+16(SB)/4, $0x00000014
+DATA xres_cols1<>+20(SB)/4, $0x00000015
+DATA xres_cols1<>+24(SB)/4, $0x00000016
+DATA xres_cols1<>+28(SB)/4, $0x00000017
+DATA xres_cols1<>+32(SB)/4, $0x00000018
+DATA xres_cols1<>+36(SB)/4, $0x00000019
+DATA xres_cols1<>+40(SB)/4, $0x0000001a
+DATA xres_cols1<>+44(SB)/4, $0x0000001b
+DATA xres_cols1<>+48(SB)/4, $0x0000001c
+DATA xres_cols1<>+52(SB)/4, $0x0000001d
+DATA xres_cols1<>+56(SB)/4, $0x0000001e
+DATA xres_cols1<>+60(SB)/4, $0x0000001f
+GLOBL xres_cols1<>(SB), RODATA|NOPTR, $64
+
+DATA xres_iota2<>+0(SB)/4, $0x00000000
+DATA xres_iota2<>+4(SB)/4, $0x00000000
+DATA xres_iota2<>+8(SB)/4, $0x00000001
+DATA xres_iota2<>+12(SB)/4, $0x00000001
+DATA xres_iota2<>+16(SB)/4, $0x00000002
+DATA xres_iota2<>+20(SB)/4, $0x00000002
+DATA xres_iota2<>+24(SB)/4, $0x00000003
+DATA xres_iota2<>+28(SB)/4, $0x00000003
+DATA xres_iota2<>+32(SB)/4, $0x00000004
+DATA xres_iota2<>+36(SB)/4, $0x00000004
+DATA xres_iota2<>+40(SB)/4, $0x00000005
+DATA xres_iota2<>+44(SB)/4, $0x00000005
+DATA xres_iota2<>+48(SB)/4, $0x00000006
+DATA xres_iota2<>+52(SB)/4, $0x00000006
+DATA xres_iota2<>+56(SB)/4, $0x00000007
+DATA xres_iota2<>+60(SB)/4, $0x00000007
+GLOBL xres_iota2<>(SB), RODATA|NOPTR, $64

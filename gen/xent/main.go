@@ -747,6 +747,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	TESTQ(dsn, dsn)
 	JE(LabelRef("l_start"))
 	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
+	if r.xresOK() {
+		x.resLoc = xresLocals{gidx: AllocLocal(64), tmp: AllocLocal(32), left: AllocLocal(8)}
+	}
 	if r.xquadOK() {
 		x.quadLoc = loc
 	} else if r.shortXentOK() {
@@ -772,12 +775,16 @@ type xentRows struct {
 	st, et, etail                Mem
 	sts, ets, etails             []Mem // the short path's, by slot
 	quadLoc                      xquadLocals
+	resLoc                       xresLocals
 	next                         Register
 }
 
 func (x *xentRows) emit() {
 	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
 	Label(pre + "start")
+	if r.xresOK() {
+		x.resRows(pre+"r", x.resLoc, "done")
+	}
 	if r.xquadOK() {
 		CMPQ(r.cols, U32(r.xquadCols()))
 		JA(LabelRef(pre + "row"))

@@ -1,0 +1,352 @@
+// CrossEntropy's rows of up to xresVecs vectors, float32 AVX-512: eight
+// rows at a time, held in registers from the load to the ds store.
+
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// xresVecs is the most vectors of a row that the resident path takes: a
+// row of v vectors ((v-1)*lanes < cols <= v*lanes, the last one masked)
+// goes with seven others through one code with no loop, as LogSumExp's
+// resident rows (lse_resident.go): each row loaded once, its target's lane
+// set to -Inf by a compare of its label (broadcast from memory) with the
+// lanes' columns, the others' maxima reduced by one transposing tree
+// (groupTree: row i in 64-bit lane i), s_t gathered into the same lanes,
+// the exps taken in place, the sums O widened and reduced by a float64
+// tree, and the loss (quadLoss's arithmetic, lossLanes) and ds's factors
+// taken once for the eight rows in the lanes of one vector; with ds, the
+// held exps are scaled and stored, and ds at each target written after.
+// A row left over, or one of a group that cannot take the group code (an
+// ignored row, a row for the caller), runs the same code solo (slot 0 fed
+// to every input of the trees, whose inputs' lanes are treated alike), so
+// a row's bits do not depend on its neighbours (rows stand alone). Rows of
+// more vectors have not the registers for eight of them beside the exp's
+// held constants: they take the four-row path (xquad.go).
+const xresVecs = 2
+
+// xresRows is the rows of a group: one a float64 lane.
+const xresRows = 8
+
+// xresOK says whether CrossEntropy has the resident path: AVX-512 float32.
+func (r *row) xresOK() bool { return r.isa.AVX512 && r.d.Size == 4 }
+
+// xresLocals are the resident path's stack slots.
+type xresLocals struct {
+	gidx Mem // 64 bytes: lane 2i holds i*cols, the gather's row offsets
+	tmp  Mem // 32 bytes: ds at the eight targets
+	left Mem // 8 bytes: the rows left to run solo
+}
+
+// resRows emits the resident path's row loops, one for each v up to
+// xresVecs; longer rows go on past them.
+func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
+	r := x.row
+	Comment("The gather's row offsets: lane 2i holds i*cols.")
+	c, off := isaVec(x), isaVec(x)
+	VPBROADCASTD(r.cols.(GPVirtual).As32(), c)
+	iota2 := make([]Constant, 16)
+	for i := range iota2 {
+		iota2[i] = U32(uint32(i / 2))
+	}
+	VPMULLD(x.p.Table("xres_iota2", iota2), c, off)
+	VMOVDQU32(off, loc.gidx)
+	for v := 1; v <= xresVecs; v++ {
+		vp := fmt.Sprintf("%s%d", pre, v)
+		Comment(fmt.Sprintf("Rows of %d vectors, the last masked: resident.", v))
+		CMPQ(r.cols, U32(v*r.lanes))
+		JA(LabelRef(vp + "skip"))
+		x.resRowLoop(vp, v, loc, done)
+		Label(vp + "skip")
+	}
+}
+
+func isaVec(x *xentRows) VecVirtual { return x.isa.Vec() }
+
+// resRowLoop emits the row loop of the rows of v vectors: groups of eight
+// while eight are left, else rows solo; a group with a negative label or
+// a row for the caller runs its rows solo. It goes on at done.
+func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
+	r, p := x.row, x.p
+	cnt := GP64()
+	MOVQ(r.cols, cnt)
+	SUBQ(U32((v-1)*r.lanes), cnt)
+	mask := NewMask(p, x.isa, x.d, cnt) // the last vector's lanes, 1..16
+	s := slots{a: x.srcp.(GPVirtual), b: GP64(), rb: GP64(), rb3: GP64()}
+	MOVQ(r.cols, s.rb)
+	SHLQ(U8(x.d.Shift), s.rb)
+	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
+	left := loc.left
+	ptrs := x.rowPtrs()
+
+	Label(pre + "groups")
+	CMPQ(x.rows, U8(xresRows))
+	JL(LabelRef(pre + "rest"))
+	l := GP32()
+	MOVL(Mem{Base: x.labp}, l)
+	for i := 1; i < xresRows; i++ {
+		ORL(Mem{Base: x.labp, Disp: 4 * i}, l)
+	}
+	TESTL(l, l)
+	JS(LabelRef(pre + "bail"))
+	x.resGroup(pre+"g", v, xresRows, s, mask, loc, pre+"bail")
+	for _, b := range ptrs {
+		LEAQ(Mem{Base: b, Index: s.rb, Scale: 8}, b)
+	}
+	ADDQ(U32(4*xresRows), x.lossp)
+	ADDQ(U32(4*xresRows), x.labp)
+	SUBQ(U8(xresRows), x.rows)
+	JMP(LabelRef(pre + "groups"))
+
+	Label(pre + "bail")
+	MOVQ(U32(xresRows), left)
+	JMP(LabelRef(pre + "solo"))
+	Label(pre + "rest")
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	MOVQ(x.rows, left)
+	Label(pre + "solo")
+	CMPQ(left, U8(0))
+	JE(LabelRef(pre + "groups"))
+	t := GP64()
+	MOVLQSX(Mem{Base: x.labp}, t)
+	TESTQ(t, t)
+	JS(LabelRef(pre + "oignored"))
+	x.resGroup(pre+"o", v, 1, s, mask, loc, pre+"ospecial")
+	Label(pre + "onext")
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	DECQ(left)
+	JMP(LabelRef(pre + "solo"))
+
+	x.rowExits(pre + "o")
+}
+
+// resGroup emits CrossEntropy for the k rows (eight, or 1: solo) of v
+// vectors at srcp; a row for the caller (a max that is not finite, or a
+// confident row past confidentMargin) jumps to bail.
+func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLocals, bail string) {
+	xs, om := x.resLoad(v, k, s, mask)
+	m, st := x.resMax(k, om, loc, bail)
+	et, dt := x.resExp(v, xs, m, st)
+	o := x.resSums(v, xs)
+	z := x.isa.Vec()
+	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
+	lf := x.isa.Vec()
+	VCVTPD2PS(l, lf.AsY())
+	if k == 1 {
+		VMOVSS(lf.AsX(), Mem{Base: x.lossp})
+	} else {
+		// A masked store: ZMM forms only (no AVX512VL).
+		lanes, km := GP32(), K()
+		MOVL(U32(1<<k-1), lanes)
+		KMOVW(lanes, km)
+		VMOVUPS(lf, km, Mem{Base: x.lossp})
+	}
+	if x.withDS {
+		x.resDS(v, xs, o, z, s, mask, loc)
+	}
+}
+
+// resLoad loads the k rows (v vectors each, the last through mask), each
+// target's lane set to -Inf (so that it stays out of the max, and its e
+// out of the sum), and returns them with the others' maxima, a vector a
+// row.
+func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
+	d, isa, p, r := x.d, x.isa, x.p, x.row
+	Comment("Load the rows, each target's lane -Inf; the others' max.")
+	if k > 1 {
+		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
+	}
+	ninf := isa.Vec()
+	VMOVUPS(r.negInf, ninf)
+	cols := make([]VecVirtual, v)
+	for j := range cols {
+		cols[j] = isa.Vec()
+		idx := make([]Constant, r.lanes)
+		for l := range idx {
+			idx[l] = U32(uint32(j*r.lanes + l))
+		}
+		VMOVDQU32(p.Table(fmt.Sprintf("xres_cols%d", j), idx), cols[j])
+	}
+	xs = make([][]VecVirtual, k)
+	om = make([]VecVirtual, k)
+	for i := range xs {
+		xs[i] = make([]VecVirtual, v)
+		lab := Mem{Base: x.labp, Disp: 4 * i}
+		for j := range xs[i] {
+			y, o := isa.Vec(), K()
+			if j == v-1 {
+				mask.Load(s.at(i, r.vb*j), y)
+				VPCMPD_BCST(U8(cmpNE), lab, cols[j], mask.K(), o)
+			} else {
+				d.MOVU(s.at(i, r.vb*j), y)
+				VPCMPD_BCST(U8(cmpNE), lab, cols[j], o)
+			}
+			VBLENDMPS(y, ninf, o, y) // the target's and the masked lanes: -Inf
+			xs[i][j] = y
+		}
+		om[i] = xs[i][0]
+		for j := 1; j < v; j++ {
+			a := isa.Vec()
+			VMAXPS(xs[i][j], om[i], a)
+			om[i] = a
+		}
+	}
+	return xs, om
+}
+
+// resMax reduces the others' maxima om of k rows, gathers their s_t into
+// the same lanes and returns max = max(others' max, s_t) and s_t (row i
+// in 64-bit lane i, both halves), jumping to bail when a row is the
+// caller's.
+func (x *xentRows) resMax(k int, om []VecVirtual, loc xresLocals, bail string) (m, st VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	omt := groupTree(r.fill(om), VMAXPS, true)
+	Comment("s_t of each row in its lanes (solo: every lane).")
+	st = isa.Vec()
+	if k == 1 {
+		t := GP64()
+		MOVLQSX(Mem{Base: x.labp}, t)
+		VBROADCASTSS(Mem{Base: x.srcp, Index: t, Scale: 4}, st)
+	} else {
+		gi, kg, g := isa.Vec(), K(), GP32()
+		VPMOVZXDQ(Mem{Base: x.labp}, gi) // label i in lane 2i
+		VPADDD(loc.gidx, gi, gi)
+		MOVL(U32(0x5555), g)
+		KMOVW(g, kg)
+		VXORPS(st, st, st)
+		VGATHERDPS(Mem{Base: x.srcp, Index: gi, Scale: 4}, kg, st)
+		VMOVSLDUP(st, st) // lane 2i to 2i+1
+	}
+	m = isa.Vec()
+	VMAXPS(st, omt, m) // a NaN s_t kept
+	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
+	gap, lim := isa.Vec(), isa.Vec()
+	VSUBPS(m, omt, gap)
+	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
+	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	KORTESTW(far.K(), far.K())
+	JNE(LabelRef(bail))
+	r.groupFinite(m, bail)
+	return m, st
+}
+
+// resExp takes e = exp(s - max) of the rows xs in place, and returns e_t =
+// exp(s_t - max) and s_t - max in float64, row i in lane i.
+func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	et = r.treeF64(ev)
+	dt = r.treeF64(st)
+	VSUBPD(r.treeF64(m), dt, dt)
+	Comment("Exp pass: e = exp(s - max) in place (the target's lanes: 0).")
+	var all []VecVirtual
+	for i := range xs {
+		b := isa.Vec()
+		r.laneBroadcast(m, i, b)
+		for _, y := range xs[i] {
+			VSUBPS(b, y, y)
+			all = append(all, y)
+		}
+	}
+	HoldExpF32For(p, isa, Ln2One)
+	defer p.Release()
+	// Live through the exps: the values, e_t, s_t - max, lo and the 7
+	// held constants; three temporaries a vector in flight.
+	chunk := max(1, (32-len(all)-3-7-1)/3)
+	Comment(fmt.Sprintf("Register budget: %d values + 3 + 7 held, %d a chunk.", len(all), chunk))
+	for c0 := 0; c0 < len(all); c0 += chunk {
+		ExpSoftmaxF32Core(p, all[c0:min(c0+chunk, len(all))], lo)
+	}
+	return et, dt
+}
+
+// resSums returns the sums O of the rows' e (the target's lanes 0), in
+// float64, row i in lane i: a row's vectors added in float32 (one
+// rounding, as the four-row path), widened, and reduced by groupTree.
+func (x *xentRows) resSums(v int, xs [][]VecVirtual) VecVirtual {
+	Comment("O, row i in float64 lane i.")
+	sums := make([]VecVirtual, len(xs))
+	for i := range xs {
+		a := xs[i][0]
+		if v == 2 {
+			a = x.isa.Vec()
+			VADDPS(xs[i][1], xs[i][0], a)
+		}
+		lw, hw := Widen2(a)
+		VADDPD(hw, lw, lw)
+		sums[i] = lw
+	}
+	return groupTree(x.row.fill(sums), VADDPD, false)
+}
+
+// resDS emits ds for the rows: g/Z in float32, the held e scaled and
+// stored, then ds[t] = -g * (O/Z) at each target, as quadDS.
+func (x *xentRows) resDS(v int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
+	isa, p, r := x.isa, x.p, x.row
+	k := len(xs)
+	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	inv, g := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("one64", 1), inv)
+	VDIVPD(z, inv, inv) // 1/Z
+	gs, err := Param("gradScale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(gs.Addr, g)
+	VCVTPS2PD(g.AsY(), g)
+	kf := isa.Vec()
+	VMULPD(inv, g, kf) // g/Z
+	VCVTPD2PS(kf, kf.AsY())
+	dt := isa.Vec()
+	VMULPD(inv, o, dt)
+	VMULPD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	VCVTPD2PS(dt, dt.AsY())
+	storeLow32(dt, loc.tmp)
+	Comment("ds = e * g/Z, the rows' vectors as held.")
+	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
+	if k > 1 {
+		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
+	}
+	for i := range xs {
+		b := isa.Vec()
+		if k == 1 {
+			VBROADCASTSS(kf.AsX(), b)
+		} else {
+			idx := isa.Vec()
+			VMOVDQU32(p.U32(fmt.Sprintf("xent_lane32_%d", i), uint32(i)), idx)
+			VPERMPS(kf, idx, b)
+		}
+		for j, y := range xs[i] {
+			VMULPS(b, y, y)
+			if j == v-1 {
+				mask.Store(y, ds.at(i, r.vb*j))
+			} else {
+				VMOVUPS(y, ds.at(i, r.vb*j))
+			}
+		}
+	}
+	Comment("ds at each target: minus the other entries' share.")
+	for i := 0; i < k; i++ {
+		row, t, w := GP64(), GP64(), GP32()
+		LEAQ(ds.at(i, 0), row)
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		MOVL(loc.tmp.Offset(4*i), w)
+		MOVL(w, Mem{Base: row, Index: t, Scale: 4})
+	}
+}
