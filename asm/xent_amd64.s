@@ -20028,7 +20028,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), $928-108
+TEXT ·CrossEntropyF32AVX512(SB), $1128-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -20075,6 +20075,7 @@ pfnext:
 	MOVQ    R8, R10
 	SHLQ    $0x02, R10
 	LEAQ    (R10)(R10*2), R11
+	MOVQ    $0x00000000, 1120(SP)
 
 d_r1groups:
 	CMPQ  DI, $0x08
@@ -20408,113 +20409,53 @@ d_r1groups:
 	VUNPCKHPD  Z11, Z2, Z2
 	VADDPD     Z13, Z2, Z2
 	VADDPD     Z2, Z12, Z11
-	VMOVAPD    Z11, Z13
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z13, Z14
-	VPCMPGTQ 1920(AX), Z14, K3
-	VPMOVM2Q K3, Z15
-	VPADDQ   2048(AX), Z15, Z16
-	VPSLLQ   $0x34, Z16, Z16
-	VORPD    Z16, Z14, Z14
-	VPSRLQ   $0x34, Z13, Z16
-	VPSUBQ   Z15, Z16, Z16
-	VORPD    2176(AX), Z16, Z16
-	VSUBPD   2304(AX), Z16, Z16
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z14, Z15
-	VADDPD      2432(AX), Z14, Z14
-	VDIVPD      Z14, Z15, Z15
-	VMULPD      Z15, Z15, Z14
-	VMOVUPD     2560(AX), Z17
-	VFMADD213PD 2688(AX), Z14, Z17
-	VFMADD213PD 2816(AX), Z14, Z17
-	VFMADD213PD 2944(AX), Z14, Z17
-	VFMADD213PD 3072(AX), Z14, Z17
-	VMULPD      Z15, Z17, Z17
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z16, Z17
-	VFMADD231PD 3328(AX), Z16, Z17
-	VXORPD      Z15, Z15, Z15
-	VFMADD231PD Z15, Z13, Z17
-	VMOVAPD     Z17, Z13
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z12, Z12, Z14
-	VADDPD      Z2, Z14, Z14
-	VDIVPD      Z14, Z2, Z14
-	VMULPD      Z14, Z14, Z15
-	VMOVUPD     4224(AX), Z16
-	VFMADD213PD 4352(AX), Z15, Z16
-	VFMADD213PD 4480(AX), Z15, Z16
-	VFMADD213PD 4608(AX), Z15, Z16
-	VMULPD      Z15, Z16, Z16
-	VADDPD      Z14, Z14, Z14
-	VFMADD213PD Z14, Z14, Z16
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z0, Z13, Z0
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z13
-	VMULPD    4864(AX), Z12, Z14
-	VCMPPD    $0x12, Z12, Z13, K3
-	VCMPPD    $0x12, Z14, Z2, K4
-	KANDW     K4, K3, K3
-	VMOVAPD   Z16, K3, Z0
-	VCVTPD2PS Z0, Y1
-	MOVL      $0x000000ff, R9
-	KMOVW     R9, K3
-	VMOVUPS   Z1, K3, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z11, Z0, Z0
+	VMOVUPD       2432(AX), Z13
+	VDIVPD        Z11, Z13, Z13
 	VBROADCASTSS  gradScale+104(FP), Z11
 	VCVTPS2PD     Y11, Z11
-	VMULPD        Z0, Z11, Z12
-	VCVTPD2PS     Z12, Y12
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z11, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
-	VCVTPD2PS     Z0, Y0
-	VEXTRACTF64X4 $0x00, Z0, 888(SP)
+	VMULPD        Z13, Z11, Z14
+	VCVTPD2PS     Z14, Y14
+	VMULPD        Z13, Z2, Z13
+	VMULPD        Z11, Z13, Z13
+	VXORPD        5120(AX), Z13, Z13
+	VCVTPD2PS     Z13, Y13
+	VEXTRACTF64X4 $0x00, Z13, 888(SP)
 
 	// ds = e * g/Z, the rows' vectors as held.
 	LEAQ      (DX)(R11*1), R9
-	VMOVDQU32 256(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z3, Z3
+	VMOVDQU32 256(AX), Z11
+	VPERMPS   Z14, Z11, Z11
+	VMULPS    Z11, Z3, Z3
 	VMOVUPS   Z3, K2, (DX)
-	VMOVDQU32 12288(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z4, Z4
+	VMOVDQU32 12288(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z4, Z4
 	VMOVUPS   Z4, K2, (DX)(R10*1)
-	VMOVDQU32 384(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z5, Z5
+	VMOVDQU32 384(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z5, Z5
 	VMOVUPS   Z5, K2, (DX)(R10*2)
-	VMOVDQU32 12416(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z6, Z6
+	VMOVDQU32 12416(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z6, Z6
 	VMOVUPS   Z6, K2, (R9)
-	VMOVDQU32 512(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z7, Z7
+	VMOVDQU32 512(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z7, Z7
 	VMOVUPS   Z7, K2, (DX)(R10*4)
-	VMOVDQU32 12544(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z8, Z8
+	VMOVDQU32 12544(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z8, Z8
 	VMOVUPS   Z8, K2, (R9)(R10*2)
-	VMOVDQU32 640(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z9, Z9
+	VMOVDQU32 640(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z9, Z9
 	VMOVUPS   Z9, K2, (DX)(R11*2)
-	VMOVDQU32 12672(AX), Z0
-	VPERMPS   Z12, Z0, Z0
-	VMULPS    Z0, Z10, Z10
+	VMOVDQU32 12672(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z10, Z10
 	VMOVUPS   Z10, K2, (R9)(R10*4)
 
 	// ds at each target: minus the other entries' share.
@@ -20550,6 +20491,81 @@ d_r1groups:
 	MOVLQSX 28(SI), R12
 	MOVL    916(SP), R13
 	MOVL    R13, (R9)(R12*4)
+	CMPQ    1120(SP), $0x00
+	JE      d_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z4
+	VMOVUPD 1056(SP), Z5
+	VADDPD  Z4, Z3, Z6
+	VMOVAPD Z6, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K3
+	VPMOVM2Q K3, Z8
+	VPADDQ   2048(AX), Z8, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z9
+	VPSUBQ   Z8, Z9, Z9
+	VORPD    2176(AX), Z9, Z9
+	VSUBPD   2304(AX), Z9, Z9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z8
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z8, Z8
+	VMULPD      Z8, Z8, Z7
+	VMOVUPD     2560(AX), Z10
+	VFMADD213PD 2688(AX), Z7, Z10
+	VFMADD213PD 2816(AX), Z7, Z10
+	VFMADD213PD 2944(AX), Z7, Z10
+	VFMADD213PD 3072(AX), Z7, Z10
+	VMULPD      Z8, Z10, Z10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z9, Z10
+	VFMADD231PD 3328(AX), Z9, Z10
+	VXORPD      Z8, Z8, Z8
+	VFMADD231PD Z8, Z6, Z10
+	VMOVAPD     Z10, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z3, Z3, Z7
+	VADDPD      Z4, Z7, Z7
+	VDIVPD      Z7, Z4, Z7
+	VMULPD      Z7, Z7, Z8
+	VMOVUPD     4224(AX), Z9
+	VFMADD213PD 4352(AX), Z8, Z9
+	VFMADD213PD 4480(AX), Z8, Z9
+	VFMADD213PD 4608(AX), Z8, Z9
+	VMULPD      Z8, Z9, Z9
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z6, Z5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z6
+	VMULPD    4864(AX), Z3, Z7
+	VCMPPD    $0x12, Z3, Z6, K3
+	VCMPPD    $0x12, Z7, Z4, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z9, K3, Z5
+	VCVTPD2PS Z5, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, -32(CX)
+
+d_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Z12, 928(SP)
+	VMOVUPD Z2, 992(SP)
+	VMOVUPD Z0, 1056(SP)
+	MOVQ    $0x00000001, 1120(SP)
 	LEAQ    (BX)(R10*8), BX
 	LEAQ    (DX)(R10*8), DX
 	ADDQ    $0x00000020, CX
@@ -20559,16 +20575,90 @@ d_r1groups:
 
 d_r1bail:
 	MOVQ $0x00000008, 920(SP)
-	JMP  d_r1solo
+	JMP  d_r1flush
 
 d_r1rest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, 920(SP)
+	MOVQ DI, 920(SP)
+
+d_r1flush:
+	CMPQ 1120(SP), $0x00
+	JE   d_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z0
+	VMOVUPD 992(SP), Z2
+	VMOVUPD 1056(SP), Z3
+	VADDPD  Z2, Z0, Z4
+	VMOVAPD Z4, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K3
+	VPMOVM2Q K3, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z4, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K3
+	VCMPPD    $0x12, Z5, Z2, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z7, K3, Z3
+	VCVTPD2PS Z3, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, -32(CX)
+	MOVQ      $0x00000000, 1120(SP)
 
 d_r1solo:
-	CMPQ    920(SP), $0x00
-	JE      d_r1groups
+	CMPQ  920(SP), $0x00
+	JNE   d_r1one
+	TESTQ DI, DI
+	JE    done
+	JMP   d_r1groups
+
+d_r1one:
 	MOVLQSX (SI), R9
 	TESTQ   R9, R9
 	JS      d_r1oignored
@@ -20860,6 +20950,7 @@ d_r1skip:
 	MOVQ    R8, R10
 	SHLQ    $0x02, R10
 	LEAQ    (R10)(R10*2), R11
+	MOVQ    $0x00000000, 1120(SP)
 
 d_r2groups:
 	CMPQ  DI, $0x08
@@ -21430,129 +21521,69 @@ d_r2groups:
 	VUNPCKHPD  Z6, Z0, Z0
 	VADDPD     Z12, Z0, Z0
 	VADDPD     Z0, Z9, Z6
-	VMOVAPD    Z6, Z12
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z12, Z15
-	VPCMPGTQ 1920(AX), Z15, K3
-	VPMOVM2Q K3, Z18
-	VPADDQ   2048(AX), Z18, Z21
-	VPSLLQ   $0x34, Z21, Z21
-	VORPD    Z21, Z15, Z15
-	VPSRLQ   $0x34, Z12, Z21
-	VPSUBQ   Z18, Z21, Z21
-	VORPD    2176(AX), Z21, Z21
-	VSUBPD   2304(AX), Z21, Z21
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z15, Z18
-	VADDPD      2432(AX), Z15, Z15
-	VDIVPD      Z15, Z18, Z18
-	VMULPD      Z18, Z18, Z15
-	VMOVUPD     2560(AX), Z24
-	VFMADD213PD 2688(AX), Z15, Z24
-	VFMADD213PD 2816(AX), Z15, Z24
-	VFMADD213PD 2944(AX), Z15, Z24
-	VFMADD213PD 3072(AX), Z15, Z24
-	VMULPD      Z18, Z24, Z24
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z21, Z24
-	VFMADD231PD 3328(AX), Z21, Z24
-	VXORPD      Z18, Z18, Z18
-	VFMADD231PD Z18, Z12, Z24
-	VMOVAPD     Z24, Z12
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z9, Z9, Z15
-	VADDPD      Z0, Z15, Z15
-	VDIVPD      Z15, Z0, Z15
-	VMULPD      Z15, Z15, Z18
-	VMOVUPD     4224(AX), Z21
-	VFMADD213PD 4352(AX), Z18, Z21
-	VFMADD213PD 4480(AX), Z18, Z21
-	VFMADD213PD 4608(AX), Z18, Z21
-	VMULPD      Z18, Z21, Z21
-	VADDPD      Z15, Z15, Z15
-	VFMADD213PD Z15, Z15, Z21
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z3, Z12, Z3
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z12
-	VMULPD    4864(AX), Z9, Z15
-	VCMPPD    $0x12, Z9, Z12, K3
-	VCMPPD    $0x12, Z15, Z0, K4
-	KANDW     K4, K3, K3
-	VMOVAPD   Z21, K3, Z3
-	VCVTPD2PS Z3, Y1
-	MOVL      $0x000000ff, R9
-	KMOVW     R9, K3
-	VMOVUPS   Z1, K3, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       2432(AX), Z3
-	VDIVPD        Z6, Z3, Z3
+	VMOVUPD       2432(AX), Z12
+	VDIVPD        Z6, Z12, Z12
 	VBROADCASTSS  gradScale+104(FP), Z6
 	VCVTPS2PD     Y6, Z6
-	VMULPD        Z3, Z6, Z9
-	VCVTPD2PS     Z9, Y9
-	VMULPD        Z3, Z0, Z0
-	VMULPD        Z6, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
-	VCVTPD2PS     Z0, Y0
-	VEXTRACTF64X4 $0x00, Z0, 888(SP)
+	VMULPD        Z12, Z6, Z15
+	VCVTPD2PS     Z15, Y15
+	VMULPD        Z12, Z0, Z12
+	VMULPD        Z6, Z12, Z12
+	VXORPD        5120(AX), Z12, Z12
+	VCVTPD2PS     Z12, Y12
+	VEXTRACTF64X4 $0x00, Z12, 888(SP)
 
 	// ds = e * g/Z, the rows' vectors as held.
 	LEAQ      (DX)(R11*1), R9
-	VMOVDQU32 256(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z4, Z4
+	VMOVDQU32 256(AX), Z6
+	VPERMPS   Z15, Z6, Z6
+	VMULPS    Z6, Z4, Z4
 	VMOVUPS   Z4, (DX)
-	VMULPS    Z0, Z5, Z5
+	VMULPS    Z6, Z5, Z5
 	VMOVUPS   Z5, K2, 64(DX)
-	VMOVDQU32 12288(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z7, Z7
+	VMOVDQU32 12288(AX), Z4
+	VPERMPS   Z15, Z4, Z4
+	VMULPS    Z4, Z7, Z7
 	VMOVUPS   Z7, (DX)(R10*1)
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z4, Z8, Z8
 	VMOVUPS   Z8, K2, 64(DX)(R10*1)
-	VMOVDQU32 384(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z10, Z10
+	VMOVDQU32 384(AX), Z4
+	VPERMPS   Z15, Z4, Z4
+	VMULPS    Z4, Z10, Z10
 	VMOVUPS   Z10, (DX)(R10*2)
-	VMULPS    Z0, Z11, Z11
+	VMULPS    Z4, Z11, Z11
 	VMOVUPS   Z11, K2, 64(DX)(R10*2)
-	VMOVDQU32 12416(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z13, Z13
+	VMOVDQU32 12416(AX), Z4
+	VPERMPS   Z15, Z4, Z4
+	VMULPS    Z4, Z13, Z13
 	VMOVUPS   Z13, (R9)
-	VMULPS    Z0, Z14, Z14
+	VMULPS    Z4, Z14, Z14
 	VMOVUPS   Z14, K2, 64(R9)
-	VMOVDQU32 512(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z16, Z16
+	VMOVDQU32 512(AX), Z4
+	VPERMPS   Z15, Z4, Z4
+	VMULPS    Z4, Z16, Z16
 	VMOVUPS   Z16, (DX)(R10*4)
-	VMULPS    Z0, Z17, Z17
+	VMULPS    Z4, Z17, Z17
 	VMOVUPS   Z17, K2, 64(DX)(R10*4)
-	VMOVDQU32 12544(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z19, Z19
+	VMOVDQU32 12544(AX), Z4
+	VPERMPS   Z15, Z4, Z4
+	VMULPS    Z4, Z19, Z19
 	VMOVUPS   Z19, (R9)(R10*2)
-	VMULPS    Z0, Z20, Z20
+	VMULPS    Z4, Z20, Z20
 	VMOVUPS   Z20, K2, 64(R9)(R10*2)
-	VMOVDQU32 640(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z22, Z22
+	VMOVDQU32 640(AX), Z4
+	VPERMPS   Z15, Z4, Z4
+	VMULPS    Z4, Z22, Z22
 	VMOVUPS   Z22, (DX)(R11*2)
-	VMULPS    Z0, Z23, Z23
+	VMULPS    Z4, Z23, Z23
 	VMOVUPS   Z23, K2, 64(DX)(R11*2)
-	VMOVDQU32 12672(AX), Z0
-	VPERMPS   Z9, Z0, Z0
-	VMULPS    Z0, Z25, Z25
+	VMOVDQU32 12672(AX), Z4
+	VPERMPS   Z15, Z4, Z4
+	VMULPS    Z4, Z25, Z25
 	VMOVUPS   Z25, (R9)(R10*4)
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z4, Z2, Z2
 	VMOVUPS   Z2, K2, 64(R9)(R10*4)
 
 	// ds at each target: minus the other entries' share.
@@ -21588,6 +21619,81 @@ d_r2groups:
 	MOVLQSX 28(SI), R12
 	MOVL    916(SP), R13
 	MOVL    R13, (R9)(R12*4)
+	CMPQ    1120(SP), $0x00
+	JE      d_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z2
+	VMOVUPD 992(SP), Z4
+	VMOVUPD 1056(SP), Z5
+	VADDPD  Z4, Z2, Z6
+	VMOVAPD Z6, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K3
+	VPMOVM2Q K3, Z8
+	VPADDQ   2048(AX), Z8, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z8, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z8
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z8, Z8
+	VMULPD      Z8, Z8, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z8, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z8, Z8, Z8
+	VFMADD231PD Z8, Z6, Z11
+	VMOVAPD     Z11, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z2, Z2, Z7
+	VADDPD      Z4, Z7, Z7
+	VDIVPD      Z7, Z4, Z7
+	VMULPD      Z7, Z7, Z8
+	VMOVUPD     4224(AX), Z10
+	VFMADD213PD 4352(AX), Z8, Z10
+	VFMADD213PD 4480(AX), Z8, Z10
+	VFMADD213PD 4608(AX), Z8, Z10
+	VMULPD      Z8, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z6, Z5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z6
+	VMULPD    4864(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K3
+	VCMPPD    $0x12, Z7, Z4, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z10, K3, Z5
+	VCVTPD2PS Z5, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, -32(CX)
+
+d_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Z9, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	VMOVUPD Z3, 1056(SP)
+	MOVQ    $0x00000001, 1120(SP)
 	LEAQ    (BX)(R10*8), BX
 	LEAQ    (DX)(R10*8), DX
 	ADDQ    $0x00000020, CX
@@ -21597,16 +21703,90 @@ d_r2groups:
 
 d_r2bail:
 	MOVQ $0x00000008, 920(SP)
-	JMP  d_r2solo
+	JMP  d_r2flush
 
 d_r2rest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, 920(SP)
+	MOVQ DI, 920(SP)
+
+d_r2flush:
+	CMPQ 1120(SP), $0x00
+	JE   d_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z0
+	VMOVUPD 992(SP), Z2
+	VMOVUPD 1056(SP), Z3
+	VADDPD  Z2, Z0, Z4
+	VMOVAPD Z4, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K3
+	VPMOVM2Q K3, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z4, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K3
+	VCMPPD    $0x12, Z5, Z2, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z7, K3, Z3
+	VCVTPD2PS Z3, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, -32(CX)
+	MOVQ      $0x00000000, 1120(SP)
 
 d_r2solo:
-	CMPQ    920(SP), $0x00
-	JE      d_r2groups
+	CMPQ  920(SP), $0x00
+	JNE   d_r2one
+	TESTQ DI, DI
+	JE    done
+	JMP   d_r2groups
+
+d_r2one:
 	MOVLQSX (SI), R9
 	TESTQ   R9, R9
 	JS      d_r2oignored
@@ -27001,6 +27181,7 @@ l_start:
 	MOVQ    R8, R9
 	SHLQ    $0x02, R9
 	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1120(SP)
 
 l_r1groups:
 	CMPQ  DI, $0x08
@@ -27333,85 +27514,173 @@ l_r1groups:
 	VUNPCKLPD  Z4, Z3, Z2
 	VUNPCKHPD  Z4, Z3, Z3
 	VADDPD     Z2, Z3, Z3
-	VADDPD     Z3, Z12, Z2
-	VMOVAPD    Z2, Z2
+	CMPQ       1120(SP), $0x00
+	JE         l_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z2
+	VMOVUPD 992(SP), Z4
+	VMOVUPD 1056(SP), Z5
+	VADDPD  Z4, Z2, Z6
+	VMOVAPD Z6, Z6
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z2, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z2, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K2
+	VPMOVM2Q K2, Z8
+	VPADDQ   2048(AX), Z8, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z9
+	VPSUBQ   Z8, Z9, Z9
+	VORPD    2176(AX), Z9, Z9
+	VSUBPD   2304(AX), Z9, Z9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z7, Z8
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z8, Z8
+	VMULPD      Z8, Z8, Z7
+	VMOVUPD     2560(AX), Z10
+	VFMADD213PD 2688(AX), Z7, Z10
+	VFMADD213PD 2816(AX), Z7, Z10
+	VFMADD213PD 2944(AX), Z7, Z10
+	VFMADD213PD 3072(AX), Z7, Z10
+	VMULPD      Z8, Z10, Z10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z2, Z7
-	VMOVAPD     Z7, Z2
+	VFMADD231PD 3200(AX), Z9, Z10
+	VFMADD231PD 3328(AX), Z9, Z10
+	VXORPD      Z8, Z8, Z8
+	VFMADD231PD Z8, Z6, Z10
+	VMOVAPD     Z10, Z6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z12, Z12, Z4
-	VADDPD      Z3, Z4, Z4
-	VDIVPD      Z4, Z3, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z2, Z2, Z7
+	VADDPD      Z4, Z7, Z7
+	VDIVPD      Z7, Z4, Z7
+	VMULPD      Z7, Z7, Z8
+	VMOVUPD     4224(AX), Z9
+	VFMADD213PD 4352(AX), Z8, Z9
+	VFMADD213PD 4480(AX), Z8, Z9
+	VFMADD213PD 4608(AX), Z8, Z9
+	VMULPD      Z8, Z9, Z9
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z9
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z0, Z2, Z0
+	VSUBPD Z5, Z6, Z5
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z2
-	VMULPD    4864(AX), Z12, Z4
-	VCMPPD    $0x12, Z12, Z2, K2
-	VCMPPD    $0x12, Z4, Z3, K3
+	VMOVUPD   4736(AX), Z6
+	VMULPD    4864(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K2
+	VCMPPD    $0x12, Z7, Z4, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z0
-	VCVTPD2PS Z0, Y1
+	VMOVAPD   Z9, K2, Z5
+	VCVTPD2PS Z5, Y1
 	MOVL      $0x000000ff, DX
 	KMOVW     DX, K2
-	VMOVUPS   Z1, K2, (CX)
-	LEAQ      (BX)(R9*8), BX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, DI
-	JMP       l_r1groups
+	VMOVUPS   Z1, K2, -32(CX)
+
+l_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Z12, 928(SP)
+	VMOVUPD Z3, 992(SP)
+	VMOVUPD Z0, 1056(SP)
+	MOVQ    $0x00000001, 1120(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_r1groups
 
 l_r1bail:
 	MOVQ $0x00000008, 920(SP)
-	JMP  l_r1solo
+	JMP  l_r1flush
 
 l_r1rest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, 920(SP)
+	MOVQ DI, 920(SP)
+
+l_r1flush:
+	CMPQ 1120(SP), $0x00
+	JE   l_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z0
+	VMOVUPD 992(SP), Z2
+	VMOVUPD 1056(SP), Z3
+	VADDPD  Z2, Z0, Z4
+	VMOVAPD Z4, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z4, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z3
+	VCVTPD2PS Z3, Y1
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z1, K2, -32(CX)
+	MOVQ      $0x00000000, 1120(SP)
 
 l_r1solo:
-	CMPQ    920(SP), $0x00
-	JE      l_r1groups
+	CMPQ  920(SP), $0x00
+	JNE   l_r1one
+	TESTQ DI, DI
+	JE    done
+	JMP   l_r1groups
+
+l_r1one:
 	MOVLQSX (SI), DX
 	TESTQ   DX, DX
 	JS      l_r1oignored
@@ -27649,6 +27918,7 @@ l_r1skip:
 	MOVQ    R8, R9
 	SHLQ    $0x02, R9
 	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1120(SP)
 
 l_r2groups:
 	CMPQ  DI, $0x08
@@ -28218,85 +28488,173 @@ l_r2groups:
 	VUNPCKLPD  Z2, Z0, Z4
 	VUNPCKHPD  Z2, Z0, Z0
 	VADDPD     Z4, Z0, Z0
-	VADDPD     Z0, Z9, Z2
-	VMOVAPD    Z2, Z2
+	CMPQ       1120(SP), $0x00
+	JE         l_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z2
+	VMOVUPD 992(SP), Z4
+	VMOVUPD 1056(SP), Z5
+	VADDPD  Z4, Z2, Z6
+	VMOVAPD Z6, Z6
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z2, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z2, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K2
+	VPMOVM2Q K2, Z8
+	VPADDQ   2048(AX), Z8, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z8, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
-	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
-	VMULPD      Z5, Z7, Z7
+	VSUBPD      2432(AX), Z7, Z8
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z8, Z8
+	VMULPD      Z8, Z8, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z8, Z11, Z11
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z2, Z7
-	VMOVAPD     Z7, Z2
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z8, Z8, Z8
+	VFMADD231PD Z8, Z6, Z11
+	VMOVAPD     Z11, Z6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z9, Z9, Z4
-	VADDPD      Z0, Z4, Z4
-	VDIVPD      Z4, Z0, Z4
-	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z2, Z2, Z7
+	VADDPD      Z4, Z7, Z7
+	VDIVPD      Z7, Z4, Z7
+	VMULPD      Z7, Z7, Z8
+	VMOVUPD     4224(AX), Z10
+	VFMADD213PD 4352(AX), Z8, Z10
+	VFMADD213PD 4480(AX), Z8, Z10
+	VFMADD213PD 4608(AX), Z8, Z10
+	VMULPD      Z8, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z3, Z2, Z2
+	VSUBPD Z5, Z6, Z5
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z9, Z4
-	VCMPPD    $0x12, Z9, Z3, K2
-	VCMPPD    $0x12, Z4, Z0, K3
+	VMOVUPD   4736(AX), Z6
+	VMULPD    4864(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K2
+	VCMPPD    $0x12, Z7, Z4, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z6, K2, Z2
-	VCVTPD2PS Z2, Y1
+	VMOVAPD   Z10, K2, Z5
+	VCVTPD2PS Z5, Y1
 	MOVL      $0x000000ff, DX
 	KMOVW     DX, K2
-	VMOVUPS   Z1, K2, (CX)
-	LEAQ      (BX)(R9*8), BX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, DI
-	JMP       l_r2groups
+	VMOVUPS   Z1, K2, -32(CX)
+
+l_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Z9, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	VMOVUPD Z3, 1056(SP)
+	MOVQ    $0x00000001, 1120(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_r2groups
 
 l_r2bail:
 	MOVQ $0x00000008, 920(SP)
-	JMP  l_r2solo
+	JMP  l_r2flush
 
 l_r2rest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, 920(SP)
+	MOVQ DI, 920(SP)
+
+l_r2flush:
+	CMPQ 1120(SP), $0x00
+	JE   l_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z0
+	VMOVUPD 992(SP), Z2
+	VMOVUPD 1056(SP), Z3
+	VADDPD  Z2, Z0, Z4
+	VMOVAPD Z4, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z4, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z3
+	VCVTPD2PS Z3, Y1
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z1, K2, -32(CX)
+	MOVQ      $0x00000000, 1120(SP)
 
 l_r2solo:
-	CMPQ    920(SP), $0x00
-	JE      l_r2groups
+	CMPQ  920(SP), $0x00
+	JNE   l_r2one
+	TESTQ DI, DI
+	JE    done
+	JMP   l_r2groups
+
+l_r2one:
 	MOVLQSX (SI), DX
 	TESTQ   DX, DX
 	JS      l_r2oignored

@@ -44,6 +44,9 @@ type xresLocals struct {
 	gidx Mem // 64 bytes: lane 2i holds i*cols, the gather's row offsets
 	tmp  Mem // 32 bytes: ds at the eight targets
 	left Mem // 8 bytes: the rows left to run solo
+	// The pending group's e_t, O and s_t - max (three vectors, see
+	// resGroup), and whether there is one (8 bytes).
+	pend, pending Mem
 }
 
 // resRows emits the resident path's row loops, one for each v up to
@@ -86,6 +89,7 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
 	left := loc.left
 	ptrs := x.rowPtrs()
+	MOVQ(U32(0), loc.pending)
 
 	Label(pre + "groups")
 	CMPQ(x.rows, U8(xresRows))
@@ -108,14 +112,21 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 
 	Label(pre + "bail")
 	MOVQ(U32(xresRows), left)
-	JMP(LabelRef(pre + "solo"))
+	JMP(LabelRef(pre + "flush"))
 	Label(pre + "rest")
-	TESTQ(x.rows, x.rows)
-	JE(LabelRef(done))
 	MOVQ(x.rows, left)
+	Label(pre + "flush")
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "solo"))
+	x.resFinishPending(loc)
+	MOVQ(U32(0), loc.pending)
 	Label(pre + "solo")
 	CMPQ(left, U8(0))
-	JE(LabelRef(pre + "groups"))
+	JNE(LabelRef(pre + "one"))
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	JMP(LabelRef(pre + "groups"))
+	Label(pre + "one")
 	t := GP64()
 	MOVLQSX(Mem{Base: x.labp}, t)
 	TESTQ(t, t)
@@ -132,28 +143,66 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 
 // resGroup emits CrossEntropy for the k rows (eight, or 1: solo) of v
 // vectors at srcp; a row for the caller (a max that is not finite, or a
-// confident row past confidentMargin) jumps to bail.
+// confident row past confidentMargin) jumps to bail. A group (pipelined)
+// leaves its losses pending (see resRowLoop) and finishes the pending
+// group's; the arithmetic is the same.
 func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLocals, bail string) {
+	isa := x.isa
 	xs, om := x.resLoad(v, k, s, mask)
 	m, st := x.resMax(k, om, loc, bail)
 	et, dt := x.resExp(v, xs, m, st)
 	o := x.resSums(v, xs)
-	z := x.isa.Vec()
+	if k == 1 {
+		z := isa.Vec()
+		l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
+		x.resStoreLoss(l, k, Mem{Base: x.lossp})
+		if x.withDS {
+			x.resDS(v, xs, o, z, s, mask, loc)
+		}
+		return
+	}
+	if x.withDS {
+		z := isa.Vec()
+		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
+		x.resDS(v, xs, o, z, s, mask, loc)
+	}
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "nopend"))
+	x.resFinishPending(loc)
+	Label(pre + "nopend")
+	Comment("This group's losses pending.")
+	VMOVUPD(et, loc.pend)
+	VMOVUPD(o, loc.pend.Offset(64))
+	VMOVUPD(dt, loc.pend.Offset(128))
+	MOVQ(U32(1), loc.pending)
+}
+
+// resFinishPending emits the losses of the pending group, the eight rows
+// before lossp, from the values it left on the stack.
+func (x *xentRows) resFinishPending(loc xresLocals) {
+	isa := x.isa
+	Comment("The pending group's losses.")
+	et, o, dt, z := isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec()
+	VMOVUPD(loc.pend, et)
+	VMOVUPD(loc.pend.Offset(64), o)
+	VMOVUPD(loc.pend.Offset(128), dt)
 	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
+	x.resStoreLoss(l, xresRows, Mem{Base: x.lossp, Disp: -4 * xresRows})
+}
+
+// resStoreLoss stores the k losses l (float64, row i in lane i) to loss.
+func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
 	lf := x.isa.Vec()
 	VCVTPD2PS(l, lf.AsY())
 	if k == 1 {
-		VMOVSS(lf.AsX(), Mem{Base: x.lossp})
-	} else {
-		// A masked store: ZMM forms only (no AVX512VL).
-		lanes, km := GP32(), K()
-		MOVL(U32(1<<k-1), lanes)
-		KMOVW(lanes, km)
-		VMOVUPS(lf, km, Mem{Base: x.lossp})
+		VMOVSS(lf.AsX(), loss)
+		return
 	}
-	if x.withDS {
-		x.resDS(v, xs, o, z, s, mask, loc)
-	}
+	// A masked store: ZMM forms only (no AVX512VL).
+	lanes, km := GP32(), K()
+	MOVL(U32(1<<k-1), lanes)
+	KMOVW(lanes, km)
+	VMOVUPS(lf, km, loss)
 }
 
 // resLoad loads the k rows (v vectors each, the last through mask), each
