@@ -20028,7 +20028,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), $1128-108
+TEXT ·CrossEntropyF32AVX512(SB), $2728-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -20423,7 +20423,7 @@ d_r1groups:
 	VCVTPD2PS     Z13, Y13
 	VEXTRACTF64X4 $0x00, Z13, 888(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	LEAQ      (DX)(R11*1), R9
 	VMOVDQU32 256(AX), Z11
 	VPERMPS   Z14, Z11, Z11
@@ -20880,7 +20880,7 @@ d_r1one:
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 888(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VBROADCASTSS X5, Z0
 	VMULPS       Z0, Z3, Z3
 	VMOVUPS      Z3, K2, (DX)
@@ -21535,7 +21535,7 @@ d_r2groups:
 	VCVTPD2PS     Z12, Y12
 	VEXTRACTF64X4 $0x00, Z12, 888(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	LEAQ      (DX)(R11*1), R9
 	VMOVDQU32 256(AX), Z6
 	VPERMPS   Z15, Z6, Z6
@@ -22028,7 +22028,7 @@ d_r2one:
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 888(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VBROADCASTSS X6, Z0
 	VMULPS       Z0, Z4, Z4
 	VMOVUPS      Z4, (DX)
@@ -22089,6 +22089,1481 @@ d_r2ospecial:
 	JMP    d_r2onext
 
 d_r2skip:
+	// Rows of 3 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000030
+	JA      d_r3skip
+	MOVQ    R8, R9
+	SUBQ    $0x00000020, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K2
+	MOVQ    R8, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    $0x00000000, 1120(SP)
+
+d_r3groups:
+	CMPQ  DI, $0x08
+	JL    d_r3rest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_r3bail
+
+	// The others' max, each target's lane -Inf.
+	LEAQ         (BX)(R11*1), R9
+	VPBROADCASTD (SI), Z0
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K3, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K3, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K2, K3
+	VMOVUPS      (AX), Z0
+	VMOVUPS      128(BX), K3, Z0
+	VMAXPS       Z0, Z2, Z0
+	VPBROADCASTD 4(SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX)(R10*1), K3, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX)(R10*1), K3, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K2, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX)(R10*1), K3, Z2
+	VMAXPS       Z2, Z3, Z2
+	VPBROADCASTD 8(SI), Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      (BX)(R10*2), K3, Z4
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      64(BX)(R10*2), K3, Z5
+	VMAXPS       Z5, Z4, Z4
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K2, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      128(BX)(R10*2), K3, Z3
+	VMAXPS       Z3, Z4, Z3
+	VPBROADCASTD 12(SI), Z4
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (R9), K3, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(R9), K3, Z6
+	VMAXPS       Z6, Z5, Z5
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(R9), K3, Z4
+	VMAXPS       Z4, Z5, Z4
+	VPBROADCASTD 16(SI), Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX)(R10*4), K3, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX)(R10*4), K3, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX)(R10*4), K3, Z5
+	VMAXPS       Z5, Z6, Z5
+	VPBROADCASTD 20(SI), Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (R9)(R10*2), K3, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K3
+	VMOVUPS      (AX), Z8
+	VMOVUPS      64(R9)(R10*2), K3, Z8
+	VMAXPS       Z8, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K2, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      128(R9)(R10*2), K3, Z6
+	VMAXPS       Z6, Z7, Z6
+	VPBROADCASTD 24(SI), Z7
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K3
+	VMOVUPS      (AX), Z8
+	VMOVUPS      (BX)(R11*2), K3, Z8
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      64(BX)(R11*2), K3, Z9
+	VMAXPS       Z9, Z8, Z8
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K2, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      128(BX)(R11*2), K3, Z7
+	VMAXPS       Z7, Z8, Z7
+	VPBROADCASTD 28(SI), Z8
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z8, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      (R9)(R10*4), K3, Z9
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z8, K3
+	VMOVUPS      (AX), Z10
+	VMOVUPS      64(R9)(R10*4), K3, Z10
+	VMAXPS       Z10, Z9, Z9
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z8, K2, K3
+	VMOVUPS      (AX), Z8
+	VMOVUPS      128(R9)(R10*4), K3, Z8
+	VMAXPS       Z8, Z9, Z8
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z0, Z9
+	VSHUFF64X2 $0xee, Z3, Z0, Z0
+	VMAXPS     Z9, Z0, Z0
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z0, Z3
+	VSHUFF64X2 $0xdd, Z5, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z0, Z3
+	VUNPCKHPD  Z2, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	VPMOVZXDQ  (SI), Z3
+	VPADDD     824(SP), Z3, Z3
+	MOVL       $0x00005555, R12
+	KMOVW      R12, K3
+	VXORPS     Z2, Z2, Z2
+	VGATHERDPS (BX)(Z3*4), K3, Z2
+	VMOVSLDUP  Z2, Z2
+	VMAXPS     Z2, Z0, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z0, Z0
+	VMOVUPS  4096(AX), Z4
+	VCMPPS   $0x16, Z0, Z4, K3
+	KORTESTW K3, K3
+	JNE      d_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z0
+	VPCMPEQD 128(AX), Z0, K3
+	KORTESTW K3, K3
+	JNE      d_r3bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z3, Z2, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z4, K3
+	VMAXPS  Z4, Z0, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z8
+	VFMADD213PS 12032(AX), Z4, Z8
+	VFMADD213PS 12160(AX), Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K3, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z2, Z5, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z3, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z2, Z2
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	LEAQ         1128(SP), R12
+	ADDQ         $0x3f, R12
+	ANDQ         $-64, R12
+	VPBROADCASTD (SI), Z5
+	VMOVDQU32    256(AX), Z6
+	VPERMPS      Z3, Z6, Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (BX), K3, Z7
+	VSUBPS       Z6, Z7, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z8
+	VMOVUPS      64(BX), K3, Z8
+	VSUBPS       Z6, Z8, Z8
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX), K3, Z5
+	VSUBPS       Z6, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z7, K3
+	VMAXPS  Z7, Z0, Z7
+	VCMPPS  $0x15, Z0, Z8, K4
+	VMAXPS  Z8, Z0, Z8
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z9
+	VFMADD231PS 1024(AX), Z7, Z9
+	VSUBPS      11776(AX), Z9, Z10
+	VMOVUPS     11776(AX), Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      11776(AX), Z12, Z13
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z5, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VFMADD231PS 1152(AX), Z10, Z7
+	VFMADD231PS 1152(AX), Z13, Z8
+	VFMADD231PS 1152(AX), Z16, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z11
+	VFMADD213PS   12032(AX), Z7, Z11
+	VFMADD213PS   12160(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       11904(AX), Z14
+	VFMADD213PS   12032(AX), Z8, Z14
+	VFMADD213PS   12160(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z5, Z17
+	VFMADD213PS   12160(AX), Z5, Z17
+	VMULPS        Z5, Z17, Z17
+	VPERMPS       Z6, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K3, Z7
+	VPERMPS       Z6, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K4, Z8
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K5, Z5
+	VMOVUPS       Z7, (R12)
+	VMOVUPS       Z8, 64(R12)
+	VMOVUPS       Z5, 128(R12)
+	VADDPS        Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z7, Z5, Z5
+	VADDPD        Z5, Z6, Z6
+	VPBROADCASTD  4(SI), Z5
+	VMOVDQU32     384(AX), Z7
+	VPERMPS       Z3, Z7, Z7
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z8
+	VMOVUPS       (BX)(R10*1), K3, Z8
+	VSUBPS        Z7, Z8, Z8
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z9
+	VMOVUPS       64(BX)(R10*1), K3, Z9
+	VSUBPS        Z7, Z9, Z9
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R10*1), K3, Z5
+	VSUBPS        Z7, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z8, K3
+	VMAXPS  Z8, Z0, Z8
+	VCMPPS  $0x15, Z0, Z9, K4
+	VMAXPS  Z9, Z0, Z9
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z10
+	VFMADD231PS 1024(AX), Z8, Z10
+	VSUBPS      11776(AX), Z10, Z11
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z9, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VMOVUPS     11776(AX), Z16
+	VFMADD231PS 1024(AX), Z5, Z16
+	VSUBPS      11776(AX), Z16, Z17
+	VFMADD231PS 1152(AX), Z11, Z8
+	VFMADD231PS 1152(AX), Z14, Z9
+	VFMADD231PS 1152(AX), Z17, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z12
+	VFMADD213PS   12032(AX), Z8, Z12
+	VFMADD213PS   12160(AX), Z8, Z12
+	VMULPS        Z8, Z12, Z12
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z9, Z15
+	VFMADD213PS   12160(AX), Z9, Z15
+	VMULPS        Z9, Z15, Z15
+	VMOVUPS       11904(AX), Z18
+	VFMADD213PS   12032(AX), Z5, Z18
+	VFMADD213PS   12160(AX), Z5, Z18
+	VMULPS        Z5, Z18, Z18
+	VPERMPS       Z7, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K3, Z8
+	VPERMPS       Z7, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K4, Z9
+	VPERMPS       Z7, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K5, Z5
+	VMOVUPS       Z8, 192(R12)
+	VMOVUPS       Z9, 256(R12)
+	VMOVUPS       Z5, 320(R12)
+	VADDPS        Z9, Z8, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z5, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z8, Z5, Z5
+	VADDPD        Z5, Z7, Z7
+	VPBROADCASTD  8(SI), Z5
+	VMOVDQU32     512(AX), Z8
+	VPERMPS       Z3, Z8, Z8
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z9
+	VMOVUPS       (BX)(R10*2), K3, Z9
+	VSUBPS        Z8, Z9, Z9
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z10
+	VMOVUPS       64(BX)(R10*2), K3, Z10
+	VSUBPS        Z8, Z10, Z10
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R10*2), K3, Z5
+	VSUBPS        Z8, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z9, K3
+	VMAXPS  Z9, Z0, Z9
+	VCMPPS  $0x15, Z0, Z10, K4
+	VMAXPS  Z10, Z0, Z10
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z8
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z11
+	VFMADD231PS 1024(AX), Z9, Z11
+	VSUBPS      11776(AX), Z11, Z12
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z10, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z5, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VFMADD231PS 1152(AX), Z12, Z9
+	VFMADD231PS 1152(AX), Z15, Z10
+	VFMADD231PS 1152(AX), Z18, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z13
+	VFMADD213PS   12032(AX), Z9, Z13
+	VFMADD213PS   12160(AX), Z9, Z13
+	VMULPS        Z9, Z13, Z13
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z10, Z16
+	VFMADD213PS   12160(AX), Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z5, Z19
+	VFMADD213PS   12160(AX), Z5, Z19
+	VMULPS        Z5, Z19, Z19
+	VPERMPS       Z8, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K3, Z9
+	VPERMPS       Z8, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K4, Z10
+	VPERMPS       Z8, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K5, Z5
+	VMOVUPS       Z9, 384(R12)
+	VMOVUPS       Z10, 448(R12)
+	VMOVUPS       Z5, 512(R12)
+	VADDPS        Z10, Z9, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z9, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z9, Z5, Z5
+	VADDPD        Z5, Z8, Z8
+	VPBROADCASTD  12(SI), Z5
+	VMOVDQU32     640(AX), Z9
+	VPERMPS       Z3, Z9, Z9
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z10
+	VMOVUPS       (R9), K3, Z10
+	VSUBPS        Z9, Z10, Z10
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z11
+	VMOVUPS       64(R9), K3, Z11
+	VSUBPS        Z9, Z11, Z11
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(R9), K3, Z5
+	VSUBPS        Z9, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z10, K3
+	VMAXPS  Z10, Z0, Z10
+	VCMPPS  $0x15, Z0, Z11, K4
+	VMAXPS  Z11, Z0, Z11
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z12
+	VFMADD231PS 1024(AX), Z10, Z12
+	VSUBPS      11776(AX), Z12, Z13
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z11, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VMOVUPS     11776(AX), Z18
+	VFMADD231PS 1024(AX), Z5, Z18
+	VSUBPS      11776(AX), Z18, Z19
+	VFMADD231PS 1152(AX), Z13, Z10
+	VFMADD231PS 1152(AX), Z16, Z11
+	VFMADD231PS 1152(AX), Z19, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z14
+	VFMADD213PS   12032(AX), Z10, Z14
+	VFMADD213PS   12160(AX), Z10, Z14
+	VMULPS        Z10, Z14, Z14
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z11, Z17
+	VFMADD213PS   12160(AX), Z11, Z17
+	VMULPS        Z11, Z17, Z17
+	VMOVUPS       11904(AX), Z20
+	VFMADD213PS   12032(AX), Z5, Z20
+	VFMADD213PS   12160(AX), Z5, Z20
+	VMULPS        Z5, Z20, Z20
+	VPERMPS       Z9, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K3, Z10
+	VPERMPS       Z9, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K4, Z11
+	VPERMPS       Z9, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS.Z   Z19, Z18, K5, Z5
+	VMOVUPS       Z10, 576(R12)
+	VMOVUPS       Z11, 640(R12)
+	VMOVUPS       Z5, 704(R12)
+	VADDPS        Z11, Z10, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z10, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z5, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z10, Z5, Z5
+	VADDPD        Z5, Z9, Z9
+	VPBROADCASTD  16(SI), Z5
+	VMOVDQU32     10880(AX), Z10
+	VPERMPS       Z3, Z10, Z10
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z11
+	VMOVUPS       (BX)(R10*4), K3, Z11
+	VSUBPS        Z10, Z11, Z11
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z12
+	VMOVUPS       64(BX)(R10*4), K3, Z12
+	VSUBPS        Z10, Z12, Z12
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R10*4), K3, Z5
+	VSUBPS        Z10, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z11, K3
+	VMAXPS  Z11, Z0, Z11
+	VCMPPS  $0x15, Z0, Z12, K4
+	VMAXPS  Z12, Z0, Z12
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z11, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VMOVUPS     11776(AX), Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      11776(AX), Z16, Z17
+	VMOVUPS     11776(AX), Z19
+	VFMADD231PS 1024(AX), Z5, Z19
+	VSUBPS      11776(AX), Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z11
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z11, Z15
+	VFMADD213PS   12160(AX), Z11, Z15
+	VMULPS        Z11, Z15, Z15
+	VMOVUPS       11904(AX), Z18
+	VFMADD213PS   12032(AX), Z12, Z18
+	VFMADD213PS   12160(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       11904(AX), Z21
+	VFMADD213PS   12032(AX), Z5, Z21
+	VFMADD213PS   12160(AX), Z5, Z21
+	VMULPS        Z5, Z21, Z21
+	VPERMPS       Z10, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z11
+	VPERMPS       Z10, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K4, Z12
+	VPERMPS       Z10, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K5, Z5
+	VMOVUPS       Z11, 768(R12)
+	VMOVUPS       Z12, 832(R12)
+	VMOVUPS       Z5, 896(R12)
+	VADDPS        Z12, Z11, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z5, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z11, Z5, Z5
+	VADDPD        Z5, Z10, Z10
+	VPBROADCASTD  20(SI), Z5
+	VMOVDQU32     11008(AX), Z11
+	VPERMPS       Z3, Z11, Z11
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z12
+	VMOVUPS       (R9)(R10*2), K3, Z12
+	VSUBPS        Z11, Z12, Z12
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z13
+	VMOVUPS       64(R9)(R10*2), K3, Z13
+	VSUBPS        Z11, Z13, Z13
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(R9)(R10*2), K3, Z5
+	VSUBPS        Z11, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z12, K3
+	VMAXPS  Z12, Z0, Z12
+	VCMPPS  $0x15, Z0, Z13, K4
+	VMAXPS  Z13, Z0, Z13
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VMOVUPS     11776(AX), Z20
+	VFMADD231PS 1024(AX), Z5, Z20
+	VSUBPS      11776(AX), Z20, Z21
+	VFMADD231PS 1152(AX), Z15, Z12
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z12, Z16
+	VFMADD213PS   12160(AX), Z12, Z16
+	VMULPS        Z12, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z13, Z19
+	VFMADD213PS   12160(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11904(AX), Z22
+	VFMADD213PS   12032(AX), Z5, Z22
+	VFMADD213PS   12160(AX), Z5, Z22
+	VMULPS        Z5, Z22, Z22
+	VPERMPS       Z11, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K3, Z12
+	VPERMPS       Z11, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K4, Z13
+	VPERMPS       Z11, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K5, Z5
+	VMOVUPS       Z12, 960(R12)
+	VMOVUPS       Z13, 1024(R12)
+	VMOVUPS       Z5, 1088(R12)
+	VADDPS        Z13, Z12, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z12, Z5, Z5
+	VADDPD        Z5, Z11, Z11
+	VPBROADCASTD  24(SI), Z5
+	VMOVDQU32     11136(AX), Z12
+	VPERMPS       Z3, Z12, Z12
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (BX)(R11*2), K3, Z13
+	VSUBPS        Z12, Z13, Z13
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z14
+	VMOVUPS       64(BX)(R11*2), K3, Z14
+	VSUBPS        Z12, Z14, Z14
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R11*2), K3, Z5
+	VSUBPS        Z12, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z13, K3
+	VMAXPS  Z13, Z0, Z13
+	VCMPPS  $0x15, Z0, Z14, K4
+	VMAXPS  Z14, Z0, Z14
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z13, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VMOVUPS     11776(AX), Z18
+	VFMADD231PS 1024(AX), Z14, Z18
+	VSUBPS      11776(AX), Z18, Z19
+	VMOVUPS     11776(AX), Z21
+	VFMADD231PS 1024(AX), Z5, Z21
+	VSUBPS      11776(AX), Z21, Z22
+	VFMADD231PS 1152(AX), Z16, Z13
+	VFMADD231PS 1152(AX), Z19, Z14
+	VFMADD231PS 1152(AX), Z22, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z13, Z17
+	VFMADD213PS   12160(AX), Z13, Z17
+	VMULPS        Z13, Z17, Z17
+	VMOVUPS       11904(AX), Z20
+	VFMADD213PS   12032(AX), Z14, Z20
+	VFMADD213PS   12160(AX), Z14, Z20
+	VMULPS        Z14, Z20, Z20
+	VMOVUPS       11904(AX), Z23
+	VFMADD213PS   12032(AX), Z5, Z23
+	VFMADD213PS   12160(AX), Z5, Z23
+	VMULPS        Z5, Z23, Z23
+	VPERMPS       Z12, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K3, Z13
+	VPERMPS       Z12, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS.Z   Z19, Z18, K4, Z14
+	VPERMPS       Z12, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K5, Z5
+	VMOVUPS       Z13, 1152(R12)
+	VMOVUPS       Z14, 1216(R12)
+	VMOVUPS       Z5, 1280(R12)
+	VADDPS        Z14, Z13, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z5, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z13, Z5, Z5
+	VADDPD        Z5, Z12, Z12
+	VPBROADCASTD  28(SI), Z5
+	VMOVDQU32     11264(AX), Z13
+	VPERMPS       Z3, Z13, Z3
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (R9)(R10*4), K3, Z13
+	VSUBPS        Z3, Z13, Z13
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS       (AX), Z14
+	VMOVUPS       64(R9)(R10*4), K3, Z14
+	VSUBPS        Z3, Z14, Z14
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(R9)(R10*4), K3, Z5
+	VSUBPS        Z3, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z13, K3
+	VMAXPS  Z13, Z0, Z13
+	VCMPPS  $0x15, Z0, Z14, K4
+	VMAXPS  Z14, Z0, Z14
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z3
+	VFMADD231PS 1024(AX), Z13, Z3
+	VSUBPS      11776(AX), Z3, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z14, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VMOVUPS     11776(AX), Z20
+	VFMADD231PS 1024(AX), Z5, Z20
+	VSUBPS      11776(AX), Z20, Z21
+	VFMADD231PS 1152(AX), Z15, Z13
+	VFMADD231PS 1152(AX), Z18, Z14
+	VFMADD231PS 1152(AX), Z21, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z13, Z16
+	VFMADD213PS   12160(AX), Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z14, Z19
+	VFMADD213PS   12160(AX), Z14, Z19
+	VMULPS        Z14, Z19, Z19
+	VMOVUPS       11904(AX), Z22
+	VFMADD213PS   12032(AX), Z5, Z22
+	VFMADD213PS   12160(AX), Z5, Z22
+	VMULPS        Z5, Z22, Z22
+	VPERMPS       Z0, Z3, Z3
+	VFMADD231PS   Z16, Z3, Z3
+	VSCALEFPS.Z   Z15, Z3, K3, Z13
+	VPERMPS       Z0, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K4, Z14
+	VPERMPS       Z0, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K5, Z5
+	VMOVUPS       Z13, 1344(R12)
+	VMOVUPS       Z14, 1408(R12)
+	VMOVUPS       Z5, 1472(R12)
+	VADDPS        Z14, Z13, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z3, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z3, Z5, Z5
+	VADDPD        Z5, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z12, Z10, Z3
+	VSHUFF64X2 $0xee, Z12, Z10, Z6
+	VADDPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z9, Z7, Z3
+	VSHUFF64X2 $0xee, Z9, Z7, Z7
+	VADDPD     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z11, Z3
+	VSHUFF64X2 $0xee, Z0, Z11, Z0
+	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z6, Z5, Z3
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z7, Z3
+	VSHUFF64X2 $0xdd, Z0, Z7, Z0
+	VADDPD     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z3
+	VUNPCKHPD  Z0, Z5, Z0
+	VADDPD     Z3, Z0, Z0
+	VADDPD     Z0, Z4, Z3
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z5
+	VDIVPD        Z3, Z5, Z5
+	VBROADCASTSS  gradScale+104(FP), Z3
+	VCVTPS2PD     Y3, Z3
+	VMULPD        Z5, Z3, Z6
+	VCVTPD2PS     Z6, Y6
+	VMULPD        Z5, Z0, Z5
+	VMULPD        Z3, Z5, Z5
+	VXORPD        5120(AX), Z5, Z5
+	VCVTPD2PS     Z5, Y5
+	VEXTRACTF64X4 $0x00, Z5, 888(SP)
+	LEAQ          1128(SP), R12
+	ADDQ          $0x3f, R12
+	ANDQ          $-64, R12
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ      (DX)(R11*1), R9
+	VMOVDQU32 256(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   (R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (DX)
+	VMOVUPS   64(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(DX)
+	VMOVUPS   128(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(DX)
+	VMOVDQU32 12288(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   192(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (DX)(R10*1)
+	VMOVUPS   256(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(DX)(R10*1)
+	VMOVUPS   320(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(DX)(R10*1)
+	VMOVDQU32 384(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   384(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (DX)(R10*2)
+	VMOVUPS   448(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(DX)(R10*2)
+	VMOVUPS   512(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(DX)(R10*2)
+	VMOVDQU32 12416(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   576(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (R9)
+	VMOVUPS   640(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(R9)
+	VMOVUPS   704(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(R9)
+	VMOVDQU32 512(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   768(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (DX)(R10*4)
+	VMOVUPS   832(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(DX)(R10*4)
+	VMOVUPS   896(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(DX)(R10*4)
+	VMOVDQU32 12544(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   960(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (R9)(R10*2)
+	VMOVUPS   1024(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(R9)(R10*2)
+	VMOVUPS   1088(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(R9)(R10*2)
+	VMOVDQU32 640(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   1152(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (DX)(R11*2)
+	VMOVUPS   1216(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(DX)(R11*2)
+	VMOVUPS   1280(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(DX)(R11*2)
+	VMOVDQU32 12672(AX), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVUPS   1344(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, (R9)(R10*4)
+	VMOVUPS   1408(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, 64(R9)(R10*4)
+	VMOVUPS   1472(R12), Z5
+	VMULPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K2, 128(R9)(R10*4)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    888(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    892(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    896(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    900(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    904(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    908(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    912(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    916(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	CMPQ    1120(SP), $0x00
+	JE      d_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z5
+	VMOVUPD 1056(SP), Z6
+	VADDPD  Z5, Z3, Z7
+	VMOVAPD Z7, Z7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z7, Z8
+	VPCMPGTQ 1920(AX), Z8, K3
+	VPMOVM2Q K3, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z8, Z8
+	VPSRLQ   $0x34, Z7, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z8, Z9
+	VADDPD      2432(AX), Z8, Z8
+	VDIVPD      Z8, Z9, Z9
+	VMULPD      Z9, Z9, Z8
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z8, Z11
+	VFMADD213PD 2816(AX), Z8, Z11
+	VFMADD213PD 2944(AX), Z8, Z11
+	VFMADD213PD 3072(AX), Z8, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z7, Z11
+	VMOVAPD     Z11, Z7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z3, Z3, Z8
+	VADDPD      Z5, Z8, Z8
+	VDIVPD      Z8, Z5, Z8
+	VMULPD      Z8, Z8, Z9
+	VMOVUPD     4224(AX), Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VFMADD213PD 4608(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z8, Z8, Z8
+	VFMADD213PD Z8, Z8, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z6, Z7, Z6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z7
+	VMULPD    4864(AX), Z3, Z8
+	VCMPPD    $0x12, Z3, Z7, K3
+	VCMPPD    $0x12, Z8, Z5, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z10, K3, Z6
+	VCVTPD2PS Z6, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, -32(CX)
+
+d_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Z4, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	VMOVUPD Z2, 1056(SP)
+	MOVQ    $0x00000001, 1120(SP)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_r3groups
+
+d_r3bail:
+	MOVQ $0x00000008, 920(SP)
+	JMP  d_r3flush
+
+d_r3rest:
+	MOVQ DI, 920(SP)
+
+d_r3flush:
+	CMPQ 1120(SP), $0x00
+	JE   d_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z0
+	VMOVUPD 992(SP), Z2
+	VMOVUPD 1056(SP), Z3
+	VADDPD  Z2, Z0, Z4
+	VMOVAPD Z4, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K3
+	VPMOVM2Q K3, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z4, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K3
+	VCMPPD    $0x12, Z5, Z2, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z7, K3, Z3
+	VCVTPD2PS Z3, Y1
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z1, K3, -32(CX)
+	MOVQ      $0x00000000, 1120(SP)
+
+d_r3solo:
+	CMPQ  920(SP), $0x00
+	JNE   d_r3one
+	TESTQ DI, DI
+	JE    done
+	JMP   d_r3groups
+
+d_r3one:
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_r3oignored
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z0
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K3, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K3, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K2, K3
+	VMOVUPS      (AX), Z0
+	VMOVUPS      128(BX), K3, Z0
+	VMAXPS       Z0, Z2, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z2
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VMAXPS     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z2
+	VUNPCKHPD  Z0, Z3, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z2
+	VMAXPS       Z2, Z0, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z0, Z0
+	VMOVUPS  4096(AX), Z4
+	VCMPPS   $0x16, Z0, Z4, K3
+	KORTESTW K3, K3
+	JNE      d_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z0
+	VPCMPEQD 128(AX), Z0, K3
+	KORTESTW K3, K3
+	JNE      d_r3ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z3, Z2, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z4, K3
+	VMAXPS  Z4, Z0, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z8
+	VFMADD213PS 12032(AX), Z4, Z8
+	VFMADD213PS 12160(AX), Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K3, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z2, Z5, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z3, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z2, Z2
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	LEAQ         1128(SP), R9
+	ADDQ         $0x3f, R9
+	ANDQ         $-64, R9
+	VPBROADCASTD (SI), Z5
+	VMOVDQU32    256(AX), Z6
+	VPERMPS      Z3, Z6, Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX), K3, Z6
+	VSUBPS       Z3, Z6, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX), K3, Z7
+	VSUBPS       Z3, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX), K3, Z5
+	VSUBPS       Z3, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z6, K3
+	VMAXPS  Z6, Z0, Z6
+	VCMPPS  $0x15, Z0, Z7, K4
+	VMAXPS  Z7, Z0, Z7
+	VCMPPS  $0x15, Z0, Z5, K5
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z3
+	VFMADD231PS 1024(AX), Z6, Z3
+	VSUBPS      11776(AX), Z3, Z8
+	VMOVUPS     11776(AX), Z10
+	VFMADD231PS 1024(AX), Z7, Z10
+	VSUBPS      11776(AX), Z10, Z11
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z5, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z8, Z6
+	VFMADD231PS 1152(AX), Z11, Z7
+	VFMADD231PS 1152(AX), Z14, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z6, Z9
+	VFMADD213PS   12160(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VMOVUPS       11904(AX), Z12
+	VFMADD213PS   12032(AX), Z7, Z12
+	VFMADD213PS   12160(AX), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z5, Z15
+	VFMADD213PS   12160(AX), Z5, Z15
+	VMULPS        Z5, Z15, Z15
+	VPERMPS       Z0, Z3, Z3
+	VFMADD231PS   Z9, Z3, Z3
+	VSCALEFPS.Z   Z8, Z3, K3, Z6
+	VPERMPS       Z0, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K4, Z7
+	VPERMPS       Z0, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K5, Z5
+	VMOVUPS       Z6, (R9)
+	VMOVUPS       Z7, 64(R9)
+	VMOVUPS       Z5, 128(R9)
+	VADDPS        Z7, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z3, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z3, Z5, Z5
+	VADDPD        Z5, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VADDPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VADDPD     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z6, Z5, Z3
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z7, Z3
+	VSHUFF64X2 $0xdd, Z0, Z7, Z0
+	VADDPD     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z3
+	VUNPCKHPD  Z0, Z5, Z0
+	VADDPD     Z3, Z0, Z0
+	VADDPD     Z0, Z4, Z3
+	VMOVAPD    Z3, Z5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z5, Z6
+	VPCMPGTQ 1920(AX), Z6, K3
+	VPMOVM2Q K3, Z7
+	VPADDQ   2048(AX), Z7, Z8
+	VPSLLQ   $0x34, Z8, Z8
+	VORPD    Z8, Z6, Z6
+	VPSRLQ   $0x34, Z5, Z8
+	VPSUBQ   Z7, Z8, Z8
+	VORPD    2176(AX), Z8, Z8
+	VSUBPD   2304(AX), Z8, Z8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z6, Z7
+	VADDPD      2432(AX), Z6, Z6
+	VDIVPD      Z6, Z7, Z7
+	VMULPD      Z7, Z7, Z6
+	VMOVUPD     2560(AX), Z9
+	VFMADD213PD 2688(AX), Z6, Z9
+	VFMADD213PD 2816(AX), Z6, Z9
+	VFMADD213PD 2944(AX), Z6, Z9
+	VFMADD213PD 3072(AX), Z6, Z9
+	VMULPD      Z7, Z9, Z9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z8, Z9
+	VFMADD231PD 3328(AX), Z8, Z9
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z5, Z9
+	VMOVAPD     Z9, Z5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z4, Z4, Z6
+	VADDPD      Z0, Z6, Z6
+	VDIVPD      Z6, Z0, Z6
+	VMULPD      Z6, Z6, Z7
+	VMOVUPD     4224(AX), Z8
+	VFMADD213PD 4352(AX), Z7, Z8
+	VFMADD213PD 4480(AX), Z7, Z8
+	VFMADD213PD 4608(AX), Z7, Z8
+	VMULPD      Z7, Z8, Z8
+	VADDPD      Z6, Z6, Z6
+	VFMADD213PD Z6, Z6, Z8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z5, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z4, Z6
+	VCMPPD    $0x12, Z4, Z5, K3
+	VCMPPD    $0x12, Z6, Z0, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z8, K3, Z2
+	VCVTPD2PS Z2, Y1
+	VMOVSS    X1, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z2
+	VDIVPD        Z3, Z2, Z2
+	VBROADCASTSS  gradScale+104(FP), Z3
+	VCVTPS2PD     Y3, Z3
+	VMULPD        Z2, Z3, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z2, Z0, Z0
+	VMULPD        Z3, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 888(SP)
+	LEAQ          1128(SP), R9
+	ADDQ          $0x3f, R9
+	ANDQ          $-64, R9
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X4, Z0
+	VMOVUPS      (R9), Z2
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, (DX)
+	VMOVUPS      64(R9), Z2
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, 64(DX)
+	VMOVUPS      128(R9), Z2
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, K2, 128(DX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    888(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_r3onext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 920(SP)
+	JMP  d_r3solo
+
+d_r3oignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_r3ozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_r3ozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_r3ozero_loop
+
+d_r3ozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_r3ozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_r3ozero_one
+
+d_r3ozero_tail:
+	TESTQ   R9, R9
+	JE      d_r3ozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_r3ozero_done:
+	JMP d_r3onext
+
+d_r3ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_r3onext
+
+d_r3skip:
 	CMPQ R8, $0x00000180
 	JA   d_row
 
@@ -28901,6 +30376,1241 @@ l_r2ospecial:
 	JMP    l_r2onext
 
 l_r2skip:
+	// Rows of 3 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000030
+	JA      l_r3skip
+	MOVQ    R8, DX
+	SUBQ    $0x00000020, DX
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(DX*2), DX
+	KMOVW   DX, K1
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1120(SP)
+
+l_r3groups:
+	CMPQ  DI, $0x08
+	JL    l_r3rest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_r3bail
+
+	// The others' max, each target's lane -Inf.
+	LEAQ         (BX)(R10*1), DX
+	VPBROADCASTD (SI), Z0
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K2, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K2, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K1, K2
+	VMOVUPS      (AX), Z0
+	VMOVUPS      128(BX), K2, Z0
+	VMAXPS       Z0, Z2, Z0
+	VPBROADCASTD 4(SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX)(R9*1), K2, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX)(R9*1), K2, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K1, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX)(R9*1), K2, Z2
+	VMAXPS       Z2, Z3, Z2
+	VPBROADCASTD 8(SI), Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      (BX)(R9*2), K2, Z4
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      64(BX)(R9*2), K2, Z5
+	VMAXPS       Z5, Z4, Z4
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K1, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      128(BX)(R9*2), K2, Z3
+	VMAXPS       Z3, Z4, Z3
+	VPBROADCASTD 12(SI), Z4
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (DX), K2, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(DX), K2, Z6
+	VMAXPS       Z6, Z5, Z5
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(DX), K2, Z4
+	VMAXPS       Z4, Z5, Z4
+	VPBROADCASTD 16(SI), Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX)(R9*4), K2, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX)(R9*4), K2, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX)(R9*4), K2, Z5
+	VMAXPS       Z5, Z6, Z5
+	VPBROADCASTD 20(SI), Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (DX)(R9*2), K2, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K2
+	VMOVUPS      (AX), Z8
+	VMOVUPS      64(DX)(R9*2), K2, Z8
+	VMAXPS       Z8, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K1, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      128(DX)(R9*2), K2, Z6
+	VMAXPS       Z6, Z7, Z6
+	VPBROADCASTD 24(SI), Z7
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K2
+	VMOVUPS      (AX), Z8
+	VMOVUPS      (BX)(R10*2), K2, Z8
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      64(BX)(R10*2), K2, Z9
+	VMAXPS       Z9, Z8, Z8
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K1, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      128(BX)(R10*2), K2, Z7
+	VMAXPS       Z7, Z8, Z7
+	VPBROADCASTD 28(SI), Z8
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z8, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      (DX)(R9*4), K2, Z9
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z8, K2
+	VMOVUPS      (AX), Z10
+	VMOVUPS      64(DX)(R9*4), K2, Z10
+	VMAXPS       Z10, Z9, Z9
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z8, K1, K2
+	VMOVUPS      (AX), Z8
+	VMOVUPS      128(DX)(R9*4), K2, Z8
+	VMAXPS       Z8, Z9, Z8
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z0, Z9
+	VSHUFF64X2 $0xee, Z3, Z0, Z0
+	VMAXPS     Z9, Z0, Z0
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z0, Z3
+	VSHUFF64X2 $0xdd, Z5, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z0, Z3
+	VUNPCKHPD  Z2, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	VPMOVZXDQ  (SI), Z3
+	VPADDD     824(SP), Z3, Z3
+	MOVL       $0x00005555, R11
+	KMOVW      R11, K2
+	VXORPS     Z2, Z2, Z2
+	VGATHERDPS (BX)(Z3*4), K2, Z2
+	VMOVSLDUP  Z2, Z2
+	VMAXPS     Z2, Z0, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z0, Z0
+	VMOVUPS  4096(AX), Z4
+	VCMPPS   $0x16, Z0, Z4, K2
+	KORTESTW K2, K2
+	JNE      l_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z0
+	VPCMPEQD 128(AX), Z0, K2
+	KORTESTW K2, K2
+	JNE      l_r3bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z3, Z2, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z4, K2
+	VMAXPS  Z4, Z0, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z8
+	VFMADD213PS 12032(AX), Z4, Z8
+	VFMADD213PS 12160(AX), Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z2, Z5, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z3, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z2, Z2
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	VPBROADCASTD (SI), Z5
+	VMOVDQU32    256(AX), Z6
+	VPERMPS      Z3, Z6, Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (BX), K2, Z7
+	VSUBPS       Z6, Z7, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z8
+	VMOVUPS      64(BX), K2, Z8
+	VSUBPS       Z6, Z8, Z8
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX), K2, Z5
+	VSUBPS       Z6, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z7, K2
+	VMAXPS  Z7, Z0, Z7
+	VCMPPS  $0x15, Z0, Z8, K3
+	VMAXPS  Z8, Z0, Z8
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z9
+	VFMADD231PS 1024(AX), Z7, Z9
+	VSUBPS      11776(AX), Z9, Z10
+	VMOVUPS     11776(AX), Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      11776(AX), Z12, Z13
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z5, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VFMADD231PS 1152(AX), Z10, Z7
+	VFMADD231PS 1152(AX), Z13, Z8
+	VFMADD231PS 1152(AX), Z16, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z11
+	VFMADD213PS   12032(AX), Z7, Z11
+	VFMADD213PS   12160(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       11904(AX), Z14
+	VFMADD213PS   12032(AX), Z8, Z14
+	VFMADD213PS   12160(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z5, Z17
+	VFMADD213PS   12160(AX), Z5, Z17
+	VMULPS        Z5, Z17, Z17
+	VPERMPS       Z6, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z7
+	VPERMPS       Z6, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K3, Z8
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K4, Z5
+	VADDPS        Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z7, Z5, Z5
+	VADDPD        Z5, Z6, Z6
+	VPBROADCASTD  4(SI), Z5
+	VMOVDQU32     384(AX), Z7
+	VPERMPS       Z3, Z7, Z7
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z8
+	VMOVUPS       (BX)(R9*1), K2, Z8
+	VSUBPS        Z7, Z8, Z8
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z9
+	VMOVUPS       64(BX)(R9*1), K2, Z9
+	VSUBPS        Z7, Z9, Z9
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R9*1), K2, Z5
+	VSUBPS        Z7, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z8, K2
+	VMAXPS  Z8, Z0, Z8
+	VCMPPS  $0x15, Z0, Z9, K3
+	VMAXPS  Z9, Z0, Z9
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z10
+	VFMADD231PS 1024(AX), Z8, Z10
+	VSUBPS      11776(AX), Z10, Z11
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z9, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VMOVUPS     11776(AX), Z16
+	VFMADD231PS 1024(AX), Z5, Z16
+	VSUBPS      11776(AX), Z16, Z17
+	VFMADD231PS 1152(AX), Z11, Z8
+	VFMADD231PS 1152(AX), Z14, Z9
+	VFMADD231PS 1152(AX), Z17, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z12
+	VFMADD213PS   12032(AX), Z8, Z12
+	VFMADD213PS   12160(AX), Z8, Z12
+	VMULPS        Z8, Z12, Z12
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z9, Z15
+	VFMADD213PS   12160(AX), Z9, Z15
+	VMULPS        Z9, Z15, Z15
+	VMOVUPS       11904(AX), Z18
+	VFMADD213PS   12032(AX), Z5, Z18
+	VFMADD213PS   12160(AX), Z5, Z18
+	VMULPS        Z5, Z18, Z18
+	VPERMPS       Z7, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K2, Z8
+	VPERMPS       Z7, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z9
+	VPERMPS       Z7, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K4, Z5
+	VADDPS        Z9, Z8, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z5, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z8, Z5, Z5
+	VADDPD        Z5, Z7, Z7
+	VPBROADCASTD  8(SI), Z5
+	VMOVDQU32     512(AX), Z8
+	VPERMPS       Z3, Z8, Z8
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z9
+	VMOVUPS       (BX)(R9*2), K2, Z9
+	VSUBPS        Z8, Z9, Z9
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z10
+	VMOVUPS       64(BX)(R9*2), K2, Z10
+	VSUBPS        Z8, Z10, Z10
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R9*2), K2, Z5
+	VSUBPS        Z8, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z9, K2
+	VMAXPS  Z9, Z0, Z9
+	VCMPPS  $0x15, Z0, Z10, K3
+	VMAXPS  Z10, Z0, Z10
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z8
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z11
+	VFMADD231PS 1024(AX), Z9, Z11
+	VSUBPS      11776(AX), Z11, Z12
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z10, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z5, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VFMADD231PS 1152(AX), Z12, Z9
+	VFMADD231PS 1152(AX), Z15, Z10
+	VFMADD231PS 1152(AX), Z18, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z13
+	VFMADD213PS   12032(AX), Z9, Z13
+	VFMADD213PS   12160(AX), Z9, Z13
+	VMULPS        Z9, Z13, Z13
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z10, Z16
+	VFMADD213PS   12160(AX), Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z5, Z19
+	VFMADD213PS   12160(AX), Z5, Z19
+	VMULPS        Z5, Z19, Z19
+	VPERMPS       Z8, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z9
+	VPERMPS       Z8, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K3, Z10
+	VPERMPS       Z8, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K4, Z5
+	VADDPS        Z10, Z9, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z9, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z9, Z5, Z5
+	VADDPD        Z5, Z8, Z8
+	VPBROADCASTD  12(SI), Z5
+	VMOVDQU32     640(AX), Z9
+	VPERMPS       Z3, Z9, Z9
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z10
+	VMOVUPS       (DX), K2, Z10
+	VSUBPS        Z9, Z10, Z10
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z11
+	VMOVUPS       64(DX), K2, Z11
+	VSUBPS        Z9, Z11, Z11
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(DX), K2, Z5
+	VSUBPS        Z9, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z10, K2
+	VMAXPS  Z10, Z0, Z10
+	VCMPPS  $0x15, Z0, Z11, K3
+	VMAXPS  Z11, Z0, Z11
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z12
+	VFMADD231PS 1024(AX), Z10, Z12
+	VSUBPS      11776(AX), Z12, Z13
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z11, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VMOVUPS     11776(AX), Z18
+	VFMADD231PS 1024(AX), Z5, Z18
+	VSUBPS      11776(AX), Z18, Z19
+	VFMADD231PS 1152(AX), Z13, Z10
+	VFMADD231PS 1152(AX), Z16, Z11
+	VFMADD231PS 1152(AX), Z19, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z14
+	VFMADD213PS   12032(AX), Z10, Z14
+	VFMADD213PS   12160(AX), Z10, Z14
+	VMULPS        Z10, Z14, Z14
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z11, Z17
+	VFMADD213PS   12160(AX), Z11, Z17
+	VMULPS        Z11, Z17, Z17
+	VMOVUPS       11904(AX), Z20
+	VFMADD213PS   12032(AX), Z5, Z20
+	VFMADD213PS   12160(AX), Z5, Z20
+	VMULPS        Z5, Z20, Z20
+	VPERMPS       Z9, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K2, Z10
+	VPERMPS       Z9, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K3, Z11
+	VPERMPS       Z9, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS.Z   Z19, Z18, K4, Z5
+	VADDPS        Z11, Z10, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z10, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z5, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z10, Z5, Z5
+	VADDPD        Z5, Z9, Z9
+	VPBROADCASTD  16(SI), Z5
+	VMOVDQU32     10880(AX), Z10
+	VPERMPS       Z3, Z10, Z10
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z11
+	VMOVUPS       (BX)(R9*4), K2, Z11
+	VSUBPS        Z10, Z11, Z11
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z12
+	VMOVUPS       64(BX)(R9*4), K2, Z12
+	VSUBPS        Z10, Z12, Z12
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R9*4), K2, Z5
+	VSUBPS        Z10, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z11, K2
+	VMAXPS  Z11, Z0, Z11
+	VCMPPS  $0x15, Z0, Z12, K3
+	VMAXPS  Z12, Z0, Z12
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z11, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VMOVUPS     11776(AX), Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      11776(AX), Z16, Z17
+	VMOVUPS     11776(AX), Z19
+	VFMADD231PS 1024(AX), Z5, Z19
+	VSUBPS      11776(AX), Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z11
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z11, Z15
+	VFMADD213PS   12160(AX), Z11, Z15
+	VMULPS        Z11, Z15, Z15
+	VMOVUPS       11904(AX), Z18
+	VFMADD213PS   12032(AX), Z12, Z18
+	VFMADD213PS   12160(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       11904(AX), Z21
+	VFMADD213PS   12032(AX), Z5, Z21
+	VFMADD213PS   12160(AX), Z5, Z21
+	VMULPS        Z5, Z21, Z21
+	VPERMPS       Z10, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K2, Z11
+	VPERMPS       Z10, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K3, Z12
+	VPERMPS       Z10, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K4, Z5
+	VADDPS        Z12, Z11, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z5, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z11, Z5, Z5
+	VADDPD        Z5, Z10, Z10
+	VPBROADCASTD  20(SI), Z5
+	VMOVDQU32     11008(AX), Z11
+	VPERMPS       Z3, Z11, Z11
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z12
+	VMOVUPS       (DX)(R9*2), K2, Z12
+	VSUBPS        Z11, Z12, Z12
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z13
+	VMOVUPS       64(DX)(R9*2), K2, Z13
+	VSUBPS        Z11, Z13, Z13
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(DX)(R9*2), K2, Z5
+	VSUBPS        Z11, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z12, K2
+	VMAXPS  Z12, Z0, Z12
+	VCMPPS  $0x15, Z0, Z13, K3
+	VMAXPS  Z13, Z0, Z13
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VMOVUPS     11776(AX), Z20
+	VFMADD231PS 1024(AX), Z5, Z20
+	VSUBPS      11776(AX), Z20, Z21
+	VFMADD231PS 1152(AX), Z15, Z12
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z12, Z16
+	VFMADD213PS   12160(AX), Z12, Z16
+	VMULPS        Z12, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z13, Z19
+	VFMADD213PS   12160(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11904(AX), Z22
+	VFMADD213PS   12032(AX), Z5, Z22
+	VFMADD213PS   12160(AX), Z5, Z22
+	VMULPS        Z5, Z22, Z22
+	VPERMPS       Z11, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z12
+	VPERMPS       Z11, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z13
+	VPERMPS       Z11, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z5
+	VADDPS        Z13, Z12, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z5, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z12, Z5, Z5
+	VADDPD        Z5, Z11, Z11
+	VPBROADCASTD  24(SI), Z5
+	VMOVDQU32     11136(AX), Z12
+	VPERMPS       Z3, Z12, Z12
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (BX)(R10*2), K2, Z13
+	VSUBPS        Z12, Z13, Z13
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z14
+	VMOVUPS       64(BX)(R10*2), K2, Z14
+	VSUBPS        Z12, Z14, Z14
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(BX)(R10*2), K2, Z5
+	VSUBPS        Z12, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z13, K2
+	VMAXPS  Z13, Z0, Z13
+	VCMPPS  $0x15, Z0, Z14, K3
+	VMAXPS  Z14, Z0, Z14
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z13, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VMOVUPS     11776(AX), Z18
+	VFMADD231PS 1024(AX), Z14, Z18
+	VSUBPS      11776(AX), Z18, Z19
+	VMOVUPS     11776(AX), Z21
+	VFMADD231PS 1024(AX), Z5, Z21
+	VSUBPS      11776(AX), Z21, Z22
+	VFMADD231PS 1152(AX), Z16, Z13
+	VFMADD231PS 1152(AX), Z19, Z14
+	VFMADD231PS 1152(AX), Z22, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z13, Z17
+	VFMADD213PS   12160(AX), Z13, Z17
+	VMULPS        Z13, Z17, Z17
+	VMOVUPS       11904(AX), Z20
+	VFMADD213PS   12032(AX), Z14, Z20
+	VFMADD213PS   12160(AX), Z14, Z20
+	VMULPS        Z14, Z20, Z20
+	VMOVUPS       11904(AX), Z23
+	VFMADD213PS   12032(AX), Z5, Z23
+	VFMADD213PS   12160(AX), Z5, Z23
+	VMULPS        Z5, Z23, Z23
+	VPERMPS       Z12, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z13
+	VPERMPS       Z12, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS.Z   Z19, Z18, K3, Z14
+	VPERMPS       Z12, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K4, Z5
+	VADDPS        Z14, Z13, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z5, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z13, Z5, Z5
+	VADDPD        Z5, Z12, Z12
+	VPBROADCASTD  28(SI), Z5
+	VMOVDQU32     11264(AX), Z13
+	VPERMPS       Z3, Z13, Z3
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (DX)(R9*4), K2, Z13
+	VSUBPS        Z3, Z13, Z13
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS       (AX), Z14
+	VMOVUPS       64(DX)(R9*4), K2, Z14
+	VSUBPS        Z3, Z14, Z14
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS       (AX), Z5
+	VMOVUPS       128(DX)(R9*4), K2, Z5
+	VSUBPS        Z3, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z13, K2
+	VMAXPS  Z13, Z0, Z13
+	VCMPPS  $0x15, Z0, Z14, K3
+	VMAXPS  Z14, Z0, Z14
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z3
+	VFMADD231PS 1024(AX), Z13, Z3
+	VSUBPS      11776(AX), Z3, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z14, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VMOVUPS     11776(AX), Z20
+	VFMADD231PS 1024(AX), Z5, Z20
+	VSUBPS      11776(AX), Z20, Z21
+	VFMADD231PS 1152(AX), Z15, Z13
+	VFMADD231PS 1152(AX), Z18, Z14
+	VFMADD231PS 1152(AX), Z21, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z13, Z16
+	VFMADD213PS   12160(AX), Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z14, Z19
+	VFMADD213PS   12160(AX), Z14, Z19
+	VMULPS        Z14, Z19, Z19
+	VMOVUPS       11904(AX), Z22
+	VFMADD213PS   12032(AX), Z5, Z22
+	VFMADD213PS   12160(AX), Z5, Z22
+	VMULPS        Z5, Z22, Z22
+	VPERMPS       Z0, Z3, Z3
+	VFMADD231PS   Z16, Z3, Z3
+	VSCALEFPS.Z   Z15, Z3, K2, Z13
+	VPERMPS       Z0, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z14
+	VPERMPS       Z0, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z5
+	VADDPS        Z14, Z13, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z3, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z3, Z5, Z5
+	VADDPD        Z5, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z8, Z6, Z3
+	VSHUFF64X2 $0xee, Z8, Z6, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z12, Z10, Z3
+	VSHUFF64X2 $0xee, Z12, Z10, Z6
+	VADDPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z9, Z7, Z3
+	VSHUFF64X2 $0xee, Z9, Z7, Z7
+	VADDPD     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z11, Z3
+	VSHUFF64X2 $0xee, Z0, Z11, Z0
+	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z6, Z5, Z3
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z7, Z3
+	VSHUFF64X2 $0xdd, Z0, Z7, Z0
+	VADDPD     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z3
+	VUNPCKHPD  Z0, Z5, Z0
+	VADDPD     Z3, Z0, Z0
+	CMPQ       1120(SP), $0x00
+	JE         l_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z5
+	VMOVUPD 1056(SP), Z6
+	VADDPD  Z5, Z3, Z7
+	VMOVAPD Z7, Z7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z7, Z8
+	VPCMPGTQ 1920(AX), Z8, K2
+	VPMOVM2Q K2, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z8, Z8
+	VPSRLQ   $0x34, Z7, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z8, Z9
+	VADDPD      2432(AX), Z8, Z8
+	VDIVPD      Z8, Z9, Z9
+	VMULPD      Z9, Z9, Z8
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z8, Z11
+	VFMADD213PD 2816(AX), Z8, Z11
+	VFMADD213PD 2944(AX), Z8, Z11
+	VFMADD213PD 3072(AX), Z8, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z7, Z11
+	VMOVAPD     Z11, Z7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z3, Z3, Z8
+	VADDPD      Z5, Z8, Z8
+	VDIVPD      Z8, Z5, Z8
+	VMULPD      Z8, Z8, Z9
+	VMOVUPD     4224(AX), Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VFMADD213PD 4608(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z8, Z8, Z8
+	VFMADD213PD Z8, Z8, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z6, Z7, Z6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z7
+	VMULPD    4864(AX), Z3, Z8
+	VCMPPD    $0x12, Z3, Z7, K2
+	VCMPPD    $0x12, Z8, Z5, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z10, K2, Z6
+	VCVTPD2PS Z6, Y1
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z1, K2, -32(CX)
+
+l_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Z4, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	VMOVUPD Z2, 1056(SP)
+	MOVQ    $0x00000001, 1120(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_r3groups
+
+l_r3bail:
+	MOVQ $0x00000008, 920(SP)
+	JMP  l_r3flush
+
+l_r3rest:
+	MOVQ DI, 920(SP)
+
+l_r3flush:
+	CMPQ 1120(SP), $0x00
+	JE   l_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 928(SP), Z0
+	VMOVUPD 992(SP), Z2
+	VMOVUPD 1056(SP), Z3
+	VADDPD  Z2, Z0, Z4
+	VMOVAPD Z4, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z8
+	VMOVAPD     Z8, Z4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z4, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z4
+	VMULPD    4864(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z3
+	VCVTPD2PS Z3, Y1
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z1, K2, -32(CX)
+	MOVQ      $0x00000000, 1120(SP)
+
+l_r3solo:
+	CMPQ  920(SP), $0x00
+	JNE   l_r3one
+	TESTQ DI, DI
+	JE    done
+	JMP   l_r3groups
+
+l_r3one:
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_r3oignored
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z0
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K2, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K2, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K1, K2
+	VMOVUPS      (AX), Z0
+	VMOVUPS      128(BX), K2, Z0
+	VMAXPS       Z0, Z2, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z5, Z2
+	VSHUFF64X2 $0xdd, Z0, Z5, Z0
+	VMAXPS     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z2
+	VUNPCKHPD  Z0, Z3, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z2
+	VMAXPS       Z2, Z0, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z0, Z0
+	VMOVUPS  4096(AX), Z4
+	VCMPPS   $0x16, Z0, Z4, K2
+	KORTESTW K2, K2
+	JNE      l_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z0
+	VPCMPEQD 128(AX), Z0, K2
+	KORTESTW K2, K2
+	JNE      l_r3ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z3, Z2, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z4, K2
+	VMAXPS  Z4, Z0, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z8
+	VFMADD213PS 12032(AX), Z4, Z8
+	VFMADD213PS 12160(AX), Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z2, Z5, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z3, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z2, Z2
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	VPBROADCASTD (SI), Z5
+	VMOVDQU32    256(AX), Z6
+	VPERMPS      Z3, Z6, Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX), K2, Z6
+	VSUBPS       Z3, Z6, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX), K2, Z7
+	VSUBPS       Z3, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX), K2, Z5
+	VSUBPS       Z3, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z6, K2
+	VMAXPS  Z6, Z0, Z6
+	VCMPPS  $0x15, Z0, Z7, K3
+	VMAXPS  Z7, Z0, Z7
+	VCMPPS  $0x15, Z0, Z5, K4
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z3
+	VFMADD231PS 1024(AX), Z6, Z3
+	VSUBPS      11776(AX), Z3, Z8
+	VMOVUPS     11776(AX), Z10
+	VFMADD231PS 1024(AX), Z7, Z10
+	VSUBPS      11776(AX), Z10, Z11
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z5, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z8, Z6
+	VFMADD231PS 1152(AX), Z11, Z7
+	VFMADD231PS 1152(AX), Z14, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z6, Z9
+	VFMADD213PS   12160(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VMOVUPS       11904(AX), Z12
+	VFMADD213PS   12032(AX), Z7, Z12
+	VFMADD213PS   12160(AX), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z5, Z15
+	VFMADD213PS   12160(AX), Z5, Z15
+	VMULPS        Z5, Z15, Z15
+	VPERMPS       Z0, Z3, Z3
+	VFMADD231PS   Z9, Z3, Z3
+	VSCALEFPS.Z   Z8, Z3, K2, Z6
+	VPERMPS       Z0, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K3, Z7
+	VPERMPS       Z0, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K4, Z5
+	VADDPS        Z7, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z3, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z3, Z5, Z5
+	VADDPD        Z5, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VADDPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VADDPD     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z0, Z3
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z6, Z5, Z3
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z7, Z3
+	VSHUFF64X2 $0xdd, Z0, Z7, Z0
+	VADDPD     Z3, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z3
+	VUNPCKHPD  Z0, Z5, Z0
+	VADDPD     Z3, Z0, Z0
+	VADDPD     Z0, Z4, Z3
+	VMOVAPD    Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z3, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z8
+	VFMADD213PD 2688(AX), Z5, Z8
+	VFMADD213PD 2816(AX), Z5, Z8
+	VFMADD213PD 2944(AX), Z5, Z8
+	VFMADD213PD 3072(AX), Z5, Z8
+	VMULPD      Z6, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z8
+	VFMADD231PD 3328(AX), Z7, Z8
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z3, Z8
+	VMOVAPD     Z8, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z4, Z4, Z5
+	VADDPD      Z0, Z5, Z5
+	VDIVPD      Z5, Z0, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4224(AX), Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VFMADD213PD 4608(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z4, Z5
+	VCMPPD    $0x12, Z4, Z3, K2
+	VCMPPD    $0x12, Z5, Z0, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z2
+	VCVTPD2PS Z2, Y0
+	VMOVSS    X0, (CX)
+
+l_r3onext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 920(SP)
+	JMP  l_r3solo
+
+l_r3oignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_r3onext
+
+l_r3ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_r3onext
+
+l_r3skip:
 	CMPQ R8, $0x00000180
 	JA   l_row
 
@@ -42286,6 +44996,24 @@ DATA xres_cols1<>+52(SB)/4, $0x0000001d
 DATA xres_cols1<>+56(SB)/4, $0x0000001e
 DATA xres_cols1<>+60(SB)/4, $0x0000001f
 GLOBL xres_cols1<>(SB), RODATA|NOPTR, $64
+
+DATA xres_cols2<>+0(SB)/4, $0x00000020
+DATA xres_cols2<>+4(SB)/4, $0x00000021
+DATA xres_cols2<>+8(SB)/4, $0x00000022
+DATA xres_cols2<>+12(SB)/4, $0x00000023
+DATA xres_cols2<>+16(SB)/4, $0x00000024
+DATA xres_cols2<>+20(SB)/4, $0x00000025
+DATA xres_cols2<>+24(SB)/4, $0x00000026
+DATA xres_cols2<>+28(SB)/4, $0x00000027
+DATA xres_cols2<>+32(SB)/4, $0x00000028
+DATA xres_cols2<>+36(SB)/4, $0x00000029
+DATA xres_cols2<>+40(SB)/4, $0x0000002a
+DATA xres_cols2<>+44(SB)/4, $0x0000002b
+DATA xres_cols2<>+48(SB)/4, $0x0000002c
+DATA xres_cols2<>+52(SB)/4, $0x0000002d
+DATA xres_cols2<>+56(SB)/4, $0x0000002e
+DATA xres_cols2<>+60(SB)/4, $0x0000002f
+GLOBL xres_cols2<>(SB), RODATA|NOPTR, $64
 
 DATA xres_iota2<>+0(SB)/4, $0x00000000
 DATA xres_iota2<>+4(SB)/4, $0x00000000

@@ -31,7 +31,14 @@ import (
 // a row's bits do not depend on its neighbours (rows stand alone). Rows of
 // more vectors have not the registers for eight of them beside the exp's
 // held constants: they take the four-row path (xquad.go).
-const xresVecs = 2
+const xresVecs = 3
+
+// xresHeldVecs is the most vectors of a row that the resident path holds
+// in registers from the load to the ds store: eight rows of three have not
+// the registers beside the exp's. Rows of more vectors are read twice
+// (the max, then the exps), and with ds their e stored and scaled in
+// place.
+const xresHeldVecs = 2
 
 // xresRows is the rows of a group: one a float64 lane.
 const xresRows = 8
@@ -47,6 +54,18 @@ type xresLocals struct {
 	// The pending group's e_t, O and s_t - max (three vectors, see
 	// resGroup), and whether there is one (8 bytes).
 	pend, pending Mem
+	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
+	// aligned (see resScratch).
+	scratch Mem
+}
+
+// resScratch returns the scratch block, aligned to 64 bytes.
+func (x *xentRows) resScratch(loc xresLocals) Mem {
+	b := GP64()
+	LEAQ(loc.scratch, b)
+	ADDQ(U8(63), b)
+	ANDQ(I8(-64), b)
+	return Mem{Base: b}
 }
 
 // resRows emits the resident path's row loops, one for each v up to
@@ -148,23 +167,31 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 // group's; the arithmetic is the same.
 func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLocals, bail string) {
 	isa := x.isa
-	xs, om := x.resLoad(v, k, s, mask)
-	m, st := x.resMax(k, om, loc, bail)
-	et, dt := x.resExp(v, xs, m, st)
-	o := x.resSums(v, xs)
+	var xs [][]VecVirtual
+	var et, dt, o VecVirtual
+	if v <= xresHeldVecs {
+		var om []VecVirtual
+		xs, om = x.resLoad(v, k, s, mask)
+		m, st := x.resMax(k, om, loc, bail)
+		et, dt = x.resExp(v, xs, m, st)
+		o = x.resSums(v, xs)
+	} else {
+		m, st := x.resMax(k, x.resMaxOnly(v, k, s, mask), loc, bail)
+		et, dt, o = x.resExpReload(v, k, s, mask, m, st, loc)
+	}
 	if k == 1 {
 		z := isa.Vec()
 		l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
 		x.resStoreLoss(l, k, Mem{Base: x.lossp})
 		if x.withDS {
-			x.resDS(v, xs, o, z, s, mask, loc)
+			x.resDS(v, k, xs, o, z, s, mask, loc)
 		}
 		return
 	}
 	if x.withDS {
 		z := isa.Vec()
 		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
-		x.resDS(v, xs, o, z, s, mask, loc)
+		x.resDS(v, k, xs, o, z, s, mask, loc)
 	}
 	CMPQ(loc.pending, U8(0))
 	JE(LabelRef(pre + "nopend"))
@@ -345,9 +372,8 @@ func (x *xentRows) resSums(v int, xs [][]VecVirtual) VecVirtual {
 
 // resDS emits ds for the rows: g/Z in float32, the held e scaled and
 // stored, then ds[t] = -g * (O/Z) at each target, as quadDS.
-func (x *xentRows) resDS(v int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
+func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
 	isa, p, r := x.isa, x.p, x.row
-	k := len(xs)
 	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
 	inv, g := isa.Vec(), isa.Vec()
 	VMOVUPD(p.F64("one64", 1), inv)
@@ -367,12 +393,16 @@ func (x *xentRows) resDS(v int, xs [][]VecVirtual, o, z VecVirtual, s slots, mas
 	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
 	VCVTPD2PS(dt, dt.AsY())
 	storeLow32(dt, loc.tmp)
-	Comment("ds = e * g/Z, the rows' vectors as held.")
+	var es Mem
+	if xs == nil {
+		es = x.resScratch(loc)
+	}
+	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
 	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
 	if k > 1 {
 		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
 	}
-	for i := range xs {
+	for i := 0; i < k; i++ {
 		b := isa.Vec()
 		if k == 1 {
 			VBROADCASTSS(kf.AsX(), b)
@@ -381,7 +411,15 @@ func (x *xentRows) resDS(v int, xs [][]VecVirtual, o, z VecVirtual, s slots, mas
 			VMOVDQU32(p.U32(fmt.Sprintf("xent_lane32_%d", i), uint32(i)), idx)
 			VPERMPS(kf, idx, b)
 		}
-		for j, y := range xs[i] {
+		for j := 0; j < v; j++ {
+			var y VecVirtual
+			switch {
+			case xs != nil:
+				y = xs[i][j]
+			default:
+				y = isa.Vec()
+				VMOVUPS(es.Offset(r.vb*(i*v+j)), y)
+			}
 			VMULPS(b, y, y)
 			if j == v-1 {
 				mask.Store(y, ds.at(i, r.vb*j))
@@ -398,4 +436,105 @@ func (x *xentRows) resDS(v int, xs [][]VecVirtual, o, z VecVirtual, s slots, mas
 		MOVL(loc.tmp.Offset(4*i), w)
 		MOVL(w, Mem{Base: row, Index: t, Scale: 4})
 	}
+}
+
+// resRowVec loads vector j of slot i's row (of v vectors, the last through
+// mask), its target's lane (and the lanes past the row) -Inf: the compare
+// of the label with the lanes' columns (from memory) made first, the
+// load merged into -Inf.
+func (x *xentRows) resRowVec(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
+	r, p := x.row, x.p
+	idx := make([]Constant, r.lanes)
+	for l := range idx {
+		idx[l] = U32(uint32(j*r.lanes + l))
+	}
+	cols := p.Table(fmt.Sprintf("xres_cols%d", j), idx)
+	o := K()
+	if j == v-1 {
+		VPCMPD(U8(cmpNE), cols, lab, mask.K(), o)
+	} else {
+		VPCMPD(U8(cmpNE), cols, lab, o)
+	}
+	y := x.isa.Vec()
+	VMOVUPS(r.negInf, y)
+	VMOVUPS(s.at(i, r.vb*j), o, y)
+	return y
+}
+
+// resLabel broadcasts slot i's label.
+func (x *xentRows) resLabel(i int) VecVirtual {
+	l := x.isa.Vec()
+	VPBROADCASTD(Mem{Base: x.labp, Disp: 4 * i}, l)
+	return l
+}
+
+// resMaxOnly returns the others' maxima of the k rows of v vectors, a
+// vector a row, the rows not kept.
+func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask) []VecVirtual {
+	Comment("The others' max, each target's lane -Inf.")
+	if k > 1 {
+		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
+	}
+	om := make([]VecVirtual, k)
+	for i := range om {
+		lab := x.resLabel(i)
+		om[i] = x.resRowVec(i, 0, v, lab, s, mask)
+		for j := 1; j < v; j++ {
+			a := x.isa.Vec()
+			VMAXPS(x.resRowVec(i, j, v, lab, s, mask), om[i], a)
+			om[i] = a
+		}
+	}
+	return om
+}
+
+// resExpReload reads the k rows again, takes e = exp(s - max) (with ds,
+// stored to the scratch block unscaled: whole aligned vectors, which the
+// scale pass's loads take from the stores) and returns e_t, s_t - max and O, row i in
+// float64 lane i, as resExp and resSums (the first two vectors of a row
+// added in float32, the rest in float64).
+func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	et = r.treeF64(ev)
+	dt = r.treeF64(st)
+	VSUBPD(r.treeF64(m), dt, dt)
+	Comment("Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).")
+	var es Mem
+	if x.withDS {
+		es = x.resScratch(loc)
+	}
+	sums := make([]VecVirtual, k)
+	for i := range sums {
+		lab, b := x.resLabel(i), isa.Vec()
+		r.laneBroadcast(m, i, b)
+		ys := make([]VecVirtual, v)
+		for j := range ys {
+			ys[j] = x.resRowVec(i, j, v, lab, s, mask)
+			VSUBPS(b, ys[j], ys[j])
+		}
+		ExpSoftmaxF32Core(p, ys, lo)
+		for j, y := range ys {
+			if x.withDS {
+				VMOVUPS(y, es.Offset(r.vb*(i*v+j)))
+			}
+		}
+		a := isa.Vec()
+		VADDPS(ys[1], ys[0], a)
+		lw, hw := Widen2(a)
+		VADDPD(hw, lw, lw)
+		for _, y := range ys[2:] {
+			l2, h2 := Widen2(y)
+			VADDPD(h2, l2, l2)
+			VADDPD(l2, lw, lw)
+		}
+		sums[i] = lw
+	}
+	o = groupTree(r.fill(sums), VADDPD, false)
+	return et, dt, o
 }
