@@ -20146,14 +20146,44 @@ d_r1groups:
 	VMAXPS     Z0, Z2, Z2
 
 	// s_t of each row in its lanes (solo: every lane).
-	VPMOVZXDQ  (SI), Z11
-	VPADDD     824(SP), Z11, Z11
-	MOVL       $0x00005555, R9
-	KMOVW      R9, K3
-	VXORPS     Z0, Z0, Z0
-	VGATHERDPS (BX)(Z11*4), K3, Z0
-	VMOVSLDUP  Z0, Z0
-	VMAXPS     Z0, Z2, Z11
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z0
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z11
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z12
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z13
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z14
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z15
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z16
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z17
+	MOVL         $0x0000cccc, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z11, Z0, K3, Z0
+	VBLENDMPS    Z13, Z12, K3, Z12
+	VBLENDMPS    Z15, Z14, K3, Z14
+	VBLENDMPS    Z17, Z16, K3, Z16
+	MOVL         $0x0000f0f0, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z12, Z0, K3, Z0
+	VBLENDMPS    Z16, Z14, K3, Z14
+	MOVL         $0x0000ff00, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z14, Z0, K3, Z0
+	VMAXPS       Z0, Z2, Z11
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z11, Z2, Z2
@@ -21054,14 +21084,44 @@ d_r2groups:
 	VMAXPS     Z3, Z0, Z0
 
 	// s_t of each row in its lanes (solo: every lane).
-	VPMOVZXDQ  (SI), Z6
-	VPADDD     824(SP), Z6, Z6
-	MOVL       $0x00005555, R9
-	KMOVW      R9, K3
-	VXORPS     Z3, Z3, Z3
-	VGATHERDPS (BX)(Z6*4), K3, Z3
-	VMOVSLDUP  Z3, Z3
-	VMAXPS     Z3, Z0, Z6
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z3
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z6
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z9
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z12
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z15
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z18
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z21
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z24
+	MOVL         $0x0000cccc, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z6, Z3, K3, Z3
+	VBLENDMPS    Z12, Z9, K3, Z9
+	VBLENDMPS    Z18, Z15, K3, Z15
+	VBLENDMPS    Z24, Z21, K3, Z21
+	MOVL         $0x0000f0f0, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z9, Z3, K3, Z3
+	VBLENDMPS    Z21, Z15, K3, Z15
+	MOVL         $0x0000ff00, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z15, Z3, K3, Z3
+	VMAXPS       Z3, Z0, Z6
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z6, Z0, Z0
@@ -22241,14 +22301,44 @@ d_r3groups:
 	VMAXPS     Z2, Z0, Z0
 
 	// s_t of each row in its lanes (solo: every lane).
-	VPMOVZXDQ  (SI), Z3
-	VPADDD     824(SP), Z3, Z3
-	MOVL       $0x00005555, R12
-	KMOVW      R12, K3
-	VXORPS     Z2, Z2, Z2
-	VGATHERDPS (BX)(Z3*4), K3, Z2
-	VMOVSLDUP  Z2, Z2
-	VMAXPS     Z2, Z0, Z3
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z2
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z3
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z4
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z5
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z6
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z7
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z8
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z9
+	MOVL         $0x0000cccc, R12
+	KMOVW        R12, K3
+	VBLENDMPS    Z3, Z2, K3, Z2
+	VBLENDMPS    Z5, Z4, K3, Z4
+	VBLENDMPS    Z7, Z6, K3, Z6
+	VBLENDMPS    Z9, Z8, K3, Z8
+	MOVL         $0x0000f0f0, R12
+	KMOVW        R12, K3
+	VBLENDMPS    Z4, Z2, K3, Z2
+	VBLENDMPS    Z8, Z6, K3, Z6
+	MOVL         $0x0000ff00, R12
+	KMOVW        R12, K3
+	VBLENDMPS    Z6, Z2, K3, Z2
+	VMAXPS       Z2, Z0, Z3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z0, Z0
@@ -28727,14 +28817,44 @@ l_r1groups:
 	VMAXPS     Z0, Z2, Z2
 
 	// s_t of each row in its lanes (solo: every lane).
-	VPMOVZXDQ  (SI), Z11
-	VPADDD     824(SP), Z11, Z11
-	MOVL       $0x00005555, DX
-	KMOVW      DX, K2
-	VXORPS     Z0, Z0, Z0
-	VGATHERDPS (BX)(Z11*4), K2, Z0
-	VMOVSLDUP  Z0, Z0
-	VMAXPS     Z0, Z2, Z11
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z0
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z11
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z12
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z13
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z14
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z15
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z16
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z17
+	MOVL         $0x0000cccc, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z11, Z0, K2, Z0
+	VBLENDMPS    Z13, Z12, K2, Z12
+	VBLENDMPS    Z15, Z14, K2, Z14
+	VBLENDMPS    Z17, Z16, K2, Z16
+	MOVL         $0x0000f0f0, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z12, Z0, K2, Z0
+	VBLENDMPS    Z16, Z14, K2, Z14
+	MOVL         $0x0000ff00, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z14, Z0, K2, Z0
+	VMAXPS       Z0, Z2, Z11
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z11, Z2, Z2
@@ -29497,14 +29617,44 @@ l_r2groups:
 	VMAXPS     Z3, Z0, Z0
 
 	// s_t of each row in its lanes (solo: every lane).
-	VPMOVZXDQ  (SI), Z6
-	VPADDD     824(SP), Z6, Z6
-	MOVL       $0x00005555, DX
-	KMOVW      DX, K2
-	VXORPS     Z3, Z3, Z3
-	VGATHERDPS (BX)(Z6*4), K2, Z3
-	VMOVSLDUP  Z3, Z3
-	VMAXPS     Z3, Z0, Z6
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z3
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z6
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z9
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z12
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z15
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z18
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z21
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z24
+	MOVL         $0x0000cccc, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z6, Z3, K2, Z3
+	VBLENDMPS    Z12, Z9, K2, Z9
+	VBLENDMPS    Z18, Z15, K2, Z15
+	VBLENDMPS    Z24, Z21, K2, Z21
+	MOVL         $0x0000f0f0, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z9, Z3, K2, Z3
+	VBLENDMPS    Z21, Z15, K2, Z15
+	MOVL         $0x0000ff00, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z15, Z3, K2, Z3
+	VMAXPS       Z3, Z0, Z6
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z6, Z0, Z0
@@ -30528,14 +30678,44 @@ l_r3groups:
 	VMAXPS     Z2, Z0, Z0
 
 	// s_t of each row in its lanes (solo: every lane).
-	VPMOVZXDQ  (SI), Z3
-	VPADDD     824(SP), Z3, Z3
-	MOVL       $0x00005555, R11
-	KMOVW      R11, K2
-	VXORPS     Z2, Z2, Z2
-	VGATHERDPS (BX)(Z3*4), K2, Z2
-	VMOVSLDUP  Z2, Z2
-	VMAXPS     Z2, Z0, Z3
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z2
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z3
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z4
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z5
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z6
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z7
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z8
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z9
+	MOVL         $0x0000cccc, R11
+	KMOVW        R11, K2
+	VBLENDMPS    Z3, Z2, K2, Z2
+	VBLENDMPS    Z5, Z4, K2, Z4
+	VBLENDMPS    Z7, Z6, K2, Z6
+	VBLENDMPS    Z9, Z8, K2, Z8
+	MOVL         $0x0000f0f0, R11
+	KMOVW        R11, K2
+	VBLENDMPS    Z4, Z2, K2, Z2
+	VBLENDMPS    Z8, Z6, K2, Z6
+	MOVL         $0x0000ff00, R11
+	KMOVW        R11, K2
+	VBLENDMPS    Z6, Z2, K2, Z2
+	VMAXPS       Z2, Z0, Z3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z0, Z0

@@ -172,11 +172,11 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	if v <= xresHeldVecs {
 		var om []VecVirtual
 		xs, om = x.resLoad(v, k, s, mask)
-		m, st := x.resMax(k, om, loc, bail)
+		m, st := x.resMax(k, om, s, bail)
 		et, dt = x.resExp(v, xs, m, st)
 		o = x.resSums(v, xs)
 	} else {
-		m, st := x.resMax(k, x.resMaxOnly(v, k, s, mask), loc, bail)
+		m, st := x.resMax(k, x.resMaxOnly(v, k, s, mask), s, bail)
 		et, dt, o = x.resExpReload(v, k, s, mask, m, st, loc)
 	}
 	if k == 1 {
@@ -284,7 +284,7 @@ func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om 
 // the same lanes and returns max = max(others' max, s_t) and s_t (row i
 // in 64-bit lane i, both halves), jumping to bail when a row is the
 // caller's.
-func (x *xentRows) resMax(k int, om []VecVirtual, loc xresLocals, bail string) (m, st VecVirtual) {
+func (x *xentRows) resMax(k int, om []VecVirtual, s slots, bail string) (m, st VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
 	omt := groupTree(r.fill(om), VMAXPS, true)
 	Comment("s_t of each row in its lanes (solo: every lane).")
@@ -294,14 +294,7 @@ func (x *xentRows) resMax(k int, om []VecVirtual, loc xresLocals, bail string) (
 		MOVLQSX(Mem{Base: x.labp}, t)
 		VBROADCASTSS(Mem{Base: x.srcp, Index: t, Scale: 4}, st)
 	} else {
-		gi, kg, g := isa.Vec(), K(), GP32()
-		VPMOVZXDQ(Mem{Base: x.labp}, gi) // label i in lane 2i
-		VPADDD(loc.gidx, gi, gi)
-		MOVL(U32(0x5555), g)
-		KMOVW(g, kg)
-		VXORPS(st, st, st)
-		VGATHERDPS(Mem{Base: x.srcp, Index: gi, Scale: 4}, kg, st)
-		VMOVSLDUP(st, st) // lane 2i to 2i+1
+		st = x.resTargets(s)
 	}
 	m = isa.Vec()
 	VMAXPS(st, omt, m) // a NaN s_t kept
@@ -537,4 +530,40 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 	}
 	o = groupTree(r.fill(sums), VADDPD, false)
 	return et, dt, o
+}
+
+// resTargets returns the eight rows' s_t, row i in 64-bit lane i (both
+// halves): each broadcast from its row, then blended by a tree of three
+// lane masks (row i's lanes 2i and 2i+1 taken from broadcast i).
+func (x *xentRows) resTargets(s slots) VecVirtual {
+	isa := x.isa
+	bs := make([]VecVirtual, xresRows)
+	for i := range bs {
+		m, t := s.at(i, 0), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		LEAQ(Mem{Base: m.Base, Index: t, Scale: 4}, t)
+		m.Base = t
+		bs[i] = isa.Vec()
+		VBROADCASTSS(m, bs[i])
+	}
+	for _, bit := range []int{1, 2, 4} {
+		var lanes uint32
+		for l := 0; l < 16; l++ {
+			if (l/2)&bit != 0 {
+				lanes |= 1 << l
+			}
+		}
+		g, kb := GP32(), K()
+		MOVL(U32(lanes), g)
+		KMOVW(g, kb)
+		next := make([]VecVirtual, len(bs)/2)
+		for j := range next {
+			// kb's lanes from the odd one (in place: a masked form reads
+			// its destination).
+			VBLENDMPS(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			next[j] = bs[2*j]
+		}
+		bs = next
+	}
+	return bs[0]
 }
