@@ -20090,9 +20090,9 @@ d_r1groups:
 	ORL   28(SI), R9
 	TESTL R9, R9
 	JS    d_r1bail
+	LEAQ  (BX)(R11*1), R9
 
 	// Load the rows, each target's lane -Inf; the others' max.
-	LEAQ        (BX)(R11*1), R9
 	VMOVUPS     (AX), Z0
 	VMOVDQU32   xres_cols0<>+0(SB), Z2
 	VMOVUPS.Z   (BX), K2, Z3
@@ -20995,9 +20995,9 @@ d_r2groups:
 	ORL   28(SI), R9
 	TESTL R9, R9
 	JS    d_r2bail
+	LEAQ  (BX)(R11*1), R9
 
 	// Load the rows, each target's lane -Inf; the others' max.
-	LEAQ        (BX)(R11*1), R9
 	VMOVUPS     (AX), Z0
 	VMOVDQU32   xres_cols0<>+0(SB), Z2
 	VMOVDQU32   xres_cols1<>+0(SB), Z3
@@ -22175,191 +22175,191 @@ d_r3groups:
 	ORL   28(SI), R9
 	TESTL R9, R9
 	JS    d_r3bail
-
-	// The others' max, each target's lane -Inf.
-	LEAQ         (BX)(R11*1), R9
-	VPBROADCASTD (SI), Z0
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K3
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (BX), K3, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(BX), K3, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K2, K3
-	VMOVUPS      (AX), Z0
-	VMOVUPS      128(BX), K3, Z0
-	VMAXPS       Z0, Z2, Z0
-	VPBROADCASTD 4(SI), Z2
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      (BX)(R10*1), K3, Z3
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      64(BX)(R10*1), K3, Z4
-	VMAXPS       Z4, Z3, Z3
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K2, K3
-	VMOVUPS      (AX), Z2
-	VMOVUPS      128(BX)(R10*1), K3, Z2
-	VMAXPS       Z2, Z3, Z2
-	VPBROADCASTD 8(SI), Z3
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      (BX)(R10*2), K3, Z4
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K3
-	VMOVUPS      (AX), Z5
-	VMOVUPS      64(BX)(R10*2), K3, Z5
-	VMAXPS       Z5, Z4, Z4
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K2, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      128(BX)(R10*2), K3, Z3
-	VMAXPS       Z3, Z4, Z3
-	VPBROADCASTD 12(SI), Z4
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z5
-	VMOVUPS      (R9), K3, Z5
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      64(R9), K3, Z6
-	VMAXPS       Z6, Z5, Z5
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(R9), K3, Z4
-	VMAXPS       Z4, Z5, Z4
-	VPBROADCASTD 16(SI), Z5
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (BX)(R10*4), K3, Z6
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K3
-	VMOVUPS      (AX), Z7
-	VMOVUPS      64(BX)(R10*4), K3, Z7
-	VMAXPS       Z7, Z6, Z6
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K2, K3
-	VMOVUPS      (AX), Z5
-	VMOVUPS      128(BX)(R10*4), K3, Z5
-	VMAXPS       Z5, Z6, Z5
-	VPBROADCASTD 20(SI), Z6
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K3
-	VMOVUPS      (AX), Z7
-	VMOVUPS      (R9)(R10*2), K3, Z7
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K3
-	VMOVUPS      (AX), Z8
-	VMOVUPS      64(R9)(R10*2), K3, Z8
-	VMAXPS       Z8, Z7, Z7
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K2, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      128(R9)(R10*2), K3, Z6
-	VMAXPS       Z6, Z7, Z6
-	VPBROADCASTD 24(SI), Z7
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K3
-	VMOVUPS      (AX), Z8
-	VMOVUPS      (BX)(R11*2), K3, Z8
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K3
-	VMOVUPS      (AX), Z9
-	VMOVUPS      64(BX)(R11*2), K3, Z9
-	VMAXPS       Z9, Z8, Z8
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K2, K3
-	VMOVUPS      (AX), Z7
-	VMOVUPS      128(BX)(R11*2), K3, Z7
-	VMAXPS       Z7, Z8, Z7
-	VPBROADCASTD 28(SI), Z8
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z8, K3
-	VMOVUPS      (AX), Z9
-	VMOVUPS      (R9)(R10*4), K3, Z9
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z8, K3
-	VMOVUPS      (AX), Z10
-	VMOVUPS      64(R9)(R10*4), K3, Z10
-	VMAXPS       Z10, Z9, Z9
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z8, K2, K3
-	VMOVUPS      (AX), Z8
-	VMOVUPS      128(R9)(R10*4), K3, Z8
-	VMAXPS       Z8, Z9, Z8
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z3, Z0, Z9
-	VSHUFF64X2 $0xee, Z3, Z0, Z0
-	VMAXPS     Z9, Z0, Z0
-	VSHUFF64X2 $0x44, Z7, Z5, Z3
-	VSHUFF64X2 $0xee, Z7, Z5, Z5
-	VMAXPS     Z3, Z5, Z5
-	VSHUFF64X2 $0x44, Z4, Z2, Z3
-	VSHUFF64X2 $0xee, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VSHUFF64X2 $0x44, Z8, Z6, Z3
-	VSHUFF64X2 $0xee, Z8, Z6, Z4
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF64X2 $0x88, Z5, Z0, Z3
-	VSHUFF64X2 $0xdd, Z5, Z0, Z0
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF64X2 $0x88, Z4, Z2, Z3
-	VSHUFF64X2 $0xdd, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VUNPCKLPD  Z2, Z0, Z3
-	VUNPCKHPD  Z2, Z0, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
+	LEAQ  (BX)(R11*1), R9
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (SI), R12
 	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12), Z2
+	VBROADCASTSS (R12), Z0
 	MOVLQSX      4(SI), R12
 	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R10*1), Z3
+	VBROADCASTSS (R12)(R10*1), Z2
 	MOVLQSX      8(SI), R12
 	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R10*2), Z4
+	VBROADCASTSS (R12)(R10*2), Z3
 	MOVLQSX      12(SI), R12
 	LEAQ         (R9)(R12*4), R12
-	VBROADCASTSS (R12), Z5
+	VBROADCASTSS (R12), Z4
 	MOVLQSX      16(SI), R12
 	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R10*4), Z6
+	VBROADCASTSS (R12)(R10*4), Z5
 	MOVLQSX      20(SI), R12
 	LEAQ         (R9)(R12*4), R12
-	VBROADCASTSS (R12)(R10*2), Z7
+	VBROADCASTSS (R12)(R10*2), Z6
 	MOVLQSX      24(SI), R12
 	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R11*2), Z8
+	VBROADCASTSS (R12)(R11*2), Z7
 	MOVLQSX      28(SI), R12
 	LEAQ         (R9)(R12*4), R12
-	VBROADCASTSS (R12)(R10*4), Z9
+	VBROADCASTSS (R12)(R10*4), Z8
 	MOVL         $0x0000cccc, R12
 	KMOVW        R12, K3
-	VBLENDMPS    Z3, Z2, K3, Z2
-	VBLENDMPS    Z5, Z4, K3, Z4
-	VBLENDMPS    Z7, Z6, K3, Z6
-	VBLENDMPS    Z9, Z8, K3, Z8
+	VBLENDMPS    Z2, Z0, K3, Z0
+	VBLENDMPS    Z4, Z3, K3, Z3
+	VBLENDMPS    Z6, Z5, K3, Z5
+	VBLENDMPS    Z8, Z7, K3, Z7
 	MOVL         $0x0000f0f0, R12
 	KMOVW        R12, K3
-	VBLENDMPS    Z4, Z2, K3, Z2
-	VBLENDMPS    Z8, Z6, K3, Z6
+	VBLENDMPS    Z3, Z0, K3, Z0
+	VBLENDMPS    Z7, Z5, K3, Z5
 	MOVL         $0x0000ff00, R12
 	KMOVW        R12, K3
-	VBLENDMPS    Z6, Z2, K3, Z2
-	VMAXPS       Z2, Z0, Z3
+	VBLENDMPS    Z5, Z0, K3, Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX), K3, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX), K3, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K2, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX), K3, Z2
+	VMAXPS       Z2, Z3, Z2
+	VPBROADCASTD 4(SI), Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      (BX)(R10*1), K3, Z4
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      64(BX)(R10*1), K3, Z5
+	VMAXPS       Z5, Z4, Z4
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K2, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      128(BX)(R10*1), K3, Z3
+	VMAXPS       Z3, Z4, Z3
+	VPBROADCASTD 8(SI), Z4
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (BX)(R10*2), K3, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(BX)(R10*2), K3, Z6
+	VMAXPS       Z6, Z5, Z5
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(BX)(R10*2), K3, Z4
+	VMAXPS       Z4, Z5, Z4
+	VPBROADCASTD 12(SI), Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (R9), K3, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(R9), K3, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(R9), K3, Z5
+	VMAXPS       Z5, Z6, Z5
+	VPBROADCASTD 16(SI), Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (BX)(R10*4), K3, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K3
+	VMOVUPS      (AX), Z8
+	VMOVUPS      64(BX)(R10*4), K3, Z8
+	VMAXPS       Z8, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K2, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      128(BX)(R10*4), K3, Z6
+	VMAXPS       Z6, Z7, Z6
+	VPBROADCASTD 20(SI), Z7
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K3
+	VMOVUPS      (AX), Z8
+	VMOVUPS      (R9)(R10*2), K3, Z8
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      64(R9)(R10*2), K3, Z9
+	VMAXPS       Z9, Z8, Z8
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K2, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      128(R9)(R10*2), K3, Z7
+	VMAXPS       Z7, Z8, Z7
+	VPBROADCASTD 24(SI), Z8
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z8, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      (BX)(R11*2), K3, Z9
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z8, K3
+	VMOVUPS      (AX), Z10
+	VMOVUPS      64(BX)(R11*2), K3, Z10
+	VMAXPS       Z10, Z9, Z9
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z8, K2, K3
+	VMOVUPS      (AX), Z8
+	VMOVUPS      128(BX)(R11*2), K3, Z8
+	VMAXPS       Z8, Z9, Z8
+	VPBROADCASTD 28(SI), Z9
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z9, K3
+	VMOVUPS      (AX), Z10
+	VMOVUPS      (R9)(R10*4), K3, Z10
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z9, K3
+	VMOVUPS      (AX), Z11
+	VMOVUPS      64(R9)(R10*4), K3, Z11
+	VMAXPS       Z11, Z10, Z10
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z9, K2, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      128(R9)(R10*4), K3, Z9
+	VMAXPS       Z9, Z10, Z9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z4, Z2, Z10
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VMAXPS     Z10, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z4
+	VSHUFF64X2 $0xee, Z8, Z6, Z6
+	VMAXPS     Z4, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z3, Z4
+	VSHUFF64X2 $0xee, Z5, Z3, Z3
+	VMAXPS     Z4, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z7, Z4
+	VSHUFF64X2 $0xee, Z9, Z7, Z5
+	VMAXPS     Z4, Z5, Z5
+	VSHUFF64X2 $0x88, Z6, Z2, Z4
+	VSHUFF64X2 $0xdd, Z6, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z3, Z4
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VMAXPS     Z4, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z4
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMAXPS     Z3, Z2, Z2
+	VMAXPS     Z0, Z2, Z3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z3, Z0, Z0
+	VSUBPS   Z3, Z2, Z2
 	VMOVUPS  4096(AX), Z4
-	VCMPPS   $0x16, Z0, Z4, K3
+	VCMPPS   $0x16, Z2, Z4, K3
 	KORTESTW K3, K3
 	JNE      d_r3bail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z3, Z0
-	VPCMPEQD 128(AX), Z0, K3
+	VANDPS   128(AX), Z3, Z2
+	VPCMPEQD 128(AX), Z2, K3
 	KORTESTW K3, K3
 	JNE      d_r3bail
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
-	VMOVUPS 768(AX), Z0
-	VSUBPS  Z3, Z2, Z4
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z4, K3
-	VMAXPS  Z4, Z0, Z4
+	VCMPPS  $0x15, Z2, Z4, K3
+	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22380,12 +22380,12 @@ d_r3groups:
 	VPERMPS     Z4, Z5, Z4
 	VCVTPS2PD   Y4, Z4
 	VMOVDQU32   xent_even32<>+0(SB), Z5
-	VPERMPS     Z2, Z5, Z2
-	VCVTPS2PD   Y2, Z2
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
 	VMOVDQU32   xent_even32<>+0(SB), Z5
 	VPERMPS     Z3, Z5, Z5
 	VCVTPS2PD   Y5, Z5
-	VSUBPD      Z5, Z2, Z2
+	VSUBPD      Z5, Z0, Z0
 
 	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
 	LEAQ         1128(SP), R12
@@ -22408,12 +22408,12 @@ d_r3groups:
 	VSUBPS       Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z7, K3
-	VMAXPS  Z7, Z0, Z7
-	VCMPPS  $0x15, Z0, Z8, K4
-	VMAXPS  Z8, Z0, Z8
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z7, K3
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z8, K4
+	VMAXPS  Z8, Z2, Z8
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22482,12 +22482,12 @@ d_r3groups:
 	VSUBPS        Z7, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z8, K3
-	VMAXPS  Z8, Z0, Z8
-	VCMPPS  $0x15, Z0, Z9, K4
-	VMAXPS  Z9, Z0, Z9
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z8, K3
+	VMAXPS  Z8, Z2, Z8
+	VCMPPS  $0x15, Z2, Z9, K4
+	VMAXPS  Z9, Z2, Z9
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22556,12 +22556,12 @@ d_r3groups:
 	VSUBPS        Z8, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z9, K3
-	VMAXPS  Z9, Z0, Z9
-	VCMPPS  $0x15, Z0, Z10, K4
-	VMAXPS  Z10, Z0, Z10
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z9, K3
+	VMAXPS  Z9, Z2, Z9
+	VCMPPS  $0x15, Z2, Z10, K4
+	VMAXPS  Z10, Z2, Z10
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22630,12 +22630,12 @@ d_r3groups:
 	VSUBPS        Z9, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z10, K3
-	VMAXPS  Z10, Z0, Z10
-	VCMPPS  $0x15, Z0, Z11, K4
-	VMAXPS  Z11, Z0, Z11
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z10, K3
+	VMAXPS  Z10, Z2, Z10
+	VCMPPS  $0x15, Z2, Z11, K4
+	VMAXPS  Z11, Z2, Z11
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22704,12 +22704,12 @@ d_r3groups:
 	VSUBPS        Z10, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z11, K3
-	VMAXPS  Z11, Z0, Z11
-	VCMPPS  $0x15, Z0, Z12, K4
-	VMAXPS  Z12, Z0, Z12
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z11, K3
+	VMAXPS  Z11, Z2, Z11
+	VCMPPS  $0x15, Z2, Z12, K4
+	VMAXPS  Z12, Z2, Z12
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22778,12 +22778,12 @@ d_r3groups:
 	VSUBPS        Z11, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z12, K3
-	VMAXPS  Z12, Z0, Z12
-	VCMPPS  $0x15, Z0, Z13, K4
-	VMAXPS  Z13, Z0, Z13
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z12, K3
+	VMAXPS  Z12, Z2, Z12
+	VCMPPS  $0x15, Z2, Z13, K4
+	VMAXPS  Z13, Z2, Z13
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22852,12 +22852,12 @@ d_r3groups:
 	VSUBPS        Z12, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z13, K3
-	VMAXPS  Z13, Z0, Z13
-	VCMPPS  $0x15, Z0, Z14, K4
-	VMAXPS  Z14, Z0, Z14
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z13, K3
+	VMAXPS  Z13, Z2, Z13
+	VCMPPS  $0x15, Z2, Z14, K4
+	VMAXPS  Z14, Z2, Z14
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22926,13 +22926,13 @@ d_r3groups:
 	VSUBPS        Z3, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z13, K3
-	VMAXPS  Z13, Z0, Z13
-	VCMPPS  $0x15, Z0, Z14, K4
-	VMAXPS  Z14, Z0, Z14
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z2, Z13, K3
+	VMAXPS  Z13, Z2, Z13
+	VCMPPS  $0x15, Z2, Z14, K4
+	VMAXPS  Z14, Z2, Z14
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11776(AX), Z3
@@ -22961,28 +22961,28 @@ d_r3groups:
 	VFMADD213PS   12032(AX), Z5, Z22
 	VFMADD213PS   12160(AX), Z5, Z22
 	VMULPS        Z5, Z22, Z22
-	VPERMPS       Z0, Z3, Z3
+	VPERMPS       Z2, Z3, Z3
 	VFMADD231PS   Z16, Z3, Z3
 	VSCALEFPS.Z   Z15, Z3, K3, Z13
-	VPERMPS       Z0, Z17, Z17
+	VPERMPS       Z2, Z17, Z17
 	VFMADD231PS   Z19, Z17, Z17
 	VSCALEFPS.Z   Z18, Z17, K4, Z14
-	VPERMPS       Z0, Z20, Z20
+	VPERMPS       Z2, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
 	VSCALEFPS.Z   Z21, Z20, K5, Z5
 	VMOVUPS       Z13, 1344(R12)
 	VMOVUPS       Z14, 1408(R12)
 	VMOVUPS       Z5, 1472(R12)
-	VADDPS        Z14, Z13, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Z14, Z13, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z5, Y3
 	VCVTPS2PD     Y3, Z3
 	VCVTPS2PD     Y5, Z5
 	VADDPD        Z3, Z5, Z5
-	VADDPD        Z5, Z0, Z0
+	VADDPD        Z5, Z2, Z2
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z8, Z6, Z3
@@ -22994,19 +22994,19 @@ d_r3groups:
 	VSHUFF64X2 $0x44, Z9, Z7, Z3
 	VSHUFF64X2 $0xee, Z9, Z7, Z7
 	VADDPD     Z3, Z7, Z7
-	VSHUFF64X2 $0x44, Z0, Z11, Z3
-	VSHUFF64X2 $0xee, Z0, Z11, Z0
-	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x44, Z2, Z11, Z3
+	VSHUFF64X2 $0xee, Z2, Z11, Z2
+	VADDPD     Z3, Z2, Z2
 	VSHUFF64X2 $0x88, Z6, Z5, Z3
 	VSHUFF64X2 $0xdd, Z6, Z5, Z5
 	VADDPD     Z3, Z5, Z5
-	VSHUFF64X2 $0x88, Z0, Z7, Z3
-	VSHUFF64X2 $0xdd, Z0, Z7, Z0
-	VADDPD     Z3, Z0, Z0
-	VUNPCKLPD  Z0, Z5, Z3
-	VUNPCKHPD  Z0, Z5, Z0
-	VADDPD     Z3, Z0, Z0
-	VADDPD     Z0, Z4, Z3
+	VSHUFF64X2 $0x88, Z2, Z7, Z3
+	VSHUFF64X2 $0xdd, Z2, Z7, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z5, Z3
+	VUNPCKHPD  Z2, Z5, Z2
+	VADDPD     Z3, Z2, Z2
+	VADDPD     Z2, Z4, Z3
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z5
@@ -23015,7 +23015,7 @@ d_r3groups:
 	VCVTPS2PD     Y3, Z3
 	VMULPD        Z5, Z3, Z6
 	VCVTPD2PS     Z6, Y6
-	VMULPD        Z5, Z0, Z5
+	VMULPD        Z5, Z2, Z5
 	VMULPD        Z3, Z5, Z5
 	VXORPD        5120(AX), Z5, Z5
 	VCVTPD2PS     Z5, Y5
@@ -23220,8 +23220,8 @@ d_r3groups:
 d_r3gnopend:
 	// This group's losses pending.
 	VMOVUPD Z4, 928(SP)
-	VMOVUPD Z0, 992(SP)
-	VMOVUPD Z2, 1056(SP)
+	VMOVUPD Z2, 992(SP)
+	VMOVUPD Z0, 1056(SP)
 	MOVQ    $0x00000001, 1120(SP)
 	LEAQ    (BX)(R10*8), BX
 	LEAQ    (DX)(R10*8), DX
@@ -23320,70 +23320,70 @@ d_r3one:
 	TESTQ   R9, R9
 	JS      d_r3oignored
 
-	// The others' max, each target's lane -Inf.
-	VPBROADCASTD (SI), Z0
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K3
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (BX), K3, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(BX), K3, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K2, K3
-	VMOVUPS      (AX), Z0
-	VMOVUPS      128(BX), K3, Z0
-	VMAXPS       Z0, Z2, Z0
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z4
-	VMAXPS     Z2, Z4, Z4
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z5
-	VMAXPS     Z2, Z5, Z5
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z0, Z0
-	VSHUFF64X2 $0x88, Z4, Z3, Z2
-	VSHUFF64X2 $0xdd, Z4, Z3, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x88, Z0, Z5, Z2
-	VSHUFF64X2 $0xdd, Z0, Z5, Z0
-	VMAXPS     Z2, Z0, Z0
-	VUNPCKLPD  Z0, Z3, Z2
-	VUNPCKHPD  Z0, Z3, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (SI), R9
-	VBROADCASTSS (BX)(R9*4), Z2
-	VMAXPS       Z2, Z0, Z3
+	VBROADCASTSS (BX)(R9*4), Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX), K3, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX), K3, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K2, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX), K3, Z2
+	VMAXPS       Z2, Z3, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMAXPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMAXPS     Z3, Z2, Z2
+	VMAXPS     Z0, Z2, Z3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z3, Z0, Z0
+	VSUBPS   Z3, Z2, Z2
 	VMOVUPS  4096(AX), Z4
-	VCMPPS   $0x16, Z0, Z4, K3
+	VCMPPS   $0x16, Z2, Z4, K3
 	KORTESTW K3, K3
 	JNE      d_r3ospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z3, Z0
-	VPCMPEQD 128(AX), Z0, K3
+	VANDPS   128(AX), Z3, Z2
+	VPCMPEQD 128(AX), Z2, K3
 	KORTESTW K3, K3
 	JNE      d_r3ospecial
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
-	VMOVUPS 768(AX), Z0
-	VSUBPS  Z3, Z2, Z4
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z4, K3
-	VMAXPS  Z4, Z0, Z4
+	VCMPPS  $0x15, Z2, Z4, K3
+	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -23404,12 +23404,12 @@ d_r3one:
 	VPERMPS     Z4, Z5, Z4
 	VCVTPS2PD   Y4, Z4
 	VMOVDQU32   xent_even32<>+0(SB), Z5
-	VPERMPS     Z2, Z5, Z2
-	VCVTPS2PD   Y2, Z2
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
 	VMOVDQU32   xent_even32<>+0(SB), Z5
 	VPERMPS     Z3, Z5, Z5
 	VCVTPS2PD   Y5, Z5
-	VSUBPD      Z5, Z2, Z2
+	VSUBPD      Z5, Z0, Z0
 
 	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
 	LEAQ         1128(SP), R9
@@ -23432,13 +23432,13 @@ d_r3one:
 	VSUBPS       Z3, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z6, K3
-	VMAXPS  Z6, Z0, Z6
-	VCMPPS  $0x15, Z0, Z7, K4
-	VMAXPS  Z7, Z0, Z7
-	VCMPPS  $0x15, Z0, Z5, K5
-	VMAXPS  Z5, Z0, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z2, Z6, K3
+	VMAXPS  Z6, Z2, Z6
+	VCMPPS  $0x15, Z2, Z7, K4
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z5, K5
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11776(AX), Z3
@@ -23467,52 +23467,52 @@ d_r3one:
 	VFMADD213PS   12032(AX), Z5, Z15
 	VFMADD213PS   12160(AX), Z5, Z15
 	VMULPS        Z5, Z15, Z15
-	VPERMPS       Z0, Z3, Z3
+	VPERMPS       Z2, Z3, Z3
 	VFMADD231PS   Z9, Z3, Z3
 	VSCALEFPS.Z   Z8, Z3, K3, Z6
-	VPERMPS       Z0, Z10, Z10
+	VPERMPS       Z2, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K4, Z7
-	VPERMPS       Z0, Z13, Z13
+	VPERMPS       Z2, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K5, Z5
 	VMOVUPS       Z6, (R9)
 	VMOVUPS       Z7, 64(R9)
 	VMOVUPS       Z5, 128(R9)
-	VADDPS        Z7, Z6, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Z7, Z6, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z5, Y3
 	VCVTPS2PD     Y3, Z3
 	VCVTPS2PD     Y5, Z5
 	VADDPD        Z3, Z5, Z5
-	VADDPD        Z5, Z0, Z0
+	VADDPD        Z5, Z2, Z2
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
 	VADDPD     Z3, Z5, Z5
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
 	VADDPD     Z3, Z6, Z6
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z7
 	VADDPD     Z3, Z7, Z7
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z0
-	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VADDPD     Z3, Z2, Z2
 	VSHUFF64X2 $0x88, Z6, Z5, Z3
 	VSHUFF64X2 $0xdd, Z6, Z5, Z5
 	VADDPD     Z3, Z5, Z5
-	VSHUFF64X2 $0x88, Z0, Z7, Z3
-	VSHUFF64X2 $0xdd, Z0, Z7, Z0
-	VADDPD     Z3, Z0, Z0
-	VUNPCKLPD  Z0, Z5, Z3
-	VUNPCKHPD  Z0, Z5, Z0
-	VADDPD     Z3, Z0, Z0
-	VADDPD     Z0, Z4, Z3
+	VSHUFF64X2 $0x88, Z2, Z7, Z3
+	VSHUFF64X2 $0xdd, Z2, Z7, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z5, Z3
+	VUNPCKHPD  Z2, Z5, Z2
+	VADDPD     Z3, Z2, Z2
+	VADDPD     Z2, Z4, Z3
 	VMOVAPD    Z3, Z5
 
 	// log, lane by lane: split x = 2^k * m
@@ -23548,8 +23548,8 @@ d_r3one:
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
 	VADDPD      Z4, Z4, Z6
-	VADDPD      Z0, Z6, Z6
-	VDIVPD      Z6, Z0, Z6
+	VADDPD      Z2, Z6, Z6
+	VDIVPD      Z6, Z2, Z6
 	VMULPD      Z6, Z6, Z7
 	VMOVUPD     4224(AX), Z8
 	VFMADD213PD 4352(AX), Z7, Z8
@@ -23560,26 +23560,26 @@ d_r3one:
 	VFMADD213PD Z6, Z6, Z8
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z2, Z5, Z2
+	VSUBPD Z0, Z5, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   4736(AX), Z5
 	VMULPD    4864(AX), Z4, Z6
 	VCMPPD    $0x12, Z4, Z5, K3
-	VCMPPD    $0x12, Z6, Z0, K4
+	VCMPPD    $0x12, Z6, Z2, K4
 	KANDW     K4, K3, K3
-	VMOVAPD   Z8, K3, Z2
-	VCVTPD2PS Z2, Y1
-	VMOVSS    X1, (CX)
+	VMOVAPD   Z8, K3, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       2432(AX), Z2
-	VDIVPD        Z3, Z2, Z2
+	VMOVUPD       2432(AX), Z0
+	VDIVPD        Z3, Z0, Z0
 	VBROADCASTSS  gradScale+104(FP), Z3
 	VCVTPS2PD     Y3, Z3
-	VMULPD        Z2, Z3, Z4
+	VMULPD        Z0, Z3, Z4
 	VCVTPD2PS     Z4, Y4
-	VMULPD        Z2, Z0, Z0
+	VMULPD        Z0, Z2, Z0
 	VMULPD        Z3, Z0, Z0
 	VXORPD        5120(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
@@ -28761,9 +28761,9 @@ l_r1groups:
 	ORL   28(SI), DX
 	TESTL DX, DX
 	JS    l_r1bail
+	LEAQ  (BX)(R10*1), DX
 
 	// Load the rows, each target's lane -Inf; the others' max.
-	LEAQ        (BX)(R10*1), DX
 	VMOVUPS     (AX), Z0
 	VMOVDQU32   xres_cols0<>+0(SB), Z2
 	VMOVUPS.Z   (BX), K1, Z3
@@ -29528,9 +29528,9 @@ l_r2groups:
 	ORL   28(SI), DX
 	TESTL DX, DX
 	JS    l_r2bail
+	LEAQ  (BX)(R10*1), DX
 
 	// Load the rows, each target's lane -Inf; the others' max.
-	LEAQ        (BX)(R10*1), DX
 	VMOVUPS     (AX), Z0
 	VMOVDQU32   xres_cols0<>+0(SB), Z2
 	VMOVDQU32   xres_cols1<>+0(SB), Z3
@@ -30552,191 +30552,191 @@ l_r3groups:
 	ORL   28(SI), DX
 	TESTL DX, DX
 	JS    l_r3bail
-
-	// The others' max, each target's lane -Inf.
-	LEAQ         (BX)(R10*1), DX
-	VPBROADCASTD (SI), Z0
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K2
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (BX), K2, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(BX), K2, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K1, K2
-	VMOVUPS      (AX), Z0
-	VMOVUPS      128(BX), K2, Z0
-	VMAXPS       Z0, Z2, Z0
-	VPBROADCASTD 4(SI), Z2
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      (BX)(R9*1), K2, Z3
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      64(BX)(R9*1), K2, Z4
-	VMAXPS       Z4, Z3, Z3
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K1, K2
-	VMOVUPS      (AX), Z2
-	VMOVUPS      128(BX)(R9*1), K2, Z2
-	VMAXPS       Z2, Z3, Z2
-	VPBROADCASTD 8(SI), Z3
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      (BX)(R9*2), K2, Z4
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K2
-	VMOVUPS      (AX), Z5
-	VMOVUPS      64(BX)(R9*2), K2, Z5
-	VMAXPS       Z5, Z4, Z4
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K1, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      128(BX)(R9*2), K2, Z3
-	VMAXPS       Z3, Z4, Z3
-	VPBROADCASTD 12(SI), Z4
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z5
-	VMOVUPS      (DX), K2, Z5
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      64(DX), K2, Z6
-	VMAXPS       Z6, Z5, Z5
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(DX), K2, Z4
-	VMAXPS       Z4, Z5, Z4
-	VPBROADCASTD 16(SI), Z5
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (BX)(R9*4), K2, Z6
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K2
-	VMOVUPS      (AX), Z7
-	VMOVUPS      64(BX)(R9*4), K2, Z7
-	VMAXPS       Z7, Z6, Z6
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K1, K2
-	VMOVUPS      (AX), Z5
-	VMOVUPS      128(BX)(R9*4), K2, Z5
-	VMAXPS       Z5, Z6, Z5
-	VPBROADCASTD 20(SI), Z6
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K2
-	VMOVUPS      (AX), Z7
-	VMOVUPS      (DX)(R9*2), K2, Z7
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K2
-	VMOVUPS      (AX), Z8
-	VMOVUPS      64(DX)(R9*2), K2, Z8
-	VMAXPS       Z8, Z7, Z7
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K1, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      128(DX)(R9*2), K2, Z6
-	VMAXPS       Z6, Z7, Z6
-	VPBROADCASTD 24(SI), Z7
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K2
-	VMOVUPS      (AX), Z8
-	VMOVUPS      (BX)(R10*2), K2, Z8
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K2
-	VMOVUPS      (AX), Z9
-	VMOVUPS      64(BX)(R10*2), K2, Z9
-	VMAXPS       Z9, Z8, Z8
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K1, K2
-	VMOVUPS      (AX), Z7
-	VMOVUPS      128(BX)(R10*2), K2, Z7
-	VMAXPS       Z7, Z8, Z7
-	VPBROADCASTD 28(SI), Z8
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z8, K2
-	VMOVUPS      (AX), Z9
-	VMOVUPS      (DX)(R9*4), K2, Z9
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z8, K2
-	VMOVUPS      (AX), Z10
-	VMOVUPS      64(DX)(R9*4), K2, Z10
-	VMAXPS       Z10, Z9, Z9
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z8, K1, K2
-	VMOVUPS      (AX), Z8
-	VMOVUPS      128(DX)(R9*4), K2, Z8
-	VMAXPS       Z8, Z9, Z8
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z3, Z0, Z9
-	VSHUFF64X2 $0xee, Z3, Z0, Z0
-	VMAXPS     Z9, Z0, Z0
-	VSHUFF64X2 $0x44, Z7, Z5, Z3
-	VSHUFF64X2 $0xee, Z7, Z5, Z5
-	VMAXPS     Z3, Z5, Z5
-	VSHUFF64X2 $0x44, Z4, Z2, Z3
-	VSHUFF64X2 $0xee, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VSHUFF64X2 $0x44, Z8, Z6, Z3
-	VSHUFF64X2 $0xee, Z8, Z6, Z4
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF64X2 $0x88, Z5, Z0, Z3
-	VSHUFF64X2 $0xdd, Z5, Z0, Z0
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF64X2 $0x88, Z4, Z2, Z3
-	VSHUFF64X2 $0xdd, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VUNPCKLPD  Z2, Z0, Z3
-	VUNPCKHPD  Z2, Z0, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
+	LEAQ  (BX)(R10*1), DX
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (SI), R11
 	LEAQ         (BX)(R11*4), R11
-	VBROADCASTSS (R11), Z2
+	VBROADCASTSS (R11), Z0
 	MOVLQSX      4(SI), R11
 	LEAQ         (BX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*1), Z3
+	VBROADCASTSS (R11)(R9*1), Z2
 	MOVLQSX      8(SI), R11
 	LEAQ         (BX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*2), Z4
+	VBROADCASTSS (R11)(R9*2), Z3
 	MOVLQSX      12(SI), R11
 	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11), Z5
+	VBROADCASTSS (R11), Z4
 	MOVLQSX      16(SI), R11
 	LEAQ         (BX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*4), Z6
+	VBROADCASTSS (R11)(R9*4), Z5
 	MOVLQSX      20(SI), R11
 	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*2), Z7
+	VBROADCASTSS (R11)(R9*2), Z6
 	MOVLQSX      24(SI), R11
 	LEAQ         (BX)(R11*4), R11
-	VBROADCASTSS (R11)(R10*2), Z8
+	VBROADCASTSS (R11)(R10*2), Z7
 	MOVLQSX      28(SI), R11
 	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*4), Z9
+	VBROADCASTSS (R11)(R9*4), Z8
 	MOVL         $0x0000cccc, R11
 	KMOVW        R11, K2
-	VBLENDMPS    Z3, Z2, K2, Z2
-	VBLENDMPS    Z5, Z4, K2, Z4
-	VBLENDMPS    Z7, Z6, K2, Z6
-	VBLENDMPS    Z9, Z8, K2, Z8
+	VBLENDMPS    Z2, Z0, K2, Z0
+	VBLENDMPS    Z4, Z3, K2, Z3
+	VBLENDMPS    Z6, Z5, K2, Z5
+	VBLENDMPS    Z8, Z7, K2, Z7
 	MOVL         $0x0000f0f0, R11
 	KMOVW        R11, K2
-	VBLENDMPS    Z4, Z2, K2, Z2
-	VBLENDMPS    Z8, Z6, K2, Z6
+	VBLENDMPS    Z3, Z0, K2, Z0
+	VBLENDMPS    Z7, Z5, K2, Z5
 	MOVL         $0x0000ff00, R11
 	KMOVW        R11, K2
-	VBLENDMPS    Z6, Z2, K2, Z2
-	VMAXPS       Z2, Z0, Z3
+	VBLENDMPS    Z5, Z0, K2, Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX), K2, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX), K2, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K1, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX), K2, Z2
+	VMAXPS       Z2, Z3, Z2
+	VPBROADCASTD 4(SI), Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      (BX)(R9*1), K2, Z4
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      64(BX)(R9*1), K2, Z5
+	VMAXPS       Z5, Z4, Z4
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K1, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      128(BX)(R9*1), K2, Z3
+	VMAXPS       Z3, Z4, Z3
+	VPBROADCASTD 8(SI), Z4
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (BX)(R9*2), K2, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(BX)(R9*2), K2, Z6
+	VMAXPS       Z6, Z5, Z5
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(BX)(R9*2), K2, Z4
+	VMAXPS       Z4, Z5, Z4
+	VPBROADCASTD 12(SI), Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (DX), K2, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(DX), K2, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(DX), K2, Z5
+	VMAXPS       Z5, Z6, Z5
+	VPBROADCASTD 16(SI), Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (BX)(R9*4), K2, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K2
+	VMOVUPS      (AX), Z8
+	VMOVUPS      64(BX)(R9*4), K2, Z8
+	VMAXPS       Z8, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K1, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      128(BX)(R9*4), K2, Z6
+	VMAXPS       Z6, Z7, Z6
+	VPBROADCASTD 20(SI), Z7
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K2
+	VMOVUPS      (AX), Z8
+	VMOVUPS      (DX)(R9*2), K2, Z8
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      64(DX)(R9*2), K2, Z9
+	VMAXPS       Z9, Z8, Z8
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K1, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      128(DX)(R9*2), K2, Z7
+	VMAXPS       Z7, Z8, Z7
+	VPBROADCASTD 24(SI), Z8
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z8, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      (BX)(R10*2), K2, Z9
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z8, K2
+	VMOVUPS      (AX), Z10
+	VMOVUPS      64(BX)(R10*2), K2, Z10
+	VMAXPS       Z10, Z9, Z9
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z8, K1, K2
+	VMOVUPS      (AX), Z8
+	VMOVUPS      128(BX)(R10*2), K2, Z8
+	VMAXPS       Z8, Z9, Z8
+	VPBROADCASTD 28(SI), Z9
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z9, K2
+	VMOVUPS      (AX), Z10
+	VMOVUPS      (DX)(R9*4), K2, Z10
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z9, K2
+	VMOVUPS      (AX), Z11
+	VMOVUPS      64(DX)(R9*4), K2, Z11
+	VMAXPS       Z11, Z10, Z10
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z9, K1, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      128(DX)(R9*4), K2, Z9
+	VMAXPS       Z9, Z10, Z9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z4, Z2, Z10
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VMAXPS     Z10, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z4
+	VSHUFF64X2 $0xee, Z8, Z6, Z6
+	VMAXPS     Z4, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z3, Z4
+	VSHUFF64X2 $0xee, Z5, Z3, Z3
+	VMAXPS     Z4, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z7, Z4
+	VSHUFF64X2 $0xee, Z9, Z7, Z5
+	VMAXPS     Z4, Z5, Z5
+	VSHUFF64X2 $0x88, Z6, Z2, Z4
+	VSHUFF64X2 $0xdd, Z6, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z3, Z4
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VMAXPS     Z4, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z4
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMAXPS     Z3, Z2, Z2
+	VMAXPS     Z0, Z2, Z3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z3, Z0, Z0
+	VSUBPS   Z3, Z2, Z2
 	VMOVUPS  4096(AX), Z4
-	VCMPPS   $0x16, Z0, Z4, K2
+	VCMPPS   $0x16, Z2, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_r3bail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z3, Z0
-	VPCMPEQD 128(AX), Z0, K2
+	VANDPS   128(AX), Z3, Z2
+	VPCMPEQD 128(AX), Z2, K2
 	KORTESTW K2, K2
 	JNE      l_r3bail
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
-	VMOVUPS 768(AX), Z0
-	VSUBPS  Z3, Z2, Z4
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z4, K2
-	VMAXPS  Z4, Z0, Z4
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -30757,12 +30757,12 @@ l_r3groups:
 	VPERMPS     Z4, Z5, Z4
 	VCVTPS2PD   Y4, Z4
 	VMOVDQU32   xent_even32<>+0(SB), Z5
-	VPERMPS     Z2, Z5, Z2
-	VCVTPS2PD   Y2, Z2
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
 	VMOVDQU32   xent_even32<>+0(SB), Z5
 	VPERMPS     Z3, Z5, Z5
 	VCVTPS2PD   Y5, Z5
-	VSUBPD      Z5, Z2, Z2
+	VSUBPD      Z5, Z0, Z0
 
 	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
 	VPBROADCASTD (SI), Z5
@@ -30782,12 +30782,12 @@ l_r3groups:
 	VSUBPS       Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z7, K2
-	VMAXPS  Z7, Z0, Z7
-	VCMPPS  $0x15, Z0, Z8, K3
-	VMAXPS  Z8, Z0, Z8
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z7, K2
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z8, K3
+	VMAXPS  Z8, Z2, Z8
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -30853,12 +30853,12 @@ l_r3groups:
 	VSUBPS        Z7, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z8, K2
-	VMAXPS  Z8, Z0, Z8
-	VCMPPS  $0x15, Z0, Z9, K3
-	VMAXPS  Z9, Z0, Z9
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z8, K2
+	VMAXPS  Z8, Z2, Z8
+	VCMPPS  $0x15, Z2, Z9, K3
+	VMAXPS  Z9, Z2, Z9
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -30924,12 +30924,12 @@ l_r3groups:
 	VSUBPS        Z8, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z9, K2
-	VMAXPS  Z9, Z0, Z9
-	VCMPPS  $0x15, Z0, Z10, K3
-	VMAXPS  Z10, Z0, Z10
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z9, K2
+	VMAXPS  Z9, Z2, Z9
+	VCMPPS  $0x15, Z2, Z10, K3
+	VMAXPS  Z10, Z2, Z10
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -30995,12 +30995,12 @@ l_r3groups:
 	VSUBPS        Z9, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z10, K2
-	VMAXPS  Z10, Z0, Z10
-	VCMPPS  $0x15, Z0, Z11, K3
-	VMAXPS  Z11, Z0, Z11
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z10, K2
+	VMAXPS  Z10, Z2, Z10
+	VCMPPS  $0x15, Z2, Z11, K3
+	VMAXPS  Z11, Z2, Z11
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -31066,12 +31066,12 @@ l_r3groups:
 	VSUBPS        Z10, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z11, K2
-	VMAXPS  Z11, Z0, Z11
-	VCMPPS  $0x15, Z0, Z12, K3
-	VMAXPS  Z12, Z0, Z12
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z11, K2
+	VMAXPS  Z11, Z2, Z11
+	VCMPPS  $0x15, Z2, Z12, K3
+	VMAXPS  Z12, Z2, Z12
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -31137,12 +31137,12 @@ l_r3groups:
 	VSUBPS        Z11, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z12, K2
-	VMAXPS  Z12, Z0, Z12
-	VCMPPS  $0x15, Z0, Z13, K3
-	VMAXPS  Z13, Z0, Z13
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z12, K2
+	VMAXPS  Z12, Z2, Z12
+	VCMPPS  $0x15, Z2, Z13, K3
+	VMAXPS  Z13, Z2, Z13
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -31208,12 +31208,12 @@ l_r3groups:
 	VSUBPS        Z12, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z13, K2
-	VMAXPS  Z13, Z0, Z13
-	VCMPPS  $0x15, Z0, Z14, K3
-	VMAXPS  Z14, Z0, Z14
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
+	VCMPPS  $0x15, Z2, Z13, K2
+	VMAXPS  Z13, Z2, Z13
+	VCMPPS  $0x15, Z2, Z14, K3
+	VMAXPS  Z14, Z2, Z14
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -31279,13 +31279,13 @@ l_r3groups:
 	VSUBPS        Z3, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z13, K2
-	VMAXPS  Z13, Z0, Z13
-	VCMPPS  $0x15, Z0, Z14, K3
-	VMAXPS  Z14, Z0, Z14
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z2, Z13, K2
+	VMAXPS  Z13, Z2, Z13
+	VCMPPS  $0x15, Z2, Z14, K3
+	VMAXPS  Z14, Z2, Z14
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11776(AX), Z3
@@ -31314,25 +31314,25 @@ l_r3groups:
 	VFMADD213PS   12032(AX), Z5, Z22
 	VFMADD213PS   12160(AX), Z5, Z22
 	VMULPS        Z5, Z22, Z22
-	VPERMPS       Z0, Z3, Z3
+	VPERMPS       Z2, Z3, Z3
 	VFMADD231PS   Z16, Z3, Z3
 	VSCALEFPS.Z   Z15, Z3, K2, Z13
-	VPERMPS       Z0, Z17, Z17
+	VPERMPS       Z2, Z17, Z17
 	VFMADD231PS   Z19, Z17, Z17
 	VSCALEFPS.Z   Z18, Z17, K3, Z14
-	VPERMPS       Z0, Z20, Z20
+	VPERMPS       Z2, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
 	VSCALEFPS.Z   Z21, Z20, K4, Z5
-	VADDPS        Z14, Z13, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Z14, Z13, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z5, Y3
 	VCVTPS2PD     Y3, Z3
 	VCVTPS2PD     Y5, Z5
 	VADDPD        Z3, Z5, Z5
-	VADDPD        Z5, Z0, Z0
+	VADDPD        Z5, Z2, Z2
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z8, Z6, Z3
@@ -31344,18 +31344,18 @@ l_r3groups:
 	VSHUFF64X2 $0x44, Z9, Z7, Z3
 	VSHUFF64X2 $0xee, Z9, Z7, Z7
 	VADDPD     Z3, Z7, Z7
-	VSHUFF64X2 $0x44, Z0, Z11, Z3
-	VSHUFF64X2 $0xee, Z0, Z11, Z0
-	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x44, Z2, Z11, Z3
+	VSHUFF64X2 $0xee, Z2, Z11, Z2
+	VADDPD     Z3, Z2, Z2
 	VSHUFF64X2 $0x88, Z6, Z5, Z3
 	VSHUFF64X2 $0xdd, Z6, Z5, Z5
 	VADDPD     Z3, Z5, Z5
-	VSHUFF64X2 $0x88, Z0, Z7, Z3
-	VSHUFF64X2 $0xdd, Z0, Z7, Z0
-	VADDPD     Z3, Z0, Z0
-	VUNPCKLPD  Z0, Z5, Z3
-	VUNPCKHPD  Z0, Z5, Z0
-	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z2, Z7, Z3
+	VSHUFF64X2 $0xdd, Z2, Z7, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z5, Z3
+	VUNPCKHPD  Z2, Z5, Z2
+	VADDPD     Z3, Z2, Z2
 	CMPQ       1120(SP), $0x00
 	JE         l_r3gnopend
 
@@ -31428,8 +31428,8 @@ l_r3groups:
 l_r3gnopend:
 	// This group's losses pending.
 	VMOVUPD Z4, 928(SP)
-	VMOVUPD Z0, 992(SP)
-	VMOVUPD Z2, 1056(SP)
+	VMOVUPD Z2, 992(SP)
+	VMOVUPD Z0, 1056(SP)
 	MOVQ    $0x00000001, 1120(SP)
 	LEAQ    (BX)(R9*8), BX
 	ADDQ    $0x00000020, CX
@@ -31527,70 +31527,70 @@ l_r3one:
 	TESTQ   DX, DX
 	JS      l_r3oignored
 
-	// The others' max, each target's lane -Inf.
-	VPBROADCASTD (SI), Z0
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z0, K2
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (BX), K2, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z0, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(BX), K2, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z0, K1, K2
-	VMOVUPS      (AX), Z0
-	VMOVUPS      128(BX), K2, Z0
-	VMAXPS       Z0, Z2, Z0
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z4
-	VMAXPS     Z2, Z4, Z4
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z5
-	VMAXPS     Z2, Z5, Z5
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z0, Z0
-	VSHUFF64X2 $0x88, Z4, Z3, Z2
-	VSHUFF64X2 $0xdd, Z4, Z3, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x88, Z0, Z5, Z2
-	VSHUFF64X2 $0xdd, Z0, Z5, Z0
-	VMAXPS     Z2, Z0, Z0
-	VUNPCKLPD  Z0, Z3, Z2
-	VUNPCKHPD  Z0, Z3, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (SI), DX
-	VBROADCASTSS (BX)(DX*4), Z2
-	VMAXPS       Z2, Z0, Z3
+	VBROADCASTSS (BX)(DX*4), Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX), K2, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX), K2, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K1, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX), K2, Z2
+	VMAXPS       Z2, Z3, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMAXPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMAXPS     Z3, Z2, Z2
+	VMAXPS     Z0, Z2, Z3
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
-	VSUBPS   Z3, Z0, Z0
+	VSUBPS   Z3, Z2, Z2
 	VMOVUPS  4096(AX), Z4
-	VCMPPS   $0x16, Z0, Z4, K2
+	VCMPPS   $0x16, Z2, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_r3ospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z3, Z0
-	VPCMPEQD 128(AX), Z0, K2
+	VANDPS   128(AX), Z3, Z2
+	VPCMPEQD 128(AX), Z2, K2
 	KORTESTW K2, K2
 	JNE      l_r3ospecial
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
-	VMOVUPS 768(AX), Z0
-	VSUBPS  Z3, Z2, Z4
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z4, K2
-	VMAXPS  Z4, Z0, Z4
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -31611,12 +31611,12 @@ l_r3one:
 	VPERMPS     Z4, Z5, Z4
 	VCVTPS2PD   Y4, Z4
 	VMOVDQU32   xent_even32<>+0(SB), Z5
-	VPERMPS     Z2, Z5, Z2
-	VCVTPS2PD   Y2, Z2
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
 	VMOVDQU32   xent_even32<>+0(SB), Z5
 	VPERMPS     Z3, Z5, Z5
 	VCVTPS2PD   Y5, Z5
-	VSUBPD      Z5, Z2, Z2
+	VSUBPD      Z5, Z0, Z0
 
 	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
 	VPBROADCASTD (SI), Z5
@@ -31636,13 +31636,13 @@ l_r3one:
 	VSUBPS       Z3, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z6, K2
-	VMAXPS  Z6, Z0, Z6
-	VCMPPS  $0x15, Z0, Z7, K3
-	VMAXPS  Z7, Z0, Z7
-	VCMPPS  $0x15, Z0, Z5, K4
-	VMAXPS  Z5, Z0, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z2, Z6, K2
+	VMAXPS  Z6, Z2, Z6
+	VCMPPS  $0x15, Z2, Z7, K3
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z5, K4
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11776(AX), Z3
@@ -31671,49 +31671,49 @@ l_r3one:
 	VFMADD213PS   12032(AX), Z5, Z15
 	VFMADD213PS   12160(AX), Z5, Z15
 	VMULPS        Z5, Z15, Z15
-	VPERMPS       Z0, Z3, Z3
+	VPERMPS       Z2, Z3, Z3
 	VFMADD231PS   Z9, Z3, Z3
 	VSCALEFPS.Z   Z8, Z3, K2, Z6
-	VPERMPS       Z0, Z10, Z10
+	VPERMPS       Z2, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K3, Z7
-	VPERMPS       Z0, Z13, Z13
+	VPERMPS       Z2, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K4, Z5
-	VADDPS        Z7, Z6, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPS        Z7, Z6, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z5, Y3
 	VCVTPS2PD     Y3, Z3
 	VCVTPS2PD     Y5, Z5
 	VADDPD        Z3, Z5, Z5
-	VADDPD        Z5, Z0, Z0
+	VADDPD        Z5, Z2, Z2
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
 	VADDPD     Z3, Z5, Z5
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
 	VADDPD     Z3, Z6, Z6
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z7
 	VADDPD     Z3, Z7, Z7
-	VSHUFF64X2 $0x44, Z0, Z0, Z3
-	VSHUFF64X2 $0xee, Z0, Z0, Z0
-	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VADDPD     Z3, Z2, Z2
 	VSHUFF64X2 $0x88, Z6, Z5, Z3
 	VSHUFF64X2 $0xdd, Z6, Z5, Z5
 	VADDPD     Z3, Z5, Z5
-	VSHUFF64X2 $0x88, Z0, Z7, Z3
-	VSHUFF64X2 $0xdd, Z0, Z7, Z0
-	VADDPD     Z3, Z0, Z0
-	VUNPCKLPD  Z0, Z5, Z3
-	VUNPCKHPD  Z0, Z5, Z0
-	VADDPD     Z3, Z0, Z0
-	VADDPD     Z0, Z4, Z3
+	VSHUFF64X2 $0x88, Z2, Z7, Z3
+	VSHUFF64X2 $0xdd, Z2, Z7, Z2
+	VADDPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z5, Z3
+	VUNPCKHPD  Z2, Z5, Z2
+	VADDPD     Z3, Z2, Z2
+	VADDPD     Z2, Z4, Z3
 	VMOVAPD    Z3, Z3
 
 	// log, lane by lane: split x = 2^k * m
@@ -31749,8 +31749,8 @@ l_r3one:
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
 	VADDPD      Z4, Z4, Z5
-	VADDPD      Z0, Z5, Z5
-	VDIVPD      Z5, Z0, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
 	VMULPD      Z5, Z5, Z6
 	VMOVUPD     4224(AX), Z7
 	VFMADD213PD 4352(AX), Z6, Z7
@@ -31761,16 +31761,16 @@ l_r3one:
 	VFMADD213PD Z5, Z5, Z7
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z2, Z3, Z2
+	VSUBPD Z0, Z3, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   4736(AX), Z3
 	VMULPD    4864(AX), Z4, Z5
 	VCMPPD    $0x12, Z4, Z3, K2
-	VCMPPD    $0x12, Z5, Z0, K3
+	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z7, K2, Z2
-	VCVTPD2PS Z2, Y0
+	VMOVAPD   Z7, K2, Z0
+	VCVTPD2PS Z0, Y0
 	VMOVSS    X0, (CX)
 
 l_r3onext:

@@ -169,14 +169,20 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	isa := x.isa
 	var xs [][]VecVirtual
 	var et, dt, o VecVirtual
+	if k > 1 {
+		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
+	}
+	// s_t: after the loads of the held rows, before those of the others
+	// (bench/TUNING.md).
 	if v <= xresHeldVecs {
 		var om []VecVirtual
 		xs, om = x.resLoad(v, k, s, mask)
-		m, st := x.resMax(k, om, s, bail)
+		m, st := x.resMax(om, func() VecVirtual { return x.resTargets(s, k) }, bail)
 		et, dt = x.resExp(v, xs, m, st)
 		o = x.resSums(v, xs)
 	} else {
-		m, st := x.resMax(k, x.resMaxOnly(v, k, s, mask), s, bail)
+		st := x.resTargets(s, k)
+		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask), func() VecVirtual { return st }, bail)
 		et, dt, o = x.resExpReload(v, k, s, mask, m, st, loc)
 	}
 	if k == 1 {
@@ -239,9 +245,6 @@ func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
 func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
 	d, isa, p, r := x.d, x.isa, x.p, x.row
 	Comment("Load the rows, each target's lane -Inf; the others' max.")
-	if k > 1 {
-		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
-	}
 	ninf := isa.Vec()
 	VMOVUPS(r.negInf, ninf)
 	cols := make([]VecVirtual, v)
@@ -280,22 +283,14 @@ func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om 
 	return xs, om
 }
 
-// resMax reduces the others' maxima om of k rows, gathers their s_t into
-// the same lanes and returns max = max(others' max, s_t) and s_t (row i
-// in 64-bit lane i, both halves), jumping to bail when a row is the
-// caller's.
-func (x *xentRows) resMax(k int, om []VecVirtual, s slots, bail string) (m, st VecVirtual) {
+// resMax reduces the others' maxima om of the rows and returns max =
+// max(others' max, s_t) and s_t (from stf, after the tree: see
+// resTargets), row i in 64-bit lane i (both halves), jumping to bail when
+// a row is the caller's.
+func (x *xentRows) resMax(om []VecVirtual, stf func() VecVirtual, bail string) (m, st VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
 	omt := groupTree(r.fill(om), VMAXPS, true)
-	Comment("s_t of each row in its lanes (solo: every lane).")
-	st = isa.Vec()
-	if k == 1 {
-		t := GP64()
-		MOVLQSX(Mem{Base: x.labp}, t)
-		VBROADCASTSS(Mem{Base: x.srcp, Index: t, Scale: 4}, st)
-	} else {
-		st = x.resTargets(s)
-	}
+	st = stf()
 	m = isa.Vec()
 	VMAXPS(st, omt, m) // a NaN s_t kept
 	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
@@ -465,9 +460,6 @@ func (x *xentRows) resLabel(i int) VecVirtual {
 // vector a row, the rows not kept.
 func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask) []VecVirtual {
 	Comment("The others' max, each target's lane -Inf.")
-	if k > 1 {
-		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
-	}
 	om := make([]VecVirtual, k)
 	for i := range om {
 		lab := x.resLabel(i)
@@ -535,8 +527,15 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 // resTargets returns the eight rows' s_t, row i in 64-bit lane i (both
 // halves): each broadcast from its row, then blended by a tree of three
 // lane masks (row i's lanes 2i and 2i+1 taken from broadcast i).
-func (x *xentRows) resTargets(s slots) VecVirtual {
+func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 	isa := x.isa
+	Comment("s_t of each row in its lanes (solo: every lane).")
+	if k == 1 {
+		st, t := isa.Vec(), GP64()
+		MOVLQSX(Mem{Base: x.labp}, t)
+		VBROADCASTSS(Mem{Base: x.srcp, Index: t, Scale: 4}, st)
+		return st
+	}
 	bs := make([]VecVirtual, xresRows)
 	for i := range bs {
 		m, t := s.at(i, 0), GP64()
