@@ -28,7 +28,10 @@
 // Float32 CrossEntropy (AVX-512 and AVX2) takes rows of up to xquadBytes
 // four at a time the same way (xquad.go; AVX2's YMM forms in xquad2.go),
 // each row's target lane found by a compare in every vector, and a group's
-// losses finished after the next group's passes.
+// losses finished after the next group's passes. On AVX-512, rows of up to
+// xresVecs vectors go eight at a time instead, as LogSumExp's resident
+// rows (xres.go): row i's values in lane i after the trees, the losses and
+// ds's factors taken once for the eight, the e held in registers for ds.
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is
