@@ -183,7 +183,7 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	} else {
 		st := x.resTargets(s, k)
 		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask), func() VecVirtual { return st }, bail)
-		et, dt, o = x.resExpReload(v, k, s, mask, m, st, loc)
+		et, dt, o, xs = x.resExpReload(v, k, s, mask, m, st, loc)
 	}
 	if k == 1 {
 		z := isa.Vec()
@@ -382,7 +382,7 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 	VCVTPD2PS(dt, dt.AsY())
 	storeLow32(dt, loc.tmp)
 	var es Mem
-	if xs == nil {
+	if v > xresHeldVecs {
 		es = x.resScratch(loc)
 	}
 	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
@@ -402,7 +402,7 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 		for j := 0; j < v; j++ {
 			var y VecVirtual
 			switch {
-			case xs != nil:
+			case xs != nil && xs[i][j] != nil:
 				y = xs[i][j]
 			default:
 				y = isa.Vec()
@@ -474,11 +474,12 @@ func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask) []VecVirtual {
 }
 
 // resExpReload reads the k rows again, takes e = exp(s - max) (with ds,
-// stored to the scratch block unscaled: whole aligned vectors, which the
-// scale pass's loads take from the stores) and returns e_t, s_t - max and O, row i in
+// the whole vectors stored to the scratch block unscaled: aligned, which
+// the scale pass's loads take from the stores; the tails held, returned
+// in held) and returns e_t, s_t - max and O, row i in
 // float64 lane i, as resExp and resSums (the first two vectors of a row
 // added in float32, the rest in float64).
-func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual) {
+func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual, held [][]VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
 	Comment("e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.")
 	lo := isa.Vec()
@@ -494,6 +495,10 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 	if x.withDS {
 		es = x.resScratch(loc)
 	}
+	chunk := v
+	if x.withDS {
+		chunk = 1
+	}
 	sums := make([]VecVirtual, k)
 	for i := range sums {
 		lab, b := x.resLabel(i), isa.Vec()
@@ -503,9 +508,18 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 			ys[j] = x.resRowVec(i, j, v, lab, s, mask)
 			VSUBPS(b, ys[j], ys[j])
 		}
-		ExpSoftmaxF32Core(p, ys, lo)
-		for j, y := range ys {
-			if x.withDS {
+		// With ds one vector at a time: the held tails take the
+		// registers (the bits are the same either way).
+		for c := 0; c < v; c += chunk {
+			ExpSoftmaxF32Core(p, ys[c:min(c+chunk, v)], lo)
+		}
+		if x.withDS {
+			if held == nil {
+				held = make([][]VecVirtual, k)
+			}
+			held[i] = make([]VecVirtual, v)
+			held[i][v-1] = ys[v-1] // the tail held
+			for j, y := range ys[:v-1] {
 				VMOVUPS(y, es.Offset(r.vb*(i*v+j)))
 			}
 		}
@@ -521,7 +535,7 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 		sums[i] = lw
 	}
 	o = groupTree(r.fill(sums), VADDPD, false)
-	return et, dt, o
+	return et, dt, o, held
 }
 
 // resTargets returns the eight rows' s_t, row i in 64-bit lane i (both
