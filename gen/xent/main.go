@@ -751,7 +751,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	JE(LabelRef("l_start"))
 	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
 	if r.xresOK() {
-		x.resLoc = xresLocals{gidx: AllocLocal(64), tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
+		x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
 	}
 	if r.xquadOK() {
 		x.quadLoc = loc

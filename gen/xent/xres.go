@@ -17,27 +17,28 @@ import (
 // xresVecs is the most vectors of a row that the resident path takes: a
 // row of v vectors ((v-1)*lanes < cols <= v*lanes, the last one masked)
 // goes with seven others through one code with no loop, as LogSumExp's
-// resident rows (lse_resident.go): each row loaded once, its target's lane
-// set to -Inf by a compare of its label (broadcast from memory) with the
-// lanes' columns, the others' maxima reduced by one transposing tree
-// (groupTree: row i in 64-bit lane i), s_t gathered into the same lanes,
-// the exps taken in place, the sums O widened and reduced by a float64
-// tree, and the loss (quadLoss's arithmetic, lossLanes) and ds's factors
-// taken once for the eight rows in the lanes of one vector; with ds, the
-// held exps are scaled and stored, and ds at each target written after.
-// A row left over, or one of a group that cannot take the group code (an
-// ignored row, a row for the caller), runs the same code solo (slot 0 fed
-// to every input of the trees, whose inputs' lanes are treated alike), so
-// a row's bits do not depend on its neighbours (rows stand alone). Rows of
-// more vectors have not the registers for eight of them beside the exp's
-// held constants: they take the four-row path (xquad.go).
+// resident rows (lse_resident.go): its target's lane set to -Inf by a
+// compare of its label with the lanes' columns, the others' maxima
+// reduced by one transposing tree (groupTree: row i in 64-bit lane i),
+// s_t broadcast from each row and blended into the same lanes, the exps
+// taken in place, the sums O widened and reduced by a float64 tree, and
+// the loss (quadLoss's arithmetic, lossLanes) and ds's factors taken once
+// for the eight rows in the lanes of one vector; with ds, the exps are
+// scaled and stored, and ds at each target written after. A group's
+// losses are finished after the next group's passes, as the four-row
+// path's. A row left over, or one of a group that cannot take the group
+// code (an ignored row, a row for the caller), runs the same code solo
+// (slot 0 fed to every input of the trees, whose inputs' lanes are
+// treated alike), so a row's bits do not depend on its neighbours (rows
+// stand alone). Longer rows take the four-row path (xquad.go): unrolled
+// here, a group of them would be long code (bench/TUNING.md).
 const xresVecs = 3
 
 // xresHeldVecs is the most vectors of a row that the resident path holds
 // in registers from the load to the ds store: eight rows of three have not
-// the registers beside the exp's. Rows of more vectors are read twice
-// (the max, then the exps), and with ds their e stored and scaled in
-// place.
+// the registers beside the exp's held constants. Rows of more vectors are
+// read twice (the max, then the exps; the exp's constants from memory),
+// and with ds their e go through the stack (resExpReload).
 const xresHeldVecs = 2
 
 // xresRows is the rows of a group: one a float64 lane.
@@ -48,7 +49,6 @@ func (r *row) xresOK() bool { return r.isa.AVX512 && r.d.Size == 4 }
 
 // xresLocals are the resident path's stack slots.
 type xresLocals struct {
-	gidx Mem // 64 bytes: lane 2i holds i*cols, the gather's row offsets
 	tmp  Mem // 32 bytes: ds at the eight targets
 	left Mem // 8 bytes: the rows left to run solo
 	// The pending group's e_t, O and s_t - max (three vectors, see
@@ -72,15 +72,6 @@ func (x *xentRows) resScratch(loc xresLocals) Mem {
 // xresVecs; longer rows go on past them.
 func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 	r := x.row
-	Comment("The gather's row offsets: lane 2i holds i*cols.")
-	c, off := isaVec(x), isaVec(x)
-	VPBROADCASTD(r.cols.(GPVirtual).As32(), c)
-	iota2 := make([]Constant, 16)
-	for i := range iota2 {
-		iota2[i] = U32(uint32(i / 2))
-	}
-	VPMULLD(x.p.Table("xres_iota2", iota2), c, off)
-	VMOVDQU32(off, loc.gidx)
 	for v := 1; v <= xresVecs; v++ {
 		vp := fmt.Sprintf("%s%d", pre, v)
 		Comment(fmt.Sprintf("Rows of %d vectors, the last masked: resident.", v))
@@ -90,8 +81,6 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 		Label(vp + "skip")
 	}
 }
-
-func isaVec(x *xentRows) VecVirtual { return x.isa.Vec() }
 
 // resRowLoop emits the row loop of the rows of v vectors: groups of eight
 // while eight are left, else rows solo; a group with a negative label or
