@@ -41,6 +41,18 @@ const xresVecs = 3
 // and with ds their e go through the stack (resExpReload).
 const xresHeldVecs = 2
 
+// The resident exp pass's register budget (resExp): the ZMM registers,
+// the vectors live beside the values (e_t, s_t - max, the clamp bound),
+// the constants HoldExpF32For keeps (Ln2One: the table, the shift,
+// log2e, ln2 and the cubic's three), and the temporaries of a vector's
+// exp.
+const (
+	zmmRegs      = 32
+	xresExpLive  = 3
+	xresHeldExp  = 7
+	xresExpTemps = expTempsF32ZMM - 1
+)
+
 // xresRows is the rows of a group: one a float64 lane.
 const xresRows = 8
 
@@ -318,10 +330,11 @@ func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt Ve
 	}
 	HoldExpF32For(p, isa, Ln2One)
 	defer p.Release()
-	// Live through the exps: the values, e_t, s_t - max, lo and the 7
-	// held constants; three temporaries a vector in flight.
-	chunk := max(1, (32-len(all)-3-7-1)/3)
-	Comment(fmt.Sprintf("Register budget: %d values + 3 + 7 held, %d a chunk.", len(all), chunk))
+	// Live through the exps: the values, e_t, s_t - max, lo and the held
+	// constants, one register spare; three temporaries a vector in flight.
+	live := len(all) + xresExpLive + xresHeldExp + 1
+	chunk := max(1, (zmmRegs-live)/xresExpTemps)
+	Comment(fmt.Sprintf("Register budget: %d values + %d + %d held, %d a chunk.", len(all), xresExpLive, xresHeldExp, chunk))
 	for c0 := 0; c0 < len(all); c0 += chunk {
 		ExpSoftmaxF32Core(p, all[c0:min(c0+chunk, len(all))], lo)
 	}
