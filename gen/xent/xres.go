@@ -195,10 +195,15 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 		}
 		return
 	}
-	if x.withDS {
+	// With ds, the held rows scale their e before the pending group's
+	// losses, the others after (bench/TUNING.md).
+	ds := func() {
 		z := isa.Vec()
 		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
 		x.resDS(v, k, xs, o, z, s, mask, loc)
+	}
+	if x.withDS && v <= xresHeldVecs {
+		ds()
 	}
 	CMPQ(loc.pending, U8(0))
 	JE(LabelRef(pre + "nopend"))
@@ -209,6 +214,9 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	VMOVUPD(o, loc.pend.Offset(64))
 	VMOVUPD(dt, loc.pend.Offset(128))
 	MOVQ(U32(1), loc.pending)
+	if x.withDS && v > xresHeldVecs {
+		ds()
+	}
 }
 
 // resFinishPending emits the losses of the pending group, the eight rows
