@@ -20028,7 +20028,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), $824-108
+TEXT ·CrossEntropyF32AVX512(SB), $2664-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -20058,8 +20058,3707 @@ pfnext:
 	MOVQ  ds_len+32(FP), R10
 	TESTQ R10, R10
 	JE    l_start
-	CMPQ  R8, $0x00000180
-	JA    d_row
+
+	// Rows of 1 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000010
+	JA      d_r1skip
+	MOVQ    R8, R9
+	SUBQ    $0x00000000, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K2
+	MOVQ    R8, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    $0x00000000, 1056(SP)
+
+d_r1groups:
+	CMPQ  DI, $0x08
+	JL    d_r1rest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_r1bail
+	LEAQ  (BX)(R11*1), R9
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVUPS.Z   (BX), K2, Z2
+	VPCMPD.BCST $0x04, (SI), Z1, K2, K3
+	VBLENDMPS   Z2, Z0, K3, Z2
+	VMOVUPS.Z   (BX)(R10*1), K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K2, K3
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VMOVUPS.Z   (BX)(R10*2), K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K2, K3
+	VBLENDMPS   Z4, Z0, K3, Z4
+	VMOVUPS.Z   (R9), K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K2, K3
+	VBLENDMPS   Z5, Z0, K3, Z5
+	VMOVUPS.Z   (BX)(R10*4), K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K2, K3
+	VBLENDMPS   Z6, Z0, K3, Z6
+	VMOVUPS.Z   (R9)(R10*2), K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K2, K3
+	VBLENDMPS   Z7, Z0, K3, Z7
+	VMOVUPS.Z   (BX)(R11*2), K2, Z8
+	VPCMPD.BCST $0x04, 24(SI), Z1, K2, K3
+	VBLENDMPS   Z8, Z0, K3, Z8
+	VMOVUPS.Z   (R9)(R10*4), K2, Z9
+	VPCMPD.BCST $0x04, 28(SI), Z1, K2, K3
+	VBLENDMPS   Z9, Z0, K3, Z9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z4, Z2, Z0
+	VSHUFF64X2 $0xee, Z4, Z2, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x44, Z8, Z6, Z0
+	VSHUFF64X2 $0xee, Z8, Z6, Z11
+	VMAXPS     Z0, Z11, Z11
+	VSHUFF64X2 $0x44, Z5, Z3, Z0
+	VSHUFF64X2 $0xee, Z5, Z3, Z12
+	VMAXPS     Z0, Z12, Z12
+	VSHUFF64X2 $0x44, Z9, Z7, Z0
+	VSHUFF64X2 $0xee, Z9, Z7, Z13
+	VMAXPS     Z0, Z13, Z13
+	VSHUFF64X2 $0x88, Z11, Z1, Z0
+	VSHUFF64X2 $0xdd, Z11, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x88, Z13, Z12, Z0
+	VSHUFF64X2 $0xdd, Z13, Z12, Z11
+	VMAXPS     Z0, Z11, Z11
+	VUNPCKLPD  Z11, Z1, Z0
+	VUNPCKHPD  Z11, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z0
+	VMAXPS     Z0, Z1, Z1
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z0
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z11
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z12
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z13
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z14
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z15
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z16
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z17
+	MOVL         $0x0000cccc, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z11, Z0, K3, Z0
+	VBLENDMPS    Z13, Z12, K3, Z12
+	VBLENDMPS    Z15, Z14, K3, Z14
+	VBLENDMPS    Z17, Z16, K3, Z16
+	MOVL         $0x0000f0f0, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z12, Z0, K3, Z0
+	VBLENDMPS    Z16, Z14, K3, Z14
+	MOVL         $0x0000ff00, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z14, Z0, K3, Z0
+	VMAXPS       Z0, Z1, Z11
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z11, Z1, Z1
+	VMOVUPS  4096(AX), Z12
+	VCMPPS   $0x16, Z1, Z12, K3
+	KORTESTW K3, K3
+	JNE      d_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z11, Z1
+	VPCMPEQD 128(AX), Z1, K3
+	KORTESTW K3, K3
+	JNE      d_r1bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z11, Z0, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z12, K3
+	VMAXPS  Z12, Z1, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VFMADD231PS 1152(AX), Z15, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z16
+	VFMADD213PS 12032(AX), Z12, Z16
+	VFMADD213PS 12160(AX), Z12, Z16
+	VMULPS      Z12, Z16, Z16
+	VPERMPS     Z13, Z14, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS.Z Z15, Z14, K3, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z12, Z13, Z12
+	VCVTPS2PD   Y12, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z0, Z13, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z11, Z13, Z13
+	VCVTPS2PD   Y13, Z13
+	VSUBPD      Z13, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z2, Z2
+	VMOVDQU32 384(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z3, Z3
+	VMOVDQU32 512(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z4, Z4
+	VMOVDQU32 640(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z5, Z5
+	VMOVDQU32 10880(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z6, Z6
+	VMOVDQU32 11008(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z7, Z7
+	VMOVDQU32 11136(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z8, Z8
+	VMOVDQU32 11264(AX), Z13
+	VPERMPS   Z11, Z13, Z11
+	VSUBPS    Z11, Z9, Z9
+	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVUPS   11776(AX), Z13
+	VMOVUPS   1024(AX), Z14
+	VMOVUPS   1152(AX), Z15
+	VMOVUPS   11904(AX), Z16
+	VMOVUPS   12032(AX), Z17
+	VMOVUPS   12160(AX), Z18
+
+	// Register budget: 8 values + 3 + 7 held, 4 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z1, Z2, K3
+	VMAXPS Z2, Z1, Z2
+	VCMPPS $0x15, Z1, Z3, K4
+	VMAXPS Z3, Z1, Z3
+	VCMPPS $0x15, Z1, Z4, K5
+	VMAXPS Z4, Z1, Z4
+	VCMPPS $0x15, Z1, Z5, K6
+	VMAXPS Z5, Z1, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z19
+	VFMADD231PS Z14, Z2, Z19
+	VSUBPS      Z13, Z19, Z20
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z3, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z25
+	VFMADD231PS Z14, Z4, Z25
+	VSUBPS      Z13, Z25, Z26
+	VMOVUPS     Z13, Z28
+	VFMADD231PS Z14, Z5, Z28
+	VSUBPS      Z13, Z28, Z29
+	VFMADD231PS Z15, Z20, Z2
+	VFMADD231PS Z15, Z23, Z3
+	VFMADD231PS Z15, Z26, Z4
+	VFMADD231PS Z15, Z29, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z21
+	VFMADD213PS Z17, Z2, Z21
+	VFMADD213PS Z18, Z2, Z21
+	VMULPS      Z2, Z21, Z21
+	VMOVUPS     Z16, Z24
+	VFMADD213PS Z17, Z3, Z24
+	VFMADD213PS Z18, Z3, Z24
+	VMULPS      Z3, Z24, Z24
+	VMOVUPS     Z16, Z27
+	VFMADD213PS Z17, Z4, Z27
+	VFMADD213PS Z18, Z4, Z27
+	VMULPS      Z4, Z27, Z27
+	VMOVUPS     Z16, Z30
+	VFMADD213PS Z17, Z5, Z30
+	VFMADD213PS Z18, Z5, Z30
+	VMULPS      Z5, Z30, Z30
+	VPERMPS     Z11, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS.Z Z20, Z19, K3, Z2
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K4, Z3
+	VPERMPS     Z11, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS.Z Z26, Z25, K5, Z4
+	VPERMPS     Z11, Z28, Z28
+	VFMADD231PS Z30, Z28, Z28
+	VSCALEFPS.Z Z29, Z28, K6, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z1, Z6, K3
+	VMAXPS Z6, Z1, Z6
+	VCMPPS $0x15, Z1, Z7, K4
+	VMAXPS Z7, Z1, Z7
+	VCMPPS $0x15, Z1, Z8, K5
+	VMAXPS Z8, Z1, Z8
+	VCMPPS $0x15, Z1, Z9, K6
+	VMAXPS Z9, Z1, Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z1
+	VFMADD231PS Z14, Z6, Z1
+	VSUBPS      Z13, Z1, Z19
+	VMOVUPS     Z13, Z20
+	VFMADD231PS Z14, Z7, Z20
+	VSUBPS      Z13, Z20, Z21
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z8, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z24
+	VFMADD231PS Z14, Z9, Z24
+	VSUBPS      Z13, Z24, Z13
+	VFMADD231PS Z15, Z19, Z6
+	VFMADD231PS Z15, Z21, Z7
+	VFMADD231PS Z15, Z23, Z8
+	VFMADD231PS Z15, Z13, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z14
+	VFMADD213PS Z17, Z6, Z14
+	VFMADD213PS Z18, Z6, Z14
+	VMULPS      Z6, Z14, Z14
+	VMOVUPS     Z16, Z15
+	VFMADD213PS Z17, Z7, Z15
+	VFMADD213PS Z18, Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     Z16, Z25
+	VFMADD213PS Z17, Z8, Z25
+	VFMADD213PS Z18, Z8, Z25
+	VMULPS      Z8, Z25, Z25
+	VMOVUPS     Z16, Z16
+	VFMADD213PS Z17, Z9, Z16
+	VFMADD213PS Z18, Z9, Z16
+	VMULPS      Z9, Z16, Z16
+	VPERMPS     Z11, Z1, Z1
+	VFMADD231PS Z14, Z1, Z1
+	VSCALEFPS.Z Z19, Z1, K3, Z6
+	VPERMPS     Z11, Z20, Z20
+	VFMADD231PS Z15, Z20, Z20
+	VSCALEFPS.Z Z21, Z20, K4, Z7
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z25, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K5, Z8
+	VPERMPS     Z11, Z24, Z24
+	VFMADD231PS Z16, Z24, Z24
+	VSCALEFPS.Z Z13, Z24, K6, Z9
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z2, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y2, Z1
+	VADDPD        Z11, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y3, Z11
+	VADDPD        Z13, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z4, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y4, Z13
+	VADDPD        Z14, Z13, Z13
+	VEXTRACTF64X4 $0x01, Z5, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y5, Z14
+	VADDPD        Z15, Z14, Z14
+	VEXTRACTF64X4 $0x01, Z6, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y6, Z15
+	VADDPD        Z16, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z7, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y7, Z16
+	VADDPD        Z17, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z8, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y8, Z17
+	VADDPD        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z9, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y9, Z18
+	VADDPD        Z19, Z18, Z18
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z13, Z1, Z19
+	VSHUFF64X2 $0xee, Z13, Z1, Z1
+	VADDPD     Z19, Z1, Z1
+	VSHUFF64X2 $0x44, Z17, Z15, Z13
+	VSHUFF64X2 $0xee, Z17, Z15, Z15
+	VADDPD     Z13, Z15, Z15
+	VSHUFF64X2 $0x44, Z14, Z11, Z13
+	VSHUFF64X2 $0xee, Z14, Z11, Z11
+	VADDPD     Z13, Z11, Z11
+	VSHUFF64X2 $0x44, Z18, Z16, Z13
+	VSHUFF64X2 $0xee, Z18, Z16, Z14
+	VADDPD     Z13, Z14, Z14
+	VSHUFF64X2 $0x88, Z15, Z1, Z13
+	VSHUFF64X2 $0xdd, Z15, Z1, Z1
+	VADDPD     Z13, Z1, Z1
+	VSHUFF64X2 $0x88, Z14, Z11, Z13
+	VSHUFF64X2 $0xdd, Z14, Z11, Z11
+	VADDPD     Z13, Z11, Z11
+	VUNPCKLPD  Z11, Z1, Z13
+	VUNPCKHPD  Z11, Z1, Z1
+	VADDPD     Z13, Z1, Z1
+	VADDPD     Z1, Z12, Z11
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z13
+	VDIVPD        Z11, Z13, Z13
+	VBROADCASTSS  gradScale+104(FP), Z11
+	VCVTPS2PD     Y11, Z11
+	VMULPD        Z13, Z11, Z14
+	VCVTPD2PS     Z14, Y14
+	VMULPD        Z13, Z1, Z13
+	VMULPD        Z11, Z13, Z13
+	VXORPD        5120(AX), Z13, Z13
+	VCVTPD2PS     Z13, Y13
+	VEXTRACTF64X4 $0x00, Z13, 824(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ      (DX)(R11*1), R9
+	VMOVDQU32 256(AX), Z11
+	VPERMPS   Z14, Z11, Z11
+	VMULPS    Z11, Z2, Z2
+	VMOVUPS   Z2, K2, (DX)
+	VMOVDQU32 12288(AX), Z2
+	VPERMPS   Z14, Z2, Z2
+	VMULPS    Z2, Z3, Z3
+	VMOVUPS   Z3, K2, (DX)(R10*1)
+	VMOVDQU32 384(AX), Z2
+	VPERMPS   Z14, Z2, Z2
+	VMULPS    Z2, Z4, Z4
+	VMOVUPS   Z4, K2, (DX)(R10*2)
+	VMOVDQU32 12416(AX), Z2
+	VPERMPS   Z14, Z2, Z2
+	VMULPS    Z2, Z5, Z5
+	VMOVUPS   Z5, K2, (R9)
+	VMOVDQU32 512(AX), Z2
+	VPERMPS   Z14, Z2, Z2
+	VMULPS    Z2, Z6, Z6
+	VMOVUPS   Z6, K2, (DX)(R10*4)
+	VMOVDQU32 12544(AX), Z2
+	VPERMPS   Z14, Z2, Z2
+	VMULPS    Z2, Z7, Z7
+	VMOVUPS   Z7, K2, (R9)(R10*2)
+	VMOVDQU32 640(AX), Z2
+	VPERMPS   Z14, Z2, Z2
+	VMULPS    Z2, Z8, Z8
+	VMOVUPS   Z8, K2, (DX)(R11*2)
+	VMOVDQU32 12672(AX), Z2
+	VPERMPS   Z14, Z2, Z2
+	VMULPS    Z2, Z9, Z9
+	VMOVUPS   Z9, K2, (R9)(R10*4)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    824(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    828(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    832(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    836(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    840(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    844(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    848(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    852(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	CMPQ    1056(SP), $0x00
+	JE      d_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z2
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z4
+	VADDPD  Z3, Z2, Z5
+	VMOVAPD Z5, Z5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z5, Z6
+	VPCMPGTQ 1920(AX), Z6, K3
+	VPMOVM2Q K3, Z7
+	VPADDQ   2048(AX), Z7, Z8
+	VPSLLQ   $0x34, Z8, Z8
+	VORPD    Z8, Z6, Z6
+	VPSRLQ   $0x34, Z5, Z8
+	VPSUBQ   Z7, Z8, Z8
+	VORPD    2176(AX), Z8, Z8
+	VSUBPD   2304(AX), Z8, Z8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z6, Z7
+	VADDPD      2432(AX), Z6, Z6
+	VDIVPD      Z6, Z7, Z7
+	VMULPD      Z7, Z7, Z6
+	VMOVUPD     2560(AX), Z9
+	VFMADD213PD 2688(AX), Z6, Z9
+	VFMADD213PD 2816(AX), Z6, Z9
+	VFMADD213PD 2944(AX), Z6, Z9
+	VFMADD213PD 3072(AX), Z6, Z9
+	VMULPD      Z7, Z9, Z9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z8, Z9
+	VFMADD231PD 3328(AX), Z8, Z9
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z5, Z9
+	VMOVAPD     Z9, Z5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z2, Z2, Z6
+	VADDPD      Z3, Z6, Z6
+	VDIVPD      Z6, Z3, Z6
+	VMULPD      Z6, Z6, Z7
+	VMOVUPD     4224(AX), Z8
+	VFMADD213PD 4352(AX), Z7, Z8
+	VFMADD213PD 4480(AX), Z7, Z8
+	VFMADD213PD 4608(AX), Z7, Z8
+	VMULPD      Z7, Z8, Z8
+	VADDPD      Z6, Z6, Z6
+	VFMADD213PD Z6, Z6, Z8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z4, Z5, Z4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z2, Z6
+	VCMPPD    $0x12, Z2, Z5, K3
+	VCMPPD    $0x12, Z6, Z3, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z8, K3, Z4
+	VCVTPD2PS Z4, Y10
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z10, K3, -32(CX)
+
+d_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Z12, 864(SP)
+	VMOVUPD Z1, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_r1groups
+
+d_r1bail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  d_r1flush
+
+d_r1rest:
+	MOVQ DI, 856(SP)
+
+d_r1flush:
+	CMPQ 1056(SP), $0x00
+	JE   d_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K3
+	VPMOVM2Q K3, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K3
+	VCMPPD    $0x12, Z4, Z1, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z6, K3, Z2
+	VCVTPD2PS Z2, Y10
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z10, K3, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+d_r1solo:
+	CMPQ  856(SP), $0x00
+	JNE   d_r1one
+	TESTQ DI, DI
+	JE    done
+	JMP   d_r1groups
+
+d_r1one:
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_r1oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVUPS.Z   (BX), K2, Z2
+	VPCMPD.BCST $0x04, (SI), Z1, K2, K3
+	VBLENDMPS   Z2, Z0, K3, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z3
+	VMAXPS     Z0, Z3, Z3
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPS     Z0, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPS     Z0, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z1, Z0
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x88, Z5, Z4, Z0
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPS     Z0, Z3, Z3
+	VUNPCKLPD  Z3, Z1, Z0
+	VUNPCKHPD  Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z0
+	VMAXPS     Z0, Z1, Z1
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z0
+	VMAXPS       Z0, Z1, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  4096(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K3
+	KORTESTW K3, K3
+	JNE      d_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z1
+	VPCMPEQD 128(AX), Z1, K3
+	KORTESTW K3, K3
+	JNE      d_r1ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z3, Z0, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K3
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z8
+	VFMADD213PS 12032(AX), Z4, Z8
+	VFMADD213PS 12160(AX), Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K3, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z3, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z5
+	VPERMPS   Z3, Z5, Z3
+	VSUBPS    Z3, Z2, Z2
+	VMOVUPS   exp2tab16<>+0(SB), Z3
+	VMOVUPS   11776(AX), Z5
+	VMOVUPS   1024(AX), Z6
+	VMOVUPS   1152(AX), Z7
+	VMOVUPS   11904(AX), Z8
+	VMOVUPS   12032(AX), Z9
+	VMOVUPS   12160(AX), Z11
+
+	// Register budget: 1 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z1, Z2, K3
+	VMAXPS Z2, Z1, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z1
+	VFMADD231PS Z6, Z2, Z1
+	VSUBPS      Z5, Z1, Z5
+	VFMADD231PS Z7, Z5, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z8, Z6
+	VFMADD213PS Z9, Z2, Z6
+	VFMADD213PS Z11, Z2, Z6
+	VMULPS      Z2, Z6, Z6
+	VPERMPS     Z3, Z1, Z1
+	VFMADD231PS Z6, Z1, Z1
+	VSCALEFPS.Z Z5, Z1, K3, Z2
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y2, Z1
+	VADDPD        Z3, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z6
+	VADDPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z7
+	VADDPD     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z6, Z5, Z3
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VADDPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z1, Z7, Z3
+	VSHUFF64X2 $0xdd, Z1, Z7, Z1
+	VADDPD     Z3, Z1, Z1
+	VUNPCKLPD  Z1, Z5, Z3
+	VUNPCKHPD  Z1, Z5, Z1
+	VADDPD     Z3, Z1, Z1
+	VADDPD     Z1, Z4, Z3
+	VMOVAPD    Z3, Z5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z5, Z6
+	VPCMPGTQ 1920(AX), Z6, K3
+	VPMOVM2Q K3, Z7
+	VPADDQ   2048(AX), Z7, Z8
+	VPSLLQ   $0x34, Z8, Z8
+	VORPD    Z8, Z6, Z6
+	VPSRLQ   $0x34, Z5, Z8
+	VPSUBQ   Z7, Z8, Z8
+	VORPD    2176(AX), Z8, Z8
+	VSUBPD   2304(AX), Z8, Z8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z6, Z7
+	VADDPD      2432(AX), Z6, Z6
+	VDIVPD      Z6, Z7, Z7
+	VMULPD      Z7, Z7, Z6
+	VMOVUPD     2560(AX), Z9
+	VFMADD213PD 2688(AX), Z6, Z9
+	VFMADD213PD 2816(AX), Z6, Z9
+	VFMADD213PD 2944(AX), Z6, Z9
+	VFMADD213PD 3072(AX), Z6, Z9
+	VMULPD      Z7, Z9, Z9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z8, Z9
+	VFMADD231PD 3328(AX), Z8, Z9
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z5, Z9
+	VMOVAPD     Z9, Z5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z4, Z4, Z6
+	VADDPD      Z1, Z6, Z6
+	VDIVPD      Z6, Z1, Z6
+	VMULPD      Z6, Z6, Z7
+	VMOVUPD     4224(AX), Z8
+	VFMADD213PD 4352(AX), Z7, Z8
+	VFMADD213PD 4480(AX), Z7, Z8
+	VFMADD213PD 4608(AX), Z7, Z8
+	VMULPD      Z7, Z8, Z8
+	VADDPD      Z6, Z6, Z6
+	VFMADD213PD Z6, Z6, Z8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z5, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z4, Z6
+	VCMPPD    $0x12, Z4, Z5, K3
+	VCMPPD    $0x12, Z6, Z1, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z8, K3, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z0
+	VDIVPD        Z3, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z3
+	VCVTPS2PD     Y3, Z3
+	VMULPD        Z0, Z3, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z0, Z1, Z0
+	VMULPD        Z3, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 824(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X4, Z0
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, K2, (DX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    824(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_r1onext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  d_r1solo
+
+d_r1oignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_r1ozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_r1ozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_r1ozero_loop
+
+d_r1ozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_r1ozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_r1ozero_one
+
+d_r1ozero_tail:
+	TESTQ   R9, R9
+	JE      d_r1ozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_r1ozero_done:
+	JMP d_r1onext
+
+d_r1ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_r1onext
+
+d_r1skip:
+	// Rows of 2 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000020
+	JA      d_r2skip
+	MOVQ    R8, R9
+	SUBQ    $0x00000010, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K2
+	MOVQ    R8, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    $0x00000000, 1056(SP)
+
+d_r2groups:
+	CMPQ  DI, $0x08
+	JL    d_r2rest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_r2bail
+	LEAQ  (BX)(R11*1), R9
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVDQU32   xres_cols1<>+0(SB), Z2
+	VMOVUPS     (BX), Z3
+	VPCMPD.BCST $0x04, (SI), Z1, K3
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VMOVUPS.Z   64(BX), K2, Z4
+	VPCMPD.BCST $0x04, (SI), Z2, K2, K3
+	VBLENDMPS   Z4, Z0, K3, Z4
+	VMAXPS      Z4, Z3, Z5
+	VMOVUPS     (BX)(R10*1), Z6
+	VPCMPD.BCST $0x04, 4(SI), Z1, K3
+	VBLENDMPS   Z6, Z0, K3, Z6
+	VMOVUPS.Z   64(BX)(R10*1), K2, Z7
+	VPCMPD.BCST $0x04, 4(SI), Z2, K2, K3
+	VBLENDMPS   Z7, Z0, K3, Z7
+	VMAXPS      Z7, Z6, Z8
+	VMOVUPS     (BX)(R10*2), Z9
+	VPCMPD.BCST $0x04, 8(SI), Z1, K3
+	VBLENDMPS   Z9, Z0, K3, Z9
+	VMOVUPS.Z   64(BX)(R10*2), K2, Z10
+	VPCMPD.BCST $0x04, 8(SI), Z2, K2, K3
+	VBLENDMPS   Z10, Z0, K3, Z10
+	VMAXPS      Z10, Z9, Z11
+	VMOVUPS     (R9), Z12
+	VPCMPD.BCST $0x04, 12(SI), Z1, K3
+	VBLENDMPS   Z12, Z0, K3, Z12
+	VMOVUPS.Z   64(R9), K2, Z13
+	VPCMPD.BCST $0x04, 12(SI), Z2, K2, K3
+	VBLENDMPS   Z13, Z0, K3, Z13
+	VMAXPS      Z13, Z12, Z14
+	VMOVUPS     (BX)(R10*4), Z15
+	VPCMPD.BCST $0x04, 16(SI), Z1, K3
+	VBLENDMPS   Z15, Z0, K3, Z15
+	VMOVUPS.Z   64(BX)(R10*4), K2, Z16
+	VPCMPD.BCST $0x04, 16(SI), Z2, K2, K3
+	VBLENDMPS   Z16, Z0, K3, Z16
+	VMAXPS      Z16, Z15, Z17
+	VMOVUPS     (R9)(R10*2), Z18
+	VPCMPD.BCST $0x04, 20(SI), Z1, K3
+	VBLENDMPS   Z18, Z0, K3, Z18
+	VMOVUPS.Z   64(R9)(R10*2), K2, Z19
+	VPCMPD.BCST $0x04, 20(SI), Z2, K2, K3
+	VBLENDMPS   Z19, Z0, K3, Z19
+	VMAXPS      Z19, Z18, Z20
+	VMOVUPS     (BX)(R11*2), Z21
+	VPCMPD.BCST $0x04, 24(SI), Z1, K3
+	VBLENDMPS   Z21, Z0, K3, Z21
+	VMOVUPS.Z   64(BX)(R11*2), K2, Z22
+	VPCMPD.BCST $0x04, 24(SI), Z2, K2, K3
+	VBLENDMPS   Z22, Z0, K3, Z22
+	VMAXPS      Z22, Z21, Z23
+	VMOVUPS     (R9)(R10*4), Z24
+	VPCMPD.BCST $0x04, 28(SI), Z1, K3
+	VBLENDMPS   Z24, Z0, K3, Z24
+	VMOVUPS.Z   64(R9)(R10*4), K2, Z1
+	VPCMPD.BCST $0x04, 28(SI), Z2, K2, K3
+	VBLENDMPS   Z1, Z0, K3, Z1
+	VMAXPS      Z1, Z24, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z11, Z5, Z2
+	VSHUFF64X2 $0xee, Z11, Z5, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z23, Z17, Z2
+	VSHUFF64X2 $0xee, Z23, Z17, Z11
+	VMAXPS     Z2, Z11, Z11
+	VSHUFF64X2 $0x44, Z14, Z8, Z2
+	VSHUFF64X2 $0xee, Z14, Z8, Z8
+	VMAXPS     Z2, Z8, Z8
+	VSHUFF64X2 $0x44, Z0, Z20, Z2
+	VSHUFF64X2 $0xee, Z0, Z20, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z11, Z5, Z2
+	VSHUFF64X2 $0xdd, Z11, Z5, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z8, Z2
+	VSHUFF64X2 $0xdd, Z0, Z8, Z0
+	VMAXPS     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z2
+	VUNPCKHPD  Z0, Z5, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z2
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z5
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z8
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z11
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z14
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z17
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z20
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z23
+	MOVL         $0x0000cccc, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z5, Z2, K3, Z2
+	VBLENDMPS    Z11, Z8, K3, Z8
+	VBLENDMPS    Z17, Z14, K3, Z14
+	VBLENDMPS    Z23, Z20, K3, Z20
+	MOVL         $0x0000f0f0, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z8, Z2, K3, Z2
+	VBLENDMPS    Z20, Z14, K3, Z14
+	MOVL         $0x0000ff00, R9
+	KMOVW        R9, K3
+	VBLENDMPS    Z14, Z2, K3, Z2
+	VMAXPS       Z2, Z0, Z5
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z5, Z0, Z0
+	VMOVUPS  4096(AX), Z8
+	VCMPPS   $0x16, Z0, Z8, K3
+	KORTESTW K3, K3
+	JNE      d_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z5, Z0
+	VPCMPEQD 128(AX), Z0, K3
+	KORTESTW K3, K3
+	JNE      d_r2bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z5, Z2, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z8, K3
+	VMAXPS  Z8, Z0, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      11776(AX), Z14, Z17
+	VFMADD231PS 1152(AX), Z17, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z20
+	VFMADD213PS 12032(AX), Z8, Z20
+	VFMADD213PS 12160(AX), Z8, Z20
+	VMULPS      Z8, Z20, Z20
+	VPERMPS     Z11, Z14, Z14
+	VFMADD231PS Z20, Z14, Z14
+	VSCALEFPS.Z Z17, Z14, K3, Z8
+	VMOVDQU32   xent_even32<>+0(SB), Z11
+	VPERMPS     Z8, Z11, Z8
+	VCVTPS2PD   Y8, Z8
+	VMOVDQU32   xent_even32<>+0(SB), Z11
+	VPERMPS     Z2, Z11, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z11
+	VPERMPS     Z5, Z11, Z11
+	VCVTPS2PD   Y11, Z11
+	VSUBPD      Z11, Z2, Z2
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z3, Z3
+	VSUBPS    Z11, Z4, Z4
+	VMOVDQU32 384(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z6, Z6
+	VSUBPS    Z11, Z7, Z7
+	VMOVDQU32 512(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z9, Z9
+	VSUBPS    Z11, Z10, Z10
+	VMOVDQU32 640(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z12, Z12
+	VSUBPS    Z11, Z13, Z13
+	VMOVDQU32 10880(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z15, Z15
+	VSUBPS    Z11, Z16, Z16
+	VMOVDQU32 11008(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z18, Z18
+	VSUBPS    Z11, Z19, Z19
+	VMOVDQU32 11136(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z21, Z21
+	VSUBPS    Z11, Z22, Z22
+	VMOVDQU32 11264(AX), Z11
+	VPERMPS   Z5, Z11, Z5
+	VSUBPS    Z5, Z24, Z24
+	VSUBPS    Z5, Z1, Z1
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   11776(AX), Z11
+	VMOVUPS   1024(AX), Z14
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   11904(AX), Z20
+	VMOVUPS   12032(AX), Z23
+	VMOVUPS   12160(AX), Z26
+
+	// Register budget: 16 values + 3 + 7 held, 1 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z3, K3
+	VMAXPS Z3, Z0, Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z3, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z3, Z29
+	VFMADD213PS Z26, Z3, Z29
+	VMULPS      Z3, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z4, K3
+	VMAXPS Z4, Z0, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z4, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z4, Z29
+	VFMADD213PS Z26, Z4, Z29
+	VMULPS      Z4, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z6, K3
+	VMAXPS Z6, Z0, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z6, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z6, Z29
+	VFMADD213PS Z26, Z6, Z29
+	VMULPS      Z6, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z7, K3
+	VMAXPS Z7, Z0, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z7, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z7, Z29
+	VFMADD213PS Z26, Z7, Z29
+	VMULPS      Z7, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z9, K3
+	VMAXPS Z9, Z0, Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z9, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z9, Z29
+	VFMADD213PS Z26, Z9, Z29
+	VMULPS      Z9, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z9
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z10, K3
+	VMAXPS Z10, Z0, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z10, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z10, Z29
+	VFMADD213PS Z26, Z10, Z29
+	VMULPS      Z10, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z12, K3
+	VMAXPS Z12, Z0, Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z12, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z12, Z29
+	VFMADD213PS Z26, Z12, Z29
+	VMULPS      Z12, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z13, K3
+	VMAXPS Z13, Z0, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z13, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z13, Z29
+	VFMADD213PS Z26, Z13, Z29
+	VMULPS      Z13, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z15, K3
+	VMAXPS Z15, Z0, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z15, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z15, Z29
+	VFMADD213PS Z26, Z15, Z29
+	VMULPS      Z15, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z16, K3
+	VMAXPS Z16, Z0, Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z16, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z16
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z16, Z29
+	VFMADD213PS Z26, Z16, Z29
+	VMULPS      Z16, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z16
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z18, K3
+	VMAXPS Z18, Z0, Z18
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z18, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z18
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z18, Z29
+	VFMADD213PS Z26, Z18, Z29
+	VMULPS      Z18, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z18
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z19, K3
+	VMAXPS Z19, Z0, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z19, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z19, Z29
+	VFMADD213PS Z26, Z19, Z29
+	VMULPS      Z19, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z21, K3
+	VMAXPS Z21, Z0, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z21, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z21, Z29
+	VFMADD213PS Z26, Z21, Z29
+	VMULPS      Z21, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z22, K3
+	VMAXPS Z22, Z0, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z22, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z22, Z29
+	VFMADD213PS Z26, Z22, Z29
+	VMULPS      Z22, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z24, K3
+	VMAXPS Z24, Z0, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z24, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z24, Z29
+	VFMADD213PS Z26, Z24, Z29
+	VMULPS      Z24, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K3, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z1, K3
+	VMAXPS Z1, Z0, Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z0
+	VFMADD231PS Z14, Z1, Z0
+	VSUBPS      Z11, Z0, Z11
+	VFMADD231PS Z17, Z11, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z14
+	VFMADD213PS Z23, Z1, Z14
+	VFMADD213PS Z26, Z1, Z14
+	VMULPS      Z1, Z14, Z14
+	VPERMPS     Z5, Z0, Z0
+	VFMADD231PS Z14, Z0, Z0
+	VSCALEFPS.Z Z11, Z0, K3, Z1
+
+	// O, row i in float64 lane i.
+	VADDPS        Z4, Z3, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z5, Z0, Z0
+	VADDPS        Z7, Z6, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z11, Z5, Z5
+	VADDPS        Z10, Z9, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z14, Z11, Z11
+	VADDPS        Z13, Z12, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z17, Z14, Z14
+	VADDPS        Z16, Z15, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y20
+	VCVTPS2PD     Y20, Z20
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z20, Z17, Z17
+	VADDPS        Z19, Z18, Z20
+	VEXTRACTF64X4 $0x01, Z20, Y23
+	VCVTPS2PD     Y23, Z23
+	VCVTPS2PD     Y20, Z20
+	VADDPD        Z23, Z20, Z20
+	VADDPS        Z22, Z21, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y26
+	VCVTPS2PD     Y26, Z26
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z26, Z23, Z23
+	VADDPS        Z1, Z24, Z26
+	VEXTRACTF64X4 $0x01, Z26, Y27
+	VCVTPS2PD     Y27, Z27
+	VCVTPS2PD     Y26, Z26
+	VADDPD        Z27, Z26, Z26
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z11, Z0, Z27
+	VSHUFF64X2 $0xee, Z11, Z0, Z0
+	VADDPD     Z27, Z0, Z0
+	VSHUFF64X2 $0x44, Z23, Z17, Z11
+	VSHUFF64X2 $0xee, Z23, Z17, Z17
+	VADDPD     Z11, Z17, Z17
+	VSHUFF64X2 $0x44, Z14, Z5, Z11
+	VSHUFF64X2 $0xee, Z14, Z5, Z5
+	VADDPD     Z11, Z5, Z5
+	VSHUFF64X2 $0x44, Z26, Z20, Z11
+	VSHUFF64X2 $0xee, Z26, Z20, Z14
+	VADDPD     Z11, Z14, Z14
+	VSHUFF64X2 $0x88, Z17, Z0, Z11
+	VSHUFF64X2 $0xdd, Z17, Z0, Z0
+	VADDPD     Z11, Z0, Z0
+	VSHUFF64X2 $0x88, Z14, Z5, Z11
+	VSHUFF64X2 $0xdd, Z14, Z5, Z5
+	VADDPD     Z11, Z5, Z5
+	VUNPCKLPD  Z5, Z0, Z11
+	VUNPCKHPD  Z5, Z0, Z0
+	VADDPD     Z11, Z0, Z0
+	VADDPD     Z0, Z8, Z5
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z11
+	VDIVPD        Z5, Z11, Z11
+	VBROADCASTSS  gradScale+104(FP), Z5
+	VCVTPS2PD     Y5, Z5
+	VMULPD        Z11, Z5, Z14
+	VCVTPD2PS     Z14, Y14
+	VMULPD        Z11, Z0, Z11
+	VMULPD        Z5, Z11, Z11
+	VXORPD        5120(AX), Z11, Z11
+	VCVTPD2PS     Z11, Y11
+	VEXTRACTF64X4 $0x00, Z11, 824(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ      (DX)(R11*1), R9
+	VMOVDQU32 256(AX), Z5
+	VPERMPS   Z14, Z5, Z5
+	VMULPS    Z5, Z3, Z3
+	VMOVUPS   Z3, (DX)
+	VMULPS    Z5, Z4, Z4
+	VMOVUPS   Z4, K2, 64(DX)
+	VMOVDQU32 12288(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z6, Z6
+	VMOVUPS   Z6, (DX)(R10*1)
+	VMULPS    Z3, Z7, Z7
+	VMOVUPS   Z7, K2, 64(DX)(R10*1)
+	VMOVDQU32 384(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z9, Z9
+	VMOVUPS   Z9, (DX)(R10*2)
+	VMULPS    Z3, Z10, Z10
+	VMOVUPS   Z10, K2, 64(DX)(R10*2)
+	VMOVDQU32 12416(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z12, Z12
+	VMOVUPS   Z12, (R9)
+	VMULPS    Z3, Z13, Z13
+	VMOVUPS   Z13, K2, 64(R9)
+	VMOVDQU32 512(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z15, Z15
+	VMOVUPS   Z15, (DX)(R10*4)
+	VMULPS    Z3, Z16, Z16
+	VMOVUPS   Z16, K2, 64(DX)(R10*4)
+	VMOVDQU32 12544(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z18, Z18
+	VMOVUPS   Z18, (R9)(R10*2)
+	VMULPS    Z3, Z19, Z19
+	VMOVUPS   Z19, K2, 64(R9)(R10*2)
+	VMOVDQU32 640(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z21, Z21
+	VMOVUPS   Z21, (DX)(R11*2)
+	VMULPS    Z3, Z22, Z22
+	VMOVUPS   Z22, K2, 64(DX)(R11*2)
+	VMOVDQU32 12672(AX), Z3
+	VPERMPS   Z14, Z3, Z3
+	VMULPS    Z3, Z24, Z24
+	VMOVUPS   Z24, (R9)(R10*4)
+	VMULPS    Z3, Z1, Z1
+	VMOVUPS   Z1, K2, 64(R9)(R10*4)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    824(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    828(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    832(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    836(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    840(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    844(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    848(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    852(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	CMPQ    1056(SP), $0x00
+	JE      d_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z1
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z4
+	VADDPD  Z3, Z1, Z5
+	VMOVAPD Z5, Z5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z5, Z6
+	VPCMPGTQ 1920(AX), Z6, K3
+	VPMOVM2Q K3, Z7
+	VPADDQ   2048(AX), Z7, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z6, Z6
+	VPSRLQ   $0x34, Z5, Z9
+	VPSUBQ   Z7, Z9, Z9
+	VORPD    2176(AX), Z9, Z9
+	VSUBPD   2304(AX), Z9, Z9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z6, Z7
+	VADDPD      2432(AX), Z6, Z6
+	VDIVPD      Z6, Z7, Z7
+	VMULPD      Z7, Z7, Z6
+	VMOVUPD     2560(AX), Z10
+	VFMADD213PD 2688(AX), Z6, Z10
+	VFMADD213PD 2816(AX), Z6, Z10
+	VFMADD213PD 2944(AX), Z6, Z10
+	VFMADD213PD 3072(AX), Z6, Z10
+	VMULPD      Z7, Z10, Z10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z9, Z10
+	VFMADD231PD 3328(AX), Z9, Z10
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z5, Z10
+	VMOVAPD     Z10, Z5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z1, Z1, Z6
+	VADDPD      Z3, Z6, Z6
+	VDIVPD      Z6, Z3, Z6
+	VMULPD      Z6, Z6, Z7
+	VMOVUPD     4224(AX), Z9
+	VFMADD213PD 4352(AX), Z7, Z9
+	VFMADD213PD 4480(AX), Z7, Z9
+	VFMADD213PD 4608(AX), Z7, Z9
+	VMULPD      Z7, Z9, Z9
+	VADDPD      Z6, Z6, Z6
+	VFMADD213PD Z6, Z6, Z9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z4, Z5, Z4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z1, Z6
+	VCMPPD    $0x12, Z1, Z5, K3
+	VCMPPD    $0x12, Z6, Z3, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z9, K3, Z4
+	VCVTPD2PS Z4, Y25
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z25, K3, -32(CX)
+
+d_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Z8, 864(SP)
+	VMOVUPD Z0, 928(SP)
+	VMOVUPD Z2, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_r2groups
+
+d_r2bail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  d_r2flush
+
+d_r2rest:
+	MOVQ DI, 856(SP)
+
+d_r2flush:
+	CMPQ 1056(SP), $0x00
+	JE   d_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K3
+	VPMOVM2Q K3, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K3
+	VCMPPD    $0x12, Z4, Z1, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z6, K3, Z2
+	VCVTPD2PS Z2, Y25
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z25, K3, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+d_r2solo:
+	CMPQ  856(SP), $0x00
+	JNE   d_r2one
+	TESTQ DI, DI
+	JE    done
+	JMP   d_r2groups
+
+d_r2one:
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_r2oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVDQU32   xres_cols1<>+0(SB), Z2
+	VMOVUPS     (BX), Z3
+	VPCMPD.BCST $0x04, (SI), Z1, K3
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VMOVUPS.Z   64(BX), K2, Z1
+	VPCMPD.BCST $0x04, (SI), Z2, K2, K3
+	VBLENDMPS   Z1, Z0, K3, Z1
+	VMAXPS      Z1, Z3, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VMAXPS     Z2, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z0, Z6, Z2
+	VSHUFF64X2 $0xdd, Z0, Z6, Z0
+	VMAXPS     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z4, Z2
+	VUNPCKHPD  Z0, Z4, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z2
+	VMAXPS       Z2, Z0, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z0, Z0
+	VMOVUPS  4096(AX), Z5
+	VCMPPS   $0x16, Z0, Z5, K3
+	KORTESTW K3, K3
+	JNE      d_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z4, Z0
+	VPCMPEQD 128(AX), Z0, K3
+	KORTESTW K3, K3
+	JNE      d_r2ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z4, Z2, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z5, K3
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z5, Z7
+	VSUBPS      11776(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z9
+	VFMADD213PS 12032(AX), Z5, Z9
+	VFMADD213PS 12160(AX), Z5, Z9
+	VMULPS      Z5, Z9, Z9
+	VPERMPS     Z6, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K3, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z5, Z6, Z5
+	VCVTPS2PD   Y5, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z2, Z6, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z4, Z6, Z6
+	VCVTPS2PD   Y6, Z6
+	VSUBPD      Z6, Z2, Z2
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z6
+	VPERMPS   Z4, Z6, Z4
+	VSUBPS    Z4, Z3, Z3
+	VSUBPS    Z4, Z1, Z1
+	VMOVUPS   exp2tab16<>+0(SB), Z4
+	VMOVUPS   11776(AX), Z6
+	VMOVUPS   1024(AX), Z7
+	VMOVUPS   1152(AX), Z8
+	VMOVUPS   11904(AX), Z9
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+
+	// Register budget: 2 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z3, K3
+	VMAXPS Z3, Z0, Z3
+	VCMPPS $0x15, Z0, Z1, K4
+	VMAXPS Z1, Z0, Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z6, Z0
+	VFMADD231PS Z7, Z3, Z0
+	VSUBPS      Z6, Z0, Z12
+	VMOVUPS     Z6, Z13
+	VFMADD231PS Z7, Z1, Z13
+	VSUBPS      Z6, Z13, Z6
+	VFMADD231PS Z8, Z12, Z3
+	VFMADD231PS Z8, Z6, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z9, Z7
+	VFMADD213PS Z10, Z3, Z7
+	VFMADD213PS Z11, Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VMOVUPS     Z9, Z8
+	VFMADD213PS Z10, Z1, Z8
+	VFMADD213PS Z11, Z1, Z8
+	VMULPS      Z1, Z8, Z8
+	VPERMPS     Z4, Z0, Z0
+	VFMADD231PS Z7, Z0, Z0
+	VSCALEFPS.Z Z12, Z0, K3, Z3
+	VPERMPS     Z4, Z13, Z13
+	VFMADD231PS Z8, Z13, Z13
+	VSCALEFPS.Z Z6, Z13, K4, Z1
+
+	// O, row i in float64 lane i.
+	VADDPS        Z1, Z3, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z4, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z4
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VADDPD     Z4, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z4
+	VSHUFF64X2 $0xee, Z0, Z0, Z7
+	VADDPD     Z4, Z7, Z7
+	VSHUFF64X2 $0x44, Z0, Z0, Z4
+	VSHUFF64X2 $0xee, Z0, Z0, Z8
+	VADDPD     Z4, Z8, Z8
+	VSHUFF64X2 $0x44, Z0, Z0, Z4
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z4, Z0, Z0
+	VSHUFF64X2 $0x88, Z7, Z6, Z4
+	VSHUFF64X2 $0xdd, Z7, Z6, Z6
+	VADDPD     Z4, Z6, Z6
+	VSHUFF64X2 $0x88, Z0, Z8, Z4
+	VSHUFF64X2 $0xdd, Z0, Z8, Z0
+	VADDPD     Z4, Z0, Z0
+	VUNPCKLPD  Z0, Z6, Z4
+	VUNPCKHPD  Z0, Z6, Z0
+	VADDPD     Z4, Z0, Z0
+	VADDPD     Z0, Z5, Z4
+	VMOVAPD    Z4, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K3
+	VPMOVM2Q K3, Z8
+	VPADDQ   2048(AX), Z8, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z9
+	VPSUBQ   Z8, Z9, Z9
+	VORPD    2176(AX), Z9, Z9
+	VSUBPD   2304(AX), Z9, Z9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z8
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z8, Z8
+	VMULPD      Z8, Z8, Z7
+	VMOVUPD     2560(AX), Z10
+	VFMADD213PD 2688(AX), Z7, Z10
+	VFMADD213PD 2816(AX), Z7, Z10
+	VFMADD213PD 2944(AX), Z7, Z10
+	VFMADD213PD 3072(AX), Z7, Z10
+	VMULPD      Z8, Z10, Z10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z9, Z10
+	VFMADD231PD 3328(AX), Z9, Z10
+	VXORPD      Z8, Z8, Z8
+	VFMADD231PD Z8, Z6, Z10
+	VMOVAPD     Z10, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z5, Z5, Z7
+	VADDPD      Z0, Z7, Z7
+	VDIVPD      Z7, Z0, Z7
+	VMULPD      Z7, Z7, Z8
+	VMOVUPD     4224(AX), Z9
+	VFMADD213PD 4352(AX), Z8, Z9
+	VFMADD213PD 4480(AX), Z8, Z9
+	VFMADD213PD 4608(AX), Z8, Z9
+	VMULPD      Z8, Z9, Z9
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z6, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z6
+	VMULPD    4864(AX), Z5, Z7
+	VCMPPD    $0x12, Z5, Z6, K3
+	VCMPPD    $0x12, Z7, Z0, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z9, K3, Z2
+	VCVTPD2PS Z2, Y2
+	VMOVSS    X2, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z2
+	VDIVPD        Z4, Z2, Z2
+	VBROADCASTSS  gradScale+104(FP), Z4
+	VCVTPS2PD     Y4, Z4
+	VMULPD        Z2, Z4, Z5
+	VCVTPD2PS     Z5, Y5
+	VMULPD        Z2, Z0, Z0
+	VMULPD        Z4, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 824(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X5, Z0
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, (DX)
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K2, 64(DX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    824(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_r2onext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  d_r2solo
+
+d_r2oignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_r2ozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_r2ozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_r2ozero_loop
+
+d_r2ozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_r2ozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_r2ozero_one
+
+d_r2ozero_tail:
+	TESTQ   R9, R9
+	JE      d_r2ozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_r2ozero_done:
+	JMP d_r2onext
+
+d_r2ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_r2onext
+
+d_r2skip:
+	// Rows of 3 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000030
+	JA      d_r3skip
+	MOVQ    R8, R9
+	SUBQ    $0x00000020, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K2
+	MOVQ    R8, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    $0x00000000, 1056(SP)
+
+d_r3groups:
+	CMPQ  DI, $0x08
+	JL    d_r3rest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_r3bail
+	LEAQ  (BX)(R11*1), R9
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z0
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z1
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z2
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z3
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z4
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z5
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z6
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z7
+	MOVL         $0x0000cccc, R12
+	KMOVW        R12, K3
+	VBLENDMPS    Z1, Z0, K3, Z0
+	VBLENDMPS    Z3, Z2, K3, Z2
+	VBLENDMPS    Z5, Z4, K3, Z4
+	VBLENDMPS    Z7, Z6, K3, Z6
+	MOVL         $0x0000f0f0, R12
+	KMOVW        R12, K3
+	VBLENDMPS    Z2, Z0, K3, Z0
+	VBLENDMPS    Z6, Z4, K3, Z4
+	MOVL         $0x0000ff00, R12
+	KMOVW        R12, K3
+	VBLENDMPS    Z4, Z0, K3, Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z1
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K3, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K3, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K2, K3
+	VMOVUPS      (AX), Z1
+	VMOVUPS      128(BX), K3, Z1
+	VMAXPS       Z1, Z2, Z1
+	VPBROADCASTD 4(SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX)(R10*1), K3, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX)(R10*1), K3, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K2, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX)(R10*1), K3, Z2
+	VMAXPS       Z2, Z3, Z2
+	VPBROADCASTD 8(SI), Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      (BX)(R10*2), K3, Z4
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      64(BX)(R10*2), K3, Z5
+	VMAXPS       Z5, Z4, Z4
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K2, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      128(BX)(R10*2), K3, Z3
+	VMAXPS       Z3, Z4, Z3
+	VPBROADCASTD 12(SI), Z4
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (R9), K3, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(R9), K3, Z6
+	VMAXPS       Z6, Z5, Z5
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(R9), K3, Z4
+	VMAXPS       Z4, Z5, Z4
+	VPBROADCASTD 16(SI), Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX)(R10*4), K3, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX)(R10*4), K3, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K2, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX)(R10*4), K3, Z5
+	VMAXPS       Z5, Z6, Z5
+	VPBROADCASTD 20(SI), Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (R9)(R10*2), K3, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      64(R9)(R10*2), K3, Z9
+	VMAXPS       Z9, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K2, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      128(R9)(R10*2), K3, Z6
+	VMAXPS       Z6, Z7, Z6
+	VPBROADCASTD 24(SI), Z7
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      (BX)(R11*2), K3, Z9
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K3
+	VMOVUPS      (AX), Z10
+	VMOVUPS      64(BX)(R11*2), K3, Z10
+	VMAXPS       Z10, Z9, Z9
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K2, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      128(BX)(R11*2), K3, Z7
+	VMAXPS       Z7, Z9, Z7
+	VPBROADCASTD 28(SI), Z9
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z9, K3
+	VMOVUPS      (AX), Z10
+	VMOVUPS      (R9)(R10*4), K3, Z10
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z9, K3
+	VMOVUPS      (AX), Z11
+	VMOVUPS      64(R9)(R10*4), K3, Z11
+	VMAXPS       Z11, Z10, Z10
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z9, K2, K3
+	VMOVUPS      (AX), Z9
+	VMOVUPS      128(R9)(R10*4), K3, Z9
+	VMAXPS       Z9, Z10, Z9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z10
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPS     Z10, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z9, Z6, Z3
+	VSHUFF64X2 $0xee, Z9, Z6, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VMAXPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z0, Z1, Z2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z2, Z1, Z1
+	VMOVUPS  4096(AX), Z3
+	VCMPPS   $0x16, Z1, Z3, K3
+	KORTESTW K3, K3
+	JNE      d_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z1
+	VPCMPEQD 128(AX), Z1, K3
+	KORTESTW K3, K3
+	JNE      d_r3bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z2, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z3, K3
+	VMAXPS  Z3, Z1, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11776(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z7
+	VFMADD213PS 12032(AX), Z3, Z7
+	VFMADD213PS 12160(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z2, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	LEAQ         1064(SP), R12
+	ADDQ         $0x3f, R12
+	ANDQ         $-64, R12
+	VPBROADCASTD (SI), Z4
+	VMOVDQU32    256(AX), Z5
+	VPERMPS      Z2, Z5, Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX), K3, Z6
+	VSUBPS       Z5, Z6, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX), K3, Z7
+	VSUBPS       Z5, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(BX), K3, Z4
+	VSUBPS       Z5, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z6, K3
+	VMAXPS  Z6, Z1, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z9
+	VFMADD231PS 1024(AX), Z6, Z9
+	VSUBPS      11776(AX), Z9, Z10
+	VFMADD231PS 1152(AX), Z10, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z11
+	VFMADD213PS 12032(AX), Z6, Z11
+	VFMADD213PS 12160(AX), Z6, Z11
+	VMULPS      Z6, Z11, Z11
+	VPERMPS     Z5, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS.Z Z10, Z9, K3, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z7, K3
+	VMAXPS  Z7, Z1, Z7
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z9
+	VFMADD231PS 1024(AX), Z7, Z9
+	VSUBPS      11776(AX), Z9, Z10
+	VFMADD231PS 1152(AX), Z10, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z11
+	VFMADD213PS 12032(AX), Z7, Z11
+	VFMADD213PS 12160(AX), Z7, Z11
+	VMULPS      Z7, Z11, Z11
+	VPERMPS     Z5, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS.Z Z10, Z9, K3, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K3
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z9
+	VFMADD231PS 1024(AX), Z4, Z9
+	VSUBPS      11776(AX), Z9, Z10
+	VFMADD231PS 1152(AX), Z10, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z11
+	VFMADD213PS   12032(AX), Z4, Z11
+	VFMADD213PS   12160(AX), Z4, Z11
+	VMULPS        Z4, Z11, Z11
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K3, Z4
+	VMOVUPS       Z6, (R12)
+	VMOVUPS       Z7, 64(R12)
+	VADDPS        Z7, Z6, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y4, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z5, Z5
+	VPBROADCASTD  4(SI), Z6
+	VMOVDQU32     384(AX), Z7
+	VPERMPS       Z2, Z7, Z7
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z6, K3
+	VMOVUPS       (AX), Z9
+	VMOVUPS       (BX)(R10*1), K3, Z9
+	VSUBPS        Z7, Z9, Z9
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z6, K3
+	VMOVUPS       (AX), Z10
+	VMOVUPS       64(BX)(R10*1), K3, Z10
+	VSUBPS        Z7, Z10, Z10
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z6, K2, K3
+	VMOVUPS       (AX), Z6
+	VMOVUPS       128(BX)(R10*1), K3, Z6
+	VSUBPS        Z7, Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z9, K3
+	VMAXPS  Z9, Z1, Z9
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z11
+	VFMADD231PS 1024(AX), Z9, Z11
+	VSUBPS      11776(AX), Z11, Z12
+	VFMADD231PS 1152(AX), Z12, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z13
+	VFMADD213PS 12032(AX), Z9, Z13
+	VFMADD213PS 12160(AX), Z9, Z13
+	VMULPS      Z9, Z13, Z13
+	VPERMPS     Z7, Z11, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS.Z Z12, Z11, K3, Z9
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z10, K3
+	VMAXPS  Z10, Z1, Z10
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z11
+	VFMADD231PS 1024(AX), Z10, Z11
+	VSUBPS      11776(AX), Z11, Z12
+	VFMADD231PS 1152(AX), Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z13
+	VFMADD213PS 12032(AX), Z10, Z13
+	VFMADD213PS 12160(AX), Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VPERMPS     Z7, Z11, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS.Z Z12, Z11, K3, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z6, K3
+	VMAXPS  Z6, Z1, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z11
+	VFMADD231PS 1024(AX), Z6, Z11
+	VSUBPS      11776(AX), Z11, Z12
+	VFMADD231PS 1152(AX), Z12, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z13
+	VFMADD213PS   12032(AX), Z6, Z13
+	VFMADD213PS   12160(AX), Z6, Z13
+	VMULPS        Z6, Z13, Z13
+	VPERMPS       Z7, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K3, Z6
+	VMOVUPS       Z9, 192(R12)
+	VMOVUPS       Z10, 256(R12)
+	VADDPS        Z10, Z9, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z6, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y6, Z9
+	VADDPD        Z10, Z9, Z9
+	VADDPD        Z9, Z7, Z7
+	VPBROADCASTD  8(SI), Z9
+	VMOVDQU32     512(AX), Z10
+	VPERMPS       Z2, Z10, Z10
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z9, K3
+	VMOVUPS       (AX), Z11
+	VMOVUPS       (BX)(R10*2), K3, Z11
+	VSUBPS        Z10, Z11, Z11
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z9, K3
+	VMOVUPS       (AX), Z12
+	VMOVUPS       64(BX)(R10*2), K3, Z12
+	VSUBPS        Z10, Z12, Z12
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z9, K2, K3
+	VMOVUPS       (AX), Z9
+	VMOVUPS       128(BX)(R10*2), K3, Z9
+	VSUBPS        Z10, Z9, Z9
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z11, K3
+	VMAXPS  Z11, Z1, Z11
+	VMOVUPS exp2tab16<>+0(SB), Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z11, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z14, Z11
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z15
+	VFMADD213PS 12032(AX), Z11, Z15
+	VFMADD213PS 12160(AX), Z11, Z15
+	VMULPS      Z11, Z15, Z15
+	VPERMPS     Z10, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K3, Z11
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z12, K3
+	VMAXPS  Z12, Z1, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z12, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z14, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z15
+	VFMADD213PS 12032(AX), Z12, Z15
+	VFMADD213PS 12160(AX), Z12, Z15
+	VMULPS      Z12, Z15, Z15
+	VPERMPS     Z10, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K3, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z9, K3
+	VMAXPS  Z9, Z1, Z9
+	VMOVUPS exp2tab16<>+0(SB), Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z9, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z14, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z9, Z15
+	VFMADD213PS   12160(AX), Z9, Z15
+	VMULPS        Z9, Z15, Z15
+	VPERMPS       Z10, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z9
+	VMOVUPS       Z11, 384(R12)
+	VMOVUPS       Z12, 448(R12)
+	VADDPS        Z12, Z11, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z9, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y9, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z10, Z10
+	VPBROADCASTD  12(SI), Z11
+	VMOVDQU32     640(AX), Z12
+	VPERMPS       Z2, Z12, Z12
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z11, K3
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (R9), K3, Z13
+	VSUBPS        Z12, Z13, Z13
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z11, K3
+	VMOVUPS       (AX), Z14
+	VMOVUPS       64(R9), K3, Z14
+	VSUBPS        Z12, Z14, Z14
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z11, K2, K3
+	VMOVUPS       (AX), Z11
+	VMOVUPS       128(R9), K3, Z11
+	VSUBPS        Z12, Z11, Z11
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z13, K3
+	VMAXPS  Z13, Z1, Z13
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z13, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VFMADD231PS 1152(AX), Z16, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z17
+	VFMADD213PS 12032(AX), Z13, Z17
+	VFMADD213PS 12160(AX), Z13, Z17
+	VMULPS      Z13, Z17, Z17
+	VPERMPS     Z12, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS.Z Z16, Z15, K3, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z14, K3
+	VMAXPS  Z14, Z1, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z14, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VFMADD231PS 1152(AX), Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z17
+	VFMADD213PS 12032(AX), Z14, Z17
+	VFMADD213PS 12160(AX), Z14, Z17
+	VMULPS      Z14, Z17, Z17
+	VPERMPS     Z12, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS.Z Z16, Z15, K3, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z11, K3
+	VMAXPS  Z11, Z1, Z11
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z11, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VFMADD231PS 1152(AX), Z16, Z11
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z11, Z17
+	VFMADD213PS   12160(AX), Z11, Z17
+	VMULPS        Z11, Z17, Z17
+	VPERMPS       Z12, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K3, Z11
+	VMOVUPS       Z13, 576(R12)
+	VMOVUPS       Z14, 640(R12)
+	VADDPS        Z14, Z13, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y11, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z12, Z12
+	VPBROADCASTD  16(SI), Z13
+	VMOVDQU32     10880(AX), Z14
+	VPERMPS       Z2, Z14, Z14
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z13, K3
+	VMOVUPS       (AX), Z15
+	VMOVUPS       (BX)(R10*4), K3, Z15
+	VSUBPS        Z14, Z15, Z15
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z13, K3
+	VMOVUPS       (AX), Z16
+	VMOVUPS       64(BX)(R10*4), K3, Z16
+	VSUBPS        Z14, Z16, Z16
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z13, K2, K3
+	VMOVUPS       (AX), Z13
+	VMOVUPS       128(BX)(R10*4), K3, Z13
+	VSUBPS        Z14, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z15, K3
+	VMAXPS  Z15, Z1, Z15
+	VMOVUPS exp2tab16<>+0(SB), Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z15, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VFMADD231PS 1152(AX), Z18, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z19
+	VFMADD213PS 12032(AX), Z15, Z19
+	VFMADD213PS 12160(AX), Z15, Z19
+	VMULPS      Z15, Z19, Z19
+	VPERMPS     Z14, Z17, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS.Z Z18, Z17, K3, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z16, K3
+	VMAXPS  Z16, Z1, Z16
+	VMOVUPS exp2tab16<>+0(SB), Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z16, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VFMADD231PS 1152(AX), Z18, Z16
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z19
+	VFMADD213PS 12032(AX), Z16, Z19
+	VFMADD213PS 12160(AX), Z16, Z19
+	VMULPS      Z16, Z19, Z19
+	VPERMPS     Z14, Z17, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS.Z Z18, Z17, K3, Z16
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z13, K3
+	VMAXPS  Z13, Z1, Z13
+	VMOVUPS exp2tab16<>+0(SB), Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VFMADD231PS 1152(AX), Z18, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z13, Z19
+	VFMADD213PS   12160(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VPERMPS       Z14, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z13
+	VMOVUPS       Z15, 768(R12)
+	VMOVUPS       Z16, 832(R12)
+	VADDPS        Z16, Z15, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VEXTRACTF64X4 $0x01, Z13, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y13, Z15
+	VADDPD        Z16, Z15, Z15
+	VADDPD        Z15, Z14, Z14
+	VPBROADCASTD  20(SI), Z15
+	VMOVDQU32     11008(AX), Z16
+	VPERMPS       Z2, Z16, Z16
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z15, K3
+	VMOVUPS       (AX), Z17
+	VMOVUPS       (R9)(R10*2), K3, Z17
+	VSUBPS        Z16, Z17, Z17
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z15, K3
+	VMOVUPS       (AX), Z18
+	VMOVUPS       64(R9)(R10*2), K3, Z18
+	VSUBPS        Z16, Z18, Z18
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z15, K2, K3
+	VMOVUPS       (AX), Z15
+	VMOVUPS       128(R9)(R10*2), K3, Z15
+	VSUBPS        Z16, Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z17, K3
+	VMAXPS  Z17, Z1, Z17
+	VMOVUPS exp2tab16<>+0(SB), Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z19
+	VFMADD231PS 1024(AX), Z17, Z19
+	VSUBPS      11776(AX), Z19, Z20
+	VFMADD231PS 1152(AX), Z20, Z17
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z21
+	VFMADD213PS 12032(AX), Z17, Z21
+	VFMADD213PS 12160(AX), Z17, Z21
+	VMULPS      Z17, Z21, Z21
+	VPERMPS     Z16, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS.Z Z20, Z19, K3, Z17
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z18, K3
+	VMAXPS  Z18, Z1, Z18
+	VMOVUPS exp2tab16<>+0(SB), Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z19
+	VFMADD231PS 1024(AX), Z18, Z19
+	VSUBPS      11776(AX), Z19, Z20
+	VFMADD231PS 1152(AX), Z20, Z18
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z21
+	VFMADD213PS 12032(AX), Z18, Z21
+	VFMADD213PS 12160(AX), Z18, Z21
+	VMULPS      Z18, Z21, Z21
+	VPERMPS     Z16, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS.Z Z20, Z19, K3, Z18
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z15, K3
+	VMAXPS  Z15, Z1, Z15
+	VMOVUPS exp2tab16<>+0(SB), Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z19
+	VFMADD231PS 1024(AX), Z15, Z19
+	VSUBPS      11776(AX), Z19, Z20
+	VFMADD231PS 1152(AX), Z20, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z21
+	VFMADD213PS   12032(AX), Z15, Z21
+	VFMADD213PS   12160(AX), Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z16, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VMOVUPS       Z17, 960(R12)
+	VMOVUPS       Z18, 1024(R12)
+	VADDPS        Z18, Z17, Z16
+	VEXTRACTF64X4 $0x01, Z16, Y17
+	VCVTPS2PD     Y17, Z17
+	VCVTPS2PD     Y16, Z16
+	VADDPD        Z17, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z15, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y15, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z16, Z16
+	VPBROADCASTD  24(SI), Z17
+	VMOVDQU32     11136(AX), Z18
+	VPERMPS       Z2, Z18, Z18
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z17, K3
+	VMOVUPS       (AX), Z19
+	VMOVUPS       (BX)(R11*2), K3, Z19
+	VSUBPS        Z18, Z19, Z19
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z17, K3
+	VMOVUPS       (AX), Z20
+	VMOVUPS       64(BX)(R11*2), K3, Z20
+	VSUBPS        Z18, Z20, Z20
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z17, K2, K3
+	VMOVUPS       (AX), Z17
+	VMOVUPS       128(BX)(R11*2), K3, Z17
+	VSUBPS        Z18, Z17, Z17
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z19, K3
+	VMAXPS  Z19, Z1, Z19
+	VMOVUPS exp2tab16<>+0(SB), Z18
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z21
+	VFMADD231PS 1024(AX), Z19, Z21
+	VSUBPS      11776(AX), Z21, Z22
+	VFMADD231PS 1152(AX), Z22, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z23
+	VFMADD213PS 12032(AX), Z19, Z23
+	VFMADD213PS 12160(AX), Z19, Z23
+	VMULPS      Z19, Z23, Z23
+	VPERMPS     Z18, Z21, Z21
+	VFMADD231PS Z23, Z21, Z21
+	VSCALEFPS.Z Z22, Z21, K3, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z20, K3
+	VMAXPS  Z20, Z1, Z20
+	VMOVUPS exp2tab16<>+0(SB), Z18
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z21
+	VFMADD231PS 1024(AX), Z20, Z21
+	VSUBPS      11776(AX), Z21, Z22
+	VFMADD231PS 1152(AX), Z22, Z20
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z23
+	VFMADD213PS 12032(AX), Z20, Z23
+	VFMADD213PS 12160(AX), Z20, Z23
+	VMULPS      Z20, Z23, Z23
+	VPERMPS     Z18, Z21, Z21
+	VFMADD231PS Z23, Z21, Z21
+	VSCALEFPS.Z Z22, Z21, K3, Z20
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z17, K3
+	VMAXPS  Z17, Z1, Z17
+	VMOVUPS exp2tab16<>+0(SB), Z18
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z21
+	VFMADD231PS 1024(AX), Z17, Z21
+	VSUBPS      11776(AX), Z21, Z22
+	VFMADD231PS 1152(AX), Z22, Z17
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z23
+	VFMADD213PS   12032(AX), Z17, Z23
+	VFMADD213PS   12160(AX), Z17, Z23
+	VMULPS        Z17, Z23, Z23
+	VPERMPS       Z18, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K3, Z17
+	VMOVUPS       Z19, 1152(R12)
+	VMOVUPS       Z20, 1216(R12)
+	VADDPS        Z20, Z19, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VEXTRACTF64X4 $0x01, Z17, Y20
+	VCVTPS2PD     Y20, Z20
+	VCVTPS2PD     Y17, Z19
+	VADDPD        Z20, Z19, Z19
+	VADDPD        Z19, Z18, Z18
+	VPBROADCASTD  28(SI), Z19
+	VMOVDQU32     11264(AX), Z20
+	VPERMPS       Z2, Z20, Z2
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z19, K3
+	VMOVUPS       (AX), Z20
+	VMOVUPS       (R9)(R10*4), K3, Z20
+	VSUBPS        Z2, Z20, Z20
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z19, K3
+	VMOVUPS       (AX), Z21
+	VMOVUPS       64(R9)(R10*4), K3, Z21
+	VSUBPS        Z2, Z21, Z21
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z19, K2, K3
+	VMOVUPS       (AX), Z19
+	VMOVUPS       128(R9)(R10*4), K3, Z19
+	VSUBPS        Z2, Z19, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z20, K3
+	VMAXPS  Z20, Z1, Z20
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z22
+	VFMADD231PS 1024(AX), Z20, Z22
+	VSUBPS      11776(AX), Z22, Z23
+	VFMADD231PS 1152(AX), Z23, Z20
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z24
+	VFMADD213PS 12032(AX), Z20, Z24
+	VFMADD213PS 12160(AX), Z20, Z24
+	VMULPS      Z20, Z24, Z24
+	VPERMPS     Z2, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K3, Z20
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z21, K3
+	VMAXPS  Z21, Z1, Z21
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z22
+	VFMADD231PS 1024(AX), Z21, Z22
+	VSUBPS      11776(AX), Z22, Z23
+	VFMADD231PS 1152(AX), Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z24
+	VFMADD213PS 12032(AX), Z21, Z24
+	VFMADD213PS 12160(AX), Z21, Z24
+	VMULPS      Z21, Z24, Z24
+	VPERMPS     Z2, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K3, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z19, K3
+	VMAXPS  Z19, Z1, Z19
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z2
+	VFMADD231PS 1024(AX), Z19, Z2
+	VSUBPS      11776(AX), Z2, Z22
+	VFMADD231PS 1152(AX), Z22, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z23
+	VFMADD213PS   12032(AX), Z19, Z23
+	VFMADD213PS   12160(AX), Z19, Z23
+	VMULPS        Z19, Z23, Z23
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z23, Z2, Z2
+	VSCALEFPS.Z   Z22, Z2, K3, Z19
+	VMOVUPS       Z20, 1344(R12)
+	VMOVUPS       Z21, 1408(R12)
+	VADDPS        Z21, Z20, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z19, Y20
+	VCVTPS2PD     Y20, Z20
+	VCVTPS2PD     Y19, Z2
+	VADDPD        Z20, Z2, Z2
+	VADDPD        Z2, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z10, Z5, Z2
+	VSHUFF64X2 $0xee, Z10, Z5, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z18, Z14, Z2
+	VSHUFF64X2 $0xee, Z18, Z14, Z10
+	VADDPD     Z2, Z10, Z10
+	VSHUFF64X2 $0x44, Z12, Z7, Z2
+	VSHUFF64X2 $0xee, Z12, Z7, Z7
+	VADDPD     Z2, Z7, Z7
+	VSHUFF64X2 $0x44, Z1, Z16, Z2
+	VSHUFF64X2 $0xee, Z1, Z16, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z10, Z5, Z2
+	VSHUFF64X2 $0xdd, Z10, Z5, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x88, Z1, Z7, Z2
+	VSHUFF64X2 $0xdd, Z1, Z7, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z5, Z2
+	VUNPCKHPD  Z1, Z5, Z1
+	VADDPD     Z2, Z1, Z1
+	CMPQ       1056(SP), $0x00
+	JE         d_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z2
+	VMOVUPD 928(SP), Z5
+	VMOVUPD 992(SP), Z7
+	VADDPD  Z5, Z2, Z10
+	VMOVAPD Z10, Z10
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z10, Z12
+	VPCMPGTQ 1920(AX), Z12, K3
+	VPMOVM2Q K3, Z14
+	VPADDQ   2048(AX), Z14, Z16
+	VPSLLQ   $0x34, Z16, Z16
+	VORPD    Z16, Z12, Z12
+	VPSRLQ   $0x34, Z10, Z16
+	VPSUBQ   Z14, Z16, Z16
+	VORPD    2176(AX), Z16, Z16
+	VSUBPD   2304(AX), Z16, Z16
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z12, Z14
+	VADDPD      2432(AX), Z12, Z12
+	VDIVPD      Z12, Z14, Z14
+	VMULPD      Z14, Z14, Z12
+	VMOVUPD     2560(AX), Z18
+	VFMADD213PD 2688(AX), Z12, Z18
+	VFMADD213PD 2816(AX), Z12, Z18
+	VFMADD213PD 2944(AX), Z12, Z18
+	VFMADD213PD 3072(AX), Z12, Z18
+	VMULPD      Z14, Z18, Z18
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z16, Z18
+	VFMADD231PD 3328(AX), Z16, Z18
+	VXORPD      Z14, Z14, Z14
+	VFMADD231PD Z14, Z10, Z18
+	VMOVAPD     Z18, Z10
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z2, Z2, Z12
+	VADDPD      Z5, Z12, Z12
+	VDIVPD      Z12, Z5, Z12
+	VMULPD      Z12, Z12, Z14
+	VMOVUPD     4224(AX), Z16
+	VFMADD213PD 4352(AX), Z14, Z16
+	VFMADD213PD 4480(AX), Z14, Z16
+	VFMADD213PD 4608(AX), Z14, Z16
+	VMULPD      Z14, Z16, Z16
+	VADDPD      Z12, Z12, Z12
+	VFMADD213PD Z12, Z12, Z16
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z7, Z10, Z7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z10
+	VMULPD    4864(AX), Z2, Z12
+	VCMPPD    $0x12, Z2, Z10, K3
+	VCMPPD    $0x12, Z12, Z5, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z16, K3, Z7
+	VCVTPD2PS Z7, Y8
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z8, K3, -32(CX)
+
+d_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Z3, 864(SP)
+	VMOVUPD Z1, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	VADDPD  Z1, Z3, Z0
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z2
+	VDIVPD        Z0, Z2, Z2
+	VBROADCASTSS  gradScale+104(FP), Z0
+	VCVTPS2PD     Y0, Z0
+	VMULPD        Z2, Z0, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z2, Z1, Z1
+	VMULPD        Z0, Z1, Z1
+	VXORPD        5120(AX), Z1, Z1
+	VCVTPD2PS     Z1, Y1
+	VEXTRACTF64X4 $0x00, Z1, 824(SP)
+	LEAQ          1064(SP), R12
+	ADDQ          $0x3f, R12
+	ANDQ          $-64, R12
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ      (DX)(R11*1), R9
+	VMOVDQU32 256(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   (R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (DX)
+	VMOVUPS   64(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DX)
+	VMULPS    Z0, Z4, Z4
+	VMOVUPS   Z4, K2, 128(DX)
+	VMOVDQU32 12288(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   192(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (DX)(R10*1)
+	VMOVUPS   256(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DX)(R10*1)
+	VMULPS    Z0, Z6, Z6
+	VMOVUPS   Z6, K2, 128(DX)(R10*1)
+	VMOVDQU32 384(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   384(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (DX)(R10*2)
+	VMOVUPS   448(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DX)(R10*2)
+	VMULPS    Z0, Z9, Z9
+	VMOVUPS   Z9, K2, 128(DX)(R10*2)
+	VMOVDQU32 12416(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   576(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (R9)
+	VMOVUPS   640(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(R9)
+	VMULPS    Z0, Z11, Z11
+	VMOVUPS   Z11, K2, 128(R9)
+	VMOVDQU32 512(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   768(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (DX)(R10*4)
+	VMOVUPS   832(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DX)(R10*4)
+	VMULPS    Z0, Z13, Z13
+	VMOVUPS   Z13, K2, 128(DX)(R10*4)
+	VMOVDQU32 12544(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   960(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (R9)(R10*2)
+	VMOVUPS   1024(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(R9)(R10*2)
+	VMULPS    Z0, Z15, Z15
+	VMOVUPS   Z15, K2, 128(R9)(R10*2)
+	VMOVDQU32 640(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   1152(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (DX)(R11*2)
+	VMOVUPS   1216(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(DX)(R11*2)
+	VMULPS    Z0, Z17, Z17
+	VMOVUPS   Z17, K2, 128(DX)(R11*2)
+	VMOVDQU32 12672(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VMOVUPS   1344(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (R9)(R10*4)
+	VMOVUPS   1408(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(R9)(R10*4)
+	VMULPS    Z0, Z19, Z19
+	VMOVUPS   Z19, K2, 128(R9)(R10*4)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    824(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    828(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    832(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    836(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    840(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    844(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    848(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    852(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_r3groups
+
+d_r3bail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  d_r3flush
+
+d_r3rest:
+	MOVQ DI, 856(SP)
+
+d_r3flush:
+	CMPQ 1056(SP), $0x00
+	JE   d_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K3
+	VPMOVM2Q K3, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K3
+	VCMPPD    $0x12, Z4, Z1, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z6, K3, Z2
+	VCVTPD2PS Z2, Y8
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K3
+	VMOVUPS   Z8, K3, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+d_r3solo:
+	CMPQ  856(SP), $0x00
+	JNE   d_r3one
+	TESTQ DI, DI
+	JE    done
+	JMP   d_r3groups
+
+d_r3one:
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_r3oignored
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z1
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K3
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K3, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K3
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K3, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K2, K3
+	VMOVUPS      (AX), Z1
+	VMOVUPS      128(BX), K3, Z1
+	VMAXPS       Z1, Z2, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VMAXPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VMAXPS     Z2, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z0, Z1, Z2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z2, Z1, Z1
+	VMOVUPS  4096(AX), Z3
+	VCMPPS   $0x16, Z1, Z3, K3
+	KORTESTW K3, K3
+	JNE      d_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z1
+	VPCMPEQD 128(AX), Z1, K3
+	KORTESTW K3, K3
+	JNE      d_r3ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z2, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z3, K3
+	VMAXPS  Z3, Z1, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11776(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z7
+	VFMADD213PS 12032(AX), Z3, Z7
+	VFMADD213PS 12160(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z2, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	LEAQ         1064(SP), R9
+	ADDQ         $0x3f, R9
+	ANDQ         $-64, R9
+	VPBROADCASTD (SI), Z4
+	VMOVDQU32    256(AX), Z5
+	VPERMPS      Z2, Z5, Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (BX), K3, Z5
+	VSUBPS       Z2, Z5, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(BX), K3, Z6
+	VSUBPS       Z2, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(BX), K3, Z4
+	VSUBPS       Z2, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z5, K3
+	VMAXPS  Z5, Z1, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z5, Z7
+	VSUBPS      11776(AX), Z7, Z9
+	VFMADD231PS 1152(AX), Z9, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z10
+	VFMADD213PS 12032(AX), Z5, Z10
+	VFMADD213PS 12160(AX), Z5, Z10
+	VMULPS      Z5, Z10, Z10
+	VPERMPS     Z2, Z7, Z7
+	VFMADD231PS Z10, Z7, Z7
+	VSCALEFPS.Z Z9, Z7, K3, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z6, K3
+	VMAXPS  Z6, Z1, Z6
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      11776(AX), Z7, Z9
+	VFMADD231PS 1152(AX), Z9, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z10
+	VFMADD213PS 12032(AX), Z6, Z10
+	VFMADD213PS 12160(AX), Z6, Z10
+	VMULPS      Z6, Z10, Z10
+	VPERMPS     Z2, Z7, Z7
+	VFMADD231PS Z10, Z7, Z7
+	VSCALEFPS.Z Z9, Z7, K3, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K3
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z2
+	VFMADD231PS 1024(AX), Z4, Z2
+	VSUBPS      11776(AX), Z2, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z4, Z9
+	VFMADD213PS   12160(AX), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z9, Z2, Z2
+	VSCALEFPS.Z   Z7, Z2, K3, Z4
+	VMOVUPS       Z5, (R9)
+	VMOVUPS       Z6, 64(R9)
+	VADDPS        Z6, Z5, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z2
+	VADDPD        Z5, Z2, Z2
+	VADDPD        Z2, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z6
+	VADDPD     Z2, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z7
+	VADDPD     Z2, Z7, Z7
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z6, Z5, Z2
+	VSHUFF64X2 $0xdd, Z6, Z5, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x88, Z1, Z7, Z2
+	VSHUFF64X2 $0xdd, Z1, Z7, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z5, Z2
+	VUNPCKHPD  Z1, Z5, Z1
+	VADDPD     Z2, Z1, Z1
+	VADDPD     Z1, Z3, Z2
+	VMOVAPD    Z2, Z5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z5, Z6
+	VPCMPGTQ 1920(AX), Z6, K3
+	VPMOVM2Q K3, Z7
+	VPADDQ   2048(AX), Z7, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z6, Z6
+	VPSRLQ   $0x34, Z5, Z9
+	VPSUBQ   Z7, Z9, Z9
+	VORPD    2176(AX), Z9, Z9
+	VSUBPD   2304(AX), Z9, Z9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z6, Z7
+	VADDPD      2432(AX), Z6, Z6
+	VDIVPD      Z6, Z7, Z7
+	VMULPD      Z7, Z7, Z6
+	VMOVUPD     2560(AX), Z10
+	VFMADD213PD 2688(AX), Z6, Z10
+	VFMADD213PD 2816(AX), Z6, Z10
+	VFMADD213PD 2944(AX), Z6, Z10
+	VFMADD213PD 3072(AX), Z6, Z10
+	VMULPD      Z7, Z10, Z10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z9, Z10
+	VFMADD231PD 3328(AX), Z9, Z10
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z5, Z10
+	VMOVAPD     Z10, Z5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z3, Z3, Z6
+	VADDPD      Z1, Z6, Z6
+	VDIVPD      Z6, Z1, Z6
+	VMULPD      Z6, Z6, Z7
+	VMOVUPD     4224(AX), Z9
+	VFMADD213PD 4352(AX), Z7, Z9
+	VFMADD213PD 4480(AX), Z7, Z9
+	VFMADD213PD 4608(AX), Z7, Z9
+	VMULPD      Z7, Z9, Z9
+	VADDPD      Z6, Z6, Z6
+	VFMADD213PD Z6, Z6, Z9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z5, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z3, Z6
+	VCMPPD    $0x12, Z3, Z5, K3
+	VCMPPD    $0x12, Z6, Z1, K4
+	KANDW     K4, K3, K3
+	VMOVAPD   Z9, K3, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z1, Z0
+	VMULPD        Z2, Z0, Z0
+	VXORPD        5120(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 824(SP)
+	LEAQ          1064(SP), R9
+	ADDQ          $0x3f, R9
+	ANDQ          $-64, R9
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X3, Z0
+	VMOVUPS      (R9), Z1
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, (DX)
+	VMOVUPS      64(R9), Z1
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, 64(DX)
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS      Z4, K2, 128(DX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    824(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_r3onext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  d_r3solo
+
+d_r3oignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_r3ozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_r3ozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_r3ozero_loop
+
+d_r3ozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_r3ozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_r3ozero_one
+
+d_r3ozero_tail:
+	TESTQ   R9, R9
+	JE      d_r3ozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_r3ozero_done:
+	JMP d_r3onext
+
+d_r3ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_r3onext
+
+d_r3skip:
+	CMPQ R8, $0x00000180
+	JA   d_row
 
 	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
 	CMPQ R8, $0x00000040
@@ -20123,8 +23822,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VPADDD  12800(AX), Z8, Z8
+	VPADDD  12800(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -20467,8 +24166,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        12800(AX), Z13, Z13
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -21170,8 +24869,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VPADDD  12800(AX), Z2, Z2
+	VPADDD  12800(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -21331,8 +25030,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        12800(AX), Z3, Z3
+	VPADDD        12800(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -21823,8 +25522,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VPADDD  12800(AX), Z12, Z12
+	VPADDD  12800(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -22127,8 +25826,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        12800(AX), Z6, Z6
+	VPADDD        12800(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -22588,8 +26287,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        12800(AX), Z6, Z6
+	VPADDD        12800(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -23386,8 +27085,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VPADDD  12800(AX), Z6, Z6
+	VPADDD  12800(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -23538,8 +27237,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        12800(AX), Z2, Z2
+	VPADDD        12800(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -23686,8 +27385,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        12800(AX), Z2, Z2
+	VPADDD        12800(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -25134,6 +28833,3062 @@ d_special:
 	JMP    d_next
 
 l_start:
+	// Rows of 1 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000010
+	JA      l_r1skip
+	MOVQ    R8, DX
+	SUBQ    $0x00000000, DX
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(DX*2), DX
+	KMOVW   DX, K1
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1056(SP)
+
+l_r1groups:
+	CMPQ  DI, $0x08
+	JL    l_r1rest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_r1bail
+	LEAQ  (BX)(R10*1), DX
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVUPS.Z   (BX), K1, Z2
+	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS.Z   (BX)(R9*1), K1, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K1, K2
+	VBLENDMPS   Z3, Z0, K2, Z3
+	VMOVUPS.Z   (BX)(R9*2), K1, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K1, K2
+	VBLENDMPS   Z4, Z0, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K1, K2
+	VBLENDMPS   Z5, Z0, K2, Z5
+	VMOVUPS.Z   (BX)(R9*4), K1, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K1, K2
+	VBLENDMPS   Z6, Z0, K2, Z6
+	VMOVUPS.Z   (DX)(R9*2), K1, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K1, K2
+	VBLENDMPS   Z7, Z0, K2, Z7
+	VMOVUPS.Z   (BX)(R10*2), K1, Z8
+	VPCMPD.BCST $0x04, 24(SI), Z1, K1, K2
+	VBLENDMPS   Z8, Z0, K2, Z8
+	VMOVUPS.Z   (DX)(R9*4), K1, Z9
+	VPCMPD.BCST $0x04, 28(SI), Z1, K1, K2
+	VBLENDMPS   Z9, Z0, K2, Z9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z4, Z2, Z0
+	VSHUFF64X2 $0xee, Z4, Z2, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x44, Z8, Z6, Z0
+	VSHUFF64X2 $0xee, Z8, Z6, Z11
+	VMAXPS     Z0, Z11, Z11
+	VSHUFF64X2 $0x44, Z5, Z3, Z0
+	VSHUFF64X2 $0xee, Z5, Z3, Z12
+	VMAXPS     Z0, Z12, Z12
+	VSHUFF64X2 $0x44, Z9, Z7, Z0
+	VSHUFF64X2 $0xee, Z9, Z7, Z13
+	VMAXPS     Z0, Z13, Z13
+	VSHUFF64X2 $0x88, Z11, Z1, Z0
+	VSHUFF64X2 $0xdd, Z11, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x88, Z13, Z12, Z0
+	VSHUFF64X2 $0xdd, Z13, Z12, Z11
+	VMAXPS     Z0, Z11, Z11
+	VUNPCKLPD  Z11, Z1, Z0
+	VUNPCKHPD  Z11, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z0
+	VMAXPS     Z0, Z1, Z1
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z0
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z11
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z12
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z13
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z14
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z15
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z16
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z17
+	MOVL         $0x0000cccc, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z11, Z0, K2, Z0
+	VBLENDMPS    Z13, Z12, K2, Z12
+	VBLENDMPS    Z15, Z14, K2, Z14
+	VBLENDMPS    Z17, Z16, K2, Z16
+	MOVL         $0x0000f0f0, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z12, Z0, K2, Z0
+	VBLENDMPS    Z16, Z14, K2, Z14
+	MOVL         $0x0000ff00, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z14, Z0, K2, Z0
+	VMAXPS       Z0, Z1, Z11
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z11, Z1, Z1
+	VMOVUPS  4096(AX), Z12
+	VCMPPS   $0x16, Z1, Z12, K2
+	KORTESTW K2, K2
+	JNE      l_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z11, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      l_r1bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z11, Z0, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z12, K2
+	VMAXPS  Z12, Z1, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VFMADD231PS 1152(AX), Z15, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z16
+	VFMADD213PS 12032(AX), Z12, Z16
+	VFMADD213PS 12160(AX), Z12, Z16
+	VMULPS      Z12, Z16, Z16
+	VPERMPS     Z13, Z14, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS.Z Z15, Z14, K2, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z12, Z13, Z12
+	VCVTPS2PD   Y12, Z12
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z0, Z13, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z13
+	VPERMPS     Z11, Z13, Z13
+	VCVTPS2PD   Y13, Z13
+	VSUBPD      Z13, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z2, Z2
+	VMOVDQU32 384(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z3, Z3
+	VMOVDQU32 512(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z4, Z4
+	VMOVDQU32 640(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z5, Z5
+	VMOVDQU32 10880(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z6, Z6
+	VMOVDQU32 11008(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z7, Z7
+	VMOVDQU32 11136(AX), Z13
+	VPERMPS   Z11, Z13, Z13
+	VSUBPS    Z13, Z8, Z8
+	VMOVDQU32 11264(AX), Z13
+	VPERMPS   Z11, Z13, Z11
+	VSUBPS    Z11, Z9, Z9
+	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVUPS   11776(AX), Z13
+	VMOVUPS   1024(AX), Z14
+	VMOVUPS   1152(AX), Z15
+	VMOVUPS   11904(AX), Z16
+	VMOVUPS   12032(AX), Z17
+	VMOVUPS   12160(AX), Z18
+
+	// Register budget: 8 values + 3 + 7 held, 4 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z1, Z2, K2
+	VMAXPS Z2, Z1, Z2
+	VCMPPS $0x15, Z1, Z3, K3
+	VMAXPS Z3, Z1, Z3
+	VCMPPS $0x15, Z1, Z4, K4
+	VMAXPS Z4, Z1, Z4
+	VCMPPS $0x15, Z1, Z5, K5
+	VMAXPS Z5, Z1, Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z19
+	VFMADD231PS Z14, Z2, Z19
+	VSUBPS      Z13, Z19, Z20
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z3, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z25
+	VFMADD231PS Z14, Z4, Z25
+	VSUBPS      Z13, Z25, Z26
+	VMOVUPS     Z13, Z28
+	VFMADD231PS Z14, Z5, Z28
+	VSUBPS      Z13, Z28, Z29
+	VFMADD231PS Z15, Z20, Z2
+	VFMADD231PS Z15, Z23, Z3
+	VFMADD231PS Z15, Z26, Z4
+	VFMADD231PS Z15, Z29, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z21
+	VFMADD213PS Z17, Z2, Z21
+	VFMADD213PS Z18, Z2, Z21
+	VMULPS      Z2, Z21, Z21
+	VMOVUPS     Z16, Z24
+	VFMADD213PS Z17, Z3, Z24
+	VFMADD213PS Z18, Z3, Z24
+	VMULPS      Z3, Z24, Z24
+	VMOVUPS     Z16, Z27
+	VFMADD213PS Z17, Z4, Z27
+	VFMADD213PS Z18, Z4, Z27
+	VMULPS      Z4, Z27, Z27
+	VMOVUPS     Z16, Z30
+	VFMADD213PS Z17, Z5, Z30
+	VFMADD213PS Z18, Z5, Z30
+	VMULPS      Z5, Z30, Z30
+	VPERMPS     Z11, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS.Z Z20, Z19, K2, Z2
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K3, Z3
+	VPERMPS     Z11, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS.Z Z26, Z25, K4, Z4
+	VPERMPS     Z11, Z28, Z28
+	VFMADD231PS Z30, Z28, Z28
+	VSCALEFPS.Z Z29, Z28, K5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z1, Z6, K2
+	VMAXPS Z6, Z1, Z6
+	VCMPPS $0x15, Z1, Z7, K3
+	VMAXPS Z7, Z1, Z7
+	VCMPPS $0x15, Z1, Z8, K4
+	VMAXPS Z8, Z1, Z8
+	VCMPPS $0x15, Z1, Z9, K5
+	VMAXPS Z9, Z1, Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z13, Z1
+	VFMADD231PS Z14, Z6, Z1
+	VSUBPS      Z13, Z1, Z19
+	VMOVUPS     Z13, Z20
+	VFMADD231PS Z14, Z7, Z20
+	VSUBPS      Z13, Z20, Z21
+	VMOVUPS     Z13, Z22
+	VFMADD231PS Z14, Z8, Z22
+	VSUBPS      Z13, Z22, Z23
+	VMOVUPS     Z13, Z24
+	VFMADD231PS Z14, Z9, Z24
+	VSUBPS      Z13, Z24, Z13
+	VFMADD231PS Z15, Z19, Z6
+	VFMADD231PS Z15, Z21, Z7
+	VFMADD231PS Z15, Z23, Z8
+	VFMADD231PS Z15, Z13, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z16, Z14
+	VFMADD213PS Z17, Z6, Z14
+	VFMADD213PS Z18, Z6, Z14
+	VMULPS      Z6, Z14, Z14
+	VMOVUPS     Z16, Z15
+	VFMADD213PS Z17, Z7, Z15
+	VFMADD213PS Z18, Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     Z16, Z25
+	VFMADD213PS Z17, Z8, Z25
+	VFMADD213PS Z18, Z8, Z25
+	VMULPS      Z8, Z25, Z25
+	VMOVUPS     Z16, Z16
+	VFMADD213PS Z17, Z9, Z16
+	VFMADD213PS Z18, Z9, Z16
+	VMULPS      Z9, Z16, Z16
+	VPERMPS     Z11, Z1, Z1
+	VFMADD231PS Z14, Z1, Z1
+	VSCALEFPS.Z Z19, Z1, K2, Z6
+	VPERMPS     Z11, Z20, Z20
+	VFMADD231PS Z15, Z20, Z20
+	VSCALEFPS.Z Z21, Z20, K3, Z7
+	VPERMPS     Z11, Z22, Z22
+	VFMADD231PS Z25, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K4, Z8
+	VPERMPS     Z11, Z24, Z24
+	VFMADD231PS Z16, Z24, Z24
+	VSCALEFPS.Z Z13, Z24, K5, Z9
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z1, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z1, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z1, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z6, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z1, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z7, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z1, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z8, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z1, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z9, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z1, Z9, Z9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z4, Z2, Z1
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z8, Z6, Z1
+	VSHUFF64X2 $0xee, Z8, Z6, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z5, Z3, Z1
+	VSHUFF64X2 $0xee, Z5, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z7, Z1
+	VSHUFF64X2 $0xee, Z9, Z7, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z3, Z1
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	CMPQ       1056(SP), $0x00
+	JE         l_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z1
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z4
+	VADDPD  Z3, Z1, Z5
+	VMOVAPD Z5, Z5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z5, Z6
+	VPCMPGTQ 1920(AX), Z6, K2
+	VPMOVM2Q K2, Z7
+	VPADDQ   2048(AX), Z7, Z8
+	VPSLLQ   $0x34, Z8, Z8
+	VORPD    Z8, Z6, Z6
+	VPSRLQ   $0x34, Z5, Z8
+	VPSUBQ   Z7, Z8, Z8
+	VORPD    2176(AX), Z8, Z8
+	VSUBPD   2304(AX), Z8, Z8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z6, Z7
+	VADDPD      2432(AX), Z6, Z6
+	VDIVPD      Z6, Z7, Z7
+	VMULPD      Z7, Z7, Z6
+	VMOVUPD     2560(AX), Z9
+	VFMADD213PD 2688(AX), Z6, Z9
+	VFMADD213PD 2816(AX), Z6, Z9
+	VFMADD213PD 2944(AX), Z6, Z9
+	VFMADD213PD 3072(AX), Z6, Z9
+	VMULPD      Z7, Z9, Z9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z8, Z9
+	VFMADD231PD 3328(AX), Z8, Z9
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z5, Z9
+	VMOVAPD     Z9, Z5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z1, Z1, Z6
+	VADDPD      Z3, Z6, Z6
+	VDIVPD      Z6, Z3, Z6
+	VMULPD      Z6, Z6, Z7
+	VMOVUPD     4224(AX), Z8
+	VFMADD213PD 4352(AX), Z7, Z8
+	VFMADD213PD 4480(AX), Z7, Z8
+	VFMADD213PD 4608(AX), Z7, Z8
+	VMULPD      Z7, Z8, Z8
+	VADDPD      Z6, Z6, Z6
+	VFMADD213PD Z6, Z6, Z8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z4, Z5, Z4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z1, Z6
+	VCMPPD    $0x12, Z1, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z8, K2, Z4
+	VCVTPD2PS Z4, Y10
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z10, K2, -32(CX)
+
+l_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Z12, 864(SP)
+	VMOVUPD Z2, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_r1groups
+
+l_r1bail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  l_r1flush
+
+l_r1rest:
+	MOVQ DI, 856(SP)
+
+l_r1flush:
+	CMPQ 1056(SP), $0x00
+	JE   l_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y10
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z10, K2, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+l_r1solo:
+	CMPQ  856(SP), $0x00
+	JNE   l_r1one
+	TESTQ DI, DI
+	JE    done
+	JMP   l_r1groups
+
+l_r1one:
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_r1oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVUPS.Z   (BX), K1, Z2
+	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
+	VBLENDMPS   Z2, Z0, K2, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z3
+	VMAXPS     Z0, Z3, Z3
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPS     Z0, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z0
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPS     Z0, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z1, Z0
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VSHUFF64X2 $0x88, Z5, Z4, Z0
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPS     Z0, Z3, Z3
+	VUNPCKLPD  Z3, Z1, Z0
+	VUNPCKHPD  Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z0
+	VMAXPS     Z0, Z1, Z1
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z0
+	VMAXPS       Z0, Z1, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  4096(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K2
+	KORTESTW K2, K2
+	JNE      l_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      l_r1ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z3, Z0, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      11776(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z8
+	VFMADD213PS 12032(AX), Z4, Z8
+	VFMADD213PS 12160(AX), Z4, Z8
+	VMULPS      Z4, Z8, Z8
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z3, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z0, Z0
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z5
+	VPERMPS   Z3, Z5, Z3
+	VSUBPS    Z3, Z2, Z2
+	VMOVUPS   exp2tab16<>+0(SB), Z3
+	VMOVUPS   11776(AX), Z5
+	VMOVUPS   1024(AX), Z6
+	VMOVUPS   1152(AX), Z7
+	VMOVUPS   11904(AX), Z8
+	VMOVUPS   12032(AX), Z9
+	VMOVUPS   12160(AX), Z11
+
+	// Register budget: 1 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z1, Z2, K2
+	VMAXPS Z2, Z1, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z1
+	VFMADD231PS Z6, Z2, Z1
+	VSUBPS      Z5, Z1, Z5
+	VFMADD231PS Z7, Z5, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z8, Z6
+	VFMADD213PS Z9, Z2, Z6
+	VFMADD213PS Z11, Z2, Z6
+	VMULPS      Z2, Z6, Z6
+	VPERMPS     Z3, Z1, Z1
+	VFMADD231PS Z6, Z1, Z1
+	VSCALEFPS.Z Z5, Z1, K2, Z2
+
+	// O, row i in float64 lane i.
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z1
+	VSHUFF64X2 $0xee, Z2, Z2, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z2, Z2, Z1
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z1
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z1
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z3, Z1
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z2, Z6, Z1
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VADDPD     Z1, Z2, Z2
+	VUNPCKLPD  Z2, Z3, Z1
+	VUNPCKHPD  Z2, Z3, Z2
+	VADDPD     Z1, Z2, Z2
+	VADDPD     Z2, Z4, Z1
+	VMOVAPD    Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z3, Z5
+	VADDPD      2432(AX), Z3, Z3
+	VDIVPD      Z3, Z5, Z5
+	VMULPD      Z5, Z5, Z3
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z3, Z7
+	VFMADD213PD 2816(AX), Z3, Z7
+	VFMADD213PD 2944(AX), Z3, Z7
+	VFMADD213PD 3072(AX), Z3, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z1, Z7
+	VMOVAPD     Z7, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z4, Z4, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z1, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z1
+	VMULPD    4864(AX), Z4, Z3
+	VCMPPD    $0x12, Z4, Z1, K2
+	VCMPPD    $0x12, Z3, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+l_r1onext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  l_r1solo
+
+l_r1oignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_r1onext
+
+l_r1ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_r1onext
+
+l_r1skip:
+	// Rows of 2 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000020
+	JA      l_r2skip
+	MOVQ    R8, DX
+	SUBQ    $0x00000010, DX
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(DX*2), DX
+	KMOVW   DX, K1
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1056(SP)
+
+l_r2groups:
+	CMPQ  DI, $0x08
+	JL    l_r2rest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_r2bail
+	LEAQ  (BX)(R10*1), DX
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVDQU32   xres_cols1<>+0(SB), Z2
+	VMOVUPS     (BX), Z3
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VBLENDMPS   Z3, Z0, K2, Z3
+	VMOVUPS.Z   64(BX), K1, Z4
+	VPCMPD.BCST $0x04, (SI), Z2, K1, K2
+	VBLENDMPS   Z4, Z0, K2, Z4
+	VMAXPS      Z4, Z3, Z5
+	VMOVUPS     (BX)(R9*1), Z6
+	VPCMPD.BCST $0x04, 4(SI), Z1, K2
+	VBLENDMPS   Z6, Z0, K2, Z6
+	VMOVUPS.Z   64(BX)(R9*1), K1, Z7
+	VPCMPD.BCST $0x04, 4(SI), Z2, K1, K2
+	VBLENDMPS   Z7, Z0, K2, Z7
+	VMAXPS      Z7, Z6, Z8
+	VMOVUPS     (BX)(R9*2), Z9
+	VPCMPD.BCST $0x04, 8(SI), Z1, K2
+	VBLENDMPS   Z9, Z0, K2, Z9
+	VMOVUPS.Z   64(BX)(R9*2), K1, Z10
+	VPCMPD.BCST $0x04, 8(SI), Z2, K1, K2
+	VBLENDMPS   Z10, Z0, K2, Z10
+	VMAXPS      Z10, Z9, Z11
+	VMOVUPS     (DX), Z12
+	VPCMPD.BCST $0x04, 12(SI), Z1, K2
+	VBLENDMPS   Z12, Z0, K2, Z12
+	VMOVUPS.Z   64(DX), K1, Z13
+	VPCMPD.BCST $0x04, 12(SI), Z2, K1, K2
+	VBLENDMPS   Z13, Z0, K2, Z13
+	VMAXPS      Z13, Z12, Z14
+	VMOVUPS     (BX)(R9*4), Z15
+	VPCMPD.BCST $0x04, 16(SI), Z1, K2
+	VBLENDMPS   Z15, Z0, K2, Z15
+	VMOVUPS.Z   64(BX)(R9*4), K1, Z16
+	VPCMPD.BCST $0x04, 16(SI), Z2, K1, K2
+	VBLENDMPS   Z16, Z0, K2, Z16
+	VMAXPS      Z16, Z15, Z17
+	VMOVUPS     (DX)(R9*2), Z18
+	VPCMPD.BCST $0x04, 20(SI), Z1, K2
+	VBLENDMPS   Z18, Z0, K2, Z18
+	VMOVUPS.Z   64(DX)(R9*2), K1, Z19
+	VPCMPD.BCST $0x04, 20(SI), Z2, K1, K2
+	VBLENDMPS   Z19, Z0, K2, Z19
+	VMAXPS      Z19, Z18, Z20
+	VMOVUPS     (BX)(R10*2), Z21
+	VPCMPD.BCST $0x04, 24(SI), Z1, K2
+	VBLENDMPS   Z21, Z0, K2, Z21
+	VMOVUPS.Z   64(BX)(R10*2), K1, Z22
+	VPCMPD.BCST $0x04, 24(SI), Z2, K1, K2
+	VBLENDMPS   Z22, Z0, K2, Z22
+	VMAXPS      Z22, Z21, Z23
+	VMOVUPS     (DX)(R9*4), Z24
+	VPCMPD.BCST $0x04, 28(SI), Z1, K2
+	VBLENDMPS   Z24, Z0, K2, Z24
+	VMOVUPS.Z   64(DX)(R9*4), K1, Z1
+	VPCMPD.BCST $0x04, 28(SI), Z2, K1, K2
+	VBLENDMPS   Z1, Z0, K2, Z1
+	VMAXPS      Z1, Z24, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z11, Z5, Z2
+	VSHUFF64X2 $0xee, Z11, Z5, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z23, Z17, Z2
+	VSHUFF64X2 $0xee, Z23, Z17, Z11
+	VMAXPS     Z2, Z11, Z11
+	VSHUFF64X2 $0x44, Z14, Z8, Z2
+	VSHUFF64X2 $0xee, Z14, Z8, Z8
+	VMAXPS     Z2, Z8, Z8
+	VSHUFF64X2 $0x44, Z0, Z20, Z2
+	VSHUFF64X2 $0xee, Z0, Z20, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z11, Z5, Z2
+	VSHUFF64X2 $0xdd, Z11, Z5, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x88, Z0, Z8, Z2
+	VSHUFF64X2 $0xdd, Z0, Z8, Z0
+	VMAXPS     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z5, Z2
+	VUNPCKHPD  Z0, Z5, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z2
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z5
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z8
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z11
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z14
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z17
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z20
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z23
+	MOVL         $0x0000cccc, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z5, Z2, K2, Z2
+	VBLENDMPS    Z11, Z8, K2, Z8
+	VBLENDMPS    Z17, Z14, K2, Z14
+	VBLENDMPS    Z23, Z20, K2, Z20
+	MOVL         $0x0000f0f0, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z8, Z2, K2, Z2
+	VBLENDMPS    Z20, Z14, K2, Z14
+	MOVL         $0x0000ff00, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z14, Z2, K2, Z2
+	VMAXPS       Z2, Z0, Z5
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z5, Z0, Z0
+	VMOVUPS  4096(AX), Z8
+	VCMPPS   $0x16, Z0, Z8, K2
+	KORTESTW K2, K2
+	JNE      l_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z5, Z0
+	VPCMPEQD 128(AX), Z0, K2
+	KORTESTW K2, K2
+	JNE      l_r2bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z5, Z2, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z8, K2
+	VMAXPS  Z8, Z0, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      11776(AX), Z14, Z17
+	VFMADD231PS 1152(AX), Z17, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z20
+	VFMADD213PS 12032(AX), Z8, Z20
+	VFMADD213PS 12160(AX), Z8, Z20
+	VMULPS      Z8, Z20, Z20
+	VPERMPS     Z11, Z14, Z14
+	VFMADD231PS Z20, Z14, Z14
+	VSCALEFPS.Z Z17, Z14, K2, Z8
+	VMOVDQU32   xent_even32<>+0(SB), Z11
+	VPERMPS     Z8, Z11, Z8
+	VCVTPS2PD   Y8, Z8
+	VMOVDQU32   xent_even32<>+0(SB), Z11
+	VPERMPS     Z2, Z11, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z11
+	VPERMPS     Z5, Z11, Z11
+	VCVTPS2PD   Y11, Z11
+	VSUBPD      Z11, Z2, Z2
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z3, Z3
+	VSUBPS    Z11, Z4, Z4
+	VMOVDQU32 384(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z6, Z6
+	VSUBPS    Z11, Z7, Z7
+	VMOVDQU32 512(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z9, Z9
+	VSUBPS    Z11, Z10, Z10
+	VMOVDQU32 640(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z12, Z12
+	VSUBPS    Z11, Z13, Z13
+	VMOVDQU32 10880(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z15, Z15
+	VSUBPS    Z11, Z16, Z16
+	VMOVDQU32 11008(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z18, Z18
+	VSUBPS    Z11, Z19, Z19
+	VMOVDQU32 11136(AX), Z11
+	VPERMPS   Z5, Z11, Z11
+	VSUBPS    Z11, Z21, Z21
+	VSUBPS    Z11, Z22, Z22
+	VMOVDQU32 11264(AX), Z11
+	VPERMPS   Z5, Z11, Z5
+	VSUBPS    Z5, Z24, Z24
+	VSUBPS    Z5, Z1, Z1
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   11776(AX), Z11
+	VMOVUPS   1024(AX), Z14
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   11904(AX), Z20
+	VMOVUPS   12032(AX), Z23
+	VMOVUPS   12160(AX), Z26
+
+	// Register budget: 16 values + 3 + 7 held, 1 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z3, K2
+	VMAXPS Z3, Z0, Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z3, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z3, Z29
+	VFMADD213PS Z26, Z3, Z29
+	VMULPS      Z3, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z4, K2
+	VMAXPS Z4, Z0, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z4, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z4, Z29
+	VFMADD213PS Z26, Z4, Z29
+	VMULPS      Z4, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z6, K2
+	VMAXPS Z6, Z0, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z6, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z6, Z29
+	VFMADD213PS Z26, Z6, Z29
+	VMULPS      Z6, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z7, K2
+	VMAXPS Z7, Z0, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z7, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z7, Z29
+	VFMADD213PS Z26, Z7, Z29
+	VMULPS      Z7, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z9, K2
+	VMAXPS Z9, Z0, Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z9, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z9, Z29
+	VFMADD213PS Z26, Z9, Z29
+	VMULPS      Z9, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z9
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z10, K2
+	VMAXPS Z10, Z0, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z10, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z10, Z29
+	VFMADD213PS Z26, Z10, Z29
+	VMULPS      Z10, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z12, K2
+	VMAXPS Z12, Z0, Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z12, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z12, Z29
+	VFMADD213PS Z26, Z12, Z29
+	VMULPS      Z12, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z13, K2
+	VMAXPS Z13, Z0, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z13, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z13, Z29
+	VFMADD213PS Z26, Z13, Z29
+	VMULPS      Z13, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z15, K2
+	VMAXPS Z15, Z0, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z15, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z15, Z29
+	VFMADD213PS Z26, Z15, Z29
+	VMULPS      Z15, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z16, K2
+	VMAXPS Z16, Z0, Z16
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z16, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z16
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z16, Z29
+	VFMADD213PS Z26, Z16, Z29
+	VMULPS      Z16, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z16
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z18, K2
+	VMAXPS Z18, Z0, Z18
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z18, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z18
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z18, Z29
+	VFMADD213PS Z26, Z18, Z29
+	VMULPS      Z18, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z18
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z19, K2
+	VMAXPS Z19, Z0, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z19, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z19, Z29
+	VFMADD213PS Z26, Z19, Z29
+	VMULPS      Z19, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z21, K2
+	VMAXPS Z21, Z0, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z21, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z21, Z29
+	VFMADD213PS Z26, Z21, Z29
+	VMULPS      Z21, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z22, K2
+	VMAXPS Z22, Z0, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z22, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z22, Z29
+	VFMADD213PS Z26, Z22, Z29
+	VMULPS      Z22, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z24, K2
+	VMAXPS Z24, Z0, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z27
+	VFMADD231PS Z14, Z24, Z27
+	VSUBPS      Z11, Z27, Z28
+	VFMADD231PS Z17, Z28, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z29
+	VFMADD213PS Z23, Z24, Z29
+	VFMADD213PS Z26, Z24, Z29
+	VMULPS      Z24, Z29, Z29
+	VPERMPS     Z5, Z27, Z27
+	VFMADD231PS Z29, Z27, Z27
+	VSCALEFPS.Z Z28, Z27, K2, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z1, K2
+	VMAXPS Z1, Z0, Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z0
+	VFMADD231PS Z14, Z1, Z0
+	VSUBPS      Z11, Z0, Z11
+	VFMADD231PS Z17, Z11, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z20, Z14
+	VFMADD213PS Z23, Z1, Z14
+	VFMADD213PS Z26, Z1, Z14
+	VMULPS      Z1, Z14, Z14
+	VPERMPS     Z5, Z0, Z0
+	VFMADD231PS Z14, Z0, Z0
+	VSCALEFPS.Z Z11, Z0, K2, Z1
+
+	// O, row i in float64 lane i.
+	VADDPS        Z4, Z3, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z3, Z0, Z0
+	VADDPS        Z7, Z6, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z3, Z3
+	VADDPS        Z10, Z9, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPS        Z13, Z12, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VADDPS        Z16, Z15, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPS        Z19, Z18, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VADDPS        Z22, Z21, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z10, Z9, Z9
+	VADDPS        Z1, Z24, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z10, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z4, Z0, Z10
+	VSHUFF64X2 $0xee, Z4, Z0, Z0
+	VADDPD     Z10, Z0, Z0
+	VSHUFF64X2 $0x44, Z9, Z6, Z4
+	VSHUFF64X2 $0xee, Z9, Z6, Z6
+	VADDPD     Z4, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z3, Z4
+	VSHUFF64X2 $0xee, Z5, Z3, Z3
+	VADDPD     Z4, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z7, Z4
+	VSHUFF64X2 $0xee, Z1, Z7, Z1
+	VADDPD     Z4, Z1, Z1
+	VSHUFF64X2 $0x88, Z6, Z0, Z4
+	VSHUFF64X2 $0xdd, Z6, Z0, Z0
+	VADDPD     Z4, Z0, Z0
+	VSHUFF64X2 $0x88, Z1, Z3, Z4
+	VSHUFF64X2 $0xdd, Z1, Z3, Z1
+	VADDPD     Z4, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z3
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPD     Z3, Z0, Z0
+	CMPQ       1056(SP), $0x00
+	JE         l_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z1
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z4
+	VADDPD  Z3, Z1, Z5
+	VMOVAPD Z5, Z5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z5, Z6
+	VPCMPGTQ 1920(AX), Z6, K2
+	VPMOVM2Q K2, Z7
+	VPADDQ   2048(AX), Z7, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z6, Z6
+	VPSRLQ   $0x34, Z5, Z9
+	VPSUBQ   Z7, Z9, Z9
+	VORPD    2176(AX), Z9, Z9
+	VSUBPD   2304(AX), Z9, Z9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z6, Z7
+	VADDPD      2432(AX), Z6, Z6
+	VDIVPD      Z6, Z7, Z7
+	VMULPD      Z7, Z7, Z6
+	VMOVUPD     2560(AX), Z10
+	VFMADD213PD 2688(AX), Z6, Z10
+	VFMADD213PD 2816(AX), Z6, Z10
+	VFMADD213PD 2944(AX), Z6, Z10
+	VFMADD213PD 3072(AX), Z6, Z10
+	VMULPD      Z7, Z10, Z10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z9, Z10
+	VFMADD231PD 3328(AX), Z9, Z10
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z5, Z10
+	VMOVAPD     Z10, Z5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z1, Z1, Z6
+	VADDPD      Z3, Z6, Z6
+	VDIVPD      Z6, Z3, Z6
+	VMULPD      Z6, Z6, Z7
+	VMOVUPD     4224(AX), Z9
+	VFMADD213PD 4352(AX), Z7, Z9
+	VFMADD213PD 4480(AX), Z7, Z9
+	VFMADD213PD 4608(AX), Z7, Z9
+	VMULPD      Z7, Z9, Z9
+	VADDPD      Z6, Z6, Z6
+	VFMADD213PD Z6, Z6, Z9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z4, Z5, Z4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z5
+	VMULPD    4864(AX), Z1, Z6
+	VCMPPD    $0x12, Z1, Z5, K2
+	VCMPPD    $0x12, Z6, Z3, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z9, K2, Z4
+	VCVTPD2PS Z4, Y25
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z25, K2, -32(CX)
+
+l_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Z8, 864(SP)
+	VMOVUPD Z0, 928(SP)
+	VMOVUPD Z2, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_r2groups
+
+l_r2bail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  l_r2flush
+
+l_r2rest:
+	MOVQ DI, 856(SP)
+
+l_r2flush:
+	CMPQ 1056(SP), $0x00
+	JE   l_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y25
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z25, K2, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+l_r2solo:
+	CMPQ  856(SP), $0x00
+	JNE   l_r2one
+	TESTQ DI, DI
+	JE    done
+	JMP   l_r2groups
+
+l_r2one:
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_r2oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z0
+	VMOVDQU32   xres_cols0<>+0(SB), Z1
+	VMOVDQU32   xres_cols1<>+0(SB), Z2
+	VMOVUPS     (BX), Z3
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VBLENDMPS   Z3, Z0, K2, Z3
+	VMOVUPS.Z   64(BX), K1, Z1
+	VPCMPD.BCST $0x04, (SI), Z2, K1, K2
+	VBLENDMPS   Z1, Z0, K2, Z1
+	VMAXPS      Z1, Z3, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VMAXPS     Z2, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z0, Z6, Z2
+	VSHUFF64X2 $0xdd, Z0, Z6, Z0
+	VMAXPS     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z4, Z2
+	VUNPCKHPD  Z0, Z4, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z2
+	VMAXPS       Z2, Z0, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z0, Z0
+	VMOVUPS  4096(AX), Z5
+	VCMPPS   $0x16, Z0, Z5, K2
+	KORTESTW K2, K2
+	JNE      l_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z4, Z0
+	VPCMPEQD 128(AX), Z0, K2
+	KORTESTW K2, K2
+	JNE      l_r2ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z0
+	VSUBPS  Z4, Z2, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z0, Z5, K2
+	VMAXPS  Z5, Z0, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z7
+	VFMADD231PS 1024(AX), Z5, Z7
+	VSUBPS      11776(AX), Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z9
+	VFMADD213PS 12032(AX), Z5, Z9
+	VFMADD213PS 12160(AX), Z5, Z9
+	VMULPS      Z5, Z9, Z9
+	VPERMPS     Z6, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z5, Z6, Z5
+	VCVTPS2PD   Y5, Z5
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z2, Z6, Z2
+	VCVTPS2PD   Y2, Z2
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z4, Z6, Z6
+	VCVTPS2PD   Y6, Z6
+	VSUBPD      Z6, Z2, Z2
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z6
+	VPERMPS   Z4, Z6, Z4
+	VSUBPS    Z4, Z3, Z3
+	VSUBPS    Z4, Z1, Z1
+	VMOVUPS   exp2tab16<>+0(SB), Z4
+	VMOVUPS   11776(AX), Z6
+	VMOVUPS   1024(AX), Z7
+	VMOVUPS   1152(AX), Z8
+	VMOVUPS   11904(AX), Z9
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+
+	// Register budget: 2 values + 3 + 7 held, 6 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z0, Z3, K2
+	VMAXPS Z3, Z0, Z3
+	VCMPPS $0x15, Z0, Z1, K3
+	VMAXPS Z1, Z0, Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z6, Z0
+	VFMADD231PS Z7, Z3, Z0
+	VSUBPS      Z6, Z0, Z12
+	VMOVUPS     Z6, Z13
+	VFMADD231PS Z7, Z1, Z13
+	VSUBPS      Z6, Z13, Z6
+	VFMADD231PS Z8, Z12, Z3
+	VFMADD231PS Z8, Z6, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z9, Z7
+	VFMADD213PS Z10, Z3, Z7
+	VFMADD213PS Z11, Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VMOVUPS     Z9, Z8
+	VFMADD213PS Z10, Z1, Z8
+	VFMADD213PS Z11, Z1, Z8
+	VMULPS      Z1, Z8, Z8
+	VPERMPS     Z4, Z0, Z0
+	VFMADD231PS Z7, Z0, Z0
+	VSCALEFPS.Z Z12, Z0, K2, Z3
+	VPERMPS     Z4, Z13, Z13
+	VFMADD231PS Z8, Z13, Z13
+	VSCALEFPS.Z Z6, Z13, K3, Z1
+
+	// O, row i in float64 lane i.
+	VADDPS        Z1, Z3, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z6, Z1
+	VSHUFF64X2 $0xdd, Z0, Z6, Z0
+	VADDPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPD     Z1, Z0, Z0
+	VADDPD     Z0, Z5, Z1
+	VMOVAPD    Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   2048(AX), Z4, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z6
+	VPSUBQ   Z4, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z3, Z4
+	VADDPD      2432(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z3, Z7
+	VFMADD213PD 2816(AX), Z3, Z7
+	VFMADD213PD 2944(AX), Z3, Z7
+	VFMADD213PD 3072(AX), Z3, Z7
+	VMULPD      Z4, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z7
+	VMOVAPD     Z7, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z5, Z5, Z3
+	VADDPD      Z0, Z3, Z3
+	VDIVPD      Z3, Z0, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VMULPD      Z4, Z6, Z6
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z2
+	VMULPD    4864(AX), Z5, Z3
+	VCMPPD    $0x12, Z5, Z2, K2
+	VCMPPD    $0x12, Z3, Z0, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z1
+	VCVTPD2PS Z1, Y0
+	VMOVSS    X0, (CX)
+
+l_r2onext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  l_r2solo
+
+l_r2oignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_r2onext
+
+l_r2ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_r2onext
+
+l_r2skip:
+	// Rows of 3 vectors, the last masked: resident.
+	CMPQ    R8, $0x00000030
+	JA      l_r3skip
+	MOVQ    R8, DX
+	SUBQ    $0x00000020, DX
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(DX*2), DX
+	KMOVW   DX, K1
+	MOVQ    R8, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1056(SP)
+
+l_r3groups:
+	CMPQ  DI, $0x08
+	JL    l_r3rest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_r3bail
+	LEAQ  (BX)(R10*1), DX
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z0
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z1
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z2
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z3
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z4
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z5
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z6
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z7
+	MOVL         $0x0000cccc, R11
+	KMOVW        R11, K2
+	VBLENDMPS    Z1, Z0, K2, Z0
+	VBLENDMPS    Z3, Z2, K2, Z2
+	VBLENDMPS    Z5, Z4, K2, Z4
+	VBLENDMPS    Z7, Z6, K2, Z6
+	MOVL         $0x0000f0f0, R11
+	KMOVW        R11, K2
+	VBLENDMPS    Z2, Z0, K2, Z0
+	VBLENDMPS    Z6, Z4, K2, Z4
+	MOVL         $0x0000ff00, R11
+	KMOVW        R11, K2
+	VBLENDMPS    Z4, Z0, K2, Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z1
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K2, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K2, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K1, K2
+	VMOVUPS      (AX), Z1
+	VMOVUPS      128(BX), K2, Z1
+	VMAXPS       Z1, Z2, Z1
+	VPBROADCASTD 4(SI), Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (BX)(R9*1), K2, Z3
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      64(BX)(R9*1), K2, Z4
+	VMAXPS       Z4, Z3, Z3
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K1, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      128(BX)(R9*1), K2, Z2
+	VMAXPS       Z2, Z3, Z2
+	VPBROADCASTD 8(SI), Z3
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      (BX)(R9*2), K2, Z4
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      64(BX)(R9*2), K2, Z5
+	VMAXPS       Z5, Z4, Z4
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K1, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      128(BX)(R9*2), K2, Z3
+	VMAXPS       Z3, Z4, Z3
+	VPBROADCASTD 12(SI), Z4
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (DX), K2, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(DX), K2, Z6
+	VMAXPS       Z6, Z5, Z5
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(DX), K2, Z4
+	VMAXPS       Z4, Z5, Z4
+	VPBROADCASTD 16(SI), Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX)(R9*4), K2, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX)(R9*4), K2, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K1, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      128(BX)(R9*4), K2, Z5
+	VMAXPS       Z5, Z6, Z5
+	VPBROADCASTD 20(SI), Z6
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      (DX)(R9*2), K2, Z7
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      64(DX)(R9*2), K2, Z9
+	VMAXPS       Z9, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K1, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      128(DX)(R9*2), K2, Z6
+	VMAXPS       Z6, Z7, Z6
+	VPBROADCASTD 24(SI), Z7
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      (BX)(R10*2), K2, Z9
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K2
+	VMOVUPS      (AX), Z10
+	VMOVUPS      64(BX)(R10*2), K2, Z10
+	VMAXPS       Z10, Z9, Z9
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K1, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      128(BX)(R10*2), K2, Z7
+	VMAXPS       Z7, Z9, Z7
+	VPBROADCASTD 28(SI), Z9
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z9, K2
+	VMOVUPS      (AX), Z10
+	VMOVUPS      (DX)(R9*4), K2, Z10
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z9, K2
+	VMOVUPS      (AX), Z11
+	VMOVUPS      64(DX)(R9*4), K2, Z11
+	VMAXPS       Z11, Z10, Z10
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z9, K1, K2
+	VMOVUPS      (AX), Z9
+	VMOVUPS      128(DX)(R9*4), K2, Z9
+	VMAXPS       Z9, Z10, Z9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z1, Z10
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VMAXPS     Z10, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z4, Z2, Z3
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z9, Z6, Z3
+	VSHUFF64X2 $0xee, Z9, Z6, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z1, Z3
+	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VMAXPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z2, Z3
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z1, Z3
+	VUNPCKHPD  Z2, Z1, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z0, Z1, Z2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z2, Z1, Z1
+	VMOVUPS  4096(AX), Z3
+	VCMPPS   $0x16, Z1, Z3, K2
+	KORTESTW K2, K2
+	JNE      l_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      l_r3bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z2, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z3, K2
+	VMAXPS  Z3, Z1, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11776(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z7
+	VFMADD213PS 12032(AX), Z3, Z7
+	VFMADD213PS 12160(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K2, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z2, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	VPBROADCASTD (SI), Z4
+	VMOVDQU32    256(AX), Z5
+	VPERMPS      Z2, Z5, Z5
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      (BX), K2, Z6
+	VSUBPS       Z5, Z6, Z6
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z7
+	VMOVUPS      64(BX), K2, Z7
+	VSUBPS       Z5, Z7, Z7
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(BX), K2, Z4
+	VSUBPS       Z5, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z6, K2
+	VMAXPS  Z6, Z1, Z6
+	VCMPPS  $0x15, Z1, Z7, K3
+	VMAXPS  Z7, Z1, Z7
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z9
+	VFMADD231PS 1024(AX), Z6, Z9
+	VSUBPS      11776(AX), Z9, Z10
+	VMOVUPS     11776(AX), Z12
+	VFMADD231PS 1024(AX), Z7, Z12
+	VSUBPS      11776(AX), Z12, Z13
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z4, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VFMADD231PS 1152(AX), Z10, Z6
+	VFMADD231PS 1152(AX), Z13, Z7
+	VFMADD231PS 1152(AX), Z16, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z11
+	VFMADD213PS   12032(AX), Z6, Z11
+	VFMADD213PS   12160(AX), Z6, Z11
+	VMULPS        Z6, Z11, Z11
+	VMOVUPS       11904(AX), Z14
+	VFMADD213PS   12032(AX), Z7, Z14
+	VFMADD213PS   12160(AX), Z7, Z14
+	VMULPS        Z7, Z14, Z14
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z4, Z17
+	VFMADD213PS   12160(AX), Z4, Z17
+	VMULPS        Z4, Z17, Z17
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z6
+	VPERMPS       Z5, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K3, Z7
+	VPERMPS       Z5, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K4, Z4
+	VADDPS        Z7, Z6, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z6, Z4, Z4
+	VADDPD        Z4, Z5, Z5
+	VPBROADCASTD  4(SI), Z4
+	VMOVDQU32     384(AX), Z6
+	VPERMPS       Z2, Z6, Z6
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z7
+	VMOVUPS       (BX)(R9*1), K2, Z7
+	VSUBPS        Z6, Z7, Z7
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z9
+	VMOVUPS       64(BX)(R9*1), K2, Z9
+	VSUBPS        Z6, Z9, Z9
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS       (AX), Z4
+	VMOVUPS       128(BX)(R9*1), K2, Z4
+	VSUBPS        Z6, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z7, K2
+	VMAXPS  Z7, Z1, Z7
+	VCMPPS  $0x15, Z1, Z9, K3
+	VMAXPS  Z9, Z1, Z9
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z10
+	VFMADD231PS 1024(AX), Z7, Z10
+	VSUBPS      11776(AX), Z10, Z11
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z9, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VMOVUPS     11776(AX), Z16
+	VFMADD231PS 1024(AX), Z4, Z16
+	VSUBPS      11776(AX), Z16, Z17
+	VFMADD231PS 1152(AX), Z11, Z7
+	VFMADD231PS 1152(AX), Z14, Z9
+	VFMADD231PS 1152(AX), Z17, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z12
+	VFMADD213PS   12032(AX), Z7, Z12
+	VFMADD213PS   12160(AX), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z9, Z15
+	VFMADD213PS   12160(AX), Z9, Z15
+	VMULPS        Z9, Z15, Z15
+	VMOVUPS       11904(AX), Z18
+	VFMADD213PS   12032(AX), Z4, Z18
+	VFMADD213PS   12160(AX), Z4, Z18
+	VMULPS        Z4, Z18, Z18
+	VPERMPS       Z6, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K2, Z7
+	VPERMPS       Z6, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z9
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K4, Z4
+	VADDPS        Z9, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z4, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z7, Z4, Z4
+	VADDPD        Z4, Z6, Z6
+	VPBROADCASTD  8(SI), Z4
+	VMOVDQU32     512(AX), Z7
+	VPERMPS       Z2, Z7, Z7
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z9
+	VMOVUPS       (BX)(R9*2), K2, Z9
+	VSUBPS        Z7, Z9, Z9
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z10
+	VMOVUPS       64(BX)(R9*2), K2, Z10
+	VSUBPS        Z7, Z10, Z10
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS       (AX), Z4
+	VMOVUPS       128(BX)(R9*2), K2, Z4
+	VSUBPS        Z7, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z9, K2
+	VMAXPS  Z9, Z1, Z9
+	VCMPPS  $0x15, Z1, Z10, K3
+	VMAXPS  Z10, Z1, Z10
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z11
+	VFMADD231PS 1024(AX), Z9, Z11
+	VSUBPS      11776(AX), Z11, Z12
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z10, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z4, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VFMADD231PS 1152(AX), Z12, Z9
+	VFMADD231PS 1152(AX), Z15, Z10
+	VFMADD231PS 1152(AX), Z18, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z13
+	VFMADD213PS   12032(AX), Z9, Z13
+	VFMADD213PS   12160(AX), Z9, Z13
+	VMULPS        Z9, Z13, Z13
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z10, Z16
+	VFMADD213PS   12160(AX), Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z4, Z19
+	VFMADD213PS   12160(AX), Z4, Z19
+	VMULPS        Z4, Z19, Z19
+	VPERMPS       Z7, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z9
+	VPERMPS       Z7, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K3, Z10
+	VPERMPS       Z7, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K4, Z4
+	VADDPS        Z10, Z9, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z7, Z7
+	VPBROADCASTD  12(SI), Z4
+	VMOVDQU32     640(AX), Z9
+	VPERMPS       Z2, Z9, Z9
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z10
+	VMOVUPS       (DX), K2, Z10
+	VSUBPS        Z9, Z10, Z10
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z11
+	VMOVUPS       64(DX), K2, Z11
+	VSUBPS        Z9, Z11, Z11
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS       (AX), Z4
+	VMOVUPS       128(DX), K2, Z4
+	VSUBPS        Z9, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z10, K2
+	VMAXPS  Z10, Z1, Z10
+	VCMPPS  $0x15, Z1, Z11, K3
+	VMAXPS  Z11, Z1, Z11
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z12
+	VFMADD231PS 1024(AX), Z10, Z12
+	VSUBPS      11776(AX), Z12, Z13
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z11, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VMOVUPS     11776(AX), Z18
+	VFMADD231PS 1024(AX), Z4, Z18
+	VSUBPS      11776(AX), Z18, Z19
+	VFMADD231PS 1152(AX), Z13, Z10
+	VFMADD231PS 1152(AX), Z16, Z11
+	VFMADD231PS 1152(AX), Z19, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z14
+	VFMADD213PS   12032(AX), Z10, Z14
+	VFMADD213PS   12160(AX), Z10, Z14
+	VMULPS        Z10, Z14, Z14
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z11, Z17
+	VFMADD213PS   12160(AX), Z11, Z17
+	VMULPS        Z11, Z17, Z17
+	VMOVUPS       11904(AX), Z20
+	VFMADD213PS   12032(AX), Z4, Z20
+	VFMADD213PS   12160(AX), Z4, Z20
+	VMULPS        Z4, Z20, Z20
+	VPERMPS       Z9, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K2, Z10
+	VPERMPS       Z9, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K3, Z11
+	VPERMPS       Z9, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS.Z   Z19, Z18, K4, Z4
+	VADDPS        Z11, Z10, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z10, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z4, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z10, Z4, Z4
+	VADDPD        Z4, Z9, Z9
+	VPBROADCASTD  16(SI), Z4
+	VMOVDQU32     10880(AX), Z10
+	VPERMPS       Z2, Z10, Z10
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z11
+	VMOVUPS       (BX)(R9*4), K2, Z11
+	VSUBPS        Z10, Z11, Z11
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z12
+	VMOVUPS       64(BX)(R9*4), K2, Z12
+	VSUBPS        Z10, Z12, Z12
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS       (AX), Z4
+	VMOVUPS       128(BX)(R9*4), K2, Z4
+	VSUBPS        Z10, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z11, K2
+	VMAXPS  Z11, Z1, Z11
+	VCMPPS  $0x15, Z1, Z12, K3
+	VMAXPS  Z12, Z1, Z12
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z11, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VMOVUPS     11776(AX), Z16
+	VFMADD231PS 1024(AX), Z12, Z16
+	VSUBPS      11776(AX), Z16, Z17
+	VMOVUPS     11776(AX), Z19
+	VFMADD231PS 1024(AX), Z4, Z19
+	VSUBPS      11776(AX), Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z11
+	VFMADD231PS 1152(AX), Z17, Z12
+	VFMADD231PS 1152(AX), Z20, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z11, Z15
+	VFMADD213PS   12160(AX), Z11, Z15
+	VMULPS        Z11, Z15, Z15
+	VMOVUPS       11904(AX), Z18
+	VFMADD213PS   12032(AX), Z12, Z18
+	VFMADD213PS   12160(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       11904(AX), Z21
+	VFMADD213PS   12032(AX), Z4, Z21
+	VFMADD213PS   12160(AX), Z4, Z21
+	VMULPS        Z4, Z21, Z21
+	VPERMPS       Z10, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K2, Z11
+	VPERMPS       Z10, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K3, Z12
+	VPERMPS       Z10, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K4, Z4
+	VADDPS        Z12, Z11, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z4, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z11, Z4, Z4
+	VADDPD        Z4, Z10, Z10
+	VPBROADCASTD  20(SI), Z4
+	VMOVDQU32     11008(AX), Z11
+	VPERMPS       Z2, Z11, Z11
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z12
+	VMOVUPS       (DX)(R9*2), K2, Z12
+	VSUBPS        Z11, Z12, Z12
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z13
+	VMOVUPS       64(DX)(R9*2), K2, Z13
+	VSUBPS        Z11, Z13, Z13
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS       (AX), Z4
+	VMOVUPS       128(DX)(R9*2), K2, Z4
+	VSUBPS        Z11, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z12, K2
+	VMAXPS  Z12, Z1, Z12
+	VCMPPS  $0x15, Z1, Z13, K3
+	VMAXPS  Z13, Z1, Z13
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z14
+	VFMADD231PS 1024(AX), Z12, Z14
+	VSUBPS      11776(AX), Z14, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z13, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VMOVUPS     11776(AX), Z20
+	VFMADD231PS 1024(AX), Z4, Z20
+	VSUBPS      11776(AX), Z20, Z21
+	VFMADD231PS 1152(AX), Z15, Z12
+	VFMADD231PS 1152(AX), Z18, Z13
+	VFMADD231PS 1152(AX), Z21, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z12, Z16
+	VFMADD213PS   12160(AX), Z12, Z16
+	VMULPS        Z12, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z13, Z19
+	VFMADD213PS   12160(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11904(AX), Z22
+	VFMADD213PS   12032(AX), Z4, Z22
+	VFMADD213PS   12160(AX), Z4, Z22
+	VMULPS        Z4, Z22, Z22
+	VPERMPS       Z11, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z12
+	VPERMPS       Z11, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z13
+	VPERMPS       Z11, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z4
+	VADDPS        Z13, Z12, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z4, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z12, Z4, Z4
+	VADDPD        Z4, Z11, Z11
+	VPBROADCASTD  24(SI), Z4
+	VMOVDQU32     11136(AX), Z12
+	VPERMPS       Z2, Z12, Z12
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (BX)(R10*2), K2, Z13
+	VSUBPS        Z12, Z13, Z13
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z14
+	VMOVUPS       64(BX)(R10*2), K2, Z14
+	VSUBPS        Z12, Z14, Z14
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS       (AX), Z4
+	VMOVUPS       128(BX)(R10*2), K2, Z4
+	VSUBPS        Z12, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z13, K2
+	VMAXPS  Z13, Z1, Z13
+	VCMPPS  $0x15, Z1, Z14, K3
+	VMAXPS  Z14, Z1, Z14
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z15
+	VFMADD231PS 1024(AX), Z13, Z15
+	VSUBPS      11776(AX), Z15, Z16
+	VMOVUPS     11776(AX), Z18
+	VFMADD231PS 1024(AX), Z14, Z18
+	VSUBPS      11776(AX), Z18, Z19
+	VMOVUPS     11776(AX), Z21
+	VFMADD231PS 1024(AX), Z4, Z21
+	VSUBPS      11776(AX), Z21, Z22
+	VFMADD231PS 1152(AX), Z16, Z13
+	VFMADD231PS 1152(AX), Z19, Z14
+	VFMADD231PS 1152(AX), Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z17
+	VFMADD213PS   12032(AX), Z13, Z17
+	VFMADD213PS   12160(AX), Z13, Z17
+	VMULPS        Z13, Z17, Z17
+	VMOVUPS       11904(AX), Z20
+	VFMADD213PS   12032(AX), Z14, Z20
+	VFMADD213PS   12160(AX), Z14, Z20
+	VMULPS        Z14, Z20, Z20
+	VMOVUPS       11904(AX), Z23
+	VFMADD213PS   12032(AX), Z4, Z23
+	VFMADD213PS   12160(AX), Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z12, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z13
+	VPERMPS       Z12, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS.Z   Z19, Z18, K3, Z14
+	VPERMPS       Z12, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K4, Z4
+	VADDPS        Z14, Z13, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z4, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z13, Z4, Z4
+	VADDPD        Z4, Z12, Z12
+	VPBROADCASTD  28(SI), Z4
+	VMOVDQU32     11264(AX), Z13
+	VPERMPS       Z2, Z13, Z2
+	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z13
+	VMOVUPS       (DX)(R9*4), K2, Z13
+	VSUBPS        Z2, Z13, Z13
+	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS       (AX), Z14
+	VMOVUPS       64(DX)(R9*4), K2, Z14
+	VSUBPS        Z2, Z14, Z14
+	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS       (AX), Z4
+	VMOVUPS       128(DX)(R9*4), K2, Z4
+	VSUBPS        Z2, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z13, K2
+	VMAXPS  Z13, Z1, Z13
+	VCMPPS  $0x15, Z1, Z14, K3
+	VMAXPS  Z14, Z1, Z14
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z2
+	VFMADD231PS 1024(AX), Z13, Z2
+	VSUBPS      11776(AX), Z2, Z15
+	VMOVUPS     11776(AX), Z17
+	VFMADD231PS 1024(AX), Z14, Z17
+	VSUBPS      11776(AX), Z17, Z18
+	VMOVUPS     11776(AX), Z20
+	VFMADD231PS 1024(AX), Z4, Z20
+	VSUBPS      11776(AX), Z20, Z21
+	VFMADD231PS 1152(AX), Z15, Z13
+	VFMADD231PS 1152(AX), Z18, Z14
+	VFMADD231PS 1152(AX), Z21, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z16
+	VFMADD213PS   12032(AX), Z13, Z16
+	VFMADD213PS   12160(AX), Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VMOVUPS       11904(AX), Z19
+	VFMADD213PS   12032(AX), Z14, Z19
+	VFMADD213PS   12160(AX), Z14, Z19
+	VMULPS        Z14, Z19, Z19
+	VMOVUPS       11904(AX), Z22
+	VFMADD213PS   12032(AX), Z4, Z22
+	VFMADD213PS   12160(AX), Z4, Z22
+	VMULPS        Z4, Z22, Z22
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z16, Z2, Z2
+	VSCALEFPS.Z   Z15, Z2, K2, Z13
+	VPERMPS       Z1, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z14
+	VPERMPS       Z1, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z4
+	VADDPS        Z14, Z13, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z12, Z10, Z2
+	VSHUFF64X2 $0xee, Z12, Z10, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z9, Z6, Z2
+	VSHUFF64X2 $0xee, Z9, Z6, Z6
+	VADDPD     Z2, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z11, Z2
+	VSHUFF64X2 $0xee, Z1, Z11, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z6, Z2
+	VSHUFF64X2 $0xdd, Z1, Z6, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z4, Z2
+	VUNPCKHPD  Z1, Z4, Z1
+	VADDPD     Z2, Z1, Z1
+	CMPQ       1056(SP), $0x00
+	JE         l_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z2
+	VMOVUPD 928(SP), Z4
+	VMOVUPD 992(SP), Z5
+	VADDPD  Z4, Z2, Z6
+	VMOVAPD Z6, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K2
+	VPMOVM2Q K2, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z9
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z9, Z9
+	VMULPD      Z9, Z9, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z6, Z11
+	VMOVAPD     Z11, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z2, Z2, Z7
+	VADDPD      Z4, Z7, Z7
+	VDIVPD      Z7, Z4, Z7
+	VMULPD      Z7, Z7, Z9
+	VMOVUPD     4224(AX), Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VFMADD213PD 4608(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z6, Z5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z6
+	VMULPD    4864(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K2
+	VCMPPD    $0x12, Z7, Z4, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z10, K2, Z5
+	VCVTPD2PS Z5, Y8
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z8, K2, -32(CX)
+
+l_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Z3, 864(SP)
+	VMOVUPD Z1, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_r3groups
+
+l_r3bail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  l_r3flush
+
+l_r3rest:
+	MOVQ DI, 856(SP)
+
+l_r3flush:
+	CMPQ 1056(SP), $0x00
+	JE   l_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z3
+	VMULPD    4864(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y8
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z8, K2, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+l_r3solo:
+	CMPQ  856(SP), $0x00
+	JNE   l_r3one
+	TESTQ DI, DI
+	JE    done
+	JMP   l_r3groups
+
+l_r3one:
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_r3oignored
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z0
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (SI), Z1
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K2
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (BX), K2, Z2
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K2
+	VMOVUPS      (AX), Z3
+	VMOVUPS      64(BX), K2, Z3
+	VMAXPS       Z3, Z2, Z2
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K1, K2
+	VMOVUPS      (AX), Z1
+	VMOVUPS      128(BX), K2, Z1
+	VMAXPS       Z1, Z2, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VMAXPS     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VMAXPS     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VMAXPS     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z4, Z3, Z2
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VMAXPS     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z1, Z5, Z2
+	VSHUFF64X2 $0xdd, Z1, Z5, Z1
+	VMAXPS     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
+	VMAXPS     Z2, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z0, Z1, Z2
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z2, Z1, Z1
+	VMOVUPS  4096(AX), Z3
+	VCMPPS   $0x16, Z1, Z3, K2
+	KORTESTW K2, K2
+	JNE      l_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z2, Z1
+	VPCMPEQD 128(AX), Z1, K2
+	KORTESTW K2, K2
+	JNE      l_r3ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z1
+	VSUBPS  Z2, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z3, K2
+	VMAXPS  Z3, Z1, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      11776(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11904(AX), Z7
+	VFMADD213PS 12032(AX), Z3, Z7
+	VFMADD213PS 12160(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K2, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z2, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
+	VPBROADCASTD (SI), Z4
+	VMOVDQU32    256(AX), Z5
+	VPERMPS      Z2, Z5, Z2
+	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z5
+	VMOVUPS      (BX), K2, Z5
+	VSUBPS       Z2, Z5, Z5
+	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
+	VMOVUPS      (AX), Z6
+	VMOVUPS      64(BX), K2, Z6
+	VSUBPS       Z2, Z6, Z6
+	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
+	VMOVUPS      (AX), Z4
+	VMOVUPS      128(BX), K2, Z4
+	VSUBPS       Z2, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z5, K2
+	VMAXPS  Z5, Z1, Z5
+	VCMPPS  $0x15, Z1, Z6, K3
+	VMAXPS  Z6, Z1, Z6
+	VCMPPS  $0x15, Z1, Z4, K4
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11776(AX), Z2
+	VFMADD231PS 1024(AX), Z5, Z2
+	VSUBPS      11776(AX), Z2, Z7
+	VMOVUPS     11776(AX), Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      11776(AX), Z10, Z11
+	VMOVUPS     11776(AX), Z13
+	VFMADD231PS 1024(AX), Z4, Z13
+	VSUBPS      11776(AX), Z13, Z14
+	VFMADD231PS 1152(AX), Z7, Z5
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11904(AX), Z9
+	VFMADD213PS   12032(AX), Z5, Z9
+	VFMADD213PS   12160(AX), Z5, Z9
+	VMULPS        Z5, Z9, Z9
+	VMOVUPS       11904(AX), Z12
+	VFMADD213PS   12032(AX), Z6, Z12
+	VFMADD213PS   12160(AX), Z6, Z12
+	VMULPS        Z6, Z12, Z12
+	VMOVUPS       11904(AX), Z15
+	VFMADD213PS   12032(AX), Z4, Z15
+	VFMADD213PS   12160(AX), Z4, Z15
+	VMULPS        Z4, Z15, Z15
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z9, Z2, Z2
+	VSCALEFPS.Z   Z7, Z2, K2, Z5
+	VPERMPS       Z1, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K3, Z6
+	VPERMPS       Z1, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K4, Z4
+	VADDPS        Z6, Z5, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z6
+	VADDPD     Z2, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z5, Z4, Z2
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z6, Z2
+	VSHUFF64X2 $0xdd, Z1, Z6, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z4, Z2
+	VUNPCKHPD  Z1, Z4, Z1
+	VADDPD     Z2, Z1, Z1
+	VADDPD     Z1, Z3, Z2
+	VMOVAPD    Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z2, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z3, Z3, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4224(AX), Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VFMADD213PD 4608(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z2, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4736(AX), Z2
+	VMULPD    4864(AX), Z3, Z4
+	VCMPPD    $0x12, Z3, Z2, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+l_r3onext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  l_r3solo
+
+l_r3oignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_r3onext
+
+l_r3ospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_r3onext
+
+l_r3skip:
 	CMPQ R8, $0x00000180
 	JA   l_row
 
@@ -25199,8 +31954,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VPADDD  12800(AX), Z8, Z8
+	VPADDD  12800(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -25533,8 +32288,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        12800(AX), Z13, Z13
+	VPADDD        12800(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -26016,8 +32771,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VPADDD  12800(AX), Z2, Z2
+	VPADDD  12800(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -26173,8 +32928,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        12800(AX), Z3, Z3
+	VPADDD        12800(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -26576,8 +33331,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VPADDD  12800(AX), Z12, Z12
+	VPADDD  12800(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -26870,8 +33625,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        12800(AX), Z6, Z6
+	VPADDD        12800(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27305,8 +34060,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        12800(AX), Z6, Z6
+	VPADDD        12800(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27883,8 +34638,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VPADDD  12800(AX), Z6, Z6
+	VPADDD  12800(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -28031,8 +34786,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        12800(AX), Z2, Z2
+	VPADDD        12800(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -28170,8 +34925,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        12800(AX), Z2, Z2
+	VPADDD        12800(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -29510,28 +36265,28 @@ r1groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 12544(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z1, Z1
-	VMOVDQU64 12672(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z2, Z2
-	VMOVDQU64 12800(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z3, Z3
 	VMOVDQU64 12928(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z4, Z4
+	VSUBPD    Z8, Z0, Z0
 	VMOVDQU64 13056(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z5, Z5
+	VSUBPD    Z8, Z1, Z1
 	VMOVDQU64 13184(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z6, Z6
+	VSUBPD    Z8, Z2, Z2
 	VMOVDQU64 13312(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z3, Z3
+	VMOVDQU64 13440(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z4, Z4
+	VMOVDQU64 13568(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z5, Z5
+	VMOVDQU64 13696(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z6, Z6
+	VMOVDQU64 13824(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
@@ -29854,7 +36609,7 @@ r1gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z1
+	VMOVDQU64 12928(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
@@ -30042,35 +36797,35 @@ r2groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z5
+	VMOVDQU64 12928(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 12544(AX), Z5
+	VMOVDQU64 13056(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 12672(AX), Z5
+	VMOVDQU64 13184(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 12800(AX), Z5
+	VMOVDQU64 13312(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 12928(AX), Z5
+	VMOVDQU64 13440(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 13056(AX), Z5
+	VMOVDQU64 13568(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 13184(AX), Z5
+	VMOVDQU64 13696(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 13312(AX), Z5
+	VMOVDQU64 13824(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
@@ -30604,7 +37359,7 @@ r2gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z3
+	VMOVDQU64 12928(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
@@ -30833,28 +37588,28 @@ ggmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12416(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, (DI)
-	VMOVDQU64 12544(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DI)
-	VMOVDQU64 12672(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DI)
-	VMOVDQU64 12800(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 192(DI)
 	VMOVDQU64 12928(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 256(DI)
+	VMOVUPD   Z1, (DI)
 	VMOVDQU64 13056(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 320(DI)
+	VMOVUPD   Z1, 64(DI)
 	VMOVDQU64 13184(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 384(DI)
+	VMOVUPD   Z1, 128(DI)
 	VMOVDQU64 13312(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 192(DI)
+	VMOVDQU64 13440(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 256(DI)
+	VMOVDQU64 13568(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 320(DI)
+	VMOVDQU64 13696(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 384(DI)
+	VMOVDQU64 13824(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
@@ -32307,7 +39062,7 @@ ogmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12416(AX), Z1
+	VMOVDQU64 12928(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
@@ -32989,12 +39744,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -33007,13 +39762,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -33207,7 +39962,7 @@ d_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -33216,7 +39971,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -33295,7 +40050,7 @@ d_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -33304,7 +40059,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -33647,7 +40402,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -33660,7 +40415,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -33771,7 +40526,7 @@ d_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -33822,7 +40577,7 @@ d_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -34875,12 +41630,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -34893,13 +41648,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -35092,7 +41847,7 @@ l_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -35100,7 +41855,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -35177,7 +41932,7 @@ l_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
+	VPSUBQ    13952(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -35185,7 +41940,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
+	VPSUBQ    13952(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -35476,7 +42231,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -35489,7 +42244,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    13952(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -35599,7 +42354,7 @@ l_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -35648,7 +42403,7 @@ l_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    13952(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -38063,139 +44818,235 @@ DATA pool<>+12240(SB)/4, $0x3f800000
 DATA pool<>+12244(SB)/4, $0x3f800000
 DATA pool<>+12248(SB)/4, $0x3f800000
 DATA pool<>+12252(SB)/4, $0x3f800000
-DATA pool<>+12288(SB)/4, $0x00000020
-DATA pool<>+12292(SB)/4, $0x00000020
-DATA pool<>+12296(SB)/4, $0x00000020
-DATA pool<>+12300(SB)/4, $0x00000020
-DATA pool<>+12304(SB)/4, $0x00000020
-DATA pool<>+12308(SB)/4, $0x00000020
-DATA pool<>+12312(SB)/4, $0x00000020
-DATA pool<>+12316(SB)/4, $0x00000020
-DATA pool<>+12320(SB)/4, $0x00000020
-DATA pool<>+12324(SB)/4, $0x00000020
-DATA pool<>+12328(SB)/4, $0x00000020
-DATA pool<>+12332(SB)/4, $0x00000020
-DATA pool<>+12336(SB)/4, $0x00000020
-DATA pool<>+12340(SB)/4, $0x00000020
-DATA pool<>+12344(SB)/4, $0x00000020
-DATA pool<>+12348(SB)/4, $0x00000020
-DATA pool<>+12352(SB)/4, $0x00000020
-DATA pool<>+12356(SB)/4, $0x00000020
-DATA pool<>+12360(SB)/4, $0x00000020
-DATA pool<>+12364(SB)/4, $0x00000020
-DATA pool<>+12368(SB)/4, $0x00000020
-DATA pool<>+12372(SB)/4, $0x00000020
-DATA pool<>+12376(SB)/4, $0x00000020
-DATA pool<>+12380(SB)/4, $0x00000020
-DATA pool<>+12416(SB)/8, $0x0000000000000000
-DATA pool<>+12424(SB)/8, $0x0000000000000000
-DATA pool<>+12432(SB)/8, $0x0000000000000000
-DATA pool<>+12440(SB)/8, $0x0000000000000000
-DATA pool<>+12448(SB)/8, $0x0000000000000000
-DATA pool<>+12456(SB)/8, $0x0000000000000000
-DATA pool<>+12464(SB)/8, $0x0000000000000000
-DATA pool<>+12472(SB)/8, $0x0000000000000000
-DATA pool<>+12480(SB)/8, $0x0000000000000000
-DATA pool<>+12488(SB)/8, $0x0000000000000000
-DATA pool<>+12496(SB)/8, $0x0000000000000000
-DATA pool<>+12504(SB)/8, $0x0000000000000000
-DATA pool<>+12544(SB)/8, $0x0000000000000001
-DATA pool<>+12552(SB)/8, $0x0000000000000001
-DATA pool<>+12560(SB)/8, $0x0000000000000001
-DATA pool<>+12568(SB)/8, $0x0000000000000001
-DATA pool<>+12576(SB)/8, $0x0000000000000001
-DATA pool<>+12584(SB)/8, $0x0000000000000001
-DATA pool<>+12592(SB)/8, $0x0000000000000001
-DATA pool<>+12600(SB)/8, $0x0000000000000001
-DATA pool<>+12608(SB)/8, $0x0000000000000001
-DATA pool<>+12616(SB)/8, $0x0000000000000001
-DATA pool<>+12624(SB)/8, $0x0000000000000001
-DATA pool<>+12632(SB)/8, $0x0000000000000001
-DATA pool<>+12672(SB)/8, $0x0000000000000002
-DATA pool<>+12680(SB)/8, $0x0000000000000002
-DATA pool<>+12688(SB)/8, $0x0000000000000002
-DATA pool<>+12696(SB)/8, $0x0000000000000002
-DATA pool<>+12704(SB)/8, $0x0000000000000002
-DATA pool<>+12712(SB)/8, $0x0000000000000002
-DATA pool<>+12720(SB)/8, $0x0000000000000002
-DATA pool<>+12728(SB)/8, $0x0000000000000002
-DATA pool<>+12736(SB)/8, $0x0000000000000002
-DATA pool<>+12744(SB)/8, $0x0000000000000002
-DATA pool<>+12752(SB)/8, $0x0000000000000002
-DATA pool<>+12760(SB)/8, $0x0000000000000002
-DATA pool<>+12800(SB)/8, $0x0000000000000003
-DATA pool<>+12808(SB)/8, $0x0000000000000003
-DATA pool<>+12816(SB)/8, $0x0000000000000003
-DATA pool<>+12824(SB)/8, $0x0000000000000003
-DATA pool<>+12832(SB)/8, $0x0000000000000003
-DATA pool<>+12840(SB)/8, $0x0000000000000003
-DATA pool<>+12848(SB)/8, $0x0000000000000003
-DATA pool<>+12856(SB)/8, $0x0000000000000003
-DATA pool<>+12864(SB)/8, $0x0000000000000003
-DATA pool<>+12872(SB)/8, $0x0000000000000003
-DATA pool<>+12880(SB)/8, $0x0000000000000003
-DATA pool<>+12888(SB)/8, $0x0000000000000003
-DATA pool<>+12928(SB)/8, $0x0000000000000004
-DATA pool<>+12936(SB)/8, $0x0000000000000004
-DATA pool<>+12944(SB)/8, $0x0000000000000004
-DATA pool<>+12952(SB)/8, $0x0000000000000004
-DATA pool<>+12960(SB)/8, $0x0000000000000004
-DATA pool<>+12968(SB)/8, $0x0000000000000004
-DATA pool<>+12976(SB)/8, $0x0000000000000004
-DATA pool<>+12984(SB)/8, $0x0000000000000004
-DATA pool<>+12992(SB)/8, $0x0000000000000004
-DATA pool<>+13000(SB)/8, $0x0000000000000004
-DATA pool<>+13008(SB)/8, $0x0000000000000004
-DATA pool<>+13016(SB)/8, $0x0000000000000004
-DATA pool<>+13056(SB)/8, $0x0000000000000005
-DATA pool<>+13064(SB)/8, $0x0000000000000005
-DATA pool<>+13072(SB)/8, $0x0000000000000005
-DATA pool<>+13080(SB)/8, $0x0000000000000005
-DATA pool<>+13088(SB)/8, $0x0000000000000005
-DATA pool<>+13096(SB)/8, $0x0000000000000005
-DATA pool<>+13104(SB)/8, $0x0000000000000005
-DATA pool<>+13112(SB)/8, $0x0000000000000005
-DATA pool<>+13120(SB)/8, $0x0000000000000005
-DATA pool<>+13128(SB)/8, $0x0000000000000005
-DATA pool<>+13136(SB)/8, $0x0000000000000005
-DATA pool<>+13144(SB)/8, $0x0000000000000005
-DATA pool<>+13184(SB)/8, $0x0000000000000006
-DATA pool<>+13192(SB)/8, $0x0000000000000006
-DATA pool<>+13200(SB)/8, $0x0000000000000006
-DATA pool<>+13208(SB)/8, $0x0000000000000006
-DATA pool<>+13216(SB)/8, $0x0000000000000006
-DATA pool<>+13224(SB)/8, $0x0000000000000006
-DATA pool<>+13232(SB)/8, $0x0000000000000006
-DATA pool<>+13240(SB)/8, $0x0000000000000006
-DATA pool<>+13248(SB)/8, $0x0000000000000006
-DATA pool<>+13256(SB)/8, $0x0000000000000006
-DATA pool<>+13264(SB)/8, $0x0000000000000006
-DATA pool<>+13272(SB)/8, $0x0000000000000006
-DATA pool<>+13312(SB)/8, $0x0000000000000007
-DATA pool<>+13320(SB)/8, $0x0000000000000007
-DATA pool<>+13328(SB)/8, $0x0000000000000007
-DATA pool<>+13336(SB)/8, $0x0000000000000007
-DATA pool<>+13344(SB)/8, $0x0000000000000007
-DATA pool<>+13352(SB)/8, $0x0000000000000007
-DATA pool<>+13360(SB)/8, $0x0000000000000007
-DATA pool<>+13368(SB)/8, $0x0000000000000007
-DATA pool<>+13376(SB)/8, $0x0000000000000007
-DATA pool<>+13384(SB)/8, $0x0000000000000007
-DATA pool<>+13392(SB)/8, $0x0000000000000007
-DATA pool<>+13400(SB)/8, $0x0000000000000007
-DATA pool<>+13440(SB)/8, $0x0000000000000008
-DATA pool<>+13448(SB)/8, $0x0000000000000008
-DATA pool<>+13456(SB)/8, $0x0000000000000008
-DATA pool<>+13464(SB)/8, $0x0000000000000008
-DATA pool<>+13472(SB)/8, $0x0000000000000008
-DATA pool<>+13480(SB)/8, $0x0000000000000008
-DATA pool<>+13488(SB)/8, $0x0000000000000008
-DATA pool<>+13496(SB)/8, $0x0000000000000008
-DATA pool<>+13504(SB)/8, $0x0000000000000008
-DATA pool<>+13512(SB)/8, $0x0000000000000008
-DATA pool<>+13520(SB)/8, $0x0000000000000008
-DATA pool<>+13528(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $13536
+DATA pool<>+12288(SB)/4, $0x00000001
+DATA pool<>+12292(SB)/4, $0x00000001
+DATA pool<>+12296(SB)/4, $0x00000001
+DATA pool<>+12300(SB)/4, $0x00000001
+DATA pool<>+12304(SB)/4, $0x00000001
+DATA pool<>+12308(SB)/4, $0x00000001
+DATA pool<>+12312(SB)/4, $0x00000001
+DATA pool<>+12316(SB)/4, $0x00000001
+DATA pool<>+12320(SB)/4, $0x00000001
+DATA pool<>+12324(SB)/4, $0x00000001
+DATA pool<>+12328(SB)/4, $0x00000001
+DATA pool<>+12332(SB)/4, $0x00000001
+DATA pool<>+12336(SB)/4, $0x00000001
+DATA pool<>+12340(SB)/4, $0x00000001
+DATA pool<>+12344(SB)/4, $0x00000001
+DATA pool<>+12348(SB)/4, $0x00000001
+DATA pool<>+12352(SB)/4, $0x00000001
+DATA pool<>+12356(SB)/4, $0x00000001
+DATA pool<>+12360(SB)/4, $0x00000001
+DATA pool<>+12364(SB)/4, $0x00000001
+DATA pool<>+12368(SB)/4, $0x00000001
+DATA pool<>+12372(SB)/4, $0x00000001
+DATA pool<>+12376(SB)/4, $0x00000001
+DATA pool<>+12380(SB)/4, $0x00000001
+DATA pool<>+12416(SB)/4, $0x00000003
+DATA pool<>+12420(SB)/4, $0x00000003
+DATA pool<>+12424(SB)/4, $0x00000003
+DATA pool<>+12428(SB)/4, $0x00000003
+DATA pool<>+12432(SB)/4, $0x00000003
+DATA pool<>+12436(SB)/4, $0x00000003
+DATA pool<>+12440(SB)/4, $0x00000003
+DATA pool<>+12444(SB)/4, $0x00000003
+DATA pool<>+12448(SB)/4, $0x00000003
+DATA pool<>+12452(SB)/4, $0x00000003
+DATA pool<>+12456(SB)/4, $0x00000003
+DATA pool<>+12460(SB)/4, $0x00000003
+DATA pool<>+12464(SB)/4, $0x00000003
+DATA pool<>+12468(SB)/4, $0x00000003
+DATA pool<>+12472(SB)/4, $0x00000003
+DATA pool<>+12476(SB)/4, $0x00000003
+DATA pool<>+12480(SB)/4, $0x00000003
+DATA pool<>+12484(SB)/4, $0x00000003
+DATA pool<>+12488(SB)/4, $0x00000003
+DATA pool<>+12492(SB)/4, $0x00000003
+DATA pool<>+12496(SB)/4, $0x00000003
+DATA pool<>+12500(SB)/4, $0x00000003
+DATA pool<>+12504(SB)/4, $0x00000003
+DATA pool<>+12508(SB)/4, $0x00000003
+DATA pool<>+12544(SB)/4, $0x00000005
+DATA pool<>+12548(SB)/4, $0x00000005
+DATA pool<>+12552(SB)/4, $0x00000005
+DATA pool<>+12556(SB)/4, $0x00000005
+DATA pool<>+12560(SB)/4, $0x00000005
+DATA pool<>+12564(SB)/4, $0x00000005
+DATA pool<>+12568(SB)/4, $0x00000005
+DATA pool<>+12572(SB)/4, $0x00000005
+DATA pool<>+12576(SB)/4, $0x00000005
+DATA pool<>+12580(SB)/4, $0x00000005
+DATA pool<>+12584(SB)/4, $0x00000005
+DATA pool<>+12588(SB)/4, $0x00000005
+DATA pool<>+12592(SB)/4, $0x00000005
+DATA pool<>+12596(SB)/4, $0x00000005
+DATA pool<>+12600(SB)/4, $0x00000005
+DATA pool<>+12604(SB)/4, $0x00000005
+DATA pool<>+12608(SB)/4, $0x00000005
+DATA pool<>+12612(SB)/4, $0x00000005
+DATA pool<>+12616(SB)/4, $0x00000005
+DATA pool<>+12620(SB)/4, $0x00000005
+DATA pool<>+12624(SB)/4, $0x00000005
+DATA pool<>+12628(SB)/4, $0x00000005
+DATA pool<>+12632(SB)/4, $0x00000005
+DATA pool<>+12636(SB)/4, $0x00000005
+DATA pool<>+12672(SB)/4, $0x00000007
+DATA pool<>+12676(SB)/4, $0x00000007
+DATA pool<>+12680(SB)/4, $0x00000007
+DATA pool<>+12684(SB)/4, $0x00000007
+DATA pool<>+12688(SB)/4, $0x00000007
+DATA pool<>+12692(SB)/4, $0x00000007
+DATA pool<>+12696(SB)/4, $0x00000007
+DATA pool<>+12700(SB)/4, $0x00000007
+DATA pool<>+12704(SB)/4, $0x00000007
+DATA pool<>+12708(SB)/4, $0x00000007
+DATA pool<>+12712(SB)/4, $0x00000007
+DATA pool<>+12716(SB)/4, $0x00000007
+DATA pool<>+12720(SB)/4, $0x00000007
+DATA pool<>+12724(SB)/4, $0x00000007
+DATA pool<>+12728(SB)/4, $0x00000007
+DATA pool<>+12732(SB)/4, $0x00000007
+DATA pool<>+12736(SB)/4, $0x00000007
+DATA pool<>+12740(SB)/4, $0x00000007
+DATA pool<>+12744(SB)/4, $0x00000007
+DATA pool<>+12748(SB)/4, $0x00000007
+DATA pool<>+12752(SB)/4, $0x00000007
+DATA pool<>+12756(SB)/4, $0x00000007
+DATA pool<>+12760(SB)/4, $0x00000007
+DATA pool<>+12764(SB)/4, $0x00000007
+DATA pool<>+12800(SB)/4, $0x00000020
+DATA pool<>+12804(SB)/4, $0x00000020
+DATA pool<>+12808(SB)/4, $0x00000020
+DATA pool<>+12812(SB)/4, $0x00000020
+DATA pool<>+12816(SB)/4, $0x00000020
+DATA pool<>+12820(SB)/4, $0x00000020
+DATA pool<>+12824(SB)/4, $0x00000020
+DATA pool<>+12828(SB)/4, $0x00000020
+DATA pool<>+12832(SB)/4, $0x00000020
+DATA pool<>+12836(SB)/4, $0x00000020
+DATA pool<>+12840(SB)/4, $0x00000020
+DATA pool<>+12844(SB)/4, $0x00000020
+DATA pool<>+12848(SB)/4, $0x00000020
+DATA pool<>+12852(SB)/4, $0x00000020
+DATA pool<>+12856(SB)/4, $0x00000020
+DATA pool<>+12860(SB)/4, $0x00000020
+DATA pool<>+12864(SB)/4, $0x00000020
+DATA pool<>+12868(SB)/4, $0x00000020
+DATA pool<>+12872(SB)/4, $0x00000020
+DATA pool<>+12876(SB)/4, $0x00000020
+DATA pool<>+12880(SB)/4, $0x00000020
+DATA pool<>+12884(SB)/4, $0x00000020
+DATA pool<>+12888(SB)/4, $0x00000020
+DATA pool<>+12892(SB)/4, $0x00000020
+DATA pool<>+12928(SB)/8, $0x0000000000000000
+DATA pool<>+12936(SB)/8, $0x0000000000000000
+DATA pool<>+12944(SB)/8, $0x0000000000000000
+DATA pool<>+12952(SB)/8, $0x0000000000000000
+DATA pool<>+12960(SB)/8, $0x0000000000000000
+DATA pool<>+12968(SB)/8, $0x0000000000000000
+DATA pool<>+12976(SB)/8, $0x0000000000000000
+DATA pool<>+12984(SB)/8, $0x0000000000000000
+DATA pool<>+12992(SB)/8, $0x0000000000000000
+DATA pool<>+13000(SB)/8, $0x0000000000000000
+DATA pool<>+13008(SB)/8, $0x0000000000000000
+DATA pool<>+13016(SB)/8, $0x0000000000000000
+DATA pool<>+13056(SB)/8, $0x0000000000000001
+DATA pool<>+13064(SB)/8, $0x0000000000000001
+DATA pool<>+13072(SB)/8, $0x0000000000000001
+DATA pool<>+13080(SB)/8, $0x0000000000000001
+DATA pool<>+13088(SB)/8, $0x0000000000000001
+DATA pool<>+13096(SB)/8, $0x0000000000000001
+DATA pool<>+13104(SB)/8, $0x0000000000000001
+DATA pool<>+13112(SB)/8, $0x0000000000000001
+DATA pool<>+13120(SB)/8, $0x0000000000000001
+DATA pool<>+13128(SB)/8, $0x0000000000000001
+DATA pool<>+13136(SB)/8, $0x0000000000000001
+DATA pool<>+13144(SB)/8, $0x0000000000000001
+DATA pool<>+13184(SB)/8, $0x0000000000000002
+DATA pool<>+13192(SB)/8, $0x0000000000000002
+DATA pool<>+13200(SB)/8, $0x0000000000000002
+DATA pool<>+13208(SB)/8, $0x0000000000000002
+DATA pool<>+13216(SB)/8, $0x0000000000000002
+DATA pool<>+13224(SB)/8, $0x0000000000000002
+DATA pool<>+13232(SB)/8, $0x0000000000000002
+DATA pool<>+13240(SB)/8, $0x0000000000000002
+DATA pool<>+13248(SB)/8, $0x0000000000000002
+DATA pool<>+13256(SB)/8, $0x0000000000000002
+DATA pool<>+13264(SB)/8, $0x0000000000000002
+DATA pool<>+13272(SB)/8, $0x0000000000000002
+DATA pool<>+13312(SB)/8, $0x0000000000000003
+DATA pool<>+13320(SB)/8, $0x0000000000000003
+DATA pool<>+13328(SB)/8, $0x0000000000000003
+DATA pool<>+13336(SB)/8, $0x0000000000000003
+DATA pool<>+13344(SB)/8, $0x0000000000000003
+DATA pool<>+13352(SB)/8, $0x0000000000000003
+DATA pool<>+13360(SB)/8, $0x0000000000000003
+DATA pool<>+13368(SB)/8, $0x0000000000000003
+DATA pool<>+13376(SB)/8, $0x0000000000000003
+DATA pool<>+13384(SB)/8, $0x0000000000000003
+DATA pool<>+13392(SB)/8, $0x0000000000000003
+DATA pool<>+13400(SB)/8, $0x0000000000000003
+DATA pool<>+13440(SB)/8, $0x0000000000000004
+DATA pool<>+13448(SB)/8, $0x0000000000000004
+DATA pool<>+13456(SB)/8, $0x0000000000000004
+DATA pool<>+13464(SB)/8, $0x0000000000000004
+DATA pool<>+13472(SB)/8, $0x0000000000000004
+DATA pool<>+13480(SB)/8, $0x0000000000000004
+DATA pool<>+13488(SB)/8, $0x0000000000000004
+DATA pool<>+13496(SB)/8, $0x0000000000000004
+DATA pool<>+13504(SB)/8, $0x0000000000000004
+DATA pool<>+13512(SB)/8, $0x0000000000000004
+DATA pool<>+13520(SB)/8, $0x0000000000000004
+DATA pool<>+13528(SB)/8, $0x0000000000000004
+DATA pool<>+13568(SB)/8, $0x0000000000000005
+DATA pool<>+13576(SB)/8, $0x0000000000000005
+DATA pool<>+13584(SB)/8, $0x0000000000000005
+DATA pool<>+13592(SB)/8, $0x0000000000000005
+DATA pool<>+13600(SB)/8, $0x0000000000000005
+DATA pool<>+13608(SB)/8, $0x0000000000000005
+DATA pool<>+13616(SB)/8, $0x0000000000000005
+DATA pool<>+13624(SB)/8, $0x0000000000000005
+DATA pool<>+13632(SB)/8, $0x0000000000000005
+DATA pool<>+13640(SB)/8, $0x0000000000000005
+DATA pool<>+13648(SB)/8, $0x0000000000000005
+DATA pool<>+13656(SB)/8, $0x0000000000000005
+DATA pool<>+13696(SB)/8, $0x0000000000000006
+DATA pool<>+13704(SB)/8, $0x0000000000000006
+DATA pool<>+13712(SB)/8, $0x0000000000000006
+DATA pool<>+13720(SB)/8, $0x0000000000000006
+DATA pool<>+13728(SB)/8, $0x0000000000000006
+DATA pool<>+13736(SB)/8, $0x0000000000000006
+DATA pool<>+13744(SB)/8, $0x0000000000000006
+DATA pool<>+13752(SB)/8, $0x0000000000000006
+DATA pool<>+13760(SB)/8, $0x0000000000000006
+DATA pool<>+13768(SB)/8, $0x0000000000000006
+DATA pool<>+13776(SB)/8, $0x0000000000000006
+DATA pool<>+13784(SB)/8, $0x0000000000000006
+DATA pool<>+13824(SB)/8, $0x0000000000000007
+DATA pool<>+13832(SB)/8, $0x0000000000000007
+DATA pool<>+13840(SB)/8, $0x0000000000000007
+DATA pool<>+13848(SB)/8, $0x0000000000000007
+DATA pool<>+13856(SB)/8, $0x0000000000000007
+DATA pool<>+13864(SB)/8, $0x0000000000000007
+DATA pool<>+13872(SB)/8, $0x0000000000000007
+DATA pool<>+13880(SB)/8, $0x0000000000000007
+DATA pool<>+13888(SB)/8, $0x0000000000000007
+DATA pool<>+13896(SB)/8, $0x0000000000000007
+DATA pool<>+13904(SB)/8, $0x0000000000000007
+DATA pool<>+13912(SB)/8, $0x0000000000000007
+DATA pool<>+13952(SB)/8, $0x0000000000000008
+DATA pool<>+13960(SB)/8, $0x0000000000000008
+DATA pool<>+13968(SB)/8, $0x0000000000000008
+DATA pool<>+13976(SB)/8, $0x0000000000000008
+DATA pool<>+13984(SB)/8, $0x0000000000000008
+DATA pool<>+13992(SB)/8, $0x0000000000000008
+DATA pool<>+14000(SB)/8, $0x0000000000000008
+DATA pool<>+14008(SB)/8, $0x0000000000000008
+DATA pool<>+14016(SB)/8, $0x0000000000000008
+DATA pool<>+14024(SB)/8, $0x0000000000000008
+DATA pool<>+14032(SB)/8, $0x0000000000000008
+DATA pool<>+14040(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $14048
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -38387,3 +45238,57 @@ DATA xent_q4ps8<>+20(SB)/4, $0x00000004
 DATA xent_q4ps8<>+24(SB)/4, $0x00000002
 DATA xent_q4ps8<>+28(SB)/4, $0x00000006
 GLOBL xent_q4ps8<>(SB), RODATA|NOPTR, $32
+
+DATA xres_cols0<>+0(SB)/4, $0x00000000
+DATA xres_cols0<>+4(SB)/4, $0x00000001
+DATA xres_cols0<>+8(SB)/4, $0x00000002
+DATA xres_cols0<>+12(SB)/4, $0x00000003
+DATA xres_cols0<>+16(SB)/4, $0x00000004
+DATA xres_cols0<>+20(SB)/4, $0x00000005
+DATA xres_cols0<>+24(SB)/4, $0x00000006
+DATA xres_cols0<>+28(SB)/4, $0x00000007
+DATA xres_cols0<>+32(SB)/4, $0x00000008
+DATA xres_cols0<>+36(SB)/4, $0x00000009
+DATA xres_cols0<>+40(SB)/4, $0x0000000a
+DATA xres_cols0<>+44(SB)/4, $0x0000000b
+DATA xres_cols0<>+48(SB)/4, $0x0000000c
+DATA xres_cols0<>+52(SB)/4, $0x0000000d
+DATA xres_cols0<>+56(SB)/4, $0x0000000e
+DATA xres_cols0<>+60(SB)/4, $0x0000000f
+GLOBL xres_cols0<>(SB), RODATA|NOPTR, $64
+
+DATA xres_cols1<>+0(SB)/4, $0x00000010
+DATA xres_cols1<>+4(SB)/4, $0x00000011
+DATA xres_cols1<>+8(SB)/4, $0x00000012
+DATA xres_cols1<>+12(SB)/4, $0x00000013
+DATA xres_cols1<>+16(SB)/4, $0x00000014
+DATA xres_cols1<>+20(SB)/4, $0x00000015
+DATA xres_cols1<>+24(SB)/4, $0x00000016
+DATA xres_cols1<>+28(SB)/4, $0x00000017
+DATA xres_cols1<>+32(SB)/4, $0x00000018
+DATA xres_cols1<>+36(SB)/4, $0x00000019
+DATA xres_cols1<>+40(SB)/4, $0x0000001a
+DATA xres_cols1<>+44(SB)/4, $0x0000001b
+DATA xres_cols1<>+48(SB)/4, $0x0000001c
+DATA xres_cols1<>+52(SB)/4, $0x0000001d
+DATA xres_cols1<>+56(SB)/4, $0x0000001e
+DATA xres_cols1<>+60(SB)/4, $0x0000001f
+GLOBL xres_cols1<>(SB), RODATA|NOPTR, $64
+
+DATA xres_cols2<>+0(SB)/4, $0x00000020
+DATA xres_cols2<>+4(SB)/4, $0x00000021
+DATA xres_cols2<>+8(SB)/4, $0x00000022
+DATA xres_cols2<>+12(SB)/4, $0x00000023
+DATA xres_cols2<>+16(SB)/4, $0x00000024
+DATA xres_cols2<>+20(SB)/4, $0x00000025
+DATA xres_cols2<>+24(SB)/4, $0x00000026
+DATA xres_cols2<>+28(SB)/4, $0x00000027
+DATA xres_cols2<>+32(SB)/4, $0x00000028
+DATA xres_cols2<>+36(SB)/4, $0x00000029
+DATA xres_cols2<>+40(SB)/4, $0x0000002a
+DATA xres_cols2<>+44(SB)/4, $0x0000002b
+DATA xres_cols2<>+48(SB)/4, $0x0000002c
+DATA xres_cols2<>+52(SB)/4, $0x0000002d
+DATA xres_cols2<>+56(SB)/4, $0x0000002e
+DATA xres_cols2<>+60(SB)/4, $0x0000002f
+GLOBL xres_cols2<>(SB), RODATA|NOPTR, $64

@@ -44,14 +44,29 @@ func logSumExpRedo[F Float](dst, src []F, cols, lo, hi int) {
 func crossEntropyAsm[F Float](k func(loss, ds, logits []F, labels []int32, cols int, g F)) func(loss, ds, logits []F, labels []int32, cols int, g F) {
 	return func(loss, ds, logits []F, labels []int32, cols int, g F) {
 		k(loss, ds, logits, labels, cols, g)
-		for r, v := range loss {
-			if v != v {
-				var d []F
-				if ds != nil {
-					d = ds[r*cols : (r+1)*cols]
-				}
-				fallback.CrossEntropy(loss[r:r+1], d, logits[r*cols:(r+1)*cols], labels[r:r+1], cols, g)
+		// Eight losses at a time, as logSumExpAsm's scan.
+		r := 0
+		for ; r+8 <= len(loss); r += 8 {
+			q := (*[8]F)(loss[r : r+8])
+			if s := ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); s == s {
+				continue
 			}
+			crossEntropyRedo(loss, ds, logits, labels, cols, g, r, r+8)
+		}
+		crossEntropyRedo(loss, ds, logits, labels, cols, g, r, len(loss))
+	}
+}
+
+// crossEntropyRedo recomputes with the fallback each row of lo..hi whose
+// loss the kernel left NaN.
+func crossEntropyRedo[F Float](loss, ds, logits []F, labels []int32, cols int, g F, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		if v := loss[r]; v != v {
+			var d []F
+			if ds != nil {
+				d = ds[r*cols : (r+1)*cols]
+			}
+			fallback.CrossEntropy(loss[r:r+1], d, logits[r*cols:(r+1)*cols], labels[r:r+1], cols, g)
 		}
 	}
 }

@@ -63,6 +63,10 @@ func NewMask(p *Pool, isa ISA, d DType, count Register) Mask {
 	return m
 }
 
+// K is the mask's register on AVX-512 (nil on AVX2), for masked forms
+// such as a compare confined to the selected lanes.
+func (m Mask) K() OpmaskVirtual { return m.k }
+
 // Load loads the selected elements into dst, zeroing the rest; it never
 // touches memory outside them.
 func (m Mask) Load(mem Mem, dst VecVirtual) {

@@ -28,7 +28,10 @@
 // Float32 CrossEntropy (AVX-512 and AVX2) takes rows of up to xquadBytes
 // four at a time the same way (xquad.go; AVX2's YMM forms in xquad2.go),
 // each row's target lane found by a compare in every vector, and a group's
-// losses finished after the next group's passes.
+// losses finished after the next group's passes. On AVX-512, rows of up to
+// xresVecs vectors go eight at a time instead, as LogSumExp's resident
+// rows (xres.go): row i's values in lane i after the trees, the losses and
+// ds's factors taken once for the eight, the e held in registers for ds.
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is
@@ -747,6 +750,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	TESTQ(dsn, dsn)
 	JE(LabelRef("l_start"))
 	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
+	if r.xresOK() {
+		x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
+	}
 	if r.xquadOK() {
 		x.quadLoc = loc
 	} else if r.shortXentOK() {
@@ -772,12 +778,16 @@ type xentRows struct {
 	st, et, etail                Mem
 	sts, ets, etails             []Mem // the short path's, by slot
 	quadLoc                      xquadLocals
+	resLoc                       xresLocals
 	next                         Register
 }
 
 func (x *xentRows) emit() {
 	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
 	Label(pre + "start")
+	if r.xresOK() {
+		x.resRows(pre+"r", x.resLoc, "done")
+	}
 	if r.xquadOK() {
 		CMPQ(r.cols, U32(r.xquadCols()))
 		JA(LabelRef(pre + "row"))

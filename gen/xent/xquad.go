@@ -550,7 +550,7 @@ func quarterIndexPD() []Constant {
 // log(1.4) and s_t - max lies in [-log 2, 0], so its relative error stays
 // that of log(Z), and neither chain waits on a division by e_t.
 func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, dsp, labp Register, solo bool) {
-	d, isa, p := x.d, x.isa, x.p
+	isa, p := x.isa, x.p
 	k := 4
 	if solo {
 		k = 1
@@ -561,6 +561,46 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 	et, z, o := isa.Vec(), isa.Vec(), isa.Vec()
 	x.loadPD(vals.et(), et)
 	x.loadPD(vals.o(), o)
+	l := x.lossLanes(et, o, z, func() VecVirtual {
+		stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
+		x.loadPSWide(vals.st(), stv)
+		x.loadPSWide(vals.m(), mv)
+		VSUBPD(mv, stv, dt)
+		return dt
+	})
+	if isa.AVX512 {
+		lf := isa.Vec()
+		VCVTPD2PS(l, lf.AsY())
+		// A masked store: ZMM forms only (no AVX512VL).
+		lanes, km := GP32(), K()
+		MOVL(U32(1<<k-1), lanes)
+		KMOVW(lanes, km)
+		VMOVUPS(lf, km, Mem{Base: lossp})
+	} else {
+		Comment("A NaN loss as storeNaN's: the NaN that reaches it may depend on",
+			"the row's slot (VMAXPS keeps its second operand's), its bits may not.")
+		nan := isa.Vec()
+		VCMPPD(U8(CmpUnord), l, l, nan)
+		VBLENDVPD(nan, p.F64("nan64", math.NaN()), l, l)
+		lf := XMM()
+		VCVTPD2PSY(l, lf)
+		if solo {
+			VMOVSS(lf, Mem{Base: lossp})
+		} else {
+			VMOVUPS(lf, Mem{Base: lossp})
+		}
+	}
+	if !x.withDS {
+		return
+	}
+	x.quadDS(pre, o, z, vals, loc, dsp, labp, solo)
+}
+
+// lossLanes emits the losses of the lanes of et and o (float64: e_t and O)
+// as quadLoss describes, dt (s_t - max, float64) emitted once the log is
+// under way; it sets z to Z = e_t + O and returns the losses (float64).
+func (x *xentRows) lossLanes(et, o, z VecVirtual, dt func() VecVirtual) (l VecVirtual) {
+	isa, p, d := x.isa, x.p, x.d
 	VADDPD(o, et, z)
 	y := isa.Vec()
 	VMOVAPD(z, y)
@@ -579,12 +619,9 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 	VADDPD(f, f, f)
 	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
 	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
-	stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
-	x.loadPSWide(vals.st(), stv)
-	x.loadPSWide(vals.m(), mv)
-	VSUBPD(mv, stv, dt)
-	l := isa.Vec()
-	VSUBPD(dt, y, l)
+	dv := dt()
+	l = isa.Vec()
+	VSUBPD(dv, y, l)
 	Comment("Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.")
 	half, lim := isa.Vec(), isa.Vec()
 	VMOVUPD(p.F64("half64", 0.5), half)
@@ -595,36 +632,14 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 		VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
 		KANDW(kb, ka, ks)
 		VMOVAPD(s, ks, l)
-		lf := isa.Vec()
-		VCVTPD2PS(l, lf.AsY())
-		// A masked store: ZMM forms only (no AVX512VL).
-		lanes, km := GP32(), K()
-		MOVL(U32(1<<k-1), lanes)
-		KMOVW(lanes, km)
-		VMOVUPS(lf, km, Mem{Base: lossp})
-	} else {
-		ka, kb := isa.Vec(), isa.Vec()
-		VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
-		VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
-		VANDPD(kb, ka, ka)
-		VBLENDVPD(ka, s, l, l)
-		Comment("A NaN loss as storeNaN's: the NaN that reaches it may depend on",
-			"the row's slot (VMAXPS keeps its second operand's), its bits may not.")
-		nan := isa.Vec()
-		VCMPPD(U8(CmpUnord), l, l, nan)
-		VBLENDVPD(nan, p.F64("nan64", math.NaN()), l, l)
-		lf := XMM()
-		VCVTPD2PSY(l, lf)
-		if solo {
-			VMOVSS(lf, Mem{Base: lossp})
-		} else {
-			VMOVUPS(lf, Mem{Base: lossp})
-		}
+		return l
 	}
-	if !x.withDS {
-		return
-	}
-	x.quadDS(pre, o, z, vals, loc, dsp, labp, solo)
+	ka, kb := isa.Vec(), isa.Vec()
+	VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
+	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
+	VANDPD(kb, ka, ka)
+	VBLENDVPD(ka, s, l, l)
+	return l
 }
 
 // loadPD loads the four slots' float64 values at m (32 bytes) into v: into

@@ -1,0 +1,592 @@
+// CrossEntropy's rows of up to xresVecs vectors, float32 AVX-512: eight
+// rows at a time, held in registers from the load to the ds store.
+
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// xresVecs is the most vectors of a row that the resident path takes: a
+// row of v vectors ((v-1)*lanes < cols <= v*lanes, the last one masked)
+// goes with seven others through one code with no loop, as LogSumExp's
+// resident rows (lse_resident.go): its target's lane set to -Inf by a
+// compare of its label with the lanes' columns, the others' maxima
+// reduced by one transposing tree (groupTree: row i in 64-bit lane i),
+// s_t broadcast from each row and blended into the same lanes, the exps
+// taken in place, the sums O widened and reduced by a float64 tree, and
+// the loss (quadLoss's arithmetic, lossLanes) and ds's factors taken once
+// for the eight rows in the lanes of one vector; with ds, the exps are
+// scaled and stored, and ds at each target written after. A group's
+// losses are finished after the next group's passes, as the four-row
+// path's. A row left over, or one of a group that cannot take the group
+// code (an ignored row, a row for the caller), runs the same code solo
+// (slot 0 fed to every input of the trees, whose inputs' lanes are
+// treated alike), so a row's bits do not depend on its neighbours (rows
+// stand alone). Longer rows take the four-row path (xquad.go): unrolled
+// here, a group of them would be long code (bench/TUNING.md).
+const xresVecs = 3
+
+// xresHeldVecs is the most vectors of a row that the resident path holds
+// in registers from the load to the ds store: eight rows of three have not
+// the registers beside the exp's held constants. Rows of more vectors are
+// read twice (the max, then the exps; the exp's constants from memory),
+// and with ds their e go through the stack (resExpReload).
+const xresHeldVecs = 2
+
+// The resident exp pass's register budget (resExp): the ZMM registers,
+// the vectors live beside the values (e_t, s_t - max, the clamp bound),
+// the constants HoldExpF32For keeps (Ln2One: the table, the shift,
+// log2e, ln2 and the cubic's three), and the temporaries of a vector's
+// exp.
+const (
+	zmmRegs      = 32
+	xresExpLive  = 3
+	xresHeldExp  = 7
+	xresExpTemps = expTempsF32ZMM - 1
+)
+
+// xresRows is the rows of a group: one a float64 lane.
+const xresRows = 8
+
+// xresOK says whether CrossEntropy has the resident path: AVX-512 float32.
+func (r *row) xresOK() bool { return r.isa.AVX512 && r.d.Size == 4 }
+
+// xresLocals are the resident path's stack slots.
+type xresLocals struct {
+	tmp  Mem // 32 bytes: ds at the eight targets
+	left Mem // 8 bytes: the rows left to run solo
+	// The pending group's e_t, O and s_t - max (three vectors, see
+	// resGroup), and whether there is one (8 bytes).
+	pend, pending Mem
+	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
+	// aligned (see resScratch).
+	scratch Mem
+}
+
+// resScratch returns the scratch block, aligned to 64 bytes.
+func (x *xentRows) resScratch(loc xresLocals) Mem {
+	b := GP64()
+	LEAQ(loc.scratch, b)
+	ADDQ(U8(63), b)
+	ANDQ(I8(-64), b)
+	return Mem{Base: b}
+}
+
+// resRows emits the resident path's row loops, one for each v up to
+// xresVecs; longer rows go on past them.
+func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
+	r := x.row
+	for v := 1; v <= xresVecs; v++ {
+		vp := fmt.Sprintf("%s%d", pre, v)
+		Comment(fmt.Sprintf("Rows of %d vectors, the last masked: resident.", v))
+		CMPQ(r.cols, U32(v*r.lanes))
+		JA(LabelRef(vp + "skip"))
+		x.resRowLoop(vp, v, loc, done)
+		Label(vp + "skip")
+	}
+}
+
+// resRowLoop emits the row loop of the rows of v vectors: groups of eight
+// while eight are left, else rows solo; a group with a negative label or
+// a row for the caller runs its rows solo. It goes on at done.
+func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
+	r, p := x.row, x.p
+	cnt := GP64()
+	MOVQ(r.cols, cnt)
+	SUBQ(U32((v-1)*r.lanes), cnt)
+	mask := NewMask(p, x.isa, x.d, cnt) // the last vector's lanes, 1..16
+	s := slots{a: x.srcp.(GPVirtual), b: GP64(), rb: GP64(), rb3: GP64()}
+	MOVQ(r.cols, s.rb)
+	SHLQ(U8(x.d.Shift), s.rb)
+	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
+	left := loc.left
+	ptrs := x.rowPtrs()
+	MOVQ(U32(0), loc.pending)
+
+	Label(pre + "groups")
+	CMPQ(x.rows, U8(xresRows))
+	JL(LabelRef(pre + "rest"))
+	l := GP32()
+	MOVL(Mem{Base: x.labp}, l)
+	for i := 1; i < xresRows; i++ {
+		ORL(Mem{Base: x.labp, Disp: 4 * i}, l)
+	}
+	TESTL(l, l)
+	JS(LabelRef(pre + "bail"))
+	x.resGroup(pre+"g", v, xresRows, s, mask, loc, pre+"bail")
+	for _, b := range ptrs {
+		LEAQ(Mem{Base: b, Index: s.rb, Scale: 8}, b)
+	}
+	ADDQ(U32(4*xresRows), x.lossp)
+	ADDQ(U32(4*xresRows), x.labp)
+	SUBQ(U8(xresRows), x.rows)
+	JMP(LabelRef(pre + "groups"))
+
+	Label(pre + "bail")
+	MOVQ(U32(xresRows), left)
+	JMP(LabelRef(pre + "flush"))
+	Label(pre + "rest")
+	MOVQ(x.rows, left)
+	Label(pre + "flush")
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "solo"))
+	x.resFinishPending(loc)
+	MOVQ(U32(0), loc.pending)
+	Label(pre + "solo")
+	CMPQ(left, U8(0))
+	JNE(LabelRef(pre + "one"))
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	JMP(LabelRef(pre + "groups"))
+	Label(pre + "one")
+	t := GP64()
+	MOVLQSX(Mem{Base: x.labp}, t)
+	TESTQ(t, t)
+	JS(LabelRef(pre + "oignored"))
+	x.resGroup(pre+"o", v, 1, s, mask, loc, pre+"ospecial")
+	Label(pre + "onext")
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	DECQ(left)
+	JMP(LabelRef(pre + "solo"))
+
+	x.rowExits(pre + "o")
+}
+
+// resGroup emits CrossEntropy for the k rows (eight, or 1: solo) of v
+// vectors at srcp; a row for the caller (a max that is not finite, or a
+// confident row past confidentMargin) jumps to bail. A group (pipelined)
+// leaves its losses pending (see resRowLoop) and finishes the pending
+// group's; the arithmetic is the same.
+func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLocals, bail string) {
+	isa := x.isa
+	var xs [][]VecVirtual
+	var et, dt, o VecVirtual
+	if k > 1 {
+		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
+	}
+	// s_t: after the loads of the held rows, before those of the others
+	// (bench/TUNING.md).
+	if v <= xresHeldVecs {
+		var om []VecVirtual
+		xs, om = x.resLoad(v, k, s, mask)
+		m, st := x.resMax(om, func() VecVirtual { return x.resTargets(s, k) }, bail)
+		et, dt = x.resExp(v, xs, m, st)
+		o = x.resSums(v, xs)
+	} else {
+		st := x.resTargets(s, k)
+		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask), func() VecVirtual { return st }, bail)
+		et, dt, o, xs = x.resExpReload(v, k, s, mask, m, st, loc)
+	}
+	if k == 1 {
+		z := isa.Vec()
+		l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
+		x.resStoreLoss(l, k, Mem{Base: x.lossp})
+		if x.withDS {
+			x.resDS(v, k, xs, o, z, s, mask, loc)
+		}
+		return
+	}
+	// With ds, the held rows scale their e before the pending group's
+	// losses, the others after (bench/TUNING.md).
+	ds := func() {
+		z := isa.Vec()
+		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
+		x.resDS(v, k, xs, o, z, s, mask, loc)
+	}
+	if x.withDS && v <= xresHeldVecs {
+		ds()
+	}
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "nopend"))
+	x.resFinishPending(loc)
+	Label(pre + "nopend")
+	Comment("This group's losses pending.")
+	VMOVUPD(et, loc.pend)
+	VMOVUPD(o, loc.pend.Offset(64))
+	VMOVUPD(dt, loc.pend.Offset(128))
+	MOVQ(U32(1), loc.pending)
+	if x.withDS && v > xresHeldVecs {
+		ds()
+	}
+}
+
+// resFinishPending emits the losses of the pending group, the eight rows
+// before lossp, from the values it left on the stack.
+func (x *xentRows) resFinishPending(loc xresLocals) {
+	isa := x.isa
+	Comment("The pending group's losses.")
+	et, o, dt, z := isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec()
+	VMOVUPD(loc.pend, et)
+	VMOVUPD(loc.pend.Offset(64), o)
+	VMOVUPD(loc.pend.Offset(128), dt)
+	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
+	x.resStoreLoss(l, xresRows, Mem{Base: x.lossp, Disp: -4 * xresRows})
+}
+
+// resStoreLoss stores the k losses l (float64, row i in lane i) to loss.
+func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
+	lf := x.isa.Vec()
+	VCVTPD2PS(l, lf.AsY())
+	if k == 1 {
+		VMOVSS(lf.AsX(), loss)
+		return
+	}
+	// A masked store: ZMM forms only (no AVX512VL).
+	lanes, km := GP32(), K()
+	MOVL(U32(1<<k-1), lanes)
+	KMOVW(lanes, km)
+	VMOVUPS(lf, km, loss)
+}
+
+// resLoad loads the k rows (v vectors each, the last through mask), each
+// target's lane set to -Inf (so that it stays out of the max, and its e
+// out of the sum), and returns them with the others' maxima, a vector a
+// row.
+func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
+	d, isa, p, r := x.d, x.isa, x.p, x.row
+	Comment("Load the rows, each target's lane -Inf; the others' max.")
+	ninf := isa.Vec()
+	VMOVUPS(r.negInf, ninf)
+	cols := make([]VecVirtual, v)
+	for j := range cols {
+		cols[j] = isa.Vec()
+		idx := make([]Constant, r.lanes)
+		for l := range idx {
+			idx[l] = U32(uint32(j*r.lanes + l))
+		}
+		VMOVDQU32(p.Table(fmt.Sprintf("xres_cols%d", j), idx), cols[j])
+	}
+	xs = make([][]VecVirtual, k)
+	om = make([]VecVirtual, k)
+	for i := range xs {
+		xs[i] = make([]VecVirtual, v)
+		lab := Mem{Base: x.labp, Disp: 4 * i}
+		for j := range xs[i] {
+			y, o := isa.Vec(), K()
+			if j == v-1 {
+				mask.Load(s.at(i, r.vb*j), y)
+				VPCMPD_BCST(U8(cmpNE), lab, cols[j], mask.K(), o)
+			} else {
+				d.MOVU(s.at(i, r.vb*j), y)
+				VPCMPD_BCST(U8(cmpNE), lab, cols[j], o)
+			}
+			VBLENDMPS(y, ninf, o, y) // the target's and the masked lanes: -Inf
+			xs[i][j] = y
+		}
+		om[i] = xs[i][0]
+		for j := 1; j < v; j++ {
+			a := isa.Vec()
+			VMAXPS(xs[i][j], om[i], a)
+			om[i] = a
+		}
+	}
+	return xs, om
+}
+
+// resMax reduces the others' maxima om of the rows and returns max =
+// max(others' max, s_t) and s_t (from stf, after the tree: see
+// resTargets), row i in 64-bit lane i (both halves), jumping to bail when
+// a row is the caller's.
+func (x *xentRows) resMax(om []VecVirtual, stf func() VecVirtual, bail string) (m, st VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	omt := groupTree(r.fill(om), VMAXPS, true)
+	st = stf()
+	m = isa.Vec()
+	VMAXPS(st, omt, m) // a NaN s_t kept
+	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
+	gap, lim := isa.Vec(), isa.Vec()
+	VSUBPS(m, omt, gap)
+	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
+	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	KORTESTW(far.K(), far.K())
+	JNE(LabelRef(bail))
+	r.groupFinite(m, bail)
+	return m, st
+}
+
+// resExp takes e = exp(s - max) of the rows xs in place, and returns e_t =
+// exp(s_t - max) and s_t - max in float64, row i in lane i.
+func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	et = r.treeF64(ev)
+	dt = r.treeF64(st)
+	VSUBPD(r.treeF64(m), dt, dt)
+	Comment("Exp pass: e = exp(s - max) in place (the target's lanes: 0).")
+	var all []VecVirtual
+	for i := range xs {
+		b := isa.Vec()
+		r.laneBroadcast(m, i, b)
+		for _, y := range xs[i] {
+			VSUBPS(b, y, y)
+			all = append(all, y)
+		}
+	}
+	HoldExpF32For(p, isa, Ln2One)
+	defer p.Release()
+	// Live through the exps: the values, e_t, s_t - max, lo and the held
+	// constants, one register spare; three temporaries a vector in flight.
+	live := len(all) + xresExpLive + xresHeldExp + 1
+	chunk := max(1, (zmmRegs-live)/xresExpTemps)
+	Comment(fmt.Sprintf("Register budget: %d values + %d + %d held, %d a chunk.", len(all), xresExpLive, xresHeldExp, chunk))
+	for c0 := 0; c0 < len(all); c0 += chunk {
+		ExpSoftmaxF32Core(p, all[c0:min(c0+chunk, len(all))], lo)
+	}
+	return et, dt
+}
+
+// resSums returns the sums O of the rows' e (the target's lanes 0), in
+// float64, row i in lane i: a row's vectors added in float32 (one
+// rounding, as the four-row path), widened, and reduced by groupTree.
+func (x *xentRows) resSums(v int, xs [][]VecVirtual) VecVirtual {
+	Comment("O, row i in float64 lane i.")
+	sums := make([]VecVirtual, len(xs))
+	for i := range xs {
+		a := xs[i][0]
+		if v == 2 {
+			a = x.isa.Vec()
+			VADDPS(xs[i][1], xs[i][0], a)
+		}
+		lw, hw := Widen2(a)
+		VADDPD(hw, lw, lw)
+		sums[i] = lw
+	}
+	return groupTree(x.row.fill(sums), VADDPD, false)
+}
+
+// resDS emits ds for the rows: g/Z in float32, the held e scaled and
+// stored, then ds[t] = -g * (O/Z) at each target, as quadDS.
+func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	inv, g := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("one64", 1), inv)
+	VDIVPD(z, inv, inv) // 1/Z
+	gs, err := Param("gradScale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(gs.Addr, g)
+	VCVTPS2PD(g.AsY(), g)
+	kf := isa.Vec()
+	VMULPD(inv, g, kf) // g/Z
+	VCVTPD2PS(kf, kf.AsY())
+	dt := isa.Vec()
+	VMULPD(inv, o, dt)
+	VMULPD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	VCVTPD2PS(dt, dt.AsY())
+	storeLow32(dt, loc.tmp)
+	var es Mem
+	if v > xresHeldVecs {
+		es = x.resScratch(loc)
+	}
+	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
+	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
+	if k > 1 {
+		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
+	}
+	for i := 0; i < k; i++ {
+		b := isa.Vec()
+		if k == 1 {
+			VBROADCASTSS(kf.AsX(), b)
+		} else {
+			idx := isa.Vec()
+			VMOVDQU32(p.U32(fmt.Sprintf("xent_lane32_%d", i), uint32(i)), idx)
+			VPERMPS(kf, idx, b)
+		}
+		for j := 0; j < v; j++ {
+			var y VecVirtual
+			switch {
+			case xs != nil && xs[i][j] != nil:
+				y = xs[i][j]
+			default:
+				y = isa.Vec()
+				VMOVUPS(es.Offset(r.vb*(i*v+j)), y)
+			}
+			VMULPS(b, y, y)
+			if j == v-1 {
+				mask.Store(y, ds.at(i, r.vb*j))
+			} else {
+				VMOVUPS(y, ds.at(i, r.vb*j))
+			}
+		}
+	}
+	Comment("ds at each target: minus the other entries' share.")
+	for i := 0; i < k; i++ {
+		row, t, w := GP64(), GP64(), GP32()
+		LEAQ(ds.at(i, 0), row)
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		MOVL(loc.tmp.Offset(4*i), w)
+		MOVL(w, Mem{Base: row, Index: t, Scale: 4})
+	}
+}
+
+// resRowVec loads vector j of slot i's row (of v vectors, the last through
+// mask), its target's lane (and the lanes past the row) -Inf: the compare
+// of the label with the lanes' columns (from memory) made first, the
+// load merged into -Inf.
+func (x *xentRows) resRowVec(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
+	r, p := x.row, x.p
+	idx := make([]Constant, r.lanes)
+	for l := range idx {
+		idx[l] = U32(uint32(j*r.lanes + l))
+	}
+	cols := p.Table(fmt.Sprintf("xres_cols%d", j), idx)
+	o := K()
+	if j == v-1 {
+		VPCMPD(U8(cmpNE), cols, lab, mask.K(), o)
+	} else {
+		VPCMPD(U8(cmpNE), cols, lab, o)
+	}
+	y := x.isa.Vec()
+	VMOVUPS(r.negInf, y)
+	VMOVUPS(s.at(i, r.vb*j), o, y)
+	return y
+}
+
+// resLabel broadcasts slot i's label.
+func (x *xentRows) resLabel(i int) VecVirtual {
+	l := x.isa.Vec()
+	VPBROADCASTD(Mem{Base: x.labp, Disp: 4 * i}, l)
+	return l
+}
+
+// resMaxOnly returns the others' maxima of the k rows of v vectors, a
+// vector a row, the rows not kept.
+func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask) []VecVirtual {
+	Comment("The others' max, each target's lane -Inf.")
+	om := make([]VecVirtual, k)
+	for i := range om {
+		lab := x.resLabel(i)
+		om[i] = x.resRowVec(i, 0, v, lab, s, mask)
+		for j := 1; j < v; j++ {
+			a := x.isa.Vec()
+			VMAXPS(x.resRowVec(i, j, v, lab, s, mask), om[i], a)
+			om[i] = a
+		}
+	}
+	return om
+}
+
+// resExpReload reads the k rows again, takes e = exp(s - max) (with ds,
+// the whole vectors stored to the scratch block unscaled: aligned, which
+// the scale pass's loads take from the stores; the tails held, returned
+// in held) and returns e_t, s_t - max and O, row i in
+// float64 lane i, as resExp and resSums (the first two vectors of a row
+// added in float32, the rest in float64).
+func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual, held [][]VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	et = r.treeF64(ev)
+	dt = r.treeF64(st)
+	VSUBPD(r.treeF64(m), dt, dt)
+	Comment("Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).")
+	var es Mem
+	if x.withDS {
+		es = x.resScratch(loc)
+	}
+	chunk := v
+	if x.withDS {
+		chunk = 1
+	}
+	sums := make([]VecVirtual, k)
+	for i := range sums {
+		lab, b := x.resLabel(i), isa.Vec()
+		r.laneBroadcast(m, i, b)
+		ys := make([]VecVirtual, v)
+		for j := range ys {
+			ys[j] = x.resRowVec(i, j, v, lab, s, mask)
+			VSUBPS(b, ys[j], ys[j])
+		}
+		// With ds one vector at a time: the held tails take the
+		// registers (the bits are the same either way).
+		for c := 0; c < v; c += chunk {
+			ExpSoftmaxF32Core(p, ys[c:min(c+chunk, v)], lo)
+		}
+		if x.withDS {
+			if held == nil {
+				held = make([][]VecVirtual, k)
+			}
+			held[i] = make([]VecVirtual, v)
+			held[i][v-1] = ys[v-1] // the tail held
+			for j, y := range ys[:v-1] {
+				VMOVUPS(y, es.Offset(r.vb*(i*v+j)))
+			}
+		}
+		a := isa.Vec()
+		VADDPS(ys[1], ys[0], a)
+		lw, hw := Widen2(a)
+		VADDPD(hw, lw, lw)
+		for _, y := range ys[2:] {
+			l2, h2 := Widen2(y)
+			VADDPD(h2, l2, l2)
+			VADDPD(l2, lw, lw)
+		}
+		sums[i] = lw
+	}
+	o = groupTree(r.fill(sums), VADDPD, false)
+	return et, dt, o, held
+}
+
+// resTargets returns the eight rows' s_t, row i in 64-bit lane i (both
+// halves): each broadcast from its row, then blended by a tree of three
+// lane masks (row i's lanes 2i and 2i+1 taken from broadcast i).
+func (x *xentRows) resTargets(s slots, k int) VecVirtual {
+	isa := x.isa
+	Comment("s_t of each row in its lanes (solo: every lane).")
+	if k == 1 {
+		st, t := isa.Vec(), GP64()
+		MOVLQSX(Mem{Base: x.labp}, t)
+		VBROADCASTSS(Mem{Base: x.srcp, Index: t, Scale: 4}, st)
+		return st
+	}
+	bs := make([]VecVirtual, xresRows)
+	for i := range bs {
+		m, t := s.at(i, 0), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		LEAQ(Mem{Base: m.Base, Index: t, Scale: 4}, t)
+		m.Base = t
+		bs[i] = isa.Vec()
+		VBROADCASTSS(m, bs[i])
+	}
+	for _, bit := range []int{1, 2, 4} {
+		var lanes uint32
+		for l := 0; l < 16; l++ {
+			if (l/2)&bit != 0 {
+				lanes |= 1 << l
+			}
+		}
+		g, kb := GP32(), K()
+		MOVL(U32(lanes), g)
+		KMOVW(g, kb)
+		next := make([]VecVirtual, len(bs)/2)
+		for j := range next {
+			// kb's lanes from the odd one (in place: a masked form reads
+			// its destination).
+			VBLENDMPS(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			next[j] = bs[2*j]
+		}
+		bs = next
+	}
+	return bs[0]
+}
