@@ -2789,262 +2789,828 @@ max_done:
 	VSUBSS       X5, X1, X1
 	VMOVSS       pool<>+3712(SB), X3
 	VUCOMISS     X1, X3
-	JCC          fast
+	JCC          yfast
 
-	// Exp pass: e = exp(s - max), summed in float64.
+	// Exp pass: e = exp(s - max) (lseExpF32Y), added pairwise in float32, summed in float64.
+	MOVQ    BX, DI
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+768(SB), Y3
-	MOVQ    BX, DI
+	VMOVUPS lse32y_lo<>+0(SB), Y3
+	VMOVUPS pool<>+896(SB), Y4
+	VMOVUPS pool<>+1024(SB), Y5
+	VMOVUPS pool<>+1152(SB), Y6
 
-exp_loop:
-	CMPQ       DI, $0x00000010
-	JL         exp_one
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+yexp_loop:
+	CMPQ       DI, $0x00000080
+	JL         yexp_one
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
-	VMOVUPS    32(R8), Y5
-	VSUBPS     Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y4, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y8
-	VFMADD213PS pool<>+1408(SB), Y4, Y8
-	VFMADD213PS pool<>+1536(SB), Y4, Y8
-	VFMADD213PS pool<>+1664(SB), Y4, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y4
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS lse32y_g<>+0(SB), Y9, Y9
+	VADDPS      lse32y_a<>+0(SB), Y7, Y7
+	VMULPS      Y9, Y7, Y7
+	VPERMPS     lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y7, Y7
+	VMOVUPS     32(R8), Y8
+	VSUBPS      Y2, Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y5, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y5
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y8
-	VFMADD213PS  pool<>+1408(SB), Y5, Y8
-	VFMADD213PS  pool<>+1536(SB), Y5, Y8
-	VFMADD213PS  pool<>+1664(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, DI
-	JMP          exp_loop
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     64(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  64(R8)(SI*1)
 
-exp_one:
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     96(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     128(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  128(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     160(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     192(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  192(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     224(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     256(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  256(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     288(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     320(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  320(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     352(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     384(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  384(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     416(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMOVUPS     448(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+	PREFETCHT0  448(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VMOVUPS     480(R8), Y11
+	VSUBPS      Y2, Y11, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y3, Y11
+	VMOVUPS     Y4, Y12
+	VFMADD231PS Y5, Y11, Y12
+	VSUBPS      Y4, Y12, Y13
+	VFMADD231PS Y6, Y13, Y11
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y11, Y13
+	VFMADD213PS  lse32y_g<>+0(SB), Y13, Y13
+	VADDPS       lse32y_a<>+0(SB), Y11, Y11
+	VMULPS       Y13, Y11, Y11
+	VPERMPS      lse32y_tab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	ADDQ         $0x00000200, R8
+	SUBQ         $0x00000080, DI
+	JMP          yexp_loop
+
+yexp_one:
 	CMPQ       DI, $0x00000008
-	JL         exp_tail
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+	JL         yexp_tail
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y4, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y7
-	VFMADD213PS  pool<>+1408(SB), Y4, Y7
-	VFMADD213PS  pool<>+1536(SB), Y4, Y7
-	VFMADD213PS  pool<>+1664(SB), Y4, Y7
-	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y6, Y6
-	VMULPS       Y6, Y7, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS  lse32y_g<>+0(SB), Y9, Y9
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, DI
-	JMP          exp_one
+	JMP          yexp_one
 
-exp_tail:
+yexp_tail:
 	TESTQ      DI, DI
-	JE         exp_done
-	VMASKMOVPS (R8), Y0, Y4
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     Y2, Y4, Y4
+	JE         yexp_done
+	VMASKMOVPS (R8), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VSUBPS     Y2, Y7, Y7
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y4, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y3
+	VFMADD231PS Y5, Y7, Y3
+	VSUBPS      Y4, Y3, Y4
+	VFMADD231PS Y6, Y4, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y6
-	VFMADD213PS  pool<>+1408(SB), Y4, Y6
-	VFMADD213PS  pool<>+1536(SB), Y4, Y6
-	VFMADD213PS  pool<>+1664(SB), Y4, Y6
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y4
+	VFMADD213PS  lse32y_g<>+0(SB), Y4, Y4
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y3, Y4
 	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VPADDD       Y3, Y4, Y4
+	VMULPS       Y4, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y3, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 
-exp_done:
+yexp_done:
 	VEXTRACTF128 $0x01, Y1, X3
 	VADDPD       X3, X1, X1
 	VPERMILPD    $0x01, X1, X3
 	VADDSD       X3, X1, X1
 	VMOVAPD      X1, X1
-	JMP          expsdone
+	JMP          yexpsdone
 
-fast:
-	// Exp pass: e = exp(s - max), summed in float64.
+yfast:
+	// Exp pass: e = exp(s - max) (lseExpF32Y), added pairwise in float32, summed in float64.
+	MOVQ    BX, DI
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+768(SB), Y3
-	MOVQ    BX, DI
+	VMOVUPS lse32y_lo<>+0(SB), Y3
+	VMOVUPS pool<>+896(SB), Y4
+	VMOVUPS pool<>+1024(SB), Y5
+	VMOVUPS pool<>+1152(SB), Y6
 
-fexp_loop:
-	CMPQ       DI, $0x00000010
-	JL         fexp_one
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+yfexp_loop:
+	CMPQ       DI, $0x00000080
+	JL         yfexp_one
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
-	VMOVUPS    32(R8), Y5
-	VSUBPS     Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y4, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y8
-	VFMADD213PS pool<>+1408(SB), Y4, Y8
-	VFMADD213PS pool<>+1536(SB), Y4, Y8
-	VFMADD213PS pool<>+1664(SB), Y4, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y4
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS lse32y_g<>+0(SB), Y9, Y9
+	VADDPS      lse32y_a<>+0(SB), Y7, Y7
+	VMULPS      Y9, Y7, Y7
+	VPERMPS     lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y7, Y7
+	VMOVUPS     32(R8), Y8
+	VSUBPS      Y2, Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y5, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y5
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y8
-	VFMADD213PS  pool<>+1408(SB), Y5, Y8
-	VFMADD213PS  pool<>+1536(SB), Y5, Y8
-	VFMADD213PS  pool<>+1664(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, DI
-	JMP          fexp_loop
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     64(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  64(R8)(SI*1)
 
-fexp_one:
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     96(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     128(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  128(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     160(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     192(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  192(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     224(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     256(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  256(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     288(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     320(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  320(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     352(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     384(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  384(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     416(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMOVUPS     448(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+	PREFETCHT0  448(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VMOVUPS     480(R8), Y11
+	VSUBPS      Y2, Y11, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y12
+	VFMADD231PS Y5, Y11, Y12
+	VSUBPS      Y4, Y12, Y13
+	VFMADD231PS Y6, Y13, Y11
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y11, Y13
+	VFMADD213PS  lse32y_g<>+0(SB), Y13, Y13
+	VADDPS       lse32y_a<>+0(SB), Y11, Y11
+	VMULPS       Y13, Y11, Y11
+	VPERMPS      lse32y_tab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	ADDQ         $0x00000200, R8
+	SUBQ         $0x00000080, DI
+	JMP          yfexp_loop
+
+yfexp_one:
 	CMPQ       DI, $0x00000008
-	JL         fexp_tail
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+	JL         yfexp_tail
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y4, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y7
-	VFMADD213PS  pool<>+1408(SB), Y4, Y7
-	VFMADD213PS  pool<>+1536(SB), Y4, Y7
-	VFMADD213PS  pool<>+1664(SB), Y4, Y7
-	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y6, Y6
-	VMULPS       Y6, Y7, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS  lse32y_g<>+0(SB), Y9, Y9
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, DI
-	JMP          fexp_one
+	JMP          yfexp_one
 
-fexp_tail:
+yfexp_tail:
 	TESTQ      DI, DI
-	JE         fexp_done
-	VMASKMOVPS (R8), Y0, Y4
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     Y2, Y4, Y4
+	JE         yfexp_done
+	VMASKMOVPS (R8), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VSUBPS     Y2, Y7, Y7
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y4, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y3
+	VFMADD231PS Y5, Y7, Y3
+	VSUBPS      Y4, Y3, Y4
+	VFMADD231PS Y6, Y4, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y6
-	VFMADD213PS  pool<>+1408(SB), Y4, Y6
-	VFMADD213PS  pool<>+1536(SB), Y4, Y6
-	VFMADD213PS  pool<>+1664(SB), Y4, Y6
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y4
+	VFMADD213PS  lse32y_g<>+0(SB), Y4, Y4
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y3, Y4
 	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VPADDD       Y3, Y4, Y4
+	VMULPS       Y4, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y3, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 
-fexp_done:
+yfexp_done:
 	VEXTRACTF128 $0x01, Y1, X3
 	VADDPD       X3, X1, X1
 	VPERMILPD    $0x01, X1, X3
 	VADDSD       X3, X1, X1
 	VMOVAPD      X1, X1
 
-expsdone:
+yexpsdone:
 	// max + log(sum); a NaN sum stays NaN.
 	VMOVAPD X1, X1
 
@@ -14217,71 +14783,128 @@ max_done:
 	VMOVUPD pool<>+6912(SB), Y4
 
 lexp_loop:
-	CMPQ       DI, $0x00000008
+	CMPQ       DI, $0x00000010
 	JL         lexp_one
 	VMOVUPD    (R8), Y5
 	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R8)(SI*1)
 	VMOVUPD    32(R8), Y6
 	VSUBPD     Y1, Y6, Y6
+	VMOVUPD    64(R8), Y7
+	VSUBPD     Y1, Y7, Y7
+	PREFETCHT0 64(R8)(SI*1)
+	VMOVUPD    96(R8), Y8
+	VSUBPD     Y1, Y8, Y8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y4, Y5
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y5, Y9
 	VMAXPD      Y6, Y4, Y6
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y6, Y8
-	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y9, Y5
-	VFMADD231PD pool<>+7424(SB), Y9, Y5
-	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VFMADD231PD pool<>+7296(SB), Y11, Y5
+	VFMADD231PD pool<>+7424(SB), Y11, Y5
+	VSUBPD      pool<>+7040(SB), Y10, Y12
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y10, Y6
-	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VFMADD231PD pool<>+7296(SB), Y12, Y6
+	VFMADD231PD pool<>+7424(SB), Y12, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y5, Y9
-	VFMADD213PD pool<>+7680(SB), Y6, Y10
-	VFMADD213PD pool<>+7808(SB), Y5, Y9
-	VFMADD213PD pool<>+7808(SB), Y6, Y10
-	VFMADD213PD pool<>+7936(SB), Y5, Y9
-	VFMADD213PD pool<>+7936(SB), Y6, Y10
-	VFMADD213PD pool<>+8064(SB), Y5, Y9
-	VFMADD213PD pool<>+8064(SB), Y6, Y10
-	VFMADD213PD pool<>+8192(SB), Y5, Y9
-	VFMADD213PD pool<>+8192(SB), Y6, Y10
-	VFMADD213PD pool<>+8320(SB), Y5, Y9
-	VFMADD213PD pool<>+8320(SB), Y6, Y10
-	VFMADD213PD pool<>+8448(SB), Y5, Y9
-	VFMADD213PD pool<>+8448(SB), Y6, Y10
-	VFMADD213PD pool<>+8576(SB), Y5, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
-	VMULPD      Y5, Y5, Y11
-	VFMADD213PD Y5, Y11, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y5, Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y12
+	VFMADD213PD pool<>+7808(SB), Y5, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y12
+	VFMADD213PD pool<>+7936(SB), Y5, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y12
+	VFMADD213PD pool<>+8064(SB), Y5, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y12
+	VFMADD213PD pool<>+8192(SB), Y5, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y12
+	VFMADD213PD pool<>+8320(SB), Y5, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y12
+	VFMADD213PD pool<>+8448(SB), Y5, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y12
+	VFMADD213PD pool<>+8576(SB), Y5, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y12
+	VMULPD      Y5, Y5, Y13
+	VFMADD213PD Y5, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
 	VMULPD      Y6, Y6, Y5
-	VFMADD213PD Y6, Y5, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
+	VFMADD213PD Y6, Y5, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y9, Y5
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y10, Y6
+	VPSLLQ $0x34, Y9, Y9
+	VPADDQ pool<>+2432(SB), Y9, Y9
+	VMULPD Y9, Y11, Y5
+	VPSLLQ $0x34, Y10, Y10
+	VPADDQ pool<>+2432(SB), Y10, Y10
+	VMULPD Y10, Y12, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y4, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y4, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
 	VADDPD  Y6, Y5, Y5
+	VADDPD  Y8, Y7, Y7
+	VADDPD  Y7, Y5, Y5
 	VSUBPD  Y3, Y5, Y5
 	VADDPD  Y5, Y2, Y6
 	VSUBPD  Y2, Y6, Y3
 	VSUBPD  Y5, Y3, Y3
 	VMOVAPD Y6, Y2
-	ADDQ    $0x00000040, R8
-	SUBQ    $0x00000008, DI
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000010, DI
 	JMP     lexp_loop
 
 lexp_one:
@@ -38287,6 +38910,56 @@ DATA laneidx64_8<>+40(SB)/8, $0x0000000000000005
 DATA laneidx64_8<>+48(SB)/8, $0x0000000000000006
 DATA laneidx64_8<>+56(SB)/8, $0x0000000000000007
 GLOBL laneidx64_8<>(SB), RODATA|NOPTR, $64
+
+DATA lse32y_a<>+0(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+4(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+8(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+12(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+16(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+20(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+24(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+28(SB)/4, $0x3fcc58bc
+GLOBL lse32y_a<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_b<>+0(SB)/4, $0x3f33c209
+DATA lse32y_b<>+4(SB)/4, $0x3f33c209
+DATA lse32y_b<>+8(SB)/4, $0x3f33c209
+DATA lse32y_b<>+12(SB)/4, $0x3f33c209
+DATA lse32y_b<>+16(SB)/4, $0x3f33c209
+DATA lse32y_b<>+20(SB)/4, $0x3f33c209
+DATA lse32y_b<>+24(SB)/4, $0x3f33c209
+DATA lse32y_b<>+28(SB)/4, $0x3f33c209
+GLOBL lse32y_b<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_g<>+0(SB)/4, $0x405102dc
+DATA lse32y_g<>+4(SB)/4, $0x405102dc
+DATA lse32y_g<>+8(SB)/4, $0x405102dc
+DATA lse32y_g<>+12(SB)/4, $0x405102dc
+DATA lse32y_g<>+16(SB)/4, $0x405102dc
+DATA lse32y_g<>+20(SB)/4, $0x405102dc
+DATA lse32y_g<>+24(SB)/4, $0x405102dc
+DATA lse32y_g<>+28(SB)/4, $0x405102dc
+GLOBL lse32y_g<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_lo<>+0(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+4(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+8(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+12(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+16(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+20(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+24(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+28(SB)/4, $0xc2a00000
+GLOBL lse32y_lo<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_tab<>+0(SB)/4, $0x3e2aa471
+DATA lse32y_tab<>+4(SB)/4, $0x3e2a1639
+DATA lse32y_tab<>+8(SB)/4, $0x3e2aedd9
+DATA lse32y_tab<>+12(SB)/4, $0x3e2d4bb6
+DATA lse32y_tab<>+16(SB)/4, $0x3e315321
+DATA lse32y_tab<>+20(SB)/4, $0x3e33954f
+DATA lse32y_tab<>+24(SB)/4, $0x3e2f7e17
+DATA lse32y_tab<>+28(SB)/4, $0x3e2c7acf
+GLOBL lse32y_tab<>(SB), RODATA|NOPTR, $32
 
 DATA lse_exp2tab32<>+0(SB)/4, $0x3f800000
 DATA lse_exp2tab32<>+4(SB)/4, $0x3f82cd87

@@ -679,9 +679,12 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	JE(LabelRef("done"))
 	m, span := r.maxPass("", srcp, "special", nil)
 	var sum VecVirtual
-	if d.Size == 8 {
+	switch {
+	case d.Size == 8:
 		sum = r.lseLongExpF64("", srcp, m, next)
-	} else {
+	case !isa.AVX512:
+		sum = r.lseLongExpF32Y("", srcp, m, span, next)
+	default:
 		sum = r.expPasses("", srcp, m, span, expPass{next: next})
 	}
 	Comment("max + log(sum); a NaN sum stays NaN.")
