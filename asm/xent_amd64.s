@@ -2789,9 +2789,9 @@ max_done:
 	VSUBSS       X5, X1, X1
 	VMOVSS       pool<>+3712(SB), X3
 	VUCOMISS     X1, X3
-	JCC          yfast
+	JCC          lfast
 
-	// Exp pass: e = exp(s - max) (lseExpF32Y), added pairwise in float32, summed in float64.
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
 	MOVQ    BX, DI
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
@@ -2800,9 +2800,9 @@ max_done:
 	VMOVUPS pool<>+1024(SB), Y5
 	VMOVUPS pool<>+1152(SB), Y6
 
-yexp_loop:
+lexp_loop:
 	CMPQ       DI, $0x00000080
-	JL         yexp_one
+	JL         lexp_one
 	VMOVUPS    (R8), Y7
 	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
@@ -3137,11 +3137,11 @@ yexp_loop:
 	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000200, R8
 	SUBQ         $0x00000080, DI
-	JMP          yexp_loop
+	JMP          lexp_loop
 
-yexp_one:
+lexp_one:
 	CMPQ       DI, $0x00000008
-	JL         yexp_tail
+	JL         lexp_tail
 	VMOVUPS    (R8), Y7
 	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
@@ -3169,11 +3169,11 @@ yexp_one:
 	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, DI
-	JMP          yexp_one
+	JMP          lexp_one
 
-yexp_tail:
+lexp_tail:
 	TESTQ      DI, DI
-	JE         yexp_done
+	JE         lexp_done
 	VMASKMOVPS (R8), Y0, Y7
 	VMOVUPS    pool<>+0(SB), Y8
 	VBLENDVPS  Y0, Y7, Y8, Y7
@@ -3201,16 +3201,16 @@ yexp_tail:
 	VADDPD       Y3, Y7, Y7
 	VADDPD       Y7, Y1, Y1
 
-yexp_done:
+lexp_done:
 	VEXTRACTF128 $0x01, Y1, X3
 	VADDPD       X3, X1, X1
 	VPERMILPD    $0x01, X1, X3
 	VADDSD       X3, X1, X1
 	VMOVAPD      X1, X1
-	JMP          yexpsdone
+	JMP          lexpsdone
 
-yfast:
-	// Exp pass: e = exp(s - max) (lseExpF32Y), added pairwise in float32, summed in float64.
+lfast:
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
 	MOVQ    BX, DI
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
@@ -3219,9 +3219,9 @@ yfast:
 	VMOVUPS pool<>+1024(SB), Y5
 	VMOVUPS pool<>+1152(SB), Y6
 
-yfexp_loop:
+lfexp_loop:
 	CMPQ       DI, $0x00000080
-	JL         yfexp_one
+	JL         lfexp_one
 	VMOVUPS    (R8), Y7
 	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
@@ -3540,11 +3540,11 @@ yfexp_loop:
 	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000200, R8
 	SUBQ         $0x00000080, DI
-	JMP          yfexp_loop
+	JMP          lfexp_loop
 
-yfexp_one:
+lfexp_one:
 	CMPQ       DI, $0x00000008
-	JL         yfexp_tail
+	JL         lfexp_tail
 	VMOVUPS    (R8), Y7
 	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
@@ -3571,11 +3571,11 @@ yfexp_one:
 	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, DI
-	JMP          yfexp_one
+	JMP          lfexp_one
 
-yfexp_tail:
+lfexp_tail:
 	TESTQ      DI, DI
-	JE         yfexp_done
+	JE         lfexp_done
 	VMASKMOVPS (R8), Y0, Y7
 	VMOVUPS    pool<>+0(SB), Y8
 	VBLENDVPS  Y0, Y7, Y8, Y7
@@ -3603,14 +3603,14 @@ yfexp_tail:
 	VADDPD       Y3, Y7, Y7
 	VADDPD       Y7, Y1, Y1
 
-yfexp_done:
+lfexp_done:
 	VEXTRACTF128 $0x01, Y1, X3
 	VADDPD       X3, X1, X1
 	VPERMILPD    $0x01, X1, X3
 	VADDSD       X3, X1, X1
 	VMOVAPD      X1, X1
 
-yexpsdone:
+lexpsdone:
 	// max + log(sum); a NaN sum stays NaN.
 	VMOVAPD X1, X1
 
@@ -20260,170 +20260,342 @@ max_done:
 	VSUBSS       X4, X0, X0
 	VMOVSS       3712(AX), X2
 	VUCOMISS     X0, X2
-	JCC          fast
+	JCC          lfast
 
-	// Exp pass: e = exp(s - max), summed in float64.
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
+	MOVQ    SI, R8
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
-	VMOVUPS 1024(AX), Z4
-	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
-	VMOVUPS 768(AX), Z9
-	MOVQ    SI, R8
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11392(AX), Z5
 
-exp_loop:
-	CMPQ       R8, $0x00000040
-	JL         exp_one
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+lexp_loop:
+	CMPQ       R8, $0x00000100
+	JL         lexp_one
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
-	VMOVUPS    64(R9), Z11
-	VSUBPS     Z1, Z11, Z11
+	VMOVUPS    64(R9), Z7
+	VSUBPS     Z1, Z7, Z7
 	PREFETCHT0 64(R9)(DI*1)
-	VMOVUPS    128(R9), Z12
-	VSUBPS     Z1, Z12, Z12
+	VMOVUPS    128(R9), Z8
+	VSUBPS     Z1, Z8, Z8
 	PREFETCHT0 128(R9)(DI*1)
-	VMOVUPS    192(R9), Z13
-	VSUBPS     Z1, Z13, Z13
+	VMOVUPS    192(R9), Z9
+	VSUBPS     Z1, Z9, Z9
 	PREFETCHT0 192(R9)(DI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
-	VMAXPS Z11, Z9, Z11
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z13, Z9, Z13
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z14
-	VFMADD231PS Z4, Z10, Z14
-	VSUBPS      Z3, Z14, Z15
-	VMOVUPS     Z3, Z17
-	VFMADD231PS Z4, Z11, Z17
-	VSUBPS      Z3, Z17, Z18
-	VMOVUPS     Z3, Z20
-	VFMADD231PS Z4, Z12, Z20
-	VSUBPS      Z3, Z20, Z21
-	VMOVUPS     Z3, Z23
-	VFMADD231PS Z4, Z13, Z23
-	VSUBPS      Z3, Z23, Z24
-	VFMADD231PS Z5, Z15, Z10
-	VFMADD231PS Z5, Z18, Z11
-	VFMADD231PS Z5, Z21, Z12
-	VFMADD231PS Z5, Z24, Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z12
+	VFMADD213PS 11648(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11520(AX), Z15
+	VFMADD213PS 11648(AX), Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     11520(AX), Z18
+	VFMADD213PS 11648(AX), Z8, Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     11520(AX), Z21
+	VFMADD213PS 11648(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMI2PS   Z4, Z3, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z6
+	VPERMI2PS   Z4, Z3, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z7
+	VPERMI2PS   Z4, Z3, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z8
+	VPERMI2PS   Z4, Z3, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z9
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z8, Z6, Z6
+	VMOVUPS     256(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  256(R9)(DI*1)
+	VMOVUPS     320(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  320(R9)(DI*1)
+	VMOVUPS     384(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  384(R9)(DI*1)
+	VMOVUPS     448(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  448(R9)(DI*1)
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z16
-	VFMADD213PS   Z7, Z10, Z16
-	VFMADD213PS   Z8, Z10, Z16
-	VMULPS        Z10, Z16, Z16
-	VMOVUPS       Z6, Z19
-	VFMADD213PS   Z7, Z11, Z19
-	VFMADD213PS   Z8, Z11, Z19
-	VMULPS        Z11, Z19, Z19
-	VMOVUPS       Z6, Z22
-	VFMADD213PS   Z7, Z12, Z22
-	VFMADD213PS   Z8, Z12, Z22
-	VMULPS        Z12, Z22, Z22
-	VMOVUPS       Z6, Z25
-	VFMADD213PS   Z7, Z13, Z25
-	VFMADD213PS   Z8, Z13, Z25
-	VMULPS        Z13, Z25, Z25
-	VPERMPS       Z2, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z10
-	VPERMPS       Z2, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS     Z18, Z17, Z11
-	VPERMPS       Z2, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z12
-	VPERMPS       Z2, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z13
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMAXPS      Z10, Z2, Z10
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VADDPS      Z7, Z6, Z6
+	VMOVUPS     512(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  512(R9)(DI*1)
+	VMOVUPS     576(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  576(R9)(DI*1)
+	VMOVUPS     640(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  640(R9)(DI*1)
+	VMOVUPS     704(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  704(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMAXPS      Z10, Z2, Z10
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VMOVUPS     768(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  768(R9)(DI*1)
+	VMOVUPS     832(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  832(R9)(DI*1)
+	VMOVUPS     896(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  896(R9)(DI*1)
+	VMOVUPS     960(R9), Z11
+	VSUBPS      Z1, Z11, Z11
+	PREFETCHT0  960(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      Z5, Z12, Z13
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z15
+	VFMADD231PS 1024(AX), Z9, Z15
+	VSUBPS      Z5, Z15, Z16
+	VMAXPS      Z10, Z2, Z10
+	VMOVUPS     Z5, Z18
+	VFMADD231PS 1024(AX), Z10, Z18
+	VSUBPS      Z5, Z18, Z19
+	VMAXPS      Z11, Z2, Z11
+	VMOVUPS     Z5, Z21
+	VFMADD231PS 1024(AX), Z11, Z21
+	VSUBPS      Z5, Z21, Z22
+	VFMADD231PS 1152(AX), Z13, Z8
+	VFMADD231PS 1152(AX), Z16, Z9
+	VFMADD231PS 1152(AX), Z19, Z10
+	VFMADD231PS 1152(AX), Z22, Z11
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z14
+	VFMADD213PS   11648(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VMOVUPS       11520(AX), Z17
+	VFMADD213PS   11648(AX), Z9, Z17
+	VMULPS        Z9, Z17, Z17
+	VMOVUPS       11520(AX), Z20
+	VFMADD213PS   11648(AX), Z10, Z20
+	VMULPS        Z10, Z20, Z20
+	VMOVUPS       11520(AX), Z23
+	VFMADD213PS   11648(AX), Z11, Z23
+	VMULPS        Z11, Z23, Z23
+	VPERMI2PS     Z4, Z3, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z8
+	VPERMI2PS     Z4, Z3, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z9
+	VPERMI2PS     Z4, Z3, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS     Z19, Z18, Z10
+	VPERMI2PS     Z4, Z3, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS     Z22, Z21, Z11
+	VADDPS        Z9, Z8, Z8
 	VADDPS        Z11, Z10, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	VADDPS        Z13, Z12, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	ADDQ          $0x00000100, R9
-	SUBQ          $0x00000040, R8
-	JMP           exp_loop
+	VADDPS        Z10, Z8, Z8
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	ADDQ          $0x00000400, R9
+	SUBQ          $0x00000100, R8
+	JMP           lexp_loop
 
-exp_one:
+lexp_one:
 	CMPQ       R8, $0x00000010
-	JL         exp_tail
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+	JL         lexp_tail
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z11
-	VFMADD231PS Z4, Z10, Z11
-	VSUBPS      Z3, Z11, Z12
-	VFMADD231PS Z5, Z12, Z10
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z13
-	VFMADD213PS   Z7, Z10, Z13
-	VFMADD213PS   Z8, Z10, Z13
-	VMULPS        Z10, Z13, Z13
-	VPERMPS       Z2, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z9
+	VFMADD213PS   11648(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMI2PS     Z4, Z3, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, R8
-	JMP           exp_one
+	JMP           lexp_one
 
-exp_tail:
+lexp_tail:
 	TESTQ   R8, R8
-	JE      exp_done
-	VMOVUPS (AX), Z10
-	VMOVUPS (R9), K1, Z10
-	VSUBPS  Z1, Z10, Z10
+	JE      lexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R9), K1, Z6
+	VSUBPS  Z1, Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z9
-	VFMADD231PS Z4, Z10, Z9
-	VSUBPS      Z3, Z9, Z3
-	VFMADD231PS Z5, Z3, Z10
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z4
-	VFMADD213PS   Z7, Z10, Z4
-	VFMADD213PS   Z8, Z10, Z4
-	VMULPS        Z10, Z4, Z4
-	VPERMPS       Z2, Z9, Z9
-	VFMADD231PS   Z4, Z9, Z9
-	VSCALEFPS     Z3, Z9, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y2
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z7
+	VFMADD213PS   11648(AX), Z6, Z7
+	VMULPS        Z6, Z7, Z7
+	VPERMI2PS     Z4, Z3, Z2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y10, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z2, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 
-exp_done:
+lexp_done:
 	VEXTRACTF64X4 $0x01, Z0, Y2
 	VADDPD        Y2, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X2
@@ -20431,162 +20603,326 @@ exp_done:
 	VPERMILPD     $0x01, X0, X2
 	VADDSD        X2, X0, X0
 	VMOVAPD       X0, X0
-	JMP           expsdone
+	JMP           lexpsdone
 
-fast:
-	// Exp pass: e = exp(s - max), summed in float64.
+lfast:
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
+	MOVQ    SI, R8
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
-	VMOVUPS 1024(AX), Z4
-	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
-	VMOVUPS 768(AX), Z9
-	MOVQ    SI, R8
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11392(AX), Z5
 
-fexp_loop:
-	CMPQ       R8, $0x00000040
-	JL         fexp_one
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+lfexp_loop:
+	CMPQ       R8, $0x00000100
+	JL         lfexp_one
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
-	VMOVUPS    64(R9), Z11
-	VSUBPS     Z1, Z11, Z11
+	VMOVUPS    64(R9), Z7
+	VSUBPS     Z1, Z7, Z7
 	PREFETCHT0 64(R9)(DI*1)
-	VMOVUPS    128(R9), Z12
-	VSUBPS     Z1, Z12, Z12
+	VMOVUPS    128(R9), Z8
+	VSUBPS     Z1, Z8, Z8
 	PREFETCHT0 128(R9)(DI*1)
-	VMOVUPS    192(R9), Z13
-	VSUBPS     Z1, Z13, Z13
+	VMOVUPS    192(R9), Z9
+	VSUBPS     Z1, Z9, Z9
 	PREFETCHT0 192(R9)(DI*1)
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z14
-	VFMADD231PS Z4, Z10, Z14
-	VSUBPS      Z3, Z14, Z15
-	VMOVUPS     Z3, Z17
-	VFMADD231PS Z4, Z11, Z17
-	VSUBPS      Z3, Z17, Z18
-	VMOVUPS     Z3, Z20
-	VFMADD231PS Z4, Z12, Z20
-	VSUBPS      Z3, Z20, Z21
-	VMOVUPS     Z3, Z23
-	VFMADD231PS Z4, Z13, Z23
-	VSUBPS      Z3, Z23, Z24
-	VFMADD231PS Z5, Z15, Z10
-	VFMADD231PS Z5, Z18, Z11
-	VFMADD231PS Z5, Z21, Z12
-	VFMADD231PS Z5, Z24, Z13
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z16
-	VFMADD213PS   Z7, Z10, Z16
-	VFMADD213PS   Z8, Z10, Z16
-	VMULPS        Z10, Z16, Z16
-	VMOVUPS       Z6, Z19
-	VFMADD213PS   Z7, Z11, Z19
-	VFMADD213PS   Z8, Z11, Z19
-	VMULPS        Z11, Z19, Z19
-	VMOVUPS       Z6, Z22
-	VFMADD213PS   Z7, Z12, Z22
-	VFMADD213PS   Z8, Z12, Z22
-	VMULPS        Z12, Z22, Z22
-	VMOVUPS       Z6, Z25
-	VFMADD213PS   Z7, Z13, Z25
-	VFMADD213PS   Z8, Z13, Z25
-	VMULPS        Z13, Z25, Z25
-	VPERMPS       Z2, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z10
-	VPERMPS       Z2, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS     Z18, Z17, Z11
-	VPERMPS       Z2, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z12
-	VPERMPS       Z2, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z12
+	VFMADD213PS 11648(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11520(AX), Z15
+	VFMADD213PS 11648(AX), Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     11520(AX), Z18
+	VFMADD213PS 11648(AX), Z8, Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     11520(AX), Z21
+	VFMADD213PS 11648(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMI2PS   Z4, Z3, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z6
+	VPERMI2PS   Z4, Z3, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z7
+	VPERMI2PS   Z4, Z3, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z8
+	VPERMI2PS   Z4, Z3, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z9
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z8, Z6, Z6
+	VMOVUPS     256(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  256(R9)(DI*1)
+	VMOVUPS     320(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  320(R9)(DI*1)
+	VMOVUPS     384(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  384(R9)(DI*1)
+	VMOVUPS     448(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  448(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VADDPS      Z7, Z6, Z6
+	VMOVUPS     512(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  512(R9)(DI*1)
+	VMOVUPS     576(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  576(R9)(DI*1)
+	VMOVUPS     640(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  640(R9)(DI*1)
+	VMOVUPS     704(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  704(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VMOVUPS     768(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  768(R9)(DI*1)
+	VMOVUPS     832(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  832(R9)(DI*1)
+	VMOVUPS     896(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  896(R9)(DI*1)
+	VMOVUPS     960(R9), Z11
+	VSUBPS      Z1, Z11, Z11
+	PREFETCHT0  960(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      Z5, Z12, Z13
+	VMOVUPS     Z5, Z15
+	VFMADD231PS 1024(AX), Z9, Z15
+	VSUBPS      Z5, Z15, Z16
+	VMOVUPS     Z5, Z18
+	VFMADD231PS 1024(AX), Z10, Z18
+	VSUBPS      Z5, Z18, Z19
+	VMOVUPS     Z5, Z21
+	VFMADD231PS 1024(AX), Z11, Z21
+	VSUBPS      Z5, Z21, Z22
+	VFMADD231PS 1152(AX), Z13, Z8
+	VFMADD231PS 1152(AX), Z16, Z9
+	VFMADD231PS 1152(AX), Z19, Z10
+	VFMADD231PS 1152(AX), Z22, Z11
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z14
+	VFMADD213PS   11648(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VMOVUPS       11520(AX), Z17
+	VFMADD213PS   11648(AX), Z9, Z17
+	VMULPS        Z9, Z17, Z17
+	VMOVUPS       11520(AX), Z20
+	VFMADD213PS   11648(AX), Z10, Z20
+	VMULPS        Z10, Z20, Z20
+	VMOVUPS       11520(AX), Z23
+	VFMADD213PS   11648(AX), Z11, Z23
+	VMULPS        Z11, Z23, Z23
+	VPERMI2PS     Z4, Z3, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z8
+	VPERMI2PS     Z4, Z3, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z9
+	VPERMI2PS     Z4, Z3, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS     Z19, Z18, Z10
+	VPERMI2PS     Z4, Z3, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS     Z22, Z21, Z11
+	VADDPS        Z9, Z8, Z8
 	VADDPS        Z11, Z10, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	VADDPS        Z13, Z12, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	ADDQ          $0x00000100, R9
-	SUBQ          $0x00000040, R8
-	JMP           fexp_loop
+	VADDPS        Z10, Z8, Z8
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	ADDQ          $0x00000400, R9
+	SUBQ          $0x00000100, R8
+	JMP           lfexp_loop
 
-fexp_one:
+lfexp_one:
 	CMPQ       R8, $0x00000010
-	JL         fexp_tail
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+	JL         lfexp_tail
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z11
-	VFMADD231PS Z4, Z10, Z11
-	VSUBPS      Z3, Z11, Z12
-	VFMADD231PS Z5, Z12, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z13
-	VFMADD213PS   Z7, Z10, Z13
-	VFMADD213PS   Z8, Z10, Z13
-	VMULPS        Z10, Z13, Z13
-	VPERMPS       Z2, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z9
+	VFMADD213PS   11648(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMI2PS     Z4, Z3, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, R8
-	JMP           fexp_one
+	JMP           lfexp_one
 
-fexp_tail:
+lfexp_tail:
 	TESTQ   R8, R8
-	JE      fexp_done
-	VMOVUPS (AX), Z10
-	VMOVUPS (R9), K1, Z10
-	VSUBPS  Z1, Z10, Z10
+	JE      lfexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R9), K1, Z6
+	VSUBPS  Z1, Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z9
-	VFMADD231PS Z4, Z10, Z9
-	VSUBPS      Z3, Z9, Z3
-	VFMADD231PS Z5, Z3, Z10
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z4
-	VFMADD213PS   Z7, Z10, Z4
-	VFMADD213PS   Z8, Z10, Z4
-	VMULPS        Z10, Z4, Z4
-	VPERMPS       Z2, Z9, Z9
-	VFMADD231PS   Z4, Z9, Z9
-	VSCALEFPS     Z3, Z9, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y2
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z7
+	VFMADD213PS   11648(AX), Z6, Z7
+	VMULPS        Z6, Z7, Z7
+	VPERMI2PS     Z4, Z3, Z2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y10, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z2, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 
-fexp_done:
+lfexp_done:
 	VEXTRACTF64X4 $0x01, Z0, Y2
 	VADDPD        Y2, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X2
@@ -20595,7 +20931,7 @@ fexp_done:
 	VADDSD        X2, X0, X0
 	VMOVAPD       X0, X0
 
-expsdone:
+lexpsdone:
 	// max + log(sum); a NaN sum stays NaN.
 	VMOVAPD X0, X0
 
@@ -20746,8 +21082,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VPADDD  11776(AX), Z8, Z8
+	VPADDD  11776(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -20859,15 +21195,15 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     11904(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      11904(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
+	VMOVUPS       12032(AX), Z8
 	VFMADD213PS   12160(AX), Z5, Z8
+	VFMADD213PS   12288(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -20892,12 +21228,12 @@ d_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11776(AX), Z17
+	VMOVUPS       11904(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11904(AX), Z20
-	VMOVUPS       12032(AX), Z21
-	VMOVUPS       12160(AX), Z22
+	VMOVUPS       12032(AX), Z20
+	VMOVUPS       12160(AX), Z21
+	VMOVUPS       12288(AX), Z22
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -21090,8 +21426,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        11776(AX), Z13, Z13
+	VPADDD        11776(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -21793,8 +22129,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VPADDD  11776(AX), Z2, Z2
+	VPADDD  11776(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -21870,15 +22206,15 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     11904(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      11904(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
+	VMOVUPS       12032(AX), Z6
 	VFMADD213PS   12160(AX), Z2, Z6
+	VFMADD213PS   12288(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -21897,12 +22233,12 @@ d_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
+	VMOVUPS       11904(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
-	VMOVUPS       12032(AX), Z12
-	VMOVUPS       12160(AX), Z13
+	VMOVUPS       12032(AX), Z10
+	VMOVUPS       12160(AX), Z12
+	VMOVUPS       12288(AX), Z13
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -21954,8 +22290,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11776(AX), Z3, Z3
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -22446,8 +22782,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VPADDD  11776(AX), Z12, Z12
+	VPADDD  11776(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -22537,15 +22873,15 @@ d_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     11904(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      11904(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
+	VMOVUPS       12032(AX), Z9
 	VFMADD213PS   12160(AX), Z4, Z9
+	VFMADD213PS   12288(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -22576,12 +22912,12 @@ d_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   11904(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   12032(AX), Z20
+	VMOVUPS   12160(AX), Z21
+	VMOVUPS   12288(AX), Z22
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -22750,8 +23086,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -23013,12 +23349,12 @@ d_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   11904(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   12032(AX), Z20
+	VMOVUPS   12160(AX), Z21
+	VMOVUPS   12288(AX), Z22
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -23211,8 +23547,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -24009,8 +24345,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VPADDD  11776(AX), Z6, Z6
+	VPADDD  11776(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -24077,15 +24413,15 @@ d_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     11904(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      11904(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
+	VMOVUPS       12032(AX), Z7
 	VFMADD213PS   12160(AX), Z3, Z7
+	VFMADD213PS   12288(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -24110,12 +24446,12 @@ d_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   11904(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+	VMOVUPS   12288(AX), Z12
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
@@ -24161,8 +24497,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -24252,12 +24588,12 @@ d_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   11904(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+	VMOVUPS   12288(AX), Z12
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -24309,8 +24645,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -24752,15 +25088,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     11904(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      11904(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z6
-	VFMADD213PS 12032(AX), Z2, Z6
+	VMOVUPS     12032(AX), Z6
 	VFMADD213PS 12160(AX), Z2, Z6
+	VFMADD213PS 12288(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -24777,12 +25113,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 11904(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 12032(AX), Z6
+	VMOVUPS 12160(AX), Z7
+	VMOVUPS 12288(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -25181,12 +25517,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 11904(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 12032(AX), Z6
+	VMOVUPS 12160(AX), Z7
+	VMOVUPS 12288(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -25822,8 +26158,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VPADDD  11776(AX), Z8, Z8
+	VPADDD  11776(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -25935,15 +26271,15 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     11904(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      11904(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
+	VMOVUPS       12032(AX), Z8
 	VFMADD213PS   12160(AX), Z5, Z8
+	VFMADD213PS   12288(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -25966,12 +26302,12 @@ l_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11776(AX), Z17
+	VMOVUPS       11904(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11904(AX), Z20
-	VMOVUPS       12032(AX), Z21
-	VMOVUPS       12160(AX), Z22
+	VMOVUPS       12032(AX), Z20
+	VMOVUPS       12160(AX), Z21
+	VMOVUPS       12288(AX), Z22
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -26156,8 +26492,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        11776(AX), Z13, Z13
+	VPADDD        11776(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -26639,8 +26975,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VPADDD  11776(AX), Z2, Z2
+	VPADDD  11776(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -26716,15 +27052,15 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     11904(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      11904(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
+	VMOVUPS       12032(AX), Z6
 	VFMADD213PS   12160(AX), Z2, Z6
+	VFMADD213PS   12288(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -26741,12 +27077,12 @@ l_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
+	VMOVUPS       11904(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
-	VMOVUPS       12032(AX), Z12
-	VMOVUPS       12160(AX), Z13
+	VMOVUPS       12032(AX), Z10
+	VMOVUPS       12160(AX), Z12
+	VMOVUPS       12288(AX), Z13
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -26796,8 +27132,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11776(AX), Z3, Z3
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -27199,8 +27535,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VPADDD  11776(AX), Z12, Z12
+	VPADDD  11776(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -27290,15 +27626,15 @@ l_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     11904(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      11904(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
+	VMOVUPS       12032(AX), Z9
 	VFMADD213PS   12160(AX), Z4, Z9
+	VFMADD213PS   12288(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -27327,12 +27663,12 @@ l_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   11904(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   12032(AX), Z20
+	VMOVUPS   12160(AX), Z21
+	VMOVUPS   12288(AX), Z22
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
@@ -27493,8 +27829,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27738,12 +28074,12 @@ l_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   11904(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   12032(AX), Z20
+	VMOVUPS   12160(AX), Z21
+	VMOVUPS   12288(AX), Z22
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -27928,8 +28264,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -28506,8 +28842,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VPADDD  11776(AX), Z6, Z6
+	VPADDD  11776(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -28574,15 +28910,15 @@ l_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     11904(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      11904(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
+	VMOVUPS       12032(AX), Z7
 	VFMADD213PS   12160(AX), Z3, Z7
+	VFMADD213PS   12288(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -28605,12 +28941,12 @@ l_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   11904(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+	VMOVUPS   12288(AX), Z12
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -28654,8 +28990,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -28738,12 +29074,12 @@ l_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   11904(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   12032(AX), Z10
+	VMOVUPS   12160(AX), Z11
+	VMOVUPS   12288(AX), Z12
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -28793,8 +29129,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -29147,15 +29483,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     11904(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      11904(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z6
-	VFMADD213PS 12032(AX), Z2, Z6
+	VMOVUPS     12032(AX), Z6
 	VFMADD213PS 12160(AX), Z2, Z6
+	VFMADD213PS 12288(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -29171,12 +29507,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 11904(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 12032(AX), Z6
+	VMOVUPS 12160(AX), Z7
+	VMOVUPS 12288(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -29554,12 +29890,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 11904(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 12032(AX), Z6
+	VMOVUPS 12160(AX), Z7
+	VMOVUPS 12288(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -38590,126 +38926,126 @@ DATA pool<>+11728(SB)/4, $0x3f80007a
 DATA pool<>+11732(SB)/4, $0x3f80007a
 DATA pool<>+11736(SB)/4, $0x3f80007a
 DATA pool<>+11740(SB)/4, $0x3f80007a
-DATA pool<>+11776(SB)/4, $0x49400000
-DATA pool<>+11780(SB)/4, $0x49400000
-DATA pool<>+11784(SB)/4, $0x49400000
-DATA pool<>+11788(SB)/4, $0x49400000
-DATA pool<>+11792(SB)/4, $0x49400000
-DATA pool<>+11796(SB)/4, $0x49400000
-DATA pool<>+11800(SB)/4, $0x49400000
-DATA pool<>+11804(SB)/4, $0x49400000
-DATA pool<>+11808(SB)/4, $0x49400000
-DATA pool<>+11812(SB)/4, $0x49400000
-DATA pool<>+11816(SB)/4, $0x49400000
-DATA pool<>+11820(SB)/4, $0x49400000
-DATA pool<>+11824(SB)/4, $0x49400000
-DATA pool<>+11828(SB)/4, $0x49400000
-DATA pool<>+11832(SB)/4, $0x49400000
-DATA pool<>+11836(SB)/4, $0x49400000
-DATA pool<>+11840(SB)/4, $0x49400000
-DATA pool<>+11844(SB)/4, $0x49400000
-DATA pool<>+11848(SB)/4, $0x49400000
-DATA pool<>+11852(SB)/4, $0x49400000
-DATA pool<>+11856(SB)/4, $0x49400000
-DATA pool<>+11860(SB)/4, $0x49400000
-DATA pool<>+11864(SB)/4, $0x49400000
-DATA pool<>+11868(SB)/4, $0x49400000
-DATA pool<>+11904(SB)/4, $0x3e2aaaab
-DATA pool<>+11908(SB)/4, $0x3e2aaaab
-DATA pool<>+11912(SB)/4, $0x3e2aaaab
-DATA pool<>+11916(SB)/4, $0x3e2aaaab
-DATA pool<>+11920(SB)/4, $0x3e2aaaab
-DATA pool<>+11924(SB)/4, $0x3e2aaaab
-DATA pool<>+11928(SB)/4, $0x3e2aaaab
-DATA pool<>+11932(SB)/4, $0x3e2aaaab
-DATA pool<>+11936(SB)/4, $0x3e2aaaab
-DATA pool<>+11940(SB)/4, $0x3e2aaaab
-DATA pool<>+11944(SB)/4, $0x3e2aaaab
-DATA pool<>+11948(SB)/4, $0x3e2aaaab
-DATA pool<>+11952(SB)/4, $0x3e2aaaab
-DATA pool<>+11956(SB)/4, $0x3e2aaaab
-DATA pool<>+11960(SB)/4, $0x3e2aaaab
-DATA pool<>+11964(SB)/4, $0x3e2aaaab
-DATA pool<>+11968(SB)/4, $0x3e2aaaab
-DATA pool<>+11972(SB)/4, $0x3e2aaaab
-DATA pool<>+11976(SB)/4, $0x3e2aaaab
-DATA pool<>+11980(SB)/4, $0x3e2aaaab
-DATA pool<>+11984(SB)/4, $0x3e2aaaab
-DATA pool<>+11988(SB)/4, $0x3e2aaaab
-DATA pool<>+11992(SB)/4, $0x3e2aaaab
-DATA pool<>+11996(SB)/4, $0x3e2aaaab
-DATA pool<>+12032(SB)/4, $0x3f000000
-DATA pool<>+12036(SB)/4, $0x3f000000
-DATA pool<>+12040(SB)/4, $0x3f000000
-DATA pool<>+12044(SB)/4, $0x3f000000
-DATA pool<>+12048(SB)/4, $0x3f000000
-DATA pool<>+12052(SB)/4, $0x3f000000
-DATA pool<>+12056(SB)/4, $0x3f000000
-DATA pool<>+12060(SB)/4, $0x3f000000
-DATA pool<>+12064(SB)/4, $0x3f000000
-DATA pool<>+12068(SB)/4, $0x3f000000
-DATA pool<>+12072(SB)/4, $0x3f000000
-DATA pool<>+12076(SB)/4, $0x3f000000
-DATA pool<>+12080(SB)/4, $0x3f000000
-DATA pool<>+12084(SB)/4, $0x3f000000
-DATA pool<>+12088(SB)/4, $0x3f000000
-DATA pool<>+12092(SB)/4, $0x3f000000
-DATA pool<>+12096(SB)/4, $0x3f000000
-DATA pool<>+12100(SB)/4, $0x3f000000
-DATA pool<>+12104(SB)/4, $0x3f000000
-DATA pool<>+12108(SB)/4, $0x3f000000
-DATA pool<>+12112(SB)/4, $0x3f000000
-DATA pool<>+12116(SB)/4, $0x3f000000
-DATA pool<>+12120(SB)/4, $0x3f000000
-DATA pool<>+12124(SB)/4, $0x3f000000
-DATA pool<>+12160(SB)/4, $0x3f800000
-DATA pool<>+12164(SB)/4, $0x3f800000
-DATA pool<>+12168(SB)/4, $0x3f800000
-DATA pool<>+12172(SB)/4, $0x3f800000
-DATA pool<>+12176(SB)/4, $0x3f800000
-DATA pool<>+12180(SB)/4, $0x3f800000
-DATA pool<>+12184(SB)/4, $0x3f800000
-DATA pool<>+12188(SB)/4, $0x3f800000
-DATA pool<>+12192(SB)/4, $0x3f800000
-DATA pool<>+12196(SB)/4, $0x3f800000
-DATA pool<>+12200(SB)/4, $0x3f800000
-DATA pool<>+12204(SB)/4, $0x3f800000
-DATA pool<>+12208(SB)/4, $0x3f800000
-DATA pool<>+12212(SB)/4, $0x3f800000
-DATA pool<>+12216(SB)/4, $0x3f800000
-DATA pool<>+12220(SB)/4, $0x3f800000
-DATA pool<>+12224(SB)/4, $0x3f800000
-DATA pool<>+12228(SB)/4, $0x3f800000
-DATA pool<>+12232(SB)/4, $0x3f800000
-DATA pool<>+12236(SB)/4, $0x3f800000
-DATA pool<>+12240(SB)/4, $0x3f800000
-DATA pool<>+12244(SB)/4, $0x3f800000
-DATA pool<>+12248(SB)/4, $0x3f800000
-DATA pool<>+12252(SB)/4, $0x3f800000
-DATA pool<>+12288(SB)/4, $0x00000020
-DATA pool<>+12292(SB)/4, $0x00000020
-DATA pool<>+12296(SB)/4, $0x00000020
-DATA pool<>+12300(SB)/4, $0x00000020
-DATA pool<>+12304(SB)/4, $0x00000020
-DATA pool<>+12308(SB)/4, $0x00000020
-DATA pool<>+12312(SB)/4, $0x00000020
-DATA pool<>+12316(SB)/4, $0x00000020
-DATA pool<>+12320(SB)/4, $0x00000020
-DATA pool<>+12324(SB)/4, $0x00000020
-DATA pool<>+12328(SB)/4, $0x00000020
-DATA pool<>+12332(SB)/4, $0x00000020
-DATA pool<>+12336(SB)/4, $0x00000020
-DATA pool<>+12340(SB)/4, $0x00000020
-DATA pool<>+12344(SB)/4, $0x00000020
-DATA pool<>+12348(SB)/4, $0x00000020
-DATA pool<>+12352(SB)/4, $0x00000020
-DATA pool<>+12356(SB)/4, $0x00000020
-DATA pool<>+12360(SB)/4, $0x00000020
-DATA pool<>+12364(SB)/4, $0x00000020
-DATA pool<>+12368(SB)/4, $0x00000020
-DATA pool<>+12372(SB)/4, $0x00000020
-DATA pool<>+12376(SB)/4, $0x00000020
-DATA pool<>+12380(SB)/4, $0x00000020
+DATA pool<>+11776(SB)/4, $0x00000020
+DATA pool<>+11780(SB)/4, $0x00000020
+DATA pool<>+11784(SB)/4, $0x00000020
+DATA pool<>+11788(SB)/4, $0x00000020
+DATA pool<>+11792(SB)/4, $0x00000020
+DATA pool<>+11796(SB)/4, $0x00000020
+DATA pool<>+11800(SB)/4, $0x00000020
+DATA pool<>+11804(SB)/4, $0x00000020
+DATA pool<>+11808(SB)/4, $0x00000020
+DATA pool<>+11812(SB)/4, $0x00000020
+DATA pool<>+11816(SB)/4, $0x00000020
+DATA pool<>+11820(SB)/4, $0x00000020
+DATA pool<>+11824(SB)/4, $0x00000020
+DATA pool<>+11828(SB)/4, $0x00000020
+DATA pool<>+11832(SB)/4, $0x00000020
+DATA pool<>+11836(SB)/4, $0x00000020
+DATA pool<>+11840(SB)/4, $0x00000020
+DATA pool<>+11844(SB)/4, $0x00000020
+DATA pool<>+11848(SB)/4, $0x00000020
+DATA pool<>+11852(SB)/4, $0x00000020
+DATA pool<>+11856(SB)/4, $0x00000020
+DATA pool<>+11860(SB)/4, $0x00000020
+DATA pool<>+11864(SB)/4, $0x00000020
+DATA pool<>+11868(SB)/4, $0x00000020
+DATA pool<>+11904(SB)/4, $0x49400000
+DATA pool<>+11908(SB)/4, $0x49400000
+DATA pool<>+11912(SB)/4, $0x49400000
+DATA pool<>+11916(SB)/4, $0x49400000
+DATA pool<>+11920(SB)/4, $0x49400000
+DATA pool<>+11924(SB)/4, $0x49400000
+DATA pool<>+11928(SB)/4, $0x49400000
+DATA pool<>+11932(SB)/4, $0x49400000
+DATA pool<>+11936(SB)/4, $0x49400000
+DATA pool<>+11940(SB)/4, $0x49400000
+DATA pool<>+11944(SB)/4, $0x49400000
+DATA pool<>+11948(SB)/4, $0x49400000
+DATA pool<>+11952(SB)/4, $0x49400000
+DATA pool<>+11956(SB)/4, $0x49400000
+DATA pool<>+11960(SB)/4, $0x49400000
+DATA pool<>+11964(SB)/4, $0x49400000
+DATA pool<>+11968(SB)/4, $0x49400000
+DATA pool<>+11972(SB)/4, $0x49400000
+DATA pool<>+11976(SB)/4, $0x49400000
+DATA pool<>+11980(SB)/4, $0x49400000
+DATA pool<>+11984(SB)/4, $0x49400000
+DATA pool<>+11988(SB)/4, $0x49400000
+DATA pool<>+11992(SB)/4, $0x49400000
+DATA pool<>+11996(SB)/4, $0x49400000
+DATA pool<>+12032(SB)/4, $0x3e2aaaab
+DATA pool<>+12036(SB)/4, $0x3e2aaaab
+DATA pool<>+12040(SB)/4, $0x3e2aaaab
+DATA pool<>+12044(SB)/4, $0x3e2aaaab
+DATA pool<>+12048(SB)/4, $0x3e2aaaab
+DATA pool<>+12052(SB)/4, $0x3e2aaaab
+DATA pool<>+12056(SB)/4, $0x3e2aaaab
+DATA pool<>+12060(SB)/4, $0x3e2aaaab
+DATA pool<>+12064(SB)/4, $0x3e2aaaab
+DATA pool<>+12068(SB)/4, $0x3e2aaaab
+DATA pool<>+12072(SB)/4, $0x3e2aaaab
+DATA pool<>+12076(SB)/4, $0x3e2aaaab
+DATA pool<>+12080(SB)/4, $0x3e2aaaab
+DATA pool<>+12084(SB)/4, $0x3e2aaaab
+DATA pool<>+12088(SB)/4, $0x3e2aaaab
+DATA pool<>+12092(SB)/4, $0x3e2aaaab
+DATA pool<>+12096(SB)/4, $0x3e2aaaab
+DATA pool<>+12100(SB)/4, $0x3e2aaaab
+DATA pool<>+12104(SB)/4, $0x3e2aaaab
+DATA pool<>+12108(SB)/4, $0x3e2aaaab
+DATA pool<>+12112(SB)/4, $0x3e2aaaab
+DATA pool<>+12116(SB)/4, $0x3e2aaaab
+DATA pool<>+12120(SB)/4, $0x3e2aaaab
+DATA pool<>+12124(SB)/4, $0x3e2aaaab
+DATA pool<>+12160(SB)/4, $0x3f000000
+DATA pool<>+12164(SB)/4, $0x3f000000
+DATA pool<>+12168(SB)/4, $0x3f000000
+DATA pool<>+12172(SB)/4, $0x3f000000
+DATA pool<>+12176(SB)/4, $0x3f000000
+DATA pool<>+12180(SB)/4, $0x3f000000
+DATA pool<>+12184(SB)/4, $0x3f000000
+DATA pool<>+12188(SB)/4, $0x3f000000
+DATA pool<>+12192(SB)/4, $0x3f000000
+DATA pool<>+12196(SB)/4, $0x3f000000
+DATA pool<>+12200(SB)/4, $0x3f000000
+DATA pool<>+12204(SB)/4, $0x3f000000
+DATA pool<>+12208(SB)/4, $0x3f000000
+DATA pool<>+12212(SB)/4, $0x3f000000
+DATA pool<>+12216(SB)/4, $0x3f000000
+DATA pool<>+12220(SB)/4, $0x3f000000
+DATA pool<>+12224(SB)/4, $0x3f000000
+DATA pool<>+12228(SB)/4, $0x3f000000
+DATA pool<>+12232(SB)/4, $0x3f000000
+DATA pool<>+12236(SB)/4, $0x3f000000
+DATA pool<>+12240(SB)/4, $0x3f000000
+DATA pool<>+12244(SB)/4, $0x3f000000
+DATA pool<>+12248(SB)/4, $0x3f000000
+DATA pool<>+12252(SB)/4, $0x3f000000
+DATA pool<>+12288(SB)/4, $0x3f800000
+DATA pool<>+12292(SB)/4, $0x3f800000
+DATA pool<>+12296(SB)/4, $0x3f800000
+DATA pool<>+12300(SB)/4, $0x3f800000
+DATA pool<>+12304(SB)/4, $0x3f800000
+DATA pool<>+12308(SB)/4, $0x3f800000
+DATA pool<>+12312(SB)/4, $0x3f800000
+DATA pool<>+12316(SB)/4, $0x3f800000
+DATA pool<>+12320(SB)/4, $0x3f800000
+DATA pool<>+12324(SB)/4, $0x3f800000
+DATA pool<>+12328(SB)/4, $0x3f800000
+DATA pool<>+12332(SB)/4, $0x3f800000
+DATA pool<>+12336(SB)/4, $0x3f800000
+DATA pool<>+12340(SB)/4, $0x3f800000
+DATA pool<>+12344(SB)/4, $0x3f800000
+DATA pool<>+12348(SB)/4, $0x3f800000
+DATA pool<>+12352(SB)/4, $0x3f800000
+DATA pool<>+12356(SB)/4, $0x3f800000
+DATA pool<>+12360(SB)/4, $0x3f800000
+DATA pool<>+12364(SB)/4, $0x3f800000
+DATA pool<>+12368(SB)/4, $0x3f800000
+DATA pool<>+12372(SB)/4, $0x3f800000
+DATA pool<>+12376(SB)/4, $0x3f800000
+DATA pool<>+12380(SB)/4, $0x3f800000
 DATA pool<>+12416(SB)/8, $0x0000000000000000
 DATA pool<>+12424(SB)/8, $0x0000000000000000
 DATA pool<>+12432(SB)/8, $0x0000000000000000

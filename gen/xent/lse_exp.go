@@ -214,14 +214,17 @@ func holdLSEExpF32(p *Pool) lseExpF32 {
 // core replaces each float32 ZMM d in xs (d <= 0, -Inf or NaN) by e^d
 // within 2^-22.5 relative, for sums of at least 1: d is clamped to lo
 // (SoftmaxF32Lo in every lane), so a lane below it gives e^lo, about
-// 2^-126. NaN stays NaN (the clamp keeps a NaN d in its register form;
-// 2^n is applied by VSCALEFPS).
+// 2^-126; with lo nil the caller knows every d is at least -fastSpan.
+// NaN stays NaN (the clamp keeps a NaN d in its register form; 2^n is
+// applied by VSCALEFPS).
 func (e lseExpF32) core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	n := len(xs)
 	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
 	Comment("lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2")
 	for i, x := range xs {
-		VMAXPS(x, lo, x)
+		if lo != nil {
+			VMAXPS(x, lo, x)
+		}
 		ts[i], ks[i], qs[i] = ZMM(), ZMM(), ZMM()
 		VMOVUPS(e.shift, ts[i])
 		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, ts[i])
@@ -380,12 +383,18 @@ func (c lseExpF32Y) exp(xs []VecVirtual, lo VecVirtual) {
 	}
 }
 
-// lseLongUnrollY is the number of vectors an iteration of the AVX2 float32
+// lseLongUnrollF32 is the number of vectors an iteration of the float32
 // exp pass of long rows takes: their e are added pairwise in float32 as
 // they come (pairTree: four roundings of 2^-24 a term beside the exp's
-// 2^-21.8), then widened once and summed in float64; the widening and the
-// loop's own instructions are paid once for 16 vectors (bench/TUNING.md).
-const lseLongUnrollY = 16
+// 2^-21.8 on AVX2, 2^-22.5 on AVX-512), then widened once and summed in
+// float64; the widening and the loop's own instructions are paid once for
+// 16 vectors (bench/TUNING.md).
+const lseLongUnrollF32 = 16
+
+// lseLongChunkZ is the number of vectors whose exps the AVX-512 float32
+// long rows compute together (lseExpF32's core, ILP across its latency
+// chains) before pairTree takes them.
+const lseLongChunkZ = 4
 
 // lseLongHeldY is the number of lseExpF32Y's operands that pass holds in
 // registers (the rounding shift, log2e, -ln2): with the max, the sum, the
@@ -393,33 +402,38 @@ const lseLongUnrollY = 16
 // three temporaries), 14 of the 16 YMM registers.
 const lseLongHeldY = 3
 
-// lseLongExpF32Y emits the AVX2 exp pass of a float32 row over groupBytes
-// at src with max m (broadcast) and returns its sum in lane 0 (float64):
+// lseLongExpF32 emits the exp pass of a float32 row over groupBytes at src
+// with max m (broadcast), lseExpF32Y's exp on AVX2 and lseExpF32's on
+// AVX-512, and returns its sum in lane 0 (float64):
 // the fast version (no clamp) when span, the row's max - min, is within
 // fastSpan, else the clamped one; the next row's lines prefetched (next,
 // see nextOffset).
-func (r *row) lseLongExpF32Y(pre string, src Register, m, span VecVirtual, next Register) VecVirtual {
+func (r *row) lseLongExpF32(pre string, src Register, m, span VecVirtual, next Register) VecVirtual {
 	sum := XMM()
-	r.ifFast(span, pre+"yfast")
-	VMOVAPD(r.lseLongPassF32Y(pre+"y", src, m, next, false).AsX(), sum)
-	JMP(LabelRef(pre + "yexpsdone"))
-	Label(pre + "yfast")
-	VMOVAPD(r.lseLongPassF32Y(pre+"yf", src, m, next, true).AsX(), sum)
-	Label(pre + "yexpsdone")
+	r.ifFast(span, pre+"lfast")
+	VMOVAPD(r.lseLongPassF32(pre+"l", src, m, next, false).AsX(), sum)
+	JMP(LabelRef(pre + "lexpsdone"))
+	Label(pre + "lfast")
+	VMOVAPD(r.lseLongPassF32(pre+"lf", src, m, next, true).AsX(), sum)
+	Label(pre + "lexpsdone")
 	return sum
 }
 
-// lseLongPassF32Y emits one version of lseLongExpF32Y's pass: fast, whole
+// lseLongPassF32 emits one version of lseLongExpF32's pass: fast, whole
 // vectors without the clamp (the tail keeps it, for its -Inf fill).
-func (r *row) lseLongPassF32Y(pre string, src Register, m VecVirtual, next Register, fast bool) VecVirtual {
-	p := r.p
-	Comment("Exp pass: e = exp(s - max) (lseExpF32Y), added pairwise in float32, summed in float64.")
+func (r *row) lseLongPassF32(pre string, src Register, m VecVirtual, next Register, fast bool) VecVirtual {
+	p, isa := r.p, r.isa
+	Comment("Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.")
 	n, ptr := GP64(), GP64()
 	MOVQ(r.cols, n)
 	MOVQ(src, ptr)
-	sum, lo := YMM(), YMM()
+	sum, lo := isa.Vec(), isa.Vec()
 	VXORPD(sum, sum, sum)
-	VMOVUPS(ySplat(p, "lse32y_lo", lseY32Lo), lo)
+	if isa.AVX512 {
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	} else {
+		VMOVUPS(ySplat(p, "lse32y_lo", lseY32Lo), lo)
+	}
 	vl := lo
 	if fast {
 		vl = nil
@@ -429,26 +443,41 @@ func (r *row) lseLongPassF32Y(pre string, src Register, m VecVirtual, next Regis
 		VADDPD(h, l, l)
 		VADDPD(l, sum, sum)
 	}
-	ye := holdLSEExpF32Y(p, lseLongHeldY)
-	Loop(pre+"exp", n, r.lanes, lseLongUnrollY, func(u int) {
+	var exp func(xs []VecVirtual, lo VecVirtual)
+	chunk := 1
+	if isa.AVX512 {
+		e := holdLSEExpF32(p)
+		exp = func(xs []VecVirtual, lo VecVirtual) { e.core(p, xs, lo) }
+		chunk = lseLongChunkZ
+	} else {
+		e := holdLSEExpF32Y(p, lseLongHeldY)
+		exp = e.exp
+	}
+	Loop(pre+"exp", n, r.lanes, lseLongUnrollF32, func(u int) {
 		var t pairTree
-		for i := 0; i < u; i++ {
-			x := YMM()
-			VMOVUPS(Mem{Base: ptr, Disp: r.vb * i}, x)
-			VSUBPS(m, x, x)
-			if (r.vb*i)%64 == 0 {
-				PREFETCHT0(Mem{Base: ptr, Index: next, Scale: 1, Disp: r.vb * i})
+		for c0 := 0; c0 < u; c0 += chunk {
+			xs := make([]VecVirtual, min(chunk, u-c0))
+			for q := range xs {
+				i := c0 + q
+				xs[q] = isa.Vec()
+				VMOVUPS(Mem{Base: ptr, Disp: r.vb * i}, xs[q])
+				VSUBPS(m, xs[q], xs[q])
+				if (r.vb*i)%64 == 0 {
+					PREFETCHT0(Mem{Base: ptr, Index: next, Scale: 1, Disp: r.vb * i})
+				}
 			}
-			ye.exp([]VecVirtual{x}, vl)
-			t.push(x)
+			exp(xs, vl)
+			for _, x := range xs {
+				t.push(x)
+			}
 		}
 		add(t.sum())
 		ADDQ(U32(r.vb*u), ptr)
 	}, func() {
-		x := YMM()
+		x := isa.Vec()
 		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
 		VSUBPS(m, x, x)
-		ye.exp([]VecVirtual{x}, lo)
+		exp([]VecVirtual{x}, lo)
 		add(x)
 	})
 	HSumPD(sum)

@@ -679,13 +679,10 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	JE(LabelRef("done"))
 	m, span := r.maxPass("", srcp, "special", nil)
 	var sum VecVirtual
-	switch {
-	case d.Size == 8:
+	if d.Size == 8 {
 		sum = r.lseLongExpF64("", srcp, m, next)
-	case !isa.AVX512:
-		sum = r.lseLongExpF32Y("", srcp, m, span, next)
-	default:
-		sum = r.expPasses("", srcp, m, span, expPass{next: next})
+	} else {
+		sum = r.lseLongExpF32("", srcp, m, span, next)
 	}
 	Comment("max + log(sum); a NaN sum stays NaN.")
 	s := XMM()
