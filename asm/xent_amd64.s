@@ -881,7 +881,7 @@ sggmax_done:
 	VMOVUPS Y1, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 3 held exp constants, 16 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
@@ -890,330 +890,333 @@ sggmax_done:
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VMOVUPS pool<>+768(SB), Y5
+	VMOVUPS pool<>+896(SB), Y6
+	VMOVUPS pool<>+1024(SB), Y7
+	VMOVUPS pool<>+1152(SB), Y8
 
 sggexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      sggexp_one
-	VMOVUPS (DI), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS 32(DI), Y7
-	VSUBPS  (SI), Y7, Y7
-	VMOVUPS 64(DI), Y8
-	VSUBPS  (SI), Y8, Y8
-	VMOVUPS 96(DI), Y9
+	VMOVUPS (DI), Y9
 	VSUBPS  (SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS 32(DI), Y10
+	VSUBPS  (SI), Y10, Y10
+	VMOVUPS 64(DI), Y11
+	VSUBPS  (SI), Y11, Y11
+	VMOVUPS 96(DI), Y12
+	VSUBPS  (SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     (DI)(R9*1), Y6
-	VSUBPS      32(SI), Y6, Y6
-	VMOVUPS     32(DI)(R9*1), Y7
-	VSUBPS      32(SI), Y7, Y7
-	VMOVUPS     64(DI)(R9*1), Y8
-	VSUBPS      32(SI), Y8, Y8
-	VMOVUPS     96(DI)(R9*1), Y9
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y1, Y1
+	VMOVUPS     (DI)(R9*1), Y9
 	VSUBPS      32(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     32(DI)(R9*1), Y10
+	VSUBPS      32(SI), Y10, Y10
+	VMOVUPS     64(DI)(R9*1), Y11
+	VSUBPS      32(SI), Y11, Y11
+	VMOVUPS     96(DI)(R9*1), Y12
+	VSUBPS      32(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y2, Y2
-	VMOVUPS     (DI)(R9*2), Y6
-	VSUBPS      64(SI), Y6, Y6
-	VMOVUPS     32(DI)(R9*2), Y7
-	VSUBPS      64(SI), Y7, Y7
-	VMOVUPS     64(DI)(R9*2), Y8
-	VSUBPS      64(SI), Y8, Y8
-	VMOVUPS     96(DI)(R9*2), Y9
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y2, Y2
+	VMOVUPS     (DI)(R9*2), Y9
 	VSUBPS      64(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     32(DI)(R9*2), Y10
+	VSUBPS      64(SI), Y10, Y10
+	VMOVUPS     64(DI)(R9*2), Y11
+	VSUBPS      64(SI), Y11, Y11
+	VMOVUPS     96(DI)(R9*2), Y12
+	VSUBPS      64(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y3, Y3
-	VMOVUPS     (R8), Y6
-	VSUBPS      96(SI), Y6, Y6
-	VMOVUPS     32(R8), Y7
-	VSUBPS      96(SI), Y7, Y7
-	VMOVUPS     64(R8), Y8
-	VSUBPS      96(SI), Y8, Y8
-	VMOVUPS     96(R8), Y9
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y3, Y3
+	VMOVUPS     (R8), Y9
 	VSUBPS      96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     32(R8), Y10
+	VSUBPS      96(SI), Y10, Y10
+	VMOVUPS     64(R8), Y11
+	VSUBPS      96(SI), Y11, Y11
+	VMOVUPS     96(R8), Y12
+	VSUBPS      96(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y4, Y4
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y4, Y4
 	ADDQ        $0x00000080, DI
 	ADDQ        $0x00000080, R8
 	SUBQ        $0x00000020, R11
@@ -1222,86 +1225,86 @@ sggexp_loop:
 sggexp_one:
 	CMPQ    R11, $0x00000008
 	JL      sggexp_tail
-	VMOVUPS (DI), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS (DI)(R9*1), Y7
-	VSUBPS  32(SI), Y7, Y7
-	VMOVUPS (DI)(R9*2), Y8
-	VSUBPS  64(SI), Y8, Y8
-	VMOVUPS (R8), Y9
-	VSUBPS  96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS (DI), Y9
+	VSUBPS  (SI), Y9, Y9
+	VMOVUPS (DI)(R9*1), Y10
+	VSUBPS  32(SI), Y10, Y10
+	VMOVUPS (DI)(R9*2), Y11
+	VSUBPS  64(SI), Y11, Y11
+	VMOVUPS (R8), Y12
+	VSUBPS  96(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y6, Y1, Y1
-	VADDPS      Y7, Y2, Y2
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y4, Y4
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y9, Y1, Y1
+	VADDPS      Y10, Y2, Y2
+	VADDPS      Y11, Y3, Y3
+	VADDPS      Y12, Y4, Y4
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 	SUBQ        $0x00000008, R11
@@ -1314,90 +1317,90 @@ sggexp_tail:
 	ADDQ    DI, R11
 	MOVQ    224(SP), DI
 	ADDQ    R8, DI
-	VMOVUPS (R11), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS (R11)(R9*1), Y7
-	VSUBPS  32(SI), Y7, Y7
-	VMOVUPS (R11)(R9*2), Y8
-	VSUBPS  64(SI), Y8, Y8
-	VMOVUPS (DI), Y9
-	VSUBPS  96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS (R11), Y9
+	VSUBPS  (SI), Y9, Y9
+	VMOVUPS (R11)(R9*1), Y10
+	VSUBPS  32(SI), Y10, Y10
+	VMOVUPS (R11)(R9*2), Y11
+	VSUBPS  64(SI), Y11, Y11
+	VMOVUPS (DI), Y12
+	VSUBPS  96(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y9, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y10
-	VFMADD231PS pool<>+1152(SB), Y10, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-	VFMADD213PS pool<>+1664(SB), Y9, Y11
-	VPERMPS     exp2tab8<>+0(SB), Y5, Y10
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y5
+	VFMADD231PS Y7, Y12, Y5
+	VSUBPS      Y6, Y5, Y6
+	VFMADD231PS Y8, Y6, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y12, Y7
+	VFMADD213PS pool<>+1536(SB), Y12, Y7
+	VFMADD213PS pool<>+1664(SB), Y12, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y10, Y10
-	VMULPS      Y10, Y11, Y9
-	VANDPS      128(SI), Y6, Y6
-	VANDPS      128(SI), Y7, Y7
-	VANDPS      128(SI), Y8, Y8
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y12
 	VANDPS      128(SI), Y9, Y9
-	VADDPS      Y6, Y1, Y1
-	VADDPS      Y7, Y2, Y2
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y4, Y4
+	VANDPS      128(SI), Y10, Y10
+	VANDPS      128(SI), Y11, Y11
+	VANDPS      128(SI), Y12, Y12
+	VADDPS      Y9, Y1, Y1
+	VADDPS      Y10, Y2, Y2
+	VADDPS      Y11, Y3, Y3
+	VADDPS      Y12, Y4, Y4
 
 sggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -1518,81 +1521,114 @@ sogmax_done:
 	VMOVUPS Y1, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 3 held exp constants, 16 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VXORPD  Y1, Y1, Y1
 	VMOVUPS pool<>+768(SB), Y2
+	VMOVUPS pool<>+896(SB), Y3
+	VMOVUPS pool<>+1024(SB), Y4
+	VMOVUPS pool<>+1152(SB), Y5
 
 sogexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      sogexp_one
-	VMOVUPS (DI), Y3
-	VSUBPS  (SI), Y3, Y3
-	VMOVUPS 32(DI), Y4
-	VSUBPS  (SI), Y4, Y4
-	VMOVUPS 64(DI), Y5
-	VSUBPS  (SI), Y5, Y5
-	VMOVUPS 96(DI), Y6
+	VMOVUPS (DI), Y6
 	VSUBPS  (SI), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y3, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y3
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y3, Y9
-	VFMADD213PS pool<>+1536(SB), Y3, Y9
-	VFMADD213PS pool<>+1664(SB), Y3, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y3
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y4, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y4
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y4, Y9
-	VFMADD213PS pool<>+1536(SB), Y4, Y9
-	VFMADD213PS pool<>+1664(SB), Y4, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y4
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y5, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
+	VMOVUPS 32(DI), Y7
+	VSUBPS  (SI), Y7, Y7
+	VMOVUPS 64(DI), Y8
+	VSUBPS  (SI), Y8, Y8
+	VMOVUPS 96(DI), Y9
+	VSUBPS  (SI), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y6, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y6
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y6, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y7, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y9, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y1, Y1
+	ADDQ        $0x00000080, DI
+	SUBQ        $0x00000020, R11
+	JMP         sogexp_loop
+
+sogexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sogexp_tail
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     Y3, Y7
+	VFMADD231PS Y4, Y6, Y7
+	VSUBPS      Y3, Y7, Y8
+	VFMADD231PS Y5, Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+1280(SB), Y9
@@ -1603,37 +1639,7 @@ sogexp_loop:
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y6
-	VADDPS      Y4, Y3, Y3
-	VADDPS      Y6, Y5, Y5
-	VADDPS      Y5, Y3, Y3
-	VADDPS      Y3, Y1, Y1
-	ADDQ        $0x00000080, DI
-	SUBQ        $0x00000020, R11
-	JMP         sogexp_loop
-
-sogexp_one:
-	CMPQ    R11, $0x00000008
-	JL      sogexp_tail
-	VMOVUPS (DI), Y3
-	VSUBPS  (SI), Y3, Y3
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y4
-	VFMADD231PS pool<>+1024(SB), Y3, Y4
-	VSUBPS      pool<>+896(SB), Y4, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y3
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y6
-	VFMADD213PS pool<>+1408(SB), Y3, Y6
-	VFMADD213PS pool<>+1536(SB), Y3, Y6
-	VFMADD213PS pool<>+1664(SB), Y3, Y6
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y5
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y5, Y5
-	VMULPS      Y5, Y6, Y3
-	VADDPS      Y3, Y1, Y1
+	VADDPS      Y6, Y1, Y1
 	ADDQ        $0x00000020, DI
 	SUBQ        $0x00000008, R11
 	JMP         sogexp_one
@@ -1643,27 +1649,27 @@ sogexp_tail:
 	JE      sogexp_done
 	MOVQ    224(SP), R11
 	ADDQ    DI, R11
-	VMOVUPS (R11), Y3
-	VSUBPS  (SI), Y3, Y3
+	VMOVUPS (R11), Y6
+	VSUBPS  (SI), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y2
-	VFMADD231PS pool<>+1024(SB), Y3, Y2
-	VSUBPS      pool<>+896(SB), Y2, Y4
-	VFMADD231PS pool<>+1152(SB), Y4, Y3
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     Y3, Y2
+	VFMADD231PS Y4, Y6, Y2
+	VSUBPS      Y3, Y2, Y3
+	VFMADD231PS Y5, Y3, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y5
-	VFMADD213PS pool<>+1408(SB), Y3, Y5
-	VFMADD213PS pool<>+1536(SB), Y3, Y5
-	VFMADD213PS pool<>+1664(SB), Y3, Y5
-	VPERMPS     exp2tab8<>+0(SB), Y2, Y4
+	VMOVUPS     pool<>+1280(SB), Y4
+	VFMADD213PS pool<>+1408(SB), Y6, Y4
+	VFMADD213PS pool<>+1536(SB), Y6, Y4
+	VFMADD213PS pool<>+1664(SB), Y6, Y4
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y3
 	VPSLLD      $0x14, Y2, Y2
-	VPADDD      Y2, Y4, Y4
-	VMULPS      Y4, Y5, Y3
-	VANDPS      128(SI), Y3, Y3
-	VADDPS      Y3, Y1, Y1
+	VPADDD      Y2, Y3, Y3
+	VMULPS      Y3, Y4, Y6
+	VANDPS      128(SI), Y6, Y6
+	VADDPS      Y6, Y1, Y1
 
 sogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.

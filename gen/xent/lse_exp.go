@@ -255,8 +255,10 @@ type groupExpCore struct {
 	e32 lseExpF32
 }
 
-// holdGroupExp loads lo and, for float32 on AVX-512, the held table.
-func (r *row) holdGroupExp() groupExpCore {
+// holdGroupExp loads lo and, for float32 on AVX-512, the held table; for
+// float32 on AVX2 it holds the first held of ExpSumF32Core's constants
+// (until p.Release).
+func (r *row) holdGroupExp(held int) groupExpCore {
 	d, isa, p := r.d, r.isa, r.p
 	g := groupExpCore{r: r, lo: isa.Vec()}
 	if d.Size == 8 {
@@ -266,6 +268,11 @@ func (r *row) holdGroupExp() groupExpCore {
 	}
 	if d.Size == 4 && isa.AVX512 {
 		g.e32 = holdLSEExpF32(p)
+	}
+	if d.Size == 4 && !isa.AVX512 && held > 0 {
+		ss := []Splat{F32Splat("exp32t8_shift", 0x1.8p20), F32Splat("exp32t_log2e", math.Log2E),
+			F32Splat("exp32l_negln2hi", -float32(math.Ln2))}
+		p.Hold(isa, ss[:min(held, len(ss))]...)
 	}
 	return g
 }
