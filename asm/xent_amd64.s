@@ -881,7 +881,7 @@ sggmax_done:
 	VMOVUPS Y1, 96(SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 3 held exp constants, 16 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	LEAQ    (CX)(R10*1), R8
@@ -890,330 +890,333 @@ sggmax_done:
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VMOVUPS pool<>+768(SB), Y5
+	VMOVUPS pool<>+896(SB), Y6
+	VMOVUPS pool<>+1024(SB), Y7
+	VMOVUPS pool<>+1152(SB), Y8
 
 sggexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      sggexp_one
-	VMOVUPS (DI), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS 32(DI), Y7
-	VSUBPS  (SI), Y7, Y7
-	VMOVUPS 64(DI), Y8
-	VSUBPS  (SI), Y8, Y8
-	VMOVUPS 96(DI), Y9
+	VMOVUPS (DI), Y9
 	VSUBPS  (SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS 32(DI), Y10
+	VSUBPS  (SI), Y10, Y10
+	VMOVUPS 64(DI), Y11
+	VSUBPS  (SI), Y11, Y11
+	VMOVUPS 96(DI), Y12
+	VSUBPS  (SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y1, Y1
-	VMOVUPS     (DI)(R9*1), Y6
-	VSUBPS      32(SI), Y6, Y6
-	VMOVUPS     32(DI)(R9*1), Y7
-	VSUBPS      32(SI), Y7, Y7
-	VMOVUPS     64(DI)(R9*1), Y8
-	VSUBPS      32(SI), Y8, Y8
-	VMOVUPS     96(DI)(R9*1), Y9
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y1, Y1
+	VMOVUPS     (DI)(R9*1), Y9
 	VSUBPS      32(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     32(DI)(R9*1), Y10
+	VSUBPS      32(SI), Y10, Y10
+	VMOVUPS     64(DI)(R9*1), Y11
+	VSUBPS      32(SI), Y11, Y11
+	VMOVUPS     96(DI)(R9*1), Y12
+	VSUBPS      32(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y2, Y2
-	VMOVUPS     (DI)(R9*2), Y6
-	VSUBPS      64(SI), Y6, Y6
-	VMOVUPS     32(DI)(R9*2), Y7
-	VSUBPS      64(SI), Y7, Y7
-	VMOVUPS     64(DI)(R9*2), Y8
-	VSUBPS      64(SI), Y8, Y8
-	VMOVUPS     96(DI)(R9*2), Y9
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y2, Y2
+	VMOVUPS     (DI)(R9*2), Y9
 	VSUBPS      64(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     32(DI)(R9*2), Y10
+	VSUBPS      64(SI), Y10, Y10
+	VMOVUPS     64(DI)(R9*2), Y11
+	VSUBPS      64(SI), Y11, Y11
+	VMOVUPS     96(DI)(R9*2), Y12
+	VSUBPS      64(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y3, Y3
-	VMOVUPS     (R8), Y6
-	VSUBPS      96(SI), Y6, Y6
-	VMOVUPS     32(R8), Y7
-	VSUBPS      96(SI), Y7, Y7
-	VMOVUPS     64(R8), Y8
-	VSUBPS      96(SI), Y8, Y8
-	VMOVUPS     96(R8), Y9
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y3, Y3
+	VMOVUPS     (R8), Y9
 	VSUBPS      96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS     32(R8), Y10
+	VSUBPS      96(SI), Y10, Y10
+	VMOVUPS     64(R8), Y11
+	VSUBPS      96(SI), Y11, Y11
+	VMOVUPS     96(R8), Y12
+	VSUBPS      96(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y7, Y6, Y6
-	VADDPS      Y9, Y8, Y8
-	VADDPS      Y8, Y6, Y6
-	VADDPS      Y6, Y4, Y4
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y12, Y11, Y11
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y9, Y4, Y4
 	ADDQ        $0x00000080, DI
 	ADDQ        $0x00000080, R8
 	SUBQ        $0x00000020, R11
@@ -1222,86 +1225,86 @@ sggexp_loop:
 sggexp_one:
 	CMPQ    R11, $0x00000008
 	JL      sggexp_tail
-	VMOVUPS (DI), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS (DI)(R9*1), Y7
-	VSUBPS  32(SI), Y7, Y7
-	VMOVUPS (DI)(R9*2), Y8
-	VSUBPS  64(SI), Y8, Y8
-	VMOVUPS (R8), Y9
-	VSUBPS  96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS (DI), Y9
+	VSUBPS  (SI), Y9, Y9
+	VMOVUPS (DI)(R9*1), Y10
+	VSUBPS  32(SI), Y10, Y10
+	VMOVUPS (DI)(R9*2), Y11
+	VSUBPS  64(SI), Y11, Y11
+	VMOVUPS (R8), Y12
+	VSUBPS  96(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	VADDPS      Y6, Y1, Y1
-	VADDPS      Y7, Y2, Y2
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y4, Y4
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y12, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y12, Y15
+	VFMADD213PS pool<>+1536(SB), Y12, Y15
+	VFMADD213PS pool<>+1664(SB), Y12, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y12
+	VADDPS      Y9, Y1, Y1
+	VADDPS      Y10, Y2, Y2
+	VADDPS      Y11, Y3, Y3
+	VADDPS      Y12, Y4, Y4
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 	SUBQ        $0x00000008, R11
@@ -1314,90 +1317,90 @@ sggexp_tail:
 	ADDQ    DI, R11
 	MOVQ    224(SP), DI
 	ADDQ    R8, DI
-	VMOVUPS (R11), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS (R11)(R9*1), Y7
-	VSUBPS  32(SI), Y7, Y7
-	VMOVUPS (R11)(R9*2), Y8
-	VSUBPS  64(SI), Y8, Y8
-	VMOVUPS (DI), Y9
-	VSUBPS  96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMOVUPS (R11), Y9
+	VSUBPS  (SI), Y9, Y9
+	VMOVUPS (R11)(R9*1), Y10
+	VSUBPS  32(SI), Y10, Y10
+	VMOVUPS (R11)(R9*2), Y11
+	VSUBPS  64(SI), Y11, Y11
+	VMOVUPS (DI), Y12
+	VSUBPS  96(SI), Y12, Y12
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y9, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y10
-	VFMADD231PS pool<>+1152(SB), Y10, Y9
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y9, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y9
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-	VFMADD213PS pool<>+1664(SB), Y9, Y11
-	VPERMPS     exp2tab8<>+0(SB), Y5, Y10
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y10, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y5, Y11
+	VMOVUPS     Y6, Y13
+	VFMADD231PS Y7, Y11, Y13
+	VSUBPS      Y6, Y13, Y14
+	VFMADD231PS Y8, Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     Y6, Y5
+	VFMADD231PS Y7, Y12, Y5
+	VSUBPS      Y6, Y5, Y6
+	VFMADD231PS Y8, Y6, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y12, Y7
+	VFMADD213PS pool<>+1536(SB), Y12, Y7
+	VFMADD213PS pool<>+1664(SB), Y12, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
 	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y10, Y10
-	VMULPS      Y10, Y11, Y9
-	VANDPS      128(SI), Y6, Y6
-	VANDPS      128(SI), Y7, Y7
-	VANDPS      128(SI), Y8, Y8
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y12
 	VANDPS      128(SI), Y9, Y9
-	VADDPS      Y6, Y1, Y1
-	VADDPS      Y7, Y2, Y2
-	VADDPS      Y8, Y3, Y3
-	VADDPS      Y9, Y4, Y4
+	VANDPS      128(SI), Y10, Y10
+	VANDPS      128(SI), Y11, Y11
+	VANDPS      128(SI), Y12, Y12
+	VADDPS      Y9, Y1, Y1
+	VADDPS      Y10, Y2, Y2
+	VADDPS      Y11, Y3, Y3
+	VADDPS      Y12, Y4, Y4
 
 sggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -1518,81 +1521,114 @@ sogmax_done:
 	VMOVUPS Y1, (SI)
 
 	// Exp pass: e = exp(s - max), each row summed in float32 lanes.
-	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound, 13 of 16.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 3 held exp constants, 16 of 16.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VXORPD  Y1, Y1, Y1
 	VMOVUPS pool<>+768(SB), Y2
+	VMOVUPS pool<>+896(SB), Y3
+	VMOVUPS pool<>+1024(SB), Y4
+	VMOVUPS pool<>+1152(SB), Y5
 
 sogexp_loop:
 	CMPQ    R11, $0x00000020
 	JL      sogexp_one
-	VMOVUPS (DI), Y3
-	VSUBPS  (SI), Y3, Y3
-	VMOVUPS 32(DI), Y4
-	VSUBPS  (SI), Y4, Y4
-	VMOVUPS 64(DI), Y5
-	VSUBPS  (SI), Y5, Y5
-	VMOVUPS 96(DI), Y6
+	VMOVUPS (DI), Y6
 	VSUBPS  (SI), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y3, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y3
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y3, Y9
-	VFMADD213PS pool<>+1536(SB), Y3, Y9
-	VFMADD213PS pool<>+1664(SB), Y3, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y3
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y4, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y4
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y4, Y9
-	VFMADD213PS pool<>+1536(SB), Y4, Y9
-	VFMADD213PS pool<>+1664(SB), Y4, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y4
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y5, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
+	VMOVUPS 32(DI), Y7
+	VSUBPS  (SI), Y7, Y7
+	VMOVUPS 64(DI), Y8
+	VSUBPS  (SI), Y8, Y8
+	VMOVUPS 96(DI), Y9
+	VSUBPS  (SI), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y6, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y6
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y6, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y7, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y8, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y9, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y7, Y6, Y6
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y6, Y6
+	VADDPS      Y6, Y1, Y1
+	ADDQ        $0x00000080, DI
+	SUBQ        $0x00000020, R11
+	JMP         sogexp_loop
+
+sogexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sogexp_tail
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     Y3, Y7
+	VFMADD231PS Y4, Y6, Y7
+	VSUBPS      Y3, Y7, Y8
+	VFMADD231PS Y5, Y8, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+1280(SB), Y9
@@ -1603,37 +1639,7 @@ sogexp_loop:
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y6
-	VADDPS      Y4, Y3, Y3
-	VADDPS      Y6, Y5, Y5
-	VADDPS      Y5, Y3, Y3
-	VADDPS      Y3, Y1, Y1
-	ADDQ        $0x00000080, DI
-	SUBQ        $0x00000020, R11
-	JMP         sogexp_loop
-
-sogexp_one:
-	CMPQ    R11, $0x00000008
-	JL      sogexp_tail
-	VMOVUPS (DI), Y3
-	VSUBPS  (SI), Y3, Y3
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y4
-	VFMADD231PS pool<>+1024(SB), Y3, Y4
-	VSUBPS      pool<>+896(SB), Y4, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y3
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y6
-	VFMADD213PS pool<>+1408(SB), Y3, Y6
-	VFMADD213PS pool<>+1536(SB), Y3, Y6
-	VFMADD213PS pool<>+1664(SB), Y3, Y6
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y5
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y5, Y5
-	VMULPS      Y5, Y6, Y3
-	VADDPS      Y3, Y1, Y1
+	VADDPS      Y6, Y1, Y1
 	ADDQ        $0x00000020, DI
 	SUBQ        $0x00000008, R11
 	JMP         sogexp_one
@@ -1643,27 +1649,27 @@ sogexp_tail:
 	JE      sogexp_done
 	MOVQ    224(SP), R11
 	ADDQ    DI, R11
-	VMOVUPS (R11), Y3
-	VSUBPS  (SI), Y3, Y3
+	VMOVUPS (R11), Y6
+	VSUBPS  (SI), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y2
-	VFMADD231PS pool<>+1024(SB), Y3, Y2
-	VSUBPS      pool<>+896(SB), Y2, Y4
-	VFMADD231PS pool<>+1152(SB), Y4, Y3
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     Y3, Y2
+	VFMADD231PS Y4, Y6, Y2
+	VSUBPS      Y3, Y2, Y3
+	VFMADD231PS Y5, Y3, Y6
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y5
-	VFMADD213PS pool<>+1408(SB), Y3, Y5
-	VFMADD213PS pool<>+1536(SB), Y3, Y5
-	VFMADD213PS pool<>+1664(SB), Y3, Y5
-	VPERMPS     exp2tab8<>+0(SB), Y2, Y4
+	VMOVUPS     pool<>+1280(SB), Y4
+	VFMADD213PS pool<>+1408(SB), Y6, Y4
+	VFMADD213PS pool<>+1536(SB), Y6, Y4
+	VFMADD213PS pool<>+1664(SB), Y6, Y4
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y3
 	VPSLLD      $0x14, Y2, Y2
-	VPADDD      Y2, Y4, Y4
-	VMULPS      Y4, Y5, Y3
-	VANDPS      128(SI), Y3, Y3
-	VADDPS      Y3, Y1, Y1
+	VPADDD      Y2, Y3, Y3
+	VMULPS      Y3, Y4, Y6
+	VANDPS      128(SI), Y6, Y6
+	VADDPS      Y6, Y1, Y1
 
 sogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -2789,262 +2795,828 @@ max_done:
 	VSUBSS       X5, X1, X1
 	VMOVSS       pool<>+3712(SB), X3
 	VUCOMISS     X1, X3
-	JCC          fast
+	JCC          lfast
 
-	// Exp pass: e = exp(s - max), summed in float64.
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
+	MOVQ    BX, DI
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+768(SB), Y3
-	MOVQ    BX, DI
+	VMOVUPS lse32y_lo<>+0(SB), Y3
+	VMOVUPS pool<>+896(SB), Y4
+	VMOVUPS pool<>+1024(SB), Y5
+	VMOVUPS pool<>+1152(SB), Y6
 
-exp_loop:
-	CMPQ       DI, $0x00000010
-	JL         exp_one
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+lexp_loop:
+	CMPQ       DI, $0x00000080
+	JL         lexp_one
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
-	VMOVUPS    32(R8), Y5
-	VSUBPS     Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y4, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y8
-	VFMADD213PS pool<>+1408(SB), Y4, Y8
-	VFMADD213PS pool<>+1536(SB), Y4, Y8
-	VFMADD213PS pool<>+1664(SB), Y4, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y4
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS lse32y_g<>+0(SB), Y9, Y9
+	VADDPS      lse32y_a<>+0(SB), Y7, Y7
+	VMULPS      Y9, Y7, Y7
+	VPERMPS     lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y7, Y7
+	VMOVUPS     32(R8), Y8
+	VSUBPS      Y2, Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y5, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y5
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y8
-	VFMADD213PS  pool<>+1408(SB), Y5, Y8
-	VFMADD213PS  pool<>+1536(SB), Y5, Y8
-	VFMADD213PS  pool<>+1664(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, DI
-	JMP          exp_loop
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     64(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  64(R8)(SI*1)
 
-exp_one:
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     96(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     128(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  128(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     160(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     192(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  192(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     224(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     256(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  256(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     288(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     320(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  320(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     352(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     384(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  384(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     416(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMOVUPS     448(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+	PREFETCHT0  448(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y10, Y3, Y10
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VMOVUPS     480(R8), Y11
+	VSUBPS      Y2, Y11, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y3, Y11
+	VMOVUPS     Y4, Y12
+	VFMADD231PS Y5, Y11, Y12
+	VSUBPS      Y4, Y12, Y13
+	VFMADD231PS Y6, Y13, Y11
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y11, Y13
+	VFMADD213PS  lse32y_g<>+0(SB), Y13, Y13
+	VADDPS       lse32y_a<>+0(SB), Y11, Y11
+	VMULPS       Y13, Y11, Y11
+	VPERMPS      lse32y_tab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	ADDQ         $0x00000200, R8
+	SUBQ         $0x00000080, DI
+	JMP          lexp_loop
+
+lexp_one:
 	CMPQ       DI, $0x00000008
-	JL         exp_tail
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+	JL         lexp_tail
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y4, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y7
-	VFMADD213PS  pool<>+1408(SB), Y4, Y7
-	VFMADD213PS  pool<>+1536(SB), Y4, Y7
-	VFMADD213PS  pool<>+1664(SB), Y4, Y7
-	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y6, Y6
-	VMULPS       Y6, Y7, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS  lse32y_g<>+0(SB), Y9, Y9
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, DI
-	JMP          exp_one
+	JMP          lexp_one
 
-exp_tail:
+lexp_tail:
 	TESTQ      DI, DI
-	JE         exp_done
-	VMASKMOVPS (R8), Y0, Y4
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     Y2, Y4, Y4
+	JE         lexp_done
+	VMASKMOVPS (R8), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VSUBPS     Y2, Y7, Y7
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y4, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y3
+	VFMADD231PS Y5, Y7, Y3
+	VSUBPS      Y4, Y3, Y4
+	VFMADD231PS Y6, Y4, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y6
-	VFMADD213PS  pool<>+1408(SB), Y4, Y6
-	VFMADD213PS  pool<>+1536(SB), Y4, Y6
-	VFMADD213PS  pool<>+1664(SB), Y4, Y6
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y4
+	VFMADD213PS  lse32y_g<>+0(SB), Y4, Y4
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y3, Y4
 	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VPADDD       Y3, Y4, Y4
+	VMULPS       Y4, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y3, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 
-exp_done:
+lexp_done:
 	VEXTRACTF128 $0x01, Y1, X3
 	VADDPD       X3, X1, X1
 	VPERMILPD    $0x01, X1, X3
 	VADDSD       X3, X1, X1
 	VMOVAPD      X1, X1
-	JMP          expsdone
+	JMP          lexpsdone
 
-fast:
-	// Exp pass: e = exp(s - max), summed in float64.
+lfast:
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
+	MOVQ    BX, DI
 	MOVQ    CX, R8
 	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+768(SB), Y3
-	MOVQ    BX, DI
+	VMOVUPS lse32y_lo<>+0(SB), Y3
+	VMOVUPS pool<>+896(SB), Y4
+	VMOVUPS pool<>+1024(SB), Y5
+	VMOVUPS pool<>+1152(SB), Y6
 
-fexp_loop:
-	CMPQ       DI, $0x00000010
-	JL         fexp_one
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+lfexp_loop:
+	CMPQ       DI, $0x00000080
+	JL         lfexp_one
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
-	VMOVUPS    32(R8), Y5
-	VSUBPS     Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y4, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y8
-	VFMADD213PS pool<>+1408(SB), Y4, Y8
-	VFMADD213PS pool<>+1536(SB), Y4, Y8
-	VFMADD213PS pool<>+1664(SB), Y4, Y8
-	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD      $0x14, Y6, Y6
-	VPADDD      Y6, Y7, Y7
-	VMULPS      Y7, Y8, Y4
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS lse32y_g<>+0(SB), Y9, Y9
+	VADDPS      lse32y_a<>+0(SB), Y7, Y7
+	VMULPS      Y9, Y7, Y7
+	VPERMPS     lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y7, Y7
+	VMOVUPS     32(R8), Y8
+	VSUBPS      Y2, Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD231PS pool<>+1024(SB), Y5, Y6
-	VSUBPS      pool<>+896(SB), Y6, Y7
-	VFMADD231PS pool<>+1152(SB), Y7, Y5
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y8
-	VFMADD213PS  pool<>+1408(SB), Y5, Y8
-	VFMADD213PS  pool<>+1536(SB), Y5, Y8
-	VFMADD213PS  pool<>+1664(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, DI
-	JMP          fexp_loop
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     64(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  64(R8)(SI*1)
 
-fexp_one:
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     96(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     128(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  128(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     160(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     192(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  192(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     224(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VADDPS      Y8, Y7, Y7
+	VMOVUPS     256(R8), Y8
+	VSUBPS      Y2, Y8, Y8
+	PREFETCHT0  256(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y9
+	VFMADD231PS Y5, Y8, Y9
+	VSUBPS      Y4, Y9, Y10
+	VFMADD231PS Y6, Y10, Y8
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y8, Y10
+	VFMADD213PS lse32y_g<>+0(SB), Y10, Y10
+	VADDPS      lse32y_a<>+0(SB), Y8, Y8
+	VMULPS      Y10, Y8, Y8
+	VPERMPS     lse32y_tab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y8, Y8
+	VMOVUPS     288(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     320(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  320(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     352(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VMOVUPS     384(R8), Y9
+	VSUBPS      Y2, Y9, Y9
+	PREFETCHT0  384(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y10
+	VFMADD231PS Y5, Y9, Y10
+	VSUBPS      Y4, Y10, Y11
+	VFMADD231PS Y6, Y11, Y9
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y9, Y11
+	VFMADD213PS lse32y_g<>+0(SB), Y11, Y11
+	VADDPS      lse32y_a<>+0(SB), Y9, Y9
+	VMULPS      Y11, Y9, Y9
+	VPERMPS     lse32y_tab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y9, Y9
+	VMOVUPS     416(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VMOVUPS     448(R8), Y10
+	VSUBPS      Y2, Y10, Y10
+	PREFETCHT0  448(R8)(SI*1)
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y11
+	VFMADD231PS Y5, Y10, Y11
+	VSUBPS      Y4, Y11, Y12
+	VFMADD231PS Y6, Y12, Y10
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS      lse32y_b<>+0(SB), Y10, Y12
+	VFMADD213PS lse32y_g<>+0(SB), Y12, Y12
+	VADDPS      lse32y_a<>+0(SB), Y10, Y10
+	VMULPS      Y12, Y10, Y10
+	VPERMPS     lse32y_tab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y10, Y10
+	VMOVUPS     480(R8), Y11
+	VSUBPS      Y2, Y11, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y12
+	VFMADD231PS Y5, Y11, Y12
+	VSUBPS      Y4, Y12, Y13
+	VFMADD231PS Y6, Y13, Y11
+
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y11, Y13
+	VFMADD213PS  lse32y_g<>+0(SB), Y13, Y13
+	VADDPS       lse32y_a<>+0(SB), Y11, Y11
+	VMULPS       Y13, Y11, Y11
+	VPERMPS      lse32y_tab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	ADDQ         $0x00000200, R8
+	SUBQ         $0x00000080, DI
+	JMP          lfexp_loop
+
+lfexp_one:
 	CMPQ       DI, $0x00000008
-	JL         fexp_tail
-	VMOVUPS    (R8), Y4
-	VSUBPS     Y2, Y4, Y4
+	JL         lfexp_tail
+	VMOVUPS    (R8), Y7
+	VSUBPS     Y2, Y7, Y7
 	PREFETCHT0 (R8)(SI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y4, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     Y4, Y8
+	VFMADD231PS Y5, Y7, Y8
+	VSUBPS      Y4, Y8, Y9
+	VFMADD231PS Y6, Y9, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y7
-	VFMADD213PS  pool<>+1408(SB), Y4, Y7
-	VFMADD213PS  pool<>+1536(SB), Y4, Y7
-	VFMADD213PS  pool<>+1664(SB), Y4, Y7
-	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y6, Y6
-	VMULPS       Y6, Y7, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y9
+	VFMADD213PS  lse32y_g<>+0(SB), Y9, Y9
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y9, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, DI
-	JMP          fexp_one
+	JMP          lfexp_one
 
-fexp_tail:
+lfexp_tail:
 	TESTQ      DI, DI
-	JE         fexp_done
-	VMASKMOVPS (R8), Y0, Y4
-	VMOVUPS    pool<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     Y2, Y4, Y4
+	JE         lfexp_done
+	VMASKMOVPS (R8), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VSUBPS     Y2, Y7, Y7
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y3, Y4
-	VMOVUPS     pool<>+896(SB), Y3
-	VFMADD231PS pool<>+1024(SB), Y4, Y3
-	VSUBPS      pool<>+896(SB), Y3, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     Y4, Y3
+	VFMADD231PS Y5, Y7, Y3
+	VSUBPS      Y4, Y3, Y4
+	VFMADD231PS Y6, Y4, Y7
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y6
-	VFMADD213PS  pool<>+1408(SB), Y4, Y6
-	VFMADD213PS  pool<>+1536(SB), Y4, Y6
-	VFMADD213PS  pool<>+1664(SB), Y4, Y6
-	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
+	// lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)
+	VADDPS       lse32y_b<>+0(SB), Y7, Y4
+	VFMADD213PS  lse32y_g<>+0(SB), Y4, Y4
+	VADDPS       lse32y_a<>+0(SB), Y7, Y7
+	VMULPS       Y4, Y7, Y7
+	VPERMPS      lse32y_tab<>+0(SB), Y3, Y4
 	VPSLLD       $0x14, Y3, Y3
-	VPADDD       Y3, Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VPADDD       Y3, Y4, Y4
+	VMULPS       Y4, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y1, Y1
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y3, Y7, Y7
+	VADDPD       Y7, Y1, Y1
 
-fexp_done:
+lfexp_done:
 	VEXTRACTF128 $0x01, Y1, X3
 	VADDPD       X3, X1, X1
 	VPERMILPD    $0x01, X1, X3
 	VADDSD       X3, X1, X1
 	VMOVAPD      X1, X1
 
-expsdone:
+lexpsdone:
 	// max + log(sum); a NaN sum stays NaN.
 	VMOVAPD X1, X1
 
@@ -14217,71 +14789,128 @@ max_done:
 	VMOVUPD pool<>+6912(SB), Y4
 
 lexp_loop:
-	CMPQ       DI, $0x00000008
+	CMPQ       DI, $0x00000010
 	JL         lexp_one
 	VMOVUPD    (R8), Y5
 	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R8)(SI*1)
 	VMOVUPD    32(R8), Y6
 	VSUBPD     Y1, Y6, Y6
+	VMOVUPD    64(R8), Y7
+	VSUBPD     Y1, Y7, Y7
+	PREFETCHT0 64(R8)(SI*1)
+	VMOVUPD    96(R8), Y8
+	VSUBPD     Y1, Y8, Y8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y4, Y5
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y5, Y9
 	VMAXPD      Y6, Y4, Y6
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y6, Y8
-	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y9, Y5
-	VFMADD231PD pool<>+7424(SB), Y9, Y5
-	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VFMADD231PD pool<>+7296(SB), Y11, Y5
+	VFMADD231PD pool<>+7424(SB), Y11, Y5
+	VSUBPD      pool<>+7040(SB), Y10, Y12
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y10, Y6
-	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VFMADD231PD pool<>+7296(SB), Y12, Y6
+	VFMADD231PD pool<>+7424(SB), Y12, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y5, Y9
-	VFMADD213PD pool<>+7680(SB), Y6, Y10
-	VFMADD213PD pool<>+7808(SB), Y5, Y9
-	VFMADD213PD pool<>+7808(SB), Y6, Y10
-	VFMADD213PD pool<>+7936(SB), Y5, Y9
-	VFMADD213PD pool<>+7936(SB), Y6, Y10
-	VFMADD213PD pool<>+8064(SB), Y5, Y9
-	VFMADD213PD pool<>+8064(SB), Y6, Y10
-	VFMADD213PD pool<>+8192(SB), Y5, Y9
-	VFMADD213PD pool<>+8192(SB), Y6, Y10
-	VFMADD213PD pool<>+8320(SB), Y5, Y9
-	VFMADD213PD pool<>+8320(SB), Y6, Y10
-	VFMADD213PD pool<>+8448(SB), Y5, Y9
-	VFMADD213PD pool<>+8448(SB), Y6, Y10
-	VFMADD213PD pool<>+8576(SB), Y5, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
-	VMULPD      Y5, Y5, Y11
-	VFMADD213PD Y5, Y11, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y5, Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y12
+	VFMADD213PD pool<>+7808(SB), Y5, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y12
+	VFMADD213PD pool<>+7936(SB), Y5, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y12
+	VFMADD213PD pool<>+8064(SB), Y5, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y12
+	VFMADD213PD pool<>+8192(SB), Y5, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y12
+	VFMADD213PD pool<>+8320(SB), Y5, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y12
+	VFMADD213PD pool<>+8448(SB), Y5, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y12
+	VFMADD213PD pool<>+8576(SB), Y5, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y12
+	VMULPD      Y5, Y5, Y13
+	VFMADD213PD Y5, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
 	VMULPD      Y6, Y6, Y5
-	VFMADD213PD Y6, Y5, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
+	VFMADD213PD Y6, Y5, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y9, Y5
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y10, Y6
+	VPSLLQ $0x34, Y9, Y9
+	VPADDQ pool<>+2432(SB), Y9, Y9
+	VMULPD Y9, Y11, Y5
+	VPSLLQ $0x34, Y10, Y10
+	VPADDQ pool<>+2432(SB), Y10, Y10
+	VMULPD Y10, Y12, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y4, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y4, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
 	VADDPD  Y6, Y5, Y5
+	VADDPD  Y8, Y7, Y7
+	VADDPD  Y7, Y5, Y5
 	VSUBPD  Y3, Y5, Y5
 	VADDPD  Y5, Y2, Y6
 	VSUBPD  Y2, Y6, Y3
 	VSUBPD  Y5, Y3, Y3
 	VMOVAPD Y6, Y2
-	ADDQ    $0x00000040, R8
-	SUBQ    $0x00000008, DI
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000010, DI
 	JMP     lexp_loop
 
 lexp_one:
@@ -19637,170 +20266,342 @@ max_done:
 	VSUBSS       X4, X0, X0
 	VMOVSS       3712(AX), X2
 	VUCOMISS     X0, X2
-	JCC          fast
+	JCC          lfast
 
-	// Exp pass: e = exp(s - max), summed in float64.
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
+	MOVQ    SI, R8
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
-	VMOVUPS 1024(AX), Z4
-	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
-	VMOVUPS 768(AX), Z9
-	MOVQ    SI, R8
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11392(AX), Z5
 
-exp_loop:
-	CMPQ       R8, $0x00000040
-	JL         exp_one
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+lexp_loop:
+	CMPQ       R8, $0x00000100
+	JL         lexp_one
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
-	VMOVUPS    64(R9), Z11
-	VSUBPS     Z1, Z11, Z11
+	VMOVUPS    64(R9), Z7
+	VSUBPS     Z1, Z7, Z7
 	PREFETCHT0 64(R9)(DI*1)
-	VMOVUPS    128(R9), Z12
-	VSUBPS     Z1, Z12, Z12
+	VMOVUPS    128(R9), Z8
+	VSUBPS     Z1, Z8, Z8
 	PREFETCHT0 128(R9)(DI*1)
-	VMOVUPS    192(R9), Z13
-	VSUBPS     Z1, Z13, Z13
+	VMOVUPS    192(R9), Z9
+	VSUBPS     Z1, Z9, Z9
 	PREFETCHT0 192(R9)(DI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
-	VMAXPS Z11, Z9, Z11
-	VMAXPS Z12, Z9, Z12
-	VMAXPS Z13, Z9, Z13
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z14
-	VFMADD231PS Z4, Z10, Z14
-	VSUBPS      Z3, Z14, Z15
-	VMOVUPS     Z3, Z17
-	VFMADD231PS Z4, Z11, Z17
-	VSUBPS      Z3, Z17, Z18
-	VMOVUPS     Z3, Z20
-	VFMADD231PS Z4, Z12, Z20
-	VSUBPS      Z3, Z20, Z21
-	VMOVUPS     Z3, Z23
-	VFMADD231PS Z4, Z13, Z23
-	VSUBPS      Z3, Z23, Z24
-	VFMADD231PS Z5, Z15, Z10
-	VFMADD231PS Z5, Z18, Z11
-	VFMADD231PS Z5, Z21, Z12
-	VFMADD231PS Z5, Z24, Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z12
+	VFMADD213PS 11648(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11520(AX), Z15
+	VFMADD213PS 11648(AX), Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     11520(AX), Z18
+	VFMADD213PS 11648(AX), Z8, Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     11520(AX), Z21
+	VFMADD213PS 11648(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMI2PS   Z4, Z3, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z6
+	VPERMI2PS   Z4, Z3, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z7
+	VPERMI2PS   Z4, Z3, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z8
+	VPERMI2PS   Z4, Z3, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z9
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z8, Z6, Z6
+	VMOVUPS     256(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  256(R9)(DI*1)
+	VMOVUPS     320(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  320(R9)(DI*1)
+	VMOVUPS     384(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  384(R9)(DI*1)
+	VMOVUPS     448(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  448(R9)(DI*1)
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z16
-	VFMADD213PS   Z7, Z10, Z16
-	VFMADD213PS   Z8, Z10, Z16
-	VMULPS        Z10, Z16, Z16
-	VMOVUPS       Z6, Z19
-	VFMADD213PS   Z7, Z11, Z19
-	VFMADD213PS   Z8, Z11, Z19
-	VMULPS        Z11, Z19, Z19
-	VMOVUPS       Z6, Z22
-	VFMADD213PS   Z7, Z12, Z22
-	VFMADD213PS   Z8, Z12, Z22
-	VMULPS        Z12, Z22, Z22
-	VMOVUPS       Z6, Z25
-	VFMADD213PS   Z7, Z13, Z25
-	VFMADD213PS   Z8, Z13, Z25
-	VMULPS        Z13, Z25, Z25
-	VPERMPS       Z2, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z10
-	VPERMPS       Z2, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS     Z18, Z17, Z11
-	VPERMPS       Z2, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z12
-	VPERMPS       Z2, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z13
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMAXPS      Z10, Z2, Z10
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VADDPS      Z7, Z6, Z6
+	VMOVUPS     512(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  512(R9)(DI*1)
+	VMOVUPS     576(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  576(R9)(DI*1)
+	VMOVUPS     640(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  640(R9)(DI*1)
+	VMOVUPS     704(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  704(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMAXPS      Z10, Z2, Z10
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VMOVUPS     768(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  768(R9)(DI*1)
+	VMOVUPS     832(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  832(R9)(DI*1)
+	VMOVUPS     896(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  896(R9)(DI*1)
+	VMOVUPS     960(R9), Z11
+	VSUBPS      Z1, Z11, Z11
+	PREFETCHT0  960(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     Z5, Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      Z5, Z12, Z13
+	VMAXPS      Z9, Z2, Z9
+	VMOVUPS     Z5, Z15
+	VFMADD231PS 1024(AX), Z9, Z15
+	VSUBPS      Z5, Z15, Z16
+	VMAXPS      Z10, Z2, Z10
+	VMOVUPS     Z5, Z18
+	VFMADD231PS 1024(AX), Z10, Z18
+	VSUBPS      Z5, Z18, Z19
+	VMAXPS      Z11, Z2, Z11
+	VMOVUPS     Z5, Z21
+	VFMADD231PS 1024(AX), Z11, Z21
+	VSUBPS      Z5, Z21, Z22
+	VFMADD231PS 1152(AX), Z13, Z8
+	VFMADD231PS 1152(AX), Z16, Z9
+	VFMADD231PS 1152(AX), Z19, Z10
+	VFMADD231PS 1152(AX), Z22, Z11
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z14
+	VFMADD213PS   11648(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VMOVUPS       11520(AX), Z17
+	VFMADD213PS   11648(AX), Z9, Z17
+	VMULPS        Z9, Z17, Z17
+	VMOVUPS       11520(AX), Z20
+	VFMADD213PS   11648(AX), Z10, Z20
+	VMULPS        Z10, Z20, Z20
+	VMOVUPS       11520(AX), Z23
+	VFMADD213PS   11648(AX), Z11, Z23
+	VMULPS        Z11, Z23, Z23
+	VPERMI2PS     Z4, Z3, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z8
+	VPERMI2PS     Z4, Z3, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z9
+	VPERMI2PS     Z4, Z3, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS     Z19, Z18, Z10
+	VPERMI2PS     Z4, Z3, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS     Z22, Z21, Z11
+	VADDPS        Z9, Z8, Z8
 	VADDPS        Z11, Z10, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	VADDPS        Z13, Z12, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	ADDQ          $0x00000100, R9
-	SUBQ          $0x00000040, R8
-	JMP           exp_loop
+	VADDPS        Z10, Z8, Z8
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	ADDQ          $0x00000400, R9
+	SUBQ          $0x00000100, R8
+	JMP           lexp_loop
 
-exp_one:
+lexp_one:
 	CMPQ       R8, $0x00000010
-	JL         exp_tail
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+	JL         lexp_tail
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z11
-	VFMADD231PS Z4, Z10, Z11
-	VSUBPS      Z3, Z11, Z12
-	VFMADD231PS Z5, Z12, Z10
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z13
-	VFMADD213PS   Z7, Z10, Z13
-	VFMADD213PS   Z8, Z10, Z13
-	VMULPS        Z10, Z13, Z13
-	VPERMPS       Z2, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z9
+	VFMADD213PS   11648(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMI2PS     Z4, Z3, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, R8
-	JMP           exp_one
+	JMP           lexp_one
 
-exp_tail:
+lexp_tail:
 	TESTQ   R8, R8
-	JE      exp_done
-	VMOVUPS (AX), Z10
-	VMOVUPS (R9), K1, Z10
-	VSUBPS  Z1, Z10, Z10
+	JE      lexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R9), K1, Z6
+	VSUBPS  Z1, Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z9
-	VFMADD231PS Z4, Z10, Z9
-	VSUBPS      Z3, Z9, Z3
-	VFMADD231PS Z5, Z3, Z10
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z4
-	VFMADD213PS   Z7, Z10, Z4
-	VFMADD213PS   Z8, Z10, Z4
-	VMULPS        Z10, Z4, Z4
-	VPERMPS       Z2, Z9, Z9
-	VFMADD231PS   Z4, Z9, Z9
-	VSCALEFPS     Z3, Z9, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y2
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z7
+	VFMADD213PS   11648(AX), Z6, Z7
+	VMULPS        Z6, Z7, Z7
+	VPERMI2PS     Z4, Z3, Z2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y10, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z2, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 
-exp_done:
+lexp_done:
 	VEXTRACTF64X4 $0x01, Z0, Y2
 	VADDPD        Y2, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X2
@@ -19808,162 +20609,326 @@ exp_done:
 	VPERMILPD     $0x01, X0, X2
 	VADDSD        X2, X0, X0
 	VMOVAPD       X0, X0
-	JMP           expsdone
+	JMP           lexpsdone
 
-fast:
-	// Exp pass: e = exp(s - max), summed in float64.
+lfast:
+	// Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.
+	MOVQ    SI, R8
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
-	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
-	VMOVUPS 1024(AX), Z4
-	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
-	VMOVUPS 768(AX), Z9
-	MOVQ    SI, R8
+	VMOVUPS 768(AX), Z2
+	VMOVUPS lse_exp2tab32<>+0(SB), Z3
+	VMOVUPS lse_exp2tab32<>+64(SB), Z4
+	VMOVUPS 11392(AX), Z5
 
-fexp_loop:
-	CMPQ       R8, $0x00000040
-	JL         fexp_one
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+lfexp_loop:
+	CMPQ       R8, $0x00000100
+	JL         lfexp_one
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
-	VMOVUPS    64(R9), Z11
-	VSUBPS     Z1, Z11, Z11
+	VMOVUPS    64(R9), Z7
+	VSUBPS     Z1, Z7, Z7
 	PREFETCHT0 64(R9)(DI*1)
-	VMOVUPS    128(R9), Z12
-	VSUBPS     Z1, Z12, Z12
+	VMOVUPS    128(R9), Z8
+	VSUBPS     Z1, Z8, Z8
 	PREFETCHT0 128(R9)(DI*1)
-	VMOVUPS    192(R9), Z13
-	VSUBPS     Z1, Z13, Z13
+	VMOVUPS    192(R9), Z9
+	VSUBPS     Z1, Z9, Z9
 	PREFETCHT0 192(R9)(DI*1)
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z14
-	VFMADD231PS Z4, Z10, Z14
-	VSUBPS      Z3, Z14, Z15
-	VMOVUPS     Z3, Z17
-	VFMADD231PS Z4, Z11, Z17
-	VSUBPS      Z3, Z17, Z18
-	VMOVUPS     Z3, Z20
-	VFMADD231PS Z4, Z12, Z20
-	VSUBPS      Z3, Z20, Z21
-	VMOVUPS     Z3, Z23
-	VFMADD231PS Z4, Z13, Z23
-	VSUBPS      Z3, Z23, Z24
-	VFMADD231PS Z5, Z15, Z10
-	VFMADD231PS Z5, Z18, Z11
-	VFMADD231PS Z5, Z21, Z12
-	VFMADD231PS Z5, Z24, Z13
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z10
+	VFMADD231PS 1024(AX), Z6, Z10
+	VSUBPS      Z5, Z10, Z11
+	VMOVUPS     Z5, Z13
+	VFMADD231PS 1024(AX), Z7, Z13
+	VSUBPS      Z5, Z13, Z14
+	VMOVUPS     Z5, Z16
+	VFMADD231PS 1024(AX), Z8, Z16
+	VSUBPS      Z5, Z16, Z17
+	VMOVUPS     Z5, Z19
+	VFMADD231PS 1024(AX), Z9, Z19
+	VSUBPS      Z5, Z19, Z20
+	VFMADD231PS 1152(AX), Z11, Z6
+	VFMADD231PS 1152(AX), Z14, Z7
+	VFMADD231PS 1152(AX), Z17, Z8
+	VFMADD231PS 1152(AX), Z20, Z9
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z16
-	VFMADD213PS   Z7, Z10, Z16
-	VFMADD213PS   Z8, Z10, Z16
-	VMULPS        Z10, Z16, Z16
-	VMOVUPS       Z6, Z19
-	VFMADD213PS   Z7, Z11, Z19
-	VFMADD213PS   Z8, Z11, Z19
-	VMULPS        Z11, Z19, Z19
-	VMOVUPS       Z6, Z22
-	VFMADD213PS   Z7, Z12, Z22
-	VFMADD213PS   Z8, Z12, Z22
-	VMULPS        Z12, Z22, Z22
-	VMOVUPS       Z6, Z25
-	VFMADD213PS   Z7, Z13, Z25
-	VFMADD213PS   Z8, Z13, Z25
-	VMULPS        Z13, Z25, Z25
-	VPERMPS       Z2, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z10
-	VPERMPS       Z2, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS     Z18, Z17, Z11
-	VPERMPS       Z2, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z12
-	VPERMPS       Z2, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z13
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z12
+	VFMADD213PS 11648(AX), Z6, Z12
+	VMULPS      Z6, Z12, Z12
+	VMOVUPS     11520(AX), Z15
+	VFMADD213PS 11648(AX), Z7, Z15
+	VMULPS      Z7, Z15, Z15
+	VMOVUPS     11520(AX), Z18
+	VFMADD213PS 11648(AX), Z8, Z18
+	VMULPS      Z8, Z18, Z18
+	VMOVUPS     11520(AX), Z21
+	VFMADD213PS 11648(AX), Z9, Z21
+	VMULPS      Z9, Z21, Z21
+	VPERMI2PS   Z4, Z3, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z6
+	VPERMI2PS   Z4, Z3, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z7
+	VPERMI2PS   Z4, Z3, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z8
+	VPERMI2PS   Z4, Z3, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z9
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z8, Z6, Z6
+	VMOVUPS     256(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  256(R9)(DI*1)
+	VMOVUPS     320(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  320(R9)(DI*1)
+	VMOVUPS     384(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  384(R9)(DI*1)
+	VMOVUPS     448(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  448(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VADDPS      Z7, Z6, Z6
+	VMOVUPS     512(R9), Z7
+	VSUBPS      Z1, Z7, Z7
+	PREFETCHT0  512(R9)(DI*1)
+	VMOVUPS     576(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  576(R9)(DI*1)
+	VMOVUPS     640(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  640(R9)(DI*1)
+	VMOVUPS     704(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  704(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 1024(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VMOVUPS     Z5, Z14
+	VFMADD231PS 1024(AX), Z8, Z14
+	VSUBPS      Z5, Z14, Z15
+	VMOVUPS     Z5, Z17
+	VFMADD231PS 1024(AX), Z9, Z17
+	VSUBPS      Z5, Z17, Z18
+	VMOVUPS     Z5, Z20
+	VFMADD231PS 1024(AX), Z10, Z20
+	VSUBPS      Z5, Z20, Z21
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z15, Z8
+	VFMADD231PS 1152(AX), Z18, Z9
+	VFMADD231PS 1152(AX), Z21, Z10
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS     11520(AX), Z13
+	VFMADD213PS 11648(AX), Z7, Z13
+	VMULPS      Z7, Z13, Z13
+	VMOVUPS     11520(AX), Z16
+	VFMADD213PS 11648(AX), Z8, Z16
+	VMULPS      Z8, Z16, Z16
+	VMOVUPS     11520(AX), Z19
+	VFMADD213PS 11648(AX), Z9, Z19
+	VMULPS      Z9, Z19, Z19
+	VMOVUPS     11520(AX), Z22
+	VFMADD213PS 11648(AX), Z10, Z22
+	VMULPS      Z10, Z22, Z22
+	VPERMI2PS   Z4, Z3, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS   Z12, Z11, Z7
+	VPERMI2PS   Z4, Z3, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS   Z15, Z14, Z8
+	VPERMI2PS   Z4, Z3, Z17
+	VFMADD231PS Z19, Z17, Z17
+	VSCALEFPS   Z18, Z17, Z9
+	VPERMI2PS   Z4, Z3, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z10
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VMOVUPS     768(R9), Z8
+	VSUBPS      Z1, Z8, Z8
+	PREFETCHT0  768(R9)(DI*1)
+	VMOVUPS     832(R9), Z9
+	VSUBPS      Z1, Z9, Z9
+	PREFETCHT0  832(R9)(DI*1)
+	VMOVUPS     896(R9), Z10
+	VSUBPS      Z1, Z10, Z10
+	PREFETCHT0  896(R9)(DI*1)
+	VMOVUPS     960(R9), Z11
+	VSUBPS      Z1, Z11, Z11
+	PREFETCHT0  960(R9)(DI*1)
+
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z12
+	VFMADD231PS 1024(AX), Z8, Z12
+	VSUBPS      Z5, Z12, Z13
+	VMOVUPS     Z5, Z15
+	VFMADD231PS 1024(AX), Z9, Z15
+	VSUBPS      Z5, Z15, Z16
+	VMOVUPS     Z5, Z18
+	VFMADD231PS 1024(AX), Z10, Z18
+	VSUBPS      Z5, Z18, Z19
+	VMOVUPS     Z5, Z21
+	VFMADD231PS 1024(AX), Z11, Z21
+	VSUBPS      Z5, Z21, Z22
+	VFMADD231PS 1152(AX), Z13, Z8
+	VFMADD231PS 1152(AX), Z16, Z9
+	VFMADD231PS 1152(AX), Z19, Z10
+	VFMADD231PS 1152(AX), Z22, Z11
+
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z14
+	VFMADD213PS   11648(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VMOVUPS       11520(AX), Z17
+	VFMADD213PS   11648(AX), Z9, Z17
+	VMULPS        Z9, Z17, Z17
+	VMOVUPS       11520(AX), Z20
+	VFMADD213PS   11648(AX), Z10, Z20
+	VMULPS        Z10, Z20, Z20
+	VMOVUPS       11520(AX), Z23
+	VFMADD213PS   11648(AX), Z11, Z23
+	VMULPS        Z11, Z23, Z23
+	VPERMI2PS     Z4, Z3, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z8
+	VPERMI2PS     Z4, Z3, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z9
+	VPERMI2PS     Z4, Z3, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS     Z19, Z18, Z10
+	VPERMI2PS     Z4, Z3, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS     Z22, Z21, Z11
+	VADDPS        Z9, Z8, Z8
 	VADDPS        Z11, Z10, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	VADDPS        Z13, Z12, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
-	ADDQ          $0x00000100, R9
-	SUBQ          $0x00000040, R8
-	JMP           fexp_loop
+	VADDPS        Z10, Z8, Z8
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	ADDQ          $0x00000400, R9
+	SUBQ          $0x00000100, R8
+	JMP           lfexp_loop
 
-fexp_one:
+lfexp_one:
 	CMPQ       R8, $0x00000010
-	JL         fexp_tail
-	VMOVUPS    (R9), Z10
-	VSUBPS     Z1, Z10, Z10
+	JL         lfexp_tail
+	VMOVUPS    (R9), Z6
+	VSUBPS     Z1, Z6, Z6
 	PREFETCHT0 (R9)(DI*1)
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z11
-	VFMADD231PS Z4, Z10, Z11
-	VSUBPS      Z3, Z11, Z12
-	VFMADD231PS Z5, Z12, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 1024(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 1152(AX), Z8, Z6
 
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z13
-	VFMADD213PS   Z7, Z10, Z13
-	VFMADD213PS   Z8, Z10, Z13
-	VMULPS        Z10, Z13, Z13
-	VPERMPS       Z2, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z0, Z0
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z9
+	VFMADD213PS   11648(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMI2PS     Z4, Z3, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, R8
-	JMP           fexp_one
+	JMP           lfexp_one
 
-fexp_tail:
+lfexp_tail:
 	TESTQ   R8, R8
-	JE      fexp_done
-	VMOVUPS (AX), Z10
-	VMOVUPS (R9), K1, Z10
-	VSUBPS  Z1, Z10, Z10
+	JE      lfexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R9), K1, Z6
+	VSUBPS  Z1, Z6, Z6
 
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z10, Z9, Z10
+	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
+	VMAXPS      Z6, Z2, Z6
+	VMOVUPS     Z5, Z2
+	VFMADD231PS 1024(AX), Z6, Z2
+	VSUBPS      Z5, Z2, Z5
+	VFMADD231PS 1152(AX), Z5, Z6
 
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z9
-	VFMADD231PS Z4, Z10, Z9
-	VSUBPS      Z3, Z9, Z3
-	VFMADD231PS Z5, Z3, Z10
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z6, Z4
-	VFMADD213PS   Z7, Z10, Z4
-	VFMADD213PS   Z8, Z10, Z4
-	VMULPS        Z10, Z4, Z4
-	VPERMPS       Z2, Z9, Z9
-	VFMADD231PS   Z4, Z9, Z9
-	VSCALEFPS     Z3, Z9, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y2
+	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
+	VMOVUPS       11520(AX), Z7
+	VFMADD213PS   11648(AX), Z6, Z7
+	VMULPS        Z6, Z7, Z7
+	VPERMI2PS     Z4, Z3, Z2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y10, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z0, Z0
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z2, Z6, Z6
+	VADDPD        Z6, Z0, Z0
 
-fexp_done:
+lfexp_done:
 	VEXTRACTF64X4 $0x01, Z0, Y2
 	VADDPD        Y2, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X2
@@ -19972,7 +20937,7 @@ fexp_done:
 	VADDSD        X2, X0, X0
 	VMOVAPD       X0, X0
 
-expsdone:
+lexpsdone:
 	// max + log(sum); a NaN sum stays NaN.
 	VMOVAPD X0, X0
 
@@ -45138,6 +46103,56 @@ DATA laneidx64_8<>+40(SB)/8, $0x0000000000000005
 DATA laneidx64_8<>+48(SB)/8, $0x0000000000000006
 DATA laneidx64_8<>+56(SB)/8, $0x0000000000000007
 GLOBL laneidx64_8<>(SB), RODATA|NOPTR, $64
+
+DATA lse32y_a<>+0(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+4(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+8(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+12(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+16(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+20(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+24(SB)/4, $0x3fcc58bc
+DATA lse32y_a<>+28(SB)/4, $0x3fcc58bc
+GLOBL lse32y_a<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_b<>+0(SB)/4, $0x3f33c209
+DATA lse32y_b<>+4(SB)/4, $0x3f33c209
+DATA lse32y_b<>+8(SB)/4, $0x3f33c209
+DATA lse32y_b<>+12(SB)/4, $0x3f33c209
+DATA lse32y_b<>+16(SB)/4, $0x3f33c209
+DATA lse32y_b<>+20(SB)/4, $0x3f33c209
+DATA lse32y_b<>+24(SB)/4, $0x3f33c209
+DATA lse32y_b<>+28(SB)/4, $0x3f33c209
+GLOBL lse32y_b<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_g<>+0(SB)/4, $0x405102dc
+DATA lse32y_g<>+4(SB)/4, $0x405102dc
+DATA lse32y_g<>+8(SB)/4, $0x405102dc
+DATA lse32y_g<>+12(SB)/4, $0x405102dc
+DATA lse32y_g<>+16(SB)/4, $0x405102dc
+DATA lse32y_g<>+20(SB)/4, $0x405102dc
+DATA lse32y_g<>+24(SB)/4, $0x405102dc
+DATA lse32y_g<>+28(SB)/4, $0x405102dc
+GLOBL lse32y_g<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_lo<>+0(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+4(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+8(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+12(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+16(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+20(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+24(SB)/4, $0xc2a00000
+DATA lse32y_lo<>+28(SB)/4, $0xc2a00000
+GLOBL lse32y_lo<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_tab<>+0(SB)/4, $0x3e2aa471
+DATA lse32y_tab<>+4(SB)/4, $0x3e2a1639
+DATA lse32y_tab<>+8(SB)/4, $0x3e2aedd9
+DATA lse32y_tab<>+12(SB)/4, $0x3e2d4bb6
+DATA lse32y_tab<>+16(SB)/4, $0x3e315321
+DATA lse32y_tab<>+20(SB)/4, $0x3e33954f
+DATA lse32y_tab<>+24(SB)/4, $0x3e2f7e17
+DATA lse32y_tab<>+28(SB)/4, $0x3e2c7acf
+GLOBL lse32y_tab<>(SB), RODATA|NOPTR, $32
 
 DATA lse_exp2tab32<>+0(SB)/4, $0x3f800000
 DATA lse_exp2tab32<>+4(SB)/4, $0x3f82cd87

@@ -200,8 +200,9 @@ func testLogSumExp[F Float](t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	// The lengths cross the assembly's thresholds: whole vectors (4, 8,
 	// 16 lanes), the resident rows (under two vectors), the float32 sums
-	// (40 columns AVX2, 128 AVX-512), the group path's end (2048 bytes).
-	for _, cols := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 39, 40, 41, 64, 100, 127, 128, 129, 255, 256, 257, 511, 512, 513, 1000, 4099} {
+	// (40 columns AVX2, 128 AVX-512), the group path's end (2048 bytes),
+	// and the long rows' iterations of 16 vectors (128 and 256 columns).
+	for _, cols := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 39, 40, 41, 64, 100, 127, 128, 129, 255, 256, 257, 511, 512, 513, 639, 640, 641, 767, 768, 769, 1000, 4099} {
 		s, _ := ref.LogitRows[F](r, 32, cols)
 		got := make([]F, 32)
 		LogSumExp(got, s, cols)

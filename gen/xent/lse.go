@@ -87,6 +87,17 @@ const (
 	loClamp        = 1 // the exp's clamp bound
 )
 
+// groupHeldY is the number of the AVX2 float32 exp's constants (its
+// rounding shift, log2e, -ln2) that the group exp pass holds in registers:
+// the three where the sums stay in float32 (the registers of the widening
+// left free), none on the other tiers and types, or with the widening.
+func (r *row) groupHeldY(f32sum bool) int {
+	if r.d.Size == 4 && !r.isa.AVX512 && f32sum {
+		return 3
+	}
+	return 0
+}
+
 // groupBudget checks the exp pass's vector registers against the ISA's
 // (16 YMM; 32 ZMM) and writes the count into the .s; it panics past them.
 func (r *row) groupBudget(f32sum bool) {
@@ -109,6 +120,9 @@ func (r *row) groupBudget(f32sum bool) {
 	case r.d.Size == 4:
 		add(k*expTempsF32YMM+yExpTempsF32, "exp values and temporaries")
 		add(loClamp, "clamp bound")
+		if n := r.groupHeldY(f32sum); n > 0 {
+			add(n, "held exp constants")
+		}
 	default:
 		add(k*expTempsF64, "exp values and temporaries")
 		add(loClamp, "clamp bound")
@@ -287,7 +301,11 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 		sums[i] = isa.Vec()
 		VXORPD(sums[i], sums[i], sums[i])
 	}
-	ge := r.holdGroupExp()
+	held := r.groupHeldY(f32sum)
+	if held > 0 {
+		defer r.p.Release()
+	}
+	ge := r.holdGroupExp(held)
 	c := r.groupExpVecs()
 	// step takes u vectors of each slot's row (u a power of 2): their e
 	// are added in F first, pairwise (float32: at most two roundings

@@ -97,9 +97,11 @@ func lseExpF64(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	}
 }
 
-// lseLongUnroll is the number of vectors an iteration of the AVX-512 exp
-// pass of long float64 rows takes: four exps in flight, added pairwise,
-// then one compensated add (AVX2 has not the registers: expUnroll's two).
+// lseLongUnroll is the number of vectors an iteration of the exp pass of
+// long float64 rows takes, added pairwise, then one compensated add: on
+// AVX-512 four exps in flight; AVX2 has the registers for two exps'
+// temporaries beside the four values, so it runs them two by two
+// (expUnroll) and pays the compensated add once for four.
 const lseLongUnroll = 4
 
 // lseLongHeld is the number of lseExpF64's constants that pass holds in
@@ -112,7 +114,8 @@ const lseLongHeld = 11
 // lseLongExpF64 emits the exp pass of a float64 row over groupBytes at src
 // with max m (broadcast) and returns its sum in lane 0: the one-row path's
 // pass (emit) with lseExpF64: lseLongUnroll vectors an iteration (AVX2:
-// expUnroll), added pairwise, then summed Kahan-compensated, the next
+// their exps expUnroll at a time), added pairwise, then summed
+// Kahan-compensated, the next
 // row's lines prefetched (next: the offset to it, see nextOffset).
 func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Register) VecVirtual {
 	isa, p := r.isa, r.p
@@ -128,9 +131,11 @@ func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Registe
 		p.Hold(isa, lseExpF64Splats()[:lseLongHeld]...)
 		defer p.Release()
 	}
-	un := expUnroll(isa, r.d)
-	if isa.AVX512 {
-		un = lseLongUnroll
+	// AVX2: lseLongUnroll vectors an iteration too, their exps two at a
+	// time (expUnroll: the registers of two exps' temporaries).
+	un, chunk := lseLongUnroll, lseLongUnroll
+	if !isa.AVX512 {
+		chunk = expUnroll(isa, r.d)
 	}
 	Loop(pre+"lexp", n, r.lanes, un, func(u int) {
 		xs := make([]VecVirtual, u)
@@ -142,7 +147,9 @@ func (r *row) lseLongExpF64(pre string, src Register, m VecVirtual, next Registe
 				PREFETCHT0(Mem{Base: ptr, Index: next, Scale: 1, Disp: r.vb * i})
 			}
 		}
-		lseExpF64(p, xs, lo)
+		for c0 := 0; c0 < len(xs); c0 += chunk {
+			lseExpF64(p, xs[c0:min(c0+chunk, len(xs))], lo)
+		}
 		for len(xs) > 1 {
 			for h := 0; h < len(xs)/2; h++ {
 				VADDPD(xs[2*h+1], xs[2*h], xs[2*h])
@@ -207,14 +214,17 @@ func holdLSEExpF32(p *Pool) lseExpF32 {
 // core replaces each float32 ZMM d in xs (d <= 0, -Inf or NaN) by e^d
 // within 2^-22.5 relative, for sums of at least 1: d is clamped to lo
 // (SoftmaxF32Lo in every lane), so a lane below it gives e^lo, about
-// 2^-126. NaN stays NaN (the clamp keeps a NaN d in its register form;
-// 2^n is applied by VSCALEFPS).
+// 2^-126; with lo nil the caller knows every d is at least -fastSpan.
+// NaN stays NaN (the clamp keeps a NaN d in its register form; 2^n is
+// applied by VSCALEFPS).
 func (e lseExpF32) core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	n := len(xs)
 	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
 	Comment("lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2")
 	for i, x := range xs {
-		VMAXPS(x, lo, x)
+		if lo != nil {
+			VMAXPS(x, lo, x)
+		}
 		ts[i], ks[i], qs[i] = ZMM(), ZMM(), ZMM()
 		VMOVUPS(e.shift, ts[i])
 		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, ts[i])
@@ -245,8 +255,10 @@ type groupExpCore struct {
 	e32 lseExpF32
 }
 
-// holdGroupExp loads lo and, for float32 on AVX-512, the held table.
-func (r *row) holdGroupExp() groupExpCore {
+// holdGroupExp loads lo and, for float32 on AVX-512, the held table; for
+// float32 on AVX2 it holds the first held of ExpSumF32Core's constants
+// (until p.Release).
+func (r *row) holdGroupExp(held int) groupExpCore {
 	d, isa, p := r.d, r.isa, r.p
 	g := groupExpCore{r: r, lo: isa.Vec()}
 	if d.Size == 8 {
@@ -256,6 +268,11 @@ func (r *row) holdGroupExp() groupExpCore {
 	}
 	if d.Size == 4 && isa.AVX512 {
 		g.e32 = holdLSEExpF32(p)
+	}
+	if d.Size == 4 && !isa.AVX512 && held > 0 {
+		ss := []Splat{F32Splat("exp32t8_shift", 0x1.8p20), F32Splat("exp32t_log2e", math.Log2E),
+			F32Splat("exp32l_negln2hi", -float32(math.Ln2))}
+		p.Hold(isa, ss[:min(held, len(ss))]...)
 	}
 	return g
 }
@@ -271,4 +288,237 @@ func (g groupExpCore) exp(xs []VecVirtual) {
 	default:
 		ExpSumF32Core(r.p, xs, g.lo)
 	}
+}
+
+// The float32 exp of LogSumExp on AVX2: expSoftmaxF32Table8's reduction
+// and 8-entry table with its cubic factored, so that two of the cubic's
+// FMAs become additions (fewer operations on the FMA units, which the
+// AVX2 exp pass keeps busiest; faster in the long rows, bench/TUNING.md):
+//
+//	k = round(8*d*log2e)/8, r = d - k*ln2 (one FMA), |r| <= ln2/16
+//	e^d = (c0*T_j*2^floor(k)) * (r + a) * ((r + b)^2 + g)
+//
+// where c0*(r + a)*((r + b)^2 + g) is expSoftmaxCubic's cubic (c0 its
+// leading coefficient, -a its real root, -b +- i*sqrt(g) the others), and
+// c0*T_j*2^floor(k) comes from a pre-biased table (as expTable8's, its
+// entries c0*2^(j/8)) with one integer add. All three factors are
+// positive on |r| <= ln2/16, so their roundings do not cancel: the cubic's
+// 2^-23.4 and four roundings of 2^-24 (two additions, the FMA, the
+// product) come to 2^-22.6 for the factored cubic (swept over r), with
+// the entry's rounding and the last product 2^-21.8 relative to e^d, for
+// sums of at least 1.
+var (
+	lseY32A  = 1.5964580075953978
+	lseY32B  = 0.7021795101388545
+	lseY32G  = 3.2657994786867057
+	lseY32C0 = float64(float32(0.16664292)) // expSoftmaxCubic's c0
+)
+
+// lseY32Lo is the clamp of lseExpF32Y: c0*T_j is at least 2^-2.6, so
+// c0*T_j*2^floor(k) stays normal for k >= -123; from -80 up (e^-80 <
+// 2^-115) it does by a margin, and a lane below gives e^lo instead of e^d,
+// under 2^-115 each beside a sum of at least 1.
+const lseY32Lo = -80
+
+// ySplat returns a 32-byte table holding float32 v in every lane, a symbol
+// of its own (not the pool's splats, whose slots the other kernels' text
+// names by offset).
+func ySplat(p *Pool, name string, v float64) Mem {
+	e := make([]Constant, 8)
+	for i := range e {
+		e[i] = U32(math.Float32bits(float32(v)))
+	}
+	return p.Table(name, e)
+}
+
+// lseY32Table is the pre-biased table of lseExpF32Y: entry j holds the bits
+// of c0*2^(j/8) rounded to float32, less j<<20 (see expTable8).
+func lseY32Table(p *Pool) Mem {
+	e := make([]Constant, 8)
+	for j := range e {
+		e[j] = U32(math.Float32bits(float32(lseY32C0*math.Exp2(float64(j)/8))) - uint32(j)<<20)
+	}
+	return p.Table("lse32y_tab", e)
+}
+
+// lseExpF32Y holds the operands of its exp: registers (held) or memory.
+type lseExpF32Y struct{ shift, log2e, negLn2, b, a, g, tab Op }
+
+// holdLSEExpF32Y returns lseExpF32Y's operands, the first n of them (in
+// the struct's order) loaded into YMM registers.
+func holdLSEExpF32Y(p *Pool, n int) lseExpF32Y {
+	ops := []Op{
+		p.C(F32Splat("exp32t8_shift", 0x1.8p20)), p.C(F32Splat("exp32t_log2e", math.Log2E)),
+		p.C(F32Splat("exp32l_negln2hi", -float32(math.Ln2))),
+		ySplat(p, "lse32y_b", lseY32B), ySplat(p, "lse32y_a", lseY32A), ySplat(p, "lse32y_g", lseY32G),
+		lseY32Table(p),
+	}
+	for i := 0; i < n; i++ {
+		y := YMM()
+		VMOVUPS(ops[i], y)
+		ops[i] = y
+	}
+	return lseExpF32Y{ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6]}
+}
+
+// exp replaces each float32 YMM d in xs (d <= 0, -Inf or NaN) by e^d
+// within 2^-21.8 relative, for sums of at least 1 (see lseY32A): d is
+// first clamped to lo (lseY32Lo in every lane), or with lo nil the caller
+// knows every d is at least -fastSpan. NaN stays NaN (the clamp keeps a
+// NaN d in its register form, and 2^floor(k) is applied by a product).
+// The vectors go one after another: AVX2 has the registers for no more.
+func (c lseExpF32Y) exp(xs []VecVirtual, lo VecVirtual) {
+	for _, x := range xs {
+		Comment("lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2")
+		if lo != nil {
+			VMAXPS(x, lo, x)
+		}
+		t, k, w := YMM(), YMM(), YMM()
+		VMOVUPS(c.shift, t)
+		VFMADD231PS(c.log2e, x, t)
+		VSUBPS(c.shift, t, k)
+		VFMADD231PS(c.negLn2, k, x)
+		Comment("lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)")
+		VADDPS(c.b, x, w)
+		VFMADD213PS(c.g, w, w)
+		VADDPS(c.a, x, x)
+		VMULPS(w, x, x)
+		VPERMPS(c.tab, t, k)
+		VPSLLD(U8(20), t, t)
+		VPADDD(t, k, k)
+		VMULPS(k, x, x)
+	}
+}
+
+// lseLongUnrollF32 is the number of vectors an iteration of the float32
+// exp pass of long rows takes: their e are added pairwise in float32 as
+// they come (pairTree: four roundings of 2^-24 a term beside the exp's
+// 2^-21.8 on AVX2, 2^-22.5 on AVX-512), then widened once and summed in
+// float64; the widening and the loop's own instructions are paid once for
+// 16 vectors (bench/TUNING.md).
+const lseLongUnrollF32 = 16
+
+// lseLongChunkZ is the number of vectors whose exps the AVX-512 float32
+// long rows compute together (lseExpF32's core, ILP across its latency
+// chains) before pairTree takes them.
+const lseLongChunkZ = 4
+
+// lseLongHeldY is the number of lseExpF32Y's operands that pass holds in
+// registers (the rounding shift, log2e, -ln2): with the max, the sum, the
+// clamp bound, pairTree's four partials and a vector's exp (the value and
+// three temporaries), 14 of the 16 YMM registers.
+const lseLongHeldY = 3
+
+// lseLongExpF32 emits the exp pass of a float32 row over groupBytes at src
+// with max m (broadcast), lseExpF32Y's exp on AVX2 and lseExpF32's on
+// AVX-512, and returns its sum in lane 0 (float64):
+// the fast version (no clamp) when span, the row's max - min, is within
+// fastSpan, else the clamped one; the next row's lines prefetched (next,
+// see nextOffset).
+func (r *row) lseLongExpF32(pre string, src Register, m, span VecVirtual, next Register) VecVirtual {
+	sum := XMM()
+	r.ifFast(span, pre+"lfast")
+	VMOVAPD(r.lseLongPassF32(pre+"l", src, m, next, false).AsX(), sum)
+	JMP(LabelRef(pre + "lexpsdone"))
+	Label(pre + "lfast")
+	VMOVAPD(r.lseLongPassF32(pre+"lf", src, m, next, true).AsX(), sum)
+	Label(pre + "lexpsdone")
+	return sum
+}
+
+// lseLongPassF32 emits one version of lseLongExpF32's pass: fast, whole
+// vectors without the clamp (the tail keeps it, for its -Inf fill).
+func (r *row) lseLongPassF32(pre string, src Register, m VecVirtual, next Register, fast bool) VecVirtual {
+	p, isa := r.p, r.isa
+	Comment("Exp pass: e = exp(s - max), added pairwise in float32, summed in float64.")
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(src, ptr)
+	sum, lo := isa.Vec(), isa.Vec()
+	VXORPD(sum, sum, sum)
+	if isa.AVX512 {
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	} else {
+		VMOVUPS(ySplat(p, "lse32y_lo", lseY32Lo), lo)
+	}
+	vl := lo
+	if fast {
+		vl = nil
+	}
+	add := func(x VecVirtual) {
+		l, h := Widen(x)
+		VADDPD(h, l, l)
+		VADDPD(l, sum, sum)
+	}
+	var exp func(xs []VecVirtual, lo VecVirtual)
+	chunk := 1
+	if isa.AVX512 {
+		e := holdLSEExpF32(p)
+		exp = func(xs []VecVirtual, lo VecVirtual) { e.core(p, xs, lo) }
+		chunk = lseLongChunkZ
+	} else {
+		e := holdLSEExpF32Y(p, lseLongHeldY)
+		exp = e.exp
+	}
+	Loop(pre+"exp", n, r.lanes, lseLongUnrollF32, func(u int) {
+		var t pairTree
+		for c0 := 0; c0 < u; c0 += chunk {
+			xs := make([]VecVirtual, min(chunk, u-c0))
+			for q := range xs {
+				i := c0 + q
+				xs[q] = isa.Vec()
+				VMOVUPS(Mem{Base: ptr, Disp: r.vb * i}, xs[q])
+				VSUBPS(m, xs[q], xs[q])
+				if (r.vb*i)%64 == 0 {
+					PREFETCHT0(Mem{Base: ptr, Index: next, Scale: 1, Disp: r.vb * i})
+				}
+			}
+			exp(xs, vl)
+			for _, x := range xs {
+				t.push(x)
+			}
+		}
+		add(t.sum())
+		ADDQ(U32(r.vb*u), ptr)
+	}, func() {
+		x := isa.Vec()
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		VSUBPS(m, x, x)
+		exp([]VecVirtual{x}, lo)
+		add(x)
+	})
+	HSumPD(sum)
+	return sum
+}
+
+// pairTree adds the e of a row's vectors pairwise in float32 as they come
+// (a binary counter: vector i joins the partial of its level), so that
+// each term of u vectors passes through log2(u) roundings with at most
+// log2(u) partials live.
+type pairTree struct {
+	parts  []VecVirtual
+	levels []int
+}
+
+// push adds x to the tree.
+func (t *pairTree) push(x VecVirtual) {
+	lv := 0
+	for len(t.parts) > 0 && t.levels[len(t.levels)-1] == lv {
+		top := t.parts[len(t.parts)-1]
+		VADDPS(x, top, top)
+		x = top
+		t.parts, t.levels = t.parts[:len(t.parts)-1], t.levels[:len(t.levels)-1]
+		lv++
+	}
+	t.parts, t.levels = append(t.parts, x), append(t.levels, lv)
+}
+
+// sum returns the tree's total (its partials added, the last first).
+func (t *pairTree) sum() VecVirtual {
+	x := t.parts[len(t.parts)-1]
+	for i := len(t.parts) - 2; i >= 0; i-- {
+		VADDPS(x, t.parts[i], t.parts[i])
+		x = t.parts[i]
+	}
+	return x
 }

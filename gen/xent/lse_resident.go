@@ -153,7 +153,7 @@ func (r *row) residentLogSumExp(srcp, dstp Register, s slots, k, v int, ov *over
 		}
 	}
 	r.residentBudget(v)
-	ge := r.holdGroupExp()
+	ge := r.holdGroupExp(0)
 	c := r.residentExpVecs()
 	for c0 := 0; c0 < len(all); c0 += c {
 		chunk := all[c0:min(c0+c, len(all))]

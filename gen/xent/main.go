@@ -23,7 +23,9 @@
 // worth at a time instead (8 rows AVX-512, 4 AVX2): one transposing tree
 // for their maxima, one for their sums, and their logs in one vector
 // (lse.go); a row left over, or beside a row left to the caller, runs that
-// code solo.
+// code solo. LogSumExp's longer rows take an exp pass of their own
+// (lse_exp.go: 16 vectors an iteration, float32 e added pairwise before
+// one widening; float64 four vectors to a compensated add).
 //
 // Float32 CrossEntropy (AVX-512 and AVX2) takes rows of up to xquadBytes
 // four at a time the same way (xquad.go; AVX2's YMM forms in xquad2.go),
@@ -685,7 +687,7 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	if d.Size == 8 {
 		sum = r.lseLongExpF64("", srcp, m, next)
 	} else {
-		sum = r.expPasses("", srcp, m, span, expPass{next: next})
+		sum = r.lseLongExpF32("", srcp, m, span, next)
 	}
 	Comment("max + log(sum); a NaN sum stays NaN.")
 	s := XMM()
