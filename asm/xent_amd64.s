@@ -14585,45 +14585,44 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
+	VMOVUPD      pool<>+9472(SB), Y3
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y3, Y2
 	VMOVUPD     pool<>+7040(SB), Y3
 	VFMADD231PD pool<>+7168(SB), Y2, Y3
 	VSUBPD      pool<>+7040(SB), Y3, Y4
-	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+7296(SB), Y4, Y5
-	VFMADD231PD pool<>+7424(SB), Y4, Y5
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y4
-	VFMADD213PD pool<>+9600(SB), Y5, Y4
-	VFMADD213PD pool<>+9728(SB), Y5, Y4
-	VFMADD213PD pool<>+9856(SB), Y5, Y4
-	VFMADD213PD pool<>+9984(SB), Y5, Y4
-	VFMADD213PD pool<>+10112(SB), Y5, Y4
-	VFMADD213PD pool<>+10240(SB), Y5, Y4
-	VFMADD213PD pool<>+10368(SB), Y5, Y4
-	VFMADD213PD pool<>+10496(SB), Y5, Y4
-	VFMADD213PD pool<>+10624(SB), Y5, Y4
-	VFMADD213PD pool<>+10752(SB), Y5, Y4
-	VMULPD      Y5, Y5, Y6
-	VFMADD213PD Y5, Y6, Y4
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+6912(SB), Y2, Y2
-	VANDPD  Y2, Y4, Y2
+	VMULPD  Y3, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   DX, R11
-	MOVQ   CX, R12
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	MOVQ    DX, R11
+	MOVQ    CX, R12
+	VXORPD  Y2, Y2, Y2
+	VMOVUPD pool<>+9472(SB), Y3
+	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -14632,75 +14631,69 @@ d_maxb_done:
 d_expa_loop:
 	CMPQ       R10, $0x00000008
 	JL         d_expa_one
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R11)(R8*1)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    (R11), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPD    32(R11), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VMOVUPD Y4, (R12)
-	VMOVUPD Y5, 32(R12)
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, (R12)
+	VMOVUPD Y6, 32(R12)
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000008, R10
@@ -14709,46 +14702,43 @@ d_expa_loop:
 d_expa_one:
 	CMPQ       R10, $0x00000004
 	JL         d_expa_tail
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R11), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R11)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, (R12)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VMOVUPD Y5, (R12)
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R11
 	ADDQ    $0x00000020, R12
 	SUBQ    $0x00000004, R10
@@ -14762,52 +14752,49 @@ d_expa_tail:
 	ADDQ       DI, R10
 	CMPQ       R10, $0x00000004
 	JL         d_exp_tpart
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R11), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R11)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y7, Y5
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
-	VMOVQ        R13, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VMOVUPD      Y4, (R12)
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        R13, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
+	VANDNPD      Y5, Y6, Y5
+	VMOVUPD      Y5, (R12)
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y6
+	VSUBPD       Y2, Y6, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y6, Y2
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
 	SUBQ         $0x00000004, R10
@@ -14816,75 +14803,69 @@ d_expa_tail:
 d_expb_loop:
 	CMPQ       R10, $0x00000008
 	JL         d_expb_one
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R11)(R8*1)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    (R11), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPD    32(R11), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VMOVUPD Y4, (R12)
-	VMOVUPD Y5, 32(R12)
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, (R12)
+	VMOVUPD Y6, 32(R12)
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000008, R10
@@ -14893,46 +14874,43 @@ d_expb_loop:
 d_expb_one:
 	CMPQ       R10, $0x00000004
 	JL         d_expb_tail
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R11), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R11)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, (R12)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VMOVUPD Y5, (R12)
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R11
 	ADDQ    $0x00000020, R12
 	SUBQ    $0x00000004, R10
@@ -14941,102 +14919,96 @@ d_expb_one:
 d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
-	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R11), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, 16(SP)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y6, Y5
+	VMOVUPD Y5, 16(SP)
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y3
+	VSUBPD  Y2, Y3, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y3, Y2
 
 d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R11), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
-	VMOVQ        R10, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VMOVUPD      Y4, 16(SP)
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        R10, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y3, Y3
+	VANDNPD      Y5, Y3, Y5
+	VMOVUPD      Y5, 16(SP)
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y3
+	VSUBPD       Y2, Y3, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y3, Y2
 
 d_exp_end:
-	VSUBPD       Y3, Y2, Y2
+	VSUBPD       Y4, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VADDPD       X3, X2, X2
 	VPERMILPD    $0x01, X2, X3
@@ -15378,44 +15350,43 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
+	VMOVUPD      pool<>+9472(SB), Y3
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y3, Y2
 	VMOVUPD     pool<>+7040(SB), Y3
 	VFMADD231PD pool<>+7168(SB), Y2, Y3
 	VSUBPD      pool<>+7040(SB), Y3, Y4
-	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+7296(SB), Y4, Y5
-	VFMADD231PD pool<>+7424(SB), Y4, Y5
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y4
-	VFMADD213PD pool<>+9600(SB), Y5, Y4
-	VFMADD213PD pool<>+9728(SB), Y5, Y4
-	VFMADD213PD pool<>+9856(SB), Y5, Y4
-	VFMADD213PD pool<>+9984(SB), Y5, Y4
-	VFMADD213PD pool<>+10112(SB), Y5, Y4
-	VFMADD213PD pool<>+10240(SB), Y5, Y4
-	VFMADD213PD pool<>+10368(SB), Y5, Y4
-	VFMADD213PD pool<>+10496(SB), Y5, Y4
-	VFMADD213PD pool<>+10624(SB), Y5, Y4
-	VFMADD213PD pool<>+10752(SB), Y5, Y4
-	VMULPD      Y5, Y5, Y6
-	VFMADD213PD Y5, Y6, Y4
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+6912(SB), Y2, Y2
-	VANDPD  Y2, Y4, Y2
+	VMULPD  Y3, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   DX, R10
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	MOVQ    DX, R10
+	VXORPD  Y2, Y2, Y2
+	VMOVUPD pool<>+9472(SB), Y3
+	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -15424,73 +15395,67 @@ l_maxb_done:
 l_expa_loop:
 	CMPQ       R9, $0x00000008
 	JL         l_expa_one
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R10)(R8*1)
-	VMOVUPD    32(R10), Y5
+	VMOVUPD    (R10), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPD    32(R10), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000008, R9
 	JMP     l_expa_loop
@@ -15498,45 +15463,42 @@ l_expa_loop:
 l_expa_one:
 	CMPQ       R9, $0x00000004
 	JL         l_expa_tail
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R10), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R10)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R10
 	SUBQ    $0x00000004, R9
 	JMP     l_expa_one
@@ -15549,50 +15511,47 @@ l_expa_tail:
 	ADDQ       DI, R9
 	CMPQ       R9, $0x00000004
 	JL         l_exp_tpart
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R10), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R10)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y7, Y5
 	ANDQ         $0x00000003, CX
-	VMOVQ        CX, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        CX, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
+	VANDNPD      Y5, Y6, Y5
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y6
+	VSUBPD       Y2, Y6, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y6, Y2
 	ADDQ         $0x00000020, R10
 	SUBQ         $0x00000004, R9
 
@@ -15600,73 +15559,67 @@ l_expa_tail:
 l_expb_loop:
 	CMPQ       R9, $0x00000008
 	JL         l_expb_one
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R10)(R8*1)
-	VMOVUPD    32(R10), Y5
+	VMOVUPD    (R10), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPD    32(R10), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000008, R9
 	JMP     l_expb_loop
@@ -15674,45 +15627,42 @@ l_expb_loop:
 l_expb_one:
 	CMPQ       R9, $0x00000004
 	JL         l_expb_tail
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R10), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R10)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R10
 	SUBQ    $0x00000004, R9
 	JMP     l_expb_one
@@ -15720,99 +15670,93 @@ l_expb_one:
 l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
-	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R10), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y6, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y3
+	VSUBPD  Y2, Y3, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y3, Y2
 
 l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R10), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
 	ANDQ         $0x00000003, CX
-	VMOVQ        CX, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        CX, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y3, Y3
+	VANDNPD      Y5, Y3, Y5
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y3
+	VSUBPD       Y2, Y3, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y3, Y2
 
 l_exp_end:
-	VSUBPD       Y3, Y2, Y2
+	VSUBPD       Y4, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VADDPD       X3, X2, X2
 	VPERMILPD    $0x01, X2, X3
@@ -16071,16 +16015,16 @@ r1groups:
 	VMOVDQU32 640(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z3, Z3
-	VMOVDQU32 10880(AX), Z8
+	VMOVDQU32 9600(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z4, Z4
-	VMOVDQU32 11008(AX), Z8
+	VMOVDQU32 9728(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z5, Z5
-	VMOVDQU32 11136(AX), Z8
+	VMOVDQU32 9856(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z6, Z6
-	VMOVDQU32 11264(AX), Z8
+	VMOVDQU32 9984(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z7, Z7
 
@@ -16088,7 +16032,7 @@ r1groups:
 	VMOVUPS 768(AX), Z8
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z12
+	VMOVUPS 10112(AX), Z12
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z8, Z0
@@ -16108,14 +16052,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z2
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z0, Z15
+	VMOVUPS     10240(AX), Z15
+	VFMADD213PS 10368(AX), Z0, Z15
 	VMULPS      Z0, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z1, Z18
+	VMOVUPS     10240(AX), Z18
+	VFMADD213PS 10368(AX), Z1, Z18
 	VMULPS      Z1, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z2, Z21
+	VMOVUPS     10240(AX), Z21
+	VFMADD213PS 10368(AX), Z2, Z21
 	VMULPS      Z2, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -16145,14 +16089,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z5
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z3, Z15
+	VMOVUPS     10240(AX), Z15
+	VFMADD213PS 10368(AX), Z3, Z15
 	VMULPS      Z3, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z4, Z18
+	VMOVUPS     10240(AX), Z18
+	VFMADD213PS 10368(AX), Z4, Z18
 	VMULPS      Z4, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z5, Z21
+	VMOVUPS     10240(AX), Z21
+	VFMADD213PS 10368(AX), Z5, Z21
 	VMULPS      Z5, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -16177,11 +16121,11 @@ r1groups:
 	VFMADD231PS 1152(AX), Z15, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z6, Z12
+	VMOVUPS     10240(AX), Z12
+	VFMADD213PS 10368(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11520(AX), Z16
-	VFMADD213PS 11648(AX), Z7, Z16
+	VMOVUPS     10240(AX), Z16
+	VFMADD213PS 10368(AX), Z7, Z16
 	VMULPS      Z7, Z16, Z16
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z12, Z13, Z13
@@ -16319,7 +16263,7 @@ r1gsolo:
 	VMOVUPS 768(AX), Z1
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10112(AX), Z5
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z1, Z0
@@ -16329,8 +16273,8 @@ r1gsolo:
 	VFMADD231PS 1152(AX), Z5, Z0
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z6
-	VFMADD213PS 11648(AX), Z0, Z6
+	VMOVUPS     10240(AX), Z6
+	VFMADD213PS 10368(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
 	VPERMI2PS   Z4, Z3, Z1
 	VFMADD231PS Z6, Z1, Z1
@@ -16510,19 +16454,19 @@ r2groups:
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z9, Z9
 	VSUBPS    Z5, Z10, Z10
-	VMOVDQU32 10880(AX), Z5
+	VMOVDQU32 9600(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z12, Z12
 	VSUBPS    Z5, Z13, Z13
-	VMOVDQU32 11008(AX), Z5
+	VMOVDQU32 9728(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z15, Z15
 	VSUBPS    Z5, Z16, Z16
-	VMOVDQU32 11136(AX), Z5
+	VMOVDQU32 9856(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z18, Z18
 	VSUBPS    Z5, Z19, Z19
-	VMOVDQU32 11264(AX), Z5
+	VMOVDQU32 9984(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z21, Z21
 	VSUBPS    Z5, Z22, Z22
@@ -16531,7 +16475,7 @@ r2groups:
 	VMOVUPS 768(AX), Z5
 	VMOVUPS lse_exp2tab32<>+0(SB), Z8
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z14
+	VMOVUPS 10112(AX), Z14
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z5, Z0
@@ -16551,14 +16495,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z3
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z0, Z23
+	VMOVUPS     10240(AX), Z23
+	VFMADD213PS 10368(AX), Z0, Z23
 	VMULPS      Z0, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z1, Z26
+	VMOVUPS     10240(AX), Z26
+	VFMADD213PS 10368(AX), Z1, Z26
 	VMULPS      Z1, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z3, Z29
+	VMOVUPS     10240(AX), Z29
+	VFMADD213PS 10368(AX), Z3, Z29
 	VMULPS      Z3, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16588,14 +16532,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z4, Z23
+	VMOVUPS     10240(AX), Z23
+	VFMADD213PS 10368(AX), Z4, Z23
 	VMULPS      Z4, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z6, Z26
+	VMOVUPS     10240(AX), Z26
+	VFMADD213PS 10368(AX), Z6, Z26
 	VMULPS      Z6, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z7, Z29
+	VMOVUPS     10240(AX), Z29
+	VFMADD213PS 10368(AX), Z7, Z29
 	VMULPS      Z7, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16625,14 +16569,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z12
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z9, Z23
+	VMOVUPS     10240(AX), Z23
+	VFMADD213PS 10368(AX), Z9, Z23
 	VMULPS      Z9, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z10, Z26
+	VMOVUPS     10240(AX), Z26
+	VFMADD213PS 10368(AX), Z10, Z26
 	VMULPS      Z10, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z12, Z29
+	VMOVUPS     10240(AX), Z29
+	VFMADD213PS 10368(AX), Z12, Z29
 	VMULPS      Z12, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16662,14 +16606,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z13, Z23
+	VMOVUPS     10240(AX), Z23
+	VFMADD213PS 10368(AX), Z13, Z23
 	VMULPS      Z13, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z15, Z26
+	VMOVUPS     10240(AX), Z26
+	VFMADD213PS 10368(AX), Z15, Z26
 	VMULPS      Z15, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z16, Z29
+	VMOVUPS     10240(AX), Z29
+	VFMADD213PS 10368(AX), Z16, Z29
 	VMULPS      Z16, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16699,14 +16643,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z21
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z18, Z23
+	VMOVUPS     10240(AX), Z23
+	VFMADD213PS 10368(AX), Z18, Z23
 	VMULPS      Z18, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z19, Z26
+	VMOVUPS     10240(AX), Z26
+	VFMADD213PS 10368(AX), Z19, Z26
 	VMULPS      Z19, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z21, Z29
+	VMOVUPS     10240(AX), Z29
+	VFMADD213PS 10368(AX), Z21, Z29
 	VMULPS      Z21, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16726,8 +16670,8 @@ r2groups:
 	VFMADD231PS 1152(AX), Z14, Z22
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z17
-	VFMADD213PS 11648(AX), Z22, Z17
+	VMOVUPS     10240(AX), Z17
+	VFMADD213PS 10368(AX), Z22, Z17
 	VMULPS      Z22, Z17, Z17
 	VPERMI2PS   Z11, Z8, Z5
 	VFMADD231PS Z17, Z5, Z5
@@ -16873,7 +16817,7 @@ r2gsolo:
 	VMOVUPS 768(AX), Z3
 	VMOVUPS lse_exp2tab32<>+0(SB), Z4
 	VMOVUPS lse_exp2tab32<>+64(SB), Z5
-	VMOVUPS 11392(AX), Z6
+	VMOVUPS 10112(AX), Z6
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z3, Z0
@@ -16888,11 +16832,11 @@ r2gsolo:
 	VFMADD231PS 1152(AX), Z9, Z1
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z6
-	VFMADD213PS 11648(AX), Z0, Z6
+	VMOVUPS     10240(AX), Z6
+	VFMADD213PS 10368(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
-	VMOVUPS     11520(AX), Z10
-	VFMADD213PS 11648(AX), Z1, Z10
+	VMOVUPS     10240(AX), Z10
+	VFMADD213PS 10368(AX), Z1, Z10
 	VMULPS      Z1, Z10, Z10
 	VPERMI2PS   Z5, Z4, Z7
 	VFMADD231PS Z6, Z7, Z7
@@ -17092,16 +17036,16 @@ sggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 10880(AX), Z1
+	VMOVDQU32 9600(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 11008(AX), Z1
+	VMOVDQU32 9728(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 320(DI)
-	VMOVDQU32 11136(AX), Z1
+	VMOVDQU32 9856(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 384(DI)
-	VMOVDQU32 11264(AX), Z1
+	VMOVDQU32 9984(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -17121,7 +17065,7 @@ sggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z12
+	VMOVUPS 10112(AX), Z12
 
 sggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -17158,17 +17102,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17218,17 +17162,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17278,17 +17222,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17338,17 +17282,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17398,17 +17342,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17458,17 +17402,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17518,17 +17462,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17578,17 +17522,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17646,17 +17590,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17706,17 +17650,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17778,17 +17722,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10240(AX), Z19
+	VFMADD213PS 10368(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10240(AX), Z22
+	VFMADD213PS 10368(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10240(AX), Z25
+	VFMADD213PS 10368(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10240(AX), Z28
+	VFMADD213PS 10368(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17842,17 +17786,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z13, Z12
+	VMOVUPS     10240(AX), Z12
+	VFMADD213PS 10368(AX), Z13, Z12
 	VMULPS      Z13, Z12, Z12
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z14, Z23
+	VMOVUPS     10240(AX), Z23
+	VFMADD213PS 10368(AX), Z14, Z23
 	VMULPS      Z14, Z23, Z23
-	VMOVUPS     11520(AX), Z24
-	VFMADD213PS 11648(AX), Z15, Z24
+	VMOVUPS     10240(AX), Z24
+	VFMADD213PS 10368(AX), Z15, Z24
 	VMULPS      Z15, Z24, Z24
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z16, Z26
+	VMOVUPS     10240(AX), Z26
+	VFMADD213PS 10368(AX), Z16, Z26
 	VMULPS      Z16, Z26, Z26
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z12, Z17, Z17
@@ -18022,7 +17966,7 @@ sogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10112(AX), Z5
 
 sogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -18059,17 +18003,17 @@ sogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z6, Z12
+	VMOVUPS     10240(AX), Z12
+	VFMADD213PS 10368(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z7, Z15
+	VMOVUPS     10240(AX), Z15
+	VFMADD213PS 10368(AX), Z7, Z15
 	VMULPS      Z7, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z8, Z18
+	VMOVUPS     10240(AX), Z18
+	VFMADD213PS 10368(AX), Z8, Z18
 	VMULPS      Z8, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z9, Z21
+	VMOVUPS     10240(AX), Z21
+	VFMADD213PS 10368(AX), Z9, Z21
 	VMULPS      Z9, Z21, Z21
 	VPERMI2PS   Z4, Z3, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -18105,8 +18049,8 @@ sogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z9
-	VFMADD213PS 11648(AX), Z6, Z9
+	VMOVUPS     10240(AX), Z9
+	VFMADD213PS 10368(AX), Z6, Z9
 	VMULPS      Z6, Z9, Z9
 	VPERMI2PS   Z4, Z3, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -18131,8 +18075,8 @@ sogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z7
-	VFMADD213PS 11648(AX), Z6, Z7
+	VMOVUPS     10240(AX), Z7
+	VFMADD213PS 10368(AX), Z6, Z7
 	VMULPS      Z6, Z7, Z7
 	VPERMI2PS   Z4, Z3, Z2
 	VFMADD231PS Z7, Z2, Z2
@@ -18327,16 +18271,16 @@ ggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 10880(AX), Z1
+	VMOVDQU32 9600(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 11008(AX), Z1
+	VMOVDQU32 9728(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 320(DI)
-	VMOVDQU32 11136(AX), Z1
+	VMOVDQU32 9856(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 384(DI)
-	VMOVDQU32 11264(AX), Z1
+	VMOVDQU32 9984(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -18356,7 +18300,7 @@ ggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z12
+	VMOVUPS 10112(AX), Z12
 
 ggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -18393,17 +18337,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18457,17 +18401,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18521,17 +18465,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18585,17 +18529,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18649,17 +18593,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18713,17 +18657,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18777,17 +18721,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18841,17 +18785,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18913,17 +18857,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18989,17 +18933,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19077,17 +19021,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10240(AX), Z19
+	VFMADD213PS   10368(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10240(AX), Z22
+	VFMADD213PS   10368(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10240(AX), Z25
+	VFMADD213PS   10368(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10240(AX), Z28
+	VFMADD213PS   10368(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19157,17 +19101,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z12
-	VFMADD213PS   11648(AX), Z13, Z12
+	VMOVUPS       10240(AX), Z12
+	VFMADD213PS   10368(AX), Z13, Z12
 	VMULPS        Z13, Z12, Z12
-	VMOVUPS       11520(AX), Z23
-	VFMADD213PS   11648(AX), Z14, Z23
+	VMOVUPS       10240(AX), Z23
+	VFMADD213PS   10368(AX), Z14, Z23
 	VMULPS        Z14, Z23, Z23
-	VMOVUPS       11520(AX), Z24
-	VFMADD213PS   11648(AX), Z15, Z24
+	VMOVUPS       10240(AX), Z24
+	VFMADD213PS   10368(AX), Z15, Z24
 	VMULPS        Z15, Z24, Z24
-	VMOVUPS       11520(AX), Z26
-	VFMADD213PS   11648(AX), Z16, Z26
+	VMOVUPS       10240(AX), Z26
+	VFMADD213PS   10368(AX), Z16, Z26
 	VMULPS        Z16, Z26, Z26
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z12, Z17, Z17
@@ -19348,7 +19292,7 @@ ogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10112(AX), Z5
 
 ogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -19385,17 +19329,17 @@ ogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z12
-	VFMADD213PS   11648(AX), Z6, Z12
+	VMOVUPS       10240(AX), Z12
+	VFMADD213PS   10368(AX), Z6, Z12
 	VMULPS        Z6, Z12, Z12
-	VMOVUPS       11520(AX), Z15
-	VFMADD213PS   11648(AX), Z7, Z15
+	VMOVUPS       10240(AX), Z15
+	VFMADD213PS   10368(AX), Z7, Z15
 	VMULPS        Z7, Z15, Z15
-	VMOVUPS       11520(AX), Z18
-	VFMADD213PS   11648(AX), Z8, Z18
+	VMOVUPS       10240(AX), Z18
+	VFMADD213PS   10368(AX), Z8, Z18
 	VMULPS        Z8, Z18, Z18
-	VMOVUPS       11520(AX), Z21
-	VFMADD213PS   11648(AX), Z9, Z21
+	VMOVUPS       10240(AX), Z21
+	VFMADD213PS   10368(AX), Z9, Z21
 	VMULPS        Z9, Z21, Z21
 	VPERMI2PS     Z4, Z3, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -19435,8 +19379,8 @@ ogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z9
-	VFMADD213PS   11648(AX), Z6, Z9
+	VMOVUPS       10240(AX), Z9
+	VFMADD213PS   10368(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMI2PS     Z4, Z3, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -19465,8 +19409,8 @@ ogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z7
-	VFMADD213PS   11648(AX), Z6, Z7
+	VMOVUPS       10240(AX), Z7
+	VFMADD213PS   10368(AX), Z6, Z7
 	VMULPS        Z6, Z7, Z7
 	VPERMI2PS     Z4, Z3, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -19643,12 +19587,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10496(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10624(AX), Z6
+	VMOVUPS 10752(AX), Z7
+	VMOVUPS 10880(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -19815,12 +19759,12 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10496(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10624(AX), Z6
+	VMOVUPS 10752(AX), Z7
+	VMOVUPS 10880(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -20123,8 +20067,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VPADDD  11008(AX), Z8, Z8
+	VPADDD  11008(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -20236,15 +20180,15 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     10496(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      10496(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
-	VFMADD213PS   12160(AX), Z5, Z8
+	VMOVUPS       10624(AX), Z8
+	VFMADD213PS   10752(AX), Z5, Z8
+	VFMADD213PS   10880(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -20269,12 +20213,12 @@ d_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11776(AX), Z17
+	VMOVUPS       10496(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11904(AX), Z20
-	VMOVUPS       12032(AX), Z21
-	VMOVUPS       12160(AX), Z22
+	VMOVUPS       10624(AX), Z20
+	VMOVUPS       10752(AX), Z21
+	VMOVUPS       10880(AX), Z22
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -20467,8 +20411,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        11008(AX), Z13, Z13
+	VPADDD        11008(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -21170,8 +21114,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VPADDD  11008(AX), Z2, Z2
+	VPADDD  11008(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -21247,15 +21191,15 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10496(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10496(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
-	VFMADD213PS   12160(AX), Z2, Z6
+	VMOVUPS       10624(AX), Z6
+	VFMADD213PS   10752(AX), Z2, Z6
+	VFMADD213PS   10880(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -21274,12 +21218,12 @@ d_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
+	VMOVUPS       10496(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
-	VMOVUPS       12032(AX), Z12
-	VMOVUPS       12160(AX), Z13
+	VMOVUPS       10624(AX), Z10
+	VMOVUPS       10752(AX), Z12
+	VMOVUPS       10880(AX), Z13
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -21331,8 +21275,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11008(AX), Z3, Z3
+	VPADDD        11008(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -21823,8 +21767,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VPADDD  11008(AX), Z12, Z12
+	VPADDD  11008(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -21914,15 +21858,15 @@ d_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10496(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      10496(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
-	VFMADD213PS   12160(AX), Z4, Z9
+	VMOVUPS       10624(AX), Z9
+	VFMADD213PS   10752(AX), Z4, Z9
+	VFMADD213PS   10880(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -21953,12 +21897,12 @@ d_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10496(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10624(AX), Z20
+	VMOVUPS   10752(AX), Z21
+	VMOVUPS   10880(AX), Z22
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -22127,8 +22071,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11008(AX), Z6, Z6
+	VPADDD        11008(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -22390,12 +22334,12 @@ d_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10496(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10624(AX), Z20
+	VMOVUPS   10752(AX), Z21
+	VMOVUPS   10880(AX), Z22
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -22588,8 +22532,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11008(AX), Z6, Z6
+	VPADDD        11008(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -23386,8 +23330,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VPADDD  11008(AX), Z6, Z6
+	VPADDD  11008(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -23454,15 +23398,15 @@ d_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10496(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10496(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
-	VFMADD213PS   12160(AX), Z3, Z7
+	VMOVUPS       10624(AX), Z7
+	VFMADD213PS   10752(AX), Z3, Z7
+	VFMADD213PS   10880(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -23487,12 +23431,12 @@ d_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10496(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10624(AX), Z10
+	VMOVUPS   10752(AX), Z11
+	VMOVUPS   10880(AX), Z12
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
@@ -23538,8 +23482,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11008(AX), Z2, Z2
+	VPADDD        11008(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -23629,12 +23573,12 @@ d_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10496(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10624(AX), Z10
+	VMOVUPS   10752(AX), Z11
+	VMOVUPS   10880(AX), Z12
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -23686,8 +23630,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11008(AX), Z2, Z2
+	VPADDD        11008(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -24129,15 +24073,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10496(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10496(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z6
-	VFMADD213PS 12032(AX), Z2, Z6
-	VFMADD213PS 12160(AX), Z2, Z6
+	VMOVUPS     10624(AX), Z6
+	VFMADD213PS 10752(AX), Z2, Z6
+	VFMADD213PS 10880(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -24154,12 +24098,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10496(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10624(AX), Z6
+	VMOVUPS 10752(AX), Z7
+	VMOVUPS 10880(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -24558,12 +24502,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10496(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10624(AX), Z6
+	VMOVUPS 10752(AX), Z7
+	VMOVUPS 10880(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -25199,8 +25143,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12288(AX), Z8, Z8
-	VPADDD  12288(AX), Z9, Z9
+	VPADDD  11008(AX), Z8, Z8
+	VPADDD  11008(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -25312,15 +25256,15 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     10496(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      10496(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
-	VFMADD213PS   12160(AX), Z5, Z8
+	VMOVUPS       10624(AX), Z8
+	VFMADD213PS   10752(AX), Z5, Z8
+	VFMADD213PS   10880(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -25343,12 +25287,12 @@ l_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11776(AX), Z17
+	VMOVUPS       10496(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11904(AX), Z20
-	VMOVUPS       12032(AX), Z21
-	VMOVUPS       12160(AX), Z22
+	VMOVUPS       10624(AX), Z20
+	VMOVUPS       10752(AX), Z21
+	VMOVUPS       10880(AX), Z22
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -25533,8 +25477,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z13, Z13
-	VPADDD        12288(AX), Z14, Z14
+	VPADDD        11008(AX), Z13, Z13
+	VPADDD        11008(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -26016,8 +25960,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12288(AX), Z2, Z2
-	VPADDD  12288(AX), Z3, Z3
+	VPADDD  11008(AX), Z2, Z2
+	VPADDD  11008(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -26093,15 +26037,15 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10496(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10496(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
-	VFMADD213PS   12160(AX), Z2, Z6
+	VMOVUPS       10624(AX), Z6
+	VFMADD213PS   10752(AX), Z2, Z6
+	VFMADD213PS   10880(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -26118,12 +26062,12 @@ l_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
+	VMOVUPS       10496(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
-	VMOVUPS       12032(AX), Z12
-	VMOVUPS       12160(AX), Z13
+	VMOVUPS       10624(AX), Z10
+	VMOVUPS       10752(AX), Z12
+	VMOVUPS       10880(AX), Z13
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -26173,8 +26117,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12288(AX), Z3, Z3
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11008(AX), Z3, Z3
+	VPADDD        11008(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -26576,8 +26520,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12288(AX), Z12, Z12
-	VPADDD  12288(AX), Z13, Z13
+	VPADDD  11008(AX), Z12, Z12
+	VPADDD  11008(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -26667,15 +26611,15 @@ l_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10496(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      10496(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
-	VFMADD213PS   12160(AX), Z4, Z9
+	VMOVUPS       10624(AX), Z9
+	VFMADD213PS   10752(AX), Z4, Z9
+	VFMADD213PS   10880(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -26704,12 +26648,12 @@ l_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10496(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10624(AX), Z20
+	VMOVUPS   10752(AX), Z21
+	VMOVUPS   10880(AX), Z22
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
@@ -26870,8 +26814,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11008(AX), Z6, Z6
+	VPADDD        11008(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27115,12 +27059,12 @@ l_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10496(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10624(AX), Z20
+	VMOVUPS   10752(AX), Z21
+	VMOVUPS   10880(AX), Z22
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -27305,8 +27249,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12288(AX), Z6, Z6
-	VPADDD        12288(AX), Z13, Z13
+	VPADDD        11008(AX), Z6, Z6
+	VPADDD        11008(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27883,8 +27827,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12288(AX), Z6, Z6
-	VPADDD  12288(AX), Z7, Z7
+	VPADDD  11008(AX), Z6, Z6
+	VPADDD  11008(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -27951,15 +27895,15 @@ l_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10496(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10496(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
-	VFMADD213PS   12160(AX), Z3, Z7
+	VMOVUPS       10624(AX), Z7
+	VFMADD213PS   10752(AX), Z3, Z7
+	VFMADD213PS   10880(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -27982,12 +27926,12 @@ l_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10496(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10624(AX), Z10
+	VMOVUPS   10752(AX), Z11
+	VMOVUPS   10880(AX), Z12
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -28031,8 +27975,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11008(AX), Z2, Z2
+	VPADDD        11008(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -28115,12 +28059,12 @@ l_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10496(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10624(AX), Z10
+	VMOVUPS   10752(AX), Z11
+	VMOVUPS   10880(AX), Z12
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -28170,8 +28114,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12288(AX), Z2, Z2
-	VPADDD        12288(AX), Z4, Z4
+	VPADDD        11008(AX), Z2, Z2
+	VPADDD        11008(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -28524,15 +28468,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10496(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10496(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z6
-	VFMADD213PS 12032(AX), Z2, Z6
-	VFMADD213PS 12160(AX), Z2, Z6
+	VMOVUPS     10624(AX), Z6
+	VFMADD213PS 10752(AX), Z2, Z6
+	VFMADD213PS 10880(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -28548,12 +28492,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10496(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10624(AX), Z6
+	VMOVUPS 10752(AX), Z7
+	VMOVUPS 10880(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -28931,12 +28875,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10496(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10624(AX), Z6
+	VMOVUPS 10752(AX), Z7
+	VMOVUPS 10880(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -29510,28 +29454,28 @@ r1groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z8
+	VMOVDQU64 11136(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 12544(AX), Z8
+	VMOVDQU64 11264(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z1, Z1
-	VMOVDQU64 12672(AX), Z8
+	VMOVDQU64 11392(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z2, Z2
-	VMOVDQU64 12800(AX), Z8
+	VMOVDQU64 11520(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z3, Z3
-	VMOVDQU64 12928(AX), Z8
+	VMOVDQU64 11648(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z4, Z4
-	VMOVDQU64 13056(AX), Z8
+	VMOVDQU64 11776(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z5, Z5
-	VMOVDQU64 13184(AX), Z8
+	VMOVDQU64 11904(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z6, Z6
-	VMOVDQU64 13312(AX), Z8
+	VMOVDQU64 12032(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
@@ -29854,7 +29798,7 @@ r1gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z1
+	VMOVDQU64 11136(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
@@ -30042,35 +29986,35 @@ r2groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z5
+	VMOVDQU64 11136(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 12544(AX), Z5
+	VMOVDQU64 11264(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 12672(AX), Z5
+	VMOVDQU64 11392(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 12800(AX), Z5
+	VMOVDQU64 11520(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 12928(AX), Z5
+	VMOVDQU64 11648(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 13056(AX), Z5
+	VMOVDQU64 11776(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 13184(AX), Z5
+	VMOVDQU64 11904(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 13312(AX), Z5
+	VMOVDQU64 12032(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
@@ -30604,7 +30548,7 @@ r2gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12416(AX), Z3
+	VMOVDQU64 11136(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
@@ -30833,28 +30777,28 @@ ggmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12416(AX), Z1
+	VMOVDQU64 11136(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
-	VMOVDQU64 12544(AX), Z1
+	VMOVDQU64 11264(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DI)
-	VMOVDQU64 12672(AX), Z1
+	VMOVDQU64 11392(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DI)
-	VMOVDQU64 12800(AX), Z1
+	VMOVDQU64 11520(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 192(DI)
-	VMOVDQU64 12928(AX), Z1
+	VMOVDQU64 11648(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 256(DI)
-	VMOVDQU64 13056(AX), Z1
+	VMOVDQU64 11776(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 320(DI)
-	VMOVDQU64 13184(AX), Z1
+	VMOVDQU64 11904(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 384(DI)
-	VMOVDQU64 13312(AX), Z1
+	VMOVDQU64 12032(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
@@ -32307,7 +32251,7 @@ ogmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12416(AX), Z1
+	VMOVDQU64 11136(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
@@ -32989,12 +32933,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    12160(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -33007,13 +32951,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    12160(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -33062,167 +33006,156 @@ d_spsmax_done:
 	VBROADCASTSD X1, Z1
 
 	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z2
-	VSUBPD       Z0, Z2, Z2
-	VBROADCASTSD 80(SP), Z3
-	VSUBPD       Z1, Z3, Z3
+	VMOVUPD      9472(AX), Z2
+	VBROADCASTSD 8(SP), Z3
+	VSUBPD       Z0, Z3, Z3
+	VBROADCASTSD 80(SP), Z4
+	VSUBPD       Z1, Z4, Z4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z4
-	VFMADD231PD 7168(AX), Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
 	VMOVUPD     7040(AX), Z5
 	VFMADD231PD 7168(AX), Z3, Z5
-	VSUBPD      7040(AX), Z4, Z6
-	VMOVUPD     Z2, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
-	VSUBPD      7040(AX), Z5, Z8
-	VMOVUPD     Z3, Z9
-	VFMADD231PD 7296(AX), Z8, Z9
-	VFMADD231PD 7424(AX), Z8, Z9
+	VMAXPD      Z4, Z2, Z4
+	VMOVUPD     7040(AX), Z6
+	VFMADD231PD 7168(AX), Z4, Z6
+	VSUBPD      7040(AX), Z5, Z7
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 7296(AX), Z7, Z3
+	VFMADD231PD 7424(AX), Z7, Z3
+	VSUBPD      7040(AX), Z6, Z8
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z8, Z4
+	VFMADD231PD 7424(AX), Z8, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VMOVUPD     9472(AX), Z8
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9600(AX), Z9, Z8
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z9, Z8
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z9, Z8
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z9, Z8
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z9, Z8
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z9, Z8
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z9, Z8
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z9, Z8
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z9, Z8
-	VFMADD213PD 10752(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z9, Z8
-	VMULPD      Z7, Z7, Z10
-	VFMADD213PD Z7, Z10, Z6
-	VADDPD      2432(AX), Z6, Z6
-	VMULPD      Z9, Z9, Z7
-	VFMADD213PD Z9, Z7, Z8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z7
+	VMOVUPD     7552(AX), Z8
+	VFMADD213PD 7680(AX), Z3, Z7
+	VFMADD213PD 7680(AX), Z4, Z8
+	VFMADD213PD 7808(AX), Z3, Z7
+	VFMADD213PD 7808(AX), Z4, Z8
+	VFMADD213PD 7936(AX), Z3, Z7
+	VFMADD213PD 7936(AX), Z4, Z8
+	VFMADD213PD 8064(AX), Z3, Z7
+	VFMADD213PD 8064(AX), Z4, Z8
+	VFMADD213PD 8192(AX), Z3, Z7
+	VFMADD213PD 8192(AX), Z4, Z8
+	VFMADD213PD 8320(AX), Z3, Z7
+	VFMADD213PD 8320(AX), Z4, Z8
+	VFMADD213PD 8448(AX), Z3, Z7
+	VFMADD213PD 8448(AX), Z4, Z8
+	VFMADD213PD 8576(AX), Z3, Z7
+	VFMADD213PD 8576(AX), Z4, Z8
+	VMULPD      Z3, Z3, Z9
+	VFMADD213PD Z3, Z9, Z7
+	VADDPD      2432(AX), Z7, Z7
+	VMULPD      Z4, Z4, Z3
+	VFMADD213PD Z4, Z3, Z8
 	VADDPD      2432(AX), Z8, Z8
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    2432(AX), Z4, Z4
-	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z2, K2
-	VMOVAPD.Z Z6, K2, Z2
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 6912(AX), Z3, K2
-	VMOVAPD.Z Z8, K2, Z3
-	VMOVAPD   X2, X2
-	VMOVSD    X2, (SP)
-	VMOVAPD   X3, X2
-	VMOVSD    X2, 88(SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z5, Z5
+	VPADDQ  2432(AX), Z5, Z5
+	VMULPD  Z5, Z7, Z3
+	VPSLLQ  $0x34, Z6, Z6
+	VPADDQ  2432(AX), Z6, Z6
+	VMULPD  Z6, Z8, Z4
+	VMOVAPD X3, X3
+	VMOVSD  X3, (SP)
+	VMOVAPD X4, X3
+	VMOVSD  X3, 88(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
 	MOVQ         DX, R11
-	VXORPD       Z2, Z2, Z2
 	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
 	MOVLQSX      (SI), R12
-	VPBROADCASTQ R12, Z4
-	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
-	VXORPD       Z5, Z5, Z5
+	VPBROADCASTQ R12, Z5
+	VPSUBQ       laneidx64_8<>+0(SB), Z5, Z5
 	VXORPD       Z6, Z6, Z6
+	VXORPD       Z7, Z7, Z7
 	MOVLQSX      4(SI), R12
-	VPBROADCASTQ R12, Z7
-	VPSUBQ       laneidx64_8<>+0(SB), Z7, Z7
+	VPBROADCASTQ R12, Z8
+	VPSUBQ       laneidx64_8<>+0(SB), Z8, Z8
 
 d_spsexp_one:
 	CMPQ    R9, $0x00000008
 	JL      d_spsexp_tail
-	VMOVUPD (R10), Z8
-	VSUBPD  Z0, Z8, Z8
-	VMOVUPD (R10)(R8*8), Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R10), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R10)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
 	VMOVUPD     7040(AX), Z11
 	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z12
+	VFMADD231PD 7168(AX), Z10, Z12
+	VSUBPD      7040(AX), Z11, Z13
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z13, Z9
+	VFMADD231PD 7424(AX), Z13, Z9
+	VSUBPD      7040(AX), Z12, Z14
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z14, Z10
+	VFMADD231PD 7424(AX), Z14, Z10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z13
+	VMOVUPD     7552(AX), Z14
+	VFMADD213PD 7680(AX), Z9, Z13
+	VFMADD213PD 7680(AX), Z10, Z14
+	VFMADD213PD 7808(AX), Z9, Z13
+	VFMADD213PD 7808(AX), Z10, Z14
+	VFMADD213PD 7936(AX), Z9, Z13
+	VFMADD213PD 7936(AX), Z10, Z14
+	VFMADD213PD 8064(AX), Z9, Z13
+	VFMADD213PD 8064(AX), Z10, Z14
+	VFMADD213PD 8192(AX), Z9, Z13
+	VFMADD213PD 8192(AX), Z10, Z14
+	VFMADD213PD 8320(AX), Z9, Z13
+	VFMADD213PD 8320(AX), Z10, Z14
+	VFMADD213PD 8448(AX), Z9, Z13
+	VFMADD213PD 8448(AX), Z10, Z14
+	VFMADD213PD 8576(AX), Z9, Z13
+	VFMADD213PD 8576(AX), Z10, Z14
+	VMULPD      Z9, Z9, Z15
+	VFMADD213PD Z9, Z15, Z13
+	VADDPD      2432(AX), Z13, Z13
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z14
 	VADDPD      2432(AX), Z14, Z14
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
+	// lse exp: times 2^n
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
-	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
-	VMOVUPD   Z8, (R11)
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z10
-	VSUBPD    Z2, Z10, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z10, Z2
-	VPTESTMQ  Z7, Z7, K2
+	VMULPD    Z11, Z13, Z9
+	VPSLLQ    $0x34, Z12, Z12
+	VPADDQ    2432(AX), Z12, Z12
+	VMULPD    Z12, Z14, Z10
+	VPTESTMQ  Z5, Z5, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
-	VMOVUPD   Z9, (R11)(R8*8)
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z8
-	VSUBPD    Z5, Z8, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z8, Z5
+	VPSUBQ    12160(AX), Z5, Z5
+	VMOVUPD   Z9, (R11)
+	VSUBPD    Z4, Z9, Z9
+	VADDPD    Z9, Z3, Z11
+	VSUBPD    Z3, Z11, Z4
+	VSUBPD    Z9, Z4, Z4
+	VMOVAPD   Z11, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12160(AX), Z8, Z8
+	VMOVUPD   Z10, (R11)(R8*8)
+	VSUBPD    Z7, Z10, Z10
+	VADDPD    Z10, Z6, Z9
+	VSUBPD    Z6, Z9, Z7
+	VSUBPD    Z10, Z7, Z7
+	VMOVAPD   Z9, Z6
 	ADDQ      $0x00000040, R10
 	ADDQ      $0x00000040, R11
 	SUBQ      $0x00000008, R9
@@ -33231,96 +33164,90 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 6656(AX), Z8
-	VMOVUPD (R10), K1, Z8
-	VSUBPD  Z0, Z8, Z8
 	VMOVUPD 6656(AX), Z9
-	VMOVUPD (R10)(R8*8), K1, Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R10), K1, Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD 6656(AX), Z10
+	VMOVUPD (R10)(R8*8), K1, Z10
+	VSUBPD  Z1, Z10, Z10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
 	VMOVUPD     7040(AX), Z11
 	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z10, Z2
+	VSUBPD      7040(AX), Z11, Z12
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z12, Z9
+	VFMADD231PD 7424(AX), Z12, Z9
+	VSUBPD      7040(AX), Z2, Z13
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z13, Z10
+	VFMADD231PD 7424(AX), Z13, Z10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z12
+	VMOVUPD     7552(AX), Z13
+	VFMADD213PD 7680(AX), Z9, Z12
+	VFMADD213PD 7680(AX), Z10, Z13
+	VFMADD213PD 7808(AX), Z9, Z12
+	VFMADD213PD 7808(AX), Z10, Z13
+	VFMADD213PD 7936(AX), Z9, Z12
+	VFMADD213PD 7936(AX), Z10, Z13
+	VFMADD213PD 8064(AX), Z9, Z12
+	VFMADD213PD 8064(AX), Z10, Z13
+	VFMADD213PD 8192(AX), Z9, Z12
+	VFMADD213PD 8192(AX), Z10, Z13
+	VFMADD213PD 8320(AX), Z9, Z12
+	VFMADD213PD 8320(AX), Z10, Z13
+	VFMADD213PD 8448(AX), Z9, Z12
+	VFMADD213PD 8448(AX), Z10, Z13
+	VFMADD213PD 8576(AX), Z9, Z12
+	VFMADD213PD 8576(AX), Z10, Z13
+	VMULPD      Z9, Z9, Z14
+	VFMADD213PD Z9, Z14, Z12
 	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
-	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z13
+	VADDPD      2432(AX), Z13, Z13
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
+	// lse exp: times 2^n
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
-	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
-	VMOVUPD   Z8, 16(SP)
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z4
-	VSUBPD    Z2, Z4, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z4, Z2
-	VPTESTMQ  Z7, Z7, K2
+	VMULPD    Z11, Z12, Z9
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
+	VMULPD    Z2, Z13, Z10
+	VPTESTMQ  Z5, Z5, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
-	VMOVUPD   Z9, 96(SP)
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z4
-	VSUBPD    Z5, Z4, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z4, Z5
+	VPSUBQ    12160(AX), Z5, Z5
+	VMOVUPD   Z9, 16(SP)
+	VSUBPD    Z4, Z9, Z9
+	VADDPD    Z9, Z3, Z2
+	VSUBPD    Z3, Z2, Z4
+	VSUBPD    Z9, Z4, Z4
+	VMOVAPD   Z2, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12160(AX), Z8, Z8
+	VMOVUPD   Z10, 96(SP)
+	VSUBPD    Z7, Z10, Z10
+	VADDPD    Z10, Z6, Z2
+	VSUBPD    Z6, Z2, Z7
+	VSUBPD    Z10, Z7, Z7
+	VMOVAPD   Z2, Z6
 
 d_spsexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y3
-	VADDPD        Y3, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X3
-	VADDPD        X3, X2, X2
-	VPERMILPD     $0x01, X2, X3
-	VADDSD        X3, X2, X2
-	VMOVAPD       X2, X2
+	VSUBPD        Z4, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VADDPD        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPD        X2, X3, X3
+	VPERMILPD     $0x01, X3, X2
+	VADDSD        X2, X3, X3
+	VMOVAPD       X3, X2
 	VMOVSD        (SP), X3
 	VADDSD        X2, X3, X4
 
@@ -33335,22 +33262,22 @@ d_spsexp_done:
 	VADDSD      5504(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      5632(AX), X7
-	VFMADD213SD 5760(AX), X0, X7
-	VFMADD213SD 5888(AX), X0, X7
-	VFMADD213SD 6016(AX), X0, X7
-	VFMADD213SD 6144(AX), X0, X7
-	VFMADD213SD 6272(AX), X0, X7
-	VFMADD213SD 6400(AX), X0, X7
-	VFMADD213SD 6528(AX), X0, X7
-	VFMADD213SD 4224(AX), X0, X7
-	VFMADD213SD 4352(AX), X0, X7
-	VFMADD213SD 4480(AX), X0, X7
-	VFMADD213SD 4608(AX), X0, X7
-	VMULSD      X0, X7, X7
+	VMOVSD      5632(AX), X5
+	VFMADD213SD 5760(AX), X0, X5
+	VFMADD213SD 5888(AX), X0, X5
+	VFMADD213SD 6016(AX), X0, X5
+	VFMADD213SD 6144(AX), X0, X5
+	VFMADD213SD 6272(AX), X0, X5
+	VFMADD213SD 6400(AX), X0, X5
+	VFMADD213SD 6528(AX), X0, X5
+	VFMADD213SD 4224(AX), X0, X5
+	VFMADD213SD 4352(AX), X0, X5
+	VFMADD213SD 4480(AX), X0, X5
+	VFMADD213SD 4608(AX), X0, X5
+	VMULSD      X0, X5, X5
 	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X7
-	VMOVAPD     X7, X0
+	VFMADD213SD X3, X3, X5
+	VMOVAPD     X5, X0
 	JMP         d_sp0l1p_done
 
 d_sp0l1p_big:
@@ -33358,20 +33285,20 @@ d_sp0l1p_big:
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), X0, X3
-	VPCMPGTQ 1920(AX), X3, X7
-	VPADDQ   2048(AX), X7, X8
+	VPCMPGTQ 1920(AX), X3, X5
+	VPADDQ   2048(AX), X5, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X3, X3
 	VPSRLQ   $0x34, X0, X8
-	VPSUBQ   X7, X8, X8
+	VPSUBQ   X5, X8, X8
 	VORPD    2176(AX), X8, X8
 	VSUBPD   2304(AX), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X3, X7
+	VSUBPD      2432(AX), X3, X5
 	VADDPD      2432(AX), X3, X3
-	VDIVPD      X3, X7, X7
-	VMULPD      X7, X7, X3
+	VDIVPD      X3, X5, X5
+	VMULPD      X5, X5, X3
 	VMOVUPD     8704(AX), X9
 	VFMADD213PD 8832(AX), X3, X9
 	VFMADD213PD 8960(AX), X3, X9
@@ -33382,13 +33309,13 @@ d_sp0l1p_big:
 	VFMADD213PD 2816(AX), X3, X9
 	VFMADD213PD 2944(AX), X3, X9
 	VFMADD213PD 3072(AX), X3, X9
-	VMULPD      X7, X9, X9
+	VMULPD      X5, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
 	VFMADD231PD 3200(AX), X8, X9
 	VFMADD231PD 3328(AX), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X0, X9
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X0, X9
 	VMOVAPD     X9, X0
 
 d_sp0l1p_done:
@@ -33399,31 +33326,31 @@ d_sp0logz:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X3, X7
-	VPCMPGTQ 1920(AX), X7, X8
+	VANDPD   1792(AX), X3, X5
+	VPCMPGTQ 1920(AX), X5, X8
 	VPADDQ   2048(AX), X8, X9
 	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
+	VORPD    X9, X5, X5
 	VPSRLQ   $0x34, X3, X9
 	VPSUBQ   X8, X9, X9
 	VORPD    2176(AX), X9, X9
 	VSUBPD   2304(AX), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X7, X8
-	VADDPD      2432(AX), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
+	VSUBPD      2432(AX), X5, X8
+	VADDPD      2432(AX), X5, X5
+	VDIVPD      X5, X8, X8
+	VMULPD      X8, X8, X5
 	VMOVUPD     8704(AX), X10
-	VFMADD213PD 8832(AX), X7, X10
-	VFMADD213PD 8960(AX), X7, X10
-	VFMADD213PD 9088(AX), X7, X10
-	VFMADD213PD 9216(AX), X7, X10
-	VFMADD213PD 2560(AX), X7, X10
-	VFMADD213PD 2688(AX), X7, X10
-	VFMADD213PD 2816(AX), X7, X10
-	VFMADD213PD 2944(AX), X7, X10
-	VFMADD213PD 3072(AX), X7, X10
+	VFMADD213PD 8832(AX), X5, X10
+	VFMADD213PD 8960(AX), X5, X10
+	VFMADD213PD 9088(AX), X5, X10
+	VFMADD213PD 9216(AX), X5, X10
+	VFMADD213PD 2560(AX), X5, X10
+	VFMADD213PD 2688(AX), X5, X10
+	VFMADD213PD 2816(AX), X5, X10
+	VFMADD213PD 2944(AX), X5, X10
+	VFMADD213PD 3072(AX), X5, X10
 	VMULPD      X8, X10, X10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
@@ -33432,10 +33359,10 @@ d_sp0logz:
 	VXORPD      X8, X8, X8
 	VFMADD231PD X8, X3, X10
 	VMOVAPD     X10, X3
-	VMOVSD      8(SP), X7
+	VMOVSD      8(SP), X5
 	VMOVAPD     X0, X0
-	VSUBSD      X0, X7, X7
-	VSUBSD      X7, X3, X0
+	VSUBSD      X0, X5, X5
+	VSUBSD      X5, X3, X0
 
 d_sp0lossdone:
 	VMOVSD        X0, (CX)
@@ -33448,14 +33375,14 @@ d_sp0lossdone:
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
 	VXORPD        5120(AX), X0, X0
-	VSUBPD        Z6, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y2
-	VADDPD        Y2, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X2
-	VADDPD        X2, X5, X5
-	VPERMILPD     $0x01, X5, X2
-	VADDSD        X2, X5, X5
-	VMOVAPD       X5, X2
+	VSUBPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y2
+	VADDPD        Y2, Y6, Y6
+	VEXTRACTF128  $0x01, Y6, X2
+	VADDPD        X2, X6, X6
+	VPERMILPD     $0x01, X6, X2
+	VADDSD        X2, X6, X6
+	VMOVAPD       X6, X2
 	VMOVSD        88(SP), X3
 	VADDSD        X2, X3, X5
 
@@ -33647,7 +33574,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -33660,7 +33587,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -33687,97 +33614,92 @@ d_sosmax_done:
 	VBROADCASTSD X1, Z0
 
 	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z1
-	VSUBPD       Z0, Z1, Z1
+	VMOVUPD      9472(AX), Z1
+	VBROADCASTSD 8(SP), Z2
+	VSUBPD       Z0, Z2, Z2
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z1, Z2
-	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
-	VFMADD231PD 7296(AX), Z3, Z4
-	VFMADD231PD 7424(AX), Z3, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z2, Z1, Z2
+	VMOVUPD     7040(AX), Z3
+	VFMADD231PD 7168(AX), Z2, Z3
+	VSUBPD      7040(AX), Z3, Z4
+	VMOVUPD     Z2, Z2
+	VFMADD231PD 7296(AX), Z4, Z2
+	VFMADD231PD 7424(AX), Z4, Z2
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
-	VADDPD      2432(AX), Z3, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z4
+	VFMADD213PD 7680(AX), Z2, Z4
+	VFMADD213PD 7808(AX), Z2, Z4
+	VFMADD213PD 7936(AX), Z2, Z4
+	VFMADD213PD 8064(AX), Z2, Z4
+	VFMADD213PD 8192(AX), Z2, Z4
+	VFMADD213PD 8320(AX), Z2, Z4
+	VFMADD213PD 8448(AX), Z2, Z4
+	VFMADD213PD 8576(AX), Z2, Z4
+	VMULPD      Z2, Z2, Z5
+	VFMADD213PD Z2, Z5, Z4
+	VADDPD      2432(AX), Z4, Z4
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z3, Z3
+	VPADDQ  2432(AX), Z3, Z3
+	VMULPD  Z3, Z4, Z2
+	VMOVAPD X2, X2
+	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
 	MOVQ         DX, R11
-	VXORPD       Z1, Z1, Z1
 	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
 	MOVLQSX      (SI), R12
-	VPBROADCASTQ R12, Z3
-	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+	VPBROADCASTQ R12, Z4
+	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
 
 d_sosexp_one:
 	CMPQ    R9, $0x00000008
 	JL      d_sosexp_tail
-	VMOVUPD (R10), Z4
-	VSUBPD  Z0, Z4, Z4
+	VMOVUPD (R10), Z5
+	VSUBPD  Z0, Z5, Z5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z5, Z1, Z5
+	VMOVUPD     7040(AX), Z6
+	VFMADD231PD 7168(AX), Z5, Z6
+	VSUBPD      7040(AX), Z6, Z7
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 7296(AX), Z7, Z5
+	VFMADD231PD 7424(AX), Z7, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      2432(AX), Z6, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z7
+	VFMADD213PD 7680(AX), Z5, Z7
+	VFMADD213PD 7808(AX), Z5, Z7
+	VFMADD213PD 7936(AX), Z5, Z7
+	VFMADD213PD 8064(AX), Z5, Z7
+	VFMADD213PD 8192(AX), Z5, Z7
+	VFMADD213PD 8320(AX), Z5, Z7
+	VFMADD213PD 8448(AX), Z5, Z7
+	VFMADD213PD 8576(AX), Z5, Z7
+	VMULPD      Z5, Z5, Z8
+	VFMADD213PD Z5, Z8, Z7
+	VADDPD      2432(AX), Z7, Z7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
-	VPTESTMQ  Z3, Z3, K2
-	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
-	VMOVUPD   Z4, (R11)
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z5
-	VSUBPD    Z1, Z5, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z5, Z1
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z6, Z6
+	VPADDQ    2432(AX), Z6, Z6
+	VMULPD    Z6, Z7, Z5
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z5, K2, Z5
+	VPSUBQ    12160(AX), Z4, Z4
+	VMOVUPD   Z5, (R11)
+	VSUBPD    Z3, Z5, Z5
+	VADDPD    Z5, Z2, Z6
+	VSUBPD    Z2, Z6, Z3
+	VSUBPD    Z5, Z3, Z3
+	VMOVAPD   Z6, Z2
 	ADDQ      $0x00000040, R10
 	ADDQ      $0x00000040, R11
 	SUBQ      $0x00000008, R9
@@ -33786,59 +33708,56 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 6656(AX), Z4
-	VMOVUPD (R10), K1, Z4
-	VSUBPD  Z0, Z4, Z4
+	VMOVUPD 6656(AX), Z5
+	VMOVUPD (R10), K1, Z5
+	VSUBPD  Z0, Z5, Z5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z5, Z1, Z5
+	VMOVUPD     7040(AX), Z1
+	VFMADD231PD 7168(AX), Z5, Z1
+	VSUBPD      7040(AX), Z1, Z6
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 7296(AX), Z6, Z5
+	VFMADD231PD 7424(AX), Z6, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z6
+	VFMADD213PD 7680(AX), Z5, Z6
+	VFMADD213PD 7808(AX), Z5, Z6
+	VFMADD213PD 7936(AX), Z5, Z6
+	VFMADD213PD 8064(AX), Z5, Z6
+	VFMADD213PD 8192(AX), Z5, Z6
+	VFMADD213PD 8320(AX), Z5, Z6
+	VFMADD213PD 8448(AX), Z5, Z6
+	VFMADD213PD 8576(AX), Z5, Z6
+	VMULPD      Z5, Z5, Z7
+	VFMADD213PD Z5, Z7, Z6
 	VADDPD      2432(AX), Z6, Z6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
-	VPTESTMQ  Z3, Z3, K2
-	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
-	VMOVUPD   Z4, 16(SP)
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z3
-	VSUBPD    Z1, Z3, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z3, Z1
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    2432(AX), Z1, Z1
+	VMULPD    Z1, Z6, Z5
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z5, K2, Z5
+	VPSUBQ    12160(AX), Z4, Z4
+	VMOVUPD   Z5, 16(SP)
+	VSUBPD    Z3, Z5, Z5
+	VADDPD    Z5, Z2, Z1
+	VSUBPD    Z2, Z1, Z3
+	VSUBPD    Z5, Z3, Z3
+	VMOVAPD   Z1, Z2
 
 d_sosexp_done:
-	VSUBPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VADDPD        X2, X1, X1
-	VPERMILPD     $0x01, X1, X2
-	VADDSD        X2, X1, X1
-	VMOVAPD       X1, X1
+	VSUBPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VADDSD        X1, X2, X2
+	VMOVAPD       X2, X1
 	VMOVSD        (SP), X2
 	VADDSD        X1, X2, X3
 
@@ -34159,189 +34078,230 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
+	VMOVUPD      9472(AX), Z2
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z1, Z2, Z1
 	VMOVUPD     7040(AX), Z2
 	VFMADD231PD 7168(AX), Z1, Z2
 	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
-	VFMADD231PD 7296(AX), Z3, Z4
-	VFMADD231PD 7424(AX), Z3, Z4
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 7296(AX), Z3, Z1
+	VFMADD231PD 7424(AX), Z3, Z1
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z3
+	VFMADD213PD 7680(AX), Z1, Z3
+	VFMADD213PD 7808(AX), Z1, Z3
+	VFMADD213PD 7936(AX), Z1, Z3
+	VFMADD213PD 8064(AX), Z1, Z3
+	VFMADD213PD 8192(AX), Z1, Z3
+	VFMADD213PD 8320(AX), Z1, Z3
+	VFMADD213PD 8448(AX), Z1, Z3
+	VFMADD213PD 8576(AX), Z1, Z3
+	VMULPD      Z1, Z1, Z4
+	VFMADD213PD Z1, Z4, Z3
 	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  2432(AX), Z2, Z2
+	VMULPD  Z2, Z3, Z1
+	VMOVAPD X1, X1
+	VMOVSD  X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 7040(AX), Z2
-	VMOVUPS 2432(AX), Z3
+	VMOVUPD 9472(AX), Z2
+	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
 	VMOVUPS 7424(AX), Z6
-	VMOVUPS 6912(AX), Z7
-	VMOVUPS 9472(AX), Z8
-	VMOVUPS 9600(AX), Z9
-	VMOVUPS 9728(AX), Z10
-	VMOVUPS 9856(AX), Z11
-	VMOVUPS 9984(AX), Z12
-	VMOVUPS 10112(AX), Z13
-	VMOVUPS 10240(AX), Z14
-	VMOVUPS 10368(AX), Z15
-	VXORPD  Z16, Z16, Z16
+	VMOVUPS 2432(AX), Z7
+	VMOVUPS 7552(AX), Z8
+	VMOVUPS 7680(AX), Z9
+	VMOVUPS 7808(AX), Z10
+	VMOVUPS 7936(AX), Z11
+	VMOVUPS 8064(AX), Z12
+	VMOVUPS 8192(AX), Z13
+	VXORPD  Z14, Z14, Z14
 
 	// The vectors before the target's.
 	MOVQ R10, R11
 	ANDQ $-8, R11
 
 d_expa_loop:
-	CMPQ       R11, $0x00000010
+	CMPQ       R11, $0x00000020
 	JL         d_expa_one
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
-	VMOVUPD    64(R12), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R12), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPD    128(R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPD    192(R12), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VMOVUPD   Z17, (R13)
-	VMOVUPD   Z18, 64(R13)
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R12
-	ADDQ      $0x00000080, R13
-	SUBQ      $0x00000010, R11
-	JMP       d_expa_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VMOVUPD Z15, (R13)
+	VMOVUPD Z16, 64(R13)
+	VMOVUPD Z17, 128(R13)
+	VMOVUPD Z18, 192(R13)
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R12
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R11
+	JMP     d_expa_loop
 
 d_expa_one:
 	CMPQ       R11, $0x00000008
 	JL         d_expa_tail
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VMOVUPD   Z17, (R13)
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R12
-	ADDQ      $0x00000040, R13
-	SUBQ      $0x00000008, R11
-	JMP       d_expa_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VMOVUPD Z15, (R13)
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R11
+	JMP     d_expa_one
 
 d_expa_tail:
 	// The target's vector: a whole one, or the row's tail.
@@ -34351,278 +34311,314 @@ d_expa_tail:
 	ADDQ       R8, R11
 	CMPQ       R11, $0x00000008
 	JL         d_exp_tpart
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z19, Z19
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z19, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z16, Z16
+	VPADDQ       Z7, Z16, Z16
+	VMULPD       Z16, Z17, Z15
 	MOVQ         R10, R14
 	ANDQ         $0x00000007, R14
-	VPBROADCASTQ R14, Z18
-	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z18, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VMOVUPD      Z17, (R13)
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z18
-	VSUBPD       Z1, Z18, Z16
-	VSUBPD       Z17, Z16, Z16
-	VMOVAPD      Z18, Z1
+	VPBROADCASTQ R14, Z16
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z16, K2
+	VMOVAPD.Z    Z15, K2, Z15
+	VMOVUPD      Z15, (R13)
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z16
+	VSUBPD       Z1, Z16, Z14
+	VSUBPD       Z15, Z14, Z14
+	VMOVAPD      Z16, Z1
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	SUBQ         $0x00000008, R11
 
 	// The vectors after it.
 d_expb_loop:
-	CMPQ       R11, $0x00000010
+	CMPQ       R11, $0x00000020
 	JL         d_expb_one
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
-	VMOVUPD    64(R12), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R12), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPD    128(R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPD    192(R12), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VMOVUPD   Z17, (R13)
-	VMOVUPD   Z18, 64(R13)
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R12
-	ADDQ      $0x00000080, R13
-	SUBQ      $0x00000010, R11
-	JMP       d_expb_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VMOVUPD Z15, (R13)
+	VMOVUPD Z16, 64(R13)
+	VMOVUPD Z17, 128(R13)
+	VMOVUPD Z18, 192(R13)
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R12
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R11
+	JMP     d_expb_loop
 
 d_expb_one:
 	CMPQ       R11, $0x00000008
 	JL         d_expb_tail
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VMOVUPD   Z17, (R13)
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R12
-	ADDQ      $0x00000040, R13
-	SUBQ      $0x00000008, R11
-	JMP       d_expb_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VMOVUPD Z15, (R13)
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R11
+	JMP     d_expb_one
 
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R12), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R12), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z2, Z2
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z2, K2, Z17
-	VMOVUPD   Z17, 16(SP)
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z2
-	VSUBPD    Z1, Z2, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z2, Z1
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  Z7, Z2, Z2
+	VMULPD  Z2, Z3, Z15
+	VMOVUPD Z15, 16(SP)
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z2
+	VSUBPD  Z1, Z2, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z2, Z1
 
 d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R12), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R12), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z2, Z2
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z2, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z2, Z2
+	VPADDQ       Z7, Z2, Z2
+	VMULPD       Z2, Z3, Z15
 	MOVQ         R10, R11
 	ANDQ         $0x00000007, R11
 	VPBROADCASTQ R11, Z2
 	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z2, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VMOVUPD      Z17, 16(SP)
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z2
-	VSUBPD       Z1, Z2, Z16
-	VSUBPD       Z17, Z16, Z16
+	VMOVAPD.Z    Z15, K2, Z15
+	VMOVUPD      Z15, 16(SP)
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z2
+	VSUBPD       Z1, Z2, Z14
+	VSUBPD       Z15, Z14, Z14
 	VMOVAPD      Z2, Z1
 
 d_exp_end:
-	VSUBPD        Z16, Z1, Z1
+	VSUBPD        Z14, Z1, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VADDPD        Y2, Y1, Y1
 	VEXTRACTF128  $0x01, Y1, X2
@@ -34875,12 +34871,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    12160(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -34893,13 +34889,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13440(AX), Z3, Z3
+	VPSUBQ    12160(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -34948,164 +34944,153 @@ l_spsmax_done:
 	VBROADCASTSD X1, Z1
 
 	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z2
-	VSUBPD       Z0, Z2, Z2
-	VBROADCASTSD 80(SP), Z3
-	VSUBPD       Z1, Z3, Z3
+	VMOVUPD      9472(AX), Z2
+	VBROADCASTSD 8(SP), Z3
+	VSUBPD       Z0, Z3, Z3
+	VBROADCASTSD 80(SP), Z4
+	VSUBPD       Z1, Z4, Z4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z4
-	VFMADD231PD 7168(AX), Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z3, Z2, Z3
 	VMOVUPD     7040(AX), Z5
 	VFMADD231PD 7168(AX), Z3, Z5
-	VSUBPD      7040(AX), Z4, Z6
-	VMOVUPD     Z2, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
-	VSUBPD      7040(AX), Z5, Z8
-	VMOVUPD     Z3, Z9
-	VFMADD231PD 7296(AX), Z8, Z9
-	VFMADD231PD 7424(AX), Z8, Z9
+	VMAXPD      Z4, Z2, Z4
+	VMOVUPD     7040(AX), Z6
+	VFMADD231PD 7168(AX), Z4, Z6
+	VSUBPD      7040(AX), Z5, Z7
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 7296(AX), Z7, Z3
+	VFMADD231PD 7424(AX), Z7, Z3
+	VSUBPD      7040(AX), Z6, Z8
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z8, Z4
+	VFMADD231PD 7424(AX), Z8, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VMOVUPD     9472(AX), Z8
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9600(AX), Z9, Z8
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z9, Z8
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z9, Z8
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z9, Z8
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z9, Z8
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z9, Z8
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z9, Z8
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z9, Z8
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z9, Z8
-	VFMADD213PD 10752(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z9, Z8
-	VMULPD      Z7, Z7, Z10
-	VFMADD213PD Z7, Z10, Z6
-	VADDPD      2432(AX), Z6, Z6
-	VMULPD      Z9, Z9, Z7
-	VFMADD213PD Z9, Z7, Z8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z7
+	VMOVUPD     7552(AX), Z8
+	VFMADD213PD 7680(AX), Z3, Z7
+	VFMADD213PD 7680(AX), Z4, Z8
+	VFMADD213PD 7808(AX), Z3, Z7
+	VFMADD213PD 7808(AX), Z4, Z8
+	VFMADD213PD 7936(AX), Z3, Z7
+	VFMADD213PD 7936(AX), Z4, Z8
+	VFMADD213PD 8064(AX), Z3, Z7
+	VFMADD213PD 8064(AX), Z4, Z8
+	VFMADD213PD 8192(AX), Z3, Z7
+	VFMADD213PD 8192(AX), Z4, Z8
+	VFMADD213PD 8320(AX), Z3, Z7
+	VFMADD213PD 8320(AX), Z4, Z8
+	VFMADD213PD 8448(AX), Z3, Z7
+	VFMADD213PD 8448(AX), Z4, Z8
+	VFMADD213PD 8576(AX), Z3, Z7
+	VFMADD213PD 8576(AX), Z4, Z8
+	VMULPD      Z3, Z3, Z9
+	VFMADD213PD Z3, Z9, Z7
+	VADDPD      2432(AX), Z7, Z7
+	VMULPD      Z4, Z4, Z3
+	VFMADD213PD Z4, Z3, Z8
 	VADDPD      2432(AX), Z8, Z8
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    2432(AX), Z4, Z4
-	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z2, K2
-	VMOVAPD.Z Z6, K2, Z2
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 6912(AX), Z3, K2
-	VMOVAPD.Z Z8, K2, Z3
-	VMOVAPD   X2, X2
-	VMOVSD    X2, (SP)
-	VMOVAPD   X3, X2
-	VMOVSD    X2, 88(SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z5, Z5
+	VPADDQ  2432(AX), Z5, Z5
+	VMULPD  Z5, Z7, Z3
+	VPSLLQ  $0x34, Z6, Z6
+	VPADDQ  2432(AX), Z6, Z6
+	VMULPD  Z6, Z8, Z4
+	VMOVAPD X3, X3
+	VMOVSD  X3, (SP)
+	VMOVAPD X4, X3
+	VMOVSD  X3, 88(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VXORPD       Z2, Z2, Z2
 	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
 	MOVLQSX      (SI), R10
-	VPBROADCASTQ R10, Z4
-	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
-	VXORPD       Z5, Z5, Z5
+	VPBROADCASTQ R10, Z5
+	VPSUBQ       laneidx64_8<>+0(SB), Z5, Z5
 	VXORPD       Z6, Z6, Z6
+	VXORPD       Z7, Z7, Z7
 	MOVLQSX      4(SI), R10
-	VPBROADCASTQ R10, Z7
-	VPSUBQ       laneidx64_8<>+0(SB), Z7, Z7
+	VPBROADCASTQ R10, Z8
+	VPSUBQ       laneidx64_8<>+0(SB), Z8, Z8
 
 l_spsexp_one:
 	CMPQ    DX, $0x00000008
 	JL      l_spsexp_tail
-	VMOVUPD (R9), Z8
-	VSUBPD  Z0, Z8, Z8
-	VMOVUPD (R9)(R8*8), Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R9), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R9)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
 	VMOVUPD     7040(AX), Z11
 	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z12
+	VFMADD231PD 7168(AX), Z10, Z12
+	VSUBPD      7040(AX), Z11, Z13
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z13, Z9
+	VFMADD231PD 7424(AX), Z13, Z9
+	VSUBPD      7040(AX), Z12, Z14
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z14, Z10
+	VFMADD231PD 7424(AX), Z14, Z10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z13
+	VMOVUPD     7552(AX), Z14
+	VFMADD213PD 7680(AX), Z9, Z13
+	VFMADD213PD 7680(AX), Z10, Z14
+	VFMADD213PD 7808(AX), Z9, Z13
+	VFMADD213PD 7808(AX), Z10, Z14
+	VFMADD213PD 7936(AX), Z9, Z13
+	VFMADD213PD 7936(AX), Z10, Z14
+	VFMADD213PD 8064(AX), Z9, Z13
+	VFMADD213PD 8064(AX), Z10, Z14
+	VFMADD213PD 8192(AX), Z9, Z13
+	VFMADD213PD 8192(AX), Z10, Z14
+	VFMADD213PD 8320(AX), Z9, Z13
+	VFMADD213PD 8320(AX), Z10, Z14
+	VFMADD213PD 8448(AX), Z9, Z13
+	VFMADD213PD 8448(AX), Z10, Z14
+	VFMADD213PD 8576(AX), Z9, Z13
+	VFMADD213PD 8576(AX), Z10, Z14
+	VMULPD      Z9, Z9, Z15
+	VFMADD213PD Z9, Z15, Z13
+	VADDPD      2432(AX), Z13, Z13
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z14
 	VADDPD      2432(AX), Z14, Z14
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
+	// lse exp: times 2^n
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
-	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z10
-	VSUBPD    Z2, Z10, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z10, Z2
-	VPTESTMQ  Z7, Z7, K2
+	VMULPD    Z11, Z13, Z9
+	VPSLLQ    $0x34, Z12, Z12
+	VPADDQ    2432(AX), Z12, Z12
+	VMULPD    Z12, Z14, Z10
+	VPTESTMQ  Z5, Z5, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z8
-	VSUBPD    Z5, Z8, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z8, Z5
+	VPSUBQ    12160(AX), Z5, Z5
+	VSUBPD    Z4, Z9, Z9
+	VADDPD    Z9, Z3, Z11
+	VSUBPD    Z3, Z11, Z4
+	VSUBPD    Z9, Z4, Z4
+	VMOVAPD   Z11, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12160(AX), Z8, Z8
+	VSUBPD    Z7, Z10, Z10
+	VADDPD    Z10, Z6, Z9
+	VSUBPD    Z6, Z9, Z7
+	VSUBPD    Z10, Z7, Z7
+	VMOVAPD   Z9, Z6
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsexp_one
@@ -35113,94 +35098,88 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 6656(AX), Z8
-	VMOVUPD (R9), K1, Z8
-	VSUBPD  Z0, Z8, Z8
 	VMOVUPD 6656(AX), Z9
-	VMOVUPD (R9)(R8*8), K1, Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R9), K1, Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD 6656(AX), Z10
+	VMOVUPD (R9)(R8*8), K1, Z10
+	VSUBPD  Z1, Z10, Z10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
 	VMOVUPD     7040(AX), Z11
 	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z10, Z2
+	VSUBPD      7040(AX), Z11, Z12
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z12, Z9
+	VFMADD231PD 7424(AX), Z12, Z9
+	VSUBPD      7040(AX), Z2, Z13
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z13, Z10
+	VFMADD231PD 7424(AX), Z13, Z10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z12
+	VMOVUPD     7552(AX), Z13
+	VFMADD213PD 7680(AX), Z9, Z12
+	VFMADD213PD 7680(AX), Z10, Z13
+	VFMADD213PD 7808(AX), Z9, Z12
+	VFMADD213PD 7808(AX), Z10, Z13
+	VFMADD213PD 7936(AX), Z9, Z12
+	VFMADD213PD 7936(AX), Z10, Z13
+	VFMADD213PD 8064(AX), Z9, Z12
+	VFMADD213PD 8064(AX), Z10, Z13
+	VFMADD213PD 8192(AX), Z9, Z12
+	VFMADD213PD 8192(AX), Z10, Z13
+	VFMADD213PD 8320(AX), Z9, Z12
+	VFMADD213PD 8320(AX), Z10, Z13
+	VFMADD213PD 8448(AX), Z9, Z12
+	VFMADD213PD 8448(AX), Z10, Z13
+	VFMADD213PD 8576(AX), Z9, Z12
+	VFMADD213PD 8576(AX), Z10, Z13
+	VMULPD      Z9, Z9, Z14
+	VFMADD213PD Z9, Z14, Z12
 	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
-	VADDPD      2432(AX), Z14, Z14
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z13
+	VADDPD      2432(AX), Z13, Z13
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
+	// lse exp: times 2^n
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
-	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13440(AX), Z4, Z4
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z4
-	VSUBPD    Z2, Z4, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z4, Z2
-	VPTESTMQ  Z7, Z7, K2
+	VMULPD    Z11, Z12, Z9
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
+	VMULPD    Z2, Z13, Z10
+	VPTESTMQ  Z5, Z5, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13440(AX), Z7, Z7
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z4
-	VSUBPD    Z5, Z4, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z4, Z5
+	VPSUBQ    12160(AX), Z5, Z5
+	VSUBPD    Z4, Z9, Z9
+	VADDPD    Z9, Z3, Z2
+	VSUBPD    Z3, Z2, Z4
+	VSUBPD    Z9, Z4, Z4
+	VMOVAPD   Z2, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12160(AX), Z8, Z8
+	VSUBPD    Z7, Z10, Z10
+	VADDPD    Z10, Z6, Z2
+	VSUBPD    Z6, Z2, Z7
+	VSUBPD    Z10, Z7, Z7
+	VMOVAPD   Z2, Z6
 
 l_spsexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y3
-	VADDPD        Y3, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X3
-	VADDPD        X3, X2, X2
-	VPERMILPD     $0x01, X2, X3
-	VADDSD        X3, X2, X2
-	VMOVAPD       X2, X2
+	VSUBPD        Z4, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VADDPD        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPD        X2, X3, X3
+	VPERMILPD     $0x01, X3, X2
+	VADDSD        X2, X3, X3
+	VMOVAPD       X3, X2
 	VMOVSD        (SP), X3
 	VADDSD        X2, X3, X4
 
@@ -35252,24 +35231,24 @@ l_sp0l1p_big:
 	VADDPD      2432(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     8704(AX), X7
-	VFMADD213PD 8832(AX), X2, X7
-	VFMADD213PD 8960(AX), X2, X7
-	VFMADD213PD 9088(AX), X2, X7
-	VFMADD213PD 9216(AX), X2, X7
-	VFMADD213PD 2560(AX), X2, X7
-	VFMADD213PD 2688(AX), X2, X7
-	VFMADD213PD 2816(AX), X2, X7
-	VFMADD213PD 2944(AX), X2, X7
-	VFMADD213PD 3072(AX), X2, X7
-	VMULPD      X3, X7, X7
+	VMOVUPD     8704(AX), X5
+	VFMADD213PD 8832(AX), X2, X5
+	VFMADD213PD 8960(AX), X2, X5
+	VFMADD213PD 9088(AX), X2, X5
+	VFMADD213PD 9216(AX), X2, X5
+	VFMADD213PD 2560(AX), X2, X5
+	VFMADD213PD 2688(AX), X2, X5
+	VFMADD213PD 2816(AX), X2, X5
+	VFMADD213PD 2944(AX), X2, X5
+	VFMADD213PD 3072(AX), X2, X5
+	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X4, X7
-	VFMADD231PD 3328(AX), X4, X7
+	VFMADD231PD 3200(AX), X4, X5
+	VFMADD231PD 3328(AX), X4, X5
 	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X0, X7
-	VMOVAPD     X7, X0
+	VFMADD231PD X3, X0, X5
+	VMOVAPD     X5, X0
 
 l_sp0l1p_done:
 	VMOVAPD X0, X0
@@ -35281,13 +35260,13 @@ l_sp0logz:
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), X2, X3
 	VPCMPGTQ 1920(AX), X3, X4
-	VPADDQ   2048(AX), X4, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X3, X3
-	VPSRLQ   $0x34, X2, X7
-	VPSUBQ   X4, X7, X7
-	VORPD    2176(AX), X7, X7
-	VSUBPD   2304(AX), X7, X7
+	VPADDQ   2048(AX), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      2432(AX), X3, X4
@@ -35307,8 +35286,8 @@ l_sp0logz:
 	VMULPD      X4, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X7, X8
-	VFMADD231PD 3328(AX), X7, X8
+	VFMADD231PD 3200(AX), X5, X8
+	VFMADD231PD 3328(AX), X5, X8
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X8
 	VMOVAPD     X8, X2
@@ -35319,14 +35298,14 @@ l_sp0logz:
 
 l_sp0lossdone:
 	VMOVSD        X0, (CX)
-	VSUBPD        Z6, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y0
-	VADDPD        Y0, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X0
-	VADDPD        X0, X5, X5
-	VPERMILPD     $0x01, X5, X0
-	VADDSD        X0, X5, X5
-	VMOVAPD       X5, X0
+	VSUBPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPD        Y0, Y6, Y6
+	VEXTRACTF128  $0x01, Y6, X0
+	VADDPD        X0, X6, X6
+	VPERMILPD     $0x01, X6, X0
+	VADDSD        X0, X6, X6
+	VMOVAPD       X6, X0
 	VMOVSD        88(SP), X2
 	VADDSD        X0, X2, X3
 
@@ -35476,7 +35455,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -35489,7 +35468,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13440(AX), Z1, Z1
+	VPSUBQ    12160(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -35516,95 +35495,90 @@ l_sosmax_done:
 	VBROADCASTSD X1, Z0
 
 	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z1
-	VSUBPD       Z0, Z1, Z1
+	VMOVUPD      9472(AX), Z1
+	VBROADCASTSD 8(SP), Z2
+	VSUBPD       Z0, Z2, Z2
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z1, Z2
-	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
-	VFMADD231PD 7296(AX), Z3, Z4
-	VFMADD231PD 7424(AX), Z3, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z2, Z1, Z2
+	VMOVUPD     7040(AX), Z3
+	VFMADD231PD 7168(AX), Z2, Z3
+	VSUBPD      7040(AX), Z3, Z4
+	VMOVUPD     Z2, Z2
+	VFMADD231PD 7296(AX), Z4, Z2
+	VFMADD231PD 7424(AX), Z4, Z2
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
-	VADDPD      2432(AX), Z3, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z4
+	VFMADD213PD 7680(AX), Z2, Z4
+	VFMADD213PD 7808(AX), Z2, Z4
+	VFMADD213PD 7936(AX), Z2, Z4
+	VFMADD213PD 8064(AX), Z2, Z4
+	VFMADD213PD 8192(AX), Z2, Z4
+	VFMADD213PD 8320(AX), Z2, Z4
+	VFMADD213PD 8448(AX), Z2, Z4
+	VFMADD213PD 8576(AX), Z2, Z4
+	VMULPD      Z2, Z2, Z5
+	VFMADD213PD Z2, Z5, Z4
+	VADDPD      2432(AX), Z4, Z4
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z3, Z3
+	VPADDQ  2432(AX), Z3, Z3
+	VMULPD  Z3, Z4, Z2
+	VMOVAPD X2, X2
+	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VXORPD       Z1, Z1, Z1
 	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
 	MOVLQSX      (SI), R10
-	VPBROADCASTQ R10, Z3
-	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+	VPBROADCASTQ R10, Z4
+	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
 
 l_sosexp_one:
 	CMPQ    DX, $0x00000008
 	JL      l_sosexp_tail
-	VMOVUPD (R9), Z4
-	VSUBPD  Z0, Z4, Z4
+	VMOVUPD (R9), Z5
+	VSUBPD  Z0, Z5, Z5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z5, Z1, Z5
+	VMOVUPD     7040(AX), Z6
+	VFMADD231PD 7168(AX), Z5, Z6
+	VSUBPD      7040(AX), Z6, Z7
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 7296(AX), Z7, Z5
+	VFMADD231PD 7424(AX), Z7, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      2432(AX), Z6, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z7
+	VFMADD213PD 7680(AX), Z5, Z7
+	VFMADD213PD 7808(AX), Z5, Z7
+	VFMADD213PD 7936(AX), Z5, Z7
+	VFMADD213PD 8064(AX), Z5, Z7
+	VFMADD213PD 8192(AX), Z5, Z7
+	VFMADD213PD 8320(AX), Z5, Z7
+	VFMADD213PD 8448(AX), Z5, Z7
+	VFMADD213PD 8576(AX), Z5, Z7
+	VMULPD      Z5, Z5, Z8
+	VFMADD213PD Z5, Z8, Z7
+	VADDPD      2432(AX), Z7, Z7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
-	VPTESTMQ  Z3, Z3, K2
-	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z5
-	VSUBPD    Z1, Z5, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z5, Z1
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z6, Z6
+	VPADDQ    2432(AX), Z6, Z6
+	VMULPD    Z6, Z7, Z5
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z5, K2, Z5
+	VPSUBQ    12160(AX), Z4, Z4
+	VSUBPD    Z3, Z5, Z5
+	VADDPD    Z5, Z2, Z6
+	VSUBPD    Z2, Z6, Z3
+	VSUBPD    Z5, Z3, Z3
+	VMOVAPD   Z6, Z2
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosexp_one
@@ -35612,58 +35586,55 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 6656(AX), Z4
-	VMOVUPD (R9), K1, Z4
-	VSUBPD  Z0, Z4, Z4
+	VMOVUPD 6656(AX), Z5
+	VMOVUPD (R9), K1, Z5
+	VSUBPD  Z0, Z5, Z5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z5, Z1, Z5
+	VMOVUPD     7040(AX), Z1
+	VFMADD231PD 7168(AX), Z5, Z1
+	VSUBPD      7040(AX), Z1, Z6
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 7296(AX), Z6, Z5
+	VFMADD231PD 7424(AX), Z6, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z6
+	VFMADD213PD 7680(AX), Z5, Z6
+	VFMADD213PD 7808(AX), Z5, Z6
+	VFMADD213PD 7936(AX), Z5, Z6
+	VFMADD213PD 8064(AX), Z5, Z6
+	VFMADD213PD 8192(AX), Z5, Z6
+	VFMADD213PD 8320(AX), Z5, Z6
+	VFMADD213PD 8448(AX), Z5, Z6
+	VFMADD213PD 8576(AX), Z5, Z6
+	VMULPD      Z5, Z5, Z7
+	VFMADD213PD Z5, Z7, Z6
 	VADDPD      2432(AX), Z6, Z6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
-	VPTESTMQ  Z3, Z3, K2
-	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13440(AX), Z3, Z3
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z3
-	VSUBPD    Z1, Z3, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z3, Z1
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    2432(AX), Z1, Z1
+	VMULPD    Z1, Z6, Z5
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z5, K2, Z5
+	VPSUBQ    12160(AX), Z4, Z4
+	VSUBPD    Z3, Z5, Z5
+	VADDPD    Z5, Z2, Z1
+	VSUBPD    Z2, Z1, Z3
+	VSUBPD    Z5, Z3, Z3
+	VMOVAPD   Z1, Z2
 
 l_sosexp_done:
-	VSUBPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VADDPD        X2, X1, X1
-	VPERMILPD     $0x01, X1, X2
-	VADDSD        X2, X1, X1
-	VMOVAPD       X1, X1
+	VSUBPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VADDSD        X1, X2, X2
+	VMOVAPD       X2, X1
 	VMOVSD        (SP), X2
 	VADDSD        X1, X2, X3
 
@@ -35921,183 +35892,222 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
+	VMOVUPD      9472(AX), Z2
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z1, Z2, Z1
 	VMOVUPD     7040(AX), Z2
 	VFMADD231PD 7168(AX), Z1, Z2
 	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
-	VFMADD231PD 7296(AX), Z3, Z4
-	VFMADD231PD 7424(AX), Z3, Z4
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 7296(AX), Z3, Z1
+	VFMADD231PD 7424(AX), Z3, Z1
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z3
+	VFMADD213PD 7680(AX), Z1, Z3
+	VFMADD213PD 7808(AX), Z1, Z3
+	VFMADD213PD 7936(AX), Z1, Z3
+	VFMADD213PD 8064(AX), Z1, Z3
+	VFMADD213PD 8192(AX), Z1, Z3
+	VFMADD213PD 8320(AX), Z1, Z3
+	VFMADD213PD 8448(AX), Z1, Z3
+	VFMADD213PD 8576(AX), Z1, Z3
+	VMULPD      Z1, Z1, Z4
+	VFMADD213PD Z1, Z4, Z3
 	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  2432(AX), Z2, Z2
+	VMULPD  Z2, Z3, Z1
+	VMOVAPD X1, X1
+	VMOVSD  X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 7040(AX), Z2
-	VMOVUPS 2432(AX), Z3
+	VMOVUPD 9472(AX), Z2
+	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
 	VMOVUPS 7424(AX), Z6
-	VMOVUPS 6912(AX), Z7
-	VMOVUPS 9472(AX), Z8
-	VMOVUPS 9600(AX), Z9
-	VMOVUPS 9728(AX), Z10
-	VMOVUPS 9856(AX), Z11
-	VMOVUPS 9984(AX), Z12
-	VMOVUPS 10112(AX), Z13
-	VMOVUPS 10240(AX), Z14
-	VMOVUPS 10368(AX), Z15
-	VXORPD  Z16, Z16, Z16
+	VMOVUPS 2432(AX), Z7
+	VMOVUPS 7552(AX), Z8
+	VMOVUPS 7680(AX), Z9
+	VMOVUPS 7808(AX), Z10
+	VMOVUPS 7936(AX), Z11
+	VMOVUPS 8064(AX), Z12
+	VMOVUPS 8192(AX), Z13
+	VXORPD  Z14, Z14, Z14
 
 	// The vectors before the target's.
 	MOVQ DX, R10
 	ANDQ $-8, R10
 
 l_expa_loop:
-	CMPQ       R10, $0x00000010
+	CMPQ       R10, $0x00000020
 	JL         l_expa_one
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
-	VMOVUPD    64(R11), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R11), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPD    128(R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPD    192(R11), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R11
-	SUBQ      $0x00000010, R10
-	JMP       l_expa_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000020, R10
+	JMP     l_expa_loop
 
 l_expa_one:
 	CMPQ       R10, $0x00000008
 	JL         l_expa_tail
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000008, R10
-	JMP       l_expa_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R10
+	JMP     l_expa_one
 
 l_expa_tail:
 	// The target's vector: a whole one, or the row's tail.
@@ -36107,267 +36117,301 @@ l_expa_tail:
 	ADDQ       R8, R10
 	CMPQ       R10, $0x00000008
 	JL         l_exp_tpart
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z19, Z19
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z19, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z16, Z16
+	VPADDQ       Z7, Z16, Z16
+	VMULPD       Z16, Z17, Z15
 	ANDQ         $0x00000007, DX
-	VPBROADCASTQ DX, Z18
-	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z18, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z18
-	VSUBPD       Z1, Z18, Z16
-	VSUBPD       Z17, Z16, Z16
-	VMOVAPD      Z18, Z1
+	VPBROADCASTQ DX, Z16
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z16, K2
+	VMOVAPD.Z    Z15, K2, Z15
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z16
+	VSUBPD       Z1, Z16, Z14
+	VSUBPD       Z15, Z14, Z14
+	VMOVAPD      Z16, Z1
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000008, R10
 
 	// The vectors after it.
 l_expb_loop:
-	CMPQ       R10, $0x00000010
+	CMPQ       R10, $0x00000020
 	JL         l_expb_one
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
-	VMOVUPD    64(R11), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R11), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPD    128(R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPD    192(R11), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R11
-	SUBQ      $0x00000010, R10
-	JMP       l_expb_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000020, R10
+	JMP     l_expb_loop
 
 l_expb_one:
 	CMPQ       R10, $0x00000008
 	JL         l_expb_tail
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000008, R10
-	JMP       l_expb_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R10
+	JMP     l_expb_one
 
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R11), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R11), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z2, Z2
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z2, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z2
-	VSUBPD    Z1, Z2, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z2, Z1
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  Z7, Z2, Z2
+	VMULPD  Z2, Z3, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z2
+	VSUBPD  Z1, Z2, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z2, Z1
 
 l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R11), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R11), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z2, Z2
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z2, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z2, Z2
+	VPADDQ       Z7, Z2, Z2
+	VMULPD       Z2, Z3, Z15
 	ANDQ         $0x00000007, DX
 	VPBROADCASTQ DX, Z2
 	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z2, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z2
-	VSUBPD       Z1, Z2, Z16
-	VSUBPD       Z17, Z16, Z16
+	VMOVAPD.Z    Z15, K2, Z15
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z2
+	VSUBPD       Z1, Z2, Z14
+	VSUBPD       Z15, Z14, Z14
 	VMOVAPD      Z2, Z1
 
 l_exp_end:
-	VSUBPD        Z16, Z1, Z1
+	VSUBPD        Z14, Z1, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VADDPD        Y2, Y1, Y1
 	VEXTRACTF128  $0x01, Y1, X2
@@ -37667,535 +37711,415 @@ DATA pool<>+9408(SB)/8, $0xc084500000000000
 DATA pool<>+9416(SB)/8, $0xc084500000000000
 DATA pool<>+9424(SB)/8, $0xc084500000000000
 DATA pool<>+9432(SB)/8, $0xc084500000000000
-DATA pool<>+9472(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9480(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9488(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9496(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9504(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9512(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9520(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9528(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9536(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9544(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9552(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9560(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9600(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9608(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9616(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9624(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9632(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9640(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9648(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9656(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9664(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9672(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9680(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9688(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9728(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9736(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9744(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9752(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9760(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9768(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9776(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9784(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9792(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9800(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9808(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9816(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9856(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9864(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9872(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9880(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9888(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9896(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9904(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9912(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9920(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9928(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9936(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9944(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9984(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9992(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10000(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10008(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10016(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10024(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10032(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10040(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10048(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10056(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10064(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10072(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10112(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10120(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10128(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10136(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10144(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10152(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10160(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10168(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10176(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10184(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10192(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10200(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10240(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10248(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10256(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10264(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10272(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10280(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10288(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10296(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10304(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10312(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10320(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10328(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10368(SB)/8, $0x3f811111111100dc
-DATA pool<>+10376(SB)/8, $0x3f811111111100dc
-DATA pool<>+10384(SB)/8, $0x3f811111111100dc
-DATA pool<>+10392(SB)/8, $0x3f811111111100dc
-DATA pool<>+10400(SB)/8, $0x3f811111111100dc
-DATA pool<>+10408(SB)/8, $0x3f811111111100dc
-DATA pool<>+10416(SB)/8, $0x3f811111111100dc
-DATA pool<>+10424(SB)/8, $0x3f811111111100dc
-DATA pool<>+10432(SB)/8, $0x3f811111111100dc
-DATA pool<>+10440(SB)/8, $0x3f811111111100dc
-DATA pool<>+10448(SB)/8, $0x3f811111111100dc
-DATA pool<>+10456(SB)/8, $0x3f811111111100dc
-DATA pool<>+10496(SB)/8, $0x3fa5555555555556
-DATA pool<>+10504(SB)/8, $0x3fa5555555555556
-DATA pool<>+10512(SB)/8, $0x3fa5555555555556
-DATA pool<>+10520(SB)/8, $0x3fa5555555555556
-DATA pool<>+10528(SB)/8, $0x3fa5555555555556
-DATA pool<>+10536(SB)/8, $0x3fa5555555555556
-DATA pool<>+10544(SB)/8, $0x3fa5555555555556
-DATA pool<>+10552(SB)/8, $0x3fa5555555555556
-DATA pool<>+10560(SB)/8, $0x3fa5555555555556
-DATA pool<>+10568(SB)/8, $0x3fa5555555555556
-DATA pool<>+10576(SB)/8, $0x3fa5555555555556
-DATA pool<>+10584(SB)/8, $0x3fa5555555555556
-DATA pool<>+10624(SB)/8, $0x3fc5555555555557
-DATA pool<>+10632(SB)/8, $0x3fc5555555555557
-DATA pool<>+10640(SB)/8, $0x3fc5555555555557
-DATA pool<>+10648(SB)/8, $0x3fc5555555555557
-DATA pool<>+10656(SB)/8, $0x3fc5555555555557
-DATA pool<>+10664(SB)/8, $0x3fc5555555555557
-DATA pool<>+10672(SB)/8, $0x3fc5555555555557
-DATA pool<>+10680(SB)/8, $0x3fc5555555555557
-DATA pool<>+10688(SB)/8, $0x3fc5555555555557
-DATA pool<>+10696(SB)/8, $0x3fc5555555555557
-DATA pool<>+10704(SB)/8, $0x3fc5555555555557
-DATA pool<>+10712(SB)/8, $0x3fc5555555555557
-DATA pool<>+10752(SB)/8, $0x3fe0000000000000
-DATA pool<>+10760(SB)/8, $0x3fe0000000000000
-DATA pool<>+10768(SB)/8, $0x3fe0000000000000
-DATA pool<>+10776(SB)/8, $0x3fe0000000000000
-DATA pool<>+10784(SB)/8, $0x3fe0000000000000
-DATA pool<>+10792(SB)/8, $0x3fe0000000000000
-DATA pool<>+10800(SB)/8, $0x3fe0000000000000
-DATA pool<>+10808(SB)/8, $0x3fe0000000000000
-DATA pool<>+10816(SB)/8, $0x3fe0000000000000
-DATA pool<>+10824(SB)/8, $0x3fe0000000000000
-DATA pool<>+10832(SB)/8, $0x3fe0000000000000
-DATA pool<>+10840(SB)/8, $0x3fe0000000000000
-DATA pool<>+10880(SB)/4, $0x00000008
-DATA pool<>+10884(SB)/4, $0x00000008
-DATA pool<>+10888(SB)/4, $0x00000008
-DATA pool<>+10892(SB)/4, $0x00000008
-DATA pool<>+10896(SB)/4, $0x00000008
-DATA pool<>+10900(SB)/4, $0x00000008
-DATA pool<>+10904(SB)/4, $0x00000008
-DATA pool<>+10908(SB)/4, $0x00000008
-DATA pool<>+10912(SB)/4, $0x00000008
-DATA pool<>+10916(SB)/4, $0x00000008
-DATA pool<>+10920(SB)/4, $0x00000008
-DATA pool<>+10924(SB)/4, $0x00000008
-DATA pool<>+10928(SB)/4, $0x00000008
-DATA pool<>+10932(SB)/4, $0x00000008
-DATA pool<>+10936(SB)/4, $0x00000008
-DATA pool<>+10940(SB)/4, $0x00000008
-DATA pool<>+10944(SB)/4, $0x00000008
-DATA pool<>+10948(SB)/4, $0x00000008
-DATA pool<>+10952(SB)/4, $0x00000008
-DATA pool<>+10956(SB)/4, $0x00000008
-DATA pool<>+10960(SB)/4, $0x00000008
-DATA pool<>+10964(SB)/4, $0x00000008
-DATA pool<>+10968(SB)/4, $0x00000008
-DATA pool<>+10972(SB)/4, $0x00000008
-DATA pool<>+11008(SB)/4, $0x0000000a
-DATA pool<>+11012(SB)/4, $0x0000000a
-DATA pool<>+11016(SB)/4, $0x0000000a
-DATA pool<>+11020(SB)/4, $0x0000000a
-DATA pool<>+11024(SB)/4, $0x0000000a
-DATA pool<>+11028(SB)/4, $0x0000000a
-DATA pool<>+11032(SB)/4, $0x0000000a
-DATA pool<>+11036(SB)/4, $0x0000000a
-DATA pool<>+11040(SB)/4, $0x0000000a
-DATA pool<>+11044(SB)/4, $0x0000000a
-DATA pool<>+11048(SB)/4, $0x0000000a
-DATA pool<>+11052(SB)/4, $0x0000000a
-DATA pool<>+11056(SB)/4, $0x0000000a
-DATA pool<>+11060(SB)/4, $0x0000000a
-DATA pool<>+11064(SB)/4, $0x0000000a
-DATA pool<>+11068(SB)/4, $0x0000000a
-DATA pool<>+11072(SB)/4, $0x0000000a
-DATA pool<>+11076(SB)/4, $0x0000000a
-DATA pool<>+11080(SB)/4, $0x0000000a
-DATA pool<>+11084(SB)/4, $0x0000000a
-DATA pool<>+11088(SB)/4, $0x0000000a
-DATA pool<>+11092(SB)/4, $0x0000000a
-DATA pool<>+11096(SB)/4, $0x0000000a
-DATA pool<>+11100(SB)/4, $0x0000000a
-DATA pool<>+11136(SB)/4, $0x0000000c
-DATA pool<>+11140(SB)/4, $0x0000000c
-DATA pool<>+11144(SB)/4, $0x0000000c
-DATA pool<>+11148(SB)/4, $0x0000000c
-DATA pool<>+11152(SB)/4, $0x0000000c
-DATA pool<>+11156(SB)/4, $0x0000000c
-DATA pool<>+11160(SB)/4, $0x0000000c
-DATA pool<>+11164(SB)/4, $0x0000000c
-DATA pool<>+11168(SB)/4, $0x0000000c
-DATA pool<>+11172(SB)/4, $0x0000000c
-DATA pool<>+11176(SB)/4, $0x0000000c
-DATA pool<>+11180(SB)/4, $0x0000000c
-DATA pool<>+11184(SB)/4, $0x0000000c
-DATA pool<>+11188(SB)/4, $0x0000000c
-DATA pool<>+11192(SB)/4, $0x0000000c
-DATA pool<>+11196(SB)/4, $0x0000000c
-DATA pool<>+11200(SB)/4, $0x0000000c
-DATA pool<>+11204(SB)/4, $0x0000000c
-DATA pool<>+11208(SB)/4, $0x0000000c
-DATA pool<>+11212(SB)/4, $0x0000000c
-DATA pool<>+11216(SB)/4, $0x0000000c
-DATA pool<>+11220(SB)/4, $0x0000000c
-DATA pool<>+11224(SB)/4, $0x0000000c
-DATA pool<>+11228(SB)/4, $0x0000000c
-DATA pool<>+11264(SB)/4, $0x0000000e
-DATA pool<>+11268(SB)/4, $0x0000000e
-DATA pool<>+11272(SB)/4, $0x0000000e
-DATA pool<>+11276(SB)/4, $0x0000000e
-DATA pool<>+11280(SB)/4, $0x0000000e
-DATA pool<>+11284(SB)/4, $0x0000000e
-DATA pool<>+11288(SB)/4, $0x0000000e
-DATA pool<>+11292(SB)/4, $0x0000000e
-DATA pool<>+11296(SB)/4, $0x0000000e
-DATA pool<>+11300(SB)/4, $0x0000000e
-DATA pool<>+11304(SB)/4, $0x0000000e
-DATA pool<>+11308(SB)/4, $0x0000000e
-DATA pool<>+11312(SB)/4, $0x0000000e
-DATA pool<>+11316(SB)/4, $0x0000000e
-DATA pool<>+11320(SB)/4, $0x0000000e
-DATA pool<>+11324(SB)/4, $0x0000000e
-DATA pool<>+11328(SB)/4, $0x0000000e
-DATA pool<>+11332(SB)/4, $0x0000000e
-DATA pool<>+11336(SB)/4, $0x0000000e
-DATA pool<>+11340(SB)/4, $0x0000000e
-DATA pool<>+11344(SB)/4, $0x0000000e
-DATA pool<>+11348(SB)/4, $0x0000000e
-DATA pool<>+11352(SB)/4, $0x0000000e
-DATA pool<>+11356(SB)/4, $0x0000000e
-DATA pool<>+11392(SB)/4, $0x48c00000
-DATA pool<>+11396(SB)/4, $0x48c00000
-DATA pool<>+11400(SB)/4, $0x48c00000
-DATA pool<>+11404(SB)/4, $0x48c00000
-DATA pool<>+11408(SB)/4, $0x48c00000
-DATA pool<>+11412(SB)/4, $0x48c00000
-DATA pool<>+11416(SB)/4, $0x48c00000
-DATA pool<>+11420(SB)/4, $0x48c00000
-DATA pool<>+11424(SB)/4, $0x48c00000
-DATA pool<>+11428(SB)/4, $0x48c00000
-DATA pool<>+11432(SB)/4, $0x48c00000
-DATA pool<>+11436(SB)/4, $0x48c00000
-DATA pool<>+11440(SB)/4, $0x48c00000
-DATA pool<>+11444(SB)/4, $0x48c00000
-DATA pool<>+11448(SB)/4, $0x48c00000
-DATA pool<>+11452(SB)/4, $0x48c00000
-DATA pool<>+11456(SB)/4, $0x48c00000
-DATA pool<>+11460(SB)/4, $0x48c00000
-DATA pool<>+11464(SB)/4, $0x48c00000
-DATA pool<>+11468(SB)/4, $0x48c00000
-DATA pool<>+11472(SB)/4, $0x48c00000
-DATA pool<>+11476(SB)/4, $0x48c00000
-DATA pool<>+11480(SB)/4, $0x48c00000
-DATA pool<>+11484(SB)/4, $0x48c00000
-DATA pool<>+11520(SB)/4, $0x3f000000
-DATA pool<>+11524(SB)/4, $0x3f000000
-DATA pool<>+11528(SB)/4, $0x3f000000
-DATA pool<>+11532(SB)/4, $0x3f000000
-DATA pool<>+11536(SB)/4, $0x3f000000
-DATA pool<>+11540(SB)/4, $0x3f000000
-DATA pool<>+11544(SB)/4, $0x3f000000
-DATA pool<>+11548(SB)/4, $0x3f000000
-DATA pool<>+11552(SB)/4, $0x3f000000
-DATA pool<>+11556(SB)/4, $0x3f000000
-DATA pool<>+11560(SB)/4, $0x3f000000
-DATA pool<>+11564(SB)/4, $0x3f000000
-DATA pool<>+11568(SB)/4, $0x3f000000
-DATA pool<>+11572(SB)/4, $0x3f000000
-DATA pool<>+11576(SB)/4, $0x3f000000
-DATA pool<>+11580(SB)/4, $0x3f000000
-DATA pool<>+11584(SB)/4, $0x3f000000
-DATA pool<>+11588(SB)/4, $0x3f000000
-DATA pool<>+11592(SB)/4, $0x3f000000
-DATA pool<>+11596(SB)/4, $0x3f000000
-DATA pool<>+11600(SB)/4, $0x3f000000
-DATA pool<>+11604(SB)/4, $0x3f000000
-DATA pool<>+11608(SB)/4, $0x3f000000
-DATA pool<>+11612(SB)/4, $0x3f000000
-DATA pool<>+11648(SB)/4, $0x3f80007a
-DATA pool<>+11652(SB)/4, $0x3f80007a
-DATA pool<>+11656(SB)/4, $0x3f80007a
-DATA pool<>+11660(SB)/4, $0x3f80007a
-DATA pool<>+11664(SB)/4, $0x3f80007a
-DATA pool<>+11668(SB)/4, $0x3f80007a
-DATA pool<>+11672(SB)/4, $0x3f80007a
-DATA pool<>+11676(SB)/4, $0x3f80007a
-DATA pool<>+11680(SB)/4, $0x3f80007a
-DATA pool<>+11684(SB)/4, $0x3f80007a
-DATA pool<>+11688(SB)/4, $0x3f80007a
-DATA pool<>+11692(SB)/4, $0x3f80007a
-DATA pool<>+11696(SB)/4, $0x3f80007a
-DATA pool<>+11700(SB)/4, $0x3f80007a
-DATA pool<>+11704(SB)/4, $0x3f80007a
-DATA pool<>+11708(SB)/4, $0x3f80007a
-DATA pool<>+11712(SB)/4, $0x3f80007a
-DATA pool<>+11716(SB)/4, $0x3f80007a
-DATA pool<>+11720(SB)/4, $0x3f80007a
-DATA pool<>+11724(SB)/4, $0x3f80007a
-DATA pool<>+11728(SB)/4, $0x3f80007a
-DATA pool<>+11732(SB)/4, $0x3f80007a
-DATA pool<>+11736(SB)/4, $0x3f80007a
-DATA pool<>+11740(SB)/4, $0x3f80007a
-DATA pool<>+11776(SB)/4, $0x49400000
-DATA pool<>+11780(SB)/4, $0x49400000
-DATA pool<>+11784(SB)/4, $0x49400000
-DATA pool<>+11788(SB)/4, $0x49400000
-DATA pool<>+11792(SB)/4, $0x49400000
-DATA pool<>+11796(SB)/4, $0x49400000
-DATA pool<>+11800(SB)/4, $0x49400000
-DATA pool<>+11804(SB)/4, $0x49400000
-DATA pool<>+11808(SB)/4, $0x49400000
-DATA pool<>+11812(SB)/4, $0x49400000
-DATA pool<>+11816(SB)/4, $0x49400000
-DATA pool<>+11820(SB)/4, $0x49400000
-DATA pool<>+11824(SB)/4, $0x49400000
-DATA pool<>+11828(SB)/4, $0x49400000
-DATA pool<>+11832(SB)/4, $0x49400000
-DATA pool<>+11836(SB)/4, $0x49400000
-DATA pool<>+11840(SB)/4, $0x49400000
-DATA pool<>+11844(SB)/4, $0x49400000
-DATA pool<>+11848(SB)/4, $0x49400000
-DATA pool<>+11852(SB)/4, $0x49400000
-DATA pool<>+11856(SB)/4, $0x49400000
-DATA pool<>+11860(SB)/4, $0x49400000
-DATA pool<>+11864(SB)/4, $0x49400000
-DATA pool<>+11868(SB)/4, $0x49400000
-DATA pool<>+11904(SB)/4, $0x3e2aaaab
-DATA pool<>+11908(SB)/4, $0x3e2aaaab
-DATA pool<>+11912(SB)/4, $0x3e2aaaab
-DATA pool<>+11916(SB)/4, $0x3e2aaaab
-DATA pool<>+11920(SB)/4, $0x3e2aaaab
-DATA pool<>+11924(SB)/4, $0x3e2aaaab
-DATA pool<>+11928(SB)/4, $0x3e2aaaab
-DATA pool<>+11932(SB)/4, $0x3e2aaaab
-DATA pool<>+11936(SB)/4, $0x3e2aaaab
-DATA pool<>+11940(SB)/4, $0x3e2aaaab
-DATA pool<>+11944(SB)/4, $0x3e2aaaab
-DATA pool<>+11948(SB)/4, $0x3e2aaaab
-DATA pool<>+11952(SB)/4, $0x3e2aaaab
-DATA pool<>+11956(SB)/4, $0x3e2aaaab
-DATA pool<>+11960(SB)/4, $0x3e2aaaab
-DATA pool<>+11964(SB)/4, $0x3e2aaaab
-DATA pool<>+11968(SB)/4, $0x3e2aaaab
-DATA pool<>+11972(SB)/4, $0x3e2aaaab
-DATA pool<>+11976(SB)/4, $0x3e2aaaab
-DATA pool<>+11980(SB)/4, $0x3e2aaaab
-DATA pool<>+11984(SB)/4, $0x3e2aaaab
-DATA pool<>+11988(SB)/4, $0x3e2aaaab
-DATA pool<>+11992(SB)/4, $0x3e2aaaab
-DATA pool<>+11996(SB)/4, $0x3e2aaaab
-DATA pool<>+12032(SB)/4, $0x3f000000
-DATA pool<>+12036(SB)/4, $0x3f000000
-DATA pool<>+12040(SB)/4, $0x3f000000
-DATA pool<>+12044(SB)/4, $0x3f000000
-DATA pool<>+12048(SB)/4, $0x3f000000
-DATA pool<>+12052(SB)/4, $0x3f000000
-DATA pool<>+12056(SB)/4, $0x3f000000
-DATA pool<>+12060(SB)/4, $0x3f000000
-DATA pool<>+12064(SB)/4, $0x3f000000
-DATA pool<>+12068(SB)/4, $0x3f000000
-DATA pool<>+12072(SB)/4, $0x3f000000
-DATA pool<>+12076(SB)/4, $0x3f000000
-DATA pool<>+12080(SB)/4, $0x3f000000
-DATA pool<>+12084(SB)/4, $0x3f000000
-DATA pool<>+12088(SB)/4, $0x3f000000
-DATA pool<>+12092(SB)/4, $0x3f000000
-DATA pool<>+12096(SB)/4, $0x3f000000
-DATA pool<>+12100(SB)/4, $0x3f000000
-DATA pool<>+12104(SB)/4, $0x3f000000
-DATA pool<>+12108(SB)/4, $0x3f000000
-DATA pool<>+12112(SB)/4, $0x3f000000
-DATA pool<>+12116(SB)/4, $0x3f000000
-DATA pool<>+12120(SB)/4, $0x3f000000
-DATA pool<>+12124(SB)/4, $0x3f000000
-DATA pool<>+12160(SB)/4, $0x3f800000
-DATA pool<>+12164(SB)/4, $0x3f800000
-DATA pool<>+12168(SB)/4, $0x3f800000
-DATA pool<>+12172(SB)/4, $0x3f800000
-DATA pool<>+12176(SB)/4, $0x3f800000
-DATA pool<>+12180(SB)/4, $0x3f800000
-DATA pool<>+12184(SB)/4, $0x3f800000
-DATA pool<>+12188(SB)/4, $0x3f800000
-DATA pool<>+12192(SB)/4, $0x3f800000
-DATA pool<>+12196(SB)/4, $0x3f800000
-DATA pool<>+12200(SB)/4, $0x3f800000
-DATA pool<>+12204(SB)/4, $0x3f800000
-DATA pool<>+12208(SB)/4, $0x3f800000
-DATA pool<>+12212(SB)/4, $0x3f800000
-DATA pool<>+12216(SB)/4, $0x3f800000
-DATA pool<>+12220(SB)/4, $0x3f800000
-DATA pool<>+12224(SB)/4, $0x3f800000
-DATA pool<>+12228(SB)/4, $0x3f800000
-DATA pool<>+12232(SB)/4, $0x3f800000
-DATA pool<>+12236(SB)/4, $0x3f800000
-DATA pool<>+12240(SB)/4, $0x3f800000
-DATA pool<>+12244(SB)/4, $0x3f800000
-DATA pool<>+12248(SB)/4, $0x3f800000
-DATA pool<>+12252(SB)/4, $0x3f800000
-DATA pool<>+12288(SB)/4, $0x00000020
-DATA pool<>+12292(SB)/4, $0x00000020
-DATA pool<>+12296(SB)/4, $0x00000020
-DATA pool<>+12300(SB)/4, $0x00000020
-DATA pool<>+12304(SB)/4, $0x00000020
-DATA pool<>+12308(SB)/4, $0x00000020
-DATA pool<>+12312(SB)/4, $0x00000020
-DATA pool<>+12316(SB)/4, $0x00000020
-DATA pool<>+12320(SB)/4, $0x00000020
-DATA pool<>+12324(SB)/4, $0x00000020
-DATA pool<>+12328(SB)/4, $0x00000020
-DATA pool<>+12332(SB)/4, $0x00000020
-DATA pool<>+12336(SB)/4, $0x00000020
-DATA pool<>+12340(SB)/4, $0x00000020
-DATA pool<>+12344(SB)/4, $0x00000020
-DATA pool<>+12348(SB)/4, $0x00000020
-DATA pool<>+12352(SB)/4, $0x00000020
-DATA pool<>+12356(SB)/4, $0x00000020
-DATA pool<>+12360(SB)/4, $0x00000020
-DATA pool<>+12364(SB)/4, $0x00000020
-DATA pool<>+12368(SB)/4, $0x00000020
-DATA pool<>+12372(SB)/4, $0x00000020
-DATA pool<>+12376(SB)/4, $0x00000020
-DATA pool<>+12380(SB)/4, $0x00000020
-DATA pool<>+12416(SB)/8, $0x0000000000000000
-DATA pool<>+12424(SB)/8, $0x0000000000000000
-DATA pool<>+12432(SB)/8, $0x0000000000000000
-DATA pool<>+12440(SB)/8, $0x0000000000000000
-DATA pool<>+12448(SB)/8, $0x0000000000000000
-DATA pool<>+12456(SB)/8, $0x0000000000000000
-DATA pool<>+12464(SB)/8, $0x0000000000000000
-DATA pool<>+12472(SB)/8, $0x0000000000000000
-DATA pool<>+12480(SB)/8, $0x0000000000000000
-DATA pool<>+12488(SB)/8, $0x0000000000000000
-DATA pool<>+12496(SB)/8, $0x0000000000000000
-DATA pool<>+12504(SB)/8, $0x0000000000000000
-DATA pool<>+12544(SB)/8, $0x0000000000000001
-DATA pool<>+12552(SB)/8, $0x0000000000000001
-DATA pool<>+12560(SB)/8, $0x0000000000000001
-DATA pool<>+12568(SB)/8, $0x0000000000000001
-DATA pool<>+12576(SB)/8, $0x0000000000000001
-DATA pool<>+12584(SB)/8, $0x0000000000000001
-DATA pool<>+12592(SB)/8, $0x0000000000000001
-DATA pool<>+12600(SB)/8, $0x0000000000000001
-DATA pool<>+12608(SB)/8, $0x0000000000000001
-DATA pool<>+12616(SB)/8, $0x0000000000000001
-DATA pool<>+12624(SB)/8, $0x0000000000000001
-DATA pool<>+12632(SB)/8, $0x0000000000000001
-DATA pool<>+12672(SB)/8, $0x0000000000000002
-DATA pool<>+12680(SB)/8, $0x0000000000000002
-DATA pool<>+12688(SB)/8, $0x0000000000000002
-DATA pool<>+12696(SB)/8, $0x0000000000000002
-DATA pool<>+12704(SB)/8, $0x0000000000000002
-DATA pool<>+12712(SB)/8, $0x0000000000000002
-DATA pool<>+12720(SB)/8, $0x0000000000000002
-DATA pool<>+12728(SB)/8, $0x0000000000000002
-DATA pool<>+12736(SB)/8, $0x0000000000000002
-DATA pool<>+12744(SB)/8, $0x0000000000000002
-DATA pool<>+12752(SB)/8, $0x0000000000000002
-DATA pool<>+12760(SB)/8, $0x0000000000000002
-DATA pool<>+12800(SB)/8, $0x0000000000000003
-DATA pool<>+12808(SB)/8, $0x0000000000000003
-DATA pool<>+12816(SB)/8, $0x0000000000000003
-DATA pool<>+12824(SB)/8, $0x0000000000000003
-DATA pool<>+12832(SB)/8, $0x0000000000000003
-DATA pool<>+12840(SB)/8, $0x0000000000000003
-DATA pool<>+12848(SB)/8, $0x0000000000000003
-DATA pool<>+12856(SB)/8, $0x0000000000000003
-DATA pool<>+12864(SB)/8, $0x0000000000000003
-DATA pool<>+12872(SB)/8, $0x0000000000000003
-DATA pool<>+12880(SB)/8, $0x0000000000000003
-DATA pool<>+12888(SB)/8, $0x0000000000000003
-DATA pool<>+12928(SB)/8, $0x0000000000000004
-DATA pool<>+12936(SB)/8, $0x0000000000000004
-DATA pool<>+12944(SB)/8, $0x0000000000000004
-DATA pool<>+12952(SB)/8, $0x0000000000000004
-DATA pool<>+12960(SB)/8, $0x0000000000000004
-DATA pool<>+12968(SB)/8, $0x0000000000000004
-DATA pool<>+12976(SB)/8, $0x0000000000000004
-DATA pool<>+12984(SB)/8, $0x0000000000000004
-DATA pool<>+12992(SB)/8, $0x0000000000000004
-DATA pool<>+13000(SB)/8, $0x0000000000000004
-DATA pool<>+13008(SB)/8, $0x0000000000000004
-DATA pool<>+13016(SB)/8, $0x0000000000000004
-DATA pool<>+13056(SB)/8, $0x0000000000000005
-DATA pool<>+13064(SB)/8, $0x0000000000000005
-DATA pool<>+13072(SB)/8, $0x0000000000000005
-DATA pool<>+13080(SB)/8, $0x0000000000000005
-DATA pool<>+13088(SB)/8, $0x0000000000000005
-DATA pool<>+13096(SB)/8, $0x0000000000000005
-DATA pool<>+13104(SB)/8, $0x0000000000000005
-DATA pool<>+13112(SB)/8, $0x0000000000000005
-DATA pool<>+13120(SB)/8, $0x0000000000000005
-DATA pool<>+13128(SB)/8, $0x0000000000000005
-DATA pool<>+13136(SB)/8, $0x0000000000000005
-DATA pool<>+13144(SB)/8, $0x0000000000000005
-DATA pool<>+13184(SB)/8, $0x0000000000000006
-DATA pool<>+13192(SB)/8, $0x0000000000000006
-DATA pool<>+13200(SB)/8, $0x0000000000000006
-DATA pool<>+13208(SB)/8, $0x0000000000000006
-DATA pool<>+13216(SB)/8, $0x0000000000000006
-DATA pool<>+13224(SB)/8, $0x0000000000000006
-DATA pool<>+13232(SB)/8, $0x0000000000000006
-DATA pool<>+13240(SB)/8, $0x0000000000000006
-DATA pool<>+13248(SB)/8, $0x0000000000000006
-DATA pool<>+13256(SB)/8, $0x0000000000000006
-DATA pool<>+13264(SB)/8, $0x0000000000000006
-DATA pool<>+13272(SB)/8, $0x0000000000000006
-DATA pool<>+13312(SB)/8, $0x0000000000000007
-DATA pool<>+13320(SB)/8, $0x0000000000000007
-DATA pool<>+13328(SB)/8, $0x0000000000000007
-DATA pool<>+13336(SB)/8, $0x0000000000000007
-DATA pool<>+13344(SB)/8, $0x0000000000000007
-DATA pool<>+13352(SB)/8, $0x0000000000000007
-DATA pool<>+13360(SB)/8, $0x0000000000000007
-DATA pool<>+13368(SB)/8, $0x0000000000000007
-DATA pool<>+13376(SB)/8, $0x0000000000000007
-DATA pool<>+13384(SB)/8, $0x0000000000000007
-DATA pool<>+13392(SB)/8, $0x0000000000000007
-DATA pool<>+13400(SB)/8, $0x0000000000000007
-DATA pool<>+13440(SB)/8, $0x0000000000000008
-DATA pool<>+13448(SB)/8, $0x0000000000000008
-DATA pool<>+13456(SB)/8, $0x0000000000000008
-DATA pool<>+13464(SB)/8, $0x0000000000000008
-DATA pool<>+13472(SB)/8, $0x0000000000000008
-DATA pool<>+13480(SB)/8, $0x0000000000000008
-DATA pool<>+13488(SB)/8, $0x0000000000000008
-DATA pool<>+13496(SB)/8, $0x0000000000000008
-DATA pool<>+13504(SB)/8, $0x0000000000000008
-DATA pool<>+13512(SB)/8, $0x0000000000000008
-DATA pool<>+13520(SB)/8, $0x0000000000000008
-DATA pool<>+13528(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $13536
+DATA pool<>+9472(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9480(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9488(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9496(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9504(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9512(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9520(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9528(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9536(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9544(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9552(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9560(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9600(SB)/4, $0x00000008
+DATA pool<>+9604(SB)/4, $0x00000008
+DATA pool<>+9608(SB)/4, $0x00000008
+DATA pool<>+9612(SB)/4, $0x00000008
+DATA pool<>+9616(SB)/4, $0x00000008
+DATA pool<>+9620(SB)/4, $0x00000008
+DATA pool<>+9624(SB)/4, $0x00000008
+DATA pool<>+9628(SB)/4, $0x00000008
+DATA pool<>+9632(SB)/4, $0x00000008
+DATA pool<>+9636(SB)/4, $0x00000008
+DATA pool<>+9640(SB)/4, $0x00000008
+DATA pool<>+9644(SB)/4, $0x00000008
+DATA pool<>+9648(SB)/4, $0x00000008
+DATA pool<>+9652(SB)/4, $0x00000008
+DATA pool<>+9656(SB)/4, $0x00000008
+DATA pool<>+9660(SB)/4, $0x00000008
+DATA pool<>+9664(SB)/4, $0x00000008
+DATA pool<>+9668(SB)/4, $0x00000008
+DATA pool<>+9672(SB)/4, $0x00000008
+DATA pool<>+9676(SB)/4, $0x00000008
+DATA pool<>+9680(SB)/4, $0x00000008
+DATA pool<>+9684(SB)/4, $0x00000008
+DATA pool<>+9688(SB)/4, $0x00000008
+DATA pool<>+9692(SB)/4, $0x00000008
+DATA pool<>+9728(SB)/4, $0x0000000a
+DATA pool<>+9732(SB)/4, $0x0000000a
+DATA pool<>+9736(SB)/4, $0x0000000a
+DATA pool<>+9740(SB)/4, $0x0000000a
+DATA pool<>+9744(SB)/4, $0x0000000a
+DATA pool<>+9748(SB)/4, $0x0000000a
+DATA pool<>+9752(SB)/4, $0x0000000a
+DATA pool<>+9756(SB)/4, $0x0000000a
+DATA pool<>+9760(SB)/4, $0x0000000a
+DATA pool<>+9764(SB)/4, $0x0000000a
+DATA pool<>+9768(SB)/4, $0x0000000a
+DATA pool<>+9772(SB)/4, $0x0000000a
+DATA pool<>+9776(SB)/4, $0x0000000a
+DATA pool<>+9780(SB)/4, $0x0000000a
+DATA pool<>+9784(SB)/4, $0x0000000a
+DATA pool<>+9788(SB)/4, $0x0000000a
+DATA pool<>+9792(SB)/4, $0x0000000a
+DATA pool<>+9796(SB)/4, $0x0000000a
+DATA pool<>+9800(SB)/4, $0x0000000a
+DATA pool<>+9804(SB)/4, $0x0000000a
+DATA pool<>+9808(SB)/4, $0x0000000a
+DATA pool<>+9812(SB)/4, $0x0000000a
+DATA pool<>+9816(SB)/4, $0x0000000a
+DATA pool<>+9820(SB)/4, $0x0000000a
+DATA pool<>+9856(SB)/4, $0x0000000c
+DATA pool<>+9860(SB)/4, $0x0000000c
+DATA pool<>+9864(SB)/4, $0x0000000c
+DATA pool<>+9868(SB)/4, $0x0000000c
+DATA pool<>+9872(SB)/4, $0x0000000c
+DATA pool<>+9876(SB)/4, $0x0000000c
+DATA pool<>+9880(SB)/4, $0x0000000c
+DATA pool<>+9884(SB)/4, $0x0000000c
+DATA pool<>+9888(SB)/4, $0x0000000c
+DATA pool<>+9892(SB)/4, $0x0000000c
+DATA pool<>+9896(SB)/4, $0x0000000c
+DATA pool<>+9900(SB)/4, $0x0000000c
+DATA pool<>+9904(SB)/4, $0x0000000c
+DATA pool<>+9908(SB)/4, $0x0000000c
+DATA pool<>+9912(SB)/4, $0x0000000c
+DATA pool<>+9916(SB)/4, $0x0000000c
+DATA pool<>+9920(SB)/4, $0x0000000c
+DATA pool<>+9924(SB)/4, $0x0000000c
+DATA pool<>+9928(SB)/4, $0x0000000c
+DATA pool<>+9932(SB)/4, $0x0000000c
+DATA pool<>+9936(SB)/4, $0x0000000c
+DATA pool<>+9940(SB)/4, $0x0000000c
+DATA pool<>+9944(SB)/4, $0x0000000c
+DATA pool<>+9948(SB)/4, $0x0000000c
+DATA pool<>+9984(SB)/4, $0x0000000e
+DATA pool<>+9988(SB)/4, $0x0000000e
+DATA pool<>+9992(SB)/4, $0x0000000e
+DATA pool<>+9996(SB)/4, $0x0000000e
+DATA pool<>+10000(SB)/4, $0x0000000e
+DATA pool<>+10004(SB)/4, $0x0000000e
+DATA pool<>+10008(SB)/4, $0x0000000e
+DATA pool<>+10012(SB)/4, $0x0000000e
+DATA pool<>+10016(SB)/4, $0x0000000e
+DATA pool<>+10020(SB)/4, $0x0000000e
+DATA pool<>+10024(SB)/4, $0x0000000e
+DATA pool<>+10028(SB)/4, $0x0000000e
+DATA pool<>+10032(SB)/4, $0x0000000e
+DATA pool<>+10036(SB)/4, $0x0000000e
+DATA pool<>+10040(SB)/4, $0x0000000e
+DATA pool<>+10044(SB)/4, $0x0000000e
+DATA pool<>+10048(SB)/4, $0x0000000e
+DATA pool<>+10052(SB)/4, $0x0000000e
+DATA pool<>+10056(SB)/4, $0x0000000e
+DATA pool<>+10060(SB)/4, $0x0000000e
+DATA pool<>+10064(SB)/4, $0x0000000e
+DATA pool<>+10068(SB)/4, $0x0000000e
+DATA pool<>+10072(SB)/4, $0x0000000e
+DATA pool<>+10076(SB)/4, $0x0000000e
+DATA pool<>+10112(SB)/4, $0x48c00000
+DATA pool<>+10116(SB)/4, $0x48c00000
+DATA pool<>+10120(SB)/4, $0x48c00000
+DATA pool<>+10124(SB)/4, $0x48c00000
+DATA pool<>+10128(SB)/4, $0x48c00000
+DATA pool<>+10132(SB)/4, $0x48c00000
+DATA pool<>+10136(SB)/4, $0x48c00000
+DATA pool<>+10140(SB)/4, $0x48c00000
+DATA pool<>+10144(SB)/4, $0x48c00000
+DATA pool<>+10148(SB)/4, $0x48c00000
+DATA pool<>+10152(SB)/4, $0x48c00000
+DATA pool<>+10156(SB)/4, $0x48c00000
+DATA pool<>+10160(SB)/4, $0x48c00000
+DATA pool<>+10164(SB)/4, $0x48c00000
+DATA pool<>+10168(SB)/4, $0x48c00000
+DATA pool<>+10172(SB)/4, $0x48c00000
+DATA pool<>+10176(SB)/4, $0x48c00000
+DATA pool<>+10180(SB)/4, $0x48c00000
+DATA pool<>+10184(SB)/4, $0x48c00000
+DATA pool<>+10188(SB)/4, $0x48c00000
+DATA pool<>+10192(SB)/4, $0x48c00000
+DATA pool<>+10196(SB)/4, $0x48c00000
+DATA pool<>+10200(SB)/4, $0x48c00000
+DATA pool<>+10204(SB)/4, $0x48c00000
+DATA pool<>+10240(SB)/4, $0x3f000000
+DATA pool<>+10244(SB)/4, $0x3f000000
+DATA pool<>+10248(SB)/4, $0x3f000000
+DATA pool<>+10252(SB)/4, $0x3f000000
+DATA pool<>+10256(SB)/4, $0x3f000000
+DATA pool<>+10260(SB)/4, $0x3f000000
+DATA pool<>+10264(SB)/4, $0x3f000000
+DATA pool<>+10268(SB)/4, $0x3f000000
+DATA pool<>+10272(SB)/4, $0x3f000000
+DATA pool<>+10276(SB)/4, $0x3f000000
+DATA pool<>+10280(SB)/4, $0x3f000000
+DATA pool<>+10284(SB)/4, $0x3f000000
+DATA pool<>+10288(SB)/4, $0x3f000000
+DATA pool<>+10292(SB)/4, $0x3f000000
+DATA pool<>+10296(SB)/4, $0x3f000000
+DATA pool<>+10300(SB)/4, $0x3f000000
+DATA pool<>+10304(SB)/4, $0x3f000000
+DATA pool<>+10308(SB)/4, $0x3f000000
+DATA pool<>+10312(SB)/4, $0x3f000000
+DATA pool<>+10316(SB)/4, $0x3f000000
+DATA pool<>+10320(SB)/4, $0x3f000000
+DATA pool<>+10324(SB)/4, $0x3f000000
+DATA pool<>+10328(SB)/4, $0x3f000000
+DATA pool<>+10332(SB)/4, $0x3f000000
+DATA pool<>+10368(SB)/4, $0x3f80007a
+DATA pool<>+10372(SB)/4, $0x3f80007a
+DATA pool<>+10376(SB)/4, $0x3f80007a
+DATA pool<>+10380(SB)/4, $0x3f80007a
+DATA pool<>+10384(SB)/4, $0x3f80007a
+DATA pool<>+10388(SB)/4, $0x3f80007a
+DATA pool<>+10392(SB)/4, $0x3f80007a
+DATA pool<>+10396(SB)/4, $0x3f80007a
+DATA pool<>+10400(SB)/4, $0x3f80007a
+DATA pool<>+10404(SB)/4, $0x3f80007a
+DATA pool<>+10408(SB)/4, $0x3f80007a
+DATA pool<>+10412(SB)/4, $0x3f80007a
+DATA pool<>+10416(SB)/4, $0x3f80007a
+DATA pool<>+10420(SB)/4, $0x3f80007a
+DATA pool<>+10424(SB)/4, $0x3f80007a
+DATA pool<>+10428(SB)/4, $0x3f80007a
+DATA pool<>+10432(SB)/4, $0x3f80007a
+DATA pool<>+10436(SB)/4, $0x3f80007a
+DATA pool<>+10440(SB)/4, $0x3f80007a
+DATA pool<>+10444(SB)/4, $0x3f80007a
+DATA pool<>+10448(SB)/4, $0x3f80007a
+DATA pool<>+10452(SB)/4, $0x3f80007a
+DATA pool<>+10456(SB)/4, $0x3f80007a
+DATA pool<>+10460(SB)/4, $0x3f80007a
+DATA pool<>+10496(SB)/4, $0x49400000
+DATA pool<>+10500(SB)/4, $0x49400000
+DATA pool<>+10504(SB)/4, $0x49400000
+DATA pool<>+10508(SB)/4, $0x49400000
+DATA pool<>+10512(SB)/4, $0x49400000
+DATA pool<>+10516(SB)/4, $0x49400000
+DATA pool<>+10520(SB)/4, $0x49400000
+DATA pool<>+10524(SB)/4, $0x49400000
+DATA pool<>+10528(SB)/4, $0x49400000
+DATA pool<>+10532(SB)/4, $0x49400000
+DATA pool<>+10536(SB)/4, $0x49400000
+DATA pool<>+10540(SB)/4, $0x49400000
+DATA pool<>+10544(SB)/4, $0x49400000
+DATA pool<>+10548(SB)/4, $0x49400000
+DATA pool<>+10552(SB)/4, $0x49400000
+DATA pool<>+10556(SB)/4, $0x49400000
+DATA pool<>+10560(SB)/4, $0x49400000
+DATA pool<>+10564(SB)/4, $0x49400000
+DATA pool<>+10568(SB)/4, $0x49400000
+DATA pool<>+10572(SB)/4, $0x49400000
+DATA pool<>+10576(SB)/4, $0x49400000
+DATA pool<>+10580(SB)/4, $0x49400000
+DATA pool<>+10584(SB)/4, $0x49400000
+DATA pool<>+10588(SB)/4, $0x49400000
+DATA pool<>+10624(SB)/4, $0x3e2aaaab
+DATA pool<>+10628(SB)/4, $0x3e2aaaab
+DATA pool<>+10632(SB)/4, $0x3e2aaaab
+DATA pool<>+10636(SB)/4, $0x3e2aaaab
+DATA pool<>+10640(SB)/4, $0x3e2aaaab
+DATA pool<>+10644(SB)/4, $0x3e2aaaab
+DATA pool<>+10648(SB)/4, $0x3e2aaaab
+DATA pool<>+10652(SB)/4, $0x3e2aaaab
+DATA pool<>+10656(SB)/4, $0x3e2aaaab
+DATA pool<>+10660(SB)/4, $0x3e2aaaab
+DATA pool<>+10664(SB)/4, $0x3e2aaaab
+DATA pool<>+10668(SB)/4, $0x3e2aaaab
+DATA pool<>+10672(SB)/4, $0x3e2aaaab
+DATA pool<>+10676(SB)/4, $0x3e2aaaab
+DATA pool<>+10680(SB)/4, $0x3e2aaaab
+DATA pool<>+10684(SB)/4, $0x3e2aaaab
+DATA pool<>+10688(SB)/4, $0x3e2aaaab
+DATA pool<>+10692(SB)/4, $0x3e2aaaab
+DATA pool<>+10696(SB)/4, $0x3e2aaaab
+DATA pool<>+10700(SB)/4, $0x3e2aaaab
+DATA pool<>+10704(SB)/4, $0x3e2aaaab
+DATA pool<>+10708(SB)/4, $0x3e2aaaab
+DATA pool<>+10712(SB)/4, $0x3e2aaaab
+DATA pool<>+10716(SB)/4, $0x3e2aaaab
+DATA pool<>+10752(SB)/4, $0x3f000000
+DATA pool<>+10756(SB)/4, $0x3f000000
+DATA pool<>+10760(SB)/4, $0x3f000000
+DATA pool<>+10764(SB)/4, $0x3f000000
+DATA pool<>+10768(SB)/4, $0x3f000000
+DATA pool<>+10772(SB)/4, $0x3f000000
+DATA pool<>+10776(SB)/4, $0x3f000000
+DATA pool<>+10780(SB)/4, $0x3f000000
+DATA pool<>+10784(SB)/4, $0x3f000000
+DATA pool<>+10788(SB)/4, $0x3f000000
+DATA pool<>+10792(SB)/4, $0x3f000000
+DATA pool<>+10796(SB)/4, $0x3f000000
+DATA pool<>+10800(SB)/4, $0x3f000000
+DATA pool<>+10804(SB)/4, $0x3f000000
+DATA pool<>+10808(SB)/4, $0x3f000000
+DATA pool<>+10812(SB)/4, $0x3f000000
+DATA pool<>+10816(SB)/4, $0x3f000000
+DATA pool<>+10820(SB)/4, $0x3f000000
+DATA pool<>+10824(SB)/4, $0x3f000000
+DATA pool<>+10828(SB)/4, $0x3f000000
+DATA pool<>+10832(SB)/4, $0x3f000000
+DATA pool<>+10836(SB)/4, $0x3f000000
+DATA pool<>+10840(SB)/4, $0x3f000000
+DATA pool<>+10844(SB)/4, $0x3f000000
+DATA pool<>+10880(SB)/4, $0x3f800000
+DATA pool<>+10884(SB)/4, $0x3f800000
+DATA pool<>+10888(SB)/4, $0x3f800000
+DATA pool<>+10892(SB)/4, $0x3f800000
+DATA pool<>+10896(SB)/4, $0x3f800000
+DATA pool<>+10900(SB)/4, $0x3f800000
+DATA pool<>+10904(SB)/4, $0x3f800000
+DATA pool<>+10908(SB)/4, $0x3f800000
+DATA pool<>+10912(SB)/4, $0x3f800000
+DATA pool<>+10916(SB)/4, $0x3f800000
+DATA pool<>+10920(SB)/4, $0x3f800000
+DATA pool<>+10924(SB)/4, $0x3f800000
+DATA pool<>+10928(SB)/4, $0x3f800000
+DATA pool<>+10932(SB)/4, $0x3f800000
+DATA pool<>+10936(SB)/4, $0x3f800000
+DATA pool<>+10940(SB)/4, $0x3f800000
+DATA pool<>+10944(SB)/4, $0x3f800000
+DATA pool<>+10948(SB)/4, $0x3f800000
+DATA pool<>+10952(SB)/4, $0x3f800000
+DATA pool<>+10956(SB)/4, $0x3f800000
+DATA pool<>+10960(SB)/4, $0x3f800000
+DATA pool<>+10964(SB)/4, $0x3f800000
+DATA pool<>+10968(SB)/4, $0x3f800000
+DATA pool<>+10972(SB)/4, $0x3f800000
+DATA pool<>+11008(SB)/4, $0x00000020
+DATA pool<>+11012(SB)/4, $0x00000020
+DATA pool<>+11016(SB)/4, $0x00000020
+DATA pool<>+11020(SB)/4, $0x00000020
+DATA pool<>+11024(SB)/4, $0x00000020
+DATA pool<>+11028(SB)/4, $0x00000020
+DATA pool<>+11032(SB)/4, $0x00000020
+DATA pool<>+11036(SB)/4, $0x00000020
+DATA pool<>+11040(SB)/4, $0x00000020
+DATA pool<>+11044(SB)/4, $0x00000020
+DATA pool<>+11048(SB)/4, $0x00000020
+DATA pool<>+11052(SB)/4, $0x00000020
+DATA pool<>+11056(SB)/4, $0x00000020
+DATA pool<>+11060(SB)/4, $0x00000020
+DATA pool<>+11064(SB)/4, $0x00000020
+DATA pool<>+11068(SB)/4, $0x00000020
+DATA pool<>+11072(SB)/4, $0x00000020
+DATA pool<>+11076(SB)/4, $0x00000020
+DATA pool<>+11080(SB)/4, $0x00000020
+DATA pool<>+11084(SB)/4, $0x00000020
+DATA pool<>+11088(SB)/4, $0x00000020
+DATA pool<>+11092(SB)/4, $0x00000020
+DATA pool<>+11096(SB)/4, $0x00000020
+DATA pool<>+11100(SB)/4, $0x00000020
+DATA pool<>+11136(SB)/8, $0x0000000000000000
+DATA pool<>+11144(SB)/8, $0x0000000000000000
+DATA pool<>+11152(SB)/8, $0x0000000000000000
+DATA pool<>+11160(SB)/8, $0x0000000000000000
+DATA pool<>+11168(SB)/8, $0x0000000000000000
+DATA pool<>+11176(SB)/8, $0x0000000000000000
+DATA pool<>+11184(SB)/8, $0x0000000000000000
+DATA pool<>+11192(SB)/8, $0x0000000000000000
+DATA pool<>+11200(SB)/8, $0x0000000000000000
+DATA pool<>+11208(SB)/8, $0x0000000000000000
+DATA pool<>+11216(SB)/8, $0x0000000000000000
+DATA pool<>+11224(SB)/8, $0x0000000000000000
+DATA pool<>+11264(SB)/8, $0x0000000000000001
+DATA pool<>+11272(SB)/8, $0x0000000000000001
+DATA pool<>+11280(SB)/8, $0x0000000000000001
+DATA pool<>+11288(SB)/8, $0x0000000000000001
+DATA pool<>+11296(SB)/8, $0x0000000000000001
+DATA pool<>+11304(SB)/8, $0x0000000000000001
+DATA pool<>+11312(SB)/8, $0x0000000000000001
+DATA pool<>+11320(SB)/8, $0x0000000000000001
+DATA pool<>+11328(SB)/8, $0x0000000000000001
+DATA pool<>+11336(SB)/8, $0x0000000000000001
+DATA pool<>+11344(SB)/8, $0x0000000000000001
+DATA pool<>+11352(SB)/8, $0x0000000000000001
+DATA pool<>+11392(SB)/8, $0x0000000000000002
+DATA pool<>+11400(SB)/8, $0x0000000000000002
+DATA pool<>+11408(SB)/8, $0x0000000000000002
+DATA pool<>+11416(SB)/8, $0x0000000000000002
+DATA pool<>+11424(SB)/8, $0x0000000000000002
+DATA pool<>+11432(SB)/8, $0x0000000000000002
+DATA pool<>+11440(SB)/8, $0x0000000000000002
+DATA pool<>+11448(SB)/8, $0x0000000000000002
+DATA pool<>+11456(SB)/8, $0x0000000000000002
+DATA pool<>+11464(SB)/8, $0x0000000000000002
+DATA pool<>+11472(SB)/8, $0x0000000000000002
+DATA pool<>+11480(SB)/8, $0x0000000000000002
+DATA pool<>+11520(SB)/8, $0x0000000000000003
+DATA pool<>+11528(SB)/8, $0x0000000000000003
+DATA pool<>+11536(SB)/8, $0x0000000000000003
+DATA pool<>+11544(SB)/8, $0x0000000000000003
+DATA pool<>+11552(SB)/8, $0x0000000000000003
+DATA pool<>+11560(SB)/8, $0x0000000000000003
+DATA pool<>+11568(SB)/8, $0x0000000000000003
+DATA pool<>+11576(SB)/8, $0x0000000000000003
+DATA pool<>+11584(SB)/8, $0x0000000000000003
+DATA pool<>+11592(SB)/8, $0x0000000000000003
+DATA pool<>+11600(SB)/8, $0x0000000000000003
+DATA pool<>+11608(SB)/8, $0x0000000000000003
+DATA pool<>+11648(SB)/8, $0x0000000000000004
+DATA pool<>+11656(SB)/8, $0x0000000000000004
+DATA pool<>+11664(SB)/8, $0x0000000000000004
+DATA pool<>+11672(SB)/8, $0x0000000000000004
+DATA pool<>+11680(SB)/8, $0x0000000000000004
+DATA pool<>+11688(SB)/8, $0x0000000000000004
+DATA pool<>+11696(SB)/8, $0x0000000000000004
+DATA pool<>+11704(SB)/8, $0x0000000000000004
+DATA pool<>+11712(SB)/8, $0x0000000000000004
+DATA pool<>+11720(SB)/8, $0x0000000000000004
+DATA pool<>+11728(SB)/8, $0x0000000000000004
+DATA pool<>+11736(SB)/8, $0x0000000000000004
+DATA pool<>+11776(SB)/8, $0x0000000000000005
+DATA pool<>+11784(SB)/8, $0x0000000000000005
+DATA pool<>+11792(SB)/8, $0x0000000000000005
+DATA pool<>+11800(SB)/8, $0x0000000000000005
+DATA pool<>+11808(SB)/8, $0x0000000000000005
+DATA pool<>+11816(SB)/8, $0x0000000000000005
+DATA pool<>+11824(SB)/8, $0x0000000000000005
+DATA pool<>+11832(SB)/8, $0x0000000000000005
+DATA pool<>+11840(SB)/8, $0x0000000000000005
+DATA pool<>+11848(SB)/8, $0x0000000000000005
+DATA pool<>+11856(SB)/8, $0x0000000000000005
+DATA pool<>+11864(SB)/8, $0x0000000000000005
+DATA pool<>+11904(SB)/8, $0x0000000000000006
+DATA pool<>+11912(SB)/8, $0x0000000000000006
+DATA pool<>+11920(SB)/8, $0x0000000000000006
+DATA pool<>+11928(SB)/8, $0x0000000000000006
+DATA pool<>+11936(SB)/8, $0x0000000000000006
+DATA pool<>+11944(SB)/8, $0x0000000000000006
+DATA pool<>+11952(SB)/8, $0x0000000000000006
+DATA pool<>+11960(SB)/8, $0x0000000000000006
+DATA pool<>+11968(SB)/8, $0x0000000000000006
+DATA pool<>+11976(SB)/8, $0x0000000000000006
+DATA pool<>+11984(SB)/8, $0x0000000000000006
+DATA pool<>+11992(SB)/8, $0x0000000000000006
+DATA pool<>+12032(SB)/8, $0x0000000000000007
+DATA pool<>+12040(SB)/8, $0x0000000000000007
+DATA pool<>+12048(SB)/8, $0x0000000000000007
+DATA pool<>+12056(SB)/8, $0x0000000000000007
+DATA pool<>+12064(SB)/8, $0x0000000000000007
+DATA pool<>+12072(SB)/8, $0x0000000000000007
+DATA pool<>+12080(SB)/8, $0x0000000000000007
+DATA pool<>+12088(SB)/8, $0x0000000000000007
+DATA pool<>+12096(SB)/8, $0x0000000000000007
+DATA pool<>+12104(SB)/8, $0x0000000000000007
+DATA pool<>+12112(SB)/8, $0x0000000000000007
+DATA pool<>+12120(SB)/8, $0x0000000000000007
+DATA pool<>+12160(SB)/8, $0x0000000000000008
+DATA pool<>+12168(SB)/8, $0x0000000000000008
+DATA pool<>+12176(SB)/8, $0x0000000000000008
+DATA pool<>+12184(SB)/8, $0x0000000000000008
+DATA pool<>+12192(SB)/8, $0x0000000000000008
+DATA pool<>+12200(SB)/8, $0x0000000000000008
+DATA pool<>+12208(SB)/8, $0x0000000000000008
+DATA pool<>+12216(SB)/8, $0x0000000000000008
+DATA pool<>+12224(SB)/8, $0x0000000000000008
+DATA pool<>+12232(SB)/8, $0x0000000000000008
+DATA pool<>+12240(SB)/8, $0x0000000000000008
+DATA pool<>+12248(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $12256
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

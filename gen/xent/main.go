@@ -462,11 +462,14 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			}
 		}
 	} else {
-		// float64: Kahan-compensated, as Softmax. AVX-512 holds
-		// longExpF64Held of the exp's constants.
+		// float64: xentExpF64, Kahan-compensated as Softmax. AVX-512
+		// holds lseLongHeld of the exp's constants and takes
+		// lseLongUnroll vectors an iteration, as LogSumExp's long rows.
+		xe := newXentExpF64(p, isa)
 		if isa.AVX512 {
-			HoldExpF64Of(p, ExpSoftmaxF64Splats, longExpF64Held)
+			p.Hold(isa, lseExpF64Splats()[:lseLongHeld]...)
 			defer p.Release()
+			un = lseLongUnroll
 		}
 		comp := isa.Vec()
 		VXORPD(comp, comp, comp)
@@ -474,11 +477,15 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			VSUBPD(comp, sum, sum)
 			HSumPD(sum)
 		}()
-		exp = func(xs []VecVirtual) { ExpSoftmaxF64Core(p, xs) }
-		// A pair is added first (expUnroll: at most two float64 vectors).
+		exp = xe.exp
+		// The vectors are added pairwise first.
 		add = func(xs []VecVirtual) {
-			if len(xs) == 2 {
-				VADDPD(xs[1], xs[0], xs[0])
+			for len(xs) > 1 {
+				for h := 0; h < len(xs)/2; h++ {
+					VADDPD(xs[2*h+1], xs[2*h], xs[2*h])
+					xs[h] = xs[2*h]
+				}
+				xs = xs[:len(xs)/2]
 			}
 			kahanAdd(sum, comp, xs[0])
 		}
@@ -811,7 +818,7 @@ func (x *xentRows) emit() {
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
 		ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
 	} else {
-		ExpSoftmaxF64Core(p, []VecVirtual{ev})
+		newXentExpF64(p, isa).exp([]VecVirtual{ev})
 	}
 	VMOVSD(r.toF64(ev.AsX()), x.et)
 
@@ -989,8 +996,3 @@ func (r *row) fromTarget(t, n Register) {
 	NEGQ(n)
 	ADDQ(r.cols, n)
 }
-
-// longExpF64Held is the number of the float64 exp's constants the AVX-512
-// one-row exp pass keeps in registers: more push its sums to Z16-Z31,
-// whose reductions after the loop would need AVX512VL.
-const longExpF64Held = 14

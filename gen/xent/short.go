@@ -175,15 +175,18 @@ func (x *xentRows) short(pre string, k int, ignored, special string) {
 
 	Comment("e_t = exp(s_t - max).")
 	var lo VecVirtual
+	var xe xentExpF64
 	if d.Size == 4 {
 		lo = isa.Vec()
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	} else {
+		xe = newXentExpF64(p, isa)
 	}
 	exp := func(xs []VecVirtual) {
 		if d.Size == 4 {
 			ExpSoftmaxF32Core(p, xs, lo)
 		} else {
-			ExpSoftmaxF64Core(p, xs)
+			xe.exp(xs)
 		}
 	}
 	evs := make([]VecVirtual, k)
