@@ -14433,7 +14433,7 @@ done:
 
 // func CrossEntropyF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $48-112
+TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $160-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -14461,6 +14461,806 @@ pfnext:
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
 	JE    l_start
+	CMPQ  DI, $0x00000040
+	JA    d_row
+
+d_spairs:
+	CMPQ    SI, $0x02
+	JL      d_salone
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_salone
+	MOVLQSX 4(BX), R8
+	TESTQ   R8, R8
+	JS      d_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R10
+	VMOVQ        R10, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	MOVLQSX      4(BX), R10
+	VMOVQ        R10, X4
+	VPBROADCASTQ X4, Y4
+	VPSUBQ       laneidx64_4<>+0(SB), Y4, Y4
+
+d_spsmax_one:
+	CMPQ      R8, $0x00000004
+	JL        d_spsmax_tail
+	VMOVUPD   (R9), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VMOVUPD   (R9)(DI*8), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y4, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y3, Y3
+	VPSUBQ    pool<>+9472(SB), Y4, Y4
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000004, R8
+	JMP       d_spsmax_one
+
+d_spsmax_tail:
+	TESTQ      R8, R8
+	JE         d_spsmax_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y6
+	VBLENDVPD  Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD     Y5, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VMASKMOVPD (R9)(DI*8), Y0, Y2
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y2, Y5, Y2
+	VPCMPEQQ   pool<>+9344(SB), Y4, Y5
+	VBLENDVPD  Y5, pool<>+6656(SB), Y2, Y2
+	VMAXPD     Y2, Y3, Y3
+	VPSUBQ     pool<>+9472(SB), Y4, Y4
+
+d_spsmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), R8
+	MOVLQSX      (BX), R9
+	VMOVSD       (R8)(R9*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          d_salone
+	VMOVQ        X2, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           d_salone
+	VBROADCASTSD X2, Y1
+	VEXTRACTF128 $0x01, Y3, X2
+	VMAXPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VMAXPD       X2, X3, X3
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX)(DI*8), R8
+	MOVLQSX      4(BX), R9
+	VMOVSD       (R8)(R9*8), X2
+	VMOVSD       X2, 48(SP)
+	VMAXSD       X2, X3, X2
+	VSUBSD       X2, X3, X3
+	VUCOMISD     pool<>+9600(SB), X3
+	JCS          d_salone
+	VMOVQ        X2, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           d_salone
+	VBROADCASTSD X2, Y2
+	VMOVUPD      pool<>+9728(SB), Y3
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X4
+	VMOVHPD   48(SP), X4, X4
+	VUNPCKLPD X2, X1, X5
+	VSUBPD    X5, X4, X4
+	VMOVSD    X4, 8(SP)
+	VMOVHPD   X4, 48(SP)
+	VMOVAPD   X4, X7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y3, Y7
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y7, Y6
+	VFMADD231PD pool<>+7296(SB), Y5, Y6
+	VFMADD231PD pool<>+7424(SB), Y5, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y5
+	VFMADD213PD pool<>+8448(SB), Y6, Y5
+	VFMADD213PD pool<>+8576(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y7
+	VMOVSD  X7, (SP)
+	VMOVHPD X7, 56(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	MOVQ         CX, R10
+	VMOVUPD      Y1, 96(SP)
+	VMOVUPD      Y2, 128(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R11
+	VMOVQ        R11, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	MOVLQSX      4(BX), R11
+	VMOVQ        R11, X5
+	VPBROADCASTQ X5, Y5
+	VPSUBQ       laneidx64_4<>+0(SB), Y5, Y5
+
+d_spsexp_one:
+	CMPQ    R8, $0x00000004
+	JL      d_spsexp_tail
+	VMOVUPD (R9), Y6
+	VSUBPD  96(SP), Y6, Y6
+	VMOVUPD (R9)(DI*8), Y9
+	VSUBPD  128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y12, Y6
+	VFMADD231PD pool<>+7424(SB), Y12, Y6
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y6, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y6, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y6, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y6, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y6, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y6, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y6, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y6, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y6, Y6, Y14
+	VFMADD213PD Y6, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y12, Y6
+	VPSLLQ   $0x34, Y11, Y11
+	VPADDQ   pool<>+2432(SB), Y11, Y11
+	VMULPD   Y11, Y13, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y10
+	VANDNPD  Y6, Y10, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VMOVUPD  Y6, (R10)
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y6
+	VANDNPD  Y9, Y6, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VMOVUPD  Y9, (R10)(DI*8)
+	VADDPD   Y9, Y4, Y4
+	ADDQ     $0x00000020, R9
+	ADDQ     $0x00000020, R10
+	SUBQ     $0x00000004, R8
+	JMP      d_spsexp_one
+
+d_spsexp_tail:
+	TESTQ      R8, R8
+	JE         d_spsexp_done
+	VMASKMOVPD (R9), Y0, Y6
+	VMOVUPD    pool<>+6656(SB), Y9
+	VBLENDVPD  Y0, Y6, Y9, Y6
+	VSUBPD     96(SP), Y6, Y6
+	VMASKMOVPD (R9)(DI*8), Y0, Y9
+	VMOVUPD    pool<>+6656(SB), Y10
+	VBLENDVPD  Y0, Y9, Y10, Y9
+	VSUBPD     128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y9, Y3
+	VSUBPD      pool<>+7040(SB), Y10, Y11
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y11, Y6
+	VFMADD231PD pool<>+7424(SB), Y11, Y6
+	VSUBPD      pool<>+7040(SB), Y3, Y12
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y12, Y9
+	VFMADD231PD pool<>+7424(SB), Y12, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y6, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y12
+	VFMADD213PD pool<>+7808(SB), Y6, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y12
+	VFMADD213PD pool<>+7936(SB), Y6, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y12
+	VFMADD213PD pool<>+8064(SB), Y6, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y12
+	VFMADD213PD pool<>+8192(SB), Y6, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y12
+	VFMADD213PD pool<>+8320(SB), Y6, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y12
+	VFMADD213PD pool<>+8448(SB), Y6, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y12
+	VFMADD213PD pool<>+8576(SB), Y6, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y12
+	VMULPD      Y6, Y6, Y13
+	VFMADD213PD Y6, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y11, Y6
+	VPSLLQ   $0x34, Y3, Y3
+	VPADDQ   pool<>+2432(SB), Y3, Y3
+	VMULPD   Y3, Y12, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y3
+	VANDNPD  Y6, Y3, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VMOVUPD  Y6, 16(SP)
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y2
+	VANDNPD  Y9, Y2, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VMOVUPD  Y9, 64(SP)
+	VADDPD   Y9, Y4, Y4
+
+d_spsexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X4, X1, X3
+	VMOVSD    (SP), X2
+	VMOVHPD   56(SP), X2, X2
+	VADDPD    X3, X2, X1
+	VMOVAPD   X1, X4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X4, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X4, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+8704(SB), X8
+	VFMADD213PD pool<>+8832(SB), X5, X8
+	VFMADD213PD pool<>+8960(SB), X5, X8
+	VFMADD213PD pool<>+9088(SB), X5, X8
+	VFMADD213PD pool<>+9216(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X4, X8
+	VMOVAPD     X8, X4
+	VMOVSD      8(SP), X5
+	VMOVHPD     48(SP), X5, X5
+	VSUBPD      X5, X4, X4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X5
+	VADDPD      X3, X5, X5
+	VDIVPD      X5, X3, X5
+	VMULPD      X5, X5, X6
+	VMOVUPD     pool<>+5632(SB), X7
+	VFMADD213PD pool<>+5760(SB), X6, X7
+	VFMADD213PD pool<>+5888(SB), X6, X7
+	VFMADD213PD pool<>+6016(SB), X6, X7
+	VFMADD213PD pool<>+6144(SB), X6, X7
+	VFMADD213PD pool<>+6272(SB), X6, X7
+	VFMADD213PD pool<>+6400(SB), X6, X7
+	VFMADD213PD pool<>+6528(SB), X6, X7
+	VFMADD213PD pool<>+4224(SB), X6, X7
+	VFMADD213PD pool<>+4352(SB), X6, X7
+	VFMADD213PD pool<>+4480(SB), X6, X7
+	VFMADD213PD pool<>+4608(SB), X6, X7
+	VMULPD      X6, X7, X7
+	VADDPD      X5, X5, X5
+	VFMADD213PD X5, X5, X7
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD       pool<>+4864(SB), X2, X6
+	VCMPPD       $0x12, X6, X3, X6
+	VMOVUPD      pool<>+4736(SB), X5
+	VCMPPD       $0x12, X2, X5, X5
+	VANDPD       X6, X5, X5
+	VBLENDVPD    X5, X7, X4, X4
+	VMOVSD       X4, (AX)
+	VMOVHPD      X4, 8(AX)
+	VMOVUPD      pool<>+2432(SB), X4
+	VDIVPD       X1, X4, X4
+	MOVSD        gradScale+104(FP), X1
+	VMOVDDUP     X1, X1
+	VMULPD       X4, X1, X2
+	VMULPD       X4, X3, X4
+	VMULPD       X1, X4, X4
+	VXORPD       pool<>+5120(SB), X4, X4
+	VBROADCASTSD X2, Y1
+	VUNPCKHPD    X2, X2, X2
+	VBROADCASTSD X2, Y2
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ CX, R9
+
+d_spsscale_one:
+	CMPQ    R8, $0x00000004
+	JL      d_spsscale_tail
+	VMULPD  (R9), Y1, Y3
+	VMOVUPD Y3, (R9)
+	VMULPD  (R9)(DI*8), Y2, Y3
+	VMOVUPD Y3, (R9)(DI*8)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, R8
+	JMP     d_spsscale_one
+
+d_spsscale_tail:
+	TESTQ      R8, R8
+	JE         d_spsscale_done
+	VMULPD     16(SP), Y1, Y1
+	VMASKMOVPD Y1, Y0, (R9)
+	VMULPD     64(SP), Y2, Y1
+	VMASKMOVPD Y1, Y0, (R9)(DI*8)
+
+d_spsscale_done:
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R9
+	VMOVSD  X4, (R8)(R9*8)
+	LEAQ    (CX)(DI*8), R8
+	MOVLQSX 4(BX), R9
+	VMOVHPD X4, (R8)(R9*8)
+	LEAQ    (DX)(DI*8), DX
+	LEAQ    (CX)(DI*8), CX
+	ADDQ    $0x00000008, AX
+	ADDQ    $0x00000004, BX
+	LEAQ    (DX)(DI*8), DX
+	LEAQ    (CX)(DI*8), CX
+	ADDQ    $0x00000008, AX
+	ADDQ    $0x00000004, BX
+	SUBQ    $0x02, SI
+	JMP     d_spairs
+
+d_salone:
+	TESTQ   SI, SI
+	JE      done
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R10
+	VMOVQ        R10, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+
+d_sosmax_one:
+	CMPQ      R8, $0x00000004
+	JL        d_sosmax_tail
+	VMOVUPD   (R9), Y3
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y4
+	VBLENDVPD Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD    Y3, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000004, R8
+	JMP       d_sosmax_one
+
+d_sosmax_tail:
+	TESTQ      R8, R8
+	JE         d_sosmax_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+6656(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y4
+	VBLENDVPD  Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD     Y3, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+
+d_sosmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), R8
+	MOVLQSX      (BX), R9
+	VMOVSD       (R8)(R9*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          d_sospecial
+	VMOVQ        X2, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           d_sospecial
+	VBROADCASTSD X2, Y1
+	VMOVUPD      pool<>+9728(SB), Y2
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   8(SP), X3, X3
+	VUNPCKLPD X1, X1, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVAPD   X3, X8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y8, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y8, Y5
+	VFMADD231PD pool<>+7296(SB), Y4, Y5
+	VFMADD231PD pool<>+7424(SB), Y4, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y4
+	VFMADD213PD pool<>+8448(SB), Y5, Y4
+	VFMADD213PD pool<>+8576(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y3, Y3
+	VPADDQ pool<>+2432(SB), Y3, Y3
+	VMULPD Y3, Y4, Y8
+	VMOVSD X8, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	MOVQ         CX, R10
+	VMOVUPD      Y1, 96(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R11
+	VMOVQ        R11, X3
+	VPBROADCASTQ X3, Y3
+	VPSUBQ       laneidx64_4<>+0(SB), Y3, Y3
+
+d_sosexp_one:
+	CMPQ    R8, $0x00000004
+	JL      d_sosexp_tail
+	VMOVUPD (R9), Y4
+	VSUBPD  96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y5, Y5
+	VPADDQ   pool<>+2432(SB), Y5, Y5
+	VMULPD   Y5, Y6, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y5
+	VANDNPD  Y4, Y5, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VMOVUPD  Y4, (R10)
+	VADDPD   Y4, Y1, Y1
+	ADDQ     $0x00000020, R9
+	ADDQ     $0x00000020, R10
+	SUBQ     $0x00000004, R8
+	JMP      d_sosexp_one
+
+d_sosexp_tail:
+	TESTQ      R8, R8
+	JE         d_sosexp_done
+	VMASKMOVPD (R9), Y0, Y4
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y2, Y2
+	VPADDQ   pool<>+2432(SB), Y2, Y2
+	VMULPD   Y2, Y5, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y2
+	VANDNPD  Y4, Y2, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VMOVUPD  Y4, 16(SP)
+	VADDPD   Y4, Y1, Y1
+
+d_sosexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X1, X1, X3
+	VMOVSD    (SP), X2
+	VMOVHPD   (SP), X2, X2
+	VADDPD    X3, X2, X1
+	VMOVAPD   X1, X4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X4, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X4, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+8704(SB), X8
+	VFMADD213PD pool<>+8832(SB), X5, X8
+	VFMADD213PD pool<>+8960(SB), X5, X8
+	VFMADD213PD pool<>+9088(SB), X5, X8
+	VFMADD213PD pool<>+9216(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X4, X8
+	VMOVAPD     X8, X4
+	VMOVSD      8(SP), X5
+	VMOVHPD     8(SP), X5, X5
+	VSUBPD      X5, X4, X4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X5
+	VADDPD      X3, X5, X5
+	VDIVPD      X5, X3, X5
+	VMULPD      X5, X5, X6
+	VMOVUPD     pool<>+5632(SB), X7
+	VFMADD213PD pool<>+5760(SB), X6, X7
+	VFMADD213PD pool<>+5888(SB), X6, X7
+	VFMADD213PD pool<>+6016(SB), X6, X7
+	VFMADD213PD pool<>+6144(SB), X6, X7
+	VFMADD213PD pool<>+6272(SB), X6, X7
+	VFMADD213PD pool<>+6400(SB), X6, X7
+	VFMADD213PD pool<>+6528(SB), X6, X7
+	VFMADD213PD pool<>+4224(SB), X6, X7
+	VFMADD213PD pool<>+4352(SB), X6, X7
+	VFMADD213PD pool<>+4480(SB), X6, X7
+	VFMADD213PD pool<>+4608(SB), X6, X7
+	VMULPD      X6, X7, X7
+	VADDPD      X5, X5, X5
+	VFMADD213PD X5, X5, X7
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD       pool<>+4864(SB), X2, X6
+	VCMPPD       $0x12, X6, X3, X6
+	VMOVUPD      pool<>+4736(SB), X5
+	VCMPPD       $0x12, X2, X5, X5
+	VANDPD       X6, X5, X5
+	VBLENDVPD    X5, X7, X4, X4
+	VMOVSD       X4, (AX)
+	VMOVUPD      pool<>+2432(SB), X4
+	VDIVPD       X1, X4, X4
+	MOVSD        gradScale+104(FP), X1
+	VMOVDDUP     X1, X1
+	VMULPD       X4, X1, X2
+	VMULPD       X4, X3, X3
+	VMULPD       X1, X3, X3
+	VXORPD       pool<>+5120(SB), X3, X3
+	VBROADCASTSD X2, Y1
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ CX, R9
+
+d_sosscale_one:
+	CMPQ    R8, $0x00000004
+	JL      d_sosscale_tail
+	VMULPD  (R9), Y1, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, R8
+	JMP     d_sosscale_one
+
+d_sosscale_tail:
+	TESTQ      R8, R8
+	JE         d_sosscale_done
+	VMULPD     16(SP), Y1, Y1
+	VMASKMOVPD Y1, Y0, (R9)
+
+d_sosscale_done:
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R9
+	VMOVSD  X3, (R8)(R9*8)
+
+d_sonext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	JMP  d_spairs
+
+d_soignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R9
+	VXORPS Y1, Y1, Y1
+
+d_sozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_sozero_one
+	VMOVUPD Y1, (R9)
+	VMOVUPD Y1, 32(R9)
+	VMOVUPD Y1, 64(R9)
+	VMOVUPD Y1, 96(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000010, R8
+	JMP     d_sozero_loop
+
+d_sozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_sozero_tail
+	VMOVUPD Y1, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, R8
+	JMP     d_sozero_one
+
+d_sozero_tail:
+	TESTQ      R8, R8
+	JE         d_sozero_done
+	VMASKMOVPD Y1, Y0, (R9)
+
+d_sozero_done:
+	JMP d_sonext
+
+d_sospecial:
+	VMOVSD pool<>+4992(SB), X1
+	VMOVSD X1, (AX)
+	JMP    d_sonext
 
 d_row:
 	TESTQ   SI, SI
@@ -14570,7 +15370,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9344(SB), X1
+	VUCOMISD pool<>+9600(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -14585,7 +15385,7 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
-	VMOVUPD      pool<>+9472(SB), Y3
+	VMOVUPD      pool<>+9728(SB), Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y3, Y2
@@ -14621,7 +15421,7 @@ d_maxb_done:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPD pool<>+9472(SB), Y3
+	VMOVUPD pool<>+9728(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
@@ -15227,6 +16027,690 @@ d_special:
 	JMP    d_next
 
 l_start:
+	CMPQ DI, $0x00000040
+	JA   l_row
+
+l_spairs:
+	CMPQ    SI, $0x02
+	JL      l_salone
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_salone
+	MOVLQSX 4(BX), CX
+	TESTQ   CX, CX
+	JS      l_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	MOVLQSX      4(BX), R9
+	VMOVQ        R9, X4
+	VPBROADCASTQ X4, Y4
+	VPSUBQ       laneidx64_4<>+0(SB), Y4, Y4
+
+l_spsmax_one:
+	CMPQ      CX, $0x00000004
+	JL        l_spsmax_tail
+	VMOVUPD   (R8), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VMOVUPD   (R8)(DI*8), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y4, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y3, Y3
+	VPSUBQ    pool<>+9472(SB), Y4, Y4
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000004, CX
+	JMP       l_spsmax_one
+
+l_spsmax_tail:
+	TESTQ      CX, CX
+	JE         l_spsmax_done
+	VMASKMOVPD (R8), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y6
+	VBLENDVPD  Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD     Y5, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VMASKMOVPD (R8)(DI*8), Y0, Y2
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y2, Y5, Y2
+	VPCMPEQQ   pool<>+9344(SB), Y4, Y5
+	VBLENDVPD  Y5, pool<>+6656(SB), Y2, Y2
+	VMAXPD     Y2, Y3, Y3
+	VPSUBQ     pool<>+9472(SB), Y4, Y4
+
+l_spsmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), CX
+	MOVLQSX      (BX), R8
+	VMOVSD       (CX)(R8*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          l_salone
+	VMOVQ        X2, CX
+	SHRQ         $0x34, CX
+	ANDL         $0x000007ff, CX
+	CMPL         CX, $0x000007ff
+	JE           l_salone
+	VBROADCASTSD X2, Y1
+	VEXTRACTF128 $0x01, Y3, X2
+	VMAXPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VMAXPD       X2, X3, X3
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX)(DI*8), CX
+	MOVLQSX      4(BX), R8
+	VMOVSD       (CX)(R8*8), X2
+	VMOVSD       X2, 48(SP)
+	VMAXSD       X2, X3, X2
+	VSUBSD       X2, X3, X3
+	VUCOMISD     pool<>+9600(SB), X3
+	JCS          l_salone
+	VMOVQ        X2, CX
+	SHRQ         $0x34, CX
+	ANDL         $0x000007ff, CX
+	CMPL         CX, $0x000007ff
+	JE           l_salone
+	VBROADCASTSD X2, Y2
+	VMOVUPD      pool<>+9728(SB), Y3
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X4
+	VMOVHPD   48(SP), X4, X4
+	VUNPCKLPD X2, X1, X5
+	VSUBPD    X5, X4, X4
+	VMOVSD    X4, 8(SP)
+	VMOVHPD   X4, 48(SP)
+	VMOVAPD   X4, X7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y3, Y7
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y7, Y6
+	VFMADD231PD pool<>+7296(SB), Y5, Y6
+	VFMADD231PD pool<>+7424(SB), Y5, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y5
+	VFMADD213PD pool<>+8448(SB), Y6, Y5
+	VFMADD213PD pool<>+8576(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y7
+	VMOVSD  X7, (SP)
+	VMOVHPD X7, 56(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      Y1, 96(SP)
+	VMOVUPD      Y2, 128(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	MOVLQSX      4(BX), R9
+	VMOVQ        R9, X5
+	VPBROADCASTQ X5, Y5
+	VPSUBQ       laneidx64_4<>+0(SB), Y5, Y5
+
+l_spsexp_one:
+	CMPQ    CX, $0x00000004
+	JL      l_spsexp_tail
+	VMOVUPD (R8), Y6
+	VSUBPD  96(SP), Y6, Y6
+	VMOVUPD (R8)(DI*8), Y9
+	VSUBPD  128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y12, Y6
+	VFMADD231PD pool<>+7424(SB), Y12, Y6
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y6, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y6, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y6, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y6, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y6, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y6, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y6, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y6, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y6, Y6, Y14
+	VFMADD213PD Y6, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y12, Y6
+	VPSLLQ   $0x34, Y11, Y11
+	VPADDQ   pool<>+2432(SB), Y11, Y11
+	VMULPD   Y11, Y13, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y10
+	VANDNPD  Y6, Y10, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y6
+	VANDNPD  Y9, Y6, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VADDPD   Y9, Y4, Y4
+	ADDQ     $0x00000020, R8
+	SUBQ     $0x00000004, CX
+	JMP      l_spsexp_one
+
+l_spsexp_tail:
+	TESTQ      CX, CX
+	JE         l_spsexp_done
+	VMASKMOVPD (R8), Y0, Y6
+	VMOVUPD    pool<>+6656(SB), Y9
+	VBLENDVPD  Y0, Y6, Y9, Y6
+	VSUBPD     96(SP), Y6, Y6
+	VMASKMOVPD (R8)(DI*8), Y0, Y9
+	VMOVUPD    pool<>+6656(SB), Y10
+	VBLENDVPD  Y0, Y9, Y10, Y9
+	VSUBPD     128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y9, Y3
+	VSUBPD      pool<>+7040(SB), Y10, Y11
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y11, Y6
+	VFMADD231PD pool<>+7424(SB), Y11, Y6
+	VSUBPD      pool<>+7040(SB), Y3, Y12
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y12, Y9
+	VFMADD231PD pool<>+7424(SB), Y12, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y6, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y12
+	VFMADD213PD pool<>+7808(SB), Y6, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y12
+	VFMADD213PD pool<>+7936(SB), Y6, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y12
+	VFMADD213PD pool<>+8064(SB), Y6, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y12
+	VFMADD213PD pool<>+8192(SB), Y6, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y12
+	VFMADD213PD pool<>+8320(SB), Y6, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y12
+	VFMADD213PD pool<>+8448(SB), Y6, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y12
+	VFMADD213PD pool<>+8576(SB), Y6, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y12
+	VMULPD      Y6, Y6, Y13
+	VFMADD213PD Y6, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y11, Y6
+	VPSLLQ   $0x34, Y3, Y3
+	VPADDQ   pool<>+2432(SB), Y3, Y3
+	VMULPD   Y3, Y12, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y3
+	VANDNPD  Y6, Y3, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y2
+	VANDNPD  Y9, Y2, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VADDPD   Y9, Y4, Y4
+
+l_spsexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X4, X1, X1
+	VMOVSD    (SP), X2
+	VMOVHPD   56(SP), X2, X2
+	VADDPD    X1, X2, X3
+	VMOVAPD   X3, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X3, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X4, X5
+	VADDPD      pool<>+2432(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+8704(SB), X7
+	VFMADD213PD pool<>+8832(SB), X4, X7
+	VFMADD213PD pool<>+8960(SB), X4, X7
+	VFMADD213PD pool<>+9088(SB), X4, X7
+	VFMADD213PD pool<>+9216(SB), X4, X7
+	VFMADD213PD pool<>+2560(SB), X4, X7
+	VFMADD213PD pool<>+2688(SB), X4, X7
+	VFMADD213PD pool<>+2816(SB), X4, X7
+	VFMADD213PD pool<>+2944(SB), X4, X7
+	VFMADD213PD pool<>+3072(SB), X4, X7
+	VMULPD      X5, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
+	VMOVSD      8(SP), X4
+	VMOVHPD     48(SP), X4, X4
+	VSUBPD      X4, X3, X3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X4
+	VADDPD      X1, X4, X4
+	VDIVPD      X4, X1, X4
+	VMULPD      X4, X4, X5
+	VMOVUPD     pool<>+5632(SB), X6
+	VFMADD213PD pool<>+5760(SB), X5, X6
+	VFMADD213PD pool<>+5888(SB), X5, X6
+	VFMADD213PD pool<>+6016(SB), X5, X6
+	VFMADD213PD pool<>+6144(SB), X5, X6
+	VFMADD213PD pool<>+6272(SB), X5, X6
+	VFMADD213PD pool<>+6400(SB), X5, X6
+	VFMADD213PD pool<>+6528(SB), X5, X6
+	VFMADD213PD pool<>+4224(SB), X5, X6
+	VFMADD213PD pool<>+4352(SB), X5, X6
+	VFMADD213PD pool<>+4480(SB), X5, X6
+	VFMADD213PD pool<>+4608(SB), X5, X6
+	VMULPD      X5, X6, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD    pool<>+4864(SB), X2, X4
+	VCMPPD    $0x12, X4, X1, X4
+	VMOVUPD   pool<>+4736(SB), X1
+	VCMPPD    $0x12, X2, X1, X1
+	VANDPD    X4, X1, X1
+	VBLENDVPD X1, X6, X3, X3
+	VMOVSD    X3, (AX)
+	VMOVHPD   X3, 8(AX)
+	LEAQ      (DX)(DI*8), DX
+	ADDQ      $0x00000008, AX
+	ADDQ      $0x00000004, BX
+	LEAQ      (DX)(DI*8), DX
+	ADDQ      $0x00000008, AX
+	ADDQ      $0x00000004, BX
+	SUBQ      $0x02, SI
+	JMP       l_spairs
+
+l_salone:
+	TESTQ   SI, SI
+	JE      done
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+
+l_sosmax_one:
+	CMPQ      CX, $0x00000004
+	JL        l_sosmax_tail
+	VMOVUPD   (R8), Y3
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y4
+	VBLENDVPD Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD    Y3, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000004, CX
+	JMP       l_sosmax_one
+
+l_sosmax_tail:
+	TESTQ      CX, CX
+	JE         l_sosmax_done
+	VMASKMOVPD (R8), Y0, Y3
+	VMOVUPD    pool<>+6656(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y4
+	VBLENDVPD  Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD     Y3, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+
+l_sosmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), CX
+	MOVLQSX      (BX), R8
+	VMOVSD       (CX)(R8*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          l_sospecial
+	VMOVQ        X2, CX
+	SHRQ         $0x34, CX
+	ANDL         $0x000007ff, CX
+	CMPL         CX, $0x000007ff
+	JE           l_sospecial
+	VBROADCASTSD X2, Y1
+	VMOVUPD      pool<>+9728(SB), Y2
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   8(SP), X3, X3
+	VUNPCKLPD X1, X1, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVAPD   X3, X8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y8, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y8, Y5
+	VFMADD231PD pool<>+7296(SB), Y4, Y5
+	VFMADD231PD pool<>+7424(SB), Y4, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y4
+	VFMADD213PD pool<>+8448(SB), Y5, Y4
+	VFMADD213PD pool<>+8576(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y3, Y3
+	VPADDQ pool<>+2432(SB), Y3, Y3
+	VMULPD Y3, Y4, Y8
+	VMOVSD X8, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      Y1, 96(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X3
+	VPBROADCASTQ X3, Y3
+	VPSUBQ       laneidx64_4<>+0(SB), Y3, Y3
+
+l_sosexp_one:
+	CMPQ    CX, $0x00000004
+	JL      l_sosexp_tail
+	VMOVUPD (R8), Y4
+	VSUBPD  96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y5, Y5
+	VPADDQ   pool<>+2432(SB), Y5, Y5
+	VMULPD   Y5, Y6, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y5
+	VANDNPD  Y4, Y5, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VADDPD   Y4, Y1, Y1
+	ADDQ     $0x00000020, R8
+	SUBQ     $0x00000004, CX
+	JMP      l_sosexp_one
+
+l_sosexp_tail:
+	TESTQ      CX, CX
+	JE         l_sosexp_done
+	VMASKMOVPD (R8), Y0, Y4
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y2, Y2
+	VPADDQ   pool<>+2432(SB), Y2, Y2
+	VMULPD   Y2, Y5, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y2
+	VANDNPD  Y4, Y2, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VADDPD   Y4, Y1, Y1
+
+l_sosexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X1, X1, X1
+	VMOVSD    (SP), X2
+	VMOVHPD   (SP), X2, X2
+	VADDPD    X1, X2, X3
+	VMOVAPD   X3, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X3, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X4, X5
+	VADDPD      pool<>+2432(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+8704(SB), X7
+	VFMADD213PD pool<>+8832(SB), X4, X7
+	VFMADD213PD pool<>+8960(SB), X4, X7
+	VFMADD213PD pool<>+9088(SB), X4, X7
+	VFMADD213PD pool<>+9216(SB), X4, X7
+	VFMADD213PD pool<>+2560(SB), X4, X7
+	VFMADD213PD pool<>+2688(SB), X4, X7
+	VFMADD213PD pool<>+2816(SB), X4, X7
+	VFMADD213PD pool<>+2944(SB), X4, X7
+	VFMADD213PD pool<>+3072(SB), X4, X7
+	VMULPD      X5, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
+	VMOVSD      8(SP), X4
+	VMOVHPD     8(SP), X4, X4
+	VSUBPD      X4, X3, X3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X4
+	VADDPD      X1, X4, X4
+	VDIVPD      X4, X1, X4
+	VMULPD      X4, X4, X5
+	VMOVUPD     pool<>+5632(SB), X6
+	VFMADD213PD pool<>+5760(SB), X5, X6
+	VFMADD213PD pool<>+5888(SB), X5, X6
+	VFMADD213PD pool<>+6016(SB), X5, X6
+	VFMADD213PD pool<>+6144(SB), X5, X6
+	VFMADD213PD pool<>+6272(SB), X5, X6
+	VFMADD213PD pool<>+6400(SB), X5, X6
+	VFMADD213PD pool<>+6528(SB), X5, X6
+	VFMADD213PD pool<>+4224(SB), X5, X6
+	VFMADD213PD pool<>+4352(SB), X5, X6
+	VFMADD213PD pool<>+4480(SB), X5, X6
+	VFMADD213PD pool<>+4608(SB), X5, X6
+	VMULPD      X5, X6, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD    pool<>+4864(SB), X2, X4
+	VCMPPD    $0x12, X4, X1, X4
+	VMOVUPD   pool<>+4736(SB), X1
+	VCMPPD    $0x12, X2, X1, X1
+	VANDPD    X4, X1, X1
+	VBLENDVPD X1, X6, X3, X3
+	VMOVSD    X3, (AX)
+
+l_sonext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	JMP  l_spairs
+
+l_soignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_sonext
+
+l_sospecial:
+	VMOVSD pool<>+4992(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_sonext
+
 l_row:
 	TESTQ   SI, SI
 	JE      done
@@ -15335,7 +16819,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9344(SB), X1
+	VUCOMISD pool<>+9600(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -15350,7 +16834,7 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
-	VMOVUPD      pool<>+9472(SB), Y3
+	VMOVUPD      pool<>+9728(SB), Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y3, Y2
@@ -15385,7 +16869,7 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPD pool<>+9472(SB), Y3
+	VMOVUPD pool<>+9728(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
@@ -16015,16 +17499,16 @@ r1groups:
 	VMOVDQU32 640(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z3, Z3
-	VMOVDQU32 9600(AX), Z8
-	VPERMPS   Z9, Z8, Z8
-	VSUBPS    Z8, Z4, Z4
-	VMOVDQU32 9728(AX), Z8
-	VPERMPS   Z9, Z8, Z8
-	VSUBPS    Z8, Z5, Z5
 	VMOVDQU32 9856(AX), Z8
 	VPERMPS   Z9, Z8, Z8
-	VSUBPS    Z8, Z6, Z6
+	VSUBPS    Z8, Z4, Z4
 	VMOVDQU32 9984(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z5, Z5
+	VMOVDQU32 10112(AX), Z8
+	VPERMPS   Z9, Z8, Z8
+	VSUBPS    Z8, Z6, Z6
+	VMOVDQU32 10240(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z7, Z7
 
@@ -16032,7 +17516,7 @@ r1groups:
 	VMOVUPS 768(AX), Z8
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 10112(AX), Z12
+	VMOVUPS 10368(AX), Z12
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z8, Z0
@@ -16052,14 +17536,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z2
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z15
-	VFMADD213PS 10368(AX), Z0, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z0, Z15
 	VMULPS      Z0, Z15, Z15
-	VMOVUPS     10240(AX), Z18
-	VFMADD213PS 10368(AX), Z1, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z1, Z18
 	VMULPS      Z1, Z18, Z18
-	VMOVUPS     10240(AX), Z21
-	VFMADD213PS 10368(AX), Z2, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z2, Z21
 	VMULPS      Z2, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -16089,14 +17573,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z5
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z15
-	VFMADD213PS 10368(AX), Z3, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z3, Z15
 	VMULPS      Z3, Z15, Z15
-	VMOVUPS     10240(AX), Z18
-	VFMADD213PS 10368(AX), Z4, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z4, Z18
 	VMULPS      Z4, Z18, Z18
-	VMOVUPS     10240(AX), Z21
-	VFMADD213PS 10368(AX), Z5, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z5, Z21
 	VMULPS      Z5, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -16121,11 +17605,11 @@ r1groups:
 	VFMADD231PS 1152(AX), Z15, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z12
-	VFMADD213PS 10368(AX), Z6, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     10240(AX), Z16
-	VFMADD213PS 10368(AX), Z7, Z16
+	VMOVUPS     10496(AX), Z16
+	VFMADD213PS 10624(AX), Z7, Z16
 	VMULPS      Z7, Z16, Z16
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z12, Z13, Z13
@@ -16263,7 +17747,7 @@ r1gsolo:
 	VMOVUPS 768(AX), Z1
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 10112(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z1, Z0
@@ -16273,8 +17757,8 @@ r1gsolo:
 	VFMADD231PS 1152(AX), Z5, Z0
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z6
-	VFMADD213PS 10368(AX), Z0, Z6
+	VMOVUPS     10496(AX), Z6
+	VFMADD213PS 10624(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
 	VPERMI2PS   Z4, Z3, Z1
 	VFMADD231PS Z6, Z1, Z1
@@ -16454,19 +17938,19 @@ r2groups:
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z9, Z9
 	VSUBPS    Z5, Z10, Z10
-	VMOVDQU32 9600(AX), Z5
+	VMOVDQU32 9856(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z12, Z12
 	VSUBPS    Z5, Z13, Z13
-	VMOVDQU32 9728(AX), Z5
+	VMOVDQU32 9984(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z15, Z15
 	VSUBPS    Z5, Z16, Z16
-	VMOVDQU32 9856(AX), Z5
+	VMOVDQU32 10112(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z18, Z18
 	VSUBPS    Z5, Z19, Z19
-	VMOVDQU32 9984(AX), Z5
+	VMOVDQU32 10240(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z21, Z21
 	VSUBPS    Z5, Z22, Z22
@@ -16475,7 +17959,7 @@ r2groups:
 	VMOVUPS 768(AX), Z5
 	VMOVUPS lse_exp2tab32<>+0(SB), Z8
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 10112(AX), Z14
+	VMOVUPS 10368(AX), Z14
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z5, Z0
@@ -16495,14 +17979,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z3
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z23
-	VFMADD213PS 10368(AX), Z0, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z0, Z23
 	VMULPS      Z0, Z23, Z23
-	VMOVUPS     10240(AX), Z26
-	VFMADD213PS 10368(AX), Z1, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z1, Z26
 	VMULPS      Z1, Z26, Z26
-	VMOVUPS     10240(AX), Z29
-	VFMADD213PS 10368(AX), Z3, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z3, Z29
 	VMULPS      Z3, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16532,14 +18016,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z23
-	VFMADD213PS 10368(AX), Z4, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z4, Z23
 	VMULPS      Z4, Z23, Z23
-	VMOVUPS     10240(AX), Z26
-	VFMADD213PS 10368(AX), Z6, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z6, Z26
 	VMULPS      Z6, Z26, Z26
-	VMOVUPS     10240(AX), Z29
-	VFMADD213PS 10368(AX), Z7, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z7, Z29
 	VMULPS      Z7, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16569,14 +18053,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z12
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z23
-	VFMADD213PS 10368(AX), Z9, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z9, Z23
 	VMULPS      Z9, Z23, Z23
-	VMOVUPS     10240(AX), Z26
-	VFMADD213PS 10368(AX), Z10, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z10, Z26
 	VMULPS      Z10, Z26, Z26
-	VMOVUPS     10240(AX), Z29
-	VFMADD213PS 10368(AX), Z12, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z12, Z29
 	VMULPS      Z12, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16606,14 +18090,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z23
-	VFMADD213PS 10368(AX), Z13, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z13, Z23
 	VMULPS      Z13, Z23, Z23
-	VMOVUPS     10240(AX), Z26
-	VFMADD213PS 10368(AX), Z15, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z15, Z26
 	VMULPS      Z15, Z26, Z26
-	VMOVUPS     10240(AX), Z29
-	VFMADD213PS 10368(AX), Z16, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z16, Z29
 	VMULPS      Z16, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16643,14 +18127,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z21
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z23
-	VFMADD213PS 10368(AX), Z18, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z18, Z23
 	VMULPS      Z18, Z23, Z23
-	VMOVUPS     10240(AX), Z26
-	VFMADD213PS 10368(AX), Z19, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z19, Z26
 	VMULPS      Z19, Z26, Z26
-	VMOVUPS     10240(AX), Z29
-	VFMADD213PS 10368(AX), Z21, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z21, Z29
 	VMULPS      Z21, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -16670,8 +18154,8 @@ r2groups:
 	VFMADD231PS 1152(AX), Z14, Z22
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z17
-	VFMADD213PS 10368(AX), Z22, Z17
+	VMOVUPS     10496(AX), Z17
+	VFMADD213PS 10624(AX), Z22, Z17
 	VMULPS      Z22, Z17, Z17
 	VPERMI2PS   Z11, Z8, Z5
 	VFMADD231PS Z17, Z5, Z5
@@ -16817,7 +18301,7 @@ r2gsolo:
 	VMOVUPS 768(AX), Z3
 	VMOVUPS lse_exp2tab32<>+0(SB), Z4
 	VMOVUPS lse_exp2tab32<>+64(SB), Z5
-	VMOVUPS 10112(AX), Z6
+	VMOVUPS 10368(AX), Z6
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z3, Z0
@@ -16832,11 +18316,11 @@ r2gsolo:
 	VFMADD231PS 1152(AX), Z9, Z1
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z6
-	VFMADD213PS 10368(AX), Z0, Z6
+	VMOVUPS     10496(AX), Z6
+	VFMADD213PS 10624(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
-	VMOVUPS     10240(AX), Z10
-	VFMADD213PS 10368(AX), Z1, Z10
+	VMOVUPS     10496(AX), Z10
+	VFMADD213PS 10624(AX), Z1, Z10
 	VMULPS      Z1, Z10, Z10
 	VPERMI2PS   Z5, Z4, Z7
 	VFMADD231PS Z6, Z7, Z7
@@ -17036,16 +18520,16 @@ sggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 9600(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 9728(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 320(DI)
 	VMOVDQU32 9856(AX), Z1
 	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 384(DI)
+	VMOVUPS   Z1, 256(DI)
 	VMOVDQU32 9984(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 10112(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 10240(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -17065,7 +18549,7 @@ sggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 10112(AX), Z12
+	VMOVUPS 10368(AX), Z12
 
 sggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -17102,17 +18586,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17162,17 +18646,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17222,17 +18706,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17282,17 +18766,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17342,17 +18826,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17402,17 +18886,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17462,17 +18946,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17522,17 +19006,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17590,17 +19074,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17650,17 +19134,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17722,17 +19206,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z19
-	VFMADD213PS 10368(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     10240(AX), Z22
-	VFMADD213PS 10368(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     10240(AX), Z25
-	VFMADD213PS 10368(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     10240(AX), Z28
-	VFMADD213PS 10368(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17786,17 +19270,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z12
-	VFMADD213PS 10368(AX), Z13, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z13, Z12
 	VMULPS      Z13, Z12, Z12
-	VMOVUPS     10240(AX), Z23
-	VFMADD213PS 10368(AX), Z14, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z14, Z23
 	VMULPS      Z14, Z23, Z23
-	VMOVUPS     10240(AX), Z24
-	VFMADD213PS 10368(AX), Z15, Z24
+	VMOVUPS     10496(AX), Z24
+	VFMADD213PS 10624(AX), Z15, Z24
 	VMULPS      Z15, Z24, Z24
-	VMOVUPS     10240(AX), Z26
-	VFMADD213PS 10368(AX), Z16, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z16, Z26
 	VMULPS      Z16, Z26, Z26
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z12, Z17, Z17
@@ -17966,7 +19450,7 @@ sogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 10112(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 sogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -18003,17 +19487,17 @@ sogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z12
-	VFMADD213PS 10368(AX), Z6, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     10240(AX), Z15
-	VFMADD213PS 10368(AX), Z7, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z7, Z15
 	VMULPS      Z7, Z15, Z15
-	VMOVUPS     10240(AX), Z18
-	VFMADD213PS 10368(AX), Z8, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z8, Z18
 	VMULPS      Z8, Z18, Z18
-	VMOVUPS     10240(AX), Z21
-	VFMADD213PS 10368(AX), Z9, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z9, Z21
 	VMULPS      Z9, Z21, Z21
 	VPERMI2PS   Z4, Z3, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -18049,8 +19533,8 @@ sogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z9
-	VFMADD213PS 10368(AX), Z6, Z9
+	VMOVUPS     10496(AX), Z9
+	VFMADD213PS 10624(AX), Z6, Z9
 	VMULPS      Z6, Z9, Z9
 	VPERMI2PS   Z4, Z3, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -18075,8 +19559,8 @@ sogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     10240(AX), Z7
-	VFMADD213PS 10368(AX), Z6, Z7
+	VMOVUPS     10496(AX), Z7
+	VFMADD213PS 10624(AX), Z6, Z7
 	VMULPS      Z6, Z7, Z7
 	VPERMI2PS   Z4, Z3, Z2
 	VFMADD231PS Z7, Z2, Z2
@@ -18271,16 +19755,16 @@ ggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 9600(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 9728(AX), Z1
-	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 320(DI)
 	VMOVDQU32 9856(AX), Z1
 	VPERMPS   Z0, Z1, Z1
-	VMOVUPS   Z1, 384(DI)
+	VMOVUPS   Z1, 256(DI)
 	VMOVDQU32 9984(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 320(DI)
+	VMOVDQU32 10112(AX), Z1
+	VPERMPS   Z0, Z1, Z1
+	VMOVUPS   Z1, 384(DI)
+	VMOVDQU32 10240(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -18300,7 +19784,7 @@ ggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 10112(AX), Z12
+	VMOVUPS 10368(AX), Z12
 
 ggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -18337,17 +19821,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18401,17 +19885,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18465,17 +19949,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18529,17 +20013,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18593,17 +20077,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18657,17 +20141,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18721,17 +20205,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18785,17 +20269,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18857,17 +20341,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -18933,17 +20417,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19021,17 +20505,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z19
-	VFMADD213PS   10368(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10240(AX), Z22
-	VFMADD213PS   10368(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       10240(AX), Z25
-	VFMADD213PS   10368(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       10240(AX), Z28
-	VFMADD213PS   10368(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19101,17 +20585,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z12
-	VFMADD213PS   10368(AX), Z13, Z12
+	VMOVUPS       10496(AX), Z12
+	VFMADD213PS   10624(AX), Z13, Z12
 	VMULPS        Z13, Z12, Z12
-	VMOVUPS       10240(AX), Z23
-	VFMADD213PS   10368(AX), Z14, Z23
+	VMOVUPS       10496(AX), Z23
+	VFMADD213PS   10624(AX), Z14, Z23
 	VMULPS        Z14, Z23, Z23
-	VMOVUPS       10240(AX), Z24
-	VFMADD213PS   10368(AX), Z15, Z24
+	VMOVUPS       10496(AX), Z24
+	VFMADD213PS   10624(AX), Z15, Z24
 	VMULPS        Z15, Z24, Z24
-	VMOVUPS       10240(AX), Z26
-	VFMADD213PS   10368(AX), Z16, Z26
+	VMOVUPS       10496(AX), Z26
+	VFMADD213PS   10624(AX), Z16, Z26
 	VMULPS        Z16, Z26, Z26
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z12, Z17, Z17
@@ -19292,7 +20776,7 @@ ogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 10112(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 ogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -19329,17 +20813,17 @@ ogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z12
-	VFMADD213PS   10368(AX), Z6, Z12
+	VMOVUPS       10496(AX), Z12
+	VFMADD213PS   10624(AX), Z6, Z12
 	VMULPS        Z6, Z12, Z12
-	VMOVUPS       10240(AX), Z15
-	VFMADD213PS   10368(AX), Z7, Z15
+	VMOVUPS       10496(AX), Z15
+	VFMADD213PS   10624(AX), Z7, Z15
 	VMULPS        Z7, Z15, Z15
-	VMOVUPS       10240(AX), Z18
-	VFMADD213PS   10368(AX), Z8, Z18
+	VMOVUPS       10496(AX), Z18
+	VFMADD213PS   10624(AX), Z8, Z18
 	VMULPS        Z8, Z18, Z18
-	VMOVUPS       10240(AX), Z21
-	VFMADD213PS   10368(AX), Z9, Z21
+	VMOVUPS       10496(AX), Z21
+	VFMADD213PS   10624(AX), Z9, Z21
 	VMULPS        Z9, Z21, Z21
 	VPERMI2PS     Z4, Z3, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -19379,8 +20863,8 @@ ogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z9
-	VFMADD213PS   10368(AX), Z6, Z9
+	VMOVUPS       10496(AX), Z9
+	VFMADD213PS   10624(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMI2PS     Z4, Z3, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -19409,8 +20893,8 @@ ogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       10240(AX), Z7
-	VFMADD213PS   10368(AX), Z6, Z7
+	VMOVUPS       10496(AX), Z7
+	VFMADD213PS   10624(AX), Z6, Z7
 	VMULPS        Z6, Z7, Z7
 	VPERMI2PS     Z4, Z3, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -19587,12 +21071,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10496(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10624(AX), Z6
-	VMOVUPS 10752(AX), Z7
-	VMOVUPS 10880(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -19759,12 +21243,12 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10496(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10624(AX), Z6
-	VMOVUPS 10752(AX), Z7
-	VMOVUPS 10880(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 	MOVQ    SI, R8
 
@@ -20067,8 +21551,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  11008(AX), Z8, Z8
-	VPADDD  11008(AX), Z9, Z9
+	VPADDD  11264(AX), Z8, Z8
+	VPADDD  11264(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -20180,15 +21664,15 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z6
+	VMOVUPS     10752(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      10496(AX), Z6, Z7
+	VSUBPS      10752(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z8
-	VFMADD213PS   10752(AX), Z5, Z8
-	VFMADD213PS   10880(AX), Z5, Z8
+	VMOVUPS       10880(AX), Z8
+	VFMADD213PS   11008(AX), Z5, Z8
+	VFMADD213PS   11136(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -20213,12 +21697,12 @@ d_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       10496(AX), Z17
+	VMOVUPS       10752(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       10624(AX), Z20
-	VMOVUPS       10752(AX), Z21
-	VMOVUPS       10880(AX), Z22
+	VMOVUPS       10880(AX), Z20
+	VMOVUPS       11008(AX), Z21
+	VMOVUPS       11136(AX), Z22
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -20411,8 +21895,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        11008(AX), Z13, Z13
-	VPADDD        11008(AX), Z14, Z14
+	VPADDD        11264(AX), Z13, Z13
+	VPADDD        11264(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -21114,8 +22598,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  11008(AX), Z2, Z2
-	VPADDD  11008(AX), Z3, Z3
+	VPADDD  11264(AX), Z2, Z2
+	VPADDD  11264(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -21191,15 +22675,15 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      10496(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z6
-	VFMADD213PS   10752(AX), Z2, Z6
-	VFMADD213PS   10880(AX), Z2, Z6
+	VMOVUPS       10880(AX), Z6
+	VFMADD213PS   11008(AX), Z2, Z6
+	VFMADD213PS   11136(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -21218,12 +22702,12 @@ d_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       10496(AX), Z7
+	VMOVUPS       10752(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       10624(AX), Z10
-	VMOVUPS       10752(AX), Z12
-	VMOVUPS       10880(AX), Z13
+	VMOVUPS       10880(AX), Z10
+	VMOVUPS       11008(AX), Z12
+	VMOVUPS       11136(AX), Z13
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -21275,8 +22759,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        11008(AX), Z3, Z3
-	VPADDD        11008(AX), Z4, Z4
+	VPADDD        11264(AX), Z3, Z3
+	VPADDD        11264(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -21767,8 +23251,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  11008(AX), Z12, Z12
-	VPADDD  11008(AX), Z13, Z13
+	VPADDD  11264(AX), Z12, Z12
+	VPADDD  11264(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -21858,15 +23342,15 @@ d_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      10496(AX), Z7, Z8
+	VSUBPS      10752(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z9
-	VFMADD213PS   10752(AX), Z4, Z9
-	VFMADD213PS   10880(AX), Z4, Z9
+	VMOVUPS       10880(AX), Z9
+	VFMADD213PS   11008(AX), Z4, Z9
+	VFMADD213PS   11136(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -21897,12 +23381,12 @@ d_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   10496(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   10624(AX), Z20
-	VMOVUPS   10752(AX), Z21
-	VMOVUPS   10880(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -22071,8 +23555,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        11008(AX), Z6, Z6
-	VPADDD        11008(AX), Z13, Z13
+	VPADDD        11264(AX), Z6, Z6
+	VPADDD        11264(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -22334,12 +23818,12 @@ d_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   10496(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   10624(AX), Z20
-	VMOVUPS   10752(AX), Z21
-	VMOVUPS   10880(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -22532,8 +24016,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        11008(AX), Z6, Z6
-	VPADDD        11008(AX), Z13, Z13
+	VPADDD        11264(AX), Z6, Z6
+	VPADDD        11264(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -23330,8 +24814,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  11008(AX), Z6, Z6
-	VPADDD  11008(AX), Z7, Z7
+	VPADDD  11264(AX), Z6, Z6
+	VPADDD  11264(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -23398,15 +24882,15 @@ d_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      10496(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z7
-	VFMADD213PS   10752(AX), Z3, Z7
-	VFMADD213PS   10880(AX), Z3, Z7
+	VMOVUPS       10880(AX), Z7
+	VFMADD213PS   11008(AX), Z3, Z7
+	VFMADD213PS   11136(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -23431,12 +24915,12 @@ d_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   10496(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   10624(AX), Z10
-	VMOVUPS   10752(AX), Z11
-	VMOVUPS   10880(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
@@ -23482,8 +24966,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        11008(AX), Z2, Z2
-	VPADDD        11008(AX), Z4, Z4
+	VPADDD        11264(AX), Z2, Z2
+	VPADDD        11264(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -23573,12 +25057,12 @@ d_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   10496(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   10624(AX), Z10
-	VMOVUPS   10752(AX), Z11
-	VMOVUPS   10880(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -23630,8 +25114,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        11008(AX), Z2, Z2
-	VPADDD        11008(AX), Z4, Z4
+	VPADDD        11264(AX), Z2, Z2
+	VPADDD        11264(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -24073,15 +25557,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      10496(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10624(AX), Z6
-	VFMADD213PS 10752(AX), Z2, Z6
-	VFMADD213PS 10880(AX), Z2, Z6
+	VMOVUPS     10880(AX), Z6
+	VFMADD213PS 11008(AX), Z2, Z6
+	VFMADD213PS 11136(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -24098,12 +25582,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10496(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10624(AX), Z6
-	VMOVUPS 10752(AX), Z7
-	VMOVUPS 10880(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -24502,12 +25986,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10496(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10624(AX), Z6
-	VMOVUPS 10752(AX), Z7
-	VMOVUPS 10880(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -25143,8 +26627,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  11008(AX), Z8, Z8
-	VPADDD  11008(AX), Z9, Z9
+	VPADDD  11264(AX), Z8, Z8
+	VPADDD  11264(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -25256,15 +26740,15 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z6
+	VMOVUPS     10752(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      10496(AX), Z6, Z7
+	VSUBPS      10752(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z8
-	VFMADD213PS   10752(AX), Z5, Z8
-	VFMADD213PS   10880(AX), Z5, Z8
+	VMOVUPS       10880(AX), Z8
+	VFMADD213PS   11008(AX), Z5, Z8
+	VFMADD213PS   11136(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -25287,12 +26771,12 @@ l_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       10496(AX), Z17
+	VMOVUPS       10752(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       10624(AX), Z20
-	VMOVUPS       10752(AX), Z21
-	VMOVUPS       10880(AX), Z22
+	VMOVUPS       10880(AX), Z20
+	VMOVUPS       11008(AX), Z21
+	VMOVUPS       11136(AX), Z22
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -25477,8 +26961,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        11008(AX), Z13, Z13
-	VPADDD        11008(AX), Z14, Z14
+	VPADDD        11264(AX), Z13, Z13
+	VPADDD        11264(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -25960,8 +27444,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  11008(AX), Z2, Z2
-	VPADDD  11008(AX), Z3, Z3
+	VPADDD  11264(AX), Z2, Z2
+	VPADDD  11264(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -26037,15 +27521,15 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      10496(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z6
-	VFMADD213PS   10752(AX), Z2, Z6
-	VFMADD213PS   10880(AX), Z2, Z6
+	VMOVUPS       10880(AX), Z6
+	VFMADD213PS   11008(AX), Z2, Z6
+	VFMADD213PS   11136(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -26062,12 +27546,12 @@ l_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       10496(AX), Z7
+	VMOVUPS       10752(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       10624(AX), Z10
-	VMOVUPS       10752(AX), Z12
-	VMOVUPS       10880(AX), Z13
+	VMOVUPS       10880(AX), Z10
+	VMOVUPS       11008(AX), Z12
+	VMOVUPS       11136(AX), Z13
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -26117,8 +27601,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        11008(AX), Z3, Z3
-	VPADDD        11008(AX), Z4, Z4
+	VPADDD        11264(AX), Z3, Z3
+	VPADDD        11264(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -26520,8 +28004,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  11008(AX), Z12, Z12
-	VPADDD  11008(AX), Z13, Z13
+	VPADDD  11264(AX), Z12, Z12
+	VPADDD  11264(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -26611,15 +28095,15 @@ l_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      10496(AX), Z7, Z8
+	VSUBPS      10752(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z9
-	VFMADD213PS   10752(AX), Z4, Z9
-	VFMADD213PS   10880(AX), Z4, Z9
+	VMOVUPS       10880(AX), Z9
+	VFMADD213PS   11008(AX), Z4, Z9
+	VFMADD213PS   11136(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -26648,12 +28132,12 @@ l_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   10496(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   10624(AX), Z20
-	VMOVUPS   10752(AX), Z21
-	VMOVUPS   10880(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
@@ -26814,8 +28298,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        11008(AX), Z6, Z6
-	VPADDD        11008(AX), Z13, Z13
+	VPADDD        11264(AX), Z6, Z6
+	VPADDD        11264(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27059,12 +28543,12 @@ l_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   10496(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   10624(AX), Z20
-	VMOVUPS   10752(AX), Z21
-	VMOVUPS   10880(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -27249,8 +28733,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        11008(AX), Z6, Z6
-	VPADDD        11008(AX), Z13, Z13
+	VPADDD        11264(AX), Z6, Z6
+	VPADDD        11264(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -27827,8 +29311,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  11008(AX), Z6, Z6
-	VPADDD  11008(AX), Z7, Z7
+	VPADDD  11264(AX), Z6, Z6
+	VPADDD  11264(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -27895,15 +29379,15 @@ l_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      10496(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10624(AX), Z7
-	VFMADD213PS   10752(AX), Z3, Z7
-	VFMADD213PS   10880(AX), Z3, Z7
+	VMOVUPS       10880(AX), Z7
+	VFMADD213PS   11008(AX), Z3, Z7
+	VFMADD213PS   11136(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -27926,12 +29410,12 @@ l_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   10496(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   10624(AX), Z10
-	VMOVUPS   10752(AX), Z11
-	VMOVUPS   10880(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -27975,8 +29459,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        11008(AX), Z2, Z2
-	VPADDD        11008(AX), Z4, Z4
+	VPADDD        11264(AX), Z2, Z2
+	VPADDD        11264(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -28059,12 +29543,12 @@ l_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   10496(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   10624(AX), Z10
-	VMOVUPS   10752(AX), Z11
-	VMOVUPS   10880(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -28114,8 +29598,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        11008(AX), Z2, Z2
-	VPADDD        11008(AX), Z4, Z4
+	VPADDD        11264(AX), Z2, Z2
+	VPADDD        11264(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -28468,15 +29952,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10496(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      10496(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10624(AX), Z6
-	VFMADD213PS 10752(AX), Z2, Z6
-	VFMADD213PS 10880(AX), Z2, Z6
+	VMOVUPS     10880(AX), Z6
+	VFMADD213PS 11008(AX), Z2, Z6
+	VFMADD213PS 11136(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -28492,12 +29976,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10496(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10624(AX), Z6
-	VMOVUPS 10752(AX), Z7
-	VMOVUPS 10880(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -28875,12 +30359,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10496(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 10624(AX), Z6
-	VMOVUPS 10752(AX), Z7
-	VMOVUPS 10880(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -29454,28 +30938,28 @@ r1groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11136(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 11264(AX), Z8
-	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z1, Z1
 	VMOVDQU64 11392(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z2, Z2
+	VSUBPD    Z8, Z0, Z0
 	VMOVDQU64 11520(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z3, Z3
+	VSUBPD    Z8, Z1, Z1
 	VMOVDQU64 11648(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z4, Z4
+	VSUBPD    Z8, Z2, Z2
 	VMOVDQU64 11776(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z5, Z5
+	VSUBPD    Z8, Z3, Z3
 	VMOVDQU64 11904(AX), Z8
 	VPERMPD   Z9, Z8, Z8
-	VSUBPD    Z8, Z6, Z6
+	VSUBPD    Z8, Z4, Z4
 	VMOVDQU64 12032(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z5, Z5
+	VMOVDQU64 12160(AX), Z8
+	VPERMPD   Z9, Z8, Z8
+	VSUBPD    Z8, Z6, Z6
+	VMOVDQU64 12288(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
@@ -29798,7 +31282,7 @@ r1gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11136(AX), Z1
+	VMOVDQU64 11392(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
@@ -29986,35 +31470,35 @@ r2groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11136(AX), Z5
+	VMOVDQU64 11392(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 11264(AX), Z5
+	VMOVDQU64 11520(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 11392(AX), Z5
+	VMOVDQU64 11648(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 11520(AX), Z5
+	VMOVDQU64 11776(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 11648(AX), Z5
+	VMOVDQU64 11904(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 11776(AX), Z5
+	VMOVDQU64 12032(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 11904(AX), Z5
+	VMOVDQU64 12160(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 12032(AX), Z5
+	VMOVDQU64 12288(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
@@ -30548,7 +32032,7 @@ r2gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 11136(AX), Z3
+	VMOVDQU64 11392(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
@@ -30777,28 +32261,28 @@ ggmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 11136(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, (DI)
-	VMOVDQU64 11264(AX), Z1
-	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DI)
 	VMOVDQU64 11392(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DI)
+	VMOVUPD   Z1, (DI)
 	VMOVDQU64 11520(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 192(DI)
+	VMOVUPD   Z1, 64(DI)
 	VMOVDQU64 11648(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 256(DI)
+	VMOVUPD   Z1, 128(DI)
 	VMOVDQU64 11776(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 320(DI)
+	VMOVUPD   Z1, 192(DI)
 	VMOVDQU64 11904(AX), Z1
 	VPERMPD   Z0, Z1, Z1
-	VMOVUPD   Z1, 384(DI)
+	VMOVUPD   Z1, 256(DI)
 	VMOVDQU64 12032(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 320(DI)
+	VMOVDQU64 12160(AX), Z1
+	VPERMPD   Z0, Z1, Z1
+	VMOVUPD   Z1, 384(DI)
+	VMOVDQU64 12288(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
@@ -32251,7 +33735,7 @@ ogmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 11136(AX), Z1
+	VMOVDQU64 11392(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
@@ -32933,12 +34417,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -32951,13 +34435,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -32974,7 +34458,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9344(AX), X0
+	VUCOMISD      9600(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -32996,7 +34480,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9344(AX), X2
+	VUCOMISD     9600(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -33004,13 +34488,17 @@ d_spsmax_done:
 	CMPL         R9, $0x000007ff
 	JE           d_salone
 	VBROADCASTSD X1, Z1
-	VMOVUPD      9472(AX), Z2
+	VMOVUPD      9728(AX), Z2
 
-	// e_t = exp(s_t - max), both slots' in one vector: slot i's in lane i.
-	VMOVSD    8(SP), X5
-	VMOVHPD   80(SP), X5, X5
-	VUNPCKLPD X1, X0, X3
-	VSUBPD    X3, X5, X5
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   80(SP), X3, X3
+	VUNPCKLPD X1, X0, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVHPD   X3, 80(SP)
+	VMOVAPD   X3, X5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z5, Z2, Z5
@@ -33054,6 +34542,136 @@ d_spsmax_done:
 	MOVLQSX      4(SI), R12
 	VPBROADCASTQ R12, Z8
 	VPSUBQ       laneidx64_8<>+0(SB), Z8, Z8
+
+d_spsexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_spsexp_one
+	VMOVUPD (R10), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R10)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
+	VMOVUPD 64(R10), Z11
+	VSUBPD  Z0, Z11, Z11
+	VMOVUPD 64(R10)(R8*8), Z12
+	VSUBPD  Z1, Z12, Z12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
+	VMOVUPD     7040(AX), Z13
+	VFMADD231PD 7168(AX), Z9, Z13
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
+	VMAXPD      Z11, Z2, Z11
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
+	VMAXPD      Z12, Z2, Z12
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
+	VSUBPD      7040(AX), Z13, Z17
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z17, Z9
+	VFMADD231PD 7424(AX), Z17, Z9
+	VSUBPD      7040(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z17
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VFMADD213PD 7680(AX), Z9, Z17
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z9, Z17
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z9, Z17
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z9, Z17
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z9, Z17
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z9, Z17
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z9, Z17
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z9, Z17
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VMULPD      Z9, Z9, Z21
+	VFMADD213PD Z9, Z21, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z9
+	VFMADD213PD Z11, Z9, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z9
+	VFMADD213PD Z12, Z9, Z20
+	VADDPD      2432(AX), Z20, Z20
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z18, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z19, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z20, Z12
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    12416(AX), Z4, Z4
+	VMOVUPD   Z9, (R11)
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12416(AX), Z8, Z8
+	VMOVUPD   Z10, (R11)(R8*8)
+	VADDPD    Z10, Z7, Z7
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z11, K2, Z11
+	VPSUBQ    12416(AX), Z4, Z4
+	VMOVUPD   Z11, 64(R11)
+	VADDPD    Z11, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z12, K2, Z12
+	VPSUBQ    12416(AX), Z8, Z8
+	VMOVUPD   Z12, 64(R11)(R8*8)
+	VADDPD    Z12, Z7, Z7
+	ADDQ      $0x00000080, R10
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000010, R9
+	JMP       d_spsexp_loop
 
 d_spsexp_one:
 	CMPQ    R9, $0x00000008
@@ -33114,12 +34732,12 @@ d_spsexp_one:
 	VMULPD    Z12, Z14, Z10
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12160(AX), Z4, Z4
+	VPSUBQ    12416(AX), Z4, Z4
 	VMOVUPD   Z9, (R11)
 	VADDPD    Z9, Z3, Z3
 	VPTESTMQ  Z8, Z8, K2
 	VMOVAPD.Z Z10, K2, Z10
-	VPSUBQ    12160(AX), Z8, Z8
+	VPSUBQ    12416(AX), Z8, Z8
 	VMOVUPD   Z10, (R11)(R8*8)
 	VADDPD    Z10, Z7, Z7
 	ADDQ      $0x00000040, R10
@@ -33133,172 +34751,170 @@ d_spsexp_tail:
 	VMOVUPD 6656(AX), Z9
 	VMOVUPD (R10), K1, Z9
 	VSUBPD  Z0, Z9, Z9
-	VMOVUPD 6656(AX), Z10
-	VMOVUPD (R10)(R8*8), K1, Z10
-	VSUBPD  Z1, Z10, Z10
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD (R10)(R8*8), K1, Z0
+	VSUBPD  Z1, Z0, Z0
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z9, Z2, Z9
-	VMOVUPD     7040(AX), Z11
-	VFMADD231PD 7168(AX), Z9, Z11
-	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z1
+	VFMADD231PD 7168(AX), Z9, Z1
+	VMAXPD      Z0, Z2, Z0
 	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z10, Z2
-	VSUBPD      7040(AX), Z11, Z12
+	VFMADD231PD 7168(AX), Z0, Z2
+	VSUBPD      7040(AX), Z1, Z10
 	VMOVUPD     Z9, Z9
-	VFMADD231PD 7296(AX), Z12, Z9
-	VFMADD231PD 7424(AX), Z12, Z9
-	VSUBPD      7040(AX), Z2, Z13
-	VMOVUPD     Z10, Z10
-	VFMADD231PD 7296(AX), Z13, Z10
-	VFMADD231PD 7424(AX), Z13, Z10
+	VFMADD231PD 7296(AX), Z10, Z9
+	VFMADD231PD 7424(AX), Z10, Z9
+	VSUBPD      7040(AX), Z2, Z11
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 7296(AX), Z11, Z0
+	VFMADD231PD 7424(AX), Z11, Z0
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z12
-	VMOVUPD     7552(AX), Z13
-	VFMADD213PD 7680(AX), Z9, Z12
-	VFMADD213PD 7680(AX), Z10, Z13
-	VFMADD213PD 7808(AX), Z9, Z12
-	VFMADD213PD 7808(AX), Z10, Z13
-	VFMADD213PD 7936(AX), Z9, Z12
-	VFMADD213PD 7936(AX), Z10, Z13
-	VFMADD213PD 8064(AX), Z9, Z12
-	VFMADD213PD 8064(AX), Z10, Z13
-	VFMADD213PD 8192(AX), Z9, Z12
-	VFMADD213PD 8192(AX), Z10, Z13
-	VFMADD213PD 8320(AX), Z9, Z12
-	VFMADD213PD 8320(AX), Z10, Z13
-	VFMADD213PD 8448(AX), Z9, Z12
-	VFMADD213PD 8448(AX), Z10, Z13
-	VFMADD213PD 8576(AX), Z9, Z12
-	VFMADD213PD 8576(AX), Z10, Z13
-	VMULPD      Z9, Z9, Z14
-	VFMADD213PD Z9, Z14, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z10, Z10, Z9
-	VFMADD213PD Z10, Z9, Z13
-	VADDPD      2432(AX), Z13, Z13
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z9, Z10
+	VFMADD213PD 7680(AX), Z0, Z11
+	VFMADD213PD 7808(AX), Z9, Z10
+	VFMADD213PD 7808(AX), Z0, Z11
+	VFMADD213PD 7936(AX), Z9, Z10
+	VFMADD213PD 7936(AX), Z0, Z11
+	VFMADD213PD 8064(AX), Z9, Z10
+	VFMADD213PD 8064(AX), Z0, Z11
+	VFMADD213PD 8192(AX), Z9, Z10
+	VFMADD213PD 8192(AX), Z0, Z11
+	VFMADD213PD 8320(AX), Z9, Z10
+	VFMADD213PD 8320(AX), Z0, Z11
+	VFMADD213PD 8448(AX), Z9, Z10
+	VFMADD213PD 8448(AX), Z0, Z11
+	VFMADD213PD 8576(AX), Z9, Z10
+	VFMADD213PD 8576(AX), Z0, Z11
+	VMULPD      Z9, Z9, Z12
+	VFMADD213PD Z9, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z0, Z0, Z9
+	VFMADD213PD Z0, Z9, Z11
+	VADDPD      2432(AX), Z11, Z11
 
 	// lse exp: times 2^n
-	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z12, Z9
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    2432(AX), Z1, Z1
+	VMULPD    Z1, Z10, Z9
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z13, Z10
+	VMULPD    Z2, Z11, Z0
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12160(AX), Z4, Z4
+	VPSUBQ    12416(AX), Z4, Z4
 	VMOVUPD   Z9, 16(SP)
 	VADDPD    Z9, Z3, Z3
 	VPTESTMQ  Z8, Z8, K2
-	VMOVAPD.Z Z10, K2, Z10
-	VPSUBQ    12160(AX), Z8, Z8
-	VMOVUPD   Z10, 96(SP)
-	VADDPD    Z10, Z7, Z7
+	VMOVAPD.Z Z0, K2, Z0
+	VPSUBQ    12416(AX), Z8, Z8
+	VMOVUPD   Z0, 96(SP)
+	VADDPD    Z0, Z7, Z7
 
 d_spsexp_done:
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VADDPD        Y2, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X2
-	VADDPD        X2, X3, X3
-	VPERMILPD     $0x01, X3, X2
-	VADDSD        X2, X3, X3
-	VEXTRACTF64X4 $0x01, Z7, Y2
-	VADDPD        Y2, Y7, Y7
-	VEXTRACTF128  $0x01, Y7, X2
-	VADDPD        X2, X7, X7
-	VPERMILPD     $0x01, X7, X2
-	VADDSD        X2, X7, X7
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPD        Y0, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X0
+	VADDPD        X0, X3, X3
+	VPERMILPD     $0x01, X3, X0
+	VADDSD        X0, X3, X3
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPD        Y0, Y7, Y7
+	VEXTRACTF128  $0x01, Y7, X0
+	VADDPD        X0, X7, X7
+	VPERMILPD     $0x01, X7, X0
+	VADDSD        X0, X7, X7
 
 	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X7, X3, X2
-	VMOVSD    (SP), X3
-	VMOVHPD   88(SP), X3, X3
-	VADDPD    X2, X3, X4
-	VMOVAPD   X4, X5
+	VMOVSD    (SP), X1
+	VMOVHPD   88(SP), X1, X1
+	VADDPD    X2, X1, X0
+	VMOVAPD   X0, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X5, X6
-	VPCMPGTQ 1920(AX), X6, X7
-	VPADDQ   2048(AX), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X6, X6
-	VPSRLQ   $0x34, X5, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    2176(AX), X8, X8
-	VSUBPD   2304(AX), X8, X8
+	VANDPD   1792(AX), X3, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X6, X7
-	VADDPD      2432(AX), X6, X6
-	VDIVPD      X6, X7, X7
-	VMULPD      X7, X7, X6
-	VMOVUPD     8704(AX), X9
-	VFMADD213PD 8832(AX), X6, X9
-	VFMADD213PD 8960(AX), X6, X9
-	VFMADD213PD 9088(AX), X6, X9
-	VFMADD213PD 9216(AX), X6, X9
-	VFMADD213PD 2560(AX), X6, X9
-	VFMADD213PD 2688(AX), X6, X9
-	VFMADD213PD 2816(AX), X6, X9
-	VFMADD213PD 2944(AX), X6, X9
-	VFMADD213PD 3072(AX), X6, X9
-	VMULPD      X7, X9, X9
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     8704(AX), X7
+	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 8960(AX), X4, X7
+	VFMADD213PD 9088(AX), X4, X7
+	VFMADD213PD 9216(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
+	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X8, X9
-	VFMADD231PD 3328(AX), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X5, X9
-	VMOVAPD     X9, X5
-	VMOVSD      8(SP), X6
-	VMOVHPD     80(SP), X6, X6
-	VUNPCKLPD   X1, X0, X0
-	VSUBPD      X0, X6, X6
-	VSUBPD      X6, X5, X5
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
+	VMOVSD      8(SP), X4
+	VMOVHPD     80(SP), X4, X4
+	VSUBPD      X4, X3, X3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      X3, X3, X0
-	VADDPD      X2, X0, X0
-	VDIVPD      X0, X2, X0
-	VMULPD      X0, X0, X1
+	VADDPD      X1, X1, X4
+	VADDPD      X2, X4, X4
+	VDIVPD      X4, X2, X4
+	VMULPD      X4, X4, X5
 	VMOVUPD     5632(AX), X6
-	VFMADD213PD 5760(AX), X1, X6
-	VFMADD213PD 5888(AX), X1, X6
-	VFMADD213PD 6016(AX), X1, X6
-	VFMADD213PD 6144(AX), X1, X6
-	VFMADD213PD 6272(AX), X1, X6
-	VFMADD213PD 6400(AX), X1, X6
-	VFMADD213PD 6528(AX), X1, X6
-	VFMADD213PD 4224(AX), X1, X6
-	VFMADD213PD 4352(AX), X1, X6
-	VFMADD213PD 4480(AX), X1, X6
-	VFMADD213PD 4608(AX), X1, X6
-	VMULPD      X1, X6, X6
-	VADDPD      X0, X0, X0
-	VFMADD213PD X0, X0, X6
+	VFMADD213PD 5760(AX), X5, X6
+	VFMADD213PD 5888(AX), X5, X6
+	VFMADD213PD 6016(AX), X5, X6
+	VFMADD213PD 6144(AX), X5, X6
+	VFMADD213PD 6272(AX), X5, X6
+	VFMADD213PD 6400(AX), X5, X6
+	VFMADD213PD 6528(AX), X5, X6
+	VFMADD213PD 4224(AX), X5, X6
+	VFMADD213PD 4352(AX), X5, X6
+	VFMADD213PD 4480(AX), X5, X6
+	VFMADD213PD 4608(AX), X5, X6
+	VMULPD      X5, X6, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD       4864(AX), X3, X1
-	VCMPPD       $0x12, X1, X2, X1
-	VMOVUPD      4736(AX), X0
-	VCMPPD       $0x12, X3, X0, X0
-	VANDPD       X1, X0, X0
-	VBLENDVPD    X0, X6, X5, X5
-	VMOVSD       X5, (CX)
-	VMOVHPD      X5, 8(CX)
-	VMOVUPD      2432(AX), X0
-	VDIVPD       X4, X0, X0
-	MOVSD        gradScale+104(FP), X1
-	VMOVDDUP     X1, X1
-	VMULPD       X0, X1, X3
-	VMULPD       X0, X2, X2
-	VMULPD       X1, X2, X2
-	VXORPD       5120(AX), X2, X2
-	VBROADCASTSD X3, Z0
-	VUNPCKHPD    X3, X3, X1
+	VMULPD       4864(AX), X1, X5
+	VCMPPD       $0x12, X5, X2, X5
+	VMOVUPD      4736(AX), X4
+	VCMPPD       $0x12, X1, X4, X4
+	VANDPD       X5, X4, X4
+	VBLENDVPD    X4, X6, X3, X3
+	VMOVSD       X3, (CX)
+	VMOVHPD      X3, 8(CX)
+	VMOVUPD      2432(AX), X3
+	VDIVPD       X0, X3, X3
+	MOVSD        gradScale+104(FP), X0
+	VMOVDDUP     X0, X0
+	VMULPD       X3, X0, X1
+	VMULPD       X3, X2, X3
+	VMULPD       X0, X3, X3
+	VXORPD       5120(AX), X3, X3
+	VBROADCASTSD X1, Z0
+	VUNPCKHPD    X1, X1, X1
 	VBROADCASTSD X1, Z1
 
 	// Scale pass: ds = e * g/Z.
@@ -33308,10 +34924,10 @@ d_spsexp_done:
 d_spsscale_one:
 	CMPQ    R9, $0x00000008
 	JL      d_spsscale_tail
-	VMULPD  (R10), Z0, Z3
-	VMOVUPD Z3, (R10)
-	VMULPD  (R10)(R8*8), Z1, Z3
-	VMOVUPD Z3, (R10)(R8*8)
+	VMULPD  (R10), Z0, Z2
+	VMOVUPD Z2, (R10)
+	VMULPD  (R10)(R8*8), Z1, Z2
+	VMOVUPD Z2, (R10)(R8*8)
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000008, R9
 	JMP     d_spsscale_one
@@ -33327,10 +34943,10 @@ d_spsscale_tail:
 d_spsscale_done:
 	LEAQ    (DX), R9
 	MOVLQSX (SI), R10
-	VMOVSD  X2, (R9)(R10*8)
+	VMOVSD  X3, (R9)(R10*8)
 	LEAQ    (DX)(R8*8), R9
 	MOVLQSX 4(SI), R10
-	VMOVHPD X2, (R9)(R10*8)
+	VMOVHPD X3, (R9)(R10*8)
 	LEAQ    (BX)(R8*8), BX
 	LEAQ    (DX)(R8*8), DX
 	ADDQ    $0x00000008, CX
@@ -33364,7 +34980,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -33377,7 +34993,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -33394,7 +35010,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9344(AX), X0
+	VUCOMISD     9600(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -33402,12 +35018,16 @@ d_sosmax_done:
 	CMPL         R9, $0x000007ff
 	JE           d_sospecial
 	VBROADCASTSD X1, Z0
-	VMOVUPD      9472(AX), Z1
+	VMOVUPD      9728(AX), Z1
 
-	// e_t = exp(s_t - max), both slots' in one vector: slot i's in lane i.
-	VMOVSD    8(SP), X6
-	VUNPCKLPD X0, X0, X2
-	VSUBPD    X2, X6, X6
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X2
+	VMOVHPD   8(SP), X2, X2
+	VUNPCKLPD X0, X0, X3
+	VSUBPD    X3, X2, X2
+	VMOVSD    X2, 8(SP)
+	VMOVAPD   X2, X6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z6, Z1, Z6
@@ -33447,6 +35067,78 @@ d_sosmax_done:
 	VPBROADCASTQ R12, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
 
+d_sosexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_sosexp_one
+	VMOVUPD (R10), Z4
+	VSUBPD  Z0, Z4, Z4
+	VMOVUPD 64(R10), Z7
+	VSUBPD  Z0, Z7, Z7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z4, Z8
+	VMAXPD      Z7, Z1, Z7
+	VMOVUPD     7040(AX), Z9
+	VFMADD231PD 7168(AX), Z7, Z9
+	VSUBPD      7040(AX), Z8, Z10
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z10, Z4
+	VFMADD231PD 7424(AX), Z10, Z4
+	VSUBPD      7040(AX), Z9, Z11
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 7296(AX), Z11, Z7
+	VFMADD231PD 7424(AX), Z11, Z7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z4, Z10
+	VFMADD213PD 7680(AX), Z7, Z11
+	VFMADD213PD 7808(AX), Z4, Z10
+	VFMADD213PD 7808(AX), Z7, Z11
+	VFMADD213PD 7936(AX), Z4, Z10
+	VFMADD213PD 7936(AX), Z7, Z11
+	VFMADD213PD 8064(AX), Z4, Z10
+	VFMADD213PD 8064(AX), Z7, Z11
+	VFMADD213PD 8192(AX), Z4, Z10
+	VFMADD213PD 8192(AX), Z7, Z11
+	VFMADD213PD 8320(AX), Z4, Z10
+	VFMADD213PD 8320(AX), Z7, Z11
+	VFMADD213PD 8448(AX), Z4, Z10
+	VFMADD213PD 8448(AX), Z7, Z11
+	VFMADD213PD 8576(AX), Z4, Z10
+	VFMADD213PD 8576(AX), Z7, Z11
+	VMULPD      Z4, Z4, Z12
+	VFMADD213PD Z4, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z7, Z7, Z4
+	VFMADD213PD Z7, Z4, Z11
+	VADDPD      2432(AX), Z11, Z11
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z10, Z4
+	VPSLLQ    $0x34, Z9, Z9
+	VPADDQ    2432(AX), Z9, Z9
+	VMULPD    Z9, Z11, Z7
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    12416(AX), Z3, Z3
+	VMOVUPD   Z4, (R11)
+	VADDPD    Z4, Z2, Z2
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z7, K2, Z7
+	VPSUBQ    12416(AX), Z3, Z3
+	VMOVUPD   Z7, 64(R11)
+	VADDPD    Z7, Z2, Z2
+	ADDQ      $0x00000080, R10
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000010, R9
+	JMP       d_sosexp_loop
+
 d_sosexp_one:
 	CMPQ    R9, $0x00000008
 	JL      d_sosexp_tail
@@ -33482,7 +35174,7 @@ d_sosexp_one:
 	VMULPD    Z7, Z8, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VADDPD    Z4, Z2, Z2
 	ADDQ      $0x00000040, R10
@@ -33499,98 +35191,96 @@ d_sosexp_tail:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z4, Z1, Z4
-	VMOVUPD     7040(AX), Z1
-	VFMADD231PD 7168(AX), Z4, Z1
-	VSUBPD      7040(AX), Z1, Z7
+	VMOVUPD     7040(AX), Z0
+	VFMADD231PD 7168(AX), Z4, Z0
+	VSUBPD      7040(AX), Z0, Z1
 	VMOVUPD     Z4, Z4
-	VFMADD231PD 7296(AX), Z7, Z4
-	VFMADD231PD 7424(AX), Z7, Z4
+	VFMADD231PD 7296(AX), Z1, Z4
+	VFMADD231PD 7424(AX), Z1, Z4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z7
-	VFMADD213PD 7680(AX), Z4, Z7
-	VFMADD213PD 7808(AX), Z4, Z7
-	VFMADD213PD 7936(AX), Z4, Z7
-	VFMADD213PD 8064(AX), Z4, Z7
-	VFMADD213PD 8192(AX), Z4, Z7
-	VFMADD213PD 8320(AX), Z4, Z7
-	VFMADD213PD 8448(AX), Z4, Z7
-	VFMADD213PD 8576(AX), Z4, Z7
-	VMULPD      Z4, Z4, Z8
-	VFMADD213PD Z4, Z8, Z7
-	VADDPD      2432(AX), Z7, Z7
+	VMOVUPD     7552(AX), Z1
+	VFMADD213PD 7680(AX), Z4, Z1
+	VFMADD213PD 7808(AX), Z4, Z1
+	VFMADD213PD 7936(AX), Z4, Z1
+	VFMADD213PD 8064(AX), Z4, Z1
+	VFMADD213PD 8192(AX), Z4, Z1
+	VFMADD213PD 8320(AX), Z4, Z1
+	VFMADD213PD 8448(AX), Z4, Z1
+	VFMADD213PD 8576(AX), Z4, Z1
+	VMULPD      Z4, Z4, Z7
+	VFMADD213PD Z4, Z7, Z1
+	VADDPD      2432(AX), Z1, Z1
 
 	// lse exp: times 2^n
-	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    2432(AX), Z1, Z1
-	VMULPD    Z1, Z7, Z4
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    2432(AX), Z0, Z0
+	VMULPD    Z0, Z1, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VADDPD    Z4, Z2, Z2
 
 d_sosexp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPD        X0, X2, X2
+	VPERMILPD     $0x01, X2, X0
+	VADDSD        X0, X2, X2
 
 	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
-	VUNPCKLPD X2, X2, X1
-	VMOVSD    (SP), X2
-	VMOVHPD   (SP), X2, X2
-	VADDPD    X1, X2, X3
-	VMOVAPD   X3, X4
+	VUNPCKLPD X2, X2, X2
+	VMOVSD    (SP), X1
+	VMOVHPD   (SP), X1, X1
+	VADDPD    X2, X1, X0
+	VMOVAPD   X0, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X4, X5
-	VPCMPGTQ 1920(AX), X5, X6
-	VPADDQ   2048(AX), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X4, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    2176(AX), X7, X7
-	VSUBPD   2304(AX), X7, X7
+	VANDPD   1792(AX), X3, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X5, X6
-	VADDPD      2432(AX), X5, X5
-	VDIVPD      X5, X6, X6
-	VMULPD      X6, X6, X5
-	VMOVUPD     8704(AX), X8
-	VFMADD213PD 8832(AX), X5, X8
-	VFMADD213PD 8960(AX), X5, X8
-	VFMADD213PD 9088(AX), X5, X8
-	VFMADD213PD 9216(AX), X5, X8
-	VFMADD213PD 2560(AX), X5, X8
-	VFMADD213PD 2688(AX), X5, X8
-	VFMADD213PD 2816(AX), X5, X8
-	VFMADD213PD 2944(AX), X5, X8
-	VFMADD213PD 3072(AX), X5, X8
-	VMULPD      X6, X8, X8
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     8704(AX), X7
+	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 8960(AX), X4, X7
+	VFMADD213PD 9088(AX), X4, X7
+	VFMADD213PD 9216(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
+	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X7, X8
-	VFMADD231PD 3328(AX), X7, X8
-	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X4, X8
-	VMOVAPD     X8, X4
-	VMOVSD      8(SP), X5
-	VMOVHPD     8(SP), X5, X5
-	VUNPCKLPD   X0, X0, X0
-	VSUBPD      X0, X5, X5
-	VSUBPD      X5, X4, X4
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
+	VMOVSD      8(SP), X4
+	VMOVHPD     8(SP), X4, X4
+	VSUBPD      X4, X3, X3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      X2, X2, X0
-	VADDPD      X1, X0, X0
-	VDIVPD      X0, X1, X0
-	VMULPD      X0, X0, X5
+	VADDPD      X1, X1, X4
+	VADDPD      X2, X4, X4
+	VDIVPD      X4, X2, X4
+	VMULPD      X4, X4, X5
 	VMOVUPD     5632(AX), X6
 	VFMADD213PD 5760(AX), X5, X6
 	VFMADD213PD 5888(AX), X5, X6
@@ -33604,26 +35294,26 @@ d_sosexp_done:
 	VFMADD213PD 4480(AX), X5, X6
 	VFMADD213PD 4608(AX), X5, X6
 	VMULPD      X5, X6, X6
-	VADDPD      X0, X0, X0
-	VFMADD213PD X0, X0, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD       4864(AX), X2, X5
-	VCMPPD       $0x12, X5, X1, X5
-	VMOVUPD      4736(AX), X0
-	VCMPPD       $0x12, X2, X0, X0
-	VANDPD       X5, X0, X0
-	VBLENDVPD    X0, X6, X4, X4
-	VMOVSD       X4, (CX)
-	VMOVUPD      2432(AX), X0
-	VDIVPD       X3, X0, X0
-	MOVSD        gradScale+104(FP), X2
-	VMOVDDUP     X2, X3
-	VMULPD       X0, X3, X4
-	VMULPD       X0, X1, X2
+	VMULPD       4864(AX), X1, X5
+	VCMPPD       $0x12, X5, X2, X5
+	VMOVUPD      4736(AX), X4
+	VCMPPD       $0x12, X1, X4, X4
+	VANDPD       X5, X4, X4
+	VBLENDVPD    X4, X6, X3, X3
+	VMOVSD       X3, (CX)
+	VMOVUPD      2432(AX), X3
+	VDIVPD       X0, X3, X3
+	MOVSD        gradScale+104(FP), X0
+	VMOVDDUP     X0, X0
+	VMULPD       X3, X0, X1
 	VMULPD       X3, X2, X2
+	VMULPD       X0, X2, X2
 	VXORPD       5120(AX), X2, X2
-	VBROADCASTSD X4, Z0
+	VBROADCASTSD X1, Z0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -33802,7 +35492,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9344(AX), X0
+	VUCOMISD 9600(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -33817,7 +35507,7 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
-	VMOVUPD      9472(AX), Z2
+	VMOVUPD      9728(AX), Z2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z1, Z2, Z1
@@ -33853,7 +35543,7 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPD 9472(AX), Z2
+	VMOVUPD 9728(AX), Z2
 	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
@@ -34610,12 +36300,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -34628,13 +36318,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -34651,7 +36341,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9344(AX), X0
+	VUCOMISD      9600(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -34673,7 +36363,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9344(AX), X2
+	VUCOMISD     9600(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -34681,13 +36371,17 @@ l_spsmax_done:
 	CMPL         DX, $0x000007ff
 	JE           l_salone
 	VBROADCASTSD X1, Z1
-	VMOVUPD      9472(AX), Z2
+	VMOVUPD      9728(AX), Z2
 
-	// e_t = exp(s_t - max), both slots' in one vector: slot i's in lane i.
-	VMOVSD    8(SP), X5
-	VMOVHPD   80(SP), X5, X5
-	VUNPCKLPD X1, X0, X3
-	VSUBPD    X3, X5, X5
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   80(SP), X3, X3
+	VUNPCKLPD X1, X0, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVHPD   X3, 80(SP)
+	VMOVAPD   X3, X5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z5, Z2, Z5
@@ -34730,6 +36424,131 @@ l_spsmax_done:
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z8
 	VPSUBQ       laneidx64_8<>+0(SB), Z8, Z8
+
+l_spsexp_loop:
+	CMPQ    DX, $0x00000010
+	JL      l_spsexp_one
+	VMOVUPD (R9), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R9)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
+	VMOVUPD 64(R9), Z11
+	VSUBPD  Z0, Z11, Z11
+	VMOVUPD 64(R9)(R8*8), Z12
+	VSUBPD  Z1, Z12, Z12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
+	VMOVUPD     7040(AX), Z13
+	VFMADD231PD 7168(AX), Z9, Z13
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
+	VMAXPD      Z11, Z2, Z11
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
+	VMAXPD      Z12, Z2, Z12
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
+	VSUBPD      7040(AX), Z13, Z17
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z17, Z9
+	VFMADD231PD 7424(AX), Z17, Z9
+	VSUBPD      7040(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z17
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VFMADD213PD 7680(AX), Z9, Z17
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z9, Z17
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z9, Z17
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z9, Z17
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z9, Z17
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z9, Z17
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z9, Z17
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z9, Z17
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VMULPD      Z9, Z9, Z21
+	VFMADD213PD Z9, Z21, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z9
+	VFMADD213PD Z11, Z9, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z9
+	VFMADD213PD Z12, Z9, Z20
+	VADDPD      2432(AX), Z20, Z20
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z18, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z19, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z20, Z12
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    12416(AX), Z4, Z4
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12416(AX), Z8, Z8
+	VADDPD    Z10, Z7, Z7
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z11, K2, Z11
+	VPSUBQ    12416(AX), Z4, Z4
+	VADDPD    Z11, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z12, K2, Z12
+	VPSUBQ    12416(AX), Z8, Z8
+	VADDPD    Z12, Z7, Z7
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000010, DX
+	JMP       l_spsexp_loop
 
 l_spsexp_one:
 	CMPQ    DX, $0x00000008
@@ -34790,11 +36609,11 @@ l_spsexp_one:
 	VMULPD    Z12, Z14, Z10
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12160(AX), Z4, Z4
+	VPSUBQ    12416(AX), Z4, Z4
 	VADDPD    Z9, Z3, Z3
 	VPTESTMQ  Z8, Z8, K2
 	VMOVAPD.Z Z10, K2, Z10
-	VPSUBQ    12160(AX), Z8, Z8
+	VPSUBQ    12416(AX), Z8, Z8
 	VADDPD    Z10, Z7, Z7
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
@@ -34806,160 +36625,158 @@ l_spsexp_tail:
 	VMOVUPD 6656(AX), Z9
 	VMOVUPD (R9), K1, Z9
 	VSUBPD  Z0, Z9, Z9
-	VMOVUPD 6656(AX), Z10
-	VMOVUPD (R9)(R8*8), K1, Z10
-	VSUBPD  Z1, Z10, Z10
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD (R9)(R8*8), K1, Z0
+	VSUBPD  Z1, Z0, Z0
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z9, Z2, Z9
-	VMOVUPD     7040(AX), Z11
-	VFMADD231PD 7168(AX), Z9, Z11
-	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z1
+	VFMADD231PD 7168(AX), Z9, Z1
+	VMAXPD      Z0, Z2, Z0
 	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z10, Z2
-	VSUBPD      7040(AX), Z11, Z12
+	VFMADD231PD 7168(AX), Z0, Z2
+	VSUBPD      7040(AX), Z1, Z10
 	VMOVUPD     Z9, Z9
-	VFMADD231PD 7296(AX), Z12, Z9
-	VFMADD231PD 7424(AX), Z12, Z9
-	VSUBPD      7040(AX), Z2, Z13
-	VMOVUPD     Z10, Z10
-	VFMADD231PD 7296(AX), Z13, Z10
-	VFMADD231PD 7424(AX), Z13, Z10
+	VFMADD231PD 7296(AX), Z10, Z9
+	VFMADD231PD 7424(AX), Z10, Z9
+	VSUBPD      7040(AX), Z2, Z11
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 7296(AX), Z11, Z0
+	VFMADD231PD 7424(AX), Z11, Z0
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z12
-	VMOVUPD     7552(AX), Z13
-	VFMADD213PD 7680(AX), Z9, Z12
-	VFMADD213PD 7680(AX), Z10, Z13
-	VFMADD213PD 7808(AX), Z9, Z12
-	VFMADD213PD 7808(AX), Z10, Z13
-	VFMADD213PD 7936(AX), Z9, Z12
-	VFMADD213PD 7936(AX), Z10, Z13
-	VFMADD213PD 8064(AX), Z9, Z12
-	VFMADD213PD 8064(AX), Z10, Z13
-	VFMADD213PD 8192(AX), Z9, Z12
-	VFMADD213PD 8192(AX), Z10, Z13
-	VFMADD213PD 8320(AX), Z9, Z12
-	VFMADD213PD 8320(AX), Z10, Z13
-	VFMADD213PD 8448(AX), Z9, Z12
-	VFMADD213PD 8448(AX), Z10, Z13
-	VFMADD213PD 8576(AX), Z9, Z12
-	VFMADD213PD 8576(AX), Z10, Z13
-	VMULPD      Z9, Z9, Z14
-	VFMADD213PD Z9, Z14, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z10, Z10, Z9
-	VFMADD213PD Z10, Z9, Z13
-	VADDPD      2432(AX), Z13, Z13
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z9, Z10
+	VFMADD213PD 7680(AX), Z0, Z11
+	VFMADD213PD 7808(AX), Z9, Z10
+	VFMADD213PD 7808(AX), Z0, Z11
+	VFMADD213PD 7936(AX), Z9, Z10
+	VFMADD213PD 7936(AX), Z0, Z11
+	VFMADD213PD 8064(AX), Z9, Z10
+	VFMADD213PD 8064(AX), Z0, Z11
+	VFMADD213PD 8192(AX), Z9, Z10
+	VFMADD213PD 8192(AX), Z0, Z11
+	VFMADD213PD 8320(AX), Z9, Z10
+	VFMADD213PD 8320(AX), Z0, Z11
+	VFMADD213PD 8448(AX), Z9, Z10
+	VFMADD213PD 8448(AX), Z0, Z11
+	VFMADD213PD 8576(AX), Z9, Z10
+	VFMADD213PD 8576(AX), Z0, Z11
+	VMULPD      Z9, Z9, Z12
+	VFMADD213PD Z9, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z0, Z0, Z9
+	VFMADD213PD Z0, Z9, Z11
+	VADDPD      2432(AX), Z11, Z11
 
 	// lse exp: times 2^n
-	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z12, Z9
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    2432(AX), Z1, Z1
+	VMULPD    Z1, Z10, Z9
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z13, Z10
+	VMULPD    Z2, Z11, Z0
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    12160(AX), Z4, Z4
+	VPSUBQ    12416(AX), Z4, Z4
 	VADDPD    Z9, Z3, Z3
 	VPTESTMQ  Z8, Z8, K2
-	VMOVAPD.Z Z10, K2, Z10
-	VPSUBQ    12160(AX), Z8, Z8
-	VADDPD    Z10, Z7, Z7
+	VMOVAPD.Z Z0, K2, Z0
+	VPSUBQ    12416(AX), Z8, Z8
+	VADDPD    Z0, Z7, Z7
 
 l_spsexp_done:
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VADDPD        Y2, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X2
-	VADDPD        X2, X3, X3
-	VPERMILPD     $0x01, X3, X2
-	VADDSD        X2, X3, X3
-	VEXTRACTF64X4 $0x01, Z7, Y2
-	VADDPD        Y2, Y7, Y7
-	VEXTRACTF128  $0x01, Y7, X2
-	VADDPD        X2, X7, X7
-	VPERMILPD     $0x01, X7, X2
-	VADDSD        X2, X7, X7
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPD        Y0, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X0
+	VADDPD        X0, X3, X3
+	VPERMILPD     $0x01, X3, X0
+	VADDSD        X0, X3, X3
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPD        Y0, Y7, Y7
+	VEXTRACTF128  $0x01, Y7, X0
+	VADDPD        X0, X7, X7
+	VPERMILPD     $0x01, X7, X0
+	VADDSD        X0, X7, X7
 
 	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
-	VUNPCKLPD X7, X3, X2
-	VMOVSD    (SP), X3
-	VMOVHPD   88(SP), X3, X3
-	VADDPD    X2, X3, X4
-	VMOVAPD   X4, X4
+	VUNPCKLPD X7, X3, X0
+	VMOVSD    (SP), X1
+	VMOVHPD   88(SP), X1, X1
+	VADDPD    X0, X1, X2
+	VMOVAPD   X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X4, X5
-	VPCMPGTQ 1920(AX), X5, X6
-	VPADDQ   2048(AX), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X4, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    2176(AX), X7, X7
-	VSUBPD   2304(AX), X7, X7
+	VANDPD   1792(AX), X2, X3
+	VPCMPGTQ 1920(AX), X3, X4
+	VPADDQ   2048(AX), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X5, X6
-	VADDPD      2432(AX), X5, X5
-	VDIVPD      X5, X6, X6
-	VMULPD      X6, X6, X5
-	VMOVUPD     8704(AX), X8
-	VFMADD213PD 8832(AX), X5, X8
-	VFMADD213PD 8960(AX), X5, X8
-	VFMADD213PD 9088(AX), X5, X8
-	VFMADD213PD 9216(AX), X5, X8
-	VFMADD213PD 2560(AX), X5, X8
-	VFMADD213PD 2688(AX), X5, X8
-	VFMADD213PD 2816(AX), X5, X8
-	VFMADD213PD 2944(AX), X5, X8
-	VFMADD213PD 3072(AX), X5, X8
-	VMULPD      X6, X8, X8
+	VSUBPD      2432(AX), X3, X4
+	VADDPD      2432(AX), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     8704(AX), X6
+	VFMADD213PD 8832(AX), X3, X6
+	VFMADD213PD 8960(AX), X3, X6
+	VFMADD213PD 9088(AX), X3, X6
+	VFMADD213PD 9216(AX), X3, X6
+	VFMADD213PD 2560(AX), X3, X6
+	VFMADD213PD 2688(AX), X3, X6
+	VFMADD213PD 2816(AX), X3, X6
+	VFMADD213PD 2944(AX), X3, X6
+	VFMADD213PD 3072(AX), X3, X6
+	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X7, X8
-	VFMADD231PD 3328(AX), X7, X8
-	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X4, X8
-	VMOVAPD     X8, X4
-	VMOVSD      8(SP), X5
-	VMOVHPD     80(SP), X5, X5
-	VUNPCKLPD   X1, X0, X0
-	VSUBPD      X0, X5, X5
-	VSUBPD      X5, X4, X4
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X6
+	VMOVAPD     X6, X2
+	VMOVSD      8(SP), X3
+	VMOVHPD     80(SP), X3, X3
+	VSUBPD      X3, X2, X2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      X3, X3, X0
-	VADDPD      X2, X0, X0
-	VDIVPD      X0, X2, X0
-	VMULPD      X0, X0, X1
+	VADDPD      X1, X1, X3
+	VADDPD      X0, X3, X3
+	VDIVPD      X3, X0, X3
+	VMULPD      X3, X3, X4
 	VMOVUPD     5632(AX), X5
-	VFMADD213PD 5760(AX), X1, X5
-	VFMADD213PD 5888(AX), X1, X5
-	VFMADD213PD 6016(AX), X1, X5
-	VFMADD213PD 6144(AX), X1, X5
-	VFMADD213PD 6272(AX), X1, X5
-	VFMADD213PD 6400(AX), X1, X5
-	VFMADD213PD 6528(AX), X1, X5
-	VFMADD213PD 4224(AX), X1, X5
-	VFMADD213PD 4352(AX), X1, X5
-	VFMADD213PD 4480(AX), X1, X5
-	VFMADD213PD 4608(AX), X1, X5
-	VMULPD      X1, X5, X5
-	VADDPD      X0, X0, X0
-	VFMADD213PD X0, X0, X5
+	VFMADD213PD 5760(AX), X4, X5
+	VFMADD213PD 5888(AX), X4, X5
+	VFMADD213PD 6016(AX), X4, X5
+	VFMADD213PD 6144(AX), X4, X5
+	VFMADD213PD 6272(AX), X4, X5
+	VFMADD213PD 6400(AX), X4, X5
+	VFMADD213PD 6528(AX), X4, X5
+	VFMADD213PD 4224(AX), X4, X5
+	VFMADD213PD 4352(AX), X4, X5
+	VFMADD213PD 4480(AX), X4, X5
+	VFMADD213PD 4608(AX), X4, X5
+	VMULPD      X4, X5, X5
+	VADDPD      X3, X3, X3
+	VFMADD213PD X3, X3, X5
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD    4864(AX), X3, X0
-	VCMPPD    $0x12, X0, X2, X0
-	VMOVUPD   4736(AX), X1
-	VCMPPD    $0x12, X3, X1, X1
-	VANDPD    X0, X1, X1
-	VBLENDVPD X1, X5, X4, X4
-	VMOVSD    X4, (CX)
-	VMOVHPD   X4, 8(CX)
+	VMULPD    4864(AX), X1, X3
+	VCMPPD    $0x12, X3, X0, X3
+	VMOVUPD   4736(AX), X0
+	VCMPPD    $0x12, X1, X0, X0
+	VANDPD    X3, X0, X0
+	VBLENDVPD X0, X5, X2, X2
+	VMOVSD    X2, (CX)
+	VMOVHPD   X2, 8(CX)
 	LEAQ      (BX)(R8*8), BX
 	ADDQ      $0x00000008, CX
 	ADDQ      $0x00000004, SI
@@ -34991,7 +36808,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -35004,7 +36821,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    12160(AX), Z1, Z1
+	VPSUBQ    12416(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -35021,7 +36838,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9344(AX), X0
+	VUCOMISD     9600(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -35029,12 +36846,16 @@ l_sosmax_done:
 	CMPL         DX, $0x000007ff
 	JE           l_sospecial
 	VBROADCASTSD X1, Z0
-	VMOVUPD      9472(AX), Z1
+	VMOVUPD      9728(AX), Z1
 
-	// e_t = exp(s_t - max), both slots' in one vector: slot i's in lane i.
-	VMOVSD    8(SP), X6
-	VUNPCKLPD X0, X0, X2
-	VSUBPD    X2, X6, X6
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X2
+	VMOVHPD   8(SP), X2, X2
+	VUNPCKLPD X0, X0, X3
+	VSUBPD    X3, X2, X2
+	VMOVSD    X2, 8(SP)
+	VMOVAPD   X2, X6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z6, Z1, Z6
@@ -35073,6 +36894,75 @@ l_sosmax_done:
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
 
+l_sosexp_loop:
+	CMPQ    DX, $0x00000010
+	JL      l_sosexp_one
+	VMOVUPD (R9), Z4
+	VSUBPD  Z0, Z4, Z4
+	VMOVUPD 64(R9), Z7
+	VSUBPD  Z0, Z7, Z7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z4, Z8
+	VMAXPD      Z7, Z1, Z7
+	VMOVUPD     7040(AX), Z9
+	VFMADD231PD 7168(AX), Z7, Z9
+	VSUBPD      7040(AX), Z8, Z10
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z10, Z4
+	VFMADD231PD 7424(AX), Z10, Z4
+	VSUBPD      7040(AX), Z9, Z11
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 7296(AX), Z11, Z7
+	VFMADD231PD 7424(AX), Z11, Z7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z4, Z10
+	VFMADD213PD 7680(AX), Z7, Z11
+	VFMADD213PD 7808(AX), Z4, Z10
+	VFMADD213PD 7808(AX), Z7, Z11
+	VFMADD213PD 7936(AX), Z4, Z10
+	VFMADD213PD 7936(AX), Z7, Z11
+	VFMADD213PD 8064(AX), Z4, Z10
+	VFMADD213PD 8064(AX), Z7, Z11
+	VFMADD213PD 8192(AX), Z4, Z10
+	VFMADD213PD 8192(AX), Z7, Z11
+	VFMADD213PD 8320(AX), Z4, Z10
+	VFMADD213PD 8320(AX), Z7, Z11
+	VFMADD213PD 8448(AX), Z4, Z10
+	VFMADD213PD 8448(AX), Z7, Z11
+	VFMADD213PD 8576(AX), Z4, Z10
+	VFMADD213PD 8576(AX), Z7, Z11
+	VMULPD      Z4, Z4, Z12
+	VFMADD213PD Z4, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z7, Z7, Z4
+	VFMADD213PD Z7, Z4, Z11
+	VADDPD      2432(AX), Z11, Z11
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z10, Z4
+	VPSLLQ    $0x34, Z9, Z9
+	VPADDQ    2432(AX), Z9, Z9
+	VMULPD    Z9, Z11, Z7
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    12416(AX), Z3, Z3
+	VADDPD    Z4, Z2, Z2
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z7, K2, Z7
+	VPSUBQ    12416(AX), Z3, Z3
+	VADDPD    Z7, Z2, Z2
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000010, DX
+	JMP       l_sosexp_loop
+
 l_sosexp_one:
 	CMPQ    DX, $0x00000008
 	JL      l_sosexp_tail
@@ -35108,7 +36998,7 @@ l_sosexp_one:
 	VMULPD    Z7, Z8, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 	VADDPD    Z4, Z2, Z2
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
@@ -35123,97 +37013,95 @@ l_sosexp_tail:
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z4, Z1, Z4
-	VMOVUPD     7040(AX), Z1
-	VFMADD231PD 7168(AX), Z4, Z1
-	VSUBPD      7040(AX), Z1, Z7
+	VMOVUPD     7040(AX), Z0
+	VFMADD231PD 7168(AX), Z4, Z0
+	VSUBPD      7040(AX), Z0, Z1
 	VMOVUPD     Z4, Z4
-	VFMADD231PD 7296(AX), Z7, Z4
-	VFMADD231PD 7424(AX), Z7, Z4
+	VFMADD231PD 7296(AX), Z1, Z4
+	VFMADD231PD 7424(AX), Z1, Z4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z7
-	VFMADD213PD 7680(AX), Z4, Z7
-	VFMADD213PD 7808(AX), Z4, Z7
-	VFMADD213PD 7936(AX), Z4, Z7
-	VFMADD213PD 8064(AX), Z4, Z7
-	VFMADD213PD 8192(AX), Z4, Z7
-	VFMADD213PD 8320(AX), Z4, Z7
-	VFMADD213PD 8448(AX), Z4, Z7
-	VFMADD213PD 8576(AX), Z4, Z7
-	VMULPD      Z4, Z4, Z8
-	VFMADD213PD Z4, Z8, Z7
-	VADDPD      2432(AX), Z7, Z7
+	VMOVUPD     7552(AX), Z1
+	VFMADD213PD 7680(AX), Z4, Z1
+	VFMADD213PD 7808(AX), Z4, Z1
+	VFMADD213PD 7936(AX), Z4, Z1
+	VFMADD213PD 8064(AX), Z4, Z1
+	VFMADD213PD 8192(AX), Z4, Z1
+	VFMADD213PD 8320(AX), Z4, Z1
+	VFMADD213PD 8448(AX), Z4, Z1
+	VFMADD213PD 8576(AX), Z4, Z1
+	VMULPD      Z4, Z4, Z7
+	VFMADD213PD Z4, Z7, Z1
+	VADDPD      2432(AX), Z1, Z1
 
 	// lse exp: times 2^n
-	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    2432(AX), Z1, Z1
-	VMULPD    Z1, Z7, Z4
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    2432(AX), Z0, Z0
+	VMULPD    Z0, Z1, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    12160(AX), Z3, Z3
+	VPSUBQ    12416(AX), Z3, Z3
 	VADDPD    Z4, Z2, Z2
 
 l_sosexp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPD        X0, X2, X2
+	VPERMILPD     $0x01, X2, X0
+	VADDSD        X0, X2, X2
 
 	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
-	VUNPCKLPD X2, X2, X1
-	VMOVSD    (SP), X2
-	VMOVHPD   (SP), X2, X2
-	VADDPD    X1, X2, X3
-	VMOVAPD   X3, X3
+	VUNPCKLPD X2, X2, X0
+	VMOVSD    (SP), X1
+	VMOVHPD   (SP), X1, X1
+	VADDPD    X0, X1, X2
+	VMOVAPD   X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X3, X4
-	VPCMPGTQ 1920(AX), X4, X5
-	VPADDQ   2048(AX), X5, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X4, X4
-	VPSRLQ   $0x34, X3, X6
-	VPSUBQ   X5, X6, X6
-	VORPD    2176(AX), X6, X6
-	VSUBPD   2304(AX), X6, X6
+	VANDPD   1792(AX), X2, X3
+	VPCMPGTQ 1920(AX), X3, X4
+	VPADDQ   2048(AX), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X4, X5
-	VADDPD      2432(AX), X4, X4
-	VDIVPD      X4, X5, X5
-	VMULPD      X5, X5, X4
-	VMOVUPD     8704(AX), X7
-	VFMADD213PD 8832(AX), X4, X7
-	VFMADD213PD 8960(AX), X4, X7
-	VFMADD213PD 9088(AX), X4, X7
-	VFMADD213PD 9216(AX), X4, X7
-	VFMADD213PD 2560(AX), X4, X7
-	VFMADD213PD 2688(AX), X4, X7
-	VFMADD213PD 2816(AX), X4, X7
-	VFMADD213PD 2944(AX), X4, X7
-	VFMADD213PD 3072(AX), X4, X7
-	VMULPD      X5, X7, X7
+	VSUBPD      2432(AX), X3, X4
+	VADDPD      2432(AX), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     8704(AX), X6
+	VFMADD213PD 8832(AX), X3, X6
+	VFMADD213PD 8960(AX), X3, X6
+	VFMADD213PD 9088(AX), X3, X6
+	VFMADD213PD 9216(AX), X3, X6
+	VFMADD213PD 2560(AX), X3, X6
+	VFMADD213PD 2688(AX), X3, X6
+	VFMADD213PD 2816(AX), X3, X6
+	VFMADD213PD 2944(AX), X3, X6
+	VFMADD213PD 3072(AX), X3, X6
+	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X6, X7
-	VFMADD231PD 3328(AX), X6, X7
-	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X3, X7
-	VMOVAPD     X7, X3
-	VMOVSD      8(SP), X4
-	VMOVHPD     8(SP), X4, X4
-	VUNPCKLPD   X0, X0, X0
-	VSUBPD      X0, X4, X4
-	VSUBPD      X4, X3, X3
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X6
+	VMOVAPD     X6, X2
+	VMOVSD      8(SP), X3
+	VMOVHPD     8(SP), X3, X3
+	VSUBPD      X3, X2, X2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      X2, X2, X0
-	VADDPD      X1, X0, X0
-	VDIVPD      X0, X1, X0
-	VMULPD      X0, X0, X4
+	VADDPD      X1, X1, X3
+	VADDPD      X0, X3, X3
+	VDIVPD      X3, X0, X3
+	VMULPD      X3, X3, X4
 	VMOVUPD     5632(AX), X5
 	VFMADD213PD 5760(AX), X4, X5
 	VFMADD213PD 5888(AX), X4, X5
@@ -35227,17 +37115,17 @@ l_sosexp_done:
 	VFMADD213PD 4480(AX), X4, X5
 	VFMADD213PD 4608(AX), X4, X5
 	VMULPD      X4, X5, X5
-	VADDPD      X0, X0, X0
-	VFMADD213PD X0, X0, X5
+	VADDPD      X3, X3, X3
+	VFMADD213PD X3, X3, X5
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD    4864(AX), X2, X0
-	VCMPPD    $0x12, X0, X1, X0
-	VMOVUPD   4736(AX), X1
-	VCMPPD    $0x12, X2, X1, X1
-	VANDPD    X0, X1, X1
-	VBLENDVPD X1, X5, X3, X3
-	VMOVSD    X3, (CX)
+	VMULPD    4864(AX), X1, X3
+	VCMPPD    $0x12, X3, X0, X3
+	VMOVUPD   4736(AX), X0
+	VCMPPD    $0x12, X1, X0, X0
+	VANDPD    X3, X0, X0
+	VBLENDVPD X0, X5, X2, X2
+	VMOVSD    X2, (CX)
 
 l_sonext:
 	LEAQ (BX)(R8*8), BX
@@ -35362,7 +37250,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9344(AX), X0
+	VUCOMISD 9600(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -35377,7 +37265,7 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
-	VMOVUPD      9472(AX), Z2
+	VMOVUPD      9728(AX), Z2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z1, Z2, Z1
@@ -35412,7 +37300,7 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPD 9472(AX), Z2
+	VMOVUPD 9728(AX), Z2
 	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
@@ -37184,427 +39072,451 @@ DATA pool<>+9280(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9288(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9296(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9304(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9344(SB)/8, $0xc084500000000000
-DATA pool<>+9352(SB)/8, $0xc084500000000000
-DATA pool<>+9360(SB)/8, $0xc084500000000000
-DATA pool<>+9368(SB)/8, $0xc084500000000000
-DATA pool<>+9376(SB)/8, $0xc084500000000000
-DATA pool<>+9384(SB)/8, $0xc084500000000000
-DATA pool<>+9392(SB)/8, $0xc084500000000000
-DATA pool<>+9400(SB)/8, $0xc084500000000000
-DATA pool<>+9408(SB)/8, $0xc084500000000000
-DATA pool<>+9416(SB)/8, $0xc084500000000000
-DATA pool<>+9424(SB)/8, $0xc084500000000000
-DATA pool<>+9432(SB)/8, $0xc084500000000000
-DATA pool<>+9472(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9480(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9488(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9496(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9504(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9512(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9520(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9528(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9536(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9544(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9552(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9560(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9600(SB)/4, $0x00000008
-DATA pool<>+9604(SB)/4, $0x00000008
-DATA pool<>+9608(SB)/4, $0x00000008
-DATA pool<>+9612(SB)/4, $0x00000008
-DATA pool<>+9616(SB)/4, $0x00000008
-DATA pool<>+9620(SB)/4, $0x00000008
-DATA pool<>+9624(SB)/4, $0x00000008
-DATA pool<>+9628(SB)/4, $0x00000008
-DATA pool<>+9632(SB)/4, $0x00000008
-DATA pool<>+9636(SB)/4, $0x00000008
-DATA pool<>+9640(SB)/4, $0x00000008
-DATA pool<>+9644(SB)/4, $0x00000008
-DATA pool<>+9648(SB)/4, $0x00000008
-DATA pool<>+9652(SB)/4, $0x00000008
-DATA pool<>+9656(SB)/4, $0x00000008
-DATA pool<>+9660(SB)/4, $0x00000008
-DATA pool<>+9664(SB)/4, $0x00000008
-DATA pool<>+9668(SB)/4, $0x00000008
-DATA pool<>+9672(SB)/4, $0x00000008
-DATA pool<>+9676(SB)/4, $0x00000008
-DATA pool<>+9680(SB)/4, $0x00000008
-DATA pool<>+9684(SB)/4, $0x00000008
-DATA pool<>+9688(SB)/4, $0x00000008
-DATA pool<>+9692(SB)/4, $0x00000008
-DATA pool<>+9728(SB)/4, $0x0000000a
-DATA pool<>+9732(SB)/4, $0x0000000a
-DATA pool<>+9736(SB)/4, $0x0000000a
-DATA pool<>+9740(SB)/4, $0x0000000a
-DATA pool<>+9744(SB)/4, $0x0000000a
-DATA pool<>+9748(SB)/4, $0x0000000a
-DATA pool<>+9752(SB)/4, $0x0000000a
-DATA pool<>+9756(SB)/4, $0x0000000a
-DATA pool<>+9760(SB)/4, $0x0000000a
-DATA pool<>+9764(SB)/4, $0x0000000a
-DATA pool<>+9768(SB)/4, $0x0000000a
-DATA pool<>+9772(SB)/4, $0x0000000a
-DATA pool<>+9776(SB)/4, $0x0000000a
-DATA pool<>+9780(SB)/4, $0x0000000a
-DATA pool<>+9784(SB)/4, $0x0000000a
-DATA pool<>+9788(SB)/4, $0x0000000a
-DATA pool<>+9792(SB)/4, $0x0000000a
-DATA pool<>+9796(SB)/4, $0x0000000a
-DATA pool<>+9800(SB)/4, $0x0000000a
-DATA pool<>+9804(SB)/4, $0x0000000a
-DATA pool<>+9808(SB)/4, $0x0000000a
-DATA pool<>+9812(SB)/4, $0x0000000a
-DATA pool<>+9816(SB)/4, $0x0000000a
-DATA pool<>+9820(SB)/4, $0x0000000a
-DATA pool<>+9856(SB)/4, $0x0000000c
-DATA pool<>+9860(SB)/4, $0x0000000c
-DATA pool<>+9864(SB)/4, $0x0000000c
-DATA pool<>+9868(SB)/4, $0x0000000c
-DATA pool<>+9872(SB)/4, $0x0000000c
-DATA pool<>+9876(SB)/4, $0x0000000c
-DATA pool<>+9880(SB)/4, $0x0000000c
-DATA pool<>+9884(SB)/4, $0x0000000c
-DATA pool<>+9888(SB)/4, $0x0000000c
-DATA pool<>+9892(SB)/4, $0x0000000c
-DATA pool<>+9896(SB)/4, $0x0000000c
-DATA pool<>+9900(SB)/4, $0x0000000c
-DATA pool<>+9904(SB)/4, $0x0000000c
-DATA pool<>+9908(SB)/4, $0x0000000c
-DATA pool<>+9912(SB)/4, $0x0000000c
-DATA pool<>+9916(SB)/4, $0x0000000c
-DATA pool<>+9920(SB)/4, $0x0000000c
-DATA pool<>+9924(SB)/4, $0x0000000c
-DATA pool<>+9928(SB)/4, $0x0000000c
-DATA pool<>+9932(SB)/4, $0x0000000c
-DATA pool<>+9936(SB)/4, $0x0000000c
-DATA pool<>+9940(SB)/4, $0x0000000c
-DATA pool<>+9944(SB)/4, $0x0000000c
-DATA pool<>+9948(SB)/4, $0x0000000c
-DATA pool<>+9984(SB)/4, $0x0000000e
-DATA pool<>+9988(SB)/4, $0x0000000e
-DATA pool<>+9992(SB)/4, $0x0000000e
-DATA pool<>+9996(SB)/4, $0x0000000e
-DATA pool<>+10000(SB)/4, $0x0000000e
-DATA pool<>+10004(SB)/4, $0x0000000e
-DATA pool<>+10008(SB)/4, $0x0000000e
-DATA pool<>+10012(SB)/4, $0x0000000e
-DATA pool<>+10016(SB)/4, $0x0000000e
-DATA pool<>+10020(SB)/4, $0x0000000e
-DATA pool<>+10024(SB)/4, $0x0000000e
-DATA pool<>+10028(SB)/4, $0x0000000e
-DATA pool<>+10032(SB)/4, $0x0000000e
-DATA pool<>+10036(SB)/4, $0x0000000e
-DATA pool<>+10040(SB)/4, $0x0000000e
-DATA pool<>+10044(SB)/4, $0x0000000e
-DATA pool<>+10048(SB)/4, $0x0000000e
-DATA pool<>+10052(SB)/4, $0x0000000e
-DATA pool<>+10056(SB)/4, $0x0000000e
-DATA pool<>+10060(SB)/4, $0x0000000e
-DATA pool<>+10064(SB)/4, $0x0000000e
-DATA pool<>+10068(SB)/4, $0x0000000e
-DATA pool<>+10072(SB)/4, $0x0000000e
-DATA pool<>+10076(SB)/4, $0x0000000e
-DATA pool<>+10112(SB)/4, $0x48c00000
-DATA pool<>+10116(SB)/4, $0x48c00000
-DATA pool<>+10120(SB)/4, $0x48c00000
-DATA pool<>+10124(SB)/4, $0x48c00000
-DATA pool<>+10128(SB)/4, $0x48c00000
-DATA pool<>+10132(SB)/4, $0x48c00000
-DATA pool<>+10136(SB)/4, $0x48c00000
-DATA pool<>+10140(SB)/4, $0x48c00000
-DATA pool<>+10144(SB)/4, $0x48c00000
-DATA pool<>+10148(SB)/4, $0x48c00000
-DATA pool<>+10152(SB)/4, $0x48c00000
-DATA pool<>+10156(SB)/4, $0x48c00000
-DATA pool<>+10160(SB)/4, $0x48c00000
-DATA pool<>+10164(SB)/4, $0x48c00000
-DATA pool<>+10168(SB)/4, $0x48c00000
-DATA pool<>+10172(SB)/4, $0x48c00000
-DATA pool<>+10176(SB)/4, $0x48c00000
-DATA pool<>+10180(SB)/4, $0x48c00000
-DATA pool<>+10184(SB)/4, $0x48c00000
-DATA pool<>+10188(SB)/4, $0x48c00000
-DATA pool<>+10192(SB)/4, $0x48c00000
-DATA pool<>+10196(SB)/4, $0x48c00000
-DATA pool<>+10200(SB)/4, $0x48c00000
-DATA pool<>+10204(SB)/4, $0x48c00000
-DATA pool<>+10240(SB)/4, $0x3f000000
-DATA pool<>+10244(SB)/4, $0x3f000000
-DATA pool<>+10248(SB)/4, $0x3f000000
-DATA pool<>+10252(SB)/4, $0x3f000000
-DATA pool<>+10256(SB)/4, $0x3f000000
-DATA pool<>+10260(SB)/4, $0x3f000000
-DATA pool<>+10264(SB)/4, $0x3f000000
-DATA pool<>+10268(SB)/4, $0x3f000000
-DATA pool<>+10272(SB)/4, $0x3f000000
-DATA pool<>+10276(SB)/4, $0x3f000000
-DATA pool<>+10280(SB)/4, $0x3f000000
-DATA pool<>+10284(SB)/4, $0x3f000000
-DATA pool<>+10288(SB)/4, $0x3f000000
-DATA pool<>+10292(SB)/4, $0x3f000000
-DATA pool<>+10296(SB)/4, $0x3f000000
-DATA pool<>+10300(SB)/4, $0x3f000000
-DATA pool<>+10304(SB)/4, $0x3f000000
-DATA pool<>+10308(SB)/4, $0x3f000000
-DATA pool<>+10312(SB)/4, $0x3f000000
-DATA pool<>+10316(SB)/4, $0x3f000000
-DATA pool<>+10320(SB)/4, $0x3f000000
-DATA pool<>+10324(SB)/4, $0x3f000000
-DATA pool<>+10328(SB)/4, $0x3f000000
-DATA pool<>+10332(SB)/4, $0x3f000000
-DATA pool<>+10368(SB)/4, $0x3f80007a
-DATA pool<>+10372(SB)/4, $0x3f80007a
-DATA pool<>+10376(SB)/4, $0x3f80007a
-DATA pool<>+10380(SB)/4, $0x3f80007a
-DATA pool<>+10384(SB)/4, $0x3f80007a
-DATA pool<>+10388(SB)/4, $0x3f80007a
-DATA pool<>+10392(SB)/4, $0x3f80007a
-DATA pool<>+10396(SB)/4, $0x3f80007a
-DATA pool<>+10400(SB)/4, $0x3f80007a
-DATA pool<>+10404(SB)/4, $0x3f80007a
-DATA pool<>+10408(SB)/4, $0x3f80007a
-DATA pool<>+10412(SB)/4, $0x3f80007a
-DATA pool<>+10416(SB)/4, $0x3f80007a
-DATA pool<>+10420(SB)/4, $0x3f80007a
-DATA pool<>+10424(SB)/4, $0x3f80007a
-DATA pool<>+10428(SB)/4, $0x3f80007a
-DATA pool<>+10432(SB)/4, $0x3f80007a
-DATA pool<>+10436(SB)/4, $0x3f80007a
-DATA pool<>+10440(SB)/4, $0x3f80007a
-DATA pool<>+10444(SB)/4, $0x3f80007a
-DATA pool<>+10448(SB)/4, $0x3f80007a
-DATA pool<>+10452(SB)/4, $0x3f80007a
-DATA pool<>+10456(SB)/4, $0x3f80007a
-DATA pool<>+10460(SB)/4, $0x3f80007a
-DATA pool<>+10496(SB)/4, $0x49400000
-DATA pool<>+10500(SB)/4, $0x49400000
-DATA pool<>+10504(SB)/4, $0x49400000
-DATA pool<>+10508(SB)/4, $0x49400000
-DATA pool<>+10512(SB)/4, $0x49400000
-DATA pool<>+10516(SB)/4, $0x49400000
-DATA pool<>+10520(SB)/4, $0x49400000
-DATA pool<>+10524(SB)/4, $0x49400000
-DATA pool<>+10528(SB)/4, $0x49400000
-DATA pool<>+10532(SB)/4, $0x49400000
-DATA pool<>+10536(SB)/4, $0x49400000
-DATA pool<>+10540(SB)/4, $0x49400000
-DATA pool<>+10544(SB)/4, $0x49400000
-DATA pool<>+10548(SB)/4, $0x49400000
-DATA pool<>+10552(SB)/4, $0x49400000
-DATA pool<>+10556(SB)/4, $0x49400000
-DATA pool<>+10560(SB)/4, $0x49400000
-DATA pool<>+10564(SB)/4, $0x49400000
-DATA pool<>+10568(SB)/4, $0x49400000
-DATA pool<>+10572(SB)/4, $0x49400000
-DATA pool<>+10576(SB)/4, $0x49400000
-DATA pool<>+10580(SB)/4, $0x49400000
-DATA pool<>+10584(SB)/4, $0x49400000
-DATA pool<>+10588(SB)/4, $0x49400000
-DATA pool<>+10624(SB)/4, $0x3e2aaaab
-DATA pool<>+10628(SB)/4, $0x3e2aaaab
-DATA pool<>+10632(SB)/4, $0x3e2aaaab
-DATA pool<>+10636(SB)/4, $0x3e2aaaab
-DATA pool<>+10640(SB)/4, $0x3e2aaaab
-DATA pool<>+10644(SB)/4, $0x3e2aaaab
-DATA pool<>+10648(SB)/4, $0x3e2aaaab
-DATA pool<>+10652(SB)/4, $0x3e2aaaab
-DATA pool<>+10656(SB)/4, $0x3e2aaaab
-DATA pool<>+10660(SB)/4, $0x3e2aaaab
-DATA pool<>+10664(SB)/4, $0x3e2aaaab
-DATA pool<>+10668(SB)/4, $0x3e2aaaab
-DATA pool<>+10672(SB)/4, $0x3e2aaaab
-DATA pool<>+10676(SB)/4, $0x3e2aaaab
-DATA pool<>+10680(SB)/4, $0x3e2aaaab
-DATA pool<>+10684(SB)/4, $0x3e2aaaab
-DATA pool<>+10688(SB)/4, $0x3e2aaaab
-DATA pool<>+10692(SB)/4, $0x3e2aaaab
-DATA pool<>+10696(SB)/4, $0x3e2aaaab
-DATA pool<>+10700(SB)/4, $0x3e2aaaab
-DATA pool<>+10704(SB)/4, $0x3e2aaaab
-DATA pool<>+10708(SB)/4, $0x3e2aaaab
-DATA pool<>+10712(SB)/4, $0x3e2aaaab
-DATA pool<>+10716(SB)/4, $0x3e2aaaab
-DATA pool<>+10752(SB)/4, $0x3f000000
-DATA pool<>+10756(SB)/4, $0x3f000000
-DATA pool<>+10760(SB)/4, $0x3f000000
-DATA pool<>+10764(SB)/4, $0x3f000000
-DATA pool<>+10768(SB)/4, $0x3f000000
-DATA pool<>+10772(SB)/4, $0x3f000000
-DATA pool<>+10776(SB)/4, $0x3f000000
-DATA pool<>+10780(SB)/4, $0x3f000000
-DATA pool<>+10784(SB)/4, $0x3f000000
-DATA pool<>+10788(SB)/4, $0x3f000000
-DATA pool<>+10792(SB)/4, $0x3f000000
-DATA pool<>+10796(SB)/4, $0x3f000000
-DATA pool<>+10800(SB)/4, $0x3f000000
-DATA pool<>+10804(SB)/4, $0x3f000000
-DATA pool<>+10808(SB)/4, $0x3f000000
-DATA pool<>+10812(SB)/4, $0x3f000000
-DATA pool<>+10816(SB)/4, $0x3f000000
-DATA pool<>+10820(SB)/4, $0x3f000000
-DATA pool<>+10824(SB)/4, $0x3f000000
-DATA pool<>+10828(SB)/4, $0x3f000000
-DATA pool<>+10832(SB)/4, $0x3f000000
-DATA pool<>+10836(SB)/4, $0x3f000000
-DATA pool<>+10840(SB)/4, $0x3f000000
-DATA pool<>+10844(SB)/4, $0x3f000000
-DATA pool<>+10880(SB)/4, $0x3f800000
-DATA pool<>+10884(SB)/4, $0x3f800000
-DATA pool<>+10888(SB)/4, $0x3f800000
-DATA pool<>+10892(SB)/4, $0x3f800000
-DATA pool<>+10896(SB)/4, $0x3f800000
-DATA pool<>+10900(SB)/4, $0x3f800000
-DATA pool<>+10904(SB)/4, $0x3f800000
-DATA pool<>+10908(SB)/4, $0x3f800000
-DATA pool<>+10912(SB)/4, $0x3f800000
-DATA pool<>+10916(SB)/4, $0x3f800000
-DATA pool<>+10920(SB)/4, $0x3f800000
-DATA pool<>+10924(SB)/4, $0x3f800000
-DATA pool<>+10928(SB)/4, $0x3f800000
-DATA pool<>+10932(SB)/4, $0x3f800000
-DATA pool<>+10936(SB)/4, $0x3f800000
-DATA pool<>+10940(SB)/4, $0x3f800000
-DATA pool<>+10944(SB)/4, $0x3f800000
-DATA pool<>+10948(SB)/4, $0x3f800000
-DATA pool<>+10952(SB)/4, $0x3f800000
-DATA pool<>+10956(SB)/4, $0x3f800000
-DATA pool<>+10960(SB)/4, $0x3f800000
-DATA pool<>+10964(SB)/4, $0x3f800000
-DATA pool<>+10968(SB)/4, $0x3f800000
-DATA pool<>+10972(SB)/4, $0x3f800000
-DATA pool<>+11008(SB)/4, $0x00000020
-DATA pool<>+11012(SB)/4, $0x00000020
-DATA pool<>+11016(SB)/4, $0x00000020
-DATA pool<>+11020(SB)/4, $0x00000020
-DATA pool<>+11024(SB)/4, $0x00000020
-DATA pool<>+11028(SB)/4, $0x00000020
-DATA pool<>+11032(SB)/4, $0x00000020
-DATA pool<>+11036(SB)/4, $0x00000020
-DATA pool<>+11040(SB)/4, $0x00000020
-DATA pool<>+11044(SB)/4, $0x00000020
-DATA pool<>+11048(SB)/4, $0x00000020
-DATA pool<>+11052(SB)/4, $0x00000020
-DATA pool<>+11056(SB)/4, $0x00000020
-DATA pool<>+11060(SB)/4, $0x00000020
-DATA pool<>+11064(SB)/4, $0x00000020
-DATA pool<>+11068(SB)/4, $0x00000020
-DATA pool<>+11072(SB)/4, $0x00000020
-DATA pool<>+11076(SB)/4, $0x00000020
-DATA pool<>+11080(SB)/4, $0x00000020
-DATA pool<>+11084(SB)/4, $0x00000020
-DATA pool<>+11088(SB)/4, $0x00000020
-DATA pool<>+11092(SB)/4, $0x00000020
-DATA pool<>+11096(SB)/4, $0x00000020
-DATA pool<>+11100(SB)/4, $0x00000020
-DATA pool<>+11136(SB)/8, $0x0000000000000000
-DATA pool<>+11144(SB)/8, $0x0000000000000000
-DATA pool<>+11152(SB)/8, $0x0000000000000000
-DATA pool<>+11160(SB)/8, $0x0000000000000000
-DATA pool<>+11168(SB)/8, $0x0000000000000000
-DATA pool<>+11176(SB)/8, $0x0000000000000000
-DATA pool<>+11184(SB)/8, $0x0000000000000000
-DATA pool<>+11192(SB)/8, $0x0000000000000000
-DATA pool<>+11200(SB)/8, $0x0000000000000000
-DATA pool<>+11208(SB)/8, $0x0000000000000000
-DATA pool<>+11216(SB)/8, $0x0000000000000000
-DATA pool<>+11224(SB)/8, $0x0000000000000000
-DATA pool<>+11264(SB)/8, $0x0000000000000001
-DATA pool<>+11272(SB)/8, $0x0000000000000001
-DATA pool<>+11280(SB)/8, $0x0000000000000001
-DATA pool<>+11288(SB)/8, $0x0000000000000001
-DATA pool<>+11296(SB)/8, $0x0000000000000001
-DATA pool<>+11304(SB)/8, $0x0000000000000001
-DATA pool<>+11312(SB)/8, $0x0000000000000001
-DATA pool<>+11320(SB)/8, $0x0000000000000001
-DATA pool<>+11328(SB)/8, $0x0000000000000001
-DATA pool<>+11336(SB)/8, $0x0000000000000001
-DATA pool<>+11344(SB)/8, $0x0000000000000001
-DATA pool<>+11352(SB)/8, $0x0000000000000001
-DATA pool<>+11392(SB)/8, $0x0000000000000002
-DATA pool<>+11400(SB)/8, $0x0000000000000002
-DATA pool<>+11408(SB)/8, $0x0000000000000002
-DATA pool<>+11416(SB)/8, $0x0000000000000002
-DATA pool<>+11424(SB)/8, $0x0000000000000002
-DATA pool<>+11432(SB)/8, $0x0000000000000002
-DATA pool<>+11440(SB)/8, $0x0000000000000002
-DATA pool<>+11448(SB)/8, $0x0000000000000002
-DATA pool<>+11456(SB)/8, $0x0000000000000002
-DATA pool<>+11464(SB)/8, $0x0000000000000002
-DATA pool<>+11472(SB)/8, $0x0000000000000002
-DATA pool<>+11480(SB)/8, $0x0000000000000002
-DATA pool<>+11520(SB)/8, $0x0000000000000003
-DATA pool<>+11528(SB)/8, $0x0000000000000003
-DATA pool<>+11536(SB)/8, $0x0000000000000003
-DATA pool<>+11544(SB)/8, $0x0000000000000003
-DATA pool<>+11552(SB)/8, $0x0000000000000003
-DATA pool<>+11560(SB)/8, $0x0000000000000003
-DATA pool<>+11568(SB)/8, $0x0000000000000003
-DATA pool<>+11576(SB)/8, $0x0000000000000003
-DATA pool<>+11584(SB)/8, $0x0000000000000003
-DATA pool<>+11592(SB)/8, $0x0000000000000003
-DATA pool<>+11600(SB)/8, $0x0000000000000003
-DATA pool<>+11608(SB)/8, $0x0000000000000003
-DATA pool<>+11648(SB)/8, $0x0000000000000004
-DATA pool<>+11656(SB)/8, $0x0000000000000004
-DATA pool<>+11664(SB)/8, $0x0000000000000004
-DATA pool<>+11672(SB)/8, $0x0000000000000004
-DATA pool<>+11680(SB)/8, $0x0000000000000004
-DATA pool<>+11688(SB)/8, $0x0000000000000004
-DATA pool<>+11696(SB)/8, $0x0000000000000004
-DATA pool<>+11704(SB)/8, $0x0000000000000004
-DATA pool<>+11712(SB)/8, $0x0000000000000004
-DATA pool<>+11720(SB)/8, $0x0000000000000004
-DATA pool<>+11728(SB)/8, $0x0000000000000004
-DATA pool<>+11736(SB)/8, $0x0000000000000004
-DATA pool<>+11776(SB)/8, $0x0000000000000005
-DATA pool<>+11784(SB)/8, $0x0000000000000005
-DATA pool<>+11792(SB)/8, $0x0000000000000005
-DATA pool<>+11800(SB)/8, $0x0000000000000005
-DATA pool<>+11808(SB)/8, $0x0000000000000005
-DATA pool<>+11816(SB)/8, $0x0000000000000005
-DATA pool<>+11824(SB)/8, $0x0000000000000005
-DATA pool<>+11832(SB)/8, $0x0000000000000005
-DATA pool<>+11840(SB)/8, $0x0000000000000005
-DATA pool<>+11848(SB)/8, $0x0000000000000005
-DATA pool<>+11856(SB)/8, $0x0000000000000005
-DATA pool<>+11864(SB)/8, $0x0000000000000005
-DATA pool<>+11904(SB)/8, $0x0000000000000006
-DATA pool<>+11912(SB)/8, $0x0000000000000006
-DATA pool<>+11920(SB)/8, $0x0000000000000006
-DATA pool<>+11928(SB)/8, $0x0000000000000006
-DATA pool<>+11936(SB)/8, $0x0000000000000006
-DATA pool<>+11944(SB)/8, $0x0000000000000006
-DATA pool<>+11952(SB)/8, $0x0000000000000006
-DATA pool<>+11960(SB)/8, $0x0000000000000006
-DATA pool<>+11968(SB)/8, $0x0000000000000006
-DATA pool<>+11976(SB)/8, $0x0000000000000006
-DATA pool<>+11984(SB)/8, $0x0000000000000006
-DATA pool<>+11992(SB)/8, $0x0000000000000006
-DATA pool<>+12032(SB)/8, $0x0000000000000007
-DATA pool<>+12040(SB)/8, $0x0000000000000007
-DATA pool<>+12048(SB)/8, $0x0000000000000007
-DATA pool<>+12056(SB)/8, $0x0000000000000007
-DATA pool<>+12064(SB)/8, $0x0000000000000007
-DATA pool<>+12072(SB)/8, $0x0000000000000007
-DATA pool<>+12080(SB)/8, $0x0000000000000007
-DATA pool<>+12088(SB)/8, $0x0000000000000007
-DATA pool<>+12096(SB)/8, $0x0000000000000007
-DATA pool<>+12104(SB)/8, $0x0000000000000007
-DATA pool<>+12112(SB)/8, $0x0000000000000007
-DATA pool<>+12120(SB)/8, $0x0000000000000007
-DATA pool<>+12160(SB)/8, $0x0000000000000008
-DATA pool<>+12168(SB)/8, $0x0000000000000008
-DATA pool<>+12176(SB)/8, $0x0000000000000008
-DATA pool<>+12184(SB)/8, $0x0000000000000008
-DATA pool<>+12192(SB)/8, $0x0000000000000008
-DATA pool<>+12200(SB)/8, $0x0000000000000008
-DATA pool<>+12208(SB)/8, $0x0000000000000008
-DATA pool<>+12216(SB)/8, $0x0000000000000008
-DATA pool<>+12224(SB)/8, $0x0000000000000008
-DATA pool<>+12232(SB)/8, $0x0000000000000008
-DATA pool<>+12240(SB)/8, $0x0000000000000008
-DATA pool<>+12248(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $12256
+DATA pool<>+9344(SB)/8, $0x0000000000000000
+DATA pool<>+9352(SB)/8, $0x0000000000000000
+DATA pool<>+9360(SB)/8, $0x0000000000000000
+DATA pool<>+9368(SB)/8, $0x0000000000000000
+DATA pool<>+9376(SB)/8, $0x0000000000000000
+DATA pool<>+9384(SB)/8, $0x0000000000000000
+DATA pool<>+9392(SB)/8, $0x0000000000000000
+DATA pool<>+9400(SB)/8, $0x0000000000000000
+DATA pool<>+9408(SB)/8, $0x0000000000000000
+DATA pool<>+9416(SB)/8, $0x0000000000000000
+DATA pool<>+9424(SB)/8, $0x0000000000000000
+DATA pool<>+9432(SB)/8, $0x0000000000000000
+DATA pool<>+9472(SB)/8, $0x0000000000000004
+DATA pool<>+9480(SB)/8, $0x0000000000000004
+DATA pool<>+9488(SB)/8, $0x0000000000000004
+DATA pool<>+9496(SB)/8, $0x0000000000000004
+DATA pool<>+9504(SB)/8, $0x0000000000000004
+DATA pool<>+9512(SB)/8, $0x0000000000000004
+DATA pool<>+9520(SB)/8, $0x0000000000000004
+DATA pool<>+9528(SB)/8, $0x0000000000000004
+DATA pool<>+9536(SB)/8, $0x0000000000000004
+DATA pool<>+9544(SB)/8, $0x0000000000000004
+DATA pool<>+9552(SB)/8, $0x0000000000000004
+DATA pool<>+9560(SB)/8, $0x0000000000000004
+DATA pool<>+9600(SB)/8, $0xc084500000000000
+DATA pool<>+9608(SB)/8, $0xc084500000000000
+DATA pool<>+9616(SB)/8, $0xc084500000000000
+DATA pool<>+9624(SB)/8, $0xc084500000000000
+DATA pool<>+9632(SB)/8, $0xc084500000000000
+DATA pool<>+9640(SB)/8, $0xc084500000000000
+DATA pool<>+9648(SB)/8, $0xc084500000000000
+DATA pool<>+9656(SB)/8, $0xc084500000000000
+DATA pool<>+9664(SB)/8, $0xc084500000000000
+DATA pool<>+9672(SB)/8, $0xc084500000000000
+DATA pool<>+9680(SB)/8, $0xc084500000000000
+DATA pool<>+9688(SB)/8, $0xc084500000000000
+DATA pool<>+9728(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9736(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9744(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9752(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9760(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9768(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9776(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9784(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9792(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9800(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9808(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9816(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9856(SB)/4, $0x00000008
+DATA pool<>+9860(SB)/4, $0x00000008
+DATA pool<>+9864(SB)/4, $0x00000008
+DATA pool<>+9868(SB)/4, $0x00000008
+DATA pool<>+9872(SB)/4, $0x00000008
+DATA pool<>+9876(SB)/4, $0x00000008
+DATA pool<>+9880(SB)/4, $0x00000008
+DATA pool<>+9884(SB)/4, $0x00000008
+DATA pool<>+9888(SB)/4, $0x00000008
+DATA pool<>+9892(SB)/4, $0x00000008
+DATA pool<>+9896(SB)/4, $0x00000008
+DATA pool<>+9900(SB)/4, $0x00000008
+DATA pool<>+9904(SB)/4, $0x00000008
+DATA pool<>+9908(SB)/4, $0x00000008
+DATA pool<>+9912(SB)/4, $0x00000008
+DATA pool<>+9916(SB)/4, $0x00000008
+DATA pool<>+9920(SB)/4, $0x00000008
+DATA pool<>+9924(SB)/4, $0x00000008
+DATA pool<>+9928(SB)/4, $0x00000008
+DATA pool<>+9932(SB)/4, $0x00000008
+DATA pool<>+9936(SB)/4, $0x00000008
+DATA pool<>+9940(SB)/4, $0x00000008
+DATA pool<>+9944(SB)/4, $0x00000008
+DATA pool<>+9948(SB)/4, $0x00000008
+DATA pool<>+9984(SB)/4, $0x0000000a
+DATA pool<>+9988(SB)/4, $0x0000000a
+DATA pool<>+9992(SB)/4, $0x0000000a
+DATA pool<>+9996(SB)/4, $0x0000000a
+DATA pool<>+10000(SB)/4, $0x0000000a
+DATA pool<>+10004(SB)/4, $0x0000000a
+DATA pool<>+10008(SB)/4, $0x0000000a
+DATA pool<>+10012(SB)/4, $0x0000000a
+DATA pool<>+10016(SB)/4, $0x0000000a
+DATA pool<>+10020(SB)/4, $0x0000000a
+DATA pool<>+10024(SB)/4, $0x0000000a
+DATA pool<>+10028(SB)/4, $0x0000000a
+DATA pool<>+10032(SB)/4, $0x0000000a
+DATA pool<>+10036(SB)/4, $0x0000000a
+DATA pool<>+10040(SB)/4, $0x0000000a
+DATA pool<>+10044(SB)/4, $0x0000000a
+DATA pool<>+10048(SB)/4, $0x0000000a
+DATA pool<>+10052(SB)/4, $0x0000000a
+DATA pool<>+10056(SB)/4, $0x0000000a
+DATA pool<>+10060(SB)/4, $0x0000000a
+DATA pool<>+10064(SB)/4, $0x0000000a
+DATA pool<>+10068(SB)/4, $0x0000000a
+DATA pool<>+10072(SB)/4, $0x0000000a
+DATA pool<>+10076(SB)/4, $0x0000000a
+DATA pool<>+10112(SB)/4, $0x0000000c
+DATA pool<>+10116(SB)/4, $0x0000000c
+DATA pool<>+10120(SB)/4, $0x0000000c
+DATA pool<>+10124(SB)/4, $0x0000000c
+DATA pool<>+10128(SB)/4, $0x0000000c
+DATA pool<>+10132(SB)/4, $0x0000000c
+DATA pool<>+10136(SB)/4, $0x0000000c
+DATA pool<>+10140(SB)/4, $0x0000000c
+DATA pool<>+10144(SB)/4, $0x0000000c
+DATA pool<>+10148(SB)/4, $0x0000000c
+DATA pool<>+10152(SB)/4, $0x0000000c
+DATA pool<>+10156(SB)/4, $0x0000000c
+DATA pool<>+10160(SB)/4, $0x0000000c
+DATA pool<>+10164(SB)/4, $0x0000000c
+DATA pool<>+10168(SB)/4, $0x0000000c
+DATA pool<>+10172(SB)/4, $0x0000000c
+DATA pool<>+10176(SB)/4, $0x0000000c
+DATA pool<>+10180(SB)/4, $0x0000000c
+DATA pool<>+10184(SB)/4, $0x0000000c
+DATA pool<>+10188(SB)/4, $0x0000000c
+DATA pool<>+10192(SB)/4, $0x0000000c
+DATA pool<>+10196(SB)/4, $0x0000000c
+DATA pool<>+10200(SB)/4, $0x0000000c
+DATA pool<>+10204(SB)/4, $0x0000000c
+DATA pool<>+10240(SB)/4, $0x0000000e
+DATA pool<>+10244(SB)/4, $0x0000000e
+DATA pool<>+10248(SB)/4, $0x0000000e
+DATA pool<>+10252(SB)/4, $0x0000000e
+DATA pool<>+10256(SB)/4, $0x0000000e
+DATA pool<>+10260(SB)/4, $0x0000000e
+DATA pool<>+10264(SB)/4, $0x0000000e
+DATA pool<>+10268(SB)/4, $0x0000000e
+DATA pool<>+10272(SB)/4, $0x0000000e
+DATA pool<>+10276(SB)/4, $0x0000000e
+DATA pool<>+10280(SB)/4, $0x0000000e
+DATA pool<>+10284(SB)/4, $0x0000000e
+DATA pool<>+10288(SB)/4, $0x0000000e
+DATA pool<>+10292(SB)/4, $0x0000000e
+DATA pool<>+10296(SB)/4, $0x0000000e
+DATA pool<>+10300(SB)/4, $0x0000000e
+DATA pool<>+10304(SB)/4, $0x0000000e
+DATA pool<>+10308(SB)/4, $0x0000000e
+DATA pool<>+10312(SB)/4, $0x0000000e
+DATA pool<>+10316(SB)/4, $0x0000000e
+DATA pool<>+10320(SB)/4, $0x0000000e
+DATA pool<>+10324(SB)/4, $0x0000000e
+DATA pool<>+10328(SB)/4, $0x0000000e
+DATA pool<>+10332(SB)/4, $0x0000000e
+DATA pool<>+10368(SB)/4, $0x48c00000
+DATA pool<>+10372(SB)/4, $0x48c00000
+DATA pool<>+10376(SB)/4, $0x48c00000
+DATA pool<>+10380(SB)/4, $0x48c00000
+DATA pool<>+10384(SB)/4, $0x48c00000
+DATA pool<>+10388(SB)/4, $0x48c00000
+DATA pool<>+10392(SB)/4, $0x48c00000
+DATA pool<>+10396(SB)/4, $0x48c00000
+DATA pool<>+10400(SB)/4, $0x48c00000
+DATA pool<>+10404(SB)/4, $0x48c00000
+DATA pool<>+10408(SB)/4, $0x48c00000
+DATA pool<>+10412(SB)/4, $0x48c00000
+DATA pool<>+10416(SB)/4, $0x48c00000
+DATA pool<>+10420(SB)/4, $0x48c00000
+DATA pool<>+10424(SB)/4, $0x48c00000
+DATA pool<>+10428(SB)/4, $0x48c00000
+DATA pool<>+10432(SB)/4, $0x48c00000
+DATA pool<>+10436(SB)/4, $0x48c00000
+DATA pool<>+10440(SB)/4, $0x48c00000
+DATA pool<>+10444(SB)/4, $0x48c00000
+DATA pool<>+10448(SB)/4, $0x48c00000
+DATA pool<>+10452(SB)/4, $0x48c00000
+DATA pool<>+10456(SB)/4, $0x48c00000
+DATA pool<>+10460(SB)/4, $0x48c00000
+DATA pool<>+10496(SB)/4, $0x3f000000
+DATA pool<>+10500(SB)/4, $0x3f000000
+DATA pool<>+10504(SB)/4, $0x3f000000
+DATA pool<>+10508(SB)/4, $0x3f000000
+DATA pool<>+10512(SB)/4, $0x3f000000
+DATA pool<>+10516(SB)/4, $0x3f000000
+DATA pool<>+10520(SB)/4, $0x3f000000
+DATA pool<>+10524(SB)/4, $0x3f000000
+DATA pool<>+10528(SB)/4, $0x3f000000
+DATA pool<>+10532(SB)/4, $0x3f000000
+DATA pool<>+10536(SB)/4, $0x3f000000
+DATA pool<>+10540(SB)/4, $0x3f000000
+DATA pool<>+10544(SB)/4, $0x3f000000
+DATA pool<>+10548(SB)/4, $0x3f000000
+DATA pool<>+10552(SB)/4, $0x3f000000
+DATA pool<>+10556(SB)/4, $0x3f000000
+DATA pool<>+10560(SB)/4, $0x3f000000
+DATA pool<>+10564(SB)/4, $0x3f000000
+DATA pool<>+10568(SB)/4, $0x3f000000
+DATA pool<>+10572(SB)/4, $0x3f000000
+DATA pool<>+10576(SB)/4, $0x3f000000
+DATA pool<>+10580(SB)/4, $0x3f000000
+DATA pool<>+10584(SB)/4, $0x3f000000
+DATA pool<>+10588(SB)/4, $0x3f000000
+DATA pool<>+10624(SB)/4, $0x3f80007a
+DATA pool<>+10628(SB)/4, $0x3f80007a
+DATA pool<>+10632(SB)/4, $0x3f80007a
+DATA pool<>+10636(SB)/4, $0x3f80007a
+DATA pool<>+10640(SB)/4, $0x3f80007a
+DATA pool<>+10644(SB)/4, $0x3f80007a
+DATA pool<>+10648(SB)/4, $0x3f80007a
+DATA pool<>+10652(SB)/4, $0x3f80007a
+DATA pool<>+10656(SB)/4, $0x3f80007a
+DATA pool<>+10660(SB)/4, $0x3f80007a
+DATA pool<>+10664(SB)/4, $0x3f80007a
+DATA pool<>+10668(SB)/4, $0x3f80007a
+DATA pool<>+10672(SB)/4, $0x3f80007a
+DATA pool<>+10676(SB)/4, $0x3f80007a
+DATA pool<>+10680(SB)/4, $0x3f80007a
+DATA pool<>+10684(SB)/4, $0x3f80007a
+DATA pool<>+10688(SB)/4, $0x3f80007a
+DATA pool<>+10692(SB)/4, $0x3f80007a
+DATA pool<>+10696(SB)/4, $0x3f80007a
+DATA pool<>+10700(SB)/4, $0x3f80007a
+DATA pool<>+10704(SB)/4, $0x3f80007a
+DATA pool<>+10708(SB)/4, $0x3f80007a
+DATA pool<>+10712(SB)/4, $0x3f80007a
+DATA pool<>+10716(SB)/4, $0x3f80007a
+DATA pool<>+10752(SB)/4, $0x49400000
+DATA pool<>+10756(SB)/4, $0x49400000
+DATA pool<>+10760(SB)/4, $0x49400000
+DATA pool<>+10764(SB)/4, $0x49400000
+DATA pool<>+10768(SB)/4, $0x49400000
+DATA pool<>+10772(SB)/4, $0x49400000
+DATA pool<>+10776(SB)/4, $0x49400000
+DATA pool<>+10780(SB)/4, $0x49400000
+DATA pool<>+10784(SB)/4, $0x49400000
+DATA pool<>+10788(SB)/4, $0x49400000
+DATA pool<>+10792(SB)/4, $0x49400000
+DATA pool<>+10796(SB)/4, $0x49400000
+DATA pool<>+10800(SB)/4, $0x49400000
+DATA pool<>+10804(SB)/4, $0x49400000
+DATA pool<>+10808(SB)/4, $0x49400000
+DATA pool<>+10812(SB)/4, $0x49400000
+DATA pool<>+10816(SB)/4, $0x49400000
+DATA pool<>+10820(SB)/4, $0x49400000
+DATA pool<>+10824(SB)/4, $0x49400000
+DATA pool<>+10828(SB)/4, $0x49400000
+DATA pool<>+10832(SB)/4, $0x49400000
+DATA pool<>+10836(SB)/4, $0x49400000
+DATA pool<>+10840(SB)/4, $0x49400000
+DATA pool<>+10844(SB)/4, $0x49400000
+DATA pool<>+10880(SB)/4, $0x3e2aaaab
+DATA pool<>+10884(SB)/4, $0x3e2aaaab
+DATA pool<>+10888(SB)/4, $0x3e2aaaab
+DATA pool<>+10892(SB)/4, $0x3e2aaaab
+DATA pool<>+10896(SB)/4, $0x3e2aaaab
+DATA pool<>+10900(SB)/4, $0x3e2aaaab
+DATA pool<>+10904(SB)/4, $0x3e2aaaab
+DATA pool<>+10908(SB)/4, $0x3e2aaaab
+DATA pool<>+10912(SB)/4, $0x3e2aaaab
+DATA pool<>+10916(SB)/4, $0x3e2aaaab
+DATA pool<>+10920(SB)/4, $0x3e2aaaab
+DATA pool<>+10924(SB)/4, $0x3e2aaaab
+DATA pool<>+10928(SB)/4, $0x3e2aaaab
+DATA pool<>+10932(SB)/4, $0x3e2aaaab
+DATA pool<>+10936(SB)/4, $0x3e2aaaab
+DATA pool<>+10940(SB)/4, $0x3e2aaaab
+DATA pool<>+10944(SB)/4, $0x3e2aaaab
+DATA pool<>+10948(SB)/4, $0x3e2aaaab
+DATA pool<>+10952(SB)/4, $0x3e2aaaab
+DATA pool<>+10956(SB)/4, $0x3e2aaaab
+DATA pool<>+10960(SB)/4, $0x3e2aaaab
+DATA pool<>+10964(SB)/4, $0x3e2aaaab
+DATA pool<>+10968(SB)/4, $0x3e2aaaab
+DATA pool<>+10972(SB)/4, $0x3e2aaaab
+DATA pool<>+11008(SB)/4, $0x3f000000
+DATA pool<>+11012(SB)/4, $0x3f000000
+DATA pool<>+11016(SB)/4, $0x3f000000
+DATA pool<>+11020(SB)/4, $0x3f000000
+DATA pool<>+11024(SB)/4, $0x3f000000
+DATA pool<>+11028(SB)/4, $0x3f000000
+DATA pool<>+11032(SB)/4, $0x3f000000
+DATA pool<>+11036(SB)/4, $0x3f000000
+DATA pool<>+11040(SB)/4, $0x3f000000
+DATA pool<>+11044(SB)/4, $0x3f000000
+DATA pool<>+11048(SB)/4, $0x3f000000
+DATA pool<>+11052(SB)/4, $0x3f000000
+DATA pool<>+11056(SB)/4, $0x3f000000
+DATA pool<>+11060(SB)/4, $0x3f000000
+DATA pool<>+11064(SB)/4, $0x3f000000
+DATA pool<>+11068(SB)/4, $0x3f000000
+DATA pool<>+11072(SB)/4, $0x3f000000
+DATA pool<>+11076(SB)/4, $0x3f000000
+DATA pool<>+11080(SB)/4, $0x3f000000
+DATA pool<>+11084(SB)/4, $0x3f000000
+DATA pool<>+11088(SB)/4, $0x3f000000
+DATA pool<>+11092(SB)/4, $0x3f000000
+DATA pool<>+11096(SB)/4, $0x3f000000
+DATA pool<>+11100(SB)/4, $0x3f000000
+DATA pool<>+11136(SB)/4, $0x3f800000
+DATA pool<>+11140(SB)/4, $0x3f800000
+DATA pool<>+11144(SB)/4, $0x3f800000
+DATA pool<>+11148(SB)/4, $0x3f800000
+DATA pool<>+11152(SB)/4, $0x3f800000
+DATA pool<>+11156(SB)/4, $0x3f800000
+DATA pool<>+11160(SB)/4, $0x3f800000
+DATA pool<>+11164(SB)/4, $0x3f800000
+DATA pool<>+11168(SB)/4, $0x3f800000
+DATA pool<>+11172(SB)/4, $0x3f800000
+DATA pool<>+11176(SB)/4, $0x3f800000
+DATA pool<>+11180(SB)/4, $0x3f800000
+DATA pool<>+11184(SB)/4, $0x3f800000
+DATA pool<>+11188(SB)/4, $0x3f800000
+DATA pool<>+11192(SB)/4, $0x3f800000
+DATA pool<>+11196(SB)/4, $0x3f800000
+DATA pool<>+11200(SB)/4, $0x3f800000
+DATA pool<>+11204(SB)/4, $0x3f800000
+DATA pool<>+11208(SB)/4, $0x3f800000
+DATA pool<>+11212(SB)/4, $0x3f800000
+DATA pool<>+11216(SB)/4, $0x3f800000
+DATA pool<>+11220(SB)/4, $0x3f800000
+DATA pool<>+11224(SB)/4, $0x3f800000
+DATA pool<>+11228(SB)/4, $0x3f800000
+DATA pool<>+11264(SB)/4, $0x00000020
+DATA pool<>+11268(SB)/4, $0x00000020
+DATA pool<>+11272(SB)/4, $0x00000020
+DATA pool<>+11276(SB)/4, $0x00000020
+DATA pool<>+11280(SB)/4, $0x00000020
+DATA pool<>+11284(SB)/4, $0x00000020
+DATA pool<>+11288(SB)/4, $0x00000020
+DATA pool<>+11292(SB)/4, $0x00000020
+DATA pool<>+11296(SB)/4, $0x00000020
+DATA pool<>+11300(SB)/4, $0x00000020
+DATA pool<>+11304(SB)/4, $0x00000020
+DATA pool<>+11308(SB)/4, $0x00000020
+DATA pool<>+11312(SB)/4, $0x00000020
+DATA pool<>+11316(SB)/4, $0x00000020
+DATA pool<>+11320(SB)/4, $0x00000020
+DATA pool<>+11324(SB)/4, $0x00000020
+DATA pool<>+11328(SB)/4, $0x00000020
+DATA pool<>+11332(SB)/4, $0x00000020
+DATA pool<>+11336(SB)/4, $0x00000020
+DATA pool<>+11340(SB)/4, $0x00000020
+DATA pool<>+11344(SB)/4, $0x00000020
+DATA pool<>+11348(SB)/4, $0x00000020
+DATA pool<>+11352(SB)/4, $0x00000020
+DATA pool<>+11356(SB)/4, $0x00000020
+DATA pool<>+11392(SB)/8, $0x0000000000000000
+DATA pool<>+11400(SB)/8, $0x0000000000000000
+DATA pool<>+11408(SB)/8, $0x0000000000000000
+DATA pool<>+11416(SB)/8, $0x0000000000000000
+DATA pool<>+11424(SB)/8, $0x0000000000000000
+DATA pool<>+11432(SB)/8, $0x0000000000000000
+DATA pool<>+11440(SB)/8, $0x0000000000000000
+DATA pool<>+11448(SB)/8, $0x0000000000000000
+DATA pool<>+11456(SB)/8, $0x0000000000000000
+DATA pool<>+11464(SB)/8, $0x0000000000000000
+DATA pool<>+11472(SB)/8, $0x0000000000000000
+DATA pool<>+11480(SB)/8, $0x0000000000000000
+DATA pool<>+11520(SB)/8, $0x0000000000000001
+DATA pool<>+11528(SB)/8, $0x0000000000000001
+DATA pool<>+11536(SB)/8, $0x0000000000000001
+DATA pool<>+11544(SB)/8, $0x0000000000000001
+DATA pool<>+11552(SB)/8, $0x0000000000000001
+DATA pool<>+11560(SB)/8, $0x0000000000000001
+DATA pool<>+11568(SB)/8, $0x0000000000000001
+DATA pool<>+11576(SB)/8, $0x0000000000000001
+DATA pool<>+11584(SB)/8, $0x0000000000000001
+DATA pool<>+11592(SB)/8, $0x0000000000000001
+DATA pool<>+11600(SB)/8, $0x0000000000000001
+DATA pool<>+11608(SB)/8, $0x0000000000000001
+DATA pool<>+11648(SB)/8, $0x0000000000000002
+DATA pool<>+11656(SB)/8, $0x0000000000000002
+DATA pool<>+11664(SB)/8, $0x0000000000000002
+DATA pool<>+11672(SB)/8, $0x0000000000000002
+DATA pool<>+11680(SB)/8, $0x0000000000000002
+DATA pool<>+11688(SB)/8, $0x0000000000000002
+DATA pool<>+11696(SB)/8, $0x0000000000000002
+DATA pool<>+11704(SB)/8, $0x0000000000000002
+DATA pool<>+11712(SB)/8, $0x0000000000000002
+DATA pool<>+11720(SB)/8, $0x0000000000000002
+DATA pool<>+11728(SB)/8, $0x0000000000000002
+DATA pool<>+11736(SB)/8, $0x0000000000000002
+DATA pool<>+11776(SB)/8, $0x0000000000000003
+DATA pool<>+11784(SB)/8, $0x0000000000000003
+DATA pool<>+11792(SB)/8, $0x0000000000000003
+DATA pool<>+11800(SB)/8, $0x0000000000000003
+DATA pool<>+11808(SB)/8, $0x0000000000000003
+DATA pool<>+11816(SB)/8, $0x0000000000000003
+DATA pool<>+11824(SB)/8, $0x0000000000000003
+DATA pool<>+11832(SB)/8, $0x0000000000000003
+DATA pool<>+11840(SB)/8, $0x0000000000000003
+DATA pool<>+11848(SB)/8, $0x0000000000000003
+DATA pool<>+11856(SB)/8, $0x0000000000000003
+DATA pool<>+11864(SB)/8, $0x0000000000000003
+DATA pool<>+11904(SB)/8, $0x0000000000000004
+DATA pool<>+11912(SB)/8, $0x0000000000000004
+DATA pool<>+11920(SB)/8, $0x0000000000000004
+DATA pool<>+11928(SB)/8, $0x0000000000000004
+DATA pool<>+11936(SB)/8, $0x0000000000000004
+DATA pool<>+11944(SB)/8, $0x0000000000000004
+DATA pool<>+11952(SB)/8, $0x0000000000000004
+DATA pool<>+11960(SB)/8, $0x0000000000000004
+DATA pool<>+11968(SB)/8, $0x0000000000000004
+DATA pool<>+11976(SB)/8, $0x0000000000000004
+DATA pool<>+11984(SB)/8, $0x0000000000000004
+DATA pool<>+11992(SB)/8, $0x0000000000000004
+DATA pool<>+12032(SB)/8, $0x0000000000000005
+DATA pool<>+12040(SB)/8, $0x0000000000000005
+DATA pool<>+12048(SB)/8, $0x0000000000000005
+DATA pool<>+12056(SB)/8, $0x0000000000000005
+DATA pool<>+12064(SB)/8, $0x0000000000000005
+DATA pool<>+12072(SB)/8, $0x0000000000000005
+DATA pool<>+12080(SB)/8, $0x0000000000000005
+DATA pool<>+12088(SB)/8, $0x0000000000000005
+DATA pool<>+12096(SB)/8, $0x0000000000000005
+DATA pool<>+12104(SB)/8, $0x0000000000000005
+DATA pool<>+12112(SB)/8, $0x0000000000000005
+DATA pool<>+12120(SB)/8, $0x0000000000000005
+DATA pool<>+12160(SB)/8, $0x0000000000000006
+DATA pool<>+12168(SB)/8, $0x0000000000000006
+DATA pool<>+12176(SB)/8, $0x0000000000000006
+DATA pool<>+12184(SB)/8, $0x0000000000000006
+DATA pool<>+12192(SB)/8, $0x0000000000000006
+DATA pool<>+12200(SB)/8, $0x0000000000000006
+DATA pool<>+12208(SB)/8, $0x0000000000000006
+DATA pool<>+12216(SB)/8, $0x0000000000000006
+DATA pool<>+12224(SB)/8, $0x0000000000000006
+DATA pool<>+12232(SB)/8, $0x0000000000000006
+DATA pool<>+12240(SB)/8, $0x0000000000000006
+DATA pool<>+12248(SB)/8, $0x0000000000000006
+DATA pool<>+12288(SB)/8, $0x0000000000000007
+DATA pool<>+12296(SB)/8, $0x0000000000000007
+DATA pool<>+12304(SB)/8, $0x0000000000000007
+DATA pool<>+12312(SB)/8, $0x0000000000000007
+DATA pool<>+12320(SB)/8, $0x0000000000000007
+DATA pool<>+12328(SB)/8, $0x0000000000000007
+DATA pool<>+12336(SB)/8, $0x0000000000000007
+DATA pool<>+12344(SB)/8, $0x0000000000000007
+DATA pool<>+12352(SB)/8, $0x0000000000000007
+DATA pool<>+12360(SB)/8, $0x0000000000000007
+DATA pool<>+12368(SB)/8, $0x0000000000000007
+DATA pool<>+12376(SB)/8, $0x0000000000000007
+DATA pool<>+12416(SB)/8, $0x0000000000000008
+DATA pool<>+12424(SB)/8, $0x0000000000000008
+DATA pool<>+12432(SB)/8, $0x0000000000000008
+DATA pool<>+12440(SB)/8, $0x0000000000000008
+DATA pool<>+12448(SB)/8, $0x0000000000000008
+DATA pool<>+12456(SB)/8, $0x0000000000000008
+DATA pool<>+12464(SB)/8, $0x0000000000000008
+DATA pool<>+12472(SB)/8, $0x0000000000000008
+DATA pool<>+12480(SB)/8, $0x0000000000000008
+DATA pool<>+12488(SB)/8, $0x0000000000000008
+DATA pool<>+12496(SB)/8, $0x0000000000000008
+DATA pool<>+12504(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $12512
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -17,8 +17,8 @@
 // exp pass, so that O keeps its bits however large e_t is: the pass splits
 // at the target's vector, whose target lane alone is zeroed (a lane-index
 // compare), and the max pass splits the same way to see the other entries'
-// max (see confidentMargin). Rows of up to shortBytes go two at a time
-// through one-vector steps that find the target's lane in every vector
+// max (see confidentMargin). Float64 rows of up to shortVecs vectors go
+// two at a time through steps that find the target's lane in every vector
 // (short.go). LogSumExp takes rows of up to groupBytes a float64 vector's
 // worth at a time instead (8 rows AVX-512, 4 AVX2): one transposing tree
 // for their maxima, one for their sums, and their logs in one vector
@@ -760,6 +760,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 		x.sts = []Mem{st, AllocLocal(8)}
 		x.ets = []Mem{et, AllocLocal(8)}
 		x.etails = []Mem{etail, AllocLocal(isa.VB)}
+		if !isa.AVX512 {
+			x.mtmp = AllocLocal(2 * isa.VB)
+		}
 	}
 	x.emit()
 	x.pre, x.withDS = "l_", false
@@ -778,6 +781,7 @@ type xentRows struct {
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
 	sts, ets, etails             []Mem // the short path's, by slot
+	mtmp                         Mem   // the short path's maxima (AVX2)
 	quadLoc                      xquadLocals
 	next                         Register
 }

@@ -12,16 +12,17 @@ import (
 	. "github.com/rowwise/softmax/gen/internal"
 )
 
-// shortBytes is the longest row (in bytes) that takes the short path: two
-// rows at a time, one vector of each per step, so that the latency chains
-// of their reductions and logs overlap (one short row alone is bound by
+// shortVecs is the longest row (in vectors: 1024 bytes AVX-512, 512
+// AVX2) that takes the short path: two rows at a time, one vector of each
+// per step (the exp pass: shortExpUnroll), so that the latency chains of
+// their reductions and logs overlap (one short row alone is bound by
 // them). A row left over, or one of a pair that cannot take it, runs the
 // same code alone (one slot): each slot's arithmetic is the same in both,
 // so a row's bits do not depend on its neighbour (rows stand alone).
-const shortBytes = 1024
+const shortVecs = 16
 
 // shortCols returns the longest row of the short path, in elements.
-func (r *row) shortCols() int { return shortBytes / r.d.Size }
+func (r *row) shortCols() int { return shortVecs * r.lanes }
 
 // at addresses slot i's row at base: slot 1 is the row after slot 0's.
 func (r *row) at(base Register, disp, i int) Mem {
@@ -31,10 +32,9 @@ func (r *row) at(base Register, disp, i int) Mem {
 	return Mem{Base: base, Index: r.cols, Scale: uint8(r.d.Size), Disp: disp}
 }
 
-// shortXentOK says whether CrossEntropy has the short path: AVX-512
-// float64 (float32 takes the four-row path; AVX2 float64 has not the
-// registers for two rows' sums, maxima and target distances).
-func (r *row) shortXentOK() bool { return r.isa.AVX512 && r.d.Size == 8 }
+// shortXentOK says whether CrossEntropy has the short path: float64
+// (float32 takes the four-row path).
+func (r *row) shortXentOK() bool { return r.d.Size == 8 }
 
 // targetDist returns, for slot i, t - l in lane l (t the slot's label, as
 // an integer as wide as the elements): the target's lane of the first
@@ -124,20 +124,17 @@ func (x *xentRows) short(pre string, k int, ignored, special string) {
 	}
 	ms := x.shortMax(pre, k, special)
 	xe := newXentExpF64(x.p, x.isa)
-	Comment("e_t = exp(s_t - max), both slots' in one vector: slot i's in lane i.")
+	Comment("s_t - max (back to the locals, for the loss) and e_t =",
+		"exp(s_t - max), both slots' in one vector: slot i's in lane i.")
+	dt := pairMem(x.sts[:k])
+	VSUBPD(pairLanes(ms), dt, dt)
+	storeLanes(dt, x.sts[:k])
 	ev := x.isa.Vec()
-	VMOVSD(x.sts[0], ev.AsX())
-	if k > 1 {
-		VMOVHPD(x.sts[1], ev.AsX(), ev.AsX())
-	}
-	VSUBPD(pairLanes(ms), ev.AsX(), ev.AsX())
+	VMOVAPD(dt, ev.AsX())
 	xe.exp([]VecVirtual{ev})
-	VMOVSD(ev.AsX(), x.ets[0])
-	if k > 1 {
-		VMOVHPD(ev.AsX(), x.ets[1])
-	}
+	storeLanes(ev.AsX(), x.ets[:k])
 	sums := x.shortExp(pre, k, ms, xe)
-	o, z := x.pairLoss(sums, ms)
+	o, z := x.pairLoss(sums)
 	if x.withDS {
 		kvs, dt := x.pairDS(o, z, k)
 		x.shortScale(pre, kvs)
@@ -195,12 +192,22 @@ func (x *xentRows) shortMax(pre string, k int, special string) []VecVirtual {
 	return ms
 }
 
+// shortExpUnroll is the number of vectors of each slot a step of the
+// short path's exp pass takes: AVX-512 has the registers for two (four
+// exps in flight), AVX2 for one.
+func shortExpUnroll(isa ISA) int {
+	if isa.AVX512 {
+		return 2
+	}
+	return 1
+}
+
 // shortExp emits the exp pass of the short path's k slots: e = exp(s -
 // max), the target's lane 0, stored into ds (the tails' e into etails),
 // and returns each slot's sum O in lane 0. The sums are plain: a lane
-// adds at most shortBytes/64 = 16 e, and with the reduction's three adds
-// O is within 19 roundings, 2^-48.7 relative, inside the contract's 2^-46
-// (the long rows compensate theirs, as Softmax).
+// adds at most shortVecs = 16 e, and with the reduction's adds (three
+// AVX-512, two AVX2) O is within 19 roundings, 2^-48.7 relative, inside
+// the contract's 2^-46 (the long rows compensate theirs, as Softmax).
 func (x *xentRows) shortExp(pre string, k int, ms []VecVirtual, xe xentExpF64) []VecVirtual {
 	r, d, isa := x.row, x.d, x.isa
 	Comment("Exp pass: e = exp(s - max), the target's lane 0, summed.")
@@ -212,39 +219,55 @@ func (x *xentRows) shortExp(pre string, k int, ms []VecVirtual, xe xentExpF64) [
 		out = GP64()
 		MOVQ(x.dsp, out)
 	}
+	// AVX2 subtracts the maxima from the stack: two rows' exps, maxima,
+	// sums and target distances take more than its 16 registers.
+	mops := make([]Op, k)
+	for i, m := range ms {
+		mops[i] = m
+		if !isa.AVX512 {
+			mops[i] = x.mtmp.Offset(r.vb * i)
+			d.MOVU(m, mops[i])
+		}
+	}
 	sums, dist := make([]VecVirtual, k), make([]VecVirtual, k)
 	for i := range sums {
 		sums[i] = isa.Vec()
 		VXORPD(sums[i], sums[i], sums[i])
 		dist[i] = x.targetDist(i)
 	}
-	step := func(load func(i int, v VecVirtual), store func(i int, v VecVirtual)) {
-		xs := make([]VecVirtual, k)
-		for i := range xs {
-			xs[i] = isa.Vec()
-			load(i, xs[i])
-			d.SUB(ms[i], xs[i], xs[i])
+	// step takes u vectors of each slot: their exps in flight together,
+	// then each added in order (the bits of one vector a step).
+	step := func(u int, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
+		xs := make([]VecVirtual, 0, u*k)
+		for j := 0; j < u; j++ {
+			for i := 0; i < k; i++ {
+				v := isa.Vec()
+				load(i, j, v)
+				d.SUB(mops[i], v, v)
+				xs = append(xs, v)
+			}
 		}
 		xe.exp(xs)
-		for i, v := range xs {
+		for q, v := range xs {
+			i, j := q%k, q/k
 			x.atTarget(v, dist[i], false)
 			x.stepDist(dist[i])
 			if x.withDS {
-				store(i, v)
+				store(i, j, v)
 			}
 			VADDPD(v, sums[i], sums[i])
 		}
 	}
-	Loop(pre+"sexp", n, r.lanes, 1, func(int) {
-		step(func(i int, v VecVirtual) { d.MOVU(r.at(ptr, 0, i), v) },
-			func(i int, v VecVirtual) { d.MOVU(v, r.at(out, 0, i)) })
-		ADDQ(U32(r.vb), ptr)
+	Loop(pre+"sexp", n, r.lanes, shortExpUnroll(isa), func(u int) {
+		step(u, func(i, j int, v VecVirtual) { d.MOVU(r.at(ptr, r.vb*j, i), v) },
+			func(i, j int, v VecVirtual) { d.MOVU(v, r.at(out, r.vb*j, i)) })
+		ADDQ(U32(r.vb*u), ptr)
 		if out != nil {
-			ADDQ(U32(r.vb), out)
+			ADDQ(U32(r.vb*u), out)
 		}
 	}, func() {
-		step(func(i int, v VecVirtual) { r.mask.LoadFill(r.at(ptr, 0, i), v, r.negInf) },
-			func(i int, v VecVirtual) { d.MOVU(v, x.etails[i]) })
+		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.at(ptr, 0, i), v, r.negInf) },
+			func(i, _ int, v VecVirtual) { d.MOVU(v, x.etails[i]) })
 	})
 	for _, s := range sums {
 		HSumPD(s)

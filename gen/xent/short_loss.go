@@ -42,9 +42,17 @@ func pairMem(ms []Mem) VecVirtual {
 	return x
 }
 
+// storeLanes stores lane i of the XMM v to ms[i] (pairMem's inverse).
+func storeLanes(v Op, ms []Mem) {
+	VMOVSD(v, ms[0])
+	if len(ms) > 1 {
+		VMOVHPD(v, ms[1])
+	}
+}
+
 // pairLoss emits the losses of the short path's k slots (1 or 2) from
-// their O (lane 0 of sums, float64), max (lane 0 of ms) and the locals'
-// e_t and s_t, each slot in its own lane of one XMM, so that the slots'
+// their O (lane 0 of sums, float64) and the locals' e_t and s_t - max
+// (x.ets, x.sts), each slot in its own lane of one XMM, so that the slots'
 // chains overlap and no branch depends on the data: Z = e_t + O, loss =
 // log(Z) - (s_t - max), but log1p(O/e_t) by its series where e_t >= 1/2
 // and O <= 0.4 e_t (p_t near 1: the loss may be tiny), blended lane by
@@ -53,7 +61,7 @@ func pairMem(ms []Mem) VecVirtual {
 // [-log 2, 0]: log(Z)'s relative error carries over.) Each lane's
 // arithmetic is its slot's alone: a row's bits do not depend on whether
 // it runs with another. It stores the losses and returns O and Z.
-func (x *xentRows) pairLoss(sums, ms []VecVirtual) (o, z VecVirtual) {
+func (x *xentRows) pairLoss(sums []VecVirtual) (o, z VecVirtual) {
 	p, k := x.p, len(sums)
 	Comment("The slots' losses, slot i in lane i: log(Z) - (s_t - max), or",
 		"log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.")
@@ -64,9 +72,7 @@ func (x *xentRows) pairLoss(sums, ms []VecVirtual) (o, z VecVirtual) {
 	y := XMM()
 	VMOVAPD(z, y)
 	LogPD(p, y, logTerms(x.d))
-	dt := pairMem(x.sts[:k]) // s_t - max, exact
-	VSUBPD(pairLanes(ms), dt, dt)
-	VSUBPD(dt, y, y)
+	VSUBPD(pairMem(x.sts[:k]), y, y) // - (s_t - max)
 	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
 	f, f2, s := XMM(), XMM(), XMM()
 	VADDPD(et, et, f)
