@@ -15062,7 +15062,7 @@ done:
 
 // func CrossEntropyF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $48-112
+TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $160-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -15090,6 +15090,800 @@ pfnext:
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
 	JE    l_start
+	CMPQ  DI, $0x00000040
+	JA    d_row
+
+d_spairs:
+	CMPQ    SI, $0x02
+	JL      d_salone
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_salone
+	MOVLQSX 4(BX), R8
+	TESTQ   R8, R8
+	JS      d_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R10
+	VMOVQ        R10, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	MOVLQSX      4(BX), R10
+	VMOVQ        R10, X4
+	VPBROADCASTQ X4, Y4
+	VPSUBQ       laneidx64_4<>+0(SB), Y4, Y4
+
+d_spsmax_one:
+	CMPQ      R8, $0x00000004
+	JL        d_spsmax_tail
+	VMOVUPD   (R9), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VMOVUPD   (R9)(DI*8), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y4, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y3, Y3
+	VPSUBQ    pool<>+9472(SB), Y4, Y4
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000004, R8
+	JMP       d_spsmax_one
+
+d_spsmax_tail:
+	TESTQ      R8, R8
+	JE         d_spsmax_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y6
+	VBLENDVPD  Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD     Y5, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VMASKMOVPD (R9)(DI*8), Y0, Y2
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y2, Y5, Y2
+	VPCMPEQQ   pool<>+9344(SB), Y4, Y5
+	VBLENDVPD  Y5, pool<>+6656(SB), Y2, Y2
+	VMAXPD     Y2, Y3, Y3
+	VPSUBQ     pool<>+9472(SB), Y4, Y4
+
+d_spsmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), R8
+	MOVLQSX      (BX), R9
+	VMOVSD       (R8)(R9*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          d_salone
+	VMOVQ        X2, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           d_salone
+	VBROADCASTSD X2, Y1
+	VEXTRACTF128 $0x01, Y3, X2
+	VMAXPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VMAXPD       X2, X3, X3
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX)(DI*8), R8
+	MOVLQSX      4(BX), R9
+	VMOVSD       (R8)(R9*8), X2
+	VMOVSD       X2, 48(SP)
+	VMAXSD       X2, X3, X2
+	VSUBSD       X2, X3, X3
+	VUCOMISD     pool<>+9600(SB), X3
+	JCS          d_salone
+	VMOVQ        X2, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           d_salone
+	VBROADCASTSD X2, Y2
+	VMOVUPD      pool<>+9728(SB), Y3
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X4
+	VMOVHPD   48(SP), X4, X4
+	VUNPCKLPD X2, X1, X5
+	VSUBPD    X5, X4, X4
+	VMOVSD    X4, 8(SP)
+	VMOVHPD   X4, 48(SP)
+	VMOVAPD   X4, X7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y3, Y7
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y7, Y6
+	VFMADD231PD pool<>+7296(SB), Y5, Y6
+	VFMADD231PD pool<>+7424(SB), Y5, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y5
+	VFMADD213PD pool<>+8448(SB), Y6, Y5
+	VFMADD213PD pool<>+8576(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y7
+	VMOVSD  X7, (SP)
+	VMOVHPD X7, 56(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	MOVQ         CX, R10
+	VMOVUPD      Y1, 96(SP)
+	VMOVUPD      Y2, 128(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R11
+	VMOVQ        R11, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	MOVLQSX      4(BX), R11
+	VMOVQ        R11, X5
+	VPBROADCASTQ X5, Y5
+	VPSUBQ       laneidx64_4<>+0(SB), Y5, Y5
+
+d_spsexp_one:
+	CMPQ    R8, $0x00000004
+	JL      d_spsexp_tail
+	VMOVUPD (R9), Y6
+	VSUBPD  96(SP), Y6, Y6
+	VMOVUPD (R9)(DI*8), Y9
+	VSUBPD  128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y12, Y6
+	VFMADD231PD pool<>+7424(SB), Y12, Y6
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y6, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y6, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y6, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y6, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y6, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y6, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y6, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y6, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y6, Y6, Y14
+	VFMADD213PD Y6, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y12, Y6
+	VPSLLQ   $0x34, Y11, Y11
+	VPADDQ   pool<>+2432(SB), Y11, Y11
+	VMULPD   Y11, Y13, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y10
+	VANDNPD  Y6, Y10, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VMOVUPD  Y6, (R10)
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y6
+	VANDNPD  Y9, Y6, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VMOVUPD  Y9, (R10)(DI*8)
+	VADDPD   Y9, Y4, Y4
+	ADDQ     $0x00000020, R9
+	ADDQ     $0x00000020, R10
+	SUBQ     $0x00000004, R8
+	JMP      d_spsexp_one
+
+d_spsexp_tail:
+	TESTQ      R8, R8
+	JE         d_spsexp_done
+	VMASKMOVPD (R9), Y0, Y6
+	VMOVUPD    pool<>+6656(SB), Y9
+	VBLENDVPD  Y0, Y6, Y9, Y6
+	VSUBPD     96(SP), Y6, Y6
+	VMASKMOVPD (R9)(DI*8), Y0, Y9
+	VMOVUPD    pool<>+6656(SB), Y10
+	VBLENDVPD  Y0, Y9, Y10, Y9
+	VSUBPD     128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y9, Y3
+	VSUBPD      pool<>+7040(SB), Y10, Y11
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y11, Y6
+	VFMADD231PD pool<>+7424(SB), Y11, Y6
+	VSUBPD      pool<>+7040(SB), Y3, Y12
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y12, Y9
+	VFMADD231PD pool<>+7424(SB), Y12, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y6, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y12
+	VFMADD213PD pool<>+7808(SB), Y6, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y12
+	VFMADD213PD pool<>+7936(SB), Y6, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y12
+	VFMADD213PD pool<>+8064(SB), Y6, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y12
+	VFMADD213PD pool<>+8192(SB), Y6, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y12
+	VFMADD213PD pool<>+8320(SB), Y6, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y12
+	VFMADD213PD pool<>+8448(SB), Y6, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y12
+	VFMADD213PD pool<>+8576(SB), Y6, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y12
+	VMULPD      Y6, Y6, Y13
+	VFMADD213PD Y6, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y11, Y6
+	VPSLLQ   $0x34, Y3, Y3
+	VPADDQ   pool<>+2432(SB), Y3, Y3
+	VMULPD   Y3, Y12, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y3
+	VANDNPD  Y6, Y3, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VMOVUPD  Y6, 16(SP)
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y2
+	VANDNPD  Y9, Y2, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VMOVUPD  Y9, 64(SP)
+	VADDPD   Y9, Y4, Y4
+
+d_spsexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X4, X1, X3
+	VMOVSD    (SP), X2
+	VMOVHPD   56(SP), X2, X2
+	VADDPD    X3, X2, X1
+	VMOVAPD   X1, X4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X4, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X4, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+8704(SB), X8
+	VFMADD213PD pool<>+8832(SB), X5, X8
+	VFMADD213PD pool<>+8960(SB), X5, X8
+	VFMADD213PD pool<>+9088(SB), X5, X8
+	VFMADD213PD pool<>+9216(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X4, X8
+	VMOVAPD     X8, X4
+	VMOVSD      8(SP), X5
+	VMOVHPD     48(SP), X5, X5
+	VSUBPD      X5, X4, X4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X5
+	VADDPD      X3, X5, X5
+	VDIVPD      X5, X3, X5
+	VMULPD      X5, X5, X6
+	VMOVUPD     pool<>+6016(SB), X7
+	VFMADD213PD pool<>+6144(SB), X6, X7
+	VFMADD213PD pool<>+6272(SB), X6, X7
+	VFMADD213PD pool<>+6400(SB), X6, X7
+	VFMADD213PD pool<>+6528(SB), X6, X7
+	VFMADD213PD pool<>+4224(SB), X6, X7
+	VFMADD213PD pool<>+4352(SB), X6, X7
+	VFMADD213PD pool<>+4480(SB), X6, X7
+	VFMADD213PD pool<>+4608(SB), X6, X7
+	VMULPD      X6, X7, X7
+	VADDPD      X5, X5, X5
+	VFMADD213PD X5, X5, X7
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD       pool<>+4864(SB), X2, X6
+	VCMPPD       $0x12, X6, X3, X6
+	VMOVUPD      pool<>+4736(SB), X5
+	VCMPPD       $0x12, X2, X5, X5
+	VANDPD       X6, X5, X5
+	VBLENDVPD    X5, X7, X4, X4
+	VMOVSD       X4, (AX)
+	VMOVHPD      X4, 8(AX)
+	VMOVUPD      pool<>+2432(SB), X4
+	VDIVPD       X1, X4, X4
+	MOVSD        gradScale+104(FP), X1
+	VMOVDDUP     X1, X1
+	VMULPD       X4, X1, X2
+	VMULPD       X4, X3, X4
+	VMULPD       X1, X4, X4
+	VXORPD       pool<>+5120(SB), X4, X4
+	VBROADCASTSD X2, Y1
+	VUNPCKHPD    X2, X2, X2
+	VBROADCASTSD X2, Y2
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ CX, R9
+
+d_spsscale_one:
+	CMPQ    R8, $0x00000004
+	JL      d_spsscale_tail
+	VMULPD  (R9), Y1, Y3
+	VMOVUPD Y3, (R9)
+	VMULPD  (R9)(DI*8), Y2, Y3
+	VMOVUPD Y3, (R9)(DI*8)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, R8
+	JMP     d_spsscale_one
+
+d_spsscale_tail:
+	TESTQ      R8, R8
+	JE         d_spsscale_done
+	VMULPD     16(SP), Y1, Y1
+	VMASKMOVPD Y1, Y0, (R9)
+	VMULPD     64(SP), Y2, Y1
+	VMASKMOVPD Y1, Y0, (R9)(DI*8)
+
+d_spsscale_done:
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R9
+	VMOVSD  X4, (R8)(R9*8)
+	LEAQ    (CX)(DI*8), R8
+	MOVLQSX 4(BX), R9
+	VMOVHPD X4, (R8)(R9*8)
+	LEAQ    (DX)(DI*8), DX
+	LEAQ    (CX)(DI*8), CX
+	ADDQ    $0x00000008, AX
+	ADDQ    $0x00000004, BX
+	LEAQ    (DX)(DI*8), DX
+	LEAQ    (CX)(DI*8), CX
+	ADDQ    $0x00000008, AX
+	ADDQ    $0x00000004, BX
+	SUBQ    $0x02, SI
+	JMP     d_spairs
+
+d_salone:
+	TESTQ   SI, SI
+	JE      done
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R10
+	VMOVQ        R10, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+
+d_sosmax_one:
+	CMPQ      R8, $0x00000004
+	JL        d_sosmax_tail
+	VMOVUPD   (R9), Y3
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y4
+	VBLENDVPD Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD    Y3, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000004, R8
+	JMP       d_sosmax_one
+
+d_sosmax_tail:
+	TESTQ      R8, R8
+	JE         d_sosmax_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+6656(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y4
+	VBLENDVPD  Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD     Y3, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+
+d_sosmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), R8
+	MOVLQSX      (BX), R9
+	VMOVSD       (R8)(R9*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          d_sospecial
+	VMOVQ        X2, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           d_sospecial
+	VBROADCASTSD X2, Y1
+	VMOVUPD      pool<>+9728(SB), Y2
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   8(SP), X3, X3
+	VUNPCKLPD X1, X1, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVAPD   X3, X8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y8, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y8, Y5
+	VFMADD231PD pool<>+7296(SB), Y4, Y5
+	VFMADD231PD pool<>+7424(SB), Y4, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y4
+	VFMADD213PD pool<>+8448(SB), Y5, Y4
+	VFMADD213PD pool<>+8576(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y3, Y3
+	VPADDQ pool<>+2432(SB), Y3, Y3
+	VMULPD Y3, Y4, Y8
+	VMOVSD X8, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	MOVQ         CX, R10
+	VMOVUPD      Y1, 96(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R11
+	VMOVQ        R11, X3
+	VPBROADCASTQ X3, Y3
+	VPSUBQ       laneidx64_4<>+0(SB), Y3, Y3
+
+d_sosexp_one:
+	CMPQ    R8, $0x00000004
+	JL      d_sosexp_tail
+	VMOVUPD (R9), Y4
+	VSUBPD  96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y5, Y5
+	VPADDQ   pool<>+2432(SB), Y5, Y5
+	VMULPD   Y5, Y6, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y5
+	VANDNPD  Y4, Y5, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VMOVUPD  Y4, (R10)
+	VADDPD   Y4, Y1, Y1
+	ADDQ     $0x00000020, R9
+	ADDQ     $0x00000020, R10
+	SUBQ     $0x00000004, R8
+	JMP      d_sosexp_one
+
+d_sosexp_tail:
+	TESTQ      R8, R8
+	JE         d_sosexp_done
+	VMASKMOVPD (R9), Y0, Y4
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y2, Y2
+	VPADDQ   pool<>+2432(SB), Y2, Y2
+	VMULPD   Y2, Y5, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y2
+	VANDNPD  Y4, Y2, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VMOVUPD  Y4, 16(SP)
+	VADDPD   Y4, Y1, Y1
+
+d_sosexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X1, X1, X3
+	VMOVSD    (SP), X2
+	VMOVHPD   (SP), X2, X2
+	VADDPD    X3, X2, X1
+	VMOVAPD   X1, X4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X4, X5
+	VPCMPGTQ pool<>+1920(SB), X5, X6
+	VPADDQ   pool<>+2048(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X4, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+2176(SB), X7, X7
+	VSUBPD   pool<>+2304(SB), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X5, X6
+	VADDPD      pool<>+2432(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+8704(SB), X8
+	VFMADD213PD pool<>+8832(SB), X5, X8
+	VFMADD213PD pool<>+8960(SB), X5, X8
+	VFMADD213PD pool<>+9088(SB), X5, X8
+	VFMADD213PD pool<>+9216(SB), X5, X8
+	VFMADD213PD pool<>+2560(SB), X5, X8
+	VFMADD213PD pool<>+2688(SB), X5, X8
+	VFMADD213PD pool<>+2816(SB), X5, X8
+	VFMADD213PD pool<>+2944(SB), X5, X8
+	VFMADD213PD pool<>+3072(SB), X5, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X7, X8
+	VFMADD231PD pool<>+3328(SB), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X4, X8
+	VMOVAPD     X8, X4
+	VMOVSD      8(SP), X5
+	VMOVHPD     8(SP), X5, X5
+	VSUBPD      X5, X4, X4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X5
+	VADDPD      X3, X5, X5
+	VDIVPD      X5, X3, X5
+	VMULPD      X5, X5, X6
+	VMOVUPD     pool<>+6016(SB), X7
+	VFMADD213PD pool<>+6144(SB), X6, X7
+	VFMADD213PD pool<>+6272(SB), X6, X7
+	VFMADD213PD pool<>+6400(SB), X6, X7
+	VFMADD213PD pool<>+6528(SB), X6, X7
+	VFMADD213PD pool<>+4224(SB), X6, X7
+	VFMADD213PD pool<>+4352(SB), X6, X7
+	VFMADD213PD pool<>+4480(SB), X6, X7
+	VFMADD213PD pool<>+4608(SB), X6, X7
+	VMULPD      X6, X7, X7
+	VADDPD      X5, X5, X5
+	VFMADD213PD X5, X5, X7
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD       pool<>+4864(SB), X2, X6
+	VCMPPD       $0x12, X6, X3, X6
+	VMOVUPD      pool<>+4736(SB), X5
+	VCMPPD       $0x12, X2, X5, X5
+	VANDPD       X6, X5, X5
+	VBLENDVPD    X5, X7, X4, X4
+	VMOVSD       X4, (AX)
+	VMOVUPD      pool<>+2432(SB), X4
+	VDIVPD       X1, X4, X4
+	MOVSD        gradScale+104(FP), X1
+	VMOVDDUP     X1, X1
+	VMULPD       X4, X1, X2
+	VMULPD       X4, X3, X3
+	VMULPD       X1, X3, X3
+	VXORPD       pool<>+5120(SB), X3, X3
+	VBROADCASTSD X2, Y1
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ CX, R9
+
+d_sosscale_one:
+	CMPQ    R8, $0x00000004
+	JL      d_sosscale_tail
+	VMULPD  (R9), Y1, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, R8
+	JMP     d_sosscale_one
+
+d_sosscale_tail:
+	TESTQ      R8, R8
+	JE         d_sosscale_done
+	VMULPD     16(SP), Y1, Y1
+	VMASKMOVPD Y1, Y0, (R9)
+
+d_sosscale_done:
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R9
+	VMOVSD  X3, (R8)(R9*8)
+
+d_sonext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	JMP  d_spairs
+
+d_soignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R9
+	VXORPS Y1, Y1, Y1
+
+d_sozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_sozero_one
+	VMOVUPD Y1, (R9)
+	VMOVUPD Y1, 32(R9)
+	VMOVUPD Y1, 64(R9)
+	VMOVUPD Y1, 96(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000010, R8
+	JMP     d_sozero_loop
+
+d_sozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_sozero_tail
+	VMOVUPD Y1, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, R8
+	JMP     d_sozero_one
+
+d_sozero_tail:
+	TESTQ      R8, R8
+	JE         d_sozero_done
+	VMASKMOVPD Y1, Y0, (R9)
+
+d_sozero_done:
+	JMP d_sonext
+
+d_sospecial:
+	VMOVSD pool<>+4992(SB), X1
+	VMOVSD X1, (AX)
+	JMP    d_sonext
 
 d_row:
 	TESTQ   SI, SI
@@ -15199,7 +15993,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9344(SB), X1
+	VUCOMISD pool<>+9600(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -15214,45 +16008,44 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
+	VMOVUPD      pool<>+9728(SB), Y3
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y3, Y2
 	VMOVUPD     pool<>+7040(SB), Y3
 	VFMADD231PD pool<>+7168(SB), Y2, Y3
 	VSUBPD      pool<>+7040(SB), Y3, Y4
-	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+7296(SB), Y4, Y5
-	VFMADD231PD pool<>+7424(SB), Y4, Y5
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y4
-	VFMADD213PD pool<>+9600(SB), Y5, Y4
-	VFMADD213PD pool<>+9728(SB), Y5, Y4
-	VFMADD213PD pool<>+9856(SB), Y5, Y4
-	VFMADD213PD pool<>+9984(SB), Y5, Y4
-	VFMADD213PD pool<>+10112(SB), Y5, Y4
-	VFMADD213PD pool<>+10240(SB), Y5, Y4
-	VFMADD213PD pool<>+10368(SB), Y5, Y4
-	VFMADD213PD pool<>+10496(SB), Y5, Y4
-	VFMADD213PD pool<>+10624(SB), Y5, Y4
-	VFMADD213PD pool<>+10752(SB), Y5, Y4
-	VMULPD      Y5, Y5, Y6
-	VFMADD213PD Y5, Y6, Y4
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+6912(SB), Y2, Y2
-	VANDPD  Y2, Y4, Y2
+	VMULPD  Y3, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   DX, R11
-	MOVQ   CX, R12
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	MOVQ    DX, R11
+	MOVQ    CX, R12
+	VXORPD  Y2, Y2, Y2
+	VMOVUPD pool<>+9728(SB), Y3
+	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -15261,75 +16054,69 @@ d_maxb_done:
 d_expa_loop:
 	CMPQ       R10, $0x00000008
 	JL         d_expa_one
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R11)(R8*1)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    (R11), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPD    32(R11), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VMOVUPD Y4, (R12)
-	VMOVUPD Y5, 32(R12)
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, (R12)
+	VMOVUPD Y6, 32(R12)
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000008, R10
@@ -15338,46 +16125,43 @@ d_expa_loop:
 d_expa_one:
 	CMPQ       R10, $0x00000004
 	JL         d_expa_tail
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R11), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R11)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, (R12)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VMOVUPD Y5, (R12)
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R11
 	ADDQ    $0x00000020, R12
 	SUBQ    $0x00000004, R10
@@ -15391,52 +16175,49 @@ d_expa_tail:
 	ADDQ       DI, R10
 	CMPQ       R10, $0x00000004
 	JL         d_exp_tpart
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R11), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R11)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y7, Y5
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
-	VMOVQ        R13, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VMOVUPD      Y4, (R12)
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        R13, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
+	VANDNPD      Y5, Y6, Y5
+	VMOVUPD      Y5, (R12)
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y6
+	VSUBPD       Y2, Y6, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y6, Y2
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
 	SUBQ         $0x00000004, R10
@@ -15445,75 +16226,69 @@ d_expa_tail:
 d_expb_loop:
 	CMPQ       R10, $0x00000008
 	JL         d_expb_one
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R11)(R8*1)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    (R11), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPD    32(R11), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VMOVUPD Y4, (R12)
-	VMOVUPD Y5, 32(R12)
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, (R12)
+	VMOVUPD Y6, 32(R12)
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000008, R10
@@ -15522,46 +16297,43 @@ d_expb_loop:
 d_expb_one:
 	CMPQ       R10, $0x00000004
 	JL         d_expb_tail
-	VMOVUPD    (R11), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R11), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R11)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, (R12)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VMOVUPD Y5, (R12)
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R11
 	ADDQ    $0x00000020, R12
 	SUBQ    $0x00000004, R10
@@ -15570,102 +16342,96 @@ d_expb_one:
 d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
-	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R11), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, 16(SP)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y6, Y5
+	VMOVUPD Y5, 16(SP)
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y3
+	VSUBPD  Y2, Y3, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y3, Y2
 
 d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R11), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
-	VMOVQ        R10, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VMOVUPD      Y4, 16(SP)
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        R10, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y3, Y3
+	VANDNPD      Y5, Y3, Y5
+	VMOVUPD      Y5, 16(SP)
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y3
+	VSUBPD       Y2, Y3, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y3, Y2
 
 d_exp_end:
-	VSUBPD       Y3, Y2, Y2
+	VSUBPD       Y4, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VADDPD       X3, X2, X2
 	VPERMILPD    $0x01, X2, X3
@@ -15884,6 +16650,684 @@ d_special:
 	JMP    d_next
 
 l_start:
+	CMPQ DI, $0x00000040
+	JA   l_row
+
+l_spairs:
+	CMPQ    SI, $0x02
+	JL      l_salone
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_salone
+	MOVLQSX 4(BX), CX
+	TESTQ   CX, CX
+	JS      l_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	MOVLQSX      4(BX), R9
+	VMOVQ        R9, X4
+	VPBROADCASTQ X4, Y4
+	VPSUBQ       laneidx64_4<>+0(SB), Y4, Y4
+
+l_spsmax_one:
+	CMPQ      CX, $0x00000004
+	JL        l_spsmax_tail
+	VMOVUPD   (R8), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VMOVUPD   (R8)(DI*8), Y5
+	VPCMPEQQ  pool<>+9344(SB), Y4, Y6
+	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD    Y5, Y3, Y3
+	VPSUBQ    pool<>+9472(SB), Y4, Y4
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000004, CX
+	JMP       l_spsmax_one
+
+l_spsmax_tail:
+	TESTQ      CX, CX
+	JE         l_spsmax_done
+	VMASKMOVPD (R8), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y6
+	VBLENDVPD  Y6, pool<>+6656(SB), Y5, Y5
+	VMAXPD     Y5, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VMASKMOVPD (R8)(DI*8), Y0, Y2
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y2, Y5, Y2
+	VPCMPEQQ   pool<>+9344(SB), Y4, Y5
+	VBLENDVPD  Y5, pool<>+6656(SB), Y2, Y2
+	VMAXPD     Y2, Y3, Y3
+	VPSUBQ     pool<>+9472(SB), Y4, Y4
+
+l_spsmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), CX
+	MOVLQSX      (BX), R8
+	VMOVSD       (CX)(R8*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          l_salone
+	VMOVQ        X2, CX
+	SHRQ         $0x34, CX
+	ANDL         $0x000007ff, CX
+	CMPL         CX, $0x000007ff
+	JE           l_salone
+	VBROADCASTSD X2, Y1
+	VEXTRACTF128 $0x01, Y3, X2
+	VMAXPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VMAXPD       X2, X3, X3
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX)(DI*8), CX
+	MOVLQSX      4(BX), R8
+	VMOVSD       (CX)(R8*8), X2
+	VMOVSD       X2, 48(SP)
+	VMAXSD       X2, X3, X2
+	VSUBSD       X2, X3, X3
+	VUCOMISD     pool<>+9600(SB), X3
+	JCS          l_salone
+	VMOVQ        X2, CX
+	SHRQ         $0x34, CX
+	ANDL         $0x000007ff, CX
+	CMPL         CX, $0x000007ff
+	JE           l_salone
+	VBROADCASTSD X2, Y2
+	VMOVUPD      pool<>+9728(SB), Y3
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X4
+	VMOVHPD   48(SP), X4, X4
+	VUNPCKLPD X2, X1, X5
+	VSUBPD    X5, X4, X4
+	VMOVSD    X4, 8(SP)
+	VMOVHPD   X4, 48(SP)
+	VMOVAPD   X4, X7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y3, Y7
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y7, Y6
+	VFMADD231PD pool<>+7296(SB), Y5, Y6
+	VFMADD231PD pool<>+7424(SB), Y5, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y5
+	VFMADD213PD pool<>+8448(SB), Y6, Y5
+	VFMADD213PD pool<>+8576(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y7
+	VMOVSD  X7, (SP)
+	VMOVHPD X7, 56(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      Y1, 96(SP)
+	VMOVUPD      Y2, 128(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	MOVLQSX      4(BX), R9
+	VMOVQ        R9, X5
+	VPBROADCASTQ X5, Y5
+	VPSUBQ       laneidx64_4<>+0(SB), Y5, Y5
+
+l_spsexp_one:
+	CMPQ    CX, $0x00000004
+	JL      l_spsexp_tail
+	VMOVUPD (R8), Y6
+	VSUBPD  96(SP), Y6, Y6
+	VMOVUPD (R8)(DI*8), Y9
+	VSUBPD  128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y12, Y6
+	VFMADD231PD pool<>+7424(SB), Y12, Y6
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y6, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y6, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y6, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y6, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y6, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y6, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y6, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y6, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y6, Y6, Y14
+	VFMADD213PD Y6, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y12, Y6
+	VPSLLQ   $0x34, Y11, Y11
+	VPADDQ   pool<>+2432(SB), Y11, Y11
+	VMULPD   Y11, Y13, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y10
+	VANDNPD  Y6, Y10, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y6
+	VANDNPD  Y9, Y6, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VADDPD   Y9, Y4, Y4
+	ADDQ     $0x00000020, R8
+	SUBQ     $0x00000004, CX
+	JMP      l_spsexp_one
+
+l_spsexp_tail:
+	TESTQ      CX, CX
+	JE         l_spsexp_done
+	VMASKMOVPD (R8), Y0, Y6
+	VMOVUPD    pool<>+6656(SB), Y9
+	VBLENDVPD  Y0, Y6, Y9, Y6
+	VSUBPD     96(SP), Y6, Y6
+	VMASKMOVPD (R8)(DI*8), Y0, Y9
+	VMOVUPD    pool<>+6656(SB), Y10
+	VBLENDVPD  Y0, Y9, Y10, Y9
+	VSUBPD     128(SP), Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y6, Y10
+	VMAXPD      Y9, Y3, Y9
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y9, Y3
+	VSUBPD      pool<>+7040(SB), Y10, Y11
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y11, Y6
+	VFMADD231PD pool<>+7424(SB), Y11, Y6
+	VSUBPD      pool<>+7040(SB), Y3, Y12
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y12, Y9
+	VFMADD231PD pool<>+7424(SB), Y12, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y6, Y11
+	VFMADD213PD pool<>+7680(SB), Y9, Y12
+	VFMADD213PD pool<>+7808(SB), Y6, Y11
+	VFMADD213PD pool<>+7808(SB), Y9, Y12
+	VFMADD213PD pool<>+7936(SB), Y6, Y11
+	VFMADD213PD pool<>+7936(SB), Y9, Y12
+	VFMADD213PD pool<>+8064(SB), Y6, Y11
+	VFMADD213PD pool<>+8064(SB), Y9, Y12
+	VFMADD213PD pool<>+8192(SB), Y6, Y11
+	VFMADD213PD pool<>+8192(SB), Y9, Y12
+	VFMADD213PD pool<>+8320(SB), Y6, Y11
+	VFMADD213PD pool<>+8320(SB), Y9, Y12
+	VFMADD213PD pool<>+8448(SB), Y6, Y11
+	VFMADD213PD pool<>+8448(SB), Y9, Y12
+	VFMADD213PD pool<>+8576(SB), Y6, Y11
+	VFMADD213PD pool<>+8576(SB), Y9, Y12
+	VMULPD      Y6, Y6, Y13
+	VFMADD213PD Y6, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y9, Y9, Y6
+	VFMADD213PD Y9, Y6, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y10, Y10
+	VPADDQ   pool<>+2432(SB), Y10, Y10
+	VMULPD   Y10, Y11, Y6
+	VPSLLQ   $0x34, Y3, Y3
+	VPADDQ   pool<>+2432(SB), Y3, Y3
+	VMULPD   Y3, Y12, Y9
+	VPCMPEQQ pool<>+9344(SB), Y2, Y3
+	VANDNPD  Y6, Y3, Y6
+	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VADDPD   Y6, Y1, Y1
+	VPCMPEQQ pool<>+9344(SB), Y5, Y2
+	VANDNPD  Y9, Y2, Y9
+	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VADDPD   Y9, Y4, Y4
+
+l_spsexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X4, X1, X1
+	VMOVSD    (SP), X2
+	VMOVHPD   56(SP), X2, X2
+	VADDPD    X1, X2, X3
+	VMOVAPD   X3, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X3, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X4, X5
+	VADDPD      pool<>+2432(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+8704(SB), X7
+	VFMADD213PD pool<>+8832(SB), X4, X7
+	VFMADD213PD pool<>+8960(SB), X4, X7
+	VFMADD213PD pool<>+9088(SB), X4, X7
+	VFMADD213PD pool<>+9216(SB), X4, X7
+	VFMADD213PD pool<>+2560(SB), X4, X7
+	VFMADD213PD pool<>+2688(SB), X4, X7
+	VFMADD213PD pool<>+2816(SB), X4, X7
+	VFMADD213PD pool<>+2944(SB), X4, X7
+	VFMADD213PD pool<>+3072(SB), X4, X7
+	VMULPD      X5, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
+	VMOVSD      8(SP), X4
+	VMOVHPD     48(SP), X4, X4
+	VSUBPD      X4, X3, X3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X4
+	VADDPD      X1, X4, X4
+	VDIVPD      X4, X1, X4
+	VMULPD      X4, X4, X5
+	VMOVUPD     pool<>+6016(SB), X6
+	VFMADD213PD pool<>+6144(SB), X5, X6
+	VFMADD213PD pool<>+6272(SB), X5, X6
+	VFMADD213PD pool<>+6400(SB), X5, X6
+	VFMADD213PD pool<>+6528(SB), X5, X6
+	VFMADD213PD pool<>+4224(SB), X5, X6
+	VFMADD213PD pool<>+4352(SB), X5, X6
+	VFMADD213PD pool<>+4480(SB), X5, X6
+	VFMADD213PD pool<>+4608(SB), X5, X6
+	VMULPD      X5, X6, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD    pool<>+4864(SB), X2, X4
+	VCMPPD    $0x12, X4, X1, X4
+	VMOVUPD   pool<>+4736(SB), X1
+	VCMPPD    $0x12, X2, X1, X1
+	VANDPD    X4, X1, X1
+	VBLENDVPD X1, X6, X3, X3
+	VMOVSD    X3, (AX)
+	VMOVHPD   X3, 8(AX)
+	LEAQ      (DX)(DI*8), DX
+	ADDQ      $0x00000008, AX
+	ADDQ      $0x00000004, BX
+	LEAQ      (DX)(DI*8), DX
+	ADDQ      $0x00000008, AX
+	ADDQ      $0x00000004, BX
+	SUBQ      $0x02, SI
+	JMP       l_spairs
+
+l_salone:
+	TESTQ   SI, SI
+	JE      done
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      pool<>+6656(SB), Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTQ X2, Y2
+	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+
+l_sosmax_one:
+	CMPQ      CX, $0x00000004
+	JL        l_sosmax_tail
+	VMOVUPD   (R8), Y3
+	VPCMPEQQ  pool<>+9344(SB), Y2, Y4
+	VBLENDVPD Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD    Y3, Y1, Y1
+	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000004, CX
+	JMP       l_sosmax_one
+
+l_sosmax_tail:
+	TESTQ      CX, CX
+	JE         l_sosmax_done
+	VMASKMOVPD (R8), Y0, Y3
+	VMOVUPD    pool<>+6656(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VPCMPEQQ   pool<>+9344(SB), Y2, Y4
+	VBLENDVPD  Y4, pool<>+6656(SB), Y3, Y3
+	VMAXPD     Y3, Y1, Y1
+	VPSUBQ     pool<>+9472(SB), Y2, Y2
+
+l_sosmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), CX
+	MOVLQSX      (BX), R8
+	VMOVSD       (CX)(R8*8), X2
+	VMOVSD       X2, 8(SP)
+	VMAXSD       X2, X1, X2
+	VSUBSD       X2, X1, X1
+	VUCOMISD     pool<>+9600(SB), X1
+	JCS          l_sospecial
+	VMOVQ        X2, CX
+	SHRQ         $0x34, CX
+	ANDL         $0x000007ff, CX
+	CMPL         CX, $0x000007ff
+	JE           l_sospecial
+	VBROADCASTSD X2, Y1
+	VMOVUPD      pool<>+9728(SB), Y2
+
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   8(SP), X3, X3
+	VUNPCKLPD X1, X1, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVAPD   X3, X8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y8, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y8, Y5
+	VFMADD231PD pool<>+7296(SB), Y4, Y5
+	VFMADD231PD pool<>+7424(SB), Y4, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y4
+	VFMADD213PD pool<>+8448(SB), Y5, Y4
+	VFMADD213PD pool<>+8576(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y3, Y3
+	VPADDQ pool<>+2432(SB), Y3, Y3
+	VMULPD Y3, Y4, Y8
+	VMOVSD X8, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPD      Y1, 96(SP)
+	VXORPD       Y1, Y1, Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X3
+	VPBROADCASTQ X3, Y3
+	VPSUBQ       laneidx64_4<>+0(SB), Y3, Y3
+
+l_sosexp_one:
+	CMPQ    CX, $0x00000004
+	JL      l_sosexp_tail
+	VMOVUPD (R8), Y4
+	VSUBPD  96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y5, Y5
+	VPADDQ   pool<>+2432(SB), Y5, Y5
+	VMULPD   Y5, Y6, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y5
+	VANDNPD  Y4, Y5, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VADDPD   Y4, Y1, Y1
+	ADDQ     $0x00000020, R8
+	SUBQ     $0x00000004, CX
+	JMP      l_sosexp_one
+
+l_sosexp_tail:
+	TESTQ      CX, CX
+	JE         l_sosexp_done
+	VMASKMOVPD (R8), Y0, Y4
+	VMOVUPD    pool<>+6656(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     96(SP), Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ   $0x34, Y2, Y2
+	VPADDQ   pool<>+2432(SB), Y2, Y2
+	VMULPD   Y2, Y5, Y4
+	VPCMPEQQ pool<>+9344(SB), Y3, Y2
+	VANDNPD  Y4, Y2, Y4
+	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VADDPD   Y4, Y1, Y1
+
+l_sosexp_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X1, X1, X1
+	VMOVSD    (SP), X2
+	VMOVHPD   (SP), X2, X2
+	VADDPD    X1, X2, X3
+	VMOVAPD   X3, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), X3, X4
+	VPCMPGTQ pool<>+1920(SB), X4, X5
+	VPADDQ   pool<>+2048(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+2176(SB), X6, X6
+	VSUBPD   pool<>+2304(SB), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), X4, X5
+	VADDPD      pool<>+2432(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+8704(SB), X7
+	VFMADD213PD pool<>+8832(SB), X4, X7
+	VFMADD213PD pool<>+8960(SB), X4, X7
+	VFMADD213PD pool<>+9088(SB), X4, X7
+	VFMADD213PD pool<>+9216(SB), X4, X7
+	VFMADD213PD pool<>+2560(SB), X4, X7
+	VFMADD213PD pool<>+2688(SB), X4, X7
+	VFMADD213PD pool<>+2816(SB), X4, X7
+	VFMADD213PD pool<>+2944(SB), X4, X7
+	VFMADD213PD pool<>+3072(SB), X4, X7
+	VMULPD      X5, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), X6, X7
+	VFMADD231PD pool<>+3328(SB), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
+	VMOVSD      8(SP), X4
+	VMOVHPD     8(SP), X4, X4
+	VSUBPD      X4, X3, X3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X2, X2, X4
+	VADDPD      X1, X4, X4
+	VDIVPD      X4, X1, X4
+	VMULPD      X4, X4, X5
+	VMOVUPD     pool<>+6016(SB), X6
+	VFMADD213PD pool<>+6144(SB), X5, X6
+	VFMADD213PD pool<>+6272(SB), X5, X6
+	VFMADD213PD pool<>+6400(SB), X5, X6
+	VFMADD213PD pool<>+6528(SB), X5, X6
+	VFMADD213PD pool<>+4224(SB), X5, X6
+	VFMADD213PD pool<>+4352(SB), X5, X6
+	VFMADD213PD pool<>+4480(SB), X5, X6
+	VFMADD213PD pool<>+4608(SB), X5, X6
+	VMULPD      X5, X6, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD    pool<>+4864(SB), X2, X4
+	VCMPPD    $0x12, X4, X1, X4
+	VMOVUPD   pool<>+4736(SB), X1
+	VCMPPD    $0x12, X2, X1, X1
+	VANDPD    X4, X1, X1
+	VBLENDVPD X1, X6, X3, X3
+	VMOVSD    X3, (AX)
+
+l_sonext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	JMP  l_spairs
+
+l_soignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_sonext
+
+l_sospecial:
+	VMOVSD pool<>+4992(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_sonext
+
 l_row:
 	TESTQ   SI, SI
 	JE      done
@@ -15992,7 +17436,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9344(SB), X1
+	VUCOMISD pool<>+9600(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -16007,44 +17451,43 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
+	VMOVUPD      pool<>+9728(SB), Y3
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y3, Y2
 	VMOVUPD     pool<>+7040(SB), Y3
 	VFMADD231PD pool<>+7168(SB), Y2, Y3
 	VSUBPD      pool<>+7040(SB), Y3, Y4
-	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+7296(SB), Y4, Y5
-	VFMADD231PD pool<>+7424(SB), Y4, Y5
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y4
-	VFMADD213PD pool<>+9600(SB), Y5, Y4
-	VFMADD213PD pool<>+9728(SB), Y5, Y4
-	VFMADD213PD pool<>+9856(SB), Y5, Y4
-	VFMADD213PD pool<>+9984(SB), Y5, Y4
-	VFMADD213PD pool<>+10112(SB), Y5, Y4
-	VFMADD213PD pool<>+10240(SB), Y5, Y4
-	VFMADD213PD pool<>+10368(SB), Y5, Y4
-	VFMADD213PD pool<>+10496(SB), Y5, Y4
-	VFMADD213PD pool<>+10624(SB), Y5, Y4
-	VFMADD213PD pool<>+10752(SB), Y5, Y4
-	VMULPD      Y5, Y5, Y6
-	VFMADD213PD Y5, Y6, Y4
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
 	VADDPD      pool<>+2432(SB), Y4, Y4
 
-	// times 2^n; keep lanes with d >= lo or NaN
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+6912(SB), Y2, Y2
-	VANDPD  Y2, Y4, Y2
+	VMULPD  Y3, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   DX, R10
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	MOVQ    DX, R10
+	VXORPD  Y2, Y2, Y2
+	VMOVUPD pool<>+9728(SB), Y3
+	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -16053,73 +17496,67 @@ l_maxb_done:
 l_expa_loop:
 	CMPQ       R9, $0x00000008
 	JL         l_expa_one
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R10)(R8*1)
-	VMOVUPD    32(R10), Y5
+	VMOVUPD    (R10), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPD    32(R10), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000008, R9
 	JMP     l_expa_loop
@@ -16127,45 +17564,42 @@ l_expa_loop:
 l_expa_one:
 	CMPQ       R9, $0x00000004
 	JL         l_expa_tail
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R10), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R10)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R10
 	SUBQ    $0x00000004, R9
 	JMP     l_expa_one
@@ -16178,50 +17612,47 @@ l_expa_tail:
 	ADDQ       DI, R9
 	CMPQ       R9, $0x00000004
 	JL         l_exp_tpart
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R10), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R10)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y7, Y5
 	ANDQ         $0x00000003, CX
-	VMOVQ        CX, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        CX, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
+	VANDNPD      Y5, Y6, Y5
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y6
+	VSUBPD       Y2, Y6, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y6, Y2
 	ADDQ         $0x00000020, R10
 	SUBQ         $0x00000004, R9
 
@@ -16229,73 +17660,67 @@ l_expa_tail:
 l_expb_loop:
 	CMPQ       R9, $0x00000008
 	JL         l_expb_one
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
-	PREFETCHT0 (R10)(R8*1)
-	VMOVUPD    32(R10), Y5
+	VMOVUPD    (R10), Y5
 	VSUBPD     Y1, Y5, Y5
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPD    32(R10), Y6
+	VSUBPD     Y1, Y6, Y6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y6, Y8
-	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+7296(SB), Y8, Y9
-	VFMADD231PD pool<>+7424(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+7296(SB), Y10, Y11
-	VFMADD231PD pool<>+7424(SB), Y10, Y11
+	VMAXPD      Y6, Y3, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y8
-	VMOVUPD     pool<>+9472(SB), Y10
-	VFMADD213PD pool<>+9600(SB), Y9, Y8
-	VFMADD213PD pool<>+9600(SB), Y11, Y10
-	VFMADD213PD pool<>+9728(SB), Y9, Y8
-	VFMADD213PD pool<>+9728(SB), Y11, Y10
-	VFMADD213PD pool<>+9856(SB), Y9, Y8
-	VFMADD213PD pool<>+9856(SB), Y11, Y10
-	VFMADD213PD pool<>+9984(SB), Y9, Y8
-	VFMADD213PD pool<>+9984(SB), Y11, Y10
-	VFMADD213PD pool<>+10112(SB), Y9, Y8
-	VFMADD213PD pool<>+10112(SB), Y11, Y10
-	VFMADD213PD pool<>+10240(SB), Y9, Y8
-	VFMADD213PD pool<>+10240(SB), Y11, Y10
-	VFMADD213PD pool<>+10368(SB), Y9, Y8
-	VFMADD213PD pool<>+10368(SB), Y11, Y10
-	VFMADD213PD pool<>+10496(SB), Y9, Y8
-	VFMADD213PD pool<>+10496(SB), Y11, Y10
-	VFMADD213PD pool<>+10624(SB), Y9, Y8
-	VFMADD213PD pool<>+10624(SB), Y11, Y10
-	VFMADD213PD pool<>+10752(SB), Y9, Y8
-	VFMADD213PD pool<>+10752(SB), Y11, Y10
-	VMULPD      Y9, Y9, Y12
-	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y11, Y11, Y9
-	VFMADD213PD Y11, Y9, Y10
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
 	VADDPD      pool<>+2432(SB), Y10, Y10
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
+	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+6912(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000008, R9
 	JMP     l_expb_loop
@@ -16303,45 +17728,42 @@ l_expb_loop:
 l_expb_one:
 	CMPQ       R9, $0x00000004
 	JL         l_expb_tail
-	VMOVUPD    (R10), Y4
-	VSUBPD     Y1, Y4, Y4
+	VMOVUPD    (R10), Y5
+	VSUBPD     Y1, Y5, Y5
 	PREFETCHT0 (R10)(R8*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y8
+	VFMADD213PD Y5, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y6
+	VSUBPD  Y2, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y2
 	ADDQ    $0x00000020, R10
 	SUBQ    $0x00000004, R9
 	JMP     l_expb_one
@@ -16349,99 +17771,93 @@ l_expb_one:
 l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
-	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R10), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y6, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y2, Y3
+	VSUBPD  Y2, Y3, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y3, Y2
 
 l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+6656(SB), Y5
-	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     Y1, Y4, Y4
+	VMASKMOVPD (R10), Y0, Y5
+	VMOVUPD    pool<>+6656(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y1, Y5, Y5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+9472(SB), Y6
-	VFMADD213PD pool<>+9600(SB), Y7, Y6
-	VFMADD213PD pool<>+9728(SB), Y7, Y6
-	VFMADD213PD pool<>+9856(SB), Y7, Y6
-	VFMADD213PD pool<>+9984(SB), Y7, Y6
-	VFMADD213PD pool<>+10112(SB), Y7, Y6
-	VFMADD213PD pool<>+10240(SB), Y7, Y6
-	VFMADD213PD pool<>+10368(SB), Y7, Y6
-	VFMADD213PD pool<>+10496(SB), Y7, Y6
-	VFMADD213PD pool<>+10624(SB), Y7, Y6
-	VFMADD213PD pool<>+10752(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Y5, Y5
-	VPADDQ       pool<>+2432(SB), Y5, Y5
-	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+6912(SB), Y4, Y4
-	VANDPD       Y4, Y6, Y4
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
 	ANDQ         $0x00000003, CX
-	VMOVQ        CX, X5
-	VPBROADCASTQ X5, Y5
-	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
-	VANDNPD      Y4, Y5, Y4
-	VSUBPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y5
-	VSUBPD       Y2, Y5, Y3
-	VSUBPD       Y4, Y3, Y3
-	VMOVAPD      Y5, Y2
+	VMOVQ        CX, X3
+	VPBROADCASTQ X3, Y3
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y3, Y3
+	VANDNPD      Y5, Y3, Y5
+	VSUBPD       Y4, Y5, Y5
+	VADDPD       Y5, Y2, Y3
+	VSUBPD       Y2, Y3, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMOVAPD      Y3, Y2
 
 l_exp_end:
-	VSUBPD       Y3, Y2, Y2
+	VSUBPD       Y4, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VADDPD       X3, X2, X2
 	VPERMILPD    $0x01, X2, X3
@@ -16700,16 +18116,16 @@ r1groups:
 	VMOVDQU32 640(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z3, Z3
-	VMOVDQU32 10880(AX), Z8
+	VMOVDQU32 9856(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z4, Z4
-	VMOVDQU32 11008(AX), Z8
+	VMOVDQU32 9984(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z5, Z5
-	VMOVDQU32 11136(AX), Z8
+	VMOVDQU32 10112(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z6, Z6
-	VMOVDQU32 11264(AX), Z8
+	VMOVDQU32 10240(AX), Z8
 	VPERMPS   Z9, Z8, Z8
 	VSUBPS    Z8, Z7, Z7
 
@@ -16717,7 +18133,7 @@ r1groups:
 	VMOVUPS 768(AX), Z8
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z12
+	VMOVUPS 10368(AX), Z12
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z8, Z0
@@ -16737,14 +18153,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z2
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z0, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z0, Z15
 	VMULPS      Z0, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z1, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z1, Z18
 	VMULPS      Z1, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z2, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z2, Z21
 	VMULPS      Z2, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -16774,14 +18190,14 @@ r1groups:
 	VFMADD231PS 1152(AX), Z20, Z5
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z3, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z3, Z15
 	VMULPS      Z3, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z4, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z4, Z18
 	VMULPS      Z4, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z5, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z5, Z21
 	VMULPS      Z5, Z21, Z21
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -16806,11 +18222,11 @@ r1groups:
 	VFMADD231PS 1152(AX), Z15, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z6, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11520(AX), Z16
-	VFMADD213PS 11648(AX), Z7, Z16
+	VMOVUPS     10496(AX), Z16
+	VFMADD213PS 10624(AX), Z7, Z16
 	VMULPS      Z7, Z16, Z16
 	VPERMI2PS   Z11, Z10, Z13
 	VFMADD231PS Z12, Z13, Z13
@@ -16948,7 +18364,7 @@ r1gsolo:
 	VMOVUPS 768(AX), Z1
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z1, Z0
@@ -16958,8 +18374,8 @@ r1gsolo:
 	VFMADD231PS 1152(AX), Z5, Z0
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z6
-	VFMADD213PS 11648(AX), Z0, Z6
+	VMOVUPS     10496(AX), Z6
+	VFMADD213PS 10624(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
 	VPERMI2PS   Z4, Z3, Z1
 	VFMADD231PS Z6, Z1, Z1
@@ -17139,19 +18555,19 @@ r2groups:
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z9, Z9
 	VSUBPS    Z5, Z10, Z10
-	VMOVDQU32 10880(AX), Z5
+	VMOVDQU32 9856(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z12, Z12
 	VSUBPS    Z5, Z13, Z13
-	VMOVDQU32 11008(AX), Z5
+	VMOVDQU32 9984(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z15, Z15
 	VSUBPS    Z5, Z16, Z16
-	VMOVDQU32 11136(AX), Z5
+	VMOVDQU32 10112(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z18, Z18
 	VSUBPS    Z5, Z19, Z19
-	VMOVDQU32 11264(AX), Z5
+	VMOVDQU32 10240(AX), Z5
 	VPERMPS   Z2, Z5, Z5
 	VSUBPS    Z5, Z21, Z21
 	VSUBPS    Z5, Z22, Z22
@@ -17160,7 +18576,7 @@ r2groups:
 	VMOVUPS 768(AX), Z5
 	VMOVUPS lse_exp2tab32<>+0(SB), Z8
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z14
+	VMOVUPS 10368(AX), Z14
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z5, Z0
@@ -17180,14 +18596,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z3
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z0, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z0, Z23
 	VMULPS      Z0, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z1, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z1, Z26
 	VMULPS      Z1, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z3, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z3, Z29
 	VMULPS      Z3, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -17217,14 +18633,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z7
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z4, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z4, Z23
 	VMULPS      Z4, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z6, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z6, Z26
 	VMULPS      Z6, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z7, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z7, Z29
 	VMULPS      Z7, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -17254,14 +18670,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z12
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z9, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z9, Z23
 	VMULPS      Z9, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z10, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z10, Z26
 	VMULPS      Z10, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z12, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z12, Z29
 	VMULPS      Z12, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -17291,14 +18707,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z13, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z13, Z23
 	VMULPS      Z13, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z15, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z15, Z26
 	VMULPS      Z15, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z16, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z16, Z29
 	VMULPS      Z16, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -17328,14 +18744,14 @@ r2groups:
 	VFMADD231PS 1152(AX), Z28, Z21
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z18, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z18, Z23
 	VMULPS      Z18, Z23, Z23
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z19, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z19, Z26
 	VMULPS      Z19, Z26, Z26
-	VMOVUPS     11520(AX), Z29
-	VFMADD213PS 11648(AX), Z21, Z29
+	VMOVUPS     10496(AX), Z29
+	VFMADD213PS 10624(AX), Z21, Z29
 	VMULPS      Z21, Z29, Z29
 	VPERMI2PS   Z11, Z8, Z17
 	VFMADD231PS Z23, Z17, Z17
@@ -17355,8 +18771,8 @@ r2groups:
 	VFMADD231PS 1152(AX), Z14, Z22
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z17
-	VFMADD213PS 11648(AX), Z22, Z17
+	VMOVUPS     10496(AX), Z17
+	VFMADD213PS 10624(AX), Z22, Z17
 	VMULPS      Z22, Z17, Z17
 	VPERMI2PS   Z11, Z8, Z5
 	VFMADD231PS Z17, Z5, Z5
@@ -17502,7 +18918,7 @@ r2gsolo:
 	VMOVUPS 768(AX), Z3
 	VMOVUPS lse_exp2tab32<>+0(SB), Z4
 	VMOVUPS lse_exp2tab32<>+64(SB), Z5
-	VMOVUPS 11392(AX), Z6
+	VMOVUPS 10368(AX), Z6
 
 	// lse exp32: clamp, k = round(32*d*log2e)/32, r = d - k*ln2
 	VMAXPS      Z0, Z3, Z0
@@ -17517,11 +18933,11 @@ r2gsolo:
 	VFMADD231PS 1152(AX), Z9, Z1
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z6
-	VFMADD213PS 11648(AX), Z0, Z6
+	VMOVUPS     10496(AX), Z6
+	VFMADD213PS 10624(AX), Z0, Z6
 	VMULPS      Z0, Z6, Z6
-	VMOVUPS     11520(AX), Z10
-	VFMADD213PS 11648(AX), Z1, Z10
+	VMOVUPS     10496(AX), Z10
+	VFMADD213PS 10624(AX), Z1, Z10
 	VMULPS      Z1, Z10, Z10
 	VPERMI2PS   Z5, Z4, Z7
 	VFMADD231PS Z6, Z7, Z7
@@ -17721,16 +19137,16 @@ sggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 10880(AX), Z1
+	VMOVDQU32 9856(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 11008(AX), Z1
+	VMOVDQU32 9984(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 320(DI)
-	VMOVDQU32 11136(AX), Z1
+	VMOVDQU32 10112(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 384(DI)
-	VMOVDQU32 11264(AX), Z1
+	VMOVDQU32 10240(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -17750,7 +19166,7 @@ sggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z12
+	VMOVUPS 10368(AX), Z12
 
 sggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -17787,17 +19203,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17847,17 +19263,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17907,17 +19323,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -17967,17 +19383,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18027,17 +19443,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18087,17 +19503,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18147,17 +19563,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18207,17 +19623,17 @@ sggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18275,17 +19691,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18335,17 +19751,17 @@ sggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18407,17 +19823,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z13, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z13, Z19
 	VMULPS      Z13, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z14, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z14, Z22
 	VMULPS      Z14, Z22, Z22
-	VMOVUPS     11520(AX), Z25
-	VFMADD213PS 11648(AX), Z15, Z25
+	VMOVUPS     10496(AX), Z25
+	VFMADD213PS 10624(AX), Z15, Z25
 	VMULPS      Z15, Z25, Z25
-	VMOVUPS     11520(AX), Z28
-	VFMADD213PS 11648(AX), Z16, Z28
+	VMOVUPS     10496(AX), Z28
+	VFMADD213PS 10624(AX), Z16, Z28
 	VMULPS      Z16, Z28, Z28
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -18471,17 +19887,17 @@ sggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z13, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z13, Z12
 	VMULPS      Z13, Z12, Z12
-	VMOVUPS     11520(AX), Z23
-	VFMADD213PS 11648(AX), Z14, Z23
+	VMOVUPS     10496(AX), Z23
+	VFMADD213PS 10624(AX), Z14, Z23
 	VMULPS      Z14, Z23, Z23
-	VMOVUPS     11520(AX), Z24
-	VFMADD213PS 11648(AX), Z15, Z24
+	VMOVUPS     10496(AX), Z24
+	VFMADD213PS 10624(AX), Z15, Z24
 	VMULPS      Z15, Z24, Z24
-	VMOVUPS     11520(AX), Z26
-	VFMADD213PS 11648(AX), Z16, Z26
+	VMOVUPS     10496(AX), Z26
+	VFMADD213PS 10624(AX), Z16, Z26
 	VMULPS      Z16, Z26, Z26
 	VPERMI2PS   Z11, Z10, Z17
 	VFMADD231PS Z12, Z17, Z17
@@ -18651,7 +20067,7 @@ sogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 sogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -18688,17 +20104,17 @@ sogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z6, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z7, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z7, Z15
 	VMULPS      Z7, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z8, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z8, Z18
 	VMULPS      Z8, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z9, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z9, Z21
 	VMULPS      Z9, Z21, Z21
 	VPERMI2PS   Z4, Z3, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -18734,8 +20150,8 @@ sogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z9
-	VFMADD213PS 11648(AX), Z6, Z9
+	VMOVUPS     10496(AX), Z9
+	VFMADD213PS 10624(AX), Z6, Z9
 	VMULPS      Z6, Z9, Z9
 	VPERMI2PS   Z4, Z3, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -18760,8 +20176,8 @@ sogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z7
-	VFMADD213PS 11648(AX), Z6, Z7
+	VMOVUPS     10496(AX), Z7
+	VFMADD213PS 10624(AX), Z6, Z7
 	VMULPS      Z6, Z7, Z7
 	VPERMI2PS   Z4, Z3, Z2
 	VFMADD231PS Z7, Z2, Z2
@@ -18956,16 +20372,16 @@ ggmax_done:
 	VMOVDQU32 640(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 192(DI)
-	VMOVDQU32 10880(AX), Z1
+	VMOVDQU32 9856(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 256(DI)
-	VMOVDQU32 11008(AX), Z1
+	VMOVDQU32 9984(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 320(DI)
-	VMOVDQU32 11136(AX), Z1
+	VMOVDQU32 10112(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 384(DI)
-	VMOVDQU32 11264(AX), Z1
+	VMOVDQU32 10240(AX), Z1
 	VPERMPS   Z0, Z1, Z1
 	VMOVUPS   Z1, 448(DI)
 
@@ -18985,7 +20401,7 @@ ggmax_done:
 	VMOVUPS 768(AX), Z9
 	VMOVUPS lse_exp2tab32<>+0(SB), Z10
 	VMOVUPS lse_exp2tab32<>+64(SB), Z11
-	VMOVUPS 11392(AX), Z12
+	VMOVUPS 10368(AX), Z12
 
 ggexp_loop:
 	CMPQ    R12, $0x00000040
@@ -19022,17 +20438,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19086,17 +20502,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19150,17 +20566,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19214,17 +20630,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19278,17 +20694,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19342,17 +20758,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19406,17 +20822,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19470,17 +20886,17 @@ ggexp_loop:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19542,17 +20958,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19618,17 +21034,17 @@ ggexp_one:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19706,17 +21122,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z27, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z19
-	VFMADD213PS   11648(AX), Z13, Z19
+	VMOVUPS       10496(AX), Z19
+	VFMADD213PS   10624(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11520(AX), Z22
-	VFMADD213PS   11648(AX), Z14, Z22
+	VMOVUPS       10496(AX), Z22
+	VFMADD213PS   10624(AX), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VMOVUPS       11520(AX), Z25
-	VFMADD213PS   11648(AX), Z15, Z25
+	VMOVUPS       10496(AX), Z25
+	VFMADD213PS   10624(AX), Z15, Z25
 	VMULPS        Z15, Z25, Z25
-	VMOVUPS       11520(AX), Z28
-	VFMADD213PS   11648(AX), Z16, Z28
+	VMOVUPS       10496(AX), Z28
+	VFMADD213PS   10624(AX), Z16, Z28
 	VMULPS        Z16, Z28, Z28
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -19786,17 +21202,17 @@ ggexp_tail:
 	VFMADD231PS 1152(AX), Z25, Z16
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z12
-	VFMADD213PS   11648(AX), Z13, Z12
+	VMOVUPS       10496(AX), Z12
+	VFMADD213PS   10624(AX), Z13, Z12
 	VMULPS        Z13, Z12, Z12
-	VMOVUPS       11520(AX), Z23
-	VFMADD213PS   11648(AX), Z14, Z23
+	VMOVUPS       10496(AX), Z23
+	VFMADD213PS   10624(AX), Z14, Z23
 	VMULPS        Z14, Z23, Z23
-	VMOVUPS       11520(AX), Z24
-	VFMADD213PS   11648(AX), Z15, Z24
+	VMOVUPS       10496(AX), Z24
+	VFMADD213PS   10624(AX), Z15, Z24
 	VMULPS        Z15, Z24, Z24
-	VMOVUPS       11520(AX), Z26
-	VFMADD213PS   11648(AX), Z16, Z26
+	VMOVUPS       10496(AX), Z26
+	VFMADD213PS   10624(AX), Z16, Z26
 	VMULPS        Z16, Z26, Z26
 	VPERMI2PS     Z11, Z10, Z17
 	VFMADD231PS   Z12, Z17, Z17
@@ -19977,7 +21393,7 @@ ogmax_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 ogexp_loop:
 	CMPQ    R12, $0x00000040
@@ -20014,17 +21430,17 @@ ogexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z12
-	VFMADD213PS   11648(AX), Z6, Z12
+	VMOVUPS       10496(AX), Z12
+	VFMADD213PS   10624(AX), Z6, Z12
 	VMULPS        Z6, Z12, Z12
-	VMOVUPS       11520(AX), Z15
-	VFMADD213PS   11648(AX), Z7, Z15
+	VMOVUPS       10496(AX), Z15
+	VFMADD213PS   10624(AX), Z7, Z15
 	VMULPS        Z7, Z15, Z15
-	VMOVUPS       11520(AX), Z18
-	VFMADD213PS   11648(AX), Z8, Z18
+	VMOVUPS       10496(AX), Z18
+	VFMADD213PS   10624(AX), Z8, Z18
 	VMULPS        Z8, Z18, Z18
-	VMOVUPS       11520(AX), Z21
-	VFMADD213PS   11648(AX), Z9, Z21
+	VMOVUPS       10496(AX), Z21
+	VFMADD213PS   10624(AX), Z9, Z21
 	VMULPS        Z9, Z21, Z21
 	VPERMI2PS     Z4, Z3, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -20064,8 +21480,8 @@ ogexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z9
-	VFMADD213PS   11648(AX), Z6, Z9
+	VMOVUPS       10496(AX), Z9
+	VFMADD213PS   10624(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMI2PS     Z4, Z3, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -20094,8 +21510,8 @@ ogexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z7
-	VFMADD213PS   11648(AX), Z6, Z7
+	VMOVUPS       10496(AX), Z7
+	VFMADD213PS   10624(AX), Z6, Z7
 	VMULPS        Z6, Z7, Z7
 	VPERMI2PS     Z4, Z3, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -20275,7 +21691,7 @@ max_done:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 lexp_loop:
 	CMPQ       R8, $0x00000100
@@ -20316,17 +21732,17 @@ lexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z6, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z7, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z7, Z15
 	VMULPS      Z7, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z8, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z8, Z18
 	VMULPS      Z8, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z9, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z9, Z21
 	VMULPS      Z9, Z21, Z21
 	VPERMI2PS   Z4, Z3, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -20379,17 +21795,17 @@ lexp_loop:
 	VFMADD231PS 1152(AX), Z21, Z10
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z13
-	VFMADD213PS 11648(AX), Z7, Z13
+	VMOVUPS     10496(AX), Z13
+	VFMADD213PS 10624(AX), Z7, Z13
 	VMULPS      Z7, Z13, Z13
-	VMOVUPS     11520(AX), Z16
-	VFMADD213PS 11648(AX), Z8, Z16
+	VMOVUPS     10496(AX), Z16
+	VFMADD213PS 10624(AX), Z8, Z16
 	VMULPS      Z8, Z16, Z16
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z9, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z9, Z19
 	VMULPS      Z9, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z10, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z10, Z22
 	VMULPS      Z10, Z22, Z22
 	VPERMI2PS   Z4, Z3, Z11
 	VFMADD231PS Z13, Z11, Z11
@@ -20443,17 +21859,17 @@ lexp_loop:
 	VFMADD231PS 1152(AX), Z21, Z10
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z13
-	VFMADD213PS 11648(AX), Z7, Z13
+	VMOVUPS     10496(AX), Z13
+	VFMADD213PS 10624(AX), Z7, Z13
 	VMULPS      Z7, Z13, Z13
-	VMOVUPS     11520(AX), Z16
-	VFMADD213PS 11648(AX), Z8, Z16
+	VMOVUPS     10496(AX), Z16
+	VFMADD213PS 10624(AX), Z8, Z16
 	VMULPS      Z8, Z16, Z16
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z9, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z9, Z19
 	VMULPS      Z9, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z10, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z10, Z22
 	VMULPS      Z10, Z22, Z22
 	VPERMI2PS   Z4, Z3, Z11
 	VFMADD231PS Z13, Z11, Z11
@@ -20506,17 +21922,17 @@ lexp_loop:
 	VFMADD231PS 1152(AX), Z22, Z11
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z14
-	VFMADD213PS   11648(AX), Z8, Z14
+	VMOVUPS       10496(AX), Z14
+	VFMADD213PS   10624(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
-	VMOVUPS       11520(AX), Z17
-	VFMADD213PS   11648(AX), Z9, Z17
+	VMOVUPS       10496(AX), Z17
+	VFMADD213PS   10624(AX), Z9, Z17
 	VMULPS        Z9, Z17, Z17
-	VMOVUPS       11520(AX), Z20
-	VFMADD213PS   11648(AX), Z10, Z20
+	VMOVUPS       10496(AX), Z20
+	VFMADD213PS   10624(AX), Z10, Z20
 	VMULPS        Z10, Z20, Z20
-	VMOVUPS       11520(AX), Z23
-	VFMADD213PS   11648(AX), Z11, Z23
+	VMOVUPS       10496(AX), Z23
+	VFMADD213PS   10624(AX), Z11, Z23
 	VMULPS        Z11, Z23, Z23
 	VPERMI2PS     Z4, Z3, Z12
 	VFMADD231PS   Z14, Z12, Z12
@@ -20559,8 +21975,8 @@ lexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z9
-	VFMADD213PS   11648(AX), Z6, Z9
+	VMOVUPS       10496(AX), Z9
+	VFMADD213PS   10624(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMI2PS     Z4, Z3, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -20589,8 +22005,8 @@ lexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z7
-	VFMADD213PS   11648(AX), Z6, Z7
+	VMOVUPS       10496(AX), Z7
+	VFMADD213PS   10624(AX), Z6, Z7
 	VMULPS        Z6, Z7, Z7
 	VPERMI2PS     Z4, Z3, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -20619,7 +22035,7 @@ lfast:
 	VMOVUPS 768(AX), Z2
 	VMOVUPS lse_exp2tab32<>+0(SB), Z3
 	VMOVUPS lse_exp2tab32<>+64(SB), Z4
-	VMOVUPS 11392(AX), Z5
+	VMOVUPS 10368(AX), Z5
 
 lfexp_loop:
 	CMPQ       R8, $0x00000100
@@ -20656,17 +22072,17 @@ lfexp_loop:
 	VFMADD231PS 1152(AX), Z20, Z9
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z12
-	VFMADD213PS 11648(AX), Z6, Z12
+	VMOVUPS     10496(AX), Z12
+	VFMADD213PS 10624(AX), Z6, Z12
 	VMULPS      Z6, Z12, Z12
-	VMOVUPS     11520(AX), Z15
-	VFMADD213PS 11648(AX), Z7, Z15
+	VMOVUPS     10496(AX), Z15
+	VFMADD213PS 10624(AX), Z7, Z15
 	VMULPS      Z7, Z15, Z15
-	VMOVUPS     11520(AX), Z18
-	VFMADD213PS 11648(AX), Z8, Z18
+	VMOVUPS     10496(AX), Z18
+	VFMADD213PS 10624(AX), Z8, Z18
 	VMULPS      Z8, Z18, Z18
-	VMOVUPS     11520(AX), Z21
-	VFMADD213PS 11648(AX), Z9, Z21
+	VMOVUPS     10496(AX), Z21
+	VFMADD213PS 10624(AX), Z9, Z21
 	VMULPS      Z9, Z21, Z21
 	VPERMI2PS   Z4, Z3, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -20715,17 +22131,17 @@ lfexp_loop:
 	VFMADD231PS 1152(AX), Z21, Z10
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z13
-	VFMADD213PS 11648(AX), Z7, Z13
+	VMOVUPS     10496(AX), Z13
+	VFMADD213PS 10624(AX), Z7, Z13
 	VMULPS      Z7, Z13, Z13
-	VMOVUPS     11520(AX), Z16
-	VFMADD213PS 11648(AX), Z8, Z16
+	VMOVUPS     10496(AX), Z16
+	VFMADD213PS 10624(AX), Z8, Z16
 	VMULPS      Z8, Z16, Z16
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z9, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z9, Z19
 	VMULPS      Z9, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z10, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z10, Z22
 	VMULPS      Z10, Z22, Z22
 	VPERMI2PS   Z4, Z3, Z11
 	VFMADD231PS Z13, Z11, Z11
@@ -20775,17 +22191,17 @@ lfexp_loop:
 	VFMADD231PS 1152(AX), Z21, Z10
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS     11520(AX), Z13
-	VFMADD213PS 11648(AX), Z7, Z13
+	VMOVUPS     10496(AX), Z13
+	VFMADD213PS 10624(AX), Z7, Z13
 	VMULPS      Z7, Z13, Z13
-	VMOVUPS     11520(AX), Z16
-	VFMADD213PS 11648(AX), Z8, Z16
+	VMOVUPS     10496(AX), Z16
+	VFMADD213PS 10624(AX), Z8, Z16
 	VMULPS      Z8, Z16, Z16
-	VMOVUPS     11520(AX), Z19
-	VFMADD213PS 11648(AX), Z9, Z19
+	VMOVUPS     10496(AX), Z19
+	VFMADD213PS 10624(AX), Z9, Z19
 	VMULPS      Z9, Z19, Z19
-	VMOVUPS     11520(AX), Z22
-	VFMADD213PS 11648(AX), Z10, Z22
+	VMOVUPS     10496(AX), Z22
+	VFMADD213PS 10624(AX), Z10, Z22
 	VMULPS      Z10, Z22, Z22
 	VPERMI2PS   Z4, Z3, Z11
 	VFMADD231PS Z13, Z11, Z11
@@ -20834,17 +22250,17 @@ lfexp_loop:
 	VFMADD231PS 1152(AX), Z22, Z11
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z14
-	VFMADD213PS   11648(AX), Z8, Z14
+	VMOVUPS       10496(AX), Z14
+	VFMADD213PS   10624(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
-	VMOVUPS       11520(AX), Z17
-	VFMADD213PS   11648(AX), Z9, Z17
+	VMOVUPS       10496(AX), Z17
+	VFMADD213PS   10624(AX), Z9, Z17
 	VMULPS        Z9, Z17, Z17
-	VMOVUPS       11520(AX), Z20
-	VFMADD213PS   11648(AX), Z10, Z20
+	VMOVUPS       10496(AX), Z20
+	VFMADD213PS   10624(AX), Z10, Z20
 	VMULPS        Z10, Z20, Z20
-	VMOVUPS       11520(AX), Z23
-	VFMADD213PS   11648(AX), Z11, Z23
+	VMOVUPS       10496(AX), Z23
+	VFMADD213PS   10624(AX), Z11, Z23
 	VMULPS        Z11, Z23, Z23
 	VPERMI2PS     Z4, Z3, Z12
 	VFMADD231PS   Z14, Z12, Z12
@@ -20886,8 +22302,8 @@ lfexp_one:
 	VFMADD231PS 1152(AX), Z8, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z9
-	VFMADD213PS   11648(AX), Z6, Z9
+	VMOVUPS       10496(AX), Z9
+	VFMADD213PS   10624(AX), Z6, Z9
 	VMULPS        Z6, Z9, Z9
 	VPERMI2PS     Z4, Z3, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -20916,8 +22332,8 @@ lfexp_tail:
 	VFMADD231PS 1152(AX), Z5, Z6
 
 	// lse exp32: u = r*(c1 + c2*r); T + T*u, times 2^floor(k)
-	VMOVUPS       11520(AX), Z7
-	VFMADD213PS   11648(AX), Z6, Z7
+	VMOVUPS       10496(AX), Z7
+	VFMADD213PS   10624(AX), Z6, Z7
 	VMULPS        Z6, Z7, Z7
 	VPERMI2PS     Z4, Z3, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -21168,15 +22584,15 @@ d_r1groups:
 	VMOVUPS exp2tab16<>+0(SB), Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z14
+	VMOVUPS     10752(AX), Z14
 	VFMADD231PS 1024(AX), Z12, Z14
-	VSUBPS      11776(AX), Z14, Z15
+	VSUBPS      10752(AX), Z14, Z15
 	VFMADD231PS 1152(AX), Z15, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z16
-	VFMADD213PS 12032(AX), Z12, Z16
-	VFMADD213PS 12160(AX), Z12, Z16
+	VMOVUPS     10880(AX), Z16
+	VFMADD213PS 11008(AX), Z12, Z16
+	VFMADD213PS 11136(AX), Z12, Z16
 	VMULPS      Z12, Z16, Z16
 	VPERMPS     Z13, Z14, Z14
 	VFMADD231PS Z16, Z14, Z14
@@ -21205,25 +22621,25 @@ d_r1groups:
 	VMOVDQU32 640(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z5, Z5
-	VMOVDQU32 10880(AX), Z13
+	VMOVDQU32 9856(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z6, Z6
-	VMOVDQU32 11008(AX), Z13
+	VMOVDQU32 9984(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z7, Z7
-	VMOVDQU32 11136(AX), Z13
+	VMOVDQU32 10112(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z8, Z8
-	VMOVDQU32 11264(AX), Z13
+	VMOVDQU32 10240(AX), Z13
 	VPERMPS   Z11, Z13, Z11
 	VSUBPS    Z11, Z9, Z9
 	VMOVUPS   exp2tab16<>+0(SB), Z11
-	VMOVUPS   11776(AX), Z13
+	VMOVUPS   10752(AX), Z13
 	VMOVUPS   1024(AX), Z14
 	VMOVUPS   1152(AX), Z15
-	VMOVUPS   11904(AX), Z16
-	VMOVUPS   12032(AX), Z17
-	VMOVUPS   12160(AX), Z18
+	VMOVUPS   10880(AX), Z16
+	VMOVUPS   11008(AX), Z17
+	VMOVUPS   11136(AX), Z18
 
 	// Register budget: 8 values + 3 + 7 held, 4 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -21419,7 +22835,7 @@ d_r1groups:
 	VPERMPS   Z14, Z11, Z11
 	VMULPS    Z11, Z2, Z2
 	VMOVUPS   Z2, K2, (DX)
-	VMOVDQU32 12288(AX), Z2
+	VMOVDQU32 11264(AX), Z2
 	VPERMPS   Z14, Z2, Z2
 	VMULPS    Z2, Z3, Z3
 	VMOVUPS   Z3, K2, (DX)(R10*1)
@@ -21427,7 +22843,7 @@ d_r1groups:
 	VPERMPS   Z14, Z2, Z2
 	VMULPS    Z2, Z4, Z4
 	VMOVUPS   Z4, K2, (DX)(R10*2)
-	VMOVDQU32 12416(AX), Z2
+	VMOVDQU32 11392(AX), Z2
 	VPERMPS   Z14, Z2, Z2
 	VMULPS    Z2, Z5, Z5
 	VMOVUPS   Z5, K2, (R9)
@@ -21435,7 +22851,7 @@ d_r1groups:
 	VPERMPS   Z14, Z2, Z2
 	VMULPS    Z2, Z6, Z6
 	VMOVUPS   Z6, K2, (DX)(R10*4)
-	VMOVDQU32 12544(AX), Z2
+	VMOVDQU32 11520(AX), Z2
 	VPERMPS   Z14, Z2, Z2
 	VMULPS    Z2, Z7, Z7
 	VMOVUPS   Z7, K2, (R9)(R10*2)
@@ -21443,7 +22859,7 @@ d_r1groups:
 	VPERMPS   Z14, Z2, Z2
 	VMULPS    Z2, Z8, Z8
 	VMOVUPS   Z8, K2, (DX)(R11*2)
-	VMOVDQU32 12672(AX), Z2
+	VMOVDQU32 11648(AX), Z2
 	VPERMPS   Z14, Z2, Z2
 	VMULPS    Z2, Z9, Z9
 	VMOVUPS   Z9, K2, (R9)(R10*4)
@@ -21713,15 +23129,15 @@ d_r1one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     10752(AX), Z6
 	VFMADD231PS 1024(AX), Z4, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      10752(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z8
-	VFMADD213PS 12032(AX), Z4, Z8
-	VFMADD213PS 12160(AX), Z4, Z8
+	VMOVUPS     10880(AX), Z8
+	VFMADD213PS 11008(AX), Z4, Z8
+	VFMADD213PS 11136(AX), Z4, Z8
 	VMULPS      Z4, Z8, Z8
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -21742,12 +23158,12 @@ d_r1one:
 	VPERMPS   Z3, Z5, Z3
 	VSUBPS    Z3, Z2, Z2
 	VMOVUPS   exp2tab16<>+0(SB), Z3
-	VMOVUPS   11776(AX), Z5
+	VMOVUPS   10752(AX), Z5
 	VMOVUPS   1024(AX), Z6
 	VMOVUPS   1152(AX), Z7
-	VMOVUPS   11904(AX), Z8
-	VMOVUPS   12032(AX), Z9
-	VMOVUPS   12160(AX), Z11
+	VMOVUPS   10880(AX), Z8
+	VMOVUPS   11008(AX), Z9
+	VMOVUPS   11136(AX), Z11
 
 	// Register budget: 1 values + 3 + 7 held, 6 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -22106,15 +23522,15 @@ d_r2groups:
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z14
+	VMOVUPS     10752(AX), Z14
 	VFMADD231PS 1024(AX), Z8, Z14
-	VSUBPS      11776(AX), Z14, Z17
+	VSUBPS      10752(AX), Z14, Z17
 	VFMADD231PS 1152(AX), Z17, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z20
-	VFMADD213PS 12032(AX), Z8, Z20
-	VFMADD213PS 12160(AX), Z8, Z20
+	VMOVUPS     10880(AX), Z20
+	VFMADD213PS 11008(AX), Z8, Z20
+	VFMADD213PS 11136(AX), Z8, Z20
 	VMULPS      Z8, Z20, Z20
 	VPERMPS     Z11, Z14, Z14
 	VFMADD231PS Z20, Z14, Z14
@@ -22147,29 +23563,29 @@ d_r2groups:
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z12, Z12
 	VSUBPS    Z11, Z13, Z13
-	VMOVDQU32 10880(AX), Z11
+	VMOVDQU32 9856(AX), Z11
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z15, Z15
 	VSUBPS    Z11, Z16, Z16
-	VMOVDQU32 11008(AX), Z11
+	VMOVDQU32 9984(AX), Z11
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z18, Z18
 	VSUBPS    Z11, Z19, Z19
-	VMOVDQU32 11136(AX), Z11
+	VMOVDQU32 10112(AX), Z11
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z21, Z21
 	VSUBPS    Z11, Z22, Z22
-	VMOVDQU32 11264(AX), Z11
+	VMOVDQU32 10240(AX), Z11
 	VPERMPS   Z5, Z11, Z5
 	VSUBPS    Z5, Z24, Z24
 	VSUBPS    Z5, Z1, Z1
 	VMOVUPS   exp2tab16<>+0(SB), Z5
-	VMOVUPS   11776(AX), Z11
+	VMOVUPS   10752(AX), Z11
 	VMOVUPS   1024(AX), Z14
 	VMOVUPS   1152(AX), Z17
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z23
-	VMOVUPS   12160(AX), Z26
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z23
+	VMOVUPS   11136(AX), Z26
 
 	// Register budget: 16 values + 3 + 7 held, 1 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -22563,7 +23979,7 @@ d_r2groups:
 	VMOVUPS   Z3, (DX)
 	VMULPS    Z5, Z4, Z4
 	VMOVUPS   Z4, K2, 64(DX)
-	VMOVDQU32 12288(AX), Z3
+	VMOVDQU32 11264(AX), Z3
 	VPERMPS   Z14, Z3, Z3
 	VMULPS    Z3, Z6, Z6
 	VMOVUPS   Z6, (DX)(R10*1)
@@ -22575,7 +23991,7 @@ d_r2groups:
 	VMOVUPS   Z9, (DX)(R10*2)
 	VMULPS    Z3, Z10, Z10
 	VMOVUPS   Z10, K2, 64(DX)(R10*2)
-	VMOVDQU32 12416(AX), Z3
+	VMOVDQU32 11392(AX), Z3
 	VPERMPS   Z14, Z3, Z3
 	VMULPS    Z3, Z12, Z12
 	VMOVUPS   Z12, (R9)
@@ -22587,7 +24003,7 @@ d_r2groups:
 	VMOVUPS   Z15, (DX)(R10*4)
 	VMULPS    Z3, Z16, Z16
 	VMOVUPS   Z16, K2, 64(DX)(R10*4)
-	VMOVDQU32 12544(AX), Z3
+	VMOVDQU32 11520(AX), Z3
 	VPERMPS   Z14, Z3, Z3
 	VMULPS    Z3, Z18, Z18
 	VMOVUPS   Z18, (R9)(R10*2)
@@ -22599,7 +24015,7 @@ d_r2groups:
 	VMOVUPS   Z21, (DX)(R11*2)
 	VMULPS    Z3, Z22, Z22
 	VMOVUPS   Z22, K2, 64(DX)(R11*2)
-	VMOVDQU32 12672(AX), Z3
+	VMOVDQU32 11648(AX), Z3
 	VPERMPS   Z14, Z3, Z3
 	VMULPS    Z3, Z24, Z24
 	VMOVUPS   Z24, (R9)(R10*4)
@@ -22876,15 +24292,15 @@ d_r2one:
 	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z5, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      10752(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z9
-	VFMADD213PS 12032(AX), Z5, Z9
-	VFMADD213PS 12160(AX), Z5, Z9
+	VMOVUPS     10880(AX), Z9
+	VFMADD213PS 11008(AX), Z5, Z9
+	VFMADD213PS 11136(AX), Z5, Z9
 	VMULPS      Z5, Z9, Z9
 	VPERMPS     Z6, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -22906,12 +24322,12 @@ d_r2one:
 	VSUBPS    Z4, Z3, Z3
 	VSUBPS    Z4, Z1, Z1
 	VMOVUPS   exp2tab16<>+0(SB), Z4
-	VMOVUPS   11776(AX), Z6
+	VMOVUPS   10752(AX), Z6
 	VMOVUPS   1024(AX), Z7
 	VMOVUPS   1152(AX), Z8
-	VMOVUPS   11904(AX), Z9
-	VMOVUPS   12032(AX), Z10
-	VMOVUPS   12160(AX), Z11
+	VMOVUPS   10880(AX), Z9
+	VMOVUPS   11008(AX), Z10
+	VMOVUPS   11136(AX), Z11
 
 	// Register budget: 2 values + 3 + 7 held, 6 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -23323,15 +24739,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z7
-	VFMADD213PS 12032(AX), Z3, Z7
-	VFMADD213PS 12160(AX), Z3, Z7
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
 	VMULPS      Z3, Z7, Z7
 	VPERMPS     Z4, Z5, Z5
 	VFMADD231PS Z7, Z5, Z5
@@ -23373,15 +24789,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z9
+	VMOVUPS     10752(AX), Z9
 	VFMADD231PS 1024(AX), Z6, Z9
-	VSUBPS      11776(AX), Z9, Z10
+	VSUBPS      10752(AX), Z9, Z10
 	VFMADD231PS 1152(AX), Z10, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z11
-	VFMADD213PS 12032(AX), Z6, Z11
-	VFMADD213PS 12160(AX), Z6, Z11
+	VMOVUPS     10880(AX), Z11
+	VFMADD213PS 11008(AX), Z6, Z11
+	VFMADD213PS 11136(AX), Z6, Z11
 	VMULPS      Z6, Z11, Z11
 	VPERMPS     Z5, Z9, Z9
 	VFMADD231PS Z11, Z9, Z9
@@ -23393,15 +24809,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z9
+	VMOVUPS     10752(AX), Z9
 	VFMADD231PS 1024(AX), Z7, Z9
-	VSUBPS      11776(AX), Z9, Z10
+	VSUBPS      10752(AX), Z9, Z10
 	VFMADD231PS 1152(AX), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z11
-	VFMADD213PS 12032(AX), Z7, Z11
-	VFMADD213PS 12160(AX), Z7, Z11
+	VMOVUPS     10880(AX), Z11
+	VFMADD213PS 11008(AX), Z7, Z11
+	VFMADD213PS 11136(AX), Z7, Z11
 	VMULPS      Z7, Z11, Z11
 	VPERMPS     Z5, Z9, Z9
 	VFMADD231PS Z11, Z9, Z9
@@ -23413,15 +24829,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z9
+	VMOVUPS     10752(AX), Z9
 	VFMADD231PS 1024(AX), Z4, Z9
-	VSUBPS      11776(AX), Z9, Z10
+	VSUBPS      10752(AX), Z9, Z10
 	VFMADD231PS 1152(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z11
-	VFMADD213PS   12032(AX), Z4, Z11
-	VFMADD213PS   12160(AX), Z4, Z11
+	VMOVUPS       10880(AX), Z11
+	VFMADD213PS   11008(AX), Z4, Z11
+	VFMADD213PS   11136(AX), Z4, Z11
 	VMULPS        Z4, Z11, Z11
 	VPERMPS       Z5, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -23460,15 +24876,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z11
+	VMOVUPS     10752(AX), Z11
 	VFMADD231PS 1024(AX), Z9, Z11
-	VSUBPS      11776(AX), Z11, Z12
+	VSUBPS      10752(AX), Z11, Z12
 	VFMADD231PS 1152(AX), Z12, Z9
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z13
-	VFMADD213PS 12032(AX), Z9, Z13
-	VFMADD213PS 12160(AX), Z9, Z13
+	VMOVUPS     10880(AX), Z13
+	VFMADD213PS 11008(AX), Z9, Z13
+	VFMADD213PS 11136(AX), Z9, Z13
 	VMULPS      Z9, Z13, Z13
 	VPERMPS     Z7, Z11, Z11
 	VFMADD231PS Z13, Z11, Z11
@@ -23480,15 +24896,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z11
+	VMOVUPS     10752(AX), Z11
 	VFMADD231PS 1024(AX), Z10, Z11
-	VSUBPS      11776(AX), Z11, Z12
+	VSUBPS      10752(AX), Z11, Z12
 	VFMADD231PS 1152(AX), Z12, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z13
-	VFMADD213PS 12032(AX), Z10, Z13
-	VFMADD213PS 12160(AX), Z10, Z13
+	VMOVUPS     10880(AX), Z13
+	VFMADD213PS 11008(AX), Z10, Z13
+	VFMADD213PS 11136(AX), Z10, Z13
 	VMULPS      Z10, Z13, Z13
 	VPERMPS     Z7, Z11, Z11
 	VFMADD231PS Z13, Z11, Z11
@@ -23500,15 +24916,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z11
+	VMOVUPS     10752(AX), Z11
 	VFMADD231PS 1024(AX), Z6, Z11
-	VSUBPS      11776(AX), Z11, Z12
+	VSUBPS      10752(AX), Z11, Z12
 	VFMADD231PS 1152(AX), Z12, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z13
-	VFMADD213PS   12032(AX), Z6, Z13
-	VFMADD213PS   12160(AX), Z6, Z13
+	VMOVUPS       10880(AX), Z13
+	VFMADD213PS   11008(AX), Z6, Z13
+	VFMADD213PS   11136(AX), Z6, Z13
 	VMULPS        Z6, Z13, Z13
 	VPERMPS       Z7, Z11, Z11
 	VFMADD231PS   Z13, Z11, Z11
@@ -23547,15 +24963,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z13
+	VMOVUPS     10752(AX), Z13
 	VFMADD231PS 1024(AX), Z11, Z13
-	VSUBPS      11776(AX), Z13, Z14
+	VSUBPS      10752(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z14, Z11
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z15
-	VFMADD213PS 12032(AX), Z11, Z15
-	VFMADD213PS 12160(AX), Z11, Z15
+	VMOVUPS     10880(AX), Z15
+	VFMADD213PS 11008(AX), Z11, Z15
+	VFMADD213PS 11136(AX), Z11, Z15
 	VMULPS      Z11, Z15, Z15
 	VPERMPS     Z10, Z13, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -23567,15 +24983,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z13
+	VMOVUPS     10752(AX), Z13
 	VFMADD231PS 1024(AX), Z12, Z13
-	VSUBPS      11776(AX), Z13, Z14
+	VSUBPS      10752(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z14, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z15
-	VFMADD213PS 12032(AX), Z12, Z15
-	VFMADD213PS 12160(AX), Z12, Z15
+	VMOVUPS     10880(AX), Z15
+	VFMADD213PS 11008(AX), Z12, Z15
+	VFMADD213PS 11136(AX), Z12, Z15
 	VMULPS      Z12, Z15, Z15
 	VPERMPS     Z10, Z13, Z13
 	VFMADD231PS Z15, Z13, Z13
@@ -23587,15 +25003,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z13
+	VMOVUPS     10752(AX), Z13
 	VFMADD231PS 1024(AX), Z9, Z13
-	VSUBPS      11776(AX), Z13, Z14
+	VSUBPS      10752(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z14, Z9
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z15
-	VFMADD213PS   12032(AX), Z9, Z15
-	VFMADD213PS   12160(AX), Z9, Z15
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z9, Z15
+	VFMADD213PS   11136(AX), Z9, Z15
 	VMULPS        Z9, Z15, Z15
 	VPERMPS       Z10, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
@@ -23634,15 +25050,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z15
+	VMOVUPS     10752(AX), Z15
 	VFMADD231PS 1024(AX), Z13, Z15
-	VSUBPS      11776(AX), Z15, Z16
+	VSUBPS      10752(AX), Z15, Z16
 	VFMADD231PS 1152(AX), Z16, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z17
-	VFMADD213PS 12032(AX), Z13, Z17
-	VFMADD213PS 12160(AX), Z13, Z17
+	VMOVUPS     10880(AX), Z17
+	VFMADD213PS 11008(AX), Z13, Z17
+	VFMADD213PS 11136(AX), Z13, Z17
 	VMULPS      Z13, Z17, Z17
 	VPERMPS     Z12, Z15, Z15
 	VFMADD231PS Z17, Z15, Z15
@@ -23654,15 +25070,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z15
+	VMOVUPS     10752(AX), Z15
 	VFMADD231PS 1024(AX), Z14, Z15
-	VSUBPS      11776(AX), Z15, Z16
+	VSUBPS      10752(AX), Z15, Z16
 	VFMADD231PS 1152(AX), Z16, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z17
-	VFMADD213PS 12032(AX), Z14, Z17
-	VFMADD213PS 12160(AX), Z14, Z17
+	VMOVUPS     10880(AX), Z17
+	VFMADD213PS 11008(AX), Z14, Z17
+	VFMADD213PS 11136(AX), Z14, Z17
 	VMULPS      Z14, Z17, Z17
 	VPERMPS     Z12, Z15, Z15
 	VFMADD231PS Z17, Z15, Z15
@@ -23674,15 +25090,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z15
+	VMOVUPS     10752(AX), Z15
 	VFMADD231PS 1024(AX), Z11, Z15
-	VSUBPS      11776(AX), Z15, Z16
+	VSUBPS      10752(AX), Z15, Z16
 	VFMADD231PS 1152(AX), Z16, Z11
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z17
-	VFMADD213PS   12032(AX), Z11, Z17
-	VFMADD213PS   12160(AX), Z11, Z17
+	VMOVUPS       10880(AX), Z17
+	VFMADD213PS   11008(AX), Z11, Z17
+	VFMADD213PS   11136(AX), Z11, Z17
 	VMULPS        Z11, Z17, Z17
 	VPERMPS       Z12, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
@@ -23700,7 +25116,7 @@ d_r3groups:
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z12, Z12
 	VPBROADCASTD  16(SI), Z13
-	VMOVDQU32     10880(AX), Z14
+	VMOVDQU32     9856(AX), Z14
 	VPERMPS       Z2, Z14, Z14
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z13, K3
 	VMOVUPS       (AX), Z15
@@ -23721,15 +25137,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z17
+	VMOVUPS     10752(AX), Z17
 	VFMADD231PS 1024(AX), Z15, Z17
-	VSUBPS      11776(AX), Z17, Z18
+	VSUBPS      10752(AX), Z17, Z18
 	VFMADD231PS 1152(AX), Z18, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z19
-	VFMADD213PS 12032(AX), Z15, Z19
-	VFMADD213PS 12160(AX), Z15, Z19
+	VMOVUPS     10880(AX), Z19
+	VFMADD213PS 11008(AX), Z15, Z19
+	VFMADD213PS 11136(AX), Z15, Z19
 	VMULPS      Z15, Z19, Z19
 	VPERMPS     Z14, Z17, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -23741,15 +25157,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z17
+	VMOVUPS     10752(AX), Z17
 	VFMADD231PS 1024(AX), Z16, Z17
-	VSUBPS      11776(AX), Z17, Z18
+	VSUBPS      10752(AX), Z17, Z18
 	VFMADD231PS 1152(AX), Z18, Z16
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z19
-	VFMADD213PS 12032(AX), Z16, Z19
-	VFMADD213PS 12160(AX), Z16, Z19
+	VMOVUPS     10880(AX), Z19
+	VFMADD213PS 11008(AX), Z16, Z19
+	VFMADD213PS 11136(AX), Z16, Z19
 	VMULPS      Z16, Z19, Z19
 	VPERMPS     Z14, Z17, Z17
 	VFMADD231PS Z19, Z17, Z17
@@ -23761,15 +25177,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z17
+	VMOVUPS     10752(AX), Z17
 	VFMADD231PS 1024(AX), Z13, Z17
-	VSUBPS      11776(AX), Z17, Z18
+	VSUBPS      10752(AX), Z17, Z18
 	VFMADD231PS 1152(AX), Z18, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z19
-	VFMADD213PS   12032(AX), Z13, Z19
-	VFMADD213PS   12160(AX), Z13, Z19
+	VMOVUPS       10880(AX), Z19
+	VFMADD213PS   11008(AX), Z13, Z19
+	VFMADD213PS   11136(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
 	VPERMPS       Z14, Z17, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -23787,7 +25203,7 @@ d_r3groups:
 	VADDPD        Z16, Z15, Z15
 	VADDPD        Z15, Z14, Z14
 	VPBROADCASTD  20(SI), Z15
-	VMOVDQU32     11008(AX), Z16
+	VMOVDQU32     9984(AX), Z16
 	VPERMPS       Z2, Z16, Z16
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z15, K3
 	VMOVUPS       (AX), Z17
@@ -23808,15 +25224,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z16
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z19
+	VMOVUPS     10752(AX), Z19
 	VFMADD231PS 1024(AX), Z17, Z19
-	VSUBPS      11776(AX), Z19, Z20
+	VSUBPS      10752(AX), Z19, Z20
 	VFMADD231PS 1152(AX), Z20, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z21
-	VFMADD213PS 12032(AX), Z17, Z21
-	VFMADD213PS 12160(AX), Z17, Z21
+	VMOVUPS     10880(AX), Z21
+	VFMADD213PS 11008(AX), Z17, Z21
+	VFMADD213PS 11136(AX), Z17, Z21
 	VMULPS      Z17, Z21, Z21
 	VPERMPS     Z16, Z19, Z19
 	VFMADD231PS Z21, Z19, Z19
@@ -23828,15 +25244,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z16
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z19
+	VMOVUPS     10752(AX), Z19
 	VFMADD231PS 1024(AX), Z18, Z19
-	VSUBPS      11776(AX), Z19, Z20
+	VSUBPS      10752(AX), Z19, Z20
 	VFMADD231PS 1152(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z21
-	VFMADD213PS 12032(AX), Z18, Z21
-	VFMADD213PS 12160(AX), Z18, Z21
+	VMOVUPS     10880(AX), Z21
+	VFMADD213PS 11008(AX), Z18, Z21
+	VFMADD213PS 11136(AX), Z18, Z21
 	VMULPS      Z18, Z21, Z21
 	VPERMPS     Z16, Z19, Z19
 	VFMADD231PS Z21, Z19, Z19
@@ -23848,15 +25264,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z16
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z19
+	VMOVUPS     10752(AX), Z19
 	VFMADD231PS 1024(AX), Z15, Z19
-	VSUBPS      11776(AX), Z19, Z20
+	VSUBPS      10752(AX), Z19, Z20
 	VFMADD231PS 1152(AX), Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z21
-	VFMADD213PS   12032(AX), Z15, Z21
-	VFMADD213PS   12160(AX), Z15, Z21
+	VMOVUPS       10880(AX), Z21
+	VFMADD213PS   11008(AX), Z15, Z21
+	VFMADD213PS   11136(AX), Z15, Z21
 	VMULPS        Z15, Z21, Z21
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
@@ -23874,7 +25290,7 @@ d_r3groups:
 	VADDPD        Z18, Z17, Z17
 	VADDPD        Z17, Z16, Z16
 	VPBROADCASTD  24(SI), Z17
-	VMOVDQU32     11136(AX), Z18
+	VMOVDQU32     10112(AX), Z18
 	VPERMPS       Z2, Z18, Z18
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z17, K3
 	VMOVUPS       (AX), Z19
@@ -23895,15 +25311,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z21
+	VMOVUPS     10752(AX), Z21
 	VFMADD231PS 1024(AX), Z19, Z21
-	VSUBPS      11776(AX), Z21, Z22
+	VSUBPS      10752(AX), Z21, Z22
 	VFMADD231PS 1152(AX), Z22, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z23
-	VFMADD213PS 12032(AX), Z19, Z23
-	VFMADD213PS 12160(AX), Z19, Z23
+	VMOVUPS     10880(AX), Z23
+	VFMADD213PS 11008(AX), Z19, Z23
+	VFMADD213PS 11136(AX), Z19, Z23
 	VMULPS      Z19, Z23, Z23
 	VPERMPS     Z18, Z21, Z21
 	VFMADD231PS Z23, Z21, Z21
@@ -23915,15 +25331,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z21
+	VMOVUPS     10752(AX), Z21
 	VFMADD231PS 1024(AX), Z20, Z21
-	VSUBPS      11776(AX), Z21, Z22
+	VSUBPS      10752(AX), Z21, Z22
 	VFMADD231PS 1152(AX), Z22, Z20
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z23
-	VFMADD213PS 12032(AX), Z20, Z23
-	VFMADD213PS 12160(AX), Z20, Z23
+	VMOVUPS     10880(AX), Z23
+	VFMADD213PS 11008(AX), Z20, Z23
+	VFMADD213PS 11136(AX), Z20, Z23
 	VMULPS      Z20, Z23, Z23
 	VPERMPS     Z18, Z21, Z21
 	VFMADD231PS Z23, Z21, Z21
@@ -23935,15 +25351,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z21
+	VMOVUPS     10752(AX), Z21
 	VFMADD231PS 1024(AX), Z17, Z21
-	VSUBPS      11776(AX), Z21, Z22
+	VSUBPS      10752(AX), Z21, Z22
 	VFMADD231PS 1152(AX), Z22, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z23
-	VFMADD213PS   12032(AX), Z17, Z23
-	VFMADD213PS   12160(AX), Z17, Z23
+	VMOVUPS       10880(AX), Z23
+	VFMADD213PS   11008(AX), Z17, Z23
+	VFMADD213PS   11136(AX), Z17, Z23
 	VMULPS        Z17, Z23, Z23
 	VPERMPS       Z18, Z21, Z21
 	VFMADD231PS   Z23, Z21, Z21
@@ -23961,7 +25377,7 @@ d_r3groups:
 	VADDPD        Z20, Z19, Z19
 	VADDPD        Z19, Z18, Z18
 	VPBROADCASTD  28(SI), Z19
-	VMOVDQU32     11264(AX), Z20
+	VMOVDQU32     10240(AX), Z20
 	VPERMPS       Z2, Z20, Z2
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z19, K3
 	VMOVUPS       (AX), Z20
@@ -23982,15 +25398,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z22
+	VMOVUPS     10752(AX), Z22
 	VFMADD231PS 1024(AX), Z20, Z22
-	VSUBPS      11776(AX), Z22, Z23
+	VSUBPS      10752(AX), Z22, Z23
 	VFMADD231PS 1152(AX), Z23, Z20
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z24
-	VFMADD213PS 12032(AX), Z20, Z24
-	VFMADD213PS 12160(AX), Z20, Z24
+	VMOVUPS     10880(AX), Z24
+	VFMADD213PS 11008(AX), Z20, Z24
+	VFMADD213PS 11136(AX), Z20, Z24
 	VMULPS      Z20, Z24, Z24
 	VPERMPS     Z2, Z22, Z22
 	VFMADD231PS Z24, Z22, Z22
@@ -24002,15 +25418,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z22
+	VMOVUPS     10752(AX), Z22
 	VFMADD231PS 1024(AX), Z21, Z22
-	VSUBPS      11776(AX), Z22, Z23
+	VSUBPS      10752(AX), Z22, Z23
 	VFMADD231PS 1152(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z24
-	VFMADD213PS 12032(AX), Z21, Z24
-	VFMADD213PS 12160(AX), Z21, Z24
+	VMOVUPS     10880(AX), Z24
+	VFMADD213PS 11008(AX), Z21, Z24
+	VFMADD213PS 11136(AX), Z21, Z24
 	VMULPS      Z21, Z24, Z24
 	VPERMPS     Z2, Z22, Z22
 	VFMADD231PS Z24, Z22, Z22
@@ -24022,15 +25438,15 @@ d_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z2
+	VMOVUPS     10752(AX), Z2
 	VFMADD231PS 1024(AX), Z19, Z2
-	VSUBPS      11776(AX), Z2, Z22
+	VSUBPS      10752(AX), Z2, Z22
 	VFMADD231PS 1152(AX), Z22, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z23
-	VFMADD213PS   12032(AX), Z19, Z23
-	VFMADD213PS   12160(AX), Z19, Z23
+	VMOVUPS       10880(AX), Z23
+	VFMADD213PS   11008(AX), Z19, Z23
+	VFMADD213PS   11136(AX), Z19, Z23
 	VMULPS        Z19, Z23, Z23
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z23, Z2, Z2
@@ -24175,7 +25591,7 @@ d_r3gnopend:
 	VMOVUPS   Z1, 64(DX)
 	VMULPS    Z0, Z4, Z4
 	VMOVUPS   Z4, K2, 128(DX)
-	VMOVDQU32 12288(AX), Z0
+	VMOVDQU32 11264(AX), Z0
 	VPERMPS   Z3, Z0, Z0
 	VMOVUPS   192(R12), Z1
 	VMULPS    Z0, Z1, Z1
@@ -24195,7 +25611,7 @@ d_r3gnopend:
 	VMOVUPS   Z1, 64(DX)(R10*2)
 	VMULPS    Z0, Z9, Z9
 	VMOVUPS   Z9, K2, 128(DX)(R10*2)
-	VMOVDQU32 12416(AX), Z0
+	VMOVDQU32 11392(AX), Z0
 	VPERMPS   Z3, Z0, Z0
 	VMOVUPS   576(R12), Z1
 	VMULPS    Z0, Z1, Z1
@@ -24215,7 +25631,7 @@ d_r3gnopend:
 	VMOVUPS   Z1, 64(DX)(R10*4)
 	VMULPS    Z0, Z13, Z13
 	VMOVUPS   Z13, K2, 128(DX)(R10*4)
-	VMOVDQU32 12544(AX), Z0
+	VMOVDQU32 11520(AX), Z0
 	VPERMPS   Z3, Z0, Z0
 	VMOVUPS   960(R12), Z1
 	VMULPS    Z0, Z1, Z1
@@ -24235,7 +25651,7 @@ d_r3gnopend:
 	VMOVUPS   Z1, 64(DX)(R11*2)
 	VMULPS    Z0, Z17, Z17
 	VMOVUPS   Z17, K2, 128(DX)(R11*2)
-	VMOVDQU32 12672(AX), Z0
+	VMOVDQU32 11648(AX), Z0
 	VPERMPS   Z3, Z0, Z0
 	VMOVUPS   1344(R12), Z1
 	VMULPS    Z0, Z1, Z1
@@ -24443,15 +25859,15 @@ d_r3one:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z7
-	VFMADD213PS 12032(AX), Z3, Z7
-	VFMADD213PS 12160(AX), Z3, Z7
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
 	VMULPS      Z3, Z7, Z7
 	VPERMPS     Z4, Z5, Z5
 	VFMADD231PS Z7, Z5, Z5
@@ -24493,15 +25909,15 @@ d_r3one:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z5, Z7
-	VSUBPS      11776(AX), Z7, Z9
+	VSUBPS      10752(AX), Z7, Z9
 	VFMADD231PS 1152(AX), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z10
-	VFMADD213PS 12032(AX), Z5, Z10
-	VFMADD213PS 12160(AX), Z5, Z10
+	VMOVUPS     10880(AX), Z10
+	VFMADD213PS 11008(AX), Z5, Z10
+	VFMADD213PS 11136(AX), Z5, Z10
 	VMULPS      Z5, Z10, Z10
 	VPERMPS     Z2, Z7, Z7
 	VFMADD231PS Z10, Z7, Z7
@@ -24513,15 +25929,15 @@ d_r3one:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z6, Z7
-	VSUBPS      11776(AX), Z7, Z9
+	VSUBPS      10752(AX), Z7, Z9
 	VFMADD231PS 1152(AX), Z9, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z10
-	VFMADD213PS 12032(AX), Z6, Z10
-	VFMADD213PS 12160(AX), Z6, Z10
+	VMOVUPS     10880(AX), Z10
+	VFMADD213PS 11008(AX), Z6, Z10
+	VFMADD213PS 11136(AX), Z6, Z10
 	VMULPS      Z6, Z10, Z10
 	VPERMPS     Z2, Z7, Z7
 	VFMADD231PS Z10, Z7, Z7
@@ -24533,15 +25949,15 @@ d_r3one:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z2
+	VMOVUPS     10752(AX), Z2
 	VFMADD231PS 1024(AX), Z4, Z2
-	VSUBPS      11776(AX), Z2, Z7
+	VSUBPS      10752(AX), Z2, Z7
 	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
-	VFMADD213PS   12160(AX), Z4, Z9
+	VMOVUPS       10880(AX), Z9
+	VFMADD213PS   11008(AX), Z4, Z9
+	VFMADD213PS   11136(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z9, Z2, Z2
@@ -24787,8 +26203,8 @@ d_nqxmax_loop:
 	VMOVUPS 64(R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12800(AX), Z8, Z8
-	VPADDD  12800(AX), Z9, Z9
+	VPADDD  11776(AX), Z8, Z8
+	VPADDD  11776(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -24900,15 +26316,15 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     10752(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      10752(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
-	VFMADD213PS   12160(AX), Z5, Z8
+	VMOVUPS       10880(AX), Z8
+	VFMADD213PS   11008(AX), Z5, Z8
+	VFMADD213PS   11136(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -24933,12 +26349,12 @@ d_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11776(AX), Z17
+	VMOVUPS       10752(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11904(AX), Z20
-	VMOVUPS       12032(AX), Z21
-	VMOVUPS       12160(AX), Z22
+	VMOVUPS       10880(AX), Z20
+	VMOVUPS       11008(AX), Z21
+	VMOVUPS       11136(AX), Z22
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -25131,8 +26547,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12800(AX), Z13, Z13
-	VPADDD        12800(AX), Z14, Z14
+	VPADDD        11776(AX), Z13, Z13
+	VPADDD        11776(AX), Z14, Z14
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -25834,8 +27250,8 @@ d_noxmax_loop:
 	VMOVUPS 64(R11), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12800(AX), Z2, Z2
-	VPADDD  12800(AX), Z3, Z3
+	VPADDD  11776(AX), Z2, Z2
+	VPADDD  11776(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_noxmax_loop
@@ -25911,15 +27327,15 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
-	VFMADD213PS   12160(AX), Z2, Z6
+	VMOVUPS       10880(AX), Z6
+	VFMADD213PS   11008(AX), Z2, Z6
+	VFMADD213PS   11136(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -25938,12 +27354,12 @@ d_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
+	VMOVUPS       10752(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
-	VMOVUPS       12032(AX), Z12
-	VMOVUPS       12160(AX), Z13
+	VMOVUPS       10880(AX), Z10
+	VMOVUPS       11008(AX), Z12
+	VMOVUPS       11136(AX), Z13
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -25995,8 +27411,8 @@ d_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12800(AX), Z3, Z3
-	VPADDD        12800(AX), Z4, Z4
+	VPADDD        11776(AX), Z3, Z3
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -26487,8 +27903,8 @@ d_wqxoth_loop:
 	VMOVUPS 64(R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12800(AX), Z12, Z12
-	VPADDD  12800(AX), Z13, Z13
+	VPADDD  11776(AX), Z12, Z12
+	VPADDD  11776(AX), Z13, Z13
 	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R10
@@ -26578,15 +27994,15 @@ d_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      10752(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
-	VFMADD213PS   12160(AX), Z4, Z9
+	VMOVUPS       10880(AX), Z9
+	VFMADD213PS   11008(AX), Z4, Z9
+	VFMADD213PS   11136(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -26617,12 +28033,12 @@ d_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -26791,8 +28207,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12800(AX), Z6, Z6
-	VPADDD        12800(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -27054,12 +28470,12 @@ d_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -27252,8 +28668,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12800(AX), Z6, Z6
-	VPADDD        12800(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -28050,8 +29466,8 @@ d_woxoth_loop:
 	VMOVUPS 64(R12), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12800(AX), Z6, Z6
-	VPADDD  12800(AX), Z7, Z7
+	VPADDD  11776(AX), Z6, Z6
+	VPADDD  11776(AX), Z7, Z7
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_woxoth_loop
@@ -28118,15 +29534,15 @@ d_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
-	VFMADD213PS   12160(AX), Z3, Z7
+	VMOVUPS       10880(AX), Z7
+	VFMADD213PS   11008(AX), Z3, Z7
+	VFMADD213PS   11136(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -28151,12 +29567,12 @@ d_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
@@ -28202,8 +29618,8 @@ d_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12800(AX), Z2, Z2
-	VPADDD        12800(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -28293,12 +29709,12 @@ d_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
@@ -28350,8 +29766,8 @@ d_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12800(AX), Z2, Z2
-	VPADDD        12800(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -28793,15 +30209,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z6
-	VFMADD213PS 12032(AX), Z2, Z6
-	VFMADD213PS 12160(AX), Z2, Z6
+	VMOVUPS     10880(AX), Z6
+	VFMADD213PS 11008(AX), Z2, Z6
+	VFMADD213PS 11136(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -28818,12 +30234,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -29222,12 +30638,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -29942,15 +31358,15 @@ l_r1groups:
 	VMOVUPS exp2tab16<>+0(SB), Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z14
+	VMOVUPS     10752(AX), Z14
 	VFMADD231PS 1024(AX), Z12, Z14
-	VSUBPS      11776(AX), Z14, Z15
+	VSUBPS      10752(AX), Z14, Z15
 	VFMADD231PS 1152(AX), Z15, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z16
-	VFMADD213PS 12032(AX), Z12, Z16
-	VFMADD213PS 12160(AX), Z12, Z16
+	VMOVUPS     10880(AX), Z16
+	VFMADD213PS 11008(AX), Z12, Z16
+	VFMADD213PS 11136(AX), Z12, Z16
 	VMULPS      Z12, Z16, Z16
 	VPERMPS     Z13, Z14, Z14
 	VFMADD231PS Z16, Z14, Z14
@@ -29979,25 +31395,25 @@ l_r1groups:
 	VMOVDQU32 640(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z5, Z5
-	VMOVDQU32 10880(AX), Z13
+	VMOVDQU32 9856(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z6, Z6
-	VMOVDQU32 11008(AX), Z13
+	VMOVDQU32 9984(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z7, Z7
-	VMOVDQU32 11136(AX), Z13
+	VMOVDQU32 10112(AX), Z13
 	VPERMPS   Z11, Z13, Z13
 	VSUBPS    Z13, Z8, Z8
-	VMOVDQU32 11264(AX), Z13
+	VMOVDQU32 10240(AX), Z13
 	VPERMPS   Z11, Z13, Z11
 	VSUBPS    Z11, Z9, Z9
 	VMOVUPS   exp2tab16<>+0(SB), Z11
-	VMOVUPS   11776(AX), Z13
+	VMOVUPS   10752(AX), Z13
 	VMOVUPS   1024(AX), Z14
 	VMOVUPS   1152(AX), Z15
-	VMOVUPS   11904(AX), Z16
-	VMOVUPS   12032(AX), Z17
-	VMOVUPS   12160(AX), Z18
+	VMOVUPS   10880(AX), Z16
+	VMOVUPS   11008(AX), Z17
+	VMOVUPS   11136(AX), Z18
 
 	// Register budget: 8 values + 3 + 7 held, 4 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -30403,15 +31819,15 @@ l_r1one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     10752(AX), Z6
 	VFMADD231PS 1024(AX), Z4, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      10752(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z8
-	VFMADD213PS 12032(AX), Z4, Z8
-	VFMADD213PS 12160(AX), Z4, Z8
+	VMOVUPS     10880(AX), Z8
+	VFMADD213PS 11008(AX), Z4, Z8
+	VFMADD213PS 11136(AX), Z4, Z8
 	VMULPS      Z4, Z8, Z8
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -30432,12 +31848,12 @@ l_r1one:
 	VPERMPS   Z3, Z5, Z3
 	VSUBPS    Z3, Z2, Z2
 	VMOVUPS   exp2tab16<>+0(SB), Z3
-	VMOVUPS   11776(AX), Z5
+	VMOVUPS   10752(AX), Z5
 	VMOVUPS   1024(AX), Z6
 	VMOVUPS   1152(AX), Z7
-	VMOVUPS   11904(AX), Z8
-	VMOVUPS   12032(AX), Z9
-	VMOVUPS   12160(AX), Z11
+	VMOVUPS   10880(AX), Z8
+	VMOVUPS   11008(AX), Z9
+	VMOVUPS   11136(AX), Z11
 
 	// Register budget: 1 values + 3 + 7 held, 6 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -30742,15 +32158,15 @@ l_r2groups:
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z14
+	VMOVUPS     10752(AX), Z14
 	VFMADD231PS 1024(AX), Z8, Z14
-	VSUBPS      11776(AX), Z14, Z17
+	VSUBPS      10752(AX), Z14, Z17
 	VFMADD231PS 1152(AX), Z17, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z20
-	VFMADD213PS 12032(AX), Z8, Z20
-	VFMADD213PS 12160(AX), Z8, Z20
+	VMOVUPS     10880(AX), Z20
+	VFMADD213PS 11008(AX), Z8, Z20
+	VFMADD213PS 11136(AX), Z8, Z20
 	VMULPS      Z8, Z20, Z20
 	VPERMPS     Z11, Z14, Z14
 	VFMADD231PS Z20, Z14, Z14
@@ -30783,29 +32199,29 @@ l_r2groups:
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z12, Z12
 	VSUBPS    Z11, Z13, Z13
-	VMOVDQU32 10880(AX), Z11
+	VMOVDQU32 9856(AX), Z11
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z15, Z15
 	VSUBPS    Z11, Z16, Z16
-	VMOVDQU32 11008(AX), Z11
+	VMOVDQU32 9984(AX), Z11
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z18, Z18
 	VSUBPS    Z11, Z19, Z19
-	VMOVDQU32 11136(AX), Z11
+	VMOVDQU32 10112(AX), Z11
 	VPERMPS   Z5, Z11, Z11
 	VSUBPS    Z11, Z21, Z21
 	VSUBPS    Z11, Z22, Z22
-	VMOVDQU32 11264(AX), Z11
+	VMOVDQU32 10240(AX), Z11
 	VPERMPS   Z5, Z11, Z5
 	VSUBPS    Z5, Z24, Z24
 	VSUBPS    Z5, Z1, Z1
 	VMOVUPS   exp2tab16<>+0(SB), Z5
-	VMOVUPS   11776(AX), Z11
+	VMOVUPS   10752(AX), Z11
 	VMOVUPS   1024(AX), Z14
 	VMOVUPS   1152(AX), Z17
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z23
-	VMOVUPS   12160(AX), Z26
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z23
+	VMOVUPS   11136(AX), Z26
 
 	// Register budget: 16 values + 3 + 7 held, 1 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -31412,15 +32828,15 @@ l_r2one:
 	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z5, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      10752(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z9
-	VFMADD213PS 12032(AX), Z5, Z9
-	VFMADD213PS 12160(AX), Z5, Z9
+	VMOVUPS     10880(AX), Z9
+	VFMADD213PS 11008(AX), Z5, Z9
+	VFMADD213PS 11136(AX), Z5, Z9
 	VMULPS      Z5, Z9, Z9
 	VPERMPS     Z6, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -31442,12 +32858,12 @@ l_r2one:
 	VSUBPS    Z4, Z3, Z3
 	VSUBPS    Z4, Z1, Z1
 	VMOVUPS   exp2tab16<>+0(SB), Z4
-	VMOVUPS   11776(AX), Z6
+	VMOVUPS   10752(AX), Z6
 	VMOVUPS   1024(AX), Z7
 	VMOVUPS   1152(AX), Z8
-	VMOVUPS   11904(AX), Z9
-	VMOVUPS   12032(AX), Z10
-	VMOVUPS   12160(AX), Z11
+	VMOVUPS   10880(AX), Z9
+	VMOVUPS   11008(AX), Z10
+	VMOVUPS   11136(AX), Z11
 
 	// Register budget: 2 values + 3 + 7 held, 6 a chunk.
 	// exp32: keep d >= lo (or NaN), clamp
@@ -31803,15 +33219,15 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z7
-	VFMADD213PS 12032(AX), Z3, Z7
-	VFMADD213PS 12160(AX), Z3, Z7
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
 	VMULPS      Z3, Z7, Z7
 	VPERMPS     Z4, Z5, Z5
 	VFMADD231PS Z7, Z5, Z5
@@ -31854,31 +33270,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z9
+	VMOVUPS     10752(AX), Z9
 	VFMADD231PS 1024(AX), Z6, Z9
-	VSUBPS      11776(AX), Z9, Z10
-	VMOVUPS     11776(AX), Z12
+	VSUBPS      10752(AX), Z9, Z10
+	VMOVUPS     10752(AX), Z12
 	VFMADD231PS 1024(AX), Z7, Z12
-	VSUBPS      11776(AX), Z12, Z13
-	VMOVUPS     11776(AX), Z15
+	VSUBPS      10752(AX), Z12, Z13
+	VMOVUPS     10752(AX), Z15
 	VFMADD231PS 1024(AX), Z4, Z15
-	VSUBPS      11776(AX), Z15, Z16
+	VSUBPS      10752(AX), Z15, Z16
 	VFMADD231PS 1152(AX), Z10, Z6
 	VFMADD231PS 1152(AX), Z13, Z7
 	VFMADD231PS 1152(AX), Z16, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z11
-	VFMADD213PS   12032(AX), Z6, Z11
-	VFMADD213PS   12160(AX), Z6, Z11
+	VMOVUPS       10880(AX), Z11
+	VFMADD213PS   11008(AX), Z6, Z11
+	VFMADD213PS   11136(AX), Z6, Z11
 	VMULPS        Z6, Z11, Z11
-	VMOVUPS       11904(AX), Z14
-	VFMADD213PS   12032(AX), Z7, Z14
-	VFMADD213PS   12160(AX), Z7, Z14
+	VMOVUPS       10880(AX), Z14
+	VFMADD213PS   11008(AX), Z7, Z14
+	VFMADD213PS   11136(AX), Z7, Z14
 	VMULPS        Z7, Z14, Z14
-	VMOVUPS       11904(AX), Z17
-	VFMADD213PS   12032(AX), Z4, Z17
-	VFMADD213PS   12160(AX), Z4, Z17
+	VMOVUPS       10880(AX), Z17
+	VFMADD213PS   11008(AX), Z4, Z17
+	VFMADD213PS   11136(AX), Z4, Z17
 	VMULPS        Z4, Z17, Z17
 	VPERMPS       Z5, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -31925,31 +33341,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z10
+	VMOVUPS     10752(AX), Z10
 	VFMADD231PS 1024(AX), Z7, Z10
-	VSUBPS      11776(AX), Z10, Z11
-	VMOVUPS     11776(AX), Z13
+	VSUBPS      10752(AX), Z10, Z11
+	VMOVUPS     10752(AX), Z13
 	VFMADD231PS 1024(AX), Z9, Z13
-	VSUBPS      11776(AX), Z13, Z14
-	VMOVUPS     11776(AX), Z16
+	VSUBPS      10752(AX), Z13, Z14
+	VMOVUPS     10752(AX), Z16
 	VFMADD231PS 1024(AX), Z4, Z16
-	VSUBPS      11776(AX), Z16, Z17
+	VSUBPS      10752(AX), Z16, Z17
 	VFMADD231PS 1152(AX), Z11, Z7
 	VFMADD231PS 1152(AX), Z14, Z9
 	VFMADD231PS 1152(AX), Z17, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z12
-	VFMADD213PS   12032(AX), Z7, Z12
-	VFMADD213PS   12160(AX), Z7, Z12
+	VMOVUPS       10880(AX), Z12
+	VFMADD213PS   11008(AX), Z7, Z12
+	VFMADD213PS   11136(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       11904(AX), Z15
-	VFMADD213PS   12032(AX), Z9, Z15
-	VFMADD213PS   12160(AX), Z9, Z15
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z9, Z15
+	VFMADD213PS   11136(AX), Z9, Z15
 	VMULPS        Z9, Z15, Z15
-	VMOVUPS       11904(AX), Z18
-	VFMADD213PS   12032(AX), Z4, Z18
-	VFMADD213PS   12160(AX), Z4, Z18
+	VMOVUPS       10880(AX), Z18
+	VFMADD213PS   11008(AX), Z4, Z18
+	VFMADD213PS   11136(AX), Z4, Z18
 	VMULPS        Z4, Z18, Z18
 	VPERMPS       Z6, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -31996,31 +33412,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z11
+	VMOVUPS     10752(AX), Z11
 	VFMADD231PS 1024(AX), Z9, Z11
-	VSUBPS      11776(AX), Z11, Z12
-	VMOVUPS     11776(AX), Z14
+	VSUBPS      10752(AX), Z11, Z12
+	VMOVUPS     10752(AX), Z14
 	VFMADD231PS 1024(AX), Z10, Z14
-	VSUBPS      11776(AX), Z14, Z15
-	VMOVUPS     11776(AX), Z17
+	VSUBPS      10752(AX), Z14, Z15
+	VMOVUPS     10752(AX), Z17
 	VFMADD231PS 1024(AX), Z4, Z17
-	VSUBPS      11776(AX), Z17, Z18
+	VSUBPS      10752(AX), Z17, Z18
 	VFMADD231PS 1152(AX), Z12, Z9
 	VFMADD231PS 1152(AX), Z15, Z10
 	VFMADD231PS 1152(AX), Z18, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z13
-	VFMADD213PS   12032(AX), Z9, Z13
-	VFMADD213PS   12160(AX), Z9, Z13
+	VMOVUPS       10880(AX), Z13
+	VFMADD213PS   11008(AX), Z9, Z13
+	VFMADD213PS   11136(AX), Z9, Z13
 	VMULPS        Z9, Z13, Z13
-	VMOVUPS       11904(AX), Z16
-	VFMADD213PS   12032(AX), Z10, Z16
-	VFMADD213PS   12160(AX), Z10, Z16
+	VMOVUPS       10880(AX), Z16
+	VFMADD213PS   11008(AX), Z10, Z16
+	VFMADD213PS   11136(AX), Z10, Z16
 	VMULPS        Z10, Z16, Z16
-	VMOVUPS       11904(AX), Z19
-	VFMADD213PS   12032(AX), Z4, Z19
-	VFMADD213PS   12160(AX), Z4, Z19
+	VMOVUPS       10880(AX), Z19
+	VFMADD213PS   11008(AX), Z4, Z19
+	VFMADD213PS   11136(AX), Z4, Z19
 	VMULPS        Z4, Z19, Z19
 	VPERMPS       Z7, Z11, Z11
 	VFMADD231PS   Z13, Z11, Z11
@@ -32067,31 +33483,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z12
+	VMOVUPS     10752(AX), Z12
 	VFMADD231PS 1024(AX), Z10, Z12
-	VSUBPS      11776(AX), Z12, Z13
-	VMOVUPS     11776(AX), Z15
+	VSUBPS      10752(AX), Z12, Z13
+	VMOVUPS     10752(AX), Z15
 	VFMADD231PS 1024(AX), Z11, Z15
-	VSUBPS      11776(AX), Z15, Z16
-	VMOVUPS     11776(AX), Z18
+	VSUBPS      10752(AX), Z15, Z16
+	VMOVUPS     10752(AX), Z18
 	VFMADD231PS 1024(AX), Z4, Z18
-	VSUBPS      11776(AX), Z18, Z19
+	VSUBPS      10752(AX), Z18, Z19
 	VFMADD231PS 1152(AX), Z13, Z10
 	VFMADD231PS 1152(AX), Z16, Z11
 	VFMADD231PS 1152(AX), Z19, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z14
-	VFMADD213PS   12032(AX), Z10, Z14
-	VFMADD213PS   12160(AX), Z10, Z14
+	VMOVUPS       10880(AX), Z14
+	VFMADD213PS   11008(AX), Z10, Z14
+	VFMADD213PS   11136(AX), Z10, Z14
 	VMULPS        Z10, Z14, Z14
-	VMOVUPS       11904(AX), Z17
-	VFMADD213PS   12032(AX), Z11, Z17
-	VFMADD213PS   12160(AX), Z11, Z17
+	VMOVUPS       10880(AX), Z17
+	VFMADD213PS   11008(AX), Z11, Z17
+	VFMADD213PS   11136(AX), Z11, Z17
 	VMULPS        Z11, Z17, Z17
-	VMOVUPS       11904(AX), Z20
-	VFMADD213PS   12032(AX), Z4, Z20
-	VFMADD213PS   12160(AX), Z4, Z20
+	VMOVUPS       10880(AX), Z20
+	VFMADD213PS   11008(AX), Z4, Z20
+	VFMADD213PS   11136(AX), Z4, Z20
 	VMULPS        Z4, Z20, Z20
 	VPERMPS       Z9, Z12, Z12
 	VFMADD231PS   Z14, Z12, Z12
@@ -32113,7 +33529,7 @@ l_r3groups:
 	VADDPD        Z10, Z4, Z4
 	VADDPD        Z4, Z9, Z9
 	VPBROADCASTD  16(SI), Z4
-	VMOVDQU32     10880(AX), Z10
+	VMOVDQU32     9856(AX), Z10
 	VPERMPS       Z2, Z10, Z10
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
 	VMOVUPS       (AX), Z11
@@ -32138,31 +33554,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z13
+	VMOVUPS     10752(AX), Z13
 	VFMADD231PS 1024(AX), Z11, Z13
-	VSUBPS      11776(AX), Z13, Z14
-	VMOVUPS     11776(AX), Z16
+	VSUBPS      10752(AX), Z13, Z14
+	VMOVUPS     10752(AX), Z16
 	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      11776(AX), Z16, Z17
-	VMOVUPS     11776(AX), Z19
+	VSUBPS      10752(AX), Z16, Z17
+	VMOVUPS     10752(AX), Z19
 	VFMADD231PS 1024(AX), Z4, Z19
-	VSUBPS      11776(AX), Z19, Z20
+	VSUBPS      10752(AX), Z19, Z20
 	VFMADD231PS 1152(AX), Z14, Z11
 	VFMADD231PS 1152(AX), Z17, Z12
 	VFMADD231PS 1152(AX), Z20, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z15
-	VFMADD213PS   12032(AX), Z11, Z15
-	VFMADD213PS   12160(AX), Z11, Z15
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z11, Z15
+	VFMADD213PS   11136(AX), Z11, Z15
 	VMULPS        Z11, Z15, Z15
-	VMOVUPS       11904(AX), Z18
-	VFMADD213PS   12032(AX), Z12, Z18
-	VFMADD213PS   12160(AX), Z12, Z18
+	VMOVUPS       10880(AX), Z18
+	VFMADD213PS   11008(AX), Z12, Z18
+	VFMADD213PS   11136(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       11904(AX), Z21
-	VFMADD213PS   12032(AX), Z4, Z21
-	VFMADD213PS   12160(AX), Z4, Z21
+	VMOVUPS       10880(AX), Z21
+	VFMADD213PS   11008(AX), Z4, Z21
+	VFMADD213PS   11136(AX), Z4, Z21
 	VMULPS        Z4, Z21, Z21
 	VPERMPS       Z10, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
@@ -32184,7 +33600,7 @@ l_r3groups:
 	VADDPD        Z11, Z4, Z4
 	VADDPD        Z4, Z10, Z10
 	VPBROADCASTD  20(SI), Z4
-	VMOVDQU32     11008(AX), Z11
+	VMOVDQU32     9984(AX), Z11
 	VPERMPS       Z2, Z11, Z11
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
 	VMOVUPS       (AX), Z12
@@ -32209,31 +33625,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z14
+	VMOVUPS     10752(AX), Z14
 	VFMADD231PS 1024(AX), Z12, Z14
-	VSUBPS      11776(AX), Z14, Z15
-	VMOVUPS     11776(AX), Z17
+	VSUBPS      10752(AX), Z14, Z15
+	VMOVUPS     10752(AX), Z17
 	VFMADD231PS 1024(AX), Z13, Z17
-	VSUBPS      11776(AX), Z17, Z18
-	VMOVUPS     11776(AX), Z20
+	VSUBPS      10752(AX), Z17, Z18
+	VMOVUPS     10752(AX), Z20
 	VFMADD231PS 1024(AX), Z4, Z20
-	VSUBPS      11776(AX), Z20, Z21
+	VSUBPS      10752(AX), Z20, Z21
 	VFMADD231PS 1152(AX), Z15, Z12
 	VFMADD231PS 1152(AX), Z18, Z13
 	VFMADD231PS 1152(AX), Z21, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z16
-	VFMADD213PS   12032(AX), Z12, Z16
-	VFMADD213PS   12160(AX), Z12, Z16
+	VMOVUPS       10880(AX), Z16
+	VFMADD213PS   11008(AX), Z12, Z16
+	VFMADD213PS   11136(AX), Z12, Z16
 	VMULPS        Z12, Z16, Z16
-	VMOVUPS       11904(AX), Z19
-	VFMADD213PS   12032(AX), Z13, Z19
-	VFMADD213PS   12160(AX), Z13, Z19
+	VMOVUPS       10880(AX), Z19
+	VFMADD213PS   11008(AX), Z13, Z19
+	VFMADD213PS   11136(AX), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11904(AX), Z22
-	VFMADD213PS   12032(AX), Z4, Z22
-	VFMADD213PS   12160(AX), Z4, Z22
+	VMOVUPS       10880(AX), Z22
+	VFMADD213PS   11008(AX), Z4, Z22
+	VFMADD213PS   11136(AX), Z4, Z22
 	VMULPS        Z4, Z22, Z22
 	VPERMPS       Z11, Z14, Z14
 	VFMADD231PS   Z16, Z14, Z14
@@ -32255,7 +33671,7 @@ l_r3groups:
 	VADDPD        Z12, Z4, Z4
 	VADDPD        Z4, Z11, Z11
 	VPBROADCASTD  24(SI), Z4
-	VMOVDQU32     11136(AX), Z12
+	VMOVDQU32     10112(AX), Z12
 	VPERMPS       Z2, Z12, Z12
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
 	VMOVUPS       (AX), Z13
@@ -32280,31 +33696,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z15
+	VMOVUPS     10752(AX), Z15
 	VFMADD231PS 1024(AX), Z13, Z15
-	VSUBPS      11776(AX), Z15, Z16
-	VMOVUPS     11776(AX), Z18
+	VSUBPS      10752(AX), Z15, Z16
+	VMOVUPS     10752(AX), Z18
 	VFMADD231PS 1024(AX), Z14, Z18
-	VSUBPS      11776(AX), Z18, Z19
-	VMOVUPS     11776(AX), Z21
+	VSUBPS      10752(AX), Z18, Z19
+	VMOVUPS     10752(AX), Z21
 	VFMADD231PS 1024(AX), Z4, Z21
-	VSUBPS      11776(AX), Z21, Z22
+	VSUBPS      10752(AX), Z21, Z22
 	VFMADD231PS 1152(AX), Z16, Z13
 	VFMADD231PS 1152(AX), Z19, Z14
 	VFMADD231PS 1152(AX), Z22, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z17
-	VFMADD213PS   12032(AX), Z13, Z17
-	VFMADD213PS   12160(AX), Z13, Z17
+	VMOVUPS       10880(AX), Z17
+	VFMADD213PS   11008(AX), Z13, Z17
+	VFMADD213PS   11136(AX), Z13, Z17
 	VMULPS        Z13, Z17, Z17
-	VMOVUPS       11904(AX), Z20
-	VFMADD213PS   12032(AX), Z14, Z20
-	VFMADD213PS   12160(AX), Z14, Z20
+	VMOVUPS       10880(AX), Z20
+	VFMADD213PS   11008(AX), Z14, Z20
+	VFMADD213PS   11136(AX), Z14, Z20
 	VMULPS        Z14, Z20, Z20
-	VMOVUPS       11904(AX), Z23
-	VFMADD213PS   12032(AX), Z4, Z23
-	VFMADD213PS   12160(AX), Z4, Z23
+	VMOVUPS       10880(AX), Z23
+	VFMADD213PS   11008(AX), Z4, Z23
+	VFMADD213PS   11136(AX), Z4, Z23
 	VMULPS        Z4, Z23, Z23
 	VPERMPS       Z12, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
@@ -32326,7 +33742,7 @@ l_r3groups:
 	VADDPD        Z13, Z4, Z4
 	VADDPD        Z4, Z12, Z12
 	VPBROADCASTD  28(SI), Z4
-	VMOVDQU32     11264(AX), Z13
+	VMOVDQU32     10240(AX), Z13
 	VPERMPS       Z2, Z13, Z2
 	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
 	VMOVUPS       (AX), Z13
@@ -32351,31 +33767,31 @@ l_r3groups:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z2
+	VMOVUPS     10752(AX), Z2
 	VFMADD231PS 1024(AX), Z13, Z2
-	VSUBPS      11776(AX), Z2, Z15
-	VMOVUPS     11776(AX), Z17
+	VSUBPS      10752(AX), Z2, Z15
+	VMOVUPS     10752(AX), Z17
 	VFMADD231PS 1024(AX), Z14, Z17
-	VSUBPS      11776(AX), Z17, Z18
-	VMOVUPS     11776(AX), Z20
+	VSUBPS      10752(AX), Z17, Z18
+	VMOVUPS     10752(AX), Z20
 	VFMADD231PS 1024(AX), Z4, Z20
-	VSUBPS      11776(AX), Z20, Z21
+	VSUBPS      10752(AX), Z20, Z21
 	VFMADD231PS 1152(AX), Z15, Z13
 	VFMADD231PS 1152(AX), Z18, Z14
 	VFMADD231PS 1152(AX), Z21, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z16
-	VFMADD213PS   12032(AX), Z13, Z16
-	VFMADD213PS   12160(AX), Z13, Z16
+	VMOVUPS       10880(AX), Z16
+	VFMADD213PS   11008(AX), Z13, Z16
+	VFMADD213PS   11136(AX), Z13, Z16
 	VMULPS        Z13, Z16, Z16
-	VMOVUPS       11904(AX), Z19
-	VFMADD213PS   12032(AX), Z14, Z19
-	VFMADD213PS   12160(AX), Z14, Z19
+	VMOVUPS       10880(AX), Z19
+	VFMADD213PS   11008(AX), Z14, Z19
+	VFMADD213PS   11136(AX), Z14, Z19
 	VMULPS        Z14, Z19, Z19
-	VMOVUPS       11904(AX), Z22
-	VFMADD213PS   12032(AX), Z4, Z22
-	VFMADD213PS   12160(AX), Z4, Z22
+	VMOVUPS       10880(AX), Z22
+	VFMADD213PS   11008(AX), Z4, Z22
+	VFMADD213PS   11136(AX), Z4, Z22
 	VMULPS        Z4, Z22, Z22
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z16, Z2, Z2
@@ -32657,15 +34073,15 @@ l_r3one:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z7
-	VFMADD213PS 12032(AX), Z3, Z7
-	VFMADD213PS 12160(AX), Z3, Z7
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
 	VMULPS      Z3, Z7, Z7
 	VPERMPS     Z4, Z5, Z5
 	VFMADD231PS Z7, Z5, Z5
@@ -32708,31 +34124,31 @@ l_r3one:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z2
+	VMOVUPS     10752(AX), Z2
 	VFMADD231PS 1024(AX), Z5, Z2
-	VSUBPS      11776(AX), Z2, Z7
-	VMOVUPS     11776(AX), Z10
+	VSUBPS      10752(AX), Z2, Z7
+	VMOVUPS     10752(AX), Z10
 	VFMADD231PS 1024(AX), Z6, Z10
-	VSUBPS      11776(AX), Z10, Z11
-	VMOVUPS     11776(AX), Z13
+	VSUBPS      10752(AX), Z10, Z11
+	VMOVUPS     10752(AX), Z13
 	VFMADD231PS 1024(AX), Z4, Z13
-	VSUBPS      11776(AX), Z13, Z14
+	VSUBPS      10752(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z7, Z5
 	VFMADD231PS 1152(AX), Z11, Z6
 	VFMADD231PS 1152(AX), Z14, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z5, Z9
-	VFMADD213PS   12160(AX), Z5, Z9
+	VMOVUPS       10880(AX), Z9
+	VFMADD213PS   11008(AX), Z5, Z9
+	VFMADD213PS   11136(AX), Z5, Z9
 	VMULPS        Z5, Z9, Z9
-	VMOVUPS       11904(AX), Z12
-	VFMADD213PS   12032(AX), Z6, Z12
-	VFMADD213PS   12160(AX), Z6, Z12
+	VMOVUPS       10880(AX), Z12
+	VFMADD213PS   11008(AX), Z6, Z12
+	VFMADD213PS   11136(AX), Z6, Z12
 	VMULPS        Z6, Z12, Z12
-	VMOVUPS       11904(AX), Z15
-	VFMADD213PS   12032(AX), Z4, Z15
-	VFMADD213PS   12160(AX), Z4, Z15
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z4, Z15
+	VFMADD213PS   11136(AX), Z4, Z15
 	VMULPS        Z4, Z15, Z15
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z9, Z2, Z2
@@ -32919,8 +34335,8 @@ l_nqxmax_loop:
 	VMOVUPS 64(R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z9, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  12800(AX), Z8, Z8
-	VPADDD  12800(AX), Z9, Z9
+	VPADDD  11776(AX), Z8, Z8
+	VPADDD  11776(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -33032,15 +34448,15 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z6
+	VMOVUPS     10752(AX), Z6
 	VFMADD231PS 1024(AX), Z5, Z6
-	VSUBPS      11776(AX), Z6, Z7
+	VSUBPS      10752(AX), Z6, Z7
 	VFMADD231PS 1152(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z8
-	VFMADD213PS   12032(AX), Z5, Z8
-	VFMADD213PS   12160(AX), Z5, Z8
+	VMOVUPS       10880(AX), Z8
+	VFMADD213PS   11008(AX), Z5, Z8
+	VFMADD213PS   11136(AX), Z5, Z8
 	VMULPS        Z5, Z8, Z8
 	VPERMPS       Z4, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -33063,12 +34479,12 @@ l_nqxmax_done:
 	VPADDD        3968(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
-	VMOVUPS       11776(AX), Z17
+	VMOVUPS       10752(AX), Z17
 	VMOVUPS       1024(AX), Z18
 	VMOVUPS       1152(AX), Z19
-	VMOVUPS       11904(AX), Z20
-	VMOVUPS       12032(AX), Z21
-	VMOVUPS       12160(AX), Z22
+	VMOVUPS       10880(AX), Z20
+	VMOVUPS       11008(AX), Z21
+	VMOVUPS       11136(AX), Z22
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -33253,8 +34669,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12800(AX), Z13, Z13
-	VPADDD        12800(AX), Z14, Z14
+	VPADDD        11776(AX), Z13, Z13
+	VPADDD        11776(AX), Z14, Z14
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -33736,8 +35152,8 @@ l_noxmax_loop:
 	VMOVUPS 64(R10), Z4
 	VPCMPD  $0x04, Z0, Z3, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  12800(AX), Z2, Z2
-	VPADDD  12800(AX), Z3, Z3
+	VPADDD  11776(AX), Z2, Z2
+	VPADDD  11776(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_noxmax_loop
@@ -33813,15 +35229,15 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z6
-	VFMADD213PS   12032(AX), Z2, Z6
-	VFMADD213PS   12160(AX), Z2, Z6
+	VMOVUPS       10880(AX), Z6
+	VFMADD213PS   11008(AX), Z2, Z6
+	VFMADD213PS   11136(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
 	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
@@ -33838,12 +35254,12 @@ l_noxmax_done:
 	VPADDD        3968(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
-	VMOVUPS       11776(AX), Z7
+	VMOVUPS       10752(AX), Z7
 	VMOVUPS       1024(AX), Z8
 	VMOVUPS       1152(AX), Z9
-	VMOVUPS       11904(AX), Z10
-	VMOVUPS       12032(AX), Z12
-	VMOVUPS       12160(AX), Z13
+	VMOVUPS       10880(AX), Z10
+	VMOVUPS       11008(AX), Z12
+	VMOVUPS       11136(AX), Z13
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -33893,8 +35309,8 @@ l_noxgexp_loop:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        12800(AX), Z3, Z3
-	VPADDD        12800(AX), Z4, Z4
+	VPADDD        11776(AX), Z3, Z3
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -34296,8 +35712,8 @@ l_wqxoth_loop:
 	VMOVUPS 64(R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z13, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  12800(AX), Z12, Z12
-	VPADDD  12800(AX), Z13, Z13
+	VPADDD  11776(AX), Z12, Z12
+	VPADDD  11776(AX), Z13, Z13
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -34387,15 +35803,15 @@ l_wqxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z7
+	VMOVUPS     10752(AX), Z7
 	VFMADD231PS 1024(AX), Z4, Z7
-	VSUBPS      11776(AX), Z7, Z8
+	VSUBPS      10752(AX), Z7, Z8
 	VFMADD231PS 1152(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z9
-	VFMADD213PS   12032(AX), Z4, Z9
-	VFMADD213PS   12160(AX), Z4, Z9
+	VMOVUPS       10880(AX), Z9
+	VFMADD213PS   11008(AX), Z4, Z9
+	VFMADD213PS   11136(AX), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -34424,12 +35840,12 @@ l_wqxmok:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
@@ -34590,8 +36006,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12800(AX), Z6, Z6
-	VPADDD        12800(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -34835,12 +36251,12 @@ l_wqxguard:
 	VPADDD    3968(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
-	VMOVUPS   11776(AX), Z16
+	VMOVUPS   10752(AX), Z16
 	VMOVUPS   1024(AX), Z18
 	VMOVUPS   1152(AX), Z19
-	VMOVUPS   11904(AX), Z20
-	VMOVUPS   12032(AX), Z21
-	VMOVUPS   12160(AX), Z22
+	VMOVUPS   10880(AX), Z20
+	VMOVUPS   11008(AX), Z21
+	VMOVUPS   11136(AX), Z22
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
@@ -35025,8 +36441,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        12800(AX), Z6, Z6
-	VPADDD        12800(AX), Z13, Z13
+	VPADDD        11776(AX), Z6, Z6
+	VPADDD        11776(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -35603,8 +37019,8 @@ l_woxoth_loop:
 	VMOVUPS 64(R11), Z8
 	VPCMPD  $0x04, Z0, Z7, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  12800(AX), Z6, Z6
-	VPADDD  12800(AX), Z7, Z7
+	VPADDD  11776(AX), Z6, Z6
+	VPADDD  11776(AX), Z7, Z7
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     l_woxoth_loop
@@ -35671,15 +37087,15 @@ l_woxmok:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z5
+	VMOVUPS     10752(AX), Z5
 	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      11776(AX), Z5, Z6
+	VSUBPS      10752(AX), Z5, Z6
 	VFMADD231PS 1152(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11904(AX), Z7
-	VFMADD213PS   12032(AX), Z3, Z7
-	VFMADD213PS   12160(AX), Z3, Z7
+	VMOVUPS       10880(AX), Z7
+	VFMADD213PS   11008(AX), Z3, Z7
+	VFMADD213PS   11136(AX), Z3, Z7
 	VMULPS        Z3, Z7, Z7
 	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
@@ -35702,12 +37118,12 @@ l_woxmok:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
@@ -35751,8 +37167,8 @@ l_woxfexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12800(AX), Z2, Z2
-	VPADDD        12800(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxfexp_loop
@@ -35835,12 +37251,12 @@ l_woxguard:
 	VPADDD    3968(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
-	VMOVUPS   11776(AX), Z7
+	VMOVUPS   10752(AX), Z7
 	VMOVUPS   1024(AX), Z8
 	VMOVUPS   1152(AX), Z9
-	VMOVUPS   11904(AX), Z10
-	VMOVUPS   12032(AX), Z11
-	VMOVUPS   12160(AX), Z12
+	VMOVUPS   10880(AX), Z10
+	VMOVUPS   11008(AX), Z11
+	VMOVUPS   11136(AX), Z12
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
@@ -35890,8 +37306,8 @@ l_woxgexp_loop:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        12800(AX), Z2, Z2
-	VPADDD        12800(AX), Z4, Z4
+	VPADDD        11776(AX), Z2, Z2
+	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_woxgexp_loop
@@ -36244,15 +37660,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11776(AX), Z4
+	VMOVUPS     10752(AX), Z4
 	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      11776(AX), Z4, Z5
+	VSUBPS      10752(AX), Z4, Z5
 	VFMADD231PS 1152(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11904(AX), Z6
-	VFMADD213PS 12032(AX), Z2, Z6
-	VFMADD213PS 12160(AX), Z2, Z6
+	VMOVUPS     10880(AX), Z6
+	VFMADD213PS 11008(AX), Z2, Z6
+	VFMADD213PS 11136(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -36268,12 +37684,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -36651,12 +38067,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 11776(AX), Z3
+	VMOVUPS 10752(AX), Z3
 	VMOVUPS 1024(AX), Z4
 	VMOVUPS 1152(AX), Z5
-	VMOVUPS 11904(AX), Z6
-	VMOVUPS 12032(AX), Z7
-	VMOVUPS 12160(AX), Z8
+	VMOVUPS 10880(AX), Z6
+	VMOVUPS 11008(AX), Z7
+	VMOVUPS 11136(AX), Z8
 	VMOVUPS 768(AX), Z9
 
 	// The vectors before the target's.
@@ -37230,28 +38646,28 @@ r1groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12928(AX), Z8
+	VMOVDQU64 11904(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z0, Z0
-	VMOVDQU64 13056(AX), Z8
+	VMOVDQU64 12032(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z1, Z1
-	VMOVDQU64 13184(AX), Z8
+	VMOVDQU64 12160(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z2, Z2
-	VMOVDQU64 13312(AX), Z8
+	VMOVDQU64 12288(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z3, Z3
-	VMOVDQU64 13440(AX), Z8
+	VMOVDQU64 12416(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z4, Z4
-	VMOVDQU64 13568(AX), Z8
+	VMOVDQU64 12544(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z5, Z5
-	VMOVDQU64 13696(AX), Z8
+	VMOVDQU64 12672(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z6, Z6
-	VMOVDQU64 13824(AX), Z8
+	VMOVDQU64 12800(AX), Z8
 	VPERMPD   Z9, Z8, Z8
 	VSUBPD    Z8, Z7, Z7
 
@@ -37574,7 +38990,7 @@ r1gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12928(AX), Z1
+	VMOVDQU64 11904(AX), Z1
 	VPERMPD   Z2, Z1, Z1
 	VSUBPD    Z1, Z0, Z0
 
@@ -37762,35 +39178,35 @@ r2groups:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12928(AX), Z5
+	VMOVDQU64 11904(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z0, Z0
 	VSUBPD    Z5, Z1, Z1
-	VMOVDQU64 13056(AX), Z5
+	VMOVDQU64 12032(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z3, Z3
 	VSUBPD    Z5, Z4, Z4
-	VMOVDQU64 13184(AX), Z5
+	VMOVDQU64 12160(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z6, Z6
 	VSUBPD    Z5, Z7, Z7
-	VMOVDQU64 13312(AX), Z5
+	VMOVDQU64 12288(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z9, Z9
 	VSUBPD    Z5, Z10, Z10
-	VMOVDQU64 13440(AX), Z5
+	VMOVDQU64 12416(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z12, Z12
 	VSUBPD    Z5, Z13, Z13
-	VMOVDQU64 13568(AX), Z5
+	VMOVDQU64 12544(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z15, Z15
 	VSUBPD    Z5, Z16, Z16
-	VMOVDQU64 13696(AX), Z5
+	VMOVDQU64 12672(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z18, Z18
 	VSUBPD    Z5, Z19, Z19
-	VMOVDQU64 13824(AX), Z5
+	VMOVDQU64 12800(AX), Z5
 	VPERMPD   Z2, Z5, Z5
 	VSUBPD    Z5, Z21, Z21
 	VSUBPD    Z5, Z22, Z22
@@ -38324,7 +39740,7 @@ r2gsolo:
 
 	// Exp pass: e = exp(s - max), each row summed in F lanes (float32:
 	// rows under f32SumBytes).
-	VMOVDQU64 12928(AX), Z3
+	VMOVDQU64 11904(AX), Z3
 	VPERMPD   Z2, Z3, Z3
 	VSUBPD    Z3, Z0, Z0
 	VSUBPD    Z3, Z1, Z1
@@ -38553,28 +39969,28 @@ ggmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12928(AX), Z1
+	VMOVDQU64 11904(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
-	VMOVDQU64 13056(AX), Z1
+	VMOVDQU64 12032(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DI)
-	VMOVDQU64 13184(AX), Z1
+	VMOVDQU64 12160(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DI)
-	VMOVDQU64 13312(AX), Z1
+	VMOVDQU64 12288(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 192(DI)
-	VMOVDQU64 13440(AX), Z1
+	VMOVDQU64 12416(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 256(DI)
-	VMOVDQU64 13568(AX), Z1
+	VMOVDQU64 12544(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 320(DI)
-	VMOVDQU64 13696(AX), Z1
+	VMOVDQU64 12672(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 384(DI)
-	VMOVDQU64 13824(AX), Z1
+	VMOVDQU64 12800(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, 448(DI)
 
@@ -40027,7 +41443,7 @@ ogmax_done:
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
 	// for the store).
-	VMOVDQU64 12928(AX), Z1
+	VMOVDQU64 11904(AX), Z1
 	VPERMPD   Z0, Z1, Z1
 	VMOVUPD   Z1, (DI)
 
@@ -40677,7 +42093,7 @@ pfnext:
 	MOVQ  ds_len+32(FP), R10
 	TESTQ R10, R10
 	JE    l_start
-	CMPQ  R8, $0x00000020
+	CMPQ  R8, $0x00000080
 	JA    d_row
 
 d_spairs:
@@ -40709,12 +42125,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13952(AX), Z3, Z3
+	VPSUBQ    12928(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -40727,13 +42143,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13952(AX), Z3, Z3
+	VPSUBQ    12928(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -40750,7 +42166,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9344(AX), X0
+	VUCOMISD      9600(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -40772,7 +42188,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9344(AX), X2
+	VUCOMISD     9600(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -40780,169 +42196,258 @@ d_spsmax_done:
 	CMPL         R9, $0x000007ff
 	JE           d_salone
 	VBROADCASTSD X1, Z1
+	VMOVUPD      9728(AX), Z2
 
-	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z2
-	VSUBPD       Z0, Z2, Z2
-	VBROADCASTSD 80(SP), Z3
-	VSUBPD       Z1, Z3, Z3
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   80(SP), X3, X3
+	VUNPCKLPD X1, X0, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVHPD   X3, 80(SP)
+	VMOVAPD   X3, X5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z4
-	VFMADD231PD 7168(AX), Z2, Z4
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z3, Z5
-	VSUBPD      7040(AX), Z4, Z6
-	VMOVUPD     Z2, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
-	VSUBPD      7040(AX), Z5, Z8
-	VMOVUPD     Z3, Z9
-	VFMADD231PD 7296(AX), Z8, Z9
-	VFMADD231PD 7424(AX), Z8, Z9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z5, Z2, Z5
+	VMOVUPD     7040(AX), Z3
+	VFMADD231PD 7168(AX), Z5, Z3
+	VSUBPD      7040(AX), Z3, Z4
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 7296(AX), Z4, Z5
+	VFMADD231PD 7424(AX), Z4, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VMOVUPD     9472(AX), Z8
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9600(AX), Z9, Z8
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z9, Z8
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z9, Z8
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z9, Z8
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z9, Z8
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z9, Z8
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z9, Z8
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z9, Z8
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z9, Z8
-	VFMADD213PD 10752(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z9, Z8
-	VMULPD      Z7, Z7, Z10
-	VFMADD213PD Z7, Z10, Z6
-	VADDPD      2432(AX), Z6, Z6
-	VMULPD      Z9, Z9, Z7
-	VFMADD213PD Z9, Z7, Z8
-	VADDPD      2432(AX), Z8, Z8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z4
+	VFMADD213PD 7680(AX), Z5, Z4
+	VFMADD213PD 7808(AX), Z5, Z4
+	VFMADD213PD 7936(AX), Z5, Z4
+	VFMADD213PD 8064(AX), Z5, Z4
+	VFMADD213PD 8192(AX), Z5, Z4
+	VFMADD213PD 8320(AX), Z5, Z4
+	VFMADD213PD 8448(AX), Z5, Z4
+	VFMADD213PD 8576(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z7
+	VFMADD213PD Z5, Z7, Z4
+	VADDPD      2432(AX), Z4, Z4
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    2432(AX), Z4, Z4
-	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z2, K2
-	VMOVAPD.Z Z6, K2, Z2
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 6912(AX), Z3, K2
-	VMOVAPD.Z Z8, K2, Z3
-	VMOVAPD   X2, X2
-	VMOVSD    X2, (SP)
-	VMOVAPD   X3, X2
-	VMOVSD    X2, 88(SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z3, Z3
+	VPADDQ  2432(AX), Z3, Z3
+	VMULPD  Z3, Z4, Z5
+	VMOVSD  X5, (SP)
+	VMOVHPD X5, 88(SP)
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
 	MOVQ         DX, R11
-	VXORPD       Z2, Z2, Z2
 	VXORPD       Z3, Z3, Z3
 	MOVLQSX      (SI), R12
 	VPBROADCASTQ R12, Z4
 	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
-	VXORPD       Z5, Z5, Z5
-	VXORPD       Z6, Z6, Z6
+	VXORPD       Z7, Z7, Z7
 	MOVLQSX      4(SI), R12
-	VPBROADCASTQ R12, Z7
-	VPSUBQ       laneidx64_8<>+0(SB), Z7, Z7
+	VPBROADCASTQ R12, Z8
+	VPSUBQ       laneidx64_8<>+0(SB), Z8, Z8
+
+d_spsexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_spsexp_one
+	VMOVUPD (R10), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R10)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
+	VMOVUPD 64(R10), Z11
+	VSUBPD  Z0, Z11, Z11
+	VMOVUPD 64(R10)(R8*8), Z12
+	VSUBPD  Z1, Z12, Z12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
+	VMOVUPD     7040(AX), Z13
+	VFMADD231PD 7168(AX), Z9, Z13
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
+	VMAXPD      Z11, Z2, Z11
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
+	VMAXPD      Z12, Z2, Z12
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
+	VSUBPD      7040(AX), Z13, Z17
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z17, Z9
+	VFMADD231PD 7424(AX), Z17, Z9
+	VSUBPD      7040(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z17
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VFMADD213PD 7680(AX), Z9, Z17
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z9, Z17
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z9, Z17
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z9, Z17
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z9, Z17
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z9, Z17
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z9, Z17
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z9, Z17
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VMULPD      Z9, Z9, Z21
+	VFMADD213PD Z9, Z21, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z9
+	VFMADD213PD Z11, Z9, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z9
+	VFMADD213PD Z12, Z9, Z20
+	VADDPD      2432(AX), Z20, Z20
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z18, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z19, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z20, Z12
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    12928(AX), Z4, Z4
+	VMOVUPD   Z9, (R11)
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12928(AX), Z8, Z8
+	VMOVUPD   Z10, (R11)(R8*8)
+	VADDPD    Z10, Z7, Z7
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z11, K2, Z11
+	VPSUBQ    12928(AX), Z4, Z4
+	VMOVUPD   Z11, 64(R11)
+	VADDPD    Z11, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z12, K2, Z12
+	VPSUBQ    12928(AX), Z8, Z8
+	VMOVUPD   Z12, 64(R11)(R8*8)
+	VADDPD    Z12, Z7, Z7
+	ADDQ      $0x00000080, R10
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000010, R9
+	JMP       d_spsexp_loop
 
 d_spsexp_one:
 	CMPQ    R9, $0x00000008
 	JL      d_spsexp_tail
-	VMOVUPD (R10), Z8
-	VSUBPD  Z0, Z8, Z8
-	VMOVUPD (R10)(R8*8), Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R10), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R10)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
 	VMOVUPD     7040(AX), Z11
 	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z12
+	VFMADD231PD 7168(AX), Z10, Z12
+	VSUBPD      7040(AX), Z11, Z13
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z13, Z9
+	VFMADD231PD 7424(AX), Z13, Z9
+	VSUBPD      7040(AX), Z12, Z14
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z14, Z10
+	VFMADD231PD 7424(AX), Z14, Z10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z13
+	VMOVUPD     7552(AX), Z14
+	VFMADD213PD 7680(AX), Z9, Z13
+	VFMADD213PD 7680(AX), Z10, Z14
+	VFMADD213PD 7808(AX), Z9, Z13
+	VFMADD213PD 7808(AX), Z10, Z14
+	VFMADD213PD 7936(AX), Z9, Z13
+	VFMADD213PD 7936(AX), Z10, Z14
+	VFMADD213PD 8064(AX), Z9, Z13
+	VFMADD213PD 8064(AX), Z10, Z14
+	VFMADD213PD 8192(AX), Z9, Z13
+	VFMADD213PD 8192(AX), Z10, Z14
+	VFMADD213PD 8320(AX), Z9, Z13
+	VFMADD213PD 8320(AX), Z10, Z14
+	VFMADD213PD 8448(AX), Z9, Z13
+	VFMADD213PD 8448(AX), Z10, Z14
+	VFMADD213PD 8576(AX), Z9, Z13
+	VFMADD213PD 8576(AX), Z10, Z14
+	VMULPD      Z9, Z9, Z15
+	VFMADD213PD Z9, Z15, Z13
+	VADDPD      2432(AX), Z13, Z13
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z14
 	VADDPD      2432(AX), Z14, Z14
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
+	// lse exp: times 2^n
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
+	VMULPD    Z11, Z13, Z9
+	VPSLLQ    $0x34, Z12, Z12
+	VPADDQ    2432(AX), Z12, Z12
+	VMULPD    Z12, Z14, Z10
 	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13952(AX), Z4, Z4
-	VMOVUPD   Z8, (R11)
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z10
-	VSUBPD    Z2, Z10, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z10, Z2
-	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13952(AX), Z7, Z7
-	VMOVUPD   Z9, (R11)(R8*8)
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z8
-	VSUBPD    Z5, Z8, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z8, Z5
+	VPSUBQ    12928(AX), Z4, Z4
+	VMOVUPD   Z9, (R11)
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12928(AX), Z8, Z8
+	VMOVUPD   Z10, (R11)(R8*8)
+	VADDPD    Z10, Z7, Z7
 	ADDQ      $0x00000040, R10
 	ADDQ      $0x00000040, R11
 	SUBQ      $0x00000008, R9
@@ -40951,358 +42456,171 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 6656(AX), Z8
-	VMOVUPD (R10), K1, Z8
-	VSUBPD  Z0, Z8, Z8
 	VMOVUPD 6656(AX), Z9
-	VMOVUPD (R10)(R8*8), K1, Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R10), K1, Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD (R10)(R8*8), K1, Z0
+	VSUBPD  Z1, Z0, Z0
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
-	VMOVUPD     7040(AX), Z11
-	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
+	VMOVUPD     7040(AX), Z1
+	VFMADD231PD 7168(AX), Z9, Z1
+	VMAXPD      Z0, Z2, Z0
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z0, Z2
+	VSUBPD      7040(AX), Z1, Z10
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z10, Z9
+	VFMADD231PD 7424(AX), Z10, Z9
+	VSUBPD      7040(AX), Z2, Z11
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 7296(AX), Z11, Z0
+	VFMADD231PD 7424(AX), Z11, Z0
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
-	VADDPD      2432(AX), Z14, Z14
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z9, Z10
+	VFMADD213PD 7680(AX), Z0, Z11
+	VFMADD213PD 7808(AX), Z9, Z10
+	VFMADD213PD 7808(AX), Z0, Z11
+	VFMADD213PD 7936(AX), Z9, Z10
+	VFMADD213PD 7936(AX), Z0, Z11
+	VFMADD213PD 8064(AX), Z9, Z10
+	VFMADD213PD 8064(AX), Z0, Z11
+	VFMADD213PD 8192(AX), Z9, Z10
+	VFMADD213PD 8192(AX), Z0, Z11
+	VFMADD213PD 8320(AX), Z9, Z10
+	VFMADD213PD 8320(AX), Z0, Z11
+	VFMADD213PD 8448(AX), Z9, Z10
+	VFMADD213PD 8448(AX), Z0, Z11
+	VFMADD213PD 8576(AX), Z9, Z10
+	VFMADD213PD 8576(AX), Z0, Z11
+	VMULPD      Z9, Z9, Z12
+	VFMADD213PD Z9, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z0, Z0, Z9
+	VFMADD213PD Z0, Z9, Z11
+	VADDPD      2432(AX), Z11, Z11
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
-	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    2432(AX), Z1, Z1
+	VMULPD    Z1, Z10, Z9
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
+	VMULPD    Z2, Z11, Z0
 	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13952(AX), Z4, Z4
-	VMOVUPD   Z8, 16(SP)
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z4
-	VSUBPD    Z2, Z4, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z4, Z2
-	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13952(AX), Z7, Z7
-	VMOVUPD   Z9, 96(SP)
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z4
-	VSUBPD    Z5, Z4, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z4, Z5
+	VPSUBQ    12928(AX), Z4, Z4
+	VMOVUPD   Z9, 16(SP)
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z0, K2, Z0
+	VPSUBQ    12928(AX), Z8, Z8
+	VMOVUPD   Z0, 96(SP)
+	VADDPD    Z0, Z7, Z7
 
 d_spsexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y3
-	VADDPD        Y3, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X3
-	VADDPD        X3, X2, X2
-	VPERMILPD     $0x01, X2, X3
-	VADDSD        X3, X2, X2
-	VMOVAPD       X2, X2
-	VMOVSD        (SP), X3
-	VADDSD        X2, X3, X4
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPD        Y0, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X0
+	VADDPD        X0, X3, X3
+	VPERMILPD     $0x01, X3, X0
+	VADDSD        X0, X3, X3
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPD        Y0, Y7, Y7
+	VEXTRACTF128  $0x01, Y7, X0
+	VADDPD        X0, X7, X7
+	VPERMILPD     $0x01, X7, X0
+	VADDSD        X0, X7, X7
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    4736(AX), X3
-	JCS         d_sp0logz
-	VDIVSD      X3, X2, X0
-	VUCOMISD    4864(AX), X0
-	JHI         d_sp0l1p_big
-	VADDSD      5504(AX), X0, X3
-	VDIVSD      X3, X0, X3
-	VMULSD      X3, X3, X0
-	VMOVSD      5632(AX), X7
-	VFMADD213SD 5760(AX), X0, X7
-	VFMADD213SD 5888(AX), X0, X7
-	VFMADD213SD 6016(AX), X0, X7
-	VFMADD213SD 6144(AX), X0, X7
-	VFMADD213SD 6272(AX), X0, X7
-	VFMADD213SD 6400(AX), X0, X7
-	VFMADD213SD 6528(AX), X0, X7
-	VFMADD213SD 4224(AX), X0, X7
-	VFMADD213SD 4352(AX), X0, X7
-	VFMADD213SD 4480(AX), X0, X7
-	VFMADD213SD 4608(AX), X0, X7
-	VMULSD      X0, X7, X7
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X7
-	VMOVAPD     X7, X0
-	JMP         d_sp0l1p_done
-
-d_sp0l1p_big:
-	VADDSD 2432(AX), X0, X0
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X7, X3, X2
+	VMOVSD    (SP), X1
+	VMOVHPD   88(SP), X1, X1
+	VADDPD    X2, X1, X0
+	VMOVAPD   X0, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X0, X3
-	VPCMPGTQ 1920(AX), X3, X7
-	VPADDQ   2048(AX), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X3, X3
-	VPSRLQ   $0x34, X0, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    2176(AX), X8, X8
-	VSUBPD   2304(AX), X8, X8
+	VANDPD   1792(AX), X3, X4
+	VPCMPGTQ 1920(AX), X4, X5
+	VPADDQ   2048(AX), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    2176(AX), X6, X6
+	VSUBPD   2304(AX), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X3, X7
-	VADDPD      2432(AX), X3, X3
-	VDIVPD      X3, X7, X7
-	VMULPD      X7, X7, X3
-	VMOVUPD     8704(AX), X9
-	VFMADD213PD 8832(AX), X3, X9
-	VFMADD213PD 8960(AX), X3, X9
-	VFMADD213PD 9088(AX), X3, X9
-	VFMADD213PD 9216(AX), X3, X9
-	VFMADD213PD 2560(AX), X3, X9
-	VFMADD213PD 2688(AX), X3, X9
-	VFMADD213PD 2816(AX), X3, X9
-	VFMADD213PD 2944(AX), X3, X9
-	VFMADD213PD 3072(AX), X3, X9
-	VMULPD      X7, X9, X9
+	VSUBPD      2432(AX), X4, X5
+	VADDPD      2432(AX), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     8704(AX), X7
+	VFMADD213PD 8832(AX), X4, X7
+	VFMADD213PD 8960(AX), X4, X7
+	VFMADD213PD 9088(AX), X4, X7
+	VFMADD213PD 9216(AX), X4, X7
+	VFMADD213PD 2560(AX), X4, X7
+	VFMADD213PD 2688(AX), X4, X7
+	VFMADD213PD 2816(AX), X4, X7
+	VFMADD213PD 2944(AX), X4, X7
+	VFMADD213PD 3072(AX), X4, X7
+	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X8, X9
-	VFMADD231PD 3328(AX), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X0, X9
-	VMOVAPD     X9, X0
+	VFMADD231PD 3200(AX), X6, X7
+	VFMADD231PD 3328(AX), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
+	VMOVSD      8(SP), X4
+	VMOVHPD     80(SP), X4, X4
+	VSUBPD      X4, X3, X3
 
-d_sp0l1p_done:
-	VMOVAPD X0, X0
-	JMP     d_sp0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X1, X1, X4
+	VADDPD      X2, X4, X4
+	VDIVPD      X4, X2, X4
+	VMULPD      X4, X4, X5
+	VMOVUPD     6016(AX), X6
+	VFMADD213PD 6144(AX), X5, X6
+	VFMADD213PD 6272(AX), X5, X6
+	VFMADD213PD 6400(AX), X5, X6
+	VFMADD213PD 6528(AX), X5, X6
+	VFMADD213PD 4224(AX), X5, X6
+	VFMADD213PD 4352(AX), X5, X6
+	VFMADD213PD 4480(AX), X5, X6
+	VFMADD213PD 4608(AX), X5, X6
+	VMULPD      X5, X6, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
 
-d_sp0logz:
-	VMOVAPD X4, X3
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X3, X7
-	VPCMPGTQ 1920(AX), X7, X8
-	VPADDQ   2048(AX), X8, X9
-	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
-	VPSRLQ   $0x34, X3, X9
-	VPSUBQ   X8, X9, X9
-	VORPD    2176(AX), X9, X9
-	VSUBPD   2304(AX), X9, X9
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X7, X8
-	VADDPD      2432(AX), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
-	VMOVUPD     8704(AX), X10
-	VFMADD213PD 8832(AX), X7, X10
-	VFMADD213PD 8960(AX), X7, X10
-	VFMADD213PD 9088(AX), X7, X10
-	VFMADD213PD 9216(AX), X7, X10
-	VFMADD213PD 2560(AX), X7, X10
-	VFMADD213PD 2688(AX), X7, X10
-	VFMADD213PD 2816(AX), X7, X10
-	VFMADD213PD 2944(AX), X7, X10
-	VFMADD213PD 3072(AX), X7, X10
-	VMULPD      X8, X10, X10
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X9, X10
-	VFMADD231PD 3328(AX), X9, X10
-	VXORPD      X8, X8, X8
-	VFMADD231PD X8, X3, X10
-	VMOVAPD     X10, X3
-	VMOVSD      8(SP), X7
-	VMOVAPD     X0, X0
-	VSUBSD      X0, X7, X7
-	VSUBSD      X7, X3, X0
-
-d_sp0lossdone:
-	VMOVSD        X0, (CX)
-	VMOVSD        2432(AX), X0
-	VDIVSD        X4, X0, X0
-	MOVSD         gradScale+104(FP), X3
-	VMOVAPD       X3, X3
-	VMULSD        X0, X3, X4
-	VBROADCASTSD  X4, Z4
-	VMULSD        X0, X2, X0
-	VMULSD        X3, X0, X0
-	VXORPD        5120(AX), X0, X0
-	VSUBPD        Z6, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y2
-	VADDPD        Y2, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X2
-	VADDPD        X2, X5, X5
-	VPERMILPD     $0x01, X5, X2
-	VADDSD        X2, X5, X5
-	VMOVAPD       X5, X2
-	VMOVSD        88(SP), X3
-	VADDSD        X2, X3, X5
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    4736(AX), X3
-	JCS         d_sp1logz
-	VDIVSD      X3, X2, X1
-	VUCOMISD    4864(AX), X1
-	JHI         d_sp1l1p_big
-	VADDSD      5504(AX), X1, X3
-	VDIVSD      X3, X1, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      5632(AX), X6
-	VFMADD213SD 5760(AX), X1, X6
-	VFMADD213SD 5888(AX), X1, X6
-	VFMADD213SD 6016(AX), X1, X6
-	VFMADD213SD 6144(AX), X1, X6
-	VFMADD213SD 6272(AX), X1, X6
-	VFMADD213SD 6400(AX), X1, X6
-	VFMADD213SD 6528(AX), X1, X6
-	VFMADD213SD 4224(AX), X1, X6
-	VFMADD213SD 4352(AX), X1, X6
-	VFMADD213SD 4480(AX), X1, X6
-	VFMADD213SD 4608(AX), X1, X6
-	VMULSD      X1, X6, X6
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X6
-	VMOVAPD     X6, X1
-	JMP         d_sp1l1p_done
-
-d_sp1l1p_big:
-	VADDSD 2432(AX), X1, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X1, X3
-	VPCMPGTQ 1920(AX), X3, X6
-	VPADDQ   2048(AX), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X3, X3
-	VPSRLQ   $0x34, X1, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    2176(AX), X7, X7
-	VSUBPD   2304(AX), X7, X7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X3, X6
-	VADDPD      2432(AX), X3, X3
-	VDIVPD      X3, X6, X6
-	VMULPD      X6, X6, X3
-	VMOVUPD     8704(AX), X8
-	VFMADD213PD 8832(AX), X3, X8
-	VFMADD213PD 8960(AX), X3, X8
-	VFMADD213PD 9088(AX), X3, X8
-	VFMADD213PD 9216(AX), X3, X8
-	VFMADD213PD 2560(AX), X3, X8
-	VFMADD213PD 2688(AX), X3, X8
-	VFMADD213PD 2816(AX), X3, X8
-	VFMADD213PD 2944(AX), X3, X8
-	VFMADD213PD 3072(AX), X3, X8
-	VMULPD      X6, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X7, X8
-	VFMADD231PD 3328(AX), X7, X8
-	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X1, X8
-	VMOVAPD     X8, X1
-
-d_sp1l1p_done:
-	VMOVAPD X1, X1
-	JMP     d_sp1lossdone
-
-d_sp1logz:
-	VMOVAPD X5, X3
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X3, X6
-	VPCMPGTQ 1920(AX), X6, X7
-	VPADDQ   2048(AX), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X6, X6
-	VPSRLQ   $0x34, X3, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    2176(AX), X8, X8
-	VSUBPD   2304(AX), X8, X8
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X6, X7
-	VADDPD      2432(AX), X6, X6
-	VDIVPD      X6, X7, X7
-	VMULPD      X7, X7, X6
-	VMOVUPD     8704(AX), X9
-	VFMADD213PD 8832(AX), X6, X9
-	VFMADD213PD 8960(AX), X6, X9
-	VFMADD213PD 9088(AX), X6, X9
-	VFMADD213PD 9216(AX), X6, X9
-	VFMADD213PD 2560(AX), X6, X9
-	VFMADD213PD 2688(AX), X6, X9
-	VFMADD213PD 2816(AX), X6, X9
-	VFMADD213PD 2944(AX), X6, X9
-	VFMADD213PD 3072(AX), X6, X9
-	VMULPD      X7, X9, X9
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X8, X9
-	VFMADD231PD 3328(AX), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X3, X9
-	VMOVAPD     X9, X3
-	VMOVSD      80(SP), X6
-	VMOVAPD     X1, X1
-	VSUBSD      X1, X6, X6
-	VSUBSD      X6, X3, X1
-
-d_sp1lossdone:
-	VMOVSD       X1, 8(CX)
-	VMOVSD       2432(AX), X1
-	VDIVSD       X5, X1, X1
-	MOVSD        gradScale+104(FP), X3
-	VMOVAPD      X3, X3
-	VMULSD       X1, X3, X5
-	VBROADCASTSD X5, Z5
-	VMULSD       X1, X2, X1
-	VMULSD       X3, X1, X1
-	VXORPD       5120(AX), X1, X1
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD       4864(AX), X1, X5
+	VCMPPD       $0x12, X5, X2, X5
+	VMOVUPD      4736(AX), X4
+	VCMPPD       $0x12, X1, X4, X4
+	VANDPD       X5, X4, X4
+	VBLENDVPD    X4, X6, X3, X3
+	VMOVSD       X3, (CX)
+	VMOVHPD      X3, 8(CX)
+	VMOVUPD      2432(AX), X3
+	VDIVPD       X0, X3, X3
+	MOVSD        gradScale+104(FP), X0
+	VMOVDDUP     X0, X0
+	VMULPD       X3, X0, X1
+	VMULPD       X3, X2, X3
+	VMULPD       X0, X3, X3
+	VXORPD       5120(AX), X3, X3
+	VBROADCASTSD X1, Z0
+	VUNPCKHPD    X1, X1, X1
+	VBROADCASTSD X1, Z1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -41311,9 +42629,9 @@ d_sp1lossdone:
 d_spsscale_one:
 	CMPQ    R9, $0x00000008
 	JL      d_spsscale_tail
-	VMULPD  (R10), Z4, Z2
+	VMULPD  (R10), Z0, Z2
 	VMOVUPD Z2, (R10)
-	VMULPD  (R10)(R8*8), Z5, Z2
+	VMULPD  (R10)(R8*8), Z1, Z2
 	VMOVUPD Z2, (R10)(R8*8)
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000008, R9
@@ -41322,18 +42640,18 @@ d_spsscale_one:
 d_spsscale_tail:
 	TESTQ   R9, R9
 	JE      d_spsscale_done
-	VMULPD  16(SP), Z4, Z2
-	VMOVUPD Z2, K1, (R10)
-	VMULPD  96(SP), Z5, Z2
-	VMOVUPD Z2, K1, (R10)(R8*8)
+	VMULPD  16(SP), Z0, Z0
+	VMOVUPD Z0, K1, (R10)
+	VMULPD  96(SP), Z1, Z0
+	VMOVUPD Z0, K1, (R10)(R8*8)
 
 d_spsscale_done:
 	LEAQ    (DX), R9
 	MOVLQSX (SI), R10
-	VMOVSD  X0, (R9)(R10*8)
+	VMOVSD  X3, (R9)(R10*8)
 	LEAQ    (DX)(R8*8), R9
 	MOVLQSX 4(SI), R10
-	VMOVSD  X1, (R9)(R10*8)
+	VMOVHPD X3, (R9)(R10*8)
 	LEAQ    (BX)(R8*8), BX
 	LEAQ    (DX)(R8*8), DX
 	ADDQ    $0x00000008, CX
@@ -41367,7 +42685,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -41380,7 +42698,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -41397,7 +42715,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9344(AX), X0
+	VUCOMISD     9600(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -41405,53 +42723,126 @@ d_sosmax_done:
 	CMPL         R9, $0x000007ff
 	JE           d_sospecial
 	VBROADCASTSD X1, Z0
+	VMOVUPD      9728(AX), Z1
 
-	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z1
-	VSUBPD       Z0, Z1, Z1
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X2
+	VMOVHPD   8(SP), X2, X2
+	VUNPCKLPD X0, X0, X3
+	VSUBPD    X3, X2, X2
+	VMOVSD    X2, 8(SP)
+	VMOVAPD   X2, X6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z6, Z1, Z6
 	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z1, Z2
+	VFMADD231PD 7168(AX), Z6, Z2
 	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
+	VMOVUPD     Z6, Z4
 	VFMADD231PD 7296(AX), Z3, Z4
 	VFMADD231PD 7424(AX), Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z3
+	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
+	VMULPD      Z4, Z4, Z6
+	VFMADD213PD Z4, Z6, Z3
 	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z2, Z2
+	VPADDQ 2432(AX), Z2, Z2
+	VMULPD Z2, Z3, Z6
+	VMOVSD X6, (SP)
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
 	MOVQ         DX, R11
-	VXORPD       Z1, Z1, Z1
 	VXORPD       Z2, Z2, Z2
 	MOVLQSX      (SI), R12
 	VPBROADCASTQ R12, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+
+d_sosexp_loop:
+	CMPQ    R9, $0x00000010
+	JL      d_sosexp_one
+	VMOVUPD (R10), Z4
+	VSUBPD  Z0, Z4, Z4
+	VMOVUPD 64(R10), Z7
+	VSUBPD  Z0, Z7, Z7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z4, Z8
+	VMAXPD      Z7, Z1, Z7
+	VMOVUPD     7040(AX), Z9
+	VFMADD231PD 7168(AX), Z7, Z9
+	VSUBPD      7040(AX), Z8, Z10
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z10, Z4
+	VFMADD231PD 7424(AX), Z10, Z4
+	VSUBPD      7040(AX), Z9, Z11
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 7296(AX), Z11, Z7
+	VFMADD231PD 7424(AX), Z11, Z7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z4, Z10
+	VFMADD213PD 7680(AX), Z7, Z11
+	VFMADD213PD 7808(AX), Z4, Z10
+	VFMADD213PD 7808(AX), Z7, Z11
+	VFMADD213PD 7936(AX), Z4, Z10
+	VFMADD213PD 7936(AX), Z7, Z11
+	VFMADD213PD 8064(AX), Z4, Z10
+	VFMADD213PD 8064(AX), Z7, Z11
+	VFMADD213PD 8192(AX), Z4, Z10
+	VFMADD213PD 8192(AX), Z7, Z11
+	VFMADD213PD 8320(AX), Z4, Z10
+	VFMADD213PD 8320(AX), Z7, Z11
+	VFMADD213PD 8448(AX), Z4, Z10
+	VFMADD213PD 8448(AX), Z7, Z11
+	VFMADD213PD 8576(AX), Z4, Z10
+	VFMADD213PD 8576(AX), Z7, Z11
+	VMULPD      Z4, Z4, Z12
+	VFMADD213PD Z4, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z7, Z7, Z4
+	VFMADD213PD Z7, Z4, Z11
+	VADDPD      2432(AX), Z11, Z11
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z10, Z4
+	VPSLLQ    $0x34, Z9, Z9
+	VPADDQ    2432(AX), Z9, Z9
+	VMULPD    Z9, Z11, Z7
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    12928(AX), Z3, Z3
+	VMOVUPD   Z4, (R11)
+	VADDPD    Z4, Z2, Z2
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z7, K2, Z7
+	VPSUBQ    12928(AX), Z3, Z3
+	VMOVUPD   Z7, 64(R11)
+	VADDPD    Z7, Z2, Z2
+	ADDQ      $0x00000080, R10
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000010, R9
+	JMP       d_sosexp_loop
 
 d_sosexp_one:
 	CMPQ    R9, $0x00000008
@@ -41459,45 +42850,38 @@ d_sosexp_one:
 	VMOVUPD (R10), Z4
 	VSUBPD  Z0, Z4, Z4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z7
+	VFMADD231PD 7168(AX), Z4, Z7
+	VSUBPD      7040(AX), Z7, Z8
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z8, Z4
+	VFMADD231PD 7424(AX), Z8, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      2432(AX), Z6, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z8
+	VFMADD213PD 7680(AX), Z4, Z8
+	VFMADD213PD 7808(AX), Z4, Z8
+	VFMADD213PD 7936(AX), Z4, Z8
+	VFMADD213PD 8064(AX), Z4, Z8
+	VFMADD213PD 8192(AX), Z4, Z8
+	VFMADD213PD 8320(AX), Z4, Z8
+	VFMADD213PD 8448(AX), Z4, Z8
+	VFMADD213PD 8576(AX), Z4, Z8
+	VMULPD      Z4, Z4, Z9
+	VFMADD213PD Z4, Z9, Z8
+	VADDPD      2432(AX), Z8, Z8
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z7, Z7
+	VPADDQ    2432(AX), Z7, Z7
+	VMULPD    Z7, Z8, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13952(AX), Z3, Z3
+	VPSUBQ    12928(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z5
-	VSUBPD    Z1, Z5, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z5, Z1
+	VADDPD    Z4, Z2, Z2
 	ADDQ      $0x00000040, R10
 	ADDQ      $0x00000040, R11
 	SUBQ      $0x00000008, R9
@@ -41510,139 +42894,62 @@ d_sosexp_tail:
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z0
+	VFMADD231PD 7168(AX), Z4, Z0
+	VSUBPD      7040(AX), Z0, Z1
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z1, Z4
+	VFMADD231PD 7424(AX), Z1, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      2432(AX), Z6, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z1
+	VFMADD213PD 7680(AX), Z4, Z1
+	VFMADD213PD 7808(AX), Z4, Z1
+	VFMADD213PD 7936(AX), Z4, Z1
+	VFMADD213PD 8064(AX), Z4, Z1
+	VFMADD213PD 8192(AX), Z4, Z1
+	VFMADD213PD 8320(AX), Z4, Z1
+	VFMADD213PD 8448(AX), Z4, Z1
+	VFMADD213PD 8576(AX), Z4, Z1
+	VMULPD      Z4, Z4, Z7
+	VFMADD213PD Z4, Z7, Z1
+	VADDPD      2432(AX), Z1, Z1
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    2432(AX), Z0, Z0
+	VMULPD    Z0, Z1, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13952(AX), Z3, Z3
+	VPSUBQ    12928(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z3
-	VSUBPD    Z1, Z3, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z3, Z1
+	VADDPD    Z4, Z2, Z2
 
 d_sosexp_done:
-	VSUBPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VADDPD        X2, X1, X1
-	VPERMILPD     $0x01, X1, X2
-	VADDSD        X2, X1, X1
-	VMOVAPD       X1, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPD        X0, X2, X2
+	VPERMILPD     $0x01, X2, X0
+	VADDSD        X0, X2, X2
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    4736(AX), X2
-	JCS         d_so0logz
-	VDIVSD      X2, X1, X0
-	VUCOMISD    4864(AX), X0
-	JHI         d_so0l1p_big
-	VADDSD      5504(AX), X0, X2
-	VDIVSD      X2, X0, X2
-	VMULSD      X2, X2, X0
-	VMOVSD      5632(AX), X4
-	VFMADD213SD 5760(AX), X0, X4
-	VFMADD213SD 5888(AX), X0, X4
-	VFMADD213SD 6016(AX), X0, X4
-	VFMADD213SD 6144(AX), X0, X4
-	VFMADD213SD 6272(AX), X0, X4
-	VFMADD213SD 6400(AX), X0, X4
-	VFMADD213SD 6528(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
-	VMULSD      X0, X4, X4
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X4
-	VMOVAPD     X4, X0
-	JMP         d_so0l1p_done
-
-d_so0l1p_big:
-	VADDSD 2432(AX), X0, X0
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X2, X2, X2
+	VMOVSD    (SP), X1
+	VMOVHPD   (SP), X1, X1
+	VADDPD    X2, X1, X0
+	VMOVAPD   X0, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X0, X2
-	VPCMPGTQ 1920(AX), X2, X4
-	VPADDQ   2048(AX), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X0, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    2176(AX), X5, X5
-	VSUBPD   2304(AX), X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X2, X4
-	VADDPD      2432(AX), X2, X2
-	VDIVPD      X2, X4, X4
-	VMULPD      X4, X4, X2
-	VMOVUPD     8704(AX), X6
-	VFMADD213PD 8832(AX), X2, X6
-	VFMADD213PD 8960(AX), X2, X6
-	VFMADD213PD 9088(AX), X2, X6
-	VFMADD213PD 9216(AX), X2, X6
-	VFMADD213PD 2560(AX), X2, X6
-	VFMADD213PD 2688(AX), X2, X6
-	VFMADD213PD 2816(AX), X2, X6
-	VFMADD213PD 2944(AX), X2, X6
-	VFMADD213PD 3072(AX), X2, X6
-	VMULPD      X4, X6, X6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X5, X6
-	VFMADD231PD 3328(AX), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X0, X6
-	VMOVAPD     X6, X0
-
-d_so0l1p_done:
-	VMOVAPD X0, X0
-	JMP     d_so0lossdone
-
-d_so0logz:
-	VMOVAPD X3, X2
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X2, X4
+	VANDPD   1792(AX), X3, X4
 	VPCMPGTQ 1920(AX), X4, X5
 	VPADDQ   2048(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
-	VPSRLQ   $0x34, X2, X6
+	VPSRLQ   $0x34, X3, X6
 	VPSUBQ   X5, X6, X6
 	VORPD    2176(AX), X6, X6
 	VSUBPD   2304(AX), X6, X6
@@ -41668,24 +42975,47 @@ d_so0logz:
 	VFMADD231PD 3200(AX), X6, X7
 	VFMADD231PD 3328(AX), X6, X7
 	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X2, X7
-	VMOVAPD     X7, X2
+	VFMADD231PD X5, X3, X7
+	VMOVAPD     X7, X3
 	VMOVSD      8(SP), X4
-	VMOVAPD     X0, X0
-	VSUBSD      X0, X4, X4
-	VSUBSD      X4, X2, X0
+	VMOVHPD     8(SP), X4, X4
+	VSUBPD      X4, X3, X3
 
-d_so0lossdone:
-	VMOVSD       X0, (CX)
-	VMOVSD       2432(AX), X0
-	VDIVSD       X3, X0, X0
-	MOVSD        gradScale+104(FP), X2
-	VMOVAPD      X2, X2
-	VMULSD       X0, X2, X3
-	VBROADCASTSD X3, Z3
-	VMULSD       X0, X1, X0
-	VMULSD       X2, X0, X0
-	VXORPD       5120(AX), X0, X0
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X1, X1, X4
+	VADDPD      X2, X4, X4
+	VDIVPD      X4, X2, X4
+	VMULPD      X4, X4, X5
+	VMOVUPD     6016(AX), X6
+	VFMADD213PD 6144(AX), X5, X6
+	VFMADD213PD 6272(AX), X5, X6
+	VFMADD213PD 6400(AX), X5, X6
+	VFMADD213PD 6528(AX), X5, X6
+	VFMADD213PD 4224(AX), X5, X6
+	VFMADD213PD 4352(AX), X5, X6
+	VFMADD213PD 4480(AX), X5, X6
+	VFMADD213PD 4608(AX), X5, X6
+	VMULPD      X5, X6, X6
+	VADDPD      X4, X4, X4
+	VFMADD213PD X4, X4, X6
+
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD       4864(AX), X1, X5
+	VCMPPD       $0x12, X5, X2, X5
+	VMOVUPD      4736(AX), X4
+	VCMPPD       $0x12, X1, X4, X4
+	VANDPD       X5, X4, X4
+	VBLENDVPD    X4, X6, X3, X3
+	VMOVSD       X3, (CX)
+	VMOVUPD      2432(AX), X3
+	VDIVPD       X0, X3, X3
+	MOVSD        gradScale+104(FP), X0
+	VMOVDDUP     X0, X0
+	VMULPD       X3, X0, X1
+	VMULPD       X3, X2, X2
+	VMULPD       X0, X2, X2
+	VXORPD       5120(AX), X2, X2
+	VBROADCASTSD X1, Z0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -41694,7 +43024,7 @@ d_so0lossdone:
 d_sosscale_one:
 	CMPQ    R9, $0x00000008
 	JL      d_sosscale_tail
-	VMULPD  (R10), Z3, Z1
+	VMULPD  (R10), Z0, Z1
 	VMOVUPD Z1, (R10)
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000008, R9
@@ -41703,13 +43033,13 @@ d_sosscale_one:
 d_sosscale_tail:
 	TESTQ   R9, R9
 	JE      d_sosscale_done
-	VMULPD  16(SP), Z3, Z1
-	VMOVUPD Z1, K1, (R10)
+	VMULPD  16(SP), Z0, Z0
+	VMOVUPD Z0, K1, (R10)
 
 d_sosscale_done:
 	LEAQ    (DX), R9
 	MOVLQSX (SI), R10
-	VMOVSD  X0, (R9)(R10*8)
+	VMOVSD  X2, (R9)(R10*8)
 
 d_sonext:
 	LEAQ (BX)(R8*8), BX
@@ -41864,7 +43194,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9344(AX), X0
+	VUCOMISD 9600(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -41879,189 +43209,230 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
+	VMOVUPD      9728(AX), Z2
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z1, Z2, Z1
 	VMOVUPD     7040(AX), Z2
 	VFMADD231PD 7168(AX), Z1, Z2
 	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
-	VFMADD231PD 7296(AX), Z3, Z4
-	VFMADD231PD 7424(AX), Z3, Z4
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 7296(AX), Z3, Z1
+	VFMADD231PD 7424(AX), Z3, Z1
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z3
+	VFMADD213PD 7680(AX), Z1, Z3
+	VFMADD213PD 7808(AX), Z1, Z3
+	VFMADD213PD 7936(AX), Z1, Z3
+	VFMADD213PD 8064(AX), Z1, Z3
+	VFMADD213PD 8192(AX), Z1, Z3
+	VFMADD213PD 8320(AX), Z1, Z3
+	VFMADD213PD 8448(AX), Z1, Z3
+	VFMADD213PD 8576(AX), Z1, Z3
+	VMULPD      Z1, Z1, Z4
+	VFMADD213PD Z1, Z4, Z3
 	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  2432(AX), Z2, Z2
+	VMULPD  Z2, Z3, Z1
+	VMOVAPD X1, X1
+	VMOVSD  X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 7040(AX), Z2
-	VMOVUPS 2432(AX), Z3
+	VMOVUPD 9728(AX), Z2
+	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
 	VMOVUPS 7424(AX), Z6
-	VMOVUPS 6912(AX), Z7
-	VMOVUPS 9472(AX), Z8
-	VMOVUPS 9600(AX), Z9
-	VMOVUPS 9728(AX), Z10
-	VMOVUPS 9856(AX), Z11
-	VMOVUPS 9984(AX), Z12
-	VMOVUPS 10112(AX), Z13
-	VMOVUPS 10240(AX), Z14
-	VMOVUPS 10368(AX), Z15
-	VXORPD  Z16, Z16, Z16
+	VMOVUPS 2432(AX), Z7
+	VMOVUPS 7552(AX), Z8
+	VMOVUPS 7680(AX), Z9
+	VMOVUPS 7808(AX), Z10
+	VMOVUPS 7936(AX), Z11
+	VMOVUPS 8064(AX), Z12
+	VMOVUPS 8192(AX), Z13
+	VXORPD  Z14, Z14, Z14
 
 	// The vectors before the target's.
 	MOVQ R10, R11
 	ANDQ $-8, R11
 
 d_expa_loop:
-	CMPQ       R11, $0x00000010
+	CMPQ       R11, $0x00000020
 	JL         d_expa_one
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
-	VMOVUPD    64(R12), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R12), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPD    128(R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPD    192(R12), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VMOVUPD   Z17, (R13)
-	VMOVUPD   Z18, 64(R13)
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R12
-	ADDQ      $0x00000080, R13
-	SUBQ      $0x00000010, R11
-	JMP       d_expa_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VMOVUPD Z15, (R13)
+	VMOVUPD Z16, 64(R13)
+	VMOVUPD Z17, 128(R13)
+	VMOVUPD Z18, 192(R13)
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R12
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R11
+	JMP     d_expa_loop
 
 d_expa_one:
 	CMPQ       R11, $0x00000008
 	JL         d_expa_tail
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VMOVUPD   Z17, (R13)
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R12
-	ADDQ      $0x00000040, R13
-	SUBQ      $0x00000008, R11
-	JMP       d_expa_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VMOVUPD Z15, (R13)
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R11
+	JMP     d_expa_one
 
 d_expa_tail:
 	// The target's vector: a whole one, or the row's tail.
@@ -42071,278 +43442,314 @@ d_expa_tail:
 	ADDQ       R8, R11
 	CMPQ       R11, $0x00000008
 	JL         d_exp_tpart
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z19, Z19
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z19, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z16, Z16
+	VPADDQ       Z7, Z16, Z16
+	VMULPD       Z16, Z17, Z15
 	MOVQ         R10, R14
 	ANDQ         $0x00000007, R14
-	VPBROADCASTQ R14, Z18
-	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z18, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VMOVUPD      Z17, (R13)
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z18
-	VSUBPD       Z1, Z18, Z16
-	VSUBPD       Z17, Z16, Z16
-	VMOVAPD      Z18, Z1
+	VPBROADCASTQ R14, Z16
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z16, K2
+	VMOVAPD.Z    Z15, K2, Z15
+	VMOVUPD      Z15, (R13)
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z16
+	VSUBPD       Z1, Z16, Z14
+	VSUBPD       Z15, Z14, Z14
+	VMOVAPD      Z16, Z1
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	SUBQ         $0x00000008, R11
 
 	// The vectors after it.
 d_expb_loop:
-	CMPQ       R11, $0x00000010
+	CMPQ       R11, $0x00000020
 	JL         d_expb_one
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
-	VMOVUPD    64(R12), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R12), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPD    128(R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPD    192(R12), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VMOVUPD   Z17, (R13)
-	VMOVUPD   Z18, 64(R13)
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R12
-	ADDQ      $0x00000080, R13
-	SUBQ      $0x00000010, R11
-	JMP       d_expb_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VMOVUPD Z15, (R13)
+	VMOVUPD Z16, 64(R13)
+	VMOVUPD Z17, 128(R13)
+	VMOVUPD Z18, 192(R13)
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R12
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R11
+	JMP     d_expb_loop
 
 d_expb_one:
 	CMPQ       R11, $0x00000008
 	JL         d_expb_tail
-	VMOVUPD    (R12), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R12), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R12)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VMOVUPD   Z17, (R13)
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R12
-	ADDQ      $0x00000040, R13
-	SUBQ      $0x00000008, R11
-	JMP       d_expb_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VMOVUPD Z15, (R13)
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R11
+	JMP     d_expb_one
 
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R12), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R12), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z2, Z2
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z2, K2, Z17
-	VMOVUPD   Z17, 16(SP)
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z2
-	VSUBPD    Z1, Z2, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z2, Z1
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  Z7, Z2, Z2
+	VMULPD  Z2, Z3, Z15
+	VMOVUPD Z15, 16(SP)
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z2
+	VSUBPD  Z1, Z2, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z2, Z1
 
 d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R12), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R12), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z2, Z2
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z2, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z2, Z2
+	VPADDQ       Z7, Z2, Z2
+	VMULPD       Z2, Z3, Z15
 	MOVQ         R10, R11
 	ANDQ         $0x00000007, R11
 	VPBROADCASTQ R11, Z2
 	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z2, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VMOVUPD      Z17, 16(SP)
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z2
-	VSUBPD       Z1, Z2, Z16
-	VSUBPD       Z17, Z16, Z16
+	VMOVAPD.Z    Z15, K2, Z15
+	VMOVUPD      Z15, 16(SP)
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z2
+	VSUBPD       Z1, Z2, Z14
+	VSUBPD       Z15, Z14, Z14
 	VMOVAPD      Z2, Z1
 
 d_exp_end:
-	VSUBPD        Z16, Z1, Z1
+	VSUBPD        Z14, Z1, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VADDPD        Y2, Y1, Y1
 	VEXTRACTF128  $0x01, Y1, X2
@@ -42563,7 +43970,7 @@ d_special:
 	JMP    d_next
 
 l_start:
-	CMPQ R8, $0x00000020
+	CMPQ R8, $0x00000080
 	JA   l_row
 
 l_spairs:
@@ -42595,12 +44002,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    13952(AX), Z3, Z3
+	VPSUBQ    12928(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -42613,13 +44020,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 	VMOVUPD   6656(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   6656(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    13952(AX), Z3, Z3
+	VPSUBQ    12928(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -42636,7 +44043,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9344(AX), X0
+	VUCOMISD      9600(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -42658,7 +44065,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9344(AX), X2
+	VUCOMISD     9600(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -42666,166 +44073,250 @@ l_spsmax_done:
 	CMPL         DX, $0x000007ff
 	JE           l_salone
 	VBROADCASTSD X1, Z1
+	VMOVUPD      9728(AX), Z2
 
-	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z2
-	VSUBPD       Z0, Z2, Z2
-	VBROADCASTSD 80(SP), Z3
-	VSUBPD       Z1, Z3, Z3
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X3
+	VMOVHPD   80(SP), X3, X3
+	VUNPCKLPD X1, X0, X4
+	VSUBPD    X4, X3, X3
+	VMOVSD    X3, 8(SP)
+	VMOVHPD   X3, 80(SP)
+	VMOVAPD   X3, X5
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z4
-	VFMADD231PD 7168(AX), Z2, Z4
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z3, Z5
-	VSUBPD      7040(AX), Z4, Z6
-	VMOVUPD     Z2, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
-	VSUBPD      7040(AX), Z5, Z8
-	VMOVUPD     Z3, Z9
-	VFMADD231PD 7296(AX), Z8, Z9
-	VFMADD231PD 7424(AX), Z8, Z9
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z5, Z2, Z5
+	VMOVUPD     7040(AX), Z3
+	VFMADD231PD 7168(AX), Z5, Z3
+	VSUBPD      7040(AX), Z3, Z4
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 7296(AX), Z4, Z5
+	VFMADD231PD 7424(AX), Z4, Z5
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VMOVUPD     9472(AX), Z8
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9600(AX), Z9, Z8
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z9, Z8
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z9, Z8
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z9, Z8
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z9, Z8
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z9, Z8
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z9, Z8
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z9, Z8
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z9, Z8
-	VFMADD213PD 10752(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z9, Z8
-	VMULPD      Z7, Z7, Z10
-	VFMADD213PD Z7, Z10, Z6
-	VADDPD      2432(AX), Z6, Z6
-	VMULPD      Z9, Z9, Z7
-	VFMADD213PD Z9, Z7, Z8
-	VADDPD      2432(AX), Z8, Z8
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z4
+	VFMADD213PD 7680(AX), Z5, Z4
+	VFMADD213PD 7808(AX), Z5, Z4
+	VFMADD213PD 7936(AX), Z5, Z4
+	VFMADD213PD 8064(AX), Z5, Z4
+	VFMADD213PD 8192(AX), Z5, Z4
+	VFMADD213PD 8320(AX), Z5, Z4
+	VFMADD213PD 8448(AX), Z5, Z4
+	VFMADD213PD 8576(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z7
+	VFMADD213PD Z5, Z7, Z4
+	VADDPD      2432(AX), Z4, Z4
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    2432(AX), Z4, Z4
-	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z2, K2
-	VMOVAPD.Z Z6, K2, Z2
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 6912(AX), Z3, K2
-	VMOVAPD.Z Z8, K2, Z3
-	VMOVAPD   X2, X2
-	VMOVSD    X2, (SP)
-	VMOVAPD   X3, X2
-	VMOVSD    X2, 88(SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z3, Z3
+	VPADDQ  2432(AX), Z3, Z3
+	VMULPD  Z3, Z4, Z5
+	VMOVSD  X5, (SP)
+	VMOVHPD X5, 88(SP)
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VXORPD       Z2, Z2, Z2
 	VXORPD       Z3, Z3, Z3
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z4
 	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
-	VXORPD       Z5, Z5, Z5
-	VXORPD       Z6, Z6, Z6
+	VXORPD       Z7, Z7, Z7
 	MOVLQSX      4(SI), R10
-	VPBROADCASTQ R10, Z7
-	VPSUBQ       laneidx64_8<>+0(SB), Z7, Z7
+	VPBROADCASTQ R10, Z8
+	VPSUBQ       laneidx64_8<>+0(SB), Z8, Z8
+
+l_spsexp_loop:
+	CMPQ    DX, $0x00000010
+	JL      l_spsexp_one
+	VMOVUPD (R9), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R9)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
+	VMOVUPD 64(R9), Z11
+	VSUBPD  Z0, Z11, Z11
+	VMOVUPD 64(R9)(R8*8), Z12
+	VSUBPD  Z1, Z12, Z12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
+	VMOVUPD     7040(AX), Z13
+	VFMADD231PD 7168(AX), Z9, Z13
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z10, Z14
+	VMAXPD      Z11, Z2, Z11
+	VMOVUPD     7040(AX), Z15
+	VFMADD231PD 7168(AX), Z11, Z15
+	VMAXPD      Z12, Z2, Z12
+	VMOVUPD     7040(AX), Z16
+	VFMADD231PD 7168(AX), Z12, Z16
+	VSUBPD      7040(AX), Z13, Z17
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z17, Z9
+	VFMADD231PD 7424(AX), Z17, Z9
+	VSUBPD      7040(AX), Z14, Z18
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z18, Z10
+	VFMADD231PD 7424(AX), Z18, Z10
+	VSUBPD      7040(AX), Z15, Z19
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 7296(AX), Z19, Z11
+	VFMADD231PD 7424(AX), Z19, Z11
+	VSUBPD      7040(AX), Z16, Z20
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 7296(AX), Z20, Z12
+	VFMADD231PD 7424(AX), Z20, Z12
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z17
+	VMOVUPD     7552(AX), Z18
+	VMOVUPD     7552(AX), Z19
+	VMOVUPD     7552(AX), Z20
+	VFMADD213PD 7680(AX), Z9, Z17
+	VFMADD213PD 7680(AX), Z10, Z18
+	VFMADD213PD 7680(AX), Z11, Z19
+	VFMADD213PD 7680(AX), Z12, Z20
+	VFMADD213PD 7808(AX), Z9, Z17
+	VFMADD213PD 7808(AX), Z10, Z18
+	VFMADD213PD 7808(AX), Z11, Z19
+	VFMADD213PD 7808(AX), Z12, Z20
+	VFMADD213PD 7936(AX), Z9, Z17
+	VFMADD213PD 7936(AX), Z10, Z18
+	VFMADD213PD 7936(AX), Z11, Z19
+	VFMADD213PD 7936(AX), Z12, Z20
+	VFMADD213PD 8064(AX), Z9, Z17
+	VFMADD213PD 8064(AX), Z10, Z18
+	VFMADD213PD 8064(AX), Z11, Z19
+	VFMADD213PD 8064(AX), Z12, Z20
+	VFMADD213PD 8192(AX), Z9, Z17
+	VFMADD213PD 8192(AX), Z10, Z18
+	VFMADD213PD 8192(AX), Z11, Z19
+	VFMADD213PD 8192(AX), Z12, Z20
+	VFMADD213PD 8320(AX), Z9, Z17
+	VFMADD213PD 8320(AX), Z10, Z18
+	VFMADD213PD 8320(AX), Z11, Z19
+	VFMADD213PD 8320(AX), Z12, Z20
+	VFMADD213PD 8448(AX), Z9, Z17
+	VFMADD213PD 8448(AX), Z10, Z18
+	VFMADD213PD 8448(AX), Z11, Z19
+	VFMADD213PD 8448(AX), Z12, Z20
+	VFMADD213PD 8576(AX), Z9, Z17
+	VFMADD213PD 8576(AX), Z10, Z18
+	VFMADD213PD 8576(AX), Z11, Z19
+	VFMADD213PD 8576(AX), Z12, Z20
+	VMULPD      Z9, Z9, Z21
+	VFMADD213PD Z9, Z21, Z17
+	VADDPD      2432(AX), Z17, Z17
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z18
+	VADDPD      2432(AX), Z18, Z18
+	VMULPD      Z11, Z11, Z9
+	VFMADD213PD Z11, Z9, Z19
+	VADDPD      2432(AX), Z19, Z19
+	VMULPD      Z12, Z12, Z9
+	VFMADD213PD Z12, Z9, Z20
+	VADDPD      2432(AX), Z20, Z20
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z13, Z13
+	VPADDQ    2432(AX), Z13, Z13
+	VMULPD    Z13, Z17, Z9
+	VPSLLQ    $0x34, Z14, Z14
+	VPADDQ    2432(AX), Z14, Z14
+	VMULPD    Z14, Z18, Z10
+	VPSLLQ    $0x34, Z15, Z15
+	VPADDQ    2432(AX), Z15, Z15
+	VMULPD    Z15, Z19, Z11
+	VPSLLQ    $0x34, Z16, Z16
+	VPADDQ    2432(AX), Z16, Z16
+	VMULPD    Z16, Z20, Z12
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    12928(AX), Z4, Z4
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12928(AX), Z8, Z8
+	VADDPD    Z10, Z7, Z7
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z11, K2, Z11
+	VPSUBQ    12928(AX), Z4, Z4
+	VADDPD    Z11, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z12, K2, Z12
+	VPSUBQ    12928(AX), Z8, Z8
+	VADDPD    Z12, Z7, Z7
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000010, DX
+	JMP       l_spsexp_loop
 
 l_spsexp_one:
 	CMPQ    DX, $0x00000008
 	JL      l_spsexp_tail
-	VMOVUPD (R9), Z8
-	VSUBPD  Z0, Z8, Z8
-	VMOVUPD (R9)(R8*8), Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R9), Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD (R9)(R8*8), Z10
+	VSUBPD  Z1, Z10, Z10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
 	VMOVUPD     7040(AX), Z11
 	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z12
+	VFMADD231PD 7168(AX), Z10, Z12
+	VSUBPD      7040(AX), Z11, Z13
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z13, Z9
+	VFMADD231PD 7424(AX), Z13, Z9
+	VSUBPD      7040(AX), Z12, Z14
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z14, Z10
+	VFMADD231PD 7424(AX), Z14, Z10
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z13
+	VMOVUPD     7552(AX), Z14
+	VFMADD213PD 7680(AX), Z9, Z13
+	VFMADD213PD 7680(AX), Z10, Z14
+	VFMADD213PD 7808(AX), Z9, Z13
+	VFMADD213PD 7808(AX), Z10, Z14
+	VFMADD213PD 7936(AX), Z9, Z13
+	VFMADD213PD 7936(AX), Z10, Z14
+	VFMADD213PD 8064(AX), Z9, Z13
+	VFMADD213PD 8064(AX), Z10, Z14
+	VFMADD213PD 8192(AX), Z9, Z13
+	VFMADD213PD 8192(AX), Z10, Z14
+	VFMADD213PD 8320(AX), Z9, Z13
+	VFMADD213PD 8320(AX), Z10, Z14
+	VFMADD213PD 8448(AX), Z9, Z13
+	VFMADD213PD 8448(AX), Z10, Z14
+	VFMADD213PD 8576(AX), Z9, Z13
+	VFMADD213PD 8576(AX), Z10, Z14
+	VMULPD      Z9, Z9, Z15
+	VFMADD213PD Z9, Z15, Z13
+	VADDPD      2432(AX), Z13, Z13
+	VMULPD      Z10, Z10, Z9
+	VFMADD213PD Z10, Z9, Z14
 	VADDPD      2432(AX), Z14, Z14
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
+	// lse exp: times 2^n
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
+	VMULPD    Z11, Z13, Z9
+	VPSLLQ    $0x34, Z12, Z12
+	VPADDQ    2432(AX), Z12, Z12
+	VMULPD    Z12, Z14, Z10
 	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13952(AX), Z4, Z4
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z10
-	VSUBPD    Z2, Z10, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z10, Z2
-	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13952(AX), Z7, Z7
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z8
-	VSUBPD    Z5, Z8, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z8, Z5
+	VPSUBQ    12928(AX), Z4, Z4
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z10, K2, Z10
+	VPSUBQ    12928(AX), Z8, Z8
+	VADDPD    Z10, Z7, Z7
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsexp_one
@@ -42833,346 +44324,166 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 6656(AX), Z8
-	VMOVUPD (R9), K1, Z8
-	VSUBPD  Z0, Z8, Z8
 	VMOVUPD 6656(AX), Z9
-	VMOVUPD (R9)(R8*8), K1, Z9
-	VSUBPD  Z1, Z9, Z9
+	VMOVUPD (R9), K1, Z9
+	VSUBPD  Z0, Z9, Z9
+	VMOVUPD 6656(AX), Z0
+	VMOVUPD (R9)(R8*8), K1, Z0
+	VSUBPD  Z1, Z0, Z0
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z10
-	VFMADD231PD 7168(AX), Z8, Z10
-	VMOVUPD     7040(AX), Z11
-	VFMADD231PD 7168(AX), Z9, Z11
-	VSUBPD      7040(AX), Z10, Z12
-	VMOVUPD     Z8, Z13
-	VFMADD231PD 7296(AX), Z12, Z13
-	VFMADD231PD 7424(AX), Z12, Z13
-	VSUBPD      7040(AX), Z11, Z14
-	VMOVUPD     Z9, Z15
-	VFMADD231PD 7296(AX), Z14, Z15
-	VFMADD231PD 7424(AX), Z14, Z15
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z9, Z2, Z9
+	VMOVUPD     7040(AX), Z1
+	VFMADD231PD 7168(AX), Z9, Z1
+	VMAXPD      Z0, Z2, Z0
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z0, Z2
+	VSUBPD      7040(AX), Z1, Z10
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z10, Z9
+	VFMADD231PD 7424(AX), Z10, Z9
+	VSUBPD      7040(AX), Z2, Z11
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 7296(AX), Z11, Z0
+	VFMADD231PD 7424(AX), Z11, Z0
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z12
-	VMOVUPD     9472(AX), Z14
-	VFMADD213PD 9600(AX), Z13, Z12
-	VFMADD213PD 9600(AX), Z15, Z14
-	VFMADD213PD 9728(AX), Z13, Z12
-	VFMADD213PD 9728(AX), Z15, Z14
-	VFMADD213PD 9856(AX), Z13, Z12
-	VFMADD213PD 9856(AX), Z15, Z14
-	VFMADD213PD 9984(AX), Z13, Z12
-	VFMADD213PD 9984(AX), Z15, Z14
-	VFMADD213PD 10112(AX), Z13, Z12
-	VFMADD213PD 10112(AX), Z15, Z14
-	VFMADD213PD 10240(AX), Z13, Z12
-	VFMADD213PD 10240(AX), Z15, Z14
-	VFMADD213PD 10368(AX), Z13, Z12
-	VFMADD213PD 10368(AX), Z15, Z14
-	VFMADD213PD 10496(AX), Z13, Z12
-	VFMADD213PD 10496(AX), Z15, Z14
-	VFMADD213PD 10624(AX), Z13, Z12
-	VFMADD213PD 10624(AX), Z15, Z14
-	VFMADD213PD 10752(AX), Z13, Z12
-	VFMADD213PD 10752(AX), Z15, Z14
-	VMULPD      Z13, Z13, Z16
-	VFMADD213PD Z13, Z16, Z12
-	VADDPD      2432(AX), Z12, Z12
-	VMULPD      Z15, Z15, Z13
-	VFMADD213PD Z15, Z13, Z14
-	VADDPD      2432(AX), Z14, Z14
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z9, Z10
+	VFMADD213PD 7680(AX), Z0, Z11
+	VFMADD213PD 7808(AX), Z9, Z10
+	VFMADD213PD 7808(AX), Z0, Z11
+	VFMADD213PD 7936(AX), Z9, Z10
+	VFMADD213PD 7936(AX), Z0, Z11
+	VFMADD213PD 8064(AX), Z9, Z10
+	VFMADD213PD 8064(AX), Z0, Z11
+	VFMADD213PD 8192(AX), Z9, Z10
+	VFMADD213PD 8192(AX), Z0, Z11
+	VFMADD213PD 8320(AX), Z9, Z10
+	VFMADD213PD 8320(AX), Z0, Z11
+	VFMADD213PD 8448(AX), Z9, Z10
+	VFMADD213PD 8448(AX), Z0, Z11
+	VFMADD213PD 8576(AX), Z9, Z10
+	VFMADD213PD 8576(AX), Z0, Z11
+	VMULPD      Z9, Z9, Z12
+	VFMADD213PD Z9, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z0, Z0, Z9
+	VFMADD213PD Z0, Z9, Z11
+	VADDPD      2432(AX), Z11, Z11
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z10, Z10
-	VPADDQ    2432(AX), Z10, Z10
-	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 6912(AX), Z8, K2
-	VMOVAPD.Z Z12, K2, Z8
-	VPSLLQ    $0x34, Z11, Z11
-	VPADDQ    2432(AX), Z11, Z11
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 6912(AX), Z9, K2
-	VMOVAPD.Z Z14, K2, Z9
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    2432(AX), Z1, Z1
+	VMULPD    Z1, Z10, Z9
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    2432(AX), Z2, Z2
+	VMULPD    Z2, Z11, Z0
 	VPTESTMQ  Z4, Z4, K2
-	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    13952(AX), Z4, Z4
-	VSUBPD    Z3, Z8, Z8
-	VADDPD    Z8, Z2, Z4
-	VSUBPD    Z2, Z4, Z3
-	VSUBPD    Z8, Z3, Z3
-	VMOVAPD   Z4, Z2
-	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    13952(AX), Z7, Z7
-	VSUBPD    Z6, Z9, Z9
-	VADDPD    Z9, Z5, Z4
-	VSUBPD    Z5, Z4, Z6
-	VSUBPD    Z9, Z6, Z6
-	VMOVAPD   Z4, Z5
+	VPSUBQ    12928(AX), Z4, Z4
+	VADDPD    Z9, Z3, Z3
+	VPTESTMQ  Z8, Z8, K2
+	VMOVAPD.Z Z0, K2, Z0
+	VPSUBQ    12928(AX), Z8, Z8
+	VADDPD    Z0, Z7, Z7
 
 l_spsexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y3
-	VADDPD        Y3, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X3
-	VADDPD        X3, X2, X2
-	VPERMILPD     $0x01, X2, X3
-	VADDSD        X3, X2, X2
-	VMOVAPD       X2, X2
-	VMOVSD        (SP), X3
-	VADDSD        X2, X3, X4
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPD        Y0, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X0
+	VADDPD        X0, X3, X3
+	VPERMILPD     $0x01, X3, X0
+	VADDSD        X0, X3, X3
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPD        Y0, Y7, Y7
+	VEXTRACTF128  $0x01, Y7, X0
+	VADDPD        X0, X7, X7
+	VPERMILPD     $0x01, X7, X0
+	VADDSD        X0, X7, X7
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    4736(AX), X3
-	JCS         l_sp0logz
-	VDIVSD      X3, X2, X0
-	VUCOMISD    4864(AX), X0
-	JHI         l_sp0l1p_big
-	VADDSD      5504(AX), X0, X2
-	VDIVSD      X2, X0, X2
-	VMULSD      X2, X2, X0
-	VMOVSD      5632(AX), X3
-	VFMADD213SD 5760(AX), X0, X3
-	VFMADD213SD 5888(AX), X0, X3
-	VFMADD213SD 6016(AX), X0, X3
-	VFMADD213SD 6144(AX), X0, X3
-	VFMADD213SD 6272(AX), X0, X3
-	VFMADD213SD 6400(AX), X0, X3
-	VFMADD213SD 6528(AX), X0, X3
-	VFMADD213SD 4224(AX), X0, X3
-	VFMADD213SD 4352(AX), X0, X3
-	VFMADD213SD 4480(AX), X0, X3
-	VFMADD213SD 4608(AX), X0, X3
-	VMULSD      X0, X3, X3
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X3
-	VMOVAPD     X3, X0
-	JMP         l_sp0l1p_done
-
-l_sp0l1p_big:
-	VADDSD 2432(AX), X0, X0
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X0, X2
-	VPCMPGTQ 1920(AX), X2, X3
-	VPADDQ   2048(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X0, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    2176(AX), X4, X4
-	VSUBPD   2304(AX), X4, X4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X2, X3
-	VADDPD      2432(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     8704(AX), X7
-	VFMADD213PD 8832(AX), X2, X7
-	VFMADD213PD 8960(AX), X2, X7
-	VFMADD213PD 9088(AX), X2, X7
-	VFMADD213PD 9216(AX), X2, X7
-	VFMADD213PD 2560(AX), X2, X7
-	VFMADD213PD 2688(AX), X2, X7
-	VFMADD213PD 2816(AX), X2, X7
-	VFMADD213PD 2944(AX), X2, X7
-	VFMADD213PD 3072(AX), X2, X7
-	VMULPD      X3, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X4, X7
-	VFMADD231PD 3328(AX), X4, X7
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X0, X7
-	VMOVAPD     X7, X0
-
-l_sp0l1p_done:
-	VMOVAPD X0, X0
-	JMP     l_sp0lossdone
-
-l_sp0logz:
-	VMOVAPD X4, X2
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X7, X3, X0
+	VMOVSD    (SP), X1
+	VMOVHPD   88(SP), X1, X1
+	VADDPD    X0, X1, X2
+	VMOVAPD   X2, X2
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), X2, X3
 	VPCMPGTQ 1920(AX), X3, X4
-	VPADDQ   2048(AX), X4, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X3, X3
-	VPSRLQ   $0x34, X2, X7
-	VPSUBQ   X4, X7, X7
-	VORPD    2176(AX), X7, X7
-	VSUBPD   2304(AX), X7, X7
+	VPADDQ   2048(AX), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      2432(AX), X3, X4
 	VADDPD      2432(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     8704(AX), X8
-	VFMADD213PD 8832(AX), X3, X8
-	VFMADD213PD 8960(AX), X3, X8
-	VFMADD213PD 9088(AX), X3, X8
-	VFMADD213PD 9216(AX), X3, X8
-	VFMADD213PD 2560(AX), X3, X8
-	VFMADD213PD 2688(AX), X3, X8
-	VFMADD213PD 2816(AX), X3, X8
-	VFMADD213PD 2944(AX), X3, X8
-	VFMADD213PD 3072(AX), X3, X8
-	VMULPD      X4, X8, X8
+	VMOVUPD     8704(AX), X6
+	VFMADD213PD 8832(AX), X3, X6
+	VFMADD213PD 8960(AX), X3, X6
+	VFMADD213PD 9088(AX), X3, X6
+	VFMADD213PD 9216(AX), X3, X6
+	VFMADD213PD 2560(AX), X3, X6
+	VFMADD213PD 2688(AX), X3, X6
+	VFMADD213PD 2816(AX), X3, X6
+	VFMADD213PD 2944(AX), X3, X6
+	VFMADD213PD 3072(AX), X3, X6
+	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X7, X8
-	VFMADD231PD 3328(AX), X7, X8
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
 	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X8
-	VMOVAPD     X8, X2
+	VFMADD231PD X4, X2, X6
+	VMOVAPD     X6, X2
 	VMOVSD      8(SP), X3
-	VMOVAPD     X0, X0
-	VSUBSD      X0, X3, X3
-	VSUBSD      X3, X2, X0
+	VMOVHPD     80(SP), X3, X3
+	VSUBPD      X3, X2, X2
 
-l_sp0lossdone:
-	VMOVSD        X0, (CX)
-	VSUBPD        Z6, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y0
-	VADDPD        Y0, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X0
-	VADDPD        X0, X5, X5
-	VPERMILPD     $0x01, X5, X0
-	VADDSD        X0, X5, X5
-	VMOVAPD       X5, X0
-	VMOVSD        88(SP), X2
-	VADDSD        X0, X2, X3
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X1, X1, X3
+	VADDPD      X0, X3, X3
+	VDIVPD      X3, X0, X3
+	VMULPD      X3, X3, X4
+	VMOVUPD     6016(AX), X5
+	VFMADD213PD 6144(AX), X4, X5
+	VFMADD213PD 6272(AX), X4, X5
+	VFMADD213PD 6400(AX), X4, X5
+	VFMADD213PD 6528(AX), X4, X5
+	VFMADD213PD 4224(AX), X4, X5
+	VFMADD213PD 4352(AX), X4, X5
+	VFMADD213PD 4480(AX), X4, X5
+	VFMADD213PD 4608(AX), X4, X5
+	VMULPD      X4, X5, X5
+	VADDPD      X3, X3, X3
+	VFMADD213PD X3, X3, X5
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    4736(AX), X2
-	JCS         l_sp1logz
-	VDIVSD      X2, X0, X0
-	VUCOMISD    4864(AX), X0
-	JHI         l_sp1l1p_big
-	VADDSD      5504(AX), X0, X1
-	VDIVSD      X1, X0, X1
-	VMULSD      X1, X1, X0
-	VMOVSD      5632(AX), X2
-	VFMADD213SD 5760(AX), X0, X2
-	VFMADD213SD 5888(AX), X0, X2
-	VFMADD213SD 6016(AX), X0, X2
-	VFMADD213SD 6144(AX), X0, X2
-	VFMADD213SD 6272(AX), X0, X2
-	VFMADD213SD 6400(AX), X0, X2
-	VFMADD213SD 6528(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VMULSD      X0, X2, X2
-	VADDSD      X1, X1, X1
-	VFMADD213SD X1, X1, X2
-	VMOVAPD     X2, X0
-	JMP         l_sp1l1p_done
-
-l_sp1l1p_big:
-	VADDSD 2432(AX), X0, X0
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X0, X1
-	VPCMPGTQ 1920(AX), X1, X2
-	VPADDQ   2048(AX), X2, X3
-	VPSLLQ   $0x34, X3, X3
-	VORPD    X3, X1, X1
-	VPSRLQ   $0x34, X0, X3
-	VPSUBQ   X2, X3, X3
-	VORPD    2176(AX), X3, X3
-	VSUBPD   2304(AX), X3, X3
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X1, X2
-	VADDPD      2432(AX), X1, X1
-	VDIVPD      X1, X2, X2
-	VMULPD      X2, X2, X1
-	VMOVUPD     8704(AX), X4
-	VFMADD213PD 8832(AX), X1, X4
-	VFMADD213PD 8960(AX), X1, X4
-	VFMADD213PD 9088(AX), X1, X4
-	VFMADD213PD 9216(AX), X1, X4
-	VFMADD213PD 2560(AX), X1, X4
-	VFMADD213PD 2688(AX), X1, X4
-	VFMADD213PD 2816(AX), X1, X4
-	VFMADD213PD 2944(AX), X1, X4
-	VFMADD213PD 3072(AX), X1, X4
-	VMULPD      X2, X4, X4
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X3, X4
-	VFMADD231PD 3328(AX), X3, X4
-	VXORPD      X2, X2, X2
-	VFMADD231PD X2, X0, X4
-	VMOVAPD     X4, X0
-
-l_sp1l1p_done:
-	VMOVAPD X0, X0
-	JMP     l_sp1lossdone
-
-l_sp1logz:
-	VMOVAPD X3, X0
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X0, X2
-	VPCMPGTQ 1920(AX), X2, X3
-	VPADDQ   2048(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X0, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    2176(AX), X4, X4
-	VSUBPD   2304(AX), X4, X4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X2, X3
-	VADDPD      2432(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     8704(AX), X5
-	VFMADD213PD 8832(AX), X2, X5
-	VFMADD213PD 8960(AX), X2, X5
-	VFMADD213PD 9088(AX), X2, X5
-	VFMADD213PD 9216(AX), X2, X5
-	VFMADD213PD 2560(AX), X2, X5
-	VFMADD213PD 2688(AX), X2, X5
-	VFMADD213PD 2816(AX), X2, X5
-	VFMADD213PD 2944(AX), X2, X5
-	VFMADD213PD 3072(AX), X2, X5
-	VMULPD      X3, X5, X5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X4, X5
-	VFMADD231PD 3328(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X0, X5
-	VMOVAPD     X5, X0
-	VMOVSD      80(SP), X2
-	VMOVAPD     X1, X1
-	VSUBSD      X1, X2, X2
-	VSUBSD      X2, X0, X0
-
-l_sp1lossdone:
-	VMOVSD X0, 8(CX)
-	LEAQ   (BX)(R8*8), BX
-	ADDQ   $0x00000008, CX
-	ADDQ   $0x00000004, SI
-	LEAQ   (BX)(R8*8), BX
-	ADDQ   $0x00000008, CX
-	ADDQ   $0x00000004, SI
-	SUBQ   $0x02, DI
-	JMP    l_spairs
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD    4864(AX), X1, X3
+	VCMPPD    $0x12, X3, X0, X3
+	VMOVUPD   4736(AX), X0
+	VCMPPD    $0x12, X1, X0, X0
+	VANDPD    X3, X0, X0
+	VBLENDVPD X0, X5, X2, X2
+	VMOVSD    X2, (CX)
+	VMOVHPD   X2, 8(CX)
+	LEAQ      (BX)(R8*8), BX
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000004, SI
+	LEAQ      (BX)(R8*8), BX
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000004, SI
+	SUBQ      $0x02, DI
+	JMP       l_spairs
 
 l_salone:
 	TESTQ   DI, DI
@@ -43196,7 +44507,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -43209,7 +44520,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   6656(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    13952(AX), Z1, Z1
+	VPSUBQ    12928(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -43226,7 +44537,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9344(AX), X0
+	VUCOMISD     9600(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -43234,52 +44545,122 @@ l_sosmax_done:
 	CMPL         DX, $0x000007ff
 	JE           l_sospecial
 	VBROADCASTSD X1, Z0
+	VMOVUPD      9728(AX), Z1
 
-	// e_t = exp(s_t - max).
-	VBROADCASTSD 8(SP), Z1
-	VSUBPD       Z0, Z1, Z1
+	// s_t - max (back to the locals, for the loss) and e_t =
+	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
+	VMOVSD    8(SP), X2
+	VMOVHPD   8(SP), X2, X2
+	VUNPCKLPD X0, X0, X3
+	VSUBPD    X3, X2, X2
+	VMOVSD    X2, 8(SP)
+	VMOVAPD   X2, X6
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z6, Z1, Z6
 	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z1, Z2
+	VFMADD231PD 7168(AX), Z6, Z2
 	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
+	VMOVUPD     Z6, Z4
 	VFMADD231PD 7296(AX), Z3, Z4
 	VFMADD231PD 7424(AX), Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z3
+	VFMADD213PD 7680(AX), Z4, Z3
+	VFMADD213PD 7808(AX), Z4, Z3
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
+	VMULPD      Z4, Z4, Z6
+	VFMADD213PD Z4, Z6, Z3
 	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z2, Z2
+	VPADDQ 2432(AX), Z2, Z2
+	VMULPD Z2, Z3, Z6
+	VMOVSD X6, (SP)
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VXORPD       Z1, Z1, Z1
 	VXORPD       Z2, Z2, Z2
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+
+l_sosexp_loop:
+	CMPQ    DX, $0x00000010
+	JL      l_sosexp_one
+	VMOVUPD (R9), Z4
+	VSUBPD  Z0, Z4, Z4
+	VMOVUPD 64(R9), Z7
+	VSUBPD  Z0, Z7, Z7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z4, Z8
+	VMAXPD      Z7, Z1, Z7
+	VMOVUPD     7040(AX), Z9
+	VFMADD231PD 7168(AX), Z7, Z9
+	VSUBPD      7040(AX), Z8, Z10
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z10, Z4
+	VFMADD231PD 7424(AX), Z10, Z4
+	VSUBPD      7040(AX), Z9, Z11
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 7296(AX), Z11, Z7
+	VFMADD231PD 7424(AX), Z11, Z7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z10
+	VMOVUPD     7552(AX), Z11
+	VFMADD213PD 7680(AX), Z4, Z10
+	VFMADD213PD 7680(AX), Z7, Z11
+	VFMADD213PD 7808(AX), Z4, Z10
+	VFMADD213PD 7808(AX), Z7, Z11
+	VFMADD213PD 7936(AX), Z4, Z10
+	VFMADD213PD 7936(AX), Z7, Z11
+	VFMADD213PD 8064(AX), Z4, Z10
+	VFMADD213PD 8064(AX), Z7, Z11
+	VFMADD213PD 8192(AX), Z4, Z10
+	VFMADD213PD 8192(AX), Z7, Z11
+	VFMADD213PD 8320(AX), Z4, Z10
+	VFMADD213PD 8320(AX), Z7, Z11
+	VFMADD213PD 8448(AX), Z4, Z10
+	VFMADD213PD 8448(AX), Z7, Z11
+	VFMADD213PD 8576(AX), Z4, Z10
+	VFMADD213PD 8576(AX), Z7, Z11
+	VMULPD      Z4, Z4, Z12
+	VFMADD213PD Z4, Z12, Z10
+	VADDPD      2432(AX), Z10, Z10
+	VMULPD      Z7, Z7, Z4
+	VFMADD213PD Z7, Z4, Z11
+	VADDPD      2432(AX), Z11, Z11
+
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z8, Z8
+	VPADDQ    2432(AX), Z8, Z8
+	VMULPD    Z8, Z10, Z4
+	VPSLLQ    $0x34, Z9, Z9
+	VPADDQ    2432(AX), Z9, Z9
+	VMULPD    Z9, Z11, Z7
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    12928(AX), Z3, Z3
+	VADDPD    Z4, Z2, Z2
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z7, K2, Z7
+	VPSUBQ    12928(AX), Z3, Z3
+	VADDPD    Z7, Z2, Z2
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000010, DX
+	JMP       l_sosexp_loop
 
 l_sosexp_one:
 	CMPQ    DX, $0x00000008
@@ -43287,44 +44668,37 @@ l_sosexp_one:
 	VMOVUPD (R9), Z4
 	VSUBPD  Z0, Z4, Z4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z7
+	VFMADD231PD 7168(AX), Z4, Z7
+	VSUBPD      7040(AX), Z7, Z8
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z8, Z4
+	VFMADD231PD 7424(AX), Z8, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      2432(AX), Z6, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z8
+	VFMADD213PD 7680(AX), Z4, Z8
+	VFMADD213PD 7808(AX), Z4, Z8
+	VFMADD213PD 7936(AX), Z4, Z8
+	VFMADD213PD 8064(AX), Z4, Z8
+	VFMADD213PD 8192(AX), Z4, Z8
+	VFMADD213PD 8320(AX), Z4, Z8
+	VFMADD213PD 8448(AX), Z4, Z8
+	VFMADD213PD 8576(AX), Z4, Z8
+	VMULPD      Z4, Z4, Z9
+	VFMADD213PD Z4, Z9, Z8
+	VADDPD      2432(AX), Z8, Z8
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z7, Z7
+	VPADDQ    2432(AX), Z7, Z7
+	VMULPD    Z7, Z8, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13952(AX), Z3, Z3
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z5
-	VSUBPD    Z1, Z5, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z5, Z1
+	VPSUBQ    12928(AX), Z3, Z3
+	VADDPD    Z4, Z2, Z2
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosexp_one
@@ -43336,172 +44710,118 @@ l_sosexp_tail:
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     7040(AX), Z5
-	VFMADD231PD 7168(AX), Z4, Z5
-	VSUBPD      7040(AX), Z5, Z6
-	VMOVUPD     Z4, Z7
-	VFMADD231PD 7296(AX), Z6, Z7
-	VFMADD231PD 7424(AX), Z6, Z7
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z1, Z4
+	VMOVUPD     7040(AX), Z0
+	VFMADD231PD 7168(AX), Z4, Z0
+	VSUBPD      7040(AX), Z0, Z1
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z1, Z4
+	VFMADD231PD 7424(AX), Z1, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z6
-	VFMADD213PD 9600(AX), Z7, Z6
-	VFMADD213PD 9728(AX), Z7, Z6
-	VFMADD213PD 9856(AX), Z7, Z6
-	VFMADD213PD 9984(AX), Z7, Z6
-	VFMADD213PD 10112(AX), Z7, Z6
-	VFMADD213PD 10240(AX), Z7, Z6
-	VFMADD213PD 10368(AX), Z7, Z6
-	VFMADD213PD 10496(AX), Z7, Z6
-	VFMADD213PD 10624(AX), Z7, Z6
-	VFMADD213PD 10752(AX), Z7, Z6
-	VMULPD      Z7, Z7, Z8
-	VFMADD213PD Z7, Z8, Z6
-	VADDPD      2432(AX), Z6, Z6
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z1
+	VFMADD213PD 7680(AX), Z4, Z1
+	VFMADD213PD 7808(AX), Z4, Z1
+	VFMADD213PD 7936(AX), Z4, Z1
+	VFMADD213PD 8064(AX), Z4, Z1
+	VFMADD213PD 8192(AX), Z4, Z1
+	VFMADD213PD 8320(AX), Z4, Z1
+	VFMADD213PD 8448(AX), Z4, Z1
+	VFMADD213PD 8576(AX), Z4, Z1
+	VMULPD      Z4, Z4, Z7
+	VFMADD213PD Z4, Z7, Z1
+	VADDPD      2432(AX), Z1, Z1
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    2432(AX), Z5, Z5
-	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 6912(AX), Z4, K2
-	VMOVAPD.Z Z6, K2, Z4
+	// lse exp: times 2^n
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    2432(AX), Z0, Z0
+	VMULPD    Z0, Z1, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    13952(AX), Z3, Z3
-	VSUBPD    Z2, Z4, Z4
-	VADDPD    Z4, Z1, Z3
-	VSUBPD    Z1, Z3, Z2
-	VSUBPD    Z4, Z2, Z2
-	VMOVAPD   Z3, Z1
+	VPSUBQ    12928(AX), Z3, Z3
+	VADDPD    Z4, Z2, Z2
 
 l_sosexp_done:
-	VSUBPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VADDPD        X2, X1, X1
-	VPERMILPD     $0x01, X1, X2
-	VADDSD        X2, X1, X1
-	VMOVAPD       X1, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X0
+	VADDPD        X0, X2, X2
+	VPERMILPD     $0x01, X2, X0
+	VADDSD        X0, X2, X2
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    4736(AX), X2
-	JCS         l_so0logz
-	VDIVSD      X2, X1, X0
-	VUCOMISD    4864(AX), X0
-	JHI         l_so0l1p_big
-	VADDSD      5504(AX), X0, X1
-	VDIVSD      X1, X0, X1
-	VMULSD      X1, X1, X0
-	VMOVSD      5632(AX), X2
-	VFMADD213SD 5760(AX), X0, X2
-	VFMADD213SD 5888(AX), X0, X2
-	VFMADD213SD 6016(AX), X0, X2
-	VFMADD213SD 6144(AX), X0, X2
-	VFMADD213SD 6272(AX), X0, X2
-	VFMADD213SD 6400(AX), X0, X2
-	VFMADD213SD 6528(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VMULSD      X0, X2, X2
-	VADDSD      X1, X1, X1
-	VFMADD213SD X1, X1, X2
-	VMOVAPD     X2, X0
-	JMP         l_so0l1p_done
-
-l_so0l1p_big:
-	VADDSD 2432(AX), X0, X0
+	// The slots' losses, slot i in lane i: log(Z) - (s_t - max), or
+	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
+	VUNPCKLPD X2, X2, X0
+	VMOVSD    (SP), X1
+	VMOVHPD   (SP), X1, X1
+	VADDPD    X0, X1, X2
+	VMOVAPD   X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X0, X1
-	VPCMPGTQ 1920(AX), X1, X2
-	VPADDQ   2048(AX), X2, X3
-	VPSLLQ   $0x34, X3, X3
-	VORPD    X3, X1, X1
-	VPSRLQ   $0x34, X0, X3
-	VPSUBQ   X2, X3, X3
-	VORPD    2176(AX), X3, X3
-	VSUBPD   2304(AX), X3, X3
+	VANDPD   1792(AX), X2, X3
+	VPCMPGTQ 1920(AX), X3, X4
+	VPADDQ   2048(AX), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    2176(AX), X5, X5
+	VSUBPD   2304(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X1, X2
-	VADDPD      2432(AX), X1, X1
-	VDIVPD      X1, X2, X2
-	VMULPD      X2, X2, X1
-	VMOVUPD     8704(AX), X4
-	VFMADD213PD 8832(AX), X1, X4
-	VFMADD213PD 8960(AX), X1, X4
-	VFMADD213PD 9088(AX), X1, X4
-	VFMADD213PD 9216(AX), X1, X4
-	VFMADD213PD 2560(AX), X1, X4
-	VFMADD213PD 2688(AX), X1, X4
-	VFMADD213PD 2816(AX), X1, X4
-	VFMADD213PD 2944(AX), X1, X4
-	VFMADD213PD 3072(AX), X1, X4
-	VMULPD      X2, X4, X4
+	VSUBPD      2432(AX), X3, X4
+	VADDPD      2432(AX), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     8704(AX), X6
+	VFMADD213PD 8832(AX), X3, X6
+	VFMADD213PD 8960(AX), X3, X6
+	VFMADD213PD 9088(AX), X3, X6
+	VFMADD213PD 9216(AX), X3, X6
+	VFMADD213PD 2560(AX), X3, X6
+	VFMADD213PD 2688(AX), X3, X6
+	VFMADD213PD 2816(AX), X3, X6
+	VFMADD213PD 2944(AX), X3, X6
+	VFMADD213PD 3072(AX), X3, X6
+	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X3, X4
-	VFMADD231PD 3328(AX), X3, X4
-	VXORPD      X2, X2, X2
-	VFMADD231PD X2, X0, X4
-	VMOVAPD     X4, X0
+	VFMADD231PD 3200(AX), X5, X6
+	VFMADD231PD 3328(AX), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X6
+	VMOVAPD     X6, X2
+	VMOVSD      8(SP), X3
+	VMOVHPD     8(SP), X3, X3
+	VSUBPD      X3, X2, X2
 
-l_so0l1p_done:
-	VMOVAPD X0, X0
-	JMP     l_so0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      X1, X1, X3
+	VADDPD      X0, X3, X3
+	VDIVPD      X3, X0, X3
+	VMULPD      X3, X3, X4
+	VMOVUPD     6016(AX), X5
+	VFMADD213PD 6144(AX), X4, X5
+	VFMADD213PD 6272(AX), X4, X5
+	VFMADD213PD 6400(AX), X4, X5
+	VFMADD213PD 6528(AX), X4, X5
+	VFMADD213PD 4224(AX), X4, X5
+	VFMADD213PD 4352(AX), X4, X5
+	VFMADD213PD 4480(AX), X4, X5
+	VFMADD213PD 4608(AX), X4, X5
+	VMULPD      X4, X5, X5
+	VADDPD      X3, X3, X3
+	VFMADD213PD X3, X3, X5
 
-l_so0logz:
-	VMOVAPD X3, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), X1, X2
-	VPCMPGTQ 1920(AX), X2, X3
-	VPADDQ   2048(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    2176(AX), X4, X4
-	VSUBPD   2304(AX), X4, X4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), X2, X3
-	VADDPD      2432(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     8704(AX), X5
-	VFMADD213PD 8832(AX), X2, X5
-	VFMADD213PD 8960(AX), X2, X5
-	VFMADD213PD 9088(AX), X2, X5
-	VFMADD213PD 9216(AX), X2, X5
-	VFMADD213PD 2560(AX), X2, X5
-	VFMADD213PD 2688(AX), X2, X5
-	VFMADD213PD 2816(AX), X2, X5
-	VFMADD213PD 2944(AX), X2, X5
-	VFMADD213PD 3072(AX), X2, X5
-	VMULPD      X3, X5, X5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), X4, X5
-	VFMADD231PD 3328(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
-	VMOVSD      8(SP), X2
-	VMOVAPD     X0, X0
-	VSUBSD      X0, X2, X2
-	VSUBSD      X2, X1, X0
-
-l_so0lossdone:
-	VMOVSD X0, (CX)
+	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMULPD    4864(AX), X1, X3
+	VCMPPD    $0x12, X3, X0, X3
+	VMOVUPD   4736(AX), X0
+	VCMPPD    $0x12, X1, X0, X0
+	VANDPD    X3, X0, X0
+	VBLENDVPD X0, X5, X2, X2
+	VMOVSD    X2, (CX)
 
 l_sonext:
 	LEAQ (BX)(R8*8), BX
@@ -43626,7 +44946,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9344(AX), X0
+	VUCOMISD 9600(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -43641,183 +44961,222 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
+	VMOVUPD      9728(AX), Z2
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z1, Z2, Z1
 	VMOVUPD     7040(AX), Z2
 	VFMADD231PD 7168(AX), Z1, Z2
 	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z4
-	VFMADD231PD 7296(AX), Z3, Z4
-	VFMADD231PD 7424(AX), Z3, Z4
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 7296(AX), Z3, Z1
+	VFMADD231PD 7424(AX), Z3, Z1
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     9472(AX), Z3
-	VFMADD213PD 9600(AX), Z4, Z3
-	VFMADD213PD 9728(AX), Z4, Z3
-	VFMADD213PD 9856(AX), Z4, Z3
-	VFMADD213PD 9984(AX), Z4, Z3
-	VFMADD213PD 10112(AX), Z4, Z3
-	VFMADD213PD 10240(AX), Z4, Z3
-	VFMADD213PD 10368(AX), Z4, Z3
-	VFMADD213PD 10496(AX), Z4, Z3
-	VFMADD213PD 10624(AX), Z4, Z3
-	VFMADD213PD 10752(AX), Z4, Z3
-	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z3
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z3
+	VFMADD213PD 7680(AX), Z1, Z3
+	VFMADD213PD 7808(AX), Z1, Z3
+	VFMADD213PD 7936(AX), Z1, Z3
+	VFMADD213PD 8064(AX), Z1, Z3
+	VFMADD213PD 8192(AX), Z1, Z3
+	VFMADD213PD 8320(AX), Z1, Z3
+	VFMADD213PD 8448(AX), Z1, Z3
+	VFMADD213PD 8576(AX), Z1, Z3
+	VMULPD      Z1, Z1, Z4
+	VFMADD213PD Z1, Z4, Z3
 	VADDPD      2432(AX), Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z2, Z2
-	VPADDQ    2432(AX), Z2, Z2
-	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 6912(AX), Z1, K2
-	VMOVAPD.Z Z3, K2, Z1
-	VMOVAPD   X1, X1
-	VMOVSD    X1, (SP)
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  2432(AX), Z2, Z2
+	VMULPD  Z2, Z3, Z1
+	VMOVAPD X1, X1
+	VMOVSD  X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 7040(AX), Z2
-	VMOVUPS 2432(AX), Z3
+	VMOVUPD 9728(AX), Z2
+	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
 	VMOVUPS 7424(AX), Z6
-	VMOVUPS 6912(AX), Z7
-	VMOVUPS 9472(AX), Z8
-	VMOVUPS 9600(AX), Z9
-	VMOVUPS 9728(AX), Z10
-	VMOVUPS 9856(AX), Z11
-	VMOVUPS 9984(AX), Z12
-	VMOVUPS 10112(AX), Z13
-	VMOVUPS 10240(AX), Z14
-	VMOVUPS 10368(AX), Z15
-	VXORPD  Z16, Z16, Z16
+	VMOVUPS 2432(AX), Z7
+	VMOVUPS 7552(AX), Z8
+	VMOVUPS 7680(AX), Z9
+	VMOVUPS 7808(AX), Z10
+	VMOVUPS 7936(AX), Z11
+	VMOVUPS 8064(AX), Z12
+	VMOVUPS 8192(AX), Z13
+	VXORPD  Z14, Z14, Z14
 
 	// The vectors before the target's.
 	MOVQ DX, R10
 	ANDQ $-8, R10
 
 l_expa_loop:
-	CMPQ       R10, $0x00000010
+	CMPQ       R10, $0x00000020
 	JL         l_expa_one
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
-	VMOVUPD    64(R11), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R11), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPD    128(R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPD    192(R11), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R11
-	SUBQ      $0x00000010, R10
-	JMP       l_expa_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000020, R10
+	JMP     l_expa_loop
 
 l_expa_one:
 	CMPQ       R10, $0x00000008
 	JL         l_expa_tail
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000008, R10
-	JMP       l_expa_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R10
+	JMP     l_expa_one
 
 l_expa_tail:
 	// The target's vector: a whole one, or the row's tail.
@@ -43827,267 +45186,301 @@ l_expa_tail:
 	ADDQ       R8, R10
 	CMPQ       R10, $0x00000008
 	JL         l_exp_tpart
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z19, Z19
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z19, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z16, Z16
+	VPADDQ       Z7, Z16, Z16
+	VMULPD       Z16, Z17, Z15
 	ANDQ         $0x00000007, DX
-	VPBROADCASTQ DX, Z18
-	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z18, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z18
-	VSUBPD       Z1, Z18, Z16
-	VSUBPD       Z17, Z16, Z16
-	VMOVAPD      Z18, Z1
+	VPBROADCASTQ DX, Z16
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z16, K2
+	VMOVAPD.Z    Z15, K2, Z15
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z16
+	VSUBPD       Z1, Z16, Z14
+	VSUBPD       Z15, Z14, Z14
+	VMOVAPD      Z16, Z1
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000008, R10
 
 	// The vectors after it.
 l_expb_loop:
-	CMPQ       R10, $0x00000010
+	CMPQ       R10, $0x00000020
 	JL         l_expb_one
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
-	VMOVUPD    64(R11), Z18
-	VSUBPD     Z0, Z18, Z18
+	VMOVUPD    64(R11), Z16
+	VSUBPD     Z0, Z16, Z16
 	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPD    128(R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPD    192(R11), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 192(R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z19
-	VFMADD231PD Z4, Z17, Z19
-	VMOVUPD     Z2, Z20
-	VFMADD231PD Z4, Z18, Z20
-	VSUBPD      Z2, Z19, Z21
-	VMOVUPD     Z17, Z22
-	VFMADD231PD Z5, Z21, Z22
-	VFMADD231PD Z6, Z21, Z22
-	VSUBPD      Z2, Z20, Z23
-	VMOVUPD     Z18, Z24
-	VFMADD231PD Z5, Z23, Z24
-	VFMADD231PD Z6, Z23, Z24
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z19
+	VFMADD231PD Z4, Z15, Z19
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     Z3, Z20
+	VFMADD231PD Z4, Z16, Z20
+	VMAXPD      Z17, Z2, Z17
+	VMOVUPD     Z3, Z21
+	VFMADD231PD Z4, Z17, Z21
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     Z3, Z22
+	VFMADD231PD Z4, Z18, Z22
+	VSUBPD      Z3, Z19, Z23
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z23, Z15
+	VFMADD231PD Z6, Z23, Z15
+	VSUBPD      Z3, Z20, Z24
+	VMOVUPD     Z16, Z16
+	VFMADD231PD Z5, Z24, Z16
+	VFMADD231PD Z6, Z24, Z16
+	VSUBPD      Z3, Z21, Z25
+	VMOVUPD     Z17, Z17
+	VFMADD231PD Z5, Z25, Z17
+	VFMADD231PD Z6, Z25, Z17
+	VSUBPD      Z3, Z22, Z26
+	VMOVUPD     Z18, Z18
+	VFMADD231PD Z5, Z26, Z18
+	VFMADD231PD Z6, Z26, Z18
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z21
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     Z8, Z23
-	VFMADD213PD Z9, Z22, Z21
-	VFMADD213PD Z9, Z24, Z23
-	VFMADD213PD Z10, Z22, Z21
-	VFMADD213PD Z10, Z24, Z23
-	VFMADD213PD Z11, Z22, Z21
-	VFMADD213PD Z11, Z24, Z23
-	VFMADD213PD Z12, Z22, Z21
-	VFMADD213PD Z12, Z24, Z23
-	VFMADD213PD Z13, Z22, Z21
-	VFMADD213PD Z13, Z24, Z23
-	VFMADD213PD Z14, Z22, Z21
-	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD Z15, Z22, Z21
-	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 10496(AX), Z22, Z21
-	VFMADD213PD 10496(AX), Z24, Z23
-	VFMADD213PD 10624(AX), Z22, Z21
-	VFMADD213PD 10624(AX), Z24, Z23
-	VFMADD213PD 10752(AX), Z22, Z21
-	VFMADD213PD 10752(AX), Z24, Z23
-	VMULPD      Z22, Z22, Z25
-	VFMADD213PD Z22, Z25, Z21
-	VADDPD      Z3, Z21, Z21
-	VMULPD      Z24, Z24, Z22
-	VFMADD213PD Z24, Z22, Z23
-	VADDPD      Z3, Z23, Z23
+	VMOVUPD     Z8, Z24
+	VMOVUPD     Z8, Z25
+	VMOVUPD     Z8, Z26
+	VFMADD213PD Z9, Z15, Z23
+	VFMADD213PD Z9, Z16, Z24
+	VFMADD213PD Z9, Z17, Z25
+	VFMADD213PD Z9, Z18, Z26
+	VFMADD213PD Z10, Z15, Z23
+	VFMADD213PD Z10, Z16, Z24
+	VFMADD213PD Z10, Z17, Z25
+	VFMADD213PD Z10, Z18, Z26
+	VFMADD213PD Z11, Z15, Z23
+	VFMADD213PD Z11, Z16, Z24
+	VFMADD213PD Z11, Z17, Z25
+	VFMADD213PD Z11, Z18, Z26
+	VFMADD213PD Z12, Z15, Z23
+	VFMADD213PD Z12, Z16, Z24
+	VFMADD213PD Z12, Z17, Z25
+	VFMADD213PD Z12, Z18, Z26
+	VFMADD213PD Z13, Z15, Z23
+	VFMADD213PD Z13, Z16, Z24
+	VFMADD213PD Z13, Z17, Z25
+	VFMADD213PD Z13, Z18, Z26
+	VFMADD213PD 8320(AX), Z15, Z23
+	VFMADD213PD 8320(AX), Z16, Z24
+	VFMADD213PD 8320(AX), Z17, Z25
+	VFMADD213PD 8320(AX), Z18, Z26
+	VFMADD213PD 8448(AX), Z15, Z23
+	VFMADD213PD 8448(AX), Z16, Z24
+	VFMADD213PD 8448(AX), Z17, Z25
+	VFMADD213PD 8448(AX), Z18, Z26
+	VFMADD213PD 8576(AX), Z15, Z23
+	VFMADD213PD 8576(AX), Z16, Z24
+	VFMADD213PD 8576(AX), Z17, Z25
+	VFMADD213PD 8576(AX), Z18, Z26
+	VMULPD      Z15, Z15, Z27
+	VFMADD213PD Z15, Z27, Z23
+	VADDPD      Z7, Z23, Z23
+	VMULPD      Z16, Z16, Z15
+	VFMADD213PD Z16, Z15, Z24
+	VADDPD      Z7, Z24, Z24
+	VMULPD      Z17, Z17, Z15
+	VFMADD213PD Z17, Z15, Z25
+	VADDPD      Z7, Z25, Z25
+	VMULPD      Z18, Z18, Z15
+	VFMADD213PD Z18, Z15, Z26
+	VADDPD      Z7, Z26, Z26
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z3, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z3, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z7, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R11
-	SUBQ      $0x00000010, R10
-	JMP       l_expb_loop
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z19, Z19
+	VPADDQ  Z7, Z19, Z19
+	VMULPD  Z19, Z23, Z15
+	VPSLLQ  $0x34, Z20, Z20
+	VPADDQ  Z7, Z20, Z20
+	VMULPD  Z20, Z24, Z16
+	VPSLLQ  $0x34, Z21, Z21
+	VPADDQ  Z7, Z21, Z21
+	VMULPD  Z21, Z25, Z17
+	VPSLLQ  $0x34, Z22, Z22
+	VPADDQ  Z7, Z22, Z22
+	VMULPD  Z22, Z26, Z18
+	VADDPD  Z16, Z15, Z15
+	VADDPD  Z18, Z17, Z17
+	VADDPD  Z17, Z15, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000020, R10
+	JMP     l_expb_loop
 
 l_expb_one:
 	CMPQ       R10, $0x00000008
 	JL         l_expb_tail
-	VMOVUPD    (R11), Z17
-	VSUBPD     Z0, Z17, Z17
+	VMOVUPD    (R11), Z15
+	VSUBPD     Z0, Z15, Z15
 	PREFETCHT0 (R11)(R9*1)
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z19
-	VMOVUPD     Z17, Z20
-	VFMADD231PD Z5, Z19, Z20
-	VFMADD231PD Z6, Z19, Z20
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z16
+	VFMADD231PD Z4, Z15, Z16
+	VSUBPD      Z3, Z16, Z17
+	VMOVUPD     Z15, Z15
+	VFMADD231PD Z5, Z17, Z15
+	VFMADD231PD Z6, Z17, Z15
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z19
-	VFMADD213PD Z9, Z20, Z19
-	VFMADD213PD Z10, Z20, Z19
-	VFMADD213PD Z11, Z20, Z19
-	VFMADD213PD Z12, Z20, Z19
-	VFMADD213PD Z13, Z20, Z19
-	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 10496(AX), Z20, Z19
-	VFMADD213PD 10624(AX), Z20, Z19
-	VFMADD213PD 10752(AX), Z20, Z19
-	VMULPD      Z20, Z20, Z21
-	VFMADD213PD Z20, Z21, Z19
-	VADDPD      Z3, Z19, Z19
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z17
+	VFMADD213PD Z9, Z15, Z17
+	VFMADD213PD Z10, Z15, Z17
+	VFMADD213PD Z11, Z15, Z17
+	VFMADD213PD Z12, Z15, Z17
+	VFMADD213PD Z13, Z15, Z17
+	VFMADD213PD 8320(AX), Z15, Z17
+	VFMADD213PD 8448(AX), Z15, Z17
+	VFMADD213PD 8576(AX), Z15, Z17
+	VMULPD      Z15, Z15, Z18
+	VFMADD213PD Z15, Z18, Z17
+	VADDPD      Z7, Z17, Z17
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z18
-	VSUBPD    Z1, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000008, R10
-	JMP       l_expb_one
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z16, Z16
+	VPADDQ  Z7, Z16, Z16
+	VMULPD  Z16, Z17, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z16
+	VSUBPD  Z1, Z16, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z16, Z1
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R10
+	JMP     l_expb_one
 
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R11), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R11), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z3, Z18, Z18
-	VMULPD    Z18, Z2, Z2
-	VCMPPD    $0x15, Z7, Z17, K2
-	VMOVAPD.Z Z2, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z1, Z2
-	VSUBPD    Z1, Z2, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z2, Z1
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Z2, Z2
+	VPADDQ  Z7, Z2, Z2
+	VMULPD  Z2, Z3, Z15
+	VSUBPD  Z14, Z15, Z15
+	VADDPD  Z15, Z1, Z2
+	VSUBPD  Z1, Z2, Z14
+	VSUBPD  Z15, Z14, Z14
+	VMOVAPD Z2, Z1
 
 l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 6656(AX), Z17
-	VMOVUPD (R11), K1, Z17
-	VSUBPD  Z0, Z17, Z17
+	VMOVUPD 6656(AX), Z15
+	VMOVUPD (R11), K1, Z15
+	VSUBPD  Z0, Z15, Z15
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z2, Z18
-	VFMADD231PD Z4, Z17, Z18
-	VSUBPD      Z2, Z18, Z2
-	VMOVUPD     Z17, Z4
-	VFMADD231PD Z5, Z2, Z4
-	VFMADD231PD Z6, Z2, Z4
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z4, Z15, Z2
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z15, Z4
+	VFMADD231PD Z5, Z3, Z4
+	VFMADD231PD Z6, Z3, Z4
 
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z8, Z2
-	VFMADD213PD Z9, Z4, Z2
-	VFMADD213PD Z10, Z4, Z2
-	VFMADD213PD Z11, Z4, Z2
-	VFMADD213PD Z12, Z4, Z2
-	VFMADD213PD Z13, Z4, Z2
-	VFMADD213PD Z14, Z4, Z2
-	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 10496(AX), Z4, Z2
-	VFMADD213PD 10624(AX), Z4, Z2
-	VFMADD213PD 10752(AX), Z4, Z2
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z3
+	VFMADD213PD Z9, Z4, Z3
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD Z12, Z4, Z3
+	VFMADD213PD Z13, Z4, Z3
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
-	VFMADD213PD Z4, Z5, Z2
-	VADDPD      Z3, Z2, Z2
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      Z7, Z3, Z3
 
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ       $0x34, Z18, Z18
-	VPADDQ       Z3, Z18, Z18
-	VMULPD       Z18, Z2, Z2
-	VCMPPD       $0x15, Z7, Z17, K2
-	VMOVAPD.Z    Z2, K2, Z17
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Z2, Z2
+	VPADDQ       Z7, Z2, Z2
+	VMULPD       Z2, Z3, Z15
 	ANDQ         $0x00000007, DX
 	VPBROADCASTQ DX, Z2
 	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z2, K2
-	VMOVAPD.Z    Z17, K2, Z17
-	VSUBPD       Z16, Z17, Z17
-	VADDPD       Z17, Z1, Z2
-	VSUBPD       Z1, Z2, Z16
-	VSUBPD       Z17, Z16, Z16
+	VMOVAPD.Z    Z15, K2, Z15
+	VSUBPD       Z14, Z15, Z15
+	VADDPD       Z15, Z1, Z2
+	VSUBPD       Z1, Z2, Z14
+	VSUBPD       Z15, Z14, Z14
 	VMOVAPD      Z2, Z1
 
 l_exp_end:
-	VSUBPD        Z16, Z1, Z1
+	VSUBPD        Z14, Z1, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VADDPD        Y2, Y1, Y1
 	VEXTRACTF128  $0x01, Y1, X2
@@ -45375,643 +46768,547 @@ DATA pool<>+9280(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9288(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9296(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9304(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9344(SB)/8, $0xc084500000000000
-DATA pool<>+9352(SB)/8, $0xc084500000000000
-DATA pool<>+9360(SB)/8, $0xc084500000000000
-DATA pool<>+9368(SB)/8, $0xc084500000000000
-DATA pool<>+9376(SB)/8, $0xc084500000000000
-DATA pool<>+9384(SB)/8, $0xc084500000000000
-DATA pool<>+9392(SB)/8, $0xc084500000000000
-DATA pool<>+9400(SB)/8, $0xc084500000000000
-DATA pool<>+9408(SB)/8, $0xc084500000000000
-DATA pool<>+9416(SB)/8, $0xc084500000000000
-DATA pool<>+9424(SB)/8, $0xc084500000000000
-DATA pool<>+9432(SB)/8, $0xc084500000000000
-DATA pool<>+9472(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9480(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9488(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9496(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9504(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9512(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9520(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9528(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9536(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9544(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9552(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9560(SB)/8, $0x3e21f730349868ce
-DATA pool<>+9600(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9608(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9616(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9624(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9632(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9640(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9648(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9656(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9664(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9672(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9680(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9688(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+9728(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9736(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9744(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9752(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9760(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9768(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9776(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9784(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9792(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9800(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9808(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9816(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+9856(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9864(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9872(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9880(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9888(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9896(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9904(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9912(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9920(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9928(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9936(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9944(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+9984(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+9992(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10000(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10008(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10016(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10024(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10032(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10040(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10048(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10056(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10064(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10072(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+10112(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10120(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10128(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10136(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10144(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10152(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10160(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10168(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10176(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10184(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10192(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10200(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+10240(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10248(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10256(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10264(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10272(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10280(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10288(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10296(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10304(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10312(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10320(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10328(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+10368(SB)/8, $0x3f811111111100dc
-DATA pool<>+10376(SB)/8, $0x3f811111111100dc
-DATA pool<>+10384(SB)/8, $0x3f811111111100dc
-DATA pool<>+10392(SB)/8, $0x3f811111111100dc
-DATA pool<>+10400(SB)/8, $0x3f811111111100dc
-DATA pool<>+10408(SB)/8, $0x3f811111111100dc
-DATA pool<>+10416(SB)/8, $0x3f811111111100dc
-DATA pool<>+10424(SB)/8, $0x3f811111111100dc
-DATA pool<>+10432(SB)/8, $0x3f811111111100dc
-DATA pool<>+10440(SB)/8, $0x3f811111111100dc
-DATA pool<>+10448(SB)/8, $0x3f811111111100dc
-DATA pool<>+10456(SB)/8, $0x3f811111111100dc
-DATA pool<>+10496(SB)/8, $0x3fa5555555555556
-DATA pool<>+10504(SB)/8, $0x3fa5555555555556
-DATA pool<>+10512(SB)/8, $0x3fa5555555555556
-DATA pool<>+10520(SB)/8, $0x3fa5555555555556
-DATA pool<>+10528(SB)/8, $0x3fa5555555555556
-DATA pool<>+10536(SB)/8, $0x3fa5555555555556
-DATA pool<>+10544(SB)/8, $0x3fa5555555555556
-DATA pool<>+10552(SB)/8, $0x3fa5555555555556
-DATA pool<>+10560(SB)/8, $0x3fa5555555555556
-DATA pool<>+10568(SB)/8, $0x3fa5555555555556
-DATA pool<>+10576(SB)/8, $0x3fa5555555555556
-DATA pool<>+10584(SB)/8, $0x3fa5555555555556
-DATA pool<>+10624(SB)/8, $0x3fc5555555555557
-DATA pool<>+10632(SB)/8, $0x3fc5555555555557
-DATA pool<>+10640(SB)/8, $0x3fc5555555555557
-DATA pool<>+10648(SB)/8, $0x3fc5555555555557
-DATA pool<>+10656(SB)/8, $0x3fc5555555555557
-DATA pool<>+10664(SB)/8, $0x3fc5555555555557
-DATA pool<>+10672(SB)/8, $0x3fc5555555555557
-DATA pool<>+10680(SB)/8, $0x3fc5555555555557
-DATA pool<>+10688(SB)/8, $0x3fc5555555555557
-DATA pool<>+10696(SB)/8, $0x3fc5555555555557
-DATA pool<>+10704(SB)/8, $0x3fc5555555555557
-DATA pool<>+10712(SB)/8, $0x3fc5555555555557
-DATA pool<>+10752(SB)/8, $0x3fe0000000000000
-DATA pool<>+10760(SB)/8, $0x3fe0000000000000
-DATA pool<>+10768(SB)/8, $0x3fe0000000000000
-DATA pool<>+10776(SB)/8, $0x3fe0000000000000
-DATA pool<>+10784(SB)/8, $0x3fe0000000000000
-DATA pool<>+10792(SB)/8, $0x3fe0000000000000
-DATA pool<>+10800(SB)/8, $0x3fe0000000000000
-DATA pool<>+10808(SB)/8, $0x3fe0000000000000
-DATA pool<>+10816(SB)/8, $0x3fe0000000000000
-DATA pool<>+10824(SB)/8, $0x3fe0000000000000
-DATA pool<>+10832(SB)/8, $0x3fe0000000000000
-DATA pool<>+10840(SB)/8, $0x3fe0000000000000
-DATA pool<>+10880(SB)/4, $0x00000008
-DATA pool<>+10884(SB)/4, $0x00000008
-DATA pool<>+10888(SB)/4, $0x00000008
-DATA pool<>+10892(SB)/4, $0x00000008
-DATA pool<>+10896(SB)/4, $0x00000008
-DATA pool<>+10900(SB)/4, $0x00000008
-DATA pool<>+10904(SB)/4, $0x00000008
-DATA pool<>+10908(SB)/4, $0x00000008
-DATA pool<>+10912(SB)/4, $0x00000008
-DATA pool<>+10916(SB)/4, $0x00000008
-DATA pool<>+10920(SB)/4, $0x00000008
-DATA pool<>+10924(SB)/4, $0x00000008
-DATA pool<>+10928(SB)/4, $0x00000008
-DATA pool<>+10932(SB)/4, $0x00000008
-DATA pool<>+10936(SB)/4, $0x00000008
-DATA pool<>+10940(SB)/4, $0x00000008
-DATA pool<>+10944(SB)/4, $0x00000008
-DATA pool<>+10948(SB)/4, $0x00000008
-DATA pool<>+10952(SB)/4, $0x00000008
-DATA pool<>+10956(SB)/4, $0x00000008
-DATA pool<>+10960(SB)/4, $0x00000008
-DATA pool<>+10964(SB)/4, $0x00000008
-DATA pool<>+10968(SB)/4, $0x00000008
-DATA pool<>+10972(SB)/4, $0x00000008
-DATA pool<>+11008(SB)/4, $0x0000000a
-DATA pool<>+11012(SB)/4, $0x0000000a
-DATA pool<>+11016(SB)/4, $0x0000000a
-DATA pool<>+11020(SB)/4, $0x0000000a
-DATA pool<>+11024(SB)/4, $0x0000000a
-DATA pool<>+11028(SB)/4, $0x0000000a
-DATA pool<>+11032(SB)/4, $0x0000000a
-DATA pool<>+11036(SB)/4, $0x0000000a
-DATA pool<>+11040(SB)/4, $0x0000000a
-DATA pool<>+11044(SB)/4, $0x0000000a
-DATA pool<>+11048(SB)/4, $0x0000000a
-DATA pool<>+11052(SB)/4, $0x0000000a
-DATA pool<>+11056(SB)/4, $0x0000000a
-DATA pool<>+11060(SB)/4, $0x0000000a
-DATA pool<>+11064(SB)/4, $0x0000000a
-DATA pool<>+11068(SB)/4, $0x0000000a
-DATA pool<>+11072(SB)/4, $0x0000000a
-DATA pool<>+11076(SB)/4, $0x0000000a
-DATA pool<>+11080(SB)/4, $0x0000000a
-DATA pool<>+11084(SB)/4, $0x0000000a
-DATA pool<>+11088(SB)/4, $0x0000000a
-DATA pool<>+11092(SB)/4, $0x0000000a
-DATA pool<>+11096(SB)/4, $0x0000000a
-DATA pool<>+11100(SB)/4, $0x0000000a
-DATA pool<>+11136(SB)/4, $0x0000000c
-DATA pool<>+11140(SB)/4, $0x0000000c
-DATA pool<>+11144(SB)/4, $0x0000000c
-DATA pool<>+11148(SB)/4, $0x0000000c
-DATA pool<>+11152(SB)/4, $0x0000000c
-DATA pool<>+11156(SB)/4, $0x0000000c
-DATA pool<>+11160(SB)/4, $0x0000000c
-DATA pool<>+11164(SB)/4, $0x0000000c
-DATA pool<>+11168(SB)/4, $0x0000000c
-DATA pool<>+11172(SB)/4, $0x0000000c
-DATA pool<>+11176(SB)/4, $0x0000000c
-DATA pool<>+11180(SB)/4, $0x0000000c
-DATA pool<>+11184(SB)/4, $0x0000000c
-DATA pool<>+11188(SB)/4, $0x0000000c
-DATA pool<>+11192(SB)/4, $0x0000000c
-DATA pool<>+11196(SB)/4, $0x0000000c
-DATA pool<>+11200(SB)/4, $0x0000000c
-DATA pool<>+11204(SB)/4, $0x0000000c
-DATA pool<>+11208(SB)/4, $0x0000000c
-DATA pool<>+11212(SB)/4, $0x0000000c
-DATA pool<>+11216(SB)/4, $0x0000000c
-DATA pool<>+11220(SB)/4, $0x0000000c
-DATA pool<>+11224(SB)/4, $0x0000000c
-DATA pool<>+11228(SB)/4, $0x0000000c
-DATA pool<>+11264(SB)/4, $0x0000000e
-DATA pool<>+11268(SB)/4, $0x0000000e
-DATA pool<>+11272(SB)/4, $0x0000000e
-DATA pool<>+11276(SB)/4, $0x0000000e
-DATA pool<>+11280(SB)/4, $0x0000000e
-DATA pool<>+11284(SB)/4, $0x0000000e
-DATA pool<>+11288(SB)/4, $0x0000000e
-DATA pool<>+11292(SB)/4, $0x0000000e
-DATA pool<>+11296(SB)/4, $0x0000000e
-DATA pool<>+11300(SB)/4, $0x0000000e
-DATA pool<>+11304(SB)/4, $0x0000000e
-DATA pool<>+11308(SB)/4, $0x0000000e
-DATA pool<>+11312(SB)/4, $0x0000000e
-DATA pool<>+11316(SB)/4, $0x0000000e
-DATA pool<>+11320(SB)/4, $0x0000000e
-DATA pool<>+11324(SB)/4, $0x0000000e
-DATA pool<>+11328(SB)/4, $0x0000000e
-DATA pool<>+11332(SB)/4, $0x0000000e
-DATA pool<>+11336(SB)/4, $0x0000000e
-DATA pool<>+11340(SB)/4, $0x0000000e
-DATA pool<>+11344(SB)/4, $0x0000000e
-DATA pool<>+11348(SB)/4, $0x0000000e
-DATA pool<>+11352(SB)/4, $0x0000000e
-DATA pool<>+11356(SB)/4, $0x0000000e
-DATA pool<>+11392(SB)/4, $0x48c00000
-DATA pool<>+11396(SB)/4, $0x48c00000
-DATA pool<>+11400(SB)/4, $0x48c00000
-DATA pool<>+11404(SB)/4, $0x48c00000
-DATA pool<>+11408(SB)/4, $0x48c00000
-DATA pool<>+11412(SB)/4, $0x48c00000
-DATA pool<>+11416(SB)/4, $0x48c00000
-DATA pool<>+11420(SB)/4, $0x48c00000
-DATA pool<>+11424(SB)/4, $0x48c00000
-DATA pool<>+11428(SB)/4, $0x48c00000
-DATA pool<>+11432(SB)/4, $0x48c00000
-DATA pool<>+11436(SB)/4, $0x48c00000
-DATA pool<>+11440(SB)/4, $0x48c00000
-DATA pool<>+11444(SB)/4, $0x48c00000
-DATA pool<>+11448(SB)/4, $0x48c00000
-DATA pool<>+11452(SB)/4, $0x48c00000
-DATA pool<>+11456(SB)/4, $0x48c00000
-DATA pool<>+11460(SB)/4, $0x48c00000
-DATA pool<>+11464(SB)/4, $0x48c00000
-DATA pool<>+11468(SB)/4, $0x48c00000
-DATA pool<>+11472(SB)/4, $0x48c00000
-DATA pool<>+11476(SB)/4, $0x48c00000
-DATA pool<>+11480(SB)/4, $0x48c00000
-DATA pool<>+11484(SB)/4, $0x48c00000
-DATA pool<>+11520(SB)/4, $0x3f000000
-DATA pool<>+11524(SB)/4, $0x3f000000
-DATA pool<>+11528(SB)/4, $0x3f000000
-DATA pool<>+11532(SB)/4, $0x3f000000
-DATA pool<>+11536(SB)/4, $0x3f000000
-DATA pool<>+11540(SB)/4, $0x3f000000
-DATA pool<>+11544(SB)/4, $0x3f000000
-DATA pool<>+11548(SB)/4, $0x3f000000
-DATA pool<>+11552(SB)/4, $0x3f000000
-DATA pool<>+11556(SB)/4, $0x3f000000
-DATA pool<>+11560(SB)/4, $0x3f000000
-DATA pool<>+11564(SB)/4, $0x3f000000
-DATA pool<>+11568(SB)/4, $0x3f000000
-DATA pool<>+11572(SB)/4, $0x3f000000
-DATA pool<>+11576(SB)/4, $0x3f000000
-DATA pool<>+11580(SB)/4, $0x3f000000
-DATA pool<>+11584(SB)/4, $0x3f000000
-DATA pool<>+11588(SB)/4, $0x3f000000
-DATA pool<>+11592(SB)/4, $0x3f000000
-DATA pool<>+11596(SB)/4, $0x3f000000
-DATA pool<>+11600(SB)/4, $0x3f000000
-DATA pool<>+11604(SB)/4, $0x3f000000
-DATA pool<>+11608(SB)/4, $0x3f000000
-DATA pool<>+11612(SB)/4, $0x3f000000
-DATA pool<>+11648(SB)/4, $0x3f80007a
-DATA pool<>+11652(SB)/4, $0x3f80007a
-DATA pool<>+11656(SB)/4, $0x3f80007a
-DATA pool<>+11660(SB)/4, $0x3f80007a
-DATA pool<>+11664(SB)/4, $0x3f80007a
-DATA pool<>+11668(SB)/4, $0x3f80007a
-DATA pool<>+11672(SB)/4, $0x3f80007a
-DATA pool<>+11676(SB)/4, $0x3f80007a
-DATA pool<>+11680(SB)/4, $0x3f80007a
-DATA pool<>+11684(SB)/4, $0x3f80007a
-DATA pool<>+11688(SB)/4, $0x3f80007a
-DATA pool<>+11692(SB)/4, $0x3f80007a
-DATA pool<>+11696(SB)/4, $0x3f80007a
-DATA pool<>+11700(SB)/4, $0x3f80007a
-DATA pool<>+11704(SB)/4, $0x3f80007a
-DATA pool<>+11708(SB)/4, $0x3f80007a
-DATA pool<>+11712(SB)/4, $0x3f80007a
-DATA pool<>+11716(SB)/4, $0x3f80007a
-DATA pool<>+11720(SB)/4, $0x3f80007a
-DATA pool<>+11724(SB)/4, $0x3f80007a
-DATA pool<>+11728(SB)/4, $0x3f80007a
-DATA pool<>+11732(SB)/4, $0x3f80007a
-DATA pool<>+11736(SB)/4, $0x3f80007a
-DATA pool<>+11740(SB)/4, $0x3f80007a
-DATA pool<>+11776(SB)/4, $0x49400000
-DATA pool<>+11780(SB)/4, $0x49400000
-DATA pool<>+11784(SB)/4, $0x49400000
-DATA pool<>+11788(SB)/4, $0x49400000
-DATA pool<>+11792(SB)/4, $0x49400000
-DATA pool<>+11796(SB)/4, $0x49400000
-DATA pool<>+11800(SB)/4, $0x49400000
-DATA pool<>+11804(SB)/4, $0x49400000
-DATA pool<>+11808(SB)/4, $0x49400000
-DATA pool<>+11812(SB)/4, $0x49400000
-DATA pool<>+11816(SB)/4, $0x49400000
-DATA pool<>+11820(SB)/4, $0x49400000
-DATA pool<>+11824(SB)/4, $0x49400000
-DATA pool<>+11828(SB)/4, $0x49400000
-DATA pool<>+11832(SB)/4, $0x49400000
-DATA pool<>+11836(SB)/4, $0x49400000
-DATA pool<>+11840(SB)/4, $0x49400000
-DATA pool<>+11844(SB)/4, $0x49400000
-DATA pool<>+11848(SB)/4, $0x49400000
-DATA pool<>+11852(SB)/4, $0x49400000
-DATA pool<>+11856(SB)/4, $0x49400000
-DATA pool<>+11860(SB)/4, $0x49400000
-DATA pool<>+11864(SB)/4, $0x49400000
-DATA pool<>+11868(SB)/4, $0x49400000
-DATA pool<>+11904(SB)/4, $0x3e2aaaab
-DATA pool<>+11908(SB)/4, $0x3e2aaaab
-DATA pool<>+11912(SB)/4, $0x3e2aaaab
-DATA pool<>+11916(SB)/4, $0x3e2aaaab
-DATA pool<>+11920(SB)/4, $0x3e2aaaab
-DATA pool<>+11924(SB)/4, $0x3e2aaaab
-DATA pool<>+11928(SB)/4, $0x3e2aaaab
-DATA pool<>+11932(SB)/4, $0x3e2aaaab
-DATA pool<>+11936(SB)/4, $0x3e2aaaab
-DATA pool<>+11940(SB)/4, $0x3e2aaaab
-DATA pool<>+11944(SB)/4, $0x3e2aaaab
-DATA pool<>+11948(SB)/4, $0x3e2aaaab
-DATA pool<>+11952(SB)/4, $0x3e2aaaab
-DATA pool<>+11956(SB)/4, $0x3e2aaaab
-DATA pool<>+11960(SB)/4, $0x3e2aaaab
-DATA pool<>+11964(SB)/4, $0x3e2aaaab
-DATA pool<>+11968(SB)/4, $0x3e2aaaab
-DATA pool<>+11972(SB)/4, $0x3e2aaaab
-DATA pool<>+11976(SB)/4, $0x3e2aaaab
-DATA pool<>+11980(SB)/4, $0x3e2aaaab
-DATA pool<>+11984(SB)/4, $0x3e2aaaab
-DATA pool<>+11988(SB)/4, $0x3e2aaaab
-DATA pool<>+11992(SB)/4, $0x3e2aaaab
-DATA pool<>+11996(SB)/4, $0x3e2aaaab
-DATA pool<>+12032(SB)/4, $0x3f000000
-DATA pool<>+12036(SB)/4, $0x3f000000
-DATA pool<>+12040(SB)/4, $0x3f000000
-DATA pool<>+12044(SB)/4, $0x3f000000
-DATA pool<>+12048(SB)/4, $0x3f000000
-DATA pool<>+12052(SB)/4, $0x3f000000
-DATA pool<>+12056(SB)/4, $0x3f000000
-DATA pool<>+12060(SB)/4, $0x3f000000
-DATA pool<>+12064(SB)/4, $0x3f000000
-DATA pool<>+12068(SB)/4, $0x3f000000
-DATA pool<>+12072(SB)/4, $0x3f000000
-DATA pool<>+12076(SB)/4, $0x3f000000
-DATA pool<>+12080(SB)/4, $0x3f000000
-DATA pool<>+12084(SB)/4, $0x3f000000
-DATA pool<>+12088(SB)/4, $0x3f000000
-DATA pool<>+12092(SB)/4, $0x3f000000
-DATA pool<>+12096(SB)/4, $0x3f000000
-DATA pool<>+12100(SB)/4, $0x3f000000
-DATA pool<>+12104(SB)/4, $0x3f000000
-DATA pool<>+12108(SB)/4, $0x3f000000
-DATA pool<>+12112(SB)/4, $0x3f000000
-DATA pool<>+12116(SB)/4, $0x3f000000
-DATA pool<>+12120(SB)/4, $0x3f000000
-DATA pool<>+12124(SB)/4, $0x3f000000
-DATA pool<>+12160(SB)/4, $0x3f800000
-DATA pool<>+12164(SB)/4, $0x3f800000
-DATA pool<>+12168(SB)/4, $0x3f800000
-DATA pool<>+12172(SB)/4, $0x3f800000
-DATA pool<>+12176(SB)/4, $0x3f800000
-DATA pool<>+12180(SB)/4, $0x3f800000
-DATA pool<>+12184(SB)/4, $0x3f800000
-DATA pool<>+12188(SB)/4, $0x3f800000
-DATA pool<>+12192(SB)/4, $0x3f800000
-DATA pool<>+12196(SB)/4, $0x3f800000
-DATA pool<>+12200(SB)/4, $0x3f800000
-DATA pool<>+12204(SB)/4, $0x3f800000
-DATA pool<>+12208(SB)/4, $0x3f800000
-DATA pool<>+12212(SB)/4, $0x3f800000
-DATA pool<>+12216(SB)/4, $0x3f800000
-DATA pool<>+12220(SB)/4, $0x3f800000
-DATA pool<>+12224(SB)/4, $0x3f800000
-DATA pool<>+12228(SB)/4, $0x3f800000
-DATA pool<>+12232(SB)/4, $0x3f800000
-DATA pool<>+12236(SB)/4, $0x3f800000
-DATA pool<>+12240(SB)/4, $0x3f800000
-DATA pool<>+12244(SB)/4, $0x3f800000
-DATA pool<>+12248(SB)/4, $0x3f800000
-DATA pool<>+12252(SB)/4, $0x3f800000
-DATA pool<>+12288(SB)/4, $0x00000001
-DATA pool<>+12292(SB)/4, $0x00000001
-DATA pool<>+12296(SB)/4, $0x00000001
-DATA pool<>+12300(SB)/4, $0x00000001
-DATA pool<>+12304(SB)/4, $0x00000001
-DATA pool<>+12308(SB)/4, $0x00000001
-DATA pool<>+12312(SB)/4, $0x00000001
-DATA pool<>+12316(SB)/4, $0x00000001
-DATA pool<>+12320(SB)/4, $0x00000001
-DATA pool<>+12324(SB)/4, $0x00000001
-DATA pool<>+12328(SB)/4, $0x00000001
-DATA pool<>+12332(SB)/4, $0x00000001
-DATA pool<>+12336(SB)/4, $0x00000001
-DATA pool<>+12340(SB)/4, $0x00000001
-DATA pool<>+12344(SB)/4, $0x00000001
-DATA pool<>+12348(SB)/4, $0x00000001
-DATA pool<>+12352(SB)/4, $0x00000001
-DATA pool<>+12356(SB)/4, $0x00000001
-DATA pool<>+12360(SB)/4, $0x00000001
-DATA pool<>+12364(SB)/4, $0x00000001
-DATA pool<>+12368(SB)/4, $0x00000001
-DATA pool<>+12372(SB)/4, $0x00000001
-DATA pool<>+12376(SB)/4, $0x00000001
-DATA pool<>+12380(SB)/4, $0x00000001
-DATA pool<>+12416(SB)/4, $0x00000003
-DATA pool<>+12420(SB)/4, $0x00000003
-DATA pool<>+12424(SB)/4, $0x00000003
-DATA pool<>+12428(SB)/4, $0x00000003
-DATA pool<>+12432(SB)/4, $0x00000003
-DATA pool<>+12436(SB)/4, $0x00000003
-DATA pool<>+12440(SB)/4, $0x00000003
-DATA pool<>+12444(SB)/4, $0x00000003
-DATA pool<>+12448(SB)/4, $0x00000003
-DATA pool<>+12452(SB)/4, $0x00000003
-DATA pool<>+12456(SB)/4, $0x00000003
-DATA pool<>+12460(SB)/4, $0x00000003
-DATA pool<>+12464(SB)/4, $0x00000003
-DATA pool<>+12468(SB)/4, $0x00000003
-DATA pool<>+12472(SB)/4, $0x00000003
-DATA pool<>+12476(SB)/4, $0x00000003
-DATA pool<>+12480(SB)/4, $0x00000003
-DATA pool<>+12484(SB)/4, $0x00000003
-DATA pool<>+12488(SB)/4, $0x00000003
-DATA pool<>+12492(SB)/4, $0x00000003
-DATA pool<>+12496(SB)/4, $0x00000003
-DATA pool<>+12500(SB)/4, $0x00000003
-DATA pool<>+12504(SB)/4, $0x00000003
-DATA pool<>+12508(SB)/4, $0x00000003
-DATA pool<>+12544(SB)/4, $0x00000005
-DATA pool<>+12548(SB)/4, $0x00000005
-DATA pool<>+12552(SB)/4, $0x00000005
-DATA pool<>+12556(SB)/4, $0x00000005
-DATA pool<>+12560(SB)/4, $0x00000005
-DATA pool<>+12564(SB)/4, $0x00000005
-DATA pool<>+12568(SB)/4, $0x00000005
-DATA pool<>+12572(SB)/4, $0x00000005
-DATA pool<>+12576(SB)/4, $0x00000005
-DATA pool<>+12580(SB)/4, $0x00000005
-DATA pool<>+12584(SB)/4, $0x00000005
-DATA pool<>+12588(SB)/4, $0x00000005
-DATA pool<>+12592(SB)/4, $0x00000005
-DATA pool<>+12596(SB)/4, $0x00000005
-DATA pool<>+12600(SB)/4, $0x00000005
-DATA pool<>+12604(SB)/4, $0x00000005
-DATA pool<>+12608(SB)/4, $0x00000005
-DATA pool<>+12612(SB)/4, $0x00000005
-DATA pool<>+12616(SB)/4, $0x00000005
-DATA pool<>+12620(SB)/4, $0x00000005
-DATA pool<>+12624(SB)/4, $0x00000005
-DATA pool<>+12628(SB)/4, $0x00000005
-DATA pool<>+12632(SB)/4, $0x00000005
-DATA pool<>+12636(SB)/4, $0x00000005
-DATA pool<>+12672(SB)/4, $0x00000007
-DATA pool<>+12676(SB)/4, $0x00000007
-DATA pool<>+12680(SB)/4, $0x00000007
-DATA pool<>+12684(SB)/4, $0x00000007
-DATA pool<>+12688(SB)/4, $0x00000007
-DATA pool<>+12692(SB)/4, $0x00000007
-DATA pool<>+12696(SB)/4, $0x00000007
-DATA pool<>+12700(SB)/4, $0x00000007
-DATA pool<>+12704(SB)/4, $0x00000007
-DATA pool<>+12708(SB)/4, $0x00000007
-DATA pool<>+12712(SB)/4, $0x00000007
-DATA pool<>+12716(SB)/4, $0x00000007
-DATA pool<>+12720(SB)/4, $0x00000007
-DATA pool<>+12724(SB)/4, $0x00000007
-DATA pool<>+12728(SB)/4, $0x00000007
-DATA pool<>+12732(SB)/4, $0x00000007
-DATA pool<>+12736(SB)/4, $0x00000007
-DATA pool<>+12740(SB)/4, $0x00000007
-DATA pool<>+12744(SB)/4, $0x00000007
-DATA pool<>+12748(SB)/4, $0x00000007
-DATA pool<>+12752(SB)/4, $0x00000007
-DATA pool<>+12756(SB)/4, $0x00000007
-DATA pool<>+12760(SB)/4, $0x00000007
-DATA pool<>+12764(SB)/4, $0x00000007
-DATA pool<>+12800(SB)/4, $0x00000020
-DATA pool<>+12804(SB)/4, $0x00000020
-DATA pool<>+12808(SB)/4, $0x00000020
-DATA pool<>+12812(SB)/4, $0x00000020
-DATA pool<>+12816(SB)/4, $0x00000020
-DATA pool<>+12820(SB)/4, $0x00000020
-DATA pool<>+12824(SB)/4, $0x00000020
-DATA pool<>+12828(SB)/4, $0x00000020
-DATA pool<>+12832(SB)/4, $0x00000020
-DATA pool<>+12836(SB)/4, $0x00000020
-DATA pool<>+12840(SB)/4, $0x00000020
-DATA pool<>+12844(SB)/4, $0x00000020
-DATA pool<>+12848(SB)/4, $0x00000020
-DATA pool<>+12852(SB)/4, $0x00000020
-DATA pool<>+12856(SB)/4, $0x00000020
-DATA pool<>+12860(SB)/4, $0x00000020
-DATA pool<>+12864(SB)/4, $0x00000020
-DATA pool<>+12868(SB)/4, $0x00000020
-DATA pool<>+12872(SB)/4, $0x00000020
-DATA pool<>+12876(SB)/4, $0x00000020
-DATA pool<>+12880(SB)/4, $0x00000020
-DATA pool<>+12884(SB)/4, $0x00000020
-DATA pool<>+12888(SB)/4, $0x00000020
-DATA pool<>+12892(SB)/4, $0x00000020
-DATA pool<>+12928(SB)/8, $0x0000000000000000
-DATA pool<>+12936(SB)/8, $0x0000000000000000
-DATA pool<>+12944(SB)/8, $0x0000000000000000
-DATA pool<>+12952(SB)/8, $0x0000000000000000
-DATA pool<>+12960(SB)/8, $0x0000000000000000
-DATA pool<>+12968(SB)/8, $0x0000000000000000
-DATA pool<>+12976(SB)/8, $0x0000000000000000
-DATA pool<>+12984(SB)/8, $0x0000000000000000
-DATA pool<>+12992(SB)/8, $0x0000000000000000
-DATA pool<>+13000(SB)/8, $0x0000000000000000
-DATA pool<>+13008(SB)/8, $0x0000000000000000
-DATA pool<>+13016(SB)/8, $0x0000000000000000
-DATA pool<>+13056(SB)/8, $0x0000000000000001
-DATA pool<>+13064(SB)/8, $0x0000000000000001
-DATA pool<>+13072(SB)/8, $0x0000000000000001
-DATA pool<>+13080(SB)/8, $0x0000000000000001
-DATA pool<>+13088(SB)/8, $0x0000000000000001
-DATA pool<>+13096(SB)/8, $0x0000000000000001
-DATA pool<>+13104(SB)/8, $0x0000000000000001
-DATA pool<>+13112(SB)/8, $0x0000000000000001
-DATA pool<>+13120(SB)/8, $0x0000000000000001
-DATA pool<>+13128(SB)/8, $0x0000000000000001
-DATA pool<>+13136(SB)/8, $0x0000000000000001
-DATA pool<>+13144(SB)/8, $0x0000000000000001
-DATA pool<>+13184(SB)/8, $0x0000000000000002
-DATA pool<>+13192(SB)/8, $0x0000000000000002
-DATA pool<>+13200(SB)/8, $0x0000000000000002
-DATA pool<>+13208(SB)/8, $0x0000000000000002
-DATA pool<>+13216(SB)/8, $0x0000000000000002
-DATA pool<>+13224(SB)/8, $0x0000000000000002
-DATA pool<>+13232(SB)/8, $0x0000000000000002
-DATA pool<>+13240(SB)/8, $0x0000000000000002
-DATA pool<>+13248(SB)/8, $0x0000000000000002
-DATA pool<>+13256(SB)/8, $0x0000000000000002
-DATA pool<>+13264(SB)/8, $0x0000000000000002
-DATA pool<>+13272(SB)/8, $0x0000000000000002
-DATA pool<>+13312(SB)/8, $0x0000000000000003
-DATA pool<>+13320(SB)/8, $0x0000000000000003
-DATA pool<>+13328(SB)/8, $0x0000000000000003
-DATA pool<>+13336(SB)/8, $0x0000000000000003
-DATA pool<>+13344(SB)/8, $0x0000000000000003
-DATA pool<>+13352(SB)/8, $0x0000000000000003
-DATA pool<>+13360(SB)/8, $0x0000000000000003
-DATA pool<>+13368(SB)/8, $0x0000000000000003
-DATA pool<>+13376(SB)/8, $0x0000000000000003
-DATA pool<>+13384(SB)/8, $0x0000000000000003
-DATA pool<>+13392(SB)/8, $0x0000000000000003
-DATA pool<>+13400(SB)/8, $0x0000000000000003
-DATA pool<>+13440(SB)/8, $0x0000000000000004
-DATA pool<>+13448(SB)/8, $0x0000000000000004
-DATA pool<>+13456(SB)/8, $0x0000000000000004
-DATA pool<>+13464(SB)/8, $0x0000000000000004
-DATA pool<>+13472(SB)/8, $0x0000000000000004
-DATA pool<>+13480(SB)/8, $0x0000000000000004
-DATA pool<>+13488(SB)/8, $0x0000000000000004
-DATA pool<>+13496(SB)/8, $0x0000000000000004
-DATA pool<>+13504(SB)/8, $0x0000000000000004
-DATA pool<>+13512(SB)/8, $0x0000000000000004
-DATA pool<>+13520(SB)/8, $0x0000000000000004
-DATA pool<>+13528(SB)/8, $0x0000000000000004
-DATA pool<>+13568(SB)/8, $0x0000000000000005
-DATA pool<>+13576(SB)/8, $0x0000000000000005
-DATA pool<>+13584(SB)/8, $0x0000000000000005
-DATA pool<>+13592(SB)/8, $0x0000000000000005
-DATA pool<>+13600(SB)/8, $0x0000000000000005
-DATA pool<>+13608(SB)/8, $0x0000000000000005
-DATA pool<>+13616(SB)/8, $0x0000000000000005
-DATA pool<>+13624(SB)/8, $0x0000000000000005
-DATA pool<>+13632(SB)/8, $0x0000000000000005
-DATA pool<>+13640(SB)/8, $0x0000000000000005
-DATA pool<>+13648(SB)/8, $0x0000000000000005
-DATA pool<>+13656(SB)/8, $0x0000000000000005
-DATA pool<>+13696(SB)/8, $0x0000000000000006
-DATA pool<>+13704(SB)/8, $0x0000000000000006
-DATA pool<>+13712(SB)/8, $0x0000000000000006
-DATA pool<>+13720(SB)/8, $0x0000000000000006
-DATA pool<>+13728(SB)/8, $0x0000000000000006
-DATA pool<>+13736(SB)/8, $0x0000000000000006
-DATA pool<>+13744(SB)/8, $0x0000000000000006
-DATA pool<>+13752(SB)/8, $0x0000000000000006
-DATA pool<>+13760(SB)/8, $0x0000000000000006
-DATA pool<>+13768(SB)/8, $0x0000000000000006
-DATA pool<>+13776(SB)/8, $0x0000000000000006
-DATA pool<>+13784(SB)/8, $0x0000000000000006
-DATA pool<>+13824(SB)/8, $0x0000000000000007
-DATA pool<>+13832(SB)/8, $0x0000000000000007
-DATA pool<>+13840(SB)/8, $0x0000000000000007
-DATA pool<>+13848(SB)/8, $0x0000000000000007
-DATA pool<>+13856(SB)/8, $0x0000000000000007
-DATA pool<>+13864(SB)/8, $0x0000000000000007
-DATA pool<>+13872(SB)/8, $0x0000000000000007
-DATA pool<>+13880(SB)/8, $0x0000000000000007
-DATA pool<>+13888(SB)/8, $0x0000000000000007
-DATA pool<>+13896(SB)/8, $0x0000000000000007
-DATA pool<>+13904(SB)/8, $0x0000000000000007
-DATA pool<>+13912(SB)/8, $0x0000000000000007
-DATA pool<>+13952(SB)/8, $0x0000000000000008
-DATA pool<>+13960(SB)/8, $0x0000000000000008
-DATA pool<>+13968(SB)/8, $0x0000000000000008
-DATA pool<>+13976(SB)/8, $0x0000000000000008
-DATA pool<>+13984(SB)/8, $0x0000000000000008
-DATA pool<>+13992(SB)/8, $0x0000000000000008
-DATA pool<>+14000(SB)/8, $0x0000000000000008
-DATA pool<>+14008(SB)/8, $0x0000000000000008
-DATA pool<>+14016(SB)/8, $0x0000000000000008
-DATA pool<>+14024(SB)/8, $0x0000000000000008
-DATA pool<>+14032(SB)/8, $0x0000000000000008
-DATA pool<>+14040(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $14048
+DATA pool<>+9344(SB)/8, $0x0000000000000000
+DATA pool<>+9352(SB)/8, $0x0000000000000000
+DATA pool<>+9360(SB)/8, $0x0000000000000000
+DATA pool<>+9368(SB)/8, $0x0000000000000000
+DATA pool<>+9376(SB)/8, $0x0000000000000000
+DATA pool<>+9384(SB)/8, $0x0000000000000000
+DATA pool<>+9392(SB)/8, $0x0000000000000000
+DATA pool<>+9400(SB)/8, $0x0000000000000000
+DATA pool<>+9408(SB)/8, $0x0000000000000000
+DATA pool<>+9416(SB)/8, $0x0000000000000000
+DATA pool<>+9424(SB)/8, $0x0000000000000000
+DATA pool<>+9432(SB)/8, $0x0000000000000000
+DATA pool<>+9472(SB)/8, $0x0000000000000004
+DATA pool<>+9480(SB)/8, $0x0000000000000004
+DATA pool<>+9488(SB)/8, $0x0000000000000004
+DATA pool<>+9496(SB)/8, $0x0000000000000004
+DATA pool<>+9504(SB)/8, $0x0000000000000004
+DATA pool<>+9512(SB)/8, $0x0000000000000004
+DATA pool<>+9520(SB)/8, $0x0000000000000004
+DATA pool<>+9528(SB)/8, $0x0000000000000004
+DATA pool<>+9536(SB)/8, $0x0000000000000004
+DATA pool<>+9544(SB)/8, $0x0000000000000004
+DATA pool<>+9552(SB)/8, $0x0000000000000004
+DATA pool<>+9560(SB)/8, $0x0000000000000004
+DATA pool<>+9600(SB)/8, $0xc084500000000000
+DATA pool<>+9608(SB)/8, $0xc084500000000000
+DATA pool<>+9616(SB)/8, $0xc084500000000000
+DATA pool<>+9624(SB)/8, $0xc084500000000000
+DATA pool<>+9632(SB)/8, $0xc084500000000000
+DATA pool<>+9640(SB)/8, $0xc084500000000000
+DATA pool<>+9648(SB)/8, $0xc084500000000000
+DATA pool<>+9656(SB)/8, $0xc084500000000000
+DATA pool<>+9664(SB)/8, $0xc084500000000000
+DATA pool<>+9672(SB)/8, $0xc084500000000000
+DATA pool<>+9680(SB)/8, $0xc084500000000000
+DATA pool<>+9688(SB)/8, $0xc084500000000000
+DATA pool<>+9728(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9736(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9744(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9752(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9760(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9768(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9776(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9784(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9792(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9800(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9808(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9816(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9856(SB)/4, $0x00000008
+DATA pool<>+9860(SB)/4, $0x00000008
+DATA pool<>+9864(SB)/4, $0x00000008
+DATA pool<>+9868(SB)/4, $0x00000008
+DATA pool<>+9872(SB)/4, $0x00000008
+DATA pool<>+9876(SB)/4, $0x00000008
+DATA pool<>+9880(SB)/4, $0x00000008
+DATA pool<>+9884(SB)/4, $0x00000008
+DATA pool<>+9888(SB)/4, $0x00000008
+DATA pool<>+9892(SB)/4, $0x00000008
+DATA pool<>+9896(SB)/4, $0x00000008
+DATA pool<>+9900(SB)/4, $0x00000008
+DATA pool<>+9904(SB)/4, $0x00000008
+DATA pool<>+9908(SB)/4, $0x00000008
+DATA pool<>+9912(SB)/4, $0x00000008
+DATA pool<>+9916(SB)/4, $0x00000008
+DATA pool<>+9920(SB)/4, $0x00000008
+DATA pool<>+9924(SB)/4, $0x00000008
+DATA pool<>+9928(SB)/4, $0x00000008
+DATA pool<>+9932(SB)/4, $0x00000008
+DATA pool<>+9936(SB)/4, $0x00000008
+DATA pool<>+9940(SB)/4, $0x00000008
+DATA pool<>+9944(SB)/4, $0x00000008
+DATA pool<>+9948(SB)/4, $0x00000008
+DATA pool<>+9984(SB)/4, $0x0000000a
+DATA pool<>+9988(SB)/4, $0x0000000a
+DATA pool<>+9992(SB)/4, $0x0000000a
+DATA pool<>+9996(SB)/4, $0x0000000a
+DATA pool<>+10000(SB)/4, $0x0000000a
+DATA pool<>+10004(SB)/4, $0x0000000a
+DATA pool<>+10008(SB)/4, $0x0000000a
+DATA pool<>+10012(SB)/4, $0x0000000a
+DATA pool<>+10016(SB)/4, $0x0000000a
+DATA pool<>+10020(SB)/4, $0x0000000a
+DATA pool<>+10024(SB)/4, $0x0000000a
+DATA pool<>+10028(SB)/4, $0x0000000a
+DATA pool<>+10032(SB)/4, $0x0000000a
+DATA pool<>+10036(SB)/4, $0x0000000a
+DATA pool<>+10040(SB)/4, $0x0000000a
+DATA pool<>+10044(SB)/4, $0x0000000a
+DATA pool<>+10048(SB)/4, $0x0000000a
+DATA pool<>+10052(SB)/4, $0x0000000a
+DATA pool<>+10056(SB)/4, $0x0000000a
+DATA pool<>+10060(SB)/4, $0x0000000a
+DATA pool<>+10064(SB)/4, $0x0000000a
+DATA pool<>+10068(SB)/4, $0x0000000a
+DATA pool<>+10072(SB)/4, $0x0000000a
+DATA pool<>+10076(SB)/4, $0x0000000a
+DATA pool<>+10112(SB)/4, $0x0000000c
+DATA pool<>+10116(SB)/4, $0x0000000c
+DATA pool<>+10120(SB)/4, $0x0000000c
+DATA pool<>+10124(SB)/4, $0x0000000c
+DATA pool<>+10128(SB)/4, $0x0000000c
+DATA pool<>+10132(SB)/4, $0x0000000c
+DATA pool<>+10136(SB)/4, $0x0000000c
+DATA pool<>+10140(SB)/4, $0x0000000c
+DATA pool<>+10144(SB)/4, $0x0000000c
+DATA pool<>+10148(SB)/4, $0x0000000c
+DATA pool<>+10152(SB)/4, $0x0000000c
+DATA pool<>+10156(SB)/4, $0x0000000c
+DATA pool<>+10160(SB)/4, $0x0000000c
+DATA pool<>+10164(SB)/4, $0x0000000c
+DATA pool<>+10168(SB)/4, $0x0000000c
+DATA pool<>+10172(SB)/4, $0x0000000c
+DATA pool<>+10176(SB)/4, $0x0000000c
+DATA pool<>+10180(SB)/4, $0x0000000c
+DATA pool<>+10184(SB)/4, $0x0000000c
+DATA pool<>+10188(SB)/4, $0x0000000c
+DATA pool<>+10192(SB)/4, $0x0000000c
+DATA pool<>+10196(SB)/4, $0x0000000c
+DATA pool<>+10200(SB)/4, $0x0000000c
+DATA pool<>+10204(SB)/4, $0x0000000c
+DATA pool<>+10240(SB)/4, $0x0000000e
+DATA pool<>+10244(SB)/4, $0x0000000e
+DATA pool<>+10248(SB)/4, $0x0000000e
+DATA pool<>+10252(SB)/4, $0x0000000e
+DATA pool<>+10256(SB)/4, $0x0000000e
+DATA pool<>+10260(SB)/4, $0x0000000e
+DATA pool<>+10264(SB)/4, $0x0000000e
+DATA pool<>+10268(SB)/4, $0x0000000e
+DATA pool<>+10272(SB)/4, $0x0000000e
+DATA pool<>+10276(SB)/4, $0x0000000e
+DATA pool<>+10280(SB)/4, $0x0000000e
+DATA pool<>+10284(SB)/4, $0x0000000e
+DATA pool<>+10288(SB)/4, $0x0000000e
+DATA pool<>+10292(SB)/4, $0x0000000e
+DATA pool<>+10296(SB)/4, $0x0000000e
+DATA pool<>+10300(SB)/4, $0x0000000e
+DATA pool<>+10304(SB)/4, $0x0000000e
+DATA pool<>+10308(SB)/4, $0x0000000e
+DATA pool<>+10312(SB)/4, $0x0000000e
+DATA pool<>+10316(SB)/4, $0x0000000e
+DATA pool<>+10320(SB)/4, $0x0000000e
+DATA pool<>+10324(SB)/4, $0x0000000e
+DATA pool<>+10328(SB)/4, $0x0000000e
+DATA pool<>+10332(SB)/4, $0x0000000e
+DATA pool<>+10368(SB)/4, $0x48c00000
+DATA pool<>+10372(SB)/4, $0x48c00000
+DATA pool<>+10376(SB)/4, $0x48c00000
+DATA pool<>+10380(SB)/4, $0x48c00000
+DATA pool<>+10384(SB)/4, $0x48c00000
+DATA pool<>+10388(SB)/4, $0x48c00000
+DATA pool<>+10392(SB)/4, $0x48c00000
+DATA pool<>+10396(SB)/4, $0x48c00000
+DATA pool<>+10400(SB)/4, $0x48c00000
+DATA pool<>+10404(SB)/4, $0x48c00000
+DATA pool<>+10408(SB)/4, $0x48c00000
+DATA pool<>+10412(SB)/4, $0x48c00000
+DATA pool<>+10416(SB)/4, $0x48c00000
+DATA pool<>+10420(SB)/4, $0x48c00000
+DATA pool<>+10424(SB)/4, $0x48c00000
+DATA pool<>+10428(SB)/4, $0x48c00000
+DATA pool<>+10432(SB)/4, $0x48c00000
+DATA pool<>+10436(SB)/4, $0x48c00000
+DATA pool<>+10440(SB)/4, $0x48c00000
+DATA pool<>+10444(SB)/4, $0x48c00000
+DATA pool<>+10448(SB)/4, $0x48c00000
+DATA pool<>+10452(SB)/4, $0x48c00000
+DATA pool<>+10456(SB)/4, $0x48c00000
+DATA pool<>+10460(SB)/4, $0x48c00000
+DATA pool<>+10496(SB)/4, $0x3f000000
+DATA pool<>+10500(SB)/4, $0x3f000000
+DATA pool<>+10504(SB)/4, $0x3f000000
+DATA pool<>+10508(SB)/4, $0x3f000000
+DATA pool<>+10512(SB)/4, $0x3f000000
+DATA pool<>+10516(SB)/4, $0x3f000000
+DATA pool<>+10520(SB)/4, $0x3f000000
+DATA pool<>+10524(SB)/4, $0x3f000000
+DATA pool<>+10528(SB)/4, $0x3f000000
+DATA pool<>+10532(SB)/4, $0x3f000000
+DATA pool<>+10536(SB)/4, $0x3f000000
+DATA pool<>+10540(SB)/4, $0x3f000000
+DATA pool<>+10544(SB)/4, $0x3f000000
+DATA pool<>+10548(SB)/4, $0x3f000000
+DATA pool<>+10552(SB)/4, $0x3f000000
+DATA pool<>+10556(SB)/4, $0x3f000000
+DATA pool<>+10560(SB)/4, $0x3f000000
+DATA pool<>+10564(SB)/4, $0x3f000000
+DATA pool<>+10568(SB)/4, $0x3f000000
+DATA pool<>+10572(SB)/4, $0x3f000000
+DATA pool<>+10576(SB)/4, $0x3f000000
+DATA pool<>+10580(SB)/4, $0x3f000000
+DATA pool<>+10584(SB)/4, $0x3f000000
+DATA pool<>+10588(SB)/4, $0x3f000000
+DATA pool<>+10624(SB)/4, $0x3f80007a
+DATA pool<>+10628(SB)/4, $0x3f80007a
+DATA pool<>+10632(SB)/4, $0x3f80007a
+DATA pool<>+10636(SB)/4, $0x3f80007a
+DATA pool<>+10640(SB)/4, $0x3f80007a
+DATA pool<>+10644(SB)/4, $0x3f80007a
+DATA pool<>+10648(SB)/4, $0x3f80007a
+DATA pool<>+10652(SB)/4, $0x3f80007a
+DATA pool<>+10656(SB)/4, $0x3f80007a
+DATA pool<>+10660(SB)/4, $0x3f80007a
+DATA pool<>+10664(SB)/4, $0x3f80007a
+DATA pool<>+10668(SB)/4, $0x3f80007a
+DATA pool<>+10672(SB)/4, $0x3f80007a
+DATA pool<>+10676(SB)/4, $0x3f80007a
+DATA pool<>+10680(SB)/4, $0x3f80007a
+DATA pool<>+10684(SB)/4, $0x3f80007a
+DATA pool<>+10688(SB)/4, $0x3f80007a
+DATA pool<>+10692(SB)/4, $0x3f80007a
+DATA pool<>+10696(SB)/4, $0x3f80007a
+DATA pool<>+10700(SB)/4, $0x3f80007a
+DATA pool<>+10704(SB)/4, $0x3f80007a
+DATA pool<>+10708(SB)/4, $0x3f80007a
+DATA pool<>+10712(SB)/4, $0x3f80007a
+DATA pool<>+10716(SB)/4, $0x3f80007a
+DATA pool<>+10752(SB)/4, $0x49400000
+DATA pool<>+10756(SB)/4, $0x49400000
+DATA pool<>+10760(SB)/4, $0x49400000
+DATA pool<>+10764(SB)/4, $0x49400000
+DATA pool<>+10768(SB)/4, $0x49400000
+DATA pool<>+10772(SB)/4, $0x49400000
+DATA pool<>+10776(SB)/4, $0x49400000
+DATA pool<>+10780(SB)/4, $0x49400000
+DATA pool<>+10784(SB)/4, $0x49400000
+DATA pool<>+10788(SB)/4, $0x49400000
+DATA pool<>+10792(SB)/4, $0x49400000
+DATA pool<>+10796(SB)/4, $0x49400000
+DATA pool<>+10800(SB)/4, $0x49400000
+DATA pool<>+10804(SB)/4, $0x49400000
+DATA pool<>+10808(SB)/4, $0x49400000
+DATA pool<>+10812(SB)/4, $0x49400000
+DATA pool<>+10816(SB)/4, $0x49400000
+DATA pool<>+10820(SB)/4, $0x49400000
+DATA pool<>+10824(SB)/4, $0x49400000
+DATA pool<>+10828(SB)/4, $0x49400000
+DATA pool<>+10832(SB)/4, $0x49400000
+DATA pool<>+10836(SB)/4, $0x49400000
+DATA pool<>+10840(SB)/4, $0x49400000
+DATA pool<>+10844(SB)/4, $0x49400000
+DATA pool<>+10880(SB)/4, $0x3e2aaaab
+DATA pool<>+10884(SB)/4, $0x3e2aaaab
+DATA pool<>+10888(SB)/4, $0x3e2aaaab
+DATA pool<>+10892(SB)/4, $0x3e2aaaab
+DATA pool<>+10896(SB)/4, $0x3e2aaaab
+DATA pool<>+10900(SB)/4, $0x3e2aaaab
+DATA pool<>+10904(SB)/4, $0x3e2aaaab
+DATA pool<>+10908(SB)/4, $0x3e2aaaab
+DATA pool<>+10912(SB)/4, $0x3e2aaaab
+DATA pool<>+10916(SB)/4, $0x3e2aaaab
+DATA pool<>+10920(SB)/4, $0x3e2aaaab
+DATA pool<>+10924(SB)/4, $0x3e2aaaab
+DATA pool<>+10928(SB)/4, $0x3e2aaaab
+DATA pool<>+10932(SB)/4, $0x3e2aaaab
+DATA pool<>+10936(SB)/4, $0x3e2aaaab
+DATA pool<>+10940(SB)/4, $0x3e2aaaab
+DATA pool<>+10944(SB)/4, $0x3e2aaaab
+DATA pool<>+10948(SB)/4, $0x3e2aaaab
+DATA pool<>+10952(SB)/4, $0x3e2aaaab
+DATA pool<>+10956(SB)/4, $0x3e2aaaab
+DATA pool<>+10960(SB)/4, $0x3e2aaaab
+DATA pool<>+10964(SB)/4, $0x3e2aaaab
+DATA pool<>+10968(SB)/4, $0x3e2aaaab
+DATA pool<>+10972(SB)/4, $0x3e2aaaab
+DATA pool<>+11008(SB)/4, $0x3f000000
+DATA pool<>+11012(SB)/4, $0x3f000000
+DATA pool<>+11016(SB)/4, $0x3f000000
+DATA pool<>+11020(SB)/4, $0x3f000000
+DATA pool<>+11024(SB)/4, $0x3f000000
+DATA pool<>+11028(SB)/4, $0x3f000000
+DATA pool<>+11032(SB)/4, $0x3f000000
+DATA pool<>+11036(SB)/4, $0x3f000000
+DATA pool<>+11040(SB)/4, $0x3f000000
+DATA pool<>+11044(SB)/4, $0x3f000000
+DATA pool<>+11048(SB)/4, $0x3f000000
+DATA pool<>+11052(SB)/4, $0x3f000000
+DATA pool<>+11056(SB)/4, $0x3f000000
+DATA pool<>+11060(SB)/4, $0x3f000000
+DATA pool<>+11064(SB)/4, $0x3f000000
+DATA pool<>+11068(SB)/4, $0x3f000000
+DATA pool<>+11072(SB)/4, $0x3f000000
+DATA pool<>+11076(SB)/4, $0x3f000000
+DATA pool<>+11080(SB)/4, $0x3f000000
+DATA pool<>+11084(SB)/4, $0x3f000000
+DATA pool<>+11088(SB)/4, $0x3f000000
+DATA pool<>+11092(SB)/4, $0x3f000000
+DATA pool<>+11096(SB)/4, $0x3f000000
+DATA pool<>+11100(SB)/4, $0x3f000000
+DATA pool<>+11136(SB)/4, $0x3f800000
+DATA pool<>+11140(SB)/4, $0x3f800000
+DATA pool<>+11144(SB)/4, $0x3f800000
+DATA pool<>+11148(SB)/4, $0x3f800000
+DATA pool<>+11152(SB)/4, $0x3f800000
+DATA pool<>+11156(SB)/4, $0x3f800000
+DATA pool<>+11160(SB)/4, $0x3f800000
+DATA pool<>+11164(SB)/4, $0x3f800000
+DATA pool<>+11168(SB)/4, $0x3f800000
+DATA pool<>+11172(SB)/4, $0x3f800000
+DATA pool<>+11176(SB)/4, $0x3f800000
+DATA pool<>+11180(SB)/4, $0x3f800000
+DATA pool<>+11184(SB)/4, $0x3f800000
+DATA pool<>+11188(SB)/4, $0x3f800000
+DATA pool<>+11192(SB)/4, $0x3f800000
+DATA pool<>+11196(SB)/4, $0x3f800000
+DATA pool<>+11200(SB)/4, $0x3f800000
+DATA pool<>+11204(SB)/4, $0x3f800000
+DATA pool<>+11208(SB)/4, $0x3f800000
+DATA pool<>+11212(SB)/4, $0x3f800000
+DATA pool<>+11216(SB)/4, $0x3f800000
+DATA pool<>+11220(SB)/4, $0x3f800000
+DATA pool<>+11224(SB)/4, $0x3f800000
+DATA pool<>+11228(SB)/4, $0x3f800000
+DATA pool<>+11264(SB)/4, $0x00000001
+DATA pool<>+11268(SB)/4, $0x00000001
+DATA pool<>+11272(SB)/4, $0x00000001
+DATA pool<>+11276(SB)/4, $0x00000001
+DATA pool<>+11280(SB)/4, $0x00000001
+DATA pool<>+11284(SB)/4, $0x00000001
+DATA pool<>+11288(SB)/4, $0x00000001
+DATA pool<>+11292(SB)/4, $0x00000001
+DATA pool<>+11296(SB)/4, $0x00000001
+DATA pool<>+11300(SB)/4, $0x00000001
+DATA pool<>+11304(SB)/4, $0x00000001
+DATA pool<>+11308(SB)/4, $0x00000001
+DATA pool<>+11312(SB)/4, $0x00000001
+DATA pool<>+11316(SB)/4, $0x00000001
+DATA pool<>+11320(SB)/4, $0x00000001
+DATA pool<>+11324(SB)/4, $0x00000001
+DATA pool<>+11328(SB)/4, $0x00000001
+DATA pool<>+11332(SB)/4, $0x00000001
+DATA pool<>+11336(SB)/4, $0x00000001
+DATA pool<>+11340(SB)/4, $0x00000001
+DATA pool<>+11344(SB)/4, $0x00000001
+DATA pool<>+11348(SB)/4, $0x00000001
+DATA pool<>+11352(SB)/4, $0x00000001
+DATA pool<>+11356(SB)/4, $0x00000001
+DATA pool<>+11392(SB)/4, $0x00000003
+DATA pool<>+11396(SB)/4, $0x00000003
+DATA pool<>+11400(SB)/4, $0x00000003
+DATA pool<>+11404(SB)/4, $0x00000003
+DATA pool<>+11408(SB)/4, $0x00000003
+DATA pool<>+11412(SB)/4, $0x00000003
+DATA pool<>+11416(SB)/4, $0x00000003
+DATA pool<>+11420(SB)/4, $0x00000003
+DATA pool<>+11424(SB)/4, $0x00000003
+DATA pool<>+11428(SB)/4, $0x00000003
+DATA pool<>+11432(SB)/4, $0x00000003
+DATA pool<>+11436(SB)/4, $0x00000003
+DATA pool<>+11440(SB)/4, $0x00000003
+DATA pool<>+11444(SB)/4, $0x00000003
+DATA pool<>+11448(SB)/4, $0x00000003
+DATA pool<>+11452(SB)/4, $0x00000003
+DATA pool<>+11456(SB)/4, $0x00000003
+DATA pool<>+11460(SB)/4, $0x00000003
+DATA pool<>+11464(SB)/4, $0x00000003
+DATA pool<>+11468(SB)/4, $0x00000003
+DATA pool<>+11472(SB)/4, $0x00000003
+DATA pool<>+11476(SB)/4, $0x00000003
+DATA pool<>+11480(SB)/4, $0x00000003
+DATA pool<>+11484(SB)/4, $0x00000003
+DATA pool<>+11520(SB)/4, $0x00000005
+DATA pool<>+11524(SB)/4, $0x00000005
+DATA pool<>+11528(SB)/4, $0x00000005
+DATA pool<>+11532(SB)/4, $0x00000005
+DATA pool<>+11536(SB)/4, $0x00000005
+DATA pool<>+11540(SB)/4, $0x00000005
+DATA pool<>+11544(SB)/4, $0x00000005
+DATA pool<>+11548(SB)/4, $0x00000005
+DATA pool<>+11552(SB)/4, $0x00000005
+DATA pool<>+11556(SB)/4, $0x00000005
+DATA pool<>+11560(SB)/4, $0x00000005
+DATA pool<>+11564(SB)/4, $0x00000005
+DATA pool<>+11568(SB)/4, $0x00000005
+DATA pool<>+11572(SB)/4, $0x00000005
+DATA pool<>+11576(SB)/4, $0x00000005
+DATA pool<>+11580(SB)/4, $0x00000005
+DATA pool<>+11584(SB)/4, $0x00000005
+DATA pool<>+11588(SB)/4, $0x00000005
+DATA pool<>+11592(SB)/4, $0x00000005
+DATA pool<>+11596(SB)/4, $0x00000005
+DATA pool<>+11600(SB)/4, $0x00000005
+DATA pool<>+11604(SB)/4, $0x00000005
+DATA pool<>+11608(SB)/4, $0x00000005
+DATA pool<>+11612(SB)/4, $0x00000005
+DATA pool<>+11648(SB)/4, $0x00000007
+DATA pool<>+11652(SB)/4, $0x00000007
+DATA pool<>+11656(SB)/4, $0x00000007
+DATA pool<>+11660(SB)/4, $0x00000007
+DATA pool<>+11664(SB)/4, $0x00000007
+DATA pool<>+11668(SB)/4, $0x00000007
+DATA pool<>+11672(SB)/4, $0x00000007
+DATA pool<>+11676(SB)/4, $0x00000007
+DATA pool<>+11680(SB)/4, $0x00000007
+DATA pool<>+11684(SB)/4, $0x00000007
+DATA pool<>+11688(SB)/4, $0x00000007
+DATA pool<>+11692(SB)/4, $0x00000007
+DATA pool<>+11696(SB)/4, $0x00000007
+DATA pool<>+11700(SB)/4, $0x00000007
+DATA pool<>+11704(SB)/4, $0x00000007
+DATA pool<>+11708(SB)/4, $0x00000007
+DATA pool<>+11712(SB)/4, $0x00000007
+DATA pool<>+11716(SB)/4, $0x00000007
+DATA pool<>+11720(SB)/4, $0x00000007
+DATA pool<>+11724(SB)/4, $0x00000007
+DATA pool<>+11728(SB)/4, $0x00000007
+DATA pool<>+11732(SB)/4, $0x00000007
+DATA pool<>+11736(SB)/4, $0x00000007
+DATA pool<>+11740(SB)/4, $0x00000007
+DATA pool<>+11776(SB)/4, $0x00000020
+DATA pool<>+11780(SB)/4, $0x00000020
+DATA pool<>+11784(SB)/4, $0x00000020
+DATA pool<>+11788(SB)/4, $0x00000020
+DATA pool<>+11792(SB)/4, $0x00000020
+DATA pool<>+11796(SB)/4, $0x00000020
+DATA pool<>+11800(SB)/4, $0x00000020
+DATA pool<>+11804(SB)/4, $0x00000020
+DATA pool<>+11808(SB)/4, $0x00000020
+DATA pool<>+11812(SB)/4, $0x00000020
+DATA pool<>+11816(SB)/4, $0x00000020
+DATA pool<>+11820(SB)/4, $0x00000020
+DATA pool<>+11824(SB)/4, $0x00000020
+DATA pool<>+11828(SB)/4, $0x00000020
+DATA pool<>+11832(SB)/4, $0x00000020
+DATA pool<>+11836(SB)/4, $0x00000020
+DATA pool<>+11840(SB)/4, $0x00000020
+DATA pool<>+11844(SB)/4, $0x00000020
+DATA pool<>+11848(SB)/4, $0x00000020
+DATA pool<>+11852(SB)/4, $0x00000020
+DATA pool<>+11856(SB)/4, $0x00000020
+DATA pool<>+11860(SB)/4, $0x00000020
+DATA pool<>+11864(SB)/4, $0x00000020
+DATA pool<>+11868(SB)/4, $0x00000020
+DATA pool<>+11904(SB)/8, $0x0000000000000000
+DATA pool<>+11912(SB)/8, $0x0000000000000000
+DATA pool<>+11920(SB)/8, $0x0000000000000000
+DATA pool<>+11928(SB)/8, $0x0000000000000000
+DATA pool<>+11936(SB)/8, $0x0000000000000000
+DATA pool<>+11944(SB)/8, $0x0000000000000000
+DATA pool<>+11952(SB)/8, $0x0000000000000000
+DATA pool<>+11960(SB)/8, $0x0000000000000000
+DATA pool<>+11968(SB)/8, $0x0000000000000000
+DATA pool<>+11976(SB)/8, $0x0000000000000000
+DATA pool<>+11984(SB)/8, $0x0000000000000000
+DATA pool<>+11992(SB)/8, $0x0000000000000000
+DATA pool<>+12032(SB)/8, $0x0000000000000001
+DATA pool<>+12040(SB)/8, $0x0000000000000001
+DATA pool<>+12048(SB)/8, $0x0000000000000001
+DATA pool<>+12056(SB)/8, $0x0000000000000001
+DATA pool<>+12064(SB)/8, $0x0000000000000001
+DATA pool<>+12072(SB)/8, $0x0000000000000001
+DATA pool<>+12080(SB)/8, $0x0000000000000001
+DATA pool<>+12088(SB)/8, $0x0000000000000001
+DATA pool<>+12096(SB)/8, $0x0000000000000001
+DATA pool<>+12104(SB)/8, $0x0000000000000001
+DATA pool<>+12112(SB)/8, $0x0000000000000001
+DATA pool<>+12120(SB)/8, $0x0000000000000001
+DATA pool<>+12160(SB)/8, $0x0000000000000002
+DATA pool<>+12168(SB)/8, $0x0000000000000002
+DATA pool<>+12176(SB)/8, $0x0000000000000002
+DATA pool<>+12184(SB)/8, $0x0000000000000002
+DATA pool<>+12192(SB)/8, $0x0000000000000002
+DATA pool<>+12200(SB)/8, $0x0000000000000002
+DATA pool<>+12208(SB)/8, $0x0000000000000002
+DATA pool<>+12216(SB)/8, $0x0000000000000002
+DATA pool<>+12224(SB)/8, $0x0000000000000002
+DATA pool<>+12232(SB)/8, $0x0000000000000002
+DATA pool<>+12240(SB)/8, $0x0000000000000002
+DATA pool<>+12248(SB)/8, $0x0000000000000002
+DATA pool<>+12288(SB)/8, $0x0000000000000003
+DATA pool<>+12296(SB)/8, $0x0000000000000003
+DATA pool<>+12304(SB)/8, $0x0000000000000003
+DATA pool<>+12312(SB)/8, $0x0000000000000003
+DATA pool<>+12320(SB)/8, $0x0000000000000003
+DATA pool<>+12328(SB)/8, $0x0000000000000003
+DATA pool<>+12336(SB)/8, $0x0000000000000003
+DATA pool<>+12344(SB)/8, $0x0000000000000003
+DATA pool<>+12352(SB)/8, $0x0000000000000003
+DATA pool<>+12360(SB)/8, $0x0000000000000003
+DATA pool<>+12368(SB)/8, $0x0000000000000003
+DATA pool<>+12376(SB)/8, $0x0000000000000003
+DATA pool<>+12416(SB)/8, $0x0000000000000004
+DATA pool<>+12424(SB)/8, $0x0000000000000004
+DATA pool<>+12432(SB)/8, $0x0000000000000004
+DATA pool<>+12440(SB)/8, $0x0000000000000004
+DATA pool<>+12448(SB)/8, $0x0000000000000004
+DATA pool<>+12456(SB)/8, $0x0000000000000004
+DATA pool<>+12464(SB)/8, $0x0000000000000004
+DATA pool<>+12472(SB)/8, $0x0000000000000004
+DATA pool<>+12480(SB)/8, $0x0000000000000004
+DATA pool<>+12488(SB)/8, $0x0000000000000004
+DATA pool<>+12496(SB)/8, $0x0000000000000004
+DATA pool<>+12504(SB)/8, $0x0000000000000004
+DATA pool<>+12544(SB)/8, $0x0000000000000005
+DATA pool<>+12552(SB)/8, $0x0000000000000005
+DATA pool<>+12560(SB)/8, $0x0000000000000005
+DATA pool<>+12568(SB)/8, $0x0000000000000005
+DATA pool<>+12576(SB)/8, $0x0000000000000005
+DATA pool<>+12584(SB)/8, $0x0000000000000005
+DATA pool<>+12592(SB)/8, $0x0000000000000005
+DATA pool<>+12600(SB)/8, $0x0000000000000005
+DATA pool<>+12608(SB)/8, $0x0000000000000005
+DATA pool<>+12616(SB)/8, $0x0000000000000005
+DATA pool<>+12624(SB)/8, $0x0000000000000005
+DATA pool<>+12632(SB)/8, $0x0000000000000005
+DATA pool<>+12672(SB)/8, $0x0000000000000006
+DATA pool<>+12680(SB)/8, $0x0000000000000006
+DATA pool<>+12688(SB)/8, $0x0000000000000006
+DATA pool<>+12696(SB)/8, $0x0000000000000006
+DATA pool<>+12704(SB)/8, $0x0000000000000006
+DATA pool<>+12712(SB)/8, $0x0000000000000006
+DATA pool<>+12720(SB)/8, $0x0000000000000006
+DATA pool<>+12728(SB)/8, $0x0000000000000006
+DATA pool<>+12736(SB)/8, $0x0000000000000006
+DATA pool<>+12744(SB)/8, $0x0000000000000006
+DATA pool<>+12752(SB)/8, $0x0000000000000006
+DATA pool<>+12760(SB)/8, $0x0000000000000006
+DATA pool<>+12800(SB)/8, $0x0000000000000007
+DATA pool<>+12808(SB)/8, $0x0000000000000007
+DATA pool<>+12816(SB)/8, $0x0000000000000007
+DATA pool<>+12824(SB)/8, $0x0000000000000007
+DATA pool<>+12832(SB)/8, $0x0000000000000007
+DATA pool<>+12840(SB)/8, $0x0000000000000007
+DATA pool<>+12848(SB)/8, $0x0000000000000007
+DATA pool<>+12856(SB)/8, $0x0000000000000007
+DATA pool<>+12864(SB)/8, $0x0000000000000007
+DATA pool<>+12872(SB)/8, $0x0000000000000007
+DATA pool<>+12880(SB)/8, $0x0000000000000007
+DATA pool<>+12888(SB)/8, $0x0000000000000007
+DATA pool<>+12928(SB)/8, $0x0000000000000008
+DATA pool<>+12936(SB)/8, $0x0000000000000008
+DATA pool<>+12944(SB)/8, $0x0000000000000008
+DATA pool<>+12952(SB)/8, $0x0000000000000008
+DATA pool<>+12960(SB)/8, $0x0000000000000008
+DATA pool<>+12968(SB)/8, $0x0000000000000008
+DATA pool<>+12976(SB)/8, $0x0000000000000008
+DATA pool<>+12984(SB)/8, $0x0000000000000008
+DATA pool<>+12992(SB)/8, $0x0000000000000008
+DATA pool<>+13000(SB)/8, $0x0000000000000008
+DATA pool<>+13008(SB)/8, $0x0000000000000008
+DATA pool<>+13016(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $13024
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -555,3 +555,67 @@ func TestCrossEntropyQuadLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossEntropyF64Underflow: float64 rows whose entries reach down to
+// where e^(s-max) leaves the normal range (gen/xent's xentF64Lo, the
+// exp's clamp): ds within the contract's bound at every one, exactly +0
+// where s-max < -1024*ln2 (e below 2^-1024: never a value made up below
+// the clamp and scaled by g) and at the -Inf entries, every row length
+// of the short and one-row paths, the target at every position.
+func TestCrossEntropyF64Underflow(t *testing.T) {
+	rng := rand.New(rand.NewSource(25))
+	for _, k := range xentKernelsF64() {
+		if !k.ok {
+			continue
+		}
+		for _, cols := range []int{2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 37, 63, 64, 65, 128, 129, 300, 1000} {
+			rows := min(cols, 40)
+			s := make([]float64, rows*cols)
+			labels := make([]int32, rows)
+			for r := range labels {
+				labels[r] = int32(r % cols)
+				row := s[r*cols : (r+1)*cols]
+				for j := range row {
+					// the max 3 near the target; the others from 696 to
+					// 724 below it, -1e300 and -Inf
+					switch d := rng.Intn(12); {
+					case d < 9:
+						row[j] = 3 - (696 + 28*rng.Float64())
+					case d == 9:
+						row[j] = -1e300
+					case d == 10:
+						row[j] = math.Inf(-1)
+					default:
+						row[j] = rng.NormFloat64()
+					}
+				}
+				row[r%cols] = 3
+				row[(r+1)%cols] = 2.5 // keeps the row off the confident path
+			}
+			loss, ds := make([]float64, rows), make([]float64, len(s))
+			g := 1e300 // a large g scales whatever lies below the clamp
+			k.fn(loss, ds, s, labels, cols, g)
+			wl, wd, spread := ref.CrossEntropy(s, labels, cols, g, 0x1p-1022)
+			u, v, tiny := xentBounds[float64]()
+			for r := range loss {
+				G := spread[r]
+				if math.Abs(loss[r]-wl[r]) > v*(1+G)*wl[r]+tiny {
+					t.Fatalf("%s cols=%d row %d: loss %g, want %g", k.name, cols, r, loss[r], wl[r])
+				}
+				for j := r * cols; j < (r+1)*cols; j++ {
+					got, want := ds[j], wd[j]
+					tol := u*(1+G)*math.Abs(want) + g*tiny
+					if j-r*cols == int(labels[r]) {
+						tol = v*(1+G)*math.Abs(want) + tiny
+					}
+					if !(math.Abs(got-want) <= tol) {
+						t.Fatalf("%s cols=%d row %d col %d: ds %g, want %g", k.name, cols, r, j-r*cols, got, want)
+					}
+					if s[j]-3 < -1024*math.Ln2 && math.Float64bits(got) != 0 {
+						t.Fatalf("%s cols=%d row %d col %d (s-max %g): ds %g, want +0", k.name, cols, r, j-r*cols, s[j]-3, got)
+					}
+				}
+			}
+		}
+	}
+}

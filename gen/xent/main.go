@@ -17,8 +17,8 @@
 // exp pass, so that O keeps its bits however large e_t is: the pass splits
 // at the target's vector, whose target lane alone is zeroed (a lane-index
 // compare), and the max pass splits the same way to see the other entries'
-// max (see confidentMargin). Rows of up to shortBytes go two at a time
-// through one-vector steps that find the target's lane in every vector
+// max (see confidentMargin). Float64 rows of up to shortVecs vectors go
+// two at a time through steps that find the target's lane in every vector
 // (short.go). LogSumExp takes rows of up to groupBytes a float64 vector's
 // worth at a time instead (8 rows AVX-512, 4 AVX2): one transposing tree
 // for their maxima, one for their sums, and their logs in one vector
@@ -467,11 +467,14 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			}
 		}
 	} else {
-		// float64: Kahan-compensated, as Softmax. AVX-512 holds
-		// longExpF64Held of the exp's constants.
+		// float64: xentExpF64, Kahan-compensated as Softmax. AVX-512
+		// holds lseLongHeld of the exp's constants and takes
+		// lseLongUnroll vectors an iteration, as LogSumExp's long rows.
+		xe := newXentExpF64(p, isa)
 		if isa.AVX512 {
-			HoldExpF64Of(p, ExpSoftmaxF64Splats, longExpF64Held)
+			p.Hold(isa, lseExpF64Splats()[:lseLongHeld]...)
 			defer p.Release()
+			un = lseLongUnroll
 		}
 		comp := isa.Vec()
 		VXORPD(comp, comp, comp)
@@ -479,11 +482,15 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			VSUBPD(comp, sum, sum)
 			HSumPD(sum)
 		}()
-		exp = func(xs []VecVirtual) { ExpSoftmaxF64Core(p, xs) }
-		// A pair is added first (expUnroll: at most two float64 vectors).
+		exp = xe.exp
+		// The vectors are added pairwise first.
 		add = func(xs []VecVirtual) {
-			if len(xs) == 2 {
-				VADDPD(xs[1], xs[0], xs[0])
+			for len(xs) > 1 {
+				for h := 0; h < len(xs)/2; h++ {
+					VADDPD(xs[2*h+1], xs[2*h], xs[2*h])
+					xs[h] = xs[2*h]
+				}
+				xs = xs[:len(xs)/2]
 			}
 			kahanAdd(sum, comp, xs[0])
 		}
@@ -761,6 +768,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 		x.sts = []Mem{st, AllocLocal(8)}
 		x.ets = []Mem{et, AllocLocal(8)}
 		x.etails = []Mem{etail, AllocLocal(isa.VB)}
+		if !isa.AVX512 {
+			x.mtmp = AllocLocal(2 * isa.VB)
+		}
 	}
 	x.emit()
 	x.pre, x.withDS = "l_", false
@@ -779,6 +789,7 @@ type xentRows struct {
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
 	sts, ets, etails             []Mem // the short path's, by slot
+	mtmp                         Mem   // the short path's maxima (AVX2)
 	quadLoc                      xquadLocals
 	resLoc                       xresLocals
 	next                         Register
@@ -823,7 +834,7 @@ func (x *xentRows) emit() {
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
 		ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
 	} else {
-		ExpSoftmaxF64Core(p, []VecVirtual{ev})
+		newXentExpF64(p, isa).exp([]VecVirtual{ev})
 	}
 	VMOVSD(r.toF64(ev.AsX()), x.et)
 
@@ -1001,8 +1012,3 @@ func (r *row) fromTarget(t, n Register) {
 	NEGQ(n)
 	ADDQ(r.cols, n)
 }
-
-// longExpF64Held is the number of the float64 exp's constants the AVX-512
-// one-row exp pass keeps in registers: more push its sums to Z16-Z31,
-// whose reductions after the loop would need AVX512VL.
-const longExpF64Held = 14

@@ -12,16 +12,17 @@ import (
 	. "github.com/rowwise/softmax/gen/internal"
 )
 
-// shortBytes is the longest row (in bytes) that takes the short path: two
-// rows at a time, one vector of each per step, so that the latency chains
-// of their reductions and logs overlap (one short row alone is bound by
+// shortVecs is the longest row (in vectors: 1024 bytes AVX-512, 512
+// AVX2) that takes the short path: two rows at a time, one vector of each
+// per step (the exp pass: shortExpUnroll), so that the latency chains of
+// their reductions and logs overlap (one short row alone is bound by
 // them). A row left over, or one of a pair that cannot take it, runs the
 // same code alone (one slot): each slot's arithmetic is the same in both,
 // so a row's bits do not depend on its neighbour (rows stand alone).
-const shortBytes = 256
+const shortVecs = 16
 
 // shortCols returns the longest row of the short path, in elements.
-func (r *row) shortCols() int { return shortBytes / r.d.Size }
+func (r *row) shortCols() int { return shortVecs * r.lanes }
 
 // at addresses slot i's row at base: slot 1 is the row after slot 0's.
 func (r *row) at(base Register, disp, i int) Mem {
@@ -31,10 +32,9 @@ func (r *row) at(base Register, disp, i int) Mem {
 	return Mem{Base: base, Index: r.cols, Scale: uint8(r.d.Size), Disp: disp}
 }
 
-// shortXentOK says whether CrossEntropy has the short path: AVX2 float64
-// has not the registers for two rows' sums, compensations, maxima and
-// target distances.
-func (r *row) shortXentOK() bool { return r.isa.AVX512 || r.d.Size == 4 }
+// shortXentOK says whether CrossEntropy has the short path: float64
+// (float32 takes the four-row path).
+func (r *row) shortXentOK() bool { return r.d.Size == 8 }
 
 // targetDist returns, for slot i, t - l in lane l (t the slot's label, as
 // an integer as wide as the elements): the target's lane of the first
@@ -114,16 +114,39 @@ func (x *xentRows) targetAddr(base Register, i int) (Register, Register) {
 // passes of the long rows, one vector of each row per step, the target's
 // lane found by its distance in every vector. A negative label jumps to
 // ignored, a row for the caller's slow path to special (k = 2: both to
-// the first row alone).
+// the first row alone). float64 only (float32 takes the four-row path).
 func (x *xentRows) short(pre string, k int, ignored, special string) {
-	r, d, isa, p := x.row, x.d, x.isa, x.p
 	for i := 0; i < k; i++ {
 		t := GP64()
 		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
 		TESTQ(t, t)
 		JS(LabelRef(ignored))
 	}
+	ms := x.shortMax(pre, k, special)
+	xe := newXentExpF64(x.p, x.isa)
+	Comment("s_t - max (back to the locals, for the loss) and e_t =",
+		"exp(s_t - max), both slots' in one vector: slot i's in lane i.")
+	dt := pairMem(x.sts[:k])
+	VSUBPD(pairLanes(ms), dt, dt)
+	storeLanes(dt, x.sts[:k])
+	ev := x.isa.Vec()
+	VMOVAPD(dt, ev.AsX())
+	xe.exp([]VecVirtual{ev})
+	storeLanes(ev.AsX(), x.ets[:k])
+	sums := x.shortExp(pre, k, ms, xe)
+	o, z := x.pairLoss(sums)
+	if x.withDS {
+		kvs, dt := x.pairDS(o, z, k)
+		x.shortScale(pre, kvs)
+		x.pairStoreDT(dt, k)
+	}
+}
 
+// shortMax emits the max pass of the short path's k slots, the target's
+// lane left out, stores each slot's s_t, and returns the maxima
+// (broadcast); the margin and finiteness as the long rows' (to special).
+func (x *xentRows) shortMax(pre string, k int, special string) []VecVirtual {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
 	Comment("Max pass, the target's lane left out.")
 	n, ptr := GP64(), GP64()
 	MOVQ(r.cols, n)
@@ -155,49 +178,40 @@ func (x *xentRows) short(pre string, k int, ignored, special string) {
 		Comment("max = max(others' max, s_t); the margin and finiteness as the long rows'.")
 		b, t := x.targetAddr(x.srcp, i)
 		st, m, gap := XMM(), XMM(), XMM()
-		d.MOVS(Mem{Base: b, Index: t, Scale: uint8(d.Size)}, st)
-		d.MOVS(st, x.sts[i])
+		VMOVSD(Mem{Base: b, Index: t, Scale: 8}, st)
+		VMOVSD(st, x.sts[i])
 		mx := acc[i].AsX()
-		if d.Size == 4 {
-			VMAXSS(st, mx, m)
-			VSUBSS(m, mx, gap)
-			VUCOMISS(p.F32("margin32", -confidentMargin), gap)
-		} else {
-			VMAXSD(st, mx, m)
-			VSUBSD(m, mx, gap)
-			VUCOMISD(p.F64("margin64", -confidentMargin64), gap)
-		}
+		VMAXSD(st, mx, m)
+		VSUBSD(m, mx, gap)
+		VUCOMISD(p.F64("margin64", -confidentMargin64), gap)
 		JCS(LabelRef(special))
 		r.finiteOr(m, special)
 		ms[i] = isa.Vec()
 		d.BCAST(m, ms[i])
 	}
+	return ms
+}
 
-	Comment("e_t = exp(s_t - max).")
-	var lo VecVirtual
-	if d.Size == 4 {
-		lo = isa.Vec()
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+// shortExpUnroll is the number of vectors of each slot a step of the
+// short path's exp pass takes: AVX-512 has the registers for two (four
+// exps in flight), AVX2 for one.
+func shortExpUnroll(isa ISA) int {
+	if isa.AVX512 {
+		return 2
 	}
-	exp := func(xs []VecVirtual) {
-		if d.Size == 4 {
-			ExpSoftmaxF32Core(p, xs, lo)
-		} else {
-			ExpSoftmaxF64Core(p, xs)
-		}
-	}
-	evs := make([]VecVirtual, k)
-	for i := range evs {
-		evs[i] = isa.Vec()
-		d.BCAST(x.sts[i], evs[i])
-		d.SUB(ms[i], evs[i], evs[i])
-	}
-	exp(evs)
-	for i, ev := range evs {
-		VMOVSD(r.toF64(ev.AsX()), x.ets[i])
-	}
+	return 1
+}
 
-	Comment("Exp pass: e = exp(s - max), the target's lane 0, summed in float64.")
+// shortExp emits the exp pass of the short path's k slots: e = exp(s -
+// max), the target's lane 0, stored into ds (the tails' e into etails),
+// and returns each slot's sum O in lane 0. The sums are plain: a lane
+// adds at most shortVecs = 16 e, and with the reduction's adds (three
+// AVX-512, two AVX2) O is within 19 roundings, 2^-48.7 relative, inside
+// the contract's 2^-46 (the long rows compensate theirs, as Softmax).
+func (x *xentRows) shortExp(pre string, k int, ms []VecVirtual, xe xentExpF64) []VecVirtual {
+	r, d, isa := x.row, x.d, x.isa
+	Comment("Exp pass: e = exp(s - max), the target's lane 0, summed.")
+	n, ptr := GP64(), GP64()
 	MOVQ(r.cols, n)
 	MOVQ(x.srcp, ptr)
 	var out GPVirtual
@@ -205,68 +219,68 @@ func (x *xentRows) short(pre string, k int, ignored, special string) {
 		out = GP64()
 		MOVQ(x.dsp, out)
 	}
-	sums, comps := make([]VecVirtual, k), make([]VecVirtual, k)
+	// AVX2 subtracts the maxima from the stack: two rows' exps, maxima,
+	// sums and target distances take more than its 16 registers.
+	mops := make([]Op, k)
+	for i, m := range ms {
+		mops[i] = m
+		if !isa.AVX512 {
+			mops[i] = x.mtmp.Offset(r.vb * i)
+			d.MOVU(m, mops[i])
+		}
+	}
+	sums, dist := make([]VecVirtual, k), make([]VecVirtual, k)
 	for i := range sums {
 		sums[i] = isa.Vec()
 		VXORPD(sums[i], sums[i], sums[i])
-		if d.Size == 8 {
-			comps[i] = isa.Vec()
-			VXORPD(comps[i], comps[i], comps[i])
-		}
 		dist[i] = x.targetDist(i)
 	}
-	step := func(load func(i int, v VecVirtual), store func(i int, v VecVirtual)) {
-		xs := make([]VecVirtual, k)
-		for i := range xs {
-			xs[i] = isa.Vec()
-			load(i, xs[i])
-			d.SUB(ms[i], xs[i], xs[i])
+	// step takes u vectors of each slot: their exps in flight together,
+	// then each added in order (the bits of one vector a step).
+	step := func(u int, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
+		xs := make([]VecVirtual, 0, u*k)
+		for j := 0; j < u; j++ {
+			for i := 0; i < k; i++ {
+				v := isa.Vec()
+				load(i, j, v)
+				d.SUB(mops[i], v, v)
+				xs = append(xs, v)
+			}
 		}
-		exp(xs)
-		for i, v := range xs {
+		xe.exp(xs)
+		for q, v := range xs {
+			i, j := q%k, q/k
 			x.atTarget(v, dist[i], false)
 			x.stepDist(dist[i])
 			if x.withDS {
-				store(i, v)
+				store(i, j, v)
 			}
-			if d.Size == 8 {
-				kahanAdd(sums[i], comps[i], v)
-				continue
-			}
-			l, h := Widen2(v)
-			VADDPD(h, l, l)
-			VADDPD(l, sums[i], sums[i])
+			VADDPD(v, sums[i], sums[i])
 		}
 	}
-	Loop(pre+"sexp", n, r.lanes, 1, func(int) {
-		step(func(i int, v VecVirtual) { d.MOVU(r.at(ptr, 0, i), v) },
-			func(i int, v VecVirtual) { d.MOVU(v, r.at(out, 0, i)) })
-		ADDQ(U32(r.vb), ptr)
+	Loop(pre+"sexp", n, r.lanes, shortExpUnroll(isa), func(u int) {
+		step(u, func(i, j int, v VecVirtual) { d.MOVU(r.at(ptr, r.vb*j, i), v) },
+			func(i, j int, v VecVirtual) { d.MOVU(v, r.at(out, r.vb*j, i)) })
+		ADDQ(U32(r.vb*u), ptr)
 		if out != nil {
-			ADDQ(U32(r.vb), out)
+			ADDQ(U32(r.vb*u), out)
 		}
 	}, func() {
-		step(func(i int, v VecVirtual) { r.mask.LoadFill(r.at(ptr, 0, i), v, r.negInf) },
-			func(i int, v VecVirtual) { d.MOVU(v, x.etails[i]) })
+		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.at(ptr, 0, i), v, r.negInf) },
+			func(i, _ int, v VecVirtual) { d.MOVU(v, x.etails[i]) })
 	})
+	for _, s := range sums {
+		HSumPD(s)
+	}
+	return sums
+}
 
-	kvs, dts := make([]VecVirtual, k), make([]VecVirtual, k)
-	for i := range sums {
-		if d.Size == 8 {
-			VSUBPD(comps[i], sums[i], sums[i])
-		}
-		HSumPD(sums[i])
-		o := XMM()
-		VMOVAPD(sums[i].AsX(), o)
-		z := r.xentLoss(fmt.Sprintf("%s%d", pre, i), o, x.ets[i], x.sts[i], ms[i].AsX(), Mem{Base: x.lossp, Disp: i * d.Size})
-		if x.withDS {
-			kvs[i], dts[i] = r.dsScale(o, z)
-		}
-	}
-	if !x.withDS {
-		return
-	}
+// shortScale emits the scale pass of the short path's slots: ds = e *
+// g/Z, kvs[i] slot i's factor.
+func (x *xentRows) shortScale(pre string, kvs []VecVirtual) {
+	r, d, isa := x.row, x.d, x.isa
 	Comment("Scale pass: ds = e * g/Z.")
+	n, ptr := GP64(), GP64()
 	MOVQ(r.cols, n)
 	MOVQ(x.dsp, ptr)
 	Loop(pre+"sscale", n, r.lanes, 1, func(int) {
@@ -283,10 +297,6 @@ func (x *xentRows) short(pre string, k int, ignored, special string) {
 			r.mask.Store(v, r.at(ptr, 0, i))
 		}
 	})
-	for i, dt := range dts {
-		b, t := x.targetAddr(x.dsp, i)
-		r.storeResult(dt, Mem{Base: b, Index: t, Scale: uint8(d.Size)})
-	}
 }
 
 // shortRows emits the short path's row loop for CrossEntropy: pairs, then
