@@ -666,29 +666,12 @@ func (x *xentRows) loadPSWide(m Mem, v VecVirtual) {
 // quadDS emits ds for the group: g/Z as a float32 factor of each slot, the
 // scale pass, and ds[t] = -g * (O/Z), lane by lane as dsScale.
 func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquadLocals, dsp, labp Register, solo bool) {
-	r, d, isa, p := x.row, x.d, x.isa, x.p
+	r, d, isa := x.row, x.d, x.isa
 	k := 4
 	if solo {
 		k = 1
 	}
-	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
-	inv, g := isa.Vec(), isa.Vec()
-	VMOVUPD(p.F64("one64", 1), inv)
-	VDIVPD(z, inv, inv) // 1/Z
-	gs, err := Param("gradScale").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	VBROADCASTSS(gs.Addr, g)
-	VCVTPS2PD(x.lowHalf(g), g)
-	kf := isa.Vec()
-	VMULPD(inv, g, kf) // g/Z
-	kfs := x.narrowPD(kf)
-	dt := isa.Vec()
-	VMULPD(inv, o, dt)
-	VMULPD(g, dt, dt)
-	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
-	dts := x.narrowPD(dt)
+	kfs, dts := x.dsFactors(o, z)
 	storeLow16(kfs, loc.tmp)
 	kvs := make([]VecVirtual, k)
 	for i := range kvs {
@@ -747,6 +730,30 @@ func (x *xentRows) lowHalf(v VecVirtual) Op {
 		return v.AsY()
 	}
 	return v.AsX()
+}
+
+// dsFactors returns ds's two factors, row i in float32 lane i of each: g/Z
+// (what the row's e are scaled by) and -g*(O/Z) (ds at its target).
+func (x *xentRows) dsFactors(o, z VecVirtual) (kf, dt VecVirtual) {
+	isa, p := x.isa, x.p
+	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	inv, g := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("one64", 1), inv)
+	VDIVPD(z, inv, inv) // 1/Z
+	gs, err := Param("gradScale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(gs.Addr, g)
+	VCVTPS2PD(x.lowHalf(g), g)
+	kf = isa.Vec()
+	VMULPD(inv, g, kf) // g/Z
+	kf = x.narrowPD(kf)
+	dt = isa.Vec()
+	VMULPD(inv, o, dt)
+	VMULPD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	return kf, x.narrowPD(dt)
 }
 
 // narrowPD converts the float64 lanes of v to float32 and returns the

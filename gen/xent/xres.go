@@ -5,7 +5,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -372,24 +371,7 @@ func (x *xentRows) resSums(v int, xs [][]VecVirtual) VecVirtual {
 // stored, then ds[t] = -g * (O/Z) at each target, as quadDS.
 func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
 	isa, p, r := x.isa, x.p, x.row
-	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
-	inv, g := isa.Vec(), isa.Vec()
-	VMOVUPD(p.F64("one64", 1), inv)
-	VDIVPD(z, inv, inv) // 1/Z
-	gs, err := Param("gradScale").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	VBROADCASTSS(gs.Addr, g)
-	VCVTPS2PD(g.AsY(), g)
-	kf := isa.Vec()
-	VMULPD(inv, g, kf) // g/Z
-	VCVTPD2PS(kf, kf.AsY())
-	dt := isa.Vec()
-	VMULPD(inv, o, dt)
-	VMULPD(g, dt, dt)
-	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
-	VCVTPD2PS(dt, dt.AsY())
+	kf, dt := x.dsFactors(o, z)
 	storeLow32(dt, loc.tmp)
 	var es Mem
 	if v > xresHeldVecs {
