@@ -74,19 +74,7 @@ func (x *xentRows) pairLoss(sums []VecVirtual) (o, z VecVirtual) {
 	VMOVAPD(z, y)
 	LogPD(p, y, logTerms(x.d))
 	VSUBPD(pairMem(x.sts[:k]), y, y) // - (s_t - max)
-	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
-	f, f2, s := XMM(), XMM(), XMM()
-	VADDPD(et, et, f)
-	VADDPD(o, f, f)
-	VDIVPD(f, o, f)
-	VMULPD(f, f, f2)
-	VMOVUPD(p.F64(fmt.Sprintf("l1p_c%d", pairSeriesTop), 1/float64(pairSeriesTop)), s)
-	for c := pairSeriesTop - 2; c >= 3; c -= 2 {
-		VFMADD213PD(p.F64(fmt.Sprintf("l1p_c%d", c), 1/float64(c)), f2, s)
-	}
-	VMULPD(f2, s, s)
-	VADDPD(f, f, f)
-	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
+	s := atanhSeries(p, et, o, XMM(), XMM(), XMM(), pairSeriesTop)
 	Comment("Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.")
 	ka, kb := XMM(), XMM()
 	VMULPD(p.F64("l1p_04", 0.4), et, kb)
@@ -141,4 +129,23 @@ func (x *xentRows) pairStoreDT(dt VecVirtual, k int) {
 			VMOVHPD(dt, m)
 		}
 	}
+}
+
+// atanhSeries returns s = log1p(q) = 2 atanh(f), q = O/e_t, lane by lane:
+// f = O/(2 e_t + O) (<= 1/6 where the caller takes the series), then the
+// odd series up to f^top; f and f2 are its scratch.
+func atanhSeries(p *Pool, et, o, f, f2, s VecVirtual, top int) VecVirtual {
+	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
+	VADDPD(et, et, f)
+	VADDPD(o, f, f)
+	VDIVPD(f, o, f)
+	VMULPD(f, f, f2)
+	VMOVUPD(p.F64(fmt.Sprintf("l1p_c%d", top), 1/float64(top)), s)
+	for c := top - 2; c >= 3; c -= 2 {
+		VFMADD213PD(p.F64(fmt.Sprintf("l1p_c%d", c), 1/float64(c)), f2, s)
+	}
+	VMULPD(f2, s, s)
+	VADDPD(f, f, f)
+	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
+	return s
 }

@@ -605,19 +605,7 @@ func (x *xentRows) lossLanes(et, o, z VecVirtual, dt func() VecVirtual) (l VecVi
 	y := isa.Vec()
 	VMOVAPD(z, y)
 	LogPD(p, y, logTerms(d))
-	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
-	f, f2, s := isa.Vec(), isa.Vec(), isa.Vec()
-	VADDPD(et, et, f)
-	VADDPD(o, f, f)
-	VDIVPD(f, o, f)
-	VMULPD(f, f, f2)
-	VMOVUPD(p.F64(fmt.Sprintf("l1p_c%d", xquadSeriesTop), 1/float64(xquadSeriesTop)), s)
-	for c := xquadSeriesTop - 2; c >= 3; c -= 2 {
-		VFMADD213PD(p.F64(fmt.Sprintf("l1p_c%d", c), 1/float64(c)), f2, s)
-	}
-	VMULPD(f2, s, s)
-	VADDPD(f, f, f)
-	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
+	s := atanhSeries(p, et, o, isa.Vec(), isa.Vec(), isa.Vec(), xquadSeriesTop)
 	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
 	dv := dt()
 	l = isa.Vec()
