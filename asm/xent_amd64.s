@@ -188,38 +188,39 @@ r1groups:
 	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y6, Y2, Y2
+	VCVTPS2PD X2, Y2
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y2
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y2
-	VPCMPGTQ pool<>+1920(SB), Y2, Y3
-	VPADDQ   pool<>+2048(SB), Y3, Y4
-	VPSLLQ   $0x34, Y4, Y4
-	VORPD    Y4, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y4
-	VPSUBQ   Y3, Y4, Y4
-	VORPD    pool<>+2176(SB), Y4, Y4
-	VSUBPD   pool<>+2304(SB), Y4, Y4
+	VANDPD   pool<>+1792(SB), Y1, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y4, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y2, Y3
-	VADDPD      pool<>+2432(SB), Y2, Y2
-	VDIVPD      Y2, Y3, Y3
-	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+2560(SB), Y5
-	VFMADD213PD pool<>+2688(SB), Y2, Y5
-	VFMADD213PD pool<>+2816(SB), Y2, Y5
-	VFMADD213PD pool<>+2944(SB), Y2, Y5
-	VFMADD213PD pool<>+3072(SB), Y2, Y5
-	VMULPD      Y3, Y5, Y5
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2688(SB), Y5
+	VFMADD213PD pool<>+2816(SB), Y3, Y5
+	VFMADD213PD pool<>+2944(SB), Y3, Y5
+	VFMADD213PD pool<>+3072(SB), Y3, Y5
+	VMULPD      Y4, Y5, Y5
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VXORPD      Y3, Y3, Y3
-	VFMADD231PD Y3, Y1, Y5
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y5
 	VMOVAPD     Y5, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y6, Y2, Y2
-	VCVTPS2PD   X2, Y2
 	VADDPD      Y2, Y1, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
@@ -309,38 +310,39 @@ r1gsolo:
 	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y3, Y2, Y2
+	VCVTPS2PD X2, Y2
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y2
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y2
-	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VANDPD   pool<>+1792(SB), Y1, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
 	VPADDQ   pool<>+2048(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y4, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y2, Y4
-	VADDPD      pool<>+2432(SB), Y2, Y2
-	VDIVPD      Y2, Y4, Y4
-	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+2560(SB), Y6
-	VFMADD213PD pool<>+2688(SB), Y2, Y6
-	VFMADD213PD pool<>+2816(SB), Y2, Y6
-	VFMADD213PD pool<>+2944(SB), Y2, Y6
-	VFMADD213PD pool<>+3072(SB), Y2, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2688(SB), Y5
+	VFMADD213PD pool<>+2816(SB), Y3, Y5
+	VFMADD213PD pool<>+2944(SB), Y3, Y5
+	VFMADD213PD pool<>+3072(SB), Y3, Y5
+	VMULPD      Y4, Y5, Y5
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y1, Y6
-	VMOVAPD     Y6, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y3, Y2, Y2
-	VCVTPS2PD   X2, Y2
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y5
+	VMOVAPD     Y5, Y1
 	VADDPD      Y2, Y1, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVSS      X1, (AX)
@@ -597,38 +599,39 @@ r2groups:
 	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y3, Y2, Y2
+	VCVTPS2PD X2, Y2
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y2
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y2
-	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VANDPD   pool<>+1792(SB), Y1, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
 	VPADDQ   pool<>+2048(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y4, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y2, Y4
-	VADDPD      pool<>+2432(SB), Y2, Y2
-	VDIVPD      Y2, Y4, Y4
-	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+2560(SB), Y6
-	VFMADD213PD pool<>+2688(SB), Y2, Y6
-	VFMADD213PD pool<>+2816(SB), Y2, Y6
-	VFMADD213PD pool<>+2944(SB), Y2, Y6
-	VFMADD213PD pool<>+3072(SB), Y2, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2688(SB), Y5
+	VFMADD213PD pool<>+2816(SB), Y3, Y5
+	VFMADD213PD pool<>+2944(SB), Y3, Y5
+	VFMADD213PD pool<>+3072(SB), Y3, Y5
+	VMULPD      Y4, Y5, Y5
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y1, Y6
-	VMOVAPD     Y6, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y3, Y2, Y2
-	VCVTPS2PD   X2, Y2
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y5
+	VMOVAPD     Y5, Y1
 	VADDPD      Y2, Y1, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
@@ -739,38 +742,39 @@ r2gsolo:
 	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y3, Y2, Y2
+	VCVTPS2PD X2, Y2
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y3, Y3, Y3
+	VFMADD231PD Y3, Y1, Y2
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y2
-	VPCMPGTQ pool<>+1920(SB), Y2, Y4
+	VANDPD   pool<>+1792(SB), Y1, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
 	VPADDQ   pool<>+2048(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y4, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y2, Y4
-	VADDPD      pool<>+2432(SB), Y2, Y2
-	VDIVPD      Y2, Y4, Y4
-	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+2560(SB), Y6
-	VFMADD213PD pool<>+2688(SB), Y2, Y6
-	VFMADD213PD pool<>+2816(SB), Y2, Y6
-	VFMADD213PD pool<>+2944(SB), Y2, Y6
-	VFMADD213PD pool<>+3072(SB), Y2, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+2688(SB), Y5
+	VFMADD213PD pool<>+2816(SB), Y3, Y5
+	VFMADD213PD pool<>+2944(SB), Y3, Y5
+	VFMADD213PD pool<>+3072(SB), Y3, Y5
+	VMULPD      Y4, Y5, Y5
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y1, Y6
-	VMOVAPD     Y6, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y3, Y2, Y2
-	VCVTPS2PD   X2, Y2
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y5
+	VMOVAPD     Y5, Y1
 	VADDPD      Y2, Y1, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVSS      X1, (AX)
@@ -1420,38 +1424,39 @@ sggexp_done:
 	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y0, Y2, Y0
+	VCVTPS2PD X0, Y0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y1, Y0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+1792(SB), Y1, Y2
 	VPCMPGTQ pool<>+1920(SB), Y2, Y3
 	VPADDQ   pool<>+2048(SB), Y3, Y4
 	VPSLLQ   $0x34, Y4, Y4
 	VORPD    Y4, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y4
-	VPSUBQ   Y3, Y4, Y4
-	VORPD    pool<>+2176(SB), Y4, Y4
-	VSUBPD   pool<>+2304(SB), Y4, Y4
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y3, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+2432(SB), Y2, Y3
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+2560(SB), Y5
-	VFMADD213PD pool<>+2688(SB), Y2, Y5
-	VFMADD213PD pool<>+2816(SB), Y2, Y5
-	VFMADD213PD pool<>+2944(SB), Y2, Y5
-	VFMADD213PD pool<>+3072(SB), Y2, Y5
-	VMULPD      Y3, Y5, Y5
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VXORPD      Y3, Y3, Y3
-	VFMADD231PD Y3, Y1, Y5
-	VMOVAPD     Y5, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y0, Y2, Y0
-	VCVTPS2PD   X0, Y0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y4
+	VMOVAPD     Y4, Y1
 	VADDPD      Y0, Y1, Y1
 	VCVTPD2PSY  Y1, X0
 	VMOVUPS     X0, (AX)
@@ -1689,38 +1694,39 @@ sogexp_done:
 	VCVTPS2PD  X1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y0, Y2, Y0
+	VCVTPS2PD X0, Y0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y1, Y0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+1792(SB), Y1, Y2
 	VPCMPGTQ pool<>+1920(SB), Y2, Y3
 	VPADDQ   pool<>+2048(SB), Y3, Y4
 	VPSLLQ   $0x34, Y4, Y4
 	VORPD    Y4, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y4
-	VPSUBQ   Y3, Y4, Y4
-	VORPD    pool<>+2176(SB), Y4, Y4
-	VSUBPD   pool<>+2304(SB), Y4, Y4
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y3, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+2432(SB), Y2, Y3
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+2560(SB), Y5
-	VFMADD213PD pool<>+2688(SB), Y2, Y5
-	VFMADD213PD pool<>+2816(SB), Y2, Y5
-	VFMADD213PD pool<>+2944(SB), Y2, Y5
-	VFMADD213PD pool<>+3072(SB), Y2, Y5
-	VMULPD      Y3, Y5, Y5
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VXORPD      Y3, Y3, Y3
-	VFMADD231PD Y3, Y1, Y5
-	VMOVAPD     Y5, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y0, Y2, Y0
-	VCVTPS2PD   X0, Y0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y4
+	VMOVAPD     Y4, Y1
 	VADDPD      Y0, Y1, Y1
 	VCVTPD2PSY  Y1, X0
 	VMOVSS      X0, (AX)
@@ -2391,38 +2397,39 @@ ggexp_done:
 	VADDPD     Y3, Y1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y0, Y2, Y0
+	VCVTPS2PD X0, Y0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y1, Y0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+1792(SB), Y1, Y2
 	VPCMPGTQ pool<>+1920(SB), Y2, Y3
 	VPADDQ   pool<>+2048(SB), Y3, Y4
 	VPSLLQ   $0x34, Y4, Y4
 	VORPD    Y4, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y4
-	VPSUBQ   Y3, Y4, Y4
-	VORPD    pool<>+2176(SB), Y4, Y4
-	VSUBPD   pool<>+2304(SB), Y4, Y4
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y3, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+2432(SB), Y2, Y3
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+2560(SB), Y5
-	VFMADD213PD pool<>+2688(SB), Y2, Y5
-	VFMADD213PD pool<>+2816(SB), Y2, Y5
-	VFMADD213PD pool<>+2944(SB), Y2, Y5
-	VFMADD213PD pool<>+3072(SB), Y2, Y5
-	VMULPD      Y3, Y5, Y5
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VXORPD      Y3, Y3, Y3
-	VFMADD231PD Y3, Y1, Y5
-	VMOVAPD     Y5, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y0, Y2, Y0
-	VCVTPS2PD   X0, Y0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y4
+	VMOVAPD     Y4, Y1
 	VADDPD      Y0, Y1, Y1
 	VCVTPD2PSY  Y1, X0
 	VMOVUPS     X0, (AX)
@@ -2664,38 +2671,39 @@ ogexp_done:
 	VADDPD     Y2, Y1, Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y0, Y2, Y0
+	VCVTPS2PD X0, Y0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y1, Y0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+1792(SB), Y1, Y2
 	VPCMPGTQ pool<>+1920(SB), Y2, Y3
 	VPADDQ   pool<>+2048(SB), Y3, Y4
 	VPSLLQ   $0x34, Y4, Y4
 	VORPD    Y4, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y4
-	VPSUBQ   Y3, Y4, Y4
-	VORPD    pool<>+2176(SB), Y4, Y4
-	VSUBPD   pool<>+2304(SB), Y4, Y4
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y3, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+2432(SB), Y2, Y3
 	VADDPD      pool<>+2432(SB), Y2, Y2
 	VDIVPD      Y2, Y3, Y3
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     pool<>+2560(SB), Y5
-	VFMADD213PD pool<>+2688(SB), Y2, Y5
-	VFMADD213PD pool<>+2816(SB), Y2, Y5
-	VFMADD213PD pool<>+2944(SB), Y2, Y5
-	VFMADD213PD pool<>+3072(SB), Y2, Y5
-	VMULPD      Y3, Y5, Y5
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VXORPD      Y3, Y3, Y3
-	VFMADD231PD Y3, Y1, Y5
-	VMOVAPD     Y5, Y1
-	VMOVDQU     xent_even32<>+0(SB), Y2
-	VPERMPS     Y0, Y2, Y0
-	VCVTPS2PD   X0, Y0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y4
+	VMOVAPD     Y4, Y1
 	VADDPD      Y0, Y1, Y1
 	VCVTPD2PSY  Y1, X0
 	VMOVSS      X0, (AX)
@@ -18264,39 +18272,40 @@ r1groups:
 	VCVTPS2PD  Y0, Z0
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z1
+	VPERMPS   Z9, Z1, Z1
+	VCVTPS2PD Y1, Z1
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z1
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z0, Z1
-	VPCMPGTQ 1920(AX), Z1, K2
-	VPMOVM2Q K2, Z2
-	VPADDQ   2048(AX), Z2, Z3
-	VPSLLQ   $0x34, Z3, Z3
-	VORPD    Z3, Z1, Z1
-	VPSRLQ   $0x34, Z0, Z3
-	VPSUBQ   Z2, Z3, Z3
-	VORPD    2176(AX), Z3, Z3
-	VSUBPD   2304(AX), Z3, Z3
+	VANDPD   1792(AX), Z0, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z0, Z0
+	VPSUBQ   Z3, Z0, Z0
+	VORPD    2176(AX), Z0, Z0
+	VSUBPD   2304(AX), Z0, Z0
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z1, Z2
-	VADDPD      2432(AX), Z1, Z1
-	VDIVPD      Z1, Z2, Z2
-	VMULPD      Z2, Z2, Z1
-	VMOVUPD     2560(AX), Z4
-	VFMADD213PD 2688(AX), Z1, Z4
-	VFMADD213PD 2816(AX), Z1, Z4
-	VFMADD213PD 2944(AX), Z1, Z4
-	VFMADD213PD 3072(AX), Z1, Z4
-	VMULPD      Z2, Z4, Z4
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z3, Z4
-	VXORPD      Z2, Z2, Z2
-	VFMADD231PD Z2, Z0, Z4
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z0, Z4
 	VMOVAPD     Z4, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z1
-	VPERMPS     Z9, Z1, Z1
-	VCVTPS2PD   Y1, Z1
 	VADDPD      Z1, Z0, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVUPS     Y0, (CX)
@@ -18410,39 +18419,40 @@ r1gsolo:
 	VCVTPS2PD  Y0, Z0
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z1
+	VPERMPS   Z2, Z1, Z1
+	VCVTPS2PD Y1, Z1
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z1
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z0, Z1
-	VPCMPGTQ 1920(AX), Z1, K2
+	VANDPD   1792(AX), Z0, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
 	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z1, Z1
-	VPSRLQ   $0x34, Z0, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z0, Z0
+	VPSUBQ   Z3, Z0, Z0
+	VORPD    2176(AX), Z0, Z0
+	VSUBPD   2304(AX), Z0, Z0
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z1, Z3
-	VADDPD      2432(AX), Z1, Z1
-	VDIVPD      Z1, Z3, Z3
-	VMULPD      Z3, Z3, Z1
-	VMOVUPD     2560(AX), Z5
-	VFMADD213PD 2688(AX), Z1, Z5
-	VFMADD213PD 2816(AX), Z1, Z5
-	VFMADD213PD 2944(AX), Z1, Z5
-	VFMADD213PD 3072(AX), Z1, Z5
-	VMULPD      Z3, Z5, Z5
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z0, Z5
-	VMOVAPD     Z5, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z1
-	VPERMPS     Z2, Z1, Z1
-	VCVTPS2PD   Y1, Z1
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z0, Z4
+	VMOVAPD     Z4, Z0
 	VADDPD      Z1, Z0, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVSS      X0, (CX)
@@ -18815,39 +18825,40 @@ r2groups:
 	VCVTPS2PD  Y0, Z0
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z1
+	VPERMPS   Z2, Z1, Z1
+	VCVTPS2PD Y1, Z1
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z1
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z0, Z1
-	VPCMPGTQ 1920(AX), Z1, K2
+	VANDPD   1792(AX), Z0, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
 	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z1, Z1
-	VPSRLQ   $0x34, Z0, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z0, Z0
+	VPSUBQ   Z3, Z0, Z0
+	VORPD    2176(AX), Z0, Z0
+	VSUBPD   2304(AX), Z0, Z0
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z1, Z3
-	VADDPD      2432(AX), Z1, Z1
-	VDIVPD      Z1, Z3, Z3
-	VMULPD      Z3, Z3, Z1
-	VMOVUPD     2560(AX), Z5
-	VFMADD213PD 2688(AX), Z1, Z5
-	VFMADD213PD 2816(AX), Z1, Z5
-	VFMADD213PD 2944(AX), Z1, Z5
-	VFMADD213PD 3072(AX), Z1, Z5
-	VMULPD      Z3, Z5, Z5
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z0, Z5
-	VMOVAPD     Z5, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z1
-	VPERMPS     Z2, Z1, Z1
-	VCVTPS2PD   Y1, Z1
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z0, Z4
+	VMOVAPD     Z4, Z0
 	VADDPD      Z1, Z0, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVUPS     Y0, (CX)
@@ -18976,39 +18987,40 @@ r2gsolo:
 	VCVTPS2PD  Y0, Z0
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z1
+	VPERMPS   Z2, Z1, Z1
+	VCVTPS2PD Y1, Z1
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z0, Z1
+
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z0, Z1
-	VPCMPGTQ 1920(AX), Z1, K2
+	VANDPD   1792(AX), Z0, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
 	VPMOVM2Q K2, Z3
 	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z1, Z1
-	VPSRLQ   $0x34, Z0, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z0, Z0
+	VPSUBQ   Z3, Z0, Z0
+	VORPD    2176(AX), Z0, Z0
+	VSUBPD   2304(AX), Z0, Z0
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z1, Z3
-	VADDPD      2432(AX), Z1, Z1
-	VDIVPD      Z1, Z3, Z3
-	VMULPD      Z3, Z3, Z1
-	VMOVUPD     2560(AX), Z5
-	VFMADD213PD 2688(AX), Z1, Z5
-	VFMADD213PD 2816(AX), Z1, Z5
-	VFMADD213PD 2944(AX), Z1, Z5
-	VFMADD213PD 3072(AX), Z1, Z5
-	VMULPD      Z3, Z5, Z5
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z0, Z5
-	VMOVAPD     Z5, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z1
-	VPERMPS     Z2, Z1, Z1
-	VCVTPS2PD   Y1, Z1
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z0, Z4
+	VMOVAPD     Z4, Z0
 	VADDPD      Z1, Z0, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVSS      X0, (CX)
@@ -19946,6 +19958,14 @@ sggexp_done:
 	VCVTPS2PD  Y1, Z1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z2
+	VPERMPS   Z0, Z2, Z0
+	VCVTPS2PD Y0, Z0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z1, Z0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), Z1, Z2
 	VPCMPGTQ 1920(AX), Z2, K2
@@ -19953,32 +19973,25 @@ sggexp_done:
 	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
+	VPSRLQ   $0x34, Z1, Z1
+	VPSUBQ   Z3, Z1, Z1
+	VORPD    2176(AX), Z1, Z1
+	VSUBPD   2304(AX), Z1, Z1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      2432(AX), Z2, Z3
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     2560(AX), Z5
-	VFMADD213PD 2688(AX), Z2, Z5
-	VFMADD213PD 2816(AX), Z2, Z5
-	VFMADD213PD 2944(AX), Z2, Z5
-	VFMADD213PD 3072(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_even32<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z1, Z4
+	VMOVAPD     Z4, Z1
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
 	VMOVUPS     Y0, (CX)
@@ -20214,6 +20227,14 @@ sogexp_done:
 	VCVTPS2PD  Y1, Z1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z2
+	VPERMPS   Z0, Z2, Z0
+	VCVTPS2PD Y0, Z0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z1, Z0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), Z1, Z2
 	VPCMPGTQ 1920(AX), Z2, K2
@@ -20221,32 +20242,25 @@ sogexp_done:
 	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
+	VPSRLQ   $0x34, Z1, Z1
+	VPSUBQ   Z3, Z1, Z1
+	VORPD    2176(AX), Z1, Z1
+	VSUBPD   2304(AX), Z1, Z1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      2432(AX), Z2, Z3
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     2560(AX), Z5
-	VFMADD213PD 2688(AX), Z2, Z5
-	VFMADD213PD 2816(AX), Z2, Z5
-	VFMADD213PD 2944(AX), Z2, Z5
-	VFMADD213PD 3072(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_even32<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z1, Z4
+	VMOVAPD     Z4, Z1
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
 	VMOVSS      X0, (CX)
@@ -21272,6 +21286,14 @@ ggexp_done:
 	VADDPD     Z3, Z1, Z1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z2
+	VPERMPS   Z0, Z2, Z0
+	VCVTPS2PD Y0, Z0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z1, Z0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), Z1, Z2
 	VPCMPGTQ 1920(AX), Z2, K2
@@ -21279,32 +21301,25 @@ ggexp_done:
 	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
+	VPSRLQ   $0x34, Z1, Z1
+	VPSUBQ   Z3, Z1, Z1
+	VORPD    2176(AX), Z1, Z1
+	VSUBPD   2304(AX), Z1, Z1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      2432(AX), Z2, Z3
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     2560(AX), Z5
-	VFMADD213PD 2688(AX), Z2, Z5
-	VFMADD213PD 2816(AX), Z2, Z5
-	VFMADD213PD 2944(AX), Z2, Z5
-	VFMADD213PD 3072(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_even32<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z1, Z4
+	VMOVAPD     Z4, Z1
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
 	VMOVUPS     Y0, (CX)
@@ -21547,6 +21562,14 @@ ogexp_done:
 	VADDPD     Z2, Z1, Z1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU32 xent_even32<>+0(SB), Z2
+	VPERMPS   Z0, Z2, Z0
+	VCVTPS2PD Y0, Z0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Z2, Z2, Z2
+	VFMADD231PD Z2, Z1, Z0
+
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), Z1, Z2
 	VPCMPGTQ 1920(AX), Z2, K2
@@ -21554,32 +21577,25 @@ ogexp_done:
 	VPADDQ   2048(AX), Z3, Z4
 	VPSLLQ   $0x34, Z4, Z4
 	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
+	VPSRLQ   $0x34, Z1, Z1
+	VPSUBQ   Z3, Z1, Z1
+	VORPD    2176(AX), Z1, Z1
+	VSUBPD   2304(AX), Z1, Z1
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      2432(AX), Z2, Z3
 	VADDPD      2432(AX), Z2, Z2
 	VDIVPD      Z2, Z3, Z3
 	VMULPD      Z3, Z3, Z2
-	VMOVUPD     2560(AX), Z5
-	VFMADD213PD 2688(AX), Z2, Z5
-	VFMADD213PD 2816(AX), Z2, Z5
-	VFMADD213PD 2944(AX), Z2, Z5
-	VFMADD213PD 3072(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
+	VMOVUPD     2688(AX), Z4
+	VFMADD213PD 2816(AX), Z2, Z4
+	VFMADD213PD 2944(AX), Z2, Z4
+	VFMADD213PD 3072(AX), Z2, Z4
+	VMULPD      Z3, Z4, Z4
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_even32<>+0(SB), Z2
-	VPERMPS     Z0, Z2, Z0
-	VCVTPS2PD   Y0, Z0
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD 3328(AX), Z1, Z4
+	VMOVAPD     Z4, Z1
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
 	VMOVSS      X0, (CX)

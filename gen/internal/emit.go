@@ -88,7 +88,17 @@ func HSumPD(v VecVirtual) {
 // series in f up to f^(2*terms-1). terms = 10 gives relative error < 2^-55,
 // terms = 5 < 2^-29. For a scalar, pass its XMM: the other lane is
 // computed too and never faults.
-func LogPD(p *Pool, x VecVirtual, terms int) {
+func LogPD(p *Pool, x VecVirtual, terms int) { logPD(p, x, terms, terms, false) }
+
+// LogPDF32 is LogPD for x below 2^32 whose log is rounded to float32
+// afterwards: k*ln2 is the one product k*ln2hi (ln2lo left out: |k|*2^-32.3
+// off), and a NaN lane gives a finite value: the caller adds x*0 where
+// it is off the log's chain. The pool is asked for the constants of LogPD(x, layout) in LogPD's
+// order, used or not, so that its layout, and the code of every kernel
+// after this one, is what LogPD would have left.
+func LogPDF32(p *Pool, x VecVirtual, terms, layout int) { logPD(p, x, terms, layout, true) }
+
+func logPD(p *Pool, x VecVirtual, terms, layout int, f32 bool) {
 	Comment("log, lane by lane: split x = 2^k * m")
 	mant, big, e, kf := like(x), like(x), like(x), like(x)
 	VANDPD(p.U64("log_mant", 1<<52-1), x, mant)
@@ -117,12 +127,22 @@ func LogPD(p *Pool, x VecVirtual, terms int) {
 	VDIVPD(mant, num, num) // f
 	f2 := like(x)
 	VMULPD(num, num, f2)
+	for j := layout - 1; j >= terms; j-- {
+		p.F64(cname("log_c", j), 2/float64(2*j+1))
+	}
 	s := like(x)
 	VMOVUPD(p.F64(cname("log_c", terms-1), 2/float64(2*terms-1)), s)
 	for j := terms - 2; j >= 0; j-- {
 		VFMADD213PD(p.F64(cname("log_c", j), 2/float64(2*j+1)), f2, s)
 	}
 	VMULPD(num, s, s) // ln m
+	if f32 {
+		Comment("log: k*ln2hi + ln m (a NaN lane is the caller's)")
+		p.F64("log_ln2lo", ln2Lo)
+		VFMADD231PD(p.F64("log_ln2hi", ln2Hi), kf, s)
+		VMOVAPD(s, x)
+		return
+	}
 	Comment("log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN")
 	VFMADD231PD(p.F64("log_ln2lo", ln2Lo), kf, s)
 	VFMADD231PD(p.F64("log_ln2hi", ln2Hi), kf, s)

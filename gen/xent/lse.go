@@ -19,11 +19,12 @@ import (
 // row's fixed costs (the horizontal reductions, the log, the branches)
 // are paid once for the group: the maxima and the sums are reduced by one
 // transposing tree each (groupTree), which leaves row i's value in lane i
-// of one float64 vector, and the logs are one LogPD of that vector. A row
-// left over, or one of a group beside a row left to the caller, runs the
-// same code alone (solo: slot 0 only, its values fed to every input of
-// the trees, which treat each input's lanes alike), so a row's bits do not
-// depend on its neighbours (rows stand alone).
+// of one float64 vector, and the logs are one log of that vector (float32:
+// LogPDF32, see groupFinish). A row left over, or one of a group beside a
+// row left to the caller, runs the same code alone (solo: slot 0 only, its
+// values fed to every input of the trees, which treat each input's lanes
+// alike), so a row's bits do not depend on its neighbours (rows stand
+// alone).
 //
 // Up to this length a float64 row's sum needs no compensation: each lane
 // adds at most groupBytes/vb terms in order, a relative error of at most
@@ -435,11 +436,18 @@ func (r *row) groupFinish(m, sum VecVirtual, dstp Register, k int) {
 	d, isa, p := r.d, r.isa, r.p
 	g := r.groupRows()
 	Comment("max + log(sum) in float64, row i in lane i: one log for the group.")
-	LogPD(p, sum, logTerms(d))
 	var md VecVirtual
 	if d.Size == 4 {
 		md = r.treeF64(m)
+		// The NaN of a NaN entry that VMAXPS passed over reaches the sum:
+		// max + sum*0 keeps it, beside the log's chain rather than at its end.
+		Comment("max + sum*0: a NaN sum stays NaN.")
+		z := isa.Vec()
+		VXORPD(z, z, z)
+		VFMADD231PD(z, sum, md)
+		LogPDF32(p, sum, groupLogTermsF32, logTerms(d))
 	} else {
+		LogPD(p, sum, logTerms(d))
 		md = isa.Vec()
 		VMOVAPD(m, md)
 	}
@@ -467,6 +475,11 @@ func (r *row) groupFinish(m, sum VecVirtual, dstp Register, k int) {
 		VMOVUPS(y.AsX(), Mem{Base: dstp})
 	}
 }
+
+// groupLogTermsF32 is the number of series terms of the float32 groups'
+// log: 2^-25 absolute on ln m (|f| < 0.1716: the first term left out is
+// 2f^9/9), a thirty-second of LogSumExp's bound.
+const groupLogTermsF32 = 4
 
 // treeF64 returns a float32 tree's values (see groupTree) as float64, row
 // i in lane i.
