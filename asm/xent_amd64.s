@@ -3680,7 +3680,7 @@ done:
 
 // func CrossEntropyF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX2(SB), $1080-108
+TEXT ·CrossEntropyF32AVX2(SB), $1384-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -3708,8 +3708,1574 @@ pfnext:
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
 	JE    l_start
-	CMPQ  DI, $0x00000180
-	JA    d_row
+
+	// Rows of 1 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000008
+	JA      d_r1skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	SHLQ    $0x02, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1312(SP)
+
+d_r1groups:
+	CMPQ  SI, $0x04
+	JL    d_r1rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r1bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMASKMOVPS   (DX), Y1, Y3
+	VMOVUPS      pool<>+0(SB), Y4
+	VBLENDVPS    Y1, Y3, Y4, Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y3, Y3
+	VPBROADCASTD 4(BX), Y2
+	VMASKMOVPS   (DX)(R9*1), Y1, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y1, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
+	VPBROADCASTD 8(BX), Y2
+	VMASKMOVPS   (DX)(R9*2), Y1, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y1, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y5, Y5
+	VPBROADCASTD 12(BX), Y2
+	VMASKMOVPS   (R8), Y1, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y1, Y6, Y7, Y6
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y6, Y6
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y2
+	VPERM2F128 $0x31, Y5, Y3, Y7
+	VMAXPS     Y2, Y7, Y7
+	VPERM2F128 $0x20, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y6, Y4, Y8
+	VMAXPS     Y2, Y8, Y8
+	VUNPCKLPD  Y8, Y7, Y2
+	VUNPCKHPD  Y8, Y7, Y7
+	VMAXPS     Y2, Y7, Y7
+	VPERMILPS  $0xb1, Y7, Y2
+	VMAXPS     Y2, Y7, Y7
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Y2
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Y8
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Y9
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*4), R11
+	VBROADCASTSS (R11), Y10
+	VBLENDPS     $0xcc, Y8, Y2, Y2
+	VBLENDPS     $0xcc, Y10, Y9, Y9
+	VBLENDPS     $0xf0, Y9, Y2, Y2
+	VMAXPS       Y2, Y7, Y8
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y8, Y7, Y7
+	VMOVUPS pool<>+3840(SB), Y9
+	VCMPPS  $0x16, Y7, Y9, Y7
+	VPTEST  Y7, Y7
+	JNE     d_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y8, Y7
+	VPCMPEQD pool<>+128(SB), Y7, Y7
+	VPTEST   Y7, Y7
+	JNE      d_r1bail
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y8, Y2, Y7
+	VMOVDQU   xent_even32<>+0(SB), Y9
+	VPERMPS   Y2, Y9, Y2
+	VCVTPS2PD X2, Y2
+	VMOVDQU   xent_even32<>+0(SB), Y9
+	VPERMPS   Y8, Y9, Y9
+	VCVTPS2PD X9, Y9
+	VSUBPD    Y9, Y2, Y2
+	VMOVUPD   Y2, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y2
+	VPERMPS   Y8, Y2, Y2
+	VSUBPS    Y2, Y3, Y3
+	VMOVDQU   pool<>+384(SB), Y2
+	VPERMPS   Y8, Y2, Y2
+	VSUBPS    Y2, Y4, Y4
+	VMOVDQU   pool<>+512(SB), Y2
+	VPERMPS   Y8, Y2, Y2
+	VSUBPS    Y2, Y5, Y5
+	VMOVDQU   pool<>+640(SB), Y2
+	VPERMPS   Y8, Y2, Y2
+	VSUBPS    Y2, Y6, Y6
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y8
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+	VANDPS      Y8, Y7, Y7
+	VMOVDQU     xent_even32<>+0(SB), Y8
+	VPERMPS     Y7, Y8, Y7
+	VCVTPS2PD   X7, Y7
+	VMOVUPD     Y7, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 4 values + 3 + 3 exp temporaries, 5 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y7
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y3, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y3, Y10
+	VFMADD213PS pool<>+1536(SB), Y3, Y10
+	VFMADD213PS pool<>+1664(SB), Y3, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y3
+	VANDPS      Y7, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y7
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y4, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y4, Y10
+	VFMADD213PS pool<>+1536(SB), Y4, Y10
+	VFMADD213PS pool<>+1664(SB), Y4, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y4
+	VANDPS      Y7, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y7
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y5, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y6, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y8
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y8, Y8
+	VMULPS      Y8, Y9, Y6
+	VANDPS      Y7, Y6, Y6
+
+	// O, row i in float64 lane i.
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X3, Y2
+	VADDPD       Y7, Y2, Y2
+	VEXTRACTF128 $0x01, Y4, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X4, Y7
+	VADDPD       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y5, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X5, Y8
+	VADDPD       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y6, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X6, Y9
+	VADDPD       Y10, Y9, Y9
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y8, Y2, Y10
+	VPERM2F128 $0x31, Y8, Y2, Y2
+	VADDPD     Y10, Y2, Y2
+	VPERM2F128 $0x20, Y9, Y7, Y8
+	VPERM2F128 $0x31, Y9, Y7, Y7
+	VADDPD     Y8, Y7, Y7
+	VUNPCKLPD  Y7, Y2, Y8
+	VUNPCKHPD  Y7, Y2, Y2
+	VADDPD     Y8, Y2, Y2
+	VMOVUPD    1320(SP), Y7
+	VMOVUPD    1352(SP), Y8
+	VADDPD     Y2, Y7, Y9
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y10
+	VDIVPD       Y9, Y10, Y10
+	VBROADCASTSS gradScale+104(FP), Y9
+	VCVTPS2PD    X9, Y9
+	VMULPD       Y10, Y9, Y11
+	VCVTPD2PSY   Y11, X11
+	VMULPD       Y10, Y2, Y10
+	VMULPD       Y9, Y10, Y10
+	VXORPD       pool<>+3968(SB), Y10, Y10
+	VCVTPD2PSY   Y10, X9
+	VMOVUPD      X9, 1080(SP)
+	VMOVUPS      X11, 1096(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ         (CX)(R10*1), R8
+	VBROADCASTSS 1096(SP), Y9
+	VMULPS       Y9, Y3, Y3
+	VMASKMOVPS   Y3, Y1, (CX)
+	VBROADCASTSS 1100(SP), Y3
+	VMULPS       Y3, Y4, Y4
+	VMASKMOVPS   Y4, Y1, (CX)(R9*1)
+	VBROADCASTSS 1104(SP), Y3
+	VMULPS       Y3, Y5, Y5
+	VMASKMOVPS   Y5, Y1, (CX)(R9*2)
+	VBROADCASTSS 1108(SP), Y3
+	VMULPS       Y3, Y6, Y6
+	VMASKMOVPS   Y6, Y1, (R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVL    1080(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVL    1084(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVL    1088(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVL    1092(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	CMPQ    1312(SP), $0x00
+	JE      d_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y3
+	VMOVUPD 1184(SP), Y4
+	VMOVUPD 1248(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y6, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+2560(SB), Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y6, Y12
+	VMOVAPD     Y12, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y9
+	VADDPD      Y4, Y9, Y9
+	VDIVPD      Y9, Y4, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+4096(SB), Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y5, Y6, Y5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y6
+	VMULPD     pool<>+4736(SB), Y3, Y9
+	VCMPPD     $0x12, Y3, Y6, Y3
+	VCMPPD     $0x12, Y9, Y4, Y4
+	VANDPD     Y4, Y3, Y3
+	VBLENDVPD  Y3, Y11, Y5, Y5
+	VCVTPD2PSY Y5, X3
+	VMOVUPS    X3, -16(AX)
+
+d_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Y7, 1120(SP)
+	VMOVUPD Y2, 1184(SP)
+	VMOVUPD Y8, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r1groups
+
+d_r1bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  d_r1flush
+
+d_r1rest:
+	MOVQ SI, 1112(SP)
+
+d_r1flush:
+	CMPQ 1312(SP), $0x00
+	JE   d_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y2
+	VMOVUPD 1184(SP), Y3
+	VMOVUPD 1248(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+2560(SB), Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+4096(SB), Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y5
+	VMULPD     pool<>+4736(SB), Y2, Y6
+	VCMPPD     $0x12, Y2, Y5, Y2
+	VCMPPD     $0x12, Y6, Y3, Y3
+	VANDPD     Y3, Y2, Y2
+	VBLENDVPD  Y2, Y8, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+d_r1solo:
+	CMPQ  1112(SP), $0x00
+	JNE   d_r1one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r1groups
+
+d_r1one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r1oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMASKMOVPS   (DX), Y1, Y3
+	VMOVUPS      pool<>+0(SB), Y4
+	VBLENDVPS    Y1, Y3, Y4, Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y3, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y2
+	VPERM2F128 $0x31, Y3, Y3, Y4
+	VMAXPS     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y3, Y3, Y2
+	VPERM2F128 $0x31, Y3, Y3, Y5
+	VMAXPS     Y2, Y5, Y5
+	VUNPCKLPD  Y5, Y4, Y2
+	VUNPCKHPD  Y5, Y4, Y4
+	VMAXPS     Y2, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y2
+	VMAXPS     Y2, Y4, Y4
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSS (DX)(R8*4), Y2
+	VMAXPS       Y2, Y4, Y5
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y5, Y4, Y4
+	VMOVUPS pool<>+3840(SB), Y6
+	VCMPPS  $0x16, Y4, Y6, Y4
+	VPTEST  Y4, Y4
+	JNE     d_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y5, Y4
+	VPCMPEQD pool<>+128(SB), Y4, Y4
+	VPTEST   Y4, Y4
+	JNE      d_r1ospecial
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y5, Y2, Y4
+	VMOVDQU   xent_even32<>+0(SB), Y6
+	VPERMPS   Y2, Y6, Y2
+	VCVTPS2PD X2, Y2
+	VMOVDQU   xent_even32<>+0(SB), Y6
+	VPERMPS   Y5, Y6, Y6
+	VCVTPS2PD X6, Y6
+	VSUBPD    Y6, Y2, Y2
+	VMOVUPD   Y2, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y2
+	VPERMPS   Y5, Y2, Y2
+	VSUBPS    Y2, Y3, Y3
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y4, Y5, Y4
+	VCVTPS2PD   X4, Y4
+	VMOVUPD     Y4, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 1 values + 3 + 3 exp temporaries, 8 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y3, Y6
+	VFMADD213PS pool<>+1536(SB), Y3, Y6
+	VFMADD213PS pool<>+1664(SB), Y3, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD      $0x14, Y2, Y2
+	VPADDD      Y2, Y5, Y5
+	VMULPS      Y5, Y6, Y3
+	VANDPS      Y4, Y3, Y3
+
+	// O, row i in float64 lane i.
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y2
+	VADDPD       Y4, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y5
+	VADDPD     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y4, Y2, Y2
+	VUNPCKLPD  Y2, Y5, Y4
+	VUNPCKHPD  Y2, Y5, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    1320(SP), Y4
+	VMOVUPD    1352(SP), Y5
+	VADDPD     Y2, Y4, Y6
+	VMOVAPD    Y6, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+2560(SB), Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y2, Y8, Y8
+	VDIVPD      Y8, Y2, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+4096(SB), Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y5, Y7, Y5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y7
+	VMULPD     pool<>+4736(SB), Y4, Y8
+	VCMPPD     $0x12, Y4, Y7, Y4
+	VCMPPD     $0x12, Y8, Y2, Y7
+	VANDPD     Y7, Y4, Y4
+	VBLENDVPD  Y4, Y10, Y5, Y5
+	VCVTPD2PSY Y5, X4
+	VMOVSS     X4, (AX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y4
+	VDIVPD       Y6, Y4, Y4
+	VBROADCASTSS gradScale+104(FP), Y5
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y4, Y5, Y6
+	VCVTPD2PSY   Y6, X6
+	VMULPD       Y4, Y2, Y2
+	VMULPD       Y5, Y2, Y2
+	VXORPD       pool<>+3968(SB), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VMOVUPD      X2, 1080(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X6, Y2
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, (CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVL    1080(SP), R12
+	MOVL    R12, (R8)(R11*4)
+
+d_r1onext:
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  d_r1solo
+
+d_r1oignored:
+	MOVL   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r1ozero_loop:
+	CMPQ    R8, $0x00000020
+	JL      d_r1ozero_one
+	VMOVUPS Y2, (R11)
+	VMOVUPS Y2, 32(R11)
+	VMOVUPS Y2, 64(R11)
+	VMOVUPS Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R8
+	JMP     d_r1ozero_loop
+
+d_r1ozero_one:
+	CMPQ    R8, $0x00000008
+	JL      d_r1ozero_tail
+	VMOVUPS Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R8
+	JMP     d_r1ozero_one
+
+d_r1ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r1ozero_done
+	VMASKMOVPS Y2, Y0, (R11)
+
+d_r1ozero_done:
+	JMP d_r1onext
+
+d_r1ospecial:
+	VMOVSS pool<>+3456(SB), X2
+	VMOVSS X2, (AX)
+	JMP    d_r1onext
+
+d_r1skip:
+	// Rows of 2 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000010
+	JA      d_r2skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000008, R8
+	SHLQ    $0x02, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1312(SP)
+
+d_r2groups:
+	CMPQ  SI, $0x04
+	JL    d_r2rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r2bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMOVUPS      (DX), Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
+	VMASKMOVPS   32(DX), Y1, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y1, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
+	VMAXPS       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y5
+	VMOVUPS      (DX)(R9*1), Y6
+	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMASKMOVPS   32(DX)(R9*1), Y1, Y7
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y1, Y7, Y8, Y7
+	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
+	VMAXPS       Y7, Y6, Y5
+	VPBROADCASTD 8(BX), Y8
+	VMOVUPS      (DX)(R9*2), Y9
+	VPCMPEQD     xres2_cols0<>+0(SB), Y8, Y10
+	VBLENDVPS    Y10, pool<>+0(SB), Y9, Y9
+	VMASKMOVPS   32(DX)(R9*2), Y1, Y10
+	VMOVUPS      pool<>+0(SB), Y11
+	VBLENDVPS    Y1, Y10, Y11, Y10
+	VPCMPEQD     xres2_cols1<>+0(SB), Y8, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y10, Y10
+	VMAXPS       Y10, Y9, Y8
+	VPBROADCASTD 12(BX), Y11
+	VMOVUPS      (R8), Y12
+	VPCMPEQD     xres2_cols0<>+0(SB), Y11, Y13
+	VBLENDVPS    Y13, pool<>+0(SB), Y12, Y12
+	VMASKMOVPS   32(R8), Y1, Y13
+	VMOVUPS      pool<>+0(SB), Y14
+	VBLENDVPS    Y1, Y13, Y14, Y13
+	VPCMPEQD     xres2_cols1<>+0(SB), Y11, Y11
+	VBLENDVPS    Y11, pool<>+0(SB), Y13, Y13
+	VMAXPS       Y13, Y12, Y11
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y8, Y2, Y14
+	VPERM2F128 $0x31, Y8, Y2, Y2
+	VMAXPS     Y14, Y2, Y2
+	VPERM2F128 $0x20, Y11, Y5, Y8
+	VPERM2F128 $0x31, Y11, Y5, Y5
+	VMAXPS     Y8, Y5, Y5
+	VUNPCKLPD  Y5, Y2, Y8
+	VUNPCKHPD  Y5, Y2, Y2
+	VMAXPS     Y8, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y5
+	VMAXPS     Y5, Y2, Y2
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Y5
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Y8
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Y11
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*4), R11
+	VBROADCASTSS (R11), Y14
+	VBLENDPS     $0xcc, Y8, Y5, Y5
+	VBLENDPS     $0xcc, Y14, Y11, Y11
+	VBLENDPS     $0xf0, Y11, Y5, Y5
+	VMAXPS       Y5, Y2, Y8
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y8, Y2, Y2
+	VMOVUPS pool<>+3840(SB), Y11
+	VCMPPS  $0x16, Y2, Y11, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y8, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r2bail
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y8, Y5, Y2
+	VMOVDQU   xent_even32<>+0(SB), Y11
+	VPERMPS   Y5, Y11, Y5
+	VCVTPS2PD X5, Y5
+	VMOVDQU   xent_even32<>+0(SB), Y11
+	VPERMPS   Y8, Y11, Y11
+	VCVTPS2PD X11, Y11
+	VSUBPD    Y11, Y5, Y5
+	VMOVUPD   Y5, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y5
+	VPERMPS   Y8, Y5, Y5
+	VSUBPS    Y5, Y3, Y3
+	VSUBPS    Y5, Y4, Y4
+	VMOVDQU   pool<>+384(SB), Y5
+	VPERMPS   Y8, Y5, Y5
+	VSUBPS    Y5, Y6, Y6
+	VSUBPS    Y5, Y7, Y7
+	VMOVDQU   pool<>+512(SB), Y5
+	VPERMPS   Y8, Y5, Y5
+	VSUBPS    Y5, Y9, Y9
+	VSUBPS    Y5, Y10, Y10
+	VMOVDQU   pool<>+640(SB), Y5
+	VPERMPS   Y8, Y5, Y5
+	VSUBPS    Y5, Y12, Y12
+	VSUBPS    Y5, Y13, Y13
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y2, Y8
+	VMAXPS      Y2, Y5, Y2
+	VMOVUPS     pool<>+896(SB), Y11
+	VFMADD231PS pool<>+1024(SB), Y2, Y11
+	VSUBPS      pool<>+896(SB), Y11, Y14
+	VFMADD231PS pool<>+1152(SB), Y14, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y15
+	VFMADD213PS pool<>+1408(SB), Y2, Y15
+	VFMADD213PS pool<>+1536(SB), Y2, Y15
+	VFMADD213PS pool<>+1664(SB), Y2, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y14
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y14, Y14
+	VMULPS      Y14, Y15, Y2
+	VANDPS      Y8, Y2, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y8
+	VPERMPS     Y2, Y8, Y2
+	VCVTPS2PD   X2, Y2
+	VMOVUPD     Y2, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 8 values + 3 + 3 exp temporaries, 1 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y3, Y2
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y3, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y3, Y14
+	VFMADD213PS pool<>+1536(SB), Y3, Y14
+	VFMADD213PS pool<>+1664(SB), Y3, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y11
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y11, Y11
+	VMULPS      Y11, Y14, Y3
+	VANDPS      Y2, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y4, Y2
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y4, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y4, Y14
+	VFMADD213PS pool<>+1536(SB), Y4, Y14
+	VFMADD213PS pool<>+1664(SB), Y4, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y11
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y11, Y11
+	VMULPS      Y11, Y14, Y4
+	VANDPS      Y2, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y6, Y2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y6, Y14
+	VFMADD213PS pool<>+1536(SB), Y6, Y14
+	VFMADD213PS pool<>+1664(SB), Y6, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y11
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y11, Y11
+	VMULPS      Y11, Y14, Y6
+	VANDPS      Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y7, Y2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y7, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y11
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y11, Y11
+	VMULPS      Y11, Y14, Y7
+	VANDPS      Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y9, Y2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y9, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y14
+	VFMADD213PS pool<>+1664(SB), Y9, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y11
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y11, Y11
+	VMULPS      Y11, Y14, Y9
+	VANDPS      Y2, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y10, Y2
+	VMAXPS      Y10, Y5, Y10
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y10, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y10, Y14
+	VFMADD213PS pool<>+1536(SB), Y10, Y14
+	VFMADD213PS pool<>+1664(SB), Y10, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y11
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y11, Y11
+	VMULPS      Y11, Y14, Y10
+	VANDPS      Y2, Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y12, Y2
+	VMAXPS      Y12, Y5, Y12
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y12, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y12, Y14
+	VFMADD213PS pool<>+1536(SB), Y12, Y14
+	VFMADD213PS pool<>+1664(SB), Y12, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y11
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y11, Y11
+	VMULPS      Y11, Y14, Y12
+	VANDPS      Y2, Y12, Y12
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y13, Y2
+	VMAXPS      Y13, Y5, Y13
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y13, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y13
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y13, Y11
+	VFMADD213PS pool<>+1536(SB), Y13, Y11
+	VFMADD213PS pool<>+1664(SB), Y13, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y8
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y8, Y8
+	VMULPS      Y8, Y11, Y13
+	VANDPS      Y2, Y13, Y13
+
+	// O, row i in float64 lane i.
+	VADDPS       Y4, Y3, Y2
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPS       Y7, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y8, Y5, Y5
+	VADDPS       Y10, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y11, Y8, Y8
+	VADDPS       Y13, Y12, Y11
+	VEXTRACTF128 $0x01, Y11, X14
+	VCVTPS2PD    X14, Y14
+	VCVTPS2PD    X11, Y11
+	VADDPD       Y14, Y11, Y11
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y8, Y2, Y14
+	VPERM2F128 $0x31, Y8, Y2, Y2
+	VADDPD     Y14, Y2, Y2
+	VPERM2F128 $0x20, Y11, Y5, Y8
+	VPERM2F128 $0x31, Y11, Y5, Y5
+	VADDPD     Y8, Y5, Y5
+	VUNPCKLPD  Y5, Y2, Y8
+	VUNPCKHPD  Y5, Y2, Y2
+	VADDPD     Y8, Y2, Y2
+	VMOVUPD    1320(SP), Y5
+	VMOVUPD    1352(SP), Y8
+	VADDPD     Y2, Y5, Y11
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y14
+	VDIVPD       Y11, Y14, Y14
+	VBROADCASTSS gradScale+104(FP), Y11
+	VCVTPS2PD    X11, Y11
+	VMULPD       Y14, Y11, Y15
+	VCVTPD2PSY   Y15, X15
+	VMULPD       Y14, Y2, Y14
+	VMULPD       Y11, Y14, Y14
+	VXORPD       pool<>+3968(SB), Y14, Y14
+	VCVTPD2PSY   Y14, X11
+	VMOVUPD      X11, 1080(SP)
+	VMOVUPS      X15, 1096(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ         (CX)(R10*1), R8
+	VBROADCASTSS 1096(SP), Y11
+	VMULPS       Y11, Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMULPS       Y11, Y4, Y4
+	VMASKMOVPS   Y4, Y1, 32(CX)
+	VBROADCASTSS 1100(SP), Y3
+	VMULPS       Y3, Y6, Y6
+	VMOVUPS      Y6, (CX)(R9*1)
+	VMULPS       Y3, Y7, Y7
+	VMASKMOVPS   Y7, Y1, 32(CX)(R9*1)
+	VBROADCASTSS 1104(SP), Y3
+	VMULPS       Y3, Y9, Y9
+	VMOVUPS      Y9, (CX)(R9*2)
+	VMULPS       Y3, Y10, Y10
+	VMASKMOVPS   Y10, Y1, 32(CX)(R9*2)
+	VBROADCASTSS 1108(SP), Y3
+	VMULPS       Y3, Y12, Y12
+	VMOVUPS      Y12, (R8)
+	VMULPS       Y3, Y13, Y13
+	VMASKMOVPS   Y13, Y1, 32(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVL    1080(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVL    1084(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVL    1088(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVL    1092(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	CMPQ    1312(SP), $0x00
+	JE      d_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y3
+	VMOVUPD 1184(SP), Y4
+	VMOVUPD 1248(SP), Y6
+	VADDPD  Y4, Y3, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y7, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+2560(SB), Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y7, Y12
+	VMOVAPD     Y12, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y9
+	VADDPD      Y4, Y9, Y9
+	VDIVPD      Y9, Y4, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+4096(SB), Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y7
+	VMULPD     pool<>+4736(SB), Y3, Y9
+	VCMPPD     $0x12, Y3, Y7, Y3
+	VCMPPD     $0x12, Y9, Y4, Y4
+	VANDPD     Y4, Y3, Y3
+	VBLENDVPD  Y3, Y11, Y6, Y6
+	VCVTPD2PSY Y6, X3
+	VMOVUPS    X3, -16(AX)
+
+d_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Y5, 1120(SP)
+	VMOVUPD Y2, 1184(SP)
+	VMOVUPD Y8, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r2groups
+
+d_r2bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  d_r2flush
+
+d_r2rest:
+	MOVQ SI, 1112(SP)
+
+d_r2flush:
+	CMPQ 1312(SP), $0x00
+	JE   d_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y2
+	VMOVUPD 1184(SP), Y3
+	VMOVUPD 1248(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+2560(SB), Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+4096(SB), Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y5
+	VMULPD     pool<>+4736(SB), Y2, Y6
+	VCMPPD     $0x12, Y2, Y5, Y2
+	VCMPPD     $0x12, Y6, Y3, Y3
+	VANDPD     Y3, Y2, Y2
+	VBLENDVPD  Y2, Y8, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+d_r2solo:
+	CMPQ  1112(SP), $0x00
+	JNE   d_r2one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r2groups
+
+d_r2one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r2oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMOVUPS      (DX), Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
+	VMASKMOVPS   32(DX), Y1, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y1, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
+	VMAXPS       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y6
+	VMAXPS     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y6, Y5
+	VUNPCKHPD  Y2, Y6, Y2
+	VMAXPS     Y5, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y5
+	VMAXPS     Y5, Y2, Y2
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSS (DX)(R8*4), Y5
+	VMAXPS       Y5, Y2, Y6
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y6, Y2, Y2
+	VMOVUPS pool<>+3840(SB), Y7
+	VCMPPS  $0x16, Y2, Y7, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y6, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r2ospecial
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y6, Y5, Y2
+	VMOVDQU   xent_even32<>+0(SB), Y7
+	VPERMPS   Y5, Y7, Y5
+	VCVTPS2PD X5, Y5
+	VMOVDQU   xent_even32<>+0(SB), Y7
+	VPERMPS   Y6, Y7, Y7
+	VCVTPS2PD X7, Y7
+	VSUBPD    Y7, Y5, Y5
+	VMOVUPD   Y5, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y5
+	VPERMPS   Y6, Y5, Y5
+	VSUBPS    Y5, Y3, Y3
+	VSUBPS    Y5, Y4, Y4
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y2, Y6
+	VMAXPS      Y2, Y5, Y2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y2, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y2, Y9
+	VFMADD213PS pool<>+1536(SB), Y2, Y9
+	VFMADD213PS pool<>+1664(SB), Y2, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y2
+	VANDPS      Y6, Y2, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y2, Y6, Y2
+	VCVTPS2PD   X2, Y2
+	VMOVUPD     Y2, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 2 values + 3 + 3 exp temporaries, 7 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y3, Y2
+	VMAXPS      Y3, Y5, Y3
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y3, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y3, Y8
+	VFMADD213PS pool<>+1536(SB), Y3, Y8
+	VFMADD213PS pool<>+1664(SB), Y3, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y3
+	VANDPS      Y2, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y5, Y4, Y2
+	VMAXPS      Y4, Y5, Y4
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y4, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y4, Y7
+	VFMADD213PS pool<>+1536(SB), Y4, Y7
+	VFMADD213PS pool<>+1664(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
+	VANDPS      Y2, Y4, Y4
+
+	// O, row i in float64 lane i.
+	VADDPS       Y4, Y3, Y2
+	VEXTRACTF128 $0x01, Y2, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y5, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y6
+	VADDPD     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y6, Y5
+	VUNPCKHPD  Y2, Y6, Y2
+	VADDPD     Y5, Y2, Y2
+	VMOVUPD    1320(SP), Y5
+	VMOVUPD    1352(SP), Y6
+	VADDPD     Y2, Y5, Y7
+	VMOVAPD    Y7, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+2560(SB), Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y2, Y9, Y9
+	VDIVPD      Y9, Y2, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+4096(SB), Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y8, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y8
+	VMULPD     pool<>+4736(SB), Y5, Y9
+	VCMPPD     $0x12, Y5, Y8, Y5
+	VCMPPD     $0x12, Y9, Y2, Y8
+	VANDPD     Y8, Y5, Y5
+	VBLENDVPD  Y5, Y11, Y6, Y6
+	VCVTPD2PSY Y6, X5
+	VMOVSS     X5, (AX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y7, Y5, Y5
+	VBROADCASTSS gradScale+104(FP), Y6
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y5, Y6, Y7
+	VCVTPD2PSY   Y7, X7
+	VMULPD       Y5, Y2, Y2
+	VMULPD       Y6, Y2, Y2
+	VXORPD       pool<>+3968(SB), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VMOVUPD      X2, 1080(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X7, Y2
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMULPS       Y2, Y4, Y4
+	VMASKMOVPS   Y4, Y1, 32(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVL    1080(SP), R12
+	MOVL    R12, (R8)(R11*4)
+
+d_r2onext:
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  d_r2solo
+
+d_r2oignored:
+	MOVL   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r2ozero_loop:
+	CMPQ    R8, $0x00000020
+	JL      d_r2ozero_one
+	VMOVUPS Y2, (R11)
+	VMOVUPS Y2, 32(R11)
+	VMOVUPS Y2, 64(R11)
+	VMOVUPS Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R8
+	JMP     d_r2ozero_loop
+
+d_r2ozero_one:
+	CMPQ    R8, $0x00000008
+	JL      d_r2ozero_tail
+	VMOVUPS Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R8
+	JMP     d_r2ozero_one
+
+d_r2ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r2ozero_done
+	VMASKMOVPS Y2, Y0, (R11)
+
+d_r2ozero_done:
+	JMP d_r2onext
+
+d_r2ospecial:
+	VMOVSS pool<>+3456(SB), X2
+	VMOVSS X2, (AX)
+	JMP    d_r2onext
+
+d_r2skip:
+	CMPQ DI, $0x00000180
+	JA   d_row
 
 	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
 	CMPQ DI, $0x00000020
@@ -3750,7 +5316,7 @@ d_nquads:
 	VMOVUPS pool<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
 	VMOVDQU laneidx32_8<>+0(SB), Y7
-	VPADDD  pool<>+3840(SB), Y7, Y7
+	VPADDD  pool<>+4864(SB), Y7, Y7
 
 d_nqxmax_loop:
 	CMPQ      R8, $0x00000010
@@ -3787,8 +5353,8 @@ d_nqxmax_loop:
 	VPCMPEQD  920(SP), Y7, Y9
 	VBLENDVPS Y9, Y5, Y8, Y8
 	VMAXPS    Y8, Y4, Y4
-	VPADDD    pool<>+3968(SB), Y6, Y6
-	VPADDD    pool<>+3968(SB), Y7, Y7
+	VPADDD    pool<>+4992(SB), Y6, Y6
+	VPADDD    pool<>+4992(SB), Y7, Y7
 	ADDQ      $0x00000040, R9
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R8
@@ -3813,8 +5379,8 @@ d_nqxmax_one:
 	VPCMPEQD  920(SP), Y6, Y9
 	VBLENDVPS Y9, Y5, Y8, Y8
 	VMAXPS    Y8, Y4, Y4
-	VPADDD    pool<>+3840(SB), Y6, Y6
-	VPADDD    pool<>+3840(SB), Y7, Y7
+	VPADDD    pool<>+4864(SB), Y6, Y6
+	VPADDD    pool<>+4864(SB), Y7, Y7
 	ADDQ      $0x00000020, R9
 	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R8
@@ -3888,7 +5454,7 @@ d_nqxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y3, Y1, Y1
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y1, Y4, Y1
 	VPTEST  Y1, Y1
 	JNZ     d_nbail
@@ -3945,7 +5511,7 @@ d_nqxmax_done:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
-	VPADDD  pool<>+3840(SB), Y6, Y6
+	VPADDD  pool<>+4864(SB), Y6, Y6
 	VMOVUPS pool<>+768(SB), Y7
 
 d_nqxgexp_loop:
@@ -4167,8 +5733,8 @@ d_nqxgexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3968(SB), Y5, Y5
-	VPADDD       pool<>+3968(SB), Y6, Y6
+	VPADDD       pool<>+4992(SB), Y5, Y5
+	VPADDD       pool<>+4992(SB), Y6, Y6
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
@@ -4295,8 +5861,8 @@ d_nqxgexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3840(SB), Y5, Y5
-	VPADDD       pool<>+3840(SB), Y6, Y6
+	VPADDD       pool<>+4864(SB), Y5, Y5
+	VPADDD       pool<>+4864(SB), Y6, Y6
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
@@ -4503,10 +6069,10 @@ d_nqxgexp_done:
 	VADDPD      Y3, Y5, Y5
 	VDIVPD      Y5, Y3, Y5
 	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+4224(SB), Y7
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
 	VFMADD213PD pool<>+4352(SB), Y6, Y7
 	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VFMADD213PD pool<>+4608(SB), Y6, Y7
 	VMULPD      Y6, Y7, Y7
 	VADDPD      Y5, Y5, Y5
 	VFMADD213PD Y5, Y5, Y7
@@ -4518,8 +6084,8 @@ d_nqxgexp_done:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y5
-	VMULPD    pool<>+4864(SB), Y1, Y6
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y1, Y6
 	VCMPPD    $0x12, Y1, Y5, Y1
 	VCMPPD    $0x12, Y6, Y3, Y5
 	VANDPD    Y5, Y1, Y1
@@ -4528,7 +6094,7 @@ d_nqxgexp_done:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VBLENDVPD  Y1, pool<>+5120(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVUPS    X1, (R8)
 
@@ -4541,7 +6107,7 @@ d_nqxgexp_done:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+5120(SB), Y1, Y1
+	VXORPD       pool<>+3968(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -4713,10 +6279,10 @@ d_nflush:
 	VADDPD      Y3, Y5, Y5
 	VDIVPD      Y5, Y3, Y5
 	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+4224(SB), Y7
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
 	VFMADD213PD pool<>+4352(SB), Y6, Y7
 	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VFMADD213PD pool<>+4608(SB), Y6, Y7
 	VMULPD      Y6, Y7, Y7
 	VADDPD      Y5, Y5, Y5
 	VFMADD213PD Y5, Y5, Y7
@@ -4728,8 +6294,8 @@ d_nflush:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y5
-	VMULPD    pool<>+4864(SB), Y1, Y6
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y1, Y6
 	VCMPPD    $0x12, Y1, Y5, Y1
 	VCMPPD    $0x12, Y6, Y3, Y5
 	VANDPD    Y5, Y1, Y1
@@ -4738,7 +6304,7 @@ d_nflush:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VBLENDVPD  Y1, pool<>+5120(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVUPS    X1, (R9)
 
@@ -4751,7 +6317,7 @@ d_nflush:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+5120(SB), Y1, Y1
+	VXORPD       pool<>+3968(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -4861,7 +6427,7 @@ d_none:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
 	VMOVDQU laneidx32_8<>+0(SB), Y4
-	VPADDD  pool<>+3840(SB), Y4, Y4
+	VPADDD  pool<>+4864(SB), Y4, Y4
 
 d_noxmax_loop:
 	CMPQ      R9, $0x00000010
@@ -4874,8 +6440,8 @@ d_noxmax_loop:
 	VPCMPEQD  824(SP), Y4, Y6
 	VBLENDVPS Y6, Y2, Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPADDD    pool<>+3968(SB), Y3, Y3
-	VPADDD    pool<>+3968(SB), Y4, Y4
+	VPADDD    pool<>+4992(SB), Y3, Y3
+	VPADDD    pool<>+4992(SB), Y4, Y4
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_noxmax_loop
@@ -4887,8 +6453,8 @@ d_noxmax_one:
 	VPCMPEQD  824(SP), Y3, Y6
 	VBLENDVPS Y6, Y2, Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPADDD    pool<>+3840(SB), Y3, Y3
-	VPADDD    pool<>+3840(SB), Y4, Y4
+	VPADDD    pool<>+4864(SB), Y3, Y3
+	VPADDD    pool<>+4864(SB), Y4, Y4
 	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_noxmax_one
@@ -4930,7 +6496,7 @@ d_noxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y3, Y1, Y1
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y1, Y4, Y1
 	VPTEST  Y1, Y1
 	JNZ     d_nospecial
@@ -4977,7 +6543,7 @@ d_noxmax_done:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
-	VPADDD  pool<>+3840(SB), Y3, Y3
+	VPADDD  pool<>+4864(SB), Y3, Y3
 	VMOVUPS pool<>+768(SB), Y4
 
 d_noxgexp_loop:
@@ -5037,8 +6603,8 @@ d_noxgexp_loop:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3968(SB), Y2, Y2
-	VPADDD       pool<>+3968(SB), Y3, Y3
+	VPADDD       pool<>+4992(SB), Y2, Y2
+	VPADDD       pool<>+4992(SB), Y3, Y3
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000010, R9
@@ -5076,8 +6642,8 @@ d_noxgexp_one:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3840(SB), Y2, Y2
-	VPADDD       pool<>+3840(SB), Y3, Y3
+	VPADDD       pool<>+4864(SB), Y2, Y2
+	VPADDD       pool<>+4864(SB), Y3, Y3
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
 	SUBQ         $0x00000008, R9
@@ -5177,10 +6743,10 @@ d_noxgexp_done:
 	VADDPD      Y3, Y5, Y5
 	VDIVPD      Y5, Y3, Y5
 	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+4224(SB), Y7
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
 	VFMADD213PD pool<>+4352(SB), Y6, Y7
 	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VFMADD213PD pool<>+4608(SB), Y6, Y7
 	VMULPD      Y6, Y7, Y7
 	VADDPD      Y5, Y5, Y5
 	VFMADD213PD Y5, Y5, Y7
@@ -5192,8 +6758,8 @@ d_noxgexp_done:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y5
-	VMULPD    pool<>+4864(SB), Y1, Y6
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y1, Y6
 	VCMPPD    $0x12, Y1, Y5, Y1
 	VCMPPD    $0x12, Y6, Y3, Y5
 	VANDPD    Y5, Y1, Y1
@@ -5202,7 +6768,7 @@ d_noxgexp_done:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VBLENDVPD  Y1, pool<>+5120(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVSS     X1, (AX)
 
@@ -5215,7 +6781,7 @@ d_noxgexp_done:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+5120(SB), Y1, Y1
+	VXORPD       pool<>+3968(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -5508,7 +7074,7 @@ d_wqxmax_done:
 	VMOVUPS pool<>+0(SB), Y9
 	VMOVDQU laneidx32_8<>+0(SB), Y10
 	VMOVDQU laneidx32_8<>+0(SB), Y11
-	VPADDD  pool<>+3840(SB), Y11, Y11
+	VPADDD  pool<>+4864(SB), Y11, Y11
 
 d_wqxoth_loop:
 	CMPQ      R9, $0x00000010
@@ -5545,8 +7111,8 @@ d_wqxoth_loop:
 	VPCMPEQD  920(SP), Y11, Y13
 	VBLENDVPS Y13, Y9, Y12, Y12
 	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3968(SB), Y10, Y10
-	VPADDD    pool<>+3968(SB), Y11, Y11
+	VPADDD    pool<>+4992(SB), Y10, Y10
+	VPADDD    pool<>+4992(SB), Y11, Y11
 	ADDQ      $0x00000040, R10
 	ADDQ      $0x00000040, R11
 	SUBQ      $0x00000010, R9
@@ -5571,8 +7137,8 @@ d_wqxoth_one:
 	VPCMPEQD  920(SP), Y10, Y13
 	VBLENDVPS Y13, Y9, Y12, Y12
 	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3840(SB), Y10, Y10
-	VPADDD    pool<>+3840(SB), Y11, Y11
+	VPADDD    pool<>+4864(SB), Y10, Y10
+	VPADDD    pool<>+4864(SB), Y11, Y11
 	ADDQ      $0x00000020, R10
 	ADDQ      $0x00000020, R11
 	SUBQ      $0x00000008, R9
@@ -5623,7 +7189,7 @@ d_wqxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y1, Y2, Y2
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
 	VPTEST  Y2, Y2
 	JNZ     d_wbail
@@ -5687,7 +7253,7 @@ d_wqxmok:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
-	VPADDD  pool<>+3840(SB), Y6, Y6
+	VPADDD  pool<>+4864(SB), Y6, Y6
 	VMOVUPS pool<>+768(SB), Y7
 
 d_wqxfexp_loop:
@@ -5885,8 +7451,8 @@ d_wqxfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3968(SB), Y5, Y5
-	VPADDD       pool<>+3968(SB), Y6, Y6
+	VPADDD       pool<>+4992(SB), Y5, Y5
+	VPADDD       pool<>+4992(SB), Y6, Y6
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
@@ -6001,8 +7567,8 @@ d_wqxfexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3840(SB), Y5, Y5
-	VPADDD       pool<>+3840(SB), Y6, Y6
+	VPADDD       pool<>+4864(SB), Y5, Y5
+	VPADDD       pool<>+4864(SB), Y6, Y6
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
@@ -6155,7 +7721,7 @@ d_wqxguard:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
-	VPADDD  pool<>+3840(SB), Y6, Y6
+	VPADDD  pool<>+4864(SB), Y6, Y6
 	VMOVUPS pool<>+768(SB), Y7
 
 d_wqxgexp_loop:
@@ -6377,8 +7943,8 @@ d_wqxgexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3968(SB), Y5, Y5
-	VPADDD       pool<>+3968(SB), Y6, Y6
+	VPADDD       pool<>+4992(SB), Y5, Y5
+	VPADDD       pool<>+4992(SB), Y6, Y6
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
@@ -6505,8 +8071,8 @@ d_wqxgexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3840(SB), Y5, Y5
-	VPADDD       pool<>+3840(SB), Y6, Y6
+	VPADDD       pool<>+4864(SB), Y5, Y5
+	VPADDD       pool<>+4864(SB), Y6, Y6
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
@@ -6714,10 +8280,10 @@ d_wqxexpdone:
 	VADDPD      Y3, Y5, Y5
 	VDIVPD      Y5, Y3, Y5
 	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+4224(SB), Y7
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
 	VFMADD213PD pool<>+4352(SB), Y6, Y7
 	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VFMADD213PD pool<>+4608(SB), Y6, Y7
 	VMULPD      Y6, Y7, Y7
 	VADDPD      Y5, Y5, Y5
 	VFMADD213PD Y5, Y5, Y7
@@ -6729,8 +8295,8 @@ d_wqxexpdone:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y5
-	VMULPD    pool<>+4864(SB), Y1, Y6
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y1, Y6
 	VCMPPD    $0x12, Y1, Y5, Y1
 	VCMPPD    $0x12, Y6, Y3, Y5
 	VANDPD    Y5, Y1, Y1
@@ -6739,7 +8305,7 @@ d_wqxexpdone:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VBLENDVPD  Y1, pool<>+5120(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVUPS    X1, (R8)
 
@@ -6752,7 +8318,7 @@ d_wqxexpdone:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+5120(SB), Y1, Y1
+	VXORPD       pool<>+3968(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -6924,10 +8490,10 @@ d_wflush:
 	VADDPD      Y3, Y5, Y5
 	VDIVPD      Y5, Y3, Y5
 	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+4224(SB), Y7
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
 	VFMADD213PD pool<>+4352(SB), Y6, Y7
 	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VFMADD213PD pool<>+4608(SB), Y6, Y7
 	VMULPD      Y6, Y7, Y7
 	VADDPD      Y5, Y5, Y5
 	VFMADD213PD Y5, Y5, Y7
@@ -6939,8 +8505,8 @@ d_wflush:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y5
-	VMULPD    pool<>+4864(SB), Y1, Y6
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y1, Y6
 	VCMPPD    $0x12, Y1, Y5, Y1
 	VCMPPD    $0x12, Y6, Y3, Y5
 	VANDPD    Y5, Y1, Y1
@@ -6949,7 +8515,7 @@ d_wflush:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VBLENDVPD  Y1, pool<>+5120(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVUPS    X1, (R9)
 
@@ -6962,7 +8528,7 @@ d_wflush:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+5120(SB), Y1, Y1
+	VXORPD       pool<>+3968(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -7165,7 +8731,7 @@ d_woxmax_done:
 	VMOVUPS pool<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y7
 	VMOVDQU laneidx32_8<>+0(SB), Y8
-	VPADDD  pool<>+3840(SB), Y8, Y8
+	VPADDD  pool<>+4864(SB), Y8, Y8
 
 d_woxoth_loop:
 	CMPQ      R10, $0x00000010
@@ -7178,8 +8744,8 @@ d_woxoth_loop:
 	VPCMPEQD  824(SP), Y8, Y10
 	VBLENDVPS Y10, Y5, Y9, Y9
 	VMAXPS    Y9, Y2, Y2
-	VPADDD    pool<>+3968(SB), Y7, Y7
-	VPADDD    pool<>+3968(SB), Y8, Y8
+	VPADDD    pool<>+4992(SB), Y7, Y7
+	VPADDD    pool<>+4992(SB), Y8, Y8
 	ADDQ      $0x00000040, R11
 	SUBQ      $0x00000010, R10
 	JMP       d_woxoth_loop
@@ -7191,8 +8757,8 @@ d_woxoth_one:
 	VPCMPEQD  824(SP), Y7, Y10
 	VBLENDVPS Y10, Y5, Y9, Y9
 	VMAXPS    Y9, Y2, Y2
-	VPADDD    pool<>+3840(SB), Y7, Y7
-	VPADDD    pool<>+3840(SB), Y8, Y8
+	VPADDD    pool<>+4864(SB), Y7, Y7
+	VPADDD    pool<>+4864(SB), Y8, Y8
 	ADDQ      $0x00000020, R11
 	SUBQ      $0x00000008, R10
 	JMP       d_woxoth_one
@@ -7224,7 +8790,7 @@ d_woxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y1, Y2, Y2
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
 	VPTEST  Y2, Y2
 	JNZ     d_wospecial
@@ -7278,7 +8844,7 @@ d_woxmok:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
-	VPADDD  pool<>+3840(SB), Y3, Y3
+	VPADDD  pool<>+4864(SB), Y3, Y3
 	VMOVUPS pool<>+768(SB), Y4
 
 d_woxfexp_loop:
@@ -7332,8 +8898,8 @@ d_woxfexp_loop:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3968(SB), Y2, Y2
-	VPADDD       pool<>+3968(SB), Y3, Y3
+	VPADDD       pool<>+4992(SB), Y2, Y2
+	VPADDD       pool<>+4992(SB), Y3, Y3
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000010, R9
@@ -7368,8 +8934,8 @@ d_woxfexp_one:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3840(SB), Y2, Y2
-	VPADDD       pool<>+3840(SB), Y3, Y3
+	VPADDD       pool<>+4864(SB), Y2, Y2
+	VPADDD       pool<>+4864(SB), Y3, Y3
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
 	SUBQ         $0x00000008, R9
@@ -7424,7 +8990,7 @@ d_woxguard:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
-	VPADDD  pool<>+3840(SB), Y3, Y3
+	VPADDD  pool<>+4864(SB), Y3, Y3
 	VMOVUPS pool<>+768(SB), Y4
 
 d_woxgexp_loop:
@@ -7484,8 +9050,8 @@ d_woxgexp_loop:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3968(SB), Y2, Y2
-	VPADDD       pool<>+3968(SB), Y3, Y3
+	VPADDD       pool<>+4992(SB), Y2, Y2
+	VPADDD       pool<>+4992(SB), Y3, Y3
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	SUBQ         $0x00000010, R9
@@ -7523,8 +9089,8 @@ d_woxgexp_one:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3840(SB), Y2, Y2
-	VPADDD       pool<>+3840(SB), Y3, Y3
+	VPADDD       pool<>+4864(SB), Y2, Y2
+	VPADDD       pool<>+4864(SB), Y3, Y3
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
 	SUBQ         $0x00000008, R9
@@ -7625,10 +9191,10 @@ d_woxexpdone:
 	VADDPD      Y3, Y5, Y5
 	VDIVPD      Y5, Y3, Y5
 	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+4224(SB), Y7
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
 	VFMADD213PD pool<>+4352(SB), Y6, Y7
 	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VFMADD213PD pool<>+4608(SB), Y6, Y7
 	VMULPD      Y6, Y7, Y7
 	VADDPD      Y5, Y5, Y5
 	VFMADD213PD Y5, Y5, Y7
@@ -7640,8 +9206,8 @@ d_woxexpdone:
 	VSUBPD    Y5, Y4, Y4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y5
-	VMULPD    pool<>+4864(SB), Y1, Y6
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y1, Y6
 	VCMPPD    $0x12, Y1, Y5, Y1
 	VCMPPD    $0x12, Y6, Y3, Y5
 	VANDPD    Y5, Y1, Y1
@@ -7650,7 +9216,7 @@ d_woxexpdone:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y4, Y4, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y4, Y4
+	VBLENDVPD  Y1, pool<>+5120(SB), Y4, Y4
 	VCVTPD2PSY Y4, X1
 	VMOVSS     X1, (AX)
 
@@ -7663,7 +9229,7 @@ d_woxexpdone:
 	VCVTPD2PSY   Y4, X4
 	VMULPD       Y1, Y3, Y1
 	VMULPD       Y2, Y1, Y1
-	VXORPD       pool<>+5120(SB), Y1, Y1
+	VXORPD       pool<>+3968(SB), Y1, Y1
 	VCVTPD2PSY   Y1, X1
 	VMOVUPS      X4, 808(SP)
 	VBROADCASTSS 808(SP), Y2
@@ -7900,7 +9466,7 @@ d_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+4096(SB), X1
+	VUCOMISS pool<>+3840(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -8585,10 +10151,10 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4736(SB), X3
+	VUCOMISD    pool<>+4608(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4864(SB), X1
+	VUCOMISD    pool<>+4736(SB), X1
 	JHI         d_l1p_big
 	VADDSD      pool<>+5504(SB), X1, X3
 	VDIVSD      X3, X1, X3
@@ -8601,10 +10167,10 @@ d_expsdone:
 	VFMADD213SD pool<>+6272(SB), X1, X5
 	VFMADD213SD pool<>+6400(SB), X1, X5
 	VFMADD213SD pool<>+6528(SB), X1, X5
+	VFMADD213SD pool<>+4096(SB), X1, X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
 	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -8700,7 +10266,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5120(SB), X1, X1
+	VXORPD       pool<>+3968(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -8788,6 +10354,1355 @@ d_special:
 	JMP    d_next
 
 l_start:
+	// Rows of 1 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000008
+	JA      l_r1skip
+	MOVQ    DI, CX
+	SUBQ    $0x00000000, CX
+	SHLQ    $0x02, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x02, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 1312(SP)
+
+l_r1groups:
+	CMPQ  SI, $0x04
+	JL    l_r1rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r1bail
+	LEAQ  (DX)(R9*1), CX
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMASKMOVPS   (DX), Y0, Y2
+	VMOVUPS      pool<>+0(SB), Y3
+	VBLENDVPS    Y0, Y2, Y3, Y2
+	VPCMPEQD     xres2_cols0<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, pool<>+0(SB), Y2, Y2
+	VPBROADCASTD 4(BX), Y1
+	VMASKMOVPS   (DX)(R8*1), Y0, Y3
+	VMOVUPS      pool<>+0(SB), Y4
+	VBLENDVPS    Y0, Y3, Y4, Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, pool<>+0(SB), Y3, Y3
+	VPBROADCASTD 8(BX), Y1
+	VMASKMOVPS   (DX)(R8*2), Y0, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y0, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, pool<>+0(SB), Y4, Y4
+	VPBROADCASTD 12(BX), Y1
+	VMASKMOVPS   (CX), Y0, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y0, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols0<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, pool<>+0(SB), Y5, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y1
+	VPERM2F128 $0x31, Y4, Y2, Y6
+	VMAXPS     Y1, Y6, Y6
+	VPERM2F128 $0x20, Y5, Y3, Y1
+	VPERM2F128 $0x31, Y5, Y3, Y7
+	VMAXPS     Y1, Y7, Y7
+	VUNPCKLPD  Y7, Y6, Y1
+	VUNPCKHPD  Y7, Y6, Y6
+	VMAXPS     Y1, Y6, Y6
+	VPERMILPS  $0xb1, Y6, Y1
+	VMAXPS     Y1, Y6, Y6
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R10
+	LEAQ         (DX)(R10*4), R10
+	VBROADCASTSS (R10), Y1
+	MOVLQSX      4(BX), R10
+	LEAQ         (DX)(R10*4), R10
+	VBROADCASTSS (R10)(R8*1), Y7
+	MOVLQSX      8(BX), R10
+	LEAQ         (DX)(R10*4), R10
+	VBROADCASTSS (R10)(R8*2), Y8
+	MOVLQSX      12(BX), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (R10), Y9
+	VBLENDPS     $0xcc, Y7, Y1, Y1
+	VBLENDPS     $0xcc, Y9, Y8, Y8
+	VBLENDPS     $0xf0, Y8, Y1, Y1
+	VMAXPS       Y1, Y6, Y7
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y7, Y6, Y6
+	VMOVUPS pool<>+3840(SB), Y8
+	VCMPPS  $0x16, Y6, Y8, Y6
+	VPTEST  Y6, Y6
+	JNE     l_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y7, Y6
+	VPCMPEQD pool<>+128(SB), Y6, Y6
+	VPTEST   Y6, Y6
+	JNE      l_r1bail
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y7, Y1, Y6
+	VMOVDQU   xent_even32<>+0(SB), Y8
+	VPERMPS   Y1, Y8, Y1
+	VCVTPS2PD X1, Y1
+	VMOVDQU   xent_even32<>+0(SB), Y8
+	VPERMPS   Y7, Y8, Y8
+	VCVTPS2PD X8, Y8
+	VSUBPD    Y8, Y1, Y1
+	VMOVUPD   Y1, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y1
+	VPERMPS   Y7, Y1, Y1
+	VSUBPS    Y1, Y2, Y2
+	VMOVDQU   pool<>+384(SB), Y1
+	VPERMPS   Y7, Y1, Y1
+	VSUBPS    Y1, Y3, Y3
+	VMOVDQU   pool<>+512(SB), Y1
+	VPERMPS   Y7, Y1, Y1
+	VSUBPS    Y1, Y4, Y4
+	VMOVDQU   pool<>+640(SB), Y1
+	VPERMPS   Y7, Y1, Y1
+	VSUBPS    Y1, Y5, Y5
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y6, Y7
+	VMAXPS      Y6, Y1, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVDQU     xent_even32<>+0(SB), Y7
+	VPERMPS     Y6, Y7, Y6
+	VCVTPS2PD   X6, Y6
+	VMOVUPD     Y6, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 4 values + 3 + 3 exp temporaries, 5 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y2, Y6
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y2, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y2, Y9
+	VFMADD213PS pool<>+1536(SB), Y2, Y9
+	VFMADD213PS pool<>+1664(SB), Y2, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y2
+	VANDPS      Y6, Y2, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y3, Y6
+	VMAXPS      Y3, Y1, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
+	VANDPS      Y6, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y4, Y6
+	VMAXPS      Y4, Y1, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+	VANDPS      Y6, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+896(SB), Y1
+	VFMADD231PS pool<>+1024(SB), Y5, Y1
+	VSUBPS      pool<>+896(SB), Y1, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y5, Y8
+	VFMADD213PS pool<>+1536(SB), Y5, Y8
+	VFMADD213PS pool<>+1664(SB), Y5, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y1, Y7
+	VPSLLD      $0x14, Y1, Y1
+	VPADDD      Y1, Y7, Y7
+	VMULPS      Y7, Y8, Y5
+	VANDPS      Y6, Y5, Y5
+
+	// O, row i in float64 lane i.
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y1, Y2, Y2
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y1, Y3, Y3
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y1, Y4, Y4
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y1, Y5, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y1
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y1
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y1, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    1320(SP), Y1
+	VMOVUPD    1352(SP), Y3
+	CMPQ       1312(SP), $0x00
+	JE         l_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y4
+	VMOVUPD 1184(SP), Y5
+	VMOVUPD 1248(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+2560(SB), Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+4096(SB), Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y7
+	VMULPD     pool<>+4736(SB), Y4, Y8
+	VCMPPD     $0x12, Y4, Y7, Y4
+	VCMPPD     $0x12, Y8, Y5, Y5
+	VANDPD     Y5, Y4, Y4
+	VBLENDVPD  Y4, Y10, Y6, Y6
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, -16(AX)
+
+l_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Y1, 1120(SP)
+	VMOVUPD Y2, 1184(SP)
+	VMOVUPD Y3, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r1groups
+
+l_r1bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  l_r1flush
+
+l_r1rest:
+	MOVQ SI, 1112(SP)
+
+l_r1flush:
+	CMPQ 1312(SP), $0x00
+	JE   l_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y1
+	VMOVUPD 1184(SP), Y2
+	VMOVUPD 1248(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y2, Y2
+	VANDPD     Y2, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVUPS    X1, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+l_r1solo:
+	CMPQ  1112(SP), $0x00
+	JNE   l_r1one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r1groups
+
+l_r1one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r1oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMASKMOVPS   (DX), Y0, Y2
+	VMOVUPS      pool<>+0(SB), Y3
+	VBLENDVPS    Y0, Y2, Y3, Y2
+	VPCMPEQD     xres2_cols0<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, pool<>+0(SB), Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VMAXPS     Y1, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPS     Y1, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y1
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPS     Y1, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y1
+	VMAXPS     Y1, Y3, Y3
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), CX
+	VBROADCASTSS (DX)(CX*4), Y1
+	VMAXPS       Y1, Y3, Y4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS pool<>+3840(SB), Y5
+	VCMPPS  $0x16, Y3, Y5, Y3
+	VPTEST  Y3, Y3
+	JNE     l_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y4, Y3
+	VPCMPEQD pool<>+128(SB), Y3, Y3
+	VPTEST   Y3, Y3
+	JNE      l_r1ospecial
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y4, Y1, Y3
+	VMOVDQU   xent_even32<>+0(SB), Y5
+	VPERMPS   Y1, Y5, Y1
+	VCVTPS2PD X1, Y1
+	VMOVDQU   xent_even32<>+0(SB), Y5
+	VPERMPS   Y4, Y5, Y5
+	VCVTPS2PD X5, Y5
+	VSUBPD    Y5, Y1, Y1
+	VMOVUPD   Y1, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y1
+	VPERMPS   Y4, Y1, Y1
+	VSUBPS    Y1, Y2, Y2
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y1
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y3, Y4
+	VMAXPS      Y3, Y1, Y3
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y3, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VMOVDQU     xent_even32<>+0(SB), Y4
+	VPERMPS     Y3, Y4, Y3
+	VCVTPS2PD   X3, Y3
+	VMOVUPD     Y3, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 1 values + 3 + 3 exp temporaries, 8 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y2, Y3
+	VMAXPS      Y2, Y1, Y2
+	VMOVUPS     pool<>+896(SB), Y1
+	VFMADD231PS pool<>+1024(SB), Y2, Y1
+	VSUBPS      pool<>+896(SB), Y1, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y5
+	VFMADD213PS pool<>+1408(SB), Y2, Y5
+	VFMADD213PS pool<>+1536(SB), Y2, Y5
+	VFMADD213PS pool<>+1664(SB), Y2, Y5
+	VPERMPS     exp2tab8<>+0(SB), Y1, Y4
+	VPSLLD      $0x14, Y1, Y1
+	VPADDD      Y1, Y4, Y4
+	VMULPS      Y4, Y5, Y2
+	VANDPS      Y3, Y2, Y2
+
+	// O, row i in float64 lane i.
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y1, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VADDPD     Y1, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y1
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    1320(SP), Y1
+	VMOVUPD    1352(SP), Y3
+	VADDPD     Y2, Y1, Y4
+	VMOVAPD    Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y2, Y2
+	VANDPD     Y2, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVSS     X1, (AX)
+
+l_r1onext:
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  l_r1solo
+
+l_r1oignored:
+	MOVL $0x00000000, (AX)
+	JMP  l_r1onext
+
+l_r1ospecial:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    l_r1onext
+
+l_r1skip:
+	// Rows of 2 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000010
+	JA      l_r2skip
+	MOVQ    DI, CX
+	SUBQ    $0x00000008, CX
+	SHLQ    $0x02, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x02, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 1312(SP)
+
+l_r2groups:
+	CMPQ  SI, $0x04
+	JL    l_r2rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r2bail
+	LEAQ  (DX)(R9*1), CX
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMOVUPS      (DX), Y2
+	VPCMPEQD     xres2_cols0<>+0(SB), Y1, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y2, Y2
+	VMASKMOVPS   32(DX), Y0, Y3
+	VMOVUPS      pool<>+0(SB), Y4
+	VBLENDVPS    Y0, Y3, Y4, Y3
+	VPCMPEQD     xres2_cols1<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, pool<>+0(SB), Y3, Y3
+	VMAXPS       Y3, Y2, Y1
+	VPBROADCASTD 4(BX), Y4
+	VMOVUPS      (DX)(R8*1), Y5
+	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMASKMOVPS   32(DX)(R8*1), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y0, Y6, Y7, Y6
+	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
+	VMAXPS       Y6, Y5, Y4
+	VPBROADCASTD 8(BX), Y7
+	VMOVUPS      (DX)(R8*2), Y8
+	VPCMPEQD     xres2_cols0<>+0(SB), Y7, Y9
+	VBLENDVPS    Y9, pool<>+0(SB), Y8, Y8
+	VMASKMOVPS   32(DX)(R8*2), Y0, Y9
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VPCMPEQD     xres2_cols1<>+0(SB), Y7, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y9, Y9
+	VMAXPS       Y9, Y8, Y7
+	VPBROADCASTD 12(BX), Y10
+	VMOVUPS      (CX), Y11
+	VPCMPEQD     xres2_cols0<>+0(SB), Y10, Y12
+	VBLENDVPS    Y12, pool<>+0(SB), Y11, Y11
+	VMASKMOVPS   32(CX), Y0, Y12
+	VMOVUPS      pool<>+0(SB), Y13
+	VBLENDVPS    Y0, Y12, Y13, Y12
+	VPCMPEQD     xres2_cols1<>+0(SB), Y10, Y10
+	VBLENDVPS    Y10, pool<>+0(SB), Y12, Y12
+	VMAXPS       Y12, Y11, Y10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y7, Y1, Y13
+	VPERM2F128 $0x31, Y7, Y1, Y1
+	VMAXPS     Y13, Y1, Y1
+	VPERM2F128 $0x20, Y10, Y4, Y7
+	VPERM2F128 $0x31, Y10, Y4, Y4
+	VMAXPS     Y7, Y4, Y4
+	VUNPCKLPD  Y4, Y1, Y7
+	VUNPCKHPD  Y4, Y1, Y1
+	VMAXPS     Y7, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R10
+	LEAQ         (DX)(R10*4), R10
+	VBROADCASTSS (R10), Y4
+	MOVLQSX      4(BX), R10
+	LEAQ         (DX)(R10*4), R10
+	VBROADCASTSS (R10)(R8*1), Y7
+	MOVLQSX      8(BX), R10
+	LEAQ         (DX)(R10*4), R10
+	VBROADCASTSS (R10)(R8*2), Y10
+	MOVLQSX      12(BX), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (R10), Y13
+	VBLENDPS     $0xcc, Y7, Y4, Y4
+	VBLENDPS     $0xcc, Y13, Y10, Y10
+	VBLENDPS     $0xf0, Y10, Y4, Y4
+	VMAXPS       Y4, Y1, Y7
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y7, Y1, Y1
+	VMOVUPS pool<>+3840(SB), Y10
+	VCMPPS  $0x16, Y1, Y10, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y7, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r2bail
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y7, Y4, Y1
+	VMOVDQU   xent_even32<>+0(SB), Y10
+	VPERMPS   Y4, Y10, Y4
+	VCVTPS2PD X4, Y4
+	VMOVDQU   xent_even32<>+0(SB), Y10
+	VPERMPS   Y7, Y10, Y10
+	VCVTPS2PD X10, Y10
+	VSUBPD    Y10, Y4, Y4
+	VMOVUPD   Y4, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y4
+	VPERMPS   Y7, Y4, Y4
+	VSUBPS    Y4, Y2, Y2
+	VSUBPS    Y4, Y3, Y3
+	VMOVDQU   pool<>+384(SB), Y4
+	VPERMPS   Y7, Y4, Y4
+	VSUBPS    Y4, Y5, Y5
+	VSUBPS    Y4, Y6, Y6
+	VMOVDQU   pool<>+512(SB), Y4
+	VPERMPS   Y7, Y4, Y4
+	VSUBPS    Y4, Y8, Y8
+	VSUBPS    Y4, Y9, Y9
+	VMOVDQU   pool<>+640(SB), Y4
+	VPERMPS   Y7, Y4, Y4
+	VSUBPS    Y4, Y11, Y11
+	VSUBPS    Y4, Y12, Y12
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y1, Y7
+	VMAXPS      Y1, Y4, Y1
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y1, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y13
+	VFMADD231PS pool<>+1152(SB), Y13, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y14
+	VFMADD213PS pool<>+1408(SB), Y1, Y14
+	VFMADD213PS pool<>+1536(SB), Y1, Y14
+	VFMADD213PS pool<>+1664(SB), Y1, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y13
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y13, Y13
+	VMULPS      Y13, Y14, Y1
+	VANDPS      Y7, Y1, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y7
+	VPERMPS     Y1, Y7, Y1
+	VCVTPS2PD   X1, Y1
+	VMOVUPD     Y1, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 8 values + 3 + 3 exp temporaries, 1 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y2, Y1
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y2, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y2, Y13
+	VFMADD213PS pool<>+1536(SB), Y2, Y13
+	VFMADD213PS pool<>+1664(SB), Y2, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y10
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y10, Y10
+	VMULPS      Y10, Y13, Y2
+	VANDPS      Y1, Y2, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y1
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y3, Y13
+	VFMADD213PS pool<>+1536(SB), Y3, Y13
+	VFMADD213PS pool<>+1664(SB), Y3, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y10
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y10, Y10
+	VMULPS      Y10, Y13, Y3
+	VANDPS      Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y5, Y1
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y5, Y13
+	VFMADD213PS pool<>+1536(SB), Y5, Y13
+	VFMADD213PS pool<>+1664(SB), Y5, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y10
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y10, Y10
+	VMULPS      Y10, Y13, Y5
+	VANDPS      Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y1
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y6, Y13
+	VFMADD213PS pool<>+1536(SB), Y6, Y13
+	VFMADD213PS pool<>+1664(SB), Y6, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y10
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y10, Y10
+	VMULPS      Y10, Y13, Y6
+	VANDPS      Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y8, Y1
+	VMAXPS      Y8, Y4, Y8
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y8, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y10
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y10, Y10
+	VMULPS      Y10, Y13, Y8
+	VANDPS      Y1, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y9, Y1
+	VMAXPS      Y9, Y4, Y9
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y9, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y10
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y10, Y10
+	VMULPS      Y10, Y13, Y9
+	VANDPS      Y1, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y11, Y1
+	VMAXPS      Y11, Y4, Y11
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y11, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y13
+	VFMADD213PS pool<>+1408(SB), Y11, Y13
+	VFMADD213PS pool<>+1536(SB), Y11, Y13
+	VFMADD213PS pool<>+1664(SB), Y11, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y10
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y10, Y10
+	VMULPS      Y10, Y13, Y11
+	VANDPS      Y1, Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y12, Y1
+	VMAXPS      Y12, Y4, Y12
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y12, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y12
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y12, Y10
+	VFMADD213PS pool<>+1536(SB), Y12, Y10
+	VFMADD213PS pool<>+1664(SB), Y12, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y7
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y7, Y7
+	VMULPS      Y7, Y10, Y12
+	VANDPS      Y1, Y12, Y12
+
+	// O, row i in float64 lane i.
+	VADDPS       Y3, Y2, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y2, Y1, Y1
+	VADDPS       Y6, Y5, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPS       Y9, Y8, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VADDPS       Y12, Y11, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    1320(SP), Y2
+	VMOVUPD    1352(SP), Y3
+	CMPQ       1312(SP), $0x00
+	JE         l_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y4
+	VMOVUPD 1184(SP), Y5
+	VMOVUPD 1248(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+2560(SB), Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+4096(SB), Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y7
+	VMULPD     pool<>+4736(SB), Y4, Y8
+	VCMPPD     $0x12, Y4, Y7, Y4
+	VCMPPD     $0x12, Y8, Y5, Y5
+	VANDPD     Y5, Y4, Y4
+	VBLENDVPD  Y4, Y10, Y6, Y6
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, -16(AX)
+
+l_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 1120(SP)
+	VMOVUPD Y1, 1184(SP)
+	VMOVUPD Y3, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r2groups
+
+l_r2bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  l_r2flush
+
+l_r2rest:
+	MOVQ SI, 1112(SP)
+
+l_r2flush:
+	CMPQ 1312(SP), $0x00
+	JE   l_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y1
+	VMOVUPD 1184(SP), Y2
+	VMOVUPD 1248(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y2, Y2
+	VANDPD     Y2, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVUPS    X1, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+l_r2solo:
+	CMPQ  1112(SP), $0x00
+	JNE   l_r2one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r2groups
+
+l_r2one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r2oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMOVUPS      (DX), Y2
+	VPCMPEQD     xres2_cols0<>+0(SB), Y1, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y2, Y2
+	VMASKMOVPS   32(DX), Y0, Y3
+	VMOVUPS      pool<>+0(SB), Y4
+	VBLENDVPS    Y0, Y3, Y4, Y3
+	VPCMPEQD     xres2_cols1<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, pool<>+0(SB), Y3, Y3
+	VMAXPS       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y5
+	VMAXPS     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y5, Y4
+	VUNPCKHPD  Y1, Y5, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), CX
+	VBROADCASTSS (DX)(CX*4), Y4
+	VMAXPS       Y4, Y1, Y5
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y5, Y1, Y1
+	VMOVUPS pool<>+3840(SB), Y6
+	VCMPPS  $0x16, Y1, Y6, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y5, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r2ospecial
+
+	// s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.
+	VSUBPS    Y5, Y4, Y1
+	VMOVDQU   xent_even32<>+0(SB), Y6
+	VPERMPS   Y4, Y6, Y4
+	VCVTPS2PD X4, Y4
+	VMOVDQU   xent_even32<>+0(SB), Y6
+	VPERMPS   Y5, Y6, Y6
+	VCVTPS2PD X6, Y6
+	VSUBPD    Y6, Y4, Y4
+	VMOVUPD   Y4, 1352(SP)
+	VMOVDQU   pool<>+256(SB), Y4
+	VPERMPS   Y5, Y4, Y4
+	VSUBPS    Y4, Y2, Y2
+	VSUBPS    Y4, Y3, Y3
+
+	// e_t = exp(s_t - max), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y1, Y5
+	VMAXPS      Y1, Y4, Y1
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y1, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y1
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y1, Y8
+	VFMADD213PS pool<>+1536(SB), Y1, Y8
+	VFMADD213PS pool<>+1664(SB), Y1, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y1
+	VANDPS      Y5, Y1, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y1, Y5, Y1
+	VCVTPS2PD   X1, Y1
+	VMOVUPD     Y1, 1320(SP)
+
+	// Exp pass: e = exp(s - max) in place (the target's lanes: 0).
+	// Register budget: 2 values + 3 + 3 exp temporaries, 7 a chunk.
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y2, Y1
+	VMAXPS      Y2, Y4, Y2
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y2, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y2, Y7
+	VFMADD213PS pool<>+1536(SB), Y2, Y7
+	VFMADD213PS pool<>+1664(SB), Y2, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y2
+	VANDPS      Y1, Y2, Y2
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y3, Y1
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y6
+	VFMADD213PS pool<>+1408(SB), Y3, Y6
+	VFMADD213PS pool<>+1536(SB), Y3, Y6
+	VFMADD213PS pool<>+1664(SB), Y3, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y5, Y5
+	VMULPS      Y5, Y6, Y3
+	VANDPS      Y1, Y3, Y3
+
+	// O, row i in float64 lane i.
+	VADDPS       Y3, Y2, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y2, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    1320(SP), Y2
+	VMOVUPD    1352(SP), Y3
+	VADDPD     Y1, Y2, Y4
+	VMOVAPD    Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y5
+	VADDPD      Y1, Y5, Y5
+	VDIVPD      Y5, Y1, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y2, Y5
+	VCMPPD     $0x12, Y2, Y4, Y2
+	VCMPPD     $0x12, Y5, Y1, Y1
+	VANDPD     Y1, Y2, Y2
+	VBLENDVPD  Y2, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVSS     X1, (AX)
+
+l_r2onext:
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  l_r2solo
+
+l_r2oignored:
+	MOVL $0x00000000, (AX)
+	JMP  l_r2onext
+
+l_r2ospecial:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    l_r2onext
+
+l_r2skip:
 	CMPQ DI, $0x00000180
 	JA   l_row
 
@@ -8830,7 +11745,7 @@ l_nquads:
 	VMOVUPS pool<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
 	VMOVDQU laneidx32_8<>+0(SB), Y7
-	VPADDD  pool<>+3840(SB), Y7, Y7
+	VPADDD  pool<>+4864(SB), Y7, Y7
 
 l_nqxmax_loop:
 	CMPQ      CX, $0x00000010
@@ -8867,8 +11782,8 @@ l_nqxmax_loop:
 	VPCMPEQD  920(SP), Y7, Y9
 	VBLENDVPS Y9, Y5, Y8, Y8
 	VMAXPS    Y8, Y4, Y4
-	VPADDD    pool<>+3968(SB), Y6, Y6
-	VPADDD    pool<>+3968(SB), Y7, Y7
+	VPADDD    pool<>+4992(SB), Y6, Y6
+	VPADDD    pool<>+4992(SB), Y7, Y7
 	ADDQ      $0x00000040, R8
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, CX
@@ -8893,8 +11808,8 @@ l_nqxmax_one:
 	VPCMPEQD  920(SP), Y6, Y9
 	VBLENDVPS Y9, Y5, Y8, Y8
 	VMAXPS    Y8, Y4, Y4
-	VPADDD    pool<>+3840(SB), Y6, Y6
-	VPADDD    pool<>+3840(SB), Y7, Y7
+	VPADDD    pool<>+4864(SB), Y6, Y6
+	VPADDD    pool<>+4864(SB), Y7, Y7
 	ADDQ      $0x00000020, R8
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, CX
@@ -8968,7 +11883,7 @@ l_nqxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y3, Y1, Y1
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y1, Y4, Y1
 	VPTEST  Y1, Y1
 	JNZ     l_nbail
@@ -9023,7 +11938,7 @@ l_nqxmax_done:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
-	VPADDD  pool<>+3840(SB), Y6, Y6
+	VPADDD  pool<>+4864(SB), Y6, Y6
 	VMOVUPS pool<>+768(SB), Y7
 
 l_nqxgexp_loop:
@@ -9237,8 +12152,8 @@ l_nqxgexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3968(SB), Y5, Y5
-	VPADDD       pool<>+3968(SB), Y6, Y6
+	VPADDD       pool<>+4992(SB), Y5, Y5
+	VPADDD       pool<>+4992(SB), Y6, Y6
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, CX
@@ -9359,8 +12274,8 @@ l_nqxgexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3840(SB), Y5, Y5
-	VPADDD       pool<>+3840(SB), Y6, Y6
+	VPADDD       pool<>+4864(SB), Y5, Y5
+	VPADDD       pool<>+4864(SB), Y6, Y6
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000008, CX
@@ -9553,10 +12468,10 @@ l_nqxgexp_done:
 	VADDPD      Y3, Y4, Y4
 	VDIVPD      Y4, Y3, Y4
 	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+4224(SB), Y6
+	VMOVUPD     pool<>+4096(SB), Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
 	VFMADD213PD pool<>+4352(SB), Y5, Y6
 	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VFMADD213PD pool<>+4608(SB), Y5, Y6
 	VMULPD      Y5, Y6, Y6
 	VADDPD      Y4, Y4, Y4
 	VFMADD213PD Y4, Y4, Y6
@@ -9568,8 +12483,8 @@ l_nqxgexp_done:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y4
-	VMULPD    pool<>+4864(SB), Y1, Y5
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
 	VCMPPD    $0x12, Y1, Y4, Y1
 	VCMPPD    $0x12, Y5, Y3, Y3
 	VANDPD    Y3, Y1, Y1
@@ -9578,7 +12493,7 @@ l_nqxgexp_done:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VBLENDVPD  Y1, pool<>+5120(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVUPS    X1, (CX)
 
@@ -9660,10 +12575,10 @@ l_nflush:
 	VADDPD      Y3, Y4, Y4
 	VDIVPD      Y4, Y3, Y4
 	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+4224(SB), Y6
+	VMOVUPD     pool<>+4096(SB), Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
 	VFMADD213PD pool<>+4352(SB), Y5, Y6
 	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VFMADD213PD pool<>+4608(SB), Y5, Y6
 	VMULPD      Y5, Y6, Y6
 	VADDPD      Y4, Y4, Y4
 	VFMADD213PD Y4, Y4, Y6
@@ -9675,8 +12590,8 @@ l_nflush:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y4
-	VMULPD    pool<>+4864(SB), Y1, Y5
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
 	VCMPPD    $0x12, Y1, Y4, Y1
 	VCMPPD    $0x12, Y5, Y3, Y3
 	VANDPD    Y3, Y1, Y1
@@ -9685,7 +12600,7 @@ l_nflush:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VBLENDVPD  Y1, pool<>+5120(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVUPS    X1, (R8)
 	MOVQ       $0x00000000, 800(SP)
@@ -9713,7 +12628,7 @@ l_none:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
 	VMOVDQU laneidx32_8<>+0(SB), Y4
-	VPADDD  pool<>+3840(SB), Y4, Y4
+	VPADDD  pool<>+4864(SB), Y4, Y4
 
 l_noxmax_loop:
 	CMPQ      R8, $0x00000010
@@ -9726,8 +12641,8 @@ l_noxmax_loop:
 	VPCMPEQD  824(SP), Y4, Y6
 	VBLENDVPS Y6, Y2, Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPADDD    pool<>+3968(SB), Y3, Y3
-	VPADDD    pool<>+3968(SB), Y4, Y4
+	VPADDD    pool<>+4992(SB), Y3, Y3
+	VPADDD    pool<>+4992(SB), Y4, Y4
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, R8
 	JMP       l_noxmax_loop
@@ -9739,8 +12654,8 @@ l_noxmax_one:
 	VPCMPEQD  824(SP), Y3, Y6
 	VBLENDVPS Y6, Y2, Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPADDD    pool<>+3840(SB), Y3, Y3
-	VPADDD    pool<>+3840(SB), Y4, Y4
+	VPADDD    pool<>+4864(SB), Y3, Y3
+	VPADDD    pool<>+4864(SB), Y4, Y4
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       l_noxmax_one
@@ -9782,7 +12697,7 @@ l_noxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y3, Y1, Y1
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y1, Y4, Y1
 	VPTEST  Y1, Y1
 	JNZ     l_nospecial
@@ -9827,7 +12742,7 @@ l_noxmax_done:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
-	VPADDD  pool<>+3840(SB), Y3, Y3
+	VPADDD  pool<>+4864(SB), Y3, Y3
 	VMOVUPS pool<>+768(SB), Y4
 
 l_noxgexp_loop:
@@ -9885,8 +12800,8 @@ l_noxgexp_loop:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3968(SB), Y2, Y2
-	VPADDD       pool<>+3968(SB), Y3, Y3
+	VPADDD       pool<>+4992(SB), Y2, Y2
+	VPADDD       pool<>+4992(SB), Y3, Y3
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, R8
 	JMP          l_noxgexp_loop
@@ -9922,8 +12837,8 @@ l_noxgexp_one:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3840(SB), Y2, Y2
-	VPADDD       pool<>+3840(SB), Y3, Y3
+	VPADDD       pool<>+4864(SB), Y2, Y2
+	VPADDD       pool<>+4864(SB), Y3, Y3
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000008, R8
 	JMP          l_noxgexp_one
@@ -10020,10 +12935,10 @@ l_noxgexp_done:
 	VADDPD      Y3, Y4, Y4
 	VDIVPD      Y4, Y3, Y4
 	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+4224(SB), Y6
+	VMOVUPD     pool<>+4096(SB), Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
 	VFMADD213PD pool<>+4352(SB), Y5, Y6
 	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VFMADD213PD pool<>+4608(SB), Y5, Y6
 	VMULPD      Y5, Y6, Y6
 	VADDPD      Y4, Y4, Y4
 	VFMADD213PD Y4, Y4, Y6
@@ -10035,8 +12950,8 @@ l_noxgexp_done:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y4
-	VMULPD    pool<>+4864(SB), Y1, Y5
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
 	VCMPPD    $0x12, Y1, Y4, Y1
 	VCMPPD    $0x12, Y5, Y3, Y3
 	VANDPD    Y3, Y1, Y1
@@ -10045,7 +12960,7 @@ l_noxgexp_done:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VBLENDVPD  Y1, pool<>+5120(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVSS     X1, (AX)
 
@@ -10268,7 +13183,7 @@ l_wqxmax_done:
 	VMOVUPS pool<>+0(SB), Y9
 	VMOVDQU laneidx32_8<>+0(SB), Y10
 	VMOVDQU laneidx32_8<>+0(SB), Y11
-	VPADDD  pool<>+3840(SB), Y11, Y11
+	VPADDD  pool<>+4864(SB), Y11, Y11
 
 l_wqxoth_loop:
 	CMPQ      R8, $0x00000010
@@ -10305,8 +13220,8 @@ l_wqxoth_loop:
 	VPCMPEQD  920(SP), Y11, Y13
 	VBLENDVPS Y13, Y9, Y12, Y12
 	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3968(SB), Y10, Y10
-	VPADDD    pool<>+3968(SB), Y11, Y11
+	VPADDD    pool<>+4992(SB), Y10, Y10
+	VPADDD    pool<>+4992(SB), Y11, Y11
 	ADDQ      $0x00000040, R9
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R8
@@ -10331,8 +13246,8 @@ l_wqxoth_one:
 	VPCMPEQD  920(SP), Y10, Y13
 	VBLENDVPS Y13, Y9, Y12, Y12
 	VMAXPS    Y12, Y8, Y8
-	VPADDD    pool<>+3840(SB), Y10, Y10
-	VPADDD    pool<>+3840(SB), Y11, Y11
+	VPADDD    pool<>+4864(SB), Y10, Y10
+	VPADDD    pool<>+4864(SB), Y11, Y11
 	ADDQ      $0x00000020, R9
 	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R8
@@ -10383,7 +13298,7 @@ l_wqxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y1, Y2, Y2
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
 	VPTEST  Y2, Y2
 	JNZ     l_wbail
@@ -10445,7 +13360,7 @@ l_wqxmok:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
-	VPADDD  pool<>+3840(SB), Y6, Y6
+	VPADDD  pool<>+4864(SB), Y6, Y6
 	VMOVUPS pool<>+768(SB), Y7
 
 l_wqxfexp_loop:
@@ -10635,8 +13550,8 @@ l_wqxfexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3968(SB), Y5, Y5
-	VPADDD       pool<>+3968(SB), Y6, Y6
+	VPADDD       pool<>+4992(SB), Y5, Y5
+	VPADDD       pool<>+4992(SB), Y6, Y6
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, CX
@@ -10745,8 +13660,8 @@ l_wqxfexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3840(SB), Y5, Y5
-	VPADDD       pool<>+3840(SB), Y6, Y6
+	VPADDD       pool<>+4864(SB), Y5, Y5
+	VPADDD       pool<>+4864(SB), Y6, Y6
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000008, CX
@@ -10887,7 +13802,7 @@ l_wqxguard:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y6
-	VPADDD  pool<>+3840(SB), Y6, Y6
+	VPADDD  pool<>+4864(SB), Y6, Y6
 	VMOVUPS pool<>+768(SB), Y7
 
 l_wqxgexp_loop:
@@ -11101,8 +14016,8 @@ l_wqxgexp_loop:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3968(SB), Y5, Y5
-	VPADDD       pool<>+3968(SB), Y6, Y6
+	VPADDD       pool<>+4992(SB), Y5, Y5
+	VPADDD       pool<>+4992(SB), Y6, Y6
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, CX
@@ -11223,8 +14138,8 @@ l_wqxgexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPADDD       pool<>+3840(SB), Y5, Y5
-	VPADDD       pool<>+3840(SB), Y6, Y6
+	VPADDD       pool<>+4864(SB), Y5, Y5
+	VPADDD       pool<>+4864(SB), Y6, Y6
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000008, CX
@@ -11418,10 +14333,10 @@ l_wqxexpdone:
 	VADDPD      Y3, Y4, Y4
 	VDIVPD      Y4, Y3, Y4
 	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+4224(SB), Y6
+	VMOVUPD     pool<>+4096(SB), Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
 	VFMADD213PD pool<>+4352(SB), Y5, Y6
 	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VFMADD213PD pool<>+4608(SB), Y5, Y6
 	VMULPD      Y5, Y6, Y6
 	VADDPD      Y4, Y4, Y4
 	VFMADD213PD Y4, Y4, Y6
@@ -11433,8 +14348,8 @@ l_wqxexpdone:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y4
-	VMULPD    pool<>+4864(SB), Y1, Y5
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
 	VCMPPD    $0x12, Y1, Y4, Y1
 	VCMPPD    $0x12, Y5, Y3, Y3
 	VANDPD    Y3, Y1, Y1
@@ -11443,7 +14358,7 @@ l_wqxexpdone:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VBLENDVPD  Y1, pool<>+5120(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVUPS    X1, (CX)
 
@@ -11525,10 +14440,10 @@ l_wflush:
 	VADDPD      Y3, Y4, Y4
 	VDIVPD      Y4, Y3, Y4
 	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+4224(SB), Y6
+	VMOVUPD     pool<>+4096(SB), Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
 	VFMADD213PD pool<>+4352(SB), Y5, Y6
 	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VFMADD213PD pool<>+4608(SB), Y5, Y6
 	VMULPD      Y5, Y6, Y6
 	VADDPD      Y4, Y4, Y4
 	VFMADD213PD Y4, Y4, Y6
@@ -11540,8 +14455,8 @@ l_wflush:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y4
-	VMULPD    pool<>+4864(SB), Y1, Y5
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
 	VCMPPD    $0x12, Y1, Y4, Y1
 	VCMPPD    $0x12, Y5, Y3, Y3
 	VANDPD    Y3, Y1, Y1
@@ -11550,7 +14465,7 @@ l_wflush:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VBLENDVPD  Y1, pool<>+5120(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVUPS    X1, (R8)
 	MOVQ       $0x00000000, 800(SP)
@@ -11671,7 +14586,7 @@ l_woxmax_done:
 	VMOVUPS pool<>+0(SB), Y5
 	VMOVDQU laneidx32_8<>+0(SB), Y7
 	VMOVDQU laneidx32_8<>+0(SB), Y8
-	VPADDD  pool<>+3840(SB), Y8, Y8
+	VPADDD  pool<>+4864(SB), Y8, Y8
 
 l_woxoth_loop:
 	CMPQ      R9, $0x00000010
@@ -11684,8 +14599,8 @@ l_woxoth_loop:
 	VPCMPEQD  824(SP), Y8, Y10
 	VBLENDVPS Y10, Y5, Y9, Y9
 	VMAXPS    Y9, Y2, Y2
-	VPADDD    pool<>+3968(SB), Y7, Y7
-	VPADDD    pool<>+3968(SB), Y8, Y8
+	VPADDD    pool<>+4992(SB), Y7, Y7
+	VPADDD    pool<>+4992(SB), Y8, Y8
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       l_woxoth_loop
@@ -11697,8 +14612,8 @@ l_woxoth_one:
 	VPCMPEQD  824(SP), Y7, Y10
 	VBLENDVPS Y10, Y5, Y9, Y9
 	VMAXPS    Y9, Y2, Y2
-	VPADDD    pool<>+3840(SB), Y7, Y7
-	VPADDD    pool<>+3840(SB), Y8, Y8
+	VPADDD    pool<>+4864(SB), Y7, Y7
+	VPADDD    pool<>+4864(SB), Y8, Y8
 	ADDQ      $0x00000020, R10
 	SUBQ      $0x00000008, R9
 	JMP       l_woxoth_one
@@ -11730,7 +14645,7 @@ l_woxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS  Y1, Y2, Y2
-	VMOVUPS pool<>+4096(SB), Y4
+	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
 	VPTEST  Y2, Y2
 	JNZ     l_wospecial
@@ -11782,7 +14697,7 @@ l_woxmok:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
-	VPADDD  pool<>+3840(SB), Y3, Y3
+	VPADDD  pool<>+4864(SB), Y3, Y3
 	VMOVUPS pool<>+768(SB), Y4
 
 l_woxfexp_loop:
@@ -11834,8 +14749,8 @@ l_woxfexp_loop:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3968(SB), Y2, Y2
-	VPADDD       pool<>+3968(SB), Y3, Y3
+	VPADDD       pool<>+4992(SB), Y2, Y2
+	VPADDD       pool<>+4992(SB), Y3, Y3
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, R8
 	JMP          l_woxfexp_loop
@@ -11868,8 +14783,8 @@ l_woxfexp_one:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3840(SB), Y2, Y2
-	VPADDD       pool<>+3840(SB), Y3, Y3
+	VPADDD       pool<>+4864(SB), Y2, Y2
+	VPADDD       pool<>+4864(SB), Y3, Y3
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000008, R8
 	JMP          l_woxfexp_one
@@ -11919,7 +14834,7 @@ l_woxguard:
 	// Exp pass: 14 of 16 YMM registers (xquadYExpBudget).
 	VMOVDQU laneidx32_8<>+0(SB), Y2
 	VMOVDQU laneidx32_8<>+0(SB), Y3
-	VPADDD  pool<>+3840(SB), Y3, Y3
+	VPADDD  pool<>+4864(SB), Y3, Y3
 	VMOVUPS pool<>+768(SB), Y4
 
 l_woxgexp_loop:
@@ -11977,8 +14892,8 @@ l_woxgexp_loop:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3968(SB), Y2, Y2
-	VPADDD       pool<>+3968(SB), Y3, Y3
+	VPADDD       pool<>+4992(SB), Y2, Y2
+	VPADDD       pool<>+4992(SB), Y3, Y3
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, R8
 	JMP          l_woxgexp_loop
@@ -12014,8 +14929,8 @@ l_woxgexp_one:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y1, Y1
-	VPADDD       pool<>+3840(SB), Y2, Y2
-	VPADDD       pool<>+3840(SB), Y3, Y3
+	VPADDD       pool<>+4864(SB), Y2, Y2
+	VPADDD       pool<>+4864(SB), Y3, Y3
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000008, R8
 	JMP          l_woxgexp_one
@@ -12113,10 +15028,10 @@ l_woxexpdone:
 	VADDPD      Y3, Y4, Y4
 	VDIVPD      Y4, Y3, Y4
 	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+4224(SB), Y6
+	VMOVUPD     pool<>+4096(SB), Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
 	VFMADD213PD pool<>+4352(SB), Y5, Y6
 	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VFMADD213PD pool<>+4608(SB), Y5, Y6
 	VMULPD      Y5, Y6, Y6
 	VADDPD      Y4, Y4, Y4
 	VFMADD213PD Y4, Y4, Y6
@@ -12128,8 +15043,8 @@ l_woxexpdone:
 	VSUBPD    Y4, Y2, Y2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4736(SB), Y4
-	VMULPD    pool<>+4864(SB), Y1, Y5
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
 	VCMPPD    $0x12, Y1, Y4, Y1
 	VCMPPD    $0x12, Y5, Y3, Y3
 	VANDPD    Y3, Y1, Y1
@@ -12138,7 +15053,7 @@ l_woxexpdone:
 	// A NaN loss as storeNaN's: the NaN that reaches it may depend on
 	// the row's slot (VMAXPS keeps its second operand's), its bits may not.
 	VCMPPD     $0x03, Y2, Y2, Y1
-	VBLENDVPD  Y1, pool<>+4992(SB), Y2, Y2
+	VBLENDVPD  Y1, pool<>+5120(SB), Y2, Y2
 	VCVTPD2PSY Y2, X1
 	VMOVSS     X1, (AX)
 
@@ -12305,7 +15220,7 @@ l_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+4096(SB), X1
+	VUCOMISS pool<>+3840(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -12956,10 +15871,10 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4736(SB), X3
+	VUCOMISD    pool<>+4608(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4864(SB), X1
+	VUCOMISD    pool<>+4736(SB), X1
 	JHI         l_l1p_big
 	VADDSD      pool<>+5504(SB), X1, X2
 	VDIVSD      X2, X1, X2
@@ -12972,10 +15887,10 @@ l_expsdone:
 	VFMADD213SD pool<>+6272(SB), X1, X3
 	VFMADD213SD pool<>+6400(SB), X1, X3
 	VFMADD213SD pool<>+6528(SB), X1, X3
+	VFMADD213SD pool<>+4096(SB), X1, X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
 	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -13472,7 +16387,7 @@ r1gsnext:
 	JMP  r1gsolo
 
 r1gsnan:
-	VMOVSD pool<>+4992(SB), X1
+	VMOVSD pool<>+5120(SB), X1
 	VMOVSD X1, (AX)
 	JMP    r1gsnext
 
@@ -14729,7 +17644,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD pool<>+4992(SB), X0
+	VMOVSD pool<>+5120(SB), X0
 	VMOVSD X0, (AX)
 	JMP    gsnext
 
@@ -15060,7 +17975,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+4992(SB), X1
+	VMOVSD pool<>+5120(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -15470,18 +18385,18 @@ d_spsexp_done:
 	VFMADD213PD pool<>+6272(SB), X6, X7
 	VFMADD213PD pool<>+6400(SB), X6, X7
 	VFMADD213PD pool<>+6528(SB), X6, X7
+	VFMADD213PD pool<>+4096(SB), X6, X7
 	VFMADD213PD pool<>+4224(SB), X6, X7
 	VFMADD213PD pool<>+4352(SB), X6, X7
 	VFMADD213PD pool<>+4480(SB), X6, X7
-	VFMADD213PD pool<>+4608(SB), X6, X7
 	VMULPD      X6, X7, X7
 	VADDPD      X5, X5, X5
 	VFMADD213PD X5, X5, X7
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD       pool<>+4864(SB), X2, X6
+	VMULPD       pool<>+4736(SB), X2, X6
 	VCMPPD       $0x12, X6, X3, X6
-	VMOVUPD      pool<>+4736(SB), X5
+	VMOVUPD      pool<>+4608(SB), X5
 	VCMPPD       $0x12, X2, X5, X5
 	VANDPD       X6, X5, X5
 	VBLENDVPD    X5, X7, X4, X4
@@ -15494,7 +18409,7 @@ d_spsexp_done:
 	VMULPD       X4, X1, X2
 	VMULPD       X4, X3, X4
 	VMULPD       X1, X4, X4
-	VXORPD       pool<>+5120(SB), X4, X4
+	VXORPD       pool<>+3968(SB), X4, X4
 	VBROADCASTSD X2, Y1
 	VUNPCKHPD    X2, X2, X2
 	VBROADCASTSD X2, Y2
@@ -15797,18 +18712,18 @@ d_sosexp_done:
 	VFMADD213PD pool<>+6272(SB), X6, X7
 	VFMADD213PD pool<>+6400(SB), X6, X7
 	VFMADD213PD pool<>+6528(SB), X6, X7
+	VFMADD213PD pool<>+4096(SB), X6, X7
 	VFMADD213PD pool<>+4224(SB), X6, X7
 	VFMADD213PD pool<>+4352(SB), X6, X7
 	VFMADD213PD pool<>+4480(SB), X6, X7
-	VFMADD213PD pool<>+4608(SB), X6, X7
 	VMULPD      X6, X7, X7
 	VADDPD      X5, X5, X5
 	VFMADD213PD X5, X5, X7
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD       pool<>+4864(SB), X2, X6
+	VMULPD       pool<>+4736(SB), X2, X6
 	VCMPPD       $0x12, X6, X3, X6
-	VMOVUPD      pool<>+4736(SB), X5
+	VMOVUPD      pool<>+4608(SB), X5
 	VCMPPD       $0x12, X2, X5, X5
 	VANDPD       X6, X5, X5
 	VBLENDVPD    X5, X7, X4, X4
@@ -15820,7 +18735,7 @@ d_sosexp_done:
 	VMULPD       X4, X1, X2
 	VMULPD       X4, X3, X3
 	VMULPD       X1, X3, X3
-	VXORPD       pool<>+5120(SB), X3, X3
+	VXORPD       pool<>+3968(SB), X3, X3
 	VBROADCASTSD X2, Y1
 
 	// Scale pass: ds = e * g/Z.
@@ -15889,7 +18804,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD pool<>+4992(SB), X1
+	VMOVSD pool<>+5120(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_sonext
 
@@ -16451,10 +19366,10 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4736(SB), X3
+	VUCOMISD    pool<>+4608(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4864(SB), X1
+	VUCOMISD    pool<>+4736(SB), X1
 	JHI         d_l1p_big
 	VADDSD      pool<>+5504(SB), X1, X3
 	VDIVSD      X3, X1, X3
@@ -16467,10 +19382,10 @@ d_exp_end:
 	VFMADD213SD pool<>+6272(SB), X1, X5
 	VFMADD213SD pool<>+6400(SB), X1, X5
 	VFMADD213SD pool<>+6528(SB), X1, X5
+	VFMADD213SD pool<>+4096(SB), X1, X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
 	VFMADD213SD pool<>+4480(SB), X1, X5
-	VFMADD213SD pool<>+4608(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -16571,7 +19486,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5120(SB), X1, X1
+	VXORPD       pool<>+3968(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -16653,7 +19568,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+4992(SB), X1
+	VMOVSD pool<>+5120(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -17024,18 +19939,18 @@ l_spsexp_done:
 	VFMADD213PD pool<>+6272(SB), X5, X6
 	VFMADD213PD pool<>+6400(SB), X5, X6
 	VFMADD213PD pool<>+6528(SB), X5, X6
+	VFMADD213PD pool<>+4096(SB), X5, X6
 	VFMADD213PD pool<>+4224(SB), X5, X6
 	VFMADD213PD pool<>+4352(SB), X5, X6
 	VFMADD213PD pool<>+4480(SB), X5, X6
-	VFMADD213PD pool<>+4608(SB), X5, X6
 	VMULPD      X5, X6, X6
 	VADDPD      X4, X4, X4
 	VFMADD213PD X4, X4, X6
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD    pool<>+4864(SB), X2, X4
+	VMULPD    pool<>+4736(SB), X2, X4
 	VCMPPD    $0x12, X4, X1, X4
-	VMOVUPD   pool<>+4736(SB), X1
+	VMOVUPD   pool<>+4608(SB), X1
 	VCMPPD    $0x12, X2, X1, X1
 	VANDPD    X4, X1, X1
 	VBLENDVPD X1, X6, X3, X3
@@ -17303,18 +20218,18 @@ l_sosexp_done:
 	VFMADD213PD pool<>+6272(SB), X5, X6
 	VFMADD213PD pool<>+6400(SB), X5, X6
 	VFMADD213PD pool<>+6528(SB), X5, X6
+	VFMADD213PD pool<>+4096(SB), X5, X6
 	VFMADD213PD pool<>+4224(SB), X5, X6
 	VFMADD213PD pool<>+4352(SB), X5, X6
 	VFMADD213PD pool<>+4480(SB), X5, X6
-	VFMADD213PD pool<>+4608(SB), X5, X6
 	VMULPD      X5, X6, X6
 	VADDPD      X4, X4, X4
 	VFMADD213PD X4, X4, X6
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD    pool<>+4864(SB), X2, X4
+	VMULPD    pool<>+4736(SB), X2, X4
 	VCMPPD    $0x12, X4, X1, X4
-	VMOVUPD   pool<>+4736(SB), X1
+	VMOVUPD   pool<>+4608(SB), X1
 	VCMPPD    $0x12, X2, X1, X1
 	VANDPD    X4, X1, X1
 	VBLENDVPD X1, X6, X3, X3
@@ -17332,7 +20247,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD pool<>+4992(SB), X1
+	VMOVSD pool<>+5120(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_sonext
 
@@ -17877,10 +20792,10 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+4736(SB), X3
+	VUCOMISD    pool<>+4608(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+4864(SB), X1
+	VUCOMISD    pool<>+4736(SB), X1
 	JHI         l_l1p_big
 	VADDSD      pool<>+5504(SB), X1, X2
 	VDIVSD      X2, X1, X2
@@ -17893,10 +20808,10 @@ l_exp_end:
 	VFMADD213SD pool<>+6272(SB), X1, X3
 	VFMADD213SD pool<>+6400(SB), X1, X3
 	VFMADD213SD pool<>+6528(SB), X1, X3
+	VFMADD213SD pool<>+4096(SB), X1, X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
 	VFMADD213SD pool<>+4480(SB), X1, X3
-	VFMADD213SD pool<>+4608(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -18003,7 +20918,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+4992(SB), X1
+	VMOVSD pool<>+5120(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -22579,7 +25494,7 @@ d_r1groups:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z11, Z1, Z1
-	VMOVUPS  4096(AX), Z12
+	VMOVUPS  3840(AX), Z12
 	VCMPPS   $0x16, Z1, Z12, K3
 	KORTESTW K3, K3
 	JNE      d_r1bail
@@ -22841,7 +25756,7 @@ d_r1groups:
 	VCVTPD2PS     Z14, Y14
 	VMULPD        Z13, Z1, Z13
 	VMULPD        Z11, Z13, Z13
-	VXORPD        5120(AX), Z13, Z13
+	VXORPD        3968(AX), Z13, Z13
 	VCVTPD2PS     Z13, Y13
 	VEXTRACTF64X4 $0x00, Z13, 824(SP)
 
@@ -22959,10 +25874,10 @@ d_r1groups:
 	VADDPD      Z3, Z6, Z6
 	VDIVPD      Z6, Z3, Z6
 	VMULPD      Z6, Z6, Z7
-	VMOVUPD     4224(AX), Z8
+	VMOVUPD     4096(AX), Z8
+	VFMADD213PD 4224(AX), Z7, Z8
 	VFMADD213PD 4352(AX), Z7, Z8
 	VFMADD213PD 4480(AX), Z7, Z8
-	VFMADD213PD 4608(AX), Z7, Z8
 	VMULPD      Z7, Z8, Z8
 	VADDPD      Z6, Z6, Z6
 	VFMADD213PD Z6, Z6, Z8
@@ -22971,8 +25886,8 @@ d_r1groups:
 	VSUBPD Z4, Z5, Z4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z5
-	VMULPD    4864(AX), Z2, Z6
+	VMOVUPD   4608(AX), Z5
+	VMULPD    4736(AX), Z2, Z6
 	VCMPPD    $0x12, Z2, Z5, K3
 	VCMPPD    $0x12, Z6, Z3, K4
 	KANDW     K4, K3, K3
@@ -23049,10 +25964,10 @@ d_r1flush:
 	VADDPD      Z1, Z4, Z4
 	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -23061,8 +25976,8 @@ d_r1flush:
 	VSUBPD Z2, Z3, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K3
 	VCMPPD    $0x12, Z4, Z1, K4
 	KANDW     K4, K3, K3
@@ -23124,7 +26039,7 @@ d_r1one:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  4096(AX), Z4
+	VMOVUPS  3840(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K3
 	KORTESTW K3, K3
 	JNE      d_r1ospecial
@@ -23268,10 +26183,10 @@ d_r1one:
 	VADDPD      Z1, Z6, Z6
 	VDIVPD      Z6, Z1, Z6
 	VMULPD      Z6, Z6, Z7
-	VMOVUPD     4224(AX), Z8
+	VMOVUPD     4096(AX), Z8
+	VFMADD213PD 4224(AX), Z7, Z8
 	VFMADD213PD 4352(AX), Z7, Z8
 	VFMADD213PD 4480(AX), Z7, Z8
-	VFMADD213PD 4608(AX), Z7, Z8
 	VMULPD      Z7, Z8, Z8
 	VADDPD      Z6, Z6, Z6
 	VFMADD213PD Z6, Z6, Z8
@@ -23280,8 +26195,8 @@ d_r1one:
 	VSUBPD Z0, Z5, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z5
-	VMULPD    4864(AX), Z4, Z6
+	VMOVUPD   4608(AX), Z5
+	VMULPD    4736(AX), Z4, Z6
 	VCMPPD    $0x12, Z4, Z5, K3
 	VCMPPD    $0x12, Z6, Z1, K4
 	KANDW     K4, K3, K3
@@ -23298,7 +26213,7 @@ d_r1one:
 	VCVTPD2PS     Z4, Y4
 	VMULPD        Z0, Z1, Z0
 	VMULPD        Z3, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 824(SP)
 
@@ -23517,7 +26432,7 @@ d_r2groups:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z5, Z0, Z0
-	VMOVUPS  4096(AX), Z8
+	VMOVUPS  3840(AX), Z8
 	VCMPPS   $0x16, Z0, Z8, K3
 	KORTESTW K3, K3
 	JNE      d_r2bail
@@ -23983,7 +26898,7 @@ d_r2groups:
 	VCVTPD2PS     Z14, Y14
 	VMULPD        Z11, Z0, Z11
 	VMULPD        Z5, Z11, Z11
-	VXORPD        5120(AX), Z11, Z11
+	VXORPD        3968(AX), Z11, Z11
 	VCVTPD2PS     Z11, Y11
 	VEXTRACTF64X4 $0x00, Z11, 824(SP)
 
@@ -24117,10 +27032,10 @@ d_r2groups:
 	VADDPD      Z3, Z6, Z6
 	VDIVPD      Z6, Z3, Z6
 	VMULPD      Z6, Z6, Z7
-	VMOVUPD     4224(AX), Z9
+	VMOVUPD     4096(AX), Z9
+	VFMADD213PD 4224(AX), Z7, Z9
 	VFMADD213PD 4352(AX), Z7, Z9
 	VFMADD213PD 4480(AX), Z7, Z9
-	VFMADD213PD 4608(AX), Z7, Z9
 	VMULPD      Z7, Z9, Z9
 	VADDPD      Z6, Z6, Z6
 	VFMADD213PD Z6, Z6, Z9
@@ -24129,8 +27044,8 @@ d_r2groups:
 	VSUBPD Z4, Z5, Z4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z5
-	VMULPD    4864(AX), Z1, Z6
+	VMOVUPD   4608(AX), Z5
+	VMULPD    4736(AX), Z1, Z6
 	VCMPPD    $0x12, Z1, Z5, K3
 	VCMPPD    $0x12, Z6, Z3, K4
 	KANDW     K4, K3, K3
@@ -24207,10 +27122,10 @@ d_r2flush:
 	VADDPD      Z1, Z4, Z4
 	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -24219,8 +27134,8 @@ d_r2flush:
 	VSUBPD Z2, Z3, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K3
 	VCMPPD    $0x12, Z4, Z1, K4
 	KANDW     K4, K3, K3
@@ -24287,7 +27202,7 @@ d_r2one:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z4, Z0, Z0
-	VMOVUPS  4096(AX), Z5
+	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z0, Z5, K3
 	KORTESTW K3, K3
 	JNE      d_r2ospecial
@@ -24446,10 +27361,10 @@ d_r2one:
 	VADDPD      Z0, Z7, Z7
 	VDIVPD      Z7, Z0, Z7
 	VMULPD      Z7, Z7, Z8
-	VMOVUPD     4224(AX), Z9
+	VMOVUPD     4096(AX), Z9
+	VFMADD213PD 4224(AX), Z8, Z9
 	VFMADD213PD 4352(AX), Z8, Z9
 	VFMADD213PD 4480(AX), Z8, Z9
-	VFMADD213PD 4608(AX), Z8, Z9
 	VMULPD      Z8, Z9, Z9
 	VADDPD      Z7, Z7, Z7
 	VFMADD213PD Z7, Z7, Z9
@@ -24458,8 +27373,8 @@ d_r2one:
 	VSUBPD Z2, Z6, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z6
-	VMULPD    4864(AX), Z5, Z7
+	VMOVUPD   4608(AX), Z6
+	VMULPD    4736(AX), Z5, Z7
 	VCMPPD    $0x12, Z5, Z6, K3
 	VCMPPD    $0x12, Z7, Z0, K4
 	KANDW     K4, K3, K3
@@ -24476,7 +27391,7 @@ d_r2one:
 	VCVTPD2PS     Z5, Y5
 	VMULPD        Z2, Z0, Z0
 	VMULPD        Z4, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 824(SP)
 
@@ -24734,7 +27649,7 @@ d_r3groups:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  4096(AX), Z3
+	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K3
 	KORTESTW K3, K3
 	JNE      d_r3bail
@@ -25548,10 +28463,10 @@ d_r3groups:
 	VADDPD      Z5, Z12, Z12
 	VDIVPD      Z12, Z5, Z12
 	VMULPD      Z12, Z12, Z14
-	VMOVUPD     4224(AX), Z16
+	VMOVUPD     4096(AX), Z16
+	VFMADD213PD 4224(AX), Z14, Z16
 	VFMADD213PD 4352(AX), Z14, Z16
 	VFMADD213PD 4480(AX), Z14, Z16
-	VFMADD213PD 4608(AX), Z14, Z16
 	VMULPD      Z14, Z16, Z16
 	VADDPD      Z12, Z12, Z12
 	VFMADD213PD Z12, Z12, Z16
@@ -25560,8 +28475,8 @@ d_r3groups:
 	VSUBPD Z7, Z10, Z7
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z10
-	VMULPD    4864(AX), Z2, Z12
+	VMOVUPD   4608(AX), Z10
+	VMULPD    4736(AX), Z2, Z12
 	VCMPPD    $0x12, Z2, Z10, K3
 	VCMPPD    $0x12, Z12, Z5, K4
 	KANDW     K4, K3, K3
@@ -25588,7 +28503,7 @@ d_r3gnopend:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z2, Z1, Z1
 	VMULPD        Z0, Z1, Z1
-	VXORPD        5120(AX), Z1, Z1
+	VXORPD        3968(AX), Z1, Z1
 	VCVTPD2PS     Z1, Y1
 	VEXTRACTF64X4 $0x00, Z1, 824(SP)
 	LEAQ          1064(SP), R12
@@ -25772,10 +28687,10 @@ d_r3flush:
 	VADDPD      Z1, Z4, Z4
 	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -25784,8 +28699,8 @@ d_r3flush:
 	VSUBPD Z2, Z3, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K3
 	VCMPPD    $0x12, Z4, Z1, K4
 	KANDW     K4, K3, K3
@@ -25854,7 +28769,7 @@ d_r3one:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  4096(AX), Z3
+	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K3
 	KORTESTW K3, K3
 	JNE      d_r3ospecial
@@ -26052,10 +28967,10 @@ d_r3one:
 	VADDPD      Z1, Z6, Z6
 	VDIVPD      Z6, Z1, Z6
 	VMULPD      Z6, Z6, Z7
-	VMOVUPD     4224(AX), Z9
+	VMOVUPD     4096(AX), Z9
+	VFMADD213PD 4224(AX), Z7, Z9
 	VFMADD213PD 4352(AX), Z7, Z9
 	VFMADD213PD 4480(AX), Z7, Z9
-	VFMADD213PD 4608(AX), Z7, Z9
 	VMULPD      Z7, Z9, Z9
 	VADDPD      Z6, Z6, Z6
 	VFMADD213PD Z6, Z6, Z9
@@ -26064,8 +28979,8 @@ d_r3one:
 	VSUBPD Z0, Z5, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z5
-	VMULPD    4864(AX), Z3, Z6
+	VMOVUPD   4608(AX), Z5
+	VMULPD    4736(AX), Z3, Z6
 	VCMPPD    $0x12, Z3, Z5, K3
 	VCMPPD    $0x12, Z6, Z1, K4
 	KANDW     K4, K3, K3
@@ -26082,7 +28997,7 @@ d_r3one:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z1, Z0
 	VMULPD        Z2, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 824(SP)
 	LEAQ          1064(SP), R9
@@ -26190,7 +29105,7 @@ d_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    3968(AX), Z9, Z9
+	VPADDD    4992(AX), Z9, Z9
 
 d_nqxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -26241,8 +29156,8 @@ d_nqxmax_one:
 	VMOVUPS (R11)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  3968(AX), Z8, Z8
-	VPADDD  3968(AX), Z9, Z9
+	VPADDD  4992(AX), Z8, Z8
+	VPADDD  4992(AX), Z9, Z9
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -26310,7 +29225,7 @@ d_nqxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z6, Z4, Z4
-	VMOVUPS  4096(AX), Z7
+	VMOVUPS  3840(AX), Z7
 	VCMPPS   $0x16, Z4, Z7, K2
 	KORTESTW K2, K2
 	JNE      d_nbail
@@ -26362,7 +29277,7 @@ d_nqxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        3968(AX), Z14, Z14
+	VPADDD        4992(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
 	VMOVUPS       10752(AX), Z17
@@ -26691,8 +29606,8 @@ d_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z13, Z13
-	VPADDD        3968(AX), Z14, Z14
+	VPADDD        4992(AX), Z13, Z13
+	VPADDD        4992(AX), Z14, Z14
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -26899,10 +29814,10 @@ d_nqxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -26916,8 +29831,8 @@ d_nqxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
+	VMOVUPD   4608(AX), Z4
+	VMULPD    4736(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -26936,7 +29851,7 @@ d_nqxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -27110,10 +30025,10 @@ d_nflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -27127,8 +30042,8 @@ d_nflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
+	VMOVUPD   4608(AX), Z4
+	VMULPD    4736(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -27147,7 +30062,7 @@ d_nflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -27255,7 +30170,7 @@ d_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    3968(AX), Z3, Z3
+	VPADDD    4992(AX), Z3, Z3
 
 d_noxmax_loop:
 	CMPQ    R10, $0x00000020
@@ -27278,8 +30193,8 @@ d_noxmax_one:
 	VMOVUPS (R11), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  3968(AX), Z2, Z2
-	VPADDD  3968(AX), Z3, Z3
+	VPADDD  4992(AX), Z2, Z2
+	VPADDD  4992(AX), Z3, Z3
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_noxmax_one
@@ -27321,7 +30236,7 @@ d_noxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  4096(AX), Z4
+	VMOVUPS  3840(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K2
 	KORTESTW K2, K2
 	JNE      d_nospecial
@@ -27367,7 +30282,7 @@ d_noxmax_done:
 	LEAQ          (DX)(R8*8), R13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
 	VMOVUPS       10752(AX), Z7
@@ -27466,8 +30381,8 @@ d_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        3968(AX), Z3, Z3
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z3, Z3
+	VPADDD        4992(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -27570,10 +30485,10 @@ d_noxgexp_done:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -27587,8 +30502,8 @@ d_noxgexp_done:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
+	VMOVUPD   4608(AX), Z4
+	VMULPD    4736(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -27607,7 +30522,7 @@ d_noxgexp_done:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -27890,7 +30805,7 @@ d_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VPADDD    4992(AX), Z13, Z13
 
 d_wqxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -27941,8 +30856,8 @@ d_wqxoth_one:
 	VMOVUPS (R12)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  3968(AX), Z12, Z12
-	VPADDD  3968(AX), Z13, Z13
+	VPADDD  4992(AX), Z12, Z12
+	VPADDD  4992(AX), Z13, Z13
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R10
@@ -27987,7 +30902,7 @@ d_wqxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z4, Z7, Z7
-	VMOVUPS  4096(AX), Z8
+	VMOVUPS  3840(AX), Z8
 	VCMPPS   $0x16, Z7, Z8, K2
 	KORTESTW K2, K2
 	JNE      d_wbail
@@ -28046,7 +30961,7 @@ d_wqxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VPADDD    4992(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   10752(AX), Z16
@@ -28335,8 +31250,8 @@ d_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VPADDD        4992(AX), Z6, Z6
+	VPADDD        4992(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -28483,7 +31398,7 @@ d_wqxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VPADDD    4992(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   10752(AX), Z16
@@ -28812,8 +31727,8 @@ d_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VPADDD        4992(AX), Z6, Z6
+	VPADDD        4992(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -29021,10 +31936,10 @@ d_wqxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -29038,8 +31953,8 @@ d_wqxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
+	VMOVUPD   4608(AX), Z4
+	VMULPD    4736(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -29058,7 +31973,7 @@ d_wqxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -29232,10 +32147,10 @@ d_wflush:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -29249,8 +32164,8 @@ d_wflush:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
+	VMOVUPD   4608(AX), Z4
+	VMULPD    4736(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -29269,7 +32184,7 @@ d_wflush:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -29471,7 +32386,7 @@ d_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    3968(AX), Z7, Z7
+	VPADDD    4992(AX), Z7, Z7
 
 d_woxoth_loop:
 	CMPQ    R11, $0x00000020
@@ -29494,8 +32409,8 @@ d_woxoth_one:
 	VMOVUPS (R12), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  3968(AX), Z6, Z6
-	VPADDD  3968(AX), Z7, Z7
+	VPADDD  4992(AX), Z6, Z6
+	VPADDD  4992(AX), Z7, Z7
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_woxoth_one
@@ -29527,7 +32442,7 @@ d_woxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z1, Z4, Z4
-	VMOVUPS  4096(AX), Z5
+	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
 	KORTESTW K2, K2
 	JNE      d_wospecial
@@ -29580,7 +32495,7 @@ d_woxmok:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
+	VPADDD    4992(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   10752(AX), Z7
@@ -29669,8 +32584,8 @@ d_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z2, Z2
+	VPADDD        4992(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -29722,7 +32637,7 @@ d_woxguard:
 	LEAQ      (DX)(R8*8), R13
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
+	VPADDD    4992(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   10752(AX), Z7
@@ -29821,8 +32736,8 @@ d_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z2, Z2
+	VPADDD        4992(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -29926,10 +32841,10 @@ d_woxexpdone:
 	VADDPD      Z2, Z4, Z4
 	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -29943,8 +32858,8 @@ d_woxexpdone:
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z4
-	VMULPD    4864(AX), Z0, Z5
+	VMOVUPD   4608(AX), Z4
+	VMULPD    4736(AX), Z0, Z5
 	VCMPPD    $0x12, Z0, Z4, K2
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
@@ -29963,7 +32878,7 @@ d_woxexpdone:
 	VCVTPD2PS     Z3, Y3
 	VMULPD        Z0, Z2, Z0
 	VMULPD        Z1, Z0, Z0
-	VXORPD        5120(AX), Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF32X4 $0x00, Z3, 808(SP)
 	VBROADCASTSS  808(SP), Z1
@@ -30202,7 +33117,7 @@ d_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 4096(AX), X0
+	VUCOMISS 3840(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -31027,10 +33942,10 @@ d_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4736(AX), X2
+	VUCOMISD    4608(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4864(AX), X0
+	VUCOMISD    4736(AX), X0
 	JHI         d_l1p_big
 	VADDSD      5504(AX), X0, X2
 	VDIVSD      X2, X0, X2
@@ -31043,10 +33958,10 @@ d_expsdone:
 	VFMADD213SD 6272(AX), X0, X4
 	VFMADD213SD 6400(AX), X0, X4
 	VFMADD213SD 6528(AX), X0, X4
+	VFMADD213SD 4096(AX), X0, X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
 	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -31142,7 +34057,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5120(AX), X0, X0
+	VXORPD       3968(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -31353,7 +34268,7 @@ l_r1groups:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z11, Z1, Z1
-	VMOVUPS  4096(AX), Z12
+	VMOVUPS  3840(AX), Z12
 	VCMPPS   $0x16, Z1, Z12, K2
 	KORTESTW K2, K2
 	JNE      l_r1bail
@@ -31650,10 +34565,10 @@ l_r1groups:
 	VADDPD      Z3, Z6, Z6
 	VDIVPD      Z6, Z3, Z6
 	VMULPD      Z6, Z6, Z7
-	VMOVUPD     4224(AX), Z8
+	VMOVUPD     4096(AX), Z8
+	VFMADD213PD 4224(AX), Z7, Z8
 	VFMADD213PD 4352(AX), Z7, Z8
 	VFMADD213PD 4480(AX), Z7, Z8
-	VFMADD213PD 4608(AX), Z7, Z8
 	VMULPD      Z7, Z8, Z8
 	VADDPD      Z6, Z6, Z6
 	VFMADD213PD Z6, Z6, Z8
@@ -31662,8 +34577,8 @@ l_r1groups:
 	VSUBPD Z4, Z5, Z4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z5
-	VMULPD    4864(AX), Z1, Z6
+	VMOVUPD   4608(AX), Z5
+	VMULPD    4736(AX), Z1, Z6
 	VCMPPD    $0x12, Z1, Z5, K2
 	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
@@ -31739,10 +34654,10 @@ l_r1flush:
 	VADDPD      Z1, Z4, Z4
 	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -31751,8 +34666,8 @@ l_r1flush:
 	VSUBPD Z2, Z3, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z1, K3
 	KANDW     K3, K2, K2
@@ -31814,7 +34729,7 @@ l_r1one:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  4096(AX), Z4
+	VMOVUPS  3840(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_r1ospecial
@@ -31958,10 +34873,10 @@ l_r1one:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z6
@@ -31970,8 +34885,8 @@ l_r1one:
 	VSUBPD Z0, Z1, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z1
-	VMULPD    4864(AX), Z4, Z3
+	VMOVUPD   4608(AX), Z1
+	VMULPD    4736(AX), Z4, Z3
 	VCMPPD    $0x12, Z4, Z1, K2
 	VCMPPD    $0x12, Z3, Z2, K3
 	KANDW     K3, K2, K2
@@ -32153,7 +35068,7 @@ l_r2groups:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z5, Z0, Z0
-	VMOVUPS  4096(AX), Z8
+	VMOVUPS  3840(AX), Z8
 	VCMPPS   $0x16, Z0, Z8, K2
 	KORTESTW K2, K2
 	JNE      l_r2bail
@@ -32654,10 +35569,10 @@ l_r2groups:
 	VADDPD      Z3, Z6, Z6
 	VDIVPD      Z6, Z3, Z6
 	VMULPD      Z6, Z6, Z7
-	VMOVUPD     4224(AX), Z9
+	VMOVUPD     4096(AX), Z9
+	VFMADD213PD 4224(AX), Z7, Z9
 	VFMADD213PD 4352(AX), Z7, Z9
 	VFMADD213PD 4480(AX), Z7, Z9
-	VFMADD213PD 4608(AX), Z7, Z9
 	VMULPD      Z7, Z9, Z9
 	VADDPD      Z6, Z6, Z6
 	VFMADD213PD Z6, Z6, Z9
@@ -32666,8 +35581,8 @@ l_r2groups:
 	VSUBPD Z4, Z5, Z4
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z5
-	VMULPD    4864(AX), Z1, Z6
+	VMOVUPD   4608(AX), Z5
+	VMULPD    4736(AX), Z1, Z6
 	VCMPPD    $0x12, Z1, Z5, K2
 	VCMPPD    $0x12, Z6, Z3, K3
 	KANDW     K3, K2, K2
@@ -32743,10 +35658,10 @@ l_r2flush:
 	VADDPD      Z1, Z4, Z4
 	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -32755,8 +35670,8 @@ l_r2flush:
 	VSUBPD Z2, Z3, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z1, K3
 	KANDW     K3, K2, K2
@@ -32823,7 +35738,7 @@ l_r2one:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z4, Z0, Z0
-	VMOVUPS  4096(AX), Z5
+	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z0, Z5, K2
 	KORTESTW K2, K2
 	JNE      l_r2ospecial
@@ -32982,10 +35897,10 @@ l_r2one:
 	VADDPD      Z0, Z3, Z3
 	VDIVPD      Z3, Z0, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z4, Z6
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
-	VFMADD213PD 4608(AX), Z4, Z6
 	VMULPD      Z4, Z6, Z6
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z6
@@ -32994,8 +35909,8 @@ l_r2one:
 	VSUBPD Z2, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z2
-	VMULPD    4864(AX), Z5, Z3
+	VMOVUPD   4608(AX), Z2
+	VMULPD    4736(AX), Z5, Z3
 	VCMPPD    $0x12, Z5, Z2, K2
 	VCMPPD    $0x12, Z3, Z0, K3
 	KANDW     K3, K2, K2
@@ -33214,7 +36129,7 @@ l_r3groups:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  4096(AX), Z3
+	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K2
 	KORTESTW K2, K2
 	JNE      l_r3bail
@@ -33897,10 +36812,10 @@ l_r3groups:
 	VADDPD      Z4, Z7, Z7
 	VDIVPD      Z7, Z4, Z7
 	VMULPD      Z7, Z7, Z9
-	VMOVUPD     4224(AX), Z10
+	VMOVUPD     4096(AX), Z10
+	VFMADD213PD 4224(AX), Z9, Z10
 	VFMADD213PD 4352(AX), Z9, Z10
 	VFMADD213PD 4480(AX), Z9, Z10
-	VFMADD213PD 4608(AX), Z9, Z10
 	VMULPD      Z9, Z10, Z10
 	VADDPD      Z7, Z7, Z7
 	VFMADD213PD Z7, Z7, Z10
@@ -33909,8 +36824,8 @@ l_r3groups:
 	VSUBPD Z5, Z6, Z5
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z6
-	VMULPD    4864(AX), Z2, Z7
+	VMOVUPD   4608(AX), Z6
+	VMULPD    4736(AX), Z2, Z7
 	VCMPPD    $0x12, Z2, Z6, K2
 	VCMPPD    $0x12, Z7, Z4, K3
 	KANDW     K3, K2, K2
@@ -33986,10 +36901,10 @@ l_r3flush:
 	VADDPD      Z1, Z4, Z4
 	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -33998,8 +36913,8 @@ l_r3flush:
 	VSUBPD Z2, Z3, Z2
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z1, K3
 	KANDW     K3, K2, K2
@@ -34068,7 +36983,7 @@ l_r3one:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  4096(AX), Z3
+	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K2
 	KORTESTW K2, K2
 	JNE      l_r3ospecial
@@ -34247,10 +37162,10 @@ l_r3one:
 	VADDPD      Z1, Z4, Z4
 	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
-	VMOVUPD     4224(AX), Z6
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
-	VFMADD213PD 4608(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
 	VADDPD      Z4, Z4, Z4
 	VFMADD213PD Z4, Z4, Z6
@@ -34259,8 +37174,8 @@ l_r3one:
 	VSUBPD Z0, Z2, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z2
-	VMULPD    4864(AX), Z3, Z4
+	VMOVUPD   4608(AX), Z2
+	VMULPD    4736(AX), Z3, Z4
 	VCMPPD    $0x12, Z3, Z2, K2
 	VCMPPD    $0x12, Z4, Z1, K3
 	KANDW     K3, K2, K2
@@ -34322,7 +37237,7 @@ l_nquads:
 	VMOVUPS   (AX), Z7
 	VMOVDQU32 laneidx32_16<>+0(SB), Z8
 	VMOVDQU32 laneidx32_16<>+0(SB), Z9
-	VPADDD    3968(AX), Z9, Z9
+	VPADDD    4992(AX), Z9, Z9
 
 l_nqxmax_loop:
 	CMPQ    DX, $0x00000020
@@ -34373,8 +37288,8 @@ l_nqxmax_one:
 	VMOVUPS (R10)(R8*4), Z10
 	VPCMPD  $0x04, Z3, Z8, K2
 	VMAXPS  Z10, Z7, K2, Z7
-	VPADDD  3968(AX), Z8, Z8
-	VPADDD  3968(AX), Z9, Z9
+	VPADDD  4992(AX), Z8, Z8
+	VPADDD  4992(AX), Z9, Z9
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, DX
@@ -34442,7 +37357,7 @@ l_nqxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z6, Z4, Z4
-	VMOVUPS  4096(AX), Z7
+	VMOVUPS  3840(AX), Z7
 	VCMPPS   $0x16, Z4, Z7, K2
 	KORTESTW K2, K2
 	JNE      l_nbail
@@ -34492,7 +37407,7 @@ l_nqxmax_done:
 	LEAQ          (BX)(R8*8), R10
 	VMOVDQU32     laneidx32_16<>+0(SB), Z13
 	VMOVDQU32     laneidx32_16<>+0(SB), Z14
-	VPADDD        3968(AX), Z14, Z14
+	VPADDD        4992(AX), Z14, Z14
 	VMOVUPS       768(AX), Z15
 	VMOVUPS       exp2tab16<>+0(SB), Z16
 	VMOVUPS       10752(AX), Z17
@@ -34807,8 +37722,8 @@ l_nqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z13, Z13
-	VPADDD        3968(AX), Z14, Z14
+	VPADDD        4992(AX), Z13, Z13
+	VPADDD        4992(AX), Z14, Z14
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -35001,10 +37916,10 @@ l_nqxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
+	VMOVUPD     4096(AX), Z5
+	VFMADD213PD 4224(AX), Z4, Z5
 	VFMADD213PD 4352(AX), Z4, Z5
 	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -35018,8 +37933,8 @@ l_nqxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -35108,10 +38023,10 @@ l_nflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
+	VMOVUPD     4096(AX), Z5
+	VFMADD213PD 4224(AX), Z4, Z5
 	VFMADD213PD 4352(AX), Z4, Z5
 	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -35125,8 +38040,8 @@ l_nflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -35157,7 +38072,7 @@ l_none:
 	VMOVUPS   (AX), Z1
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    3968(AX), Z3, Z3
+	VPADDD    4992(AX), Z3, Z3
 
 l_noxmax_loop:
 	CMPQ    R9, $0x00000020
@@ -35180,8 +38095,8 @@ l_noxmax_one:
 	VMOVUPS (R10), Z4
 	VPCMPD  $0x04, Z0, Z2, K2
 	VMAXPS  Z4, Z1, K2, Z1
-	VPADDD  3968(AX), Z2, Z2
-	VPADDD  3968(AX), Z3, Z3
+	VPADDD  4992(AX), Z2, Z2
+	VPADDD  4992(AX), Z3, Z3
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, R9
 	JMP     l_noxmax_one
@@ -35223,7 +38138,7 @@ l_noxmax_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
-	VMOVUPS  4096(AX), Z4
+	VMOVUPS  3840(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_nospecial
@@ -35267,7 +38182,7 @@ l_noxmax_done:
 	LEAQ          (BX)(R8*8), R11
 	VMOVDQU32     laneidx32_16<>+0(SB), Z3
 	VMOVDQU32     laneidx32_16<>+0(SB), Z4
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z4, Z4
 	VMOVUPS       768(AX), Z5
 	VMOVUPS       exp2tab16<>+0(SB), Z6
 	VMOVUPS       10752(AX), Z7
@@ -35362,8 +38277,8 @@ l_noxgexp_one:
 	VCVTPS2PD     Y14, Z14
 	VADDPD        Z15, Z14, Z14
 	VADDPD        Z14, Z2, Z2
-	VPADDD        3968(AX), Z3, Z3
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z3, Z3
+	VPADDD        4992(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_noxgexp_one
@@ -35463,10 +38378,10 @@ l_noxgexp_done:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
+	VMOVUPD     4096(AX), Z5
+	VFMADD213PD 4224(AX), Z4, Z5
 	VFMADD213PD 4352(AX), Z4, Z5
 	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -35480,8 +38395,8 @@ l_noxgexp_done:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -35699,7 +38614,7 @@ l_wqxmax_done:
 	VMOVUPS   (AX), Z11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z12
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VPADDD    4992(AX), Z13, Z13
 
 l_wqxoth_loop:
 	CMPQ    R9, $0x00000020
@@ -35750,8 +38665,8 @@ l_wqxoth_one:
 	VMOVUPS (R11)(R8*4), Z14
 	VPCMPD  $0x04, Z3, Z12, K2
 	VMAXPS  Z14, Z11, K2, Z11
-	VPADDD  3968(AX), Z12, Z12
-	VPADDD  3968(AX), Z13, Z13
+	VPADDD  4992(AX), Z12, Z12
+	VPADDD  4992(AX), Z13, Z13
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -35796,7 +38711,7 @@ l_wqxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z4, Z7, Z7
-	VMOVUPS  4096(AX), Z8
+	VMOVUPS  3840(AX), Z8
 	VCMPPS   $0x16, Z7, Z8, K2
 	KORTESTW K2, K2
 	JNE      l_wbail
@@ -35853,7 +38768,7 @@ l_wqxmok:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VPADDD    4992(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   10752(AX), Z16
@@ -36128,8 +39043,8 @@ l_wqxfexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VPADDD        4992(AX), Z6, Z6
+	VPADDD        4992(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -36264,7 +39179,7 @@ l_wqxguard:
 	LEAQ      (BX)(R8*8), R10
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z13
-	VPADDD    3968(AX), Z13, Z13
+	VPADDD    4992(AX), Z13, Z13
 	VMOVUPS   768(AX), Z14
 	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   10752(AX), Z16
@@ -36579,8 +39494,8 @@ l_wqxgexp_one:
 	VCVTPS2PD     Y23, Z23
 	VADDPD        Z24, Z23, Z23
 	VADDPD        Z23, Z12, Z12
-	VPADDD        3968(AX), Z6, Z6
-	VPADDD        3968(AX), Z13, Z13
+	VPADDD        4992(AX), Z6, Z6
+	VPADDD        4992(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -36774,10 +39689,10 @@ l_wqxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
+	VMOVUPD     4096(AX), Z5
+	VFMADD213PD 4224(AX), Z4, Z5
 	VFMADD213PD 4352(AX), Z4, Z5
 	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -36791,8 +39706,8 @@ l_wqxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -36881,10 +39796,10 @@ l_wflush:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
+	VMOVUPD     4096(AX), Z5
+	VFMADD213PD 4224(AX), Z4, Z5
 	VFMADD213PD 4352(AX), Z4, Z5
 	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -36898,8 +39813,8 @@ l_wflush:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -37024,7 +39939,7 @@ l_woxmax_done:
 	VMOVUPS   (AX), Z5
 	VMOVDQU32 laneidx32_16<>+0(SB), Z6
 	VMOVDQU32 laneidx32_16<>+0(SB), Z7
-	VPADDD    3968(AX), Z7, Z7
+	VPADDD    4992(AX), Z7, Z7
 
 l_woxoth_loop:
 	CMPQ    R10, $0x00000020
@@ -37047,8 +39962,8 @@ l_woxoth_one:
 	VMOVUPS (R11), Z8
 	VPCMPD  $0x04, Z0, Z6, K2
 	VMAXPS  Z8, Z5, K2, Z5
-	VPADDD  3968(AX), Z6, Z6
-	VPADDD  3968(AX), Z7, Z7
+	VPADDD  4992(AX), Z6, Z6
+	VPADDD  4992(AX), Z7, Z7
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     l_woxoth_one
@@ -37080,7 +39995,7 @@ l_woxoth_done:
 
 	// Others' max more than confidentMargin below max, or NaN: the caller's.
 	VSUBPS   Z1, Z4, Z4
-	VMOVUPS  4096(AX), Z5
+	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
 	KORTESTW K2, K2
 	JNE      l_wospecial
@@ -37131,7 +40046,7 @@ l_woxmok:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
+	VPADDD    4992(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   10752(AX), Z7
@@ -37216,8 +40131,8 @@ l_woxfexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z2, Z2
+	VPADDD        4992(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxfexp_one
@@ -37264,7 +40179,7 @@ l_woxguard:
 	LEAQ      (BX)(R8*8), R11
 	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
-	VPADDD    3968(AX), Z4, Z4
+	VPADDD    4992(AX), Z4, Z4
 	VMOVUPS   768(AX), Z5
 	VMOVUPS   exp2tab16<>+0(SB), Z6
 	VMOVUPS   10752(AX), Z7
@@ -37359,8 +40274,8 @@ l_woxgexp_one:
 	VCVTPS2PD     Y13, Z13
 	VADDPD        Z14, Z13, Z13
 	VADDPD        Z13, Z3, Z3
-	VPADDD        3968(AX), Z2, Z2
-	VPADDD        3968(AX), Z4, Z4
+	VPADDD        4992(AX), Z2, Z2
+	VPADDD        4992(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_woxgexp_one
@@ -37461,10 +40376,10 @@ l_woxexpdone:
 	VADDPD      Z2, Z3, Z3
 	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
-	VMOVUPD     4224(AX), Z5
+	VMOVUPD     4096(AX), Z5
+	VFMADD213PD 4224(AX), Z4, Z5
 	VFMADD213PD 4352(AX), Z4, Z5
 	VFMADD213PD 4480(AX), Z4, Z5
-	VFMADD213PD 4608(AX), Z4, Z5
 	VMULPD      Z4, Z5, Z5
 	VADDPD      Z3, Z3, Z3
 	VFMADD213PD Z3, Z3, Z5
@@ -37478,8 +40393,8 @@ l_woxexpdone:
 	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4736(AX), Z3
-	VMULPD    4864(AX), Z0, Z4
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
 	VCMPPD    $0x12, Z0, Z3, K2
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
@@ -37653,7 +40568,7 @@ l_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 4096(AX), X0
+	VUCOMISS 3840(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -38436,10 +41351,10 @@ l_expsdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4736(AX), X2
+	VUCOMISD    4608(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4864(AX), X0
+	VUCOMISD    4736(AX), X0
 	JHI         l_l1p_big
 	VADDSD      5504(AX), X0, X1
 	VDIVSD      X1, X0, X1
@@ -38452,10 +41367,10 @@ l_expsdone:
 	VFMADD213SD 6272(AX), X0, X2
 	VFMADD213SD 6400(AX), X0, X2
 	VFMADD213SD 6528(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -39112,7 +42027,7 @@ r1gsnext:
 	JMP  r1gsolo
 
 r1gsnan:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    r1gsnext
 
@@ -39886,7 +42801,7 @@ r2gsnext:
 	JMP  r2gsolo
 
 r2gsnan:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    r2gsnext
 
@@ -41729,7 +44644,7 @@ gsnext:
 	JMP  gsolo
 
 gsnan:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    gsnext
 
@@ -42069,7 +44984,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -42609,18 +45524,18 @@ d_spsexp_done:
 	VFMADD213PD 6272(AX), X5, X6
 	VFMADD213PD 6400(AX), X5, X6
 	VFMADD213PD 6528(AX), X5, X6
+	VFMADD213PD 4096(AX), X5, X6
 	VFMADD213PD 4224(AX), X5, X6
 	VFMADD213PD 4352(AX), X5, X6
 	VFMADD213PD 4480(AX), X5, X6
-	VFMADD213PD 4608(AX), X5, X6
 	VMULPD      X5, X6, X6
 	VADDPD      X4, X4, X4
 	VFMADD213PD X4, X4, X6
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD       4864(AX), X1, X5
+	VMULPD       4736(AX), X1, X5
 	VCMPPD       $0x12, X5, X2, X5
-	VMOVUPD      4736(AX), X4
+	VMOVUPD      4608(AX), X4
 	VCMPPD       $0x12, X1, X4, X4
 	VANDPD       X5, X4, X4
 	VBLENDVPD    X4, X6, X3, X3
@@ -42633,7 +45548,7 @@ d_spsexp_done:
 	VMULPD       X3, X0, X1
 	VMULPD       X3, X2, X3
 	VMULPD       X0, X3, X3
-	VXORPD       5120(AX), X3, X3
+	VXORPD       3968(AX), X3, X3
 	VBROADCASTSD X1, Z0
 	VUNPCKHPD    X1, X1, X1
 	VBROADCASTSD X1, Z1
@@ -43007,18 +45922,18 @@ d_sosexp_done:
 	VFMADD213PD 6272(AX), X5, X6
 	VFMADD213PD 6400(AX), X5, X6
 	VFMADD213PD 6528(AX), X5, X6
+	VFMADD213PD 4096(AX), X5, X6
 	VFMADD213PD 4224(AX), X5, X6
 	VFMADD213PD 4352(AX), X5, X6
 	VFMADD213PD 4480(AX), X5, X6
-	VFMADD213PD 4608(AX), X5, X6
 	VMULPD      X5, X6, X6
 	VADDPD      X4, X4, X4
 	VFMADD213PD X4, X4, X6
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD       4864(AX), X1, X5
+	VMULPD       4736(AX), X1, X5
 	VCMPPD       $0x12, X5, X2, X5
-	VMOVUPD      4736(AX), X4
+	VMOVUPD      4608(AX), X4
 	VCMPPD       $0x12, X1, X4, X4
 	VANDPD       X5, X4, X4
 	VBLENDVPD    X4, X6, X3, X3
@@ -43030,7 +45945,7 @@ d_sosexp_done:
 	VMULPD       X3, X0, X1
 	VMULPD       X3, X2, X2
 	VMULPD       X0, X2, X2
-	VXORPD       5120(AX), X2, X2
+	VXORPD       3968(AX), X2, X2
 	VBROADCASTSD X1, Z0
 
 	// Scale pass: ds = e * g/Z.
@@ -43099,7 +46014,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -43779,10 +46694,10 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4736(AX), X2
+	VUCOMISD    4608(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4864(AX), X0
+	VUCOMISD    4736(AX), X0
 	JHI         d_l1p_big
 	VADDSD      5504(AX), X0, X2
 	VDIVSD      X2, X0, X2
@@ -43795,10 +46710,10 @@ d_exp_end:
 	VFMADD213SD 6272(AX), X0, X4
 	VFMADD213SD 6400(AX), X0, X4
 	VFMADD213SD 6528(AX), X0, X4
+	VFMADD213SD 4096(AX), X0, X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
 	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -43899,7 +46814,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5120(AX), X0, X0
+	VXORPD       3968(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -43981,7 +46896,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -44475,18 +47390,18 @@ l_spsexp_done:
 	VFMADD213PD 6272(AX), X4, X5
 	VFMADD213PD 6400(AX), X4, X5
 	VFMADD213PD 6528(AX), X4, X5
+	VFMADD213PD 4096(AX), X4, X5
 	VFMADD213PD 4224(AX), X4, X5
 	VFMADD213PD 4352(AX), X4, X5
 	VFMADD213PD 4480(AX), X4, X5
-	VFMADD213PD 4608(AX), X4, X5
 	VMULPD      X4, X5, X5
 	VADDPD      X3, X3, X3
 	VFMADD213PD X3, X3, X5
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD    4864(AX), X1, X3
+	VMULPD    4736(AX), X1, X3
 	VCMPPD    $0x12, X3, X0, X3
-	VMOVUPD   4736(AX), X0
+	VMOVUPD   4608(AX), X0
 	VCMPPD    $0x12, X1, X0, X0
 	VANDPD    X3, X0, X0
 	VBLENDVPD X0, X5, X2, X2
@@ -44822,18 +47737,18 @@ l_sosexp_done:
 	VFMADD213PD 6272(AX), X4, X5
 	VFMADD213PD 6400(AX), X4, X5
 	VFMADD213PD 6528(AX), X4, X5
+	VFMADD213PD 4096(AX), X4, X5
 	VFMADD213PD 4224(AX), X4, X5
 	VFMADD213PD 4352(AX), X4, X5
 	VFMADD213PD 4480(AX), X4, X5
-	VFMADD213PD 4608(AX), X4, X5
 	VMULPD      X4, X5, X5
 	VADDPD      X3, X3, X3
 	VFMADD213PD X3, X3, X5
 
 	// Blend: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMULPD    4864(AX), X1, X3
+	VMULPD    4736(AX), X1, X3
 	VCMPPD    $0x12, X3, X0, X3
-	VMOVUPD   4736(AX), X0
+	VMOVUPD   4608(AX), X0
 	VCMPPD    $0x12, X1, X0, X0
 	VANDPD    X3, X0, X0
 	VBLENDVPD X0, X5, X2, X2
@@ -44851,7 +47766,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -45510,10 +48425,10 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    4736(AX), X2
+	VUCOMISD    4608(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    4864(AX), X0
+	VUCOMISD    4736(AX), X0
 	JHI         l_l1p_big
 	VADDSD      5504(AX), X0, X1
 	VDIVSD      X1, X0, X1
@@ -45526,10 +48441,10 @@ l_exp_end:
 	VFMADD213SD 6272(AX), X0, X2
 	VFMADD213SD 6400(AX), X0, X2
 	VFMADD213SD 6528(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
 	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -45636,7 +48551,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 4992(AX), X0
+	VMOVSD 5120(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -46208,174 +49123,174 @@ DATA pool<>+3792(SB)/4, $0x42700000
 DATA pool<>+3796(SB)/4, $0x42700000
 DATA pool<>+3800(SB)/4, $0x42700000
 DATA pool<>+3804(SB)/4, $0x42700000
-DATA pool<>+3840(SB)/4, $0x00000008
-DATA pool<>+3844(SB)/4, $0x00000008
-DATA pool<>+3848(SB)/4, $0x00000008
-DATA pool<>+3852(SB)/4, $0x00000008
-DATA pool<>+3856(SB)/4, $0x00000008
-DATA pool<>+3860(SB)/4, $0x00000008
-DATA pool<>+3864(SB)/4, $0x00000008
-DATA pool<>+3868(SB)/4, $0x00000008
-DATA pool<>+3872(SB)/4, $0x00000008
-DATA pool<>+3876(SB)/4, $0x00000008
-DATA pool<>+3880(SB)/4, $0x00000008
-DATA pool<>+3884(SB)/4, $0x00000008
-DATA pool<>+3888(SB)/4, $0x00000008
-DATA pool<>+3892(SB)/4, $0x00000008
-DATA pool<>+3896(SB)/4, $0x00000008
-DATA pool<>+3900(SB)/4, $0x00000008
-DATA pool<>+3904(SB)/4, $0x00000008
-DATA pool<>+3908(SB)/4, $0x00000008
-DATA pool<>+3912(SB)/4, $0x00000008
-DATA pool<>+3916(SB)/4, $0x00000008
-DATA pool<>+3920(SB)/4, $0x00000008
-DATA pool<>+3924(SB)/4, $0x00000008
-DATA pool<>+3928(SB)/4, $0x00000008
-DATA pool<>+3932(SB)/4, $0x00000008
-DATA pool<>+3968(SB)/4, $0x00000010
-DATA pool<>+3972(SB)/4, $0x00000010
-DATA pool<>+3976(SB)/4, $0x00000010
-DATA pool<>+3980(SB)/4, $0x00000010
-DATA pool<>+3984(SB)/4, $0x00000010
-DATA pool<>+3988(SB)/4, $0x00000010
-DATA pool<>+3992(SB)/4, $0x00000010
-DATA pool<>+3996(SB)/4, $0x00000010
-DATA pool<>+4000(SB)/4, $0x00000010
-DATA pool<>+4004(SB)/4, $0x00000010
-DATA pool<>+4008(SB)/4, $0x00000010
-DATA pool<>+4012(SB)/4, $0x00000010
-DATA pool<>+4016(SB)/4, $0x00000010
-DATA pool<>+4020(SB)/4, $0x00000010
-DATA pool<>+4024(SB)/4, $0x00000010
-DATA pool<>+4028(SB)/4, $0x00000010
-DATA pool<>+4032(SB)/4, $0x00000010
-DATA pool<>+4036(SB)/4, $0x00000010
-DATA pool<>+4040(SB)/4, $0x00000010
-DATA pool<>+4044(SB)/4, $0x00000010
-DATA pool<>+4048(SB)/4, $0x00000010
-DATA pool<>+4052(SB)/4, $0x00000010
-DATA pool<>+4056(SB)/4, $0x00000010
-DATA pool<>+4060(SB)/4, $0x00000010
-DATA pool<>+4096(SB)/4, $0xc2480000
-DATA pool<>+4100(SB)/4, $0xc2480000
-DATA pool<>+4104(SB)/4, $0xc2480000
-DATA pool<>+4108(SB)/4, $0xc2480000
-DATA pool<>+4112(SB)/4, $0xc2480000
-DATA pool<>+4116(SB)/4, $0xc2480000
-DATA pool<>+4120(SB)/4, $0xc2480000
-DATA pool<>+4124(SB)/4, $0xc2480000
-DATA pool<>+4128(SB)/4, $0xc2480000
-DATA pool<>+4132(SB)/4, $0xc2480000
-DATA pool<>+4136(SB)/4, $0xc2480000
-DATA pool<>+4140(SB)/4, $0xc2480000
-DATA pool<>+4144(SB)/4, $0xc2480000
-DATA pool<>+4148(SB)/4, $0xc2480000
-DATA pool<>+4152(SB)/4, $0xc2480000
-DATA pool<>+4156(SB)/4, $0xc2480000
-DATA pool<>+4160(SB)/4, $0xc2480000
-DATA pool<>+4164(SB)/4, $0xc2480000
-DATA pool<>+4168(SB)/4, $0xc2480000
-DATA pool<>+4172(SB)/4, $0xc2480000
-DATA pool<>+4176(SB)/4, $0xc2480000
-DATA pool<>+4180(SB)/4, $0xc2480000
-DATA pool<>+4184(SB)/4, $0xc2480000
-DATA pool<>+4188(SB)/4, $0xc2480000
-DATA pool<>+4224(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4232(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4240(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4248(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4256(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4264(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4272(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4280(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4288(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4296(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4304(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4312(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4352(SB)/8, $0x3fc2492492492492
-DATA pool<>+4360(SB)/8, $0x3fc2492492492492
-DATA pool<>+4368(SB)/8, $0x3fc2492492492492
-DATA pool<>+4376(SB)/8, $0x3fc2492492492492
-DATA pool<>+4384(SB)/8, $0x3fc2492492492492
-DATA pool<>+4392(SB)/8, $0x3fc2492492492492
-DATA pool<>+4400(SB)/8, $0x3fc2492492492492
-DATA pool<>+4408(SB)/8, $0x3fc2492492492492
-DATA pool<>+4416(SB)/8, $0x3fc2492492492492
-DATA pool<>+4424(SB)/8, $0x3fc2492492492492
-DATA pool<>+4432(SB)/8, $0x3fc2492492492492
-DATA pool<>+4440(SB)/8, $0x3fc2492492492492
-DATA pool<>+4480(SB)/8, $0x3fc999999999999a
-DATA pool<>+4488(SB)/8, $0x3fc999999999999a
-DATA pool<>+4496(SB)/8, $0x3fc999999999999a
-DATA pool<>+4504(SB)/8, $0x3fc999999999999a
-DATA pool<>+4512(SB)/8, $0x3fc999999999999a
-DATA pool<>+4520(SB)/8, $0x3fc999999999999a
-DATA pool<>+4528(SB)/8, $0x3fc999999999999a
-DATA pool<>+4536(SB)/8, $0x3fc999999999999a
-DATA pool<>+4544(SB)/8, $0x3fc999999999999a
-DATA pool<>+4552(SB)/8, $0x3fc999999999999a
-DATA pool<>+4560(SB)/8, $0x3fc999999999999a
-DATA pool<>+4568(SB)/8, $0x3fc999999999999a
-DATA pool<>+4608(SB)/8, $0x3fd5555555555555
-DATA pool<>+4616(SB)/8, $0x3fd5555555555555
-DATA pool<>+4624(SB)/8, $0x3fd5555555555555
-DATA pool<>+4632(SB)/8, $0x3fd5555555555555
-DATA pool<>+4640(SB)/8, $0x3fd5555555555555
-DATA pool<>+4648(SB)/8, $0x3fd5555555555555
-DATA pool<>+4656(SB)/8, $0x3fd5555555555555
-DATA pool<>+4664(SB)/8, $0x3fd5555555555555
-DATA pool<>+4672(SB)/8, $0x3fd5555555555555
-DATA pool<>+4680(SB)/8, $0x3fd5555555555555
-DATA pool<>+4688(SB)/8, $0x3fd5555555555555
-DATA pool<>+4696(SB)/8, $0x3fd5555555555555
-DATA pool<>+4736(SB)/8, $0x3fe0000000000000
-DATA pool<>+4744(SB)/8, $0x3fe0000000000000
-DATA pool<>+4752(SB)/8, $0x3fe0000000000000
-DATA pool<>+4760(SB)/8, $0x3fe0000000000000
-DATA pool<>+4768(SB)/8, $0x3fe0000000000000
-DATA pool<>+4776(SB)/8, $0x3fe0000000000000
-DATA pool<>+4784(SB)/8, $0x3fe0000000000000
-DATA pool<>+4792(SB)/8, $0x3fe0000000000000
-DATA pool<>+4800(SB)/8, $0x3fe0000000000000
-DATA pool<>+4808(SB)/8, $0x3fe0000000000000
-DATA pool<>+4816(SB)/8, $0x3fe0000000000000
-DATA pool<>+4824(SB)/8, $0x3fe0000000000000
-DATA pool<>+4864(SB)/8, $0x3fd999999999999a
-DATA pool<>+4872(SB)/8, $0x3fd999999999999a
-DATA pool<>+4880(SB)/8, $0x3fd999999999999a
-DATA pool<>+4888(SB)/8, $0x3fd999999999999a
-DATA pool<>+4896(SB)/8, $0x3fd999999999999a
-DATA pool<>+4904(SB)/8, $0x3fd999999999999a
-DATA pool<>+4912(SB)/8, $0x3fd999999999999a
-DATA pool<>+4920(SB)/8, $0x3fd999999999999a
-DATA pool<>+4928(SB)/8, $0x3fd999999999999a
-DATA pool<>+4936(SB)/8, $0x3fd999999999999a
-DATA pool<>+4944(SB)/8, $0x3fd999999999999a
-DATA pool<>+4952(SB)/8, $0x3fd999999999999a
-DATA pool<>+4992(SB)/8, $0x7ff8000000000001
-DATA pool<>+5000(SB)/8, $0x7ff8000000000001
-DATA pool<>+5008(SB)/8, $0x7ff8000000000001
-DATA pool<>+5016(SB)/8, $0x7ff8000000000001
-DATA pool<>+5024(SB)/8, $0x7ff8000000000001
-DATA pool<>+5032(SB)/8, $0x7ff8000000000001
-DATA pool<>+5040(SB)/8, $0x7ff8000000000001
-DATA pool<>+5048(SB)/8, $0x7ff8000000000001
-DATA pool<>+5056(SB)/8, $0x7ff8000000000001
-DATA pool<>+5064(SB)/8, $0x7ff8000000000001
-DATA pool<>+5072(SB)/8, $0x7ff8000000000001
-DATA pool<>+5080(SB)/8, $0x7ff8000000000001
-DATA pool<>+5120(SB)/8, $0x8000000000000000
-DATA pool<>+5128(SB)/8, $0x8000000000000000
-DATA pool<>+5136(SB)/8, $0x8000000000000000
-DATA pool<>+5144(SB)/8, $0x8000000000000000
-DATA pool<>+5152(SB)/8, $0x8000000000000000
-DATA pool<>+5160(SB)/8, $0x8000000000000000
-DATA pool<>+5168(SB)/8, $0x8000000000000000
-DATA pool<>+5176(SB)/8, $0x8000000000000000
-DATA pool<>+5184(SB)/8, $0x8000000000000000
-DATA pool<>+5192(SB)/8, $0x8000000000000000
-DATA pool<>+5200(SB)/8, $0x8000000000000000
-DATA pool<>+5208(SB)/8, $0x8000000000000000
+DATA pool<>+3840(SB)/4, $0xc2480000
+DATA pool<>+3844(SB)/4, $0xc2480000
+DATA pool<>+3848(SB)/4, $0xc2480000
+DATA pool<>+3852(SB)/4, $0xc2480000
+DATA pool<>+3856(SB)/4, $0xc2480000
+DATA pool<>+3860(SB)/4, $0xc2480000
+DATA pool<>+3864(SB)/4, $0xc2480000
+DATA pool<>+3868(SB)/4, $0xc2480000
+DATA pool<>+3872(SB)/4, $0xc2480000
+DATA pool<>+3876(SB)/4, $0xc2480000
+DATA pool<>+3880(SB)/4, $0xc2480000
+DATA pool<>+3884(SB)/4, $0xc2480000
+DATA pool<>+3888(SB)/4, $0xc2480000
+DATA pool<>+3892(SB)/4, $0xc2480000
+DATA pool<>+3896(SB)/4, $0xc2480000
+DATA pool<>+3900(SB)/4, $0xc2480000
+DATA pool<>+3904(SB)/4, $0xc2480000
+DATA pool<>+3908(SB)/4, $0xc2480000
+DATA pool<>+3912(SB)/4, $0xc2480000
+DATA pool<>+3916(SB)/4, $0xc2480000
+DATA pool<>+3920(SB)/4, $0xc2480000
+DATA pool<>+3924(SB)/4, $0xc2480000
+DATA pool<>+3928(SB)/4, $0xc2480000
+DATA pool<>+3932(SB)/4, $0xc2480000
+DATA pool<>+3968(SB)/8, $0x8000000000000000
+DATA pool<>+3976(SB)/8, $0x8000000000000000
+DATA pool<>+3984(SB)/8, $0x8000000000000000
+DATA pool<>+3992(SB)/8, $0x8000000000000000
+DATA pool<>+4000(SB)/8, $0x8000000000000000
+DATA pool<>+4008(SB)/8, $0x8000000000000000
+DATA pool<>+4016(SB)/8, $0x8000000000000000
+DATA pool<>+4024(SB)/8, $0x8000000000000000
+DATA pool<>+4032(SB)/8, $0x8000000000000000
+DATA pool<>+4040(SB)/8, $0x8000000000000000
+DATA pool<>+4048(SB)/8, $0x8000000000000000
+DATA pool<>+4056(SB)/8, $0x8000000000000000
+DATA pool<>+4096(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4104(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4112(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4120(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4128(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4136(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4144(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4152(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4160(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4168(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4176(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4184(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4224(SB)/8, $0x3fc2492492492492
+DATA pool<>+4232(SB)/8, $0x3fc2492492492492
+DATA pool<>+4240(SB)/8, $0x3fc2492492492492
+DATA pool<>+4248(SB)/8, $0x3fc2492492492492
+DATA pool<>+4256(SB)/8, $0x3fc2492492492492
+DATA pool<>+4264(SB)/8, $0x3fc2492492492492
+DATA pool<>+4272(SB)/8, $0x3fc2492492492492
+DATA pool<>+4280(SB)/8, $0x3fc2492492492492
+DATA pool<>+4288(SB)/8, $0x3fc2492492492492
+DATA pool<>+4296(SB)/8, $0x3fc2492492492492
+DATA pool<>+4304(SB)/8, $0x3fc2492492492492
+DATA pool<>+4312(SB)/8, $0x3fc2492492492492
+DATA pool<>+4352(SB)/8, $0x3fc999999999999a
+DATA pool<>+4360(SB)/8, $0x3fc999999999999a
+DATA pool<>+4368(SB)/8, $0x3fc999999999999a
+DATA pool<>+4376(SB)/8, $0x3fc999999999999a
+DATA pool<>+4384(SB)/8, $0x3fc999999999999a
+DATA pool<>+4392(SB)/8, $0x3fc999999999999a
+DATA pool<>+4400(SB)/8, $0x3fc999999999999a
+DATA pool<>+4408(SB)/8, $0x3fc999999999999a
+DATA pool<>+4416(SB)/8, $0x3fc999999999999a
+DATA pool<>+4424(SB)/8, $0x3fc999999999999a
+DATA pool<>+4432(SB)/8, $0x3fc999999999999a
+DATA pool<>+4440(SB)/8, $0x3fc999999999999a
+DATA pool<>+4480(SB)/8, $0x3fd5555555555555
+DATA pool<>+4488(SB)/8, $0x3fd5555555555555
+DATA pool<>+4496(SB)/8, $0x3fd5555555555555
+DATA pool<>+4504(SB)/8, $0x3fd5555555555555
+DATA pool<>+4512(SB)/8, $0x3fd5555555555555
+DATA pool<>+4520(SB)/8, $0x3fd5555555555555
+DATA pool<>+4528(SB)/8, $0x3fd5555555555555
+DATA pool<>+4536(SB)/8, $0x3fd5555555555555
+DATA pool<>+4544(SB)/8, $0x3fd5555555555555
+DATA pool<>+4552(SB)/8, $0x3fd5555555555555
+DATA pool<>+4560(SB)/8, $0x3fd5555555555555
+DATA pool<>+4568(SB)/8, $0x3fd5555555555555
+DATA pool<>+4608(SB)/8, $0x3fe0000000000000
+DATA pool<>+4616(SB)/8, $0x3fe0000000000000
+DATA pool<>+4624(SB)/8, $0x3fe0000000000000
+DATA pool<>+4632(SB)/8, $0x3fe0000000000000
+DATA pool<>+4640(SB)/8, $0x3fe0000000000000
+DATA pool<>+4648(SB)/8, $0x3fe0000000000000
+DATA pool<>+4656(SB)/8, $0x3fe0000000000000
+DATA pool<>+4664(SB)/8, $0x3fe0000000000000
+DATA pool<>+4672(SB)/8, $0x3fe0000000000000
+DATA pool<>+4680(SB)/8, $0x3fe0000000000000
+DATA pool<>+4688(SB)/8, $0x3fe0000000000000
+DATA pool<>+4696(SB)/8, $0x3fe0000000000000
+DATA pool<>+4736(SB)/8, $0x3fd999999999999a
+DATA pool<>+4744(SB)/8, $0x3fd999999999999a
+DATA pool<>+4752(SB)/8, $0x3fd999999999999a
+DATA pool<>+4760(SB)/8, $0x3fd999999999999a
+DATA pool<>+4768(SB)/8, $0x3fd999999999999a
+DATA pool<>+4776(SB)/8, $0x3fd999999999999a
+DATA pool<>+4784(SB)/8, $0x3fd999999999999a
+DATA pool<>+4792(SB)/8, $0x3fd999999999999a
+DATA pool<>+4800(SB)/8, $0x3fd999999999999a
+DATA pool<>+4808(SB)/8, $0x3fd999999999999a
+DATA pool<>+4816(SB)/8, $0x3fd999999999999a
+DATA pool<>+4824(SB)/8, $0x3fd999999999999a
+DATA pool<>+4864(SB)/4, $0x00000008
+DATA pool<>+4868(SB)/4, $0x00000008
+DATA pool<>+4872(SB)/4, $0x00000008
+DATA pool<>+4876(SB)/4, $0x00000008
+DATA pool<>+4880(SB)/4, $0x00000008
+DATA pool<>+4884(SB)/4, $0x00000008
+DATA pool<>+4888(SB)/4, $0x00000008
+DATA pool<>+4892(SB)/4, $0x00000008
+DATA pool<>+4896(SB)/4, $0x00000008
+DATA pool<>+4900(SB)/4, $0x00000008
+DATA pool<>+4904(SB)/4, $0x00000008
+DATA pool<>+4908(SB)/4, $0x00000008
+DATA pool<>+4912(SB)/4, $0x00000008
+DATA pool<>+4916(SB)/4, $0x00000008
+DATA pool<>+4920(SB)/4, $0x00000008
+DATA pool<>+4924(SB)/4, $0x00000008
+DATA pool<>+4928(SB)/4, $0x00000008
+DATA pool<>+4932(SB)/4, $0x00000008
+DATA pool<>+4936(SB)/4, $0x00000008
+DATA pool<>+4940(SB)/4, $0x00000008
+DATA pool<>+4944(SB)/4, $0x00000008
+DATA pool<>+4948(SB)/4, $0x00000008
+DATA pool<>+4952(SB)/4, $0x00000008
+DATA pool<>+4956(SB)/4, $0x00000008
+DATA pool<>+4992(SB)/4, $0x00000010
+DATA pool<>+4996(SB)/4, $0x00000010
+DATA pool<>+5000(SB)/4, $0x00000010
+DATA pool<>+5004(SB)/4, $0x00000010
+DATA pool<>+5008(SB)/4, $0x00000010
+DATA pool<>+5012(SB)/4, $0x00000010
+DATA pool<>+5016(SB)/4, $0x00000010
+DATA pool<>+5020(SB)/4, $0x00000010
+DATA pool<>+5024(SB)/4, $0x00000010
+DATA pool<>+5028(SB)/4, $0x00000010
+DATA pool<>+5032(SB)/4, $0x00000010
+DATA pool<>+5036(SB)/4, $0x00000010
+DATA pool<>+5040(SB)/4, $0x00000010
+DATA pool<>+5044(SB)/4, $0x00000010
+DATA pool<>+5048(SB)/4, $0x00000010
+DATA pool<>+5052(SB)/4, $0x00000010
+DATA pool<>+5056(SB)/4, $0x00000010
+DATA pool<>+5060(SB)/4, $0x00000010
+DATA pool<>+5064(SB)/4, $0x00000010
+DATA pool<>+5068(SB)/4, $0x00000010
+DATA pool<>+5072(SB)/4, $0x00000010
+DATA pool<>+5076(SB)/4, $0x00000010
+DATA pool<>+5080(SB)/4, $0x00000010
+DATA pool<>+5084(SB)/4, $0x00000010
+DATA pool<>+5120(SB)/8, $0x7ff8000000000001
+DATA pool<>+5128(SB)/8, $0x7ff8000000000001
+DATA pool<>+5136(SB)/8, $0x7ff8000000000001
+DATA pool<>+5144(SB)/8, $0x7ff8000000000001
+DATA pool<>+5152(SB)/8, $0x7ff8000000000001
+DATA pool<>+5160(SB)/8, $0x7ff8000000000001
+DATA pool<>+5168(SB)/8, $0x7ff8000000000001
+DATA pool<>+5176(SB)/8, $0x7ff8000000000001
+DATA pool<>+5184(SB)/8, $0x7ff8000000000001
+DATA pool<>+5192(SB)/8, $0x7ff8000000000001
+DATA pool<>+5200(SB)/8, $0x7ff8000000000001
+DATA pool<>+5208(SB)/8, $0x7ff8000000000001
 DATA pool<>+5248(SB)/4, $0x7f800000
 DATA pool<>+5252(SB)/4, $0x7f800000
 DATA pool<>+5256(SB)/4, $0x7f800000
@@ -47566,6 +50481,26 @@ DATA xent_q4ps8<>+20(SB)/4, $0x00000004
 DATA xent_q4ps8<>+24(SB)/4, $0x00000002
 DATA xent_q4ps8<>+28(SB)/4, $0x00000006
 GLOBL xent_q4ps8<>(SB), RODATA|NOPTR, $32
+
+DATA xres2_cols0<>+0(SB)/4, $0x00000000
+DATA xres2_cols0<>+4(SB)/4, $0x00000001
+DATA xres2_cols0<>+8(SB)/4, $0x00000002
+DATA xres2_cols0<>+12(SB)/4, $0x00000003
+DATA xres2_cols0<>+16(SB)/4, $0x00000004
+DATA xres2_cols0<>+20(SB)/4, $0x00000005
+DATA xres2_cols0<>+24(SB)/4, $0x00000006
+DATA xres2_cols0<>+28(SB)/4, $0x00000007
+GLOBL xres2_cols0<>(SB), RODATA|NOPTR, $32
+
+DATA xres2_cols1<>+0(SB)/4, $0x00000008
+DATA xres2_cols1<>+4(SB)/4, $0x00000009
+DATA xres2_cols1<>+8(SB)/4, $0x0000000a
+DATA xres2_cols1<>+12(SB)/4, $0x0000000b
+DATA xres2_cols1<>+16(SB)/4, $0x0000000c
+DATA xres2_cols1<>+20(SB)/4, $0x0000000d
+DATA xres2_cols1<>+24(SB)/4, $0x0000000e
+DATA xres2_cols1<>+28(SB)/4, $0x0000000f
+GLOBL xres2_cols1<>(SB), RODATA|NOPTR, $32
 
 DATA xres_cols0<>+0(SB)/4, $0x00000000
 DATA xres_cols0<>+4(SB)/4, $0x00000001

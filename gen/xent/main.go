@@ -760,7 +760,11 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	JE(LabelRef("l_start"))
 	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
 	if r.xresOK() {
-		x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
+		if isa.AVX512 {
+			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
+		} else {
+			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), hold: AllocLocal(64)}
+		}
 	}
 	if r.xquadOK() {
 		x.quadLoc = loc

@@ -56,7 +56,19 @@ const (
 const xresRows = 8
 
 // xresOK says whether CrossEntropy has the resident path: AVX-512 float32.
-func (r *row) xresOK() bool { return r.isa.AVX512 && r.d.Size == 4 }
+func (r *row) xresOK() bool { return r.d.Size == 4 }
+
+// resGroupRows is the rows of a group: one a float64 lane (xresRows on
+// AVX-512, xres2Rows on AVX2).
+func (r *row) resGroupRows() int { return r.groupRows() }
+
+// resMaxVecs is the longest row of the resident path, in vectors.
+func (r *row) resMaxVecs() int {
+	if r.isa.AVX512 {
+		return xresVecs
+	}
+	return xres2Vecs
+}
 
 // xresLocals are the resident path's stack slots.
 type xresLocals struct {
@@ -68,6 +80,8 @@ type xresLocals struct {
 	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
 	// aligned (see resScratch).
 	scratch Mem
+	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes).
+	hold Mem
 }
 
 // resScratch returns the scratch block, aligned to 64 bytes.
@@ -83,7 +97,7 @@ func (x *xentRows) resScratch(loc xresLocals) Mem {
 // xresVecs; longer rows go on past them.
 func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 	r := x.row
-	for v := 1; v <= xresVecs; v++ {
+	for v := 1; v <= r.resMaxVecs(); v++ {
 		vp := fmt.Sprintf("%s%d", pre, v)
 		Comment(fmt.Sprintf("Rows of %d vectors, the last masked: resident.", v))
 		CMPQ(r.cols, U32(v*r.lanes))
@@ -111,26 +125,27 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	MOVQ(U32(0), loc.pending)
 
 	Label(pre + "groups")
-	CMPQ(x.rows, U8(xresRows))
+	g := r.resGroupRows()
+	CMPQ(x.rows, U8(g))
 	JL(LabelRef(pre + "rest"))
 	l := GP32()
 	MOVL(Mem{Base: x.labp}, l)
-	for i := 1; i < xresRows; i++ {
+	for i := 1; i < g; i++ {
 		ORL(Mem{Base: x.labp, Disp: 4 * i}, l)
 	}
 	TESTL(l, l)
 	JS(LabelRef(pre + "bail"))
-	x.resGroup(pre+"g", v, xresRows, s, mask, loc, pre+"bail")
+	x.resGroup(pre+"g", v, g, s, mask, loc, pre+"bail")
 	for _, b := range ptrs {
-		LEAQ(Mem{Base: b, Index: s.rb, Scale: 8}, b)
+		LEAQ(Mem{Base: b, Index: s.rb, Scale: uint8(g)}, b)
 	}
-	ADDQ(U32(4*xresRows), x.lossp)
-	ADDQ(U32(4*xresRows), x.labp)
-	SUBQ(U8(xresRows), x.rows)
+	ADDQ(U32(4*g), x.lossp)
+	ADDQ(U32(4*g), x.labp)
+	SUBQ(U8(g), x.rows)
 	JMP(LabelRef(pre + "groups"))
 
 	Label(pre + "bail")
-	MOVQ(U32(xresRows), left)
+	MOVQ(U32(g), left)
 	JMP(LabelRef(pre + "flush"))
 	Label(pre + "rest")
 	MOVQ(x.rows, left)
@@ -178,8 +193,12 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 		var om []VecVirtual
 		xs, om = x.resLoad(v, k, s, mask)
 		m, st := x.resMax(om, func() VecVirtual { return x.resTargets(s, k) }, bail)
-		et, dt = x.resExp(v, xs, m, st)
-		o = x.resSums(v, xs)
+		if !isa.AVX512 {
+			et, dt, o = x.resExpSumsY(v, xs, m, st, loc)
+		} else {
+			et, dt = x.resExp(v, xs, m, st)
+			o = x.resSums(v, xs)
+		}
 	} else {
 		st := x.resTargets(s, k)
 		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask), func() VecVirtual { return st }, bail)
@@ -228,11 +247,16 @@ func (x *xentRows) resFinishPending(loc xresLocals) {
 	VMOVUPD(loc.pend.Offset(64), o)
 	VMOVUPD(loc.pend.Offset(128), dt)
 	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
-	x.resStoreLoss(l, xresRows, Mem{Base: x.lossp, Disp: -4 * xresRows})
+	g := x.resGroupRows()
+	x.resStoreLoss(l, g, Mem{Base: x.lossp, Disp: -4 * g})
 }
 
 // resStoreLoss stores the k losses l (float64, row i in lane i) to loss.
 func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
+	if !x.isa.AVX512 {
+		x.resStoreLossY(l, k, loss)
+		return
+	}
 	lf := x.isa.Vec()
 	VCVTPD2PS(l, lf.AsY())
 	if k == 1 {
@@ -252,6 +276,9 @@ func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
 // row.
 func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
 	d, isa, p, r := x.d, x.isa, x.p, x.row
+	if !isa.AVX512 {
+		return x.resLoadY(v, k, s, mask)
+	}
 	Comment("Load the rows, each target's lane -Inf; the others' max.")
 	ninf := isa.Vec()
 	VMOVUPS(r.negInf, ninf)
@@ -306,7 +333,7 @@ func (x *xentRows) resMax(om []VecVirtual, stf func() VecVirtual, bail string) (
 	VSUBPS(m, omt, gap)
 	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
 	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
-	KORTESTW(far.K(), far.K())
+	AnyTrue([]Pred{far})
 	JNE(LabelRef(bail))
 	r.groupFinite(m, bail)
 	return m, st
@@ -334,6 +361,10 @@ func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt Ve
 			VSUBPS(b, y, y)
 			all = append(all, y)
 		}
+	}
+	if !isa.AVX512 {
+		x.resExpY(all, lo)
+		return et, dt
 	}
 	HoldExpF32For(p, isa, Ln2One)
 	defer p.Release()
@@ -373,6 +404,9 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 	isa, p, r := x.isa, x.p, x.row
 	kf, dt := x.dsFactors(o, z)
 	storeLow32(dt, loc.tmp)
+	if !isa.AVX512 && k > 1 {
+		VMOVUPS(kf.AsX(), loc.tmp.Offset(16))
+	}
 	var es Mem
 	if v > xresHeldVecs {
 		es = x.resScratch(loc)
@@ -386,6 +420,8 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 		b := isa.Vec()
 		if k == 1 {
 			VBROADCASTSS(kf.AsX(), b)
+		} else if !isa.AVX512 {
+			VBROADCASTSS(loc.tmp.Offset(16+4*i), b) // lane i of kf, stored below dt's
 		} else {
 			idx := isa.Vec()
 			VMOVDQU32(p.U32(fmt.Sprintf("xent_lane32_%d", i), uint32(i)), idx)
@@ -541,6 +577,9 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 		MOVLQSX(Mem{Base: x.labp}, t)
 		VBROADCASTSS(Mem{Base: x.srcp, Index: t, Scale: 4}, st)
 		return st
+	}
+	if !isa.AVX512 {
+		return x.resTargetsY(s)
 	}
 	bs := make([]VecVirtual, xresRows)
 	for i := range bs {

@@ -1,0 +1,154 @@
+// CrossEntropy's resident path on AVX2, float32: xres.go's code, four
+// rows a group in the lanes of a YMM register.
+
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// xres2Vecs is the most vectors of a row that the AVX2 resident path
+// takes (16 columns): a group of four such rows is eight held vectors,
+// which leave the exp its temporaries in the 16 YMM registers. Longer rows
+// take the four-row path (xquad2.go). The group is xres.go's with what
+// AVX2 lacks done otherwise: the target's lane set to -Inf by a VPCMPEQD
+// and VBLENDVPS, the tail filled with -Inf (Mask.LoadFill), s_t blended
+// by immediates, the exp's constants read from memory.
+const xres2Vecs = 2
+
+// xres2ExpLive is what stays live beside the values through the AVX2
+// exp pass: lo and the row loop's two (the tail mask and its fill), e_t
+// and s_t - max waiting on the stack.
+const xres2ExpLive = 3
+
+func init() {
+	if n := 4*xres2Vecs + xres2ExpLive + yExpTempsF32 + expTempsF32YMM; n > 16 {
+		panic(fmt.Sprintf("xres AVX2: the exp pass needs %d YMM registers, more than 16", n))
+	}
+}
+
+// resLoadY is resLoad's AVX2 form.
+func (x *xentRows) resLoadY(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("Load the rows, each target's lane (and the tail's) -Inf; the others' max.")
+	xs = make([][]VecVirtual, k)
+	om = make([]VecVirtual, k)
+	for i := range xs {
+		lab := x.resLabel(i)
+		xs[i] = make([]VecVirtual, v)
+		for j := range xs[i] {
+			idx := make([]Constant, r.lanes)
+			for l := range idx {
+				idx[l] = U32(uint32(j*r.lanes + l))
+			}
+			y, c := isa.Vec(), isa.Vec()
+			if j == v-1 {
+				mask.LoadFill(s.at(i, r.vb*j), y, r.negInf)
+			} else {
+				VMOVUPS(s.at(i, r.vb*j), y)
+			}
+			VPCMPEQD(p.Table(fmt.Sprintf("xres2_cols%d", j), idx), lab, c)
+			VBLENDVPS(c, r.negInf, y, y) // the target's lane: -Inf
+			xs[i][j] = y
+		}
+		om[i] = xs[i][0]
+		for j := 1; j < v; j++ {
+			a := isa.Vec()
+			VMAXPS(xs[i][j], om[i], a)
+			om[i] = a
+		}
+	}
+	return xs, om
+}
+
+// resTargetsY is resTargets' AVX2 form for a group of four: each s_t
+// broadcast from its row, then blended by two immediates (row i's lanes
+// 2i and 2i+1 from broadcast i).
+func (x *xentRows) resTargetsY(s slots) VecVirtual {
+	bs := make([]VecVirtual, xres2Rows)
+	for i := range bs {
+		m, t := s.at(i, 0), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		LEAQ(Mem{Base: m.Base, Index: t, Scale: 4}, t)
+		m.Base = t
+		bs[i] = x.isa.Vec()
+		VBROADCASTSS(m, bs[i])
+	}
+	for _, imm := range []uint8{0xcc, 0xf0} {
+		next := make([]VecVirtual, len(bs)/2)
+		for j := range next {
+			VBLENDPS(U8(imm), bs[2*j+1], bs[2*j], bs[2*j])
+			next[j] = bs[2*j]
+		}
+		bs = next
+	}
+	return bs[0]
+}
+
+// xres2Rows is the rows of an AVX2 group: one a float64 lane of a YMM.
+const xres2Rows = 4
+
+// resExpY takes the exps of the AVX2 group's values in place, as many at
+// a time as the registers left beside them allow.
+func (x *xentRows) resExpY(all []VecVirtual, lo VecVirtual) {
+	live := len(all) + xres2ExpLive + yExpTempsF32 + 1
+	chunk := max(1, (16-live)/expTempsF32YMM)
+	Comment(fmt.Sprintf("Register budget: %d values + %d + %d exp temporaries, %d a chunk.", len(all), xres2ExpLive, yExpTempsF32, chunk))
+	for c0 := 0; c0 < len(all); c0 += chunk {
+		ExpSoftmaxF32Core(x.p, all[c0:min(c0+chunk, len(all))], lo)
+	}
+}
+
+// resStoreLossY is resStoreLoss's AVX2 form.
+func (x *xentRows) resStoreLossY(l VecVirtual, k int, loss Mem) {
+	lf := XMM()
+	VCVTPD2PSY(l, lf)
+	if k == 1 {
+		VMOVSS(lf, loss)
+		return
+	}
+	VMOVUPS(lf, loss)
+}
+
+// resExpSumsY is resExp and resSums for the AVX2 group, ordered for its
+// 16 registers: s_t - max and the rows' broadcast maxima taken first (the
+// maxima's tree then dead), e_t's exp, e_t and s_t - max through the
+// stack while the exp pass and the sums take the registers. The
+// arithmetic is resExp's and resSums'.
+func (x *xentRows) resExpSumsY(v int, xs [][]VecVirtual, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("s_t - max (exact) in float64 lanes, s_t - max in float32; the rows less their max.")
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	dt = r.treeF64(st)
+	VSUBPD(r.treeF64(m), dt, dt)
+	VMOVUPD(dt, loc.hold.Offset(32))
+	var all []VecVirtual
+	for i := range xs {
+		b := isa.Vec()
+		r.laneBroadcast(m, i, b)
+		for _, y := range xs[i] {
+			VSUBPS(b, y, y)
+			all = append(all, y)
+		}
+	}
+	Comment("e_t = exp(s_t - max), row i in float64 lane i.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	et = r.treeF64(ev)
+	VMOVUPD(et, loc.hold)
+	Comment("Exp pass: e = exp(s - max) in place (the target's lanes: 0).")
+	x.resExpY(all, lo)
+	o = x.resSums(v, xs)
+	et, dt = isa.Vec(), isa.Vec()
+	VMOVUPD(loc.hold, et)
+	VMOVUPD(loc.hold.Offset(32), dt)
+	return et, dt, o
+}
