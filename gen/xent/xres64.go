@@ -25,6 +25,11 @@ import (
 // take the short path (short.go).
 const xres64Vecs = 2
 
+// xres64Held is the number of lseExpF64's constants that the exp pass of
+// one-vector rows holds in registers: with the nine values, three live
+// vectors and two vectors' temporaries in flight, 29 of the 32.
+const xres64Held = 8
+
 // xres64OK says whether CrossEntropy has the float64 resident path.
 func (r *row) xres64OK() bool { return r.isa.AVX512 && r.d.Size == 8 }
 
@@ -249,9 +254,17 @@ func (x *xentRows) res64Exp(xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirt
 		}
 	}
 	all = append(all, et)
-	// Live: the values, s_t - max, max, the clamp; three temporaries a
-	// vector in flight, the constants from memory.
-	chunk := max(1, (zmmRegs-len(all)-3)/3)
+	// Live: the values, s_t - max, max, the clamp, the held constants;
+	// three temporaries a vector in flight.
+	// One-vector rows hold xres64Held of the exp's constants; two-vector
+	// rows read them from memory (bench/TUNING.md).
+	held := 0
+	if len(xs[0]) == 1 {
+		held = xres64Held
+		x.p.Hold(isa, lseExpF64Splats()[:held]...)
+		defer x.p.Release()
+	}
+	chunk := max(1, (zmmRegs-len(all)-3-held)/3)
 	for c0 := 0; c0 < len(all); c0 += chunk {
 		xe.exp(all[c0:min(c0+chunk, len(all))])
 	}
