@@ -766,6 +766,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), hold: AllocLocal(64)}
 		}
 	}
+	if r.xres64OK() {
+		x.resLoc = xresLocals{tmp: AllocLocal(64), left: AllocLocal(8)}
+	}
 	if r.xquadOK() {
 		x.quadLoc = loc
 	} else if r.shortXentOK() {
@@ -815,6 +818,9 @@ func (x *xentRows) emit() {
 		Label(pre + "wide")
 		x.quadRows(pre+"w", true, x.quadLoc, "done")
 	} else if r.shortXentOK() {
+		if r.xres64OK() {
+			x.res64Rows(pre+"r", x.resLoc, "done")
+		}
 		CMPQ(r.cols, U32(r.shortCols()))
 		JA(LabelRef(pre + "row"))
 		x.shortRows(pre+"s", "done")

@@ -596,7 +596,8 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 	x.quadDS(pre, o, z, vals, loc, dsp, labp, solo)
 }
 
-// lossLanes emits the losses of the lanes of et and o (float64: e_t and O)
+// lossLanes emits the losses of the lanes of et and o (float64: e_t and O;
+// the series to xquadSeriesTop for float32 rows, pairSeriesTop for float64)
 // as quadLoss describes, dt (s_t - max, float64) emitted once the log is
 // under way; it sets z to Z = e_t + O and returns the losses (float64).
 func (x *xentRows) lossLanes(et, o, z VecVirtual, dt func() VecVirtual) (l VecVirtual) {
@@ -605,7 +606,11 @@ func (x *xentRows) lossLanes(et, o, z VecVirtual, dt func() VecVirtual) (l VecVi
 	y := isa.Vec()
 	VMOVAPD(z, y)
 	LogPD(p, y, logTerms(d))
-	s := atanhSeries(p, et, o, isa.Vec(), isa.Vec(), isa.Vec(), xquadSeriesTop)
+	top := xquadSeriesTop
+	if d.Size == 8 {
+		top = pairSeriesTop
+	}
+	s := atanhSeries(p, et, o, isa.Vec(), isa.Vec(), isa.Vec(), top)
 	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
 	dv := dt()
 	l = isa.Vec()
@@ -720,11 +725,16 @@ func (x *xentRows) lowHalf(v VecVirtual) Op {
 	return v.AsX()
 }
 
-// dsFactors returns ds's two factors, row i in float32 lane i of each: g/Z
+// dsFactors returns ds's two factors, row i in lane i of each (float32
+// rows: float32 lanes; float64 rows: float64): g/Z
 // (what the row's e are scaled by) and -g*(O/Z) (ds at its target).
 func (x *xentRows) dsFactors(o, z VecVirtual) (kf, dt VecVirtual) {
 	isa, p := x.isa, x.p
-	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	if x.d.Size == 8 {
+		Comment("ds's factors: g/Z, -g*(O/Z) at the target.")
+	} else {
+		Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	}
 	inv, g := isa.Vec(), isa.Vec()
 	VMOVUPD(p.F64("one64", 1), inv)
 	VDIVPD(z, inv, inv) // 1/Z
@@ -732,15 +742,24 @@ func (x *xentRows) dsFactors(o, z VecVirtual) (kf, dt VecVirtual) {
 	if err != nil {
 		panic(err)
 	}
-	VBROADCASTSS(gs.Addr, g)
-	VCVTPS2PD(x.lowHalf(g), g)
+	if x.d.Size == 8 {
+		VBROADCASTSD(gs.Addr, g)
+	} else {
+		VBROADCASTSS(gs.Addr, g)
+		VCVTPS2PD(x.lowHalf(g), g)
+	}
 	kf = isa.Vec()
 	VMULPD(inv, g, kf) // g/Z
-	kf = x.narrowPD(kf)
+	if x.d.Size == 4 {
+		kf = x.narrowPD(kf)
+	}
 	dt = isa.Vec()
 	VMULPD(inv, o, dt)
 	VMULPD(g, dt, dt)
 	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	if x.d.Size == 8 {
+		return kf, dt
+	}
 	return kf, x.narrowPD(dt)
 }
 

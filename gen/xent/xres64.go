@@ -1,0 +1,325 @@
+// CrossEntropy's rows of up to xres64Vecs vectors, float64 AVX-512: eight
+// rows at a time, held in registers from the load to the ds store.
+
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// xres64Vecs is the most vectors of a float64 row that the resident path
+// takes (16 columns): eight rows as the float32 resident path (xres.go),
+// each target's lane -Inf at the load, the others' maxima and the sums by
+// groupTree (row i in lane i), s_t blended into the same lanes, the exps
+// (xentExpF64: far and masked lanes exact zeros) in place, and the loss
+// (lossLanes) and ds's factors (dsFactors) once for the eight rows in the
+// lanes of one vector. A row left over, or one of a group that cannot take
+// the group code, runs the same code solo (slot 0 fed to every input of
+// the trees), so a row's bits do not depend on its neighbours. Longer rows
+// take the short path (short.go).
+const xres64Vecs = 2
+
+// xres64Held is the number of lseExpF64's constants that the exp pass of
+// one-vector rows holds in registers: with the nine values, three live
+// vectors and two vectors' temporaries in flight, 29 of the 32.
+const xres64Held = 8
+
+// xres64OK says whether CrossEntropy has the float64 resident path.
+func (r *row) xres64OK() bool { return r.isa.AVX512 && r.d.Size == 8 }
+
+// res64Rows emits the float64 resident path's row loops, one for each v
+// up to xres64Vecs; longer rows go on past them.
+func (x *xentRows) res64Rows(pre string, loc xresLocals, done string) {
+	r := x.row
+	for v := 1; v <= xres64Vecs; v++ {
+		vp := fmt.Sprintf("%s%d", pre, v)
+		Comment(fmt.Sprintf("Rows of %d float64 vectors, the last masked: resident.", v))
+		CMPQ(r.cols, U32(v*r.lanes))
+		JA(LabelRef(vp + "skip"))
+		x.res64RowLoop(vp, v, loc, done)
+		Label(vp + "skip")
+	}
+}
+
+// res64RowLoop emits the row loop of the rows of v vectors: groups of
+// eight while eight are left, else rows solo; a group with a negative
+// label or a row for the caller runs its rows solo. It goes on at done.
+func (x *xentRows) res64RowLoop(pre string, v int, loc xresLocals, done string) {
+	r, p := x.row, x.p
+	cnt := GP64()
+	MOVQ(r.cols, cnt)
+	SUBQ(U32((v-1)*r.lanes), cnt)
+	mask := NewMask(p, x.isa, x.d, cnt) // the last vector's lanes, 1..8
+	s := slots{a: x.srcp.(GPVirtual), b: GP64(), rb: GP64(), rb3: GP64()}
+	MOVQ(r.cols, s.rb)
+	SHLQ(U8(x.d.Shift), s.rb)
+	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
+	left := loc.left
+	ptrs := x.rowPtrs()
+
+	Label(pre + "groups")
+	CMPQ(x.rows, U8(xresRows))
+	JL(LabelRef(pre + "rest"))
+	l := GP32()
+	MOVL(Mem{Base: x.labp}, l)
+	for i := 1; i < xresRows; i++ {
+		ORL(Mem{Base: x.labp, Disp: 4 * i}, l)
+	}
+	TESTL(l, l)
+	JS(LabelRef(pre + "bail"))
+	x.res64Group(v, xresRows, s, mask, loc, pre+"bail")
+	for _, b := range ptrs {
+		LEAQ(Mem{Base: b, Index: s.rb, Scale: 8}, b)
+	}
+	ADDQ(U32(8*xresRows), x.lossp)
+	ADDQ(U32(4*xresRows), x.labp)
+	SUBQ(U8(xresRows), x.rows)
+	JMP(LabelRef(pre + "groups"))
+
+	Label(pre + "bail")
+	MOVQ(U32(xresRows), left)
+	JMP(LabelRef(pre + "solo"))
+	Label(pre + "rest")
+	MOVQ(x.rows, left)
+	Label(pre + "solo")
+	CMPQ(left, U8(0))
+	JNE(LabelRef(pre + "one"))
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	JMP(LabelRef(pre + "groups"))
+	Label(pre + "one")
+	t := GP64()
+	MOVLQSX(Mem{Base: x.labp}, t)
+	TESTQ(t, t)
+	JS(LabelRef(pre + "oignored"))
+	x.res64Group(v, 1, s, mask, loc, pre+"ospecial")
+	Label(pre + "onext")
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	DECQ(left)
+	JMP(LabelRef(pre + "solo"))
+
+	x.rowExits(pre + "o")
+}
+
+// res64Group emits CrossEntropy for the k rows (eight, or 1: solo) of v
+// float64 vectors at srcp; a row for the caller (a max that is not finite,
+// or a confident row past confidentMargin64) jumps to bail.
+func (x *xentRows) res64Group(v, k int, s slots, mask Mask, loc xresLocals, bail string) {
+	isa := x.isa
+	if k > 1 {
+		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
+	}
+	xs, om := x.res64Load(v, k, s, mask)
+	m, st := x.res64Max(om, k, s, bail)
+	et, dt := x.res64Exp(xs, m, st)
+	o := x.res64Sums(xs)
+	z := isa.Vec()
+	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
+	if k == 1 {
+		VMOVSD(l.AsX(), Mem{Base: x.lossp})
+	} else {
+		VMOVUPD(l, Mem{Base: x.lossp})
+	}
+	if x.withDS {
+		x.res64DS(k, xs, o, z, s, mask, loc)
+	}
+}
+
+// res64Load loads the k rows (v vectors each, the last through mask), each
+// target's lane and the lanes past the row -Inf (the load merged into
+// -Inf under the compare of the label with the lanes' columns), and
+// returns them with the others' maxima, a vector a row.
+func (x *xentRows) res64Load(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	Comment("Load the rows, each target's lane -Inf; the others' max.")
+	xs = make([][]VecVirtual, k)
+	om = make([]VecVirtual, k)
+	for i := range xs {
+		lab := isa.Vec()
+		VPBROADCASTD(Mem{Base: x.labp, Disp: 4 * i}, lab) // the label in both halves of a lane
+		xs[i] = make([]VecVirtual, v)
+		for j := range xs[i] {
+			idx := make([]Constant, r.lanes)
+			for l := range idx {
+				c := uint64(j*r.lanes + l)
+				idx[l] = U64(c | c<<32)
+			}
+			cols := p.Table(fmt.Sprintf("xres64_cols%d", j), idx)
+			o := K()
+			if j == v-1 {
+				VPCMPQ(U8(cmpNE), cols, lab, mask.K(), o)
+			} else {
+				VPCMPQ(U8(cmpNE), cols, lab, o)
+			}
+			y := isa.Vec()
+			VMOVUPD(r.negInf, y)
+			VMOVUPD(s.at(i, r.vb*j), o, y)
+			xs[i][j] = y
+		}
+		om[i] = xs[i][0]
+		for j := 1; j < v; j++ {
+			a := isa.Vec()
+			VMAXPD(xs[i][j], om[i], a)
+			om[i] = a
+		}
+	}
+	return xs, om
+}
+
+// res64Max reduces the others' maxima om and returns max = max(others'
+// max, s_t) and s_t, row i in lane i, jumping to bail when a row is the
+// caller's.
+func (x *xentRows) res64Max(om []VecVirtual, k int, s slots, bail string) (m, st VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	omt := groupTree(r.fill(om), VMAXPD, false)
+	st = x.res64Targets(s, k)
+	m = isa.Vec()
+	VMAXPD(st, omt, m) // a NaN s_t kept
+	Comment("Others' max more than confidentMargin64 below max, or NaN: the caller's.")
+	gap, lim := isa.Vec(), isa.Vec()
+	VSUBPD(m, omt, gap)
+	VMOVUPD(p.F64("margin64", -confidentMargin64), lim)
+	far := Compare(Float64, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	KORTESTW(far.K(), far.K())
+	JNE(LabelRef(bail))
+	r.groupFinite(m, bail)
+	return m, st
+}
+
+// res64Targets returns the rows' s_t, row i in lane i: each broadcast from
+// its row, then blended by a tree of three lane masks (solo: every lane).
+func (x *xentRows) res64Targets(s slots, k int) VecVirtual {
+	isa := x.isa
+	Comment("s_t of each row in its lane (solo: every lane).")
+	if k == 1 {
+		st, t := isa.Vec(), GP64()
+		MOVLQSX(Mem{Base: x.labp}, t)
+		VBROADCASTSD(Mem{Base: x.srcp, Index: t, Scale: 8}, st)
+		return st
+	}
+	bs := make([]VecVirtual, xresRows)
+	for i := range bs {
+		m, t := s.at(i, 0), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		LEAQ(Mem{Base: m.Base, Index: t, Scale: 8}, t)
+		m.Base = t
+		bs[i] = isa.Vec()
+		VBROADCASTSD(m, bs[i])
+	}
+	for _, bit := range []int{1, 2, 4} {
+		var lanes uint32
+		for l := 0; l < 8; l++ {
+			if l&bit != 0 {
+				lanes |= 1 << l
+			}
+		}
+		g, kb := GP32(), K()
+		MOVL(U32(lanes), g)
+		KMOVW(g, kb)
+		next := make([]VecVirtual, len(bs)/2)
+		for j := range next {
+			VBLENDMPD(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			next[j] = bs[2*j]
+		}
+		bs = next
+	}
+	return bs[0]
+}
+
+// res64Exp takes e = exp(s - max) of the rows xs in place (the target's
+// and masked lanes: 0), and returns e_t = exp(s_t - max) and s_t - max,
+// row i in lane i.
+func (x *xentRows) res64Exp(xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirtual) {
+	isa, r := x.isa, x.row
+	Comment("s_t - max and e_t = exp(s_t - max), row i in lane i.")
+	xe := newXentExpF64(x.p, isa)
+	dt, et = isa.Vec(), isa.Vec()
+	VSUBPD(m, st, dt)
+	VMOVAPD(dt, et)
+	Comment("Exp pass: e = exp(s - max) in place, with e_t's.")
+	var all []VecVirtual
+	for i := range xs {
+		b := isa.Vec()
+		r.laneBroadcast(m, i, b)
+		for _, y := range xs[i] {
+			VSUBPD(b, y, y)
+			all = append(all, y)
+		}
+	}
+	all = append(all, et)
+	// Live: the values, s_t - max, max, the clamp, the held constants;
+	// three temporaries a vector in flight.
+	// One-vector rows hold xres64Held of the exp's constants; two-vector
+	// rows read them from memory (bench/TUNING.md).
+	held := 0
+	if len(xs[0]) == 1 {
+		held = xres64Held
+		x.p.Hold(isa, lseExpF64Splats()[:held]...)
+		defer x.p.Release()
+	}
+	chunk := max(1, (zmmRegs-len(all)-3-held)/3)
+	for c0 := 0; c0 < len(all); c0 += chunk {
+		xe.exp(all[c0:min(c0+chunk, len(all))])
+	}
+	return et, dt
+}
+
+// res64Sums returns the sums O of the rows' e (the target's lanes 0), row
+// i in lane i: a row's vectors added, then groupTree.
+func (x *xentRows) res64Sums(xs [][]VecVirtual) VecVirtual {
+	Comment("O, row i in lane i.")
+	sums := make([]VecVirtual, len(xs))
+	for i := range xs {
+		a := xs[i][0]
+		if len(xs[i]) == 2 {
+			a = x.isa.Vec()
+			VADDPD(xs[i][1], xs[i][0], a)
+		}
+		sums[i] = a
+	}
+	return groupTree(x.row.fill(sums), VADDPD, false)
+}
+
+// res64DS emits ds for the rows: the held e scaled by g/Z and stored, then
+// ds[t] = -g * (O/Z) at each target.
+func (x *xentRows) res64DS(k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
+	isa, r := x.isa, x.row
+	kf, dt := x.dsFactors(o, z)
+	VMOVUPD(dt, loc.tmp)
+	Comment("ds = e * g/Z, the rows' vectors as held.")
+	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
+	if k > 1 {
+		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
+	}
+	v := len(xs[0])
+	for i := 0; i < k; i++ {
+		b := kf
+		if k > 1 {
+			b = isa.Vec()
+			r.laneBroadcast(kf, i, b)
+		}
+		for j, y := range xs[i] {
+			VMULPD(b, y, y)
+			if j == v-1 {
+				mask.Store(y, ds.at(i, r.vb*j))
+			} else {
+				VMOVUPD(y, ds.at(i, r.vb*j))
+			}
+		}
+	}
+	Comment("ds at each target: minus the other entries' share.")
+	for i := 0; i < k; i++ {
+		row, t, w := GP64(), GP64(), GP64()
+		LEAQ(ds.at(i, 0), row)
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		MOVQ(loc.tmp.Offset(8*i), w)
+		MOVQ(w, Mem{Base: row, Index: t, Scale: 8})
+	}
+}
