@@ -819,7 +819,7 @@ func (x *xentRows) emit() {
 		x.quadRows(pre+"w", true, x.quadLoc, "done")
 	} else if r.shortXentOK() {
 		if r.xres64OK() {
-			x.res64Rows(pre+"r", x.resLoc, "done")
+			x.resRows(pre+"r", x.resLoc, "done")
 		}
 		CMPQ(r.cols, U32(r.shortCols()))
 		JA(LabelRef(pre + "row"))

@@ -64,6 +64,9 @@ func (r *row) resGroupRows() int { return r.groupRows() }
 
 // resMaxVecs is the longest row of the resident path, in vectors.
 func (r *row) resMaxVecs() int {
+	if r.d.Size == 8 {
+		return xres64Vecs
+	}
 	if r.isa.AVX512 {
 		return xresVecs
 	}
@@ -94,12 +97,16 @@ func (x *xentRows) resScratch(loc xresLocals) Mem {
 }
 
 // resRows emits the resident path's row loops, one for each v up to
-// xresVecs; longer rows go on past them.
+// resMaxVecs; longer rows go on past them.
 func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 	r := x.row
+	what := ""
+	if x.d.Size == 8 {
+		what = " float64"
+	}
 	for v := 1; v <= r.resMaxVecs(); v++ {
 		vp := fmt.Sprintf("%s%d", pre, v)
-		Comment(fmt.Sprintf("Rows of %d vectors, the last masked: resident.", v))
+		Comment(fmt.Sprintf("Rows of %d%s vectors, the last masked: resident.", v, what))
 		CMPQ(r.cols, U32(v*r.lanes))
 		JA(LabelRef(vp + "skip"))
 		x.resRowLoop(vp, v, loc, done)
@@ -107,22 +114,34 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 	}
 }
 
-// resRowLoop emits the row loop of the rows of v vectors: groups of eight
-// while eight are left, else rows solo; a group with a negative label or
-// a row for the caller runs its rows solo. It goes on at done.
+// resRowLoop emits the row loop of the rows of v vectors: groups while a
+// group's rows are left, else rows solo; a group with a negative label or
+// a row for the caller runs its rows solo. float32 groups are pipelined
+// (a group's losses left pending, flushed before rows go solo). It goes
+// on at done.
 func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	r, p := x.row, x.p
+	pipelined := x.d.Size == 4
+	group := func(pre string, k int, s slots, mask Mask, bail string) {
+		if pipelined {
+			x.resGroup(pre, v, k, s, mask, loc, bail)
+		} else {
+			x.res64Group(v, k, s, mask, loc, bail)
+		}
+	}
 	cnt := GP64()
 	MOVQ(r.cols, cnt)
 	SUBQ(U32((v-1)*r.lanes), cnt)
-	mask := NewMask(p, x.isa, x.d, cnt) // the last vector's lanes, 1..16
+	mask := NewMask(p, x.isa, x.d, cnt) // the last vector's lanes
 	s := slots{a: x.srcp.(GPVirtual), b: GP64(), rb: GP64(), rb3: GP64()}
 	MOVQ(r.cols, s.rb)
 	SHLQ(U8(x.d.Shift), s.rb)
 	LEAQ(Mem{Base: s.rb, Index: s.rb, Scale: 2}, s.rb3)
 	left := loc.left
 	ptrs := x.rowPtrs()
-	MOVQ(U32(0), loc.pending)
+	if pipelined {
+		MOVQ(U32(0), loc.pending)
+	}
 
 	Label(pre + "groups")
 	g := r.resGroupRows()
@@ -135,25 +154,31 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	}
 	TESTL(l, l)
 	JS(LabelRef(pre + "bail"))
-	x.resGroup(pre+"g", v, g, s, mask, loc, pre+"bail")
+	group(pre+"g", g, s, mask, pre+"bail")
 	for _, b := range ptrs {
 		LEAQ(Mem{Base: b, Index: s.rb, Scale: uint8(g)}, b)
 	}
-	ADDQ(U32(4*g), x.lossp)
+	ADDQ(U32(x.d.Size*g), x.lossp)
 	ADDQ(U32(4*g), x.labp)
 	SUBQ(U8(g), x.rows)
 	JMP(LabelRef(pre + "groups"))
 
 	Label(pre + "bail")
 	MOVQ(U32(g), left)
-	JMP(LabelRef(pre + "flush"))
+	if pipelined {
+		JMP(LabelRef(pre + "flush"))
+	} else {
+		JMP(LabelRef(pre + "solo"))
+	}
 	Label(pre + "rest")
 	MOVQ(x.rows, left)
-	Label(pre + "flush")
-	CMPQ(loc.pending, U8(0))
-	JE(LabelRef(pre + "solo"))
-	x.resFinishPending(loc)
-	MOVQ(U32(0), loc.pending)
+	if pipelined {
+		Label(pre + "flush")
+		CMPQ(loc.pending, U8(0))
+		JE(LabelRef(pre + "solo"))
+		x.resFinishPending(loc)
+		MOVQ(U32(0), loc.pending)
+	}
 	Label(pre + "solo")
 	CMPQ(left, U8(0))
 	JNE(LabelRef(pre + "one"))
@@ -165,7 +190,7 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	MOVLQSX(Mem{Base: x.labp}, t)
 	TESTQ(t, t)
 	JS(LabelRef(pre + "oignored"))
-	x.resGroup(pre+"o", v, 1, s, mask, loc, pre+"ospecial")
+	group(pre+"o", 1, s, mask, pre+"ospecial")
 	Label(pre + "onext")
 	r.next(ptrs, x.lossp, x.labp)
 	DECQ(x.rows)
