@@ -364,12 +364,13 @@ func (x *xentRows) resMax(om []VecVirtual, stf func() VecVirtual, bail string) (
 	return m, st
 }
 
-// resExp takes e = exp(s - max) of the rows xs in place, and returns e_t =
-// exp(s_t - max) and s_t - max in float64, row i in lane i.
-func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirtual) {
+// resTarget returns e_t = exp(s_t - max) and s_t - max (exact) in
+// float64, row i in lane i, from the rows' maxima m and targets st, and
+// the exp's lower clamp (SoftmaxF32Lo in every lane) for the exp pass.
+func (x *xentRows) resTarget(m, st VecVirtual) (et, dt, lo VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
 	Comment("e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.")
-	lo := isa.Vec()
+	lo = isa.Vec()
 	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
 	ev := isa.Vec()
 	VSUBPS(m, st, ev)
@@ -377,6 +378,14 @@ func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt Ve
 	et = r.treeF64(ev)
 	dt = r.treeF64(st)
 	VSUBPD(r.treeF64(m), dt, dt)
+	return et, dt, lo
+}
+
+// resExp takes e = exp(s - max) of the rows xs in place, and returns e_t =
+// exp(s_t - max) and s_t - max in float64, row i in lane i.
+func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirtual) {
+	isa, p, r := x.isa, x.p, x.row
+	et, dt, lo := x.resTarget(m, st)
 	Comment("Exp pass: e = exp(s - max) in place (the target's lanes: 0).")
 	var all []VecVirtual
 	for i := range xs {
@@ -534,15 +543,7 @@ func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask) []VecVirtual {
 // added in float32, the rest in float64).
 func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual, held [][]VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
-	Comment("e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.")
-	lo := isa.Vec()
-	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	ev := isa.Vec()
-	VSUBPS(m, st, ev)
-	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
-	et = r.treeF64(ev)
-	dt = r.treeF64(st)
-	VSUBPD(r.treeF64(m), dt, dt)
+	et, dt, lo := x.resTarget(m, st)
 	Comment("Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).")
 	var es Mem
 	if x.withDS {
