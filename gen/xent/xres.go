@@ -592,16 +592,22 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 	return et, dt, o, held
 }
 
-// resTargets returns the eight rows' s_t, row i in 64-bit lane i (both
+// resTargets returns the rows' s_t, row i in 64-bit lane i (float32: both
 // halves): each broadcast from its row, then blended by a tree of three
-// lane masks (row i's lanes 2i and 2i+1 taken from broadcast i).
+// lane masks (row i's lanes taken from broadcast i); solo: every lane.
 func (x *xentRows) resTargets(s slots, k int) VecVirtual {
-	isa := x.isa
-	Comment("s_t of each row in its lanes (solo: every lane).")
+	isa, d, r := x.isa, x.d, x.row
+	bcast, blend := VBROADCASTSS, VBLENDMPS
+	if d.Size == 8 {
+		bcast, blend = VBROADCASTSD, VBLENDMPD
+		Comment("s_t of each row in its lane (solo: every lane).")
+	} else {
+		Comment("s_t of each row in its lanes (solo: every lane).")
+	}
 	if k == 1 {
 		st, t := isa.Vec(), GP64()
 		MOVLQSX(Mem{Base: x.labp}, t)
-		VBROADCASTSS(Mem{Base: x.srcp, Index: t, Scale: 4}, st)
+		bcast(Mem{Base: x.srcp, Index: t, Scale: uint8(d.Size)}, st)
 		return st
 	}
 	if !isa.AVX512 {
@@ -611,15 +617,16 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 	for i := range bs {
 		m, t := s.at(i, 0), GP64()
 		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
-		LEAQ(Mem{Base: m.Base, Index: t, Scale: 4}, t)
+		LEAQ(Mem{Base: m.Base, Index: t, Scale: uint8(d.Size)}, t)
 		m.Base = t
 		bs[i] = isa.Vec()
-		VBROADCASTSS(m, bs[i])
+		bcast(m, bs[i])
 	}
+	per := r.lanes / xresRows // lanes a row
 	for _, bit := range []int{1, 2, 4} {
 		var lanes uint32
-		for l := 0; l < 16; l++ {
-			if (l/2)&bit != 0 {
+		for l := 0; l < r.lanes; l++ {
+			if (l/per)&bit != 0 {
 				lanes |= 1 << l
 			}
 		}
@@ -630,7 +637,7 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 		for j := range next {
 			// kb's lanes from the odd one (in place: a masked form reads
 			// its destination).
-			VBLENDMPS(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			blend(bs[2*j+1], bs[2*j], kb, bs[2*j])
 			next[j] = bs[2*j]
 		}
 		bs = next

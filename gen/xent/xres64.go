@@ -104,7 +104,7 @@ func (x *xentRows) res64Load(v, k int, s slots, mask Mask) (xs [][]VecVirtual, o
 func (x *xentRows) res64Max(om []VecVirtual, k int, s slots, bail string) (m, st VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
 	omt := groupTree(r.fill(om), VMAXPD, false)
-	st = x.res64Targets(s, k)
+	st = x.resTargets(s, k)
 	m = isa.Vec()
 	VMAXPD(st, omt, m) // a NaN s_t kept
 	Comment("Others' max more than confidentMargin64 below max, or NaN: the caller's.")
@@ -116,46 +116,6 @@ func (x *xentRows) res64Max(om []VecVirtual, k int, s slots, bail string) (m, st
 	JNE(LabelRef(bail))
 	r.groupFinite(m, bail)
 	return m, st
-}
-
-// res64Targets returns the rows' s_t, row i in lane i: each broadcast from
-// its row, then blended by a tree of three lane masks (solo: every lane).
-func (x *xentRows) res64Targets(s slots, k int) VecVirtual {
-	isa := x.isa
-	Comment("s_t of each row in its lane (solo: every lane).")
-	if k == 1 {
-		st, t := isa.Vec(), GP64()
-		MOVLQSX(Mem{Base: x.labp}, t)
-		VBROADCASTSD(Mem{Base: x.srcp, Index: t, Scale: 8}, st)
-		return st
-	}
-	bs := make([]VecVirtual, xresRows)
-	for i := range bs {
-		m, t := s.at(i, 0), GP64()
-		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
-		LEAQ(Mem{Base: m.Base, Index: t, Scale: 8}, t)
-		m.Base = t
-		bs[i] = isa.Vec()
-		VBROADCASTSD(m, bs[i])
-	}
-	for _, bit := range []int{1, 2, 4} {
-		var lanes uint32
-		for l := 0; l < 8; l++ {
-			if l&bit != 0 {
-				lanes |= 1 << l
-			}
-		}
-		g, kb := GP32(), K()
-		MOVL(U32(lanes), g)
-		KMOVW(g, kb)
-		next := make([]VecVirtual, len(bs)/2)
-		for j := range next {
-			VBLENDMPD(bs[2*j+1], bs[2*j], kb, bs[2*j])
-			next[j] = bs[2*j]
-		}
-		bs = next
-	}
-	return bs[0]
 }
 
 // res64Exp takes e = exp(s - max) of the rows xs in place (the target's
