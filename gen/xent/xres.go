@@ -478,13 +478,27 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 			}
 		}
 	}
+	x.resTargetDS(ds, k, loc)
+}
+
+// resTargetDS stores each row's ds at its target, -g*(O/Z), from the
+// factors' lanes stored at loc.tmp.
+func (x *xentRows) resTargetDS(ds slots, k int, loc xresLocals) {
 	Comment("ds at each target: minus the other entries' share.")
 	for i := 0; i < k; i++ {
-		row, t, w := GP64(), GP64(), GP32()
+		row, t := GP64(), GP64()
 		LEAQ(ds.at(i, 0), row)
 		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
-		MOVL(loc.tmp.Offset(4*i), w)
-		MOVL(w, Mem{Base: row, Index: t, Scale: 4})
+		at := Mem{Base: row, Index: t, Scale: uint8(x.d.Size)}
+		if x.d.Size == 8 {
+			w := GP64()
+			MOVQ(loc.tmp.Offset(8*i), w)
+			MOVQ(w, at)
+		} else {
+			w := GP32()
+			MOVL(loc.tmp.Offset(4*i), w)
+			MOVL(w, at)
+		}
 	}
 }
 

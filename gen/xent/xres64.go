@@ -199,12 +199,5 @@ func (x *xentRows) res64DS(k int, xs [][]VecVirtual, o, z VecVirtual, s slots, m
 			}
 		}
 	}
-	Comment("ds at each target: minus the other entries' share.")
-	for i := 0; i < k; i++ {
-		row, t, w := GP64(), GP64(), GP64()
-		LEAQ(ds.at(i, 0), row)
-		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
-		MOVQ(loc.tmp.Offset(8*i), w)
-		MOVQ(w, Mem{Base: row, Index: t, Scale: 8})
-	}
+	x.resTargetDS(ds, k, loc)
 }
