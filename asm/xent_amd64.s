@@ -29069,6 +29069,1950 @@ d_r3ospecial:
 	JMP    d_r3onext
 
 d_r3skip:
+	// Rows of up to 24 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000180
+	JA   d_xskip
+	MOVQ R8, R10
+	SHLQ $0x02, R10
+	LEAQ (R10)(R10*2), R11
+	MOVQ $0x00000000, 1056(SP)
+
+d_xgroups:
+	CMPQ  DI, $0x08
+	JL    d_xrest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_xbail
+	LEAQ  (BX)(R11*1), R9
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z0
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z1
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z2
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z3
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z4
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z5
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z6
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z7
+	MOVL         $0x0000cccc, R9
+	KMOVW        R9, K2
+	VBLENDMPS    Z1, Z0, K2, Z0
+	VBLENDMPS    Z3, Z2, K2, Z2
+	VBLENDMPS    Z5, Z4, K2, Z4
+	VBLENDMPS    Z7, Z6, K2, Z6
+	MOVL         $0x0000f0f0, R9
+	KMOVW        R9, K2
+	VBLENDMPS    Z2, Z0, K2, Z0
+	VBLENDMPS    Z6, Z4, K2, Z4
+	MOVL         $0x0000ff00, R9
+	KMOVW        R9, K2
+	VBLENDMPS    Z4, Z0, K2, Z0
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, R9
+	LEAQ      (BX)(R11*1), R12
+	MOVQ      R8, R13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VMOVUPS   (AX), Z3
+	VMOVUPS   (AX), Z4
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+
+d_xgmax_loop:
+	CMPQ        R13, $0x00000020
+	JL          d_xgmax_one
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (R9), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K2
+	VMAXPS      (R9)(R10*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K2
+	VMAXPS      (R9)(R10*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K2
+	VMAXPS      (R12), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K2
+	VMAXPS      (R9)(R10*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K2
+	VMAXPS      (R12)(R10*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z1, K2
+	VMAXPS      (R9)(R11*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z1, K2
+	VMAXPS      (R12)(R10*4), Z11, K2, Z11
+	VPCMPD.BCST $0x04, (SI), Z2, K2
+	VMAXPS      64(R9), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z2, K2
+	VMAXPS      64(R9)(R10*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z2, K2
+	VMAXPS      64(R9)(R10*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z2, K2
+	VMAXPS      64(R12), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z2, K2
+	VMAXPS      64(R9)(R10*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z2, K2
+	VMAXPS      64(R12)(R10*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z2, K2
+	VMAXPS      64(R9)(R11*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z2, K2
+	VMAXPS      64(R12)(R10*4), Z11, K2, Z11
+	VPADDD      11776(AX), Z1, Z1
+	VPADDD      11776(AX), Z2, Z2
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R12
+	SUBQ        $0x00000020, R13
+	JMP         d_xgmax_loop
+
+d_xgmax_one:
+	CMPQ        R13, $0x00000010
+	JL          d_xgmax_tail
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (R9), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K2
+	VMAXPS      (R9)(R10*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K2
+	VMAXPS      (R9)(R10*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K2
+	VMAXPS      (R12), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K2
+	VMAXPS      (R9)(R10*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K2
+	VMAXPS      (R12)(R10*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z1, K2
+	VMAXPS      (R9)(R11*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z1, K2
+	VMAXPS      (R12)(R10*4), Z11, K2, Z11
+	VPADDD      4992(AX), Z1, Z1
+	VPADDD      4992(AX), Z2, Z2
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	JMP         d_xgmax_one
+
+d_xgmax_tail:
+	TESTQ       R13, R13
+	JE          d_xgmax_done
+	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
+	VMAXPS      (R9), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K1, K2
+	VMAXPS      (R9)(R10*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K1, K2
+	VMAXPS      (R9)(R10*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K1, K2
+	VMAXPS      (R12), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K1, K2
+	VMAXPS      (R9)(R10*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K1, K2
+	VMAXPS      (R12)(R10*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z1, K1, K2
+	VMAXPS      (R9)(R11*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z1, K1, K2
+	VMAXPS      (R12)(R10*4), Z11, K2, Z11
+
+d_xgmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z3, Z1
+	VSHUFF64X2 $0xee, Z5, Z3, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z10, Z7, Z1
+	VSHUFF64X2 $0xee, Z10, Z7, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z6, Z4, Z1
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z11, Z9, Z1
+	VSHUFF64X2 $0xee, Z11, Z9, Z5
+	VMAXPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z1
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z1
+	VMAXPS     Z1, Z2, Z2
+	VMAXPS     Z0, Z2, Z1
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z2, Z2
+	VMOVUPS  3840(AX), Z3
+	VCMPPS   $0x16, Z2, Z3, K2
+	KORTESTW K2, K2
+	JNE      d_xbail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z2
+	VPCMPEQD 128(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      d_xbail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z1, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      10752(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K2, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z1, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, R9
+	LEAQ      (BX)(R11*1), R12
+	MOVQ      R8, R13
+	MOVQ      DX, R14
+	LEAQ      (DX)(R11*1), R15
+	MOVQ      R8, BP
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VXORPD    Z5, Z5, Z5
+	VXORPD    Z6, Z6, Z6
+	VXORPD    Z7, Z7, Z7
+	VXORPD    Z9, Z9, Z9
+	VXORPD    Z10, Z10, Z10
+	VXORPD    Z11, Z11, Z11
+	VXORPD    Z12, Z12, Z12
+	VXORPD    Z13, Z13, Z13
+	VMOVUPS   exp2tab16<>+0(SB), Z14
+	VMOVUPS   10752(AX), Z15
+	VMOVUPS   1024(AX), Z16
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   10880(AX), Z18
+	VMOVUPS   11008(AX), Z19
+	VMOVUPS   11136(AX), Z20
+
+d_xgexp_loop:
+	CMPQ        R13, $0x00000020
+	JL          d_xgexp_one
+	VMOVUPS     (R9), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+	VMOVUPS     64(R9), Z22
+	VSUBPS.BCST 1064(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)
+	VMOVUPS       Z22, 64(R14)
+	VPCMPD.BCST   $0x04, (SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (R9)(R10*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*1), Z22
+	VSUBPS.BCST   1072(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*1)
+	VMOVUPS       Z22, 64(R14)(R10*1)
+	VPCMPD.BCST   $0x04, 4(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R10*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*2), Z22
+	VSUBPS.BCST   1080(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*2)
+	VMOVUPS       Z22, 64(R14)(R10*2)
+	VPCMPD.BCST   $0x04, 8(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R12), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+	VMOVUPS       64(R12), Z22
+	VSUBPS.BCST   1088(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)
+	VMOVUPS       Z22, 64(R15)
+	VPCMPD.BCST   $0x04, 12(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R9)(R10*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*4), Z22
+	VSUBPS.BCST   1096(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*4)
+	VMOVUPS       Z22, 64(R14)(R10*4)
+	VPCMPD.BCST   $0x04, 16(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R12)(R10*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+	VMOVUPS       64(R12)(R10*2), Z22
+	VSUBPS.BCST   1104(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*2)
+	VMOVUPS       Z22, 64(R15)(R10*2)
+	VPCMPD.BCST   $0x04, 20(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (R9)(R11*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+	VMOVUPS       64(R9)(R11*2), Z22
+	VSUBPS.BCST   1112(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R11*2)
+	VMOVUPS       Z22, 64(R14)(R11*2)
+	VPCMPD.BCST   $0x04, 24(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R12)(R10*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+	VMOVUPS       64(R12)(R10*4), Z22
+	VSUBPS.BCST   1120(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*4)
+	VMOVUPS       Z22, 64(R15)(R10*4)
+	VPCMPD.BCST   $0x04, 28(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z4, Z4
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R14
+	ADDQ          $0x00000080, R15
+	SUBQ          $0x00000020, R13
+	JMP           d_xgexp_loop
+
+d_xgexp_one:
+	CMPQ        R13, $0x00000010
+	JL          d_xgexp_tail
+	VMOVUPS     (R9), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (R9)(R10*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*1)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R10*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R12), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R9)(R10*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R12)(R10*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (R9)(R11*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R11*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R12)(R10*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z4, Z4
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000040, R15
+	SUBQ          $0x00000010, R13
+	JMP           d_xgexp_one
+
+d_xgexp_tail:
+	TESTQ       R13, R13
+	JE          d_xgexp_done
+	VMOVUPS     (AX), Z4
+	VMOVUPS     (R9), K1, Z4
+	VSUBPS.BCST 1064(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1128(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z5, Z5
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R9)(R10*1), K1, Z4
+	VSUBPS.BCST   1072(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1192(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z6, Z6
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R9)(R10*2), K1, Z4
+	VSUBPS.BCST   1080(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1256(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z7, Z7
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R12), K1, Z4
+	VSUBPS.BCST   1088(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1320(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z9, Z9
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R9)(R10*4), K1, Z4
+	VSUBPS.BCST   1096(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1384(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z10, Z10
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R12)(R10*2), K1, Z4
+	VSUBPS.BCST   1104(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1448(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z11, Z11
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R9)(R11*2), K1, Z4
+	VSUBPS.BCST   1112(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1512(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z12, Z12
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R12)(R10*4), K1, Z4
+	VSUBPS.BCST   1120(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z2
+	VFMADD231PS Z16, Z4, Z2
+	VSUBPS      Z15, Z2, Z15
+	VFMADD231PS Z17, Z15, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z16
+	VFMADD213PS   Z19, Z4, Z16
+	VFMADD213PS   Z20, Z4, Z16
+	VMULPS        Z4, Z16, Z16
+	VPERMPS       Z14, Z2, Z2
+	VFMADD231PS   Z16, Z2, Z2
+	VSCALEFPS.Z   Z15, Z2, K2, Z4
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1576(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z13, Z13
+
+d_xgexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z1
+	VSHUFF64X2 $0xee, Z7, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z12, Z10, Z1
+	VSHUFF64X2 $0xee, Z12, Z10, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z9, Z6, Z1
+	VSHUFF64X2 $0xee, Z9, Z6, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z13, Z11, Z1
+	VSHUFF64X2 $0xee, Z13, Z11, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z1
+	VSHUFF64X2 $0xdd, Z6, Z5, Z4
+	VADDPD     Z1, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z1
+	VUNPCKHPD  Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	CMPQ       1056(SP), $0x00
+	JE         d_xgnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z1
+	VMOVUPD 928(SP), Z4
+	VMOVUPD 992(SP), Z5
+	VADDPD  Z4, Z1, Z6
+	VMOVAPD Z6, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K2
+	VPMOVM2Q K2, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z9
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z9, Z9
+	VMULPD      Z9, Z9, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z6, Z11
+	VMOVAPD     Z11, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z1, Z1, Z7
+	VADDPD      Z4, Z7, Z7
+	VDIVPD      Z7, Z4, Z7
+	VMULPD      Z7, Z7, Z9
+	VMOVUPD     4096(AX), Z10
+	VFMADD213PD 4224(AX), Z9, Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z6, Z5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z6
+	VMULPD    4736(AX), Z1, Z7
+	VCMPPD    $0x12, Z1, Z6, K2
+	VCMPPD    $0x12, Z7, Z4, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z10, K2, Z5
+	VCVTPD2PS Z5, Y8
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z8, K2, -32(CX)
+
+d_xgnopend:
+	// This group's losses pending.
+	VMOVUPD Z3, 864(SP)
+	VMOVUPD Z2, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	VADDPD  Z2, Z3, Z0
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z1
+	VDIVPD        Z0, Z1, Z1
+	VBROADCASTSS  gradScale+104(FP), Z0
+	VCVTPS2PD     Y0, Z0
+	VMULPD        Z1, Z0, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z1, Z2, Z1
+	VMULPD        Z0, Z1, Z1
+	VXORPD        3968(AX), Z1, Z1
+	VCVTPD2PS     Z1, Y1
+	VEXTRACTF64X4 $0x00, Z1, 824(SP)
+	VMOVDQU32     256(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VMOVDQU32     11264(AX), Z1
+	VPERMPS       Z3, Z1, Z1
+	VMOVDQU32     384(AX), Z2
+	VPERMPS       Z3, Z2, Z2
+	VMOVDQU32     11392(AX), Z4
+	VPERMPS       Z3, Z4, Z4
+	VMOVDQU32     512(AX), Z5
+	VPERMPS       Z3, Z5, Z5
+	VMOVDQU32     11520(AX), Z6
+	VPERMPS       Z3, Z6, Z6
+	VMOVDQU32     640(AX), Z7
+	VPERMPS       Z3, Z7, Z7
+	VMOVDQU32     11648(AX), Z9
+	VPERMPS       Z3, Z9, Z3
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DX, R9
+	LEAQ (DX)(R11*1), R12
+	MOVQ R8, R13
+
+d_xgscale_loop:
+	CMPQ    R13, $0x00000020
+	JL      d_xgscale_one
+	VMULPS  (R9), Z0, Z9
+	VMOVUPS Z9, (R9)
+	VMULPS  (R9)(R10*1), Z1, Z9
+	VMOVUPS Z9, (R9)(R10*1)
+	VMULPS  (R9)(R10*2), Z2, Z9
+	VMOVUPS Z9, (R9)(R10*2)
+	VMULPS  (R12), Z4, Z9
+	VMOVUPS Z9, (R12)
+	VMULPS  (R9)(R10*4), Z5, Z9
+	VMOVUPS Z9, (R9)(R10*4)
+	VMULPS  (R12)(R10*2), Z6, Z9
+	VMOVUPS Z9, (R12)(R10*2)
+	VMULPS  (R9)(R11*2), Z7, Z9
+	VMOVUPS Z9, (R9)(R11*2)
+	VMULPS  (R12)(R10*4), Z3, Z9
+	VMOVUPS Z9, (R12)(R10*4)
+	VMULPS  64(R9), Z0, Z9
+	VMOVUPS Z9, 64(R9)
+	VMULPS  64(R9)(R10*1), Z1, Z9
+	VMOVUPS Z9, 64(R9)(R10*1)
+	VMULPS  64(R9)(R10*2), Z2, Z9
+	VMOVUPS Z9, 64(R9)(R10*2)
+	VMULPS  64(R12), Z4, Z9
+	VMOVUPS Z9, 64(R12)
+	VMULPS  64(R9)(R10*4), Z5, Z9
+	VMOVUPS Z9, 64(R9)(R10*4)
+	VMULPS  64(R12)(R10*2), Z6, Z9
+	VMOVUPS Z9, 64(R12)(R10*2)
+	VMULPS  64(R9)(R11*2), Z7, Z9
+	VMOVUPS Z9, 64(R9)(R11*2)
+	VMULPS  64(R12)(R10*4), Z3, Z9
+	VMOVUPS Z9, 64(R12)(R10*4)
+	ADDQ    $0x00000080, R9
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R13
+	JMP     d_xgscale_loop
+
+d_xgscale_one:
+	CMPQ    R13, $0x00000010
+	JL      d_xgscale_tail
+	VMULPS  (R9), Z0, Z9
+	VMOVUPS Z9, (R9)
+	VMULPS  (R9)(R10*1), Z1, Z9
+	VMOVUPS Z9, (R9)(R10*1)
+	VMULPS  (R9)(R10*2), Z2, Z9
+	VMOVUPS Z9, (R9)(R10*2)
+	VMULPS  (R12), Z4, Z9
+	VMOVUPS Z9, (R12)
+	VMULPS  (R9)(R10*4), Z5, Z9
+	VMOVUPS Z9, (R9)(R10*4)
+	VMULPS  (R12)(R10*2), Z6, Z9
+	VMOVUPS Z9, (R12)(R10*2)
+	VMULPS  (R9)(R11*2), Z7, Z9
+	VMOVUPS Z9, (R9)(R11*2)
+	VMULPS  (R12)(R10*4), Z3, Z9
+	VMOVUPS Z9, (R12)(R10*4)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R13
+	JMP     d_xgscale_one
+
+d_xgscale_tail:
+	TESTQ   R13, R13
+	JE      d_xgscale_done
+	VMULPS  1128(SP), Z0, Z0
+	VMOVUPS Z0, K1, (R9)
+	VMULPS  1192(SP), Z1, Z0
+	VMOVUPS Z0, K1, (R9)(R10*1)
+	VMULPS  1256(SP), Z2, Z0
+	VMOVUPS Z0, K1, (R9)(R10*2)
+	VMULPS  1320(SP), Z4, Z0
+	VMOVUPS Z0, K1, (R12)
+	VMULPS  1384(SP), Z5, Z0
+	VMOVUPS Z0, K1, (R9)(R10*4)
+	VMULPS  1448(SP), Z6, Z0
+	VMOVUPS Z0, K1, (R12)(R10*2)
+	VMULPS  1512(SP), Z7, Z0
+	VMOVUPS Z0, K1, (R9)(R11*2)
+	VMULPS  1576(SP), Z3, Z0
+	VMOVUPS Z0, K1, (R12)(R10*4)
+
+d_xgscale_done:
+	LEAQ (DX)(R11*1), R9
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    824(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    828(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    832(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    836(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    840(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    844(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    848(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    852(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_xgroups
+
+d_xbail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  d_xflush
+
+d_xrest:
+	MOVQ DI, 856(SP)
+
+d_xflush:
+	CMPQ 1056(SP), $0x00
+	JE   d_xsolo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y8
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z8, K2, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+d_xsolo:
+	CMPQ  856(SP), $0x00
+	JNE   d_xone
+	TESTQ DI, DI
+	JE    done
+	JMP   d_xgroups
+
+d_xone:
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_xoignored
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z0
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, R9
+	MOVQ      R8, R12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VMOVUPS   (AX), Z3
+
+d_xomax_loop:
+	CMPQ        R12, $0x00000020
+	JL          d_xomax_one
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (R9), Z3, K2, Z3
+	VPCMPD.BCST $0x04, (SI), Z2, K2
+	VMAXPS      64(R9), Z3, K2, Z3
+	VPADDD      11776(AX), Z1, Z1
+	VPADDD      11776(AX), Z2, Z2
+	ADDQ        $0x00000080, R9
+	SUBQ        $0x00000020, R12
+	JMP         d_xomax_loop
+
+d_xomax_one:
+	CMPQ        R12, $0x00000010
+	JL          d_xomax_tail
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (R9), Z3, K2, Z3
+	VPADDD      4992(AX), Z1, Z1
+	VPADDD      4992(AX), Z2, Z2
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R12
+	JMP         d_xomax_one
+
+d_xomax_tail:
+	TESTQ       R12, R12
+	JE          d_xomax_done
+	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
+	VMAXPS      (R9), Z3, K2, Z3
+
+d_xomax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z5
+	VMAXPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z3, Z5, Z1
+	VSHUFF64X2 $0xdd, Z3, Z5, Z3
+	VMAXPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z1
+	VMAXPS     Z1, Z2, Z2
+	VMAXPS     Z0, Z2, Z1
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z2, Z2
+	VMOVUPS  3840(AX), Z3
+	VCMPPS   $0x16, Z2, Z3, K2
+	KORTESTW K2, K2
+	JNE      d_xospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z2
+	VPCMPEQD 128(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      d_xospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z1, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      10752(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K2, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z1, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, R9
+	MOVQ      R8, R12
+	MOVQ      DX, R13
+	MOVQ      R8, R14
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VXORPD    Z5, Z5, Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   10752(AX), Z7
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   10880(AX), Z11
+	VMOVUPS   11008(AX), Z12
+	VMOVUPS   11136(AX), Z13
+
+d_xoexp_loop:
+	CMPQ        R12, $0x00000020
+	JL          d_xoexp_one
+	VMOVUPS     (R9), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+	VMOVUPS     64(R9), Z15
+	VSUBPS.BCST 1064(SP), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z14, K2
+	VMAXPS Z14, Z2, Z14
+	VCMPPS $0x15, Z2, Z15, K3
+	VMAXPS Z15, Z2, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R13)
+	VMOVUPS       Z15, 64(R13)
+	VPCMPD.BCST   $0x04, (SI), Z4, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z4, Z4
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R12
+	JMP           d_xoexp_loop
+
+d_xoexp_one:
+	CMPQ        R12, $0x00000010
+	JL          d_xoexp_tail
+	VMOVUPS     (R9), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z14, K2
+	VMAXPS Z14, Z2, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R13)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z4, Z4
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R12
+	JMP           d_xoexp_one
+
+d_xoexp_tail:
+	TESTQ       R12, R12
+	JE          d_xoexp_done
+	VMOVUPS     (AX), Z4
+	VMOVUPS     (R9), K1, Z4
+	VSUBPS.BCST 1064(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z2
+	VFMADD231PS Z9, Z4, Z2
+	VSUBPS      Z7, Z2, Z7
+	VFMADD231PS Z10, Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z9
+	VFMADD213PS   Z12, Z4, Z9
+	VFMADD213PS   Z13, Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z6, Z2, Z2
+	VFMADD231PS   Z9, Z2, Z2
+	VSCALEFPS.Z   Z7, Z2, K2, Z4
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       Z4, 1128(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+
+d_xoexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z6, Z1
+	VSHUFF64X2 $0xdd, Z5, Z6, Z4
+	VADDPD     Z1, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z1
+	VUNPCKHPD  Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VADDPD     Z2, Z3, Z1
+	VMOVAPD    Z1, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z4, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z9
+	VFMADD213PD 2688(AX), Z5, Z9
+	VFMADD213PD 2816(AX), Z5, Z9
+	VFMADD213PD 2944(AX), Z5, Z9
+	VFMADD213PD 3072(AX), Z5, Z9
+	VMULPD      Z6, Z9, Z9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z9
+	VFMADD231PD 3328(AX), Z7, Z9
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z4, Z9
+	VMOVAPD     Z9, Z4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z3, Z3, Z5
+	VADDPD      Z2, Z5, Z5
+	VDIVPD      Z5, Z2, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4096(AX), Z7
+	VFMADD213PD 4224(AX), Z6, Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z4, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z4
+	VMULPD    4736(AX), Z3, Z5
+	VCMPPD    $0x12, Z3, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z0
+	VDIVPD        Z1, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z0, Z1, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 824(SP)
+	VBROADCASTSS  X3, Z0
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DX, R9
+	MOVQ R8, R12
+
+d_xoscale_loop:
+	CMPQ    R12, $0x00000020
+	JL      d_xoscale_one
+	VMULPS  (R9), Z0, Z1
+	VMOVUPS Z1, (R9)
+	VMULPS  64(R9), Z0, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, R12
+	JMP     d_xoscale_loop
+
+d_xoscale_one:
+	CMPQ    R12, $0x00000010
+	JL      d_xoscale_tail
+	VMULPS  (R9), Z0, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R12
+	JMP     d_xoscale_one
+
+d_xoscale_tail:
+	TESTQ   R12, R12
+	JE      d_xoscale_done
+	VMULPS  1128(SP), Z0, Z0
+	VMOVUPS Z0, K1, (R9)
+
+d_xoscale_done:
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    824(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_xonext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  d_xsolo
+
+d_xoignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_xozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_xozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_xozero_loop
+
+d_xozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_xozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_xozero_one
+
+d_xozero_tail:
+	TESTQ   R9, R9
+	JE      d_xozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_xozero_done:
+	JMP d_xonext
+
+d_xospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_xonext
+
+d_xskip:
 	CMPQ R8, $0x00000180
 	JA   d_row
 
@@ -37201,6 +39145,1665 @@ l_r3ospecial:
 	JMP    l_r3onext
 
 l_r3skip:
+	// Rows of up to 24 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000180
+	JA   l_xskip
+	MOVQ R8, R9
+	SHLQ $0x02, R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ $0x00000000, 1056(SP)
+
+l_xgroups:
+	CMPQ  DI, $0x08
+	JL    l_xrest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_xbail
+	LEAQ  (BX)(R10*1), DX
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z0
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z1
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z2
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z3
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z4
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z5
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z6
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z7
+	MOVL         $0x0000cccc, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z1, Z0, K2, Z0
+	VBLENDMPS    Z3, Z2, K2, Z2
+	VBLENDMPS    Z5, Z4, K2, Z4
+	VBLENDMPS    Z7, Z6, K2, Z6
+	MOVL         $0x0000f0f0, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z2, Z0, K2, Z0
+	VBLENDMPS    Z6, Z4, K2, Z4
+	MOVL         $0x0000ff00, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z4, Z0, K2, Z0
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, DX
+	LEAQ      (BX)(R10*1), R11
+	MOVQ      R8, R12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VMOVUPS   (AX), Z3
+	VMOVUPS   (AX), Z4
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+
+l_xgmax_loop:
+	CMPQ        R12, $0x00000020
+	JL          l_xgmax_one
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (DX), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K2
+	VMAXPS      (DX)(R9*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K2
+	VMAXPS      (DX)(R9*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K2
+	VMAXPS      (R11), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K2
+	VMAXPS      (DX)(R9*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K2
+	VMAXPS      (R11)(R9*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z1, K2
+	VMAXPS      (DX)(R10*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z1, K2
+	VMAXPS      (R11)(R9*4), Z11, K2, Z11
+	VPCMPD.BCST $0x04, (SI), Z2, K2
+	VMAXPS      64(DX), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z2, K2
+	VMAXPS      64(DX)(R9*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z2, K2
+	VMAXPS      64(DX)(R9*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z2, K2
+	VMAXPS      64(R11), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z2, K2
+	VMAXPS      64(DX)(R9*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z2, K2
+	VMAXPS      64(R11)(R9*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z2, K2
+	VMAXPS      64(DX)(R10*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z2, K2
+	VMAXPS      64(R11)(R9*4), Z11, K2, Z11
+	VPADDD      11776(AX), Z1, Z1
+	VPADDD      11776(AX), Z2, Z2
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	JMP         l_xgmax_loop
+
+l_xgmax_one:
+	CMPQ        R12, $0x00000010
+	JL          l_xgmax_tail
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (DX), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K2
+	VMAXPS      (DX)(R9*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K2
+	VMAXPS      (DX)(R9*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K2
+	VMAXPS      (R11), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K2
+	VMAXPS      (DX)(R9*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K2
+	VMAXPS      (R11)(R9*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z1, K2
+	VMAXPS      (DX)(R10*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z1, K2
+	VMAXPS      (R11)(R9*4), Z11, K2, Z11
+	VPADDD      4992(AX), Z1, Z1
+	VPADDD      4992(AX), Z2, Z2
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         l_xgmax_one
+
+l_xgmax_tail:
+	TESTQ       R12, R12
+	JE          l_xgmax_done
+	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
+	VMAXPS      (DX), Z3, K2, Z3
+	VPCMPD.BCST $0x04, 4(SI), Z1, K1, K2
+	VMAXPS      (DX)(R9*1), Z4, K2, Z4
+	VPCMPD.BCST $0x04, 8(SI), Z1, K1, K2
+	VMAXPS      (DX)(R9*2), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 12(SI), Z1, K1, K2
+	VMAXPS      (R11), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 16(SI), Z1, K1, K2
+	VMAXPS      (DX)(R9*4), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 20(SI), Z1, K1, K2
+	VMAXPS      (R11)(R9*2), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 24(SI), Z1, K1, K2
+	VMAXPS      (DX)(R10*2), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 28(SI), Z1, K1, K2
+	VMAXPS      (R11)(R9*4), Z11, K2, Z11
+
+l_xgmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z3, Z1
+	VSHUFF64X2 $0xee, Z5, Z3, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z10, Z7, Z1
+	VSHUFF64X2 $0xee, Z10, Z7, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z6, Z4, Z1
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z11, Z9, Z1
+	VSHUFF64X2 $0xee, Z11, Z9, Z5
+	VMAXPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z1
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z1
+	VMAXPS     Z1, Z2, Z2
+	VMAXPS     Z0, Z2, Z1
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z2, Z2
+	VMOVUPS  3840(AX), Z3
+	VCMPPS   $0x16, Z2, Z3, K2
+	KORTESTW K2, K2
+	JNE      l_xbail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z2
+	VPCMPEQD 128(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      l_xbail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z1, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      10752(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K2, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z1, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, DX
+	LEAQ      (BX)(R10*1), R11
+	MOVQ      R8, R12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VXORPD    Z5, Z5, Z5
+	VXORPD    Z6, Z6, Z6
+	VXORPD    Z7, Z7, Z7
+	VXORPD    Z9, Z9, Z9
+	VXORPD    Z10, Z10, Z10
+	VXORPD    Z11, Z11, Z11
+	VXORPD    Z12, Z12, Z12
+	VXORPD    Z13, Z13, Z13
+	VMOVUPS   exp2tab16<>+0(SB), Z14
+	VMOVUPS   10752(AX), Z15
+	VMOVUPS   1024(AX), Z16
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   10880(AX), Z18
+	VMOVUPS   11008(AX), Z19
+	VMOVUPS   11136(AX), Z20
+
+l_xgexp_loop:
+	CMPQ        R12, $0x00000020
+	JL          l_xgexp_one
+	VMOVUPS     (DX), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+	VMOVUPS     64(DX), Z22
+	VSUBPS.BCST 1064(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, (SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (DX)(R9*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*1), Z22
+	VSUBPS.BCST   1072(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (DX)(R9*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*2), Z22
+	VSUBPS.BCST   1080(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+	VMOVUPS       64(R11), Z22
+	VSUBPS.BCST   1088(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (DX)(R9*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*4), Z22
+	VSUBPS.BCST   1096(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R11)(R9*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+	VMOVUPS       64(R11)(R9*2), Z22
+	VSUBPS.BCST   1104(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (DX)(R10*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+	VMOVUPS       64(DX)(R10*2), Z22
+	VSUBPS.BCST   1112(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R11)(R9*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+	VMOVUPS       64(R11)(R9*4), Z22
+	VSUBPS.BCST   1120(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+	VCMPPS $0x15, Z2, Z22, K3
+	VMAXPS Z22, Z2, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z4, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z4, Z4
+	ADDQ          $0x00000080, DX
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x00000020, R12
+	JMP           l_xgexp_loop
+
+l_xgexp_one:
+	CMPQ        R12, $0x00000010
+	JL          l_xgexp_tail
+	VMOVUPS     (DX), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (DX)(R9*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (DX)(R9*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (DX)(R9*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R11)(R9*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (DX)(R10*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R11)(R9*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z21, K2
+	VMAXPS Z21, Z2, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z4, Z4
+	ADDQ          $0x00000040, DX
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R12
+	JMP           l_xgexp_one
+
+l_xgexp_tail:
+	TESTQ       R12, R12
+	JE          l_xgexp_done
+	VMOVUPS     (AX), Z4
+	VMOVUPS     (DX), K1, Z4
+	VSUBPS.BCST 1064(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z5, Z5
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (DX)(R9*1), K1, Z4
+	VSUBPS.BCST   1072(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z6, Z6
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (DX)(R9*2), K1, Z4
+	VSUBPS.BCST   1080(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z7, Z7
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R11), K1, Z4
+	VSUBPS.BCST   1088(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z9, Z9
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (DX)(R9*4), K1, Z4
+	VSUBPS.BCST   1096(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z10, Z10
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R11)(R9*2), K1, Z4
+	VSUBPS.BCST   1104(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z11, Z11
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (DX)(R10*2), K1, Z4
+	VSUBPS.BCST   1112(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z4, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z4, Z23
+	VFMADD213PS   Z20, Z4, Z23
+	VMULPS        Z4, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z4
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z21, Z4, Z4
+	VADDPD        Z4, Z12, Z12
+	VMOVUPS       (AX), Z4
+	VMOVUPS       (R11)(R9*4), K1, Z4
+	VSUBPS.BCST   1120(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z2
+	VFMADD231PS Z16, Z4, Z2
+	VSUBPS      Z15, Z2, Z15
+	VFMADD231PS Z17, Z15, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z16
+	VFMADD213PS   Z19, Z4, Z16
+	VFMADD213PS   Z20, Z4, Z16
+	VMULPS        Z4, Z16, Z16
+	VPERMPS       Z14, Z2, Z2
+	VFMADD231PS   Z16, Z2, Z2
+	VSCALEFPS.Z   Z15, Z2, K2, Z4
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z13, Z13
+
+l_xgexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z1
+	VSHUFF64X2 $0xee, Z7, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z12, Z10, Z1
+	VSHUFF64X2 $0xee, Z12, Z10, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z9, Z6, Z1
+	VSHUFF64X2 $0xee, Z9, Z6, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z13, Z11, Z1
+	VSHUFF64X2 $0xee, Z13, Z11, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z1
+	VSHUFF64X2 $0xdd, Z6, Z5, Z4
+	VADDPD     Z1, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z1
+	VUNPCKHPD  Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	CMPQ       1056(SP), $0x00
+	JE         l_xgnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z1
+	VMOVUPD 928(SP), Z4
+	VMOVUPD 992(SP), Z5
+	VADDPD  Z4, Z1, Z6
+	VMOVAPD Z6, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K2
+	VPMOVM2Q K2, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z9
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z9, Z9
+	VMULPD      Z9, Z9, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z6, Z11
+	VMOVAPD     Z11, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z1, Z1, Z7
+	VADDPD      Z4, Z7, Z7
+	VDIVPD      Z7, Z4, Z7
+	VMULPD      Z7, Z7, Z9
+	VMOVUPD     4096(AX), Z10
+	VFMADD213PD 4224(AX), Z9, Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z6, Z5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z6
+	VMULPD    4736(AX), Z1, Z7
+	VCMPPD    $0x12, Z1, Z6, K2
+	VCMPPD    $0x12, Z7, Z4, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z10, K2, Z5
+	VCVTPD2PS Z5, Y8
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z8, K2, -32(CX)
+
+l_xgnopend:
+	// This group's losses pending.
+	VMOVUPD Z3, 864(SP)
+	VMOVUPD Z2, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_xgroups
+
+l_xbail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  l_xflush
+
+l_xrest:
+	MOVQ DI, 856(SP)
+
+l_xflush:
+	CMPQ 1056(SP), $0x00
+	JE   l_xsolo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y8
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z8, K2, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+l_xsolo:
+	CMPQ  856(SP), $0x00
+	JNE   l_xone
+	TESTQ DI, DI
+	JE    done
+	JMP   l_xgroups
+
+l_xone:
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_xoignored
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z0
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, DX
+	MOVQ      R8, R11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VMOVUPS   (AX), Z3
+
+l_xomax_loop:
+	CMPQ        R11, $0x00000020
+	JL          l_xomax_one
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (DX), Z3, K2, Z3
+	VPCMPD.BCST $0x04, (SI), Z2, K2
+	VMAXPS      64(DX), Z3, K2, Z3
+	VPADDD      11776(AX), Z1, Z1
+	VPADDD      11776(AX), Z2, Z2
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, R11
+	JMP         l_xomax_loop
+
+l_xomax_one:
+	CMPQ        R11, $0x00000010
+	JL          l_xomax_tail
+	VPCMPD.BCST $0x04, (SI), Z1, K2
+	VMAXPS      (DX), Z3, K2, Z3
+	VPADDD      4992(AX), Z1, Z1
+	VPADDD      4992(AX), Z2, Z2
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, R11
+	JMP         l_xomax_one
+
+l_xomax_tail:
+	TESTQ       R11, R11
+	JE          l_xomax_done
+	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
+	VMAXPS      (DX), Z3, K2, Z3
+
+l_xomax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z4
+	VMAXPS     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z5
+	VMAXPS     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z3, Z3, Z1
+	VSHUFF64X2 $0xee, Z3, Z3, Z3
+	VMAXPS     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z3, Z5, Z1
+	VSHUFF64X2 $0xdd, Z3, Z5, Z3
+	VMAXPS     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPS     Z1, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z1
+	VMAXPS     Z1, Z2, Z2
+	VMAXPS     Z0, Z2, Z1
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z2, Z2
+	VMOVUPS  3840(AX), Z3
+	VCMPPS   $0x16, Z2, Z3, K2
+	KORTESTW K2, K2
+	JNE      l_xospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z2
+	VPCMPEQD 128(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      l_xospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z2
+	VSUBPS  Z1, Z0, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z5
+	VFMADD231PS 1024(AX), Z3, Z5
+	VSUBPS      10752(AX), Z5, Z6
+	VFMADD231PS 1152(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z7
+	VFMADD213PS 11008(AX), Z3, Z7
+	VFMADD213PS 11136(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS.Z Z6, Z5, K2, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z3, Z4, Z3
+	VCVTPS2PD   Y3, Z3
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z0, Z4, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z4
+	VPERMPS     Z1, Z4, Z4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, DX
+	MOVQ      R8, R11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VXORPD    Z5, Z5, Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   10752(AX), Z7
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   10880(AX), Z11
+	VMOVUPS   11008(AX), Z12
+	VMOVUPS   11136(AX), Z13
+
+l_xoexp_loop:
+	CMPQ        R11, $0x00000020
+	JL          l_xoexp_one
+	VMOVUPS     (DX), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+	VMOVUPS     64(DX), Z15
+	VSUBPS.BCST 1064(SP), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z14, K2
+	VMAXPS Z14, Z2, Z14
+	VCMPPS $0x15, Z2, Z15, K3
+	VMAXPS Z15, Z2, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VPCMPD.BCST   $0x04, (SI), Z4, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z4, Z4
+	ADDQ          $0x00000080, DX
+	SUBQ          $0x00000020, R11
+	JMP           l_xoexp_loop
+
+l_xoexp_one:
+	CMPQ        R11, $0x00000010
+	JL          l_xoexp_tail
+	VMOVUPS     (DX), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z14, K2
+	VMAXPS Z14, Z2, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z4, Z4
+	ADDQ          $0x00000040, DX
+	SUBQ          $0x00000010, R11
+	JMP           l_xoexp_one
+
+l_xoexp_tail:
+	TESTQ       R11, R11
+	JE          l_xoexp_done
+	VMOVUPS     (AX), Z4
+	VMOVUPS     (DX), K1, Z4
+	VSUBPS.BCST 1064(SP), Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z2, Z4, K2
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z2
+	VFMADD231PS Z9, Z4, Z2
+	VSUBPS      Z7, Z2, Z7
+	VFMADD231PS Z10, Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z9
+	VFMADD213PS   Z12, Z4, Z9
+	VFMADD213PS   Z13, Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z6, Z2, Z2
+	VFMADD231PS   Z9, Z2, Z2
+	VSCALEFPS.Z   Z7, Z2, K2, Z4
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+
+l_xoexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z6, Z1
+	VSHUFF64X2 $0xdd, Z5, Z6, Z4
+	VADDPD     Z1, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z1
+	VUNPCKHPD  Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VADDPD     Z2, Z3, Z1
+	VMOVAPD    Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z1, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z1, Z7
+	VMOVAPD     Z7, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z3, Z3, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z1, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z1
+	VMULPD    4736(AX), Z3, Z4
+	VCMPPD    $0x12, Z3, Z1, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+l_xonext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  l_xsolo
+
+l_xoignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_xonext
+
+l_xospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_xonext
+
+l_xskip:
 	CMPQ R8, $0x00000180
 	JA   l_row
 

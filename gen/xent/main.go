@@ -808,6 +808,9 @@ func (x *xentRows) emit() {
 	if r.xresOK() {
 		x.resRows(pre+"r", x.resLoc, "done")
 	}
+	if r.xgroupOK() {
+		x.xgroupRows(pre+"x", x.resLoc, "done")
+	}
 	if r.xquadOK() {
 		CMPQ(r.cols, U32(r.xquadCols()))
 		JA(LabelRef(pre + "row"))

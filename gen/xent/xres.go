@@ -109,30 +109,30 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 		Comment(fmt.Sprintf("Rows of %d%s vectors, the last masked: resident.", v, what))
 		CMPQ(r.cols, U32(v*r.lanes))
 		JA(LabelRef(vp + "skip"))
-		x.resRowLoop(vp, v, loc, done)
+		cnt := GP64()
+		MOVQ(r.cols, cnt)
+		SUBQ(U32((v-1)*r.lanes), cnt)
+		mask := NewMask(x.p, x.isa, x.d, cnt) // the last vector's lanes
+		x.resRowLoop(vp, loc, done, func(pre string, k int, s slots, bail string) {
+			if x.d.Size == 4 {
+				x.resGroup(pre, v, k, s, mask, loc, bail)
+			} else {
+				x.res64Group(v, k, s, mask, loc, bail)
+			}
+		})
 		Label(vp + "skip")
 	}
 }
 
-// resRowLoop emits the row loop of the rows of v vectors: groups while a
-// group's rows are left, else rows solo; a group with a negative label or
-// a row for the caller runs its rows solo. float32 groups are pipelined
-// (a group's losses left pending, flushed before rows go solo). It goes
-// on at done.
-func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
-	r, p := x.row, x.p
+// resRowLoop emits a row loop of eight-row groups: groups while a group's
+// rows are left, else rows solo; a group with a negative label or a row
+// for the caller runs its rows solo. group emits k rows (the group, or 1:
+// solo) at the slots s (s.a is srcp itself), jumping to bail for a row of
+// the caller's. float32 groups are pipelined (a group's losses left
+// pending, flushed before rows go solo). It goes on at done.
+func (x *xentRows) resRowLoop(pre string, loc xresLocals, done string, group func(pre string, k int, s slots, bail string)) {
+	r := x.row
 	pipelined := x.d.Size == 4
-	group := func(pre string, k int, s slots, mask Mask, bail string) {
-		if pipelined {
-			x.resGroup(pre, v, k, s, mask, loc, bail)
-		} else {
-			x.res64Group(v, k, s, mask, loc, bail)
-		}
-	}
-	cnt := GP64()
-	MOVQ(r.cols, cnt)
-	SUBQ(U32((v-1)*r.lanes), cnt)
-	mask := NewMask(p, x.isa, x.d, cnt) // the last vector's lanes
 	s := slots{a: x.srcp.(GPVirtual), b: GP64(), rb: GP64(), rb3: GP64()}
 	MOVQ(r.cols, s.rb)
 	SHLQ(U8(x.d.Shift), s.rb)
@@ -154,7 +154,7 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	}
 	TESTL(l, l)
 	JS(LabelRef(pre + "bail"))
-	group(pre+"g", g, s, mask, pre+"bail")
+	group(pre+"g", g, s, pre+"bail")
 	for _, b := range ptrs {
 		LEAQ(Mem{Base: b, Index: s.rb, Scale: uint8(g)}, b)
 	}
@@ -190,7 +190,7 @@ func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	MOVLQSX(Mem{Base: x.labp}, t)
 	TESTQ(t, t)
 	JS(LabelRef(pre + "oignored"))
-	group(pre+"o", 1, s, mask, pre+"ospecial")
+	group(pre+"o", 1, s, pre+"ospecial")
 	Label(pre + "onext")
 	r.next(ptrs, x.lossp, x.labp)
 	DECQ(x.rows)
@@ -229,24 +229,35 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask), func() VecVirtual { return st }, bail)
 		et, dt, o, xs = x.resExpReload(v, k, s, mask, m, st, loc)
 	}
+	// With ds, the held rows scale their e before the pending group's
+	// losses, the others after (bench/TUNING.md).
+	x.resFinish(pre, k, et, dt, o, loc, v <= xresHeldVecs, func(z VecVirtual) {
+		x.resDS(v, k, xs, o, z, s, mask, loc)
+	})
+}
+
+// resFinish emits what follows a group's passes, from e_t, s_t - max and
+// O (float64, row i in lane i): solo (k = 1), the loss and, with ds,
+// ds(z) (z: Z = e_t + O); a group leaves its losses pending and finishes
+// the pending group's, ds(z) before that (dsFirst) or after.
+func (x *xentRows) resFinish(pre string, k int, et, dt, o VecVirtual, loc xresLocals, dsFirst bool, ds func(z VecVirtual)) {
+	isa := x.isa
 	if k == 1 {
 		z := isa.Vec()
 		l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
 		x.resStoreLoss(l, k, Mem{Base: x.lossp})
 		if x.withDS {
-			x.resDS(v, k, xs, o, z, s, mask, loc)
+			ds(z)
 		}
 		return
 	}
-	// With ds, the held rows scale their e before the pending group's
-	// losses, the others after (bench/TUNING.md).
-	ds := func() {
+	withZ := func() {
 		z := isa.Vec()
 		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
-		x.resDS(v, k, xs, o, z, s, mask, loc)
+		ds(z)
 	}
-	if x.withDS && v <= xresHeldVecs {
-		ds()
+	if x.withDS && dsFirst {
+		withZ()
 	}
 	CMPQ(loc.pending, U8(0))
 	JE(LabelRef(pre + "nopend"))
@@ -257,8 +268,8 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	VMOVUPD(o, loc.pend.Offset(64))
 	VMOVUPD(dt, loc.pend.Offset(128))
 	MOVQ(U32(1), loc.pending)
-	if x.withDS && v > xresHeldVecs {
-		ds()
+	if x.withDS && !dsFirst {
+		withZ()
 	}
 }
 
@@ -435,7 +446,7 @@ func (x *xentRows) resSums(v int, xs [][]VecVirtual) VecVirtual {
 // resDS emits ds for the rows: g/Z in float32, the held e scaled and
 // stored, then ds[t] = -g * (O/Z) at each target, as quadDS.
 func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
-	isa, p, r := x.isa, x.p, x.row
+	isa, r := x.isa, x.row
 	kf, dt := x.dsFactors(o, z)
 	storeLow32(dt, loc.tmp)
 	if !isa.AVX512 && k > 1 {
@@ -451,16 +462,7 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
 	}
 	for i := 0; i < k; i++ {
-		b := isa.Vec()
-		if k == 1 {
-			VBROADCASTSS(kf.AsX(), b)
-		} else if !isa.AVX512 {
-			VBROADCASTSS(loc.tmp.Offset(16+4*i), b) // lane i of kf, stored below dt's
-		} else {
-			idx := isa.Vec()
-			VMOVDQU32(p.U32(fmt.Sprintf("xent_lane32_%d", i), uint32(i)), idx)
-			VPERMPS(kf, idx, b)
-		}
+		b := x.resFactor(kf, k, i, loc)
 		for j := 0; j < v; j++ {
 			var y VecVirtual
 			switch {
@@ -479,6 +481,23 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 		}
 	}
 	x.resTargetDS(ds, k, loc)
+}
+
+// resFactor returns lane i of the factors kf (float32; AVX2 groups: also
+// stored at loc.tmp+16) in every lane.
+func (x *xentRows) resFactor(kf VecVirtual, k, i int, loc xresLocals) VecVirtual {
+	isa, p := x.isa, x.p
+	b := isa.Vec()
+	if k == 1 {
+		VBROADCASTSS(kf.AsX(), b)
+	} else if !isa.AVX512 {
+		VBROADCASTSS(loc.tmp.Offset(16+4*i), b) // lane i of kf, stored below dt's
+	} else {
+		idx := isa.Vec()
+		VMOVDQU32(p.U32(fmt.Sprintf("xent_lane32_%d", i), uint32(i)), idx)
+		VPERMPS(kf, idx, b)
+	}
+	return b
 }
 
 // resTargetDS stores each row's ds at its target, -g*(O/Z), from the
