@@ -29069,8 +29069,8 @@ d_r3ospecial:
 	JMP    d_r3onext
 
 d_r3skip:
-	// Rows of up to 24 vectors: eight at a time, read twice.
-	CMPQ R8, $0x00000180
+	// Rows of up to 4 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000040
 	JA   d_xskip
 	MOVQ R8, R10
 	SHLQ $0x02, R10
@@ -39145,8 +39145,8 @@ l_r3ospecial:
 	JMP    l_r3onext
 
 l_r3skip:
-	// Rows of up to 24 vectors: eight at a time, read twice.
-	CMPQ R8, $0x00000180
+	// Rows of up to 4 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000040
 	JA   l_xskip
 	MOVQ R8, R9
 	SHLQ $0x02, R9

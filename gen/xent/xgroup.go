@@ -30,7 +30,7 @@ import (
 // so that its bits do not depend on its neighbours (rows stand alone).
 // Longer rows take the four-row path, then the one-row path
 // (bench/TUNING.md).
-const xgroupVecs = 24
+const xgroupVecs = 4
 
 // Steps of the loops: vectors of each row an iteration.
 const (
