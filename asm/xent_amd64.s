@@ -29069,17 +29069,19 @@ d_r3ospecial:
 	JMP    d_r3onext
 
 d_r3skip:
-	// Rows of up to 4 vectors: eight at a time, read twice.
-	CMPQ R8, $0x00000040
+	// Rows of up to 24 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000180
 	JA   d_xskip
+	CMPQ R8, $0x00000040
+	JA   d_xwwide
 	MOVQ R8, R10
 	SHLQ $0x02, R10
 	LEAQ (R10)(R10*2), R11
 	MOVQ $0x00000000, 1056(SP)
 
-d_xgroups:
+d_xngroups:
 	CMPQ  DI, $0x08
-	JL    d_xrest
+	JL    d_xnrest
 	MOVL  (SI), R9
 	ORL   4(SI), R9
 	ORL   8(SI), R9
@@ -29089,7 +29091,7 @@ d_xgroups:
 	ORL   24(SI), R9
 	ORL   28(SI), R9
 	TESTL R9, R9
-	JS    d_xbail
+	JS    d_xnbail
 	LEAQ  (BX)(R11*1), R9
 
 	// s_t of each row in its lanes (solo: every lane).
@@ -29147,9 +29149,9 @@ d_xgroups:
 	VMOVUPS   (AX), Z10
 	VMOVUPS   (AX), Z11
 
-d_xgmax_loop:
+d_xngmax_loop:
 	CMPQ        R13, $0x00000020
-	JL          d_xgmax_one
+	JL          d_xngmax_one
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (R9), Z3, K2, Z3
 	VPCMPD.BCST $0x04, 4(SI), Z1, K2
@@ -29187,11 +29189,11 @@ d_xgmax_loop:
 	ADDQ        $0x00000080, R9
 	ADDQ        $0x00000080, R12
 	SUBQ        $0x00000020, R13
-	JMP         d_xgmax_loop
+	JMP         d_xngmax_loop
 
-d_xgmax_one:
+d_xngmax_one:
 	CMPQ        R13, $0x00000010
-	JL          d_xgmax_tail
+	JL          d_xngmax_tail
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (R9), Z3, K2, Z3
 	VPCMPD.BCST $0x04, 4(SI), Z1, K2
@@ -29213,11 +29215,11 @@ d_xgmax_one:
 	ADDQ        $0x00000040, R9
 	ADDQ        $0x00000040, R12
 	SUBQ        $0x00000010, R13
-	JMP         d_xgmax_one
+	JMP         d_xngmax_one
 
-d_xgmax_tail:
+d_xngmax_tail:
 	TESTQ       R13, R13
-	JE          d_xgmax_done
+	JE          d_xngmax_done
 	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
 	VMAXPS      (R9), Z3, K2, Z3
 	VPCMPD.BCST $0x04, 4(SI), Z1, K1, K2
@@ -29235,7 +29237,7 @@ d_xgmax_tail:
 	VPCMPD.BCST $0x04, 28(SI), Z1, K1, K2
 	VMAXPS      (R12)(R10*4), Z11, K2, Z11
 
-d_xgmax_done:
+d_xngmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z5, Z3, Z1
 	VSHUFF64X2 $0xee, Z5, Z3, Z2
@@ -29267,13 +29269,13 @@ d_xgmax_done:
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
 	KORTESTW K2, K2
-	JNE      d_xbail
+	JNE      d_xnbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
 	VANDPS   128(AX), Z1, Z2
 	VPCMPEQD 128(AX), Z2, K2
 	KORTESTW K2, K2
-	JNE      d_xbail
+	JNE      d_xnbail
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z2
@@ -29338,9 +29340,9 @@ d_xgmax_done:
 	VMOVUPS   11008(AX), Z19
 	VMOVUPS   11136(AX), Z20
 
-d_xgexp_loop:
+d_xnggexp_loop:
 	CMPQ        R13, $0x00000020
-	JL          d_xgexp_one
+	JL          d_xnggexp_one
 	VMOVUPS     (R9), Z21
 	VSUBPS.BCST 1064(SP), Z21, Z21
 	VMOVUPS     64(R9), Z22
@@ -29724,11 +29726,11 @@ d_xgexp_loop:
 	ADDQ          $0x00000080, R14
 	ADDQ          $0x00000080, R15
 	SUBQ          $0x00000020, R13
-	JMP           d_xgexp_loop
+	JMP           d_xnggexp_loop
 
-d_xgexp_one:
+d_xnggexp_one:
 	CMPQ        R13, $0x00000010
-	JL          d_xgexp_tail
+	JL          d_xnggexp_tail
 	VMOVUPS     (R9), Z21
 	VSUBPS.BCST 1064(SP), Z21, Z21
 
@@ -29968,11 +29970,11 @@ d_xgexp_one:
 	ADDQ          $0x00000040, R14
 	ADDQ          $0x00000040, R15
 	SUBQ          $0x00000010, R13
-	JMP           d_xgexp_one
+	JMP           d_xnggexp_one
 
-d_xgexp_tail:
+d_xnggexp_tail:
 	TESTQ       R13, R13
-	JE          d_xgexp_done
+	JE          d_xnggexp_done
 	VMOVUPS     (AX), Z4
 	VMOVUPS     (R9), K1, Z4
 	VSUBPS.BCST 1064(SP), Z4, Z4
@@ -30214,7 +30216,7 @@ d_xgexp_tail:
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z13, Z13
 
-d_xgexp_done:
+d_xnggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z7, Z5, Z1
 	VSHUFF64X2 $0xee, Z7, Z5, Z2
@@ -30237,14 +30239,15 @@ d_xgexp_done:
 	VUNPCKLPD  Z4, Z2, Z1
 	VUNPCKHPD  Z4, Z2, Z2
 	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
 	CMPQ       1056(SP), $0x00
-	JE         d_xgnopend
+	JE         d_xngnopend
 
 	// The pending group's losses.
-	VMOVUPD 864(SP), Z1
+	VMOVUPD 864(SP), Z2
 	VMOVUPD 928(SP), Z4
 	VMOVUPD 992(SP), Z5
-	VADDPD  Z4, Z1, Z6
+	VADDPD  Z4, Z2, Z6
 	VMOVAPD Z6, Z6
 
 	// log, lane by lane: split x = 2^k * m
@@ -30279,7 +30282,7 @@ d_xgexp_done:
 	VMOVAPD     Z11, Z6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z7
+	VADDPD      Z2, Z2, Z7
 	VADDPD      Z4, Z7, Z7
 	VDIVPD      Z7, Z4, Z7
 	VMULPD      Z7, Z7, Z9
@@ -30296,8 +30299,8 @@ d_xgexp_done:
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   4608(AX), Z6
-	VMULPD    4736(AX), Z1, Z7
-	VCMPPD    $0x12, Z1, Z6, K2
+	VMULPD    4736(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K2
 	VCMPPD    $0x12, Z7, Z4, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z10, K2, Z5
@@ -30306,22 +30309,22 @@ d_xgexp_done:
 	KMOVW     R9, K2
 	VMOVUPS   Z8, K2, -32(CX)
 
-d_xgnopend:
+d_xngnopend:
 	// This group's losses pending.
 	VMOVUPD Z3, 864(SP)
-	VMOVUPD Z2, 928(SP)
+	VMOVUPD Z1, 928(SP)
 	VMOVUPD Z0, 992(SP)
 	MOVQ    $0x00000001, 1056(SP)
-	VADDPD  Z2, Z3, Z0
+	VADDPD  Z1, Z3, Z0
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       2432(AX), Z1
-	VDIVPD        Z0, Z1, Z1
+	VMOVUPD       2432(AX), Z2
+	VDIVPD        Z0, Z2, Z2
 	VBROADCASTSS  gradScale+104(FP), Z0
 	VCVTPS2PD     Y0, Z0
-	VMULPD        Z1, Z0, Z3
+	VMULPD        Z2, Z0, Z3
 	VCVTPD2PS     Z3, Y3
-	VMULPD        Z1, Z2, Z1
+	VMULPD        Z2, Z1, Z1
 	VMULPD        Z0, Z1, Z1
 	VXORPD        3968(AX), Z1, Z1
 	VCVTPD2PS     Z1, Y1
@@ -30348,9 +30351,9 @@ d_xgnopend:
 	LEAQ (DX)(R11*1), R12
 	MOVQ R8, R13
 
-d_xgscale_loop:
+d_xngscale_loop:
 	CMPQ    R13, $0x00000020
-	JL      d_xgscale_one
+	JL      d_xngscale_one
 	VMULPS  (R9), Z0, Z9
 	VMOVUPS Z9, (R9)
 	VMULPS  (R9)(R10*1), Z1, Z9
@@ -30386,11 +30389,11 @@ d_xgscale_loop:
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R12
 	SUBQ    $0x00000020, R13
-	JMP     d_xgscale_loop
+	JMP     d_xngscale_loop
 
-d_xgscale_one:
+d_xngscale_one:
 	CMPQ    R13, $0x00000010
-	JL      d_xgscale_tail
+	JL      d_xngscale_tail
 	VMULPS  (R9), Z0, Z9
 	VMOVUPS Z9, (R9)
 	VMULPS  (R9)(R10*1), Z1, Z9
@@ -30410,11 +30413,11 @@ d_xgscale_one:
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R13
-	JMP     d_xgscale_one
+	JMP     d_xngscale_one
 
-d_xgscale_tail:
+d_xngscale_tail:
 	TESTQ   R13, R13
-	JE      d_xgscale_done
+	JE      d_xngscale_done
 	VMULPS  1128(SP), Z0, Z0
 	VMOVUPS Z0, K1, (R9)
 	VMULPS  1192(SP), Z1, Z0
@@ -30432,7 +30435,7 @@ d_xgscale_tail:
 	VMULPS  1576(SP), Z3, Z0
 	VMOVUPS Z0, K1, (R12)(R10*4)
 
-d_xgscale_done:
+d_xngscale_done:
 	LEAQ (DX)(R11*1), R9
 
 	// ds at each target: minus the other entries' share.
@@ -30473,18 +30476,18 @@ d_xgscale_done:
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, DI
-	JMP     d_xgroups
+	JMP     d_xngroups
 
-d_xbail:
+d_xnbail:
 	MOVQ $0x00000008, 856(SP)
-	JMP  d_xflush
+	JMP  d_xnflush
 
-d_xrest:
+d_xnrest:
 	MOVQ DI, 856(SP)
 
-d_xflush:
+d_xnflush:
 	CMPQ 1056(SP), $0x00
-	JE   d_xsolo
+	JE   d_xnsolo
 
 	// The pending group's losses.
 	VMOVUPD 864(SP), Z0
@@ -30553,17 +30556,17 @@ d_xflush:
 	VMOVUPS   Z8, K2, -32(CX)
 	MOVQ      $0x00000000, 1056(SP)
 
-d_xsolo:
+d_xnsolo:
 	CMPQ  856(SP), $0x00
-	JNE   d_xone
+	JNE   d_xnone
 	TESTQ DI, DI
 	JE    done
-	JMP   d_xgroups
+	JMP   d_xngroups
 
-d_xone:
+d_xnone:
 	MOVLQSX (SI), R9
 	TESTQ   R9, R9
-	JS      d_xoignored
+	JS      d_xnoignored
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (SI), R9
@@ -30577,9 +30580,9 @@ d_xone:
 	VPADDD    4992(AX), Z2, Z2
 	VMOVUPS   (AX), Z3
 
-d_xomax_loop:
+d_xnomax_loop:
 	CMPQ        R12, $0x00000020
-	JL          d_xomax_one
+	JL          d_xnomax_one
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (R9), Z3, K2, Z3
 	VPCMPD.BCST $0x04, (SI), Z2, K2
@@ -30588,26 +30591,26 @@ d_xomax_loop:
 	VPADDD      11776(AX), Z2, Z2
 	ADDQ        $0x00000080, R9
 	SUBQ        $0x00000020, R12
-	JMP         d_xomax_loop
+	JMP         d_xnomax_loop
 
-d_xomax_one:
+d_xnomax_one:
 	CMPQ        R12, $0x00000010
-	JL          d_xomax_tail
+	JL          d_xnomax_tail
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (R9), Z3, K2, Z3
 	VPADDD      4992(AX), Z1, Z1
 	VPADDD      4992(AX), Z2, Z2
 	ADDQ        $0x00000040, R9
 	SUBQ        $0x00000010, R12
-	JMP         d_xomax_one
+	JMP         d_xnomax_one
 
-d_xomax_tail:
+d_xnomax_tail:
 	TESTQ       R12, R12
-	JE          d_xomax_done
+	JE          d_xnomax_done
 	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
 	VMAXPS      (R9), Z3, K2, Z3
 
-d_xomax_done:
+d_xnomax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z3, Z3, Z1
 	VSHUFF64X2 $0xee, Z3, Z3, Z2
@@ -30639,13 +30642,13 @@ d_xomax_done:
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
 	KORTESTW K2, K2
-	JNE      d_xospecial
+	JNE      d_xnospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
 	VANDPS   128(AX), Z1, Z2
 	VPCMPEQD 128(AX), Z2, K2
 	KORTESTW K2, K2
-	JNE      d_xospecial
+	JNE      d_xnospecial
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z2
@@ -30701,9 +30704,9 @@ d_xomax_done:
 	VMOVUPS   11008(AX), Z12
 	VMOVUPS   11136(AX), Z13
 
-d_xoexp_loop:
+d_xnogexp_loop:
 	CMPQ        R12, $0x00000020
-	JL          d_xoexp_one
+	JL          d_xnogexp_one
 	VMOVUPS     (R9), Z14
 	VSUBPS.BCST 1064(SP), Z14, Z14
 	VMOVUPS     64(R9), Z15
@@ -30756,11 +30759,11 @@ d_xoexp_loop:
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R13
 	SUBQ          $0x00000020, R12
-	JMP           d_xoexp_loop
+	JMP           d_xnogexp_loop
 
-d_xoexp_one:
+d_xnogexp_one:
 	CMPQ        R12, $0x00000010
-	JL          d_xoexp_tail
+	JL          d_xnogexp_tail
 	VMOVUPS     (R9), Z14
 	VSUBPS.BCST 1064(SP), Z14, Z14
 
@@ -30795,11 +30798,11 @@ d_xoexp_one:
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R13
 	SUBQ          $0x00000010, R12
-	JMP           d_xoexp_one
+	JMP           d_xnogexp_one
 
-d_xoexp_tail:
+d_xnogexp_tail:
 	TESTQ       R12, R12
-	JE          d_xoexp_done
+	JE          d_xnogexp_done
 	VMOVUPS     (AX), Z4
 	VMOVUPS     (R9), K1, Z4
 	VSUBPS.BCST 1064(SP), Z4, Z4
@@ -30831,7 +30834,7 @@ d_xoexp_tail:
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z5, Z5
 
-d_xoexp_done:
+d_xnogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z5, Z5, Z1
 	VSHUFF64X2 $0xee, Z5, Z5, Z2
@@ -30854,8 +30857,9 @@ d_xoexp_done:
 	VUNPCKLPD  Z4, Z2, Z1
 	VUNPCKHPD  Z4, Z2, Z2
 	VADDPD     Z1, Z2, Z2
-	VADDPD     Z2, Z3, Z1
-	VMOVAPD    Z1, Z4
+	VMOVAPD    Z2, Z1
+	VADDPD     Z1, Z3, Z2
+	VMOVAPD    Z2, Z4
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1792(AX), Z4, Z5
@@ -30890,8 +30894,8 @@ d_xoexp_done:
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
 	VADDPD      Z3, Z3, Z5
-	VADDPD      Z2, Z5, Z5
-	VDIVPD      Z5, Z2, Z5
+	VADDPD      Z1, Z5, Z5
+	VDIVPD      Z5, Z1, Z5
 	VMULPD      Z5, Z5, Z6
 	VMOVUPD     4096(AX), Z7
 	VFMADD213PD 4224(AX), Z6, Z7
@@ -30908,7 +30912,7 @@ d_xoexp_done:
 	VMOVUPD   4608(AX), Z4
 	VMULPD    4736(AX), Z3, Z5
 	VCMPPD    $0x12, Z3, Z4, K2
-	VCMPPD    $0x12, Z5, Z2, K3
+	VCMPPD    $0x12, Z5, Z1, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z7, K2, Z0
 	VCVTPD2PS Z0, Y0
@@ -30916,13 +30920,13 @@ d_xoexp_done:
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z1, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z1
-	VCVTPS2PD     Y1, Z1
-	VMULPD        Z0, Z1, Z3
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z3
 	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z2, Z0
-	VMULPD        Z1, Z0, Z0
+	VMULPD        Z0, Z1, Z0
+	VMULPD        Z2, Z0, Z0
 	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 824(SP)
@@ -30932,85 +30936,3375 @@ d_xoexp_done:
 	MOVQ DX, R9
 	MOVQ R8, R12
 
-d_xoscale_loop:
+d_xnoscale_loop:
 	CMPQ    R12, $0x00000020
-	JL      d_xoscale_one
+	JL      d_xnoscale_one
 	VMULPS  (R9), Z0, Z1
 	VMOVUPS Z1, (R9)
 	VMULPS  64(R9), Z0, Z1
 	VMOVUPS Z1, 64(R9)
 	ADDQ    $0x00000080, R9
 	SUBQ    $0x00000020, R12
-	JMP     d_xoscale_loop
+	JMP     d_xnoscale_loop
 
-d_xoscale_one:
+d_xnoscale_one:
 	CMPQ    R12, $0x00000010
-	JL      d_xoscale_tail
+	JL      d_xnoscale_tail
 	VMULPS  (R9), Z0, Z1
 	VMOVUPS Z1, (R9)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x00000010, R12
-	JMP     d_xoscale_one
+	JMP     d_xnoscale_one
 
-d_xoscale_tail:
+d_xnoscale_tail:
 	TESTQ   R12, R12
-	JE      d_xoscale_done
+	JE      d_xnoscale_done
 	VMULPS  1128(SP), Z0, Z0
 	VMOVUPS Z0, K1, (R9)
 
-d_xoscale_done:
+d_xnoscale_done:
 	// ds at each target: minus the other entries' share.
 	LEAQ    (DX), R9
 	MOVLQSX (SI), R12
 	MOVL    824(SP), R13
 	MOVL    R13, (R9)(R12*4)
 
-d_xonext:
+d_xnonext:
 	LEAQ (BX)(R8*4), BX
 	LEAQ (DX)(R8*4), DX
 	ADDQ $0x00000004, CX
 	ADDQ $0x00000004, SI
 	DECQ DI
 	DECQ 856(SP)
-	JMP  d_xsolo
+	JMP  d_xnsolo
 
-d_xoignored:
+d_xnoignored:
 	MOVL   $0x00000000, (CX)
 	MOVQ   R8, R9
 	MOVQ   DX, R12
 	VXORPS Z0, Z0, Z0
 
-d_xozero_loop:
+d_xnozero_loop:
 	CMPQ    R9, $0x00000040
-	JL      d_xozero_one
+	JL      d_xnozero_one
 	VMOVUPS Z0, (R12)
 	VMOVUPS Z0, 64(R12)
 	VMOVUPS Z0, 128(R12)
 	VMOVUPS Z0, 192(R12)
 	ADDQ    $0x00000100, R12
 	SUBQ    $0x00000040, R9
-	JMP     d_xozero_loop
+	JMP     d_xnozero_loop
 
-d_xozero_one:
+d_xnozero_one:
 	CMPQ    R9, $0x00000010
-	JL      d_xozero_tail
+	JL      d_xnozero_tail
 	VMOVUPS Z0, (R12)
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R9
-	JMP     d_xozero_one
+	JMP     d_xnozero_one
 
-d_xozero_tail:
+d_xnozero_tail:
 	TESTQ   R9, R9
-	JE      d_xozero_done
+	JE      d_xnozero_done
 	VMOVUPS Z0, K1, (R12)
 
-d_xozero_done:
-	JMP d_xonext
+d_xnozero_done:
+	JMP d_xnonext
 
-d_xospecial:
+d_xnospecial:
 	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
-	JMP    d_xonext
+	JMP    d_xnonext
+
+d_xwwide:
+	MOVQ R8, R10
+	SHLQ $0x02, R10
+	LEAQ (R10)(R10*2), R11
+	MOVQ $0x00000000, 1056(SP)
+
+d_xwgroups:
+	CMPQ  DI, $0x08
+	JL    d_xwrest
+	MOVL  (SI), R9
+	ORL   4(SI), R9
+	ORL   8(SI), R9
+	ORL   12(SI), R9
+	ORL   16(SI), R9
+	ORL   20(SI), R9
+	ORL   24(SI), R9
+	ORL   28(SI), R9
+	TESTL R9, R9
+	JS    d_xwbail
+	LEAQ  (BX)(R11*1), R9
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12), Z0
+	MOVLQSX      4(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*1), Z1
+	MOVLQSX      8(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z2
+	MOVLQSX      12(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12), Z3
+	MOVLQSX      16(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z4
+	MOVLQSX      20(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z5
+	MOVLQSX      24(SI), R12
+	LEAQ         (BX)(R12*4), R12
+	VBROADCASTSS (R12)(R11*2), Z6
+	MOVLQSX      28(SI), R12
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z7
+	MOVL         $0x0000cccc, R9
+	KMOVW        R9, K2
+	VBLENDMPS    Z1, Z0, K2, Z0
+	VBLENDMPS    Z3, Z2, K2, Z2
+	VBLENDMPS    Z5, Z4, K2, Z4
+	VBLENDMPS    Z7, Z6, K2, Z6
+	MOVL         $0x0000f0f0, R9
+	KMOVW        R9, K2
+	VBLENDMPS    Z2, Z0, K2, Z0
+	VBLENDMPS    Z6, Z4, K2, Z4
+	MOVL         $0x0000ff00, R9
+	KMOVW        R9, K2
+	VBLENDMPS    Z4, Z0, K2, Z0
+
+	// Max pass: each row's max and min, a vector of each a step.
+	MOVQ    BX, R9
+	LEAQ    (BX)(R11*1), R12
+	MOVQ    R8, R13
+	VMOVUPS (AX), Z1
+	VMOVUPS 5248(AX), Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS 5248(AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS 5248(AX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS 5248(AX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS 5248(AX), Z11
+	VMOVUPS (AX), Z12
+	VMOVUPS 5248(AX), Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS 5248(AX), Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS 5248(AX), Z17
+
+d_xwgspan_loop:
+	CMPQ    R13, $0x00000020
+	JL      d_xwgspan_one
+	VMOVUPS (R9), Z18
+	VMINPS  Z18, Z2, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS (R9)(R10*1), Z18
+	VMINPS  Z18, Z4, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS (R9)(R10*2), Z18
+	VMINPS  Z18, Z6, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS (R12), Z18
+	VMINPS  Z18, Z9, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS (R9)(R10*4), Z18
+	VMINPS  Z18, Z11, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS (R12)(R10*2), Z18
+	VMINPS  Z18, Z13, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS (R9)(R11*2), Z18
+	VMINPS  Z18, Z15, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS (R12)(R10*4), Z18
+	VMINPS  Z18, Z17, Z17
+	VMAXPS  Z18, Z16, Z16
+	VMOVUPS 64(R9), Z18
+	VMINPS  Z18, Z2, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS 64(R9)(R10*1), Z18
+	VMINPS  Z18, Z4, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS 64(R9)(R10*2), Z18
+	VMINPS  Z18, Z6, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS 64(R12), Z18
+	VMINPS  Z18, Z9, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS 64(R9)(R10*4), Z18
+	VMINPS  Z18, Z11, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS 64(R12)(R10*2), Z18
+	VMINPS  Z18, Z13, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS 64(R9)(R11*2), Z18
+	VMINPS  Z18, Z15, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS 64(R12)(R10*4), Z18
+	VMINPS  Z18, Z17, Z17
+	VMAXPS  Z18, Z16, Z16
+	ADDQ    $0x00000080, R9
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R13
+	JMP     d_xwgspan_loop
+
+d_xwgspan_one:
+	CMPQ    R13, $0x00000010
+	JL      d_xwgspan_tail
+	VMOVUPS (R9), Z18
+	VMINPS  Z18, Z2, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS (R9)(R10*1), Z18
+	VMINPS  Z18, Z4, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS (R9)(R10*2), Z18
+	VMINPS  Z18, Z6, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS (R12), Z18
+	VMINPS  Z18, Z9, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS (R9)(R10*4), Z18
+	VMINPS  Z18, Z11, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS (R12)(R10*2), Z18
+	VMINPS  Z18, Z13, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS (R9)(R11*2), Z18
+	VMINPS  Z18, Z15, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS (R12)(R10*4), Z18
+	VMINPS  Z18, Z17, Z17
+	VMAXPS  Z18, Z16, Z16
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R13
+	JMP     d_xwgspan_one
+
+d_xwgspan_tail:
+	TESTQ   R13, R13
+	JE      d_xwgspan_done
+	VMOVUPS (AX), Z18
+	VMOVUPS (R9), K1, Z18
+	VMINPS  Z18, Z2, K1, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS (AX), Z18
+	VMOVUPS (R9)(R10*1), K1, Z18
+	VMINPS  Z18, Z4, K1, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS (AX), Z18
+	VMOVUPS (R9)(R10*2), K1, Z18
+	VMINPS  Z18, Z6, K1, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS (AX), Z18
+	VMOVUPS (R12), K1, Z18
+	VMINPS  Z18, Z9, K1, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS (AX), Z18
+	VMOVUPS (R9)(R10*4), K1, Z18
+	VMINPS  Z18, Z11, K1, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS (AX), Z18
+	VMOVUPS (R12)(R10*2), K1, Z18
+	VMINPS  Z18, Z13, K1, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS (AX), Z18
+	VMOVUPS (R9)(R11*2), K1, Z18
+	VMINPS  Z18, Z15, K1, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS (AX), Z18
+	VMOVUPS (R12)(R10*4), K1, Z18
+	VMINPS  Z18, Z17, K1, Z17
+	VMAXPS  Z18, Z16, Z16
+
+d_xwgspan_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z1, Z18
+	VSHUFF64X2 $0xee, Z5, Z1, Z1
+	VMAXPS     Z18, Z1, Z1
+	VSHUFF64X2 $0x44, Z14, Z10, Z5
+	VSHUFF64X2 $0xee, Z14, Z10, Z10
+	VMAXPS     Z5, Z10, Z10
+	VSHUFF64X2 $0x44, Z7, Z3, Z5
+	VSHUFF64X2 $0xee, Z7, Z3, Z3
+	VMAXPS     Z5, Z3, Z3
+	VSHUFF64X2 $0x44, Z16, Z12, Z5
+	VSHUFF64X2 $0xee, Z16, Z12, Z7
+	VMAXPS     Z5, Z7, Z7
+	VSHUFF64X2 $0x88, Z10, Z1, Z5
+	VSHUFF64X2 $0xdd, Z10, Z1, Z1
+	VMAXPS     Z5, Z1, Z1
+	VSHUFF64X2 $0x88, Z7, Z3, Z5
+	VSHUFF64X2 $0xdd, Z7, Z3, Z3
+	VMAXPS     Z5, Z3, Z3
+	VUNPCKLPD  Z3, Z1, Z5
+	VUNPCKHPD  Z3, Z1, Z1
+	VMAXPS     Z5, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z6, Z2, Z3
+	VSHUFF64X2 $0xee, Z6, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z15, Z11, Z3
+	VSHUFF64X2 $0xee, Z15, Z11, Z5
+	VMINPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z9, Z4, Z3
+	VSHUFF64X2 $0xee, Z9, Z4, Z4
+	VMINPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z17, Z13, Z3
+	VSHUFF64X2 $0xee, Z17, Z13, Z6
+	VMINPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x88, Z5, Z2, Z3
+	VSHUFF64X2 $0xdd, Z5, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z4, Z3
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VMINPS     Z3, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z3
+	VUNPCKHPD  Z4, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMINPS     Z3, Z2, Z2
+	VSUBPS     Z2, Z1, Z2
+
+	// A row whose target is below its max, or whose entries all lie
+	// within confidentMargin of it, has others' max within it: the margin
+	// test passes without the others' max (the same verdict).
+	VCMPPS   $0x11, Z1, Z0, K2
+	VCMPPS   $0x12, 5376(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      d_xwgmok
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, R9
+	LEAQ      (BX)(R11*1), R12
+	MOVQ      R8, R13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+	VMOVUPS   (AX), Z12
+	VMOVUPS   (AX), Z13
+
+d_xwgomax_loop:
+	CMPQ        R13, $0x00000020
+	JL          d_xwgomax_one
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (R9), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z3, K2
+	VMAXPS      (R9)(R10*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z3, K2
+	VMAXPS      (R9)(R10*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z3, K2
+	VMAXPS      (R12), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z3, K2
+	VMAXPS      (R9)(R10*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z3, K2
+	VMAXPS      (R12)(R10*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z3, K2
+	VMAXPS      (R9)(R11*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z3, K2
+	VMAXPS      (R12)(R10*4), Z13, K2, Z13
+	VPCMPD.BCST $0x04, (SI), Z4, K2
+	VMAXPS      64(R9), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z4, K2
+	VMAXPS      64(R9)(R10*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z4, K2
+	VMAXPS      64(R9)(R10*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z4, K2
+	VMAXPS      64(R12), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z4, K2
+	VMAXPS      64(R9)(R10*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z4, K2
+	VMAXPS      64(R12)(R10*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z4, K2
+	VMAXPS      64(R9)(R11*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z4, K2
+	VMAXPS      64(R12)(R10*4), Z13, K2, Z13
+	VPADDD      11776(AX), Z3, Z3
+	VPADDD      11776(AX), Z4, Z4
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R12
+	SUBQ        $0x00000020, R13
+	JMP         d_xwgomax_loop
+
+d_xwgomax_one:
+	CMPQ        R13, $0x00000010
+	JL          d_xwgomax_tail
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (R9), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z3, K2
+	VMAXPS      (R9)(R10*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z3, K2
+	VMAXPS      (R9)(R10*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z3, K2
+	VMAXPS      (R12), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z3, K2
+	VMAXPS      (R9)(R10*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z3, K2
+	VMAXPS      (R12)(R10*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z3, K2
+	VMAXPS      (R9)(R11*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z3, K2
+	VMAXPS      (R12)(R10*4), Z13, K2, Z13
+	VPADDD      4992(AX), Z3, Z3
+	VPADDD      4992(AX), Z4, Z4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, R13
+	JMP         d_xwgomax_one
+
+d_xwgomax_tail:
+	TESTQ       R13, R13
+	JE          d_xwgomax_done
+	VPCMPD.BCST $0x04, (SI), Z3, K1, K2
+	VMAXPS      (R9), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z3, K1, K2
+	VMAXPS      (R9)(R10*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z3, K1, K2
+	VMAXPS      (R9)(R10*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z3, K1, K2
+	VMAXPS      (R12), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z3, K1, K2
+	VMAXPS      (R9)(R10*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z3, K1, K2
+	VMAXPS      (R12)(R10*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z3, K1, K2
+	VMAXPS      (R9)(R11*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z3, K1, K2
+	VMAXPS      (R12)(R10*4), Z13, K2, Z13
+
+d_xwgomax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z12, Z10, Z3
+	VSHUFF64X2 $0xee, Z12, Z10, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z9, Z6, Z3
+	VSHUFF64X2 $0xee, Z9, Z6, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z13, Z11, Z3
+	VSHUFF64X2 $0xee, Z13, Z11, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z7, Z6, Z3
+	VSHUFF64X2 $0xdd, Z7, Z6, Z5
+	VMAXPS     Z3, Z5, Z5
+	VUNPCKLPD  Z5, Z4, Z3
+	VUNPCKHPD  Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z3
+	VMAXPS     Z3, Z4, Z4
+	VMAXPS     Z0, Z4, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z4, Z4
+	VMOVUPS  3840(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      d_xwbail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      d_xwbail
+
+d_xwgmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      d_xwbail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z3
+	VSUBPS  Z1, Z0, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z4, K2
+	VMAXPS  Z4, Z3, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      10752(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z9
+	VFMADD213PS 11008(AX), Z4, Z9
+	VFMADD213PS 11136(AX), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z9, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z1, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS   $0x16, 3712(AX), Z2, K2
+	KORTESTW K2, K2
+	JNZ      d_xwgguard
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, R9
+	LEAQ      (BX)(R11*1), R12
+	MOVQ      R8, R13
+	MOVQ      DX, R14
+	LEAQ      (DX)(R11*1), R15
+	MOVQ      R8, BP
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VXORPD    Z6, Z6, Z6
+	VXORPD    Z7, Z7, Z7
+	VXORPD    Z9, Z9, Z9
+	VXORPD    Z10, Z10, Z10
+	VXORPD    Z11, Z11, Z11
+	VXORPD    Z12, Z12, Z12
+	VXORPD    Z13, Z13, Z13
+	VMOVUPS   exp2tab16<>+0(SB), Z14
+	VMOVUPS   10752(AX), Z15
+	VMOVUPS   1024(AX), Z16
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   10880(AX), Z18
+	VMOVUPS   11008(AX), Z19
+	VMOVUPS   11136(AX), Z20
+
+d_xwgfexp_loop:
+	CMPQ        R13, $0x00000020
+	JL          d_xwgfexp_one
+	VMOVUPS     (R9), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+	VMOVUPS     64(R9), Z22
+	VSUBPS.BCST 1064(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)
+	VMOVUPS       Z22, 64(R14)
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (R9)(R10*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*1), Z22
+	VSUBPS.BCST   1072(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*1)
+	VMOVUPS       Z22, 64(R14)(R10*1)
+	VPCMPD.BCST   $0x04, 4(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R10*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*2), Z22
+	VSUBPS.BCST   1080(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*2)
+	VMOVUPS       Z22, 64(R14)(R10*2)
+	VPCMPD.BCST   $0x04, 8(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R12), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+	VMOVUPS       64(R12), Z22
+	VSUBPS.BCST   1088(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)
+	VMOVUPS       Z22, 64(R15)
+	VPCMPD.BCST   $0x04, 12(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R9)(R10*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*4), Z22
+	VSUBPS.BCST   1096(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*4)
+	VMOVUPS       Z22, 64(R14)(R10*4)
+	VPCMPD.BCST   $0x04, 16(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R12)(R10*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+	VMOVUPS       64(R12)(R10*2), Z22
+	VSUBPS.BCST   1104(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*2)
+	VMOVUPS       Z22, 64(R15)(R10*2)
+	VPCMPD.BCST   $0x04, 20(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (R9)(R11*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+	VMOVUPS       64(R9)(R11*2), Z22
+	VSUBPS.BCST   1112(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R11*2)
+	VMOVUPS       Z22, 64(R14)(R11*2)
+	VPCMPD.BCST   $0x04, 24(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R12)(R10*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+	VMOVUPS       64(R12)(R10*4), Z22
+	VSUBPS.BCST   1120(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*4)
+	VMOVUPS       Z22, 64(R15)(R10*4)
+	VPCMPD.BCST   $0x04, 28(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R14
+	ADDQ          $0x00000080, R15
+	SUBQ          $0x00000020, R13
+	JMP           d_xwgfexp_loop
+
+d_xwgfexp_one:
+	CMPQ        R13, $0x00000010
+	JL          d_xwgfexp_tail
+	VMOVUPS     (R9), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (R9)(R10*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*1)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R10*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R12), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R9)(R10*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R12)(R10*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (R9)(R11*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R11*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R12)(R10*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000040, R15
+	SUBQ          $0x00000010, R13
+	JMP           d_xwgfexp_one
+
+d_xwgfexp_tail:
+	TESTQ       R13, R13
+	JE          d_xwgfexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (R9), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1128(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R10*1), K1, Z2
+	VSUBPS.BCST   1072(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1192(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z6, Z6
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R10*2), K1, Z2
+	VSUBPS.BCST   1080(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1256(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z7, Z7
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R12), K1, Z2
+	VSUBPS.BCST   1088(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1320(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z9, Z9
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R10*4), K1, Z2
+	VSUBPS.BCST   1096(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1384(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z10, Z10
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R12)(R10*2), K1, Z2
+	VSUBPS.BCST   1104(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1448(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z11, Z11
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R11*2), K1, Z2
+	VSUBPS.BCST   1112(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1512(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z12, Z12
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R12)(R10*4), K1, Z2
+	VSUBPS.BCST   1120(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z3
+	VFMADD231PS Z16, Z2, Z3
+	VSUBPS      Z15, Z3, Z15
+	VFMADD231PS Z17, Z15, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z16
+	VFMADD213PS   Z19, Z2, Z16
+	VFMADD213PS   Z20, Z2, Z16
+	VMULPS        Z2, Z16, Z16
+	VPERMPS       Z14, Z3, Z3
+	VFMADD231PS   Z16, Z3, Z3
+	VSCALEFPS.Z   Z15, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1576(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z13, Z13
+
+d_xwgfexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z1
+	VSHUFF64X2 $0xee, Z7, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z12, Z10, Z1
+	VSHUFF64X2 $0xee, Z12, Z10, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z6, Z1
+	VSHUFF64X2 $0xee, Z9, Z6, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z13, Z11, Z1
+	VSHUFF64X2 $0xee, Z13, Z11, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z1
+	VSHUFF64X2 $0xdd, Z6, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+	JMP        d_xwgexpdone
+
+d_xwgguard:
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, R9
+	LEAQ      (BX)(R11*1), R12
+	MOVQ      R8, R13
+	MOVQ      DX, R14
+	LEAQ      (DX)(R11*1), R15
+	MOVQ      R8, BP
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VXORPD    Z6, Z6, Z6
+	VXORPD    Z7, Z7, Z7
+	VXORPD    Z9, Z9, Z9
+	VXORPD    Z10, Z10, Z10
+	VXORPD    Z11, Z11, Z11
+	VXORPD    Z12, Z12, Z12
+	VXORPD    Z13, Z13, Z13
+	VMOVUPS   exp2tab16<>+0(SB), Z14
+	VMOVUPS   10752(AX), Z15
+	VMOVUPS   1024(AX), Z16
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   10880(AX), Z18
+	VMOVUPS   11008(AX), Z19
+	VMOVUPS   11136(AX), Z20
+
+d_xwggexp_loop:
+	CMPQ        R13, $0x00000020
+	JL          d_xwggexp_one
+	VMOVUPS     (R9), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+	VMOVUPS     64(R9), Z22
+	VSUBPS.BCST 1064(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)
+	VMOVUPS       Z22, 64(R14)
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (R9)(R10*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*1), Z22
+	VSUBPS.BCST   1072(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*1)
+	VMOVUPS       Z22, 64(R14)(R10*1)
+	VPCMPD.BCST   $0x04, 4(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R10*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*2), Z22
+	VSUBPS.BCST   1080(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*2)
+	VMOVUPS       Z22, 64(R14)(R10*2)
+	VPCMPD.BCST   $0x04, 8(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R12), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+	VMOVUPS       64(R12), Z22
+	VSUBPS.BCST   1088(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)
+	VMOVUPS       Z22, 64(R15)
+	VPCMPD.BCST   $0x04, 12(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R9)(R10*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+	VMOVUPS       64(R9)(R10*4), Z22
+	VSUBPS.BCST   1096(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*4)
+	VMOVUPS       Z22, 64(R14)(R10*4)
+	VPCMPD.BCST   $0x04, 16(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R12)(R10*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+	VMOVUPS       64(R12)(R10*2), Z22
+	VSUBPS.BCST   1104(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*2)
+	VMOVUPS       Z22, 64(R15)(R10*2)
+	VPCMPD.BCST   $0x04, 20(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (R9)(R11*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+	VMOVUPS       64(R9)(R11*2), Z22
+	VSUBPS.BCST   1112(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R11*2)
+	VMOVUPS       Z22, 64(R14)(R11*2)
+	VPCMPD.BCST   $0x04, 24(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R12)(R10*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+	VMOVUPS       64(R12)(R10*4), Z22
+	VSUBPS.BCST   1120(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*4)
+	VMOVUPS       Z22, 64(R15)(R10*4)
+	VPCMPD.BCST   $0x04, 28(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R14
+	ADDQ          $0x00000080, R15
+	SUBQ          $0x00000020, R13
+	JMP           d_xwggexp_loop
+
+d_xwggexp_one:
+	CMPQ        R13, $0x00000010
+	JL          d_xwggexp_tail
+	VMOVUPS     (R9), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (R9)(R10*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*1)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R10*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R12), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R9)(R10*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R10*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R12)(R10*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (R9)(R11*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R14)(R11*2)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R12)(R10*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R15)(R10*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R14
+	ADDQ          $0x00000040, R15
+	SUBQ          $0x00000010, R13
+	JMP           d_xwggexp_one
+
+d_xwggexp_tail:
+	TESTQ       R13, R13
+	JE          d_xwggexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (R9), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1128(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R10*1), K1, Z2
+	VSUBPS.BCST   1072(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1192(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z6, Z6
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R10*2), K1, Z2
+	VSUBPS.BCST   1080(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1256(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z7, Z7
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R12), K1, Z2
+	VSUBPS.BCST   1088(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1320(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z9, Z9
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R10*4), K1, Z2
+	VSUBPS.BCST   1096(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1384(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z10, Z10
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R12)(R10*2), K1, Z2
+	VSUBPS.BCST   1104(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1448(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z11, Z11
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R9)(R11*2), K1, Z2
+	VSUBPS.BCST   1112(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1512(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z12, Z12
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R12)(R10*4), K1, Z2
+	VSUBPS.BCST   1120(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z3
+	VFMADD231PS Z16, Z2, Z3
+	VSUBPS      Z15, Z3, Z15
+	VFMADD231PS Z17, Z15, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z16
+	VFMADD213PS   Z19, Z2, Z16
+	VFMADD213PS   Z20, Z2, Z16
+	VMULPS        Z2, Z16, Z16
+	VPERMPS       Z14, Z3, Z3
+	VFMADD231PS   Z16, Z3, Z3
+	VSCALEFPS.Z   Z15, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1576(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z13, Z13
+
+d_xwggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z1
+	VSHUFF64X2 $0xee, Z7, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z12, Z10, Z1
+	VSHUFF64X2 $0xee, Z12, Z10, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z6, Z1
+	VSHUFF64X2 $0xee, Z9, Z6, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z13, Z11, Z1
+	VSHUFF64X2 $0xee, Z13, Z11, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z1
+	VSHUFF64X2 $0xdd, Z6, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+
+d_xwgexpdone:
+	CMPQ 1056(SP), $0x00
+	JE   d_xwgnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z2
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z5
+	VADDPD  Z3, Z2, Z6
+	VMOVAPD Z6, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K2
+	VPMOVM2Q K2, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z9
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z9, Z9
+	VMULPD      Z9, Z9, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z6, Z11
+	VMOVAPD     Z11, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z2, Z2, Z7
+	VADDPD      Z3, Z7, Z7
+	VDIVPD      Z7, Z3, Z7
+	VMULPD      Z7, Z7, Z9
+	VMOVUPD     4096(AX), Z10
+	VFMADD213PD 4224(AX), Z9, Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z6, Z5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z6
+	VMULPD    4736(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K2
+	VCMPPD    $0x12, Z7, Z3, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z10, K2, Z5
+	VCVTPD2PS Z5, Y8
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z8, K2, -32(CX)
+
+d_xwgnopend:
+	// This group's losses pending.
+	VMOVUPD Z4, 864(SP)
+	VMOVUPD Z1, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	VADDPD  Z1, Z4, Z0
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z2
+	VDIVPD        Z0, Z2, Z2
+	VBROADCASTSS  gradScale+104(FP), Z0
+	VCVTPS2PD     Y0, Z0
+	VMULPD        Z2, Z0, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z2, Z1, Z1
+	VMULPD        Z0, Z1, Z1
+	VXORPD        3968(AX), Z1, Z1
+	VCVTPD2PS     Z1, Y1
+	VEXTRACTF64X4 $0x00, Z1, 824(SP)
+	VMOVDQU32     256(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VMOVDQU32     11264(AX), Z1
+	VPERMPS       Z3, Z1, Z1
+	VMOVDQU32     384(AX), Z2
+	VPERMPS       Z3, Z2, Z2
+	VMOVDQU32     11392(AX), Z4
+	VPERMPS       Z3, Z4, Z4
+	VMOVDQU32     512(AX), Z5
+	VPERMPS       Z3, Z5, Z5
+	VMOVDQU32     11520(AX), Z6
+	VPERMPS       Z3, Z6, Z6
+	VMOVDQU32     640(AX), Z7
+	VPERMPS       Z3, Z7, Z7
+	VMOVDQU32     11648(AX), Z9
+	VPERMPS       Z3, Z9, Z3
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DX, R9
+	LEAQ (DX)(R11*1), R12
+	MOVQ R8, R13
+
+d_xwgscale_loop:
+	CMPQ    R13, $0x00000020
+	JL      d_xwgscale_one
+	VMULPS  (R9), Z0, Z9
+	VMOVUPS Z9, (R9)
+	VMULPS  (R9)(R10*1), Z1, Z9
+	VMOVUPS Z9, (R9)(R10*1)
+	VMULPS  (R9)(R10*2), Z2, Z9
+	VMOVUPS Z9, (R9)(R10*2)
+	VMULPS  (R12), Z4, Z9
+	VMOVUPS Z9, (R12)
+	VMULPS  (R9)(R10*4), Z5, Z9
+	VMOVUPS Z9, (R9)(R10*4)
+	VMULPS  (R12)(R10*2), Z6, Z9
+	VMOVUPS Z9, (R12)(R10*2)
+	VMULPS  (R9)(R11*2), Z7, Z9
+	VMOVUPS Z9, (R9)(R11*2)
+	VMULPS  (R12)(R10*4), Z3, Z9
+	VMOVUPS Z9, (R12)(R10*4)
+	VMULPS  64(R9), Z0, Z9
+	VMOVUPS Z9, 64(R9)
+	VMULPS  64(R9)(R10*1), Z1, Z9
+	VMOVUPS Z9, 64(R9)(R10*1)
+	VMULPS  64(R9)(R10*2), Z2, Z9
+	VMOVUPS Z9, 64(R9)(R10*2)
+	VMULPS  64(R12), Z4, Z9
+	VMOVUPS Z9, 64(R12)
+	VMULPS  64(R9)(R10*4), Z5, Z9
+	VMOVUPS Z9, 64(R9)(R10*4)
+	VMULPS  64(R12)(R10*2), Z6, Z9
+	VMOVUPS Z9, 64(R12)(R10*2)
+	VMULPS  64(R9)(R11*2), Z7, Z9
+	VMOVUPS Z9, 64(R9)(R11*2)
+	VMULPS  64(R12)(R10*4), Z3, Z9
+	VMOVUPS Z9, 64(R12)(R10*4)
+	ADDQ    $0x00000080, R9
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R13
+	JMP     d_xwgscale_loop
+
+d_xwgscale_one:
+	CMPQ    R13, $0x00000010
+	JL      d_xwgscale_tail
+	VMULPS  (R9), Z0, Z9
+	VMOVUPS Z9, (R9)
+	VMULPS  (R9)(R10*1), Z1, Z9
+	VMOVUPS Z9, (R9)(R10*1)
+	VMULPS  (R9)(R10*2), Z2, Z9
+	VMOVUPS Z9, (R9)(R10*2)
+	VMULPS  (R12), Z4, Z9
+	VMOVUPS Z9, (R12)
+	VMULPS  (R9)(R10*4), Z5, Z9
+	VMOVUPS Z9, (R9)(R10*4)
+	VMULPS  (R12)(R10*2), Z6, Z9
+	VMOVUPS Z9, (R12)(R10*2)
+	VMULPS  (R9)(R11*2), Z7, Z9
+	VMOVUPS Z9, (R9)(R11*2)
+	VMULPS  (R12)(R10*4), Z3, Z9
+	VMOVUPS Z9, (R12)(R10*4)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R13
+	JMP     d_xwgscale_one
+
+d_xwgscale_tail:
+	TESTQ   R13, R13
+	JE      d_xwgscale_done
+	VMULPS  1128(SP), Z0, Z0
+	VMOVUPS Z0, K1, (R9)
+	VMULPS  1192(SP), Z1, Z0
+	VMOVUPS Z0, K1, (R9)(R10*1)
+	VMULPS  1256(SP), Z2, Z0
+	VMOVUPS Z0, K1, (R9)(R10*2)
+	VMULPS  1320(SP), Z4, Z0
+	VMOVUPS Z0, K1, (R12)
+	VMULPS  1384(SP), Z5, Z0
+	VMOVUPS Z0, K1, (R9)(R10*4)
+	VMULPS  1448(SP), Z6, Z0
+	VMOVUPS Z0, K1, (R12)(R10*2)
+	VMULPS  1512(SP), Z7, Z0
+	VMOVUPS Z0, K1, (R9)(R11*2)
+	VMULPS  1576(SP), Z3, Z0
+	VMOVUPS Z0, K1, (R12)(R10*4)
+
+d_xwgscale_done:
+	LEAQ (DX)(R11*1), R9
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R12
+	MOVLQSX (SI), R13
+	MOVL    824(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*1), R12
+	MOVLQSX 4(SI), R13
+	MOVL    828(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*2), R12
+	MOVLQSX 8(SI), R13
+	MOVL    832(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R12
+	MOVLQSX 12(SI), R13
+	MOVL    836(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R10*4), R12
+	MOVLQSX 16(SI), R13
+	MOVL    840(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*2), R12
+	MOVLQSX 20(SI), R13
+	MOVL    844(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (DX)(R11*2), R12
+	MOVLQSX 24(SI), R13
+	MOVL    848(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9)(R10*4), R9
+	MOVLQSX 28(SI), R12
+	MOVL    852(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (BX)(R10*8), BX
+	LEAQ    (DX)(R10*8), DX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     d_xwgroups
+
+d_xwbail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  d_xwflush
+
+d_xwrest:
+	MOVQ DI, 856(SP)
+
+d_xwflush:
+	CMPQ 1056(SP), $0x00
+	JE   d_xwsolo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y8
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z8, K2, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+d_xwsolo:
+	CMPQ  856(SP), $0x00
+	JNE   d_xwone
+	TESTQ DI, DI
+	JE    done
+	JMP   d_xwgroups
+
+d_xwone:
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_xwoignored
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R9
+	VBROADCASTSS (BX)(R9*4), Z0
+
+	// Max pass: each row's max and min, a vector of each a step.
+	MOVQ    BX, R9
+	MOVQ    R8, R12
+	VMOVUPS (AX), Z1
+	VMOVUPS 5248(AX), Z2
+
+d_xwospan_loop:
+	CMPQ    R12, $0x00000020
+	JL      d_xwospan_one
+	VMOVUPS (R9), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z1, Z1
+	VMOVUPS 64(R9), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z1, Z1
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, R12
+	JMP     d_xwospan_loop
+
+d_xwospan_one:
+	CMPQ    R12, $0x00000010
+	JL      d_xwospan_tail
+	VMOVUPS (R9), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z1, Z1
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R12
+	JMP     d_xwospan_one
+
+d_xwospan_tail:
+	TESTQ   R12, R12
+	JE      d_xwospan_done
+	VMOVUPS (AX), Z3
+	VMOVUPS (R9), K1, Z3
+	VMINPS  Z3, Z2, K1, Z2
+	VMAXPS  Z3, Z1, Z1
+
+d_xwospan_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VMAXPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z6, Z3
+	VSHUFF64X2 $0xdd, Z1, Z6, Z1
+	VMAXPS     Z3, Z1, Z1
+	VUNPCKLPD  Z1, Z4, Z3
+	VUNPCKHPD  Z1, Z4, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMINPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMINPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMINPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMINPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMINPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMINPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMINPS     Z3, Z2, Z2
+	VSUBPS     Z2, Z1, Z2
+
+	// A row whose target is below its max, or whose entries all lie
+	// within confidentMargin of it, has others' max within it: the margin
+	// test passes without the others' max (the same verdict).
+	VCMPPS   $0x11, Z1, Z0, K2
+	VCMPPS   $0x12, 5376(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      d_xwomok
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, R9
+	MOVQ      R8, R12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VMOVUPS   (AX), Z5
+
+d_xwoomax_loop:
+	CMPQ        R12, $0x00000020
+	JL          d_xwoomax_one
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (R9), Z5, K2, Z5
+	VPCMPD.BCST $0x04, (SI), Z4, K2
+	VMAXPS      64(R9), Z5, K2, Z5
+	VPADDD      11776(AX), Z3, Z3
+	VPADDD      11776(AX), Z4, Z4
+	ADDQ        $0x00000080, R9
+	SUBQ        $0x00000020, R12
+	JMP         d_xwoomax_loop
+
+d_xwoomax_one:
+	CMPQ        R12, $0x00000010
+	JL          d_xwoomax_tail
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (R9), Z5, K2, Z5
+	VPADDD      4992(AX), Z3, Z3
+	VPADDD      4992(AX), Z4, Z4
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R12
+	JMP         d_xwoomax_one
+
+d_xwoomax_tail:
+	TESTQ       R12, R12
+	JE          d_xwoomax_done
+	VPCMPD.BCST $0x04, (SI), Z3, K1, K2
+	VMAXPS      (R9), Z5, K2, Z5
+
+d_xwoomax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z6, Z4, Z3
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z7, Z3
+	VSHUFF64X2 $0xdd, Z5, Z7, Z5
+	VMAXPS     Z3, Z5, Z5
+	VUNPCKLPD  Z5, Z4, Z3
+	VUNPCKHPD  Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z3
+	VMAXPS     Z3, Z4, Z4
+	VMAXPS     Z0, Z4, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z4, Z4
+	VMOVUPS  3840(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      d_xwospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      d_xwospecial
+
+d_xwomok:
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      d_xwospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z3
+	VSUBPS  Z1, Z0, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z4, K2
+	VMAXPS  Z4, Z3, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      10752(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z9
+	VFMADD213PS 11008(AX), Z4, Z9
+	VFMADD213PS 11136(AX), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z9, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z1, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS   $0x16, 3712(AX), Z2, K2
+	KORTESTW K2, K2
+	JNZ      d_xwoguard
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, R9
+	MOVQ      R8, R12
+	MOVQ      DX, R13
+	MOVQ      R8, R14
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   10752(AX), Z7
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   10880(AX), Z11
+	VMOVUPS   11008(AX), Z12
+	VMOVUPS   11136(AX), Z13
+
+d_xwofexp_loop:
+	CMPQ        R12, $0x00000020
+	JL          d_xwofexp_one
+	VMOVUPS     (R9), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+	VMOVUPS     64(R9), Z15
+	VSUBPS.BCST 1064(SP), Z15, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z15
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R13)
+	VMOVUPS       Z15, 64(R13)
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R12
+	JMP           d_xwofexp_loop
+
+d_xwofexp_one:
+	CMPQ        R12, $0x00000010
+	JL          d_xwofexp_tail
+	VMOVUPS     (R9), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z14
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R13)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R12
+	JMP           d_xwofexp_one
+
+d_xwofexp_tail:
+	TESTQ       R12, R12
+	JE          d_xwofexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (R9), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z3
+	VFMADD231PS Z9, Z2, Z3
+	VSUBPS      Z7, Z3, Z7
+	VFMADD231PS Z10, Z7, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z9
+	VFMADD213PS   Z12, Z2, Z9
+	VFMADD213PS   Z13, Z2, Z9
+	VMULPS        Z2, Z9, Z9
+	VPERMPS       Z6, Z3, Z3
+	VFMADD231PS   Z9, Z3, Z3
+	VSCALEFPS.Z   Z7, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1128(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+
+d_xwofexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z6, Z1
+	VSHUFF64X2 $0xdd, Z5, Z6, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+	JMP        d_xwoexpdone
+
+d_xwoguard:
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, R9
+	MOVQ      R8, R12
+	MOVQ      DX, R13
+	MOVQ      R8, R14
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   10752(AX), Z7
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   10880(AX), Z11
+	VMOVUPS   11008(AX), Z12
+	VMOVUPS   11136(AX), Z13
+
+d_xwogexp_loop:
+	CMPQ        R12, $0x00000020
+	JL          d_xwogexp_one
+	VMOVUPS     (R9), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+	VMOVUPS     64(R9), Z15
+	VSUBPS.BCST 1064(SP), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z14, K2
+	VMAXPS Z14, Z3, Z14
+	VCMPPS $0x15, Z3, Z15, K3
+	VMAXPS Z15, Z3, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R13)
+	VMOVUPS       Z15, 64(R13)
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R12
+	JMP           d_xwogexp_loop
+
+d_xwogexp_one:
+	CMPQ        R12, $0x00000010
+	JL          d_xwogexp_tail
+	VMOVUPS     (R9), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z14, K2
+	VMAXPS Z14, Z3, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R13)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R12
+	JMP           d_xwogexp_one
+
+d_xwogexp_tail:
+	TESTQ       R12, R12
+	JE          d_xwogexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (R9), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z3
+	VFMADD231PS Z9, Z2, Z3
+	VSUBPS      Z7, Z3, Z7
+	VFMADD231PS Z10, Z7, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z9
+	VFMADD213PS   Z12, Z2, Z9
+	VFMADD213PS   Z13, Z2, Z9
+	VMULPS        Z2, Z9, Z9
+	VPERMPS       Z6, Z3, Z3
+	VFMADD231PS   Z9, Z3, Z3
+	VSCALEFPS.Z   Z7, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       Z2, 1128(SP)
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+
+d_xwogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z6, Z1
+	VSHUFF64X2 $0xdd, Z5, Z6, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+
+d_xwoexpdone:
+	VADDPD  Z1, Z4, Z2
+	VMOVAPD Z2, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z5
+	VPCMPGTQ 1920(AX), Z5, K2
+	VPMOVM2Q K2, Z6
+	VPADDQ   2048(AX), Z6, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z5, Z5
+	VPSRLQ   $0x34, Z3, Z7
+	VPSUBQ   Z6, Z7, Z7
+	VORPD    2176(AX), Z7, Z7
+	VSUBPD   2304(AX), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z5, Z6
+	VADDPD      2432(AX), Z5, Z5
+	VDIVPD      Z5, Z6, Z6
+	VMULPD      Z6, Z6, Z5
+	VMOVUPD     2560(AX), Z9
+	VFMADD213PD 2688(AX), Z5, Z9
+	VFMADD213PD 2816(AX), Z5, Z9
+	VFMADD213PD 2944(AX), Z5, Z9
+	VFMADD213PD 3072(AX), Z5, Z9
+	VMULPD      Z6, Z9, Z9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z7, Z9
+	VFMADD231PD 3328(AX), Z7, Z9
+	VXORPD      Z6, Z6, Z6
+	VFMADD231PD Z6, Z3, Z9
+	VMOVAPD     Z9, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z4, Z4, Z5
+	VADDPD      Z1, Z5, Z5
+	VDIVPD      Z5, Z1, Z5
+	VMULPD      Z5, Z5, Z6
+	VMOVUPD     4096(AX), Z7
+	VFMADD213PD 4224(AX), Z6, Z7
+	VFMADD213PD 4352(AX), Z6, Z7
+	VFMADD213PD 4480(AX), Z6, Z7
+	VMULPD      Z6, Z7, Z7
+	VADDPD      Z5, Z5, Z5
+	VFMADD213PD Z5, Z5, Z7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z3, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z4, Z5
+	VCMPPD    $0x12, Z4, Z3, K2
+	VCMPPD    $0x12, Z5, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z7, K2, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       2432(AX), Z0
+	VDIVPD        Z2, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z2
+	VCVTPS2PD     Y2, Z2
+	VMULPD        Z0, Z2, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z1, Z0
+	VMULPD        Z2, Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 824(SP)
+	VBROADCASTSS  X3, Z0
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DX, R9
+	MOVQ R8, R12
+
+d_xwoscale_loop:
+	CMPQ    R12, $0x00000020
+	JL      d_xwoscale_one
+	VMULPS  (R9), Z0, Z1
+	VMOVUPS Z1, (R9)
+	VMULPS  64(R9), Z0, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, R12
+	JMP     d_xwoscale_loop
+
+d_xwoscale_one:
+	CMPQ    R12, $0x00000010
+	JL      d_xwoscale_tail
+	VMULPS  (R9), Z0, Z1
+	VMOVUPS Z1, (R9)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R12
+	JMP     d_xwoscale_one
+
+d_xwoscale_tail:
+	TESTQ   R12, R12
+	JE      d_xwoscale_done
+	VMULPS  1128(SP), Z0, Z0
+	VMOVUPS Z0, K1, (R9)
+
+d_xwoscale_done:
+	// ds at each target: minus the other entries' share.
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R12
+	MOVL    824(SP), R13
+	MOVL    R13, (R9)(R12*4)
+
+d_xwonext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  d_xwsolo
+
+d_xwoignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R12
+	VXORPS Z0, Z0, Z0
+
+d_xwozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_xwozero_one
+	VMOVUPS Z0, (R12)
+	VMOVUPS Z0, 64(R12)
+	VMOVUPS Z0, 128(R12)
+	VMOVUPS Z0, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R9
+	JMP     d_xwozero_loop
+
+d_xwozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_xwozero_tail
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R9
+	JMP     d_xwozero_one
+
+d_xwozero_tail:
+	TESTQ   R9, R9
+	JE      d_xwozero_done
+	VMOVUPS Z0, K1, (R12)
+
+d_xwozero_done:
+	JMP d_xwonext
+
+d_xwospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_xwonext
 
 d_xskip:
 	CMPQ R8, $0x00000180
@@ -39145,17 +42439,19 @@ l_r3ospecial:
 	JMP    l_r3onext
 
 l_r3skip:
-	// Rows of up to 4 vectors: eight at a time, read twice.
-	CMPQ R8, $0x00000040
+	// Rows of up to 24 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000180
 	JA   l_xskip
+	CMPQ R8, $0x00000040
+	JA   l_xwwide
 	MOVQ R8, R9
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R10
 	MOVQ $0x00000000, 1056(SP)
 
-l_xgroups:
+l_xngroups:
 	CMPQ  DI, $0x08
-	JL    l_xrest
+	JL    l_xnrest
 	MOVL  (SI), DX
 	ORL   4(SI), DX
 	ORL   8(SI), DX
@@ -39165,7 +42461,7 @@ l_xgroups:
 	ORL   24(SI), DX
 	ORL   28(SI), DX
 	TESTL DX, DX
-	JS    l_xbail
+	JS    l_xnbail
 	LEAQ  (BX)(R10*1), DX
 
 	// s_t of each row in its lanes (solo: every lane).
@@ -39223,9 +42519,9 @@ l_xgroups:
 	VMOVUPS   (AX), Z10
 	VMOVUPS   (AX), Z11
 
-l_xgmax_loop:
+l_xngmax_loop:
 	CMPQ        R12, $0x00000020
-	JL          l_xgmax_one
+	JL          l_xngmax_one
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (DX), Z3, K2, Z3
 	VPCMPD.BCST $0x04, 4(SI), Z1, K2
@@ -39263,11 +42559,11 @@ l_xgmax_loop:
 	ADDQ        $0x00000080, DX
 	ADDQ        $0x00000080, R11
 	SUBQ        $0x00000020, R12
-	JMP         l_xgmax_loop
+	JMP         l_xngmax_loop
 
-l_xgmax_one:
+l_xngmax_one:
 	CMPQ        R12, $0x00000010
-	JL          l_xgmax_tail
+	JL          l_xngmax_tail
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (DX), Z3, K2, Z3
 	VPCMPD.BCST $0x04, 4(SI), Z1, K2
@@ -39289,11 +42585,11 @@ l_xgmax_one:
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, R11
 	SUBQ        $0x00000010, R12
-	JMP         l_xgmax_one
+	JMP         l_xngmax_one
 
-l_xgmax_tail:
+l_xngmax_tail:
 	TESTQ       R12, R12
-	JE          l_xgmax_done
+	JE          l_xngmax_done
 	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
 	VMAXPS      (DX), Z3, K2, Z3
 	VPCMPD.BCST $0x04, 4(SI), Z1, K1, K2
@@ -39311,7 +42607,7 @@ l_xgmax_tail:
 	VPCMPD.BCST $0x04, 28(SI), Z1, K1, K2
 	VMAXPS      (R11)(R9*4), Z11, K2, Z11
 
-l_xgmax_done:
+l_xngmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z5, Z3, Z1
 	VSHUFF64X2 $0xee, Z5, Z3, Z2
@@ -39343,13 +42639,13 @@ l_xgmax_done:
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
 	KORTESTW K2, K2
-	JNE      l_xbail
+	JNE      l_xnbail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
 	VANDPS   128(AX), Z1, Z2
 	VPCMPEQD 128(AX), Z2, K2
 	KORTESTW K2, K2
-	JNE      l_xbail
+	JNE      l_xnbail
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z2
@@ -39411,9 +42707,9 @@ l_xgmax_done:
 	VMOVUPS   11008(AX), Z19
 	VMOVUPS   11136(AX), Z20
 
-l_xgexp_loop:
+l_xnggexp_loop:
 	CMPQ        R12, $0x00000020
-	JL          l_xgexp_one
+	JL          l_xnggexp_one
 	VMOVUPS     (DX), Z21
 	VSUBPS.BCST 1064(SP), Z21, Z21
 	VMOVUPS     64(DX), Z22
@@ -39779,11 +43075,11 @@ l_xgexp_loop:
 	ADDQ          $0x00000080, DX
 	ADDQ          $0x00000080, R11
 	SUBQ          $0x00000020, R12
-	JMP           l_xgexp_loop
+	JMP           l_xnggexp_loop
 
-l_xgexp_one:
+l_xnggexp_one:
 	CMPQ        R12, $0x00000010
-	JL          l_xgexp_tail
+	JL          l_xnggexp_tail
 	VMOVUPS     (DX), Z21
 	VSUBPS.BCST 1064(SP), Z21, Z21
 
@@ -40013,11 +43309,11 @@ l_xgexp_one:
 	ADDQ          $0x00000040, DX
 	ADDQ          $0x00000040, R11
 	SUBQ          $0x00000010, R12
-	JMP           l_xgexp_one
+	JMP           l_xnggexp_one
 
-l_xgexp_tail:
+l_xnggexp_tail:
 	TESTQ       R12, R12
-	JE          l_xgexp_done
+	JE          l_xnggexp_done
 	VMOVUPS     (AX), Z4
 	VMOVUPS     (DX), K1, Z4
 	VSUBPS.BCST 1064(SP), Z4, Z4
@@ -40251,7 +43547,7 @@ l_xgexp_tail:
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z13, Z13
 
-l_xgexp_done:
+l_xnggexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z7, Z5, Z1
 	VSHUFF64X2 $0xee, Z7, Z5, Z2
@@ -40274,14 +43570,15 @@ l_xgexp_done:
 	VUNPCKLPD  Z4, Z2, Z1
 	VUNPCKHPD  Z4, Z2, Z2
 	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
 	CMPQ       1056(SP), $0x00
-	JE         l_xgnopend
+	JE         l_xngnopend
 
 	// The pending group's losses.
-	VMOVUPD 864(SP), Z1
+	VMOVUPD 864(SP), Z2
 	VMOVUPD 928(SP), Z4
 	VMOVUPD 992(SP), Z5
-	VADDPD  Z4, Z1, Z6
+	VADDPD  Z4, Z2, Z6
 	VMOVAPD Z6, Z6
 
 	// log, lane by lane: split x = 2^k * m
@@ -40316,7 +43613,7 @@ l_xgexp_done:
 	VMOVAPD     Z11, Z6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z7
+	VADDPD      Z2, Z2, Z7
 	VADDPD      Z4, Z7, Z7
 	VDIVPD      Z7, Z4, Z7
 	VMULPD      Z7, Z7, Z9
@@ -40333,8 +43630,8 @@ l_xgexp_done:
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   4608(AX), Z6
-	VMULPD    4736(AX), Z1, Z7
-	VCMPPD    $0x12, Z1, Z6, K2
+	VMULPD    4736(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K2
 	VCMPPD    $0x12, Z7, Z4, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z10, K2, Z5
@@ -40343,28 +43640,28 @@ l_xgexp_done:
 	KMOVW     DX, K2
 	VMOVUPS   Z8, K2, -32(CX)
 
-l_xgnopend:
+l_xngnopend:
 	// This group's losses pending.
 	VMOVUPD Z3, 864(SP)
-	VMOVUPD Z2, 928(SP)
+	VMOVUPD Z1, 928(SP)
 	VMOVUPD Z0, 992(SP)
 	MOVQ    $0x00000001, 1056(SP)
 	LEAQ    (BX)(R9*8), BX
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, DI
-	JMP     l_xgroups
+	JMP     l_xngroups
 
-l_xbail:
+l_xnbail:
 	MOVQ $0x00000008, 856(SP)
-	JMP  l_xflush
+	JMP  l_xnflush
 
-l_xrest:
+l_xnrest:
 	MOVQ DI, 856(SP)
 
-l_xflush:
+l_xnflush:
 	CMPQ 1056(SP), $0x00
-	JE   l_xsolo
+	JE   l_xnsolo
 
 	// The pending group's losses.
 	VMOVUPD 864(SP), Z0
@@ -40433,17 +43730,17 @@ l_xflush:
 	VMOVUPS   Z8, K2, -32(CX)
 	MOVQ      $0x00000000, 1056(SP)
 
-l_xsolo:
+l_xnsolo:
 	CMPQ  856(SP), $0x00
-	JNE   l_xone
+	JNE   l_xnone
 	TESTQ DI, DI
 	JE    done
-	JMP   l_xgroups
+	JMP   l_xngroups
 
-l_xone:
+l_xnone:
 	MOVLQSX (SI), DX
 	TESTQ   DX, DX
-	JS      l_xoignored
+	JS      l_xnoignored
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (SI), DX
@@ -40457,9 +43754,9 @@ l_xone:
 	VPADDD    4992(AX), Z2, Z2
 	VMOVUPS   (AX), Z3
 
-l_xomax_loop:
+l_xnomax_loop:
 	CMPQ        R11, $0x00000020
-	JL          l_xomax_one
+	JL          l_xnomax_one
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (DX), Z3, K2, Z3
 	VPCMPD.BCST $0x04, (SI), Z2, K2
@@ -40468,26 +43765,26 @@ l_xomax_loop:
 	VPADDD      11776(AX), Z2, Z2
 	ADDQ        $0x00000080, DX
 	SUBQ        $0x00000020, R11
-	JMP         l_xomax_loop
+	JMP         l_xnomax_loop
 
-l_xomax_one:
+l_xnomax_one:
 	CMPQ        R11, $0x00000010
-	JL          l_xomax_tail
+	JL          l_xnomax_tail
 	VPCMPD.BCST $0x04, (SI), Z1, K2
 	VMAXPS      (DX), Z3, K2, Z3
 	VPADDD      4992(AX), Z1, Z1
 	VPADDD      4992(AX), Z2, Z2
 	ADDQ        $0x00000040, DX
 	SUBQ        $0x00000010, R11
-	JMP         l_xomax_one
+	JMP         l_xnomax_one
 
-l_xomax_tail:
+l_xnomax_tail:
 	TESTQ       R11, R11
-	JE          l_xomax_done
+	JE          l_xnomax_done
 	VPCMPD.BCST $0x04, (SI), Z1, K1, K2
 	VMAXPS      (DX), Z3, K2, Z3
 
-l_xomax_done:
+l_xnomax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z3, Z3, Z1
 	VSHUFF64X2 $0xee, Z3, Z3, Z2
@@ -40519,13 +43816,13 @@ l_xomax_done:
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
 	KORTESTW K2, K2
-	JNE      l_xospecial
+	JNE      l_xnospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
 	VANDPS   128(AX), Z1, Z2
 	VPCMPEQD 128(AX), Z2, K2
 	KORTESTW K2, K2
-	JNE      l_xospecial
+	JNE      l_xnospecial
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z2
@@ -40579,9 +43876,9 @@ l_xomax_done:
 	VMOVUPS   11008(AX), Z12
 	VMOVUPS   11136(AX), Z13
 
-l_xoexp_loop:
+l_xnogexp_loop:
 	CMPQ        R11, $0x00000020
-	JL          l_xoexp_one
+	JL          l_xnogexp_one
 	VMOVUPS     (DX), Z14
 	VSUBPS.BCST 1064(SP), Z14, Z14
 	VMOVUPS     64(DX), Z15
@@ -40631,11 +43928,11 @@ l_xoexp_loop:
 	VPADDD        11776(AX), Z4, Z4
 	ADDQ          $0x00000080, DX
 	SUBQ          $0x00000020, R11
-	JMP           l_xoexp_loop
+	JMP           l_xnogexp_loop
 
-l_xoexp_one:
+l_xnogexp_one:
 	CMPQ        R11, $0x00000010
-	JL          l_xoexp_tail
+	JL          l_xnogexp_tail
 	VMOVUPS     (DX), Z14
 	VSUBPS.BCST 1064(SP), Z14, Z14
 
@@ -40668,11 +43965,11 @@ l_xoexp_one:
 	VPADDD        4992(AX), Z4, Z4
 	ADDQ          $0x00000040, DX
 	SUBQ          $0x00000010, R11
-	JMP           l_xoexp_one
+	JMP           l_xnogexp_one
 
-l_xoexp_tail:
+l_xnogexp_tail:
 	TESTQ       R11, R11
-	JE          l_xoexp_done
+	JE          l_xnogexp_done
 	VMOVUPS     (AX), Z4
 	VMOVUPS     (DX), K1, Z4
 	VSUBPS.BCST 1064(SP), Z4, Z4
@@ -40703,7 +44000,7 @@ l_xoexp_tail:
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z5, Z5
 
-l_xoexp_done:
+l_xnogexp_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z5, Z5, Z1
 	VSHUFF64X2 $0xee, Z5, Z5, Z2
@@ -40726,17 +44023,18 @@ l_xoexp_done:
 	VUNPCKLPD  Z4, Z2, Z1
 	VUNPCKHPD  Z4, Z2, Z2
 	VADDPD     Z1, Z2, Z2
-	VADDPD     Z2, Z3, Z1
-	VMOVAPD    Z1, Z1
+	VMOVAPD    Z2, Z1
+	VADDPD     Z1, Z3, Z2
+	VMOVAPD    Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z4
+	VANDPD   1792(AX), Z2, Z4
 	VPCMPGTQ 1920(AX), Z4, K2
 	VPMOVM2Q K2, Z5
 	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
 	VORPD    Z6, Z4, Z4
-	VPSRLQ   $0x34, Z1, Z6
+	VPSRLQ   $0x34, Z2, Z6
 	VPSUBQ   Z5, Z6, Z6
 	VORPD    2176(AX), Z6, Z6
 	VSUBPD   2304(AX), Z6, Z6
@@ -40757,13 +44055,13 @@ l_xoexp_done:
 	VFMADD231PD 3200(AX), Z6, Z7
 	VFMADD231PD 3328(AX), Z6, Z7
 	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z1, Z7
-	VMOVAPD     Z7, Z1
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
 	VADDPD      Z3, Z3, Z4
-	VADDPD      Z2, Z4, Z4
-	VDIVPD      Z4, Z2, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
 	VMULPD      Z4, Z4, Z5
 	VMOVUPD     4096(AX), Z6
 	VFMADD213PD 4224(AX), Z5, Z6
@@ -40774,34 +44072,2992 @@ l_xoexp_done:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z0, Z1, Z0
+	VSUBPD Z0, Z2, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4608(AX), Z1
+	VMOVUPD   4608(AX), Z2
 	VMULPD    4736(AX), Z3, Z4
-	VCMPPD    $0x12, Z3, Z1, K2
-	VCMPPD    $0x12, Z4, Z2, K3
+	VCMPPD    $0x12, Z3, Z2, K2
+	VCMPPD    $0x12, Z4, Z1, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z0
 	VCVTPD2PS Z0, Y0
 	VMOVSS    X0, (CX)
 
-l_xonext:
+l_xnonext:
 	LEAQ (BX)(R8*4), BX
 	ADDQ $0x00000004, CX
 	ADDQ $0x00000004, SI
 	DECQ DI
 	DECQ 856(SP)
-	JMP  l_xsolo
+	JMP  l_xnsolo
 
-l_xoignored:
+l_xnoignored:
 	MOVL $0x00000000, (CX)
-	JMP  l_xonext
+	JMP  l_xnonext
 
-l_xospecial:
+l_xnospecial:
 	VMOVSS 3456(AX), X0
 	VMOVSS X0, (CX)
-	JMP    l_xonext
+	JMP    l_xnonext
+
+l_xwwide:
+	MOVQ R8, R9
+	SHLQ $0x02, R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ $0x00000000, 1056(SP)
+
+l_xwgroups:
+	CMPQ  DI, $0x08
+	JL    l_xwrest
+	MOVL  (SI), DX
+	ORL   4(SI), DX
+	ORL   8(SI), DX
+	ORL   12(SI), DX
+	ORL   16(SI), DX
+	ORL   20(SI), DX
+	ORL   24(SI), DX
+	ORL   28(SI), DX
+	TESTL DX, DX
+	JS    l_xwbail
+	LEAQ  (BX)(R10*1), DX
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11), Z0
+	MOVLQSX      4(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*1), Z1
+	MOVLQSX      8(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z2
+	MOVLQSX      12(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Z3
+	MOVLQSX      16(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z4
+	MOVLQSX      20(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*2), Z5
+	MOVLQSX      24(SI), R11
+	LEAQ         (BX)(R11*4), R11
+	VBROADCASTSS (R11)(R10*2), Z6
+	MOVLQSX      28(SI), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R9*4), Z7
+	MOVL         $0x0000cccc, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z1, Z0, K2, Z0
+	VBLENDMPS    Z3, Z2, K2, Z2
+	VBLENDMPS    Z5, Z4, K2, Z4
+	VBLENDMPS    Z7, Z6, K2, Z6
+	MOVL         $0x0000f0f0, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z2, Z0, K2, Z0
+	VBLENDMPS    Z6, Z4, K2, Z4
+	MOVL         $0x0000ff00, DX
+	KMOVW        DX, K2
+	VBLENDMPS    Z4, Z0, K2, Z0
+
+	// Max pass: each row's max and min, a vector of each a step.
+	MOVQ    BX, DX
+	LEAQ    (BX)(R10*1), R11
+	MOVQ    R8, R12
+	VMOVUPS (AX), Z1
+	VMOVUPS 5248(AX), Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS 5248(AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS 5248(AX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS 5248(AX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS 5248(AX), Z11
+	VMOVUPS (AX), Z12
+	VMOVUPS 5248(AX), Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS 5248(AX), Z15
+	VMOVUPS (AX), Z16
+	VMOVUPS 5248(AX), Z17
+
+l_xwgspan_loop:
+	CMPQ    R12, $0x00000020
+	JL      l_xwgspan_one
+	VMOVUPS (DX), Z18
+	VMINPS  Z18, Z2, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS (DX)(R9*1), Z18
+	VMINPS  Z18, Z4, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS (DX)(R9*2), Z18
+	VMINPS  Z18, Z6, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS (R11), Z18
+	VMINPS  Z18, Z9, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS (DX)(R9*4), Z18
+	VMINPS  Z18, Z11, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS (R11)(R9*2), Z18
+	VMINPS  Z18, Z13, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS (DX)(R10*2), Z18
+	VMINPS  Z18, Z15, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS (R11)(R9*4), Z18
+	VMINPS  Z18, Z17, Z17
+	VMAXPS  Z18, Z16, Z16
+	VMOVUPS 64(DX), Z18
+	VMINPS  Z18, Z2, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS 64(DX)(R9*1), Z18
+	VMINPS  Z18, Z4, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS 64(DX)(R9*2), Z18
+	VMINPS  Z18, Z6, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS 64(R11), Z18
+	VMINPS  Z18, Z9, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS 64(DX)(R9*4), Z18
+	VMINPS  Z18, Z11, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS 64(R11)(R9*2), Z18
+	VMINPS  Z18, Z13, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS 64(DX)(R10*2), Z18
+	VMINPS  Z18, Z15, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS 64(R11)(R9*4), Z18
+	VMINPS  Z18, Z17, Z17
+	VMAXPS  Z18, Z16, Z16
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R12
+	JMP     l_xwgspan_loop
+
+l_xwgspan_one:
+	CMPQ    R12, $0x00000010
+	JL      l_xwgspan_tail
+	VMOVUPS (DX), Z18
+	VMINPS  Z18, Z2, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS (DX)(R9*1), Z18
+	VMINPS  Z18, Z4, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS (DX)(R9*2), Z18
+	VMINPS  Z18, Z6, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS (R11), Z18
+	VMINPS  Z18, Z9, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS (DX)(R9*4), Z18
+	VMINPS  Z18, Z11, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS (R11)(R9*2), Z18
+	VMINPS  Z18, Z13, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS (DX)(R10*2), Z18
+	VMINPS  Z18, Z15, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS (R11)(R9*4), Z18
+	VMINPS  Z18, Z17, Z17
+	VMAXPS  Z18, Z16, Z16
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R12
+	JMP     l_xwgspan_one
+
+l_xwgspan_tail:
+	TESTQ   R12, R12
+	JE      l_xwgspan_done
+	VMOVUPS (AX), Z18
+	VMOVUPS (DX), K1, Z18
+	VMINPS  Z18, Z2, K1, Z2
+	VMAXPS  Z18, Z1, Z1
+	VMOVUPS (AX), Z18
+	VMOVUPS (DX)(R9*1), K1, Z18
+	VMINPS  Z18, Z4, K1, Z4
+	VMAXPS  Z18, Z3, Z3
+	VMOVUPS (AX), Z18
+	VMOVUPS (DX)(R9*2), K1, Z18
+	VMINPS  Z18, Z6, K1, Z6
+	VMAXPS  Z18, Z5, Z5
+	VMOVUPS (AX), Z18
+	VMOVUPS (R11), K1, Z18
+	VMINPS  Z18, Z9, K1, Z9
+	VMAXPS  Z18, Z7, Z7
+	VMOVUPS (AX), Z18
+	VMOVUPS (DX)(R9*4), K1, Z18
+	VMINPS  Z18, Z11, K1, Z11
+	VMAXPS  Z18, Z10, Z10
+	VMOVUPS (AX), Z18
+	VMOVUPS (R11)(R9*2), K1, Z18
+	VMINPS  Z18, Z13, K1, Z13
+	VMAXPS  Z18, Z12, Z12
+	VMOVUPS (AX), Z18
+	VMOVUPS (DX)(R10*2), K1, Z18
+	VMINPS  Z18, Z15, K1, Z15
+	VMAXPS  Z18, Z14, Z14
+	VMOVUPS (AX), Z18
+	VMOVUPS (R11)(R9*4), K1, Z18
+	VMINPS  Z18, Z17, K1, Z17
+	VMAXPS  Z18, Z16, Z16
+
+l_xwgspan_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z1, Z18
+	VSHUFF64X2 $0xee, Z5, Z1, Z1
+	VMAXPS     Z18, Z1, Z1
+	VSHUFF64X2 $0x44, Z14, Z10, Z5
+	VSHUFF64X2 $0xee, Z14, Z10, Z10
+	VMAXPS     Z5, Z10, Z10
+	VSHUFF64X2 $0x44, Z7, Z3, Z5
+	VSHUFF64X2 $0xee, Z7, Z3, Z3
+	VMAXPS     Z5, Z3, Z3
+	VSHUFF64X2 $0x44, Z16, Z12, Z5
+	VSHUFF64X2 $0xee, Z16, Z12, Z7
+	VMAXPS     Z5, Z7, Z7
+	VSHUFF64X2 $0x88, Z10, Z1, Z5
+	VSHUFF64X2 $0xdd, Z10, Z1, Z1
+	VMAXPS     Z5, Z1, Z1
+	VSHUFF64X2 $0x88, Z7, Z3, Z5
+	VSHUFF64X2 $0xdd, Z7, Z3, Z3
+	VMAXPS     Z5, Z3, Z3
+	VUNPCKLPD  Z3, Z1, Z5
+	VUNPCKHPD  Z3, Z1, Z1
+	VMAXPS     Z5, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z6, Z2, Z3
+	VSHUFF64X2 $0xee, Z6, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x44, Z15, Z11, Z3
+	VSHUFF64X2 $0xee, Z15, Z11, Z5
+	VMINPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z9, Z4, Z3
+	VSHUFF64X2 $0xee, Z9, Z4, Z4
+	VMINPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z17, Z13, Z3
+	VSHUFF64X2 $0xee, Z17, Z13, Z6
+	VMINPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x88, Z5, Z2, Z3
+	VSHUFF64X2 $0xdd, Z5, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z4, Z3
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VMINPS     Z3, Z4, Z4
+	VUNPCKLPD  Z4, Z2, Z3
+	VUNPCKHPD  Z4, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMINPS     Z3, Z2, Z2
+	VSUBPS     Z2, Z1, Z2
+
+	// A row whose target is below its max, or whose entries all lie
+	// within confidentMargin of it, has others' max within it: the margin
+	// test passes without the others' max (the same verdict).
+	VCMPPS   $0x11, Z1, Z0, K2
+	VCMPPS   $0x12, 5376(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      l_xwgmok
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, DX
+	LEAQ      (BX)(R10*1), R11
+	MOVQ      R8, R12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+	VMOVUPS   (AX), Z12
+	VMOVUPS   (AX), Z13
+
+l_xwgomax_loop:
+	CMPQ        R12, $0x00000020
+	JL          l_xwgomax_one
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (DX), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z3, K2
+	VMAXPS      (DX)(R9*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z3, K2
+	VMAXPS      (DX)(R9*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z3, K2
+	VMAXPS      (R11), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z3, K2
+	VMAXPS      (DX)(R9*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z3, K2
+	VMAXPS      (R11)(R9*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z3, K2
+	VMAXPS      (DX)(R10*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z3, K2
+	VMAXPS      (R11)(R9*4), Z13, K2, Z13
+	VPCMPD.BCST $0x04, (SI), Z4, K2
+	VMAXPS      64(DX), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z4, K2
+	VMAXPS      64(DX)(R9*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z4, K2
+	VMAXPS      64(DX)(R9*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z4, K2
+	VMAXPS      64(R11), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z4, K2
+	VMAXPS      64(DX)(R9*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z4, K2
+	VMAXPS      64(R11)(R9*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z4, K2
+	VMAXPS      64(DX)(R10*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z4, K2
+	VMAXPS      64(R11)(R9*4), Z13, K2, Z13
+	VPADDD      11776(AX), Z3, Z3
+	VPADDD      11776(AX), Z4, Z4
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	JMP         l_xwgomax_loop
+
+l_xwgomax_one:
+	CMPQ        R12, $0x00000010
+	JL          l_xwgomax_tail
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (DX), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z3, K2
+	VMAXPS      (DX)(R9*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z3, K2
+	VMAXPS      (DX)(R9*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z3, K2
+	VMAXPS      (R11), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z3, K2
+	VMAXPS      (DX)(R9*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z3, K2
+	VMAXPS      (R11)(R9*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z3, K2
+	VMAXPS      (DX)(R10*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z3, K2
+	VMAXPS      (R11)(R9*4), Z13, K2, Z13
+	VPADDD      4992(AX), Z3, Z3
+	VPADDD      4992(AX), Z4, Z4
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         l_xwgomax_one
+
+l_xwgomax_tail:
+	TESTQ       R12, R12
+	JE          l_xwgomax_done
+	VPCMPD.BCST $0x04, (SI), Z3, K1, K2
+	VMAXPS      (DX), Z5, K2, Z5
+	VPCMPD.BCST $0x04, 4(SI), Z3, K1, K2
+	VMAXPS      (DX)(R9*1), Z6, K2, Z6
+	VPCMPD.BCST $0x04, 8(SI), Z3, K1, K2
+	VMAXPS      (DX)(R9*2), Z7, K2, Z7
+	VPCMPD.BCST $0x04, 12(SI), Z3, K1, K2
+	VMAXPS      (R11), Z9, K2, Z9
+	VPCMPD.BCST $0x04, 16(SI), Z3, K1, K2
+	VMAXPS      (DX)(R9*4), Z10, K2, Z10
+	VPCMPD.BCST $0x04, 20(SI), Z3, K1, K2
+	VMAXPS      (R11)(R9*2), Z11, K2, Z11
+	VPCMPD.BCST $0x04, 24(SI), Z3, K1, K2
+	VMAXPS      (DX)(R10*2), Z12, K2, Z12
+	VPCMPD.BCST $0x04, 28(SI), Z3, K1, K2
+	VMAXPS      (R11)(R9*4), Z13, K2, Z13
+
+l_xwgomax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z3
+	VSHUFF64X2 $0xee, Z7, Z5, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z12, Z10, Z3
+	VSHUFF64X2 $0xee, Z12, Z10, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z9, Z6, Z3
+	VSHUFF64X2 $0xee, Z9, Z6, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z13, Z11, Z3
+	VSHUFF64X2 $0xee, Z13, Z11, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z7, Z6, Z3
+	VSHUFF64X2 $0xdd, Z7, Z6, Z5
+	VMAXPS     Z3, Z5, Z5
+	VUNPCKLPD  Z5, Z4, Z3
+	VUNPCKHPD  Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z3
+	VMAXPS     Z3, Z4, Z4
+	VMAXPS     Z0, Z4, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z4, Z4
+	VMOVUPS  3840(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      l_xwbail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      l_xwbail
+
+l_xwgmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      l_xwbail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z3
+	VSUBPS  Z1, Z0, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z4, K2
+	VMAXPS  Z4, Z3, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      10752(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z9
+	VFMADD213PS 11008(AX), Z4, Z9
+	VFMADD213PS 11136(AX), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z9, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z1, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS   $0x16, 3712(AX), Z2, K2
+	KORTESTW K2, K2
+	JNZ      l_xwgguard
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, DX
+	LEAQ      (BX)(R10*1), R11
+	MOVQ      R8, R12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VXORPD    Z6, Z6, Z6
+	VXORPD    Z7, Z7, Z7
+	VXORPD    Z9, Z9, Z9
+	VXORPD    Z10, Z10, Z10
+	VXORPD    Z11, Z11, Z11
+	VXORPD    Z12, Z12, Z12
+	VXORPD    Z13, Z13, Z13
+	VMOVUPS   exp2tab16<>+0(SB), Z14
+	VMOVUPS   10752(AX), Z15
+	VMOVUPS   1024(AX), Z16
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   10880(AX), Z18
+	VMOVUPS   11008(AX), Z19
+	VMOVUPS   11136(AX), Z20
+
+l_xwgfexp_loop:
+	CMPQ        R12, $0x00000020
+	JL          l_xwgfexp_one
+	VMOVUPS     (DX), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+	VMOVUPS     64(DX), Z22
+	VSUBPS.BCST 1064(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (DX)(R9*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*1), Z22
+	VSUBPS.BCST   1072(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (DX)(R9*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*2), Z22
+	VSUBPS.BCST   1080(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+	VMOVUPS       64(R11), Z22
+	VSUBPS.BCST   1088(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (DX)(R9*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*4), Z22
+	VSUBPS.BCST   1096(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R11)(R9*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+	VMOVUPS       64(R11)(R9*2), Z22
+	VSUBPS.BCST   1104(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (DX)(R10*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+	VMOVUPS       64(DX)(R10*2), Z22
+	VSUBPS.BCST   1112(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R11)(R9*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+	VMOVUPS       64(R11)(R9*4), Z22
+	VSUBPS.BCST   1120(SP), Z22, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z22
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, DX
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x00000020, R12
+	JMP           l_xwgfexp_loop
+
+l_xwgfexp_one:
+	CMPQ        R12, $0x00000010
+	JL          l_xwgfexp_tail
+	VMOVUPS     (DX), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (DX)(R9*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (DX)(R9*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (DX)(R9*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R11)(R9*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (DX)(R10*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R11)(R9*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, DX
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R12
+	JMP           l_xwgfexp_one
+
+l_xwgfexp_tail:
+	TESTQ       R12, R12
+	JE          l_xwgfexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (DX), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R9*1), K1, Z2
+	VSUBPS.BCST   1072(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z6, Z6
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R9*2), K1, Z2
+	VSUBPS.BCST   1080(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z7, Z7
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R11), K1, Z2
+	VSUBPS.BCST   1088(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z9, Z9
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R9*4), K1, Z2
+	VSUBPS.BCST   1096(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z10, Z10
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R11)(R9*2), K1, Z2
+	VSUBPS.BCST   1104(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z11, Z11
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R10*2), K1, Z2
+	VSUBPS.BCST   1112(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z12, Z12
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R11)(R9*4), K1, Z2
+	VSUBPS.BCST   1120(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z3
+	VFMADD231PS Z16, Z2, Z3
+	VSUBPS      Z15, Z3, Z15
+	VFMADD231PS Z17, Z15, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z16
+	VFMADD213PS   Z19, Z2, Z16
+	VFMADD213PS   Z20, Z2, Z16
+	VMULPS        Z2, Z16, Z16
+	VPERMPS       Z14, Z3, Z3
+	VFMADD231PS   Z16, Z3, Z3
+	VSCALEFPS.Z   Z15, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z13, Z13
+
+l_xwgfexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z1
+	VSHUFF64X2 $0xee, Z7, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z12, Z10, Z1
+	VSHUFF64X2 $0xee, Z12, Z10, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z6, Z1
+	VSHUFF64X2 $0xee, Z9, Z6, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z13, Z11, Z1
+	VSHUFF64X2 $0xee, Z13, Z11, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z1
+	VSHUFF64X2 $0xdd, Z6, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+	JMP        l_xwgexpdone
+
+l_xwgguard:
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, DX
+	LEAQ      (BX)(R10*1), R11
+	MOVQ      R8, R12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VXORPD    Z6, Z6, Z6
+	VXORPD    Z7, Z7, Z7
+	VXORPD    Z9, Z9, Z9
+	VXORPD    Z10, Z10, Z10
+	VXORPD    Z11, Z11, Z11
+	VXORPD    Z12, Z12, Z12
+	VXORPD    Z13, Z13, Z13
+	VMOVUPS   exp2tab16<>+0(SB), Z14
+	VMOVUPS   10752(AX), Z15
+	VMOVUPS   1024(AX), Z16
+	VMOVUPS   1152(AX), Z17
+	VMOVUPS   10880(AX), Z18
+	VMOVUPS   11008(AX), Z19
+	VMOVUPS   11136(AX), Z20
+
+l_xwggexp_loop:
+	CMPQ        R12, $0x00000020
+	JL          l_xwggexp_one
+	VMOVUPS     (DX), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+	VMOVUPS     64(DX), Z22
+	VSUBPS.BCST 1064(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (DX)(R9*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*1), Z22
+	VSUBPS.BCST   1072(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (DX)(R9*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*2), Z22
+	VSUBPS.BCST   1080(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+	VMOVUPS       64(R11), Z22
+	VSUBPS.BCST   1088(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (DX)(R9*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+	VMOVUPS       64(DX)(R9*4), Z22
+	VSUBPS.BCST   1096(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R11)(R9*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+	VMOVUPS       64(R11)(R9*2), Z22
+	VSUBPS.BCST   1104(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (DX)(R10*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+	VMOVUPS       64(DX)(R10*2), Z22
+	VSUBPS.BCST   1112(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R11)(R9*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+	VMOVUPS       64(R11)(R9*4), Z22
+	VSUBPS.BCST   1120(SP), Z22, Z22
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+	VCMPPS $0x15, Z3, Z22, K3
+	VMAXPS Z22, Z3, Z22
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z23
+	VFMADD231PS Z16, Z21, Z23
+	VSUBPS      Z15, Z23, Z24
+	VMOVUPS     Z15, Z26
+	VFMADD231PS Z16, Z22, Z26
+	VSUBPS      Z15, Z26, Z27
+	VFMADD231PS Z17, Z24, Z21
+	VFMADD231PS Z17, Z27, Z22
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z25
+	VFMADD213PS   Z19, Z21, Z25
+	VFMADD213PS   Z20, Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       Z18, Z28
+	VFMADD213PS   Z19, Z22, Z28
+	VFMADD213PS   Z20, Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z14, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z14, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z2, K2
+	VADDPS        Z22, Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, DX
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x00000020, R12
+	JMP           l_xwggexp_loop
+
+l_xwggexp_one:
+	CMPQ        R12, $0x00000010
+	JL          l_xwggexp_tail
+	VMOVUPS     (DX), Z21
+	VSUBPS.BCST 1064(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z5, Z5
+	VMOVUPS       (DX)(R9*1), Z21
+	VSUBPS.BCST   1072(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (DX)(R9*2), Z21
+	VSUBPS.BCST   1080(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS.BCST   1088(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (DX)(R9*4), Z21
+	VSUBPS.BCST   1096(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
+	VMOVUPS       (R11)(R9*2), Z21
+	VSUBPS.BCST   1104(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z11, Z11
+	VMOVUPS       (DX)(R10*2), Z21
+	VSUBPS.BCST   1112(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z12, Z12
+	VMOVUPS       (R11)(R9*4), Z21
+	VSUBPS.BCST   1120(SP), Z21, Z21
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z21, K2
+	VMAXPS Z21, Z3, Z21
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z22
+	VFMADD231PS Z16, Z21, Z22
+	VSUBPS      Z15, Z22, Z23
+	VFMADD231PS Z17, Z23, Z21
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z24
+	VFMADD213PS   Z19, Z21, Z24
+	VFMADD213PS   Z20, Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z14, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z13, Z13
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, DX
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R12
+	JMP           l_xwggexp_one
+
+l_xwggexp_tail:
+	TESTQ       R12, R12
+	JE          l_xwggexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (DX), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R9*1), K1, Z2
+	VSUBPS.BCST   1072(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 4(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z6, Z6
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R9*2), K1, Z2
+	VSUBPS.BCST   1080(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 8(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z7, Z7
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R11), K1, Z2
+	VSUBPS.BCST   1088(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 12(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z9, Z9
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R9*4), K1, Z2
+	VSUBPS.BCST   1096(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 16(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z10, Z10
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R11)(R9*2), K1, Z2
+	VSUBPS.BCST   1104(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 20(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z11, Z11
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (DX)(R10*2), K1, Z2
+	VSUBPS.BCST   1112(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z21
+	VFMADD231PS Z16, Z2, Z21
+	VSUBPS      Z15, Z21, Z22
+	VFMADD231PS Z17, Z22, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z23
+	VFMADD213PS   Z19, Z2, Z23
+	VFMADD213PS   Z20, Z2, Z23
+	VMULPS        Z2, Z23, Z23
+	VPERMPS       Z14, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS.Z   Z22, Z21, K2, Z2
+	VPCMPD.BCST   $0x04, 24(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y21
+	VCVTPS2PD     Y21, Z21
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z21, Z2, Z2
+	VADDPD        Z2, Z12, Z12
+	VMOVUPS       (AX), Z2
+	VMOVUPS       (R11)(R9*4), K1, Z2
+	VSUBPS.BCST   1120(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z15, Z3
+	VFMADD231PS Z16, Z2, Z3
+	VSUBPS      Z15, Z3, Z15
+	VFMADD231PS Z17, Z15, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z18, Z16
+	VFMADD213PS   Z19, Z2, Z16
+	VFMADD213PS   Z20, Z2, Z16
+	VMULPS        Z2, Z16, Z16
+	VPERMPS       Z14, Z3, Z3
+	VFMADD231PS   Z16, Z3, Z3
+	VSCALEFPS.Z   Z15, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, 28(SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z13, Z13
+
+l_xwggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z7, Z5, Z1
+	VSHUFF64X2 $0xee, Z7, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z12, Z10, Z1
+	VSHUFF64X2 $0xee, Z12, Z10, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z9, Z6, Z1
+	VSHUFF64X2 $0xee, Z9, Z6, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x44, Z13, Z11, Z1
+	VSHUFF64X2 $0xee, Z13, Z11, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z6, Z5, Z1
+	VSHUFF64X2 $0xdd, Z6, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+
+l_xwgexpdone:
+	CMPQ 1056(SP), $0x00
+	JE   l_xwgnopend
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z2
+	VMOVUPD 928(SP), Z3
+	VMOVUPD 992(SP), Z5
+	VADDPD  Z3, Z2, Z6
+	VMOVAPD Z6, Z6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K2
+	VPMOVM2Q K2, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z7, Z9
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z9, Z9
+	VMULPD      Z9, Z9, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z9, Z11, Z11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z6, Z11
+	VMOVAPD     Z11, Z6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z2, Z2, Z7
+	VADDPD      Z3, Z7, Z7
+	VDIVPD      Z7, Z3, Z7
+	VMULPD      Z7, Z7, Z9
+	VMOVUPD     4096(AX), Z10
+	VFMADD213PD 4224(AX), Z9, Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z6, Z5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z6
+	VMULPD    4736(AX), Z2, Z7
+	VCMPPD    $0x12, Z2, Z6, K2
+	VCMPPD    $0x12, Z7, Z3, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z10, K2, Z5
+	VCVTPD2PS Z5, Y8
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z8, K2, -32(CX)
+
+l_xwgnopend:
+	// This group's losses pending.
+	VMOVUPD Z4, 864(SP)
+	VMOVUPD Z1, 928(SP)
+	VMOVUPD Z0, 992(SP)
+	MOVQ    $0x00000001, 1056(SP)
+	LEAQ    (BX)(R9*8), BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, DI
+	JMP     l_xwgroups
+
+l_xwbail:
+	MOVQ $0x00000008, 856(SP)
+	JMP  l_xwflush
+
+l_xwrest:
+	MOVQ DI, 856(SP)
+
+l_xwflush:
+	CMPQ 1056(SP), $0x00
+	JE   l_xwsolo
+
+	// The pending group's losses.
+	VMOVUPD 864(SP), Z0
+	VMOVUPD 928(SP), Z1
+	VMOVUPD 992(SP), Z2
+	VADDPD  Z1, Z0, Z3
+	VMOVAPD Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z3, Z4
+	VPCMPGTQ 1920(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z4, Z5
+	VADDPD      2432(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z4, Z7
+	VFMADD213PD 2816(AX), Z4, Z7
+	VFMADD213PD 2944(AX), Z4, Z7
+	VFMADD213PD 3072(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z1, Z4, Z4
+	VDIVPD      Z4, Z1, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z2, Z3, Z2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z3
+	VMULPD    4736(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z2
+	VCVTPD2PS Z2, Y8
+	MOVL      $0x000000ff, DX
+	KMOVW     DX, K2
+	VMOVUPS   Z8, K2, -32(CX)
+	MOVQ      $0x00000000, 1056(SP)
+
+l_xwsolo:
+	CMPQ  856(SP), $0x00
+	JNE   l_xwone
+	TESTQ DI, DI
+	JE    done
+	JMP   l_xwgroups
+
+l_xwone:
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_xwoignored
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (SI), DX
+	VBROADCASTSS (BX)(DX*4), Z0
+
+	// Max pass: each row's max and min, a vector of each a step.
+	MOVQ    BX, DX
+	MOVQ    R8, R11
+	VMOVUPS (AX), Z1
+	VMOVUPS 5248(AX), Z2
+
+l_xwospan_loop:
+	CMPQ    R11, $0x00000020
+	JL      l_xwospan_one
+	VMOVUPS (DX), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z1, Z1
+	VMOVUPS 64(DX), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z1, Z1
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, R11
+	JMP     l_xwospan_loop
+
+l_xwospan_one:
+	CMPQ    R11, $0x00000010
+	JL      l_xwospan_tail
+	VMOVUPS (DX), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z1, Z1
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, R11
+	JMP     l_xwospan_one
+
+l_xwospan_tail:
+	TESTQ   R11, R11
+	JE      l_xwospan_done
+	VMOVUPS (AX), Z3
+	VMOVUPS (DX), K1, Z3
+	VMINPS  Z3, Z2, K1, Z2
+	VMAXPS  Z3, Z1, Z1
+
+l_xwospan_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z1
+	VMAXPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z6, Z3
+	VSHUFF64X2 $0xdd, Z1, Z6, Z1
+	VMAXPS     Z3, Z1, Z1
+	VUNPCKLPD  Z1, Z4, Z3
+	VUNPCKHPD  Z1, Z4, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMINPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMINPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMINPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMINPS     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMINPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMINPS     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMINPS     Z3, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z3
+	VMINPS     Z3, Z2, Z2
+	VSUBPS     Z2, Z1, Z2
+
+	// A row whose target is below its max, or whose entries all lie
+	// within confidentMargin of it, has others' max within it: the margin
+	// test passes without the others' max (the same verdict).
+	VCMPPS   $0x11, Z1, Z0, K2
+	VCMPPS   $0x12, 5376(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      l_xwomok
+
+	// Max pass: the others' max of each row, a vector of each a step.
+	MOVQ      BX, DX
+	MOVQ      R8, R11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    4992(AX), Z4, Z4
+	VMOVUPS   (AX), Z5
+
+l_xwoomax_loop:
+	CMPQ        R11, $0x00000020
+	JL          l_xwoomax_one
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (DX), Z5, K2, Z5
+	VPCMPD.BCST $0x04, (SI), Z4, K2
+	VMAXPS      64(DX), Z5, K2, Z5
+	VPADDD      11776(AX), Z3, Z3
+	VPADDD      11776(AX), Z4, Z4
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, R11
+	JMP         l_xwoomax_loop
+
+l_xwoomax_one:
+	CMPQ        R11, $0x00000010
+	JL          l_xwoomax_tail
+	VPCMPD.BCST $0x04, (SI), Z3, K2
+	VMAXPS      (DX), Z5, K2, Z5
+	VPADDD      4992(AX), Z3, Z3
+	VPADDD      4992(AX), Z4, Z4
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, R11
+	JMP         l_xwoomax_one
+
+l_xwoomax_tail:
+	TESTQ       R11, R11
+	JE          l_xwoomax_done
+	VPCMPD.BCST $0x04, (SI), Z3, K1, K2
+	VMAXPS      (DX), Z5, K2, Z5
+
+l_xwoomax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z5, Z5, Z3
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VMAXPS     Z3, Z5, Z5
+	VSHUFF64X2 $0x88, Z6, Z4, Z3
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z7, Z3
+	VSHUFF64X2 $0xdd, Z5, Z7, Z5
+	VMAXPS     Z3, Z5, Z5
+	VUNPCKLPD  Z5, Z4, Z3
+	VUNPCKHPD  Z5, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z3
+	VMAXPS     Z3, Z4, Z4
+	VMAXPS     Z0, Z4, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z4, Z4
+	VMOVUPS  3840(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      l_xwospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z3, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      l_xwospecial
+
+l_xwomok:
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   128(AX), Z1, Z3
+	VPCMPEQD 128(AX), Z3, K2
+	KORTESTW K2, K2
+	JNE      l_xwospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS 768(AX), Z3
+	VSUBPS  Z1, Z0, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z4, K2
+	VMAXPS  Z4, Z3, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z6
+	VFMADD231PS 1024(AX), Z4, Z6
+	VSUBPS      10752(AX), Z6, Z7
+	VFMADD231PS 1152(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z9
+	VFMADD213PS 11008(AX), Z4, Z9
+	VFMADD213PS 11136(AX), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z9, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z4, Z5, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z0, Z5, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z5
+	VPERMPS     Z1, Z5, Z5
+	VCVTPS2PD   Y5, Z5
+	VSUBPD      Z5, Z0, Z0
+
+	// The maxima to the stack: each row's read by a broadcast.
+	VMOVUPS Z1, 1064(SP)
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS   $0x16, 3712(AX), Z2, K2
+	KORTESTW K2, K2
+	JNZ      l_xwoguard
+
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, DX
+	MOVQ      R8, R11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   10752(AX), Z7
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   10880(AX), Z11
+	VMOVUPS   11008(AX), Z12
+	VMOVUPS   11136(AX), Z13
+
+l_xwofexp_loop:
+	CMPQ        R11, $0x00000020
+	JL          l_xwofexp_one
+	VMOVUPS     (DX), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+	VMOVUPS     64(DX), Z15
+	VSUBPS.BCST 1064(SP), Z15, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z15
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, DX
+	SUBQ          $0x00000020, R11
+	JMP           l_xwofexp_loop
+
+l_xwofexp_one:
+	CMPQ        R11, $0x00000010
+	JL          l_xwofexp_tail
+	VMOVUPS     (DX), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z14
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, DX
+	SUBQ          $0x00000010, R11
+	JMP           l_xwofexp_one
+
+l_xwofexp_tail:
+	TESTQ       R11, R11
+	JE          l_xwofexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (DX), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z3
+	VFMADD231PS Z9, Z2, Z3
+	VSUBPS      Z7, Z3, Z7
+	VFMADD231PS Z10, Z7, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z9
+	VFMADD213PS   Z12, Z2, Z9
+	VFMADD213PS   Z13, Z2, Z9
+	VMULPS        Z2, Z9, Z9
+	VPERMPS       Z6, Z3, Z3
+	VFMADD231PS   Z9, Z3, Z3
+	VSCALEFPS.Z   Z7, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+
+l_xwofexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z6, Z1
+	VSHUFF64X2 $0xdd, Z5, Z6, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+	JMP        l_xwoexpdone
+
+l_xwoguard:
+	// Exp pass: register budget 28 of 32 (xgroupExpBudget).
+	MOVQ      BX, DX
+	MOVQ      R8, R11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VPADDD    4992(AX), Z2, Z2
+	VXORPD    Z5, Z5, Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   10752(AX), Z7
+	VMOVUPS   1024(AX), Z9
+	VMOVUPS   1152(AX), Z10
+	VMOVUPS   10880(AX), Z11
+	VMOVUPS   11008(AX), Z12
+	VMOVUPS   11136(AX), Z13
+
+l_xwogexp_loop:
+	CMPQ        R11, $0x00000020
+	JL          l_xwogexp_one
+	VMOVUPS     (DX), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+	VMOVUPS     64(DX), Z15
+	VSUBPS.BCST 1064(SP), Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z14, K2
+	VMAXPS Z14, Z3, Z14
+	VCMPPS $0x15, Z3, Z15, K3
+	VMAXPS Z15, Z3, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z9, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z9, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z10, Z17, Z14
+	VFMADD231PS Z10, Z20, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z11, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VPCMPD.BCST   $0x04, (SI), Z2, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        11776(AX), Z1, Z1
+	VPADDD        11776(AX), Z2, Z2
+	ADDQ          $0x00000080, DX
+	SUBQ          $0x00000020, R11
+	JMP           l_xwogexp_loop
+
+l_xwogexp_one:
+	CMPQ        R11, $0x00000010
+	JL          l_xwogexp_tail
+	VMOVUPS     (DX), Z14
+	VSUBPS.BCST 1064(SP), Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z14, K2
+	VMAXPS Z14, Z3, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z9, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z10, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z5, Z5
+	VPADDD        4992(AX), Z1, Z1
+	VPADDD        4992(AX), Z2, Z2
+	ADDQ          $0x00000040, DX
+	SUBQ          $0x00000010, R11
+	JMP           l_xwogexp_one
+
+l_xwogexp_tail:
+	TESTQ       R11, R11
+	JE          l_xwogexp_done
+	VMOVUPS     (AX), Z2
+	VMOVUPS     (DX), K1, Z2
+	VSUBPS.BCST 1064(SP), Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z3, Z2, K2
+	VMAXPS Z2, Z3, Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z3
+	VFMADD231PS Z9, Z2, Z3
+	VSUBPS      Z7, Z3, Z7
+	VFMADD231PS Z10, Z7, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z11, Z9
+	VFMADD213PS   Z12, Z2, Z9
+	VFMADD213PS   Z13, Z2, Z9
+	VMULPS        Z2, Z9, Z9
+	VPERMPS       Z6, Z3, Z3
+	VFMADD231PS   Z9, Z3, Z3
+	VSCALEFPS.Z   Z7, Z3, K2, Z2
+	VPCMPD.BCST   $0x04, (SI), Z1, K2
+	VMOVAPS.Z     Z2, K2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+
+l_xwogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z5, Z5, Z1
+	VSHUFF64X2 $0xee, Z5, Z5, Z5
+	VADDPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z6, Z1
+	VSHUFF64X2 $0xdd, Z5, Z6, Z3
+	VADDPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VMOVAPD    Z2, Z1
+
+l_xwoexpdone:
+	VADDPD  Z1, Z4, Z2
+	VMOVAPD Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z2, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z3, Z3
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z3, Z5
+	VADDPD      2432(AX), Z3, Z3
+	VDIVPD      Z3, Z5, Z5
+	VMULPD      Z5, Z5, Z3
+	VMOVUPD     2560(AX), Z7
+	VFMADD213PD 2688(AX), Z3, Z7
+	VFMADD213PD 2816(AX), Z3, Z7
+	VFMADD213PD 2944(AX), Z3, Z7
+	VFMADD213PD 3072(AX), Z3, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z4, Z4, Z3
+	VADDPD      Z1, Z3, Z3
+	VDIVPD      Z3, Z1, Z3
+	VMULPD      Z3, Z3, Z5
+	VMOVUPD     4096(AX), Z6
+	VFMADD213PD 4224(AX), Z5, Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z0, Z2, Z0
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   4608(AX), Z2
+	VMULPD    4736(AX), Z4, Z3
+	VCMPPD    $0x12, Z4, Z2, K2
+	VCMPPD    $0x12, Z3, Z1, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z0
+	VCVTPD2PS Z0, Y0
+	VMOVSS    X0, (CX)
+
+l_xwonext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ 856(SP)
+	JMP  l_xwsolo
+
+l_xwoignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_xwonext
+
+l_xwospecial:
+	VMOVSS 3456(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_xwonext
 
 l_xskip:
 	CMPQ R8, $0x00000180

@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -30,7 +31,7 @@ import (
 // so that its bits do not depend on its neighbours (rows stand alone).
 // Longer rows take the four-row path, then the one-row path
 // (bench/TUNING.md).
-const xgroupVecs = 4
+const xgroupVecs = 24
 
 // Steps of the loops: vectors of each row an iteration.
 const (
@@ -57,37 +58,121 @@ func init() {
 // xgroupOK says whether CrossEntropy has the eight-row looped path.
 func (r *row) xgroupOK() bool { return r.d.Size == 4 && r.isa.AVX512 }
 
-// xgroupRows emits the path's row loop for rows of up to xgroupVecs
+// xgroupRows emits the path's row loops for rows of up to xgroupVecs
 // vectors (shorter ones have taken the resident path); longer rows go on
-// past it.
+// past them. Rows of over xquadSpanVecs vectors take spans (see xgroup).
 func (x *xentRows) xgroupRows(pre string, loc xresLocals, done string) {
 	r := x.row
 	Comment(fmt.Sprintf("Rows of up to %d vectors: eight at a time, read twice.", xgroupVecs))
 	CMPQ(r.cols, U32(xgroupVecs*r.lanes))
 	JA(LabelRef(pre + "skip"))
-	x.resRowLoop(pre, loc, done, func(pre string, k int, s slots, bail string) {
-		x.xgroup(pre, k, s, loc, bail)
-	})
+	for _, spans := range []bool{false, true} {
+		sp := pre + "n"
+		if spans {
+			sp = pre + "w"
+			Label(sp + "wide")
+		} else if xgroupVecs > xquadSpanVecs {
+			CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
+			JA(LabelRef(pre + "wwide"))
+		}
+		x.resRowLoop(sp, loc, done, func(pre string, k int, s slots, bail string) {
+			x.xgroup(pre, k, s, loc, bail, spans)
+		})
+		if xgroupVecs <= xquadSpanVecs {
+			break
+		}
+	}
 	Label(pre + "skip")
 }
 
 // xgroup emits CrossEntropy for the k rows (eight, or 1: solo) at the
-// slots s, jumping to bail for a row of the caller's (resMax).
-func (x *xentRows) xgroup(pre string, k int, s slots, loc xresLocals, bail string) {
+// slots s, jumping to bail for a row of the caller's (resMax). spans, as
+// the four-row path's: the max pass takes each row's max and min over
+// every entry; the others' max (a second pass) only when a row's target
+// is its max and its span is over confidentMargin; the exp pass without
+// its clamp on whole vectors when every span is within fastSpan (the same
+// bits: the clamp changes no lane of such rows).
+func (x *xentRows) xgroup(pre string, k int, s slots, loc xresLocals, bail string, spans bool) {
 	if k > 1 {
 		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
 	}
 	st := x.resTargets(s, k) // before the loads, as resGroup's rows read twice
-	om := x.xgroupMax(pre, k, s)
-	m, _ := x.resMax(om, func() VecVirtual { return st }, bail)
+	var m, span VecVirtual
+	if spans {
+		m, span = x.xgroupSpans(pre, k, s, st, bail)
+	} else {
+		m, _ = x.resMax(x.xgroupMax(pre, k, s), func() VecVirtual { return st }, bail)
+	}
 	et, dt, lo := x.resTarget(m, st)
 	Comment("The maxima to the stack: each row's read by a broadcast.")
 	mx := loc.scratch
 	VMOVUPS(m, mx)
-	o := x.xgroupExp(pre, k, s, mx, lo, loc)
+	o := x.isa.Vec()
+	if spans {
+		Comment("Every row within fastSpan (max - min): whole vectors skip the",
+			"exp's clamp and zeroing, which change no lane of such rows.")
+		slow := Compare(Float32, CmpNLEUQ, x.p.F32("fastspan32", fastSpan), span)
+		AnyTrue([]Pred{slow})
+		JNZ(LabelRef(pre + "guard"))
+		VMOVAPD(x.xgroupExp(pre+"f", k, s, mx, lo, loc, true), o)
+		JMP(LabelRef(pre + "expdone"))
+	}
+	Label(pre + "guard")
+	VMOVAPD(x.xgroupExp(pre+"g", k, s, mx, lo, loc, false), o)
+	Label(pre + "expdone")
 	x.resFinish(pre, k, et, dt, o, loc, false, func(z VecVirtual) {
 		x.xgroupDS(pre, k, s, o, z, loc)
 	})
+}
+
+// xgroupSpans emits the max pass of spans (see xgroup) and the margin
+// test, and returns the rows' maxima and spans (max - min), row i in
+// 64-bit lane i (both halves), jumping to bail for a row of the caller's.
+func (x *xentRows) xgroupSpans(pre string, k int, s slots, st VecVirtual, bail string) (m, span VecVirtual) {
+	r, isa, p := x.row, x.isa, x.p
+	Comment("Max pass: each row's max and min, a vector of each a step.")
+	ls, n := x.xgroupSlots(x.srcp, k, s)
+	acc, mins := make([]VecVirtual, k), make([]VecVirtual, k)
+	for i := range acc {
+		acc[i], mins[i] = isa.Vec(), isa.Vec()
+		VMOVUPS(r.negInf, acc[i])
+		VMOVUPS(p.F32("posinf", float32(math.Inf(1))), mins[i])
+	}
+	Loop(pre+"span", n, r.lanes, xgroupMaxUnroll, func(u int) {
+		for j := 0; j < u; j++ {
+			for i := range acc {
+				y := isa.Vec()
+				VMOVUPS(ls.at(i, r.vb*j), y)
+				VMINPS(y, mins[i], mins[i])
+				VMAXPS(y, acc[i], acc[i])
+			}
+		}
+		r.advanceSlots(ls, k, u)
+	}, func() {
+		for i := range acc {
+			y := isa.Vec()
+			r.mask.LoadFill(ls.at(i, 0), y, r.negInf)
+			r.mask.MergeMin(y, mins[i])
+			VMAXPS(y, acc[i], acc[i])
+		}
+	})
+	m = groupTree(r.fill(acc), VMAXPS, true)
+	mn := groupTree(r.fill(mins), VMINPS, true)
+	span = isa.Vec()
+	VSUBPS(mn, m, span) // row i's max - min, target included
+	Comment("A row whose target is below its max, or whose entries all lie",
+		"within confidentMargin of it, has others' max within it: the margin",
+		"test passes without the others' max (the same verdict).")
+	below := Compare(Float32, CmpLTOQ, m, st)
+	near := Compare(Float32, cmpLEOQ, p.F32("margin32pos", confidentMargin), span)
+	all := K()
+	KORW(below.K(), near.K(), all)
+	KORTESTW(all, all)
+	JCS(LabelRef(pre + "mok")) // every lane
+	x.resMax(x.xgroupMax(pre+"o", k, s), func() VecVirtual { return st }, bail)
+	Label(pre + "mok")
+	r.groupFinite(m, bail)
+	return m, span
 }
 
 // xgroupTail is slot i's tail of e (with ds) in the scratch block, past
@@ -152,7 +237,7 @@ func (x *xentRows) xgroupMax(pre string, k int, s slots) []VecVirtual {
 // step's is left out by its merge-masked add, and its ds written at the
 // end), with ds stored (the tails to xgroupTail); a row's step added in
 // float32, widened and summed in float64.
-func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, loc xresLocals) VecVirtual {
+func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, loc xresLocals, fast bool) VecVirtual {
 	r, isa, p := x.row, x.isa, x.p
 	Comment(fmt.Sprintf("Exp pass: register budget %d of %d (xgroupExpBudget).", xgroupExpBudget, zmmRegs))
 	ls, n := x.xgroupSlots(x.srcp, k, s)
@@ -168,7 +253,11 @@ func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, 
 	}
 	HoldExpF32For(p, isa, Ln2One)
 	defer p.Release()
-	step := func(u int, load func(i, j int, y VecVirtual), store func(i, j int, y VecVirtual)) {
+	step := func(u int, guard bool, load func(i, j int, y VecVirtual), store func(i, j int, y VecVirtual)) {
+		l := lo
+		if !guard {
+			l = nil
+		}
 		for i := 0; i < k; i++ {
 			ys := make([]VecVirtual, u)
 			for j := range ys {
@@ -176,7 +265,7 @@ func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, 
 				load(i, j, ys[j])
 				VSUBPS_BCST(mx.Offset(8*i), ys[j], ys[j])
 			}
-			ExpSoftmaxF32Core(p, ys, lo)
+			ExpSoftmaxF32Core(p, ys, l)
 			o := K()
 			VPCMPD_BCST(U8(cmpNE), x.xgroupLabel(i), cols[0], o)
 			VMOVAPS_Z(ys[0], o, ys[0])
@@ -196,7 +285,7 @@ func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, 
 		}
 	}
 	Loop(pre+"exp", n, r.lanes, xgroupExpUnroll, func(u int) {
-		step(u, func(i, j int, y VecVirtual) {
+		step(u, !fast, func(i, j int, y VecVirtual) {
 			VMOVUPS(ls.at(i, r.vb*j), y)
 		}, func(i, j int, y VecVirtual) {
 			VMOVUPS(y, ds.at(i, r.vb*j))
@@ -207,7 +296,7 @@ func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, 
 			r.advanceSlots(ds, k, u)
 		}
 	}, func() {
-		step(1, func(i, _ int, y VecVirtual) {
+		step(1, true, func(i, _ int, y VecVirtual) {
 			r.mask.LoadFill(ls.at(i, 0), y, r.negInf)
 		}, func(i, _ int, y VecVirtual) {
 			VMOVUPS(y, xgroupTail(loc, i))
