@@ -77,7 +77,7 @@ func (x *xentRows) xgroupRows(pre string, loc xresLocals, done string) {
 		}
 		x.resRowLoop(sp, loc, done, func(pre string, k int, s slots, bail string) {
 			x.xgroup(pre, k, s, loc, bail, spans)
-		})
+		}, func(s slots) { x.xgroupPending(sp+"f", s, loc) })
 		if xgroupVecs <= xquadSpanVecs {
 			break
 		}
@@ -120,9 +120,33 @@ func (x *xentRows) xgroup(pre string, k int, s slots, loc xresLocals, bail strin
 	Label(pre + "guard")
 	VMOVAPD(x.xgroupExp(pre+"g", k, s, mx, lo, loc, false), o)
 	Label(pre + "expdone")
-	x.resFinish(pre, k, et, dt, o, loc, false, func(z VecVirtual) {
-		x.xgroupDS(pre, k, s, o, z, loc)
-	})
+	at := slots{a: x.dsp.(GPVirtual)}
+	x.resFinish(pre, k, et, dt, o, loc, dsPending, func(z VecVirtual) {
+		x.xgroupDS(pre, 1, at, Mem{Base: x.labp}, o, z, loc)
+	}, func() { x.xgroupPending(pre+"p", s, loc) })
+}
+
+// xgroupPending emits the pending group's losses and, with ds, its ds:
+// the eight rows before the pointers, from the values it left on the
+// stack (a group's ds waits for the next group's passes, as the four-row
+// path's: the scale pass then reads e stored long before).
+func (x *xentRows) xgroupPending(pre string, s slots, loc xresLocals) {
+	x.resFinishPending(loc)
+	if !x.withDS {
+		return
+	}
+	isa, g := x.isa, xresRows
+	et, o, z := isa.Vec(), isa.Vec(), isa.Vec()
+	VMOVUPD(loc.pend, et)
+	VMOVUPD(loc.pend.Offset(64), o)
+	VADDPD(o, et, z) // Z = e_t + O, as lossLanes
+	at := slots{a: GP64(), b: GP64(), rb: s.rb, rb3: s.rb3}
+	MOVQ(s.rb, at.a)
+	SHLQ(U8(3), at.a) // eight rows' bytes
+	NEGQ(at.a)
+	ADDQ(x.dsp, at.a)
+	LEAQ(Mem{Base: at.a, Index: s.rb3, Scale: 1}, at.b)
+	x.xgroupDS(pre, g, at, Mem{Base: x.labp, Disp: -4 * g}, o, z, loc)
 }
 
 // xgroupSpans emits the max pass of spans (see xgroup) and the margin
@@ -299,16 +323,20 @@ func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, 
 		step(1, true, func(i, _ int, y VecVirtual) {
 			r.mask.LoadFill(ls.at(i, 0), y, r.negInf)
 		}, func(i, _ int, y VecVirtual) {
-			VMOVUPS(y, xgroupTail(loc, i))
+			if k > 1 {
+				r.mask.Store(y, ds.at(i, 0)) // read back after the next group's passes
+			} else {
+				VMOVUPS(y, xgroupTail(loc, i))
+			}
 		})
 	})
 	return groupTree(r.fill(sums), VADDPD, false)
 }
 
-// xgroupDS emits ds for the k rows: g/Z in float32, the scale pass over
-// the e in ds (the tails from xgroupTail), then ds[t] = -g * (O/Z) at
-// each target.
-func (x *xentRows) xgroupDS(pre string, k int, s slots, o, z VecVirtual, loc xresLocals) {
+// xgroupDS emits ds for the k rows at the slots at (their labels at lab):
+// g/Z in float32, the scale pass over the e in ds (solo: the tail from
+// xgroupTail), then ds[t] = -g * (O/Z) at each target.
+func (x *xentRows) xgroupDS(pre string, k int, at slots, lab Mem, o, z VecVirtual, loc xresLocals) {
 	r, isa := x.row, x.isa
 	kf, dt := x.dsFactors(o, z)
 	storeLow32(dt, loc.tmp)
@@ -317,7 +345,7 @@ func (x *xentRows) xgroupDS(pre string, k int, s slots, o, z VecVirtual, loc xre
 		kvs[i] = x.resFactor(kf, k, i, loc)
 	}
 	Comment("Scale pass: ds = e * g/Z.")
-	ds, n := x.xgroupSlots(x.dsp, k, s)
+	ds, n := x.xgroupSlots(at.a, k, at)
 	Loop(pre+"scale", n, r.lanes, xgroupScaleUnroll, func(u int) {
 		for j := 0; j < u; j++ {
 			for i, kv := range kvs {
@@ -330,13 +358,14 @@ func (x *xentRows) xgroupDS(pre string, k int, s slots, o, z VecVirtual, loc xre
 	}, func() {
 		for i, kv := range kvs {
 			y := isa.Vec()
-			VMULPS(xgroupTail(loc, i), kv, y)
+			if k > 1 {
+				r.mask.Load(ds.at(i, 0), y)
+				VMULPS(y, kv, y)
+			} else {
+				VMULPS(xgroupTail(loc, 0), kv, y)
+			}
 			r.mask.Store(y, ds.at(i, 0))
 		}
 	})
-	at := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
-	if k > 1 {
-		LEAQ(Mem{Base: at.a, Index: s.rb3, Scale: 1}, at.b) // s.b: the logits'
-	}
-	x.resTargetDS(at, k, loc)
+	x.resTargetDSAt(at, k, loc, lab)
 }

@@ -119,7 +119,7 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 			} else {
 				x.res64Group(v, k, s, mask, loc, bail)
 			}
-		})
+		}, func(slots) { x.resFinishPending(loc) })
 		Label(vp + "skip")
 	}
 }
@@ -129,8 +129,8 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 // for the caller runs its rows solo. group emits k rows (the group, or 1:
 // solo) at the slots s (s.a is srcp itself), jumping to bail for a row of
 // the caller's. float32 groups are pipelined (a group's losses left
-// pending, flushed before rows go solo). It goes on at done.
-func (x *xentRows) resRowLoop(pre string, loc xresLocals, done string, group func(pre string, k int, s slots, bail string)) {
+// pending, flushed by pend before rows go solo). It goes on at done.
+func (x *xentRows) resRowLoop(pre string, loc xresLocals, done string, group func(pre string, k int, s slots, bail string), pend func(s slots)) {
 	r := x.row
 	pipelined := x.d.Size == 4
 	s := slots{a: x.srcp.(GPVirtual), b: GP64(), rb: GP64(), rb3: GP64()}
@@ -176,7 +176,7 @@ func (x *xentRows) resRowLoop(pre string, loc xresLocals, done string, group fun
 		Label(pre + "flush")
 		CMPQ(loc.pending, U8(0))
 		JE(LabelRef(pre + "solo"))
-		x.resFinishPending(loc)
+		pend(s)
 		MOVQ(U32(0), loc.pending)
 	}
 	Label(pre + "solo")
@@ -231,16 +231,30 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	}
 	// With ds, the held rows scale their e before the pending group's
 	// losses, the others after (bench/TUNING.md).
-	x.resFinish(pre, k, et, dt, o, loc, v <= xresHeldVecs, func(z VecVirtual) {
+	when := dsAfter
+	if v <= xresHeldVecs {
+		when = dsBefore
+	}
+	x.resFinish(pre, k, et, dt, o, loc, when, func(z VecVirtual) {
 		x.resDS(v, k, xs, o, z, s, mask, loc)
-	})
+	}, func() { x.resFinishPending(loc) })
 }
+
+// dsWhen is when a group's ds runs (resFinish): before the pending group
+// is finished, after, or with the group itself, once pending (by pend).
+type dsWhen int
+
+const (
+	dsBefore dsWhen = iota
+	dsAfter
+	dsPending
+)
 
 // resFinish emits what follows a group's passes, from e_t, s_t - max and
 // O (float64, row i in lane i): solo (k = 1), the loss and, with ds,
 // ds(z) (z: Z = e_t + O); a group leaves its losses pending and finishes
-// the pending group's, ds(z) before that (dsFirst) or after.
-func (x *xentRows) resFinish(pre string, k int, et, dt, o VecVirtual, loc xresLocals, dsFirst bool, ds func(z VecVirtual)) {
+// the pending group (pend), ds(z) when says (dsPending: pend's).
+func (x *xentRows) resFinish(pre string, k int, et, dt, o VecVirtual, loc xresLocals, when dsWhen, ds func(z VecVirtual), pend func()) {
 	isa := x.isa
 	if k == 1 {
 		z := isa.Vec()
@@ -256,19 +270,19 @@ func (x *xentRows) resFinish(pre string, k int, et, dt, o VecVirtual, loc xresLo
 		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
 		ds(z)
 	}
-	if x.withDS && dsFirst {
+	if x.withDS && when == dsBefore {
 		withZ()
 	}
 	CMPQ(loc.pending, U8(0))
 	JE(LabelRef(pre + "nopend"))
-	x.resFinishPending(loc)
+	pend()
 	Label(pre + "nopend")
 	Comment("This group's losses pending.")
 	VMOVUPD(et, loc.pend)
 	VMOVUPD(o, loc.pend.Offset(64))
 	VMOVUPD(dt, loc.pend.Offset(128))
 	MOVQ(U32(1), loc.pending)
-	if x.withDS && !dsFirst {
+	if x.withDS && when == dsAfter {
 		withZ()
 	}
 }
@@ -503,11 +517,16 @@ func (x *xentRows) resFactor(kf VecVirtual, k, i int, loc xresLocals) VecVirtual
 // resTargetDS stores each row's ds at its target, -g*(O/Z), from the
 // factors' lanes stored at loc.tmp.
 func (x *xentRows) resTargetDS(ds slots, k int, loc xresLocals) {
+	x.resTargetDSAt(ds, k, loc, Mem{Base: x.labp})
+}
+
+// resTargetDSAt is resTargetDS with the rows' labels at lab.
+func (x *xentRows) resTargetDSAt(ds slots, k int, loc xresLocals, lab Mem) {
 	Comment("ds at each target: minus the other entries' share.")
 	for i := 0; i < k; i++ {
 		row, t := GP64(), GP64()
 		LEAQ(ds.at(i, 0), row)
-		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		MOVLQSX(lab.Offset(4*i), t)
 		at := Mem{Base: row, Index: t, Scale: uint8(x.d.Size)}
 		if x.d.Size == 8 {
 			w := GP64()
