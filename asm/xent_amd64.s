@@ -29069,8 +29069,8 @@ d_r3ospecial:
 	JMP    d_r3onext
 
 d_r3skip:
-	// Rows of up to 24 vectors: eight at a time, read twice.
-	CMPQ R8, $0x00000180
+	// Rows of up to 6 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000060
 	JA   d_xskip
 	CMPQ R8, $0x00000040
 	JA   d_xwwide
@@ -42803,8 +42803,8 @@ l_r3ospecial:
 	JMP    l_r3onext
 
 l_r3skip:
-	// Rows of up to 24 vectors: eight at a time, read twice.
-	CMPQ R8, $0x00000180
+	// Rows of up to 6 vectors: eight at a time, read twice.
+	CMPQ R8, $0x00000060
 	JA   l_xskip
 	CMPQ R8, $0x00000040
 	JA   l_xwwide

@@ -33,7 +33,9 @@
 // losses finished after the next group's passes. On AVX-512, rows of up to
 // xresVecs vectors go eight at a time instead, as LogSumExp's resident
 // rows (xres.go): row i's values in lane i after the trees, the losses and
-// ds's factors taken once for the eight, the e held in registers for ds.
+// ds's factors taken once for the eight, the e held in registers for ds;
+// longer rows of up to xgroupVecs vectors go eight at a time too, read
+// twice by loops over their vectors as LogSumExp's group rows (xgroup.go).
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is

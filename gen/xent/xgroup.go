@@ -29,9 +29,10 @@ import (
 // left over, or one of a group that cannot take the group code, runs the
 // same code solo (slot 0 only, standing for every input of the trees),
 // so that its bits do not depend on its neighbours (rows stand alone).
-// Longer rows take the four-row path, then the one-row path
+// Longer rows take the four-row path, then the one-row path: with ds,
+// the four-row path measured faster on rows of 7 to 11 vectors
 // (bench/TUNING.md).
-const xgroupVecs = 24
+const xgroupVecs = 6
 
 // Steps of the loops: vectors of each row an iteration.
 const (

@@ -29,6 +29,9 @@ import (
 // same in every lane), so a row's bits do not depend on its neighbours
 // (rows stand alone).
 //
+// On AVX-512, rows of up to xgroupVecs vectors go eight at a time
+// instead (xres.go, xgroup.go).
+//
 // Longer rows amortize the single-row path's per-row work, and its
 // unsplit vectors (no compare for the target's lane) win there
 // (bench/TUNING.md).

@@ -29,8 +29,8 @@ import (
 // code (an ignored row, a row for the caller), runs the same code solo
 // (slot 0 fed to every input of the trees, whose inputs' lanes are
 // treated alike), so a row's bits do not depend on its neighbours (rows
-// stand alone). Longer rows take the four-row path (xquad.go): unrolled
-// here, a group of them would be long code (bench/TUNING.md).
+// stand alone). Longer rows take the looped eight-row path (xgroup.go):
+// unrolled here, a group of them would be long code (bench/TUNING.md).
 const xresVecs = 3
 
 // xresHeldVecs is the most vectors of a row that the resident path holds
