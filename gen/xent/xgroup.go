@@ -290,23 +290,11 @@ func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, 
 				load(i, j, ys[j])
 				VSUBPS_BCST(mx.Offset(8*i), ys[j], ys[j])
 			}
-			ExpSoftmaxF32Core(p, ys, l)
-			o := K()
-			VPCMPD_BCST(U8(cmpNE), x.xgroupLabel(i), cols[0], o)
-			VMOVAPS_Z(ys[0], o, ys[0])
-			for j, y := range ys {
-				if x.withDS {
-					store(i, j, y)
-				}
+			var st func(j int, y VecVirtual)
+			if x.withDS {
+				st = func(j int, y VecVirtual) { store(i, j, y) }
 			}
-			if u == 2 {
-				o1 := K()
-				VPCMPD_BCST(U8(cmpNE), x.xgroupLabel(i), cols[1], o1)
-				VADDPS(ys[1], ys[0], o1, ys[0])
-			}
-			lw, hw := Widen2(ys[0])
-			VADDPD(hw, lw, lw)
-			VADDPD(lw, sums[i], sums[i])
+			x.expSumRow(ys, l, x.xgroupLabel(i), cols, sums[i], st)
 		}
 	}
 	Loop(pre+"exp", n, r.lanes, xgroupExpUnroll, func(u int) {

@@ -187,8 +187,12 @@ func (x *xentRows) stepColumns(c columns, u int) {
 }
 
 // others sets k to the lanes of the vector of columns c that do not hold
-// the target t (broadcast).
+// the target t (broadcast; or in memory, an int32: an embedded broadcast).
 func others(t Op, c VecVirtual, k Register) {
+	if _, ok := t.(Mem); ok {
+		VPCMPD_BCST(U8(cmpNE), t, c, k)
+		return
+	}
 	VPCMPD(U8(cmpNE), t, c, k)
 }
 
@@ -864,42 +868,11 @@ func (x *xentRows) quadExp(pre string, ms, tgt []Op, sums []VecVirtual, k int, s
 				load(i, j, xs[j])
 				VSUBPS(ms[i], xs[j], xs[j])
 			}
-			for c := 0; c < u; c += xquadExpChunk {
-				ExpSoftmaxF32Core(p, xs[c:min(c+xquadExpChunk, u)], l)
+			var st func(j int, v VecVirtual)
+			if x.withDS {
+				st = func(j int, v VecVirtual) { store(i, j, v) }
 			}
-			// AVX-512: the target's lane left out of the sum: zeroed in
-			// the first vector; the second's is left out by the pair's
-			// add, merge-masked (its ds lane is written at the end
-			// anyway). x + 0 = x: the bits of zeroing both. AVX2 (no
-			// merge-masking) zeroes it in both.
-			if isa.AVX512 {
-				o := K()
-				others(tgt[i], cols[0], o)
-				VMOVAPS_Z(xs[0], o, xs[0])
-			}
-			for j, v := range xs {
-				if !isa.AVX512 {
-					eq := isa.Vec()
-					VPCMPEQD(tgt[i], cols[j], eq)
-					VANDNPS(v, eq, v) // the target's lane: +0
-				}
-				if x.withDS {
-					store(i, j, v)
-				}
-			}
-			v := xs[0]
-			if u == 2 {
-				if isa.AVX512 {
-					o1 := K()
-					others(tgt[i], cols[1], o1)
-					VADDPS(xs[1], v, o1, v)
-				} else {
-					VADDPS(xs[1], v, v)
-				}
-			}
-			lw, hw := Widen2(v)
-			VADDPD(hw, lw, lw)
-			VADDPD(lw, sums[i], sums[i])
+			x.expSumRow(xs, l, tgt[i], cols, sums[i], st)
 		}
 	}
 	Loop(pre+"exp", n, r.lanes, 2, func(u int) {
@@ -921,6 +894,51 @@ func (x *xentRows) quadExp(pre string, ms, tgt []Op, sums []VecVirtual, k int, s
 			VMOVUPS(v, vals(loc.cur).tail(i))
 		})
 	})
+}
+
+// expSumRow replaces a row's u (1 or 2) vectors of a step, xs = s - max,
+// by e = exp(xs) (l: the clamp bound, or nil), the target's lane zeroed
+// (t: its label, broadcast, or an int32 for an embedded broadcast;
+// cols: the lanes' columns), stores them (store, unless nil) and adds
+// them into sum (float64): the pair added in float32 first (one rounding,
+// as the one-row path), then widened.
+func (x *xentRows) expSumRow(xs []VecVirtual, l VecVirtual, t Op, cols columns, sum VecVirtual, store func(j int, v VecVirtual)) {
+	isa, p, u := x.isa, x.p, len(xs)
+	for c := 0; c < u; c += xquadExpChunk {
+		ExpSoftmaxF32Core(p, xs[c:min(c+xquadExpChunk, u)], l)
+	}
+	// AVX-512: the target's lane left out of the sum: zeroed in the first
+	// vector; the second's is left out by the pair's add, merge-masked
+	// (its ds lane is written at the end anyway). x + 0 = x: the bits of
+	// zeroing both. AVX2 (no merge-masking) zeroes it in both.
+	if isa.AVX512 {
+		o := K()
+		others(t, cols[0], o)
+		VMOVAPS_Z(xs[0], o, xs[0])
+	}
+	for j, v := range xs {
+		if !isa.AVX512 {
+			eq := isa.Vec()
+			VPCMPEQD(t, cols[j], eq)
+			VANDNPS(v, eq, v) // the target's lane: +0
+		}
+		if store != nil {
+			store(j, v)
+		}
+	}
+	v := xs[0]
+	if u == 2 {
+		if isa.AVX512 {
+			o1 := K()
+			others(t, cols[1], o1)
+			VADDPS(xs[1], v, o1, v)
+		} else {
+			VADDPS(xs[1], v, v)
+		}
+	}
+	lw, hw := Widen2(v)
+	VADDPD(hw, lw, lw)
+	VADDPD(lw, sum, sum)
 }
 
 // asOps returns vs as operands.
