@@ -278,24 +278,12 @@ func (x *xentRows) xgroupExp(pre string, k int, s slots, mx Mem, lo VecVirtual, 
 	}
 	HoldExpF32For(p, isa, Ln2One)
 	defer p.Release()
-	step := func(u int, guard bool, load func(i, j int, y VecVirtual), store func(i, j int, y VecVirtual)) {
-		l := lo
-		if !guard {
-			l = nil
-		}
-		for i := 0; i < k; i++ {
-			ys := make([]VecVirtual, u)
-			for j := range ys {
-				ys[j] = isa.Vec()
-				load(i, j, ys[j])
-				VSUBPS_BCST(mx.Offset(8*i), ys[j], ys[j])
-			}
-			var st func(j int, y VecVirtual)
-			if x.withDS {
-				st = func(j int, y VecVirtual) { store(i, j, y) }
-			}
-			x.expSumRow(ys, l, x.xgroupLabel(i), cols, sums[i], st)
-		}
+	labels := make([]Op, k)
+	for i := range labels {
+		labels[i] = x.xgroupLabel(i)
+	}
+	step := func(u int, guard bool, load, store func(i, j int, y VecVirtual)) {
+		x.expStep(u, lo, guard, func(i int, y VecVirtual) { VSUBPS_BCST(mx.Offset(8*i), y, y) }, labels, cols, sums, load, store)
 	}
 	Loop(pre+"exp", n, r.lanes, xgroupExpUnroll, func(u int) {
 		step(u, !fast, func(i, j int, y VecVirtual) {

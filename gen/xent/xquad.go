@@ -853,27 +853,8 @@ func (x *xentRows) quadExp(pre string, ms, tgt []Op, sums []VecVirtual, k int, s
 	// step takes u vectors of each slot's row: pairs are added in float32
 	// first (one rounding, as the one-row path), then widened and summed
 	// in float64.
-	step := func(u int, guard bool, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
-		l := lo
-		if !guard {
-			l = nil
-		}
-		// One row's vectors after another: the out-of-order core
-		// overlaps the rows' independent chains, and the registers go
-		// to the exp's temporaries.
-		for i := 0; i < k; i++ {
-			xs := make([]VecVirtual, u)
-			for j := range xs {
-				xs[j] = isa.Vec()
-				load(i, j, xs[j])
-				VSUBPS(ms[i], xs[j], xs[j])
-			}
-			var st func(j int, v VecVirtual)
-			if x.withDS {
-				st = func(j int, v VecVirtual) { store(i, j, v) }
-			}
-			x.expSumRow(xs, l, tgt[i], cols, sums[i], st)
-		}
+	step := func(u int, guard bool, load, store func(i, j int, v VecVirtual)) {
+		x.expStep(u, lo, guard, func(i int, v VecVirtual) { VSUBPS(ms[i], v, v) }, tgt, cols, sums[:k], load, store)
 	}
 	Loop(pre+"exp", n, r.lanes, 2, func(u int) {
 		step(u, !fast, func(i, j int, v VecVirtual) {
@@ -894,6 +875,32 @@ func (x *xentRows) quadExp(pre string, ms, tgt []Op, sums []VecVirtual, k int, s
 			VMOVUPS(v, vals(loc.cur).tail(i))
 		})
 	})
+}
+
+// expStep emits a step of an exp pass over len(sums) rows, one row's
+// vectors after another (the out-of-order core overlaps the rows'
+// independent chains, and the registers go to the exp's temporaries):
+// row i's u vectors loaded (load), less its max (sub), and expSumRow with
+// its label tgt[i] into sums[i], stored with ds (store). guard: the exp's
+// clamp (lo), else none.
+func (x *xentRows) expStep(u int, lo VecVirtual, guard bool, sub func(i int, v VecVirtual), tgt []Op, cols columns, sums []VecVirtual, load, store func(i, j int, v VecVirtual)) {
+	l := lo
+	if !guard {
+		l = nil
+	}
+	for i := range sums {
+		xs := make([]VecVirtual, u)
+		for j := range xs {
+			xs[j] = x.isa.Vec()
+			load(i, j, xs[j])
+			sub(i, xs[j])
+		}
+		var st func(j int, v VecVirtual)
+		if x.withDS {
+			st = func(j int, v VecVirtual) { store(i, j, v) }
+		}
+		x.expSumRow(xs, l, tgt[i], cols, sums[i], st)
+	}
 }
 
 // expSumRow replaces a row's u (1 or 2) vectors of a step, xs = s - max,
