@@ -763,7 +763,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 		if isa.AVX512 {
 			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
 		} else {
-			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), hold: AllocLocal(64)}
+			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), hold: AllocLocal(64), scratch: AllocLocal(xres2Rows*xres2ReloadVecs*32 + 64)}
 		}
 	}
 	if r.xres64OK() {
