@@ -34,6 +34,9 @@
 // xresVecs vectors go eight at a time instead, as LogSumExp's resident
 // rows (xres.go): row i's values in lane i after the trees, the losses and
 // ds's factors taken once for the eight, the e held in registers for ds.
+// On AVX2 the same code takes rows of up to xres2ReloadVecs vectors four at
+// a time (xres2.go: held in registers up to xres2Vecs; xres2r.go: longer
+// ones read twice, through a stack block).
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is

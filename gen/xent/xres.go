@@ -90,7 +90,8 @@ type xresLocals struct {
 	// resGroup), and whether there is one (8 bytes).
 	pend, pending Mem
 	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
-	// aligned (see resScratch).
+	// aligned (see resScratch). AVX2 (rows of more than xres2Vecs): the
+	// rows as the max pass loaded them, then with ds their e.
 	scratch Mem
 	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes).
 	hold Mem

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -23,6 +25,18 @@ const xres2ReloadVecs = 4
 // time: their e added in float32 (one rounding) before the widening, as
 // the four-row path and resExpReload's first two.
 const xres2Pair = 2
+
+// xres2ReloadLive is what stays live through the exp pass of the AVX2
+// rows read twice beside the rows' sums, the pair and the exp's and the
+// widening's temporaries: the rows' max tree, lo and the row's broadcast
+// max.
+const xres2ReloadLive = 3
+
+func init() {
+	if n := xres2ReloadLive + xres2Rows + xres2Pair + widenTemps + yExpTempsF32 + expTempsF32YMM; n > 16 {
+		panic(fmt.Sprintf("xres AVX2: the reload exp pass needs %d YMM registers, more than 16", n))
+	}
+}
 
 // resExpReloadY is resExpReload's AVX2 form: the k rows of v vectors read
 // again from es, where the max pass left them (their target's lanes and
