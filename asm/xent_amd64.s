@@ -3680,7 +3680,7 @@ done:
 
 // func CrossEntropyF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX2(SB), $1384-108
+TEXT ·CrossEntropyF32AVX2(SB), $1960-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -5274,6 +5274,2299 @@ d_r2ospecial:
 	JMP    d_r2onext
 
 d_r2skip:
+	// Rows of 3 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000018
+	JA      d_r3skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000010, R8
+	SHLQ    $0x02, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1312(SP)
+
+d_r3groups:
+	CMPQ  SI, $0x04
+	JL    d_r3rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r3bail
+	LEAQ  (DX)(R10*1), R8
+	LEAQ  1384(SP), R11
+	ADDQ  $0x3f, R11
+	ANDQ  $-64, R11
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12), Y2
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R9*1), Y3
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R9*2), Y4
+	MOVLQSX      12(BX), R12
+	LEAQ         (R8)(R12*4), R12
+	VBROADCASTSS (R12), Y5
+	VBLENDPS     $0xcc, Y3, Y2, Y2
+	VBLENDPS     $0xcc, Y5, Y4, Y4
+	VBLENDPS     $0xf0, Y4, Y2, Y2
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y3
+	VMOVUPS      (DX), Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, (R11)
+	VMOVUPS      32(DX), Y5
+	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 32(R11)
+	VMAXPS       Y5, Y4, Y4
+	VMASKMOVPS   64(DX), Y1, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y1, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 64(R11)
+	VMAXPS       Y5, Y4, Y3
+	VPBROADCASTD 4(BX), Y4
+	VMOVUPS      (DX)(R9*1), Y5
+	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 96(R11)
+	VMOVUPS      32(DX)(R9*1), Y6
+	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 128(R11)
+	VMAXPS       Y6, Y5, Y5
+	VMASKMOVPS   64(DX)(R9*1), Y1, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y1, Y6, Y7, Y6
+	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 160(R11)
+	VMAXPS       Y6, Y5, Y4
+	VPBROADCASTD 8(BX), Y5
+	VMOVUPS      (DX)(R9*2), Y6
+	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 192(R11)
+	VMOVUPS      32(DX)(R9*2), Y7
+	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 224(R11)
+	VMAXPS       Y7, Y6, Y6
+	VMASKMOVPS   64(DX)(R9*2), Y1, Y7
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y1, Y7, Y8, Y7
+	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 256(R11)
+	VMAXPS       Y7, Y6, Y5
+	VPBROADCASTD 12(BX), Y6
+	VMOVUPS      (R8), Y7
+	VPCMPEQD     xres2_cols0<>+0(SB), Y6, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 288(R11)
+	VMOVUPS      32(R8), Y8
+	VPCMPEQD     xres2_cols1<>+0(SB), Y6, Y9
+	VBLENDVPS    Y9, pool<>+0(SB), Y8, Y8
+	VMOVUPS      Y8, 320(R11)
+	VMAXPS       Y8, Y7, Y7
+	VMASKMOVPS   64(R8), Y1, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y1, Y8, Y9, Y8
+	VPCMPEQD     xres2_cols2<>+0(SB), Y6, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y8, Y8
+	VMOVUPS      Y8, 352(R11)
+	VMAXPS       Y8, Y7, Y6
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y7
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPS     Y7, Y3, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y5
+	VPERM2F128 $0x31, Y6, Y4, Y4
+	VMAXPS     Y5, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y5
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPS     Y5, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y4
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y2, Y3, Y4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS pool<>+3840(SB), Y5
+	VCMPPS  $0x16, Y3, Y5, Y3
+	VPTEST  Y3, Y3
+	JNE     d_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y4, Y3
+	VPCMPEQD pool<>+128(SB), Y3, Y3
+	VPTEST   Y3, Y3
+	JNE      d_r3bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y3
+	VSUBPS  Y4, Y2, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y5, Y6, Y5
+	VCVTPS2PD   X5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y2, Y6, Y2
+	VCVTPS2PD   X2, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y4, Y6, Y6
+	VCVTPS2PD   X6, Y6
+	VSUBPD      Y6, Y2, Y2
+	VMOVUPD     Y5, 1320(SP)
+	VMOVUPD     Y2, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y4, Y2, Y2
+	VMOVUPS (R11), Y5
+	VSUBPS  Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     Y5, (R11)
+	VMOVUPS     32(R11), Y6
+	VSUBPS      Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      64(R11), Y6
+	VSUBPS       Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y2
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y2, Y6, Y6
+	VMOVUPS      Y6, 64(R11)
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y2, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      pool<>+384(SB), Y2
+	VPERMPS      Y4, Y2, Y2
+	VMOVUPS      96(R11), Y6
+	VSUBPS       Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     Y6, 96(R11)
+	VMOVUPS     128(R11), Y7
+	VSUBPS      Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y7, Y8
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y7, Y11
+	VFMADD213PS  pool<>+1536(SB), Y7, Y11
+	VFMADD213PS  pool<>+1664(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 128(R11)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VMOVUPS      160(R11), Y7
+	VSUBPS       Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y7, Y2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y7, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y7, Y10
+	VFMADD213PS  pool<>+1536(SB), Y7, Y10
+	VFMADD213PS  pool<>+1664(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VANDPS       Y2, Y7, Y7
+	VMOVUPS      Y7, 160(R11)
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y2, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMOVDQU      pool<>+512(SB), Y2
+	VPERMPS      Y4, Y2, Y2
+	VMOVUPS      192(R11), Y7
+	VSUBPS       Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y7, Y8
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+	VANDPS      Y8, Y7, Y7
+	VMOVUPS     Y7, 192(R11)
+	VMOVUPS     224(R11), Y8
+	VSUBPS      Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y9
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VMOVUPS      Y8, 224(R11)
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VMOVUPS      256(R11), Y8
+	VSUBPS       Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y2, Y8, Y8
+	VMOVUPS      Y8, 256(R11)
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y2, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVDQU      pool<>+640(SB), Y2
+	VPERMPS      Y4, Y2, Y2
+	VMOVUPS      288(R11), Y4
+	VSUBPS       Y2, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y8
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y4, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y4, Y11
+	VFMADD213PS pool<>+1536(SB), Y4, Y11
+	VFMADD213PS pool<>+1664(SB), Y4, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y4
+	VANDPS      Y8, Y4, Y4
+	VMOVUPS     Y4, 288(R11)
+	VMOVUPS     320(R11), Y8
+	VSUBPS      Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y9
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VMOVUPS      Y8, 320(R11)
+	VADDPS       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y8, Y4, Y4
+	VMOVUPS      352(R11), Y8
+	VSUBPS       Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y8, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y8, Y10
+	VFMADD213PS  pool<>+1536(SB), Y8, Y10
+	VFMADD213PS  pool<>+1664(SB), Y8, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y9
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDPS       Y2, Y8, Y8
+	VMOVUPS      Y8, 352(R11)
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X8, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y4, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y7, Y5, Y2
+	VPERM2F128 $0x31, Y7, Y5, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y4, Y6, Y2
+	VPERM2F128 $0x31, Y4, Y6, Y4
+	VADDPD     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VADDPD     Y2, Y3, Y3
+	VMOVUPD    1320(SP), Y2
+	VMOVUPD    1352(SP), Y4
+	CMPQ       1312(SP), $0x00
+	JE         d_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y5
+	VMOVUPD 1184(SP), Y6
+	VMOVUPD 1248(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+2560(SB), Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+4096(SB), Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y8
+	VMULPD     pool<>+4736(SB), Y5, Y9
+	VCMPPD     $0x12, Y5, Y8, Y5
+	VCMPPD     $0x12, Y9, Y6, Y6
+	VANDPD     Y6, Y5, Y5
+	VBLENDVPD  Y5, Y11, Y7, Y7
+	VCVTPD2PSY Y7, X5
+	VMOVUPS    X5, -16(AX)
+
+d_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 1120(SP)
+	VMOVUPD Y3, 1184(SP)
+	VMOVUPD Y4, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	VADDPD  Y3, Y2, Y2
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y4
+	VDIVPD       Y2, Y4, Y4
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y4, Y2, Y5
+	VCVTPD2PSY   Y5, X5
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VXORPD       pool<>+3968(SB), Y3, Y3
+	VCVTPD2PSY   Y3, X2
+	VMOVUPD      X2, 1080(SP)
+	VMOVUPS      X5, 1096(SP)
+	LEAQ         1384(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ         (CX)(R10*1), R8
+	VBROADCASTSS 1096(SP), Y2
+	VMOVUPS      (R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      32(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)
+	VMOVUPS      64(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 64(CX)
+	VBROADCASTSS 1100(SP), Y2
+	VMOVUPS      96(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)(R9*1)
+	VMOVUPS      128(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)(R9*1)
+	VMOVUPS      160(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 64(CX)(R9*1)
+	VBROADCASTSS 1104(SP), Y2
+	VMOVUPS      192(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)(R9*2)
+	VMOVUPS      224(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)(R9*2)
+	VMOVUPS      256(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 64(CX)(R9*2)
+	VBROADCASTSS 1108(SP), Y2
+	VMOVUPS      288(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (R8)
+	VMOVUPS      320(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(R8)
+	VMOVUPS      352(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 64(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVL    1080(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVL    1084(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVL    1088(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVL    1092(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r3groups
+
+d_r3bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  d_r3flush
+
+d_r3rest:
+	MOVQ SI, 1112(SP)
+
+d_r3flush:
+	CMPQ 1312(SP), $0x00
+	JE   d_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y2
+	VMOVUPD 1184(SP), Y3
+	VMOVUPD 1248(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+2560(SB), Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+4096(SB), Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y5
+	VMULPD     pool<>+4736(SB), Y2, Y6
+	VCMPPD     $0x12, Y2, Y5, Y2
+	VCMPPD     $0x12, Y6, Y3, Y3
+	VANDPD     Y3, Y2, Y2
+	VBLENDVPD  Y2, Y8, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+d_r3solo:
+	CMPQ  1112(SP), $0x00
+	JNE   d_r3one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r3groups
+
+d_r3one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r3oignored
+	LEAQ    1384(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R11
+	VBROADCASTSS (DX)(R11*4), Y2
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y3
+	VMOVUPS      (DX), Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, (R8)
+	VMOVUPS      32(DX), Y5
+	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 32(R8)
+	VMAXPS       Y5, Y4, Y4
+	VMASKMOVPS   64(DX), Y1, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y1, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 64(R8)
+	VMAXPS       Y5, Y4, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y5
+	VMAXPS     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VMAXPS     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y5, Y4
+	VUNPCKHPD  Y3, Y5, Y3
+	VMAXPS     Y4, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y4
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y2, Y3, Y4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS pool<>+3840(SB), Y5
+	VCMPPS  $0x16, Y3, Y5, Y3
+	VPTEST  Y3, Y3
+	JNE     d_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y4, Y3
+	VPCMPEQD pool<>+128(SB), Y3, Y3
+	VPTEST   Y3, Y3
+	JNE      d_r3ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y3
+	VSUBPS  Y4, Y2, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y5, Y6, Y5
+	VCVTPS2PD   X5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y2, Y6, Y2
+	VCVTPS2PD   X2, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y4, Y6, Y6
+	VCVTPS2PD   X6, Y6
+	VSUBPD      Y6, Y2, Y2
+	VMOVUPD     Y5, 1320(SP)
+	VMOVUPD     Y2, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y4, Y2, Y2
+	VMOVUPS (R8), Y4
+	VSUBPS  Y2, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     Y4, (R8)
+	VMOVUPS     32(R8), Y5
+	VSUBPS      Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(R8)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      64(R8), Y5
+	VSUBPS       Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y2
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y5, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y5, Y7
+	VFMADD213PS  pool<>+1536(SB), Y5, Y7
+	VFMADD213PS  pool<>+1664(SB), Y5, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y5
+	VANDPS       Y2, Y5, Y5
+	VMOVUPS      Y5, 64(R8)
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X5, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y4, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y4, Y2
+	VPERM2F128 $0x31, Y4, Y4, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y4, Y4, Y2
+	VPERM2F128 $0x31, Y4, Y4, Y4
+	VADDPD     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VADDPD     Y2, Y3, Y3
+	VMOVUPD    1320(SP), Y2
+	VMOVUPD    1352(SP), Y4
+	VADDPD     Y3, Y2, Y5
+	VMOVAPD    Y5, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y8
+	VPADDQ   pool<>+2048(SB), Y8, Y9
+	VPSLLQ   $0x34, Y9, Y9
+	VORPD    Y9, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y9
+	VPSUBQ   Y8, Y9, Y9
+	VORPD    pool<>+2176(SB), Y9, Y9
+	VSUBPD   pool<>+2304(SB), Y9, Y9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y7, Y8
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y8, Y8
+	VMULPD      Y8, Y8, Y7
+	VMOVUPD     pool<>+2560(SB), Y10
+	VFMADD213PD pool<>+2688(SB), Y7, Y10
+	VFMADD213PD pool<>+2816(SB), Y7, Y10
+	VFMADD213PD pool<>+2944(SB), Y7, Y10
+	VFMADD213PD pool<>+3072(SB), Y7, Y10
+	VMULPD      Y8, Y10, Y10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VFMADD231PD pool<>+3328(SB), Y9, Y10
+	VXORPD      Y8, Y8, Y8
+	VFMADD231PD Y8, Y6, Y10
+	VMOVAPD     Y10, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y7
+	VADDPD      Y3, Y7, Y7
+	VDIVPD      Y7, Y3, Y7
+	VMULPD      Y7, Y7, Y8
+	VMOVUPD     pool<>+4096(SB), Y9
+	VFMADD213PD pool<>+4224(SB), Y8, Y9
+	VFMADD213PD pool<>+4352(SB), Y8, Y9
+	VFMADD213PD pool<>+4480(SB), Y8, Y9
+	VMULPD      Y8, Y9, Y9
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y6, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y6
+	VMULPD     pool<>+4736(SB), Y2, Y7
+	VCMPPD     $0x12, Y2, Y6, Y2
+	VCMPPD     $0x12, Y7, Y3, Y6
+	VANDPD     Y6, Y2, Y2
+	VBLENDVPD  Y2, Y9, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVSS     X2, (AX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y2
+	VDIVPD       Y5, Y2, Y2
+	VBROADCASTSS gradScale+104(FP), Y4
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y5
+	VCVTPD2PSY   Y5, X5
+	VMULPD       Y2, Y3, Y2
+	VMULPD       Y4, Y2, Y2
+	VXORPD       pool<>+3968(SB), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VMOVUPD      X2, 1080(SP)
+	LEAQ         1384(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X5, Y2
+	VMOVUPS      (R8), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      32(R8), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)
+	VMOVUPS      64(R8), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 64(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVL    1080(SP), R12
+	MOVL    R12, (R8)(R11*4)
+
+d_r3onext:
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  d_r3solo
+
+d_r3oignored:
+	MOVL   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r3ozero_loop:
+	CMPQ    R8, $0x00000020
+	JL      d_r3ozero_one
+	VMOVUPS Y2, (R11)
+	VMOVUPS Y2, 32(R11)
+	VMOVUPS Y2, 64(R11)
+	VMOVUPS Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R8
+	JMP     d_r3ozero_loop
+
+d_r3ozero_one:
+	CMPQ    R8, $0x00000008
+	JL      d_r3ozero_tail
+	VMOVUPS Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R8
+	JMP     d_r3ozero_one
+
+d_r3ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r3ozero_done
+	VMASKMOVPS Y2, Y0, (R11)
+
+d_r3ozero_done:
+	JMP d_r3onext
+
+d_r3ospecial:
+	VMOVSS pool<>+3456(SB), X2
+	VMOVSS X2, (AX)
+	JMP    d_r3onext
+
+d_r3skip:
+	// Rows of 4 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000020
+	JA      d_r4skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000018, R8
+	SHLQ    $0x02, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 1312(SP)
+
+d_r4groups:
+	CMPQ  SI, $0x04
+	JL    d_r4rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r4bail
+	LEAQ  (DX)(R10*1), R8
+	LEAQ  1384(SP), R11
+	ADDQ  $0x3f, R11
+	ANDQ  $-64, R11
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12), Y2
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R9*1), Y3
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R9*2), Y4
+	MOVLQSX      12(BX), R12
+	LEAQ         (R8)(R12*4), R12
+	VBROADCASTSS (R12), Y5
+	VBLENDPS     $0xcc, Y3, Y2, Y2
+	VBLENDPS     $0xcc, Y5, Y4, Y4
+	VBLENDPS     $0xf0, Y4, Y2, Y2
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y3
+	VMOVUPS      (DX), Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, (R11)
+	VMOVUPS      32(DX), Y5
+	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 32(R11)
+	VMAXPS       Y5, Y4, Y4
+	VMOVUPS      64(DX), Y5
+	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 64(R11)
+	VMAXPS       Y5, Y4, Y4
+	VMASKMOVPS   96(DX), Y1, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y1, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols3<>+0(SB), Y3, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 96(R11)
+	VMAXPS       Y5, Y4, Y3
+	VPBROADCASTD 4(BX), Y4
+	VMOVUPS      (DX)(R9*1), Y5
+	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 128(R11)
+	VMOVUPS      32(DX)(R9*1), Y6
+	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 160(R11)
+	VMAXPS       Y6, Y5, Y5
+	VMOVUPS      64(DX)(R9*1), Y6
+	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 192(R11)
+	VMAXPS       Y6, Y5, Y5
+	VMASKMOVPS   96(DX)(R9*1), Y1, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y1, Y6, Y7, Y6
+	VPCMPEQD     xres2_cols3<>+0(SB), Y4, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 224(R11)
+	VMAXPS       Y6, Y5, Y4
+	VPBROADCASTD 8(BX), Y5
+	VMOVUPS      (DX)(R9*2), Y6
+	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 256(R11)
+	VMOVUPS      32(DX)(R9*2), Y7
+	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 288(R11)
+	VMAXPS       Y7, Y6, Y6
+	VMOVUPS      64(DX)(R9*2), Y7
+	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 320(R11)
+	VMAXPS       Y7, Y6, Y6
+	VMASKMOVPS   96(DX)(R9*2), Y1, Y7
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y1, Y7, Y8, Y7
+	VPCMPEQD     xres2_cols3<>+0(SB), Y5, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 352(R11)
+	VMAXPS       Y7, Y6, Y5
+	VPBROADCASTD 12(BX), Y6
+	VMOVUPS      (R8), Y7
+	VPCMPEQD     xres2_cols0<>+0(SB), Y6, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 384(R11)
+	VMOVUPS      32(R8), Y8
+	VPCMPEQD     xres2_cols1<>+0(SB), Y6, Y9
+	VBLENDVPS    Y9, pool<>+0(SB), Y8, Y8
+	VMOVUPS      Y8, 416(R11)
+	VMAXPS       Y8, Y7, Y7
+	VMOVUPS      64(R8), Y8
+	VPCMPEQD     xres2_cols2<>+0(SB), Y6, Y9
+	VBLENDVPS    Y9, pool<>+0(SB), Y8, Y8
+	VMOVUPS      Y8, 448(R11)
+	VMAXPS       Y8, Y7, Y7
+	VMASKMOVPS   96(R8), Y1, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y1, Y8, Y9, Y8
+	VPCMPEQD     xres2_cols3<>+0(SB), Y6, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y8, Y8
+	VMOVUPS      Y8, 480(R11)
+	VMAXPS       Y8, Y7, Y6
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y7
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPS     Y7, Y3, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y5
+	VPERM2F128 $0x31, Y6, Y4, Y4
+	VMAXPS     Y5, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y5
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPS     Y5, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y4
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y2, Y3, Y4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS pool<>+3840(SB), Y5
+	VCMPPS  $0x16, Y3, Y5, Y3
+	VPTEST  Y3, Y3
+	JNE     d_r4bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y4, Y3
+	VPCMPEQD pool<>+128(SB), Y3, Y3
+	VPTEST   Y3, Y3
+	JNE      d_r4bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y3
+	VSUBPS  Y4, Y2, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y5, Y6, Y5
+	VCVTPS2PD   X5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y2, Y6, Y2
+	VCVTPS2PD   X2, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y4, Y6, Y6
+	VCVTPS2PD   X6, Y6
+	VSUBPD      Y6, Y2, Y2
+	VMOVUPD     Y5, 1320(SP)
+	VMOVUPD     Y2, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y4, Y2, Y2
+	VMOVUPS (R11), Y5
+	VSUBPS  Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     Y5, (R11)
+	VMOVUPS     32(R11), Y6
+	VSUBPS      Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, 32(R11)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      64(R11), Y6
+	VSUBPS       Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     Y6, 64(R11)
+	VMOVUPS     96(R11), Y7
+	VSUBPS      Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y7, Y2
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y7, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y7, Y10
+	VFMADD213PS  pool<>+1536(SB), Y7, Y10
+	VFMADD213PS  pool<>+1664(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VANDPS       Y2, Y7, Y7
+	VMOVUPS      Y7, 96(R11)
+	VADDPS       Y7, Y6, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y2, Y5, Y5
+	VMOVDQU      pool<>+384(SB), Y2
+	VPERMPS      Y4, Y2, Y2
+	VMOVUPS      128(R11), Y6
+	VSUBPS       Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     Y6, 128(R11)
+	VMOVUPS     160(R11), Y7
+	VSUBPS      Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y7, Y8
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y7, Y11
+	VFMADD213PS  pool<>+1536(SB), Y7, Y11
+	VFMADD213PS  pool<>+1664(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 160(R11)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VMOVUPS      192(R11), Y7
+	VSUBPS       Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y7, Y8
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+	VANDPS      Y8, Y7, Y7
+	VMOVUPS     Y7, 192(R11)
+	VMOVUPS     224(R11), Y8
+	VSUBPS      Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y2
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y2, Y8, Y8
+	VMOVUPS      Y8, 224(R11)
+	VADDPS       Y8, Y7, Y2
+	VEXTRACTF128 $0x01, Y2, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y2, Y6, Y6
+	VMOVDQU      pool<>+512(SB), Y2
+	VPERMPS      Y4, Y2, Y2
+	VMOVUPS      256(R11), Y7
+	VSUBPS       Y2, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y7, Y8
+	VMAXPS      Y7, Y3, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+	VANDPS      Y8, Y7, Y7
+	VMOVUPS     Y7, 256(R11)
+	VMOVUPS     288(R11), Y8
+	VSUBPS      Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y9
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VMOVUPS      Y8, 288(R11)
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VMOVUPS      320(R11), Y8
+	VSUBPS       Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y9
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y8, 320(R11)
+	VMOVUPS     352(R11), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y9, Y2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDPS       Y2, Y9, Y9
+	VMOVUPS      Y9, 352(R11)
+	VADDPS       Y9, Y8, Y2
+	VEXTRACTF128 $0x01, Y2, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y8, Y2, Y2
+	VADDPD       Y2, Y7, Y7
+	VMOVDQU      pool<>+640(SB), Y2
+	VPERMPS      Y4, Y2, Y2
+	VMOVUPS      384(R11), Y4
+	VSUBPS       Y2, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y8
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y4, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y4, Y11
+	VFMADD213PS pool<>+1536(SB), Y4, Y11
+	VFMADD213PS pool<>+1664(SB), Y4, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y4
+	VANDPS      Y8, Y4, Y4
+	VMOVUPS     Y4, 384(R11)
+	VMOVUPS     416(R11), Y8
+	VSUBPS      Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y9
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y8, Y12
+	VFMADD213PS  pool<>+1536(SB), Y8, Y12
+	VFMADD213PS  pool<>+1664(SB), Y8, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y8
+	VANDPS       Y9, Y8, Y8
+	VMOVUPS      Y8, 416(R11)
+	VADDPS       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y8, Y4, Y4
+	VMOVUPS      448(R11), Y8
+	VSUBPS       Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y9
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y8, 448(R11)
+	VMOVUPS     480(R11), Y9
+	VSUBPS      Y2, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y9, Y2
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y9, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y9, Y11
+	VFMADD213PS  pool<>+1536(SB), Y9, Y11
+	VFMADD213PS  pool<>+1664(SB), Y9, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y10
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y10, Y10
+	VMULPS       Y10, Y11, Y9
+	VANDPS       Y2, Y9, Y9
+	VMOVUPS      Y9, 480(R11)
+	VADDPS       Y9, Y8, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y7, Y5, Y2
+	VPERM2F128 $0x31, Y7, Y5, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y4, Y6, Y2
+	VPERM2F128 $0x31, Y4, Y6, Y4
+	VADDPD     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VADDPD     Y2, Y3, Y3
+	VMOVUPD    1320(SP), Y2
+	VMOVUPD    1352(SP), Y4
+	CMPQ       1312(SP), $0x00
+	JE         d_r4gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y5
+	VMOVUPD 1184(SP), Y6
+	VMOVUPD 1248(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+2560(SB), Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+4096(SB), Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y8
+	VMULPD     pool<>+4736(SB), Y5, Y9
+	VCMPPD     $0x12, Y5, Y8, Y5
+	VCMPPD     $0x12, Y9, Y6, Y6
+	VANDPD     Y6, Y5, Y5
+	VBLENDVPD  Y5, Y11, Y7, Y7
+	VCVTPD2PSY Y7, X5
+	VMOVUPS    X5, -16(AX)
+
+d_r4gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 1120(SP)
+	VMOVUPD Y3, 1184(SP)
+	VMOVUPD Y4, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	VADDPD  Y3, Y2, Y2
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y4
+	VDIVPD       Y2, Y4, Y4
+	VBROADCASTSS gradScale+104(FP), Y2
+	VCVTPS2PD    X2, Y2
+	VMULPD       Y4, Y2, Y5
+	VCVTPD2PSY   Y5, X5
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VXORPD       pool<>+3968(SB), Y3, Y3
+	VCVTPD2PSY   Y3, X2
+	VMOVUPD      X2, 1080(SP)
+	VMOVUPS      X5, 1096(SP)
+	LEAQ         1384(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ         (CX)(R10*1), R8
+	VBROADCASTSS 1096(SP), Y2
+	VMOVUPS      (R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      32(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)
+	VMOVUPS      64(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 64(CX)
+	VMOVUPS      96(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 96(CX)
+	VBROADCASTSS 1100(SP), Y2
+	VMOVUPS      128(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)(R9*1)
+	VMOVUPS      160(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)(R9*1)
+	VMOVUPS      192(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 64(CX)(R9*1)
+	VMOVUPS      224(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 96(CX)(R9*1)
+	VBROADCASTSS 1104(SP), Y2
+	VMOVUPS      256(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)(R9*2)
+	VMOVUPS      288(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)(R9*2)
+	VMOVUPS      320(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 64(CX)(R9*2)
+	VMOVUPS      352(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 96(CX)(R9*2)
+	VBROADCASTSS 1108(SP), Y2
+	VMOVUPS      384(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (R8)
+	VMOVUPS      416(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(R8)
+	VMOVUPS      448(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 64(R8)
+	VMOVUPS      480(R11), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 96(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVL    1080(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVL    1084(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVL    1088(SP), R13
+	MOVL    R13, (R11)(R12*4)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVL    1092(SP), R12
+	MOVL    R12, (R8)(R11*4)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r4groups
+
+d_r4bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  d_r4flush
+
+d_r4rest:
+	MOVQ SI, 1112(SP)
+
+d_r4flush:
+	CMPQ 1312(SP), $0x00
+	JE   d_r4solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y2
+	VMOVUPD 1184(SP), Y3
+	VMOVUPD 1248(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+2560(SB), Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+4096(SB), Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y5
+	VMULPD     pool<>+4736(SB), Y2, Y6
+	VCMPPD     $0x12, Y2, Y5, Y2
+	VCMPPD     $0x12, Y6, Y3, Y3
+	VANDPD     Y3, Y2, Y2
+	VBLENDVPD  Y2, Y8, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVUPS    X2, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+d_r4solo:
+	CMPQ  1112(SP), $0x00
+	JNE   d_r4one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r4groups
+
+d_r4one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r4oignored
+	LEAQ    1384(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R11
+	VBROADCASTSS (DX)(R11*4), Y2
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y3
+	VMOVUPS      (DX), Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, (R8)
+	VMOVUPS      32(DX), Y5
+	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 32(R8)
+	VMAXPS       Y5, Y4, Y4
+	VMOVUPS      64(DX), Y5
+	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 64(R8)
+	VMAXPS       Y5, Y4, Y4
+	VMASKMOVPS   96(DX), Y1, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y1, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols3<>+0(SB), Y3, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 96(R8)
+	VMAXPS       Y5, Y4, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y5
+	VMAXPS     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VMAXPS     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y5, Y4
+	VUNPCKHPD  Y3, Y5, Y3
+	VMAXPS     Y4, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y4
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y2, Y3, Y4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS pool<>+3840(SB), Y5
+	VCMPPS  $0x16, Y3, Y5, Y3
+	VPTEST  Y3, Y3
+	JNE     d_r4ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y4, Y3
+	VPCMPEQD pool<>+128(SB), Y3, Y3
+	VPTEST   Y3, Y3
+	JNE      d_r4ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y3
+	VSUBPS  Y4, Y2, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y5, Y6, Y5
+	VCVTPS2PD   X5, Y5
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y2, Y6, Y2
+	VCVTPS2PD   X2, Y2
+	VMOVDQU     xent_even32<>+0(SB), Y6
+	VPERMPS     Y4, Y6, Y6
+	VCVTPS2PD   X6, Y6
+	VSUBPD      Y6, Y2, Y2
+	VMOVUPD     Y5, 1320(SP)
+	VMOVUPD     Y2, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y2
+	VPERMPS Y4, Y2, Y2
+	VMOVUPS (R8), Y4
+	VSUBPS  Y2, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     Y4, (R8)
+	VMOVUPS     32(R8), Y5
+	VSUBPS      Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(R8)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      64(R8), Y5
+	VSUBPS       Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     Y5, 64(R8)
+	VMOVUPS     96(R8), Y6
+	VSUBPS      Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y2
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+896(SB), Y3
+	VFMADD231PS pool<>+1024(SB), Y6, Y3
+	VSUBPS      pool<>+896(SB), Y3, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y6, Y8
+	VFMADD213PS  pool<>+1536(SB), Y6, Y8
+	VFMADD213PS  pool<>+1664(SB), Y6, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y7
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDPS       Y2, Y6, Y6
+	VMOVUPS      Y6, 96(R8)
+	VADDPS       Y6, Y5, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y4, Y2
+	VPERM2F128 $0x31, Y4, Y4, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y4, Y4, Y2
+	VPERM2F128 $0x31, Y4, Y4, Y4
+	VADDPD     Y2, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y2
+	VUNPCKHPD  Y4, Y3, Y3
+	VADDPD     Y2, Y3, Y3
+	VMOVUPD    1320(SP), Y2
+	VMOVUPD    1352(SP), Y4
+	VADDPD     Y3, Y2, Y5
+	VMOVAPD    Y5, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y8
+	VPADDQ   pool<>+2048(SB), Y8, Y9
+	VPSLLQ   $0x34, Y9, Y9
+	VORPD    Y9, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y9
+	VPSUBQ   Y8, Y9, Y9
+	VORPD    pool<>+2176(SB), Y9, Y9
+	VSUBPD   pool<>+2304(SB), Y9, Y9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y7, Y8
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y8, Y8
+	VMULPD      Y8, Y8, Y7
+	VMOVUPD     pool<>+2560(SB), Y10
+	VFMADD213PD pool<>+2688(SB), Y7, Y10
+	VFMADD213PD pool<>+2816(SB), Y7, Y10
+	VFMADD213PD pool<>+2944(SB), Y7, Y10
+	VFMADD213PD pool<>+3072(SB), Y7, Y10
+	VMULPD      Y8, Y10, Y10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VFMADD231PD pool<>+3328(SB), Y9, Y10
+	VXORPD      Y8, Y8, Y8
+	VFMADD231PD Y8, Y6, Y10
+	VMOVAPD     Y10, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y7
+	VADDPD      Y3, Y7, Y7
+	VDIVPD      Y7, Y3, Y7
+	VMULPD      Y7, Y7, Y8
+	VMOVUPD     pool<>+4096(SB), Y9
+	VFMADD213PD pool<>+4224(SB), Y8, Y9
+	VFMADD213PD pool<>+4352(SB), Y8, Y9
+	VFMADD213PD pool<>+4480(SB), Y8, Y9
+	VMULPD      Y8, Y9, Y9
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y6, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y6
+	VMULPD     pool<>+4736(SB), Y2, Y7
+	VCMPPD     $0x12, Y2, Y6, Y2
+	VCMPPD     $0x12, Y7, Y3, Y6
+	VANDPD     Y6, Y2, Y2
+	VBLENDVPD  Y2, Y9, Y4, Y4
+	VCVTPD2PSY Y4, X2
+	VMOVSS     X2, (AX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y2
+	VDIVPD       Y5, Y2, Y2
+	VBROADCASTSS gradScale+104(FP), Y4
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y5
+	VCVTPD2PSY   Y5, X5
+	VMULPD       Y2, Y3, Y2
+	VMULPD       Y4, Y2, Y2
+	VXORPD       pool<>+3968(SB), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VMOVUPD      X2, 1080(SP)
+	LEAQ         1384(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VBROADCASTSS X5, Y2
+	VMOVUPS      (R8), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      32(R8), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 32(CX)
+	VMOVUPS      64(R8), Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, 64(CX)
+	VMOVUPS      96(R8), Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y1, 96(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVL    1080(SP), R12
+	MOVL    R12, (R8)(R11*4)
+
+d_r4onext:
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  d_r4solo
+
+d_r4oignored:
+	MOVL   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r4ozero_loop:
+	CMPQ    R8, $0x00000020
+	JL      d_r4ozero_one
+	VMOVUPS Y2, (R11)
+	VMOVUPS Y2, 32(R11)
+	VMOVUPS Y2, 64(R11)
+	VMOVUPS Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R8
+	JMP     d_r4ozero_loop
+
+d_r4ozero_one:
+	CMPQ    R8, $0x00000008
+	JL      d_r4ozero_tail
+	VMOVUPS Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R8
+	JMP     d_r4ozero_one
+
+d_r4ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r4ozero_done
+	VMASKMOVPS Y2, Y0, (R11)
+
+d_r4ozero_done:
+	JMP d_r4onext
+
+d_r4ospecial:
+	VMOVSS pool<>+3456(SB), X2
+	VMOVSS X2, (AX)
+	JMP    d_r4onext
+
+d_r4skip:
 	CMPQ DI, $0x00000180
 	JA   d_row
 
@@ -11703,6 +13996,1961 @@ l_r2ospecial:
 	JMP    l_r2onext
 
 l_r2skip:
+	// Rows of 3 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000018
+	JA      l_r3skip
+	MOVQ    DI, CX
+	SUBQ    $0x00000010, CX
+	SHLQ    $0x02, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x02, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 1312(SP)
+
+l_r3groups:
+	CMPQ  SI, $0x04
+	JL    l_r3rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r3bail
+	LEAQ  (DX)(R9*1), CX
+	LEAQ  1384(SP), R10
+	ADDQ  $0x3f, R10
+	ANDQ  $-64, R10
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Y1
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R8*1), Y2
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R8*2), Y3
+	MOVLQSX      12(BX), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (R11), Y4
+	VBLENDPS     $0xcc, Y2, Y1, Y1
+	VBLENDPS     $0xcc, Y4, Y3, Y3
+	VBLENDPS     $0xf0, Y3, Y1, Y1
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y2
+	VMOVUPS      (DX), Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
+	VMOVUPS      Y3, (R10)
+	VMOVUPS      32(DX), Y4
+	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 32(R10)
+	VMAXPS       Y4, Y3, Y3
+	VMASKMOVPS   64(DX), Y0, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y0, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols2<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 64(R10)
+	VMAXPS       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPS      (DX)(R8*1), Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 96(R10)
+	VMOVUPS      32(DX)(R8*1), Y5
+	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 128(R10)
+	VMAXPS       Y5, Y4, Y4
+	VMASKMOVPS   64(DX)(R8*1), Y0, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y0, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 160(R10)
+	VMAXPS       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPS      (DX)(R8*2), Y5
+	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 192(R10)
+	VMOVUPS      32(DX)(R8*2), Y6
+	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 224(R10)
+	VMAXPS       Y6, Y5, Y5
+	VMASKMOVPS   64(DX)(R8*2), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y0, Y6, Y7, Y6
+	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 256(R10)
+	VMAXPS       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPS      (CX), Y6
+	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 288(R10)
+	VMOVUPS      32(CX), Y7
+	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 320(R10)
+	VMAXPS       Y7, Y6, Y6
+	VMASKMOVPS   64(CX), Y0, Y7
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y7, Y8, Y7
+	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 352(R10)
+	VMAXPS       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPS     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPS     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y1, Y2, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y2, Y2
+	VMOVUPS pool<>+3840(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNE     l_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_r3bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y3, Y1, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y4, Y5, Y4
+	VCVTPS2PD   X4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y1, Y5, Y1
+	VCVTPS2PD   X1, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y3, Y5, Y5
+	VCVTPS2PD   X5, Y5
+	VSUBPD      Y5, Y1, Y1
+	VMOVUPD     Y4, 1320(SP)
+	VMOVUPD     Y1, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS (R10), Y4
+	VSUBPS  Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     32(R10), Y5
+	VSUBPS      Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      64(R10), Y5
+	VSUBPS       Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y1
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y5, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y5, Y8
+	VFMADD213PS  pool<>+1536(SB), Y5, Y8
+	VFMADD213PS  pool<>+1664(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDPS       Y1, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y1, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVDQU      pool<>+384(SB), Y1
+	VPERMPS      Y3, Y1, Y1
+	VMOVUPS      96(R10), Y5
+	VSUBPS       Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     128(R10), Y6
+	VSUBPS      Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      160(R10), Y6
+	VSUBPS       Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y1
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y1, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVDQU      pool<>+512(SB), Y1
+	VPERMPS      Y3, Y1, Y1
+	VMOVUPS      192(R10), Y6
+	VSUBPS       Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     224(R10), Y7
+	VSUBPS      Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y8
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y7, Y11
+	VFMADD213PS  pool<>+1536(SB), Y7, Y11
+	VFMADD213PS  pool<>+1664(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VMOVUPS      256(R10), Y7
+	VSUBPS       Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y1
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y7, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y7, Y10
+	VFMADD213PS  pool<>+1536(SB), Y7, Y10
+	VFMADD213PS  pool<>+1664(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VANDPS       Y1, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y1, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMOVDQU      pool<>+640(SB), Y1
+	VPERMPS      Y3, Y1, Y1
+	VMOVUPS      288(R10), Y3
+	VSUBPS       Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y7
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y3, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y3, Y10
+	VFMADD213PS pool<>+1536(SB), Y3, Y10
+	VFMADD213PS pool<>+1664(SB), Y3, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y3
+	VANDPS      Y7, Y3, Y3
+	VMOVUPS     320(R10), Y7
+	VSUBPS      Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y8
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y7, Y11
+	VFMADD213PS  pool<>+1536(SB), Y7, Y11
+	VFMADD213PS  pool<>+1664(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y7, Y3, Y3
+	VMOVUPS      352(R10), Y7
+	VSUBPS       Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y1
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y7, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y7, Y9
+	VFMADD213PS  pool<>+1536(SB), Y7, Y9
+	VFMADD213PS  pool<>+1664(SB), Y7, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y8
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y8, Y8
+	VMULPS       Y8, Y9, Y7
+	VANDPS       Y1, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X7, Y2
+	VADDPD       Y1, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y6, Y4, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VADDPD     Y1, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    1320(SP), Y1
+	VMOVUPD    1352(SP), Y3
+	CMPQ       1312(SP), $0x00
+	JE         l_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y4
+	VMOVUPD 1184(SP), Y5
+	VMOVUPD 1248(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+2560(SB), Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+4096(SB), Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y7
+	VMULPD     pool<>+4736(SB), Y4, Y8
+	VCMPPD     $0x12, Y4, Y7, Y4
+	VCMPPD     $0x12, Y8, Y5, Y5
+	VANDPD     Y5, Y4, Y4
+	VBLENDVPD  Y4, Y10, Y6, Y6
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, -16(AX)
+
+l_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Y1, 1120(SP)
+	VMOVUPD Y2, 1184(SP)
+	VMOVUPD Y3, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r3groups
+
+l_r3bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  l_r3flush
+
+l_r3rest:
+	MOVQ SI, 1112(SP)
+
+l_r3flush:
+	CMPQ 1312(SP), $0x00
+	JE   l_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y1
+	VMOVUPD 1184(SP), Y2
+	VMOVUPD 1248(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y2, Y2
+	VANDPD     Y2, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVUPS    X1, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+l_r3solo:
+	CMPQ  1112(SP), $0x00
+	JNE   l_r3one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r3groups
+
+l_r3one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r3oignored
+	LEAQ    1384(SP), CX
+	ADDQ    $0x3f, CX
+	ANDQ    $-64, CX
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (DX)(R10*4), Y1
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y2
+	VMOVUPS      (DX), Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      32(DX), Y4
+	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 32(CX)
+	VMAXPS       Y4, Y3, Y3
+	VMASKMOVPS   64(DX), Y0, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y0, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols2<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 64(CX)
+	VMAXPS       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPS     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPS     Y3, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y1, Y2, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y2, Y2
+	VMOVUPS pool<>+3840(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNE     l_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_r3ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y3, Y1, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y4, Y5, Y4
+	VCVTPS2PD   X4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y1, Y5, Y1
+	VCVTPS2PD   X1, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y3, Y5, Y5
+	VCVTPS2PD   X5, Y5
+	VSUBPD      Y5, Y1, Y1
+	VMOVUPD     Y4, 1320(SP)
+	VMOVUPD     Y1, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS (CX), Y3
+	VSUBPS  Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y3, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VMOVUPS     32(CX), Y4
+	VSUBPS      Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      64(CX), Y4
+	VSUBPS       Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y1
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y4, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y4, Y6
+	VFMADD213PS  pool<>+1536(SB), Y4, Y6
+	VFMADD213PS  pool<>+1664(SB), Y4, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VANDPS       Y1, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X4, Y2
+	VADDPD       Y1, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y1
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y1
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y1, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    1320(SP), Y1
+	VMOVUPD    1352(SP), Y3
+	VADDPD     Y2, Y1, Y4
+	VMOVAPD    Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y2, Y2
+	VANDPD     Y2, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVSS     X1, (AX)
+
+l_r3onext:
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  l_r3solo
+
+l_r3oignored:
+	MOVL $0x00000000, (AX)
+	JMP  l_r3onext
+
+l_r3ospecial:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    l_r3onext
+
+l_r3skip:
+	// Rows of 4 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000020
+	JA      l_r4skip
+	MOVQ    DI, CX
+	SUBQ    $0x00000018, CX
+	SHLQ    $0x02, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x02, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 1312(SP)
+
+l_r4groups:
+	CMPQ  SI, $0x04
+	JL    l_r4rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r4bail
+	LEAQ  (DX)(R9*1), CX
+	LEAQ  1384(SP), R10
+	ADDQ  $0x3f, R10
+	ANDQ  $-64, R10
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11), Y1
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R8*1), Y2
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	VBROADCASTSS (R11)(R8*2), Y3
+	MOVLQSX      12(BX), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (R11), Y4
+	VBLENDPS     $0xcc, Y2, Y1, Y1
+	VBLENDPS     $0xcc, Y4, Y3, Y3
+	VBLENDPS     $0xf0, Y3, Y1, Y1
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y2
+	VMOVUPS      (DX), Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
+	VMOVUPS      Y3, (R10)
+	VMOVUPS      32(DX), Y4
+	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 32(R10)
+	VMAXPS       Y4, Y3, Y3
+	VMOVUPS      64(DX), Y4
+	VPCMPEQD     xres2_cols2<>+0(SB), Y2, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 64(R10)
+	VMAXPS       Y4, Y3, Y3
+	VMASKMOVPS   96(DX), Y0, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y0, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols3<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 96(R10)
+	VMAXPS       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPS      (DX)(R8*1), Y4
+	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 128(R10)
+	VMOVUPS      32(DX)(R8*1), Y5
+	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 160(R10)
+	VMAXPS       Y5, Y4, Y4
+	VMOVUPS      64(DX)(R8*1), Y5
+	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 192(R10)
+	VMAXPS       Y5, Y4, Y4
+	VMASKMOVPS   96(DX)(R8*1), Y0, Y5
+	VMOVUPS      pool<>+0(SB), Y6
+	VBLENDVPS    Y0, Y5, Y6, Y5
+	VPCMPEQD     xres2_cols3<>+0(SB), Y3, Y3
+	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 224(R10)
+	VMAXPS       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPS      (DX)(R8*2), Y5
+	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMOVUPS      Y5, 256(R10)
+	VMOVUPS      32(DX)(R8*2), Y6
+	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 288(R10)
+	VMAXPS       Y6, Y5, Y5
+	VMOVUPS      64(DX)(R8*2), Y6
+	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 320(R10)
+	VMAXPS       Y6, Y5, Y5
+	VMASKMOVPS   96(DX)(R8*2), Y0, Y6
+	VMOVUPS      pool<>+0(SB), Y7
+	VBLENDVPS    Y0, Y6, Y7, Y6
+	VPCMPEQD     xres2_cols3<>+0(SB), Y4, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 352(R10)
+	VMAXPS       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPS      (CX), Y6
+	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
+	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
+	VMOVUPS      Y6, 384(R10)
+	VMOVUPS      32(CX), Y7
+	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 416(R10)
+	VMAXPS       Y7, Y6, Y6
+	VMOVUPS      64(CX), Y7
+	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y8
+	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 448(R10)
+	VMAXPS       Y7, Y6, Y6
+	VMASKMOVPS   96(CX), Y0, Y7
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y7, Y8, Y7
+	VPCMPEQD     xres2_cols3<>+0(SB), Y5, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
+	VMOVUPS      Y7, 480(R10)
+	VMAXPS       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPS     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPS     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y1, Y2, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y2, Y2
+	VMOVUPS pool<>+3840(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNE     l_r4bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_r4bail
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y3, Y1, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y4, Y5, Y4
+	VCVTPS2PD   X4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y1, Y5, Y1
+	VCVTPS2PD   X1, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y3, Y5, Y5
+	VCVTPS2PD   X5, Y5
+	VSUBPD      Y5, Y1, Y1
+	VMOVUPD     Y4, 1320(SP)
+	VMOVUPD     Y1, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS (R10), Y4
+	VSUBPS  Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     32(R10), Y5
+	VSUBPS      Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y5, Y9
+	VFMADD213PS  pool<>+1536(SB), Y5, Y9
+	VFMADD213PS  pool<>+1664(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      64(R10), Y5
+	VSUBPS       Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     96(R10), Y6
+	VSUBPS      Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y1
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y1, Y6, Y6
+	VADDPS       Y6, Y5, Y1
+	VEXTRACTF128 $0x01, Y1, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VMOVDQU      pool<>+384(SB), Y1
+	VPERMPS      Y3, Y1, Y1
+	VMOVUPS      128(R10), Y5
+	VSUBPS       Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     160(R10), Y6
+	VSUBPS      Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y6, Y10
+	VFMADD213PS  pool<>+1536(SB), Y6, Y10
+	VFMADD213PS  pool<>+1664(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      192(R10), Y6
+	VSUBPS       Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     224(R10), Y7
+	VSUBPS      Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y1
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y7, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y7, Y10
+	VFMADD213PS  pool<>+1536(SB), Y7, Y10
+	VFMADD213PS  pool<>+1664(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VANDPS       Y1, Y7, Y7
+	VADDPS       Y7, Y6, Y1
+	VEXTRACTF128 $0x01, Y1, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y1, Y5, Y5
+	VMOVDQU      pool<>+512(SB), Y1
+	VPERMPS      Y3, Y1, Y1
+	VMOVUPS      256(R10), Y6
+	VSUBPS       Y1, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y6, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     288(R10), Y7
+	VSUBPS      Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y8
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y7, Y11
+	VFMADD213PS  pool<>+1536(SB), Y7, Y11
+	VFMADD213PS  pool<>+1664(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VMOVUPS      320(R10), Y7
+	VSUBPS       Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y8
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+	VANDPS      Y8, Y7, Y7
+	VMOVUPS     352(R10), Y8
+	VSUBPS      Y1, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y1
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y8, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y8, Y11
+	VFMADD213PS  pool<>+1536(SB), Y8, Y11
+	VFMADD213PS  pool<>+1664(SB), Y8, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y1, Y8, Y8
+	VADDPS       Y8, Y7, Y1
+	VEXTRACTF128 $0x01, Y1, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y7, Y1, Y1
+	VADDPD       Y1, Y6, Y6
+	VMOVDQU      pool<>+640(SB), Y1
+	VPERMPS      Y3, Y1, Y1
+	VMOVUPS      384(R10), Y3
+	VSUBPS       Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y7
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD231PS pool<>+1024(SB), Y3, Y8
+	VSUBPS      pool<>+896(SB), Y8, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y10
+	VFMADD213PS pool<>+1408(SB), Y3, Y10
+	VFMADD213PS pool<>+1536(SB), Y3, Y10
+	VFMADD213PS pool<>+1664(SB), Y3, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y3
+	VANDPS      Y7, Y3, Y3
+	VMOVUPS     416(R10), Y7
+	VSUBPS      Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y8
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y7, Y11
+	VFMADD213PS  pool<>+1536(SB), Y7, Y11
+	VFMADD213PS  pool<>+1664(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y7, Y3, Y3
+	VMOVUPS      448(R10), Y7
+	VSUBPS       Y1, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y8
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD231PS pool<>+1024(SB), Y7, Y9
+	VSUBPS      pool<>+896(SB), Y9, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y7
+	VANDPS      Y8, Y7, Y7
+	VMOVUPS     480(R10), Y8
+	VSUBPS      Y1, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y1
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y8, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y9
+	VFMADD231PS pool<>+1152(SB), Y9, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y10
+	VFMADD213PS  pool<>+1408(SB), Y8, Y10
+	VFMADD213PS  pool<>+1536(SB), Y8, Y10
+	VFMADD213PS  pool<>+1664(SB), Y8, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y9
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDPS       Y1, Y8, Y8
+	VADDPS       Y8, Y7, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y6, Y4, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VADDPD     Y1, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    1320(SP), Y1
+	VMOVUPD    1352(SP), Y3
+	CMPQ       1312(SP), $0x00
+	JE         l_r4gnopend
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y4
+	VMOVUPD 1184(SP), Y5
+	VMOVUPD 1248(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+2560(SB), Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+4096(SB), Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y7
+	VMULPD     pool<>+4736(SB), Y4, Y8
+	VCMPPD     $0x12, Y4, Y7, Y4
+	VCMPPD     $0x12, Y8, Y5, Y5
+	VANDPD     Y5, Y4, Y4
+	VBLENDVPD  Y4, Y10, Y6, Y6
+	VCVTPD2PSY Y6, X4
+	VMOVUPS    X4, -16(AX)
+
+l_r4gnopend:
+	// This group's losses pending.
+	VMOVUPD Y1, 1120(SP)
+	VMOVUPD Y2, 1184(SP)
+	VMOVUPD Y3, 1248(SP)
+	MOVQ    $0x00000001, 1312(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r4groups
+
+l_r4bail:
+	MOVQ $0x00000004, 1112(SP)
+	JMP  l_r4flush
+
+l_r4rest:
+	MOVQ SI, 1112(SP)
+
+l_r4flush:
+	CMPQ 1312(SP), $0x00
+	JE   l_r4solo
+
+	// The pending group's losses.
+	VMOVUPD 1120(SP), Y1
+	VMOVUPD 1184(SP), Y2
+	VMOVUPD 1248(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y2, Y2
+	VANDPD     Y2, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVUPS    X1, -16(AX)
+	MOVQ       $0x00000000, 1312(SP)
+
+l_r4solo:
+	CMPQ  1112(SP), $0x00
+	JNE   l_r4one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r4groups
+
+l_r4one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r4oignored
+	LEAQ    1384(SP), CX
+	ADDQ    $0x3f, CX
+	ANDQ    $-64, CX
+
+	// s_t of each row in its lanes (solo: every lane).
+	MOVLQSX      (BX), R10
+	VBROADCASTSS (DX)(R10*4), Y1
+
+	// The others' max, each target's lane -Inf.
+	VPBROADCASTD (BX), Y2
+	VMOVUPS      (DX), Y3
+	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
+	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
+	VMOVUPS      Y3, (CX)
+	VMOVUPS      32(DX), Y4
+	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 32(CX)
+	VMAXPS       Y4, Y3, Y3
+	VMOVUPS      64(DX), Y4
+	VPCMPEQD     xres2_cols2<>+0(SB), Y2, Y5
+	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 64(CX)
+	VMAXPS       Y4, Y3, Y3
+	VMASKMOVPS   96(DX), Y0, Y4
+	VMOVUPS      pool<>+0(SB), Y5
+	VBLENDVPS    Y0, Y4, Y5, Y4
+	VPCMPEQD     xres2_cols3<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
+	VMOVUPS      Y4, 96(CX)
+	VMAXPS       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPS     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPS     Y3, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y3
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y1, Y2, Y3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS  Y3, Y2, Y2
+	VMOVUPS pool<>+3840(SB), Y4
+	VCMPPS  $0x16, Y2, Y4, Y2
+	VPTEST  Y2, Y2
+	JNE     l_r4ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y3, Y2
+	VPCMPEQD pool<>+128(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      l_r4ospecial
+
+	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
+	VMOVUPS pool<>+768(SB), Y2
+	VSUBPS  Y3, Y1, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y4, Y5, Y4
+	VCVTPS2PD   X4, Y4
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y1, Y5, Y1
+	VCVTPS2PD   X1, Y1
+	VMOVDQU     xent_even32<>+0(SB), Y5
+	VPERMPS     Y3, Y5, Y5
+	VCVTPS2PD   X5, Y5
+	VSUBPD      Y5, Y1, Y1
+	VMOVUPD     Y4, 1320(SP)
+	VMOVUPD     Y1, 1352(SP)
+
+	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y3, Y1, Y1
+	VMOVUPS (CX), Y3
+	VSUBPS  Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y3, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y7
+	VFMADD213PS pool<>+1408(SB), Y3, Y7
+	VFMADD213PS pool<>+1536(SB), Y3, Y7
+	VFMADD213PS pool<>+1664(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VMOVUPS     32(CX), Y4
+	VSUBPS      Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y8
+	VFMADD213PS  pool<>+1408(SB), Y4, Y8
+	VFMADD213PS  pool<>+1536(SB), Y4, Y8
+	VFMADD213PS  pool<>+1664(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      64(CX), Y4
+	VSUBPS       Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y6
+	VFMADD231PS pool<>+1024(SB), Y4, Y6
+	VSUBPS      pool<>+896(SB), Y6, Y7
+	VFMADD231PS pool<>+1152(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y8
+	VFMADD213PS pool<>+1408(SB), Y4, Y8
+	VFMADD213PS pool<>+1536(SB), Y4, Y8
+	VFMADD213PS pool<>+1664(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     96(CX), Y5
+	VSUBPS      Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y1
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y5, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y6
+	VFMADD231PS pool<>+1152(SB), Y6, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y7
+	VFMADD213PS  pool<>+1408(SB), Y5, Y7
+	VFMADD213PS  pool<>+1536(SB), Y5, Y7
+	VFMADD213PS  pool<>+1664(SB), Y5, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y6
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y6, Y6
+	VMULPS       Y6, Y7, Y5
+	VANDPS       Y1, Y5, Y5
+	VADDPS       Y5, Y4, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X1, Y1
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y1
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y1
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y1, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    1320(SP), Y1
+	VMOVUPD    1352(SP), Y3
+	VADDPD     Y2, Y1, Y4
+	VMOVAPD    Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+2560(SB), Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+4096(SB), Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD    pool<>+4608(SB), Y4
+	VMULPD     pool<>+4736(SB), Y1, Y5
+	VCMPPD     $0x12, Y1, Y4, Y1
+	VCMPPD     $0x12, Y5, Y2, Y2
+	VANDPD     Y2, Y1, Y1
+	VBLENDVPD  Y1, Y7, Y3, Y3
+	VCVTPD2PSY Y3, X1
+	VMOVSS     X1, (AX)
+
+l_r4onext:
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 1112(SP)
+	JMP  l_r4solo
+
+l_r4oignored:
+	MOVL $0x00000000, (AX)
+	JMP  l_r4onext
+
+l_r4ospecial:
+	VMOVSS pool<>+3456(SB), X1
+	VMOVSS X1, (AX)
+	JMP    l_r4onext
+
+l_r4skip:
 	CMPQ DI, $0x00000180
 	JA   l_row
 
@@ -64435,6 +68683,26 @@ DATA xres2_cols1<>+20(SB)/4, $0x0000000d
 DATA xres2_cols1<>+24(SB)/4, $0x0000000e
 DATA xres2_cols1<>+28(SB)/4, $0x0000000f
 GLOBL xres2_cols1<>(SB), RODATA|NOPTR, $32
+
+DATA xres2_cols2<>+0(SB)/4, $0x00000010
+DATA xres2_cols2<>+4(SB)/4, $0x00000011
+DATA xres2_cols2<>+8(SB)/4, $0x00000012
+DATA xres2_cols2<>+12(SB)/4, $0x00000013
+DATA xres2_cols2<>+16(SB)/4, $0x00000014
+DATA xres2_cols2<>+20(SB)/4, $0x00000015
+DATA xres2_cols2<>+24(SB)/4, $0x00000016
+DATA xres2_cols2<>+28(SB)/4, $0x00000017
+GLOBL xres2_cols2<>(SB), RODATA|NOPTR, $32
+
+DATA xres2_cols3<>+0(SB)/4, $0x00000018
+DATA xres2_cols3<>+4(SB)/4, $0x00000019
+DATA xres2_cols3<>+8(SB)/4, $0x0000001a
+DATA xres2_cols3<>+12(SB)/4, $0x0000001b
+DATA xres2_cols3<>+16(SB)/4, $0x0000001c
+DATA xres2_cols3<>+20(SB)/4, $0x0000001d
+DATA xres2_cols3<>+24(SB)/4, $0x0000001e
+DATA xres2_cols3<>+28(SB)/4, $0x0000001f
+GLOBL xres2_cols3<>(SB), RODATA|NOPTR, $32
 
 DATA xres64_cols0<>+0(SB)/8, $0x0000000000000000
 DATA xres64_cols0<>+8(SB)/8, $0x0000000100000001

@@ -36,6 +36,9 @@
 // ds's factors taken once for the eight, the e held in registers for ds;
 // longer rows of up to xgroupVecs vectors go eight at a time too, read
 // twice by loops over their vectors as LogSumExp's group rows (xgroup.go).
+// On AVX2 the resident code takes rows of up to xres2ReloadVecs vectors
+// four at a time (xres2.go: held in registers up to xres2Vecs; xres2r.go:
+// longer ones read twice, through a stack block).
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is
@@ -765,7 +768,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 		if isa.AVX512 {
 			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
 		} else {
-			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), hold: AllocLocal(64)}
+			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), hold: AllocLocal(64), scratch: AllocLocal(xres2Rows*xres2ReloadVecs*32 + 64)}
 		}
 	}
 	if r.xres64OK() {

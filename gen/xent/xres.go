@@ -70,6 +70,15 @@ func (r *row) resMaxVecs() int {
 	if r.isa.AVX512 {
 		return xresVecs
 	}
+	return xres2ReloadVecs
+}
+
+// resHeldVecs is the longest row that the resident path holds in
+// registers, in vectors; longer ones are read twice (resExpReload).
+func (r *row) resHeldVecs() int {
+	if r.isa.AVX512 {
+		return xresHeldVecs
+	}
 	return xres2Vecs
 }
 
@@ -81,7 +90,8 @@ type xresLocals struct {
 	// resGroup), and whether there is one (8 bytes).
 	pend, pending Mem
 	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
-	// aligned (see resScratch).
+	// aligned (see resScratch). AVX2 (rows of more than xres2Vecs): the
+	// rows as the max pass loaded them, then with ds their e.
 	scratch Mem
 	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes).
 	hold Mem
@@ -214,7 +224,7 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	}
 	// s_t: after the loads of the held rows, before those of the others
 	// (bench/TUNING.md).
-	if v <= xresHeldVecs {
+	if v <= x.resHeldVecs() {
 		var om []VecVirtual
 		xs, om = x.resLoad(v, k, s, mask)
 		m, st := x.resMax(om, func() VecVirtual { return x.resTargets(s, k) }, bail)
@@ -225,14 +235,18 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 			o = x.resSums(v, xs)
 		}
 	} else {
+		var keep Mem // AVX2: the rows as loaded, for the exp pass
+		if !isa.AVX512 {
+			keep = x.resScratch(loc)
+		}
 		st := x.resTargets(s, k)
-		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask), func() VecVirtual { return st }, bail)
-		et, dt, o, xs = x.resExpReload(v, k, s, mask, m, st, loc)
+		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask, keep), func() VecVirtual { return st }, bail)
+		et, dt, o, xs = x.resExpReload(v, k, s, mask, m, st, loc, keep)
 	}
 	// With ds, the held rows scale their e before the pending group's
 	// losses, the others after (bench/TUNING.md).
 	when := dsAfter
-	if v <= xresHeldVecs {
+	if v <= x.resHeldVecs() {
 		when = dsBefore
 	}
 	x.resFinish(pre, k, et, dt, o, loc, when, func(z VecVirtual) {
@@ -467,7 +481,7 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 		VMOVUPS(kf.AsX(), loc.tmp.Offset(16))
 	}
 	var es Mem
-	if v > xresHeldVecs {
+	if v > x.resHeldVecs() {
 		es = x.resScratch(loc)
 	}
 	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
@@ -546,6 +560,9 @@ func (x *xentRows) resTargetDSAt(ds slots, k int, loc xresLocals, lab Mem) {
 // load merged into -Inf.
 func (x *xentRows) resRowVec(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
 	r, p := x.row, x.p
+	if !x.isa.AVX512 {
+		return x.resRowVecY(i, j, v, lab, s, mask)
+	}
 	idx := make([]Constant, r.lanes)
 	for l := range idx {
 		idx[l] = U32(uint32(j*r.lanes + l))
@@ -571,16 +588,24 @@ func (x *xentRows) resLabel(i int) VecVirtual {
 }
 
 // resMaxOnly returns the others' maxima of the k rows of v vectors, a
-// vector a row, the rows not kept.
-func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask) []VecVirtual {
+// vector a row; the rows are stored to keep when it has a base (AVX2: the
+// exp pass reads them there), else not kept.
+func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask, keep Mem) []VecVirtual {
 	Comment("The others' max, each target's lane -Inf.")
 	om := make([]VecVirtual, k)
+	load := func(i, j int, lab VecVirtual) VecVirtual {
+		y := x.resRowVec(i, j, v, lab, s, mask)
+		if keep.Base != nil {
+			VMOVUPS(y, keep.Offset(x.vb*(i*v+j)))
+		}
+		return y
+	}
 	for i := range om {
 		lab := x.resLabel(i)
-		om[i] = x.resRowVec(i, 0, v, lab, s, mask)
+		om[i] = load(i, 0, lab)
 		for j := 1; j < v; j++ {
 			a := x.isa.Vec()
-			VMAXPS(x.resRowVec(i, j, v, lab, s, mask), om[i], a)
+			VMAXPS(load(i, j, lab), om[i], a)
 			om[i] = a
 		}
 	}
@@ -593,8 +618,12 @@ func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask) []VecVirtual {
 // in held) and returns e_t, s_t - max and O, row i in
 // float64 lane i, as resExp and resSums (the first two vectors of a row
 // added in float32, the rest in float64).
-func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual, held [][]VecVirtual) {
+func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals, keep Mem) (et, dt, o VecVirtual, held [][]VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
+	if !isa.AVX512 {
+		et, dt, o = x.resExpReloadY(v, k, m, st, loc, keep)
+		return et, dt, o, nil
+	}
 	et, dt, lo := x.resTarget(m, st)
 	Comment("Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).")
 	var es Mem

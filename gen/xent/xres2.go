@@ -35,7 +35,7 @@ func init() {
 
 // resLoadY is resLoad's AVX2 form.
 func (x *xentRows) resLoadY(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
-	isa, p, r := x.isa, x.p, x.row
+	isa := x.isa
 	Comment("Load the rows, each target's lane (and the tail's) -Inf; the others' max.")
 	xs = make([][]VecVirtual, k)
 	om = make([]VecVirtual, k)
@@ -43,19 +43,7 @@ func (x *xentRows) resLoadY(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om
 		lab := x.resLabel(i)
 		xs[i] = make([]VecVirtual, v)
 		for j := range xs[i] {
-			idx := make([]Constant, r.lanes)
-			for l := range idx {
-				idx[l] = U32(uint32(j*r.lanes + l))
-			}
-			y, c := isa.Vec(), isa.Vec()
-			if j == v-1 {
-				mask.LoadFill(s.at(i, r.vb*j), y, r.negInf)
-			} else {
-				VMOVUPS(s.at(i, r.vb*j), y)
-			}
-			VPCMPEQD(p.Table(fmt.Sprintf("xres2_cols%d", j), idx), lab, c)
-			VBLENDVPS(c, r.negInf, y, y) // the target's lane: -Inf
-			xs[i][j] = y
+			xs[i][j] = x.resRowVecY(i, j, v, lab, s, mask)
 		}
 		om[i] = xs[i][0]
 		for j := 1; j < v; j++ {
@@ -65,6 +53,26 @@ func (x *xentRows) resLoadY(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om
 		}
 	}
 	return xs, om
+}
+
+// resRowVecY is resRowVec's AVX2 form: vector j of slot i's row (of v
+// vectors, the last filled with -Inf past the row), its target's lane
+// -Inf by a compare of the label lab with the lanes' columns and a blend.
+func (x *xentRows) resRowVecY(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
+	p, r := x.p, x.row
+	idx := make([]Constant, r.lanes)
+	for l := range idx {
+		idx[l] = U32(uint32(j*r.lanes + l))
+	}
+	y, c := x.isa.Vec(), x.isa.Vec()
+	if j == v-1 {
+		mask.LoadFill(s.at(i, r.vb*j), y, r.negInf)
+	} else {
+		VMOVUPS(s.at(i, r.vb*j), y)
+	}
+	VPCMPEQD(p.Table(fmt.Sprintf("xres2_cols%d", j), idx), lab, c)
+	VBLENDVPS(c, r.negInf, y, y) // the target's lane: -Inf
+	return y
 }
 
 // resTargetsY is resTargets' AVX2 form for a group of four: each s_t
