@@ -6,7 +6,7 @@
 
 // func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $232-56
+TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $392-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -807,7 +807,7 @@ r2skip:
 	VMOVUPS  Y0, 128(SI)
 	SHLQ     $0x02, DI
 	SUBQ     $0x00000020, DI
-	MOVQ     DI, 224(SP)
+	MOVQ     DI, 384(SP)
 	CMPQ     BX, $0x00000028
 	JA       w
 
@@ -839,9 +839,9 @@ sggmax_one:
 sggmax_tail:
 	TESTQ  R11, R11
 	JE     sggmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
-	MOVQ   224(SP), DI
+	MOVQ   384(SP), DI
 	ADDQ   R8, DI
 	VMAXPS (R11), Y0, Y0
 	VMAXPS (R11)(R9*1), Y1, Y1
@@ -1317,9 +1317,9 @@ sggexp_one:
 sggexp_tail:
 	TESTQ   R11, R11
 	JE      sggexp_done
-	MOVQ    224(SP), R11
+	MOVQ    384(SP), R11
 	ADDQ    DI, R11
-	MOVQ    224(SP), DI
+	MOVQ    384(SP), DI
 	ADDQ    R8, DI
 	VMOVUPS (R11), Y9
 	VSUBPS  (SI), Y9, Y9
@@ -1494,7 +1494,7 @@ sogmax_one:
 sogmax_tail:
 	TESTQ  R11, R11
 	JE     sogmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
 	VMAXPS (R11), Y0, Y0
 
@@ -1652,7 +1652,7 @@ sogexp_one:
 sogexp_tail:
 	TESTQ   R11, R11
 	JE      sogexp_done
-	MOVQ    224(SP), R11
+	MOVQ    384(SP), R11
 	ADDQ    DI, R11
 	VMOVUPS (R11), Y6
 	VSUBPS  (SI), Y6, Y6
@@ -1772,9 +1772,9 @@ ggmax_one:
 ggmax_tail:
 	TESTQ  R11, R11
 	JE     ggmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
-	MOVQ   224(SP), DI
+	MOVQ   384(SP), DI
 	ADDQ   R8, DI
 	VMAXPS (R11), Y0, Y0
 	VMAXPS (R11)(R9*1), Y1, Y1
@@ -1816,605 +1816,531 @@ ggmax_done:
 	VMOVDQU pool<>+640(SB), Y1
 	VPERMPS Y0, Y1, Y1
 	VMOVUPS Y1, 96(SI)
+	VMOVUPS Y0, 288(SI)
 
-	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
-	MOVQ    BX, R11
+	// Exp pass, row by row: e = exp(s - max) as exp(-(max - s)), added
+	// pairwise in float32, summed in float64.
+	VMOVUPS lse32y_hi<>+0(SB), Y0
+	VMOVUPS pool<>+896(SB), Y1
+	VMOVUPS lse32y_neglog2e<>+0(SB), Y2
+	VMOVUPS lse32y_ln2<>+0(SB), Y3
+	VMOVUPS lse32y_h1<>+0(SB), Y4
+	VMOVUPS lse32y_h2<>+0(SB), Y5
 	MOVQ    CX, DI
-	LEAQ    (CX)(R10*1), R8
-	VXORPD  Y1, Y1, Y1
-	VXORPD  Y2, Y2, Y2
-	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
-	VMOVUPS pool<>+768(SB), Y5
+	LEAQ    (SI), R8
+	MOVQ    $0x00000004, R11
 
-ggexp_loop:
-	CMPQ    R11, $0x00000020
-	JL      ggexp_one
-	VMOVUPS (DI), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS 32(DI), Y7
-	VSUBPS  (SI), Y7, Y7
-	VMOVUPS 64(DI), Y8
-	VSUBPS  (SI), Y8, Y8
-	VMOVUPS 96(DI), Y9
-	VSUBPS  (SI), Y9, Y9
+grrow:
+	VMOVUPS (R8), Y6
+	VXORPD  Y7, Y7, Y7
+	MOVQ    BX, R12
+	MOVQ    DI, R13
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
+grexpa:
+	CMPQ   R12, $0x00000080
+	JL     grexpa_end
+	VSUBPS (R13), Y6, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R13), Y6, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R13), Y6, Y10
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R13), Y6, Y10
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y9, Y12
-	VFMADD213PS  pool<>+1536(SB), Y9, Y12
-	VFMADD213PS  pool<>+1664(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VADDPS       Y7, Y6, Y6
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      256(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      288(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      320(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      352(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      384(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      416(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VSUBPS      448(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VSUBPS      480(R13), Y6, Y12
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y12, Y0, Y12
+	VMOVUPS      Y1, Y13
+	VFMADD231PS  Y2, Y12, Y13
+	VSUBPS       Y1, Y13, Y14
+	VFNMSUB231PS Y3, Y14, Y12
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y15
+	VFMADD213PS  Y4, Y12, Y15
+	VFMADD213PS  Y5, Y12, Y15
+	VFMADD213PS  lse32y_h3<>+0(SB), Y12, Y15
+	VPERMPS      lse32y_htab<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y12
+	VADDPS       Y12, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
 	VADDPS       Y9, Y8, Y8
-	VADDPS       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y1, Y1
-	VMOVUPS      (DI)(R9*1), Y6
-	VSUBPS       32(SI), Y6, Y6
-	VMOVUPS      32(DI)(R9*1), Y7
-	VSUBPS       32(SI), Y7, Y7
-	VMOVUPS      64(DI)(R9*1), Y8
-	VSUBPS       32(SI), Y8, Y8
-	VMOVUPS      96(DI)(R9*1), Y9
-	VSUBPS       32(SI), Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000200, R13
+	SUBQ         $0x00000080, R12
+	JMP          grexpa
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
+grexpa_end:
+grexpb:
+	CMPQ   R12, $0x00000020
+	JL     grexpb_end
+	VSUBPS (R13), Y6, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R13), Y6, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R13), Y6, Y10
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y9, Y12
-	VFMADD213PS  pool<>+1536(SB), Y9, Y12
-	VFMADD213PS  pool<>+1664(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VADDPS       Y7, Y6, Y6
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y13
+	VFMADD213PS  Y4, Y10, Y13
+	VFMADD213PS  Y5, Y10, Y13
+	VFMADD213PS  lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS      lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y10, Y9, Y9
 	VADDPS       Y9, Y8, Y8
-	VADDPS       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y2, Y2
-	VMOVUPS      (DI)(R9*2), Y6
-	VSUBPS       64(SI), Y6, Y6
-	VMOVUPS      32(DI)(R9*2), Y7
-	VSUBPS       64(SI), Y7, Y7
-	VMOVUPS      64(DI)(R9*2), Y8
-	VSUBPS       64(SI), Y8, Y8
-	VMOVUPS      96(DI)(R9*2), Y9
-	VSUBPS       64(SI), Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000080, R13
+	SUBQ         $0x00000020, R12
+	JMP          grexpb
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
+grexpb_end:
+grexpc:
+	CMPQ   R12, $0x00000008
+	JL     grexpc_end
+	VSUBPS (R13), Y6, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y11
+	VFMADD213PS  Y4, Y8, Y11
+	VFMADD213PS  Y5, Y8, Y11
+	VFMADD213PS  lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS      lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R12
+	JMP          grexpc
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
+grexpc_end:
+	TESTQ  R12, R12
+	JE     grtaildone
+	MOVQ   384(SP), R12
+	VSUBPS (R13)(R12*1), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y6, Y0, Y6
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  Y2, Y6, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMSUB231PS Y3, Y9, Y6
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y9, Y12
-	VFMADD213PS  pool<>+1536(SB), Y9, Y12
-	VFMADD213PS  pool<>+1664(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VADDPS       Y7, Y6, Y6
-	VADDPS       Y9, Y8, Y8
-	VADDPS       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y3, Y3
-	VMOVUPS      (R8), Y6
-	VSUBPS       96(SI), Y6, Y6
-	VMOVUPS      32(R8), Y7
-	VSUBPS       96(SI), Y7, Y7
-	VMOVUPS      64(R8), Y8
-	VSUBPS       96(SI), Y8, Y8
-	VMOVUPS      96(R8), Y9
-	VSUBPS       96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y9, Y12
-	VFMADD213PS  pool<>+1536(SB), Y9, Y12
-	VFMADD213PS  pool<>+1664(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VADDPS       Y7, Y6, Y6
-	VADDPS       Y9, Y8, Y8
-	VADDPS       Y8, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	ADDQ         $0x00000080, DI
-	ADDQ         $0x00000080, R8
-	SUBQ         $0x00000020, R11
-	JMP          ggexp_loop
-
-ggexp_one:
-	CMPQ    R11, $0x00000008
-	JL      ggexp_tail
-	VMOVUPS (DI), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS (DI)(R9*1), Y7
-	VSUBPS  32(SI), Y7, Y7
-	VMOVUPS (DI)(R9*2), Y8
-	VSUBPS  64(SI), Y8, Y8
-	VMOVUPS (R8), Y9
-	VSUBPS  96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y9, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y12
-	VFMADD213PS  pool<>+1408(SB), Y9, Y12
-	VFMADD213PS  pool<>+1536(SB), Y9, Y12
-	VFMADD213PS  pool<>+1664(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VEXTRACTF128 $0x01, Y6, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y10, Y6, Y6
-	VADDPD       Y6, Y1, Y1
-	VEXTRACTF128 $0x01, Y7, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y6, Y7, Y7
-	VADDPD       Y7, Y2, Y2
-	VEXTRACTF128 $0x01, Y8, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X8, Y7
-	VADDPD       Y6, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X9, Y7
-	VADDPD       Y6, Y7, Y7
-	VADDPD       Y7, Y4, Y4
-	ADDQ         $0x00000020, DI
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, R11
-	JMP          ggexp_one
-
-ggexp_tail:
-	TESTQ   R11, R11
-	JE      ggexp_done
-	MOVQ    224(SP), R11
-	ADDQ    DI, R11
-	MOVQ    224(SP), DI
-	ADDQ    R8, DI
-	VMOVUPS (R11), Y6
-	VSUBPS  (SI), Y6, Y6
-	VMOVUPS (R11)(R9*1), Y7
-	VSUBPS  32(SI), Y7, Y7
-	VMOVUPS (R11)(R9*2), Y8
-	VSUBPS  64(SI), Y8, Y8
-	VMOVUPS (DI), Y9
-	VSUBPS  96(SI), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y5, Y6
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y6, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y5, Y7
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y7, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y8, Y5, Y8
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD231PS pool<>+1024(SB), Y8, Y10
-	VSUBPS      pool<>+896(SB), Y10, Y11
-	VFMADD231PS pool<>+1152(SB), Y11, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y5, Y9
-	VMOVUPS     pool<>+896(SB), Y5
-	VFMADD231PS pool<>+1024(SB), Y9, Y5
-	VSUBPS      pool<>+896(SB), Y5, Y10
-	VFMADD231PS pool<>+1152(SB), Y10, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y11
-	VFMADD213PS  pool<>+1408(SB), Y9, Y11
-	VFMADD213PS  pool<>+1536(SB), Y9, Y11
-	VFMADD213PS  pool<>+1664(SB), Y9, Y11
-	VPERMPS      exp2tab8<>+0(SB), Y5, Y10
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y10, Y10
-	VMULPS       Y10, Y11, Y9
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y10
+	VFMADD213PS  Y4, Y6, Y10
+	VFMADD213PS  Y5, Y6, Y10
+	VFMADD213PS  lse32y_h3<>+0(SB), Y6, Y10
+	VPERMPS      lse32y_htab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDPS       128(SI), Y6, Y6
-	VANDPS       128(SI), Y7, Y7
-	VANDPS       128(SI), Y8, Y8
-	VANDPS       128(SI), Y9, Y9
-	VEXTRACTF128 $0x01, Y6, X5
-	VCVTPS2PD    X5, Y5
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X6, Y6
-	VADDPD       Y5, Y6, Y6
-	VADDPD       Y6, Y1, Y1
-	VEXTRACTF128 $0x01, Y7, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X7, Y6
-	VADDPD       Y5, Y6, Y6
-	VADDPD       Y6, Y2, Y2
-	VEXTRACTF128 $0x01, Y8, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X8, Y6
-	VADDPD       Y5, Y6, Y6
-	VADDPD       Y6, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X9, Y6
-	VADDPD       Y5, Y6, Y6
-	VADDPD       Y6, Y4, Y4
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y7, Y7
 
-ggexp_done:
+grtaildone:
+	VMOVUPD Y7, 160(R8)
+	ADDQ    R9, DI
+	ADDQ    $0x00000020, R8
+	DECQ    R11
+	JNE     grrow
+	VMOVUPD 160(SI), Y0
+	VMOVUPD 192(SI), Y1
+	VMOVUPD 224(SI), Y2
+	VMOVUPD 256(SI), Y3
+
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VADDPD     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VADDPD     Y5, Y1, Y1
-	VPERM2F128 $0x20, Y4, Y2, Y3
-	VPERM2F128 $0x31, Y4, Y2, Y2
-	VADDPD     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y1, Y3
-	VUNPCKHPD  Y2, Y1, Y1
-	VADDPD     Y3, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VADDPD     Y2, Y0, Y0
+	VMOVUPS    288(SI), Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	VMOVDQU   xent_even32<>+0(SB), Y2
-	VPERMPS   Y0, Y2, Y0
-	VCVTPS2PD X0, Y0
+	VPERMPS   Y1, Y2, Y1
+	VCVTPS2PD X1, Y1
 
 	// max + sum*0: a NaN sum stays NaN.
 	VXORPD      Y2, Y2, Y2
-	VFMADD231PD Y2, Y1, Y0
+	VFMADD231PD Y2, Y0, Y1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y2
+	VANDPD   pool<>+1792(SB), Y0, Y2
 	VPCMPGTQ pool<>+1920(SB), Y2, Y3
 	VPADDQ   pool<>+2048(SB), Y3, Y4
 	VPSLLQ   $0x34, Y4, Y4
 	VORPD    Y4, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y1
-	VPSUBQ   Y3, Y1, Y1
-	VORPD    pool<>+2176(SB), Y1, Y1
-	VSUBPD   pool<>+2304(SB), Y1, Y1
+	VPSRLQ   $0x34, Y0, Y0
+	VPSUBQ   Y3, Y0, Y0
+	VORPD    pool<>+2176(SB), Y0, Y0
+	VSUBPD   pool<>+2304(SB), Y0, Y0
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+2432(SB), Y2, Y3
@@ -2428,10 +2354,10 @@ ggexp_done:
 	VMULPD      Y3, Y4, Y4
 
 	// log: k*ln2hi + ln m (a NaN lane is the caller's)
-	VFMADD231PD pool<>+3328(SB), Y1, Y4
-	VMOVAPD     Y4, Y1
-	VADDPD      Y0, Y1, Y1
-	VCVTPD2PSY  Y1, X0
+	VFMADD231PD pool<>+3328(SB), Y0, Y4
+	VMOVAPD     Y4, Y0
+	VADDPD      Y1, Y0, Y0
+	VCVTPD2PSY  Y0, X0
 	VMOVUPS     X0, (AX)
 	LEAQ        (CX)(R9*4), CX
 	ADDQ        $0x00000010, AX
@@ -2467,7 +2393,7 @@ ogmax_one:
 ogmax_tail:
 	TESTQ  R11, R11
 	JE     ogmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
 	VMAXPS (R11), Y0, Y0
 
@@ -2497,198 +2423,528 @@ ogmax_done:
 	VMOVDQU pool<>+256(SB), Y1
 	VPERMPS Y0, Y1, Y1
 	VMOVUPS Y1, (SI)
+	VMOVUPS Y0, 288(SI)
 
-	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
-	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
-	MOVQ    BX, R11
+	// Exp pass, row by row: e = exp(s - max) as exp(-(max - s)), added
+	// pairwise in float32, summed in float64.
+	VMOVUPS lse32y_hi<>+0(SB), Y0
+	VMOVUPS pool<>+896(SB), Y1
+	VMOVUPS lse32y_neglog2e<>+0(SB), Y2
+	VMOVUPS lse32y_ln2<>+0(SB), Y3
+	VMOVUPS lse32y_h1<>+0(SB), Y4
+	VMOVUPS lse32y_h2<>+0(SB), Y5
 	MOVQ    CX, DI
-	VXORPD  Y1, Y1, Y1
-	VMOVUPS pool<>+768(SB), Y2
+	LEAQ    (SI), R11
+	MOVQ    $0x00000001, R12
 
-ogexp_loop:
-	CMPQ    R11, $0x00000020
-	JL      ogexp_one
-	VMOVUPS (DI), Y3
-	VSUBPS  (SI), Y3, Y3
-	VMOVUPS 32(DI), Y4
-	VSUBPS  (SI), Y4, Y4
-	VMOVUPS 64(DI), Y5
-	VSUBPS  (SI), Y5, Y5
-	VMOVUPS 96(DI), Y6
-	VSUBPS  (SI), Y6, Y6
+orrow:
+	VMOVUPS (R11), Y6
+	VXORPD  Y7, Y7, Y7
+	MOVQ    BX, R13
+	MOVQ    DI, R14
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y3, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y3
+orexpa:
+	CMPQ   R13, $0x00000080
+	JL     orexpa_end
+	VSUBPS (R14), Y6, Y8
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y3, Y9
-	VFMADD213PS pool<>+1536(SB), Y3, Y9
-	VFMADD213PS pool<>+1664(SB), Y3, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y3
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y4, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y4
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R14), Y6, Y9
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y4, Y9
-	VFMADD213PS pool<>+1536(SB), Y4, Y9
-	VFMADD213PS pool<>+1664(SB), Y4, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y4
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y5, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y5
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R14), Y6, Y9
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD231PS pool<>+1024(SB), Y6, Y7
-	VSUBPS      pool<>+896(SB), Y7, Y8
-	VFMADD231PS pool<>+1152(SB), Y8, Y6
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R14), Y6, Y10
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y9
-	VFMADD213PS  pool<>+1408(SB), Y6, Y9
-	VFMADD213PS  pool<>+1536(SB), Y6, Y9
-	VFMADD213PS  pool<>+1664(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VADDPS       Y4, Y3, Y3
-	VADDPS       Y6, Y5, Y5
-	VADDPS       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	ADDQ         $0x00000080, DI
-	SUBQ         $0x00000020, R11
-	JMP          ogexp_loop
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
 
-ogexp_one:
-	CMPQ    R11, $0x00000008
-	JL      ogexp_tail
-	VMOVUPS (DI), Y3
-	VSUBPS  (SI), Y3, Y3
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R14), Y6, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y4
-	VFMADD231PS pool<>+1024(SB), Y3, Y4
-	VSUBPS      pool<>+896(SB), Y4, Y5
-	VFMADD231PS pool<>+1152(SB), Y5, Y3
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y6
-	VFMADD213PS  pool<>+1408(SB), Y3, Y6
-	VFMADD213PS  pool<>+1536(SB), Y3, Y6
-	VFMADD213PS  pool<>+1664(SB), Y3, Y6
-	VPERMPS      exp2tab8<>+0(SB), Y4, Y5
-	VPSLLD       $0x14, Y4, Y4
-	VPADDD       Y4, Y5, Y5
-	VMULPS       Y5, Y6, Y3
-	VEXTRACTF128 $0x01, Y3, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y3, Y3
-	VADDPD       Y3, Y1, Y1
-	ADDQ         $0x00000020, DI
-	SUBQ         $0x00000008, R11
-	JMP          ogexp_one
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R14), Y6, Y10
 
-ogexp_tail:
-	TESTQ   R11, R11
-	JE      ogexp_done
-	MOVQ    224(SP), R11
-	ADDQ    DI, R11
-	VMOVUPS (R11), Y3
-	VSUBPS  (SI), Y3, Y3
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
 
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y3, Y2, Y3
-	VMOVUPS     pool<>+896(SB), Y2
-	VFMADD231PS pool<>+1024(SB), Y3, Y2
-	VSUBPS      pool<>+896(SB), Y2, Y4
-	VFMADD231PS pool<>+1152(SB), Y4, Y3
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R14), Y6, Y10
 
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+1280(SB), Y5
-	VFMADD213PS  pool<>+1408(SB), Y3, Y5
-	VFMADD213PS  pool<>+1536(SB), Y3, Y5
-	VFMADD213PS  pool<>+1664(SB), Y3, Y5
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y4, Y4
-	VMULPS       Y4, Y5, Y3
-	VANDPS       128(SI), Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y2, Y3, Y3
-	VADDPD       Y3, Y1, Y1
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
 
-ogexp_done:
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      256(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      288(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      320(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      352(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      384(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      416(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VSUBPS      448(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VSUBPS      480(R14), Y6, Y12
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y12, Y0, Y12
+	VMOVUPS      Y1, Y13
+	VFMADD231PS  Y2, Y12, Y13
+	VSUBPS       Y1, Y13, Y14
+	VFNMSUB231PS Y3, Y14, Y12
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y15
+	VFMADD213PS  Y4, Y12, Y15
+	VFMADD213PS  Y5, Y12, Y15
+	VFMADD213PS  lse32y_h3<>+0(SB), Y12, Y15
+	VPERMPS      lse32y_htab<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y12
+	VADDPS       Y12, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000200, R14
+	SUBQ         $0x00000080, R13
+	JMP          orexpa
+
+orexpa_end:
+orexpb:
+	CMPQ   R13, $0x00000020
+	JL     orexpb_end
+	VSUBPS (R14), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y13
+	VFMADD213PS  Y4, Y10, Y13
+	VFMADD213PS  Y5, Y10, Y13
+	VFMADD213PS  lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS      lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000080, R14
+	SUBQ         $0x00000020, R13
+	JMP          orexpb
+
+orexpb_end:
+orexpc:
+	CMPQ   R13, $0x00000008
+	JL     orexpc_end
+	VSUBPS (R14), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y11
+	VFMADD213PS  Y4, Y8, Y11
+	VFMADD213PS  Y5, Y8, Y11
+	VFMADD213PS  lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS      lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000020, R14
+	SUBQ         $0x00000008, R13
+	JMP          orexpc
+
+orexpc_end:
+	TESTQ  R13, R13
+	JE     ortaildone
+	MOVQ   384(SP), R13
+	VSUBPS (R14)(R13*1), Y6, Y6
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y6, Y0, Y6
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  Y2, Y6, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMSUB231PS Y3, Y9, Y6
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y10
+	VFMADD213PS  Y4, Y6, Y10
+	VFMADD213PS  Y5, Y6, Y10
+	VFMADD213PS  lse32y_h3<>+0(SB), Y6, Y10
+	VPERMPS      lse32y_htab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       128(SI), Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y7, Y7
+
+ortaildone:
+	VMOVUPD Y7, 160(R11)
+	ADDQ    R9, DI
+	ADDQ    $0x00000020, R11
+	DECQ    R12
+	JNE     orrow
+	VMOVUPD 160(SI), Y0
+
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y3
-	VADDPD     Y2, Y3, Y3
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VADDPD     Y2, Y1, Y1
-	VUNPCKLPD  Y1, Y3, Y2
-	VUNPCKHPD  Y1, Y3, Y1
-	VADDPD     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VADDPD     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VADDPD     Y1, Y0, Y0
+	VMOVUPS    288(SI), Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	VMOVDQU   xent_even32<>+0(SB), Y2
-	VPERMPS   Y0, Y2, Y0
-	VCVTPS2PD X0, Y0
+	VPERMPS   Y1, Y2, Y1
+	VCVTPS2PD X1, Y1
 
 	// max + sum*0: a NaN sum stays NaN.
 	VXORPD      Y2, Y2, Y2
-	VFMADD231PD Y2, Y1, Y0
+	VFMADD231PD Y2, Y0, Y1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y2
+	VANDPD   pool<>+1792(SB), Y0, Y2
 	VPCMPGTQ pool<>+1920(SB), Y2, Y3
 	VPADDQ   pool<>+2048(SB), Y3, Y4
 	VPSLLQ   $0x34, Y4, Y4
 	VORPD    Y4, Y2, Y2
-	VPSRLQ   $0x34, Y1, Y1
-	VPSUBQ   Y3, Y1, Y1
-	VORPD    pool<>+2176(SB), Y1, Y1
-	VSUBPD   pool<>+2304(SB), Y1, Y1
+	VPSRLQ   $0x34, Y0, Y0
+	VPSUBQ   Y3, Y0, Y0
+	VORPD    pool<>+2176(SB), Y0, Y0
+	VSUBPD   pool<>+2304(SB), Y0, Y0
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+2432(SB), Y2, Y3
@@ -2702,10 +2958,10 @@ ogexp_done:
 	VMULPD      Y3, Y4, Y4
 
 	// log: k*ln2hi + ln m (a NaN lane is the caller's)
-	VFMADD231PD pool<>+3328(SB), Y1, Y4
-	VMOVAPD     Y4, Y1
-	VADDPD      Y0, Y1, Y1
-	VCVTPD2PSY  Y1, X0
+	VFMADD231PD pool<>+3328(SB), Y0, Y4
+	VMOVAPD     Y4, Y0
+	VADDPD      Y1, Y0, Y0
+	VCVTPD2PSY  Y0, X0
 	VMOVSS      X0, (AX)
 
 gsnext:
@@ -54073,6 +54329,76 @@ DATA lse32y_g<>+24(SB)/4, $0x405102dc
 DATA lse32y_g<>+28(SB)/4, $0x405102dc
 GLOBL lse32y_g<>(SB), RODATA|NOPTR, $32
 
+DATA lse32y_h0<>+0(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+4(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+8(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+12(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+16(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+20(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+24(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+28(SB)/4, $0x3e2aa471
+GLOBL lse32y_h0<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_h1<>+0(SB)/4, $0x3f000441
+DATA lse32y_h1<>+4(SB)/4, $0x3f000441
+DATA lse32y_h1<>+8(SB)/4, $0x3f000441
+DATA lse32y_h1<>+12(SB)/4, $0x3f000441
+DATA lse32y_h1<>+16(SB)/4, $0x3f000441
+DATA lse32y_h1<>+20(SB)/4, $0x3f000441
+DATA lse32y_h1<>+24(SB)/4, $0x3f000441
+DATA lse32y_h1<>+28(SB)/4, $0x3f000441
+GLOBL lse32y_h1<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_h2<>+0(SB)/4, $0x3f800001
+DATA lse32y_h2<>+4(SB)/4, $0x3f800001
+DATA lse32y_h2<>+8(SB)/4, $0x3f800001
+DATA lse32y_h2<>+12(SB)/4, $0x3f800001
+DATA lse32y_h2<>+16(SB)/4, $0x3f800001
+DATA lse32y_h2<>+20(SB)/4, $0x3f800001
+DATA lse32y_h2<>+24(SB)/4, $0x3f800001
+DATA lse32y_h2<>+28(SB)/4, $0x3f800001
+GLOBL lse32y_h2<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_h3<>+0(SB)/4, $0x3f800000
+DATA lse32y_h3<>+4(SB)/4, $0x3f800000
+DATA lse32y_h3<>+8(SB)/4, $0x3f800000
+DATA lse32y_h3<>+12(SB)/4, $0x3f800000
+DATA lse32y_h3<>+16(SB)/4, $0x3f800000
+DATA lse32y_h3<>+20(SB)/4, $0x3f800000
+DATA lse32y_h3<>+24(SB)/4, $0x3f800000
+DATA lse32y_h3<>+28(SB)/4, $0x3f800000
+GLOBL lse32y_h3<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_hi<>+0(SB)/4, $0x42a00000
+DATA lse32y_hi<>+4(SB)/4, $0x42a00000
+DATA lse32y_hi<>+8(SB)/4, $0x42a00000
+DATA lse32y_hi<>+12(SB)/4, $0x42a00000
+DATA lse32y_hi<>+16(SB)/4, $0x42a00000
+DATA lse32y_hi<>+20(SB)/4, $0x42a00000
+DATA lse32y_hi<>+24(SB)/4, $0x42a00000
+DATA lse32y_hi<>+28(SB)/4, $0x42a00000
+GLOBL lse32y_hi<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_htab<>+0(SB)/4, $0x3f800000
+DATA lse32y_htab<>+4(SB)/4, $0x3f7b95c2
+DATA lse32y_htab<>+8(SB)/4, $0x3f7837f0
+DATA lse32y_htab<>+12(SB)/4, $0x3f75fed7
+DATA lse32y_htab<>+16(SB)/4, $0x3f7504f3
+DATA lse32y_htab<>+20(SB)/4, $0x3f75672a
+DATA lse32y_htab<>+24(SB)/4, $0x3f7744fd
+DATA lse32y_htab<>+28(SB)/4, $0x3f7ac0c7
+GLOBL lse32y_htab<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_ln2<>+0(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+4(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+8(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+12(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+16(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+20(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+24(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+28(SB)/4, $0x3f317218
+GLOBL lse32y_ln2<>(SB), RODATA|NOPTR, $32
+
 DATA lse32y_lo<>+0(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+4(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+8(SB)/4, $0xc2a00000
@@ -54082,6 +54408,16 @@ DATA lse32y_lo<>+20(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+24(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+28(SB)/4, $0xc2a00000
 GLOBL lse32y_lo<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_neglog2e<>+0(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+4(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+8(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+12(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+16(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+20(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+24(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+28(SB)/4, $0xbfb8aa3b
+GLOBL lse32y_neglog2e<>(SB), RODATA|NOPTR, $32
 
 DATA lse32y_tab<>+0(SB)/4, $0x3e2aa471
 DATA lse32y_tab<>+4(SB)/4, $0x3e2a1639

@@ -399,7 +399,17 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 		ms[i] = mx.Offset(isa.VB * i)
 		d.MOVU(b, ms[i])
 	}
-	sum := r.groupExp(pre, srcp, s, k, ms, f32sum, gt)
+	var sum VecVirtual
+	if r.rowExpOK(f32sum) {
+		g := r.groupRows()
+		mt := mx.Offset(r.vb * (2*g + 1))
+		VMOVUPS(m, mt) // no register for it in the exp pass
+		sum = r.rowExpY(pre, srcp, s, k, mx, mx.Offset(r.vb*(g+1)), gt)
+		m = isa.Vec()
+		VMOVUPS(mt, m)
+	} else {
+		sum = r.groupExp(pre, srcp, s, k, ms, f32sum, gt)
+	}
 
 	r.groupFinish(m, sum, dstp, k)
 }
@@ -536,7 +546,11 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	g := r.groupRows()
 	Comment("Each row's broadcast max: on the stack, aligned to 64 bytes (a",
 		"vector load that splits a cache line costs twice).")
-	raw := AllocLocal(r.vb*(g+1) + 64) // and groupTail's keep
+	size := r.vb*(g+1) + 64 // and groupTail's keep
+	if r.rowExpOK(false) {
+		size += r.rowExpBytes()
+	}
+	raw := AllocLocal(size)
 	mb := GP64()
 	LEAQ(raw, mb)
 	ADDQ(U32(63), mb)
