@@ -1744,6 +1744,9 @@ sgsnan:
 	JMP    sgsnext
 
 w:
+	CMPQ BX, $0x00000040
+	JAE  rw
+
 groups:
 	CMPQ DX, $0x04
 	JL   grest
@@ -1816,6 +1819,983 @@ ggmax_done:
 	VMOVDQU pool<>+640(SB), Y1
 	VPERMPS Y0, Y1, Y1
 	VMOVUPS Y1, 96(SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VMOVUPS pool<>+768(SB), Y5
+
+ggexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      ggexp_one
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS 32(DI), Y7
+	VSUBPS  (SI), Y7, Y7
+	VMOVUPS 64(DI), Y8
+	VSUBPS  (SI), Y8, Y8
+	VMOVUPS 96(DI), Y9
+	VSUBPS  (SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPS      (DI)(R9*1), Y6
+	VSUBPS       32(SI), Y6, Y6
+	VMOVUPS      32(DI)(R9*1), Y7
+	VSUBPS       32(SI), Y7, Y7
+	VMOVUPS      64(DI)(R9*1), Y8
+	VSUBPS       32(SI), Y8, Y8
+	VMOVUPS      96(DI)(R9*1), Y9
+	VSUBPS       32(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VMOVUPS      (DI)(R9*2), Y6
+	VSUBPS       64(SI), Y6, Y6
+	VMOVUPS      32(DI)(R9*2), Y7
+	VSUBPS       64(SI), Y7, Y7
+	VMOVUPS      64(DI)(R9*2), Y8
+	VSUBPS       64(SI), Y8, Y8
+	VMOVUPS      96(DI)(R9*2), Y9
+	VSUBPS       64(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPS      (R8), Y6
+	VSUBPS       96(SI), Y6, Y6
+	VMOVUPS      32(R8), Y7
+	VSUBPS       96(SI), Y7, Y7
+	VMOVUPS      64(R8), Y8
+	VSUBPS       96(SI), Y8, Y8
+	VMOVUPS      96(R8), Y9
+	VSUBPS       96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y9, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	ADDQ         $0x00000080, DI
+	ADDQ         $0x00000080, R8
+	SUBQ         $0x00000020, R11
+	JMP          ggexp_loop
+
+ggexp_one:
+	CMPQ    R11, $0x00000008
+	JL      ggexp_tail
+	VMOVUPS (DI), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (DI)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (DI)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (R8), Y9
+	VSUBPS  96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y9, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y12
+	VFMADD213PS  pool<>+1408(SB), Y9, Y12
+	VFMADD213PS  pool<>+1536(SB), Y9, Y12
+	VFMADD213PS  pool<>+1664(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VEXTRACTF128 $0x01, Y6, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y10, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VEXTRACTF128 $0x01, Y8, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X8, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X9, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, R11
+	JMP          ggexp_one
+
+ggexp_tail:
+	TESTQ   R11, R11
+	JE      ggexp_done
+	MOVQ    384(SP), R11
+	ADDQ    DI, R11
+	MOVQ    384(SP), DI
+	ADDQ    R8, DI
+	VMOVUPS (R11), Y6
+	VSUBPS  (SI), Y6, Y6
+	VMOVUPS (R11)(R9*1), Y7
+	VSUBPS  32(SI), Y7, Y7
+	VMOVUPS (R11)(R9*2), Y8
+	VSUBPS  64(SI), Y8, Y8
+	VMOVUPS (DI), Y9
+	VSUBPS  96(SI), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y5, Y6
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y6, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y7, Y5, Y7
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y7, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y5, Y8
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD231PS pool<>+1024(SB), Y8, Y10
+	VSUBPS      pool<>+896(SB), Y10, Y11
+	VFMADD231PS pool<>+1152(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y5, Y9
+	VMOVUPS     pool<>+896(SB), Y5
+	VFMADD231PS pool<>+1024(SB), Y9, Y5
+	VSUBPS      pool<>+896(SB), Y5, Y10
+	VFMADD231PS pool<>+1152(SB), Y10, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y11
+	VFMADD213PS  pool<>+1408(SB), Y9, Y11
+	VFMADD213PS  pool<>+1536(SB), Y9, Y11
+	VFMADD213PS  pool<>+1664(SB), Y9, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y10
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y10, Y10
+	VMULPS       Y10, Y11, Y9
+	VANDPS       128(SI), Y6, Y6
+	VANDPS       128(SI), Y7, Y7
+	VANDPS       128(SI), Y8, Y8
+	VANDPS       128(SI), Y9, Y9
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y1, Y1
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X7, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y8, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X8, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X9, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+
+ggexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y0, Y2, Y0
+	VCVTPS2PD X0, Y0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y1, Y0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y3, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
+
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y4
+	VMOVAPD     Y4, Y1
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVUPS     X0, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         groups
+
+gbail:
+	MOVQ $0x00000004, R8
+	JMP  gsolo
+
+grest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+gsolo:
+	TESTQ R8, R8
+	JE    groups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VMOVUPS pool<>+0(SB), Y0
+
+ogmax_one:
+	CMPQ   R11, $0x00000008
+	JL     ogmax_tail
+	VMAXPS (DI), Y0, Y0
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000008, R11
+	JMP    ogmax_one
+
+ogmax_tail:
+	TESTQ  R11, R11
+	JE     ogmax_done
+	MOVQ   384(SP), R11
+	ADDQ   DI, R11
+	VMAXPS (R11), Y0, Y0
+
+ogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPS     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPS     Y1, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      gsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+
+	// Exp pass: e = exp(s - max), each row summed in float64 lanes.
+	// Register budget groupExp: 4 sums + 1 max tree + 7 exp values and temporaries + 1 clamp bound + 2 widened halves, 15 of 16.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VXORPD  Y1, Y1, Y1
+	VMOVUPS pool<>+768(SB), Y2
+
+ogexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      ogexp_one
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
+	VMOVUPS 32(DI), Y4
+	VSUBPS  (SI), Y4, Y4
+	VMOVUPS 64(DI), Y5
+	VSUBPS  (SI), Y5, Y5
+	VMOVUPS 96(DI), Y6
+	VSUBPS  (SI), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y3, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y3, Y9
+	VFMADD213PS pool<>+1536(SB), Y3, Y9
+	VFMADD213PS pool<>+1664(SB), Y3, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y4, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y4, Y9
+	VFMADD213PS pool<>+1536(SB), Y4, Y9
+	VFMADD213PS pool<>+1664(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y5, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+1280(SB), Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD231PS pool<>+1024(SB), Y6, Y7
+	VSUBPS      pool<>+896(SB), Y7, Y8
+	VFMADD231PS pool<>+1152(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y9
+	VFMADD213PS  pool<>+1408(SB), Y6, Y9
+	VFMADD213PS  pool<>+1536(SB), Y6, Y9
+	VFMADD213PS  pool<>+1664(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VADDPS       Y4, Y3, Y3
+	VADDPS       Y6, Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	ADDQ         $0x00000080, DI
+	SUBQ         $0x00000020, R11
+	JMP          ogexp_loop
+
+ogexp_one:
+	CMPQ    R11, $0x00000008
+	JL      ogexp_tail
+	VMOVUPS (DI), Y3
+	VSUBPS  (SI), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y4
+	VFMADD231PS pool<>+1024(SB), Y3, Y4
+	VSUBPS      pool<>+896(SB), Y4, Y5
+	VFMADD231PS pool<>+1152(SB), Y5, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y6
+	VFMADD213PS  pool<>+1408(SB), Y3, Y6
+	VFMADD213PS  pool<>+1536(SB), Y3, Y6
+	VFMADD213PS  pool<>+1664(SB), Y3, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y5
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMULPS       Y5, Y6, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, R11
+	JMP          ogexp_one
+
+ogexp_tail:
+	TESTQ   R11, R11
+	JE      ogexp_done
+	MOVQ    384(SP), R11
+	ADDQ    DI, R11
+	VMOVUPS (R11), Y3
+	VSUBPS  (SI), Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+896(SB), Y2
+	VFMADD231PS pool<>+1024(SB), Y3, Y2
+	VSUBPS      pool<>+896(SB), Y2, Y4
+	VFMADD231PS pool<>+1152(SB), Y4, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+1280(SB), Y5
+	VFMADD213PS  pool<>+1408(SB), Y3, Y5
+	VFMADD213PS  pool<>+1536(SB), Y3, Y5
+	VFMADD213PS  pool<>+1664(SB), Y3, Y5
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y5, Y3
+	VANDPS       128(SI), Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y2, Y3, Y3
+	VADDPD       Y3, Y1, Y1
+
+ogexp_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y0, Y2, Y0
+	VCVTPS2PD X0, Y0
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y1, Y0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y1, Y1
+	VPSUBQ   Y3, Y1, Y1
+	VORPD    pool<>+2176(SB), Y1, Y1
+	VSUBPD   pool<>+2304(SB), Y1, Y1
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
+
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y1, Y4
+	VMOVAPD     Y4, Y1
+	VADDPD      Y0, Y1, Y1
+	VCVTPD2PSY  Y1, X0
+	VMOVSS      X0, (AX)
+
+gsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  gsolo
+
+gsnan:
+	VMOVSS pool<>+3456(SB), X0
+	VMOVSS X0, (AX)
+	JMP    gsnext
+
+rw:
+wgroups:
+	CMPQ DX, $0x04
+	JL   wgrest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VMOVUPS pool<>+0(SB), Y0
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+
+wggmax_one:
+	CMPQ   R11, $0x00000008
+	JL     wggmax_tail
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, R11
+	JMP    wggmax_one
+
+wggmax_tail:
+	TESTQ  R11, R11
+	JE     wggmax_done
+	MOVQ   384(SP), R11
+	ADDQ   DI, R11
+	MOVQ   384(SP), DI
+	ADDQ   R8, DI
+	VMAXPS (R11), Y0, Y0
+	VMAXPS (R11)(R9*1), Y1, Y1
+	VMAXPS (R11)(R9*2), Y2, Y2
+	VMAXPS (DI), Y3, Y3
+
+wggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPS     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      wgbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+	VMOVDQU pool<>+384(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 32(SI)
+	VMOVDQU pool<>+512(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 64(SI)
+	VMOVDQU pool<>+640(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 96(SI)
 	VMOVUPS Y0, 288(SI)
 
 	// Exp pass, row by row: e = exp(s - max) as exp(-(max - s)), added
@@ -1830,15 +2810,15 @@ ggmax_done:
 	LEAQ    (SI), R8
 	MOVQ    $0x00000004, R11
 
-grrow:
+wgrrow:
 	VMOVUPS (R8), Y6
 	VXORPD  Y7, Y7, Y7
 	MOVQ    BX, R12
 	MOVQ    DI, R13
 
-grexpa:
+wgrexpa:
 	CMPQ   R12, $0x00000080
-	JL     grexpa_end
+	JL     wgrexpa_end
 	VSUBPS (R13), Y6, Y8
 
 	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -2149,12 +3129,176 @@ grexpa:
 	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000200, R13
 	SUBQ         $0x00000080, R12
-	JMP          grexpa
+	JMP          wgrexpa
 
-grexpa_end:
-grexpb:
+wgrexpa_end:
+wgrexpb:
+	CMPQ   R12, $0x00000040
+	JL     wgrexpb_end
+	VSUBPS (R13), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y14
+	VFMADD213PS  Y4, Y11, Y14
+	VFMADD213PS  Y5, Y11, Y14
+	VFMADD213PS  lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS      lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000100, R13
+	SUBQ         $0x00000040, R12
+	JMP          wgrexpb
+
+wgrexpb_end:
+wgrexpc:
 	CMPQ   R12, $0x00000020
-	JL     grexpb_end
+	JL     wgrexpc_end
 	VSUBPS (R13), Y6, Y8
 
 	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -2237,12 +3381,12 @@ grexpb:
 	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000080, R13
 	SUBQ         $0x00000020, R12
-	JMP          grexpb
+	JMP          wgrexpc
 
-grexpb_end:
-grexpc:
+wgrexpc_end:
+wgrexpd:
 	CMPQ   R12, $0x00000008
-	JL     grexpc_end
+	JL     wgrexpd_end
 	VSUBPS (R13), Y6, Y8
 
 	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -2268,11 +3412,11 @@ grexpc:
 	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000020, R13
 	SUBQ         $0x00000008, R12
-	JMP          grexpc
+	JMP          wgrexpd
 
-grexpc_end:
+wgrexpd_end:
 	TESTQ  R12, R12
-	JE     grtaildone
+	JE     wgrtaildone
 	MOVQ   384(SP), R12
 	VSUBPS (R13)(R12*1), Y6, Y6
 
@@ -2299,12 +3443,12 @@ grexpc_end:
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y7, Y7
 
-grtaildone:
+wgrtaildone:
 	VMOVUPD Y7, 160(R8)
 	ADDQ    R9, DI
 	ADDQ    $0x00000020, R8
 	DECQ    R11
-	JNE     grrow
+	JNE     wgrrow
 	VMOVUPD 160(SI), Y0
 	VMOVUPD 192(SI), Y1
 	VMOVUPD 224(SI), Y2
@@ -2362,42 +3506,42 @@ grtaildone:
 	LEAQ        (CX)(R9*4), CX
 	ADDQ        $0x00000010, AX
 	SUBQ        $0x04, DX
-	JMP         groups
+	JMP         wgroups
 
-gbail:
+wgbail:
 	MOVQ $0x00000004, R8
-	JMP  gsolo
+	JMP  wgsolo
 
-grest:
+wgrest:
 	TESTQ DX, DX
 	JE    done
 	MOVQ  DX, R8
 
-gsolo:
+wgsolo:
 	TESTQ R8, R8
-	JE    groups
+	JE    wgroups
 
 	// Max pass, one vector of each row per step.
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VMOVUPS pool<>+0(SB), Y0
 
-ogmax_one:
+wogmax_one:
 	CMPQ   R11, $0x00000008
-	JL     ogmax_tail
+	JL     wogmax_tail
 	VMAXPS (DI), Y0, Y0
 	ADDQ   $0x00000020, DI
 	SUBQ   $0x00000008, R11
-	JMP    ogmax_one
+	JMP    wogmax_one
 
-ogmax_tail:
+wogmax_tail:
 	TESTQ  R11, R11
-	JE     ogmax_done
+	JE     wogmax_done
 	MOVQ   384(SP), R11
 	ADDQ   DI, R11
 	VMAXPS (R11), Y0, Y0
 
-ogmax_done:
+wogmax_done:
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y0, Y0, Y1
 	VPERM2F128 $0x31, Y0, Y0, Y2
@@ -2415,7 +3559,7 @@ ogmax_done:
 	VANDPS   pool<>+128(SB), Y0, Y1
 	VPCMPEQD pool<>+128(SB), Y1, Y1
 	VPTEST   Y1, Y1
-	JNE      gsnan
+	JNE      wgsnan
 
 	// Each row's max, broadcast to a vector on the stack (a permute of
 	// the tree's lane: a narrow load from the tree's wide store would wait
@@ -2437,15 +3581,15 @@ ogmax_done:
 	LEAQ    (SI), R11
 	MOVQ    $0x00000001, R12
 
-orrow:
+worrow:
 	VMOVUPS (R11), Y6
 	VXORPD  Y7, Y7, Y7
 	MOVQ    BX, R13
 	MOVQ    DI, R14
 
-orexpa:
+worexpa:
 	CMPQ   R13, $0x00000080
-	JL     orexpa_end
+	JL     worexpa_end
 	VSUBPS (R14), Y6, Y8
 
 	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -2756,12 +3900,176 @@ orexpa:
 	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000200, R14
 	SUBQ         $0x00000080, R13
-	JMP          orexpa
+	JMP          worexpa
 
-orexpa_end:
-orexpb:
+worexpa_end:
+worexpb:
+	CMPQ   R13, $0x00000040
+	JL     worexpb_end
+	VSUBPS (R14), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y14
+	VFMADD213PS  Y4, Y11, Y14
+	VFMADD213PS  Y5, Y11, Y14
+	VFMADD213PS  lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS      lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000100, R14
+	SUBQ         $0x00000040, R13
+	JMP          worexpb
+
+worexpb_end:
+worexpc:
 	CMPQ   R13, $0x00000020
-	JL     orexpb_end
+	JL     worexpc_end
 	VSUBPS (R14), Y6, Y8
 
 	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -2844,12 +4152,12 @@ orexpb:
 	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000080, R14
 	SUBQ         $0x00000020, R13
-	JMP          orexpb
+	JMP          worexpc
 
-orexpb_end:
-orexpc:
+worexpc_end:
+worexpd:
 	CMPQ   R13, $0x00000008
-	JL     orexpc_end
+	JL     worexpd_end
 	VSUBPS (R14), Y6, Y8
 
 	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -2875,11 +4183,11 @@ orexpc:
 	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000020, R14
 	SUBQ         $0x00000008, R13
-	JMP          orexpc
+	JMP          worexpd
 
-orexpc_end:
+worexpd_end:
 	TESTQ  R13, R13
-	JE     ortaildone
+	JE     wortaildone
 	MOVQ   384(SP), R13
 	VSUBPS (R14)(R13*1), Y6, Y6
 
@@ -2906,12 +4214,12 @@ orexpc_end:
 	VADDPD       Y8, Y6, Y6
 	VADDPD       Y6, Y7, Y7
 
-ortaildone:
+wortaildone:
 	VMOVUPD Y7, 160(R11)
 	ADDQ    R9, DI
 	ADDQ    $0x00000020, R11
 	DECQ    R12
-	JNE     orrow
+	JNE     worrow
 	VMOVUPD 160(SI), Y0
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -2964,17 +4272,17 @@ ortaildone:
 	VCVTPD2PSY  Y0, X0
 	VMOVSS      X0, (AX)
 
-gsnext:
+wgsnext:
 	LEAQ (CX)(BX*4), CX
 	ADDQ $0x00000004, AX
 	DECQ DX
 	DECQ R8
-	JMP  gsolo
+	JMP  wgsolo
 
-gsnan:
+wgsnan:
 	VMOVSS pool<>+3456(SB), X0
 	VMOVSS X0, (AX)
-	JMP    gsnext
+	JMP    wgsnext
 
 row:
 	TESTQ DX, DX

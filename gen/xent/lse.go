@@ -383,7 +383,7 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 
 // groupLogSumExp emits LogSumExp for the k rows (the group, or 1: solo) at
 // srcp into dstp. A max that is not finite in any of them jumps to bail.
-func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, f32sum bool, gt *groupTail, bail string) {
+func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, how groupSum, gt *groupTail, bail string) {
 	d, isa := r.d, r.isa
 	m := r.groupMax(pre, srcp, s, k, gt)
 
@@ -400,7 +400,7 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 		d.MOVU(b, ms[i])
 	}
 	var sum VecVirtual
-	if r.rowExpOK(f32sum) {
+	if how == sumRows {
 		g := r.groupRows()
 		mt := mx.Offset(r.vb * (2*g + 1))
 		VMOVUPS(m, mt) // no register for it in the exp pass
@@ -408,7 +408,7 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 		m = isa.Vec()
 		VMOVUPS(mt, m)
 	} else {
-		sum = r.groupExp(pre, srcp, s, k, ms, f32sum, gt)
+		sum = r.groupExp(pre, srcp, s, k, ms, how == sumF32, gt)
 	}
 
 	r.groupFinish(m, sum, dstp, k)
@@ -547,7 +547,7 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	Comment("Each row's broadcast max: on the stack, aligned to 64 bytes (a",
 		"vector load that splits a cache line costs twice).")
 	size := r.vb*(g+1) + 64 // and groupTail's keep
-	if r.rowExpOK(false) {
+	if r.rowExpOK() {
 		size += r.rowExpBytes()
 	}
 	raw := AllocLocal(size)
@@ -566,18 +566,36 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	if !r.isa.AVX512 {
 		gt = r.newGroupTail(mx.Offset(r.vb * g))
 	}
+	loop := func(pre string, how groupSum) {
+		r.groupRowLoop(pre, srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
+			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, how, gt, bail)
+		})
+	}
 	if r.d.Size == 4 {
 		CMPQ(r.cols, U32(r.f32SumBytes()/4))
 		JA(LabelRef("w"))
-		r.groupRowLoop("s", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
-			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, true, gt, bail)
-		})
+		loop("s", sumF32)
 		Label("w")
 	}
-	r.groupRowLoop("", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
-		r.groupLogSumExp(pre, srcp, dstp, s, k, mx, false, gt, bail)
-	})
+	if r.rowExpOK() {
+		CMPQ(r.cols, U32(rowExpMinCols))
+		JAE(LabelRef("rw"))
+		loop("", sumF64)
+		Label("rw")
+		loop("w", sumRows)
+		return
+	}
+	loop("", sumF64)
 }
+
+// groupSum is how the group path sums a row's e (see groupLogSumExpRows).
+type groupSum int
+
+const (
+	sumF64  groupSum = iota // float64 lanes, the rows interleaved (groupExp)
+	sumF32                  // float32 lanes, rows of up to f32SumBytes
+	sumRows                 // float64 lanes, one row after another (rowExpY)
+)
 
 // groupRowLoop emits one row loop of the group path (see
 // groupLogSumExpRows), labels prefixed by pre; emit emits the code of k

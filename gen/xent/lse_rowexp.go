@@ -19,7 +19,7 @@ import (
 // roundings (at most 64 terms a lane, then the group's tree) add under
 // 2^-46. A row of 128 columns is one step of 16: one widening where the
 // interleaved pass (groupExp) paid four.
-var rowExpUnrolls = []int{16, 4, 1}
+var rowExpUnrolls = []int{16, 8, 4, 1}
 
 // rowExpHeld is the number of lseExpF32Y's operands the row exp pass holds
 // in registers (the rounding shift, -log2e, ln2, b and a): with the row's
@@ -29,11 +29,15 @@ var rowExpUnrolls = []int{16, 4, 1}
 // keeps the group's four sums live.
 const rowExpHeld = 5
 
-// rowExpOK says whether the group path's exp pass goes row by row: AVX2
-// float32 rows whose sums are widened (over f32SumBytes).
-func (r *row) rowExpOK(f32sum bool) bool {
-	return r.d.Size == 4 && !r.isa.AVX512 && !f32sum
-}
+// rowExpOK says whether the group path's exp pass goes row by row for rows
+// of at least rowExpMinCols: AVX2 float32.
+func (r *row) rowExpOK() bool { return r.d.Size == 4 && !r.isa.AVX512 }
+
+// rowExpMinCols is the shortest row whose group exp pass goes row by row:
+// a row of 8 vectors is one step of the pass; shorter rows pay its fixed
+// costs (the steps' tests, the row's max and sum through memory) on too
+// few vectors, and keep the interleaved pass (groupExp).
+const rowExpMinCols = 64
 
 // rowExpBytes is the stack the row exp pass needs beside the group
 // path's: the k rows' float64 sums and the tree of their maxima, which it
