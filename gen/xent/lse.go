@@ -237,6 +237,10 @@ func groupTree(vs []VecVirtual, op func(...Op), f32 bool) VecVirtual {
 	return m
 }
 
+// groupMaxUnroll is the vectors of each row a step of the group max pass
+// takes: the loop's own instructions paid once for them.
+const groupMaxUnroll = 4
+
 // groupMax emits the max pass of k slots (the group, or 1: solo) and
 // returns the tree of their maxima (see groupTree).
 func (r *row) groupMax(pre string, src Register, s slots, k int, gt *groupTail) VecVirtual {
@@ -250,11 +254,13 @@ func (r *row) groupMax(pre string, src Register, s slots, k int, gt *groupTail) 
 		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
 	}
-	Loop(pre+"gmax", n, r.lanes, 1, func(int) {
-		for i := range acc {
-			d.MAX(s.at(i, 0), acc[i], acc[i])
+	Loop(pre+"gmax", n, r.lanes, groupMaxUnroll, func(u int) {
+		for j := 0; j < u; j++ {
+			for i := range acc {
+				d.MAX(s.at(i, r.vb*j), acc[i], acc[i])
+			}
 		}
-		r.advanceSlots(s, k, 1)
+		r.advanceSlots(s, k, u)
 	}, func() {
 		if gt != nil {
 			ts := gt.slots(s, k)
