@@ -3547,22 +3547,22 @@ wgrtaildone:
 	VMOVUPD 192(SI), Y1
 	VMOVUPD 224(SI), Y2
 	VMOVUPD 256(SI), Y3
+	VMOVUPS 288(SI), Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x20, Y2, Y0, Y5
 	VPERM2F128 $0x31, Y2, Y0, Y0
-	VADDPD     Y4, Y0, Y0
+	VADDPD     Y5, Y0, Y0
 	VPERM2F128 $0x20, Y3, Y1, Y2
 	VPERM2F128 $0x31, Y3, Y1, Y1
 	VADDPD     Y2, Y1, Y1
 	VUNPCKLPD  Y1, Y0, Y2
 	VUNPCKHPD  Y1, Y0, Y0
 	VADDPD     Y2, Y0, Y0
-	VMOVUPS    288(SI), Y1
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
-	VMOVDQU   xent_even32<>+0(SB), Y2
-	VPERMPS   Y1, Y2, Y1
+	VMOVDQU   xent_even32<>+0(SB), Y1
+	VPERMPS   Y4, Y1, Y1
 	VCVTPS2PD X1, Y1
 
 	// max + sum*0: a NaN sum stays NaN.
@@ -4326,18 +4326,18 @@ wortaildone:
 	DECQ    R12
 	JNE     worrow
 	VMOVUPD 160(SI), Y0
+	VMOVUPS 288(SI), Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y0, Y0, Y1
-	VPERM2F128 $0x31, Y0, Y0, Y2
-	VADDPD     Y1, Y2, Y2
-	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x20, Y0, Y0, Y2
+	VPERM2F128 $0x31, Y0, Y0, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y0, Y0, Y2
 	VPERM2F128 $0x31, Y0, Y0, Y0
-	VADDPD     Y1, Y0, Y0
-	VUNPCKLPD  Y0, Y2, Y1
-	VUNPCKHPD  Y0, Y2, Y0
-	VADDPD     Y1, Y0, Y0
-	VMOVUPS    288(SI), Y1
+	VADDPD     Y2, Y0, Y0
+	VUNPCKLPD  Y0, Y3, Y2
+	VUNPCKHPD  Y0, Y3, Y0
+	VADDPD     Y2, Y0, Y0
 
 	// max + log(sum) in float64, row i in lane i: one log for the group.
 	VMOVDQU   xent_even32<>+0(SB), Y2

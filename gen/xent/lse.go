@@ -24,7 +24,8 @@ import (
 // row left to the caller, runs the same code alone (solo: slot 0 only, its
 // values fed to every input of the trees, which treat each input's lanes
 // alike), so a row's bits do not depend on its neighbours (rows stand
-// alone).
+// alone). AVX2 float32 rows from rowExpMinCols columns run the exp pass
+// one row after another (rowExpY), the rest of the path as above.
 //
 // Up to this length a float64 row's sum needs no compensation: each lane
 // adds at most groupBytes/vb terms in order, a relative error of at most
@@ -407,12 +408,7 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 	}
 	var sum VecVirtual
 	if how == sumRows {
-		g := r.groupRows()
-		mt := mx.Offset(r.vb * (2*g + 1))
-		VMOVUPS(m, mt) // no register for it in the exp pass
-		sum = r.rowExpY(pre, srcp, s, k, mx, mx.Offset(r.vb*(g+1)), gt)
-		m = isa.Vec()
-		VMOVUPS(mt, m)
+		sum, m = r.rowExpY(pre, srcp, s, k, mx, m, gt)
 	} else {
 		sum = r.groupExp(pre, srcp, s, k, ms, how == sumF32, gt)
 	}
@@ -554,7 +550,7 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 		"vector load that splits a cache line costs twice).")
 	size := r.vb*(g+1) + 64 // and groupTail's keep
 	if r.rowExpOK() {
-		size += r.rowExpBytes()
+		size += r.rowExpBytes() // rowExpY's sums and tree
 	}
 	raw := AllocLocal(size)
 	mb := GP64()
