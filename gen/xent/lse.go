@@ -238,9 +238,16 @@ func groupTree(vs []VecVirtual, op func(...Op), f32 bool) VecVirtual {
 	return m
 }
 
-// groupMaxUnroll is the vectors of each row a step of the group max pass
-// takes: the loop's own instructions paid once for them.
-const groupMaxUnroll = 4
+// groupMaxUnroll returns the vectors of each row a step of the group max
+// pass takes: on AVX2 four, the loop's own instructions paid once for
+// them; AVX-512's eight rows of a group keep one (four was no faster
+// there, bench/TUNING.md).
+func (r *row) groupMaxUnroll() int {
+	if r.isa.AVX512 {
+		return 1
+	}
+	return 4
+}
 
 // groupMax emits the max pass of k slots (the group, or 1: solo) and
 // returns the tree of their maxima (see groupTree).
@@ -255,7 +262,7 @@ func (r *row) groupMax(pre string, src Register, s slots, k int, gt *groupTail) 
 		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
 	}
-	Loop(pre+"gmax", n, r.lanes, groupMaxUnroll, func(u int) {
+	Loop(pre+"gmax", n, r.lanes, r.groupMaxUnroll(), func(u int) {
 		for j := 0; j < u; j++ {
 			for i := range acc {
 				d.MAX(s.at(i, r.vb*j), acc[i], acc[i])
