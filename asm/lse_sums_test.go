@@ -16,7 +16,8 @@ import (
 // the sweep of d over the reduction's range finds the exp's worst error
 // (the AVX2 float32 long rows' factored cubic, the float64 exps of degree
 // 8), and the lengths take each path: the resident rows, the group path
-// with float32 and float64 sums, the long rows' iterations of 16 vectors
+// with float32 and float64 sums (AVX2 float32 from 64 columns: row by row,
+// steps of 16, 8, 4 and 1 vectors and a tail), the long rows' iterations of 16 vectors
 // (128 float32 columns on AVX2, 256 on AVX-512), single vectors and tail.
 func TestLogSumExpSharedTerms(t *testing.T) {
 	testLSEShared(t, lseKernelsF32())
@@ -29,7 +30,7 @@ func testLSEShared[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
 		if !k.ok {
 			continue
 		}
-		for _, cols := range []int{10, 37, 128, 513, 767, 768, 769, 2000, 5003} {
+		for _, cols := range []int{10, 37, 64, 100, 128, 200, 511, 513, 767, 768, 769, 2000, 5003} {
 			const rows = 501
 			s := make([]F, rows*cols)
 			for r := 0; r < rows; r++ {

@@ -6,7 +6,7 @@
 
 // func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $232-56
+TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $392-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -807,7 +807,7 @@ r2skip:
 	VMOVUPS  Y0, 128(SI)
 	SHLQ     $0x02, DI
 	SUBQ     $0x00000020, DI
-	MOVQ     DI, 224(SP)
+	MOVQ     DI, 384(SP)
 	CMPQ     BX, $0x00000028
 	JA       w
 
@@ -824,6 +824,30 @@ sgroups:
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 
+sggmax_loop:
+	CMPQ   R11, $0x00000020
+	JL     sggmax_one
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
+	VMAXPS 32(DI), Y0, Y0
+	VMAXPS 32(DI)(R9*1), Y1, Y1
+	VMAXPS 32(DI)(R9*2), Y2, Y2
+	VMAXPS 32(R8), Y3, Y3
+	VMAXPS 64(DI), Y0, Y0
+	VMAXPS 64(DI)(R9*1), Y1, Y1
+	VMAXPS 64(DI)(R9*2), Y2, Y2
+	VMAXPS 64(R8), Y3, Y3
+	VMAXPS 96(DI), Y0, Y0
+	VMAXPS 96(DI)(R9*1), Y1, Y1
+	VMAXPS 96(DI)(R9*2), Y2, Y2
+	VMAXPS 96(R8), Y3, Y3
+	ADDQ   $0x00000080, DI
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000020, R11
+	JMP    sggmax_loop
+
 sggmax_one:
 	CMPQ   R11, $0x00000008
 	JL     sggmax_tail
@@ -839,9 +863,9 @@ sggmax_one:
 sggmax_tail:
 	TESTQ  R11, R11
 	JE     sggmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
-	MOVQ   224(SP), DI
+	MOVQ   384(SP), DI
 	ADDQ   R8, DI
 	VMAXPS (R11), Y0, Y0
 	VMAXPS (R11)(R9*1), Y1, Y1
@@ -1317,9 +1341,9 @@ sggexp_one:
 sggexp_tail:
 	TESTQ   R11, R11
 	JE      sggexp_done
-	MOVQ    224(SP), R11
+	MOVQ    384(SP), R11
 	ADDQ    DI, R11
-	MOVQ    224(SP), DI
+	MOVQ    384(SP), DI
 	ADDQ    R8, DI
 	VMOVUPS (R11), Y9
 	VSUBPS  (SI), Y9, Y9
@@ -1483,6 +1507,17 @@ sgsolo:
 	MOVQ    CX, DI
 	VMOVUPS pool<>+0(SB), Y0
 
+sogmax_loop:
+	CMPQ   R11, $0x00000020
+	JL     sogmax_one
+	VMAXPS (DI), Y0, Y0
+	VMAXPS 32(DI), Y0, Y0
+	VMAXPS 64(DI), Y0, Y0
+	VMAXPS 96(DI), Y0, Y0
+	ADDQ   $0x00000080, DI
+	SUBQ   $0x00000020, R11
+	JMP    sogmax_loop
+
 sogmax_one:
 	CMPQ   R11, $0x00000008
 	JL     sogmax_tail
@@ -1494,7 +1529,7 @@ sogmax_one:
 sogmax_tail:
 	TESTQ  R11, R11
 	JE     sogmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
 	VMAXPS (R11), Y0, Y0
 
@@ -1652,7 +1687,7 @@ sogexp_one:
 sogexp_tail:
 	TESTQ   R11, R11
 	JE      sogexp_done
-	MOVQ    224(SP), R11
+	MOVQ    384(SP), R11
 	ADDQ    DI, R11
 	VMOVUPS (R11), Y6
 	VSUBPS  (SI), Y6, Y6
@@ -1744,6 +1779,9 @@ sgsnan:
 	JMP    sgsnext
 
 w:
+	CMPQ BX, $0x00000040
+	JAE  rw
+
 groups:
 	CMPQ DX, $0x04
 	JL   grest
@@ -1756,6 +1794,30 @@ groups:
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
+
+ggmax_loop:
+	CMPQ   R11, $0x00000020
+	JL     ggmax_one
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
+	VMAXPS 32(DI), Y0, Y0
+	VMAXPS 32(DI)(R9*1), Y1, Y1
+	VMAXPS 32(DI)(R9*2), Y2, Y2
+	VMAXPS 32(R8), Y3, Y3
+	VMAXPS 64(DI), Y0, Y0
+	VMAXPS 64(DI)(R9*1), Y1, Y1
+	VMAXPS 64(DI)(R9*2), Y2, Y2
+	VMAXPS 64(R8), Y3, Y3
+	VMAXPS 96(DI), Y0, Y0
+	VMAXPS 96(DI)(R9*1), Y1, Y1
+	VMAXPS 96(DI)(R9*2), Y2, Y2
+	VMAXPS 96(R8), Y3, Y3
+	ADDQ   $0x00000080, DI
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000020, R11
+	JMP    ggmax_loop
 
 ggmax_one:
 	CMPQ   R11, $0x00000008
@@ -1772,9 +1834,9 @@ ggmax_one:
 ggmax_tail:
 	TESTQ  R11, R11
 	JE     ggmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
-	MOVQ   224(SP), DI
+	MOVQ   384(SP), DI
 	ADDQ   R8, DI
 	VMAXPS (R11), Y0, Y0
 	VMAXPS (R11)(R9*1), Y1, Y1
@@ -2279,9 +2341,9 @@ ggexp_one:
 ggexp_tail:
 	TESTQ   R11, R11
 	JE      ggexp_done
-	MOVQ    224(SP), R11
+	MOVQ    384(SP), R11
 	ADDQ    DI, R11
-	MOVQ    224(SP), DI
+	MOVQ    384(SP), DI
 	ADDQ    R8, DI
 	VMOVUPS (R11), Y6
 	VSUBPS  (SI), Y6, Y6
@@ -2456,6 +2518,17 @@ gsolo:
 	MOVQ    CX, DI
 	VMOVUPS pool<>+0(SB), Y0
 
+ogmax_loop:
+	CMPQ   R11, $0x00000020
+	JL     ogmax_one
+	VMAXPS (DI), Y0, Y0
+	VMAXPS 32(DI), Y0, Y0
+	VMAXPS 64(DI), Y0, Y0
+	VMAXPS 96(DI), Y0, Y0
+	ADDQ   $0x00000080, DI
+	SUBQ   $0x00000020, R11
+	JMP    ogmax_loop
+
 ogmax_one:
 	CMPQ   R11, $0x00000008
 	JL     ogmax_tail
@@ -2467,7 +2540,7 @@ ogmax_one:
 ogmax_tail:
 	TESTQ  R11, R11
 	JE     ogmax_done
-	MOVQ   224(SP), R11
+	MOVQ   384(SP), R11
 	ADDQ   DI, R11
 	VMAXPS (R11), Y0, Y0
 
@@ -2630,7 +2703,7 @@ ogexp_one:
 ogexp_tail:
 	TESTQ   R11, R11
 	JE      ogexp_done
-	MOVQ    224(SP), R11
+	MOVQ    384(SP), R11
 	ADDQ    DI, R11
 	VMOVUPS (R11), Y3
 	VSUBPS  (SI), Y3, Y3
@@ -2719,6 +2792,1602 @@ gsnan:
 	VMOVSS pool<>+3456(SB), X0
 	VMOVSS X0, (AX)
 	JMP    gsnext
+
+rw:
+wgroups:
+	CMPQ DX, $0x04
+	JL   wgrest
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	LEAQ    (CX)(R10*1), R8
+	VMOVUPS pool<>+0(SB), Y0
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+
+wggmax_loop:
+	CMPQ   R11, $0x00000020
+	JL     wggmax_one
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
+	VMAXPS 32(DI), Y0, Y0
+	VMAXPS 32(DI)(R9*1), Y1, Y1
+	VMAXPS 32(DI)(R9*2), Y2, Y2
+	VMAXPS 32(R8), Y3, Y3
+	VMAXPS 64(DI), Y0, Y0
+	VMAXPS 64(DI)(R9*1), Y1, Y1
+	VMAXPS 64(DI)(R9*2), Y2, Y2
+	VMAXPS 64(R8), Y3, Y3
+	VMAXPS 96(DI), Y0, Y0
+	VMAXPS 96(DI)(R9*1), Y1, Y1
+	VMAXPS 96(DI)(R9*2), Y2, Y2
+	VMAXPS 96(R8), Y3, Y3
+	ADDQ   $0x00000080, DI
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000020, R11
+	JMP    wggmax_loop
+
+wggmax_one:
+	CMPQ   R11, $0x00000008
+	JL     wggmax_tail
+	VMAXPS (DI), Y0, Y0
+	VMAXPS (DI)(R9*1), Y1, Y1
+	VMAXPS (DI)(R9*2), Y2, Y2
+	VMAXPS (R8), Y3, Y3
+	ADDQ   $0x00000020, DI
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, R11
+	JMP    wggmax_one
+
+wggmax_tail:
+	TESTQ  R11, R11
+	JE     wggmax_done
+	MOVQ   384(SP), R11
+	ADDQ   DI, R11
+	MOVQ   384(SP), DI
+	ADDQ   R8, DI
+	VMAXPS (R11), Y0, Y0
+	VMAXPS (R11)(R9*1), Y1, Y1
+	VMAXPS (R11)(R9*2), Y2, Y2
+	VMAXPS (DI), Y3, Y3
+
+wggmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMAXPS     Y4, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPS     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VMAXPS     Y2, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      wgbail
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+	VMOVDQU pool<>+384(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 32(SI)
+	VMOVDQU pool<>+512(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 64(SI)
+	VMOVDQU pool<>+640(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, 96(SI)
+	VMOVUPS Y0, 288(SI)
+
+	// Exp pass, row by row: e = exp(s - max) as exp(-(max - s)), added
+	// pairwise in float32, summed in float64.
+	VMOVUPS lse32y_hi<>+0(SB), Y0
+	VMOVUPS pool<>+896(SB), Y1
+	VMOVUPS lse32y_neglog2e<>+0(SB), Y2
+	VMOVUPS lse32y_ln2<>+0(SB), Y3
+	VMOVUPS lse32y_h1<>+0(SB), Y4
+	VMOVUPS lse32y_h2<>+0(SB), Y5
+	MOVQ    CX, DI
+	LEAQ    (SI), R8
+	MOVQ    $0x00000004, R11
+
+wgrrow:
+	VMOVUPS (R8), Y6
+	VXORPD  Y7, Y7, Y7
+	MOVQ    BX, R12
+	MOVQ    DI, R13
+
+wgrexpa:
+	CMPQ   R12, $0x00000080
+	JL     wgrexpa_end
+	VSUBPS (R13), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      256(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      288(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      320(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      352(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      384(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      416(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VSUBPS      448(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VSUBPS      480(R13), Y6, Y12
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y12, Y0, Y12
+	VMOVUPS      Y1, Y13
+	VFMADD231PS  Y2, Y12, Y13
+	VSUBPS       Y1, Y13, Y14
+	VFNMSUB231PS Y3, Y14, Y12
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y15
+	VFMADD213PS  Y4, Y12, Y15
+	VFMADD213PS  Y5, Y12, Y15
+	VFMADD213PS  lse32y_h3<>+0(SB), Y12, Y15
+	VPERMPS      lse32y_htab<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y12
+	VADDPS       Y12, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000200, R13
+	SUBQ         $0x00000080, R12
+	JMP          wgrexpa
+
+wgrexpa_end:
+wgrexpb:
+	CMPQ   R12, $0x00000040
+	JL     wgrexpb_end
+	VSUBPS (R13), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R13), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y14
+	VFMADD213PS  Y4, Y11, Y14
+	VFMADD213PS  Y5, Y11, Y14
+	VFMADD213PS  lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS      lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000100, R13
+	SUBQ         $0x00000040, R12
+	JMP          wgrexpb
+
+wgrexpb_end:
+wgrexpc:
+	CMPQ   R12, $0x00000020
+	JL     wgrexpc_end
+	VSUBPS (R13), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R13), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R13), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y13
+	VFMADD213PS  Y4, Y10, Y13
+	VFMADD213PS  Y5, Y10, Y13
+	VFMADD213PS  lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS      lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000080, R13
+	SUBQ         $0x00000020, R12
+	JMP          wgrexpc
+
+wgrexpc_end:
+wgrexpd:
+	CMPQ   R12, $0x00000008
+	JL     wgrexpd_end
+	VSUBPS (R13), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y11
+	VFMADD213PS  Y4, Y8, Y11
+	VFMADD213PS  Y5, Y8, Y11
+	VFMADD213PS  lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS      lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R12
+	JMP          wgrexpd
+
+wgrexpd_end:
+	TESTQ  R12, R12
+	JE     wgrtaildone
+	MOVQ   384(SP), R12
+	VSUBPS (R13)(R12*1), Y6, Y6
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y6, Y0, Y6
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  Y2, Y6, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMSUB231PS Y3, Y9, Y6
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y10
+	VFMADD213PS  Y4, Y6, Y10
+	VFMADD213PS  Y5, Y6, Y10
+	VFMADD213PS  lse32y_h3<>+0(SB), Y6, Y10
+	VPERMPS      lse32y_htab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       128(SI), Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y7, Y7
+
+wgrtaildone:
+	VMOVUPD Y7, 160(R8)
+	ADDQ    R9, DI
+	ADDQ    $0x00000020, R8
+	DECQ    R11
+	JNE     wgrrow
+	VMOVUPD 160(SI), Y0
+	VMOVUPD 192(SI), Y1
+	VMOVUPD 224(SI), Y2
+	VMOVUPD 256(SI), Y3
+	VMOVUPS 288(SI), Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y0, Y5
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VADDPD     Y5, Y0, Y0
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y0, Y2
+	VUNPCKHPD  Y1, Y0, Y0
+	VADDPD     Y2, Y0, Y0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y1
+	VPERMPS   Y4, Y1, Y1
+	VCVTPS2PD X1, Y1
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y0, Y1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y0, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y0, Y0
+	VPSUBQ   Y3, Y0, Y0
+	VORPD    pool<>+2176(SB), Y0, Y0
+	VSUBPD   pool<>+2304(SB), Y0, Y0
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
+
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y0, Y4
+	VMOVAPD     Y4, Y0
+	VADDPD      Y1, Y0, Y0
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, (AX)
+	LEAQ        (CX)(R9*4), CX
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x04, DX
+	JMP         wgroups
+
+wgbail:
+	MOVQ $0x00000004, R8
+	JMP  wgsolo
+
+wgrest:
+	TESTQ DX, DX
+	JE    done
+	MOVQ  DX, R8
+
+wgsolo:
+	TESTQ R8, R8
+	JE    wgroups
+
+	// Max pass, one vector of each row per step.
+	MOVQ    BX, R11
+	MOVQ    CX, DI
+	VMOVUPS pool<>+0(SB), Y0
+
+wogmax_loop:
+	CMPQ   R11, $0x00000020
+	JL     wogmax_one
+	VMAXPS (DI), Y0, Y0
+	VMAXPS 32(DI), Y0, Y0
+	VMAXPS 64(DI), Y0, Y0
+	VMAXPS 96(DI), Y0, Y0
+	ADDQ   $0x00000080, DI
+	SUBQ   $0x00000020, R11
+	JMP    wogmax_loop
+
+wogmax_one:
+	CMPQ   R11, $0x00000008
+	JL     wogmax_tail
+	VMAXPS (DI), Y0, Y0
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000008, R11
+	JMP    wogmax_one
+
+wogmax_tail:
+	TESTQ  R11, R11
+	JE     wogmax_done
+	MOVQ   384(SP), R11
+	ADDQ   DI, R11
+	VMAXPS (R11), Y0, Y0
+
+wogmax_done:
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y2
+	VMAXPS     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y0, Y0, Y1
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VMAXPS     Y1, Y0, Y0
+	VUNPCKLPD  Y0, Y2, Y1
+	VUNPCKHPD  Y0, Y2, Y0
+	VMAXPS     Y1, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y1
+	VMAXPS     Y1, Y0, Y0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPS   pool<>+128(SB), Y0, Y1
+	VPCMPEQD pool<>+128(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      wgsnan
+
+	// Each row's max, broadcast to a vector on the stack (a permute of
+	// the tree's lane: a narrow load from the tree's wide store would wait
+	// for the store).
+	VMOVDQU pool<>+256(SB), Y1
+	VPERMPS Y0, Y1, Y1
+	VMOVUPS Y1, (SI)
+	VMOVUPS Y0, 288(SI)
+
+	// Exp pass, row by row: e = exp(s - max) as exp(-(max - s)), added
+	// pairwise in float32, summed in float64.
+	VMOVUPS lse32y_hi<>+0(SB), Y0
+	VMOVUPS pool<>+896(SB), Y1
+	VMOVUPS lse32y_neglog2e<>+0(SB), Y2
+	VMOVUPS lse32y_ln2<>+0(SB), Y3
+	VMOVUPS lse32y_h1<>+0(SB), Y4
+	VMOVUPS lse32y_h2<>+0(SB), Y5
+	MOVQ    CX, DI
+	LEAQ    (SI), R11
+	MOVQ    $0x00000001, R12
+
+worrow:
+	VMOVUPS (R11), Y6
+	VXORPD  Y7, Y7, Y7
+	MOVQ    BX, R13
+	MOVQ    DI, R14
+
+worexpa:
+	CMPQ   R13, $0x00000080
+	JL     worexpa_end
+	VSUBPS (R14), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      256(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      288(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      320(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      352(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      384(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      416(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VADDPS      Y11, Y10, Y10
+	VSUBPS      448(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y14
+	VFMADD213PS Y4, Y11, Y14
+	VFMADD213PS Y5, Y11, Y14
+	VFMADD213PS lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS     lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y11
+	VSUBPS      480(R14), Y6, Y12
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y12, Y0, Y12
+	VMOVUPS      Y1, Y13
+	VFMADD231PS  Y2, Y12, Y13
+	VSUBPS       Y1, Y13, Y14
+	VFNMSUB231PS Y3, Y14, Y12
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y15
+	VFMADD213PS  Y4, Y12, Y15
+	VFMADD213PS  Y5, Y12, Y15
+	VFMADD213PS  lse32y_h3<>+0(SB), Y12, Y15
+	VPERMPS      lse32y_htab<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y12
+	VADDPS       Y12, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000200, R14
+	SUBQ         $0x00000080, R13
+	JMP          worexpa
+
+worexpa_end:
+worexpb:
+	CMPQ   R13, $0x00000040
+	JL     worexpb_end
+	VSUBPS (R14), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      128(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      160(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VADDPS      Y10, Y9, Y9
+	VSUBPS      192(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y13
+	VFMADD213PS Y4, Y10, Y13
+	VFMADD213PS Y5, Y10, Y13
+	VFMADD213PS lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS     lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y10
+	VSUBPS      224(R14), Y6, Y11
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y11, Y0, Y11
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  Y2, Y11, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMSUB231PS Y3, Y13, Y11
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y14
+	VFMADD213PS  Y4, Y11, Y14
+	VFMADD213PS  Y5, Y11, Y14
+	VFMADD213PS  lse32y_h3<>+0(SB), Y11, Y14
+	VPERMPS      lse32y_htab<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VADDPS       Y11, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000100, R14
+	SUBQ         $0x00000040, R13
+	JMP          worexpb
+
+worexpb_end:
+worexpc:
+	CMPQ   R13, $0x00000020
+	JL     worexpc_end
+	VSUBPS (R14), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y11
+	VFMADD213PS Y4, Y8, Y11
+	VFMADD213PS Y5, Y8, Y11
+	VFMADD213PS lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS     lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y11, Y8
+	VSUBPS      32(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VADDPS      Y9, Y8, Y8
+	VSUBPS      64(R14), Y6, Y9
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y10
+	VFMADD231PS  Y2, Y9, Y10
+	VSUBPS       Y1, Y10, Y11
+	VFNMSUB231PS Y3, Y11, Y9
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS     lse32y_h0<>+0(SB), Y12
+	VFMADD213PS Y4, Y9, Y12
+	VFMADD213PS Y5, Y9, Y12
+	VFMADD213PS lse32y_h3<>+0(SB), Y9, Y12
+	VPERMPS     lse32y_htab<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VSUBPS      96(R14), Y6, Y10
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  Y2, Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMSUB231PS Y3, Y12, Y10
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y13
+	VFMADD213PS  Y4, Y10, Y13
+	VFMADD213PS  Y5, Y10, Y13
+	VFMADD213PS  lse32y_h3<>+0(SB), Y10, Y13
+	VPERMPS      lse32y_htab<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y10
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000080, R14
+	SUBQ         $0x00000020, R13
+	JMP          worexpc
+
+worexpc_end:
+worexpd:
+	CMPQ   R13, $0x00000008
+	JL     worexpd_end
+	VSUBPS (R14), Y6, Y8
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y9
+	VFMADD231PS  Y2, Y8, Y9
+	VSUBPS       Y1, Y9, Y10
+	VFNMSUB231PS Y3, Y10, Y8
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y11
+	VFMADD213PS  Y4, Y8, Y11
+	VFMADD213PS  Y5, Y8, Y11
+	VFMADD213PS  lse32y_h3<>+0(SB), Y8, Y11
+	VPERMPS      lse32y_htab<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x00000020, R14
+	SUBQ         $0x00000008, R13
+	JMP          worexpd
+
+worexpd_end:
+	TESTQ  R13, R13
+	JE     wortaildone
+	MOVQ   384(SP), R13
+	VSUBPS (R14)(R13*1), Y6, Y6
+
+	// lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMINPS       Y6, Y0, Y6
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  Y2, Y6, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMSUB231PS Y3, Y9, Y6
+
+	// lse exp32y: Horner's cubic times T_j*2^floor(k)
+	VMOVUPS      lse32y_h0<>+0(SB), Y10
+	VFMADD213PS  Y4, Y6, Y10
+	VFMADD213PS  Y5, Y6, Y10
+	VFMADD213PS  lse32y_h3<>+0(SB), Y6, Y10
+	VPERMPS      lse32y_htab<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       128(SI), Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y7, Y7
+
+wortaildone:
+	VMOVUPD Y7, 160(R11)
+	ADDQ    R9, DI
+	ADDQ    $0x00000020, R11
+	DECQ    R12
+	JNE     worrow
+	VMOVUPD 160(SI), Y0
+	VMOVUPS 288(SI), Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y0, Y0, Y2
+	VPERM2F128 $0x31, Y0, Y0, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y0, Y0, Y2
+	VPERM2F128 $0x31, Y0, Y0, Y0
+	VADDPD     Y2, Y0, Y0
+	VUNPCKLPD  Y0, Y3, Y2
+	VUNPCKHPD  Y0, Y3, Y0
+	VADDPD     Y2, Y0, Y0
+
+	// max + log(sum) in float64, row i in lane i: one log for the group.
+	VMOVDQU   xent_even32<>+0(SB), Y2
+	VPERMPS   Y1, Y2, Y1
+	VCVTPS2PD X1, Y1
+
+	// max + sum*0: a NaN sum stays NaN.
+	VXORPD      Y2, Y2, Y2
+	VFMADD231PD Y2, Y0, Y1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y0, Y2
+	VPCMPGTQ pool<>+1920(SB), Y2, Y3
+	VPADDQ   pool<>+2048(SB), Y3, Y4
+	VPSLLQ   $0x34, Y4, Y4
+	VORPD    Y4, Y2, Y2
+	VPSRLQ   $0x34, Y0, Y0
+	VPSUBQ   Y3, Y0, Y0
+	VORPD    pool<>+2176(SB), Y0, Y0
+	VSUBPD   pool<>+2304(SB), Y0, Y0
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y2, Y3
+	VADDPD      pool<>+2432(SB), Y2, Y2
+	VDIVPD      Y2, Y3, Y3
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     pool<>+2688(SB), Y4
+	VFMADD213PD pool<>+2816(SB), Y2, Y4
+	VFMADD213PD pool<>+2944(SB), Y2, Y4
+	VFMADD213PD pool<>+3072(SB), Y2, Y4
+	VMULPD      Y3, Y4, Y4
+
+	// log: k*ln2hi + ln m (a NaN lane is the caller's)
+	VFMADD231PD pool<>+3328(SB), Y0, Y4
+	VMOVAPD     Y4, Y0
+	VADDPD      Y1, Y0, Y0
+	VCVTPD2PSY  Y0, X0
+	VMOVSS      X0, (AX)
+
+wgsnext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	DECQ R8
+	JMP  wgsolo
+
+wgsnan:
+	VMOVSS pool<>+3456(SB), X0
+	VMOVSS X0, (AX)
+	JMP    wgsnext
 
 row:
 	TESTQ DX, DX
@@ -20670,6 +22339,30 @@ groups:
 	VMOVUPD pool<>+6656(SB), Y2
 	VMOVUPD pool<>+6656(SB), Y3
 
+ggmax_loop:
+	CMPQ   R11, $0x00000010
+	JL     ggmax_one
+	VMAXPD (DI), Y0, Y0
+	VMAXPD (DI)(R9*1), Y1, Y1
+	VMAXPD (DI)(R9*2), Y2, Y2
+	VMAXPD (R8), Y3, Y3
+	VMAXPD 32(DI), Y0, Y0
+	VMAXPD 32(DI)(R9*1), Y1, Y1
+	VMAXPD 32(DI)(R9*2), Y2, Y2
+	VMAXPD 32(R8), Y3, Y3
+	VMAXPD 64(DI), Y0, Y0
+	VMAXPD 64(DI)(R9*1), Y1, Y1
+	VMAXPD 64(DI)(R9*2), Y2, Y2
+	VMAXPD 64(R8), Y3, Y3
+	VMAXPD 96(DI), Y0, Y0
+	VMAXPD 96(DI)(R9*1), Y1, Y1
+	VMAXPD 96(DI)(R9*2), Y2, Y2
+	VMAXPD 96(R8), Y3, Y3
+	ADDQ   $0x00000080, DI
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, R11
+	JMP    ggmax_loop
+
 ggmax_one:
 	CMPQ   R11, $0x00000004
 	JL     ggmax_tail
@@ -21579,6 +23272,17 @@ gsolo:
 	MOVQ    BX, R11
 	MOVQ    CX, DI
 	VMOVUPD pool<>+6656(SB), Y0
+
+ogmax_loop:
+	CMPQ   R11, $0x00000010
+	JL     ogmax_one
+	VMAXPD (DI), Y0, Y0
+	VMAXPD 32(DI), Y0, Y0
+	VMAXPD 64(DI), Y0, Y0
+	VMAXPD 96(DI), Y0, Y0
+	ADDQ   $0x00000080, DI
+	SUBQ   $0x00000010, R11
+	JMP    ogmax_loop
 
 ogmax_one:
 	CMPQ   R11, $0x00000004
@@ -68544,6 +70248,76 @@ DATA lse32y_g<>+24(SB)/4, $0x405102dc
 DATA lse32y_g<>+28(SB)/4, $0x405102dc
 GLOBL lse32y_g<>(SB), RODATA|NOPTR, $32
 
+DATA lse32y_h0<>+0(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+4(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+8(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+12(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+16(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+20(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+24(SB)/4, $0x3e2aa471
+DATA lse32y_h0<>+28(SB)/4, $0x3e2aa471
+GLOBL lse32y_h0<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_h1<>+0(SB)/4, $0x3f000441
+DATA lse32y_h1<>+4(SB)/4, $0x3f000441
+DATA lse32y_h1<>+8(SB)/4, $0x3f000441
+DATA lse32y_h1<>+12(SB)/4, $0x3f000441
+DATA lse32y_h1<>+16(SB)/4, $0x3f000441
+DATA lse32y_h1<>+20(SB)/4, $0x3f000441
+DATA lse32y_h1<>+24(SB)/4, $0x3f000441
+DATA lse32y_h1<>+28(SB)/4, $0x3f000441
+GLOBL lse32y_h1<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_h2<>+0(SB)/4, $0x3f800001
+DATA lse32y_h2<>+4(SB)/4, $0x3f800001
+DATA lse32y_h2<>+8(SB)/4, $0x3f800001
+DATA lse32y_h2<>+12(SB)/4, $0x3f800001
+DATA lse32y_h2<>+16(SB)/4, $0x3f800001
+DATA lse32y_h2<>+20(SB)/4, $0x3f800001
+DATA lse32y_h2<>+24(SB)/4, $0x3f800001
+DATA lse32y_h2<>+28(SB)/4, $0x3f800001
+GLOBL lse32y_h2<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_h3<>+0(SB)/4, $0x3f800000
+DATA lse32y_h3<>+4(SB)/4, $0x3f800000
+DATA lse32y_h3<>+8(SB)/4, $0x3f800000
+DATA lse32y_h3<>+12(SB)/4, $0x3f800000
+DATA lse32y_h3<>+16(SB)/4, $0x3f800000
+DATA lse32y_h3<>+20(SB)/4, $0x3f800000
+DATA lse32y_h3<>+24(SB)/4, $0x3f800000
+DATA lse32y_h3<>+28(SB)/4, $0x3f800000
+GLOBL lse32y_h3<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_hi<>+0(SB)/4, $0x42a00000
+DATA lse32y_hi<>+4(SB)/4, $0x42a00000
+DATA lse32y_hi<>+8(SB)/4, $0x42a00000
+DATA lse32y_hi<>+12(SB)/4, $0x42a00000
+DATA lse32y_hi<>+16(SB)/4, $0x42a00000
+DATA lse32y_hi<>+20(SB)/4, $0x42a00000
+DATA lse32y_hi<>+24(SB)/4, $0x42a00000
+DATA lse32y_hi<>+28(SB)/4, $0x42a00000
+GLOBL lse32y_hi<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_htab<>+0(SB)/4, $0x3f800000
+DATA lse32y_htab<>+4(SB)/4, $0x3f7b95c2
+DATA lse32y_htab<>+8(SB)/4, $0x3f7837f0
+DATA lse32y_htab<>+12(SB)/4, $0x3f75fed7
+DATA lse32y_htab<>+16(SB)/4, $0x3f7504f3
+DATA lse32y_htab<>+20(SB)/4, $0x3f75672a
+DATA lse32y_htab<>+24(SB)/4, $0x3f7744fd
+DATA lse32y_htab<>+28(SB)/4, $0x3f7ac0c7
+GLOBL lse32y_htab<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_ln2<>+0(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+4(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+8(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+12(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+16(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+20(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+24(SB)/4, $0x3f317218
+DATA lse32y_ln2<>+28(SB)/4, $0x3f317218
+GLOBL lse32y_ln2<>(SB), RODATA|NOPTR, $32
+
 DATA lse32y_lo<>+0(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+4(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+8(SB)/4, $0xc2a00000
@@ -68553,6 +70327,16 @@ DATA lse32y_lo<>+20(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+24(SB)/4, $0xc2a00000
 DATA lse32y_lo<>+28(SB)/4, $0xc2a00000
 GLOBL lse32y_lo<>(SB), RODATA|NOPTR, $32
+
+DATA lse32y_neglog2e<>+0(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+4(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+8(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+12(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+16(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+20(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+24(SB)/4, $0xbfb8aa3b
+DATA lse32y_neglog2e<>+28(SB)/4, $0xbfb8aa3b
+GLOBL lse32y_neglog2e<>(SB), RODATA|NOPTR, $32
 
 DATA lse32y_tab<>+0(SB)/4, $0x3e2aa471
 DATA lse32y_tab<>+4(SB)/4, $0x3e2a1639

@@ -442,7 +442,7 @@ func testLSEAlone[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
 		if !k.ok {
 			continue
 		}
-		for _, cols := range []int{1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 37, 39, 40, 41, 63, 64, 65, 128, 129, 255, 256, 257, 300, 511, 512, 513} {
+		for _, cols := range []int{1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 37, 39, 40, 41, 48, 63, 64, 65, 71, 100, 127, 128, 129, 136, 200, 255, 256, 257, 300, 511, 512, 513} {
 			const rows = 21
 			s := make([]F, rows*cols)
 			for r := 0; r < rows; r++ {

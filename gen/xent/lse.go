@@ -24,7 +24,8 @@ import (
 // row left to the caller, runs the same code alone (solo: slot 0 only, its
 // values fed to every input of the trees, which treat each input's lanes
 // alike), so a row's bits do not depend on its neighbours (rows stand
-// alone).
+// alone). AVX2 float32 rows from rowExpMinCols columns run the exp pass
+// one row after another (rowExpY), the rest of the path as above.
 //
 // Up to this length a float64 row's sum needs no compensation: each lane
 // adds at most groupBytes/vb terms in order, a relative error of at most
@@ -237,6 +238,17 @@ func groupTree(vs []VecVirtual, op func(...Op), f32 bool) VecVirtual {
 	return m
 }
 
+// groupMaxUnroll returns the vectors of each row a step of the group max
+// pass takes: on AVX2 four, the loop's own instructions paid once for
+// them; AVX-512's eight rows of a group keep one (four was no faster
+// there, bench/TUNING.md).
+func (r *row) groupMaxUnroll() int {
+	if r.isa.AVX512 {
+		return 1
+	}
+	return 4
+}
+
 // groupMax emits the max pass of k slots (the group, or 1: solo) and
 // returns the tree of their maxima (see groupTree).
 func (r *row) groupMax(pre string, src Register, s slots, k int, gt *groupTail) VecVirtual {
@@ -250,11 +262,13 @@ func (r *row) groupMax(pre string, src Register, s slots, k int, gt *groupTail) 
 		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
 	}
-	Loop(pre+"gmax", n, r.lanes, 1, func(int) {
-		for i := range acc {
-			d.MAX(s.at(i, 0), acc[i], acc[i])
+	Loop(pre+"gmax", n, r.lanes, r.groupMaxUnroll(), func(u int) {
+		for j := 0; j < u; j++ {
+			for i := range acc {
+				d.MAX(s.at(i, r.vb*j), acc[i], acc[i])
+			}
 		}
-		r.advanceSlots(s, k, 1)
+		r.advanceSlots(s, k, u)
 	}, func() {
 		if gt != nil {
 			ts := gt.slots(s, k)
@@ -383,7 +397,7 @@ func (r *row) groupExp(pre string, src Register, s slots, k int, ms []Mem, f32su
 
 // groupLogSumExp emits LogSumExp for the k rows (the group, or 1: solo) at
 // srcp into dstp. A max that is not finite in any of them jumps to bail.
-func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, f32sum bool, gt *groupTail, bail string) {
+func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx Mem, how groupSum, gt *groupTail, bail string) {
 	d, isa := r.d, r.isa
 	m := r.groupMax(pre, srcp, s, k, gt)
 
@@ -399,7 +413,12 @@ func (r *row) groupLogSumExp(pre string, srcp, dstp Register, s slots, k int, mx
 		ms[i] = mx.Offset(isa.VB * i)
 		d.MOVU(b, ms[i])
 	}
-	sum := r.groupExp(pre, srcp, s, k, ms, f32sum, gt)
+	var sum VecVirtual
+	if how == sumRows {
+		sum, m = r.rowExpY(pre, srcp, s, k, mx, m, gt)
+	} else {
+		sum = r.groupExp(pre, srcp, s, k, ms, how == sumF32, gt)
+	}
 
 	r.groupFinish(m, sum, dstp, k)
 }
@@ -536,7 +555,11 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	g := r.groupRows()
 	Comment("Each row's broadcast max: on the stack, aligned to 64 bytes (a",
 		"vector load that splits a cache line costs twice).")
-	raw := AllocLocal(r.vb*(g+1) + 64) // and groupTail's keep
+	size := r.vb*(g+1) + 64 // and groupTail's keep
+	if r.rowExpOK() {
+		size += r.rowExpBytes() // rowExpY's sums and tree
+	}
+	raw := AllocLocal(size)
 	mb := GP64()
 	LEAQ(raw, mb)
 	ADDQ(U32(63), mb)
@@ -552,18 +575,36 @@ func (r *row) groupLogSumExpRows(srcp, dstp, rows Register, done string) {
 	if !r.isa.AVX512 {
 		gt = r.newGroupTail(mx.Offset(r.vb * g))
 	}
+	loop := func(pre string, how groupSum) {
+		r.groupRowLoop(pre, srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
+			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, how, gt, bail)
+		})
+	}
 	if r.d.Size == 4 {
 		CMPQ(r.cols, U32(r.f32SumBytes()/4))
 		JA(LabelRef("w"))
-		r.groupRowLoop("s", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
-			r.groupLogSumExp(pre, srcp, dstp, s, k, mx, true, gt, bail)
-		})
+		loop("s", sumF32)
 		Label("w")
 	}
-	r.groupRowLoop("", srcp, dstp, rows, s, left, done, func(pre string, k int, bail string) {
-		r.groupLogSumExp(pre, srcp, dstp, s, k, mx, false, gt, bail)
-	})
+	if r.rowExpOK() {
+		CMPQ(r.cols, U32(rowExpMinCols))
+		JAE(LabelRef("rw"))
+		loop("", sumF64)
+		Label("rw")
+		loop("w", sumRows)
+		return
+	}
+	loop("", sumF64)
 }
+
+// groupSum is how the group path sums a row's e (see groupLogSumExpRows).
+type groupSum int
+
+const (
+	sumF64  groupSum = iota // float64 lanes, the rows interleaved (groupExp)
+	sumF32                  // float32 lanes, rows of up to f32SumBytes
+	sumRows                 // float64 lanes, one row after another (rowExpY)
+)
 
 // groupRowLoop emits one row loop of the group path (see
 // groupLogSumExpRows), labels prefixed by pre; emit emits the code of k

@@ -332,61 +332,112 @@ func ySplat(p *Pool, name string, v float64) Mem {
 }
 
 // lseY32Table is the pre-biased table of lseExpF32Y: entry j holds the bits
-// of c0*2^(j/8) rounded to float32, less j<<20 (see expTable8).
-func lseY32Table(p *Pool) Mem {
+// of c*2^(j/8) rounded to float32, less j<<20 (see expTable8): c = c0 for
+// the factored cubic, 1 (expTable8's entries) for Horner's.
+func lseY32Table(p *Pool, name string, c float64) Mem {
 	e := make([]Constant, 8)
 	for j := range e {
-		e[j] = U32(math.Float32bits(float32(lseY32C0*math.Exp2(float64(j)/8))) - uint32(j)<<20)
+		e[j] = U32(math.Float32bits(float32(c*math.Exp2(float64(j)/8))) - uint32(j)<<20)
 	}
-	return p.Table("lse32y_tab", e)
+	return p.Table(name, e)
 }
 
 // lseExpF32Y holds the operands of its exp: registers (held) or memory.
-type lseExpF32Y struct{ shift, log2e, negLn2, b, a, g, tab Op }
+// cubic is the factored cubic's b, a, g, or with horner the Horner
+// cubic's coefficients, highest first (expSoftmaxCubic: its c0 is
+// lseY32C0). neg: the exp takes d' = max - s = -d instead of d (see
+// holdLSEExpF32YNeg), log2e and negLn2 holding -log2e and +ln2.
+type lseExpF32Y struct {
+	shift, log2e, negLn2, tab Op
+	cubic                     []Op
+	horner, neg               bool
+}
 
-// holdLSEExpF32Y returns lseExpF32Y's operands, the first n of them (in
-// the struct's order) loaded into YMM registers.
+// holdLSEExpF32Y returns lseExpF32Y's operands with the factored cubic,
+// the first n of them (shift, log2e, -ln2, b, a, g, the table) loaded
+// into YMM registers.
 func holdLSEExpF32Y(p *Pool, n int) lseExpF32Y {
-	ops := []Op{
-		p.C(F32Splat("exp32t8_shift", 0x1.8p20)), p.C(F32Splat("exp32t_log2e", math.Log2E)),
+	ops := holdOps(n, p.C(F32Splat("exp32t8_shift", 0x1.8p20)), p.C(F32Splat("exp32t_log2e", math.Log2E)),
 		p.C(F32Splat("exp32l_negln2hi", -float32(math.Ln2))),
 		ySplat(p, "lse32y_b", lseY32B), ySplat(p, "lse32y_a", lseY32A), ySplat(p, "lse32y_g", lseY32G),
-		lseY32Table(p),
-	}
+		lseY32Table(p, "lse32y_tab", lseY32C0))
+	return lseExpF32Y{shift: ops[0], log2e: ops[1], negLn2: ops[2], cubic: ops[3:6], tab: ops[6]}
+}
+
+// holdLSEExpF32YNeg is the exp of d' = max - s with the Horner cubic (the
+// groups' exp, expSoftmaxF32Table8, bit for bit: its t = shift + d*log2e
+// and r = d - k*ln2 are here shift - d'*log2e and -(k*ln2) - d', the same
+// FMAs on negated operands, and rounding is symmetric), the first n of
+// its operands (shift, -log2e, ln2, c1, c2, c0, 1, the table) loaded into
+// YMM registers. With s from memory, max - s is one VSUBPS (s - max two
+// instructions); Horner's cubic is three FMAs where the factored one
+// takes four operations, and a load (c0) that is no operation.
+func holdLSEExpF32YNeg(p *Pool, n int) lseExpF32Y {
+	c := []float64{lseY32C0, 0.5000649, 1.0000001, 1} // expSoftmaxCubic
+	ops := holdOps(n, p.C(F32Splat("exp32t8_shift", 0x1.8p20)),
+		ySplat(p, "lse32y_neglog2e", -float64(float32(math.Log2E))), ySplat(p, "lse32y_ln2", float64(float32(math.Ln2))),
+		ySplat(p, "lse32y_h1", c[1]), ySplat(p, "lse32y_h2", c[2]), ySplat(p, "lse32y_h0", c[0]), ySplat(p, "lse32y_h3", c[3]),
+		lseY32Table(p, "lse32y_htab", 1))
+	return lseExpF32Y{shift: ops[0], log2e: ops[1], negLn2: ops[2], cubic: []Op{ops[5], ops[3], ops[4], ops[6]},
+		tab: ops[7], horner: true, neg: true}
+}
+
+// holdOps returns ops, the first n loaded into YMM registers.
+func holdOps(n int, ops ...Op) []Op {
 	for i := 0; i < n; i++ {
 		y := YMM()
 		VMOVUPS(ops[i], y)
 		ops[i] = y
 	}
-	return lseExpF32Y{ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6]}
+	return ops
 }
 
 // exp replaces each float32 YMM d in xs (d <= 0, -Inf or NaN) by e^d
-// within 2^-21.8 relative, for sums of at least 1 (see lseY32A): d is
-// first clamped to lo (lseY32Lo in every lane), or with lo nil the caller
-// knows every d is at least -fastSpan. NaN stays NaN (the clamp keeps a
-// NaN d in its register form, and 2^floor(k) is applied by a product).
+// within 2^-21.8 relative (the factored cubic; Horner's 2^-22.4), for sums
+// of at least 1 (see lseY32A): d is first clamped to lo (lseY32Lo in every
+// lane), or with lo nil the caller knows every d is at least -fastSpan.
+// NaN stays NaN (the clamp keeps a NaN d in its register form, and
+// 2^floor(k) is applied by a product). neg: each x holds d' = -d (>= 0,
+// +Inf or NaN) and lo is the bound -lseY32Lo.
 // The vectors go one after another: AVX2 has the registers for no more.
 func (c lseExpF32Y) exp(xs []VecVirtual, lo VecVirtual) {
 	for _, x := range xs {
 		Comment("lse exp32y: clamp, k = round(8*d*log2e)/8, r = d - k*ln2")
-		if lo != nil {
+		switch {
+		case lo != nil && c.neg:
+			VMINPS(x, lo, x)
+		case lo != nil:
 			VMAXPS(x, lo, x)
 		}
 		t, k, w := YMM(), YMM(), YMM()
 		VMOVUPS(c.shift, t)
 		VFMADD231PS(c.log2e, x, t)
 		VSUBPS(c.shift, t, k)
-		VFMADD231PS(c.negLn2, k, x)
-		Comment("lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)")
-		VADDPS(c.b, x, w)
-		VFMADD213PS(c.g, w, w)
-		VADDPS(c.a, x, x)
-		VMULPS(w, x, x)
+		if c.neg {
+			VFNMSUB231PS(c.negLn2, k, x) // -(k*ln2) - d'
+		} else {
+			VFMADD231PS(c.negLn2, k, x)
+		}
+		q := x
+		if c.horner {
+			Comment("lse exp32y: Horner's cubic times T_j*2^floor(k)")
+			q = w
+			VMOVUPS(c.cubic[0], q)
+			for _, cf := range c.cubic[1:] {
+				VFMADD213PS(cf, x, q)
+			}
+		} else {
+			Comment("lse exp32y: (r + a)*((r + b)^2 + g) times c0*T_j*2^floor(k)")
+			b, a, g := c.cubic[0], c.cubic[1], c.cubic[2]
+			VADDPS(b, x, w)
+			VFMADD213PS(g, w, w)
+			VADDPS(a, x, x)
+			VMULPS(w, x, x)
+		}
 		VPERMPS(c.tab, t, k)
 		VPSLLD(U8(20), t, t)
 		VPADDD(t, k, k)
-		VMULPS(k, x, x)
+		VMULPS(k, q, x)
 	}
 }
 

@@ -23,7 +23,8 @@
 // worth at a time instead (8 rows AVX-512, 4 AVX2): one transposing tree
 // for their maxima, one for their sums, and their logs in one vector
 // (lse.go); a row left over, or beside a row left to the caller, runs that
-// code solo. LogSumExp's longer rows take an exp pass of their own
+// code solo. AVX2 float32 groups of rows of 64 columns or more take their
+// exp pass one row after another (lse_rowexp.go). LogSumExp's longer rows take an exp pass of their own
 // (lse_exp.go: 16 vectors an iteration, float32 e added pairwise before
 // one widening; float64 four vectors to a compensated add).
 //

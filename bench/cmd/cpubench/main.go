@@ -1,5 +1,5 @@
-// Command cpubench times Softmax and CrossEntropy (with ds and the loss
-// alone) on float32 (DT=f64: float64) rows of the given shapes, in the
+// Command cpubench times Softmax, CrossEntropy (with ds and the loss
+// alone) and LogSumExp on float32 (DT=f64: float64) rows of the given shapes, in the
 // thread's CPU time (the minimum over reps runs of ~2M elements), so that
 // time the thread spends descheduled on a shared machine does not count.
 // The logits are uniform in [-5, 5] and the labels (r*7919) % cols, as in
@@ -55,7 +55,7 @@ func run[F kernels.Float](dt string) {
 		for i := range labels {
 			labels[i] = int32(i * 7919 % cols)
 		}
-		out, ds, loss := make([]F, n), make([]F, n), make([]F, rows)
+		out, ds, loss, lse := make([]F, n), make([]F, n), make([]F, rows), make([]F, rows)
 		iters := max(1, 2_000_000/n)
 		ops := []struct {
 			name string
@@ -64,6 +64,7 @@ func run[F kernels.Float](dt string) {
 			{"Softmax", func() { kernels.Softmax(out, x, cols) }},
 			{"CE", func() { kernels.CrossEntropy(loss, ds, x, labels, cols, 1/F(rows)) }},
 			{"CELoss", func() { kernels.CrossEntropy(loss, nil, x, labels, cols, 1/F(rows)) }},
+			{"LSE", func() { kernels.LogSumExp(lse, x, cols) }},
 		}
 		for _, op := range ops {
 			best := time.Duration(1 << 62)
