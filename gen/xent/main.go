@@ -718,10 +718,11 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 
 func crossEntropy(p *Pool, isa ISA, d DType) {
 	name := "CrossEntropy" + d.Name + isa.Name
-	// The four-row path's two blocks (xquadVals) take more stack than a
-	// NOSPLIT function may: that one grows the stack when it must.
+	// The four-row path's two blocks (xquadVals), and the AVX2 float64
+	// resident path's scratch block, take more stack than a NOSPLIT
+	// function may: those grow the stack when they must.
 	var flags attr.Attribute = NOSPLIT
-	if xquadFor(isa, d) {
+	if xquadFor(isa, d) || xres64yFor(isa, d) {
 		flags = 0
 	}
 	TEXT(name, flags, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
@@ -768,6 +769,10 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	}
 	if r.xres64OK() {
 		x.resLoc = xresLocals{tmp: AllocLocal(64), left: AllocLocal(8)}
+		if !isa.AVX512 {
+			x.resLoc.hold = AllocLocal(64)
+			x.resLoc.scratch = AllocLocal(xres2Rows*xres64yVecs*32 + 64)
+		}
 	}
 	if r.xquadOK() {
 		x.quadLoc = loc

@@ -64,8 +64,11 @@ func (r *row) resGroupRows() int { return r.groupRows() }
 
 // resMaxVecs is the longest row of the resident path, in vectors.
 func (r *row) resMaxVecs() int {
-	if r.d.Size == 8 {
+	if r.d.Size == 8 && r.isa.AVX512 {
 		return xres64Vecs
+	}
+	if r.d.Size == 8 {
+		return xres64yVecs
 	}
 	if r.isa.AVX512 {
 		return xresVecs
@@ -81,7 +84,8 @@ type xresLocals struct {
 	// resGroup), and whether there is one (8 bytes).
 	pend, pending Mem
 	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
-	// aligned (see resScratch).
+	// aligned (see resScratch); AVX2 float64 rows of more than
+	// xres64yHeldVecs vectors: the rows, then their e (res64LoadScratch).
 	scratch Mem
 	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes).
 	hold Mem
@@ -607,13 +611,14 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 }
 
 // resTargets returns the rows' s_t, row i in 64-bit lane i (float32: both
-// halves): each broadcast from its row, then blended by a tree of three
-// lane masks (row i's lanes taken from broadcast i); solo: every lane.
+// halves): each broadcast from its row, then blended by a tree of lane
+// masks (row i's lanes taken from broadcast i; AVX-512 k-masks, AVX2
+// immediates); solo: every lane.
 func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 	isa, d, r := x.isa, x.d, x.row
-	bcast, blend := VBROADCASTSS, VBLENDMPS
+	bcast, blend, blendImm := VBROADCASTSS, VBLENDMPS, VBLENDPS
 	if d.Size == 8 {
-		bcast, blend = VBROADCASTSD, VBLENDMPD
+		bcast, blend, blendImm = VBROADCASTSD, VBLENDMPD, VBLENDPD
 		Comment("s_t of each row in its lane (solo: every lane).")
 	} else {
 		Comment("s_t of each row in its lanes (solo: every lane).")
@@ -624,10 +629,8 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 		bcast(Mem{Base: x.srcp, Index: t, Scale: uint8(d.Size)}, st)
 		return st
 	}
-	if !isa.AVX512 {
-		return x.resTargetsY(s)
-	}
-	bs := make([]VecVirtual, xresRows)
+	g := r.resGroupRows()
+	bs := make([]VecVirtual, g)
 	for i := range bs {
 		m, t := s.at(i, 0), GP64()
 		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
@@ -636,22 +639,30 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 		bs[i] = isa.Vec()
 		bcast(m, bs[i])
 	}
-	per := r.lanes / xresRows // lanes a row
-	for _, bit := range []int{1, 2, 4} {
+	per := r.lanes / g // lanes a row
+	for bit := 1; bit < g; bit *= 2 {
 		var lanes uint32
 		for l := 0; l < r.lanes; l++ {
 			if (l/per)&bit != 0 {
 				lanes |= 1 << l
 			}
 		}
-		g, kb := GP32(), K()
-		MOVL(U32(lanes), g)
-		KMOVW(g, kb)
+		var kb OpmaskVirtual
+		if isa.AVX512 {
+			gl := GP32()
+			kb = K()
+			MOVL(U32(lanes), gl)
+			KMOVW(gl, kb)
+		}
 		next := make([]VecVirtual, len(bs)/2)
 		for j := range next {
-			// kb's lanes from the odd one (in place: a masked form reads
-			// its destination).
-			blend(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			// The lanes from the odd one (in place: AVX-512's masked
+			// form reads its destination).
+			if isa.AVX512 {
+				blend(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			} else {
+				blendImm(U8(lanes), bs[2*j+1], bs[2*j], bs[2*j])
+			}
 			next[j] = bs[2*j]
 		}
 		bs = next
