@@ -17985,7 +17985,7 @@ done:
 
 // func CrossEntropyF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·CrossEntropyF64AVX2(SB), $872-112
+TEXT ·CrossEntropyF64AVX2(SB), $904-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -19490,7 +19490,7 @@ d_r3groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), R11
+	LEAQ         216(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
@@ -19608,113 +19608,198 @@ d_r3groups:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y4, Y3, Y3
 	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
 	VMOVAPD Y3, Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y2, Y3
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y3, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y6, Y3
-	VFMADD231PD pool<>+7424(SB), Y6, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y3, Y6
-	VFMADD213PD pool<>+7808(SB), Y3, Y6
-	VFMADD213PD pool<>+7936(SB), Y3, Y6
-	VFMADD213PD pool<>+8064(SB), Y3, Y6
-	VFMADD213PD pool<>+8192(SB), Y3, Y6
-	VFMADD213PD pool<>+8320(SB), Y3, Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VMULPD      Y3, Y3, Y7
-	VFMADD213PD Y3, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y3
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    184(SP), R8
+	LEAQ    216(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y4, Y3
-	VMOVUPD (R8), Y5
-	VSUBPD  Y3, Y5, Y5
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y2, Y5
+	VMAXPD      Y4, Y2, Y4
 	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VMOVUPD Y5, (R8)
-	VMOVUPD 32(R8), Y6
-	VSUBPD  Y3, Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y2, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VMOVUPD      Y5, 64(R8)
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      96(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      128(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD Y6, 32(R8)
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 96(R8)
+	VMOVUPD Y6, 128(R8)
 	VADDPD  Y6, Y5, Y5
-	VMOVUPD 64(R8), Y6
-	VSUBPD  Y3, Y6, Y6
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y4, Y6, Y6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y2, Y6
-	VMOVUPD     pool<>+7040(SB), Y3
-	VFMADD231PD pool<>+7168(SB), Y6, Y3
-	VSUBPD      pool<>+7040(SB), Y3, Y7
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
 	VMOVUPD     Y6, Y6
 	VFMADD231PD pool<>+7296(SB), Y7, Y6
 	VFMADD231PD pool<>+7424(SB), Y7, Y6
@@ -19734,76 +19819,70 @@ d_r3groups:
 	VADDPD      pool<>+2432(SB), Y7, Y7
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y7, Y6
-	VMOVUPD Y6, 64(R8)
-	VADDPD  Y6, Y5, Y3
-	VPERMPD $0x55, Y4, Y5
-	VMOVUPD 96(R8), Y6
-	VSUBPD  Y5, Y6, Y6
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VMOVUPD      Y6, 160(R8)
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      192(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      224(R8), Y7
+	VSUBPD       Y5, Y7, Y7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y2, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD Y6, 96(R8)
-	VMOVUPD 128(R8), Y7
-	VSUBPD  Y5, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y2, Y7
 	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD Y7, 128(R8)
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 192(R8)
+	VMOVUPD Y7, 224(R8)
 	VADDPD  Y7, Y6, Y6
-	VMOVUPD 160(R8), Y7
+	VMOVUPD 256(R8), Y7
 	VSUBPD  Y5, Y7, Y7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -19830,211 +19909,109 @@ d_r3groups:
 	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y8, Y7
-	VMOVUPD Y7, 160(R8)
-	VADDPD  Y7, Y6, Y5
-	VPERMPD $0xaa, Y4, Y6
-	VMOVUPD 192(R8), Y7
-	VSUBPD  Y6, Y7, Y7
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y8, Y7
+	VMOVUPD      Y7, 256(R8)
+	VADDPD       Y7, Y6, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      288(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      320(R8), Y8
+	VSUBPD       Y6, Y8, Y8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y2, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD Y7, 192(R8)
-	VMOVUPD 224(R8), Y8
-	VSUBPD  Y6, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
 	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD231PD pool<>+7168(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y9, Y10
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y10, Y8
-	VFMADD231PD pool<>+7424(SB), Y10, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VFMADD213PD pool<>+8320(SB), Y8, Y10
-	VFMADD213PD pool<>+8448(SB), Y8, Y10
-	VFMADD213PD pool<>+8576(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y9, Y9
 	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD Y8, 224(R8)
-	VADDPD  Y8, Y7, Y7
-	VMOVUPD 256(R8), Y8
-	VSUBPD  Y6, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y8, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y9
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y9, Y8
-	VFMADD231PD pool<>+7424(SB), Y9, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y8, Y9
-	VFMADD213PD pool<>+7808(SB), Y8, Y9
-	VFMADD213PD pool<>+7936(SB), Y8, Y9
-	VFMADD213PD pool<>+8064(SB), Y8, Y9
-	VFMADD213PD pool<>+8192(SB), Y8, Y9
-	VFMADD213PD pool<>+8320(SB), Y8, Y9
-	VFMADD213PD pool<>+8448(SB), Y8, Y9
-	VFMADD213PD pool<>+8576(SB), Y8, Y9
-	VMULPD      Y8, Y8, Y10
-	VFMADD213PD Y8, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y9, Y8
-	VMOVUPD Y8, 256(R8)
-	VADDPD  Y8, Y7, Y6
-	VPERMPD $0xff, Y4, Y4
-	VMOVUPD 288(R8), Y7
-	VSUBPD  Y4, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y2, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
 	VMOVUPD Y7, 288(R8)
-	VMOVUPD 320(R8), Y8
-	VSUBPD  Y4, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD231PD pool<>+7168(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y10, Y8
-	VFMADD231PD pool<>+7424(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VFMADD213PD pool<>+8320(SB), Y8, Y10
-	VFMADD213PD pool<>+8448(SB), Y8, Y10
-	VFMADD213PD pool<>+8576(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
 	VMOVUPD Y8, 320(R8)
 	VADDPD  Y8, Y7, Y7
 	VMOVUPD 352(R8), Y8
-	VSUBPD  Y4, Y8, Y8
+	VSUBPD  Y6, Y8, Y8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y8, Y2, Y8
 	VMOVUPD     pool<>+7040(SB), Y2
 	VFMADD231PD pool<>+7168(SB), Y8, Y2
-	VSUBPD      pool<>+7040(SB), Y2, Y4
+	VSUBPD      pool<>+7040(SB), Y2, Y6
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y4, Y8
-	VFMADD231PD pool<>+7424(SB), Y4, Y8
+	VFMADD231PD pool<>+7296(SB), Y6, Y8
+	VFMADD231PD pool<>+7424(SB), Y6, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y4
-	VFMADD213PD pool<>+7680(SB), Y8, Y4
-	VFMADD213PD pool<>+7808(SB), Y8, Y4
-	VFMADD213PD pool<>+7936(SB), Y8, Y4
-	VFMADD213PD pool<>+8064(SB), Y8, Y4
-	VFMADD213PD pool<>+8192(SB), Y8, Y4
-	VFMADD213PD pool<>+8320(SB), Y8, Y4
-	VFMADD213PD pool<>+8448(SB), Y8, Y4
-	VFMADD213PD pool<>+8576(SB), Y8, Y4
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y8, Y6
+	VFMADD213PD pool<>+7808(SB), Y8, Y6
+	VFMADD213PD pool<>+7936(SB), Y8, Y6
+	VFMADD213PD pool<>+8064(SB), Y8, Y6
+	VFMADD213PD pool<>+8192(SB), Y8, Y6
+	VFMADD213PD pool<>+8320(SB), Y8, Y6
+	VFMADD213PD pool<>+8448(SB), Y8, Y6
+	VFMADD213PD pool<>+8576(SB), Y8, Y6
 	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y4
-	VADDPD      pool<>+2432(SB), Y4, Y4
+	VFMADD213PD Y8, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y2, Y2
 	VPADDQ  pool<>+2432(SB), Y2, Y2
-	VMULPD  Y2, Y4, Y8
+	VMULPD  Y2, Y6, Y8
 	VMOVUPD Y8, 352(R8)
 	VADDPD  Y8, Y7, Y2
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y6, Y3, Y4
-	VPERM2F128 $0x31, Y6, Y3, Y3
-	VADDPD     Y4, Y3, Y3
-	VPERM2F128 $0x20, Y2, Y5, Y4
-	VPERM2F128 $0x31, Y2, Y5, Y2
-	VADDPD     Y4, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
 	VUNPCKLPD  Y2, Y3, Y4
 	VUNPCKHPD  Y2, Y3, Y2
 	VADDPD     Y4, Y2, Y2
@@ -20050,7 +20027,7 @@ d_r3groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         184(SP), R11
+	LEAQ         216(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 
@@ -20210,7 +20187,7 @@ d_r3one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), R8
+	LEAQ         216(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
@@ -20264,103 +20241,98 @@ d_r3one:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y4, Y3, Y3
 	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
 	VMOVAPD Y3, Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y2, Y3
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y3, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y6, Y3
-	VFMADD231PD pool<>+7424(SB), Y6, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y3, Y6
-	VFMADD213PD pool<>+7808(SB), Y3, Y6
-	VFMADD213PD pool<>+7936(SB), Y3, Y6
-	VFMADD213PD pool<>+8064(SB), Y3, Y6
-	VFMADD213PD pool<>+8192(SB), Y3, Y6
-	VFMADD213PD pool<>+8320(SB), Y3, Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VMULPD      Y3, Y3, Y7
-	VFMADD213PD Y3, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y3
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    184(SP), R8
+	LEAQ    216(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y4, Y3
-	VMOVUPD (R8), Y4
-	VSUBPD  Y3, Y4, Y4
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y6, Y4
-	VFMADD231PD pool<>+7424(SB), Y6, Y4
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y4, Y6
-	VFMADD213PD pool<>+7808(SB), Y4, Y6
-	VFMADD213PD pool<>+7936(SB), Y4, Y6
-	VFMADD213PD pool<>+8064(SB), Y4, Y6
-	VFMADD213PD pool<>+8192(SB), Y4, Y6
-	VFMADD213PD pool<>+8320(SB), Y4, Y6
-	VFMADD213PD pool<>+8448(SB), Y4, Y6
-	VFMADD213PD pool<>+8576(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
-	VMOVUPD Y4, (R8)
-	VMOVUPD 32(R8), Y5
-	VSUBPD  Y3, Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y2, Y5
 	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
 	VMOVUPD Y5, 32(R8)
 	VADDPD  Y5, Y4, Y4
 	VMOVUPD 64(R8), Y5
@@ -20418,7 +20390,7 @@ d_r3one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         184(SP), R8
+	LEAQ         216(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 
@@ -20581,7 +20553,7 @@ d_r4groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), R11
+	LEAQ         216(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
@@ -20719,561 +20691,514 @@ d_r4groups:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y4, Y3, Y3
 	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
 	VMOVAPD Y3, Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y2, Y3
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y3, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y6, Y3
-	VFMADD231PD pool<>+7424(SB), Y6, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y3, Y6
-	VFMADD213PD pool<>+7808(SB), Y3, Y6
-	VFMADD213PD pool<>+7936(SB), Y3, Y6
-	VFMADD213PD pool<>+8064(SB), Y3, Y6
-	VFMADD213PD pool<>+8192(SB), Y3, Y6
-	VFMADD213PD pool<>+8320(SB), Y3, Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VMULPD      Y3, Y3, Y7
-	VFMADD213PD Y3, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y3
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    184(SP), R8
+	LEAQ    216(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y4, Y3
-	VMOVUPD (R8), Y5
-	VSUBPD  Y3, Y5, Y5
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y2, Y5
+	VMAXPD      Y4, Y2, Y4
 	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VMOVUPD Y5, (R8)
-	VMOVUPD 32(R8), Y6
-	VSUBPD  Y3, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y2, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
+	VMULPD  Y6, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD Y6, 32(R8)
-	VADDPD  Y6, Y5, Y5
-	VMOVUPD 64(R8), Y6
-	VSUBPD  Y3, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y2, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD Y6, 64(R8)
-	VADDPD  Y6, Y5, Y5
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
 	VMOVUPD 96(R8), Y6
 	VSUBPD  Y3, Y6, Y6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y2, Y6
+	VMAXPD      Y5, Y2, Y5
 	VMOVUPD     pool<>+7040(SB), Y3
-	VFMADD231PD pool<>+7168(SB), Y6, Y3
-	VSUBPD      pool<>+7040(SB), Y3, Y7
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y7, Y6
-	VFMADD231PD pool<>+7424(SB), Y7, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y6, Y7
-	VFMADD213PD pool<>+7808(SB), Y6, Y7
-	VFMADD213PD pool<>+7936(SB), Y6, Y7
-	VFMADD213PD pool<>+8064(SB), Y6, Y7
-	VFMADD213PD pool<>+8192(SB), Y6, Y7
-	VFMADD213PD pool<>+8320(SB), Y6, Y7
-	VFMADD213PD pool<>+8448(SB), Y6, Y7
-	VFMADD213PD pool<>+8576(SB), Y6, Y7
-	VMULPD      Y6, Y6, Y8
-	VFMADD213PD Y6, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y7, Y6
-	VMOVUPD Y6, 96(R8)
-	VADDPD  Y6, Y5, Y3
-	VPERMPD $0x55, Y4, Y5
-	VMOVUPD 128(R8), Y6
-	VSUBPD  Y5, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
 	VMAXPD      Y6, Y2, Y6
 	VMOVUPD     pool<>+7040(SB), Y7
 	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
 	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VMOVUPD      Y5, 64(R8)
+	VADDPD       Y5, Y4, Y3
+	VMOVUPD      Y6, 96(R8)
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      128(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      160(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD Y6, 128(R8)
-	VMOVUPD 160(R8), Y7
-	VSUBPD  Y5, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y2, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
+	VMULPD  Y7, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD Y7, 160(R8)
-	VADDPD  Y7, Y6, Y6
-	VMOVUPD 192(R8), Y7
-	VSUBPD  Y5, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y2, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD Y7, 192(R8)
-	VADDPD  Y7, Y6, Y6
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 192(R8), Y6
+	VSUBPD  Y4, Y6, Y6
 	VMOVUPD 224(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VMOVUPD      Y6, 192(R8)
+	VADDPD       Y6, Y5, Y4
+	VMOVUPD      Y7, 224(R8)
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      256(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      288(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 256(R8)
+	VMOVUPD Y7, 288(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 320(R8), Y7
 	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 352(R8), Y8
+	VSUBPD  Y5, Y8, Y8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y2, Y7
 	VMOVUPD     pool<>+7040(SB), Y5
 	VFMADD231PD pool<>+7168(SB), Y7, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y5, Y10
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y8, Y7
-	VFMADD231PD pool<>+7424(SB), Y8, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y11, Y8
+	VFMADD231PD pool<>+7424(SB), Y11, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y7, Y8
-	VFMADD213PD pool<>+7808(SB), Y7, Y8
-	VFMADD213PD pool<>+7936(SB), Y7, Y8
-	VFMADD213PD pool<>+8064(SB), Y7, Y8
-	VFMADD213PD pool<>+8192(SB), Y7, Y8
-	VFMADD213PD pool<>+8320(SB), Y7, Y8
-	VFMADD213PD pool<>+8448(SB), Y7, Y8
-	VFMADD213PD pool<>+8576(SB), Y7, Y8
-	VMULPD      Y7, Y7, Y9
-	VFMADD213PD Y7, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y11
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y11
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y11
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y11
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y11
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y11
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y11
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y11
+	VMULPD      Y7, Y7, Y12
+	VFMADD213PD Y7, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y8, Y7
-	VMOVUPD Y7, 224(R8)
-	VADDPD  Y7, Y6, Y5
-	VPERMPD $0xaa, Y4, Y6
-	VMOVUPD 256(R8), Y7
-	VSUBPD  Y6, Y7, Y7
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y10, Y7
+	VPSLLQ       $0x34, Y9, Y9
+	VPADDQ       pool<>+2432(SB), Y9, Y9
+	VMULPD       Y9, Y11, Y8
+	VMOVUPD      Y7, 320(R8)
+	VADDPD       Y7, Y6, Y5
+	VMOVUPD      Y8, 352(R8)
+	VADDPD       Y8, Y5, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      384(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      416(R8), Y8
+	VSUBPD       Y6, Y8, Y8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y2, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD Y7, 256(R8)
-	VMOVUPD 288(R8), Y8
-	VSUBPD  Y6, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD231PD pool<>+7168(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y9, Y10
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y10, Y8
-	VFMADD231PD pool<>+7424(SB), Y10, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VFMADD213PD pool<>+8320(SB), Y8, Y10
-	VFMADD213PD pool<>+8448(SB), Y8, Y10
-	VFMADD213PD pool<>+8576(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y9, Y9
 	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD Y8, 288(R8)
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 384(R8)
+	VMOVUPD Y8, 416(R8)
 	VADDPD  Y8, Y7, Y7
-	VMOVUPD 320(R8), Y8
+	VMOVUPD 448(R8), Y8
 	VSUBPD  Y6, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD231PD pool<>+7168(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y10, Y8
-	VFMADD231PD pool<>+7424(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VFMADD213PD pool<>+8320(SB), Y8, Y10
-	VFMADD213PD pool<>+8448(SB), Y8, Y10
-	VFMADD213PD pool<>+8576(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD Y8, 320(R8)
-	VADDPD  Y8, Y7, Y7
-	VMOVUPD 352(R8), Y8
-	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 480(R8), Y9
+	VSUBPD  Y6, Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y8, Y2, Y8
 	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD231PD pool<>+7168(SB), Y8, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y9
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y6, Y10
 	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y9, Y8
-	VFMADD231PD pool<>+7424(SB), Y9, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+	VSUBPD      pool<>+7040(SB), Y2, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y8, Y9
-	VFMADD213PD pool<>+7808(SB), Y8, Y9
-	VFMADD213PD pool<>+7936(SB), Y8, Y9
-	VFMADD213PD pool<>+8064(SB), Y8, Y9
-	VFMADD213PD pool<>+8192(SB), Y8, Y9
-	VFMADD213PD pool<>+8320(SB), Y8, Y9
-	VFMADD213PD pool<>+8448(SB), Y8, Y9
-	VFMADD213PD pool<>+8576(SB), Y8, Y9
-	VMULPD      Y8, Y8, Y10
-	VFMADD213PD Y8, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
+	VMULPD      Y8, Y8, Y12
+	VFMADD213PD Y8, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y9, Y8
-	VMOVUPD Y8, 352(R8)
-	VADDPD  Y8, Y7, Y6
-	VPERMPD $0xff, Y4, Y4
-	VMOVUPD 384(R8), Y7
-	VSUBPD  Y4, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y2, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VMOVUPD Y7, 384(R8)
-	VMOVUPD 416(R8), Y8
-	VSUBPD  Y4, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD231PD pool<>+7168(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y10, Y8
-	VFMADD231PD pool<>+7424(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VFMADD213PD pool<>+8320(SB), Y8, Y10
-	VFMADD213PD pool<>+8448(SB), Y8, Y10
-	VFMADD213PD pool<>+8576(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD Y8, 416(R8)
-	VADDPD  Y8, Y7, Y7
-	VMOVUPD 448(R8), Y8
-	VSUBPD  Y4, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
-	VMOVUPD     pool<>+7040(SB), Y9
-	VFMADD231PD pool<>+7168(SB), Y8, Y9
-	VSUBPD      pool<>+7040(SB), Y9, Y10
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y10, Y8
-	VFMADD231PD pool<>+7424(SB), Y10, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y8, Y10
-	VFMADD213PD pool<>+7808(SB), Y8, Y10
-	VFMADD213PD pool<>+7936(SB), Y8, Y10
-	VFMADD213PD pool<>+8064(SB), Y8, Y10
-	VFMADD213PD pool<>+8192(SB), Y8, Y10
-	VFMADD213PD pool<>+8320(SB), Y8, Y10
-	VFMADD213PD pool<>+8448(SB), Y8, Y10
-	VFMADD213PD pool<>+8576(SB), Y8, Y10
-	VMULPD      Y8, Y8, Y11
-	VFMADD213PD Y8, Y11, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y9, Y9
-	VPADDQ  pool<>+2432(SB), Y9, Y9
-	VMULPD  Y9, Y10, Y8
-	VMOVUPD Y8, 448(R8)
-	VADDPD  Y8, Y7, Y7
-	VMOVUPD 480(R8), Y8
-	VSUBPD  Y4, Y8, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y2, Y8
-	VMOVUPD     pool<>+7040(SB), Y2
-	VFMADD231PD pool<>+7168(SB), Y8, Y2
-	VSUBPD      pool<>+7040(SB), Y2, Y4
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y4, Y8
-	VFMADD231PD pool<>+7424(SB), Y4, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y4
-	VFMADD213PD pool<>+7680(SB), Y8, Y4
-	VFMADD213PD pool<>+7808(SB), Y8, Y4
-	VFMADD213PD pool<>+7936(SB), Y8, Y4
-	VFMADD213PD pool<>+8064(SB), Y8, Y4
-	VFMADD213PD pool<>+8192(SB), Y8, Y4
-	VFMADD213PD pool<>+8320(SB), Y8, Y4
-	VFMADD213PD pool<>+8448(SB), Y8, Y4
-	VFMADD213PD pool<>+8576(SB), Y8, Y4
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y4
-	VADDPD      pool<>+2432(SB), Y4, Y4
-
-	// lse exp: times 2^n
+	VMULPD  Y6, Y10, Y8
 	VPSLLQ  $0x34, Y2, Y2
 	VPADDQ  pool<>+2432(SB), Y2, Y2
-	VMULPD  Y2, Y4, Y8
-	VMOVUPD Y8, 480(R8)
+	VMULPD  Y2, Y11, Y9
+	VMOVUPD Y8, 448(R8)
 	VADDPD  Y8, Y7, Y2
+	VMOVUPD Y9, 480(R8)
+	VADDPD  Y9, Y2, Y2
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y6, Y3, Y4
-	VPERM2F128 $0x31, Y6, Y3, Y3
-	VADDPD     Y4, Y3, Y3
-	VPERM2F128 $0x20, Y2, Y5, Y4
-	VPERM2F128 $0x31, Y2, Y5, Y2
-	VADDPD     Y4, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
 	VUNPCKLPD  Y2, Y3, Y4
 	VUNPCKHPD  Y2, Y3, Y2
 	VADDPD     Y4, Y2, Y2
@@ -21289,7 +21214,7 @@ d_r4groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         184(SP), R11
+	LEAQ         216(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 
@@ -21461,7 +21386,7 @@ d_r4one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), R8
+	LEAQ         216(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
@@ -21520,169 +21445,158 @@ d_r4one:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y4, Y3, Y3
 	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
 	VMOVAPD Y3, Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y2, Y3
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y3, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
 	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y6, Y3
-	VFMADD231PD pool<>+7424(SB), Y6, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y3, Y6
-	VFMADD213PD pool<>+7808(SB), Y3, Y6
-	VFMADD213PD pool<>+7936(SB), Y3, Y6
-	VFMADD213PD pool<>+8064(SB), Y3, Y6
-	VFMADD213PD pool<>+8192(SB), Y3, Y6
-	VFMADD213PD pool<>+8320(SB), Y3, Y6
-	VFMADD213PD pool<>+8448(SB), Y3, Y6
-	VFMADD213PD pool<>+8576(SB), Y3, Y6
-	VMULPD      Y3, Y3, Y7
-	VFMADD213PD Y3, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y3
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    184(SP), R8
+	LEAQ    216(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y4, Y3
-	VMOVUPD (R8), Y4
-	VSUBPD  Y3, Y4, Y4
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
-	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y6, Y4
-	VFMADD231PD pool<>+7424(SB), Y6, Y4
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y4, Y6
-	VFMADD213PD pool<>+7808(SB), Y4, Y6
-	VFMADD213PD pool<>+7936(SB), Y4, Y6
-	VFMADD213PD pool<>+8064(SB), Y4, Y6
-	VFMADD213PD pool<>+8192(SB), Y4, Y6
-	VFMADD213PD pool<>+8320(SB), Y4, Y6
-	VFMADD213PD pool<>+8448(SB), Y4, Y6
-	VFMADD213PD pool<>+8576(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
-	VMOVUPD Y4, (R8)
-	VMOVUPD 32(R8), Y5
-	VSUBPD  Y3, Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y2, Y5
 	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
 	VMOVUPD Y5, 32(R8)
 	VADDPD  Y5, Y4, Y4
 	VMOVUPD 64(R8), Y5
 	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y2, Y5
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y6, Y2
+	VSUBPD      pool<>+7040(SB), Y3, Y7
 	VMOVUPD     Y5, Y5
 	VFMADD231PD pool<>+7296(SB), Y7, Y5
 	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y2, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
 	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
 	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
 	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
 	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
 	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
 	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
 	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
 	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
+	VMULPD      Y5, Y5, Y9
+	VFMADD213PD Y5, Y9, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VMOVUPD Y5, 64(R8)
-	VADDPD  Y5, Y4, Y4
-	VMOVUPD 96(R8), Y5
-	VSUBPD  Y3, Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y2, Y5
-	VMOVUPD     pool<>+7040(SB), Y2
-	VFMADD231PD pool<>+7168(SB), Y5, Y2
-	VSUBPD      pool<>+7040(SB), Y2, Y3
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y3, Y5
-	VFMADD231PD pool<>+7424(SB), Y3, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y3
-	VFMADD213PD pool<>+7680(SB), Y5, Y3
-	VFMADD213PD pool<>+7808(SB), Y5, Y3
-	VFMADD213PD pool<>+7936(SB), Y5, Y3
-	VFMADD213PD pool<>+8064(SB), Y5, Y3
-	VFMADD213PD pool<>+8192(SB), Y5, Y3
-	VFMADD213PD pool<>+8320(SB), Y5, Y3
-	VFMADD213PD pool<>+8448(SB), Y5, Y3
-	VFMADD213PD pool<>+8576(SB), Y5, Y3
-	VMULPD      Y5, Y5, Y6
-	VFMADD213PD Y5, Y6, Y3
-	VADDPD      pool<>+2432(SB), Y3, Y3
-
-	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y7, Y5
 	VPSLLQ  $0x34, Y2, Y2
 	VPADDQ  pool<>+2432(SB), Y2, Y2
-	VMULPD  Y2, Y3, Y5
-	VMOVUPD Y5, 96(R8)
+	VMULPD  Y2, Y8, Y6
+	VMOVUPD Y5, 64(R8)
 	VADDPD  Y5, Y4, Y2
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y2, Y2
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y2, Y2, Y3
@@ -21706,7 +21620,7 @@ d_r4one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         184(SP), R8
+	LEAQ         216(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 
@@ -21938,7 +21852,7 @@ d_spsmax_done:
 	LEAQ         (DX)(DI*8), R8
 	MOVLQSX      4(BX), R9
 	VMOVSD       (R8)(R9*8), X2
-	VMOVSD       X2, 760(SP)
+	VMOVSD       X2, 792(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
 	VUCOMISD     pool<>+9344(SB), X3
@@ -21954,11 +21868,11 @@ d_spsmax_done:
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   760(SP), X4, X4
+	VMOVHPD   792(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 760(SP)
+	VMOVHPD   X4, 792(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -21989,14 +21903,14 @@ d_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 768(SP)
+	VMOVHPD X7, 800(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 808(SP)
-	VMOVUPD      Y2, 840(SP)
+	VMOVUPD      Y1, 840(SP)
+	VMOVUPD      Y2, 872(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X2
@@ -22012,9 +21926,9 @@ d_spsexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_spsexp_tail
 	VMOVUPD (R9), Y6
-	VSUBPD  808(SP), Y6, Y6
+	VSUBPD  840(SP), Y6, Y6
 	VMOVUPD (R9)(DI*8), Y9
-	VSUBPD  840(SP), Y9, Y9
+	VSUBPD  872(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -22086,11 +22000,11 @@ d_spsexp_tail:
 	VMASKMOVPD (R9), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     808(SP), Y6, Y6
+	VSUBPD     840(SP), Y6, Y6
 	VMASKMOVPD (R9)(DI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     840(SP), Y9, Y9
+	VSUBPD     872(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -22149,7 +22063,7 @@ d_spsexp_tail:
 	VPCMPEQQ pool<>+9600(SB), Y5, Y2
 	VANDNPD  Y9, Y2, Y9
 	VPSUBQ   pool<>+9728(SB), Y5, Y5
-	VMOVUPD  Y9, 776(SP)
+	VMOVUPD  Y9, 808(SP)
 	VADDPD   Y9, Y4, Y4
 
 d_spsexp_done:
@@ -22166,7 +22080,7 @@ d_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X3
 	VMOVSD    (SP), X2
-	VMOVHPD   768(SP), X2, X2
+	VMOVHPD   800(SP), X2, X2
 	VADDPD    X3, X2, X1
 	VMOVAPD   X1, X4
 
@@ -22205,7 +22119,7 @@ d_spsexp_done:
 	VFMADD231PD X6, X4, X8
 	VMOVAPD     X8, X4
 	VMOVSD      8(SP), X5
-	VMOVHPD     760(SP), X5, X5
+	VMOVHPD     792(SP), X5, X5
 	VSUBPD      X5, X4, X4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -22267,7 +22181,7 @@ d_spsscale_tail:
 	JE         d_spsscale_done
 	VMULPD     16(SP), Y1, Y1
 	VMASKMOVPD Y1, Y0, (R9)
-	VMULPD     776(SP), Y2, Y1
+	VMULPD     808(SP), Y2, Y1
 	VMASKMOVPD Y1, Y0, (R9)(DI*8)
 
 d_spsscale_done:
@@ -22392,7 +22306,7 @@ d_sosmax_done:
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 808(SP)
+	VMOVUPD      Y1, 840(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X3
@@ -22403,7 +22317,7 @@ d_sosexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_sosexp_tail
 	VMOVUPD (R9), Y4
-	VSUBPD  808(SP), Y4, Y4
+	VSUBPD  840(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -22448,7 +22362,7 @@ d_sosexp_tail:
 	VMASKMOVPD (R9), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     808(SP), Y4, Y4
+	VSUBPD     840(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -24680,7 +24594,7 @@ l_r3groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), R10
+	LEAQ         216(SP), R10
 	ADDQ         $0x3f, R10
 	ANDQ         $-64, R10
 	VPBROADCASTD (BX), Y1
@@ -24798,111 +24712,193 @@ l_r3groups:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y3, Y2, Y2
 	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
 	VMOVAPD Y2, Y2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y1, Y2
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y2, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
 	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y5, Y2
-	VFMADD231PD pool<>+7424(SB), Y5, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y5
-	VFMADD213PD pool<>+7680(SB), Y2, Y5
-	VFMADD213PD pool<>+7808(SB), Y2, Y5
-	VFMADD213PD pool<>+7936(SB), Y2, Y5
-	VFMADD213PD pool<>+8064(SB), Y2, Y5
-	VFMADD213PD pool<>+8192(SB), Y2, Y5
-	VFMADD213PD pool<>+8320(SB), Y2, Y5
-	VFMADD213PD pool<>+8448(SB), Y2, Y5
-	VFMADD213PD pool<>+8576(SB), Y2, Y5
-	VMULPD      Y2, Y2, Y6
-	VFMADD213PD Y2, Y6, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y2
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    184(SP), CX
+	LEAQ    216(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y3, Y2
-	VMOVUPD (CX), Y4
-	VSUBPD  Y2, Y4, Y4
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y1, Y4
+	VMAXPD      Y3, Y1, Y3
 	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y6, Y4
-	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y4, Y6
-	VFMADD213PD pool<>+7808(SB), Y4, Y6
-	VFMADD213PD pool<>+7936(SB), Y4, Y6
-	VFMADD213PD pool<>+8064(SB), Y4, Y6
-	VFMADD213PD pool<>+8192(SB), Y4, Y6
-	VFMADD213PD pool<>+8320(SB), Y4, Y6
-	VFMADD213PD pool<>+8448(SB), Y4, Y6
-	VFMADD213PD pool<>+8576(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
-	VMOVUPD 32(CX), Y5
-	VSUBPD  Y2, Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(CX), Y4
+	VSUBPD  Y2, Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y1, Y5
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y5, Y4
+	VADDPD       Y4, Y3, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      96(CX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      128(CX), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
 	VADDPD  Y5, Y4, Y4
-	VMOVUPD 64(CX), Y5
-	VSUBPD  Y2, Y5, Y5
+	VMOVUPD 160(CX), Y5
+	VSUBPD  Y3, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y1, Y5
-	VMOVUPD     pool<>+7040(SB), Y2
-	VFMADD231PD pool<>+7168(SB), Y5, Y2
-	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
 	VMOVUPD     Y5, Y5
 	VFMADD231PD pool<>+7296(SB), Y6, Y5
 	VFMADD231PD pool<>+7424(SB), Y6, Y5
@@ -24922,73 +24918,67 @@ l_r3groups:
 	VADDPD      pool<>+2432(SB), Y6, Y6
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y2, Y2
-	VPADDQ  pool<>+2432(SB), Y2, Y2
-	VMULPD  Y2, Y6, Y5
-	VADDPD  Y5, Y4, Y2
-	VPERMPD $0x55, Y3, Y4
-	VMOVUPD 96(CX), Y5
-	VSUBPD  Y4, Y5, Y5
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      192(CX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      224(CX), Y6
+	VSUBPD       Y4, Y6, Y6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y5, Y1, Y5
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VMOVUPD 128(CX), Y6
-	VSUBPD  Y4, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y1, Y6
 	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
 	VADDPD  Y6, Y5, Y5
-	VMOVUPD 160(CX), Y6
+	VMOVUPD 256(CX), Y6
 	VSUBPD  Y4, Y6, Y6
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -25015,204 +25005,105 @@ l_r3groups:
 	VADDPD      pool<>+2432(SB), Y7, Y7
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y7, Y6
-	VADDPD  Y6, Y5, Y4
-	VPERMPD $0xaa, Y3, Y5
-	VMOVUPD 192(CX), Y6
-	VSUBPD  Y5, Y6, Y6
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      288(CX), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      320(CX), Y7
+	VSUBPD       Y5, Y7, Y7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD 224(CX), Y7
-	VSUBPD  Y5, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
 	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VADDPD  Y7, Y6, Y6
-	VMOVUPD 256(CX), Y7
-	VSUBPD  Y5, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y7, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y8
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y8, Y7
-	VFMADD231PD pool<>+7424(SB), Y8, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y7, Y8
-	VFMADD213PD pool<>+7808(SB), Y7, Y8
-	VFMADD213PD pool<>+7936(SB), Y7, Y8
-	VFMADD213PD pool<>+8064(SB), Y7, Y8
-	VFMADD213PD pool<>+8192(SB), Y7, Y8
-	VFMADD213PD pool<>+8320(SB), Y7, Y8
-	VFMADD213PD pool<>+8448(SB), Y7, Y8
-	VFMADD213PD pool<>+8576(SB), Y7, Y8
-	VMULPD      Y7, Y7, Y9
-	VFMADD213PD Y7, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y8, Y7
-	VADDPD  Y7, Y6, Y5
-	VPERMPD $0xff, Y3, Y3
-	VMOVUPD 288(CX), Y6
-	VSUBPD  Y3, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD 320(CX), Y7
-	VSUBPD  Y3, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
 	VADDPD  Y7, Y6, Y6
 	VMOVUPD 352(CX), Y7
-	VSUBPD  Y3, Y7, Y7
+	VSUBPD  Y5, Y7, Y7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y1, Y7
 	VMOVUPD     pool<>+7040(SB), Y1
 	VFMADD231PD pool<>+7168(SB), Y7, Y1
-	VSUBPD      pool<>+7040(SB), Y1, Y3
+	VSUBPD      pool<>+7040(SB), Y1, Y5
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y3, Y7
-	VFMADD231PD pool<>+7424(SB), Y3, Y7
+	VFMADD231PD pool<>+7296(SB), Y5, Y7
+	VFMADD231PD pool<>+7424(SB), Y5, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y3
-	VFMADD213PD pool<>+7680(SB), Y7, Y3
-	VFMADD213PD pool<>+7808(SB), Y7, Y3
-	VFMADD213PD pool<>+7936(SB), Y7, Y3
-	VFMADD213PD pool<>+8064(SB), Y7, Y3
-	VFMADD213PD pool<>+8192(SB), Y7, Y3
-	VFMADD213PD pool<>+8320(SB), Y7, Y3
-	VFMADD213PD pool<>+8448(SB), Y7, Y3
-	VFMADD213PD pool<>+8576(SB), Y7, Y3
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y7, Y5
+	VFMADD213PD pool<>+7808(SB), Y7, Y5
+	VFMADD213PD pool<>+7936(SB), Y7, Y5
+	VFMADD213PD pool<>+8064(SB), Y7, Y5
+	VFMADD213PD pool<>+8192(SB), Y7, Y5
+	VFMADD213PD pool<>+8320(SB), Y7, Y5
+	VFMADD213PD pool<>+8448(SB), Y7, Y5
+	VFMADD213PD pool<>+8576(SB), Y7, Y5
 	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y3
-	VADDPD      pool<>+2432(SB), Y3, Y3
+	VFMADD213PD Y7, Y8, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
 
 	// lse exp: times 2^n
 	VPSLLQ $0x34, Y1, Y1
 	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y3, Y7
+	VMULPD Y1, Y5, Y7
 	VADDPD Y7, Y6, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y5, Y2, Y3
-	VPERM2F128 $0x31, Y5, Y2, Y2
-	VADDPD     Y3, Y2, Y2
-	VPERM2F128 $0x20, Y1, Y4, Y3
-	VPERM2F128 $0x31, Y1, Y4, Y1
-	VADDPD     Y3, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
 	VUNPCKLPD  Y1, Y2, Y3
 	VUNPCKHPD  Y1, Y2, Y1
 	VADDPD     Y3, Y1, Y1
@@ -25312,7 +25203,7 @@ l_r3one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), CX
+	LEAQ         216(SP), CX
 	ADDQ         $0x3f, CX
 	ANDQ         $-64, CX
 	VPBROADCASTD (BX), Y1
@@ -25366,102 +25257,97 @@ l_r3one:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y3, Y2, Y2
 	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
 	VMOVAPD Y2, Y2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y1, Y2
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y2, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
 	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y5, Y2
-	VFMADD231PD pool<>+7424(SB), Y5, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y5
-	VFMADD213PD pool<>+7680(SB), Y2, Y5
-	VFMADD213PD pool<>+7808(SB), Y2, Y5
-	VFMADD213PD pool<>+7936(SB), Y2, Y5
-	VFMADD213PD pool<>+8064(SB), Y2, Y5
-	VFMADD213PD pool<>+8192(SB), Y2, Y5
-	VFMADD213PD pool<>+8320(SB), Y2, Y5
-	VFMADD213PD pool<>+8448(SB), Y2, Y5
-	VFMADD213PD pool<>+8576(SB), Y2, Y5
-	VMULPD      Y2, Y2, Y6
-	VFMADD213PD Y2, Y6, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y2
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    184(SP), CX
+	LEAQ    216(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y3, Y2
-	VMOVUPD (CX), Y3
-	VSUBPD  Y2, Y3, Y3
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y1, Y3
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y3, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y5
-	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y5, Y3
-	VFMADD231PD pool<>+7424(SB), Y5, Y3
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y5
-	VFMADD213PD pool<>+7680(SB), Y3, Y5
-	VFMADD213PD pool<>+7808(SB), Y3, Y5
-	VFMADD213PD pool<>+7936(SB), Y3, Y5
-	VFMADD213PD pool<>+8064(SB), Y3, Y5
-	VFMADD213PD pool<>+8192(SB), Y3, Y5
-	VFMADD213PD pool<>+8320(SB), Y3, Y5
-	VFMADD213PD pool<>+8448(SB), Y3, Y5
-	VFMADD213PD pool<>+8576(SB), Y3, Y5
-	VMULPD      Y3, Y3, Y6
-	VFMADD213PD Y3, Y6, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y3
-	VMOVUPD 32(CX), Y4
-	VSUBPD  Y2, Y4, Y4
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y1, Y4
 	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y6, Y4
-	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y4, Y6
-	VFMADD213PD pool<>+7808(SB), Y4, Y6
-	VFMADD213PD pool<>+7936(SB), Y4, Y6
-	VFMADD213PD pool<>+8064(SB), Y4, Y6
-	VFMADD213PD pool<>+8192(SB), Y4, Y6
-	VFMADD213PD pool<>+8320(SB), Y4, Y6
-	VFMADD213PD pool<>+8448(SB), Y4, Y6
-	VFMADD213PD pool<>+8576(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
 	VADDPD  Y4, Y3, Y3
 	VMOVUPD 64(CX), Y4
 	VSUBPD  Y2, Y4, Y4
@@ -25619,7 +25505,7 @@ l_r4groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), R10
+	LEAQ         216(SP), R10
 	ADDQ         $0x3f, R10
 	ANDQ         $-64, R10
 	VPBROADCASTD (BX), Y1
@@ -25757,545 +25643,498 @@ l_r4groups:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y3, Y2, Y2
 	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
 	VMOVAPD Y2, Y2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y1, Y2
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y2, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
 	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y5, Y2
-	VFMADD231PD pool<>+7424(SB), Y5, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y5
-	VFMADD213PD pool<>+7680(SB), Y2, Y5
-	VFMADD213PD pool<>+7808(SB), Y2, Y5
-	VFMADD213PD pool<>+7936(SB), Y2, Y5
-	VFMADD213PD pool<>+8064(SB), Y2, Y5
-	VFMADD213PD pool<>+8192(SB), Y2, Y5
-	VFMADD213PD pool<>+8320(SB), Y2, Y5
-	VFMADD213PD pool<>+8448(SB), Y2, Y5
-	VFMADD213PD pool<>+8576(SB), Y2, Y5
-	VMULPD      Y2, Y2, Y6
-	VFMADD213PD Y2, Y6, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y2
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    184(SP), CX
+	LEAQ    216(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y3, Y2
-	VMOVUPD (CX), Y4
-	VSUBPD  Y2, Y4, Y4
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y1, Y4
+	VMAXPD      Y3, Y1, Y3
 	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y6, Y4
-	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y4, Y6
-	VFMADD213PD pool<>+7808(SB), Y4, Y6
-	VFMADD213PD pool<>+7936(SB), Y4, Y6
-	VFMADD213PD pool<>+8064(SB), Y4, Y6
-	VFMADD213PD pool<>+8192(SB), Y4, Y6
-	VFMADD213PD pool<>+8320(SB), Y4, Y6
-	VFMADD213PD pool<>+8448(SB), Y4, Y6
-	VFMADD213PD pool<>+8576(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
-	VMOVUPD 32(CX), Y5
-	VSUBPD  Y2, Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y1, Y5
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
+	VMULPD  Y5, Y7, Y3
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VADDPD  Y5, Y4, Y4
-	VMOVUPD 64(CX), Y5
-	VSUBPD  Y2, Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y1, Y5
-	VMOVUPD     pool<>+7040(SB), Y6
-	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VADDPD  Y5, Y4, Y4
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(CX), Y4
+	VSUBPD  Y2, Y4, Y4
 	VMOVUPD 96(CX), Y5
 	VSUBPD  Y2, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y1, Y5
+	VMAXPD      Y4, Y1, Y4
 	VMOVUPD     pool<>+7040(SB), Y2
-	VFMADD231PD pool<>+7168(SB), Y5, Y2
-	VSUBPD      pool<>+7040(SB), Y2, Y6
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y6, Y5
-	VFMADD231PD pool<>+7424(SB), Y6, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y5, Y6
-	VFMADD213PD pool<>+7808(SB), Y5, Y6
-	VFMADD213PD pool<>+7936(SB), Y5, Y6
-	VFMADD213PD pool<>+8064(SB), Y5, Y6
-	VFMADD213PD pool<>+8192(SB), Y5, Y6
-	VFMADD213PD pool<>+8320(SB), Y5, Y6
-	VFMADD213PD pool<>+8448(SB), Y5, Y6
-	VFMADD213PD pool<>+8576(SB), Y5, Y6
-	VMULPD      Y5, Y5, Y7
-	VFMADD213PD Y5, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y2, Y2
-	VPADDQ  pool<>+2432(SB), Y2, Y2
-	VMULPD  Y2, Y6, Y5
-	VADDPD  Y5, Y4, Y2
-	VPERMPD $0x55, Y3, Y4
-	VMOVUPD 128(CX), Y5
-	VSUBPD  Y4, Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
 	VMAXPD      Y5, Y1, Y5
 	VMOVUPD     pool<>+7040(SB), Y6
 	VFMADD231PD pool<>+7168(SB), Y5, Y6
-	VSUBPD      pool<>+7040(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y2, Y7
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y7, Y4
+	VFMADD231PD pool<>+7424(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y8
-	VFMADD213PD Y5, Y8, Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y4, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y4, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y4, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y4, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y4, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y4, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y4, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y7
 	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y7, Y4
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y8, Y5
+	VADDPD       Y4, Y3, Y2
+	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      128(CX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      160(CX), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+2432(SB), Y6, Y6
-	VMULPD  Y6, Y7, Y5
-	VMOVUPD 160(CX), Y6
-	VSUBPD  Y4, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
+	VMULPD  Y6, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VADDPD  Y6, Y5, Y5
-	VMOVUPD 192(CX), Y6
-	VSUBPD  Y4, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VADDPD  Y6, Y5, Y5
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 192(CX), Y5
+	VSUBPD  Y3, Y5, Y5
 	VMOVUPD 224(CX), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VADDPD       Y5, Y4, Y3
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      256(CX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      288(CX), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 320(CX), Y6
 	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 352(CX), Y7
+	VSUBPD  Y4, Y7, Y7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y1, Y6
 	VMOVUPD     pool<>+7040(SB), Y4
 	VFMADD231PD pool<>+7168(SB), Y6, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y7, Y6
-	VFMADD231PD pool<>+7424(SB), Y7, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y6, Y7
-	VFMADD213PD pool<>+7808(SB), Y6, Y7
-	VFMADD213PD pool<>+7936(SB), Y6, Y7
-	VFMADD213PD pool<>+8064(SB), Y6, Y7
-	VFMADD213PD pool<>+8192(SB), Y6, Y7
-	VFMADD213PD pool<>+8320(SB), Y6, Y7
-	VFMADD213PD pool<>+8448(SB), Y6, Y7
-	VFMADD213PD pool<>+8576(SB), Y6, Y7
-	VMULPD      Y6, Y6, Y8
-	VFMADD213PD Y6, Y8, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y7, Y6
-	VADDPD  Y6, Y5, Y4
-	VPERMPD $0xaa, Y3, Y5
-	VMOVUPD 256(CX), Y6
-	VSUBPD  Y5, Y6, Y6
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VADDPD       Y6, Y5, Y4
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      384(CX), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      416(CX), Y7
+	VSUBPD       Y5, Y7, Y7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
 	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD 288(CX), Y7
-	VSUBPD  Y5, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y8, Y8
 	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
 	VADDPD  Y7, Y6, Y6
-	VMOVUPD 320(CX), Y7
+	VMOVUPD 448(CX), Y7
 	VSUBPD  Y5, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VADDPD  Y7, Y6, Y6
-	VMOVUPD 352(CX), Y7
-	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 480(CX), Y8
+	VSUBPD  Y5, Y8, Y8
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y7, Y1, Y7
 	VMOVUPD     pool<>+7040(SB), Y5
 	VFMADD231PD pool<>+7168(SB), Y7, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y8
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y8, Y7
-	VFMADD231PD pool<>+7424(SB), Y8, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y7, Y8
-	VFMADD213PD pool<>+7808(SB), Y7, Y8
-	VFMADD213PD pool<>+7936(SB), Y7, Y8
-	VFMADD213PD pool<>+8064(SB), Y7, Y8
-	VFMADD213PD pool<>+8192(SB), Y7, Y8
-	VFMADD213PD pool<>+8320(SB), Y7, Y8
-	VFMADD213PD pool<>+8448(SB), Y7, Y8
-	VFMADD213PD pool<>+8576(SB), Y7, Y8
-	VMULPD      Y7, Y7, Y9
-	VFMADD213PD Y7, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y8, Y7
-	VADDPD  Y7, Y6, Y5
-	VPERMPD $0xff, Y3, Y3
-	VMOVUPD 384(CX), Y6
-	VSUBPD  Y3, Y6, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y6, Y7
-	VSUBPD      pool<>+7040(SB), Y7, Y8
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y8, Y6
-	VFMADD231PD pool<>+7424(SB), Y8, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y8
-	VMULPD      Y6, Y6, Y9
-	VFMADD213PD Y6, Y9, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+2432(SB), Y7, Y7
-	VMULPD  Y7, Y8, Y6
-	VMOVUPD 416(CX), Y7
-	VSUBPD  Y3, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VADDPD  Y7, Y6, Y6
-	VMOVUPD 448(CX), Y7
-	VSUBPD  Y3, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
-	VMOVUPD     pool<>+7040(SB), Y8
-	VFMADD231PD pool<>+7168(SB), Y7, Y8
-	VSUBPD      pool<>+7040(SB), Y8, Y9
-	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y9, Y7
-	VFMADD231PD pool<>+7424(SB), Y9, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y7, Y9
-	VFMADD213PD pool<>+7808(SB), Y7, Y9
-	VFMADD213PD pool<>+7936(SB), Y7, Y9
-	VFMADD213PD pool<>+8064(SB), Y7, Y9
-	VFMADD213PD pool<>+8192(SB), Y7, Y9
-	VFMADD213PD pool<>+8320(SB), Y7, Y9
-	VFMADD213PD pool<>+8448(SB), Y7, Y9
-	VFMADD213PD pool<>+8576(SB), Y7, Y9
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+2432(SB), Y8, Y8
-	VMULPD  Y8, Y9, Y7
-	VADDPD  Y7, Y6, Y6
-	VMOVUPD 480(CX), Y7
-	VSUBPD  Y3, Y7, Y7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y7, Y1, Y7
+	VMAXPD      Y8, Y1, Y8
 	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y7, Y1
-	VSUBPD      pool<>+7040(SB), Y1, Y3
+	VFMADD231PD pool<>+7168(SB), Y8, Y1
+	VSUBPD      pool<>+7040(SB), Y5, Y9
 	VMOVUPD     Y7, Y7
-	VFMADD231PD pool<>+7296(SB), Y3, Y7
-	VFMADD231PD pool<>+7424(SB), Y3, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y3
-	VFMADD213PD pool<>+7680(SB), Y7, Y3
-	VFMADD213PD pool<>+7808(SB), Y7, Y3
-	VFMADD213PD pool<>+7936(SB), Y7, Y3
-	VFMADD213PD pool<>+8064(SB), Y7, Y3
-	VFMADD213PD pool<>+8192(SB), Y7, Y3
-	VFMADD213PD pool<>+8320(SB), Y7, Y3
-	VFMADD213PD pool<>+8448(SB), Y7, Y3
-	VFMADD213PD pool<>+8576(SB), Y7, Y3
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y3
-	VADDPD      pool<>+2432(SB), Y3, Y3
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VMULPD      Y7, Y7, Y11
+	VFMADD213PD Y7, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
 
 	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y9, Y7
 	VPSLLQ $0x34, Y1, Y1
 	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y3, Y7
+	VMULPD Y1, Y10, Y8
 	VADDPD Y7, Y6, Y1
+	VADDPD Y8, Y1, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y5, Y2, Y3
-	VPERM2F128 $0x31, Y5, Y2, Y2
-	VADDPD     Y3, Y2, Y2
-	VPERM2F128 $0x20, Y1, Y4, Y3
-	VPERM2F128 $0x31, Y1, Y4, Y1
-	VADDPD     Y3, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
 	VUNPCKLPD  Y1, Y2, Y3
 	VUNPCKHPD  Y1, Y2, Y1
 	VADDPD     Y3, Y1, Y1
@@ -26395,7 +26234,7 @@ l_r4one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         184(SP), CX
+	LEAQ         216(SP), CX
 	ADDQ         $0x3f, CX
 	ANDQ         $-64, CX
 	VPBROADCASTD (BX), Y1
@@ -26454,165 +26293,154 @@ l_r4one:
 	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
 	VSUBPD  Y3, Y2, Y2
 	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
 	VMOVAPD Y2, Y2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y1, Y2
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y2, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
 	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y5, Y2
-	VFMADD231PD pool<>+7424(SB), Y5, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y5
-	VFMADD213PD pool<>+7680(SB), Y2, Y5
-	VFMADD213PD pool<>+7808(SB), Y2, Y5
-	VFMADD213PD pool<>+7936(SB), Y2, Y5
-	VFMADD213PD pool<>+8064(SB), Y2, Y5
-	VFMADD213PD pool<>+8192(SB), Y2, Y5
-	VFMADD213PD pool<>+8320(SB), Y2, Y5
-	VFMADD213PD pool<>+8448(SB), Y2, Y5
-	VFMADD213PD pool<>+8576(SB), Y2, Y5
-	VMULPD      Y2, Y2, Y6
-	VFMADD213PD Y2, Y6, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y2
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    184(SP), CX
+	LEAQ    216(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
-	// Exp pass from the scratch block, a vector at a time (register budget: 4 + 4 sums + 5).
-	VPERMPD $0x00, Y3, Y2
-	VMOVUPD (CX), Y3
-	VSUBPD  Y2, Y3, Y3
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y3, Y1, Y3
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y3, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y5
-	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y5, Y3
-	VFMADD231PD pool<>+7424(SB), Y5, Y3
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y5
-	VFMADD213PD pool<>+7680(SB), Y3, Y5
-	VFMADD213PD pool<>+7808(SB), Y3, Y5
-	VFMADD213PD pool<>+7936(SB), Y3, Y5
-	VFMADD213PD pool<>+8064(SB), Y3, Y5
-	VFMADD213PD pool<>+8192(SB), Y3, Y5
-	VFMADD213PD pool<>+8320(SB), Y3, Y5
-	VFMADD213PD pool<>+8448(SB), Y3, Y5
-	VFMADD213PD pool<>+8576(SB), Y3, Y5
-	VMULPD      Y3, Y3, Y6
-	VFMADD213PD Y3, Y6, Y5
-	VADDPD      pool<>+2432(SB), Y5, Y5
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+2432(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y3
-	VMOVUPD 32(CX), Y4
-	VSUBPD  Y2, Y4, Y4
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y1, Y4
 	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
 	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y6, Y4
-	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y4, Y6
-	VFMADD213PD pool<>+7808(SB), Y4, Y6
-	VFMADD213PD pool<>+7936(SB), Y4, Y6
-	VFMADD213PD pool<>+8064(SB), Y4, Y6
-	VFMADD213PD pool<>+8192(SB), Y4, Y6
-	VFMADD213PD pool<>+8320(SB), Y4, Y6
-	VFMADD213PD pool<>+8448(SB), Y4, Y6
-	VFMADD213PD pool<>+8576(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
 
 	// lse exp: times 2^n
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
 	VADDPD  Y4, Y3, Y3
 	VMOVUPD 64(CX), Y4
 	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(CX), Y5
+	VSUBPD  Y2, Y5, Y5
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y1, Y4
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y4, Y5
-	VSUBPD      pool<>+7040(SB), Y5, Y6
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y5, Y1
+	VSUBPD      pool<>+7040(SB), Y2, Y6
 	VMOVUPD     Y4, Y4
 	VFMADD231PD pool<>+7296(SB), Y6, Y4
 	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y1, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
 
 	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
 	VMOVUPD     pool<>+7552(SB), Y6
+	VMOVUPD     pool<>+7552(SB), Y7
 	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
 	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
 	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
 	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
 	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
 	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
 	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
 	VFMADD213PD pool<>+8576(SB), Y4, Y6
-	VMULPD      Y4, Y4, Y7
-	VFMADD213PD Y4, Y7, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y4, Y4, Y8
+	VFMADD213PD Y4, Y8, Y6
 	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
 
 	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+2432(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y4
-	VADDPD  Y4, Y3, Y3
-	VMOVUPD 96(CX), Y4
-	VSUBPD  Y2, Y4, Y4
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y1, Y4
-	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y4, Y1
-	VSUBPD      pool<>+7040(SB), Y1, Y2
-	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y2, Y4
-	VFMADD231PD pool<>+7424(SB), Y2, Y4
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y2
-	VFMADD213PD pool<>+7680(SB), Y4, Y2
-	VFMADD213PD pool<>+7808(SB), Y4, Y2
-	VFMADD213PD pool<>+7936(SB), Y4, Y2
-	VFMADD213PD pool<>+8064(SB), Y4, Y2
-	VFMADD213PD pool<>+8192(SB), Y4, Y2
-	VFMADD213PD pool<>+8320(SB), Y4, Y2
-	VFMADD213PD pool<>+8448(SB), Y4, Y2
-	VFMADD213PD pool<>+8576(SB), Y4, Y2
-	VMULPD      Y4, Y4, Y5
-	VFMADD213PD Y4, Y5, Y2
-	VADDPD      pool<>+2432(SB), Y2, Y2
-
-	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y6, Y4
 	VPSLLQ $0x34, Y1, Y1
 	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y2, Y4
+	VMULPD Y1, Y7, Y5
 	VADDPD Y4, Y3, Y1
+	VADDPD Y5, Y1, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y1, Y1, Y2
@@ -26804,7 +26632,7 @@ l_spsmax_done:
 	LEAQ         (DX)(DI*8), CX
 	MOVLQSX      4(BX), R8
 	VMOVSD       (CX)(R8*8), X2
-	VMOVSD       X2, 760(SP)
+	VMOVSD       X2, 792(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
 	VUCOMISD     pool<>+9344(SB), X3
@@ -26820,11 +26648,11 @@ l_spsmax_done:
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   760(SP), X4, X4
+	VMOVHPD   792(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 760(SP)
+	VMOVHPD   X4, 792(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -26855,13 +26683,13 @@ l_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 768(SP)
+	VMOVHPD X7, 800(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VMOVUPD      Y1, 808(SP)
-	VMOVUPD      Y2, 840(SP)
+	VMOVUPD      Y1, 840(SP)
+	VMOVUPD      Y2, 872(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R9
 	VMOVQ        R9, X2
@@ -26877,9 +26705,9 @@ l_spsexp_one:
 	CMPQ    CX, $0x00000004
 	JL      l_spsexp_tail
 	VMOVUPD (R8), Y6
-	VSUBPD  808(SP), Y6, Y6
+	VSUBPD  840(SP), Y6, Y6
 	VMOVUPD (R8)(DI*8), Y9
-	VSUBPD  840(SP), Y9, Y9
+	VSUBPD  872(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -26948,11 +26776,11 @@ l_spsexp_tail:
 	VMASKMOVPD (R8), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     808(SP), Y6, Y6
+	VSUBPD     840(SP), Y6, Y6
 	VMASKMOVPD (R8)(DI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     840(SP), Y9, Y9
+	VSUBPD     872(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -27026,7 +26854,7 @@ l_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X1
 	VMOVSD    (SP), X2
-	VMOVHPD   768(SP), X2, X2
+	VMOVHPD   800(SP), X2, X2
 	VADDPD    X1, X2, X3
 	VMOVAPD   X3, X3
 
@@ -27065,7 +26893,7 @@ l_spsexp_done:
 	VFMADD231PD X5, X3, X7
 	VMOVAPD     X7, X3
 	VMOVSD      8(SP), X4
-	VMOVHPD     760(SP), X4, X4
+	VMOVHPD     792(SP), X4, X4
 	VSUBPD      X4, X3, X3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -27207,7 +27035,7 @@ l_sosmax_done:
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VMOVUPD      Y1, 808(SP)
+	VMOVUPD      Y1, 840(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R9
 	VMOVQ        R9, X3
@@ -27218,7 +27046,7 @@ l_sosexp_one:
 	CMPQ    CX, $0x00000004
 	JL      l_sosexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  808(SP), Y4, Y4
+	VSUBPD  840(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -27261,7 +27089,7 @@ l_sosexp_tail:
 	VMASKMOVPD (R8), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     808(SP), Y4, Y4
+	VSUBPD     840(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4

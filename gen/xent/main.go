@@ -770,7 +770,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	if r.xres64OK() {
 		x.resLoc = xresLocals{tmp: AllocLocal(64), left: AllocLocal(8)}
 		if !isa.AVX512 {
-			x.resLoc.hold = AllocLocal(64)
+			x.resLoc.hold = AllocLocal(96)
 			x.resLoc.scratch = AllocLocal(xres2Rows*xres64yVecs*32 + 64)
 		}
 	}

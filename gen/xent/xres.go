@@ -87,7 +87,8 @@ type xresLocals struct {
 	// aligned (see resScratch); AVX2 float64 rows of more than
 	// xres64yHeldVecs vectors: the rows, then their e (res64LoadScratch).
 	scratch Mem
-	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes).
+	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes;
+	// float64: and the maxima, 96).
 	hold Mem
 }
 

@@ -30,20 +30,21 @@ const xres64yVecs = 4
 const xres64yHeldVecs = 2
 
 // The register budget of res64ExpScratch: the YMM registers; what stays
-// live through the exps beside the rows' sums (the tail mask, the clamp,
-// the maxima and the row's broadcast max); the rows' sums (the finished
-// ones and the running one); and a vector's exp (the value and three
+// live through the exps beside the rows' sums (the tail mask, the clamp
+// and the row's broadcast max: the maxima wait on the stack); the rows'
+// sums (the finished ones and the running one); the vectors of a row
+// whose exps are taken together; and a vector's exp (the value and three
 // temporaries, beside one more for r^2 at a time).
 const (
 	ymmRegs            = 16
-	xres64yScratchLive = 4
+	xres64yScratchLive = 3
+	xres64yExpChunk    = 2
 	xres64yExpRegs     = 4
 )
 
 func init() {
-	chunk := (ymmRegs - xres64yScratchLive - xres2Rows - 1) / xres64yExpRegs
-	if chunk < 1 {
-		panic(fmt.Sprintf("xres64 AVX2: no room for an exp beside %d + %d registers", xres64yScratchLive, xres2Rows))
+	if n := xres64yScratchLive + xres2Rows + xres64yExpChunk*xres64yExpRegs + 1; n > ymmRegs {
+		panic(fmt.Sprintf("xres64 AVX2: the scratch exp pass needs %d YMM registers, more than %d", n, ymmRegs))
 	}
 }
 
@@ -77,9 +78,9 @@ func (x *xentRows) res64LoadScratch(v, k int, s slots, mask Mask, loc xresLocals
 
 // res64ExpScratch is res64Exp and res64Sums for the rows in the scratch
 // block: e_t and s_t - max through the stack (s_t - max left there, as
-// res64Exp leaves it), then each row's vectors
-// read back, their e taken one at a time (with ds, stored back) and added
-// in res64Sums' order.
+// res64Exp leaves it), then each row's vectors read back, their e taken
+// xres64yExpChunk at a time (with ds, stored back) and added in
+// res64Sums' order.
 func (x *xentRows) res64ExpScratch(v, k int, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual) {
 	isa, r := x.isa, x.row
 	xe := newXentExpF64(x.p, isa)
@@ -87,26 +88,32 @@ func (x *xentRows) res64ExpScratch(v, k int, m, st VecVirtual, loc xresLocals) (
 	dt, et = isa.Vec(), isa.Vec()
 	VSUBPD(m, st, dt)
 	VMOVUPD(dt, loc.hold.Offset(32))
+	VMOVUPD(m, loc.hold.Offset(64)) // each row's max broadcast from there
 	VMOVAPD(dt, et)
 	xe.exp([]VecVirtual{et})
 	VMOVUPD(et, loc.hold)
 	es := x.resScratch(loc)
-	Comment(fmt.Sprintf("Exp pass from the scratch block, a vector at a time (register budget: %d + %d sums + %d).",
-		xres64yScratchLive, xres2Rows, xres64yExpRegs+1))
+	Comment(fmt.Sprintf("Exp pass from the scratch block (register budget: %d + %d sums + %d*%d + 1).",
+		xres64yScratchLive, xres2Rows, xres64yExpChunk, xres64yExpRegs))
 	sums := make([]VecVirtual, k)
 	for i := range sums {
 		b := isa.Vec()
-		r.laneBroadcast(m, i, b)
+		VBROADCASTSD(loc.hold.Offset(64+8*i), b)
 		var sum VecVirtual
-		for j := 0; j < v; j++ {
-			y, at := isa.Vec(), es.Offset(x.vb*(i*v+j))
-			VMOVUPD(at, y)
-			VSUBPD(b, y, y)
-			xe.exp([]VecVirtual{y})
-			if x.withDS {
-				VMOVUPD(y, at)
+		for j0 := 0; j0 < v; j0 += xres64yExpChunk {
+			ys := make([]VecVirtual, min(xres64yExpChunk, v-j0))
+			for c := range ys {
+				ys[c] = isa.Vec()
+				VMOVUPD(es.Offset(x.vb*(i*v+j0+c)), ys[c])
+				VSUBPD(b, ys[c], ys[c])
 			}
-			sum = addTo(sum, y)
+			xe.exp(ys)
+			for c, y := range ys {
+				if x.withDS {
+					VMOVUPD(y, es.Offset(x.vb*(i*v+j0+c)))
+				}
+				sum = addTo(sum, y)
+			}
 		}
 		sums[i] = sum
 	}
