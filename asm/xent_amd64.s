@@ -17985,7 +17985,7 @@ done:
 
 // func CrossEntropyF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·CrossEntropyF64AVX2(SB), $904-112
+TEXT ·CrossEntropyF64AVX2(SB), $1104-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -18026,6 +18026,7 @@ pfnext:
 	MOVQ    DI, R9
 	SHLQ    $0x03, R9
 	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
 
 d_r1groups:
 	CMPQ  SI, $0x04
@@ -18305,87 +18306,178 @@ d_r1groups:
 	MOVLQSX 12(BX), R11
 	MOVQ    72(SP), R12
 	MOVQ    R12, (R8)(R11*8)
-	VADDPD  Y7, Y9, Y2
-	VMOVAPD Y2, Y2
+	VMOVUPD 152(SP), Y2
+	CMPQ    408(SP), $0x00
+	JE      d_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y6, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y8, Y8
+	VPSRLQ   $0x34, Y6, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8704(SB), Y6
-	VFMADD213PD pool<>+8832(SB), Y3, Y6
-	VFMADD213PD pool<>+8960(SB), Y3, Y6
-	VFMADD213PD pool<>+9088(SB), Y3, Y6
-	VFMADD213PD pool<>+9216(SB), Y3, Y6
-	VFMADD213PD pool<>+2560(SB), Y3, Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y8, Y10
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y10, Y10
+	VMULPD      Y10, Y10, Y8
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+2560(SB), Y8, Y12
+	VFMADD213PD pool<>+2688(SB), Y8, Y12
+	VFMADD213PD pool<>+2816(SB), Y8, Y12
+	VFMADD213PD pool<>+2944(SB), Y8, Y12
+	VFMADD213PD pool<>+3072(SB), Y8, Y12
+	VMULPD      Y10, Y12, Y12
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y6, Y12
+	VMOVAPD     Y12, Y6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y9, Y9, Y3
-	VADDPD      Y7, Y3, Y3
-	VDIVPD      Y3, Y7, Y3
-	VMULPD      Y3, Y3, Y4
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD213PD pool<>+6144(SB), Y4, Y5
-	VFMADD213PD pool<>+6272(SB), Y4, Y5
-	VFMADD213PD pool<>+6400(SB), Y4, Y5
-	VFMADD213PD pool<>+6528(SB), Y4, Y5
-	VFMADD213PD pool<>+4096(SB), Y4, Y5
-	VFMADD213PD pool<>+4224(SB), Y4, Y5
-	VFMADD213PD pool<>+4352(SB), Y4, Y5
-	VFMADD213PD pool<>+4480(SB), Y4, Y5
-	VMULPD      Y4, Y5, Y5
-	VADDPD      Y3, Y3, Y3
-	VFMADD213PD Y3, Y3, Y5
+	VADDPD      Y3, Y3, Y8
+	VADDPD      Y4, Y8, Y8
+	VDIVPD      Y8, Y4, Y8
+	VMULPD      Y8, Y8, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y11
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y3
-	VSUBPD  Y3, Y2, Y2
+	VSUBPD Y5, Y6, Y5
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y3
-	VMULPD    pool<>+4736(SB), Y9, Y4
-	VCMPPD    $0x12, Y9, Y3, Y3
-	VCMPPD    $0x12, Y4, Y7, Y4
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y8
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y8, Y4, Y4
 	VANDPD    Y4, Y3, Y3
-	VBLENDVPD Y3, Y5, Y2, Y2
-	VMOVUPD   Y2, (AX)
-	LEAQ      (DX)(R9*4), DX
-	LEAQ      (CX)(R9*4), CX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       d_r1groups
+	VBLENDVPD Y3, Y11, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+d_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Y9, 216(SP)
+	VMOVUPD Y7, 280(SP)
+	VMOVUPD Y2, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r1groups
 
 d_r1bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  d_r1solo
+	JMP  d_r1flush
 
 d_r1rest:
 	MOVQ SI, 112(SP)
+
+d_r1flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 d_r1solo:
 	CMPQ  112(SP), $0x00
@@ -18657,6 +18749,7 @@ d_r1skip:
 	MOVQ    DI, R9
 	SHLQ    $0x03, R9
 	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
 
 d_r2groups:
 	CMPQ  SI, $0x04
@@ -19093,87 +19186,178 @@ d_r2groups:
 	MOVLQSX 12(BX), R11
 	MOVQ    72(SP), R12
 	MOVQ    R12, (R8)(R11*8)
-	VADDPD  Y2, Y11, Y3
-	VMOVAPD Y3, Y3
+	VMOVUPD 152(SP), Y3
+	CMPQ    408(SP), $0x00
+	JE      d_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y3, Y4
-	VPCMPGTQ pool<>+1920(SB), Y4, Y5
-	VPADDQ   pool<>+2048(SB), Y5, Y6
-	VPSLLQ   $0x34, Y6, Y6
-	VORPD    Y6, Y4, Y4
-	VPSRLQ   $0x34, Y3, Y6
-	VPSUBQ   Y5, Y6, Y6
-	VORPD    pool<>+2176(SB), Y6, Y6
-	VSUBPD   pool<>+2304(SB), Y6, Y6
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y4, Y5
-	VADDPD      pool<>+2432(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
-	VMULPD      Y5, Y5, Y4
-	VMOVUPD     pool<>+8704(SB), Y7
-	VFMADD213PD pool<>+8832(SB), Y4, Y7
-	VFMADD213PD pool<>+8960(SB), Y4, Y7
-	VFMADD213PD pool<>+9088(SB), Y4, Y7
-	VFMADD213PD pool<>+9216(SB), Y4, Y7
-	VFMADD213PD pool<>+2560(SB), Y4, Y7
-	VFMADD213PD pool<>+2688(SB), Y4, Y7
-	VFMADD213PD pool<>+2816(SB), Y4, Y7
-	VFMADD213PD pool<>+2944(SB), Y4, Y7
-	VFMADD213PD pool<>+3072(SB), Y4, Y7
-	VMULPD      Y5, Y7, Y7
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+2560(SB), Y8, Y12
+	VFMADD213PD pool<>+2688(SB), Y8, Y12
+	VFMADD213PD pool<>+2816(SB), Y8, Y12
+	VFMADD213PD pool<>+2944(SB), Y8, Y12
+	VFMADD213PD pool<>+3072(SB), Y8, Y12
+	VMULPD      Y9, Y12, Y12
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y6, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VXORPD      Y5, Y5, Y5
-	VFMADD231PD Y5, Y3, Y7
-	VMOVAPD     Y7, Y3
+	VFMADD231PD pool<>+3200(SB), Y10, Y12
+	VFMADD231PD pool<>+3328(SB), Y10, Y12
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y12
+	VMOVAPD     Y12, Y7
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y11, Y11, Y4
-	VADDPD      Y2, Y4, Y4
-	VDIVPD      Y4, Y2, Y4
-	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y5, Y6
-	VFMADD213PD pool<>+6272(SB), Y5, Y6
-	VFMADD213PD pool<>+6400(SB), Y5, Y6
-	VFMADD213PD pool<>+6528(SB), Y5, Y6
-	VFMADD213PD pool<>+4096(SB), Y5, Y6
-	VFMADD213PD pool<>+4224(SB), Y5, Y6
-	VFMADD213PD pool<>+4352(SB), Y5, Y6
-	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VMULPD      Y5, Y6, Y6
-	VADDPD      Y4, Y4, Y4
-	VFMADD213PD Y4, Y4, Y6
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y4
-	VSUBPD  Y4, Y3, Y3
+	VSUBPD Y6, Y7, Y6
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y4
-	VMULPD    pool<>+4736(SB), Y11, Y5
-	VCMPPD    $0x12, Y11, Y4, Y4
-	VCMPPD    $0x12, Y5, Y2, Y2
-	VANDPD    Y2, Y4, Y4
-	VBLENDVPD Y4, Y6, Y3, Y3
-	VMOVUPD   Y3, (AX)
-	LEAQ      (DX)(R9*4), DX
-	LEAQ      (CX)(R9*4), CX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       d_r2groups
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+d_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Y11, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r2groups
 
 d_r2bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  d_r2solo
+	JMP  d_r2flush
 
 d_r2rest:
 	MOVQ SI, 112(SP)
+
+d_r2flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 d_r2solo:
 	CMPQ  112(SP), $0x00
@@ -19476,6 +19660,7 @@ d_r2skip:
 	MOVQ    DI, R9
 	SHLQ    $0x03, R9
 	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
 
 d_r3groups:
 	CMPQ  SI, $0x04
@@ -19490,7 +19675,7 @@ d_r3groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), R11
+	LEAQ         416(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
@@ -19639,7 +19824,7 @@ d_r3groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    216(SP), R8
+	LEAQ    416(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
@@ -20027,7 +20212,7 @@ d_r3groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         216(SP), R11
+	LEAQ         416(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 
@@ -20091,87 +20276,178 @@ d_r3groups:
 	MOVLQSX 12(BX), R11
 	MOVQ    72(SP), R12
 	MOVQ    R12, (R8)(R11*8)
-	VADDPD  Y2, Y3, Y4
-	VMOVAPD Y4, Y4
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y4, Y5
-	VPCMPGTQ pool<>+1920(SB), Y5, Y6
-	VPADDQ   pool<>+2048(SB), Y6, Y7
-	VPSLLQ   $0x34, Y7, Y7
-	VORPD    Y7, Y5, Y5
-	VPSRLQ   $0x34, Y4, Y7
-	VPSUBQ   Y6, Y7, Y7
-	VORPD    pool<>+2176(SB), Y7, Y7
-	VSUBPD   pool<>+2304(SB), Y7, Y7
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y5, Y6
-	VADDPD      pool<>+2432(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y5
-	VMOVUPD     pool<>+8704(SB), Y8
-	VFMADD213PD pool<>+8832(SB), Y5, Y8
-	VFMADD213PD pool<>+8960(SB), Y5, Y8
-	VFMADD213PD pool<>+9088(SB), Y5, Y8
-	VFMADD213PD pool<>+9216(SB), Y5, Y8
-	VFMADD213PD pool<>+2560(SB), Y5, Y8
-	VFMADD213PD pool<>+2688(SB), Y5, Y8
-	VFMADD213PD pool<>+2816(SB), Y5, Y8
-	VFMADD213PD pool<>+2944(SB), Y5, Y8
-	VFMADD213PD pool<>+3072(SB), Y5, Y8
-	VMULPD      Y6, Y8, Y8
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y7, Y8
-	VFMADD231PD pool<>+3328(SB), Y7, Y8
-	VXORPD      Y6, Y6, Y6
-	VFMADD231PD Y6, Y4, Y8
-	VMOVAPD     Y8, Y4
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y3, Y3, Y5
-	VADDPD      Y2, Y5, Y5
-	VDIVPD      Y5, Y2, Y5
-	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y6, Y7
-	VFMADD213PD pool<>+6272(SB), Y6, Y7
-	VFMADD213PD pool<>+6400(SB), Y6, Y7
-	VFMADD213PD pool<>+6528(SB), Y6, Y7
-	VFMADD213PD pool<>+4096(SB), Y6, Y7
-	VFMADD213PD pool<>+4224(SB), Y6, Y7
-	VFMADD213PD pool<>+4352(SB), Y6, Y7
-	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VMULPD      Y6, Y7, Y7
-	VADDPD      Y5, Y5, Y5
-	VFMADD213PD Y5, Y5, Y7
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y5
-	VSUBPD  Y5, Y4, Y4
+	VSUBPD Y7, Y8, Y7
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y5
-	VMULPD    pool<>+4736(SB), Y3, Y6
-	VCMPPD    $0x12, Y3, Y5, Y3
-	VCMPPD    $0x12, Y6, Y2, Y2
-	VANDPD    Y2, Y3, Y3
-	VBLENDVPD Y3, Y7, Y4, Y4
-	VMOVUPD   Y4, (AX)
-	LEAQ      (DX)(R9*4), DX
-	LEAQ      (CX)(R9*4), CX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       d_r3groups
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r3groups
 
 d_r3bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  d_r3solo
+	JMP  d_r3flush
 
 d_r3rest:
 	MOVQ SI, 112(SP)
+
+d_r3flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 d_r3solo:
 	CMPQ  112(SP), $0x00
@@ -20187,7 +20463,7 @@ d_r3one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), R8
+	LEAQ         416(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
@@ -20272,7 +20548,7 @@ d_r3one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    216(SP), R8
+	LEAQ    416(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
@@ -20390,7 +20666,7 @@ d_r3one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         216(SP), R8
+	LEAQ         416(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 
@@ -20539,6 +20815,7 @@ d_r3skip:
 	MOVQ    DI, R9
 	SHLQ    $0x03, R9
 	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
 
 d_r4groups:
 	CMPQ  SI, $0x04
@@ -20553,7 +20830,7 @@ d_r4groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), R11
+	LEAQ         416(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
@@ -20722,7 +20999,7 @@ d_r4groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    216(SP), R8
+	LEAQ    416(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
@@ -21214,7 +21491,7 @@ d_r4groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         216(SP), R11
+	LEAQ         416(SP), R11
 	ADDQ         $0x3f, R11
 	ANDQ         $-64, R11
 
@@ -21290,87 +21567,178 @@ d_r4groups:
 	MOVLQSX 12(BX), R11
 	MOVQ    72(SP), R12
 	MOVQ    R12, (R8)(R11*8)
-	VADDPD  Y2, Y3, Y4
-	VMOVAPD Y4, Y4
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r4gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y4, Y5
-	VPCMPGTQ pool<>+1920(SB), Y5, Y6
-	VPADDQ   pool<>+2048(SB), Y6, Y7
-	VPSLLQ   $0x34, Y7, Y7
-	VORPD    Y7, Y5, Y5
-	VPSRLQ   $0x34, Y4, Y7
-	VPSUBQ   Y6, Y7, Y7
-	VORPD    pool<>+2176(SB), Y7, Y7
-	VSUBPD   pool<>+2304(SB), Y7, Y7
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y5, Y6
-	VADDPD      pool<>+2432(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y5
-	VMOVUPD     pool<>+8704(SB), Y8
-	VFMADD213PD pool<>+8832(SB), Y5, Y8
-	VFMADD213PD pool<>+8960(SB), Y5, Y8
-	VFMADD213PD pool<>+9088(SB), Y5, Y8
-	VFMADD213PD pool<>+9216(SB), Y5, Y8
-	VFMADD213PD pool<>+2560(SB), Y5, Y8
-	VFMADD213PD pool<>+2688(SB), Y5, Y8
-	VFMADD213PD pool<>+2816(SB), Y5, Y8
-	VFMADD213PD pool<>+2944(SB), Y5, Y8
-	VFMADD213PD pool<>+3072(SB), Y5, Y8
-	VMULPD      Y6, Y8, Y8
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y7, Y8
-	VFMADD231PD pool<>+3328(SB), Y7, Y8
-	VXORPD      Y6, Y6, Y6
-	VFMADD231PD Y6, Y4, Y8
-	VMOVAPD     Y8, Y4
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y3, Y3, Y5
-	VADDPD      Y2, Y5, Y5
-	VDIVPD      Y5, Y2, Y5
-	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y6, Y7
-	VFMADD213PD pool<>+6272(SB), Y6, Y7
-	VFMADD213PD pool<>+6400(SB), Y6, Y7
-	VFMADD213PD pool<>+6528(SB), Y6, Y7
-	VFMADD213PD pool<>+4096(SB), Y6, Y7
-	VFMADD213PD pool<>+4224(SB), Y6, Y7
-	VFMADD213PD pool<>+4352(SB), Y6, Y7
-	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VMULPD      Y6, Y7, Y7
-	VADDPD      Y5, Y5, Y5
-	VFMADD213PD Y5, Y5, Y7
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y5
-	VSUBPD  Y5, Y4, Y4
+	VSUBPD Y7, Y8, Y7
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y5
-	VMULPD    pool<>+4736(SB), Y3, Y6
-	VCMPPD    $0x12, Y3, Y5, Y3
-	VCMPPD    $0x12, Y6, Y2, Y2
-	VANDPD    Y2, Y3, Y3
-	VBLENDVPD Y3, Y7, Y4, Y4
-	VMOVUPD   Y4, (AX)
-	LEAQ      (DX)(R9*4), DX
-	LEAQ      (CX)(R9*4), CX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       d_r4groups
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r4gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r4groups
 
 d_r4bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  d_r4solo
+	JMP  d_r4flush
 
 d_r4rest:
 	MOVQ SI, 112(SP)
+
+d_r4flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r4solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 d_r4solo:
 	CMPQ  112(SP), $0x00
@@ -21386,7 +21754,7 @@ d_r4one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), R8
+	LEAQ         416(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
@@ -21476,7 +21844,7 @@ d_r4one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    216(SP), R8
+	LEAQ    416(SP), R8
 	ADDQ    $0x3f, R8
 	ANDQ    $-64, R8
 
@@ -21620,7 +21988,7 @@ d_r4one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         216(SP), R8
+	LEAQ         416(SP), R8
 	ADDQ         $0x3f, R8
 	ANDQ         $-64, R8
 
@@ -21852,7 +22220,7 @@ d_spsmax_done:
 	LEAQ         (DX)(DI*8), R8
 	MOVLQSX      4(BX), R9
 	VMOVSD       (R8)(R9*8), X2
-	VMOVSD       X2, 792(SP)
+	VMOVSD       X2, 992(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
 	VUCOMISD     pool<>+9344(SB), X3
@@ -21868,11 +22236,11 @@ d_spsmax_done:
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   792(SP), X4, X4
+	VMOVHPD   992(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 792(SP)
+	VMOVHPD   X4, 992(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -21903,14 +22271,14 @@ d_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 800(SP)
+	VMOVHPD X7, 1000(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 840(SP)
-	VMOVUPD      Y2, 872(SP)
+	VMOVUPD      Y1, 1040(SP)
+	VMOVUPD      Y2, 1072(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X2
@@ -21926,9 +22294,9 @@ d_spsexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_spsexp_tail
 	VMOVUPD (R9), Y6
-	VSUBPD  840(SP), Y6, Y6
+	VSUBPD  1040(SP), Y6, Y6
 	VMOVUPD (R9)(DI*8), Y9
-	VSUBPD  872(SP), Y9, Y9
+	VSUBPD  1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -22000,11 +22368,11 @@ d_spsexp_tail:
 	VMASKMOVPD (R9), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     840(SP), Y6, Y6
+	VSUBPD     1040(SP), Y6, Y6
 	VMASKMOVPD (R9)(DI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     872(SP), Y9, Y9
+	VSUBPD     1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -22063,7 +22431,7 @@ d_spsexp_tail:
 	VPCMPEQQ pool<>+9600(SB), Y5, Y2
 	VANDNPD  Y9, Y2, Y9
 	VPSUBQ   pool<>+9728(SB), Y5, Y5
-	VMOVUPD  Y9, 808(SP)
+	VMOVUPD  Y9, 1008(SP)
 	VADDPD   Y9, Y4, Y4
 
 d_spsexp_done:
@@ -22080,7 +22448,7 @@ d_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X3
 	VMOVSD    (SP), X2
-	VMOVHPD   800(SP), X2, X2
+	VMOVHPD   1000(SP), X2, X2
 	VADDPD    X3, X2, X1
 	VMOVAPD   X1, X4
 
@@ -22119,7 +22487,7 @@ d_spsexp_done:
 	VFMADD231PD X6, X4, X8
 	VMOVAPD     X8, X4
 	VMOVSD      8(SP), X5
-	VMOVHPD     792(SP), X5, X5
+	VMOVHPD     992(SP), X5, X5
 	VSUBPD      X5, X4, X4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -22181,7 +22549,7 @@ d_spsscale_tail:
 	JE         d_spsscale_done
 	VMULPD     16(SP), Y1, Y1
 	VMASKMOVPD Y1, Y0, (R9)
-	VMULPD     808(SP), Y2, Y1
+	VMULPD     1008(SP), Y2, Y1
 	VMASKMOVPD Y1, Y0, (R9)(DI*8)
 
 d_spsscale_done:
@@ -22306,7 +22674,7 @@ d_sosmax_done:
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 840(SP)
+	VMOVUPD      Y1, 1040(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X3
@@ -22317,7 +22685,7 @@ d_sosexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_sosexp_tail
 	VMOVUPD (R9), Y4
-	VSUBPD  840(SP), Y4, Y4
+	VSUBPD  1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -22362,7 +22730,7 @@ d_sosexp_tail:
 	VMASKMOVPD (R9), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     840(SP), Y4, Y4
+	VSUBPD     1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -23332,6 +23700,7 @@ l_start:
 	MOVQ    DI, R8
 	SHLQ    $0x03, R8
 	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
 
 l_r1groups:
 	CMPQ  SI, $0x04
@@ -23567,86 +23936,177 @@ l_r1groups:
 	VUNPCKLPD  Y3, Y2, Y1
 	VUNPCKHPD  Y3, Y2, Y2
 	VADDPD     Y1, Y2, Y2
-	VADDPD     Y2, Y8, Y1
-	VMOVAPD    Y1, Y1
+	VMOVUPD    152(SP), Y1
+	CMPQ       408(SP), $0x00
+	JE         l_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y1, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8704(SB), Y6
-	VFMADD213PD pool<>+8832(SB), Y3, Y6
-	VFMADD213PD pool<>+8960(SB), Y3, Y6
-	VFMADD213PD pool<>+9088(SB), Y3, Y6
-	VFMADD213PD pool<>+9216(SB), Y3, Y6
-	VFMADD213PD pool<>+2560(SB), Y3, Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y7, Y9
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y9, Y9
+	VMULPD      Y9, Y9, Y7
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+2560(SB), Y7, Y11
+	VFMADD213PD pool<>+2688(SB), Y7, Y11
+	VFMADD213PD pool<>+2816(SB), Y7, Y11
+	VFMADD213PD pool<>+2944(SB), Y7, Y11
+	VFMADD213PD pool<>+3072(SB), Y7, Y11
+	VMULPD      Y9, Y11, Y11
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y1, Y6
-	VMOVAPD     Y6, Y1
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y6, Y11
+	VMOVAPD     Y11, Y6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y8, Y8, Y3
-	VADDPD      Y2, Y3, Y3
-	VDIVPD      Y3, Y2, Y3
-	VMULPD      Y3, Y3, Y4
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD213PD pool<>+6144(SB), Y4, Y5
-	VFMADD213PD pool<>+6272(SB), Y4, Y5
-	VFMADD213PD pool<>+6400(SB), Y4, Y5
-	VFMADD213PD pool<>+6528(SB), Y4, Y5
-	VFMADD213PD pool<>+4096(SB), Y4, Y5
-	VFMADD213PD pool<>+4224(SB), Y4, Y5
-	VFMADD213PD pool<>+4352(SB), Y4, Y5
-	VFMADD213PD pool<>+4480(SB), Y4, Y5
-	VMULPD      Y4, Y5, Y5
-	VADDPD      Y3, Y3, Y3
-	VFMADD213PD Y3, Y3, Y5
+	VADDPD      Y3, Y3, Y7
+	VADDPD      Y4, Y7, Y7
+	VDIVPD      Y7, Y4, Y7
+	VMULPD      Y7, Y7, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y10
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y3
-	VSUBPD  Y3, Y1, Y1
+	VSUBPD Y5, Y6, Y5
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y3
-	VMULPD    pool<>+4736(SB), Y8, Y4
-	VCMPPD    $0x12, Y8, Y3, Y3
-	VCMPPD    $0x12, Y4, Y2, Y2
-	VANDPD    Y2, Y3, Y3
-	VBLENDVPD Y3, Y5, Y1, Y1
-	VMOVUPD   Y1, (AX)
-	LEAQ      (DX)(R8*4), DX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       l_r1groups
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y7
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y7, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y10, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+l_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Y8, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y1, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r1groups
 
 l_r1bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  l_r1solo
+	JMP  l_r1flush
 
 l_r1rest:
 	MOVQ SI, 112(SP)
+
+l_r1flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 l_r1solo:
 	CMPQ  112(SP), $0x00
@@ -23867,6 +24327,7 @@ l_r1skip:
 	MOVQ    DI, R8
 	SHLQ    $0x03, R8
 	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
 
 l_r2groups:
 	CMPQ  SI, $0x04
@@ -24251,86 +24712,177 @@ l_r2groups:
 	VUNPCKLPD  Y2, Y1, Y3
 	VUNPCKHPD  Y2, Y1, Y1
 	VADDPD     Y3, Y1, Y1
-	VADDPD     Y1, Y10, Y2
-	VMOVAPD    Y2, Y2
+	VMOVUPD    152(SP), Y2
+	CMPQ       408(SP), $0x00
+	JE         l_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y8
+	VPADDQ   pool<>+2048(SB), Y8, Y9
+	VPSLLQ   $0x34, Y9, Y9
+	VORPD    Y9, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y9
+	VPSUBQ   Y8, Y9, Y9
+	VORPD    pool<>+2176(SB), Y9, Y9
+	VSUBPD   pool<>+2304(SB), Y9, Y9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8704(SB), Y6
-	VFMADD213PD pool<>+8832(SB), Y3, Y6
-	VFMADD213PD pool<>+8960(SB), Y3, Y6
-	VFMADD213PD pool<>+9088(SB), Y3, Y6
-	VFMADD213PD pool<>+9216(SB), Y3, Y6
-	VFMADD213PD pool<>+2560(SB), Y3, Y6
-	VFMADD213PD pool<>+2688(SB), Y3, Y6
-	VFMADD213PD pool<>+2816(SB), Y3, Y6
-	VFMADD213PD pool<>+2944(SB), Y3, Y6
-	VFMADD213PD pool<>+3072(SB), Y3, Y6
-	VMULPD      Y4, Y6, Y6
+	VSUBPD      pool<>+2432(SB), Y7, Y8
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y8, Y8
+	VMULPD      Y8, Y8, Y7
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+2560(SB), Y7, Y11
+	VFMADD213PD pool<>+2688(SB), Y7, Y11
+	VFMADD213PD pool<>+2816(SB), Y7, Y11
+	VFMADD213PD pool<>+2944(SB), Y7, Y11
+	VFMADD213PD pool<>+3072(SB), Y7, Y11
+	VMULPD      Y8, Y11, Y11
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y6
-	VMOVAPD     Y6, Y2
+	VFMADD231PD pool<>+3200(SB), Y9, Y11
+	VFMADD231PD pool<>+3328(SB), Y9, Y11
+	VXORPD      Y8, Y8, Y8
+	VFMADD231PD Y8, Y6, Y11
+	VMOVAPD     Y11, Y6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y10, Y10, Y3
-	VADDPD      Y1, Y3, Y3
-	VDIVPD      Y3, Y1, Y3
-	VMULPD      Y3, Y3, Y4
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD213PD pool<>+6144(SB), Y4, Y5
-	VFMADD213PD pool<>+6272(SB), Y4, Y5
-	VFMADD213PD pool<>+6400(SB), Y4, Y5
-	VFMADD213PD pool<>+6528(SB), Y4, Y5
-	VFMADD213PD pool<>+4096(SB), Y4, Y5
-	VFMADD213PD pool<>+4224(SB), Y4, Y5
-	VFMADD213PD pool<>+4352(SB), Y4, Y5
-	VFMADD213PD pool<>+4480(SB), Y4, Y5
-	VMULPD      Y4, Y5, Y5
-	VADDPD      Y3, Y3, Y3
-	VFMADD213PD Y3, Y3, Y5
+	VADDPD      Y3, Y3, Y7
+	VADDPD      Y4, Y7, Y7
+	VDIVPD      Y7, Y4, Y7
+	VMULPD      Y7, Y7, Y8
+	VMOVUPD     pool<>+6016(SB), Y9
+	VFMADD213PD pool<>+6144(SB), Y8, Y9
+	VFMADD213PD pool<>+6272(SB), Y8, Y9
+	VFMADD213PD pool<>+6400(SB), Y8, Y9
+	VFMADD213PD pool<>+6528(SB), Y8, Y9
+	VFMADD213PD pool<>+4096(SB), Y8, Y9
+	VFMADD213PD pool<>+4224(SB), Y8, Y9
+	VFMADD213PD pool<>+4352(SB), Y8, Y9
+	VFMADD213PD pool<>+4480(SB), Y8, Y9
+	VMULPD      Y8, Y9, Y9
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y9
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y3
-	VSUBPD  Y3, Y2, Y2
+	VSUBPD Y5, Y6, Y5
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y3
-	VMULPD    pool<>+4736(SB), Y10, Y4
-	VCMPPD    $0x12, Y10, Y3, Y3
-	VCMPPD    $0x12, Y4, Y1, Y1
-	VANDPD    Y1, Y3, Y3
-	VBLENDVPD Y3, Y5, Y2, Y2
-	VMOVUPD   Y2, (AX)
-	LEAQ      (DX)(R8*4), DX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       l_r2groups
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y7
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y7, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y9, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+l_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Y10, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y2, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r2groups
 
 l_r2bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  l_r2solo
+	JMP  l_r2flush
 
 l_r2rest:
 	MOVQ SI, 112(SP)
+
+l_r2flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 l_r2solo:
 	CMPQ  112(SP), $0x00
@@ -24580,6 +25132,7 @@ l_r2skip:
 	MOVQ    DI, R8
 	SHLQ    $0x03, R8
 	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
 
 l_r3groups:
 	CMPQ  SI, $0x04
@@ -24594,7 +25147,7 @@ l_r3groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), R10
+	LEAQ         416(SP), R10
 	ADDQ         $0x3f, R10
 	ANDQ         $-64, R10
 	VPBROADCASTD (BX), Y1
@@ -24743,7 +25296,7 @@ l_r3groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    216(SP), CX
+	LEAQ    416(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
@@ -25108,86 +25661,177 @@ l_r3groups:
 	VUNPCKHPD  Y1, Y2, Y1
 	VADDPD     Y3, Y1, Y1
 	VMOVUPD    120(SP), Y2
-	VADDPD     Y1, Y2, Y3
-	VMOVAPD    Y3, Y3
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y3, Y4
-	VPCMPGTQ pool<>+1920(SB), Y4, Y5
-	VPADDQ   pool<>+2048(SB), Y5, Y6
-	VPSLLQ   $0x34, Y6, Y6
-	VORPD    Y6, Y4, Y4
-	VPSRLQ   $0x34, Y3, Y6
-	VPSUBQ   Y5, Y6, Y6
-	VORPD    pool<>+2176(SB), Y6, Y6
-	VSUBPD   pool<>+2304(SB), Y6, Y6
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y4, Y5
-	VADDPD      pool<>+2432(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
-	VMULPD      Y5, Y5, Y4
-	VMOVUPD     pool<>+8704(SB), Y7
-	VFMADD213PD pool<>+8832(SB), Y4, Y7
-	VFMADD213PD pool<>+8960(SB), Y4, Y7
-	VFMADD213PD pool<>+9088(SB), Y4, Y7
-	VFMADD213PD pool<>+9216(SB), Y4, Y7
-	VFMADD213PD pool<>+2560(SB), Y4, Y7
-	VFMADD213PD pool<>+2688(SB), Y4, Y7
-	VFMADD213PD pool<>+2816(SB), Y4, Y7
-	VFMADD213PD pool<>+2944(SB), Y4, Y7
-	VFMADD213PD pool<>+3072(SB), Y4, Y7
-	VMULPD      Y5, Y7, Y7
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y6, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VXORPD      Y5, Y5, Y5
-	VFMADD231PD Y5, Y3, Y7
-	VMOVAPD     Y7, Y3
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y2, Y2, Y4
-	VADDPD      Y1, Y4, Y4
-	VDIVPD      Y4, Y1, Y4
-	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y5, Y6
-	VFMADD213PD pool<>+6272(SB), Y5, Y6
-	VFMADD213PD pool<>+6400(SB), Y5, Y6
-	VFMADD213PD pool<>+6528(SB), Y5, Y6
-	VFMADD213PD pool<>+4096(SB), Y5, Y6
-	VFMADD213PD pool<>+4224(SB), Y5, Y6
-	VFMADD213PD pool<>+4352(SB), Y5, Y6
-	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VMULPD      Y5, Y6, Y6
-	VADDPD      Y4, Y4, Y4
-	VFMADD213PD Y4, Y4, Y6
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y4
-	VSUBPD  Y4, Y3, Y3
+	VSUBPD Y6, Y7, Y6
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y4
-	VMULPD    pool<>+4736(SB), Y2, Y5
-	VCMPPD    $0x12, Y2, Y4, Y2
-	VCMPPD    $0x12, Y5, Y1, Y1
-	VANDPD    Y1, Y2, Y2
-	VBLENDVPD Y2, Y6, Y3, Y3
-	VMOVUPD   Y3, (AX)
-	LEAQ      (DX)(R8*4), DX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       l_r3groups
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r3groups
 
 l_r3bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  l_r3solo
+	JMP  l_r3flush
 
 l_r3rest:
 	MOVQ SI, 112(SP)
+
+l_r3flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 l_r3solo:
 	CMPQ  112(SP), $0x00
@@ -25203,7 +25847,7 @@ l_r3one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), CX
+	LEAQ         416(SP), CX
 	ADDQ         $0x3f, CX
 	ANDQ         $-64, CX
 	VPBROADCASTD (BX), Y1
@@ -25288,7 +25932,7 @@ l_r3one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    216(SP), CX
+	LEAQ    416(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
@@ -25491,6 +26135,7 @@ l_r3skip:
 	MOVQ    DI, R8
 	SHLQ    $0x03, R8
 	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
 
 l_r4groups:
 	CMPQ  SI, $0x04
@@ -25505,7 +26150,7 @@ l_r4groups:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), R10
+	LEAQ         416(SP), R10
 	ADDQ         $0x3f, R10
 	ANDQ         $-64, R10
 	VPBROADCASTD (BX), Y1
@@ -25674,7 +26319,7 @@ l_r4groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    216(SP), CX
+	LEAQ    416(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
@@ -26139,86 +26784,177 @@ l_r4groups:
 	VUNPCKHPD  Y1, Y2, Y1
 	VADDPD     Y3, Y1, Y1
 	VMOVUPD    120(SP), Y2
-	VADDPD     Y1, Y2, Y3
-	VMOVAPD    Y3, Y3
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r4gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y3, Y4
-	VPCMPGTQ pool<>+1920(SB), Y4, Y5
-	VPADDQ   pool<>+2048(SB), Y5, Y6
-	VPSLLQ   $0x34, Y6, Y6
-	VORPD    Y6, Y4, Y4
-	VPSRLQ   $0x34, Y3, Y6
-	VPSUBQ   Y5, Y6, Y6
-	VORPD    pool<>+2176(SB), Y6, Y6
-	VSUBPD   pool<>+2304(SB), Y6, Y6
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y4, Y5
-	VADDPD      pool<>+2432(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
-	VMULPD      Y5, Y5, Y4
-	VMOVUPD     pool<>+8704(SB), Y7
-	VFMADD213PD pool<>+8832(SB), Y4, Y7
-	VFMADD213PD pool<>+8960(SB), Y4, Y7
-	VFMADD213PD pool<>+9088(SB), Y4, Y7
-	VFMADD213PD pool<>+9216(SB), Y4, Y7
-	VFMADD213PD pool<>+2560(SB), Y4, Y7
-	VFMADD213PD pool<>+2688(SB), Y4, Y7
-	VFMADD213PD pool<>+2816(SB), Y4, Y7
-	VFMADD213PD pool<>+2944(SB), Y4, Y7
-	VFMADD213PD pool<>+3072(SB), Y4, Y7
-	VMULPD      Y5, Y7, Y7
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y6, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VXORPD      Y5, Y5, Y5
-	VFMADD231PD Y5, Y3, Y7
-	VMOVAPD     Y7, Y3
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y2, Y2, Y4
-	VADDPD      Y1, Y4, Y4
-	VDIVPD      Y4, Y1, Y4
-	VMULPD      Y4, Y4, Y5
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y5, Y6
-	VFMADD213PD pool<>+6272(SB), Y5, Y6
-	VFMADD213PD pool<>+6400(SB), Y5, Y6
-	VFMADD213PD pool<>+6528(SB), Y5, Y6
-	VFMADD213PD pool<>+4096(SB), Y5, Y6
-	VFMADD213PD pool<>+4224(SB), Y5, Y6
-	VFMADD213PD pool<>+4352(SB), Y5, Y6
-	VFMADD213PD pool<>+4480(SB), Y5, Y6
-	VMULPD      Y5, Y6, Y6
-	VADDPD      Y4, Y4, Y4
-	VFMADD213PD Y4, Y4, Y6
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y4
-	VSUBPD  Y4, Y3, Y3
+	VSUBPD Y6, Y7, Y6
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y4
-	VMULPD    pool<>+4736(SB), Y2, Y5
-	VCMPPD    $0x12, Y2, Y4, Y2
-	VCMPPD    $0x12, Y5, Y1, Y1
-	VANDPD    Y1, Y2, Y2
-	VBLENDVPD Y2, Y6, Y3, Y3
-	VMOVUPD   Y3, (AX)
-	LEAQ      (DX)(R8*4), DX
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000010, BX
-	SUBQ      $0x04, SI
-	JMP       l_r4groups
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r4gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r4groups
 
 l_r4bail:
 	MOVQ $0x00000004, 112(SP)
-	JMP  l_r4solo
+	JMP  l_r4flush
 
 l_r4rest:
 	MOVQ SI, 112(SP)
+
+l_r4flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r4solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
 
 l_r4solo:
 	CMPQ  112(SP), $0x00
@@ -26234,7 +26970,7 @@ l_r4one:
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         216(SP), CX
+	LEAQ         416(SP), CX
 	ADDQ         $0x3f, CX
 	ANDQ         $-64, CX
 	VPBROADCASTD (BX), Y1
@@ -26324,7 +27060,7 @@ l_r4one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    216(SP), CX
+	LEAQ    416(SP), CX
 	ADDQ    $0x3f, CX
 	ANDQ    $-64, CX
 
@@ -26632,7 +27368,7 @@ l_spsmax_done:
 	LEAQ         (DX)(DI*8), CX
 	MOVLQSX      4(BX), R8
 	VMOVSD       (CX)(R8*8), X2
-	VMOVSD       X2, 792(SP)
+	VMOVSD       X2, 992(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
 	VUCOMISD     pool<>+9344(SB), X3
@@ -26648,11 +27384,11 @@ l_spsmax_done:
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   792(SP), X4, X4
+	VMOVHPD   992(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 792(SP)
+	VMOVHPD   X4, 992(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -26683,13 +27419,13 @@ l_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 800(SP)
+	VMOVHPD X7, 1000(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VMOVUPD      Y1, 840(SP)
-	VMOVUPD      Y2, 872(SP)
+	VMOVUPD      Y1, 1040(SP)
+	VMOVUPD      Y2, 1072(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R9
 	VMOVQ        R9, X2
@@ -26705,9 +27441,9 @@ l_spsexp_one:
 	CMPQ    CX, $0x00000004
 	JL      l_spsexp_tail
 	VMOVUPD (R8), Y6
-	VSUBPD  840(SP), Y6, Y6
+	VSUBPD  1040(SP), Y6, Y6
 	VMOVUPD (R8)(DI*8), Y9
-	VSUBPD  872(SP), Y9, Y9
+	VSUBPD  1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -26776,11 +27512,11 @@ l_spsexp_tail:
 	VMASKMOVPD (R8), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     840(SP), Y6, Y6
+	VSUBPD     1040(SP), Y6, Y6
 	VMASKMOVPD (R8)(DI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     872(SP), Y9, Y9
+	VSUBPD     1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -26854,7 +27590,7 @@ l_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X1
 	VMOVSD    (SP), X2
-	VMOVHPD   800(SP), X2, X2
+	VMOVHPD   1000(SP), X2, X2
 	VADDPD    X1, X2, X3
 	VMOVAPD   X3, X3
 
@@ -26893,7 +27629,7 @@ l_spsexp_done:
 	VFMADD231PD X5, X3, X7
 	VMOVAPD     X7, X3
 	VMOVSD      8(SP), X4
-	VMOVHPD     792(SP), X4, X4
+	VMOVHPD     992(SP), X4, X4
 	VSUBPD      X4, X3, X3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -27035,7 +27771,7 @@ l_sosmax_done:
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VMOVUPD      Y1, 840(SP)
+	VMOVUPD      Y1, 1040(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R9
 	VMOVQ        R9, X3
@@ -27046,7 +27782,7 @@ l_sosexp_one:
 	CMPQ    CX, $0x00000004
 	JL      l_sosexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  840(SP), Y4, Y4
+	VSUBPD  1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -27089,7 +27825,7 @@ l_sosexp_tail:
 	VMASKMOVPD (R8), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     840(SP), Y4, Y4
+	VSUBPD     1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4

@@ -771,6 +771,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 		x.resLoc = xresLocals{tmp: AllocLocal(64), left: AllocLocal(8)}
 		if !isa.AVX512 {
 			x.resLoc.hold = AllocLocal(96)
+			x.resLoc.pend, x.resLoc.pending = AllocLocal(3*64), AllocLocal(8)
 			x.resLoc.scratch = AllocLocal(xres2Rows*xres64yVecs*32 + 64)
 		}
 	}

@@ -121,17 +121,18 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 
 // resRowLoop emits the row loop of the rows of v vectors: groups while a
 // group's rows are left, else rows solo; a group with a negative label or
-// a row for the caller runs its rows solo. float32 groups are pipelined
+// a row for the caller runs its rows solo. float32 groups, and AVX2
+// float64 groups, are pipelined
 // (a group's losses left pending, flushed before rows go solo). It goes
 // on at done.
 func (x *xentRows) resRowLoop(pre string, v int, loc xresLocals, done string) {
 	r, p := x.row, x.p
-	pipelined := x.d.Size == 4
+	pipelined := x.d.Size == 4 || !x.isa.AVX512
 	group := func(pre string, k int, s slots, mask Mask, bail string) {
-		if pipelined {
+		if x.d.Size == 4 {
 			x.resGroup(pre, v, k, s, mask, loc, bail)
 		} else {
-			x.res64Group(v, k, s, mask, loc, bail)
+			x.res64Group(pre, v, k, s, mask, loc, bail)
 		}
 	}
 	cnt := GP64()
@@ -253,6 +254,15 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	if x.withDS && v <= xresHeldVecs {
 		ds()
 	}
+	x.resPend(pre, et, o, dt, loc)
+	if x.withDS && v > xresHeldVecs {
+		ds()
+	}
+}
+
+// resPend finishes the pending group's losses, if any, and leaves this
+// group's e_t, O and s_t - max pending.
+func (x *xentRows) resPend(pre string, et, o, dt VecVirtual, loc xresLocals) {
 	CMPQ(loc.pending, U8(0))
 	JE(LabelRef(pre + "nopend"))
 	x.resFinishPending(loc)
@@ -262,9 +272,6 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	VMOVUPD(o, loc.pend.Offset(64))
 	VMOVUPD(dt, loc.pend.Offset(128))
 	MOVQ(U32(1), loc.pending)
-	if x.withDS && v > xresHeldVecs {
-		ds()
-	}
 }
 
 // resFinishPending emits the losses of the pending group, the eight rows
@@ -278,11 +285,19 @@ func (x *xentRows) resFinishPending(loc xresLocals) {
 	VMOVUPD(loc.pend.Offset(128), dt)
 	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
 	g := x.resGroupRows()
-	x.resStoreLoss(l, g, Mem{Base: x.lossp, Disp: -4 * g})
+	x.resStoreLoss(l, g, Mem{Base: x.lossp, Disp: -x.d.Size * g})
 }
 
 // resStoreLoss stores the k losses l (float64, row i in lane i) to loss.
 func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
+	if x.d.Size == 8 {
+		if k == 1 {
+			VMOVSD(l.AsX(), loss)
+		} else {
+			VMOVUPD(l, loss)
+		}
+		return
+	}
 	if !x.isa.AVX512 {
 		x.resStoreLossY(l, k, loss)
 		return

@@ -38,7 +38,7 @@ func (r *row) xres64OK() bool { return r.d.Size == 8 }
 // four AVX2; or 1: solo) of v float64 vectors at srcp; a row for the
 // caller (a max that is not finite, or a confident row past
 // confidentMargin64) jumps to bail.
-func (x *xentRows) res64Group(v, k int, s slots, mask Mask, loc xresLocals, bail string) {
+func (x *xentRows) res64Group(pre string, v, k int, s slots, mask Mask, loc xresLocals, bail string) {
 	isa := x.isa
 	if k > 1 {
 		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
@@ -58,12 +58,19 @@ func (x *xentRows) res64Group(v, k int, s slots, mask Mask, loc xresLocals, bail
 	} else {
 		et, dt, o = x.res64ExpScratch(v, k, m, st, loc)
 	}
-	// AVX2 takes ds first: the held rows leave the loss too few registers.
-	dsFirst := x.withDS && !isa.AVX512
-	if dsFirst {
+	// AVX2 takes ds first (the held rows leave the loss too few
+	// registers), and a group leaves its losses pending, as float32's.
+	pipelined := !isa.AVX512
+	if pipelined && x.withDS {
 		z := isa.Vec()
 		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
 		x.res64DS(v, k, xs, o, z, s, mask, loc)
+	}
+	if pipelined && k > 1 {
+		dt = isa.Vec()
+		VMOVUPD(loc.hold.Offset(32), dt)
+		x.resPend(pre, et, o, dt, loc)
+		return
 	}
 	z := isa.Vec()
 	l := x.lossLanes(et, o, z, func() VecVirtual {
@@ -73,12 +80,8 @@ func (x *xentRows) res64Group(v, k int, s slots, mask Mask, loc xresLocals, bail
 		}
 		return dt
 	})
-	if k == 1 {
-		VMOVSD(l.AsX(), Mem{Base: x.lossp})
-	} else {
-		VMOVUPD(l, Mem{Base: x.lossp})
-	}
-	if x.withDS && !dsFirst {
+	x.resStoreLoss(l, k, Mem{Base: x.lossp})
+	if x.withDS && !pipelined {
 		x.res64DS(v, k, xs, o, z, s, mask, loc)
 	}
 }
