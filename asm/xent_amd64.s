@@ -19682,70 +19682,70 @@ d_r3groups:
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMASKMOVPD   64(DX), Y1, Y5
-	VMOVUPD      pool<>+6656(SB), Y6
-	VBLENDVPD    Y1, Y5, Y6, Y5
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
-	VBLENDVPD    Y2, pool<>+6656(SB), Y5, Y5
-	VMAXPD       Y4, Y3, Y2
-	VMAXPD       Y5, Y2, Y2
-	VMOVUPD      Y3, (R11)
 	VMOVUPD      Y4, 32(R11)
-	VMOVUPD      Y5, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   64(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
 	VMOVUPD      (DX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
 	VMOVUPD      32(DX)(R9*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMASKMOVPD   64(DX)(R9*1), Y1, Y6
-	VMOVUPD      pool<>+6656(SB), Y7
-	VBLENDVPD    Y1, Y6, Y7, Y6
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
-	VBLENDVPD    Y3, pool<>+6656(SB), Y6, Y6
-	VMAXPD       Y5, Y4, Y3
-	VMAXPD       Y6, Y3, Y3
-	VMOVUPD      Y4, 96(R11)
 	VMOVUPD      Y5, 128(R11)
-	VMOVUPD      Y6, 160(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   64(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 160(R11)
+	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
 	VMOVUPD      (DX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 192(R11)
 	VMOVUPD      32(DX)(R9*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMASKMOVPD   64(DX)(R9*2), Y1, Y7
-	VMOVUPD      pool<>+6656(SB), Y8
-	VBLENDVPD    Y1, Y7, Y8, Y7
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
-	VBLENDVPD    Y4, pool<>+6656(SB), Y7, Y7
-	VMAXPD       Y6, Y5, Y4
-	VMAXPD       Y7, Y4, Y4
-	VMOVUPD      Y5, 192(R11)
 	VMOVUPD      Y6, 224(R11)
-	VMOVUPD      Y7, 256(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   64(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 256(R11)
+	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
 	VMOVUPD      (R8), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 288(R11)
 	VMOVUPD      32(R8), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMASKMOVPD   64(R8), Y1, Y8
-	VMOVUPD      pool<>+6656(SB), Y9
-	VBLENDVPD    Y1, Y8, Y9, Y8
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y5
-	VBLENDVPD    Y5, pool<>+6656(SB), Y8, Y8
-	VMAXPD       Y7, Y6, Y5
-	VMAXPD       Y8, Y5, Y5
-	VMOVUPD      Y6, 288(R11)
 	VMOVUPD      Y7, 320(R11)
-	VMOVUPD      Y8, 352(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   64(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 352(R11)
+	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y4, Y2, Y6
@@ -20470,19 +20470,19 @@ d_r3one:
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMASKMOVPD   64(DX), Y1, Y5
-	VMOVUPD      pool<>+6656(SB), Y6
-	VBLENDVPD    Y1, Y5, Y6, Y5
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
-	VBLENDVPD    Y2, pool<>+6656(SB), Y5, Y5
-	VMAXPD       Y4, Y3, Y2
-	VMAXPD       Y5, Y2, Y2
-	VMOVUPD      Y3, (R8)
 	VMOVUPD      Y4, 32(R8)
-	VMOVUPD      Y5, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   64(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y2
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y2, Y2, Y3
@@ -20837,90 +20837,90 @@ d_r4groups:
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      64(DX), Y5
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y6
-	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMASKMOVPD   96(DX), Y1, Y6
-	VMOVUPD      pool<>+6656(SB), Y7
-	VBLENDVPD    Y1, Y6, Y7, Y6
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
-	VBLENDVPD    Y2, pool<>+6656(SB), Y6, Y6
-	VMAXPD       Y4, Y3, Y2
-	VMAXPD       Y5, Y2, Y2
-	VMAXPD       Y6, Y2, Y2
-	VMOVUPD      Y3, (R11)
 	VMOVUPD      Y4, 32(R11)
-	VMOVUPD      Y5, 64(R11)
-	VMOVUPD      Y6, 96(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   96(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
 	VMOVUPD      (DX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
 	VMOVUPD      32(DX)(R9*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      64(DX)(R9*1), Y6
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y7
-	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMASKMOVPD   96(DX)(R9*1), Y1, Y7
-	VMOVUPD      pool<>+6656(SB), Y8
-	VBLENDVPD    Y1, Y7, Y8, Y7
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
-	VBLENDVPD    Y3, pool<>+6656(SB), Y7, Y7
-	VMAXPD       Y5, Y4, Y3
-	VMAXPD       Y6, Y3, Y3
-	VMAXPD       Y7, Y3, Y3
-	VMOVUPD      Y4, 128(R11)
 	VMOVUPD      Y5, 160(R11)
-	VMOVUPD      Y6, 192(R11)
-	VMOVUPD      Y7, 224(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 192(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   96(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 224(R11)
+	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
 	VMOVUPD      (DX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 256(R11)
 	VMOVUPD      32(DX)(R9*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      64(DX)(R9*2), Y7
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y8
-	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMASKMOVPD   96(DX)(R9*2), Y1, Y8
-	VMOVUPD      pool<>+6656(SB), Y9
-	VBLENDVPD    Y1, Y8, Y9, Y8
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
-	VBLENDVPD    Y4, pool<>+6656(SB), Y8, Y8
-	VMAXPD       Y6, Y5, Y4
-	VMAXPD       Y7, Y4, Y4
-	VMAXPD       Y8, Y4, Y4
-	VMOVUPD      Y5, 256(R11)
 	VMOVUPD      Y6, 288(R11)
-	VMOVUPD      Y7, 320(R11)
-	VMOVUPD      Y8, 352(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 320(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   96(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 352(R11)
+	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
 	VMOVUPD      (R8), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 384(R11)
 	VMOVUPD      32(R8), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      64(R8), Y8
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y9
-	VBLENDVPD    Y9, pool<>+6656(SB), Y8, Y8
-	VMASKMOVPD   96(R8), Y1, Y9
-	VMOVUPD      pool<>+6656(SB), Y10
-	VBLENDVPD    Y1, Y9, Y10, Y9
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y5
-	VBLENDVPD    Y5, pool<>+6656(SB), Y9, Y9
-	VMAXPD       Y7, Y6, Y5
-	VMAXPD       Y8, Y5, Y5
-	VMAXPD       Y9, Y5, Y5
-	VMOVUPD      Y6, 384(R11)
 	VMOVUPD      Y7, 416(R11)
-	VMOVUPD      Y8, 448(R11)
-	VMOVUPD      Y9, 480(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 448(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   96(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 480(R11)
+	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y4, Y2, Y6
@@ -21761,24 +21761,24 @@ d_r4one:
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      64(DX), Y5
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y6
-	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMASKMOVPD   96(DX), Y1, Y6
-	VMOVUPD      pool<>+6656(SB), Y7
-	VBLENDVPD    Y1, Y6, Y7, Y6
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
-	VBLENDVPD    Y2, pool<>+6656(SB), Y6, Y6
-	VMAXPD       Y4, Y3, Y2
-	VMAXPD       Y5, Y2, Y2
-	VMAXPD       Y6, Y2, Y2
-	VMOVUPD      Y3, (R8)
 	VMOVUPD      Y4, 32(R8)
-	VMOVUPD      Y5, 64(R8)
-	VMOVUPD      Y6, 96(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   96(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y2
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y2, Y2, Y3
@@ -25154,70 +25154,70 @@ l_r3groups:
 	VMOVUPD      (DX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
 	VMOVUPD      32(DX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMASKMOVPD   64(DX), Y0, Y4
-	VMOVUPD      pool<>+6656(SB), Y5
-	VBLENDVPD    Y0, Y4, Y5, Y4
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y4, Y4
-	VMAXPD       Y3, Y2, Y1
-	VMAXPD       Y4, Y1, Y1
-	VMOVUPD      Y2, (R10)
 	VMOVUPD      Y3, 32(R10)
-	VMOVUPD      Y4, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   64(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(BX), Y2
 	VMOVUPD      (DX)(R8*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
 	VMOVUPD      32(DX)(R8*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMASKMOVPD   64(DX)(R8*1), Y0, Y5
-	VMOVUPD      pool<>+6656(SB), Y6
-	VBLENDVPD    Y0, Y5, Y6, Y5
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
-	VBLENDVPD    Y2, pool<>+6656(SB), Y5, Y5
-	VMAXPD       Y4, Y3, Y2
-	VMAXPD       Y5, Y2, Y2
-	VMOVUPD      Y3, 96(R10)
 	VMOVUPD      Y4, 128(R10)
-	VMOVUPD      Y5, 160(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   64(DX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R10)
+	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(BX), Y3
 	VMOVUPD      (DX)(R8*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R10)
 	VMOVUPD      32(DX)(R8*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMASKMOVPD   64(DX)(R8*2), Y0, Y6
-	VMOVUPD      pool<>+6656(SB), Y7
-	VBLENDVPD    Y0, Y6, Y7, Y6
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
-	VBLENDVPD    Y3, pool<>+6656(SB), Y6, Y6
-	VMAXPD       Y5, Y4, Y3
-	VMAXPD       Y6, Y3, Y3
-	VMOVUPD      Y4, 192(R10)
 	VMOVUPD      Y5, 224(R10)
-	VMOVUPD      Y6, 256(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   64(DX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 256(R10)
+	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(BX), Y4
 	VMOVUPD      (CX), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 288(R10)
 	VMOVUPD      32(CX), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMASKMOVPD   64(CX), Y0, Y7
-	VMOVUPD      pool<>+6656(SB), Y8
-	VBLENDVPD    Y0, Y7, Y8, Y7
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
-	VBLENDVPD    Y4, pool<>+6656(SB), Y7, Y7
-	VMAXPD       Y6, Y5, Y4
-	VMAXPD       Y7, Y4, Y4
-	VMOVUPD      Y5, 288(R10)
 	VMOVUPD      Y6, 320(R10)
-	VMOVUPD      Y7, 352(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   64(CX), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 352(R10)
+	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y3, Y1, Y5
@@ -25854,19 +25854,19 @@ l_r3one:
 	VMOVUPD      (DX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (CX)
 	VMOVUPD      32(DX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMASKMOVPD   64(DX), Y0, Y4
-	VMOVUPD      pool<>+6656(SB), Y5
-	VBLENDVPD    Y0, Y4, Y5, Y4
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y4, Y4
-	VMAXPD       Y3, Y2, Y1
-	VMAXPD       Y4, Y1, Y1
-	VMOVUPD      Y2, (CX)
 	VMOVUPD      Y3, 32(CX)
-	VMOVUPD      Y4, 64(CX)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   64(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(CX)
+	VMAXPD       Y3, Y2, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y1, Y1, Y2
@@ -26157,90 +26157,90 @@ l_r4groups:
 	VMOVUPD      (DX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
 	VMOVUPD      32(DX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      64(DX), Y4
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y5
-	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMASKMOVPD   96(DX), Y0, Y5
-	VMOVUPD      pool<>+6656(SB), Y6
-	VBLENDVPD    Y0, Y5, Y6, Y5
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y5, Y5
-	VMAXPD       Y3, Y2, Y1
-	VMAXPD       Y4, Y1, Y1
-	VMAXPD       Y5, Y1, Y1
-	VMOVUPD      Y2, (R10)
 	VMOVUPD      Y3, 32(R10)
-	VMOVUPD      Y4, 64(R10)
-	VMOVUPD      Y5, 96(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(DX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   96(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(BX), Y2
 	VMOVUPD      (DX)(R8*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
 	VMOVUPD      32(DX)(R8*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      64(DX)(R8*1), Y5
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y6
-	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMASKMOVPD   96(DX)(R8*1), Y0, Y6
-	VMOVUPD      pool<>+6656(SB), Y7
-	VBLENDVPD    Y0, Y6, Y7, Y6
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
-	VBLENDVPD    Y2, pool<>+6656(SB), Y6, Y6
-	VMAXPD       Y4, Y3, Y2
-	VMAXPD       Y5, Y2, Y2
-	VMAXPD       Y6, Y2, Y2
-	VMOVUPD      Y3, 128(R10)
 	VMOVUPD      Y4, 160(R10)
-	VMOVUPD      Y5, 192(R10)
-	VMOVUPD      Y6, 224(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   96(DX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R10)
+	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(BX), Y3
 	VMOVUPD      (DX)(R8*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R10)
 	VMOVUPD      32(DX)(R8*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      64(DX)(R8*2), Y6
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y7
-	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMASKMOVPD   96(DX)(R8*2), Y0, Y7
-	VMOVUPD      pool<>+6656(SB), Y8
-	VBLENDVPD    Y0, Y7, Y8, Y7
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
-	VBLENDVPD    Y3, pool<>+6656(SB), Y7, Y7
-	VMAXPD       Y5, Y4, Y3
-	VMAXPD       Y6, Y3, Y3
-	VMAXPD       Y7, Y3, Y3
-	VMOVUPD      Y4, 256(R10)
 	VMOVUPD      Y5, 288(R10)
-	VMOVUPD      Y6, 320(R10)
-	VMOVUPD      Y7, 352(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 320(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   96(DX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R10)
+	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(BX), Y4
 	VMOVUPD      (CX), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R10)
 	VMOVUPD      32(CX), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      64(CX), Y7
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y8
-	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMASKMOVPD   96(CX), Y0, Y8
-	VMOVUPD      pool<>+6656(SB), Y9
-	VBLENDVPD    Y0, Y8, Y9, Y8
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
-	VBLENDVPD    Y4, pool<>+6656(SB), Y8, Y8
-	VMAXPD       Y6, Y5, Y4
-	VMAXPD       Y7, Y4, Y4
-	VMAXPD       Y8, Y4, Y4
-	VMOVUPD      Y5, 384(R10)
 	VMOVUPD      Y6, 416(R10)
-	VMOVUPD      Y7, 448(R10)
-	VMOVUPD      Y8, 480(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(CX), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 448(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   96(CX), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 480(R10)
+	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y3, Y1, Y5
@@ -26977,24 +26977,24 @@ l_r4one:
 	VMOVUPD      (DX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (CX)
 	VMOVUPD      32(DX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      64(DX), Y4
-	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y5
-	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMASKMOVPD   96(DX), Y0, Y5
-	VMOVUPD      pool<>+6656(SB), Y6
-	VBLENDVPD    Y0, Y5, Y6, Y5
-	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y5, Y5
-	VMAXPD       Y3, Y2, Y1
-	VMAXPD       Y4, Y1, Y1
-	VMAXPD       Y5, Y1, Y1
-	VMOVUPD      Y2, (CX)
 	VMOVUPD      Y3, 32(CX)
-	VMOVUPD      Y4, 64(CX)
-	VMOVUPD      Y5, 96(CX)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(DX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(CX)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   96(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(CX)
+	VMAXPD       Y3, Y2, Y1
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VPERM2F128 $0x20, Y1, Y1, Y2

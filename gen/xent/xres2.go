@@ -46,36 +46,43 @@ func (x *xentRows) resLoadY(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om
 }
 
 // resRowY loads slot i's row (v vectors, the last through mask), its
-// target's lane (and the tail's) -Inf: a compare of the label (in both
-// halves of a float64 lane) with the lanes' columns, and a blend.
+// target's lane (and the tail's) -Inf (resRowVecY).
 func (x *xentRows) resRowY(i, v int, s slots, mask Mask) []VecVirtual {
-	d, isa, p, r := x.d, x.isa, x.p, x.row
 	lab := x.resLabel(i)
 	ys := make([]VecVirtual, v)
 	for j := range ys {
-		idx := make([]Constant, r.lanes)
-		for l := range idx {
-			c := uint32(j*r.lanes + l)
-			idx[l] = U32(c)
-			if d.Size == 8 {
-				idx[l] = U64(uint64(c) | uint64(c)<<32)
-			}
-		}
-		y, c := isa.Vec(), isa.Vec()
-		if j == v-1 {
-			mask.LoadFill(s.at(i, r.vb*j), y, r.negInf)
-		} else {
-			d.MOVU(s.at(i, r.vb*j), y)
-		}
-		if d.Size == 8 {
-			VPCMPEQQ(p.Table(fmt.Sprintf("xres64y_cols%d", j), idx), lab, c)
-		} else {
-			VPCMPEQD(p.Table(fmt.Sprintf("xres2_cols%d", j), idx), lab, c)
-		}
-		d.BLENDV(c, r.negInf, y, y) // the target's lane: -Inf
-		ys[j] = y
+		ys[j] = x.resRowVecY(i, j, v, lab, s, mask)
 	}
 	return ys
+}
+
+// resRowVecY loads vector j of slot i's row (of v vectors, the last
+// through mask), its target's lane (and the tail's) -Inf: a compare of
+// the label lab (in both halves of a float64 lane) with the lanes'
+// columns, and a blend.
+func (x *xentRows) resRowVecY(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
+	d, isa, p, r := x.d, x.isa, x.p, x.row
+	idx := make([]Constant, r.lanes)
+	for l := range idx {
+		c := uint32(j*r.lanes + l)
+		idx[l] = U32(c)
+		if d.Size == 8 {
+			idx[l] = U64(uint64(c) | uint64(c)<<32)
+		}
+	}
+	y, c := isa.Vec(), isa.Vec()
+	if j == v-1 {
+		mask.LoadFill(s.at(i, r.vb*j), y, r.negInf)
+	} else {
+		d.MOVU(s.at(i, r.vb*j), y)
+	}
+	if d.Size == 8 {
+		VPCMPEQQ(p.Table(fmt.Sprintf("xres64y_cols%d", j), idx), lab, c)
+	} else {
+		VPCMPEQD(p.Table(fmt.Sprintf("xres2_cols%d", j), idx), lab, c)
+	}
+	d.BLENDV(c, r.negInf, y, y) // the target's lane: -Inf
+	return y
 }
 
 // rowMax returns the max of a row's vectors, lane by lane.

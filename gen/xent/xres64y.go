@@ -67,10 +67,17 @@ func (x *xentRows) res64LoadScratch(v, k int, s slots, mask Mask, loc xresLocals
 	es := x.resScratch(loc)
 	om = make([]VecVirtual, k)
 	for i := range om {
-		ys := x.resRowY(i, v, s, mask)
-		om[i] = x.rowMax(ys)
-		for j, y := range ys {
+		lab := x.resLabel(i)
+		for j := 0; j < v; j++ {
+			y := x.resRowVecY(i, j, v, lab, s, mask)
 			VMOVUPD(y, es.Offset(x.vb*(i*v+j)))
+			if j == 0 {
+				om[i] = y
+				continue
+			}
+			a := x.isa.Vec()
+			VMAXPD(y, om[i], a) // as rowMax
+			om[i] = a
 		}
 	}
 	return om
