@@ -34,6 +34,9 @@
 // xresVecs vectors go eight at a time instead, as LogSumExp's resident
 // rows (xres.go): row i's values in lane i after the trees, the losses and
 // ds's factors taken once for the eight, the e held in registers for ds.
+// Float64 rows of up to xres64Vecs vectors (AVX-512, eight rows a group:
+// xres64.go) or xres64yVecs (AVX2, four: xres64y.go) take the same
+// scheme, ahead of the short path.
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is

@@ -13,11 +13,15 @@ import (
 )
 
 // xres64yVecs is the most vectors of a float64 row that the AVX2 resident
-// path takes: four rows a group (xres2Rows), row i in lane i after the
-// trees, as on AVX-512 (xres64.go), with AVX2's forms of the load
-// (resRowY: the tail filled with -Inf, the target's lane -Inf by VPCMPEQQ
-// and VBLENDVPD) and of the blend of s_t (resTargets' immediates). Longer
-// rows take the short path (short.go).
+// path takes (16 columns): four rows a group (xres2Rows), row i in lane i
+// after the trees, as on AVX-512 (xres64.go), with AVX2's forms of the
+// load (resRowY: the tail filled with -Inf, the target's lane -Inf by
+// VPCMPEQQ and VBLENDVPD) and of the blend of s_t (resTargets'
+// immediates), and a group's losses pending until the next group's passes
+// are done (resPend). Longer rows take the short path (short.go): up to
+// 40 columns the resident code was faster still, but with ds it ran 2.4
+// times slower at 37-40 columns in some processes, depending on where the
+// stack lay (bench/TUNING.md).
 const xres64yVecs = 4
 
 // xres64yHeldVecs is the most vectors of a row that the group holds in
@@ -25,8 +29,8 @@ const xres64yVecs = 4
 // values, which leave the exp one vector's temporaries in the 16 YMM
 // registers (res64Exp's budget, ymmRegs). The rows of more vectors pass
 // through the scratch block (res64LoadScratch, res64ExpScratch): stored
-// once loaded, read back a vector at a time for the exp, their e stored
-// there again for ds.
+// as loaded, read back xres64yExpChunk vectors at a time for the exp,
+// their e stored there again for ds.
 const xres64yHeldVecs = 2
 
 // The register budget of res64ExpScratch: the YMM registers; what stays
