@@ -23937,7 +23937,7 @@ done:
 
 // func CrossEntropyF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $160-112
+TEXT ·CrossEntropyF64AVX2(SB), $1104-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -23965,8 +23965,4123 @@ pfnext:
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
 	JE    l_start
-	CMPQ  DI, $0x00000040
-	JA    d_row
+
+	// Rows of 1 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000004
+	JA      d_r1skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r1groups:
+	CMPQ  SI, $0x04
+	JL    d_r1rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r1bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMASKMOVPD   (DX), Y1, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y1, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y3, Y3
+	VPBROADCASTD 4(BX), Y2
+	VMASKMOVPD   (DX)(R9*1), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VPBROADCASTD 8(BX), Y2
+	VMASKMOVPD   (DX)(R9*2), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y5, Y5
+	VPBROADCASTD 12(BX), Y2
+	VMASKMOVPD   (R8), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y6, Y6
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y2
+	VPERM2F128 $0x31, Y5, Y3, Y7
+	VMAXPD     Y2, Y7, Y7
+	VPERM2F128 $0x20, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y6, Y4, Y8
+	VMAXPD     Y2, Y8, Y8
+	VUNPCKLPD  Y8, Y7, Y2
+	VUNPCKHPD  Y8, Y7, Y7
+	VMAXPD     Y2, Y7, Y7
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y8
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y9
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y10
+	VBLENDPD     $0x0a, Y8, Y2, Y2
+	VBLENDPD     $0x0a, Y10, Y9, Y9
+	VBLENDPD     $0x0c, Y9, Y2, Y2
+	VMAXPD       Y2, Y7, Y8
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y8, Y7, Y7
+	VMOVUPD pool<>+9344(SB), Y9
+	VCMPPD  $0x16, Y7, Y9, Y7
+	VPTEST  Y7, Y7
+	JNE     d_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y8, Y7
+	VPCMPEQQ pool<>+6784(SB), Y7, Y7
+	VPTEST   Y7, Y7
+	JNE      d_r1bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y7
+	VSUBPD  Y8, Y2, Y2
+	VMOVAPD Y2, Y9
+	VMOVUPD Y2, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y8, Y2
+	VSUBPD  Y2, Y3, Y3
+	VPERMPD $0x55, Y8, Y2
+	VSUBPD  Y2, Y4, Y4
+	VPERMPD $0xaa, Y8, Y2
+	VSUBPD  Y2, Y5, Y5
+	VPERMPD $0xff, Y8, Y2
+	VSUBPD  Y2, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y7, Y3
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y3, Y2
+	VMAXPD      Y4, Y7, Y4
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y4, Y8
+	VSUBPD      pool<>+7040(SB), Y2, Y10
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y10, Y3
+	VFMADD231PD pool<>+7424(SB), Y10, Y3
+	VSUBPD      pool<>+7040(SB), Y8, Y11
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y11, Y4
+	VFMADD231PD pool<>+7424(SB), Y11, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y3, Y10
+	VFMADD213PD pool<>+7680(SB), Y4, Y11
+	VFMADD213PD pool<>+7808(SB), Y3, Y10
+	VFMADD213PD pool<>+7808(SB), Y4, Y11
+	VFMADD213PD pool<>+7936(SB), Y3, Y10
+	VFMADD213PD pool<>+7936(SB), Y4, Y11
+	VFMADD213PD pool<>+8064(SB), Y3, Y10
+	VFMADD213PD pool<>+8064(SB), Y4, Y11
+	VFMADD213PD pool<>+8192(SB), Y3, Y10
+	VFMADD213PD pool<>+8192(SB), Y4, Y11
+	VFMADD213PD pool<>+8320(SB), Y3, Y10
+	VFMADD213PD pool<>+8320(SB), Y4, Y11
+	VFMADD213PD pool<>+8448(SB), Y3, Y10
+	VFMADD213PD pool<>+8448(SB), Y4, Y11
+	VFMADD213PD pool<>+8576(SB), Y3, Y10
+	VFMADD213PD pool<>+8576(SB), Y4, Y11
+	VMULPD      Y3, Y3, Y12
+	VFMADD213PD Y3, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y10, Y3
+	VPSLLQ $0x34, Y8, Y8
+	VPADDQ pool<>+2432(SB), Y8, Y8
+	VMULPD Y8, Y11, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y7, Y5
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y5, Y2
+	VMAXPD      Y6, Y7, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y2, Y10
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y10, Y5
+	VFMADD231PD pool<>+7424(SB), Y10, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y11
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y11, Y6
+	VFMADD231PD pool<>+7424(SB), Y11, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y5, Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y11
+	VFMADD213PD pool<>+7808(SB), Y5, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y11
+	VFMADD213PD pool<>+7936(SB), Y5, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y11
+	VFMADD213PD pool<>+8064(SB), Y5, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y11
+	VFMADD213PD pool<>+8192(SB), Y5, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y11
+	VFMADD213PD pool<>+8320(SB), Y5, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y11
+	VFMADD213PD pool<>+8448(SB), Y5, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y11
+	VFMADD213PD pool<>+8576(SB), Y5, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y11
+	VMULPD      Y5, Y5, Y12
+	VFMADD213PD Y5, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y10, Y5
+	VPSLLQ $0x34, Y8, Y8
+	VPADDQ pool<>+2432(SB), Y8, Y8
+	VMULPD Y8, Y11, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y7, Y9
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y7
+	VMOVUPD     Y9, Y8
+	VFMADD231PD pool<>+7296(SB), Y7, Y8
+	VFMADD231PD pool<>+7424(SB), Y7, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VFMADD213PD pool<>+8448(SB), Y8, Y7
+	VFMADD213PD pool<>+8576(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y7, Y9
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y2
+	VPERM2F128 $0x31, Y5, Y3, Y7
+	VADDPD     Y2, Y7, Y7
+	VPERM2F128 $0x20, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y6, Y4, Y8
+	VADDPD     Y2, Y8, Y8
+	VUNPCKLPD  Y8, Y7, Y2
+	VUNPCKHPD  Y8, Y7, Y7
+	VADDPD     Y2, Y7, Y7
+	VADDPD     Y7, Y9, Y2
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y8
+	VDIVPD       Y2, Y8, Y8
+	VBROADCASTSD gradScale+104(FP), Y2
+	VMULPD       Y8, Y2, Y10
+	VMULPD       Y8, Y7, Y8
+	VMULPD       Y2, Y8, Y8
+	VXORPD       pool<>+3968(SB), Y8, Y8
+	VMOVUPD      Y8, 48(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y10, Y2
+	VMULPD     Y2, Y3, Y3
+	VMASKMOVPD Y3, Y1, (CX)
+	VPERMPD    $0x55, Y10, Y2
+	VMULPD     Y2, Y4, Y4
+	VMASKMOVPD Y4, Y1, (CX)(R9*1)
+	VPERMPD    $0xaa, Y10, Y2
+	VMULPD     Y2, Y5, Y5
+	VMASKMOVPD Y5, Y1, (CX)(R9*2)
+	VPERMPD    $0xff, Y10, Y2
+	VMULPD     Y2, Y6, Y6
+	VMASKMOVPD Y6, Y1, (R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y2
+	CMPQ    408(SP), $0x00
+	JE      d_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y8, Y8
+	VPSRLQ   $0x34, Y6, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y10
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y10, Y10
+	VMULPD      Y10, Y10, Y8
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+2560(SB), Y8, Y12
+	VFMADD213PD pool<>+2688(SB), Y8, Y12
+	VFMADD213PD pool<>+2816(SB), Y8, Y12
+	VFMADD213PD pool<>+2944(SB), Y8, Y12
+	VFMADD213PD pool<>+3072(SB), Y8, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y6, Y12
+	VMOVAPD     Y12, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y8
+	VADDPD      Y4, Y8, Y8
+	VDIVPD      Y8, Y4, Y8
+	VMULPD      Y8, Y8, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y5, Y6, Y5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y8
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y8, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y11, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+d_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Y9, 216(SP)
+	VMOVUPD Y7, 280(SP)
+	VMOVUPD Y2, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r1groups
+
+d_r1bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r1flush
+
+d_r1rest:
+	MOVQ SI, 112(SP)
+
+d_r1flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r1solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r1one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r1groups
+
+d_r1one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r1oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMASKMOVPD   (DX), Y1, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y1, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y3, Y3
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y2
+	VPERM2F128 $0x31, Y3, Y3, Y4
+	VMAXPD     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y3, Y3, Y2
+	VPERM2F128 $0x31, Y3, Y3, Y5
+	VMAXPD     Y2, Y5, Y5
+	VUNPCKLPD  Y5, Y4, Y2
+	VUNPCKHPD  Y5, Y4, Y4
+	VMAXPD     Y2, Y4, Y4
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y2
+	VMAXPD       Y2, Y4, Y5
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y5, Y4, Y4
+	VMOVUPD pool<>+9344(SB), Y6
+	VCMPPD  $0x16, Y4, Y6, Y4
+	VPTEST  Y4, Y4
+	JNE     d_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y5, Y4
+	VPCMPEQQ pool<>+6784(SB), Y4, Y4
+	VPTEST   Y4, Y4
+	JNE      d_r1ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y4
+	VSUBPD  Y5, Y2, Y2
+	VMOVAPD Y2, Y6
+	VMOVUPD Y2, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y5, Y2
+	VSUBPD  Y2, Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y4, Y3
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y3, Y2
+	VMAXPD      Y6, Y4, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y3, Y3, Y8
+	VFMADD213PD Y3, Y8, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VMULPD      Y6, Y6, Y3
+	VFMADD213PD Y6, Y3, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y5, Y3
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y6
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y3, Y2
+	VPERM2F128 $0x31, Y3, Y3, Y4
+	VADDPD     Y2, Y4, Y4
+	VPERM2F128 $0x20, Y3, Y3, Y2
+	VPERM2F128 $0x31, Y3, Y3, Y5
+	VADDPD     Y2, Y5, Y5
+	VUNPCKLPD  Y5, Y4, Y2
+	VUNPCKHPD  Y5, Y4, Y4
+	VADDPD     Y2, Y4, Y4
+	VADDPD     Y4, Y6, Y2
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y2, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y2
+	VMULPD       Y5, Y2, Y7
+	VMULPD       Y5, Y4, Y5
+	VMULPD       Y2, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMULPD     Y7, Y3, Y3
+	VMASKMOVPD Y3, Y1, (CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y4, Y6, Y2
+	VMOVAPD Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y7
+	VPSUBQ   Y5, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y3, Y5
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y5, Y5
+	VMULPD      Y5, Y5, Y3
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y3, Y8
+	VFMADD213PD pool<>+8960(SB), Y3, Y8
+	VFMADD213PD pool<>+9088(SB), Y3, Y8
+	VFMADD213PD pool<>+9216(SB), Y3, Y8
+	VFMADD213PD pool<>+2560(SB), Y3, Y8
+	VFMADD213PD pool<>+2688(SB), Y3, Y8
+	VFMADD213PD pool<>+2816(SB), Y3, Y8
+	VFMADD213PD pool<>+2944(SB), Y3, Y8
+	VFMADD213PD pool<>+3072(SB), Y3, Y8
+	VMULPD      Y5, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y2, Y8
+	VMOVAPD     Y8, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y6, Y6, Y3
+	VADDPD      Y4, Y3, Y3
+	VDIVPD      Y3, Y4, Y3
+	VMULPD      Y3, Y3, Y5
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y5, Y7
+	VFMADD213PD pool<>+6272(SB), Y5, Y7
+	VFMADD213PD pool<>+6400(SB), Y5, Y7
+	VFMADD213PD pool<>+6528(SB), Y5, Y7
+	VFMADD213PD pool<>+4096(SB), Y5, Y7
+	VFMADD213PD pool<>+4224(SB), Y5, Y7
+	VFMADD213PD pool<>+4352(SB), Y5, Y7
+	VFMADD213PD pool<>+4480(SB), Y5, Y7
+	VMULPD      Y5, Y7, Y7
+	VADDPD      Y3, Y3, Y3
+	VFMADD213PD Y3, Y3, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y3
+	VSUBPD  Y3, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y3
+	VMULPD    pool<>+4736(SB), Y6, Y5
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VCMPPD    $0x12, Y5, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y7, Y2, Y2
+	VMOVSD    X2, (AX)
+
+d_r1onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r1solo
+
+d_r1oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r1ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r1ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r1ozero_loop
+
+d_r1ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r1ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r1ozero_one
+
+d_r1ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r1ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r1ozero_done:
+	JMP d_r1onext
+
+d_r1ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r1onext
+
+d_r1skip:
+	// Rows of 2 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000008
+	JA      d_r2skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000004, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r2groups:
+	CMPQ  SI, $0x04
+	JL    d_r2rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r2bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMASKMOVPD   32(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y5
+	VMOVUPD      (DX)(R9*1), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMASKMOVPD   32(DX)(R9*1), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMAXPD       Y7, Y6, Y5
+	VPBROADCASTD 8(BX), Y8
+	VMOVUPD      (DX)(R9*2), Y9
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, pool<>+6656(SB), Y9, Y9
+	VMASKMOVPD   32(DX)(R9*2), Y1, Y10
+	VMOVUPD      pool<>+6656(SB), Y11
+	VBLENDVPD    Y1, Y10, Y11, Y10
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y8, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y10, Y10
+	VMAXPD       Y10, Y9, Y8
+	VPBROADCASTD 12(BX), Y11
+	VMOVUPD      (R8), Y12
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y11, Y13
+	VBLENDVPD    Y13, pool<>+6656(SB), Y12, Y12
+	VMASKMOVPD   32(R8), Y1, Y13
+	VMOVUPD      pool<>+6656(SB), Y14
+	VBLENDVPD    Y1, Y13, Y14, Y13
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y11, Y11
+	VBLENDVPD    Y11, pool<>+6656(SB), Y13, Y13
+	VMAXPD       Y13, Y12, Y11
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y8, Y2, Y14
+	VPERM2F128 $0x31, Y8, Y2, Y2
+	VMAXPD     Y14, Y2, Y2
+	VPERM2F128 $0x20, Y11, Y5, Y8
+	VPERM2F128 $0x31, Y11, Y5, Y5
+	VMAXPD     Y8, Y5, Y5
+	VUNPCKLPD  Y5, Y2, Y8
+	VUNPCKHPD  Y5, Y2, Y2
+	VMAXPD     Y8, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y5
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y8
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y11
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y14
+	VBLENDPD     $0x0a, Y8, Y5, Y5
+	VBLENDPD     $0x0a, Y14, Y11, Y11
+	VBLENDPD     $0x0c, Y11, Y5, Y5
+	VMAXPD       Y5, Y2, Y8
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y8, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y11
+	VCMPPD  $0x16, Y2, Y11, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y8, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r2bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y2
+	VSUBPD  Y8, Y5, Y5
+	VMOVAPD Y5, Y11
+	VMOVUPD Y5, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y8, Y5
+	VSUBPD  Y5, Y3, Y3
+	VSUBPD  Y5, Y4, Y4
+	VPERMPD $0x55, Y8, Y5
+	VSUBPD  Y5, Y6, Y6
+	VSUBPD  Y5, Y7, Y7
+	VPERMPD $0xaa, Y8, Y5
+	VSUBPD  Y5, Y9, Y9
+	VSUBPD  Y5, Y10, Y10
+	VPERMPD $0xff, Y8, Y5
+	VSUBPD  Y5, Y12, Y12
+	VSUBPD  Y5, Y13, Y13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y8, Y3
+	VFMADD231PD pool<>+7424(SB), Y8, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y8
+	VMULPD      Y3, Y3, Y14
+	VFMADD213PD Y3, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y4, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y4, Y4, Y14
+	VFMADD213PD Y4, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y6, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
+	VMULPD      Y6, Y6, Y14
+	VFMADD213PD Y6, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y8, Y7
+	VFMADD231PD pool<>+7424(SB), Y8, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y7, Y8
+	VFMADD213PD pool<>+7808(SB), Y7, Y8
+	VFMADD213PD pool<>+7936(SB), Y7, Y8
+	VFMADD213PD pool<>+8064(SB), Y7, Y8
+	VFMADD213PD pool<>+8192(SB), Y7, Y8
+	VFMADD213PD pool<>+8320(SB), Y7, Y8
+	VFMADD213PD pool<>+8448(SB), Y7, Y8
+	VFMADD213PD pool<>+8576(SB), Y7, Y8
+	VMULPD      Y7, Y7, Y14
+	VFMADD213PD Y7, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y8, Y9
+	VFMADD231PD pool<>+7424(SB), Y8, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y9, Y8
+	VFMADD213PD pool<>+7808(SB), Y9, Y8
+	VFMADD213PD pool<>+7936(SB), Y9, Y8
+	VFMADD213PD pool<>+8064(SB), Y9, Y8
+	VFMADD213PD pool<>+8192(SB), Y9, Y8
+	VFMADD213PD pool<>+8320(SB), Y9, Y8
+	VFMADD213PD pool<>+8448(SB), Y9, Y8
+	VFMADD213PD pool<>+8576(SB), Y9, Y8
+	VMULPD      Y9, Y9, Y14
+	VFMADD213PD Y9, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y10, Y2, Y10
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y10, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y10, Y10
+	VFMADD231PD pool<>+7296(SB), Y8, Y10
+	VFMADD231PD pool<>+7424(SB), Y8, Y10
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y10, Y8
+	VFMADD213PD pool<>+7808(SB), Y10, Y8
+	VFMADD213PD pool<>+7936(SB), Y10, Y8
+	VFMADD213PD pool<>+8064(SB), Y10, Y8
+	VFMADD213PD pool<>+8192(SB), Y10, Y8
+	VFMADD213PD pool<>+8320(SB), Y10, Y8
+	VFMADD213PD pool<>+8448(SB), Y10, Y8
+	VFMADD213PD pool<>+8576(SB), Y10, Y8
+	VMULPD      Y10, Y10, Y14
+	VFMADD213PD Y10, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y10
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y12, Y2, Y12
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y12, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y12, Y12
+	VFMADD231PD pool<>+7296(SB), Y8, Y12
+	VFMADD231PD pool<>+7424(SB), Y8, Y12
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y12, Y8
+	VFMADD213PD pool<>+7808(SB), Y12, Y8
+	VFMADD213PD pool<>+7936(SB), Y12, Y8
+	VFMADD213PD pool<>+8064(SB), Y12, Y8
+	VFMADD213PD pool<>+8192(SB), Y12, Y8
+	VFMADD213PD pool<>+8320(SB), Y12, Y8
+	VFMADD213PD pool<>+8448(SB), Y12, Y8
+	VFMADD213PD pool<>+8576(SB), Y12, Y8
+	VMULPD      Y12, Y12, Y14
+	VFMADD213PD Y12, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y13, Y2, Y13
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y13, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y13, Y13
+	VFMADD231PD pool<>+7296(SB), Y8, Y13
+	VFMADD231PD pool<>+7424(SB), Y8, Y13
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y13, Y8
+	VFMADD213PD pool<>+7808(SB), Y13, Y8
+	VFMADD213PD pool<>+7936(SB), Y13, Y8
+	VFMADD213PD pool<>+8064(SB), Y13, Y8
+	VFMADD213PD pool<>+8192(SB), Y13, Y8
+	VFMADD213PD pool<>+8320(SB), Y13, Y8
+	VFMADD213PD pool<>+8448(SB), Y13, Y8
+	VFMADD213PD pool<>+8576(SB), Y13, Y8
+	VMULPD      Y13, Y13, Y14
+	VFMADD213PD Y13, Y14, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y13
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y11, Y2, Y11
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y11, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y11, Y8
+	VFMADD231PD pool<>+7296(SB), Y5, Y8
+	VFMADD231PD pool<>+7424(SB), Y5, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y8, Y5
+	VFMADD213PD pool<>+7808(SB), Y8, Y5
+	VFMADD213PD pool<>+7936(SB), Y8, Y5
+	VFMADD213PD pool<>+8064(SB), Y8, Y5
+	VFMADD213PD pool<>+8192(SB), Y8, Y5
+	VFMADD213PD pool<>+8320(SB), Y8, Y5
+	VFMADD213PD pool<>+8448(SB), Y8, Y5
+	VFMADD213PD pool<>+8576(SB), Y8, Y5
+	VMULPD      Y8, Y8, Y11
+	VFMADD213PD Y8, Y11, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y5, Y11
+
+	// O, row i in lane i.
+	VADDPD Y4, Y3, Y2
+	VADDPD Y7, Y6, Y5
+	VADDPD Y10, Y9, Y8
+	VADDPD Y13, Y12, Y14
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y8, Y2, Y15
+	VPERM2F128 $0x31, Y8, Y2, Y2
+	VADDPD     Y15, Y2, Y2
+	VPERM2F128 $0x20, Y14, Y5, Y8
+	VPERM2F128 $0x31, Y14, Y5, Y5
+	VADDPD     Y8, Y5, Y5
+	VUNPCKLPD  Y5, Y2, Y8
+	VUNPCKHPD  Y5, Y2, Y2
+	VADDPD     Y8, Y2, Y2
+	VADDPD     Y2, Y11, Y5
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y8
+	VDIVPD       Y5, Y8, Y8
+	VBROADCASTSD gradScale+104(FP), Y5
+	VMULPD       Y8, Y5, Y14
+	VMULPD       Y8, Y2, Y8
+	VMULPD       Y5, Y8, Y8
+	VXORPD       pool<>+3968(SB), Y8, Y8
+	VMOVUPD      Y8, 48(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y14, Y5
+	VMULPD     Y5, Y3, Y3
+	VMOVUPD    Y3, (CX)
+	VMULPD     Y5, Y4, Y4
+	VMASKMOVPD Y4, Y1, 32(CX)
+	VPERMPD    $0x55, Y14, Y3
+	VMULPD     Y3, Y6, Y6
+	VMOVUPD    Y6, (CX)(R9*1)
+	VMULPD     Y3, Y7, Y7
+	VMASKMOVPD Y7, Y1, 32(CX)(R9*1)
+	VPERMPD    $0xaa, Y14, Y3
+	VMULPD     Y3, Y9, Y9
+	VMOVUPD    Y9, (CX)(R9*2)
+	VMULPD     Y3, Y10, Y10
+	VMASKMOVPD Y10, Y1, 32(CX)(R9*2)
+	VPERMPD    $0xff, Y14, Y3
+	VMULPD     Y3, Y12, Y12
+	VMOVUPD    Y12, (R8)
+	VMULPD     Y3, Y13, Y13
+	VMASKMOVPD Y13, Y1, 32(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y3
+	CMPQ    408(SP), $0x00
+	JE      d_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+2560(SB), Y8, Y12
+	VFMADD213PD pool<>+2688(SB), Y8, Y12
+	VFMADD213PD pool<>+2816(SB), Y8, Y12
+	VFMADD213PD pool<>+2944(SB), Y8, Y12
+	VFMADD213PD pool<>+3072(SB), Y8, Y12
+	VMULPD      Y9, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y12
+	VFMADD231PD pool<>+3328(SB), Y10, Y12
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y12
+	VMOVAPD     Y12, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+d_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Y11, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r2groups
+
+d_r2bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r2flush
+
+d_r2rest:
+	MOVQ SI, 112(SP)
+
+d_r2flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r2solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r2one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r2groups
+
+d_r2one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r2oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMASKMOVPD   32(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y6
+	VMAXPD     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y6, Y5
+	VUNPCKHPD  Y2, Y6, Y2
+	VMAXPD     Y5, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y5
+	VMAXPD       Y5, Y2, Y6
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y6, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y7
+	VCMPPD  $0x16, Y2, Y7, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y6, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r2ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y2
+	VSUBPD  Y6, Y5, Y5
+	VMOVAPD Y5, Y7
+	VMOVUPD Y5, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y6, Y5
+	VSUBPD  Y5, Y3, Y3
+	VSUBPD  Y5, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y7, Y2
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y8, Y3
+	VFMADD231PD pool<>+7424(SB), Y8, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y9
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y9, Y4
+	VFMADD231PD pool<>+7424(SB), Y9, Y4
+	VSUBPD      pool<>+7040(SB), Y2, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y3, Y8
+	VFMADD213PD pool<>+7680(SB), Y4, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y3, Y8
+	VFMADD213PD pool<>+7808(SB), Y4, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y3, Y8
+	VFMADD213PD pool<>+7936(SB), Y4, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y3, Y8
+	VFMADD213PD pool<>+8064(SB), Y4, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y3, Y8
+	VFMADD213PD pool<>+8192(SB), Y4, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y3, Y8
+	VFMADD213PD pool<>+8320(SB), Y4, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y3, Y8
+	VFMADD213PD pool<>+8448(SB), Y4, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y3, Y8
+	VFMADD213PD pool<>+8576(SB), Y4, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y3, Y3, Y11
+	VFMADD213PD Y3, Y11, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y3
+	VFMADD213PD Y7, Y3, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y3
+	VPSLLQ $0x34, Y6, Y6
+	VPADDQ pool<>+2432(SB), Y6, Y6
+	VMULPD Y6, Y9, Y4
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y10, Y7
+
+	// O, row i in lane i.
+	VADDPD Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y6
+	VADDPD     Y5, Y6, Y6
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y6, Y5
+	VUNPCKHPD  Y2, Y6, Y2
+	VADDPD     Y5, Y2, Y2
+	VADDPD     Y2, Y7, Y5
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y6
+	VDIVPD       Y5, Y6, Y6
+	VBROADCASTSD gradScale+104(FP), Y5
+	VMULPD       Y6, Y5, Y8
+	VMULPD       Y6, Y2, Y6
+	VMULPD       Y5, Y6, Y6
+	VXORPD       pool<>+3968(SB), Y6, Y6
+	VMOVUPD      Y6, 48(SP)
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMULPD     Y8, Y3, Y3
+	VMOVUPD    Y3, (CX)
+	VMULPD     Y8, Y4, Y4
+	VMASKMOVPD Y4, Y1, 32(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y7, Y3
+	VMOVAPD Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y4, Y8
+	VFMADD213PD pool<>+8960(SB), Y4, Y8
+	VFMADD213PD pool<>+9088(SB), Y4, Y8
+	VFMADD213PD pool<>+9216(SB), Y4, Y8
+	VFMADD213PD pool<>+2560(SB), Y4, Y8
+	VFMADD213PD pool<>+2688(SB), Y4, Y8
+	VFMADD213PD pool<>+2816(SB), Y4, Y8
+	VFMADD213PD pool<>+2944(SB), Y4, Y8
+	VFMADD213PD pool<>+3072(SB), Y4, Y8
+	VMULPD      Y5, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y8
+	VFMADD231PD pool<>+3328(SB), Y6, Y8
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y8
+	VMOVAPD     Y8, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y7, Y7, Y4
+	VADDPD      Y2, Y4, Y4
+	VDIVPD      Y4, Y2, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y7, Y5
+	VCMPPD    $0x12, Y7, Y4, Y4
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y4, Y4
+	VBLENDVPD Y4, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+d_r2onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r2solo
+
+d_r2oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r2ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r2ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r2ozero_loop
+
+d_r2ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r2ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r2ozero_one
+
+d_r2ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r2ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r2ozero_done:
+	JMP d_r2onext
+
+d_r2ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r2onext
+
+d_r2skip:
+	// Rows of 3 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x0000000c
+	JA      d_r3skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000008, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r3groups:
+	CMPQ  SI, $0x04
+	JL    d_r3rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r3bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   64(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 128(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   64(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 160(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 192(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 224(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   64(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 256(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 288(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 320(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   64(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 352(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r3bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VMOVUPD      Y5, 64(R8)
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      96(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      128(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 96(R8)
+	VMOVUPD Y6, 128(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VMOVUPD      Y6, 160(R8)
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      192(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      224(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 192(R8)
+	VMOVUPD Y7, 224(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 256(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y8, Y7
+	VFMADD231PD pool<>+7424(SB), Y8, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y7, Y8
+	VFMADD213PD pool<>+7808(SB), Y7, Y8
+	VFMADD213PD pool<>+7936(SB), Y7, Y8
+	VFMADD213PD pool<>+8064(SB), Y7, Y8
+	VFMADD213PD pool<>+8192(SB), Y7, Y8
+	VFMADD213PD pool<>+8320(SB), Y7, Y8
+	VFMADD213PD pool<>+8448(SB), Y7, Y8
+	VFMADD213PD pool<>+8576(SB), Y7, Y8
+	VMULPD      Y7, Y7, Y9
+	VFMADD213PD Y7, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y8, Y7
+	VMOVUPD      Y7, 256(R8)
+	VADDPD       Y7, Y6, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      288(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      320(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 288(R8)
+	VMOVUPD Y8, 320(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 352(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y8, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y6, Y8
+	VFMADD231PD pool<>+7424(SB), Y6, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y8, Y6
+	VFMADD213PD pool<>+7808(SB), Y8, Y6
+	VFMADD213PD pool<>+7936(SB), Y8, Y6
+	VFMADD213PD pool<>+8064(SB), Y8, Y6
+	VFMADD213PD pool<>+8192(SB), Y8, Y6
+	VFMADD213PD pool<>+8320(SB), Y8, Y6
+	VFMADD213PD pool<>+8448(SB), Y8, Y6
+	VFMADD213PD pool<>+8576(SB), Y8, Y6
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y6, Y8
+	VMOVUPD Y8, 352(R8)
+	VADDPD  Y8, Y7, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 64(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 64(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 64(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 64(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r3groups
+
+d_r3bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r3flush
+
+d_r3rest:
+	MOVQ SI, 112(SP)
+
+d_r3flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r3solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r3one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r3groups
+
+d_r3one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r3oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   64(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r3ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y5, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y3
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y3, Y5
+	VFMADD231PD pool<>+7424(SB), Y3, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y3
+	VFMADD213PD pool<>+7680(SB), Y5, Y3
+	VFMADD213PD pool<>+7808(SB), Y5, Y3
+	VFMADD213PD pool<>+7936(SB), Y5, Y3
+	VFMADD213PD pool<>+8064(SB), Y5, Y3
+	VFMADD213PD pool<>+8192(SB), Y5, Y3
+	VFMADD213PD pool<>+8320(SB), Y5, Y3
+	VFMADD213PD pool<>+8448(SB), Y5, Y3
+	VFMADD213PD pool<>+8576(SB), Y5, Y3
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y3
+	VADDPD      pool<>+2432(SB), Y3, Y3
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y3, Y5
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 64(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r3onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r3solo
+
+d_r3oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r3ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r3ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r3ozero_loop
+
+d_r3ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r3ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r3ozero_one
+
+d_r3ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r3ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r3ozero_done:
+	JMP d_r3onext
+
+d_r3ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r3onext
+
+d_r3skip:
+	// Rows of 4 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000010
+	JA      d_r4skip
+	MOVQ    DI, R8
+	SUBQ    $0x0000000c, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r4groups:
+	CMPQ  SI, $0x04
+	JL    d_r4rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r4bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   96(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 160(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 192(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   96(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 224(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 256(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 288(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 320(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   96(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 352(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 384(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 416(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 448(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   96(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 480(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r4bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r4bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VMOVUPD      Y5, 64(R8)
+	VADDPD       Y5, Y4, Y3
+	VMOVUPD      Y6, 96(R8)
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      128(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      160(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 192(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 224(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VMOVUPD      Y6, 192(R8)
+	VADDPD       Y6, Y5, Y4
+	VMOVUPD      Y7, 224(R8)
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      256(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      288(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 256(R8)
+	VMOVUPD Y7, 288(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 320(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 352(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y5, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y11, Y8
+	VFMADD231PD pool<>+7424(SB), Y11, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y11
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y11
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y11
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y11
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y11
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y11
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y11
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y11
+	VMULPD      Y7, Y7, Y12
+	VFMADD213PD Y7, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y10, Y7
+	VPSLLQ       $0x34, Y9, Y9
+	VPADDQ       pool<>+2432(SB), Y9, Y9
+	VMULPD       Y9, Y11, Y8
+	VMOVUPD      Y7, 320(R8)
+	VADDPD       Y7, Y6, Y5
+	VMOVUPD      Y8, 352(R8)
+	VADDPD       Y8, Y5, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      384(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      416(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 384(R8)
+	VMOVUPD Y8, 416(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 448(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 480(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y8, Y6
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y6, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+	VSUBPD      pool<>+7040(SB), Y2, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
+	VMULPD      Y8, Y8, Y12
+	VFMADD213PD Y8, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y10, Y8
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y11, Y9
+	VMOVUPD Y8, 448(R8)
+	VADDPD  Y8, Y7, Y2
+	VMOVUPD Y9, 480(R8)
+	VADDPD  Y9, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 96(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*1)
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 96(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*2)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 96(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    384(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    416(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    448(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(R8)
+	VMOVUPD    480(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 96(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r4gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r4gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r4groups
+
+d_r4bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r4flush
+
+d_r4rest:
+	MOVQ SI, 112(SP)
+
+d_r4flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r4solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r4solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r4one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r4groups
+
+d_r4one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r4oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   96(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r4ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r4ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y6, Y2
+	VSUBPD      pool<>+7040(SB), Y3, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y2, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
+	VMULPD      Y5, Y5, Y9
+	VFMADD213PD Y5, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y7, Y5
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y8, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y2
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 64(CX)
+	VMOVUPD    96(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 96(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r4onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r4solo
+
+d_r4oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r4ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r4ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r4ozero_loop
+
+d_r4ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r4ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r4ozero_one
+
+d_r4ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r4ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r4ozero_done:
+	JMP d_r4onext
+
+d_r4ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r4onext
+
+d_r4skip:
+	CMPQ DI, $0x00000040
+	JA   d_row
 
 d_spairs:
 	CMPQ    SI, $0x02
@@ -23996,15 +28111,15 @@ d_spsmax_one:
 	CMPQ      R8, $0x00000004
 	JL        d_spsmax_tail
 	VMOVUPD   (R9), Y5
-	VPCMPEQQ  pool<>+9344(SB), Y2, Y6
+	VPCMPEQQ  pool<>+9600(SB), Y2, Y6
 	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD    Y5, Y1, Y1
-	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VPSUBQ    pool<>+9728(SB), Y2, Y2
 	VMOVUPD   (R9)(DI*8), Y5
-	VPCMPEQQ  pool<>+9344(SB), Y4, Y6
+	VPCMPEQQ  pool<>+9600(SB), Y4, Y6
 	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD    Y5, Y3, Y3
-	VPSUBQ    pool<>+9472(SB), Y4, Y4
+	VPSUBQ    pool<>+9728(SB), Y4, Y4
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000004, R8
 	JMP       d_spsmax_one
@@ -24015,17 +28130,17 @@ d_spsmax_tail:
 	VMASKMOVPD (R9), Y0, Y5
 	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
-	VPCMPEQQ   pool<>+9344(SB), Y2, Y6
+	VPCMPEQQ   pool<>+9600(SB), Y2, Y6
 	VBLENDVPD  Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD     Y5, Y1, Y1
-	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VPSUBQ     pool<>+9728(SB), Y2, Y2
 	VMASKMOVPD (R9)(DI*8), Y0, Y2
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y2, Y5, Y2
-	VPCMPEQQ   pool<>+9344(SB), Y4, Y5
+	VPCMPEQQ   pool<>+9600(SB), Y4, Y5
 	VBLENDVPD  Y5, pool<>+6656(SB), Y2, Y2
 	VMAXPD     Y2, Y3, Y3
-	VPSUBQ     pool<>+9472(SB), Y4, Y4
+	VPSUBQ     pool<>+9728(SB), Y4, Y4
 
 d_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -24040,7 +28155,7 @@ d_spsmax_done:
 	VMOVSD       X2, 8(SP)
 	VMAXSD       X2, X1, X2
 	VSUBSD       X2, X1, X1
-	VUCOMISD     pool<>+9600(SB), X1
+	VUCOMISD     pool<>+9344(SB), X1
 	JCS          d_salone
 	VMOVQ        X2, R8
 	SHRQ         $0x34, R8
@@ -24057,10 +28172,10 @@ d_spsmax_done:
 	LEAQ         (DX)(DI*8), R8
 	MOVLQSX      4(BX), R9
 	VMOVSD       (R8)(R9*8), X2
-	VMOVSD       X2, 48(SP)
+	VMOVSD       X2, 992(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
-	VUCOMISD     pool<>+9600(SB), X3
+	VUCOMISD     pool<>+9344(SB), X3
 	JCS          d_salone
 	VMOVQ        X2, R8
 	SHRQ         $0x34, R8
@@ -24068,16 +28183,16 @@ d_spsmax_done:
 	CMPL         R8, $0x000007ff
 	JE           d_salone
 	VBROADCASTSD X2, Y2
-	VMOVUPD      pool<>+9728(SB), Y3
+	VMOVUPD      pool<>+9472(SB), Y3
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   48(SP), X4, X4
+	VMOVHPD   992(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 48(SP)
+	VMOVHPD   X4, 992(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -24108,14 +28223,14 @@ d_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 56(SP)
+	VMOVHPD X7, 1000(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 96(SP)
-	VMOVUPD      Y2, 128(SP)
+	VMOVUPD      Y1, 1040(SP)
+	VMOVUPD      Y2, 1072(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X2
@@ -24131,9 +28246,9 @@ d_spsexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_spsexp_tail
 	VMOVUPD (R9), Y6
-	VSUBPD  96(SP), Y6, Y6
+	VSUBPD  1040(SP), Y6, Y6
 	VMOVUPD (R9)(DI*8), Y9
-	VSUBPD  128(SP), Y9, Y9
+	VSUBPD  1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -24184,14 +28299,14 @@ d_spsexp_one:
 	VPSLLQ   $0x34, Y11, Y11
 	VPADDQ   pool<>+2432(SB), Y11, Y11
 	VMULPD   Y11, Y13, Y9
-	VPCMPEQQ pool<>+9344(SB), Y2, Y10
+	VPCMPEQQ pool<>+9600(SB), Y2, Y10
 	VANDNPD  Y6, Y10, Y6
-	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VPSUBQ   pool<>+9728(SB), Y2, Y2
 	VMOVUPD  Y6, (R10)
 	VADDPD   Y6, Y1, Y1
-	VPCMPEQQ pool<>+9344(SB), Y5, Y6
+	VPCMPEQQ pool<>+9600(SB), Y5, Y6
 	VANDNPD  Y9, Y6, Y9
-	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VPSUBQ   pool<>+9728(SB), Y5, Y5
 	VMOVUPD  Y9, (R10)(DI*8)
 	VADDPD   Y9, Y4, Y4
 	ADDQ     $0x00000020, R9
@@ -24205,11 +28320,11 @@ d_spsexp_tail:
 	VMASKMOVPD (R9), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     96(SP), Y6, Y6
+	VSUBPD     1040(SP), Y6, Y6
 	VMASKMOVPD (R9)(DI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     128(SP), Y9, Y9
+	VSUBPD     1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -24260,15 +28375,15 @@ d_spsexp_tail:
 	VPSLLQ   $0x34, Y3, Y3
 	VPADDQ   pool<>+2432(SB), Y3, Y3
 	VMULPD   Y3, Y12, Y9
-	VPCMPEQQ pool<>+9344(SB), Y2, Y3
+	VPCMPEQQ pool<>+9600(SB), Y2, Y3
 	VANDNPD  Y6, Y3, Y6
-	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VPSUBQ   pool<>+9728(SB), Y2, Y2
 	VMOVUPD  Y6, 16(SP)
 	VADDPD   Y6, Y1, Y1
-	VPCMPEQQ pool<>+9344(SB), Y5, Y2
+	VPCMPEQQ pool<>+9600(SB), Y5, Y2
 	VANDNPD  Y9, Y2, Y9
-	VPSUBQ   pool<>+9472(SB), Y5, Y5
-	VMOVUPD  Y9, 64(SP)
+	VPSUBQ   pool<>+9728(SB), Y5, Y5
+	VMOVUPD  Y9, 1008(SP)
 	VADDPD   Y9, Y4, Y4
 
 d_spsexp_done:
@@ -24285,7 +28400,7 @@ d_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X3
 	VMOVSD    (SP), X2
-	VMOVHPD   56(SP), X2, X2
+	VMOVHPD   1000(SP), X2, X2
 	VADDPD    X3, X2, X1
 	VMOVAPD   X1, X4
 
@@ -24324,7 +28439,7 @@ d_spsexp_done:
 	VFMADD231PD X6, X4, X8
 	VMOVAPD     X8, X4
 	VMOVSD      8(SP), X5
-	VMOVHPD     48(SP), X5, X5
+	VMOVHPD     992(SP), X5, X5
 	VSUBPD      X5, X4, X4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -24386,7 +28501,7 @@ d_spsscale_tail:
 	JE         d_spsscale_done
 	VMULPD     16(SP), Y1, Y1
 	VMASKMOVPD Y1, Y0, (R9)
-	VMULPD     64(SP), Y2, Y1
+	VMULPD     1008(SP), Y2, Y1
 	VMASKMOVPD Y1, Y0, (R9)(DI*8)
 
 d_spsscale_done:
@@ -24427,10 +28542,10 @@ d_sosmax_one:
 	CMPQ      R8, $0x00000004
 	JL        d_sosmax_tail
 	VMOVUPD   (R9), Y3
-	VPCMPEQQ  pool<>+9344(SB), Y2, Y4
+	VPCMPEQQ  pool<>+9600(SB), Y2, Y4
 	VBLENDVPD Y4, pool<>+6656(SB), Y3, Y3
 	VMAXPD    Y3, Y1, Y1
-	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VPSUBQ    pool<>+9728(SB), Y2, Y2
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000004, R8
 	JMP       d_sosmax_one
@@ -24441,10 +28556,10 @@ d_sosmax_tail:
 	VMASKMOVPD (R9), Y0, Y3
 	VMOVUPD    pool<>+6656(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
-	VPCMPEQQ   pool<>+9344(SB), Y2, Y4
+	VPCMPEQQ   pool<>+9600(SB), Y2, Y4
 	VBLENDVPD  Y4, pool<>+6656(SB), Y3, Y3
 	VMAXPD     Y3, Y1, Y1
-	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VPSUBQ     pool<>+9728(SB), Y2, Y2
 
 d_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -24459,7 +28574,7 @@ d_sosmax_done:
 	VMOVSD       X2, 8(SP)
 	VMAXSD       X2, X1, X2
 	VSUBSD       X2, X1, X1
-	VUCOMISD     pool<>+9600(SB), X1
+	VUCOMISD     pool<>+9344(SB), X1
 	JCS          d_sospecial
 	VMOVQ        X2, R8
 	SHRQ         $0x34, R8
@@ -24467,7 +28582,7 @@ d_sosmax_done:
 	CMPL         R8, $0x000007ff
 	JE           d_sospecial
 	VBROADCASTSD X2, Y1
-	VMOVUPD      pool<>+9728(SB), Y2
+	VMOVUPD      pool<>+9472(SB), Y2
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
@@ -24511,7 +28626,7 @@ d_sosmax_done:
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 96(SP)
+	VMOVUPD      Y1, 1040(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X3
@@ -24522,7 +28637,7 @@ d_sosexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_sosexp_tail
 	VMOVUPD (R9), Y4
-	VSUBPD  96(SP), Y4, Y4
+	VSUBPD  1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -24551,9 +28666,9 @@ d_sosexp_one:
 	VPSLLQ   $0x34, Y5, Y5
 	VPADDQ   pool<>+2432(SB), Y5, Y5
 	VMULPD   Y5, Y6, Y4
-	VPCMPEQQ pool<>+9344(SB), Y3, Y5
+	VPCMPEQQ pool<>+9600(SB), Y3, Y5
 	VANDNPD  Y4, Y5, Y4
-	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VPSUBQ   pool<>+9728(SB), Y3, Y3
 	VMOVUPD  Y4, (R10)
 	VADDPD   Y4, Y1, Y1
 	ADDQ     $0x00000020, R9
@@ -24567,7 +28682,7 @@ d_sosexp_tail:
 	VMASKMOVPD (R9), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     96(SP), Y4, Y4
+	VSUBPD     1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -24596,9 +28711,9 @@ d_sosexp_tail:
 	VPSLLQ   $0x34, Y2, Y2
 	VPADDQ   pool<>+2432(SB), Y2, Y2
 	VMULPD   Y2, Y5, Y4
-	VPCMPEQQ pool<>+9344(SB), Y3, Y2
+	VPCMPEQQ pool<>+9600(SB), Y3, Y2
 	VANDNPD  Y4, Y2, Y4
-	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VPSUBQ   pool<>+9728(SB), Y3, Y3
 	VMOVUPD  Y4, 16(SP)
 	VADDPD   Y4, Y1, Y1
 
@@ -24868,7 +28983,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9600(SB), X1
+	VUCOMISD pool<>+9344(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -24883,7 +28998,7 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
-	VMOVUPD      pool<>+9728(SB), Y3
+	VMOVUPD      pool<>+9472(SB), Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y3, Y2
@@ -24919,7 +29034,7 @@ d_maxb_done:
 	MOVQ    DX, R11
 	MOVQ    CX, R12
 	VXORPD  Y2, Y2, Y2
-	VMOVUPD pool<>+9728(SB), Y3
+	VMOVUPD pool<>+9472(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
@@ -25525,6 +29640,3594 @@ d_special:
 	JMP    d_next
 
 l_start:
+	// Rows of 1 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000004
+	JA      l_r1skip
+	MOVQ    DI, CX
+	SUBQ    $0x00000000, CX
+	SHLQ    $0x03, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r1groups:
+	CMPQ  SI, $0x04
+	JL    l_r1rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r1bail
+	LEAQ  (DX)(R9*1), CX
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMASKMOVPD   (DX), Y0, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	VBLENDVPD    Y0, Y2, Y3, Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y2, Y2
+	VPBROADCASTD 4(BX), Y1
+	VMASKMOVPD   (DX)(R8*1), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VPBROADCASTD 8(BX), Y1
+	VMASKMOVPD   (DX)(R8*2), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y4, Y4
+	VPBROADCASTD 12(BX), Y1
+	VMASKMOVPD   (CX), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y5, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y1
+	VPERM2F128 $0x31, Y4, Y2, Y6
+	VMAXPD     Y1, Y6, Y6
+	VPERM2F128 $0x20, Y5, Y3, Y1
+	VPERM2F128 $0x31, Y5, Y3, Y7
+	VMAXPD     Y1, Y7, Y7
+	VUNPCKLPD  Y7, Y6, Y1
+	VUNPCKHPD  Y7, Y6, Y6
+	VMAXPD     Y1, Y6, Y6
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10), Y1
+	MOVLQSX      4(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y7
+	MOVLQSX      8(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y8
+	MOVLQSX      12(BX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y9
+	VBLENDPD     $0x0a, Y7, Y1, Y1
+	VBLENDPD     $0x0a, Y9, Y8, Y8
+	VBLENDPD     $0x0c, Y8, Y1, Y1
+	VMAXPD       Y1, Y6, Y7
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y7, Y6, Y6
+	VMOVUPD pool<>+9344(SB), Y8
+	VCMPPD  $0x16, Y6, Y8, Y6
+	VPTEST  Y6, Y6
+	JNE     l_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y7, Y6
+	VPCMPEQQ pool<>+6784(SB), Y6, Y6
+	VPTEST   Y6, Y6
+	JNE      l_r1bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y6
+	VSUBPD  Y7, Y1, Y1
+	VMOVAPD Y1, Y8
+	VMOVUPD Y1, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y7, Y1
+	VSUBPD  Y1, Y2, Y2
+	VPERMPD $0x55, Y7, Y1
+	VSUBPD  Y1, Y3, Y3
+	VPERMPD $0xaa, Y7, Y1
+	VSUBPD  Y1, Y4, Y4
+	VPERMPD $0xff, Y7, Y1
+	VSUBPD  Y1, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y6, Y2
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y2, Y1
+	VMAXPD      Y3, Y6, Y3
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y3, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y9
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y9, Y2
+	VFMADD231PD pool<>+7424(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y7, Y10
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y10, Y3
+	VFMADD231PD pool<>+7424(SB), Y10, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y2, Y9
+	VFMADD213PD pool<>+7680(SB), Y3, Y10
+	VFMADD213PD pool<>+7808(SB), Y2, Y9
+	VFMADD213PD pool<>+7808(SB), Y3, Y10
+	VFMADD213PD pool<>+7936(SB), Y2, Y9
+	VFMADD213PD pool<>+7936(SB), Y3, Y10
+	VFMADD213PD pool<>+8064(SB), Y2, Y9
+	VFMADD213PD pool<>+8064(SB), Y3, Y10
+	VFMADD213PD pool<>+8192(SB), Y2, Y9
+	VFMADD213PD pool<>+8192(SB), Y3, Y10
+	VFMADD213PD pool<>+8320(SB), Y2, Y9
+	VFMADD213PD pool<>+8320(SB), Y3, Y10
+	VFMADD213PD pool<>+8448(SB), Y2, Y9
+	VFMADD213PD pool<>+8448(SB), Y3, Y10
+	VFMADD213PD pool<>+8576(SB), Y2, Y9
+	VFMADD213PD pool<>+8576(SB), Y3, Y10
+	VMULPD      Y2, Y2, Y11
+	VFMADD213PD Y2, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y3, Y3, Y2
+	VFMADD213PD Y3, Y2, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y9, Y2
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y10, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y6, Y4
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y4, Y1
+	VMAXPD      Y5, Y6, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y9
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y9, Y4
+	VFMADD231PD pool<>+7424(SB), Y9, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y10
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y10, Y5
+	VFMADD231PD pool<>+7424(SB), Y10, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y4, Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y10
+	VFMADD213PD pool<>+7808(SB), Y4, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y10
+	VFMADD213PD pool<>+7936(SB), Y4, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y10
+	VFMADD213PD pool<>+8064(SB), Y4, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y10
+	VFMADD213PD pool<>+8192(SB), Y4, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y10
+	VFMADD213PD pool<>+8320(SB), Y4, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y10
+	VFMADD213PD pool<>+8448(SB), Y4, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y10
+	VFMADD213PD pool<>+8576(SB), Y4, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y10
+	VMULPD      Y4, Y4, Y11
+	VFMADD213PD Y4, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y9, Y4
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y10, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y6, Y8
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y8, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y6
+	VMOVUPD     Y8, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VFMADD213PD pool<>+8448(SB), Y7, Y6
+	VFMADD213PD pool<>+8576(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y6, Y8
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y1
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y1
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y1, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    152(SP), Y1
+	CMPQ       408(SP), $0x00
+	JE         l_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y7, Y9
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y9, Y9
+	VMULPD      Y9, Y9, Y7
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+2560(SB), Y7, Y11
+	VFMADD213PD pool<>+2688(SB), Y7, Y11
+	VFMADD213PD pool<>+2816(SB), Y7, Y11
+	VFMADD213PD pool<>+2944(SB), Y7, Y11
+	VFMADD213PD pool<>+3072(SB), Y7, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y6, Y11
+	VMOVAPD     Y11, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y7
+	VADDPD      Y4, Y7, Y7
+	VDIVPD      Y7, Y4, Y7
+	VMULPD      Y7, Y7, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y5, Y6, Y5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y7
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y7, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y10, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+l_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Y8, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y1, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r1groups
+
+l_r1bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r1flush
+
+l_r1rest:
+	MOVQ SI, 112(SP)
+
+l_r1flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r1solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r1one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r1groups
+
+l_r1one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r1oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMASKMOVPD   (DX), Y0, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	VBLENDVPD    Y0, Y2, Y3, Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VMAXPD     Y1, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y1, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y1
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPD     Y1, Y3, Y3
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), CX
+	VBROADCASTSD (DX)(CX*8), Y1
+	VMAXPD       Y1, Y3, Y4
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y3, Y5, Y3
+	VPTEST  Y3, Y3
+	JNE     l_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y3
+	VPCMPEQQ pool<>+6784(SB), Y3, Y3
+	VPTEST   Y3, Y3
+	JNE      l_r1ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y3
+	VSUBPD  Y4, Y1, Y1
+	VMOVAPD Y1, Y5
+	VMOVUPD Y1, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y4, Y1
+	VSUBPD  Y1, Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y3, Y2
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y2, Y1
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y1, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y2, Y2, Y7
+	VFMADD213PD Y2, Y7, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VMULPD      Y5, Y5, Y2
+	VFMADD213PD Y5, Y2, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y4, Y2
+	VPSLLQ $0x34, Y3, Y3
+	VPADDQ pool<>+2432(SB), Y3, Y3
+	VMULPD Y3, Y6, Y5
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VADDPD     Y1, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y1
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y1, Y2, Y2
+	VADDPD     Y2, Y5, Y1
+	VMOVAPD    Y1, Y1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y3, Y3
+	VPSRLQ   $0x34, Y1, Y6
+	VPSUBQ   Y4, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y3, Y7
+	VFMADD213PD pool<>+8960(SB), Y3, Y7
+	VFMADD213PD pool<>+9088(SB), Y3, Y7
+	VFMADD213PD pool<>+9216(SB), Y3, Y7
+	VFMADD213PD pool<>+2560(SB), Y3, Y7
+	VFMADD213PD pool<>+2688(SB), Y3, Y7
+	VFMADD213PD pool<>+2816(SB), Y3, Y7
+	VFMADD213PD pool<>+2944(SB), Y3, Y7
+	VFMADD213PD pool<>+3072(SB), Y3, Y7
+	VMULPD      Y4, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y7
+	VMOVAPD     Y7, Y1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y3
+	VADDPD      Y2, Y3, Y3
+	VDIVPD      Y3, Y2, Y3
+	VMULPD      Y3, Y3, Y4
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y4, Y6
+	VFMADD213PD pool<>+6272(SB), Y4, Y6
+	VFMADD213PD pool<>+6400(SB), Y4, Y6
+	VFMADD213PD pool<>+6528(SB), Y4, Y6
+	VFMADD213PD pool<>+4096(SB), Y4, Y6
+	VFMADD213PD pool<>+4224(SB), Y4, Y6
+	VFMADD213PD pool<>+4352(SB), Y4, Y6
+	VFMADD213PD pool<>+4480(SB), Y4, Y6
+	VMULPD      Y4, Y6, Y6
+	VADDPD      Y3, Y3, Y3
+	VFMADD213PD Y3, Y3, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y3
+	VSUBPD  Y3, Y1, Y1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y3
+	VMULPD    pool<>+4736(SB), Y5, Y4
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VCMPPD    $0x12, Y4, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y6, Y1, Y1
+	VMOVSD    X1, (AX)
+
+l_r1onext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  l_r1solo
+
+l_r1oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r1onext
+
+l_r1ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r1onext
+
+l_r1skip:
+	// Rows of 2 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000008
+	JA      l_r2skip
+	MOVQ    DI, CX
+	SUBQ    $0x00000004, CX
+	SHLQ    $0x03, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r2groups:
+	CMPQ  SI, $0x04
+	JL    l_r2rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r2bail
+	LEAQ  (DX)(R9*1), CX
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMOVUPD      (DX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMASKMOVPD   32(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(BX), Y4
+	VMOVUPD      (DX)(R8*1), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMASKMOVPD   32(DX)(R8*1), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 8(BX), Y7
+	VMOVUPD      (DX)(R8*2), Y8
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y7, Y9
+	VBLENDVPD    Y9, pool<>+6656(SB), Y8, Y8
+	VMASKMOVPD   32(DX)(R8*2), Y0, Y9
+	VMOVUPD      pool<>+6656(SB), Y10
+	VBLENDVPD    Y0, Y9, Y10, Y9
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y7, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y9, Y9
+	VMAXPD       Y9, Y8, Y7
+	VPBROADCASTD 12(BX), Y10
+	VMOVUPD      (CX), Y11
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y10, Y12
+	VBLENDVPD    Y12, pool<>+6656(SB), Y11, Y11
+	VMASKMOVPD   32(CX), Y0, Y12
+	VMOVUPD      pool<>+6656(SB), Y13
+	VBLENDVPD    Y0, Y12, Y13, Y12
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y10, Y10
+	VBLENDVPD    Y10, pool<>+6656(SB), Y12, Y12
+	VMAXPD       Y12, Y11, Y10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y7, Y1, Y13
+	VPERM2F128 $0x31, Y7, Y1, Y1
+	VMAXPD     Y13, Y1, Y1
+	VPERM2F128 $0x20, Y10, Y4, Y7
+	VPERM2F128 $0x31, Y10, Y4, Y4
+	VMAXPD     Y7, Y4, Y4
+	VUNPCKLPD  Y4, Y1, Y7
+	VUNPCKHPD  Y4, Y1, Y1
+	VMAXPD     Y7, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10), Y4
+	MOVLQSX      4(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y7
+	MOVLQSX      8(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y10
+	MOVLQSX      12(BX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y13
+	VBLENDPD     $0x0a, Y7, Y4, Y4
+	VBLENDPD     $0x0a, Y13, Y10, Y10
+	VBLENDPD     $0x0c, Y10, Y4, Y4
+	VMAXPD       Y4, Y1, Y7
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y7, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y10
+	VCMPPD  $0x16, Y1, Y10, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y7, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r2bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y1
+	VSUBPD  Y7, Y4, Y4
+	VMOVAPD Y4, Y10
+	VMOVUPD Y4, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y7, Y4
+	VSUBPD  Y4, Y2, Y2
+	VSUBPD  Y4, Y3, Y3
+	VPERMPD $0x55, Y7, Y4
+	VSUBPD  Y4, Y5, Y5
+	VSUBPD  Y4, Y6, Y6
+	VPERMPD $0xaa, Y7, Y4
+	VSUBPD  Y4, Y8, Y8
+	VSUBPD  Y4, Y9, Y9
+	VPERMPD $0xff, Y7, Y4
+	VSUBPD  Y4, Y11, Y11
+	VSUBPD  Y4, Y12, Y12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y2, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y7, Y2
+	VFMADD231PD pool<>+7424(SB), Y7, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y2, Y7
+	VFMADD213PD pool<>+7808(SB), Y2, Y7
+	VFMADD213PD pool<>+7936(SB), Y2, Y7
+	VFMADD213PD pool<>+8064(SB), Y2, Y7
+	VFMADD213PD pool<>+8192(SB), Y2, Y7
+	VFMADD213PD pool<>+8320(SB), Y2, Y7
+	VFMADD213PD pool<>+8448(SB), Y2, Y7
+	VFMADD213PD pool<>+8576(SB), Y2, Y7
+	VMULPD      Y2, Y2, Y13
+	VFMADD213PD Y2, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VMULPD      Y3, Y3, Y13
+	VFMADD213PD Y3, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y5, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y13
+	VFMADD213PD Y5, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y13
+	VFMADD213PD Y6, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y7, Y8
+	VFMADD231PD pool<>+7424(SB), Y7, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VFMADD213PD pool<>+8448(SB), Y8, Y7
+	VFMADD213PD pool<>+8576(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y13
+	VFMADD213PD Y8, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y1, Y9
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y9, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y7, Y9
+	VFMADD231PD pool<>+7424(SB), Y7, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y9, Y7
+	VFMADD213PD pool<>+7808(SB), Y9, Y7
+	VFMADD213PD pool<>+7936(SB), Y9, Y7
+	VFMADD213PD pool<>+8064(SB), Y9, Y7
+	VFMADD213PD pool<>+8192(SB), Y9, Y7
+	VFMADD213PD pool<>+8320(SB), Y9, Y7
+	VFMADD213PD pool<>+8448(SB), Y9, Y7
+	VFMADD213PD pool<>+8576(SB), Y9, Y7
+	VMULPD      Y9, Y9, Y13
+	VFMADD213PD Y9, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y11, Y1, Y11
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y11, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y11, Y11
+	VFMADD231PD pool<>+7296(SB), Y7, Y11
+	VFMADD231PD pool<>+7424(SB), Y7, Y11
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y11, Y7
+	VFMADD213PD pool<>+7808(SB), Y11, Y7
+	VFMADD213PD pool<>+7936(SB), Y11, Y7
+	VFMADD213PD pool<>+8064(SB), Y11, Y7
+	VFMADD213PD pool<>+8192(SB), Y11, Y7
+	VFMADD213PD pool<>+8320(SB), Y11, Y7
+	VFMADD213PD pool<>+8448(SB), Y11, Y7
+	VFMADD213PD pool<>+8576(SB), Y11, Y7
+	VMULPD      Y11, Y11, Y13
+	VFMADD213PD Y11, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y11
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y12, Y1, Y12
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y12, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y12, Y12
+	VFMADD231PD pool<>+7296(SB), Y7, Y12
+	VFMADD231PD pool<>+7424(SB), Y7, Y12
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y12, Y7
+	VFMADD213PD pool<>+7808(SB), Y12, Y7
+	VFMADD213PD pool<>+7936(SB), Y12, Y7
+	VFMADD213PD pool<>+8064(SB), Y12, Y7
+	VFMADD213PD pool<>+8192(SB), Y12, Y7
+	VFMADD213PD pool<>+8320(SB), Y12, Y7
+	VFMADD213PD pool<>+8448(SB), Y12, Y7
+	VFMADD213PD pool<>+8576(SB), Y12, Y7
+	VMULPD      Y12, Y12, Y13
+	VFMADD213PD Y12, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y10, Y1, Y10
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y10, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y4
+	VMOVUPD     Y10, Y7
+	VFMADD231PD pool<>+7296(SB), Y4, Y7
+	VFMADD231PD pool<>+7424(SB), Y4, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y7, Y4
+	VFMADD213PD pool<>+7808(SB), Y7, Y4
+	VFMADD213PD pool<>+7936(SB), Y7, Y4
+	VFMADD213PD pool<>+8064(SB), Y7, Y4
+	VFMADD213PD pool<>+8192(SB), Y7, Y4
+	VFMADD213PD pool<>+8320(SB), Y7, Y4
+	VFMADD213PD pool<>+8448(SB), Y7, Y4
+	VFMADD213PD pool<>+8576(SB), Y7, Y4
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y4, Y10
+
+	// O, row i in lane i.
+	VADDPD Y3, Y2, Y1
+	VADDPD Y6, Y5, Y2
+	VADDPD Y9, Y8, Y3
+	VADDPD Y12, Y11, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    152(SP), Y2
+	CMPQ       408(SP), $0x00
+	JE         l_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y8
+	VPADDQ   pool<>+2048(SB), Y8, Y9
+	VPSLLQ   $0x34, Y9, Y9
+	VORPD    Y9, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y9
+	VPSUBQ   Y8, Y9, Y9
+	VORPD    pool<>+2176(SB), Y9, Y9
+	VSUBPD   pool<>+2304(SB), Y9, Y9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y7, Y8
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y8, Y8
+	VMULPD      Y8, Y8, Y7
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+2560(SB), Y7, Y11
+	VFMADD213PD pool<>+2688(SB), Y7, Y11
+	VFMADD213PD pool<>+2816(SB), Y7, Y11
+	VFMADD213PD pool<>+2944(SB), Y7, Y11
+	VFMADD213PD pool<>+3072(SB), Y7, Y11
+	VMULPD      Y8, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y9, Y11
+	VFMADD231PD pool<>+3328(SB), Y9, Y11
+	VXORPD      Y8, Y8, Y8
+	VFMADD231PD Y8, Y6, Y11
+	VMOVAPD     Y11, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y7
+	VADDPD      Y4, Y7, Y7
+	VDIVPD      Y7, Y4, Y7
+	VMULPD      Y7, Y7, Y8
+	VMOVUPD     pool<>+6016(SB), Y9
+	VFMADD213PD pool<>+6144(SB), Y8, Y9
+	VFMADD213PD pool<>+6272(SB), Y8, Y9
+	VFMADD213PD pool<>+6400(SB), Y8, Y9
+	VFMADD213PD pool<>+6528(SB), Y8, Y9
+	VFMADD213PD pool<>+4096(SB), Y8, Y9
+	VFMADD213PD pool<>+4224(SB), Y8, Y9
+	VFMADD213PD pool<>+4352(SB), Y8, Y9
+	VFMADD213PD pool<>+4480(SB), Y8, Y9
+	VMULPD      Y8, Y9, Y9
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y5, Y6, Y5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y7
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y7, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y9, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+l_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Y10, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y2, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r2groups
+
+l_r2bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r2flush
+
+l_r2rest:
+	MOVQ SI, 112(SP)
+
+l_r2flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r2solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r2one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r2groups
+
+l_r2one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r2oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (BX), Y1
+	VMOVUPD      (DX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMASKMOVPD   32(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y5
+	VMAXPD     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y5, Y4
+	VUNPCKHPD  Y1, Y5, Y1
+	VMAXPD     Y4, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), CX
+	VBROADCASTSD (DX)(CX*8), Y4
+	VMAXPD       Y4, Y1, Y5
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y5, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y6
+	VCMPPD  $0x16, Y1, Y6, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y5, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r2ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y1
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y4, Y6
+	VMOVUPD Y4, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y5, Y4
+	VSUBPD  Y4, Y2, Y2
+	VSUBPD  Y4, Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y2, Y4
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y6, Y1
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y7, Y2
+	VFMADD231PD pool<>+7424(SB), Y7, Y2
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y8, Y3
+	VFMADD231PD pool<>+7424(SB), Y8, Y3
+	VSUBPD      pool<>+7040(SB), Y1, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y2, Y7
+	VFMADD213PD pool<>+7680(SB), Y3, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y2, Y7
+	VFMADD213PD pool<>+7808(SB), Y3, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y2, Y7
+	VFMADD213PD pool<>+7936(SB), Y3, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y2, Y7
+	VFMADD213PD pool<>+8064(SB), Y3, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y2, Y7
+	VFMADD213PD pool<>+8192(SB), Y3, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y2, Y7
+	VFMADD213PD pool<>+8320(SB), Y3, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y2, Y7
+	VFMADD213PD pool<>+8448(SB), Y3, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y2, Y7
+	VFMADD213PD pool<>+8576(SB), Y3, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y2, Y2, Y10
+	VFMADD213PD Y2, Y10, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y3, Y3, Y2
+	VFMADD213PD Y3, Y2, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y2
+	VFMADD213PD Y6, Y2, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y2
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y3
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y9, Y6
+
+	// O, row i in lane i.
+	VADDPD Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VADDPD     Y1, Y6, Y2
+	VMOVAPD    Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y3, Y7
+	VFMADD213PD pool<>+8960(SB), Y3, Y7
+	VFMADD213PD pool<>+9088(SB), Y3, Y7
+	VFMADD213PD pool<>+9216(SB), Y3, Y7
+	VFMADD213PD pool<>+2560(SB), Y3, Y7
+	VFMADD213PD pool<>+2688(SB), Y3, Y7
+	VFMADD213PD pool<>+2816(SB), Y3, Y7
+	VFMADD213PD pool<>+2944(SB), Y3, Y7
+	VFMADD213PD pool<>+3072(SB), Y3, Y7
+	VMULPD      Y4, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y7
+	VFMADD231PD pool<>+3328(SB), Y5, Y7
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y6, Y6, Y3
+	VADDPD      Y1, Y3, Y3
+	VDIVPD      Y3, Y1, Y3
+	VMULPD      Y3, Y3, Y4
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD213PD pool<>+6144(SB), Y4, Y5
+	VFMADD213PD pool<>+6272(SB), Y4, Y5
+	VFMADD213PD pool<>+6400(SB), Y4, Y5
+	VFMADD213PD pool<>+6528(SB), Y4, Y5
+	VFMADD213PD pool<>+4096(SB), Y4, Y5
+	VFMADD213PD pool<>+4224(SB), Y4, Y5
+	VFMADD213PD pool<>+4352(SB), Y4, Y5
+	VFMADD213PD pool<>+4480(SB), Y4, Y5
+	VMULPD      Y4, Y5, Y5
+	VADDPD      Y3, Y3, Y3
+	VFMADD213PD Y3, Y3, Y5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y3
+	VSUBPD  Y3, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y3
+	VMULPD    pool<>+4736(SB), Y6, Y4
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VCMPPD    $0x12, Y4, Y1, Y1
+	VANDPD    Y1, Y3, Y3
+	VBLENDVPD Y3, Y5, Y2, Y2
+	VMOVSD    X2, (AX)
+
+l_r2onext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  l_r2solo
+
+l_r2oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r2onext
+
+l_r2ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r2onext
+
+l_r2skip:
+	// Rows of 3 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x0000000c
+	JA      l_r3skip
+	MOVQ    DI, CX
+	SUBQ    $0x00000008, CX
+	SHLQ    $0x03, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r3groups:
+	CMPQ  SI, $0x04
+	JL    l_r3rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r3bail
+	LEAQ  (DX)(R9*1), CX
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (BX), Y1
+	VMOVUPD      (DX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(DX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   64(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(BX), Y2
+	VMOVUPD      (DX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      32(DX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   64(DX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(BX), Y3
+	VMOVUPD      (DX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R10)
+	VMOVUPD      32(DX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 224(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   64(DX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 256(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVUPD      (CX), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 288(R10)
+	VMOVUPD      32(CX), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 320(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   64(CX), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 352(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(BX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r3bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r3bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), CX
+	ADDQ    $0x3f, CX
+	ANDQ    $-64, CX
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(CX), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y5, Y4
+	VADDPD       Y4, Y3, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      96(CX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      128(CX), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 160(CX), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      192(CX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      224(CX), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 256(CX), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      288(CX), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      320(CX), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 352(CX), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y7, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y5
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y5, Y7
+	VFMADD231PD pool<>+7424(SB), Y5, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y7, Y5
+	VFMADD213PD pool<>+7808(SB), Y7, Y5
+	VFMADD213PD pool<>+7936(SB), Y7, Y5
+	VFMADD213PD pool<>+8064(SB), Y7, Y5
+	VFMADD213PD pool<>+8192(SB), Y7, Y5
+	VFMADD213PD pool<>+8320(SB), Y7, Y5
+	VFMADD213PD pool<>+8448(SB), Y7, Y5
+	VFMADD213PD pool<>+8576(SB), Y7, Y5
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y5, Y7
+	VADDPD Y7, Y6, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r3gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r3gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r3groups
+
+l_r3bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r3flush
+
+l_r3rest:
+	MOVQ SI, 112(SP)
+
+l_r3flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r3solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r3solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r3one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r3groups
+
+l_r3one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r3oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), CX
+	ADDQ         $0x3f, CX
+	ANDQ         $-64, CX
+	VPBROADCASTD (BX), Y1
+	VMOVUPD      (DX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (CX)
+	VMOVUPD      32(DX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(CX)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   64(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(CX)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), CX
+	VBROADCASTSD (DX)(CX*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r3ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r3ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), CX
+	ADDQ    $0x3f, CX
+	ANDQ    $-64, CX
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(CX), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y4, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y2
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y2, Y4
+	VFMADD231PD pool<>+7424(SB), Y2, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y2
+	VFMADD213PD pool<>+7680(SB), Y4, Y2
+	VFMADD213PD pool<>+7808(SB), Y4, Y2
+	VFMADD213PD pool<>+7936(SB), Y4, Y2
+	VFMADD213PD pool<>+8064(SB), Y4, Y2
+	VFMADD213PD pool<>+8192(SB), Y4, Y2
+	VFMADD213PD pool<>+8320(SB), Y4, Y2
+	VFMADD213PD pool<>+8448(SB), Y4, Y2
+	VFMADD213PD pool<>+8576(SB), Y4, Y2
+	VMULPD      Y4, Y4, Y5
+	VFMADD213PD Y4, Y5, Y2
+	VADDPD      pool<>+2432(SB), Y2, Y2
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y2, Y4
+	VADDPD Y4, Y3, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r3onext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  l_r3solo
+
+l_r3oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r3onext
+
+l_r3ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r3onext
+
+l_r3skip:
+	// Rows of 4 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000010
+	JA      l_r4skip
+	MOVQ    DI, CX
+	SUBQ    $0x0000000c, CX
+	SHLQ    $0x03, CX
+	NEGQ    CX
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(CX*1), Y0
+	MOVQ    DI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r4groups:
+	CMPQ  SI, $0x04
+	JL    l_r4rest
+	MOVL  (BX), CX
+	ORL   4(BX), CX
+	ORL   8(BX), CX
+	ORL   12(BX), CX
+	TESTL CX, CX
+	JS    l_r4bail
+	LEAQ  (DX)(R9*1), CX
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (BX), Y1
+	VMOVUPD      (DX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(DX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(DX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   96(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(BX), Y2
+	VMOVUPD      (DX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
+	VMOVUPD      32(DX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   96(DX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(BX), Y3
+	VMOVUPD      (DX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R10)
+	VMOVUPD      32(DX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 288(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 320(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   96(DX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(BX), Y4
+	VMOVUPD      (CX), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R10)
+	VMOVUPD      32(CX), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 416(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(CX), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 448(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   96(CX), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 480(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(BX), R10
+	LEAQ         (DX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(BX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r4bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r4bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), CX
+	ADDQ    $0x3f, CX
+	ANDQ    $-64, CX
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(CX), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(CX), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y2, Y7
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y7, Y4
+	VFMADD231PD pool<>+7424(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y4, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y4, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y4, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y4, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y4, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y4, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y4, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y7, Y4
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y8, Y5
+	VADDPD       Y4, Y3, Y2
+	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      128(CX), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      160(CX), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 192(CX), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 224(CX), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VADDPD       Y5, Y4, Y3
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      256(CX), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      288(CX), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 320(CX), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 352(CX), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VADDPD       Y6, Y5, Y4
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      384(CX), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      416(CX), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 448(CX), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 480(CX), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y8, Y1
+	VSUBPD      pool<>+7040(SB), Y5, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VMULPD      Y7, Y7, Y11
+	VFMADD213PD Y7, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y9, Y7
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y10, Y8
+	VADDPD Y7, Y6, Y1
+	VADDPD Y8, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r4gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r4gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     l_r4groups
+
+l_r4bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r4flush
+
+l_r4rest:
+	MOVQ SI, 112(SP)
+
+l_r4flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r4solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r4solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r4one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r4groups
+
+l_r4one:
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_r4oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), CX
+	ADDQ         $0x3f, CX
+	ANDQ         $-64, CX
+	VPBROADCASTD (BX), Y1
+	VMOVUPD      (DX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (CX)
+	VMOVUPD      32(DX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(CX)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(DX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(CX)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   96(DX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(CX)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), CX
+	VBROADCASTSD (DX)(CX*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r4ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r4ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), CX
+	ADDQ    $0x3f, CX
+	ANDQ    $-64, CX
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (CX), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(CX), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(CX), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(CX), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y5, Y1
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y1, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y4, Y4, Y8
+	VFMADD213PD Y4, Y8, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y6, Y4
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y7, Y5
+	VADDPD Y4, Y3, Y1
+	VADDPD Y5, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r4onext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  l_r4solo
+
+l_r4oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r4onext
+
+l_r4ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r4onext
+
+l_r4skip:
 	CMPQ DI, $0x00000040
 	JA   l_row
 
@@ -25556,15 +33259,15 @@ l_spsmax_one:
 	CMPQ      CX, $0x00000004
 	JL        l_spsmax_tail
 	VMOVUPD   (R8), Y5
-	VPCMPEQQ  pool<>+9344(SB), Y2, Y6
+	VPCMPEQQ  pool<>+9600(SB), Y2, Y6
 	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD    Y5, Y1, Y1
-	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VPSUBQ    pool<>+9728(SB), Y2, Y2
 	VMOVUPD   (R8)(DI*8), Y5
-	VPCMPEQQ  pool<>+9344(SB), Y4, Y6
+	VPCMPEQQ  pool<>+9600(SB), Y4, Y6
 	VBLENDVPD Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD    Y5, Y3, Y3
-	VPSUBQ    pool<>+9472(SB), Y4, Y4
+	VPSUBQ    pool<>+9728(SB), Y4, Y4
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000004, CX
 	JMP       l_spsmax_one
@@ -25575,17 +33278,17 @@ l_spsmax_tail:
 	VMASKMOVPD (R8), Y0, Y5
 	VMOVUPD    pool<>+6656(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
-	VPCMPEQQ   pool<>+9344(SB), Y2, Y6
+	VPCMPEQQ   pool<>+9600(SB), Y2, Y6
 	VBLENDVPD  Y6, pool<>+6656(SB), Y5, Y5
 	VMAXPD     Y5, Y1, Y1
-	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VPSUBQ     pool<>+9728(SB), Y2, Y2
 	VMASKMOVPD (R8)(DI*8), Y0, Y2
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y2, Y5, Y2
-	VPCMPEQQ   pool<>+9344(SB), Y4, Y5
+	VPCMPEQQ   pool<>+9600(SB), Y4, Y5
 	VBLENDVPD  Y5, pool<>+6656(SB), Y2, Y2
 	VMAXPD     Y2, Y3, Y3
-	VPSUBQ     pool<>+9472(SB), Y4, Y4
+	VPSUBQ     pool<>+9728(SB), Y4, Y4
 
 l_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -25600,7 +33303,7 @@ l_spsmax_done:
 	VMOVSD       X2, 8(SP)
 	VMAXSD       X2, X1, X2
 	VSUBSD       X2, X1, X1
-	VUCOMISD     pool<>+9600(SB), X1
+	VUCOMISD     pool<>+9344(SB), X1
 	JCS          l_salone
 	VMOVQ        X2, CX
 	SHRQ         $0x34, CX
@@ -25617,10 +33320,10 @@ l_spsmax_done:
 	LEAQ         (DX)(DI*8), CX
 	MOVLQSX      4(BX), R8
 	VMOVSD       (CX)(R8*8), X2
-	VMOVSD       X2, 48(SP)
+	VMOVSD       X2, 992(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
-	VUCOMISD     pool<>+9600(SB), X3
+	VUCOMISD     pool<>+9344(SB), X3
 	JCS          l_salone
 	VMOVQ        X2, CX
 	SHRQ         $0x34, CX
@@ -25628,16 +33331,16 @@ l_spsmax_done:
 	CMPL         CX, $0x000007ff
 	JE           l_salone
 	VBROADCASTSD X2, Y2
-	VMOVUPD      pool<>+9728(SB), Y3
+	VMOVUPD      pool<>+9472(SB), Y3
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   48(SP), X4, X4
+	VMOVHPD   992(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 48(SP)
+	VMOVHPD   X4, 992(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -25668,13 +33371,13 @@ l_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 56(SP)
+	VMOVHPD X7, 1000(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VMOVUPD      Y1, 96(SP)
-	VMOVUPD      Y2, 128(SP)
+	VMOVUPD      Y1, 1040(SP)
+	VMOVUPD      Y2, 1072(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R9
 	VMOVQ        R9, X2
@@ -25690,9 +33393,9 @@ l_spsexp_one:
 	CMPQ    CX, $0x00000004
 	JL      l_spsexp_tail
 	VMOVUPD (R8), Y6
-	VSUBPD  96(SP), Y6, Y6
+	VSUBPD  1040(SP), Y6, Y6
 	VMOVUPD (R8)(DI*8), Y9
-	VSUBPD  128(SP), Y9, Y9
+	VSUBPD  1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -25743,13 +33446,13 @@ l_spsexp_one:
 	VPSLLQ   $0x34, Y11, Y11
 	VPADDQ   pool<>+2432(SB), Y11, Y11
 	VMULPD   Y11, Y13, Y9
-	VPCMPEQQ pool<>+9344(SB), Y2, Y10
+	VPCMPEQQ pool<>+9600(SB), Y2, Y10
 	VANDNPD  Y6, Y10, Y6
-	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VPSUBQ   pool<>+9728(SB), Y2, Y2
 	VADDPD   Y6, Y1, Y1
-	VPCMPEQQ pool<>+9344(SB), Y5, Y6
+	VPCMPEQQ pool<>+9600(SB), Y5, Y6
 	VANDNPD  Y9, Y6, Y9
-	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VPSUBQ   pool<>+9728(SB), Y5, Y5
 	VADDPD   Y9, Y4, Y4
 	ADDQ     $0x00000020, R8
 	SUBQ     $0x00000004, CX
@@ -25761,11 +33464,11 @@ l_spsexp_tail:
 	VMASKMOVPD (R8), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     96(SP), Y6, Y6
+	VSUBPD     1040(SP), Y6, Y6
 	VMASKMOVPD (R8)(DI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     128(SP), Y9, Y9
+	VSUBPD     1072(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -25816,13 +33519,13 @@ l_spsexp_tail:
 	VPSLLQ   $0x34, Y3, Y3
 	VPADDQ   pool<>+2432(SB), Y3, Y3
 	VMULPD   Y3, Y12, Y9
-	VPCMPEQQ pool<>+9344(SB), Y2, Y3
+	VPCMPEQQ pool<>+9600(SB), Y2, Y3
 	VANDNPD  Y6, Y3, Y6
-	VPSUBQ   pool<>+9472(SB), Y2, Y2
+	VPSUBQ   pool<>+9728(SB), Y2, Y2
 	VADDPD   Y6, Y1, Y1
-	VPCMPEQQ pool<>+9344(SB), Y5, Y2
+	VPCMPEQQ pool<>+9600(SB), Y5, Y2
 	VANDNPD  Y9, Y2, Y9
-	VPSUBQ   pool<>+9472(SB), Y5, Y5
+	VPSUBQ   pool<>+9728(SB), Y5, Y5
 	VADDPD   Y9, Y4, Y4
 
 l_spsexp_done:
@@ -25839,7 +33542,7 @@ l_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X1
 	VMOVSD    (SP), X2
-	VMOVHPD   56(SP), X2, X2
+	VMOVHPD   1000(SP), X2, X2
 	VADDPD    X1, X2, X3
 	VMOVAPD   X3, X3
 
@@ -25878,7 +33581,7 @@ l_spsexp_done:
 	VFMADD231PD X5, X3, X7
 	VMOVAPD     X7, X3
 	VMOVSD      8(SP), X4
-	VMOVHPD     48(SP), X4, X4
+	VMOVHPD     992(SP), X4, X4
 	VSUBPD      X4, X3, X3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -25937,10 +33640,10 @@ l_sosmax_one:
 	CMPQ      CX, $0x00000004
 	JL        l_sosmax_tail
 	VMOVUPD   (R8), Y3
-	VPCMPEQQ  pool<>+9344(SB), Y2, Y4
+	VPCMPEQQ  pool<>+9600(SB), Y2, Y4
 	VBLENDVPD Y4, pool<>+6656(SB), Y3, Y3
 	VMAXPD    Y3, Y1, Y1
-	VPSUBQ    pool<>+9472(SB), Y2, Y2
+	VPSUBQ    pool<>+9728(SB), Y2, Y2
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000004, CX
 	JMP       l_sosmax_one
@@ -25951,10 +33654,10 @@ l_sosmax_tail:
 	VMASKMOVPD (R8), Y0, Y3
 	VMOVUPD    pool<>+6656(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
-	VPCMPEQQ   pool<>+9344(SB), Y2, Y4
+	VPCMPEQQ   pool<>+9600(SB), Y2, Y4
 	VBLENDVPD  Y4, pool<>+6656(SB), Y3, Y3
 	VMAXPD     Y3, Y1, Y1
-	VPSUBQ     pool<>+9472(SB), Y2, Y2
+	VPSUBQ     pool<>+9728(SB), Y2, Y2
 
 l_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -25969,7 +33672,7 @@ l_sosmax_done:
 	VMOVSD       X2, 8(SP)
 	VMAXSD       X2, X1, X2
 	VSUBSD       X2, X1, X1
-	VUCOMISD     pool<>+9600(SB), X1
+	VUCOMISD     pool<>+9344(SB), X1
 	JCS          l_sospecial
 	VMOVQ        X2, CX
 	SHRQ         $0x34, CX
@@ -25977,7 +33680,7 @@ l_sosmax_done:
 	CMPL         CX, $0x000007ff
 	JE           l_sospecial
 	VBROADCASTSD X2, Y1
-	VMOVUPD      pool<>+9728(SB), Y2
+	VMOVUPD      pool<>+9472(SB), Y2
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
@@ -26020,7 +33723,7 @@ l_sosmax_done:
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, CX
 	MOVQ         DX, R8
-	VMOVUPD      Y1, 96(SP)
+	VMOVUPD      Y1, 1040(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R9
 	VMOVQ        R9, X3
@@ -26031,7 +33734,7 @@ l_sosexp_one:
 	CMPQ    CX, $0x00000004
 	JL      l_sosexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  96(SP), Y4, Y4
+	VSUBPD  1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -26060,9 +33763,9 @@ l_sosexp_one:
 	VPSLLQ   $0x34, Y5, Y5
 	VPADDQ   pool<>+2432(SB), Y5, Y5
 	VMULPD   Y5, Y6, Y4
-	VPCMPEQQ pool<>+9344(SB), Y3, Y5
+	VPCMPEQQ pool<>+9600(SB), Y3, Y5
 	VANDNPD  Y4, Y5, Y4
-	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VPSUBQ   pool<>+9728(SB), Y3, Y3
 	VADDPD   Y4, Y1, Y1
 	ADDQ     $0x00000020, R8
 	SUBQ     $0x00000004, CX
@@ -26074,7 +33777,7 @@ l_sosexp_tail:
 	VMASKMOVPD (R8), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     96(SP), Y4, Y4
+	VSUBPD     1040(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -26103,9 +33806,9 @@ l_sosexp_tail:
 	VPSLLQ   $0x34, Y2, Y2
 	VPADDQ   pool<>+2432(SB), Y2, Y2
 	VMULPD   Y2, Y5, Y4
-	VPCMPEQQ pool<>+9344(SB), Y3, Y2
+	VPCMPEQQ pool<>+9600(SB), Y3, Y2
 	VANDNPD  Y4, Y2, Y4
-	VPSUBQ   pool<>+9472(SB), Y3, Y3
+	VPSUBQ   pool<>+9728(SB), Y3, Y3
 	VADDPD   Y4, Y1, Y1
 
 l_sosexp_done:
@@ -26311,7 +34014,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+9600(SB), X1
+	VUCOMISD pool<>+9344(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -26326,7 +34029,7 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Y2
 	VSUBPD       Y1, Y2, Y2
-	VMOVUPD      pool<>+9728(SB), Y3
+	VMOVUPD      pool<>+9472(SB), Y3
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y2, Y3, Y2
@@ -26361,7 +34064,7 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
 	VXORPD  Y2, Y2, Y2
-	VMOVUPD pool<>+9728(SB), Y3
+	VMOVUPD pool<>+9472(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// The vectors before the target's.
@@ -61326,7 +69029,7 @@ d_r1groups:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z10, Z9, Z9
-	VMOVUPD  9600(AX), Z11
+	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z9, Z11, K3
 	KORTESTW K3, K3
 	JNE      d_r1bail
@@ -61338,7 +69041,7 @@ d_r1groups:
 	JNE      d_r1bail
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z9
+	VMOVUPD 9472(AX), Z9
 	VSUBPD  Z10, Z8, Z8
 	VMOVAPD Z8, Z11
 
@@ -61694,7 +69397,7 @@ d_r1groups:
 	VXORPD       3968(AX), Z8, Z8
 	VMOVUPD      Z8, 80(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	LEAQ      (DX)(R11*1), R9
 	VMOVDQU64 11904(AX), Z8
 	VPERMPD   Z11, Z8, Z8
@@ -61824,7 +69527,7 @@ d_r1one:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z3, Z2, Z2
-	VMOVUPD  9600(AX), Z4
+	VMOVUPD  9344(AX), Z4
 	VCMPPD   $0x16, Z2, Z4, K3
 	KORTESTW K3, K3
 	JNE      d_r1ospecial
@@ -61836,7 +69539,7 @@ d_r1one:
 	JNE      d_r1ospecial
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VSUBPD  Z3, Z1, Z1
 	VMOVAPD Z1, Z4
 
@@ -62005,7 +69708,7 @@ d_r1one:
 	VXORPD       3968(AX), Z1, Z1
 	VMOVUPD      Z1, 80(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMULPD  Z4, Z0, Z0
 	VMOVUPD Z0, K2, (DX)
 
@@ -62221,7 +69924,7 @@ d_r2groups:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z8, Z2, Z2
-	VMOVUPD  9600(AX), Z11
+	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z2, Z11, K3
 	KORTESTW K3, K3
 	JNE      d_r2bail
@@ -62233,7 +69936,7 @@ d_r2groups:
 	JNE      d_r2bail
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VSUBPD  Z8, Z5, Z5
 	VMOVAPD Z5, Z11
 
@@ -62786,7 +70489,7 @@ d_r2groups:
 	VXORPD       3968(AX), Z2, Z2
 	VMOVUPD      Z2, 80(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	LEAQ      (DX)(R11*1), R9
 	VMOVDQU64 11904(AX), Z2
 	VPERMPD   Z11, Z2, Z2
@@ -62936,7 +70639,7 @@ d_r2one:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z4, Z2, Z2
-	VMOVUPD  9600(AX), Z5
+	VMOVUPD  9344(AX), Z5
 	VCMPPD   $0x16, Z2, Z5, K3
 	KORTESTW K3, K3
 	JNE      d_r2ospecial
@@ -62948,7 +70651,7 @@ d_r2one:
 	JNE      d_r2ospecial
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VSUBPD  Z4, Z3, Z3
 	VMOVAPD Z3, Z5
 
@@ -63134,7 +70837,7 @@ d_r2one:
 	VXORPD       3968(AX), Z2, Z2
 	VMOVUPD      Z2, 80(SP)
 
-	// ds = e * g/Z, the rows' vectors as held.
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMULPD  Z5, Z1, Z1
 	VMOVUPD Z1, (DX)
 	VMULPD  Z5, Z0, Z0
@@ -63267,7 +70970,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9600(AX), X0
+	VUCOMISD      9344(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -63289,7 +70992,7 @@ d_spsmax_done:
 	VMOVSD       X1, 152(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9600(AX), X2
+	VUCOMISD     9344(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -63297,7 +71000,7 @@ d_spsmax_done:
 	CMPL         R9, $0x000007ff
 	JE           d_salone
 	VBROADCASTSD X1, Z1
-	VMOVUPD      9728(AX), Z2
+	VMOVUPD      9472(AX), Z2
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
@@ -63816,7 +71519,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9600(AX), X0
+	VUCOMISD     9344(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -63824,7 +71527,7 @@ d_sosmax_done:
 	CMPL         R9, $0x000007ff
 	JE           d_sospecial
 	VBROADCASTSD X1, Z0
-	VMOVUPD      9728(AX), Z1
+	VMOVUPD      9472(AX), Z1
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
@@ -64295,7 +71998,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9600(AX), X0
+	VUCOMISD 9344(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -64310,7 +72013,7 @@ d_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
-	VMOVUPD      9728(AX), Z2
+	VMOVUPD      9472(AX), Z2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z1, Z2, Z1
@@ -64346,7 +72049,7 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
@@ -65197,7 +72900,7 @@ l_r1groups:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z10, Z9, Z9
-	VMOVUPD  9600(AX), Z11
+	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z9, Z11, K2
 	KORTESTW K2, K2
 	JNE      l_r1bail
@@ -65209,7 +72912,7 @@ l_r1groups:
 	JNE      l_r1bail
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z9
+	VMOVUPD 9472(AX), Z9
 	VSUBPD  Z10, Z8, Z8
 	VMOVAPD Z8, Z11
 
@@ -65615,7 +73318,7 @@ l_r1one:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z3, Z2, Z2
-	VMOVUPD  9600(AX), Z4
+	VMOVUPD  9344(AX), Z4
 	VCMPPD   $0x16, Z2, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_r1ospecial
@@ -65627,7 +73330,7 @@ l_r1one:
 	JNE      l_r1ospecial
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VSUBPD  Z3, Z1, Z1
 	VMOVAPD Z1, Z4
 
@@ -65962,7 +73665,7 @@ l_r2groups:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z8, Z2, Z2
-	VMOVUPD  9600(AX), Z11
+	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z2, Z11, K2
 	KORTESTW K2, K2
 	JNE      l_r2bail
@@ -65974,7 +73677,7 @@ l_r2groups:
 	JNE      l_r2bail
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VSUBPD  Z8, Z5, Z5
 	VMOVAPD Z5, Z11
 
@@ -66581,7 +74284,7 @@ l_r2one:
 
 	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
 	VSUBPD   Z4, Z2, Z2
-	VMOVUPD  9600(AX), Z5
+	VMOVUPD  9344(AX), Z5
 	VCMPPD   $0x16, Z2, Z5, K2
 	KORTESTW K2, K2
 	JNE      l_r2ospecial
@@ -66593,7 +74296,7 @@ l_r2one:
 	JNE      l_r2ospecial
 
 	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VSUBPD  Z4, Z3, Z3
 	VMOVAPD Z3, Z5
 
@@ -66860,7 +74563,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      9600(AX), X0
+	VUCOMISD      9344(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -66882,7 +74585,7 @@ l_spsmax_done:
 	VMOVSD       X1, 152(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     9600(AX), X2
+	VUCOMISD     9344(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -66890,7 +74593,7 @@ l_spsmax_done:
 	CMPL         DX, $0x000007ff
 	JE           l_salone
 	VBROADCASTSD X1, Z1
-	VMOVUPD      9728(AX), Z2
+	VMOVUPD      9472(AX), Z2
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
@@ -67354,7 +75057,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     9600(AX), X0
+	VUCOMISD     9344(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -67362,7 +75065,7 @@ l_sosmax_done:
 	CMPL         DX, $0x000007ff
 	JE           l_sospecial
 	VBROADCASTSD X1, Z0
-	VMOVUPD      9728(AX), Z1
+	VMOVUPD      9472(AX), Z1
 
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
@@ -67763,7 +75466,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 9600(AX), X0
+	VUCOMISD 9344(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -67778,7 +75481,7 @@ l_maxb_done:
 	// pass: its latency overlaps the pass.
 	VBROADCASTSD 8(SP), Z1
 	VSUBPD       Z0, Z1, Z1
-	VMOVUPD      9728(AX), Z2
+	VMOVUPD      9472(AX), Z2
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Z1, Z2, Z1
@@ -67813,7 +75516,7 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPD 9728(AX), Z2
+	VMOVUPD 9472(AX), Z2
 	VMOVUPS 7040(AX), Z3
 	VMOVUPS 7168(AX), Z4
 	VMOVUPS 7296(AX), Z5
@@ -69585,54 +77288,54 @@ DATA pool<>+9280(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9288(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9296(SB)/8, $0x3fc745d1745d1746
 DATA pool<>+9304(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+9344(SB)/8, $0x0000000000000000
-DATA pool<>+9352(SB)/8, $0x0000000000000000
-DATA pool<>+9360(SB)/8, $0x0000000000000000
-DATA pool<>+9368(SB)/8, $0x0000000000000000
-DATA pool<>+9376(SB)/8, $0x0000000000000000
-DATA pool<>+9384(SB)/8, $0x0000000000000000
-DATA pool<>+9392(SB)/8, $0x0000000000000000
-DATA pool<>+9400(SB)/8, $0x0000000000000000
-DATA pool<>+9408(SB)/8, $0x0000000000000000
-DATA pool<>+9416(SB)/8, $0x0000000000000000
-DATA pool<>+9424(SB)/8, $0x0000000000000000
-DATA pool<>+9432(SB)/8, $0x0000000000000000
-DATA pool<>+9472(SB)/8, $0x0000000000000004
-DATA pool<>+9480(SB)/8, $0x0000000000000004
-DATA pool<>+9488(SB)/8, $0x0000000000000004
-DATA pool<>+9496(SB)/8, $0x0000000000000004
-DATA pool<>+9504(SB)/8, $0x0000000000000004
-DATA pool<>+9512(SB)/8, $0x0000000000000004
-DATA pool<>+9520(SB)/8, $0x0000000000000004
-DATA pool<>+9528(SB)/8, $0x0000000000000004
-DATA pool<>+9536(SB)/8, $0x0000000000000004
-DATA pool<>+9544(SB)/8, $0x0000000000000004
-DATA pool<>+9552(SB)/8, $0x0000000000000004
-DATA pool<>+9560(SB)/8, $0x0000000000000004
-DATA pool<>+9600(SB)/8, $0xc084500000000000
-DATA pool<>+9608(SB)/8, $0xc084500000000000
-DATA pool<>+9616(SB)/8, $0xc084500000000000
-DATA pool<>+9624(SB)/8, $0xc084500000000000
-DATA pool<>+9632(SB)/8, $0xc084500000000000
-DATA pool<>+9640(SB)/8, $0xc084500000000000
-DATA pool<>+9648(SB)/8, $0xc084500000000000
-DATA pool<>+9656(SB)/8, $0xc084500000000000
-DATA pool<>+9664(SB)/8, $0xc084500000000000
-DATA pool<>+9672(SB)/8, $0xc084500000000000
-DATA pool<>+9680(SB)/8, $0xc084500000000000
-DATA pool<>+9688(SB)/8, $0xc084500000000000
-DATA pool<>+9728(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9736(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9744(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9752(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9760(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9768(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9776(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9784(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9792(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9800(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9808(SB)/8, $0xc08628b76e3a7b61
-DATA pool<>+9816(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9344(SB)/8, $0xc084500000000000
+DATA pool<>+9352(SB)/8, $0xc084500000000000
+DATA pool<>+9360(SB)/8, $0xc084500000000000
+DATA pool<>+9368(SB)/8, $0xc084500000000000
+DATA pool<>+9376(SB)/8, $0xc084500000000000
+DATA pool<>+9384(SB)/8, $0xc084500000000000
+DATA pool<>+9392(SB)/8, $0xc084500000000000
+DATA pool<>+9400(SB)/8, $0xc084500000000000
+DATA pool<>+9408(SB)/8, $0xc084500000000000
+DATA pool<>+9416(SB)/8, $0xc084500000000000
+DATA pool<>+9424(SB)/8, $0xc084500000000000
+DATA pool<>+9432(SB)/8, $0xc084500000000000
+DATA pool<>+9472(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9480(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9488(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9496(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9504(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9512(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9520(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9528(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9536(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9544(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9552(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9560(SB)/8, $0xc08628b76e3a7b61
+DATA pool<>+9600(SB)/8, $0x0000000000000000
+DATA pool<>+9608(SB)/8, $0x0000000000000000
+DATA pool<>+9616(SB)/8, $0x0000000000000000
+DATA pool<>+9624(SB)/8, $0x0000000000000000
+DATA pool<>+9632(SB)/8, $0x0000000000000000
+DATA pool<>+9640(SB)/8, $0x0000000000000000
+DATA pool<>+9648(SB)/8, $0x0000000000000000
+DATA pool<>+9656(SB)/8, $0x0000000000000000
+DATA pool<>+9664(SB)/8, $0x0000000000000000
+DATA pool<>+9672(SB)/8, $0x0000000000000000
+DATA pool<>+9680(SB)/8, $0x0000000000000000
+DATA pool<>+9688(SB)/8, $0x0000000000000000
+DATA pool<>+9728(SB)/8, $0x0000000000000004
+DATA pool<>+9736(SB)/8, $0x0000000000000004
+DATA pool<>+9744(SB)/8, $0x0000000000000004
+DATA pool<>+9752(SB)/8, $0x0000000000000004
+DATA pool<>+9760(SB)/8, $0x0000000000000004
+DATA pool<>+9768(SB)/8, $0x0000000000000004
+DATA pool<>+9776(SB)/8, $0x0000000000000004
+DATA pool<>+9784(SB)/8, $0x0000000000000004
+DATA pool<>+9792(SB)/8, $0x0000000000000004
+DATA pool<>+9800(SB)/8, $0x0000000000000004
+DATA pool<>+9808(SB)/8, $0x0000000000000004
+DATA pool<>+9816(SB)/8, $0x0000000000000004
 DATA pool<>+9856(SB)/4, $0x00000008
 DATA pool<>+9860(SB)/4, $0x00000008
 DATA pool<>+9864(SB)/4, $0x00000008
@@ -70507,6 +78210,30 @@ DATA xres64_cols1<>+40(SB)/8, $0x0000000d0000000d
 DATA xres64_cols1<>+48(SB)/8, $0x0000000e0000000e
 DATA xres64_cols1<>+56(SB)/8, $0x0000000f0000000f
 GLOBL xres64_cols1<>(SB), RODATA|NOPTR, $64
+
+DATA xres64y_cols0<>+0(SB)/8, $0x0000000000000000
+DATA xres64y_cols0<>+8(SB)/8, $0x0000000100000001
+DATA xres64y_cols0<>+16(SB)/8, $0x0000000200000002
+DATA xres64y_cols0<>+24(SB)/8, $0x0000000300000003
+GLOBL xres64y_cols0<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols1<>+0(SB)/8, $0x0000000400000004
+DATA xres64y_cols1<>+8(SB)/8, $0x0000000500000005
+DATA xres64y_cols1<>+16(SB)/8, $0x0000000600000006
+DATA xres64y_cols1<>+24(SB)/8, $0x0000000700000007
+GLOBL xres64y_cols1<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols2<>+0(SB)/8, $0x0000000800000008
+DATA xres64y_cols2<>+8(SB)/8, $0x0000000900000009
+DATA xres64y_cols2<>+16(SB)/8, $0x0000000a0000000a
+DATA xres64y_cols2<>+24(SB)/8, $0x0000000b0000000b
+GLOBL xres64y_cols2<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols3<>+0(SB)/8, $0x0000000c0000000c
+DATA xres64y_cols3<>+8(SB)/8, $0x0000000d0000000d
+DATA xres64y_cols3<>+16(SB)/8, $0x0000000e0000000e
+DATA xres64y_cols3<>+24(SB)/8, $0x0000000f0000000f
+GLOBL xres64y_cols3<>(SB), RODATA|NOPTR, $32
 
 DATA xres_cols0<>+0(SB)/4, $0x00000000
 DATA xres_cols0<>+4(SB)/4, $0x00000001

@@ -40,6 +40,9 @@
 // On AVX2 the resident code takes rows of up to xres2ReloadVecs vectors
 // four at a time (xres2.go: held in registers up to xres2Vecs; xres2r.go:
 // longer ones read twice, through a stack block).
+// Float64 rows of up to xres64Vecs vectors (AVX-512, eight rows a group:
+// xres64.go) or xres64yVecs (AVX2, four: xres64y.go) take the same
+// scheme, ahead of the short path.
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is
@@ -724,10 +727,11 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 
 func crossEntropy(p *Pool, isa ISA, d DType) {
 	name := "CrossEntropy" + d.Name + isa.Name
-	// The four-row path's two blocks (xquadVals) take more stack than a
-	// NOSPLIT function may: that one grows the stack when it must.
+	// The four-row path's two blocks (xquadVals), and the AVX2 float64
+	// resident path's scratch block, take more stack than a NOSPLIT
+	// function may: those grow the stack when they must.
 	var flags attr.Attribute = NOSPLIT
-	if xquadFor(isa, d) {
+	if xquadFor(isa, d) || xres64yFor(isa, d) {
 		flags = 0
 	}
 	TEXT(name, flags, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
@@ -774,6 +778,11 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	}
 	if r.xres64OK() {
 		x.resLoc = xresLocals{tmp: AllocLocal(64), left: AllocLocal(8)}
+		if !isa.AVX512 {
+			x.resLoc.hold = AllocLocal(96)
+			x.resLoc.pend, x.resLoc.pending = AllocLocal(3*64), AllocLocal(8)
+			x.resLoc.scratch = AllocLocal(xres2Rows*xres64yVecs*32 + 64)
+		}
 	}
 	if r.xquadOK() {
 		x.quadLoc = loc

@@ -64,8 +64,11 @@ func (r *row) resGroupRows() int { return r.groupRows() }
 
 // resMaxVecs is the longest row of the resident path, in vectors.
 func (r *row) resMaxVecs() int {
-	if r.d.Size == 8 {
+	if r.d.Size == 8 && r.isa.AVX512 {
 		return xres64Vecs
+	}
+	if r.d.Size == 8 {
+		return xres64yVecs
 	}
 	if r.isa.AVX512 {
 		return xresVecs
@@ -90,10 +93,13 @@ type xresLocals struct {
 	// resGroup), and whether there is one (8 bytes).
 	pend, pending Mem
 	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
-	// aligned (see resScratch). AVX2 (rows of more than xres2Vecs): the
-	// rows as the max pass loaded them, then with ds their e.
+	// aligned (see resScratch). AVX2 float32 (rows of more than
+	// xres2Vecs): the rows as the max pass loaded them, then with ds their
+	// e; AVX2 float64 rows of more than xres64yHeldVecs vectors: the rows,
+	// then their e (res64LoadScratch).
 	scratch Mem
-	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes).
+	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes;
+	// float64: and the maxima, 96).
 	hold Mem
 }
 
@@ -127,7 +133,7 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 			if x.d.Size == 4 {
 				x.resGroup(pre, v, k, s, mask, loc, bail)
 			} else {
-				x.res64Group(v, k, s, mask, loc, bail)
+				x.res64Group(pre, v, k, s, mask, loc, bail)
 			}
 		}, func(slots) { x.resFinishPending(loc) })
 		Label(vp + "skip")
@@ -138,11 +144,11 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 // rows are left, else rows solo; a group with a negative label or a row
 // for the caller runs its rows solo. group emits k rows (the group, or 1:
 // solo) at the slots s (s.a is srcp itself), jumping to bail for a row of
-// the caller's. float32 groups are pipelined (a group's losses left
+// the caller's. float32 groups, and AVX2 float64 groups, are pipelined (a group's losses left
 // pending, flushed by pend before rows go solo). It goes on at done.
 func (x *xentRows) resRowLoop(pre string, loc xresLocals, done string, group func(pre string, k int, s slots, bail string), pend func(s slots)) {
 	r := x.row
-	pipelined := x.d.Size == 4
+	pipelined := x.d.Size == 4 || !x.isa.AVX512
 	s := slots{a: x.srcp.(GPVirtual), b: GP64(), rb: GP64(), rb3: GP64()}
 	MOVQ(r.cols, s.rb)
 	SHLQ(U8(x.d.Shift), s.rb)
@@ -287,6 +293,15 @@ func (x *xentRows) resFinish(pre string, k int, et, dt, o VecVirtual, loc xresLo
 	if x.withDS && when == dsBefore {
 		withZ()
 	}
+	x.resPend(pre, et, o, dt, loc, pend)
+	if x.withDS && when == dsAfter {
+		withZ()
+	}
+}
+
+// resPend finishes the pending group (pend), if any, and leaves this
+// group's e_t, O and s_t - max pending.
+func (x *xentRows) resPend(pre string, et, o, dt VecVirtual, loc xresLocals, pend func()) {
 	CMPQ(loc.pending, U8(0))
 	JE(LabelRef(pre + "nopend"))
 	pend()
@@ -296,9 +311,6 @@ func (x *xentRows) resFinish(pre string, k int, et, dt, o VecVirtual, loc xresLo
 	VMOVUPD(o, loc.pend.Offset(64))
 	VMOVUPD(dt, loc.pend.Offset(128))
 	MOVQ(U32(1), loc.pending)
-	if x.withDS && when == dsAfter {
-		withZ()
-	}
 }
 
 // resFinishPending emits the losses of the pending group, the eight rows
@@ -312,11 +324,19 @@ func (x *xentRows) resFinishPending(loc xresLocals) {
 	VMOVUPD(loc.pend.Offset(128), dt)
 	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
 	g := x.resGroupRows()
-	x.resStoreLoss(l, g, Mem{Base: x.lossp, Disp: -4 * g})
+	x.resStoreLoss(l, g, Mem{Base: x.lossp, Disp: -x.d.Size * g})
 }
 
 // resStoreLoss stores the k losses l (float64, row i in lane i) to loss.
 func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
+	if x.d.Size == 8 {
+		if k == 1 {
+			VMOVSD(l.AsX(), loss)
+		} else {
+			VMOVUPD(l, loss)
+		}
+		return
+	}
 	if !x.isa.AVX512 {
 		x.resStoreLossY(l, k, loss)
 		return
@@ -674,13 +694,14 @@ func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, 
 }
 
 // resTargets returns the rows' s_t, row i in 64-bit lane i (float32: both
-// halves): each broadcast from its row, then blended by a tree of three
-// lane masks (row i's lanes taken from broadcast i); solo: every lane.
+// halves): each broadcast from its row, then blended by a tree of lane
+// masks (row i's lanes taken from broadcast i; AVX-512 k-masks, AVX2
+// immediates); solo: every lane.
 func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 	isa, d, r := x.isa, x.d, x.row
-	bcast, blend := VBROADCASTSS, VBLENDMPS
+	bcast, blend, blendImm := VBROADCASTSS, VBLENDMPS, VBLENDPS
 	if d.Size == 8 {
-		bcast, blend = VBROADCASTSD, VBLENDMPD
+		bcast, blend, blendImm = VBROADCASTSD, VBLENDMPD, VBLENDPD
 		Comment("s_t of each row in its lane (solo: every lane).")
 	} else {
 		Comment("s_t of each row in its lanes (solo: every lane).")
@@ -691,10 +712,8 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 		bcast(Mem{Base: x.srcp, Index: t, Scale: uint8(d.Size)}, st)
 		return st
 	}
-	if !isa.AVX512 {
-		return x.resTargetsY(s)
-	}
-	bs := make([]VecVirtual, xresRows)
+	g := r.resGroupRows()
+	bs := make([]VecVirtual, g)
 	for i := range bs {
 		m, t := s.at(i, 0), GP64()
 		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
@@ -703,22 +722,30 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 		bs[i] = isa.Vec()
 		bcast(m, bs[i])
 	}
-	per := r.lanes / xresRows // lanes a row
-	for _, bit := range []int{1, 2, 4} {
+	per := r.lanes / g // lanes a row
+	for bit := 1; bit < g; bit *= 2 {
 		var lanes uint32
 		for l := 0; l < r.lanes; l++ {
 			if (l/per)&bit != 0 {
 				lanes |= 1 << l
 			}
 		}
-		g, kb := GP32(), K()
-		MOVL(U32(lanes), g)
-		KMOVW(g, kb)
+		var kb OpmaskVirtual
+		if isa.AVX512 {
+			gl := GP32()
+			kb = K()
+			MOVL(U32(lanes), gl)
+			KMOVW(gl, kb)
+		}
 		next := make([]VecVirtual, len(bs)/2)
 		for j := range next {
-			// kb's lanes from the odd one (in place: a masked form reads
-			// its destination).
-			blend(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			// The lanes from the odd one (in place: AVX-512's masked
+			// form reads its destination).
+			if isa.AVX512 {
+				blend(bs[2*j+1], bs[2*j], kb, bs[2*j])
+			} else {
+				blendImm(U8(lanes), bs[2*j+1], bs[2*j], bs[2*j])
+			}
 			next[j] = bs[2*j]
 		}
 		bs = next

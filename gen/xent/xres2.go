@@ -33,70 +33,67 @@ func init() {
 	}
 }
 
-// resLoadY is resLoad's AVX2 form.
+// resLoadY is resLoad's AVX2 form (float32 and float64).
 func (x *xentRows) resLoadY(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
-	isa := x.isa
 	Comment("Load the rows, each target's lane (and the tail's) -Inf; the others' max.")
 	xs = make([][]VecVirtual, k)
 	om = make([]VecVirtual, k)
 	for i := range xs {
-		lab := x.resLabel(i)
-		xs[i] = make([]VecVirtual, v)
-		for j := range xs[i] {
-			xs[i][j] = x.resRowVecY(i, j, v, lab, s, mask)
-		}
-		om[i] = xs[i][0]
-		for j := 1; j < v; j++ {
-			a := isa.Vec()
-			VMAXPS(xs[i][j], om[i], a)
-			om[i] = a
-		}
+		xs[i] = x.resRowY(i, v, s, mask)
+		om[i] = x.rowMax(xs[i])
 	}
 	return xs, om
 }
 
-// resRowVecY is resRowVec's AVX2 form: vector j of slot i's row (of v
-// vectors, the last filled with -Inf past the row), its target's lane
-// -Inf by a compare of the label lab with the lanes' columns and a blend.
+// resRowY loads slot i's row (v vectors, the last through mask), its
+// target's lane (and the tail's) -Inf (resRowVecY).
+func (x *xentRows) resRowY(i, v int, s slots, mask Mask) []VecVirtual {
+	lab := x.resLabel(i)
+	ys := make([]VecVirtual, v)
+	for j := range ys {
+		ys[j] = x.resRowVecY(i, j, v, lab, s, mask)
+	}
+	return ys
+}
+
+// resRowVecY loads vector j of slot i's row (of v vectors, the last
+// through mask), its target's lane (and the tail's) -Inf: a compare of
+// the label lab (in both halves of a float64 lane) with the lanes'
+// columns, and a blend.
 func (x *xentRows) resRowVecY(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
-	p, r := x.p, x.row
+	d, isa, p, r := x.d, x.isa, x.p, x.row
 	idx := make([]Constant, r.lanes)
 	for l := range idx {
-		idx[l] = U32(uint32(j*r.lanes + l))
+		c := uint32(j*r.lanes + l)
+		idx[l] = U32(c)
+		if d.Size == 8 {
+			idx[l] = U64(uint64(c) | uint64(c)<<32)
+		}
 	}
-	y, c := x.isa.Vec(), x.isa.Vec()
+	y, c := isa.Vec(), isa.Vec()
 	if j == v-1 {
 		mask.LoadFill(s.at(i, r.vb*j), y, r.negInf)
 	} else {
-		VMOVUPS(s.at(i, r.vb*j), y)
+		d.MOVU(s.at(i, r.vb*j), y)
 	}
-	VPCMPEQD(p.Table(fmt.Sprintf("xres2_cols%d", j), idx), lab, c)
-	VBLENDVPS(c, r.negInf, y, y) // the target's lane: -Inf
+	if d.Size == 8 {
+		VPCMPEQQ(p.Table(fmt.Sprintf("xres64y_cols%d", j), idx), lab, c)
+	} else {
+		VPCMPEQD(p.Table(fmt.Sprintf("xres2_cols%d", j), idx), lab, c)
+	}
+	d.BLENDV(c, r.negInf, y, y) // the target's lane: -Inf
 	return y
 }
 
-// resTargetsY is resTargets' AVX2 form for a group of four: each s_t
-// broadcast from its row, then blended by two immediates (row i's lanes
-// 2i and 2i+1 from broadcast i).
-func (x *xentRows) resTargetsY(s slots) VecVirtual {
-	bs := make([]VecVirtual, xres2Rows)
-	for i := range bs {
-		m, t := s.at(i, 0), GP64()
-		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
-		LEAQ(Mem{Base: m.Base, Index: t, Scale: 4}, t)
-		m.Base = t
-		bs[i] = x.isa.Vec()
-		VBROADCASTSS(m, bs[i])
+// rowMax returns the max of a row's vectors, lane by lane.
+func (x *xentRows) rowMax(ys []VecVirtual) VecVirtual {
+	m := ys[0]
+	for _, y := range ys[1:] {
+		a := x.isa.Vec()
+		x.d.MAX(y, m, a)
+		m = a
 	}
-	for _, imm := range []uint8{0xcc, 0xf0} {
-		next := make([]VecVirtual, len(bs)/2)
-		for j := range next {
-			VBLENDPS(U8(imm), bs[2*j+1], bs[2*j], bs[2*j])
-			next[j] = bs[2*j]
-		}
-		bs = next
-	}
-	return bs[0]
+	return m
 }
 
 // xres2Rows is the rows of an AVX2 group: one a float64 lane of a YMM.

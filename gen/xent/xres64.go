@@ -30,30 +30,59 @@ const xres64Vecs = 2
 // vectors and two vectors' temporaries in flight, 29 of the 32.
 const xres64Held = 8
 
-// xres64OK says whether CrossEntropy has the float64 resident path.
-func (r *row) xres64OK() bool { return r.isa.AVX512 && r.d.Size == 8 }
+// xres64OK says whether CrossEntropy has the float64 resident path (AVX2:
+// xres64y.go).
+func (r *row) xres64OK() bool { return r.d.Size == 8 }
 
-// res64Group emits CrossEntropy for the k rows (eight, or 1: solo) of v
-// float64 vectors at srcp; a row for the caller (a max that is not finite,
-// or a confident row past confidentMargin64) jumps to bail.
-func (x *xentRows) res64Group(v, k int, s slots, mask Mask, loc xresLocals, bail string) {
+// res64Group emits CrossEntropy for the k rows (a group: eight AVX-512,
+// four AVX2; or 1: solo) of v float64 vectors at srcp; a row for the
+// caller (a max that is not finite, or a confident row past
+// confidentMargin64) jumps to bail.
+func (x *xentRows) res64Group(pre string, v, k int, s slots, mask Mask, loc xresLocals, bail string) {
 	isa := x.isa
 	if k > 1 {
 		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
 	}
-	xs, om := x.res64Load(v, k, s, mask)
-	m, st := x.res64Max(om, k, s, bail)
-	et, dt := x.res64Exp(xs, m, st)
-	o := x.res64Sums(xs)
-	z := isa.Vec()
-	l := x.lossLanes(et, o, z, func() VecVirtual { return dt })
-	if k == 1 {
-		VMOVSD(l.AsX(), Mem{Base: x.lossp})
+	var xs [][]VecVirtual
+	var om []VecVirtual
+	if x.res64Held(v) {
+		xs, om = x.res64Load(v, k, s, mask)
 	} else {
-		VMOVUPD(l, Mem{Base: x.lossp})
+		om = x.res64LoadScratch(v, k, s, mask, loc)
 	}
-	if x.withDS {
-		x.res64DS(k, xs, o, z, s, mask, loc)
+	m, st := x.res64Max(om, k, s, bail)
+	var et, dt, o VecVirtual
+	if x.res64Held(v) {
+		et, dt = x.res64Exp(xs, m, st, loc)
+		o = x.res64Sums(xs)
+	} else {
+		et, dt, o = x.res64ExpScratch(v, k, m, st, loc)
+	}
+	// AVX2 takes ds first (the held rows leave the loss too few
+	// registers), and a group leaves its losses pending, as float32's.
+	pipelined := !isa.AVX512
+	if pipelined && x.withDS {
+		z := isa.Vec()
+		VADDPD(o, et, z) // Z = e_t + O, as lossLanes
+		x.res64DS(v, k, xs, o, z, s, mask, loc)
+	}
+	if pipelined && k > 1 {
+		dt = isa.Vec()
+		VMOVUPD(loc.hold.Offset(32), dt)
+		x.resPend(pre, et, o, dt, loc, func() { x.resFinishPending(loc) })
+		return
+	}
+	z := isa.Vec()
+	l := x.lossLanes(et, o, z, func() VecVirtual {
+		if dt == nil { // AVX2: on the stack
+			dt = isa.Vec()
+			VMOVUPD(loc.hold.Offset(32), dt)
+		}
+		return dt
+	})
+	x.resStoreLoss(l, k, Mem{Base: x.lossp})
+	if x.withDS && !pipelined {
+		x.res64DS(v, k, xs, o, z, s, mask, loc)
 	}
 }
 
@@ -63,6 +92,9 @@ func (x *xentRows) res64Group(v, k int, s slots, mask Mask, loc xresLocals, bail
 // returns them with the others' maxima, a vector a row.
 func (x *xentRows) res64Load(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
+	if !isa.AVX512 {
+		return x.resLoadY(v, k, s, mask)
+	}
 	Comment("Load the rows, each target's lane -Inf; the others' max.")
 	xs = make([][]VecVirtual, k)
 	om = make([]VecVirtual, k)
@@ -88,12 +120,7 @@ func (x *xentRows) res64Load(v, k int, s slots, mask Mask) (xs [][]VecVirtual, o
 			VMOVUPD(s.at(i, r.vb*j), o, y)
 			xs[i][j] = y
 		}
-		om[i] = xs[i][0]
-		for j := 1; j < v; j++ {
-			a := isa.Vec()
-			VMAXPD(xs[i][j], om[i], a)
-			om[i] = a
-		}
+		om[i] = x.rowMax(xs[i])
 	}
 	return xs, om
 }
@@ -112,7 +139,7 @@ func (x *xentRows) res64Max(om []VecVirtual, k int, s slots, bail string) (m, st
 	VSUBPD(m, omt, gap)
 	VMOVUPD(p.F64("margin64", -confidentMargin64), lim)
 	far := Compare(Float64, CmpNLEUQ, gap, lim) // !(-margin <= gap)
-	KORTESTW(far.K(), far.K())
+	AnyTrue([]Pred{far})
 	JNE(LabelRef(bail))
 	r.groupFinite(m, bail)
 	return m, st
@@ -120,14 +147,19 @@ func (x *xentRows) res64Max(om []VecVirtual, k int, s slots, bail string) (m, st
 
 // res64Exp takes e = exp(s - max) of the rows xs in place (the target's
 // and masked lanes: 0), and returns e_t = exp(s_t - max) and s_t - max,
-// row i in lane i.
-func (x *xentRows) res64Exp(xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirtual) {
+// row i in lane i (AVX2: s_t - max nil, left at loc.hold + 32 for the
+// loss, which has not the registers beside the held rows).
+func (x *xentRows) res64Exp(xs [][]VecVirtual, m, st VecVirtual, loc xresLocals) (et, dt VecVirtual) {
 	isa, r := x.isa, x.row
 	Comment("s_t - max and e_t = exp(s_t - max), row i in lane i.")
 	xe := newXentExpF64(x.p, isa)
 	dt, et = isa.Vec(), isa.Vec()
 	VSUBPD(m, st, dt)
 	VMOVAPD(dt, et)
+	if !isa.AVX512 {
+		VMOVUPD(dt, loc.hold.Offset(32))
+		dt = nil
+	}
 	Comment("Exp pass: e = exp(s - max) in place, with e_t's.")
 	var all []VecVirtual
 	for i := range xs {
@@ -140,16 +172,20 @@ func (x *xentRows) res64Exp(xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirt
 	}
 	all = append(all, et)
 	// Live: the values, s_t - max, max, the clamp, the held constants;
-	// three temporaries a vector in flight.
-	// One-vector rows hold xres64Held of the exp's constants; two-vector
-	// rows read them from memory (bench/TUNING.md).
-	held := 0
-	if len(xs[0]) == 1 {
-		held = xres64Held
-		x.p.Hold(isa, lseExpF64Splats()[:held]...)
-		defer x.p.Release()
+	// three temporaries a vector in flight (AVX2: the tail mask in max's
+	// place, max being dead).
+	// AVX-512 one-vector rows hold xres64Held of the exp's constants;
+	// the others read them from memory (bench/TUNING.md).
+	held, regs := 0, ymmRegs
+	if isa.AVX512 {
+		regs = zmmRegs
+		if len(xs[0]) == 1 {
+			held = xres64Held
+			x.p.Hold(isa, lseExpF64Splats()[:held]...)
+			defer x.p.Release()
+		}
 	}
-	chunk := max(1, (zmmRegs-len(all)-3-held)/3)
+	chunk := max(1, (regs-len(all)-3-held)/3)
 	for c0 := 0; c0 < len(all); c0 += chunk {
 		xe.exp(all[c0:min(c0+chunk, len(all))])
 	}
@@ -162,35 +198,43 @@ func (x *xentRows) res64Sums(xs [][]VecVirtual) VecVirtual {
 	Comment("O, row i in lane i.")
 	sums := make([]VecVirtual, len(xs))
 	for i := range xs {
-		a := xs[i][0]
-		if len(xs[i]) == 2 {
-			a = x.isa.Vec()
-			VADDPD(xs[i][1], xs[i][0], a)
+		for _, y := range xs[i] {
+			sums[i] = addTo(sums[i], y)
 		}
-		sums[i] = a
 	}
 	return groupTree(x.row.fill(sums), VADDPD, false)
 }
 
-// res64DS emits ds for the rows: the held e scaled by g/Z and stored, then
-// ds[t] = -g * (O/Z) at each target.
-func (x *xentRows) res64DS(k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
+// res64DS emits ds for the rows of v vectors: the e (held, or from the
+// scratch block when xs is nil) scaled by g/Z and stored, then ds[t] =
+// -g * (O/Z) at each target.
+func (x *xentRows) res64DS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
 	isa, r := x.isa, x.row
 	kf, dt := x.dsFactors(o, z)
 	VMOVUPD(dt, loc.tmp)
-	Comment("ds = e * g/Z, the rows' vectors as held.")
+	var es Mem
+	if xs == nil {
+		es = x.resScratch(loc)
+	}
+	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
 	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
 	if k > 1 {
 		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
 	}
-	v := len(xs[0])
 	for i := 0; i < k; i++ {
 		b := kf
 		if k > 1 {
 			b = isa.Vec()
 			r.laneBroadcast(kf, i, b)
 		}
-		for j, y := range xs[i] {
+		for j := 0; j < v; j++ {
+			var y VecVirtual
+			if xs != nil {
+				y = xs[i][j]
+			} else {
+				y = isa.Vec()
+				VMOVUPD(es.Offset(r.vb*(i*v+j)), y)
+			}
 			VMULPD(b, y, y)
 			if j == v-1 {
 				mask.Store(y, ds.at(i, r.vb*j))

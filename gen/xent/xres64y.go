@@ -1,0 +1,146 @@
+// CrossEntropy's resident path on AVX2, float64: xres64.go's code, four
+// rows a group in the lanes of a YMM register.
+
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// xres64yVecs is the most vectors of a float64 row that the AVX2 resident
+// path takes (16 columns): four rows a group (xres2Rows), row i in lane i
+// after the trees, as on AVX-512 (xres64.go), with AVX2's forms of the
+// load (resRowY: the tail filled with -Inf, the target's lane -Inf by
+// VPCMPEQQ and VBLENDVPD) and of the blend of s_t (resTargets'
+// immediates), and a group's losses pending until the next group's passes
+// are done (resPend). Longer rows take the short path (short.go): up to
+// 40 columns the resident code was faster still, but with ds it ran 2.4
+// times slower at 37-40 columns in some processes, depending on where the
+// stack lay (bench/TUNING.md).
+const xres64yVecs = 4
+
+// xres64yHeldVecs is the most vectors of a row that the group holds in
+// registers from the load to the ds store: four rows of two are eight
+// values, which leave the exp one vector's temporaries in the 16 YMM
+// registers (res64Exp's budget, ymmRegs). The rows of more vectors pass
+// through the scratch block (res64LoadScratch, res64ExpScratch): stored
+// as loaded, read back xres64yExpChunk vectors at a time for the exp,
+// their e stored there again for ds.
+const xres64yHeldVecs = 2
+
+// The register budget of res64ExpScratch: the YMM registers; what stays
+// live through the exps beside the rows' sums (the tail mask, the clamp
+// and the row's broadcast max: the maxima wait on the stack); the rows'
+// sums (the finished ones and the running one); the vectors of a row
+// whose exps are taken together; and a vector's exp (the value and three
+// temporaries, beside one more for r^2 at a time).
+const (
+	ymmRegs            = 16
+	xres64yScratchLive = 3
+	xres64yExpChunk    = 2
+	xres64yExpRegs     = 4
+)
+
+func init() {
+	if n := xres64yScratchLive + xres2Rows + xres64yExpChunk*xres64yExpRegs + 1; n > ymmRegs {
+		panic(fmt.Sprintf("xres64 AVX2: the scratch exp pass needs %d YMM registers, more than %d", n, ymmRegs))
+	}
+}
+
+// xres64yFor says whether the float64 CrossEntropy of isa has the AVX2
+// resident path, whose scratch block takes more stack than a NOSPLIT
+// function may.
+func xres64yFor(isa ISA, d DType) bool { return !isa.AVX512 && d.Size == 8 }
+
+// res64Held says whether the group holds its rows of v vectors in
+// registers (else the scratch block).
+func (x *xentRows) res64Held(v int) bool {
+	return x.isa.AVX512 || v <= xres64yHeldVecs
+}
+
+// res64LoadScratch loads the k rows of v vectors as resRowY, stores them
+// to the scratch block, and returns the others' maxima, a vector a row.
+func (x *xentRows) res64LoadScratch(v, k int, s slots, mask Mask, loc xresLocals) (om []VecVirtual) {
+	Comment("Load the rows, each target's lane (and the tail's) -Inf, to the",
+		"scratch block; the others' max.")
+	es := x.resScratch(loc)
+	om = make([]VecVirtual, k)
+	for i := range om {
+		lab := x.resLabel(i)
+		for j := 0; j < v; j++ {
+			y := x.resRowVecY(i, j, v, lab, s, mask)
+			VMOVUPD(y, es.Offset(x.vb*(i*v+j)))
+			if j == 0 {
+				om[i] = y
+				continue
+			}
+			a := x.isa.Vec()
+			VMAXPD(y, om[i], a) // as rowMax
+			om[i] = a
+		}
+	}
+	return om
+}
+
+// res64ExpScratch is res64Exp and res64Sums for the rows in the scratch
+// block: e_t and s_t - max through the stack (s_t - max left there, as
+// res64Exp leaves it), then each row's vectors read back, their e taken
+// xres64yExpChunk at a time (with ds, stored back) and added in
+// res64Sums' order.
+func (x *xentRows) res64ExpScratch(v, k int, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual) {
+	isa, r := x.isa, x.row
+	xe := newXentExpF64(x.p, isa)
+	Comment("s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.")
+	dt, et = isa.Vec(), isa.Vec()
+	VSUBPD(m, st, dt)
+	VMOVUPD(dt, loc.hold.Offset(32))
+	VMOVUPD(m, loc.hold.Offset(64)) // each row's max broadcast from there
+	VMOVAPD(dt, et)
+	xe.exp([]VecVirtual{et})
+	VMOVUPD(et, loc.hold)
+	es := x.resScratch(loc)
+	Comment(fmt.Sprintf("Exp pass from the scratch block (register budget: %d + %d sums + %d*%d + 1).",
+		xres64yScratchLive, xres2Rows, xres64yExpChunk, xres64yExpRegs))
+	sums := make([]VecVirtual, k)
+	for i := range sums {
+		b := isa.Vec()
+		VBROADCASTSD(loc.hold.Offset(64+8*i), b)
+		var sum VecVirtual
+		for j0 := 0; j0 < v; j0 += xres64yExpChunk {
+			ys := make([]VecVirtual, min(xres64yExpChunk, v-j0))
+			for c := range ys {
+				ys[c] = isa.Vec()
+				VMOVUPD(es.Offset(x.vb*(i*v+j0+c)), ys[c])
+				VSUBPD(b, ys[c], ys[c])
+			}
+			xe.exp(ys)
+			for c, y := range ys {
+				if x.withDS {
+					VMOVUPD(y, es.Offset(x.vb*(i*v+j0+c)))
+				}
+				sum = addTo(sum, y)
+			}
+		}
+		sums[i] = sum
+	}
+	o = groupTree(r.fill(sums), VADDPD, false)
+	et = isa.Vec()
+	VMOVUPD(loc.hold, et)
+	return et, nil, o
+}
+
+// addTo returns sum + y in a new register (y itself when sum is nil):
+// a row's vectors added in order, as every float64 resident row does.
+func addTo(sum, y VecVirtual) VecVirtual {
+	if sum == nil {
+		return y
+	}
+	a := like(y)
+	VADDPD(y, sum, a)
+	return a
+}
