@@ -731,7 +731,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	// resident path's scratch block, take more stack than a NOSPLIT
 	// function may: those grow the stack when they must.
 	var flags attr.Attribute = NOSPLIT
-	if xquadFor(isa, d) || xres64yFor(isa, d) {
+	if xquadFor(isa, d) || xres64ScratchFor(d) {
 		flags = 0
 	}
 	TEXT(name, flags, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
@@ -777,12 +777,11 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 		}
 	}
 	if r.xres64OK() {
-		x.resLoc = xresLocals{tmp: AllocLocal(64), left: AllocLocal(8)}
+		x.resLoc = xresLocals{tmp: AllocLocal(64), left: AllocLocal(8), hold: AllocLocal(3 * isa.VB)}
 		if !isa.AVX512 {
-			x.resLoc.hold = AllocLocal(96)
 			x.resLoc.pend, x.resLoc.pending = AllocLocal(3*64), AllocLocal(8)
-			x.resLoc.scratch = AllocLocal(xres2Rows*xres64yVecs*32 + 64)
 		}
+		x.resLoc.scratch = AllocLocal(r.groupRows()*r.resMaxVecs()*isa.VB + 64)
 	}
 	if r.xquadOK() {
 		x.quadLoc = loc

@@ -1,5 +1,6 @@
 // CrossEntropy's rows of up to xres64Vecs vectors, float64 AVX-512: eight
-// rows at a time, held in registers from the load to the ds store.
+// rows at a time, held in registers from the load to the ds store (rows of
+// more than xres64HeldVecs: through the scratch block, as AVX2's).
 
 package main
 
@@ -23,7 +24,25 @@ import (
 // the group code, runs the same code solo (slot 0 fed to every input of
 // the trees), so a row's bits do not depend on its neighbours. Longer rows
 // take the short path (short.go).
-const xres64Vecs = 2
+const xres64Vecs = 5
+
+// xres64HeldVecs is the most vectors of a row that the AVX-512 group holds
+// in registers: eight rows of two are 16 values, beside the exp's
+// temporaries. Rows of three to five vectors pass through the scratch
+// block (res64LoadScratch, res64ExpScratch: xres64y.go), eight of five
+// being 40 vectors, more than the 32 ZMM registers.
+const xres64HeldVecs = 2
+
+// xres64ExpChunk is the vectors whose exps the AVX-512 scratch pass takes
+// together (a whole row): res64ExpScratch's budget with xres64yScratchLive
+// live, eight sums and xres64yExpRegs a vector, 3 + 8 + 5*4 + 1 = 32.
+const xres64ExpChunk = 5
+
+func init() {
+	if n := xres64yScratchLive + xresRows + xres64ExpChunk*xres64yExpRegs + 1; n > zmmRegs {
+		panic(fmt.Sprintf("xres64 AVX-512: the scratch exp pass needs %d ZMM registers, more than %d", n, zmmRegs))
+	}
+}
 
 // xres64Held is the number of lseExpF64's constants that the exp pass of
 // one-vector rows holds in registers: with the nine values, three live
@@ -68,15 +87,15 @@ func (x *xentRows) res64Group(pre string, v, k int, s slots, mask Mask, loc xres
 	}
 	if pipelined && k > 1 {
 		dt = isa.Vec()
-		VMOVUPD(loc.hold.Offset(32), dt)
+		VMOVUPD(loc.hold.Offset(x.vb), dt)
 		x.resPend(pre, et, o, dt, loc, func() { x.resFinishPending(loc) })
 		return
 	}
 	z := isa.Vec()
 	l := x.lossLanes(et, o, z, func() VecVirtual {
-		if dt == nil { // AVX2: on the stack
+		if dt == nil { // on the stack (AVX2, or the scratch block's rows)
 			dt = isa.Vec()
-			VMOVUPD(loc.hold.Offset(32), dt)
+			VMOVUPD(loc.hold.Offset(x.vb), dt)
 		}
 		return dt
 	})
@@ -91,7 +110,7 @@ func (x *xentRows) res64Group(pre string, v, k int, s slots, mask Mask, loc xres
 // -Inf under the compare of the label with the lanes' columns), and
 // returns them with the others' maxima, a vector a row.
 func (x *xentRows) res64Load(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
-	isa, p, r := x.isa, x.p, x.row
+	isa := x.isa
 	if !isa.AVX512 {
 		return x.resLoadY(v, k, s, mask)
 	}
@@ -99,30 +118,39 @@ func (x *xentRows) res64Load(v, k int, s slots, mask Mask) (xs [][]VecVirtual, o
 	xs = make([][]VecVirtual, k)
 	om = make([]VecVirtual, k)
 	for i := range xs {
-		lab := isa.Vec()
-		VPBROADCASTD(Mem{Base: x.labp, Disp: 4 * i}, lab) // the label in both halves of a lane
+		lab := x.resLabel(i) // the label in both halves of a lane
 		xs[i] = make([]VecVirtual, v)
 		for j := range xs[i] {
-			idx := make([]Constant, r.lanes)
-			for l := range idx {
-				c := uint64(j*r.lanes + l)
-				idx[l] = U64(c | c<<32)
-			}
-			cols := p.Table(fmt.Sprintf("xres64_cols%d", j), idx)
-			o := K()
-			if j == v-1 {
-				VPCMPQ(U8(cmpNE), cols, lab, mask.K(), o)
-			} else {
-				VPCMPQ(U8(cmpNE), cols, lab, o)
-			}
-			y := isa.Vec()
-			VMOVUPD(r.negInf, y)
-			VMOVUPD(s.at(i, r.vb*j), o, y)
-			xs[i][j] = y
+			xs[i][j] = x.res64Vec(i, j, v, lab, s, mask)
 		}
 		om[i] = x.rowMax(xs[i])
 	}
 	return xs, om
+}
+
+// res64Vec loads vector j of row i (of v vectors, the last through mask),
+// the target's lane and the lanes past the row -Inf (AVX2: resRowVecY).
+func (x *xentRows) res64Vec(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
+	isa, p, r := x.isa, x.p, x.row
+	if !isa.AVX512 {
+		return x.resRowVecY(i, j, v, lab, s, mask)
+	}
+	idx := make([]Constant, r.lanes)
+	for l := range idx {
+		c := uint64(j*r.lanes + l)
+		idx[l] = U64(c | c<<32)
+	}
+	cols := p.Table(fmt.Sprintf("xres64_cols%d", j), idx)
+	o := K()
+	if j == v-1 {
+		VPCMPQ(U8(cmpNE), cols, lab, mask.K(), o)
+	} else {
+		VPCMPQ(U8(cmpNE), cols, lab, o)
+	}
+	y := isa.Vec()
+	VMOVUPD(r.negInf, y)
+	VMOVUPD(s.at(i, r.vb*j), o, y)
+	return y
 }
 
 // res64Max reduces the others' maxima om and returns max = max(others'

@@ -52,18 +52,30 @@ func init() {
 	}
 }
 
-// xres64yFor says whether the float64 CrossEntropy of isa has the AVX2
-// resident path, whose scratch block takes more stack than a NOSPLIT
-// function may.
-func xres64yFor(isa ISA, d DType) bool { return !isa.AVX512 && d.Size == 8 }
+// xres64ScratchFor says whether the float64 CrossEntropy has the resident
+// path's scratch block (both tiers), which takes more stack than a
+// NOSPLIT function may.
+func xres64ScratchFor(d DType) bool { return d.Size == 8 }
 
 // res64Held says whether the group holds its rows of v vectors in
 // registers (else the scratch block).
 func (x *xentRows) res64Held(v int) bool {
-	return x.isa.AVX512 || v <= xres64yHeldVecs
+	if x.isa.AVX512 {
+		return v <= xres64HeldVecs
+	}
+	return v <= xres64yHeldVecs
 }
 
-// res64LoadScratch loads the k rows of v vectors as resRowY, stores them
+// res64ExpChunk is the scratch rows' vectors whose exps are taken
+// together.
+func (x *xentRows) res64ExpChunk() int {
+	if x.isa.AVX512 {
+		return xres64ExpChunk
+	}
+	return xres64yExpChunk
+}
+
+// res64LoadScratch loads the k rows of v vectors as res64Vec, stores them
 // to the scratch block, and returns the others' maxima, a vector a row.
 func (x *xentRows) res64LoadScratch(v, k int, s slots, mask Mask, loc xresLocals) (om []VecVirtual) {
 	Comment("Load the rows, each target's lane (and the tail's) -Inf, to the",
@@ -73,7 +85,7 @@ func (x *xentRows) res64LoadScratch(v, k int, s slots, mask Mask, loc xresLocals
 	for i := range om {
 		lab := x.resLabel(i)
 		for j := 0; j < v; j++ {
-			y := x.resRowVecY(i, j, v, lab, s, mask)
+			y := x.res64Vec(i, j, v, lab, s, mask)
 			VMOVUPD(y, es.Offset(x.vb*(i*v+j)))
 			if j == 0 {
 				om[i] = y
@@ -90,7 +102,7 @@ func (x *xentRows) res64LoadScratch(v, k int, s slots, mask Mask, loc xresLocals
 // res64ExpScratch is res64Exp and res64Sums for the rows in the scratch
 // block: e_t and s_t - max through the stack (s_t - max left there, as
 // res64Exp leaves it), then each row's vectors read back, their e taken
-// xres64yExpChunk at a time (with ds, stored back) and added in
+// res64ExpChunk at a time (with ds, stored back) and added in
 // res64Sums' order.
 func (x *xentRows) res64ExpScratch(v, k int, m, st VecVirtual, loc xresLocals) (et, dt, o VecVirtual) {
 	isa, r := x.isa, x.row
@@ -98,21 +110,22 @@ func (x *xentRows) res64ExpScratch(v, k int, m, st VecVirtual, loc xresLocals) (
 	Comment("s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.")
 	dt, et = isa.Vec(), isa.Vec()
 	VSUBPD(m, st, dt)
-	VMOVUPD(dt, loc.hold.Offset(32))
-	VMOVUPD(m, loc.hold.Offset(64)) // each row's max broadcast from there
+	VMOVUPD(dt, loc.hold.Offset(x.vb))
+	VMOVUPD(m, loc.hold.Offset(2*x.vb)) // each row's max broadcast from there
 	VMOVAPD(dt, et)
 	xe.exp([]VecVirtual{et})
 	VMOVUPD(et, loc.hold)
 	es := x.resScratch(loc)
+	chunk := x.res64ExpChunk()
 	Comment(fmt.Sprintf("Exp pass from the scratch block (register budget: %d + %d sums + %d*%d + 1).",
-		xres64yScratchLive, xres2Rows, xres64yExpChunk, xres64yExpRegs))
+		xres64yScratchLive, r.groupRows(), chunk, xres64yExpRegs))
 	sums := make([]VecVirtual, k)
 	for i := range sums {
 		b := isa.Vec()
-		VBROADCASTSD(loc.hold.Offset(64+8*i), b)
+		VBROADCASTSD(loc.hold.Offset(2*x.vb+8*i), b)
 		var sum VecVirtual
-		for j0 := 0; j0 < v; j0 += xres64yExpChunk {
-			ys := make([]VecVirtual, min(xres64yExpChunk, v-j0))
+		for j0 := 0; j0 < v; j0 += chunk {
+			ys := make([]VecVirtual, min(chunk, v-j0))
 			for c := range ys {
 				ys[c] = isa.Vec()
 				VMOVUPD(es.Offset(x.vb*(i*v+j0+c)), ys[c])
