@@ -42,7 +42,8 @@
 // longer ones read twice, through a stack block).
 // Float64 rows of up to xres64Vecs vectors (AVX-512, eight rows a group:
 // xres64.go) or xres64yVecs (AVX2, four: xres64y.go) take the same
-// scheme, ahead of the short path.
+// scheme, ahead of the short path; their rows of more than two vectors
+// pass through a stack block (res64LoadScratch, res64ExpScratch).
 //
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is

@@ -95,8 +95,8 @@ type xresLocals struct {
 	// Rows of more than xresHeldVecs vectors with ds: their e, 64-byte
 	// aligned (see resScratch). AVX2 float32 (rows of more than
 	// xres2Vecs): the rows as the max pass loaded them, then with ds their
-	// e; AVX2 float64 rows of more than xres64yHeldVecs vectors: the rows,
-	// then their e (res64LoadScratch).
+	// e; float64 rows of more than xres64HeldVecs (AVX2: xres64yHeldVecs)
+	// vectors: the rows, then their e (res64LoadScratch).
 	scratch Mem
 	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes;
 	// float64: and the maxima, 96).

@@ -1,5 +1,6 @@
 // CrossEntropy's resident path on AVX2, float64: xres64.go's code, four
-// rows a group in the lanes of a YMM register.
+// rows a group in the lanes of a YMM register; and the scratch block's
+// passes, which both tiers' rows of more than two vectors take.
 
 package main
 
