@@ -15,7 +15,7 @@ import (
 )
 
 // xres64Vecs is the most vectors of a float64 row that the resident path
-// takes (16 columns): eight rows as the float32 resident path (xres.go),
+// takes (40 columns): eight rows as the float32 resident path (xres.go),
 // each target's lane -Inf at the load, the others' maxima and the sums by
 // groupTree (row i in lane i), s_t blended into the same lanes, the exps
 // (xentExpF64: far and masked lanes exact zeros) in place, and the loss
