@@ -20,6 +20,36 @@ func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
 //go:noescape
 func CrossEntropyF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 
+// crossEntropyGradResidentF32AVX2 is CrossEntropyF32AVX2 for the loss and ds, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyGradResidentF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyLossResidentF32AVX2 is CrossEntropyF32AVX2 for the loss alone, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyLossResidentF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyGradMidF32AVX2 is CrossEntropyF32AVX2 for the loss and ds, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyGradMidF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyLossMidF32AVX2 is CrossEntropyF32AVX2 for the loss alone, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyLossMidF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyGradLongF32AVX2 is CrossEntropyF32AVX2 for the loss and ds, longer rows.
+//
+//go:noescape
+func crossEntropyGradLongF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyLossLongF32AVX2 is CrossEntropyF32AVX2 for the loss alone, longer rows.
+//
+//go:noescape
+func crossEntropyLossLongF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
 // LogSumExpF64AVX2 sets dst[r] = log(sum_j exp(src[r,j])) for each row r;
 // len(dst) is the number of rows, cols >= 1. A row whose max is not
 // finite, or that holds a NaN, gets NaN: the caller's to redo.
@@ -35,6 +65,36 @@ func LogSumExpF64AVX2(dst []float64, src []float64, cols int)
 //
 //go:noescape
 func CrossEntropyF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradResidentF64AVX2 is CrossEntropyF64AVX2 for the loss and ds, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyGradResidentF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossResidentF64AVX2 is CrossEntropyF64AVX2 for the loss alone, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyLossResidentF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradMidF64AVX2 is CrossEntropyF64AVX2 for the loss and ds, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyGradMidF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossMidF64AVX2 is CrossEntropyF64AVX2 for the loss alone, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyLossMidF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradLongF64AVX2 is CrossEntropyF64AVX2 for the loss and ds, longer rows.
+//
+//go:noescape
+func crossEntropyGradLongF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossLongF64AVX2 is CrossEntropyF64AVX2 for the loss alone, longer rows.
+//
+//go:noescape
+func crossEntropyLossLongF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 
 // LogSumExpF32AVX512 sets dst[r] = log(sum_j exp(src[r,j])) for each row r;
 // len(dst) is the number of rows, cols >= 1. A row whose max is not
@@ -52,6 +112,46 @@ func LogSumExpF32AVX512(dst []float32, src []float32, cols int)
 //go:noescape
 func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 
+// crossEntropyGradResidentF32AVX512 is CrossEntropyF32AVX512 for the loss and ds, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyGradResidentF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyLossResidentF32AVX512 is CrossEntropyF32AVX512 for the loss alone, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyLossResidentF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyGradGroupF32AVX512 is CrossEntropyF32AVX512 for the loss and ds, the eight-row looped path's rows.
+//
+//go:noescape
+func crossEntropyGradGroupF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyLossGroupF32AVX512 is CrossEntropyF32AVX512 for the loss alone, the eight-row looped path's rows.
+//
+//go:noescape
+func crossEntropyLossGroupF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyGradMidF32AVX512 is CrossEntropyF32AVX512 for the loss and ds, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyGradMidF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyLossMidF32AVX512 is CrossEntropyF32AVX512 for the loss alone, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyLossMidF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyGradLongF32AVX512 is CrossEntropyF32AVX512 for the loss and ds, longer rows.
+//
+//go:noescape
+func crossEntropyGradLongF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
+// crossEntropyLossLongF32AVX512 is CrossEntropyF32AVX512 for the loss alone, longer rows.
+//
+//go:noescape
+func crossEntropyLossLongF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
+
 // LogSumExpF64AVX512 sets dst[r] = log(sum_j exp(src[r,j])) for each row r;
 // len(dst) is the number of rows, cols >= 1. A row whose max is not
 // finite, or that holds a NaN, gets NaN: the caller's to redo.
@@ -67,3 +167,33 @@ func LogSumExpF64AVX512(dst []float64, src []float64, cols int)
 //
 //go:noescape
 func CrossEntropyF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradResidentF64AVX512 is CrossEntropyF64AVX512 for the loss and ds, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyGradResidentF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossResidentF64AVX512 is CrossEntropyF64AVX512 for the loss alone, the resident paths' rows.
+//
+//go:noescape
+func crossEntropyLossResidentF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradMidF64AVX512 is CrossEntropyF64AVX512 for the loss and ds, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyGradMidF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossMidF64AVX512 is CrossEntropyF64AVX512 for the loss alone, the four-row or the pair path's rows.
+//
+//go:noescape
+func crossEntropyLossMidF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradLongF64AVX512 is CrossEntropyF64AVX512 for the loss and ds, longer rows.
+//
+//go:noescape
+func crossEntropyGradLongF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossLongF64AVX512 is CrossEntropyF64AVX512 for the loss alone, longer rows.
+//
+//go:noescape
+func crossEntropyLossLongF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)

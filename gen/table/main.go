@@ -128,7 +128,9 @@ func main() {
 }
 
 // read returns the exported functions of one .s file, from avo's comments
-// above each TEXT line: "// func Name(params)" and "// Requires: A, B".
+// above each TEXT line: "// func Name(params)" and "// Requires: A, B". A
+// kernel that tail-jumps to a helper of the file ("JMP ·helper+0(SB)")
+// requires what the helper does too.
 func read(file string) ([]fn, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -136,7 +138,14 @@ func read(file string) ([]fn, error) {
 	}
 	var fns []fn
 	var cur *fn
+	requires := map[string][]string{} // every function's, helpers' too
+	jumps := map[string][]string{}    // the functions each jumps to
+	in := ""                          // the function whose body this is
 	for i, line := range strings.Split(string(b), "\n") {
+		if m := tailJump.FindStringSubmatch(line); m != nil && in != "" {
+			jumps[in] = append(jumps[in], m[1])
+			continue
+		}
 		if decl, ok := strings.CutPrefix(line, "// func "); ok {
 			name, params, ok := strings.Cut(decl, "(")
 			if !ok || !strings.HasSuffix(params, ")") {
@@ -155,6 +164,8 @@ func read(file string) ([]fn, error) {
 			}
 			f := *cur
 			cur = nil
+			in = f.name
+			requires[f.name] = f.requires
 			if f.name[0] < 'A' || f.name[0] > 'Z' {
 				continue // unexported: a helper, not a kernel
 			}
@@ -166,8 +177,31 @@ func read(file string) ([]fn, error) {
 			fns = append(fns, f)
 		}
 	}
+	for i := range fns {
+		set := map[string]bool{}
+		for _, r := range fns[i].requires {
+			set[r] = true
+		}
+		for _, h := range jumps[fns[i].name] {
+			hr, ok := requires[h]
+			if !ok {
+				return nil, fmt.Errorf("%s: %s jumps to %s, not in the file", file, fns[i].name, h)
+			}
+			for _, r := range hr {
+				set[r] = true
+			}
+		}
+		fns[i].requires = fns[i].requires[:0:0]
+		for r := range set {
+			fns[i].requires = append(fns[i].requires, r)
+		}
+		sort.Strings(fns[i].requires)
+	}
 	return fns, nil
 }
+
+// tailJump matches a jump to another function: avo's "JMP ·name+0(SB)".
+var tailJump = regexp.MustCompile(`^\s+JMP\s+·(\w+)\+0\(SB\)$`)
 
 // generic turns the parameters of a float32 or float64 function into those
 // of the Kernels[F] field, with names of the same type grouped:

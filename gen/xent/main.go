@@ -45,6 +45,11 @@
 // scheme, ahead of the short path; their rows of more than two vectors
 // pass through a stack block (res64LoadScratch, res64ExpScratch).
 //
+// Each CrossEntropy is a dispatcher with no frame that tail-jumps, by cols
+// and by whether there is ds, to one function a part of these paths
+// (rowsPart): avo allocates a function's registers in time quadratic in
+// its length, and one function of every path took over 20 s to generate.
+//
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is
 // not finite (NaN, +Inf, all -Inf), or whose other entries all lie more
@@ -61,6 +66,7 @@ import (
 	"math"
 
 	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/ir"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -728,20 +734,102 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 
 func crossEntropy(p *Pool, isa ISA, d DType) {
 	name := "CrossEntropy" + d.Name + isa.Name
-	// The four-row path's two blocks (xquadVals), and the AVX2 float64
-	// resident path's scratch block, take more stack than a NOSPLIT
-	// function may: those grow the stack when they must.
-	var flags attr.Attribute = NOSPLIT
-	if xquadFor(isa, d) || xres64ScratchFor(d) {
-		flags = 0
-	}
-	TEXT(name, flags, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
+	sig := fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go)
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(name+" computes the loss -LogSoftmax(row)[t] of each row of logits",
 		"with target t = labels[r] and, unless ds is empty, ds = gradScale *",
 		"(Softmax(row) - onehot(t)); ds may be logits. A negative label: loss 0",
 		"and a zero ds row. A row whose max is not finite, or that holds a NaN,",
 		"gets loss NaN and its ds row untouched or NaN: the caller's to redo.")
+	Comment("A function for each part of the row paths (rowsPart, by cols),",
+		"with ds or the loss alone (the same arithmetic), entered by a tail",
+		"jump with the arguments where they are: avo's register allocation",
+		"takes time quadratic in a function's length.")
+	cols := Load(Param("cols"), GP64())
+	dsn := Load(Param("ds").Len(), GP64())
+	r := &row{isa: isa, d: d, lanes: d.Lanes(isa.VB)}
+	parts := []rowsPart{partResident, partMid, partLong}
+	if r.xgroupOK() {
+		parts = []rowsPart{partResident, partGroup, partMid, partLong}
+	}
+	for i, part := range parts {
+		next := fmt.Sprintf("part%d", i+1)
+		if i < len(parts)-1 {
+			CMPQ(cols, U32(part.cols(r)))
+			JA(LabelRef(next))
+		}
+		grad, loss := "crossEntropyGrad"+part.name()+d.Name+isa.Name, "crossEntropyLoss"+part.name()+d.Name+isa.Name
+		TESTQ(dsn, dsn)
+		JE(LabelRef("loss" + part.name()))
+		tailJump(grad)
+		Label("loss" + part.name())
+		tailJump(loss)
+		if i < len(parts)-1 {
+			Label(next)
+		}
+	}
+	for _, part := range parts {
+		for _, withDS := range []bool{true, false} {
+			crossEntropyRows(p, isa, d, sig, part, withDS)
+		}
+	}
+}
+
+// rowsPart is a part of CrossEntropy's row paths, by row length, one
+// function each.
+type rowsPart int
+
+const (
+	partResident rowsPart = iota // rows held in registers (or a stack block)
+	partGroup                    // AVX-512 float32: eight at a time, read twice
+	partMid                      // four (float32) or two (float64) at a time
+	partLong                     // longer rows, one at a time
+)
+
+// name is the part's name in its functions' names.
+func (p rowsPart) name() string { return [...]string{"Resident", "Group", "Mid", "Long"}[p] }
+
+// cols is the longest row of the part.
+func (p rowsPart) cols(r *row) int {
+	switch p {
+	case partResident:
+		return r.resMaxVecs() * r.lanes
+	case partGroup:
+		return xgroupVecs * r.lanes
+	case partMid:
+		if r.xquadOK() {
+			return r.xquadCols()
+		}
+		return r.shortCols()
+	}
+	return math.MaxInt32
+}
+
+// tailJump emits a jump to the function name, which takes the same
+// arguments: from a function without a frame, a tail call.
+func tailJump(name string) {
+	Instruction(&ir.Instruction{Opcode: "JMP", Operands: []Op{Mem{Symbol: Symbol{Name: "·" + name}, Base: StaticBase}}, IsTerminal: true})
+}
+
+// crossEntropyRows emits the function (signature sig) that runs the part
+// of CrossEntropy's row paths with ds (withDS) or for the loss alone.
+func crossEntropyRows(p *Pool, isa ISA, d DType, sig string, part rowsPart, withDS bool) {
+	name, what := "crossEntropyLoss"+part.name()+d.Name+isa.Name, "the loss alone"
+	if withDS {
+		name, what = "crossEntropyGrad"+part.name()+d.Name+isa.Name, "the loss and ds"
+	}
+	// The four-row path's two blocks (xquadVals), and the float64
+	// resident path's scratch block, take more stack than a NOSPLIT
+	// function may: those grow the stack when they must.
+	var flags attr.Attribute = NOSPLIT
+	if xquadFor(isa, d) || xres64ScratchFor(d) {
+		flags = 0
+	}
+	TEXT(name, flags, sig)
+	Pragma("noescape")
+	span := [...]string{"the resident paths' rows", "the eight-row looped path's rows", "the four-row or the pair path's rows", "longer rows"}[part]
+	Doc(name + " is CrossEntropy" + d.Name + isa.Name + " for " + what + ", " + span + ".")
 	p.BeginWith(BaseFor(isa))
 	lossp := Load(Param("loss").Base(), GP64())
 	dsp := Load(Param("ds").Base(), GP64())
@@ -765,11 +853,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	}
 	next := r.nextOffset()
 
-	Comment("The loss alone, or with ds: the same arithmetic.")
-	dsn := Load(Param("ds").Len(), GP64())
-	TESTQ(dsn, dsn)
-	JE(LabelRef("l_start"))
-	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
+	x := xentRows{row: r, part: part, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
 	if r.xresOK() {
 		if isa.AVX512 {
 			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
@@ -794,8 +878,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 			x.mtmp = AllocLocal(2 * isa.VB)
 		}
 	}
-	x.emit()
-	x.pre, x.withDS = "l_", false
+	if !withDS {
+		x.pre, x.withDS = "l_", false
+	}
 	x.emit()
 
 	Label("done")
@@ -806,6 +891,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 // xentRows emits CrossEntropy's row loop, with ds or without.
 type xentRows struct {
 	*row
+	part                         rowsPart
 	pre                          string
 	withDS                       bool
 	lossp, dsp, srcp, labp, rows Register
@@ -820,28 +906,18 @@ type xentRows struct {
 func (x *xentRows) emit() {
 	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
 	Label(pre + "start")
-	if r.xresOK() {
+	switch x.part {
+	case partResident:
 		x.resRows(pre+"r", x.resLoc, "done")
-	}
-	if r.xgroupOK() {
+	case partGroup:
 		x.xgroupRows(pre+"x", x.resLoc, "done")
+	case partMid:
+		x.midRows()
 	}
-	if r.xquadOK() {
-		CMPQ(r.cols, U32(r.xquadCols()))
-		JA(LabelRef(pre + "row"))
-		Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
-		CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
-		JA(LabelRef(pre + "wide"))
-		x.quadRows(pre+"n", false, x.quadLoc, "done")
-		Label(pre + "wide")
-		x.quadRows(pre+"w", true, x.quadLoc, "done")
-	} else if r.shortXentOK() {
-		if r.xres64OK() {
-			x.resRows(pre+"r", x.resLoc, "done")
-		}
-		CMPQ(r.cols, U32(r.shortCols()))
-		JA(LabelRef(pre + "row"))
-		x.shortRows(pre+"s", "done")
+	if x.part != partLong {
+		Comment("Longer rows are not this function's (see rowsPart.cols).")
+		JMP(LabelRef("done"))
+		return
 	}
 	Label(pre + "row")
 	TESTQ(x.rows, x.rows)
@@ -885,6 +961,22 @@ func (x *xentRows) emit() {
 	JMP(LabelRef(pre + "row"))
 
 	x.rowExits(pre, "An ignored row: loss 0, ds 0, the logits not read.")
+}
+
+// midRows emits the rows of partMid: float32 four at a time (xquad.go),
+// float64 two at a time (short.go).
+func (x *xentRows) midRows() {
+	r, pre := x.row, x.pre
+	if !r.xquadOK() {
+		x.shortRows(pre+"s", "done")
+		return
+	}
+	Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
+	CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
+	JA(LabelRef(pre + "wide"))
+	x.quadRows(pre+"n", false, x.quadLoc, "done")
+	Label(pre + "wide")
+	x.quadRows(pre+"w", true, x.quadLoc, "done")
 }
 
 // rowPtrs returns the pointers that move on a row at a time with the
