@@ -443,18 +443,10 @@ func (x *xentRows) resTarget(m, st VecVirtual) (et, dt, lo VecVirtual) {
 // resExp takes e = exp(s - max) of the rows xs in place, and returns e_t =
 // exp(s_t - max) and s_t - max in float64, row i in lane i.
 func (x *xentRows) resExp(v int, xs [][]VecVirtual, m, st VecVirtual) (et, dt VecVirtual) {
-	isa, p, r := x.isa, x.p, x.row
+	isa, p := x.isa, x.p
 	et, dt, lo := x.resTarget(m, st)
 	Comment("Exp pass: e = exp(s - max) in place (the target's lanes: 0).")
-	var all []VecVirtual
-	for i := range xs {
-		b := isa.Vec()
-		r.laneBroadcast(m, i, b)
-		for _, y := range xs[i] {
-			VSUBPS(b, y, y)
-			all = append(all, y)
-		}
-	}
+	all := x.lessMax(xs, m)
 	if !isa.AVX512 {
 		x.resExpY(all, lo)
 		return et, dt
@@ -494,7 +486,7 @@ func (x *xentRows) resSums(v int, xs [][]VecVirtual) VecVirtual {
 // resDS emits ds for the rows: g/Z in float32, the held e scaled and
 // stored, then ds[t] = -g * (O/Z) at each target, as quadDS.
 func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, mask Mask, loc xresLocals) {
-	isa, r := x.isa, x.row
+	isa := x.isa
 	kf, dt := x.dsFactors(o, z)
 	storeLow32(dt, loc.tmp)
 	if !isa.AVX512 && k > 1 {
@@ -511,22 +503,7 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 	}
 	for i := 0; i < k; i++ {
 		b := x.resFactor(kf, k, i, loc)
-		for j := 0; j < v; j++ {
-			var y VecVirtual
-			switch {
-			case xs != nil && xs[i][j] != nil:
-				y = xs[i][j]
-			default:
-				y = isa.Vec()
-				VMOVUPS(es.Offset(r.vb*(i*v+j)), y)
-			}
-			VMULPS(b, y, y)
-			if j == v-1 {
-				mask.Store(y, ds.at(i, r.vb*j))
-			} else {
-				VMOVUPS(y, ds.at(i, r.vb*j))
-			}
-		}
+		x.scaleRow(i, v, b, xs, es, ds, mask)
 	}
 	x.resTargetDS(ds, k, loc)
 }
@@ -751,4 +728,41 @@ func (x *xentRows) resTargets(s slots, k int) VecVirtual {
 		bs = next
 	}
 	return bs[0]
+}
+
+// lessMax subtracts from each row of xs (slot i's vectors) its max, lane i
+// of m broadcast, in place, and returns the rows' vectors in order.
+func (x *xentRows) lessMax(xs [][]VecVirtual, m VecVirtual) []VecVirtual {
+	var all []VecVirtual
+	for i := range xs {
+		b := x.isa.Vec()
+		x.row.laneBroadcast(m, i, b)
+		for _, y := range xs[i] {
+			x.d.SUB(b, y, y)
+			all = append(all, y)
+		}
+	}
+	return all
+}
+
+// scaleRow stores slot i's e (its v vectors: held in xs, or, where xs has
+// none, read from the block es) times b to its ds row, the last vector
+// through mask.
+func (x *xentRows) scaleRow(i, v int, b VecVirtual, xs [][]VecVirtual, es Mem, ds slots, mask Mask) {
+	r, d := x.row, x.d
+	for j := 0; j < v; j++ {
+		var y VecVirtual
+		if xs != nil && xs[i][j] != nil {
+			y = xs[i][j]
+		} else {
+			y = x.isa.Vec()
+			d.MOVU(es.Offset(r.vb*(i*v+j)), y)
+		}
+		d.MUL(b, y, y)
+		if j == v-1 {
+			mask.Store(y, ds.at(i, r.vb*j))
+		} else {
+			d.MOVU(y, ds.at(i, r.vb*j))
+		}
+	}
 }

@@ -134,15 +134,7 @@ func (x *xentRows) resExpSumsY(v int, xs [][]VecVirtual, m, st VecVirtual, loc x
 	dt = r.treeF64(st)
 	VSUBPD(r.treeF64(m), dt, dt)
 	VMOVUPD(dt, loc.hold.Offset(32))
-	var all []VecVirtual
-	for i := range xs {
-		b := isa.Vec()
-		r.laneBroadcast(m, i, b)
-		for _, y := range xs[i] {
-			VSUBPS(b, y, y)
-			all = append(all, y)
-		}
-	}
+	all := x.lessMax(xs, m)
 	Comment("e_t = exp(s_t - max), row i in float64 lane i.")
 	lo := isa.Vec()
 	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)

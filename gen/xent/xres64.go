@@ -255,21 +255,7 @@ func (x *xentRows) res64DS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots
 			b = isa.Vec()
 			r.laneBroadcast(kf, i, b)
 		}
-		for j := 0; j < v; j++ {
-			var y VecVirtual
-			if xs != nil {
-				y = xs[i][j]
-			} else {
-				y = isa.Vec()
-				VMOVUPD(es.Offset(r.vb*(i*v+j)), y)
-			}
-			VMULPD(b, y, y)
-			if j == v-1 {
-				mask.Store(y, ds.at(i, r.vb*j))
-			} else {
-				VMOVUPD(y, ds.at(i, r.vb*j))
-			}
-		}
+		x.scaleRow(i, v, b, xs, es, ds, mask)
 	}
 	x.resTargetDS(ds, k, loc)
 }
