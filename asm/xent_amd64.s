@@ -5490,7 +5490,8 @@ d_r1groups:
 	VBLENDPS     $0xf0, Y9, Y2, Y2
 	VMAXPS       Y2, Y7, Y8
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y8, Y7, Y7
 	VMOVUPS pool<>+3840(SB), Y9
 	VCMPPS  $0x16, Y7, Y9, Y7
@@ -5900,7 +5901,8 @@ d_r1one:
 	VBROADCASTSS (DX)(R8*4), Y2
 	VMAXPS       Y2, Y4, Y5
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y5, Y4, Y4
 	VMOVUPS pool<>+3840(SB), Y6
 	VCMPPS  $0x16, Y4, Y6, Y4
@@ -6221,7 +6223,8 @@ d_r2groups:
 	VBLENDPS     $0xf0, Y11, Y5, Y5
 	VMAXPS       Y5, Y2, Y8
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y8, Y2, Y2
 	VMOVUPS pool<>+3840(SB), Y11
 	VCMPPS  $0x16, Y2, Y11, Y2
@@ -6727,7 +6730,8 @@ d_r2one:
 	VBROADCASTSS (DX)(R8*4), Y5
 	VMAXPS       Y5, Y2, Y6
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y6, Y2, Y2
 	VMOVUPS pool<>+3840(SB), Y7
 	VCMPPS  $0x16, Y2, Y7, Y2
@@ -7102,7 +7106,8 @@ d_r3groups:
 	VMAXPS     Y4, Y3, Y3
 	VMAXPS     Y2, Y3, Y4
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y4, Y3, Y3
 	VMOVUPS pool<>+3840(SB), Y5
 	VCMPPS  $0x16, Y3, Y5, Y3
@@ -7761,7 +7766,8 @@ d_r3one:
 	VMAXPS     Y4, Y3, Y3
 	VMAXPS     Y2, Y3, Y4
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y4, Y3, Y3
 	VMOVUPS pool<>+3840(SB), Y5
 	VCMPPS  $0x16, Y3, Y5, Y3
@@ -8191,7 +8197,8 @@ d_r4groups:
 	VMAXPS     Y4, Y3, Y3
 	VMAXPS     Y2, Y3, Y4
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y4, Y3, Y3
 	VMOVUPS pool<>+3840(SB), Y5
 	VCMPPS  $0x16, Y3, Y5, Y3
@@ -8959,7 +8966,8 @@ d_r4one:
 	VMAXPS     Y4, Y3, Y3
 	VMAXPS     Y2, Y3, Y4
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y4, Y3, Y3
 	VMOVUPS pool<>+3840(SB), Y5
 	VCMPPS  $0x16, Y3, Y5, Y3
@@ -9379,7 +9387,8 @@ l_r1groups:
 	VBLENDPS     $0xf0, Y8, Y1, Y1
 	VMAXPS       Y1, Y6, Y7
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y7, Y6, Y6
 	VMOVUPS pool<>+3840(SB), Y8
 	VCMPPS  $0x16, Y6, Y8, Y6
@@ -9740,7 +9749,8 @@ l_r1one:
 	VBROADCASTSS (CX)(DI*4), Y1
 	VMAXPS       Y1, Y3, Y4
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y4, Y3, Y3
 	VMOVUPS pool<>+3840(SB), Y5
 	VCMPPS  $0x16, Y3, Y5, Y3
@@ -10007,7 +10017,8 @@ l_r2groups:
 	VBLENDPS     $0xf0, Y10, Y4, Y4
 	VMAXPS       Y4, Y1, Y7
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y7, Y1, Y1
 	VMOVUPS pool<>+3840(SB), Y10
 	VCMPPS  $0x16, Y1, Y10, Y1
@@ -10456,7 +10467,8 @@ l_r2one:
 	VBROADCASTSS (CX)(DI*4), Y4
 	VMAXPS       Y4, Y1, Y5
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y5, Y1, Y1
 	VMOVUPS pool<>+3840(SB), Y6
 	VCMPPS  $0x16, Y1, Y6, Y1
@@ -10775,7 +10787,8 @@ l_r3groups:
 	VMAXPS     Y3, Y2, Y2
 	VMAXPS     Y1, Y2, Y3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y3, Y2, Y2
 	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
@@ -11342,7 +11355,8 @@ l_r3one:
 	VMAXPS     Y3, Y2, Y2
 	VMAXPS     Y1, Y2, Y3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y3, Y2, Y2
 	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
@@ -11705,7 +11719,8 @@ l_r4groups:
 	VMAXPS     Y3, Y2, Y2
 	VMAXPS     Y1, Y2, Y3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y3, Y2, Y2
 	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
@@ -12365,7 +12380,8 @@ l_r4one:
 	VMAXPS     Y3, Y2, Y2
 	VMAXPS     Y1, Y2, Y3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS  Y3, Y2, Y2
 	VMOVUPS pool<>+3840(SB), Y4
 	VCMPPS  $0x16, Y2, Y4, Y2
@@ -24253,7 +24269,8 @@ d_r1groups:
 	VBLENDPD     $0x0c, Y9, Y2, Y2
 	VMAXPD       Y2, Y7, Y8
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y8, Y7, Y7
 	VMOVUPD pool<>+9344(SB), Y9
 	VCMPPD  $0x16, Y7, Y9, Y7
@@ -24674,7 +24691,8 @@ d_r1one:
 	VBROADCASTSD (DX)(R8*8), Y2
 	VMAXPD       Y2, Y4, Y5
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y5, Y4, Y4
 	VMOVUPD pool<>+9344(SB), Y6
 	VCMPPD  $0x16, Y4, Y6, Y4
@@ -24992,7 +25010,8 @@ d_r2groups:
 	VBLENDPD     $0x0c, Y11, Y5, Y5
 	VMAXPD       Y5, Y2, Y8
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y8, Y2, Y2
 	VMOVUPD pool<>+9344(SB), Y11
 	VCMPPD  $0x16, Y2, Y11, Y2
@@ -25558,7 +25577,8 @@ d_r2one:
 	VBROADCASTSD (DX)(R8*8), Y5
 	VMAXPD       Y5, Y2, Y6
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y6, Y2, Y2
 	VMOVUPD pool<>+9344(SB), Y7
 	VCMPPD  $0x16, Y2, Y7, Y2
@@ -25935,7 +25955,8 @@ d_r3groups:
 	VBLENDPD     $0x0c, Y5, Y3, Y3
 	VMAXPD       Y3, Y2, Y4
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y4, Y2, Y2
 	VMOVUPD pool<>+9344(SB), Y5
 	VCMPPD  $0x16, Y2, Y5, Y2
@@ -26659,7 +26680,8 @@ d_r3one:
 	VBROADCASTSD (DX)(R8*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y4, Y2, Y2
 	VMOVUPD pool<>+9344(SB), Y5
 	VCMPPD  $0x16, Y2, Y5, Y2
@@ -27110,7 +27132,8 @@ d_r4groups:
 	VBLENDPD     $0x0c, Y5, Y3, Y3
 	VMAXPD       Y3, Y2, Y4
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y4, Y2, Y2
 	VMOVUPD pool<>+9344(SB), Y5
 	VCMPPD  $0x16, Y2, Y5, Y2
@@ -27955,7 +27978,8 @@ d_r4one:
 	VBROADCASTSD (DX)(R8*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y4, Y2, Y2
 	VMOVUPD pool<>+9344(SB), Y5
 	VCMPPD  $0x16, Y2, Y5, Y2
@@ -28398,7 +28422,8 @@ l_r1groups:
 	VBLENDPD     $0x0c, Y8, Y1, Y1
 	VMAXPD       Y1, Y6, Y7
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y7, Y6, Y6
 	VMOVUPD pool<>+9344(SB), Y8
 	VCMPPD  $0x16, Y6, Y8, Y6
@@ -28774,7 +28799,8 @@ l_r1one:
 	VBROADCASTSD (CX)(DI*8), Y1
 	VMAXPD       Y1, Y3, Y4
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y4, Y3, Y3
 	VMOVUPD pool<>+9344(SB), Y5
 	VCMPPD  $0x16, Y3, Y5, Y3
@@ -29041,7 +29067,8 @@ l_r2groups:
 	VBLENDPD     $0x0c, Y10, Y4, Y4
 	VMAXPD       Y4, Y1, Y7
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y7, Y1, Y1
 	VMOVUPD pool<>+9344(SB), Y10
 	VCMPPD  $0x16, Y1, Y10, Y1
@@ -29554,7 +29581,8 @@ l_r2one:
 	VBROADCASTSD (CX)(DI*8), Y4
 	VMAXPD       Y4, Y1, Y5
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y5, Y1, Y1
 	VMOVUPD pool<>+9344(SB), Y6
 	VCMPPD  $0x16, Y1, Y6, Y1
@@ -29878,7 +29906,8 @@ l_r3groups:
 	VBLENDPD     $0x0c, Y4, Y2, Y2
 	VMAXPD       Y2, Y1, Y3
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y3, Y1, Y1
 	VMOVUPD pool<>+9344(SB), Y4
 	VCMPPD  $0x16, Y1, Y4, Y1
@@ -30514,7 +30543,8 @@ l_r3one:
 	VBROADCASTSD (CX)(DI*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y3, Y1, Y1
 	VMOVUPD pool<>+9344(SB), Y4
 	VCMPPD  $0x16, Y1, Y4, Y1
@@ -30901,7 +30931,8 @@ l_r4groups:
 	VBLENDPD     $0x0c, Y4, Y2, Y2
 	VMAXPD       Y2, Y1, Y3
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y3, Y1, Y1
 	VMOVUPD pool<>+9344(SB), Y4
 	VCMPPD  $0x16, Y1, Y4, Y1
@@ -31642,7 +31673,8 @@ l_r4one:
 	VBROADCASTSD (CX)(DI*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD  Y3, Y1, Y1
 	VMOVUPD pool<>+9344(SB), Y4
 	VCMPPD  $0x16, Y1, Y4, Y1
@@ -39541,7 +39573,8 @@ d_r1groups:
 	VBLENDMPS    Z14, Z0, K3, Z0
 	VMAXPS       Z0, Z1, Z11
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z11, Z1, Z1
 	VMOVUPS  3840(AX), Z12
 	VCMPPS   $0x16, Z1, Z12, K3
@@ -40086,7 +40119,8 @@ d_r1one:
 	VBROADCASTSS (BX)(R9*4), Z0
 	VMAXPS       Z0, Z1, Z3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
 	VMOVUPS  3840(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K3
@@ -40479,7 +40513,8 @@ d_r2groups:
 	VBLENDMPS    Z14, Z2, K3, Z2
 	VMAXPS       Z2, Z0, Z5
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z5, Z0, Z0
 	VMOVUPS  3840(AX), Z8
 	VCMPPS   $0x16, Z0, Z8, K3
@@ -41249,7 +41284,8 @@ d_r2one:
 	VBROADCASTSS (BX)(R9*4), Z2
 	VMAXPS       Z2, Z0, Z4
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z4, Z0, Z0
 	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z0, Z5, K3
@@ -41696,7 +41732,8 @@ d_r3groups:
 	VMAXPS     Z2, Z1, Z1
 	VMAXPS     Z0, Z1, Z2
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K3
@@ -42816,7 +42853,8 @@ d_r3one:
 	VMAXPS     Z2, Z1, Z1
 	VMAXPS     Z0, Z1, Z2
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K3
@@ -43272,7 +43310,8 @@ l_r1groups:
 	VBLENDMPS    Z14, Z0, K2, Z0
 	VMAXPS       Z0, Z1, Z11
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z11, Z1, Z1
 	VMOVUPS  3840(AX), Z12
 	VCMPPS   $0x16, Z1, Z12, K2
@@ -43733,7 +43772,8 @@ l_r1one:
 	VBROADCASTSS (DX)(R8*4), Z0
 	VMAXPS       Z0, Z1, Z3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z3, Z1, Z1
 	VMOVUPS  3840(AX), Z4
 	VCMPPS   $0x16, Z1, Z4, K2
@@ -44072,7 +44112,8 @@ l_r2groups:
 	VBLENDMPS    Z14, Z2, K2, Z2
 	VMAXPS       Z2, Z0, Z5
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z5, Z0, Z0
 	VMOVUPS  3840(AX), Z8
 	VCMPPS   $0x16, Z0, Z8, K2
@@ -44742,7 +44783,8 @@ l_r2one:
 	VBROADCASTSS (DX)(R8*4), Z2
 	VMAXPS       Z2, Z0, Z4
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z4, Z0, Z0
 	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z0, Z5, K2
@@ -45133,7 +45175,8 @@ l_r3groups:
 	VMAXPS     Z2, Z1, Z1
 	VMAXPS     Z0, Z1, Z2
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K2
@@ -45987,7 +46030,8 @@ l_r3one:
 	VMAXPS     Z2, Z1, Z1
 	VMAXPS     Z0, Z1, Z2
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z2, Z1, Z1
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z1, Z3, K2
@@ -46435,7 +46479,8 @@ d_xngmax_done:
 	VMAXPS     Z1, Z2, Z2
 	VMAXPS     Z0, Z2, Z1
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z1, Z2, Z2
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
@@ -47990,7 +48035,8 @@ d_xnomax_done:
 	VMAXPS     Z1, Z2, Z2
 	VMAXPS     Z0, Z2, Z1
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z1, Z2, Z2
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
@@ -48766,7 +48812,8 @@ d_xwgomax_done:
 	VMAXPS     Z3, Z4, Z4
 	VMAXPS     Z0, Z4, Z3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z3, Z4, Z4
 	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
@@ -51283,7 +51330,8 @@ d_xwoomax_done:
 	VMAXPS     Z3, Z4, Z4
 	VMAXPS     Z0, Z4, Z3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z3, Z4, Z4
 	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
@@ -52070,7 +52118,8 @@ l_xngmax_done:
 	VMAXPS     Z1, Z2, Z2
 	VMAXPS     Z0, Z2, Z1
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z1, Z2, Z2
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
@@ -53247,7 +53296,8 @@ l_xnomax_done:
 	VMAXPS     Z1, Z2, Z2
 	VMAXPS     Z0, Z2, Z1
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z1, Z2, Z2
 	VMOVUPS  3840(AX), Z3
 	VCMPPS   $0x16, Z2, Z3, K2
@@ -53934,7 +53984,8 @@ l_xwgomax_done:
 	VMAXPS     Z3, Z4, Z4
 	VMAXPS     Z0, Z4, Z3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z3, Z4, Z4
 	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
@@ -56034,7 +56085,8 @@ l_xwoomax_done:
 	VMAXPS     Z3, Z4, Z4
 	VMAXPS     Z0, Z4, Z3
 
-	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPS   Z3, Z4, Z4
 	VMOVUPS  3840(AX), Z5
 	VCMPPS   $0x16, Z4, Z5, K2
@@ -69674,7 +69726,8 @@ d_r1groups:
 	VBLENDMPD    Z13, Z8, K3, Z8
 	VMAXPD       Z8, Z9, Z10
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z10, Z9, Z9
 	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z9, Z11, K3
@@ -70172,7 +70225,8 @@ d_r1one:
 	VBROADCASTSD (BX)(R9*8), Z1
 	VMAXPD       Z1, Z2, Z3
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z3, Z2, Z2
 	VMOVUPD  9344(AX), Z4
 	VCMPPD   $0x16, Z2, Z4, K3
@@ -70569,7 +70623,8 @@ d_r2groups:
 	VBLENDMPD    Z17, Z5, K3, Z5
 	VMAXPD       Z5, Z2, Z8
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z8, Z2, Z2
 	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z2, Z11, K3
@@ -71284,7 +71339,8 @@ d_r2one:
 	VBROADCASTSD (BX)(R9*8), Z3
 	VMAXPD       Z3, Z2, Z4
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z4, Z2, Z2
 	VMOVUPD  9344(AX), Z5
 	VCMPPD   $0x16, Z2, Z5, K3
@@ -71760,7 +71816,8 @@ d_r3groups:
 	VBLENDMPD    Z5, Z1, K3, Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K3
@@ -72791,7 +72848,8 @@ d_r3one:
 	VBROADCASTSD (BX)(R9*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K3
@@ -73356,7 +73414,8 @@ d_r4groups:
 	VBLENDMPD    Z5, Z1, K3, Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K3
@@ -74624,7 +74683,8 @@ d_r4one:
 	VBROADCASTSD (BX)(R9*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K3
@@ -75258,7 +75318,8 @@ d_r5groups:
 	VBLENDMPD    Z5, Z1, K3, Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K3
@@ -76763,7 +76824,8 @@ d_r5one:
 	VBROADCASTSD (BX)(R9*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K3
@@ -77287,7 +77349,8 @@ l_r1groups:
 	VBLENDMPD    Z13, Z8, K2, Z8
 	VMAXPD       Z8, Z9, Z10
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z10, Z9, Z9
 	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z9, Z11, K2
@@ -77705,7 +77768,8 @@ l_r1one:
 	VBROADCASTSD (DX)(R8*8), Z1
 	VMAXPD       Z1, Z2, Z3
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z3, Z2, Z2
 	VMOVUPD  9344(AX), Z4
 	VCMPPD   $0x16, Z2, Z4, K2
@@ -78052,7 +78116,8 @@ l_r2groups:
 	VBLENDMPD    Z17, Z5, K2, Z5
 	VMAXPD       Z5, Z2, Z8
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z8, Z2, Z2
 	VMOVUPD  9344(AX), Z11
 	VCMPPD   $0x16, Z2, Z11, K2
@@ -78671,7 +78736,8 @@ l_r2one:
 	VBROADCASTSD (DX)(R8*8), Z3
 	VMAXPD       Z3, Z2, Z4
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z4, Z2, Z2
 	VMOVUPD  9344(AX), Z5
 	VCMPPD   $0x16, Z2, Z5, K2
@@ -79095,7 +79161,8 @@ l_r3groups:
 	VBLENDMPD    Z5, Z1, K2, Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K2
@@ -79963,7 +80030,8 @@ l_r3one:
 	VBROADCASTSD (DX)(R8*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K2
@@ -80465,7 +80533,8 @@ l_r4groups:
 	VBLENDMPD    Z5, Z1, K2, Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K2
@@ -81538,7 +81607,8 @@ l_r4one:
 	VBROADCASTSD (DX)(R8*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K2
@@ -82105,7 +82175,8 @@ l_r5groups:
 	VBLENDMPD    Z5, Z1, K2, Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K2
@@ -83383,7 +83454,8 @@ l_r5one:
 	VBROADCASTSD (DX)(R8*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
-	// Others' max more than confidentMargin64 below max, or NaN: the caller's.
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
 	VSUBPD   Z2, Z0, Z0
 	VMOVUPD  9344(AX), Z3
 	VCMPPD   $0x16, Z0, Z3, K2

@@ -407,16 +407,21 @@ func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om 
 // resTargets), row i in 64-bit lane i (both halves), jumping to bail when
 // a row is the caller's.
 func (x *xentRows) resMax(om []VecVirtual, stf func() VecVirtual, bail string) (m, st VecVirtual) {
-	isa, p, r := x.isa, x.p, x.row
-	omt := groupTree(r.fill(om), VMAXPS, true)
+	d, isa, p, r := x.d, x.isa, x.p, x.row
+	omt := groupTree(r.fill(om), d.MAX, d.Size == 4)
 	st = stf()
 	m = isa.Vec()
-	VMAXPS(st, omt, m) // a NaN s_t kept
-	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
+	d.MAX(st, omt, m) // a NaN s_t kept
+	margin := p.F32("margin32", -confidentMargin)
+	if d.Size == 8 {
+		margin = p.F64("margin64", -confidentMargin64)
+	}
+	Comment("Others' max more than confidentMargin (float64: confidentMargin64)",
+		"below max, or NaN: the caller's.")
 	gap, lim := isa.Vec(), isa.Vec()
-	VSUBPS(m, omt, gap)
-	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
-	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	d.SUB(m, omt, gap)
+	d.MOVU(margin, lim)
+	far := Compare(d, CmpNLEUQ, gap, lim) // !(-margin <= gap)
 	AnyTrue([]Pred{far})
 	JNE(LabelRef(bail))
 	r.groupFinite(m, bail)

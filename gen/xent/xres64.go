@@ -69,7 +69,7 @@ func (x *xentRows) res64Group(pre string, v, k int, s slots, mask Mask, loc xres
 	} else {
 		om = x.res64LoadScratch(v, k, s, mask, loc)
 	}
-	m, st := x.res64Max(om, k, s, bail)
+	m, st := x.resMax(om, func() VecVirtual { return x.resTargets(s, k) }, bail)
 	var et, dt, o VecVirtual
 	if x.res64Held(v) {
 		et, dt = x.res64Exp(xs, m, st, loc)
@@ -151,26 +151,6 @@ func (x *xentRows) res64Vec(i, j, v int, lab VecVirtual, s slots, mask Mask) Vec
 	VMOVUPD(r.negInf, y)
 	VMOVUPD(s.at(i, r.vb*j), o, y)
 	return y
-}
-
-// res64Max reduces the others' maxima om and returns max = max(others'
-// max, s_t) and s_t, row i in lane i, jumping to bail when a row is the
-// caller's.
-func (x *xentRows) res64Max(om []VecVirtual, k int, s slots, bail string) (m, st VecVirtual) {
-	isa, p, r := x.isa, x.p, x.row
-	omt := groupTree(r.fill(om), VMAXPD, false)
-	st = x.resTargets(s, k)
-	m = isa.Vec()
-	VMAXPD(st, omt, m) // a NaN s_t kept
-	Comment("Others' max more than confidentMargin64 below max, or NaN: the caller's.")
-	gap, lim := isa.Vec(), isa.Vec()
-	VSUBPD(m, omt, gap)
-	VMOVUPD(p.F64("margin64", -confidentMargin64), lim)
-	far := Compare(Float64, CmpNLEUQ, gap, lim) // !(-margin <= gap)
-	AnyTrue([]Pred{far})
-	JNE(LabelRef(bail))
-	r.groupFinite(m, bail)
-	return m, st
 }
 
 // res64Exp takes e = exp(s - max) of the rows xs in place (the target's
