@@ -502,10 +502,7 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 		es = x.resScratch(loc)
 	}
 	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
-	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
-	if k > 1 {
-		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
-	}
+	ds := x.dsSlots(s, k)
 	for i := 0; i < k; i++ {
 		b := x.resFactor(kf, k, i, loc)
 		x.scaleRow(i, v, b, xs, es, ds, mask)
@@ -770,4 +767,14 @@ func (x *xentRows) scaleRow(i, v int, b VecVirtual, xs [][]VecVirtual, es Mem, d
 			d.MOVU(y, ds.at(i, r.vb*j))
 		}
 	}
+}
+
+// dsSlots returns the slots of the k rows' ds, beside the logits' s (their
+// second base set here: the logits' are read by then).
+func (x *xentRows) dsSlots(s slots, k int) slots {
+	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
+	if k > 1 {
+		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b)
+	}
+	return ds
 }

@@ -225,10 +225,7 @@ func (x *xentRows) res64DS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots
 		es = x.resScratch(loc)
 	}
 	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
-	ds := slots{a: x.dsp.(GPVirtual), b: s.b, rb: s.rb, rb3: s.rb3}
-	if k > 1 {
-		LEAQ(Mem{Base: ds.a, Index: s.rb3, Scale: 1}, ds.b) // the logits' are read
-	}
+	ds := x.dsSlots(s, k)
 	for i := 0; i < k; i++ {
 		b := kf
 		if k > 1 {
