@@ -39426,7 +39426,7 @@ lossLong:
 
 // func crossEntropyGradResidentF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·crossEntropyGradResidentF32AVX512(SB), $2664-108
+TEXT ·crossEntropyGradResidentF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -41568,1030 +41568,862 @@ d_r3groups:
 	TESTL R9, R9
 	JS    d_r3bail
 	LEAQ  (BX)(R11*1), R9
+	LEAQ  1064(SP), R12
+	ADDQ  $0x3f, R12
+	ANDQ  $-64, R12
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (SI), R12
-	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12), Z0
-	MOVLQSX      4(SI), R12
-	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R10*1), Z1
-	MOVLQSX      8(SI), R12
-	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R10*2), Z2
-	MOVLQSX      12(SI), R12
-	LEAQ         (R9)(R12*4), R12
-	VBROADCASTSS (R12), Z3
-	MOVLQSX      16(SI), R12
-	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R10*4), Z4
-	MOVLQSX      20(SI), R12
-	LEAQ         (R9)(R12*4), R12
-	VBROADCASTSS (R12)(R10*2), Z5
-	MOVLQSX      24(SI), R12
-	LEAQ         (BX)(R12*4), R12
-	VBROADCASTSS (R12)(R11*2), Z6
-	MOVLQSX      28(SI), R12
-	LEAQ         (R9)(R12*4), R12
-	VBROADCASTSS (R12)(R10*4), Z7
-	MOVL         $0x0000cccc, R12
-	KMOVW        R12, K3
+	MOVLQSX      (SI), R13
+	LEAQ         (BX)(R13*4), R13
+	VBROADCASTSS (R13), Z0
+	MOVLQSX      4(SI), R13
+	LEAQ         (BX)(R13*4), R13
+	VBROADCASTSS (R13)(R10*1), Z1
+	MOVLQSX      8(SI), R13
+	LEAQ         (BX)(R13*4), R13
+	VBROADCASTSS (R13)(R10*2), Z2
+	MOVLQSX      12(SI), R13
+	LEAQ         (R9)(R13*4), R13
+	VBROADCASTSS (R13), Z3
+	MOVLQSX      16(SI), R13
+	LEAQ         (BX)(R13*4), R13
+	VBROADCASTSS (R13)(R10*4), Z4
+	MOVLQSX      20(SI), R13
+	LEAQ         (R9)(R13*4), R13
+	VBROADCASTSS (R13)(R10*2), Z5
+	MOVLQSX      24(SI), R13
+	LEAQ         (BX)(R13*4), R13
+	VBROADCASTSS (R13)(R11*2), Z6
+	MOVLQSX      28(SI), R13
+	LEAQ         (R9)(R13*4), R13
+	VBROADCASTSS (R13)(R10*4), Z7
+	MOVL         $0x0000cccc, R13
+	KMOVW        R13, K3
 	VBLENDMPS    Z1, Z0, K3, Z0
 	VBLENDMPS    Z3, Z2, K3, Z2
 	VBLENDMPS    Z5, Z4, K3, Z4
 	VBLENDMPS    Z7, Z6, K3, Z6
-	MOVL         $0x0000f0f0, R12
-	KMOVW        R12, K3
+	MOVL         $0x0000f0f0, R13
+	KMOVW        R13, K3
 	VBLENDMPS    Z2, Z0, K3, Z0
 	VBLENDMPS    Z6, Z4, K3, Z4
-	MOVL         $0x0000ff00, R12
-	KMOVW        R12, K3
+	MOVL         $0x0000ff00, R13
+	KMOVW        R13, K3
 	VBLENDMPS    Z4, Z0, K3, Z0
 
-	// The others' max, each target's lane -Inf.
-	VPBROADCASTD (SI), Z1
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K3
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (BX), K3, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(BX), K3, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K2, K3
-	VMOVUPS      (AX), Z1
-	VMOVUPS      128(BX), K3, Z1
-	VMAXPS       Z1, Z2, Z1
-	VPBROADCASTD 4(SI), Z2
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      (BX)(R10*1), K3, Z3
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      64(BX)(R10*1), K3, Z4
-	VMAXPS       Z4, Z3, Z3
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K2, K3
-	VMOVUPS      (AX), Z2
-	VMOVUPS      128(BX)(R10*1), K3, Z2
-	VMAXPS       Z2, Z3, Z2
-	VPBROADCASTD 8(SI), Z3
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      (BX)(R10*2), K3, Z4
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K3
-	VMOVUPS      (AX), Z5
-	VMOVUPS      64(BX)(R10*2), K3, Z5
-	VMAXPS       Z5, Z4, Z4
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K2, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      128(BX)(R10*2), K3, Z3
-	VMAXPS       Z3, Z4, Z3
-	VPBROADCASTD 12(SI), Z4
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z5
-	VMOVUPS      (R9), K3, Z5
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      64(R9), K3, Z6
-	VMAXPS       Z6, Z5, Z5
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(R9), K3, Z4
-	VMAXPS       Z4, Z5, Z4
-	VPBROADCASTD 16(SI), Z5
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (BX)(R10*4), K3, Z6
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K3
-	VMOVUPS      (AX), Z7
-	VMOVUPS      64(BX)(R10*4), K3, Z7
-	VMAXPS       Z7, Z6, Z6
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K2, K3
-	VMOVUPS      (AX), Z5
-	VMOVUPS      128(BX)(R10*4), K3, Z5
-	VMAXPS       Z5, Z6, Z5
-	VPBROADCASTD 20(SI), Z6
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K3
-	VMOVUPS      (AX), Z7
-	VMOVUPS      (R9)(R10*2), K3, Z7
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K3
-	VMOVUPS      (AX), Z9
-	VMOVUPS      64(R9)(R10*2), K3, Z9
-	VMAXPS       Z9, Z7, Z7
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K2, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      128(R9)(R10*2), K3, Z6
-	VMAXPS       Z6, Z7, Z6
-	VPBROADCASTD 24(SI), Z7
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K3
-	VMOVUPS      (AX), Z9
-	VMOVUPS      (BX)(R11*2), K3, Z9
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K3
-	VMOVUPS      (AX), Z10
-	VMOVUPS      64(BX)(R11*2), K3, Z10
-	VMAXPS       Z10, Z9, Z9
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K2, K3
-	VMOVUPS      (AX), Z7
-	VMOVUPS      128(BX)(R11*2), K3, Z7
-	VMAXPS       Z7, Z9, Z7
-	VPBROADCASTD 28(SI), Z9
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z9, K3
-	VMOVUPS      (AX), Z10
-	VMOVUPS      (R9)(R10*4), K3, Z10
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z9, K3
-	VMOVUPS      (AX), Z11
-	VMOVUPS      64(R9)(R10*4), K3, Z11
-	VMAXPS       Z11, Z10, Z10
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z9, K2, K3
-	VMOVUPS      (AX), Z9
-	VMOVUPS      128(R9)(R10*4), K3, Z9
-	VMAXPS       Z9, Z10, Z9
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z1
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVDQU32   xres_cols2<>+0(SB), Z4
+	VMOVUPS     (BX), Z5
+	VPCMPD.BCST $0x04, (SI), Z2, K3
+	VBLENDMPS   Z5, Z1, K3, Z5
+	VMOVUPS     64(BX), Z6
+	VPCMPD.BCST $0x04, (SI), Z3, K3
+	VBLENDMPS   Z6, Z1, K3, Z6
+	VMOVUPS.Z   128(BX), K2, Z7
+	VPCMPD.BCST $0x04, (SI), Z4, K2, K3
+	VBLENDMPS   Z7, Z1, K3, Z7
+	VMAXPS      Z6, Z5, Z9
+	VMAXPS      Z7, Z9, Z9
+	VMOVUPS     Z7, 128(R12)
+	VMOVUPS     (BX)(R10*1), Z7
+	VPCMPD.BCST $0x04, 4(SI), Z2, K3
+	VBLENDMPS   Z7, Z1, K3, Z7
+	VMOVUPS     64(BX)(R10*1), Z10
+	VPCMPD.BCST $0x04, 4(SI), Z3, K3
+	VBLENDMPS   Z10, Z1, K3, Z10
+	VMOVUPS.Z   128(BX)(R10*1), K2, Z11
+	VPCMPD.BCST $0x04, 4(SI), Z4, K2, K3
+	VBLENDMPS   Z11, Z1, K3, Z11
+	VMAXPS      Z10, Z7, Z12
+	VMAXPS      Z11, Z12, Z12
+	VMOVUPS     Z11, 320(R12)
+	VMOVUPS     (BX)(R10*2), Z11
+	VPCMPD.BCST $0x04, 8(SI), Z2, K3
+	VBLENDMPS   Z11, Z1, K3, Z11
+	VMOVUPS     64(BX)(R10*2), Z13
+	VPCMPD.BCST $0x04, 8(SI), Z3, K3
+	VBLENDMPS   Z13, Z1, K3, Z13
+	VMOVUPS.Z   128(BX)(R10*2), K2, Z14
+	VPCMPD.BCST $0x04, 8(SI), Z4, K2, K3
+	VBLENDMPS   Z14, Z1, K3, Z14
+	VMAXPS      Z13, Z11, Z15
+	VMAXPS      Z14, Z15, Z15
+	VMOVUPS     Z14, 512(R12)
+	VMOVUPS     (R9), Z14
+	VPCMPD.BCST $0x04, 12(SI), Z2, K3
+	VBLENDMPS   Z14, Z1, K3, Z14
+	VMOVUPS     64(R9), Z16
+	VPCMPD.BCST $0x04, 12(SI), Z3, K3
+	VBLENDMPS   Z16, Z1, K3, Z16
+	VMOVUPS.Z   128(R9), K2, Z17
+	VPCMPD.BCST $0x04, 12(SI), Z4, K2, K3
+	VBLENDMPS   Z17, Z1, K3, Z17
+	VMAXPS      Z16, Z14, Z18
+	VMAXPS      Z17, Z18, Z18
+	VMOVUPS     Z17, 704(R12)
+	VMOVUPS     (BX)(R10*4), Z17
+	VPCMPD.BCST $0x04, 16(SI), Z2, K3
+	VBLENDMPS   Z17, Z1, K3, Z17
+	VMOVUPS     64(BX)(R10*4), Z19
+	VPCMPD.BCST $0x04, 16(SI), Z3, K3
+	VBLENDMPS   Z19, Z1, K3, Z19
+	VMOVUPS.Z   128(BX)(R10*4), K2, Z20
+	VPCMPD.BCST $0x04, 16(SI), Z4, K2, K3
+	VBLENDMPS   Z20, Z1, K3, Z20
+	VMAXPS      Z19, Z17, Z21
+	VMAXPS      Z20, Z21, Z21
+	VMOVUPS     Z20, 896(R12)
+	VMOVUPS     (R9)(R10*2), Z20
+	VPCMPD.BCST $0x04, 20(SI), Z2, K3
+	VBLENDMPS   Z20, Z1, K3, Z20
+	VMOVUPS     64(R9)(R10*2), Z22
+	VPCMPD.BCST $0x04, 20(SI), Z3, K3
+	VBLENDMPS   Z22, Z1, K3, Z22
+	VMOVUPS.Z   128(R9)(R10*2), K2, Z23
+	VPCMPD.BCST $0x04, 20(SI), Z4, K2, K3
+	VBLENDMPS   Z23, Z1, K3, Z23
+	VMAXPS      Z22, Z20, Z24
+	VMAXPS      Z23, Z24, Z24
+	VMOVUPS     Z23, 1088(R12)
+	VMOVUPS     (BX)(R11*2), Z23
+	VPCMPD.BCST $0x04, 24(SI), Z2, K3
+	VBLENDMPS   Z23, Z1, K3, Z23
+	VMOVUPS     64(BX)(R11*2), Z25
+	VPCMPD.BCST $0x04, 24(SI), Z3, K3
+	VBLENDMPS   Z25, Z1, K3, Z25
+	VMOVUPS.Z   128(BX)(R11*2), K2, Z26
+	VPCMPD.BCST $0x04, 24(SI), Z4, K2, K3
+	VBLENDMPS   Z26, Z1, K3, Z26
+	VMAXPS      Z25, Z23, Z27
+	VMAXPS      Z26, Z27, Z27
+	VMOVUPS     Z26, 1280(R12)
+	VMOVUPS     (R9)(R10*4), Z26
+	VPCMPD.BCST $0x04, 28(SI), Z2, K3
+	VBLENDMPS   Z26, Z1, K3, Z26
+	VMOVUPS     64(R9)(R10*4), Z2
+	VPCMPD.BCST $0x04, 28(SI), Z3, K3
+	VBLENDMPS   Z2, Z1, K3, Z2
+	VMOVUPS.Z   128(R9)(R10*4), K2, Z3
+	VPCMPD.BCST $0x04, 28(SI), Z4, K2, K3
+	VBLENDMPS   Z3, Z1, K3, Z3
+	VMAXPS      Z2, Z26, Z1
+	VMAXPS      Z3, Z1, Z1
+	VMOVUPS     Z3, 1472(R12)
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z3, Z1, Z10
-	VSHUFF64X2 $0xee, Z3, Z1, Z1
-	VMAXPS     Z10, Z1, Z1
-	VSHUFF64X2 $0x44, Z7, Z5, Z3
-	VSHUFF64X2 $0xee, Z7, Z5, Z5
-	VMAXPS     Z3, Z5, Z5
-	VSHUFF64X2 $0x44, Z4, Z2, Z3
-	VSHUFF64X2 $0xee, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VSHUFF64X2 $0x44, Z9, Z6, Z3
-	VSHUFF64X2 $0xee, Z9, Z6, Z4
+	VSHUFF64X2 $0x44, Z15, Z9, Z3
+	VSHUFF64X2 $0xee, Z15, Z9, Z4
 	VMAXPS     Z3, Z4, Z4
-	VSHUFF64X2 $0x88, Z5, Z1, Z3
-	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VSHUFF64X2 $0x44, Z27, Z21, Z3
+	VSHUFF64X2 $0xee, Z27, Z21, Z9
+	VMAXPS     Z3, Z9, Z9
+	VSHUFF64X2 $0x44, Z18, Z12, Z3
+	VSHUFF64X2 $0xee, Z18, Z12, Z12
+	VMAXPS     Z3, Z12, Z12
+	VSHUFF64X2 $0x44, Z1, Z24, Z3
+	VSHUFF64X2 $0xee, Z1, Z24, Z1
 	VMAXPS     Z3, Z1, Z1
-	VSHUFF64X2 $0x88, Z4, Z2, Z3
-	VSHUFF64X2 $0xdd, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VUNPCKLPD  Z2, Z1, Z3
-	VUNPCKHPD  Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z9, Z4, Z3
+	VSHUFF64X2 $0xdd, Z9, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z12, Z3
+	VSHUFF64X2 $0xdd, Z1, Z12, Z1
 	VMAXPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z2
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z0, Z1, Z2
+	VUNPCKLPD  Z1, Z4, Z3
+	VUNPCKHPD  Z1, Z4, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
 	// below max, or NaN: the caller's.
-	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  3840(AX), Z3
-	VCMPPS   $0x16, Z1, Z3, K3
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3840(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K3
 	KORTESTW K3, K3
 	JNE      d_r3bail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z2, Z1
+	VANDPS   128(AX), Z3, Z1
 	VPCMPEQD 128(AX), Z1, K3
 	KORTESTW K3, K3
 	JNE      d_r3bail
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z1
-	VSUBPS  Z2, Z0, Z3
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z3, K3
-	VMAXPS  Z3, Z1, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z5
-	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      10752(AX), Z5, Z6
-	VFMADD231PS 1152(AX), Z6, Z3
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD213PS 11008(AX), Z3, Z7
-	VFMADD213PS 11136(AX), Z3, Z7
-	VMULPS      Z3, Z7, Z7
-	VPERMPS     Z4, Z5, Z5
-	VFMADD231PS Z7, Z5, Z5
-	VSCALEFPS.Z Z6, Z5, K3, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z3, Z4, Z3
-	VCVTPS2PD   Y3, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z0, Z4, Z0
-	VCVTPS2PD   Y0, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z2, Z4, Z4
-	VCVTPS2PD   Y4, Z4
-	VSUBPD      Z4, Z0, Z0
-
-	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
-	LEAQ         1064(SP), R12
-	ADDQ         $0x3f, R12
-	ANDQ         $-64, R12
-	VPBROADCASTD (SI), Z4
-	VMOVDQU32    256(AX), Z5
-	VPERMPS      Z2, Z5, Z5
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (BX), K3, Z6
-	VSUBPS       Z5, Z6, Z6
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z7
-	VMOVUPS      64(BX), K3, Z7
-	VSUBPS       Z5, Z7, Z7
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(BX), K3, Z4
-	VSUBPS       Z5, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z6, K3
-	VMAXPS  Z6, Z1, Z6
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z9
-	VFMADD231PS 1024(AX), Z6, Z9
-	VSUBPS      10752(AX), Z9, Z10
-	VFMADD231PS 1152(AX), Z10, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z11
-	VFMADD213PS 11008(AX), Z6, Z11
-	VFMADD213PS 11136(AX), Z6, Z11
-	VMULPS      Z6, Z11, Z11
-	VPERMPS     Z5, Z9, Z9
-	VFMADD231PS Z11, Z9, Z9
-	VSCALEFPS.Z Z10, Z9, K3, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z7, K3
-	VMAXPS  Z7, Z1, Z7
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z9
-	VFMADD231PS 1024(AX), Z7, Z9
-	VSUBPS      10752(AX), Z9, Z10
-	VFMADD231PS 1152(AX), Z10, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z11
-	VFMADD213PS 11008(AX), Z7, Z11
-	VFMADD213PS 11136(AX), Z7, Z11
-	VMULPS      Z7, Z11, Z11
-	VPERMPS     Z5, Z9, Z9
-	VFMADD231PS Z11, Z9, Z9
-	VSCALEFPS.Z Z10, Z9, K3, Z7
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z4, K3
 	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z12
+	VFMADD231PS 1024(AX), Z4, Z12
+	VSUBPS      10752(AX), Z12, Z15
+	VFMADD231PS 1152(AX), Z15, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10880(AX), Z18
+	VFMADD213PS 11008(AX), Z4, Z18
+	VFMADD213PS 11136(AX), Z4, Z18
+	VMULPS      Z4, Z18, Z18
+	VPERMPS     Z9, Z12, Z12
+	VFMADD231PS Z18, Z12, Z12
+	VSCALEFPS.Z Z15, Z12, K3, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z9
+	VPERMPS     Z4, Z9, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z9
+	VPERMPS     Z0, Z9, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z9
+	VPERMPS     Z3, Z9, Z9
+	VCVTPS2PD   Y9, Z9
+	VSUBPD      Z9, Z0, Z0
+	VMOVUPD     Z4, 2664(SP)
+	VMOVUPD     Z0, 2728(SP)
+
+	// Exp pass: a row at a time, the tail from the scratch block (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VSUBPS    Z0, Z5, Z5
+	VSUBPS    Z0, Z6, Z6
+	VMOVUPS   128(R12), Z4
+	VSUBPS    Z0, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z5, K3
+	VMAXPS  Z5, Z1, Z5
+	VCMPPS  $0x15, Z1, Z6, K4
+	VMAXPS  Z6, Z1, Z6
+	VCMPPS  $0x15, Z1, Z4, K5
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10752(AX), Z9
-	VFMADD231PS 1024(AX), Z4, Z9
-	VSUBPS      10752(AX), Z9, Z10
-	VFMADD231PS 1152(AX), Z10, Z4
+	VFMADD231PS 1024(AX), Z5, Z9
+	VSUBPS      10752(AX), Z9, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z6, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z4, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z5
+	VFMADD231PS 1152(AX), Z21, Z6
+	VFMADD231PS 1152(AX), Z28, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z11
-	VFMADD213PS   11008(AX), Z4, Z11
-	VFMADD213PS   11136(AX), Z4, Z11
-	VMULPS        Z4, Z11, Z11
-	VPERMPS       Z5, Z9, Z9
-	VFMADD231PS   Z11, Z9, Z9
-	VSCALEFPS.Z   Z10, Z9, K3, Z4
-	VMOVUPS       Z6, (R12)
-	VMOVUPS       Z7, 64(R12)
-	VADDPS        Z7, Z6, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y6
-	VCVTPS2PD     Y6, Z6
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z6, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z4, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y4, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z5, Z5
-	VPBROADCASTD  4(SI), Z6
-	VMOVDQU32     384(AX), Z7
-	VPERMPS       Z2, Z7, Z7
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z6, K3
-	VMOVUPS       (AX), Z9
-	VMOVUPS       (BX)(R10*1), K3, Z9
-	VSUBPS        Z7, Z9, Z9
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z6, K3
-	VMOVUPS       (AX), Z10
-	VMOVUPS       64(BX)(R10*1), K3, Z10
-	VSUBPS        Z7, Z10, Z10
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z6, K2, K3
-	VMOVUPS       (AX), Z6
-	VMOVUPS       128(BX)(R10*1), K3, Z6
-	VSUBPS        Z7, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z9, K3
-	VMAXPS  Z9, Z1, Z9
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z11
-	VFMADD231PS 1024(AX), Z9, Z11
-	VSUBPS      10752(AX), Z11, Z12
-	VFMADD231PS 1152(AX), Z12, Z9
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z13
-	VFMADD213PS 11008(AX), Z9, Z13
-	VFMADD213PS 11136(AX), Z9, Z13
-	VMULPS      Z9, Z13, Z13
-	VPERMPS     Z7, Z11, Z11
-	VFMADD231PS Z13, Z11, Z11
-	VSCALEFPS.Z Z12, Z11, K3, Z9
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z10, K3
-	VMAXPS  Z10, Z1, Z10
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z11
-	VFMADD231PS 1024(AX), Z10, Z11
-	VSUBPS      10752(AX), Z11, Z12
-	VFMADD231PS 1152(AX), Z12, Z10
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z13
-	VFMADD213PS 11008(AX), Z10, Z13
-	VFMADD213PS 11136(AX), Z10, Z13
-	VMULPS      Z10, Z13, Z13
-	VPERMPS     Z7, Z11, Z11
-	VFMADD231PS Z13, Z11, Z11
-	VSCALEFPS.Z Z12, Z11, K3, Z10
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z6, K3
-	VMAXPS  Z6, Z1, Z6
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z11
-	VFMADD231PS 1024(AX), Z6, Z11
-	VSUBPS      10752(AX), Z11, Z12
-	VFMADD231PS 1152(AX), Z12, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z13
-	VFMADD213PS   11008(AX), Z6, Z13
-	VFMADD213PS   11136(AX), Z6, Z13
-	VMULPS        Z6, Z13, Z13
-	VPERMPS       Z7, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS.Z   Z12, Z11, K3, Z6
-	VMOVUPS       Z9, 192(R12)
-	VMOVUPS       Z10, 256(R12)
-	VADDPS        Z10, Z9, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y9
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z5, Z15
+	VFMADD213PS   11136(AX), Z5, Z15
+	VMULPS        Z5, Z15, Z15
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z6, Z24
+	VFMADD213PS   11136(AX), Z6, Z24
+	VMULPS        Z6, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z4, Z29
+	VFMADD213PS   11136(AX), Z4, Z29
+	VMULPS        Z4, Z29, Z29
+	VPERMPS       Z0, Z9, Z9
+	VFMADD231PS   Z15, Z9, Z9
+	VSCALEFPS.Z   Z12, Z9, K3, Z5
+	VPERMPS       Z0, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K4, Z6
+	VPERMPS       Z0, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K5, Z4
+	VMOVUPS       Z4, 128(R12)
+	VADDPS        Z6, Z5, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z9, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z6, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y6, Z9
-	VADDPD        Z10, Z9, Z9
-	VADDPD        Z9, Z7, Z7
-	VPBROADCASTD  8(SI), Z9
-	VMOVDQU32     512(AX), Z10
-	VPERMPS       Z2, Z10, Z10
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z9, K3
-	VMOVUPS       (AX), Z11
-	VMOVUPS       (BX)(R10*2), K3, Z11
-	VSUBPS        Z10, Z11, Z11
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z9, K3
-	VMOVUPS       (AX), Z12
-	VMOVUPS       64(BX)(R10*2), K3, Z12
-	VSUBPS        Z10, Z12, Z12
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z9, K2, K3
-	VMOVUPS       (AX), Z9
-	VMOVUPS       128(BX)(R10*2), K3, Z9
-	VSUBPS        Z10, Z9, Z9
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z9, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPD       Z0, 2792(SP)
+	VMOVDQU32     384(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VSUBPS        Z0, Z7, Z7
+	VSUBPS        Z0, Z10, Z10
+	VMOVUPS       320(R12), Z4
+	VSUBPS        Z0, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z7, K3
+	VMAXPS  Z7, Z1, Z7
+	VCMPPS  $0x15, Z1, Z10, K4
+	VMAXPS  Z10, Z1, Z10
+	VCMPPS  $0x15, Z1, Z4, K5
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z9
+	VFMADD231PS 1024(AX), Z7, Z9
+	VSUBPS      10752(AX), Z9, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z10, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z4, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z7
+	VFMADD231PS 1152(AX), Z21, Z10
+	VFMADD231PS 1152(AX), Z28, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z7, Z15
+	VFMADD213PS   11136(AX), Z7, Z15
+	VMULPS        Z7, Z15, Z15
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z10, Z24
+	VFMADD213PS   11136(AX), Z10, Z24
+	VMULPS        Z10, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z4, Z29
+	VFMADD213PS   11136(AX), Z4, Z29
+	VMULPS        Z4, Z29, Z29
+	VPERMPS       Z0, Z9, Z9
+	VFMADD231PS   Z15, Z9, Z9
+	VSCALEFPS.Z   Z12, Z9, K3, Z7
+	VPERMPS       Z0, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K4, Z10
+	VPERMPS       Z0, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K5, Z4
+	VMOVUPS       Z4, 320(R12)
+	VADDPS        Z10, Z7, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z9, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPD       Z0, 2856(SP)
+	VMOVDQU32     512(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VSUBPS        Z0, Z11, Z11
+	VSUBPS        Z0, Z13, Z13
+	VMOVUPS       512(R12), Z4
+	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z11, K3
 	VMAXPS  Z11, Z1, Z11
-	VMOVUPS exp2tab16<>+0(SB), Z10
+	VCMPPS  $0x15, Z1, Z13, K4
+	VMAXPS  Z13, Z1, Z13
+	VCMPPS  $0x15, Z1, Z4, K5
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z13
-	VFMADD231PS 1024(AX), Z11, Z13
-	VSUBPS      10752(AX), Z13, Z14
-	VFMADD231PS 1152(AX), Z14, Z11
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z15
-	VFMADD213PS 11008(AX), Z11, Z15
-	VFMADD213PS 11136(AX), Z11, Z15
-	VMULPS      Z11, Z15, Z15
-	VPERMPS     Z10, Z13, Z13
-	VFMADD231PS Z15, Z13, Z13
-	VSCALEFPS.Z Z14, Z13, K3, Z11
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z12, K3
-	VMAXPS  Z12, Z1, Z12
-	VMOVUPS exp2tab16<>+0(SB), Z10
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z13
-	VFMADD231PS 1024(AX), Z12, Z13
-	VSUBPS      10752(AX), Z13, Z14
-	VFMADD231PS 1152(AX), Z14, Z12
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z15
-	VFMADD213PS 11008(AX), Z12, Z15
-	VFMADD213PS 11136(AX), Z12, Z15
-	VMULPS      Z12, Z15, Z15
-	VPERMPS     Z10, Z13, Z13
-	VFMADD231PS Z15, Z13, Z13
-	VSCALEFPS.Z Z14, Z13, K3, Z12
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z9, K3
-	VMAXPS  Z9, Z1, Z9
-	VMOVUPS exp2tab16<>+0(SB), Z10
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z13
-	VFMADD231PS 1024(AX), Z9, Z13
-	VSUBPS      10752(AX), Z13, Z14
-	VFMADD231PS 1152(AX), Z14, Z9
+	VMOVUPS     10752(AX), Z9
+	VFMADD231PS 1024(AX), Z11, Z9
+	VSUBPS      10752(AX), Z9, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z13, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z4, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z11
+	VFMADD231PS 1152(AX), Z21, Z13
+	VFMADD231PS 1152(AX), Z28, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       10880(AX), Z15
-	VFMADD213PS   11008(AX), Z9, Z15
-	VFMADD213PS   11136(AX), Z9, Z15
-	VMULPS        Z9, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K3, Z9
-	VMOVUPS       Z11, 384(R12)
-	VMOVUPS       Z12, 448(R12)
-	VADDPS        Z12, Z11, Z10
-	VEXTRACTF64X4 $0x01, Z10, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z11, Z10, Z10
-	VEXTRACTF64X4 $0x01, Z9, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y9, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z10, Z10
-	VPBROADCASTD  12(SI), Z11
-	VMOVDQU32     640(AX), Z12
-	VPERMPS       Z2, Z12, Z12
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z11, K3
-	VMOVUPS       (AX), Z13
-	VMOVUPS       (R9), K3, Z13
-	VSUBPS        Z12, Z13, Z13
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z11, K3
-	VMOVUPS       (AX), Z14
-	VMOVUPS       64(R9), K3, Z14
-	VSUBPS        Z12, Z14, Z14
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z11, K2, K3
-	VMOVUPS       (AX), Z11
-	VMOVUPS       128(R9), K3, Z11
-	VSUBPS        Z12, Z11, Z11
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z13, K3
-	VMAXPS  Z13, Z1, Z13
-	VMOVUPS exp2tab16<>+0(SB), Z12
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z15
-	VFMADD231PS 1024(AX), Z13, Z15
-	VSUBPS      10752(AX), Z15, Z16
-	VFMADD231PS 1152(AX), Z16, Z13
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z17
-	VFMADD213PS 11008(AX), Z13, Z17
-	VFMADD213PS 11136(AX), Z13, Z17
-	VMULPS      Z13, Z17, Z17
-	VPERMPS     Z12, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS.Z Z16, Z15, K3, Z13
+	VFMADD213PS   11008(AX), Z11, Z15
+	VFMADD213PS   11136(AX), Z11, Z15
+	VMULPS        Z11, Z15, Z15
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z13, Z24
+	VFMADD213PS   11136(AX), Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z4, Z29
+	VFMADD213PS   11136(AX), Z4, Z29
+	VMULPS        Z4, Z29, Z29
+	VPERMPS       Z0, Z9, Z9
+	VFMADD231PS   Z15, Z9, Z9
+	VSCALEFPS.Z   Z12, Z9, K3, Z11
+	VPERMPS       Z0, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K4, Z13
+	VPERMPS       Z0, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K5, Z4
+	VMOVUPS       Z4, 512(R12)
+	VADDPS        Z13, Z11, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z9, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPD       Z0, 2920(SP)
+	VMOVDQU32     640(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VSUBPS        Z0, Z14, Z14
+	VSUBPS        Z0, Z16, Z16
+	VMOVUPS       704(R12), Z4
+	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z14, K3
 	VMAXPS  Z14, Z1, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z12
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z15
-	VFMADD231PS 1024(AX), Z14, Z15
-	VSUBPS      10752(AX), Z15, Z16
-	VFMADD231PS 1152(AX), Z16, Z14
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z17
-	VFMADD213PS 11008(AX), Z14, Z17
-	VFMADD213PS 11136(AX), Z14, Z17
-	VMULPS      Z14, Z17, Z17
-	VPERMPS     Z12, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS.Z Z16, Z15, K3, Z14
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z11, K3
-	VMAXPS  Z11, Z1, Z11
-	VMOVUPS exp2tab16<>+0(SB), Z12
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z15
-	VFMADD231PS 1024(AX), Z11, Z15
-	VSUBPS      10752(AX), Z15, Z16
-	VFMADD231PS 1152(AX), Z16, Z11
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z17
-	VFMADD213PS   11008(AX), Z11, Z17
-	VFMADD213PS   11136(AX), Z11, Z17
-	VMULPS        Z11, Z17, Z17
-	VPERMPS       Z12, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K3, Z11
-	VMOVUPS       Z13, 576(R12)
-	VMOVUPS       Z14, 640(R12)
-	VADDPS        Z14, Z13, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z11, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y11, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z12, Z12
-	VPBROADCASTD  16(SI), Z13
-	VMOVDQU32     9856(AX), Z14
-	VPERMPS       Z2, Z14, Z14
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z13, K3
-	VMOVUPS       (AX), Z15
-	VMOVUPS       (BX)(R10*4), K3, Z15
-	VSUBPS        Z14, Z15, Z15
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z13, K3
-	VMOVUPS       (AX), Z16
-	VMOVUPS       64(BX)(R10*4), K3, Z16
-	VSUBPS        Z14, Z16, Z16
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z13, K2, K3
-	VMOVUPS       (AX), Z13
-	VMOVUPS       128(BX)(R10*4), K3, Z13
-	VSUBPS        Z14, Z13, Z13
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z15, K3
-	VMAXPS  Z15, Z1, Z15
-	VMOVUPS exp2tab16<>+0(SB), Z14
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z17
-	VFMADD231PS 1024(AX), Z15, Z17
-	VSUBPS      10752(AX), Z17, Z18
-	VFMADD231PS 1152(AX), Z18, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z19
-	VFMADD213PS 11008(AX), Z15, Z19
-	VFMADD213PS 11136(AX), Z15, Z19
-	VMULPS      Z15, Z19, Z19
-	VPERMPS     Z14, Z17, Z17
-	VFMADD231PS Z19, Z17, Z17
-	VSCALEFPS.Z Z18, Z17, K3, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z16, K3
+	VCMPPS  $0x15, Z1, Z16, K4
 	VMAXPS  Z16, Z1, Z16
-	VMOVUPS exp2tab16<>+0(SB), Z14
+	VCMPPS  $0x15, Z1, Z4, K5
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z17
-	VFMADD231PS 1024(AX), Z16, Z17
-	VSUBPS      10752(AX), Z17, Z18
-	VFMADD231PS 1152(AX), Z18, Z16
+	VMOVUPS     10752(AX), Z9
+	VFMADD231PS 1024(AX), Z14, Z9
+	VSUBPS      10752(AX), Z9, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z16, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z4, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z14
+	VFMADD231PS 1152(AX), Z21, Z16
+	VFMADD231PS 1152(AX), Z28, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z19
-	VFMADD213PS 11008(AX), Z16, Z19
-	VFMADD213PS 11136(AX), Z16, Z19
-	VMULPS      Z16, Z19, Z19
-	VPERMPS     Z14, Z17, Z17
-	VFMADD231PS Z19, Z17, Z17
-	VSCALEFPS.Z Z18, Z17, K3, Z16
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z13, K3
-	VMAXPS  Z13, Z1, Z13
-	VMOVUPS exp2tab16<>+0(SB), Z14
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z17
-	VFMADD231PS 1024(AX), Z13, Z17
-	VSUBPS      10752(AX), Z17, Z18
-	VFMADD231PS 1152(AX), Z18, Z13
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z19
-	VFMADD213PS   11008(AX), Z13, Z19
-	VFMADD213PS   11136(AX), Z13, Z19
-	VMULPS        Z13, Z19, Z19
-	VPERMPS       Z14, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS.Z   Z18, Z17, K3, Z13
-	VMOVUPS       Z15, 768(R12)
-	VMOVUPS       Z16, 832(R12)
-	VADDPS        Z16, Z15, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z15, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z13, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y13, Z15
-	VADDPD        Z16, Z15, Z15
-	VADDPD        Z15, Z14, Z14
-	VPBROADCASTD  20(SI), Z15
-	VMOVDQU32     9984(AX), Z16
-	VPERMPS       Z2, Z16, Z16
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z15, K3
-	VMOVUPS       (AX), Z17
-	VMOVUPS       (R9)(R10*2), K3, Z17
-	VSUBPS        Z16, Z17, Z17
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z15, K3
-	VMOVUPS       (AX), Z18
-	VMOVUPS       64(R9)(R10*2), K3, Z18
-	VSUBPS        Z16, Z18, Z18
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z15, K2, K3
-	VMOVUPS       (AX), Z15
-	VMOVUPS       128(R9)(R10*2), K3, Z15
-	VSUBPS        Z16, Z15, Z15
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z14, Z15
+	VFMADD213PS   11136(AX), Z14, Z15
+	VMULPS        Z14, Z15, Z15
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z16, Z24
+	VFMADD213PS   11136(AX), Z16, Z24
+	VMULPS        Z16, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z4, Z29
+	VFMADD213PS   11136(AX), Z4, Z29
+	VMULPS        Z4, Z29, Z29
+	VPERMPS       Z0, Z9, Z9
+	VFMADD231PS   Z15, Z9, Z9
+	VSCALEFPS.Z   Z12, Z9, K3, Z14
+	VPERMPS       Z0, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K4, Z16
+	VPERMPS       Z0, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K5, Z4
+	VMOVUPS       Z4, 704(R12)
+	VADDPS        Z16, Z14, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z9, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPD       Z0, 2984(SP)
+	VMOVDQU32     9856(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VSUBPS        Z0, Z17, Z17
+	VSUBPS        Z0, Z19, Z19
+	VMOVUPS       896(R12), Z4
+	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z17, K3
 	VMAXPS  Z17, Z1, Z17
-	VMOVUPS exp2tab16<>+0(SB), Z16
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z19
-	VFMADD231PS 1024(AX), Z17, Z19
-	VSUBPS      10752(AX), Z19, Z20
-	VFMADD231PS 1152(AX), Z20, Z17
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z21
-	VFMADD213PS 11008(AX), Z17, Z21
-	VFMADD213PS 11136(AX), Z17, Z21
-	VMULPS      Z17, Z21, Z21
-	VPERMPS     Z16, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS.Z Z20, Z19, K3, Z17
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z18, K3
-	VMAXPS  Z18, Z1, Z18
-	VMOVUPS exp2tab16<>+0(SB), Z16
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z19
-	VFMADD231PS 1024(AX), Z18, Z19
-	VSUBPS      10752(AX), Z19, Z20
-	VFMADD231PS 1152(AX), Z20, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z21
-	VFMADD213PS 11008(AX), Z18, Z21
-	VFMADD213PS 11136(AX), Z18, Z21
-	VMULPS      Z18, Z21, Z21
-	VPERMPS     Z16, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS.Z Z20, Z19, K3, Z18
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z15, K3
-	VMAXPS  Z15, Z1, Z15
-	VMOVUPS exp2tab16<>+0(SB), Z16
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z19
-	VFMADD231PS 1024(AX), Z15, Z19
-	VSUBPS      10752(AX), Z19, Z20
-	VFMADD231PS 1152(AX), Z20, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z21
-	VFMADD213PS   11008(AX), Z15, Z21
-	VFMADD213PS   11136(AX), Z15, Z21
-	VMULPS        Z15, Z21, Z21
-	VPERMPS       Z16, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K3, Z15
-	VMOVUPS       Z17, 960(R12)
-	VMOVUPS       Z18, 1024(R12)
-	VADDPS        Z18, Z17, Z16
-	VEXTRACTF64X4 $0x01, Z16, Y17
-	VCVTPS2PD     Y17, Z17
-	VCVTPS2PD     Y16, Z16
-	VADDPD        Z17, Z16, Z16
-	VEXTRACTF64X4 $0x01, Z15, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y15, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z16, Z16
-	VPBROADCASTD  24(SI), Z17
-	VMOVDQU32     10112(AX), Z18
-	VPERMPS       Z2, Z18, Z18
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z17, K3
-	VMOVUPS       (AX), Z19
-	VMOVUPS       (BX)(R11*2), K3, Z19
-	VSUBPS        Z18, Z19, Z19
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z17, K3
-	VMOVUPS       (AX), Z20
-	VMOVUPS       64(BX)(R11*2), K3, Z20
-	VSUBPS        Z18, Z20, Z20
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z17, K2, K3
-	VMOVUPS       (AX), Z17
-	VMOVUPS       128(BX)(R11*2), K3, Z17
-	VSUBPS        Z18, Z17, Z17
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z19, K3
+	VCMPPS  $0x15, Z1, Z19, K4
 	VMAXPS  Z19, Z1, Z19
-	VMOVUPS exp2tab16<>+0(SB), Z18
+	VCMPPS  $0x15, Z1, Z4, K5
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z21
-	VFMADD231PS 1024(AX), Z19, Z21
-	VSUBPS      10752(AX), Z21, Z22
-	VFMADD231PS 1152(AX), Z22, Z19
+	VMOVUPS     10752(AX), Z9
+	VFMADD231PS 1024(AX), Z17, Z9
+	VSUBPS      10752(AX), Z9, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z19, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z4, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z17
+	VFMADD231PS 1152(AX), Z21, Z19
+	VFMADD231PS 1152(AX), Z28, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z23
-	VFMADD213PS 11008(AX), Z19, Z23
-	VFMADD213PS 11136(AX), Z19, Z23
-	VMULPS      Z19, Z23, Z23
-	VPERMPS     Z18, Z21, Z21
-	VFMADD231PS Z23, Z21, Z21
-	VSCALEFPS.Z Z22, Z21, K3, Z19
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z17, Z15
+	VFMADD213PS   11136(AX), Z17, Z15
+	VMULPS        Z17, Z15, Z15
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z19, Z24
+	VFMADD213PS   11136(AX), Z19, Z24
+	VMULPS        Z19, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z4, Z29
+	VFMADD213PS   11136(AX), Z4, Z29
+	VMULPS        Z4, Z29, Z29
+	VPERMPS       Z0, Z9, Z9
+	VFMADD231PS   Z15, Z9, Z9
+	VSCALEFPS.Z   Z12, Z9, K3, Z17
+	VPERMPS       Z0, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K4, Z19
+	VPERMPS       Z0, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K5, Z4
+	VMOVUPS       Z4, 896(R12)
+	VADDPS        Z19, Z17, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z9, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPD       Z0, 3048(SP)
+	VMOVDQU32     9984(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VSUBPS        Z0, Z20, Z20
+	VSUBPS        Z0, Z22, Z22
+	VMOVUPS       1088(R12), Z4
+	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z20, K3
 	VMAXPS  Z20, Z1, Z20
-	VMOVUPS exp2tab16<>+0(SB), Z18
+	VCMPPS  $0x15, Z1, Z22, K4
+	VMAXPS  Z22, Z1, Z22
+	VCMPPS  $0x15, Z1, Z4, K5
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z9
+	VFMADD231PS 1024(AX), Z20, Z9
+	VSUBPS      10752(AX), Z9, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z22, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z4, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z20
+	VFMADD231PS 1152(AX), Z21, Z22
+	VFMADD231PS 1152(AX), Z28, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z20, Z15
+	VFMADD213PS   11136(AX), Z20, Z15
+	VMULPS        Z20, Z15, Z15
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z22, Z24
+	VFMADD213PS   11136(AX), Z22, Z24
+	VMULPS        Z22, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z4, Z29
+	VFMADD213PS   11136(AX), Z4, Z29
+	VMULPS        Z4, Z29, Z29
+	VPERMPS       Z0, Z9, Z9
+	VFMADD231PS   Z15, Z9, Z9
+	VSCALEFPS.Z   Z12, Z9, K3, Z20
+	VPERMPS       Z0, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K4, Z22
+	VPERMPS       Z0, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K5, Z4
+	VMOVUPS       Z4, 1088(R12)
+	VADDPS        Z22, Z20, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z9, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPD       Z0, 3112(SP)
+	VMOVDQU32     10112(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VSUBPS        Z0, Z23, Z23
+	VSUBPS        Z0, Z25, Z25
+	VMOVUPS       1280(R12), Z4
+	VSUBPS        Z0, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z23, K3
+	VMAXPS  Z23, Z1, Z23
+	VCMPPS  $0x15, Z1, Z25, K4
+	VMAXPS  Z25, Z1, Z25
+	VCMPPS  $0x15, Z1, Z4, K5
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z9
+	VFMADD231PS 1024(AX), Z23, Z9
+	VSUBPS      10752(AX), Z9, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z25, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z4, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z23
+	VFMADD231PS 1152(AX), Z21, Z25
+	VFMADD231PS 1152(AX), Z28, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z23, Z15
+	VFMADD213PS   11136(AX), Z23, Z15
+	VMULPS        Z23, Z15, Z15
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z25, Z24
+	VFMADD213PS   11136(AX), Z25, Z24
+	VMULPS        Z25, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z4, Z29
+	VFMADD213PS   11136(AX), Z4, Z29
+	VMULPS        Z4, Z29, Z29
+	VPERMPS       Z0, Z9, Z9
+	VFMADD231PS   Z15, Z9, Z9
+	VSCALEFPS.Z   Z12, Z9, K3, Z23
+	VPERMPS       Z0, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K4, Z25
+	VPERMPS       Z0, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K5, Z4
+	VMOVUPS       Z4, 1280(R12)
+	VADDPS        Z25, Z23, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z9, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z9, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPD       Z0, 3176(SP)
+	VMOVDQU32     10240(AX), Z0
+	VPERMPS       Z3, Z0, Z0
+	VSUBPS        Z0, Z26, Z26
+	VSUBPS        Z0, Z2, Z2
+	VMOVUPS       1472(R12), Z3
+	VSUBPS        Z0, Z3, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z26, K3
+	VMAXPS  Z26, Z1, Z26
+	VCMPPS  $0x15, Z1, Z2, K4
+	VMAXPS  Z2, Z1, Z2
+	VCMPPS  $0x15, Z1, Z3, K5
+	VMAXPS  Z3, Z1, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z1
+	VFMADD231PS 1024(AX), Z26, Z1
+	VSUBPS      10752(AX), Z1, Z4
+	VMOVUPS     10752(AX), Z12
+	VFMADD231PS 1024(AX), Z2, Z12
+	VSUBPS      10752(AX), Z12, Z15
 	VMOVUPS     10752(AX), Z21
-	VFMADD231PS 1024(AX), Z20, Z21
-	VSUBPS      10752(AX), Z21, Z22
-	VFMADD231PS 1152(AX), Z22, Z20
+	VFMADD231PS 1024(AX), Z3, Z21
+	VSUBPS      10752(AX), Z21, Z24
+	VFMADD231PS 1152(AX), Z4, Z26
+	VFMADD231PS 1152(AX), Z15, Z2
+	VFMADD231PS 1152(AX), Z24, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z23
-	VFMADD213PS 11008(AX), Z20, Z23
-	VFMADD213PS 11136(AX), Z20, Z23
-	VMULPS      Z20, Z23, Z23
-	VPERMPS     Z18, Z21, Z21
-	VFMADD231PS Z23, Z21, Z21
-	VSCALEFPS.Z Z22, Z21, K3, Z20
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z17, K3
-	VMAXPS  Z17, Z1, Z17
-	VMOVUPS exp2tab16<>+0(SB), Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z21
-	VFMADD231PS 1024(AX), Z17, Z21
-	VSUBPS      10752(AX), Z21, Z22
-	VFMADD231PS 1152(AX), Z22, Z17
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z23
-	VFMADD213PS   11008(AX), Z17, Z23
-	VFMADD213PS   11136(AX), Z17, Z23
-	VMULPS        Z17, Z23, Z23
-	VPERMPS       Z18, Z21, Z21
-	VFMADD231PS   Z23, Z21, Z21
-	VSCALEFPS.Z   Z22, Z21, K3, Z17
-	VMOVUPS       Z19, 1152(R12)
-	VMOVUPS       Z20, 1216(R12)
-	VADDPS        Z20, Z19, Z18
-	VEXTRACTF64X4 $0x01, Z18, Y19
-	VCVTPS2PD     Y19, Z19
-	VCVTPS2PD     Y18, Z18
-	VADDPD        Z19, Z18, Z18
-	VEXTRACTF64X4 $0x01, Z17, Y20
-	VCVTPS2PD     Y20, Z20
-	VCVTPS2PD     Y17, Z19
-	VADDPD        Z20, Z19, Z19
-	VADDPD        Z19, Z18, Z18
-	VPBROADCASTD  28(SI), Z19
-	VMOVDQU32     10240(AX), Z20
-	VPERMPS       Z2, Z20, Z2
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z19, K3
-	VMOVUPS       (AX), Z20
-	VMOVUPS       (R9)(R10*4), K3, Z20
-	VSUBPS        Z2, Z20, Z20
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z19, K3
-	VMOVUPS       (AX), Z21
-	VMOVUPS       64(R9)(R10*4), K3, Z21
-	VSUBPS        Z2, Z21, Z21
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z19, K2, K3
-	VMOVUPS       (AX), Z19
-	VMOVUPS       128(R9)(R10*4), K3, Z19
-	VSUBPS        Z2, Z19, Z19
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z20, K3
-	VMAXPS  Z20, Z1, Z20
-	VMOVUPS exp2tab16<>+0(SB), Z2
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z22
-	VFMADD231PS 1024(AX), Z20, Z22
-	VSUBPS      10752(AX), Z22, Z23
-	VFMADD231PS 1152(AX), Z23, Z20
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z24
-	VFMADD213PS 11008(AX), Z20, Z24
-	VFMADD213PS 11136(AX), Z20, Z24
-	VMULPS      Z20, Z24, Z24
-	VPERMPS     Z2, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS.Z Z23, Z22, K3, Z20
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z21, K3
-	VMAXPS  Z21, Z1, Z21
-	VMOVUPS exp2tab16<>+0(SB), Z2
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z22
-	VFMADD231PS 1024(AX), Z21, Z22
-	VSUBPS      10752(AX), Z22, Z23
-	VFMADD231PS 1152(AX), Z23, Z21
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z24
-	VFMADD213PS 11008(AX), Z21, Z24
-	VFMADD213PS 11136(AX), Z21, Z24
-	VMULPS      Z21, Z24, Z24
-	VPERMPS     Z2, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS.Z Z23, Z22, K3, Z21
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z19, K3
-	VMAXPS  Z19, Z1, Z19
-	VMOVUPS exp2tab16<>+0(SB), Z1
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z2
-	VFMADD231PS 1024(AX), Z19, Z2
-	VSUBPS      10752(AX), Z2, Z22
-	VFMADD231PS 1152(AX), Z22, Z19
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z23
-	VFMADD213PS   11008(AX), Z19, Z23
-	VFMADD213PS   11136(AX), Z19, Z23
-	VMULPS        Z19, Z23, Z23
-	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z23, Z2, Z2
-	VSCALEFPS.Z   Z22, Z2, K3, Z19
-	VMOVUPS       Z20, 1344(R12)
-	VMOVUPS       Z21, 1408(R12)
-	VADDPS        Z21, Z20, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
+	VMOVUPS       10880(AX), Z9
+	VFMADD213PS   11008(AX), Z26, Z9
+	VFMADD213PS   11136(AX), Z26, Z9
+	VMULPS        Z26, Z9, Z9
+	VMOVUPS       10880(AX), Z18
+	VFMADD213PS   11008(AX), Z2, Z18
+	VFMADD213PS   11136(AX), Z2, Z18
+	VMULPS        Z2, Z18, Z18
+	VMOVUPS       10880(AX), Z27
+	VFMADD213PS   11008(AX), Z3, Z27
+	VFMADD213PS   11136(AX), Z3, Z27
+	VMULPS        Z3, Z27, Z27
+	VPERMPS       Z0, Z1, Z1
+	VFMADD231PS   Z9, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K3, Z26
+	VPERMPS       Z0, Z12, Z12
+	VFMADD231PS   Z18, Z12, Z12
+	VSCALEFPS.Z   Z15, Z12, K4, Z2
+	VPERMPS       Z0, Z21, Z21
+	VFMADD231PS   Z27, Z21, Z21
+	VSCALEFPS.Z   Z24, Z21, K5, Z3
+	VMOVUPS       Z3, 1472(R12)
+	VADDPS        Z2, Z26, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z19, Y20
-	VCVTPS2PD     Y20, Z20
-	VCVTPS2PD     Y19, Z2
-	VADDPD        Z20, Z2, Z2
-	VADDPD        Z2, Z1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z1, Z3, Z3
+	VADDPD        Z3, Z0, Z0
+	VMOVUPD       Z0, 3240(SP)
+	VMOVUPD       2792(SP), Z0
+	VMOVUPD       2856(SP), Z1
+	VMOVUPD       2920(SP), Z3
+	VMOVUPD       2984(SP), Z4
+	VMOVUPD       3048(SP), Z9
+	VMOVUPD       3112(SP), Z12
+	VMOVUPD       3176(SP), Z15
+	VMOVUPD       3240(SP), Z18
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z10, Z5, Z2
-	VSHUFF64X2 $0xee, Z10, Z5, Z5
-	VADDPD     Z2, Z5, Z5
-	VSHUFF64X2 $0x44, Z18, Z14, Z2
-	VSHUFF64X2 $0xee, Z18, Z14, Z10
-	VADDPD     Z2, Z10, Z10
-	VSHUFF64X2 $0x44, Z12, Z7, Z2
-	VSHUFF64X2 $0xee, Z12, Z7, Z7
-	VADDPD     Z2, Z7, Z7
-	VSHUFF64X2 $0x44, Z1, Z16, Z2
-	VSHUFF64X2 $0xee, Z1, Z16, Z1
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x88, Z10, Z5, Z2
-	VSHUFF64X2 $0xdd, Z10, Z5, Z5
-	VADDPD     Z2, Z5, Z5
-	VSHUFF64X2 $0x88, Z1, Z7, Z2
-	VSHUFF64X2 $0xdd, Z1, Z7, Z1
-	VADDPD     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z5, Z2
-	VUNPCKHPD  Z1, Z5, Z1
-	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z3, Z0, Z21
+	VSHUFF64X2 $0xee, Z3, Z0, Z0
+	VADDPD     Z21, Z0, Z0
+	VSHUFF64X2 $0x44, Z15, Z9, Z3
+	VSHUFF64X2 $0xee, Z15, Z9, Z9
+	VADDPD     Z3, Z9, Z9
+	VSHUFF64X2 $0x44, Z4, Z1, Z3
+	VSHUFF64X2 $0xee, Z4, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+	VSHUFF64X2 $0x44, Z18, Z12, Z3
+	VSHUFF64X2 $0xee, Z18, Z12, Z4
+	VADDPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z9, Z0, Z3
+	VSHUFF64X2 $0xdd, Z9, Z0, Z0
+	VADDPD     Z3, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z1, Z3
+	VSHUFF64X2 $0xdd, Z4, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z3
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPD     Z3, Z0, Z0
+	VMOVUPD    2664(SP), Z1
+	VMOVUPD    2728(SP), Z3
 	CMPQ       1056(SP), $0x00
 	JE         d_r3gnopend
 
 	// The pending group's losses.
-	VMOVUPD 864(SP), Z2
-	VMOVUPD 928(SP), Z5
-	VMOVUPD 992(SP), Z7
-	VADDPD  Z5, Z2, Z10
-	VMOVAPD Z10, Z10
+	VMOVUPD 864(SP), Z4
+	VMOVUPD 928(SP), Z9
+	VMOVUPD 992(SP), Z12
+	VADDPD  Z9, Z4, Z15
+	VMOVAPD Z15, Z15
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z10, Z12
-	VPCMPGTQ 1920(AX), Z12, K3
-	VPMOVM2Q K3, Z14
-	VPADDQ   2048(AX), Z14, Z16
-	VPSLLQ   $0x34, Z16, Z16
-	VORPD    Z16, Z12, Z12
-	VPSRLQ   $0x34, Z10, Z16
-	VPSUBQ   Z14, Z16, Z16
-	VORPD    2176(AX), Z16, Z16
-	VSUBPD   2304(AX), Z16, Z16
+	VANDPD   1792(AX), Z15, Z18
+	VPCMPGTQ 1920(AX), Z18, K3
+	VPMOVM2Q K3, Z21
+	VPADDQ   2048(AX), Z21, Z24
+	VPSLLQ   $0x34, Z24, Z24
+	VORPD    Z24, Z18, Z18
+	VPSRLQ   $0x34, Z15, Z24
+	VPSUBQ   Z21, Z24, Z24
+	VORPD    2176(AX), Z24, Z24
+	VSUBPD   2304(AX), Z24, Z24
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z12, Z14
-	VADDPD      2432(AX), Z12, Z12
-	VDIVPD      Z12, Z14, Z14
-	VMULPD      Z14, Z14, Z12
-	VMOVUPD     2560(AX), Z18
-	VFMADD213PD 2688(AX), Z12, Z18
-	VFMADD213PD 2816(AX), Z12, Z18
-	VFMADD213PD 2944(AX), Z12, Z18
-	VFMADD213PD 3072(AX), Z12, Z18
-	VMULPD      Z14, Z18, Z18
+	VSUBPD      2432(AX), Z18, Z21
+	VADDPD      2432(AX), Z18, Z18
+	VDIVPD      Z18, Z21, Z21
+	VMULPD      Z21, Z21, Z18
+	VMOVUPD     2560(AX), Z27
+	VFMADD213PD 2688(AX), Z18, Z27
+	VFMADD213PD 2816(AX), Z18, Z27
+	VFMADD213PD 2944(AX), Z18, Z27
+	VFMADD213PD 3072(AX), Z18, Z27
+	VMULPD      Z21, Z27, Z27
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z16, Z18
-	VFMADD231PD 3328(AX), Z16, Z18
-	VXORPD      Z14, Z14, Z14
-	VFMADD231PD Z14, Z10, Z18
-	VMOVAPD     Z18, Z10
+	VFMADD231PD 3200(AX), Z24, Z27
+	VFMADD231PD 3328(AX), Z24, Z27
+	VXORPD      Z21, Z21, Z21
+	VFMADD231PD Z21, Z15, Z27
+	VMOVAPD     Z27, Z15
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z2, Z2, Z12
-	VADDPD      Z5, Z12, Z12
-	VDIVPD      Z12, Z5, Z12
-	VMULPD      Z12, Z12, Z14
-	VMOVUPD     4096(AX), Z16
-	VFMADD213PD 4224(AX), Z14, Z16
-	VFMADD213PD 4352(AX), Z14, Z16
-	VFMADD213PD 4480(AX), Z14, Z16
-	VMULPD      Z14, Z16, Z16
-	VADDPD      Z12, Z12, Z12
-	VFMADD213PD Z12, Z12, Z16
+	VADDPD      Z4, Z4, Z18
+	VADDPD      Z9, Z18, Z18
+	VDIVPD      Z18, Z9, Z18
+	VMULPD      Z18, Z18, Z21
+	VMOVUPD     4096(AX), Z24
+	VFMADD213PD 4224(AX), Z21, Z24
+	VFMADD213PD 4352(AX), Z21, Z24
+	VFMADD213PD 4480(AX), Z21, Z24
+	VMULPD      Z21, Z24, Z24
+	VADDPD      Z18, Z18, Z18
+	VFMADD213PD Z18, Z18, Z24
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z7, Z10, Z7
+	VSUBPD Z12, Z15, Z12
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4608(AX), Z10
-	VMULPD    4736(AX), Z2, Z12
-	VCMPPD    $0x12, Z2, Z10, K3
-	VCMPPD    $0x12, Z12, Z5, K4
+	VMOVUPD   4608(AX), Z15
+	VMULPD    4736(AX), Z4, Z18
+	VCMPPD    $0x12, Z4, Z15, K3
+	VCMPPD    $0x12, Z18, Z9, K4
 	KANDW     K4, K3, K3
-	VMOVAPD   Z16, K3, Z7
-	VCVTPD2PS Z7, Y8
+	VMOVAPD   Z24, K3, Z12
+	VCVTPD2PS Z12, Y8
 	MOVL      $0x000000ff, R9
 	KMOVW     R9, K3
 	VMOVUPS   Z8, K3, -32(CX)
 
 d_r3gnopend:
 	// This group's losses pending.
-	VMOVUPD Z3, 864(SP)
-	VMOVUPD Z1, 928(SP)
-	VMOVUPD Z0, 992(SP)
+	VMOVUPD Z1, 864(SP)
+	VMOVUPD Z0, 928(SP)
+	VMOVUPD Z3, 992(SP)
 	MOVQ    $0x00000001, 1056(SP)
-	VADDPD  Z1, Z3, Z0
+	VADDPD  Z0, Z1, Z1
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       2432(AX), Z2
-	VDIVPD        Z0, Z2, Z2
-	VBROADCASTSS  gradScale+104(FP), Z0
-	VCVTPS2PD     Y0, Z0
-	VMULPD        Z2, Z0, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z2, Z1, Z1
-	VMULPD        Z0, Z1, Z1
-	VXORPD        3968(AX), Z1, Z1
-	VCVTPD2PS     Z1, Y1
-	VEXTRACTF64X4 $0x00, Z1, 824(SP)
+	VMOVUPD       2432(AX), Z3
+	VDIVPD        Z1, Z3, Z3
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z3, Z1, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z3, Z0, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        3968(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF64X4 $0x00, Z0, 824(SP)
 	LEAQ          1064(SP), R12
 	ADDQ          $0x3f, R12
 	ANDQ          $-64, R12
@@ -42599,85 +42431,77 @@ d_r3gnopend:
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	LEAQ      (DX)(R11*1), R9
 	VMOVDQU32 256(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   (R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (DX)
-	VMOVUPS   64(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(DX)
-	VMULPS    Z0, Z4, Z4
-	VMOVUPS   Z4, K2, 128(DX)
-	VMOVDQU32 11264(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   192(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (DX)(R10*1)
-	VMOVUPS   256(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(DX)(R10*1)
+	VPERMPS   Z4, Z0, Z0
+	VMULPS    Z0, Z5, Z5
+	VMOVUPS   Z5, (DX)
 	VMULPS    Z0, Z6, Z6
-	VMOVUPS   Z6, K2, 128(DX)(R10*1)
+	VMOVUPS   Z6, 64(DX)
+	VMOVUPS   128(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K2, 128(DX)
+	VMOVDQU32 11264(AX), Z0
+	VPERMPS   Z4, Z0, Z0
+	VMULPS    Z0, Z7, Z7
+	VMOVUPS   Z7, (DX)(R10*1)
+	VMULPS    Z0, Z10, Z10
+	VMOVUPS   Z10, 64(DX)(R10*1)
+	VMOVUPS   320(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K2, 128(DX)(R10*1)
 	VMOVDQU32 384(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   384(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (DX)(R10*2)
-	VMOVUPS   448(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(DX)(R10*2)
-	VMULPS    Z0, Z9, Z9
-	VMOVUPS   Z9, K2, 128(DX)(R10*2)
-	VMOVDQU32 11392(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   576(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (R9)
-	VMOVUPS   640(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(R9)
+	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z11, Z11
-	VMOVUPS   Z11, K2, 128(R9)
-	VMOVDQU32 512(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   768(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (DX)(R10*4)
-	VMOVUPS   832(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(DX)(R10*4)
+	VMOVUPS   Z11, (DX)(R10*2)
 	VMULPS    Z0, Z13, Z13
-	VMOVUPS   Z13, K2, 128(DX)(R10*4)
-	VMOVDQU32 11520(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   960(R12), Z1
+	VMOVUPS   Z13, 64(DX)(R10*2)
+	VMOVUPS   512(R12), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (R9)(R10*2)
-	VMOVUPS   1024(R12), Z1
+	VMOVUPS   Z1, K2, 128(DX)(R10*2)
+	VMOVDQU32 11392(AX), Z0
+	VPERMPS   Z4, Z0, Z0
+	VMULPS    Z0, Z14, Z14
+	VMOVUPS   Z14, (R9)
+	VMULPS    Z0, Z16, Z16
+	VMOVUPS   Z16, 64(R9)
+	VMOVUPS   704(R12), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(R9)(R10*2)
-	VMULPS    Z0, Z15, Z15
-	VMOVUPS   Z15, K2, 128(R9)(R10*2)
-	VMOVDQU32 640(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   1152(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (DX)(R11*2)
-	VMOVUPS   1216(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(DX)(R11*2)
+	VMOVUPS   Z1, K2, 128(R9)
+	VMOVDQU32 512(AX), Z0
+	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z17, Z17
-	VMOVUPS   Z17, K2, 128(DX)(R11*2)
-	VMOVDQU32 11648(AX), Z0
-	VPERMPS   Z3, Z0, Z0
-	VMOVUPS   1344(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, (R9)(R10*4)
-	VMOVUPS   1408(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, 64(R9)(R10*4)
+	VMOVUPS   Z17, (DX)(R10*4)
 	VMULPS    Z0, Z19, Z19
-	VMOVUPS   Z19, K2, 128(R9)(R10*4)
+	VMOVUPS   Z19, 64(DX)(R10*4)
+	VMOVUPS   896(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K2, 128(DX)(R10*4)
+	VMOVDQU32 11520(AX), Z0
+	VPERMPS   Z4, Z0, Z0
+	VMULPS    Z0, Z20, Z20
+	VMOVUPS   Z20, (R9)(R10*2)
+	VMULPS    Z0, Z22, Z22
+	VMOVUPS   Z22, 64(R9)(R10*2)
+	VMOVUPS   1088(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K2, 128(R9)(R10*2)
+	VMOVDQU32 640(AX), Z0
+	VPERMPS   Z4, Z0, Z0
+	VMULPS    Z0, Z23, Z23
+	VMOVUPS   Z23, (DX)(R11*2)
+	VMULPS    Z0, Z25, Z25
+	VMOVUPS   Z25, 64(DX)(R11*2)
+	VMOVUPS   1280(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K2, 128(DX)(R11*2)
+	VMOVDQU32 11648(AX), Z0
+	VPERMPS   Z4, Z0, Z0
+	VMULPS    Z0, Z26, Z26
+	VMOVUPS   Z26, (R9)(R10*4)
+	VMULPS    Z0, Z2, Z2
+	VMOVUPS   Z2, 64(R9)(R10*4)
+	VMOVUPS   1472(R12), Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K2, 128(R9)(R10*4)
 
 	// ds at each target: minus the other entries' share.
 	LEAQ    (DX), R12
@@ -42808,282 +42632,268 @@ d_r3one:
 	MOVLQSX (SI), R9
 	TESTQ   R9, R9
 	JS      d_r3oignored
+	LEAQ    1064(SP), R9
+	ADDQ    $0x3f, R9
+	ANDQ    $-64, R9
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (SI), R9
-	VBROADCASTSS (BX)(R9*4), Z0
+	MOVLQSX      (SI), R12
+	VBROADCASTSS (BX)(R12*4), Z0
 
-	// The others' max, each target's lane -Inf.
-	VPBROADCASTD (SI), Z1
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K3
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (BX), K3, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K3
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(BX), K3, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K2, K3
-	VMOVUPS      (AX), Z1
-	VMOVUPS      128(BX), K3, Z1
-	VMAXPS       Z1, Z2, Z1
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z1
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVDQU32   xres_cols2<>+0(SB), Z4
+	VMOVUPS     (BX), Z5
+	VPCMPD.BCST $0x04, (SI), Z2, K3
+	VBLENDMPS   Z5, Z1, K3, Z5
+	VMOVUPS     64(BX), Z2
+	VPCMPD.BCST $0x04, (SI), Z3, K3
+	VBLENDMPS   Z2, Z1, K3, Z2
+	VMOVUPS.Z   128(BX), K2, Z3
+	VPCMPD.BCST $0x04, (SI), Z4, K2, K3
+	VBLENDMPS   Z3, Z1, K3, Z3
+	VMAXPS      Z2, Z5, Z1
+	VMAXPS      Z3, Z1, Z1
+	VMOVUPS     Z3, 128(R9)
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
 	VSHUFF64X2 $0xee, Z1, Z1, Z4
-	VMAXPS     Z2, Z4, Z4
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z5
-	VMAXPS     Z2, Z5, Z5
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
 	VSHUFF64X2 $0xee, Z1, Z1, Z1
-	VMAXPS     Z2, Z1, Z1
-	VSHUFF64X2 $0x88, Z4, Z3, Z2
-	VSHUFF64X2 $0xdd, Z4, Z3, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x88, Z1, Z5, Z2
-	VSHUFF64X2 $0xdd, Z1, Z5, Z1
-	VMAXPS     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z3, Z2
-	VUNPCKHPD  Z1, Z3, Z1
-	VMAXPS     Z2, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z2
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z0, Z1, Z2
+	VMAXPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z6, Z4, Z3
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z7, Z3
+	VSHUFF64X2 $0xdd, Z1, Z7, Z1
+	VMAXPS     Z3, Z1, Z1
+	VUNPCKLPD  Z1, Z4, Z3
+	VUNPCKHPD  Z1, Z4, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
 	// below max, or NaN: the caller's.
-	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  3840(AX), Z3
-	VCMPPS   $0x16, Z1, Z3, K3
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3840(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K3
 	KORTESTW K3, K3
 	JNE      d_r3ospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z2, Z1
+	VANDPS   128(AX), Z3, Z1
 	VPCMPEQD 128(AX), Z1, K3
 	KORTESTW K3, K3
 	JNE      d_r3ospecial
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z1
-	VSUBPS  Z2, Z0, Z3
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z3, K3
-	VMAXPS  Z3, Z1, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z5
-	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      10752(AX), Z5, Z6
-	VFMADD231PS 1152(AX), Z6, Z3
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD213PS 11008(AX), Z3, Z7
-	VFMADD213PS 11136(AX), Z3, Z7
-	VMULPS      Z3, Z7, Z7
-	VPERMPS     Z4, Z5, Z5
-	VFMADD231PS Z7, Z5, Z5
-	VSCALEFPS.Z Z6, Z5, K3, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z3, Z4, Z3
-	VCVTPS2PD   Y3, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z0, Z4, Z0
-	VCVTPS2PD   Y0, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z2, Z4, Z4
-	VCVTPS2PD   Y4, Z4
-	VSUBPD      Z4, Z0, Z0
-
-	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
-	LEAQ         1064(SP), R9
-	ADDQ         $0x3f, R9
-	ANDQ         $-64, R9
-	VPBROADCASTD (SI), Z4
-	VMOVDQU32    256(AX), Z5
-	VPERMPS      Z2, Z5, Z2
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z5
-	VMOVUPS      (BX), K3, Z5
-	VSUBPS       Z2, Z5, Z5
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K3
-	VMOVUPS      (AX), Z6
-	VMOVUPS      64(BX), K3, Z6
-	VSUBPS       Z2, Z6, Z6
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K2, K3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(BX), K3, Z4
-	VSUBPS       Z2, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z5, K3
-	VMAXPS  Z5, Z1, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z2
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z7
-	VFMADD231PS 1024(AX), Z5, Z7
-	VSUBPS      10752(AX), Z7, Z9
-	VFMADD231PS 1152(AX), Z9, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z10
-	VFMADD213PS 11008(AX), Z5, Z10
-	VFMADD213PS 11136(AX), Z5, Z10
-	VMULPS      Z5, Z10, Z10
-	VPERMPS     Z2, Z7, Z7
-	VFMADD231PS Z10, Z7, Z7
-	VSCALEFPS.Z Z9, Z7, K3, Z5
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z6, K3
-	VMAXPS  Z6, Z1, Z6
-	VMOVUPS exp2tab16<>+0(SB), Z2
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z7
-	VFMADD231PS 1024(AX), Z6, Z7
-	VSUBPS      10752(AX), Z7, Z9
-	VFMADD231PS 1152(AX), Z9, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z10
-	VFMADD213PS 11008(AX), Z6, Z10
-	VFMADD213PS 11136(AX), Z6, Z10
-	VMULPS      Z6, Z10, Z10
-	VPERMPS     Z2, Z7, Z7
-	VFMADD231PS Z10, Z7, Z7
-	VSCALEFPS.Z Z9, Z7, K3, Z6
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z4, K3
 	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z2
-	VFMADD231PS 1024(AX), Z4, Z2
-	VSUBPS      10752(AX), Z2, Z7
-	VFMADD231PS 1152(AX), Z7, Z4
+	VMOVUPS     10752(AX), Z7
+	VFMADD231PS 1024(AX), Z4, Z7
+	VSUBPS      10752(AX), Z7, Z9
+	VFMADD231PS 1152(AX), Z9, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z9
-	VFMADD213PS   11008(AX), Z4, Z9
-	VFMADD213PS   11136(AX), Z4, Z9
-	VMULPS        Z4, Z9, Z9
-	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z9, Z2, Z2
-	VSCALEFPS.Z   Z7, Z2, K3, Z4
-	VMOVUPS       Z5, (R9)
-	VMOVUPS       Z6, 64(R9)
-	VADDPS        Z6, Z5, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
+	VMOVUPS     10880(AX), Z10
+	VFMADD213PS 11008(AX), Z4, Z10
+	VFMADD213PS 11136(AX), Z4, Z10
+	VMULPS      Z4, Z10, Z10
+	VPERMPS     Z6, Z7, Z7
+	VFMADD231PS Z10, Z7, Z7
+	VSCALEFPS.Z Z9, Z7, K3, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z4, Z6, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z0, Z6, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z3, Z6, Z6
+	VCVTPS2PD   Y6, Z6
+	VSUBPD      Z6, Z0, Z0
+	VMOVUPD     Z4, 2664(SP)
+	VMOVUPD     Z0, 2728(SP)
+
+	// Exp pass: a row at a time, the tail from the scratch block (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z0
+	VPERMPS   Z3, Z0, Z0
+	VSUBPS    Z0, Z5, Z5
+	VSUBPS    Z0, Z2, Z2
+	VMOVUPS   128(R9), Z3
+	VSUBPS    Z0, Z3, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z5, K3
+	VMAXPS  Z5, Z1, Z5
+	VCMPPS  $0x15, Z1, Z2, K4
+	VMAXPS  Z2, Z1, Z2
+	VCMPPS  $0x15, Z1, Z3, K5
+	VMAXPS  Z3, Z1, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z1
+	VFMADD231PS 1024(AX), Z5, Z1
+	VSUBPS      10752(AX), Z1, Z4
+	VMOVUPS     10752(AX), Z7
+	VFMADD231PS 1024(AX), Z2, Z7
+	VSUBPS      10752(AX), Z7, Z9
+	VMOVUPS     10752(AX), Z11
+	VFMADD231PS 1024(AX), Z3, Z11
+	VSUBPS      10752(AX), Z11, Z12
+	VFMADD231PS 1152(AX), Z4, Z5
+	VFMADD231PS 1152(AX), Z9, Z2
+	VFMADD231PS 1152(AX), Z12, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z6
+	VFMADD213PS   11008(AX), Z5, Z6
+	VFMADD213PS   11136(AX), Z5, Z6
+	VMULPS        Z5, Z6, Z6
+	VMOVUPS       10880(AX), Z10
+	VFMADD213PS   11008(AX), Z2, Z10
+	VFMADD213PS   11136(AX), Z2, Z10
+	VMULPS        Z2, Z10, Z10
+	VMOVUPS       10880(AX), Z13
+	VFMADD213PS   11008(AX), Z3, Z13
+	VFMADD213PS   11136(AX), Z3, Z13
+	VMULPS        Z3, Z13, Z13
+	VPERMPS       Z0, Z1, Z1
+	VFMADD231PS   Z6, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K3, Z5
+	VPERMPS       Z0, Z7, Z7
+	VFMADD231PS   Z10, Z7, Z7
+	VSCALEFPS.Z   Z9, Z7, K4, Z2
+	VPERMPS       Z0, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K5, Z3
+	VMOVUPS       Z3, 128(R9)
+	VADDPS        Z2, Z5, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y4, Z2
-	VADDPD        Z5, Z2, Z2
-	VADDPD        Z2, Z1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z1, Z3, Z3
+	VADDPD        Z3, Z0, Z0
+	VMOVUPD       Z0, 2792(SP)
+	VMOVUPD       2792(SP), Z0
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z5
-	VADDPD     Z2, Z5, Z5
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z6
-	VADDPD     Z2, Z6, Z6
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z7
-	VADDPD     Z2, Z7, Z7
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x88, Z6, Z5, Z2
-	VSHUFF64X2 $0xdd, Z6, Z5, Z5
-	VADDPD     Z2, Z5, Z5
-	VSHUFF64X2 $0x88, Z1, Z7, Z2
-	VSHUFF64X2 $0xdd, Z1, Z7, Z1
-	VADDPD     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z5, Z2
-	VUNPCKHPD  Z1, Z5, Z1
-	VADDPD     Z2, Z1, Z1
-	VADDPD     Z1, Z3, Z2
-	VMOVAPD    Z2, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z3, Z1
+	VSHUFF64X2 $0xdd, Z4, Z3, Z3
+	VADDPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z6, Z1
+	VSHUFF64X2 $0xdd, Z0, Z6, Z0
+	VADDPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z1
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPD     Z1, Z0, Z0
+	VMOVUPD    2664(SP), Z1
+	VMOVUPD    2728(SP), Z3
+	VADDPD     Z0, Z1, Z4
+	VMOVAPD    Z4, Z6
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z5, Z6
-	VPCMPGTQ 1920(AX), Z6, K3
-	VPMOVM2Q K3, Z7
-	VPADDQ   2048(AX), Z7, Z9
-	VPSLLQ   $0x34, Z9, Z9
-	VORPD    Z9, Z6, Z6
-	VPSRLQ   $0x34, Z5, Z9
-	VPSUBQ   Z7, Z9, Z9
-	VORPD    2176(AX), Z9, Z9
-	VSUBPD   2304(AX), Z9, Z9
+	VANDPD   1792(AX), Z6, Z7
+	VPCMPGTQ 1920(AX), Z7, K3
+	VPMOVM2Q K3, Z9
+	VPADDQ   2048(AX), Z9, Z10
+	VPSLLQ   $0x34, Z10, Z10
+	VORPD    Z10, Z7, Z7
+	VPSRLQ   $0x34, Z6, Z10
+	VPSUBQ   Z9, Z10, Z10
+	VORPD    2176(AX), Z10, Z10
+	VSUBPD   2304(AX), Z10, Z10
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z6, Z7
-	VADDPD      2432(AX), Z6, Z6
-	VDIVPD      Z6, Z7, Z7
-	VMULPD      Z7, Z7, Z6
-	VMOVUPD     2560(AX), Z10
-	VFMADD213PD 2688(AX), Z6, Z10
-	VFMADD213PD 2816(AX), Z6, Z10
-	VFMADD213PD 2944(AX), Z6, Z10
-	VFMADD213PD 3072(AX), Z6, Z10
-	VMULPD      Z7, Z10, Z10
+	VSUBPD      2432(AX), Z7, Z9
+	VADDPD      2432(AX), Z7, Z7
+	VDIVPD      Z7, Z9, Z9
+	VMULPD      Z9, Z9, Z7
+	VMOVUPD     2560(AX), Z11
+	VFMADD213PD 2688(AX), Z7, Z11
+	VFMADD213PD 2816(AX), Z7, Z11
+	VFMADD213PD 2944(AX), Z7, Z11
+	VFMADD213PD 3072(AX), Z7, Z11
+	VMULPD      Z9, Z11, Z11
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z9, Z10
-	VFMADD231PD 3328(AX), Z9, Z10
-	VXORPD      Z7, Z7, Z7
-	VFMADD231PD Z7, Z5, Z10
-	VMOVAPD     Z10, Z5
+	VFMADD231PD 3200(AX), Z10, Z11
+	VFMADD231PD 3328(AX), Z10, Z11
+	VXORPD      Z9, Z9, Z9
+	VFMADD231PD Z9, Z6, Z11
+	VMOVAPD     Z11, Z6
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z3, Z3, Z6
-	VADDPD      Z1, Z6, Z6
-	VDIVPD      Z6, Z1, Z6
-	VMULPD      Z6, Z6, Z7
-	VMOVUPD     4096(AX), Z9
-	VFMADD213PD 4224(AX), Z7, Z9
-	VFMADD213PD 4352(AX), Z7, Z9
-	VFMADD213PD 4480(AX), Z7, Z9
-	VMULPD      Z7, Z9, Z9
-	VADDPD      Z6, Z6, Z6
-	VFMADD213PD Z6, Z6, Z9
+	VADDPD      Z1, Z1, Z7
+	VADDPD      Z0, Z7, Z7
+	VDIVPD      Z7, Z0, Z7
+	VMULPD      Z7, Z7, Z9
+	VMOVUPD     4096(AX), Z10
+	VFMADD213PD 4224(AX), Z9, Z10
+	VFMADD213PD 4352(AX), Z9, Z10
+	VFMADD213PD 4480(AX), Z9, Z10
+	VMULPD      Z9, Z10, Z10
+	VADDPD      Z7, Z7, Z7
+	VFMADD213PD Z7, Z7, Z10
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z0, Z5, Z0
+	VSUBPD Z3, Z6, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   4608(AX), Z5
-	VMULPD    4736(AX), Z3, Z6
-	VCMPPD    $0x12, Z3, Z5, K3
-	VCMPPD    $0x12, Z6, Z1, K4
+	VMOVUPD   4608(AX), Z6
+	VMULPD    4736(AX), Z1, Z7
+	VCMPPD    $0x12, Z1, Z6, K3
+	VCMPPD    $0x12, Z7, Z0, K4
 	KANDW     K4, K3, K3
-	VMOVAPD   Z9, K3, Z0
-	VCVTPD2PS Z0, Y0
-	VMOVSS    X0, (CX)
+	VMOVAPD   Z10, K3, Z3
+	VCVTPD2PS Z3, Y1
+	VMOVSS    X1, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD       2432(AX), Z0
-	VDIVPD        Z2, Z0, Z0
-	VBROADCASTSS  gradScale+104(FP), Z2
-	VCVTPS2PD     Y2, Z2
-	VMULPD        Z0, Z2, Z3
-	VCVTPD2PS     Z3, Y3
-	VMULPD        Z0, Z1, Z0
-	VMULPD        Z2, Z0, Z0
+	VMOVUPD       2432(AX), Z1
+	VDIVPD        Z4, Z1, Z1
+	VBROADCASTSS  gradScale+104(FP), Z3
+	VCVTPS2PD     Y3, Z3
+	VMULPD        Z1, Z3, Z4
+	VCVTPD2PS     Z4, Y4
+	VMULPD        Z1, Z0, Z0
+	VMULPD        Z3, Z0, Z0
 	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 824(SP)
@@ -43092,15 +42902,14 @@ d_r3one:
 	ANDQ          $-64, R9
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	VBROADCASTSS X3, Z0
-	VMOVUPS      (R9), Z1
+	VBROADCASTSS X4, Z0
+	VMULPS       Z0, Z5, Z5
+	VMOVUPS      Z5, (DX)
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, 64(DX)
+	VMOVUPS      128(R9), Z1
 	VMULPS       Z0, Z1, Z1
-	VMOVUPS      Z1, (DX)
-	VMOVUPS      64(R9), Z1
-	VMULPS       Z0, Z1, Z1
-	VMOVUPS      Z1, 64(DX)
-	VMULPS       Z0, Z4, Z4
-	VMOVUPS      Z4, K2, 128(DX)
+	VMOVUPS      Z1, K2, 128(DX)
 
 	// ds at each target: minus the other entries' share.
 	LEAQ    (DX), R9
@@ -43163,7 +42972,7 @@ done:
 
 // func crossEntropyLossResidentF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·crossEntropyLossResidentF32AVX512(SB), $2664-108
+TEXT ·crossEntropyLossResidentF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -45011,792 +44820,727 @@ l_r3groups:
 	TESTL R8, R8
 	JS    l_r3bail
 	LEAQ  (DX)(R10*1), R8
+	LEAQ  1064(SP), R11
+	ADDQ  $0x3f, R11
+	ANDQ  $-64, R11
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11), Z0
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*1), Z1
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*2), Z2
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*4), R11
-	VBROADCASTSS (R11), Z3
-	MOVLQSX      16(BX), R11
-	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11)(R9*4), Z4
-	MOVLQSX      20(BX), R11
-	LEAQ         (R8)(R11*4), R11
-	VBROADCASTSS (R11)(R9*2), Z5
-	MOVLQSX      24(BX), R11
-	LEAQ         (DX)(R11*4), R11
-	VBROADCASTSS (R11)(R10*2), Z6
-	MOVLQSX      28(BX), R11
-	LEAQ         (R8)(R11*4), R11
-	VBROADCASTSS (R11)(R9*4), Z7
-	MOVL         $0x0000cccc, R11
-	KMOVW        R11, K2
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12), Z0
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R9*1), Z1
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R9*2), Z2
+	MOVLQSX      12(BX), R12
+	LEAQ         (R8)(R12*4), R12
+	VBROADCASTSS (R12), Z3
+	MOVLQSX      16(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R9*4), Z4
+	MOVLQSX      20(BX), R12
+	LEAQ         (R8)(R12*4), R12
+	VBROADCASTSS (R12)(R9*2), Z5
+	MOVLQSX      24(BX), R12
+	LEAQ         (DX)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z6
+	MOVLQSX      28(BX), R12
+	LEAQ         (R8)(R12*4), R12
+	VBROADCASTSS (R12)(R9*4), Z7
+	MOVL         $0x0000cccc, R12
+	KMOVW        R12, K2
 	VBLENDMPS    Z1, Z0, K2, Z0
 	VBLENDMPS    Z3, Z2, K2, Z2
 	VBLENDMPS    Z5, Z4, K2, Z4
 	VBLENDMPS    Z7, Z6, K2, Z6
-	MOVL         $0x0000f0f0, R11
-	KMOVW        R11, K2
+	MOVL         $0x0000f0f0, R12
+	KMOVW        R12, K2
 	VBLENDMPS    Z2, Z0, K2, Z0
 	VBLENDMPS    Z6, Z4, K2, Z4
-	MOVL         $0x0000ff00, R11
-	KMOVW        R11, K2
+	MOVL         $0x0000ff00, R12
+	KMOVW        R12, K2
 	VBLENDMPS    Z4, Z0, K2, Z0
 
-	// The others' max, each target's lane -Inf.
-	VPBROADCASTD (BX), Z1
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K2
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (DX), K2, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(DX), K2, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K1, K2
-	VMOVUPS      (AX), Z1
-	VMOVUPS      128(DX), K2, Z1
-	VMAXPS       Z1, Z2, Z1
-	VPBROADCASTD 4(BX), Z2
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z2, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      (DX)(R9*1), K2, Z3
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z2, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      64(DX)(R9*1), K2, Z4
-	VMAXPS       Z4, Z3, Z3
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z2, K1, K2
-	VMOVUPS      (AX), Z2
-	VMOVUPS      128(DX)(R9*1), K2, Z2
-	VMAXPS       Z2, Z3, Z2
-	VPBROADCASTD 8(BX), Z3
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z3, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      (DX)(R9*2), K2, Z4
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z3, K2
-	VMOVUPS      (AX), Z5
-	VMOVUPS      64(DX)(R9*2), K2, Z5
-	VMAXPS       Z5, Z4, Z4
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z3, K1, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      128(DX)(R9*2), K2, Z3
-	VMAXPS       Z3, Z4, Z3
-	VPBROADCASTD 12(BX), Z4
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z5
-	VMOVUPS      (R8), K2, Z5
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      64(R8), K2, Z6
-	VMAXPS       Z6, Z5, Z5
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(R8), K2, Z4
-	VMAXPS       Z4, Z5, Z4
-	VPBROADCASTD 16(BX), Z5
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z5, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (DX)(R9*4), K2, Z6
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z5, K2
-	VMOVUPS      (AX), Z7
-	VMOVUPS      64(DX)(R9*4), K2, Z7
-	VMAXPS       Z7, Z6, Z6
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z5, K1, K2
-	VMOVUPS      (AX), Z5
-	VMOVUPS      128(DX)(R9*4), K2, Z5
-	VMAXPS       Z5, Z6, Z5
-	VPBROADCASTD 20(BX), Z6
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z6, K2
-	VMOVUPS      (AX), Z7
-	VMOVUPS      (R8)(R9*2), K2, Z7
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z6, K2
-	VMOVUPS      (AX), Z9
-	VMOVUPS      64(R8)(R9*2), K2, Z9
-	VMAXPS       Z9, Z7, Z7
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z6, K1, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      128(R8)(R9*2), K2, Z6
-	VMAXPS       Z6, Z7, Z6
-	VPBROADCASTD 24(BX), Z7
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z7, K2
-	VMOVUPS      (AX), Z9
-	VMOVUPS      (DX)(R10*2), K2, Z9
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z7, K2
-	VMOVUPS      (AX), Z10
-	VMOVUPS      64(DX)(R10*2), K2, Z10
-	VMAXPS       Z10, Z9, Z9
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z7, K1, K2
-	VMOVUPS      (AX), Z7
-	VMOVUPS      128(DX)(R10*2), K2, Z7
-	VMAXPS       Z7, Z9, Z7
-	VPBROADCASTD 28(BX), Z9
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z9, K2
-	VMOVUPS      (AX), Z10
-	VMOVUPS      (R8)(R9*4), K2, Z10
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z9, K2
-	VMOVUPS      (AX), Z11
-	VMOVUPS      64(R8)(R9*4), K2, Z11
-	VMAXPS       Z11, Z10, Z10
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z9, K1, K2
-	VMOVUPS      (AX), Z9
-	VMOVUPS      128(R8)(R9*4), K2, Z9
-	VMAXPS       Z9, Z10, Z9
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z1
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVDQU32   xres_cols2<>+0(SB), Z4
+	VMOVUPS     (DX), Z5
+	VPCMPD.BCST $0x04, (BX), Z2, K2
+	VBLENDMPS   Z5, Z1, K2, Z5
+	VMOVUPS     64(DX), Z6
+	VPCMPD.BCST $0x04, (BX), Z3, K2
+	VBLENDMPS   Z6, Z1, K2, Z6
+	VMOVUPS.Z   128(DX), K1, Z7
+	VPCMPD.BCST $0x04, (BX), Z4, K1, K2
+	VBLENDMPS   Z7, Z1, K2, Z7
+	VMAXPS      Z6, Z5, Z9
+	VMAXPS      Z7, Z9, Z9
+	VMOVUPS     Z7, 128(R11)
+	VMOVUPS     (DX)(R9*1), Z7
+	VPCMPD.BCST $0x04, 4(BX), Z2, K2
+	VBLENDMPS   Z7, Z1, K2, Z7
+	VMOVUPS     64(DX)(R9*1), Z10
+	VPCMPD.BCST $0x04, 4(BX), Z3, K2
+	VBLENDMPS   Z10, Z1, K2, Z10
+	VMOVUPS.Z   128(DX)(R9*1), K1, Z11
+	VPCMPD.BCST $0x04, 4(BX), Z4, K1, K2
+	VBLENDMPS   Z11, Z1, K2, Z11
+	VMAXPS      Z10, Z7, Z12
+	VMAXPS      Z11, Z12, Z12
+	VMOVUPS     Z11, 320(R11)
+	VMOVUPS     (DX)(R9*2), Z11
+	VPCMPD.BCST $0x04, 8(BX), Z2, K2
+	VBLENDMPS   Z11, Z1, K2, Z11
+	VMOVUPS     64(DX)(R9*2), Z13
+	VPCMPD.BCST $0x04, 8(BX), Z3, K2
+	VBLENDMPS   Z13, Z1, K2, Z13
+	VMOVUPS.Z   128(DX)(R9*2), K1, Z14
+	VPCMPD.BCST $0x04, 8(BX), Z4, K1, K2
+	VBLENDMPS   Z14, Z1, K2, Z14
+	VMAXPS      Z13, Z11, Z15
+	VMAXPS      Z14, Z15, Z15
+	VMOVUPS     Z14, 512(R11)
+	VMOVUPS     (R8), Z14
+	VPCMPD.BCST $0x04, 12(BX), Z2, K2
+	VBLENDMPS   Z14, Z1, K2, Z14
+	VMOVUPS     64(R8), Z16
+	VPCMPD.BCST $0x04, 12(BX), Z3, K2
+	VBLENDMPS   Z16, Z1, K2, Z16
+	VMOVUPS.Z   128(R8), K1, Z17
+	VPCMPD.BCST $0x04, 12(BX), Z4, K1, K2
+	VBLENDMPS   Z17, Z1, K2, Z17
+	VMAXPS      Z16, Z14, Z18
+	VMAXPS      Z17, Z18, Z18
+	VMOVUPS     Z17, 704(R11)
+	VMOVUPS     (DX)(R9*4), Z17
+	VPCMPD.BCST $0x04, 16(BX), Z2, K2
+	VBLENDMPS   Z17, Z1, K2, Z17
+	VMOVUPS     64(DX)(R9*4), Z19
+	VPCMPD.BCST $0x04, 16(BX), Z3, K2
+	VBLENDMPS   Z19, Z1, K2, Z19
+	VMOVUPS.Z   128(DX)(R9*4), K1, Z20
+	VPCMPD.BCST $0x04, 16(BX), Z4, K1, K2
+	VBLENDMPS   Z20, Z1, K2, Z20
+	VMAXPS      Z19, Z17, Z21
+	VMAXPS      Z20, Z21, Z21
+	VMOVUPS     Z20, 896(R11)
+	VMOVUPS     (R8)(R9*2), Z20
+	VPCMPD.BCST $0x04, 20(BX), Z2, K2
+	VBLENDMPS   Z20, Z1, K2, Z20
+	VMOVUPS     64(R8)(R9*2), Z22
+	VPCMPD.BCST $0x04, 20(BX), Z3, K2
+	VBLENDMPS   Z22, Z1, K2, Z22
+	VMOVUPS.Z   128(R8)(R9*2), K1, Z23
+	VPCMPD.BCST $0x04, 20(BX), Z4, K1, K2
+	VBLENDMPS   Z23, Z1, K2, Z23
+	VMAXPS      Z22, Z20, Z24
+	VMAXPS      Z23, Z24, Z24
+	VMOVUPS     Z23, 1088(R11)
+	VMOVUPS     (DX)(R10*2), Z23
+	VPCMPD.BCST $0x04, 24(BX), Z2, K2
+	VBLENDMPS   Z23, Z1, K2, Z23
+	VMOVUPS     64(DX)(R10*2), Z25
+	VPCMPD.BCST $0x04, 24(BX), Z3, K2
+	VBLENDMPS   Z25, Z1, K2, Z25
+	VMOVUPS.Z   128(DX)(R10*2), K1, Z26
+	VPCMPD.BCST $0x04, 24(BX), Z4, K1, K2
+	VBLENDMPS   Z26, Z1, K2, Z26
+	VMAXPS      Z25, Z23, Z27
+	VMAXPS      Z26, Z27, Z27
+	VMOVUPS     Z26, 1280(R11)
+	VMOVUPS     (R8)(R9*4), Z26
+	VPCMPD.BCST $0x04, 28(BX), Z2, K2
+	VBLENDMPS   Z26, Z1, K2, Z26
+	VMOVUPS     64(R8)(R9*4), Z2
+	VPCMPD.BCST $0x04, 28(BX), Z3, K2
+	VBLENDMPS   Z2, Z1, K2, Z2
+	VMOVUPS.Z   128(R8)(R9*4), K1, Z3
+	VPCMPD.BCST $0x04, 28(BX), Z4, K1, K2
+	VBLENDMPS   Z3, Z1, K2, Z3
+	VMAXPS      Z2, Z26, Z1
+	VMAXPS      Z3, Z1, Z1
+	VMOVUPS     Z3, 1472(R11)
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z3, Z1, Z10
-	VSHUFF64X2 $0xee, Z3, Z1, Z1
-	VMAXPS     Z10, Z1, Z1
-	VSHUFF64X2 $0x44, Z7, Z5, Z3
-	VSHUFF64X2 $0xee, Z7, Z5, Z5
-	VMAXPS     Z3, Z5, Z5
-	VSHUFF64X2 $0x44, Z4, Z2, Z3
-	VSHUFF64X2 $0xee, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VSHUFF64X2 $0x44, Z9, Z6, Z3
-	VSHUFF64X2 $0xee, Z9, Z6, Z4
+	VSHUFF64X2 $0x44, Z15, Z9, Z3
+	VSHUFF64X2 $0xee, Z15, Z9, Z4
 	VMAXPS     Z3, Z4, Z4
-	VSHUFF64X2 $0x88, Z5, Z1, Z3
-	VSHUFF64X2 $0xdd, Z5, Z1, Z1
+	VSHUFF64X2 $0x44, Z27, Z21, Z3
+	VSHUFF64X2 $0xee, Z27, Z21, Z9
+	VMAXPS     Z3, Z9, Z9
+	VSHUFF64X2 $0x44, Z18, Z12, Z3
+	VSHUFF64X2 $0xee, Z18, Z12, Z12
+	VMAXPS     Z3, Z12, Z12
+	VSHUFF64X2 $0x44, Z1, Z24, Z3
+	VSHUFF64X2 $0xee, Z1, Z24, Z1
 	VMAXPS     Z3, Z1, Z1
-	VSHUFF64X2 $0x88, Z4, Z2, Z3
-	VSHUFF64X2 $0xdd, Z4, Z2, Z2
-	VMAXPS     Z3, Z2, Z2
-	VUNPCKLPD  Z2, Z1, Z3
-	VUNPCKHPD  Z2, Z1, Z1
+	VSHUFF64X2 $0x88, Z9, Z4, Z3
+	VSHUFF64X2 $0xdd, Z9, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z12, Z3
+	VSHUFF64X2 $0xdd, Z1, Z12, Z1
 	VMAXPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z2
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z0, Z1, Z2
+	VUNPCKLPD  Z1, Z4, Z3
+	VUNPCKHPD  Z1, Z4, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
 	// below max, or NaN: the caller's.
-	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  3840(AX), Z3
-	VCMPPS   $0x16, Z1, Z3, K2
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3840(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_r3bail
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z2, Z1
+	VANDPS   128(AX), Z3, Z1
 	VPCMPEQD 128(AX), Z1, K2
 	KORTESTW K2, K2
 	JNE      l_r3bail
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z1
-	VSUBPS  Z2, Z0, Z3
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z3, K2
-	VMAXPS  Z3, Z1, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z5
-	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      10752(AX), Z5, Z6
-	VFMADD231PS 1152(AX), Z6, Z3
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD213PS 11008(AX), Z3, Z7
-	VFMADD213PS 11136(AX), Z3, Z7
-	VMULPS      Z3, Z7, Z7
-	VPERMPS     Z4, Z5, Z5
-	VFMADD231PS Z7, Z5, Z5
-	VSCALEFPS.Z Z6, Z5, K2, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z3, Z4, Z3
-	VCVTPS2PD   Y3, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z0, Z4, Z0
-	VCVTPS2PD   Y0, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z2, Z4, Z4
-	VCVTPS2PD   Y4, Z4
-	VSUBPD      Z4, Z0, Z0
-
-	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
-	VPBROADCASTD (BX), Z4
-	VMOVDQU32    256(AX), Z5
-	VPERMPS      Z2, Z5, Z5
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (DX), K2, Z6
-	VSUBPS       Z5, Z6, Z6
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z7
-	VMOVUPS      64(DX), K2, Z7
-	VSUBPS       Z5, Z7, Z7
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(DX), K2, Z4
-	VSUBPS       Z5, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z6, K2
-	VMAXPS  Z6, Z1, Z6
-	VCMPPS  $0x15, Z1, Z7, K3
-	VMAXPS  Z7, Z1, Z7
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z9
-	VFMADD231PS 1024(AX), Z6, Z9
-	VSUBPS      10752(AX), Z9, Z10
-	VMOVUPS     10752(AX), Z12
-	VFMADD231PS 1024(AX), Z7, Z12
-	VSUBPS      10752(AX), Z12, Z13
-	VMOVUPS     10752(AX), Z15
-	VFMADD231PS 1024(AX), Z4, Z15
-	VSUBPS      10752(AX), Z15, Z16
-	VFMADD231PS 1152(AX), Z10, Z6
-	VFMADD231PS 1152(AX), Z13, Z7
-	VFMADD231PS 1152(AX), Z16, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z11
-	VFMADD213PS   11008(AX), Z6, Z11
-	VFMADD213PS   11136(AX), Z6, Z11
-	VMULPS        Z6, Z11, Z11
-	VMOVUPS       10880(AX), Z14
-	VFMADD213PS   11008(AX), Z7, Z14
-	VFMADD213PS   11136(AX), Z7, Z14
-	VMULPS        Z7, Z14, Z14
-	VMOVUPS       10880(AX), Z17
-	VFMADD213PS   11008(AX), Z4, Z17
-	VFMADD213PS   11136(AX), Z4, Z17
-	VMULPS        Z4, Z17, Z17
-	VPERMPS       Z5, Z9, Z9
-	VFMADD231PS   Z11, Z9, Z9
-	VSCALEFPS.Z   Z10, Z9, K2, Z6
-	VPERMPS       Z5, Z12, Z12
-	VFMADD231PS   Z14, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K3, Z7
-	VPERMPS       Z5, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K4, Z4
-	VADDPS        Z7, Z6, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y6
-	VCVTPS2PD     Y6, Z6
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z6, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z4, Y6
-	VCVTPS2PD     Y6, Z6
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z6, Z4, Z4
-	VADDPD        Z4, Z5, Z5
-	VPBROADCASTD  4(BX), Z4
-	VMOVDQU32     384(AX), Z6
-	VPERMPS       Z2, Z6, Z6
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z7
-	VMOVUPS       (DX)(R9*1), K2, Z7
-	VSUBPS        Z6, Z7, Z7
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z9
-	VMOVUPS       64(DX)(R9*1), K2, Z9
-	VSUBPS        Z6, Z9, Z9
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS       (AX), Z4
-	VMOVUPS       128(DX)(R9*1), K2, Z4
-	VSUBPS        Z6, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z7, K2
-	VMAXPS  Z7, Z1, Z7
-	VCMPPS  $0x15, Z1, Z9, K3
-	VMAXPS  Z9, Z1, Z9
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z10
-	VFMADD231PS 1024(AX), Z7, Z10
-	VSUBPS      10752(AX), Z10, Z11
-	VMOVUPS     10752(AX), Z13
-	VFMADD231PS 1024(AX), Z9, Z13
-	VSUBPS      10752(AX), Z13, Z14
-	VMOVUPS     10752(AX), Z16
-	VFMADD231PS 1024(AX), Z4, Z16
-	VSUBPS      10752(AX), Z16, Z17
-	VFMADD231PS 1152(AX), Z11, Z7
-	VFMADD231PS 1152(AX), Z14, Z9
-	VFMADD231PS 1152(AX), Z17, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z12
-	VFMADD213PS   11008(AX), Z7, Z12
-	VFMADD213PS   11136(AX), Z7, Z12
-	VMULPS        Z7, Z12, Z12
-	VMOVUPS       10880(AX), Z15
-	VFMADD213PS   11008(AX), Z9, Z15
-	VFMADD213PS   11136(AX), Z9, Z15
-	VMULPS        Z9, Z15, Z15
-	VMOVUPS       10880(AX), Z18
-	VFMADD213PS   11008(AX), Z4, Z18
-	VFMADD213PS   11136(AX), Z4, Z18
-	VMULPS        Z4, Z18, Z18
-	VPERMPS       Z6, Z10, Z10
-	VFMADD231PS   Z12, Z10, Z10
-	VSCALEFPS.Z   Z11, Z10, K2, Z7
-	VPERMPS       Z6, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K3, Z9
-	VPERMPS       Z6, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K4, Z4
-	VADDPS        Z9, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z4, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z7, Z4, Z4
-	VADDPD        Z4, Z6, Z6
-	VPBROADCASTD  8(BX), Z4
-	VMOVDQU32     512(AX), Z7
-	VPERMPS       Z2, Z7, Z7
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z9
-	VMOVUPS       (DX)(R9*2), K2, Z9
-	VSUBPS        Z7, Z9, Z9
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z10
-	VMOVUPS       64(DX)(R9*2), K2, Z10
-	VSUBPS        Z7, Z10, Z10
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS       (AX), Z4
-	VMOVUPS       128(DX)(R9*2), K2, Z4
-	VSUBPS        Z7, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z9, K2
-	VMAXPS  Z9, Z1, Z9
-	VCMPPS  $0x15, Z1, Z10, K3
-	VMAXPS  Z10, Z1, Z10
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z11
-	VFMADD231PS 1024(AX), Z9, Z11
-	VSUBPS      10752(AX), Z11, Z12
-	VMOVUPS     10752(AX), Z14
-	VFMADD231PS 1024(AX), Z10, Z14
-	VSUBPS      10752(AX), Z14, Z15
-	VMOVUPS     10752(AX), Z17
-	VFMADD231PS 1024(AX), Z4, Z17
-	VSUBPS      10752(AX), Z17, Z18
-	VFMADD231PS 1152(AX), Z12, Z9
-	VFMADD231PS 1152(AX), Z15, Z10
-	VFMADD231PS 1152(AX), Z18, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z13
-	VFMADD213PS   11008(AX), Z9, Z13
-	VFMADD213PS   11136(AX), Z9, Z13
-	VMULPS        Z9, Z13, Z13
-	VMOVUPS       10880(AX), Z16
-	VFMADD213PS   11008(AX), Z10, Z16
-	VFMADD213PS   11136(AX), Z10, Z16
-	VMULPS        Z10, Z16, Z16
-	VMOVUPS       10880(AX), Z19
-	VFMADD213PS   11008(AX), Z4, Z19
-	VFMADD213PS   11136(AX), Z4, Z19
-	VMULPS        Z4, Z19, Z19
-	VPERMPS       Z7, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS.Z   Z12, Z11, K2, Z9
-	VPERMPS       Z7, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K3, Z10
-	VPERMPS       Z7, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS.Z   Z18, Z17, K4, Z4
-	VADDPS        Z10, Z9, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z9, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z4, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z9, Z4, Z4
-	VADDPD        Z4, Z7, Z7
-	VPBROADCASTD  12(BX), Z4
-	VMOVDQU32     640(AX), Z9
-	VPERMPS       Z2, Z9, Z9
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z10
-	VMOVUPS       (R8), K2, Z10
-	VSUBPS        Z9, Z10, Z10
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z11
-	VMOVUPS       64(R8), K2, Z11
-	VSUBPS        Z9, Z11, Z11
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS       (AX), Z4
-	VMOVUPS       128(R8), K2, Z4
-	VSUBPS        Z9, Z4, Z4
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z10, K2
-	VMAXPS  Z10, Z1, Z10
-	VCMPPS  $0x15, Z1, Z11, K3
-	VMAXPS  Z11, Z1, Z11
-	VCMPPS  $0x15, Z1, Z4, K4
+	VCMPPS  $0x15, Z1, Z4, K2
 	VMAXPS  Z4, Z1, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10752(AX), Z12
-	VFMADD231PS 1024(AX), Z10, Z12
-	VSUBPS      10752(AX), Z12, Z13
-	VMOVUPS     10752(AX), Z15
-	VFMADD231PS 1024(AX), Z11, Z15
-	VSUBPS      10752(AX), Z15, Z16
-	VMOVUPS     10752(AX), Z18
-	VFMADD231PS 1024(AX), Z4, Z18
-	VSUBPS      10752(AX), Z18, Z19
-	VFMADD231PS 1152(AX), Z13, Z10
-	VFMADD231PS 1152(AX), Z16, Z11
-	VFMADD231PS 1152(AX), Z19, Z4
+	VFMADD231PS 1024(AX), Z4, Z12
+	VSUBPS      10752(AX), Z12, Z15
+	VFMADD231PS 1152(AX), Z15, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z14
-	VFMADD213PS   11008(AX), Z10, Z14
-	VFMADD213PS   11136(AX), Z10, Z14
-	VMULPS        Z10, Z14, Z14
-	VMOVUPS       10880(AX), Z17
-	VFMADD213PS   11008(AX), Z11, Z17
-	VFMADD213PS   11136(AX), Z11, Z17
-	VMULPS        Z11, Z17, Z17
-	VMOVUPS       10880(AX), Z20
-	VFMADD213PS   11008(AX), Z4, Z20
-	VFMADD213PS   11136(AX), Z4, Z20
-	VMULPS        Z4, Z20, Z20
-	VPERMPS       Z9, Z12, Z12
-	VFMADD231PS   Z14, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K2, Z10
+	VMOVUPS     10880(AX), Z18
+	VFMADD213PS 11008(AX), Z4, Z18
+	VFMADD213PS 11136(AX), Z4, Z18
+	VMULPS      Z4, Z18, Z18
+	VPERMPS     Z9, Z12, Z12
+	VFMADD231PS Z18, Z12, Z12
+	VSCALEFPS.Z Z15, Z12, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z9
+	VPERMPS     Z4, Z9, Z4
+	VCVTPS2PD   Y4, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z9
+	VPERMPS     Z0, Z9, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z9
+	VPERMPS     Z3, Z9, Z9
+	VCVTPS2PD   Y9, Z9
+	VSUBPD      Z9, Z0, Z0
+
+	// Exp pass: a row at a time, the tail from the scratch block (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z9
+	VPERMPS   Z3, Z9, Z9
+	VSUBPS    Z9, Z5, Z5
+	VSUBPS    Z9, Z6, Z6
+	VMOVUPS   128(R11), Z12
+	VSUBPS    Z9, Z12, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z5, K2
+	VMAXPS  Z5, Z1, Z5
+	VCMPPS  $0x15, Z1, Z6, K3
+	VMAXPS  Z6, Z1, Z6
+	VCMPPS  $0x15, Z1, Z12, K4
+	VMAXPS  Z12, Z1, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z15
+	VFMADD231PS 1024(AX), Z5, Z15
+	VSUBPS      10752(AX), Z15, Z18
+	VMOVUPS     10752(AX), Z24
+	VFMADD231PS 1024(AX), Z6, Z24
+	VSUBPS      10752(AX), Z24, Z27
+	VMOVUPS     10752(AX), Z29
+	VFMADD231PS 1024(AX), Z12, Z29
+	VSUBPS      10752(AX), Z29, Z30
+	VFMADD231PS 1152(AX), Z18, Z5
+	VFMADD231PS 1152(AX), Z27, Z6
+	VFMADD231PS 1152(AX), Z30, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z21
+	VFMADD213PS   11008(AX), Z5, Z21
+	VFMADD213PS   11136(AX), Z5, Z21
+	VMULPS        Z5, Z21, Z21
+	VMOVUPS       10880(AX), Z28
+	VFMADD213PS   11008(AX), Z6, Z28
+	VFMADD213PS   11136(AX), Z6, Z28
+	VMULPS        Z6, Z28, Z28
+	VMOVUPS       10880(AX), Z31
+	VFMADD213PS   11008(AX), Z12, Z31
+	VFMADD213PS   11136(AX), Z12, Z31
+	VMULPS        Z12, Z31, Z31
 	VPERMPS       Z9, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K3, Z11
-	VPERMPS       Z9, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS.Z   Z19, Z18, K4, Z4
-	VADDPS        Z11, Z10, Z9
-	VEXTRACTF64X4 $0x01, Z9, Y10
-	VCVTPS2PD     Y10, Z10
+	VFMADD231PS   Z21, Z15, Z15
+	VSCALEFPS.Z   Z18, Z15, K2, Z5
+	VPERMPS       Z9, Z24, Z24
+	VFMADD231PS   Z28, Z24, Z24
+	VSCALEFPS.Z   Z27, Z24, K3, Z6
+	VPERMPS       Z9, Z29, Z29
+	VFMADD231PS   Z31, Z29, Z29
+	VSCALEFPS.Z   Z30, Z29, K4, Z12
+	VADDPS        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z12, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y12, Z9
+	VADDPD        Z6, Z9, Z9
+	VADDPD        Z9, Z5, Z5
+	VMOVDQU32     384(AX), Z6
+	VPERMPS       Z3, Z6, Z6
+	VSUBPS        Z6, Z7, Z7
+	VSUBPS        Z6, Z10, Z10
+	VMOVUPS       320(R11), Z9
+	VSUBPS        Z6, Z9, Z9
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z7, K2
+	VMAXPS  Z7, Z1, Z7
+	VCMPPS  $0x15, Z1, Z10, K3
+	VMAXPS  Z10, Z1, Z10
+	VCMPPS  $0x15, Z1, Z9, K4
+	VMAXPS  Z9, Z1, Z9
+	VMOVUPS exp2tab16<>+0(SB), Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z12
+	VFMADD231PS 1024(AX), Z7, Z12
+	VSUBPS      10752(AX), Z12, Z15
+	VMOVUPS     10752(AX), Z21
+	VFMADD231PS 1024(AX), Z10, Z21
+	VSUBPS      10752(AX), Z21, Z24
+	VMOVUPS     10752(AX), Z28
+	VFMADD231PS 1024(AX), Z9, Z28
+	VSUBPS      10752(AX), Z28, Z29
+	VFMADD231PS 1152(AX), Z15, Z7
+	VFMADD231PS 1152(AX), Z24, Z10
+	VFMADD231PS 1152(AX), Z29, Z9
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z18
+	VFMADD213PS   11008(AX), Z7, Z18
+	VFMADD213PS   11136(AX), Z7, Z18
+	VMULPS        Z7, Z18, Z18
+	VMOVUPS       10880(AX), Z27
+	VFMADD213PS   11008(AX), Z10, Z27
+	VFMADD213PS   11136(AX), Z10, Z27
+	VMULPS        Z10, Z27, Z27
+	VMOVUPS       10880(AX), Z30
+	VFMADD213PS   11008(AX), Z9, Z30
+	VFMADD213PS   11136(AX), Z9, Z30
+	VMULPS        Z9, Z30, Z30
+	VPERMPS       Z6, Z12, Z12
+	VFMADD231PS   Z18, Z12, Z12
+	VSCALEFPS.Z   Z15, Z12, K2, Z7
+	VPERMPS       Z6, Z21, Z21
+	VFMADD231PS   Z27, Z21, Z21
+	VSCALEFPS.Z   Z24, Z21, K3, Z10
+	VPERMPS       Z6, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K4, Z9
+	VADDPS        Z10, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z9, Y7
+	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y9, Z9
-	VADDPD        Z10, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z4, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z10, Z4, Z4
-	VADDPD        Z4, Z9, Z9
-	VPBROADCASTD  16(BX), Z4
-	VMOVDQU32     9856(AX), Z10
-	VPERMPS       Z2, Z10, Z10
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z11
-	VMOVUPS       (DX)(R9*4), K2, Z11
-	VSUBPS        Z10, Z11, Z11
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z12
-	VMOVUPS       64(DX)(R9*4), K2, Z12
-	VSUBPS        Z10, Z12, Z12
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS       (AX), Z4
-	VMOVUPS       128(DX)(R9*4), K2, Z4
-	VSUBPS        Z10, Z4, Z4
+	VADDPD        Z7, Z9, Z9
+	VADDPD        Z9, Z6, Z6
+	VMOVDQU32     512(AX), Z7
+	VPERMPS       Z3, Z7, Z7
+	VSUBPS        Z7, Z11, Z11
+	VSUBPS        Z7, Z13, Z13
+	VMOVUPS       512(R11), Z9
+	VSUBPS        Z7, Z9, Z9
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z11, K2
 	VMAXPS  Z11, Z1, Z11
-	VCMPPS  $0x15, Z1, Z12, K3
-	VMAXPS  Z12, Z1, Z12
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z10
+	VCMPPS  $0x15, Z1, Z13, K3
+	VMAXPS  Z13, Z1, Z13
+	VCMPPS  $0x15, Z1, Z9, K4
+	VMAXPS  Z9, Z1, Z9
+	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z13
-	VFMADD231PS 1024(AX), Z11, Z13
-	VSUBPS      10752(AX), Z13, Z14
-	VMOVUPS     10752(AX), Z16
-	VFMADD231PS 1024(AX), Z12, Z16
-	VSUBPS      10752(AX), Z16, Z17
-	VMOVUPS     10752(AX), Z19
-	VFMADD231PS 1024(AX), Z4, Z19
-	VSUBPS      10752(AX), Z19, Z20
-	VFMADD231PS 1152(AX), Z14, Z11
-	VFMADD231PS 1152(AX), Z17, Z12
-	VFMADD231PS 1152(AX), Z20, Z4
+	VMOVUPS     10752(AX), Z10
+	VFMADD231PS 1024(AX), Z11, Z10
+	VSUBPS      10752(AX), Z10, Z12
+	VMOVUPS     10752(AX), Z18
+	VFMADD231PS 1024(AX), Z13, Z18
+	VSUBPS      10752(AX), Z18, Z21
+	VMOVUPS     10752(AX), Z27
+	VFMADD231PS 1024(AX), Z9, Z27
+	VSUBPS      10752(AX), Z27, Z28
+	VFMADD231PS 1152(AX), Z12, Z11
+	VFMADD231PS 1152(AX), Z21, Z13
+	VFMADD231PS 1152(AX), Z28, Z9
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       10880(AX), Z15
 	VFMADD213PS   11008(AX), Z11, Z15
 	VFMADD213PS   11136(AX), Z11, Z15
 	VMULPS        Z11, Z15, Z15
-	VMOVUPS       10880(AX), Z18
-	VFMADD213PS   11008(AX), Z12, Z18
-	VFMADD213PS   11136(AX), Z12, Z18
-	VMULPS        Z12, Z18, Z18
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z13, Z24
+	VFMADD213PS   11136(AX), Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VMOVUPS       10880(AX), Z29
+	VFMADD213PS   11008(AX), Z9, Z29
+	VFMADD213PS   11136(AX), Z9, Z29
+	VMULPS        Z9, Z29, Z29
+	VPERMPS       Z7, Z10, Z10
+	VFMADD231PS   Z15, Z10, Z10
+	VSCALEFPS.Z   Z12, Z10, K2, Z11
+	VPERMPS       Z7, Z18, Z18
+	VFMADD231PS   Z24, Z18, Z18
+	VSCALEFPS.Z   Z21, Z18, K3, Z13
+	VPERMPS       Z7, Z27, Z27
+	VFMADD231PS   Z29, Z27, Z27
+	VSCALEFPS.Z   Z28, Z27, K4, Z9
+	VADDPS        Z13, Z11, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z10, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z10, Z9, Z9
+	VADDPD        Z9, Z7, Z7
+	VMOVDQU32     640(AX), Z9
+	VPERMPS       Z3, Z9, Z9
+	VSUBPS        Z9, Z14, Z14
+	VSUBPS        Z9, Z16, Z16
+	VMOVUPS       704(R11), Z10
+	VSUBPS        Z9, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z14, K2
+	VMAXPS  Z14, Z1, Z14
+	VCMPPS  $0x15, Z1, Z16, K3
+	VMAXPS  Z16, Z1, Z16
+	VCMPPS  $0x15, Z1, Z10, K4
+	VMAXPS  Z10, Z1, Z10
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z11
+	VFMADD231PS 1024(AX), Z14, Z11
+	VSUBPS      10752(AX), Z11, Z12
+	VMOVUPS     10752(AX), Z15
+	VFMADD231PS 1024(AX), Z16, Z15
+	VSUBPS      10752(AX), Z15, Z18
+	VMOVUPS     10752(AX), Z24
+	VFMADD231PS 1024(AX), Z10, Z24
+	VSUBPS      10752(AX), Z24, Z27
+	VFMADD231PS 1152(AX), Z12, Z14
+	VFMADD231PS 1152(AX), Z18, Z16
+	VFMADD231PS 1152(AX), Z27, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z13
+	VFMADD213PS   11008(AX), Z14, Z13
+	VFMADD213PS   11136(AX), Z14, Z13
+	VMULPS        Z14, Z13, Z13
 	VMOVUPS       10880(AX), Z21
-	VFMADD213PS   11008(AX), Z4, Z21
-	VFMADD213PS   11136(AX), Z4, Z21
-	VMULPS        Z4, Z21, Z21
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z11
-	VPERMPS       Z10, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K3, Z12
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K4, Z4
-	VADDPS        Z12, Z11, Z10
+	VFMADD213PS   11008(AX), Z16, Z21
+	VFMADD213PS   11136(AX), Z16, Z21
+	VMULPS        Z16, Z21, Z21
+	VMOVUPS       10880(AX), Z28
+	VFMADD213PS   11008(AX), Z10, Z28
+	VFMADD213PS   11136(AX), Z10, Z28
+	VMULPS        Z10, Z28, Z28
+	VPERMPS       Z9, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z14
+	VPERMPS       Z9, Z15, Z15
+	VFMADD231PS   Z21, Z15, Z15
+	VSCALEFPS.Z   Z18, Z15, K3, Z16
+	VPERMPS       Z9, Z24, Z24
+	VFMADD231PS   Z28, Z24, Z24
+	VSCALEFPS.Z   Z27, Z24, K4, Z10
+	VADDPS        Z16, Z14, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z11, Z9, Z9
 	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y10, Z10
 	VADDPD        Z11, Z10, Z10
-	VEXTRACTF64X4 $0x01, Z4, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z11, Z4, Z4
-	VADDPD        Z4, Z10, Z10
-	VPBROADCASTD  20(BX), Z4
-	VMOVDQU32     9984(AX), Z11
-	VPERMPS       Z2, Z11, Z11
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z12
-	VMOVUPS       (R8)(R9*2), K2, Z12
-	VSUBPS        Z11, Z12, Z12
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z13
-	VMOVUPS       64(R8)(R9*2), K2, Z13
-	VSUBPS        Z11, Z13, Z13
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS       (AX), Z4
-	VMOVUPS       128(R8)(R9*2), K2, Z4
-	VSUBPS        Z11, Z4, Z4
+	VADDPD        Z10, Z9, Z9
+	VMOVDQU32     9856(AX), Z10
+	VPERMPS       Z3, Z10, Z10
+	VSUBPS        Z10, Z17, Z17
+	VSUBPS        Z10, Z19, Z19
+	VMOVUPS       896(R11), Z11
+	VSUBPS        Z10, Z11, Z11
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z12, K2
-	VMAXPS  Z12, Z1, Z12
-	VCMPPS  $0x15, Z1, Z13, K3
-	VMAXPS  Z13, Z1, Z13
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z11
+	VCMPPS  $0x15, Z1, Z17, K2
+	VMAXPS  Z17, Z1, Z17
+	VCMPPS  $0x15, Z1, Z19, K3
+	VMAXPS  Z19, Z1, Z19
+	VCMPPS  $0x15, Z1, Z11, K4
+	VMAXPS  Z11, Z1, Z11
+	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z14
-	VFMADD231PS 1024(AX), Z12, Z14
-	VSUBPS      10752(AX), Z14, Z15
-	VMOVUPS     10752(AX), Z17
-	VFMADD231PS 1024(AX), Z13, Z17
-	VSUBPS      10752(AX), Z17, Z18
-	VMOVUPS     10752(AX), Z20
-	VFMADD231PS 1024(AX), Z4, Z20
-	VSUBPS      10752(AX), Z20, Z21
-	VFMADD231PS 1152(AX), Z15, Z12
-	VFMADD231PS 1152(AX), Z18, Z13
-	VFMADD231PS 1152(AX), Z21, Z4
+	VMOVUPS     10752(AX), Z12
+	VFMADD231PS 1024(AX), Z17, Z12
+	VSUBPS      10752(AX), Z12, Z13
+	VMOVUPS     10752(AX), Z15
+	VFMADD231PS 1024(AX), Z19, Z15
+	VSUBPS      10752(AX), Z15, Z16
+	VMOVUPS     10752(AX), Z21
+	VFMADD231PS 1024(AX), Z11, Z21
+	VSUBPS      10752(AX), Z21, Z24
+	VFMADD231PS 1152(AX), Z13, Z17
+	VFMADD231PS 1152(AX), Z16, Z19
+	VFMADD231PS 1152(AX), Z24, Z11
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z16
-	VFMADD213PS   11008(AX), Z12, Z16
-	VFMADD213PS   11136(AX), Z12, Z16
-	VMULPS        Z12, Z16, Z16
-	VMOVUPS       10880(AX), Z19
-	VFMADD213PS   11008(AX), Z13, Z19
-	VFMADD213PS   11136(AX), Z13, Z19
-	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10880(AX), Z22
-	VFMADD213PS   11008(AX), Z4, Z22
-	VFMADD213PS   11136(AX), Z4, Z22
-	VMULPS        Z4, Z22, Z22
-	VPERMPS       Z11, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z11, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS.Z   Z18, Z17, K3, Z13
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K4, Z4
-	VADDPS        Z13, Z12, Z11
+	VMOVUPS       10880(AX), Z14
+	VFMADD213PS   11008(AX), Z17, Z14
+	VFMADD213PS   11136(AX), Z17, Z14
+	VMULPS        Z17, Z14, Z14
+	VMOVUPS       10880(AX), Z18
+	VFMADD213PS   11008(AX), Z19, Z18
+	VFMADD213PS   11136(AX), Z19, Z18
+	VMULPS        Z19, Z18, Z18
+	VMOVUPS       10880(AX), Z27
+	VFMADD213PS   11008(AX), Z11, Z27
+	VFMADD213PS   11136(AX), Z11, Z27
+	VMULPS        Z11, Z27, Z27
+	VPERMPS       Z10, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K2, Z17
+	VPERMPS       Z10, Z15, Z15
+	VFMADD231PS   Z18, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K3, Z19
+	VPERMPS       Z10, Z21, Z21
+	VFMADD231PS   Z27, Z21, Z21
+	VSCALEFPS.Z   Z24, Z21, K4, Z11
+	VADDPS        Z19, Z17, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z12, Z10, Z10
 	VEXTRACTF64X4 $0x01, Z11, Y12
 	VCVTPS2PD     Y12, Z12
 	VCVTPS2PD     Y11, Z11
 	VADDPD        Z12, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z4, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z12, Z4, Z4
-	VADDPD        Z4, Z11, Z11
-	VPBROADCASTD  24(BX), Z4
-	VMOVDQU32     10112(AX), Z12
-	VPERMPS       Z2, Z12, Z12
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z13
-	VMOVUPS       (DX)(R10*2), K2, Z13
-	VSUBPS        Z12, Z13, Z13
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z14
-	VMOVUPS       64(DX)(R10*2), K2, Z14
-	VSUBPS        Z12, Z14, Z14
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS       (AX), Z4
-	VMOVUPS       128(DX)(R10*2), K2, Z4
-	VSUBPS        Z12, Z4, Z4
+	VADDPD        Z11, Z10, Z10
+	VMOVDQU32     9984(AX), Z11
+	VPERMPS       Z3, Z11, Z11
+	VSUBPS        Z11, Z20, Z20
+	VSUBPS        Z11, Z22, Z22
+	VMOVUPS       1088(R11), Z12
+	VSUBPS        Z11, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z13, K2
-	VMAXPS  Z13, Z1, Z13
-	VCMPPS  $0x15, Z1, Z14, K3
-	VMAXPS  Z14, Z1, Z14
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z12
+	VCMPPS  $0x15, Z1, Z20, K2
+	VMAXPS  Z20, Z1, Z20
+	VCMPPS  $0x15, Z1, Z22, K3
+	VMAXPS  Z22, Z1, Z22
+	VCMPPS  $0x15, Z1, Z12, K4
+	VMAXPS  Z12, Z1, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z15
-	VFMADD231PS 1024(AX), Z13, Z15
-	VSUBPS      10752(AX), Z15, Z16
-	VMOVUPS     10752(AX), Z18
-	VFMADD231PS 1024(AX), Z14, Z18
-	VSUBPS      10752(AX), Z18, Z19
-	VMOVUPS     10752(AX), Z21
-	VFMADD231PS 1024(AX), Z4, Z21
-	VSUBPS      10752(AX), Z21, Z22
-	VFMADD231PS 1152(AX), Z16, Z13
-	VFMADD231PS 1152(AX), Z19, Z14
-	VFMADD231PS 1152(AX), Z22, Z4
+	VMOVUPS     10752(AX), Z13
+	VFMADD231PS 1024(AX), Z20, Z13
+	VSUBPS      10752(AX), Z13, Z14
+	VMOVUPS     10752(AX), Z16
+	VFMADD231PS 1024(AX), Z22, Z16
+	VSUBPS      10752(AX), Z16, Z17
+	VMOVUPS     10752(AX), Z19
+	VFMADD231PS 1024(AX), Z12, Z19
+	VSUBPS      10752(AX), Z19, Z21
+	VFMADD231PS 1152(AX), Z14, Z20
+	VFMADD231PS 1152(AX), Z17, Z22
+	VFMADD231PS 1152(AX), Z21, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10880(AX), Z17
-	VFMADD213PS   11008(AX), Z13, Z17
-	VFMADD213PS   11136(AX), Z13, Z17
-	VMULPS        Z13, Z17, Z17
-	VMOVUPS       10880(AX), Z20
-	VFMADD213PS   11008(AX), Z14, Z20
-	VFMADD213PS   11136(AX), Z14, Z20
-	VMULPS        Z14, Z20, Z20
-	VMOVUPS       10880(AX), Z23
-	VFMADD213PS   11008(AX), Z4, Z23
-	VFMADD213PS   11136(AX), Z4, Z23
-	VMULPS        Z4, Z23, Z23
-	VPERMPS       Z12, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K2, Z13
-	VPERMPS       Z12, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS.Z   Z19, Z18, K3, Z14
-	VPERMPS       Z12, Z21, Z21
-	VFMADD231PS   Z23, Z21, Z21
-	VSCALEFPS.Z   Z22, Z21, K4, Z4
-	VADDPS        Z14, Z13, Z12
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z20, Z15
+	VFMADD213PS   11136(AX), Z20, Z15
+	VMULPS        Z20, Z15, Z15
+	VMOVUPS       10880(AX), Z18
+	VFMADD213PS   11008(AX), Z22, Z18
+	VFMADD213PS   11136(AX), Z22, Z18
+	VMULPS        Z22, Z18, Z18
+	VMOVUPS       10880(AX), Z24
+	VFMADD213PS   11008(AX), Z12, Z24
+	VFMADD213PS   11136(AX), Z12, Z24
+	VMULPS        Z12, Z24, Z24
+	VPERMPS       Z11, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K2, Z20
+	VPERMPS       Z11, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K3, Z22
+	VPERMPS       Z11, Z19, Z19
+	VFMADD231PS   Z24, Z19, Z19
+	VSCALEFPS.Z   Z21, Z19, K4, Z12
+	VADDPS        Z22, Z20, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z13, Z11, Z11
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
 	VCVTPS2PD     Y12, Z12
 	VADDPD        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z4, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z13, Z4, Z4
-	VADDPD        Z4, Z12, Z12
-	VPBROADCASTD  28(BX), Z4
-	VMOVDQU32     10240(AX), Z13
-	VPERMPS       Z2, Z13, Z2
-	VPCMPD        $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z13
-	VMOVUPS       (R8)(R9*4), K2, Z13
-	VSUBPS        Z2, Z13, Z13
-	VPCMPD        $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS       (AX), Z14
-	VMOVUPS       64(R8)(R9*4), K2, Z14
-	VSUBPS        Z2, Z14, Z14
-	VPCMPD        $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS       (AX), Z4
-	VMOVUPS       128(R8)(R9*4), K2, Z4
-	VSUBPS        Z2, Z4, Z4
+	VADDPD        Z12, Z11, Z11
+	VMOVDQU32     10112(AX), Z12
+	VPERMPS       Z3, Z12, Z12
+	VSUBPS        Z12, Z23, Z23
+	VSUBPS        Z12, Z25, Z25
+	VMOVUPS       1280(R11), Z13
+	VSUBPS        Z12, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z13, K2
+	VCMPPS  $0x15, Z1, Z23, K2
+	VMAXPS  Z23, Z1, Z23
+	VCMPPS  $0x15, Z1, Z25, K3
+	VMAXPS  Z25, Z1, Z25
+	VCMPPS  $0x15, Z1, Z13, K4
 	VMAXPS  Z13, Z1, Z13
-	VCMPPS  $0x15, Z1, Z14, K3
-	VMAXPS  Z14, Z1, Z14
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VMOVUPS exp2tab16<>+0(SB), Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z2
-	VFMADD231PS 1024(AX), Z13, Z2
-	VSUBPS      10752(AX), Z2, Z15
+	VMOVUPS     10752(AX), Z14
+	VFMADD231PS 1024(AX), Z23, Z14
+	VSUBPS      10752(AX), Z14, Z15
 	VMOVUPS     10752(AX), Z17
-	VFMADD231PS 1024(AX), Z14, Z17
+	VFMADD231PS 1024(AX), Z25, Z17
 	VSUBPS      10752(AX), Z17, Z18
 	VMOVUPS     10752(AX), Z20
-	VFMADD231PS 1024(AX), Z4, Z20
+	VFMADD231PS 1024(AX), Z13, Z20
 	VSUBPS      10752(AX), Z20, Z21
-	VFMADD231PS 1152(AX), Z15, Z13
-	VFMADD231PS 1152(AX), Z18, Z14
-	VFMADD231PS 1152(AX), Z21, Z4
+	VFMADD231PS 1152(AX), Z15, Z23
+	VFMADD231PS 1152(AX), Z18, Z25
+	VFMADD231PS 1152(AX), Z21, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       10880(AX), Z16
-	VFMADD213PS   11008(AX), Z13, Z16
-	VFMADD213PS   11136(AX), Z13, Z16
-	VMULPS        Z13, Z16, Z16
+	VFMADD213PS   11008(AX), Z23, Z16
+	VFMADD213PS   11136(AX), Z23, Z16
+	VMULPS        Z23, Z16, Z16
 	VMOVUPS       10880(AX), Z19
-	VFMADD213PS   11008(AX), Z14, Z19
-	VFMADD213PS   11136(AX), Z14, Z19
-	VMULPS        Z14, Z19, Z19
+	VFMADD213PS   11008(AX), Z25, Z19
+	VFMADD213PS   11136(AX), Z25, Z19
+	VMULPS        Z25, Z19, Z19
 	VMOVUPS       10880(AX), Z22
-	VFMADD213PS   11008(AX), Z4, Z22
-	VFMADD213PS   11136(AX), Z4, Z22
-	VMULPS        Z4, Z22, Z22
-	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z16, Z2, Z2
-	VSCALEFPS.Z   Z15, Z2, K2, Z13
-	VPERMPS       Z1, Z17, Z17
+	VFMADD213PS   11008(AX), Z13, Z22
+	VFMADD213PS   11136(AX), Z13, Z22
+	VMULPS        Z13, Z22, Z22
+	VPERMPS       Z12, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z23
+	VPERMPS       Z12, Z17, Z17
 	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS.Z   Z18, Z17, K3, Z14
-	VPERMPS       Z1, Z20, Z20
+	VSCALEFPS.Z   Z18, Z17, K3, Z25
+	VPERMPS       Z12, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K4, Z4
-	VADDPS        Z14, Z13, Z1
+	VSCALEFPS.Z   Z21, Z20, K4, Z13
+	VADDPS        Z25, Z23, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z14, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z12, Z12
+	VMOVDQU32     10240(AX), Z13
+	VPERMPS       Z3, Z13, Z3
+	VSUBPS        Z3, Z26, Z26
+	VSUBPS        Z3, Z2, Z2
+	VMOVUPS       1472(R11), Z13
+	VSUBPS        Z3, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z26, K2
+	VMAXPS  Z26, Z1, Z26
+	VCMPPS  $0x15, Z1, Z2, K3
+	VMAXPS  Z2, Z1, Z2
+	VCMPPS  $0x15, Z1, Z13, K4
+	VMAXPS  Z13, Z1, Z13
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10752(AX), Z3
+	VFMADD231PS 1024(AX), Z26, Z3
+	VSUBPS      10752(AX), Z3, Z14
+	VMOVUPS     10752(AX), Z16
+	VFMADD231PS 1024(AX), Z2, Z16
+	VSUBPS      10752(AX), Z16, Z17
+	VMOVUPS     10752(AX), Z19
+	VFMADD231PS 1024(AX), Z13, Z19
+	VSUBPS      10752(AX), Z19, Z20
+	VFMADD231PS 1152(AX), Z14, Z26
+	VFMADD231PS 1152(AX), Z17, Z2
+	VFMADD231PS 1152(AX), Z20, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10880(AX), Z15
+	VFMADD213PS   11008(AX), Z26, Z15
+	VFMADD213PS   11136(AX), Z26, Z15
+	VMULPS        Z26, Z15, Z15
+	VMOVUPS       10880(AX), Z18
+	VFMADD213PS   11008(AX), Z2, Z18
+	VFMADD213PS   11136(AX), Z2, Z18
+	VMULPS        Z2, Z18, Z18
+	VMOVUPS       10880(AX), Z21
+	VFMADD213PS   11008(AX), Z13, Z21
+	VFMADD213PS   11136(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VPERMPS       Z1, Z3, Z3
+	VFMADD231PS   Z15, Z3, Z3
+	VSCALEFPS.Z   Z14, Z3, K2, Z26
+	VPERMPS       Z1, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K3, Z2
+	VPERMPS       Z1, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K4, Z13
+	VADDPS        Z2, Z26, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y1, Z1
 	VADDPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z4, Y2
+	VEXTRACTF64X4 $0x01, Z13, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z2, Z4, Z4
-	VADDPD        Z4, Z1, Z1
+	VCVTPS2PD     Y13, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z7, Z5, Z2
-	VSHUFF64X2 $0xee, Z7, Z5, Z4
-	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VADDPD     Z2, Z3, Z3
 	VSHUFF64X2 $0x44, Z12, Z10, Z2
 	VSHUFF64X2 $0xee, Z12, Z10, Z5
 	VADDPD     Z2, Z5, Z5
@@ -45806,23 +45550,23 @@ l_r3groups:
 	VSHUFF64X2 $0x44, Z1, Z11, Z2
 	VSHUFF64X2 $0xee, Z1, Z11, Z1
 	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x88, Z5, Z4, Z2
-	VSHUFF64X2 $0xdd, Z5, Z4, Z4
-	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z3, Z2
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z2, Z3, Z3
 	VSHUFF64X2 $0x88, Z1, Z6, Z2
 	VSHUFF64X2 $0xdd, Z1, Z6, Z1
 	VADDPD     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z4, Z2
-	VUNPCKHPD  Z1, Z4, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
 	VADDPD     Z2, Z1, Z1
 	CMPQ       1056(SP), $0x00
 	JE         l_r3gnopend
 
 	// The pending group's losses.
 	VMOVUPD 864(SP), Z2
-	VMOVUPD 928(SP), Z4
+	VMOVUPD 928(SP), Z3
 	VMOVUPD 992(SP), Z5
-	VADDPD  Z4, Z2, Z6
+	VADDPD  Z3, Z2, Z6
 	VMOVAPD Z6, Z6
 
 	// log, lane by lane: split x = 2^k * m
@@ -45858,8 +45602,8 @@ l_r3groups:
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
 	VADDPD      Z2, Z2, Z7
-	VADDPD      Z4, Z7, Z7
-	VDIVPD      Z7, Z4, Z7
+	VADDPD      Z3, Z7, Z7
+	VDIVPD      Z7, Z3, Z7
 	VMULPD      Z7, Z7, Z9
 	VMOVUPD     4096(AX), Z10
 	VFMADD213PD 4224(AX), Z9, Z10
@@ -45876,7 +45620,7 @@ l_r3groups:
 	VMOVUPD   4608(AX), Z6
 	VMULPD    4736(AX), Z2, Z7
 	VCMPPD    $0x12, Z2, Z6, K2
-	VCMPPD    $0x12, Z7, Z4, K3
+	VCMPPD    $0x12, Z7, Z3, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z10, K2, Z5
 	VCVTPD2PS Z5, Y8
@@ -45886,7 +45630,7 @@ l_r3groups:
 
 l_r3gnopend:
 	// This group's losses pending.
-	VMOVUPD Z3, 864(SP)
+	VMOVUPD Z4, 864(SP)
 	VMOVUPD Z1, 928(SP)
 	VMOVUPD Z0, 992(SP)
 	MOVQ    $0x00000001, 1056(SP)
@@ -45985,138 +45729,136 @@ l_r3one:
 	MOVLQSX (BX), R8
 	TESTQ   R8, R8
 	JS      l_r3oignored
+	LEAQ    1064(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSS (DX)(R8*4), Z0
+	MOVLQSX      (BX), R11
+	VBROADCASTSS (DX)(R11*4), Z0
 
-	// The others' max, each target's lane -Inf.
-	VPBROADCASTD (BX), Z1
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z1, K2
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (DX), K2, Z2
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z1, K2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      64(DX), K2, Z3
-	VMAXPS       Z3, Z2, Z2
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z1, K1, K2
-	VMOVUPS      (AX), Z1
-	VMOVUPS      128(DX), K2, Z1
-	VMAXPS       Z1, Z2, Z1
+	// Load the rows, each target's lane -Inf; the others' max.
+	VMOVUPS     (AX), Z1
+	VMOVDQU32   xres_cols0<>+0(SB), Z2
+	VMOVDQU32   xres_cols1<>+0(SB), Z3
+	VMOVDQU32   xres_cols2<>+0(SB), Z4
+	VMOVUPS     (DX), Z5
+	VPCMPD.BCST $0x04, (BX), Z2, K2
+	VBLENDMPS   Z5, Z1, K2, Z5
+	VMOVUPS     64(DX), Z2
+	VPCMPD.BCST $0x04, (BX), Z3, K2
+	VBLENDMPS   Z2, Z1, K2, Z2
+	VMOVUPS.Z   128(DX), K1, Z3
+	VPCMPD.BCST $0x04, (BX), Z4, K1, K2
+	VBLENDMPS   Z3, Z1, K2, Z3
+	VMAXPS      Z2, Z5, Z1
+	VMAXPS      Z3, Z1, Z1
+	VMOVUPS     Z3, 128(R8)
 
 	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
 	VSHUFF64X2 $0xee, Z1, Z1, Z4
-	VMAXPS     Z2, Z4, Z4
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z5
-	VMAXPS     Z2, Z5, Z5
-	VSHUFF64X2 $0x44, Z1, Z1, Z2
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z6
+	VMAXPS     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
+	VSHUFF64X2 $0xee, Z1, Z1, Z7
+	VMAXPS     Z3, Z7, Z7
+	VSHUFF64X2 $0x44, Z1, Z1, Z3
 	VSHUFF64X2 $0xee, Z1, Z1, Z1
-	VMAXPS     Z2, Z1, Z1
-	VSHUFF64X2 $0x88, Z4, Z3, Z2
-	VSHUFF64X2 $0xdd, Z4, Z3, Z3
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF64X2 $0x88, Z1, Z5, Z2
-	VSHUFF64X2 $0xdd, Z1, Z5, Z1
-	VMAXPS     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z3, Z2
-	VUNPCKHPD  Z1, Z3, Z1
-	VMAXPS     Z2, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z2
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z0, Z1, Z2
+	VMAXPS     Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z6, Z4, Z3
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z1, Z7, Z3
+	VSHUFF64X2 $0xdd, Z1, Z7, Z1
+	VMAXPS     Z3, Z1, Z1
+	VUNPCKLPD  Z1, Z4, Z3
+	VUNPCKHPD  Z1, Z4, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VMAXPS     Z0, Z1, Z3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
 	// below max, or NaN: the caller's.
-	VSUBPS   Z2, Z1, Z1
-	VMOVUPS  3840(AX), Z3
-	VCMPPS   $0x16, Z1, Z3, K2
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3840(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K2
 	KORTESTW K2, K2
 	JNE      l_r3ospecial
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPS   128(AX), Z2, Z1
+	VANDPS   128(AX), Z3, Z1
 	VPCMPEQD 128(AX), Z1, K2
 	KORTESTW K2, K2
 	JNE      l_r3ospecial
 
 	// e_t = exp(s_t - max) and s_t - max (exact), row i in float64 lane i.
 	VMOVUPS 768(AX), Z1
-	VSUBPS  Z2, Z0, Z3
+	VSUBPS  Z3, Z0, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z3, K2
-	VMAXPS  Z3, Z1, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z5
-	VFMADD231PS 1024(AX), Z3, Z5
-	VSUBPS      10752(AX), Z5, Z6
-	VFMADD231PS 1152(AX), Z6, Z3
+	VMOVUPS     10752(AX), Z7
+	VFMADD231PS 1024(AX), Z4, Z7
+	VSUBPS      10752(AX), Z7, Z9
+	VFMADD231PS 1152(AX), Z9, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD213PS 11008(AX), Z3, Z7
-	VFMADD213PS 11136(AX), Z3, Z7
-	VMULPS      Z3, Z7, Z7
-	VPERMPS     Z4, Z5, Z5
-	VFMADD231PS Z7, Z5, Z5
-	VSCALEFPS.Z Z6, Z5, K2, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z3, Z4, Z3
-	VCVTPS2PD   Y3, Z3
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z0, Z4, Z0
-	VCVTPS2PD   Y0, Z0
-	VMOVDQU32   xent_even32<>+0(SB), Z4
-	VPERMPS     Z2, Z4, Z4
+	VMOVUPS     10880(AX), Z10
+	VFMADD213PS 11008(AX), Z4, Z10
+	VFMADD213PS 11136(AX), Z4, Z10
+	VMULPS      Z4, Z10, Z10
+	VPERMPS     Z6, Z7, Z7
+	VFMADD231PS Z10, Z7, Z7
+	VSCALEFPS.Z Z9, Z7, K2, Z4
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z4, Z6, Z4
 	VCVTPS2PD   Y4, Z4
-	VSUBPD      Z4, Z0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z0, Z6, Z0
+	VCVTPS2PD   Y0, Z0
+	VMOVDQU32   xent_even32<>+0(SB), Z6
+	VPERMPS     Z3, Z6, Z6
+	VCVTPS2PD   Y6, Z6
+	VSUBPD      Z6, Z0, Z0
 
-	// Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).
-	VPBROADCASTD (BX), Z4
-	VMOVDQU32    256(AX), Z5
-	VPERMPS      Z2, Z5, Z2
-	VPCMPD       $0x04, xres_cols0<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z5
-	VMOVUPS      (DX), K2, Z5
-	VSUBPS       Z2, Z5, Z5
-	VPCMPD       $0x04, xres_cols1<>+0(SB), Z4, K2
-	VMOVUPS      (AX), Z6
-	VMOVUPS      64(DX), K2, Z6
-	VSUBPS       Z2, Z6, Z6
-	VPCMPD       $0x04, xres_cols2<>+0(SB), Z4, K1, K2
-	VMOVUPS      (AX), Z4
-	VMOVUPS      128(DX), K2, Z4
-	VSUBPS       Z2, Z4, Z4
+	// Exp pass: a row at a time, the tail from the scratch block (the target's lanes: 0).
+	VMOVDQU32 256(AX), Z6
+	VPERMPS   Z3, Z6, Z3
+	VSUBPS    Z3, Z5, Z5
+	VSUBPS    Z3, Z2, Z2
+	VMOVUPS   128(R8), Z6
+	VSUBPS    Z3, Z6, Z6
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z5, K2
 	VMAXPS  Z5, Z1, Z5
-	VCMPPS  $0x15, Z1, Z6, K3
+	VCMPPS  $0x15, Z1, Z2, K3
+	VMAXPS  Z2, Z1, Z2
+	VCMPPS  $0x15, Z1, Z6, K4
 	VMAXPS  Z6, Z1, Z6
-	VCMPPS  $0x15, Z1, Z4, K4
-	VMAXPS  Z4, Z1, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z2
-	VFMADD231PS 1024(AX), Z5, Z2
-	VSUBPS      10752(AX), Z2, Z7
+	VMOVUPS     10752(AX), Z3
+	VFMADD231PS 1024(AX), Z5, Z3
+	VSUBPS      10752(AX), Z3, Z7
 	VMOVUPS     10752(AX), Z10
-	VFMADD231PS 1024(AX), Z6, Z10
+	VFMADD231PS 1024(AX), Z2, Z10
 	VSUBPS      10752(AX), Z10, Z11
 	VMOVUPS     10752(AX), Z13
-	VFMADD231PS 1024(AX), Z4, Z13
+	VFMADD231PS 1024(AX), Z6, Z13
 	VSUBPS      10752(AX), Z13, Z14
 	VFMADD231PS 1152(AX), Z7, Z5
-	VFMADD231PS 1152(AX), Z11, Z6
-	VFMADD231PS 1152(AX), Z14, Z4
+	VFMADD231PS 1152(AX), Z11, Z2
+	VFMADD231PS 1152(AX), Z14, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       10880(AX), Z9
@@ -46124,37 +45866,37 @@ l_r3one:
 	VFMADD213PS   11136(AX), Z5, Z9
 	VMULPS        Z5, Z9, Z9
 	VMOVUPS       10880(AX), Z12
-	VFMADD213PS   11008(AX), Z6, Z12
-	VFMADD213PS   11136(AX), Z6, Z12
-	VMULPS        Z6, Z12, Z12
+	VFMADD213PS   11008(AX), Z2, Z12
+	VFMADD213PS   11136(AX), Z2, Z12
+	VMULPS        Z2, Z12, Z12
 	VMOVUPS       10880(AX), Z15
-	VFMADD213PS   11008(AX), Z4, Z15
-	VFMADD213PS   11136(AX), Z4, Z15
-	VMULPS        Z4, Z15, Z15
-	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z9, Z2, Z2
-	VSCALEFPS.Z   Z7, Z2, K2, Z5
+	VFMADD213PS   11008(AX), Z6, Z15
+	VFMADD213PS   11136(AX), Z6, Z15
+	VMULPS        Z6, Z15, Z15
+	VPERMPS       Z1, Z3, Z3
+	VFMADD231PS   Z9, Z3, Z3
+	VSCALEFPS.Z   Z7, Z3, K2, Z5
 	VPERMPS       Z1, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
-	VSCALEFPS.Z   Z11, Z10, K3, Z6
+	VSCALEFPS.Z   Z11, Z10, K3, Z2
 	VPERMPS       Z1, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K4, Z4
-	VADDPS        Z6, Z5, Z1
+	VSCALEFPS.Z   Z14, Z13, K4, Z6
+	VADDPS        Z2, Z5, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y1, Z1
 	VADDPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z4, Y2
+	VEXTRACTF64X4 $0x01, Z6, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z2, Z4, Z4
-	VADDPD        Z4, Z1, Z1
+	VCVTPS2PD     Y6, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z1, Z1, Z2
-	VSHUFF64X2 $0xee, Z1, Z1, Z4
-	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0xee, Z1, Z1, Z3
+	VADDPD     Z2, Z3, Z3
 	VSHUFF64X2 $0x44, Z1, Z1, Z2
 	VSHUFF64X2 $0xee, Z1, Z1, Z5
 	VADDPD     Z2, Z5, Z5
@@ -46164,40 +45906,40 @@ l_r3one:
 	VSHUFF64X2 $0x44, Z1, Z1, Z2
 	VSHUFF64X2 $0xee, Z1, Z1, Z1
 	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x88, Z5, Z4, Z2
-	VSHUFF64X2 $0xdd, Z5, Z4, Z4
-	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x88, Z5, Z3, Z2
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z2, Z3, Z3
 	VSHUFF64X2 $0x88, Z1, Z6, Z2
 	VSHUFF64X2 $0xdd, Z1, Z6, Z1
 	VADDPD     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z4, Z2
-	VUNPCKHPD  Z1, Z4, Z1
+	VUNPCKLPD  Z1, Z3, Z2
+	VUNPCKHPD  Z1, Z3, Z1
 	VADDPD     Z2, Z1, Z1
-	VADDPD     Z1, Z3, Z2
+	VADDPD     Z1, Z4, Z2
 	VMOVAPD    Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z2, Z4
-	VPCMPGTQ 1920(AX), Z4, K2
+	VANDPD   1792(AX), Z2, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
 	VPMOVM2Q K2, Z5
 	VPADDQ   2048(AX), Z5, Z6
 	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z4, Z4
+	VORPD    Z6, Z3, Z3
 	VPSRLQ   $0x34, Z2, Z6
 	VPSUBQ   Z5, Z6, Z6
 	VORPD    2176(AX), Z6, Z6
 	VSUBPD   2304(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z4, Z5
-	VADDPD      2432(AX), Z4, Z4
-	VDIVPD      Z4, Z5, Z5
-	VMULPD      Z5, Z5, Z4
+	VSUBPD      2432(AX), Z3, Z5
+	VADDPD      2432(AX), Z3, Z3
+	VDIVPD      Z3, Z5, Z5
+	VMULPD      Z5, Z5, Z3
 	VMOVUPD     2560(AX), Z7
-	VFMADD213PD 2688(AX), Z4, Z7
-	VFMADD213PD 2816(AX), Z4, Z7
-	VFMADD213PD 2944(AX), Z4, Z7
-	VFMADD213PD 3072(AX), Z4, Z7
+	VFMADD213PD 2688(AX), Z3, Z7
+	VFMADD213PD 2816(AX), Z3, Z7
+	VFMADD213PD 2944(AX), Z3, Z7
+	VFMADD213PD 3072(AX), Z3, Z7
 	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
@@ -46208,26 +45950,26 @@ l_r3one:
 	VMOVAPD     Z7, Z2
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z3, Z3, Z4
-	VADDPD      Z1, Z4, Z4
-	VDIVPD      Z4, Z1, Z4
-	VMULPD      Z4, Z4, Z5
+	VADDPD      Z4, Z4, Z3
+	VADDPD      Z1, Z3, Z3
+	VDIVPD      Z3, Z1, Z3
+	VMULPD      Z3, Z3, Z5
 	VMOVUPD     4096(AX), Z6
 	VFMADD213PD 4224(AX), Z5, Z6
 	VFMADD213PD 4352(AX), Z5, Z6
 	VFMADD213PD 4480(AX), Z5, Z6
 	VMULPD      Z5, Z6, Z6
-	VADDPD      Z4, Z4, Z4
-	VFMADD213PD Z4, Z4, Z6
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
 	VSUBPD Z0, Z2, Z0
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   4608(AX), Z2
-	VMULPD    4736(AX), Z3, Z4
-	VCMPPD    $0x12, Z3, Z2, K2
-	VCMPPD    $0x12, Z4, Z1, K3
+	VMULPD    4736(AX), Z4, Z3
+	VCMPPD    $0x12, Z4, Z2, K2
+	VCMPPD    $0x12, Z3, Z1, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z0
 	VCVTPD2PS Z0, Y0
@@ -46258,7 +46000,7 @@ done:
 
 // func crossEntropyGradGroupF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·crossEntropyGradGroupF32AVX512(SB), $2664-108
+TEXT ·crossEntropyGradGroupF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -51897,7 +51639,7 @@ done:
 
 // func crossEntropyLossGroupF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·crossEntropyLossGroupF32AVX512(SB), $2664-108
+TEXT ·crossEntropyLossGroupF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -56555,7 +56297,7 @@ done:
 
 // func crossEntropyGradMidF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·crossEntropyGradMidF32AVX512(SB), $2664-108
+TEXT ·crossEntropyGradMidF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -60486,7 +60228,7 @@ done:
 
 // func crossEntropyLossMidF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·crossEntropyLossMidF32AVX512(SB), $2664-108
+TEXT ·crossEntropyLossMidF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -63736,7 +63478,7 @@ done:
 
 // func crossEntropyGradLongF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·crossEntropyGradLongF32AVX512(SB), $2664-108
+TEXT ·crossEntropyGradLongF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -64942,7 +64684,7 @@ done:
 
 // func crossEntropyLossLongF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·crossEntropyLossLongF32AVX512(SB), $2664-108
+TEXT ·crossEntropyLossLongF32AVX512(SB), $3304-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX

@@ -34,7 +34,8 @@
 // losses finished after the next group's passes. On AVX-512, rows of up to
 // xresVecs vectors go eight at a time instead, as LogSumExp's resident
 // rows (xres.go): row i's values in lane i after the trees, the losses and
-// ds's factors taken once for the eight, the e held in registers for ds;
+// ds's factors taken once for the eight, the e held in registers for ds
+// (rows of three vectors keep their tails in a stack block: xres3.go);
 // longer rows of up to xgroupVecs vectors go eight at a time too, read
 // twice by loops over their vectors as LogSumExp's group rows (xgroup.go).
 // On AVX2 the resident code takes rows of up to xres2ReloadVecs vectors
@@ -856,7 +857,8 @@ func crossEntropyRows(p *Pool, isa ISA, d DType, sig string, part rowsPart, with
 	x := xentRows{row: r, part: part, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
 	if r.xresOK() {
 		if isa.AVX512 {
-			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64)}
+			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64),
+				hold: AllocLocal(2 * 64), sums: AllocLocal(xresRows * 64)}
 		} else {
 			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), hold: AllocLocal(64), scratch: AllocLocal(xres2Rows*xres2ReloadVecs*32 + 64)}
 		}

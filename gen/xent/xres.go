@@ -34,10 +34,9 @@ import (
 const xresVecs = 3
 
 // xresHeldVecs is the most vectors of a row that the resident path holds
-// in registers from the load to the ds store: eight rows of three have not
-// the registers beside the exp's held constants. Rows of more vectors are
-// read twice (the max, then the exps; the exp's constants from memory),
-// and with ds their e go through the stack (resExpReload).
+// whole in registers from the load to the ds store: eight rows of three
+// have not the registers beside the max tree and the exp. Rows of three
+// keep their tails in the stack instead (xres3.go).
 const xresHeldVecs = 2
 
 // The resident exp pass's register budget (resExp): the ZMM registers,
@@ -77,7 +76,8 @@ func (r *row) resMaxVecs() int {
 }
 
 // resHeldVecs is the longest row that the resident path holds in
-// registers, in vectors; longer ones are read twice (resExpReload).
+// registers, in vectors; longer ones keep their tails in the stack
+// (AVX-512, xres3.go) or are read twice (AVX2, xres2r.go).
 func (r *row) resHeldVecs() int {
 	if r.isa.AVX512 {
 		return xresHeldVecs
@@ -99,8 +99,10 @@ type xresLocals struct {
 	// vectors: the rows, then their e (res64LoadScratch).
 	scratch Mem
 	// AVX2: e_t and s_t - max through the exp pass and the sums (64 bytes;
-	// float64: and the maxima, 96).
-	hold Mem
+	// float64: and the maxima, 96); AVX-512 float32 rows of the tail path
+	// with ds (resExpTail): e_t and s_t - max (128 bytes), and the rows'
+	// sums in sums (xresRows vectors).
+	hold, sums Mem
 }
 
 // resScratch returns the scratch block, aligned to 64 bytes.
@@ -228,9 +230,20 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	if k > 1 {
 		LEAQ(Mem{Base: s.a, Index: s.rb3, Scale: 1}, s.b)
 	}
-	// s_t: after the loads of the held rows, before those of the others
-	// (bench/TUNING.md).
-	if v <= x.resHeldVecs() {
+	// With ds, the rows held whole scale their e before the pending
+	// group's losses, the others after (bench/TUNING.md). s_t: after the
+	// loads of the rows held whole, before those of the others.
+	when := dsBefore
+	switch {
+	case x.resTailOK(v):
+		es := x.resScratch(loc)
+		var om []VecVirtual
+		st := x.resTargets(s, k)
+		xs, om = x.resLoadTail(v, k, s, mask, es)
+		m, _ := x.resMax(om, func() VecVirtual { return st }, bail)
+		et, dt, o = x.resExpTail(v, xs, m, st, loc, es)
+		when = dsAfter
+	case v <= x.resHeldVecs():
 		var om []VecVirtual
 		xs, om = x.resLoad(v, k, s, mask)
 		m, st := x.resMax(om, func() VecVirtual { return x.resTargets(s, k) }, bail)
@@ -240,20 +253,12 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 			et, dt = x.resExp(v, xs, m, st)
 			o = x.resSums(v, xs)
 		}
-	} else {
-		var keep Mem // AVX2: the rows as loaded, for the exp pass
-		if !isa.AVX512 {
-			keep = x.resScratch(loc)
-		}
+	default: // AVX2: read twice, through the scratch block (xres2r.go)
+		when = dsAfter
+		keep := x.resScratch(loc)
 		st := x.resTargets(s, k)
-		m, _ := x.resMax(x.resMaxOnly(v, k, s, mask, keep), func() VecVirtual { return st }, bail)
-		et, dt, o, xs = x.resExpReload(v, k, s, mask, m, st, loc, keep)
-	}
-	// With ds, the held rows scale their e before the pending group's
-	// losses, the others after (bench/TUNING.md).
-	when := dsAfter
-	if v <= x.resHeldVecs() {
-		when = dsBefore
+		m, _ := x.resMax(x.resMaxKeepY(v, k, s, mask, keep), func() VecVirtual { return st }, bail)
+		et, dt, o = x.resExpReloadY(v, k, m, st, loc, keep)
 	}
 	x.resFinish(pre, k, et, dt, o, loc, when, func(z VecVirtual) {
 		x.resDS(v, k, xs, o, z, s, mask, loc)
@@ -359,10 +364,16 @@ func (x *xentRows) resStoreLoss(l VecVirtual, k int, loss Mem) {
 // out of the sum), and returns them with the others' maxima, a vector a
 // row.
 func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om []VecVirtual) {
-	d, isa, p, r := x.d, x.isa, x.p, x.row
-	if !isa.AVX512 {
+	if !x.isa.AVX512 {
 		return x.resLoadY(v, k, s, mask)
 	}
+	return x.resLoadKeep(v, k, s, mask, nil)
+}
+
+// resLoadKeep is resLoad on AVX-512, each row's last vector passed to
+// tail (when not nil) once the row's max has it.
+func (x *xentRows) resLoadKeep(v, k int, s slots, mask Mask, tail func(i int, y VecVirtual)) (xs [][]VecVirtual, om []VecVirtual) {
+	d, isa, p, r := x.d, x.isa, x.p, x.row
 	Comment("Load the rows, each target's lane -Inf; the others' max.")
 	ninf := isa.Vec()
 	VMOVUPS(r.negInf, ninf)
@@ -397,6 +408,9 @@ func (x *xentRows) resLoad(v, k int, s slots, mask Mask) (xs [][]VecVirtual, om 
 			a := isa.Vec()
 			VMAXPS(xs[i][j], om[i], a)
 			om[i] = a
+		}
+		if tail != nil {
+			tail(i, xs[i][v-1])
 		}
 	}
 	return xs, om
@@ -553,123 +567,11 @@ func (x *xentRows) resTargetDSAt(ds slots, k int, loc xresLocals, lab Mem) {
 	}
 }
 
-// resRowVec loads vector j of slot i's row (of v vectors, the last through
-// mask), its target's lane (and the lanes past the row) -Inf: the compare
-// of the label with the lanes' columns (from memory) made first, the
-// load merged into -Inf.
-func (x *xentRows) resRowVec(i, j, v int, lab VecVirtual, s slots, mask Mask) VecVirtual {
-	r, p := x.row, x.p
-	if !x.isa.AVX512 {
-		return x.resRowVecY(i, j, v, lab, s, mask)
-	}
-	idx := make([]Constant, r.lanes)
-	for l := range idx {
-		idx[l] = U32(uint32(j*r.lanes + l))
-	}
-	cols := p.Table(fmt.Sprintf("xres_cols%d", j), idx)
-	o := K()
-	if j == v-1 {
-		VPCMPD(U8(cmpNE), cols, lab, mask.K(), o)
-	} else {
-		VPCMPD(U8(cmpNE), cols, lab, o)
-	}
-	y := x.isa.Vec()
-	VMOVUPS(r.negInf, y)
-	VMOVUPS(s.at(i, r.vb*j), o, y)
-	return y
-}
-
 // resLabel broadcasts slot i's label.
 func (x *xentRows) resLabel(i int) VecVirtual {
 	l := x.isa.Vec()
 	VPBROADCASTD(Mem{Base: x.labp, Disp: 4 * i}, l)
 	return l
-}
-
-// resMaxOnly returns the others' maxima of the k rows of v vectors, a
-// vector a row; the rows are stored to keep when it has a base (AVX2: the
-// exp pass reads them there), else not kept.
-func (x *xentRows) resMaxOnly(v, k int, s slots, mask Mask, keep Mem) []VecVirtual {
-	Comment("The others' max, each target's lane -Inf.")
-	om := make([]VecVirtual, k)
-	load := func(i, j int, lab VecVirtual) VecVirtual {
-		y := x.resRowVec(i, j, v, lab, s, mask)
-		if keep.Base != nil {
-			VMOVUPS(y, keep.Offset(x.vb*(i*v+j)))
-		}
-		return y
-	}
-	for i := range om {
-		lab := x.resLabel(i)
-		om[i] = load(i, 0, lab)
-		for j := 1; j < v; j++ {
-			a := x.isa.Vec()
-			VMAXPS(load(i, j, lab), om[i], a)
-			om[i] = a
-		}
-	}
-	return om
-}
-
-// resExpReload reads the k rows again, takes e = exp(s - max) (with ds,
-// the whole vectors stored to the scratch block unscaled: aligned, which
-// the scale pass's loads take from the stores; the tails held, returned
-// in held) and returns e_t, s_t - max and O, row i in
-// float64 lane i, as resExp and resSums (the first two vectors of a row
-// added in float32, the rest in float64).
-func (x *xentRows) resExpReload(v, k int, s slots, mask Mask, m, st VecVirtual, loc xresLocals, keep Mem) (et, dt, o VecVirtual, held [][]VecVirtual) {
-	isa, p, r := x.isa, x.p, x.row
-	if !isa.AVX512 {
-		et, dt, o = x.resExpReloadY(v, k, m, st, loc, keep)
-		return et, dt, o, nil
-	}
-	et, dt, lo := x.resTarget(m, st)
-	Comment("Exp pass: the rows read again, e = exp(s - max) (the target's lanes: 0).")
-	var es Mem
-	if x.withDS {
-		es = x.resScratch(loc)
-	}
-	chunk := v
-	if x.withDS {
-		chunk = 1
-	}
-	sums := make([]VecVirtual, k)
-	for i := range sums {
-		lab, b := x.resLabel(i), isa.Vec()
-		r.laneBroadcast(m, i, b)
-		ys := make([]VecVirtual, v)
-		for j := range ys {
-			ys[j] = x.resRowVec(i, j, v, lab, s, mask)
-			VSUBPS(b, ys[j], ys[j])
-		}
-		// With ds one vector at a time: the held tails take the
-		// registers (the bits are the same either way).
-		for c := 0; c < v; c += chunk {
-			ExpSoftmaxF32Core(p, ys[c:min(c+chunk, v)], lo)
-		}
-		if x.withDS {
-			if held == nil {
-				held = make([][]VecVirtual, k)
-			}
-			held[i] = make([]VecVirtual, v)
-			held[i][v-1] = ys[v-1] // the tail held
-			for j, y := range ys[:v-1] {
-				VMOVUPS(y, es.Offset(r.vb*(i*v+j)))
-			}
-		}
-		a := isa.Vec()
-		VADDPS(ys[1], ys[0], a)
-		lw, hw := Widen2(a)
-		VADDPD(hw, lw, lw)
-		for _, y := range ys[2:] {
-			l2, h2 := Widen2(y)
-			VADDPD(h2, l2, l2)
-			VADDPD(l2, lw, lw)
-		}
-		sums[i] = lw
-	}
-	o = groupTree(r.fill(sums), VADDPD, false)
-	return et, dt, o, held
 }
 
 // resTargets returns the rows' s_t, row i in 64-bit lane i (float32: both

@@ -1,5 +1,5 @@
 // CrossEntropy's resident path on AVX2, float32, rows of three to
-// xres2ReloadVecs vectors: read twice, as xres.go's resExpReload.
+// xres2ReloadVecs vectors: read twice, the rows through a stack block.
 
 package main
 
@@ -23,7 +23,7 @@ const xres2ReloadVecs = 4
 
 // xres2Pair is the vectors of a row that the AVX2 exp pass takes at a
 // time: their e added in float32 (one rounding) before the widening, as
-// the four-row path and resExpReload's first two.
+// the four-row path and the AVX-512 tail path's first two.
 const xres2Pair = 2
 
 // xres2ReloadLive is what stays live through the exp pass of the AVX2
@@ -38,11 +38,35 @@ func init() {
 	}
 }
 
-// resExpReloadY is resExpReload's AVX2 form: the k rows of v vectors read
-// again from es, where the max pass left them (their target's lanes and
-// tails -Inf: no compare here), a pair of vectors at a time: e = exp(s -
-// max) taken, stored back in place with ds, the pair added in float32 and
-// widened into the row's float64 sum; e_t and s_t - max wait on the stack.
+// resMaxKeepY returns the others' maxima of the k rows of v vectors, a
+// vector a row, the rows stored to keep as loaded (the exp pass reads
+// them there).
+func (x *xentRows) resMaxKeepY(v, k int, s slots, mask Mask, keep Mem) []VecVirtual {
+	Comment("The others' max, each target's lane -Inf.")
+	om := make([]VecVirtual, k)
+	load := func(i, j int, lab VecVirtual) VecVirtual {
+		y := x.resRowVecY(i, j, v, lab, s, mask)
+		VMOVUPS(y, keep.Offset(x.vb*(i*v+j)))
+		return y
+	}
+	for i := range om {
+		lab := x.resLabel(i)
+		om[i] = load(i, 0, lab)
+		for j := 1; j < v; j++ {
+			a := x.isa.Vec()
+			VMAXPS(load(i, j, lab), om[i], a)
+			om[i] = a
+		}
+	}
+	return om
+}
+
+// resExpReloadY is the exp pass of the AVX2 rows read twice: the k rows
+// of v vectors read again from es, where the max pass left them (their
+// target's lanes and tails -Inf: no compare here), a pair of vectors at
+// a time: e = exp(s - max) taken, stored back in place with ds, the pair
+// added in float32 and widened into the row's float64 sum; e_t and s_t -
+// max wait on the stack.
 // It returns e_t, s_t - max and O, row i in float64 lane i.
 func (x *xentRows) resExpReloadY(v, k int, m, st VecVirtual, loc xresLocals, es Mem) (et, dt, o VecVirtual) {
 	isa, p, r := x.isa, x.p, x.row
