@@ -20097,7 +20097,7 @@ done:
 
 // func crossEntropyGradLongF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·crossEntropyGradLongF32AVX2(SB), $1960-108
+TEXT ·crossEntropyGradLongF32AVX2(SB), $1992-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -20277,37 +20277,9 @@ d_maxb_done:
 	JE           d_special
 	VBROADCASTSS X2, Y1
 	VSUBSS       X5, X2, X2
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Y3
-	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+768(SB), Y4
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y3, Y5
-	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+896(SB), Y4
-	VFMADD231PS pool<>+1024(SB), Y3, Y4
-	VSUBPS      pool<>+896(SB), Y4, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y3
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y7
-	VFMADD213PS pool<>+1408(SB), Y3, Y7
-	VFMADD213PS pool<>+1536(SB), Y3, Y7
-	VFMADD213PS pool<>+1664(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y5, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3712(SB), X3
-	VUCOMISS    X2, X3
-	JCC         d_fast
+	VMOVSS       pool<>+3712(SB), X3
+	VUCOMISS     X2, X3
+	JCC          d_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R11
@@ -20444,6 +20416,7 @@ d_expa_tail:
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y4
 	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 1080(SP)
 	MOVQ         R9, R13
 	ANDQ         $0x00000007, R13
 	VMOVQ        R13, X5
@@ -20616,6 +20589,7 @@ d_exp_tpart:
 	VPADDD       Y3, Y6, Y6
 	VMULPS       Y6, Y7, Y4
 	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 1080(SP)
 	MOVQ         R9, R10
 	ANDQ         $0x00000007, R10
 	VMOVQ        R10, X3
@@ -20761,6 +20735,7 @@ d_fexpa_tail:
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
 	VMULPS       Y6, Y7, Y4
+	VMOVUPS      Y4, 1080(SP)
 	MOVQ         R9, R13
 	ANDQ         $0x00000007, R13
 	VMOVQ        R13, X5
@@ -20924,6 +20899,7 @@ d_fexp_tpart:
 	VPADDD       Y3, Y6, Y6
 	VMULPS       Y6, Y7, Y4
 	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 1080(SP)
 	MOVQ         R9, R10
 	ANDQ         $0x00000007, R10
 	VMOVQ        R10, X3
@@ -20946,8 +20922,16 @@ d_fexp_end:
 
 d_expsdone:
 	VMOVAPD X2, X2
-	VMOVSD  (SP), X3
-	VADDSD  X2, X3, X4
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	MOVQ      R9, R10
+	ANDQ      $0x00000007, R10
+	VXORPD    X3, X3, X3
+	VCVTSS2SD 1080(SP)(R10*4), X3, X3
+	VMOVSD    X3, (SP)
+	VMOVSD    (SP), X3
+	VADDSD    X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
@@ -21160,7 +21144,7 @@ done:
 
 // func crossEntropyLossLongF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·crossEntropyLossLongF32AVX2(SB), $1960-108
+TEXT ·crossEntropyLossLongF32AVX2(SB), $1992-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), CX
@@ -21340,37 +21324,9 @@ l_maxb_done:
 	JE           l_special
 	VBROADCASTSS X2, Y1
 	VSUBSS       X5, X2, X2
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Y3
-	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+768(SB), Y4
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y3, Y5
-	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+896(SB), Y4
-	VFMADD231PS pool<>+1024(SB), Y3, Y4
-	VSUBPS      pool<>+896(SB), Y4, Y6
-	VFMADD231PS pool<>+1152(SB), Y6, Y3
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+1280(SB), Y7
-	VFMADD213PS pool<>+1408(SB), Y3, Y7
-	VFMADD213PS pool<>+1536(SB), Y3, Y7
-	VFMADD213PS pool<>+1664(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y5, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VMOVSD      X4, (SP)
-	VMOVSS      pool<>+3712(SB), X3
-	VUCOMISS    X2, X3
-	JCC         l_fast
+	VMOVSS       pool<>+3712(SB), X3
+	VUCOMISS     X2, X3
+	JCC          l_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R10
@@ -21501,8 +21457,10 @@ l_expa_tail:
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y4
 	VANDPS       Y5, Y4, Y4
-	ANDQ         $0x00000007, R8
-	VMOVQ        R8, X5
+	VMOVUPS      Y4, 1080(SP)
+	MOVQ         R8, R11
+	ANDQ         $0x00000007, R11
+	VMOVQ        R11, X5
 	VPBROADCASTD X5, Y5
 	VPCMPEQD     laneidx32_8<>+0(SB), Y5, Y5
 	VANDNPS      Y4, Y5, Y4
@@ -21664,8 +21622,10 @@ l_exp_tpart:
 	VPADDD       Y3, Y6, Y6
 	VMULPS       Y6, Y7, Y4
 	VANDPS       Y5, Y4, Y4
-	ANDQ         $0x00000007, R8
-	VMOVQ        R8, X3
+	VMOVUPS      Y4, 1080(SP)
+	MOVQ         R8, R9
+	ANDQ         $0x00000007, R9
+	VMOVQ        R9, X3
 	VPBROADCASTD X3, Y3
 	VPCMPEQD     laneidx32_8<>+0(SB), Y3, Y3
 	VANDNPS      Y4, Y3, Y4
@@ -21801,8 +21761,10 @@ l_fexpa_tail:
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y6, Y6
 	VMULPS       Y6, Y7, Y4
-	ANDQ         $0x00000007, R8
-	VMOVQ        R8, X5
+	VMOVUPS      Y4, 1080(SP)
+	MOVQ         R8, R11
+	ANDQ         $0x00000007, R11
+	VMOVQ        R11, X5
 	VPBROADCASTD X5, Y5
 	VPCMPEQD     laneidx32_8<>+0(SB), Y5, Y5
 	VANDNPS      Y4, Y5, Y4
@@ -21955,8 +21917,10 @@ l_fexp_tpart:
 	VPADDD       Y3, Y6, Y6
 	VMULPS       Y6, Y7, Y4
 	VANDPS       Y5, Y4, Y4
-	ANDQ         $0x00000007, R8
-	VMOVQ        R8, X3
+	VMOVUPS      Y4, 1080(SP)
+	MOVQ         R8, R9
+	ANDQ         $0x00000007, R9
+	VMOVQ        R9, X3
 	VPBROADCASTD X3, Y3
 	VPCMPEQD     laneidx32_8<>+0(SB), Y3, Y3
 	VANDNPS      Y4, Y3, Y4
@@ -21975,8 +21939,15 @@ l_fexp_end:
 
 l_expsdone:
 	VMOVAPD X2, X2
-	VMOVSD  (SP), X3
-	VADDSD  X2, X3, X4
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	ANDQ      $0x00000007, R8
+	VXORPD    X3, X3, X3
+	VCVTSS2SD 1080(SP)(R8*4), X3, X3
+	VMOVSD    X3, (SP)
+	VMOVSD    (SP), X3
+	VADDSD    X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
@@ -33474,7 +33445,7 @@ done:
 
 // func crossEntropyGradLongF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·crossEntropyGradLongF64AVX2(SB), $1104-112
+TEXT ·crossEntropyGradLongF64AVX2(SB), $1136-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -33616,42 +33587,6 @@ d_maxb_done:
 	CMPL         R10, $0x000007ff
 	JE           d_special
 	VBROADCASTSD X2, Y1
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSD 8(SP), Y2
-	VSUBPD       Y1, Y2, Y2
-	VMOVUPD      pool<>+9472(SB), Y3
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y2, Y3, Y2
-	VMOVUPD     pool<>+7040(SB), Y3
-	VFMADD231PD pool<>+7168(SB), Y2, Y3
-	VSUBPD      pool<>+7040(SB), Y3, Y4
-	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y4, Y2
-	VFMADD231PD pool<>+7424(SB), Y4, Y2
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y4
-	VFMADD213PD pool<>+7680(SB), Y2, Y4
-	VFMADD213PD pool<>+7808(SB), Y2, Y4
-	VFMADD213PD pool<>+7936(SB), Y2, Y4
-	VFMADD213PD pool<>+8064(SB), Y2, Y4
-	VFMADD213PD pool<>+8192(SB), Y2, Y4
-	VFMADD213PD pool<>+8320(SB), Y2, Y4
-	VFMADD213PD pool<>+8448(SB), Y2, Y4
-	VFMADD213PD pool<>+8576(SB), Y2, Y4
-	VMULPD      Y2, Y2, Y5
-	VFMADD213PD Y2, Y5, Y4
-	VADDPD      pool<>+2432(SB), Y4, Y4
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y4, Y2
-	VMOVAPD X2, X2
-	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R11
@@ -33819,6 +33754,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y6, Y6
 	VPADDQ       pool<>+2432(SB), Y6, Y6
 	VMULPD       Y6, Y7, Y5
+	VMOVUPD      Y5, 48(SP)
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
 	VMOVQ        R13, X6
@@ -34030,6 +33966,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y3, Y3
 	VPADDQ       pool<>+2432(SB), Y3, Y3
 	VMULPD       Y3, Y6, Y5
+	VMOVUPD      Y5, 48(SP)
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
 	VMOVQ        R10, X3
@@ -34050,8 +33987,15 @@ d_exp_end:
 	VPERMILPD    $0x01, X2, X3
 	VADDSD       X3, X2, X2
 	VMOVAPD      X2, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	MOVQ   R9, R10
+	ANDQ   $0x00000003, R10
+	VMOVSD 48(SP)(R10*8), X3
+	VMOVSD X3, (SP)
+	VMOVSD (SP), X3
+	VADDSD X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
@@ -34268,7 +34212,7 @@ done:
 
 // func crossEntropyLossLongF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·crossEntropyLossLongF64AVX2(SB), $1104-112
+TEXT ·crossEntropyLossLongF64AVX2(SB), $1136-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), CX
@@ -34410,42 +34354,6 @@ l_maxb_done:
 	CMPL         R9, $0x000007ff
 	JE           l_special
 	VBROADCASTSD X2, Y1
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSD 8(SP), Y2
-	VSUBPD       Y1, Y2, Y2
-	VMOVUPD      pool<>+9472(SB), Y3
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y2, Y3, Y2
-	VMOVUPD     pool<>+7040(SB), Y3
-	VFMADD231PD pool<>+7168(SB), Y2, Y3
-	VSUBPD      pool<>+7040(SB), Y3, Y4
-	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y4, Y2
-	VFMADD231PD pool<>+7424(SB), Y4, Y2
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y4
-	VFMADD213PD pool<>+7680(SB), Y2, Y4
-	VFMADD213PD pool<>+7808(SB), Y2, Y4
-	VFMADD213PD pool<>+7936(SB), Y2, Y4
-	VFMADD213PD pool<>+8064(SB), Y2, Y4
-	VFMADD213PD pool<>+8192(SB), Y2, Y4
-	VFMADD213PD pool<>+8320(SB), Y2, Y4
-	VFMADD213PD pool<>+8448(SB), Y2, Y4
-	VFMADD213PD pool<>+8576(SB), Y2, Y4
-	VMULPD      Y2, Y2, Y5
-	VFMADD213PD Y2, Y5, Y4
-	VADDPD      pool<>+2432(SB), Y4, Y4
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Y3, Y3
-	VPADDQ  pool<>+2432(SB), Y3, Y3
-	VMULPD  Y3, Y4, Y2
-	VMOVAPD X2, X2
-	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R10
@@ -34607,8 +34515,10 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y6, Y6
 	VPADDQ       pool<>+2432(SB), Y6, Y6
 	VMULPD       Y6, Y7, Y5
-	ANDQ         $0x00000003, R8
-	VMOVQ        R8, X6
+	VMOVUPD      Y5, 48(SP)
+	MOVQ         R8, R11
+	ANDQ         $0x00000003, R11
+	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
 	VANDNPD      Y5, Y6, Y5
@@ -34809,8 +34719,10 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y3, Y3
 	VPADDQ       pool<>+2432(SB), Y3, Y3
 	VMULPD       Y3, Y6, Y5
-	ANDQ         $0x00000003, R8
-	VMOVQ        R8, X3
+	VMOVUPD      Y5, 48(SP)
+	MOVQ         R8, R9
+	ANDQ         $0x00000003, R9
+	VMOVQ        R9, X3
 	VPBROADCASTQ X3, Y3
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y3, Y3
 	VANDNPD      Y5, Y3, Y5
@@ -34827,8 +34739,14 @@ l_exp_end:
 	VPERMILPD    $0x01, X2, X3
 	VADDSD       X3, X2, X2
 	VMOVAPD      X2, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	ANDQ   $0x00000003, R8
+	VMOVSD 48(SP)(R8*8), X3
+	VMOVSD X3, (SP)
+	VMOVSD (SP), X3
+	VADDSD X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
@@ -63478,7 +63396,7 @@ done:
 
 // func crossEntropyGradLongF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·crossEntropyGradLongF32AVX512(SB), $3304-108
+TEXT ·crossEntropyGradLongF32AVX512(SB), $3368-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -63661,38 +63579,9 @@ d_maxb_done:
 	JE           d_special
 	VBROADCASTSS X1, Z0
 	VSUBSS       X4, X1, X1
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Z2
-	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      768(AX), Z3
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z3, Z2, K2
-	VMAXPS  Z2, Z3, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z4
-	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      10752(AX), Z4, Z5
-	VFMADD231PS 1152(AX), Z5, Z2
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z6
-	VFMADD213PS 11008(AX), Z2, Z6
-	VFMADD213PS 11136(AX), Z2, Z6
-	VMULPS      Z2, Z6, Z6
-	VPERMPS     Z3, Z4, Z4
-	VFMADD231PS Z6, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VMOVSD      X3, (SP)
-	VMOVSS      3712(AX), X2
-	VUCOMISS    X1, X2
-	JCC         d_fast
+	VMOVSS       3712(AX), X2
+	VUCOMISS     X1, X2
+	JCC          d_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R12
@@ -63871,6 +63760,7 @@ d_expa_tail:
 	VPERMPS       Z2, Z11, Z11
 	VFMADD231PS   Z13, Z11, Z11
 	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	VMOVUPS       Z10, 824(SP)
 	MOVQ          R10, R14
 	ANDQ          $0x0000000f, R14
 	VPBROADCASTD  R14, Z11
@@ -64075,6 +63965,7 @@ d_exp_tpart:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	VMOVUPS       Z10, 824(SP)
 	MOVQ          R10, R11
 	ANDQ          $0x0000000f, R11
 	VPBROADCASTD  R11, Z2
@@ -64257,6 +64148,7 @@ d_fexpa_tail:
 	VPERMPS       Z2, Z11, Z11
 	VFMADD231PS   Z13, Z11, Z11
 	VSCALEFPS     Z12, Z11, Z10
+	VMOVUPS       Z10, 824(SP)
 	MOVQ          R10, R14
 	ANDQ          $0x0000000f, R14
 	VPBROADCASTD  R14, Z11
@@ -64447,6 +64339,7 @@ d_fexp_tpart:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	VMOVUPS       Z10, 824(SP)
 	MOVQ          R10, R11
 	ANDQ          $0x0000000f, R11
 	VPBROADCASTD  R11, Z2
@@ -64470,8 +64363,16 @@ d_fexp_end:
 
 d_expsdone:
 	VMOVAPD X1, X1
-	VMOVSD  (SP), X2
-	VADDSD  X1, X2, X3
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	MOVQ      R10, R11
+	ANDQ      $0x0000000f, R11
+	VXORPD    X2, X2, X2
+	VCVTSS2SD 824(SP)(R11*4), X2, X2
+	VMOVSD    X2, (SP)
+	VMOVSD    (SP), X2
+	VADDSD    X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
@@ -64684,7 +64585,7 @@ done:
 
 // func crossEntropyLossLongF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·crossEntropyLossLongF32AVX512(SB), $3304-108
+TEXT ·crossEntropyLossLongF32AVX512(SB), $3368-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -64867,38 +64768,9 @@ l_maxb_done:
 	JE           l_special
 	VBROADCASTSS X1, Z0
 	VSUBSS       X4, X1, X1
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Z2
-	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      768(AX), Z3
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z3, Z2, K2
-	VMAXPS  Z2, Z3, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10752(AX), Z4
-	VFMADD231PS 1024(AX), Z2, Z4
-	VSUBPS      10752(AX), Z4, Z5
-	VFMADD231PS 1152(AX), Z5, Z2
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10880(AX), Z6
-	VFMADD213PS 11008(AX), Z2, Z6
-	VFMADD213PS 11136(AX), Z2, Z6
-	VMULPS      Z2, Z6, Z6
-	VPERMPS     Z3, Z4, Z4
-	VFMADD231PS Z6, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VMOVSD      X3, (SP)
-	VMOVSS      3712(AX), X2
-	VUCOMISS    X1, X2
-	JCC         l_fast
+	VMOVSS       3712(AX), X2
+	VUCOMISS     X1, X2
+	JCC          l_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R11
@@ -65069,8 +64941,10 @@ l_expa_tail:
 	VPERMPS       Z2, Z11, Z11
 	VFMADD231PS   Z13, Z11, Z11
 	VSCALEFPS.Z   Z12, Z11, K2, Z10
-	ANDQ          $0x0000000f, R9
-	VPBROADCASTD  R9, Z11
+	VMOVUPS       Z10, 824(SP)
+	MOVQ          R9, R12
+	ANDQ          $0x0000000f, R12
+	VPBROADCASTD  R12, Z11
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z11, K2
 	VMOVAPS.Z     Z10, K2, Z10
 	VEXTRACTF64X4 $0x01, Z10, Y11
@@ -65262,8 +65136,10 @@ l_exp_tpart:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
-	ANDQ          $0x0000000f, R9
-	VPBROADCASTD  R9, Z2
+	VMOVUPS       Z10, 824(SP)
+	MOVQ          R9, R10
+	ANDQ          $0x0000000f, R10
+	VPBROADCASTD  R10, Z2
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z10, K2, Z10
 	VEXTRACTF64X4 $0x01, Z10, Y2
@@ -65434,8 +65310,10 @@ l_fexpa_tail:
 	VPERMPS       Z2, Z11, Z11
 	VFMADD231PS   Z13, Z11, Z11
 	VSCALEFPS     Z12, Z11, Z10
-	ANDQ          $0x0000000f, R9
-	VPBROADCASTD  R9, Z11
+	VMOVUPS       Z10, 824(SP)
+	MOVQ          R9, R12
+	ANDQ          $0x0000000f, R12
+	VPBROADCASTD  R12, Z11
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z11, K2
 	VMOVAPS.Z     Z10, K2, Z10
 	VEXTRACTF64X4 $0x01, Z10, Y11
@@ -65613,8 +65491,10 @@ l_fexp_tpart:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
-	ANDQ          $0x0000000f, R9
-	VPBROADCASTD  R9, Z2
+	VMOVUPS       Z10, 824(SP)
+	MOVQ          R9, R10
+	ANDQ          $0x0000000f, R10
+	VPBROADCASTD  R10, Z2
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z10, K2, Z10
 	VEXTRACTF64X4 $0x01, Z10, Y2
@@ -65634,8 +65514,15 @@ l_fexp_end:
 
 l_expsdone:
 	VMOVAPD X1, X1
-	VMOVSD  (SP), X2
-	VADDSD  X1, X2, X3
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	ANDQ      $0x0000000f, R9
+	VXORPD    X2, X2, X2
+	VCVTSS2SD 824(SP)(R9*4), X2, X2
+	VMOVSD    X2, (SP)
+	VMOVSD    (SP), X2
+	VADDSD    X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
@@ -85423,7 +85310,7 @@ done:
 
 // func crossEntropyGradLongF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
-TEXT ·crossEntropyGradLongF64AVX512(SB), $3048-112
+TEXT ·crossEntropyGradLongF64AVX512(SB), $3112-112
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -85566,42 +85453,6 @@ d_maxb_done:
 	CMPL         R11, $0x000007ff
 	JE           d_special
 	VBROADCASTSD X1, Z0
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSD 8(SP), Z1
-	VSUBPD       Z0, Z1, Z1
-	VMOVUPD      9472(AX), Z2
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z1, Z2, Z1
-	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z1, Z2
-	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z1
-	VFMADD231PD 7296(AX), Z3, Z1
-	VFMADD231PD 7424(AX), Z3, Z1
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z3
-	VFMADD213PD 7680(AX), Z1, Z3
-	VFMADD213PD 7808(AX), Z1, Z3
-	VFMADD213PD 7936(AX), Z1, Z3
-	VFMADD213PD 8064(AX), Z1, Z3
-	VFMADD213PD 8192(AX), Z1, Z3
-	VFMADD213PD 8320(AX), Z1, Z3
-	VFMADD213PD 8448(AX), Z1, Z3
-	VFMADD213PD 8576(AX), Z1, Z3
-	VMULPD      Z1, Z1, Z4
-	VFMADD213PD Z1, Z4, Z3
-	VADDPD      2432(AX), Z3, Z3
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Z2, Z2
-	VPADDQ  2432(AX), Z2, Z2
-	VMULPD  Z2, Z3, Z1
-	VMOVAPD X1, X1
-	VMOVSD  X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R12
@@ -85835,6 +85686,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Z16, Z16
 	VPADDQ       Z7, Z16, Z16
 	VMULPD       Z16, Z17, Z15
+	VMOVUPD      Z15, 80(SP)
 	MOVQ         R10, R14
 	ANDQ         $0x00000007, R14
 	VPBROADCASTQ R14, Z16
@@ -86098,6 +85950,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Z2, Z2
 	VPADDQ       Z7, Z2, Z2
 	VMULPD       Z2, Z3, Z15
+	VMOVUPD      Z15, 80(SP)
 	MOVQ         R10, R11
 	ANDQ         $0x00000007, R11
 	VPBROADCASTQ R11, Z2
@@ -86119,8 +85972,15 @@ d_exp_end:
 	VPERMILPD     $0x01, X1, X2
 	VADDSD        X2, X1, X1
 	VMOVAPD       X1, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	MOVQ   R10, R11
+	ANDQ   $0x00000007, R11
+	VMOVSD 80(SP)(R11*8), X2
+	VMOVSD X2, (SP)
+	VMOVSD (SP), X2
+	VADDSD X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
@@ -86337,7 +86197,7 @@ done:
 
 // func crossEntropyLossLongF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·crossEntropyLossLongF64AVX512(SB), $3048-112
+TEXT ·crossEntropyLossLongF64AVX512(SB), $3112-112
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -86480,42 +86340,6 @@ l_maxb_done:
 	CMPL         R10, $0x000007ff
 	JE           l_special
 	VBROADCASTSD X1, Z0
-
-	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
-	// pass: its latency overlaps the pass.
-	VBROADCASTSD 8(SP), Z1
-	VSUBPD       Z0, Z1, Z1
-	VMOVUPD      9472(AX), Z2
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z1, Z2, Z1
-	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z1, Z2
-	VSUBPD      7040(AX), Z2, Z3
-	VMOVUPD     Z1, Z1
-	VFMADD231PD 7296(AX), Z3, Z1
-	VFMADD231PD 7424(AX), Z3, Z1
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z3
-	VFMADD213PD 7680(AX), Z1, Z3
-	VFMADD213PD 7808(AX), Z1, Z3
-	VFMADD213PD 7936(AX), Z1, Z3
-	VFMADD213PD 8064(AX), Z1, Z3
-	VFMADD213PD 8192(AX), Z1, Z3
-	VFMADD213PD 8320(AX), Z1, Z3
-	VFMADD213PD 8448(AX), Z1, Z3
-	VFMADD213PD 8576(AX), Z1, Z3
-	VMULPD      Z1, Z1, Z4
-	VFMADD213PD Z1, Z4, Z3
-	VADDPD      2432(AX), Z3, Z3
-
-	// lse exp: times 2^n
-	VPSLLQ  $0x34, Z2, Z2
-	VPADDQ  2432(AX), Z2, Z2
-	VMULPD  Z2, Z3, Z1
-	VMOVAPD X1, X1
-	VMOVSD  X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R11
@@ -86741,8 +86565,10 @@ l_expa_tail:
 	VPSLLQ       $0x34, Z16, Z16
 	VPADDQ       Z7, Z16, Z16
 	VMULPD       Z16, Z17, Z15
-	ANDQ         $0x00000007, R9
-	VPBROADCASTQ R9, Z16
+	VMOVUPD      Z15, 80(SP)
+	MOVQ         R9, R12
+	ANDQ         $0x00000007, R12
+	VPBROADCASTQ R12, Z16
 	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z16, K2
 	VMOVAPD.Z    Z15, K2, Z15
 	VSUBPD       Z14, Z15, Z15
@@ -86993,8 +86819,10 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Z2, Z2
 	VPADDQ       Z7, Z2, Z2
 	VMULPD       Z2, Z3, Z15
-	ANDQ         $0x00000007, R9
-	VPBROADCASTQ R9, Z2
+	VMOVUPD      Z15, 80(SP)
+	MOVQ         R9, R10
+	ANDQ         $0x00000007, R10
+	VPBROADCASTQ R10, Z2
 	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z2, K2
 	VMOVAPD.Z    Z15, K2, Z15
 	VSUBPD       Z14, Z15, Z15
@@ -87012,8 +86840,14 @@ l_exp_end:
 	VPERMILPD     $0x01, X1, X2
 	VADDSD        X2, X1, X1
 	VMOVAPD       X1, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
+
+	// e_t = exp(s_t - max): the target's lane of its vector's e, as the
+	// exp pass left it.
+	ANDQ   $0x00000007, R9
+	VMOVSD 80(SP)(R9*8), X2
+	VMOVSD X2, (SP)
+	VMOVSD (SP), X2
+	VADDSD X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the

@@ -376,6 +376,11 @@ type expPass struct {
 	// load from a masked store would not be forwarded).
 	out   Register
 	etail Mem
+	// etv, with a target, is where the target's vector's e goes before its
+	// target lane is zeroed: e_t, whatever path the pass takes, with the
+	// bits a separate exp of s_t - max would give (the exp works lane by
+	// lane, and its guards change no lane of a fast row).
+	etv Mem
 	// target, if not nil, is the target's column t. The pass runs in
 	// three parts: the vectors before the target's, the target's vector,
 	// whose target lane is zeroed (a lane-index compare), and the rest, so
@@ -428,7 +433,12 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 		MOVQ(e.out, out)
 	}
 	un := expUnroll(isa, d)
-	exclude := func(x VecVirtual) { r.targetLane(e.target, x, false) }
+	exclude := func(x VecVirtual) {
+		if e.etv.Base != nil {
+			d.MOVU(x, e.etv)
+		}
+		r.targetLane(e.target, x, false)
+	}
 	store := func(x VecVirtual, i int) {
 		if out != nil {
 			d.MOVU(x, Mem{Base: out, Disp: r.vb * i})
@@ -855,6 +865,9 @@ func crossEntropyRows(p *Pool, isa ISA, d DType, sig string, part rowsPart, with
 	next := r.nextOffset()
 
 	x := xentRows{row: r, part: part, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
+	if part == partLong {
+		x.etv = AllocLocal(isa.VB)
+	}
 	if r.xresOK() {
 		if isa.AVX512 {
 			x.resLoc = xresLocals{tmp: AllocLocal(32), left: AllocLocal(8), pend: AllocLocal(3 * 64), pending: AllocLocal(8), scratch: AllocLocal(xresRows*xresVecs*64 + 64),
@@ -898,6 +911,7 @@ type xentRows struct {
 	withDS                       bool
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
+	etv                          Mem // the long rows' target vector's e (expPass.etv)
 	sts, ets, etails             []Mem // the short path's, by slot
 	mtmp                         Mem   // the short path's maxima (AVX2)
 	quadLoc                      xquadLocals
@@ -906,7 +920,7 @@ type xentRows struct {
 }
 
 func (x *xentRows) emit() {
-	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
+	r, d, pre := x.row, x.d, x.pre
 	Label(pre + "start")
 	switch x.part {
 	case partResident:
@@ -930,26 +944,20 @@ func (x *xentRows) emit() {
 	JS(LabelRef(pre + "ignored"))
 
 	m, span := r.maxPass(pre, x.srcp, pre+"special", &maxTarget{t: t, st: x.st})
-	Comment("e_t = exp(s_t - max) by the exp pass's own core, ahead of the",
-		"pass: its latency overlaps the pass.")
-	ev := isa.Vec()
-	d.BCAST(x.st, ev)
-	d.SUB(m, ev, ev)
-	if d.Size == 4 {
-		lo := isa.Vec()
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-		ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
-	} else {
-		newXentExpF64(p, isa).exp([]VecVirtual{ev})
-	}
-	VMOVSD(r.toF64(ev.AsX()), x.et)
-
-	e := expPass{target: t, zero: true, next: x.next}
+	e := expPass{target: t, zero: true, next: x.next, etv: x.etv}
 	if x.withDS {
 		e.out, e.etail = x.dsp, x.etail
 	}
 	o := XMM() // O
 	VMOVAPD(r.expPasses(pre, x.srcp, m, span, e).AsX(), o)
+	Comment("e_t = exp(s_t - max): the target's lane of its vector's e, as the",
+		"exp pass left it.")
+	l := GP64()
+	MOVQ(t, l)
+	ANDQ(U32(r.lanes-1), l)
+	et := x.etv
+	et.Index, et.Scale = l, uint8(d.Size)
+	VMOVSD(r.toF64(et), x.et)
 	z := r.xentLoss(pre, o, x.et, x.st, m.AsX(), Mem{Base: x.lossp})
 	if x.withDS {
 		kv, dt := r.dsScale(o, z)
